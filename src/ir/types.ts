@@ -1,0 +1,86 @@
+// The kernel IR: one description per kernel, rendered to TypeScript and to WGSL.
+//
+// A kernel is a loop nest over flat buffers with constant bounds. Target differences
+// (type names, loop syntax, how parallel loops become invocations) live in the
+// renderers, never here. Everything is plain data so a kernel can be dumped
+// (`--dump ir`) and compared.
+
+/** scalar types: f32 data, i32 indices (argmax routes, labels) */
+export type ScalarType = 'f32' | 'i32';
+
+export type BinOp =
+  | '+'
+  | '-'
+  | '*'
+  | '/' // f32 division
+  | 'idiv' // integer division rounding toward -inf is never needed: operands are >= 0 here
+  | 'mod' // integer remainder, operands >= 0
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | '=='
+  | '!='
+  | '&&'
+  | '||';
+
+export type CallFn = 'max' | 'min' | 'exp' | 'log' | 'abs' | 'sqrt' | 'floor';
+
+export type Expr =
+  | { readonly k: 'const'; readonly v: number; readonly t: ScalarType }
+  | { readonly k: 'var'; readonly name: string }
+  | { readonly k: 'bin'; readonly op: BinOp; readonly a: Expr; readonly b: Expr }
+  | { readonly k: 'call'; readonly fn: CallFn; readonly args: readonly Expr[] }
+  | { readonly k: 'load'; readonly buf: string; readonly index: Expr }
+  | { readonly k: 'select'; readonly cond: Expr; readonly then: Expr; readonly else: Expr }
+  /** i32 -> f32 (e.g. a count used as a divisor) */
+  | { readonly k: 'tof32'; readonly a: Expr };
+
+export type Stmt =
+  /** a local; `mutable` locals are accumulators (TS `let`, WGSL `var`), others are `const` / `let` */
+  | { readonly k: 'let'; readonly name: string; readonly t: ScalarType; readonly init: Expr; readonly mutable: boolean }
+  | { readonly k: 'assign'; readonly name: string; readonly value: Expr; readonly op: '=' | '+=' }
+  | { readonly k: 'store'; readonly buf: string; readonly index: Expr; readonly value: Expr; readonly op: '=' | '+=' }
+  | {
+      readonly k: 'for';
+      readonly v: string;
+      /** i32 bounds: from inclusive, to exclusive */
+      readonly from: Expr;
+      readonly to: Expr;
+      readonly step: number;
+      /**
+       * iterations are independent (each writes its own outputs): the WGSL renderer maps the
+       * outermost parallel loops to invocation ids; TS runs them as plain loops
+       */
+      readonly parallel: boolean;
+      /** the unroll pass replaces the loop by one copy of the body per (constant) iteration */
+      readonly unroll: boolean;
+      readonly body: readonly Stmt[];
+    }
+  | { readonly k: 'if'; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
+  /** a comment that explains the next statements in the generated code */
+  | { readonly k: 'comment'; readonly text: string };
+
+export interface BufferDecl {
+  /** the kernel's parameter name (`x`, `w`, `dy`, `cols`, ...) */
+  readonly name: string;
+  readonly t: ScalarType;
+  /** element count: static */
+  readonly length: number;
+  readonly access: 'read' | 'write' | 'read_write';
+}
+
+export interface Kernel {
+  /** names carry the plan: `conv3x3_s2_16x32x32_to_32_fwd_direct` */
+  readonly name: string;
+  /** lines for the doc comment above the kernel (plan row, strategy, why) */
+  readonly doc: readonly string[];
+  /** parameters, in call order */
+  readonly buffers: readonly BufferDecl[];
+  /**
+   * runtime scalars (learning rate, momentum): TS parameters after the buffers, a WGSL
+   * uniform struct. Shapes are never scalars: they are literals in the body.
+   */
+  readonly scalars: readonly { readonly name: string; readonly t: ScalarType }[];
+  readonly body: readonly Stmt[];
+}

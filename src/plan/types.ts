@@ -1,0 +1,170 @@
+// The plan: plain, readonly, JSON-serializable data. No closures, no classes.
+// Both the code generator and the reference interpreter read it; nothing else is
+// shared between them.
+//
+// Every spatial layer is planned as 2D: a 1D layer (conv1d, maxpool1d, any layer on a
+// [C, L] input) has H = 1 and a 1-tall kernel, so one geometry serves both. The
+// user-facing shapes (`inShape`, `outShape`) keep the true rank.
+
+import type { LayerType, LossKind, StrategyName } from '../spec/types.ts';
+
+/** a full shape including the batch dim, NCHW / NCL / NF */
+export type Shape = readonly number[];
+
+/** resolved padding, four sides, in input pixels (PyTorch adds the extra of an odd "same" at the end) */
+export interface Pad4 {
+  readonly top: number;
+  readonly bottom: number;
+  readonly left: number;
+  readonly right: number;
+}
+
+/** the geometry of a conv-like op, normalized to 2D */
+export interface ConvGeometry {
+  readonly batch: number;
+  /** input channels / groups and output channels / groups are the per-group sizes */
+  readonly inC: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly outC: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly kH: number;
+  readonly kW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  readonly pad: Pad4;
+  readonly groups: number;
+}
+
+/** the geometry of conv_transpose2d: its own output is the "input" of the conv it transposes */
+export interface ConvTransposeGeometry extends ConvGeometry {
+  readonly outputPadH: number;
+  readonly outputPadW: number;
+}
+
+/** pooling window geometry, normalized to 2D */
+export interface PoolGeometry {
+  readonly batch: number;
+  readonly channels: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly kH: number;
+  readonly kW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  /** symmetric, as PyTorch's pools (padded cells are -inf for max, 0 for avg) */
+  readonly padH: number;
+  readonly padW: number;
+}
+
+/** which kernels a layer needs; the code generator emits exactly these */
+export type KernelRole = 'forward' | 'gradInput' | 'gradWeight' | 'gradBias';
+
+/** the conv strategy picked per kernel (after resolving `auto` with the cost model) */
+export interface ConvSchedule {
+  readonly forward: StrategyName;
+  readonly gradInput: StrategyName;
+  readonly gradWeight: StrategyName;
+}
+
+export interface Flops {
+  /** multiply-adds count as 2 FLOPs */
+  readonly forward: number;
+  readonly gradInput: number;
+  readonly gradWeight: number;
+}
+
+interface LayerPlanBase {
+  /** position in model.json `layers` */
+  readonly index: number;
+  /** unique safe identifier, used for params, grads and generated names */
+  readonly name: string;
+  readonly type: LayerType;
+  readonly inShape: Shape;
+  readonly outShape: Shape;
+  /** PyTorch layouts: conv [Cout, Cin/g, kH, kW] (1D: [Cout, Cin/g, k]), conv_transpose [Cin, Cout/g, kH, kW], linear [out, in] */
+  readonly weightShape: Shape | null;
+  readonly biasShape: Shape | null;
+  readonly flops: Flops;
+  /** float32 bytes of this layer's output activation for the whole batch */
+  readonly activationBytes: number;
+  readonly kernels: readonly KernelRole[];
+}
+
+export interface ConvLayerPlan extends LayerPlanBase {
+  readonly type: 'conv1d' | 'conv2d';
+  readonly geometry: ConvGeometry;
+  readonly schedule: ConvSchedule;
+}
+
+export interface ConvTransposeLayerPlan extends LayerPlanBase {
+  readonly type: 'conv_transpose2d';
+  readonly geometry: ConvTransposeGeometry;
+  readonly schedule: ConvSchedule;
+}
+
+export interface PoolLayerPlan extends LayerPlanBase {
+  readonly type: 'maxpool1d' | 'maxpool2d' | 'avgpool2d' | 'global_maxpool' | 'global_avgpool';
+  /** global pools are planned as a window the size of the input */
+  readonly geometry: PoolGeometry;
+  /** avgpool2d only: PyTorch's count_include_pad (global pools: true, no padding anyway) */
+  readonly countIncludePad: boolean;
+}
+
+export interface LinearLayerPlan extends LayerPlanBase {
+  readonly type: 'linear';
+  readonly batch: number;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+}
+
+export interface UpsampleLayerPlan extends LayerPlanBase {
+  readonly type: 'upsample_bilinear2d';
+  readonly batch: number;
+  readonly channels: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly scaleH: number;
+  readonly scaleW: number;
+}
+
+/** relu and flatten: elementwise / reshape, described by their shapes alone */
+export interface ElementwiseLayerPlan extends LayerPlanBase {
+  readonly type: 'relu' | 'flatten';
+}
+
+export type LayerPlan =
+  | ConvLayerPlan
+  | ConvTransposeLayerPlan
+  | PoolLayerPlan
+  | LinearLayerPlan
+  | UpsampleLayerPlan
+  | ElementwiseLayerPlan;
+
+export interface ModelPlan {
+  readonly name: string;
+  readonly batch: number;
+  /** full input shape, with batch */
+  readonly inShape: Shape;
+  readonly outShape: Shape;
+  readonly layers: readonly LayerPlan[];
+  readonly loss: LossKind | null;
+  readonly totals: {
+    readonly params: number;
+    readonly flopsForward: number;
+    readonly flopsBackward: number;
+    readonly activationBytes: number;
+  };
+}
+
+/** elements in a shape */
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}

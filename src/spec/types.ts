@@ -1,0 +1,126 @@
+// ModelSpec: a model.json after validation. Every default is filled in and every
+// shorthand (an int for a pair, "same") is kept as the user wrote it only where the
+// planner needs the original to resolve it; sizes are plain integers.
+
+export type LossKind = 'softmax_cross_entropy';
+
+/** a conv strategy: `auto` lets the planner's cost model decide per kernel */
+export type StrategyName = 'direct' | 'im2row';
+export type StrategyChoice = StrategyName | 'auto';
+
+/** per-kernel strategy override; a single name applies to all three conv kernels */
+export interface StrategySpec {
+  forward: StrategyChoice;
+  gradInput: StrategyChoice;
+  gradWeight: StrategyChoice;
+}
+
+/** padding as written: explicit per-dimension amounts, or PyTorch's "same" / "valid" */
+export type PaddingSpec = { mode: 'explicit'; amounts: number[] } | { mode: 'same' } | { mode: 'valid' };
+
+interface LayerCommon {
+  /** unique safe identifier; defaults to `<type><index>` (e.g. `conv2d0`) */
+  name: string;
+  /** position in `layers`, for error messages (`layers[3]`) */
+  index: number;
+}
+
+export interface ConvSpec extends LayerCommon {
+  type: 'conv1d' | 'conv2d';
+  /** checked against the previous layer when given, inferred otherwise */
+  in_channels?: number;
+  out_channels: number;
+  /** one entry per spatial dim ([k] for 1D, [kh, kw] for 2D) */
+  kernel: number[];
+  stride: number[];
+  padding: PaddingSpec;
+  dilation: number[];
+  groups: number;
+  bias: boolean;
+  strategy: StrategySpec;
+}
+
+export interface ConvTransposeSpec extends LayerCommon {
+  type: 'conv_transpose2d';
+  in_channels?: number;
+  out_channels: number;
+  kernel: number[];
+  stride: number[];
+  /** explicit only: PyTorch's ConvTranspose2d has no "same" */
+  padding: number[];
+  output_padding: number[];
+  dilation: number[];
+  groups: number;
+  bias: boolean;
+  strategy: StrategySpec;
+}
+
+export interface MaxPoolSpec extends LayerCommon {
+  type: 'maxpool1d' | 'maxpool2d';
+  kernel: number[];
+  /** defaults to kernel, as in PyTorch */
+  stride: number[];
+  padding: number[];
+}
+
+export interface AvgPoolSpec extends LayerCommon {
+  type: 'avgpool2d';
+  kernel: number[];
+  stride: number[];
+  padding: number[];
+  /** PyTorch's default (true): padded zeros count in the divisor */
+  count_include_pad: boolean;
+}
+
+export interface LinearSpec extends LayerCommon {
+  type: 'linear';
+  in_features?: number;
+  out_features: number;
+  bias: boolean;
+}
+
+export interface UpsampleSpec extends LayerCommon {
+  type: 'upsample_bilinear2d';
+  /** integer scale factor per spatial dim */
+  scale_factor: number[];
+}
+
+export interface SimpleSpec extends LayerCommon {
+  type: 'relu' | 'flatten' | 'global_maxpool' | 'global_avgpool';
+}
+
+export type LayerSpec =
+  | ConvSpec
+  | ConvTransposeSpec
+  | MaxPoolSpec
+  | AvgPoolSpec
+  | LinearSpec
+  | UpsampleSpec
+  | SimpleSpec;
+
+export type LayerType = LayerSpec['type'];
+
+export const LAYER_TYPES: readonly LayerType[] = [
+  'conv1d',
+  'conv2d',
+  'conv_transpose2d',
+  'relu',
+  'maxpool1d',
+  'maxpool2d',
+  'global_maxpool',
+  'avgpool2d',
+  'global_avgpool',
+  'flatten',
+  'linear',
+  'upsample_bilinear2d',
+];
+
+export interface ModelSpec {
+  name: string;
+  /** static batch size */
+  batch: number;
+  /** per-sample input shape: [C, L] for 1D, [C, H, W] for 2D */
+  input: number[];
+  layers: LayerSpec[];
+  loss?: LossKind;
+}
