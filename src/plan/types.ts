@@ -22,7 +22,7 @@ export interface Pad4 {
 /** the geometry of a conv-like op, normalized to 2D */
 export interface ConvGeometry {
   readonly batch: number;
-  /** input channels / groups and output channels / groups are the per-group sizes */
+  /** total channels (not per group); a group sees inC/groups inputs and outC/groups outputs */
   readonly inC: number;
   readonly inH: number;
   readonly inW: number;
@@ -39,7 +39,12 @@ export interface ConvGeometry {
   readonly groups: number;
 }
 
-/** the geometry of conv_transpose2d: its own output is the "input" of the conv it transposes */
+/**
+ * the geometry of conv_transpose2d, described as the layer itself sees it: `in*` is the
+ * layer's input, `out*` its output, `pad` the PyTorch `padding` (cropped from the full
+ * output), and `outputPad*` the extra rows/columns PyTorch adds at the bottom/right.
+ * It is the adjoint of a conv from `out*` to `in*` with the same kernel/stride/pad/dilation.
+ */
 export interface ConvTransposeGeometry extends ConvGeometry {
   readonly outputPadH: number;
   readonly outputPadW: number;
