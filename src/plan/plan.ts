@@ -1,0 +1,426 @@
+// plan: ModelSpec -> ModelPlan. Shape inference with PyTorch's output-size formulas,
+// padding resolved to four sides, parameter shapes in PyTorch layouts, FLOPs and bytes,
+// the kernels each layer needs and (for convs) the strategy per kernel.
+//
+// Every error names the layer and shows the arithmetic that went wrong.
+
+import { ConvgenError } from '../errors.ts';
+import type {
+  AvgPoolSpec,
+  ConvSpec,
+  ConvTransposeSpec,
+  LayerSpec,
+  LinearSpec,
+  MaxPoolSpec,
+  ModelSpec,
+  StrategyChoice,
+  StrategyName,
+  UpsampleSpec,
+} from '../spec/types.ts';
+import type {
+  ConvGeometry,
+  ConvSchedule,
+  ConvTransposeGeometry,
+  KernelRole,
+  LayerPlan,
+  ModelPlan,
+  Pad4,
+  PoolGeometry,
+  Shape,
+} from './types.ts';
+import { numel } from './types.ts';
+import { chooseConvStrategy } from './cost.ts';
+
+/** buffers are indexed with i32 in WGSL and JS typed arrays: keep every buffer below 2^31 elements */
+export const MAX_BUFFER_ELEMENTS = 2 ** 31 - 1;
+
+/** `layers[2] (conv2d "c2")`: how errors name a layer */
+export function layerLabel(layer: LayerSpec): string {
+  return `layers[${layer.index}] (${layer.type} "${layer.name}")`;
+}
+
+/** per-sample shape [C, L] | [C, H, W] | [F] -> the 2D view [C, H, W] (1D: H = 1) */
+function spatial(shape: readonly number[]): { c: number; h: number; w: number; rank: number } {
+  if (shape.length === 2) return { c: shape[0], h: 1, w: shape[1], rank: 1 };
+  return { c: shape[0], h: shape[1], w: shape[2], rank: 2 };
+}
+
+const DIM_NAMES = { 1: ['length'], 2: ['height', 'width'] } as const;
+
+/** which spatial rank a layer type needs: 1 = [C, L], 2 = [C, H, W], 0 = either */
+function requiredRank(type: LayerSpec['type']): 0 | 1 | 2 | 'vector' {
+  switch (type) {
+    case 'conv1d':
+    case 'maxpool1d':
+      return 1;
+    case 'conv2d':
+    case 'conv_transpose2d':
+    case 'maxpool2d':
+    case 'avgpool2d':
+    case 'upsample_bilinear2d':
+      return 2;
+    case 'linear':
+      return 'vector';
+    default:
+      return 0;
+  }
+}
+
+function checkRank(layer: LayerSpec, shape: readonly number[]): void {
+  const need = requiredRank(layer.type);
+  const got = `[${shape.join(', ')}]`;
+  if (need === 'vector' && shape.length !== 1) {
+    throw new ConvgenError(layerLabel(layer), `linear needs a vector per sample, but its input is ${got}`, 'add a { "type": "flatten" } layer before it');
+  }
+  if (need === 1 && shape.length !== 2) {
+    throw new ConvgenError(layerLabel(layer), `${layer.type} needs a [channels, length] input per sample, but its input is ${got}`, shape.length === 3 ? `use the 2D layer (${layer.type.replace('1d', '2d')}) or make the model's input [C, L]` : 'put it before the flatten layer, or give the model a [C, L] input');
+  }
+  if (need === 2 && shape.length !== 3) {
+    throw new ConvgenError(layerLabel(layer), `${layer.type} needs a [channels, height, width] input per sample, but its input is ${got}`, shape.length === 2 ? `use the 1D layer (${layer.type.replace('2d', '1d')}) if there is one, or make the model's input [C, H, W]` : 'put it before the flatten layer');
+  }
+  if (need === 0 && layer.type !== 'relu' && layer.type !== 'flatten' && shape.length === 1) {
+    throw new ConvgenError(layerLabel(layer), `${layer.type} needs a spatial input ([C, L] or [C, H, W]), but its input is ${got}`, 'put it before the flatten layer');
+  }
+}
+
+function checkInChannels(layer: ConvSpec | ConvTransposeSpec, inC: number): void {
+  if (layer.in_channels !== undefined && layer.in_channels !== inC) {
+    throw new ConvgenError(`${layerLabel(layer)}.in_channels`, `in_channels is ${layer.in_channels}, but the previous layer gives ${inC} channels`, `set "in_channels": ${inC} or remove the key (it is inferred)`);
+  }
+}
+
+function checkGroups(layer: ConvSpec | ConvTransposeSpec, inC: number): void {
+  const g = layer.groups;
+  if (inC % g !== 0) {
+    throw new ConvgenError(`${layerLabel(layer)}.groups`, `groups (${g}) must divide the input channels (${inC})`, `use a divisor of ${inC} for groups`);
+  }
+  if (layer.out_channels % g !== 0) {
+    throw new ConvgenError(`${layerLabel(layer)}.groups`, `groups (${g}) must divide out_channels (${layer.out_channels})`, `use a divisor of ${layer.out_channels} for groups, or change out_channels to a multiple of ${g}`);
+  }
+}
+
+/**
+ * "same" padding: PyTorch (stride 1) pads d*(k-1) in total, floor half before and the rest
+ * after, so an even kernel gets one more at the end. PyTorch refuses "same" with stride > 1;
+ * there we follow TensorFlow: out = ceil(in / s), total = max((out-1)*s + d*(k-1) + 1 - in, 0),
+ * again the floor half before.
+ */
+export function samePadding(inSize: number, k: number, s: number, d: number): [number, number] {
+  const total = s === 1 ? d * (k - 1) : Math.max((Math.ceil(inSize / s) - 1) * s + d * (k - 1) + 1 - inSize, 0);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
+}
+
+/** PyTorch's conv output size, with the arithmetic spelled out when it is not positive */
+function convOut(layer: LayerSpec, dim: string, inSize: number, padA: number, padB: number, k: number, s: number, d: number): number {
+  const out = Math.floor((inSize + padA + padB - d * (k - 1) - 1) / s) + 1;
+  if (out <= 0) {
+    const eff = d * (k - 1) + 1;
+    const why = eff > inSize + padA + padB
+      ? `the input (${inSize}${padA + padB ? ` + ${padA + padB} padding` : ''}) is smaller than the kernel (${eff}${d > 1 ? ` with dilation ${d}` : ''})`
+      : 'the window does not fit';
+    throw new ConvgenError(layerLabel(layer), `output ${dim} = floor((${inSize} + ${padA} + ${padB} - ${d}*(${k}-1) - 1) / ${s}) + 1 = ${out} <= 0: ${why}`, 'add padding or use a smaller kernel');
+  }
+  return out;
+}
+
+function resolveConvPads(layer: ConvSpec, h: number, w: number, rank: 1 | 2): Pad4 {
+  const [kH, kW] = rank === 1 ? [1, layer.kernel[0]] : [layer.kernel[0], layer.kernel[1]];
+  const [sH, sW] = rank === 1 ? [1, layer.stride[0]] : [layer.stride[0], layer.stride[1]];
+  const [dH, dW] = rank === 1 ? [1, layer.dilation[0]] : [layer.dilation[0], layer.dilation[1]];
+  const p = layer.padding;
+  if (p.mode === 'valid') return { top: 0, bottom: 0, left: 0, right: 0 };
+  if (p.mode === 'same') {
+    const [top, bottom] = rank === 1 ? [0, 0] : samePadding(h, kH, sH, dH);
+    const [left, right] = samePadding(w, kW, sW, dW);
+    return { top, bottom, left, right };
+  }
+  const [pH, pW] = rank === 1 ? [0, p.amounts[0]] : [p.amounts[0], p.amounts[1]];
+  return { top: pH, bottom: pH, left: pW, right: pW };
+}
+
+/** the strategy per conv kernel: the user's choice, or the cost model's for `auto` */
+function schedule(choice: { forward: StrategyChoice; gradInput: StrategyChoice; gradWeight: StrategyChoice }, g: ConvGeometry, transposed: boolean, override?: StrategyName): ConvSchedule {
+  const pick = (role: 'forward' | 'gradInput' | 'gradWeight'): StrategyName => {
+    if (override) return override;
+    const c = choice[role];
+    return c === 'auto' ? chooseConvStrategy(g, role, transposed) : c;
+  };
+  return { forward: pick('forward'), gradInput: pick('gradInput'), gradWeight: pick('gradWeight') };
+}
+
+function convRoles(bias: boolean): KernelRole[] {
+  return bias ? ['forward', 'gradInput', 'gradWeight', 'gradBias'] : ['forward', 'gradInput', 'gradWeight'];
+}
+
+export interface PlanOptions {
+  /** force one strategy for every conv kernel (`convgen build --strategy`) */
+  strategy?: StrategyName;
+}
+
+interface Step {
+  plan: LayerPlan;
+  out: number[];
+}
+
+function planConv(layer: ConvSpec, cur: number[], N: number, opts: PlanOptions): Step {
+  const { c, h, w, rank } = spatial(cur);
+  checkInChannels(layer, c);
+  checkGroups(layer, c);
+  const r = rank as 1 | 2;
+  const [kH, kW] = r === 1 ? [1, layer.kernel[0]] : [layer.kernel[0], layer.kernel[1]];
+  const [sH, sW] = r === 1 ? [1, layer.stride[0]] : [layer.stride[0], layer.stride[1]];
+  const [dH, dW] = r === 1 ? [1, layer.dilation[0]] : [layer.dilation[0], layer.dilation[1]];
+  const pad = resolveConvPads(layer, h, w, r);
+  const names = DIM_NAMES[r];
+  const outH = r === 1 ? 1 : convOut(layer, names[0], h, pad.top, pad.bottom, kH, sH, dH);
+  const outW = convOut(layer, names[names.length - 1], w, pad.left, pad.right, kW, sW, dW);
+  const g = layer.groups;
+  const geometry: ConvGeometry = {
+    batch: N, inC: c, inH: h, inW: w, outC: layer.out_channels, outH, outW,
+    kH, kW, strideH: sH, strideW: sW, dilationH: dH, dilationW: dW, pad, groups: g,
+  };
+  const out = r === 1 ? [layer.out_channels, outW] : [layer.out_channels, outH, outW];
+  const macs = N * layer.out_channels * outH * outW * (c / g) * kH * kW;
+  return {
+    out,
+    plan: {
+      index: layer.index, name: layer.name, type: layer.type,
+      inShape: [N, ...cur], outShape: [N, ...out],
+      weightShape: r === 1 ? [layer.out_channels, c / g, kW] : [layer.out_channels, c / g, kH, kW],
+      biasShape: layer.bias ? [layer.out_channels] : null,
+      flops: { forward: 2 * macs, gradInput: 2 * macs, gradWeight: 2 * macs },
+      activationBytes: 4 * N * numel(out),
+      kernels: convRoles(layer.bias),
+      geometry,
+      schedule: schedule(layer.strategy, geometry, false, opts.strategy),
+    },
+  };
+}
+
+function planConvTranspose(layer: ConvTransposeSpec, cur: number[], N: number, opts: PlanOptions): Step {
+  const { c, h, w } = spatial(cur);
+  checkInChannels(layer, c);
+  checkGroups(layer, c);
+  const [kH, kW] = layer.kernel;
+  const [sH, sW] = layer.stride;
+  const [dH, dW] = layer.dilation;
+  const [pH, pW] = layer.padding;
+  const [oH, oW] = layer.output_padding;
+  for (const [i, op, s, d] of [[0, oH, sH, dH], [1, oW, sW, dW]] as const) {
+    if (op >= Math.max(s, d)) {
+      throw new ConvgenError(`${layerLabel(layer)}.output_padding`, `output_padding[${i}] = ${op} must be smaller than max(stride, dilation) = ${Math.max(s, d)} (PyTorch's rule)`, `use an output_padding below ${Math.max(s, d)}`);
+    }
+  }
+  const size = (dim: string, inSize: number, k: number, s: number, p: number, d: number, op: number): number => {
+    const out = (inSize - 1) * s - 2 * p + d * (k - 1) + op + 1;
+    if (out <= 0) {
+      throw new ConvgenError(layerLabel(layer), `output ${dim} = (${inSize} - 1)*${s} - 2*${p} + ${d}*(${k}-1) + ${op} + 1 = ${out} <= 0: the padding (${p}) crops away the whole output`, 'use less padding');
+    }
+    return out;
+  };
+  const outH = size('height', h, kH, sH, pH, dH, oH);
+  const outW = size('width', w, kW, sW, pW, dW, oW);
+  const g = layer.groups;
+  const geometry: ConvTransposeGeometry = {
+    batch: N, inC: c, inH: h, inW: w, outC: layer.out_channels, outH, outW,
+    kH, kW, strideH: sH, strideW: sW, dilationH: dH, dilationW: dW,
+    pad: { top: pH, bottom: pH, left: pW, right: pW }, groups: g, outputPadH: oH, outputPadW: oW,
+  };
+  const out = [layer.out_channels, outH, outW];
+  const macs = N * c * h * w * (layer.out_channels / g) * kH * kW;
+  return {
+    out,
+    plan: {
+      index: layer.index, name: layer.name, type: 'conv_transpose2d',
+      inShape: [N, ...cur], outShape: [N, ...out],
+      weightShape: [c, layer.out_channels / g, kH, kW],
+      biasShape: layer.bias ? [layer.out_channels] : null,
+      flops: { forward: 2 * macs, gradInput: 2 * macs, gradWeight: 2 * macs },
+      activationBytes: 4 * N * numel(out),
+      kernels: convRoles(layer.bias),
+      geometry,
+      schedule: schedule(layer.strategy, geometry, true, opts.strategy),
+    },
+  };
+}
+
+function planPool(layer: MaxPoolSpec | AvgPoolSpec, cur: number[], N: number): Step {
+  const { c, h, w, rank } = spatial(cur);
+  const r = rank as 1 | 2;
+  const [kH, kW] = r === 1 ? [1, layer.kernel[0]] : [layer.kernel[0], layer.kernel[1]];
+  const [sH, sW] = r === 1 ? [1, layer.stride[0]] : [layer.stride[0], layer.stride[1]];
+  const [pH, pW] = r === 1 ? [0, layer.padding[0]] : [layer.padding[0], layer.padding[1]];
+  for (const [p, k, dim] of [[pH, kH, 'height'], [pW, kW, 'width']] as const) {
+    if (p > Math.floor(k / 2)) {
+      throw new ConvgenError(`${layerLabel(layer)}.padding`, `padding ${p} is more than half the kernel (${k}) in ${r === 1 ? 'length' : dim} (PyTorch's rule: padding <= kernel / 2)`, `use padding <= ${Math.floor(k / 2)}`);
+    }
+  }
+  const names = DIM_NAMES[r];
+  const outH = r === 1 ? 1 : convOut(layer, names[0], h, pH, pH, kH, sH, 1);
+  const outW = convOut(layer, names[names.length - 1], w, pW, pW, kW, sW, 1);
+  const geometry: PoolGeometry = { batch: N, channels: c, inH: h, inW: w, outH, outW, kH, kW, strideH: sH, strideW: sW, padH: pH, padW: pW };
+  const out = r === 1 ? [c, outW] : [c, outH, outW];
+  const windowOps = N * c * outH * outW * kH * kW;
+  return {
+    out,
+    plan: {
+      index: layer.index, name: layer.name, type: layer.type,
+      inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
+      flops: { forward: windowOps, gradInput: layer.type === 'avgpool2d' ? windowOps : N * c * outH * outW, gradWeight: 0 },
+      activationBytes: 4 * N * numel(out),
+      kernels: ['forward', 'gradInput'],
+      geometry,
+      countIncludePad: layer.type === 'avgpool2d' ? layer.count_include_pad : true,
+    },
+  };
+}
+
+function planGlobalPool(layer: LayerSpec & { type: 'global_maxpool' | 'global_avgpool' }, cur: number[], N: number): Step {
+  const { c, h, w, rank } = spatial(cur);
+  const geometry: PoolGeometry = { batch: N, channels: c, inH: h, inW: w, outH: 1, outW: 1, kH: h, kW: w, strideH: h, strideW: w, padH: 0, padW: 0 };
+  // PyTorch's AdaptiveMax/AvgPool to size 1 keeps the spatial dims as 1s
+  const out = rank === 1 ? [c, 1] : [c, 1, 1];
+  const ops = N * c * h * w;
+  return {
+    out,
+    plan: {
+      index: layer.index, name: layer.name, type: layer.type,
+      inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
+      flops: { forward: ops, gradInput: layer.type === 'global_avgpool' ? ops : N * c, gradWeight: 0 },
+      activationBytes: 4 * N * numel(out),
+      kernels: ['forward', 'gradInput'],
+      geometry,
+      countIncludePad: true,
+    },
+  };
+}
+
+function planLinear(layer: LinearSpec, cur: number[], N: number): Step {
+  const inF = cur[0];
+  if (layer.in_features !== undefined && layer.in_features !== inF) {
+    throw new ConvgenError(`${layerLabel(layer)}.in_features`, `in_features is ${layer.in_features}, but the previous layer gives ${inF} features`, `set "in_features": ${inF} or remove the key (it is inferred)`);
+  }
+  const outF = layer.out_features;
+  const macs = N * inF * outF;
+  return {
+    out: [outF],
+    plan: {
+      index: layer.index, name: layer.name, type: 'linear',
+      inShape: [N, inF], outShape: [N, outF],
+      weightShape: [outF, inF], biasShape: layer.bias ? [outF] : null,
+      flops: { forward: 2 * macs, gradInput: 2 * macs, gradWeight: 2 * macs },
+      activationBytes: 4 * N * outF,
+      kernels: layer.bias ? ['forward', 'gradInput', 'gradWeight', 'gradBias'] : ['forward', 'gradInput', 'gradWeight'],
+      batch: N, inFeatures: inF, outFeatures: outF,
+    },
+  };
+}
+
+function planUpsample(layer: UpsampleSpec, cur: number[], N: number): Step {
+  const { c, h, w } = spatial(cur);
+  const [sH, sW] = layer.scale_factor;
+  const out = [c, h * sH, w * sW];
+  const n = N * numel(out);
+  return {
+    out,
+    plan: {
+      index: layer.index, name: layer.name, type: 'upsample_bilinear2d',
+      inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
+      // 4 taps, a multiply-add each
+      flops: { forward: 8 * n, gradInput: 8 * n, gradWeight: 0 },
+      activationBytes: 4 * n,
+      kernels: ['forward', 'gradInput'],
+      batch: N, channels: c, inH: h, inW: w, scaleH: sH, scaleW: sW,
+    },
+  };
+}
+
+function planElementwise(layer: LayerSpec & { type: 'relu' | 'flatten' }, cur: number[], N: number): Step {
+  const out = layer.type === 'flatten' ? [numel(cur)] : [...cur];
+  const n = N * numel(out);
+  return {
+    out,
+    plan: {
+      index: layer.index, name: layer.name, type: layer.type,
+      inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
+      flops: { forward: layer.type === 'relu' ? n : 0, gradInput: layer.type === 'relu' ? n : 0, gradWeight: 0 },
+      // flatten is a view of its input: it owns no memory
+      activationBytes: layer.type === 'flatten' ? 0 : 4 * n,
+      kernels: layer.type === 'relu' ? ['forward', 'gradInput'] : [],
+    },
+  };
+}
+
+function planLayer(layer: LayerSpec, cur: number[], N: number, opts: PlanOptions): Step {
+  checkRank(layer, cur);
+  switch (layer.type) {
+    case 'conv1d':
+    case 'conv2d':
+      return planConv(layer, cur, N, opts);
+    case 'conv_transpose2d':
+      return planConvTranspose(layer, cur, N, opts);
+    case 'maxpool1d':
+    case 'maxpool2d':
+    case 'avgpool2d':
+      return planPool(layer, cur, N);
+    case 'global_maxpool':
+    case 'global_avgpool':
+      return planGlobalPool(layer, cur, N);
+    case 'linear':
+      return planLinear(layer, cur, N);
+    case 'upsample_bilinear2d':
+      return planUpsample(layer, cur, N);
+    case 'relu':
+    case 'flatten':
+      return planElementwise(layer, cur, N);
+  }
+}
+
+function checkBufferSize(where: string, what: string, shape: Shape): void {
+  const n = numel(shape);
+  if (n > MAX_BUFFER_ELEMENTS) {
+    throw new ConvgenError(where, `the ${what} [${shape.join(', ')}] has ${n} elements, more than 2^31 - 1 (buffers are indexed with 32-bit integers)`, 'reduce the batch, the channels or the spatial size');
+  }
+}
+
+export function planModel(spec: ModelSpec, opts: PlanOptions = {}): ModelPlan {
+  const N = spec.batch;
+  checkBufferSize('input', 'input', [N, ...spec.input]);
+  let cur = [...spec.input];
+  const layers: LayerPlan[] = [];
+  for (const layer of spec.layers) {
+    const step = planLayer(layer, cur, N, opts);
+    checkBufferSize(layerLabel(layer), 'output', step.plan.outShape);
+    if (step.plan.weightShape) checkBufferSize(layerLabel(layer), 'weight', step.plan.weightShape);
+    layers.push(step.plan);
+    cur = step.out;
+  }
+  if (spec.loss !== undefined) {
+    if (cur.length !== 1) {
+      throw new ConvgenError('loss', `softmax_cross_entropy needs a vector of class scores per sample, but the model's output is [${cur.join(', ')}] per sample`, 'end the model with flatten + linear, or remove "loss"');
+    }
+    if (cur[0] < 2) {
+      throw new ConvgenError('loss', `softmax_cross_entropy needs at least 2 classes, but the model's output has ${cur[0]}`, 'give the last layer 2 or more outputs');
+    }
+  }
+  let params = 0;
+  let flopsForward = 0;
+  let flopsBackward = 0;
+  let activationBytes = 0;
+  for (const l of layers) {
+    params += (l.weightShape ? numel(l.weightShape) : 0) + (l.biasShape ? numel(l.biasShape) : 0);
+    flopsForward += l.flops.forward;
+    flopsBackward += l.flops.gradInput + l.flops.gradWeight;
+    activationBytes += l.activationBytes;
+  }
+  return {
+    name: spec.name,
+    batch: N,
+    inShape: [N, ...spec.input],
+    outShape: [N, ...cur],
+    layers,
+    loss: spec.loss ?? null,
+    totals: { params, flopsForward, flopsBackward, activationBytes },
+  };
+}
