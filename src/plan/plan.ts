@@ -13,6 +13,7 @@ import type {
   LinearSpec,
   MaxPoolSpec,
   ModelSpec,
+  SimpleSpec,
   StrategyChoice,
   StrategyName,
   UpsampleSpec,
@@ -276,7 +277,7 @@ function planPool(layer: MaxPoolSpec | AvgPoolSpec, cur: number[], N: number): S
   };
 }
 
-function planGlobalPool(layer: LayerSpec & { type: 'global_maxpool' | 'global_avgpool' }, cur: number[], N: number): Step {
+function planGlobalPool(layer: SimpleSpec, type: 'global_maxpool' | 'global_avgpool', cur: number[], N: number): Step {
   const { c, h, w, rank } = spatial(cur);
   const geometry: PoolGeometry = { batch: N, channels: c, inH: h, inW: w, outH: 1, outW: 1, kH: h, kW: w, strideH: h, strideW: w, padH: 0, padW: 0 };
   // PyTorch's AdaptiveMax/AvgPool to size 1 keeps the spatial dims as 1s
@@ -285,9 +286,9 @@ function planGlobalPool(layer: LayerSpec & { type: 'global_maxpool' | 'global_av
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, type: layer.type,
+      index: layer.index, name: layer.name, type,
       inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
-      flops: { forward: ops, gradInput: layer.type === 'global_avgpool' ? ops : N * c, gradWeight: 0 },
+      flops: { forward: ops, gradInput: type === 'global_avgpool' ? ops : N * c, gradWeight: 0 },
       activationBytes: 4 * N * numel(out),
       kernels: ['forward', 'gradInput'],
       geometry,
@@ -336,18 +337,18 @@ function planUpsample(layer: UpsampleSpec, cur: number[], N: number): Step {
   };
 }
 
-function planElementwise(layer: LayerSpec & { type: 'relu' | 'flatten' }, cur: number[], N: number): Step {
-  const out = layer.type === 'flatten' ? [numel(cur)] : [...cur];
+function planElementwise(layer: SimpleSpec, type: 'relu' | 'flatten', cur: number[], N: number): Step {
+  const out = type === 'flatten' ? [numel(cur)] : [...cur];
   const n = N * numel(out);
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, type: layer.type,
+      index: layer.index, name: layer.name, type,
       inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
-      flops: { forward: layer.type === 'relu' ? n : 0, gradInput: layer.type === 'relu' ? n : 0, gradWeight: 0 },
+      flops: { forward: type === 'relu' ? n : 0, gradInput: type === 'relu' ? n : 0, gradWeight: 0 },
       // flatten is a view of its input: it owns no memory
-      activationBytes: layer.type === 'flatten' ? 0 : 4 * n,
-      kernels: layer.type === 'relu' ? ['forward', 'gradInput'] : [],
+      activationBytes: type === 'flatten' ? 0 : 4 * n,
+      kernels: type === 'relu' ? ['forward', 'gradInput'] : [],
     },
   };
 }
@@ -366,14 +367,14 @@ function planLayer(layer: LayerSpec, cur: number[], N: number, opts: PlanOptions
       return planPool(layer, cur, N);
     case 'global_maxpool':
     case 'global_avgpool':
-      return planGlobalPool(layer, cur, N);
+      return planGlobalPool(layer, layer.type, cur, N);
     case 'linear':
       return planLinear(layer, cur, N);
     case 'upsample_bilinear2d':
       return planUpsample(layer, cur, N);
     case 'relu':
     case 'flatten':
-      return planElementwise(layer, cur, N);
+      return planElementwise(layer, layer.type, cur, N);
   }
 }
 
