@@ -1,0 +1,96 @@
+// simplify: fold every expression again (after unrolling substituted constants), propagate
+// immutable locals whose value is a constant, drop `if` on a constant condition and loops
+// that run zero times, and remove immutable locals nobody reads.
+
+import type { Expr, Kernel, Stmt } from './types.ts';
+import { exprsOf, mapExpr, varsOf } from './walk.ts';
+
+type Env = ReadonlyMap<string, Expr>;
+
+function simplifyStmts(stmts: readonly Stmt[], outer: Env): Stmt[] {
+  const env = new Map(outer);
+  const m = (e: Expr) => mapExpr(e, (n) => env.get(n));
+  const out: Stmt[] = [];
+  for (const s of stmts) {
+    switch (s.k) {
+      case 'let': {
+        const init = m(s.init);
+        if (!s.mutable && init.k === 'const') {
+          env.set(s.name, init);
+          continue;
+        }
+        out.push({ ...s, init });
+        break;
+      }
+      case 'assign':
+        out.push({ ...s, value: m(s.value) });
+        break;
+      case 'store':
+        out.push({ ...s, index: m(s.index), value: m(s.value) });
+        break;
+      case 'for': {
+        const from = m(s.from);
+        const to = m(s.to);
+        if (from.k === 'const' && to.k === 'const' && from.v >= to.v) break;
+        const body = simplifyStmts(s.body, env);
+        if (body.every((b) => b.k === 'comment')) break;
+        out.push({ ...s, from, to, body });
+        break;
+      }
+      case 'if': {
+        const cond = m(s.cond);
+        if (cond.k === 'const') {
+          out.push(...simplifyStmts(cond.v !== 0 ? s.then : s.else, env));
+          break;
+        }
+        const then = simplifyStmts(s.then, env);
+        const els = simplifyStmts(s.else, env);
+        if (then.length === 0 && els.length === 0) break;
+        out.push({ ...s, cond, then, else: els });
+        break;
+      }
+      case 'comment':
+        out.push(s);
+        break;
+    }
+  }
+  return out;
+}
+
+function usedVars(stmts: readonly Stmt[], out: Set<string>): Set<string> {
+  for (const s of stmts) {
+    for (const e of exprsOf(s)) varsOf(e, out);
+    if (s.k === 'assign') out.add(s.name);
+    if (s.k === 'for') usedVars(s.body, out);
+    if (s.k === 'if') {
+      usedVars(s.then, out);
+      usedVars(s.else, out);
+    }
+  }
+  return out;
+}
+
+function dropDead(stmts: readonly Stmt[], used: ReadonlySet<string>, dropped: { n: number }): Stmt[] {
+  const out: Stmt[] = [];
+  for (const s of stmts) {
+    if (s.k === 'let' && !s.mutable && !used.has(s.name)) {
+      dropped.n++;
+      continue;
+    }
+    if (s.k === 'for') out.push({ ...s, body: dropDead(s.body, used, dropped) });
+    else if (s.k === 'if') out.push({ ...s, then: dropDead(s.then, used, dropped), else: dropDead(s.else, used, dropped) });
+    else out.push(s);
+  }
+  return out;
+}
+
+export function simplify(k: Kernel): Kernel {
+  let body = simplifyStmts(k.body, new Map());
+  // a dead local can keep another alive: repeat until nothing changes (a few rounds at most)
+  for (;;) {
+    const dropped = { n: 0 };
+    body = dropDead(body, usedVars(body, new Set()), dropped);
+    if (dropped.n === 0) break;
+  }
+  return { ...k, body };
+}

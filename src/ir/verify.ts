@@ -1,0 +1,92 @@
+// verify: the invariants both renderers rely on. Every variable is declared before use
+// and never redeclared or shadowed (unrolled copies and inlined branches share scopes),
+// assignments target mutable locals, loads and stores name declared buffers with the
+// right access, and unrolled loops are gone before rendering.
+
+import type { Kernel, Stmt } from './types.ts';
+import { exprsOf, varsOf } from './walk.ts';
+import type { Expr } from './types.ts';
+
+function loadsOf(e: Expr, out: string[] = []): string[] {
+  switch (e.k) {
+    case 'load':
+      out.push(e.buf);
+      loadsOf(e.index, out);
+      break;
+    case 'bin':
+      loadsOf(e.a, out);
+      loadsOf(e.b, out);
+      break;
+    case 'call':
+      for (const a of e.args) loadsOf(a, out);
+      break;
+    case 'select':
+      loadsOf(e.cond, out);
+      loadsOf(e.then, out);
+      loadsOf(e.else, out);
+      break;
+    case 'tof32':
+      loadsOf(e.a, out);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+export function verify(k: Kernel, opts: { allowUnroll?: boolean } = {}): Kernel {
+  const fail = (msg: string): never => {
+    throw new Error(`verify: kernel ${k.name}: ${msg}`);
+  };
+  const bufs = new Map(k.buffers.map((b) => [b.name, b]));
+  if (bufs.size !== k.buffers.length) fail('duplicate buffer names');
+  const walk = (stmts: readonly Stmt[], scope: Map<string, boolean>) => {
+    const local = new Map(scope);
+    const declare = (name: string, mutable: boolean) => {
+      if (local.has(name) || bufs.has(name)) fail(`'${name}' is declared twice (or shadows)`);
+      local.set(name, mutable);
+    };
+    for (const s of stmts) {
+      for (const e of exprsOf(s)) {
+        for (const n of varsOf(e)) if (!local.has(n)) fail(`'${n}' is used but not declared`);
+        for (const b of loadsOf(e)) {
+          const d = bufs.get(b) ?? fail(`load from undeclared buffer '${b}'`);
+          if (d.access === 'write') fail(`load from write-only buffer '${b}'`);
+        }
+      }
+      switch (s.k) {
+        case 'let':
+          declare(s.name, s.mutable);
+          break;
+        case 'assign':
+          if (local.get(s.name) !== true) fail(`assignment to '${s.name}', which is not a mutable local`);
+          break;
+        case 'store': {
+          const d = bufs.get(s.buf) ?? fail(`store to undeclared buffer '${s.buf}'`);
+          if (d.access === 'read') fail(`store to read-only buffer '${s.buf}'`);
+          if (s.op === '+=' && d.access !== 'read_write') fail(`'+=' store to '${s.buf}' needs read_write access`);
+          break;
+        }
+        case 'for': {
+          if (s.unroll && !opts.allowUnroll) fail(`loop '${s.v}' is still marked unroll`);
+          if (s.step <= 0) fail(`loop '${s.v}' has step ${s.step}`);
+          const inner = new Map(local);
+          if (inner.has(s.v)) fail(`loop variable '${s.v}' shadows`);
+          inner.set(s.v, false);
+          walk(s.body, inner);
+          break;
+        }
+        case 'if':
+          walk(s.then, local);
+          walk(s.else, local);
+          break;
+        case 'comment':
+          break;
+      }
+    }
+  };
+  const top = new Map<string, boolean>();
+  for (const s of k.scalars) top.set(s.name, false);
+  walk(k.body, top);
+  return k;
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { add, buf, f32, i32, idiv, if_, kernel, let_, load, lt, mul, store, sub, unrolled, v, var_, accum, loop } from '../src/ir/build.ts';
+import { dumpExpr, dumpKernel } from '../src/ir/dump.ts';
+import { lowerKernel, simplify, unroll, verify } from '../src/ir/passes.ts';
+
+describe('folding builders', () => {
+  it('turns unrolled index math into base + literal', () => {
+    expect(dumpExpr(add(add(mul(v('n'), 100), 5), 3))).toBe('n * 100 + 8');
+    expect(dumpExpr(add(add(v('a'), 3), add(v('b'), 4)))).toBe('a + b + 7');
+    expect(dumpExpr(mul(add(v('x'), 2), 3))).toBe('x * 3 + 6');
+    expect(dumpExpr(sub(add(v('x'), 5), 7))).toBe('x - 2');
+    expect(dumpExpr(mul(mul(v('x'), 4), 8))).toBe('x * 32');
+    expect(dumpExpr(add(mul(v('x'), 0), 9))).toBe('9');
+    expect(dumpExpr(idiv(7, 2))).toBe('3');
+  });
+  it('never reorders f32 math and keeps f32 x * 0 (0 * inf is NaN)', () => {
+    expect(dumpExpr(add(add(load('a', 0), f32(1)), f32(2)))).toBe('a[0] + 1.0 + 2.0');
+    expect(dumpExpr(mul(load('a', 0), f32(0)))).toBe('a[0] * 0.0');
+    expect(dumpExpr(mul(load('a', 0), f32(1)))).toBe('a[0]');
+  });
+  it('parenthesizes by precedence only', () => {
+    expect(dumpExpr(mul(add(v('a'), v('b')), v('c')))).toBe('(a + b) * c');
+    expect(dumpExpr(sub(v('a'), sub(v('b'), v('c'))))).toBe('a - (b - c)');
+  });
+});
+
+describe('passes', () => {
+  const k = kernel({
+    name: 'k',
+    buffers: [buf('x', 8, 'read'), buf('y', 4, 'write')],
+    body: [
+      loop('i', 0, 2, (i) => [
+        var_('acc', f32(0)),
+        unrolled('t', 0, 3, (t) => [let_('j', add(mul(i, 2), t)), accum('acc', load('x', add(v('j'), 1)))]),
+        if_(lt(1, 2), [store('y', i, v('acc'))], [store('y', i, f32(0))]),
+      ]),
+    ],
+  });
+
+  it('unroll substitutes the loop variable and renames per-copy locals', () => {
+    const u = unroll(k);
+    expect(dumpKernel(u)).toBe(
+      [
+        'kernel k(x: f32[8] read, y: f32[4] write) {',
+        '  for i in 0..2 {',
+        '    var acc: f32 = 0.0',
+        '    let j_t0: i32 = i * 2',
+        '    acc += x[j_t0 + 1]',
+        '    let j_t1: i32 = i * 2 + 1',
+        '    acc += x[j_t1 + 1]',
+        '    let j_t2: i32 = i * 2 + 2',
+        '    acc += x[j_t2 + 1]',
+        '    if 1 {',
+        '      y[i] = acc',
+        '    } else {',
+        '      y[i] = 0.0',
+        '    }',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('simplify drops constant ifs and lowerKernel verifies', () => {
+    const l = lowerKernel(k);
+    expect(dumpKernel(l)).toContain('    y[i] = acc\n  }');
+    expect(dumpKernel(l)).not.toContain('else');
+    expect(() => verify(k)).toThrow(/still marked unroll/);
+  });
+
+  it('simplify propagates constant locals and removes dead ones', () => {
+    const s = simplify(
+      kernel({
+        name: 's',
+        buffers: [buf('y', 4, 'write')],
+        body: [let_('a', 3), let_('unused', add(v('a'), 1)), store('y', v('a'), f32(1)), loop('e', 2, 2, () => [store('y', 0, f32(0))])],
+      }),
+    );
+    expect(dumpKernel(s)).toBe('kernel s(y: f32[4] write) {\n  y[3] = 1.0\n}\n');
+  });
+
+  it('verify rejects undeclared names, read-only stores and shadowing', () => {
+    const mk = (body: Parameters<typeof kernel>[0]['body']) => kernel({ name: 'bad', buffers: [buf('x', 4, 'read'), buf('y', 4, 'write')], body });
+    expect(() => verify(mk([store('y', v('q'), f32(0))]))).toThrow(/'q' is used but not declared/);
+    expect(() => verify(mk([store('x', 0, f32(0))]))).toThrow(/read-only/);
+    expect(() => verify(mk([store('y', 0, load('y', 1))]))).toThrow(/write-only/);
+    expect(() => verify(mk([let_('a', 1), loop('i', 0, 2, () => [let_('a', 2)])]))).toThrow(/declared twice/);
+    expect(() => verify(mk([let_('a', i32(1)), { k: 'assign', name: 'a', value: i32(2), op: '=' }]))).toThrow(/not a mutable local/);
+  });
+});
