@@ -1,0 +1,178 @@
+// parse: model.json -> ModelSpec. validate() checks the raw value against the one
+// description in schema.ts; normalize() then expands shorthands (an int for a pair,
+// a strategy name for all three kernels) and fills every default, so later stages
+// never see an optional size. Checks that need shapes belong to the planner.
+
+import { readFileSync } from 'node:fs';
+import { ConvgenError } from '../errors.ts';
+import { parseJsonText } from './json.ts';
+import { MODEL, fieldOf } from './schema.ts';
+import type {
+  LayerSpec,
+  LayerType,
+  ModelSpec,
+  PaddingSpec,
+  StrategyChoice,
+  StrategySpec,
+} from './types.ts';
+import { hasKey, quote, validate } from './validate.ts';
+
+type Raw = Record<string, unknown>;
+
+/** the value of `key`, or the default the description declares for it */
+function get<T>(raw: Raw, type: LayerType, key: string): T {
+  if (hasKey(raw, key)) return raw[key] as T;
+  const f = fieldOf(type, key);
+  if (f.default === undefined) throw new Error(`internal: ${type}.${key} has no default`);
+  return f.default as T;
+}
+
+/** an int or a per-dim list -> a per-dim list */
+function perDim(v: number | number[], dims: number): number[] {
+  return typeof v === 'number' ? Array<number>(dims).fill(v) : [...v];
+}
+
+function strategy(v: string | Raw): StrategySpec {
+  if (typeof v === 'string') {
+    const s = v as StrategyChoice;
+    return { forward: s, gradInput: s, gradWeight: s };
+  }
+  const pick = (k: string): StrategyChoice => (hasKey(v, k) ? (v[k] as StrategyChoice) : 'auto');
+  return { forward: pick('forward'), gradInput: pick('gradInput'), gradWeight: pick('gradWeight') };
+}
+
+function padding(v: number | number[] | string, dims: number): PaddingSpec {
+  if (v === 'same') return { mode: 'same' };
+  if (v === 'valid') return { mode: 'valid' };
+  return { mode: 'explicit', amounts: perDim(v as number | number[], dims) };
+}
+
+function optionalInt(raw: Raw, key: string): { [k: string]: number } {
+  return hasKey(raw, key) ? { [key]: raw[key] as number } : {};
+}
+
+/** one validated layer object -> its LayerSpec, defaults filled */
+function normalizeLayer(raw: Raw, index: number): LayerSpec {
+  const type = raw.type as LayerType;
+  const name = hasKey(raw, 'name') ? (raw.name as string) : `${type}${index}`;
+  const common = { name, index };
+  switch (type) {
+    case 'conv1d':
+    case 'conv2d': {
+      const dims = type === 'conv1d' ? 1 : 2;
+      return {
+        type,
+        ...common,
+        ...optionalInt(raw, 'in_channels'),
+        out_channels: raw.out_channels as number,
+        kernel: perDim(raw.kernel as number | number[], dims),
+        stride: perDim(get(raw, type, 'stride'), dims),
+        padding: padding(get(raw, type, 'padding'), dims),
+        dilation: perDim(get(raw, type, 'dilation'), dims),
+        groups: get(raw, type, 'groups'),
+        bias: get(raw, type, 'bias'),
+        strategy: strategy(get(raw, type, 'strategy')),
+      };
+    }
+    case 'conv_transpose2d':
+      return {
+        type,
+        ...common,
+        ...optionalInt(raw, 'in_channels'),
+        out_channels: raw.out_channels as number,
+        kernel: perDim(raw.kernel as number | number[], 2),
+        stride: perDim(get(raw, type, 'stride'), 2),
+        padding: perDim(get(raw, type, 'padding'), 2),
+        output_padding: perDim(get(raw, type, 'output_padding'), 2),
+        dilation: perDim(get(raw, type, 'dilation'), 2),
+        groups: get(raw, type, 'groups'),
+        bias: get(raw, type, 'bias'),
+        strategy: strategy(get(raw, type, 'strategy')),
+      };
+    case 'maxpool1d':
+    case 'maxpool2d':
+    case 'avgpool2d': {
+      const dims = type === 'maxpool1d' ? 1 : 2;
+      const kernel = perDim(raw.kernel as number | number[], dims);
+      // PyTorch: the stride of a pool defaults to its kernel
+      const stride = hasKey(raw, 'stride') ? perDim(raw.stride as number | number[], dims) : [...kernel];
+      const pad = perDim(get(raw, type, 'padding'), dims);
+      if (type === 'avgpool2d') {
+        return { type, ...common, kernel, stride, padding: pad, count_include_pad: get(raw, type, 'count_include_pad') };
+      }
+      return { type, ...common, kernel, stride, padding: pad };
+    }
+    case 'linear':
+      return { type, ...common, ...optionalInt(raw, 'in_features'), out_features: raw.out_features as number, bias: get(raw, type, 'bias') };
+    case 'upsample_bilinear2d':
+      return { type, ...common, scale_factor: perDim(raw.scale_factor as number | number[], 2) };
+    case 'relu':
+    case 'flatten':
+    case 'global_maxpool':
+    case 'global_avgpool':
+      return { type, ...common };
+  }
+}
+
+/**
+ * names must be unique, also after defaults (a layer named "relu1" and the second layer,
+ * an unnamed relu, collide) and also ignoring case (generated file names meet
+ * case-insensitive file systems)
+ */
+function checkUniqueNames(layers: readonly LayerSpec[], raws: readonly Raw[]): void {
+  const seen = new Map<string, LayerSpec>();
+  for (const l of layers) {
+    const key = l.name.toLowerCase();
+    const first = seen.get(key);
+    if (first) {
+      const explicit = hasKey(raws[l.index], 'name');
+      const same = first.name === l.name;
+      throw new ConvgenError(
+        explicit ? `layers[${l.index}].name` : `layers[${l.index}]`,
+        `${explicit ? 'the name' : 'the default name'} ${quote(l.name)} ${same ? 'is already used' : `differs only in letter case from ${quote(first.name)}, used`} by layers[${first.index}]${same ? '' : ' (generated file names must not collide on case-insensitive file systems)'}`,
+        explicit ? 'give each layer a unique name' : `give layers[${l.index}] or layers[${first.index}] an explicit, unique "name"`,
+      );
+    }
+    seen.set(key, l);
+  }
+}
+
+/** validate an already-parsed model.json value and normalize it to a ModelSpec */
+export function parseModel(json: unknown): ModelSpec {
+  validate(json, MODEL, '');
+  const raw = json as Raw;
+  const rawLayers = raw.layers as Raw[];
+  const layers = rawLayers.map((l, i) => normalizeLayer(l, i));
+  checkUniqueNames(layers, rawLayers);
+  const spec: ModelSpec = {
+    name: raw.name as string,
+    batch: raw.batch as number,
+    input: [...(raw.input as number[])],
+    layers,
+  };
+  if (hasKey(raw, 'loss')) spec.loss = raw.loss as ModelSpec['loss'];
+  return spec;
+}
+
+/** parse JSON text (a syntax error gives line and column) and then the model */
+export function parseModelText(text: string): ModelSpec {
+  return parseModel(parseJsonText(text));
+}
+
+/** read, parse and validate a model file; every error is attributed to `path` */
+export function loadModelFile(path: string): ModelSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a file' : code === 'EACCES' ? 'permission denied' : `cannot read it (${code ?? String(err)})`;
+    throw new ConvgenError('(file)', why, 'pass the path of a model.json file', path);
+  }
+  try {
+    return parseModelText(text);
+  } catch (err) {
+    if (err instanceof ConvgenError) throw err.inFile(path);
+    throw err;
+  }
+}
