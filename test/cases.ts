@@ -1,0 +1,293 @@
+// The shared table of test cases. Every target (the float64 reference, generated TS kernels,
+// WGSL kernels) iterates over CASES and is asserted close to the reference on each one.
+// A case is a small model.json object named by its config (`conv2d x=[2,3,9,7] co=4 k=3 s=2 p=1 d=2 g=1`),
+// planned through the real front end: model.json -> parseModel -> planModel.
+//
+// Keep cases small: the whole table runs through finite differences in float64.
+
+import { parseModel } from '../src/spec/parse.ts';
+import { planModel } from '../src/plan/plan.ts';
+import type { LayerType } from '../src/spec/types.ts';
+import type { ModelPlan } from '../src/plan/types.ts';
+import { numel } from '../src/plan/types.ts';
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type LayerJson = { type: LayerType } & { [k: string]: Json };
+export interface ModelJson {
+  name: string;
+  batch: number;
+  input: number[];
+  layers: LayerJson[];
+  loss?: 'softmax_cross_entropy';
+}
+
+export interface TestCase {
+  /** unique, built from the config; use it as the test title */
+  name: string;
+  /** the layer kinds under test (a few-layer case lists each kind once) */
+  kinds: LayerType[];
+  /** a model.json object; parseModel accepts it */
+  model: ModelJson;
+  /**
+   * 'ties': draw the input from {0, 1, 2} so max windows hold equal values (the first
+   * maximum must win); otherwise uniform in [-1, 1)
+   */
+  input?: 'ties';
+}
+
+// ---- naming ---------------------------------------------------------------------------
+
+type PerDim = number | number[];
+const show = (v: Json | undefined): string => (Array.isArray(v) ? `[${v.join(',')}]` : String(v));
+
+/** `key=value` for the keys a case sets, in the order given; absent keys print their default */
+function describe(layer: LayerJson, keys: [key: string, label: string, dflt: Json][]): string {
+  return keys.map(([key, label, dflt]) => `${label}=${show(layer[key] ?? dflt)}`).join(' ');
+}
+
+// ---- builders -------------------------------------------------------------------------
+
+let serial = 0;
+function model(batch: number, input: number[], layers: LayerJson[], loss?: 'softmax_cross_entropy'): ModelJson {
+  // model names must be safe identifiers; the case title carries the config
+  const m: ModelJson = { name: `case${serial++}_${layers[0].type}`, batch, input, layers };
+  if (loss) m.loss = loss;
+  return m;
+}
+
+function single(x: number[], layer: LayerJson, detail: string, input?: 'ties'): TestCase {
+  const c: TestCase = {
+    name: `${layer.type} x=[${x.join(',')}]${detail ? ' ' + detail : ''}`,
+    kinds: [layer.type],
+    model: model(x[0], x.slice(1), [layer]),
+  };
+  if (input) c.input = input;
+  return c;
+}
+
+interface ConvOpts {
+  co: number;
+  k: PerDim;
+  s?: PerDim;
+  p?: PerDim | 'same' | 'valid';
+  d?: PerDim;
+  g?: number;
+  bias?: boolean;
+}
+
+function conv(type: 'conv1d' | 'conv2d', x: number[], o: ConvOpts): TestCase {
+  const layer: LayerJson = { type, out_channels: o.co, kernel: o.k };
+  if (o.s !== undefined) layer.stride = o.s;
+  if (o.p !== undefined) layer.padding = o.p;
+  if (o.d !== undefined) layer.dilation = o.d;
+  if (o.g !== undefined) layer.groups = o.g;
+  if (o.bias === false) layer.bias = false;
+  const detail = describe(layer, [['out_channels', 'co', 0], ['kernel', 'k', 0], ['stride', 's', 1], ['padding', 'p', 0], ['dilation', 'd', 1], ['groups', 'g', 1]]);
+  return single(x, layer, detail + (o.bias === false ? ' nobias' : ''));
+}
+
+function convT(x: number[], o: ConvOpts & { op?: PerDim }): TestCase {
+  const layer: LayerJson = { type: 'conv_transpose2d', out_channels: o.co, kernel: o.k };
+  if (o.s !== undefined) layer.stride = o.s;
+  if (o.p !== undefined) layer.padding = o.p;
+  if (o.op !== undefined) layer.output_padding = o.op;
+  if (o.d !== undefined) layer.dilation = o.d;
+  if (o.g !== undefined) layer.groups = o.g;
+  if (o.bias === false) layer.bias = false;
+  const detail = describe(layer, [['out_channels', 'co', 0], ['kernel', 'k', 0], ['stride', 's', 1], ['padding', 'p', 0], ['output_padding', 'op', 0], ['dilation', 'd', 1], ['groups', 'g', 1]]);
+  return single(x, layer, detail + (o.bias === false ? ' nobias' : ''));
+}
+
+function pool(type: 'maxpool1d' | 'maxpool2d' | 'avgpool2d', x: number[], o: { k: PerDim; s?: PerDim; p?: PerDim; countIncludePad?: boolean }, input?: 'ties'): TestCase {
+  const layer: LayerJson = { type, kernel: o.k };
+  if (o.s !== undefined) layer.stride = o.s;
+  if (o.p !== undefined) layer.padding = o.p;
+  if (o.countIncludePad !== undefined) layer.count_include_pad = o.countIncludePad;
+  let detail = describe(layer, [['kernel', 'k', 0], ['stride', 's', o.k], ['padding', 'p', 0]]);
+  if (o.countIncludePad !== undefined) detail += ` count_include_pad=${o.countIncludePad}`;
+  if (input) detail += ' ties';
+  return single(x, layer, detail, input);
+}
+
+function plain(type: 'relu' | 'flatten' | 'global_maxpool' | 'global_avgpool', x: number[], input?: 'ties'): TestCase {
+  return single(x, { type }, input ? 'ties' : '', input);
+}
+
+function linear(x: number[], outFeatures: number, bias = true): TestCase {
+  // linear needs a vector per sample and model inputs are [C, L] or [C, H, W]: flatten first
+  return {
+    name: `linear x=[${x.join(',')}] out=${outFeatures}${bias ? '' : ' nobias'}`,
+    kinds: ['flatten', 'linear'],
+    model: model(x[0], x.slice(1), [{ type: 'flatten' }, { type: 'linear', out_features: outFeatures, bias }]),
+  };
+}
+
+function upsample(x: number[], scale: PerDim): TestCase {
+  return single(x, { type: 'upsample_bilinear2d', scale_factor: scale }, `scale=${show(scale)}`);
+}
+
+function stack(name: string, batch: number, input: number[], layers: LayerJson[], loss?: 'softmax_cross_entropy'): TestCase {
+  const kinds = [...new Set(layers.map((l) => l.type))];
+  return { name: `${name} x=[${[batch, ...input].join(',')}]`, kinds, model: model(batch, input, layers, loss) };
+}
+
+// ---- the table ------------------------------------------------------------------------
+
+export const CASES: readonly TestCase[] = [
+  // conv2d
+  conv('conv2d', [2, 3, 9, 7], { co: 4, k: 3, s: 2, p: 1, d: 2 }),
+  conv('conv2d', [1, 2, 5, 5], { co: 3, k: 3, p: 'same' }),
+  conv('conv2d', [2, 3, 6, 5], { co: 2, k: [2, 4], p: 'same' }), // even kernels: the extra pad goes at the end
+  conv('conv2d', [1, 2, 7, 6], { co: 3, k: 3, s: 2, p: 'same' }), // TF-style asymmetric "same" at stride 2
+  conv('conv2d', [1, 5, 4, 6], { co: 3, k: 1 }),
+  conv('conv2d', [2, 3, 5, 4], { co: 2, k: [5, 4] }), // kernel as large as the input: 1x1 output
+  conv('conv2d', [7, 2, 5, 5], { co: 3, k: 3, p: 1 }),
+  conv('conv2d', [2, 4, 6, 5], { co: 6, k: 3, g: 2 }),
+  conv('conv2d', [1, 3, 5, 6], { co: 3, k: 3, p: 1, g: 3 }), // depthwise
+  conv('conv2d', [2, 3, 4, 5], { co: 6, k: [3, 2], g: 3, bias: false }), // depthwise, multiplier 2
+  conv('conv2d', [1, 2, 9, 8], { co: 2, k: 2, s: 3 }), // stride larger than the kernel
+  conv('conv2d', [2, 3, 7, 6], { co: 2, k: [3, 2], s: [2, 1], p: [1, 0], d: [1, 2] }),
+  conv('conv2d', [2, 7, 4, 4], { co: 5, k: 3, p: 'valid', bias: false }),
+  // conv1d
+  conv('conv1d', [2, 3, 11], { co: 4, k: 3, s: 2, p: 1, d: 2 }),
+  conv('conv1d', [1, 4, 8], { co: 2, k: 4, p: 'same' }),
+  conv('conv1d', [7, 2, 6], { co: 3, k: 1 }),
+  conv('conv1d', [2, 4, 9], { co: 4, k: 3, g: 4, bias: false }), // depthwise
+  conv('conv1d', [1, 2, 5], { co: 2, k: 5 }), // kernel as long as the input
+  conv('conv1d', [1, 3, 10], { co: 2, k: 2, s: 3, p: 'same' }),
+  // conv_transpose2d
+  convT([2, 3, 4, 3], { co: 2, k: 3, s: 2, p: 1, op: 1 }),
+  convT([1, 2, 3, 3], { co: 4, k: [2, 3], s: [2, 1], op: [1, 0] }),
+  convT([1, 2, 3, 4], { co: 3, k: 3, d: 2, p: 1, op: 1 }), // output_padding < dilation
+  convT([2, 4, 3, 3], { co: 6, k: 3, s: 2, p: 1, op: 1, g: 2 }),
+  convT([1, 3, 3, 3], { co: 3, k: 2, s: 2, g: 3, bias: false }), // depthwise
+  convT([7, 2, 2, 2], { co: 3, k: 4, s: 2, p: 1 }), // DCGAN-style
+  convT([1, 2, 3, 2], { co: 2, k: 1, s: 3, op: 2 }), // stride larger than the kernel
+  convT([2, 5, 3, 3], { co: 7, k: [3, 2], s: [1, 2], p: [1, 0], bias: false }),
+  // max pools
+  pool('maxpool2d', [2, 3, 6, 6], { k: 2 }),
+  pool('maxpool2d', [1, 2, 7, 5], { k: 3, s: 2, p: 1 }),
+  pool('maxpool2d', [1, 3, 5, 7], { k: [2, 3], s: [1, 2] }),
+  pool('maxpool2d', [1, 2, 8, 8], { k: 2, s: 3 }), // stride larger than the window
+  pool('maxpool2d', [7, 1, 4, 4], { k: 2 }),
+  pool('maxpool2d', [2, 3, 6, 5], { k: 3, s: 1, p: 1 }, 'ties'),
+  pool('maxpool1d', [2, 3, 9], { k: 3 }),
+  pool('maxpool1d', [1, 2, 10], { k: 4, s: 2, p: 2 }),
+  pool('maxpool1d', [7, 5, 6], { k: 2 }),
+  pool('maxpool1d', [2, 3, 11], { k: 3, s: 2, p: 1 }, 'ties'),
+  // average pools
+  pool('avgpool2d', [2, 3, 6, 6], { k: 2 }),
+  pool('avgpool2d', [1, 2, 7, 5], { k: 3, s: 2, p: 1 }),
+  pool('avgpool2d', [1, 2, 7, 5], { k: 3, s: 2, p: 1, countIncludePad: false }),
+  pool('avgpool2d', [2, 3, 5, 4], { k: [3, 2], s: [1, 2], p: [1, 1], countIncludePad: false }),
+  // global pools
+  plain('global_maxpool', [2, 3, 5, 4]),
+  plain('global_maxpool', [2, 3, 7]),
+  plain('global_maxpool', [1, 5, 3, 3], 'ties'),
+  plain('global_avgpool', [2, 3, 5, 4]),
+  plain('global_avgpool', [7, 5, 3, 3]),
+  plain('global_avgpool', [1, 3, 6]),
+  // elementwise and reshape
+  plain('relu', [2, 3, 4, 5]),
+  plain('relu', [1, 3, 7]),
+  plain('flatten', [2, 3, 2, 3]),
+  // linear
+  linear([2, 3, 4], 5),
+  linear([7, 2, 3, 1], 3, false),
+  linear([1, 1, 1], 1),
+  // bilinear upsampling
+  upsample([1, 1, 2, 2], 2),
+  upsample([2, 3, 3, 4], [2, 3]),
+  upsample([1, 2, 1, 5], 3),
+  // a few layers together
+  stack('seed_problem', 1, [1, 4, 4], [
+    { type: 'conv2d', name: 'conv', out_channels: 2, kernel: 3, bias: false },
+    { type: 'relu' },
+    { type: 'maxpool2d', kernel: 2 },
+    { type: 'flatten' },
+    { type: 'linear', name: 'fc', out_features: 2, bias: false },
+  ], 'softmax_cross_entropy'),
+  stack('tiny_lenet', 3, [1, 8, 8], [
+    { type: 'conv2d', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'relu' },
+    { type: 'maxpool2d', kernel: 2 },
+    { type: 'conv2d', out_channels: 4, kernel: 3 },
+    { type: 'relu' },
+    { type: 'global_avgpool' },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 3 },
+  ], 'softmax_cross_entropy'),
+  stack('tiny_decoder', 2, [3, 2, 2], [
+    { type: 'conv_transpose2d', out_channels: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1 },
+    { type: 'relu' },
+    { type: 'upsample_bilinear2d', scale_factor: 2 },
+    { type: 'conv2d', out_channels: 2, kernel: 3, padding: 'same' },
+    { type: 'avgpool2d', kernel: 2 },
+  ]),
+  stack('tiny_1d', 2, [2, 12], [
+    { type: 'conv1d', out_channels: 3, kernel: 5, padding: 'same' },
+    { type: 'relu' },
+    { type: 'maxpool1d', kernel: 2 },
+    { type: 'conv1d', out_channels: 4, kernel: 3, stride: 2 },
+    { type: 'global_maxpool' },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 2 },
+  ], 'softmax_cross_entropy'),
+];
+
+/** parse and plan a case through the real front end */
+export function planCase(c: TestCase): ModelPlan {
+  return planModel(parseModel(c.model));
+}
+
+// ---- seeded data ----------------------------------------------------------------------
+
+/** mulberry32: a small, fast, seeded PRNG; returns floats in [0, 1) */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n floats uniform in [-1, 1) */
+export function randomArray(n: number, rng: () => number): Float64Array {
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = 2 * rng() - 1;
+  return a;
+}
+
+/** the input of a case: uniform in [-1, 1), or values from {0, 1, 2} for a 'ties' case */
+export function caseInput(c: TestCase, plan: ModelPlan, rng: () => number): Float64Array {
+  const n = numel(plan.inShape);
+  if (c.input !== 'ties') return randomArray(n, rng);
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.floor(3 * rng());
+  return a;
+}
+
+/** parameters for every layer that has any, keyed by layer name, uniform in [-1, 1) scaled by 1/sqrt(fan-in) */
+export function randomParams(plan: ModelPlan, rng: () => number): Record<string, { weight?: Float64Array; bias?: Float64Array }> {
+  const params: Record<string, { weight?: Float64Array; bias?: Float64Array }> = {};
+  for (const l of plan.layers) {
+    if (!l.weightShape) continue;
+    // conv / linear: fan-in is every weight dim but the first; conv_transpose: the same formula as PyTorch's init
+    const fanIn = numel(l.weightShape) / l.weightShape[0];
+    const scale = 1 / Math.sqrt(fanIn);
+    const weight = randomArray(numel(l.weightShape), rng).map((v) => v * scale);
+    params[l.name] = l.biasShape ? { weight, bias: randomArray(numel(l.biasShape), rng).map((v) => v * scale) } : { weight };
+  }
+  return params;
+}
+
+/** labels in [0, classes) for a case with a loss */
+export function randomLabels(plan: ModelPlan, rng: () => number): Int32Array {
+  const classes = plan.outShape[plan.outShape.length - 1];
+  const labels = new Int32Array(plan.batch);
+  for (let i = 0; i < labels.length; i++) labels[i] = Math.floor(rng() * classes);
+  return labels;
+}
