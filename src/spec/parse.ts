@@ -167,7 +167,7 @@ export function loadModelFile(path: string): ModelSpec {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a file' : code === 'EACCES' ? 'permission denied' : `cannot read it (${code ?? String(err)})`;
-    throw new ConvgenError('(file)', why, 'pass the path of a model.json file', path);
+    throw new ConvgenError(path, why, 'pass the path of a model.json file');
   }
   try {
     return parseModelText(text);

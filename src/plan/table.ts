@@ -1,0 +1,104 @@
+// plan -> text table, one row per layer and a totals row; what `convgen plan` prints and
+// what the tests snapshot. Plain text that is also a Markdown table, so it pastes into
+// issues and docs. Deterministic: no widths from the terminal, no locale formatting.
+
+import type { ConvSchedule, LayerPlan, ModelPlan, Pad4, Shape } from './types.ts';
+import { numel } from './types.ts';
+
+const shape = (s: Shape): string => s.join('x');
+
+/** "3" when both dims agree, "3x5" otherwise; 1D layers show the width only */
+function pair(h: number, w: number, oneD: boolean): string {
+  return oneD || h === w ? `${w}` : `${h}x${w}`;
+}
+
+/** "1" (all sides), "1x2" (height x width, symmetric), or "t,b,l,r" when asymmetric */
+function pads(p: Pad4, oneD: boolean): string {
+  if (oneD) return p.left === p.right ? `${p.left}` : `${p.left},${p.right}`;
+  if (p.top === p.bottom && p.left === p.right) return pair(p.top, p.left, false);
+  return `${p.top},${p.bottom},${p.left},${p.right}`;
+}
+
+function strategy(s: ConvSchedule): string {
+  if (s.forward === s.gradInput && s.forward === s.gradWeight) return s.forward;
+  return `${s.forward}/${s.gradInput}/${s.gradWeight}`;
+}
+
+/** the k/s/p/d cell: kernel / stride / padding / dilation */
+function geometryCell(l: LayerPlan): string {
+  // a 1D layer keeps its true rank in the shapes: [N, C, L]
+  const oneD = l.inShape.length === 3;
+  switch (l.type) {
+    case 'conv1d':
+    case 'conv2d':
+    case 'conv_transpose2d': {
+      const g = l.geometry;
+      const cell = [
+        oneD ? `${g.kW}` : `${g.kH}x${g.kW}`,
+        pair(g.strideH, g.strideW, oneD),
+        pads(g.pad, oneD),
+        pair(g.dilationH, g.dilationW, oneD),
+      ].join('/');
+      const extras: string[] = [];
+      if (l.type === 'conv_transpose2d' && (l.geometry.outputPadH || l.geometry.outputPadW)) extras.push(`op${pair(l.geometry.outputPadH, l.geometry.outputPadW, false)}`);
+      if (g.groups !== 1) extras.push(`g${g.groups}`);
+      return [cell, ...extras].join(' ');
+    }
+    case 'maxpool1d':
+    case 'maxpool2d':
+    case 'avgpool2d':
+    case 'global_maxpool':
+    case 'global_avgpool': {
+      const g = l.geometry;
+      const p: Pad4 = { top: g.padH, bottom: g.padH, left: g.padW, right: g.padW };
+      return [oneD ? `${g.kW}` : `${g.kH}x${g.kW}`, pair(g.strideH, g.strideW, oneD), pads(p, oneD), '1'].join('/');
+    }
+    case 'upsample_bilinear2d':
+      return `x${pair(l.scaleH, l.scaleW, false)}`;
+    case 'linear':
+    case 'relu':
+    case 'flatten':
+      return '-';
+  }
+}
+
+function params(l: LayerPlan): number {
+  return (l.weightShape ? numel(l.weightShape) : 0) + (l.biasShape ? numel(l.biasShape) : 0);
+}
+
+const mflop = (n: number): string => (n / 1e6).toFixed(3);
+const kib = (bytes: number): string => (bytes / 1024).toFixed(1);
+
+const HEADER = ['layer', 'op', 'in', 'out', 'k/s/p/d', 'strategy', 'params', 'MFLOP fwd', 'MFLOP bwd', 'act KiB'];
+/** numeric columns are right-aligned */
+const RIGHT = [false, false, false, false, false, false, true, true, true, true];
+
+function render(rows: string[][]): string[] {
+  const widths = HEADER.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r: string[]): string => `| ${r.map((cell, c) => (RIGHT[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, c) => (RIGHT[c] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
+  return [line(rows[0]), rule, ...rows.slice(1).map(line)];
+}
+
+/** the plan as a table: shapes per sample (the batch is in the title line) */
+export function formatPlanTable(plan: ModelPlan): string {
+  const rows: string[][] = [HEADER];
+  for (const l of plan.layers) {
+    rows.push([
+      l.name,
+      l.type,
+      shape(l.inShape.slice(1)),
+      shape(l.outShape.slice(1)),
+      geometryCell(l),
+      'schedule' in l ? strategy(l.schedule) : '-',
+      `${params(l)}`,
+      mflop(l.flops.forward),
+      mflop(l.flops.gradInput + l.flops.gradWeight),
+      kib(l.activationBytes),
+    ]);
+  }
+  const t = plan.totals;
+  rows.push(['total', '', shape(plan.inShape.slice(1)), shape(plan.outShape.slice(1)), '', '', `${t.params}`, mflop(t.flopsForward), mflop(t.flopsBackward), kib(t.activationBytes)]);
+  const title = `model ${plan.name}: batch ${plan.batch}, input ${shape(plan.inShape.slice(1))}, output ${shape(plan.outShape.slice(1))}, loss ${plan.loss ?? 'none'}`;
+  return [title, '', ...render(rows)].join('\n') + '\n';
+}
