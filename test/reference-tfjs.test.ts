@@ -1,0 +1,160 @@
+// A second, independent opinion on the forward semantics: every layer of every case of the
+// shared table against TensorFlow.js (CPU backend, float32), built from the plan's geometry
+// with tfjs's own ops. Finite differences only tie backward to forward; this ties forward to
+// an outside implementation. tfjs has no groups, no dilation with stride, and no asymmetric
+// padding in one op, so those are spelled out here: per-group slices, kernels dilated with
+// zeros, explicit tf.pad, and conv_transpose as the full (uncropped) output then cropped.
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { CASES, caseInput, mulberry32, planCase, randomArray } from './cases.ts';
+import { refForward } from '../src/reference/index.ts';
+import type { ConvGeometry, LayerPlan, PoolGeometry } from '../src/plan/types.ts';
+import { numel } from '../src/plan/types.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const toNHWC = (x: Float64Array, n: number, c: number, h: number, w: number): tf.Tensor4D =>
+  tf.transpose(tf.tensor4d(Float32Array.from(x), [n, c, h, w]), [0, 2, 3, 1]);
+const toNCHW = (t: tf.Tensor4D): Float32Array => tf.transpose(t, [0, 3, 1, 2]).dataSync() as Float32Array;
+
+/**
+ * a tfjs filter [kEffH, kEffW, a, b] from PyTorch weight rows: filter[kh*dH][kw*dW][i][j] =
+ * at(i, j, kh, kw), zeros between the dilated taps
+ */
+function dilatedFilter(g: ConvGeometry, a: number, b: number, at: (i: number, j: number, kh: number, kw: number) => number): tf.Tensor4D {
+  const kEffH = g.dilationH * (g.kH - 1) + 1;
+  const kEffW = g.dilationW * (g.kW - 1) + 1;
+  const f = new Float32Array(kEffH * kEffW * a * b);
+  for (let kh = 0; kh < g.kH; kh++) {
+    for (let kw = 0; kw < g.kW; kw++) {
+      for (let i = 0; i < a; i++) {
+        for (let j = 0; j < b; j++) f[((kh * g.dilationH * kEffW + kw * g.dilationW) * a + i) * b + j] = at(i, j, kh, kw);
+      }
+    }
+  }
+  return tf.tensor4d(f, [kEffH, kEffW, a, b]);
+}
+
+function addBias(y: tf.Tensor4D, bias: Float64Array | undefined): tf.Tensor4D {
+  return bias ? tf.add(y, tf.tensor1d(Float32Array.from(bias))) : y;
+}
+
+function tfConv(g: ConvGeometry, x: Float64Array, w: Float64Array, bias: Float64Array | undefined): Float32Array {
+  const cinG = g.inC / g.groups;
+  const coutG = g.outC / g.groups;
+  const xp = tf.pad(toNHWC(x, g.batch, g.inC, g.inH, g.inW), [[0, 0], [g.pad.top, g.pad.bottom], [g.pad.left, g.pad.right], [0, 0]]);
+  const parts: tf.Tensor4D[] = [];
+  for (let grp = 0; grp < g.groups; grp++) {
+    const xg = tf.slice(xp, [0, 0, 0, grp * cinG], [-1, -1, -1, cinG]);
+    // PyTorch weight [Cout, Cin/g, kH, kW] -> tfjs [kH, kW, in, out]
+    const f = dilatedFilter(g, cinG, coutG, (ci, co, kh, kw) => w[(((grp * coutG + co) * cinG + ci) * g.kH + kh) * g.kW + kw]);
+    parts.push(tf.conv2d(xg, f, [g.strideH, g.strideW], 'valid'));
+  }
+  return toNCHW(addBias(tf.concat(parts, 3), bias));
+}
+
+function tfConvTranspose(layer: LayerPlan & { type: 'conv_transpose2d' }, x: Float64Array, w: Float64Array, bias: Float64Array | undefined): Float32Array {
+  const g = layer.geometry;
+  const cinG = g.inC / g.groups;
+  const coutG = g.outC / g.groups;
+  const kEffH = g.dilationH * (g.kH - 1) + 1;
+  const kEffW = g.dilationW * (g.kW - 1) + 1;
+  // the full output before PyTorch crops `padding` from each side and adds output_padding
+  const fullH = (g.inH - 1) * g.strideH + kEffH;
+  const fullW = (g.inW - 1) * g.strideW + kEffW;
+  const xh = toNHWC(x, g.batch, g.inC, g.inH, g.inW);
+  const parts: tf.Tensor4D[] = [];
+  for (let grp = 0; grp < g.groups; grp++) {
+    const xg = tf.slice(xh, [0, 0, 0, grp * cinG], [-1, -1, -1, cinG]);
+    // PyTorch weight [Cin, Cout/g, kH, kW] -> tfjs transpose filter [kH, kW, out, in]
+    const f = dilatedFilter(g, coutG, cinG, (co, ci, kh, kw) => w[(((grp * cinG + ci) * coutG + co) * g.kH + kh) * g.kW + kw]);
+    parts.push(tf.conv2dTranspose(xg, f, [g.batch, fullH, fullW, coutG], [g.strideH, g.strideW], 'valid'));
+  }
+  const full = tf.pad(tf.concat(parts, 3), [[0, 0], [0, g.outputPadH], [0, g.outputPadW], [0, 0]]);
+  const y = tf.slice(full, [0, g.pad.top, g.pad.left, 0], [-1, g.outH, g.outW, -1]);
+  return toNCHW(addBias(y, bias));
+}
+
+function tfPool(layer: LayerPlan & { geometry: PoolGeometry; countIncludePad: boolean }, x: Float64Array): Float32Array {
+  const g = layer.geometry;
+  const xh = toNHWC(x, g.batch, g.channels, g.inH, g.inW);
+  const pads: [number, number][] = [[0, 0], [g.padH, g.padH], [g.padW, g.padW], [0, 0]];
+  const win: [number, number] = [g.kH, g.kW];
+  const step: [number, number] = [g.strideH, g.strideW];
+  switch (layer.type) {
+    case 'maxpool1d':
+    case 'maxpool2d':
+      return toNCHW(tf.maxPool(tf.pad(xh, pads, -Infinity), win, step, 'valid'));
+    case 'global_maxpool':
+      return toNCHW(tf.max(xh, [1, 2], true) as tf.Tensor4D);
+    case 'global_avgpool':
+      return toNCHW(tf.mean(xh, [1, 2], true) as tf.Tensor4D);
+    default: {
+      const mean = tf.avgPool(tf.pad(xh, pads), win, step, 'valid');
+      if (layer.countIncludePad) return toNCHW(mean);
+      // mean over real cells = (sum over the window) / (real cells in the window)
+      const share = tf.avgPool(tf.pad(tf.onesLike(xh), pads), win, step, 'valid');
+      return toNCHW(tf.div(mean, share));
+    }
+  }
+}
+
+function tfForward(layer: LayerPlan, x: Float64Array, weight?: Float64Array, bias?: Float64Array): Float32Array {
+  return tf.tidy(() => {
+    switch (layer.type) {
+      case 'conv1d':
+      case 'conv2d':
+        return tfConv(layer.geometry, x, weight!, bias);
+      case 'conv_transpose2d':
+        return tfConvTranspose(layer, x, weight!, bias);
+      case 'maxpool1d':
+      case 'maxpool2d':
+      case 'avgpool2d':
+      case 'global_maxpool':
+      case 'global_avgpool':
+        return tfPool(layer, x);
+      case 'linear': {
+        const y = tf.matMul(tf.tensor2d(Float32Array.from(x), [layer.batch, layer.inFeatures]), tf.tensor2d(Float32Array.from(weight!), [layer.outFeatures, layer.inFeatures]), false, true);
+        return (bias ? tf.add(y, tf.tensor1d(Float32Array.from(bias))) : y).dataSync() as Float32Array;
+      }
+      case 'upsample_bilinear2d': {
+        const xh = toNHWC(x, layer.batch, layer.channels, layer.inH, layer.inW);
+        // align_corners = false is TF's half-pixel-centers sampling
+        return toNCHW(tf.image.resizeBilinear(xh, [layer.inH * layer.scaleH, layer.inW * layer.scaleW], false, true));
+      }
+      case 'relu':
+        return tf.relu(tf.tensor1d(Float32Array.from(x))).dataSync() as Float32Array;
+      case 'flatten':
+        return Float32Array.from(x);
+    }
+  });
+}
+
+describe('reference forward = TensorFlow.js forward (float32), every layer of every case', () => {
+  CASES.forEach((c, ci) => {
+    it(c.name, () => {
+      const plan = planCase(c);
+      const rng = mulberry32(4242 + ci);
+      plan.layers.forEach((layer, li) => {
+        // the first layer sees the case's own input ('ties' cases: small integers)
+        const x = li === 0 ? caseInput(c, plan, rng) : randomArray(numel(layer.inShape), rng);
+        // float32-representable values, so both sides start from the same numbers
+        const x32 = Float64Array.from(Float32Array.from(x));
+        const weight = layer.weightShape ? Float64Array.from(Float32Array.from(randomArray(numel(layer.weightShape), rng))) : undefined;
+        const bias = layer.biasShape ? Float64Array.from(Float32Array.from(randomArray(numel(layer.biasShape), rng))) : undefined;
+        const want = tfForward(layer, x32, weight, bias);
+        const { y } = refForward(layer, x32, { weight, bias });
+        expect(y.length, `${layer.name} output size`).toBe(want.length);
+        for (let i = 0; i < y.length; i++) {
+          if (Math.abs(y[i] - want[i]) > 1e-5 * (1 + Math.abs(want[i]))) {
+            expect.fail(`${layer.name}: y[${i}] = ${y[i]}, tfjs ${want[i]}`);
+          }
+        }
+      });
+    });
+  });
+});
