@@ -284,6 +284,26 @@ export function randomParams(plan: ModelPlan, rng: () => number): Record<string,
   return params;
 }
 
+/**
+ * the data every target runs a case on, deterministic per case: the input, parameters
+ * (keyed by layer name), an output gradient, and labels when the model has a loss
+ */
+export function caseData(c: TestCase, seed = 1): {
+  plan: ModelPlan;
+  x: Float64Array;
+  params: Record<string, { weight?: Float64Array; bias?: Float64Array }>;
+  dy: Float64Array;
+  labels: Int32Array | null;
+} {
+  const plan = planCase(c);
+  const rng = mulberry32(seed);
+  const x = caseInput(c, plan, rng);
+  const params = randomParams(plan, rng);
+  const dy = randomArray(numel(plan.outShape), rng);
+  const labels = plan.loss ? randomLabels(plan, rng) : null;
+  return { plan, x, params, dy, labels };
+}
+
 /** labels in [0, classes) for a case with a loss */
 export function randomLabels(plan: ModelPlan, rng: () => number): Int32Array {
   const classes = plan.outShape[plan.outShape.length - 1];
