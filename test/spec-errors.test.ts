@@ -1,0 +1,141 @@
+// every documented model.json error: the exact one-paragraph message (where: problem; fix)
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConvgenError } from '../src/errors.ts';
+import { loadModelFile, parseModel, parseModelText } from '../src/spec/parse.ts';
+
+const base = { name: 'm', batch: 2, input: [1, 8, 8] };
+const withLayers = (...layers: unknown[]) => ({ ...base, layers });
+const conv = (extra: Record<string, unknown>) => withLayers({ type: 'conv2d', out_channels: 2, kernel: 3, ...extra });
+
+function errorOf(f: () => unknown): ConvgenError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConvgenError);
+    return e as ConvgenError;
+  }
+  throw new Error('expected a ConvgenError, but nothing was thrown');
+}
+
+const KEYS = '"type", "name", "in_channels", "out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "strategy"';
+const TYPES = '"conv1d", "conv2d", "conv_transpose2d", "relu", "maxpool1d", "maxpool2d", "global_maxpool", "avgpool2d", "global_avgpool", "flatten", "linear", "upsample_bilinear2d"';
+const MODEL_KEYS = '"$schema", "name", "batch", "input", "layers", "loss"';
+const NAME_FIX = 'use ASCII letters, digits and _, not starting with a digit, for example';
+
+const cases: [string, unknown, string][] = [
+  // unknown keys and layer types, with the nearest valid name
+  ['typo in a key', conv({ kernal: 3 }), `layers[0].kernal: unknown key "kernal" in a conv2d layer; did you mean "kernel"? (a conv2d layer takes ${KEYS})`],
+  ['PyTorch kernel_size', withLayers({ type: 'maxpool2d', kernel_size: 2 }), 'layers[0].kernel_size: unknown key "kernel_size" in a maxpool2d layer; did you mean "kernel"? (a maxpool2d layer takes "type", "name", "kernel", "stride", "padding")'],
+  ['unknown key far from all', conv({ zzzzzzzz: 1 }), `layers[0].zzzzzzzz: unknown key "zzzzzzzz" in a conv2d layer; remove it; a conv2d layer takes ${KEYS}`],
+  ['unknown top-level key', { ...withLayers({ type: 'relu' }), bacth: 3 }, `bacth: unknown key "bacth" in the model; did you mean "batch"? (the model takes ${MODEL_KEYS})`],
+  ['odd key is quoted in the path', { ...withLayers({ type: 'relu' }), 'a b"\u202e': 1 }, `["a b\\"\\u202e"]: unknown key "a b\\"\\u202e" in the model; remove it; the model takes ${MODEL_KEYS}`],
+  ['unknown layer type', withLayers({ type: 'Conv2D' }), `layers[0].type: unknown layer type "Conv2D"; did you mean "conv2d"? the layer types are ${TYPES}`],
+  ['unknown layer type, no suggestion', withLayers({ type: 'lstm' }), `layers[0].type: unknown layer type "lstm"; the layer types are ${TYPES}`],
+  ['unknown strategy key', conv({ strategy: { forwrd: 'direct' } }), 'layers[0].strategy.forwrd: unknown key "forwrd" in a strategy; did you mean "forward"? (a strategy takes "forward", "gradInput", "gradWeight")'],
+  ['unknown enum value', conv({ strategy: 'im2col' }), 'layers[0].strategy: must be one of "auto", "direct", "im2row", got "im2col"; did you mean "im2row"?'],
+  ['unknown loss', { ...withLayers({ type: 'relu' }), loss: 'mse' }, 'loss: must be "softmax_cross_entropy", got "mse"; use "softmax_cross_entropy"'],
+  // missing keys
+  ['missing type', withLayers({ out_channels: 2 }), `layers[0]: a layer needs a "type"; add "type": one of ${TYPES}`],
+  ['missing out_channels', withLayers({ type: 'conv2d', kernel: 3 }), 'layers[0]: a conv2d layer needs "out_channels" (output channels); add "out_channels": an integer >= 1'],
+  ['missing kernel', withLayers({ type: 'maxpool1d' }), 'layers[0]: a maxpool1d layer needs "kernel" (window size (PyTorch kernel_size)); add "kernel": an integer >= 1, or a list of 1 integers >= 1 [length]'],
+  ['missing batch', { name: 'm', input: [1, 8, 8], layers: [{ type: 'relu' }] }, '(top level): the model needs "batch" (static batch size); add "batch": an integer >= 1'],
+  ['missing layers', { ...base }, '(top level): the model needs "layers" (the layers, in order); add "layers": a list of 1 to 1000 layer objects'],
+  // wrong types
+  ['not an object', [], `(top level): must be an object with keys ${MODEL_KEYS}, got an empty list; write an object with keys ${MODEL_KEYS}`],
+  ['layer not an object', withLayers('relu'), 'layers[0]: must be a layer object, got "relu" (a string); write a layer object'],
+  ['quoted number', conv({ out_channels: '2' }), 'layers[0].out_channels: must be an integer >= 1, got "2" (a string); write 2 without quotes'],
+  ['quoted boolean', conv({ bias: 'false' }), 'layers[0].bias: must be true or false, got "false" (a string); write false without quotes'],
+  ['null size', conv({ stride: null }), 'layers[0].stride: must be an integer >= 1, or a list of 2 integers >= 1 [height, width], got null; write an integer >= 1, or a list of 2 integers >= 1 [height, width]'],
+  ['type is not a string', withLayers({ type: 3 }), `layers[0].type: must be a string naming the layer kind, got 3; use one of ${TYPES}`],
+  ['padding is an object', conv({ padding: {} }), 'layers[0].padding: must be an integer >= 0, or a list of 2 integers >= 0 [height, width], or one of "same", "valid", got an object; write an integer >= 0, or a list of 2 integers >= 0 [height, width], or one of "same", "valid"'],
+  ['padding string', conv({ padding: 'full' }), 'layers[0].padding: must be one of "same", "valid", got "full"; use one of "same", "valid"'],
+  ['"same" on conv_transpose2d', withLayers({ type: 'conv_transpose2d', out_channels: 2, kernel: 3, padding: 'same' }), 'layers[0].padding: must be an integer >= 0, or a list of 2 integers >= 0 [height, width], got "same" (a string) (conv_transpose2d has no "same" or "valid": PyTorch\'s ConvTranspose2d takes explicit padding only); write an integer >= 0, or a list of 2 integers >= 0 [height, width]'],
+  ['"same" on a pool', withLayers({ type: 'maxpool2d', kernel: 2, padding: 'same' }), 'layers[0].padding: must be an integer >= 0, or a list of 2 integers >= 0 [height, width], got "same" (a string); write an integer >= 0, or a list of 2 integers >= 0 [height, width]'],
+  ['align_corners true', withLayers({ type: 'upsample_bilinear2d', scale_factor: 2, align_corners: true }), 'layers[0].align_corners: is true, but only align_corners = false (PyTorch\'s default) is supported; set it to false or remove it'],
+  // sizes: non-integer, zero, negative, too large, wrong list length
+  ['non-integer', conv({ out_channels: 2.5 }), 'layers[0].out_channels: must be a whole number, got 2.5; use 2 or 3'],
+  ['non-integer below 1', conv({ kernel: 0.5 }), 'layers[0].kernel: must be a whole number, got 0.5; use 1'],
+  ['zero kernel entry', conv({ kernel: [3, 0] }), 'layers[0].kernel[1]: must be at least 1, got 0; use 1 or more'],
+  ['negative padding', conv({ padding: -1 }), 'layers[0].padding: must be at least 0, got -1; use 0 or more'],
+  ['zero groups', conv({ groups: 0 }), 'layers[0].groups: must be at least 1, got 0; use 1 or more'],
+  ['zero batch', { ...withLayers({ type: 'relu' }), batch: 0 }, 'batch: must be at least 1, got 0; use 1 or more'],
+  ['too large', { ...withLayers({ type: 'relu' }), batch: 2 ** 31 }, 'batch: is 2147483648, more than the limit of 2147483647 (2^31 - 1: buffers are indexed with 32-bit integers); use a smaller value'],
+  ['three kernel entries', conv({ kernel: [3, 3, 3] }), 'layers[0].kernel: has 3 entries, but must have 2 [height, width]; write a list of 2 integers >= 1 [height, width]'],
+  ['conv1d pair', { ...base, input: [1, 8], layers: [{ type: 'conv1d', out_channels: 1, kernel: [3, 3] }] }, 'layers[0].kernel: has 2 entries, but must have 1 [length]; write a list of 1 integers >= 1 [length]'],
+  ['input rank', { ...withLayers({ type: 'relu' }), input: [8] }, 'input: has 1 entry, but must have at least 2 [C, L] or [C, H, W]; write a list of 2 to 3 integers >= 1 [C, L] or [C, H, W]'],
+  ['no layers', { ...base, layers: [] }, 'layers: has 0 entries, but must have at least 1; write a list of 1 to 1000 layer objects'],
+  ['too many layers', { ...base, layers: Array.from({ length: 1001 }, () => ({ type: 'relu' })) }, 'layers: has 1001 entries, but must have at most 1000; write a list of 1 to 1000 layer objects'],
+  // names are not code
+  ['code in a name', withLayers({ type: 'relu', name: 'x"; require(\'child_process\').exec(\'rm\')' }), `layers[0].name: "x\\"; require('child_process').exec('rm')" is not a safe name: it contains characters other than ASCII letters, digits and _ (names become identifiers and file names in the generated code); ${NAME_FIX} "x_require_child_process_exec_rm"`],
+  ['path in a name', withLayers({ type: 'relu', name: '../../etc' }), `layers[0].name: "../../etc" is not a safe name: it contains characters other than ASCII letters, digits and _ (names become identifiers and file names in the generated code); ${NAME_FIX} "etc"`],
+  ['__proto__', withLayers({ type: 'relu', name: '__proto__' }), `layers[0].name: "__proto__" is not a safe name: it starts with two underscores, which WGSL reserves (names become identifiers and file names in the generated code); ${NAME_FIX} "proto"`],
+  ['constructor', withLayers({ type: 'relu', name: 'constructor' }), `layers[0].name: "constructor" is not a safe name: it is a property every JavaScript object has (it would shadow Object.prototype) (names become identifiers and file names in the generated code); ${NAME_FIX} "constructor_1"`],
+  ['JS reserved', withLayers({ type: 'relu', name: 'class' }), `layers[0].name: "class" is not a safe name: it is a JavaScript reserved word (names become identifiers and file names in the generated code); ${NAME_FIX} "class_1"`],
+  ['WGSL reserved', withLayers({ type: 'relu', name: 'fn' }), `layers[0].name: "fn" is not a safe name: it is a WGSL keyword, reserved word or type name (names become identifiers and file names in the generated code); ${NAME_FIX} "fn_1"`],
+  ['Windows device', { ...withLayers({ type: 'relu' }), name: 'Con' }, `name: "Con" is not a safe name: it is a device name that Windows refuses as a file name (names become identifiers and file names in the generated code); ${NAME_FIX} "Con_1"`],
+  ['leading digit', withLayers({ type: 'relu', name: '1x1' }), `layers[0].name: "1x1" is not a safe name: it starts with a digit (names become identifiers and file names in the generated code); ${NAME_FIX} "n1x1"`],
+  ['empty name', { ...withLayers({ type: 'relu' }), name: '' }, `name: "" is not a safe name: it is empty (names become identifiers and file names in the generated code); ${NAME_FIX} "layer_1"`],
+  ['unicode name', withLayers({ type: 'relu', name: 'conv\u00e9' }), `layers[0].name: "conv\\u00e9" is not a safe name: it contains characters other than ASCII letters, digits and _ (names become identifiers and file names in the generated code); ${NAME_FIX} "conv"`],
+  ['long name', withLayers({ type: 'relu', name: 'a'.repeat(65) }), `layers[0].name: "${'a'.repeat(40)}..." (65 characters) is not a safe name: it is 65 characters long, more than the limit of 64 (names become identifiers and file names in the generated code); ${NAME_FIX} "${'a'.repeat(62)}"`],
+  // duplicate names, explicit, defaulted, and by letter case
+  ['duplicate names', withLayers({ type: 'relu', name: 'a' }, { type: 'relu', name: 'a' }), 'layers[1].name: the name "a" is already used by layers[0]; give each layer a unique name'],
+  ['default name collides', withLayers({ type: 'relu', name: 'relu1' }, { type: 'relu' }), 'layers[1]: the default name "relu1" is already used by layers[0]; give layers[1] or layers[0] an explicit, unique "name"'],
+  ['names differ by case', withLayers({ type: 'relu', name: 'Abc' }, { type: 'relu', name: 'abc' }), 'layers[1].name: the name "abc" differs only in letter case from "Abc", used by layers[0] (generated file names must not collide on case-insensitive file systems); give each layer a unique name'],
+];
+
+describe('model.json errors', () => {
+  it.each(cases)('%s', (_, input, message) => {
+    expect(errorOf(() => parseModel(input)).message).toBe(message);
+  });
+
+  it('reads only own keys: "__proto__" and "constructor" keys are unknown keys, not prototype lookups', () => {
+    const json = '{"name":"m","batch":1,"input":[1,4],"layers":[{"type":"relu","constructor":1}]}';
+    expect(errorOf(() => parseModelText(json)).message).toBe('layers[0].constructor: unknown key "constructor" in a relu layer; remove it; a relu layer takes "type", "name"');
+    const proto = '{"name":"m","batch":1,"input":[1,4],"layers":[{"type":"relu"}],"__proto__":{"loss":"x"}}';
+    expect(errorOf(() => parseModelText(proto)).where).toBe('__proto__');
+  });
+});
+
+describe('invalid JSON names line and column', () => {
+  const fix = 'fix the JSON syntax there (a model file is plain JSON: no comments, no trailing commas, double-quoted keys)';
+  it.each([
+    ['trailing comma', '{\n  "name": "m",\n}', 'line 3, column 1: invalid JSON: expected another key after the comma (JSON allows no trailing comma), found "}"'],
+    ['single quotes', "{\n  'name': 1}", 'line 2, column 3: invalid JSON: expected a key in double quotes, found "\'"'],
+    ['bad literal', '{"a": tru}', 'line 1, column 10: invalid JSON: expected "true", found "}"'],
+    ['comment', '{\n  // hi\n  "a": 1}', 'line 2, column 3: invalid JSON: expected a key in double quotes, found "/"'],
+    ['missing comma', '{"a": [1 2]}', 'line 1, column 10: invalid JSON: expected "," or "]", found "2"'],
+    ['empty file', '', 'line 1, column 1: invalid JSON: expected a value, found the end of the file'],
+    ['truncated', '{"a": [1, 2', 'line 1, column 12: invalid JSON: expected "," or "]", found the end of the file'],
+    ['raw newline in a string', '{"a": "x\ny"}', 'line 1, column 9: invalid JSON: expected no raw control characters or line breaks inside a string (write \\n), found "\\n"'],
+    ['garbage after', '{} x', 'line 1, column 4: invalid JSON: expected the end of the file after the top-level value, found "x"'],
+  ])('%s', (_, text, message) => {
+    expect(errorOf(() => parseModelText(text)).message).toBe(`${message}; ${fix}`);
+  });
+
+  it('accepts a byte order mark', () => {
+    expect(parseModelText('\ufeff' + JSON.stringify(withLayers({ type: 'relu' }))).name).toBe('m');
+  });
+});
+
+describe('loadModelFile attributes errors to the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'convgen-spec-'));
+  it('a validation error', () => {
+    const f = join(dir, 'bad.json');
+    writeFileSync(f, JSON.stringify(conv({ kernel: 0 })));
+    const e = errorOf(() => loadModelFile(f));
+    expect(e.file).toBe(f);
+    expect(e.message).toBe(`${f}: layers[0].kernel: must be at least 1, got 0; use 1 or more`);
+  });
+  it('invalid JSON', () => {
+    const f = join(dir, 'syntax.json');
+    writeFileSync(f, '{\n"a": 1,,\n}');
+    expect(errorOf(() => loadModelFile(f)).message).toBe(`${f}: line 2, column 8: invalid JSON: expected a key in double quotes, found ","; fix the JSON syntax there (a model file is plain JSON: no comments, no trailing commas, double-quoted keys)`);
+  });
+  it('a missing file and a folder', () => {
+    expect(errorOf(() => loadModelFile(join(dir, 'nope.json'))).message).toBe(`${join(dir, 'nope.json')}: no such file; pass the path of a model.json file`);
+    expect(errorOf(() => loadModelFile(dir)).message).toBe(`${dir}: it is a folder, not a file; pass the path of a model.json file`);
+  });
+});

@@ -1,0 +1,118 @@
+// fast-check arbitraries for hostile model files: random mutations of the valid examples
+// (deleted keys, wrong types, extreme numbers, unicode, huge arrays, swapped layer types).
+// Shared by the fuzz test and the JSON Schema cross-check.
+
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { LAYER_TYPES } from '../src/spec/types.ts';
+import { LAYER_VARIANTS, MODEL } from '../src/spec/schema.ts';
+
+export const EXAMPLES = ['seed', 'lenet', 'vgg', 'decoder', 'signal1d'];
+export const exampleText = (name: string): string => readFileSync(new URL(`../examples/${name}.json`, import.meta.url), 'utf8');
+
+type J = unknown;
+
+const KEYS = [...new Set([...MODEL.fields.map((f) => f.key), ...LAYER_VARIANTS.flatMap((v) => v.fields.map((f) => f.key)), 'type', 'forward', 'gradInput', 'gradWeight'])];
+
+/** values that break things: extremes, wrong types, unicode, hostile names, huge lists */
+export const nastyValue: fc.Arbitrary<J> = fc.oneof(
+  fc.constantFrom<J>(0, -1, 1, 2, 3, 0.5, -0, 1e-300, 2 ** 31 - 1, 2 ** 31, 2 ** 53 + 1, 1e308, Infinity, -Infinity, NaN, null, true, false, '', '3', 'same', 'valid', 'auto', 'direct', 'im2row', 'softmax_cross_entropy', [], {}, [0], [1, 1], [2, 2, 2], [-1, 1], [1.5, 2], ['1', '1']),
+  fc.constantFrom<J>('__proto__', 'constructor', 'x"; require("child_process").exec("rm -rf /")', '../../etc/passwd', 'a/b', 'a\\b', 'con', 'class', 'fn', '\u202eevil', 'x\u0000y', '${process.exit()}', '</script>', '*/ throw 1; /*'),
+  fc.constantFrom<J>(...LAYER_TYPES),
+  fc.integer({ min: -5, max: 40 }),
+  fc.double(),
+  fc.string({ unit: 'grapheme', maxLength: 20 }),
+  fc.string({ unit: 'binary', maxLength: 80 }),
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.integer({ min: 0, max: 3 }).map((k) => Array.from({ length: [1_000, 10_000, 100_000, 3][k] }, (_, i) => i % 7)),
+  fc.integer({ min: 1, max: 2000 }).map((n) => Array.from({ length: n }, () => ({ type: 'relu' }))),
+);
+
+/** every path (list of keys/indices) to a value inside `v` */
+function paths(v: J, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+  out.push(prefix);
+  // a huge list is one target, not 100,000
+  if (Array.isArray(v)) v.slice(0, 50).forEach((x, i) => paths(x, [...prefix, i], out));
+  else if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) paths((v as Record<string, J>)[k], [...prefix, k], out);
+  return out;
+}
+
+type Mutation = (root: J, pick: number, value: J, key: string) => J;
+
+function at(root: J, path: (string | number)[]): { parent: Record<string | number, J>; key: string | number } | null {
+  if (path.length === 0) return null;
+  let cur = root as Record<string | number, J>;
+  for (const p of path.slice(0, -1)) cur = cur[p] as Record<string | number, J>;
+  return { parent: cur, key: path[path.length - 1] };
+}
+
+const mutations: Mutation[] = [
+  // replace a value
+  (root, pick, value) => {
+    const ps = paths(root);
+    const loc = at(root, ps[pick % ps.length]);
+    if (!loc) return value;
+    loc.parent[loc.key] = value;
+    return root;
+  },
+  // delete a key or a list entry
+  (root, pick) => {
+    const ps = paths(root).filter((p) => p.length > 0);
+    if (ps.length === 0) return root;
+    const loc = at(root, ps[pick % ps.length])!;
+    if (Array.isArray(loc.parent)) loc.parent.splice(loc.key as number, 1);
+    else delete loc.parent[loc.key];
+    return root;
+  },
+  // add a key (a real one, a near miss or junk) to some object
+  (root, pick, value, key) => {
+    const objs = paths(root).map((p) => (p.length ? at(root, p)!.parent[at(root, p)!.key] : root)).filter((v) => v !== null && typeof v === 'object' && !Array.isArray(v)) as Record<string, J>[];
+    if (objs.length === 0) return root;
+    Object.defineProperty(objs[pick % objs.length], key, { value, enumerable: true, configurable: true, writable: true });
+    return root;
+  },
+  // change a layer's type, keeping its keys
+  (root, pick) => {
+    const layers = (root as { layers?: J }).layers;
+    if (!Array.isArray(layers) || layers.length === 0) return root;
+    const l = layers[pick % layers.length];
+    if (l && typeof l === 'object') (l as Record<string, J>).type = LAYER_TYPES[(pick >> 3) % LAYER_TYPES.length];
+    return root;
+  },
+  // duplicate, move or drop whole layers
+  (root, pick) => {
+    const layers = (root as { layers?: J }).layers;
+    if (!Array.isArray(layers) || layers.length === 0) return root;
+    const i = pick % layers.length;
+    const j = (pick >> 4) % layers.length;
+    if (pick & 1) layers.splice(j, 0, structuredClone(layers[i]));
+    else [layers[i], layers[j]] = [layers[j], layers[i]];
+    return root;
+  },
+];
+
+const keyArb = fc.oneof(fc.constantFrom(...KEYS, '__proto__', 'constructor', 'kernel_size', 'kernal', 'Type', '$schema'), fc.string({ maxLength: 12 }));
+
+/** a model value: an example with 1 to 4 random mutations */
+export const mutatedModel: fc.Arbitrary<J> = fc
+  .tuple(
+    fc.constantFrom(...EXAMPLES),
+    fc.array(fc.tuple(fc.nat(mutations.length - 1), fc.nat(), nastyValue, keyArb), { minLength: 1, maxLength: 4 }),
+  )
+  .map(([name, steps]) => {
+    let root: J = JSON.parse(exampleText(name));
+    for (const [m, pick, value, key] of steps) root = mutations[m](root, pick, structuredClone(value), key);
+    return root;
+  });
+
+/** model text: an example's JSON with characters deleted, inserted or replaced */
+export const mutatedText: fc.Arbitrary<string> = fc
+  .tuple(fc.constantFrom(...EXAMPLES), fc.array(fc.tuple(fc.nat(), fc.nat(2), fc.string({ unit: 'binary', minLength: 0, maxLength: 3 })), { minLength: 1, maxLength: 3 }))
+  .map(([name, edits]) => {
+    let t = exampleText(name);
+    for (const [pos, op, s] of edits) {
+      const i = pos % (t.length + 1);
+      t = op === 0 ? t.slice(0, i) + t.slice(i + 1) : op === 1 ? t.slice(0, i) + s + t.slice(i) : t.slice(0, i) + s + t.slice(i + s.length);
+    }
+    return t;
+  });
