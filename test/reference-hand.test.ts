@@ -125,6 +125,14 @@ describe('pools', () => {
     expect(list(refBackward(l, x, y, f64(1, 2, 3, 4)).dx)).toEqual([3, 3, 4, 0]);
   });
 
+  it('maxpool2d propagates NaN like PyTorch (the NaN cell gets the gradient)', () => {
+    const l = layerOf(1, [1, 2, 2], { type: 'maxpool2d', kernel: 2 });
+    const x = f64(1, 9, NaN, 2);
+    const { y } = refForward(l, x);
+    expect(Number.isNaN(y[0])).toBe(true);
+    expect(list(refBackward(l, x, y, f64(1)).dx)).toEqual([0, 0, 1, 0]);
+  });
+
   it('global_maxpool ties go to the first', () => {
     const l = layerOf(1, [1, 2, 2], { type: 'global_maxpool' });
     const x = f64(1, 5, 5, 2);

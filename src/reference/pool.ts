@@ -21,8 +21,9 @@ export function maxPoolForward(g: PoolGeometry, x: Vec): { y: Float64Array; argm
             const iw = ow * g.strideW - g.padW + kw;
             if (iw < 0 || iw >= inW) continue;
             const i = (nc * inH + ih) * inW + iw;
-            // strictly greater: a later equal value never takes over (ties go to the first)
-            if (at < 0 || x[i] > best) {
+            // strictly greater: a later equal value never takes over (ties go to the first);
+            // a NaN wins and propagates, as in PyTorch's CPU kernel
+            if (at < 0 || x[i] > best || Number.isNaN(x[i])) {
               best = x[i];
               at = i;
             }
