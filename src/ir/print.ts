@@ -50,7 +50,8 @@ function pr(e: Expr, d: ExprDialect): [string, number] {
     case 'select':
       return [d.select(pr(e.cond, d)[0], pr(e.then, d)[0], pr(e.else, d)[0]), ATOM];
     case 'tof32':
-      return [d.tof32(pr(e.a, d)[0]), ATOM];
+      // TS prints tof32 as its bare operand: keep it atomic so `s / f32(a * b)` stays `s / (a * b)`
+      return [d.tof32(atom(e.a, d)), ATOM];
     case 'bin': {
       let op = e.op;
       let b = e.b;
@@ -60,7 +61,8 @@ function pr(e: Expr, d: ExprDialect): [string, number] {
         b = { ...b, v: -b.v };
       }
       const tok = d.bin(op);
-      if (typeof tok === 'function') return [tok(pr(e.a, d)[0], pr(b, d)[0]), ATOM];
+      // a dialect's function form (TS idiv: `((a / b) | 0)`) gets atomic operands
+      if (typeof tok === 'function') return [tok(atom(e.a, d), atom(b, d)), ATOM];
       const p = PREC[op];
       const logic = op === '&&' || op === '||';
       const side = (x: Expr, right: boolean): string => {
@@ -72,6 +74,12 @@ function pr(e: Expr, d: ExprDialect): [string, number] {
       return [`${side(e.a, false)} ${tok} ${side(b, true)}`, p];
     }
   }
+}
+
+/** `e` printed as an operand that binds tighter than anything around it */
+function atom(e: Expr, d: ExprDialect): string {
+  const [s, q] = pr(e, d);
+  return q < ATOM ? `(${s})` : s;
 }
 
 export function printExpr(e: Expr, d: ExprDialect): string {
