@@ -38,3 +38,31 @@ export interface LayerProgram {
   /** a pure reshape (flatten): y is x's buffer and dx is dy's; no kernels run */
   readonly alias: boolean;
 }
+
+/** one parameter tensor's place in the model's parameter arena (one flat f32 buffer) */
+export interface ParamSlot {
+  readonly layer: string;
+  readonly kind: 'weight' | 'bias';
+  /** element offset into the arena */
+  readonly offset: number;
+  readonly length: number;
+  /** PyTorch layout (LayerPlan.weightShape / biasShape) */
+  readonly shape: readonly number[];
+  /** PyTorch's fan-in for the default init: weight dim 1 times the kernel window (conv_transpose included) */
+  readonly fanIn: number;
+}
+
+/** everything the model assembler (TS module, WGSL runtime) runs, lowered from a ModelPlan */
+export interface ModelProgram {
+  /** one per plan layer, in order */
+  readonly layers: readonly LayerProgram[];
+  /** every weight and bias in layer order, weight first: params, grads and SGD velocity share this layout */
+  readonly params: { readonly slots: readonly ParamSlot[]; readonly length: number };
+  /**
+   * mean softmax cross-entropy (logits, labels i32, dlogits, loss[1]); present whenever the
+   * model's output is a vector per sample
+   */
+  readonly loss: Kernel | null;
+  /** SGD over the parameter arena (param, grad, velocity; scalars lr, momentum, weightDecay); null without params */
+  readonly sgd: Kernel | null;
+}

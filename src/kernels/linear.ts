@@ -1,0 +1,85 @@
+// linear: y = x · Wᵀ + b with W [out, in] (PyTorch layout), as batched GEMMs (the seed's
+// fully connected layer):
+//   forward  y[N, O]  = x[N, I] · Wᵀ        (+ b broadcast over rows)
+//   dx       dx[N, I] = dy[N, O] · W
+//   dW       dW[O, I] = dyᵀ · x
+//   db       db[O]    = sum over n of dy[n, :]
+
+import type { LinearLayerPlan } from '../plan/types.ts';
+import type { KernelCall, LayerProgram } from './types.ts';
+import { accum, add, buf, f32, kernel, load, loop, mul, parallel, store, v, var_ } from '../ir/build.ts';
+
+function linearName(l: LinearLayerPlan): string {
+  return `linear_${l.inFeatures}_to_${l.outFeatures}${l.biasShape ? '' : '_nobias'}`;
+}
+
+export function lowerLinear(layer: LinearLayerPlan): LayerProgram {
+  const { batch: N, inFeatures: I, outFeatures: O } = layer;
+  const hasBias = layer.biasShape !== null;
+  const name = linearName(layer);
+  const row = `linear [${layer.inShape.join(', ')}] -> [${layer.outShape.join(', ')}]${hasBias ? '' : ' (no bias)'}`;
+
+  const fwd = kernel({
+    name: `${name}_fwd`,
+    doc: [row, 'y = x · Wᵀ + b'],
+    buffers: [buf('x', N * I, 'read'), buf('w', O * I, 'read'), ...(hasBias ? [buf('b', O, 'read')] : []), buf('y', N * O, 'write')],
+    body: [
+      parallel('n', 0, N, (n) => [
+        parallel('o', 0, O, (o) => [
+          var_('acc', hasBias ? load('b', o) : f32(0)),
+          loop('i', 0, I, (i) => [accum('acc', mul(load('x', add(mul(n, I), i)), load('w', add(mul(o, I), i))))]),
+          store('y', add(mul(n, O), o), v('acc')),
+        ]),
+      ]),
+    ],
+  });
+  const dx = kernel({
+    name: `${name}_dx`,
+    doc: [row, 'dx = dy · W'],
+    buffers: [buf('dy', N * O, 'read'), buf('w', O * I, 'read'), buf('dx', N * I, 'write')],
+    body: [
+      parallel('n', 0, N, (n) => [
+        parallel('i', 0, I, (i) => [
+          var_('acc', f32(0)),
+          loop('o', 0, O, (o) => [accum('acc', mul(load('dy', add(mul(n, O), o)), load('w', add(mul(o, I), i))))]),
+          store('dx', add(mul(n, I), i), v('acc')),
+        ]),
+      ]),
+    ],
+  });
+  const dw = kernel({
+    name: `${name}_dw`,
+    doc: [row, 'dW = dyᵀ · x'],
+    buffers: [buf('dy', N * O, 'read'), buf('x', N * I, 'read'), buf('dw', O * I, 'write')],
+    body: [
+      parallel('o', 0, O, (o) => [
+        parallel('i', 0, I, (i) => [
+          var_('acc', f32(0)),
+          loop('n', 0, N, (n) => [accum('acc', mul(load('dy', add(mul(n, O), o)), load('x', add(mul(n, I), i))))]),
+          store('dw', add(mul(o, I), i), v('acc')),
+        ]),
+      ]),
+    ],
+  });
+  const forward: KernelCall[] = [{ kernel: fwd, args: hasBias ? { x: 'x', w: 'weight', b: 'bias', y: 'y' } : { x: 'x', w: 'weight', y: 'y' } }];
+  const backward: KernelCall[] = [
+    { kernel: dw, args: { dy: 'dy', x: 'x', dw: 'gradWeight' } },
+  ];
+  if (hasBias) {
+    const db = kernel({
+      name: `${name}_db`,
+      doc: [row, 'db = sum over the batch of dy'],
+      buffers: [buf('dy', N * O, 'read'), buf('db', O, 'write')],
+      body: [
+        parallel('o', 0, O, (o) => [
+          var_('acc', f32(0)),
+          loop('n', 0, N, (n) => [accum('acc', load('dy', add(mul(n, O), o)))]),
+          store('db', o, v('acc')),
+        ]),
+      ],
+    });
+    backward.push({ kernel: db, args: { dy: 'dy', db: 'gradBias' } });
+  }
+  backward.push({ kernel: dx, args: { dy: 'dy', w: 'weight', dx: 'dx' } });
+  return { layer: layer.name, scratch: [], forward, backward, alias: false };
+}
