@@ -1,0 +1,59 @@
+// convgen plan's table: one snapshot per example (test/__snapshots__/plan-table/*.txt), and
+// the k/s/p/d cell for the cases a snapshot of the examples does not show
+import { describe, expect, it } from 'vitest';
+import { planModel } from '../src/plan/plan.ts';
+import { formatPlanTable } from '../src/plan/table.ts';
+import { parseModel, parseModelText } from '../src/spec/parse.ts';
+import { EXAMPLES, exampleText } from './spec-mutations.ts';
+
+const table = (layers: unknown[], input = [4, 9, 8]) => formatPlanTable(planModel(parseModel({ name: 't', batch: 2, input, layers })));
+/** the k/s/p/d cell of the first layer row */
+const cell = (layers: unknown[], input?: number[]) => table(layers, input).split('\n')[4].split('|')[5].trim();
+
+describe('plan table', () => {
+  it.each(EXAMPLES)('%s', async (name) => {
+    await expect(formatPlanTable(planModel(parseModelText(exampleText(name))))).toMatchFileSnapshot(`__snapshots__/plan-table/${name}.txt`);
+  });
+
+  it('is deterministic', () => {
+    const text = exampleText('vgg');
+    expect(formatPlanTable(planModel(parseModelText(text)))).toBe(formatPlanTable(planModel(parseModelText(text))));
+  });
+
+  it('k/s/p/d: non-square, asymmetric "same", groups, dilation, output_padding, 1D, upsample', () => {
+    expect(cell([{ type: 'conv2d', out_channels: 4, kernel: [3, 5], stride: [2, 1], padding: [1, 2], dilation: [1, 2] }])).toBe('3x5/2x1/1x2/1x2');
+    // an even kernel with "same": PyTorch puts the extra pad at the end (bottom, right)
+    expect(cell([{ type: 'conv2d', out_channels: 4, kernel: 4, padding: 'same' }])).toBe('4x4/1/1,2,1,2/1');
+    expect(cell([{ type: 'conv2d', out_channels: 4, kernel: 3, groups: 4 }])).toBe('3x3/1/0/1 g4');
+    expect(cell([{ type: 'conv_transpose2d', out_channels: 2, kernel: 3, stride: [2, 3], padding: 1, output_padding: [1, 2] }])).toBe('3x3/2x3/1/1 op1x2');
+    expect(cell([{ type: 'conv1d', out_channels: 2, kernel: 4, stride: 2, padding: 'same' }], [3, 16])).toBe('4/2/1/1');
+    // stride > 1 follows TensorFlow: out = ceil(15 / 2) = 8, total pad = 7*2 + 4 - 15 = 3
+    expect(cell([{ type: 'conv1d', out_channels: 2, kernel: 4, stride: 2, padding: 'same' }], [3, 15])).toBe('4/2/1,2/1');
+    expect(cell([{ type: 'conv1d', out_channels: 2, kernel: 4, padding: 'same' }], [3, 16])).toBe('4/1/1,2/1');
+    expect(cell([{ type: 'maxpool1d', kernel: 3, stride: 2, padding: 1 }], [3, 16])).toBe('3/2/1/1');
+    expect(cell([{ type: 'avgpool2d', kernel: [2, 3] }])).toBe('2x3/2x3/0/1');
+    expect(cell([{ type: 'global_maxpool' }])).toBe('9x8/9x8/0/1');
+    expect(cell([{ type: 'upsample_bilinear2d', scale_factor: [2, 3] }])).toBe('x2x3');
+    expect(cell([{ type: 'relu' }])).toBe('-');
+  });
+
+  it('strategy column: one name, or forward/gradInput/gradWeight', () => {
+    const row = (strategy: unknown) => table([{ type: 'conv2d', out_channels: 4, kernel: 3, strategy }]).split('\n')[4].split('|')[6].trim();
+    expect(row('im2row')).toBe('im2row');
+    expect(row({ forward: 'direct', gradInput: 'im2row', gradWeight: 'direct' })).toBe('direct/im2row/direct');
+  });
+
+  it('totals add up the rows', () => {
+    for (const name of EXAMPLES) {
+      const rows = formatPlanTable(planModel(parseModelText(exampleText(name)))).trimEnd().split('\n').slice(4).map((r) => r.split('|').map((c) => c.trim()));
+      const total = rows.pop()!;
+      expect(total[1]).toBe('total');
+      const sum = (col: number) => rows.reduce((a, r) => a + Number(r[col]), 0);
+      expect(sum(7)).toBe(Number(total[7]));
+      // rounded cells: the sum of the rounded rows is within half a unit per row of the total
+      for (const [col, unit] of [[8, 0.001], [9, 0.001], [10, 0.1]]) expect(Math.abs(sum(col) - Number(total[col]))).toBeLessThanOrEqual((rows.length * unit) / 2 + 1e-9);
+    }
+    // LeNet-5's well-known parameter count
+    expect(planModel(parseModelText(exampleText('lenet'))).totals.params).toBe(61706);
+  });
+});
