@@ -1,0 +1,76 @@
+// The training loop shared by train.ts, predict.ts and the tests: seeded shuffled
+// mini-batches through the generated lossAndGrad + sgdStep, and batched evaluation.
+
+import { PIXELS, permutation, rng, type Digits } from './data.ts';
+import type { CompiledModel } from './model.ts';
+
+export interface EpochOptions {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  /** seeds this epoch's shuffle */
+  seed: number;
+  /** called after every batch with the samples done so far and the running mean loss */
+  onBatch?: (done: number, total: number, meanLoss: number) => void;
+}
+
+export interface EpochResult {
+  meanLoss: number;
+  /** the loss of each batch, in order */
+  batchLosses: number[];
+  samples: number;
+  seconds: number;
+}
+
+/** one pass over a seeded shuffle of `data`; the last partial batch is dropped (the model's batch is static) */
+export function trainEpoch(model: CompiledModel, data: Digits, o: EpochOptions): EpochResult {
+  const batch = model.plan.batch;
+  const order = permutation(data.count, rng(o.seed));
+  const steps = Math.floor(data.count / batch);
+  const x = new Float32Array(batch * PIXELS);
+  const y = new Int32Array(batch);
+  const batchLosses: number[] = [];
+  let sum = 0;
+  const start = performance.now();
+  for (let s = 0; s < steps; s++) {
+    for (let i = 0; i < batch; i++) {
+      const k = order[s * batch + i];
+      x.set(data.images.subarray(k * PIXELS, (k + 1) * PIXELS), i * PIXELS);
+      y[i] = data.labels[k];
+    }
+    const loss = model.lossAndGrad(x, y);
+    if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at step ${s} (try a smaller --lr)`);
+    model.sgdStep(o.lr, { momentum: o.momentum, weightDecay: o.weightDecay });
+    batchLosses.push(loss);
+    sum += loss;
+    o.onBatch?.((s + 1) * batch, steps * batch, sum / (s + 1));
+  }
+  return { meanLoss: sum / steps, batchLosses, samples: steps * batch, seconds: (performance.now() - start) / 1000 };
+}
+
+/** the predicted class of every sample (the last batch is padded with zeros and its padding ignored) */
+export function predict(model: CompiledModel, data: Digits): Int32Array {
+  const batch = model.plan.batch;
+  const classes = model.plan.outShape[model.plan.outShape.length - 1];
+  const out = new Int32Array(data.count);
+  const x = new Float32Array(batch * PIXELS);
+  for (let at = 0; at < data.count; at += batch) {
+    const n = Math.min(batch, data.count - at);
+    x.fill(0);
+    x.set(data.images.subarray(at * PIXELS, (at + n) * PIXELS));
+    const logits = model.forward(x);
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
+      out[at + i] = best;
+    }
+  }
+  return out;
+}
+
+/** fraction of samples classified correctly */
+export function accuracy(predicted: Int32Array, labels: Int32Array): number {
+  let right = 0;
+  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) right++;
+  return right / labels.length;
+}

@@ -1,0 +1,116 @@
+// Hand-written SVG, no dependency: the training curves and grids of small images.
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const num = (v: number): string => (Math.round(v * 10) / 10).toString();
+
+export interface Series {
+  label: string;
+  color: string;
+  /** [x, y] points, x in epochs */
+  points: [number, number][];
+  /** draw dots at the points (sparse series such as per-epoch accuracy) */
+  dots?: boolean;
+}
+
+export interface Panel {
+  title: string;
+  series: Series[];
+  /** y axis range; computed from the data when absent */
+  yMin?: number;
+  yMax?: number;
+  /** format of the y tick labels */
+  yFormat?: (v: number) => string;
+}
+
+/** side-by-side line charts sharing the x axis (epochs) */
+export function curvesSvg(panels: Panel[], xMax: number, title: string): string {
+  const pw = 360;
+  const ph = 240;
+  const m = { left: 56, right: 16, top: 48, bottom: 44 };
+  const width = panels.length * (pw + m.left + m.right);
+  const height = ph + m.top + m.bottom;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`,
+  ];
+  panels.forEach((p, pi) => {
+    const ox = pi * (pw + m.left + m.right) + m.left;
+    const oy = m.top;
+    const ys = p.series.flatMap((s) => s.points.map(([, y]) => y));
+    let lo = p.yMin ?? Math.min(...ys);
+    let hi = p.yMax ?? Math.max(...ys);
+    if (!(hi > lo)) [lo, hi] = [lo - 1, lo + 1];
+    const fmt = p.yFormat ?? ((v: number) => v.toFixed(2));
+    const sx = (x: number) => ox + (x / xMax) * pw;
+    const sy = (y: number) => oy + ph - ((Math.min(hi, Math.max(lo, y)) - lo) / (hi - lo)) * ph;
+    parts.push(`<text x="${ox + pw / 2}" y="${oy - 10}" text-anchor="middle">${esc(p.title)}</text>`);
+    parts.push(`<rect x="${ox}" y="${oy}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
+    for (let t = 0; t <= 4; t++) {
+      const v = lo + ((hi - lo) * t) / 4;
+      parts.push(`<line x1="${ox}" x2="${ox + pw}" y1="${num(sy(v))}" y2="${num(sy(v))}" stroke="#eee"/>`);
+      parts.push(`<text x="${ox - 6}" y="${num(sy(v) + 4)}" text-anchor="end">${esc(fmt(v))}</text>`);
+    }
+    for (let e = 0; e <= xMax; e++) {
+      parts.push(`<text x="${num(sx(e))}" y="${oy + ph + 16}" text-anchor="middle">${e}</text>`);
+    }
+    parts.push(`<text x="${ox + pw / 2}" y="${oy + ph + 34}" text-anchor="middle">epoch</text>`);
+    p.series.forEach((s, si) => {
+      const d = s.points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${num(sx(x))},${num(sy(y))}`).join(' ');
+      parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.5"/>`);
+      if (s.dots) for (const [x, y] of s.points) parts.push(`<circle cx="${num(sx(x))}" cy="${num(sy(y))}" r="3" fill="${s.color}"/>`);
+      const ly = oy + 16 + si * 16;
+      parts.push(`<line x1="${ox + pw - 130}" x2="${ox + pw - 112}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`);
+      parts.push(`<text x="${ox + pw - 106}" y="${ly}">${esc(s.label)}</text>`);
+    });
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+export interface ImageRow {
+  label: string;
+  /** every image of a row has the same size: `channels` planes of h x w values in [0, 1] */
+  images: Float32Array[];
+  h: number;
+  w: number;
+  /** 1: gray, 3: RGB planes */
+  channels: 1 | 3;
+}
+
+/** rows of small images drawn as pixel rectangles, every image scaled to the same cell size */
+export function imageGridSvg(rows: ImageRow[], title: string, cell = 96): string {
+  const gap = 6;
+  const labelW = 120;
+  const cols = Math.max(...rows.map((r) => r.images.length));
+  const width = labelW + cols * (cell + gap);
+  const height = 30 + rows.length * (cell + gap);
+  const hex = (v: number) => Math.round(255 * Math.min(1, Math.max(0, v))).toString(16).padStart(2, '0');
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12" shape-rendering="crispEdges">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`,
+  ];
+  rows.forEach((row, r) => {
+    const { h, w } = row;
+    const oy = 30 + r * (cell + gap);
+    parts.push(`<text x="4" y="${oy + cell / 2 + 4}">${esc(row.label)}</text>`);
+    row.images.forEach((img, c) => {
+      const ox = labelW + c * (cell + gap);
+      parts.push(`<g transform="translate(${ox},${oy}) scale(${+(cell / w).toFixed(4)},${+(cell / h).toFixed(4)})">`);
+      parts.push(`<rect width="${w}" height="${h}" fill="#000"/>`);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const at = y * w + x;
+          const rgb = row.channels === 1 ? [img[at], img[at], img[at]] : [img[at], img[h * w + at], img[2 * h * w + at]];
+          const color = `#${rgb.map(hex).join('')}`;
+          // black pixels are the background rectangle: skipping them keeps the file small
+          if (color !== '#000000') parts.push(`<rect x="${x}" y="${y}" width="1" height="1" fill="${color}"/>`);
+        }
+      }
+      parts.push('</g>');
+    });
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
