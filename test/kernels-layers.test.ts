@@ -131,3 +131,61 @@ describe('non-conv layer kernels vs the reference', () => {
     });
   }
 });
+
+describe('softmax cross-entropy kernel', () => {
+  const run = (logits: Float32Array, labels: Int32Array, batch: number, classes: number) => {
+    const k = lowerSoftmaxCrossEntropy(batch, classes);
+    const out = runTsKernel(k, { logits, labels, dlogits: new Float32Array(batch * classes).fill(NaN), loss: new Float32Array(1) });
+    return { loss: (out.loss as Float32Array)[0], dlogits: out.dlogits as Float32Array };
+  };
+  it('matches the reference on random logits (batch 7, 5 classes)', () => {
+    const rng = mulberry32(7);
+    const logits = Float32Array.from(randomArray(35, rng).map((v) => 4 * v));
+    const labels = Int32Array.from({ length: 7 }, () => Math.floor(rng() * 5));
+    const got = run(logits, labels, 7, 5);
+    const ref = softmaxCrossEntropy(logits, labels, 7, 5);
+    expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-6 * Math.max(1, ref.loss));
+    expectClose(got.dlogits, ref.dLogits, 5, 'dlogits');
+  });
+  it('stays finite and exact for logits of +-1e4', () => {
+    const logits = Float32Array.from([1e4, -1e4, 0, -1e4, 1e4, 1e4]);
+    const labels = Int32Array.from([1, 0]);
+    const got = run(logits, labels, 2, 3);
+    const ref = softmaxCrossEntropy(logits, labels, 2, 3);
+    expect(Number.isFinite(got.loss)).toBe(true);
+    // sample 0: 2e4 nats; sample 1: log 2 + 2e4
+    expect(got.loss).toBeCloseTo(ref.loss, 1);
+    expect(Math.abs(got.loss - (2e4 + 2e4 + Math.log(2)) / 2)).toBeLessThan(1e-2);
+    expectClose(got.dlogits, ref.dLogits, 3, 'dlogits');
+  });
+});
+
+describe('SGD kernel', () => {
+  // PyTorch's SGD (dampening 0, no Nesterov), written out in float64
+  function torchSgd(p: Float64Array, grads: Float64Array[], lr: number, momentum: number, wd: number) {
+    let buf: Float64Array | null = null;
+    for (const g0 of grads) {
+      const g = g0.map((gi, i) => gi + wd * p[i]);
+      if (momentum !== 0) {
+        buf = buf === null ? Float64Array.from(g) : buf.map((b, i) => momentum * b + g[i]);
+        g.set(buf);
+      }
+      for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    }
+    return p;
+  }
+  for (const [momentum, wd] of [[0, 0], [0.9, 0], [0.9, 0.01], [0, 0.1]]) {
+    it(`3 steps, momentum=${momentum} weightDecay=${wd}`, () => {
+      const rng = mulberry32(3);
+      const n = 13;
+      const p0 = Float32Array.from(randomArray(n, rng));
+      const grads = [0, 1, 2].map(() => Float32Array.from(randomArray(n, rng)));
+      const k = lowerSgd(n);
+      const param = Float32Array.from(p0);
+      const velocity = new Float32Array(n);
+      for (const g of grads) runTsKernel(k, { param, grad: g, velocity }, { lr: 0.1, momentum, weightDecay: wd });
+      const want = torchSgd(Float64Array.from(p0), grads.map((g) => Float64Array.from(g)), 0.1, momentum, wd);
+      expectClose(param, want, 4, 'param');
+    });
+  }
+});

@@ -1,5 +1,5 @@
 // linear: y = x · Wᵀ + b with W [out, in] (PyTorch layout), as batched GEMMs (the seed's
-// fully connected layer):
+// fully connected layer), on the shared register-blocked GEMM builder:
 //   forward  y[N, O]  = x[N, I] · Wᵀ        (+ b broadcast over rows)
 //   dx       dx[N, I] = dy[N, O] · W
 //   dW       dW[O, I] = dyᵀ · x
@@ -8,6 +8,7 @@
 import type { LinearLayerPlan } from '../plan/types.ts';
 import type { KernelCall, LayerProgram } from './types.ts';
 import { accum, add, buf, f32, kernel, load, loop, mul, parallel, store, v, var_ } from '../ir/build.ts';
+import { gemmStmts } from './gemm.ts';
 
 function linearName(l: LinearLayerPlan): string {
   return `linear_${l.inFeatures}_to_${l.outFeatures}${l.biasShape ? '' : '_nobias'}`;
@@ -23,43 +24,47 @@ export function lowerLinear(layer: LinearLayerPlan): LayerProgram {
     name: `${name}_fwd`,
     doc: [row, 'y = x · Wᵀ + b'],
     buffers: [buf('x', N * I, 'read'), buf('w', O * I, 'read'), ...(hasBias ? [buf('b', O, 'read')] : []), buf('y', N * O, 'write')],
-    body: [
-      parallel('n', 0, N, (n) => [
-        parallel('o', 0, O, (o) => [
-          var_('acc', hasBias ? load('b', o) : f32(0)),
-          loop('i', 0, I, (i) => [accum('acc', mul(load('x', add(mul(n, I), i)), load('w', add(mul(o, I), i))))]),
-          store('y', add(mul(n, O), o), v('acc')),
-        ]),
-      ]),
-    ],
+    // A = x [N, I], B[i, o] = w[o * I + i]; both walk contiguously along the reduction
+    body: gemmStmts({
+      batch: [],
+      M: N,
+      N: O,
+      red: [{ size: I, a: 1, b: 1 }],
+      a: { buf: 'x', mStride: I },
+      b: { buf: 'w', nStride: I },
+      c: { buf: 'y', mStride: O, nStride: 1 },
+      ...(hasBias ? { bias: { buf: 'b', nStride: 1 } } : {}),
+    }),
   });
   const dx = kernel({
     name: `${name}_dx`,
     doc: [row, 'dx = dy · W'],
     buffers: [buf('dy', N * O, 'read'), buf('w', O * I, 'read'), buf('dx', N * I, 'write')],
-    body: [
-      parallel('n', 0, N, (n) => [
-        parallel('i', 0, I, (i) => [
-          var_('acc', f32(0)),
-          loop('o', 0, O, (o) => [accum('acc', mul(load('dy', add(mul(n, O), o)), load('w', add(mul(o, I), i))))]),
-          store('dx', add(mul(n, I), i), v('acc')),
-        ]),
-      ]),
-    ],
+    // A = dy [N, O], B = w [O, I]
+    body: gemmStmts({
+      batch: [],
+      M: N,
+      N: I,
+      red: [{ size: O, a: 1, b: I }],
+      a: { buf: 'dy', mStride: O },
+      b: { buf: 'w', nStride: 1 },
+      c: { buf: 'dx', mStride: I, nStride: 1 },
+    }),
   });
   const dw = kernel({
     name: `${name}_dw`,
     doc: [row, 'dW = dyᵀ · x'],
     buffers: [buf('dy', N * O, 'read'), buf('x', N * I, 'read'), buf('dw', O * I, 'write')],
-    body: [
-      parallel('o', 0, O, (o) => [
-        parallel('i', 0, I, (i) => [
-          var_('acc', f32(0)),
-          loop('n', 0, N, (n) => [accum('acc', mul(load('dy', add(mul(n, O), o)), load('x', add(mul(n, I), i))))]),
-          store('dw', add(mul(o, I), i), v('acc')),
-        ]),
-      ]),
-    ],
+    // A[o, n] = dy[n * O + o], B = x [N, I]
+    body: gemmStmts({
+      batch: [],
+      M: O,
+      N: I,
+      red: [{ size: N, a: O, b: I }],
+      a: { buf: 'dy', mStride: 1 },
+      b: { buf: 'x', nStride: 1 },
+      c: { buf: 'dw', mStride: I, nStride: 1 },
+    }),
   });
   const forward: KernelCall[] = [{ kernel: fwd, args: hasBias ? { x: 'x', w: 'weight', b: 'bias', y: 'y' } : { x: 'x', w: 'weight', y: 'y' } }];
   const backward: KernelCall[] = [
