@@ -40,7 +40,7 @@ const cases: [string, unknown, string][] = [
   // missing keys
   ['missing type', withLayers({ out_channels: 2 }), `layers[0]: a layer needs a "type"; add "type": one of ${TYPES}`],
   ['missing out_channels', withLayers({ type: 'conv2d', kernel: 3 }), 'layers[0]: a conv2d layer needs "out_channels" (output channels); add "out_channels": an integer >= 1'],
-  ['missing kernel', withLayers({ type: 'maxpool1d' }), 'layers[0]: a maxpool1d layer needs "kernel" (window size (PyTorch kernel_size)); add "kernel": an integer >= 1, or a list of 1 integers >= 1 [length]'],
+  ['missing kernel', withLayers({ type: 'maxpool1d' }), 'layers[0]: a maxpool1d layer needs "kernel" (window size (PyTorch kernel_size)); add "kernel": an integer >= 1, or a list of 1 integer >= 1 [length]'],
   ['missing batch', { name: 'm', input: [1, 8, 8], layers: [{ type: 'relu' }] }, '(top level): the model needs "batch" (static batch size); add "batch": an integer >= 1'],
   ['missing layers', { ...base }, '(top level): the model needs "layers" (the layers, in order); add "layers": a list of 1 to 1000 layer objects'],
   // wrong types
@@ -64,7 +64,7 @@ const cases: [string, unknown, string][] = [
   ['zero batch', { ...withLayers({ type: 'relu' }), batch: 0 }, 'batch: must be at least 1, got 0; use 1 or more'],
   ['too large', { ...withLayers({ type: 'relu' }), batch: 2 ** 31 }, 'batch: is 2147483648, more than the limit of 2147483647 (2^31 - 1: buffers are indexed with 32-bit integers); use a smaller value'],
   ['three kernel entries', conv({ kernel: [3, 3, 3] }), 'layers[0].kernel: has 3 entries, but must have 2 [height, width]; write a list of 2 integers >= 1 [height, width]'],
-  ['conv1d pair', { ...base, input: [1, 8], layers: [{ type: 'conv1d', out_channels: 1, kernel: [3, 3] }] }, 'layers[0].kernel: has 2 entries, but must have 1 [length]; write a list of 1 integers >= 1 [length]'],
+  ['conv1d pair', { ...base, input: [1, 8], layers: [{ type: 'conv1d', out_channels: 1, kernel: [3, 3] }] }, 'layers[0].kernel: has 2 entries, but must have 1 [length]; write a list of 1 integer >= 1 [length]'],
   ['input rank', { ...withLayers({ type: 'relu' }), input: [8] }, 'input: has 1 entry, but must have at least 2 [C, L] or [C, H, W]; write a list of 2 to 3 integers >= 1 [C, L] or [C, H, W]'],
   ['no layers', { ...base, layers: [] }, 'layers: has 0 entries, but must have at least 1; write a list of 1 to 1000 layer objects'],
   ['too many layers', { ...base, layers: Array.from({ length: 1001 }, () => ({ type: 'relu' })) }, 'layers: has 1001 entries, but must have at most 1000; write a list of 1 to 1000 layer objects'],

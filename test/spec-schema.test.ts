@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConvgenError } from '../src/errors.ts';
 import { parseModel } from '../src/spec/parse.ts';
+import { keyTables } from '../src/spec/docs.ts';
 import { jsonSchemaText, LAYER_VARIANTS, MODEL, toJsonSchema } from '../src/spec/schema.ts';
 import { LAYER_TYPES } from '../src/spec/types.ts';
 import { validate } from '../src/spec/validate.ts';
@@ -65,6 +66,11 @@ function validatorAccepts(v: unknown): boolean {
 describe('schema/model.schema.json', () => {
   it('is the generated text (run `npx tsx src/spec/write-schema.ts` after changing src/spec/schema.ts)', () => {
     expect(committed).toBe(jsonSchemaText());
+  });
+
+  it('docs/model-json.md holds the generated key tables', () => {
+    const doc = readFileSync(new URL('../docs/model-json.md', import.meta.url), 'utf8');
+    expect(doc).toContain(keyTables());
   });
 
   it('lists every layer type with exactly the validator\'s keys', () => {

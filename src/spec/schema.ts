@@ -124,7 +124,7 @@ function poolFields(type: 'maxpool1d' | 'maxpool2d' | 'avgpool2d'): Field[] {
   const fields: Field[] = [
     nameField(type),
     { key: 'kernel', node: perDim(1, dims), required: true, doc: 'window size (PyTorch kernel_size)' },
-    { key: 'stride', node: perDim(1, dims), defaultDoc: 'kernel', doc: 'window step; defaults to the window size' },
+    { key: 'stride', node: perDim(1, dims), defaultDoc: 'the kernel', doc: 'window step; defaults to the window size, as in PyTorch' },
     { key: 'padding', node: perDim(0, dims), default: 0, doc: `implicit padding per side (${type === 'avgpool2d' ? 'zeros' : '-infinity'}); at most half the window` },
   ];
   if (type === 'avgpool2d') fields.push({ key: 'count_include_pad', node: { kind: 'boolean' }, default: true, doc: 'count padded zeros in the divisor' });

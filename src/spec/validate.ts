@@ -119,7 +119,8 @@ export function describe(node: Node): string {
       return 'a string';
     case 'list': {
       const n = node.minItems === node.maxItems ? `${node.minItems}` : `${node.minItems} to ${node.maxItems}`;
-      const item = node.items.kind === 'integer' ? `integers >= ${node.items.min}` : node.items.kind === 'layer' ? 'layer objects' : 'entries';
+      const one = node.maxItems === 1;
+      const item = node.items.kind === 'integer' ? `integer${one ? '' : 's'} >= ${node.items.min}` : node.items.kind === 'layer' ? `layer object${one ? '' : 's'}` : `entr${one ? 'y' : 'ies'}`;
       return `a list of ${n} ${item}${node.labels ? ` ${node.labels}` : ''}`;
     }
     case 'oneOf':
