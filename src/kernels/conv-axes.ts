@@ -1,0 +1,76 @@
+// How one spatial axis of a conv-like gather maps output positions to input positions.
+// Forward conv and each stride phase of conv's gradInput are both "for output position t,
+// read input t*inStep + off for each tap", so one register-blocked engine serves both.
+//
+// Interval arithmetic lives here: for each tap, the range of t whose read falls inside
+// the input. Their intersection is the interior (no checks at all); outside it, only taps
+// whose own range does not cover the border need a check.
+
+export interface Tap {
+  /** kernel index along this axis */
+  readonly k: number;
+  /** input coordinate = t * inStep + off */
+  readonly off: number;
+  /** the t range [lo, hi) whose read is inside the input */
+  readonly lo: number;
+  readonly hi: number;
+}
+
+export interface Axis {
+  /** output positions computed along this axis */
+  readonly T: number;
+  /** real output coordinate = outStart + t * outStep (a stride phase of dx uses outStep = stride) */
+  readonly outStart: number;
+  readonly outStep: number;
+  /** extent of the real output along this axis (for flat indices) */
+  readonly outSize: number;
+  readonly inSize: number;
+  readonly inStep: number;
+  /** taps that read inside the input for at least one t (the others contribute nothing) */
+  readonly taps: readonly Tap[];
+  /** [lo, hi): t where every tap reads inside the input */
+  readonly lo: number;
+  readonly hi: number;
+}
+
+function axis(T: number, outStart: number, outStep: number, outSize: number, inSize: number, inStep: number, raw: { k: number; off: number }[]): Axis {
+  const taps: Tap[] = [];
+  for (const { k, off } of raw) {
+    // t * inStep + off >= 0  and  t * inStep + off <= inSize - 1
+    const lo = Math.max(0, Math.ceil(-off / inStep));
+    const hi = Math.min(T, Math.floor((inSize - 1 - off) / inStep) + 1);
+    if (hi > lo) taps.push({ k, off, lo, hi });
+  }
+  let lo = Math.min(T, Math.max(0, ...taps.map((t) => t.lo)));
+  let hi = Math.max(lo, Math.min(T, ...taps.map((t) => t.hi)));
+  if (taps.length === 0) [lo, hi] = [0, T];
+  return { T, outStart, outStep, outSize, inSize, inStep, taps, lo, hi };
+}
+
+/** forward conv along one axis: out t reads in[t*stride + k*dilation - padFront] */
+export function forwardAxis(outSize: number, inSize: number, k: number, stride: number, dilation: number, padFront: number): Axis {
+  const raw = Array.from({ length: k }, (_, i) => ({ k: i, off: i * dilation - padFront }));
+  return axis(outSize, 0, 1, outSize, inSize, stride, raw);
+}
+
+const posMod = (a: number, m: number) => ((a % m) + m) % m;
+
+/**
+ * conv's gradInput along one axis, split by stride phase: the input positions
+ * i = phase + t*stride receive exactly the taps with (phase + pad - k*dilation) % stride == 0,
+ * from output o = t + (phase + pad - k*dilation) / stride. Static taps per phase: no
+ * zero-dilated buffer and no wasted taps.
+ */
+export function gradInputAxes(inSize: number, outSize: number, k: number, stride: number, dilation: number, padFront: number): Axis[] {
+  const phases: Axis[] = [];
+  for (let phase = 0; phase < Math.min(stride, inSize); phase++) {
+    const T = Math.ceil((inSize - phase) / stride);
+    const raw: { k: number; off: number }[] = [];
+    for (let i = 0; i < k; i++) {
+      const num = phase + padFront - i * dilation;
+      if (posMod(num, stride) === 0) raw.push({ k: i, off: num / stride });
+    }
+    phases.push(axis(T, phase, stride, inSize, outSize, 1, raw));
+  }
+  return phases;
+}

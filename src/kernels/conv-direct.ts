@@ -1,0 +1,266 @@
+// The `direct` strategy: the kernel window unrolled at generation time with constant
+// offsets, register-blocked over BO output channels x BW output columns.
+//
+// `gatherBlocked` is the engine for conv forward and for each stride phase of conv's
+// gradInput (see conv-axes.ts): out[n, c, t] = sum_{r, taps} w[...] * in[n, r, t*inStep + off].
+// Rows split into interior (no checks) and border rows (a check only for taps whose valid
+// range does not cover the border); columns into an interior loop of full blocks (no
+// checks) and border blocks at constant positions, where invalid taps vanish statically.
+//
+// The window is unrolled here rather than with IR `unroll` loops because a stride phase's
+// taps are an irregular subset of the kernel and each tap carries its own valid range.
+
+import type { Expr, Stmt } from '../ir/types.ts';
+import { accum, add, and, f32, ge, i32, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
+import type { Axis } from './conv-axes.ts';
+import type { ConvGeometry } from '../plan/types.ts';
+
+/** accumulators per block: 4 channels x 4 columns keeps 16 sums + 4 inputs + 1 weight in registers */
+export const BLOCK_O = 4;
+export const BLOCK_W = 4;
+
+export interface GatherSpec {
+  readonly batch: number;
+  readonly groups: number;
+  /** output channels per group (blocked by BLOCK_O) */
+  readonly outPer: number;
+  /** reduction channels per group */
+  readonly redPer: number;
+  readonly out: string;
+  readonly inp: string;
+  readonly inH: number;
+  readonly inW: number;
+  readonly w: string;
+  /** flat weight index = g*gStride + o*oStride + r*rStride + kh*kW + kw */
+  readonly gStride: number;
+  readonly oStride: number;
+  readonly rStride: number;
+  readonly kW: number;
+  /** bias buffer, indexed by output channel, or null */
+  readonly bias: string | null;
+  readonly h: Axis;
+  readonly wAxis: Axis;
+}
+
+/** [start, width] chunks covering [from, to) in steps of `width` (the last may be shorter) */
+function chunks(from: number, to: number, width: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let s = from; s < to; s += width) out.push([s, Math.min(width, to - s)]);
+  return out;
+}
+
+/** the statements that compute one spec (a whole output, or one stride phase of it) */
+export function gatherBlocked(s: GatherSpec): Stmt[] {
+  const { h, wAxis } = s;
+  const outCh = s.groups * s.outPer;
+  const inCh = s.groups * s.redPer;
+  const outHW = h.outSize * wAxis.outSize;
+  const inHW = s.inH * s.inW;
+
+  /** one block: bo channels from o0, bw columns from tw0 (constant tw0: border block) */
+  const block = (th: Expr, rowChecks: boolean, o0: Expr, bo: number, tw0: E, bw: number): Stmt[] => {
+    const staticCols = typeof tw0 === 'number';
+    const colOk = (tap: { lo: number; hi: number }, j: number) => !staticCols || ((tw0 as number) + j >= tap.lo && (tw0 as number) + j < tap.hi);
+    const body: Stmt[] = [];
+    // border blocks sit side by side in one scope: their locals carry the block's column
+    const pre = staticCols ? `c${tw0}_` : '';
+    const acc = (o: number, j: number) => `${pre}acc${o}_${j}`;
+    for (let o = 0; o < bo; o++) {
+      const init = s.bias ? load(s.bias, add(mul(v('g'), s.outPer), add(o0, o))) : f32(0);
+      if (s.bias) body.push(let_(`${pre}bv${o}`, init, 'f32'));
+      for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), s.bias ? v(`${pre}bv${o}`) : f32(0)));
+    }
+    const reduce = loop('r', 0, s.redPer, (r) => {
+      const inner: Stmt[] = [
+        let_('xi', add(v('xrow'), mul(r, inHW))),
+        let_('wi', add(add(mul(v('g'), s.gStride), mul(o0, s.oStride)), mul(r, s.rStride))),
+      ];
+      for (const tapH of h.taps) {
+        const rowStmts: Stmt[] = [];
+        for (const tapW of wAxis.taps) {
+          const js = Array.from({ length: bw }, (_, j) => j).filter((j) => colOk(tapW, j));
+          if (js.length === 0) continue;
+          const name = `${tapH.k}_${tapW.k}`;
+          for (const j of js) {
+            const col = add(mul(add(tw0, j), wAxis.inStep), tapW.off);
+            rowStmts.push(let_(`x${name}_${j}`, load(s.inp, add(add(v('xi'), tapH.off * s.inW), col)), 'f32'));
+          }
+          for (let o = 0; o < bo; o++) {
+            rowStmts.push(let_(`w${name}_${o}`, load(s.w, add(v('wi'), o * s.oStride + tapH.k * s.kW + tapW.k)), 'f32'));
+            for (const j of js) rowStmts.push(accum(acc(o, j), mul(v(`w${name}_${o}`), v(`x${name}_${j}`))));
+          }
+        }
+        const needLo = rowChecks && tapH.lo > 0;
+        const needHi = rowChecks && tapH.hi < h.T;
+        if (rowStmts.length === 0) continue;
+        if (needLo || needHi) {
+          const cond = and(needLo ? ge(th, tapH.lo) : 1, needHi ? lt(th, tapH.hi) : 1);
+          inner.push({ k: 'if', cond, then: rowStmts, else: [] });
+        } else inner.push(...rowStmts);
+      }
+      return inner;
+    });
+    body.push(reduce);
+    for (let o = 0; o < bo; o++) {
+      for (let j = 0; j < bw; j++) {
+        const col = add(wAxis.outStart, mul(add(tw0, j), wAxis.outStep));
+        body.push(store(s.out, add(add(v('yrow'), o * outHW), col), v(acc(o, j))));
+      }
+    }
+    return body;
+  };
+
+  /** one output row (all column blocks) for channels [o0, o0 + bo) */
+  const row = (th: Expr, rowChecks: boolean, o0: Expr, bo: number): Stmt[] => {
+    const stmts: Stmt[] = [
+      // flat index of out[n, g*outPer + o0, outStart + th*outStep, 0]
+      let_('yrow', mul(add(mul(add(add(mul(v('n'), outCh), mul(v('g'), s.outPer)), o0), h.outSize), add(h.outStart, mul(th, h.outStep))), wAxis.outSize)),
+      // flat index of in[n, g*redPer, th*inStep, 0]
+      let_('xrow', mul(add(mul(add(mul(v('n'), inCh), mul(v('g'), s.redPer)), s.inH), mul(th, h.inStep)), s.inW)),
+    ];
+    const full = Math.floor((wAxis.hi - wAxis.lo) / BLOCK_W);
+    for (const [c0, cw] of chunks(0, wAxis.lo, BLOCK_W)) stmts.push(...block(th, rowChecks, o0, bo, c0, cw));
+    if (full > 0) {
+      stmts.push(
+        parallel('cb', 0, full, (cb) => [let_('tw0', add(mul(cb, BLOCK_W), wAxis.lo)), ...block(th, rowChecks, o0, bo, v('tw0'), BLOCK_W)]),
+      );
+    }
+    for (const [c0, cw] of chunks(wAxis.lo + full * BLOCK_W, wAxis.T, BLOCK_W)) stmts.push(...block(th, rowChecks, o0, bo, c0, cw));
+    return stmts;
+  };
+
+  /** all rows for channels [o0, o0 + bo): interior rows, then border rows (with checks) */
+  const rows = (o0: Expr, bo: number): Stmt[] => {
+    const out: Stmt[] = [];
+    if (h.hi > h.lo) out.push(parallel('th', h.lo, h.hi, (th) => row(th, false, o0, bo)));
+    const nb = h.T - (h.hi - h.lo);
+    if (nb > 0) {
+      // border rows [0, lo) and [hi, T) as one loop; th skips the interior
+      const th = (rb: Expr): Expr => (h.lo === 0 ? add(rb, h.hi) : h.hi === h.T ? rb : select(lt(rb, h.lo), rb, add(rb, h.hi - h.lo)));
+      out.push(parallel('rb', 0, nb, (rb) => [let_('th', th(rb)), ...row(v('th'), true, o0, bo)]));
+    }
+    return out;
+  };
+
+  const bo = Math.min(BLOCK_O, s.outPer);
+  const fullO = Math.floor(s.outPer / bo);
+  const remO = s.outPer - fullO * bo;
+  return [
+    parallel('n', 0, s.batch, () => [
+      parallel('g', 0, s.groups, () => [
+        parallel('ob', 0, fullO, (ob) => [let_('o0', mul(ob, bo)), ...rows(v('o0'), bo)]),
+        ...(remO > 0 ? rows(i32(fullO * bo), remO) : []),
+      ]),
+    ]),
+  ];
+}
+
+/** the forward conv's GatherSpec weight strides (w[co, r, kh, kw]) */
+export function forwardWeightStrides(g: ConvGeometry) {
+  const cig = g.inC / g.groups;
+  const cog = g.outC / g.groups;
+  const kk = g.kH * g.kW;
+  return { gStride: cog * cig * kk, oStride: cig * kk, rStride: kk };
+}
+
+/** gradInput's strides: outputs are input channels r of w[co, r, kh, kw], reduction over co */
+export function gradInputWeightStrides(g: ConvGeometry) {
+  const cig = g.inC / g.groups;
+  const cog = g.outC / g.groups;
+  const kk = g.kH * g.kW;
+  return { gStride: cog * cig * kk, oStride: kk, rStride: cig * kk };
+}
+
+/** channels, sizes and buffer names of a conv C: in -> out, weight w[co, ci/g, kh, kw] */
+export interface ConvBuffers {
+  readonly x: string;
+  readonly dy: string;
+  readonly gw: string;
+}
+
+/**
+ * gradWeight, direct: dW[co, r, kh, kw] = sum_{n, oh, ow} dy[n, co, oh, ow] * x[n, r, oh*sH + offH, ow*sW + offW].
+ * Blocked over BLOCK_O output channels x up to 4 taps of one kernel row; each tap row's valid
+ * oh range is a constant, so rows need no checks; columns split into an interior loop and
+ * border columns at constant positions.
+ */
+export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvBuffers): Stmt[] {
+  const cig = g.inC / g.groups;
+  const cog = g.outC / g.groups;
+  const kk = g.kH * g.kW;
+  const ohw = g.outH * g.outW;
+  const bo = Math.min(BLOCK_O, cog);
+  const fullO = Math.floor(cog / bo);
+  const remO = cog - fullO * bo;
+  const tapOf = (a: Axis, k: number) => a.taps.find((tp) => tp.k === k);
+
+  const perOBlock = (o0: Expr, bo: number): Stmt[] => [
+    parallel('r', 0, cig, (r) => {
+      const body: Stmt[] = [];
+      for (let kh = 0; kh < g.kH; kh++) {
+        const th = tapOf(h, kh);
+        const all = Array.from({ length: g.kW }, (_, i) => i);
+        for (const [c0, cw] of chunks(0, g.kW, BLOCK_W)) {
+          const kws = all.slice(c0, c0 + cw);
+          const live = th ? kws.filter((kw) => tapOf(wAxis, kw)) : [];
+          const acc = (o: number, kw: number) => `acc${kh}_${o}_${kw}`;
+          for (let o = 0; o < bo; o++) for (const kw of kws) body.push(var_(acc(o, kw), f32(0)));
+          if (th && live.length > 0) {
+            const taps = live.map((kw) => tapOf(wAxis, kw)!);
+            const lo = Math.max(...taps.map((tp) => tp.lo));
+            const hi = Math.max(lo, Math.min(...taps.map((tp) => tp.hi)));
+            const pixel = (ow: E, pre: string, staticOw: number | null): Stmt[] => {
+              const used = staticOw === null ? taps : taps.filter((tp) => staticOw >= tp.lo && staticOw < tp.hi);
+              if (used.length === 0) return [];
+              const st: Stmt[] = [];
+              for (let o = 0; o < bo; o++) st.push(let_(`${pre}d${o}`, load(b.dy, add(add(v('dyrow'), o * ohw), ow)), 'f32'));
+              for (const tp of used) st.push(let_(`${pre}x${tp.k}`, load(b.x, add(add(v('xrow'), mul(ow, g.strideW)), tp.off)), 'f32'));
+              for (let o = 0; o < bo; o++) for (const tp of used) st.push(accum(acc(o, tp.k), mul(v(`${pre}d${o}`), v(`${pre}x${tp.k}`))));
+              return st;
+            };
+            const borderOws = [...Array.from({ length: lo }, (_, i) => i), ...Array.from({ length: g.outW - hi }, (_, i) => hi + i)];
+            body.push(
+              loop('n', 0, g.batch, (n) => [
+                loop('oh', th.lo, th.hi, (oh) => [
+                  // dy[n, g*Cog + o0, oh, 0] and x[n, g*Cig + r, oh*sH + offH, 0]
+                  let_('dyrow', mul(add(mul(add(add(mul(n, g.outC), mul(v('g'), cog)), o0), g.outH), oh), g.outW)),
+                  let_('xrow', mul(add(mul(add(add(mul(n, g.inC), mul(v('g'), cig)), r), g.inH), add(mul(oh, g.strideH), th.off)), g.inW)),
+                  ...(hi > lo ? [loop('ow', lo, hi, (ow) => pixel(ow, '', null))] : []),
+                  ...borderOws.flatMap((ow) => pixel(ow, `e${ow}_`, ow)),
+                ]),
+              ]),
+            );
+          }
+          for (let o = 0; o < bo; o++) {
+            for (const kw of kws) {
+              const idx = add(mul(add(add(mul(v('g'), cog), o0), o), cig * kk), add(mul(r, kk), kh * g.kW + kw));
+              body.push(store(b.gw, idx, v(acc(o, kw))));
+            }
+          }
+        }
+      }
+      return body;
+    }),
+  ];
+
+  return [
+    parallel('g', 0, g.groups, () => [
+      parallel('ob', 0, fullO, (ob) => [let_('o0', mul(ob, bo)), ...perOBlock(v('o0'), bo)]),
+      ...(remO > 0 ? perOBlock(i32(fullO * bo), remO) : []),
+    ]),
+  ];
+}
+
+/** gradBias: db[c] = sum over batch and space of dy[n, c, :, :] */
+export function gradBiasStmts(batch: number, channels: number, spatial: number, dy: string, db: string): Stmt[] {
+  return [
+    parallel('c', 0, channels, (c) => [
+      var_('acc', f32(0)),
+      loop('n', 0, batch, (n) => [
+        let_('base', mul(add(mul(n, channels), c), spatial)),
+        loop('p', 0, spatial, (p) => [accum('acc', load(dy, add(v('base'), p)))]),
+      ]),
+      store(db, c, v('acc')),
+    ]),
+  ];
+}

@@ -1,0 +1,254 @@
+// The `im2row` strategy, as in the seed: copy the input into a row-per-output-pixel matrix
+// once, then run the register-blocked GEMM (gemm.ts).
+//
+//   cols[g, n, p, r*kk + kh*kW + kw] = x[n, g*Cig + r, oh*sH + kh*dH - padTop, ow*sW + kw*dW - padLeft]   (0 in the padding)
+//   forward: y[n, co, p] = b[co] + sum_k cols[g, n, p, k] * w[co, k]          (im2row(p) · vec(w))
+//   dW:      dw[co, k]   = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]         (im2row(p)ᵀ · dY)
+//   dX:      dcols[g, n, p, k] = sum_co dy[n, co, p] * w[co, k]               (Wᵀ · dY), then
+//            dx[n, ci, i, j] = sum over the taps that reach (i, j) of dcols   (col2im)
+//
+// dX takes the col2im route rather than im2row(pad(dY)) · vec(flip(w)): for stride > 1 the
+// latter needs a zero-dilated dY (or one im2row per stride phase with its own flipped
+// sub-kernel), while Wᵀ·dY is one GEMM for every stride, the same size as forward's, and
+// its col2im is done as a gather split by stride phase (conv-axes.ts), so every dx element
+// is written once, without atomics and without wasted taps.
+//
+// The copies have no bounds checks: for a constant tap, the rows and columns that read
+// padding are constant ranges, so they become separate zero-fill loops.
+
+import type { Expr, Kernel, Stmt } from '../ir/types.ts';
+import type { ConvGeometry, KernelRole } from '../plan/types.ts';
+import type { ScratchDecl } from './types.ts';
+import { accum, add, and, buf, f32, ge, i32, kernel, let_, load, loop, lt, mul, parallel, select, store, v, var_ } from '../ir/build.ts';
+import { forwardAxis, gradInputAxes, type Axis } from './conv-axes.ts';
+import { gemmStmts } from './gemm.ts';
+import { ROLE_TAG } from './names.ts';
+
+export interface Im2rowCalls {
+  readonly scratch: readonly ScratchDecl[];
+  /** in call order */
+  readonly kernels: readonly Kernel[];
+}
+
+function dims(c: ConvGeometry) {
+  const cig = c.inC / c.groups;
+  const cog = c.outC / c.groups;
+  const kk = c.kH * c.kW;
+  const P = c.outH * c.outW;
+  const K = cig * kk;
+  return { cig, cog, kk, P, K, colsLen: c.groups * c.batch * P * K };
+}
+
+/** element counts of C's input, output and weight */
+function convSizes(c: ConvGeometry) {
+  return { x: c.batch * c.inC * c.inH * c.inW, y: c.batch * c.outC * c.outH * c.outW, w: c.outC * (c.inC / c.groups) * c.kH * c.kW };
+}
+
+const colsScratch = (c: ConvGeometry): ScratchDecl => ({ name: 'cols', t: 'f32', length: dims(c).colsLen, keep: false });
+
+/** cols = im2row(inp): one pass per (channel, tap), with the padding as constant zero-fill ranges */
+function im2rowStmts(c: ConvGeometry, inp: string): Stmt[] {
+  const { cig, kk, P, K } = dims(c);
+  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
+  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const zeroRows = (from: number, to: number, kcol: number): Stmt[] =>
+    to > from
+      ? [
+          loop('oh', from, to, (oh) => [
+            loop('ow', 0, c.outW, (ow) => [store('cols', add(add(v('dst'), mul(add(mul(oh, c.outW), ow), K)), kcol), f32(0))]),
+          ]),
+        ]
+      : [];
+  return [
+    parallel('g', 0, c.groups, (g) => [
+      parallel('n', 0, c.batch, (n) => [
+        parallel('r', 0, cig, (r) => {
+          const body: Stmt[] = [
+            // cols[g, n, 0, r*kk] and inp[n, g*Cig + r, 0, 0]
+            let_('dst', add(mul(mul(add(mul(g, c.batch), n), P), K), mul(r, kk))),
+            let_('src', mul(add(mul(n, c.inC), add(mul(g, cig), r)), c.inH * c.inW)),
+          ];
+          for (let kh = 0; kh < c.kH; kh++) {
+            const th = h.taps.find((t) => t.k === kh);
+            for (let kw = 0; kw < c.kW; kw++) {
+              const tw = w.taps.find((t) => t.k === kw);
+              const kcol = kh * c.kW + kw;
+              if (!th || !tw) {
+                body.push(...zeroRows(0, c.outH, kcol));
+                continue;
+              }
+              body.push(...zeroRows(0, th.lo, kcol));
+              const put = (ow: Expr, value: Expr) => store('cols', add(add(v('drow'), mul(ow, K)), kcol), value);
+              body.push(
+                loop('oh', th.lo, th.hi, (oh) => [
+                  let_('drow', add(v('dst'), mul(mul(oh, c.outW), K))),
+                  let_('srow', add(add(v('src'), mul(add(mul(oh, c.strideH), th.off), c.inW)), tw.off)),
+                  ...(tw.lo > 0 ? [loop('ow', 0, tw.lo, (ow) => [put(ow, f32(0))])] : []),
+                  loop('ow', tw.lo, tw.hi, (ow) => [put(ow, load(inp, add(v('srow'), mul(ow, c.strideW))))]),
+                  ...(tw.hi < c.outW ? [loop('ow', tw.hi, c.outW, (ow) => [put(ow, f32(0))])] : []),
+                ]),
+              );
+              body.push(...zeroRows(th.hi, c.outH, kcol));
+            }
+          }
+          return body;
+        }),
+      ]),
+    ]),
+  ];
+}
+
+/**
+ * out = col2im(cols) (+ bias), as a gather: for each stride phase of the output, the taps
+ * that reach it are static and the source pixel is exact; border rows check only the taps
+ * whose valid range does not cover them, border columns sit at constant positions.
+ */
+function col2imStmts(c: ConvGeometry, bias: string | null, out: string): Stmt[] {
+  const { cig, kk, P, K } = dims(c);
+  const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
+  const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const stmts: Stmt[] = [];
+  for (const h of hs) {
+    for (const w of ws) {
+      stmts.push({ k: 'comment', text: `stride phase (${h.outStart}, ${w.outStart}): ${h.taps.length * w.taps.length} of ${kk} taps` });
+      const pixel = (th: Expr, rowChecks: boolean, tw: Expr, staticTw: number | null): Stmt[] => {
+        const pre = staticTw === null ? '' : `e${staticTw}_`;
+        const st: Stmt[] = [var_(`${pre}acc`, bias ? v('bv') : f32(0))];
+        for (const tapH of h.taps) {
+          const row: Stmt[] = [];
+          for (const tapW of w.taps) {
+            if (staticTw !== null && (staticTw < tapW.lo || staticTw >= tapW.hi)) continue;
+            // cols[g, n, (th + offH)*OW + tw + offW, r*kk + kh*kW + kw]
+            const idx = add(mul(add(add(mul(th, c.outW), tw), tapH.off * c.outW + tapW.off), K), tapH.k * c.kW + tapW.k);
+            row.push(accum(`${pre}acc`, load('cols', add(v('cbase'), idx))));
+          }
+          if (row.length === 0) continue;
+          const lo = rowChecks && tapH.lo > 0;
+          const hi = rowChecks && tapH.hi < h.T;
+          if (lo || hi) st.push({ k: 'if', cond: and(lo ? ge(th, tapH.lo) : 1, hi ? lt(th, tapH.hi) : 1), then: row, else: [] });
+          else st.push(...row);
+        }
+        st.push(store(out, add(v('orow'), add(w.outStart, mul(tw, w.outStep))), v(`${pre}acc`)));
+        return st;
+      };
+      const row = (th: Expr, rowChecks: boolean): Stmt[] => {
+        const borderTws = [...Array.from({ length: w.lo }, (_, i) => i), ...Array.from({ length: w.T - w.hi }, (_, i) => w.hi + i)];
+        return [
+          let_('orow', mul(add(mul(v('ch'), c.inH), add(h.outStart, mul(th, h.outStep))), c.inW)),
+          ...(w.hi > w.lo ? [parallel('tw', w.lo, w.hi, (tw) => pixel(th, rowChecks, tw, null))] : []),
+          ...borderTws.flatMap((tw) => pixel(th, rowChecks, i32(tw), tw)),
+        ];
+      };
+      const nb = h.T - (h.hi - h.lo);
+      const thOf = (rb: Expr): Expr => (h.lo === 0 ? add(rb, h.hi) : h.hi === h.T ? rb : select(lt(rb, h.lo), rb, add(rb, h.hi - h.lo)));
+      stmts.push(
+        parallel('n', 0, c.batch, (n) => [
+          parallel('g', 0, c.groups, (g) => [
+            parallel('r', 0, cig, (r) => [
+              // out channel n*Cin + g*Cig + r; cols[g, n, 0, r*kk]
+              let_('ch', add(mul(n, c.inC), add(mul(g, cig), r))),
+              let_('cbase', add(mul(mul(add(mul(g, c.batch), n), P), K), mul(r, kk))),
+              ...(bias ? [let_('bv', load(bias, add(mul(g, cig), r)), 'f32')] : []),
+              ...(h.hi > h.lo ? [parallel('th', h.lo, h.hi, (th) => row(th, false))] : []),
+              ...(nb > 0 ? [parallel('rb', 0, nb, (rb) => [let_('th', thOf(rb)), ...row(v('th'), true)])] : []),
+            ]),
+          ]),
+        ]),
+      );
+    }
+  }
+  return stmts;
+}
+
+const name = (base: string, role: KernelRole, step: string) => `${base}_${ROLE_TAG[role]}_im2row_${step}`;
+
+/** C.fwd by im2row: cols = im2row(inp); out = cols · wᵀ (+ bias) */
+export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias: string | null; out: string }, base: string, role: KernelRole): Im2rowCalls {
+  const { cog, P, K, colsLen } = dims(c);
+  const sz = convSizes(c);
+  const copy = kernel({
+    name: name(base, role, 'cols'),
+    doc: [`cols[g, n, p, k] = im2row(${n.inp}): ${c.groups * c.batch * P} rows x ${K} columns`],
+    buffers: [buf(n.inp, sz.x, 'read'), buf('cols', colsLen, 'write')],
+    body: im2rowStmts(c, n.inp),
+  });
+  const gemm = kernel({
+    name: name(base, role, 'gemm'),
+    doc: [`${n.out}[n, co, p] = ${n.bias ? 'b[co] + ' : ''}sum_k cols[g, n, p, k] * w[co, k]: M=${P} N=${cog} K=${K} per (n, group)`],
+    buffers: [buf('cols', colsLen, 'read'), buf(n.w, sz.w, 'read'), ...(n.bias ? [buf(n.bias, c.outC, 'read')] : []), buf(n.out, sz.y, 'write')],
+    body: gemmStmts({
+      batch: [
+        { size: c.batch, a: P * K, b: 0, c: c.outC * P, bias: 0 },
+        { size: c.groups, a: c.batch * P * K, b: cog * K, c: cog * P, bias: cog },
+      ],
+      M: P,
+      N: cog,
+      red: [{ size: K, a: 1, b: 1 }],
+      a: { buf: 'cols', mStride: K },
+      b: { buf: n.w, nStride: K },
+      c: { buf: n.out, mStride: 1, nStride: P },
+      ...(n.bias ? { bias: { buf: n.bias, nStride: 1 } } : {}),
+    }),
+  });
+  return { scratch: [colsScratch(c)], kernels: [copy, gemm] };
+}
+
+/** C.dx by im2row: dcols = dy · w (one GEMM), then out = col2im(dcols) (+ bias) as a phase-split gather */
+export function im2rowGradInput(c: ConvGeometry, n: { inp: string; w: string; bias: string | null; out: string }, base: string, role: KernelRole): Im2rowCalls {
+  const { cog, P, K, colsLen } = dims(c);
+  const sz = convSizes(c);
+  const gemm = kernel({
+    name: name(base, role, 'gemm'),
+    doc: [`cols[g, n, p, k] = sum_co ${n.inp}[n, co, p] * w[co, k]: M=${P} N=${K} K=${cog} per (n, group)`],
+    buffers: [buf(n.inp, sz.y, 'read'), buf(n.w, sz.w, 'read'), buf('cols', colsLen, 'write')],
+    body: gemmStmts({
+      batch: [
+        { size: c.batch, a: c.outC * P, b: 0, c: P * K },
+        { size: c.groups, a: cog * P, b: cog * K, c: c.batch * P * K },
+      ],
+      M: P,
+      N: K,
+      red: [{ size: cog, a: P, b: K }],
+      a: { buf: n.inp, mStride: 1 },
+      b: { buf: n.w, nStride: 1 },
+      c: { buf: 'cols', mStride: K, nStride: 1 },
+    }),
+  });
+  const scatter = kernel({
+    name: name(base, role, 'col2im'),
+    doc: [`${n.out} = col2im(cols)${n.bias ? ' + b' : ''}, gathered per stride phase`],
+    buffers: [buf('cols', colsLen, 'read'), ...(n.bias ? [buf(n.bias, c.inC, 'read')] : []), buf(n.out, sz.x, 'write')],
+    body: col2imStmts(c, n.bias, n.out),
+  });
+  return { scratch: [colsScratch(c)], kernels: [gemm, scatter] };
+}
+
+/** C.dw by im2row: cols = im2row(x); dw = dyᵀ · cols, reducing over batch and pixels */
+export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw: string }, base: string): Im2rowCalls {
+  const { cog, P, K, colsLen } = dims(c);
+  const sz = convSizes(c);
+  const copy = kernel({
+    name: name(base, 'gradWeight', 'cols'),
+    doc: [`cols[g, n, p, k] = im2row(${n.x}): ${c.groups * c.batch * P} rows x ${K} columns`],
+    buffers: [buf(n.x, sz.x, 'read'), buf('cols', colsLen, 'write')],
+    body: im2rowStmts(c, n.x),
+  });
+  const gemm = kernel({
+    name: name(base, 'gradWeight', 'gemm'),
+    doc: [`dw[co, k] = sum_{n, p} ${n.dy}[n, co, p] * cols[g, n, p, k]: M=${cog} N=${K} K=${c.batch * P} per group`],
+    buffers: [buf('cols', colsLen, 'read'), buf(n.dy, sz.y, 'read'), buf(n.gw, sz.w, 'write')],
+    body: gemmStmts({
+      batch: [{ size: c.groups, a: cog * P, b: c.batch * P * K, c: cog * K }],
+      M: cog,
+      N: K,
+      red: [
+        { size: c.batch, a: c.outC * P, b: P * K },
+        { size: P, a: 1, b: K },
+      ],
+      a: { buf: n.dy, mStride: P },
+      b: { buf: 'cols', nStride: 1 },
+      c: { buf: n.gw, mStride: K, nStride: 1 },
+    }),
+  });
+  return { scratch: [colsScratch(c)], kernels: [copy, gemm] };
+}

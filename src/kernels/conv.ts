@@ -1,0 +1,217 @@
+// conv1d / conv2d / conv_transpose2d: the layer's kernels, per role, by the plan's schedule.
+//
+// Everything is phrased on one underlying conv C (in -> out, weight [Cout, Cin/g, kH, kW]):
+//   conv:            forward = C.fwd(x -> y),   gradInput = C.dx(dy -> dx),  gradWeight = C.dw(x, dy)
+//   conv_transpose:  forward = C.dx(x -> y),    gradInput = C.fwd(dy -> dx), gradWeight = C.dw(dy, x)
+// where for conv_transpose C runs from the layer's output space to its input space (its
+// weight [Cin, Cout/g, kH, kW] is exactly C's [C.outC, C.inC/g, kH, kW]); output_padding
+// only adds rows/columns to C's input that no output reads (they get zero dx / no taps).
+
+import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../plan/types.ts';
+import type { StrategyName } from '../spec/types.ts';
+import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
+import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
+import { buf, kernel } from '../ir/build.ts';
+import { forwardAxis, gradInputAxes } from './conv-axes.ts';
+import { forwardWeightStrides, gatherBlocked, gradBiasStmts, gradInputWeightStrides, gradWeightDirect } from './conv-direct.ts';
+import { convBaseName, ROLE_TAG } from './names.ts';
+import { im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
+
+/** the conv C that a layer's kernels are phrased on (see the header) */
+export function underlyingConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): ConvGeometry {
+  const g = layer.geometry;
+  if (layer.type !== 'conv_transpose2d') return g;
+  return {
+    batch: g.batch,
+    inC: g.outC,
+    inH: g.outH,
+    inW: g.outW,
+    outC: g.inC,
+    outH: g.inH,
+    outW: g.inW,
+    kH: g.kH,
+    kW: g.kW,
+    strideH: g.strideH,
+    strideW: g.strideW,
+    dilationH: g.dilationH,
+    dilationW: g.dilationW,
+    pad: g.pad,
+    groups: g.groups,
+  };
+}
+
+const numelOf = (c: number, h: number, w: number, n: number) => n * c * h * w;
+
+/** sizes of C's tensors */
+export function convSizes(c: ConvGeometry) {
+  return {
+    x: numelOf(c.inC, c.inH, c.inW, c.batch),
+    y: numelOf(c.outC, c.outH, c.outW, c.batch),
+    w: c.outC * (c.inC / c.groups) * c.kH * c.kW,
+  };
+}
+
+/** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
+export function directForwardStmts(c: ConvGeometry, names: { inp: string; w: string; bias: string | null; out: string }): Stmt[] {
+  return gatherBlocked({
+    batch: c.batch,
+    groups: c.groups,
+    outPer: c.outC / c.groups,
+    redPer: c.inC / c.groups,
+    out: names.out,
+    inp: names.inp,
+    inH: c.inH,
+    inW: c.inW,
+    w: names.w,
+    ...forwardWeightStrides(c),
+    kW: c.kW,
+    bias: names.bias,
+    h: forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top),
+    wAxis: forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left),
+  });
+}
+
+/** C.dx, direct: one gather nest per (row phase, column phase) of the stride */
+export function directGradInputStmts(c: ConvGeometry, names: { inp: string; w: string; bias: string | null; out: string }): Stmt[] {
+  const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
+  const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const out: Stmt[] = [];
+  for (const h of hs) {
+    for (const wAxis of ws) {
+      const taps = h.taps.length * wAxis.taps.length;
+      out.push({ k: 'comment', text: `stride phase (${h.outStart}, ${wAxis.outStart}): ${taps} of ${c.kH * c.kW} taps` });
+      out.push(
+        ...gatherBlocked({
+          batch: c.batch,
+          groups: c.groups,
+          outPer: c.inC / c.groups,
+          redPer: c.outC / c.groups,
+          out: names.out,
+          inp: names.inp,
+          inH: c.outH,
+          inW: c.outW,
+          w: names.w,
+          ...gradInputWeightStrides(c),
+          kW: c.kW,
+          bias: names.bias,
+          h,
+          wAxis,
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }): Stmt[] {
+  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
+  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  return gradWeightDirect(c, h, w, names);
+}
+
+function planRow(layer: ConvLayerPlan | ConvTransposeLayerPlan): string {
+  const g = layer.geometry;
+  const p = g.pad;
+  const op = layer.type === 'conv_transpose2d' ? ` op=${layer.geometry.outputPadH}x${layer.geometry.outputPadW}` : '';
+  return (
+    `${layer.type} "${layer.name}" [${layer.inShape.join(',')}] -> [${layer.outShape.join(',')}] ` +
+    `k=${g.kH}x${g.kW} s=${g.strideH}x${g.strideW} p=${p.top},${p.bottom},${p.left},${p.right} d=${g.dilationH}x${g.dilationW} g=${g.groups}${op}`
+  );
+}
+
+const WHY: Record<StrategyName, string> = {
+  direct: 'direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns',
+  im2row: 'im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM',
+};
+
+/** the layer's program: kernel calls for forward and backward, by the plan's schedule */
+export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerProgram {
+  const c = underlyingConv(layer);
+  const T = layer.type === 'conv_transpose2d';
+  const base = convBaseName(layer.geometry, layer.type);
+  const sizes = convSizes(c);
+  const hasBias = layer.biasShape !== null;
+  // the layer's x / y sizes: for conv_transpose, x lives in C's output space
+  const xLen = T ? sizes.y : sizes.x;
+  const yLen = T ? sizes.x : sizes.y;
+  const wants = (r: KernelRole) => layer.kernels.includes(r);
+  const scratch: ScratchDecl[] = [];
+  const forward: KernelCall[] = [];
+  const backward: KernelCall[] = [];
+
+  const mk = (role: KernelRole, strategy: StrategyName | null, step: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
+    kernel({
+      name: `${base}_${ROLE_TAG[role]}${strategy ? '_' + strategy : ''}${step ? '_' + step : ''}`,
+      doc: [planRow(layer), `role: ${role}${strategy ? `, strategy ${WHY[strategy]}` : ''}`],
+      buffers,
+      body,
+    });
+  const addScratch = (d: ScratchDecl) => {
+    if (!scratch.some((s) => s.name === d.name)) scratch.push(d);
+  };
+
+  // the layer's forward: C.fwd for conv, C.dx for conv_transpose (both add the bias)
+  const fwdStrategy = layer.schedule.forward;
+  const fwdBuffers = [buf('x', xLen, 'read'), buf('w', sizes.w, 'read'), ...(hasBias ? [buf('b', layer.biasShape![0], 'read')] : []), buf('y', yLen, 'write')];
+  const fwdArgs = { x: 'x', w: 'weight', ...(hasBias ? { b: 'bias' } : {}), y: 'y' };
+  const names = { inp: 'x', w: 'w', bias: hasBias ? 'b' : null, out: 'y' };
+  if (wants('forward')) {
+    if (fwdStrategy === 'direct') {
+      const body = T ? directGradInputStmts(c, names) : directForwardStmts(c, names);
+      forward.push({ kernel: mk('forward', 'direct', '', fwdBuffers, body), args: fwdArgs });
+    } else {
+      const calls = T ? im2rowGradInput(c, names, base, 'forward') : im2rowForward(c, names, base, 'forward');
+      for (const s of calls.scratch) addScratch(s);
+      for (const k of calls.kernels) forward.push(withDoc(k, layer, 'forward', fwdArgs));
+    }
+  }
+
+  // backward: gradWeight, gradBias, then gradInput (each overwrites its output)
+  if (wants('gradWeight')) {
+    const strategy = layer.schedule.gradWeight;
+    // C.dw reads C's input and C's output gradient: for conv_transpose those are dy and x
+    const cx = T ? 'dy' : 'x';
+    const cdy = T ? 'x' : 'dy';
+    const buffers = [buf(cx, sizes.x, 'read'), buf(cdy, sizes.y, 'read'), buf('dw', sizes.w, 'write')];
+    // kernel params follow the layer's names; order: x, dy, dw
+    buffers.sort((a, b) => ['x', 'dy', 'dw'].indexOf(a.name) - ['x', 'dy', 'dw'].indexOf(b.name));
+    const args = { x: 'x', dy: 'dy', dw: 'gradWeight' };
+    if (strategy === 'direct') {
+      backward.push({ kernel: mk('gradWeight', 'direct', '', buffers, directGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw' })), args });
+    } else {
+      const calls = im2rowGradWeight(c, { x: cx, dy: cdy, gw: 'dw' }, base);
+      for (const s of calls.scratch) addScratch(s);
+      for (const k of calls.kernels) backward.push(withDoc(k, layer, 'gradWeight', args));
+    }
+  }
+  if (wants('gradBias') && hasBias) {
+    const oc = layer.geometry.outC;
+    const spatial = yLen / (c.batch * oc);
+    backward.push({
+      kernel: mk('gradBias', null, '', [buf('dy', yLen, 'read'), buf('db', oc, 'write')], gradBiasStmts(c.batch, oc, spatial, 'dy', 'db')),
+      args: { dy: 'dy', db: 'gradBias' },
+    });
+  }
+  if (wants('gradInput')) {
+    const strategy = layer.schedule.gradInput;
+    const buffers = [buf('dy', yLen, 'read'), buf('w', sizes.w, 'read'), buf('dx', xLen, 'write')];
+    const args = { dy: 'dy', w: 'weight', dx: 'dx' };
+    const n = { inp: 'dy', w: 'w', bias: null, out: 'dx' };
+    if (strategy === 'direct') {
+      const body = T ? directForwardStmts(c, n) : directGradInputStmts(c, n);
+      backward.push({ kernel: mk('gradInput', 'direct', '', buffers, body), args });
+    } else {
+      const calls = T ? im2rowForward(c, n, base, 'gradInput') : im2rowGradInput(c, n, base, 'gradInput');
+      for (const s of calls.scratch) addScratch(s);
+      for (const k of calls.kernels) backward.push(withDoc(k, layer, 'gradInput', args));
+    }
+  }
+  return { layer: layer.name, scratch, forward, backward, alias: false };
+}
+
+/** im2row kernels come with their own buffers; add the plan row and bind layer buffers or scratch */
+function withDoc(k: Kernel, layer: ConvLayerPlan | ConvTransposeLayerPlan, role: KernelRole, args: Record<string, string>): KernelCall {
+  const bound: Record<string, string> = {};
+  for (const b of k.buffers) bound[b.name] = args[b.name] ?? b.name;
+  return { kernel: { ...k, doc: [planRow(layer), `role: ${role}, strategy ${WHY.im2row}`, ...k.doc] }, args: bound };
+}

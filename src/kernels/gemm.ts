@@ -1,0 +1,134 @@
+// A register-blocked GEMM as IR: C[m, n] = bias[n] + sum_r A[m, r] * B[r, n], with every
+// operand addressed by constant strides, so the same builder serves im2row forward
+// (cols · wᵀ), dW (dyᵀ · cols), dcols (dy · w) and, for the other kernels, linear layers.
+//
+// Blocks of 4 x 4 accumulators: per reduction step 4 loads of A, 4 of B, 16 multiply-adds,
+// which is what a JIT keeps in registers. Remainder rows/columns get their own smaller
+// blocks at constant positions (no masks in the hot loop).
+
+import type { Expr, Stmt } from '../ir/types.ts';
+import { accum, add, f32, i32, let_, load, loop, mul, parallel, store, v, var_ } from '../ir/build.ts';
+
+export const GEMM_BM = 4;
+export const GEMM_BN = 4;
+
+/** an outer (batch) dimension: its index steps each operand by a constant */
+export interface GemmBatchDim {
+  readonly size: number;
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+  readonly bias?: number;
+}
+
+/** a reduction dimension (outer to inner; the innermost should be the contiguous one) */
+export interface GemmRedDim {
+  readonly size: number;
+  readonly a: number;
+  readonly b: number;
+}
+
+export interface GemmSpec {
+  readonly batch: readonly GemmBatchDim[];
+  readonly M: number;
+  readonly N: number;
+  readonly red: readonly GemmRedDim[];
+  /** A[m, r] at sum(batch * a) + m * mStride + sum(red * a) */
+  readonly a: { readonly buf: string; readonly mStride: number };
+  readonly b: { readonly buf: string; readonly nStride: number };
+  readonly c: { readonly buf: string; readonly mStride: number; readonly nStride: number };
+  /** bias[n] at sum(batch * bias) + n * nStride */
+  readonly bias?: { readonly buf: string; readonly nStride: number };
+}
+
+export function gemmStmts(s: GemmSpec): Stmt[] {
+  let blockId = 0;
+
+  const blk = (m0: Expr, bm: number, n0: Expr, bn: number): Stmt[] => {
+    const id = blockId++;
+    const acc = (i: number, j: number) => `acc${id}_${i}${j}`;
+    const st: Stmt[] = [];
+    for (let j = 0; j < bn; j++) {
+      if (s.bias) st.push(let_(`bv${id}_${j}`, load(s.bias.buf, add(v('biasb'), mul(add(n0, j), s.bias.nStride))), 'f32'));
+    }
+    for (let i = 0; i < bm; i++) for (let j = 0; j < bn; j++) st.push(var_(acc(i, j), s.bias ? v(`bv${id}_${j}`) : f32(0)));
+    st.push(let_(`ai${id}`, add(v('ab'), mul(m0, s.a.mStride))), let_(`bi${id}`, add(v('bb'), mul(n0, s.b.nStride))));
+    // the reduction nest: each level offsets A and B by its stride
+    const nest = (level: number, aIdx: Expr, bIdx: Expr): Stmt[] => {
+      if (level === s.red.length) {
+        const inner: Stmt[] = [];
+        for (let i = 0; i < bm; i++) inner.push(let_(`a${i}`, load(s.a.buf, add(aIdx, i * s.a.mStride)), 'f32'));
+        for (let j = 0; j < bn; j++) {
+          inner.push(let_(`b${j}`, load(s.b.buf, add(bIdx, j * s.b.nStride)), 'f32'));
+          for (let i = 0; i < bm; i++) inner.push(accum(acc(i, j), mul(v(`a${i}`), v(`b${j}`))));
+        }
+        return inner;
+      }
+      const d = s.red[level];
+      const name = `k${level}`;
+      return [
+        loop(name, 0, d.size, (k) => {
+          if (level === s.red.length - 1) return nest(level + 1, add(aIdx, mul(k, d.a)), add(bIdx, mul(k, d.b)));
+          // outer reduction levels: hoist their offsets into locals
+          return [
+            let_(`ao${level}`, add(aIdx, mul(k, d.a))),
+            let_(`bo${level}`, add(bIdx, mul(k, d.b))),
+            ...nest(level + 1, v(`ao${level}`), v(`bo${level}`)),
+          ];
+        }),
+      ];
+    };
+    st.push(...nest(0, v(`ai${id}`), v(`bi${id}`)));
+    for (let i = 0; i < bm; i++) {
+      for (let j = 0; j < bn; j++) {
+        st.push(store(s.c.buf, add(add(v('cb'), mul(add(m0, i), s.c.mStride)), mul(add(n0, j), s.c.nStride)), v(acc(i, j))));
+      }
+    }
+    return st;
+  };
+
+  const cols = (m0: Expr, bm: number): Stmt[] => {
+    const bn = Math.min(GEMM_BN, s.N);
+    const full = Math.floor(s.N / bn);
+    const rem = s.N - full * bn;
+    return [
+      parallel('nb', 0, full, (nb) => [let_('n0', mul(nb, bn)), ...blk(m0, bm, v('n0'), bn)]),
+      ...(rem > 0 ? blk(m0, bm, i32(full * bn), rem) : []),
+    ];
+  };
+
+  const rows = (): Stmt[] => {
+    const bm = Math.min(GEMM_BM, s.M);
+    const full = Math.floor(s.M / bm);
+    const rem = s.M - full * bm;
+    return [
+      parallel('mb', 0, full, (mb) => [let_('m0', mul(mb, bm)), ...cols(v('m0'), bm)]),
+      ...(rem > 0 ? cols(i32(full * bm), rem) : []),
+    ];
+  };
+
+  // the batch nest: each level offsets every operand; the innermost level names the bases
+  const batchNest = (level: number, idx: { ab: Expr; bb: Expr; cb: Expr; biasb: Expr }): Stmt[] => {
+    if (level === s.batch.length) {
+      return [
+        let_('ab', idx.ab),
+        let_('bb', idx.bb),
+        let_('cb', idx.cb),
+        ...(s.bias ? [let_('biasb', idx.biasb)] : []),
+        ...rows(),
+      ];
+    }
+    const d = s.batch[level];
+    return [
+      parallel(`bt${level}`, 0, d.size, (q) =>
+        batchNest(level + 1, {
+          ab: add(idx.ab, mul(q, d.a)),
+          bb: add(idx.bb, mul(q, d.b)),
+          cb: add(idx.cb, mul(q, d.c)),
+          biasb: add(idx.biasb, mul(q, d.bias ?? 0)),
+        }),
+      ),
+    ];
+  };
+  return batchNest(0, { ab: i32(0), bb: i32(0), cb: i32(0), biasb: i32(0) });
+}
