@@ -115,6 +115,11 @@ describe('invalid JSON names line and column', () => {
     expect(errorOf(() => parseModelText(text)).message).toBe(`${message}; ${fix}`);
   });
 
+  it('duplicate keys are errors, not "last one wins"', () => {
+    const text = '{"name": "m", "batch": 1, "input": [1, 4],\n "layers": [{"type": "conv1d", "kernel": 3,\n   "out_channels": 2, "kernel": 5}]}';
+    expect(errorOf(() => parseModelText(text)).message).toBe('line 3, column 23: duplicate key "kernel" (first at line 2, column 32); JSON would silently keep only the last; remove one of them');
+  });
+
   it('accepts a byte order mark', () => {
     expect(parseModelText('\ufeff' + JSON.stringify(withLayers({ type: 'relu' }))).name).toBe('m');
   });

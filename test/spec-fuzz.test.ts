@@ -6,6 +6,7 @@ import { ConvgenError } from '../src/errors.ts';
 import { planModel } from '../src/plan/plan.ts';
 import { parseModel, parseModelText } from '../src/spec/parse.ts';
 import { nameProblem } from '../src/spec/names.ts';
+import { findSyntaxProblem } from '../src/spec/json.ts';
 import { mutatedModel, mutatedText } from './spec-mutations.ts';
 
 interface Tally {
@@ -51,7 +52,22 @@ describe('fuzzing parseModel + planModel', () => {
 
   it('mutated model text: only ConvgenErrors', () => {
     const tally: Tally = { runs: 0, planned: 0, cleanErrors: 0 };
-    fc.assert(fc.property(mutatedText, (t) => check(() => planModel(parseModelText(t)), tally)), { numRuns: 500, seed: 20261125 });
+    fc.assert(
+      fc.property(mutatedText, (t) => {
+        // the scanner that locates errors agrees with JSON.parse (duplicate keys aside)
+        let parses = true;
+        try {
+          JSON.parse(t.replace(/^\ufeff/, ''));
+        } catch {
+          parses = false;
+        }
+        const problem = findSyntaxProblem(t.replace(/^\ufeff/, ''));
+        if (!parses) expect(problem).not.toBeNull();
+        else if (problem !== null) expect(problem.firstAt).toBeDefined();
+        check(() => planModel(parseModelText(t)), tally);
+      }),
+      { numRuns: 500, seed: 20261125 },
+    );
     expect(tally.cleanErrors).toBeGreaterThan(tally.runs * 0.5);
     console.info(`fuzz (text): ${tally.runs} mutated files, ${tally.cleanErrors} clean errors, ${tally.planned} valid plans`);
   });

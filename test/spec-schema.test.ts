@@ -51,7 +51,7 @@ function conforms(v: unknown, s: S, root: S): boolean {
   return true;
 }
 
-const schema = toJsonSchema();
+const schema = toJsonSchema() as S;
 
 function validatorAccepts(v: unknown): boolean {
   try {

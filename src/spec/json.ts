@@ -3,12 +3,16 @@
 // character, because Node's messages do not always carry a position.
 
 import { ConvgenError } from '../errors.ts';
+import { quote } from './validate.ts';
 
 const MAX_DEPTH = 512;
 
 interface SyntaxProblem {
   offset: number;
+  /** what the grammar wanted at `offset` */
   expected: string;
+  /** a duplicate key: the offset of its first occurrence */
+  firstAt?: number;
 }
 
 /** line and column (both 1-based) of a character offset */
@@ -85,10 +89,17 @@ export function findSyntaxProblem(text: string): SyntaxProblem | null {
       i++;
       ws();
       if (text[i] === '}') return void i++;
+      // JSON.parse keeps the last of two equal keys; a model file must not say two things
+      const keys = new Map<string, number>();
       for (;;) {
         ws();
         if (text[i] !== '"') fail(text[i] === '}' ? 'another key after the comma (JSON allows no trailing comma)' : 'a key in double quotes');
+        const start = i;
         string();
+        const key = JSON.parse(text.slice(start, i)) as string;
+        const first = keys.get(key);
+        if (first !== undefined) throw { offset: start, expected: key, firstAt: first } satisfies SyntaxProblem;
+        keys.set(key, start);
         ws();
         if (text[i] !== ':') fail('":" after the key');
         i++;
@@ -141,12 +152,15 @@ export function findSyntaxProblem(text: string): SyntaxProblem | null {
 export function parseJsonText(text: string): unknown {
   // editors on Windows may save a byte order mark; it is not part of the JSON
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  try {
-    return JSON.parse(body);
-  } catch (err) {
-    const p = findSyntaxProblem(body) ?? { offset: 0, expected: 'valid JSON' };
-    const { line, column } = lineColumn(body, p.offset);
-    const at = p.offset < body.length ? `found ${JSON.stringify(body[p.offset]).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}` : 'found the end of the file';
-    throw new ConvgenError(`line ${line}, column ${column}`, `invalid JSON: expected ${p.expected}, ${at}`, 'fix the JSON syntax there (a model file is plain JSON: no comments, no trailing commas, double-quoted keys)');
+  // the scanner runs first: it also finds duplicate keys, which JSON.parse accepts silently
+  const p = findSyntaxProblem(body);
+  if (p === null) return JSON.parse(body);
+  const { line, column } = lineColumn(body, p.offset);
+  const where = `line ${line}, column ${column}`;
+  if (p.firstAt !== undefined) {
+    const first = lineColumn(body, p.firstAt);
+    throw new ConvgenError(where, `duplicate key ${quote(p.expected)} (first at line ${first.line}, column ${first.column}); JSON would silently keep only the last`, 'remove one of them');
   }
+  const found = p.offset < body.length ? `found ${quote(body[p.offset])}` : 'found the end of the file';
+  throw new ConvgenError(where, `invalid JSON: expected ${p.expected}, ${found}`, 'fix the JSON syntax there (a model file is plain JSON: no comments, no trailing commas, double-quoted keys)');
 }

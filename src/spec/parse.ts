@@ -29,7 +29,8 @@ function get<T>(raw: Raw, type: LayerType, key: string): T {
 
 /** an int or a per-dim list -> a per-dim list */
 function perDim(v: number | number[], dims: number): number[] {
-  return typeof v === 'number' ? Array<number>(dims).fill(v) : [...v];
+  // JSON's -0 is a valid padding of 0; keep it from reaching generated code as "-0"
+  return typeof v === 'number' ? Array<number>(dims).fill(v + 0) : v.map((x) => x + 0);
 }
 
 function strategy(v: string | Raw): StrategySpec {
