@@ -1,0 +1,110 @@
+// The example apps' data and task code (no generated model needed): the MNIST split, the
+// decoder task's packing and loss gradient, the SVG writers.
+
+import { describe, expect, it } from 'vitest';
+import { asciiDigit, loadAllDigits, loadMnist, PIXELS, TEST_SIZE } from '../examples/mnist/data.ts';
+import { curvesSvg, imageGridSvg } from '../examples/mnist/svg.ts';
+import { mseAndGrad, packedInput, target, thumbnail, THUMB, PACK, SIDE } from '../examples/decoder/task.ts';
+
+describe('mnist split', () => {
+  const { train, test } = loadMnist();
+
+  it('is 8000 training and 2000 test digits, every class in both', () => {
+    expect(loadAllDigits().count).toBe(10000);
+    expect([train.count, test.count]).toEqual([8000, TEST_SIZE]);
+    for (const d of [train, test]) {
+      const counts = new Array(10).fill(0);
+      for (const l of d.labels) counts[l]++;
+      expect(Math.min(...counts)).toBeGreaterThan(d.count / 20);
+      expect(d.images.length).toBe(d.count * PIXELS);
+    }
+  });
+
+  it('is deterministic and the two sets share no digit', () => {
+    const again = loadMnist();
+    expect(again.test.labels).toEqual(test.labels);
+    expect(again.train.images.subarray(0, 5 * PIXELS)).toEqual(train.images.subarray(0, 5 * PIXELS));
+    // hash every image; the package's 10,000 digits are distinct, so the sets must be disjoint
+    const key = (im: Float32Array, i: number) => im.subarray(i * PIXELS, (i + 1) * PIXELS).join(',');
+    const seen = new Set<string>();
+    for (let i = 0; i < train.count; i++) seen.add(key(train.images, i));
+    let shared = 0;
+    for (let i = 0; i < test.count; i++) if (seen.has(key(test.images, i))) shared++;
+    expect(shared).toBe(0);
+  });
+
+  it('draws a digit as 14 rows of 28 characters', () => {
+    const art = asciiDigit(test.images, 0);
+    expect(art).toHaveLength(14);
+    expect(art.every((r) => r.length === 28)).toBe(true);
+    expect(art.join('')).toMatch(/[#%@]/);
+  });
+});
+
+describe('decoder task', () => {
+  const { test } = loadMnist();
+
+  it('packs the thumbnail space-to-depth: channel dy*4+dx holds pixel (4i+dy, 4j+dx)', () => {
+    const t = thumbnail(test, 3);
+    const p = packedInput(test, 3);
+    const n = THUMB / PACK;
+    expect(p.length).toBe(16 * n * n);
+    for (let y = 0; y < THUMB; y++) {
+      for (let x = 0; x < THUMB; x++) {
+        const c = (y % PACK) * PACK + (x % PACK);
+        expect(p[(c * n + Math.floor(y / PACK)) * n + Math.floor(x / PACK)]).toBe(t[y * THUMB + x]);
+      }
+    }
+  });
+
+  it('targets are RGB planes in [0, 1]', () => {
+    const y = target(test, 0);
+    expect(y.length).toBe(3 * SIDE * SIDE);
+    expect(Math.min(...y)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...y)).toBeLessThanOrEqual(1);
+  });
+
+  it('the mse gradient matches finite differences', () => {
+    const out = Float32Array.from({ length: 6 }, (_, i) => Math.sin(i));
+    const want = Float32Array.from({ length: 6 }, (_, i) => Math.cos(i));
+    const g = new Float32Array(6);
+    mseAndGrad(out, want, g);
+    const scratch = new Float32Array(6);
+    for (let k = 0; k < 6; k++) {
+      const h = 1e-2;
+      const up = Float32Array.from(out);
+      const down = Float32Array.from(out);
+      up[k] += h;
+      down[k] -= h;
+      const fd = (mseAndGrad(up, want, scratch) - mseAndGrad(down, want, scratch)) / (2 * h);
+      expect(g[k]).toBeCloseTo(fd, 4);
+    }
+  });
+});
+
+describe('svg', () => {
+  it('curves: one path per series and a dot per accuracy point', () => {
+    const svg = curvesSvg(
+      [
+        { title: 'loss', series: [{ label: 'l', color: 'red', points: [[0.5, 2], [1, 1], [2, 0.5]] }] },
+        { title: 'acc <%>', series: [{ label: 'a', color: 'blue', points: [[1, 90], [2, 95]], dots: true }] },
+      ],
+      2,
+      'a & b',
+    );
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg.match(/<path /g)).toHaveLength(2);
+    expect(svg.match(/<circle /g)).toHaveLength(2);
+    expect(svg).toContain('a &amp; b');
+    expect(svg).toContain('acc &lt;%&gt;');
+    expect(svg).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('image grid: one pixel rectangle per non-black pixel', () => {
+    const img = new Float32Array([0, 1, 0.5, 0]);
+    const svg = imageGridSvg([{ label: 'x', images: [img, img], h: 2, w: 2, channels: 1 }], 't');
+    expect(svg.match(/<rect x="\d+" y="\d+" width="1" height="1" fill="#ffffff"/g)).toHaveLength(2);
+    expect(svg.match(/fill="#808080"/g)).toHaveLength(2);
+  });
+});
