@@ -13,7 +13,7 @@ export interface CompiledModel {
     readonly batch: number;
     readonly inShape: readonly number[];
     readonly outShape: readonly number[];
-    readonly layers: readonly { readonly name: string; readonly weightShape: readonly number[] | null; readonly biasShape: readonly number[] | null }[];
+    readonly layers: readonly { readonly name: string; readonly type: string; readonly weightShape: readonly number[] | null; readonly biasShape: readonly number[] | null }[];
   };
   /** by layer name, PyTorch layouts; edited in place by sgdStep */
   readonly params: Record<string, ParamTensors>;
