@@ -30,6 +30,8 @@ const cases: [string, unknown, string][] = [
   ['typo in a key', conv({ kernal: 3 }), `layers[0].kernal: unknown key "kernal" in a conv2d layer; did you mean "kernel"? (a conv2d layer takes ${KEYS})`],
   ['PyTorch kernel_size', withLayers({ type: 'maxpool2d', kernel_size: 2 }), 'layers[0].kernel_size: unknown key "kernel_size" in a maxpool2d layer; did you mean "kernel"? (a maxpool2d layer takes "type", "name", "kernel", "stride", "padding")'],
   ['unknown key far from all', conv({ zzzzzzzz: 1 }), `layers[0].zzzzzzzz: unknown key "zzzzzzzz" in a conv2d layer; remove it; a conv2d layer takes ${KEYS}`],
+  ['a key of another layer kind', conv({ output_padding: 1 }), `layers[0].output_padding: unknown key "output_padding" in a conv2d layer; remove it ("output_padding" belongs to conv_transpose2d); a conv2d layer takes ${KEYS}`],
+  ['a key of many layer kinds', withLayers({ type: 'avgpool2d', kernel: 2, dilation: 2 }), 'layers[0].dilation: unknown key "dilation" in an avgpool2d layer; remove it ("dilation" belongs to conv1d, conv2d, conv_transpose2d); an avgpool2d layer takes "type", "name", "kernel", "stride", "padding", "count_include_pad"'],
   ['unknown top-level key', { ...withLayers({ type: 'relu' }), bacth: 3 }, `bacth: unknown key "bacth" in the model; did you mean "batch"? (the model takes ${MODEL_KEYS})`],
   ['odd key is quoted in the path', { ...withLayers({ type: 'relu' }), 'a b"\u202e': 1 }, `["a b\\"\\u202e"]: unknown key "a b\\"\\u202e" in the model; remove it; the model takes ${MODEL_KEYS}`],
   ['unknown layer type', withLayers({ type: 'Conv2D' }), `layers[0].type: unknown layer type "Conv2D"; did you mean "conv2d"? the layer types are ${TYPES}`],
@@ -40,7 +42,7 @@ const cases: [string, unknown, string][] = [
   // missing keys
   ['missing type', withLayers({ out_channels: 2 }), `layers[0]: a layer needs a "type"; add "type": one of ${TYPES}`],
   ['missing out_channels', withLayers({ type: 'conv2d', kernel: 3 }), 'layers[0]: a conv2d layer needs "out_channels" (output channels); add "out_channels": an integer >= 1'],
-  ['missing kernel', withLayers({ type: 'maxpool1d' }), 'layers[0]: a maxpool1d layer needs "kernel" (window size (PyTorch kernel_size)); add "kernel": an integer >= 1, or a list of 1 integer >= 1 [length]'],
+  ['missing kernel', withLayers({ type: 'maxpool1d' }), 'layers[0]: a maxpool1d layer needs "kernel" (window size, PyTorch\'s kernel_size); add "kernel": an integer >= 1, or a list of 1 integer >= 1 [length]'],
   ['missing batch', { name: 'm', input: [1, 8, 8], layers: [{ type: 'relu' }] }, '(top level): the model needs "batch" (static batch size); add "batch": an integer >= 1'],
   ['missing layers', { ...base }, '(top level): the model needs "layers" (the layers, in order); add "layers": a list of 1 to 1000 layer objects'],
   // wrong types

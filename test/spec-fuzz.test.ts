@@ -7,7 +7,7 @@ import { planModel } from '../src/plan/plan.ts';
 import { parseModel, parseModelText } from '../src/spec/parse.ts';
 import { nameProblem } from '../src/spec/names.ts';
 import { findSyntaxProblem } from '../src/spec/json.ts';
-import { mutatedModel, mutatedText } from './spec-mutations.ts';
+import { describedModel, mutatedModel, mutatedText, plausibleModel } from './spec-mutations.ts';
 
 interface Tally {
   runs: number;
@@ -70,6 +70,28 @@ describe('fuzzing parseModel + planModel', () => {
     );
     expect(tally.cleanErrors).toBeGreaterThan(tally.runs * 0.5);
     console.info(`fuzz (text): ${tally.runs} mutated files, ${tally.cleanErrors} clean errors, ${tally.planned} valid plans`);
+  });
+
+  it('models drawn from the schema description: the validator accepts them all, the planner plans or explains', () => {
+    const tally: Tally = { runs: 0, planned: 0, cleanErrors: 0 };
+    fc.assert(
+      fc.property(describedModel, (m) => {
+        const spec = parseModel(m);
+        check(() => planModel(spec), tally);
+      }),
+      { numRuns: 1000, seed: 20261125 },
+    );
+    // a generator whose models never plan would not reach the code past the first error
+    expect(tally.planned).toBeGreaterThan(20);
+    console.info(`fuzz (described): ${tally.runs} random valid-looking models, ${tally.cleanErrors} clean planner errors, ${tally.planned} valid plans`);
+  });
+
+  it('plausible random nets: parse, then plan or a clean planner error', () => {
+    const tally: Tally = { runs: 0, planned: 0, cleanErrors: 0 };
+    fc.assert(fc.property(plausibleModel, (m) => check(() => planModel(parseModel(m)), tally)), { numRuns: 1000, seed: 20261125 });
+    expect(tally.planned).toBeGreaterThan(200);
+    expect(tally.cleanErrors).toBeGreaterThan(200);
+    console.info(`fuzz (plausible): ${tally.runs} random nets, ${tally.cleanErrors} clean planner errors, ${tally.planned} valid plans`);
   });
 
   it('fresh seeds too (not only the pinned one)', () => {

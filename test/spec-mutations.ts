@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { LAYER_TYPES } from '../src/spec/types.ts';
-import { LAYER_VARIANTS, MODEL } from '../src/spec/schema.ts';
+import { LAYER_VARIANTS, MODEL, type Field, type Node } from '../src/spec/schema.ts';
 
 export const EXAMPLES = ['seed', 'lenet', 'vgg', 'decoder', 'signal1d'];
 export const exampleText = (name: string): string => readFileSync(new URL(`../examples/${name}.json`, import.meta.url), 'utf8');
@@ -116,3 +116,70 @@ export const mutatedText: fc.Arbitrary<string> = fc
     }
     return t;
   });
+
+/**
+ * a value the description accepts, drawn from the description itself: small sizes mostly,
+ * sometimes extreme ones. Optional keys come and go; names are left to their defaults.
+ */
+export function arbitraryFor(node: Node): fc.Arbitrary<J> {
+  switch (node.kind) {
+    case 'integer':
+      return fc.oneof({ weight: 12, arbitrary: fc.integer({ min: node.min, max: node.min + 6 }) }, { weight: 1, arbitrary: fc.constantFrom(node.max, 2 ** 16, 2 ** 20 + 1) });
+    case 'boolean':
+      return fc.boolean();
+    case 'const':
+      return fc.constant(node.value);
+    case 'enum':
+      return fc.constantFrom(...node.values);
+    case 'name':
+      return fc.constantFrom('a', 'Net_2', 'conv_x');
+    case 'string':
+      return fc.string();
+    case 'list':
+      return fc.array(arbitraryFor(node.items), { minLength: node.minItems, maxLength: Math.min(node.maxItems, node.minItems + 7) });
+    case 'oneOf':
+      return fc.oneof(...node.options.map(arbitraryFor));
+    case 'object':
+      return objectFor(node.fields);
+    case 'layer':
+      return fc.oneof(...node.variants.map((v) => objectFor(v.fields.filter((f) => f.key !== 'name')).map((o) => ({ type: v.type, ...(o as object) }))));
+  }
+}
+
+function objectFor(fields: readonly Field[]): fc.Arbitrary<J> {
+  const record: Record<string, fc.Arbitrary<J>> = {};
+  for (const f of fields) record[f.key] = arbitraryFor(f.node);
+  return fc.record(record, { requiredKeys: fields.filter((f) => f.required).map((f) => f.key) });
+}
+
+/** a model the validator must accept, whose shapes may or may not work out */
+export const describedModel: fc.Arbitrary<J> = objectFor(MODEL.fields);
+
+const small = (min: number, max: number) => fc.integer({ min, max });
+const pairOrInt = (min: number, max: number) => fc.oneof(small(min, max), fc.tuple(small(min, max), small(min, max)));
+const layer2d: fc.Arbitrary<J> = fc.oneof(
+  fc.record({ type: fc.constant('conv2d'), out_channels: small(1, 6), kernel: pairOrInt(1, 5), stride: pairOrInt(1, 3), padding: fc.oneof(pairOrInt(0, 2), fc.constantFrom('same', 'valid')), dilation: pairOrInt(1, 2), groups: small(1, 3), bias: fc.boolean(), strategy: fc.constantFrom('auto', 'direct', 'im2row') }, { requiredKeys: ['type', 'out_channels', 'kernel'] }),
+  fc.record({ type: fc.constant('conv_transpose2d'), out_channels: small(1, 6), kernel: pairOrInt(1, 4), stride: pairOrInt(1, 3), padding: pairOrInt(0, 2), output_padding: pairOrInt(0, 2), dilation: pairOrInt(1, 2), groups: small(1, 2) }, { requiredKeys: ['type', 'out_channels', 'kernel'] }),
+  fc.record({ type: fc.constantFrom('maxpool2d', 'avgpool2d'), kernel: pairOrInt(1, 3), stride: pairOrInt(1, 3), padding: pairOrInt(0, 1) }, { requiredKeys: ['type', 'kernel'] }),
+  fc.record({ type: fc.constant('upsample_bilinear2d'), scale_factor: pairOrInt(1, 3) }),
+  fc.record({ type: fc.constantFrom('relu', 'global_maxpool', 'global_avgpool') }),
+);
+const layer1d: fc.Arbitrary<J> = fc.oneof(
+  fc.record({ type: fc.constant('conv1d'), out_channels: small(1, 6), kernel: small(1, 7), stride: small(1, 3), padding: fc.oneof(small(0, 3), fc.constantFrom('same', 'valid')), dilation: small(1, 3), groups: small(1, 3) }, { requiredKeys: ['type', 'out_channels', 'kernel'] }),
+  fc.record({ type: fc.constant('maxpool1d'), kernel: small(1, 4), stride: small(1, 3), padding: small(0, 2) }, { requiredKeys: ['type', 'kernel'] }),
+  fc.record({ type: fc.constantFrom('relu', 'global_avgpool') }),
+);
+const head: fc.Arbitrary<J[]> = fc.oneof(
+  fc.constant([]),
+  fc.tuple(small(2, 10), fc.boolean()).map(([n, bias]) => [{ type: 'flatten' }, { type: 'linear', out_features: n, bias }]),
+);
+
+/** a plausible random net (mostly small, well-typed stacks), so the planner's later checks are reached */
+export const plausibleModel: fc.Arbitrary<J> = fc.oneof(
+  fc.tuple(small(1, 4), small(1, 24), small(1, 24), fc.array(layer2d, { minLength: 1, maxLength: 6 }), head, fc.boolean()).map(([c, h, w, layers, tail, loss]) => ({
+    name: 'fuzz2d', batch: 2, input: [c, h, w], layers: [...layers, ...tail], ...(loss ? { loss: 'softmax_cross_entropy' } : {}),
+  })),
+  fc.tuple(small(1, 4), small(1, 64), fc.array(layer1d, { minLength: 1, maxLength: 6 }), head, fc.boolean()).map(([c, l, layers, tail, loss]) => ({
+    name: 'fuzz1d', batch: 3, input: [c, l], layers: [...layers, ...tail], ...(loss ? { loss: 'softmax_cross_entropy' } : {}),
+  })),
+);

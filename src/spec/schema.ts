@@ -98,7 +98,7 @@ function convFields(type: 'conv1d' | 'conv2d' | 'conv_transpose2d'): Field[] {
     nameField(type),
     { key: 'in_channels', node: int(1), defaultDoc: 'inferred', doc: 'input channels; inferred from the previous layer, checked when given' },
     { key: 'out_channels', node: int(1), required: true, doc: 'output channels' },
-    { key: 'kernel', node: perDim(1, dims), required: true, doc: 'kernel size (PyTorch kernel_size)' },
+    { key: 'kernel', node: perDim(1, dims), required: true, doc: 'kernel size, PyTorch\'s kernel_size' },
     { key: 'stride', node: perDim(1, dims), default: 1, doc: 'stride' },
     {
       key: 'padding',
@@ -123,7 +123,7 @@ function poolFields(type: 'maxpool1d' | 'maxpool2d' | 'avgpool2d'): Field[] {
   const dims = type === 'maxpool1d' ? 1 : 2;
   const fields: Field[] = [
     nameField(type),
-    { key: 'kernel', node: perDim(1, dims), required: true, doc: 'window size (PyTorch kernel_size)' },
+    { key: 'kernel', node: perDim(1, dims), required: true, doc: 'window size, PyTorch\'s kernel_size' },
     { key: 'stride', node: perDim(1, dims), defaultDoc: 'the kernel', doc: 'window step; defaults to the window size, as in PyTorch' },
     { key: 'padding', node: perDim(0, dims), default: 0, doc: `implicit padding per side (${type === 'avgpool2d' ? 'zeros' : '-infinity'}); at most half the window` },
   ];

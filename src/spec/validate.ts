@@ -57,7 +57,7 @@ export function show(v: unknown): string {
     case 'object':
       return 'an object';
     default:
-      return `a ${typeof v}`;
+      return v === undefined ? 'undefined' : `a ${typeof v}`;
   }
 }
 
@@ -235,15 +235,23 @@ export function validate(v: unknown, node: Node, path: string): void {
   }
 }
 
-function validateFields(o: Record<string, unknown>, fields: readonly Field[], path: string, what: string, extraKeys: readonly string[] = []): void {
+/** "a conv2d layer", "an avgpool2d layer" */
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
+function validateFields(o: Record<string, unknown>, fields: readonly Field[], path: string, what: string, extraKeys: readonly string[] = [], elsewhere: (key: string) => string[] = () => []): void {
   const known = [...extraKeys, ...fields.map((f) => f.key)];
   for (const key of Object.keys(o)) {
     if (known.includes(key)) continue;
     const near = nearest(key, known);
+    // a key of another layer kind (output_padding on a conv2d) is a mix-up, not a typo
+    const owners = near ? [] : elsewhere(key);
+    const belongs = owners.length ? ` ("${key}" belongs to ${owners.length > 3 ? `${owners.slice(0, 3).join(', ')}, ...` : owners.join(', ')})` : '';
     throw new ConvgenError(
       childPath(path, key),
       `unknown key ${quote(key)} in ${what}`,
-      near ? `did you mean "${near}"? (${what} takes ${list(known)})` : `remove it; ${what} takes ${list(known)}`,
+      near ? `did you mean "${near}"? (${what} takes ${list(known)})` : `remove it${belongs}; ${what} takes ${list(known)}`,
     );
   }
   for (const f of fields) {
@@ -274,5 +282,6 @@ function validateLayer(o: Record<string, unknown>, variants: readonly LayerVaria
       `${near ? `did you mean "${near}"? ` : ''}the layer types are ${list(types)}`,
     );
   }
-  validateFields(o, variant.fields, path, `a ${type} layer`, ['type']);
+  const elsewhere = (key: string) => variants.filter((v) => v !== variant && v.fields.some((f) => f.key === key)).map((v) => v.type);
+  validateFields(o, variant.fields, path, `${article(type)} layer`, ['type'], elsewhere);
 }
