@@ -170,8 +170,8 @@ const layer1d: fc.Arbitrary<J> = fc.oneof(
   fc.record({ type: fc.constantFrom('relu', 'global_avgpool') }),
 );
 const head: fc.Arbitrary<J[]> = fc.oneof(
-  fc.constant([]),
-  fc.tuple(small(2, 10), fc.boolean()).map(([n, bias]) => [{ type: 'flatten' }, { type: 'linear', out_features: n, bias }]),
+  fc.constant<J[]>([]),
+  fc.tuple(small(2, 10), fc.boolean()).map(([n, bias]): J[] => [{ type: 'flatten' }, { type: 'linear', out_features: n, bias }]),
 );
 
 /** a plausible random net (mostly small, well-typed stacks), so the planner's later checks are reached */
