@@ -1,0 +1,162 @@
+// convgen build model.json... [--out DIR] [--target ts|wgsl|all] [--strategy direct|im2row|auto]
+//   [--emit ts|js] [--check] [--dump ir|plan]
+// Parse, plan, lower and render every model in memory first; only then write each
+// generated/<name>/ atomically (src/emit/write.ts). --check writes nothing and lists what
+// would change; --dump prints a stage instead of writing.
+
+import { ConvgenError, EXIT_CHECK_FAILED, EXIT_OK } from '../errors.ts';
+import type { PlanOptions } from '../plan/plan.ts';
+import type { ModelPlan } from '../plan/types.ts';
+import { planFile } from './plan.ts';
+import { emitModel, loadGpuEmitter, type EmitFlavour, type Target } from '../emit/index.ts';
+import { diffOutput, isClean, writeOutputAtomic } from '../emit/write.ts';
+import { stableJson } from '../emit/json.ts';
+import { lowerModel } from '../kernels/index.ts';
+import { lowerKernel, dumpKernel } from '../ir/passes.ts';
+import { join } from 'node:path';
+
+export const BUILD_HELP = `usage: convgen build model.json... [flags]
+
+Generate the model module for each model file into <out>/<name>/ (default generated/<name>/):
+index.ts (plan, createModel, every kernel), layers/<layer>.ts, train.ts, runtime.ts, and the
+WGSL target's files. All files are rendered in memory, then the folder is replaced atomically:
+a failed build leaves the previous output intact.
+
+flags:
+  --out DIR             parent folder of the output (default: generated)
+  --target ts|wgsl|all  which targets to generate (default: all when the WGSL target is built in, else ts)
+  --strategy NAME       direct, im2row or auto (default auto: the model file's choice, else the cost model's)
+  --emit ts|js          TypeScript sources (default), or plain-JavaScript ESM with .d.ts files
+  --check               write nothing; exit 1 and list the files that would change (or be removed)
+  --dump ir|plan        print the lowered kernel IR or the plan as JSON instead of writing
+  -h, --help            print this help
+`;
+
+interface BuildArgs {
+  files: string[];
+  out: string;
+  target?: Target;
+  emit: EmitFlavour;
+  check: boolean;
+  dump?: 'ir' | 'plan';
+  plan: PlanOptions;
+}
+
+function choice<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T {
+  if (v === undefined || !(allowed as readonly string[]).includes(v)) {
+    throw new ConvgenError(flag, `must be one of ${allowed.join(', ')}, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, `write ${flag} ${allowed[0]}`);
+  }
+  return v as T;
+}
+
+function parseArgs(args: string[]): BuildArgs | 'help' {
+  const out: BuildArgs = { files: [], out: 'generated', emit: 'ts', check: false, plan: {} };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const eq = a.indexOf('=');
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const value = (): string | undefined => (a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : args[++i]);
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--out': {
+        const v = value();
+        if (!v) throw new ConvgenError('--out', 'needs a folder', 'write --out generated');
+        out.out = v;
+        break;
+      }
+      case '--target':
+        out.target = choice('--target', value(), ['ts', 'wgsl', 'all'] as const);
+        break;
+      case '--strategy': {
+        const s = choice('--strategy', value(), ['direct', 'im2row', 'auto'] as const);
+        if (s !== 'auto') out.plan.strategy = s;
+        break;
+      }
+      case '--emit':
+        out.emit = choice('--emit', value(), ['ts', 'js'] as const);
+        break;
+      case '--check':
+        out.check = true;
+        break;
+      case '--dump':
+        out.dump = choice('--dump', value(), ['ir', 'plan'] as const);
+        break;
+      default:
+        if (a.startsWith('-')) throw new ConvgenError(a, 'unknown flag', 'see convgen build --help');
+        out.files.push(a);
+    }
+  }
+  if (out.files.length === 0) throw new ConvgenError('arguments', 'no model file given', 'run convgen build model.json');
+  return out;
+}
+
+function dump(plans: ModelPlan[], what: 'ir' | 'plan'): string {
+  if (what === 'plan') return plans.map((p) => stableJson(p) + '\n').join('');
+  const out: string[] = [];
+  for (const plan of plans) {
+    const program = lowerModel(plan);
+    out.push(`// model ${plan.name}`);
+    for (const l of program.layers) {
+      out.push(`// layer ${l.layer}${l.alias ? ' (a view: no kernels)' : ''}`);
+      for (const s of l.scratch) out.push(`//   scratch ${s.name}: ${s.t}[${s.length}]${s.keep ? ' kept for backward' : ''}`);
+      for (const c of [...l.forward, ...l.backward]) {
+        out.push(`//   ${c.kernel.name}(${c.kernel.buffers.map((b) => `${b.name}=${c.args[b.name]}`).join(', ')})`);
+        out.push(dumpKernel(lowerKernel(c.kernel)));
+      }
+    }
+    for (const k of [program.loss, program.sgd]) if (k) out.push(dumpKernel(lowerKernel(k)));
+  }
+  return out.join('\n');
+}
+
+export async function buildCommand(args: string[]): Promise<number> {
+  const parsed = parseArgs(args);
+  if (parsed === 'help') {
+    process.stdout.write(BUILD_HELP);
+    return EXIT_OK;
+  }
+  if ((parsed.target === 'wgsl' || parsed.target === 'all') && !(await loadGpuEmitter())) {
+    throw new ConvgenError('--target', `the WGSL target is not built into this convgen yet`, 'use --target ts');
+  }
+  // plan every file before writing anything: a bad file stops the build with nothing written
+  const plans = parsed.files.map((f) => planFile(f, parsed.plan));
+  const names = new Map<string, string>();
+  for (const [i, p] of plans.entries()) {
+    const other = names.get(p.name);
+    if (other) throw new ConvgenError('name', `models ${other} and ${parsed.files[i]} are both named "${p.name}" and would write the same folder`, 'rename one of them');
+    names.set(p.name, parsed.files[i]);
+  }
+  if (parsed.dump) {
+    process.stdout.write(dump(plans, parsed.dump));
+    return EXIT_OK;
+  }
+  const outputs: { dir: string; files: Record<string, string> }[] = [];
+  for (const plan of plans) {
+    outputs.push({ dir: join(parsed.out, plan.name), files: await emitModel(plan, { target: parsed.target, emit: parsed.emit }) });
+  }
+  if (parsed.check) {
+    let stale = 0;
+    for (const { dir, files } of outputs) {
+      const d = diffOutput(dir, files);
+      if (isClean(d)) continue;
+      stale++;
+      for (const p of d.added) process.stdout.write(`would add     ${dir}/${p}\n`);
+      for (const p of d.changed) process.stdout.write(`would change  ${dir}/${p}\n`);
+      for (const p of d.removed) process.stdout.write(`would remove  ${dir}/${p}\n`);
+    }
+    if (stale) {
+      process.stdout.write(`${stale} of ${outputs.length} output folder(s) out of date: run convgen build ${parsed.files.join(' ')}\n`);
+      return EXIT_CHECK_FAILED;
+    }
+    process.stdout.write(`${outputs.length} output folder(s) up to date\n`);
+    return EXIT_OK;
+  }
+  for (const { dir, files } of outputs) {
+    writeOutputAtomic(dir, files);
+    process.stdout.write(`wrote ${dir}/ (${Object.keys(files).length} files)\n`);
+  }
+  return EXIT_OK;
+}
+

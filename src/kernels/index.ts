@@ -1,0 +1,72 @@
+// lower: LayerPlan -> LayerProgram (which kernels run, on which buffers), and the whole
+// model: every layer, the parameter arena layout, the loss and the SGD kernel.
+
+import type { LayerPlan, ModelPlan } from '../plan/types.ts';
+import { numel } from '../plan/types.ts';
+import type { LayerProgram, ModelProgram, ParamSlot } from './types.ts';
+import { lowerConv } from './conv.ts';
+import { lowerRelu } from './relu.ts';
+import { lowerFlatten } from './flatten.ts';
+import { lowerPool } from './pool.ts';
+import { lowerLinear } from './linear.ts';
+import { lowerUpsample } from './upsample.ts';
+import { lowerSoftmaxCrossEntropy } from './loss.ts';
+import { lowerSgd } from './sgd.ts';
+
+export function lowerLayer(layer: LayerPlan): LayerProgram {
+  switch (layer.type) {
+    case 'conv1d':
+    case 'conv2d':
+    case 'conv_transpose2d':
+      return lowerConv(layer);
+    case 'relu':
+      return lowerRelu(layer);
+    case 'flatten':
+      return lowerFlatten(layer);
+    case 'maxpool1d':
+    case 'maxpool2d':
+    case 'avgpool2d':
+    case 'global_maxpool':
+    case 'global_avgpool':
+      return lowerPool(layer);
+    case 'linear':
+      return lowerLinear(layer);
+    case 'upsample_bilinear2d':
+      return lowerUpsample(layer);
+  }
+}
+
+/** PyTorch's fan-in: weight dim 1 times the receptive field (for conv_transpose too, from its [Cin, Cout/g, kH, kW] weight) */
+export function fanIn(weightShape: readonly number[]): number {
+  return numel(weightShape) / weightShape[0];
+}
+
+/** the parameter arena: every weight then bias, in layer order */
+export function paramSlots(plan: ModelPlan): { slots: ParamSlot[]; length: number } {
+  const slots: ParamSlot[] = [];
+  let offset = 0;
+  for (const l of plan.layers) {
+    if (!l.weightShape) continue;
+    const fi = fanIn(l.weightShape);
+    const w = numel(l.weightShape);
+    slots.push({ layer: l.name, kind: 'weight', offset, length: w, shape: l.weightShape, fanIn: fi });
+    offset += w;
+    if (l.biasShape) {
+      const b = numel(l.biasShape);
+      slots.push({ layer: l.name, kind: 'bias', offset, length: b, shape: l.biasShape, fanIn: fi });
+      offset += b;
+    }
+  }
+  return { slots, length: offset };
+}
+
+export function lowerModel(plan: ModelPlan): ModelProgram {
+  const params = paramSlots(plan);
+  const vectorOut = plan.outShape.length === 2;
+  return {
+    layers: plan.layers.map(lowerLayer),
+    params,
+    loss: vectorOut ? lowerSoftmaxCrossEntropy(plan.batch, plan.outShape[1]) : null,
+    sgd: params.length > 0 ? lowerSgd(params.length) : null,
+  };
+}
