@@ -168,7 +168,10 @@ function typeError(path: string, node: Node, v: unknown): ConvgenError {
 }
 
 function checkInteger(path: string, node: Extract<Node, { kind: 'integer' }>, v: number): void {
-  if (!Number.isFinite(v) || v > node.max) {
+  // JSON turns 1e400 into Infinity; NaN only reaches here from API callers
+  if (Number.isNaN(v)) throw new ConvgenError(path, `must be ${describe(node)}, got NaN`, `write ${describe(node)}`);
+  if (v === -Infinity) throw new ConvgenError(path, `must be at least ${node.min}, got ${v}`, `use ${node.min} or more`);
+  if (v > node.max) {
     throw new ConvgenError(path, `is ${v}, more than the limit of ${node.max} (2^31 - 1: buffers are indexed with 32-bit integers)`, 'use a smaller value');
   }
   if (!Number.isInteger(v)) {
