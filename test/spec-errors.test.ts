@@ -144,6 +144,13 @@ describe('loadModelFile attributes errors to the file', () => {
     writeFileSync(f, '{\n"a": 1,,\n}');
     expect(errorOf(() => loadModelFile(f)).message).toBe(`${f}: line 2, column 8: invalid JSON: expected a key in double quotes, found ","; fix the JSON syntax there (a model file is plain JSON: no comments, no trailing commas, double-quoted keys)`);
   });
+  it('a device and a file too large are refused before reading', () => {
+    expect(errorOf(() => loadModelFile('/dev/zero')).message).toBe('/dev/zero: is not a regular file; pass the path of a model.json file');
+    const big = join(dir, 'big.json');
+    writeFileSync(big, Buffer.alloc(16 * 2 ** 20 + 1, 32));
+    expect(errorOf(() => loadModelFile(big)).message).toBe(`${big}: is 16777217 bytes, more than the 16 MiB a model file may have; pass a model.json file (a few KiB of JSON describing the layers)`);
+  });
+
   it('a missing file and a folder', () => {
     expect(errorOf(() => loadModelFile(join(dir, 'nope.json'))).message).toBe(`${join(dir, 'nope.json')}: no such file; pass the path of a model.json file`);
     expect(errorOf(() => loadModelFile(dir)).message).toBe(`${dir}: it is a folder, not a file; pass the path of a model.json file`);

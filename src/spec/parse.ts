@@ -3,7 +3,7 @@
 // a strategy name for all three kernels) and fills every default, so later stages
 // never see an optional size. Checks that need shapes belong to the planner.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ConvgenError } from '../errors.ts';
 import { parseJsonText } from './json.ts';
 import { MODEL, fieldOf } from './schema.ts';
@@ -160,14 +160,25 @@ export function parseModelText(text: string): ModelSpec {
   return parseModel(parseJsonText(text));
 }
 
+/** model files are small; anything larger is the wrong file */
+export const MAX_MODEL_FILE_BYTES = 16 * 2 ** 20;
+
 /** read, parse and validate a model file; every error is attributed to `path` */
 export function loadModelFile(path: string): ModelSpec {
   let text: string;
   try {
+    // a device or a pipe (/dev/zero) would be read forever, a huge file would exhaust memory
+    const st = statSync(path);
+    if (st.isDirectory()) throw new ConvgenError(path, 'it is a folder, not a file', 'pass the path of a model.json file');
+    if (!st.isFile()) throw new ConvgenError(path, 'is not a regular file', 'pass the path of a model.json file');
+    if (st.size > MAX_MODEL_FILE_BYTES) {
+      throw new ConvgenError(path, `is ${st.size} bytes, more than the ${MAX_MODEL_FILE_BYTES / 2 ** 20} MiB a model file may have`, 'pass a model.json file (a few KiB of JSON describing the layers)');
+    }
     text = readFileSync(path, 'utf8');
   } catch (err) {
+    if (err instanceof ConvgenError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a file' : code === 'EACCES' ? 'permission denied' : `cannot read it (${code ?? String(err)})`;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot read it (${code ?? 'unknown error'})`;
     throw new ConvgenError(path, why, 'pass the path of a model.json file');
   }
   try {
