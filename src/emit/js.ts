@@ -56,5 +56,7 @@ export function toJsFlavour(files: Record<string, string>): Record<string, strin
   for (const p of Object.keys(out)) {
     if (p.endsWith('.d.ts')) out[p] = out[p].replace(/(from\s+['"]\.{1,2}\/[^'"]*)\.ts(['"])/g, '$1.js$2');
   }
+  // .js is ESM only under a package.json that says so; the app's own may not
+  out['package.json'] = '{\n  "type": "module"\n}\n';
   return out;
 }

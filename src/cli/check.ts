@@ -1,0 +1,304 @@
+// convgen check model.json... [--target ts] [--seed N]
+// Builds each model in memory and runs it against the float64 reference interpreter on
+// seeded random data:
+//   1. every layer kernel, executed through the kernel-execution helper (compileKernelTs:
+//      lowered, rendered as the generated code is, evaluated), each output compared with
+//      refForward / refBackward;
+//   2. the whole generated module (its plain-JS flavour, imported from a temp folder):
+//      forward output, the loss, and every gradient after lossAndGrad (or backward) against
+//      createReferenceModel with the same parameters.
+// Prints layer | kernel | strategy | max abs error | max rel error | tolerance | ok and
+// exits 1 on any breach. Shares nothing with the generator but plan data and that helper.
+//
+// Tolerances scale with the reduction length R of each output (how many products one sum
+// adds): |got - ref| <= 2 * 2^-23 * (R + 2) * max(1, max |ref|), a float32 rounding bound
+// that grows linearly with R. Whole-model results chain many layers and use
+// MODEL_TOLERANCE relative to the largest reference value.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConvgenError, EXIT_CHECK_FAILED, EXIT_OK } from '../errors.ts';
+import type { LayerPlan, ModelPlan } from '../plan/types.ts';
+import { numel } from '../plan/types.ts';
+import type { LayerProgram } from '../kernels/types.ts';
+import { lowerLayer } from '../kernels/index.ts';
+import { compileKernelTs } from '../render/ts.ts';
+import { createReferenceModel, refBackward, refForward, type RefParams } from '../reference/index.ts';
+import { emitModel } from '../emit/index.ts';
+import { writeOutputAtomic } from '../emit/write.ts';
+import { planFile } from './plan.ts';
+
+export const CHECK_HELP = `usage: convgen check model.json... [--target ts] [--seed N]
+
+Run every generated kernel of each model against the float64 reference interpreter on
+seeded random data, then the whole generated module (forward, loss, every gradient).
+Prints one row per kernel: layer | kernel | strategy | max abs error | max rel error |
+tolerance | ok. Exits 1 when any result is outside its tolerance.
+
+flags:
+  --target ts     the target to check (only ts for now)
+  --seed N        seed of the random inputs and parameters (default 1)
+  -h, --help      print this help
+`;
+
+const EPS32 = 2 ** -23;
+/** whole-model results: max |got - ref| <= MODEL_TOLERANCE * max(1e-3, max |ref|) */
+export const MODEL_TOLERANCE = 1e-4;
+
+/** the reduction length of each output a kernel writes (an upper bound where it varies) */
+export function reductionLength(l: LayerPlan, out: 'y' | 'dx' | 'gradWeight' | 'gradBias'): number {
+  switch (l.type) {
+    case 'conv1d':
+    case 'conv2d':
+    case 'conv_transpose2d': {
+      const g = l.geometry;
+      if (out === 'gradWeight' || out === 'gradBias') return g.batch * Math.max(g.inH * g.inW, g.outH * g.outW);
+      return (Math.max(g.inC, g.outC) / g.groups) * g.kH * g.kW;
+    }
+    case 'linear':
+      return out === 'y' ? l.inFeatures : out === 'dx' ? l.outFeatures : l.batch;
+    case 'maxpool1d':
+    case 'maxpool2d':
+    case 'avgpool2d':
+    case 'global_maxpool':
+    case 'global_avgpool':
+      return l.geometry.kH * l.geometry.kW;
+    case 'upsample_bilinear2d':
+      return out === 'y' ? 4 : 4 * l.scaleH * l.scaleW;
+    case 'relu':
+    case 'flatten':
+      return 1;
+  }
+}
+
+export interface Comparison {
+  maxAbs: number;
+  maxRel: number;
+  tolerance: number;
+  ok: boolean;
+}
+
+/** max abs error against an absolute tolerance; maxRel is normwise (relative to max |ref|) */
+export function compare(got: ArrayLike<number>, ref: ArrayLike<number>, tolerance: (maxRef: number) => number): Comparison {
+  let maxRef = 0;
+  let maxAbs = 0;
+  let finite = got.length === ref.length;
+  for (let i = 0; i < ref.length; i++) {
+    maxRef = Math.max(maxRef, Math.abs(ref[i]));
+    const e = Math.abs(got[i] - ref[i]);
+    if (!Number.isFinite(e)) finite = false;
+    else maxAbs = Math.max(maxAbs, e);
+  }
+  const tol = tolerance(maxRef);
+  if (!finite) maxAbs = Infinity;
+  return { maxAbs, maxRel: maxRef > 0 ? maxAbs / maxRef : maxAbs, tolerance: tol, ok: maxAbs <= tol };
+}
+
+export const kernelTolerance = (R: number) => (maxRef: number) => 2 * EPS32 * (R + 2) * Math.max(1, maxRef);
+export const modelTolerance = (maxRef: number) => MODEL_TOLERANCE * Math.max(1e-3, maxRef);
+
+/** mulberry32, floats in [0, 1) */
+function rng32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const uniform = (n: number, rng: () => number, scale = 1): Float32Array => {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (2 * rng() - 1) * scale;
+  return a;
+};
+
+export interface CheckRow {
+  layer: string;
+  kernel: string;
+  strategy: string;
+  /** null: nothing to compare here (a view layer, or a kernel that writes only scratch) */
+  result: Comparison | null;
+  /** why there is no result */
+  note?: string;
+}
+
+type Bufs = Record<string, Float32Array | Int32Array>;
+
+function strategyOf(l: LayerPlan, out: string): string {
+  if (!('schedule' in l)) return '-';
+  if (out === 'y') return l.schedule.forward;
+  if (out === 'dx') return l.schedule.gradInput;
+  if (out === 'gradWeight') return l.schedule.gradWeight;
+  return '-';
+}
+
+/** run one layer's kernels (forward, then backward) and compare each output with the reference */
+export function checkLayer(l: LayerPlan, rng: () => number): CheckRow[] {
+  const prog: LayerProgram = lowerLayer(l);
+  if (prog.alias) return [{ layer: l.name, kernel: `(${l.type}: a view, no kernels)`, strategy: '-', result: null, note: '-' }];
+  const fanIn = l.weightShape ? numel(l.weightShape) / l.weightShape[0] : 1;
+  const params: RefParams = {};
+  const bufs: Bufs = {
+    x: uniform(numel(l.inShape), rng),
+    dy: uniform(numel(l.outShape), rng),
+    y: new Float32Array(numel(l.outShape)).fill(NaN),
+    dx: new Float32Array(numel(l.inShape)).fill(NaN),
+  };
+  if (l.weightShape) {
+    bufs.weight = uniform(numel(l.weightShape), rng, 1 / Math.sqrt(fanIn));
+    bufs.gradWeight = new Float32Array(numel(l.weightShape)).fill(NaN);
+    params.weight = bufs.weight;
+  }
+  if (l.biasShape) {
+    bufs.bias = uniform(numel(l.biasShape), rng, 1 / Math.sqrt(fanIn));
+    bufs.gradBias = new Float32Array(numel(l.biasShape)).fill(NaN);
+    params.bias = bufs.bias;
+  }
+  for (const s of prog.scratch) bufs[s.name] = s.t === 'f32' ? new Float32Array(s.length) : new Int32Array(s.length);
+  const fwd = refForward(l, bufs.x, params);
+  const bwd = refBackward(l, bufs.x, fwd.y, bufs.dy, params, fwd.cache);
+  const want: Record<string, ArrayLike<number> | undefined> = { y: fwd.y, dx: bwd.dx, gradWeight: bwd.gradWeight, gradBias: bwd.gradBias };
+  const rows: CheckRow[] = [];
+  for (const phase of [prog.forward, prog.backward]) {
+    const written: { call: string; outs: string[] }[] = [];
+    for (const c of phase) {
+      const args = c.kernel.buffers.map((b) => bufs[c.args[b.name]]);
+      compileKernelTs(c.kernel)(...args);
+      const outs = c.kernel.buffers.filter((b) => b.access !== 'read').map((b) => c.args[b.name]).filter((n) => n in want);
+      written.push({ call: c.kernel.name, outs });
+    }
+    // compare after the whole phase: a later kernel may finish what an earlier one started
+    for (const w of written) {
+      if (w.outs.length === 0) {
+        rows.push({ layer: l.name, kernel: w.call, strategy: '-', result: null, note: '(scratch: checked by its readers)' });
+        continue;
+      }
+      for (const o of w.outs) {
+        const ref = want[o];
+        if (!ref) throw new Error(`check: ${l.name}: ${w.call} writes ${o}, which the reference does not produce`);
+        rows.push({ layer: l.name, kernel: w.outs.length > 1 ? `${w.call} (${o})` : w.call, strategy: strategyOf(l, o), result: compare(bufs[o], ref, kernelTolerance(reductionLength(l, o as 'y'))) });
+      }
+    }
+  }
+  return rows;
+}
+
+/** the module's members that the model check uses */
+interface GeneratedModel {
+  params: Record<string, { weight?: Float32Array; bias?: Float32Array }>;
+  grads: Record<string, { weight?: Float32Array; bias?: Float32Array }>;
+  forward(x: Float32Array): Float32Array;
+  backward(dOut: Float32Array): Float32Array;
+  lossAndGrad(x: Float32Array, labels: Int32Array): number;
+}
+
+/** import the generated module (plain-JS flavour) from a temporary folder */
+export async function importGenerated(plan: ModelPlan): Promise<{ createModel: (o?: { seed?: number }) => GeneratedModel; cleanup: () => void }> {
+  const files = await emitModel(plan, { target: 'ts', emit: 'js' });
+  const root = mkdtempSync(join(tmpdir(), 'convgen-check-'));
+  const dir = join(root, plan.name);
+  writeOutputAtomic(dir, files);
+  const mod = (await import(pathToFileURL(join(dir, 'index.js')).href)) as { createModel: (o?: { seed?: number }) => GeneratedModel };
+  return { createModel: mod.createModel, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** the whole generated module against the reference model with the same parameters */
+export async function checkModel(plan: ModelPlan, seed: number): Promise<CheckRow[]> {
+  const { createModel, cleanup } = await importGenerated(plan);
+  try {
+    const rng = rng32(seed + 1);
+    const model = createModel({ seed });
+    const params: Record<string, RefParams> = {};
+    for (const [name, p] of Object.entries(model.params)) params[name] = { weight: p.weight, bias: p.bias };
+    const ref = createReferenceModel(plan, params);
+    const x = uniform(numel(plan.inShape), rng);
+    const rows: CheckRow[] = [];
+    const row = (kernel: string, got: ArrayLike<number>, want: ArrayLike<number>) =>
+      rows.push({ layer: '(model)', kernel, strategy: '-', result: compare(got, want, modelTolerance) });
+    row('forward: output', Float32Array.from(model.forward(x)), ref.forward(x));
+    const vectorOut = plan.outShape.length === 2;
+    if (vectorOut) {
+      const labels = Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1]));
+      const loss = model.lossAndGrad(x, labels);
+      row('lossAndGrad: loss', [loss], [ref.lossAndGrad(x, labels)]);
+    } else {
+      const dOut = uniform(numel(plan.outShape), rng);
+      row('backward: dx', Float32Array.from(model.backward(dOut)), ref.backward(dOut));
+    }
+    for (const [name, g] of Object.entries(ref.grads)) {
+      for (const kind of ['weight', 'bias'] as const) {
+        const want = g[kind];
+        if (want) row(`${vectorOut ? 'lossAndGrad' : 'backward'}: grads.${name}.${kind}`, model.grads[name][kind]!, want);
+      }
+    }
+    return rows;
+  } finally {
+    cleanup();
+  }
+}
+
+const fmt = (v: number): string => (v === Infinity ? 'inf' : v === 0 ? '0' : v.toExponential(2));
+
+export function formatCheckTable(title: string, rows: CheckRow[]): string {
+  const header = ['layer', 'kernel', 'strategy', 'max abs error', 'max rel error', 'tolerance', 'ok'];
+  const cells = rows.map((r) =>
+    r.result
+      ? [r.layer, r.kernel, r.strategy, fmt(r.result.maxAbs), fmt(r.result.maxRel), fmt(r.result.tolerance), r.result.ok ? 'ok' : 'FAIL']
+      : [r.layer, r.kernel, r.strategy, r.note ?? '-', '', '', '-'],
+  );
+  const all = [header, ...cells];
+  const widths = header.map((_, c) => Math.max(...all.map((r) => r[c].length)));
+  const line = (r: string[]) => `| ${r.map((s, c) => s.padEnd(widths[c])).join(' | ')} |`;
+  return [title, '', line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n') + '\n';
+}
+
+interface CheckArgs {
+  files: string[];
+  seed: number;
+}
+
+function parseArgs(args: string[]): CheckArgs | 'help' {
+  const out: CheckArgs = { files: [], seed: 1 };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const eq = a.indexOf('=');
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const value = (): string | undefined => (a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : args[++i]);
+    if (flag === '-h' || flag === '--help') return 'help';
+    if (flag === '--target') {
+      const v = value();
+      if (v !== 'ts') throw new ConvgenError('--target', `convgen check runs the ts target only, got ${JSON.stringify(v ?? null)}`, 'write --target ts (or leave it out)');
+    } else if (flag === '--seed') {
+      const v = Number(value());
+      if (!Number.isInteger(v) || v < 0) throw new ConvgenError('--seed', 'must be a non-negative integer', 'write --seed 1');
+      out.seed = v;
+    } else if (a.startsWith('-')) throw new ConvgenError(a, 'unknown flag', 'see convgen check --help');
+    else out.files.push(a);
+  }
+  if (out.files.length === 0) throw new ConvgenError('arguments', 'no model file given', 'run convgen check model.json');
+  return out;
+}
+
+export async function checkCommand(args: string[]): Promise<number> {
+  const parsed = parseArgs(args);
+  if (parsed === 'help') {
+    process.stdout.write(CHECK_HELP);
+    return EXIT_OK;
+  }
+  const plans = parsed.files.map((f) => planFile(f));
+  let failures = 0;
+  for (const plan of plans) {
+    const rng = rng32(parsed.seed);
+    const rows = plan.layers.flatMap((l) => checkLayer(l, rng));
+    rows.push(...(await checkModel(plan, parsed.seed)));
+    const bad = rows.filter((r) => r.result && !r.result.ok).length;
+    failures += bad;
+    process.stdout.write(formatCheckTable(`model ${plan.name} (target ts, seed ${parsed.seed}): ${bad === 0 ? 'all within tolerance' : `${bad} FAILED`}`, rows) + '\n');
+  }
+  return failures === 0 ? EXIT_OK : EXIT_CHECK_FAILED;
+}
