@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConvgenError } from '../src/errors.ts';
 import { parseModel } from '../src/spec/parse.ts';
-import { keyTables } from '../src/spec/docs.ts';
+import { generatedBlock, keyTables } from '../src/spec/docs.ts';
+import { planExampleBlock } from '../src/spec/write-schema.ts';
 import { jsonSchemaText, LAYER_VARIANTS, MODEL, toJsonSchema } from '../src/spec/schema.ts';
 import { LAYER_TYPES } from '../src/spec/types.ts';
 import { validate } from '../src/spec/validate.ts';
@@ -68,9 +69,10 @@ describe('schema/model.schema.json', () => {
     expect(committed).toBe(jsonSchemaText());
   });
 
-  it('docs/model-json.md holds the generated key tables', () => {
+  it('docs/model-json.md holds the generated key tables and plan example', () => {
     const doc = readFileSync(new URL('../docs/model-json.md', import.meta.url), 'utf8');
-    expect(doc).toContain(keyTables());
+    expect(doc).toContain(generatedBlock('KEY TABLES', keyTables()));
+    expect(doc).toContain(generatedBlock('PLAN EXAMPLE', planExampleBlock()));
   });
 
   it('lists every layer type with exactly the validator\'s keys', () => {
