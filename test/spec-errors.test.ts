@@ -70,7 +70,8 @@ const cases: [string, unknown, string][] = [
   ['NaN from an API caller', conv({ out_channels: NaN }), 'layers[0].out_channels: must be an integer >= 1, got NaN; write an integer >= 1'],
   ['three kernel entries', conv({ kernel: [3, 3, 3] }), 'layers[0].kernel: has 3 entries, but must have 2 [height, width]; write a list of 2 integers >= 1 [height, width]'],
   ['conv1d pair', { ...base, input: [1, 8], layers: [{ type: 'conv1d', out_channels: 1, kernel: [3, 3] }] }, 'layers[0].kernel: has 2 entries, but must have 1 [length]; write a list of 1 integer >= 1 [length]'],
-  ['input rank', { ...withLayers({ type: 'relu' }), input: [8] }, 'input: has 1 entry, but must have at least 2 [C, L] or [C, H, W]; write a list of 2 to 3 integers >= 1 [C, L] or [C, H, W]'],
+  ['input rank', { ...withLayers({ type: 'relu' }), input: [8] }, 'input: has 1 entry, but must have at least 2 [C, L] or [C, H, W] per sample, without the batch; write a list of 2 to 3 integers >= 1 [C, L] or [C, H, W] per sample, without the batch'],
+  ['input with the batch', { ...withLayers({ type: 'relu' }), input: [32, 1, 28, 28] }, 'input: has 4 entries, but must have at most 3 [C, L] or [C, H, W] per sample, without the batch; write a list of 2 to 3 integers >= 1 [C, L] or [C, H, W] per sample, without the batch'],
   ['no layers', { ...base, layers: [] }, 'layers: has 0 entries, but must have at least 1; write a list of 1 to 1000 layer objects'],
   ['too many layers', { ...base, layers: Array.from({ length: 1001 }, () => ({ type: 'relu' })) }, 'layers: has 1001 entries, but must have at most 1000; write a list of 1 to 1000 layer objects'],
   // names are not code

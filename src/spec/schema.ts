@@ -188,7 +188,7 @@ export const MODEL: ObjectNode = {
     { key: '$schema', node: { kind: 'string' }, doc: 'path or URL of schema/model.schema.json, for editor completion; ignored by convgen' },
     { key: 'name', node: { kind: 'name' }, required: true, doc: 'model name: the folder generated/<name>/ and the generated module\'s name' },
     { key: 'batch', node: int(1), required: true, doc: 'static batch size' },
-    { key: 'input', node: { kind: 'list', items: int(1), minItems: 2, maxItems: 3, labels: '[C, L] or [C, H, W]' }, required: true, doc: 'per-sample input shape: [C, L] for 1D, [C, H, W] for 2D' },
+    { key: 'input', node: { kind: 'list', items: int(1), minItems: 2, maxItems: 3, labels: '[C, L] or [C, H, W] per sample, without the batch' }, required: true, doc: 'per-sample input shape: [C, L] for 1D, [C, H, W] for 2D' },
     { key: 'layers', node: { kind: 'list', items: { kind: 'layer', variants: LAYER_VARIANTS }, minItems: 1, maxItems: MAX_LAYERS }, required: true, doc: 'the layers, in order' },
     { key: 'loss', node: { kind: 'enum', values: ['softmax_cross_entropy'] }, doc: 'mean softmax cross-entropy over the batch; needs a vector of class scores per sample' },
   ],
