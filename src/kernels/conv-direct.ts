@@ -70,37 +70,34 @@ export function gatherBlocked(s: GatherSpec): Stmt[] {
       if (s.bias) body.push(let_(`${pre}bv${o}`, init, 'f32'));
       for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), s.bias ? v(`${pre}bv${o}`) : f32(0)));
     }
-    const reduce = loop('r', 0, s.redPer, (r) => {
-      const inner: Stmt[] = [
-        let_('xi', add(v('xrow'), mul(r, inHW))),
-        let_('wi', add(add(mul(v('g'), s.gStride), mul(o0, s.oStride)), mul(r, s.rStride))),
-      ];
-      for (const tapH of h.taps) {
-        const rowStmts: Stmt[] = [];
-        for (const tapW of wAxis.taps) {
-          const js = Array.from({ length: bw }, (_, j) => j).filter((j) => colOk(tapW, j));
-          if (js.length === 0) continue;
-          const name = `${tapH.k}_${tapW.k}`;
-          for (const j of js) {
-            const col = add(mul(add(tw0, j), wAxis.inStep), tapW.off);
-            rowStmts.push(let_(`x${name}_${j}`, load(s.inp, add(add(v('xi'), tapH.off * s.inW), col)), 'f32'));
-          }
-          for (let o = 0; o < bo; o++) {
-            rowStmts.push(let_(`w${name}_${o}`, load(s.w, add(v('wi'), o * s.oStride + tapH.k * s.kW + tapW.k)), 'f32'));
-            for (const j of js) rowStmts.push(accum(acc(o, j), mul(v(`w${name}_${o}`), v(`x${name}_${j}`))));
-          }
-        }
-        const needLo = rowChecks && tapH.lo > 0;
-        const needHi = rowChecks && tapH.hi < h.T;
-        if (rowStmts.length === 0) continue;
-        if (needLo || needHi) {
-          const cond = and(needLo ? ge(th, tapH.lo) : 1, needHi ? lt(th, tapH.hi) : 1);
-          inner.push({ k: 'if', cond, then: rowStmts, else: [] });
-        } else inner.push(...rowStmts);
+    // one short GEMM-like loop over the reduction channels per tap: 4 + 4 loads and 16
+    // multiply-adds per iteration, the shape a JIT keeps in registers (a loop body holding
+    // the whole unrolled window spills). Row checks sit outside the loops.
+    const wBase = add(mul(v('g'), s.gStride), mul(o0, s.oStride));
+    for (const tapH of h.taps) {
+      const rowStmts: Stmt[] = [];
+      for (const tapW of wAxis.taps) {
+        const js = Array.from({ length: bw }, (_, j) => j).filter((j) => colOk(tapW, j));
+        if (js.length === 0) continue;
+        const xAt = (r: Expr, j: number) => add(add(add(v('xrow'), mul(r, inHW)), tapH.off * s.inW), add(mul(add(tw0, j), wAxis.inStep), tapW.off));
+        rowStmts.push(
+          loop('r', 0, s.redPer, (r) => {
+            const st: Stmt[] = [];
+            for (const j of js) st.push(let_(`x${j}`, load(s.inp, xAt(r, j)), 'f32'));
+            for (let o = 0; o < bo; o++) {
+              st.push(let_(`w${o}`, load(s.w, add(add(wBase, mul(r, s.rStride)), o * s.oStride + tapH.k * s.kW + tapW.k)), 'f32'));
+              for (const j of js) st.push(accum(acc(o, j), mul(v(`w${o}`), v(`x${j}`))));
+            }
+            return st;
+          }),
+        );
       }
-      return inner;
-    });
-    body.push(reduce);
+      if (rowStmts.length === 0) continue;
+      const needLo = rowChecks && tapH.lo > 0;
+      const needHi = rowChecks && tapH.hi < h.T;
+      if (needLo || needHi) body.push({ k: 'if', cond: and(needLo ? ge(th, tapH.lo) : 1, needHi ? lt(th, tapH.hi) : 1), then: rowStmts, else: [] });
+      else body.push(...rowStmts);
+    }
     for (let o = 0; o < bo; o++) {
       for (let j = 0; j < bw; j++) {
         const col = add(wAxis.outStart, mul(add(tw0, j), wAxis.outStep));
