@@ -97,7 +97,7 @@ describe('non-conv layer kernels vs the reference', () => {
       const plan = planCase(c);
       const rng = mulberry32(1234);
       const params = randomParams(plan, rng);
-      let x = Float32Array.from(caseInput(c, plan, rng));
+      let x: Float32Array = Float32Array.from(caseInput(c, plan, rng));
       for (const l of plan.layers) {
         const p = lowerMine(l);
         const w = params[l.name]?.weight ? Float32Array.from(params[l.name].weight!) : undefined;
