@@ -1,0 +1,164 @@
+// Config F: the LeNet-5 example's whole training step (forward + loss + backward + SGD) at
+// batch 32. convgen's row is the generated model module (generated/<name>/index.ts, written
+// to a temporary folder per strategy and imported); the peers are the float64 reference
+// model and tfjs with tf.variableGrads. All start from the same parameters; the loss and
+// every gradient are cross-checked before the step is timed.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadModelFile } from '../src/spec/parse.ts';
+import { planModel } from '../src/plan/plan.ts';
+import type { ModelPlan } from '../src/plan/types.ts';
+import { numel } from '../src/plan/types.ts';
+import { lowerModel } from '../src/kernels/index.ts';
+import { emitModelTs } from '../src/emit/model-ts.ts';
+import { createReferenceModel } from '../src/reference/index.ts';
+import { STEP_CONFIG, STRATEGIES } from './configs.ts';
+import { randomF32, rng } from './data.ts';
+import { TF_BACKENDS, useBackend } from './peers/tfjs.ts';
+import { tfTrainingStep } from './peers/tfjs-model.ts';
+import { checkAndTime, finishRow } from './rows.ts';
+import type { TimingBudget } from './timing.ts';
+import type { Calibration, Impl, Row } from './types.ts';
+
+export const STEP_ID = STEP_CONFIG.id;
+const LR = 0.01;
+
+type Params = Record<string, { weight?: Float32Array; bias?: Float32Array }>;
+
+/** the generated module's surface this benchmark uses */
+interface GeneratedModel {
+  readonly params: Params;
+  readonly grads: Params;
+  lossAndGrad(x: Float32Array, labels: Int32Array): number;
+  sgdStep(lr: number): void;
+}
+
+/** the FLOPs of one step: every kernel the plan lists (the first layer needs no dx) */
+function stepFlops(plan: ModelPlan): number {
+  let f = 0;
+  for (const l of plan.layers) {
+    f += l.flops.forward;
+    if (l.kernels.includes('gradInput')) f += l.flops.gradInput;
+    if (l.kernels.includes('gradWeight')) f += l.flops.gradWeight;
+  }
+  return f;
+}
+
+/** loss then every gradient in layer order (weight, bias), one vector to cross-check */
+function flatGrads(plan: ModelPlan, loss: number, grads: Record<string, { weight?: ArrayLike<number>; bias?: ArrayLike<number> }>): Float64Array {
+  const parts: number[] = [loss];
+  for (const l of plan.layers) {
+    const g = grads[l.name];
+    if (l.weightShape) parts.push(...Array.from(g?.weight ?? []));
+    if (l.biasShape) parts.push(...Array.from(g?.bias ?? []));
+  }
+  return Float64Array.from(parts);
+}
+
+/** emit the model module for `plan` into a temporary folder and import it */
+async function generatedModel(plan: ModelPlan, dir: string): Promise<GeneratedModel> {
+  const files = emitModelTs(plan, lowerModel(plan));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  }
+  const mod = (await import(pathToFileURL(path.join(dir, 'index.ts')).href)) as { createModel: () => GeneratedModel };
+  return mod.createModel();
+}
+
+function quickPlan(): ModelPlan {
+  return planModel({ ...loadModelFile(STEP_CONFIG.example), batch: 2 });
+}
+
+export async function benchStep(quick: boolean, budget: TimingBudget, gemm: Calibration, log: (line: string) => void): Promise<Row[]> {
+  const autoPlan = quick ? quickPlan() : planModel(loadModelFile(STEP_CONFIG.example));
+  const batch = autoPlan.batch;
+  const next = rng(70);
+  const x = randomF32(numel(autoPlan.inShape), next);
+  const classes = autoPlan.outShape[1];
+  const labels = Int32Array.from({ length: batch }, () => Math.floor(next() * classes));
+  // PyTorch's default init range, so activations and grads have realistic sizes
+  const params: Params = {};
+  for (const l of autoPlan.layers) {
+    if (!l.weightShape) continue;
+    const bound = 1 / Math.sqrt(numel(l.weightShape) / l.weightShape[0]);
+    params[l.name] = { weight: randomF32(numel(l.weightShape), next, bound) };
+    if (l.biasShape) params[l.name].bias = randomF32(numel(l.biasShape), next, bound);
+  }
+  const ref = createReferenceModel(autoPlan, params);
+  const want = flatGrads(autoPlan, ref.lossAndGrad(x, labels), ref.grads);
+  const flops = stepFlops(autoPlan);
+  const pending = (impl: Impl, detail: string) => ({ config: STEP_ID, op: 'step' as const, impl, detail, flops });
+  const rows: Row[] = [];
+
+  // convgen: the generated module, each strategy forced, and as planned (auto)
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'convgen-bench-step-'));
+  try {
+    for (const strategy of [...STRATEGIES, 'auto' as const]) {
+      const plan = strategy === 'auto' ? autoPlan : planModel({ ...loadModelFile(STEP_CONFIG.example), ...(quick ? { batch: 2 } : {}) }, { strategy });
+      const impl: Impl = `convgen ${strategy}`;
+      const schedule = plan.layers.flatMap((l) => ('schedule' in l ? [`${l.name}: ${l.schedule.forward}/${l.schedule.gradInput}/${l.schedule.gradWeight}`] : [])).join(', ');
+      let model: GeneratedModel;
+      try {
+        model = await generatedModel(plan, path.join(tmp, strategy));
+      } catch (err) {
+        log(`  F step ${impl}: error ${(err as Error).message}`);
+        rows.push(finishRow(pending(impl, `generating the module failed: ${(err as Error).message}`), 'error'));
+        continue;
+      }
+      for (const l of plan.layers) {
+        if (!params[l.name]) continue;
+        model.params[l.name].weight?.set(params[l.name].weight!);
+        if (params[l.name].bias) model.params[l.name].bias?.set(params[l.name].bias!);
+      }
+      const result = () => flatGrads(plan, model.lossAndGrad(x, labels), model.grads);
+      const step = () => {
+        model.lossAndGrad(x, labels);
+        model.sgdStep(LR);
+      };
+      rows.push(await checkAndTime(pending(impl, `generated module, lossAndGrad + sgdStep (fwd/dx/dW per conv: ${schedule})`), want, result, step, budget, gemm, log));
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  // the reference model: float64 lossAndGrad and a plain SGD loop
+  const refModel = createReferenceModel(autoPlan, params);
+  const refStep = () => {
+    refModel.lossAndGrad(x, labels);
+    for (const [name, p] of Object.entries(refModel.params)) {
+      const g = refModel.grads[name];
+      if (p.weight && g.weight) for (let i = 0; i < p.weight.length; i++) p.weight[i] -= LR * g.weight[i];
+      if (p.bias && g.bias) for (let i = 0; i < p.bias.length; i++) p.bias[i] -= LR * g.bias[i];
+    }
+  };
+  const refCheck = createReferenceModel(autoPlan, params);
+  rows.push(await checkAndTime(pending('reference', 'reference model lossAndGrad + SGD loop (float64)'), want, () => flatGrads(autoPlan, refCheck.lossAndGrad(x, labels), refCheck.grads), refStep, budget, gemm, log));
+
+  // tfjs: tf.variableGrads over the same layers, SGD by assign
+  for (const backend of TF_BACKENDS) {
+    await useBackend(backend);
+    const impl: Impl = backend;
+    let tfm: ReturnType<typeof tfTrainingStep> | null = null;
+    try {
+      tfm = tfTrainingStep(autoPlan, params, x, labels, LR);
+      const m = tfm;
+      const result = () => {
+        const r = m.lossAndGrads();
+        return flatGrads(autoPlan, r.loss, r.grads);
+      };
+      const row = await checkAndTime(pending(impl, `${backend.slice(5)}: tf.variableGrads + SGD assign (NHWC inside, input transposed in the step)`), want, result, m.step, budget, gemm, log);
+      // a missing backward kernel (wasm's Conv2DBackpropFilter) is "no kernel", not an error
+      if (row.status === 'error' && /not registered/.test(row.detail)) {
+        log(`  F step ${impl}: no kernel`);
+        rows.push(finishRow(pending(impl, row.detail), 'no kernel'));
+      } else rows.push(row);
+    } finally {
+      tfm?.dispose();
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,56 @@
+// The targets of issue 5, checked against one report. Every target is a ratio within the
+// run; `holds: null` means the run did not measure it (filtered out or a row failed).
+
+import type { Op, Peer, Report, Row, Target } from './types.ts';
+
+const OP_LABEL: Record<Op, string> = { forward: 'forward', gradInput: 'grad-input', gradWeight: 'grad-weight', step: 'training step' };
+
+function pickedRow(rows: readonly Row[], config: string, op: Op): Row | undefined {
+  return rows.find((r) => r.config === config && r.op === op && r.impl === 'convgen auto');
+}
+
+function ratioTarget(name: string, value: number | null | undefined, min: number, unit: string): Target {
+  if (value === null || value === undefined || !Number.isFinite(value)) return { name, holds: null, measured: 'not measured' };
+  return { name, holds: value >= min, measured: `${value.toFixed(value < 10 ? 2 : 0)}${unit} (>= ${min}${unit})` };
+}
+
+const CONV_CONFIGS = ['A', 'B', 'C', 'D', 'E'];
+const GEMM_CONFIGS = ['B', 'C', 'D'];
+const PEER_TARGETS: { op: Op; peer: Peer; min: number }[] = [
+  { op: 'forward', peer: 'tfjs-cpu', min: 4 },
+  { op: 'gradInput', peer: 'tfjs-cpu', min: 3 },
+  { op: 'gradWeight', peer: 'tfjs-cpu', min: 200 },
+  { op: 'gradWeight', peer: 'tfjs-wasm', min: 2 },
+];
+
+export function evaluateTargets(report: Report): Target[] {
+  const out: Target[] = [];
+  const ran = new Set(report.rows.map((r) => r.config));
+  for (const c of GEMM_CONFIGS.filter((id) => ran.has(id))) {
+    for (const op of ['forward', 'gradInput', 'gradWeight'] as const) {
+      out.push(ratioTarget(`${c} ${OP_LABEL[op]} (picked strategy) vs calibration GEMM`, pickedRow(report.rows, c, op)?.vsGemm, 0.85, 'x'));
+    }
+  }
+  for (const c of CONV_CONFIGS.filter((id) => ran.has(id))) {
+    for (const t of PEER_TARGETS) {
+      const peer = t.peer === 'tfjs-wasm' ? 'tfjs-wasm (best route)' : t.peer;
+      out.push(ratioTarget(`${c} ${OP_LABEL[t.op]} vs ${peer}`, pickedRow(report.rows, c, t.op)?.speedup[t.peer], t.min, 'x'));
+    }
+  }
+  if (ran.has('F')) out.push(ratioTarget('F LeNet training step vs tfjs-cpu (tf.grads)', pickedRow(report.rows, 'F', 'step')?.speedup['tfjs-cpu'], 5, 'x'));
+  for (const c of report.compiler.filter((r) => r.kind === 'build')) {
+    const name = `convgen build ${c.example} < 2 s`;
+    out.push(c.buildMs === null ? { name, holds: null, measured: `build failed: ${c.detail}` } : { name, holds: c.buildMs < 2000, measured: `${(c.buildMs / 1000).toFixed(2)} s (< 2 s)` });
+  }
+  return out;
+}
+
+/** `HOLDS  B forward ... 0.91x (>= 0.85x)` lines, misses first */
+export function formatTargets(targets: readonly Target[]): string {
+  const mark = (t: Target) => (t.holds === null ? 'n/a   ' : t.holds ? 'holds ' : 'MISSED');
+  const order = (t: Target) => (t.holds === false ? 0 : t.holds === null ? 2 : 1);
+  const sorted = [...targets].sort((a, b) => order(a) - order(b));
+  const held = targets.filter((t) => t.holds === true).length;
+  const missed = targets.filter((t) => t.holds === false).length;
+  return [`targets: ${held} hold, ${missed} missed, ${targets.length - held - missed} not measured`, ...sorted.map((t) => `  ${mark(t)} ${t.name}: ${t.measured}`)].join('\n');
+}

@@ -1,0 +1,94 @@
+// Smoke test of the benchmark harness (bench/): one tiny config through the whole suite.
+// It asserts that every implementation agreed with the reference before it was timed and
+// that the report has its shape; it asserts no speed (CI machines vary).
+
+import { describe, expect, it } from 'vitest';
+import { runSuite } from '../bench/suite.ts';
+import { renderMarkdown } from '../bench/report.ts';
+import { renderChart } from '../bench/chart.ts';
+import { agreement } from '../bench/data.ts';
+import { callsFor } from '../bench/ours.ts';
+import type { KernelCall } from '../src/kernels/types.ts';
+import type { Kernel } from '../src/ir/types.ts';
+
+describe('bench harness', () => {
+  it('runs config A at quick size: all agree with the reference, wasm grad-weight is "no kernel", the report is complete', async () => {
+    const lines: string[] = [];
+    const report = await runSuite({ quick: true, only: ['A'], examples: [], log: (l) => lines.push(l) });
+    const rows = report.rows;
+    expect(new Set(rows.map((r) => r.config))).toEqual(new Set(['A']));
+    for (const op of ['forward', 'gradInput', 'gradWeight'] as const) {
+      const impls = rows.filter((r) => r.op === op).map((r) => r.impl).sort();
+      expect(impls).toEqual(['convgen auto', 'convgen direct', 'convgen im2row', 'reference', 'tfjs-cpu', 'tfjs-wasm', ...(op === 'gradWeight' ? ['tfjs-wasm route'] : [])].sort());
+    }
+    for (const r of rows) {
+      if (r.impl === 'tfjs-wasm' && r.op === 'gradWeight') {
+        // no kernel is reported as such, never as a zero time
+        expect(r.status).toBe('no kernel');
+        expect(r.medianMs).toBeNull();
+        continue;
+      }
+      expect(r.status, `${r.impl} ${r.op}: ${r.detail}`).toBe('ok');
+      expect(r.maxRelErr!).toBeLessThan(1e-5);
+      expect(r.medianMs!).toBeGreaterThan(0);
+      expect(r.gflops!).toBeCloseTo(r.flops / (r.medianMs! * 1e6), 6);
+      expect(r.vsGemm!).toBeGreaterThan(0);
+      expect(r.speedup['reference']!).toBeGreaterThan(0);
+      expect(r.speedup['tfjs-cpu']!).toBeGreaterThan(0);
+      expect(r.speedup['tfjs-wasm']!).toBeGreaterThan(0);
+    }
+    // auto reuses the row of the strategy the planner picked
+    for (const r of rows.filter((x) => x.impl === 'convgen auto')) {
+      const picked = /^picks (\w+)/.exec(r.detail)?.[1];
+      const same = rows.find((x) => x.op === r.op && x.impl === `convgen ${picked}`);
+      expect(same?.medianMs).toBe(r.medianMs);
+    }
+    expect(report.calibration.map((c) => c.op)).toEqual(['forward', 'gradInput', 'gradWeight']);
+    expect(report.calibration.every((c) => c.gflops > 0)).toBe(true);
+    // targets: A has the four tfjs ratios; B..D's GEMM targets were not run
+    expect(report.targets.map((t) => t.name)).toEqual([
+      'A forward vs tfjs-cpu',
+      'A grad-input vs tfjs-cpu',
+      'A grad-weight vs tfjs-cpu',
+      'A grad-weight vs tfjs-wasm (best route)',
+    ]);
+    expect(report.targets.every((t) => typeof t.holds === 'boolean')).toBe(true);
+    expect(JSON.parse(JSON.stringify(report))).toEqual(report);
+
+    const md = renderMarkdown(report);
+    expect(md).toContain('### A: conv2d 1x8x8 -> 4 k5 s1 p2, batch 2');
+    expect(md).toContain('**no kernel**');
+    expect(md.split('\n').filter((l) => l.startsWith('| grad-weight |')).length).toBe(7);
+    const svg = renderChart(report);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    // one bar per op and series (wasm's dW bar is its best route), plus 6 legend swatches
+    expect((svg.match(/<rect x=/g) ?? []).length).toBe(3 * 6 + 6);
+  }, 120_000);
+
+  it('agreement: a NaN or a length mismatch fails, float32 rounding passes', () => {
+    expect(agreement([1, NaN], [1, 2]).ok).toBe(false);
+    expect(agreement([1], [1, 2]).ok).toBe(false);
+    expect(agreement(Float32Array.of(0.1, 0.2), [0.1, 0.2]).ok).toBe(true);
+    expect(agreement([1.01, 2], [1, 2]).ok).toBe(false);
+  });
+
+  it('callsFor picks the producers of a buffer, and skips writers it overwrites', () => {
+    const k = (name: string, bufs: [string, 'read' | 'write' | 'read_write'][]): Kernel => ({
+      name,
+      doc: [],
+      scalars: [],
+      body: [],
+      buffers: bufs.map(([n, access]) => ({ name: n, t: 'f32', length: 1, access })),
+    });
+    const call = (kernel: Kernel, args: Record<string, string>): KernelCall => ({ kernel, args });
+    const backward = [
+      call(k('cols', [['x', 'read'], ['c', 'write']]), { x: 'x', c: 'cols' }),
+      call(k('dw', [['c', 'read'], ['dy', 'read'], ['dw', 'write']]), { c: 'cols', dy: 'dy', dw: 'gradWeight' }),
+      call(k('dcols', [['dy', 'read'], ['c', 'write']]), { dy: 'dy', c: 'cols' }),
+      call(k('col2im', [['c', 'read'], ['dx', 'write']]), { c: 'cols', dx: 'dx' }),
+    ];
+    expect(callsFor(backward, 'dx').map((c) => c.kernel.name)).toEqual(['dcols', 'col2im']);
+    expect(callsFor(backward, 'gradWeight').map((c) => c.kernel.name)).toEqual(['cols', 'dw']);
+  });
+});
