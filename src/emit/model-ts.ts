@@ -129,7 +129,8 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
   em.indented(() => {
     em.line(`const seed = options.seed ?? ${DEFAULT_SEED};`);
     em.line(`checkScalar(${where('createModel')}, 'options.seed', seed);`);
-    em.line('const checkFinite = options.checkFinite ?? false;');
+    if (program.loss) em.line('const checkFinite = options.checkFinite ?? false;');
+    else em.line('// options.checkFinite has no effect: this model has no loss');
     em.line();
     em.line('// parameters, their gradients and the SGD velocity: one arena each, in the same layout');
     em.line(`const paramArena = new Float32Array(${P});`);
@@ -309,7 +310,8 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
   });
 
   const importList = [...imports.entries()].map(([from, names]) => ({ from, names: names.join(', ') }));
-  importList.push({ from: './runtime.ts', names: 'checkF32, checkLabels, checkScalar, initUniform, mulberry32' });
+  const helpers = ['checkF32', ...(program.loss ? ['checkLabels'] : []), 'checkScalar', ...(program.params.slots.length ? ['initUniform', 'mulberry32'] : [])];
+  importList.push({ from: './runtime.ts', names: helpers.join(', ') });
   const paramTypes = plan.layers
     .filter((l) => program.params.slots.some((s) => s.layer === l.name))
     .map((l) => ({
