@@ -25,7 +25,7 @@ import { relu_4x16x16_fwd, relu_4x16x16_dx } from './layers/relu3.ts';
 import { upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx } from './layers/resize.ts';
 import { conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct } from './layers/to_rgb.ts';
 import { sgd_2451 } from './train.ts';
-import { checkF32, checkLabels, checkScalar, initUniform, mulberry32 } from './runtime.ts';
+import { checkF32, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
 export { convt4x4_s2_p1_16x4x4_to_8_fwd_direct, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm, convt4x4_s2_p1_16x4x4_to_8_dx_direct, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_gemm, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_gemm, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, sgd_2451 };
 
@@ -275,7 +275,7 @@ export interface Model {
 export function createModel(options: ModelOptions = {}): Model {
   const seed = options.seed ?? 0;
   checkScalar('dcgan_decoder.createModel', 'options.seed', seed);
-  const checkFinite = options.checkFinite ?? false;
+  // options.checkFinite has no effect: this model has no loss
 
   // parameters, their gradients and the SGD velocity: one arena each, in the same layout
   const paramArena = new Float32Array(2451);
