@@ -42,6 +42,30 @@ export interface GatherSpec {
   readonly wAxis: Axis;
 }
 
+/** the smallest and largest position a piece of code runs on */
+export interface Span {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** [0, T) without [lo, hi): its size, the i-th position, and its span */
+export function skipRange(lo: number, hi: number, T: number): { count: number; at: (i: Expr) => Expr; span: Span } {
+  const count = T - (hi - lo);
+  const at = (i: Expr): Expr => (lo === 0 ? add(i, hi) : hi === T || hi === lo ? i : select(lt(i, lo), i, add(i, hi - lo)));
+  const min = lo > 0 ? 0 : hi;
+  const max = hi < T ? T - 1 : lo - 1;
+  return { count, at, span: { min, max } };
+}
+
+/** checks that position `p` is inside `tap`'s valid range, where `set` can leave it (none in the interior) */
+export function checks(p: Expr, set: Span | null, tap: { lo: number; hi: number }): Expr[] {
+  if (!set) return [];
+  const out: Expr[] = [];
+  if (set.min < tap.lo) out.push(ge(p, tap.lo));
+  if (set.max >= tap.hi) out.push(lt(p, tap.hi));
+  return out;
+}
+
 /** [start, width] chunks covering [from, to) in steps of `width` (the last may be shorter) */
 function chunks(from: number, to: number, width: number): [number, number][] {
   const out: [number, number][] = [];
@@ -49,54 +73,50 @@ function chunks(from: number, to: number, width: number): [number, number][] {
   return out;
 }
 
-/** the statements that compute one spec (a whole output, or one stride phase of it) */
-export function gatherBlocked(s: GatherSpec): Stmt[] {
+/**
+ * the statements that compute one spec (a whole output, or one stride phase of it), in two
+ * parts that together write every element once: `interior` (no checks: the hot loop nest)
+ * and `edges`. They become separate kernels, which keeps each function small enough for
+ * V8's optimizing compiler (it gives up on functions over ~60 KB of bytecode).
+ */
+export function gatherBlocked(s: GatherSpec): { interior: Stmt[]; edges: Stmt[] } {
   const { h, wAxis } = s;
   const outCh = s.groups * s.outPer;
   const inCh = s.groups * s.redPer;
   const outHW = h.outSize * wAxis.outSize;
   const inHW = s.inH * s.inW;
 
-  /** one block: bo channels from o0, bw columns from tw0 (constant tw0: border block) */
-  const block = (th: Expr, rowChecks: boolean, o0: Expr, bo: number, tw0: E, bw: number): Stmt[] => {
-    const staticCols = typeof tw0 === 'number';
-    const colOk = (tap: { lo: number; hi: number }, j: number) => !staticCols || ((tw0 as number) + j >= tap.lo && (tw0 as number) + j < tap.hi);
+  /**
+   * one block: bo channels from o0, bw columns from tw0. `rowSet` / `colSet` (null in the
+   * interior) bound the rows / columns this code runs on: a tap gets a check only when
+   * that set reaches outside the tap's valid range, and the check sits outside its loop.
+   */
+  const block = (th: Expr, rowSet: Span | null, o0: Expr, bo: number, tw0: Expr, bw: number, colSet: Span | null): Stmt[] => {
     const body: Stmt[] = [];
-    // border blocks sit side by side in one scope: their locals carry the block's column
-    const pre = staticCols ? `c${tw0}_` : '';
-    const acc = (o: number, j: number) => `${pre}acc${o}_${j}`;
+    const acc = (o: number, j: number) => `acc${o}_${j}`;
     for (let o = 0; o < bo; o++) {
-      const init = s.bias ? load(s.bias, add(mul(v('g'), s.outPer), add(o0, o))) : f32(0);
-      if (s.bias) body.push(let_(`${pre}bv${o}`, init, 'f32'));
-      for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), s.bias ? v(`${pre}bv${o}`) : f32(0)));
+      if (s.bias) body.push(let_(`bv${o}`, load(s.bias, add(mul(v('g'), s.outPer), add(o0, o))), 'f32'));
+      for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), s.bias ? v(`bv${o}`) : f32(0)));
     }
     // one short GEMM-like loop over the reduction channels per tap: 4 + 4 loads and 16
     // multiply-adds per iteration, the shape a JIT keeps in registers (a loop body holding
-    // the whole unrolled window spills). Row checks sit outside the loops.
+    // the whole unrolled window spills)
     const wBase = add(mul(v('g'), s.gStride), mul(o0, s.oStride));
     for (const tapH of h.taps) {
-      const rowStmts: Stmt[] = [];
       for (const tapW of wAxis.taps) {
-        const js = Array.from({ length: bw }, (_, j) => j).filter((j) => colOk(tapW, j));
-        if (js.length === 0) continue;
         const xAt = (r: Expr, j: number) => add(add(add(v('xrow'), mul(r, inHW)), tapH.off * s.inW), add(mul(add(tw0, j), wAxis.inStep), tapW.off));
-        rowStmts.push(
-          loop('r', 0, s.redPer, (r) => {
-            const st: Stmt[] = [];
-            for (const j of js) st.push(let_(`x${j}`, load(s.inp, xAt(r, j)), 'f32'));
-            for (let o = 0; o < bo; o++) {
-              st.push(let_(`w${o}`, load(s.w, add(add(wBase, mul(r, s.rStride)), o * s.oStride + tapH.k * s.kW + tapW.k)), 'f32'));
-              for (const j of js) st.push(accum(acc(o, j), mul(v(`w${o}`), v(`x${j}`))));
-            }
-            return st;
-          }),
-        );
+        const reduce = loop('r', 0, s.redPer, (r) => {
+          const st: Stmt[] = [];
+          for (let j = 0; j < bw; j++) st.push(let_(`x${j}`, load(s.inp, xAt(r, j)), 'f32'));
+          for (let o = 0; o < bo; o++) {
+            st.push(let_(`w${o}`, load(s.w, add(add(wBase, mul(r, s.rStride)), o * s.oStride + tapH.k * s.kW + tapW.k)), 'f32'));
+            for (let j = 0; j < bw; j++) st.push(accum(acc(o, j), mul(v(`w${o}`), v(`x${j}`))));
+          }
+          return st;
+        });
+        const cond = and(...checks(th, rowSet, tapH), ...checks(tw0, colSet, tapW));
+        body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
       }
-      if (rowStmts.length === 0) continue;
-      const needLo = rowChecks && tapH.lo > 0;
-      const needHi = rowChecks && tapH.hi < h.T;
-      if (needLo || needHi) body.push({ k: 'if', cond: and(needLo ? ge(th, tapH.lo) : 1, needHi ? lt(th, tapH.hi) : 1), then: rowStmts, else: [] });
-      else body.push(...rowStmts);
     }
     for (let o = 0; o < bo; o++) {
       for (let j = 0; j < bw; j++) {
@@ -107,49 +127,55 @@ export function gatherBlocked(s: GatherSpec): Stmt[] {
     return body;
   };
 
-  /** one output row (all column blocks) for channels [o0, o0 + bo) */
-  const row = (th: Expr, rowChecks: boolean, o0: Expr, bo: number): Stmt[] => {
-    const stmts: Stmt[] = [
-      // flat index of out[n, g*outPer + o0, outStart + th*outStep, 0]
-      let_('yrow', mul(add(mul(add(add(mul(v('n'), outCh), mul(v('g'), s.outPer)), o0), h.outSize), add(h.outStart, mul(th, h.outStep))), wAxis.outSize)),
-      // flat index of in[n, g*redPer, th*inStep, 0]
-      let_('xrow', mul(add(mul(add(mul(v('n'), inCh), mul(v('g'), s.redPer)), s.inH), mul(th, h.inStep)), s.inW)),
-    ];
-    const full = Math.floor((wAxis.hi - wAxis.lo) / BLOCK_W);
-    for (const [c0, cw] of chunks(0, wAxis.lo, BLOCK_W)) stmts.push(...block(th, rowChecks, o0, bo, c0, cw));
-    if (full > 0) {
-      stmts.push(
-        parallel('cb', 0, full, (cb) => [let_('tw0', add(mul(cb, BLOCK_W), wAxis.lo)), ...block(th, rowChecks, o0, bo, v('tw0'), BLOCK_W)]),
-      );
-    }
-    for (const [c0, cw] of chunks(wAxis.lo + full * BLOCK_W, wAxis.T, BLOCK_W)) stmts.push(...block(th, rowChecks, o0, bo, c0, cw));
-    return stmts;
-  };
+  const rowStart = (th: Expr, o0: Expr): Stmt[] => [
+    // flat index of out[n, g*outPer + o0, outStart + th*outStep, 0]
+    let_('yrow', mul(add(mul(add(add(mul(v('n'), outCh), mul(v('g'), s.outPer)), o0), h.outSize), add(h.outStart, mul(th, h.outStep))), wAxis.outSize)),
+    // flat index of in[n, g*redPer, th*inStep, 0]
+    let_('xrow', mul(add(mul(add(mul(v('n'), inCh), mul(v('g'), s.redPer)), s.inH), mul(th, h.inStep)), s.inW)),
+  ];
+  // columns: full blocks of BLOCK_W interior columns, then the edge columns (padding side
+  // and leftovers) one at a time
+  const full = Math.floor((wAxis.hi - wAxis.lo) / BLOCK_W);
+  const edge = skipRange(wAxis.lo, wAxis.lo + full * BLOCK_W, wAxis.T);
+  const border = skipRange(h.lo, h.hi, h.T);
+  const fullBlocks = (th: Expr, rowSet: Span | null, o0: Expr, bo: number): Stmt =>
+    parallel('cb', 0, full, (cb) => [let_('tw0', add(mul(cb, BLOCK_W), wAxis.lo)), ...block(th, rowSet, o0, bo, v('tw0'), BLOCK_W, null)]);
 
-  /** all rows for channels [o0, o0 + bo): interior rows, then border rows (with checks) */
-  const rows = (o0: Expr, bo: number): Stmt[] => {
-    const out: Stmt[] = [];
-    if (h.hi > h.lo) out.push(parallel('th', h.lo, h.hi, (th) => row(th, false, o0, bo)));
-    const nb = h.T - (h.hi - h.lo);
-    if (nb > 0) {
-      // border rows [0, lo) and [hi, T) as one loop; th skips the interior
-      const th = (rb: Expr): Expr => (h.lo === 0 ? add(rb, h.hi) : h.hi === h.T ? rb : select(lt(rb, h.lo), rb, add(rb, h.hi - h.lo)));
-      out.push(parallel('rb', 0, nb, (rb) => [let_('th', th(rb)), ...row(v('th'), true, o0, bo)]));
-    }
-    return out;
-  };
+  /** interior rows x full column blocks: no checks at all */
+  const interior = (o0: Expr, bo: number): Stmt[] =>
+    h.hi > h.lo && full > 0 ? [parallel('th', h.lo, h.hi, (th) => [...rowStart(th, o0), fullBlocks(th, null, o0, bo)])] : [];
 
-  const bo = Math.min(BLOCK_O, s.outPer);
+  /** the rest: border rows x full blocks (row checks), then every row's edge columns */
+  const edges = (o0: Expr, bo: number): Stmt[] => [
+    ...(border.count > 0 && full > 0
+      ? [parallel('rb', 0, border.count, (rb) => [let_('th', border.at(rb)), ...rowStart(v('th'), o0), fullBlocks(v('th'), border.span, o0, bo)])]
+      : []),
+    ...(edge.count > 0
+      ? [
+          parallel('th', 0, h.T, (th) => [
+            ...rowStart(th, o0),
+            parallel('ce', 0, edge.count, (ce) => [let_('tw', edge.at(ce)), ...block(th, { min: 0, max: h.T - 1 }, o0, bo, v('tw'), 1, edge.span)]),
+          ]),
+        ]
+      : []),
+  ];
+
+  // channel blocks of 4 (or 3 when that divides the channels and 4 does not: no remainder code)
+  const bo = s.outPer % BLOCK_O !== 0 && s.outPer % 3 === 0 ? 3 : Math.min(BLOCK_O, s.outPer);
   const fullO = Math.floor(s.outPer / bo);
   const remO = s.outPer - fullO * bo;
-  return [
-    parallel('n', 0, s.batch, () => [
-      parallel('g', 0, s.groups, () => [
-        parallel('ob', 0, fullO, (ob) => [let_('o0', mul(ob, bo)), ...rows(v('o0'), bo)]),
-        ...(remO > 0 ? rows(i32(fullO * bo), remO) : []),
+  const nest = (part: (o0: Expr, bo: number) => Stmt[]): Stmt[] => {
+    if (part(i32(0), bo).length === 0) return [];
+    return [
+      parallel('n', 0, s.batch, () => [
+        parallel('g', 0, s.groups, () => [
+          parallel('ob', 0, fullO, (ob) => [let_('o0', mul(ob, bo)), ...part(v('o0'), bo)]),
+          ...(remO > 0 ? part(i32(fullO * bo), remO) : []),
+        ]),
       ]),
-    ]),
-  ];
+    ];
+  };
+  return { interior: nest(interior), edges: nest(edges) };
 }
 
 /** the forward conv's GatherSpec weight strides (w[co, r, kh, kw]) */

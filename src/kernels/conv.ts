@@ -52,7 +52,7 @@ export function convSizes(c: ConvGeometry) {
 }
 
 /** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
-export function directForwardStmts(c: ConvGeometry, names: { inp: string; w: string; bias: string | null; out: string }): Stmt[] {
+export function directForwardStmts(c: ConvGeometry, names: { inp: string; w: string; bias: string | null; out: string }): DirectParts {
   return gatherBlocked({
     batch: c.batch,
     groups: c.groups,
@@ -72,16 +72,15 @@ export function directForwardStmts(c: ConvGeometry, names: { inp: string; w: str
 }
 
 /** C.dx, direct: one gather nest per (row phase, column phase) of the stride */
-export function directGradInputStmts(c: ConvGeometry, names: { inp: string; w: string; bias: string | null; out: string }): Stmt[] {
+export function directGradInputStmts(c: ConvGeometry, names: { inp: string; w: string; bias: string | null; out: string }): DirectParts {
   const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
-  const out: Stmt[] = [];
+  const out = { interior: [] as Stmt[], edges: [] as Stmt[] };
   for (const h of hs) {
     for (const wAxis of ws) {
       const taps = h.taps.length * wAxis.taps.length;
-      out.push({ k: 'comment', text: `stride phase (${h.outStart}, ${wAxis.outStart}): ${taps} of ${c.kH * c.kW} taps` });
-      out.push(
-        ...gatherBlocked({
+      const note: Stmt = { k: 'comment', text: `stride phase (${h.outStart}, ${wAxis.outStart}): ${taps} of ${c.kH * c.kW} taps` };
+      const part = gatherBlocked({
           batch: c.batch,
           groups: c.groups,
           outPer: c.inC / c.groups,
@@ -96,11 +95,18 @@ export function directGradInputStmts(c: ConvGeometry, names: { inp: string; w: s
           bias: names.bias,
           h,
           wAxis,
-        }),
-      );
+        });
+      if (part.interior.length) out.interior.push(note, ...part.interior);
+      if (part.edges.length) out.edges.push(note, ...part.edges);
     }
   }
   return out;
+}
+
+/** a direct kernel's two parts (see gatherBlocked): the checked-free interior and the edges */
+export interface DirectParts {
+  readonly interior: Stmt[];
+  readonly edges: Stmt[];
 }
 
 export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }): Stmt[] {
@@ -157,8 +163,8 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerP
   const names = { inp: 'x', w: 'w', bias: hasBias ? 'b' : null, out: 'y' };
   if (wants('forward')) {
     if (fwdStrategy === 'direct') {
-      const body = T ? directGradInputStmts(c, names) : directForwardStmts(c, names);
-      forward.push({ kernel: mk('forward', 'direct', '', fwdBuffers, body), args: fwdArgs });
+      const parts = T ? directGradInputStmts(c, names) : directForwardStmts(c, names);
+      for (const [step, body] of directKernels(parts)) forward.push({ kernel: mk('forward', 'direct', step, fwdBuffers, body), args: fwdArgs });
     } else {
       const calls = T ? im2rowGradInput(c, names, base, 'forward') : im2rowForward(c, names, base, 'forward');
       for (const s of calls.scratch) addScratch(s);
@@ -198,8 +204,8 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerP
     const args = { dy: 'dy', w: 'weight', dx: 'dx' };
     const n = { inp: 'dy', w: 'w', bias: null, out: 'dx' };
     if (strategy === 'direct') {
-      const body = T ? directForwardStmts(c, n) : directGradInputStmts(c, n);
-      backward.push({ kernel: mk('gradInput', 'direct', '', buffers, body), args });
+      const parts = T ? directForwardStmts(c, n) : directGradInputStmts(c, n);
+      for (const [step, body] of directKernels(parts)) backward.push({ kernel: mk('gradInput', 'direct', step, buffers, body), args });
     } else {
       const calls = T ? im2rowForward(c, n, base, 'gradInput') : im2rowGradInput(c, n, base, 'gradInput');
       for (const s of calls.scratch) addScratch(s);
@@ -207,6 +213,14 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerP
     }
   }
   return { layer: layer.name, scratch, forward, backward, alias: false };
+}
+
+/** the kernels of a direct part pair: `NAME` runs the interior, `NAME_edges` the rest */
+function directKernels(p: DirectParts): [string, Stmt[]][] {
+  const out: [string, Stmt[]][] = [];
+  if (p.interior.length) out.push(['', p.interior]);
+  if (p.edges.length) out.push(['edges', p.edges]);
+  return out;
 }
 
 /** im2row kernels come with their own buffers; add the plan row and bind layer buffers or scratch */
