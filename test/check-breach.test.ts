@@ -1,0 +1,42 @@
+// Regression guard: convgen check must exit 1 and print FAIL when a kernel is wrong. A relu
+// that forgets to clamp (y = x) is swapped in for the real one.
+
+import { expect, it, vi } from 'vitest';
+import type { LayerPlan } from '../src/plan/types.ts';
+
+vi.mock('../src/kernels/index.ts', async (orig) => {
+  const real = await orig<typeof import('../src/kernels/index.ts')>();
+  const build = await import('../src/ir/build.ts');
+  return {
+    ...real,
+    lowerLayer(l: LayerPlan) {
+      const p = real.lowerLayer(l);
+      if (l.type !== 'relu') return p;
+      const n = p.forward[0].kernel.buffers[0].length;
+      const broken = build.kernel({
+        name: p.forward[0].kernel.name,
+        buffers: p.forward[0].kernel.buffers,
+        body: [build.parallel('i', 0, n, (i) => [build.store('y', i, build.load('x', i))])],
+      });
+      return { ...p, forward: [{ ...p.forward[0], kernel: broken }] };
+    },
+  };
+});
+
+it('exits 1 and marks the broken kernel FAIL', async () => {
+  const { checkCommand } = await import('../src/cli/check.ts');
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  let code: number;
+  try {
+    code = await checkCommand(['examples/seed.json']);
+  } finally {
+    spy.mockRestore();
+  }
+  expect(code).toBe(1);
+  expect(out).toMatch(/\| relu1 +\| relu_2x2x2_fwd +\|.*\| FAIL \|/);
+  expect(out).toMatch(/model seed_problem .*: [1-9]\d* FAILED/);
+}, 60_000);

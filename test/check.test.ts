@@ -1,0 +1,61 @@
+// convgen check: the table, exit 0 on a healthy model, and the comparison it relies on.
+
+import { describe, expect, it, vi } from 'vitest';
+import { checkCommand, compare, kernelTolerance, modelTolerance } from '../src/cli/check.ts';
+
+async function run(args: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  try {
+    return { code: await checkCommand(args), out };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('convgen check', () => {
+  it('prints one row per kernel plus the whole-model rows, and exits 0 on the seed model', async () => {
+    const { code, out } = await run(['examples/seed.json']);
+    expect(code).toBe(0);
+    expect(out).toContain('model seed_problem (target ts, seed 1): all within tolerance');
+    expect(out).toMatch(/\| layer +\| kernel +\| strategy \| max abs error \| max rel error \| tolerance \| ok \|/);
+    for (const k of ['relu_2x2x2_fwd', 'relu_2x2x2_dx', 'maxpool2x2_s2_2x2x2_fwd', 'maxpool2x2_s2_2x2x2_dx', 'linear_2_to_2_nobias_dw', 'conv3x3_1x4x4_to_2_fwd_direct\\w*']) {
+      expect(out).toMatch(new RegExp(`\\| ${k} +\\| \\S+ +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| ok +\\|`));
+    }
+    expect(out).toContain('lossAndGrad: grads.conv.weight');
+    expect(out).toContain('lossAndGrad: grads.fc.weight');
+    expect(out).not.toContain('FAIL');
+  }, 60_000);
+
+  it('checks a model without a loss through backward', async () => {
+    const { code, out } = await run(['examples/decoder.json', '--seed', '4']);
+    expect(code).toBe(0);
+    expect(out).toContain('backward: dx');
+    expect(out).toContain('backward: grads.up1.weight');
+  }, 60_000);
+
+  it('refuses targets it cannot run', async () => {
+    await expect(run(['examples/seed.json', '--target', 'wgsl'])).rejects.toThrow(/runs the ts target only/);
+  });
+});
+
+describe('compare', () => {
+  it('passes within the tolerance, fails past it, and fails on NaN or a length mismatch', () => {
+    const ref = [1, -2, 3];
+    expect(compare([1, -2, 3 + 1e-7], ref, kernelTolerance(1)).ok).toBe(true);
+    expect(compare([1, -2, 3.01], ref, kernelTolerance(1)).ok).toBe(false);
+    expect(compare([1, NaN, 3], ref, kernelTolerance(1)).ok).toBe(false);
+    expect(compare([1, -2], ref, kernelTolerance(1)).ok).toBe(false);
+    const c = compare([1, -2, 3.003], ref, modelTolerance);
+    expect(c.maxAbs).toBeCloseTo(0.003, 9);
+    expect(c.maxRel).toBeCloseTo(0.001, 9);
+    expect(c.ok).toBe(false);
+  });
+  it('scales the kernel tolerance with the reduction length', () => {
+    expect(kernelTolerance(1000)(1)).toBeGreaterThan(100 * kernelTolerance(1)(1));
+    expect(kernelTolerance(9)(10)).toBeCloseTo(10 * kernelTolerance(9)(1), 15);
+  });
+});
