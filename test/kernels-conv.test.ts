@@ -159,9 +159,9 @@ describe('conv kernel structure', () => {
   const layer = convCases.find((c) => c.title.startsWith('conv2d x=[7,2,5,5]'))!.layer;
   it('names carry the shape and role', () => {
     const p = lowerConv(withStrategy(layer, 'direct'));
-    // 5 columns hold no full block of 4 interior columns: only the `edges` kernel runs
-    expect(p.forward.map((c) => c.kernel.name)).toEqual(['conv3x3_p1_2x5x5_to_3_fwd_direct_edges']);
-    expect(p.backward.map((c) => c.kernel.name)).toEqual(['conv3x3_p1_2x5x5_to_3_dw_direct', 'conv3x3_p1_2x5x5_to_3_db', 'conv3x3_p1_2x5x5_to_3_dx_direct_edges']);
+    // 5 columns hold no full block of 4 interior columns: only the edge-column kernel runs
+    expect(p.forward.map((c) => c.kernel.name)).toEqual(['conv3x3_p1_2x5x5_to_3_fwd_direct_cols']);
+    expect(p.backward.map((c) => c.kernel.name)).toEqual(['conv3x3_p1_2x5x5_to_3_dw_direct', 'conv3x3_p1_2x5x5_to_3_db', 'conv3x3_p1_2x5x5_to_3_dx_direct_cols']);
     const q = lowerConv(withStrategy(layer, 'im2row'));
     expect(q.forward.map((c) => c.kernel.name)).toEqual(['conv3x3_p1_2x5x5_to_3_fwd_im2row_cols', 'conv3x3_p1_2x5x5_to_3_fwd_im2row_gemm']);
     expect(q.scratch).toEqual([{ name: 'cols', t: 'f32', length: 7 * 25 * 18, keep: false }]);
@@ -169,8 +169,8 @@ describe('conv kernel structure', () => {
 
   it('the direct forward checks padding only where a tap can leave the input, never in the interior', () => {
     const wide = planModel(parseModel({ name: 'wide', batch: 1, input: [2, 12, 12], layers: [{ type: 'conv2d', out_channels: 4, kernel: 3, padding: 1 }] })).layers[0] as ConvPlan;
-    const [main, rest] = lowerConv(withStrategy(wide, 'direct')).forward.map((c) => lowerKernel(c.kernel));
-    expect([main.name, rest.name]).toEqual(['conv3x3_p1_2x12x12_to_4_fwd_direct', 'conv3x3_p1_2x12x12_to_4_fwd_direct_edges']);
+    const [main, rows, cols] = lowerConv(withStrategy(wide, 'direct')).forward.map((c) => lowerKernel(c.kernel));
+    expect([main.name, rows.name, cols.name]).toEqual(['conv3x3_p1_2x12x12_to_4_fwd_direct', 'conv3x3_p1_2x12x12_to_4_fwd_direct_rows', 'conv3x3_p1_2x12x12_to_4_fwd_direct_cols']);
     // interior rows 1..10 x full 4-column blocks from column 1: no check at all
     const text = dumpKernel(main);
     expect(text).toContain('for th in 1..11 parallel');
@@ -178,12 +178,14 @@ describe('conv kernel structure', () => {
     expect(text).not.toContain('if ');
     // the rest: border rows check only the first/last kernel row; edge columns (0, 9, 10, 11)
     // the first/last kernel column, plus the kernel row where the row can be a border one
-    const edges = dumpKernel(rest);
-    expect(edges).toContain('if th >= 1 {');
-    expect(edges).toContain('if th < 11 {');
-    expect(edges).toContain('if tw >= 1 {');
-    expect(edges).toContain('if th >= 1 && tw >= 1 {');
-    expect(edges).toContain('if th < 11 && tw < 11 {');
+    const rowText = dumpKernel(rows);
+    expect(rowText).toContain('if th >= 1 {');
+    expect(rowText).toContain('if th < 11 {');
+    expect(rowText).not.toContain('tw >=');
+    const colText = dumpKernel(cols);
+    expect(colText).toContain('if tw >= 1 {');
+    expect(colText).toContain('if th >= 1 && tw >= 1 {');
+    expect(colText).toContain('if th < 11 && tw < 11 {');
     const k = main;
     expect(k.doc[0]).toBe('conv2d "conv2d0" [1,2,12,12] -> [1,4,12,12] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1');
   });

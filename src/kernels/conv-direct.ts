@@ -42,6 +42,13 @@ export interface GatherSpec {
   readonly wAxis: Axis;
 }
 
+/** a direct kernel's parts (see gatherBlocked) */
+export interface DirectParts {
+  readonly interior: Stmt[];
+  readonly rows: Stmt[];
+  readonly cols: Stmt[];
+}
+
 /** the smallest and largest position a piece of code runs on */
 export interface Span {
   readonly min: number;
@@ -74,12 +81,13 @@ function chunks(from: number, to: number, width: number): [number, number][] {
 }
 
 /**
- * the statements that compute one spec (a whole output, or one stride phase of it), in two
- * parts that together write every element once: `interior` (no checks: the hot loop nest)
- * and `edges`. They become separate kernels, which keeps each function small enough for
- * V8's optimizing compiler (it gives up on functions over ~60 KB of bytecode).
+ * the statements that compute one spec (a whole output, or one stride phase of it), in
+ * three parts that together write every element once: `interior` (no checks: the hot loop
+ * nest), `rows` (border rows) and `cols` (edge columns). They become separate kernels,
+ * which keeps each function small enough for V8's optimizing compiler (it gives up on
+ * functions over ~60 KB of bytecode) and keeps compile times short.
  */
-export function gatherBlocked(s: GatherSpec): { interior: Stmt[]; edges: Stmt[] } {
+export function gatherBlocked(s: GatherSpec): DirectParts {
   const { h, wAxis } = s;
   const outCh = s.groups * s.outPer;
   const inCh = s.groups * s.redPer;
@@ -145,20 +153,22 @@ export function gatherBlocked(s: GatherSpec): { interior: Stmt[]; edges: Stmt[] 
   const interior = (o0: Expr, bo: number): Stmt[] =>
     h.hi > h.lo && full > 0 ? [parallel('th', h.lo, h.hi, (th) => [...rowStart(th, o0), fullBlocks(th, null, o0, bo)])] : [];
 
-  /** the rest: border rows x full blocks (row checks), then every row's edge columns */
-  const edges = (o0: Expr, bo: number): Stmt[] => [
-    ...(border.count > 0 && full > 0
+  /** border rows x full blocks: row checks only */
+  const rows = (o0: Expr, bo: number): Stmt[] =>
+    border.count > 0 && full > 0
       ? [parallel('rb', 0, border.count, (rb) => [let_('th', border.at(rb)), ...rowStart(v('th'), o0), fullBlocks(v('th'), border.span, o0, bo)])]
-      : []),
-    ...(edge.count > 0
+      : [];
+
+  /** every row's edge columns, one at a time: row and column checks */
+  const cols = (o0: Expr, bo: number): Stmt[] =>
+    edge.count > 0
       ? [
           parallel('th', 0, h.T, (th) => [
             ...rowStart(th, o0),
             parallel('ce', 0, edge.count, (ce) => [let_('tw', edge.at(ce)), ...block(th, { min: 0, max: h.T - 1 }, o0, bo, v('tw'), 1, edge.span)]),
           ]),
         ]
-      : []),
-  ];
+      : [];
 
   // channel blocks of 4 (or 3 when that divides the channels and 4 does not: no remainder code)
   const bo = s.outPer % BLOCK_O !== 0 && s.outPer % 3 === 0 ? 3 : Math.min(BLOCK_O, s.outPer);
@@ -175,7 +185,7 @@ export function gatherBlocked(s: GatherSpec): { interior: Stmt[]; edges: Stmt[] 
       ]),
     ];
   };
-  return { interior: nest(interior), edges: nest(edges) };
+  return { interior: nest(interior), rows: nest(rows), cols: nest(cols) };
 }
 
 /** the forward conv's GatherSpec weight strides (w[co, r, kh, kw]) */

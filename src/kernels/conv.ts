@@ -13,7 +13,7 @@ import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
 import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
 import { buf, kernel } from '../ir/build.ts';
 import { forwardAxis, gradInputAxes } from './conv-axes.ts';
-import { forwardWeightStrides, gatherBlocked, gradBiasStmts, gradInputWeightStrides, gradWeightDirect } from './conv-direct.ts';
+import { type DirectParts, forwardWeightStrides, gatherBlocked, gradBiasStmts, gradInputWeightStrides, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
 import { im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
 
@@ -75,7 +75,7 @@ export function directForwardStmts(c: ConvGeometry, names: { inp: string; w: str
 export function directGradInputStmts(c: ConvGeometry, names: { inp: string; w: string; bias: string | null; out: string }): DirectParts {
   const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
-  const out = { interior: [] as Stmt[], edges: [] as Stmt[] };
+  const out = { interior: [] as Stmt[], rows: [] as Stmt[], cols: [] as Stmt[] };
   for (const h of hs) {
     for (const wAxis of ws) {
       const taps = h.taps.length * wAxis.taps.length;
@@ -96,18 +96,12 @@ export function directGradInputStmts(c: ConvGeometry, names: { inp: string; w: s
           h,
           wAxis,
         });
-      if (part.interior.length) out.interior.push(note, ...part.interior);
-      if (part.edges.length) out.edges.push(note, ...part.edges);
+      for (const key of ['interior', 'rows', 'cols'] as const) if (part[key].length) out[key].push(note, ...part[key]);
     }
   }
   return out;
 }
 
-/** a direct kernel's two parts (see gatherBlocked): the checked-free interior and the edges */
-export interface DirectParts {
-  readonly interior: Stmt[];
-  readonly edges: Stmt[];
-}
 
 export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }): Stmt[] {
   const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
@@ -215,11 +209,12 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerP
   return { layer: layer.name, scratch, forward, backward, alias: false };
 }
 
-/** the kernels of a direct part pair: `NAME` runs the interior, `NAME_edges` the rest */
+/** a direct part's kernels: `NAME` runs the interior, `NAME_rows` the border rows, `NAME_cols` the edge columns */
 function directKernels(p: DirectParts): [string, Stmt[]][] {
   const out: [string, Stmt[]][] = [];
   if (p.interior.length) out.push(['', p.interior]);
-  if (p.edges.length) out.push(['edges', p.edges]);
+  if (p.rows.length) out.push(['rows', p.rows]);
+  if (p.cols.length) out.push(['cols', p.cols]);
   return out;
 }
 
