@@ -3,6 +3,10 @@
 // Tolerance: |got - ref| <= 2 * 2^-23 * (R + 2) * max(1, max |ref|), R the reduction length.
 
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { parseModel } from '../src/spec/parse.ts';
+import { planModel } from '../src/plan/plan.ts';
+import { ConvgenError } from '../src/errors.ts';
 import { CASES, caseInput, mulberry32, planCase, randomArray, randomParams } from './cases.ts';
 import type { LayerPlan } from '../src/plan/types.ts';
 import { numel } from '../src/plan/types.ts';
@@ -89,45 +93,51 @@ function runProgram(p: LayerProgram, bufs: Record<string, Float32Array | Int32Ar
   call(p.backward);
 }
 
+/** every layer of a plan through its kernels, each output compared with the reference */
+function checkPlanLayers(plan: ReturnType<typeof planCase>, seed: number, ties: boolean) {
+  const rng = mulberry32(seed);
+  const params = randomParams(plan, rng);
+  let x: Float32Array = Float32Array.from(randomArray(numel(plan.inShape), rng).map((v) => (ties ? Math.floor(1.5 * (v + 1)) : v)));
+  for (const l of plan.layers) {
+    const p = lowerMine(l);
+    const w = params[l.name]?.weight ? Float32Array.from(params[l.name].weight!) : undefined;
+    const b = params[l.name]?.bias ? Float32Array.from(params[l.name].bias!) : undefined;
+    const dy = Float32Array.from(randomArray(numel(l.outShape), rng));
+    const ref = refForward(l, x, { weight: w, bias: b });
+    const refB = refBackward(l, x, ref.y, dy, { weight: w, bias: b }, ref.cache);
+    if (p.alias) {
+      expect(p.forward.length + p.backward.length).toBe(0);
+      x = Float32Array.from(ref.y);
+      continue;
+    }
+    const bufs: Record<string, Float32Array | Int32Array> = {
+      x: Float32Array.from(x),
+      y: new Float32Array(numel(l.outShape)).fill(NaN),
+      dy,
+      dx: new Float32Array(numel(l.inShape)).fill(NaN),
+    };
+    if (w) bufs.weight = w;
+    if (b) bufs.bias = b;
+    if (w) bufs.gradWeight = new Float32Array(w.length).fill(NaN);
+    if (b) bufs.gradBias = new Float32Array(b.length).fill(NaN);
+    runProgram(p, bufs);
+    expectClose(bufs.y, ref.y, reduction(l, 'y'), `${l.name} y`);
+    expectClose(bufs.dx, refB.dx, reduction(l, 'dx'), `${l.name} dx`);
+    if (refB.gradWeight) expectClose(bufs.gradWeight, refB.gradWeight, reduction(l, 'gradWeight'), `${l.name} gradWeight`);
+    if (refB.gradBias) expectClose(bufs.gradBias, refB.gradBias, reduction(l, 'gradBias'), `${l.name} gradBias`);
+    if (ref.cache.argmax) expect(Array.from(bufs.argmax)).toEqual(Array.from(ref.cache.argmax));
+    x = bufs.y as Float32Array;
+  }
+}
+
 describe('non-conv layer kernels vs the reference', () => {
   for (const c of CASES) {
     const mine = c.kinds.filter((k) => MINE.has(k));
     if (mine.length === 0 || c.kinds.some((k) => !MINE.has(k))) continue;
     it(c.name, () => {
       const plan = planCase(c);
-      const rng = mulberry32(1234);
-      const params = randomParams(plan, rng);
-      let x: Float32Array = Float32Array.from(caseInput(c, plan, rng));
-      for (const l of plan.layers) {
-        const p = lowerMine(l);
-        const w = params[l.name]?.weight ? Float32Array.from(params[l.name].weight!) : undefined;
-        const b = params[l.name]?.bias ? Float32Array.from(params[l.name].bias!) : undefined;
-        const dy = Float32Array.from(randomArray(numel(l.outShape), rng));
-        const ref = refForward(l, x, { weight: w, bias: b });
-        const refB = refBackward(l, x, ref.y, dy, { weight: w, bias: b }, ref.cache);
-        if (p.alias) {
-          expect(p.forward.length + p.backward.length).toBe(0);
-          x = Float32Array.from(ref.y);
-          continue;
-        }
-        const bufs: Record<string, Float32Array | Int32Array> = {
-          x: Float32Array.from(x),
-          y: new Float32Array(numel(l.outShape)).fill(NaN),
-          dy,
-          dx: new Float32Array(numel(l.inShape)).fill(NaN),
-        };
-        if (w) bufs.weight = w;
-        if (b) bufs.bias = b;
-        if (w) bufs.gradWeight = new Float32Array(w.length).fill(NaN);
-        if (b) bufs.gradBias = new Float32Array(b.length).fill(NaN);
-        runProgram(p, bufs);
-        expectClose(bufs.y, ref.y, reduction(l, 'y'), `${l.name} y`);
-        expectClose(bufs.dx, refB.dx, reduction(l, 'dx'), `${l.name} dx`);
-        if (refB.gradWeight) expectClose(bufs.gradWeight, refB.gradWeight, reduction(l, 'gradWeight'), `${l.name} gradWeight`);
-        if (refB.gradBias) expectClose(bufs.gradBias, refB.gradBias, reduction(l, 'gradBias'), `${l.name} gradBias`);
-        if (ref.cache.argmax) expect(Array.from(bufs.argmax)).toEqual(Array.from(ref.cache.argmax));
-        x = bufs.y as Float32Array;
-      }
+      // the case's own input: uniform, or {0, 1, 2} for ties
+      checkPlanLayers(plan, 1234, c.input === 'ties');
     });
   }
 });
@@ -188,4 +198,70 @@ describe('SGD kernel', () => {
       expectClose(param, want, 4, 'param');
     });
   }
+});
+
+// random configurations, odd corners included: stride larger than the window, padding up to
+// k/2, 1-wide inputs, non-square windows, batch 1 and 7, channels not a multiple of 4, ties
+describe('property: random pool / upsample / linear configs vs the reference', () => {
+  const dim = (lo: number, hi: number) => fc.integer({ min: lo, max: hi });
+  const batch = fc.constantFrom(1, 2, 7);
+  /** plan a model.json object; configs the planner refuses (output < 1) are skipped */
+  const tryPlan = (json: object) => {
+    try {
+      return planModel(parseModel(json));
+    } catch (err) {
+      if (err instanceof ConvgenError) return null;
+      throw err;
+    }
+  };
+  const pool = fc.record({
+    type: fc.constantFrom('maxpool2d', 'avgpool2d', 'maxpool1d'),
+    batch, c: dim(1, 5), h: dim(1, 9), w: dim(1, 9),
+    kh: dim(1, 4), kw: dim(1, 4), sh: dim(1, 5), sw: dim(1, 5), ph: dim(0, 2), pw: dim(0, 2),
+    cip: fc.boolean(), ties: fc.boolean(), seed: dim(0, 1e6),
+  });
+  it('pools (150 configs)', () => {
+    let ran = 0;
+    fc.assert(
+      fc.property(pool, (q) => {
+        const oneD = q.type === 'maxpool1d';
+        const layer: Record<string, unknown> = oneD
+          ? { type: q.type, kernel: q.kw, stride: q.sw, padding: Math.min(q.pw, Math.floor(q.kw / 2)) }
+          : { type: q.type, kernel: [q.kh, q.kw], stride: [q.sh, q.sw], padding: [Math.min(q.ph, Math.floor(q.kh / 2)), Math.min(q.pw, Math.floor(q.kw / 2))] };
+        if (q.type === 'avgpool2d') layer.count_include_pad = q.cip;
+        const plan = tryPlan({ name: 'p', batch: q.batch, input: oneD ? [q.c, q.w] : [q.c, q.h, q.w], layers: [layer] });
+        if (!plan) return;
+        ran++;
+        checkPlanLayers(plan, q.seed, q.ties);
+      }),
+      { numRuns: 150, seed: 42 },
+    );
+    expect(ran).toBeGreaterThan(100);
+  });
+  it('global pools, relu, upsample (60 configs)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ type: fc.constantFrom('global_maxpool', 'global_avgpool', 'relu', 'upsample_bilinear2d'), batch, c: dim(1, 5), h: dim(1, 6), w: dim(1, 6), sh: dim(1, 4), sw: dim(1, 4), oneD: fc.boolean(), ties: fc.boolean(), seed: dim(0, 1e6) }),
+        (q) => {
+          const up = q.type === 'upsample_bilinear2d';
+          const oneD = q.oneD && !up;
+          const layer = up ? { type: q.type, scale_factor: [q.sh, q.sw] } : { type: q.type };
+          const plan = tryPlan({ name: 'g', batch: q.batch, input: oneD ? [q.c, q.w] : [q.c, q.h, q.w], layers: [layer] });
+          expect(plan).not.toBeNull();
+          checkPlanLayers(plan!, q.seed, q.ties);
+        },
+      ),
+      { numRuns: 60, seed: 43 },
+    );
+  });
+  it('linear (40 configs)', () => {
+    fc.assert(
+      fc.property(fc.record({ batch, c: dim(1, 3), l: dim(1, 9), out: dim(1, 13), bias: fc.boolean(), seed: dim(0, 1e6) }), (q) => {
+        const plan = tryPlan({ name: 'l', batch: q.batch, input: [q.c, q.l], layers: [{ type: 'flatten' }, { type: 'linear', out_features: q.out, bias: q.bias }] });
+        expect(plan).not.toBeNull();
+        checkPlanLayers(plan!, q.seed, false);
+      }),
+      { numRuns: 40, seed: 44 },
+    );
+  });
 });
