@@ -18,16 +18,16 @@
 // scratch. Nothing is allocated per call: forward() returns the model's own output buffer
 // (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
 
-import { convt4x4_s2_p1_16x4x4_to_8_fwd_direct, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm, convt4x4_s2_p1_16x4x4_to_8_dx_direct } from './layers/up1.ts';
+import { convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols } from './layers/up1.ts';
 import { relu_8x8x8_fwd, relu_8x8x8_dx } from './layers/relu1.ts';
 import { convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_gemm, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_gemm } from './layers/up2.ts';
 import { relu_4x16x16_fwd, relu_4x16x16_dx } from './layers/relu3.ts';
 import { upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx } from './layers/resize.ts';
-import { conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct } from './layers/to_rgb.ts';
+import { conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols } from './layers/to_rgb.ts';
 import { sgd_2451 } from './train.ts';
 import { checkF32, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
-export { convt4x4_s2_p1_16x4x4_to_8_fwd_direct, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm, convt4x4_s2_p1_16x4x4_to_8_dx_direct, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_gemm, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_gemm, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, sgd_2451 };
+export { convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_gemm, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_gemm, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451 };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -334,7 +334,7 @@ export function createModel(options: ModelOptions = {}): Model {
     checkF32('dcgan_decoder.forward', 'x', x, 1024, '[4x16x4x4]');
     a0.set(x);
     // up1: conv_transpose2d [4x16x4x4] -> [4x8x8x8]
-    convt4x4_s2_p1_16x4x4_to_8_fwd_direct(a0, w_up1, a1);
+    convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(a0, w_up1, a1);
     // relu1: relu [4x8x8x8] -> [4x8x8x8]
     relu_8x8x8_fwd(a1, a2);
     // up2: conv_transpose2d [4x8x8x8] -> [4x4x16x16]
@@ -346,6 +346,8 @@ export function createModel(options: ModelOptions = {}): Model {
     upsample_bilinear2x2_4x16x16_fwd(a4, a5);
     // to_rgb: conv2d [4x4x32x32] -> [4x3x32x32]
     conv3x3_p1_4x32x32_to_3_fwd_direct(a5, w_to_rgb, b_to_rgb, a6);
+    conv3x3_p1_4x32x32_to_3_fwd_direct_rows(a5, w_to_rgb, b_to_rgb, a6);
+    conv3x3_p1_4x32x32_to_3_fwd_direct_cols(a5, w_to_rgb, b_to_rgb, a6);
     return a6;
   }
 
@@ -354,6 +356,8 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_p1_4x32x32_to_3_dw_direct(a5, dOut, gw_to_rgb);
     conv3x3_p1_4x32x32_to_3_db(dOut, gb_to_rgb);
     conv3x3_p1_4x32x32_to_3_dx_direct(dOut, w_to_rgb, d5);
+    conv3x3_p1_4x32x32_to_3_dx_direct_rows(dOut, w_to_rgb, d5);
+    conv3x3_p1_4x32x32_to_3_dx_direct_cols(dOut, w_to_rgb, d5);
     // resize: upsample_bilinear2d [4x4x16x16] -> [4x4x32x32]
     upsample_bilinear2x2_4x16x16_dx(d5, d4);
     // relu3: relu [4x4x16x16] -> [4x4x16x16]
@@ -368,7 +372,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // up1: conv_transpose2d [4x16x4x4] -> [4x8x8x8]
     convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(d1, s_up1_cols);
     convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(s_up1_cols, a0, gw_up1);
-    convt4x4_s2_p1_16x4x4_to_8_dx_direct(d1, w_up1, d0);
+    convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(d1, w_up1, d0);
     return d0;
   }
 

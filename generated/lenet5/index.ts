@@ -24,10 +24,10 @@
 // scratch. Nothing is allocated per call: forward() returns the model's own output buffer
 // (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
 
-import { conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct } from './layers/c1.ts';
+import { conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols } from './layers/c1.ts';
 import { relu_6x28x28_fwd, relu_6x28x28_dx } from './layers/relu1.ts';
 import { maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx } from './layers/s2.ts';
-import { conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_dw_direct, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_direct } from './layers/c3.ts';
+import { conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_fwd_direct_cols, conv5x5_6x14x14_to_16_dw_direct, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols } from './layers/c3.ts';
 import { relu_16x10x10_fwd, relu_16x10x10_dx } from './layers/relu4.ts';
 import { maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx } from './layers/s4.ts';
 import { linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx } from './layers/f5.ts';
@@ -38,7 +38,7 @@ import { linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_
 import { softmax_xent_32x10, sgd_61706 } from './train.ts';
 import { checkF32, checkLabels, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
-export { conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_dw_direct, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_direct, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706 };
+export { conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_fwd_direct_cols, conv5x5_6x14x14_to_16_dw_direct, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706 };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -476,12 +476,15 @@ export function createModel(options: ModelOptions = {}): Model {
     a0.set(x);
     // c1: conv2d [32x1x28x28] -> [32x6x28x28]
     conv5x5_p2_1x28x28_to_6_fwd_direct(a0, w_c1, b_c1, a1);
+    conv5x5_p2_1x28x28_to_6_fwd_direct_rows(a0, w_c1, b_c1, a1);
+    conv5x5_p2_1x28x28_to_6_fwd_direct_cols(a0, w_c1, b_c1, a1);
     // relu1: relu [32x6x28x28] -> [32x6x28x28]
     relu_6x28x28_fwd(a1, a2);
     // s2: maxpool2d [32x6x28x28] -> [32x6x14x14]
     maxpool2x2_s2_6x28x28_fwd(a2, a3, s_s2_argmax);
     // c3: conv2d [32x6x14x14] -> [32x16x10x10]
     conv5x5_6x14x14_to_16_fwd_direct(a3, w_c3, b_c3, a4);
+    conv5x5_6x14x14_to_16_fwd_direct_cols(a3, w_c3, b_c3, a4);
     // relu4: relu [32x16x10x10] -> [32x16x10x10]
     relu_16x10x10_fwd(a4, a5);
     // s4: maxpool2d [32x16x10x10] -> [32x16x5x5]
@@ -526,6 +529,8 @@ export function createModel(options: ModelOptions = {}): Model {
     conv5x5_6x14x14_to_16_dw_direct(a3, d4, gw_c3);
     conv5x5_6x14x14_to_16_db(d4, gb_c3);
     conv5x5_6x14x14_to_16_dx_direct(d4, w_c3, d3);
+    conv5x5_6x14x14_to_16_dx_direct_rows(d4, w_c3, d3);
+    conv5x5_6x14x14_to_16_dx_direct_cols(d4, w_c3, d3);
     // s2: maxpool2d [32x6x28x28] -> [32x6x14x14]
     maxpool2x2_s2_6x28x28_dx(d3, s_s2_argmax, d2);
     // relu1: relu [32x6x28x28] -> [32x6x28x28]
@@ -534,6 +539,8 @@ export function createModel(options: ModelOptions = {}): Model {
     conv5x5_p2_1x28x28_to_6_dw_direct(a0, d1, gw_c1);
     conv5x5_p2_1x28x28_to_6_db(d1, gb_c1);
     conv5x5_p2_1x28x28_to_6_dx_direct(d1, w_c1, d0);
+    conv5x5_p2_1x28x28_to_6_dx_direct_rows(d1, w_c1, d0);
+    conv5x5_p2_1x28x28_to_6_dx_direct_cols(d1, w_c1, d0);
     return d0;
   }
 

@@ -17,14 +17,14 @@
 // scratch. Nothing is allocated per call: forward() returns the model's own output buffer
 // (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
 
-import { conv3x3_1x4x4_to_2_fwd_direct, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct } from './layers/conv.ts';
+import { conv3x3_1x4x4_to_2_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols } from './layers/conv.ts';
 import { relu_2x2x2_fwd, relu_2x2x2_dx } from './layers/relu1.ts';
 import { maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx } from './layers/maxpool2d2.ts';
 import { linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx } from './layers/fc.ts';
 import { softmax_xent_1x2, sgd_22 } from './train.ts';
 import { checkF32, checkLabels, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
-export { conv3x3_1x4x4_to_2_fwd_direct, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct, relu_2x2x2_fwd, relu_2x2x2_dx, maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx, linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx, softmax_xent_1x2, sgd_22 };
+export { conv3x3_1x4x4_to_2_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols, relu_2x2x2_fwd, relu_2x2x2_dx, maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx, linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx, softmax_xent_1x2, sgd_22 };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -253,7 +253,7 @@ export function createModel(options: ModelOptions = {}): Model {
     checkF32('seed_problem.forward', 'x', x, 16, '[1x1x4x4]');
     a0.set(x);
     // conv: conv2d [1x1x4x4] -> [1x2x2x2]
-    conv3x3_1x4x4_to_2_fwd_direct(a0, w_conv, a1);
+    conv3x3_1x4x4_to_2_fwd_direct_cols(a0, w_conv, a1);
     // relu1: relu [1x2x2x2] -> [1x2x2x2]
     relu_2x2x2_fwd(a1, a2);
     // maxpool2d2: maxpool2d [1x2x2x2] -> [1x2x1x1]
@@ -275,7 +275,7 @@ export function createModel(options: ModelOptions = {}): Model {
     relu_2x2x2_dx(a1, d2, d1);
     // conv: conv2d [1x1x4x4] -> [1x2x2x2]
     conv3x3_1x4x4_to_2_dw_direct(a0, d1, gw_conv);
-    conv3x3_1x4x4_to_2_dx_direct(d1, w_conv, d0);
+    conv3x3_1x4x4_to_2_dx_direct_cols(d1, w_conv, d0);
     return d0;
   }
 

@@ -23,20 +23,20 @@
 // scratch. Nothing is allocated per call: forward() returns the model's own output buffer
 // (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
 
-import { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_direct } from './layers/front.ts';
+import { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_direct, conv1d_k80_s16_1x16000_to_8_dx_direct_cols } from './layers/front.ts';
 import { relu_8x996_fwd, relu_8x996_dx } from './layers/relu1.ts';
 import { maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx } from './layers/pool1.ts';
-import { conv1d_k3_p1_8x249_to_16_fwd_im2row_cols, conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct } from './layers/mid.ts';
+import { conv1d_k3_p1_8x249_to_16_fwd_im2row_cols, conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols } from './layers/mid.ts';
 import { relu_16x249_fwd, relu_16x249_dx } from './layers/relu4.ts';
 import { maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx } from './layers/pool2.ts';
-import { conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct } from './layers/deep.ts';
+import { conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols } from './layers/deep.ts';
 import { relu_32x62_fwd, relu_32x62_dx } from './layers/relu7.ts';
 import { global_avgpool_32x62_fwd, global_avgpool_32x62_dx } from './layers/gap.ts';
 import { linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx } from './layers/classifier.ts';
 import { softmax_xent_4x12, sgd_3012 } from './train.ts';
 import { checkF32, checkLabels, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
-export { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_direct, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_im2row_cols, conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012 };
+export { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_direct, conv1d_k80_s16_1x16000_to_8_dx_direct_cols, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_im2row_cols, conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012 };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -524,6 +524,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv1d_k3_p2_d2_16x62_to_32_dw_direct(a6, d7, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
     conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, w_deep, d6);
+    conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(d7, w_deep, d6);
     // pool2: maxpool1d [4x16x249] -> [4x16x62]
     maxpool1d_k4_s4_16x249_dx(d6, s_pool2_argmax, d5);
     // relu4: relu [4x16x249] -> [4x16x249]
@@ -532,6 +533,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv1d_k3_p1_8x249_to_16_dw_direct(a3, d4, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
     conv1d_k3_p1_8x249_to_16_dx_direct(d4, w_mid, d3);
+    conv1d_k3_p1_8x249_to_16_dx_direct_cols(d4, w_mid, d3);
     // pool1: maxpool1d [4x8x996] -> [4x8x249]
     maxpool1d_k4_s4_8x996_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [4x8x996] -> [4x8x996]
@@ -540,6 +542,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv1d_k80_s16_1x16000_to_8_dw_direct(a0, d1, gw_front);
     conv1d_k80_s16_1x16000_to_8_db(d1, gb_front);
     conv1d_k80_s16_1x16000_to_8_dx_direct(d1, w_front, d0);
+    conv1d_k80_s16_1x16000_to_8_dx_direct_cols(d1, w_front, d0);
     return d0;
   }
 

@@ -26,12 +26,12 @@
 // scratch. Nothing is allocated per call: forward() returns the model's own output buffer
 // (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
 
-import { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct } from './layers/conv1_1.ts';
+import { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols } from './layers/conv1_1.ts';
 import { relu_16x32x32_fwd, relu_16x32x32_dx } from './layers/relu1.ts';
-import { conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_dw_direct, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct } from './layers/conv1_2.ts';
-import { conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_dw_direct, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct } from './layers/down1.ts';
+import { conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_direct, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols } from './layers/conv1_2.ts';
+import { conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_direct, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols } from './layers/down1.ts';
 import { relu_32x16x16_fwd, relu_32x16x16_dx } from './layers/relu5.ts';
-import { conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct } from './layers/conv2_1.ts';
+import { conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols } from './layers/conv2_1.ts';
 import { maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx } from './layers/pool2.ts';
 import { conv1x1_32x8x8_to_64_fwd_im2row_cols, conv1x1_32x8x8_to_64_fwd_im2row_gemm, conv1x1_32x8x8_to_64_dw_im2row_cols, conv1x1_32x8x8_to_64_dw_im2row_gemm, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_im2row_gemm, conv1x1_32x8x8_to_64_dx_im2row_col2im } from './layers/mix.ts';
 import { relu_64x8x8_fwd, relu_64x8x8_dx } from './layers/relu10.ts';
@@ -40,7 +40,7 @@ import { linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_
 import { softmax_xent_8x10, sgd_19418 } from './train.ts';
 import { checkF32, checkLabels, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
-export { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_dw_direct, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_dw_direct, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_im2row_cols, conv1x1_32x8x8_to_64_fwd_im2row_gemm, conv1x1_32x8x8_to_64_dw_im2row_cols, conv1x1_32x8x8_to_64_dw_im2row_gemm, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_im2row_gemm, conv1x1_32x8x8_to_64_dx_im2row_col2im, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418 };
+export { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_direct, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_direct, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_im2row_cols, conv1x1_32x8x8_to_64_fwd_im2row_gemm, conv1x1_32x8x8_to_64_dw_im2row_cols, conv1x1_32x8x8_to_64_dw_im2row_gemm, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_im2row_gemm, conv1x1_32x8x8_to_64_dx_im2row_col2im, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418 };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -599,18 +599,26 @@ export function createModel(options: ModelOptions = {}): Model {
     a0.set(x);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32]
     conv3x3_p1_3x32x32_to_16_fwd_direct(a0, w_conv1_1, b_conv1_1, a1);
+    conv3x3_p1_3x32x32_to_16_fwd_direct_rows(a0, w_conv1_1, b_conv1_1, a1);
+    conv3x3_p1_3x32x32_to_16_fwd_direct_cols(a0, w_conv1_1, b_conv1_1, a1);
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_fwd(a1, a2);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
     conv3x3_p1_16x32x32_to_16_fwd_direct(a2, w_conv1_2, b_conv1_2, a3);
+    conv3x3_p1_16x32x32_to_16_fwd_direct_rows(a2, w_conv1_2, b_conv1_2, a3);
+    conv3x3_p1_16x32x32_to_16_fwd_direct_cols(a2, w_conv1_2, b_conv1_2, a3);
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_fwd(a3, a4);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
     conv3x3_s2_p1_16x32x32_to_32_fwd_direct(a4, w_down1, b_down1, a5);
+    conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows(a4, w_down1, b_down1, a5);
+    conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(a4, w_down1, b_down1, a5);
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_fwd(a5, a6);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
     conv3x3_p1_32x16x16_to_32_fwd_direct(a6, w_conv2_1, b_conv2_1, a7);
+    conv3x3_p1_32x16x16_to_32_fwd_direct_rows(a6, w_conv2_1, b_conv2_1, a7);
+    conv3x3_p1_32x16x16_to_32_fwd_direct_cols(a6, w_conv2_1, b_conv2_1, a7);
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_fwd(a7, a8);
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
@@ -652,24 +660,32 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_p1_32x16x16_to_32_dw_direct(a6, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
     conv3x3_p1_32x16x16_to_32_dx_direct(d7, w_conv2_1, d6);
+    conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, w_conv2_1, d6);
+    conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, w_conv2_1, d6);
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a5, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
     conv3x3_s2_p1_16x32x32_to_32_dw_direct(a4, d5, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
     conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, w_down1, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, w_down1, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, w_down1, d4);
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a3, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
     conv3x3_p1_16x32x32_to_16_dw_direct(a2, d3, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
     conv3x3_p1_16x32x32_to_16_dx_direct(d3, w_conv1_2, d2);
+    conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, w_conv1_2, d2);
+    conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, w_conv1_2, d2);
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a1, d2, d1);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32]
     conv3x3_p1_3x32x32_to_16_dw_direct(a0, d1, gw_conv1_1);
     conv3x3_p1_3x32x32_to_16_db(d1, gb_conv1_1);
     conv3x3_p1_3x32x32_to_16_dx_direct(d1, w_conv1_1, d0);
+    conv3x3_p1_3x32x32_to_16_dx_direct_rows(d1, w_conv1_1, d0);
+    conv3x3_p1_3x32x32_to_16_dx_direct_cols(d1, w_conv1_1, d0);
     return d0;
   }
 

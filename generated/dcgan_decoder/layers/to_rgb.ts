@@ -19,69 +19,6 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Ar
         for (let th = 1; th < 31; th++) {
           const yrow = ((n * 3 + g * 3 + o0) * 32 + th) * 32;
           const xrow = ((n * 4 + g * 4) * 32 + th) * 32;
-          const c0_bv0 = b[g * 3 + o0];
-          let c0_acc0_0 = c0_bv0;
-          const c0_bv1 = b[g * 3 + o0 + 1];
-          let c0_acc1_0 = c0_bv1;
-          const c0_bv2 = b[g * 3 + o0 + 2];
-          let c0_acc2_0 = c0_bv2;
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 - 32];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 1];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 37];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 73];
-            c0_acc2_0 += w2 * x0;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 - 31];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 2];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 38];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 74];
-            c0_acc2_0 += w2 * x0;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 40];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 76];
-            c0_acc2_0 += w2 * x0;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 1];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 5];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 41];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 77];
-            c0_acc2_0 += w2 * x0;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 32];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 7];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 43];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 79];
-            c0_acc2_0 += w2 * x0;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 33];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 8];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 44];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 80];
-            c0_acc2_0 += w2 * x0;
-          }
-          y[yrow] = c0_acc0_0;
-          y[yrow + 1024] = c0_acc1_0;
-          y[yrow + 2048] = c0_acc2_0;
           for (let cb = 0; cb < 7; cb++) {
             const tw0 = cb * 4 + 1;
             const bv0 = b[g * 3 + o0];
@@ -301,240 +238,24 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Ar
             y[yrow + tw0 + 2050] = acc2_2;
             y[yrow + tw0 + 2051] = acc2_3;
           }
-          const c29_bv0 = b[g * 3 + o0];
-          let c29_acc0_0 = c29_bv0;
-          let c29_acc0_1 = c29_bv0;
-          let c29_acc0_2 = c29_bv0;
-          const c29_bv1 = b[g * 3 + o0 + 1];
-          let c29_acc1_0 = c29_bv1;
-          let c29_acc1_1 = c29_bv1;
-          let c29_acc1_2 = c29_bv1;
-          const c29_bv2 = b[g * 3 + o0 + 2];
-          let c29_acc2_0 = c29_bv2;
-          let c29_acc2_1 = c29_bv2;
-          let c29_acc2_2 = c29_bv2;
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 - 4];
-            const x1 = x[xrow + r * 1024 - 3];
-            const x2 = x[xrow + r * 1024 - 2];
-            const w0 = w[g * 108 + o0 * 36 + r * 9];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 36];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 72];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 - 3];
-            const x1 = x[xrow + r * 1024 - 2];
-            const x2 = x[xrow + r * 1024 - 1];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 1];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 37];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 73];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 - 2];
-            const x1 = x[xrow + r * 1024 - 1];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 2];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 38];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 74];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 28];
-            const x1 = x[xrow + r * 1024 + 29];
-            const x2 = x[xrow + r * 1024 + 30];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 3];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 39];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 75];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 29];
-            const x1 = x[xrow + r * 1024 + 30];
-            const x2 = x[xrow + r * 1024 + 31];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 4];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 40];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 76];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 30];
-            const x1 = x[xrow + r * 1024 + 31];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 5];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 41];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 77];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 60];
-            const x1 = x[xrow + r * 1024 + 61];
-            const x2 = x[xrow + r * 1024 + 62];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 6];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 42];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 78];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 61];
-            const x1 = x[xrow + r * 1024 + 62];
-            const x2 = x[xrow + r * 1024 + 63];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 7];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 43];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 79];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 62];
-            const x1 = x[xrow + r * 1024 + 63];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 8];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 44];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 80];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-          }
-          y[yrow + 29] = c29_acc0_0;
-          y[yrow + 30] = c29_acc0_1;
-          y[yrow + 31] = c29_acc0_2;
-          y[yrow + 1053] = c29_acc1_0;
-          y[yrow + 1054] = c29_acc1_1;
-          y[yrow + 1055] = c29_acc1_2;
-          y[yrow + 2077] = c29_acc2_0;
-          y[yrow + 2078] = c29_acc2_1;
-          y[yrow + 2079] = c29_acc2_2;
         }
+      }
+    }
+  }
+}
+/**
+ * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_p1_4x32x32_to_3_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob * 3;
         for (let rb = 0; rb < 2; rb++) {
           const th = (rb < 1 ? rb : rb + 30);
           const yrow = ((n * 3 + g * 3 + o0) * 32 + th) * 32;
           const xrow = ((n * 4 + g * 4) * 32 + th) * 32;
-          const c0_bv0 = b[g * 3 + o0];
-          let c0_acc0_0 = c0_bv0;
-          const c0_bv1 = b[g * 3 + o0 + 1];
-          let c0_acc1_0 = c0_bv1;
-          const c0_bv2 = b[g * 3 + o0 + 2];
-          let c0_acc2_0 = c0_bv2;
-          if (th >= 1) {
-            for (let r = 0; r < 4; r++) {
-              const x0 = x[xrow + r * 1024 - 32];
-              const w0 = w[g * 108 + o0 * 36 + r * 9 + 1];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 108 + o0 * 36 + r * 9 + 37];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 108 + o0 * 36 + r * 9 + 73];
-              c0_acc2_0 += w2 * x0;
-            }
-            for (let r = 0; r < 4; r++) {
-              const x0 = x[xrow + r * 1024 - 31];
-              const w0 = w[g * 108 + o0 * 36 + r * 9 + 2];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 108 + o0 * 36 + r * 9 + 38];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 108 + o0 * 36 + r * 9 + 74];
-              c0_acc2_0 += w2 * x0;
-            }
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 40];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 76];
-            c0_acc2_0 += w2 * x0;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 1];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 5];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 41];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 77];
-            c0_acc2_0 += w2 * x0;
-          }
-          if (th < 31) {
-            for (let r = 0; r < 4; r++) {
-              const x0 = x[xrow + r * 1024 + 32];
-              const w0 = w[g * 108 + o0 * 36 + r * 9 + 7];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 108 + o0 * 36 + r * 9 + 43];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 108 + o0 * 36 + r * 9 + 79];
-              c0_acc2_0 += w2 * x0;
-            }
-            for (let r = 0; r < 4; r++) {
-              const x0 = x[xrow + r * 1024 + 33];
-              const w0 = w[g * 108 + o0 * 36 + r * 9 + 8];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 108 + o0 * 36 + r * 9 + 44];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 108 + o0 * 36 + r * 9 + 80];
-              c0_acc2_0 += w2 * x0;
-            }
-          }
-          y[yrow] = c0_acc0_0;
-          y[yrow + 1024] = c0_acc1_0;
-          y[yrow + 2048] = c0_acc2_0;
           for (let cb = 0; cb < 7; cb++) {
             const tw0 = cb * 4 + 1;
             const bv0 = b[g * 3 + o0];
@@ -574,6 +295,8 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 4; r++) {
                 const x0 = x[xrow + r * 1024 + tw0 - 32];
                 const x1 = x[xrow + r * 1024 + tw0 - 31];
@@ -595,6 +318,8 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 4; r++) {
                 const x0 = x[xrow + r * 1024 + tw0 - 31];
                 const x1 = x[xrow + r * 1024 + tw0 - 30];
@@ -702,6 +427,8 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
               }
+            }
+            if (th < 31) {
               for (let r = 0; r < 4; r++) {
                 const x0 = x[xrow + r * 1024 + tw0 + 32];
                 const x1 = x[xrow + r * 1024 + tw0 + 33];
@@ -723,6 +450,8 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
               }
+            }
+            if (th < 31) {
               for (let r = 0; r < 4; r++) {
                 const x0 = x[xrow + r * 1024 + tw0 + 33];
                 const x1 = x[xrow + r * 1024 + tw0 + 34];
@@ -758,172 +487,132 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Ar
             y[yrow + tw0 + 2050] = acc2_2;
             y[yrow + tw0 + 2051] = acc2_3;
           }
-          const c29_bv0 = b[g * 3 + o0];
-          let c29_acc0_0 = c29_bv0;
-          let c29_acc0_1 = c29_bv0;
-          let c29_acc0_2 = c29_bv0;
-          const c29_bv1 = b[g * 3 + o0 + 1];
-          let c29_acc1_0 = c29_bv1;
-          let c29_acc1_1 = c29_bv1;
-          let c29_acc1_2 = c29_bv1;
-          const c29_bv2 = b[g * 3 + o0 + 2];
-          let c29_acc2_0 = c29_bv2;
-          let c29_acc2_1 = c29_bv2;
-          let c29_acc2_2 = c29_bv2;
-          if (th >= 1) {
-            for (let r = 0; r < 4; r++) {
-              const x0 = x[xrow + r * 1024 - 4];
-              const x1 = x[xrow + r * 1024 - 3];
-              const x2 = x[xrow + r * 1024 - 2];
-              const w0 = w[g * 108 + o0 * 36 + r * 9];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 108 + o0 * 36 + r * 9 + 36];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 108 + o0 * 36 + r * 9 + 72];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
+        }
+      }
+    }
+  }
+}
+/**
+ * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_p1_4x32x32_to_3_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob * 3;
+        for (let th = 0; th < 32; th++) {
+          const yrow = ((n * 3 + g * 3 + o0) * 32 + th) * 32;
+          const xrow = ((n * 4 + g * 4) * 32 + th) * 32;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = (ce < 1 ? ce : ce + 28);
+            const bv0 = b[g * 3 + o0];
+            let acc0_0 = bv0;
+            const bv1 = b[g * 3 + o0 + 1];
+            let acc1_0 = bv1;
+            const bv2 = b[g * 3 + o0 + 2];
+            let acc2_0 = bv2;
+            if (th >= 1 && tw >= 1) {
+              for (let r = 0; r < 4; r++) {
+                const x0 = x[xrow + r * 1024 + tw - 33];
+                const w0 = w[g * 108 + o0 * 36 + r * 9];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 36 + r * 9 + 36];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 36 + r * 9 + 72];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th >= 1) {
+              for (let r = 0; r < 4; r++) {
+                const x0 = x[xrow + r * 1024 + tw - 32];
+                const w0 = w[g * 108 + o0 * 36 + r * 9 + 1];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 36 + r * 9 + 37];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 36 + r * 9 + 73];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th >= 1 && tw < 31) {
+              for (let r = 0; r < 4; r++) {
+                const x0 = x[xrow + r * 1024 + tw - 31];
+                const w0 = w[g * 108 + o0 * 36 + r * 9 + 2];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 36 + r * 9 + 38];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 36 + r * 9 + 74];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (tw >= 1) {
+              for (let r = 0; r < 4; r++) {
+                const x0 = x[xrow + r * 1024 + tw - 1];
+                const w0 = w[g * 108 + o0 * 36 + r * 9 + 3];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 36 + r * 9 + 39];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 36 + r * 9 + 75];
+                acc2_0 += w2 * x0;
+              }
             }
             for (let r = 0; r < 4; r++) {
-              const x0 = x[xrow + r * 1024 - 3];
-              const x1 = x[xrow + r * 1024 - 2];
-              const x2 = x[xrow + r * 1024 - 1];
-              const w0 = w[g * 108 + o0 * 36 + r * 9 + 1];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 108 + o0 * 36 + r * 9 + 37];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 108 + o0 * 36 + r * 9 + 73];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
+              const x0 = x[xrow + r * 1024 + tw];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 4];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 40];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 76];
+              acc2_0 += w2 * x0;
             }
-            for (let r = 0; r < 4; r++) {
-              const x0 = x[xrow + r * 1024 - 2];
-              const x1 = x[xrow + r * 1024 - 1];
-              const w0 = w[g * 108 + o0 * 36 + r * 9 + 2];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              const w1 = w[g * 108 + o0 * 36 + r * 9 + 38];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              const w2 = w[g * 108 + o0 * 36 + r * 9 + 74];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
+            if (tw < 31) {
+              for (let r = 0; r < 4; r++) {
+                const x0 = x[xrow + r * 1024 + tw + 1];
+                const w0 = w[g * 108 + o0 * 36 + r * 9 + 5];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 36 + r * 9 + 41];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 36 + r * 9 + 77];
+                acc2_0 += w2 * x0;
+              }
             }
+            if (th < 31 && tw >= 1) {
+              for (let r = 0; r < 4; r++) {
+                const x0 = x[xrow + r * 1024 + tw + 31];
+                const w0 = w[g * 108 + o0 * 36 + r * 9 + 6];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 36 + r * 9 + 42];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 36 + r * 9 + 78];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th < 31) {
+              for (let r = 0; r < 4; r++) {
+                const x0 = x[xrow + r * 1024 + tw + 32];
+                const w0 = w[g * 108 + o0 * 36 + r * 9 + 7];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 36 + r * 9 + 43];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 36 + r * 9 + 79];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th < 31 && tw < 31) {
+              for (let r = 0; r < 4; r++) {
+                const x0 = x[xrow + r * 1024 + tw + 33];
+                const w0 = w[g * 108 + o0 * 36 + r * 9 + 8];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 36 + r * 9 + 44];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 36 + r * 9 + 80];
+                acc2_0 += w2 * x0;
+              }
+            }
+            y[yrow + tw] = acc0_0;
+            y[yrow + tw + 1024] = acc1_0;
+            y[yrow + tw + 2048] = acc2_0;
           }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 28];
-            const x1 = x[xrow + r * 1024 + 29];
-            const x2 = x[xrow + r * 1024 + 30];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 3];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 39];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 75];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 29];
-            const x1 = x[xrow + r * 1024 + 30];
-            const x2 = x[xrow + r * 1024 + 31];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 4];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 40];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 76];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-          }
-          for (let r = 0; r < 4; r++) {
-            const x0 = x[xrow + r * 1024 + 30];
-            const x1 = x[xrow + r * 1024 + 31];
-            const w0 = w[g * 108 + o0 * 36 + r * 9 + 5];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 108 + o0 * 36 + r * 9 + 41];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 108 + o0 * 36 + r * 9 + 77];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-          }
-          if (th < 31) {
-            for (let r = 0; r < 4; r++) {
-              const x0 = x[xrow + r * 1024 + 60];
-              const x1 = x[xrow + r * 1024 + 61];
-              const x2 = x[xrow + r * 1024 + 62];
-              const w0 = w[g * 108 + o0 * 36 + r * 9 + 6];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 108 + o0 * 36 + r * 9 + 42];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 108 + o0 * 36 + r * 9 + 78];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-            }
-            for (let r = 0; r < 4; r++) {
-              const x0 = x[xrow + r * 1024 + 61];
-              const x1 = x[xrow + r * 1024 + 62];
-              const x2 = x[xrow + r * 1024 + 63];
-              const w0 = w[g * 108 + o0 * 36 + r * 9 + 7];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 108 + o0 * 36 + r * 9 + 43];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 108 + o0 * 36 + r * 9 + 79];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-            }
-            for (let r = 0; r < 4; r++) {
-              const x0 = x[xrow + r * 1024 + 62];
-              const x1 = x[xrow + r * 1024 + 63];
-              const w0 = w[g * 108 + o0 * 36 + r * 9 + 8];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              const w1 = w[g * 108 + o0 * 36 + r * 9 + 44];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              const w2 = w[g * 108 + o0 * 36 + r * 9 + 80];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-            }
-          }
-          y[yrow + 29] = c29_acc0_0;
-          y[yrow + 30] = c29_acc0_1;
-          y[yrow + 31] = c29_acc0_2;
-          y[yrow + 1053] = c29_acc1_0;
-          y[yrow + 1054] = c29_acc1_1;
-          y[yrow + 1055] = c29_acc1_2;
-          y[yrow + 2077] = c29_acc2_0;
-          y[yrow + 2078] = c29_acc2_1;
-          y[yrow + 2079] = c29_acc2_2;
         }
       }
     }
@@ -1160,80 +849,6 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Ar
         for (let th = 1; th < 31; th++) {
           const yrow = ((n * 4 + g * 4 + o0) * 32 + th) * 32;
           const xrow = ((n * 3 + g * 3) * 32 + th) * 32;
-          let c0_acc0_0 = 0;
-          let c0_acc1_0 = 0;
-          let c0_acc2_0 = 0;
-          let c0_acc3_0 = 0;
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 33];
-            const w0 = w[g * 108 + o0 * 9 + r * 36];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 9];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 18];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 27];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 32];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 1];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 10];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 19];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 28];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 1];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 3];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 12];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 21];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 30];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 13];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 22];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 31];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 - 31];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 6];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 15];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 24];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 33];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 - 32];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 7];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 16];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 25];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 34];
-            c0_acc3_0 += w3 * x0;
-          }
-          dx[yrow] = c0_acc0_0;
-          dx[yrow + 1024] = c0_acc1_0;
-          dx[yrow + 2048] = c0_acc2_0;
-          dx[yrow + 3072] = c0_acc3_0;
           for (let cb = 0; cb < 7; cb++) {
             const tw0 = cb * 4 + 1;
             let acc0_0 = 0;
@@ -1503,287 +1118,25 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Ar
             dx[yrow + tw0 + 3074] = acc3_2;
             dx[yrow + tw0 + 3075] = acc3_3;
           }
-          let c29_acc0_0 = 0;
-          let c29_acc0_1 = 0;
-          let c29_acc0_2 = 0;
-          let c29_acc1_0 = 0;
-          let c29_acc1_1 = 0;
-          let c29_acc1_2 = 0;
-          let c29_acc2_0 = 0;
-          let c29_acc2_1 = 0;
-          let c29_acc2_2 = 0;
-          let c29_acc3_0 = 0;
-          let c29_acc3_1 = 0;
-          let c29_acc3_2 = 0;
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 62];
-            const x1 = dy[xrow + r * 1024 + 63];
-            const w0 = w[g * 108 + o0 * 9 + r * 36];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 9];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 18];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 27];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 61];
-            const x1 = dy[xrow + r * 1024 + 62];
-            const x2 = dy[xrow + r * 1024 + 63];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 1];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 10];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 19];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 28];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 60];
-            const x1 = dy[xrow + r * 1024 + 61];
-            const x2 = dy[xrow + r * 1024 + 62];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 2];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 11];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 20];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 29];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 30];
-            const x1 = dy[xrow + r * 1024 + 31];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 3];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 12];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 21];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 30];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 29];
-            const x1 = dy[xrow + r * 1024 + 30];
-            const x2 = dy[xrow + r * 1024 + 31];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 4];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 13];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 22];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 31];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 28];
-            const x1 = dy[xrow + r * 1024 + 29];
-            const x2 = dy[xrow + r * 1024 + 30];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 5];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 14];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 23];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 32];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 - 2];
-            const x1 = dy[xrow + r * 1024 - 1];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 6];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 15];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 24];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 33];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 - 3];
-            const x1 = dy[xrow + r * 1024 - 2];
-            const x2 = dy[xrow + r * 1024 - 1];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 7];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 16];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 25];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 34];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 - 4];
-            const x1 = dy[xrow + r * 1024 - 3];
-            const x2 = dy[xrow + r * 1024 - 2];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 8];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 17];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 26];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 35];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          dx[yrow + 29] = c29_acc0_0;
-          dx[yrow + 30] = c29_acc0_1;
-          dx[yrow + 31] = c29_acc0_2;
-          dx[yrow + 1053] = c29_acc1_0;
-          dx[yrow + 1054] = c29_acc1_1;
-          dx[yrow + 1055] = c29_acc1_2;
-          dx[yrow + 2077] = c29_acc2_0;
-          dx[yrow + 2078] = c29_acc2_1;
-          dx[yrow + 2079] = c29_acc2_2;
-          dx[yrow + 3101] = c29_acc3_0;
-          dx[yrow + 3102] = c29_acc3_1;
-          dx[yrow + 3103] = c29_acc3_2;
         }
+      }
+    }
+  }
+}
+/**
+ * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_p1_4x32x32_to_3_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (0, 0): 9 of 9 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob * 4;
         for (let rb = 0; rb < 2; rb++) {
           const th = (rb < 1 ? rb : rb + 30);
           const yrow = ((n * 4 + g * 4 + o0) * 32 + th) * 32;
           const xrow = ((n * 3 + g * 3) * 32 + th) * 32;
-          let c0_acc0_0 = 0;
-          let c0_acc1_0 = 0;
-          let c0_acc2_0 = 0;
-          let c0_acc3_0 = 0;
-          if (th < 31) {
-            for (let r = 0; r < 3; r++) {
-              const x0 = dy[xrow + r * 1024 + 33];
-              const w0 = w[g * 108 + o0 * 9 + r * 36];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 108 + o0 * 9 + r * 36 + 9];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 108 + o0 * 9 + r * 36 + 18];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 108 + o0 * 9 + r * 36 + 27];
-              c0_acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 3; r++) {
-              const x0 = dy[xrow + r * 1024 + 32];
-              const w0 = w[g * 108 + o0 * 9 + r * 36 + 1];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 108 + o0 * 9 + r * 36 + 10];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 108 + o0 * 9 + r * 36 + 19];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 108 + o0 * 9 + r * 36 + 28];
-              c0_acc3_0 += w3 * x0;
-            }
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 1];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 3];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 12];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 21];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 30];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 13];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 22];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 31];
-            c0_acc3_0 += w3 * x0;
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 3; r++) {
-              const x0 = dy[xrow + r * 1024 - 31];
-              const w0 = w[g * 108 + o0 * 9 + r * 36 + 6];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 108 + o0 * 9 + r * 36 + 15];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 108 + o0 * 9 + r * 36 + 24];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 108 + o0 * 9 + r * 36 + 33];
-              c0_acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 3; r++) {
-              const x0 = dy[xrow + r * 1024 - 32];
-              const w0 = w[g * 108 + o0 * 9 + r * 36 + 7];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 108 + o0 * 9 + r * 36 + 16];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 108 + o0 * 9 + r * 36 + 25];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 108 + o0 * 9 + r * 36 + 34];
-              c0_acc3_0 += w3 * x0;
-            }
-          }
-          dx[yrow] = c0_acc0_0;
-          dx[yrow + 1024] = c0_acc1_0;
-          dx[yrow + 2048] = c0_acc2_0;
-          dx[yrow + 3072] = c0_acc3_0;
           for (let cb = 0; cb < 7; cb++) {
             const tw0 = cb * 4 + 1;
             let acc0_0 = 0;
@@ -1829,6 +1182,8 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Ar
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th < 31) {
               for (let r = 0; r < 3; r++) {
                 const x0 = dy[xrow + r * 1024 + tw0 + 32];
                 const x1 = dy[xrow + r * 1024 + tw0 + 33];
@@ -1855,6 +1210,8 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Ar
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th < 31) {
               for (let r = 0; r < 3; r++) {
                 const x0 = dy[xrow + r * 1024 + tw0 + 31];
                 const x1 = dy[xrow + r * 1024 + tw0 + 32];
@@ -1987,6 +1344,8 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Ar
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 3; r++) {
                 const x0 = dy[xrow + r * 1024 + tw0 - 32];
                 const x1 = dy[xrow + r * 1024 + tw0 - 31];
@@ -2013,6 +1372,8 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Ar
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 3; r++) {
                 const x0 = dy[xrow + r * 1024 + tw0 - 33];
                 const x1 = dy[xrow + r * 1024 + tw0 - 32];
@@ -2057,208 +1418,150 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Ar
             dx[yrow + tw0 + 3074] = acc3_2;
             dx[yrow + tw0 + 3075] = acc3_3;
           }
-          let c29_acc0_0 = 0;
-          let c29_acc0_1 = 0;
-          let c29_acc0_2 = 0;
-          let c29_acc1_0 = 0;
-          let c29_acc1_1 = 0;
-          let c29_acc1_2 = 0;
-          let c29_acc2_0 = 0;
-          let c29_acc2_1 = 0;
-          let c29_acc2_2 = 0;
-          let c29_acc3_0 = 0;
-          let c29_acc3_1 = 0;
-          let c29_acc3_2 = 0;
-          if (th < 31) {
-            for (let r = 0; r < 3; r++) {
-              const x0 = dy[xrow + r * 1024 + 62];
-              const x1 = dy[xrow + r * 1024 + 63];
-              const w0 = w[g * 108 + o0 * 9 + r * 36];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              const w1 = w[g * 108 + o0 * 9 + r * 36 + 9];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              const w2 = w[g * 108 + o0 * 9 + r * 36 + 18];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              const w3 = w[g * 108 + o0 * 9 + r * 36 + 27];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
+        }
+      }
+    }
+  }
+}
+/**
+ * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_p1_4x32x32_to_3_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (0, 0): 9 of 9 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 32; th++) {
+          const yrow = ((n * 4 + g * 4 + o0) * 32 + th) * 32;
+          const xrow = ((n * 3 + g * 3) * 32 + th) * 32;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = (ce < 1 ? ce : ce + 28);
+            let acc0_0 = 0;
+            let acc1_0 = 0;
+            let acc2_0 = 0;
+            let acc3_0 = 0;
+            if (th < 31 && tw < 31) {
+              for (let r = 0; r < 3; r++) {
+                const x0 = dy[xrow + r * 1024 + tw + 33];
+                const w0 = w[g * 108 + o0 * 9 + r * 36];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 9 + r * 36 + 9];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 9 + r * 36 + 18];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 108 + o0 * 9 + r * 36 + 27];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th < 31) {
+              for (let r = 0; r < 3; r++) {
+                const x0 = dy[xrow + r * 1024 + tw + 32];
+                const w0 = w[g * 108 + o0 * 9 + r * 36 + 1];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 9 + r * 36 + 10];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 9 + r * 36 + 19];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 108 + o0 * 9 + r * 36 + 28];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th < 31 && tw >= 1) {
+              for (let r = 0; r < 3; r++) {
+                const x0 = dy[xrow + r * 1024 + tw + 31];
+                const w0 = w[g * 108 + o0 * 9 + r * 36 + 2];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 9 + r * 36 + 11];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 9 + r * 36 + 20];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 108 + o0 * 9 + r * 36 + 29];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (tw < 31) {
+              for (let r = 0; r < 3; r++) {
+                const x0 = dy[xrow + r * 1024 + tw + 1];
+                const w0 = w[g * 108 + o0 * 9 + r * 36 + 3];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 9 + r * 36 + 12];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 9 + r * 36 + 21];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 108 + o0 * 9 + r * 36 + 30];
+                acc3_0 += w3 * x0;
+              }
             }
             for (let r = 0; r < 3; r++) {
-              const x0 = dy[xrow + r * 1024 + 61];
-              const x1 = dy[xrow + r * 1024 + 62];
-              const x2 = dy[xrow + r * 1024 + 63];
-              const w0 = w[g * 108 + o0 * 9 + r * 36 + 1];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 108 + o0 * 9 + r * 36 + 10];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 108 + o0 * 9 + r * 36 + 19];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-              const w3 = w[g * 108 + o0 * 9 + r * 36 + 28];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-              c29_acc3_2 += w3 * x2;
+              const x0 = dy[xrow + r * 1024 + tw];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 4];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 13];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 22];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 31];
+              acc3_0 += w3 * x0;
             }
-            for (let r = 0; r < 3; r++) {
-              const x0 = dy[xrow + r * 1024 + 60];
-              const x1 = dy[xrow + r * 1024 + 61];
-              const x2 = dy[xrow + r * 1024 + 62];
-              const w0 = w[g * 108 + o0 * 9 + r * 36 + 2];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 108 + o0 * 9 + r * 36 + 11];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 108 + o0 * 9 + r * 36 + 20];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-              const w3 = w[g * 108 + o0 * 9 + r * 36 + 29];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-              c29_acc3_2 += w3 * x2;
+            if (tw >= 1) {
+              for (let r = 0; r < 3; r++) {
+                const x0 = dy[xrow + r * 1024 + tw - 1];
+                const w0 = w[g * 108 + o0 * 9 + r * 36 + 5];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 9 + r * 36 + 14];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 9 + r * 36 + 23];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 108 + o0 * 9 + r * 36 + 32];
+                acc3_0 += w3 * x0;
+              }
             }
+            if (th >= 1 && tw < 31) {
+              for (let r = 0; r < 3; r++) {
+                const x0 = dy[xrow + r * 1024 + tw - 31];
+                const w0 = w[g * 108 + o0 * 9 + r * 36 + 6];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 9 + r * 36 + 15];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 9 + r * 36 + 24];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 108 + o0 * 9 + r * 36 + 33];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th >= 1) {
+              for (let r = 0; r < 3; r++) {
+                const x0 = dy[xrow + r * 1024 + tw - 32];
+                const w0 = w[g * 108 + o0 * 9 + r * 36 + 7];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 9 + r * 36 + 16];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 9 + r * 36 + 25];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 108 + o0 * 9 + r * 36 + 34];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th >= 1 && tw >= 1) {
+              for (let r = 0; r < 3; r++) {
+                const x0 = dy[xrow + r * 1024 + tw - 33];
+                const w0 = w[g * 108 + o0 * 9 + r * 36 + 8];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 108 + o0 * 9 + r * 36 + 17];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 108 + o0 * 9 + r * 36 + 26];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 108 + o0 * 9 + r * 36 + 35];
+                acc3_0 += w3 * x0;
+              }
+            }
+            dx[yrow + tw] = acc0_0;
+            dx[yrow + tw + 1024] = acc1_0;
+            dx[yrow + tw + 2048] = acc2_0;
+            dx[yrow + tw + 3072] = acc3_0;
           }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 30];
-            const x1 = dy[xrow + r * 1024 + 31];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 3];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 12];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 21];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 30];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 29];
-            const x1 = dy[xrow + r * 1024 + 30];
-            const x2 = dy[xrow + r * 1024 + 31];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 4];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 13];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 22];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 31];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 3; r++) {
-            const x0 = dy[xrow + r * 1024 + 28];
-            const x1 = dy[xrow + r * 1024 + 29];
-            const x2 = dy[xrow + r * 1024 + 30];
-            const w0 = w[g * 108 + o0 * 9 + r * 36 + 5];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 108 + o0 * 9 + r * 36 + 14];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 108 + o0 * 9 + r * 36 + 23];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 108 + o0 * 9 + r * 36 + 32];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 3; r++) {
-              const x0 = dy[xrow + r * 1024 - 2];
-              const x1 = dy[xrow + r * 1024 - 1];
-              const w0 = w[g * 108 + o0 * 9 + r * 36 + 6];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              const w1 = w[g * 108 + o0 * 9 + r * 36 + 15];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              const w2 = w[g * 108 + o0 * 9 + r * 36 + 24];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              const w3 = w[g * 108 + o0 * 9 + r * 36 + 33];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 3; r++) {
-              const x0 = dy[xrow + r * 1024 - 3];
-              const x1 = dy[xrow + r * 1024 - 2];
-              const x2 = dy[xrow + r * 1024 - 1];
-              const w0 = w[g * 108 + o0 * 9 + r * 36 + 7];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 108 + o0 * 9 + r * 36 + 16];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 108 + o0 * 9 + r * 36 + 25];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-              const w3 = w[g * 108 + o0 * 9 + r * 36 + 34];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-              c29_acc3_2 += w3 * x2;
-            }
-            for (let r = 0; r < 3; r++) {
-              const x0 = dy[xrow + r * 1024 - 4];
-              const x1 = dy[xrow + r * 1024 - 3];
-              const x2 = dy[xrow + r * 1024 - 2];
-              const w0 = w[g * 108 + o0 * 9 + r * 36 + 8];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 108 + o0 * 9 + r * 36 + 17];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 108 + o0 * 9 + r * 36 + 26];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-              const w3 = w[g * 108 + o0 * 9 + r * 36 + 35];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-              c29_acc3_2 += w3 * x2;
-            }
-          }
-          dx[yrow + 29] = c29_acc0_0;
-          dx[yrow + 30] = c29_acc0_1;
-          dx[yrow + 31] = c29_acc0_2;
-          dx[yrow + 1053] = c29_acc1_0;
-          dx[yrow + 1054] = c29_acc1_1;
-          dx[yrow + 1055] = c29_acc1_2;
-          dx[yrow + 2077] = c29_acc2_0;
-          dx[yrow + 2078] = c29_acc2_1;
-          dx[yrow + 2079] = c29_acc2_2;
-          dx[yrow + 3101] = c29_acc3_0;
-          dx[yrow + 3102] = c29_acc3_1;
-          dx[yrow + 3103] = c29_acc3_2;
         }
       }
     }

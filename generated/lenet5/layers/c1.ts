@@ -14,326 +14,11 @@
 export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 32; n++) {
     for (let g = 0; g < 1; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob * 4;
+      for (let ob = 0; ob < 2; ob++) {
+        const o0 = ob * 3;
         for (let th = 2; th < 26; th++) {
           const yrow = ((n * 6 + g * 6 + o0) * 28 + th) * 28;
           const xrow = ((n + g) * 28 + th) * 28;
-          const c0_bv0 = b[g * 6 + o0];
-          let c0_acc0_0 = c0_bv0;
-          let c0_acc0_1 = c0_bv0;
-          const c0_bv1 = b[g * 6 + o0 + 1];
-          let c0_acc1_0 = c0_bv1;
-          let c0_acc1_1 = c0_bv1;
-          const c0_bv2 = b[g * 6 + o0 + 2];
-          let c0_acc2_0 = c0_bv2;
-          let c0_acc2_1 = c0_bv2;
-          const c0_bv3 = b[g * 6 + o0 + 3];
-          let c0_acc3_0 = c0_bv3;
-          let c0_acc3_1 = c0_bv3;
-          for (let r = 0; r < 1; r++) {
-            const x1 = x[xrow + r * 784 - 56];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 26];
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 51];
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 76];
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 56];
-            const x1 = x[xrow + r * 784 - 55];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 27];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 52];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 77];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 55];
-            const x1 = x[xrow + r * 784 - 54];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 28];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 53];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 78];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 54];
-            const x1 = x[xrow + r * 784 - 53];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 4];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 29];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 54];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 79];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x1 = x[xrow + r * 784 - 28];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 31];
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 56];
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 81];
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 28];
-            const x1 = x[xrow + r * 784 - 27];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 32];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 57];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 82];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 27];
-            const x1 = x[xrow + r * 784 - 26];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 33];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 58];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 83];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 26];
-            const x1 = x[xrow + r * 784 - 25];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 9];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 34];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 59];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 84];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x1 = x[xrow + r * 784];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 36];
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 61];
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 86];
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784];
-            const x1 = x[xrow + r * 784 + 1];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 37];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 62];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 87];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 1];
-            const x1 = x[xrow + r * 784 + 2];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 38];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 63];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 88];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 2];
-            const x1 = x[xrow + r * 784 + 3];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 14];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 39];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 64];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 89];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x1 = x[xrow + r * 784 + 28];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 41];
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 66];
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 91];
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 28];
-            const x1 = x[xrow + r * 784 + 29];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 42];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 67];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 92];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 29];
-            const x1 = x[xrow + r * 784 + 30];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 43];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 68];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 93];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 30];
-            const x1 = x[xrow + r * 784 + 31];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 19];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 44];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 69];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 94];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x1 = x[xrow + r * 784 + 56];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 46];
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 71];
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 96];
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 56];
-            const x1 = x[xrow + r * 784 + 57];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 47];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 72];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 97];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 57];
-            const x1 = x[xrow + r * 784 + 58];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 48];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 73];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 98];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 58];
-            const x1 = x[xrow + r * 784 + 59];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 24];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 49];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 74];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 99];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          y[yrow] = c0_acc0_0;
-          y[yrow + 1] = c0_acc0_1;
-          y[yrow + 784] = c0_acc1_0;
-          y[yrow + 785] = c0_acc1_1;
-          y[yrow + 1568] = c0_acc2_0;
-          y[yrow + 1569] = c0_acc2_1;
-          y[yrow + 2352] = c0_acc3_0;
-          y[yrow + 2353] = c0_acc3_1;
           for (let cb = 0; cb < 6; cb++) {
             const tw0 = cb * 4 + 2;
             const bv0 = b[g * 6 + o0];
@@ -351,11 +36,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
             let acc2_1 = bv2;
             let acc2_2 = bv2;
             let acc2_3 = bv2;
-            const bv3 = b[g * 6 + o0 + 3];
-            let acc3_0 = bv3;
-            let acc3_1 = bv3;
-            let acc3_2 = bv3;
-            let acc3_3 = bv3;
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 58];
               const x1 = x[xrow + r * 784 + tw0 - 57];
@@ -376,11 +56,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 75];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 57];
@@ -402,11 +77,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 76];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 56];
@@ -428,11 +98,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 77];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 55];
@@ -454,11 +119,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 78];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 54];
@@ -480,11 +140,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 79];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 30];
@@ -506,11 +161,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 80];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 29];
@@ -532,11 +182,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 81];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 28];
@@ -558,11 +203,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 82];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 27];
@@ -584,11 +224,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 83];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 26];
@@ -610,11 +245,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 84];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 2];
@@ -636,11 +266,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 85];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 1];
@@ -662,11 +287,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 86];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0];
@@ -688,11 +308,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 87];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 1];
@@ -714,11 +329,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 88];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 2];
@@ -740,11 +350,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 89];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 26];
@@ -766,11 +371,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 90];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 27];
@@ -792,11 +392,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 91];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 28];
@@ -818,11 +413,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 92];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 29];
@@ -844,11 +434,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 93];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 30];
@@ -870,11 +455,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 94];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 54];
@@ -896,11 +476,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 95];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 55];
@@ -922,11 +497,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 96];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 56];
@@ -948,11 +518,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 97];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 57];
@@ -974,11 +539,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 98];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 58];
@@ -1000,11 +560,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 99];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             y[yrow + tw0] = acc0_0;
             y[yrow + tw0 + 1] = acc0_1;
@@ -1018,654 +573,25 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
             y[yrow + tw0 + 1569] = acc2_1;
             y[yrow + tw0 + 1570] = acc2_2;
             y[yrow + tw0 + 1571] = acc2_3;
-            y[yrow + tw0 + 2352] = acc3_0;
-            y[yrow + tw0 + 2353] = acc3_1;
-            y[yrow + tw0 + 2354] = acc3_2;
-            y[yrow + tw0 + 2355] = acc3_3;
           }
-          const c26_bv0 = b[g * 6 + o0];
-          let c26_acc0_0 = c26_bv0;
-          let c26_acc0_1 = c26_bv0;
-          const c26_bv1 = b[g * 6 + o0 + 1];
-          let c26_acc1_0 = c26_bv1;
-          let c26_acc1_1 = c26_bv1;
-          const c26_bv2 = b[g * 6 + o0 + 2];
-          let c26_acc2_0 = c26_bv2;
-          let c26_acc2_1 = c26_bv2;
-          const c26_bv3 = b[g * 6 + o0 + 3];
-          let c26_acc3_0 = c26_bv3;
-          let c26_acc3_1 = c26_bv3;
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 32];
-            const x1 = x[xrow + r * 784 - 31];
-            const w0 = w[g * 150 + o0 * 25 + r * 25];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 25];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 50];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 75];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 31];
-            const x1 = x[xrow + r * 784 - 30];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 26];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 51];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 76];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 30];
-            const x1 = x[xrow + r * 784 - 29];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 27];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 52];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 77];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 29];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
-            c26_acc0_0 += w0 * x0;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 28];
-            c26_acc1_0 += w1 * x0;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 53];
-            c26_acc2_0 += w2 * x0;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 78];
-            c26_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 4];
-            const x1 = x[xrow + r * 784 - 3];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 5];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 30];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 55];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 80];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 3];
-            const x1 = x[xrow + r * 784 - 2];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 31];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 56];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 81];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 2];
-            const x1 = x[xrow + r * 784 - 1];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 32];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 57];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 82];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 1];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
-            c26_acc0_0 += w0 * x0;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 33];
-            c26_acc1_0 += w1 * x0;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 58];
-            c26_acc2_0 += w2 * x0;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 83];
-            c26_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 24];
-            const x1 = x[xrow + r * 784 + 25];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 10];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 35];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 60];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 85];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 25];
-            const x1 = x[xrow + r * 784 + 26];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 36];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 61];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 86];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 26];
-            const x1 = x[xrow + r * 784 + 27];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 37];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 62];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 87];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 27];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
-            c26_acc0_0 += w0 * x0;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 38];
-            c26_acc1_0 += w1 * x0;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 63];
-            c26_acc2_0 += w2 * x0;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 88];
-            c26_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 52];
-            const x1 = x[xrow + r * 784 + 53];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 15];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 40];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 65];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 90];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 53];
-            const x1 = x[xrow + r * 784 + 54];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 41];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 66];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 91];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 54];
-            const x1 = x[xrow + r * 784 + 55];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 42];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 67];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 92];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 55];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
-            c26_acc0_0 += w0 * x0;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 43];
-            c26_acc1_0 += w1 * x0;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 68];
-            c26_acc2_0 += w2 * x0;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 93];
-            c26_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 80];
-            const x1 = x[xrow + r * 784 + 81];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 20];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 45];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 70];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 95];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 81];
-            const x1 = x[xrow + r * 784 + 82];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 46];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 71];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 96];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 82];
-            const x1 = x[xrow + r * 784 + 83];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 47];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 72];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 97];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 83];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
-            c26_acc0_0 += w0 * x0;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 48];
-            c26_acc1_0 += w1 * x0;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 73];
-            c26_acc2_0 += w2 * x0;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 98];
-            c26_acc3_0 += w3 * x0;
-          }
-          y[yrow + 26] = c26_acc0_0;
-          y[yrow + 27] = c26_acc0_1;
-          y[yrow + 810] = c26_acc1_0;
-          y[yrow + 811] = c26_acc1_1;
-          y[yrow + 1594] = c26_acc2_0;
-          y[yrow + 1595] = c26_acc2_1;
-          y[yrow + 2378] = c26_acc3_0;
-          y[yrow + 2379] = c26_acc3_1;
         }
+      }
+    }
+  }
+}
+/**
+ * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+ * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv5x5_p2_1x28x28_to_6_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 32; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 2; ob++) {
+        const o0 = ob * 3;
         for (let rb = 0; rb < 4; rb++) {
           const th = (rb < 2 ? rb : rb + 24);
           const yrow = ((n * 6 + g * 6 + o0) * 28 + th) * 28;
           const xrow = ((n + g) * 28 + th) * 28;
-          const c0_bv0 = b[g * 6 + o0];
-          let c0_acc0_0 = c0_bv0;
-          let c0_acc0_1 = c0_bv0;
-          const c0_bv1 = b[g * 6 + o0 + 1];
-          let c0_acc1_0 = c0_bv1;
-          let c0_acc1_1 = c0_bv1;
-          const c0_bv2 = b[g * 6 + o0 + 2];
-          let c0_acc2_0 = c0_bv2;
-          let c0_acc2_1 = c0_bv2;
-          const c0_bv3 = b[g * 6 + o0 + 3];
-          let c0_acc3_0 = c0_bv3;
-          let c0_acc3_1 = c0_bv3;
-          if (th >= 2) {
-            for (let r = 0; r < 1; r++) {
-              const x1 = x[xrow + r * 784 - 56];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 26];
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 51];
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 76];
-              c0_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 56];
-              const x1 = x[xrow + r * 784 - 55];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 27];
-              c0_acc1_0 += w1 * x0;
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 52];
-              c0_acc2_0 += w2 * x0;
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 77];
-              c0_acc3_0 += w3 * x0;
-              c0_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 55];
-              const x1 = x[xrow + r * 784 - 54];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 28];
-              c0_acc1_0 += w1 * x0;
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 53];
-              c0_acc2_0 += w2 * x0;
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 78];
-              c0_acc3_0 += w3 * x0;
-              c0_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 54];
-              const x1 = x[xrow + r * 784 - 53];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 4];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 29];
-              c0_acc1_0 += w1 * x0;
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 54];
-              c0_acc2_0 += w2 * x0;
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 79];
-              c0_acc3_0 += w3 * x0;
-              c0_acc3_1 += w3 * x1;
-            }
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 1; r++) {
-              const x1 = x[xrow + r * 784 - 28];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 31];
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 56];
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 81];
-              c0_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 28];
-              const x1 = x[xrow + r * 784 - 27];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 32];
-              c0_acc1_0 += w1 * x0;
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 57];
-              c0_acc2_0 += w2 * x0;
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 82];
-              c0_acc3_0 += w3 * x0;
-              c0_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 27];
-              const x1 = x[xrow + r * 784 - 26];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 33];
-              c0_acc1_0 += w1 * x0;
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 58];
-              c0_acc2_0 += w2 * x0;
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 83];
-              c0_acc3_0 += w3 * x0;
-              c0_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 26];
-              const x1 = x[xrow + r * 784 - 25];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 9];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 34];
-              c0_acc1_0 += w1 * x0;
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 59];
-              c0_acc2_0 += w2 * x0;
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 84];
-              c0_acc3_0 += w3 * x0;
-              c0_acc3_1 += w3 * x1;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const x1 = x[xrow + r * 784];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 36];
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 61];
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 86];
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784];
-            const x1 = x[xrow + r * 784 + 1];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 37];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 62];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 87];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 1];
-            const x1 = x[xrow + r * 784 + 2];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 38];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 63];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 88];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 2];
-            const x1 = x[xrow + r * 784 + 3];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 14];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 39];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 64];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 89];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          if (th < 27) {
-            for (let r = 0; r < 1; r++) {
-              const x1 = x[xrow + r * 784 + 28];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 41];
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 66];
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 91];
-              c0_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 28];
-              const x1 = x[xrow + r * 784 + 29];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 42];
-              c0_acc1_0 += w1 * x0;
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 67];
-              c0_acc2_0 += w2 * x0;
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 92];
-              c0_acc3_0 += w3 * x0;
-              c0_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 29];
-              const x1 = x[xrow + r * 784 + 30];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 43];
-              c0_acc1_0 += w1 * x0;
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 68];
-              c0_acc2_0 += w2 * x0;
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 93];
-              c0_acc3_0 += w3 * x0;
-              c0_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 30];
-              const x1 = x[xrow + r * 784 + 31];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 19];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 44];
-              c0_acc1_0 += w1 * x0;
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 69];
-              c0_acc2_0 += w2 * x0;
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 94];
-              c0_acc3_0 += w3 * x0;
-              c0_acc3_1 += w3 * x1;
-            }
-          }
-          if (th < 26) {
-            for (let r = 0; r < 1; r++) {
-              const x1 = x[xrow + r * 784 + 56];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 46];
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 71];
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 96];
-              c0_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 56];
-              const x1 = x[xrow + r * 784 + 57];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 47];
-              c0_acc1_0 += w1 * x0;
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 72];
-              c0_acc2_0 += w2 * x0;
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 97];
-              c0_acc3_0 += w3 * x0;
-              c0_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 57];
-              const x1 = x[xrow + r * 784 + 58];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 48];
-              c0_acc1_0 += w1 * x0;
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 73];
-              c0_acc2_0 += w2 * x0;
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 98];
-              c0_acc3_0 += w3 * x0;
-              c0_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 58];
-              const x1 = x[xrow + r * 784 + 59];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 24];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 49];
-              c0_acc1_0 += w1 * x0;
-              c0_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 74];
-              c0_acc2_0 += w2 * x0;
-              c0_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 99];
-              c0_acc3_0 += w3 * x0;
-              c0_acc3_1 += w3 * x1;
-            }
-          }
-          y[yrow] = c0_acc0_0;
-          y[yrow + 1] = c0_acc0_1;
-          y[yrow + 784] = c0_acc1_0;
-          y[yrow + 785] = c0_acc1_1;
-          y[yrow + 1568] = c0_acc2_0;
-          y[yrow + 1569] = c0_acc2_1;
-          y[yrow + 2352] = c0_acc3_0;
-          y[yrow + 2353] = c0_acc3_1;
           for (let cb = 0; cb < 6; cb++) {
             const tw0 = cb * 4 + 2;
             const bv0 = b[g * 6 + o0];
@@ -1683,11 +609,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
             let acc2_1 = bv2;
             let acc2_2 = bv2;
             let acc2_3 = bv2;
-            const bv3 = b[g * 6 + o0 + 3];
-            let acc3_0 = bv3;
-            let acc3_1 = bv3;
-            let acc3_2 = bv3;
-            let acc3_3 = bv3;
             if (th >= 2) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 - 58];
@@ -1709,12 +630,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 75];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 2) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 - 57];
                 const x1 = x[xrow + r * 784 + tw0 - 56];
@@ -1735,12 +653,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 76];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 2) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 - 56];
                 const x1 = x[xrow + r * 784 + tw0 - 55];
@@ -1761,12 +676,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 77];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 2) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 - 55];
                 const x1 = x[xrow + r * 784 + tw0 - 54];
@@ -1787,12 +699,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 78];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 2) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 - 54];
                 const x1 = x[xrow + r * 784 + tw0 - 53];
@@ -1813,11 +722,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 79];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
             }
             if (th >= 1) {
@@ -1841,12 +745,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 80];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 - 29];
                 const x1 = x[xrow + r * 784 + tw0 - 28];
@@ -1867,12 +768,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 81];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 - 28];
                 const x1 = x[xrow + r * 784 + tw0 - 27];
@@ -1893,12 +791,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 82];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 - 27];
                 const x1 = x[xrow + r * 784 + tw0 - 26];
@@ -1919,12 +814,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 83];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 - 26];
                 const x1 = x[xrow + r * 784 + tw0 - 25];
@@ -1945,11 +837,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 84];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
             }
             for (let r = 0; r < 1; r++) {
@@ -1972,11 +859,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 85];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 - 1];
@@ -1998,11 +880,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 86];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0];
@@ -2024,11 +901,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 87];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 1];
@@ -2050,11 +922,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 88];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             for (let r = 0; r < 1; r++) {
               const x0 = x[xrow + r * 784 + tw0 + 2];
@@ -2076,11 +943,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
               acc2_1 += w2 * x1;
               acc2_2 += w2 * x2;
               acc2_3 += w2 * x3;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 89];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
             }
             if (th < 27) {
               for (let r = 0; r < 1; r++) {
@@ -2103,12 +965,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 90];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th < 27) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 + 27];
                 const x1 = x[xrow + r * 784 + tw0 + 28];
@@ -2129,12 +988,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 91];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th < 27) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 + 28];
                 const x1 = x[xrow + r * 784 + tw0 + 29];
@@ -2155,12 +1011,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 92];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th < 27) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 + 29];
                 const x1 = x[xrow + r * 784 + tw0 + 30];
@@ -2181,12 +1034,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 93];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th < 27) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 + 30];
                 const x1 = x[xrow + r * 784 + tw0 + 31];
@@ -2207,11 +1057,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 94];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
             }
             if (th < 26) {
@@ -2235,12 +1080,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 95];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th < 26) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 + 55];
                 const x1 = x[xrow + r * 784 + tw0 + 56];
@@ -2261,12 +1103,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 96];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th < 26) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 + 56];
                 const x1 = x[xrow + r * 784 + tw0 + 57];
@@ -2287,12 +1126,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 97];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th < 26) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 + 57];
                 const x1 = x[xrow + r * 784 + tw0 + 58];
@@ -2313,12 +1149,9 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 98];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
+            }
+            if (th < 26) {
               for (let r = 0; r < 1; r++) {
                 const x0 = x[xrow + r * 784 + tw0 + 58];
                 const x1 = x[xrow + r * 784 + tw0 + 59];
@@ -2339,11 +1172,6 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
                 acc2_1 += w2 * x1;
                 acc2_2 += w2 * x2;
                 acc2_3 += w2 * x3;
-                const w3 = w[g * 150 + o0 * 25 + r * 25 + 99];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
               }
             }
             y[yrow + tw0] = acc0_0;
@@ -2358,1990 +1186,310 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
             y[yrow + tw0 + 1569] = acc2_1;
             y[yrow + tw0 + 1570] = acc2_2;
             y[yrow + tw0 + 1571] = acc2_3;
-            y[yrow + tw0 + 2352] = acc3_0;
-            y[yrow + tw0 + 2353] = acc3_1;
-            y[yrow + tw0 + 2354] = acc3_2;
-            y[yrow + tw0 + 2355] = acc3_3;
           }
-          const c26_bv0 = b[g * 6 + o0];
-          let c26_acc0_0 = c26_bv0;
-          let c26_acc0_1 = c26_bv0;
-          const c26_bv1 = b[g * 6 + o0 + 1];
-          let c26_acc1_0 = c26_bv1;
-          let c26_acc1_1 = c26_bv1;
-          const c26_bv2 = b[g * 6 + o0 + 2];
-          let c26_acc2_0 = c26_bv2;
-          let c26_acc2_1 = c26_bv2;
-          const c26_bv3 = b[g * 6 + o0 + 3];
-          let c26_acc3_0 = c26_bv3;
-          let c26_acc3_1 = c26_bv3;
-          if (th >= 2) {
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 32];
-              const x1 = x[xrow + r * 784 - 31];
-              const w0 = w[g * 150 + o0 * 25 + r * 25];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 25];
-              c26_acc1_0 += w1 * x0;
-              c26_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 50];
-              c26_acc2_0 += w2 * x0;
-              c26_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 75];
-              c26_acc3_0 += w3 * x0;
-              c26_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 31];
-              const x1 = x[xrow + r * 784 - 30];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 26];
-              c26_acc1_0 += w1 * x0;
-              c26_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 51];
-              c26_acc2_0 += w2 * x0;
-              c26_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 76];
-              c26_acc3_0 += w3 * x0;
-              c26_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 30];
-              const x1 = x[xrow + r * 784 - 29];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 27];
-              c26_acc1_0 += w1 * x0;
-              c26_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 52];
-              c26_acc2_0 += w2 * x0;
-              c26_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 77];
-              c26_acc3_0 += w3 * x0;
-              c26_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 29];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
-              c26_acc0_0 += w0 * x0;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 28];
-              c26_acc1_0 += w1 * x0;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 53];
-              c26_acc2_0 += w2 * x0;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 78];
-              c26_acc3_0 += w3 * x0;
-            }
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 4];
-              const x1 = x[xrow + r * 784 - 3];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 5];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 30];
-              c26_acc1_0 += w1 * x0;
-              c26_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 55];
-              c26_acc2_0 += w2 * x0;
-              c26_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 80];
-              c26_acc3_0 += w3 * x0;
-              c26_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 3];
-              const x1 = x[xrow + r * 784 - 2];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 31];
-              c26_acc1_0 += w1 * x0;
-              c26_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 56];
-              c26_acc2_0 += w2 * x0;
-              c26_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 81];
-              c26_acc3_0 += w3 * x0;
-              c26_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 2];
-              const x1 = x[xrow + r * 784 - 1];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 32];
-              c26_acc1_0 += w1 * x0;
-              c26_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 57];
-              c26_acc2_0 += w2 * x0;
-              c26_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 82];
-              c26_acc3_0 += w3 * x0;
-              c26_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 - 1];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
-              c26_acc0_0 += w0 * x0;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 33];
-              c26_acc1_0 += w1 * x0;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 58];
-              c26_acc2_0 += w2 * x0;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 83];
-              c26_acc3_0 += w3 * x0;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 24];
-            const x1 = x[xrow + r * 784 + 25];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 10];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 35];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 60];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 85];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 25];
-            const x1 = x[xrow + r * 784 + 26];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 36];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 61];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 86];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 26];
-            const x1 = x[xrow + r * 784 + 27];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 37];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 62];
-            c26_acc2_0 += w2 * x0;
-            c26_acc2_1 += w2 * x1;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 87];
-            c26_acc3_0 += w3 * x0;
-            c26_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 27];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
-            c26_acc0_0 += w0 * x0;
-            const w1 = w[g * 150 + o0 * 25 + r * 25 + 38];
-            c26_acc1_0 += w1 * x0;
-            const w2 = w[g * 150 + o0 * 25 + r * 25 + 63];
-            c26_acc2_0 += w2 * x0;
-            const w3 = w[g * 150 + o0 * 25 + r * 25 + 88];
-            c26_acc3_0 += w3 * x0;
-          }
-          if (th < 27) {
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 52];
-              const x1 = x[xrow + r * 784 + 53];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 15];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 40];
-              c26_acc1_0 += w1 * x0;
-              c26_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 65];
-              c26_acc2_0 += w2 * x0;
-              c26_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 90];
-              c26_acc3_0 += w3 * x0;
-              c26_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 53];
-              const x1 = x[xrow + r * 784 + 54];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 41];
-              c26_acc1_0 += w1 * x0;
-              c26_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 66];
-              c26_acc2_0 += w2 * x0;
-              c26_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 91];
-              c26_acc3_0 += w3 * x0;
-              c26_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 54];
-              const x1 = x[xrow + r * 784 + 55];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 42];
-              c26_acc1_0 += w1 * x0;
-              c26_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 67];
-              c26_acc2_0 += w2 * x0;
-              c26_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 92];
-              c26_acc3_0 += w3 * x0;
-              c26_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 55];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
-              c26_acc0_0 += w0 * x0;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 43];
-              c26_acc1_0 += w1 * x0;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 68];
-              c26_acc2_0 += w2 * x0;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 93];
-              c26_acc3_0 += w3 * x0;
-            }
-          }
-          if (th < 26) {
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 80];
-              const x1 = x[xrow + r * 784 + 81];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 20];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 45];
-              c26_acc1_0 += w1 * x0;
-              c26_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 70];
-              c26_acc2_0 += w2 * x0;
-              c26_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 95];
-              c26_acc3_0 += w3 * x0;
-              c26_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 81];
-              const x1 = x[xrow + r * 784 + 82];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 46];
-              c26_acc1_0 += w1 * x0;
-              c26_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 71];
-              c26_acc2_0 += w2 * x0;
-              c26_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 96];
-              c26_acc3_0 += w3 * x0;
-              c26_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 82];
-              const x1 = x[xrow + r * 784 + 83];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 47];
-              c26_acc1_0 += w1 * x0;
-              c26_acc1_1 += w1 * x1;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 72];
-              c26_acc2_0 += w2 * x0;
-              c26_acc2_1 += w2 * x1;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 97];
-              c26_acc3_0 += w3 * x0;
-              c26_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + 83];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
-              c26_acc0_0 += w0 * x0;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 48];
-              c26_acc1_0 += w1 * x0;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 73];
-              c26_acc2_0 += w2 * x0;
-              const w3 = w[g * 150 + o0 * 25 + r * 25 + 98];
-              c26_acc3_0 += w3 * x0;
-            }
-          }
-          y[yrow + 26] = c26_acc0_0;
-          y[yrow + 27] = c26_acc0_1;
-          y[yrow + 810] = c26_acc1_0;
-          y[yrow + 811] = c26_acc1_1;
-          y[yrow + 1594] = c26_acc2_0;
-          y[yrow + 1595] = c26_acc2_1;
-          y[yrow + 2378] = c26_acc3_0;
-          y[yrow + 2379] = c26_acc3_1;
         }
       }
-      for (let th = 2; th < 26; th++) {
-        const yrow = ((n * 6 + g * 6) * 28 + th) * 28 + 3136;
-        const xrow = ((n + g) * 28 + th) * 28;
-        const c0_bv0 = b[g * 6 + 4];
-        let c0_acc0_0 = c0_bv0;
-        let c0_acc0_1 = c0_bv0;
-        const c0_bv1 = b[g * 6 + 5];
-        let c0_acc1_0 = c0_bv1;
-        let c0_acc1_1 = c0_bv1;
-        for (let r = 0; r < 1; r++) {
-          const x1 = x[xrow + r * 784 - 56];
-          const w0 = w[g * 150 + r * 25 + 101];
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 126];
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 56];
-          const x1 = x[xrow + r * 784 - 55];
-          const w0 = w[g * 150 + r * 25 + 102];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 127];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 55];
-          const x1 = x[xrow + r * 784 - 54];
-          const w0 = w[g * 150 + r * 25 + 103];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 128];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 54];
-          const x1 = x[xrow + r * 784 - 53];
-          const w0 = w[g * 150 + r * 25 + 104];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 129];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x1 = x[xrow + r * 784 - 28];
-          const w0 = w[g * 150 + r * 25 + 106];
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 131];
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 28];
-          const x1 = x[xrow + r * 784 - 27];
-          const w0 = w[g * 150 + r * 25 + 107];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 132];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 27];
-          const x1 = x[xrow + r * 784 - 26];
-          const w0 = w[g * 150 + r * 25 + 108];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 133];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 26];
-          const x1 = x[xrow + r * 784 - 25];
-          const w0 = w[g * 150 + r * 25 + 109];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 134];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x1 = x[xrow + r * 784];
-          const w0 = w[g * 150 + r * 25 + 111];
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 136];
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784];
-          const x1 = x[xrow + r * 784 + 1];
-          const w0 = w[g * 150 + r * 25 + 112];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 137];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 1];
-          const x1 = x[xrow + r * 784 + 2];
-          const w0 = w[g * 150 + r * 25 + 113];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 138];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 2];
-          const x1 = x[xrow + r * 784 + 3];
-          const w0 = w[g * 150 + r * 25 + 114];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 139];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x1 = x[xrow + r * 784 + 28];
-          const w0 = w[g * 150 + r * 25 + 116];
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 141];
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 28];
-          const x1 = x[xrow + r * 784 + 29];
-          const w0 = w[g * 150 + r * 25 + 117];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 142];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 29];
-          const x1 = x[xrow + r * 784 + 30];
-          const w0 = w[g * 150 + r * 25 + 118];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 143];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 30];
-          const x1 = x[xrow + r * 784 + 31];
-          const w0 = w[g * 150 + r * 25 + 119];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 144];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x1 = x[xrow + r * 784 + 56];
-          const w0 = w[g * 150 + r * 25 + 121];
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 146];
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 56];
-          const x1 = x[xrow + r * 784 + 57];
-          const w0 = w[g * 150 + r * 25 + 122];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 147];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 57];
-          const x1 = x[xrow + r * 784 + 58];
-          const w0 = w[g * 150 + r * 25 + 123];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 148];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 58];
-          const x1 = x[xrow + r * 784 + 59];
-          const w0 = w[g * 150 + r * 25 + 124];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 149];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        y[yrow] = c0_acc0_0;
-        y[yrow + 1] = c0_acc0_1;
-        y[yrow + 784] = c0_acc1_0;
-        y[yrow + 785] = c0_acc1_1;
-        for (let cb = 0; cb < 6; cb++) {
-          const tw0 = cb * 4 + 2;
-          const bv0 = b[g * 6 + 4];
-          let acc0_0 = bv0;
-          let acc0_1 = bv0;
-          let acc0_2 = bv0;
-          let acc0_3 = bv0;
-          const bv1 = b[g * 6 + 5];
-          let acc1_0 = bv1;
-          let acc1_1 = bv1;
-          let acc1_2 = bv1;
-          let acc1_3 = bv1;
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 58];
-            const x1 = x[xrow + r * 784 + tw0 - 57];
-            const x2 = x[xrow + r * 784 + tw0 - 56];
-            const x3 = x[xrow + r * 784 + tw0 - 55];
-            const w0 = w[g * 150 + r * 25 + 100];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 125];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 57];
-            const x1 = x[xrow + r * 784 + tw0 - 56];
-            const x2 = x[xrow + r * 784 + tw0 - 55];
-            const x3 = x[xrow + r * 784 + tw0 - 54];
-            const w0 = w[g * 150 + r * 25 + 101];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 126];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 56];
-            const x1 = x[xrow + r * 784 + tw0 - 55];
-            const x2 = x[xrow + r * 784 + tw0 - 54];
-            const x3 = x[xrow + r * 784 + tw0 - 53];
-            const w0 = w[g * 150 + r * 25 + 102];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 127];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 55];
-            const x1 = x[xrow + r * 784 + tw0 - 54];
-            const x2 = x[xrow + r * 784 + tw0 - 53];
-            const x3 = x[xrow + r * 784 + tw0 - 52];
-            const w0 = w[g * 150 + r * 25 + 103];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 128];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 54];
-            const x1 = x[xrow + r * 784 + tw0 - 53];
-            const x2 = x[xrow + r * 784 + tw0 - 52];
-            const x3 = x[xrow + r * 784 + tw0 - 51];
-            const w0 = w[g * 150 + r * 25 + 104];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 129];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 30];
-            const x1 = x[xrow + r * 784 + tw0 - 29];
-            const x2 = x[xrow + r * 784 + tw0 - 28];
-            const x3 = x[xrow + r * 784 + tw0 - 27];
-            const w0 = w[g * 150 + r * 25 + 105];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 130];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 29];
-            const x1 = x[xrow + r * 784 + tw0 - 28];
-            const x2 = x[xrow + r * 784 + tw0 - 27];
-            const x3 = x[xrow + r * 784 + tw0 - 26];
-            const w0 = w[g * 150 + r * 25 + 106];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 131];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 28];
-            const x1 = x[xrow + r * 784 + tw0 - 27];
-            const x2 = x[xrow + r * 784 + tw0 - 26];
-            const x3 = x[xrow + r * 784 + tw0 - 25];
-            const w0 = w[g * 150 + r * 25 + 107];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 132];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 27];
-            const x1 = x[xrow + r * 784 + tw0 - 26];
-            const x2 = x[xrow + r * 784 + tw0 - 25];
-            const x3 = x[xrow + r * 784 + tw0 - 24];
-            const w0 = w[g * 150 + r * 25 + 108];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 133];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 26];
-            const x1 = x[xrow + r * 784 + tw0 - 25];
-            const x2 = x[xrow + r * 784 + tw0 - 24];
-            const x3 = x[xrow + r * 784 + tw0 - 23];
-            const w0 = w[g * 150 + r * 25 + 109];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 134];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 2];
-            const x1 = x[xrow + r * 784 + tw0 - 1];
-            const x2 = x[xrow + r * 784 + tw0];
-            const x3 = x[xrow + r * 784 + tw0 + 1];
-            const w0 = w[g * 150 + r * 25 + 110];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 135];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 1];
-            const x1 = x[xrow + r * 784 + tw0];
-            const x2 = x[xrow + r * 784 + tw0 + 1];
-            const x3 = x[xrow + r * 784 + tw0 + 2];
-            const w0 = w[g * 150 + r * 25 + 111];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 136];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0];
-            const x1 = x[xrow + r * 784 + tw0 + 1];
-            const x2 = x[xrow + r * 784 + tw0 + 2];
-            const x3 = x[xrow + r * 784 + tw0 + 3];
-            const w0 = w[g * 150 + r * 25 + 112];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 137];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 1];
-            const x1 = x[xrow + r * 784 + tw0 + 2];
-            const x2 = x[xrow + r * 784 + tw0 + 3];
-            const x3 = x[xrow + r * 784 + tw0 + 4];
-            const w0 = w[g * 150 + r * 25 + 113];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 138];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 2];
-            const x1 = x[xrow + r * 784 + tw0 + 3];
-            const x2 = x[xrow + r * 784 + tw0 + 4];
-            const x3 = x[xrow + r * 784 + tw0 + 5];
-            const w0 = w[g * 150 + r * 25 + 114];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 139];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 26];
-            const x1 = x[xrow + r * 784 + tw0 + 27];
-            const x2 = x[xrow + r * 784 + tw0 + 28];
-            const x3 = x[xrow + r * 784 + tw0 + 29];
-            const w0 = w[g * 150 + r * 25 + 115];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 140];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 27];
-            const x1 = x[xrow + r * 784 + tw0 + 28];
-            const x2 = x[xrow + r * 784 + tw0 + 29];
-            const x3 = x[xrow + r * 784 + tw0 + 30];
-            const w0 = w[g * 150 + r * 25 + 116];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 141];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 28];
-            const x1 = x[xrow + r * 784 + tw0 + 29];
-            const x2 = x[xrow + r * 784 + tw0 + 30];
-            const x3 = x[xrow + r * 784 + tw0 + 31];
-            const w0 = w[g * 150 + r * 25 + 117];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 142];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 29];
-            const x1 = x[xrow + r * 784 + tw0 + 30];
-            const x2 = x[xrow + r * 784 + tw0 + 31];
-            const x3 = x[xrow + r * 784 + tw0 + 32];
-            const w0 = w[g * 150 + r * 25 + 118];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 143];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 30];
-            const x1 = x[xrow + r * 784 + tw0 + 31];
-            const x2 = x[xrow + r * 784 + tw0 + 32];
-            const x3 = x[xrow + r * 784 + tw0 + 33];
-            const w0 = w[g * 150 + r * 25 + 119];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 144];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 54];
-            const x1 = x[xrow + r * 784 + tw0 + 55];
-            const x2 = x[xrow + r * 784 + tw0 + 56];
-            const x3 = x[xrow + r * 784 + tw0 + 57];
-            const w0 = w[g * 150 + r * 25 + 120];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 145];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 55];
-            const x1 = x[xrow + r * 784 + tw0 + 56];
-            const x2 = x[xrow + r * 784 + tw0 + 57];
-            const x3 = x[xrow + r * 784 + tw0 + 58];
-            const w0 = w[g * 150 + r * 25 + 121];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 146];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 56];
-            const x1 = x[xrow + r * 784 + tw0 + 57];
-            const x2 = x[xrow + r * 784 + tw0 + 58];
-            const x3 = x[xrow + r * 784 + tw0 + 59];
-            const w0 = w[g * 150 + r * 25 + 122];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 147];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 57];
-            const x1 = x[xrow + r * 784 + tw0 + 58];
-            const x2 = x[xrow + r * 784 + tw0 + 59];
-            const x3 = x[xrow + r * 784 + tw0 + 60];
-            const w0 = w[g * 150 + r * 25 + 123];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 148];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 58];
-            const x1 = x[xrow + r * 784 + tw0 + 59];
-            const x2 = x[xrow + r * 784 + tw0 + 60];
-            const x3 = x[xrow + r * 784 + tw0 + 61];
-            const w0 = w[g * 150 + r * 25 + 124];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 149];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          y[yrow + tw0] = acc0_0;
-          y[yrow + tw0 + 1] = acc0_1;
-          y[yrow + tw0 + 2] = acc0_2;
-          y[yrow + tw0 + 3] = acc0_3;
-          y[yrow + tw0 + 784] = acc1_0;
-          y[yrow + tw0 + 785] = acc1_1;
-          y[yrow + tw0 + 786] = acc1_2;
-          y[yrow + tw0 + 787] = acc1_3;
-        }
-        const c26_bv0 = b[g * 6 + 4];
-        let c26_acc0_0 = c26_bv0;
-        let c26_acc0_1 = c26_bv0;
-        const c26_bv1 = b[g * 6 + 5];
-        let c26_acc1_0 = c26_bv1;
-        let c26_acc1_1 = c26_bv1;
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 32];
-          const x1 = x[xrow + r * 784 - 31];
-          const w0 = w[g * 150 + r * 25 + 100];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 125];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 31];
-          const x1 = x[xrow + r * 784 - 30];
-          const w0 = w[g * 150 + r * 25 + 101];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 126];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 30];
-          const x1 = x[xrow + r * 784 - 29];
-          const w0 = w[g * 150 + r * 25 + 102];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 127];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 29];
-          const w0 = w[g * 150 + r * 25 + 103];
-          c26_acc0_0 += w0 * x0;
-          const w1 = w[g * 150 + r * 25 + 128];
-          c26_acc1_0 += w1 * x0;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 4];
-          const x1 = x[xrow + r * 784 - 3];
-          const w0 = w[g * 150 + r * 25 + 105];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 130];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 3];
-          const x1 = x[xrow + r * 784 - 2];
-          const w0 = w[g * 150 + r * 25 + 106];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 131];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 2];
-          const x1 = x[xrow + r * 784 - 1];
-          const w0 = w[g * 150 + r * 25 + 107];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 132];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 - 1];
-          const w0 = w[g * 150 + r * 25 + 108];
-          c26_acc0_0 += w0 * x0;
-          const w1 = w[g * 150 + r * 25 + 133];
-          c26_acc1_0 += w1 * x0;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 24];
-          const x1 = x[xrow + r * 784 + 25];
-          const w0 = w[g * 150 + r * 25 + 110];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 135];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 25];
-          const x1 = x[xrow + r * 784 + 26];
-          const w0 = w[g * 150 + r * 25 + 111];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 136];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 26];
-          const x1 = x[xrow + r * 784 + 27];
-          const w0 = w[g * 150 + r * 25 + 112];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 137];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 27];
-          const w0 = w[g * 150 + r * 25 + 113];
-          c26_acc0_0 += w0 * x0;
-          const w1 = w[g * 150 + r * 25 + 138];
-          c26_acc1_0 += w1 * x0;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 52];
-          const x1 = x[xrow + r * 784 + 53];
-          const w0 = w[g * 150 + r * 25 + 115];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 140];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 53];
-          const x1 = x[xrow + r * 784 + 54];
-          const w0 = w[g * 150 + r * 25 + 116];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 141];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 54];
-          const x1 = x[xrow + r * 784 + 55];
-          const w0 = w[g * 150 + r * 25 + 117];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 142];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 55];
-          const w0 = w[g * 150 + r * 25 + 118];
-          c26_acc0_0 += w0 * x0;
-          const w1 = w[g * 150 + r * 25 + 143];
-          c26_acc1_0 += w1 * x0;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 80];
-          const x1 = x[xrow + r * 784 + 81];
-          const w0 = w[g * 150 + r * 25 + 120];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 145];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 81];
-          const x1 = x[xrow + r * 784 + 82];
-          const w0 = w[g * 150 + r * 25 + 121];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 146];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 82];
-          const x1 = x[xrow + r * 784 + 83];
-          const w0 = w[g * 150 + r * 25 + 122];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 147];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 83];
-          const w0 = w[g * 150 + r * 25 + 123];
-          c26_acc0_0 += w0 * x0;
-          const w1 = w[g * 150 + r * 25 + 148];
-          c26_acc1_0 += w1 * x0;
-        }
-        y[yrow + 26] = c26_acc0_0;
-        y[yrow + 27] = c26_acc0_1;
-        y[yrow + 810] = c26_acc1_0;
-        y[yrow + 811] = c26_acc1_1;
-      }
-      for (let rb = 0; rb < 4; rb++) {
-        const th = (rb < 2 ? rb : rb + 24);
-        const yrow = ((n * 6 + g * 6) * 28 + th) * 28 + 3136;
-        const xrow = ((n + g) * 28 + th) * 28;
-        const c0_bv0 = b[g * 6 + 4];
-        let c0_acc0_0 = c0_bv0;
-        let c0_acc0_1 = c0_bv0;
-        const c0_bv1 = b[g * 6 + 5];
-        let c0_acc1_0 = c0_bv1;
-        let c0_acc1_1 = c0_bv1;
-        if (th >= 2) {
-          for (let r = 0; r < 1; r++) {
-            const x1 = x[xrow + r * 784 - 56];
-            const w0 = w[g * 150 + r * 25 + 101];
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 126];
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 56];
-            const x1 = x[xrow + r * 784 - 55];
-            const w0 = w[g * 150 + r * 25 + 102];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 127];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 55];
-            const x1 = x[xrow + r * 784 - 54];
-            const w0 = w[g * 150 + r * 25 + 103];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 128];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 54];
-            const x1 = x[xrow + r * 784 - 53];
-            const w0 = w[g * 150 + r * 25 + 104];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 129];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-        }
-        if (th >= 1) {
-          for (let r = 0; r < 1; r++) {
-            const x1 = x[xrow + r * 784 - 28];
-            const w0 = w[g * 150 + r * 25 + 106];
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 131];
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 28];
-            const x1 = x[xrow + r * 784 - 27];
-            const w0 = w[g * 150 + r * 25 + 107];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 132];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 27];
-            const x1 = x[xrow + r * 784 - 26];
-            const w0 = w[g * 150 + r * 25 + 108];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 133];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 26];
-            const x1 = x[xrow + r * 784 - 25];
-            const w0 = w[g * 150 + r * 25 + 109];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 134];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-        }
-        for (let r = 0; r < 1; r++) {
-          const x1 = x[xrow + r * 784];
-          const w0 = w[g * 150 + r * 25 + 111];
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 136];
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784];
-          const x1 = x[xrow + r * 784 + 1];
-          const w0 = w[g * 150 + r * 25 + 112];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 137];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 1];
-          const x1 = x[xrow + r * 784 + 2];
-          const w0 = w[g * 150 + r * 25 + 113];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 138];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 2];
-          const x1 = x[xrow + r * 784 + 3];
-          const w0 = w[g * 150 + r * 25 + 114];
-          c0_acc0_0 += w0 * x0;
-          c0_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 139];
-          c0_acc1_0 += w1 * x0;
-          c0_acc1_1 += w1 * x1;
-        }
-        if (th < 27) {
-          for (let r = 0; r < 1; r++) {
-            const x1 = x[xrow + r * 784 + 28];
-            const w0 = w[g * 150 + r * 25 + 116];
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 141];
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 28];
-            const x1 = x[xrow + r * 784 + 29];
-            const w0 = w[g * 150 + r * 25 + 117];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 142];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 29];
-            const x1 = x[xrow + r * 784 + 30];
-            const w0 = w[g * 150 + r * 25 + 118];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 143];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 30];
-            const x1 = x[xrow + r * 784 + 31];
-            const w0 = w[g * 150 + r * 25 + 119];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 144];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-        }
-        if (th < 26) {
-          for (let r = 0; r < 1; r++) {
-            const x1 = x[xrow + r * 784 + 56];
-            const w0 = w[g * 150 + r * 25 + 121];
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 146];
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 56];
-            const x1 = x[xrow + r * 784 + 57];
-            const w0 = w[g * 150 + r * 25 + 122];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 147];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 57];
-            const x1 = x[xrow + r * 784 + 58];
-            const w0 = w[g * 150 + r * 25 + 123];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 148];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 58];
-            const x1 = x[xrow + r * 784 + 59];
-            const w0 = w[g * 150 + r * 25 + 124];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 149];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-        }
-        y[yrow] = c0_acc0_0;
-        y[yrow + 1] = c0_acc0_1;
-        y[yrow + 784] = c0_acc1_0;
-        y[yrow + 785] = c0_acc1_1;
-        for (let cb = 0; cb < 6; cb++) {
-          const tw0 = cb * 4 + 2;
-          const bv0 = b[g * 6 + 4];
-          let acc0_0 = bv0;
-          let acc0_1 = bv0;
-          let acc0_2 = bv0;
-          let acc0_3 = bv0;
-          const bv1 = b[g * 6 + 5];
-          let acc1_0 = bv1;
-          let acc1_1 = bv1;
-          let acc1_2 = bv1;
-          let acc1_3 = bv1;
-          if (th >= 2) {
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 - 58];
-              const x1 = x[xrow + r * 784 + tw0 - 57];
-              const x2 = x[xrow + r * 784 + tw0 - 56];
-              const x3 = x[xrow + r * 784 + tw0 - 55];
-              const w0 = w[g * 150 + r * 25 + 100];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 125];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+    }
+  }
+}
+/**
+ * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+ * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv5x5_p2_1x28x28_to_6_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 32; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 2; ob++) {
+        const o0 = ob * 3;
+        for (let th = 0; th < 28; th++) {
+          const yrow = ((n * 6 + g * 6 + o0) * 28 + th) * 28;
+          const xrow = ((n + g) * 28 + th) * 28;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = (ce < 2 ? ce : ce + 24);
+            const bv0 = b[g * 6 + o0];
+            let acc0_0 = bv0;
+            const bv1 = b[g * 6 + o0 + 1];
+            let acc1_0 = bv1;
+            const bv2 = b[g * 6 + o0 + 2];
+            let acc2_0 = bv2;
+            if (th >= 2 && tw >= 2) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw - 58];
+                const w0 = w[g * 150 + o0 * 25 + r * 25];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 25];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 50];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th >= 2 && tw >= 1) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw - 57];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 26];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 51];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th >= 2) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw - 56];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 27];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 52];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th >= 2 && tw < 27) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw - 55];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 28];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 53];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th >= 2 && tw < 26) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw - 54];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 4];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 29];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 54];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th >= 1 && tw >= 2) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw - 30];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 5];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 30];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 55];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th >= 1 && tw >= 1) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw - 29];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 31];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 56];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th >= 1) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw - 28];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 32];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 57];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th >= 1 && tw < 27) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw - 27];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 33];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 58];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (th >= 1 && tw < 26) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw - 26];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 9];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 34];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 59];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (tw >= 2) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw - 2];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 10];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 35];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 60];
+                acc2_0 += w2 * x0;
+              }
+            }
+            if (tw >= 1) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw - 1];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 36];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 61];
+                acc2_0 += w2 * x0;
+              }
             }
             for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 - 57];
-              const x1 = x[xrow + r * 784 + tw0 - 56];
-              const x2 = x[xrow + r * 784 + tw0 - 55];
-              const x3 = x[xrow + r * 784 + tw0 - 54];
-              const w0 = w[g * 150 + r * 25 + 101];
+              const x0 = x[xrow + r * 784 + tw];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
               acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 126];
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 37];
               acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 62];
+              acc2_0 += w2 * x0;
             }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 - 56];
-              const x1 = x[xrow + r * 784 + tw0 - 55];
-              const x2 = x[xrow + r * 784 + tw0 - 54];
-              const x3 = x[xrow + r * 784 + tw0 - 53];
-              const w0 = w[g * 150 + r * 25 + 102];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 127];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+            if (tw < 27) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw + 1];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 38];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 63];
+                acc2_0 += w2 * x0;
+              }
             }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 - 55];
-              const x1 = x[xrow + r * 784 + tw0 - 54];
-              const x2 = x[xrow + r * 784 + tw0 - 53];
-              const x3 = x[xrow + r * 784 + tw0 - 52];
-              const w0 = w[g * 150 + r * 25 + 103];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 128];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+            if (tw < 26) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw + 2];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 14];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 39];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 64];
+                acc2_0 += w2 * x0;
+              }
             }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 - 54];
-              const x1 = x[xrow + r * 784 + tw0 - 53];
-              const x2 = x[xrow + r * 784 + tw0 - 52];
-              const x3 = x[xrow + r * 784 + tw0 - 51];
-              const w0 = w[g * 150 + r * 25 + 104];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 129];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+            if (th < 27 && tw >= 2) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw + 26];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 15];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 40];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 65];
+                acc2_0 += w2 * x0;
+              }
             }
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 - 30];
-              const x1 = x[xrow + r * 784 + tw0 - 29];
-              const x2 = x[xrow + r * 784 + tw0 - 28];
-              const x3 = x[xrow + r * 784 + tw0 - 27];
-              const w0 = w[g * 150 + r * 25 + 105];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 130];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+            if (th < 27 && tw >= 1) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw + 27];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 41];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 66];
+                acc2_0 += w2 * x0;
+              }
             }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 - 29];
-              const x1 = x[xrow + r * 784 + tw0 - 28];
-              const x2 = x[xrow + r * 784 + tw0 - 27];
-              const x3 = x[xrow + r * 784 + tw0 - 26];
-              const w0 = w[g * 150 + r * 25 + 106];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 131];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+            if (th < 27) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw + 28];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 42];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 67];
+                acc2_0 += w2 * x0;
+              }
             }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 - 28];
-              const x1 = x[xrow + r * 784 + tw0 - 27];
-              const x2 = x[xrow + r * 784 + tw0 - 26];
-              const x3 = x[xrow + r * 784 + tw0 - 25];
-              const w0 = w[g * 150 + r * 25 + 107];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 132];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+            if (th < 27 && tw < 27) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw + 29];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 43];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 68];
+                acc2_0 += w2 * x0;
+              }
             }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 - 27];
-              const x1 = x[xrow + r * 784 + tw0 - 26];
-              const x2 = x[xrow + r * 784 + tw0 - 25];
-              const x3 = x[xrow + r * 784 + tw0 - 24];
-              const w0 = w[g * 150 + r * 25 + 108];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 133];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+            if (th < 27 && tw < 26) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw + 30];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 19];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 44];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 69];
+                acc2_0 += w2 * x0;
+              }
             }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 - 26];
-              const x1 = x[xrow + r * 784 + tw0 - 25];
-              const x2 = x[xrow + r * 784 + tw0 - 24];
-              const x3 = x[xrow + r * 784 + tw0 - 23];
-              const w0 = w[g * 150 + r * 25 + 109];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 134];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+            if (th < 26 && tw >= 2) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw + 54];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 20];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 45];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 70];
+                acc2_0 += w2 * x0;
+              }
             }
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 2];
-            const x1 = x[xrow + r * 784 + tw0 - 1];
-            const x2 = x[xrow + r * 784 + tw0];
-            const x3 = x[xrow + r * 784 + tw0 + 1];
-            const w0 = w[g * 150 + r * 25 + 110];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 135];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 - 1];
-            const x1 = x[xrow + r * 784 + tw0];
-            const x2 = x[xrow + r * 784 + tw0 + 1];
-            const x3 = x[xrow + r * 784 + tw0 + 2];
-            const w0 = w[g * 150 + r * 25 + 111];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 136];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0];
-            const x1 = x[xrow + r * 784 + tw0 + 1];
-            const x2 = x[xrow + r * 784 + tw0 + 2];
-            const x3 = x[xrow + r * 784 + tw0 + 3];
-            const w0 = w[g * 150 + r * 25 + 112];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 137];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 1];
-            const x1 = x[xrow + r * 784 + tw0 + 2];
-            const x2 = x[xrow + r * 784 + tw0 + 3];
-            const x3 = x[xrow + r * 784 + tw0 + 4];
-            const w0 = w[g * 150 + r * 25 + 113];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 138];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + tw0 + 2];
-            const x1 = x[xrow + r * 784 + tw0 + 3];
-            const x2 = x[xrow + r * 784 + tw0 + 4];
-            const x3 = x[xrow + r * 784 + tw0 + 5];
-            const w0 = w[g * 150 + r * 25 + 114];
-            acc0_0 += w0 * x0;
-            acc0_1 += w0 * x1;
-            acc0_2 += w0 * x2;
-            acc0_3 += w0 * x3;
-            const w1 = w[g * 150 + r * 25 + 139];
-            acc1_0 += w1 * x0;
-            acc1_1 += w1 * x1;
-            acc1_2 += w1 * x2;
-            acc1_3 += w1 * x3;
-          }
-          if (th < 27) {
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 + 26];
-              const x1 = x[xrow + r * 784 + tw0 + 27];
-              const x2 = x[xrow + r * 784 + tw0 + 28];
-              const x3 = x[xrow + r * 784 + tw0 + 29];
-              const w0 = w[g * 150 + r * 25 + 115];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 140];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+            if (th < 26 && tw >= 1) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw + 55];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 46];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 71];
+                acc2_0 += w2 * x0;
+              }
             }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 + 27];
-              const x1 = x[xrow + r * 784 + tw0 + 28];
-              const x2 = x[xrow + r * 784 + tw0 + 29];
-              const x3 = x[xrow + r * 784 + tw0 + 30];
-              const w0 = w[g * 150 + r * 25 + 116];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 141];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+            if (th < 26) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw + 56];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 47];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 72];
+                acc2_0 += w2 * x0;
+              }
             }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 + 28];
-              const x1 = x[xrow + r * 784 + tw0 + 29];
-              const x2 = x[xrow + r * 784 + tw0 + 30];
-              const x3 = x[xrow + r * 784 + tw0 + 31];
-              const w0 = w[g * 150 + r * 25 + 117];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 142];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+            if (th < 26 && tw < 27) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw + 57];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 48];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 73];
+                acc2_0 += w2 * x0;
+              }
             }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 + 29];
-              const x1 = x[xrow + r * 784 + tw0 + 30];
-              const x2 = x[xrow + r * 784 + tw0 + 31];
-              const x3 = x[xrow + r * 784 + tw0 + 32];
-              const w0 = w[g * 150 + r * 25 + 118];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 143];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
+            if (th < 26 && tw < 26) {
+              for (let r = 0; r < 1; r++) {
+                const x0 = x[xrow + r * 784 + tw + 58];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 24];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 150 + o0 * 25 + r * 25 + 49];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 150 + o0 * 25 + r * 25 + 74];
+                acc2_0 += w2 * x0;
+              }
             }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 + 30];
-              const x1 = x[xrow + r * 784 + tw0 + 31];
-              const x2 = x[xrow + r * 784 + tw0 + 32];
-              const x3 = x[xrow + r * 784 + tw0 + 33];
-              const w0 = w[g * 150 + r * 25 + 119];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 144];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
-            }
-          }
-          if (th < 26) {
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 + 54];
-              const x1 = x[xrow + r * 784 + tw0 + 55];
-              const x2 = x[xrow + r * 784 + tw0 + 56];
-              const x3 = x[xrow + r * 784 + tw0 + 57];
-              const w0 = w[g * 150 + r * 25 + 120];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 145];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 + 55];
-              const x1 = x[xrow + r * 784 + tw0 + 56];
-              const x2 = x[xrow + r * 784 + tw0 + 57];
-              const x3 = x[xrow + r * 784 + tw0 + 58];
-              const w0 = w[g * 150 + r * 25 + 121];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 146];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 + 56];
-              const x1 = x[xrow + r * 784 + tw0 + 57];
-              const x2 = x[xrow + r * 784 + tw0 + 58];
-              const x3 = x[xrow + r * 784 + tw0 + 59];
-              const w0 = w[g * 150 + r * 25 + 122];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 147];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 + 57];
-              const x1 = x[xrow + r * 784 + tw0 + 58];
-              const x2 = x[xrow + r * 784 + tw0 + 59];
-              const x3 = x[xrow + r * 784 + tw0 + 60];
-              const w0 = w[g * 150 + r * 25 + 123];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 148];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
-            }
-            for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw0 + 58];
-              const x1 = x[xrow + r * 784 + tw0 + 59];
-              const x2 = x[xrow + r * 784 + tw0 + 60];
-              const x3 = x[xrow + r * 784 + tw0 + 61];
-              const w0 = w[g * 150 + r * 25 + 124];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 150 + r * 25 + 149];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
-            }
-          }
-          y[yrow + tw0] = acc0_0;
-          y[yrow + tw0 + 1] = acc0_1;
-          y[yrow + tw0 + 2] = acc0_2;
-          y[yrow + tw0 + 3] = acc0_3;
-          y[yrow + tw0 + 784] = acc1_0;
-          y[yrow + tw0 + 785] = acc1_1;
-          y[yrow + tw0 + 786] = acc1_2;
-          y[yrow + tw0 + 787] = acc1_3;
-        }
-        const c26_bv0 = b[g * 6 + 4];
-        let c26_acc0_0 = c26_bv0;
-        let c26_acc0_1 = c26_bv0;
-        const c26_bv1 = b[g * 6 + 5];
-        let c26_acc1_0 = c26_bv1;
-        let c26_acc1_1 = c26_bv1;
-        if (th >= 2) {
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 32];
-            const x1 = x[xrow + r * 784 - 31];
-            const w0 = w[g * 150 + r * 25 + 100];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 125];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 31];
-            const x1 = x[xrow + r * 784 - 30];
-            const w0 = w[g * 150 + r * 25 + 101];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 126];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 30];
-            const x1 = x[xrow + r * 784 - 29];
-            const w0 = w[g * 150 + r * 25 + 102];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 127];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 29];
-            const w0 = w[g * 150 + r * 25 + 103];
-            c26_acc0_0 += w0 * x0;
-            const w1 = w[g * 150 + r * 25 + 128];
-            c26_acc1_0 += w1 * x0;
+            y[yrow + tw] = acc0_0;
+            y[yrow + tw + 784] = acc1_0;
+            y[yrow + tw + 1568] = acc2_0;
           }
         }
-        if (th >= 1) {
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 4];
-            const x1 = x[xrow + r * 784 - 3];
-            const w0 = w[g * 150 + r * 25 + 105];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 130];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 3];
-            const x1 = x[xrow + r * 784 - 2];
-            const w0 = w[g * 150 + r * 25 + 106];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 131];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 2];
-            const x1 = x[xrow + r * 784 - 1];
-            const w0 = w[g * 150 + r * 25 + 107];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 132];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 - 1];
-            const w0 = w[g * 150 + r * 25 + 108];
-            c26_acc0_0 += w0 * x0;
-            const w1 = w[g * 150 + r * 25 + 133];
-            c26_acc1_0 += w1 * x0;
-          }
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 24];
-          const x1 = x[xrow + r * 784 + 25];
-          const w0 = w[g * 150 + r * 25 + 110];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 135];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 25];
-          const x1 = x[xrow + r * 784 + 26];
-          const w0 = w[g * 150 + r * 25 + 111];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 136];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 26];
-          const x1 = x[xrow + r * 784 + 27];
-          const w0 = w[g * 150 + r * 25 + 112];
-          c26_acc0_0 += w0 * x0;
-          c26_acc0_1 += w0 * x1;
-          const w1 = w[g * 150 + r * 25 + 137];
-          c26_acc1_0 += w1 * x0;
-          c26_acc1_1 += w1 * x1;
-        }
-        for (let r = 0; r < 1; r++) {
-          const x0 = x[xrow + r * 784 + 27];
-          const w0 = w[g * 150 + r * 25 + 113];
-          c26_acc0_0 += w0 * x0;
-          const w1 = w[g * 150 + r * 25 + 138];
-          c26_acc1_0 += w1 * x0;
-        }
-        if (th < 27) {
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 52];
-            const x1 = x[xrow + r * 784 + 53];
-            const w0 = w[g * 150 + r * 25 + 115];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 140];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 53];
-            const x1 = x[xrow + r * 784 + 54];
-            const w0 = w[g * 150 + r * 25 + 116];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 141];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 54];
-            const x1 = x[xrow + r * 784 + 55];
-            const w0 = w[g * 150 + r * 25 + 117];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 142];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 55];
-            const w0 = w[g * 150 + r * 25 + 118];
-            c26_acc0_0 += w0 * x0;
-            const w1 = w[g * 150 + r * 25 + 143];
-            c26_acc1_0 += w1 * x0;
-          }
-        }
-        if (th < 26) {
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 80];
-            const x1 = x[xrow + r * 784 + 81];
-            const w0 = w[g * 150 + r * 25 + 120];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 145];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 81];
-            const x1 = x[xrow + r * 784 + 82];
-            const w0 = w[g * 150 + r * 25 + 121];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 146];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 82];
-            const x1 = x[xrow + r * 784 + 83];
-            const w0 = w[g * 150 + r * 25 + 122];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-            const w1 = w[g * 150 + r * 25 + 147];
-            c26_acc1_0 += w1 * x0;
-            c26_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 784 + 83];
-            const w0 = w[g * 150 + r * 25 + 123];
-            c26_acc0_0 += w0 * x0;
-            const w1 = w[g * 150 + r * 25 + 148];
-            c26_acc1_0 += w1 * x0;
-          }
-        }
-        y[yrow + 26] = c26_acc0_0;
-        y[yrow + 27] = c26_acc0_1;
-        y[yrow + 810] = c26_acc1_0;
-        y[yrow + 811] = c26_acc1_1;
       }
     }
   }
@@ -5520,140 +2668,6 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
         for (let th = 2; th < 26; th++) {
           const yrow = ((n + g + o0) * 28 + th) * 28;
           const xrow = ((n * 6 + g * 6) * 28 + th) * 28;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 58];
-            const x1 = dy[xrow + r * 784 + 59];
-            const w0 = w[g * 150 + o0 * 25 + r * 25];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 57];
-            const x1 = dy[xrow + r * 784 + 58];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 56];
-            const x1 = dy[xrow + r * 784 + 57];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x1 = dy[xrow + r * 784 + 56];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 30];
-            const x1 = dy[xrow + r * 784 + 31];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 5];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 29];
-            const x1 = dy[xrow + r * 784 + 30];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 28];
-            const x1 = dy[xrow + r * 784 + 29];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x1 = dy[xrow + r * 784 + 28];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 2];
-            const x1 = dy[xrow + r * 784 + 3];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 10];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 1];
-            const x1 = dy[xrow + r * 784 + 2];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784];
-            const x1 = dy[xrow + r * 784 + 1];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x1 = dy[xrow + r * 784];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 26];
-            const x1 = dy[xrow + r * 784 - 25];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 15];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 27];
-            const x1 = dy[xrow + r * 784 - 26];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 28];
-            const x1 = dy[xrow + r * 784 - 27];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x1 = dy[xrow + r * 784 - 28];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 54];
-            const x1 = dy[xrow + r * 784 - 53];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 20];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 55];
-            const x1 = dy[xrow + r * 784 - 54];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 56];
-            const x1 = dy[xrow + r * 784 - 55];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x1 = dy[xrow + r * 784 - 56];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
-            c0_acc0_1 += w0 * x1;
-          }
-          dx[yrow] = c0_acc0_0;
-          dx[yrow + 1] = c0_acc0_1;
           for (let cb = 0; cb < 6; cb++) {
             const tw0 = cb * 4 + 2;
             let acc0_0 = 0;
@@ -5940,287 +2954,25 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
             dx[yrow + tw0 + 2] = acc0_2;
             dx[yrow + tw0 + 3] = acc0_3;
           }
-          let c26_acc0_0 = 0;
-          let c26_acc0_1 = 0;
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 83];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
-            c26_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 82];
-            const x1 = dy[xrow + r * 784 + 83];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 81];
-            const x1 = dy[xrow + r * 784 + 82];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 80];
-            const x1 = dy[xrow + r * 784 + 81];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 4];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 55];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
-            c26_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 54];
-            const x1 = dy[xrow + r * 784 + 55];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 53];
-            const x1 = dy[xrow + r * 784 + 54];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 52];
-            const x1 = dy[xrow + r * 784 + 53];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 9];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 27];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
-            c26_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 26];
-            const x1 = dy[xrow + r * 784 + 27];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 25];
-            const x1 = dy[xrow + r * 784 + 26];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 24];
-            const x1 = dy[xrow + r * 784 + 25];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 14];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 1];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
-            c26_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 2];
-            const x1 = dy[xrow + r * 784 - 1];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 3];
-            const x1 = dy[xrow + r * 784 - 2];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 4];
-            const x1 = dy[xrow + r * 784 - 3];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 19];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 29];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
-            c26_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 30];
-            const x1 = dy[xrow + r * 784 - 29];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 31];
-            const x1 = dy[xrow + r * 784 - 30];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 - 32];
-            const x1 = dy[xrow + r * 784 - 31];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 24];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          dx[yrow + 26] = c26_acc0_0;
-          dx[yrow + 27] = c26_acc0_1;
         }
+      }
+    }
+  }
+}
+/**
+ * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv5x5_p2_1x28x28_to_6_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (0, 0): 25 of 25 taps
+  for (let n = 0; n < 32; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
         for (let rb = 0; rb < 4; rb++) {
           const th = (rb < 2 ? rb : rb + 24);
           const yrow = ((n + g + o0) * 28 + th) * 28;
           const xrow = ((n * 6 + g * 6) * 28 + th) * 28;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          if (th < 26) {
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 58];
-              const x1 = dy[xrow + r * 784 + 59];
-              const w0 = w[g * 150 + o0 * 25 + r * 25];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 57];
-              const x1 = dy[xrow + r * 784 + 58];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 56];
-              const x1 = dy[xrow + r * 784 + 57];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x1 = dy[xrow + r * 784 + 56];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
-              c0_acc0_1 += w0 * x1;
-            }
-          }
-          if (th < 27) {
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 30];
-              const x1 = dy[xrow + r * 784 + 31];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 5];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 29];
-              const x1 = dy[xrow + r * 784 + 30];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 28];
-              const x1 = dy[xrow + r * 784 + 29];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x1 = dy[xrow + r * 784 + 28];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
-              c0_acc0_1 += w0 * x1;
-            }
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 2];
-            const x1 = dy[xrow + r * 784 + 3];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 10];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 1];
-            const x1 = dy[xrow + r * 784 + 2];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784];
-            const x1 = dy[xrow + r * 784 + 1];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x1 = dy[xrow + r * 784];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
-            c0_acc0_1 += w0 * x1;
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 26];
-              const x1 = dy[xrow + r * 784 - 25];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 15];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 27];
-              const x1 = dy[xrow + r * 784 - 26];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 28];
-              const x1 = dy[xrow + r * 784 - 27];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x1 = dy[xrow + r * 784 - 28];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
-              c0_acc0_1 += w0 * x1;
-            }
-          }
-          if (th >= 2) {
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 54];
-              const x1 = dy[xrow + r * 784 - 53];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 20];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 55];
-              const x1 = dy[xrow + r * 784 - 54];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 56];
-              const x1 = dy[xrow + r * 784 - 55];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x1 = dy[xrow + r * 784 - 56];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
-              c0_acc0_1 += w0 * x1;
-            }
-          }
-          dx[yrow] = c0_acc0_0;
-          dx[yrow + 1] = c0_acc0_1;
           for (let cb = 0; cb < 6; cb++) {
             const tw0 = cb * 4 + 2;
             let acc0_0 = 0;
@@ -6239,6 +2991,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th < 26) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 + 57];
                 const x1 = dy[xrow + r * 784 + tw0 + 58];
@@ -6250,6 +3004,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th < 26) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 + 56];
                 const x1 = dy[xrow + r * 784 + tw0 + 57];
@@ -6261,6 +3017,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th < 26) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 + 55];
                 const x1 = dy[xrow + r * 784 + tw0 + 56];
@@ -6272,6 +3030,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th < 26) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 + 54];
                 const x1 = dy[xrow + r * 784 + tw0 + 55];
@@ -6296,6 +3056,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th < 27) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 + 29];
                 const x1 = dy[xrow + r * 784 + tw0 + 30];
@@ -6307,6 +3069,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th < 27) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 + 28];
                 const x1 = dy[xrow + r * 784 + tw0 + 29];
@@ -6318,6 +3082,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th < 27) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 + 27];
                 const x1 = dy[xrow + r * 784 + tw0 + 28];
@@ -6329,6 +3095,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th < 27) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 + 26];
                 const x1 = dy[xrow + r * 784 + tw0 + 27];
@@ -6408,6 +3176,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 - 27];
                 const x1 = dy[xrow + r * 784 + tw0 - 26];
@@ -6419,6 +3189,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 - 28];
                 const x1 = dy[xrow + r * 784 + tw0 - 27];
@@ -6430,6 +3202,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 - 29];
                 const x1 = dy[xrow + r * 784 + tw0 - 28];
@@ -6441,6 +3215,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 - 30];
                 const x1 = dy[xrow + r * 784 + tw0 - 29];
@@ -6465,6 +3241,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th >= 2) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 - 55];
                 const x1 = dy[xrow + r * 784 + tw0 - 54];
@@ -6476,6 +3254,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th >= 2) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 - 56];
                 const x1 = dy[xrow + r * 784 + tw0 - 55];
@@ -6487,6 +3267,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th >= 2) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 - 57];
                 const x1 = dy[xrow + r * 784 + tw0 - 56];
@@ -6498,6 +3280,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
                 acc0_2 += w0 * x2;
                 acc0_3 += w0 * x3;
               }
+            }
+            if (th >= 2) {
               for (let r = 0; r < 6; r++) {
                 const x0 = dy[xrow + r * 784 + tw0 - 58];
                 const x1 = dy[xrow + r * 784 + tw0 - 57];
@@ -6515,148 +3299,202 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
             dx[yrow + tw0 + 2] = acc0_2;
             dx[yrow + tw0 + 3] = acc0_3;
           }
-          let c26_acc0_0 = 0;
-          let c26_acc0_1 = 0;
-          if (th < 26) {
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 83];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
-              c26_acc0_0 += w0 * x0;
+        }
+      }
+    }
+  }
+}
+/**
+ * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv5x5_p2_1x28x28_to_6_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (0, 0): 25 of 25 taps
+  for (let n = 0; n < 32; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 28; th++) {
+          const yrow = ((n + g + o0) * 28 + th) * 28;
+          const xrow = ((n * 6 + g * 6) * 28 + th) * 28;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = (ce < 2 ? ce : ce + 24);
+            let acc0_0 = 0;
+            if (th < 26 && tw < 26) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw + 58];
+                const w0 = w[g * 150 + o0 * 25 + r * 25];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th < 26 && tw < 27) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw + 57];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th < 26) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw + 56];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th < 26 && tw >= 1) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw + 55];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th < 26 && tw >= 2) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw + 54];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 4];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th < 27 && tw < 26) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw + 30];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 5];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th < 27 && tw < 27) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw + 29];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th < 27) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw + 28];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th < 27 && tw >= 1) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw + 27];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th < 27 && tw >= 2) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw + 26];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 9];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw < 26) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw + 2];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 10];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw < 27) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw + 1];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
+                acc0_0 += w0 * x0;
+              }
             }
             for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 82];
-              const x1 = dy[xrow + r * 784 + 83];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
+              const x0 = dy[xrow + r * 784 + tw];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
+              acc0_0 += w0 * x0;
             }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 81];
-              const x1 = dy[xrow + r * 784 + 82];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
+            if (tw >= 1) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw - 1];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
+                acc0_0 += w0 * x0;
+              }
             }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 80];
-              const x1 = dy[xrow + r * 784 + 81];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 4];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
+            if (tw >= 2) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw - 2];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 14];
+                acc0_0 += w0 * x0;
+              }
             }
+            if (th >= 1 && tw < 26) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw - 26];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 15];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 1 && tw < 27) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw - 27];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 1) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw - 28];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 1 && tw >= 1) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw - 29];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 1 && tw >= 2) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw - 30];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 19];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 2 && tw < 26) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw - 54];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 20];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 2 && tw < 27) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw - 55];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 2) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw - 56];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 2 && tw >= 1) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw - 57];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 2 && tw >= 2) {
+              for (let r = 0; r < 6; r++) {
+                const x0 = dy[xrow + r * 784 + tw - 58];
+                const w0 = w[g * 150 + o0 * 25 + r * 25 + 24];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw] = acc0_0;
           }
-          if (th < 27) {
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 55];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
-              c26_acc0_0 += w0 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 54];
-              const x1 = dy[xrow + r * 784 + 55];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 53];
-              const x1 = dy[xrow + r * 784 + 54];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + 52];
-              const x1 = dy[xrow + r * 784 + 53];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 9];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-            }
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 27];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
-            c26_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 26];
-            const x1 = dy[xrow + r * 784 + 27];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 25];
-            const x1 = dy[xrow + r * 784 + 26];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 6; r++) {
-            const x0 = dy[xrow + r * 784 + 24];
-            const x1 = dy[xrow + r * 784 + 25];
-            const w0 = w[g * 150 + o0 * 25 + r * 25 + 14];
-            c26_acc0_0 += w0 * x0;
-            c26_acc0_1 += w0 * x1;
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 1];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
-              c26_acc0_0 += w0 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 2];
-              const x1 = dy[xrow + r * 784 - 1];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 3];
-              const x1 = dy[xrow + r * 784 - 2];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 4];
-              const x1 = dy[xrow + r * 784 - 3];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 19];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-            }
-          }
-          if (th >= 2) {
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 29];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
-              c26_acc0_0 += w0 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 30];
-              const x1 = dy[xrow + r * 784 - 29];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 31];
-              const x1 = dy[xrow + r * 784 - 30];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 - 32];
-              const x1 = dy[xrow + r * 784 - 31];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 24];
-              c26_acc0_0 += w0 * x0;
-              c26_acc0_1 += w0 * x1;
-            }
-          }
-          dx[yrow + 26] = c26_acc0_0;
-          dx[yrow + 27] = c26_acc0_1;
         }
       }
     }

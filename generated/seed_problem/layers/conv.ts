@@ -11,7 +11,7 @@
  * conv2d "conv" [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
  */
-export function conv3x3_1x4x4_to_2_fwd_direct(x: Float32Array, w: Float32Array, y: Float32Array): void {
+export function conv3x3_1x4x4_to_2_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 1; n++) {
     for (let g = 0; g < 1; g++) {
       for (let ob = 0; ob < 1; ob++) {
@@ -19,104 +19,76 @@ export function conv3x3_1x4x4_to_2_fwd_direct(x: Float32Array, w: Float32Array, 
         for (let th = 0; th < 2; th++) {
           const yrow = ((n * 2 + g * 2 + o0) * 2 + th) * 2;
           const xrow = ((n + g) * 4 + th) * 4;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc1_0 = 0;
-          let c0_acc1_1 = 0;
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 16];
-            const x1 = x[xrow + r * 16 + 1];
-            const w0 = w[g * 18 + o0 * 9 + r * 9];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 18 + o0 * 9 + r * 9 + 9];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
+          for (let ce = 0; ce < 2; ce++) {
+            const tw = ce;
+            let acc0_0 = 0;
+            let acc1_0 = 0;
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 16 + tw];
+              const w0 = w[g * 18 + o0 * 9 + r * 9];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 18 + o0 * 9 + r * 9 + 9];
+              acc1_0 += w1 * x0;
+            }
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 16 + tw + 1];
+              const w0 = w[g * 18 + o0 * 9 + r * 9 + 1];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 18 + o0 * 9 + r * 9 + 10];
+              acc1_0 += w1 * x0;
+            }
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 16 + tw + 2];
+              const w0 = w[g * 18 + o0 * 9 + r * 9 + 2];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 18 + o0 * 9 + r * 9 + 11];
+              acc1_0 += w1 * x0;
+            }
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 16 + tw + 4];
+              const w0 = w[g * 18 + o0 * 9 + r * 9 + 3];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 18 + o0 * 9 + r * 9 + 12];
+              acc1_0 += w1 * x0;
+            }
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 16 + tw + 5];
+              const w0 = w[g * 18 + o0 * 9 + r * 9 + 4];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 18 + o0 * 9 + r * 9 + 13];
+              acc1_0 += w1 * x0;
+            }
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 16 + tw + 6];
+              const w0 = w[g * 18 + o0 * 9 + r * 9 + 5];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 18 + o0 * 9 + r * 9 + 14];
+              acc1_0 += w1 * x0;
+            }
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 16 + tw + 8];
+              const w0 = w[g * 18 + o0 * 9 + r * 9 + 6];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 18 + o0 * 9 + r * 9 + 15];
+              acc1_0 += w1 * x0;
+            }
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 16 + tw + 9];
+              const w0 = w[g * 18 + o0 * 9 + r * 9 + 7];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 18 + o0 * 9 + r * 9 + 16];
+              acc1_0 += w1 * x0;
+            }
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 16 + tw + 10];
+              const w0 = w[g * 18 + o0 * 9 + r * 9 + 8];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 18 + o0 * 9 + r * 9 + 17];
+              acc1_0 += w1 * x0;
+            }
+            y[yrow + tw] = acc0_0;
+            y[yrow + tw + 4] = acc1_0;
           }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 16 + 1];
-            const x1 = x[xrow + r * 16 + 2];
-            const w0 = w[g * 18 + o0 * 9 + r * 9 + 1];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 18 + o0 * 9 + r * 9 + 10];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 16 + 2];
-            const x1 = x[xrow + r * 16 + 3];
-            const w0 = w[g * 18 + o0 * 9 + r * 9 + 2];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 18 + o0 * 9 + r * 9 + 11];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 16 + 4];
-            const x1 = x[xrow + r * 16 + 5];
-            const w0 = w[g * 18 + o0 * 9 + r * 9 + 3];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 18 + o0 * 9 + r * 9 + 12];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 16 + 5];
-            const x1 = x[xrow + r * 16 + 6];
-            const w0 = w[g * 18 + o0 * 9 + r * 9 + 4];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 18 + o0 * 9 + r * 9 + 13];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 16 + 6];
-            const x1 = x[xrow + r * 16 + 7];
-            const w0 = w[g * 18 + o0 * 9 + r * 9 + 5];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 18 + o0 * 9 + r * 9 + 14];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 16 + 8];
-            const x1 = x[xrow + r * 16 + 9];
-            const w0 = w[g * 18 + o0 * 9 + r * 9 + 6];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 18 + o0 * 9 + r * 9 + 15];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 16 + 9];
-            const x1 = x[xrow + r * 16 + 10];
-            const w0 = w[g * 18 + o0 * 9 + r * 9 + 7];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 18 + o0 * 9 + r * 9 + 16];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const x0 = x[xrow + r * 16 + 10];
-            const x1 = x[xrow + r * 16 + 11];
-            const w0 = w[g * 18 + o0 * 9 + r * 9 + 8];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 18 + o0 * 9 + r * 9 + 17];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-          }
-          y[yrow] = c0_acc0_0;
-          y[yrow + 1] = c0_acc0_1;
-          y[yrow + 4] = c0_acc1_0;
-          y[yrow + 5] = c0_acc1_1;
         }
       }
     }
@@ -232,108 +204,83 @@ export function conv3x3_1x4x4_to_2_dw_direct(x: Float32Array, dy: Float32Array, 
  * conv2d "conv" [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
  */
-export function conv3x3_1x4x4_to_2_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+export function conv3x3_1x4x4_to_2_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
   for (let n = 0; n < 1; n++) {
     for (let g = 0; g < 1; g++) {
       for (let ob = 0; ob < 1; ob++) {
         const o0 = ob;
-        for (let rb = 0; rb < 4; rb++) {
-          const th = (rb < 2 ? rb : rb);
+        for (let th = 0; th < 4; th++) {
           const yrow = ((n + g + o0) * 4 + th) * 4;
           const xrow = ((n * 2 + g * 2) * 2 + th) * 2;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          if (th < 2) {
-            for (let r = 0; r < 2; r++) {
-              const x0 = dy[xrow + r * 4];
-              const x1 = dy[xrow + r * 4 + 1];
-              const w0 = w[g * 18 + o0 * 9 + r * 9];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = ce;
+            let acc0_0 = 0;
+            if (th < 2 && tw < 2) {
+              for (let r = 0; r < 2; r++) {
+                const x0 = dy[xrow + r * 4 + tw];
+                const w0 = w[g * 18 + o0 * 9 + r * 9];
+                acc0_0 += w0 * x0;
+              }
             }
-            for (let r = 0; r < 2; r++) {
-              const x1 = dy[xrow + r * 4];
-              const w0 = w[g * 18 + o0 * 9 + r * 9 + 1];
-              c0_acc0_1 += w0 * x1;
+            if (th < 2 && tw >= 1 && tw < 3) {
+              for (let r = 0; r < 2; r++) {
+                const x0 = dy[xrow + r * 4 + tw - 1];
+                const w0 = w[g * 18 + o0 * 9 + r * 9 + 1];
+                acc0_0 += w0 * x0;
+              }
             }
+            if (th < 2 && tw >= 2) {
+              for (let r = 0; r < 2; r++) {
+                const x0 = dy[xrow + r * 4 + tw - 2];
+                const w0 = w[g * 18 + o0 * 9 + r * 9 + 2];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 1 && th < 3 && tw < 2) {
+              for (let r = 0; r < 2; r++) {
+                const x0 = dy[xrow + r * 4 + tw - 2];
+                const w0 = w[g * 18 + o0 * 9 + r * 9 + 3];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 1 && th < 3 && tw >= 1 && tw < 3) {
+              for (let r = 0; r < 2; r++) {
+                const x0 = dy[xrow + r * 4 + tw - 3];
+                const w0 = w[g * 18 + o0 * 9 + r * 9 + 4];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 1 && th < 3 && tw >= 2) {
+              for (let r = 0; r < 2; r++) {
+                const x0 = dy[xrow + r * 4 + tw - 4];
+                const w0 = w[g * 18 + o0 * 9 + r * 9 + 5];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 2 && tw < 2) {
+              for (let r = 0; r < 2; r++) {
+                const x0 = dy[xrow + r * 4 + tw - 4];
+                const w0 = w[g * 18 + o0 * 9 + r * 9 + 6];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 2 && tw >= 1 && tw < 3) {
+              for (let r = 0; r < 2; r++) {
+                const x0 = dy[xrow + r * 4 + tw - 5];
+                const w0 = w[g * 18 + o0 * 9 + r * 9 + 7];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (th >= 2 && tw >= 2) {
+              for (let r = 0; r < 2; r++) {
+                const x0 = dy[xrow + r * 4 + tw - 6];
+                const w0 = w[g * 18 + o0 * 9 + r * 9 + 8];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw] = acc0_0;
           }
-          if (th >= 1 && th < 3) {
-            for (let r = 0; r < 2; r++) {
-              const x0 = dy[xrow + r * 4 - 2];
-              const x1 = dy[xrow + r * 4 - 1];
-              const w0 = w[g * 18 + o0 * 9 + r * 9 + 3];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 2; r++) {
-              const x1 = dy[xrow + r * 4 - 2];
-              const w0 = w[g * 18 + o0 * 9 + r * 9 + 4];
-              c0_acc0_1 += w0 * x1;
-            }
-          }
-          if (th >= 2) {
-            for (let r = 0; r < 2; r++) {
-              const x0 = dy[xrow + r * 4 - 4];
-              const x1 = dy[xrow + r * 4 - 3];
-              const w0 = w[g * 18 + o0 * 9 + r * 9 + 6];
-              c0_acc0_0 += w0 * x0;
-              c0_acc0_1 += w0 * x1;
-            }
-            for (let r = 0; r < 2; r++) {
-              const x1 = dy[xrow + r * 4 - 4];
-              const w0 = w[g * 18 + o0 * 9 + r * 9 + 7];
-              c0_acc0_1 += w0 * x1;
-            }
-          }
-          dx[yrow] = c0_acc0_0;
-          dx[yrow + 1] = c0_acc0_1;
-          let c2_acc0_0 = 0;
-          let c2_acc0_1 = 0;
-          if (th < 2) {
-            for (let r = 0; r < 2; r++) {
-              const x0 = dy[xrow + r * 4 + 1];
-              const w0 = w[g * 18 + o0 * 9 + r * 9 + 1];
-              c2_acc0_0 += w0 * x0;
-            }
-            for (let r = 0; r < 2; r++) {
-              const x0 = dy[xrow + r * 4];
-              const x1 = dy[xrow + r * 4 + 1];
-              const w0 = w[g * 18 + o0 * 9 + r * 9 + 2];
-              c2_acc0_0 += w0 * x0;
-              c2_acc0_1 += w0 * x1;
-            }
-          }
-          if (th >= 1 && th < 3) {
-            for (let r = 0; r < 2; r++) {
-              const x0 = dy[xrow + r * 4 - 1];
-              const w0 = w[g * 18 + o0 * 9 + r * 9 + 4];
-              c2_acc0_0 += w0 * x0;
-            }
-            for (let r = 0; r < 2; r++) {
-              const x0 = dy[xrow + r * 4 - 2];
-              const x1 = dy[xrow + r * 4 - 1];
-              const w0 = w[g * 18 + o0 * 9 + r * 9 + 5];
-              c2_acc0_0 += w0 * x0;
-              c2_acc0_1 += w0 * x1;
-            }
-          }
-          if (th >= 2) {
-            for (let r = 0; r < 2; r++) {
-              const x0 = dy[xrow + r * 4 - 3];
-              const w0 = w[g * 18 + o0 * 9 + r * 9 + 7];
-              c2_acc0_0 += w0 * x0;
-            }
-            for (let r = 0; r < 2; r++) {
-              const x0 = dy[xrow + r * 4 - 4];
-              const x1 = dy[xrow + r * 4 - 3];
-              const w0 = w[g * 18 + o0 * 9 + r * 9 + 8];
-              c2_acc0_0 += w0 * x0;
-              c2_acc0_1 += w0 * x1;
-            }
-          }
-          dx[yrow + 2] = c2_acc0_0;
-          dx[yrow + 3] = c2_acc0_1;
         }
       }
     }

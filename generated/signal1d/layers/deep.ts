@@ -324,54 +324,6 @@ export function conv1d_k3_p2_d2_16x62_to_32_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n * 16 + g * 16 + o0 + th) * 62;
           const xrow = (n * 32 + g * 32 + th) * 62;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc1_0 = 0;
-          let c0_acc1_1 = 0;
-          let c0_acc2_0 = 0;
-          let c0_acc2_1 = 0;
-          let c0_acc3_0 = 0;
-          let c0_acc3_1 = 0;
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 62 + 2];
-            const x1 = dy[xrow + r * 62 + 3];
-            const w0 = w[g * 1536 + o0 * 3 + r * 48];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 1536 + o0 * 3 + r * 48 + 3];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 1536 + o0 * 3 + r * 48 + 6];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 1536 + o0 * 3 + r * 48 + 9];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 62];
-            const x1 = dy[xrow + r * 62 + 1];
-            const w0 = w[g * 1536 + o0 * 3 + r * 48 + 1];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            const w1 = w[g * 1536 + o0 * 3 + r * 48 + 4];
-            c0_acc1_0 += w1 * x0;
-            c0_acc1_1 += w1 * x1;
-            const w2 = w[g * 1536 + o0 * 3 + r * 48 + 7];
-            c0_acc2_0 += w2 * x0;
-            c0_acc2_1 += w2 * x1;
-            const w3 = w[g * 1536 + o0 * 3 + r * 48 + 10];
-            c0_acc3_0 += w3 * x0;
-            c0_acc3_1 += w3 * x1;
-          }
-          dx[yrow] = c0_acc0_0;
-          dx[yrow + 1] = c0_acc0_1;
-          dx[yrow + 62] = c0_acc1_0;
-          dx[yrow + 63] = c0_acc1_1;
-          dx[yrow + 124] = c0_acc2_0;
-          dx[yrow + 125] = c0_acc2_1;
-          dx[yrow + 186] = c0_acc3_0;
-          dx[yrow + 187] = c0_acc3_1;
           for (let cb = 0; cb < 14; cb++) {
             const tw0 = cb * 4 + 2;
             let acc0_0 = 0;
@@ -485,106 +437,72 @@ export function conv1d_k3_p2_d2_16x62_to_32_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 + 188] = acc3_2;
             dx[yrow + tw0 + 189] = acc3_3;
           }
-          let c58_acc0_0 = 0;
-          let c58_acc0_1 = 0;
-          let c58_acc0_2 = 0;
-          let c58_acc0_3 = 0;
-          let c58_acc1_0 = 0;
-          let c58_acc1_1 = 0;
-          let c58_acc1_2 = 0;
-          let c58_acc1_3 = 0;
-          let c58_acc2_0 = 0;
-          let c58_acc2_1 = 0;
-          let c58_acc2_2 = 0;
-          let c58_acc2_3 = 0;
-          let c58_acc3_0 = 0;
-          let c58_acc3_1 = 0;
-          let c58_acc3_2 = 0;
-          let c58_acc3_3 = 0;
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 62 + 60];
-            const x1 = dy[xrow + r * 62 + 61];
-            const w0 = w[g * 1536 + o0 * 3 + r * 48];
-            c58_acc0_0 += w0 * x0;
-            c58_acc0_1 += w0 * x1;
-            const w1 = w[g * 1536 + o0 * 3 + r * 48 + 3];
-            c58_acc1_0 += w1 * x0;
-            c58_acc1_1 += w1 * x1;
-            const w2 = w[g * 1536 + o0 * 3 + r * 48 + 6];
-            c58_acc2_0 += w2 * x0;
-            c58_acc2_1 += w2 * x1;
-            const w3 = w[g * 1536 + o0 * 3 + r * 48 + 9];
-            c58_acc3_0 += w3 * x0;
-            c58_acc3_1 += w3 * x1;
+        }
+      }
+    }
+  }
+}
+/**
+ * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (0, 0): 3 of 3 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 4; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n * 16 + g * 16 + o0 + th) * 62;
+          const xrow = (n * 32 + g * 32 + th) * 62;
+          for (let ce = 0; ce < 6; ce++) {
+            const tw = (ce < 2 ? ce : ce + 56);
+            let acc0_0 = 0;
+            let acc1_0 = 0;
+            let acc2_0 = 0;
+            let acc3_0 = 0;
+            if (tw < 60) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 62 + tw + 2];
+                const w0 = w[g * 1536 + o0 * 3 + r * 48];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 1536 + o0 * 3 + r * 48 + 3];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 1536 + o0 * 3 + r * 48 + 6];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 1536 + o0 * 3 + r * 48 + 9];
+                acc3_0 += w3 * x0;
+              }
+            }
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 62 + tw];
+              const w0 = w[g * 1536 + o0 * 3 + r * 48 + 1];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 1536 + o0 * 3 + r * 48 + 4];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 1536 + o0 * 3 + r * 48 + 7];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 1536 + o0 * 3 + r * 48 + 10];
+              acc3_0 += w3 * x0;
+            }
+            if (tw >= 2) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 62 + tw - 2];
+                const w0 = w[g * 1536 + o0 * 3 + r * 48 + 2];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 1536 + o0 * 3 + r * 48 + 5];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 1536 + o0 * 3 + r * 48 + 8];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 1536 + o0 * 3 + r * 48 + 11];
+                acc3_0 += w3 * x0;
+              }
+            }
+            dx[yrow + tw] = acc0_0;
+            dx[yrow + tw + 62] = acc1_0;
+            dx[yrow + tw + 124] = acc2_0;
+            dx[yrow + tw + 186] = acc3_0;
           }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 62 + 58];
-            const x1 = dy[xrow + r * 62 + 59];
-            const x2 = dy[xrow + r * 62 + 60];
-            const x3 = dy[xrow + r * 62 + 61];
-            const w0 = w[g * 1536 + o0 * 3 + r * 48 + 1];
-            c58_acc0_0 += w0 * x0;
-            c58_acc0_1 += w0 * x1;
-            c58_acc0_2 += w0 * x2;
-            c58_acc0_3 += w0 * x3;
-            const w1 = w[g * 1536 + o0 * 3 + r * 48 + 4];
-            c58_acc1_0 += w1 * x0;
-            c58_acc1_1 += w1 * x1;
-            c58_acc1_2 += w1 * x2;
-            c58_acc1_3 += w1 * x3;
-            const w2 = w[g * 1536 + o0 * 3 + r * 48 + 7];
-            c58_acc2_0 += w2 * x0;
-            c58_acc2_1 += w2 * x1;
-            c58_acc2_2 += w2 * x2;
-            c58_acc2_3 += w2 * x3;
-            const w3 = w[g * 1536 + o0 * 3 + r * 48 + 10];
-            c58_acc3_0 += w3 * x0;
-            c58_acc3_1 += w3 * x1;
-            c58_acc3_2 += w3 * x2;
-            c58_acc3_3 += w3 * x3;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 62 + 56];
-            const x1 = dy[xrow + r * 62 + 57];
-            const x2 = dy[xrow + r * 62 + 58];
-            const x3 = dy[xrow + r * 62 + 59];
-            const w0 = w[g * 1536 + o0 * 3 + r * 48 + 2];
-            c58_acc0_0 += w0 * x0;
-            c58_acc0_1 += w0 * x1;
-            c58_acc0_2 += w0 * x2;
-            c58_acc0_3 += w0 * x3;
-            const w1 = w[g * 1536 + o0 * 3 + r * 48 + 5];
-            c58_acc1_0 += w1 * x0;
-            c58_acc1_1 += w1 * x1;
-            c58_acc1_2 += w1 * x2;
-            c58_acc1_3 += w1 * x3;
-            const w2 = w[g * 1536 + o0 * 3 + r * 48 + 8];
-            c58_acc2_0 += w2 * x0;
-            c58_acc2_1 += w2 * x1;
-            c58_acc2_2 += w2 * x2;
-            c58_acc2_3 += w2 * x3;
-            const w3 = w[g * 1536 + o0 * 3 + r * 48 + 11];
-            c58_acc3_0 += w3 * x0;
-            c58_acc3_1 += w3 * x1;
-            c58_acc3_2 += w3 * x2;
-            c58_acc3_3 += w3 * x3;
-          }
-          dx[yrow + 58] = c58_acc0_0;
-          dx[yrow + 59] = c58_acc0_1;
-          dx[yrow + 60] = c58_acc0_2;
-          dx[yrow + 61] = c58_acc0_3;
-          dx[yrow + 120] = c58_acc1_0;
-          dx[yrow + 121] = c58_acc1_1;
-          dx[yrow + 122] = c58_acc1_2;
-          dx[yrow + 123] = c58_acc1_3;
-          dx[yrow + 182] = c58_acc2_0;
-          dx[yrow + 183] = c58_acc2_1;
-          dx[yrow + 184] = c58_acc2_2;
-          dx[yrow + 185] = c58_acc2_3;
-          dx[yrow + 244] = c58_acc3_0;
-          dx[yrow + 245] = c58_acc3_1;
-          dx[yrow + 246] = c58_acc3_2;
-          dx[yrow + 247] = c58_acc3_3;
         }
       }
     }

@@ -3465,46 +3465,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 16];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 32];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 48];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow] = c0_acc0_0;
-          dx[yrow + 16] = c0_acc0_1;
-          dx[yrow + 32] = c0_acc0_2;
-          dx[yrow + 48] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -3571,46 +3531,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 32] = acc0_2;
             dx[yrow + tw0 * 16 + 48] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 16];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 32];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 48];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 64];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15936] = c996_acc0_0;
-          dx[yrow + 15952] = c996_acc0_1;
-          dx[yrow + 15968] = c996_acc0_2;
-          dx[yrow + 15984] = c996_acc0_3;
         }
       }
     }
@@ -3623,46 +3543,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 1];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 17];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 33];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 49];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 1] = c0_acc0_0;
-          dx[yrow + 17] = c0_acc0_1;
-          dx[yrow + 33] = c0_acc0_2;
-          dx[yrow + 49] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -3729,46 +3609,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 33] = acc0_2;
             dx[yrow + tw0 * 16 + 49] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 17];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 33];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 49];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 65];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15937] = c996_acc0_0;
-          dx[yrow + 15953] = c996_acc0_1;
-          dx[yrow + 15969] = c996_acc0_2;
-          dx[yrow + 15985] = c996_acc0_3;
         }
       }
     }
@@ -3781,46 +3621,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 2];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 18];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 34];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 50];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 2] = c0_acc0_0;
-          dx[yrow + 18] = c0_acc0_1;
-          dx[yrow + 34] = c0_acc0_2;
-          dx[yrow + 50] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -3887,46 +3687,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 34] = acc0_2;
             dx[yrow + tw0 * 16 + 50] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 18];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 34];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 50];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 66];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15938] = c996_acc0_0;
-          dx[yrow + 15954] = c996_acc0_1;
-          dx[yrow + 15970] = c996_acc0_2;
-          dx[yrow + 15986] = c996_acc0_3;
         }
       }
     }
@@ -3939,46 +3699,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 3];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 19];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 35];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 51];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 3] = c0_acc0_0;
-          dx[yrow + 19] = c0_acc0_1;
-          dx[yrow + 35] = c0_acc0_2;
-          dx[yrow + 51] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -4045,46 +3765,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 35] = acc0_2;
             dx[yrow + tw0 * 16 + 51] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 19];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 35];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 51];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 67];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15939] = c996_acc0_0;
-          dx[yrow + 15955] = c996_acc0_1;
-          dx[yrow + 15971] = c996_acc0_2;
-          dx[yrow + 15987] = c996_acc0_3;
         }
       }
     }
@@ -4097,46 +3777,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 4];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 20];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 36];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 52];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 4] = c0_acc0_0;
-          dx[yrow + 20] = c0_acc0_1;
-          dx[yrow + 36] = c0_acc0_2;
-          dx[yrow + 52] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -4203,46 +3843,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 36] = acc0_2;
             dx[yrow + tw0 * 16 + 52] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 20];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 36];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 52];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 68];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15940] = c996_acc0_0;
-          dx[yrow + 15956] = c996_acc0_1;
-          dx[yrow + 15972] = c996_acc0_2;
-          dx[yrow + 15988] = c996_acc0_3;
         }
       }
     }
@@ -4255,46 +3855,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 5];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 21];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 37];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 53];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 5] = c0_acc0_0;
-          dx[yrow + 21] = c0_acc0_1;
-          dx[yrow + 37] = c0_acc0_2;
-          dx[yrow + 53] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -4361,46 +3921,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 37] = acc0_2;
             dx[yrow + tw0 * 16 + 53] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 21];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 37];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 53];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 69];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15941] = c996_acc0_0;
-          dx[yrow + 15957] = c996_acc0_1;
-          dx[yrow + 15973] = c996_acc0_2;
-          dx[yrow + 15989] = c996_acc0_3;
         }
       }
     }
@@ -4413,46 +3933,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 6];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 22];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 38];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 54];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 6] = c0_acc0_0;
-          dx[yrow + 22] = c0_acc0_1;
-          dx[yrow + 38] = c0_acc0_2;
-          dx[yrow + 54] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -4519,46 +3999,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 38] = acc0_2;
             dx[yrow + tw0 * 16 + 54] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 22];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 38];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 54];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 70];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15942] = c996_acc0_0;
-          dx[yrow + 15958] = c996_acc0_1;
-          dx[yrow + 15974] = c996_acc0_2;
-          dx[yrow + 15990] = c996_acc0_3;
         }
       }
     }
@@ -4571,46 +4011,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 7];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 23];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 39];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 55];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 7] = c0_acc0_0;
-          dx[yrow + 23] = c0_acc0_1;
-          dx[yrow + 39] = c0_acc0_2;
-          dx[yrow + 55] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -4677,46 +4077,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 39] = acc0_2;
             dx[yrow + tw0 * 16 + 55] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 23];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 39];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 55];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 71];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15943] = c996_acc0_0;
-          dx[yrow + 15959] = c996_acc0_1;
-          dx[yrow + 15975] = c996_acc0_2;
-          dx[yrow + 15991] = c996_acc0_3;
         }
       }
     }
@@ -4729,46 +4089,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 8];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 24];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 40];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 56];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 8] = c0_acc0_0;
-          dx[yrow + 24] = c0_acc0_1;
-          dx[yrow + 40] = c0_acc0_2;
-          dx[yrow + 56] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -4835,46 +4155,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 40] = acc0_2;
             dx[yrow + tw0 * 16 + 56] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 24];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 40];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 56];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 72];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15944] = c996_acc0_0;
-          dx[yrow + 15960] = c996_acc0_1;
-          dx[yrow + 15976] = c996_acc0_2;
-          dx[yrow + 15992] = c996_acc0_3;
         }
       }
     }
@@ -4887,46 +4167,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 9];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 25];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 41];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 57];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 9] = c0_acc0_0;
-          dx[yrow + 25] = c0_acc0_1;
-          dx[yrow + 41] = c0_acc0_2;
-          dx[yrow + 57] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -4993,46 +4233,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 41] = acc0_2;
             dx[yrow + tw0 * 16 + 57] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 25];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 41];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 57];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 73];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15945] = c996_acc0_0;
-          dx[yrow + 15961] = c996_acc0_1;
-          dx[yrow + 15977] = c996_acc0_2;
-          dx[yrow + 15993] = c996_acc0_3;
         }
       }
     }
@@ -5045,46 +4245,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 10];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 26];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 42];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 58];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 10] = c0_acc0_0;
-          dx[yrow + 26] = c0_acc0_1;
-          dx[yrow + 42] = c0_acc0_2;
-          dx[yrow + 58] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -5151,46 +4311,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 42] = acc0_2;
             dx[yrow + tw0 * 16 + 58] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 26];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 42];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 58];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 74];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15946] = c996_acc0_0;
-          dx[yrow + 15962] = c996_acc0_1;
-          dx[yrow + 15978] = c996_acc0_2;
-          dx[yrow + 15994] = c996_acc0_3;
         }
       }
     }
@@ -5203,46 +4323,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 11];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 27];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 43];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 59];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 11] = c0_acc0_0;
-          dx[yrow + 27] = c0_acc0_1;
-          dx[yrow + 43] = c0_acc0_2;
-          dx[yrow + 59] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -5309,46 +4389,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 43] = acc0_2;
             dx[yrow + tw0 * 16 + 59] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 27];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 43];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 59];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 75];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15947] = c996_acc0_0;
-          dx[yrow + 15963] = c996_acc0_1;
-          dx[yrow + 15979] = c996_acc0_2;
-          dx[yrow + 15995] = c996_acc0_3;
         }
       }
     }
@@ -5361,46 +4401,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 12];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 28];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 44];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 60];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 12] = c0_acc0_0;
-          dx[yrow + 28] = c0_acc0_1;
-          dx[yrow + 44] = c0_acc0_2;
-          dx[yrow + 60] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -5467,46 +4467,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 44] = acc0_2;
             dx[yrow + tw0 * 16 + 60] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 28];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 44];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 60];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 76];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15948] = c996_acc0_0;
-          dx[yrow + 15964] = c996_acc0_1;
-          dx[yrow + 15980] = c996_acc0_2;
-          dx[yrow + 15996] = c996_acc0_3;
         }
       }
     }
@@ -5519,46 +4479,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 13];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 29];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 45];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 61];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 13] = c0_acc0_0;
-          dx[yrow + 29] = c0_acc0_1;
-          dx[yrow + 45] = c0_acc0_2;
-          dx[yrow + 61] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -5625,46 +4545,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 45] = acc0_2;
             dx[yrow + tw0 * 16 + 61] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 29];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 45];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 61];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 77];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15949] = c996_acc0_0;
-          dx[yrow + 15965] = c996_acc0_1;
-          dx[yrow + 15981] = c996_acc0_2;
-          dx[yrow + 15997] = c996_acc0_3;
         }
       }
     }
@@ -5677,46 +4557,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 14];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 30];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 46];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 62];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 14] = c0_acc0_0;
-          dx[yrow + 30] = c0_acc0_1;
-          dx[yrow + 46] = c0_acc0_2;
-          dx[yrow + 62] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -5783,46 +4623,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 46] = acc0_2;
             dx[yrow + tw0 * 16 + 62] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 30];
-            c996_acc0_0 += w0 * x0;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 46];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 62];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 78];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15950] = c996_acc0_0;
-          dx[yrow + 15966] = c996_acc0_1;
-          dx[yrow + 15982] = c996_acc0_2;
-          dx[yrow + 15998] = c996_acc0_3;
         }
       }
     }
@@ -5835,46 +4635,6 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          let c0_acc0_0 = 0;
-          let c0_acc0_1 = 0;
-          let c0_acc0_2 = 0;
-          let c0_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996];
-            const x1 = dy[xrow + r * 996 + 1];
-            const x2 = dy[xrow + r * 996 + 2];
-            const x3 = dy[xrow + r * 996 + 3];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 15];
-            c0_acc0_0 += w0 * x0;
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x1 = dy[xrow + r * 996];
-            const x2 = dy[xrow + r * 996 + 1];
-            const x3 = dy[xrow + r * 996 + 2];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 31];
-            c0_acc0_1 += w0 * x1;
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x2 = dy[xrow + r * 996];
-            const x3 = dy[xrow + r * 996 + 1];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 47];
-            c0_acc0_2 += w0 * x2;
-            c0_acc0_3 += w0 * x3;
-          }
-          for (let r = 0; r < 8; r++) {
-            const x3 = dy[xrow + r * 996];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 63];
-            c0_acc0_3 += w0 * x3;
-          }
-          dx[yrow + 15] = c0_acc0_0;
-          dx[yrow + 31] = c0_acc0_1;
-          dx[yrow + 47] = c0_acc0_2;
-          dx[yrow + 63] = c0_acc0_3;
           for (let cb = 0; cb < 248; cb++) {
             const tw0 = cb * 4 + 4;
             let acc0_0 = 0;
@@ -5941,46 +4701,844 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
             dx[yrow + tw0 * 16 + 47] = acc0_2;
             dx[yrow + tw0 * 16 + 63] = acc0_3;
           }
-          let c996_acc0_0 = 0;
-          let c996_acc0_1 = 0;
-          let c996_acc0_2 = 0;
-          let c996_acc0_3 = 0;
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 31];
-            c996_acc0_0 += w0 * x0;
+        }
+      }
+    }
+  }
+}
+/**
+ * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (0, 0): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 16];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 32];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 48];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 64];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16] = acc0_0;
           }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 994];
-            const x1 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 47];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
+        }
+      }
+    }
+  }
+  // stride phase (0, 1): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 1];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 17];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 33];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 49];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 65];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 1] = acc0_0;
           }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 993];
-            const x1 = dy[xrow + r * 996 + 994];
-            const x2 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 63];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
+        }
+      }
+    }
+  }
+  // stride phase (0, 2): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 2];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 18];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 34];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 50];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 66];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 2] = acc0_0;
           }
-          for (let r = 0; r < 8; r++) {
-            const x0 = dy[xrow + r * 996 + 992];
-            const x1 = dy[xrow + r * 996 + 993];
-            const x2 = dy[xrow + r * 996 + 994];
-            const x3 = dy[xrow + r * 996 + 995];
-            const w0 = w[g * 640 + o0 * 80 + r * 80 + 79];
-            c996_acc0_0 += w0 * x0;
-            c996_acc0_1 += w0 * x1;
-            c996_acc0_2 += w0 * x2;
-            c996_acc0_3 += w0 * x3;
+        }
+      }
+    }
+  }
+  // stride phase (0, 3): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 3];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 19];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 35];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 51];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 67];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 3] = acc0_0;
           }
-          dx[yrow + 15951] = c996_acc0_0;
-          dx[yrow + 15967] = c996_acc0_1;
-          dx[yrow + 15983] = c996_acc0_2;
-          dx[yrow + 15999] = c996_acc0_3;
+        }
+      }
+    }
+  }
+  // stride phase (0, 4): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 4];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 20];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 36];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 52];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 68];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 4] = acc0_0;
+          }
+        }
+      }
+    }
+  }
+  // stride phase (0, 5): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 5];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 21];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 37];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 53];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 69];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 5] = acc0_0;
+          }
+        }
+      }
+    }
+  }
+  // stride phase (0, 6): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 6];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 22];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 38];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 54];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 70];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 6] = acc0_0;
+          }
+        }
+      }
+    }
+  }
+  // stride phase (0, 7): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 7];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 23];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 39];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 55];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 71];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 7] = acc0_0;
+          }
+        }
+      }
+    }
+  }
+  // stride phase (0, 8): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 8];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 24];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 40];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 56];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 72];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 8] = acc0_0;
+          }
+        }
+      }
+    }
+  }
+  // stride phase (0, 9): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 9];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 25];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 41];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 57];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 73];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 9] = acc0_0;
+          }
+        }
+      }
+    }
+  }
+  // stride phase (0, 10): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 10];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 26];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 42];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 58];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 74];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 10] = acc0_0;
+          }
+        }
+      }
+    }
+  }
+  // stride phase (0, 11): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 11];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 27];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 43];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 59];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 75];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 11] = acc0_0;
+          }
+        }
+      }
+    }
+  }
+  // stride phase (0, 12): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 12];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 28];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 44];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 60];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 76];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 12] = acc0_0;
+          }
+        }
+      }
+    }
+  }
+  // stride phase (0, 13): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 13];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 29];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 45];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 61];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 77];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 13] = acc0_0;
+          }
+        }
+      }
+    }
+  }
+  // stride phase (0, 14): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 14];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 30];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 46];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 62];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 78];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 14] = acc0_0;
+          }
+        }
+      }
+    }
+  }
+  // stride phase (0, 15): 5 of 80 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n + g + o0 + th) * 16000;
+          const xrow = (n * 8 + g * 8 + th) * 996;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 992);
+            let acc0_0 = 0;
+            if (tw < 996) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 15];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 1 && tw < 997) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 1];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 31];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 2 && tw < 998) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 2];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 47];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 3 && tw < 999) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 3];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 63];
+                acc0_0 += w0 * x0;
+              }
+            }
+            if (tw >= 4) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = dy[xrow + r * 996 + tw - 4];
+                const w0 = w[g * 640 + o0 * 80 + r * 80 + 79];
+                acc0_0 += w0 * x0;
+              }
+            }
+            dx[yrow + tw * 16 + 15] = acc0_0;
+          }
         }
       }
     }

@@ -283,36 +283,6 @@ export function conv1d_k3_p1_8x249_to_16_dx_direct(dy: Float32Array, w: Float32A
         for (let th = 0; th < 1; th++) {
           const yrow = (n * 8 + g * 8 + o0 + th) * 249;
           const xrow = (n * 16 + g * 16 + th) * 249;
-          let c0_acc0_0 = 0;
-          let c0_acc1_0 = 0;
-          let c0_acc2_0 = 0;
-          let c0_acc3_0 = 0;
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 249 + 1];
-            const w0 = w[g * 384 + o0 * 3 + r * 24];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 384 + o0 * 3 + r * 24 + 3];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 384 + o0 * 3 + r * 24 + 6];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 384 + o0 * 3 + r * 24 + 9];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 249];
-            const w0 = w[g * 384 + o0 * 3 + r * 24 + 1];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 384 + o0 * 3 + r * 24 + 4];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 384 + o0 * 3 + r * 24 + 7];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 384 + o0 * 3 + r * 24 + 10];
-            c0_acc3_0 += w3 * x0;
-          }
-          dx[yrow] = c0_acc0_0;
-          dx[yrow + 249] = c0_acc1_0;
-          dx[yrow + 498] = c0_acc2_0;
-          dx[yrow + 747] = c0_acc3_0;
           for (let cb = 0; cb < 61; cb++) {
             const tw0 = cb * 4 + 1;
             let acc0_0 = 0;
@@ -426,111 +396,72 @@ export function conv1d_k3_p1_8x249_to_16_dx_direct(dy: Float32Array, w: Float32A
             dx[yrow + tw0 + 749] = acc3_2;
             dx[yrow + tw0 + 750] = acc3_3;
           }
-          let c245_acc0_0 = 0;
-          let c245_acc0_1 = 0;
-          let c245_acc0_2 = 0;
-          let c245_acc0_3 = 0;
-          let c245_acc1_0 = 0;
-          let c245_acc1_1 = 0;
-          let c245_acc1_2 = 0;
-          let c245_acc1_3 = 0;
-          let c245_acc2_0 = 0;
-          let c245_acc2_1 = 0;
-          let c245_acc2_2 = 0;
-          let c245_acc2_3 = 0;
-          let c245_acc3_0 = 0;
-          let c245_acc3_1 = 0;
-          let c245_acc3_2 = 0;
-          let c245_acc3_3 = 0;
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 249 + 246];
-            const x1 = dy[xrow + r * 249 + 247];
-            const x2 = dy[xrow + r * 249 + 248];
-            const w0 = w[g * 384 + o0 * 3 + r * 24];
-            c245_acc0_0 += w0 * x0;
-            c245_acc0_1 += w0 * x1;
-            c245_acc0_2 += w0 * x2;
-            const w1 = w[g * 384 + o0 * 3 + r * 24 + 3];
-            c245_acc1_0 += w1 * x0;
-            c245_acc1_1 += w1 * x1;
-            c245_acc1_2 += w1 * x2;
-            const w2 = w[g * 384 + o0 * 3 + r * 24 + 6];
-            c245_acc2_0 += w2 * x0;
-            c245_acc2_1 += w2 * x1;
-            c245_acc2_2 += w2 * x2;
-            const w3 = w[g * 384 + o0 * 3 + r * 24 + 9];
-            c245_acc3_0 += w3 * x0;
-            c245_acc3_1 += w3 * x1;
-            c245_acc3_2 += w3 * x2;
+        }
+      }
+    }
+  }
+}
+/**
+ * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv1d_k3_p1_8x249_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (0, 0): 3 of 3 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 2; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n * 8 + g * 8 + o0 + th) * 249;
+          const xrow = (n * 16 + g * 16 + th) * 249;
+          for (let ce = 0; ce < 5; ce++) {
+            const tw = (ce < 1 ? ce : ce + 244);
+            let acc0_0 = 0;
+            let acc1_0 = 0;
+            let acc2_0 = 0;
+            let acc3_0 = 0;
+            if (tw < 248) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = dy[xrow + r * 249 + tw + 1];
+                const w0 = w[g * 384 + o0 * 3 + r * 24];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 384 + o0 * 3 + r * 24 + 3];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 384 + o0 * 3 + r * 24 + 6];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 384 + o0 * 3 + r * 24 + 9];
+                acc3_0 += w3 * x0;
+              }
+            }
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 249 + tw];
+              const w0 = w[g * 384 + o0 * 3 + r * 24 + 1];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 384 + o0 * 3 + r * 24 + 4];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 384 + o0 * 3 + r * 24 + 7];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 384 + o0 * 3 + r * 24 + 10];
+              acc3_0 += w3 * x0;
+            }
+            if (tw >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = dy[xrow + r * 249 + tw - 1];
+                const w0 = w[g * 384 + o0 * 3 + r * 24 + 2];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 384 + o0 * 3 + r * 24 + 5];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 384 + o0 * 3 + r * 24 + 8];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 384 + o0 * 3 + r * 24 + 11];
+                acc3_0 += w3 * x0;
+              }
+            }
+            dx[yrow + tw] = acc0_0;
+            dx[yrow + tw + 249] = acc1_0;
+            dx[yrow + tw + 498] = acc2_0;
+            dx[yrow + tw + 747] = acc3_0;
           }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 249 + 245];
-            const x1 = dy[xrow + r * 249 + 246];
-            const x2 = dy[xrow + r * 249 + 247];
-            const x3 = dy[xrow + r * 249 + 248];
-            const w0 = w[g * 384 + o0 * 3 + r * 24 + 1];
-            c245_acc0_0 += w0 * x0;
-            c245_acc0_1 += w0 * x1;
-            c245_acc0_2 += w0 * x2;
-            c245_acc0_3 += w0 * x3;
-            const w1 = w[g * 384 + o0 * 3 + r * 24 + 4];
-            c245_acc1_0 += w1 * x0;
-            c245_acc1_1 += w1 * x1;
-            c245_acc1_2 += w1 * x2;
-            c245_acc1_3 += w1 * x3;
-            const w2 = w[g * 384 + o0 * 3 + r * 24 + 7];
-            c245_acc2_0 += w2 * x0;
-            c245_acc2_1 += w2 * x1;
-            c245_acc2_2 += w2 * x2;
-            c245_acc2_3 += w2 * x3;
-            const w3 = w[g * 384 + o0 * 3 + r * 24 + 10];
-            c245_acc3_0 += w3 * x0;
-            c245_acc3_1 += w3 * x1;
-            c245_acc3_2 += w3 * x2;
-            c245_acc3_3 += w3 * x3;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 249 + 244];
-            const x1 = dy[xrow + r * 249 + 245];
-            const x2 = dy[xrow + r * 249 + 246];
-            const x3 = dy[xrow + r * 249 + 247];
-            const w0 = w[g * 384 + o0 * 3 + r * 24 + 2];
-            c245_acc0_0 += w0 * x0;
-            c245_acc0_1 += w0 * x1;
-            c245_acc0_2 += w0 * x2;
-            c245_acc0_3 += w0 * x3;
-            const w1 = w[g * 384 + o0 * 3 + r * 24 + 5];
-            c245_acc1_0 += w1 * x0;
-            c245_acc1_1 += w1 * x1;
-            c245_acc1_2 += w1 * x2;
-            c245_acc1_3 += w1 * x3;
-            const w2 = w[g * 384 + o0 * 3 + r * 24 + 8];
-            c245_acc2_0 += w2 * x0;
-            c245_acc2_1 += w2 * x1;
-            c245_acc2_2 += w2 * x2;
-            c245_acc2_3 += w2 * x3;
-            const w3 = w[g * 384 + o0 * 3 + r * 24 + 11];
-            c245_acc3_0 += w3 * x0;
-            c245_acc3_1 += w3 * x1;
-            c245_acc3_2 += w3 * x2;
-            c245_acc3_3 += w3 * x3;
-          }
-          dx[yrow + 245] = c245_acc0_0;
-          dx[yrow + 246] = c245_acc0_1;
-          dx[yrow + 247] = c245_acc0_2;
-          dx[yrow + 248] = c245_acc0_3;
-          dx[yrow + 494] = c245_acc1_0;
-          dx[yrow + 495] = c245_acc1_1;
-          dx[yrow + 496] = c245_acc1_2;
-          dx[yrow + 497] = c245_acc1_3;
-          dx[yrow + 743] = c245_acc2_0;
-          dx[yrow + 744] = c245_acc2_1;
-          dx[yrow + 745] = c245_acc2_2;
-          dx[yrow + 746] = c245_acc2_3;
-          dx[yrow + 992] = c245_acc3_0;
-          dx[yrow + 993] = c245_acc3_1;
-          dx[yrow + 994] = c245_acc3_2;
-          dx[yrow + 995] = c245_acc3_3;
         }
       }
     }

@@ -19,84 +19,6 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, w: Float32
         for (let th = 1; th < 31; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 32 + th) * 32;
           const xrow = ((n * 16 + g * 16) * 32 + th) * 32;
-          const c0_bv0 = b[g * 16 + o0];
-          let c0_acc0_0 = c0_bv0;
-          const c0_bv1 = b[g * 16 + o0 + 1];
-          let c0_acc1_0 = c0_bv1;
-          const c0_bv2 = b[g * 16 + o0 + 2];
-          let c0_acc2_0 = c0_bv2;
-          const c0_bv3 = b[g * 16 + o0 + 3];
-          let c0_acc3_0 = c0_bv3;
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 - 32];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 1];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 145];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 289];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 433];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 - 31];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 2];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 146];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 290];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 434];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 148];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 292];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 436];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 1];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 5];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 149];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 293];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 437];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 32];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 7];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 151];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 295];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 439];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 33];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 8];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 152];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 296];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 440];
-            c0_acc3_0 += w3 * x0;
-          }
-          y[yrow] = c0_acc0_0;
-          y[yrow + 1024] = c0_acc1_0;
-          y[yrow + 2048] = c0_acc2_0;
-          y[yrow + 3072] = c0_acc3_0;
           for (let cb = 0; cb < 7; cb++) {
             const tw0 = cb * 4 + 1;
             const bv0 = b[g * 16 + o0];
@@ -370,295 +292,24 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, w: Float32
             y[yrow + tw0 + 3074] = acc3_2;
             y[yrow + tw0 + 3075] = acc3_3;
           }
-          const c29_bv0 = b[g * 16 + o0];
-          let c29_acc0_0 = c29_bv0;
-          let c29_acc0_1 = c29_bv0;
-          let c29_acc0_2 = c29_bv0;
-          const c29_bv1 = b[g * 16 + o0 + 1];
-          let c29_acc1_0 = c29_bv1;
-          let c29_acc1_1 = c29_bv1;
-          let c29_acc1_2 = c29_bv1;
-          const c29_bv2 = b[g * 16 + o0 + 2];
-          let c29_acc2_0 = c29_bv2;
-          let c29_acc2_1 = c29_bv2;
-          let c29_acc2_2 = c29_bv2;
-          const c29_bv3 = b[g * 16 + o0 + 3];
-          let c29_acc3_0 = c29_bv3;
-          let c29_acc3_1 = c29_bv3;
-          let c29_acc3_2 = c29_bv3;
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 - 4];
-            const x1 = x[xrow + r * 1024 - 3];
-            const x2 = x[xrow + r * 1024 - 2];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 144];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 288];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 432];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 - 3];
-            const x1 = x[xrow + r * 1024 - 2];
-            const x2 = x[xrow + r * 1024 - 1];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 1];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 145];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 289];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 433];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 - 2];
-            const x1 = x[xrow + r * 1024 - 1];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 2];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 146];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 290];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 434];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 28];
-            const x1 = x[xrow + r * 1024 + 29];
-            const x2 = x[xrow + r * 1024 + 30];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 3];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 147];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 291];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 435];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 29];
-            const x1 = x[xrow + r * 1024 + 30];
-            const x2 = x[xrow + r * 1024 + 31];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 4];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 148];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 292];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 436];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 30];
-            const x1 = x[xrow + r * 1024 + 31];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 5];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 149];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 293];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 437];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 60];
-            const x1 = x[xrow + r * 1024 + 61];
-            const x2 = x[xrow + r * 1024 + 62];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 6];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 150];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 294];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 438];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 61];
-            const x1 = x[xrow + r * 1024 + 62];
-            const x2 = x[xrow + r * 1024 + 63];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 7];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 151];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 295];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 439];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 62];
-            const x1 = x[xrow + r * 1024 + 63];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 8];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 152];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 296];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 440];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-          }
-          y[yrow + 29] = c29_acc0_0;
-          y[yrow + 30] = c29_acc0_1;
-          y[yrow + 31] = c29_acc0_2;
-          y[yrow + 1053] = c29_acc1_0;
-          y[yrow + 1054] = c29_acc1_1;
-          y[yrow + 1055] = c29_acc1_2;
-          y[yrow + 2077] = c29_acc2_0;
-          y[yrow + 2078] = c29_acc2_1;
-          y[yrow + 2079] = c29_acc2_2;
-          y[yrow + 3101] = c29_acc3_0;
-          y[yrow + 3102] = c29_acc3_1;
-          y[yrow + 3103] = c29_acc3_2;
         }
+      }
+    }
+  }
+}
+/**
+ * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_p1_16x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 4; ob++) {
+        const o0 = ob * 4;
         for (let rb = 0; rb < 2; rb++) {
           const th = (rb < 1 ? rb : rb + 30);
           const yrow = ((n * 16 + g * 16 + o0) * 32 + th) * 32;
           const xrow = ((n * 16 + g * 16) * 32 + th) * 32;
-          const c0_bv0 = b[g * 16 + o0];
-          let c0_acc0_0 = c0_bv0;
-          const c0_bv1 = b[g * 16 + o0 + 1];
-          let c0_acc1_0 = c0_bv1;
-          const c0_bv2 = b[g * 16 + o0 + 2];
-          let c0_acc2_0 = c0_bv2;
-          const c0_bv3 = b[g * 16 + o0 + 3];
-          let c0_acc3_0 = c0_bv3;
-          if (th >= 1) {
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 - 32];
-              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 1];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 145];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 289];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 433];
-              c0_acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 - 31];
-              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 2];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 146];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 290];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 434];
-              c0_acc3_0 += w3 * x0;
-            }
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 148];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 292];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 436];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 1];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 5];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 149];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 293];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 437];
-            c0_acc3_0 += w3 * x0;
-          }
-          if (th < 31) {
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 + 32];
-              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 7];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 151];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 295];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 439];
-              c0_acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 + 33];
-              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 8];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 152];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 296];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 440];
-              c0_acc3_0 += w3 * x0;
-            }
-          }
-          y[yrow] = c0_acc0_0;
-          y[yrow + 1024] = c0_acc1_0;
-          y[yrow + 2048] = c0_acc2_0;
-          y[yrow + 3072] = c0_acc3_0;
           for (let cb = 0; cb < 7; cb++) {
             const tw0 = cb * 4 + 1;
             const bv0 = b[g * 16 + o0];
@@ -708,6 +359,8 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 16; r++) {
                 const x0 = x[xrow + r * 1024 + tw0 - 32];
                 const x1 = x[xrow + r * 1024 + tw0 - 31];
@@ -734,6 +387,8 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 16; r++) {
                 const x0 = x[xrow + r * 1024 + tw0 - 31];
                 const x1 = x[xrow + r * 1024 + tw0 - 30];
@@ -866,6 +521,8 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th < 31) {
               for (let r = 0; r < 16; r++) {
                 const x0 = x[xrow + r * 1024 + tw0 + 32];
                 const x1 = x[xrow + r * 1024 + tw0 + 33];
@@ -892,6 +549,8 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th < 31) {
               for (let r = 0; r < 16; r++) {
                 const x0 = x[xrow + r * 1024 + tw0 + 33];
                 const x1 = x[xrow + r * 1024 + tw0 + 34];
@@ -936,212 +595,153 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, w: Float32
             y[yrow + tw0 + 3074] = acc3_2;
             y[yrow + tw0 + 3075] = acc3_3;
           }
-          const c29_bv0 = b[g * 16 + o0];
-          let c29_acc0_0 = c29_bv0;
-          let c29_acc0_1 = c29_bv0;
-          let c29_acc0_2 = c29_bv0;
-          const c29_bv1 = b[g * 16 + o0 + 1];
-          let c29_acc1_0 = c29_bv1;
-          let c29_acc1_1 = c29_bv1;
-          let c29_acc1_2 = c29_bv1;
-          const c29_bv2 = b[g * 16 + o0 + 2];
-          let c29_acc2_0 = c29_bv2;
-          let c29_acc2_1 = c29_bv2;
-          let c29_acc2_2 = c29_bv2;
-          const c29_bv3 = b[g * 16 + o0 + 3];
-          let c29_acc3_0 = c29_bv3;
-          let c29_acc3_1 = c29_bv3;
-          let c29_acc3_2 = c29_bv3;
-          if (th >= 1) {
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 - 4];
-              const x1 = x[xrow + r * 1024 - 3];
-              const x2 = x[xrow + r * 1024 - 2];
-              const w0 = w[g * 2304 + o0 * 144 + r * 9];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 144];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 288];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 432];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-              c29_acc3_2 += w3 * x2;
+        }
+      }
+    }
+  }
+}
+/**
+ * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_p1_16x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 4; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 32; th++) {
+          const yrow = ((n * 16 + g * 16 + o0) * 32 + th) * 32;
+          const xrow = ((n * 16 + g * 16) * 32 + th) * 32;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = (ce < 1 ? ce : ce + 28);
+            const bv0 = b[g * 16 + o0];
+            let acc0_0 = bv0;
+            const bv1 = b[g * 16 + o0 + 1];
+            let acc1_0 = bv1;
+            const bv2 = b[g * 16 + o0 + 2];
+            let acc2_0 = bv2;
+            const bv3 = b[g * 16 + o0 + 3];
+            let acc3_0 = bv3;
+            if (th >= 1 && tw >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw - 33];
+                const w0 = w[g * 2304 + o0 * 144 + r * 9];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 144];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 288];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 432];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw - 32];
+                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 1];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 145];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 289];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 433];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th >= 1 && tw < 31) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw - 31];
+                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 2];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 146];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 290];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 434];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (tw >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw - 1];
+                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 3];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 147];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 291];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 435];
+                acc3_0 += w3 * x0;
+              }
             }
             for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 - 3];
-              const x1 = x[xrow + r * 1024 - 2];
-              const x2 = x[xrow + r * 1024 - 1];
-              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 1];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 145];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 289];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 433];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-              c29_acc3_2 += w3 * x2;
+              const x0 = x[xrow + r * 1024 + tw];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 4];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 148];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 292];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 436];
+              acc3_0 += w3 * x0;
             }
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 - 2];
-              const x1 = x[xrow + r * 1024 - 1];
-              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 2];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 146];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 290];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 434];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
+            if (tw < 31) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw + 1];
+                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 5];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 149];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 293];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 437];
+                acc3_0 += w3 * x0;
+              }
             }
+            if (th < 31 && tw >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw + 31];
+                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 6];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 150];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 294];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 438];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th < 31) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw + 32];
+                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 7];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 151];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 295];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 439];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th < 31 && tw < 31) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw + 33];
+                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 8];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 152];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 296];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 440];
+                acc3_0 += w3 * x0;
+              }
+            }
+            y[yrow + tw] = acc0_0;
+            y[yrow + tw + 1024] = acc1_0;
+            y[yrow + tw + 2048] = acc2_0;
+            y[yrow + tw + 3072] = acc3_0;
           }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 28];
-            const x1 = x[xrow + r * 1024 + 29];
-            const x2 = x[xrow + r * 1024 + 30];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 3];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 147];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 291];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 435];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 29];
-            const x1 = x[xrow + r * 1024 + 30];
-            const x2 = x[xrow + r * 1024 + 31];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 4];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 148];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 292];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 436];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 30];
-            const x1 = x[xrow + r * 1024 + 31];
-            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 5];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 149];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 293];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 437];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-          }
-          if (th < 31) {
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 + 60];
-              const x1 = x[xrow + r * 1024 + 61];
-              const x2 = x[xrow + r * 1024 + 62];
-              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 6];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 150];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 294];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 438];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-              c29_acc3_2 += w3 * x2;
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 + 61];
-              const x1 = x[xrow + r * 1024 + 62];
-              const x2 = x[xrow + r * 1024 + 63];
-              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 7];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 151];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 295];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 439];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-              c29_acc3_2 += w3 * x2;
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 + 62];
-              const x1 = x[xrow + r * 1024 + 63];
-              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 8];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 152];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 296];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 440];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-            }
-          }
-          y[yrow + 29] = c29_acc0_0;
-          y[yrow + 30] = c29_acc0_1;
-          y[yrow + 31] = c29_acc0_2;
-          y[yrow + 1053] = c29_acc1_0;
-          y[yrow + 1054] = c29_acc1_1;
-          y[yrow + 1055] = c29_acc1_2;
-          y[yrow + 2077] = c29_acc2_0;
-          y[yrow + 2078] = c29_acc2_1;
-          y[yrow + 2079] = c29_acc2_2;
-          y[yrow + 3101] = c29_acc3_0;
-          y[yrow + 3102] = c29_acc3_1;
-          y[yrow + 3103] = c29_acc3_2;
         }
       }
     }
@@ -1426,80 +1026,6 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, w: Float32
         for (let th = 1; th < 31; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 32 + th) * 32;
           const xrow = ((n * 16 + g * 16) * 32 + th) * 32;
-          let c0_acc0_0 = 0;
-          let c0_acc1_0 = 0;
-          let c0_acc2_0 = 0;
-          let c0_acc3_0 = 0;
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 33];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 9];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 18];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 27];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 32];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 1];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 10];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 19];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 28];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 1];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 3];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 12];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 21];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 30];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 13];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 22];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 31];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 - 31];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 6];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 15];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 24];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 33];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 - 32];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 7];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 16];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 25];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 34];
-            c0_acc3_0 += w3 * x0;
-          }
-          dx[yrow] = c0_acc0_0;
-          dx[yrow + 1024] = c0_acc1_0;
-          dx[yrow + 2048] = c0_acc2_0;
-          dx[yrow + 3072] = c0_acc3_0;
           for (let cb = 0; cb < 7; cb++) {
             const tw0 = cb * 4 + 1;
             let acc0_0 = 0;
@@ -1769,287 +1295,25 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, w: Float32
             dx[yrow + tw0 + 3074] = acc3_2;
             dx[yrow + tw0 + 3075] = acc3_3;
           }
-          let c29_acc0_0 = 0;
-          let c29_acc0_1 = 0;
-          let c29_acc0_2 = 0;
-          let c29_acc1_0 = 0;
-          let c29_acc1_1 = 0;
-          let c29_acc1_2 = 0;
-          let c29_acc2_0 = 0;
-          let c29_acc2_1 = 0;
-          let c29_acc2_2 = 0;
-          let c29_acc3_0 = 0;
-          let c29_acc3_1 = 0;
-          let c29_acc3_2 = 0;
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 62];
-            const x1 = dy[xrow + r * 1024 + 63];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 9];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 18];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 27];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 61];
-            const x1 = dy[xrow + r * 1024 + 62];
-            const x2 = dy[xrow + r * 1024 + 63];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 1];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 10];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 19];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 28];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 60];
-            const x1 = dy[xrow + r * 1024 + 61];
-            const x2 = dy[xrow + r * 1024 + 62];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 2];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 11];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 20];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 29];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 30];
-            const x1 = dy[xrow + r * 1024 + 31];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 3];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 12];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 21];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 30];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 29];
-            const x1 = dy[xrow + r * 1024 + 30];
-            const x2 = dy[xrow + r * 1024 + 31];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 4];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 13];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 22];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 31];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 28];
-            const x1 = dy[xrow + r * 1024 + 29];
-            const x2 = dy[xrow + r * 1024 + 30];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 5];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 14];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 23];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 32];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 - 2];
-            const x1 = dy[xrow + r * 1024 - 1];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 6];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 15];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 24];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 33];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 - 3];
-            const x1 = dy[xrow + r * 1024 - 2];
-            const x2 = dy[xrow + r * 1024 - 1];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 7];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 16];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 25];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 34];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 - 4];
-            const x1 = dy[xrow + r * 1024 - 3];
-            const x2 = dy[xrow + r * 1024 - 2];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 8];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 17];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 26];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 35];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          dx[yrow + 29] = c29_acc0_0;
-          dx[yrow + 30] = c29_acc0_1;
-          dx[yrow + 31] = c29_acc0_2;
-          dx[yrow + 1053] = c29_acc1_0;
-          dx[yrow + 1054] = c29_acc1_1;
-          dx[yrow + 1055] = c29_acc1_2;
-          dx[yrow + 2077] = c29_acc2_0;
-          dx[yrow + 2078] = c29_acc2_1;
-          dx[yrow + 2079] = c29_acc2_2;
-          dx[yrow + 3101] = c29_acc3_0;
-          dx[yrow + 3102] = c29_acc3_1;
-          dx[yrow + 3103] = c29_acc3_2;
         }
+      }
+    }
+  }
+}
+/**
+ * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_p1_16x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (0, 0): 9 of 9 taps
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 4; ob++) {
+        const o0 = ob * 4;
         for (let rb = 0; rb < 2; rb++) {
           const th = (rb < 1 ? rb : rb + 30);
           const yrow = ((n * 16 + g * 16 + o0) * 32 + th) * 32;
           const xrow = ((n * 16 + g * 16) * 32 + th) * 32;
-          let c0_acc0_0 = 0;
-          let c0_acc1_0 = 0;
-          let c0_acc2_0 = 0;
-          let c0_acc3_0 = 0;
-          if (th < 31) {
-            for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 1024 + 33];
-              const w0 = w[g * 2304 + o0 * 9 + r * 144];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 9];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 18];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 27];
-              c0_acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 1024 + 32];
-              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 1];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 10];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 19];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 28];
-              c0_acc3_0 += w3 * x0;
-            }
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 1];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 3];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 12];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 21];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 30];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 13];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 22];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 31];
-            c0_acc3_0 += w3 * x0;
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 1024 - 31];
-              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 6];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 15];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 24];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 33];
-              c0_acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 1024 - 32];
-              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 7];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 16];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 25];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 34];
-              c0_acc3_0 += w3 * x0;
-            }
-          }
-          dx[yrow] = c0_acc0_0;
-          dx[yrow + 1024] = c0_acc1_0;
-          dx[yrow + 2048] = c0_acc2_0;
-          dx[yrow + 3072] = c0_acc3_0;
           for (let cb = 0; cb < 7; cb++) {
             const tw0 = cb * 4 + 1;
             let acc0_0 = 0;
@@ -2095,6 +1359,8 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th < 31) {
               for (let r = 0; r < 16; r++) {
                 const x0 = dy[xrow + r * 1024 + tw0 + 32];
                 const x1 = dy[xrow + r * 1024 + tw0 + 33];
@@ -2121,6 +1387,8 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th < 31) {
               for (let r = 0; r < 16; r++) {
                 const x0 = dy[xrow + r * 1024 + tw0 + 31];
                 const x1 = dy[xrow + r * 1024 + tw0 + 32];
@@ -2253,6 +1521,8 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 16; r++) {
                 const x0 = dy[xrow + r * 1024 + tw0 - 32];
                 const x1 = dy[xrow + r * 1024 + tw0 - 31];
@@ -2279,6 +1549,8 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 16; r++) {
                 const x0 = dy[xrow + r * 1024 + tw0 - 33];
                 const x1 = dy[xrow + r * 1024 + tw0 - 32];
@@ -2323,208 +1595,150 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, w: Float32
             dx[yrow + tw0 + 3074] = acc3_2;
             dx[yrow + tw0 + 3075] = acc3_3;
           }
-          let c29_acc0_0 = 0;
-          let c29_acc0_1 = 0;
-          let c29_acc0_2 = 0;
-          let c29_acc1_0 = 0;
-          let c29_acc1_1 = 0;
-          let c29_acc1_2 = 0;
-          let c29_acc2_0 = 0;
-          let c29_acc2_1 = 0;
-          let c29_acc2_2 = 0;
-          let c29_acc3_0 = 0;
-          let c29_acc3_1 = 0;
-          let c29_acc3_2 = 0;
-          if (th < 31) {
-            for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 1024 + 62];
-              const x1 = dy[xrow + r * 1024 + 63];
-              const w0 = w[g * 2304 + o0 * 9 + r * 144];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 9];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 18];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 27];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
+        }
+      }
+    }
+  }
+}
+/**
+ * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_p1_16x32x32_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (0, 0): 9 of 9 taps
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 4; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 32; th++) {
+          const yrow = ((n * 16 + g * 16 + o0) * 32 + th) * 32;
+          const xrow = ((n * 16 + g * 16) * 32 + th) * 32;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = (ce < 1 ? ce : ce + 28);
+            let acc0_0 = 0;
+            let acc1_0 = 0;
+            let acc2_0 = 0;
+            let acc3_0 = 0;
+            if (th < 31 && tw < 31) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = dy[xrow + r * 1024 + tw + 33];
+                const w0 = w[g * 2304 + o0 * 9 + r * 144];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 9];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 18];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 27];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th < 31) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = dy[xrow + r * 1024 + tw + 32];
+                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 1];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 10];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 19];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 28];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th < 31 && tw >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = dy[xrow + r * 1024 + tw + 31];
+                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 2];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 11];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 20];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 29];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (tw < 31) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = dy[xrow + r * 1024 + tw + 1];
+                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 3];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 12];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 21];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 30];
+                acc3_0 += w3 * x0;
+              }
             }
             for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 1024 + 61];
-              const x1 = dy[xrow + r * 1024 + 62];
-              const x2 = dy[xrow + r * 1024 + 63];
-              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 1];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 10];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 19];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 28];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-              c29_acc3_2 += w3 * x2;
+              const x0 = dy[xrow + r * 1024 + tw];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 4];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 13];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 22];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 31];
+              acc3_0 += w3 * x0;
             }
-            for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 1024 + 60];
-              const x1 = dy[xrow + r * 1024 + 61];
-              const x2 = dy[xrow + r * 1024 + 62];
-              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 2];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 11];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 20];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 29];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-              c29_acc3_2 += w3 * x2;
+            if (tw >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = dy[xrow + r * 1024 + tw - 1];
+                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 5];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 14];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 23];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 32];
+                acc3_0 += w3 * x0;
+              }
             }
+            if (th >= 1 && tw < 31) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = dy[xrow + r * 1024 + tw - 31];
+                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 6];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 15];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 24];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 33];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = dy[xrow + r * 1024 + tw - 32];
+                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 7];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 16];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 25];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 34];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th >= 1 && tw >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = dy[xrow + r * 1024 + tw - 33];
+                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 8];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 17];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 26];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 35];
+                acc3_0 += w3 * x0;
+              }
+            }
+            dx[yrow + tw] = acc0_0;
+            dx[yrow + tw + 1024] = acc1_0;
+            dx[yrow + tw + 2048] = acc2_0;
+            dx[yrow + tw + 3072] = acc3_0;
           }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 30];
-            const x1 = dy[xrow + r * 1024 + 31];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 3];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 12];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 21];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 30];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 29];
-            const x1 = dy[xrow + r * 1024 + 30];
-            const x2 = dy[xrow + r * 1024 + 31];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 4];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 13];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 22];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 31];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = dy[xrow + r * 1024 + 28];
-            const x1 = dy[xrow + r * 1024 + 29];
-            const x2 = dy[xrow + r * 1024 + 30];
-            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 5];
-            c29_acc0_0 += w0 * x0;
-            c29_acc0_1 += w0 * x1;
-            c29_acc0_2 += w0 * x2;
-            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 14];
-            c29_acc1_0 += w1 * x0;
-            c29_acc1_1 += w1 * x1;
-            c29_acc1_2 += w1 * x2;
-            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 23];
-            c29_acc2_0 += w2 * x0;
-            c29_acc2_1 += w2 * x1;
-            c29_acc2_2 += w2 * x2;
-            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 32];
-            c29_acc3_0 += w3 * x0;
-            c29_acc3_1 += w3 * x1;
-            c29_acc3_2 += w3 * x2;
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 1024 - 2];
-              const x1 = dy[xrow + r * 1024 - 1];
-              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 6];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 15];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 24];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 33];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 1024 - 3];
-              const x1 = dy[xrow + r * 1024 - 2];
-              const x2 = dy[xrow + r * 1024 - 1];
-              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 7];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 16];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 25];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 34];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-              c29_acc3_2 += w3 * x2;
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 1024 - 4];
-              const x1 = dy[xrow + r * 1024 - 3];
-              const x2 = dy[xrow + r * 1024 - 2];
-              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 8];
-              c29_acc0_0 += w0 * x0;
-              c29_acc0_1 += w0 * x1;
-              c29_acc0_2 += w0 * x2;
-              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 17];
-              c29_acc1_0 += w1 * x0;
-              c29_acc1_1 += w1 * x1;
-              c29_acc1_2 += w1 * x2;
-              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 26];
-              c29_acc2_0 += w2 * x0;
-              c29_acc2_1 += w2 * x1;
-              c29_acc2_2 += w2 * x2;
-              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 35];
-              c29_acc3_0 += w3 * x0;
-              c29_acc3_1 += w3 * x1;
-              c29_acc3_2 += w3 * x2;
-            }
-          }
-          dx[yrow + 29] = c29_acc0_0;
-          dx[yrow + 30] = c29_acc0_1;
-          dx[yrow + 31] = c29_acc0_2;
-          dx[yrow + 1053] = c29_acc1_0;
-          dx[yrow + 1054] = c29_acc1_1;
-          dx[yrow + 1055] = c29_acc1_2;
-          dx[yrow + 2077] = c29_acc2_0;
-          dx[yrow + 2078] = c29_acc2_1;
-          dx[yrow + 2079] = c29_acc2_2;
-          dx[yrow + 3101] = c29_acc3_0;
-          dx[yrow + 3102] = c29_acc3_1;
-          dx[yrow + 3103] = c29_acc3_2;
         }
       }
     }

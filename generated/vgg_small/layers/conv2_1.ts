@@ -19,84 +19,6 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32
         for (let th = 1; th < 15; th++) {
           const yrow = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
           const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
-          const c0_bv0 = b[g * 32 + o0];
-          let c0_acc0_0 = c0_bv0;
-          const c0_bv1 = b[g * 32 + o0 + 1];
-          let c0_acc1_0 = c0_bv1;
-          const c0_bv2 = b[g * 32 + o0 + 2];
-          let c0_acc2_0 = c0_bv2;
-          const c0_bv3 = b[g * 32 + o0 + 3];
-          let c0_acc3_0 = c0_bv3;
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 - 16];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 1];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 289];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 577];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 865];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 - 15];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 2];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 290];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 578];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 866];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 292];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 580];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 868];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 1];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 5];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 293];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 581];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 869];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 16];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 7];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 295];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 583];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 871];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 17];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 8];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 296];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 584];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 872];
-            c0_acc3_0 += w3 * x0;
-          }
-          y[yrow] = c0_acc0_0;
-          y[yrow + 256] = c0_acc1_0;
-          y[yrow + 512] = c0_acc2_0;
-          y[yrow + 768] = c0_acc3_0;
           for (let cb = 0; cb < 3; cb++) {
             const tw0 = cb * 4 + 1;
             const bv0 = b[g * 32 + o0];
@@ -370,295 +292,24 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32
             y[yrow + tw0 + 770] = acc3_2;
             y[yrow + tw0 + 771] = acc3_3;
           }
-          const c13_bv0 = b[g * 32 + o0];
-          let c13_acc0_0 = c13_bv0;
-          let c13_acc0_1 = c13_bv0;
-          let c13_acc0_2 = c13_bv0;
-          const c13_bv1 = b[g * 32 + o0 + 1];
-          let c13_acc1_0 = c13_bv1;
-          let c13_acc1_1 = c13_bv1;
-          let c13_acc1_2 = c13_bv1;
-          const c13_bv2 = b[g * 32 + o0 + 2];
-          let c13_acc2_0 = c13_bv2;
-          let c13_acc2_1 = c13_bv2;
-          let c13_acc2_2 = c13_bv2;
-          const c13_bv3 = b[g * 32 + o0 + 3];
-          let c13_acc3_0 = c13_bv3;
-          let c13_acc3_1 = c13_bv3;
-          let c13_acc3_2 = c13_bv3;
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 - 4];
-            const x1 = x[xrow + r * 256 - 3];
-            const x2 = x[xrow + r * 256 - 2];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 288];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 576];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 864];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 - 3];
-            const x1 = x[xrow + r * 256 - 2];
-            const x2 = x[xrow + r * 256 - 1];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 1];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 289];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 577];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 865];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 - 2];
-            const x1 = x[xrow + r * 256 - 1];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 2];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 290];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 578];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 866];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 12];
-            const x1 = x[xrow + r * 256 + 13];
-            const x2 = x[xrow + r * 256 + 14];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 3];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 291];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 579];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 867];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 13];
-            const x1 = x[xrow + r * 256 + 14];
-            const x2 = x[xrow + r * 256 + 15];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 4];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 292];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 580];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 868];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 14];
-            const x1 = x[xrow + r * 256 + 15];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 5];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 293];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 581];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 869];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 28];
-            const x1 = x[xrow + r * 256 + 29];
-            const x2 = x[xrow + r * 256 + 30];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 6];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 294];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 582];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 870];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 29];
-            const x1 = x[xrow + r * 256 + 30];
-            const x2 = x[xrow + r * 256 + 31];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 7];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 295];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 583];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 871];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 30];
-            const x1 = x[xrow + r * 256 + 31];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 8];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 296];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 584];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 872];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-          }
-          y[yrow + 13] = c13_acc0_0;
-          y[yrow + 14] = c13_acc0_1;
-          y[yrow + 15] = c13_acc0_2;
-          y[yrow + 269] = c13_acc1_0;
-          y[yrow + 270] = c13_acc1_1;
-          y[yrow + 271] = c13_acc1_2;
-          y[yrow + 525] = c13_acc2_0;
-          y[yrow + 526] = c13_acc2_1;
-          y[yrow + 527] = c13_acc2_2;
-          y[yrow + 781] = c13_acc3_0;
-          y[yrow + 782] = c13_acc3_1;
-          y[yrow + 783] = c13_acc3_2;
         }
+      }
+    }
+  }
+}
+/**
+ * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_p1_32x16x16_to_32_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 8; ob++) {
+        const o0 = ob * 4;
         for (let rb = 0; rb < 2; rb++) {
           const th = (rb < 1 ? rb : rb + 14);
           const yrow = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
           const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
-          const c0_bv0 = b[g * 32 + o0];
-          let c0_acc0_0 = c0_bv0;
-          const c0_bv1 = b[g * 32 + o0 + 1];
-          let c0_acc1_0 = c0_bv1;
-          const c0_bv2 = b[g * 32 + o0 + 2];
-          let c0_acc2_0 = c0_bv2;
-          const c0_bv3 = b[g * 32 + o0 + 3];
-          let c0_acc3_0 = c0_bv3;
-          if (th >= 1) {
-            for (let r = 0; r < 32; r++) {
-              const x0 = x[xrow + r * 256 - 16];
-              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 1];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 289];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 577];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 865];
-              c0_acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 32; r++) {
-              const x0 = x[xrow + r * 256 - 15];
-              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 2];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 290];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 578];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 866];
-              c0_acc3_0 += w3 * x0;
-            }
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 292];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 580];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 868];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 1];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 5];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 293];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 581];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 869];
-            c0_acc3_0 += w3 * x0;
-          }
-          if (th < 15) {
-            for (let r = 0; r < 32; r++) {
-              const x0 = x[xrow + r * 256 + 16];
-              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 7];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 295];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 583];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 871];
-              c0_acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 32; r++) {
-              const x0 = x[xrow + r * 256 + 17];
-              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 8];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 296];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 584];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 872];
-              c0_acc3_0 += w3 * x0;
-            }
-          }
-          y[yrow] = c0_acc0_0;
-          y[yrow + 256] = c0_acc1_0;
-          y[yrow + 512] = c0_acc2_0;
-          y[yrow + 768] = c0_acc3_0;
           for (let cb = 0; cb < 3; cb++) {
             const tw0 = cb * 4 + 1;
             const bv0 = b[g * 32 + o0];
@@ -708,6 +359,8 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 32; r++) {
                 const x0 = x[xrow + r * 256 + tw0 - 16];
                 const x1 = x[xrow + r * 256 + tw0 - 15];
@@ -734,6 +387,8 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 32; r++) {
                 const x0 = x[xrow + r * 256 + tw0 - 15];
                 const x1 = x[xrow + r * 256 + tw0 - 14];
@@ -866,6 +521,8 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th < 15) {
               for (let r = 0; r < 32; r++) {
                 const x0 = x[xrow + r * 256 + tw0 + 16];
                 const x1 = x[xrow + r * 256 + tw0 + 17];
@@ -892,6 +549,8 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th < 15) {
               for (let r = 0; r < 32; r++) {
                 const x0 = x[xrow + r * 256 + tw0 + 17];
                 const x1 = x[xrow + r * 256 + tw0 + 18];
@@ -936,212 +595,153 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32
             y[yrow + tw0 + 770] = acc3_2;
             y[yrow + tw0 + 771] = acc3_3;
           }
-          const c13_bv0 = b[g * 32 + o0];
-          let c13_acc0_0 = c13_bv0;
-          let c13_acc0_1 = c13_bv0;
-          let c13_acc0_2 = c13_bv0;
-          const c13_bv1 = b[g * 32 + o0 + 1];
-          let c13_acc1_0 = c13_bv1;
-          let c13_acc1_1 = c13_bv1;
-          let c13_acc1_2 = c13_bv1;
-          const c13_bv2 = b[g * 32 + o0 + 2];
-          let c13_acc2_0 = c13_bv2;
-          let c13_acc2_1 = c13_bv2;
-          let c13_acc2_2 = c13_bv2;
-          const c13_bv3 = b[g * 32 + o0 + 3];
-          let c13_acc3_0 = c13_bv3;
-          let c13_acc3_1 = c13_bv3;
-          let c13_acc3_2 = c13_bv3;
-          if (th >= 1) {
-            for (let r = 0; r < 32; r++) {
-              const x0 = x[xrow + r * 256 - 4];
-              const x1 = x[xrow + r * 256 - 3];
-              const x2 = x[xrow + r * 256 - 2];
-              const w0 = w[g * 9216 + o0 * 288 + r * 9];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              c13_acc0_2 += w0 * x2;
-              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 288];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              c13_acc1_2 += w1 * x2;
-              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 576];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              c13_acc2_2 += w2 * x2;
-              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 864];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-              c13_acc3_2 += w3 * x2;
+        }
+      }
+    }
+  }
+}
+/**
+ * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_p1_32x16x16_to_32_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 8; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 16; th++) {
+          const yrow = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
+          const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = (ce < 1 ? ce : ce + 12);
+            const bv0 = b[g * 32 + o0];
+            let acc0_0 = bv0;
+            const bv1 = b[g * 32 + o0 + 1];
+            let acc1_0 = bv1;
+            const bv2 = b[g * 32 + o0 + 2];
+            let acc2_0 = bv2;
+            const bv3 = b[g * 32 + o0 + 3];
+            let acc3_0 = bv3;
+            if (th >= 1 && tw >= 1) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = x[xrow + r * 256 + tw - 17];
+                const w0 = w[g * 9216 + o0 * 288 + r * 9];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 288];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 576];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 864];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th >= 1) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = x[xrow + r * 256 + tw - 16];
+                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 1];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 289];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 577];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 865];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th >= 1 && tw < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = x[xrow + r * 256 + tw - 15];
+                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 2];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 290];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 578];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 866];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (tw >= 1) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = x[xrow + r * 256 + tw - 1];
+                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 3];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 291];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 579];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 867];
+                acc3_0 += w3 * x0;
+              }
             }
             for (let r = 0; r < 32; r++) {
-              const x0 = x[xrow + r * 256 - 3];
-              const x1 = x[xrow + r * 256 - 2];
-              const x2 = x[xrow + r * 256 - 1];
-              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 1];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              c13_acc0_2 += w0 * x2;
-              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 289];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              c13_acc1_2 += w1 * x2;
-              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 577];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              c13_acc2_2 += w2 * x2;
-              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 865];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-              c13_acc3_2 += w3 * x2;
+              const x0 = x[xrow + r * 256 + tw];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 4];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 292];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 580];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 868];
+              acc3_0 += w3 * x0;
             }
-            for (let r = 0; r < 32; r++) {
-              const x0 = x[xrow + r * 256 - 2];
-              const x1 = x[xrow + r * 256 - 1];
-              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 2];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 290];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 578];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 866];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
+            if (tw < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = x[xrow + r * 256 + tw + 1];
+                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 5];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 293];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 581];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 869];
+                acc3_0 += w3 * x0;
+              }
             }
+            if (th < 15 && tw >= 1) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = x[xrow + r * 256 + tw + 15];
+                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 6];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 294];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 582];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 870];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = x[xrow + r * 256 + tw + 16];
+                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 7];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 295];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 583];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 871];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th < 15 && tw < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = x[xrow + r * 256 + tw + 17];
+                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 8];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 296];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 584];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 872];
+                acc3_0 += w3 * x0;
+              }
+            }
+            y[yrow + tw] = acc0_0;
+            y[yrow + tw + 256] = acc1_0;
+            y[yrow + tw + 512] = acc2_0;
+            y[yrow + tw + 768] = acc3_0;
           }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 12];
-            const x1 = x[xrow + r * 256 + 13];
-            const x2 = x[xrow + r * 256 + 14];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 3];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 291];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 579];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 867];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 13];
-            const x1 = x[xrow + r * 256 + 14];
-            const x2 = x[xrow + r * 256 + 15];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 4];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 292];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 580];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 868];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = x[xrow + r * 256 + 14];
-            const x1 = x[xrow + r * 256 + 15];
-            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 5];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 293];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 581];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 869];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-          }
-          if (th < 15) {
-            for (let r = 0; r < 32; r++) {
-              const x0 = x[xrow + r * 256 + 28];
-              const x1 = x[xrow + r * 256 + 29];
-              const x2 = x[xrow + r * 256 + 30];
-              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 6];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              c13_acc0_2 += w0 * x2;
-              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 294];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              c13_acc1_2 += w1 * x2;
-              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 582];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              c13_acc2_2 += w2 * x2;
-              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 870];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-              c13_acc3_2 += w3 * x2;
-            }
-            for (let r = 0; r < 32; r++) {
-              const x0 = x[xrow + r * 256 + 29];
-              const x1 = x[xrow + r * 256 + 30];
-              const x2 = x[xrow + r * 256 + 31];
-              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 7];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              c13_acc0_2 += w0 * x2;
-              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 295];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              c13_acc1_2 += w1 * x2;
-              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 583];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              c13_acc2_2 += w2 * x2;
-              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 871];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-              c13_acc3_2 += w3 * x2;
-            }
-            for (let r = 0; r < 32; r++) {
-              const x0 = x[xrow + r * 256 + 30];
-              const x1 = x[xrow + r * 256 + 31];
-              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 8];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 296];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 584];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 872];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-            }
-          }
-          y[yrow + 13] = c13_acc0_0;
-          y[yrow + 14] = c13_acc0_1;
-          y[yrow + 15] = c13_acc0_2;
-          y[yrow + 269] = c13_acc1_0;
-          y[yrow + 270] = c13_acc1_1;
-          y[yrow + 271] = c13_acc1_2;
-          y[yrow + 525] = c13_acc2_0;
-          y[yrow + 526] = c13_acc2_1;
-          y[yrow + 527] = c13_acc2_2;
-          y[yrow + 781] = c13_acc3_0;
-          y[yrow + 782] = c13_acc3_1;
-          y[yrow + 783] = c13_acc3_2;
         }
       }
     }
@@ -1426,80 +1026,6 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32
         for (let th = 1; th < 15; th++) {
           const yrow = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
           const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
-          let c0_acc0_0 = 0;
-          let c0_acc1_0 = 0;
-          let c0_acc2_0 = 0;
-          let c0_acc3_0 = 0;
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 17];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 9];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 18];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 27];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 16];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 1];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 10];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 19];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 28];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 1];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 3];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 12];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 21];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 30];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 13];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 22];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 31];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 - 15];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 6];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 15];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 24];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 33];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 - 16];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 7];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 16];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 25];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 34];
-            c0_acc3_0 += w3 * x0;
-          }
-          dx[yrow] = c0_acc0_0;
-          dx[yrow + 256] = c0_acc1_0;
-          dx[yrow + 512] = c0_acc2_0;
-          dx[yrow + 768] = c0_acc3_0;
           for (let cb = 0; cb < 3; cb++) {
             const tw0 = cb * 4 + 1;
             let acc0_0 = 0;
@@ -1769,287 +1295,25 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32
             dx[yrow + tw0 + 770] = acc3_2;
             dx[yrow + tw0 + 771] = acc3_3;
           }
-          let c13_acc0_0 = 0;
-          let c13_acc0_1 = 0;
-          let c13_acc0_2 = 0;
-          let c13_acc1_0 = 0;
-          let c13_acc1_1 = 0;
-          let c13_acc1_2 = 0;
-          let c13_acc2_0 = 0;
-          let c13_acc2_1 = 0;
-          let c13_acc2_2 = 0;
-          let c13_acc3_0 = 0;
-          let c13_acc3_1 = 0;
-          let c13_acc3_2 = 0;
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 30];
-            const x1 = dy[xrow + r * 256 + 31];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 9];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 18];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 27];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 29];
-            const x1 = dy[xrow + r * 256 + 30];
-            const x2 = dy[xrow + r * 256 + 31];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 1];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 10];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 19];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 28];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 28];
-            const x1 = dy[xrow + r * 256 + 29];
-            const x2 = dy[xrow + r * 256 + 30];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 2];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 11];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 20];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 29];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 14];
-            const x1 = dy[xrow + r * 256 + 15];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 3];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 12];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 21];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 30];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 13];
-            const x1 = dy[xrow + r * 256 + 14];
-            const x2 = dy[xrow + r * 256 + 15];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 4];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 13];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 22];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 31];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 12];
-            const x1 = dy[xrow + r * 256 + 13];
-            const x2 = dy[xrow + r * 256 + 14];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 5];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 14];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 23];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 32];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 - 2];
-            const x1 = dy[xrow + r * 256 - 1];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 6];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 15];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 24];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 33];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 - 3];
-            const x1 = dy[xrow + r * 256 - 2];
-            const x2 = dy[xrow + r * 256 - 1];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 7];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 16];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 25];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 34];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 - 4];
-            const x1 = dy[xrow + r * 256 - 3];
-            const x2 = dy[xrow + r * 256 - 2];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 8];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 17];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 26];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 35];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          dx[yrow + 13] = c13_acc0_0;
-          dx[yrow + 14] = c13_acc0_1;
-          dx[yrow + 15] = c13_acc0_2;
-          dx[yrow + 269] = c13_acc1_0;
-          dx[yrow + 270] = c13_acc1_1;
-          dx[yrow + 271] = c13_acc1_2;
-          dx[yrow + 525] = c13_acc2_0;
-          dx[yrow + 526] = c13_acc2_1;
-          dx[yrow + 527] = c13_acc2_2;
-          dx[yrow + 781] = c13_acc3_0;
-          dx[yrow + 782] = c13_acc3_1;
-          dx[yrow + 783] = c13_acc3_2;
         }
+      }
+    }
+  }
+}
+/**
+ * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_p1_32x16x16_to_32_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (0, 0): 9 of 9 taps
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 8; ob++) {
+        const o0 = ob * 4;
         for (let rb = 0; rb < 2; rb++) {
           const th = (rb < 1 ? rb : rb + 14);
           const yrow = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
           const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
-          let c0_acc0_0 = 0;
-          let c0_acc1_0 = 0;
-          let c0_acc2_0 = 0;
-          let c0_acc3_0 = 0;
-          if (th < 15) {
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 + 17];
-              const w0 = w[g * 9216 + o0 * 9 + r * 288];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 9];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 18];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 27];
-              c0_acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 + 16];
-              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 1];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 10];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 19];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 28];
-              c0_acc3_0 += w3 * x0;
-            }
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 1];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 3];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 12];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 21];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 30];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 13];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 22];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 31];
-            c0_acc3_0 += w3 * x0;
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 - 15];
-              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 6];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 15];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 24];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 33];
-              c0_acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 - 16];
-              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 7];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 16];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 25];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 34];
-              c0_acc3_0 += w3 * x0;
-            }
-          }
-          dx[yrow] = c0_acc0_0;
-          dx[yrow + 256] = c0_acc1_0;
-          dx[yrow + 512] = c0_acc2_0;
-          dx[yrow + 768] = c0_acc3_0;
           for (let cb = 0; cb < 3; cb++) {
             const tw0 = cb * 4 + 1;
             let acc0_0 = 0;
@@ -2095,6 +1359,8 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th < 15) {
               for (let r = 0; r < 32; r++) {
                 const x0 = dy[xrow + r * 256 + tw0 + 16];
                 const x1 = dy[xrow + r * 256 + tw0 + 17];
@@ -2121,6 +1387,8 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th < 15) {
               for (let r = 0; r < 32; r++) {
                 const x0 = dy[xrow + r * 256 + tw0 + 15];
                 const x1 = dy[xrow + r * 256 + tw0 + 16];
@@ -2253,6 +1521,8 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 32; r++) {
                 const x0 = dy[xrow + r * 256 + tw0 - 16];
                 const x1 = dy[xrow + r * 256 + tw0 - 15];
@@ -2279,6 +1549,8 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 32; r++) {
                 const x0 = dy[xrow + r * 256 + tw0 - 17];
                 const x1 = dy[xrow + r * 256 + tw0 - 16];
@@ -2323,208 +1595,150 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32
             dx[yrow + tw0 + 770] = acc3_2;
             dx[yrow + tw0 + 771] = acc3_3;
           }
-          let c13_acc0_0 = 0;
-          let c13_acc0_1 = 0;
-          let c13_acc0_2 = 0;
-          let c13_acc1_0 = 0;
-          let c13_acc1_1 = 0;
-          let c13_acc1_2 = 0;
-          let c13_acc2_0 = 0;
-          let c13_acc2_1 = 0;
-          let c13_acc2_2 = 0;
-          let c13_acc3_0 = 0;
-          let c13_acc3_1 = 0;
-          let c13_acc3_2 = 0;
-          if (th < 15) {
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 + 30];
-              const x1 = dy[xrow + r * 256 + 31];
-              const w0 = w[g * 9216 + o0 * 9 + r * 288];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 9];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 18];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 27];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
+        }
+      }
+    }
+  }
+}
+/**
+ * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_p1_32x16x16_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (0, 0): 9 of 9 taps
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 8; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 16; th++) {
+          const yrow = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
+          const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = (ce < 1 ? ce : ce + 12);
+            let acc0_0 = 0;
+            let acc1_0 = 0;
+            let acc2_0 = 0;
+            let acc3_0 = 0;
+            if (th < 15 && tw < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw + 17];
+                const w0 = w[g * 9216 + o0 * 9 + r * 288];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 9];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 18];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 27];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw + 16];
+                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 1];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 10];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 19];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 28];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th < 15 && tw >= 1) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw + 15];
+                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 2];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 11];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 20];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 29];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (tw < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw + 1];
+                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 3];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 12];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 21];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 30];
+                acc3_0 += w3 * x0;
+              }
             }
             for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 + 29];
-              const x1 = dy[xrow + r * 256 + 30];
-              const x2 = dy[xrow + r * 256 + 31];
-              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 1];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              c13_acc0_2 += w0 * x2;
-              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 10];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              c13_acc1_2 += w1 * x2;
-              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 19];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              c13_acc2_2 += w2 * x2;
-              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 28];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-              c13_acc3_2 += w3 * x2;
+              const x0 = dy[xrow + r * 256 + tw];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 4];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 13];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 22];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 31];
+              acc3_0 += w3 * x0;
             }
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 + 28];
-              const x1 = dy[xrow + r * 256 + 29];
-              const x2 = dy[xrow + r * 256 + 30];
-              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 2];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              c13_acc0_2 += w0 * x2;
-              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 11];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              c13_acc1_2 += w1 * x2;
-              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 20];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              c13_acc2_2 += w2 * x2;
-              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 29];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-              c13_acc3_2 += w3 * x2;
+            if (tw >= 1) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw - 1];
+                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 5];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 14];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 23];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 32];
+                acc3_0 += w3 * x0;
+              }
             }
+            if (th >= 1 && tw < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw - 15];
+                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 6];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 15];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 24];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 33];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th >= 1) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw - 16];
+                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 7];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 16];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 25];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 34];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th >= 1 && tw >= 1) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw - 17];
+                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 8];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 17];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 26];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 35];
+                acc3_0 += w3 * x0;
+              }
+            }
+            dx[yrow + tw] = acc0_0;
+            dx[yrow + tw + 256] = acc1_0;
+            dx[yrow + tw + 512] = acc2_0;
+            dx[yrow + tw + 768] = acc3_0;
           }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 14];
-            const x1 = dy[xrow + r * 256 + 15];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 3];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 12];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 21];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 30];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 13];
-            const x1 = dy[xrow + r * 256 + 14];
-            const x2 = dy[xrow + r * 256 + 15];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 4];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 13];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 22];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 31];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 12];
-            const x1 = dy[xrow + r * 256 + 13];
-            const x2 = dy[xrow + r * 256 + 14];
-            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 5];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 14];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 23];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 32];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 - 2];
-              const x1 = dy[xrow + r * 256 - 1];
-              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 6];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 15];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 24];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 33];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-            }
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 - 3];
-              const x1 = dy[xrow + r * 256 - 2];
-              const x2 = dy[xrow + r * 256 - 1];
-              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 7];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              c13_acc0_2 += w0 * x2;
-              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 16];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              c13_acc1_2 += w1 * x2;
-              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 25];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              c13_acc2_2 += w2 * x2;
-              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 34];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-              c13_acc3_2 += w3 * x2;
-            }
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 - 4];
-              const x1 = dy[xrow + r * 256 - 3];
-              const x2 = dy[xrow + r * 256 - 2];
-              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 8];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              c13_acc0_2 += w0 * x2;
-              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 17];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              c13_acc1_2 += w1 * x2;
-              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 26];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              c13_acc2_2 += w2 * x2;
-              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 35];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-              c13_acc3_2 += w3 * x2;
-            }
-          }
-          dx[yrow + 13] = c13_acc0_0;
-          dx[yrow + 14] = c13_acc0_1;
-          dx[yrow + 15] = c13_acc0_2;
-          dx[yrow + 269] = c13_acc1_0;
-          dx[yrow + 270] = c13_acc1_1;
-          dx[yrow + 271] = c13_acc1_2;
-          dx[yrow + 525] = c13_acc2_0;
-          dx[yrow + 526] = c13_acc2_1;
-          dx[yrow + 527] = c13_acc2_2;
-          dx[yrow + 781] = c13_acc3_0;
-          dx[yrow + 782] = c13_acc3_1;
-          dx[yrow + 783] = c13_acc3_2;
         }
       }
     }

@@ -19,84 +19,6 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, w: Floa
         for (let th = 1; th < 16; th++) {
           const yrow = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
           const xrow = ((n * 16 + g * 16) * 32 + th * 2) * 32;
-          const c0_bv0 = b[g * 32 + o0];
-          let c0_acc0_0 = c0_bv0;
-          const c0_bv1 = b[g * 32 + o0 + 1];
-          let c0_acc1_0 = c0_bv1;
-          const c0_bv2 = b[g * 32 + o0 + 2];
-          let c0_acc2_0 = c0_bv2;
-          const c0_bv3 = b[g * 32 + o0 + 3];
-          let c0_acc3_0 = c0_bv3;
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 - 32];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 1];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 145];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 289];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 433];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 - 31];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 2];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 146];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 290];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 434];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 148];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 292];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 436];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 1];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 5];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 149];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 293];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 437];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 32];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 7];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 151];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 295];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 439];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 33];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 8];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 152];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 296];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 440];
-            c0_acc3_0 += w3 * x0;
-          }
-          y[yrow] = c0_acc0_0;
-          y[yrow + 256] = c0_acc1_0;
-          y[yrow + 512] = c0_acc2_0;
-          y[yrow + 768] = c0_acc3_0;
           for (let cb = 0; cb < 3; cb++) {
             const tw0 = cb * 4 + 1;
             const bv0 = b[g * 32 + o0];
@@ -370,308 +292,24 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, w: Floa
             y[yrow + tw0 + 770] = acc3_2;
             y[yrow + tw0 + 771] = acc3_3;
           }
-          const c13_bv0 = b[g * 32 + o0];
-          let c13_acc0_0 = c13_bv0;
-          let c13_acc0_1 = c13_bv0;
-          let c13_acc0_2 = c13_bv0;
-          const c13_bv1 = b[g * 32 + o0 + 1];
-          let c13_acc1_0 = c13_bv1;
-          let c13_acc1_1 = c13_bv1;
-          let c13_acc1_2 = c13_bv1;
-          const c13_bv2 = b[g * 32 + o0 + 2];
-          let c13_acc2_0 = c13_bv2;
-          let c13_acc2_1 = c13_bv2;
-          let c13_acc2_2 = c13_bv2;
-          const c13_bv3 = b[g * 32 + o0 + 3];
-          let c13_acc3_0 = c13_bv3;
-          let c13_acc3_1 = c13_bv3;
-          let c13_acc3_2 = c13_bv3;
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 - 7];
-            const x1 = x[xrow + r * 1024 - 5];
-            const x2 = x[xrow + r * 1024 - 3];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 144];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 288];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 432];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 - 6];
-            const x1 = x[xrow + r * 1024 - 4];
-            const x2 = x[xrow + r * 1024 - 2];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 1];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 145];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 289];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 433];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 - 5];
-            const x1 = x[xrow + r * 1024 - 3];
-            const x2 = x[xrow + r * 1024 - 1];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 2];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 146];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 290];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 434];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 25];
-            const x1 = x[xrow + r * 1024 + 27];
-            const x2 = x[xrow + r * 1024 + 29];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 3];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 147];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 291];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 435];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 26];
-            const x1 = x[xrow + r * 1024 + 28];
-            const x2 = x[xrow + r * 1024 + 30];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 4];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 148];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 292];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 436];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 27];
-            const x1 = x[xrow + r * 1024 + 29];
-            const x2 = x[xrow + r * 1024 + 31];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 5];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 149];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 293];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 437];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 57];
-            const x1 = x[xrow + r * 1024 + 59];
-            const x2 = x[xrow + r * 1024 + 61];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 6];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 150];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 294];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 438];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 58];
-            const x1 = x[xrow + r * 1024 + 60];
-            const x2 = x[xrow + r * 1024 + 62];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 7];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 151];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 295];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 439];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 59];
-            const x1 = x[xrow + r * 1024 + 61];
-            const x2 = x[xrow + r * 1024 + 63];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 8];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 152];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 296];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 440];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          y[yrow + 13] = c13_acc0_0;
-          y[yrow + 14] = c13_acc0_1;
-          y[yrow + 15] = c13_acc0_2;
-          y[yrow + 269] = c13_acc1_0;
-          y[yrow + 270] = c13_acc1_1;
-          y[yrow + 271] = c13_acc1_2;
-          y[yrow + 525] = c13_acc2_0;
-          y[yrow + 526] = c13_acc2_1;
-          y[yrow + 527] = c13_acc2_2;
-          y[yrow + 781] = c13_acc3_0;
-          y[yrow + 782] = c13_acc3_1;
-          y[yrow + 783] = c13_acc3_2;
         }
+      }
+    }
+  }
+}
+/**
+ * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+ * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 8; ob++) {
+        const o0 = ob * 4;
         for (let rb = 0; rb < 1; rb++) {
           const th = rb;
           const yrow = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
           const xrow = ((n * 16 + g * 16) * 32 + th * 2) * 32;
-          const c0_bv0 = b[g * 32 + o0];
-          let c0_acc0_0 = c0_bv0;
-          const c0_bv1 = b[g * 32 + o0 + 1];
-          let c0_acc1_0 = c0_bv1;
-          const c0_bv2 = b[g * 32 + o0 + 2];
-          let c0_acc2_0 = c0_bv2;
-          const c0_bv3 = b[g * 32 + o0 + 3];
-          let c0_acc3_0 = c0_bv3;
-          if (th >= 1) {
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 - 32];
-              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 1];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 145];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 289];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 433];
-              c0_acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 - 31];
-              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 2];
-              c0_acc0_0 += w0 * x0;
-              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 146];
-              c0_acc1_0 += w1 * x0;
-              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 290];
-              c0_acc2_0 += w2 * x0;
-              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 434];
-              c0_acc3_0 += w3 * x0;
-            }
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 4];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 148];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 292];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 436];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 1];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 5];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 149];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 293];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 437];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 32];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 7];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 151];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 295];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 439];
-            c0_acc3_0 += w3 * x0;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 33];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 8];
-            c0_acc0_0 += w0 * x0;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 152];
-            c0_acc1_0 += w1 * x0;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 296];
-            c0_acc2_0 += w2 * x0;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 440];
-            c0_acc3_0 += w3 * x0;
-          }
-          y[yrow] = c0_acc0_0;
-          y[yrow + 256] = c0_acc1_0;
-          y[yrow + 512] = c0_acc2_0;
-          y[yrow + 768] = c0_acc3_0;
           for (let cb = 0; cb < 3; cb++) {
             const tw0 = cb * 4 + 1;
             const bv0 = b[g * 32 + o0];
@@ -721,6 +359,8 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, w: Floa
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 16; r++) {
                 const x0 = x[xrow + r * 1024 + tw0 * 2 - 32];
                 const x1 = x[xrow + r * 1024 + tw0 * 2 - 30];
@@ -747,6 +387,8 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, w: Floa
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th >= 1) {
               for (let r = 0; r < 16; r++) {
                 const x0 = x[xrow + r * 1024 + tw0 * 2 - 31];
                 const x1 = x[xrow + r * 1024 + tw0 * 2 - 29];
@@ -947,225 +589,147 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, w: Floa
             y[yrow + tw0 + 770] = acc3_2;
             y[yrow + tw0 + 771] = acc3_3;
           }
-          const c13_bv0 = b[g * 32 + o0];
-          let c13_acc0_0 = c13_bv0;
-          let c13_acc0_1 = c13_bv0;
-          let c13_acc0_2 = c13_bv0;
-          const c13_bv1 = b[g * 32 + o0 + 1];
-          let c13_acc1_0 = c13_bv1;
-          let c13_acc1_1 = c13_bv1;
-          let c13_acc1_2 = c13_bv1;
-          const c13_bv2 = b[g * 32 + o0 + 2];
-          let c13_acc2_0 = c13_bv2;
-          let c13_acc2_1 = c13_bv2;
-          let c13_acc2_2 = c13_bv2;
-          const c13_bv3 = b[g * 32 + o0 + 3];
-          let c13_acc3_0 = c13_bv3;
-          let c13_acc3_1 = c13_bv3;
-          let c13_acc3_2 = c13_bv3;
-          if (th >= 1) {
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 - 7];
-              const x1 = x[xrow + r * 1024 - 5];
-              const x2 = x[xrow + r * 1024 - 3];
-              const w0 = w[g * 4608 + o0 * 144 + r * 9];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              c13_acc0_2 += w0 * x2;
-              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 144];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              c13_acc1_2 += w1 * x2;
-              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 288];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              c13_acc2_2 += w2 * x2;
-              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 432];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-              c13_acc3_2 += w3 * x2;
+        }
+      }
+    }
+  }
+}
+/**
+ * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+ * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 8; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 16; th++) {
+          const yrow = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
+          const xrow = ((n * 16 + g * 16) * 32 + th * 2) * 32;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = (ce < 1 ? ce : ce + 12);
+            const bv0 = b[g * 32 + o0];
+            let acc0_0 = bv0;
+            const bv1 = b[g * 32 + o0 + 1];
+            let acc1_0 = bv1;
+            const bv2 = b[g * 32 + o0 + 2];
+            let acc2_0 = bv2;
+            const bv3 = b[g * 32 + o0 + 3];
+            let acc3_0 = bv3;
+            if (th >= 1 && tw >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw * 2 - 33];
+                const w0 = w[g * 4608 + o0 * 144 + r * 9];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 4608 + o0 * 144 + r * 9 + 144];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 4608 + o0 * 144 + r * 9 + 288];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 4608 + o0 * 144 + r * 9 + 432];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw * 2 - 32];
+                const w0 = w[g * 4608 + o0 * 144 + r * 9 + 1];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 4608 + o0 * 144 + r * 9 + 145];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 4608 + o0 * 144 + r * 9 + 289];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 4608 + o0 * 144 + r * 9 + 433];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw * 2 - 31];
+                const w0 = w[g * 4608 + o0 * 144 + r * 9 + 2];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 4608 + o0 * 144 + r * 9 + 146];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 4608 + o0 * 144 + r * 9 + 290];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 4608 + o0 * 144 + r * 9 + 434];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (tw >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw * 2 - 1];
+                const w0 = w[g * 4608 + o0 * 144 + r * 9 + 3];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 4608 + o0 * 144 + r * 9 + 147];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 4608 + o0 * 144 + r * 9 + 291];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 4608 + o0 * 144 + r * 9 + 435];
+                acc3_0 += w3 * x0;
+              }
             }
             for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 - 6];
-              const x1 = x[xrow + r * 1024 - 4];
-              const x2 = x[xrow + r * 1024 - 2];
-              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 1];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              c13_acc0_2 += w0 * x2;
-              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 145];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              c13_acc1_2 += w1 * x2;
-              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 289];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              c13_acc2_2 += w2 * x2;
-              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 433];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-              c13_acc3_2 += w3 * x2;
+              const x0 = x[xrow + r * 1024 + tw * 2];
+              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 4];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 148];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 292];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 436];
+              acc3_0 += w3 * x0;
             }
             for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 - 5];
-              const x1 = x[xrow + r * 1024 - 3];
-              const x2 = x[xrow + r * 1024 - 1];
-              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 2];
-              c13_acc0_0 += w0 * x0;
-              c13_acc0_1 += w0 * x1;
-              c13_acc0_2 += w0 * x2;
-              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 146];
-              c13_acc1_0 += w1 * x0;
-              c13_acc1_1 += w1 * x1;
-              c13_acc1_2 += w1 * x2;
-              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 290];
-              c13_acc2_0 += w2 * x0;
-              c13_acc2_1 += w2 * x1;
-              c13_acc2_2 += w2 * x2;
-              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 434];
-              c13_acc3_0 += w3 * x0;
-              c13_acc3_1 += w3 * x1;
-              c13_acc3_2 += w3 * x2;
+              const x0 = x[xrow + r * 1024 + tw * 2 + 1];
+              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 5];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 149];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 293];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 437];
+              acc3_0 += w3 * x0;
             }
+            if (tw >= 1) {
+              for (let r = 0; r < 16; r++) {
+                const x0 = x[xrow + r * 1024 + tw * 2 + 31];
+                const w0 = w[g * 4608 + o0 * 144 + r * 9 + 6];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 4608 + o0 * 144 + r * 9 + 150];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 4608 + o0 * 144 + r * 9 + 294];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 4608 + o0 * 144 + r * 9 + 438];
+                acc3_0 += w3 * x0;
+              }
+            }
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 + tw * 2 + 32];
+              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 7];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 151];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 295];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 439];
+              acc3_0 += w3 * x0;
+            }
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 + tw * 2 + 33];
+              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 8];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 152];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 296];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 440];
+              acc3_0 += w3 * x0;
+            }
+            y[yrow + tw] = acc0_0;
+            y[yrow + tw + 256] = acc1_0;
+            y[yrow + tw + 512] = acc2_0;
+            y[yrow + tw + 768] = acc3_0;
           }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 25];
-            const x1 = x[xrow + r * 1024 + 27];
-            const x2 = x[xrow + r * 1024 + 29];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 3];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 147];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 291];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 435];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 26];
-            const x1 = x[xrow + r * 1024 + 28];
-            const x2 = x[xrow + r * 1024 + 30];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 4];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 148];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 292];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 436];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 27];
-            const x1 = x[xrow + r * 1024 + 29];
-            const x2 = x[xrow + r * 1024 + 31];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 5];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 149];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 293];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 437];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 57];
-            const x1 = x[xrow + r * 1024 + 59];
-            const x2 = x[xrow + r * 1024 + 61];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 6];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 150];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 294];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 438];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 58];
-            const x1 = x[xrow + r * 1024 + 60];
-            const x2 = x[xrow + r * 1024 + 62];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 7];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 151];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 295];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 439];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 16; r++) {
-            const x0 = x[xrow + r * 1024 + 59];
-            const x1 = x[xrow + r * 1024 + 61];
-            const x2 = x[xrow + r * 1024 + 63];
-            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 8];
-            c13_acc0_0 += w0 * x0;
-            c13_acc0_1 += w0 * x1;
-            c13_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 152];
-            c13_acc1_0 += w1 * x0;
-            c13_acc1_1 += w1 * x1;
-            c13_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 296];
-            c13_acc2_0 += w2 * x0;
-            c13_acc2_1 += w2 * x1;
-            c13_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 440];
-            c13_acc3_0 += w3 * x0;
-            c13_acc3_1 += w3 * x1;
-            c13_acc3_2 += w3 * x2;
-          }
-          y[yrow + 13] = c13_acc0_0;
-          y[yrow + 14] = c13_acc0_1;
-          y[yrow + 15] = c13_acc0_2;
-          y[yrow + 269] = c13_acc1_0;
-          y[yrow + 270] = c13_acc1_1;
-          y[yrow + 271] = c13_acc1_2;
-          y[yrow + 525] = c13_acc2_0;
-          y[yrow + 526] = c13_acc2_1;
-          y[yrow + 527] = c13_acc2_2;
-          y[yrow + 781] = c13_acc3_0;
-          y[yrow + 782] = c13_acc3_1;
-          y[yrow + 783] = c13_acc3_2;
         }
       }
     }
@@ -1568,85 +1132,6 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, w: Floa
             dx[yrow + tw0 * 2 + 3077] = acc3_2;
             dx[yrow + tw0 * 2 + 3079] = acc3_3;
           }
-          let c12_acc0_0 = 0;
-          let c12_acc0_1 = 0;
-          let c12_acc0_2 = 0;
-          let c12_acc0_3 = 0;
-          let c12_acc1_0 = 0;
-          let c12_acc1_1 = 0;
-          let c12_acc1_2 = 0;
-          let c12_acc1_3 = 0;
-          let c12_acc2_0 = 0;
-          let c12_acc2_1 = 0;
-          let c12_acc2_2 = 0;
-          let c12_acc2_3 = 0;
-          let c12_acc3_0 = 0;
-          let c12_acc3_1 = 0;
-          let c12_acc3_2 = 0;
-          let c12_acc3_3 = 0;
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 13];
-            const x1 = dy[xrow + r * 256 + 14];
-            const x2 = dy[xrow + r * 256 + 15];
-            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 3];
-            c12_acc0_0 += w0 * x0;
-            c12_acc0_1 += w0 * x1;
-            c12_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 12];
-            c12_acc1_0 += w1 * x0;
-            c12_acc1_1 += w1 * x1;
-            c12_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 21];
-            c12_acc2_0 += w2 * x0;
-            c12_acc2_1 += w2 * x1;
-            c12_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 30];
-            c12_acc3_0 += w3 * x0;
-            c12_acc3_1 += w3 * x1;
-            c12_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 12];
-            const x1 = dy[xrow + r * 256 + 13];
-            const x2 = dy[xrow + r * 256 + 14];
-            const x3 = dy[xrow + r * 256 + 15];
-            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 5];
-            c12_acc0_0 += w0 * x0;
-            c12_acc0_1 += w0 * x1;
-            c12_acc0_2 += w0 * x2;
-            c12_acc0_3 += w0 * x3;
-            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 14];
-            c12_acc1_0 += w1 * x0;
-            c12_acc1_1 += w1 * x1;
-            c12_acc1_2 += w1 * x2;
-            c12_acc1_3 += w1 * x3;
-            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 23];
-            c12_acc2_0 += w2 * x0;
-            c12_acc2_1 += w2 * x1;
-            c12_acc2_2 += w2 * x2;
-            c12_acc2_3 += w2 * x3;
-            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 32];
-            c12_acc3_0 += w3 * x0;
-            c12_acc3_1 += w3 * x1;
-            c12_acc3_2 += w3 * x2;
-            c12_acc3_3 += w3 * x3;
-          }
-          dx[yrow + 25] = c12_acc0_0;
-          dx[yrow + 27] = c12_acc0_1;
-          dx[yrow + 29] = c12_acc0_2;
-          dx[yrow + 31] = c12_acc0_3;
-          dx[yrow + 1049] = c12_acc1_0;
-          dx[yrow + 1051] = c12_acc1_1;
-          dx[yrow + 1053] = c12_acc1_2;
-          dx[yrow + 1055] = c12_acc1_3;
-          dx[yrow + 2073] = c12_acc2_0;
-          dx[yrow + 2075] = c12_acc2_1;
-          dx[yrow + 2077] = c12_acc2_2;
-          dx[yrow + 2079] = c12_acc2_3;
-          dx[yrow + 3097] = c12_acc3_0;
-          dx[yrow + 3099] = c12_acc3_1;
-          dx[yrow + 3101] = c12_acc3_2;
-          dx[yrow + 3103] = c12_acc3_3;
         }
       }
     }
@@ -1702,100 +1187,6 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, w: Floa
               acc3_1 += w3 * x1;
               acc3_2 += w3 * x2;
               acc3_3 += w3 * x3;
-            }
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 + tw0];
-              const x1 = dy[xrow + r * 256 + tw0 + 1];
-              const x2 = dy[xrow + r * 256 + tw0 + 2];
-              const x3 = dy[xrow + r * 256 + tw0 + 3];
-              const w0 = w[g * 4608 + o0 * 9 + r * 144 + 7];
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 4608 + o0 * 9 + r * 144 + 16];
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
-              const w2 = w[g * 4608 + o0 * 9 + r * 144 + 25];
-              acc2_0 += w2 * x0;
-              acc2_1 += w2 * x1;
-              acc2_2 += w2 * x2;
-              acc2_3 += w2 * x3;
-              const w3 = w[g * 4608 + o0 * 9 + r * 144 + 34];
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
-            }
-            dx[yrow + tw0 * 2] = acc0_0;
-            dx[yrow + tw0 * 2 + 2] = acc0_1;
-            dx[yrow + tw0 * 2 + 4] = acc0_2;
-            dx[yrow + tw0 * 2 + 6] = acc0_3;
-            dx[yrow + tw0 * 2 + 1024] = acc1_0;
-            dx[yrow + tw0 * 2 + 1026] = acc1_1;
-            dx[yrow + tw0 * 2 + 1028] = acc1_2;
-            dx[yrow + tw0 * 2 + 1030] = acc1_3;
-            dx[yrow + tw0 * 2 + 2048] = acc2_0;
-            dx[yrow + tw0 * 2 + 2050] = acc2_1;
-            dx[yrow + tw0 * 2 + 2052] = acc2_2;
-            dx[yrow + tw0 * 2 + 2054] = acc2_3;
-            dx[yrow + tw0 * 2 + 3072] = acc3_0;
-            dx[yrow + tw0 * 2 + 3074] = acc3_1;
-            dx[yrow + tw0 * 2 + 3076] = acc3_2;
-            dx[yrow + tw0 * 2 + 3078] = acc3_3;
-          }
-        }
-        for (let rb = 0; rb < 1; rb++) {
-          const th = rb + 15;
-          const yrow = ((n * 16 + g * 16 + o0) * 32 + th * 2) * 32 + 32;
-          const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
-          for (let cb = 0; cb < 4; cb++) {
-            const tw0 = cb * 4;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            let acc1_0 = 0;
-            let acc1_1 = 0;
-            let acc1_2 = 0;
-            let acc1_3 = 0;
-            let acc2_0 = 0;
-            let acc2_1 = 0;
-            let acc2_2 = 0;
-            let acc2_3 = 0;
-            let acc3_0 = 0;
-            let acc3_1 = 0;
-            let acc3_2 = 0;
-            let acc3_3 = 0;
-            if (th < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw0 + 16];
-                const x1 = dy[xrow + r * 256 + tw0 + 17];
-                const x2 = dy[xrow + r * 256 + tw0 + 18];
-                const x3 = dy[xrow + r * 256 + tw0 + 19];
-                const w0 = w[g * 4608 + o0 * 9 + r * 144 + 1];
-                acc0_0 += w0 * x0;
-                acc0_1 += w0 * x1;
-                acc0_2 += w0 * x2;
-                acc0_3 += w0 * x3;
-                const w1 = w[g * 4608 + o0 * 9 + r * 144 + 10];
-                acc1_0 += w1 * x0;
-                acc1_1 += w1 * x1;
-                acc1_2 += w1 * x2;
-                acc1_3 += w1 * x3;
-                const w2 = w[g * 4608 + o0 * 9 + r * 144 + 19];
-                acc2_0 += w2 * x0;
-                acc2_1 += w2 * x1;
-                acc2_2 += w2 * x2;
-                acc2_3 += w2 * x3;
-                const w3 = w[g * 4608 + o0 * 9 + r * 144 + 28];
-                acc3_0 += w3 * x0;
-                acc3_1 += w3 * x1;
-                acc3_2 += w3 * x2;
-                acc3_3 += w3 * x3;
-              }
             }
             for (let r = 0; r < 32; r++) {
               const x0 = dy[xrow + r * 256 + tw0];
@@ -1991,133 +1382,123 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, w: Floa
             dx[yrow + tw0 * 2 + 3077] = acc3_2;
             dx[yrow + tw0 * 2 + 3079] = acc3_3;
           }
-          let c12_acc0_0 = 0;
-          let c12_acc0_1 = 0;
-          let c12_acc0_2 = 0;
-          let c12_acc0_3 = 0;
-          let c12_acc1_0 = 0;
-          let c12_acc1_1 = 0;
-          let c12_acc1_2 = 0;
-          let c12_acc1_3 = 0;
-          let c12_acc2_0 = 0;
-          let c12_acc2_1 = 0;
-          let c12_acc2_2 = 0;
-          let c12_acc2_3 = 0;
-          let c12_acc3_0 = 0;
-          let c12_acc3_1 = 0;
-          let c12_acc3_2 = 0;
-          let c12_acc3_3 = 0;
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 29];
-            const x1 = dy[xrow + r * 256 + 30];
-            const x2 = dy[xrow + r * 256 + 31];
-            const w0 = w[g * 4608 + o0 * 9 + r * 144];
-            c12_acc0_0 += w0 * x0;
-            c12_acc0_1 += w0 * x1;
-            c12_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 9];
-            c12_acc1_0 += w1 * x0;
-            c12_acc1_1 += w1 * x1;
-            c12_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 18];
-            c12_acc2_0 += w2 * x0;
-            c12_acc2_1 += w2 * x1;
-            c12_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 27];
-            c12_acc3_0 += w3 * x0;
-            c12_acc3_1 += w3 * x1;
-            c12_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 28];
-            const x1 = dy[xrow + r * 256 + 29];
-            const x2 = dy[xrow + r * 256 + 30];
-            const x3 = dy[xrow + r * 256 + 31];
-            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 2];
-            c12_acc0_0 += w0 * x0;
-            c12_acc0_1 += w0 * x1;
-            c12_acc0_2 += w0 * x2;
-            c12_acc0_3 += w0 * x3;
-            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 11];
-            c12_acc1_0 += w1 * x0;
-            c12_acc1_1 += w1 * x1;
-            c12_acc1_2 += w1 * x2;
-            c12_acc1_3 += w1 * x3;
-            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 20];
-            c12_acc2_0 += w2 * x0;
-            c12_acc2_1 += w2 * x1;
-            c12_acc2_2 += w2 * x2;
-            c12_acc2_3 += w2 * x3;
-            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 29];
-            c12_acc3_0 += w3 * x0;
-            c12_acc3_1 += w3 * x1;
-            c12_acc3_2 += w3 * x2;
-            c12_acc3_3 += w3 * x3;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 13];
-            const x1 = dy[xrow + r * 256 + 14];
-            const x2 = dy[xrow + r * 256 + 15];
-            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 6];
-            c12_acc0_0 += w0 * x0;
-            c12_acc0_1 += w0 * x1;
-            c12_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 15];
-            c12_acc1_0 += w1 * x0;
-            c12_acc1_1 += w1 * x1;
-            c12_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 24];
-            c12_acc2_0 += w2 * x0;
-            c12_acc2_1 += w2 * x1;
-            c12_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 33];
-            c12_acc3_0 += w3 * x0;
-            c12_acc3_1 += w3 * x1;
-            c12_acc3_2 += w3 * x2;
-          }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 12];
-            const x1 = dy[xrow + r * 256 + 13];
-            const x2 = dy[xrow + r * 256 + 14];
-            const x3 = dy[xrow + r * 256 + 15];
-            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 8];
-            c12_acc0_0 += w0 * x0;
-            c12_acc0_1 += w0 * x1;
-            c12_acc0_2 += w0 * x2;
-            c12_acc0_3 += w0 * x3;
-            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 17];
-            c12_acc1_0 += w1 * x0;
-            c12_acc1_1 += w1 * x1;
-            c12_acc1_2 += w1 * x2;
-            c12_acc1_3 += w1 * x3;
-            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 26];
-            c12_acc2_0 += w2 * x0;
-            c12_acc2_1 += w2 * x1;
-            c12_acc2_2 += w2 * x2;
-            c12_acc2_3 += w2 * x3;
-            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 35];
-            c12_acc3_0 += w3 * x0;
-            c12_acc3_1 += w3 * x1;
-            c12_acc3_2 += w3 * x2;
-            c12_acc3_3 += w3 * x3;
-          }
-          dx[yrow + 25] = c12_acc0_0;
-          dx[yrow + 27] = c12_acc0_1;
-          dx[yrow + 29] = c12_acc0_2;
-          dx[yrow + 31] = c12_acc0_3;
-          dx[yrow + 1049] = c12_acc1_0;
-          dx[yrow + 1051] = c12_acc1_1;
-          dx[yrow + 1053] = c12_acc1_2;
-          dx[yrow + 1055] = c12_acc1_3;
-          dx[yrow + 2073] = c12_acc2_0;
-          dx[yrow + 2075] = c12_acc2_1;
-          dx[yrow + 2077] = c12_acc2_2;
-          dx[yrow + 2079] = c12_acc2_3;
-          dx[yrow + 3097] = c12_acc3_0;
-          dx[yrow + 3099] = c12_acc3_1;
-          dx[yrow + 3101] = c12_acc3_2;
-          dx[yrow + 3103] = c12_acc3_3;
         }
+      }
+    }
+  }
+}
+/**
+ * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (1, 0): 2 of 9 taps
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 4; ob++) {
+        const o0 = ob * 4;
+        for (let rb = 0; rb < 1; rb++) {
+          const th = rb + 15;
+          const yrow = ((n * 16 + g * 16 + o0) * 32 + th * 2) * 32 + 32;
+          const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
+          for (let cb = 0; cb < 4; cb++) {
+            const tw0 = cb * 4;
+            let acc0_0 = 0;
+            let acc0_1 = 0;
+            let acc0_2 = 0;
+            let acc0_3 = 0;
+            let acc1_0 = 0;
+            let acc1_1 = 0;
+            let acc1_2 = 0;
+            let acc1_3 = 0;
+            let acc2_0 = 0;
+            let acc2_1 = 0;
+            let acc2_2 = 0;
+            let acc2_3 = 0;
+            let acc3_0 = 0;
+            let acc3_1 = 0;
+            let acc3_2 = 0;
+            let acc3_3 = 0;
+            if (th < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw0 + 16];
+                const x1 = dy[xrow + r * 256 + tw0 + 17];
+                const x2 = dy[xrow + r * 256 + tw0 + 18];
+                const x3 = dy[xrow + r * 256 + tw0 + 19];
+                const w0 = w[g * 4608 + o0 * 9 + r * 144 + 1];
+                acc0_0 += w0 * x0;
+                acc0_1 += w0 * x1;
+                acc0_2 += w0 * x2;
+                acc0_3 += w0 * x3;
+                const w1 = w[g * 4608 + o0 * 9 + r * 144 + 10];
+                acc1_0 += w1 * x0;
+                acc1_1 += w1 * x1;
+                acc1_2 += w1 * x2;
+                acc1_3 += w1 * x3;
+                const w2 = w[g * 4608 + o0 * 9 + r * 144 + 19];
+                acc2_0 += w2 * x0;
+                acc2_1 += w2 * x1;
+                acc2_2 += w2 * x2;
+                acc2_3 += w2 * x3;
+                const w3 = w[g * 4608 + o0 * 9 + r * 144 + 28];
+                acc3_0 += w3 * x0;
+                acc3_1 += w3 * x1;
+                acc3_2 += w3 * x2;
+                acc3_3 += w3 * x3;
+              }
+            }
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 + tw0];
+              const x1 = dy[xrow + r * 256 + tw0 + 1];
+              const x2 = dy[xrow + r * 256 + tw0 + 2];
+              const x3 = dy[xrow + r * 256 + tw0 + 3];
+              const w0 = w[g * 4608 + o0 * 9 + r * 144 + 7];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 4608 + o0 * 9 + r * 144 + 16];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 4608 + o0 * 9 + r * 144 + 25];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 4608 + o0 * 9 + r * 144 + 34];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            dx[yrow + tw0 * 2] = acc0_0;
+            dx[yrow + tw0 * 2 + 2] = acc0_1;
+            dx[yrow + tw0 * 2 + 4] = acc0_2;
+            dx[yrow + tw0 * 2 + 6] = acc0_3;
+            dx[yrow + tw0 * 2 + 1024] = acc1_0;
+            dx[yrow + tw0 * 2 + 1026] = acc1_1;
+            dx[yrow + tw0 * 2 + 1028] = acc1_2;
+            dx[yrow + tw0 * 2 + 1030] = acc1_3;
+            dx[yrow + tw0 * 2 + 2048] = acc2_0;
+            dx[yrow + tw0 * 2 + 2050] = acc2_1;
+            dx[yrow + tw0 * 2 + 2052] = acc2_2;
+            dx[yrow + tw0 * 2 + 2054] = acc2_3;
+            dx[yrow + tw0 * 2 + 3072] = acc3_0;
+            dx[yrow + tw0 * 2 + 3074] = acc3_1;
+            dx[yrow + tw0 * 2 + 3076] = acc3_2;
+            dx[yrow + tw0 * 2 + 3078] = acc3_3;
+          }
+        }
+      }
+    }
+  }
+  // stride phase (1, 1): 4 of 9 taps
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 4; ob++) {
+        const o0 = ob * 4;
         for (let rb = 0; rb < 1; rb++) {
           const th = rb + 15;
           const yrow = ((n * 16 + g * 16 + o0) * 32 + th * 2) * 32 + 32;
@@ -2167,6 +1548,8 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, w: Floa
                 acc3_2 += w3 * x2;
                 acc3_3 += w3 * x3;
               }
+            }
+            if (th < 15) {
               for (let r = 0; r < 32; r++) {
                 const x0 = dy[xrow + r * 256 + tw0 + 16];
                 const x1 = dy[xrow + r * 256 + tw0 + 17];
@@ -2263,134 +1646,132 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, w: Floa
             dx[yrow + tw0 * 2 + 3077] = acc3_2;
             dx[yrow + tw0 * 2 + 3079] = acc3_3;
           }
-          let c12_acc0_0 = 0;
-          let c12_acc0_1 = 0;
-          let c12_acc0_2 = 0;
-          let c12_acc0_3 = 0;
-          let c12_acc1_0 = 0;
-          let c12_acc1_1 = 0;
-          let c12_acc1_2 = 0;
-          let c12_acc1_3 = 0;
-          let c12_acc2_0 = 0;
-          let c12_acc2_1 = 0;
-          let c12_acc2_2 = 0;
-          let c12_acc2_3 = 0;
-          let c12_acc3_0 = 0;
-          let c12_acc3_1 = 0;
-          let c12_acc3_2 = 0;
-          let c12_acc3_3 = 0;
-          if (th < 15) {
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 + 29];
-              const x1 = dy[xrow + r * 256 + 30];
-              const x2 = dy[xrow + r * 256 + 31];
-              const w0 = w[g * 4608 + o0 * 9 + r * 144];
-              c12_acc0_0 += w0 * x0;
-              c12_acc0_1 += w0 * x1;
-              c12_acc0_2 += w0 * x2;
-              const w1 = w[g * 4608 + o0 * 9 + r * 144 + 9];
-              c12_acc1_0 += w1 * x0;
-              c12_acc1_1 += w1 * x1;
-              c12_acc1_2 += w1 * x2;
-              const w2 = w[g * 4608 + o0 * 9 + r * 144 + 18];
-              c12_acc2_0 += w2 * x0;
-              c12_acc2_1 += w2 * x1;
-              c12_acc2_2 += w2 * x2;
-              const w3 = w[g * 4608 + o0 * 9 + r * 144 + 27];
-              c12_acc3_0 += w3 * x0;
-              c12_acc3_1 += w3 * x1;
-              c12_acc3_2 += w3 * x2;
+        }
+      }
+    }
+  }
+}
+/**
+ * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ */
+export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  // stride phase (0, 1): 2 of 9 taps
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 4; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 16; th++) {
+          const yrow = ((n * 16 + g * 16 + o0) * 32 + th * 2) * 32;
+          const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = ce + 12;
+            let acc0_0 = 0;
+            let acc1_0 = 0;
+            let acc2_0 = 0;
+            let acc3_0 = 0;
+            if (tw < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw + 1];
+                const w0 = w[g * 4608 + o0 * 9 + r * 144 + 3];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 4608 + o0 * 9 + r * 144 + 12];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 4608 + o0 * 9 + r * 144 + 21];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 4608 + o0 * 9 + r * 144 + 30];
+                acc3_0 += w3 * x0;
+              }
             }
             for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 + 28];
-              const x1 = dy[xrow + r * 256 + 29];
-              const x2 = dy[xrow + r * 256 + 30];
-              const x3 = dy[xrow + r * 256 + 31];
-              const w0 = w[g * 4608 + o0 * 9 + r * 144 + 2];
-              c12_acc0_0 += w0 * x0;
-              c12_acc0_1 += w0 * x1;
-              c12_acc0_2 += w0 * x2;
-              c12_acc0_3 += w0 * x3;
-              const w1 = w[g * 4608 + o0 * 9 + r * 144 + 11];
-              c12_acc1_0 += w1 * x0;
-              c12_acc1_1 += w1 * x1;
-              c12_acc1_2 += w1 * x2;
-              c12_acc1_3 += w1 * x3;
-              const w2 = w[g * 4608 + o0 * 9 + r * 144 + 20];
-              c12_acc2_0 += w2 * x0;
-              c12_acc2_1 += w2 * x1;
-              c12_acc2_2 += w2 * x2;
-              c12_acc2_3 += w2 * x3;
-              const w3 = w[g * 4608 + o0 * 9 + r * 144 + 29];
-              c12_acc3_0 += w3 * x0;
-              c12_acc3_1 += w3 * x1;
-              c12_acc3_2 += w3 * x2;
-              c12_acc3_3 += w3 * x3;
+              const x0 = dy[xrow + r * 256 + tw];
+              const w0 = w[g * 4608 + o0 * 9 + r * 144 + 5];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 4608 + o0 * 9 + r * 144 + 14];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 4608 + o0 * 9 + r * 144 + 23];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 4608 + o0 * 9 + r * 144 + 32];
+              acc3_0 += w3 * x0;
             }
+            dx[yrow + tw * 2 + 1] = acc0_0;
+            dx[yrow + tw * 2 + 1025] = acc1_0;
+            dx[yrow + tw * 2 + 2049] = acc2_0;
+            dx[yrow + tw * 2 + 3073] = acc3_0;
           }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 13];
-            const x1 = dy[xrow + r * 256 + 14];
-            const x2 = dy[xrow + r * 256 + 15];
-            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 6];
-            c12_acc0_0 += w0 * x0;
-            c12_acc0_1 += w0 * x1;
-            c12_acc0_2 += w0 * x2;
-            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 15];
-            c12_acc1_0 += w1 * x0;
-            c12_acc1_1 += w1 * x1;
-            c12_acc1_2 += w1 * x2;
-            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 24];
-            c12_acc2_0 += w2 * x0;
-            c12_acc2_1 += w2 * x1;
-            c12_acc2_2 += w2 * x2;
-            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 33];
-            c12_acc3_0 += w3 * x0;
-            c12_acc3_1 += w3 * x1;
-            c12_acc3_2 += w3 * x2;
+        }
+      }
+    }
+  }
+  // stride phase (1, 1): 4 of 9 taps
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 4; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 16; th++) {
+          const yrow = ((n * 16 + g * 16 + o0) * 32 + th * 2) * 32 + 32;
+          const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = ce + 12;
+            let acc0_0 = 0;
+            let acc1_0 = 0;
+            let acc2_0 = 0;
+            let acc3_0 = 0;
+            if (th < 15 && tw < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw + 17];
+                const w0 = w[g * 4608 + o0 * 9 + r * 144];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 4608 + o0 * 9 + r * 144 + 9];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 4608 + o0 * 9 + r * 144 + 18];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 4608 + o0 * 9 + r * 144 + 27];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (th < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw + 16];
+                const w0 = w[g * 4608 + o0 * 9 + r * 144 + 2];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 4608 + o0 * 9 + r * 144 + 11];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 4608 + o0 * 9 + r * 144 + 20];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 4608 + o0 * 9 + r * 144 + 29];
+                acc3_0 += w3 * x0;
+              }
+            }
+            if (tw < 15) {
+              for (let r = 0; r < 32; r++) {
+                const x0 = dy[xrow + r * 256 + tw + 1];
+                const w0 = w[g * 4608 + o0 * 9 + r * 144 + 6];
+                acc0_0 += w0 * x0;
+                const w1 = w[g * 4608 + o0 * 9 + r * 144 + 15];
+                acc1_0 += w1 * x0;
+                const w2 = w[g * 4608 + o0 * 9 + r * 144 + 24];
+                acc2_0 += w2 * x0;
+                const w3 = w[g * 4608 + o0 * 9 + r * 144 + 33];
+                acc3_0 += w3 * x0;
+              }
+            }
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 + tw];
+              const w0 = w[g * 4608 + o0 * 9 + r * 144 + 8];
+              acc0_0 += w0 * x0;
+              const w1 = w[g * 4608 + o0 * 9 + r * 144 + 17];
+              acc1_0 += w1 * x0;
+              const w2 = w[g * 4608 + o0 * 9 + r * 144 + 26];
+              acc2_0 += w2 * x0;
+              const w3 = w[g * 4608 + o0 * 9 + r * 144 + 35];
+              acc3_0 += w3 * x0;
+            }
+            dx[yrow + tw * 2 + 1] = acc0_0;
+            dx[yrow + tw * 2 + 1025] = acc1_0;
+            dx[yrow + tw * 2 + 2049] = acc2_0;
+            dx[yrow + tw * 2 + 3073] = acc3_0;
           }
-          for (let r = 0; r < 32; r++) {
-            const x0 = dy[xrow + r * 256 + 12];
-            const x1 = dy[xrow + r * 256 + 13];
-            const x2 = dy[xrow + r * 256 + 14];
-            const x3 = dy[xrow + r * 256 + 15];
-            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 8];
-            c12_acc0_0 += w0 * x0;
-            c12_acc0_1 += w0 * x1;
-            c12_acc0_2 += w0 * x2;
-            c12_acc0_3 += w0 * x3;
-            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 17];
-            c12_acc1_0 += w1 * x0;
-            c12_acc1_1 += w1 * x1;
-            c12_acc1_2 += w1 * x2;
-            c12_acc1_3 += w1 * x3;
-            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 26];
-            c12_acc2_0 += w2 * x0;
-            c12_acc2_1 += w2 * x1;
-            c12_acc2_2 += w2 * x2;
-            c12_acc2_3 += w2 * x3;
-            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 35];
-            c12_acc3_0 += w3 * x0;
-            c12_acc3_1 += w3 * x1;
-            c12_acc3_2 += w3 * x2;
-            c12_acc3_3 += w3 * x3;
-          }
-          dx[yrow + 25] = c12_acc0_0;
-          dx[yrow + 27] = c12_acc0_1;
-          dx[yrow + 29] = c12_acc0_2;
-          dx[yrow + 31] = c12_acc0_3;
-          dx[yrow + 1049] = c12_acc1_0;
-          dx[yrow + 1051] = c12_acc1_1;
-          dx[yrow + 1053] = c12_acc1_2;
-          dx[yrow + 1055] = c12_acc1_3;
-          dx[yrow + 2073] = c12_acc2_0;
-          dx[yrow + 2075] = c12_acc2_1;
-          dx[yrow + 2077] = c12_acc2_2;
-          dx[yrow + 2079] = c12_acc2_3;
-          dx[yrow + 3097] = c12_acc3_0;
-          dx[yrow + 3099] = c12_acc3_1;
-          dx[yrow + 3101] = c12_acc3_2;
-          dx[yrow + 3103] = c12_acc3_3;
         }
       }
     }
