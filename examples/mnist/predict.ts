@@ -1,0 +1,49 @@
+// Loads the weights train.ts saved into a freshly created model and classifies the test digits.
+//
+//   npx tsx examples/mnist/predict.ts [--weights examples/mnist/out/lenet5.safetensors] [--show 6]
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createModel } from '../../generated/lenet5/index.ts';
+import { decodeModelParams } from '../../src/io/safetensors.ts';
+import { parseArgs } from './args.ts';
+import { asciiDigit, loadMnist, normalized } from './data.ts';
+import { accuracy, predict } from './loop.ts';
+import type { CompiledModel } from './model.ts';
+
+const USAGE = 'usage: tsx examples/mnist/predict.ts [--weights FILE] [--show N] [--from I]';
+const opts = parseArgs(
+  process.argv.slice(2),
+  { weights: fileURLToPath(new URL('./out/lenet5.safetensors', import.meta.url)), show: 6, from: 0 },
+  USAGE,
+);
+
+let bytes: Uint8Array;
+try {
+  bytes = new Uint8Array(readFileSync(opts.weights));
+} catch {
+  process.stderr.write(`no weights at ${opts.weights}: run examples/mnist/train.ts first\n`);
+  process.exit(1);
+}
+
+// a fresh model: its own random init is overwritten by the file
+const model: CompiledModel = createModel({ seed: 12345 });
+const meta = decodeModelParams(model.plan, model.params, bytes);
+const { test } = loadMnist();
+// the classifier was trained on normalized pixels; the ASCII art shows the raw ones
+const predicted = predict(model, normalized(test));
+
+// a few digits side by side, each with its label and the prediction
+const shown = Array.from({ length: Math.min(opts.show, test.count - opts.from) }, (_, i) => opts.from + i);
+for (let at = 0; at < shown.length; at += 3) {
+  const group = shown.slice(at, at + 3);
+  const arts = group.map((i) => asciiDigit(test.images, i));
+  const heads = group.map((i) => `#${i}: predicted ${predicted[i]}, label ${test.labels[i]}${predicted[i] === test.labels[i] ? '' : '  (wrong)'}`.padEnd(30));
+  console.log(heads.join('  '));
+  for (let r = 0; r < arts[0].length; r++) console.log(arts.map((a) => a[r].padEnd(30)).join('  '));
+}
+
+const acc = accuracy(predicted, test.labels);
+const right = Math.round(acc * test.count);
+console.log(`weights: ${opts.weights}${meta.test_accuracy ? ` (saved with test accuracy ${(100 * Number(meta.test_accuracy)).toFixed(2)}%)` : ''}`);
+console.log(`test accuracy ${(100 * acc).toFixed(2)}% (${right}/${test.count})`);

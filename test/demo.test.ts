@@ -1,0 +1,52 @@
+// The MNIST demo in small: the generated LeNet-5 module (generated/lenet5, built by
+// `convgen build examples/lenet.json`) trained for one short epoch through the example app's
+// loop, then saved as safetensors and loaded into a fresh model.
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createModel } from '../generated/lenet5/index.ts';
+import { decodeModelParams, decodeSafetensors, encodeModelParams } from '../src/io/safetensors.ts';
+import { loadMnist, normalized, PIXELS, subset } from '../examples/mnist/data.ts';
+import { accuracy, predict, trainEpoch, type EpochResult } from '../examples/mnist/loop.ts';
+import type { CompiledModel } from '../examples/mnist/model.ts';
+
+const TRAIN = 960;
+const TEST = 320;
+
+describe('mnist demo, short', () => {
+  const { train, test } = loadMnist();
+  const few = normalized(subset(train, Array.from({ length: TRAIN }, (_, i) => i)));
+  const fewTest = normalized(subset(test, Array.from({ length: TEST }, (_, i) => i)));
+  const model: CompiledModel = createModel({ seed: 1 });
+  let before = NaN;
+  let r: EpochResult;
+  let after: Int32Array;
+  beforeAll(() => {
+    before = accuracy(predict(model, fewTest), fewTest.labels);
+    r = trainEpoch(model, few, { lr: 0.05, momentum: 0.9, weightDecay: 0, seed: 7 });
+    after = predict(model, fewTest);
+  }, 120_000);
+
+  it(`one epoch on ${TRAIN} digits: the loss falls and the accuracy beats chance (10%) by far`, () => {
+    const q = Math.floor(r.batchLosses.length / 4);
+    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+    const first = mean(r.batchLosses.slice(0, q));
+    const last = mean(r.batchLosses.slice(-q));
+    expect(r.batchLosses.every(Number.isFinite)).toBe(true);
+    expect(first).toBeGreaterThan(2.0); // ~ln 10 at the start
+    expect(last).toBeLessThan(first - 0.3);
+    expect(before).toBeLessThan(0.3);
+    expect(accuracy(after, fewTest.labels)).toBeGreaterThan(0.4);
+  });
+
+  it('saved safetensors loaded into a fresh model give identical outputs and predictions', () => {
+    const bytes = encodeModelParams(model.plan, model.params, { format: 'pt' });
+    const names = Object.keys(decodeSafetensors(bytes).tensors);
+    expect(names).toEqual(['c1.bias', 'c1.weight', 'c3.bias', 'c3.weight', 'f5.bias', 'f5.weight', 'f6.bias', 'f6.weight', 'out.bias', 'out.weight']);
+    const fresh: CompiledModel = createModel({ seed: 99 });
+    const x = fewTest.images.subarray(0, model.plan.batch * PIXELS);
+    expect(fresh.forward(x)).not.toEqual(model.forward(x));
+    decodeModelParams(fresh.plan, fresh.params, bytes);
+    expect(fresh.forward(x)).toEqual(model.forward(x));
+    expect(predict(fresh, fewTest)).toEqual(after);
+  });
+});
