@@ -1,0 +1,106 @@
+// Random small models, end to end: every model the planner accepts must build, and its
+// generated module must agree with the reference model (forward, loss or dx, every grad).
+// Layers are drawn to fit the running shape, so most draws plan; odd corners included
+// (1-wide maps, stride > kernel, padding, groups, batch 1 and 7).
+
+import { afterAll, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { parseModel } from '../src/spec/parse.ts';
+import { planModel } from '../src/plan/plan.ts';
+import { numel } from '../src/plan/types.ts';
+import { ConvgenError } from '../src/errors.ts';
+import { createReferenceModel } from '../src/reference/index.ts';
+import { mulberry32, randomArray } from './cases.ts';
+import { buildAndImport, cleanupBuilds } from './helpers/build-module.ts';
+
+afterAll(cleanupBuilds);
+
+type Layer = Record<string, unknown>;
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+
+/** a random layer stack; shapes tracked loosely (the planner has the last word) */
+function randomModel(seed: number): object {
+  const r = mulberry32(seed);
+  const oneD = r() < 0.3;
+  let c = int(r, 1, 4);
+  let h = oneD ? 1 : int(r, 1, 9);
+  let w = int(r, 2, 12);
+  const input = oneD ? [c, w] : [c, h, w];
+  const layers: Layer[] = [];
+  for (let i = int(r, 1, 4); i > 0; i--) {
+    const kinds = oneD ? ['conv1d', 'maxpool1d', 'relu'] : ['conv2d', 'conv_transpose2d', 'maxpool2d', 'avgpool2d', 'relu', 'upsample_bilinear2d'];
+    const kind = pick(r, kinds);
+    const k = int(r, 1, 3);
+    const s = int(r, 1, 3);
+    if (kind === 'conv1d' || kind === 'conv2d') {
+      const g = pick(r, [1, 1, c]);
+      const co = g * int(r, 1, 3);
+      layers.push({ type: kind, out_channels: co, kernel: k, stride: s, padding: int(r, 0, k - 1), groups: g, bias: r() < 0.7 });
+      c = co;
+    } else if (kind === 'conv_transpose2d') {
+      const co = int(r, 1, 4);
+      layers.push({ type: kind, out_channels: co, kernel: k, stride: s, padding: int(r, 0, k - 1), output_padding: s > 1 ? int(r, 0, s - 1) : 0 });
+      c = co;
+    } else if (kind === 'maxpool1d' || kind === 'maxpool2d' || kind === 'avgpool2d') {
+      layers.push({ type: kind, kernel: k, stride: s, padding: int(r, 0, Math.floor(k / 2)) });
+    } else if (kind === 'upsample_bilinear2d') {
+      if (h * w > 40) continue;
+      layers.push({ type: kind, scale_factor: int(r, 1, 3) });
+      h *= 2;
+      w *= 2;
+    } else layers.push({ type: kind });
+  }
+  const head = r();
+  if (head < 0.4) return { name: 'fz', batch: pick(r, [1, 2, 7]), input, layers: [...layers, { type: pick(r, ['global_avgpool', 'global_maxpool']) }, { type: 'flatten' }, { type: 'linear', out_features: int(r, 2, 5) }], loss: 'softmax_cross_entropy' };
+  if (head < 0.7) return { name: 'fz', batch: pick(r, [1, 2, 7]), input, layers: [...layers, { type: 'flatten' }, { type: 'linear', out_features: int(r, 2, 5), bias: r() < 0.5 }], loss: 'softmax_cross_entropy' };
+  return { name: 'fz', batch: pick(r, [1, 2, 7]), input, layers };
+}
+
+const close = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) => {
+  let maxRef = 0;
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    maxRef = Math.max(maxRef, Math.abs(want[i]));
+    worst = Math.max(worst, Number.isNaN(got[i]) ? Infinity : Math.abs(got[i] - want[i]));
+  }
+  expect(got.length, what).toBe(want.length);
+  if (!(worst <= 1e-4 * Math.max(1e-3, maxRef))) throw new Error(`${what}: max abs error ${worst} (max |ref| ${maxRef})`);
+};
+
+it('random models build and match the reference (FUZZ_RUNS, default 60)', async () => {
+  let built = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (seed) => {
+      const json = randomModel(seed);
+      let plan;
+      try {
+        plan = planModel(parseModel(json));
+      } catch (err) {
+        if (err instanceof ConvgenError) return;
+        throw err;
+      }
+      built++;
+      const mod = await buildAndImport(plan);
+      const model = mod.createModel({ seed });
+      const ref = createReferenceModel(plan, Object.fromEntries(Object.entries(model.params).map(([k, p]) => [k, { weight: p.weight, bias: p.bias }])));
+      const rng = mulberry32(seed ^ 0x5eed);
+      const x = Float32Array.from(randomArray(numel(plan.inShape), rng));
+      const tag = JSON.stringify(json);
+      close(Float32Array.from(model.forward(x)), ref.forward(x), `forward ${tag}`);
+      if (plan.loss) {
+        const labels = Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1]));
+        close([model.lossAndGrad(x, labels)], [ref.lossAndGrad(x, labels)], `loss ${tag}`);
+      } else {
+        const dOut = Float32Array.from(randomArray(numel(plan.outShape), rng));
+        close(Float32Array.from(model.backward(dOut)), ref.backward(dOut), `dx ${tag}`);
+      }
+      for (const [name, g] of Object.entries(ref.grads)) {
+        if (g.weight) close(model.grads[name].weight!, g.weight, `grads.${name}.weight ${tag}`);
+        if (g.bias) close(model.grads[name].bias!, g.bias, `grads.${name}.bias ${tag}`);
+      }
+    }),
+    { numRuns: Number(process.env.FUZZ_RUNS ?? 60), seed: Number(process.env.FUZZ_SEED ?? 7) },
+  );
+  expect(built).toBeGreaterThan(Number(process.env.FUZZ_RUNS ?? 60) / 3);
+}, 120_000);
