@@ -10,6 +10,9 @@ import ts from 'typescript';
 import { buildCommand } from '../src/cli/build.ts';
 import { listFiles, writeOutputAtomic } from '../src/emit/write.ts';
 import { ConvgenError } from '../src/errors.ts';
+import { emitModel } from '../src/emit/index.ts';
+import { planModel } from '../src/plan/plan.ts';
+import { loadModelFile } from '../src/spec/parse.ts';
 
 let root: string;
 beforeAll(() => {
@@ -96,6 +99,23 @@ describe('convgen build', () => {
     expect(ir.out).toContain('kernel maxpool2x2_s2_2x2x2_fwd(x: f32[8] read, y: f32[2] write, argmax: i32[2] write)');
     expect(ir.out).toContain('kernel softmax_xent_1x2(');
     expect(existsSync(join(root, 'dump'))).toBe(false);
+  });
+});
+
+describe('names are not code', () => {
+  it('a plan with a hostile model or layer name (validator bypassed) is refused before anything is rendered', async () => {
+    const plan = planModel(loadModelFile('examples/seed.json'));
+    for (const bad of ['x"; require("child_process")', '../../etc', 'a b', '']) {
+      await expect(emitModel({ ...plan, name: bad })).rejects.toThrow(/is not a safe identifier/);
+      await expect(emitModel({ ...plan, layers: plan.layers.map((l, i) => (i === 1 ? { ...l, name: bad } : l)) })).rejects.toThrow(/is not a safe identifier/);
+    }
+  });
+  it('generated identifiers come from layer names, kernel names and our own vocabulary only', async () => {
+    const files = await emitModel(planModel(loadModelFile('examples/seed.json')), { target: 'ts' });
+    const strings = Object.values(files).join('\n').replace(/\/\/.*$/gm, '').replace(/\/\*\*[\s\S]*?\*\//g, '');
+    // every import is relative and stays in the folder
+    for (const m of strings.matchAll(/from '([^']*)'/g)) expect(m[1]).toMatch(/^\.\/(layers\/)?[A-Za-z0-9_]+\.ts$/);
+    expect(strings).not.toMatch(/\b(require|eval|Function|process|globalThis)\b/);
   });
 });
 

@@ -9,6 +9,7 @@ import type { ModelProgram } from '../kernels/types.ts';
 import { lowerModel } from '../kernels/index.ts';
 import { emitModelTs } from './model-ts.ts';
 import { toJsFlavour } from './js.ts';
+import { NAME_PATTERN } from '../spec/names.ts';
 
 export type Target = 'ts' | 'wgsl' | 'all';
 export type EmitFlavour = 'ts' | 'js';
@@ -36,6 +37,10 @@ export async function loadGpuEmitter(): Promise<FileEmitter | null> {
 
 /** every file of one model's output folder, sorted by path */
 export async function emitModel(plan: ModelPlan, opts: EmitOptions = {}): Promise<Record<string, string>> {
+  // names become identifiers, file and folder names: whatever built this plan, refuse the unsafe
+  for (const n of [plan.name, ...plan.layers.map((l) => l.name)]) {
+    if (!NAME_PATTERN.test(n)) throw new Error(`emit: ${JSON.stringify(n)} is not a safe identifier (model and layer names must match ${NAME_PATTERN})`);
+  }
   const gpu = await loadGpuEmitter();
   const target = opts.target ?? (gpu ? 'all' : 'ts');
   const program = lowerModel(plan);
