@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -138,6 +138,19 @@ describe('atomic writes', () => {
     writeOutputAtomic(dir, { 'index.ts': 'v2\n' });
     expect(readdirSync(parent)).toEqual(['model']);
     expect(read(dir)).toEqual({ 'index.ts': 'v2\n' });
+  });
+  it('a build killed between its two renames: the next build restores the previous output first', () => {
+    const parent = join(root, 'between');
+    const dir = join(parent, 'model');
+    writeOutputAtomic(dir, { 'index.ts': 'v1\n' });
+    // the state after `rename(dest, old)` and before `rename(tmp, dest)`
+    renameSync(dir, join(parent, '.model.convgen-old-4242'));
+    mkdirSync(join(parent, '.model.convgen-tmp-4242'));
+    writeFileSync(join(parent, '.model.convgen-tmp-4242', 'index.ts'), 'v2 (complete, never swapped in)\n');
+    // a build that fails halfway now must leave v1 in place
+    expect(() => writeOutputAtomic(dir, { x: 'file', 'x/y': 'boom' })).toThrow();
+    expect(read(dir)).toEqual({ 'index.ts': 'v1\n' });
+    expect(readdirSync(parent)).toEqual(['model']);
   });
   it('refuses paths that would leave the output folder', () => {
     for (const p of ['../escape.ts', '/abs.ts', 'a/../../b.ts', 'a//b.ts']) {

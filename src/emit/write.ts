@@ -56,8 +56,12 @@ export function writeOutputAtomic(dir: string, files: Record<string, string>): v
   const base = basename(dest);
   for (const p of Object.keys(files)) checkRelative(p);
   mkdirSync(parent, { recursive: true });
-  // leftovers of a build that was killed: never the live folder itself
-  for (const e of readdirSync(parent)) if (e.startsWith(`.${base}.convgen-`)) rmSync(join(parent, e), { recursive: true, force: true });
+  // leftovers of a build that was killed. Killed between its two renames, it left the previous
+  // output only as `-old-`: put that back first; everything else is a partial new output.
+  const leftovers = readdirSync(parent).filter((e) => e.startsWith(`.${base}.convgen-`));
+  const oldOne = leftovers.find((e) => e.startsWith(`.${base}.convgen-old-`));
+  if (!existsSync(dest) && oldOne) renameSync(join(parent, oldOne), dest);
+  for (const e of leftovers) rmSync(join(parent, e), { recursive: true, force: true });
   const tmp = join(parent, `.${base}.convgen-tmp-${process.pid}`);
   const old = join(parent, `.${base}.convgen-old-${process.pid}`);
   try {
