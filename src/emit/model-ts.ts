@@ -294,16 +294,16 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
     }
     files[`layers/${layer.name}.ts`] = renderTemplate('kernels.ts', {
       header: fileHeader(plan, `layer ${layer.name}: its forward and backward kernels, pure functions on flat buffers`, [i]),
-      kernels: texts,
-    }) + '\n';
+      kernels: texts.join('\n\n'),
+    });
   });
 
   const train = [program.loss, program.sgd].filter((k): k is Kernel => k !== null);
   if (train.length) {
     files['train.ts'] = renderTemplate('kernels.ts', {
       header: fileHeader(plan, 'model-level kernels: the loss with its gradient, and the SGD step', []),
-      kernels: train.map((k) => addKernel(k, './train.ts').replace(/\n$/, '')),
-    }) + '\n';
+      kernels: train.map((k) => addKernel(k, './train.ts').replace(/\n$/, '')).join('\n\n'),
+    });
   }
   files['runtime.ts'] = renderTemplate('runtime.ts', {
     header: fileHeader(plan, 'runtime helpers for the entry points in index.ts', []),

@@ -15,7 +15,7 @@
 import type { UpsampleLayerPlan } from '../plan/types.ts';
 import type { Expr, Stmt } from '../ir/types.ts';
 import type { LayerProgram } from './types.ts';
-import { accum, add, and, buf, eq, f32, ge, i32, if_, kernel, load, lt, max, min, mul, parallel, select, store, sum, v, var_ } from '../ir/build.ts';
+import { accum, add, and, buf, eq, f32, ge, i32, if_, kernel, let_, load, lt, max, min, mul, parallel, select, store, sum, v, var_ } from '../ir/build.ts';
 import { shapeTag } from './relu.ts';
 
 const phaseFrac = (r: number, s: number): number => (r + 0.5) / s - 0.5;
@@ -24,12 +24,17 @@ function par(name: string, n: number, body: (iv: Expr) => readonly Stmt[]): Stmt
   return n === 1 ? [...body(i32(0))] : [parallel(name, 0, n, body)];
 }
 
-/** the source taps of output phase r of input block i: [row, weight] */
-function forwardTaps(i: Expr, r: number, s: number, n: number): [Expr, Expr][] {
+/** the source taps of output phase r: [which neighbour (-1, 0, +1, clamped), weight] */
+function forwardTaps(r: number, s: number): [-1 | 0 | 1, number][] {
   const f = phaseFrac(r, s);
-  if (f < 0) return [[max(add(i, -1), 0), f32(-f)], [i, f32(1 + f)]];
-  if (f > 0) return [[i, f32(1 - f)], [min(add(i, 1), n - 1), f32(f)]];
-  return [[i, f32(1)]];
+  if (f < 0) return [[-1, -f], [0, 1 + f]];
+  if (f > 0) return [[0, 1 - f], [1, f]];
+  return [[0, 1]];
+}
+
+/** the clamped neighbour rows (or columns) i - 1, i, i + 1 of input coordinate i */
+function neighbours(i: Expr, n: number, scale: number): Record<-1 | 0 | 1, Expr> {
+  return { [-1]: mul(max(add(i, -1), 0), scale), 0: mul(i, scale), 1: mul(min(add(i, 1), n - 1), scale) } as Record<-1 | 0 | 1, Expr>;
 }
 
 /** what input coordinate i receives along one dim: [block offset, phase, weight, condition] */
@@ -65,16 +70,18 @@ export function lowerUpsample(layer: UpsampleLayerPlan): LayerProgram {
   const fwdBody = par('nc', NC, (nc) =>
     par('ih', inH, (ih) =>
       par('iw', inW, (iw) => {
-        const stmts: Stmt[] = [];
+        // the clamped neighbour rows / columns, named once (simplify drops the unused ones)
+        const rows = neighbours(ih, inH, inW);
+        const cols = neighbours(iw, inW, 1);
+        const tag = { [-1]: 'm', 0: 'z', 1: 'p' } as Record<-1 | 0 | 1, string>;
+        const stmts: Stmt[] = [let_('xb', mul(nc, inH * inW)), let_('ob', add(mul(nc, outH * outW), add(mul(ih, sH * outW), mul(iw, sW))))];
+        for (const d of [-1, 0, 1] as const) stmts.push(let_(`row_${tag[d]}`, add(v('xb'), rows[d])), let_(`col_${tag[d]}`, cols[d]));
         for (let rh = 0; rh < sH; rh++) {
           for (let rw = 0; rw < sW; rw++) {
-            const hs = forwardTaps(ih, rh, sH, inH);
-            const ws = forwardTaps(iw, rw, sW, inW);
-            const at = (row: Expr, col: Expr) => load('x', add(mul(nc, inH * inW), add(mul(row, inW), col)));
+            const at = (dr: -1 | 0 | 1, dc: -1 | 0 | 1) => load('x', add(v(`row_${tag[dr]}`), v(`col_${tag[dc]}`)));
             // h0 * (w0 * x00 + w1 * x01) + h1 * (w0 * x10 + w1 * x11), the reference's order
-            const value = sum(hs.map(([row, wh]) => mul(wh, sum(ws.map(([col, ww]) => mul(ww, at(row, col)))))));
-            const o = add(mul(nc, outH * outW), add(mul(add(mul(ih, sH), rh), outW), add(mul(iw, sW), rw)));
-            stmts.push(store('y', o, value));
+            const value = sum(forwardTaps(rh, sH).map(([dr, wh]) => mul(f32(wh), sum(forwardTaps(rw, sW).map(([dc, ww]) => mul(f32(ww), at(dr, dc)))))));
+            stmts.push(store('y', add(v('ob'), rh * outW + rw), value));
           }
         }
         return stmts;
@@ -85,11 +92,12 @@ export function lowerUpsample(layer: UpsampleLayerPlan): LayerProgram {
   const bwdBody = par('nc', NC, (nc) =>
     par('ih', inH, (ih) =>
       par('iw', inW, (iw) => {
-        const stmts: Stmt[] = [var_('acc', f32(0))];
+        // outputs of this pixel's own block start at ob; the others are constant offsets from it
+        const stmts: Stmt[] = [let_('ob', add(mul(nc, outH * outW), add(mul(ih, sH * outW), mul(iw, sW)))), var_('acc', f32(0))];
         for (const [dh, rh, wh, ch] of adjointTaps(ih, sH, inH)) {
           const inner: Stmt[] = [];
           for (const [dw, rw, ww, cw] of adjointTaps(iw, sW, inW)) {
-            const o = add(mul(nc, outH * outW), add(mul(add(mul(add(ih, dh), sH), rh), outW), add(mul(add(iw, dw), sW), rw)));
+            const o = add(v('ob'), (dh * sH + rh) * outW + dw * sW + rw);
             inner.push(if_(cw, [accum('acc', mul(mul(wh, ww), load('dy', o)))]));
           }
           stmts.push(if_(and(ch), inner));
