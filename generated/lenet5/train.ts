@@ -29,6 +29,7 @@ export function softmax_xent_32x10(logits: Float32Array, labels: Int32Array, dlo
   }
   loss[0] = total / 32;
 }
+
 /**
  * SGD step over 61706 parameters (PyTorch semantics: momentum, weight decay, no dampening)
  */

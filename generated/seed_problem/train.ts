@@ -29,6 +29,7 @@ export function softmax_xent_1x2(logits: Float32Array, labels: Int32Array, dlogi
   }
   loss[0] = total;
 }
+
 /**
  * SGD step over 22 parameters (PyTorch semantics: momentum, weight decay, no dampening)
  */

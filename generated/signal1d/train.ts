@@ -29,6 +29,7 @@ export function softmax_xent_4x12(logits: Float32Array, labels: Int32Array, dlog
   }
   loss[0] = total / 4;
 }
+
 /**
  * SGD step over 3012 parameters (PyTorch semantics: momentum, weight decay, no dampening)
  */

@@ -29,6 +29,7 @@ export function softmax_xent_8x10(logits: Float32Array, labels: Int32Array, dlog
   }
   loss[0] = total / 8;
 }
+
 /**
  * SGD step over 19418 parameters (PyTorch semantics: momentum, weight decay, no dampening)
  */

@@ -15,6 +15,7 @@ export function relu_4x16x16_fwd(x: Float32Array, y: Float32Array): void {
     y[i] = (x[i] > 0 ? x[i] : 0);
   }
 }
+
 /**
  * relu on [4, 4, 16, 16] (4096 elements)
  * dx = dy where x > 0, else 0

@@ -14,14 +14,23 @@ export function upsample_bilinear2x2_4x16x16_fwd(x: Float32Array, y: Float32Arra
   for (let nc = 0; nc < 16; nc++) {
     for (let ih = 0; ih < 16; ih++) {
       for (let iw = 0; iw < 16; iw++) {
-        y[nc * 1024 + (ih * 64 + iw * 2)] = 0.25 * (0.25 * x[nc * 256 + (Math.max(ih - 1, 0) * 16 + Math.max(iw - 1, 0))] + 0.75 * x[nc * 256 + (Math.max(ih - 1, 0) * 16 + iw)]) + 0.75 * (0.25 * x[nc * 256 + (ih * 16 + Math.max(iw - 1, 0))] + 0.75 * x[nc * 256 + (ih * 16 + iw)]);
-        y[nc * 1024 + (ih * 64 + iw * 2) + 1] = 0.25 * (0.75 * x[nc * 256 + (Math.max(ih - 1, 0) * 16 + iw)] + 0.25 * x[nc * 256 + (Math.max(ih - 1, 0) * 16 + Math.min(iw + 1, 15))]) + 0.75 * (0.75 * x[nc * 256 + (ih * 16 + iw)] + 0.25 * x[nc * 256 + (ih * 16 + Math.min(iw + 1, 15))]);
-        y[nc * 1024 + (ih * 64 + iw * 2) + 32] = 0.75 * (0.25 * x[nc * 256 + (ih * 16 + Math.max(iw - 1, 0))] + 0.75 * x[nc * 256 + (ih * 16 + iw)]) + 0.25 * (0.25 * x[nc * 256 + (Math.min(ih + 1, 15) * 16 + Math.max(iw - 1, 0))] + 0.75 * x[nc * 256 + (Math.min(ih + 1, 15) * 16 + iw)]);
-        y[nc * 1024 + (ih * 64 + iw * 2) + 33] = 0.75 * (0.75 * x[nc * 256 + (ih * 16 + iw)] + 0.25 * x[nc * 256 + (ih * 16 + Math.min(iw + 1, 15))]) + 0.25 * (0.75 * x[nc * 256 + (Math.min(ih + 1, 15) * 16 + iw)] + 0.25 * x[nc * 256 + (Math.min(ih + 1, 15) * 16 + Math.min(iw + 1, 15))]);
+        const xb = nc * 256;
+        const ob = nc * 1024 + (ih * 64 + iw * 2);
+        const row_m = xb + Math.max(ih - 1, 0) * 16;
+        const col_m = Math.max(iw - 1, 0);
+        const row_z = xb + ih * 16;
+        const col_z = iw;
+        const row_p = xb + Math.min(ih + 1, 15) * 16;
+        const col_p = Math.min(iw + 1, 15);
+        y[ob] = 0.25 * (0.25 * x[row_m + col_m] + 0.75 * x[row_m + col_z]) + 0.75 * (0.25 * x[row_z + col_m] + 0.75 * x[row_z + col_z]);
+        y[ob + 1] = 0.25 * (0.75 * x[row_m + col_z] + 0.25 * x[row_m + col_p]) + 0.75 * (0.75 * x[row_z + col_z] + 0.25 * x[row_z + col_p]);
+        y[ob + 32] = 0.75 * (0.25 * x[row_z + col_m] + 0.75 * x[row_z + col_z]) + 0.25 * (0.25 * x[row_p + col_m] + 0.75 * x[row_p + col_z]);
+        y[ob + 33] = 0.75 * (0.75 * x[row_z + col_z] + 0.25 * x[row_z + col_p]) + 0.25 * (0.75 * x[row_p + col_z] + 0.25 * x[row_p + col_p]);
       }
     }
   }
 }
+
 /**
  * upsample_bilinear2d [4, 4, 16, 16] -> [4, 4, 32, 32] scale=2x2 align_corners=false
  * backward: the exact adjoint of forward, as a gather (each dx written once)
@@ -30,41 +39,42 @@ export function upsample_bilinear2x2_4x16x16_dx(dy: Float32Array, dx: Float32Arr
   for (let nc = 0; nc < 16; nc++) {
     for (let ih = 0; ih < 16; ih++) {
       for (let iw = 0; iw < 16; iw++) {
+        const ob = nc * 1024 + (ih * 64 + iw * 2);
         let acc = 0;
         if (ih >= 1) {
           if (iw >= 1) {
-            acc += 0.0625 * dy[nc * 1024 + (ih * 64 + iw * 2) - 33];
+            acc += 0.0625 * dy[ob - 33];
           }
-          acc += 0.25 * (iw === 0 ? 1 : 0.75) * dy[nc * 1024 + (ih * 64 + iw * 2) - 32];
-          acc += 0.25 * (iw === 15 ? 1 : 0.75) * dy[nc * 1024 + (ih * 64 + iw * 2) - 31];
+          acc += 0.25 * (iw === 0 ? 1 : 0.75) * dy[ob - 32];
+          acc += 0.25 * (iw === 15 ? 1 : 0.75) * dy[ob - 31];
           if (iw + 1 < 16) {
-            acc += 0.0625 * dy[nc * 1024 + (ih * 64 + iw * 2) - 30];
+            acc += 0.0625 * dy[ob - 30];
           }
         }
         if (iw >= 1) {
-          acc += (ih === 0 ? 1 : 0.75) * 0.25 * dy[nc * 1024 + (ih * 64 + iw * 2) - 1];
+          acc += (ih === 0 ? 1 : 0.75) * 0.25 * dy[ob - 1];
         }
-        acc += (ih === 0 ? 1 : 0.75) * (iw === 0 ? 1 : 0.75) * dy[nc * 1024 + (ih * 64 + iw * 2)];
-        acc += (ih === 0 ? 1 : 0.75) * (iw === 15 ? 1 : 0.75) * dy[nc * 1024 + (ih * 64 + iw * 2) + 1];
+        acc += (ih === 0 ? 1 : 0.75) * (iw === 0 ? 1 : 0.75) * dy[ob];
+        acc += (ih === 0 ? 1 : 0.75) * (iw === 15 ? 1 : 0.75) * dy[ob + 1];
         if (iw + 1 < 16) {
-          acc += (ih === 0 ? 1 : 0.75) * 0.25 * dy[nc * 1024 + (ih * 64 + iw * 2) + 2];
+          acc += (ih === 0 ? 1 : 0.75) * 0.25 * dy[ob + 2];
         }
         if (iw >= 1) {
-          acc += (ih === 15 ? 1 : 0.75) * 0.25 * dy[nc * 1024 + (ih * 64 + iw * 2) + 31];
+          acc += (ih === 15 ? 1 : 0.75) * 0.25 * dy[ob + 31];
         }
-        acc += (ih === 15 ? 1 : 0.75) * (iw === 0 ? 1 : 0.75) * dy[nc * 1024 + (ih * 64 + iw * 2) + 32];
-        acc += (ih === 15 ? 1 : 0.75) * (iw === 15 ? 1 : 0.75) * dy[nc * 1024 + (ih * 64 + iw * 2) + 33];
+        acc += (ih === 15 ? 1 : 0.75) * (iw === 0 ? 1 : 0.75) * dy[ob + 32];
+        acc += (ih === 15 ? 1 : 0.75) * (iw === 15 ? 1 : 0.75) * dy[ob + 33];
         if (iw + 1 < 16) {
-          acc += (ih === 15 ? 1 : 0.75) * 0.25 * dy[nc * 1024 + (ih * 64 + iw * 2) + 34];
+          acc += (ih === 15 ? 1 : 0.75) * 0.25 * dy[ob + 34];
         }
         if (ih + 1 < 16) {
           if (iw >= 1) {
-            acc += 0.0625 * dy[nc * 1024 + (ih * 64 + iw * 2) + 63];
+            acc += 0.0625 * dy[ob + 63];
           }
-          acc += 0.25 * (iw === 0 ? 1 : 0.75) * dy[nc * 1024 + (ih * 64 + iw * 2) + 64];
-          acc += 0.25 * (iw === 15 ? 1 : 0.75) * dy[nc * 1024 + (ih * 64 + iw * 2) + 65];
+          acc += 0.25 * (iw === 0 ? 1 : 0.75) * dy[ob + 64];
+          acc += 0.25 * (iw === 15 ? 1 : 0.75) * dy[ob + 65];
           if (iw + 1 < 16) {
-            acc += 0.0625 * dy[nc * 1024 + (ih * 64 + iw * 2) + 66];
+            acc += 0.0625 * dy[ob + 66];
           }
         }
         dx[nc * 256 + (ih * 16 + iw)] = acc;

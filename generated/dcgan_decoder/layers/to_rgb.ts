@@ -243,6 +243,7 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Ar
     }
   }
 }
+
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -492,6 +493,7 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct_rows(x: Float32Array, w: Floa
     }
   }
 }
+
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -618,6 +620,7 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct_cols(x: Float32Array, w: Floa
     }
   }
 }
+
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -820,6 +823,7 @@ export function conv3x3_p1_4x32x32_to_3_dw_direct(x: Float32Array, dy: Float32Ar
     }
   }
 }
+
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradBias
@@ -836,6 +840,7 @@ export function conv3x3_p1_4x32x32_to_3_db(dy: Float32Array, db: Float32Array): 
     db[c] = acc;
   }
 }
+
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -1123,6 +1128,7 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Ar
     }
   }
 }
+
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -1423,6 +1429,7 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct_rows(dy: Float32Array, w: Floa
     }
   }
 }
+
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns

@@ -305,6 +305,7 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
     }
   }
 }
+
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
  * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
@@ -496,6 +497,7 @@ export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(dy: Float32Array, cols
     }
   }
 }
+
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
  * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
@@ -578,6 +580,7 @@ export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(cols: Float32Array, x:
     }
   }
 }
+
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns

@@ -87,6 +87,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_gemm(x: Float32Array, w
     }
   }
 }
+
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
@@ -210,6 +211,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im(cols: Float32Arr
     }
   }
 }
+
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -418,6 +420,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct(x: Float32Array, dy: Flo
     }
   }
 }
+
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: gradBias
@@ -434,6 +437,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_db(dy: Float32Array, db: Float32Ar
     db[c] = acc;
   }
 }
+
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
@@ -536,6 +540,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_cols(dy: Float32Array, c
     }
   }
 }
+
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM

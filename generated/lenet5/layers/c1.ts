@@ -579,6 +579,7 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
     }
   }
 }
+
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -1192,6 +1193,7 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct_rows(x: Float32Array, w: Floa
     }
   }
 }
+
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -1494,6 +1496,7 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct_cols(x: Float32Array, w: Floa
     }
   }
 }
+
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -2639,6 +2642,7 @@ export function conv5x5_p2_1x28x28_to_6_dw_direct(x: Float32Array, dy: Float32Ar
     }
   }
 }
+
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradBias
@@ -2655,6 +2659,7 @@ export function conv5x5_p2_1x28x28_to_6_db(dy: Float32Array, db: Float32Array): 
     db[c] = acc;
   }
 }
+
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -2959,6 +2964,7 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
     }
   }
 }
+
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -3304,6 +3310,7 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct_rows(dy: Float32Array, w: Floa
     }
   }
 }
+
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns

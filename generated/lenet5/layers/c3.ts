@@ -713,6 +713,7 @@ export function conv5x5_6x14x14_to_16_fwd_direct(x: Float32Array, w: Float32Arra
     }
   }
 }
+
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -1020,6 +1021,7 @@ export function conv5x5_6x14x14_to_16_fwd_direct_cols(x: Float32Array, w: Float3
     }
   }
 }
+
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -1478,6 +1480,7 @@ export function conv5x5_6x14x14_to_16_dw_direct(x: Float32Array, dy: Float32Arra
     }
   }
 }
+
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradBias
@@ -1494,6 +1497,7 @@ export function conv5x5_6x14x14_to_16_db(dy: Float32Array, db: Float32Array): vo
     db[c] = acc;
   }
 }
+
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -2064,6 +2068,7 @@ export function conv5x5_6x14x14_to_16_dx_direct(dy: Float32Array, w: Float32Arra
     }
   }
 }
+
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -2685,6 +2690,7 @@ export function conv5x5_6x14x14_to_16_dx_direct_rows(dy: Float32Array, w: Float3
     }
   }
 }
+
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns

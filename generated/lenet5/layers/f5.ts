@@ -83,6 +83,7 @@ export function linear_400_to_120_fwd(x: Float32Array, w: Float32Array, b: Float
     }
   }
 }
+
 /**
  * linear [32, 400] -> [32, 120]
  * dW = dyᵀ · x
@@ -155,6 +156,7 @@ export function linear_400_to_120_dw(dy: Float32Array, x: Float32Array, dw: Floa
     }
   }
 }
+
 /**
  * linear [32, 400] -> [32, 120]
  * db = sum over the batch of dy
@@ -168,6 +170,7 @@ export function linear_400_to_120_db(dy: Float32Array, db: Float32Array): void {
     db[o] = acc;
   }
 }
+
 /**
  * linear [32, 400] -> [32, 120]
  * dx = dy · W

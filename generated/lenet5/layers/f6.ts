@@ -83,6 +83,7 @@ export function linear_120_to_84_fwd(x: Float32Array, w: Float32Array, b: Float3
     }
   }
 }
+
 /**
  * linear [32, 120] -> [32, 84]
  * dW = dyᵀ · x
@@ -155,6 +156,7 @@ export function linear_120_to_84_dw(dy: Float32Array, x: Float32Array, dw: Float
     }
   }
 }
+
 /**
  * linear [32, 120] -> [32, 84]
  * db = sum over the batch of dy
@@ -168,6 +170,7 @@ export function linear_120_to_84_db(dy: Float32Array, db: Float32Array): void {
     db[o] = acc;
   }
 }
+
 /**
  * linear [32, 120] -> [32, 84]
  * dx = dy · W

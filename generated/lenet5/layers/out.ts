@@ -118,6 +118,7 @@ export function linear_84_to_10_fwd(x: Float32Array, w: Float32Array, b: Float32
     y[m0 * 10 + 39] = acc1_31;
   }
 }
+
 /**
  * linear [32, 84] -> [32, 10]
  * dW = dyᵀ · x
@@ -226,6 +227,7 @@ export function linear_84_to_10_dw(dy: Float32Array, x: Float32Array, dw: Float3
     dw[n0 + 759] = acc1_13;
   }
 }
+
 /**
  * linear [32, 84] -> [32, 10]
  * db = sum over the batch of dy
@@ -239,6 +241,7 @@ export function linear_84_to_10_db(dy: Float32Array, db: Float32Array): void {
     db[o] = acc;
   }
 }
+
 /**
  * linear [32, 84] -> [32, 10]
  * dx = dy · W

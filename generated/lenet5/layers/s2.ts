@@ -36,6 +36,7 @@ export function maxpool2x2_s2_6x28x28_fwd(x: Float32Array, y: Float32Array, argm
     }
   }
 }
+
 /**
  * maxpool2d backward [32, 6, 14, 14] -> [32, 6, 28, 28]
  * a gather: each input sums over the <= 1x1 windows that can contain it

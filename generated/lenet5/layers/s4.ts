@@ -36,6 +36,7 @@ export function maxpool2x2_s2_16x10x10_fwd(x: Float32Array, y: Float32Array, arg
     }
   }
 }
+
 /**
  * maxpool2d backward [32, 16, 5, 5] -> [32, 16, 10, 10]
  * a gather: each input sums over the <= 1x1 windows that can contain it

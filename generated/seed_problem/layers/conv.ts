@@ -94,6 +94,7 @@ export function conv3x3_1x4x4_to_2_fwd_direct_cols(x: Float32Array, w: Float32Ar
     }
   }
 }
+
 /**
  * conv2d "conv" [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -200,6 +201,7 @@ export function conv3x3_1x4x4_to_2_dw_direct(x: Float32Array, dy: Float32Array, 
     }
   }
 }
+
 /**
  * conv2d "conv" [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns

@@ -32,6 +32,7 @@ export function linear_2_to_2_nobias_fwd(x: Float32Array, w: Float32Array, y: Fl
     }
   }
 }
+
 /**
  * linear [1, 2] -> [1, 2] (no bias)
  * dW = dyᵀ · x
@@ -64,6 +65,7 @@ export function linear_2_to_2_nobias_dw(dy: Float32Array, x: Float32Array, dw: F
     }
   }
 }
+
 /**
  * linear [1, 2] -> [1, 2] (no bias)
  * dx = dy · W

@@ -32,6 +32,7 @@ export function maxpool2x2_s2_2x2x2_fwd(x: Float32Array, y: Float32Array, argmax
     argmax[nc] = arg;
   }
 }
+
 /**
  * maxpool2d backward [1, 2, 1, 1] -> [1, 2, 2, 2]
  * a gather: each input sums over the <= 1x1 windows that can contain it

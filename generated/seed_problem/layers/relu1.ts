@@ -15,6 +15,7 @@ export function relu_2x2x2_fwd(x: Float32Array, y: Float32Array): void {
     y[i] = (x[i] > 0 ? x[i] : 0);
   }
 }
+
 /**
  * relu on [1, 2, 2, 2] (8 elements)
  * dx = dy where x > 0, else 0

@@ -83,6 +83,7 @@ export function linear_32_to_12_fwd(x: Float32Array, w: Float32Array, b: Float32
     }
   }
 }
+
 /**
  * linear [4, 32] -> [4, 12]
  * dW = dyᵀ · x
@@ -155,6 +156,7 @@ export function linear_32_to_12_dw(dy: Float32Array, x: Float32Array, dw: Float3
     }
   }
 }
+
 /**
  * linear [4, 32] -> [4, 12]
  * db = sum over the batch of dy
@@ -168,6 +170,7 @@ export function linear_32_to_12_db(dy: Float32Array, db: Float32Array): void {
     db[o] = acc;
   }
 }
+
 /**
  * linear [4, 32] -> [4, 12]
  * dx = dy · W

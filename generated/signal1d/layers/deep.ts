@@ -49,6 +49,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols(x: Float32Array, col
     }
   }
 }
+
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
@@ -175,6 +176,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm(cols: Float32Array, 
     }
   }
 }
+
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -295,6 +297,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_dw_direct(x: Float32Array, dy: Float
     }
   }
 }
+
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: gradBias
@@ -311,6 +314,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_db(dy: Float32Array, db: Float32Arra
     db[c] = acc;
   }
 }
+
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -442,6 +446,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_dx_direct(dy: Float32Array, w: Float
     }
   }
 }
+
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns

@@ -2143,6 +2143,7 @@ export function conv1d_k80_s16_1x16000_to_8_fwd_direct(x: Float32Array, w: Float
     }
   }
 }
+
 /**
  * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -3436,6 +3437,7 @@ export function conv1d_k80_s16_1x16000_to_8_dw_direct(x: Float32Array, dy: Float
     }
   }
 }
+
 /**
  * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
  * role: gradBias
@@ -3452,6 +3454,7 @@ export function conv1d_k80_s16_1x16000_to_8_db(dy: Float32Array, db: Float32Arra
     db[c] = acc;
   }
 }
+
 /**
  * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -4706,6 +4709,7 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
     }
   }
 }
+
 /**
  * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns

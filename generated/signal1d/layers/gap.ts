@@ -23,6 +23,7 @@ export function global_avgpool_32x62_fwd(x: Float32Array, y: Float32Array): void
     y[nc] = acc / 62;
   }
 }
+
 /**
  * global_avgpool backward [4, 32, 1] -> [4, 32, 62]
  * a gather: each input sums over the <= 1x1 windows that can contain it

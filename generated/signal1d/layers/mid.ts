@@ -49,6 +49,7 @@ export function conv1d_k3_p1_8x249_to_16_fwd_im2row_cols(x: Float32Array, cols: 
     }
   }
 }
+
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
@@ -162,6 +163,7 @@ export function conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm(cols: Float32Array, w: 
     }
   }
 }
+
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -254,6 +256,7 @@ export function conv1d_k3_p1_8x249_to_16_dw_direct(x: Float32Array, dy: Float32A
     }
   }
 }
+
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
  * role: gradBias
@@ -270,6 +273,7 @@ export function conv1d_k3_p1_8x249_to_16_db(dy: Float32Array, db: Float32Array):
     db[c] = acc;
   }
 }
+
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -401,6 +405,7 @@ export function conv1d_k3_p1_8x249_to_16_dx_direct(dy: Float32Array, w: Float32A
     }
   }
 }
+
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns

@@ -34,6 +34,7 @@ export function maxpool1d_k4_s4_8x996_fwd(x: Float32Array, y: Float32Array, argm
     }
   }
 }
+
 /**
  * maxpool1d backward [4, 8, 249] -> [4, 8, 996]
  * a gather: each input sums over the <= 1x1 windows that can contain it

@@ -34,6 +34,7 @@ export function maxpool1d_k4_s4_16x249_fwd(x: Float32Array, y: Float32Array, arg
     }
   }
 }
+
 /**
  * maxpool1d backward [4, 16, 62] -> [4, 16, 249]
  * a gather: each input sums over the <= 1x1 windows that can contain it

@@ -15,6 +15,7 @@ export function relu_16x249_fwd(x: Float32Array, y: Float32Array): void {
     y[i] = (x[i] > 0 ? x[i] : 0);
   }
 }
+
 /**
  * relu on [4, 16, 249] (15936 elements)
  * dx = dy where x > 0, else 0

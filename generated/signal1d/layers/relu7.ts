@@ -15,6 +15,7 @@ export function relu_32x62_fwd(x: Float32Array, y: Float32Array): void {
     y[i] = (x[i] > 0 ? x[i] : 0);
   }
 }
+
 /**
  * relu on [4, 32, 62] (7936 elements)
  * dx = dy where x > 0, else 0

@@ -118,6 +118,7 @@ export function linear_64_to_10_fwd(x: Float32Array, w: Float32Array, b: Float32
     y[m0 * 10 + 39] = acc1_31;
   }
 }
+
 /**
  * linear [8, 64] -> [8, 10]
  * dW = dyᵀ · x
@@ -226,6 +227,7 @@ export function linear_64_to_10_dw(dy: Float32Array, x: Float32Array, dw: Float3
     dw[n0 + 579] = acc1_13;
   }
 }
+
 /**
  * linear [8, 64] -> [8, 10]
  * db = sum over the batch of dy
@@ -239,6 +241,7 @@ export function linear_64_to_10_db(dy: Float32Array, db: Float32Array): void {
     db[o] = acc;
   }
 }
+
 /**
  * linear [8, 64] -> [8, 10]
  * dx = dy · W

@@ -297,6 +297,7 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct(x: Float32Array, w: Float32A
     }
   }
 }
+
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -600,6 +601,7 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Flo
     }
   }
 }
+
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -747,6 +749,7 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Flo
     }
   }
 }
+
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -997,6 +1000,7 @@ export function conv3x3_p1_3x32x32_to_16_dw_direct(x: Float32Array, dy: Float32A
     }
   }
 }
+
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradBias
@@ -1013,6 +1017,7 @@ export function conv3x3_p1_3x32x32_to_16_db(dy: Float32Array, db: Float32Array):
     db[c] = acc;
   }
 }
+
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -1247,6 +1252,7 @@ export function conv3x3_p1_3x32x32_to_16_dx_direct(dy: Float32Array, w: Float32A
     }
   }
 }
+
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -1494,6 +1500,7 @@ export function conv3x3_p1_3x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Flo
     }
   }
 }
+
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns

@@ -297,6 +297,7 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32
     }
   }
 }
+
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -600,6 +601,7 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct_rows(x: Float32Array, w: Fl
     }
   }
 }
+
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -747,6 +749,7 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct_cols(x: Float32Array, w: Fl
     }
   }
 }
+
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -997,6 +1000,7 @@ export function conv3x3_p1_32x16x16_to_32_dw_direct(x: Float32Array, dy: Float32
     }
   }
 }
+
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradBias
@@ -1013,6 +1017,7 @@ export function conv3x3_p1_32x16x16_to_32_db(dy: Float32Array, db: Float32Array)
     db[c] = acc;
   }
 }
+
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -1300,6 +1305,7 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32
     }
   }
 }
+
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -1600,6 +1606,7 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct_rows(dy: Float32Array, w: Fl
     }
   }
 }
+
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns

@@ -297,6 +297,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, w: Floa
     }
   }
 }
+
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -594,6 +595,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows(x: Float32Array, w:
     }
   }
 }
+
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -735,6 +737,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(x: Float32Array, w:
     }
   }
 }
+
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -943,6 +946,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_dw_direct(x: Float32Array, dy: Floa
     }
   }
 }
+
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradBias
@@ -959,6 +963,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_db(dy: Float32Array, db: Float32Arr
     db[c] = acc;
   }
 }
+
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -1387,6 +1392,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, w: Floa
     }
   }
 }
+
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
@@ -1651,6 +1657,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(dy: Float32Array, w:
     }
   }
 }
+
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns

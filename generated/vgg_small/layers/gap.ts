@@ -23,6 +23,7 @@ export function global_avgpool_64x8x8_fwd(x: Float32Array, y: Float32Array): voi
     y[nc] = acc / 64;
   }
 }
+
 /**
  * global_avgpool backward [8, 64, 1, 1] -> [8, 64, 8, 8]
  * a gather: each input sums over the <= 1x1 windows that can contain it

@@ -29,6 +29,7 @@ export function conv1x1_32x8x8_to_64_fwd_im2row_cols(x: Float32Array, cols: Floa
     }
   }
 }
+
 /**
  * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
@@ -114,6 +115,7 @@ export function conv1x1_32x8x8_to_64_fwd_im2row_gemm(cols: Float32Array, w: Floa
     }
   }
 }
+
 /**
  * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
@@ -136,6 +138,7 @@ export function conv1x1_32x8x8_to_64_dw_im2row_cols(x: Float32Array, cols: Float
     }
   }
 }
+
 /**
  * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
@@ -218,6 +221,7 @@ export function conv1x1_32x8x8_to_64_dw_im2row_gemm(cols: Float32Array, dy: Floa
     }
   }
 }
+
 /**
  * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradBias
@@ -234,6 +238,7 @@ export function conv1x1_32x8x8_to_64_db(dy: Float32Array, db: Float32Array): voi
     db[c] = acc;
   }
 }
+
 /**
  * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
@@ -314,6 +319,7 @@ export function conv1x1_32x8x8_to_64_dx_im2row_gemm(dy: Float32Array, w: Float32
     }
   }
 }
+
 /**
  * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM

@@ -36,6 +36,7 @@ export function maxpool2x2_s2_32x16x16_fwd(x: Float32Array, y: Float32Array, arg
     }
   }
 }
+
 /**
  * maxpool2d backward [8, 32, 8, 8] -> [8, 32, 16, 16]
  * a gather: each input sums over the <= 1x1 windows that can contain it

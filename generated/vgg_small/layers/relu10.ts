@@ -15,6 +15,7 @@ export function relu_64x8x8_fwd(x: Float32Array, y: Float32Array): void {
     y[i] = (x[i] > 0 ? x[i] : 0);
   }
 }
+
 /**
  * relu on [8, 64, 8, 8] (32768 elements)
  * dx = dy where x > 0, else 0

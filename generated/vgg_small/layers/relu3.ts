@@ -15,6 +15,7 @@ export function relu_16x32x32_fwd(x: Float32Array, y: Float32Array): void {
     y[i] = (x[i] > 0 ? x[i] : 0);
   }
 }
+
 /**
  * relu on [8, 16, 32, 32] (131072 elements)
  * dx = dy where x > 0, else 0

@@ -15,6 +15,7 @@ export function relu_32x16x16_fwd(x: Float32Array, y: Float32Array): void {
     y[i] = (x[i] > 0 ? x[i] : 0);
   }
 }
+
 /**
  * relu on [8, 32, 16, 16] (65536 elements)
  * dx = dy where x > 0, else 0
