@@ -8,7 +8,8 @@
 // backward ops are timed, as in a training step.
 
 import { lowerConv } from '../src/kernels/conv.ts';
-import { compileKernelTs } from '../src/render/ts.ts';
+import { compileKernelTs, renderKernelTs } from '../src/render/ts.ts';
+import { lowerKernel } from '../src/ir/passes.ts';
 import type { Kernel } from '../src/ir/types.ts';
 import type { KernelCall, LayerProgram } from '../src/kernels/types.ts';
 import { numel } from '../src/plan/types.ts';
@@ -27,6 +28,12 @@ export interface ConvRunner {
   readonly ops: Record<ConvOp, () => void>;
   /** kernel names per op, for the report */
   readonly kernels: Record<ConvOp, string[]>;
+  /**
+   * characters of rendered JS per op's kernels: V8 leaves a function whose bytecode passes
+   * --max-optimized-bytecode-size (60 KiB) unoptimized, so a huge unrolled kernel runs
+   * interpreted; the report shows the size next to the speed
+   */
+  readonly sourceChars: Record<ConvOp, number[]>;
   /** run the forward once so kept scratch holds what backward reads */
   prepare(): void;
 }
@@ -44,19 +51,27 @@ function compile(k: Kernel): KernelFn {
 const bound = (c: KernelCall, access: (a: string) => boolean) => c.kernel.buffers.filter((b) => access(b.access)).map((b) => c.args[b.name]);
 
 /**
- * the backward calls needed for `target`, in program order: a backward liveness walk. A
- * write-only buffer is taken as written whole, so earlier writers of it are not needed (if
- * that were wrong the op would leave NaN in its output and fail the cross-check).
+ * the backward calls needed for `target`, in program order: a backward liveness walk.
+ * Several write-only calls in a row may each write part of a buffer (interior, border rows,
+ * border columns), so a write does not end the need at once: earlier writers stay needed
+ * until a call that reads the buffer and is not needed appears (it consumes an earlier
+ * value, as dW's GEMM reads the im2row columns that dX's GEMM then overwrites). If this
+ * picks too few calls, the op leaves NaN in its output and fails the cross-check.
  */
 export function callsFor(backward: readonly KernelCall[], target: string): KernelCall[] {
-  const needed = new Set([target]);
+  // needed: its producers are wanted; group: a write-only writer was taken, more may follow
+  const state = new Map<string, 'needed' | 'group'>([[target, 'needed']]);
   const picked: KernelCall[] = [];
   for (let i = backward.length - 1; i >= 0; i--) {
     const c = backward[i];
-    if (!bound(c, (a) => a !== 'read').some((b) => needed.has(b))) continue;
+    const reads = bound(c, (a) => a !== 'write');
+    if (!bound(c, (a) => a !== 'read').some((b) => state.has(b))) {
+      for (const r of reads) if (state.get(r) === 'group') state.delete(r);
+      continue;
+    }
     picked.push(c);
-    for (const w of bound(c, (a) => a === 'write')) needed.delete(w);
-    for (const r of bound(c, (a) => a !== 'write')) needed.add(r);
+    for (const w of bound(c, (a) => a === 'write')) state.set(w, 'group');
+    for (const r of reads) state.set(r, 'needed');
   }
   return picked.reverse();
 }
@@ -98,6 +113,7 @@ export function convRunner(layer: ConvPlan, data: { x: Float32Array; weight: Flo
   const gin = callsFor(program.backward, 'dx');
   const gw = callsFor(program.backward, 'gradWeight');
   const forward = sequence(program.forward);
+  const chars = (calls: readonly KernelCall[]) => calls.map((c) => renderKernelTs(lowerKernel(c.kernel), { types: false }).length);
   return {
     program,
     buffers,
@@ -107,6 +123,7 @@ export function convRunner(layer: ConvPlan, data: { x: Float32Array; weight: Flo
       gradInput: gin.map((c) => c.kernel.name),
       gradWeight: gw.map((c) => c.kernel.name),
     },
+    sourceChars: { forward: chars(program.forward), gradInput: chars(gin), gradWeight: chars(gw) },
     prepare: forward,
   };
 }

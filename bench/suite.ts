@@ -61,7 +61,15 @@ async function benchConv(c: LayerConfig, quick: boolean, budget: TimingBudget, c
   const pending = (op: ConvOp, impl: Impl, detail: string): Pending => ({ config: c.id, op, impl, detail, flops: auto.flops[op] });
 
   // convgen with each strategy forced; `auto` is the strategy the cost model picks per kernel
-  const runners = STRATEGIES.map((strategy) => ({ strategy, r: convRunner(planConfig(c, strategy).layer, data) }));
+  // a strategy whose lowering throws gets error rows; the rest of the run goes on
+  const runners = STRATEGIES.map((strategy) => {
+    try {
+      return { strategy, r: convRunner(planConfig(c, strategy).layer, data), error: null };
+    } catch (err) {
+      log(`  ${c.id} convgen ${strategy}: lowering failed: ${(err as Error).message}`);
+      return { strategy, r: null, error: (err as Error).message };
+    }
+  });
   // the float64 reference interpreter: the naive baseline
   const refOps: Record<ConvOp, () => ArrayLike<number>> = {
     forward: () => refForward(auto, data.x, { weight: data.weight }).y,
@@ -80,7 +88,13 @@ async function benchConv(c: LayerConfig, quick: boolean, budget: TimingBudget, c
       calibration.push(gemm);
       log(`config ${c.id} ${op} (calibration GEMM ${gemm.gflops.toFixed(2)} GFLOP/s)`);
       const byStrategy = new Map<string, Row>();
-      for (const { strategy, r } of runners) {
+      for (const { strategy, r, error } of runners) {
+        if (!r) {
+          const row = finishRow(pending(op, `convgen ${strategy}`, `lowering failed: ${error}`), 'error');
+          byStrategy.set(strategy, row);
+          rows.push(row);
+          continue;
+        }
         const out = r.buffers[OP_OUTPUT[op]];
         const result = () => {
           // NaN first: an output element the kernels forget to write fails the check
@@ -90,7 +104,8 @@ async function benchConv(c: LayerConfig, quick: boolean, budget: TimingBudget, c
           return out;
         };
         if (op !== 'forward') r.prepare();
-        const row = await checkAndTime(pending(op, `convgen ${strategy}`, r.kernels[op].join(' + ')), want[op], result, r.ops[op], budget, gemm, log);
+        const detail = r.kernels[op].map((k, i) => `${k} (${(r.sourceChars[op][i] / 1024).toFixed(0)} KiB JS)`).join(' + ');
+        const row = await checkAndTime(pending(op, `convgen ${strategy}`, detail), want[op], result, r.ops[op], budget, gemm, log);
         byStrategy.set(strategy, row);
         rows.push(row);
       }

@@ -9,7 +9,8 @@ function pickedRow(rows: readonly Row[], config: string, op: Op): Row | undefine
   return rows.find((r) => r.config === config && r.op === op && r.impl === 'convgen auto');
 }
 
-function ratioTarget(name: string, value: number | null | undefined, min: number, unit: string): Target {
+function ratioTarget(name: string, value: number | null | undefined, min: number, unit: string, row?: Row): Target {
+  if (row && row.status !== 'ok') return { name, holds: null, measured: `not timed: the picked kernel's row is "${row.status}"` };
   if (value === null || value === undefined || !Number.isFinite(value)) return { name, holds: null, measured: 'not measured' };
   return { name, holds: value >= min, measured: `${value.toFixed(value < 10 ? 2 : 0)}${unit} (>= ${min}${unit})` };
 }
@@ -28,16 +29,21 @@ export function evaluateTargets(report: Report): Target[] {
   const ran = new Set(report.rows.map((r) => r.config));
   for (const c of GEMM_CONFIGS.filter((id) => ran.has(id))) {
     for (const op of ['forward', 'gradInput', 'gradWeight'] as const) {
-      out.push(ratioTarget(`${c} ${OP_LABEL[op]} (picked strategy) vs calibration GEMM`, pickedRow(report.rows, c, op)?.vsGemm, 0.85, 'x'));
+      const row = pickedRow(report.rows, c, op);
+      out.push(ratioTarget(`${c} ${OP_LABEL[op]} (picked strategy) vs calibration GEMM`, row?.vsGemm, 0.85, 'x', row));
     }
   }
   for (const c of CONV_CONFIGS.filter((id) => ran.has(id))) {
     for (const t of PEER_TARGETS) {
       const peer = t.peer === 'tfjs-wasm' ? 'tfjs-wasm (best route)' : t.peer;
-      out.push(ratioTarget(`${c} ${OP_LABEL[t.op]} vs ${peer}`, pickedRow(report.rows, c, t.op)?.speedup[t.peer], t.min, 'x'));
+      const row = pickedRow(report.rows, c, t.op);
+      out.push(ratioTarget(`${c} ${OP_LABEL[t.op]} vs ${peer}`, row?.speedup[t.peer], t.min, 'x', row));
     }
   }
-  if (ran.has('F')) out.push(ratioTarget('F LeNet training step vs tfjs-cpu (tf.grads)', pickedRow(report.rows, 'F', 'step')?.speedup['tfjs-cpu'], 5, 'x'));
+  if (ran.has('F')) {
+    const row = pickedRow(report.rows, 'F', 'step');
+    out.push(ratioTarget('F LeNet training step vs tfjs-cpu (tf.grads)', row?.speedup['tfjs-cpu'], 5, 'x', row));
+  }
   for (const c of report.compiler.filter((r) => r.kind === 'build')) {
     const name = `convgen build ${c.example} < 2 s`;
     out.push(c.buildMs === null ? { name, holds: null, measured: `build failed: ${c.detail}` } : { name, holds: c.buildMs < 2000, measured: `${(c.buildMs / 1000).toFixed(2)} s (< 2 s)` });

@@ -73,7 +73,7 @@ describe('bench harness', () => {
     expect(agreement([1.01, 2], [1, 2]).ok).toBe(false);
   });
 
-  it('callsFor picks the producers of a buffer, and skips writers it overwrites', () => {
+  it('callsFor picks every producer of a buffer, partial writers included, and skips writers of values already consumed', () => {
     const k = (name: string, bufs: [string, 'read' | 'write' | 'read_write'][]): Kernel => ({
       name,
       doc: [],
@@ -90,5 +90,14 @@ describe('bench harness', () => {
     ];
     expect(callsFor(backward, 'dx').map((c) => c.kernel.name)).toEqual(['dcols', 'col2im']);
     expect(callsFor(backward, 'gradWeight').map((c) => c.kernel.name)).toEqual(['cols', 'dw']);
+    // direct: interior, border rows and border columns each write part of dx
+    const direct = [
+      call(k('dw', [['x', 'read'], ['dy', 'read'], ['dw', 'write']]), { x: 'x', dy: 'dy', dw: 'gradWeight' }),
+      call(k('dx', [['dy', 'read'], ['dx', 'write']]), { dy: 'dy', dx: 'dx' }),
+      call(k('dx_rows', [['dy', 'read'], ['dx', 'write']]), { dy: 'dy', dx: 'dx' }),
+      call(k('dx_cols', [['dy', 'read'], ['dx', 'write']]), { dy: 'dy', dx: 'dx' }),
+    ];
+    expect(callsFor(direct, 'dx').map((c) => c.kernel.name)).toEqual(['dx', 'dx_rows', 'dx_cols']);
+    expect(callsFor(direct, 'gradWeight').map((c) => c.kernel.name)).toEqual(['dw']);
   });
 });
