@@ -3,6 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { asciiDigit, loadAllDigits, loadMnist, PIXELS, TEST_SIZE } from '../examples/mnist/data.ts';
+import { inflateSync } from 'node:zlib';
+import { crc32, encodePng } from '../examples/mnist/png.ts';
 import { curvesSvg, imageGridSvg } from '../examples/mnist/svg.ts';
 import { mseAndGrad, packedInput, target, thumbnail, THUMB, PACK, SIDE } from '../examples/decoder/task.ts';
 
@@ -101,10 +103,29 @@ describe('svg', () => {
     expect(svg).not.toMatch(/NaN|Infinity/);
   });
 
-  it('image grid: one pixel rectangle per non-black pixel', () => {
+  it('image grid: one embedded PNG per image, holding its pixels', () => {
     const img = new Float32Array([0, 1, 0.5, 0]);
-    const svg = imageGridSvg([{ label: 'x', images: [img, img], h: 2, w: 2, channels: 1 }], 't');
-    expect(svg.match(/<rect x="\d+" y="\d+" width="1" height="1" fill="#ffffff"/g)).toHaveLength(2);
-    expect(svg.match(/fill="#808080"/g)).toHaveLength(2);
+    const svg = imageGridSvg([{ label: 'x <1>', images: [img, img], h: 2, w: 2, channels: 1 }], 't');
+    const pngs = [...svg.matchAll(/href="data:image\/png;base64,([^"]+)"/g)].map((m) => Buffer.from(m[1], 'base64'));
+    expect(pngs).toHaveLength(2);
+    expect(svg).toContain('x &lt;1&gt;');
+    // the PNG's IDAT, inflated: per row a filter byte then RGB
+    const png = pngs[0];
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const idat = png.indexOf('IDAT');
+    const len = png.readUInt32BE(idat - 4);
+    const raw = inflateSync(png.subarray(idat + 4, idat + 4 + len));
+    expect([...raw]).toEqual([0, 0, 0, 0, 255, 255, 255, 0, 128, 128, 128, 0, 0, 0]);
+  });
+
+  it('png chunks carry correct CRCs', () => {
+    // the CRC-32 check value from the PNG spec's reference implementation
+    expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+    const png = Buffer.from(encodePng(1, 1, new Uint8Array([1, 2, 3])));
+    for (const type of ['IHDR', 'IDAT', 'IEND']) {
+      const at = png.indexOf(type);
+      const len = png.readUInt32BE(at - 4);
+      expect(png.readUInt32BE(at + 4 + len)).toBe(crc32(png.subarray(at, at + 4 + len)));
+    }
   });
 });

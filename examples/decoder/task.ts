@@ -1,7 +1,7 @@
 // The decoder's task, made from MNIST digits: from a 16x16 thumbnail, packed as 16 channels of
 // 4x4 (space-to-depth: channel dy*4+dx holds pixel (4i+dy, 4j+dx)), paint the full 32x32 digit
-// in colour. The network must unpack the channels, upsample 2x and learn the colour map, all
-// through conv_transpose2d, bilinear upsampling and a conv. The loss (mean squared error) is
+// in colour. The network must unpack the channels, upsample 2x (sharper than interpolation)
+// and apply the colours, all through conv_transpose2d, bilinear upsampling and a conv. The loss (mean squared error) is
 // computed here, in the app, and its gradient handed to the generated backward.
 
 import { IMAGE_SIZE, PIXELS, type Digits } from '../mnist/data.ts';
@@ -14,10 +14,13 @@ export const PACK = 4; // space-to-depth factor: 16 channels of 4x4
 export const TASK_IN = [PACK * PACK, THUMB / PACK, THUMB / PACK];
 export const TASK_OUT = [3, SIDE, SIDE];
 
-/** a warm colour map: dark red through orange to a white core */
+// gold strokes on navy: an affine colour map, so the decoder's capacity goes into the shapes
+const BACKGROUND: [number, number, number] = [0.05, 0.08, 0.25];
+const STROKE: [number, number, number] = [1, 0.8, 0.2];
+
+/** the colour of a pixel of intensity v in [0, 1] */
 export function colourise(v: number): [number, number, number] {
-  const c = (t: number) => Math.min(1, Math.max(0, t));
-  return [c(2 * v), c(2 * v - 0.5), c(2 * v - 1)];
+  return [0, 1, 2].map((k) => BACKGROUND[k] + v * (STROKE[k] - BACKGROUND[k])) as [number, number, number];
 }
 
 /** the 32x32 padded digit */

@@ -1,5 +1,7 @@
 // Hand-written SVG, no dependency: the training curves and grids of small images.
 
+import { encodePng } from './png.ts';
+
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const num = (v: number): string => (Math.round(v * 10) / 10).toString();
 
@@ -78,37 +80,35 @@ export interface ImageRow {
   channels: 1 | 3;
 }
 
-/** rows of small images drawn as pixel rectangles, every image scaled to the same cell size */
+/** one image as a small PNG (its own pixels, unscaled) */
+function imagePng(img: Float32Array, h: number, w: number, channels: 1 | 3): Uint8Array {
+  const rgb = new Uint8Array(h * w * 3);
+  const byte = (v: number) => Math.round(255 * Math.min(1, Math.max(0, v)));
+  for (let at = 0; at < h * w; at++) {
+    for (let k = 0; k < 3; k++) rgb[at * 3 + k] = byte(channels === 1 ? img[at] : img[k * h * w + at]);
+  }
+  return encodePng(w, h, rgb);
+}
+
+/** rows of small images, each embedded as a PNG and scaled up without smoothing, one row label each */
 export function imageGridSvg(rows: ImageRow[], title: string, cell = 96): string {
   const gap = 6;
   const labelW = 120;
   const cols = Math.max(...rows.map((r) => r.images.length));
   const width = labelW + cols * (cell + gap);
   const height = 30 + rows.length * (cell + gap);
-  const hex = (v: number) => Math.round(255 * Math.min(1, Math.max(0, v))).toString(16).padStart(2, '0');
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12" shape-rendering="crispEdges">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`,
   ];
   rows.forEach((row, r) => {
-    const { h, w } = row;
     const oy = 30 + r * (cell + gap);
     parts.push(`<text x="4" y="${oy + cell / 2 + 4}">${esc(row.label)}</text>`);
     row.images.forEach((img, c) => {
       const ox = labelW + c * (cell + gap);
-      parts.push(`<g transform="translate(${ox},${oy}) scale(${+(cell / w).toFixed(4)},${+(cell / h).toFixed(4)})">`);
-      parts.push(`<rect width="${w}" height="${h}" fill="#000"/>`);
-      for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++) {
-          const at = y * w + x;
-          const rgb = row.channels === 1 ? [img[at], img[at], img[at]] : [img[at], img[h * w + at], img[2 * h * w + at]];
-          const color = `#${rgb.map(hex).join('')}`;
-          // black pixels are the background rectangle: skipping them keeps the file small
-          if (color !== '#000000') parts.push(`<rect x="${x}" y="${y}" width="1" height="1" fill="${color}"/>`);
-        }
-      }
-      parts.push('</g>');
+      const data = Buffer.from(imagePng(img, row.h, row.w, row.channels)).toString('base64');
+      parts.push(`<image x="${ox}" y="${oy}" width="${cell}" height="${cell}" style="image-rendering:pixelated" preserveAspectRatio="none" href="data:image/png;base64,${data}"/>`);
     });
   });
   parts.push('</svg>');
