@@ -92,9 +92,26 @@ function argName(layer: LayerPlan, prog: LayerProgram, i: number, b: Bindings, b
   }
 }
 
-function emitCalls(em: Emitter, plan: ModelPlan, program: ModelProgram, b: Bindings, dir: 'forward' | 'backward'): void {
+/**
+ * the backward calls of layer i that training needs: everything that feeds gradWeight /
+ * gradBias, plus dx only when an earlier layer has parameters (found by a liveness walk
+ * over the calls in reverse, so scratch that only feeds a skipped dx is skipped too)
+ */
+export function trainingCalls(prog: LayerProgram, needDx: boolean): KernelCall[] {
+  const needed = new Set<string>(['gradWeight', 'gradBias', ...(needDx ? ['dx'] : [])]);
+  const kept: KernelCall[] = [];
+  for (const c of [...prog.backward].reverse()) {
+    const writes = c.kernel.buffers.filter((d) => d.access !== 'read').map((d) => c.args[d.name]);
+    if (!writes.some((w) => needed.has(w))) continue;
+    kept.push(c);
+    for (const d of c.kernel.buffers) if (d.access !== 'write') needed.add(c.args[d.name]);
+  }
+  return kept.reverse();
+}
+
+function emitCalls(em: Emitter, plan: ModelPlan, program: ModelProgram, b: Bindings, dir: 'forward' | 'backward' | 'train'): void {
   const order = plan.layers.map((_, i) => i);
-  if (dir === 'backward') order.reverse();
+  if (dir !== 'forward') order.reverse();
   for (const i of order) {
     const layer = plan.layers[i];
     const prog = program.layers[i];
@@ -102,8 +119,17 @@ function emitCalls(em: Emitter, plan: ModelPlan, program: ModelProgram, b: Bindi
       em.line(`// ${layer.name}: ${layer.type} is a view (${dir === 'forward' ? 'y is x' : 'dx is dy'})`);
       continue;
     }
-    em.line(`// ${layer.name}: ${layer.type} [${dims(layer.inShape)}] -> [${dims(layer.outShape)}]`);
-    for (const c of prog[dir]) em.line(callLine(c, (bound) => argName(layer, prog, i, b, bound)));
+    let calls = dir === 'forward' ? prog.forward : prog.backward;
+    if (dir === 'train') {
+      const needDx = plan.layers.slice(0, i).some((l) => l.weightShape || l.biasShape);
+      calls = trainingCalls(prog, needDx);
+      if (calls.length === 0) {
+        em.line(`// ${layer.name}: nothing before it learns, so its dx is not needed`);
+        continue;
+      }
+    }
+    em.line(`// ${layer.name}: ${layer.type} [${dims(layer.inShape)}] -> [${dims(layer.outShape)}]${dir === 'train' && calls.length < prog.backward.length ? ' (no dx: nothing before it learns)' : ''}`);
+    for (const c of calls) em.line(callLine(c, (bound) => argName(layer, prog, i, b, bound)));
   }
 }
 
@@ -209,6 +235,11 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       emitCalls(em, plan, program, b, 'backward');
       em.line(`return ${b.grad[0]};`);
     });
+    if (program.loss) {
+      em.line();
+      em.line('// backward for lossAndGrad: only what the grads need (no dL/dx for the model input)');
+      em.block('function trainBackward(dOut: Float32Array): void {', () => emitCalls(em, plan, program, b, 'train'));
+    }
     em.line();
     em.block('function backward(dOut: Float32Array): Float32Array {', () => {
       em.line(`checkF32(${where('backward')}, 'dOut', dOut, ${outSize}, '[${dims(plan.outShape)}]');`);
@@ -226,7 +257,7 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
         em.block('if (checkFinite && !lastLossFinite) {', () => {
           em.line(`throw new RangeError(\`${name}.lossAndGrad: the loss is \${loss} (checkFinite is on; grads were not computed)\`);`);
         });
-        em.line('runBackward(dlogits);');
+        em.line('trainBackward(dlogits);');
         em.line('return loss;');
       });
     } else {
