@@ -279,6 +279,20 @@ export function createModel(options: ModelOptions = {}): Model {
     return d0;
   }
 
+  // backward for lossAndGrad: only what the grads need (no dL/dx for the model input)
+  function trainBackward(dOut: Float32Array): void {
+    // fc: linear [1x2] -> [1x2]
+    linear_2_to_2_nobias_dw(dOut, a3, gw_fc);
+    linear_2_to_2_nobias_dx(dOut, w_fc, d4);
+    // flatten3: flatten is a view (dx is dy)
+    // maxpool2d2: maxpool2d [1x2x2x2] -> [1x2x1x1]
+    maxpool2x2_s2_2x2x2_dx(d4, s_maxpool2d2_argmax, d2);
+    // relu1: relu [1x2x2x2] -> [1x2x2x2]
+    relu_2x2x2_dx(a1, d2, d1);
+    // conv: conv2d [1x1x4x4] -> [1x2x2x2] (no dx: nothing before it learns)
+    conv3x3_1x4x4_to_2_dw_direct(a0, d1, gw_conv);
+  }
+
   function backward(dOut: Float32Array): Float32Array {
     checkF32('seed_problem.backward', 'dOut', dOut, 2, '[1x2]');
     return runBackward(dOut);
@@ -293,7 +307,7 @@ export function createModel(options: ModelOptions = {}): Model {
     if (checkFinite && !lastLossFinite) {
       throw new RangeError(`seed_problem.lossAndGrad: the loss is ${loss} (checkFinite is on; grads were not computed)`);
     }
-    runBackward(dlogits);
+    trainBackward(dlogits);
     return loss;
   }
 
