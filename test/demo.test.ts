@@ -5,17 +5,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel } from '../generated/lenet5/index.ts';
 import { decodeModelParams, decodeSafetensors, encodeModelParams } from '../src/io/safetensors.ts';
-import { loadMnist, normalized, PIXELS, subset } from '../examples/mnist/data.ts';
+import { loadMnist, PIXELS, subset } from '../examples/mnist/data.ts';
 import { accuracy, predict, trainEpoch, type EpochResult } from '../examples/mnist/loop.ts';
 import type { CompiledModel } from '../examples/mnist/model.ts';
 
-const TRAIN = 960;
+// LeNet with PyTorch's default init sits near ln 10 for the first few dozen steps: 60 steps get it well past that
+const TRAIN = 1920;
 const TEST = 320;
 
 describe('mnist demo, short', () => {
   const { train, test } = loadMnist();
-  const few = normalized(subset(train, Array.from({ length: TRAIN }, (_, i) => i)));
-  const fewTest = normalized(subset(test, Array.from({ length: TEST }, (_, i) => i)));
+  const few = subset(train, Array.from({ length: TRAIN }, (_, i) => i));
+  const fewTest = subset(test, Array.from({ length: TEST }, (_, i) => i));
   const model: CompiledModel = createModel({ seed: 1 });
   let before = NaN;
   let r: EpochResult;
@@ -33,9 +34,9 @@ describe('mnist demo, short', () => {
     const last = mean(r.batchLosses.slice(-q));
     expect(r.batchLosses.every(Number.isFinite)).toBe(true);
     expect(first).toBeGreaterThan(2.0); // ~ln 10 at the start
-    expect(last).toBeLessThan(first - 0.3);
+    expect(last).toBeLessThan(first - 0.5);
     expect(before).toBeLessThan(0.3);
-    expect(accuracy(after, fewTest.labels)).toBeGreaterThan(0.4);
+    expect(accuracy(after, fewTest.labels)).toBeGreaterThan(0.5);
   });
 
   it('saved safetensors loaded into a fresh model give identical outputs and predictions', () => {

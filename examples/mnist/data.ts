@@ -86,19 +86,6 @@ export function subset(d: Digits, indices: ArrayLike<number>): Digits {
   return { images, labels, count: indices.length };
 }
 
-// the usual MNIST input normalization (the training set's pixel mean and standard deviation,
-// as torchvision's examples use): zero-centred inputs get LeNet past its first plateau much sooner
-export const PIXEL_MEAN = 0.1307;
-export const PIXEL_STD = 0.3081;
-export const NORMALIZATION = `(pixel - ${PIXEL_MEAN}) / ${PIXEL_STD}, pixels in [0, 1]`;
-
-/** a copy with every pixel mapped to (pixel - mean) / std: what the classifier is trained on */
-export function normalized(d: Digits): Digits {
-  const images = new Float32Array(d.images.length);
-  for (let i = 0; i < images.length; i++) images[i] = (d.images[i] - PIXEL_MEAN) / PIXEL_STD;
-  return { images, labels: d.labels, count: d.count };
-}
-
 /** the fixed split: 8,000 training digits and 2,000 test digits, the same on every machine */
 export function loadMnist(): { train: Digits; test: Digits } {
   const all = loadAllDigits();

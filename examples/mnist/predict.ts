@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createModel } from '../../generated/lenet5/index.ts';
 import { decodeModelParams } from '../../src/io/safetensors.ts';
 import { parseArgs } from './args.ts';
-import { asciiDigit, loadMnist, normalized } from './data.ts';
+import { asciiDigit, loadMnist } from './data.ts';
 import { accuracy, predict } from './loop.ts';
 import type { CompiledModel } from './model.ts';
 
@@ -30,8 +30,7 @@ try {
 const model: CompiledModel = createModel({ seed: 12345 });
 const meta = decodeModelParams(model.plan, model.params, bytes);
 const { test } = loadMnist();
-// the classifier was trained on normalized pixels; the ASCII art shows the raw ones
-const predicted = predict(model, normalized(test));
+const predicted = predict(model, test);
 
 // a few digits side by side, each with its label and the prediction
 const shown = Array.from({ length: Math.min(opts.show, test.count - opts.from) }, (_, i) => opts.from + i);

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createModel } from '../../generated/lenet5/index.ts';
 import { encodeModelParams } from '../../src/io/safetensors.ts';
 import { parseArgs } from './args.ts';
-import { loadMnist, normalized, NORMALIZATION } from './data.ts';
+import { loadMnist } from './data.ts';
 import { accuracy, predict, trainEpoch } from './loop.ts';
 import type { CompiledModel } from './model.ts';
 import { Progress } from './progress.ts';
@@ -39,14 +39,14 @@ const opts = parseArgs(
 
 const split = loadMnist();
 const limit = opts.limit > 0 ? Math.min(opts.limit, split.train.count) : split.train.count;
-const train = normalized({ images: split.train.images.subarray(0, limit * 784), labels: split.train.labels.subarray(0, limit), count: limit });
-const test = normalized(split.test);
+const train = { images: split.train.images.subarray(0, limit * 784), labels: split.train.labels.subarray(0, limit), count: limit };
+const test = split.test;
 
 const model: CompiledModel = createModel({ seed: opts.seed });
 const plan = model.plan;
 const paramCount = Object.values(model.params).reduce((s, p) => s + (p.weight?.length ?? 0) + (p.bias?.length ?? 0), 0);
 console.log(`model ${plan.name}: ${plan.layers.length} layers, ${paramCount} parameters, batch ${plan.batch} (generated TypeScript kernels)`);
-console.log(`data: ${train.count} training digits, ${test.count} test digits (the mnist package, a fixed seeded split), inputs ${NORMALIZATION}`);
+console.log(`data: ${train.count} training digits, ${test.count} test digits (the mnist package, a fixed seeded split), pixels in [0, 1]`);
 console.log(`sgd: lr ${opts.lr} (cosine decay per epoch), momentum ${opts.momentum}, weight decay ${opts.weightDecay}, ${opts.epochs} epochs, seed ${opts.seed}`);
 
 const history: EpochRecord[] = [];
@@ -81,7 +81,7 @@ writeFileSync(
   encodeModelParams(plan, model.params, {
     format: 'pt',
     model: plan.name,
-    input: NORMALIZATION,
+    input: 'pixels in [0, 1], [batch, 1, 28, 28]',
     epochs: String(opts.epochs),
     test_accuracy: final.testAccuracy.toFixed(4),
   }),
