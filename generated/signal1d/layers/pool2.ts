@@ -43,13 +43,23 @@ export function maxpool1d_k4_s4_16x249_fwd(x: Float32Array, y: Float32Array, arg
 export function maxpool1d_k4_s4_16x249_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
   for (let nc = 0; nc < 64; nc++) {
     for (let iw = 0; iw < 249; iw++) {
-      const i = nc * 249 + iw;
-      const qw = ((iw / 4) | 0);
-      let acc = 0;
-      if (qw < 62 && argmax[nc * 62 + qw] === i) {
-        acc += dy[nc * 62 + qw];
+      if (iw <= 247) {
+        const i = nc * 249 + iw;
+        const qw = ((iw / 4) | 0);
+        let acc = 0;
+        if (argmax[nc * 62 + qw] === i) {
+          acc += dy[nc * 62 + qw];
+        }
+        dx[nc * 249 + iw] = acc;
+      } else {
+        const i = nc * 249 + iw;
+        const qw = ((iw / 4) | 0);
+        let acc = 0;
+        if (qw < 62 && argmax[nc * 62 + qw] === i) {
+          acc += dy[nc * 62 + qw];
+        }
+        dx[nc * 249 + iw] = acc;
       }
-      dx[nc * 249 + iw] = acc;
     }
   }
 }
