@@ -110,14 +110,43 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     // multiply-adds per iteration, the shape a JIT keeps in registers (a loop body holding
     // the whole unrolled window spills)
     const wBase = add(mul(v('g'), s.gStride), mul(o0, s.oStride));
+    const wAt = (r: Expr, o: number, kh: number, kw: number) => load(s.w, add(add(wBase, mul(r, s.rStride)), o * s.oStride + kh * s.kW + kw));
     for (const tapH of h.taps) {
-      for (const tapW of wAxis.taps) {
-        const xAt = (r: Expr, j: number) => add(add(add(v('xrow'), mul(r, inHW)), tapH.off * s.inW), add(mul(add(tw0, j), wAxis.inStep), tapW.off));
+      const xAt = (r: Expr, col: number) => load(s.inp, add(add(add(v('xrow'), mul(r, inHW)), tapH.off * s.inW), add(mul(tw0, wAxis.inStep), col)));
+      if (bo <= 2 && colSet === null) {
+        // few channels per block, no column checks: one loop per kernel row, every input
+        // column loaded once and shared by the taps that read it (bw + kW - 1 loads at
+        // stride 1 instead of bw * kW). With 4 channels the per-tap loops below run faster:
+        // fewer live values than a JIT has registers for.
         const reduce = loop('r', 0, s.redPer, (r) => {
           const st: Stmt[] = [];
-          for (let j = 0; j < bw; j++) st.push(let_(`x${j}`, load(s.inp, xAt(r, j)), 'f32'));
+          const loaded = new Set<number>();
+          for (const tapW of wAxis.taps) {
+            for (let o = 0; o < bo; o++) st.push(let_(`w${tapW.k}_${o}`, wAt(r, o, tapH.k, tapW.k), 'f32'));
+            for (let j = 0; j < bw; j++) {
+              const col = j * wAxis.inStep + tapW.off;
+              const name = `x${col < 0 ? 'm' + -col : col}`;
+              if (!loaded.has(col)) {
+                loaded.add(col);
+                st.push(let_(name, xAt(r, col), 'f32'));
+              }
+              for (let o = 0; o < bo; o++) st.push(accum(acc(o, j), mul(v(`w${tapW.k}_${o}`), v(name))));
+            }
+          }
+          return st;
+        });
+        const cond = and(...checks(th, rowSet, tapH));
+        body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
+        continue;
+      }
+      // one short GEMM-like loop over the reduction channels per tap: 4 + 4 loads and 16
+      // multiply-adds per iteration, the shape a JIT keeps in registers
+      for (const tapW of wAxis.taps) {
+        const reduce = loop('r', 0, s.redPer, (r) => {
+          const st: Stmt[] = [];
+          for (let j = 0; j < bw; j++) st.push(let_(`x${j}`, xAt(r, j * wAxis.inStep + tapW.off), 'f32'));
           for (let o = 0; o < bo; o++) {
-            st.push(let_(`w${o}`, load(s.w, add(add(wBase, mul(r, s.rStride)), o * s.oStride + tapH.k * s.kW + tapW.k)), 'f32'));
+            st.push(let_(`w${o}`, wAt(r, o, tapH.k, tapW.k), 'f32'));
             for (let j = 0; j < bw; j++) st.push(accum(acc(o, j), mul(v(`w${o}`), v(`x${j}`))));
           }
           return st;
@@ -141,13 +170,17 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     // flat index of in[n, g*redPer, th*inStep, 0]
     let_('xrow', mul(add(mul(add(mul(v('n'), inCh), mul(v('g'), s.redPer)), s.inH), mul(th, h.inStep)), s.inW)),
   ];
-  // columns: full blocks of BLOCK_W interior columns, then the edge columns (padding side
+  // channel blocks of 4 (or 3 when that divides the channels and 4 does not: no remainder code)
+  const bo = s.outPer % BLOCK_O !== 0 && s.outPer % 3 === 0 ? 3 : Math.min(BLOCK_O, s.outPer);
+  // (8 columns for 1-2 channels measured slower than 4: more live values than registers)
+  const bw = BLOCK_W;
+  // columns: full blocks of bw interior columns, then the edge columns (padding side
   // and leftovers) one at a time
-  const full = Math.floor((wAxis.hi - wAxis.lo) / BLOCK_W);
-  const edge = skipRange(wAxis.lo, wAxis.lo + full * BLOCK_W, wAxis.T);
+  const full = Math.floor((wAxis.hi - wAxis.lo) / bw);
+  const edge = skipRange(wAxis.lo, wAxis.lo + full * bw, wAxis.T);
   const border = skipRange(h.lo, h.hi, h.T);
   const fullBlocks = (th: Expr, rowSet: Span | null, o0: Expr, bo: number): Stmt =>
-    parallel('cb', 0, full, (cb) => [let_('tw0', add(mul(cb, BLOCK_W), wAxis.lo)), ...block(th, rowSet, o0, bo, v('tw0'), BLOCK_W, null)]);
+    parallel('cb', 0, full, (cb) => [let_('tw0', add(mul(cb, bw), wAxis.lo)), ...block(th, rowSet, o0, bo, v('tw0'), bw, null)]);
 
   /** interior rows x full column blocks: no checks at all */
   const interior = (o0: Expr, bo: number): Stmt[] =>
@@ -170,8 +203,6 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
         ]
       : [];
 
-  // channel blocks of 4 (or 3 when that divides the channels and 4 does not: no remainder code)
-  const bo = s.outPer % BLOCK_O !== 0 && s.outPer % 3 === 0 ? 3 : Math.min(BLOCK_O, s.outPer);
   const fullO = Math.floor(s.outPer / bo);
   const remO = s.outPer - fullO * bo;
   const nest = (part: (o0: Expr, bo: number) => Stmt[]): Stmt[] => {
