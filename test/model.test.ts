@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { CASES, mulberry32, planCase, randomArray } from './cases.ts';
-import { loadModelFile } from '../src/spec/parse.ts';
+import { loadModelFile, parseModel } from '../src/spec/parse.ts';
 import { planModel } from '../src/plan/plan.ts';
 import type { ModelPlan } from '../src/plan/types.ts';
 import { numel } from '../src/plan/types.ts';
@@ -70,6 +70,15 @@ describe('generated module vs the reference model', () => {
       const plan = planCase(c);
       await compareWithReference(plan, await buildAndImport(plan), 3);
     });
+    // every conv on im2row: scratch columns share one arena across layers
+    if (c.kinds.some((k) => k.startsWith('conv'))) {
+      for (const strategy of ['im2row', 'direct'] as const) {
+        it(`${c.name} --strategy ${strategy}`, async () => {
+          const plan = planModel(parseModel(c.model), { strategy });
+          await compareWithReference(plan, await buildAndImport(plan), 4);
+        });
+      }
+    }
   }
 });
 
