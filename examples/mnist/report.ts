@@ -38,6 +38,7 @@ export function trainingCurvesSvg(history: EpochRecord[], title: string): string
         yMin: lo,
         yMax: 100,
         yFormat: (v) => `${v.toFixed(1)}%`,
+        legend: 'bottom',
       },
     ],
     history.length,

@@ -22,6 +22,8 @@ export interface Panel {
   yMax?: number;
   /** format of the y tick labels */
   yFormat?: (v: number) => string;
+  /** where the legend goes, away from the curves (default top) */
+  legend?: 'top' | 'bottom';
 }
 
 /** side-by-side line charts sharing the x axis (epochs) */
@@ -61,7 +63,7 @@ export function curvesSvg(panels: Panel[], xMax: number, title: string): string 
       const d = s.points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${num(sx(x))},${num(sy(y))}`).join(' ');
       parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.5"/>`);
       if (s.dots) for (const [x, y] of s.points) parts.push(`<circle cx="${num(sx(x))}" cy="${num(sy(y))}" r="3" fill="${s.color}"/>`);
-      const ly = oy + 16 + si * 16;
+      const ly = p.legend === 'bottom' ? oy + ph - 10 - (p.series.length - 1 - si) * 16 : oy + 16 + si * 16;
       parts.push(`<line x1="${ox + pw - 130}" x2="${ox + pw - 112}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`);
       parts.push(`<text x="${ox + pw - 106}" y="${ly}">${esc(s.label)}</text>`);
     });
