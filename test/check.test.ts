@@ -25,6 +25,7 @@ describe('convgen check', () => {
     for (const k of ['relu_2x2x2_fwd', 'relu_2x2x2_dx', 'maxpool2x2_s2_2x2x2_fwd', 'maxpool2x2_s2_2x2x2_dx', 'linear_2_to_2_nobias_dw', 'conv3x3_1x4x4_to_2_fwd_direct\\w*']) {
       expect(out).toMatch(new RegExp(`\\| ${k} +\\| \\S+ +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| ok +\\|`));
     }
+    expect(out).toMatch(/\| softmax_xent_1x2 \(dlogits\) +\| - +\| \S+ +\| \S+ +\| \S+ +\| ok +\|/);
     expect(out).toContain('lossAndGrad: grads.conv.weight');
     expect(out).toContain('lossAndGrad: grads.fc.weight');
     expect(out).not.toContain('FAIL');

@@ -3,7 +3,7 @@
 // seeded random data:
 //   1. every layer kernel, executed through the kernel-execution helper (compileKernelTs:
 //      lowered, rendered as the generated code is, evaluated), each output compared with
-//      refForward / refBackward;
+//      refForward / refBackward, and the loss kernel against the reference softmax cross-entropy;
 //   2. the whole generated module (its plain-JS flavour, imported from a temp folder):
 //      forward output, the loss, and every gradient after lossAndGrad (or backward) against
 //      createReferenceModel with the same parameters.
@@ -25,7 +25,8 @@ import { numel } from '../plan/types.ts';
 import type { LayerProgram } from '../kernels/types.ts';
 import { lowerLayer } from '../kernels/index.ts';
 import { compileKernelTs } from '../render/ts.ts';
-import { createReferenceModel, refBackward, refForward, type RefParams } from '../reference/index.ts';
+import { createReferenceModel, refBackward, refForward, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
+import { lowerSoftmaxCrossEntropy } from '../kernels/loss.ts';
 import { emitModel } from '../emit/index.ts';
 import { writeOutputAtomic } from '../emit/write.ts';
 import { planFile } from './plan.ts';
@@ -188,6 +189,23 @@ export function checkLayer(l: LayerPlan, rng: () => number): CheckRow[] {
   return rows;
 }
 
+/** the loss kernel (logits of +-8, random labels) against the reference softmax cross-entropy */
+export function checkLoss(plan: ModelPlan, rng: () => number): CheckRow[] {
+  if (plan.outShape.length !== 2) return [];
+  const [N, K] = plan.outShape;
+  const k = lowerSoftmaxCrossEntropy(N, K);
+  const logits = uniform(N * K, rng, 8);
+  const labels = Int32Array.from({ length: N }, () => Math.floor(rng() * K));
+  const dlogits = new Float32Array(N * K).fill(NaN);
+  const loss = new Float32Array(1).fill(NaN);
+  compileKernelTs(k)(logits, labels, dlogits, loss);
+  const ref = softmaxCrossEntropy(logits, labels, N, K);
+  return [
+    { layer: '(loss)', kernel: `${k.name} (loss)`, strategy: '-', result: compare(loss, [ref.loss], kernelTolerance(N * K)) },
+    { layer: '(loss)', kernel: `${k.name} (dlogits)`, strategy: '-', result: compare(dlogits, ref.dLogits, kernelTolerance(K)) },
+  ];
+}
+
 /** the module's members that the model check uses */
 interface GeneratedModel {
   params: Record<string, { weight?: Float32Array; bias?: Float32Array }>;
@@ -295,6 +313,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   for (const plan of plans) {
     const rng = rng32(parsed.seed);
     const rows = plan.layers.flatMap((l) => checkLayer(l, rng));
+    rows.push(...checkLoss(plan, rng));
     rows.push(...(await checkModel(plan, parsed.seed)));
     const bad = rows.filter((r) => r.result && !r.result.ok).length;
     failures += bad;
