@@ -19,8 +19,11 @@ import { im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.
 
 /** the conv C that a layer's kernels are phrased on (see the header) */
 export function underlyingConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): ConvGeometry {
-  const g = layer.geometry;
-  if (layer.type !== 'conv_transpose2d') return g;
+  return layer.type === 'conv_transpose2d' ? transposedToConv(layer.geometry) : layer.geometry;
+}
+
+/** a conv_transpose's geometry as the conv C it is the adjoint of (C: the layer's output -> its input) */
+export function transposedToConv(g: ConvGeometry): ConvGeometry {
   return {
     batch: g.batch,
     inC: g.outC,

@@ -1,0 +1,84 @@
+// The cost model behind `strategy: "auto"`, per conv kernel, written against the kernels
+// this directory actually generates (conv-direct.ts, conv-im2row.ts).
+//
+// Time is counted in multiply-adds at the calibration GEMM's rate (a 4x4 register-blocked
+// plain-JS GEMM): cost = MACs / efficiency + copy work. The efficiencies were measured as
+// ratios to that GEMM in one run (CPU time, single thread; bench configs A-E of issue 5):
+// - direct: full 4-column blocks run at ~1.0 with 3-4 channels per block, ~0.85 with 1-2
+//   (shared-load row loops); edge columns run one at a time with per-tap checks, ~0.5.
+// - im2row: the GEMM runs at ~1.0 when both tile dims reach 4; each element of the im2row
+//   buffer (copied in, or gathered out by col2im) costs about 4 multiply-adds (B: the copy
+//   is ~12% of a GEMM with 32 channels); dW's GEMM streams a long reduction, ~0.85.
+// The numbers only need to order the two strategies; `convgen plan` shows the choice.
+
+import type { ConvGeometry } from '../plan/types.ts';
+import type { StrategyName } from '../spec/types.ts';
+import { forwardAxis, gradInputAxes, type Axis } from './conv-axes.ts';
+import { BLOCK_O, BLOCK_W } from './conv-direct.ts';
+import { transposedToConv } from './conv.ts';
+
+export type ConvRole = 'forward' | 'gradInput' | 'gradWeight';
+
+/** multiply-add equivalents per im2row buffer element copied or gathered */
+const COPY = 4;
+const EDGE_EFF = 0.5;
+const NARROW_BLOCK_EFF = 0.85;
+const DW_GEMM_EFF = 0.85;
+
+/** the channel block the direct engine picks (see gatherBlocked) */
+const channelBlock = (per: number) => (per % BLOCK_O !== 0 && per % 3 === 0 ? 3 : Math.min(BLOCK_O, per));
+
+/** share of output columns that run in full blocks, over the column phases given */
+function blockedShare(phases: readonly Axis[]): number {
+  let blocked = 0;
+  let total = 0;
+  for (const a of phases) {
+    blocked += Math.floor((a.hi - a.lo) / BLOCK_W) * BLOCK_W;
+    total += a.T;
+  }
+  return total === 0 ? 1 : blocked / total;
+}
+
+function gatherEff(phases: readonly Axis[], outPer: number): number {
+  const share = blockedShare(phases);
+  const block = channelBlock(outPer) >= 3 ? 1 : NARROW_BLOCK_EFF;
+  const edge = channelBlock(outPer) >= 3 ? EDGE_EFF : EDGE_EFF * NARROW_BLOCK_EFF;
+  return share * block + (1 - share) * edge;
+}
+
+/** a GEMM with an M x N output in 4 x 4 tiles: short dims waste the tile */
+const gemmEff = (m: number, n: number) => (Math.min(m, 4) / 4) * (Math.min(n, 4) / 4);
+
+/** cost of one kernel role of the conv C (not a transposed layer), in multiply-adds at the calibration rate */
+export function convCostC(c: ConvGeometry, role: ConvRole, strategy: StrategyName): number {
+  const cig = c.inC / c.groups;
+  const cog = c.outC / c.groups;
+  const kk = c.kH * c.kW;
+  const P = c.outH * c.outW;
+  const macs = c.batch * c.outC * P * cig * kk;
+  const colsElements = c.groups * c.batch * P * cig * kk;
+  if (strategy === 'direct') {
+    if (role === 'forward') return macs / gatherEff([forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left)], cog);
+    if (role === 'gradInput') return macs / gatherEff(gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left), cig);
+    // dW: blocks of up to 4 channels x up to 4 taps of a kernel row, reducing over pixels
+    const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+    const interior = (w.hi - w.lo) / Math.max(1, c.outW);
+    const block = Math.min(cog, BLOCK_O) * Math.min(c.kW, BLOCK_W) >= 8 ? 1 : NARROW_BLOCK_EFF;
+    return macs / (block * (interior + (1 - interior) * EDGE_EFF));
+  }
+  if (role === 'forward') return macs / gemmEff(P, cog) + COPY * colsElements;
+  if (role === 'gradInput') return macs / gemmEff(P, cig * kk) + COPY * colsElements;
+  return macs / (DW_GEMM_EFF * gemmEff(cog, cig * kk)) + COPY * colsElements;
+}
+
+/** cost of a layer's kernel role: for conv_transpose2d its forward is C's gradInput and vice versa */
+export function convCost(g: ConvGeometry, role: ConvRole, strategy: StrategyName, transposed: boolean = 'outputPadH' in g): number {
+  if (!transposed) return convCostC(g, role, strategy);
+  const swapped: ConvRole = role === 'forward' ? 'gradInput' : role === 'gradInput' ? 'forward' : 'gradWeight';
+  return convCostC(transposedToConv(g), swapped, strategy);
+}
+
+/** `auto` resolved: the cheaper strategy for this kernel (direct on a tie: no scratch buffer) */
+export function chooseConvStrategy(g: ConvGeometry, role: ConvRole, transposed: boolean = 'outputPadH' in g): StrategyName {
+  return convCost(g, role, 'im2row', transposed) < convCost(g, role, 'direct', transposed) ? 'im2row' : 'direct';
+}
