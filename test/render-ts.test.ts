@@ -69,6 +69,19 @@ describe('renderKernelTs', () => {
     expect(Array.from(b)).toEqual([2, -0.5, 4, 0]);
   });
 
+  // regression: idiv(ih + 1, 2) printed as `((ih + 1 / 2) | 0)` before operands of function-form operators were parenthesized
+  it('parenthesizes compound operands of idiv', () => {
+    const k = kernel({
+      name: 'half',
+      buffers: [buf('r', 4, 'write', 'i32')],
+      body: [loop('i', 0, 4, (i) => [store('r', i, idiv(add(v('i'), 1), 2))])],
+    });
+    expect(renderKernelTs(lowerKernel(k), { types: true })).toContain('r[i] = (((i + 1) / 2) | 0);');
+    const r = new Int32Array(4);
+    runTsKernel(k, { r });
+    expect(Array.from(r)).toEqual([0, 1, 1, 2]);
+  });
+
   it('compiles and runs', () => {
     const x = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]);
     const y = new Float32Array(6);

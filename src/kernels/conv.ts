@@ -16,6 +16,7 @@ import { forwardAxis, gradInputAxes } from './conv-axes.ts';
 import { type DirectParts, forwardWeightStrides, gatherBlocked, gradBiasStmts, gradInputWeightStrides, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
 import { im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
+import { convCost } from './cost.ts';
 
 /** the conv C that a layer's kernels are phrased on (see the header) */
 export function underlyingConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): ConvGeometry {
@@ -123,7 +124,7 @@ function planRow(layer: ConvLayerPlan | ConvTransposeLayerPlan): string {
 }
 
 const WHY: Record<StrategyName, string> = {
-  direct: 'direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns',
+  direct: 'direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input',
   im2row: 'im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM',
 };
 
@@ -145,7 +146,7 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerP
   const mk = (role: KernelRole, strategy: StrategyName | null, step: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
     kernel({
       name: `${base}_${ROLE_TAG[role]}${strategy ? '_' + strategy : ''}${step ? '_' + step : ''}`,
-      doc: [planRow(layer), `role: ${role}${strategy ? `, strategy ${WHY[strategy]}` : ''}`],
+      doc: [planRow(layer), `role: ${role}${strategy ? `, strategy ${WHY[strategy]}` : ''}`, ...costLine(layer, role)],
       buffers,
       body,
     });
@@ -225,5 +226,15 @@ function directKernels(p: DirectParts): [string, Stmt[]][] {
 function withDoc(k: Kernel, layer: ConvLayerPlan | ConvTransposeLayerPlan, role: KernelRole, args: Record<string, string>): KernelCall {
   const bound: Record<string, string> = {};
   for (const b of k.buffers) bound[b.name] = args[b.name] ?? b.name;
-  return { kernel: { ...k, doc: [planRow(layer), `role: ${role}, strategy ${WHY.im2row}`, ...k.doc] }, args: bound };
+  return { kernel: { ...k, doc: [planRow(layer), `role: ${role}, strategy ${WHY.im2row}`, ...costLine(layer, role), ...k.doc] }, args: bound };
+}
+
+/** the cost model's view of this kernel (the plan's schedule may also come from an override) */
+function costLine(layer: ConvLayerPlan | ConvTransposeLayerPlan, role: KernelRole): string[] {
+  if (role === 'gradBias') return [];
+  const T = layer.type === 'conv_transpose2d';
+  const g = layer.geometry;
+  const macs = (layer.flops[role] || 2) / 2;
+  const c = (s: StrategyName) => (convCost(g, role, s, T) / macs).toFixed(2);
+  return [`cost model, in multiply-adds at GEMM speed per multiply-add: direct ${c('direct')}, im2row ${c('im2row')}`];
 }
