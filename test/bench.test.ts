@@ -4,7 +4,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { runSuite } from '../bench/suite.ts';
-import { renderMarkdown } from '../bench/report.ts';
+import { renderMarkdown, writeReport } from '../bench/report.ts';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { renderChart } from '../bench/chart.ts';
 import { agreement } from '../bench/data.ts';
 import { callsFor } from '../bench/ours.ts';
@@ -64,6 +67,15 @@ describe('bench harness', () => {
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     // one bar per op and series (wasm's dW bar is its best route), plus 6 legend swatches
     expect((svg.match(/<rect x=/g) ?? []).length).toBe(3 * 6 + 6);
+
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'convgen-bench-test-'));
+    try {
+      const files = writeReport(report, dir).map((f) => path.basename(f));
+      expect(files).toEqual(['latest.json', 'latest.md', 'chart.svg']);
+      expect(JSON.parse(readFileSync(path.join(dir, 'latest.json'), 'utf8'))).toEqual(report);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('agreement: a NaN or a length mismatch fails, float32 rounding passes', () => {
