@@ -176,7 +176,7 @@ describe('conv kernel structure', () => {
     expect(text).toContain('for th in 1..11 parallel');
     expect(text).toContain('for cb in 0..2 parallel');
     expect(text).not.toContain('if ');
-    // the rest: border rows check only the first/last kernel row; edge columns (0, 9, 10, 11)
+    // the rest: border rows check only the first/last kernel row; leftover columns 9-10 and edge columns (0, 11)
     // the first/last kernel column, plus the kernel row where the row can be a border one
     const rowText = dumpKernel(rows);
     expect(rowText).toContain('if th >= 1 {');

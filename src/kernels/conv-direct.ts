@@ -99,12 +99,12 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
    * interior) bound the rows / columns this code runs on: a tap gets a check only when
    * that set reaches outside the tap's valid range, and the check sits outside its loop.
    */
-  const block = (th: Expr, rowSet: Span | null, o0: Expr, bo: number, tw0: Expr, bw: number, colSet: Span | null): Stmt[] => {
+  const block = (th: Expr, rowSet: Span | null, o0: Expr, bo: number, tw0: Expr, bw: number, colSet: Span | null, pre = ''): Stmt[] => {
     const body: Stmt[] = [];
-    const acc = (o: number, j: number) => `acc${o}_${j}`;
+    const acc = (o: number, j: number) => `${pre}acc${o}_${j}`;
     for (let o = 0; o < bo; o++) {
-      if (s.bias) body.push(let_(`bv${o}`, load(s.bias, add(mul(v('g'), s.outPer), add(o0, o))), 'f32'));
-      for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), s.bias ? v(`bv${o}`) : f32(0)));
+      if (s.bias) body.push(let_(`${pre}bv${o}`, load(s.bias, add(mul(v('g'), s.outPer), add(o0, o))), 'f32'));
+      for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), s.bias ? v(`${pre}bv${o}`) : f32(0)));
     }
     // one short GEMM-like loop over the reduction channels per tap: 4 + 4 loads and 16
     // multiply-adds per iteration, the shape a JIT keeps in registers (a loop body holding
@@ -177,7 +177,10 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
   // columns: full blocks of bw interior columns, then the edge columns (padding side
   // and leftovers) one at a time
   const full = Math.floor((wAxis.hi - wAxis.lo) / bw);
-  const edge = skipRange(wAxis.lo, wAxis.lo + full * bw, wAxis.T);
+  const mid = wAxis.lo + full * bw;
+  // interior columns past the last full block: one narrower block at a constant column
+  const tail = wAxis.hi - mid;
+  const edge = skipRange(wAxis.lo, wAxis.hi, wAxis.T);
   const border = skipRange(h.lo, h.hi, h.T);
   const fullBlocks = (th: Expr, rowSet: Span | null, o0: Expr, bo: number): Stmt =>
     parallel('cb', 0, full, (cb) => [let_('tw0', add(mul(cb, bw), wAxis.lo)), ...block(th, rowSet, o0, bo, v('tw0'), bw, null)]);
@@ -192,13 +195,17 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
       ? [parallel('rb', 0, border.count, (rb) => [let_('th', border.at(rb)), ...rowStart(v('th'), o0), fullBlocks(v('th'), border.span, o0, bo)])]
       : [];
 
-  /** every row's edge columns, one at a time: row and column checks */
+  /** every row's leftover interior columns (one block, row checks) and edge columns (one at a time, row and column checks) */
+  const allRows: Span = { min: 0, max: h.T - 1 };
   const cols = (o0: Expr, bo: number): Stmt[] =>
-    edge.count > 0
+    edge.count > 0 || tail > 0
       ? [
           parallel('th', 0, h.T, (th) => [
             ...rowStart(th, o0),
-            parallel('ce', 0, edge.count, (ce) => [let_('tw', edge.at(ce)), ...block(th, { min: 0, max: h.T - 1 }, o0, bo, v('tw'), 1, edge.span)]),
+            ...(tail > 0 ? block(th, allRows, o0, bo, i32(mid), tail, null, 't_') : []),
+            ...(edge.count > 0
+              ? [parallel('ce', 0, edge.count, (ce) => [let_('tw', edge.at(ce)), ...block(th, allRows, o0, bo, v('tw'), 1, edge.span)])]
+              : []),
           ]),
         ]
       : [];

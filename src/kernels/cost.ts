@@ -4,8 +4,9 @@
 // Time is counted in multiply-adds at the calibration GEMM's rate (a 4x4 register-blocked
 // plain-JS GEMM): cost = MACs / efficiency + copy work. The efficiencies were measured as
 // ratios to that GEMM in one run (CPU time, single thread; bench configs A-E of issue 5):
-// - direct: full 4-column blocks run at ~1.0 with 3-4 channels per block, ~0.85 with 1-2
-//   (shared-load row loops); edge columns run one at a time with per-tap checks, ~0.5.
+// - direct: full 4-column blocks run at ~1.1 with 3-4 channels per block, ~0.87 with 1-2
+//   (shared-load row loops); leftover interior columns form one narrower block; padding-
+//   side columns run one at a time with per-tap checks, ~0.6 of block speed.
 // - im2row: the GEMM runs at ~1.0 when both tile dims reach 4; each element of the im2row
 //   buffer (copied in, or gathered out by col2im) costs about 4 multiply-adds (B: the copy
 //   is ~12% of a GEMM with 32 channels); dW's GEMM streams a long reduction, ~0.85.
@@ -21,29 +22,35 @@ export type ConvRole = 'forward' | 'gradInput' | 'gradWeight';
 
 /** multiply-add equivalents per im2row buffer element copied or gathered */
 const COPY = 4;
-const EDGE_EFF = 0.5;
-const NARROW_BLOCK_EFF = 0.85;
+/** full direct blocks: 3-4 channels (measured 1.04-1.10 on B, C, D), 1-2 channels (A's dx: 0.87) */
+const BLOCK_EFF = 1.1;
+const NARROW_BLOCK_EFF = 0.87;
+/** a column computed alone, relative to its block speed */
+const EDGE_EFF = 0.6;
 const DW_GEMM_EFF = 0.85;
 
 /** the channel block the direct engine picks (see gatherBlocked) */
 const channelBlock = (per: number) => (per % BLOCK_O !== 0 && per % 3 === 0 ? 3 : Math.min(BLOCK_O, per));
 
-/** share of output columns that run in full blocks, over the column phases given */
-function blockedShare(phases: readonly Axis[]): number {
-  let blocked = 0;
+/**
+ * efficiency of the direct engine over the column phases given: full 4-column blocks at
+ * `block`, the leftover interior columns as one narrower block (width t: between edge and
+ * full speed), the padding-side columns one at a time at `edge`
+ */
+function gatherEff(phases: readonly Axis[], outPer: number): number {
+  const block = channelBlock(outPer) >= 3 ? BLOCK_EFF : NARROW_BLOCK_EFF;
+  const edge = block * EDGE_EFF;
+  let time = 0;
   let total = 0;
   for (const a of phases) {
-    blocked += Math.floor((a.hi - a.lo) / BLOCK_W) * BLOCK_W;
+    const interior = a.hi - a.lo;
+    const full = Math.floor(interior / BLOCK_W) * BLOCK_W;
+    const tail = interior - full;
+    const tailEff = edge + ((block - edge) * (tail - 1)) / (BLOCK_W - 1);
+    time += full / block + (tail > 0 ? tail / tailEff : 0) + (a.T - interior) / edge;
     total += a.T;
   }
-  return total === 0 ? 1 : blocked / total;
-}
-
-function gatherEff(phases: readonly Axis[], outPer: number): number {
-  const share = blockedShare(phases);
-  const block = channelBlock(outPer) >= 3 ? 1 : NARROW_BLOCK_EFF;
-  const edge = channelBlock(outPer) >= 3 ? EDGE_EFF : EDGE_EFF * NARROW_BLOCK_EFF;
-  return share * block + (1 - share) * edge;
+  return total === 0 ? 1 : total / time;
 }
 
 /** a GEMM with an M x N output in 4 x 4 tiles: short dims waste the tile */
@@ -63,7 +70,7 @@ export function convCostC(c: ConvGeometry, role: ConvRole, strategy: StrategyNam
     // dW: blocks of up to 4 channels x up to 4 taps of a kernel row, reducing over pixels
     const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
     const interior = (w.hi - w.lo) / Math.max(1, c.outW);
-    const block = Math.min(cog, BLOCK_O) * Math.min(c.kW, BLOCK_W) >= 8 ? 1 : NARROW_BLOCK_EFF;
+    const block = Math.min(cog, BLOCK_O) * Math.min(c.kW, BLOCK_W) >= 8 ? BLOCK_EFF : NARROW_BLOCK_EFF;
     return macs / (block * (interior + (1 - interior) * EDGE_EFF));
   }
   if (role === 'forward') return macs / gemmEff(P, cog) + COPY * colsElements;
