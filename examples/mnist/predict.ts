@@ -32,14 +32,24 @@ const meta = decodeModelParams(model.plan, model.params, bytes);
 const { test } = loadMnist();
 const predicted = predict(model, test);
 
-// a few digits side by side, each with its label and the prediction
-const shown = Array.from({ length: Math.min(opts.show, test.count - opts.from) }, (_, i) => opts.from + i);
-for (let at = 0; at < shown.length; at += 3) {
-  const group = shown.slice(at, at + 3);
-  const arts = group.map((i) => asciiDigit(test.images, i));
-  const heads = group.map((i) => `#${i}: predicted ${predicted[i]}, label ${test.labels[i]}${predicted[i] === test.labels[i] ? '' : '  (wrong)'}`.padEnd(30));
-  console.log(heads.join('  '));
-  for (let r = 0; r < arts[0].length; r++) console.log(arts.map((a) => a[r].padEnd(30)).join('  '));
+const COLUMN = 36;
+
+/** digits side by side, three to a row, each with its prediction and label */
+function showDigits(indices: number[]): void {
+  for (let at = 0; at < indices.length; at += 3) {
+    const group = indices.slice(at, at + 3);
+    const arts = group.map((i) => asciiDigit(test.images, i));
+    const heads = group.map((i) => `#${i}: predicted ${predicted[i]}, label ${test.labels[i]}${predicted[i] === test.labels[i] ? '' : ' (wrong)'}`.padEnd(COLUMN));
+    console.log(heads.join('  '));
+    for (let r = 0; r < arts[0].length; r++) console.log(arts.map((a) => a[r].padEnd(COLUMN)).join('  '));
+  }
+}
+
+showDigits(Array.from({ length: Math.max(0, Math.min(opts.show, test.count - opts.from)) }, (_, i) => opts.from + i));
+const wrong = Array.from({ length: test.count }, (_, i) => i).filter((i) => predicted[i] !== test.labels[i]);
+if (wrong.length > 0) {
+  console.log(`\nthe first ${Math.min(3, wrong.length)} of ${wrong.length} misclassified test digits:`);
+  showDigits(wrong.slice(0, 3));
 }
 
 const acc = accuracy(predicted, test.labels);

@@ -1,7 +1,7 @@
 // Trains LeNet-5 on MNIST digits with kernels compiled by convgen, in plain Node.
 //
 //   node bin/convgen.js build examples/lenet.json    # writes generated/lenet5/
-//   npx tsx examples/mnist/train.ts [--epochs 5] [--lr 0.05] [--seed 1]
+//   npx tsx examples/mnist/train.ts [--epochs 6] [--lr 0.05] [--seed 1]
 //
 // Imports the generated module exactly as an app would, trains it with the generated
 // lossAndGrad + sgdStep (momentum), and saves the weights as safetensors (`<layer>.weight`,
@@ -23,10 +23,11 @@ const USAGE = `usage: tsx examples/mnist/train.ts [--epochs N] [--lr X] [--momen
   --limit N   train on the first N training digits only (a quick try)`;
 
 const started = performance.now();
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const opts = parseArgs(
   process.argv.slice(2),
   {
-    epochs: 5,
+    epochs: 6,
     lr: 0.05,
     momentum: 0.9,
     weightDecay: 0,
@@ -47,7 +48,7 @@ const plan = model.plan;
 const paramCount = Object.values(model.params).reduce((s, p) => s + (p.weight?.length ?? 0) + (p.bias?.length ?? 0), 0);
 console.log(`model ${plan.name}: ${plan.layers.length} layers, ${paramCount} parameters, batch ${plan.batch} (generated TypeScript kernels)`);
 console.log(`data: ${train.count} training digits, ${test.count} test digits (the mnist package, a fixed seeded split), pixels in [0, 1]`);
-console.log(`sgd: lr ${opts.lr} (cosine decay per epoch), momentum ${opts.momentum}, weight decay ${opts.weightDecay}, ${opts.epochs} epochs, seed ${opts.seed}`);
+console.log(`sgd: lr ${opts.lr} (cosine decay per epoch), momentum ${opts.momentum}, weight decay ${opts.weightDecay}, ${plural(opts.epochs, 'epoch')}, seed ${opts.seed}`);
 
 const history: EpochRecord[] = [];
 let trainSeconds = 0;
@@ -94,6 +95,6 @@ const right = Math.round(final.testAccuracy * test.count);
 const show = (p: string) => relative(process.cwd(), p) || p;
 console.log(`saved ${show(weightsPath)} and ${show(curvesPath)}`);
 console.log(
-  `final test accuracy ${(100 * final.testAccuracy).toFixed(2)}% (${right}/${test.count}) after ${opts.epochs} epochs; ` +
+  `final test accuracy ${(100 * final.testAccuracy).toFixed(2)}% (${right}/${test.count}) after ${plural(opts.epochs, 'epoch')}; ` +
     `training ${trainSeconds.toFixed(1)} s, total ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );
