@@ -49,3 +49,24 @@ export function gemmNaive(M: number, N: number, K: number, A: ArrayLike<number>,
   }
   return C;
 }
+
+/** the calibration task: n^3 at 192 (quick: 32), checked against the naive product first */
+export function calibrationTask(quick: boolean): { n: number; flops: number; fn: () => void } {
+  const n = quick ? 32 : 192;
+  // a fixed LCG: the calibration needs no shared seed, only values in [-1, 1)
+  let s = 12345;
+  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const A = Float32Array.from({ length: n * n }, next);
+  const B = Float32Array.from({ length: n * n }, next);
+  const C = new Float32Array(n * n);
+  gemm4x4(n, n, n, A, B, C);
+  const want = gemmNaive(n, n, n, A, B);
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    err = Math.max(err, Math.abs(C[i] - want[i]));
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  if (!(err <= 1e-4 * scale)) throw new Error(`bench: the calibration GEMM disagrees with the naive product (max error ${err} of ${scale})`);
+  return { n, flops: 2 * n * n * n, fn: () => gemm4x4(n, n, n, A, B, C) };
+}

@@ -1,17 +1,33 @@
-// Rows of the report: cross-check first, then time. A row that disagrees with the float64
-// reference is reported as a mismatch and never timed.
+// Rows of the report, one op at a time: every candidate is cross-checked against the
+// float64 reference first (one that disagrees is reported as a mismatch and never timed),
+// then all that agree are timed together with the calibration GEMM, interleaved.
 
 import { agreement } from './data.ts';
-import { measure, peakRssMiB, type TimingBudget } from './timing.ts';
+import { calibrationTask } from './gemm.ts';
+import { measureGroup, peakRssMiB, type GroupTask, type TimingBudget } from './timing.ts';
 import type { Calibration, Impl, Op, Row } from './types.ts';
 
-/** a row under construction: timing fields are filled by `finish` */
+/** a row before it is measured */
 export interface Pending {
   config: string;
   op: Op;
   impl: Impl;
   detail: string;
   flops: number;
+}
+
+/** one implementation of one op */
+export interface Candidate {
+  readonly pending: Pending;
+  /** the implementation has no kernel for the op: reported as such, never run */
+  readonly noKernel?: boolean;
+  /** its result in PyTorch layouts, to cross-check (may differ from `timed`: tfjs adds transposes) */
+  readonly result: () => ArrayLike<number>;
+  readonly timed: () => void;
+  /** tfjs: the NCHW <-> NHWC transposes an NCHW user adds, timed as their own task */
+  readonly layout?: () => void;
+  /** run before its calls (tfjs: make its backend current) */
+  readonly before?: () => Promise<void>;
 }
 
 export function finishRow(p: Pending, status: Row['status'], extra: Partial<Row> = {}): Row {
@@ -31,32 +47,64 @@ export function finishRow(p: Pending, status: Row['status'], extra: Partial<Row>
   };
 }
 
-/** cross-check, then time; a row that disagrees is reported and not timed */
-export async function checkAndTime(
-  p: Pending,
-  want: ArrayLike<number>,
-  result: () => ArrayLike<number>,
-  timed: () => void,
-  budget: TimingBudget,
-  gemm: Calibration,
-  log: (line: string) => void,
-): Promise<Row> {
-  let got: ArrayLike<number>;
-  try {
-    got = result();
-  } catch (err) {
-    log(`  ${p.config} ${p.op} ${p.impl}: error ${(err as Error).message}`);
-    return finishRow(p, 'error', { detail: `${p.detail}: ${(err as Error).message}` });
-  }
-  const a = agreement(got, want);
-  const err = { maxAbsErr: a.maxAbs, maxRelErr: a.maxRel };
-  if (!a.ok) {
-    log(`  ${p.config} ${p.op} ${p.impl}: MISMATCH max rel error ${a.maxRel.toExponential(2)}, not timed`);
-    return finishRow(p, 'mismatch', err);
-  }
-  const t = await measure(`${p.config} ${p.op} ${p.impl}`, timed, budget);
-  const gflops = p.flops / (t.medianMs * 1e6);
-  log(`  ${p.config} ${p.op.padEnd(10)} ${p.impl.padEnd(16)} ${t.medianMs.toFixed(3).padStart(10)} ms ${gflops.toFixed(3).padStart(8)} GFLOP/s  (${t.samples} samples, rel err ${a.maxRel.toExponential(1)})`);
-  return finishRow(p, 'ok', { ...err, medianMs: t.medianMs, samples: t.samples, gflops, vsGemm: gflops / gemm.gflops });
-}
+const label = (p: Pending) => `  ${p.config} ${p.op.padEnd(10)} ${p.impl.padEnd(16)}`;
 
+/** check every candidate, then time the ones that agree and the calibration GEMM together */
+export async function measureOp(
+  config: string,
+  op: Op,
+  candidates: readonly Candidate[],
+  want: ArrayLike<number>,
+  quick: boolean,
+  budget: TimingBudget,
+  log: (line: string) => void,
+): Promise<{ rows: Row[]; gemm: Calibration }> {
+  const rows = new Map<Candidate, Row>();
+  const tasks: GroupTask[] = [];
+  const gemmTask = calibrationTask(quick);
+  tasks.push({ name: 'gemm', fn: gemmTask.fn });
+  const errs = new Map<Candidate, { maxAbsErr: number; maxRelErr: number }>();
+  for (const c of candidates) {
+    const p = c.pending;
+    if (c.noKernel) {
+      log(`${label(p)} no kernel`);
+      rows.set(c, finishRow(p, 'no kernel'));
+      continue;
+    }
+    let got: ArrayLike<number>;
+    try {
+      await c.before?.();
+      got = c.result();
+    } catch (err) {
+      const message = (err as Error).message;
+      // a backend without a kernel the op needs (tfjs-wasm's Conv2DBackpropFilter under tf.grads)
+      const missing = /not registered for backend/.test(message);
+      log(`${label(p)} ${missing ? 'no kernel' : 'ERROR'}: ${message}`);
+      rows.set(c, finishRow(p, missing ? 'no kernel' : 'error', { detail: `${p.detail}: ${message}` }));
+      continue;
+    }
+    const a = agreement(got, want);
+    errs.set(c, { maxAbsErr: a.maxAbs, maxRelErr: a.maxRel });
+    if (!a.ok) {
+      log(`${label(p)} MISMATCH: max rel error ${a.maxRel.toExponential(2)} against the reference, not timed`);
+      rows.set(c, finishRow(p, 'mismatch', errs.get(c)));
+      continue;
+    }
+    tasks.push({ name: p.impl, fn: c.timed, before: c.before });
+    if (c.layout) tasks.push({ name: `${p.impl} layout`, fn: c.layout, before: c.before });
+  }
+  const timings = await measureGroup(tasks, budget);
+  const g = timings.get('gemm')!;
+  const gemm: Calibration = { config, op, m: gemmTask.n, n: gemmTask.n, k: gemmTask.n, medianMs: g.medianMs, gflops: gemmTask.flops / (g.medianMs * 1e6) };
+  log(`${label({ config, op, impl: 'convgen auto', detail: '', flops: 0 }).replace('convgen auto', 'calibration GEMM')} ${g.medianMs.toFixed(3).padStart(10)} ms ${gemm.gflops.toFixed(3).padStart(8)} GFLOP/s`);
+  for (const c of candidates) {
+    if (rows.has(c)) continue;
+    const p = c.pending;
+    const t = timings.get(p.impl)!;
+    const layout = timings.get(`${p.impl} layout`);
+    const gflops = p.flops / (t.medianMs * 1e6);
+    log(`${label(p)} ${t.medianMs.toFixed(3).padStart(10)} ms ${gflops.toFixed(3).padStart(8)} GFLOP/s ${(gflops / gemm.gflops).toFixed(2).padStart(6)}x GEMM  (${t.samples} samples, rel err ${errs.get(c)!.maxRelErr.toExponential(1)})`);
+    rows.set(c, finishRow(p, 'ok', { ...errs.get(c), medianMs: t.medianMs, samples: t.samples, gflops, vsGemm: gflops / gemm.gflops, layoutMs: layout?.medianMs ?? null, peakRssMiB: t.peakRssMiB }));
+  }
+  return { rows: candidates.map((c) => rows.get(c)!), gemm };
+}

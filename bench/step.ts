@@ -17,9 +17,9 @@ import { emitModelTs } from '../src/emit/model-ts.ts';
 import { createReferenceModel } from '../src/reference/index.ts';
 import { STEP_CONFIG, STRATEGIES } from './configs.ts';
 import { randomF32, rng } from './data.ts';
-import { TF_BACKENDS, useBackend } from './peers/tfjs.ts';
-import { tfTrainingStep } from './peers/tfjs-model.ts';
-import { checkAndTime, finishRow } from './rows.ts';
+import { TF_BACKENDS, useBackend, type TfBackend } from './peers/tfjs.ts';
+import { tfTrainingStep, type TfStep } from './peers/tfjs-model.ts';
+import { measureOp, type Candidate, type Pending } from './rows.ts';
 import type { TimingBudget } from './timing.ts';
 import type { Calibration, Impl, Row } from './types.ts';
 
@@ -79,7 +79,7 @@ function quickPlan(): ModelPlan {
   return planModel({ ...loadModelFile(STEP_CONFIG.example), batch: 2 });
 }
 
-export async function benchStep(quick: boolean, budget: TimingBudget, gemm: Calibration, log: (line: string) => void): Promise<Row[]> {
+export async function benchStep(quick: boolean, budget: TimingBudget, log: (line: string) => void): Promise<{ rows: Row[]; gemm: Calibration }> {
   const autoPlan = quick ? quickPlan() : planModel(loadModelFile(STEP_CONFIG.example));
   const batch = autoPlan.batch;
   const next = rng(70);
@@ -97,29 +97,29 @@ export async function benchStep(quick: boolean, budget: TimingBudget, gemm: Cali
   const ref = createReferenceModel(autoPlan, params);
   const want = flatGrads(autoPlan, ref.lossAndGrad(x, labels), ref.grads);
   const flops = stepFlops(autoPlan);
-  const pending = (impl: Impl, detail: string) => ({ config: STEP_ID, op: 'step' as const, impl, detail, flops });
-  const rows: Row[] = [];
+  const pending = (impl: Impl, detail: string): Pending => ({ config: STEP_ID, op: 'step', impl, detail, flops });
+  const candidates: Candidate[] = [];
+  const scheduleOf = (plan: ModelPlan) => plan.layers.flatMap((l) => ('schedule' in l ? [`${l.name}: ${l.schedule.forward}/${l.schedule.gradInput}/${l.schedule.gradWeight}`] : [])).join(', ');
+  const forcedPlan = (strategy: 'direct' | 'im2row') => planModel({ ...loadModelFile(STEP_CONFIG.example), ...(quick ? { batch: 2 } : {}) }, { strategy });
+  // auto planned exactly as one forced strategy: the same module, so it reuses that row
+  // (timing an identical module twice on a shared machine only shows the noise)
+  const autoSameAs = STRATEGIES.find((s) => scheduleOf(forcedPlan(s)) === scheduleOf(autoPlan)) ?? null;
 
   // convgen: the generated module, each strategy forced, and as planned (auto)
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'convgen-bench-step-'));
+  const tfModels: { backend: TfBackend; m: TfStep }[] = [];
   try {
     for (const strategy of [...STRATEGIES, 'auto' as const]) {
-      const plan = strategy === 'auto' ? autoPlan : planModel({ ...loadModelFile(STEP_CONFIG.example), ...(quick ? { batch: 2 } : {}) }, { strategy });
+      if (strategy === 'auto' && autoSameAs) continue;
+      const plan = strategy === 'auto' ? autoPlan : forcedPlan(strategy);
       const impl: Impl = `convgen ${strategy}`;
-      const schedule = plan.layers.flatMap((l) => ('schedule' in l ? [`${l.name}: ${l.schedule.forward}/${l.schedule.gradInput}/${l.schedule.gradWeight}`] : [])).join(', ');
-      // auto planned exactly as one forced strategy: the same module, so the same measurement
-      // (timing an identical module twice on a shared machine only shows the noise)
-      const same = strategy === 'auto' ? rows.find((r) => r.detail.endsWith(`(fwd/dx/dW per conv: ${schedule})`)) : undefined;
-      if (same) {
-        rows.push({ ...same, impl, detail: `plans as ${same.impl}: ${same.detail}` });
-        continue;
-      }
+      const detail = `generated module, lossAndGrad + sgdStep (fwd/dx/dW per conv: ${scheduleOf(plan)})`;
       let model: GeneratedModel;
       try {
         model = await generatedModel(plan, path.join(tmp, strategy));
       } catch (err) {
-        log(`  F step ${impl}: error ${(err as Error).message}`);
-        rows.push(finishRow(pending(impl, `generating the module failed: ${(err as Error).message}`), 'error'));
+        const message = `generating the module failed: ${(err as Error).message}`;
+        candidates.push({ pending: pending(impl, detail), result: () => { throw new Error(message); }, timed: () => {} });
         continue;
       }
       for (const l of plan.layers) {
@@ -127,51 +127,61 @@ export async function benchStep(quick: boolean, budget: TimingBudget, gemm: Cali
         model.params[l.name].weight?.set(params[l.name].weight!);
         if (params[l.name].bias) model.params[l.name].bias?.set(params[l.name].bias!);
       }
-      const result = () => flatGrads(plan, model.lossAndGrad(x, labels), model.grads);
-      const step = () => {
-        model.lossAndGrad(x, labels);
-        model.sgdStep(LR);
-      };
-      rows.push(await checkAndTime(pending(impl, `generated module, lossAndGrad + sgdStep (fwd/dx/dW per conv: ${schedule})`), want, result, step, budget, gemm, log));
+      candidates.push({
+        pending: pending(impl, detail),
+        result: () => flatGrads(plan, model.lossAndGrad(x, labels), model.grads),
+        timed: () => {
+          model.lossAndGrad(x, labels);
+          model.sgdStep(LR);
+        },
+      });
     }
+
+    // the reference model: float64 lossAndGrad and a plain SGD loop
+    const refModel = createReferenceModel(autoPlan, params);
+    const refCheck = createReferenceModel(autoPlan, params);
+    candidates.push({
+      pending: pending('reference', 'reference model lossAndGrad + SGD loop (float64)'),
+      result: () => flatGrads(autoPlan, refCheck.lossAndGrad(x, labels), refCheck.grads),
+      timed: () => {
+        refModel.lossAndGrad(x, labels);
+        for (const [name, p] of Object.entries(refModel.params)) {
+          const g = refModel.grads[name];
+          if (p.weight && g.weight) for (let i = 0; i < p.weight.length; i++) p.weight[i] -= LR * g.weight[i];
+          if (p.bias && g.bias) for (let i = 0; i < p.bias.length; i++) p.bias[i] -= LR * g.bias[i];
+        }
+      },
+    });
+
+    // tfjs: tf.variableGrads over the same layers, SGD by assign; the variables live on
+    // their backend, made current before each call. wasm has no Conv2DBackpropFilter: its
+    // check throws "not registered", which measureOp reports as "no kernel"
+    for (const backend of TF_BACKENDS) {
+      await useBackend(backend);
+      const m = tfTrainingStep(autoPlan, params, x, labels, LR, backend);
+      tfModels.push({ backend, m });
+      candidates.push({
+        pending: pending(backend, `${backend.slice(5)}: tf.variableGrads + SGD assign (NHWC inside, input transposed in the step)`),
+        result: () => {
+          const r = m.lossAndGrads();
+          return flatGrads(autoPlan, r.loss, r.grads);
+        },
+        timed: m.step,
+        before: () => useBackend(backend),
+      });
+    }
+    const { rows, gemm } = await measureOp(STEP_ID, 'step', candidates, want, quick, budget, log);
+    if (autoSameAs) {
+      const same = rows.find((r) => r.impl === `convgen ${autoSameAs}`)!;
+      const afterConvgen = rows.filter((r) => r.impl.startsWith('convgen ')).length;
+      rows.splice(afterConvgen, 0, { ...same, impl: 'convgen auto', detail: `plans as convgen ${autoSameAs}: ${same.detail}` });
+    }
+    return { rows, gemm };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
-  }
-
-  // the reference model: float64 lossAndGrad and a plain SGD loop
-  const refModel = createReferenceModel(autoPlan, params);
-  const refStep = () => {
-    refModel.lossAndGrad(x, labels);
-    for (const [name, p] of Object.entries(refModel.params)) {
-      const g = refModel.grads[name];
-      if (p.weight && g.weight) for (let i = 0; i < p.weight.length; i++) p.weight[i] -= LR * g.weight[i];
-      if (p.bias && g.bias) for (let i = 0; i < p.bias.length; i++) p.bias[i] -= LR * g.bias[i];
-    }
-  };
-  const refCheck = createReferenceModel(autoPlan, params);
-  rows.push(await checkAndTime(pending('reference', 'reference model lossAndGrad + SGD loop (float64)'), want, () => flatGrads(autoPlan, refCheck.lossAndGrad(x, labels), refCheck.grads), refStep, budget, gemm, log));
-
-  // tfjs: tf.variableGrads over the same layers, SGD by assign
-  for (const backend of TF_BACKENDS) {
-    await useBackend(backend);
-    const impl: Impl = backend;
-    let tfm: ReturnType<typeof tfTrainingStep> | null = null;
-    try {
-      tfm = tfTrainingStep(autoPlan, params, x, labels, LR);
-      const m = tfm;
-      const result = () => {
-        const r = m.lossAndGrads();
-        return flatGrads(autoPlan, r.loss, r.grads);
-      };
-      const row = await checkAndTime(pending(impl, `${backend.slice(5)}: tf.variableGrads + SGD assign (NHWC inside, input transposed in the step)`), want, result, m.step, budget, gemm, log);
-      // a missing backward kernel (wasm's Conv2DBackpropFilter) is "no kernel", not an error
-      if (row.status === 'error' && /not registered/.test(row.detail)) {
-        log(`  F step ${impl}: no kernel`);
-        rows.push(finishRow(pending(impl, row.detail), 'no kernel'));
-      } else rows.push(row);
-    } finally {
-      tfm?.dispose();
+    for (const { backend, m } of tfModels) {
+      await useBackend(backend);
+      m.dispose();
     }
   }
-  return rows;
 }

@@ -6,13 +6,12 @@ import { execSync } from 'node:child_process';
 import os from 'node:os';
 import { refBackward, refForward } from '../src/reference/index.ts';
 import { numel } from '../src/plan/types.ts';
-import { CONV_OPS, LAYER_CONFIGS, STRATEGIES, planConfig, quickConfig, type ConvOp, type LayerConfig } from './configs.ts';
-import { agreement, randomF32, rng } from './data.ts';
-import { checkAndTime, finishRow, type Pending } from './rows.ts';
-import { gemm4x4, gemmNaive } from './gemm.ts';
+import { CONV_OPS, LAYER_CONFIGS, STRATEGIES, describeConfig, planConfig, quickConfig, type ConvOp, type LayerConfig } from './configs.ts';
+import { randomF32, rng } from './data.ts';
+import { measureOp, type Candidate, type Pending } from './rows.ts';
 import { convRunner, OP_OUTPUT } from './ours.ts';
 import { TF_BACKENDS, tfConvOps, useBackend, type PeerOp, type TfBackend } from './peers/tfjs.ts';
-import { measure, peakRssMiB, FULL_BUDGET, QUICK_BUDGET, type TimingBudget } from './timing.ts';
+import { peakRssMiB, FULL_BUDGET, QUICK_BUDGET, type TimingBudget } from './timing.ts';
 import { measureCompiler } from './compiler.ts';
 import { benchStep, STEP_ID } from './step.ts';
 import { evaluateTargets } from './targets.ts';
@@ -27,21 +26,6 @@ export interface SuiteOptions {
   readonly examples: readonly string[];
   /** progress lines */
   readonly log: (line: string) => void;
-}
-
-const CALIBRATION_SIZE = { full: 192, quick: 32 };
-
-export async function calibrate(config: string, op: Op, quick: boolean, budget: TimingBudget): Promise<Calibration> {
-  const n = quick ? CALIBRATION_SIZE.quick : CALIBRATION_SIZE.full;
-  const next = rng(7);
-  const A = randomF32(n * n, next);
-  const B = randomF32(n * n, next);
-  const C = new Float32Array(n * n);
-  gemm4x4(n, n, n, A, B, C);
-  const check = agreement(C, gemmNaive(n, n, n, A, B));
-  if (!check.ok) throw new Error(`bench: the calibration GEMM disagrees with the naive product (rel ${check.maxRel})`);
-  const t = await measure('gemm', () => gemm4x4(n, n, n, A, B, C), budget);
-  return { config, op, m: n, n, k: n, medianMs: t.medianMs, gflops: (2 * n * n * n) / (t.medianMs * 1e6) };
 }
 
 /** every row of one conv config, op by op, each op after its own calibration */
@@ -76,7 +60,7 @@ async function benchConv(c: LayerConfig, quick: boolean, budget: TimingBudget, c
     gradInput: () => refBackward(auto, data.x, null, data.dy, { weight: data.weight }).dx,
     gradWeight: () => refBackward(auto, data.x, null, data.dy, { weight: data.weight }).gradWeight ?? new Float64Array(0),
   };
-  // tfjs: tensors live on their backend, so each backend is made current before its rows
+  // tfjs: tensors live on their backend, so each backend is made current before its calls
   const peers: { backend: TfBackend; ops: Record<ConvOp, PeerOp>; dispose: () => void }[] = [];
   for (const backend of TF_BACKENDS) {
     await useBackend(backend);
@@ -84,46 +68,45 @@ async function benchConv(c: LayerConfig, quick: boolean, budget: TimingBudget, c
   }
   try {
     for (const op of CONV_OPS) {
-      const gemm = await calibrate(c.id, op, quick, budget);
-      calibration.push(gemm);
-      log(`config ${c.id} ${op} (calibration GEMM ${gemm.gflops.toFixed(2)} GFLOP/s)`);
-      const byStrategy = new Map<string, Row>();
+      const candidates: Candidate[] = [];
       for (const { strategy, r, error } of runners) {
+        const impl: Impl = `convgen ${strategy}`;
         if (!r) {
-          const row = finishRow(pending(op, `convgen ${strategy}`, `lowering failed: ${error}`), 'error');
-          byStrategy.set(strategy, row);
-          rows.push(row);
+          candidates.push({ pending: pending(op, impl, `lowering failed: ${error}`), result: () => { throw new Error(`lowering failed: ${error}`); }, timed: () => {} });
           continue;
         }
         const out = r.buffers[OP_OUTPUT[op]];
-        const result = () => {
-          // NaN first: an output element the kernels forget to write fails the check
-          out.fill(NaN);
-          if (op !== 'forward') r.prepare();
-          r.ops[op]();
-          return out;
-        };
-        if (op !== 'forward') r.prepare();
         const detail = r.kernels[op].map((k, i) => `${k} (${(r.sourceChars[op][i] / 1024).toFixed(0)} KiB JS)`).join(' + ');
-        const row = await checkAndTime(pending(op, `convgen ${strategy}`, detail), want[op], result, r.ops[op], budget, gemm, log);
-        byStrategy.set(strategy, row);
-        rows.push(row);
+        candidates.push({
+          pending: pending(op, impl, detail),
+          result: () => {
+            // NaN first: an output element the kernels forget to write fails the check
+            out.fill(NaN);
+            if (op !== 'forward') r.prepare();
+            r.ops[op]();
+            return out;
+          },
+          timed: r.ops[op],
+          // backward ops read scratch kept from forward: fill it once (the check did too)
+          before: op === 'forward' ? undefined : async () => r.prepare(),
+        });
       }
-      // the same kernels as the forced strategy's row: reuse its measurement, say which
-      const picked = auto.schedule[op];
-      const same = byStrategy.get(picked);
-      if (!same) throw new Error(`bench: no row for strategy ${picked}`);
-      rows.push({ ...same, impl: 'convgen auto', detail: `picks ${picked}: ${same.detail}` });
-
       const refDetail = op === 'forward' ? 'refForward (float64 loops)' : 'refBackward (float64 loops; computes dx and dW together)';
-      rows.push(await checkAndTime(pending(op, 'reference', refDetail), want[op], refOps[op], () => void refOps[op](), budget, gemm, log));
-
+      candidates.push({ pending: pending(op, 'reference', refDetail), result: refOps[op], timed: () => void refOps[op]() });
       for (const { backend, ops } of peers) {
-        await useBackend(backend);
+        const before = () => useBackend(backend);
         const peer = ops[op];
-        rows.push(await timePeer(pending(op, backend, peer.route), peer, want[op], budget, gemm, log));
-        if (peer.fallback) rows.push(await timePeer(pending(op, 'tfjs-wasm route', peer.fallback.route), peer.fallback, want[op], budget, gemm, log));
+        candidates.push(peerCandidate(pending(op, backend, peer.route), peer, before));
+        if (peer.fallback) candidates.push(peerCandidate(pending(op, 'tfjs-wasm route', peer.fallback.route), peer.fallback, before));
       }
+      const { rows: opRows, gemm } = await measureOp(c.id, op, candidates, want[op], quick, budget, log);
+      calibration.push(gemm);
+      // auto: the same kernels as the forced strategy's row; reuse its measurement, say which
+      const picked = auto.schedule[op];
+      const same = opRows.find((row) => row.impl === `convgen ${picked}`);
+      if (!same) throw new Error(`bench: no row for strategy ${picked}`);
+      opRows.splice(STRATEGIES.length, 0, { ...same, impl: 'convgen auto', detail: `picks ${picked}: ${same.detail}` });
+      rows.push(...opRows);
     }
   } finally {
     for (const p of peers) {
@@ -134,15 +117,9 @@ async function benchConv(c: LayerConfig, quick: boolean, budget: TimingBudget, c
   return rows;
 }
 
-async function timePeer(p: Pending, peer: PeerOp, want: ArrayLike<number>, budget: TimingBudget, gemm: Calibration, log: (line: string) => void): Promise<Row> {
-  if (!peer.kernel || !peer.result) {
-    log(`  ${p.config} ${p.op.padEnd(10)} ${p.impl.padEnd(16)} no kernel`);
-    return finishRow(p, 'no kernel');
-  }
-  const row = await checkAndTime(p, want, peer.result, peer.kernel, budget, gemm, log);
-  if (row.status !== 'ok') return row;
-  const layout = await measure(`${p.config} ${p.op} ${p.impl} layout`, peer.layout, budget);
-  return { ...row, layoutMs: layout.medianMs, peakRssMiB: peakRssMiB() };
+function peerCandidate(p: Pending, peer: PeerOp, before: () => Promise<void>): Candidate {
+  if (!peer.kernel || !peer.result) return { pending: p, noKernel: true, result: () => [], timed: () => {} };
+  return { pending: p, result: peer.result, timed: peer.kernel, layout: peer.layout, before };
 }
 
 /** peer median / row median, for every row; tfjs-wasm's grad-weight is its best route */
@@ -176,14 +153,14 @@ export async function runSuite(opts: SuiteOptions): Promise<Report> {
   for (const c0 of LAYER_CONFIGS) {
     if (!wanted(c0.id)) continue;
     const c = opts.quick ? quickConfig(c0) : c0;
+    opts.log(`config ${c.id}: ${describeConfig(c)}`);
     rows.push(...(await benchConv(c, opts.quick, budget, calibration, opts.log)));
   }
   if (wanted(STEP_ID)) {
-    // calibrate next to each config and op: under shared load the ceiling moves
-    const gemm = await calibrate(STEP_ID, 'step', opts.quick, budget);
-    calibration.push(gemm);
-    opts.log(`config ${STEP_ID} (calibration GEMM ${gemm.gflops.toFixed(2)} GFLOP/s)`);
-    rows.push(...(await benchStep(opts.quick, budget, gemm, opts.log)));
+    opts.log(`config ${STEP_ID}`);
+    const step = await benchStep(opts.quick, budget, opts.log);
+    calibration.push(step.gemm);
+    rows.push(...step.rows);
   }
   rows = addSpeedups(rows);
   const compiler = await measureCompiler(opts.examples, opts.log);
@@ -199,7 +176,7 @@ export async function runSuite(opts: SuiteOptions): Promise<Report> {
         'median of tinybench samples; ratios are within this one run (the machine is shared, absolute times are noisy)',
         'tfjs rows time the kernel on NHWC inputs (tfjs\'s layout); layoutMs is the NCHW<->NHWC transposes an NCHW user adds, timed separately',
         'tfjs-wasm has no Conv2DBackpropFilter kernel: its grad-weight is "no kernel", and "tfjs-wasm route" times the best route it offers',
-        '% GEMM divides by the calibration GEMM measured just before the same config and op',
+        'the implementations of one op and the calibration GEMM are timed together, interleaved in rounds; % GEMM divides by that GEMM',
       ],
     },
     calibration,

@@ -1,67 +1,116 @@
-// Timing with tinybench, sized per task: one probe call (which also warms the JIT) decides
-// how many samples fit the budget, so a 10 s tfjs-cpu kernel gets one or two samples and a
-// 1 ms kernel gets hundreds. The median is what every ratio uses.
+// Timing with tinybench. The implementations of one op are timed as a group, interleaved:
+// each fast task runs in several short rounds, round-robin with the others (the calibration
+// GEMM included), and its median is taken over the samples of all rounds. On a shared
+// machine the load drifts within seconds; interleaving spreads the drift over every row
+// instead of penalizing whichever row ran during a busy moment, so ratios hold up.
+//
+// One probe call per task (it also warms the JIT) decides its treatment: a fast task gets
+// the rounds; a slow one (tfjs-cpu's grad-weight takes seconds) gets a few samples in one
+// go, or only the probe when it alone exceeds the budget.
 
 import { Bench } from 'tinybench';
 
 export interface Timing {
   /** median latency, ms */
   readonly medianMs: number;
-  readonly meanMs: number;
   readonly minMs: number;
-  /** timed calls (the probe and warmup calls not included) */
+  /** timed calls (the probe and warmup calls not included, except for a probe-only task) */
   readonly samples: number;
   /** process RSS high-water after this task, MiB */
   readonly peakRssMiB: number;
 }
 
 export interface TimingBudget {
-  /** time budget per task, ms (tinybench keeps sampling until it is spent) */
+  /** time budget per fast task over all rounds, ms */
   readonly timeMs: number;
-  /** samples wanted when the task is fast enough */
+  /** samples wanted when the task is fast enough (over all rounds) */
   readonly minSamples: number;
   /** a slow task gets fewer samples, so that it stays below this, ms */
   readonly maxTaskMs: number;
-  /** warmup budget of a fast task, ms: enough calls for V8 to tier the kernel up */
+  /** warmup budget of a fast task in its first round, ms: enough calls for V8 to tier up */
   readonly warmupMs: number;
+  /** interleaved rounds per group */
+  readonly rounds: number;
 }
 
-export const FULL_BUDGET: TimingBudget = { timeMs: 1000, minSamples: 5, maxTaskMs: 4000, warmupMs: 250 };
-export const QUICK_BUDGET: TimingBudget = { timeMs: 20, minSamples: 2, maxTaskMs: 500, warmupMs: 10 };
+export const FULL_BUDGET: TimingBudget = { timeMs: 1000, minSamples: 6, maxTaskMs: 4000, warmupMs: 250, rounds: 4 };
+export const QUICK_BUDGET: TimingBudget = { timeMs: 20, minSamples: 2, maxTaskMs: 500, warmupMs: 10, rounds: 2 };
 
 /** process RSS high-water mark (ru_maxrss), MiB */
 export function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-export async function measure(name: string, fn: () => void, budget: TimingBudget): Promise<Timing> {
-  const t0 = performance.now();
-  fn();
-  const probe = performance.now() - t0;
-  // a task slower than the whole budget (tfjs-cpu's grad-weight takes seconds): the probe
-  // is the one sample; JIT warmup is noise at that length
-  if (probe >= budget.maxTaskMs) return { medianMs: probe, meanMs: probe, minMs: probe, samples: 1, peakRssMiB: peakRssMiB() };
-  const fast = probe * budget.minSamples <= budget.maxTaskMs;
-  const iterations = fast ? budget.minSamples : Math.max(1, Math.floor(budget.maxTaskMs / Math.max(probe, 1e-3)));
-  const bench = new Bench({
-    name,
-    time: fast ? budget.timeMs : 0,
-    iterations,
-    // the probe warmed a slow task; a fast one gets a few more calls for the JIT to settle
-    warmup: probe < 50,
+export interface GroupTask {
+  readonly name: string;
+  readonly fn: () => void;
+  /** run before each of its benches (tfjs: make its backend current) */
+  readonly before?: () => Promise<void>;
+}
+
+async function bench(t: GroupTask, opts: { time: number; iterations: number; warmup: boolean; warmupMs: number }): Promise<number[]> {
+  await t.before?.();
+  const b = new Bench({
+    name: t.name,
+    time: opts.time,
+    iterations: opts.iterations,
+    warmup: opts.warmup,
     warmupIterations: 3,
-    warmupTime: budget.warmupMs,
+    warmupTime: opts.warmupMs,
+    retainSamples: true,
     throws: true,
   });
-  bench.add(name, fn, { async: false });
-  await bench.run();
-  const r = bench.tasks[0].result;
-  if (r.state !== 'completed') throw new Error(`bench: task ${name} ended in state ${r.state}`);
-  return {
-    medianMs: r.latency.p50,
-    meanMs: r.latency.mean,
-    minMs: r.latency.min,
-    samples: r.latency.samplesCount,
-    peakRssMiB: peakRssMiB(),
-  };
+  b.add(t.name, t.fn, { async: false });
+  await b.run();
+  const r = b.tasks[0].result;
+  if (r.state !== 'completed') throw new Error(`bench: task ${t.name} ended in state ${r.state}`);
+  return [...(r.latency.samples ?? [])];
+}
+
+function summarize(samples: number[]): Timing {
+  const s = [...samples].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const medianMs = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { medianMs, minMs: s[0], samples: s.length, peakRssMiB: peakRssMiB() };
+}
+
+export async function measureGroup(tasks: readonly GroupTask[], budget: TimingBudget): Promise<Map<string, Timing>> {
+  const out = new Map<string, Timing>();
+  const fast: GroupTask[] = [];
+  for (const t of tasks) {
+    await t.before?.();
+    let t0 = performance.now();
+    t.fn();
+    let probe = performance.now() - t0;
+    // a first call pays for compiling (a generated module's big kernels take 100+ ms in
+    // V8's compilers); when it is cheap enough, a second call decides on warmer code
+    if (probe < budget.maxTaskMs / 4) {
+      t0 = performance.now();
+      t.fn();
+      probe = performance.now() - t0;
+    }
+    if (probe * budget.minSamples <= budget.timeMs) {
+      fast.push(t);
+    } else if (probe >= budget.maxTaskMs) {
+      // JIT warmup is noise at this length: the probe is the one sample
+      out.set(t.name, summarize([probe]));
+    } else {
+      const iterations = Math.max(1, Math.min(budget.minSamples, Math.floor(budget.maxTaskMs / probe)));
+      out.set(t.name, summarize(await bench(t, { time: 0, iterations, warmup: false, warmupMs: 0 })));
+    }
+  }
+  const samples = new Map<string, number[]>(fast.map((t) => [t.name, []]));
+  for (let round = 0; round < budget.rounds; round++) {
+    for (const t of fast) {
+      const got = await bench(t, {
+        time: budget.timeMs / budget.rounds,
+        iterations: Math.ceil(budget.minSamples / budget.rounds),
+        warmup: round === 0,
+        warmupMs: budget.warmupMs,
+      });
+      samples.get(t.name)!.push(...got);
+    }
+  }
+  for (const t of fast) out.set(t.name, summarize(samples.get(t.name)!));
+  return out;
 }

@@ -74,6 +74,8 @@ export function tfTrainingStep(
   x: Float32Array,
   labels: Int32Array,
   lr: number,
+  /** variable names are global to the tfjs engine: one prefix per live model */
+  prefix: string,
 ): TfStep {
   if (plan.loss !== 'softmax_cross_entropy') throw new Error('bench: the tfjs model needs a softmax cross-entropy loss');
   const vars = new Map<string, tf.Variable>();
@@ -84,12 +86,12 @@ export function tfTrainingStep(
       const w = tf.tensor(p.weight, [...l.weightShape]);
       const init = l.type === 'conv2d' ? tf.transpose(w, HWIO) : w;
       inits.push(w, init);
-      vars.set(`${l.name}.weight`, tf.variable(init, true, `${l.name}.weight`));
+      vars.set(`${l.name}.weight`, tf.variable(init, true, `${prefix}/${l.name}.weight`));
     }
     if (l.biasShape && p?.bias) {
       const b = tf.tensor(p.bias, [...l.biasShape]);
       inits.push(b);
-      vars.set(`${l.name}.bias`, tf.variable(b, true, `${l.name}.bias`));
+      vars.set(`${l.name}.bias`, tf.variable(b, true, `${prefix}/${l.name}.bias`));
     }
   }
   const ops = plan.layers.map((l) => layerOp(l, vars));
@@ -113,8 +115,8 @@ export function tfTrainingStep(
     const { value, grads } = tf.variableGrads(loss, list);
     const out: Record<string, { weight?: Float32Array; bias?: Float32Array }> = {};
     for (const l of plan.layers) {
-      const gw = grads[`${l.name}.weight`];
-      const gb = grads[`${l.name}.bias`];
+      const gw = grads[`${prefix}/${l.name}.weight`];
+      const gb = grads[`${prefix}/${l.name}.bias`];
       if (!gw && !gb) continue;
       out[l.name] = {};
       if (gw) out[l.name].weight = tf.tidy(() => (l.type === 'conv2d' ? tf.transpose(gw, OIHW) : gw).dataSync() as Float32Array);
