@@ -248,6 +248,10 @@ export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw
       a: { buf: n.dy, mStride: P },
       b: { buf: 'cols', nStride: 1 },
       c: { buf: n.gw, mStride: K, nStride: 1 },
+      // the reduction runs over every pixel of the batch: with m-blocks outside, each
+      // (m, n) block would stream a column panel of cols (one cache line per row) from
+      // memory; n outside re-reads that panel from cache for every block of channels
+      nOuter: true,
     }),
   });
   return { scratch: [colsScratch(c)], kernels: [copy, gemm] };

@@ -39,6 +39,8 @@ export interface GemmSpec {
   readonly c: { readonly buf: string; readonly mStride: number; readonly nStride: number };
   /** bias[n] at sum(batch * bias) + n * nStride */
   readonly bias?: { readonly buf: string; readonly nStride: number };
+  /** loop over n-blocks outside m-blocks (keeps B's column panel in cache; default: m outside) */
+  readonly nOuter?: boolean;
 }
 
 export function gemmStmts(s: GemmSpec): Stmt[] {
@@ -87,23 +89,27 @@ export function gemmStmts(s: GemmSpec): Stmt[] {
     return st;
   };
 
-  const cols = (m0: Expr, bm: number): Stmt[] => {
-    const bn = Math.min(GEMM_BN, s.N);
-    const full = Math.floor(s.N / bn);
-    const rem = s.N - full * bn;
+  // the output in blocks: m-blocks outside n-blocks, or (nOuter) the other way round, so the
+  // operand whose block is re-read by every inner iteration is the one that stays in cache
+  const bm = Math.min(GEMM_BM, s.M);
+  const bn = Math.min(GEMM_BN, s.N);
+  const outer = s.nOuter ? { size: s.N, b: bn, v: 'nb', o: 'n0' } : { size: s.M, b: bm, v: 'mb', o: 'm0' };
+  const inner = s.nOuter ? { size: s.M, b: bm, v: 'mb', o: 'm0' } : { size: s.N, b: bn, v: 'nb', o: 'n0' };
+  const at = (o: Expr, ob: number, i: Expr, ib: number) => (s.nOuter ? blk(i, ib, o, ob) : blk(o, ob, i, ib));
+  const innerLoop = (o: Expr, ob: number): Stmt[] => {
+    const full = Math.floor(inner.size / inner.b);
+    const rem = inner.size - full * inner.b;
     return [
-      parallel('nb', 0, full, (nb) => [let_('n0', mul(nb, bn)), ...blk(m0, bm, v('n0'), bn)]),
-      ...(rem > 0 ? blk(m0, bm, i32(full * bn), rem) : []),
+      parallel(inner.v, 0, full, (q) => [let_(inner.o, mul(q, inner.b)), ...at(o, ob, v(inner.o), inner.b)]),
+      ...(rem > 0 ? at(o, ob, i32(full * inner.b), rem) : []),
     ];
   };
-
   const rows = (): Stmt[] => {
-    const bm = Math.min(GEMM_BM, s.M);
-    const full = Math.floor(s.M / bm);
-    const rem = s.M - full * bm;
+    const full = Math.floor(outer.size / outer.b);
+    const rem = outer.size - full * outer.b;
     return [
-      parallel('mb', 0, full, (mb) => [let_('m0', mul(mb, bm)), ...cols(v('m0'), bm)]),
-      ...(rem > 0 ? cols(i32(full * bm), rem) : []),
+      parallel(outer.v, 0, full, (q) => [let_(outer.o, mul(q, outer.b)), ...innerLoop(v(outer.o), outer.b)]),
+      ...(rem > 0 ? innerLoop(i32(full * outer.b), rem) : []),
     ];
   };
 
