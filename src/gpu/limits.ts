@@ -1,0 +1,51 @@
+// The device limits the WGSL target plans for. Defaults are the WebGPU spec's default
+// limits, which every adapter meets, so generated shaders run anywhere unless a user asks
+// for more (`--limits limits.json`, keys named as in GPUSupportedLimits, so a dump of
+// `device.limits` works as is).
+
+import { ConvgenError } from '../errors.ts';
+
+export interface GpuLimits {
+  /** workgroups per dispatch dimension: larger dispatches fold into 2D / 3D */
+  readonly maxComputeWorkgroupsPerDimension: number;
+  /** invocations per workgroup (caps the workgroup size) */
+  readonly maxComputeInvocationsPerWorkgroup: number;
+  /** bytes of workgroup memory per workgroup */
+  readonly maxComputeWorkgroupStorageSize: number;
+  /** storage buffers one shader stage may bind */
+  readonly maxStorageBuffersPerShaderStage: number;
+  /** bytes of one storage buffer binding: a larger layer buffer is refused */
+  readonly maxStorageBufferBindingSize: number;
+}
+
+export const DEFAULT_LIMITS: GpuLimits = {
+  maxComputeWorkgroupsPerDimension: 65535,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxStorageBuffersPerShaderStage: 8,
+  maxStorageBufferBindingSize: 134217728,
+};
+
+/** invocations per workgroup the renderer aims for (a common wave-friendly size), capped by the limit */
+export const PREFERRED_WORKGROUP_SIZE = 64;
+
+/**
+ * limits from a JSON object (a limits.json file): every key optional, unknown keys ignored
+ * (a full `device.limits` dump carries many the WGSL target does not use)
+ */
+export function parseLimits(json: unknown, where = 'limits'): GpuLimits {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ConvgenError(where, 'expected a JSON object of WebGPU limits', `write e.g. {"maxStorageBufferBindingSize": 268435456}`);
+  }
+  const o = json as Record<string, unknown>;
+  const out: Record<string, number> = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS)) {
+    if (!(key in o)) continue;
+    const v = o[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+      throw new ConvgenError(`${where}.${key}`, `expected a positive integer, got ${JSON.stringify(v)}`, `use the value from the device's GPUSupportedLimits`);
+    }
+    out[key] = v;
+  }
+  return out as unknown as GpuLimits;
+}
