@@ -33,11 +33,30 @@ describe('conv cost model', () => {
     }
   });
 
+  it('sends windows larger than 7x7 to im2row (an unrolled direct kernel would be too big for V8 to optimize)', () => {
+    const g = geo(2, 8, 32, 8, 9, 1, 4);
+    for (const r of ROLES) expect(chooseConvStrategy(g, r, false)).toBe('im2row');
+  });
+
   it('costs a conv_transpose role as the swapped role of its underlying conv', () => {
     const t: ConvTransposeGeometry = { ...geo(8, 64, 16, 32, 4, 2, 1), outH: 32, outW: 32, outputPadH: 0, outputPadW: 0 };
     const c: ConvGeometry = { ...t, inC: 32, inH: 32, inW: 32, outC: 64, outH: 16, outW: 16 };
     expect(convCost(t, 'forward', 'direct')).toBe(convCost(c, 'gradInput', 'direct', false));
     expect(convCost(t, 'gradInput', 'im2row')).toBe(convCost(c, 'forward', 'im2row', false));
     expect(convCost(t, 'gradWeight', 'direct')).toBe(convCost(c, 'gradWeight', 'direct', false));
+  });
+});
+
+describe('conv kernel names', () => {
+  it('carry every code-changing parameter, and only non-defaults', async () => {
+    const { convBaseName } = await import('../src/kernels/names.ts');
+    expect(convBaseName(geo(8, 16, 32, 32, 3, 2, 0), 'conv2d')).toBe('conv3x3_s2_16x32x32_to_32');
+    expect(convBaseName(geo(8, 16, 32, 32, 3, 1, 1, 4), 'conv2d')).toBe('conv3x3_p1_g4_16x32x32_to_32');
+    const asym: ConvGeometry = { ...geo(1, 2, 7, 3, 2, 1, 0), pad: { top: 0, bottom: 1, left: 0, right: 1 }, dilationH: 2, strideW: 3 };
+    expect(convBaseName(asym, 'conv2d')).toBe('conv2x2_s1x3_pt0b1l0r1_d2x1_2x7x7_to_3');
+    const oneD: ConvGeometry = { ...geo(1, 4, 100, 8, 5, 1, 2), inH: 1, outH: 1, kH: 1, strideH: 1, pad: { top: 0, bottom: 0, left: 2, right: 2 } };
+    expect(convBaseName(oneD, 'conv1d')).toBe('conv1d_k5_p2_4x100_to_8');
+    const t: ConvTransposeGeometry = { ...geo(8, 64, 16, 32, 4, 2, 1), outH: 32, outW: 32, outputPadH: 1, outputPadW: 0 };
+    expect(convBaseName(t, 'conv_transpose2d')).toBe('convt4x4_s2_p1_op1x0_64x16x16_to_32');
   });
 });
