@@ -3,6 +3,7 @@
 //   npx tsx examples/mnist/predict.ts [--weights examples/mnist/out/lenet5.safetensors] [--show 6]
 
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModel } from '../../generated/lenet5/index.ts';
 import { decodeModelParams } from '../../src/io/safetensors.ts';
@@ -54,5 +55,5 @@ if (wrong.length > 0) {
 
 const acc = accuracy(predicted, test.labels);
 const right = Math.round(acc * test.count);
-console.log(`weights: ${opts.weights}${meta.test_accuracy ? ` (saved with test accuracy ${(100 * Number(meta.test_accuracy)).toFixed(2)}%)` : ''}`);
+console.log(`weights: ${relative(process.cwd(), opts.weights) || opts.weights}${meta.test_accuracy ? ` (saved with test accuracy ${(100 * Number(meta.test_accuracy)).toFixed(2)}%)` : ''}`);
 console.log(`test accuracy ${(100 * acc).toFixed(2)}% (${right}/${test.count})`);
