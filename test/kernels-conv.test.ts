@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { CASES, planCase } from './cases.ts';
 import { parseModel } from '../src/spec/parse.ts';
 import { planModel } from '../src/plan/plan.ts';
-import { checkConvLayer, withStrategy, type ConvPlan } from './helpers/conv-harness.ts';
+import { checkConvLayer, runConvLayer, withStrategy, type ConvPlan } from './helpers/conv-harness.ts';
 import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../src/plan/types.ts';
 import { lowerConv } from '../src/kernels/conv.ts';
 import { lowerKernel } from '../src/ir/passes.ts';
@@ -29,6 +29,28 @@ describe('conv kernels vs reference, case table', () => {
         const res = checkConvLayer(withStrategy(layer, s));
         for (const r of res) expect(r.maxAbsErr, `${r.buffer}: err ${r.maxAbsErr} > tol ${r.tol}`).toBeLessThanOrEqual(r.tol);
         expect(res.map((r) => r.buffer)).toEqual(layer.biasShape ? ['y', 'dx', 'gradWeight', 'gradBias'] : ['y', 'dx', 'gradWeight']);
+      });
+    }
+  }
+});
+
+// the adjoint identity needs no expected data: with y = conv(x, w) (+ b),
+// <y - b, dy> = <x, dx> = <w, dW>, and sum(dy over each channel) = db; all from generated kernels
+describe('conv kernels satisfy the adjoint identity', () => {
+  const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
+  for (const { title, layer } of convCases) {
+    for (const s of STRATEGIES) {
+      it(`${title} ${s}`, () => {
+        const { bufs, b, dy } = runConvLayer(withStrategy(layer, s), 3);
+        const oc = layer.geometry.outC;
+        const per = dy.length / (layer.geometry.batch * oc);
+        // <b, sum dy per channel> is the bias part of <y, dy>
+        let bias = 0;
+        for (let i = 0; i < dy.length; i++) bias += (b ? b[Math.floor(i / per) % oc] : 0) * dy[i];
+        const yDy = dot(bufs.y, dy) - bias;
+        const scale = Math.abs(yDy) + 1e-3;
+        expect(Math.abs(dot(bufs.x, bufs.dx) - yDy) / scale).toBeLessThan(1e-4);
+        expect(Math.abs(dot(bufs.weight, bufs.gradWeight) - yDy) / scale).toBeLessThan(1e-4);
       });
     }
   }

@@ -63,19 +63,21 @@ function reductions(layer: ConvPlan) {
   return { y: perGroup * kk, dx: perGroup * kk, gradWeight: outPixels, gradBias: numel(layer.outShape) / g.outC };
 }
 
-export function checkConvLayer(layer: ConvPlan, seed = 1): BufferCheck[] {
+/** the inputs and every buffer after running the layer's forward and backward programs */
+export interface ConvRun {
+  readonly bufs: Record<string, Float32Array>;
+  readonly x: Float32Array;
+  readonly w: Float32Array;
+  readonly b: Float32Array | undefined;
+  readonly dy: Float32Array;
+}
+
+export function runConvLayer(layer: ConvPlan, seed = 1): ConvRun {
   const rng = mulberry32(seed);
   const x = rand32(numel(layer.inShape), rng);
   const w = rand32(numel(layer.weightShape!), rng);
   const b = layer.biasShape ? rand32(numel(layer.biasShape), rng) : undefined;
   const dy = rand32(numel(layer.outShape), rng);
-
-  const ref = refForward(layer, x, { weight: w, bias: b });
-  const refB = refBackward(layer, x, ref.y, dy, { weight: w, bias: b }, ref.cache);
-  // sums of |terms|: the same maps on absolute values (bias included in forward)
-  const absF = refForward(layer, abs(x), { weight: abs(w), bias: b ? abs(b) : undefined });
-  const absB = refBackward(layer, abs(x), absF.y, abs(dy), { weight: abs(w), bias: b ? abs(b) : undefined }, absF.cache);
-
   const prog = lowerConv(layer);
   // outputs start as NaN: a kernel that skips an element fails the check
   const bufs: Record<string, Float32Array> = {
@@ -93,7 +95,16 @@ export function checkConvLayer(layer: ConvPlan, seed = 1): BufferCheck[] {
   for (const s of prog.scratch) bufs[s.name] = new Float32Array(s.length).fill(NaN);
   runCalls(prog.forward, bufs);
   runCalls(prog.backward, bufs);
+  return { bufs, x, w, b, dy };
+}
 
+export function checkConvLayer(layer: ConvPlan, seed = 1): BufferCheck[] {
+  const { bufs, x, w, b, dy } = runConvLayer(layer, seed);
+  const ref = refForward(layer, x, { weight: w, bias: b });
+  const refB = refBackward(layer, x, ref.y, dy, { weight: w, bias: b }, ref.cache);
+  // sums of |terms|: the same maps on absolute values (bias included in forward)
+  const absF = refForward(layer, abs(x), { weight: abs(w), bias: b ? abs(b) : undefined });
+  const absB = refBackward(layer, abs(x), absF.y, abs(dy), { weight: abs(w), bias: b ? abs(b) : undefined }, absF.cache);
   const L = reductions(layer);
   const check = (buffer: BufferCheck['buffer'], got: Float32Array, want: ArrayLike<number>, absSum: ArrayLike<number>): BufferCheck => {
     let err = got.length === want.length ? 0 : Infinity;
