@@ -3,9 +3,12 @@
 //
 // `gatherBlocked` is the engine for conv forward and for each stride phase of conv's
 // gradInput (see conv-axes.ts): out[n, c, t] = sum_{r, taps} w[...] * in[n, r, t*inStep + off].
-// Rows split into interior (no checks) and border rows (a check only for taps whose valid
-// range does not cover the border); columns into an interior loop of full blocks (no
-// checks) and border blocks at constant positions, where invalid taps vanish statically.
+// The output splits by interval arithmetic (per tap: the positions whose read stays inside
+// the input) into three kernels: interior rows x full 4-column blocks with no checks at
+// all; border rows x full blocks, checking only the kernel rows that can leave the input;
+// and, over all rows, the leftover interior columns (one narrower block, row checks only)
+// plus the padding-side columns one at a time (row and column checks, per tap, placed
+// outside the reduction loop).
 //
 // The window is unrolled here rather than with IR `unroll` loops because a stride phase's
 // taps are an irregular subset of the kernel and each tap carries its own valid range.
