@@ -9,7 +9,9 @@ import {
   encodeSafetensors,
   loadSafetensors,
   saveSafetensors,
+  toFloat32,
   type Tensor,
+  type TensorData,
 } from '../src/io/safetensors.ts';
 
 function u64le(n: number): number[] {
@@ -18,7 +20,7 @@ function u64le(n: number): number[] {
   return [...b];
 }
 
-function bytesOf(a: Float32Array | Float64Array | Int32Array | Uint8Array): number[] {
+function bytesOf(a: TensorData): number[] {
   return [...new Uint8Array(a.buffer, a.byteOffset, a.byteLength)];
 }
 
@@ -103,6 +105,31 @@ describe('safetensors round trip', () => {
     const r = decodeSafetensors(file);
     expect([...r.tensors.b.data]).toEqual([2.5]);
     expect([...r.tensors.a.data]).toEqual([3, -4]);
+  });
+});
+
+describe('half precision', () => {
+  it('widens F16 bit patterns exactly: normals, the largest, a subnormal, infinity, -0 and NaN', () => {
+    // patterns checked against numpy's float16
+    const bits = new Uint16Array([0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x7c00, 0x8000, 0x3555, 0x7e00]);
+    const v = toFloat32({ dtype: 'F16', shape: [9], data: bits });
+    expect([...v.subarray(0, 8)]).toEqual([1, -2, 0.5, 65504, 2 ** -24, Infinity, -0, 0.333251953125]);
+    expect(Number.isNaN(v[8])).toBe(true);
+  });
+
+  it('widens BF16 as the top half of a float32', () => {
+    const v = toFloat32({ dtype: 'BF16', shape: [3], data: new Uint16Array([0x3f80, 0xc020, 0x4049]) });
+    expect([...v]).toEqual([1, -2.5, 3.140625]);
+  });
+
+  it('model parameters load from an F16 file, converted to float32', () => {
+    const plan = { layers: [{ name: 'fc', weightShape: [2], biasShape: null }] };
+    const bytes = encodeSafetensors({ 'fc.weight': { dtype: 'F16', shape: [2], data: new Uint16Array([0x3800, 0xc000]) } });
+    const dst = { fc: { weight: new Float32Array(2) } };
+    decodeModelParams(plan, dst, bytes);
+    expect([...dst.fc.weight]).toEqual([0.5, -2]);
+    const ints = encodeSafetensors({ 'fc.weight': { dtype: 'I32', shape: [2], data: new Int32Array(2) } });
+    expect(() => decodeModelParams(plan, dst, ints)).toThrow(/expected a floating-point dtype/);
   });
 });
 

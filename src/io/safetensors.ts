@@ -11,9 +11,10 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 
-export type Dtype = 'F32' | 'F64' | 'I32' | 'U8';
+/** F16 and BF16 tensors hold their raw 16-bit patterns (toFloat32 widens them) */
+export type Dtype = 'F32' | 'F64' | 'F16' | 'BF16' | 'I32' | 'U8';
 
-export type TensorData = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type TensorData = Float32Array | Float64Array | Uint16Array | Int32Array | Uint8Array;
 
 export interface Tensor {
   readonly dtype: Dtype;
@@ -30,6 +31,8 @@ export interface Safetensors {
 const DTYPES: Record<Dtype, { bytes: number; make: (b: ArrayBuffer) => TensorData; is: (d: TensorData) => boolean }> = {
   F32: { bytes: 4, make: (b) => new Float32Array(b), is: (d) => d instanceof Float32Array },
   F64: { bytes: 8, make: (b) => new Float64Array(b), is: (d) => d instanceof Float64Array },
+  F16: { bytes: 2, make: (b) => new Uint16Array(b), is: (d) => d instanceof Uint16Array },
+  BF16: { bytes: 2, make: (b) => new Uint16Array(b), is: (d) => d instanceof Uint16Array },
   I32: { bytes: 4, make: (b) => new Int32Array(b), is: (d) => d instanceof Int32Array },
   U8: { bytes: 1, make: (b) => new Uint8Array(b), is: (d) => d instanceof Uint8Array },
 };
@@ -160,6 +163,36 @@ export function loadSafetensors(path: string): Safetensors {
   return decodeSafetensors(new Uint8Array(readFileSync(path)));
 }
 
+/** IEEE half-precision bits -> number (subnormals, infinities and NaN included) */
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** a floating-point tensor's values as float32 (F64 rounds; F16 and BF16 widen exactly) */
+export function toFloat32(t: Tensor): Float32Array {
+  switch (t.dtype) {
+    case 'F32':
+      return Float32Array.from(t.data as Float32Array);
+    case 'F64':
+      return Float32Array.from(t.data as Float64Array);
+    case 'F16':
+      return Float32Array.from(t.data as Uint16Array, halfToNumber);
+    case 'BF16': {
+      // bfloat16 is the top half of a float32
+      const bits = new Uint32Array(t.data.length);
+      (t.data as Uint16Array).forEach((h, i) => (bits[i] = h << 16));
+      return new Float32Array(bits.buffer);
+    }
+    default:
+      fail(`a ${t.dtype} tensor is not floating point`);
+  }
+}
+
 // --- model parameters: `<layer>.weight` / `<layer>.bias`, F32 -------------------------------
 
 /** what a generated model (or any model) exposes: the plan's layer shapes, parameters by layer */
@@ -190,7 +223,8 @@ export function encodeModelParams(plan: ParamLayout, params: ModelParams, metada
 
 /**
  * copies `<layer>.weight` / `<layer>.bias` from safetensors bytes into the model's parameter
- * arrays, in place; every parameter must be present with the plan's shape, and no extra tensor
+ * arrays, in place; every parameter must be present with the plan's shape, and no extra tensor.
+ * F64, F16 and BF16 files (a PyTorch model saved in another precision) are converted to float32.
  */
 export function decodeModelParams(plan: ParamLayout, params: ModelParams, bytes: Uint8Array): Record<string, string> {
   const { tensors, metadata } = decodeSafetensors(bytes);
@@ -202,13 +236,13 @@ export function decodeModelParams(plan: ParamLayout, params: ModelParams, bytes:
   for (const s of slots) {
     const t = tensors[s.key];
     if (!t) fail(`missing tensor "${s.key}"`);
-    if (t.dtype !== 'F32') fail(`tensor "${s.key}" is ${t.dtype}, expected F32`);
+    if (t.dtype === 'I32' || t.dtype === 'U8') fail(`tensor "${s.key}" is ${t.dtype}, expected a floating-point dtype (F32, F64, F16, BF16)`);
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
       fail(`tensor "${s.key}" has shape [${t.shape.join(', ')}], the model expects [${s.shape.join(', ')}]`);
     }
     const dst = params[s.layer]?.[s.part];
     if (!dst) fail(`the model has no ${s.key}`);
-    dst.set(t.data as Float32Array);
+    dst.set(t.dtype === 'F32' ? (t.data as Float32Array) : toFloat32(t));
   }
   return metadata;
 }
