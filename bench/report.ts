@@ -38,12 +38,12 @@ export function renderMarkdown(report: Report): string {
   for (const c of report.calibration) out.push(`| ${c.config} ${OP_NAMES[c.op]} | ${c.m}x${c.k} * ${c.k}x${c.n} | ${ms(c.medianMs)} | ${num(c.gflops, 2)} |`);
   out.push('', '## Targets', '', '```', formatTargets(report.targets), '```', '');
   out.push('## Results', '');
-  out.push('Speedup columns: the peer\'s median over this row\'s (above 1: this row is faster). tfjs ms is the kernel on NHWC inputs; "+layout" adds the NCHW transposes an NCHW user pays.', '');
+  out.push('Speedup columns: the peer\'s median over this row\'s (above 1: this row is faster). tfjs ms is the kernel on NHWC inputs; "+layout" adds the NCHW transposes an NCHW user pays. JIT warmup: calls (and their time) before a convgen row\'s speed settled; samples start after it.', '');
   const configs = [...new Set(report.rows.map((r) => r.config))];
   for (const id of configs) {
     out.push(`### ${configTitle(report, id)}`, '');
-    out.push(`| op | implementation | median ms | +layout ms | GFLOP/s | % GEMM | ${PEERS.map((p) => `x ${p}`).join(' | ')} | max rel err | peak RSS MiB | what ran |`);
-    out.push(`|---|---|---:|---:|---:|---:|${PEERS.map(() => '---:').join('|')}|---:|---:|---|`);
+    out.push(`| op | implementation | median ms | +layout ms | GFLOP/s | % GEMM | ${PEERS.map((p) => `x ${p}`).join(' | ')} | max rel err | JIT warmup | peak RSS MiB | what ran |`);
+    out.push(`|---|---|---:|---:|---:|---:|${PEERS.map(() => '---:').join('|')}|---:|---:|---:|---|`);
     for (const r of report.rows.filter((x) => x.config === id)) {
       const cells = [
         OP_NAMES[r.op],
@@ -54,6 +54,7 @@ export function renderMarkdown(report: Report): string {
         r.vsGemm === null ? '' : `${(r.vsGemm * 100).toFixed(0)}%`,
         ...PEERS.map((p) => ratio(r.speedup[p])),
         r.maxRelErr === null ? '' : r.maxRelErr.toExponential(1),
+        r.warmup ? `${r.warmup.calls} calls, ${(r.warmup.ms / 1000).toFixed(1)} s` : '',
         num(r.peakRssMiB, 0),
         r.detail.replace(/\|/g, '\\|'),
       ];

@@ -28,6 +28,8 @@ export interface Candidate {
   readonly layout?: () => void;
   /** run before its calls (tfjs: make its backend current) */
   readonly before?: () => Promise<void>;
+  /** generated code: warm up until steady, and report the warmup */
+  readonly untilSteady?: boolean;
 }
 
 export function finishRow(p: Pending, status: Row['status'], extra: Partial<Row> = {}): Row {
@@ -38,6 +40,7 @@ export function finishRow(p: Pending, status: Row['status'], extra: Partial<Row>
     samples: 0,
     gflops: null,
     layoutMs: null,
+    warmup: null,
     maxAbsErr: null,
     maxRelErr: null,
     vsGemm: null,
@@ -90,10 +93,10 @@ export async function measureOp(
       rows.set(c, finishRow(p, 'mismatch', errs.get(c)));
       continue;
     }
-    tasks.push({ name: p.impl, fn: c.timed, before: c.before });
+    tasks.push({ name: p.impl, fn: c.timed, before: c.before, untilSteady: c.untilSteady });
     if (c.layout) tasks.push({ name: `${p.impl} layout`, fn: c.layout, before: c.before });
   }
-  const timings = await measureGroup(tasks, budget);
+  const { timings, warmups } = await measureGroup(tasks, budget);
   const g = timings.get('gemm')!;
   const gemm: Calibration = { config, op, m: gemmTask.n, n: gemmTask.n, k: gemmTask.n, medianMs: g.medianMs, gflops: gemmTask.flops / (g.medianMs * 1e6) };
   log(`${label({ config, op, impl: 'convgen auto', detail: '', flops: 0 }).replace('convgen auto', 'calibration GEMM')} ${g.medianMs.toFixed(3).padStart(10)} ms ${gemm.gflops.toFixed(3).padStart(8)} GFLOP/s`);
@@ -103,8 +106,11 @@ export async function measureOp(
     const t = timings.get(p.impl)!;
     const layout = timings.get(`${p.impl} layout`);
     const gflops = p.flops / (t.medianMs * 1e6);
-    log(`${label(p)} ${t.medianMs.toFixed(3).padStart(10)} ms ${gflops.toFixed(3).padStart(8)} GFLOP/s ${(gflops / gemm.gflops).toFixed(2).padStart(6)}x GEMM  (${t.samples} samples, rel err ${errs.get(c)!.maxRelErr.toExponential(1)})`);
-    rows.set(c, finishRow(p, 'ok', { ...errs.get(c), medianMs: t.medianMs, samples: t.samples, gflops, vsGemm: gflops / gemm.gflops, layoutMs: layout?.medianMs ?? null, peakRssMiB: t.peakRssMiB }));
+    const w = c.untilSteady ? warmups.get(p.impl) : undefined;
+    const steady = w ? `, steady after ${w.calls} calls / ${(w.ms / 1000).toFixed(1)} s` : '';
+    log(`${label(p)} ${t.medianMs.toFixed(3).padStart(10)} ms ${gflops.toFixed(3).padStart(8)} GFLOP/s ${(gflops / gemm.gflops).toFixed(2).padStart(6)}x GEMM  (${t.samples} samples, rel err ${errs.get(c)!.maxRelErr.toExponential(1)}${steady})`);
+    const warmup = w ? { calls: w.calls, ms: w.ms } : null;
+    rows.set(c, finishRow(p, 'ok', { ...errs.get(c), medianMs: t.medianMs, samples: t.samples, gflops, vsGemm: gflops / gemm.gflops, layoutMs: layout?.medianMs ?? null, warmup, peakRssMiB: t.peakRssMiB }));
   }
   return { rows: candidates.map((c) => rows.get(c)!), gemm };
 }

@@ -134,6 +134,7 @@ export async function benchStep(quick: boolean, budget: TimingBudget, log: (line
           model.lossAndGrad(x, labels);
           model.sgdStep(LR);
         },
+        untilSteady: true,
       });
     }
 

@@ -89,6 +89,7 @@ async function benchConv(c: LayerConfig, quick: boolean, budget: TimingBudget, c
           timed: r.ops[op],
           // backward ops read scratch kept from forward: fill it once (the check did too)
           before: op === 'forward' ? undefined : async () => r.prepare(),
+          untilSteady: true,
         });
       }
       const refDetail = op === 'forward' ? 'refForward (float64 loops)' : 'refBackward (float64 loops; computes dx and dW together)';

@@ -4,9 +4,9 @@
 // machine the load drifts within seconds; interleaving spreads the drift over every row
 // instead of penalizing whichever row ran during a busy moment, so ratios hold up.
 //
-// One probe call per task (it also warms the JIT) decides its treatment: a fast task gets
-// the rounds; a slow one (tfjs-cpu's grad-weight takes seconds) gets a few samples in one
-// go, or only the probe when it alone exceeds the budget.
+// Probe calls per task (they also warm the JIT) decide its treatment: a fast task gets the
+// rounds; a slow one (tfjs-cpu's grad-weight takes seconds) gets a few samples in one go, or
+// only the probe when it alone exceeds the budget.
 
 import { Bench } from 'tinybench';
 
@@ -31,10 +31,12 @@ export interface TimingBudget {
   readonly warmupMs: number;
   /** interleaved rounds per group */
   readonly rounds: number;
+  /** cap of a generated kernel's warmup until steady, ms */
+  readonly maxWarmupMs: number;
 }
 
-export const FULL_BUDGET: TimingBudget = { timeMs: 1000, minSamples: 6, maxTaskMs: 4000, warmupMs: 250, rounds: 4 };
-export const QUICK_BUDGET: TimingBudget = { timeMs: 20, minSamples: 2, maxTaskMs: 500, warmupMs: 10, rounds: 2 };
+export const FULL_BUDGET: TimingBudget = { timeMs: 1000, minSamples: 6, maxTaskMs: 4000, warmupMs: 250, rounds: 4, maxWarmupMs: 12000 };
+export const QUICK_BUDGET: TimingBudget = { timeMs: 20, minSamples: 2, maxTaskMs: 500, warmupMs: 10, rounds: 2, maxWarmupMs: 200 };
 
 /** process RSS high-water mark (ru_maxrss), MiB */
 export function peakRssMiB(): number {
@@ -46,6 +48,8 @@ export interface GroupTask {
   readonly fn: () => void;
   /** run before each of its benches (tfjs: make its backend current) */
   readonly before?: () => Promise<void>;
+  /** generated code: warm up until its speed settles (see warmUntilSteady) */
+  readonly untilSteady?: boolean;
 }
 
 async function bench(t: GroupTask, opts: { time: number; iterations: number; warmup: boolean; warmupMs: number }): Promise<number[]> {
@@ -74,21 +78,64 @@ function summarize(samples: number[]): Timing {
   return { medianMs, minMs: s[0], samples: s.length, peakRssMiB: peakRssMiB() };
 }
 
-export async function measureGroup(tasks: readonly GroupTask[], budget: TimingBudget): Promise<Map<string, Timing>> {
+/** how a task was warmed before its samples: calls and time until its speed settled */
+export interface Warmup {
+  readonly calls: number;
+  readonly ms: number;
+  /** the fastest warmup call, ms */
+  readonly minMs: number;
+}
+
+/** a few calls for the JIT (at most 10, at most the warmup budget, one when it is slow) */
+function probeShort(fn: () => void, budget: TimingBudget): Warmup {
+  let minMs = Infinity;
+  let ms = 0;
+  let calls = 0;
+  while (calls < 10) {
+    const t0 = performance.now();
+    fn();
+    const dt = performance.now() - t0;
+    calls++;
+    minMs = Math.min(minMs, dt);
+    ms += dt;
+    if (ms >= budget.warmupMs || dt >= budget.maxTaskMs / 4) break;
+  }
+  return { calls, ms, minMs };
+}
+
+/**
+ * generated code: V8 compiles big unrolled kernels in the background for seconds (LeNet's
+ * direct-strategy module runs its first steps 10-50x slower than its steady state), so call
+ * until three calls in a row are within 25% of the fastest (or the warmup cap is spent):
+ * a training loop runs thousands of steps, the steady state is what it sees
+ */
+function warmUntilSteady(fn: () => void, budget: TimingBudget): Warmup {
+  const times: number[] = [];
+  let minMs = Infinity;
+  let ms = 0;
+  while (times.length < 200) {
+    const t0 = performance.now();
+    fn();
+    const dt = performance.now() - t0;
+    times.push(dt);
+    minMs = Math.min(minMs, dt);
+    ms += dt;
+    const last3 = times.slice(-3);
+    const steady = last3.length === 3 && last3.every((x) => x <= 1.25 * minMs);
+    if ((ms >= budget.warmupMs && steady) || ms >= budget.maxWarmupMs) break;
+  }
+  return { calls: times.length, ms, minMs };
+}
+
+export async function measureGroup(tasks: readonly GroupTask[], budget: TimingBudget): Promise<{ timings: Map<string, Timing>; warmups: Map<string, Warmup> }> {
   const out = new Map<string, Timing>();
+  const warmups = new Map<string, Warmup>();
   const fast: GroupTask[] = [];
   for (const t of tasks) {
     await t.before?.();
-    let t0 = performance.now();
-    t.fn();
-    let probe = performance.now() - t0;
-    // a first call pays for compiling (a generated module's big kernels take 100+ ms in
-    // V8's compilers); when it is cheap enough, a second call decides on warmer code
-    if (probe < budget.maxTaskMs / 4) {
-      t0 = performance.now();
-      t.fn();
-      probe = performance.now() - t0;
-    }
+    const w = t.untilSteady ? warmUntilSteady(t.fn, budget) : probeShort(t.fn, budget);
+    const probe = w.minMs;
+    warmups.set(t.name, w);
     if (probe * budget.minSamples <= budget.timeMs) {
       fast.push(t);
     } else if (probe >= budget.maxTaskMs) {
@@ -112,5 +159,5 @@ export async function measureGroup(tasks: readonly GroupTask[], budget: TimingBu
     }
   }
   for (const t of fast) out.set(t.name, summarize(samples.get(t.name)!));
-  return out;
+  return { timings: out, warmups };
 }

@@ -36,6 +36,11 @@ export interface Row {
   readonly gflops: number | null;
   /** tfjs only: the NCHW <-> NHWC transposes an NCHW user adds, timed on their own, ms */
   readonly layoutMs: number | null;
+  /**
+   * convgen rows: the calls (and their time) until the speed settled, before the samples;
+   * V8 compiles big unrolled kernels in the background, so the first calls run slower
+   */
+  readonly warmup: { readonly calls: number; readonly ms: number } | null;
   /** against the float64 reference, before timing */
   readonly maxAbsErr: number | null;
   readonly maxRelErr: number | null;
