@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createModel } from '../../generated/lenet5/index.ts';
 import { encodeModelParams } from '../../src/io/safetensors.ts';
 import { parseArgs } from './args.ts';
-import { loadMnist } from './data.ts';
+import { loadMnist, PIXELS } from './data.ts';
 import { accuracy, predict, trainEpoch } from './loop.ts';
 import type { CompiledModel } from './model.ts';
 import { Progress } from './progress.ts';
@@ -38,13 +38,22 @@ const opts = parseArgs(
   USAGE,
 );
 
+if (!Number.isInteger(opts.epochs) || opts.epochs < 1) {
+  process.stderr.write(`--epochs must be a whole number >= 1, got ${opts.epochs}\n`);
+  process.exit(2);
+}
+
 const split = loadMnist();
 const limit = opts.limit > 0 ? Math.min(opts.limit, split.train.count) : split.train.count;
-const train = { images: split.train.images.subarray(0, limit * 784), labels: split.train.labels.subarray(0, limit), count: limit };
+const train = { images: split.train.images.subarray(0, limit * PIXELS), labels: split.train.labels.subarray(0, limit), count: limit };
 const test = split.test;
 
 const model: CompiledModel = createModel({ seed: opts.seed });
 const plan = model.plan;
+if (train.count < plan.batch) {
+  process.stderr.write(`--limit ${opts.limit} is less than one batch of ${plan.batch}\n`);
+  process.exit(2);
+}
 const paramCount = Object.values(model.params).reduce((s, p) => s + (p.weight?.length ?? 0) + (p.bias?.length ?? 0), 0);
 console.log(`model ${plan.name}: ${plan.layers.length} layers, ${paramCount} parameters, batch ${plan.batch} (generated TypeScript kernels)`);
 console.log(`data: ${train.count} training digits, ${test.count} test digits (the mnist package, a fixed seeded split), pixels in [0, 1]`);
