@@ -9,7 +9,8 @@
 
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.67
  */
 export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -246,7 +247,8 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Ar
 
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.67
  */
 export function conv3x3_p1_4x32x32_to_3_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -496,7 +498,8 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct_rows(x: Float32Array, w: Floa
 
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.67
  */
 export function conv3x3_p1_4x32x32_to_3_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -506,8 +509,152 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct_cols(x: Float32Array, w: Floa
         for (let th = 0; th < 32; th++) {
           const yrow = ((n * 3 + g * 3 + o0) * 32 + th) * 32;
           const xrow = ((n * 4 + g * 4) * 32 + th) * 32;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = (ce < 1 ? ce : ce + 28);
+          const t_bv0 = b[g * 3 + o0];
+          let t_acc0_0 = t_bv0;
+          let t_acc0_1 = t_bv0;
+          const t_bv1 = b[g * 3 + o0 + 1];
+          let t_acc1_0 = t_bv1;
+          let t_acc1_1 = t_bv1;
+          const t_bv2 = b[g * 3 + o0 + 2];
+          let t_acc2_0 = t_bv2;
+          let t_acc2_1 = t_bv2;
+          if (th >= 1) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 - 4];
+              const x1 = x[xrow + r * 1024 - 3];
+              const w0 = w[g * 108 + o0 * 36 + r * 9];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 36];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 72];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 - 3];
+              const x1 = x[xrow + r * 1024 - 2];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 37];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 73];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 - 2];
+              const x1 = x[xrow + r * 1024 - 1];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 38];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 74];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = x[xrow + r * 1024 + 28];
+            const x1 = x[xrow + r * 1024 + 29];
+            const w0 = w[g * 108 + o0 * 36 + r * 9 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 108 + o0 * 36 + r * 9 + 39];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 108 + o0 * 36 + r * 9 + 75];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = x[xrow + r * 1024 + 29];
+            const x1 = x[xrow + r * 1024 + 30];
+            const w0 = w[g * 108 + o0 * 36 + r * 9 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 108 + o0 * 36 + r * 9 + 40];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 108 + o0 * 36 + r * 9 + 76];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = x[xrow + r * 1024 + 30];
+            const x1 = x[xrow + r * 1024 + 31];
+            const w0 = w[g * 108 + o0 * 36 + r * 9 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 108 + o0 * 36 + r * 9 + 41];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 108 + o0 * 36 + r * 9 + 77];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+          }
+          if (th < 31) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 + 60];
+              const x1 = x[xrow + r * 1024 + 61];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 6];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 42];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 78];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 + 61];
+              const x1 = x[xrow + r * 1024 + 62];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 7];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 43];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 79];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 + 62];
+              const x1 = x[xrow + r * 1024 + 63];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 8];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 44];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 80];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          y[yrow + 29] = t_acc0_0;
+          y[yrow + 30] = t_acc0_1;
+          y[yrow + 1053] = t_acc1_0;
+          y[yrow + 1054] = t_acc1_1;
+          y[yrow + 2077] = t_acc2_0;
+          y[yrow + 2078] = t_acc2_1;
+          for (let ce = 0; ce < 2; ce++) {
+            const tw = (ce < 1 ? ce : ce + 30);
             const bv0 = b[g * 3 + o0];
             let acc0_0 = bv0;
             const bv1 = b[g * 3 + o0 + 1];
@@ -623,7 +770,8 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct_cols(x: Float32Array, w: Floa
 
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 2.90
  */
 export function conv3x3_p1_4x32x32_to_3_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -843,7 +991,8 @@ export function conv3x3_p1_4x32x32_to_3_db(dy: Float32Array, db: Float32Array): 
 
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.33
  */
 export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
@@ -1131,7 +1280,8 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Ar
 
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.33
  */
 export function conv3x3_p1_4x32x32_to_3_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
@@ -1432,7 +1582,8 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct_rows(dy: Float32Array, w: Floa
 
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.33
  */
 export function conv3x3_p1_4x32x32_to_3_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
@@ -1443,8 +1594,180 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct_cols(dy: Float32Array, w: Floa
         for (let th = 0; th < 32; th++) {
           const yrow = ((n * 4 + g * 4 + o0) * 32 + th) * 32;
           const xrow = ((n * 3 + g * 3) * 32 + th) * 32;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = (ce < 1 ? ce : ce + 28);
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 + 62];
+              const x1 = dy[xrow + r * 1024 + 63];
+              const w0 = w[g * 108 + o0 * 9 + r * 36];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 9];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 18];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 27];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 + 61];
+              const x1 = dy[xrow + r * 1024 + 62];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 10];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 19];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 28];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 + 60];
+              const x1 = dy[xrow + r * 1024 + 61];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 11];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 20];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 29];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = dy[xrow + r * 1024 + 30];
+            const x1 = dy[xrow + r * 1024 + 31];
+            const w0 = w[g * 108 + o0 * 9 + r * 36 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 108 + o0 * 9 + r * 36 + 12];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 108 + o0 * 9 + r * 36 + 21];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 108 + o0 * 9 + r * 36 + 30];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = dy[xrow + r * 1024 + 29];
+            const x1 = dy[xrow + r * 1024 + 30];
+            const w0 = w[g * 108 + o0 * 9 + r * 36 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 108 + o0 * 9 + r * 36 + 13];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 108 + o0 * 9 + r * 36 + 22];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 108 + o0 * 9 + r * 36 + 31];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = dy[xrow + r * 1024 + 28];
+            const x1 = dy[xrow + r * 1024 + 29];
+            const w0 = w[g * 108 + o0 * 9 + r * 36 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 108 + o0 * 9 + r * 36 + 14];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 108 + o0 * 9 + r * 36 + 23];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 108 + o0 * 9 + r * 36 + 32];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 - 2];
+              const x1 = dy[xrow + r * 1024 - 1];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 6];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 15];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 24];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 33];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 - 3];
+              const x1 = dy[xrow + r * 1024 - 2];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 7];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 16];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 25];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 34];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 - 4];
+              const x1 = dy[xrow + r * 1024 - 3];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 8];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 17];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 26];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 35];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          dx[yrow + 29] = t_acc0_0;
+          dx[yrow + 30] = t_acc0_1;
+          dx[yrow + 1053] = t_acc1_0;
+          dx[yrow + 1054] = t_acc1_1;
+          dx[yrow + 2077] = t_acc2_0;
+          dx[yrow + 2078] = t_acc2_1;
+          dx[yrow + 3101] = t_acc3_0;
+          dx[yrow + 3102] = t_acc3_1;
+          for (let ce = 0; ce < 2; ce++) {
+            const tw = (ce < 1 ? ce : ce + 30);
             let acc0_0 = 0;
             let acc1_0 = 0;
             let acc2_0 = 0;

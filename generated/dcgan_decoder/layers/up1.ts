@@ -9,7 +9,8 @@
 
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.17, im2row 1.25
  */
 export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
   // stride phase (0, 0): 4 of 16 taps
@@ -20,7 +21,119 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
         for (let th = 0; th < 4; th++) {
           const yrow = ((n * 8 + g * 8 + o0) * 8 + th * 2) * 8;
           const xrow = ((n * 16 + g * 16) * 4 + th) * 4;
-          for (let ce = 0; ce < 4; ce++) {
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc0_2 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc1_2 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc2_2 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          let t_acc3_2 = 0;
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 16 + 1];
+            const x1 = x[xrow + r * 16 + 2];
+            const x2 = x[xrow + r * 16 + 3];
+            const w0 = w[g * 2048 + o0 * 16 + r * 128 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 2048 + o0 * 16 + r * 128 + 21];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 2048 + o0 * 16 + r * 128 + 37];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 2048 + o0 * 16 + r * 128 + 53];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 16];
+            const x1 = x[xrow + r * 16 + 1];
+            const x2 = x[xrow + r * 16 + 2];
+            const w0 = w[g * 2048 + o0 * 16 + r * 128 + 7];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 2048 + o0 * 16 + r * 128 + 23];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 2048 + o0 * 16 + r * 128 + 39];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 2048 + o0 * 16 + r * 128 + 55];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 16 - 3];
+              const x1 = x[xrow + r * 16 - 2];
+              const x2 = x[xrow + r * 16 - 1];
+              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 13];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 29];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 45];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 61];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 16 - 4];
+              const x1 = x[xrow + r * 16 - 3];
+              const x2 = x[xrow + r * 16 - 2];
+              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 15];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 31];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 47];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 63];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          y[yrow + 2] = t_acc0_0;
+          y[yrow + 4] = t_acc0_1;
+          y[yrow + 6] = t_acc0_2;
+          y[yrow + 66] = t_acc1_0;
+          y[yrow + 68] = t_acc1_1;
+          y[yrow + 70] = t_acc1_2;
+          y[yrow + 130] = t_acc2_0;
+          y[yrow + 132] = t_acc2_1;
+          y[yrow + 134] = t_acc2_2;
+          y[yrow + 194] = t_acc3_0;
+          y[yrow + 196] = t_acc3_1;
+          y[yrow + 198] = t_acc3_2;
+          for (let ce = 0; ce < 1; ce++) {
             const tw = ce;
             let acc0_0 = 0;
             let acc1_0 = 0;
@@ -93,8 +206,120 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
         for (let th = 0; th < 4; th++) {
           const yrow = ((n * 8 + g * 8 + o0) * 8 + th * 2) * 8;
           const xrow = ((n * 16 + g * 16) * 4 + th) * 4;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = ce;
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc0_2 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc1_2 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc2_2 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          let t_acc3_2 = 0;
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 16 + 1];
+            const x1 = x[xrow + r * 16 + 2];
+            const x2 = x[xrow + r * 16 + 3];
+            const w0 = w[g * 2048 + o0 * 16 + r * 128 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 2048 + o0 * 16 + r * 128 + 20];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 2048 + o0 * 16 + r * 128 + 36];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 2048 + o0 * 16 + r * 128 + 52];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 16];
+            const x1 = x[xrow + r * 16 + 1];
+            const x2 = x[xrow + r * 16 + 2];
+            const w0 = w[g * 2048 + o0 * 16 + r * 128 + 6];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 2048 + o0 * 16 + r * 128 + 22];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 2048 + o0 * 16 + r * 128 + 38];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 2048 + o0 * 16 + r * 128 + 54];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 16 - 3];
+              const x1 = x[xrow + r * 16 - 2];
+              const x2 = x[xrow + r * 16 - 1];
+              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 12];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 28];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 44];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 60];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 16 - 4];
+              const x1 = x[xrow + r * 16 - 3];
+              const x2 = x[xrow + r * 16 - 2];
+              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 14];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 30];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 46];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 62];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          y[yrow + 1] = t_acc0_0;
+          y[yrow + 3] = t_acc0_1;
+          y[yrow + 5] = t_acc0_2;
+          y[yrow + 65] = t_acc1_0;
+          y[yrow + 67] = t_acc1_1;
+          y[yrow + 69] = t_acc1_2;
+          y[yrow + 129] = t_acc2_0;
+          y[yrow + 131] = t_acc2_1;
+          y[yrow + 133] = t_acc2_2;
+          y[yrow + 193] = t_acc3_0;
+          y[yrow + 195] = t_acc3_1;
+          y[yrow + 197] = t_acc3_2;
+          for (let ce = 0; ce < 1; ce++) {
+            const tw = ce + 3;
             let acc0_0 = 0;
             let acc1_0 = 0;
             let acc2_0 = 0;
@@ -166,7 +391,119 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
         for (let th = 0; th < 4; th++) {
           const yrow = ((n * 8 + g * 8 + o0) * 8 + th * 2) * 8 + 8;
           const xrow = ((n * 16 + g * 16) * 4 + th) * 4;
-          for (let ce = 0; ce < 4; ce++) {
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc0_2 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc1_2 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc2_2 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          let t_acc3_2 = 0;
+          if (th < 3) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 16 + 5];
+              const x1 = x[xrow + r * 16 + 6];
+              const x2 = x[xrow + r * 16 + 7];
+              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 17];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 33];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 49];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          if (th < 3) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 16 + 4];
+              const x1 = x[xrow + r * 16 + 5];
+              const x2 = x[xrow + r * 16 + 6];
+              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 3];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 19];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 35];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 51];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 16 + 1];
+            const x1 = x[xrow + r * 16 + 2];
+            const x2 = x[xrow + r * 16 + 3];
+            const w0 = w[g * 2048 + o0 * 16 + r * 128 + 9];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 2048 + o0 * 16 + r * 128 + 25];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 2048 + o0 * 16 + r * 128 + 41];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 2048 + o0 * 16 + r * 128 + 57];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 16];
+            const x1 = x[xrow + r * 16 + 1];
+            const x2 = x[xrow + r * 16 + 2];
+            const w0 = w[g * 2048 + o0 * 16 + r * 128 + 11];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 2048 + o0 * 16 + r * 128 + 27];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 2048 + o0 * 16 + r * 128 + 43];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 2048 + o0 * 16 + r * 128 + 59];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          y[yrow + 2] = t_acc0_0;
+          y[yrow + 4] = t_acc0_1;
+          y[yrow + 6] = t_acc0_2;
+          y[yrow + 66] = t_acc1_0;
+          y[yrow + 68] = t_acc1_1;
+          y[yrow + 70] = t_acc1_2;
+          y[yrow + 130] = t_acc2_0;
+          y[yrow + 132] = t_acc2_1;
+          y[yrow + 134] = t_acc2_2;
+          y[yrow + 194] = t_acc3_0;
+          y[yrow + 196] = t_acc3_1;
+          y[yrow + 198] = t_acc3_2;
+          for (let ce = 0; ce < 1; ce++) {
             const tw = ce;
             let acc0_0 = 0;
             let acc1_0 = 0;
@@ -239,8 +576,120 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
         for (let th = 0; th < 4; th++) {
           const yrow = ((n * 8 + g * 8 + o0) * 8 + th * 2) * 8 + 8;
           const xrow = ((n * 16 + g * 16) * 4 + th) * 4;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = ce;
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc0_2 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc1_2 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc2_2 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          let t_acc3_2 = 0;
+          if (th < 3) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 16 + 5];
+              const x1 = x[xrow + r * 16 + 6];
+              const x2 = x[xrow + r * 16 + 7];
+              const w0 = w[g * 2048 + o0 * 16 + r * 128];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 16];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 32];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 48];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          if (th < 3) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 16 + 4];
+              const x1 = x[xrow + r * 16 + 5];
+              const x2 = x[xrow + r * 16 + 6];
+              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 18];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 34];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 50];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 16 + 1];
+            const x1 = x[xrow + r * 16 + 2];
+            const x2 = x[xrow + r * 16 + 3];
+            const w0 = w[g * 2048 + o0 * 16 + r * 128 + 8];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 2048 + o0 * 16 + r * 128 + 24];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 2048 + o0 * 16 + r * 128 + 40];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 2048 + o0 * 16 + r * 128 + 56];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 16];
+            const x1 = x[xrow + r * 16 + 1];
+            const x2 = x[xrow + r * 16 + 2];
+            const w0 = w[g * 2048 + o0 * 16 + r * 128 + 10];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 2048 + o0 * 16 + r * 128 + 26];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 2048 + o0 * 16 + r * 128 + 42];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 2048 + o0 * 16 + r * 128 + 58];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          y[yrow + 1] = t_acc0_0;
+          y[yrow + 3] = t_acc0_1;
+          y[yrow + 5] = t_acc0_2;
+          y[yrow + 65] = t_acc1_0;
+          y[yrow + 67] = t_acc1_1;
+          y[yrow + 69] = t_acc1_2;
+          y[yrow + 129] = t_acc2_0;
+          y[yrow + 131] = t_acc2_1;
+          y[yrow + 133] = t_acc2_2;
+          y[yrow + 193] = t_acc3_0;
+          y[yrow + 195] = t_acc3_1;
+          y[yrow + 197] = t_acc3_2;
+          for (let ce = 0; ce < 1; ce++) {
+            const tw = ce + 3;
             let acc0_0 = 0;
             let acc1_0 = 0;
             let acc2_0 = 0;
@@ -309,6 +758,7 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
  * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.14, im2row 1.43
  * cols[g, n, p, k] = im2row(dy): 64 rows x 128 columns
  */
 export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(dy: Float32Array, cols: Float32Array): void {
@@ -501,6 +951,7 @@ export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(dy: Float32Array, cols
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
  * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.14, im2row 1.43
  * dw[co, k] = sum_{n, p} x[n, co, p] * cols[g, n, p, k]: M=16 N=128 K=64 per group
  */
 export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
@@ -508,10 +959,10 @@ export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(cols: Float32Array, x:
     const ab = bt0 * 256;
     const bb = bt0 * 8192;
     const cb = bt0 * 2048;
-    for (let mb = 0; mb < 4; mb++) {
-      const m0 = mb * 4;
-      for (let nb = 0; nb < 32; nb++) {
-        const n0 = nb * 4;
+    for (let nb = 0; nb < 32; nb++) {
+      const n0 = nb * 4;
+      for (let mb = 0; mb < 4; mb++) {
+        const m0 = mb * 4;
         let acc0_00 = 0;
         let acc0_01 = 0;
         let acc0_02 = 0;
@@ -583,7 +1034,8 @@ export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(cols: Float32Array, x:
 
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.38, im2row 1.25
  */
 export function convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -593,8 +1045,296 @@ export function convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(dy: Float32Array, w: F
         for (let th = 0; th < 4; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 4 + th) * 4;
           const xrow = ((n * 8 + g * 8) * 8 + th * 2) * 8;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = ce;
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          if (th >= 1) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 - 7];
+              const x1 = dy[xrow + r * 64 - 5];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 128];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 256];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 384];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 - 6];
+              const x1 = dy[xrow + r * 64 - 4];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 129];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 257];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 385];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 - 5];
+              const x1 = dy[xrow + r * 64 - 3];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 130];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 258];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 386];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 - 4];
+              const x1 = dy[xrow + r * 64 - 2];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 3];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 131];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 259];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 387];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 1];
+            const x1 = dy[xrow + r * 64 + 3];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 132];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 260];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 388];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 2];
+            const x1 = dy[xrow + r * 64 + 4];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 133];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 261];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 389];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 3];
+            const x1 = dy[xrow + r * 64 + 5];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 6];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 134];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 262];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 390];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 4];
+            const x1 = dy[xrow + r * 64 + 6];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 7];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 135];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 263];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 391];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 9];
+            const x1 = dy[xrow + r * 64 + 11];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 8];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 136];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 264];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 392];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 10];
+            const x1 = dy[xrow + r * 64 + 12];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 9];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 137];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 265];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 393];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 11];
+            const x1 = dy[xrow + r * 64 + 13];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 10];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 138];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 266];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 394];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 12];
+            const x1 = dy[xrow + r * 64 + 14];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 11];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 139];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 267];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 395];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          if (th < 3) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 + 17];
+              const x1 = dy[xrow + r * 64 + 19];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 12];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 140];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 268];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 396];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 3) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 + 18];
+              const x1 = dy[xrow + r * 64 + 20];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 13];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 141];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 269];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 397];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 3) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 + 19];
+              const x1 = dy[xrow + r * 64 + 21];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 14];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 142];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 270];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 398];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 3) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 + 20];
+              const x1 = dy[xrow + r * 64 + 22];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 15];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 143];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 271];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 399];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          dx[yrow + 1] = t_acc0_0;
+          dx[yrow + 2] = t_acc0_1;
+          dx[yrow + 17] = t_acc1_0;
+          dx[yrow + 18] = t_acc1_1;
+          dx[yrow + 33] = t_acc2_0;
+          dx[yrow + 34] = t_acc2_1;
+          dx[yrow + 49] = t_acc3_0;
+          dx[yrow + 50] = t_acc3_1;
+          for (let ce = 0; ce < 2; ce++) {
+            const tw = (ce < 1 ? ce : ce + 2);
             let acc0_0 = 0;
             let acc1_0 = 0;
             let acc2_0 = 0;

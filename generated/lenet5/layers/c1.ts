@@ -9,7 +9,8 @@
 
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 1.67
  */
 export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -582,7 +583,8 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
 
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 1.67
  */
 export function conv5x5_p2_1x28x28_to_6_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -1196,7 +1198,8 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct_rows(x: Float32Array, w: Floa
 
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 1.67
  */
 export function conv5x5_p2_1x28x28_to_6_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -1499,7 +1502,8 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct_cols(x: Float32Array, w: Floa
 
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
- * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.84
  */
 export function conv5x5_p2_1x28x28_to_6_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -2662,7 +2666,8 @@ export function conv5x5_p2_1x28x28_to_6_db(dy: Float32Array, db: Float32Array): 
 
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.26, im2row 1.67
  */
 export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 25 of 25 taps
@@ -2867,7 +2872,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
 
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.26, im2row 1.67
  */
 export function conv5x5_p2_1x28x28_to_6_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 25 of 25 taps
@@ -3081,7 +3087,8 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct_rows(dy: Float32Array, w: Floa
 
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.26, im2row 1.67
  */
 export function conv5x5_p2_1x28x28_to_6_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 25 of 25 taps

@@ -9,7 +9,8 @@
 
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.98, im2row 1.25
  */
 export function conv5x5_6x14x14_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -716,7 +717,8 @@ export function conv5x5_6x14x14_to_16_fwd_direct(x: Float32Array, w: Float32Arra
 
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.98, im2row 1.25
  */
 export function conv5x5_6x14x14_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -726,296 +728,426 @@ export function conv5x5_6x14x14_to_16_fwd_direct_cols(x: Float32Array, w: Float3
         for (let th = 0; th < 10; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 10 + th) * 10;
           const xrow = ((n * 6 + g * 6) * 14 + th) * 14;
-          for (let ce = 0; ce < 2; ce++) {
-            const tw = ce + 8;
-            const bv0 = b[g * 16 + o0];
-            let acc0_0 = bv0;
-            const bv1 = b[g * 16 + o0 + 1];
-            let acc1_0 = bv1;
-            const bv2 = b[g * 16 + o0 + 2];
-            let acc2_0 = bv2;
-            const bv3 = b[g * 16 + o0 + 3];
-            let acc3_0 = bv3;
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 150];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 300];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 450];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 1];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 1];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 151];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 301];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 451];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 2];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 2];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 152];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 302];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 452];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 3];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 3];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 153];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 303];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 453];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 4];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 4];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 154];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 304];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 454];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 14];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 5];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 155];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 305];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 455];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 15];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 6];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 156];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 306];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 456];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 16];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 7];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 157];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 307];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 457];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 17];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 8];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 158];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 308];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 458];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 18];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 9];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 159];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 309];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 459];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 28];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 10];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 160];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 310];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 460];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 29];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 11];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 161];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 311];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 461];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 30];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 12];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 162];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 312];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 462];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 31];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 13];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 163];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 313];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 463];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 32];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 14];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 164];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 314];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 464];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 42];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 15];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 165];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 315];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 465];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 43];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 16];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 166];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 316];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 466];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 44];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 17];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 167];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 317];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 467];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 45];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 18];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 168];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 318];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 468];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 46];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 19];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 169];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 319];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 469];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 56];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 20];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 170];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 320];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 470];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 57];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 21];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 171];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 321];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 471];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 58];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 22];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 172];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 322];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 472];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 59];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 23];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 173];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 323];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 473];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 6; r++) {
-              const x0 = x[xrow + r * 196 + tw + 60];
-              const w0 = w[g * 2400 + o0 * 150 + r * 25 + 24];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2400 + o0 * 150 + r * 25 + 174];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2400 + o0 * 150 + r * 25 + 324];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2400 + o0 * 150 + r * 25 + 474];
-              acc3_0 += w3 * x0;
-            }
-            y[yrow + tw] = acc0_0;
-            y[yrow + tw + 100] = acc1_0;
-            y[yrow + tw + 200] = acc2_0;
-            y[yrow + tw + 300] = acc3_0;
+          const t_bv0 = b[g * 16 + o0];
+          let t_acc0_0 = t_bv0;
+          let t_acc0_1 = t_bv0;
+          const t_bv1 = b[g * 16 + o0 + 1];
+          let t_acc1_0 = t_bv1;
+          let t_acc1_1 = t_bv1;
+          const t_bv2 = b[g * 16 + o0 + 2];
+          let t_acc2_0 = t_bv2;
+          let t_acc2_1 = t_bv2;
+          const t_bv3 = b[g * 16 + o0 + 3];
+          let t_acc3_0 = t_bv3;
+          let t_acc3_1 = t_bv3;
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 8];
+            const x1 = x[xrow + r * 196 + 9];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 150];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 300];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 450];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
           }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 9];
+            const x1 = x[xrow + r * 196 + 10];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 1];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 151];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 301];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 451];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 10];
+            const x1 = x[xrow + r * 196 + 11];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 2];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 152];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 302];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 452];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 11];
+            const x1 = x[xrow + r * 196 + 12];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 153];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 303];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 453];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 12];
+            const x1 = x[xrow + r * 196 + 13];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 154];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 304];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 454];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 22];
+            const x1 = x[xrow + r * 196 + 23];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 155];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 305];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 455];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 23];
+            const x1 = x[xrow + r * 196 + 24];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 6];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 156];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 306];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 456];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 24];
+            const x1 = x[xrow + r * 196 + 25];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 7];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 157];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 307];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 457];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 25];
+            const x1 = x[xrow + r * 196 + 26];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 8];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 158];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 308];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 458];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 26];
+            const x1 = x[xrow + r * 196 + 27];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 9];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 159];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 309];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 459];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 36];
+            const x1 = x[xrow + r * 196 + 37];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 10];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 160];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 310];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 460];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 37];
+            const x1 = x[xrow + r * 196 + 38];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 11];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 161];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 311];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 461];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 38];
+            const x1 = x[xrow + r * 196 + 39];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 12];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 162];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 312];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 462];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 39];
+            const x1 = x[xrow + r * 196 + 40];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 13];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 163];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 313];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 463];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 40];
+            const x1 = x[xrow + r * 196 + 41];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 14];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 164];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 314];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 464];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 50];
+            const x1 = x[xrow + r * 196 + 51];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 15];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 165];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 315];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 465];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 51];
+            const x1 = x[xrow + r * 196 + 52];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 16];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 166];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 316];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 466];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 52];
+            const x1 = x[xrow + r * 196 + 53];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 17];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 167];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 317];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 467];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 53];
+            const x1 = x[xrow + r * 196 + 54];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 18];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 168];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 318];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 468];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 54];
+            const x1 = x[xrow + r * 196 + 55];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 19];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 169];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 319];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 469];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 64];
+            const x1 = x[xrow + r * 196 + 65];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 20];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 170];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 320];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 470];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 65];
+            const x1 = x[xrow + r * 196 + 66];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 21];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 171];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 321];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 471];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 66];
+            const x1 = x[xrow + r * 196 + 67];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 22];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 172];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 322];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 472];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 67];
+            const x1 = x[xrow + r * 196 + 68];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 23];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 173];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 323];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 473];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 6; r++) {
+            const x0 = x[xrow + r * 196 + 68];
+            const x1 = x[xrow + r * 196 + 69];
+            const w0 = w[g * 2400 + o0 * 150 + r * 25 + 24];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2400 + o0 * 150 + r * 25 + 174];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2400 + o0 * 150 + r * 25 + 324];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2400 + o0 * 150 + r * 25 + 474];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          y[yrow + 8] = t_acc0_0;
+          y[yrow + 9] = t_acc0_1;
+          y[yrow + 108] = t_acc1_0;
+          y[yrow + 109] = t_acc1_1;
+          y[yrow + 208] = t_acc2_0;
+          y[yrow + 209] = t_acc2_1;
+          y[yrow + 308] = t_acc3_0;
+          y[yrow + 309] = t_acc3_1;
         }
       }
     }
@@ -1024,7 +1156,8 @@ export function conv5x5_6x14x14_to_16_fwd_direct_cols(x: Float32Array, w: Float3
 
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
- * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.43
  */
 export function conv5x5_6x14x14_to_16_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -1500,7 +1633,8 @@ export function conv5x5_6x14x14_to_16_db(dy: Float32Array, db: Float32Array): vo
 
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.30, im2row 1.25
  */
 export function conv5x5_6x14x14_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 25 of 25 taps
@@ -2071,7 +2205,8 @@ export function conv5x5_6x14x14_to_16_dx_direct(dy: Float32Array, w: Float32Arra
 
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.30, im2row 1.25
  */
 export function conv5x5_6x14x14_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 25 of 25 taps
@@ -2693,7 +2828,8 @@ export function conv5x5_6x14x14_to_16_dx_direct_rows(dy: Float32Array, w: Float3
 
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.30, im2row 1.25
  */
 export function conv5x5_6x14x14_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 25 of 25 taps
@@ -2704,8 +2840,395 @@ export function conv5x5_6x14x14_to_16_dx_direct_cols(dy: Float32Array, w: Float3
         for (let th = 0; th < 14; th++) {
           const yrow = ((n * 6 + g * 6 + o0) * 14 + th) * 14;
           const xrow = ((n * 16 + g * 16) * 10 + th) * 10;
-          for (let ce = 0; ce < 10; ce++) {
-            const tw = (ce < 4 ? ce : ce + 4);
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 + 8];
+              const x1 = dy[xrow + r * 100 + 9];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 25];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 50];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 + 7];
+              const x1 = dy[xrow + r * 100 + 8];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 26];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 51];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 + 6];
+              const x1 = dy[xrow + r * 100 + 7];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 27];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 52];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 + 5];
+              const x1 = dy[xrow + r * 100 + 6];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 3];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 28];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 53];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 + 4];
+              const x1 = dy[xrow + r * 100 + 5];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 4];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 29];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 54];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 2];
+              const x1 = dy[xrow + r * 100 - 1];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 5];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 30];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 55];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 3];
+              const x1 = dy[xrow + r * 100 - 2];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 6];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 31];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 56];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 4];
+              const x1 = dy[xrow + r * 100 - 3];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 7];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 32];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 57];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 5];
+              const x1 = dy[xrow + r * 100 - 4];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 8];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 33];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 58];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 6];
+              const x1 = dy[xrow + r * 100 - 5];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 9];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 34];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 59];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 12];
+              const x1 = dy[xrow + r * 100 - 11];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 10];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 35];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 60];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 13];
+              const x1 = dy[xrow + r * 100 - 12];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 11];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 36];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 61];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 14];
+              const x1 = dy[xrow + r * 100 - 13];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 12];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 37];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 62];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 15];
+              const x1 = dy[xrow + r * 100 - 14];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 13];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 38];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 63];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 16];
+              const x1 = dy[xrow + r * 100 - 15];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 14];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 39];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 64];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 22];
+              const x1 = dy[xrow + r * 100 - 21];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 15];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 40];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 65];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 23];
+              const x1 = dy[xrow + r * 100 - 22];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 16];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 41];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 66];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 24];
+              const x1 = dy[xrow + r * 100 - 23];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 17];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 42];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 67];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 25];
+              const x1 = dy[xrow + r * 100 - 24];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 18];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 43];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 68];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 26];
+              const x1 = dy[xrow + r * 100 - 25];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 19];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 44];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 69];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 32];
+              const x1 = dy[xrow + r * 100 - 31];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 20];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 45];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 70];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 33];
+              const x1 = dy[xrow + r * 100 - 32];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 21];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 46];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 71];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 34];
+              const x1 = dy[xrow + r * 100 - 33];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 22];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 47];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 72];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 35];
+              const x1 = dy[xrow + r * 100 - 34];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 23];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 48];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 73];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 36];
+              const x1 = dy[xrow + r * 100 - 35];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 24];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 49];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 74];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          dx[yrow + 8] = t_acc0_0;
+          dx[yrow + 9] = t_acc0_1;
+          dx[yrow + 204] = t_acc1_0;
+          dx[yrow + 205] = t_acc1_1;
+          dx[yrow + 400] = t_acc2_0;
+          dx[yrow + 401] = t_acc2_1;
+          for (let ce = 0; ce < 8; ce++) {
+            const tw = (ce < 4 ? ce : ce + 6);
             let acc0_0 = 0;
             let acc1_0 = 0;
             let acc2_0 = 0;

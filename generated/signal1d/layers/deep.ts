@@ -10,6 +10,7 @@
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.13
  * cols[g, n, p, k] = im2row(x): 248 rows x 48 columns
  */
 export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols(x: Float32Array, cols: Float32Array): void {
@@ -53,6 +54,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols(x: Float32Array, col
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.13
  * y[n, co, p] = b[co] + sum_k cols[g, n, p, k] * w[co, k]: M=62 N=32 K=48 per (n, group)
  */
 export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm(cols: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
@@ -179,7 +181,8 @@ export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm(cols: Float32Array, 
 
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
- * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.30
  */
 export function conv1d_k3_p2_d2_16x62_to_32_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -317,7 +320,8 @@ export function conv1d_k3_p2_d2_16x62_to_32_db(dy: Float32Array, db: Float32Arra
 
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.13
  */
 export function conv1d_k3_p2_d2_16x62_to_32_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 3 of 3 taps
@@ -449,7 +453,8 @@ export function conv1d_k3_p2_d2_16x62_to_32_dx_direct(dy: Float32Array, w: Float
 
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.13
  */
 export function conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 3 of 3 taps
@@ -460,8 +465,72 @@ export function conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n * 16 + g * 16 + o0 + th) * 62;
           const xrow = (n * 32 + g * 32 + th) * 62;
-          for (let ce = 0; ce < 6; ce++) {
-            const tw = (ce < 2 ? ce : ce + 56);
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 62 + 60];
+            const x1 = dy[xrow + r * 62 + 61];
+            const w0 = w[g * 1536 + o0 * 3 + r * 48];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 3 + r * 48 + 3];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 3 + r * 48 + 6];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 3 + r * 48 + 9];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 62 + 58];
+            const x1 = dy[xrow + r * 62 + 59];
+            const w0 = w[g * 1536 + o0 * 3 + r * 48 + 1];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 3 + r * 48 + 4];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 3 + r * 48 + 7];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 3 + r * 48 + 10];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 62 + 56];
+            const x1 = dy[xrow + r * 62 + 57];
+            const w0 = w[g * 1536 + o0 * 3 + r * 48 + 2];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 3 + r * 48 + 5];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 3 + r * 48 + 8];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 3 + r * 48 + 11];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          dx[yrow + 58] = t_acc0_0;
+          dx[yrow + 59] = t_acc0_1;
+          dx[yrow + 120] = t_acc1_0;
+          dx[yrow + 121] = t_acc1_1;
+          dx[yrow + 182] = t_acc2_0;
+          dx[yrow + 183] = t_acc2_1;
+          dx[yrow + 244] = t_acc3_0;
+          dx[yrow + 245] = t_acc3_1;
+          for (let ce = 0; ce < 4; ce++) {
+            const tw = (ce < 2 ? ce : ce + 58);
             let acc0_0 = 0;
             let acc1_0 = 0;
             let acc2_0 = 0;

@@ -10,6 +10,7 @@
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
  * cols[g, n, p, k] = im2row(x): 996 rows x 24 columns
  */
 export function conv1d_k3_p1_8x249_to_16_fwd_im2row_cols(x: Float32Array, cols: Float32Array): void {
@@ -53,6 +54,7 @@ export function conv1d_k3_p1_8x249_to_16_fwd_im2row_cols(x: Float32Array, cols: 
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
  * y[n, co, p] = b[co] + sum_k cols[g, n, p, k] * w[co, k]: M=249 N=16 K=24 per (n, group)
  */
 export function conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm(cols: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
@@ -166,7 +168,8 @@ export function conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm(cols: Float32Array, w: 
 
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
- * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.43
  */
 export function conv1d_k3_p1_8x249_to_16_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -276,7 +279,8 @@ export function conv1d_k3_p1_8x249_to_16_db(dy: Float32Array, db: Float32Array):
 
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
  */
 export function conv1d_k3_p1_8x249_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 3 of 3 taps
@@ -408,7 +412,8 @@ export function conv1d_k3_p1_8x249_to_16_dx_direct(dy: Float32Array, w: Float32A
 
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
  */
 export function conv1d_k3_p1_8x249_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 3 of 3 taps
@@ -419,8 +424,95 @@ export function conv1d_k3_p1_8x249_to_16_dx_direct_cols(dy: Float32Array, w: Flo
         for (let th = 0; th < 1; th++) {
           const yrow = (n * 8 + g * 8 + o0 + th) * 249;
           const xrow = (n * 16 + g * 16 + th) * 249;
-          for (let ce = 0; ce < 5; ce++) {
-            const tw = (ce < 1 ? ce : ce + 244);
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc0_2 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc1_2 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc2_2 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          let t_acc3_2 = 0;
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 249 + 246];
+            const x1 = dy[xrow + r * 249 + 247];
+            const x2 = dy[xrow + r * 249 + 248];
+            const w0 = w[g * 384 + o0 * 3 + r * 24];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 384 + o0 * 3 + r * 24 + 3];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 384 + o0 * 3 + r * 24 + 6];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 384 + o0 * 3 + r * 24 + 9];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 249 + 245];
+            const x1 = dy[xrow + r * 249 + 246];
+            const x2 = dy[xrow + r * 249 + 247];
+            const w0 = w[g * 384 + o0 * 3 + r * 24 + 1];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 384 + o0 * 3 + r * 24 + 4];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 384 + o0 * 3 + r * 24 + 7];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 384 + o0 * 3 + r * 24 + 10];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 249 + 244];
+            const x1 = dy[xrow + r * 249 + 245];
+            const x2 = dy[xrow + r * 249 + 246];
+            const w0 = w[g * 384 + o0 * 3 + r * 24 + 2];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 384 + o0 * 3 + r * 24 + 5];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 384 + o0 * 3 + r * 24 + 8];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 384 + o0 * 3 + r * 24 + 11];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          dx[yrow + 245] = t_acc0_0;
+          dx[yrow + 246] = t_acc0_1;
+          dx[yrow + 247] = t_acc0_2;
+          dx[yrow + 494] = t_acc1_0;
+          dx[yrow + 495] = t_acc1_1;
+          dx[yrow + 496] = t_acc1_2;
+          dx[yrow + 743] = t_acc2_0;
+          dx[yrow + 744] = t_acc2_1;
+          dx[yrow + 745] = t_acc2_2;
+          dx[yrow + 992] = t_acc3_0;
+          dx[yrow + 993] = t_acc3_1;
+          dx[yrow + 994] = t_acc3_2;
+          for (let ce = 0; ce < 2; ce++) {
+            const tw = (ce < 1 ? ce : ce + 247);
             let acc0_0 = 0;
             let acc1_0 = 0;
             let acc2_0 = 0;

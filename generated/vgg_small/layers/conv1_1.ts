@@ -9,7 +9,8 @@
 
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
  */
 export function conv3x3_p1_3x32x32_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -300,7 +301,8 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct(x: Float32Array, w: Float32A
 
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
  */
 export function conv3x3_p1_3x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -604,7 +606,8 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Flo
 
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
  */
 export function conv3x3_p1_3x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -614,8 +617,184 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Flo
         for (let th = 0; th < 32; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 32 + th) * 32;
           const xrow = ((n * 3 + g * 3) * 32 + th) * 32;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = (ce < 1 ? ce : ce + 28);
+          const t_bv0 = b[g * 16 + o0];
+          let t_acc0_0 = t_bv0;
+          let t_acc0_1 = t_bv0;
+          const t_bv1 = b[g * 16 + o0 + 1];
+          let t_acc1_0 = t_bv1;
+          let t_acc1_1 = t_bv1;
+          const t_bv2 = b[g * 16 + o0 + 2];
+          let t_acc2_0 = t_bv2;
+          let t_acc2_1 = t_bv2;
+          const t_bv3 = b[g * 16 + o0 + 3];
+          let t_acc3_0 = t_bv3;
+          let t_acc3_1 = t_bv3;
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 - 4];
+              const x1 = x[xrow + r * 1024 - 3];
+              const w0 = w[g * 432 + o0 * 27 + r * 9];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 27];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 54];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 81];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 - 3];
+              const x1 = x[xrow + r * 1024 - 2];
+              const w0 = w[g * 432 + o0 * 27 + r * 9 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 28];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 55];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 82];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 - 2];
+              const x1 = x[xrow + r * 1024 - 1];
+              const w0 = w[g * 432 + o0 * 27 + r * 9 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 29];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 56];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 83];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = x[xrow + r * 1024 + 28];
+            const x1 = x[xrow + r * 1024 + 29];
+            const w0 = w[g * 432 + o0 * 27 + r * 9 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 432 + o0 * 27 + r * 9 + 30];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 432 + o0 * 27 + r * 9 + 57];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 432 + o0 * 27 + r * 9 + 84];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = x[xrow + r * 1024 + 29];
+            const x1 = x[xrow + r * 1024 + 30];
+            const w0 = w[g * 432 + o0 * 27 + r * 9 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 432 + o0 * 27 + r * 9 + 31];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 432 + o0 * 27 + r * 9 + 58];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 432 + o0 * 27 + r * 9 + 85];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = x[xrow + r * 1024 + 30];
+            const x1 = x[xrow + r * 1024 + 31];
+            const w0 = w[g * 432 + o0 * 27 + r * 9 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 432 + o0 * 27 + r * 9 + 32];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 432 + o0 * 27 + r * 9 + 59];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 432 + o0 * 27 + r * 9 + 86];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 + 60];
+              const x1 = x[xrow + r * 1024 + 61];
+              const w0 = w[g * 432 + o0 * 27 + r * 9 + 6];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 33];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 60];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 87];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 + 61];
+              const x1 = x[xrow + r * 1024 + 62];
+              const w0 = w[g * 432 + o0 * 27 + r * 9 + 7];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 34];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 61];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 88];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 + 62];
+              const x1 = x[xrow + r * 1024 + 63];
+              const w0 = w[g * 432 + o0 * 27 + r * 9 + 8];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 35];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 62];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 89];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          y[yrow + 29] = t_acc0_0;
+          y[yrow + 30] = t_acc0_1;
+          y[yrow + 1053] = t_acc1_0;
+          y[yrow + 1054] = t_acc1_1;
+          y[yrow + 2077] = t_acc2_0;
+          y[yrow + 2078] = t_acc2_1;
+          y[yrow + 3101] = t_acc3_0;
+          y[yrow + 3102] = t_acc3_1;
+          for (let ce = 0; ce < 2; ce++) {
+            const tw = (ce < 1 ? ce : ce + 30);
             const bv0 = b[g * 16 + o0];
             let acc0_0 = bv0;
             const bv1 = b[g * 16 + o0 + 1];
@@ -752,7 +931,8 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Flo
 
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.43
  */
 export function conv3x3_p1_3x32x32_to_16_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -1020,7 +1200,8 @@ export function conv3x3_p1_3x32x32_to_16_db(dy: Float32Array, db: Float32Array):
 
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
  */
 export function conv3x3_p1_3x32x32_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
@@ -1255,7 +1436,8 @@ export function conv3x3_p1_3x32x32_to_16_dx_direct(dy: Float32Array, w: Float32A
 
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
  */
 export function conv3x3_p1_3x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
@@ -1503,7 +1685,8 @@ export function conv3x3_p1_3x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Flo
 
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
  */
 export function conv3x3_p1_3x32x32_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
@@ -1514,8 +1697,149 @@ export function conv3x3_p1_3x32x32_to_16_dx_direct_cols(dy: Float32Array, w: Flo
         for (let th = 0; th < 32; th++) {
           const yrow = ((n * 3 + g * 3 + o0) * 32 + th) * 32;
           const xrow = ((n * 16 + g * 16) * 32 + th) * 32;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = (ce < 1 ? ce : ce + 28);
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 + 62];
+              const x1 = dy[xrow + r * 1024 + 63];
+              const w0 = w[g * 432 + o0 * 9 + r * 27];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 9];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 18];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 + 61];
+              const x1 = dy[xrow + r * 1024 + 62];
+              const w0 = w[g * 432 + o0 * 9 + r * 27 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 10];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 19];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 + 60];
+              const x1 = dy[xrow + r * 1024 + 61];
+              const w0 = w[g * 432 + o0 * 9 + r * 27 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 11];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 20];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024 + 30];
+            const x1 = dy[xrow + r * 1024 + 31];
+            const w0 = w[g * 432 + o0 * 9 + r * 27 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 432 + o0 * 9 + r * 27 + 12];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 432 + o0 * 9 + r * 27 + 21];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024 + 29];
+            const x1 = dy[xrow + r * 1024 + 30];
+            const w0 = w[g * 432 + o0 * 9 + r * 27 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 432 + o0 * 9 + r * 27 + 13];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 432 + o0 * 9 + r * 27 + 22];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024 + 28];
+            const x1 = dy[xrow + r * 1024 + 29];
+            const w0 = w[g * 432 + o0 * 9 + r * 27 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 432 + o0 * 9 + r * 27 + 14];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 432 + o0 * 9 + r * 27 + 23];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 2];
+              const x1 = dy[xrow + r * 1024 - 1];
+              const w0 = w[g * 432 + o0 * 9 + r * 27 + 6];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 15];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 24];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 3];
+              const x1 = dy[xrow + r * 1024 - 2];
+              const w0 = w[g * 432 + o0 * 9 + r * 27 + 7];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 16];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 25];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 4];
+              const x1 = dy[xrow + r * 1024 - 3];
+              const w0 = w[g * 432 + o0 * 9 + r * 27 + 8];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 17];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 26];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+            }
+          }
+          dx[yrow + 29] = t_acc0_0;
+          dx[yrow + 30] = t_acc0_1;
+          dx[yrow + 1053] = t_acc1_0;
+          dx[yrow + 1054] = t_acc1_1;
+          dx[yrow + 2077] = t_acc2_0;
+          dx[yrow + 2078] = t_acc2_1;
+          for (let ce = 0; ce < 2; ce++) {
+            const tw = (ce < 1 ? ce : ce + 30);
             let acc0_0 = 0;
             let acc1_0 = 0;
             let acc2_0 = 0;

@@ -9,7 +9,8 @@
 
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
  */
 export function conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -300,7 +301,8 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, w: Float32
 
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
  */
 export function conv3x3_p1_16x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -604,7 +606,8 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Fl
 
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
  */
 export function conv3x3_p1_16x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -614,8 +617,184 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Fl
         for (let th = 0; th < 32; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 32 + th) * 32;
           const xrow = ((n * 16 + g * 16) * 32 + th) * 32;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = (ce < 1 ? ce : ce + 28);
+          const t_bv0 = b[g * 16 + o0];
+          let t_acc0_0 = t_bv0;
+          let t_acc0_1 = t_bv0;
+          const t_bv1 = b[g * 16 + o0 + 1];
+          let t_acc1_0 = t_bv1;
+          let t_acc1_1 = t_bv1;
+          const t_bv2 = b[g * 16 + o0 + 2];
+          let t_acc2_0 = t_bv2;
+          let t_acc2_1 = t_bv2;
+          const t_bv3 = b[g * 16 + o0 + 3];
+          let t_acc3_0 = t_bv3;
+          let t_acc3_1 = t_bv3;
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 - 4];
+              const x1 = x[xrow + r * 1024 - 3];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 144];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 288];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 432];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 - 3];
+              const x1 = x[xrow + r * 1024 - 2];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 145];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 289];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 433];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 - 2];
+              const x1 = x[xrow + r * 1024 - 1];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 146];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 290];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 434];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 28];
+            const x1 = x[xrow + r * 1024 + 29];
+            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 147];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 291];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 435];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 29];
+            const x1 = x[xrow + r * 1024 + 30];
+            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 148];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 292];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 436];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 30];
+            const x1 = x[xrow + r * 1024 + 31];
+            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 149];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 293];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 437];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 + 60];
+              const x1 = x[xrow + r * 1024 + 61];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 6];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 150];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 294];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 438];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 + 61];
+              const x1 = x[xrow + r * 1024 + 62];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 7];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 151];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 295];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 439];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 + 62];
+              const x1 = x[xrow + r * 1024 + 63];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 8];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 152];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 296];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 440];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          y[yrow + 29] = t_acc0_0;
+          y[yrow + 30] = t_acc0_1;
+          y[yrow + 1053] = t_acc1_0;
+          y[yrow + 1054] = t_acc1_1;
+          y[yrow + 2077] = t_acc2_0;
+          y[yrow + 2078] = t_acc2_1;
+          y[yrow + 3101] = t_acc3_0;
+          y[yrow + 3102] = t_acc3_1;
+          for (let ce = 0; ce < 2; ce++) {
+            const tw = (ce < 1 ? ce : ce + 30);
             const bv0 = b[g * 16 + o0];
             let acc0_0 = bv0;
             const bv1 = b[g * 16 + o0 + 1];
@@ -752,7 +931,8 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Fl
 
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.43
  */
 export function conv3x3_p1_16x32x32_to_16_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -1020,7 +1200,8 @@ export function conv3x3_p1_16x32x32_to_16_db(dy: Float32Array, db: Float32Array)
 
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
  */
 export function conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
@@ -1308,7 +1489,8 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, w: Float32
 
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
  */
 export function conv3x3_p1_16x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
@@ -1609,7 +1791,8 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Fl
 
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
  */
 export function conv3x3_p1_16x32x32_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
@@ -1620,8 +1803,180 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct_cols(dy: Float32Array, w: Fl
         for (let th = 0; th < 32; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 32 + th) * 32;
           const xrow = ((n * 16 + g * 16) * 32 + th) * 32;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = (ce < 1 ? ce : ce + 28);
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 + 62];
+              const x1 = dy[xrow + r * 1024 + 63];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 9];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 18];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 27];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 + 61];
+              const x1 = dy[xrow + r * 1024 + 62];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 10];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 19];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 28];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 + 60];
+              const x1 = dy[xrow + r * 1024 + 61];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 11];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 20];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 29];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024 + 30];
+            const x1 = dy[xrow + r * 1024 + 31];
+            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 12];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 21];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 30];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024 + 29];
+            const x1 = dy[xrow + r * 1024 + 30];
+            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 13];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 22];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 31];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024 + 28];
+            const x1 = dy[xrow + r * 1024 + 29];
+            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 14];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 23];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 32];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 2];
+              const x1 = dy[xrow + r * 1024 - 1];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 6];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 15];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 24];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 33];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 3];
+              const x1 = dy[xrow + r * 1024 - 2];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 7];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 16];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 25];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 34];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 4];
+              const x1 = dy[xrow + r * 1024 - 3];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 8];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 17];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 26];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 35];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          dx[yrow + 29] = t_acc0_0;
+          dx[yrow + 30] = t_acc0_1;
+          dx[yrow + 1053] = t_acc1_0;
+          dx[yrow + 1054] = t_acc1_1;
+          dx[yrow + 2077] = t_acc2_0;
+          dx[yrow + 2078] = t_acc2_1;
+          dx[yrow + 3101] = t_acc3_0;
+          dx[yrow + 3102] = t_acc3_1;
+          for (let ce = 0; ce < 2; ce++) {
+            const tw = (ce < 1 ? ce : ce + 30);
             let acc0_0 = 0;
             let acc1_0 = 0;
             let acc2_0 = 0;

@@ -9,7 +9,8 @@
 
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
  */
 export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -300,7 +301,8 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32
 
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
  */
 export function conv3x3_p1_32x16x16_to_32_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -604,7 +606,8 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct_rows(x: Float32Array, w: Fl
 
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
  */
 export function conv3x3_p1_32x16x16_to_32_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -614,8 +617,184 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct_cols(x: Float32Array, w: Fl
         for (let th = 0; th < 16; th++) {
           const yrow = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
           const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = (ce < 1 ? ce : ce + 12);
+          const t_bv0 = b[g * 32 + o0];
+          let t_acc0_0 = t_bv0;
+          let t_acc0_1 = t_bv0;
+          const t_bv1 = b[g * 32 + o0 + 1];
+          let t_acc1_0 = t_bv1;
+          let t_acc1_1 = t_bv1;
+          const t_bv2 = b[g * 32 + o0 + 2];
+          let t_acc2_0 = t_bv2;
+          let t_acc2_1 = t_bv2;
+          const t_bv3 = b[g * 32 + o0 + 3];
+          let t_acc3_0 = t_bv3;
+          let t_acc3_1 = t_bv3;
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 - 4];
+              const x1 = x[xrow + r * 256 - 3];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 288];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 576];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 864];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 - 3];
+              const x1 = x[xrow + r * 256 - 2];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 289];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 577];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 865];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 - 2];
+              const x1 = x[xrow + r * 256 - 1];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 290];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 578];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 866];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = x[xrow + r * 256 + 12];
+            const x1 = x[xrow + r * 256 + 13];
+            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 291];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 579];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 867];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = x[xrow + r * 256 + 13];
+            const x1 = x[xrow + r * 256 + 14];
+            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 292];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 580];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 868];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = x[xrow + r * 256 + 14];
+            const x1 = x[xrow + r * 256 + 15];
+            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 293];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 581];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 869];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 + 28];
+              const x1 = x[xrow + r * 256 + 29];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 6];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 294];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 582];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 870];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 + 29];
+              const x1 = x[xrow + r * 256 + 30];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 7];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 295];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 583];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 871];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 + 30];
+              const x1 = x[xrow + r * 256 + 31];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 8];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 296];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 584];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 872];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          y[yrow + 13] = t_acc0_0;
+          y[yrow + 14] = t_acc0_1;
+          y[yrow + 269] = t_acc1_0;
+          y[yrow + 270] = t_acc1_1;
+          y[yrow + 525] = t_acc2_0;
+          y[yrow + 526] = t_acc2_1;
+          y[yrow + 781] = t_acc3_0;
+          y[yrow + 782] = t_acc3_1;
+          for (let ce = 0; ce < 2; ce++) {
+            const tw = (ce < 1 ? ce : ce + 14);
             const bv0 = b[g * 32 + o0];
             let acc0_0 = bv0;
             const bv1 = b[g * 32 + o0 + 1];
@@ -752,7 +931,8 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct_cols(x: Float32Array, w: Fl
 
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.30
  */
 export function conv3x3_p1_32x16x16_to_32_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -1020,7 +1200,8 @@ export function conv3x3_p1_32x16x16_to_32_db(dy: Float32Array, db: Float32Array)
 
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
  */
 export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
@@ -1308,7 +1489,8 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32
 
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
  */
 export function conv3x3_p1_32x16x16_to_32_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
@@ -1609,7 +1791,8 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct_rows(dy: Float32Array, w: Fl
 
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
  */
 export function conv3x3_p1_32x16x16_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 9 taps
@@ -1620,8 +1803,180 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct_cols(dy: Float32Array, w: Fl
         for (let th = 0; th < 16; th++) {
           const yrow = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
           const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = (ce < 1 ? ce : ce + 12);
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 + 30];
+              const x1 = dy[xrow + r * 256 + 31];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 9];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 18];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 27];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 + 29];
+              const x1 = dy[xrow + r * 256 + 30];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 10];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 19];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 28];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 + 28];
+              const x1 = dy[xrow + r * 256 + 29];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 11];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 20];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 29];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256 + 14];
+            const x1 = dy[xrow + r * 256 + 15];
+            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 12];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 21];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 30];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256 + 13];
+            const x1 = dy[xrow + r * 256 + 14];
+            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 13];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 22];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 31];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256 + 12];
+            const x1 = dy[xrow + r * 256 + 13];
+            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 14];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 23];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 32];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 - 2];
+              const x1 = dy[xrow + r * 256 - 1];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 6];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 15];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 24];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 33];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 - 3];
+              const x1 = dy[xrow + r * 256 - 2];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 7];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 16];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 25];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 34];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 - 4];
+              const x1 = dy[xrow + r * 256 - 3];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 8];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 17];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 26];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 35];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+            }
+          }
+          dx[yrow + 13] = t_acc0_0;
+          dx[yrow + 14] = t_acc0_1;
+          dx[yrow + 269] = t_acc1_0;
+          dx[yrow + 270] = t_acc1_1;
+          dx[yrow + 525] = t_acc2_0;
+          dx[yrow + 526] = t_acc2_1;
+          dx[yrow + 781] = t_acc3_0;
+          dx[yrow + 782] = t_acc3_1;
+          for (let ce = 0; ce < 2; ce++) {
+            const tw = (ce < 1 ? ce : ce + 14);
             let acc0_0 = 0;
             let acc1_0 = 0;
             let acc2_0 = 0;

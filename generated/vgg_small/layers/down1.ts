@@ -9,7 +9,8 @@
 
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.13
  */
 export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -300,7 +301,8 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, w: Floa
 
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.13
  */
 export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -598,7 +600,8 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows(x: Float32Array, w:
 
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
- * role: forward, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.13
  */
 export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -608,8 +611,231 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(x: Float32Array, w:
         for (let th = 0; th < 16; th++) {
           const yrow = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
           const xrow = ((n * 16 + g * 16) * 32 + th * 2) * 32;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = (ce < 1 ? ce : ce + 12);
+          const t_bv0 = b[g * 32 + o0];
+          let t_acc0_0 = t_bv0;
+          let t_acc0_1 = t_bv0;
+          let t_acc0_2 = t_bv0;
+          const t_bv1 = b[g * 32 + o0 + 1];
+          let t_acc1_0 = t_bv1;
+          let t_acc1_1 = t_bv1;
+          let t_acc1_2 = t_bv1;
+          const t_bv2 = b[g * 32 + o0 + 2];
+          let t_acc2_0 = t_bv2;
+          let t_acc2_1 = t_bv2;
+          let t_acc2_2 = t_bv2;
+          const t_bv3 = b[g * 32 + o0 + 3];
+          let t_acc3_0 = t_bv3;
+          let t_acc3_1 = t_bv3;
+          let t_acc3_2 = t_bv3;
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 - 7];
+              const x1 = x[xrow + r * 1024 - 5];
+              const x2 = x[xrow + r * 1024 - 3];
+              const w0 = w[g * 4608 + o0 * 144 + r * 9];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 144];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 288];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 432];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 - 6];
+              const x1 = x[xrow + r * 1024 - 4];
+              const x2 = x[xrow + r * 1024 - 2];
+              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 145];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 289];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 433];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 - 5];
+              const x1 = x[xrow + r * 1024 - 3];
+              const x2 = x[xrow + r * 1024 - 1];
+              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 146];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 290];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 434];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 25];
+            const x1 = x[xrow + r * 1024 + 27];
+            const x2 = x[xrow + r * 1024 + 29];
+            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 147];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 291];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 435];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 26];
+            const x1 = x[xrow + r * 1024 + 28];
+            const x2 = x[xrow + r * 1024 + 30];
+            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 148];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 292];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 436];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 27];
+            const x1 = x[xrow + r * 1024 + 29];
+            const x2 = x[xrow + r * 1024 + 31];
+            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 149];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 293];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 437];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 57];
+            const x1 = x[xrow + r * 1024 + 59];
+            const x2 = x[xrow + r * 1024 + 61];
+            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 6];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 150];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 294];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 438];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 58];
+            const x1 = x[xrow + r * 1024 + 60];
+            const x2 = x[xrow + r * 1024 + 62];
+            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 7];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 151];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 295];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 439];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 59];
+            const x1 = x[xrow + r * 1024 + 61];
+            const x2 = x[xrow + r * 1024 + 63];
+            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 8];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 152];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 296];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 440];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          y[yrow + 13] = t_acc0_0;
+          y[yrow + 14] = t_acc0_1;
+          y[yrow + 15] = t_acc0_2;
+          y[yrow + 269] = t_acc1_0;
+          y[yrow + 270] = t_acc1_1;
+          y[yrow + 271] = t_acc1_2;
+          y[yrow + 525] = t_acc2_0;
+          y[yrow + 526] = t_acc2_1;
+          y[yrow + 527] = t_acc2_2;
+          y[yrow + 781] = t_acc3_0;
+          y[yrow + 782] = t_acc3_1;
+          y[yrow + 783] = t_acc3_2;
+          for (let ce = 0; ce < 1; ce++) {
+            const tw = ce;
             const bv0 = b[g * 32 + o0];
             let acc0_0 = bv0;
             const bv1 = b[g * 32 + o0 + 1];
@@ -740,7 +966,8 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(x: Float32Array, w:
 
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
- * role: gradWeight, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.30
  */
 export function conv3x3_s2_p1_16x32x32_to_32_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -966,7 +1193,8 @@ export function conv3x3_s2_p1_16x32x32_to_32_db(dy: Float32Array, db: Float32Arr
 
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.94, im2row 1.13
  */
 export function conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 1 of 9 taps
@@ -1395,7 +1623,8 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, w: Floa
 
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.94, im2row 1.13
  */
 export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (1, 0): 2 of 9 taps
@@ -1660,7 +1889,8 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(dy: Float32Array, w:
 
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
- * role: gradInput, strategy direct: window unrolled with constant offsets, 4 channels x 4 columns of accumulators, checks only on border rows/columns
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.94, im2row 1.13
  */
 export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 1): 2 of 9 taps
@@ -1671,8 +1901,74 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(dy: Float32Array, w:
         for (let th = 0; th < 16; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 32 + th * 2) * 32;
           const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = ce + 12;
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc0_2 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc1_2 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc2_2 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          let t_acc3_2 = 0;
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256 + 13];
+            const x1 = dy[xrow + r * 256 + 14];
+            const x2 = dy[xrow + r * 256 + 15];
+            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 12];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 21];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 30];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256 + 12];
+            const x1 = dy[xrow + r * 256 + 13];
+            const x2 = dy[xrow + r * 256 + 14];
+            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 14];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 23];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 32];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          dx[yrow + 25] = t_acc0_0;
+          dx[yrow + 27] = t_acc0_1;
+          dx[yrow + 29] = t_acc0_2;
+          dx[yrow + 1049] = t_acc1_0;
+          dx[yrow + 1051] = t_acc1_1;
+          dx[yrow + 1053] = t_acc1_2;
+          dx[yrow + 2073] = t_acc2_0;
+          dx[yrow + 2075] = t_acc2_1;
+          dx[yrow + 2077] = t_acc2_2;
+          dx[yrow + 3097] = t_acc3_0;
+          dx[yrow + 3099] = t_acc3_1;
+          dx[yrow + 3101] = t_acc3_2;
+          for (let ce = 0; ce < 1; ce++) {
+            const tw = ce + 15;
             let acc0_0 = 0;
             let acc1_0 = 0;
             let acc2_0 = 0;
@@ -1718,8 +2014,120 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(dy: Float32Array, w:
         for (let th = 0; th < 16; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 32 + th * 2) * 32 + 32;
           const xrow = ((n * 32 + g * 32) * 16 + th) * 16;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = ce + 12;
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc0_2 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc1_2 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc2_2 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          let t_acc3_2 = 0;
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 + 29];
+              const x1 = dy[xrow + r * 256 + 30];
+              const x2 = dy[xrow + r * 256 + 31];
+              const w0 = w[g * 4608 + o0 * 9 + r * 144];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 4608 + o0 * 9 + r * 144 + 9];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 4608 + o0 * 9 + r * 144 + 18];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 4608 + o0 * 9 + r * 144 + 27];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 + 28];
+              const x1 = dy[xrow + r * 256 + 29];
+              const x2 = dy[xrow + r * 256 + 30];
+              const w0 = w[g * 4608 + o0 * 9 + r * 144 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 4608 + o0 * 9 + r * 144 + 11];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 4608 + o0 * 9 + r * 144 + 20];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 4608 + o0 * 9 + r * 144 + 29];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256 + 13];
+            const x1 = dy[xrow + r * 256 + 14];
+            const x2 = dy[xrow + r * 256 + 15];
+            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 6];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 15];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 24];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 33];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256 + 12];
+            const x1 = dy[xrow + r * 256 + 13];
+            const x2 = dy[xrow + r * 256 + 14];
+            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 8];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 17];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 26];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 35];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          dx[yrow + 25] = t_acc0_0;
+          dx[yrow + 27] = t_acc0_1;
+          dx[yrow + 29] = t_acc0_2;
+          dx[yrow + 1049] = t_acc1_0;
+          dx[yrow + 1051] = t_acc1_1;
+          dx[yrow + 1053] = t_acc1_2;
+          dx[yrow + 2073] = t_acc2_0;
+          dx[yrow + 2075] = t_acc2_1;
+          dx[yrow + 2077] = t_acc2_2;
+          dx[yrow + 3097] = t_acc3_0;
+          dx[yrow + 3099] = t_acc3_1;
+          dx[yrow + 3101] = t_acc3_2;
+          for (let ce = 0; ce < 1; ce++) {
+            const tw = ce + 15;
             let acc0_0 = 0;
             let acc1_0 = 0;
             let acc2_0 = 0;
