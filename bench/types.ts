@@ -70,6 +70,8 @@ export interface CompilerRow {
   readonly ok: boolean;
   /** wall time of `node bin/convgen.js build <example> --out <tmp>`, process start included */
   readonly buildMs: number | null;
+  /** parse + plan + lower + render (emitModel) in the bench process, warm, ms: the work without start-up */
+  readonly inProcessMs: number | null;
   readonly files: number;
   /** bytes of everything the build wrote */
   readonly bytes: number;
