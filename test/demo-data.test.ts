@@ -6,6 +6,7 @@ import { asciiDigit, loadAllDigits, loadMnist, PIXELS, TEST_SIZE } from '../exam
 import { inflateSync } from 'node:zlib';
 import { crc32, encodePng } from '../examples/mnist/png.ts';
 import { curvesSvg, imageGridSvg } from '../examples/mnist/svg.ts';
+import { Progress } from '../examples/mnist/progress.ts';
 import { mseAndGrad, packedInput, target, thumbnail, THUMB, PACK, SIDE } from '../examples/decoder/task.ts';
 
 describe('mnist split', () => {
@@ -127,5 +128,31 @@ describe('svg', () => {
       const len = png.readUInt32BE(at - 4);
       expect(png.readUInt32BE(at + 4 + len)).toBe(crc32(png.subarray(at, at + 4 + len)));
     }
+  });
+});
+
+describe('progress', () => {
+  const sink = (isTTY: boolean) => {
+    const chunks: string[] = [];
+    return { chunks, stream: { isTTY, write: (s: string) => (chunks.push(s), true) } };
+  };
+
+  it('off a terminal: one plain line per quarter', () => {
+    const { chunks, stream } = sink(false);
+    const p = new Progress('epoch 1/2', 100, stream);
+    for (let done = 10; done <= 100; done += 10) p.update(done, 'loss 1.0');
+    p.finish();
+    expect(chunks).toHaveLength(4);
+    expect(chunks.every((c) => c.endsWith('\n') && !c.includes('\r'))).toBe(true);
+    expect(chunks[3]).toMatch(/^epoch 1\/2 100\/100  loss 1\.0  \d+ samples\/s\n$/);
+  });
+
+  it('on a terminal: redraws one line with a bar, and ends it', () => {
+    const { chunks, stream } = sink(true);
+    const p = new Progress('e', 4, stream);
+    p.update(4, 'x');
+    p.finish();
+    expect(chunks[0]).toMatch(/^\r\x1b\[2Ke \[=+\] 4\/4  x  \d+ samples\/s$/);
+    expect(chunks[chunks.length - 1]).toBe('\n');
   });
 });
