@@ -268,53 +268,69 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
   const remO = cog - fullO * bo;
   const tapOf = (a: Axis, k: number) => a.taps.find((tp) => tp.k === k);
 
-  const perOBlock = (o0: Expr, bo: number): Stmt[] => [
-    parallel('r', 0, cig, (r) => {
-      const body: Stmt[] = [];
-      for (let kh = 0; kh < g.kH; kh++) {
-        const th = tapOf(h, kh);
-        const all = Array.from({ length: g.kW }, (_, i) => i);
-        for (const [c0, cw] of chunks(0, g.kW, BLOCK_W)) {
-          const kws = all.slice(c0, c0 + cw);
-          const live = th ? kws.filter((kw) => tapOf(wAxis, kw)) : [];
-          const acc = (o: number, kw: number) => `acc${kh}_${o}_${kw}`;
-          for (let o = 0; o < bo; o++) for (const kw of kws) body.push(var_(acc(o, kw), f32(0)));
-          if (th && live.length > 0) {
-            const taps = live.map((kw) => tapOf(wAxis, kw)!);
-            const lo = Math.max(...taps.map((tp) => tp.lo));
-            const hi = Math.max(lo, Math.min(...taps.map((tp) => tp.hi)));
-            const pixel = (ow: E, pre: string, staticOw: number | null): Stmt[] => {
-              const used = staticOw === null ? taps : taps.filter((tp) => staticOw >= tp.lo && staticOw < tp.hi);
-              if (used.length === 0) return [];
-              const st: Stmt[] = [];
-              for (let o = 0; o < bo; o++) st.push(let_(`${pre}d${o}`, load(b.dy, add(add(v('dyrow'), o * ohw), ow)), 'f32'));
-              for (const tp of used) st.push(let_(`${pre}x${tp.k}`, load(b.x, add(add(v('xrow'), mul(ow, g.strideW)), tp.off)), 'f32'));
-              for (let o = 0; o < bo; o++) for (const tp of used) st.push(accum(acc(o, tp.k), mul(v(`${pre}d${o}`), v(`${pre}x${tp.k}`))));
-              return st;
-            };
-            const borderOws = [...Array.from({ length: lo }, (_, i) => i), ...Array.from({ length: g.outW - hi }, (_, i) => hi + i)];
-            body.push(
-              loop('n', 0, g.batch, (n) => [
-                loop('oh', th.lo, th.hi, (oh) => [
-                  // dy[n, g*Cog + o0, oh, 0] and x[n, g*Cig + r, oh*sH + offH, 0]
-                  let_('dyrow', mul(add(mul(add(add(mul(n, g.outC), mul(v('g'), cog)), o0), g.outH), oh), g.outW)),
-                  let_('xrow', mul(add(mul(add(add(mul(n, g.inC), mul(v('g'), cig)), r), g.inH), add(mul(oh, g.strideH), th.off)), g.inW)),
-                  ...(hi > lo ? [loop('ow', lo, hi, (ow) => pixel(ow, '', null))] : []),
-                  ...borderOws.flatMap((ow) => pixel(ow, `e${ow}_`, ow)),
-                ]),
+  // with short kernel rows, block several input channels too (1x1: 4 channels x 4 channels)
+  const rbw = Math.max(1, Math.min(cig, Math.floor(BLOCK_W / Math.min(g.kW, BLOCK_W))));
+  const fullR = Math.floor(cig / rbw);
+  const remR = cig - fullR * rbw;
+  const inHW = g.inH * g.inW;
+
+  /** dW for channels [o0, o0 + bo) x input channels [r0, r0 + rw) */
+  const perBlock = (o0: Expr, bo: number, r0: Expr, rw: number): Stmt[] => {
+    const body: Stmt[] = [];
+    for (let kh = 0; kh < g.kH; kh++) {
+      const th = tapOf(h, kh);
+      const all = Array.from({ length: g.kW }, (_, i) => i);
+      for (const [c0, cw] of chunks(0, g.kW, BLOCK_W)) {
+        const kws = all.slice(c0, c0 + cw);
+        const live = th ? kws.filter((kw) => tapOf(wAxis, kw)) : [];
+        const acc = (o: number, ri: number, kw: number) => `acc${kh}_${o}_${ri}_${kw}`;
+        for (let o = 0; o < bo; o++) for (let ri = 0; ri < rw; ri++) for (const kw of kws) body.push(var_(acc(o, ri, kw), f32(0)));
+        if (th && live.length > 0) {
+          const taps = live.map((kw) => tapOf(wAxis, kw)!);
+          const lo = Math.max(...taps.map((tp) => tp.lo));
+          const hi = Math.max(lo, Math.min(...taps.map((tp) => tp.hi)));
+          const pixel = (ow: E, pre: string, staticOw: number | null): Stmt[] => {
+            const used = staticOw === null ? taps : taps.filter((tp) => staticOw >= tp.lo && staticOw < tp.hi);
+            if (used.length === 0) return [];
+            const st: Stmt[] = [];
+            for (let o = 0; o < bo; o++) st.push(let_(`${pre}d${o}`, load(b.dy, add(add(v('dyrow'), o * ohw), ow)), 'f32'));
+            for (let ri = 0; ri < rw; ri++) {
+              for (const tp of used) st.push(let_(`${pre}x${ri}_${tp.k}`, load(b.x, add(add(v('xrow'), mul(ow, g.strideW)), ri * inHW + tp.off)), 'f32'));
+            }
+            for (let o = 0; o < bo; o++) {
+              for (let ri = 0; ri < rw; ri++) for (const tp of used) st.push(accum(acc(o, ri, tp.k), mul(v(`${pre}d${o}`), v(`${pre}x${ri}_${tp.k}`))));
+            }
+            return st;
+          };
+          const borderOws = [...Array.from({ length: lo }, (_, i) => i), ...Array.from({ length: g.outW - hi }, (_, i) => hi + i)];
+          body.push(
+            loop('n', 0, g.batch, (n) => [
+              loop('oh', th.lo, th.hi, (oh) => [
+                // dy[n, g*Cog + o0, oh, 0] and x[n, g*Cig + r0, oh*sH + offH, 0]
+                let_('dyrow', mul(add(mul(add(add(mul(n, g.outC), mul(v('g'), cog)), o0), g.outH), oh), g.outW)),
+                let_('xrow', mul(add(mul(add(add(mul(n, g.inC), mul(v('g'), cig)), r0), g.inH), add(mul(oh, g.strideH), th.off)), g.inW)),
+                ...(hi > lo ? [loop('ow', lo, hi, (ow) => pixel(ow, '', null))] : []),
+                ...borderOws.flatMap((ow) => pixel(ow, `e${ow}_`, ow)),
               ]),
-            );
-          }
-          for (let o = 0; o < bo; o++) {
+            ]),
+          );
+        }
+        for (let o = 0; o < bo; o++) {
+          for (let ri = 0; ri < rw; ri++) {
             for (const kw of kws) {
-              const idx = add(mul(add(add(mul(v('g'), cog), o0), o), cig * kk), add(mul(r, kk), kh * g.kW + kw));
-              body.push(store(b.gw, idx, v(acc(o, kw))));
+              const idx = add(mul(add(add(mul(v('g'), cog), o0), o), cig * kk), add(mul(add(r0, ri), kk), kh * g.kW + kw));
+              body.push(store(b.gw, idx, v(acc(o, ri, kw))));
             }
           }
         }
       }
-      return body;
-    }),
+    }
+    return body;
+  };
+
+  const perOBlock = (o0: Expr, bo: number): Stmt[] => [
+    parallel('rb', 0, fullR, (rb) => [let_('r0', mul(rb, rbw)), ...perBlock(o0, bo, v('r0'), rbw)]),
+    ...(remR > 0 ? perBlock(o0, bo, i32(fullR * rbw), remR) : []),
   ];
 
   return [
