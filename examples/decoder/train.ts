@@ -22,7 +22,7 @@ import { imageGridPng } from '../mnist/png.ts';
 import { imageGridSvg, type ImageRow } from '../mnist/svg.ts';
 import { SIDE, TASK_IN, TASK_OUT, THUMB, baseline, mse, mseAndGrad, packedInput, target, thumbnail } from './task.ts';
 
-const USAGE = 'usage: tsx examples/decoder/train.ts [--epochs N] [--lr X] [--momentum X] [--train N] [--seed N] [--out DIR]';
+const USAGE = 'usage: tsx examples/decoder/train.ts [--epochs N] [--lr X] [--momentum X] [--train N] [--test N] [--seed N] [--out DIR]';
 const started = performance.now();
 const opts = parseArgs(
   process.argv.slice(2),
@@ -108,7 +108,7 @@ for (let e = 1; e <= opts.epochs; e++) {
 }
 
 mkdirSync(opts.out, { recursive: true });
-const show = 8;
+const show = Math.min(8, test.count);
 const outs = outputs(show);
 const rows: ImageRow[] = [
   { label: 'input (16x16)', images: Array.from({ length: show }, (_, i) => thumbnail(allTest, i)), h: THUMB, w: THUMB, channels: 1 },
