@@ -67,6 +67,9 @@ function requiredRank(type: LayerSpec['type']): 0 | 1 | 2 | 'vector' {
   }
 }
 
+/** the 1D layer to suggest when a 2D one meets a [C, L] input */
+const ONE_D: Partial<Record<LayerSpec['type'], string>> = { conv2d: 'conv1d', maxpool2d: 'maxpool1d' };
+
 function checkRank(layer: LayerSpec, shape: readonly number[]): void {
   const need = requiredRank(layer.type);
   const got = `[${shape.join(', ')}]`;
@@ -77,7 +80,7 @@ function checkRank(layer: LayerSpec, shape: readonly number[]): void {
     throw new ConvgenError(layerLabel(layer), `${layer.type} needs a [channels, length] input per sample, but its input is ${got}`, shape.length === 3 ? `use the 2D layer (${layer.type.replace('1d', '2d')}) or make the model's input [C, L]` : 'put it before the flatten layer, or give the model a [C, L] input');
   }
   if (need === 2 && shape.length !== 3) {
-    throw new ConvgenError(layerLabel(layer), `${layer.type} needs a [channels, height, width] input per sample, but its input is ${got}`, shape.length === 2 ? `use the 1D layer (${layer.type.replace('2d', '1d')}) if there is one, or make the model's input [C, H, W]` : 'put it before the flatten layer');
+    throw new ConvgenError(layerLabel(layer), `${layer.type} needs a [channels, height, width] input per sample, but its input is ${got}`, shape.length === 2 ? (ONE_D[layer.type] ? `use ${ONE_D[layer.type]} for a [C, L] input, or make the model's input [C, H, W]` : `${layer.type} has no 1D form: make the model's input [C, H, W]`) : 'put it before the flatten layer');
   }
   if (need === 0 && layer.type !== 'relu' && layer.type !== 'flatten' && shape.length === 1) {
     throw new ConvgenError(layerLabel(layer), `${layer.type} needs a spatial input ([C, L] or [C, H, W]), but its input is ${got}`, 'put it before the flatten layer');
