@@ -212,6 +212,25 @@ describe('conv kernel structure', () => {
     expect(k.doc[0]).toBe('conv2d "conv2d0" [1,2,12,12] -> [1,4,12,12] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1');
   });
 
+  it('splits a window too big for one optimizable function into passes that add up (and stay correct)', () => {
+    const big = planModel(parseModel({ name: 'big', batch: 2, input: [1, 400], layers: [{ type: 'conv1d', out_channels: 8, kernel: 80, stride: 16 }] })).layers[0] as ConvPlan;
+    const p = lowerConv(withStrategy(big, 'direct'));
+    const names = p.forward.map((c) => c.kernel.name);
+    // 21 output columns: 5 full blocks of 4 and one leftover column (the _cols kernel), per pass
+    expect(names).toEqual([
+      'conv1d_k80_s16_1x400_to_8_fwd_direct',
+      'conv1d_k80_s16_1x400_to_8_fwd_direct_cols',
+      'conv1d_k80_s16_1x400_to_8_fwd_direct_t2',
+      'conv1d_k80_s16_1x400_to_8_fwd_direct_t2_cols',
+    ]);
+    // the second pass adds to y: it must be able to read it
+    expect(p.forward.map((c) => c.kernel.buffers.find((b) => b.name === 'y')!.access)).toEqual(['write', 'write', 'read_write', 'read_write']);
+    for (const r of checkConvLayer(withStrategy(big, 'direct'))) expect(r.maxAbsErr, r.buffer).toBeLessThanOrEqual(r.tol);
+    const wide = planModel(parseModel({ name: 'wide7', batch: 1, input: [3, 20, 20], layers: [{ type: 'conv2d', out_channels: 5, kernel: 7, stride: 2, padding: 3 }] })).layers[0] as ConvPlan;
+    expect(lowerConv(withStrategy(wide, 'direct')).forward.length).toBeGreaterThan(3);
+    for (const r of checkConvLayer(withStrategy(wide, 'direct'))) expect(r.maxAbsErr, r.buffer).toBeLessThanOrEqual(r.tol);
+  });
+
   it('gradInput at stride 2 visits only the taps of each stride phase', () => {
     const s2 = convCases.find((c) => c.title.startsWith('conv2d x=[1,2,7,6] co=3 k=3 s=2'))!.layer;
     const text = dumpKernel(lowerKernel(lowerConv(withStrategy(s2, 'direct')).backward.at(-1)!.kernel));

@@ -41,10 +41,36 @@ function axis(T: number, outStart: number, outStep: number, outSize: number, inS
     const hi = Math.min(T, Math.floor((inSize - 1 - off) / inStep) + 1);
     if (hi > lo) taps.push({ k, off, lo, hi });
   }
-  let lo = Math.min(T, Math.max(0, ...taps.map((t) => t.lo)));
-  let hi = Math.max(lo, Math.min(T, ...taps.map((t) => t.hi)));
-  if (taps.length === 0) [lo, hi] = [0, T];
-  return { T, outStart, outStep, outSize, inSize, inStep, taps, lo, hi };
+  return { T, outStart, outStep, outSize, inSize, inStep, taps, ...interiorOf(T, taps) };
+}
+
+/** the intersection of the taps' valid ranges (everything when there are no taps) */
+function interiorOf(T: number, taps: readonly Tap[]): { lo: number; hi: number } {
+  if (taps.length === 0) return { lo: 0, hi: T };
+  const lo = Math.min(T, Math.max(0, ...taps.map((t) => t.lo)));
+  return { lo, hi: Math.max(lo, Math.min(T, ...taps.map((t) => t.hi))) };
+}
+
+/** the same axis with only some of its taps (a pass of a window split across kernels) */
+export function withTaps(a: Axis, taps: readonly Tap[]): Axis {
+  return { ...a, taps, ...interiorOf(a.T, taps) };
+}
+
+/**
+ * split the taps of a 2D window into n groups of whole kernel rows where possible (each
+ * group a pair of axes), else into pieces of rows; fewer groups when there are fewer taps
+ */
+export function splitTaps(h: Axis, w: Axis, n: number): [Axis, Axis][] {
+  if (n <= 1 || h.taps.length * w.taps.length <= 1) return [[h, w]];
+  const parts = <T>(xs: readonly T[], k: number): T[][] => {
+    const size = Math.ceil(xs.length / k);
+    const out: T[][] = [];
+    for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+    return out;
+  };
+  if (n <= h.taps.length) return parts(h.taps, n).map((ht) => [withTaps(h, ht), w]);
+  const perRow = Math.ceil(n / h.taps.length);
+  return h.taps.flatMap((ht) => parts(w.taps, perRow).map((wt): [Axis, Axis] => [withTaps(h, [ht]), withTaps(w, wt)]));
 }
 
 /** forward conv along one axis: out t reads in[t*stride + k*dilation - padFront] */

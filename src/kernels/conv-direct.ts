@@ -41,6 +41,8 @@ export interface GatherSpec {
   readonly kW: number;
   /** bias buffer, indexed by output channel, or null */
   readonly bias: string | null;
+  /** add to what `out` holds (a later pass of a window split across kernels) instead of writing */
+  readonly accumulate?: boolean;
   readonly h: Axis;
   readonly wAxis: Axis;
 }
@@ -105,7 +107,12 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
   const block = (th: Expr, rowSet: Span | null, o0: Expr, bo: number, tw0: Expr, bw: number, colSet: Span | null, pre = ''): Stmt[] => {
     const body: Stmt[] = [];
     const acc = (o: number, j: number) => `${pre}acc${o}_${j}`;
+    const outAt = (o: number, j: number) => add(add(v('yrow'), o * outHW), add(wAxis.outStart, mul(add(tw0, j), wAxis.outStep)));
     for (let o = 0; o < bo; o++) {
+      if (s.accumulate) {
+        for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), load(s.out, outAt(o, j))));
+        continue;
+      }
       if (s.bias) body.push(let_(`${pre}bv${o}`, load(s.bias, add(mul(v('g'), s.outPer), add(o0, o))), 'f32'));
       for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), s.bias ? v(`${pre}bv${o}`) : f32(0)));
     }
@@ -158,12 +165,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
         body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
       }
     }
-    for (let o = 0; o < bo; o++) {
-      for (let j = 0; j < bw; j++) {
-        const col = add(wAxis.outStart, mul(add(tw0, j), wAxis.outStep));
-        body.push(store(s.out, add(add(v('yrow'), o * outHW), col), v(acc(o, j))));
-      }
-    }
+    for (let o = 0; o < bo; o++) for (let j = 0; j < bw; j++) body.push(store(s.out, outAt(o, j), v(acc(o, j))));
     return body;
   };
 

@@ -12,8 +12,9 @@ import type { StrategyName } from '../spec/types.ts';
 import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
 import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
 import { buf, kernel } from '../ir/build.ts';
-import { forwardAxis, gradInputAxes } from './conv-axes.ts';
-import { type DirectParts, forwardWeightStrides, gatherBlocked, gradBiasStmts, gradInputWeightStrides, gradWeightDirect } from './conv-direct.ts';
+import { forwardAxis, gradInputAxes, splitTaps, type Axis } from './conv-axes.ts';
+import { irSize } from '../ir/size.ts';
+import { type DirectParts, type GatherSpec, forwardWeightStrides, gatherBlocked, gradBiasStmts, gradInputWeightStrides, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
 import { im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
 import { convCost } from './cost.ts';
@@ -55,9 +56,42 @@ export function convSizes(c: ConvGeometry) {
   };
 }
 
+type GatherNames = { inp: string; w: string; bias: string | null; out: string };
+
+/** IR nodes per direct kernel, about 45 KB of V8 bytecode (see src/ir/size.ts): under its 60 KB optimizing limit */
+export const DIRECT_KERNEL_BUDGET = 9000;
+
+/**
+ * the passes of a direct gather: one pass (three kernels, see gatherBlocked) when it fits
+ * the budget; else the window's taps split into groups, the first pass writing and each
+ * later one adding its taps to the output. `phases` are (rows, columns) axis pairs, one per
+ * stride phase of a gradInput (a single pair for forward).
+ */
+function directPasses(phases: readonly [Axis, Axis][], kk: number, spec: (h: Axis, w: Axis, first: boolean) => GatherSpec): DirectParts[] {
+  const taps = Math.max(...phases.map(([h, w]) => h.taps.length * w.taps.length));
+  for (let n = 1; ; n++) {
+    const passes: { interior: Stmt[]; rows: Stmt[]; cols: Stmt[] }[] = [];
+    for (const [h, w] of phases) {
+      splitTaps(h, w, n).forEach(([hh, ww], i) => {
+        const part = gatherBlocked(spec(hh, ww, i === 0));
+        const note: Stmt = {
+          k: 'comment',
+          text: `stride phase (${h.outStart}, ${w.outStart}): ${hh.taps.length * ww.taps.length} of ${kk} taps`,
+        };
+        const pass = (passes[i] ??= { interior: [], rows: [], cols: [] });
+        for (const key of ['interior', 'rows', 'cols'] as const) if (part[key].length) pass[key].push(...(phases.length > 1 ? [note] : []), ...part[key]);
+      });
+    }
+    const biggest = Math.max(...passes.flatMap((p) => [irSize(p.interior), irSize(p.rows), irSize(p.cols)]));
+    if (biggest <= DIRECT_KERNEL_BUDGET || n >= taps) return passes;
+  }
+}
+
 /** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
-export function directForwardStmts(c: ConvGeometry, names: { inp: string; w: string; bias: string | null; out: string }): DirectParts {
-  return gatherBlocked({
+export function directForwardStmts(c: ConvGeometry, names: GatherNames): DirectParts[] {
+  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
+  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  return directPasses([[h, w]], c.kH * c.kW, (hh, ww, first) => ({
     batch: c.batch,
     groups: c.groups,
     outPer: c.outC / c.groups,
@@ -69,43 +103,36 @@ export function directForwardStmts(c: ConvGeometry, names: { inp: string; w: str
     w: names.w,
     ...forwardWeightStrides(c),
     kW: c.kW,
-    bias: names.bias,
-    h: forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top),
-    wAxis: forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left),
-  });
+    bias: first ? names.bias : null,
+    accumulate: !first,
+    h: hh,
+    wAxis: ww,
+  }));
 }
 
 /** C.dx, direct: one gather nest per (row phase, column phase) of the stride */
-export function directGradInputStmts(c: ConvGeometry, names: { inp: string; w: string; bias: string | null; out: string }): DirectParts {
+export function directGradInputStmts(c: ConvGeometry, names: GatherNames): DirectParts[] {
   const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
-  const out = { interior: [] as Stmt[], rows: [] as Stmt[], cols: [] as Stmt[] };
-  for (const h of hs) {
-    for (const wAxis of ws) {
-      const taps = h.taps.length * wAxis.taps.length;
-      const note: Stmt = { k: 'comment', text: `stride phase (${h.outStart}, ${wAxis.outStart}): ${taps} of ${c.kH * c.kW} taps` };
-      const part = gatherBlocked({
-          batch: c.batch,
-          groups: c.groups,
-          outPer: c.inC / c.groups,
-          redPer: c.outC / c.groups,
-          out: names.out,
-          inp: names.inp,
-          inH: c.outH,
-          inW: c.outW,
-          w: names.w,
-          ...gradInputWeightStrides(c),
-          kW: c.kW,
-          bias: names.bias,
-          h,
-          wAxis,
-        });
-      for (const key of ['interior', 'rows', 'cols'] as const) if (part[key].length) out[key].push(note, ...part[key]);
-    }
-  }
-  return out;
+  const phases = hs.flatMap((h) => ws.map((w): [Axis, Axis] => [h, w]));
+  return directPasses(phases, c.kH * c.kW, (hh, ww, first) => ({
+    batch: c.batch,
+    groups: c.groups,
+    outPer: c.inC / c.groups,
+    redPer: c.outC / c.groups,
+    out: names.out,
+    inp: names.inp,
+    inH: c.outH,
+    inW: c.outW,
+    w: names.w,
+    ...gradInputWeightStrides(c),
+    kW: c.kW,
+    bias: first ? names.bias : null,
+    accumulate: !first,
+    h: hh,
+    wAxis: ww,
+  }));
 }
-
 
 export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }): Stmt[] {
   const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
@@ -161,8 +188,10 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerP
   const names = { inp: 'x', w: 'w', bias: hasBias ? 'b' : null, out: 'y' };
   if (wants('forward')) {
     if (fwdStrategy === 'direct') {
-      const parts = T ? directGradInputStmts(c, names) : directForwardStmts(c, names);
-      for (const [step, body] of directKernels(parts)) forward.push({ kernel: mk('forward', 'direct', step, fwdBuffers, body), args: fwdArgs });
+      const passes = T ? directGradInputStmts(c, names) : directForwardStmts(c, names);
+      for (const k of directKernels(passes)) {
+        forward.push({ kernel: mk('forward', 'direct', k.step, readWrite(fwdBuffers, 'y', k.accumulate), k.body), args: fwdArgs });
+      }
     } else {
       const calls = T ? im2rowGradInput(c, names, base, 'forward') : im2rowForward(c, names, base, 'forward');
       for (const s of calls.scratch) addScratch(s);
@@ -202,8 +231,10 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerP
     const args = { dy: 'dy', w: 'weight', dx: 'dx' };
     const n = { inp: 'dy', w: 'w', bias: null, out: 'dx' };
     if (strategy === 'direct') {
-      const parts = T ? directForwardStmts(c, n) : directGradInputStmts(c, n);
-      for (const [step, body] of directKernels(parts)) backward.push({ kernel: mk('gradInput', 'direct', step, buffers, body), args });
+      const passes = T ? directForwardStmts(c, n) : directGradInputStmts(c, n);
+      for (const k of directKernels(passes)) {
+        backward.push({ kernel: mk('gradInput', 'direct', k.step, readWrite(buffers, 'dx', k.accumulate), k.body), args });
+      }
     } else {
       const calls = T ? im2rowForward(c, n, base, 'gradInput') : im2rowGradInput(c, n, base, 'gradInput');
       for (const s of calls.scratch) addScratch(s);
@@ -213,14 +244,25 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerP
   return { layer: layer.name, scratch, forward, backward, alias: false };
 }
 
-/** a direct part's kernels: `NAME` runs the interior, `NAME_rows` the border rows, `NAME_cols` the edge columns */
-function directKernels(p: DirectParts): [string, Stmt[]][] {
-  const out: [string, Stmt[]][] = [];
-  if (p.interior.length) out.push(['', p.interior]);
-  if (p.rows.length) out.push(['rows', p.rows]);
-  if (p.cols.length) out.push(['cols', p.cols]);
+/**
+ * a direct gather's kernels: `NAME` runs the interior, `NAME_rows` the border rows,
+ * `NAME_cols` the edge columns; later passes of a split window are `NAME_t2...` (they add)
+ */
+function directKernels(passes: readonly DirectParts[]): { step: string; body: Stmt[]; accumulate: boolean }[] {
+  const out: { step: string; body: Stmt[]; accumulate: boolean }[] = [];
+  passes.forEach((p, i) => {
+    const t = i === 0 ? '' : `t${i + 1}`;
+    const step = (part: string) => [t, part].filter(Boolean).join('_');
+    if (p.interior.length) out.push({ step: step(''), body: p.interior, accumulate: i > 0 });
+    if (p.rows.length) out.push({ step: step('rows'), body: p.rows, accumulate: i > 0 });
+    if (p.cols.length) out.push({ step: step('cols'), body: p.cols, accumulate: i > 0 });
+  });
   return out;
 }
+
+/** a later pass reads what the earlier ones wrote */
+const readWrite = (buffers: BufferDecl[], out: string, accumulate: boolean) =>
+  accumulate ? buffers.map((b) => (b.name === out ? { ...b, access: 'read_write' as const } : b)) : buffers;
 
 /** im2row kernels come with their own buffers; add the plan row and bind layer buffers or scratch */
 function withDoc(k: Kernel, layer: ConvLayerPlan | ConvTransposeLayerPlan, role: KernelRole, args: Record<string, string>): KernelCall {
