@@ -106,7 +106,7 @@ function probeShort(fn: () => void, budget: TimingBudget): Warmup {
 /**
  * generated code: V8 compiles big unrolled kernels in the background for seconds (LeNet's
  * direct-strategy module runs its first steps 10-50x slower than its steady state), so call
- * until three calls in a row are within 25% of the fastest (or the warmup cap is spent):
+ * until three calls in a row are within 25% of the fastest (or enough calls and time went by):
  * a training loop runs thousands of steps, the steady state is what it sees
  */
 function warmUntilSteady(fn: () => void, budget: TimingBudget): Warmup {
@@ -120,9 +120,11 @@ function warmUntilSteady(fn: () => void, budget: TimingBudget): Warmup {
     times.push(dt);
     minMs = Math.min(minMs, dt);
     ms += dt;
+    // the first calls can be uniformly slow (still interpreted): ask for 10 calls first;
+    // on a noisy machine "steady" may never come, so 30 calls and 3 s are enough too
     const last3 = times.slice(-3);
-    const steady = last3.length === 3 && last3.every((x) => x <= 1.25 * minMs);
-    if ((ms >= budget.warmupMs && steady) || ms >= budget.maxWarmupMs) break;
+    const steady = times.length >= 10 && last3.every((x) => x <= 1.25 * minMs);
+    if ((ms >= budget.warmupMs && steady) || (times.length >= 30 && ms >= 3000) || ms >= budget.maxWarmupMs) break;
   }
   return { calls: times.length, ms, minMs };
 }
