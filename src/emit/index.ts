@@ -22,14 +22,15 @@ export interface EmitOptions {
   emit?: EmitFlavour;
 }
 
-/** the WGSL emitter (src/emit/gpu.ts exports `emitGpu: FileEmitter`), or null while it does not exist */
+/** the WGSL emitter (src/emit/gpu.ts exports `emitGpuFiles: FileEmitter`), or null while it does not exist */
 export async function loadGpuEmitter(): Promise<FileEmitter | null> {
   // a computed specifier: the module is optional, so the type checker must not require it
   const url = new URL('./gpu.ts', import.meta.url);
   if (!existsSync(fileURLToPath(url))) return null;
   try {
-    const mod = (await import(url.href)) as { emitGpu?: FileEmitter };
-    return mod.emitGpu ?? null;
+    const mod = (await import(url.href)) as { emitGpuFiles?: FileEmitter };
+    if (typeof mod.emitGpuFiles !== 'function') throw new Error('it does not export emitGpuFiles(plan, program)');
+    return mod.emitGpuFiles;
   } catch (err) {
     throw new Error(`emit: src/emit/gpu.ts exists but failed to load: ${(err as Error).message}`);
   }
