@@ -1,0 +1,243 @@
+// write (WGSL): a ModelPlan and its lowered ModelProgram -> the WebGPU files of generated/<name>/:
+//   gpu.ts              createGpuModel(device): buffers, pipelines and bind groups made once,
+//                       forward / backward / lossAndGrad / sgdStep / trainStep as recorded
+//                       command lists (data below), params in PyTorch layout in and out
+//   wgsl/<kernel>.wgsl  every shader, for reading and diffing (gpu.ts embeds the same text)
+//
+// Everything the runtime does is decided here and written as plain data: which device
+// buffers exist, where each parameter lives in the arenas, and for each phase the list of
+// (kernel, bound buffer ranges). The template holds only the loop that replays a list.
+
+import type { LayerPlan, ModelPlan } from '../plan/types.ts';
+import { numel } from '../plan/types.ts';
+import type { KernelCall, ModelProgram } from '../kernels/types.ts';
+import type { Kernel } from '../ir/types.ts';
+import { lowerKernel } from '../ir/passes.ts';
+import { lowerSgd } from '../kernels/sgd.ts';
+import { renderKernelWgsl, type WgslKernel } from '../render/wgsl.ts';
+import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
+import { scheduleGpu } from '../gpu/schedule.ts';
+import { fileHeader, trainingCalls } from './model-ts.ts';
+import { renderTemplate } from './templates.ts';
+import { stableJson } from './json.ts';
+
+/** bind-group offsets must be multiples of minStorageBufferOffsetAlignment (256 B at most, by the spec) */
+const OFFSET_ALIGN = 256 / 4;
+const align = (n: number) => Math.ceil(n / OFFSET_ALIGN) * OFFSET_ALIGN;
+
+/** a device buffer of the model */
+interface DeviceBuffer {
+  readonly name: string;
+  readonly type: 'f32' | 'i32';
+  readonly elements: number;
+}
+
+/** one binding of a call: a range of a device buffer (bytes) */
+interface Bind {
+  readonly buffer: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
+interface Call {
+  readonly kernel: string;
+  /** in the kernel's binding order (storage buffers, then the uniform when it has scalars) */
+  readonly bind: readonly Bind[];
+}
+
+export interface GpuEmitOptions {
+  readonly limits?: GpuLimits;
+}
+
+/** the files of the WGSL target: `gpu.ts` and `wgsl/<kernel>.wgsl` */
+export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEmitOptions = {}): Record<string, string> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  // refuses layers a device with these limits cannot bind, naming the layer and the limit
+  scheduleGpu(plan, program, limits);
+
+  const L = plan.layers.length;
+  const buffers: DeviceBuffer[] = [];
+  const addBuffer = (name: string, elements: number, type: 'f32' | 'i32' = 'f32') => {
+    buffers.push({ name, type, elements });
+    return name;
+  };
+
+  // activations and their gradients, named as in the TS module (a view layer shares its input's)
+  const act = [addBuffer('a0', numel(plan.inShape))];
+  for (let i = 0; i < L; i++) act.push(program.layers[i].alias ? act[i] : addBuffer(`a${i + 1}`, numel(plan.layers[i].outShape)));
+  const grad: string[] = new Array(L + 1);
+  grad[L] = addBuffer('dOut', numel(plan.outShape));
+  for (let i = L - 1; i >= 0; i--) grad[i] = program.layers[i].alias ? grad[i + 1] : addBuffer(`d${i}`, numel(plan.layers[i].inShape));
+
+  // the parameter arenas: each tensor at an aligned offset, so it binds as its own range
+  let arena = 0;
+  const params = program.params.slots.map((s) => {
+    const offset = arena;
+    arena = align(offset + s.length);
+    return { layer: s.layer, kind: s.kind, offset, length: s.length, shape: s.shape, fanIn: s.fanIn };
+  });
+  const arenaLength = Math.max(arena, OFFSET_ALIGN);
+  if (params.length) {
+    addBuffer('params', arenaLength);
+    addBuffer('grads', arenaLength);
+    addBuffer('velocity', arenaLength);
+  }
+  const scratchName = (layer: string, s: string) => `s_${layer}_${s}`;
+  plan.layers.forEach((l, i) => {
+    for (const s of program.layers[i].scratch) addBuffer(scratchName(l.name, s.name), s.length, s.t);
+  });
+  if (program.loss) {
+    addBuffer('labels', plan.batch, 'i32');
+    addBuffer('loss', 1);
+  }
+
+  const kernels = new Map<string, { k: Kernel; wk: WgslKernel }>();
+  const useKernel = (k: Kernel) => {
+    const seen = kernels.get(k.name);
+    const wk = seen?.wk ?? renderKernelWgsl(lowerKernel(k), limits);
+    if (seen && seen.wk.code !== wk.code) throw new Error(`emit gpu: two different kernels are both named ${k.name}`);
+    kernels.set(k.name, { k, wk });
+    return wk;
+  };
+  const elementsOf = (name: string) => buffers.find((b) => b.name === name)!.elements;
+  const whole = (name: string): Bind => ({ buffer: name, offset: 0, size: elementsOf(name) * 4 });
+  const paramBind = (arenaName: 'params' | 'grads', layer: string, kind: 'weight' | 'bias'): Bind => {
+    const p = params.find((q) => q.layer === layer && q.kind === kind);
+    if (!p) throw new Error(`emit gpu: layer ${layer} has no ${kind}`);
+    return { buffer: arenaName, offset: p.offset * 4, size: p.length * 4 };
+  };
+
+  const layerCall = (l: LayerPlan, i: number, c: KernelCall): Call => {
+    const wk = useKernel(c.kernel);
+    const resolve = (bound: string): Bind => {
+      switch (bound) {
+        case 'x':
+          return whole(act[i]);
+        case 'y':
+          return whole(act[i + 1]);
+        case 'dx':
+          return whole(grad[i]);
+        case 'dy':
+          return whole(grad[i + 1]);
+        case 'weight':
+          return paramBind('params', l.name, 'weight');
+        case 'bias':
+          return paramBind('params', l.name, 'bias');
+        case 'gradWeight':
+          return paramBind('grads', l.name, 'weight');
+        case 'gradBias':
+          return paramBind('grads', l.name, 'bias');
+        default:
+          if (!program.layers[i].scratch.some((s) => s.name === bound)) throw new Error(`emit gpu: layer ${l.name}: unknown buffer '${bound}'`);
+          return whole(scratchName(l.name, bound));
+      }
+    };
+    const bind = c.kernel.buffers.map((b) => {
+      const r = resolve(c.args[b.name]);
+      if (r.size !== b.length * 4) throw new Error(`emit gpu: ${c.kernel.name}.${b.name}: ${r.size / 4} elements bound, ${b.length} declared`);
+      return r;
+    });
+    checkHazards(c.kernel, bind);
+    if (wk.uniformBytes) throw new Error(`emit gpu: layer kernel ${c.kernel.name} takes runtime scalars`);
+    return { kernel: c.kernel.name, bind };
+  };
+
+  const forward: Call[] = [];
+  const backward: Call[] = [];
+  const train: Call[] = [];
+  plan.layers.forEach((l, i) => {
+    for (const c of program.layers[i].forward) forward.push(layerCall(l, i, c));
+  });
+  for (let i = L - 1; i >= 0; i--) {
+    const l = plan.layers[i];
+    for (const c of program.layers[i].backward) backward.push(layerCall(l, i, c));
+    const needDx = plan.layers.slice(0, i).some((q) => q.weightShape || q.biasShape);
+    for (const c of trainingCalls(program.layers[i], needDx)) train.push(layerCall(l, i, c));
+  }
+
+  let loss: Call | null = null;
+  if (program.loss) {
+    const k = program.loss;
+    useKernel(k);
+    const by: Record<string, Bind> = { logits: whole(act[L]), labels: whole('labels'), dlogits: whole('dOut'), loss: whole('loss') };
+    loss = { kernel: k.name, bind: k.buffers.map((b) => by[b.name] ?? fail(`loss kernel buffer '${b.name}'`)) };
+  }
+  let sgd: Call | null = null;
+  if (params.length) {
+    // SGD over the aligned arena: the padding stays 0 (0 grad, 0 decay of a 0 param)
+    const k = lowerSgd(arenaLength);
+    const wk = useKernel(k);
+    const by: Record<string, Bind> = { param: whole('params'), grad: whole('grads'), velocity: whole('velocity') };
+    sgd = {
+      kernel: k.name,
+      bind: [...k.buffers.map((b) => by[b.name] ?? fail(`sgd kernel buffer '${b.name}'`)), { buffer: 'sgdScalars', offset: 0, size: wk.uniformBytes }],
+    };
+    addBuffer('sgdScalars', wk.uniformBytes / 4);
+  }
+
+  const files: Record<string, string> = {};
+  const shaderData: Record<string, unknown> = {};
+  const shaders: Record<string, string> = {};
+  for (const [name, { wk }] of [...kernels.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    files[`wgsl/${name}.wgsl`] = `${fileHeader(plan, `WGSL kernel ${name}`, []).replace(/\n\/\/$/, '')}\n//\n${wk.code}`;
+    shaders[name] = wk.code;
+    shaderData[name] = {
+      bindings: wk.bindings.map((b) => ({ type: b.type, bytes: b.bytes })),
+      entries: wk.entries.map((e) => ({ name: e.name, workgroups: e.workgroups })),
+    };
+  }
+
+  const vectorOut = plan.outShape.length === 2;
+  const layersWithParams = plan.layers.filter((l) => params.some((p) => p.layer === l.name));
+  const model = {
+    name: plan.name,
+    batch: plan.batch,
+    inShape: plan.inShape,
+    outShape: plan.outShape,
+    classes: program.loss ? plan.outShape[1] : 0,
+    buffers: buffers.map((b) => ({ name: b.name, type: b.type, bytes: b.elements * 4 })),
+    params,
+    io: { input: act[0], output: act[L], dOut: 'dOut', dx: grad[0] },
+    kernels: shaderData,
+    forward,
+    backward,
+    train,
+    loss,
+    sgd,
+  };
+  const paramsType = layersWithParams.length
+    ? `{\n${layersWithParams
+        .map((l) => `  readonly ${l.name}: { ${params.filter((p) => p.layer === l.name).map((p) => `readonly ${p.kind}: Float32Array;`).join(' ')} };`)
+        .join('\n')}\n}`
+    : 'Record<string, never>';
+  files['gpu.ts'] = renderTemplate('gpu.ts', {
+    header: fileHeader(plan, 'WebGPU runtime: createGpuModel (shaders in wgsl/, embedded below)', 'all'),
+    name: plan.name,
+    inDims: plan.inShape.join('x'),
+    outDims: plan.outShape.join('x'),
+    inSize: numel(plan.inShape),
+    outSize: numel(plan.outShape),
+    hasLoss: program.loss !== null,
+    vectorOut,
+    paramsType,
+    model: stableJson(model),
+    shaders: stableJson(shaders),
+  });
+  return files;
+}
+
+function fail(what: string): never {
+  throw new Error(`emit gpu: unexpected ${what}`);
+}
+
+/** WebGPU forbids one buffer bound both read-only and writable in a dispatch: refuse at build time */
+function checkHazards(k: Kernel, bind: readonly Bind[]) {
+  for (let a = 0; a < bind.length; a++) {
+    for (let b = a + 1; b < bind.length; b++) {
+      if (bind[a].buffer !== bind[b].buffer) continue;
+      const wa = k.buffers[a].access !== 'read';
+      const wb = k.buffers[b].access !== 'read';
+      if (wa || wb) throw new Error(`emit gpu: ${k.name} binds '${bind[a].buffer}' as both ${k.buffers[a].name} and ${k.buffers[b].name}, one of them writable`);
+    }
+  }
+}

@@ -1,0 +1,134 @@
+// The GPU schedule: per kernel, what the WGSL target will dispatch (workgroup size, folded
+// workgroup grid, bindings, workgroup memory), as plain data, checked against the device
+// limits before anything is written. `convgen plan --target wgsl` prints it with
+// formatGpuSchedule; `scheduleGpu` refuses a layer whose buffers a device cannot bind.
+
+import type { LayerPlan, ModelPlan } from '../plan/types.ts';
+import type { Kernel } from '../ir/types.ts';
+import type { ModelProgram } from '../kernels/types.ts';
+import { lowerKernel } from '../ir/passes.ts';
+import { renderKernelWgsl, type WgslKernel } from '../render/wgsl.ts';
+import { ConvgenError } from '../errors.ts';
+import { DEFAULT_LIMITS, type GpuLimits } from './limits.ts';
+
+export interface GpuDispatch {
+  /** entry point in the kernel's module */
+  readonly entry: string;
+  /** the parallel loops mapped to invocations, `n=32 x co=2` (`1` for one invocation) */
+  readonly grid: string;
+  readonly invocations: number;
+  readonly workgroupSize: number;
+  readonly workgroups: readonly [number, number, number];
+}
+
+export interface GpuKernelSchedule {
+  /** the layer's name, or `(loss)` / `(sgd)` */
+  readonly layer: string;
+  readonly phase: 'forward' | 'backward' | 'loss' | 'sgd';
+  readonly kernel: string;
+  readonly dispatches: readonly GpuDispatch[];
+  /** kernel buffer -> the model buffer bound to it, with its size */
+  readonly bindings: readonly { readonly name: string; readonly bound: string; readonly type: string; readonly bytes: number }[];
+  /** workgroup memory per workgroup (bytes) */
+  readonly workgroupBytes: number;
+}
+
+export interface GpuSchedule {
+  readonly limits: GpuLimits;
+  readonly kernels: readonly GpuKernelSchedule[];
+}
+
+function label(l: LayerPlan): string {
+  return `layers[${l.index}] (${l.type} "${l.name}")`;
+}
+
+/** refuse what a device with `limits` cannot run; `where` names the layer */
+function checkLimits(wk: WgslKernel, k: Kernel, where: string, limits: GpuLimits): void {
+  for (const b of wk.bindings) {
+    if (b.type !== 'uniform' && b.bytes > limits.maxStorageBufferBindingSize) {
+      throw new ConvgenError(
+        where,
+        `kernel ${k.name} binds buffer '${b.name}' of ${b.bytes} bytes (${b.bytes / 4} elements), over maxStorageBufferBindingSize = ${limits.maxStorageBufferBindingSize}`,
+        'lower the batch size (activation buffers grow with it), or pass --limits with the larger maxStorageBufferBindingSize your device supports',
+      );
+    }
+  }
+  const storage = wk.bindings.filter((b) => b.type !== 'uniform').length;
+  if (storage > limits.maxStorageBuffersPerShaderStage) {
+    throw new ConvgenError(where, `kernel ${k.name} binds ${storage} storage buffers, over maxStorageBuffersPerShaderStage = ${limits.maxStorageBuffersPerShaderStage}`, 'pass --limits with a larger maxStorageBuffersPerShaderStage');
+  }
+  if (wk.workgroupBytes > limits.maxComputeWorkgroupStorageSize) {
+    throw new ConvgenError(where, `kernel ${k.name} needs ${wk.workgroupBytes} bytes of workgroup memory, over maxComputeWorkgroupStorageSize = ${limits.maxComputeWorkgroupStorageSize}`, 'pass --limits with a larger maxComputeWorkgroupStorageSize');
+  }
+}
+
+/** every kernel of the model rendered for `limits`, in run order; throws ConvgenError on a limit breach */
+export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuLimits = DEFAULT_LIMITS): GpuSchedule {
+  const out: GpuKernelSchedule[] = [];
+  const add = (k: Kernel, layer: string, phase: GpuKernelSchedule['phase'], where: string, args: Readonly<Record<string, string>>) => {
+    const wk = renderKernelWgsl(lowerKernel(k), limits);
+    checkLimits(wk, k, where, limits);
+    out.push({
+      layer,
+      phase,
+      kernel: k.name,
+      dispatches: wk.entries.map((e) => ({
+        entry: e.name,
+        grid: e.grid.length ? e.grid.map((g) => `${g.v}=${g.count}`).join(' x ') : '1',
+        invocations: e.invocations,
+        workgroupSize: e.workgroupSize,
+        workgroups: e.workgroups,
+      })),
+      bindings: wk.bindings.map((b) => ({ name: b.name, bound: args[b.name] ?? b.name, type: b.type, bytes: b.bytes })),
+      workgroupBytes: wk.workgroupBytes,
+    });
+  };
+  for (const [i, l] of plan.layers.entries()) {
+    const p = program.layers[i];
+    for (const c of p.forward) add(c.kernel, l.name, 'forward', label(l), c.args);
+  }
+  for (let i = plan.layers.length - 1; i >= 0; i--) {
+    const l = plan.layers[i];
+    for (const c of program.layers[i].backward) add(c.kernel, l.name, 'backward', label(l), c.args);
+  }
+  if (program.loss) add(program.loss, '(loss)', 'loss', 'loss', {});
+  if (program.sgd) add(program.sgd, '(sgd)', 'sgd', 'parameters (SGD over every weight and bias)', {});
+  return { limits, kernels: out };
+}
+
+const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - s.length));
+
+/** the schedule as a table: one row per dispatch (kernel | entry | grid | wg | workgroups | bindings) */
+export function formatGpuSchedule(s: GpuSchedule): string {
+  const l = s.limits;
+  const rows: string[][] = [['layer', 'phase', 'kernel', 'entry', 'invocations', 'wg', 'workgroups', 'wg mem', 'bindings (KiB)']];
+  for (const k of s.kernels) {
+    const binds = k.bindings.map((b) => `${b.bound}${b.type === 'read-only-storage' ? '' : b.type === 'uniform' ? ':u' : ':rw'} ${(b.bytes / 1024).toFixed(1)}`).join(', ');
+    for (const [j, d] of k.dispatches.entries()) {
+      rows.push([
+        j === 0 ? k.layer : '',
+        j === 0 ? k.phase : '',
+        j === 0 ? k.kernel : '',
+        d.entry,
+        `${d.invocations} (${d.grid})`,
+        String(d.workgroupSize),
+        d.workgroups.join('x'),
+        String(k.workgroupBytes),
+        j === 0 ? binds : '',
+      ]);
+    }
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const text = rows.map((r) => r.map((v, c) => (c === r.length - 1 ? v : pad(v, widths[c]))).join(' | ').trimEnd());
+  text.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('-|-'));
+  const dispatches = s.kernels.reduce((a, k) => a + k.dispatches.length, 0);
+  return [
+    `WGSL schedule: ${s.kernels.length} kernels, ${dispatches} dispatches`,
+    `limits: ${l.maxComputeWorkgroupsPerDimension} workgroups/dim, ${l.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ` +
+      `${l.maxComputeWorkgroupStorageSize} B workgroup memory, ${l.maxStorageBuffersPerShaderStage} storage buffers/stage, ` +
+      `${l.maxStorageBufferBindingSize} B per binding`,
+    '',
+    ...text,
+    '',
+  ].join('\n');
+}

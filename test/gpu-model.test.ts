@@ -1,0 +1,147 @@
+// The generated WebGPU runtime (gpu.ts from emitGpuFiles) against the float64 reference
+// model, for every example: the same init as the TS module for a seed, then lossAndGrad's
+// loss and every gradient (or, without a loss, forward's output and backward's dx and
+// gradients) within `convgen check`'s model tolerance. Also: trainStep is lossAndGrad +
+// sgdStep in one submission, resident batches give the same loss, params round-trip.
+// Runs on a real adapter (lavapipe in CI); see test/helpers/webgpu.ts for the skip rule.
+
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseModel } from '../src/spec/parse.ts';
+import { planModel } from '../src/plan/plan.ts';
+import type { ModelPlan } from '../src/plan/types.ts';
+import { numel } from '../src/plan/types.ts';
+import { lowerModel } from '../src/kernels/index.ts';
+import { emitGpuFiles } from '../src/emit/gpu.ts';
+import { createReferenceModel, type RefParams } from '../src/reference/index.ts';
+import { compare, modelTolerance } from '../src/cli/check.ts';
+import { mulberry32, randomArray } from './cases.ts';
+import { NO_ADAPTER, numericDeviceOrSkip } from './helpers/webgpu.ts';
+
+const device = await numericDeviceOrSkip();
+const gpuIt = device ? it : it.skip;
+if (!device) describe.skip(NO_ADAPTER, () => it('needs an adapter', () => {}));
+
+type Tensors = Record<string, { weight?: Float32Array; bias?: Float32Array }>;
+interface GpuModel {
+  forward(x: Float32Array | object): Promise<Float32Array>;
+  backward(dOut: Float32Array): Promise<Float32Array>;
+  lossAndGrad(x: Float32Array | object, labels?: Int32Array): Promise<number>;
+  trainStep(x: Float32Array | object, labels: Int32Array | undefined, lr: number, o?: { momentum?: number; weightDecay?: number }): Promise<number>;
+  sgdStep(lr: number, o?: { momentum?: number; weightDecay?: number }): void;
+  uploadBatch(x: Float32Array, labels?: Int32Array): { destroy(): void };
+  readParams(): Promise<Tensors>;
+  readGrads(): Promise<Tensors>;
+  writeParams(p: Tensors): void;
+  destroy(): void;
+}
+
+const root = mkdtempSync(join(tmpdir(), 'convgen-gpu-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+async function build(plan: ModelPlan): Promise<(device: GPUDevice, o?: { seed?: number }) => Promise<GpuModel>> {
+  const files = emitGpuFiles(plan, lowerModel(plan));
+  const dir = join(root, plan.name);
+  for (const [p, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, p)), { recursive: true });
+    writeFileSync(join(dir, p), text);
+  }
+  return ((await import(pathToFileURL(join(dir, 'gpu.ts')).href)) as { createGpuModel: never }).createGpuModel;
+}
+
+const f32 = (n: number, rng: () => number) => Float32Array.from(randomArray(n, rng));
+const toRef = (t: Tensors): Record<string, RefParams> => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { weight: v.weight, bias: v.bias }]));
+
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string) {
+  const r = compare(got, want, modelTolerance);
+  expect(r.ok, `${what}: max abs error ${r.maxAbs} > ${r.tolerance}`).toBe(true);
+}
+
+const examples = readdirSync('examples').filter((f) => f.endsWith('.json')).sort();
+
+describe('generated gpu.ts vs the reference model', () => {
+  for (const f of examples) {
+    gpuIt(f, async () => {
+      const plan = planModel(parseModel(JSON.parse(readFileSync(`examples/${f}`, 'utf8'))));
+      const create = await build(plan);
+      const model = await create(device!, { seed: 7 });
+      const params = await model.readParams();
+      const ref = createReferenceModel(plan, toRef(params));
+      const rng = mulberry32(11);
+      const x = f32(numel(plan.inShape), rng);
+      expectClose(await model.forward(x), ref.forward(x), 'forward');
+      if (plan.loss) {
+        const classes = plan.outShape[1];
+        const labels = Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * classes));
+        const loss = await model.lossAndGrad(x, labels);
+        expectClose([loss], [ref.lossAndGrad(x, labels)], 'loss');
+      } else {
+        const dOut = f32(numel(plan.outShape), rng);
+        expectClose(await model.backward(dOut), ref.backward(dOut), 'backward dx');
+      }
+      const grads = await model.readGrads();
+      for (const [layer, g] of Object.entries(ref.grads)) {
+        if (g.weight) expectClose(grads[layer].weight!, g.weight, `${layer}.weight grad`);
+        if (g.bias) expectClose(grads[layer].bias!, g.bias, `${layer}.bias grad`);
+      }
+      model.destroy();
+    }, 300_000);
+  }
+});
+
+describe('gpu.ts runtime', () => {
+  gpuIt('seed problem: trainStep = lossAndGrad + sgdStep (momentum, weight decay), resident batches, params round-trip', async () => {
+    const plan = planModel(parseModel(JSON.parse(readFileSync('examples/seed.json', 'utf8'))));
+    const create = await build(plan);
+    const a = await create(device!, { seed: 3 });
+    const b = await create(device!, { seed: 3 });
+    expect(await b.readParams()).toEqual(await a.readParams());
+    const rng = mulberry32(5);
+    const x = f32(numel(plan.inShape), rng);
+    const labels = Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1]));
+    const o = { momentum: 0.9, weightDecay: 0.01 };
+    const batch = b.uploadBatch(x, labels);
+    for (let step = 0; step < 3; step++) {
+      const la = await a.lossAndGrad(x, labels);
+      a.sgdStep(0.1, o);
+      const lb = await b.trainStep(batch, undefined, 0.1, o);
+      expect(lb).toBe(la);
+    }
+    expect(await b.readParams()).toEqual(await a.readParams());
+    // the reference, stepped by hand with PyTorch's SGD, agrees after three steps
+    batch.destroy();
+    const p0 = await (await create(device!, { seed: 3 })).readParams();
+    const ref = createReferenceModel(plan, toRef(p0));
+    const vel: Record<string, Float64Array> = {};
+    for (let step = 0; step < 3; step++) {
+      ref.lossAndGrad(x, labels);
+      for (const [layer, g] of Object.entries(ref.grads)) {
+        for (const kind of ['weight', 'bias'] as const) {
+          const gv = g[kind];
+          const pv = ref.params[layer][kind];
+          if (!gv || !pv) continue;
+          const key = `${layer}.${kind}`;
+          vel[key] ??= new Float64Array(gv.length);
+          for (let i = 0; i < gv.length; i++) {
+            const gi = gv[i] + o.weightDecay * pv[i];
+            vel[key][i] = step === 0 ? gi : o.momentum * vel[key][i] + gi;
+            pv[i] -= 0.1 * vel[key][i];
+          }
+        }
+      }
+    }
+    const after = await a.readParams();
+    for (const [layer, p] of Object.entries(ref.params)) if (p.weight) expectClose(after[layer].weight!, p.weight, `${layer}.weight after 3 steps`);
+    // writeParams: PyTorch layout in, the same out
+    const w = f32(after.conv.weight!.length, rng);
+    a.writeParams({ conv: { weight: w } });
+    expect((await a.readParams()).conv.weight).toEqual(w);
+    expect(() => a.writeParams({ conv: { weight: new Float32Array(3) } })).toThrow(/elements/);
+    await expect(a.lossAndGrad(x, Int32Array.from(labels, () => 99))).rejects.toThrow(/class index/);
+    a.destroy();
+    b.destroy();
+  }, 120_000);
+});

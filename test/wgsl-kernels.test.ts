@@ -1,0 +1,100 @@
+// Every WGSL kernel run on a real WebGPU adapter (Mesa's lavapipe in CI) against the float64
+// reference, on the shared case table: each layer of each case (conv layers under both
+// strategies, so direct and im2row, stride-phase gradInput, gradWeight and gradBias all
+// run), plus the softmax cross-entropy and SGD kernels. Tolerances are `convgen check`'s.
+// No adapter: a failure in CI, a skip with instructions elsewhere (test/helpers/webgpu.ts).
+
+import { describe, expect, it } from 'vitest';
+import { CASES, mulberry32, planCase, randomArray } from './cases.ts';
+import type { LayerPlan } from '../src/plan/types.ts';
+import { lowerLayer } from '../src/kernels/index.ts';
+import { lowerSoftmaxCrossEntropy } from '../src/kernels/loss.ts';
+import { lowerSgd } from '../src/kernels/sgd.ts';
+import { lowerKernel } from '../src/ir/passes.ts';
+import { renderKernelWgsl } from '../src/render/wgsl.ts';
+import { DEFAULT_LIMITS } from '../src/gpu/limits.ts';
+import { softmaxCrossEntropy } from '../src/reference/index.ts';
+import { compare, kernelTolerance } from '../src/cli/check.ts';
+import { withStrategy, type ConvPlan } from './helpers/conv-harness.ts';
+import { checkLayerWgsl } from './helpers/wgsl-layer.ts';
+import { NO_ADAPTER, numericDeviceOrSkip, runWgslKernel } from './helpers/webgpu.ts';
+
+const device = await numericDeviceOrSkip();
+const gpuIt = device ? it : it.skip;
+if (!device) describe.skip(NO_ADAPTER, () => it('needs an adapter', () => {}));
+
+// lavapipe compiles each pipeline with LLVM: a case's layer takes ~0.1 s on a quiet machine
+const TIMEOUT = 120_000;
+
+function variants(l: LayerPlan): LayerPlan[] {
+  return 'schedule' in l ? [withStrategy(l as ConvPlan, 'direct'), withStrategy(l as ConvPlan, 'im2row')] : [l];
+}
+
+describe('WGSL kernels vs the reference: the shared case table', () => {
+  for (const c of CASES) {
+    gpuIt(c.name, async () => {
+      const plan = planCase(c);
+      const failures: string[] = [];
+      for (const l of plan.layers) {
+        for (const v of variants(l)) {
+          const prog = lowerLayer(v);
+          if (prog.alias) continue;
+          const strategy = 'schedule' in v ? ` (${(v as ConvPlan).schedule.forward})` : '';
+          for (const r of await checkLayerWgsl(device!, v, prog)) {
+            if (!r.result.ok) failures.push(`${l.name}${strategy} ${r.out} [${r.kernels.join(', ')}]: max abs error ${r.result.maxAbs} > ${r.result.tolerance}`);
+          }
+        }
+      }
+      expect(failures).toEqual([]);
+    }, TIMEOUT);
+  }
+});
+
+describe('WGSL model kernels', () => {
+  gpuIt('softmax cross-entropy: loss and dlogits', async () => {
+    const [batch, classes] = [5, 7];
+    const rng = mulberry32(3);
+    // logits of +-30: the stable form must not overflow
+    const logits = Float32Array.from(randomArray(batch * classes, rng), (v) => 30 * v);
+    const labels = Int32Array.from({ length: batch }, () => Math.floor(rng() * classes));
+    const k = lowerSoftmaxCrossEntropy(batch, classes);
+    const out = await runWgslKernel(device!, renderKernelWgsl(lowerKernel(k)), k.buffers, {
+      logits,
+      labels,
+      dlogits: new Float32Array(batch * classes).fill(NaN),
+      loss: new Float32Array(1).fill(NaN),
+    });
+    const ref = softmaxCrossEntropy(logits, labels, batch, classes);
+    expect(compare(out.loss, [ref.loss], kernelTolerance(classes)).ok, `loss ${out.loss[0]} vs ${ref.loss}`).toBe(true);
+    const d = compare(out.dlogits, ref.dLogits, kernelTolerance(classes));
+    expect(d.ok, JSON.stringify(d)).toBe(true);
+  });
+
+  gpuIt('SGD with momentum and weight decay, two steps, PyTorch semantics; folded into a 2D grid', async () => {
+    const n = 1000;
+    const rng = mulberry32(4);
+    const param = Float32Array.from(randomArray(n, rng));
+    const grads = [Float32Array.from(randomArray(n, rng)), Float32Array.from(randomArray(n, rng))];
+    const [lr, momentum, weightDecay] = [0.1, 0.9, 0.01];
+    const k = lowerSgd(n);
+    // 1000 invocations in workgroups of 64 = 16 groups; at most 4 per dimension -> 4 x 4
+    const wk = renderKernelWgsl(lowerKernel(k), { ...DEFAULT_LIMITS, maxComputeWorkgroupsPerDimension: 4 });
+    expect(wk.entries[0].workgroups).toEqual([4, 4, 1]);
+    let p = param;
+    let vel = new Float32Array(n);
+    const want = Float64Array.from(param);
+    const buf = new Float64Array(n);
+    for (const [step, g] of grads.entries()) {
+      const out = await runWgslKernel(device!, wk, k.buffers, { param: p, grad: g, velocity: vel }, { lr, momentum, weightDecay }, ['lr', 'momentum', 'weightDecay']);
+      p = out.param as Float32Array;
+      vel = out.velocity as Float32Array;
+      for (let i = 0; i < n; i++) {
+        const gi = g[i] + weightDecay * want[i];
+        buf[i] = step === 0 ? gi : momentum * buf[i] + gi;
+        want[i] -= lr * buf[i];
+      }
+    }
+    const r = compare(p, want, kernelTolerance(4));
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+  });
+});
