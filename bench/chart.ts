@@ -70,7 +70,11 @@ export function renderChart(report: Report): string {
       }
     });
     s.push(`<text x="${x0 + (SERIES.length * bar) / 2}" y="${top + plotH + 14}" text-anchor="middle">${esc(OP_SHORT[g.op])}</text>`);
-    if (gi === 0 || groups[gi - 1].config !== g.config) s.push(`<text x="${x0}" y="${top + plotH + 30}" font-weight="bold">${esc(g.config)}</text>`);
+    if (gi === 0 || groups[gi - 1].config !== g.config) {
+      const n = groups.filter((x) => x.config === g.config).length;
+      s.push(`<text x="${x0 - gap / 2 + (n * groupW) / 2}" y="${top + plotH + 30}" font-weight="bold" text-anchor="middle">${esc(g.config)}</text>`);
+      if (gi > 0) s.push(`<line x1="${x0 - gap / 2}" x2="${x0 - gap / 2}" y1="${top}" y2="${top + plotH + 34}" stroke="#999"/>`);
+    }
   });
   SERIES.forEach((ser, i) => {
     const lx = left + (i % 3) * 250;
