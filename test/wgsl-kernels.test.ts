@@ -80,8 +80,8 @@ describe('WGSL model kernels', () => {
     // 1000 invocations in workgroups of 64 = 16 groups; at most 4 per dimension -> 4 x 4
     const wk = renderKernelWgsl(lowerKernel(k), { ...DEFAULT_LIMITS, maxComputeWorkgroupsPerDimension: 4 });
     expect(wk.entries[0].workgroups).toEqual([4, 4, 1]);
-    let p = param;
-    let vel = new Float32Array(n);
+    let p: Float32Array = param;
+    let vel: Float32Array = new Float32Array(n);
     const want = Float64Array.from(param);
     const buf = new Float64Array(n);
     for (const [step, g] of grads.entries()) {
