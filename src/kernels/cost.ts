@@ -28,7 +28,8 @@ const NARROW_BLOCK_EFF = 0.87;
 /** a column computed alone, relative to its block speed */
 const EDGE_EFF = 0.6;
 const DW_GEMM_EFF = 0.85;
-export const MAX_DIRECT_TAPS = 49;
+/** windows up to 7x7 fit one pass of direct kernels (more taps: see DIRECT_KERNEL_BUDGET in conv.ts) */
+const MAX_ONE_PASS_TAPS = 49;
 
 /** the channel block the direct engine picks (see gatherBlocked) */
 const channelBlock = (per: number) => (per % BLOCK_O !== 0 && per % 3 === 0 ? 3 : Math.min(BLOCK_O, per));
@@ -66,11 +67,12 @@ export function convCostC(c: ConvGeometry, role: ConvRole, strategy: StrategyNam
   const macs = c.batch * c.outC * P * cig * kk;
   const colsElements = c.groups * c.batch * P * cig * kk;
   if (strategy === 'direct') {
-    // past 7x7 taps, one unrolled direct kernel outgrows what V8 optimizes (~60 KB of
-    // bytecode: a 7x7 stride-2 edge kernel is ~48 KB) and runs interpreted, ~10x slower
-    if (kk > MAX_DIRECT_TAPS) return 10 * macs;
-    if (role === 'forward') return macs / gatherEff([forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left)], cog);
-    if (role === 'gradInput') return macs / gatherEff(gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left), cig);
+    // past 7x7 taps the window is split into passes (conv.ts: each kernel must stay small
+    // enough for V8 to optimize) that re-read and re-write the output: signal1d's 80-tap
+    // front ran at 0.67 of the calibration GEMM against ~0.9-1.0 for small windows
+    const passes = kk > MAX_ONE_PASS_TAPS ? 0.7 : 1;
+    if (role === 'forward') return macs / (passes * gatherEff([forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left)], cog));
+    if (role === 'gradInput') return macs / (passes * gatherEff(gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left), cig));
     // dW: blocks of up to 4 channels x up to 4 taps of a kernel row, reducing over pixels
     const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
     const interior = (w.hi - w.lo) / Math.max(1, c.outW);
