@@ -229,6 +229,11 @@ describe('conv kernel structure', () => {
     const wide = planModel(parseModel({ name: 'wide7', batch: 1, input: [3, 20, 20], layers: [{ type: 'conv2d', out_channels: 5, kernel: 7, stride: 2, padding: 3 }] })).layers[0] as ConvPlan;
     expect(lowerConv(withStrategy(wide, 'direct')).forward.length).toBeGreaterThan(3);
     for (const r of checkConvLayer(withStrategy(wide, 'direct'))) expect(r.maxAbsErr, r.buffer).toBeLessThanOrEqual(r.tol);
+    // dW of a 9x9 window: kernels take disjoint runs of kernel rows
+    const nine = planModel(parseModel({ name: 'nine', batch: 2, input: [4, 12, 12], layers: [{ type: 'conv2d', out_channels: 8, kernel: 9, padding: 4 }] })).layers[0] as ConvPlan;
+    const dw = lowerConv(withStrategy(nine, 'direct')).backward.map((c) => c.kernel.name).filter((n) => n.includes('_dw_'));
+    expect(dw).toEqual(['conv9x9_p4_4x12x12_to_8_dw_direct', 'conv9x9_p4_4x12x12_to_8_dw_direct_t2']);
+    for (const r of checkConvLayer(withStrategy(nine, 'direct'))) expect(r.maxAbsErr, r.buffer).toBeLessThanOrEqual(r.tol);
   });
 
   it('gradInput at stride 2 visits only the taps of each stride phase', () => {

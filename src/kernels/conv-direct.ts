@@ -260,7 +260,7 @@ export interface ConvBuffers {
  * oh range is a constant, so rows need no checks; columns split into an interior loop and
  * border columns at constant positions.
  */
-export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvBuffers): Stmt[] {
+export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvBuffers, units?: readonly DwUnit[]): Stmt[] {
   const cig = g.inC / g.groups;
   const cog = g.outC / g.groups;
   const kk = g.kH * g.kW;
@@ -279,11 +279,10 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
   /** dW for channels [o0, o0 + bo) x input channels [r0, r0 + rw) */
   const perBlock = (o0: Expr, bo: number, r0: Expr, rw: number): Stmt[] => {
     const body: Stmt[] = [];
-    for (let kh = 0; kh < g.kH; kh++) {
+    for (const { kh, kw0, kw1 } of units ?? dwUnits(g)) {
       const th = tapOf(h, kh);
-      const all = Array.from({ length: g.kW }, (_, i) => i);
-      for (const [c0, cw] of chunks(0, g.kW, BLOCK_W)) {
-        const kws = all.slice(c0, c0 + cw);
+      {
+        const kws = Array.from({ length: kw1 - kw0 }, (_, i) => kw0 + i);
         const live = th ? kws.filter((kw) => tapOf(wAxis, kw)) : [];
         const acc = (o: number, ri: number, kw: number) => `acc${kh}_${o}_${ri}_${kw}`;
         for (let o = 0; o < bo; o++) for (let ri = 0; ri < rw; ri++) for (const kw of kws) body.push(var_(acc(o, ri, kw), f32(0)));
@@ -341,6 +340,20 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
       ...(remO > 0 ? perOBlock(i32(fullO * bo), remO) : []),
     ]),
   ];
+}
+
+/** one block of dW taps: kernel row kh, columns [kw0, kw1) (at most BLOCK_W) */
+export interface DwUnit {
+  readonly kh: number;
+  readonly kw0: number;
+  readonly kw1: number;
+}
+
+/** dW's tap blocks, in order; a kernel may take any subset (they write disjoint weights) */
+export function dwUnits(g: ConvGeometry): DwUnit[] {
+  const out: DwUnit[] = [];
+  for (let kh = 0; kh < g.kH; kh++) for (const [c0, cw] of chunks(0, g.kW, BLOCK_W)) out.push({ kh, kw0: c0, kw1: c0 + cw });
+  return out;
 }
 
 /** gradBias: db[c] = sum over batch and space of dy[n, c, :, :] */

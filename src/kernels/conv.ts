@@ -14,7 +14,7 @@ import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
 import { buf, kernel } from '../ir/build.ts';
 import { forwardAxis, gradInputAxes, splitTaps, type Axis } from './conv-axes.ts';
 import { irSize } from '../ir/size.ts';
-import { type DirectParts, type GatherSpec, forwardWeightStrides, gatherBlocked, gradBiasStmts, gradInputWeightStrides, gradWeightDirect } from './conv-direct.ts';
+import { type DirectParts, type GatherSpec, dwUnits, forwardWeightStrides, gatherBlocked, gradBiasStmts, gradInputWeightStrides, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
 import { im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
 import { convCost } from './cost.ts';
@@ -134,10 +134,20 @@ export function directGradInputStmts(c: ConvGeometry, names: GatherNames): Direc
   }));
 }
 
-export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }): Stmt[] {
+/**
+ * C.dw, direct: one kernel, or (past the size budget) several, each taking a contiguous run
+ * of the window's tap blocks; they write disjoint weights, so no pass adds to another
+ */
+export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }): Stmt[][] {
   const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
-  return gradWeightDirect(c, h, w, names);
+  const units = dwUnits(c);
+  for (let n = 1; ; n++) {
+    const size = Math.ceil(units.length / n);
+    const groups: Stmt[][] = [];
+    for (let i = 0; i < units.length; i += size) groups.push(gradWeightDirect(c, h, w, names, units.slice(i, i + size)));
+    if (n >= units.length || Math.max(...groups.map(irSize)) <= DIRECT_KERNEL_BUDGET) return groups;
+  }
 }
 
 function planRow(layer: ConvLayerPlan | ConvTransposeLayerPlan): string {
@@ -210,7 +220,9 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerP
     buffers.sort((a, b) => ['x', 'dy', 'dw'].indexOf(a.name) - ['x', 'dy', 'dw'].indexOf(b.name));
     const args = { x: 'x', dy: 'dy', dw: 'gradWeight' };
     if (strategy === 'direct') {
-      backward.push({ kernel: mk('gradWeight', 'direct', '', buffers, directGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw' })), args });
+      directGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw' }).forEach((body, i) => {
+        backward.push({ kernel: mk('gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args });
+      });
     } else {
       const calls = im2rowGradWeight(c, { x: cx, dy: cdy, gw: 'dw' }, base);
       for (const s of calls.scratch) addScratch(s);
