@@ -23,7 +23,7 @@
 // scratch. Nothing is allocated per call: forward() returns the model's own output buffer
 // (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
 
-import { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_direct, conv1d_k80_s16_1x16000_to_8_dx_direct_cols } from './layers/front.ts';
+import { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_direct, conv1d_k80_s16_1x16000_to_8_dx_direct_cols } from './layers/front.ts';
 import { relu_8x996_fwd, relu_8x996_dx } from './layers/relu1.ts';
 import { maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx } from './layers/pool1.ts';
 import { conv1d_k3_p1_8x249_to_16_fwd_im2row_cols, conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols } from './layers/mid.ts';
@@ -36,7 +36,7 @@ import { linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_
 import { softmax_xent_4x12, sgd_3012 } from './train.ts';
 import { checkF32, checkLabels, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
-export { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_direct, conv1d_k80_s16_1x16000_to_8_dx_direct_cols, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_im2row_cols, conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012 };
+export { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_direct, conv1d_k80_s16_1x16000_to_8_dx_direct_cols, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_im2row_cols, conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012 };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -486,6 +486,7 @@ export function createModel(options: ModelOptions = {}): Model {
     a0.set(x);
     // front: conv1d [4x1x16000] -> [4x8x996]
     conv1d_k80_s16_1x16000_to_8_fwd_direct(a0, w_front, b_front, a1);
+    conv1d_k80_s16_1x16000_to_8_fwd_direct_t2(a0, w_front, b_front, a1);
     // relu1: relu [4x8x996] -> [4x8x996]
     relu_8x996_fwd(a1, a2);
     // pool1: maxpool1d [4x8x996] -> [4x8x249]

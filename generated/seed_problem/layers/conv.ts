@@ -115,100 +115,101 @@ export function conv3x3_1x4x4_to_2_dw_direct(x: Float32Array, dy: Float32Array, 
   for (let g = 0; g < 1; g++) {
     for (let ob = 0; ob < 1; ob++) {
       const o0 = ob * 2;
-      for (let r = 0; r < 1; r++) {
-        let acc0_0_0 = 0;
-        let acc0_0_1 = 0;
-        let acc0_0_2 = 0;
-        let acc0_1_0 = 0;
-        let acc0_1_1 = 0;
-        let acc0_1_2 = 0;
+      for (let rb = 0; rb < 1; rb++) {
+        const r0 = rb;
+        let acc0_0_0_0 = 0;
+        let acc0_0_0_1 = 0;
+        let acc0_0_0_2 = 0;
+        let acc0_1_0_0 = 0;
+        let acc0_1_0_1 = 0;
+        let acc0_1_0_2 = 0;
         for (let n = 0; n < 1; n++) {
           for (let oh = 0; oh < 2; oh++) {
             const dyrow = ((n * 2 + g * 2 + o0) * 2 + oh) * 2;
-            const xrow = ((n + g + r) * 4 + oh) * 4;
+            const xrow = ((n + g + r0) * 4 + oh) * 4;
             for (let ow = 0; ow < 2; ow++) {
               const d0 = dy[dyrow + ow];
               const d1 = dy[dyrow + ow + 4];
-              const x0 = x[xrow + ow];
-              const x1 = x[xrow + ow + 1];
-              const x2 = x[xrow + ow + 2];
-              acc0_0_0 += d0 * x0;
-              acc0_0_1 += d0 * x1;
-              acc0_0_2 += d0 * x2;
-              acc0_1_0 += d1 * x0;
-              acc0_1_1 += d1 * x1;
-              acc0_1_2 += d1 * x2;
+              const x0_0 = x[xrow + ow];
+              const x0_1 = x[xrow + ow + 1];
+              const x0_2 = x[xrow + ow + 2];
+              acc0_0_0_0 += d0 * x0_0;
+              acc0_0_0_1 += d0 * x0_1;
+              acc0_0_0_2 += d0 * x0_2;
+              acc0_1_0_0 += d1 * x0_0;
+              acc0_1_0_1 += d1 * x0_1;
+              acc0_1_0_2 += d1 * x0_2;
             }
           }
         }
-        dw[(g * 2 + o0) * 9 + r * 9] = acc0_0_0;
-        dw[(g * 2 + o0) * 9 + r * 9 + 1] = acc0_0_1;
-        dw[(g * 2 + o0) * 9 + r * 9 + 2] = acc0_0_2;
-        dw[(g * 2 + o0) * 9 + r * 9 + 9] = acc0_1_0;
-        dw[(g * 2 + o0) * 9 + r * 9 + 10] = acc0_1_1;
-        dw[(g * 2 + o0) * 9 + r * 9 + 11] = acc0_1_2;
-        let acc1_0_0 = 0;
-        let acc1_0_1 = 0;
-        let acc1_0_2 = 0;
-        let acc1_1_0 = 0;
-        let acc1_1_1 = 0;
-        let acc1_1_2 = 0;
+        dw[(g * 2 + o0) * 9 + r0 * 9] = acc0_0_0_0;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 1] = acc0_0_0_1;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 2] = acc0_0_0_2;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 9] = acc0_1_0_0;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 10] = acc0_1_0_1;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 11] = acc0_1_0_2;
+        let acc1_0_0_0 = 0;
+        let acc1_0_0_1 = 0;
+        let acc1_0_0_2 = 0;
+        let acc1_1_0_0 = 0;
+        let acc1_1_0_1 = 0;
+        let acc1_1_0_2 = 0;
         for (let n = 0; n < 1; n++) {
           for (let oh = 0; oh < 2; oh++) {
             const dyrow = ((n * 2 + g * 2 + o0) * 2 + oh) * 2;
-            const xrow = ((n + g + r) * 4 + oh) * 4 + 4;
+            const xrow = ((n + g + r0) * 4 + oh) * 4 + 4;
             for (let ow = 0; ow < 2; ow++) {
               const d0 = dy[dyrow + ow];
               const d1 = dy[dyrow + ow + 4];
-              const x0 = x[xrow + ow];
-              const x1 = x[xrow + ow + 1];
-              const x2 = x[xrow + ow + 2];
-              acc1_0_0 += d0 * x0;
-              acc1_0_1 += d0 * x1;
-              acc1_0_2 += d0 * x2;
-              acc1_1_0 += d1 * x0;
-              acc1_1_1 += d1 * x1;
-              acc1_1_2 += d1 * x2;
+              const x0_0 = x[xrow + ow];
+              const x0_1 = x[xrow + ow + 1];
+              const x0_2 = x[xrow + ow + 2];
+              acc1_0_0_0 += d0 * x0_0;
+              acc1_0_0_1 += d0 * x0_1;
+              acc1_0_0_2 += d0 * x0_2;
+              acc1_1_0_0 += d1 * x0_0;
+              acc1_1_0_1 += d1 * x0_1;
+              acc1_1_0_2 += d1 * x0_2;
             }
           }
         }
-        dw[(g * 2 + o0) * 9 + r * 9 + 3] = acc1_0_0;
-        dw[(g * 2 + o0) * 9 + r * 9 + 4] = acc1_0_1;
-        dw[(g * 2 + o0) * 9 + r * 9 + 5] = acc1_0_2;
-        dw[(g * 2 + o0) * 9 + r * 9 + 12] = acc1_1_0;
-        dw[(g * 2 + o0) * 9 + r * 9 + 13] = acc1_1_1;
-        dw[(g * 2 + o0) * 9 + r * 9 + 14] = acc1_1_2;
-        let acc2_0_0 = 0;
-        let acc2_0_1 = 0;
-        let acc2_0_2 = 0;
-        let acc2_1_0 = 0;
-        let acc2_1_1 = 0;
-        let acc2_1_2 = 0;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 3] = acc1_0_0_0;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 4] = acc1_0_0_1;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 5] = acc1_0_0_2;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 12] = acc1_1_0_0;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 13] = acc1_1_0_1;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 14] = acc1_1_0_2;
+        let acc2_0_0_0 = 0;
+        let acc2_0_0_1 = 0;
+        let acc2_0_0_2 = 0;
+        let acc2_1_0_0 = 0;
+        let acc2_1_0_1 = 0;
+        let acc2_1_0_2 = 0;
         for (let n = 0; n < 1; n++) {
           for (let oh = 0; oh < 2; oh++) {
             const dyrow = ((n * 2 + g * 2 + o0) * 2 + oh) * 2;
-            const xrow = ((n + g + r) * 4 + oh) * 4 + 8;
+            const xrow = ((n + g + r0) * 4 + oh) * 4 + 8;
             for (let ow = 0; ow < 2; ow++) {
               const d0 = dy[dyrow + ow];
               const d1 = dy[dyrow + ow + 4];
-              const x0 = x[xrow + ow];
-              const x1 = x[xrow + ow + 1];
-              const x2 = x[xrow + ow + 2];
-              acc2_0_0 += d0 * x0;
-              acc2_0_1 += d0 * x1;
-              acc2_0_2 += d0 * x2;
-              acc2_1_0 += d1 * x0;
-              acc2_1_1 += d1 * x1;
-              acc2_1_2 += d1 * x2;
+              const x0_0 = x[xrow + ow];
+              const x0_1 = x[xrow + ow + 1];
+              const x0_2 = x[xrow + ow + 2];
+              acc2_0_0_0 += d0 * x0_0;
+              acc2_0_0_1 += d0 * x0_1;
+              acc2_0_0_2 += d0 * x0_2;
+              acc2_1_0_0 += d1 * x0_0;
+              acc2_1_0_1 += d1 * x0_1;
+              acc2_1_0_2 += d1 * x0_2;
             }
           }
         }
-        dw[(g * 2 + o0) * 9 + r * 9 + 6] = acc2_0_0;
-        dw[(g * 2 + o0) * 9 + r * 9 + 7] = acc2_0_1;
-        dw[(g * 2 + o0) * 9 + r * 9 + 8] = acc2_0_2;
-        dw[(g * 2 + o0) * 9 + r * 9 + 15] = acc2_1_0;
-        dw[(g * 2 + o0) * 9 + r * 9 + 16] = acc2_1_1;
-        dw[(g * 2 + o0) * 9 + r * 9 + 17] = acc2_1_2;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 6] = acc2_0_0_0;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 7] = acc2_0_0_1;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 8] = acc2_0_0_2;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 15] = acc2_1_0_0;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 16] = acc2_1_0_1;
+        dw[(g * 2 + o0) * 9 + r0 * 9 + 17] = acc2_1_0_2;
       }
     }
   }
@@ -220,7 +221,6 @@ export function conv3x3_1x4x4_to_2_dw_direct(x: Float32Array, dy: Float32Array, 
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.92, im2row 3.00
  */
 export function conv3x3_1x4x4_to_2_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
-  // stride phase (0, 0): 9 of 9 taps
   for (let n = 0; n < 1; n++) {
     for (let g = 0; g < 1; g++) {
       for (let ob = 0; ob < 1; ob++) {

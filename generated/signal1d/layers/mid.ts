@@ -175,86 +175,87 @@ export function conv1d_k3_p1_8x249_to_16_dw_direct(x: Float32Array, dy: Float32A
   for (let g = 0; g < 1; g++) {
     for (let ob = 0; ob < 4; ob++) {
       const o0 = ob * 4;
-      for (let r = 0; r < 8; r++) {
-        let acc0_0_0 = 0;
-        let acc0_0_1 = 0;
-        let acc0_0_2 = 0;
-        let acc0_1_0 = 0;
-        let acc0_1_1 = 0;
-        let acc0_1_2 = 0;
-        let acc0_2_0 = 0;
-        let acc0_2_1 = 0;
-        let acc0_2_2 = 0;
-        let acc0_3_0 = 0;
-        let acc0_3_1 = 0;
-        let acc0_3_2 = 0;
+      for (let rb = 0; rb < 8; rb++) {
+        const r0 = rb;
+        let acc0_0_0_0 = 0;
+        let acc0_0_0_1 = 0;
+        let acc0_0_0_2 = 0;
+        let acc0_1_0_0 = 0;
+        let acc0_1_0_1 = 0;
+        let acc0_1_0_2 = 0;
+        let acc0_2_0_0 = 0;
+        let acc0_2_0_1 = 0;
+        let acc0_2_0_2 = 0;
+        let acc0_3_0_0 = 0;
+        let acc0_3_0_1 = 0;
+        let acc0_3_0_2 = 0;
         for (let n = 0; n < 4; n++) {
           for (let oh = 0; oh < 1; oh++) {
             const dyrow = (n * 16 + g * 16 + o0 + oh) * 249;
-            const xrow = (n * 8 + g * 8 + r + oh) * 249;
+            const xrow = (n * 8 + g * 8 + r0 + oh) * 249;
             for (let ow = 1; ow < 248; ow++) {
               const d0 = dy[dyrow + ow];
               const d1 = dy[dyrow + ow + 249];
               const d2 = dy[dyrow + ow + 498];
               const d3 = dy[dyrow + ow + 747];
-              const x0 = x[xrow + ow - 1];
-              const x1 = x[xrow + ow];
-              const x2 = x[xrow + ow + 1];
-              acc0_0_0 += d0 * x0;
-              acc0_0_1 += d0 * x1;
-              acc0_0_2 += d0 * x2;
-              acc0_1_0 += d1 * x0;
-              acc0_1_1 += d1 * x1;
-              acc0_1_2 += d1 * x2;
-              acc0_2_0 += d2 * x0;
-              acc0_2_1 += d2 * x1;
-              acc0_2_2 += d2 * x2;
-              acc0_3_0 += d3 * x0;
-              acc0_3_1 += d3 * x1;
-              acc0_3_2 += d3 * x2;
+              const x0_0 = x[xrow + ow - 1];
+              const x0_1 = x[xrow + ow];
+              const x0_2 = x[xrow + ow + 1];
+              acc0_0_0_0 += d0 * x0_0;
+              acc0_0_0_1 += d0 * x0_1;
+              acc0_0_0_2 += d0 * x0_2;
+              acc0_1_0_0 += d1 * x0_0;
+              acc0_1_0_1 += d1 * x0_1;
+              acc0_1_0_2 += d1 * x0_2;
+              acc0_2_0_0 += d2 * x0_0;
+              acc0_2_0_1 += d2 * x0_1;
+              acc0_2_0_2 += d2 * x0_2;
+              acc0_3_0_0 += d3 * x0_0;
+              acc0_3_0_1 += d3 * x0_1;
+              acc0_3_0_2 += d3 * x0_2;
             }
             const e0_d0 = dy[dyrow];
             const e0_d1 = dy[dyrow + 249];
             const e0_d2 = dy[dyrow + 498];
             const e0_d3 = dy[dyrow + 747];
-            const e0_x1 = x[xrow];
-            const e0_x2 = x[xrow + 1];
-            acc0_0_1 += e0_d0 * e0_x1;
-            acc0_0_2 += e0_d0 * e0_x2;
-            acc0_1_1 += e0_d1 * e0_x1;
-            acc0_1_2 += e0_d1 * e0_x2;
-            acc0_2_1 += e0_d2 * e0_x1;
-            acc0_2_2 += e0_d2 * e0_x2;
-            acc0_3_1 += e0_d3 * e0_x1;
-            acc0_3_2 += e0_d3 * e0_x2;
+            const e0_x0_1 = x[xrow];
+            const e0_x0_2 = x[xrow + 1];
+            acc0_0_0_1 += e0_d0 * e0_x0_1;
+            acc0_0_0_2 += e0_d0 * e0_x0_2;
+            acc0_1_0_1 += e0_d1 * e0_x0_1;
+            acc0_1_0_2 += e0_d1 * e0_x0_2;
+            acc0_2_0_1 += e0_d2 * e0_x0_1;
+            acc0_2_0_2 += e0_d2 * e0_x0_2;
+            acc0_3_0_1 += e0_d3 * e0_x0_1;
+            acc0_3_0_2 += e0_d3 * e0_x0_2;
             const e248_d0 = dy[dyrow + 248];
             const e248_d1 = dy[dyrow + 497];
             const e248_d2 = dy[dyrow + 746];
             const e248_d3 = dy[dyrow + 995];
-            const e248_x0 = x[xrow + 247];
-            const e248_x1 = x[xrow + 248];
-            acc0_0_0 += e248_d0 * e248_x0;
-            acc0_0_1 += e248_d0 * e248_x1;
-            acc0_1_0 += e248_d1 * e248_x0;
-            acc0_1_1 += e248_d1 * e248_x1;
-            acc0_2_0 += e248_d2 * e248_x0;
-            acc0_2_1 += e248_d2 * e248_x1;
-            acc0_3_0 += e248_d3 * e248_x0;
-            acc0_3_1 += e248_d3 * e248_x1;
+            const e248_x0_0 = x[xrow + 247];
+            const e248_x0_1 = x[xrow + 248];
+            acc0_0_0_0 += e248_d0 * e248_x0_0;
+            acc0_0_0_1 += e248_d0 * e248_x0_1;
+            acc0_1_0_0 += e248_d1 * e248_x0_0;
+            acc0_1_0_1 += e248_d1 * e248_x0_1;
+            acc0_2_0_0 += e248_d2 * e248_x0_0;
+            acc0_2_0_1 += e248_d2 * e248_x0_1;
+            acc0_3_0_0 += e248_d3 * e248_x0_0;
+            acc0_3_0_1 += e248_d3 * e248_x0_1;
           }
         }
-        dw[(g * 16 + o0) * 24 + r * 3] = acc0_0_0;
-        dw[(g * 16 + o0) * 24 + r * 3 + 1] = acc0_0_1;
-        dw[(g * 16 + o0) * 24 + r * 3 + 2] = acc0_0_2;
-        dw[(g * 16 + o0) * 24 + r * 3 + 24] = acc0_1_0;
-        dw[(g * 16 + o0) * 24 + r * 3 + 25] = acc0_1_1;
-        dw[(g * 16 + o0) * 24 + r * 3 + 26] = acc0_1_2;
-        dw[(g * 16 + o0) * 24 + r * 3 + 48] = acc0_2_0;
-        dw[(g * 16 + o0) * 24 + r * 3 + 49] = acc0_2_1;
-        dw[(g * 16 + o0) * 24 + r * 3 + 50] = acc0_2_2;
-        dw[(g * 16 + o0) * 24 + r * 3 + 72] = acc0_3_0;
-        dw[(g * 16 + o0) * 24 + r * 3 + 73] = acc0_3_1;
-        dw[(g * 16 + o0) * 24 + r * 3 + 74] = acc0_3_2;
+        dw[(g * 16 + o0) * 24 + r0 * 3] = acc0_0_0_0;
+        dw[(g * 16 + o0) * 24 + r0 * 3 + 1] = acc0_0_0_1;
+        dw[(g * 16 + o0) * 24 + r0 * 3 + 2] = acc0_0_0_2;
+        dw[(g * 16 + o0) * 24 + r0 * 3 + 24] = acc0_1_0_0;
+        dw[(g * 16 + o0) * 24 + r0 * 3 + 25] = acc0_1_0_1;
+        dw[(g * 16 + o0) * 24 + r0 * 3 + 26] = acc0_1_0_2;
+        dw[(g * 16 + o0) * 24 + r0 * 3 + 48] = acc0_2_0_0;
+        dw[(g * 16 + o0) * 24 + r0 * 3 + 49] = acc0_2_0_1;
+        dw[(g * 16 + o0) * 24 + r0 * 3 + 50] = acc0_2_0_2;
+        dw[(g * 16 + o0) * 24 + r0 * 3 + 72] = acc0_3_0_0;
+        dw[(g * 16 + o0) * 24 + r0 * 3 + 73] = acc0_3_0_1;
+        dw[(g * 16 + o0) * 24 + r0 * 3 + 74] = acc0_3_0_2;
       }
     }
   }
@@ -283,7 +284,6 @@ export function conv1d_k3_p1_8x249_to_16_db(dy: Float32Array, db: Float32Array):
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
  */
 export function conv1d_k3_p1_8x249_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
-  // stride phase (0, 0): 3 of 3 taps
   for (let n = 0; n < 4; n++) {
     for (let g = 0; g < 1; g++) {
       for (let ob = 0; ob < 2; ob++) {
@@ -416,7 +416,6 @@ export function conv1d_k3_p1_8x249_to_16_dx_direct(dy: Float32Array, w: Float32A
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
  */
 export function conv1d_k3_p1_8x249_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
-  // stride phase (0, 0): 3 of 3 taps
   for (let n = 0; n < 4; n++) {
     for (let g = 0; g < 1; g++) {
       for (let ob = 0; ob < 2; ob++) {

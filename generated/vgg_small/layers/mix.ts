@@ -121,7 +121,7 @@ export function conv1x1_32x8x8_to_64_fwd_im2row_gemm(cols: Float32Array, w: Floa
 /**
  * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.15, im2row 1.24
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24
  * cols[g, n, p, k] = im2row(x): 512 rows x 32 columns
  */
 export function conv1x1_32x8x8_to_64_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
@@ -145,7 +145,7 @@ export function conv1x1_32x8x8_to_64_dw_im2row_cols(x: Float32Array, cols: Float
 /**
  * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.15, im2row 1.24
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24
  * dw[co, k] = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]: M=64 N=32 K=512 per group
  */
 export function conv1x1_32x8x8_to_64_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
