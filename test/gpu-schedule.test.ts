@@ -1,0 +1,58 @@
+// The GPU schedule is plain data checked against device limits: a buffer over the binding
+// limit is refused with an error naming the layer and the limit; small dispatch limits fold
+// grids into 2D; limits.json is validated; the printed table is stable.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseModel } from '../src/spec/parse.ts';
+import { planModel } from '../src/plan/plan.ts';
+import { lowerModel } from '../src/kernels/index.ts';
+import { formatGpuSchedule, scheduleGpu } from '../src/gpu/schedule.ts';
+import { DEFAULT_LIMITS, parseLimits } from '../src/gpu/limits.ts';
+import { ConvgenError } from '../src/errors.ts';
+import { emitGpuFiles } from '../src/emit/gpu.ts';
+
+const load = (f: string) => planModel(parseModel(JSON.parse(readFileSync(`examples/${f}`, 'utf8'))));
+
+describe('GPU schedule', () => {
+  it('records every kernel in run order with its dispatches, bindings and workgroup memory', () => {
+    const plan = load('lenet.json');
+    const s = scheduleGpu(plan, lowerModel(plan));
+    expect(s.kernels[0].layer).toBe(plan.layers[0].name);
+    expect(s.kernels.at(-1)!.phase).toBe('sgd');
+    for (const k of s.kernels) {
+      expect(k.dispatches.length).toBeGreaterThan(0);
+      expect(k.workgroupBytes).toBe(0);
+      for (const d of k.dispatches) expect(d.workgroups[0] * d.workgroups[1] * d.workgroups[2] * d.workgroupSize).toBeGreaterThanOrEqual(d.invocations);
+    }
+    // round-trips through JSON: plain data
+    expect(JSON.parse(JSON.stringify(s))).toEqual(s);
+  });
+
+  it('refuses a layer whose buffer exceeds maxStorageBufferBindingSize, naming the layer and the limit', () => {
+    const plan = load('lenet.json');
+    const limits = { ...DEFAULT_LIMITS, maxStorageBufferBindingSize: 100_000 };
+    expect(() => scheduleGpu(plan, lowerModel(plan), limits)).toThrow(ConvgenError);
+    expect(() => scheduleGpu(plan, lowerModel(plan), limits)).toThrow(/layers\[0\] \(conv2d "c1"\).*100352 bytes.*maxStorageBufferBindingSize = 100000/);
+    expect(() => emitGpuFiles(plan, lowerModel(plan), { limits })).toThrow(/maxStorageBufferBindingSize/);
+  });
+
+  it('folds dispatches into 2D under a small per-dimension limit', () => {
+    const plan = load('lenet.json');
+    const s = scheduleGpu(plan, lowerModel(plan), { ...DEFAULT_LIMITS, maxComputeWorkgroupsPerDimension: 100 });
+    const relu = s.kernels.find((k) => k.kernel.startsWith('relu_6x28x28_fwd'))!;
+    expect(relu.dispatches[0].workgroups[1]).toBeGreaterThan(1);
+    expect(Math.max(...s.kernels.flatMap((k) => k.dispatches.flatMap((d) => d.workgroups)))).toBeLessThanOrEqual(100);
+  });
+
+  it('parses limits.json: defaults for missing keys, unknown keys ignored, bad values refused', () => {
+    expect(parseLimits({ maxStorageBufferBindingSize: 2 ** 30, maxTextureDimension2D: 8192 })).toEqual({ ...DEFAULT_LIMITS, maxStorageBufferBindingSize: 2 ** 30 });
+    expect(() => parseLimits({ maxComputeWorkgroupsPerDimension: 0 })).toThrow(/limits.maxComputeWorkgroupsPerDimension: expected a positive integer/);
+    expect(() => parseLimits([1])).toThrow(ConvgenError);
+  });
+
+  it('prints one row per dispatch (seed problem)', () => {
+    const plan = load('seed.json');
+    expect(formatGpuSchedule(scheduleGpu(plan, lowerModel(plan)))).toMatchSnapshot();
+  });
+});
