@@ -8,7 +8,7 @@ import { ConvgenError, EXIT_CHECK_FAILED, EXIT_OK } from '../errors.ts';
 import type { PlanOptions } from '../plan/plan.ts';
 import type { ModelPlan } from '../plan/types.ts';
 import { planFile } from './plan.ts';
-import { emitModel, loadGpuEmitter, type EmitFlavour, type Target } from '../emit/index.ts';
+import { emitModel, type EmitFlavour, type Target } from '../emit/index.ts';
 import { diffOutput, isClean, writeOutputAtomic } from '../emit/write.ts';
 import { stableJson } from '../emit/json.ts';
 import { lowerModel } from '../kernels/index.ts';
@@ -24,7 +24,7 @@ a failed build leaves the previous output intact.
 
 flags:
   --out DIR             parent folder of the output (default: generated)
-  --target ts|wgsl|all  which targets to generate (default: all when the WGSL target is built in, else ts)
+  --target ts|wgsl|all  which targets to generate (default: all)
   --strategy NAME       direct, im2row or auto (default auto: the model file's choice, else the cost model's)
   --emit ts|js          TypeScript sources (default), or plain-JavaScript ESM with .d.ts files
   --check               write nothing; exit 1 and list the files that would change (or be removed)
@@ -116,9 +116,6 @@ export async function buildCommand(args: string[]): Promise<number> {
   if (parsed === 'help') {
     process.stdout.write(BUILD_HELP);
     return EXIT_OK;
-  }
-  if ((parsed.target === 'wgsl' || parsed.target === 'all') && !(await loadGpuEmitter())) {
-    throw new ConvgenError('--target', `the WGSL target is not built into this convgen yet`, 'use --target ts');
   }
   // plan every file before writing anything: a bad file stops the build with nothing written
   const plans = parsed.files.map((f) => planFile(f, parsed.plan));
