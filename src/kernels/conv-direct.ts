@@ -6,9 +6,9 @@
 // The output splits by interval arithmetic (per tap: the positions whose read stays inside
 // the input) into three kernels: interior rows x full 4-column blocks with no checks at
 // all; border rows x full blocks, checking only the kernel rows that can leave the input;
-// and, over all rows, the leftover interior columns (one narrower block, row checks only)
-// plus the padding-side columns one at a time (row and column checks, per tap, placed
-// outside the reduction loop).
+// and, over all rows, the leftover interior columns and the padding-side columns in blocks
+// at constant columns, where a tap that would read padding at some column is simply not
+// generated there (row checks only, placed outside the reduction loop).
 //
 // The window is unrolled here rather than with IR `unroll` loops because a stride phase's
 // taps are an irregular subset of the kernel and each tap carries its own valid range.
@@ -88,7 +88,7 @@ function chunks(from: number, to: number, width: number): [number, number][] {
 /**
  * the statements that compute one spec (a whole output, or one stride phase of it), in
  * three parts that together write every element once: `interior` (no checks: the hot loop
- * nest), `rows` (border rows) and `cols` (edge columns). They become separate kernels,
+ * nest), `rows` (border rows) and `cols` (leftover and padding-side columns). They become separate kernels,
  * which keeps each function small enough for V8's optimizing compiler (it gives up on
  * functions over ~60 KB of bytecode) and keeps compile times short.
  */
@@ -100,13 +100,17 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
   const inHW = s.inH * s.inW;
 
   /**
-   * one block: bo channels from o0, bw columns from tw0. `rowSet` / `colSet` (null in the
-   * interior) bound the rows / columns this code runs on: a tap gets a check only when
-   * that set reaches outside the tap's valid range, and the check sits outside its loop.
+   * one block: bo channels from o0, bw columns from tw0. `rowSet` (null in the interior)
+   * bounds the rows this code runs on: a tap gets a row check only when that set reaches
+   * outside the tap's valid range, and the check sits outside its loop. Columns are never
+   * checked: full blocks lie in the interior, other blocks sit at constant columns where
+   * the generator drops each tap at the j where it would read padding.
    */
-  const block = (th: Expr, rowSet: Span | null, o0: Expr, bo: number, tw0: Expr, bw: number, colSet: Span | null, pre = ''): Stmt[] => {
+  const block = (th: Expr, rowSet: Span | null, o0: Expr, bo: number, tw0: Expr, bw: number, pre = ''): Stmt[] => {
     const body: Stmt[] = [];
     const acc = (o: number, j: number) => `${pre}acc${o}_${j}`;
+    // a block at a constant column: each tap reads only at the j where it is inside the input
+    const ok = (tapW: { lo: number; hi: number }, j: number) => tw0.k !== 'const' || (tw0.v + j >= tapW.lo && tw0.v + j < tapW.hi);
     const outAt = (o: number, j: number) => add(add(v('yrow'), o * outHW), add(wAxis.outStart, mul(add(tw0, j), wAxis.outStep)));
     for (let o = 0; o < bo; o++) {
       if (s.accumulate) {
@@ -123,7 +127,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     const wAt = (r: Expr, o: number, kh: number, kw: number) => load(s.w, add(add(wBase, mul(r, s.rStride)), o * s.oStride + kh * s.kW + kw));
     for (const tapH of h.taps) {
       const xAt = (r: Expr, col: number) => load(s.inp, add(add(add(v('xrow'), mul(r, inHW)), tapH.off * s.inW), add(mul(tw0, wAxis.inStep), col)));
-      if (bo <= 2 && colSet === null) {
+      if (bo <= 2) {
         // few channels per block, no column checks: one loop per kernel row, every input
         // column loaded once and shared by the taps that read it (bw + kW - 1 loads at
         // stride 1 instead of bw * kW). With 4 channels the per-tap loops below run faster:
@@ -132,8 +136,10 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
           const st: Stmt[] = [];
           const loaded = new Set<number>();
           for (const tapW of wAxis.taps) {
+            const js = Array.from({ length: bw }, (_, j) => j).filter((j) => ok(tapW, j));
+            if (js.length === 0) continue;
             for (let o = 0; o < bo; o++) st.push(let_(`w${tapW.k}_${o}`, wAt(r, o, tapH.k, tapW.k), 'f32'));
-            for (let j = 0; j < bw; j++) {
+            for (const j of js) {
               const col = j * wAxis.inStep + tapW.off;
               const name = `x${col < 0 ? 'm' + -col : col}`;
               if (!loaded.has(col)) {
@@ -152,16 +158,18 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
       // one short GEMM-like loop over the reduction channels per tap: 4 + 4 loads and 16
       // multiply-adds per iteration, the shape a JIT keeps in registers
       for (const tapW of wAxis.taps) {
+        const js = Array.from({ length: bw }, (_, j) => j).filter((j) => ok(tapW, j));
+        if (js.length === 0) continue;
         const reduce = loop('r', 0, s.redPer, (r) => {
           const st: Stmt[] = [];
-          for (let j = 0; j < bw; j++) st.push(let_(`x${j}`, xAt(r, j * wAxis.inStep + tapW.off), 'f32'));
+          for (const j of js) st.push(let_(`x${j}`, xAt(r, j * wAxis.inStep + tapW.off), 'f32'));
           for (let o = 0; o < bo; o++) {
             st.push(let_(`w${o}`, wAt(r, o, tapH.k, tapW.k), 'f32'));
-            for (let j = 0; j < bw; j++) st.push(accum(acc(o, j), mul(v(`w${o}`), v(`x${j}`))));
+            for (const j of js) st.push(accum(acc(o, j), mul(v(`w${o}`), v(`x${j}`))));
           }
           return st;
         });
-        const cond = and(...checks(th, rowSet, tapH), ...checks(tw0, colSet, tapW));
+        const cond = and(...checks(th, rowSet, tapH));
         body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
       }
     }
@@ -179,16 +187,15 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
   const bo = s.outPer % BLOCK_O !== 0 && s.outPer % 3 === 0 ? 3 : Math.min(BLOCK_O, s.outPer);
   // (8 columns for 1-2 channels measured slower than 4: more live values than registers)
   const bw = BLOCK_W;
-  // columns: full blocks of bw interior columns, then the edge columns (padding side
-  // and leftovers) one at a time
+  // columns: full blocks of bw interior columns, the leftover interior columns, and the
+  // padding-side columns
   const full = Math.floor((wAxis.hi - wAxis.lo) / bw);
   const mid = wAxis.lo + full * bw;
   // interior columns past the last full block: one narrower block at a constant column
   const tail = wAxis.hi - mid;
-  const edge = skipRange(wAxis.lo, wAxis.hi, wAxis.T);
   const border = skipRange(h.lo, h.hi, h.T);
   const fullBlocks = (th: Expr, rowSet: Span | null, o0: Expr, bo: number): Stmt =>
-    parallel('cb', 0, full, (cb) => [let_('tw0', add(mul(cb, bw), wAxis.lo)), ...block(th, rowSet, o0, bo, v('tw0'), bw, null)]);
+    parallel('cb', 0, full, (cb) => [let_('tw0', add(mul(cb, bw), wAxis.lo)), ...block(th, rowSet, o0, bo, v('tw0'), bw)]);
 
   /** interior rows x full column blocks: no checks at all */
   const interior = (o0: Expr, bo: number): Stmt[] =>
@@ -200,17 +207,18 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
       ? [parallel('rb', 0, border.count, (rb) => [let_('th', border.at(rb)), ...rowStart(v('th'), o0), fullBlocks(v('th'), border.span, o0, bo)])]
       : [];
 
-  /** every row's leftover interior columns (one block, row checks) and edge columns (one at a time, row and column checks) */
+  /** every row's leftover interior columns and padding-side columns, in blocks at constant columns (row checks only) */
   const allRows: Span = { min: 0, max: h.T - 1 };
+  // padding-side columns in blocks at constant positions: a tap that would read padding at
+  // some j is left out at that j by the generator, so these need no column checks
+  const edgeBlocks = [...chunks(0, wAxis.lo, bw), ...chunks(wAxis.hi, wAxis.T, bw)];
   const cols = (o0: Expr, bo: number): Stmt[] =>
-    edge.count > 0 || tail > 0
+    edgeBlocks.length > 0 || tail > 0
       ? [
           parallel('th', 0, h.T, (th) => [
             ...rowStart(th, o0),
-            ...(tail > 0 ? block(th, allRows, o0, bo, i32(mid), tail, null, 't_') : []),
-            ...(edge.count > 0
-              ? [parallel('ce', 0, edge.count, (ce) => [let_('tw', edge.at(ce)), ...block(th, allRows, o0, bo, v('tw'), 1, edge.span)])]
-              : []),
+            ...(tail > 0 ? block(th, allRows, o0, bo, i32(mid), tail, 't_') : []),
+            ...edgeBlocks.flatMap(([c0, cw]) => block(th, allRows, o0, bo, i32(c0), cw, `e${c0}_`)),
           ]),
         ]
       : [];

@@ -62,30 +62,40 @@ type GatherNames = { inp: string; w: string; bias: string | null; out: string };
 export const DIRECT_KERNEL_BUDGET = 9000;
 
 /**
- * the passes of a direct gather: one pass (three kernels, see gatherBlocked) when it fits
- * the budget; else the window's taps split into groups, the first pass writing and each
- * later one adding its taps to the output. `phases` are (rows, columns) axis pairs, one per
- * stride phase of a gradInput (a single pair for forward).
+ * the passes of a direct gather, per part (interior, border rows, leftover/padding columns:
+ * disjoint regions of the output, see gatherBlocked): one pass when the part's kernel fits
+ * the budget; else its taps split into groups, the first pass writing and each later one
+ * adding its taps to the output. `phases` are (rows, columns) axis pairs, one per stride
+ * phase of a gradInput (a single pair for forward).
  */
 function directPasses(phases: readonly [Axis, Axis][], kk: number, spec: (h: Axis, w: Axis, first: boolean) => GatherSpec): DirectParts[] {
   const taps = Math.max(...phases.map(([h, w]) => h.taps.length * w.taps.length));
-  for (let n = 1; ; n++) {
+  const attempt = (n: number) => {
     const passes: { interior: Stmt[]; rows: Stmt[]; cols: Stmt[] }[] = [];
     for (const [h, w] of phases) {
       splitTaps(h, w, n).forEach(([hh, ww], i) => {
         const part = gatherBlocked(spec(hh, ww, i === 0));
-        const note: Stmt = {
-          k: 'comment',
-          text: `stride phase (${h.outStart}, ${w.outStart}): ${hh.taps.length * ww.taps.length} of ${kk} taps`,
-        };
+        const note: Stmt[] = phases.length > 1 ? [{ k: 'comment', text: `stride phase (${h.outStart}, ${w.outStart}): ${hh.taps.length * ww.taps.length} of ${kk} taps` }] : [];
         const pass = (passes[i] ??= { interior: [], rows: [], cols: [] });
-        for (const key of ['interior', 'rows', 'cols'] as const) if (part[key].length) pass[key].push(...(phases.length > 1 ? [note] : []), ...part[key]);
+        for (const key of PARTS) if (part[key].length) pass[key].push(...note, ...part[key]);
       });
     }
-    const biggest = Math.max(...passes.flatMap((p) => [irSize(p.interior), irSize(p.rows), irSize(p.cols)]));
-    if (biggest <= DIRECT_KERNEL_BUDGET || n >= taps) return passes;
+    return passes;
+  };
+  const result: { interior: Stmt[]; rows: Stmt[]; cols: Stmt[] }[] = [];
+  for (const key of PARTS) {
+    for (let n = 1; ; n++) {
+      const passes = attempt(n);
+      if (n >= taps || passes.every((p) => irSize(p[key]) <= DIRECT_KERNEL_BUDGET)) {
+        passes.forEach((p, i) => ((result[i] ??= { interior: [], rows: [], cols: [] })[key] = p[key]));
+        break;
+      }
+    }
   }
+  return result.map((p) => p ?? { interior: [], rows: [], cols: [] });
 }
+
+const PARTS = ['interior', 'rows', 'cols'] as const;
 
 /** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
 export function directForwardStmts(c: ConvGeometry, names: GatherNames): DirectParts[] {

@@ -5,8 +5,8 @@
 // plain-JS GEMM): cost = MACs / efficiency + copy work. The efficiencies were measured as
 // ratios to that GEMM in one run (CPU time, single thread; bench configs A-E of issue 5):
 // - direct: full 4-column blocks run at ~1.1 with 3-4 channels per block, ~0.87 with 1-2
-//   (shared-load row loops); leftover interior columns form one narrower block; padding-
-//   side columns run one at a time with per-tap checks, ~0.6 of block speed.
+//   (shared-load row loops); leftover and padding-side columns run in narrower blocks at
+//   constant columns, ~0.85 of block speed (A, LeNet's c3, a 7x7 map: 85-110% overall).
 // - im2row: the GEMM runs at ~1.0 when both tile dims reach 4; each element of the im2row
 //   buffer (copied in, or gathered out by col2im) costs about 4 multiply-adds (B: the copy
 //   is ~12% of a GEMM with 32 channels); dW's GEMM streams a long reduction, ~0.85.
@@ -25,8 +25,8 @@ const COPY = 4;
 /** full direct blocks: 3-4 channels (measured 1.04-1.10 on B, C, D), 1-2 channels (A's dx: 0.87) */
 const BLOCK_EFF = 1.1;
 const NARROW_BLOCK_EFF = 0.87;
-/** a column computed alone, relative to its block speed */
-const EDGE_EFF = 0.6;
+/** columns in the narrow blocks at constant columns (leftover, padding side), relative to full blocks */
+const EDGE_EFF = 0.85;
 const DW_GEMM_EFF = 0.85;
 /** windows up to 7x7 fit one pass of direct kernels (more taps: see DIRECT_KERNEL_BUDGET in conv.ts) */
 const MAX_ONE_PASS_TAPS = 49;
@@ -71,9 +71,20 @@ export function convCostC(c: ConvGeometry, role: ConvRole, strategy: StrategyNam
     // enough for V8 to optimize) that re-read and re-write the output: signal1d's 80-tap
     // front ran at 0.67 of the calibration GEMM against ~0.9-1.0 for small windows
     const passes = kk > MAX_ONE_PASS_TAPS ? 0.7 : 1;
-    if (role === 'forward') return macs / (passes * gatherEff([forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left)], cog));
-    if (role === 'gradInput') return macs / (passes * gatherEff(gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left), cig));
+    // direct never multiplies padding: count the taps that read inside the input
+    const valid = (axes: readonly Axis[]) => axes.reduce((n, a) => n + a.taps.reduce((m, t) => m + t.hi - t.lo, 0), 0);
+    if (role === 'forward') {
+      const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
+      const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+      return (c.batch * c.outC * cig * valid([h]) * valid([w])) / (passes * gatherEff([w], cog));
+    }
+    if (role === 'gradInput') {
+      const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
+      const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
+      return (c.batch * c.inC * cog * valid(hs) * valid(ws)) / (passes * gatherEff(ws, cig));
+    }
     // dW: blocks of up to 4 channels x up to 4 taps of a kernel row, reducing over pixels
+    const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
     const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
     const interior = (w.hi - w.lo) / Math.max(1, c.outW);
     // accumulators per block: channels x input channels (short rows) x taps of a kernel row
@@ -81,7 +92,8 @@ export function convCostC(c: ConvGeometry, role: ConvRole, strategy: StrategyNam
     const accs = Math.min(cog, BLOCK_O) * Math.min(cig, Math.max(1, Math.floor(BLOCK_W / kc))) * kc;
     // measured: 16 accumulators 1.04-1.10 (B-D, 1x1), 3 (depthwise 3x3) 0.61
     const block = accs >= 8 ? BLOCK_EFF : accs >= 4 ? NARROW_BLOCK_EFF : 0.6;
-    return macs / (block * (interior + (1 - interior) * EDGE_EFF));
+    // dW's border columns are single columns at constant positions
+    return (c.batch * c.outC * cig * valid([h]) * valid([w])) / (block * (interior + (1 - interior) * 0.6));
   }
   if (role === 'forward') return macs / gemmEff(P, cog) + COPY * colsElements;
   if (role === 'gradInput') return macs / gemmEff(P, cig * kk) + COPY * colsElements;
