@@ -10,7 +10,7 @@
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.67
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.67
  */
 export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -248,7 +248,7 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Ar
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.67
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.67
  */
 export function conv3x3_p1_4x32x32_to_3_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -499,7 +499,7 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct_rows(x: Float32Array, w: Floa
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.67
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.67
  */
 export function conv3x3_p1_4x32x32_to_3_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -653,115 +653,148 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct_cols(x: Float32Array, w: Floa
           y[yrow + 1054] = t_acc1_1;
           y[yrow + 2077] = t_acc2_0;
           y[yrow + 2078] = t_acc2_1;
-          for (let ce = 0; ce < 2; ce++) {
-            const tw = (ce < 1 ? ce : ce + 30);
-            const bv0 = b[g * 3 + o0];
-            let acc0_0 = bv0;
-            const bv1 = b[g * 3 + o0 + 1];
-            let acc1_0 = bv1;
-            const bv2 = b[g * 3 + o0 + 2];
-            let acc2_0 = bv2;
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 4; r++) {
-                const x0 = x[xrow + r * 1024 + tw - 33];
-                const w0 = w[g * 108 + o0 * 36 + r * 9];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 36 + r * 9 + 36];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 36 + r * 9 + 72];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 4; r++) {
-                const x0 = x[xrow + r * 1024 + tw - 32];
-                const w0 = w[g * 108 + o0 * 36 + r * 9 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 36 + r * 9 + 37];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 36 + r * 9 + 73];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1 && tw < 31) {
-              for (let r = 0; r < 4; r++) {
-                const x0 = x[xrow + r * 1024 + tw - 31];
-                const w0 = w[g * 108 + o0 * 36 + r * 9 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 36 + r * 9 + 38];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 36 + r * 9 + 74];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (tw >= 1) {
-              for (let r = 0; r < 4; r++) {
-                const x0 = x[xrow + r * 1024 + tw - 1];
-                const w0 = w[g * 108 + o0 * 36 + r * 9 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 36 + r * 9 + 39];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 36 + r * 9 + 75];
-                acc2_0 += w2 * x0;
-              }
-            }
+          const e0_bv0 = b[g * 3 + o0];
+          let e0_acc0_0 = e0_bv0;
+          const e0_bv1 = b[g * 3 + o0 + 1];
+          let e0_acc1_0 = e0_bv1;
+          const e0_bv2 = b[g * 3 + o0 + 2];
+          let e0_acc2_0 = e0_bv2;
+          if (th >= 1) {
             for (let r = 0; r < 4; r++) {
-              const x0 = x[xrow + r * 1024 + tw];
-              const w0 = w[g * 108 + o0 * 36 + r * 9 + 4];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 108 + o0 * 36 + r * 9 + 40];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 108 + o0 * 36 + r * 9 + 76];
-              acc2_0 += w2 * x0;
+              const x0 = x[xrow + r * 1024 - 32];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 1];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 37];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 73];
+              e0_acc2_0 += w2 * x0;
             }
-            if (tw < 31) {
-              for (let r = 0; r < 4; r++) {
-                const x0 = x[xrow + r * 1024 + tw + 1];
-                const w0 = w[g * 108 + o0 * 36 + r * 9 + 5];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 36 + r * 9 + 41];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 36 + r * 9 + 77];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 31 && tw >= 1) {
-              for (let r = 0; r < 4; r++) {
-                const x0 = x[xrow + r * 1024 + tw + 31];
-                const w0 = w[g * 108 + o0 * 36 + r * 9 + 6];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 36 + r * 9 + 42];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 36 + r * 9 + 78];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 31) {
-              for (let r = 0; r < 4; r++) {
-                const x0 = x[xrow + r * 1024 + tw + 32];
-                const w0 = w[g * 108 + o0 * 36 + r * 9 + 7];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 36 + r * 9 + 43];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 36 + r * 9 + 79];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 31 && tw < 31) {
-              for (let r = 0; r < 4; r++) {
-                const x0 = x[xrow + r * 1024 + tw + 33];
-                const w0 = w[g * 108 + o0 * 36 + r * 9 + 8];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 36 + r * 9 + 44];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 36 + r * 9 + 80];
-                acc2_0 += w2 * x0;
-              }
-            }
-            y[yrow + tw] = acc0_0;
-            y[yrow + tw + 1024] = acc1_0;
-            y[yrow + tw + 2048] = acc2_0;
           }
+          if (th >= 1) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 - 31];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 2];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 38];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 74];
+              e0_acc2_0 += w2 * x0;
+            }
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = x[xrow + r * 1024];
+            const w0 = w[g * 108 + o0 * 36 + r * 9 + 4];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 108 + o0 * 36 + r * 9 + 40];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 108 + o0 * 36 + r * 9 + 76];
+            e0_acc2_0 += w2 * x0;
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = x[xrow + r * 1024 + 1];
+            const w0 = w[g * 108 + o0 * 36 + r * 9 + 5];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 108 + o0 * 36 + r * 9 + 41];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 108 + o0 * 36 + r * 9 + 77];
+            e0_acc2_0 += w2 * x0;
+          }
+          if (th < 31) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 + 32];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 7];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 43];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 79];
+              e0_acc2_0 += w2 * x0;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 + 33];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 8];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 44];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 80];
+              e0_acc2_0 += w2 * x0;
+            }
+          }
+          y[yrow] = e0_acc0_0;
+          y[yrow + 1024] = e0_acc1_0;
+          y[yrow + 2048] = e0_acc2_0;
+          const e31_bv0 = b[g * 3 + o0];
+          let e31_acc0_0 = e31_bv0;
+          const e31_bv1 = b[g * 3 + o0 + 1];
+          let e31_acc1_0 = e31_bv1;
+          const e31_bv2 = b[g * 3 + o0 + 2];
+          let e31_acc2_0 = e31_bv2;
+          if (th >= 1) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 - 2];
+              const w0 = w[g * 108 + o0 * 36 + r * 9];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 36];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 72];
+              e31_acc2_0 += w2 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 - 1];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 1];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 37];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 73];
+              e31_acc2_0 += w2 * x0;
+            }
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = x[xrow + r * 1024 + 30];
+            const w0 = w[g * 108 + o0 * 36 + r * 9 + 3];
+            e31_acc0_0 += w0 * x0;
+            const w1 = w[g * 108 + o0 * 36 + r * 9 + 39];
+            e31_acc1_0 += w1 * x0;
+            const w2 = w[g * 108 + o0 * 36 + r * 9 + 75];
+            e31_acc2_0 += w2 * x0;
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = x[xrow + r * 1024 + 31];
+            const w0 = w[g * 108 + o0 * 36 + r * 9 + 4];
+            e31_acc0_0 += w0 * x0;
+            const w1 = w[g * 108 + o0 * 36 + r * 9 + 40];
+            e31_acc1_0 += w1 * x0;
+            const w2 = w[g * 108 + o0 * 36 + r * 9 + 76];
+            e31_acc2_0 += w2 * x0;
+          }
+          if (th < 31) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 + 62];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 6];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 42];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 78];
+              e31_acc2_0 += w2 * x0;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = x[xrow + r * 1024 + 63];
+              const w0 = w[g * 108 + o0 * 36 + r * 9 + 7];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 36 + r * 9 + 43];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 36 + r * 9 + 79];
+              e31_acc2_0 += w2 * x0;
+            }
+          }
+          y[yrow + 31] = e31_acc0_0;
+          y[yrow + 1055] = e31_acc1_0;
+          y[yrow + 2079] = e31_acc2_0;
         }
       }
     }
@@ -771,7 +804,7 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct_cols(x: Float32Array, w: Floa
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 2.90
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.90
  */
 export function conv3x3_p1_4x32x32_to_3_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -993,7 +1026,7 @@ export function conv3x3_p1_4x32x32_to_3_db(dy: Float32Array, db: Float32Array): 
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.33
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.33
  */
 export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -1281,7 +1314,7 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Ar
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.33
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.33
  */
 export function conv3x3_p1_4x32x32_to_3_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -1582,7 +1615,7 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct_rows(dy: Float32Array, w: Floa
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.33
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.33
  */
 export function conv3x3_p1_4x32x32_to_3_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -1764,132 +1797,170 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct_cols(dy: Float32Array, w: Floa
           dx[yrow + 2078] = t_acc2_1;
           dx[yrow + 3101] = t_acc3_0;
           dx[yrow + 3102] = t_acc3_1;
-          for (let ce = 0; ce < 2; ce++) {
-            const tw = (ce < 1 ? ce : ce + 30);
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            let acc3_0 = 0;
-            if (th < 31 && tw < 31) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = dy[xrow + r * 1024 + tw + 33];
-                const w0 = w[g * 108 + o0 * 9 + r * 36];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 9 + r * 36 + 9];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 9 + r * 36 + 18];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 108 + o0 * 9 + r * 36 + 27];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 31) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = dy[xrow + r * 1024 + tw + 32];
-                const w0 = w[g * 108 + o0 * 9 + r * 36 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 9 + r * 36 + 10];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 9 + r * 36 + 19];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 108 + o0 * 9 + r * 36 + 28];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 31 && tw >= 1) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = dy[xrow + r * 1024 + tw + 31];
-                const w0 = w[g * 108 + o0 * 9 + r * 36 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 9 + r * 36 + 11];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 9 + r * 36 + 20];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 108 + o0 * 9 + r * 36 + 29];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (tw < 31) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = dy[xrow + r * 1024 + tw + 1];
-                const w0 = w[g * 108 + o0 * 9 + r * 36 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 9 + r * 36 + 12];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 9 + r * 36 + 21];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 108 + o0 * 9 + r * 36 + 30];
-                acc3_0 += w3 * x0;
-              }
-            }
+          let e0_acc0_0 = 0;
+          let e0_acc1_0 = 0;
+          let e0_acc2_0 = 0;
+          let e0_acc3_0 = 0;
+          if (th < 31) {
             for (let r = 0; r < 3; r++) {
-              const x0 = dy[xrow + r * 1024 + tw];
-              const w0 = w[g * 108 + o0 * 9 + r * 36 + 4];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 108 + o0 * 9 + r * 36 + 13];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 108 + o0 * 9 + r * 36 + 22];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 108 + o0 * 9 + r * 36 + 31];
-              acc3_0 += w3 * x0;
+              const x0 = dy[xrow + r * 1024 + 33];
+              const w0 = w[g * 108 + o0 * 9 + r * 36];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 9];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 18];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 27];
+              e0_acc3_0 += w3 * x0;
             }
-            if (tw >= 1) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = dy[xrow + r * 1024 + tw - 1];
-                const w0 = w[g * 108 + o0 * 9 + r * 36 + 5];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 9 + r * 36 + 14];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 9 + r * 36 + 23];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 108 + o0 * 9 + r * 36 + 32];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1 && tw < 31) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = dy[xrow + r * 1024 + tw - 31];
-                const w0 = w[g * 108 + o0 * 9 + r * 36 + 6];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 9 + r * 36 + 15];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 9 + r * 36 + 24];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 108 + o0 * 9 + r * 36 + 33];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = dy[xrow + r * 1024 + tw - 32];
-                const w0 = w[g * 108 + o0 * 9 + r * 36 + 7];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 9 + r * 36 + 16];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 9 + r * 36 + 25];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 108 + o0 * 9 + r * 36 + 34];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = dy[xrow + r * 1024 + tw - 33];
-                const w0 = w[g * 108 + o0 * 9 + r * 36 + 8];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 108 + o0 * 9 + r * 36 + 17];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 108 + o0 * 9 + r * 36 + 26];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 108 + o0 * 9 + r * 36 + 35];
-                acc3_0 += w3 * x0;
-              }
-            }
-            dx[yrow + tw] = acc0_0;
-            dx[yrow + tw + 1024] = acc1_0;
-            dx[yrow + tw + 2048] = acc2_0;
-            dx[yrow + tw + 3072] = acc3_0;
           }
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 + 32];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 1];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 10];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 19];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 28];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = dy[xrow + r * 1024 + 1];
+            const w0 = w[g * 108 + o0 * 9 + r * 36 + 3];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 108 + o0 * 9 + r * 36 + 12];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 108 + o0 * 9 + r * 36 + 21];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 108 + o0 * 9 + r * 36 + 30];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = dy[xrow + r * 1024];
+            const w0 = w[g * 108 + o0 * 9 + r * 36 + 4];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 108 + o0 * 9 + r * 36 + 13];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 108 + o0 * 9 + r * 36 + 22];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 108 + o0 * 9 + r * 36 + 31];
+            e0_acc3_0 += w3 * x0;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 - 31];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 6];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 15];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 24];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 33];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 - 32];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 7];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 16];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 25];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 34];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          dx[yrow] = e0_acc0_0;
+          dx[yrow + 1024] = e0_acc1_0;
+          dx[yrow + 2048] = e0_acc2_0;
+          dx[yrow + 3072] = e0_acc3_0;
+          let e31_acc0_0 = 0;
+          let e31_acc1_0 = 0;
+          let e31_acc2_0 = 0;
+          let e31_acc3_0 = 0;
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 + 63];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 1];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 10];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 19];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 28];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 + 62];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 2];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 11];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 20];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 29];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = dy[xrow + r * 1024 + 31];
+            const w0 = w[g * 108 + o0 * 9 + r * 36 + 4];
+            e31_acc0_0 += w0 * x0;
+            const w1 = w[g * 108 + o0 * 9 + r * 36 + 13];
+            e31_acc1_0 += w1 * x0;
+            const w2 = w[g * 108 + o0 * 9 + r * 36 + 22];
+            e31_acc2_0 += w2 * x0;
+            const w3 = w[g * 108 + o0 * 9 + r * 36 + 31];
+            e31_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = dy[xrow + r * 1024 + 30];
+            const w0 = w[g * 108 + o0 * 9 + r * 36 + 5];
+            e31_acc0_0 += w0 * x0;
+            const w1 = w[g * 108 + o0 * 9 + r * 36 + 14];
+            e31_acc1_0 += w1 * x0;
+            const w2 = w[g * 108 + o0 * 9 + r * 36 + 23];
+            e31_acc2_0 += w2 * x0;
+            const w3 = w[g * 108 + o0 * 9 + r * 36 + 32];
+            e31_acc3_0 += w3 * x0;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 - 1];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 7];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 16];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 25];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 34];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = dy[xrow + r * 1024 - 2];
+              const w0 = w[g * 108 + o0 * 9 + r * 36 + 8];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 108 + o0 * 9 + r * 36 + 17];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 108 + o0 * 9 + r * 36 + 26];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 108 + o0 * 9 + r * 36 + 35];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          dx[yrow + 31] = e31_acc0_0;
+          dx[yrow + 1055] = e31_acc1_0;
+          dx[yrow + 2079] = e31_acc2_0;
+          dx[yrow + 3103] = e31_acc3_0;
         }
       }
     }

@@ -10,7 +10,7 @@
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.17, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.75, im2row 1.25
  */
 export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
   // stride phase (0, 0): 4 of 16 taps
@@ -133,67 +133,38 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
           y[yrow + 194] = t_acc3_0;
           y[yrow + 196] = t_acc3_1;
           y[yrow + 198] = t_acc3_2;
-          for (let ce = 0; ce < 1; ce++) {
-            const tw = ce;
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            let acc3_0 = 0;
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 16 + tw];
-              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 5];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 21];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 37];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 53];
-              acc3_0 += w3 * x0;
-            }
-            if (tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 16 + tw - 1];
-                const w0 = w[g * 2048 + o0 * 16 + r * 128 + 7];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 16 + r * 128 + 23];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 16 + r * 128 + 39];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 16 + r * 128 + 55];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 16 + tw - 4];
-                const w0 = w[g * 2048 + o0 * 16 + r * 128 + 13];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 16 + r * 128 + 29];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 16 + r * 128 + 45];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 16 + r * 128 + 61];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 16 + tw - 5];
-                const w0 = w[g * 2048 + o0 * 16 + r * 128 + 15];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 16 + r * 128 + 31];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 16 + r * 128 + 47];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 16 + r * 128 + 63];
-                acc3_0 += w3 * x0;
-              }
-            }
-            y[yrow + tw * 2] = acc0_0;
-            y[yrow + tw * 2 + 64] = acc1_0;
-            y[yrow + tw * 2 + 128] = acc2_0;
-            y[yrow + tw * 2 + 192] = acc3_0;
+          let e0_acc0_0 = 0;
+          let e0_acc1_0 = 0;
+          let e0_acc2_0 = 0;
+          let e0_acc3_0 = 0;
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 16];
+            const w0 = w[g * 2048 + o0 * 16 + r * 128 + 5];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 16 + r * 128 + 21];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 16 + r * 128 + 37];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 16 + r * 128 + 53];
+            e0_acc3_0 += w3 * x0;
           }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 16 - 4];
+              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 13];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 29];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 45];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 61];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          y[yrow] = e0_acc0_0;
+          y[yrow + 64] = e0_acc1_0;
+          y[yrow + 128] = e0_acc2_0;
+          y[yrow + 192] = e0_acc3_0;
         }
       }
     }
@@ -318,67 +289,38 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
           y[yrow + 193] = t_acc3_0;
           y[yrow + 195] = t_acc3_1;
           y[yrow + 197] = t_acc3_2;
-          for (let ce = 0; ce < 1; ce++) {
-            const tw = ce + 3;
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            let acc3_0 = 0;
-            if (tw < 3) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 16 + tw + 1];
-                const w0 = w[g * 2048 + o0 * 16 + r * 128 + 4];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 16 + r * 128 + 20];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 16 + r * 128 + 36];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 16 + r * 128 + 52];
-                acc3_0 += w3 * x0;
-              }
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 16 + tw];
-              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 6];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 22];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 38];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 54];
-              acc3_0 += w3 * x0;
-            }
-            if (th >= 1 && tw < 3) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 16 + tw - 3];
-                const w0 = w[g * 2048 + o0 * 16 + r * 128 + 12];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 16 + r * 128 + 28];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 16 + r * 128 + 44];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 16 + r * 128 + 60];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 16 + tw - 4];
-                const w0 = w[g * 2048 + o0 * 16 + r * 128 + 14];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 16 + r * 128 + 30];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 16 + r * 128 + 46];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 16 + r * 128 + 62];
-                acc3_0 += w3 * x0;
-              }
-            }
-            y[yrow + tw * 2 + 1] = acc0_0;
-            y[yrow + tw * 2 + 65] = acc1_0;
-            y[yrow + tw * 2 + 129] = acc2_0;
-            y[yrow + tw * 2 + 193] = acc3_0;
+          let e3_acc0_0 = 0;
+          let e3_acc1_0 = 0;
+          let e3_acc2_0 = 0;
+          let e3_acc3_0 = 0;
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 16 + 3];
+            const w0 = w[g * 2048 + o0 * 16 + r * 128 + 6];
+            e3_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 16 + r * 128 + 22];
+            e3_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 16 + r * 128 + 38];
+            e3_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 16 + r * 128 + 54];
+            e3_acc3_0 += w3 * x0;
           }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 16 - 1];
+              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 14];
+              e3_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 30];
+              e3_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 46];
+              e3_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 62];
+              e3_acc3_0 += w3 * x0;
+            }
+          }
+          y[yrow + 7] = e3_acc0_0;
+          y[yrow + 71] = e3_acc1_0;
+          y[yrow + 135] = e3_acc2_0;
+          y[yrow + 199] = e3_acc3_0;
         }
       }
     }
@@ -503,67 +445,38 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
           y[yrow + 194] = t_acc3_0;
           y[yrow + 196] = t_acc3_1;
           y[yrow + 198] = t_acc3_2;
-          for (let ce = 0; ce < 1; ce++) {
-            const tw = ce;
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            let acc3_0 = 0;
-            if (th < 3) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 16 + tw + 4];
-                const w0 = w[g * 2048 + o0 * 16 + r * 128 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 16 + r * 128 + 17];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 16 + r * 128 + 33];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 16 + r * 128 + 49];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 3 && tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 16 + tw + 3];
-                const w0 = w[g * 2048 + o0 * 16 + r * 128 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 16 + r * 128 + 19];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 16 + r * 128 + 35];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 16 + r * 128 + 51];
-                acc3_0 += w3 * x0;
-              }
-            }
+          let e0_acc0_0 = 0;
+          let e0_acc1_0 = 0;
+          let e0_acc2_0 = 0;
+          let e0_acc3_0 = 0;
+          if (th < 3) {
             for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 16 + tw];
-              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 9];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 25];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 41];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 57];
-              acc3_0 += w3 * x0;
+              const x0 = x[xrow + r * 16 + 4];
+              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 1];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 17];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 33];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 49];
+              e0_acc3_0 += w3 * x0;
             }
-            if (tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 16 + tw - 1];
-                const w0 = w[g * 2048 + o0 * 16 + r * 128 + 11];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 16 + r * 128 + 27];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 16 + r * 128 + 43];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 16 + r * 128 + 59];
-                acc3_0 += w3 * x0;
-              }
-            }
-            y[yrow + tw * 2] = acc0_0;
-            y[yrow + tw * 2 + 64] = acc1_0;
-            y[yrow + tw * 2 + 128] = acc2_0;
-            y[yrow + tw * 2 + 192] = acc3_0;
           }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 16];
+            const w0 = w[g * 2048 + o0 * 16 + r * 128 + 9];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 16 + r * 128 + 25];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 16 + r * 128 + 41];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 16 + r * 128 + 57];
+            e0_acc3_0 += w3 * x0;
+          }
+          y[yrow] = e0_acc0_0;
+          y[yrow + 64] = e0_acc1_0;
+          y[yrow + 128] = e0_acc2_0;
+          y[yrow + 192] = e0_acc3_0;
         }
       }
     }
@@ -688,67 +601,38 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
           y[yrow + 193] = t_acc3_0;
           y[yrow + 195] = t_acc3_1;
           y[yrow + 197] = t_acc3_2;
-          for (let ce = 0; ce < 1; ce++) {
-            const tw = ce + 3;
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            let acc3_0 = 0;
-            if (th < 3 && tw < 3) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 16 + tw + 5];
-                const w0 = w[g * 2048 + o0 * 16 + r * 128];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 16 + r * 128 + 16];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 16 + r * 128 + 32];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 16 + r * 128 + 48];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 3) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 16 + tw + 4];
-                const w0 = w[g * 2048 + o0 * 16 + r * 128 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 16 + r * 128 + 18];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 16 + r * 128 + 34];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 16 + r * 128 + 50];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (tw < 3) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 16 + tw + 1];
-                const w0 = w[g * 2048 + o0 * 16 + r * 128 + 8];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 16 + r * 128 + 24];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 16 + r * 128 + 40];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 16 + r * 128 + 56];
-                acc3_0 += w3 * x0;
-              }
-            }
+          let e3_acc0_0 = 0;
+          let e3_acc1_0 = 0;
+          let e3_acc2_0 = 0;
+          let e3_acc3_0 = 0;
+          if (th < 3) {
             for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 16 + tw];
-              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 10];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 26];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 42];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 58];
-              acc3_0 += w3 * x0;
+              const x0 = x[xrow + r * 16 + 7];
+              const w0 = w[g * 2048 + o0 * 16 + r * 128 + 2];
+              e3_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 16 + r * 128 + 18];
+              e3_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 16 + r * 128 + 34];
+              e3_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 16 + r * 128 + 50];
+              e3_acc3_0 += w3 * x0;
             }
-            y[yrow + tw * 2 + 1] = acc0_0;
-            y[yrow + tw * 2 + 65] = acc1_0;
-            y[yrow + tw * 2 + 129] = acc2_0;
-            y[yrow + tw * 2 + 193] = acc3_0;
           }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 16 + 3];
+            const w0 = w[g * 2048 + o0 * 16 + r * 128 + 10];
+            e3_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 16 + r * 128 + 26];
+            e3_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 16 + r * 128 + 42];
+            e3_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 16 + r * 128 + 58];
+            e3_acc3_0 += w3 * x0;
+          }
+          y[yrow + 7] = e3_acc0_0;
+          y[yrow + 71] = e3_acc1_0;
+          y[yrow + 135] = e3_acc2_0;
+          y[yrow + 199] = e3_acc3_0;
         }
       }
     }
@@ -758,7 +642,7 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
  * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.14, im2row 1.43
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.43
  * cols[g, n, p, k] = im2row(dy): 64 rows x 128 columns
  */
 export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(dy: Float32Array, cols: Float32Array): void {
@@ -951,7 +835,7 @@ export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(dy: Float32Array, cols
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
  * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.14, im2row 1.43
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.43
  * dw[co, k] = sum_{n, p} x[n, co, p] * cols[g, n, p, k]: M=16 N=128 K=64 per group
  */
 export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
@@ -1035,7 +919,7 @@ export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(cols: Float32Array, x:
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.38, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.80, im2row 1.25
  */
 export function convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -1333,217 +1217,310 @@ export function convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(dy: Float32Array, w: F
           dx[yrow + 34] = t_acc2_1;
           dx[yrow + 49] = t_acc3_0;
           dx[yrow + 50] = t_acc3_1;
-          for (let ce = 0; ce < 2; ce++) {
-            const tw = (ce < 1 ? ce : ce + 2);
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            let acc3_0 = 0;
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 64 + tw * 2 - 9];
-                const w0 = w[g * 2048 + o0 * 128 + r * 16];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 128 + r * 16 + 128];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 128 + r * 16 + 256];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 128 + r * 16 + 384];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 64 + tw * 2 - 8];
-                const w0 = w[g * 2048 + o0 * 128 + r * 16 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 128 + r * 16 + 129];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 128 + r * 16 + 257];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 128 + r * 16 + 385];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 64 + tw * 2 - 7];
-                const w0 = w[g * 2048 + o0 * 128 + r * 16 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 128 + r * 16 + 130];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 128 + r * 16 + 258];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 128 + r * 16 + 386];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1 && tw < 3) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 64 + tw * 2 - 6];
-                const w0 = w[g * 2048 + o0 * 128 + r * 16 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 128 + r * 16 + 131];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 128 + r * 16 + 259];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 128 + r * 16 + 387];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (tw >= 1) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 64 + tw * 2 - 1];
-                const w0 = w[g * 2048 + o0 * 128 + r * 16 + 4];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 128 + r * 16 + 132];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 128 + r * 16 + 260];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 128 + r * 16 + 388];
-                acc3_0 += w3 * x0;
-              }
-            }
+          let e0_acc0_0 = 0;
+          let e0_acc1_0 = 0;
+          let e0_acc2_0 = 0;
+          let e0_acc3_0 = 0;
+          if (th >= 1) {
             for (let r = 0; r < 8; r++) {
-              const x0 = dy[xrow + r * 64 + tw * 2];
-              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 5];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 133];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 261];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 389];
-              acc3_0 += w3 * x0;
+              const x0 = dy[xrow + r * 64 - 8];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 1];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 129];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 257];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 385];
+              e0_acc3_0 += w3 * x0;
             }
-            for (let r = 0; r < 8; r++) {
-              const x0 = dy[xrow + r * 64 + tw * 2 + 1];
-              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 6];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 134];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 262];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 390];
-              acc3_0 += w3 * x0;
-            }
-            if (tw < 3) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 64 + tw * 2 + 2];
-                const w0 = w[g * 2048 + o0 * 128 + r * 16 + 7];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 128 + r * 16 + 135];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 128 + r * 16 + 263];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 128 + r * 16 + 391];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (tw >= 1) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 64 + tw * 2 + 7];
-                const w0 = w[g * 2048 + o0 * 128 + r * 16 + 8];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 128 + r * 16 + 136];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 128 + r * 16 + 264];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 128 + r * 16 + 392];
-                acc3_0 += w3 * x0;
-              }
-            }
-            for (let r = 0; r < 8; r++) {
-              const x0 = dy[xrow + r * 64 + tw * 2 + 8];
-              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 9];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 137];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 265];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 393];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 8; r++) {
-              const x0 = dy[xrow + r * 64 + tw * 2 + 9];
-              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 10];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 138];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 266];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 394];
-              acc3_0 += w3 * x0;
-            }
-            if (tw < 3) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 64 + tw * 2 + 10];
-                const w0 = w[g * 2048 + o0 * 128 + r * 16 + 11];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 128 + r * 16 + 139];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 128 + r * 16 + 267];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 128 + r * 16 + 395];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 3 && tw >= 1) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 64 + tw * 2 + 15];
-                const w0 = w[g * 2048 + o0 * 128 + r * 16 + 12];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 128 + r * 16 + 140];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 128 + r * 16 + 268];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 128 + r * 16 + 396];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 3) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 64 + tw * 2 + 16];
-                const w0 = w[g * 2048 + o0 * 128 + r * 16 + 13];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 128 + r * 16 + 141];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 128 + r * 16 + 269];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 128 + r * 16 + 397];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 3) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 64 + tw * 2 + 17];
-                const w0 = w[g * 2048 + o0 * 128 + r * 16 + 14];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 128 + r * 16 + 142];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 128 + r * 16 + 270];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 128 + r * 16 + 398];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 3 && tw < 3) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 64 + tw * 2 + 18];
-                const w0 = w[g * 2048 + o0 * 128 + r * 16 + 15];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2048 + o0 * 128 + r * 16 + 143];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2048 + o0 * 128 + r * 16 + 271];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2048 + o0 * 128 + r * 16 + 399];
-                acc3_0 += w3 * x0;
-              }
-            }
-            dx[yrow + tw] = acc0_0;
-            dx[yrow + tw + 16] = acc1_0;
-            dx[yrow + tw + 32] = acc2_0;
-            dx[yrow + tw + 48] = acc3_0;
           }
+          if (th >= 1) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 - 7];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 2];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 130];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 258];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 386];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 - 6];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 3];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 131];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 259];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 387];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 5];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 133];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 261];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 389];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 1];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 6];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 134];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 262];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 390];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 2];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 7];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 135];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 263];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 391];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 8];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 9];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 137];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 265];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 393];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 9];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 10];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 138];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 266];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 394];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 10];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 11];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 139];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 267];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 395];
+            e0_acc3_0 += w3 * x0;
+          }
+          if (th < 3) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 + 16];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 13];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 141];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 269];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 397];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 3) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 + 17];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 14];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 142];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 270];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 398];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 3) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 + 18];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 15];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 143];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 271];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 399];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          dx[yrow] = e0_acc0_0;
+          dx[yrow + 16] = e0_acc1_0;
+          dx[yrow + 32] = e0_acc2_0;
+          dx[yrow + 48] = e0_acc3_0;
+          let e3_acc0_0 = 0;
+          let e3_acc1_0 = 0;
+          let e3_acc2_0 = 0;
+          let e3_acc3_0 = 0;
+          if (th >= 1) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 - 3];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16];
+              e3_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 128];
+              e3_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 256];
+              e3_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 384];
+              e3_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 - 2];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 1];
+              e3_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 129];
+              e3_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 257];
+              e3_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 385];
+              e3_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 - 1];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 2];
+              e3_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 130];
+              e3_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 258];
+              e3_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 386];
+              e3_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 5];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 4];
+            e3_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 132];
+            e3_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 260];
+            e3_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 388];
+            e3_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 6];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 5];
+            e3_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 133];
+            e3_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 261];
+            e3_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 389];
+            e3_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 7];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 6];
+            e3_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 134];
+            e3_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 262];
+            e3_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 390];
+            e3_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 13];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 8];
+            e3_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 136];
+            e3_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 264];
+            e3_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 392];
+            e3_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 14];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 9];
+            e3_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 137];
+            e3_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 265];
+            e3_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 393];
+            e3_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = dy[xrow + r * 64 + 15];
+            const w0 = w[g * 2048 + o0 * 128 + r * 16 + 10];
+            e3_acc0_0 += w0 * x0;
+            const w1 = w[g * 2048 + o0 * 128 + r * 16 + 138];
+            e3_acc1_0 += w1 * x0;
+            const w2 = w[g * 2048 + o0 * 128 + r * 16 + 266];
+            e3_acc2_0 += w2 * x0;
+            const w3 = w[g * 2048 + o0 * 128 + r * 16 + 394];
+            e3_acc3_0 += w3 * x0;
+          }
+          if (th < 3) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 + 21];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 12];
+              e3_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 140];
+              e3_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 268];
+              e3_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 396];
+              e3_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 3) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 + 22];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 13];
+              e3_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 141];
+              e3_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 269];
+              e3_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 397];
+              e3_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 3) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = dy[xrow + r * 64 + 23];
+              const w0 = w[g * 2048 + o0 * 128 + r * 16 + 14];
+              e3_acc0_0 += w0 * x0;
+              const w1 = w[g * 2048 + o0 * 128 + r * 16 + 142];
+              e3_acc1_0 += w1 * x0;
+              const w2 = w[g * 2048 + o0 * 128 + r * 16 + 270];
+              e3_acc2_0 += w2 * x0;
+              const w3 = w[g * 2048 + o0 * 128 + r * 16 + 398];
+              e3_acc3_0 += w3 * x0;
+            }
+          }
+          dx[yrow + 3] = e3_acc0_0;
+          dx[yrow + 19] = e3_acc1_0;
+          dx[yrow + 35] = e3_acc2_0;
+          dx[yrow + 51] = e3_acc3_0;
         }
       }
     }

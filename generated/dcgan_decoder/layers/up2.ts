@@ -10,7 +10,7 @@
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.50
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.50
  * cols[g, n, p, k] = sum_co x[n, co, p] * w[co, k]: M=64 N=36 K=8 per (n, group)
  */
 export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_gemm(x: Float32Array, w: Float32Array, cols: Float32Array): void {
@@ -92,7 +92,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_gemm(x: Float32Array, w
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.50
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.50
  * y = col2im(cols) + b, gathered per stride phase
  */
 export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im(cols: Float32Array, b: Float32Array, y: Float32Array): void {
@@ -217,7 +217,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im(cols: Float32Arr
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.68
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.68
  */
 export function convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -445,7 +445,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_db(dy: Float32Array, db: Float32Ar
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.04, im2row 1.50
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.50
  * cols[g, n, p, k] = im2row(dy): 256 rows x 36 columns
  */
 export function convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_cols(dy: Float32Array, cols: Float32Array): void {
@@ -549,7 +549,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_cols(dy: Float32Array, c
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.04, im2row 1.50
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.50
  * dx[n, co, p] = sum_k cols[g, n, p, k] * w[co, k]: M=64 N=8 K=36 per (n, group)
  */
 export function convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_gemm(cols: Float32Array, w: Float32Array, dx: Float32Array): void {

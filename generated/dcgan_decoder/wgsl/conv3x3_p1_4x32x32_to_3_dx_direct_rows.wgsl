@@ -5,7 +5,7 @@
 //
 // conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.33
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.33
 // kernel conv3x3_p1_4x32x32_to_3_dx_direct_rows: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 12288>;

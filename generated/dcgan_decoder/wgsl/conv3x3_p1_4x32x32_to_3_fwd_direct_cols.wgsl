@@ -5,17 +5,17 @@
 //
 // conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
 // role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 2.67
-// kernel conv3x3_p1_4x32x32_to_3_fwd_direct_cols: 2 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.67
+// kernel conv3x3_p1_4x32x32_to_3_fwd_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 16384>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 108>;
 @group(0) @binding(2) var<storage, read> b: array<f32, 3>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 12288>;
 
-// dispatch 1 of 2: n=4 x g=1 x ob=1 x th=32; 2x1x1 workgroups of 64
+// dispatch 1 of 1: n=4 x g=1 x ob=1 x th=32; 2x1x1 workgroups of 64
 @compute @workgroup_size(64)
-fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
   if (_lin >= 128u) {
     return;
@@ -31,6 +31,12 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let t_bv0: f32 = b[g * 3 + o0];
   let t_bv1: f32 = b[g * 3 + o0 + 1];
   let t_bv2: f32 = b[g * 3 + o0 + 2];
+  let e0_bv0: f32 = b[g * 3 + o0];
+  let e0_bv1: f32 = b[g * 3 + o0 + 1];
+  let e0_bv2: f32 = b[g * 3 + o0 + 2];
+  let e31_bv0: f32 = b[g * 3 + o0];
+  let e31_bv1: f32 = b[g * 3 + o0 + 1];
+  let e31_bv2: f32 = b[g * 3 + o0 + 2];
   var t_acc0_0: f32 = t_bv0;
   var t_acc0_1: f32 = t_bv0;
   var t_acc1_0: f32 = t_bv1;
@@ -172,129 +178,140 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   y[yrow + 1054] = t_acc1_1;
   y[yrow + 2077] = t_acc2_0;
   y[yrow + 2078] = t_acc2_1;
-}
-
-// dispatch 2 of 2: n=4 x g=1 x ob=1 x th=32 x ce=2; 4x1x1 workgroups of 64
-@compute @workgroup_size(64)
-fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 256u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 64;
-  let g: i32 = 0;
-  let ob: i32 = 0;
-  let th: i32 = (_i / 2) % 32;
-  let ce: i32 = (_i) % 2;
-  let o0: i32 = ob * 3;
-  let yrow: i32 = ((n * 3 + g * 3 + o0) * 32 + th) * 32;
-  let xrow: i32 = ((n * 4 + g * 4) * 32 + th) * 32;
-  let tw: i32 = select(ce + 30, ce, ce < 1);
-  let bv0: f32 = b[g * 3 + o0];
-  let bv1: f32 = b[g * 3 + o0 + 1];
-  let bv2: f32 = b[g * 3 + o0 + 2];
-  var acc0_0: f32 = bv0;
-  var acc1_0: f32 = bv1;
-  var acc2_0: f32 = bv2;
-  if (th >= 1 && tw >= 1) {
+  var e0_acc0_0: f32 = e0_bv0;
+  var e0_acc1_0: f32 = e0_bv1;
+  var e0_acc2_0: f32 = e0_bv2;
+  if (th >= 1) {
     for (var r: i32 = 0; r < 4; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw - 33];
-      let w0: f32 = w[g * 108 + o0 * 36 + r * 9];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 36];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 72];
-      acc2_0 += w2 * x0;
+      let x0: f32 = x[xrow + r * 1024 - 32];
+      let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 1];
+      e0_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 37];
+      e0_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 73];
+      e0_acc2_0 += w2 * x0;
     }
   }
   if (th >= 1) {
     for (var r: i32 = 0; r < 4; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw - 32];
-      let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 1];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 37];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 73];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th >= 1 && tw < 31) {
-    for (var r: i32 = 0; r < 4; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw - 31];
+      let x0: f32 = x[xrow + r * 1024 - 31];
       let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 2];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 38];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 74];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (tw >= 1) {
-    for (var r: i32 = 0; r < 4; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw - 1];
-      let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 3];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 39];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 75];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
     }
   }
   for (var r: i32 = 0; r < 4; r++) {
-    let x0: f32 = x[xrow + r * 1024 + tw];
+    let x0: f32 = x[xrow + r * 1024];
     let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 4];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 40];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 76];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
   }
-  if (tw < 31) {
-    for (var r: i32 = 0; r < 4; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw + 1];
-      let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 5];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 41];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 77];
-      acc2_0 += w2 * x0;
-    }
+  for (var r: i32 = 0; r < 4; r++) {
+    let x0: f32 = x[xrow + r * 1024 + 1];
+    let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 5];
+    e0_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 41];
+    e0_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 77];
+    e0_acc2_0 += w2 * x0;
   }
-  if (th < 31 && tw >= 1) {
+  if (th < 31) {
     for (var r: i32 = 0; r < 4; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw + 31];
-      let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 6];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 42];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 78];
-      acc2_0 += w2 * x0;
+      let x0: f32 = x[xrow + r * 1024 + 32];
+      let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 7];
+      e0_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 43];
+      e0_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 79];
+      e0_acc2_0 += w2 * x0;
     }
   }
   if (th < 31) {
     for (var r: i32 = 0; r < 4; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw + 32];
-      let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 7];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 43];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 79];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th < 31 && tw < 31) {
-    for (var r: i32 = 0; r < 4; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw + 33];
+      let x0: f32 = x[xrow + r * 1024 + 33];
       let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 8];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 44];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 80];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
     }
   }
-  y[yrow + tw] = acc0_0;
-  y[yrow + tw + 1024] = acc1_0;
-  y[yrow + tw + 2048] = acc2_0;
+  y[yrow] = e0_acc0_0;
+  y[yrow + 1024] = e0_acc1_0;
+  y[yrow + 2048] = e0_acc2_0;
+  var e31_acc0_0: f32 = e31_bv0;
+  var e31_acc1_0: f32 = e31_bv1;
+  var e31_acc2_0: f32 = e31_bv2;
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 4; r++) {
+      let x0: f32 = x[xrow + r * 1024 - 2];
+      let w0: f32 = w[g * 108 + o0 * 36 + r * 9];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 36];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 72];
+      e31_acc2_0 += w2 * x0;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 4; r++) {
+      let x0: f32 = x[xrow + r * 1024 - 1];
+      let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 1];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 37];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 73];
+      e31_acc2_0 += w2 * x0;
+    }
+  }
+  for (var r: i32 = 0; r < 4; r++) {
+    let x0: f32 = x[xrow + r * 1024 + 30];
+    let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 3];
+    e31_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 39];
+    e31_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 75];
+    e31_acc2_0 += w2 * x0;
+  }
+  for (var r: i32 = 0; r < 4; r++) {
+    let x0: f32 = x[xrow + r * 1024 + 31];
+    let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 4];
+    e31_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 40];
+    e31_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 76];
+    e31_acc2_0 += w2 * x0;
+  }
+  if (th < 31) {
+    for (var r: i32 = 0; r < 4; r++) {
+      let x0: f32 = x[xrow + r * 1024 + 62];
+      let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 6];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 42];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 78];
+      e31_acc2_0 += w2 * x0;
+    }
+  }
+  if (th < 31) {
+    for (var r: i32 = 0; r < 4; r++) {
+      let x0: f32 = x[xrow + r * 1024 + 63];
+      let w0: f32 = w[g * 108 + o0 * 36 + r * 9 + 7];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 108 + o0 * 36 + r * 9 + 43];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 108 + o0 * 36 + r * 9 + 79];
+      e31_acc2_0 += w2 * x0;
+    }
+  }
+  y[yrow + 31] = e31_acc0_0;
+  y[yrow + 1055] = e31_acc1_0;
+  y[yrow + 2079] = e31_acc2_0;
 }

@@ -5,7 +5,7 @@
 //
 // conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
 // role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.68
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.68
 // kernel convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 2048>;

@@ -5,7 +5,7 @@
 //
 // conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
 // role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.04, im2row 1.50
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.50
 // dx[n, co, p] = sum_k cols[g, n, p, k] * w[co, k]: M=64 N=8 K=36 per (n, group)
 // kernel convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_gemm: 1 dispatch, in order
 

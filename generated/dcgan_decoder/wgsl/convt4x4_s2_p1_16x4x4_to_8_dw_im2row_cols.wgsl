@@ -5,7 +5,7 @@
 //
 // conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
 // role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.14, im2row 1.43
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.43
 // cols[g, n, p, k] = im2row(dy): 64 rows x 128 columns
 // kernel convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols: 1 dispatch, in order
 

@@ -5,16 +5,16 @@
 //
 // conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.38, im2row 1.25
-// kernel convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols: 2 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.80, im2row 1.25
+// kernel convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 2048>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 2048>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 1024>;
 
-// dispatch 1 of 2: n=4 x g=1 x ob=4 x th=4; 1x1x1 workgroups of 64
+// dispatch 1 of 1: n=4 x g=1 x ob=4 x th=4; 1x1x1 workgroups of 64
 @compute @workgroup_size(64)
-fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
   if (_lin >= 64u) {
     return;
@@ -315,231 +315,308 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yrow + 34] = t_acc2_1;
   dx[yrow + 49] = t_acc3_0;
   dx[yrow + 50] = t_acc3_1;
-}
-
-// dispatch 2 of 2: n=4 x g=1 x ob=4 x th=4 x ce=2; 2x1x1 workgroups of 64
-@compute @workgroup_size(64)
-fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 128u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 32;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 8) % 4;
-  let th: i32 = (_i / 2) % 4;
-  let ce: i32 = (_i) % 2;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = ((n * 16 + g * 16 + o0) * 4 + th) * 4;
-  let xrow: i32 = ((n * 8 + g * 8) * 8 + th * 2) * 8;
-  let tw: i32 = select(ce + 2, ce, ce < 1);
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  var acc3_0: f32 = 0f;
-  if (th >= 1 && tw >= 1) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 64 + tw * 2 - 9];
-      let w0: f32 = w[g * 2048 + o0 * 128 + r * 16];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 128];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 256];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 384];
-      acc3_0 += w3 * x0;
-    }
-  }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc1_0: f32 = 0f;
+  var e0_acc2_0: f32 = 0f;
+  var e0_acc3_0: f32 = 0f;
   if (th >= 1) {
     for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 64 + tw * 2 - 8];
+      let x0: f32 = dy[xrow + r * 64 - 8];
       let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 1];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 129];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 257];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 385];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   if (th >= 1) {
     for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 64 + tw * 2 - 7];
+      let x0: f32 = dy[xrow + r * 64 - 7];
       let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 2];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 130];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 258];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 386];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
-  if (th >= 1 && tw < 3) {
+  if (th >= 1) {
     for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 64 + tw * 2 - 6];
+      let x0: f32 = dy[xrow + r * 64 - 6];
       let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 3];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 131];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 259];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 387];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (tw >= 1) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 64 + tw * 2 - 1];
-      let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 4];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 132];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 260];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 388];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   for (var r: i32 = 0; r < 8; r++) {
-    let x0: f32 = dy[xrow + r * 64 + tw * 2];
+    let x0: f32 = dy[xrow + r * 64];
     let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 5];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 133];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 261];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 389];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
   }
   for (var r: i32 = 0; r < 8; r++) {
-    let x0: f32 = dy[xrow + r * 64 + tw * 2 + 1];
+    let x0: f32 = dy[xrow + r * 64 + 1];
     let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 6];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 134];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 262];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 390];
-    acc3_0 += w3 * x0;
-  }
-  if (tw < 3) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 64 + tw * 2 + 2];
-      let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 7];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 135];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 263];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 391];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (tw >= 1) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 64 + tw * 2 + 7];
-      let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 8];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 136];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 264];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 392];
-      acc3_0 += w3 * x0;
-    }
+    e0_acc3_0 += w3 * x0;
   }
   for (var r: i32 = 0; r < 8; r++) {
-    let x0: f32 = dy[xrow + r * 64 + tw * 2 + 8];
+    let x0: f32 = dy[xrow + r * 64 + 2];
+    let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 7];
+    e0_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 135];
+    e0_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 263];
+    e0_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 391];
+    e0_acc3_0 += w3 * x0;
+  }
+  for (var r: i32 = 0; r < 8; r++) {
+    let x0: f32 = dy[xrow + r * 64 + 8];
     let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 9];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 137];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 265];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 393];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
   }
   for (var r: i32 = 0; r < 8; r++) {
-    let x0: f32 = dy[xrow + r * 64 + tw * 2 + 9];
+    let x0: f32 = dy[xrow + r * 64 + 9];
     let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 10];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 138];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 266];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 394];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
   }
-  if (tw < 3) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 64 + tw * 2 + 10];
-      let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 11];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 139];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 267];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 395];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (th < 3 && tw >= 1) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 64 + tw * 2 + 15];
-      let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 12];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 140];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 268];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 396];
-      acc3_0 += w3 * x0;
-    }
+  for (var r: i32 = 0; r < 8; r++) {
+    let x0: f32 = dy[xrow + r * 64 + 10];
+    let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 11];
+    e0_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 139];
+    e0_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 267];
+    e0_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 395];
+    e0_acc3_0 += w3 * x0;
   }
   if (th < 3) {
     for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 64 + tw * 2 + 16];
+      let x0: f32 = dy[xrow + r * 64 + 16];
       let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 13];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 141];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 269];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 397];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   if (th < 3) {
     for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 64 + tw * 2 + 17];
+      let x0: f32 = dy[xrow + r * 64 + 17];
       let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 14];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 142];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 270];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 398];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
-  if (th < 3 && tw < 3) {
+  if (th < 3) {
     for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 64 + tw * 2 + 18];
+      let x0: f32 = dy[xrow + r * 64 + 18];
       let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 15];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 143];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 271];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 399];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
-  dx[yrow + tw] = acc0_0;
-  dx[yrow + tw + 16] = acc1_0;
-  dx[yrow + tw + 32] = acc2_0;
-  dx[yrow + tw + 48] = acc3_0;
+  dx[yrow] = e0_acc0_0;
+  dx[yrow + 16] = e0_acc1_0;
+  dx[yrow + 32] = e0_acc2_0;
+  dx[yrow + 48] = e0_acc3_0;
+  var e3_acc0_0: f32 = 0f;
+  var e3_acc1_0: f32 = 0f;
+  var e3_acc2_0: f32 = 0f;
+  var e3_acc3_0: f32 = 0f;
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 8; r++) {
+      let x0: f32 = dy[xrow + r * 64 - 3];
+      let w0: f32 = w[g * 2048 + o0 * 128 + r * 16];
+      e3_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 128];
+      e3_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 256];
+      e3_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 384];
+      e3_acc3_0 += w3 * x0;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 8; r++) {
+      let x0: f32 = dy[xrow + r * 64 - 2];
+      let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 1];
+      e3_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 129];
+      e3_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 257];
+      e3_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 385];
+      e3_acc3_0 += w3 * x0;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 8; r++) {
+      let x0: f32 = dy[xrow + r * 64 - 1];
+      let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 2];
+      e3_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 130];
+      e3_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 258];
+      e3_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 386];
+      e3_acc3_0 += w3 * x0;
+    }
+  }
+  for (var r: i32 = 0; r < 8; r++) {
+    let x0: f32 = dy[xrow + r * 64 + 5];
+    let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 4];
+    e3_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 132];
+    e3_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 260];
+    e3_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 388];
+    e3_acc3_0 += w3 * x0;
+  }
+  for (var r: i32 = 0; r < 8; r++) {
+    let x0: f32 = dy[xrow + r * 64 + 6];
+    let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 5];
+    e3_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 133];
+    e3_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 261];
+    e3_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 389];
+    e3_acc3_0 += w3 * x0;
+  }
+  for (var r: i32 = 0; r < 8; r++) {
+    let x0: f32 = dy[xrow + r * 64 + 7];
+    let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 6];
+    e3_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 134];
+    e3_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 262];
+    e3_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 390];
+    e3_acc3_0 += w3 * x0;
+  }
+  for (var r: i32 = 0; r < 8; r++) {
+    let x0: f32 = dy[xrow + r * 64 + 13];
+    let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 8];
+    e3_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 136];
+    e3_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 264];
+    e3_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 392];
+    e3_acc3_0 += w3 * x0;
+  }
+  for (var r: i32 = 0; r < 8; r++) {
+    let x0: f32 = dy[xrow + r * 64 + 14];
+    let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 9];
+    e3_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 137];
+    e3_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 265];
+    e3_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 393];
+    e3_acc3_0 += w3 * x0;
+  }
+  for (var r: i32 = 0; r < 8; r++) {
+    let x0: f32 = dy[xrow + r * 64 + 15];
+    let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 10];
+    e3_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 138];
+    e3_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 266];
+    e3_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 394];
+    e3_acc3_0 += w3 * x0;
+  }
+  if (th < 3) {
+    for (var r: i32 = 0; r < 8; r++) {
+      let x0: f32 = dy[xrow + r * 64 + 21];
+      let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 12];
+      e3_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 140];
+      e3_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 268];
+      e3_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 396];
+      e3_acc3_0 += w3 * x0;
+    }
+  }
+  if (th < 3) {
+    for (var r: i32 = 0; r < 8; r++) {
+      let x0: f32 = dy[xrow + r * 64 + 22];
+      let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 13];
+      e3_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 141];
+      e3_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 269];
+      e3_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 397];
+      e3_acc3_0 += w3 * x0;
+    }
+  }
+  if (th < 3) {
+    for (var r: i32 = 0; r < 8; r++) {
+      let x0: f32 = dy[xrow + r * 64 + 23];
+      let w0: f32 = w[g * 2048 + o0 * 128 + r * 16 + 14];
+      e3_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2048 + o0 * 128 + r * 16 + 142];
+      e3_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2048 + o0 * 128 + r * 16 + 270];
+      e3_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2048 + o0 * 128 + r * 16 + 398];
+      e3_acc3_0 += w3 * x0;
+    }
+  }
+  dx[yrow + 3] = e3_acc0_0;
+  dx[yrow + 19] = e3_acc1_0;
+  dx[yrow + 35] = e3_acc2_0;
+  dx[yrow + 51] = e3_acc3_0;
 }

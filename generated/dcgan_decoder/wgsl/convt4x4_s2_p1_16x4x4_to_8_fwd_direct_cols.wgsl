@@ -5,20 +5,20 @@
 //
 // conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
 // role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.17, im2row 1.25
-// kernel convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols: 12 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.75, im2row 1.25
+// kernel convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols: 8 dispatches, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 1024>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 2048>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32, 2048>;
 
-// dispatch 1 of 12: one invocation; 1x1x1 workgroups of 1
+// dispatch 1 of 8: one invocation; 1x1x1 workgroups of 1
 @compute @workgroup_size(1)
 fn main_0() {
   // stride phase (0, 0): 4 of 16 taps
 }
 
-// dispatch 2 of 12: n=4 x g=1 x ob=2 x th=4; 1x1x1 workgroups of 32
+// dispatch 2 of 8: n=4 x g=1 x ob=2 x th=4; 1x1x1 workgroups of 32
 @compute @workgroup_size(32)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 32u + _lid;
@@ -145,94 +145,49 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   y[yrow + 194] = t_acc3_0;
   y[yrow + 196] = t_acc3_1;
   y[yrow + 198] = t_acc3_2;
-}
-
-// dispatch 3 of 12: n=4 x g=1 x ob=2 x th=4 x ce=1; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
-fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 4) % 2;
-  let th: i32 = (_i) % 4;
-  let ce: i32 = 0;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = ((n * 8 + g * 8 + o0) * 8 + th * 2) * 8;
-  let xrow: i32 = ((n * 16 + g * 16) * 4 + th) * 4;
-  let tw: i32 = ce;
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  var acc3_0: f32 = 0f;
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc1_0: f32 = 0f;
+  var e0_acc2_0: f32 = 0f;
+  var e0_acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
-    let x0: f32 = x[xrow + r * 16 + tw];
+    let x0: f32 = x[xrow + r * 16];
     let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 5];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 21];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 37];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 53];
-    acc3_0 += w3 * x0;
-  }
-  if (tw >= 1) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 16 + tw - 1];
-      let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 7];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 23];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 39];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 55];
-      acc3_0 += w3 * x0;
-    }
+    e0_acc3_0 += w3 * x0;
   }
   if (th >= 1) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 16 + tw - 4];
+      let x0: f32 = x[xrow + r * 16 - 4];
       let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 13];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 29];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 45];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 61];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
-  if (th >= 1 && tw >= 1) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 16 + tw - 5];
-      let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 15];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 31];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 47];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 63];
-      acc3_0 += w3 * x0;
-    }
-  }
-  y[yrow + tw * 2] = acc0_0;
-  y[yrow + tw * 2 + 64] = acc1_0;
-  y[yrow + tw * 2 + 128] = acc2_0;
-  y[yrow + tw * 2 + 192] = acc3_0;
+  y[yrow] = e0_acc0_0;
+  y[yrow + 64] = e0_acc1_0;
+  y[yrow + 128] = e0_acc2_0;
+  y[yrow + 192] = e0_acc3_0;
 }
 
-// dispatch 4 of 12: one invocation; 1x1x1 workgroups of 1
+// dispatch 3 of 8: one invocation; 1x1x1 workgroups of 1
 @compute @workgroup_size(1)
-fn main_3() {
+fn main_2() {
   // stride phase (0, 1): 4 of 16 taps
 }
 
-// dispatch 5 of 12: n=4 x g=1 x ob=2 x th=4; 1x1x1 workgroups of 32
+// dispatch 4 of 8: n=4 x g=1 x ob=2 x th=4; 1x1x1 workgroups of 32
 @compute @workgroup_size(32)
-fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 32u + _lid;
   if (_lin >= 32u) {
     return;
@@ -357,94 +312,49 @@ fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   y[yrow + 193] = t_acc3_0;
   y[yrow + 195] = t_acc3_1;
   y[yrow + 197] = t_acc3_2;
-}
-
-// dispatch 6 of 12: n=4 x g=1 x ob=2 x th=4 x ce=1; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
-fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 4) % 2;
-  let th: i32 = (_i) % 4;
-  let ce: i32 = 0;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = ((n * 8 + g * 8 + o0) * 8 + th * 2) * 8;
-  let xrow: i32 = ((n * 16 + g * 16) * 4 + th) * 4;
-  let tw: i32 = ce + 3;
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  var acc3_0: f32 = 0f;
-  if (tw < 3) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 16 + tw + 1];
-      let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 4];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 20];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 36];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 52];
-      acc3_0 += w3 * x0;
-    }
-  }
+  var e3_acc0_0: f32 = 0f;
+  var e3_acc1_0: f32 = 0f;
+  var e3_acc2_0: f32 = 0f;
+  var e3_acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
-    let x0: f32 = x[xrow + r * 16 + tw];
+    let x0: f32 = x[xrow + r * 16 + 3];
     let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 6];
-    acc0_0 += w0 * x0;
+    e3_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 22];
-    acc1_0 += w1 * x0;
+    e3_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 38];
-    acc2_0 += w2 * x0;
+    e3_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 54];
-    acc3_0 += w3 * x0;
-  }
-  if (th >= 1 && tw < 3) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 16 + tw - 3];
-      let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 12];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 28];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 44];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 60];
-      acc3_0 += w3 * x0;
-    }
+    e3_acc3_0 += w3 * x0;
   }
   if (th >= 1) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 16 + tw - 4];
+      let x0: f32 = x[xrow + r * 16 - 1];
       let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 14];
-      acc0_0 += w0 * x0;
+      e3_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 30];
-      acc1_0 += w1 * x0;
+      e3_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 46];
-      acc2_0 += w2 * x0;
+      e3_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 62];
-      acc3_0 += w3 * x0;
+      e3_acc3_0 += w3 * x0;
     }
   }
-  y[yrow + tw * 2 + 1] = acc0_0;
-  y[yrow + tw * 2 + 65] = acc1_0;
-  y[yrow + tw * 2 + 129] = acc2_0;
-  y[yrow + tw * 2 + 193] = acc3_0;
+  y[yrow + 7] = e3_acc0_0;
+  y[yrow + 71] = e3_acc1_0;
+  y[yrow + 135] = e3_acc2_0;
+  y[yrow + 199] = e3_acc3_0;
 }
 
-// dispatch 7 of 12: one invocation; 1x1x1 workgroups of 1
+// dispatch 5 of 8: one invocation; 1x1x1 workgroups of 1
 @compute @workgroup_size(1)
-fn main_6() {
+fn main_4() {
   // stride phase (1, 0): 4 of 16 taps
 }
 
-// dispatch 8 of 12: n=4 x g=1 x ob=2 x th=4; 1x1x1 workgroups of 32
+// dispatch 6 of 8: n=4 x g=1 x ob=2 x th=4; 1x1x1 workgroups of 32
 @compute @workgroup_size(32)
-fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 32u + _lid;
   if (_lin >= 32u) {
     return;
@@ -569,94 +479,49 @@ fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   y[yrow + 194] = t_acc3_0;
   y[yrow + 196] = t_acc3_1;
   y[yrow + 198] = t_acc3_2;
-}
-
-// dispatch 9 of 12: n=4 x g=1 x ob=2 x th=4 x ce=1; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
-fn main_8(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 4) % 2;
-  let th: i32 = (_i) % 4;
-  let ce: i32 = 0;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = ((n * 8 + g * 8 + o0) * 8 + th * 2) * 8 + 8;
-  let xrow: i32 = ((n * 16 + g * 16) * 4 + th) * 4;
-  let tw: i32 = ce;
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  var acc3_0: f32 = 0f;
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc1_0: f32 = 0f;
+  var e0_acc2_0: f32 = 0f;
+  var e0_acc3_0: f32 = 0f;
   if (th < 3) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 16 + tw + 4];
+      let x0: f32 = x[xrow + r * 16 + 4];
       let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 1];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 17];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 33];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 49];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (th < 3 && tw >= 1) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 16 + tw + 3];
-      let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 3];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 19];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 35];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 51];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   for (var r: i32 = 0; r < 16; r++) {
-    let x0: f32 = x[xrow + r * 16 + tw];
+    let x0: f32 = x[xrow + r * 16];
     let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 9];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 25];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 41];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 57];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
   }
-  if (tw >= 1) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 16 + tw - 1];
-      let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 11];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 27];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 43];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 59];
-      acc3_0 += w3 * x0;
-    }
-  }
-  y[yrow + tw * 2] = acc0_0;
-  y[yrow + tw * 2 + 64] = acc1_0;
-  y[yrow + tw * 2 + 128] = acc2_0;
-  y[yrow + tw * 2 + 192] = acc3_0;
+  y[yrow] = e0_acc0_0;
+  y[yrow + 64] = e0_acc1_0;
+  y[yrow + 128] = e0_acc2_0;
+  y[yrow + 192] = e0_acc3_0;
 }
 
-// dispatch 10 of 12: one invocation; 1x1x1 workgroups of 1
+// dispatch 7 of 8: one invocation; 1x1x1 workgroups of 1
 @compute @workgroup_size(1)
-fn main_9() {
+fn main_6() {
   // stride phase (1, 1): 4 of 16 taps
 }
 
-// dispatch 11 of 12: n=4 x g=1 x ob=2 x th=4; 1x1x1 workgroups of 32
+// dispatch 8 of 8: n=4 x g=1 x ob=2 x th=4; 1x1x1 workgroups of 32
 @compute @workgroup_size(32)
-fn main_10(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 32u + _lid;
   if (_lin >= 32u) {
     return;
@@ -781,81 +646,36 @@ fn main_10(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   y[yrow + 193] = t_acc3_0;
   y[yrow + 195] = t_acc3_1;
   y[yrow + 197] = t_acc3_2;
-}
-
-// dispatch 12 of 12: n=4 x g=1 x ob=2 x th=4 x ce=1; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
-fn main_11(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 4) % 2;
-  let th: i32 = (_i) % 4;
-  let ce: i32 = 0;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = ((n * 8 + g * 8 + o0) * 8 + th * 2) * 8 + 8;
-  let xrow: i32 = ((n * 16 + g * 16) * 4 + th) * 4;
-  let tw: i32 = ce + 3;
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  var acc3_0: f32 = 0f;
-  if (th < 3 && tw < 3) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 16 + tw + 5];
-      let w0: f32 = w[g * 2048 + o0 * 16 + r * 128];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 16];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 32];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 48];
-      acc3_0 += w3 * x0;
-    }
-  }
+  var e3_acc0_0: f32 = 0f;
+  var e3_acc1_0: f32 = 0f;
+  var e3_acc2_0: f32 = 0f;
+  var e3_acc3_0: f32 = 0f;
   if (th < 3) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 16 + tw + 4];
+      let x0: f32 = x[xrow + r * 16 + 7];
       let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 2];
-      acc0_0 += w0 * x0;
+      e3_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 18];
-      acc1_0 += w1 * x0;
+      e3_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 34];
-      acc2_0 += w2 * x0;
+      e3_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 50];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (tw < 3) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 16 + tw + 1];
-      let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 8];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 24];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 40];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 56];
-      acc3_0 += w3 * x0;
+      e3_acc3_0 += w3 * x0;
     }
   }
   for (var r: i32 = 0; r < 16; r++) {
-    let x0: f32 = x[xrow + r * 16 + tw];
+    let x0: f32 = x[xrow + r * 16 + 3];
     let w0: f32 = w[g * 2048 + o0 * 16 + r * 128 + 10];
-    acc0_0 += w0 * x0;
+    e3_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 2048 + o0 * 16 + r * 128 + 26];
-    acc1_0 += w1 * x0;
+    e3_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 2048 + o0 * 16 + r * 128 + 42];
-    acc2_0 += w2 * x0;
+    e3_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 2048 + o0 * 16 + r * 128 + 58];
-    acc3_0 += w3 * x0;
+    e3_acc3_0 += w3 * x0;
   }
-  y[yrow + tw * 2 + 1] = acc0_0;
-  y[yrow + tw * 2 + 65] = acc1_0;
-  y[yrow + tw * 2 + 129] = acc2_0;
-  y[yrow + tw * 2 + 193] = acc3_0;
+  y[yrow + 7] = e3_acc0_0;
+  y[yrow + 71] = e3_acc1_0;
+  y[yrow + 135] = e3_acc2_0;
+  y[yrow + 199] = e3_acc3_0;
 }

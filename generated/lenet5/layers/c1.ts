@@ -10,7 +10,7 @@
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 1.67
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.67
  */
 export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -584,7 +584,7 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 1.67
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.67
  */
 export function conv5x5_p2_1x28x28_to_6_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -1199,7 +1199,7 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct_rows(x: Float32Array, w: Floa
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 1.67
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.67
  */
 export function conv5x5_p2_1x28x28_to_6_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -1209,291 +1209,580 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct_cols(x: Float32Array, w: Floa
         for (let th = 0; th < 28; th++) {
           const yrow = ((n * 6 + g * 6 + o0) * 28 + th) * 28;
           const xrow = ((n + g) * 28 + th) * 28;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = (ce < 2 ? ce : ce + 24);
-            const bv0 = b[g * 6 + o0];
-            let acc0_0 = bv0;
-            const bv1 = b[g * 6 + o0 + 1];
-            let acc1_0 = bv1;
-            const bv2 = b[g * 6 + o0 + 2];
-            let acc2_0 = bv2;
-            if (th >= 2 && tw >= 2) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw - 58];
-                const w0 = w[g * 150 + o0 * 25 + r * 25];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 25];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 50];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 2 && tw >= 1) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw - 57];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 26];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 51];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 2) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw - 56];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 27];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 52];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 2 && tw < 27) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw - 55];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 28];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 53];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 2 && tw < 26) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw - 54];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 4];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 29];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 54];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1 && tw >= 2) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw - 30];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 5];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 30];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 55];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw - 29];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 31];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 56];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw - 28];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 32];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 57];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1 && tw < 27) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw - 27];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 33];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 58];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1 && tw < 26) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw - 26];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 9];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 34];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 59];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (tw >= 2) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw - 2];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 10];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 35];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 60];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (tw >= 1) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw - 1];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 36];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 61];
-                acc2_0 += w2 * x0;
-              }
-            }
+          const e0_bv0 = b[g * 6 + o0];
+          let e0_acc0_0 = e0_bv0;
+          let e0_acc0_1 = e0_bv0;
+          const e0_bv1 = b[g * 6 + o0 + 1];
+          let e0_acc1_0 = e0_bv1;
+          let e0_acc1_1 = e0_bv1;
+          const e0_bv2 = b[g * 6 + o0 + 2];
+          let e0_acc2_0 = e0_bv2;
+          let e0_acc2_1 = e0_bv2;
+          if (th >= 2) {
             for (let r = 0; r < 1; r++) {
-              const x0 = x[xrow + r * 784 + tw];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 150 + o0 * 25 + r * 25 + 37];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 150 + o0 * 25 + r * 25 + 62];
-              acc2_0 += w2 * x0;
+              const x1 = x[xrow + r * 784 - 56];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 26];
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 51];
+              e0_acc2_1 += w2 * x1;
             }
-            if (tw < 27) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw + 1];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 38];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 63];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (tw < 26) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw + 2];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 14];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 39];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 64];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 27 && tw >= 2) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw + 26];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 15];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 40];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 65];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 27 && tw >= 1) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw + 27];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 41];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 66];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 27) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw + 28];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 42];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 67];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 27 && tw < 27) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw + 29];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 43];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 68];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 27 && tw < 26) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw + 30];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 19];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 44];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 69];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 26 && tw >= 2) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw + 54];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 20];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 45];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 70];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 26 && tw >= 1) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw + 55];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 46];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 71];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 26) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw + 56];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 47];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 72];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 26 && tw < 27) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw + 57];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 48];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 73];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 26 && tw < 26) {
-              for (let r = 0; r < 1; r++) {
-                const x0 = x[xrow + r * 784 + tw + 58];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 24];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 150 + o0 * 25 + r * 25 + 49];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 150 + o0 * 25 + r * 25 + 74];
-                acc2_0 += w2 * x0;
-              }
-            }
-            y[yrow + tw] = acc0_0;
-            y[yrow + tw + 784] = acc1_0;
-            y[yrow + tw + 1568] = acc2_0;
           }
+          if (th >= 2) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 56];
+              const x1 = x[xrow + r * 784 - 55];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 27];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 52];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 2) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 55];
+              const x1 = x[xrow + r * 784 - 54];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 28];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 53];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 2) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 54];
+              const x1 = x[xrow + r * 784 - 53];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 4];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 29];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 54];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 1; r++) {
+              const x1 = x[xrow + r * 784 - 28];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 31];
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 56];
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 28];
+              const x1 = x[xrow + r * 784 - 27];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 32];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 57];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 27];
+              const x1 = x[xrow + r * 784 - 26];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 33];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 58];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 26];
+              const x1 = x[xrow + r * 784 - 25];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 9];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 34];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 59];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          for (let r = 0; r < 1; r++) {
+            const x1 = x[xrow + r * 784];
+            const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
+            e0_acc0_1 += w0 * x1;
+            const w1 = w[g * 150 + o0 * 25 + r * 25 + 36];
+            e0_acc1_1 += w1 * x1;
+            const w2 = w[g * 150 + o0 * 25 + r * 25 + 61];
+            e0_acc2_1 += w2 * x1;
+          }
+          for (let r = 0; r < 1; r++) {
+            const x0 = x[xrow + r * 784];
+            const x1 = x[xrow + r * 784 + 1];
+            const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
+            e0_acc0_0 += w0 * x0;
+            e0_acc0_1 += w0 * x1;
+            const w1 = w[g * 150 + o0 * 25 + r * 25 + 37];
+            e0_acc1_0 += w1 * x0;
+            e0_acc1_1 += w1 * x1;
+            const w2 = w[g * 150 + o0 * 25 + r * 25 + 62];
+            e0_acc2_0 += w2 * x0;
+            e0_acc2_1 += w2 * x1;
+          }
+          for (let r = 0; r < 1; r++) {
+            const x0 = x[xrow + r * 784 + 1];
+            const x1 = x[xrow + r * 784 + 2];
+            const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
+            e0_acc0_0 += w0 * x0;
+            e0_acc0_1 += w0 * x1;
+            const w1 = w[g * 150 + o0 * 25 + r * 25 + 38];
+            e0_acc1_0 += w1 * x0;
+            e0_acc1_1 += w1 * x1;
+            const w2 = w[g * 150 + o0 * 25 + r * 25 + 63];
+            e0_acc2_0 += w2 * x0;
+            e0_acc2_1 += w2 * x1;
+          }
+          for (let r = 0; r < 1; r++) {
+            const x0 = x[xrow + r * 784 + 2];
+            const x1 = x[xrow + r * 784 + 3];
+            const w0 = w[g * 150 + o0 * 25 + r * 25 + 14];
+            e0_acc0_0 += w0 * x0;
+            e0_acc0_1 += w0 * x1;
+            const w1 = w[g * 150 + o0 * 25 + r * 25 + 39];
+            e0_acc1_0 += w1 * x0;
+            e0_acc1_1 += w1 * x1;
+            const w2 = w[g * 150 + o0 * 25 + r * 25 + 64];
+            e0_acc2_0 += w2 * x0;
+            e0_acc2_1 += w2 * x1;
+          }
+          if (th < 27) {
+            for (let r = 0; r < 1; r++) {
+              const x1 = x[xrow + r * 784 + 28];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 41];
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 66];
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 27) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 28];
+              const x1 = x[xrow + r * 784 + 29];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 42];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 67];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 27) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 29];
+              const x1 = x[xrow + r * 784 + 30];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 43];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 68];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 27) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 30];
+              const x1 = x[xrow + r * 784 + 31];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 19];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 44];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 69];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 26) {
+            for (let r = 0; r < 1; r++) {
+              const x1 = x[xrow + r * 784 + 56];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 46];
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 71];
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 26) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 56];
+              const x1 = x[xrow + r * 784 + 57];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 47];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 72];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 26) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 57];
+              const x1 = x[xrow + r * 784 + 58];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 48];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 73];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 26) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 58];
+              const x1 = x[xrow + r * 784 + 59];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 24];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 49];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 74];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+            }
+          }
+          y[yrow] = e0_acc0_0;
+          y[yrow + 1] = e0_acc0_1;
+          y[yrow + 784] = e0_acc1_0;
+          y[yrow + 785] = e0_acc1_1;
+          y[yrow + 1568] = e0_acc2_0;
+          y[yrow + 1569] = e0_acc2_1;
+          const e26_bv0 = b[g * 6 + o0];
+          let e26_acc0_0 = e26_bv0;
+          let e26_acc0_1 = e26_bv0;
+          const e26_bv1 = b[g * 6 + o0 + 1];
+          let e26_acc1_0 = e26_bv1;
+          let e26_acc1_1 = e26_bv1;
+          const e26_bv2 = b[g * 6 + o0 + 2];
+          let e26_acc2_0 = e26_bv2;
+          let e26_acc2_1 = e26_bv2;
+          if (th >= 2) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 32];
+              const x1 = x[xrow + r * 784 - 31];
+              const w0 = w[g * 150 + o0 * 25 + r * 25];
+              e26_acc0_0 += w0 * x0;
+              e26_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 25];
+              e26_acc1_0 += w1 * x0;
+              e26_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 50];
+              e26_acc2_0 += w2 * x0;
+              e26_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 2) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 31];
+              const x1 = x[xrow + r * 784 - 30];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
+              e26_acc0_0 += w0 * x0;
+              e26_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 26];
+              e26_acc1_0 += w1 * x0;
+              e26_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 51];
+              e26_acc2_0 += w2 * x0;
+              e26_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 2) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 30];
+              const x1 = x[xrow + r * 784 - 29];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
+              e26_acc0_0 += w0 * x0;
+              e26_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 27];
+              e26_acc1_0 += w1 * x0;
+              e26_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 52];
+              e26_acc2_0 += w2 * x0;
+              e26_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 2) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 29];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
+              e26_acc0_0 += w0 * x0;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 28];
+              e26_acc1_0 += w1 * x0;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 53];
+              e26_acc2_0 += w2 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 4];
+              const x1 = x[xrow + r * 784 - 3];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 5];
+              e26_acc0_0 += w0 * x0;
+              e26_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 30];
+              e26_acc1_0 += w1 * x0;
+              e26_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 55];
+              e26_acc2_0 += w2 * x0;
+              e26_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 3];
+              const x1 = x[xrow + r * 784 - 2];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
+              e26_acc0_0 += w0 * x0;
+              e26_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 31];
+              e26_acc1_0 += w1 * x0;
+              e26_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 56];
+              e26_acc2_0 += w2 * x0;
+              e26_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 2];
+              const x1 = x[xrow + r * 784 - 1];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
+              e26_acc0_0 += w0 * x0;
+              e26_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 32];
+              e26_acc1_0 += w1 * x0;
+              e26_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 57];
+              e26_acc2_0 += w2 * x0;
+              e26_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 - 1];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
+              e26_acc0_0 += w0 * x0;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 33];
+              e26_acc1_0 += w1 * x0;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 58];
+              e26_acc2_0 += w2 * x0;
+            }
+          }
+          for (let r = 0; r < 1; r++) {
+            const x0 = x[xrow + r * 784 + 24];
+            const x1 = x[xrow + r * 784 + 25];
+            const w0 = w[g * 150 + o0 * 25 + r * 25 + 10];
+            e26_acc0_0 += w0 * x0;
+            e26_acc0_1 += w0 * x1;
+            const w1 = w[g * 150 + o0 * 25 + r * 25 + 35];
+            e26_acc1_0 += w1 * x0;
+            e26_acc1_1 += w1 * x1;
+            const w2 = w[g * 150 + o0 * 25 + r * 25 + 60];
+            e26_acc2_0 += w2 * x0;
+            e26_acc2_1 += w2 * x1;
+          }
+          for (let r = 0; r < 1; r++) {
+            const x0 = x[xrow + r * 784 + 25];
+            const x1 = x[xrow + r * 784 + 26];
+            const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
+            e26_acc0_0 += w0 * x0;
+            e26_acc0_1 += w0 * x1;
+            const w1 = w[g * 150 + o0 * 25 + r * 25 + 36];
+            e26_acc1_0 += w1 * x0;
+            e26_acc1_1 += w1 * x1;
+            const w2 = w[g * 150 + o0 * 25 + r * 25 + 61];
+            e26_acc2_0 += w2 * x0;
+            e26_acc2_1 += w2 * x1;
+          }
+          for (let r = 0; r < 1; r++) {
+            const x0 = x[xrow + r * 784 + 26];
+            const x1 = x[xrow + r * 784 + 27];
+            const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
+            e26_acc0_0 += w0 * x0;
+            e26_acc0_1 += w0 * x1;
+            const w1 = w[g * 150 + o0 * 25 + r * 25 + 37];
+            e26_acc1_0 += w1 * x0;
+            e26_acc1_1 += w1 * x1;
+            const w2 = w[g * 150 + o0 * 25 + r * 25 + 62];
+            e26_acc2_0 += w2 * x0;
+            e26_acc2_1 += w2 * x1;
+          }
+          for (let r = 0; r < 1; r++) {
+            const x0 = x[xrow + r * 784 + 27];
+            const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
+            e26_acc0_0 += w0 * x0;
+            const w1 = w[g * 150 + o0 * 25 + r * 25 + 38];
+            e26_acc1_0 += w1 * x0;
+            const w2 = w[g * 150 + o0 * 25 + r * 25 + 63];
+            e26_acc2_0 += w2 * x0;
+          }
+          if (th < 27) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 52];
+              const x1 = x[xrow + r * 784 + 53];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 15];
+              e26_acc0_0 += w0 * x0;
+              e26_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 40];
+              e26_acc1_0 += w1 * x0;
+              e26_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 65];
+              e26_acc2_0 += w2 * x0;
+              e26_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 27) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 53];
+              const x1 = x[xrow + r * 784 + 54];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
+              e26_acc0_0 += w0 * x0;
+              e26_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 41];
+              e26_acc1_0 += w1 * x0;
+              e26_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 66];
+              e26_acc2_0 += w2 * x0;
+              e26_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 27) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 54];
+              const x1 = x[xrow + r * 784 + 55];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
+              e26_acc0_0 += w0 * x0;
+              e26_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 42];
+              e26_acc1_0 += w1 * x0;
+              e26_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 67];
+              e26_acc2_0 += w2 * x0;
+              e26_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 27) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 55];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
+              e26_acc0_0 += w0 * x0;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 43];
+              e26_acc1_0 += w1 * x0;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 68];
+              e26_acc2_0 += w2 * x0;
+            }
+          }
+          if (th < 26) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 80];
+              const x1 = x[xrow + r * 784 + 81];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 20];
+              e26_acc0_0 += w0 * x0;
+              e26_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 45];
+              e26_acc1_0 += w1 * x0;
+              e26_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 70];
+              e26_acc2_0 += w2 * x0;
+              e26_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 26) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 81];
+              const x1 = x[xrow + r * 784 + 82];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
+              e26_acc0_0 += w0 * x0;
+              e26_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 46];
+              e26_acc1_0 += w1 * x0;
+              e26_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 71];
+              e26_acc2_0 += w2 * x0;
+              e26_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 26) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 82];
+              const x1 = x[xrow + r * 784 + 83];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
+              e26_acc0_0 += w0 * x0;
+              e26_acc0_1 += w0 * x1;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 47];
+              e26_acc1_0 += w1 * x0;
+              e26_acc1_1 += w1 * x1;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 72];
+              e26_acc2_0 += w2 * x0;
+              e26_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 26) {
+            for (let r = 0; r < 1; r++) {
+              const x0 = x[xrow + r * 784 + 83];
+              const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
+              e26_acc0_0 += w0 * x0;
+              const w1 = w[g * 150 + o0 * 25 + r * 25 + 48];
+              e26_acc1_0 += w1 * x0;
+              const w2 = w[g * 150 + o0 * 25 + r * 25 + 73];
+              e26_acc2_0 += w2 * x0;
+            }
+          }
+          y[yrow + 26] = e26_acc0_0;
+          y[yrow + 27] = e26_acc0_1;
+          y[yrow + 810] = e26_acc1_0;
+          y[yrow + 811] = e26_acc1_1;
+          y[yrow + 1594] = e26_acc2_0;
+          y[yrow + 1595] = e26_acc2_1;
         }
       }
     }
@@ -1503,7 +1792,7 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct_cols(x: Float32Array, w: Floa
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.84
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.84
  */
 export function conv5x5_p2_1x28x28_to_6_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -2669,7 +2958,7 @@ export function conv5x5_p2_1x28x28_to_6_db(dy: Float32Array, db: Float32Array): 
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.26, im2row 1.67
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.08, im2row 1.67
  */
 export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -2874,7 +3163,7 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.26, im2row 1.67
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.08, im2row 1.67
  */
 export function conv5x5_p2_1x28x28_to_6_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -3088,7 +3377,7 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct_rows(dy: Float32Array, w: Floa
 /**
  * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.26, im2row 1.67
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.08, im2row 1.67
  */
 export function conv5x5_p2_1x28x28_to_6_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -3098,184 +3387,200 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct_cols(dy: Float32Array, w: Floa
         for (let th = 0; th < 28; th++) {
           const yrow = ((n + g + o0) * 28 + th) * 28;
           const xrow = ((n * 6 + g * 6) * 28 + th) * 28;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = (ce < 2 ? ce : ce + 24);
-            let acc0_0 = 0;
-            if (th < 26 && tw < 26) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw + 58];
-                const w0 = w[g * 150 + o0 * 25 + r * 25];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th < 26 && tw < 27) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw + 57];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 1];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th < 26) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw + 56];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 2];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th < 26 && tw >= 1) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw + 55];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 3];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th < 26 && tw >= 2) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw + 54];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 4];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th < 27 && tw < 26) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw + 30];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 5];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th < 27 && tw < 27) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw + 29];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 6];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th < 27) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw + 28];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 7];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th < 27 && tw >= 1) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw + 27];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 8];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th < 27 && tw >= 2) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw + 26];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 9];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw < 26) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw + 2];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 10];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw < 27) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw + 1];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 11];
-                acc0_0 += w0 * x0;
-              }
-            }
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          if (th < 26) {
             for (let r = 0; r < 6; r++) {
-              const x0 = dy[xrow + r * 784 + tw];
-              const w0 = w[g * 150 + o0 * 25 + r * 25 + 12];
-              acc0_0 += w0 * x0;
+              const w0_0 = w[g * 150 + o0 * 25 + r * 25];
+              const x2 = dy[xrow + r * 784 + 58];
+              e0_acc0_0 += w0_0 * x2;
+              const x3 = dy[xrow + r * 784 + 59];
+              e0_acc0_1 += w0_0 * x3;
+              const w1_0 = w[g * 150 + o0 * 25 + r * 25 + 1];
+              const x1 = dy[xrow + r * 784 + 57];
+              e0_acc0_0 += w1_0 * x1;
+              e0_acc0_1 += w1_0 * x2;
+              const w2_0 = w[g * 150 + o0 * 25 + r * 25 + 2];
+              const x0 = dy[xrow + r * 784 + 56];
+              e0_acc0_0 += w2_0 * x0;
+              e0_acc0_1 += w2_0 * x1;
+              const w3_0 = w[g * 150 + o0 * 25 + r * 25 + 3];
+              e0_acc0_1 += w3_0 * x0;
             }
-            if (tw >= 1) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw - 1];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 13];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw - 2];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 14];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 1 && tw < 26) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw - 26];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 15];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 1 && tw < 27) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw - 27];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 16];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw - 28];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 17];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw - 29];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 18];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 1 && tw >= 2) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw - 30];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 19];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 2 && tw < 26) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw - 54];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 20];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 2 && tw < 27) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw - 55];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 21];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 2) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw - 56];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 22];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 2 && tw >= 1) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw - 57];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 23];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 2 && tw >= 2) {
-              for (let r = 0; r < 6; r++) {
-                const x0 = dy[xrow + r * 784 + tw - 58];
-                const w0 = w[g * 150 + o0 * 25 + r * 25 + 24];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw] = acc0_0;
           }
+          if (th < 27) {
+            for (let r = 0; r < 6; r++) {
+              const w0_0 = w[g * 150 + o0 * 25 + r * 25 + 5];
+              const x2 = dy[xrow + r * 784 + 30];
+              e0_acc0_0 += w0_0 * x2;
+              const x3 = dy[xrow + r * 784 + 31];
+              e0_acc0_1 += w0_0 * x3;
+              const w1_0 = w[g * 150 + o0 * 25 + r * 25 + 6];
+              const x1 = dy[xrow + r * 784 + 29];
+              e0_acc0_0 += w1_0 * x1;
+              e0_acc0_1 += w1_0 * x2;
+              const w2_0 = w[g * 150 + o0 * 25 + r * 25 + 7];
+              const x0 = dy[xrow + r * 784 + 28];
+              e0_acc0_0 += w2_0 * x0;
+              e0_acc0_1 += w2_0 * x1;
+              const w3_0 = w[g * 150 + o0 * 25 + r * 25 + 8];
+              e0_acc0_1 += w3_0 * x0;
+            }
+          }
+          for (let r = 0; r < 6; r++) {
+            const w0_0 = w[g * 150 + o0 * 25 + r * 25 + 10];
+            const x2 = dy[xrow + r * 784 + 2];
+            e0_acc0_0 += w0_0 * x2;
+            const x3 = dy[xrow + r * 784 + 3];
+            e0_acc0_1 += w0_0 * x3;
+            const w1_0 = w[g * 150 + o0 * 25 + r * 25 + 11];
+            const x1 = dy[xrow + r * 784 + 1];
+            e0_acc0_0 += w1_0 * x1;
+            e0_acc0_1 += w1_0 * x2;
+            const w2_0 = w[g * 150 + o0 * 25 + r * 25 + 12];
+            const x0 = dy[xrow + r * 784];
+            e0_acc0_0 += w2_0 * x0;
+            e0_acc0_1 += w2_0 * x1;
+            const w3_0 = w[g * 150 + o0 * 25 + r * 25 + 13];
+            e0_acc0_1 += w3_0 * x0;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 6; r++) {
+              const w0_0 = w[g * 150 + o0 * 25 + r * 25 + 15];
+              const x2 = dy[xrow + r * 784 - 26];
+              e0_acc0_0 += w0_0 * x2;
+              const x3 = dy[xrow + r * 784 - 25];
+              e0_acc0_1 += w0_0 * x3;
+              const w1_0 = w[g * 150 + o0 * 25 + r * 25 + 16];
+              const x1 = dy[xrow + r * 784 - 27];
+              e0_acc0_0 += w1_0 * x1;
+              e0_acc0_1 += w1_0 * x2;
+              const w2_0 = w[g * 150 + o0 * 25 + r * 25 + 17];
+              const x0 = dy[xrow + r * 784 - 28];
+              e0_acc0_0 += w2_0 * x0;
+              e0_acc0_1 += w2_0 * x1;
+              const w3_0 = w[g * 150 + o0 * 25 + r * 25 + 18];
+              e0_acc0_1 += w3_0 * x0;
+            }
+          }
+          if (th >= 2) {
+            for (let r = 0; r < 6; r++) {
+              const w0_0 = w[g * 150 + o0 * 25 + r * 25 + 20];
+              const x2 = dy[xrow + r * 784 - 54];
+              e0_acc0_0 += w0_0 * x2;
+              const x3 = dy[xrow + r * 784 - 53];
+              e0_acc0_1 += w0_0 * x3;
+              const w1_0 = w[g * 150 + o0 * 25 + r * 25 + 21];
+              const x1 = dy[xrow + r * 784 - 55];
+              e0_acc0_0 += w1_0 * x1;
+              e0_acc0_1 += w1_0 * x2;
+              const w2_0 = w[g * 150 + o0 * 25 + r * 25 + 22];
+              const x0 = dy[xrow + r * 784 - 56];
+              e0_acc0_0 += w2_0 * x0;
+              e0_acc0_1 += w2_0 * x1;
+              const w3_0 = w[g * 150 + o0 * 25 + r * 25 + 23];
+              e0_acc0_1 += w3_0 * x0;
+            }
+          }
+          dx[yrow] = e0_acc0_0;
+          dx[yrow + 1] = e0_acc0_1;
+          let e26_acc0_0 = 0;
+          let e26_acc0_1 = 0;
+          if (th < 26) {
+            for (let r = 0; r < 6; r++) {
+              const w1_0 = w[g * 150 + o0 * 25 + r * 25 + 1];
+              const x1 = dy[xrow + r * 784 + 83];
+              e26_acc0_0 += w1_0 * x1;
+              const w2_0 = w[g * 150 + o0 * 25 + r * 25 + 2];
+              const x0 = dy[xrow + r * 784 + 82];
+              e26_acc0_0 += w2_0 * x0;
+              e26_acc0_1 += w2_0 * x1;
+              const w3_0 = w[g * 150 + o0 * 25 + r * 25 + 3];
+              const xm1 = dy[xrow + r * 784 + 81];
+              e26_acc0_0 += w3_0 * xm1;
+              e26_acc0_1 += w3_0 * x0;
+              const w4_0 = w[g * 150 + o0 * 25 + r * 25 + 4];
+              const xm2 = dy[xrow + r * 784 + 80];
+              e26_acc0_0 += w4_0 * xm2;
+              e26_acc0_1 += w4_0 * xm1;
+            }
+          }
+          if (th < 27) {
+            for (let r = 0; r < 6; r++) {
+              const w1_0 = w[g * 150 + o0 * 25 + r * 25 + 6];
+              const x1 = dy[xrow + r * 784 + 55];
+              e26_acc0_0 += w1_0 * x1;
+              const w2_0 = w[g * 150 + o0 * 25 + r * 25 + 7];
+              const x0 = dy[xrow + r * 784 + 54];
+              e26_acc0_0 += w2_0 * x0;
+              e26_acc0_1 += w2_0 * x1;
+              const w3_0 = w[g * 150 + o0 * 25 + r * 25 + 8];
+              const xm1 = dy[xrow + r * 784 + 53];
+              e26_acc0_0 += w3_0 * xm1;
+              e26_acc0_1 += w3_0 * x0;
+              const w4_0 = w[g * 150 + o0 * 25 + r * 25 + 9];
+              const xm2 = dy[xrow + r * 784 + 52];
+              e26_acc0_0 += w4_0 * xm2;
+              e26_acc0_1 += w4_0 * xm1;
+            }
+          }
+          for (let r = 0; r < 6; r++) {
+            const w1_0 = w[g * 150 + o0 * 25 + r * 25 + 11];
+            const x1 = dy[xrow + r * 784 + 27];
+            e26_acc0_0 += w1_0 * x1;
+            const w2_0 = w[g * 150 + o0 * 25 + r * 25 + 12];
+            const x0 = dy[xrow + r * 784 + 26];
+            e26_acc0_0 += w2_0 * x0;
+            e26_acc0_1 += w2_0 * x1;
+            const w3_0 = w[g * 150 + o0 * 25 + r * 25 + 13];
+            const xm1 = dy[xrow + r * 784 + 25];
+            e26_acc0_0 += w3_0 * xm1;
+            e26_acc0_1 += w3_0 * x0;
+            const w4_0 = w[g * 150 + o0 * 25 + r * 25 + 14];
+            const xm2 = dy[xrow + r * 784 + 24];
+            e26_acc0_0 += w4_0 * xm2;
+            e26_acc0_1 += w4_0 * xm1;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 6; r++) {
+              const w1_0 = w[g * 150 + o0 * 25 + r * 25 + 16];
+              const x1 = dy[xrow + r * 784 - 1];
+              e26_acc0_0 += w1_0 * x1;
+              const w2_0 = w[g * 150 + o0 * 25 + r * 25 + 17];
+              const x0 = dy[xrow + r * 784 - 2];
+              e26_acc0_0 += w2_0 * x0;
+              e26_acc0_1 += w2_0 * x1;
+              const w3_0 = w[g * 150 + o0 * 25 + r * 25 + 18];
+              const xm1 = dy[xrow + r * 784 - 3];
+              e26_acc0_0 += w3_0 * xm1;
+              e26_acc0_1 += w3_0 * x0;
+              const w4_0 = w[g * 150 + o0 * 25 + r * 25 + 19];
+              const xm2 = dy[xrow + r * 784 - 4];
+              e26_acc0_0 += w4_0 * xm2;
+              e26_acc0_1 += w4_0 * xm1;
+            }
+          }
+          if (th >= 2) {
+            for (let r = 0; r < 6; r++) {
+              const w1_0 = w[g * 150 + o0 * 25 + r * 25 + 21];
+              const x1 = dy[xrow + r * 784 - 29];
+              e26_acc0_0 += w1_0 * x1;
+              const w2_0 = w[g * 150 + o0 * 25 + r * 25 + 22];
+              const x0 = dy[xrow + r * 784 - 30];
+              e26_acc0_0 += w2_0 * x0;
+              e26_acc0_1 += w2_0 * x1;
+              const w3_0 = w[g * 150 + o0 * 25 + r * 25 + 23];
+              const xm1 = dy[xrow + r * 784 - 31];
+              e26_acc0_0 += w3_0 * xm1;
+              e26_acc0_1 += w3_0 * x0;
+              const w4_0 = w[g * 150 + o0 * 25 + r * 25 + 24];
+              const xm2 = dy[xrow + r * 784 - 32];
+              e26_acc0_0 += w4_0 * xm2;
+              e26_acc0_1 += w4_0 * xm1;
+            }
+          }
+          dx[yrow + 26] = e26_acc0_0;
+          dx[yrow + 27] = e26_acc0_1;
         }
       }
     }

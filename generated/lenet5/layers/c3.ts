@@ -10,7 +10,7 @@
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.98, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.25
  */
 export function conv5x5_6x14x14_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -718,7 +718,7 @@ export function conv5x5_6x14x14_to_16_fwd_direct(x: Float32Array, w: Float32Arra
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.98, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.25
  */
 export function conv5x5_6x14x14_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -1635,7 +1635,7 @@ export function conv5x5_6x14x14_to_16_db(dy: Float32Array, db: Float32Array): vo
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.30, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
  */
 export function conv5x5_6x14x14_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -2206,7 +2206,7 @@ export function conv5x5_6x14x14_to_16_dx_direct(dy: Float32Array, w: Float32Arra
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.30, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
  */
 export function conv5x5_6x14x14_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -2828,7 +2828,7 @@ export function conv5x5_6x14x14_to_16_dx_direct_rows(dy: Float32Array, w: Float3
 /**
  * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.30, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
  */
 export function conv5x5_6x14x14_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 32; n++) {
@@ -3225,290 +3225,734 @@ export function conv5x5_6x14x14_to_16_dx_direct_cols(dy: Float32Array, w: Float3
           dx[yrow + 205] = t_acc1_1;
           dx[yrow + 400] = t_acc2_0;
           dx[yrow + 401] = t_acc2_1;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 6);
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            if (th < 10 && tw < 10) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 25];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 50];
-                acc2_0 += w2 * x0;
-              }
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          let e0_acc1_0 = 0;
+          let e0_acc1_1 = 0;
+          let e0_acc1_2 = 0;
+          let e0_acc1_3 = 0;
+          let e0_acc2_0 = 0;
+          let e0_acc2_1 = 0;
+          let e0_acc2_2 = 0;
+          let e0_acc2_3 = 0;
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100];
+              const x1 = dy[xrow + r * 100 + 1];
+              const x2 = dy[xrow + r * 100 + 2];
+              const x3 = dy[xrow + r * 100 + 3];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 25];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 50];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
             }
-            if (th < 10 && tw >= 1 && tw < 11) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 1];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 26];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 51];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 10 && tw >= 2 && tw < 12) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 2];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 27];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 52];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 10 && tw >= 3 && tw < 13) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 3];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 28];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 53];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 10 && tw >= 4) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 4];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 4];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 29];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 54];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1 && th < 11 && tw < 10) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 10];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 5];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 30];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 55];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1 && th < 11 && tw >= 1 && tw < 11) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 11];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 6];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 31];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 56];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1 && th < 11 && tw >= 2 && tw < 12) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 12];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 7];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 32];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 57];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1 && th < 11 && tw >= 3 && tw < 13) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 13];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 8];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 33];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 58];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1 && th < 11 && tw >= 4) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 14];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 9];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 34];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 59];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 2 && th < 12 && tw < 10) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 20];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 10];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 35];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 60];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 2 && th < 12 && tw >= 1 && tw < 11) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 21];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 11];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 36];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 61];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 2 && th < 12 && tw >= 2 && tw < 12) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 22];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 12];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 37];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 62];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 2 && th < 12 && tw >= 3 && tw < 13) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 23];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 13];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 38];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 63];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 2 && th < 12 && tw >= 4) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 24];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 14];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 39];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 64];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 3 && th < 13 && tw < 10) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 30];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 15];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 40];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 65];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 3 && th < 13 && tw >= 1 && tw < 11) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 31];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 16];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 41];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 66];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 3 && th < 13 && tw >= 2 && tw < 12) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 32];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 17];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 42];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 67];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 3 && th < 13 && tw >= 3 && tw < 13) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 33];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 18];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 43];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 68];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 3 && th < 13 && tw >= 4) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 34];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 19];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 44];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 69];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 4 && tw < 10) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 40];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 20];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 45];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 70];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 4 && tw >= 1 && tw < 11) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 41];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 21];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 46];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 71];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 4 && tw >= 2 && tw < 12) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 42];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 22];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 47];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 72];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 4 && tw >= 3 && tw < 13) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 43];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 23];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 48];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 73];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 4 && tw >= 4) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 100 + tw - 44];
-                const w0 = w[g * 2400 + o0 * 25 + r * 150 + 24];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2400 + o0 * 25 + r * 150 + 49];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2400 + o0 * 25 + r * 150 + 74];
-                acc2_0 += w2 * x0;
-              }
-            }
-            dx[yrow + tw] = acc0_0;
-            dx[yrow + tw + 196] = acc1_0;
-            dx[yrow + tw + 392] = acc2_0;
           }
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x1 = dy[xrow + r * 100];
+              const x2 = dy[xrow + r * 100 + 1];
+              const x3 = dy[xrow + r * 100 + 2];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 1];
+              e0_acc0_1 += w0 * x1;
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 26];
+              e0_acc1_1 += w1 * x1;
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 51];
+              e0_acc2_1 += w2 * x1;
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x2 = dy[xrow + r * 100];
+              const x3 = dy[xrow + r * 100 + 1];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 2];
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 27];
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 52];
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x3 = dy[xrow + r * 100];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 3];
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 28];
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 53];
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 10];
+              const x1 = dy[xrow + r * 100 - 9];
+              const x2 = dy[xrow + r * 100 - 8];
+              const x3 = dy[xrow + r * 100 - 7];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 5];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 30];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 55];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x1 = dy[xrow + r * 100 - 10];
+              const x2 = dy[xrow + r * 100 - 9];
+              const x3 = dy[xrow + r * 100 - 8];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 6];
+              e0_acc0_1 += w0 * x1;
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 31];
+              e0_acc1_1 += w1 * x1;
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 56];
+              e0_acc2_1 += w2 * x1;
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x2 = dy[xrow + r * 100 - 10];
+              const x3 = dy[xrow + r * 100 - 9];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 7];
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 32];
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 57];
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x3 = dy[xrow + r * 100 - 10];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 8];
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 33];
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 58];
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 20];
+              const x1 = dy[xrow + r * 100 - 19];
+              const x2 = dy[xrow + r * 100 - 18];
+              const x3 = dy[xrow + r * 100 - 17];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 10];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 35];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 60];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x1 = dy[xrow + r * 100 - 20];
+              const x2 = dy[xrow + r * 100 - 19];
+              const x3 = dy[xrow + r * 100 - 18];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 11];
+              e0_acc0_1 += w0 * x1;
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 36];
+              e0_acc1_1 += w1 * x1;
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 61];
+              e0_acc2_1 += w2 * x1;
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x2 = dy[xrow + r * 100 - 20];
+              const x3 = dy[xrow + r * 100 - 19];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 12];
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 37];
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 62];
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x3 = dy[xrow + r * 100 - 20];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 13];
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 38];
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 63];
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 30];
+              const x1 = dy[xrow + r * 100 - 29];
+              const x2 = dy[xrow + r * 100 - 28];
+              const x3 = dy[xrow + r * 100 - 27];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 15];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 40];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 65];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x1 = dy[xrow + r * 100 - 30];
+              const x2 = dy[xrow + r * 100 - 29];
+              const x3 = dy[xrow + r * 100 - 28];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 16];
+              e0_acc0_1 += w0 * x1;
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 41];
+              e0_acc1_1 += w1 * x1;
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 66];
+              e0_acc2_1 += w2 * x1;
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x2 = dy[xrow + r * 100 - 30];
+              const x3 = dy[xrow + r * 100 - 29];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 17];
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 42];
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 67];
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x3 = dy[xrow + r * 100 - 30];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 18];
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 43];
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 68];
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 40];
+              const x1 = dy[xrow + r * 100 - 39];
+              const x2 = dy[xrow + r * 100 - 38];
+              const x3 = dy[xrow + r * 100 - 37];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 20];
+              e0_acc0_0 += w0 * x0;
+              e0_acc0_1 += w0 * x1;
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 45];
+              e0_acc1_0 += w1 * x0;
+              e0_acc1_1 += w1 * x1;
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 70];
+              e0_acc2_0 += w2 * x0;
+              e0_acc2_1 += w2 * x1;
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x1 = dy[xrow + r * 100 - 40];
+              const x2 = dy[xrow + r * 100 - 39];
+              const x3 = dy[xrow + r * 100 - 38];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 21];
+              e0_acc0_1 += w0 * x1;
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 46];
+              e0_acc1_1 += w1 * x1;
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 71];
+              e0_acc2_1 += w2 * x1;
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x2 = dy[xrow + r * 100 - 40];
+              const x3 = dy[xrow + r * 100 - 39];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 22];
+              e0_acc0_2 += w0 * x2;
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 47];
+              e0_acc1_2 += w1 * x2;
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 72];
+              e0_acc2_2 += w2 * x2;
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x3 = dy[xrow + r * 100 - 40];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 23];
+              e0_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 48];
+              e0_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 73];
+              e0_acc2_3 += w2 * x3;
+            }
+          }
+          dx[yrow] = e0_acc0_0;
+          dx[yrow + 1] = e0_acc0_1;
+          dx[yrow + 2] = e0_acc0_2;
+          dx[yrow + 3] = e0_acc0_3;
+          dx[yrow + 196] = e0_acc1_0;
+          dx[yrow + 197] = e0_acc1_1;
+          dx[yrow + 198] = e0_acc1_2;
+          dx[yrow + 199] = e0_acc1_3;
+          dx[yrow + 392] = e0_acc2_0;
+          dx[yrow + 393] = e0_acc2_1;
+          dx[yrow + 394] = e0_acc2_2;
+          dx[yrow + 395] = e0_acc2_3;
+          let e10_acc0_0 = 0;
+          let e10_acc0_1 = 0;
+          let e10_acc0_2 = 0;
+          let e10_acc0_3 = 0;
+          let e10_acc1_0 = 0;
+          let e10_acc1_1 = 0;
+          let e10_acc1_2 = 0;
+          let e10_acc1_3 = 0;
+          let e10_acc2_0 = 0;
+          let e10_acc2_1 = 0;
+          let e10_acc2_2 = 0;
+          let e10_acc2_3 = 0;
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 + 9];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 1];
+              e10_acc0_0 += w0 * x0;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 26];
+              e10_acc1_0 += w1 * x0;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 51];
+              e10_acc2_0 += w2 * x0;
+            }
+          }
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 + 8];
+              const x1 = dy[xrow + r * 100 + 9];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 2];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 27];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 52];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+            }
+          }
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 + 7];
+              const x1 = dy[xrow + r * 100 + 8];
+              const x2 = dy[xrow + r * 100 + 9];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 3];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              e10_acc0_2 += w0 * x2;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 28];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              e10_acc1_2 += w1 * x2;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 53];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+              e10_acc2_2 += w2 * x2;
+            }
+          }
+          if (th < 10) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 + 6];
+              const x1 = dy[xrow + r * 100 + 7];
+              const x2 = dy[xrow + r * 100 + 8];
+              const x3 = dy[xrow + r * 100 + 9];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 4];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              e10_acc0_2 += w0 * x2;
+              e10_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 29];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              e10_acc1_2 += w1 * x2;
+              e10_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 54];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+              e10_acc2_2 += w2 * x2;
+              e10_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 1];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 6];
+              e10_acc0_0 += w0 * x0;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 31];
+              e10_acc1_0 += w1 * x0;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 56];
+              e10_acc2_0 += w2 * x0;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 2];
+              const x1 = dy[xrow + r * 100 - 1];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 7];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 32];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 57];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 3];
+              const x1 = dy[xrow + r * 100 - 2];
+              const x2 = dy[xrow + r * 100 - 1];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 8];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              e10_acc0_2 += w0 * x2;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 33];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              e10_acc1_2 += w1 * x2;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 58];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+              e10_acc2_2 += w2 * x2;
+            }
+          }
+          if (th >= 1 && th < 11) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 4];
+              const x1 = dy[xrow + r * 100 - 3];
+              const x2 = dy[xrow + r * 100 - 2];
+              const x3 = dy[xrow + r * 100 - 1];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 9];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              e10_acc0_2 += w0 * x2;
+              e10_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 34];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              e10_acc1_2 += w1 * x2;
+              e10_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 59];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+              e10_acc2_2 += w2 * x2;
+              e10_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 11];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 11];
+              e10_acc0_0 += w0 * x0;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 36];
+              e10_acc1_0 += w1 * x0;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 61];
+              e10_acc2_0 += w2 * x0;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 12];
+              const x1 = dy[xrow + r * 100 - 11];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 12];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 37];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 62];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 13];
+              const x1 = dy[xrow + r * 100 - 12];
+              const x2 = dy[xrow + r * 100 - 11];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 13];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              e10_acc0_2 += w0 * x2;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 38];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              e10_acc1_2 += w1 * x2;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 63];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+              e10_acc2_2 += w2 * x2;
+            }
+          }
+          if (th >= 2 && th < 12) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 14];
+              const x1 = dy[xrow + r * 100 - 13];
+              const x2 = dy[xrow + r * 100 - 12];
+              const x3 = dy[xrow + r * 100 - 11];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 14];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              e10_acc0_2 += w0 * x2;
+              e10_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 39];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              e10_acc1_2 += w1 * x2;
+              e10_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 64];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+              e10_acc2_2 += w2 * x2;
+              e10_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 21];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 16];
+              e10_acc0_0 += w0 * x0;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 41];
+              e10_acc1_0 += w1 * x0;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 66];
+              e10_acc2_0 += w2 * x0;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 22];
+              const x1 = dy[xrow + r * 100 - 21];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 17];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 42];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 67];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 23];
+              const x1 = dy[xrow + r * 100 - 22];
+              const x2 = dy[xrow + r * 100 - 21];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 18];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              e10_acc0_2 += w0 * x2;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 43];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              e10_acc1_2 += w1 * x2;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 68];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+              e10_acc2_2 += w2 * x2;
+            }
+          }
+          if (th >= 3 && th < 13) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 24];
+              const x1 = dy[xrow + r * 100 - 23];
+              const x2 = dy[xrow + r * 100 - 22];
+              const x3 = dy[xrow + r * 100 - 21];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 19];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              e10_acc0_2 += w0 * x2;
+              e10_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 44];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              e10_acc1_2 += w1 * x2;
+              e10_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 69];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+              e10_acc2_2 += w2 * x2;
+              e10_acc2_3 += w2 * x3;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 31];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 21];
+              e10_acc0_0 += w0 * x0;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 46];
+              e10_acc1_0 += w1 * x0;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 71];
+              e10_acc2_0 += w2 * x0;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 32];
+              const x1 = dy[xrow + r * 100 - 31];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 22];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 47];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 72];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 33];
+              const x1 = dy[xrow + r * 100 - 32];
+              const x2 = dy[xrow + r * 100 - 31];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 23];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              e10_acc0_2 += w0 * x2;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 48];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              e10_acc1_2 += w1 * x2;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 73];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+              e10_acc2_2 += w2 * x2;
+            }
+          }
+          if (th >= 4) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 100 - 34];
+              const x1 = dy[xrow + r * 100 - 33];
+              const x2 = dy[xrow + r * 100 - 32];
+              const x3 = dy[xrow + r * 100 - 31];
+              const w0 = w[g * 2400 + o0 * 25 + r * 150 + 24];
+              e10_acc0_0 += w0 * x0;
+              e10_acc0_1 += w0 * x1;
+              e10_acc0_2 += w0 * x2;
+              e10_acc0_3 += w0 * x3;
+              const w1 = w[g * 2400 + o0 * 25 + r * 150 + 49];
+              e10_acc1_0 += w1 * x0;
+              e10_acc1_1 += w1 * x1;
+              e10_acc1_2 += w1 * x2;
+              e10_acc1_3 += w1 * x3;
+              const w2 = w[g * 2400 + o0 * 25 + r * 150 + 74];
+              e10_acc2_0 += w2 * x0;
+              e10_acc2_1 += w2 * x1;
+              e10_acc2_2 += w2 * x2;
+              e10_acc2_3 += w2 * x3;
+            }
+          }
+          dx[yrow + 10] = e10_acc0_0;
+          dx[yrow + 11] = e10_acc0_1;
+          dx[yrow + 12] = e10_acc0_2;
+          dx[yrow + 13] = e10_acc0_3;
+          dx[yrow + 206] = e10_acc1_0;
+          dx[yrow + 207] = e10_acc1_1;
+          dx[yrow + 208] = e10_acc1_2;
+          dx[yrow + 209] = e10_acc1_3;
+          dx[yrow + 402] = e10_acc2_0;
+          dx[yrow + 403] = e10_acc2_1;
+          dx[yrow + 404] = e10_acc2_2;
+          dx[yrow + 405] = e10_acc2_3;
         }
       }
     }

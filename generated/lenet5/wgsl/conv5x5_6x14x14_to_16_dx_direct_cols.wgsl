@@ -5,16 +5,16 @@
 //
 // conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.30, im2row 1.25
-// kernel conv5x5_6x14x14_to_16_dx_direct_cols: 2 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
+// kernel conv5x5_6x14x14_to_16_dx_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 51200>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 2400>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 37632>;
 
-// dispatch 1 of 2: n=32 x g=1 x ob=2 x th=14; 14x1x1 workgroups of 64
+// dispatch 1 of 1: n=32 x g=1 x ob=2 x th=14; 14x1x1 workgroups of 64
 @compute @workgroup_size(64)
-fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
   if (_lin >= 896u) {
     return;
@@ -414,304 +414,732 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yrow + 205] = t_acc1_1;
   dx[yrow + 400] = t_acc2_0;
   dx[yrow + 401] = t_acc2_1;
-}
-
-// dispatch 2 of 2: n=32 x g=1 x ob=2 x th=14 x ce=8; 112x1x1 workgroups of 64
-@compute @workgroup_size(64)
-fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 7168u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 224;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 112) % 2;
-  let th: i32 = (_i / 8) % 14;
-  let ce: i32 = (_i) % 8;
-  let o0: i32 = ob * 3;
-  let yrow: i32 = ((n * 6 + g * 6 + o0) * 14 + th) * 14;
-  let xrow: i32 = ((n * 16 + g * 16) * 10 + th) * 10;
-  let tw: i32 = select(ce + 6, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  if (th < 10 && tw < 10) {
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  var e0_acc1_0: f32 = 0f;
+  var e0_acc1_1: f32 = 0f;
+  var e0_acc1_2: f32 = 0f;
+  var e0_acc1_3: f32 = 0f;
+  var e0_acc2_0: f32 = 0f;
+  var e0_acc2_1: f32 = 0f;
+  var e0_acc2_2: f32 = 0f;
+  var e0_acc2_3: f32 = 0f;
+  if (th < 10) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw];
+      let x0: f32 = dy[xrow + r * 100];
+      let x1: f32 = dy[xrow + r * 100 + 1];
+      let x2: f32 = dy[xrow + r * 100 + 2];
+      let x3: f32 = dy[xrow + r * 100 + 3];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 25];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 50];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th < 10 && tw >= 1 && tw < 11) {
+  if (th < 10) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 1];
+      let x1: f32 = dy[xrow + r * 100];
+      let x2: f32 = dy[xrow + r * 100 + 1];
+      let x3: f32 = dy[xrow + r * 100 + 2];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 1];
-      acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 26];
-      acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 51];
-      acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th < 10 && tw >= 2 && tw < 12) {
+  if (th < 10) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 2];
+      let x2: f32 = dy[xrow + r * 100];
+      let x3: f32 = dy[xrow + r * 100 + 1];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 2];
-      acc0_0 += w0 * x0;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 27];
-      acc1_0 += w1 * x0;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 52];
-      acc2_0 += w2 * x0;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th < 10 && tw >= 3 && tw < 13) {
+  if (th < 10) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 3];
+      let x3: f32 = dy[xrow + r * 100];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 3];
-      acc0_0 += w0 * x0;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 28];
-      acc1_0 += w1 * x0;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 53];
-      acc2_0 += w2 * x0;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th < 10 && tw >= 4) {
+  if (th >= 1 && th < 11) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 4];
-      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 4];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 29];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 54];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th >= 1 && th < 11 && tw < 10) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 10];
+      let x0: f32 = dy[xrow + r * 100 - 10];
+      let x1: f32 = dy[xrow + r * 100 - 9];
+      let x2: f32 = dy[xrow + r * 100 - 8];
+      let x3: f32 = dy[xrow + r * 100 - 7];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 5];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 30];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 55];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 1 && th < 11 && tw >= 1 && tw < 11) {
+  if (th >= 1 && th < 11) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 11];
+      let x1: f32 = dy[xrow + r * 100 - 10];
+      let x2: f32 = dy[xrow + r * 100 - 9];
+      let x3: f32 = dy[xrow + r * 100 - 8];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 6];
-      acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 31];
-      acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 56];
-      acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 1 && th < 11 && tw >= 2 && tw < 12) {
+  if (th >= 1 && th < 11) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 12];
+      let x2: f32 = dy[xrow + r * 100 - 10];
+      let x3: f32 = dy[xrow + r * 100 - 9];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 7];
-      acc0_0 += w0 * x0;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 32];
-      acc1_0 += w1 * x0;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 57];
-      acc2_0 += w2 * x0;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 1 && th < 11 && tw >= 3 && tw < 13) {
+  if (th >= 1 && th < 11) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 13];
+      let x3: f32 = dy[xrow + r * 100 - 10];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 8];
-      acc0_0 += w0 * x0;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 33];
-      acc1_0 += w1 * x0;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 58];
-      acc2_0 += w2 * x0;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 1 && th < 11 && tw >= 4) {
+  if (th >= 2 && th < 12) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 14];
-      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 9];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 34];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 59];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th >= 2 && th < 12 && tw < 10) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 20];
+      let x0: f32 = dy[xrow + r * 100 - 20];
+      let x1: f32 = dy[xrow + r * 100 - 19];
+      let x2: f32 = dy[xrow + r * 100 - 18];
+      let x3: f32 = dy[xrow + r * 100 - 17];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 10];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 35];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 60];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 2 && th < 12 && tw >= 1 && tw < 11) {
+  if (th >= 2 && th < 12) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 21];
+      let x1: f32 = dy[xrow + r * 100 - 20];
+      let x2: f32 = dy[xrow + r * 100 - 19];
+      let x3: f32 = dy[xrow + r * 100 - 18];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 11];
-      acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 36];
-      acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 61];
-      acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 2 && th < 12 && tw >= 2 && tw < 12) {
+  if (th >= 2 && th < 12) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 22];
+      let x2: f32 = dy[xrow + r * 100 - 20];
+      let x3: f32 = dy[xrow + r * 100 - 19];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 12];
-      acc0_0 += w0 * x0;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 37];
-      acc1_0 += w1 * x0;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 62];
-      acc2_0 += w2 * x0;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 2 && th < 12 && tw >= 3 && tw < 13) {
+  if (th >= 2 && th < 12) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 23];
+      let x3: f32 = dy[xrow + r * 100 - 20];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 13];
-      acc0_0 += w0 * x0;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 38];
-      acc1_0 += w1 * x0;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 63];
-      acc2_0 += w2 * x0;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 2 && th < 12 && tw >= 4) {
+  if (th >= 3 && th < 13) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 24];
-      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 14];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 39];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 64];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th >= 3 && th < 13 && tw < 10) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 30];
+      let x0: f32 = dy[xrow + r * 100 - 30];
+      let x1: f32 = dy[xrow + r * 100 - 29];
+      let x2: f32 = dy[xrow + r * 100 - 28];
+      let x3: f32 = dy[xrow + r * 100 - 27];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 15];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 40];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 65];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 3 && th < 13 && tw >= 1 && tw < 11) {
+  if (th >= 3 && th < 13) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 31];
+      let x1: f32 = dy[xrow + r * 100 - 30];
+      let x2: f32 = dy[xrow + r * 100 - 29];
+      let x3: f32 = dy[xrow + r * 100 - 28];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 16];
-      acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 41];
-      acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 66];
-      acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 3 && th < 13 && tw >= 2 && tw < 12) {
+  if (th >= 3 && th < 13) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 32];
+      let x2: f32 = dy[xrow + r * 100 - 30];
+      let x3: f32 = dy[xrow + r * 100 - 29];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 17];
-      acc0_0 += w0 * x0;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 42];
-      acc1_0 += w1 * x0;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 67];
-      acc2_0 += w2 * x0;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 3 && th < 13 && tw >= 3 && tw < 13) {
+  if (th >= 3 && th < 13) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 33];
+      let x3: f32 = dy[xrow + r * 100 - 30];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 18];
-      acc0_0 += w0 * x0;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 43];
-      acc1_0 += w1 * x0;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 68];
-      acc2_0 += w2 * x0;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 3 && th < 13 && tw >= 4) {
+  if (th >= 4) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 34];
-      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 19];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 44];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 69];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th >= 4 && tw < 10) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 40];
+      let x0: f32 = dy[xrow + r * 100 - 40];
+      let x1: f32 = dy[xrow + r * 100 - 39];
+      let x2: f32 = dy[xrow + r * 100 - 38];
+      let x3: f32 = dy[xrow + r * 100 - 37];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 20];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 45];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 70];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 4 && tw >= 1 && tw < 11) {
+  if (th >= 4) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 41];
+      let x1: f32 = dy[xrow + r * 100 - 40];
+      let x2: f32 = dy[xrow + r * 100 - 39];
+      let x3: f32 = dy[xrow + r * 100 - 38];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 21];
-      acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 46];
-      acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 71];
-      acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 4 && tw >= 2 && tw < 12) {
+  if (th >= 4) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 42];
+      let x2: f32 = dy[xrow + r * 100 - 40];
+      let x3: f32 = dy[xrow + r * 100 - 39];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 22];
-      acc0_0 += w0 * x0;
+      e0_acc0_2 += w0 * x2;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 47];
-      acc1_0 += w1 * x0;
+      e0_acc1_2 += w1 * x2;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 72];
-      acc2_0 += w2 * x0;
+      e0_acc2_2 += w2 * x2;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 4 && tw >= 3 && tw < 13) {
+  if (th >= 4) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 43];
+      let x3: f32 = dy[xrow + r * 100 - 40];
       let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 23];
-      acc0_0 += w0 * x0;
+      e0_acc0_3 += w0 * x3;
       let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 48];
-      acc1_0 += w1 * x0;
+      e0_acc1_3 += w1 * x3;
       let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 73];
-      acc2_0 += w2 * x0;
+      e0_acc2_3 += w2 * x3;
     }
   }
-  if (th >= 4 && tw >= 4) {
+  dx[yrow] = e0_acc0_0;
+  dx[yrow + 1] = e0_acc0_1;
+  dx[yrow + 2] = e0_acc0_2;
+  dx[yrow + 3] = e0_acc0_3;
+  dx[yrow + 196] = e0_acc1_0;
+  dx[yrow + 197] = e0_acc1_1;
+  dx[yrow + 198] = e0_acc1_2;
+  dx[yrow + 199] = e0_acc1_3;
+  dx[yrow + 392] = e0_acc2_0;
+  dx[yrow + 393] = e0_acc2_1;
+  dx[yrow + 394] = e0_acc2_2;
+  dx[yrow + 395] = e0_acc2_3;
+  var e10_acc0_0: f32 = 0f;
+  var e10_acc0_1: f32 = 0f;
+  var e10_acc0_2: f32 = 0f;
+  var e10_acc0_3: f32 = 0f;
+  var e10_acc1_0: f32 = 0f;
+  var e10_acc1_1: f32 = 0f;
+  var e10_acc1_2: f32 = 0f;
+  var e10_acc1_3: f32 = 0f;
+  var e10_acc2_0: f32 = 0f;
+  var e10_acc2_1: f32 = 0f;
+  var e10_acc2_2: f32 = 0f;
+  var e10_acc2_3: f32 = 0f;
+  if (th < 10) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 100 + tw - 44];
-      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 24];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 49];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 74];
-      acc2_0 += w2 * x0;
+      let x0: f32 = dy[xrow + r * 100 + 9];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 1];
+      e10_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 26];
+      e10_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 51];
+      e10_acc2_0 += w2 * x0;
     }
   }
-  dx[yrow + tw] = acc0_0;
-  dx[yrow + tw + 196] = acc1_0;
-  dx[yrow + tw + 392] = acc2_0;
+  if (th < 10) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 + 8];
+      let x1: f32 = dy[xrow + r * 100 + 9];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 2];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 27];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 52];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+    }
+  }
+  if (th < 10) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 + 7];
+      let x1: f32 = dy[xrow + r * 100 + 8];
+      let x2: f32 = dy[xrow + r * 100 + 9];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 3];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      e10_acc0_2 += w0 * x2;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 28];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      e10_acc1_2 += w1 * x2;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 53];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+      e10_acc2_2 += w2 * x2;
+    }
+  }
+  if (th < 10) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 + 6];
+      let x1: f32 = dy[xrow + r * 100 + 7];
+      let x2: f32 = dy[xrow + r * 100 + 8];
+      let x3: f32 = dy[xrow + r * 100 + 9];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 4];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      e10_acc0_2 += w0 * x2;
+      e10_acc0_3 += w0 * x3;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 29];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      e10_acc1_2 += w1 * x2;
+      e10_acc1_3 += w1 * x3;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 54];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+      e10_acc2_2 += w2 * x2;
+      e10_acc2_3 += w2 * x3;
+    }
+  }
+  if (th >= 1 && th < 11) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 1];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 6];
+      e10_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 31];
+      e10_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 56];
+      e10_acc2_0 += w2 * x0;
+    }
+  }
+  if (th >= 1 && th < 11) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 2];
+      let x1: f32 = dy[xrow + r * 100 - 1];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 7];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 32];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 57];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+    }
+  }
+  if (th >= 1 && th < 11) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 3];
+      let x1: f32 = dy[xrow + r * 100 - 2];
+      let x2: f32 = dy[xrow + r * 100 - 1];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 8];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      e10_acc0_2 += w0 * x2;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 33];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      e10_acc1_2 += w1 * x2;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 58];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+      e10_acc2_2 += w2 * x2;
+    }
+  }
+  if (th >= 1 && th < 11) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 4];
+      let x1: f32 = dy[xrow + r * 100 - 3];
+      let x2: f32 = dy[xrow + r * 100 - 2];
+      let x3: f32 = dy[xrow + r * 100 - 1];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 9];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      e10_acc0_2 += w0 * x2;
+      e10_acc0_3 += w0 * x3;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 34];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      e10_acc1_2 += w1 * x2;
+      e10_acc1_3 += w1 * x3;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 59];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+      e10_acc2_2 += w2 * x2;
+      e10_acc2_3 += w2 * x3;
+    }
+  }
+  if (th >= 2 && th < 12) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 11];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 11];
+      e10_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 36];
+      e10_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 61];
+      e10_acc2_0 += w2 * x0;
+    }
+  }
+  if (th >= 2 && th < 12) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 12];
+      let x1: f32 = dy[xrow + r * 100 - 11];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 12];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 37];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 62];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+    }
+  }
+  if (th >= 2 && th < 12) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 13];
+      let x1: f32 = dy[xrow + r * 100 - 12];
+      let x2: f32 = dy[xrow + r * 100 - 11];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 13];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      e10_acc0_2 += w0 * x2;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 38];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      e10_acc1_2 += w1 * x2;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 63];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+      e10_acc2_2 += w2 * x2;
+    }
+  }
+  if (th >= 2 && th < 12) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 14];
+      let x1: f32 = dy[xrow + r * 100 - 13];
+      let x2: f32 = dy[xrow + r * 100 - 12];
+      let x3: f32 = dy[xrow + r * 100 - 11];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 14];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      e10_acc0_2 += w0 * x2;
+      e10_acc0_3 += w0 * x3;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 39];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      e10_acc1_2 += w1 * x2;
+      e10_acc1_3 += w1 * x3;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 64];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+      e10_acc2_2 += w2 * x2;
+      e10_acc2_3 += w2 * x3;
+    }
+  }
+  if (th >= 3 && th < 13) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 21];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 16];
+      e10_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 41];
+      e10_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 66];
+      e10_acc2_0 += w2 * x0;
+    }
+  }
+  if (th >= 3 && th < 13) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 22];
+      let x1: f32 = dy[xrow + r * 100 - 21];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 17];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 42];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 67];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+    }
+  }
+  if (th >= 3 && th < 13) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 23];
+      let x1: f32 = dy[xrow + r * 100 - 22];
+      let x2: f32 = dy[xrow + r * 100 - 21];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 18];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      e10_acc0_2 += w0 * x2;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 43];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      e10_acc1_2 += w1 * x2;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 68];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+      e10_acc2_2 += w2 * x2;
+    }
+  }
+  if (th >= 3 && th < 13) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 24];
+      let x1: f32 = dy[xrow + r * 100 - 23];
+      let x2: f32 = dy[xrow + r * 100 - 22];
+      let x3: f32 = dy[xrow + r * 100 - 21];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 19];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      e10_acc0_2 += w0 * x2;
+      e10_acc0_3 += w0 * x3;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 44];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      e10_acc1_2 += w1 * x2;
+      e10_acc1_3 += w1 * x3;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 69];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+      e10_acc2_2 += w2 * x2;
+      e10_acc2_3 += w2 * x3;
+    }
+  }
+  if (th >= 4) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 31];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 21];
+      e10_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 46];
+      e10_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 71];
+      e10_acc2_0 += w2 * x0;
+    }
+  }
+  if (th >= 4) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 32];
+      let x1: f32 = dy[xrow + r * 100 - 31];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 22];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 47];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 72];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+    }
+  }
+  if (th >= 4) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 33];
+      let x1: f32 = dy[xrow + r * 100 - 32];
+      let x2: f32 = dy[xrow + r * 100 - 31];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 23];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      e10_acc0_2 += w0 * x2;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 48];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      e10_acc1_2 += w1 * x2;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 73];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+      e10_acc2_2 += w2 * x2;
+    }
+  }
+  if (th >= 4) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 100 - 34];
+      let x1: f32 = dy[xrow + r * 100 - 33];
+      let x2: f32 = dy[xrow + r * 100 - 32];
+      let x3: f32 = dy[xrow + r * 100 - 31];
+      let w0: f32 = w[g * 2400 + o0 * 25 + r * 150 + 24];
+      e10_acc0_0 += w0 * x0;
+      e10_acc0_1 += w0 * x1;
+      e10_acc0_2 += w0 * x2;
+      e10_acc0_3 += w0 * x3;
+      let w1: f32 = w[g * 2400 + o0 * 25 + r * 150 + 49];
+      e10_acc1_0 += w1 * x0;
+      e10_acc1_1 += w1 * x1;
+      e10_acc1_2 += w1 * x2;
+      e10_acc1_3 += w1 * x3;
+      let w2: f32 = w[g * 2400 + o0 * 25 + r * 150 + 74];
+      e10_acc2_0 += w2 * x0;
+      e10_acc2_1 += w2 * x1;
+      e10_acc2_2 += w2 * x2;
+      e10_acc2_3 += w2 * x3;
+    }
+  }
+  dx[yrow + 10] = e10_acc0_0;
+  dx[yrow + 11] = e10_acc0_1;
+  dx[yrow + 12] = e10_acc0_2;
+  dx[yrow + 13] = e10_acc0_3;
+  dx[yrow + 206] = e10_acc1_0;
+  dx[yrow + 207] = e10_acc1_1;
+  dx[yrow + 208] = e10_acc1_2;
+  dx[yrow + 209] = e10_acc1_3;
+  dx[yrow + 402] = e10_acc2_0;
+  dx[yrow + 403] = e10_acc2_1;
+  dx[yrow + 404] = e10_acc2_2;
+  dx[yrow + 405] = e10_acc2_3;
 }

@@ -5,7 +5,7 @@
 //
 // conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.30, im2row 1.25
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
 // kernel conv5x5_6x14x14_to_16_dx_direct_rows: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 51200>;

@@ -5,203 +5,220 @@
 //
 // conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.26, im2row 1.67
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.08, im2row 1.67
 // kernel conv5x5_p2_1x28x28_to_6_dx_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 150528>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 150>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 25088>;
 
-// dispatch 1 of 1: n=32 x g=1 x ob=1 x th=28 x ce=4; 56x1x1 workgroups of 64
+// dispatch 1 of 1: n=32 x g=1 x ob=1 x th=28; 14x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 3584u) {
+  if (_lin >= 896u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 112;
+  let n: i32 = _i / 28;
   let g: i32 = 0;
   let ob: i32 = 0;
-  let th: i32 = (_i / 4) % 28;
-  let ce: i32 = (_i) % 4;
+  let th: i32 = (_i) % 28;
   let o0: i32 = ob;
   let yrow: i32 = ((n + g + o0) * 28 + th) * 28;
   let xrow: i32 = ((n * 6 + g * 6) * 28 + th) * 28;
-  let tw: i32 = select(ce + 24, ce, ce < 2);
-  var acc0_0: f32 = 0f;
-  if (th < 26 && tw < 26) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw + 58];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th < 26 && tw < 27) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw + 57];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 1];
-      acc0_0 += w0 * x0;
-    }
-  }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
   if (th < 26) {
     for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw + 56];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 2];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th < 26 && tw >= 1) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw + 55];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 3];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th < 26 && tw >= 2) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw + 54];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 4];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th < 27 && tw < 26) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw + 30];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 5];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th < 27 && tw < 27) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw + 29];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 6];
-      acc0_0 += w0 * x0;
+      let w0_0: f32 = w[g * 150 + o0 * 25 + r * 25];
+      let x2: f32 = dy[xrow + r * 784 + 58];
+      e0_acc0_0 += w0_0 * x2;
+      let x3: f32 = dy[xrow + r * 784 + 59];
+      e0_acc0_1 += w0_0 * x3;
+      let w1_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 1];
+      let x1: f32 = dy[xrow + r * 784 + 57];
+      e0_acc0_0 += w1_0 * x1;
+      e0_acc0_1 += w1_0 * x2;
+      let w2_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 2];
+      let x0: f32 = dy[xrow + r * 784 + 56];
+      e0_acc0_0 += w2_0 * x0;
+      e0_acc0_1 += w2_0 * x1;
+      let w3_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 3];
+      e0_acc0_1 += w3_0 * x0;
     }
   }
   if (th < 27) {
     for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw + 28];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 7];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th < 27 && tw >= 1) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw + 27];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 8];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th < 27 && tw >= 2) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw + 26];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 9];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw < 26) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw + 2];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 10];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw < 27) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw + 1];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 11];
-      acc0_0 += w0 * x0;
+      let w0_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 5];
+      let x2: f32 = dy[xrow + r * 784 + 30];
+      e0_acc0_0 += w0_0 * x2;
+      let x3: f32 = dy[xrow + r * 784 + 31];
+      e0_acc0_1 += w0_0 * x3;
+      let w1_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 6];
+      let x1: f32 = dy[xrow + r * 784 + 29];
+      e0_acc0_0 += w1_0 * x1;
+      e0_acc0_1 += w1_0 * x2;
+      let w2_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 7];
+      let x0: f32 = dy[xrow + r * 784 + 28];
+      e0_acc0_0 += w2_0 * x0;
+      e0_acc0_1 += w2_0 * x1;
+      let w3_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 8];
+      e0_acc0_1 += w3_0 * x0;
     }
   }
   for (var r: i32 = 0; r < 6; r++) {
-    let x0: f32 = dy[xrow + r * 784 + tw];
-    let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 12];
-    acc0_0 += w0 * x0;
-  }
-  if (tw >= 1) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw - 1];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 13];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 2) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw - 2];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 14];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th >= 1 && tw < 26) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw - 26];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 15];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th >= 1 && tw < 27) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw - 27];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 16];
-      acc0_0 += w0 * x0;
-    }
+    let w0_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 10];
+    let x2: f32 = dy[xrow + r * 784 + 2];
+    e0_acc0_0 += w0_0 * x2;
+    let x3: f32 = dy[xrow + r * 784 + 3];
+    e0_acc0_1 += w0_0 * x3;
+    let w1_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 11];
+    let x1: f32 = dy[xrow + r * 784 + 1];
+    e0_acc0_0 += w1_0 * x1;
+    e0_acc0_1 += w1_0 * x2;
+    let w2_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 12];
+    let x0: f32 = dy[xrow + r * 784];
+    e0_acc0_0 += w2_0 * x0;
+    e0_acc0_1 += w2_0 * x1;
+    let w3_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 13];
+    e0_acc0_1 += w3_0 * x0;
   }
   if (th >= 1) {
     for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw - 28];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 17];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th >= 1 && tw >= 1) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw - 29];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 18];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th >= 1 && tw >= 2) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw - 30];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 19];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th >= 2 && tw < 26) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw - 54];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 20];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th >= 2 && tw < 27) {
-    for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw - 55];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 21];
-      acc0_0 += w0 * x0;
+      let w0_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 15];
+      let x2: f32 = dy[xrow + r * 784 - 26];
+      e0_acc0_0 += w0_0 * x2;
+      let x3: f32 = dy[xrow + r * 784 - 25];
+      e0_acc0_1 += w0_0 * x3;
+      let w1_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 16];
+      let x1: f32 = dy[xrow + r * 784 - 27];
+      e0_acc0_0 += w1_0 * x1;
+      e0_acc0_1 += w1_0 * x2;
+      let w2_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 17];
+      let x0: f32 = dy[xrow + r * 784 - 28];
+      e0_acc0_0 += w2_0 * x0;
+      e0_acc0_1 += w2_0 * x1;
+      let w3_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 18];
+      e0_acc0_1 += w3_0 * x0;
     }
   }
   if (th >= 2) {
     for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw - 56];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 22];
-      acc0_0 += w0 * x0;
+      let w0_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 20];
+      let x2: f32 = dy[xrow + r * 784 - 54];
+      e0_acc0_0 += w0_0 * x2;
+      let x3: f32 = dy[xrow + r * 784 - 53];
+      e0_acc0_1 += w0_0 * x3;
+      let w1_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 21];
+      let x1: f32 = dy[xrow + r * 784 - 55];
+      e0_acc0_0 += w1_0 * x1;
+      e0_acc0_1 += w1_0 * x2;
+      let w2_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 22];
+      let x0: f32 = dy[xrow + r * 784 - 56];
+      e0_acc0_0 += w2_0 * x0;
+      e0_acc0_1 += w2_0 * x1;
+      let w3_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 23];
+      e0_acc0_1 += w3_0 * x0;
     }
   }
-  if (th >= 2 && tw >= 1) {
+  dx[yrow] = e0_acc0_0;
+  dx[yrow + 1] = e0_acc0_1;
+  var e26_acc0_0: f32 = 0f;
+  var e26_acc0_1: f32 = 0f;
+  if (th < 26) {
     for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw - 57];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 23];
-      acc0_0 += w0 * x0;
+      let w1_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 1];
+      let x1: f32 = dy[xrow + r * 784 + 83];
+      e26_acc0_0 += w1_0 * x1;
+      let w2_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 2];
+      let x0: f32 = dy[xrow + r * 784 + 82];
+      e26_acc0_0 += w2_0 * x0;
+      e26_acc0_1 += w2_0 * x1;
+      let w3_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 3];
+      let xm1: f32 = dy[xrow + r * 784 + 81];
+      e26_acc0_0 += w3_0 * xm1;
+      e26_acc0_1 += w3_0 * x0;
+      let w4_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 4];
+      let xm2: f32 = dy[xrow + r * 784 + 80];
+      e26_acc0_0 += w4_0 * xm2;
+      e26_acc0_1 += w4_0 * xm1;
     }
   }
-  if (th >= 2 && tw >= 2) {
+  if (th < 27) {
     for (var r: i32 = 0; r < 6; r++) {
-      let x0: f32 = dy[xrow + r * 784 + tw - 58];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 24];
-      acc0_0 += w0 * x0;
+      let w1_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 6];
+      let x1: f32 = dy[xrow + r * 784 + 55];
+      e26_acc0_0 += w1_0 * x1;
+      let w2_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 7];
+      let x0: f32 = dy[xrow + r * 784 + 54];
+      e26_acc0_0 += w2_0 * x0;
+      e26_acc0_1 += w2_0 * x1;
+      let w3_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 8];
+      let xm1: f32 = dy[xrow + r * 784 + 53];
+      e26_acc0_0 += w3_0 * xm1;
+      e26_acc0_1 += w3_0 * x0;
+      let w4_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 9];
+      let xm2: f32 = dy[xrow + r * 784 + 52];
+      e26_acc0_0 += w4_0 * xm2;
+      e26_acc0_1 += w4_0 * xm1;
     }
   }
-  dx[yrow + tw] = acc0_0;
+  for (var r: i32 = 0; r < 6; r++) {
+    let w1_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 11];
+    let x1: f32 = dy[xrow + r * 784 + 27];
+    e26_acc0_0 += w1_0 * x1;
+    let w2_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 12];
+    let x0: f32 = dy[xrow + r * 784 + 26];
+    e26_acc0_0 += w2_0 * x0;
+    e26_acc0_1 += w2_0 * x1;
+    let w3_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 13];
+    let xm1: f32 = dy[xrow + r * 784 + 25];
+    e26_acc0_0 += w3_0 * xm1;
+    e26_acc0_1 += w3_0 * x0;
+    let w4_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 14];
+    let xm2: f32 = dy[xrow + r * 784 + 24];
+    e26_acc0_0 += w4_0 * xm2;
+    e26_acc0_1 += w4_0 * xm1;
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 6; r++) {
+      let w1_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 16];
+      let x1: f32 = dy[xrow + r * 784 - 1];
+      e26_acc0_0 += w1_0 * x1;
+      let w2_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 17];
+      let x0: f32 = dy[xrow + r * 784 - 2];
+      e26_acc0_0 += w2_0 * x0;
+      e26_acc0_1 += w2_0 * x1;
+      let w3_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 18];
+      let xm1: f32 = dy[xrow + r * 784 - 3];
+      e26_acc0_0 += w3_0 * xm1;
+      e26_acc0_1 += w3_0 * x0;
+      let w4_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 19];
+      let xm2: f32 = dy[xrow + r * 784 - 4];
+      e26_acc0_0 += w4_0 * xm2;
+      e26_acc0_1 += w4_0 * xm1;
+    }
+  }
+  if (th >= 2) {
+    for (var r: i32 = 0; r < 6; r++) {
+      let w1_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 21];
+      let x1: f32 = dy[xrow + r * 784 - 29];
+      e26_acc0_0 += w1_0 * x1;
+      let w2_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 22];
+      let x0: f32 = dy[xrow + r * 784 - 30];
+      e26_acc0_0 += w2_0 * x0;
+      e26_acc0_1 += w2_0 * x1;
+      let w3_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 23];
+      let xm1: f32 = dy[xrow + r * 784 - 31];
+      e26_acc0_0 += w3_0 * xm1;
+      e26_acc0_1 += w3_0 * x0;
+      let w4_0: f32 = w[g * 150 + o0 * 25 + r * 25 + 24];
+      let xm2: f32 = dy[xrow + r * 784 - 32];
+      e26_acc0_0 += w4_0 * xm2;
+      e26_acc0_1 += w4_0 * xm1;
+    }
+  }
+  dx[yrow + 26] = e26_acc0_0;
+  dx[yrow + 27] = e26_acc0_1;
 }

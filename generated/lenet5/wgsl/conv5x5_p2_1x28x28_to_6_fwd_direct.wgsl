@@ -5,7 +5,7 @@
 //
 // conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
 // role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 1.67
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.67
 // kernel conv5x5_p2_1x28x28_to_6_fwd_direct: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 25088>;

@@ -5,7 +5,7 @@
 //
 // conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
 // role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 1.67
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.67
 // kernel conv5x5_p2_1x28x28_to_6_fwd_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 25088>;
@@ -13,303 +13,593 @@
 @group(0) @binding(2) var<storage, read> b: array<f32, 6>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 150528>;
 
-// dispatch 1 of 1: n=32 x g=1 x ob=2 x th=28 x ce=4; 112x1x1 workgroups of 64
+// dispatch 1 of 1: n=32 x g=1 x ob=2 x th=28; 28x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 7168u) {
+  if (_lin >= 1792u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 224;
+  let n: i32 = _i / 56;
   let g: i32 = 0;
-  let ob: i32 = (_i / 112) % 2;
-  let th: i32 = (_i / 4) % 28;
-  let ce: i32 = (_i) % 4;
+  let ob: i32 = (_i / 28) % 2;
+  let th: i32 = (_i) % 28;
   let o0: i32 = ob * 3;
   let yrow: i32 = ((n * 6 + g * 6 + o0) * 28 + th) * 28;
   let xrow: i32 = ((n + g) * 28 + th) * 28;
-  let tw: i32 = select(ce + 24, ce, ce < 2);
-  let bv0: f32 = b[g * 6 + o0];
-  let bv1: f32 = b[g * 6 + o0 + 1];
-  let bv2: f32 = b[g * 6 + o0 + 2];
-  var acc0_0: f32 = bv0;
-  var acc1_0: f32 = bv1;
-  var acc2_0: f32 = bv2;
-  if (th >= 2 && tw >= 2) {
+  let e0_bv0: f32 = b[g * 6 + o0];
+  let e0_bv1: f32 = b[g * 6 + o0 + 1];
+  let e0_bv2: f32 = b[g * 6 + o0 + 2];
+  let e26_bv0: f32 = b[g * 6 + o0];
+  let e26_bv1: f32 = b[g * 6 + o0 + 1];
+  let e26_bv2: f32 = b[g * 6 + o0 + 2];
+  var e0_acc0_0: f32 = e0_bv0;
+  var e0_acc0_1: f32 = e0_bv0;
+  var e0_acc1_0: f32 = e0_bv1;
+  var e0_acc1_1: f32 = e0_bv1;
+  var e0_acc2_0: f32 = e0_bv2;
+  var e0_acc2_1: f32 = e0_bv2;
+  if (th >= 2) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw - 58];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 25];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 50];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th >= 2 && tw >= 1) {
-    for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw - 57];
+      let x1: f32 = x[xrow + r * 784 - 56];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 1];
-      acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 26];
-      acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 51];
-      acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
   if (th >= 2) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw - 56];
+      let x0: f32 = x[xrow + r * 784 - 56];
+      let x1: f32 = x[xrow + r * 784 - 55];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 2];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 27];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 52];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
-  if (th >= 2 && tw < 27) {
+  if (th >= 2) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw - 55];
+      let x0: f32 = x[xrow + r * 784 - 55];
+      let x1: f32 = x[xrow + r * 784 - 54];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 3];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 28];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 53];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
-  if (th >= 2 && tw < 26) {
+  if (th >= 2) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw - 54];
+      let x0: f32 = x[xrow + r * 784 - 54];
+      let x1: f32 = x[xrow + r * 784 - 53];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 4];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 29];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 54];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th >= 1 && tw >= 2) {
-    for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw - 30];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 5];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 30];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 55];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th >= 1 && tw >= 1) {
-    for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw - 29];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 6];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 31];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 56];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
   if (th >= 1) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw - 28];
+      let x1: f32 = x[xrow + r * 784 - 28];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 6];
+      e0_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 31];
+      e0_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 56];
+      e0_acc2_1 += w2 * x1;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 - 28];
+      let x1: f32 = x[xrow + r * 784 - 27];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 7];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 32];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 57];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
-  if (th >= 1 && tw < 27) {
+  if (th >= 1) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw - 27];
+      let x0: f32 = x[xrow + r * 784 - 27];
+      let x1: f32 = x[xrow + r * 784 - 26];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 8];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 33];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 58];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
-  if (th >= 1 && tw < 26) {
+  if (th >= 1) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw - 26];
+      let x0: f32 = x[xrow + r * 784 - 26];
+      let x1: f32 = x[xrow + r * 784 - 25];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 9];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 34];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 59];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (tw >= 2) {
-    for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw - 2];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 10];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 35];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 60];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (tw >= 1) {
-    for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw - 1];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 11];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 36];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 61];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
   for (var r: i32 = 0; r < 1; r++) {
-    let x0: f32 = x[xrow + r * 784 + tw];
+    let x1: f32 = x[xrow + r * 784];
+    let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 11];
+    e0_acc0_1 += w0 * x1;
+    let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 36];
+    e0_acc1_1 += w1 * x1;
+    let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 61];
+    e0_acc2_1 += w2 * x1;
+  }
+  for (var r: i32 = 0; r < 1; r++) {
+    let x0: f32 = x[xrow + r * 784];
+    let x1: f32 = x[xrow + r * 784 + 1];
     let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 12];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
+    e0_acc0_1 += w0 * x1;
     let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 37];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
+    e0_acc1_1 += w1 * x1;
     let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 62];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
+    e0_acc2_1 += w2 * x1;
   }
-  if (tw < 27) {
-    for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw + 1];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 13];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 38];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 63];
-      acc2_0 += w2 * x0;
-    }
+  for (var r: i32 = 0; r < 1; r++) {
+    let x0: f32 = x[xrow + r * 784 + 1];
+    let x1: f32 = x[xrow + r * 784 + 2];
+    let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 13];
+    e0_acc0_0 += w0 * x0;
+    e0_acc0_1 += w0 * x1;
+    let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 38];
+    e0_acc1_0 += w1 * x0;
+    e0_acc1_1 += w1 * x1;
+    let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 63];
+    e0_acc2_0 += w2 * x0;
+    e0_acc2_1 += w2 * x1;
   }
-  if (tw < 26) {
-    for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw + 2];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 14];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 39];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 64];
-      acc2_0 += w2 * x0;
-    }
+  for (var r: i32 = 0; r < 1; r++) {
+    let x0: f32 = x[xrow + r * 784 + 2];
+    let x1: f32 = x[xrow + r * 784 + 3];
+    let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 14];
+    e0_acc0_0 += w0 * x0;
+    e0_acc0_1 += w0 * x1;
+    let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 39];
+    e0_acc1_0 += w1 * x0;
+    e0_acc1_1 += w1 * x1;
+    let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 64];
+    e0_acc2_0 += w2 * x0;
+    e0_acc2_1 += w2 * x1;
   }
-  if (th < 27 && tw >= 2) {
+  if (th < 27) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw + 26];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 15];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 40];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 65];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th < 27 && tw >= 1) {
-    for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw + 27];
+      let x1: f32 = x[xrow + r * 784 + 28];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 16];
-      acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 41];
-      acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 66];
-      acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
   if (th < 27) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw + 28];
+      let x0: f32 = x[xrow + r * 784 + 28];
+      let x1: f32 = x[xrow + r * 784 + 29];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 17];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 42];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 67];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
-  if (th < 27 && tw < 27) {
+  if (th < 27) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw + 29];
+      let x0: f32 = x[xrow + r * 784 + 29];
+      let x1: f32 = x[xrow + r * 784 + 30];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 18];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 43];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 68];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
-  if (th < 27 && tw < 26) {
+  if (th < 27) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw + 30];
+      let x0: f32 = x[xrow + r * 784 + 30];
+      let x1: f32 = x[xrow + r * 784 + 31];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 19];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 44];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 69];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th < 26 && tw >= 2) {
-    for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw + 54];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 20];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 45];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 70];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th < 26 && tw >= 1) {
-    for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw + 55];
-      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 21];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 46];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 71];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
   if (th < 26) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw + 56];
+      let x1: f32 = x[xrow + r * 784 + 56];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 21];
+      e0_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 46];
+      e0_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 71];
+      e0_acc2_1 += w2 * x1;
+    }
+  }
+  if (th < 26) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 + 56];
+      let x1: f32 = x[xrow + r * 784 + 57];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 22];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 47];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 72];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
-  if (th < 26 && tw < 27) {
+  if (th < 26) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw + 57];
+      let x0: f32 = x[xrow + r * 784 + 57];
+      let x1: f32 = x[xrow + r * 784 + 58];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 23];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 48];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 73];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
-  if (th < 26 && tw < 26) {
+  if (th < 26) {
     for (var r: i32 = 0; r < 1; r++) {
-      let x0: f32 = x[xrow + r * 784 + tw + 58];
+      let x0: f32 = x[xrow + r * 784 + 58];
+      let x1: f32 = x[xrow + r * 784 + 59];
       let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 24];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
+      e0_acc0_1 += w0 * x1;
       let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 49];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
+      e0_acc1_1 += w1 * x1;
       let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 74];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
+      e0_acc2_1 += w2 * x1;
     }
   }
-  y[yrow + tw] = acc0_0;
-  y[yrow + tw + 784] = acc1_0;
-  y[yrow + tw + 1568] = acc2_0;
+  y[yrow] = e0_acc0_0;
+  y[yrow + 1] = e0_acc0_1;
+  y[yrow + 784] = e0_acc1_0;
+  y[yrow + 785] = e0_acc1_1;
+  y[yrow + 1568] = e0_acc2_0;
+  y[yrow + 1569] = e0_acc2_1;
+  var e26_acc0_0: f32 = e26_bv0;
+  var e26_acc0_1: f32 = e26_bv0;
+  var e26_acc1_0: f32 = e26_bv1;
+  var e26_acc1_1: f32 = e26_bv1;
+  var e26_acc2_0: f32 = e26_bv2;
+  var e26_acc2_1: f32 = e26_bv2;
+  if (th >= 2) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 - 32];
+      let x1: f32 = x[xrow + r * 784 - 31];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25];
+      e26_acc0_0 += w0 * x0;
+      e26_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 25];
+      e26_acc1_0 += w1 * x0;
+      e26_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 50];
+      e26_acc2_0 += w2 * x0;
+      e26_acc2_1 += w2 * x1;
+    }
+  }
+  if (th >= 2) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 - 31];
+      let x1: f32 = x[xrow + r * 784 - 30];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 1];
+      e26_acc0_0 += w0 * x0;
+      e26_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 26];
+      e26_acc1_0 += w1 * x0;
+      e26_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 51];
+      e26_acc2_0 += w2 * x0;
+      e26_acc2_1 += w2 * x1;
+    }
+  }
+  if (th >= 2) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 - 30];
+      let x1: f32 = x[xrow + r * 784 - 29];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 2];
+      e26_acc0_0 += w0 * x0;
+      e26_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 27];
+      e26_acc1_0 += w1 * x0;
+      e26_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 52];
+      e26_acc2_0 += w2 * x0;
+      e26_acc2_1 += w2 * x1;
+    }
+  }
+  if (th >= 2) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 - 29];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 3];
+      e26_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 28];
+      e26_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 53];
+      e26_acc2_0 += w2 * x0;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 - 4];
+      let x1: f32 = x[xrow + r * 784 - 3];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 5];
+      e26_acc0_0 += w0 * x0;
+      e26_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 30];
+      e26_acc1_0 += w1 * x0;
+      e26_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 55];
+      e26_acc2_0 += w2 * x0;
+      e26_acc2_1 += w2 * x1;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 - 3];
+      let x1: f32 = x[xrow + r * 784 - 2];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 6];
+      e26_acc0_0 += w0 * x0;
+      e26_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 31];
+      e26_acc1_0 += w1 * x0;
+      e26_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 56];
+      e26_acc2_0 += w2 * x0;
+      e26_acc2_1 += w2 * x1;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 - 2];
+      let x1: f32 = x[xrow + r * 784 - 1];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 7];
+      e26_acc0_0 += w0 * x0;
+      e26_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 32];
+      e26_acc1_0 += w1 * x0;
+      e26_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 57];
+      e26_acc2_0 += w2 * x0;
+      e26_acc2_1 += w2 * x1;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 - 1];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 8];
+      e26_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 33];
+      e26_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 58];
+      e26_acc2_0 += w2 * x0;
+    }
+  }
+  for (var r: i32 = 0; r < 1; r++) {
+    let x0: f32 = x[xrow + r * 784 + 24];
+    let x1: f32 = x[xrow + r * 784 + 25];
+    let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 10];
+    e26_acc0_0 += w0 * x0;
+    e26_acc0_1 += w0 * x1;
+    let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 35];
+    e26_acc1_0 += w1 * x0;
+    e26_acc1_1 += w1 * x1;
+    let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 60];
+    e26_acc2_0 += w2 * x0;
+    e26_acc2_1 += w2 * x1;
+  }
+  for (var r: i32 = 0; r < 1; r++) {
+    let x0: f32 = x[xrow + r * 784 + 25];
+    let x1: f32 = x[xrow + r * 784 + 26];
+    let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 11];
+    e26_acc0_0 += w0 * x0;
+    e26_acc0_1 += w0 * x1;
+    let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 36];
+    e26_acc1_0 += w1 * x0;
+    e26_acc1_1 += w1 * x1;
+    let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 61];
+    e26_acc2_0 += w2 * x0;
+    e26_acc2_1 += w2 * x1;
+  }
+  for (var r: i32 = 0; r < 1; r++) {
+    let x0: f32 = x[xrow + r * 784 + 26];
+    let x1: f32 = x[xrow + r * 784 + 27];
+    let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 12];
+    e26_acc0_0 += w0 * x0;
+    e26_acc0_1 += w0 * x1;
+    let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 37];
+    e26_acc1_0 += w1 * x0;
+    e26_acc1_1 += w1 * x1;
+    let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 62];
+    e26_acc2_0 += w2 * x0;
+    e26_acc2_1 += w2 * x1;
+  }
+  for (var r: i32 = 0; r < 1; r++) {
+    let x0: f32 = x[xrow + r * 784 + 27];
+    let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 13];
+    e26_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 38];
+    e26_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 63];
+    e26_acc2_0 += w2 * x0;
+  }
+  if (th < 27) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 + 52];
+      let x1: f32 = x[xrow + r * 784 + 53];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 15];
+      e26_acc0_0 += w0 * x0;
+      e26_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 40];
+      e26_acc1_0 += w1 * x0;
+      e26_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 65];
+      e26_acc2_0 += w2 * x0;
+      e26_acc2_1 += w2 * x1;
+    }
+  }
+  if (th < 27) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 + 53];
+      let x1: f32 = x[xrow + r * 784 + 54];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 16];
+      e26_acc0_0 += w0 * x0;
+      e26_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 41];
+      e26_acc1_0 += w1 * x0;
+      e26_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 66];
+      e26_acc2_0 += w2 * x0;
+      e26_acc2_1 += w2 * x1;
+    }
+  }
+  if (th < 27) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 + 54];
+      let x1: f32 = x[xrow + r * 784 + 55];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 17];
+      e26_acc0_0 += w0 * x0;
+      e26_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 42];
+      e26_acc1_0 += w1 * x0;
+      e26_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 67];
+      e26_acc2_0 += w2 * x0;
+      e26_acc2_1 += w2 * x1;
+    }
+  }
+  if (th < 27) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 + 55];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 18];
+      e26_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 43];
+      e26_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 68];
+      e26_acc2_0 += w2 * x0;
+    }
+  }
+  if (th < 26) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 + 80];
+      let x1: f32 = x[xrow + r * 784 + 81];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 20];
+      e26_acc0_0 += w0 * x0;
+      e26_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 45];
+      e26_acc1_0 += w1 * x0;
+      e26_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 70];
+      e26_acc2_0 += w2 * x0;
+      e26_acc2_1 += w2 * x1;
+    }
+  }
+  if (th < 26) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 + 81];
+      let x1: f32 = x[xrow + r * 784 + 82];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 21];
+      e26_acc0_0 += w0 * x0;
+      e26_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 46];
+      e26_acc1_0 += w1 * x0;
+      e26_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 71];
+      e26_acc2_0 += w2 * x0;
+      e26_acc2_1 += w2 * x1;
+    }
+  }
+  if (th < 26) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 + 82];
+      let x1: f32 = x[xrow + r * 784 + 83];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 22];
+      e26_acc0_0 += w0 * x0;
+      e26_acc0_1 += w0 * x1;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 47];
+      e26_acc1_0 += w1 * x0;
+      e26_acc1_1 += w1 * x1;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 72];
+      e26_acc2_0 += w2 * x0;
+      e26_acc2_1 += w2 * x1;
+    }
+  }
+  if (th < 26) {
+    for (var r: i32 = 0; r < 1; r++) {
+      let x0: f32 = x[xrow + r * 784 + 83];
+      let w0: f32 = w[g * 150 + o0 * 25 + r * 25 + 23];
+      e26_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 150 + o0 * 25 + r * 25 + 48];
+      e26_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 150 + o0 * 25 + r * 25 + 73];
+      e26_acc2_0 += w2 * x0;
+    }
+  }
+  y[yrow + 26] = e26_acc0_0;
+  y[yrow + 27] = e26_acc0_1;
+  y[yrow + 810] = e26_acc1_0;
+  y[yrow + 811] = e26_acc1_1;
+  y[yrow + 1594] = e26_acc2_0;
+  y[yrow + 1595] = e26_acc2_1;
 }

@@ -10,7 +10,7 @@
 /**
  * conv2d "conv" [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.57, im2row 4.00
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.28, im2row 4.00
  */
 export function conv3x3_1x4x4_to_2_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 1; n++) {
@@ -218,7 +218,7 @@ export function conv3x3_1x4x4_to_2_dw_direct(x: Float32Array, dy: Float32Array, 
 /**
  * conv2d "conv" [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.92, im2row 3.00
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.35, im2row 3.00
  */
 export function conv3x3_1x4x4_to_2_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 1; n++) {
@@ -228,74 +228,80 @@ export function conv3x3_1x4x4_to_2_dx_direct_cols(dy: Float32Array, w: Float32Ar
         for (let th = 0; th < 4; th++) {
           const yrow = ((n + g + o0) * 4 + th) * 4;
           const xrow = ((n * 2 + g * 2) * 2 + th) * 2;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = ce;
-            let acc0_0 = 0;
-            if (th < 2 && tw < 2) {
-              for (let r = 0; r < 2; r++) {
-                const x0 = dy[xrow + r * 4 + tw];
-                const w0 = w[g * 18 + o0 * 9 + r * 9];
-                acc0_0 += w0 * x0;
-              }
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          if (th < 2) {
+            for (let r = 0; r < 2; r++) {
+              const w0_0 = w[g * 18 + o0 * 9 + r * 9];
+              const x0 = dy[xrow + r * 4];
+              e0_acc0_0 += w0_0 * x0;
+              const x1 = dy[xrow + r * 4 + 1];
+              e0_acc0_1 += w0_0 * x1;
+              const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 1];
+              e0_acc0_1 += w1_0 * x0;
             }
-            if (th < 2 && tw >= 1 && tw < 3) {
-              for (let r = 0; r < 2; r++) {
-                const x0 = dy[xrow + r * 4 + tw - 1];
-                const w0 = w[g * 18 + o0 * 9 + r * 9 + 1];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th < 2 && tw >= 2) {
-              for (let r = 0; r < 2; r++) {
-                const x0 = dy[xrow + r * 4 + tw - 2];
-                const w0 = w[g * 18 + o0 * 9 + r * 9 + 2];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 1 && th < 3 && tw < 2) {
-              for (let r = 0; r < 2; r++) {
-                const x0 = dy[xrow + r * 4 + tw - 2];
-                const w0 = w[g * 18 + o0 * 9 + r * 9 + 3];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 1 && th < 3 && tw >= 1 && tw < 3) {
-              for (let r = 0; r < 2; r++) {
-                const x0 = dy[xrow + r * 4 + tw - 3];
-                const w0 = w[g * 18 + o0 * 9 + r * 9 + 4];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 1 && th < 3 && tw >= 2) {
-              for (let r = 0; r < 2; r++) {
-                const x0 = dy[xrow + r * 4 + tw - 4];
-                const w0 = w[g * 18 + o0 * 9 + r * 9 + 5];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 2 && tw < 2) {
-              for (let r = 0; r < 2; r++) {
-                const x0 = dy[xrow + r * 4 + tw - 4];
-                const w0 = w[g * 18 + o0 * 9 + r * 9 + 6];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 2 && tw >= 1 && tw < 3) {
-              for (let r = 0; r < 2; r++) {
-                const x0 = dy[xrow + r * 4 + tw - 5];
-                const w0 = w[g * 18 + o0 * 9 + r * 9 + 7];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (th >= 2 && tw >= 2) {
-              for (let r = 0; r < 2; r++) {
-                const x0 = dy[xrow + r * 4 + tw - 6];
-                const w0 = w[g * 18 + o0 * 9 + r * 9 + 8];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw] = acc0_0;
           }
+          if (th >= 1 && th < 3) {
+            for (let r = 0; r < 2; r++) {
+              const w0_0 = w[g * 18 + o0 * 9 + r * 9 + 3];
+              const x0 = dy[xrow + r * 4 - 2];
+              e0_acc0_0 += w0_0 * x0;
+              const x1 = dy[xrow + r * 4 - 1];
+              e0_acc0_1 += w0_0 * x1;
+              const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 4];
+              e0_acc0_1 += w1_0 * x0;
+            }
+          }
+          if (th >= 2) {
+            for (let r = 0; r < 2; r++) {
+              const w0_0 = w[g * 18 + o0 * 9 + r * 9 + 6];
+              const x0 = dy[xrow + r * 4 - 4];
+              e0_acc0_0 += w0_0 * x0;
+              const x1 = dy[xrow + r * 4 - 3];
+              e0_acc0_1 += w0_0 * x1;
+              const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 7];
+              e0_acc0_1 += w1_0 * x0;
+            }
+          }
+          dx[yrow] = e0_acc0_0;
+          dx[yrow + 1] = e0_acc0_1;
+          let e2_acc0_0 = 0;
+          let e2_acc0_1 = 0;
+          if (th < 2) {
+            for (let r = 0; r < 2; r++) {
+              const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 1];
+              const xm1 = dy[xrow + r * 4 + 1];
+              e2_acc0_0 += w1_0 * xm1;
+              const w2_0 = w[g * 18 + o0 * 9 + r * 9 + 2];
+              const xm2 = dy[xrow + r * 4];
+              e2_acc0_0 += w2_0 * xm2;
+              e2_acc0_1 += w2_0 * xm1;
+            }
+          }
+          if (th >= 1 && th < 3) {
+            for (let r = 0; r < 2; r++) {
+              const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 4];
+              const xm1 = dy[xrow + r * 4 - 1];
+              e2_acc0_0 += w1_0 * xm1;
+              const w2_0 = w[g * 18 + o0 * 9 + r * 9 + 5];
+              const xm2 = dy[xrow + r * 4 - 2];
+              e2_acc0_0 += w2_0 * xm2;
+              e2_acc0_1 += w2_0 * xm1;
+            }
+          }
+          if (th >= 2) {
+            for (let r = 0; r < 2; r++) {
+              const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 7];
+              const xm1 = dy[xrow + r * 4 - 3];
+              e2_acc0_0 += w1_0 * xm1;
+              const w2_0 = w[g * 18 + o0 * 9 + r * 9 + 8];
+              const xm2 = dy[xrow + r * 4 - 4];
+              e2_acc0_0 += w2_0 * xm2;
+              e2_acc0_1 += w2_0 * xm1;
+            }
+          }
+          dx[yrow + 2] = e2_acc0_0;
+          dx[yrow + 3] = e2_acc0_1;
         }
       }
     }

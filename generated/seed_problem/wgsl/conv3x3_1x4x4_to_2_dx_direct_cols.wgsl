@@ -5,93 +5,100 @@
 //
 // conv2d "conv" [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.92, im2row 3.00
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.35, im2row 3.00
 // kernel conv3x3_1x4x4_to_2_dx_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 8>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 18>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 16>;
 
-// dispatch 1 of 1: n=1 x g=1 x ob=1 x th=4 x ce=4; 1x1x1 workgroups of 16
-@compute @workgroup_size(16)
+// dispatch 1 of 1: n=1 x g=1 x ob=1 x th=4; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 16u + _lid;
-  if (_lin >= 16u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
   let n: i32 = 0;
   let g: i32 = 0;
   let ob: i32 = 0;
-  let th: i32 = _i / 4;
-  let ce: i32 = (_i) % 4;
+  let th: i32 = _i;
   let o0: i32 = ob;
   let yrow: i32 = ((n + g + o0) * 4 + th) * 4;
   let xrow: i32 = ((n * 2 + g * 2) * 2 + th) * 2;
-  let tw: i32 = ce;
-  var acc0_0: f32 = 0f;
-  if (th < 2 && tw < 2) {
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  if (th < 2) {
     for (var r: i32 = 0; r < 2; r++) {
-      let x0: f32 = dy[xrow + r * 4 + tw];
-      let w0: f32 = w[g * 18 + o0 * 9 + r * 9];
-      acc0_0 += w0 * x0;
+      let w0_0: f32 = w[g * 18 + o0 * 9 + r * 9];
+      let x0: f32 = dy[xrow + r * 4];
+      e0_acc0_0 += w0_0 * x0;
+      let x1: f32 = dy[xrow + r * 4 + 1];
+      e0_acc0_1 += w0_0 * x1;
+      let w1_0: f32 = w[g * 18 + o0 * 9 + r * 9 + 1];
+      e0_acc0_1 += w1_0 * x0;
     }
   }
-  if (th < 2 && tw >= 1 && tw < 3) {
+  if (th >= 1 && th < 3) {
     for (var r: i32 = 0; r < 2; r++) {
-      let x0: f32 = dy[xrow + r * 4 + tw - 1];
-      let w0: f32 = w[g * 18 + o0 * 9 + r * 9 + 1];
-      acc0_0 += w0 * x0;
+      let w0_0: f32 = w[g * 18 + o0 * 9 + r * 9 + 3];
+      let x0: f32 = dy[xrow + r * 4 - 2];
+      e0_acc0_0 += w0_0 * x0;
+      let x1: f32 = dy[xrow + r * 4 - 1];
+      e0_acc0_1 += w0_0 * x1;
+      let w1_0: f32 = w[g * 18 + o0 * 9 + r * 9 + 4];
+      e0_acc0_1 += w1_0 * x0;
     }
   }
-  if (th < 2 && tw >= 2) {
+  if (th >= 2) {
     for (var r: i32 = 0; r < 2; r++) {
-      let x0: f32 = dy[xrow + r * 4 + tw - 2];
-      let w0: f32 = w[g * 18 + o0 * 9 + r * 9 + 2];
-      acc0_0 += w0 * x0;
+      let w0_0: f32 = w[g * 18 + o0 * 9 + r * 9 + 6];
+      let x0: f32 = dy[xrow + r * 4 - 4];
+      e0_acc0_0 += w0_0 * x0;
+      let x1: f32 = dy[xrow + r * 4 - 3];
+      e0_acc0_1 += w0_0 * x1;
+      let w1_0: f32 = w[g * 18 + o0 * 9 + r * 9 + 7];
+      e0_acc0_1 += w1_0 * x0;
     }
   }
-  if (th >= 1 && th < 3 && tw < 2) {
+  dx[yrow] = e0_acc0_0;
+  dx[yrow + 1] = e0_acc0_1;
+  var e2_acc0_0: f32 = 0f;
+  var e2_acc0_1: f32 = 0f;
+  if (th < 2) {
     for (var r: i32 = 0; r < 2; r++) {
-      let x0: f32 = dy[xrow + r * 4 + tw - 2];
-      let w0: f32 = w[g * 18 + o0 * 9 + r * 9 + 3];
-      acc0_0 += w0 * x0;
+      let w1_0: f32 = w[g * 18 + o0 * 9 + r * 9 + 1];
+      let xm1: f32 = dy[xrow + r * 4 + 1];
+      e2_acc0_0 += w1_0 * xm1;
+      let w2_0: f32 = w[g * 18 + o0 * 9 + r * 9 + 2];
+      let xm2: f32 = dy[xrow + r * 4];
+      e2_acc0_0 += w2_0 * xm2;
+      e2_acc0_1 += w2_0 * xm1;
     }
   }
-  if (th >= 1 && th < 3 && tw >= 1 && tw < 3) {
+  if (th >= 1 && th < 3) {
     for (var r: i32 = 0; r < 2; r++) {
-      let x0: f32 = dy[xrow + r * 4 + tw - 3];
-      let w0: f32 = w[g * 18 + o0 * 9 + r * 9 + 4];
-      acc0_0 += w0 * x0;
+      let w1_0: f32 = w[g * 18 + o0 * 9 + r * 9 + 4];
+      let xm1: f32 = dy[xrow + r * 4 - 1];
+      e2_acc0_0 += w1_0 * xm1;
+      let w2_0: f32 = w[g * 18 + o0 * 9 + r * 9 + 5];
+      let xm2: f32 = dy[xrow + r * 4 - 2];
+      e2_acc0_0 += w2_0 * xm2;
+      e2_acc0_1 += w2_0 * xm1;
     }
   }
-  if (th >= 1 && th < 3 && tw >= 2) {
+  if (th >= 2) {
     for (var r: i32 = 0; r < 2; r++) {
-      let x0: f32 = dy[xrow + r * 4 + tw - 4];
-      let w0: f32 = w[g * 18 + o0 * 9 + r * 9 + 5];
-      acc0_0 += w0 * x0;
+      let w1_0: f32 = w[g * 18 + o0 * 9 + r * 9 + 7];
+      let xm1: f32 = dy[xrow + r * 4 - 3];
+      e2_acc0_0 += w1_0 * xm1;
+      let w2_0: f32 = w[g * 18 + o0 * 9 + r * 9 + 8];
+      let xm2: f32 = dy[xrow + r * 4 - 4];
+      e2_acc0_0 += w2_0 * xm2;
+      e2_acc0_1 += w2_0 * xm1;
     }
   }
-  if (th >= 2 && tw < 2) {
-    for (var r: i32 = 0; r < 2; r++) {
-      let x0: f32 = dy[xrow + r * 4 + tw - 4];
-      let w0: f32 = w[g * 18 + o0 * 9 + r * 9 + 6];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th >= 2 && tw >= 1 && tw < 3) {
-    for (var r: i32 = 0; r < 2; r++) {
-      let x0: f32 = dy[xrow + r * 4 + tw - 5];
-      let w0: f32 = w[g * 18 + o0 * 9 + r * 9 + 7];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (th >= 2 && tw >= 2) {
-    for (var r: i32 = 0; r < 2; r++) {
-      let x0: f32 = dy[xrow + r * 4 + tw - 6];
-      let w0: f32 = w[g * 18 + o0 * 9 + r * 9 + 8];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw] = acc0_0;
+  dx[yrow + 2] = e2_acc0_0;
+  dx[yrow + 3] = e2_acc0_1;
 }

@@ -5,7 +5,7 @@
 //
 // conv2d "conv" [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1
 // role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.57, im2row 4.00
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.28, im2row 4.00
 // kernel conv3x3_1x4x4_to_2_fwd_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 16>;

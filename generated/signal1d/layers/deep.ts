@@ -10,7 +10,7 @@
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.90, im2row 1.13
  * cols[g, n, p, k] = im2row(x): 248 rows x 48 columns
  */
 export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols(x: Float32Array, cols: Float32Array): void {
@@ -54,7 +54,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols(x: Float32Array, col
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.90, im2row 1.13
  * y[n, co, p] = b[co] + sum_k cols[g, n, p, k] * w[co, k]: M=62 N=32 K=48 per (n, group)
  */
 export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm(cols: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
@@ -182,7 +182,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm(cols: Float32Array, 
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.30
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.30
  */
 export function conv1d_k3_p2_d2_16x62_to_32_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -322,7 +322,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_db(dy: Float32Array, db: Float32Arra
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.90, im2row 1.13
  */
 export function conv1d_k3_p2_d2_16x62_to_32_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -454,7 +454,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_dx_direct(dy: Float32Array, w: Float
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.90, im2row 1.13
  */
 export function conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -528,54 +528,102 @@ export function conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(dy: Float32Array, w: 
           dx[yrow + 183] = t_acc2_1;
           dx[yrow + 244] = t_acc3_0;
           dx[yrow + 245] = t_acc3_1;
-          for (let ce = 0; ce < 4; ce++) {
-            const tw = (ce < 2 ? ce : ce + 58);
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            let acc3_0 = 0;
-            if (tw < 60) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 62 + tw + 2];
-                const w0 = w[g * 1536 + o0 * 3 + r * 48];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 1536 + o0 * 3 + r * 48 + 3];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 1536 + o0 * 3 + r * 48 + 6];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 1536 + o0 * 3 + r * 48 + 9];
-                acc3_0 += w3 * x0;
-              }
-            }
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 62 + tw];
-              const w0 = w[g * 1536 + o0 * 3 + r * 48 + 1];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 1536 + o0 * 3 + r * 48 + 4];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 1536 + o0 * 3 + r * 48 + 7];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 1536 + o0 * 3 + r * 48 + 10];
-              acc3_0 += w3 * x0;
-            }
-            if (tw >= 2) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 62 + tw - 2];
-                const w0 = w[g * 1536 + o0 * 3 + r * 48 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 1536 + o0 * 3 + r * 48 + 5];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 1536 + o0 * 3 + r * 48 + 8];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 1536 + o0 * 3 + r * 48 + 11];
-                acc3_0 += w3 * x0;
-              }
-            }
-            dx[yrow + tw] = acc0_0;
-            dx[yrow + tw + 62] = acc1_0;
-            dx[yrow + tw + 124] = acc2_0;
-            dx[yrow + tw + 186] = acc3_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc1_0 = 0;
+          let e0_acc1_1 = 0;
+          let e0_acc2_0 = 0;
+          let e0_acc2_1 = 0;
+          let e0_acc3_0 = 0;
+          let e0_acc3_1 = 0;
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 62 + 2];
+            const x1 = dy[xrow + r * 62 + 3];
+            const w0 = w[g * 1536 + o0 * 3 + r * 48];
+            e0_acc0_0 += w0 * x0;
+            e0_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 3 + r * 48 + 3];
+            e0_acc1_0 += w1 * x0;
+            e0_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 3 + r * 48 + 6];
+            e0_acc2_0 += w2 * x0;
+            e0_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 3 + r * 48 + 9];
+            e0_acc3_0 += w3 * x0;
+            e0_acc3_1 += w3 * x1;
           }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 62];
+            const x1 = dy[xrow + r * 62 + 1];
+            const w0 = w[g * 1536 + o0 * 3 + r * 48 + 1];
+            e0_acc0_0 += w0 * x0;
+            e0_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 3 + r * 48 + 4];
+            e0_acc1_0 += w1 * x0;
+            e0_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 3 + r * 48 + 7];
+            e0_acc2_0 += w2 * x0;
+            e0_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 3 + r * 48 + 10];
+            e0_acc3_0 += w3 * x0;
+            e0_acc3_1 += w3 * x1;
+          }
+          dx[yrow] = e0_acc0_0;
+          dx[yrow + 1] = e0_acc0_1;
+          dx[yrow + 62] = e0_acc1_0;
+          dx[yrow + 63] = e0_acc1_1;
+          dx[yrow + 124] = e0_acc2_0;
+          dx[yrow + 125] = e0_acc2_1;
+          dx[yrow + 186] = e0_acc3_0;
+          dx[yrow + 187] = e0_acc3_1;
+          let e60_acc0_0 = 0;
+          let e60_acc0_1 = 0;
+          let e60_acc1_0 = 0;
+          let e60_acc1_1 = 0;
+          let e60_acc2_0 = 0;
+          let e60_acc2_1 = 0;
+          let e60_acc3_0 = 0;
+          let e60_acc3_1 = 0;
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 62 + 60];
+            const x1 = dy[xrow + r * 62 + 61];
+            const w0 = w[g * 1536 + o0 * 3 + r * 48 + 1];
+            e60_acc0_0 += w0 * x0;
+            e60_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 3 + r * 48 + 4];
+            e60_acc1_0 += w1 * x0;
+            e60_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 3 + r * 48 + 7];
+            e60_acc2_0 += w2 * x0;
+            e60_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 3 + r * 48 + 10];
+            e60_acc3_0 += w3 * x0;
+            e60_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 62 + 58];
+            const x1 = dy[xrow + r * 62 + 59];
+            const w0 = w[g * 1536 + o0 * 3 + r * 48 + 2];
+            e60_acc0_0 += w0 * x0;
+            e60_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 3 + r * 48 + 5];
+            e60_acc1_0 += w1 * x0;
+            e60_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 3 + r * 48 + 8];
+            e60_acc2_0 += w2 * x0;
+            e60_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 3 + r * 48 + 11];
+            e60_acc3_0 += w3 * x0;
+            e60_acc3_1 += w3 * x1;
+          }
+          dx[yrow + 60] = e60_acc0_0;
+          dx[yrow + 61] = e60_acc0_1;
+          dx[yrow + 122] = e60_acc1_0;
+          dx[yrow + 123] = e60_acc1_1;
+          dx[yrow + 184] = e60_acc2_0;
+          dx[yrow + 185] = e60_acc2_1;
+          dx[yrow + 246] = e60_acc3_0;
+          dx[yrow + 247] = e60_acc3_1;
         }
       }
     }

@@ -3515,7 +3515,7 @@ export function conv1d_k80_s16_1x16000_to_8_db(dy: Float32Array, db: Float32Arra
 /**
  * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.65, im2row 1.50
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.64, im2row 1.50
  */
 export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 5 of 80 taps
@@ -4451,7 +4451,7 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct(dy: Float32Array, w: Float
 /**
  * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.65, im2row 1.50
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.64, im2row 1.50
  */
 export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 5 of 80 taps
@@ -4462,46 +4462,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 16];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 32];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 48];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 64];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w0_0 = w[g * 640 + o0 * 80 + r * 80];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w0_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w0_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w0_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w0_0 * x3;
+            const w16_0 = w[g * 640 + o0 * 80 + r * 80 + 16];
+            e0_acc0_1 += w16_0 * x0;
+            e0_acc0_2 += w16_0 * x1;
+            e0_acc0_3 += w16_0 * x2;
+            const w32_0 = w[g * 640 + o0 * 80 + r * 80 + 32];
+            e0_acc0_2 += w32_0 * x0;
+            e0_acc0_3 += w32_0 * x1;
+            const w48_0 = w[g * 640 + o0 * 80 + r * 80 + 48];
+            e0_acc0_3 += w48_0 * x0;
           }
+          dx[yrow] = e0_acc0_0;
+          dx[yrow + 16] = e0_acc0_1;
+          dx[yrow + 32] = e0_acc0_2;
+          dx[yrow + 48] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w16_0 = w[g * 640 + o0 * 80 + r * 80 + 16];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w16_0 * xm1;
+            const w32_0 = w[g * 640 + o0 * 80 + r * 80 + 32];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w32_0 * xm2;
+            e996_acc0_1 += w32_0 * xm1;
+            const w48_0 = w[g * 640 + o0 * 80 + r * 80 + 48];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w48_0 * xm3;
+            e996_acc0_1 += w48_0 * xm2;
+            e996_acc0_2 += w48_0 * xm1;
+            const w64_0 = w[g * 640 + o0 * 80 + r * 80 + 64];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w64_0 * xm4;
+            e996_acc0_1 += w64_0 * xm3;
+            e996_acc0_2 += w64_0 * xm2;
+            e996_acc0_3 += w64_0 * xm1;
+          }
+          dx[yrow + 15936] = e996_acc0_0;
+          dx[yrow + 15952] = e996_acc0_1;
+          dx[yrow + 15968] = e996_acc0_2;
+          dx[yrow + 15984] = e996_acc0_3;
         }
       }
     }
@@ -4514,46 +4530,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 1];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 17];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 33];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 49];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 65];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 1] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w1_0 = w[g * 640 + o0 * 80 + r * 80 + 1];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w1_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w1_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w1_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w1_0 * x3;
+            const w17_0 = w[g * 640 + o0 * 80 + r * 80 + 17];
+            e0_acc0_1 += w17_0 * x0;
+            e0_acc0_2 += w17_0 * x1;
+            e0_acc0_3 += w17_0 * x2;
+            const w33_0 = w[g * 640 + o0 * 80 + r * 80 + 33];
+            e0_acc0_2 += w33_0 * x0;
+            e0_acc0_3 += w33_0 * x1;
+            const w49_0 = w[g * 640 + o0 * 80 + r * 80 + 49];
+            e0_acc0_3 += w49_0 * x0;
           }
+          dx[yrow + 1] = e0_acc0_0;
+          dx[yrow + 17] = e0_acc0_1;
+          dx[yrow + 33] = e0_acc0_2;
+          dx[yrow + 49] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w17_0 = w[g * 640 + o0 * 80 + r * 80 + 17];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w17_0 * xm1;
+            const w33_0 = w[g * 640 + o0 * 80 + r * 80 + 33];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w33_0 * xm2;
+            e996_acc0_1 += w33_0 * xm1;
+            const w49_0 = w[g * 640 + o0 * 80 + r * 80 + 49];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w49_0 * xm3;
+            e996_acc0_1 += w49_0 * xm2;
+            e996_acc0_2 += w49_0 * xm1;
+            const w65_0 = w[g * 640 + o0 * 80 + r * 80 + 65];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w65_0 * xm4;
+            e996_acc0_1 += w65_0 * xm3;
+            e996_acc0_2 += w65_0 * xm2;
+            e996_acc0_3 += w65_0 * xm1;
+          }
+          dx[yrow + 15937] = e996_acc0_0;
+          dx[yrow + 15953] = e996_acc0_1;
+          dx[yrow + 15969] = e996_acc0_2;
+          dx[yrow + 15985] = e996_acc0_3;
         }
       }
     }
@@ -4566,46 +4598,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 2];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 18];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 34];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 50];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 66];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 2] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w2_0 = w[g * 640 + o0 * 80 + r * 80 + 2];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w2_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w2_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w2_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w2_0 * x3;
+            const w18_0 = w[g * 640 + o0 * 80 + r * 80 + 18];
+            e0_acc0_1 += w18_0 * x0;
+            e0_acc0_2 += w18_0 * x1;
+            e0_acc0_3 += w18_0 * x2;
+            const w34_0 = w[g * 640 + o0 * 80 + r * 80 + 34];
+            e0_acc0_2 += w34_0 * x0;
+            e0_acc0_3 += w34_0 * x1;
+            const w50_0 = w[g * 640 + o0 * 80 + r * 80 + 50];
+            e0_acc0_3 += w50_0 * x0;
           }
+          dx[yrow + 2] = e0_acc0_0;
+          dx[yrow + 18] = e0_acc0_1;
+          dx[yrow + 34] = e0_acc0_2;
+          dx[yrow + 50] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w18_0 = w[g * 640 + o0 * 80 + r * 80 + 18];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w18_0 * xm1;
+            const w34_0 = w[g * 640 + o0 * 80 + r * 80 + 34];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w34_0 * xm2;
+            e996_acc0_1 += w34_0 * xm1;
+            const w50_0 = w[g * 640 + o0 * 80 + r * 80 + 50];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w50_0 * xm3;
+            e996_acc0_1 += w50_0 * xm2;
+            e996_acc0_2 += w50_0 * xm1;
+            const w66_0 = w[g * 640 + o0 * 80 + r * 80 + 66];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w66_0 * xm4;
+            e996_acc0_1 += w66_0 * xm3;
+            e996_acc0_2 += w66_0 * xm2;
+            e996_acc0_3 += w66_0 * xm1;
+          }
+          dx[yrow + 15938] = e996_acc0_0;
+          dx[yrow + 15954] = e996_acc0_1;
+          dx[yrow + 15970] = e996_acc0_2;
+          dx[yrow + 15986] = e996_acc0_3;
         }
       }
     }
@@ -4618,46 +4666,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 3];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 19];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 35];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 51];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 67];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 3] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w3_0 = w[g * 640 + o0 * 80 + r * 80 + 3];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w3_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w3_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w3_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w3_0 * x3;
+            const w19_0 = w[g * 640 + o0 * 80 + r * 80 + 19];
+            e0_acc0_1 += w19_0 * x0;
+            e0_acc0_2 += w19_0 * x1;
+            e0_acc0_3 += w19_0 * x2;
+            const w35_0 = w[g * 640 + o0 * 80 + r * 80 + 35];
+            e0_acc0_2 += w35_0 * x0;
+            e0_acc0_3 += w35_0 * x1;
+            const w51_0 = w[g * 640 + o0 * 80 + r * 80 + 51];
+            e0_acc0_3 += w51_0 * x0;
           }
+          dx[yrow + 3] = e0_acc0_0;
+          dx[yrow + 19] = e0_acc0_1;
+          dx[yrow + 35] = e0_acc0_2;
+          dx[yrow + 51] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w19_0 = w[g * 640 + o0 * 80 + r * 80 + 19];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w19_0 * xm1;
+            const w35_0 = w[g * 640 + o0 * 80 + r * 80 + 35];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w35_0 * xm2;
+            e996_acc0_1 += w35_0 * xm1;
+            const w51_0 = w[g * 640 + o0 * 80 + r * 80 + 51];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w51_0 * xm3;
+            e996_acc0_1 += w51_0 * xm2;
+            e996_acc0_2 += w51_0 * xm1;
+            const w67_0 = w[g * 640 + o0 * 80 + r * 80 + 67];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w67_0 * xm4;
+            e996_acc0_1 += w67_0 * xm3;
+            e996_acc0_2 += w67_0 * xm2;
+            e996_acc0_3 += w67_0 * xm1;
+          }
+          dx[yrow + 15939] = e996_acc0_0;
+          dx[yrow + 15955] = e996_acc0_1;
+          dx[yrow + 15971] = e996_acc0_2;
+          dx[yrow + 15987] = e996_acc0_3;
         }
       }
     }
@@ -4670,46 +4734,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 4];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 20];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 36];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 52];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 68];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 4] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w4_0 = w[g * 640 + o0 * 80 + r * 80 + 4];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w4_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w4_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w4_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w4_0 * x3;
+            const w20_0 = w[g * 640 + o0 * 80 + r * 80 + 20];
+            e0_acc0_1 += w20_0 * x0;
+            e0_acc0_2 += w20_0 * x1;
+            e0_acc0_3 += w20_0 * x2;
+            const w36_0 = w[g * 640 + o0 * 80 + r * 80 + 36];
+            e0_acc0_2 += w36_0 * x0;
+            e0_acc0_3 += w36_0 * x1;
+            const w52_0 = w[g * 640 + o0 * 80 + r * 80 + 52];
+            e0_acc0_3 += w52_0 * x0;
           }
+          dx[yrow + 4] = e0_acc0_0;
+          dx[yrow + 20] = e0_acc0_1;
+          dx[yrow + 36] = e0_acc0_2;
+          dx[yrow + 52] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w20_0 = w[g * 640 + o0 * 80 + r * 80 + 20];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w20_0 * xm1;
+            const w36_0 = w[g * 640 + o0 * 80 + r * 80 + 36];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w36_0 * xm2;
+            e996_acc0_1 += w36_0 * xm1;
+            const w52_0 = w[g * 640 + o0 * 80 + r * 80 + 52];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w52_0 * xm3;
+            e996_acc0_1 += w52_0 * xm2;
+            e996_acc0_2 += w52_0 * xm1;
+            const w68_0 = w[g * 640 + o0 * 80 + r * 80 + 68];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w68_0 * xm4;
+            e996_acc0_1 += w68_0 * xm3;
+            e996_acc0_2 += w68_0 * xm2;
+            e996_acc0_3 += w68_0 * xm1;
+          }
+          dx[yrow + 15940] = e996_acc0_0;
+          dx[yrow + 15956] = e996_acc0_1;
+          dx[yrow + 15972] = e996_acc0_2;
+          dx[yrow + 15988] = e996_acc0_3;
         }
       }
     }
@@ -4722,46 +4802,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 5];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 21];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 37];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 53];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 69];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 5] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w5_0 = w[g * 640 + o0 * 80 + r * 80 + 5];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w5_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w5_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w5_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w5_0 * x3;
+            const w21_0 = w[g * 640 + o0 * 80 + r * 80 + 21];
+            e0_acc0_1 += w21_0 * x0;
+            e0_acc0_2 += w21_0 * x1;
+            e0_acc0_3 += w21_0 * x2;
+            const w37_0 = w[g * 640 + o0 * 80 + r * 80 + 37];
+            e0_acc0_2 += w37_0 * x0;
+            e0_acc0_3 += w37_0 * x1;
+            const w53_0 = w[g * 640 + o0 * 80 + r * 80 + 53];
+            e0_acc0_3 += w53_0 * x0;
           }
+          dx[yrow + 5] = e0_acc0_0;
+          dx[yrow + 21] = e0_acc0_1;
+          dx[yrow + 37] = e0_acc0_2;
+          dx[yrow + 53] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w21_0 = w[g * 640 + o0 * 80 + r * 80 + 21];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w21_0 * xm1;
+            const w37_0 = w[g * 640 + o0 * 80 + r * 80 + 37];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w37_0 * xm2;
+            e996_acc0_1 += w37_0 * xm1;
+            const w53_0 = w[g * 640 + o0 * 80 + r * 80 + 53];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w53_0 * xm3;
+            e996_acc0_1 += w53_0 * xm2;
+            e996_acc0_2 += w53_0 * xm1;
+            const w69_0 = w[g * 640 + o0 * 80 + r * 80 + 69];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w69_0 * xm4;
+            e996_acc0_1 += w69_0 * xm3;
+            e996_acc0_2 += w69_0 * xm2;
+            e996_acc0_3 += w69_0 * xm1;
+          }
+          dx[yrow + 15941] = e996_acc0_0;
+          dx[yrow + 15957] = e996_acc0_1;
+          dx[yrow + 15973] = e996_acc0_2;
+          dx[yrow + 15989] = e996_acc0_3;
         }
       }
     }
@@ -4774,46 +4870,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 6];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 22];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 38];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 54];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 70];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 6] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w6_0 = w[g * 640 + o0 * 80 + r * 80 + 6];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w6_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w6_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w6_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w6_0 * x3;
+            const w22_0 = w[g * 640 + o0 * 80 + r * 80 + 22];
+            e0_acc0_1 += w22_0 * x0;
+            e0_acc0_2 += w22_0 * x1;
+            e0_acc0_3 += w22_0 * x2;
+            const w38_0 = w[g * 640 + o0 * 80 + r * 80 + 38];
+            e0_acc0_2 += w38_0 * x0;
+            e0_acc0_3 += w38_0 * x1;
+            const w54_0 = w[g * 640 + o0 * 80 + r * 80 + 54];
+            e0_acc0_3 += w54_0 * x0;
           }
+          dx[yrow + 6] = e0_acc0_0;
+          dx[yrow + 22] = e0_acc0_1;
+          dx[yrow + 38] = e0_acc0_2;
+          dx[yrow + 54] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w22_0 = w[g * 640 + o0 * 80 + r * 80 + 22];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w22_0 * xm1;
+            const w38_0 = w[g * 640 + o0 * 80 + r * 80 + 38];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w38_0 * xm2;
+            e996_acc0_1 += w38_0 * xm1;
+            const w54_0 = w[g * 640 + o0 * 80 + r * 80 + 54];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w54_0 * xm3;
+            e996_acc0_1 += w54_0 * xm2;
+            e996_acc0_2 += w54_0 * xm1;
+            const w70_0 = w[g * 640 + o0 * 80 + r * 80 + 70];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w70_0 * xm4;
+            e996_acc0_1 += w70_0 * xm3;
+            e996_acc0_2 += w70_0 * xm2;
+            e996_acc0_3 += w70_0 * xm1;
+          }
+          dx[yrow + 15942] = e996_acc0_0;
+          dx[yrow + 15958] = e996_acc0_1;
+          dx[yrow + 15974] = e996_acc0_2;
+          dx[yrow + 15990] = e996_acc0_3;
         }
       }
     }
@@ -4826,46 +4938,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 7];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 23];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 39];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 55];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 71];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 7] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w7_0 = w[g * 640 + o0 * 80 + r * 80 + 7];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w7_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w7_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w7_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w7_0 * x3;
+            const w23_0 = w[g * 640 + o0 * 80 + r * 80 + 23];
+            e0_acc0_1 += w23_0 * x0;
+            e0_acc0_2 += w23_0 * x1;
+            e0_acc0_3 += w23_0 * x2;
+            const w39_0 = w[g * 640 + o0 * 80 + r * 80 + 39];
+            e0_acc0_2 += w39_0 * x0;
+            e0_acc0_3 += w39_0 * x1;
+            const w55_0 = w[g * 640 + o0 * 80 + r * 80 + 55];
+            e0_acc0_3 += w55_0 * x0;
           }
+          dx[yrow + 7] = e0_acc0_0;
+          dx[yrow + 23] = e0_acc0_1;
+          dx[yrow + 39] = e0_acc0_2;
+          dx[yrow + 55] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w23_0 = w[g * 640 + o0 * 80 + r * 80 + 23];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w23_0 * xm1;
+            const w39_0 = w[g * 640 + o0 * 80 + r * 80 + 39];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w39_0 * xm2;
+            e996_acc0_1 += w39_0 * xm1;
+            const w55_0 = w[g * 640 + o0 * 80 + r * 80 + 55];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w55_0 * xm3;
+            e996_acc0_1 += w55_0 * xm2;
+            e996_acc0_2 += w55_0 * xm1;
+            const w71_0 = w[g * 640 + o0 * 80 + r * 80 + 71];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w71_0 * xm4;
+            e996_acc0_1 += w71_0 * xm3;
+            e996_acc0_2 += w71_0 * xm2;
+            e996_acc0_3 += w71_0 * xm1;
+          }
+          dx[yrow + 15943] = e996_acc0_0;
+          dx[yrow + 15959] = e996_acc0_1;
+          dx[yrow + 15975] = e996_acc0_2;
+          dx[yrow + 15991] = e996_acc0_3;
         }
       }
     }
@@ -4878,46 +5006,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 8];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 24];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 40];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 56];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 72];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 8] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w8_0 = w[g * 640 + o0 * 80 + r * 80 + 8];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w8_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w8_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w8_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w8_0 * x3;
+            const w24_0 = w[g * 640 + o0 * 80 + r * 80 + 24];
+            e0_acc0_1 += w24_0 * x0;
+            e0_acc0_2 += w24_0 * x1;
+            e0_acc0_3 += w24_0 * x2;
+            const w40_0 = w[g * 640 + o0 * 80 + r * 80 + 40];
+            e0_acc0_2 += w40_0 * x0;
+            e0_acc0_3 += w40_0 * x1;
+            const w56_0 = w[g * 640 + o0 * 80 + r * 80 + 56];
+            e0_acc0_3 += w56_0 * x0;
           }
+          dx[yrow + 8] = e0_acc0_0;
+          dx[yrow + 24] = e0_acc0_1;
+          dx[yrow + 40] = e0_acc0_2;
+          dx[yrow + 56] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w24_0 = w[g * 640 + o0 * 80 + r * 80 + 24];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w24_0 * xm1;
+            const w40_0 = w[g * 640 + o0 * 80 + r * 80 + 40];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w40_0 * xm2;
+            e996_acc0_1 += w40_0 * xm1;
+            const w56_0 = w[g * 640 + o0 * 80 + r * 80 + 56];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w56_0 * xm3;
+            e996_acc0_1 += w56_0 * xm2;
+            e996_acc0_2 += w56_0 * xm1;
+            const w72_0 = w[g * 640 + o0 * 80 + r * 80 + 72];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w72_0 * xm4;
+            e996_acc0_1 += w72_0 * xm3;
+            e996_acc0_2 += w72_0 * xm2;
+            e996_acc0_3 += w72_0 * xm1;
+          }
+          dx[yrow + 15944] = e996_acc0_0;
+          dx[yrow + 15960] = e996_acc0_1;
+          dx[yrow + 15976] = e996_acc0_2;
+          dx[yrow + 15992] = e996_acc0_3;
         }
       }
     }
@@ -4930,46 +5074,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 9];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 25];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 41];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 57];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 73];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 9] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w9_0 = w[g * 640 + o0 * 80 + r * 80 + 9];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w9_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w9_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w9_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w9_0 * x3;
+            const w25_0 = w[g * 640 + o0 * 80 + r * 80 + 25];
+            e0_acc0_1 += w25_0 * x0;
+            e0_acc0_2 += w25_0 * x1;
+            e0_acc0_3 += w25_0 * x2;
+            const w41_0 = w[g * 640 + o0 * 80 + r * 80 + 41];
+            e0_acc0_2 += w41_0 * x0;
+            e0_acc0_3 += w41_0 * x1;
+            const w57_0 = w[g * 640 + o0 * 80 + r * 80 + 57];
+            e0_acc0_3 += w57_0 * x0;
           }
+          dx[yrow + 9] = e0_acc0_0;
+          dx[yrow + 25] = e0_acc0_1;
+          dx[yrow + 41] = e0_acc0_2;
+          dx[yrow + 57] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w25_0 = w[g * 640 + o0 * 80 + r * 80 + 25];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w25_0 * xm1;
+            const w41_0 = w[g * 640 + o0 * 80 + r * 80 + 41];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w41_0 * xm2;
+            e996_acc0_1 += w41_0 * xm1;
+            const w57_0 = w[g * 640 + o0 * 80 + r * 80 + 57];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w57_0 * xm3;
+            e996_acc0_1 += w57_0 * xm2;
+            e996_acc0_2 += w57_0 * xm1;
+            const w73_0 = w[g * 640 + o0 * 80 + r * 80 + 73];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w73_0 * xm4;
+            e996_acc0_1 += w73_0 * xm3;
+            e996_acc0_2 += w73_0 * xm2;
+            e996_acc0_3 += w73_0 * xm1;
+          }
+          dx[yrow + 15945] = e996_acc0_0;
+          dx[yrow + 15961] = e996_acc0_1;
+          dx[yrow + 15977] = e996_acc0_2;
+          dx[yrow + 15993] = e996_acc0_3;
         }
       }
     }
@@ -4982,46 +5142,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 10];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 26];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 42];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 58];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 74];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 10] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w10_0 = w[g * 640 + o0 * 80 + r * 80 + 10];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w10_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w10_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w10_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w10_0 * x3;
+            const w26_0 = w[g * 640 + o0 * 80 + r * 80 + 26];
+            e0_acc0_1 += w26_0 * x0;
+            e0_acc0_2 += w26_0 * x1;
+            e0_acc0_3 += w26_0 * x2;
+            const w42_0 = w[g * 640 + o0 * 80 + r * 80 + 42];
+            e0_acc0_2 += w42_0 * x0;
+            e0_acc0_3 += w42_0 * x1;
+            const w58_0 = w[g * 640 + o0 * 80 + r * 80 + 58];
+            e0_acc0_3 += w58_0 * x0;
           }
+          dx[yrow + 10] = e0_acc0_0;
+          dx[yrow + 26] = e0_acc0_1;
+          dx[yrow + 42] = e0_acc0_2;
+          dx[yrow + 58] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w26_0 = w[g * 640 + o0 * 80 + r * 80 + 26];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w26_0 * xm1;
+            const w42_0 = w[g * 640 + o0 * 80 + r * 80 + 42];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w42_0 * xm2;
+            e996_acc0_1 += w42_0 * xm1;
+            const w58_0 = w[g * 640 + o0 * 80 + r * 80 + 58];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w58_0 * xm3;
+            e996_acc0_1 += w58_0 * xm2;
+            e996_acc0_2 += w58_0 * xm1;
+            const w74_0 = w[g * 640 + o0 * 80 + r * 80 + 74];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w74_0 * xm4;
+            e996_acc0_1 += w74_0 * xm3;
+            e996_acc0_2 += w74_0 * xm2;
+            e996_acc0_3 += w74_0 * xm1;
+          }
+          dx[yrow + 15946] = e996_acc0_0;
+          dx[yrow + 15962] = e996_acc0_1;
+          dx[yrow + 15978] = e996_acc0_2;
+          dx[yrow + 15994] = e996_acc0_3;
         }
       }
     }
@@ -5034,46 +5210,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 11];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 27];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 43];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 59];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 75];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 11] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w11_0 = w[g * 640 + o0 * 80 + r * 80 + 11];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w11_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w11_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w11_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w11_0 * x3;
+            const w27_0 = w[g * 640 + o0 * 80 + r * 80 + 27];
+            e0_acc0_1 += w27_0 * x0;
+            e0_acc0_2 += w27_0 * x1;
+            e0_acc0_3 += w27_0 * x2;
+            const w43_0 = w[g * 640 + o0 * 80 + r * 80 + 43];
+            e0_acc0_2 += w43_0 * x0;
+            e0_acc0_3 += w43_0 * x1;
+            const w59_0 = w[g * 640 + o0 * 80 + r * 80 + 59];
+            e0_acc0_3 += w59_0 * x0;
           }
+          dx[yrow + 11] = e0_acc0_0;
+          dx[yrow + 27] = e0_acc0_1;
+          dx[yrow + 43] = e0_acc0_2;
+          dx[yrow + 59] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w27_0 = w[g * 640 + o0 * 80 + r * 80 + 27];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w27_0 * xm1;
+            const w43_0 = w[g * 640 + o0 * 80 + r * 80 + 43];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w43_0 * xm2;
+            e996_acc0_1 += w43_0 * xm1;
+            const w59_0 = w[g * 640 + o0 * 80 + r * 80 + 59];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w59_0 * xm3;
+            e996_acc0_1 += w59_0 * xm2;
+            e996_acc0_2 += w59_0 * xm1;
+            const w75_0 = w[g * 640 + o0 * 80 + r * 80 + 75];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w75_0 * xm4;
+            e996_acc0_1 += w75_0 * xm3;
+            e996_acc0_2 += w75_0 * xm2;
+            e996_acc0_3 += w75_0 * xm1;
+          }
+          dx[yrow + 15947] = e996_acc0_0;
+          dx[yrow + 15963] = e996_acc0_1;
+          dx[yrow + 15979] = e996_acc0_2;
+          dx[yrow + 15995] = e996_acc0_3;
         }
       }
     }
@@ -5086,46 +5278,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 12];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 28];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 44];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 60];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 76];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 12] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w12_0 = w[g * 640 + o0 * 80 + r * 80 + 12];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w12_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w12_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w12_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w12_0 * x3;
+            const w28_0 = w[g * 640 + o0 * 80 + r * 80 + 28];
+            e0_acc0_1 += w28_0 * x0;
+            e0_acc0_2 += w28_0 * x1;
+            e0_acc0_3 += w28_0 * x2;
+            const w44_0 = w[g * 640 + o0 * 80 + r * 80 + 44];
+            e0_acc0_2 += w44_0 * x0;
+            e0_acc0_3 += w44_0 * x1;
+            const w60_0 = w[g * 640 + o0 * 80 + r * 80 + 60];
+            e0_acc0_3 += w60_0 * x0;
           }
+          dx[yrow + 12] = e0_acc0_0;
+          dx[yrow + 28] = e0_acc0_1;
+          dx[yrow + 44] = e0_acc0_2;
+          dx[yrow + 60] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w28_0 = w[g * 640 + o0 * 80 + r * 80 + 28];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w28_0 * xm1;
+            const w44_0 = w[g * 640 + o0 * 80 + r * 80 + 44];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w44_0 * xm2;
+            e996_acc0_1 += w44_0 * xm1;
+            const w60_0 = w[g * 640 + o0 * 80 + r * 80 + 60];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w60_0 * xm3;
+            e996_acc0_1 += w60_0 * xm2;
+            e996_acc0_2 += w60_0 * xm1;
+            const w76_0 = w[g * 640 + o0 * 80 + r * 80 + 76];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w76_0 * xm4;
+            e996_acc0_1 += w76_0 * xm3;
+            e996_acc0_2 += w76_0 * xm2;
+            e996_acc0_3 += w76_0 * xm1;
+          }
+          dx[yrow + 15948] = e996_acc0_0;
+          dx[yrow + 15964] = e996_acc0_1;
+          dx[yrow + 15980] = e996_acc0_2;
+          dx[yrow + 15996] = e996_acc0_3;
         }
       }
     }
@@ -5138,46 +5346,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 13];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 29];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 45];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 61];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 77];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 13] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w13_0 = w[g * 640 + o0 * 80 + r * 80 + 13];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w13_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w13_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w13_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w13_0 * x3;
+            const w29_0 = w[g * 640 + o0 * 80 + r * 80 + 29];
+            e0_acc0_1 += w29_0 * x0;
+            e0_acc0_2 += w29_0 * x1;
+            e0_acc0_3 += w29_0 * x2;
+            const w45_0 = w[g * 640 + o0 * 80 + r * 80 + 45];
+            e0_acc0_2 += w45_0 * x0;
+            e0_acc0_3 += w45_0 * x1;
+            const w61_0 = w[g * 640 + o0 * 80 + r * 80 + 61];
+            e0_acc0_3 += w61_0 * x0;
           }
+          dx[yrow + 13] = e0_acc0_0;
+          dx[yrow + 29] = e0_acc0_1;
+          dx[yrow + 45] = e0_acc0_2;
+          dx[yrow + 61] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w29_0 = w[g * 640 + o0 * 80 + r * 80 + 29];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w29_0 * xm1;
+            const w45_0 = w[g * 640 + o0 * 80 + r * 80 + 45];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w45_0 * xm2;
+            e996_acc0_1 += w45_0 * xm1;
+            const w61_0 = w[g * 640 + o0 * 80 + r * 80 + 61];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w61_0 * xm3;
+            e996_acc0_1 += w61_0 * xm2;
+            e996_acc0_2 += w61_0 * xm1;
+            const w77_0 = w[g * 640 + o0 * 80 + r * 80 + 77];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w77_0 * xm4;
+            e996_acc0_1 += w77_0 * xm3;
+            e996_acc0_2 += w77_0 * xm2;
+            e996_acc0_3 += w77_0 * xm1;
+          }
+          dx[yrow + 15949] = e996_acc0_0;
+          dx[yrow + 15965] = e996_acc0_1;
+          dx[yrow + 15981] = e996_acc0_2;
+          dx[yrow + 15997] = e996_acc0_3;
         }
       }
     }
@@ -5190,46 +5414,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 14];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 30];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 46];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 62];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 78];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 14] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w14_0 = w[g * 640 + o0 * 80 + r * 80 + 14];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w14_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w14_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w14_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w14_0 * x3;
+            const w30_0 = w[g * 640 + o0 * 80 + r * 80 + 30];
+            e0_acc0_1 += w30_0 * x0;
+            e0_acc0_2 += w30_0 * x1;
+            e0_acc0_3 += w30_0 * x2;
+            const w46_0 = w[g * 640 + o0 * 80 + r * 80 + 46];
+            e0_acc0_2 += w46_0 * x0;
+            e0_acc0_3 += w46_0 * x1;
+            const w62_0 = w[g * 640 + o0 * 80 + r * 80 + 62];
+            e0_acc0_3 += w62_0 * x0;
           }
+          dx[yrow + 14] = e0_acc0_0;
+          dx[yrow + 30] = e0_acc0_1;
+          dx[yrow + 46] = e0_acc0_2;
+          dx[yrow + 62] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w30_0 = w[g * 640 + o0 * 80 + r * 80 + 30];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w30_0 * xm1;
+            const w46_0 = w[g * 640 + o0 * 80 + r * 80 + 46];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w46_0 * xm2;
+            e996_acc0_1 += w46_0 * xm1;
+            const w62_0 = w[g * 640 + o0 * 80 + r * 80 + 62];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w62_0 * xm3;
+            e996_acc0_1 += w62_0 * xm2;
+            e996_acc0_2 += w62_0 * xm1;
+            const w78_0 = w[g * 640 + o0 * 80 + r * 80 + 78];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w78_0 * xm4;
+            e996_acc0_1 += w78_0 * xm3;
+            e996_acc0_2 += w78_0 * xm2;
+            e996_acc0_3 += w78_0 * xm1;
+          }
+          dx[yrow + 15950] = e996_acc0_0;
+          dx[yrow + 15966] = e996_acc0_1;
+          dx[yrow + 15982] = e996_acc0_2;
+          dx[yrow + 15998] = e996_acc0_3;
         }
       }
     }
@@ -5242,46 +5482,62 @@ export function conv1d_k80_s16_1x16000_to_8_dx_direct_cols(dy: Float32Array, w: 
         for (let th = 0; th < 1; th++) {
           const yrow = (n + g + o0 + th) * 16000;
           const xrow = (n * 8 + g * 8 + th) * 996;
-          for (let ce = 0; ce < 8; ce++) {
-            const tw = (ce < 4 ? ce : ce + 992);
-            let acc0_0 = 0;
-            if (tw < 996) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 15];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 1 && tw < 997) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 1];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 31];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 2 && tw < 998) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 2];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 47];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 3 && tw < 999) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 3];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 63];
-                acc0_0 += w0 * x0;
-              }
-            }
-            if (tw >= 4) {
-              for (let r = 0; r < 8; r++) {
-                const x0 = dy[xrow + r * 996 + tw - 4];
-                const w0 = w[g * 640 + o0 * 80 + r * 80 + 79];
-                acc0_0 += w0 * x0;
-              }
-            }
-            dx[yrow + tw * 16 + 15] = acc0_0;
+          let e0_acc0_0 = 0;
+          let e0_acc0_1 = 0;
+          let e0_acc0_2 = 0;
+          let e0_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w15_0 = w[g * 640 + o0 * 80 + r * 80 + 15];
+            const x0 = dy[xrow + r * 996];
+            e0_acc0_0 += w15_0 * x0;
+            const x1 = dy[xrow + r * 996 + 1];
+            e0_acc0_1 += w15_0 * x1;
+            const x2 = dy[xrow + r * 996 + 2];
+            e0_acc0_2 += w15_0 * x2;
+            const x3 = dy[xrow + r * 996 + 3];
+            e0_acc0_3 += w15_0 * x3;
+            const w31_0 = w[g * 640 + o0 * 80 + r * 80 + 31];
+            e0_acc0_1 += w31_0 * x0;
+            e0_acc0_2 += w31_0 * x1;
+            e0_acc0_3 += w31_0 * x2;
+            const w47_0 = w[g * 640 + o0 * 80 + r * 80 + 47];
+            e0_acc0_2 += w47_0 * x0;
+            e0_acc0_3 += w47_0 * x1;
+            const w63_0 = w[g * 640 + o0 * 80 + r * 80 + 63];
+            e0_acc0_3 += w63_0 * x0;
           }
+          dx[yrow + 15] = e0_acc0_0;
+          dx[yrow + 31] = e0_acc0_1;
+          dx[yrow + 47] = e0_acc0_2;
+          dx[yrow + 63] = e0_acc0_3;
+          let e996_acc0_0 = 0;
+          let e996_acc0_1 = 0;
+          let e996_acc0_2 = 0;
+          let e996_acc0_3 = 0;
+          for (let r = 0; r < 8; r++) {
+            const w31_0 = w[g * 640 + o0 * 80 + r * 80 + 31];
+            const xm1 = dy[xrow + r * 996 + 995];
+            e996_acc0_0 += w31_0 * xm1;
+            const w47_0 = w[g * 640 + o0 * 80 + r * 80 + 47];
+            const xm2 = dy[xrow + r * 996 + 994];
+            e996_acc0_0 += w47_0 * xm2;
+            e996_acc0_1 += w47_0 * xm1;
+            const w63_0 = w[g * 640 + o0 * 80 + r * 80 + 63];
+            const xm3 = dy[xrow + r * 996 + 993];
+            e996_acc0_0 += w63_0 * xm3;
+            e996_acc0_1 += w63_0 * xm2;
+            e996_acc0_2 += w63_0 * xm1;
+            const w79_0 = w[g * 640 + o0 * 80 + r * 80 + 79];
+            const xm4 = dy[xrow + r * 996 + 992];
+            e996_acc0_0 += w79_0 * xm4;
+            e996_acc0_1 += w79_0 * xm3;
+            e996_acc0_2 += w79_0 * xm2;
+            e996_acc0_3 += w79_0 * xm1;
+          }
+          dx[yrow + 15951] = e996_acc0_0;
+          dx[yrow + 15967] = e996_acc0_1;
+          dx[yrow + 15983] = e996_acc0_2;
+          dx[yrow + 15999] = e996_acc0_3;
         }
       }
     }

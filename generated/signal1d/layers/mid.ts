@@ -10,7 +10,7 @@
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.25
  * cols[g, n, p, k] = im2row(x): 996 rows x 24 columns
  */
 export function conv1d_k3_p1_8x249_to_16_fwd_im2row_cols(x: Float32Array, cols: Float32Array): void {
@@ -54,7 +54,7 @@ export function conv1d_k3_p1_8x249_to_16_fwd_im2row_cols(x: Float32Array, cols: 
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
  * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.25
  * y[n, co, p] = b[co] + sum_k cols[g, n, p, k] * w[co, k]: M=249 N=16 K=24 per (n, group)
  */
 export function conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm(cols: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
@@ -281,7 +281,7 @@ export function conv1d_k3_p1_8x249_to_16_db(dy: Float32Array, db: Float32Array):
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.25
  */
 export function conv1d_k3_p1_8x249_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -413,7 +413,7 @@ export function conv1d_k3_p1_8x249_to_16_dx_direct(dy: Float32Array, w: Float32A
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.25
  */
 export function conv1d_k3_p1_8x249_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 4; n++) {
@@ -510,54 +510,66 @@ export function conv1d_k3_p1_8x249_to_16_dx_direct_cols(dy: Float32Array, w: Flo
           dx[yrow + 992] = t_acc3_0;
           dx[yrow + 993] = t_acc3_1;
           dx[yrow + 994] = t_acc3_2;
-          for (let ce = 0; ce < 2; ce++) {
-            const tw = (ce < 1 ? ce : ce + 247);
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            let acc3_0 = 0;
-            if (tw < 248) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 249 + tw + 1];
-                const w0 = w[g * 384 + o0 * 3 + r * 24];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 384 + o0 * 3 + r * 24 + 3];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 384 + o0 * 3 + r * 24 + 6];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 384 + o0 * 3 + r * 24 + 9];
-                acc3_0 += w3 * x0;
-              }
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 249 + tw];
-              const w0 = w[g * 384 + o0 * 3 + r * 24 + 1];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 384 + o0 * 3 + r * 24 + 4];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 384 + o0 * 3 + r * 24 + 7];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 384 + o0 * 3 + r * 24 + 10];
-              acc3_0 += w3 * x0;
-            }
-            if (tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 249 + tw - 1];
-                const w0 = w[g * 384 + o0 * 3 + r * 24 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 384 + o0 * 3 + r * 24 + 5];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 384 + o0 * 3 + r * 24 + 8];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 384 + o0 * 3 + r * 24 + 11];
-                acc3_0 += w3 * x0;
-              }
-            }
-            dx[yrow + tw] = acc0_0;
-            dx[yrow + tw + 249] = acc1_0;
-            dx[yrow + tw + 498] = acc2_0;
-            dx[yrow + tw + 747] = acc3_0;
+          let e0_acc0_0 = 0;
+          let e0_acc1_0 = 0;
+          let e0_acc2_0 = 0;
+          let e0_acc3_0 = 0;
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 249 + 1];
+            const w0 = w[g * 384 + o0 * 3 + r * 24];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 384 + o0 * 3 + r * 24 + 3];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 384 + o0 * 3 + r * 24 + 6];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 384 + o0 * 3 + r * 24 + 9];
+            e0_acc3_0 += w3 * x0;
           }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 249];
+            const w0 = w[g * 384 + o0 * 3 + r * 24 + 1];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 384 + o0 * 3 + r * 24 + 4];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 384 + o0 * 3 + r * 24 + 7];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 384 + o0 * 3 + r * 24 + 10];
+            e0_acc3_0 += w3 * x0;
+          }
+          dx[yrow] = e0_acc0_0;
+          dx[yrow + 249] = e0_acc1_0;
+          dx[yrow + 498] = e0_acc2_0;
+          dx[yrow + 747] = e0_acc3_0;
+          let e248_acc0_0 = 0;
+          let e248_acc1_0 = 0;
+          let e248_acc2_0 = 0;
+          let e248_acc3_0 = 0;
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 249 + 248];
+            const w0 = w[g * 384 + o0 * 3 + r * 24 + 1];
+            e248_acc0_0 += w0 * x0;
+            const w1 = w[g * 384 + o0 * 3 + r * 24 + 4];
+            e248_acc1_0 += w1 * x0;
+            const w2 = w[g * 384 + o0 * 3 + r * 24 + 7];
+            e248_acc2_0 += w2 * x0;
+            const w3 = w[g * 384 + o0 * 3 + r * 24 + 10];
+            e248_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 249 + 247];
+            const w0 = w[g * 384 + o0 * 3 + r * 24 + 2];
+            e248_acc0_0 += w0 * x0;
+            const w1 = w[g * 384 + o0 * 3 + r * 24 + 5];
+            e248_acc1_0 += w1 * x0;
+            const w2 = w[g * 384 + o0 * 3 + r * 24 + 8];
+            e248_acc2_0 += w2 * x0;
+            const w3 = w[g * 384 + o0 * 3 + r * 24 + 11];
+            e248_acc3_0 += w3 * x0;
+          }
+          dx[yrow + 248] = e248_acc0_0;
+          dx[yrow + 497] = e248_acc1_0;
+          dx[yrow + 746] = e248_acc2_0;
+          dx[yrow + 995] = e248_acc3_0;
         }
       }
     }

@@ -5,7 +5,7 @@
 //
 // conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.25
 // kernel conv1d_k3_p1_8x249_to_16_dx_direct: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 15936>;

@@ -5,16 +5,16 @@
 //
 // conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
-// kernel conv1d_k3_p1_8x249_to_16_dx_direct_cols: 2 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.25
+// kernel conv1d_k3_p1_8x249_to_16_dx_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 15936>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 384>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 7968>;
 
-// dispatch 1 of 2: n=4 x g=1 x ob=2 x th=1; 1x1x1 workgroups of 8
+// dispatch 1 of 1: n=4 x g=1 x ob=2 x th=1; 1x1x1 workgroups of 8
 @compute @workgroup_size(8)
-fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 8u + _lid;
   if (_lin >= 8u) {
     return;
@@ -114,68 +114,64 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yrow + 992] = t_acc3_0;
   dx[yrow + 993] = t_acc3_1;
   dx[yrow + 994] = t_acc3_2;
-}
-
-// dispatch 2 of 2: n=4 x g=1 x ob=2 x th=1 x ce=2; 1x1x1 workgroups of 16
-@compute @workgroup_size(16)
-fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 16u + _lid;
-  if (_lin >= 16u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 4;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 2) % 2;
-  let th: i32 = 0;
-  let ce: i32 = (_i) % 2;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = (n * 8 + g * 8 + o0 + th) * 249;
-  let xrow: i32 = (n * 16 + g * 16 + th) * 249;
-  let tw: i32 = select(ce + 247, ce, ce < 1);
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  var acc3_0: f32 = 0f;
-  if (tw < 248) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 249 + tw + 1];
-      let w0: f32 = w[g * 384 + o0 * 3 + r * 24];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 384 + o0 * 3 + r * 24 + 3];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 384 + o0 * 3 + r * 24 + 6];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 384 + o0 * 3 + r * 24 + 9];
-      acc3_0 += w3 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc1_0: f32 = 0f;
+  var e0_acc2_0: f32 = 0f;
+  var e0_acc3_0: f32 = 0f;
+  for (var r: i32 = 0; r < 16; r++) {
+    let x0: f32 = dy[xrow + r * 249 + 1];
+    let w0: f32 = w[g * 384 + o0 * 3 + r * 24];
+    e0_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 384 + o0 * 3 + r * 24 + 3];
+    e0_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 384 + o0 * 3 + r * 24 + 6];
+    e0_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 384 + o0 * 3 + r * 24 + 9];
+    e0_acc3_0 += w3 * x0;
   }
   for (var r: i32 = 0; r < 16; r++) {
-    let x0: f32 = dy[xrow + r * 249 + tw];
+    let x0: f32 = dy[xrow + r * 249];
     let w0: f32 = w[g * 384 + o0 * 3 + r * 24 + 1];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 384 + o0 * 3 + r * 24 + 4];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 384 + o0 * 3 + r * 24 + 7];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 384 + o0 * 3 + r * 24 + 10];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
   }
-  if (tw >= 1) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 249 + tw - 1];
-      let w0: f32 = w[g * 384 + o0 * 3 + r * 24 + 2];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 384 + o0 * 3 + r * 24 + 5];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 384 + o0 * 3 + r * 24 + 8];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 384 + o0 * 3 + r * 24 + 11];
-      acc3_0 += w3 * x0;
-    }
+  dx[yrow] = e0_acc0_0;
+  dx[yrow + 249] = e0_acc1_0;
+  dx[yrow + 498] = e0_acc2_0;
+  dx[yrow + 747] = e0_acc3_0;
+  var e248_acc0_0: f32 = 0f;
+  var e248_acc1_0: f32 = 0f;
+  var e248_acc2_0: f32 = 0f;
+  var e248_acc3_0: f32 = 0f;
+  for (var r: i32 = 0; r < 16; r++) {
+    let x0: f32 = dy[xrow + r * 249 + 248];
+    let w0: f32 = w[g * 384 + o0 * 3 + r * 24 + 1];
+    e248_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 384 + o0 * 3 + r * 24 + 4];
+    e248_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 384 + o0 * 3 + r * 24 + 7];
+    e248_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 384 + o0 * 3 + r * 24 + 10];
+    e248_acc3_0 += w3 * x0;
   }
-  dx[yrow + tw] = acc0_0;
-  dx[yrow + tw + 249] = acc1_0;
-  dx[yrow + tw + 498] = acc2_0;
-  dx[yrow + tw + 747] = acc3_0;
+  for (var r: i32 = 0; r < 16; r++) {
+    let x0: f32 = dy[xrow + r * 249 + 247];
+    let w0: f32 = w[g * 384 + o0 * 3 + r * 24 + 2];
+    e248_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 384 + o0 * 3 + r * 24 + 5];
+    e248_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 384 + o0 * 3 + r * 24 + 8];
+    e248_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 384 + o0 * 3 + r * 24 + 11];
+    e248_acc3_0 += w3 * x0;
+  }
+  dx[yrow + 248] = e248_acc0_0;
+  dx[yrow + 497] = e248_acc1_0;
+  dx[yrow + 746] = e248_acc2_0;
+  dx[yrow + 995] = e248_acc3_0;
 }

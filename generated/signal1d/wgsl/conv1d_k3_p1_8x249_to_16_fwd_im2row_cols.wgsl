@@ -5,7 +5,7 @@
 //
 // conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
 // role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.25
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.25
 // cols[g, n, p, k] = im2row(x): 996 rows x 24 columns
 // kernel conv1d_k3_p1_8x249_to_16_fwd_im2row_cols: 1 dispatch, in order
 

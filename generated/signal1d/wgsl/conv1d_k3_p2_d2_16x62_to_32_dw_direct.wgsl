@@ -5,7 +5,7 @@
 //
 // conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
 // role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.30
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.30
 // kernel conv1d_k3_p2_d2_16x62_to_32_dw_direct: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 3968>;

@@ -5,16 +5,16 @@
 //
 // conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.13
-// kernel conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols: 2 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.90, im2row 1.13
+// kernel conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 7936>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 1536>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 3968>;
 
-// dispatch 1 of 2: n=4 x g=1 x ob=4 x th=1; 1x1x1 workgroups of 16
+// dispatch 1 of 1: n=4 x g=1 x ob=4 x th=1; 1x1x1 workgroups of 16
 @compute @workgroup_size(16)
-fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 16u + _lid;
   if (_lin >= 16u) {
     return;
@@ -91,68 +91,100 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yrow + 183] = t_acc2_1;
   dx[yrow + 244] = t_acc3_0;
   dx[yrow + 245] = t_acc3_1;
-}
-
-// dispatch 2 of 2: n=4 x g=1 x ob=4 x th=1 x ce=4; 1x1x1 workgroups of 64
-@compute @workgroup_size(64)
-fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 64u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 16;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 4) % 4;
-  let th: i32 = 0;
-  let ce: i32 = (_i) % 4;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = (n * 16 + g * 16 + o0 + th) * 62;
-  let xrow: i32 = (n * 32 + g * 32 + th) * 62;
-  let tw: i32 = select(ce + 58, ce, ce < 2);
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  var acc3_0: f32 = 0f;
-  if (tw < 60) {
-    for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 62 + tw + 2];
-      let w0: f32 = w[g * 1536 + o0 * 3 + r * 48];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 1536 + o0 * 3 + r * 48 + 3];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 1536 + o0 * 3 + r * 48 + 6];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 1536 + o0 * 3 + r * 48 + 9];
-      acc3_0 += w3 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc1_0: f32 = 0f;
+  var e0_acc1_1: f32 = 0f;
+  var e0_acc2_0: f32 = 0f;
+  var e0_acc2_1: f32 = 0f;
+  var e0_acc3_0: f32 = 0f;
+  var e0_acc3_1: f32 = 0f;
+  for (var r: i32 = 0; r < 32; r++) {
+    let x0: f32 = dy[xrow + r * 62 + 2];
+    let x1: f32 = dy[xrow + r * 62 + 3];
+    let w0: f32 = w[g * 1536 + o0 * 3 + r * 48];
+    e0_acc0_0 += w0 * x0;
+    e0_acc0_1 += w0 * x1;
+    let w1: f32 = w[g * 1536 + o0 * 3 + r * 48 + 3];
+    e0_acc1_0 += w1 * x0;
+    e0_acc1_1 += w1 * x1;
+    let w2: f32 = w[g * 1536 + o0 * 3 + r * 48 + 6];
+    e0_acc2_0 += w2 * x0;
+    e0_acc2_1 += w2 * x1;
+    let w3: f32 = w[g * 1536 + o0 * 3 + r * 48 + 9];
+    e0_acc3_0 += w3 * x0;
+    e0_acc3_1 += w3 * x1;
   }
   for (var r: i32 = 0; r < 32; r++) {
-    let x0: f32 = dy[xrow + r * 62 + tw];
+    let x0: f32 = dy[xrow + r * 62];
+    let x1: f32 = dy[xrow + r * 62 + 1];
     let w0: f32 = w[g * 1536 + o0 * 3 + r * 48 + 1];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
+    e0_acc0_1 += w0 * x1;
     let w1: f32 = w[g * 1536 + o0 * 3 + r * 48 + 4];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
+    e0_acc1_1 += w1 * x1;
     let w2: f32 = w[g * 1536 + o0 * 3 + r * 48 + 7];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
+    e0_acc2_1 += w2 * x1;
     let w3: f32 = w[g * 1536 + o0 * 3 + r * 48 + 10];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
+    e0_acc3_1 += w3 * x1;
   }
-  if (tw >= 2) {
-    for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 62 + tw - 2];
-      let w0: f32 = w[g * 1536 + o0 * 3 + r * 48 + 2];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 1536 + o0 * 3 + r * 48 + 5];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 1536 + o0 * 3 + r * 48 + 8];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 1536 + o0 * 3 + r * 48 + 11];
-      acc3_0 += w3 * x0;
-    }
+  dx[yrow] = e0_acc0_0;
+  dx[yrow + 1] = e0_acc0_1;
+  dx[yrow + 62] = e0_acc1_0;
+  dx[yrow + 63] = e0_acc1_1;
+  dx[yrow + 124] = e0_acc2_0;
+  dx[yrow + 125] = e0_acc2_1;
+  dx[yrow + 186] = e0_acc3_0;
+  dx[yrow + 187] = e0_acc3_1;
+  var e60_acc0_0: f32 = 0f;
+  var e60_acc0_1: f32 = 0f;
+  var e60_acc1_0: f32 = 0f;
+  var e60_acc1_1: f32 = 0f;
+  var e60_acc2_0: f32 = 0f;
+  var e60_acc2_1: f32 = 0f;
+  var e60_acc3_0: f32 = 0f;
+  var e60_acc3_1: f32 = 0f;
+  for (var r: i32 = 0; r < 32; r++) {
+    let x0: f32 = dy[xrow + r * 62 + 60];
+    let x1: f32 = dy[xrow + r * 62 + 61];
+    let w0: f32 = w[g * 1536 + o0 * 3 + r * 48 + 1];
+    e60_acc0_0 += w0 * x0;
+    e60_acc0_1 += w0 * x1;
+    let w1: f32 = w[g * 1536 + o0 * 3 + r * 48 + 4];
+    e60_acc1_0 += w1 * x0;
+    e60_acc1_1 += w1 * x1;
+    let w2: f32 = w[g * 1536 + o0 * 3 + r * 48 + 7];
+    e60_acc2_0 += w2 * x0;
+    e60_acc2_1 += w2 * x1;
+    let w3: f32 = w[g * 1536 + o0 * 3 + r * 48 + 10];
+    e60_acc3_0 += w3 * x0;
+    e60_acc3_1 += w3 * x1;
   }
-  dx[yrow + tw] = acc0_0;
-  dx[yrow + tw + 62] = acc1_0;
-  dx[yrow + tw + 124] = acc2_0;
-  dx[yrow + tw + 186] = acc3_0;
+  for (var r: i32 = 0; r < 32; r++) {
+    let x0: f32 = dy[xrow + r * 62 + 58];
+    let x1: f32 = dy[xrow + r * 62 + 59];
+    let w0: f32 = w[g * 1536 + o0 * 3 + r * 48 + 2];
+    e60_acc0_0 += w0 * x0;
+    e60_acc0_1 += w0 * x1;
+    let w1: f32 = w[g * 1536 + o0 * 3 + r * 48 + 5];
+    e60_acc1_0 += w1 * x0;
+    e60_acc1_1 += w1 * x1;
+    let w2: f32 = w[g * 1536 + o0 * 3 + r * 48 + 8];
+    e60_acc2_0 += w2 * x0;
+    e60_acc2_1 += w2 * x1;
+    let w3: f32 = w[g * 1536 + o0 * 3 + r * 48 + 11];
+    e60_acc3_0 += w3 * x0;
+    e60_acc3_1 += w3 * x1;
+  }
+  dx[yrow + 60] = e60_acc0_0;
+  dx[yrow + 61] = e60_acc0_1;
+  dx[yrow + 122] = e60_acc1_0;
+  dx[yrow + 123] = e60_acc1_1;
+  dx[yrow + 184] = e60_acc2_0;
+  dx[yrow + 185] = e60_acc2_1;
+  dx[yrow + 246] = e60_acc3_0;
+  dx[yrow + 247] = e60_acc3_1;
 }

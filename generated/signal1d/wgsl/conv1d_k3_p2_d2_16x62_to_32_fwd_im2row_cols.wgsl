@@ -5,7 +5,7 @@
 //
 // conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
 // role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.13
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.90, im2row 1.13
 // cols[g, n, p, k] = im2row(x): 248 rows x 48 columns
 // kernel conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols: 1 dispatch, in order
 

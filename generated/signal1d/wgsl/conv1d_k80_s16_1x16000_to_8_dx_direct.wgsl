@@ -5,7 +5,7 @@
 //
 // conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.65, im2row 1.50
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.64, im2row 1.50
 // kernel conv1d_k80_s16_1x16000_to_8_dx_direct: 32 dispatches, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 31872>;

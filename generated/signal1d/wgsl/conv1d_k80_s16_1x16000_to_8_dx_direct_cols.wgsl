@@ -5,7 +5,7 @@
 //
 // conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.65, im2row 1.50
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.64, im2row 1.50
 // kernel conv1d_k80_s16_1x16000_to_8_dx_direct_cols: 32 dispatches, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 31872>;
@@ -18,60 +18,77 @@ fn main_0() {
   // stride phase (0, 0): 5 of 80 taps
 }
 
-// dispatch 2 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 2 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w0_0: f32 = w[g * 640 + o0 * 80 + r * 80];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w0_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w0_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w0_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w0_0 * x3;
+    let w16_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 16];
+    e0_acc0_1 += w16_0 * x0;
+    e0_acc0_2 += w16_0 * x1;
+    e0_acc0_3 += w16_0 * x2;
+    let w32_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 32];
+    e0_acc0_2 += w32_0 * x0;
+    e0_acc0_3 += w32_0 * x1;
+    let w48_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 48];
+    e0_acc0_3 += w48_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 16];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow] = e0_acc0_0;
+  dx[yrow + 16] = e0_acc0_1;
+  dx[yrow + 32] = e0_acc0_2;
+  dx[yrow + 48] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w16_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 16];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w16_0 * xm1;
+    let w32_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 32];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w32_0 * xm2;
+    e996_acc0_1 += w32_0 * xm1;
+    let w48_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 48];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w48_0 * xm3;
+    e996_acc0_1 += w48_0 * xm2;
+    e996_acc0_2 += w48_0 * xm1;
+    let w64_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 64];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w64_0 * xm4;
+    e996_acc0_1 += w64_0 * xm3;
+    e996_acc0_2 += w64_0 * xm2;
+    e996_acc0_3 += w64_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 32];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 48];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 64];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16] = acc0_0;
+  dx[yrow + 15936] = e996_acc0_0;
+  dx[yrow + 15952] = e996_acc0_1;
+  dx[yrow + 15968] = e996_acc0_2;
+  dx[yrow + 15984] = e996_acc0_3;
 }
 
 // dispatch 3 of 32: one invocation; 1x1x1 workgroups of 1
@@ -80,60 +97,77 @@ fn main_2() {
   // stride phase (0, 1): 5 of 80 taps
 }
 
-// dispatch 4 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 4 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 1];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w1_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 1];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w1_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w1_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w1_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w1_0 * x3;
+    let w17_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 17];
+    e0_acc0_1 += w17_0 * x0;
+    e0_acc0_2 += w17_0 * x1;
+    e0_acc0_3 += w17_0 * x2;
+    let w33_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 33];
+    e0_acc0_2 += w33_0 * x0;
+    e0_acc0_3 += w33_0 * x1;
+    let w49_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 49];
+    e0_acc0_3 += w49_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 17];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 1] = e0_acc0_0;
+  dx[yrow + 17] = e0_acc0_1;
+  dx[yrow + 33] = e0_acc0_2;
+  dx[yrow + 49] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w17_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 17];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w17_0 * xm1;
+    let w33_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 33];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w33_0 * xm2;
+    e996_acc0_1 += w33_0 * xm1;
+    let w49_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 49];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w49_0 * xm3;
+    e996_acc0_1 += w49_0 * xm2;
+    e996_acc0_2 += w49_0 * xm1;
+    let w65_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 65];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w65_0 * xm4;
+    e996_acc0_1 += w65_0 * xm3;
+    e996_acc0_2 += w65_0 * xm2;
+    e996_acc0_3 += w65_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 33];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 49];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 65];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 1] = acc0_0;
+  dx[yrow + 15937] = e996_acc0_0;
+  dx[yrow + 15953] = e996_acc0_1;
+  dx[yrow + 15969] = e996_acc0_2;
+  dx[yrow + 15985] = e996_acc0_3;
 }
 
 // dispatch 5 of 32: one invocation; 1x1x1 workgroups of 1
@@ -142,60 +176,77 @@ fn main_4() {
   // stride phase (0, 2): 5 of 80 taps
 }
 
-// dispatch 6 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 6 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 2];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w2_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 2];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w2_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w2_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w2_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w2_0 * x3;
+    let w18_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 18];
+    e0_acc0_1 += w18_0 * x0;
+    e0_acc0_2 += w18_0 * x1;
+    e0_acc0_3 += w18_0 * x2;
+    let w34_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 34];
+    e0_acc0_2 += w34_0 * x0;
+    e0_acc0_3 += w34_0 * x1;
+    let w50_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 50];
+    e0_acc0_3 += w50_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 18];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 2] = e0_acc0_0;
+  dx[yrow + 18] = e0_acc0_1;
+  dx[yrow + 34] = e0_acc0_2;
+  dx[yrow + 50] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w18_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 18];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w18_0 * xm1;
+    let w34_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 34];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w34_0 * xm2;
+    e996_acc0_1 += w34_0 * xm1;
+    let w50_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 50];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w50_0 * xm3;
+    e996_acc0_1 += w50_0 * xm2;
+    e996_acc0_2 += w50_0 * xm1;
+    let w66_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 66];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w66_0 * xm4;
+    e996_acc0_1 += w66_0 * xm3;
+    e996_acc0_2 += w66_0 * xm2;
+    e996_acc0_3 += w66_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 34];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 50];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 66];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 2] = acc0_0;
+  dx[yrow + 15938] = e996_acc0_0;
+  dx[yrow + 15954] = e996_acc0_1;
+  dx[yrow + 15970] = e996_acc0_2;
+  dx[yrow + 15986] = e996_acc0_3;
 }
 
 // dispatch 7 of 32: one invocation; 1x1x1 workgroups of 1
@@ -204,60 +255,77 @@ fn main_6() {
   // stride phase (0, 3): 5 of 80 taps
 }
 
-// dispatch 8 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 8 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 3];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w3_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 3];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w3_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w3_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w3_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w3_0 * x3;
+    let w19_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 19];
+    e0_acc0_1 += w19_0 * x0;
+    e0_acc0_2 += w19_0 * x1;
+    e0_acc0_3 += w19_0 * x2;
+    let w35_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 35];
+    e0_acc0_2 += w35_0 * x0;
+    e0_acc0_3 += w35_0 * x1;
+    let w51_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 51];
+    e0_acc0_3 += w51_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 19];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 3] = e0_acc0_0;
+  dx[yrow + 19] = e0_acc0_1;
+  dx[yrow + 35] = e0_acc0_2;
+  dx[yrow + 51] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w19_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 19];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w19_0 * xm1;
+    let w35_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 35];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w35_0 * xm2;
+    e996_acc0_1 += w35_0 * xm1;
+    let w51_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 51];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w51_0 * xm3;
+    e996_acc0_1 += w51_0 * xm2;
+    e996_acc0_2 += w51_0 * xm1;
+    let w67_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 67];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w67_0 * xm4;
+    e996_acc0_1 += w67_0 * xm3;
+    e996_acc0_2 += w67_0 * xm2;
+    e996_acc0_3 += w67_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 35];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 51];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 67];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 3] = acc0_0;
+  dx[yrow + 15939] = e996_acc0_0;
+  dx[yrow + 15955] = e996_acc0_1;
+  dx[yrow + 15971] = e996_acc0_2;
+  dx[yrow + 15987] = e996_acc0_3;
 }
 
 // dispatch 9 of 32: one invocation; 1x1x1 workgroups of 1
@@ -266,60 +334,77 @@ fn main_8() {
   // stride phase (0, 4): 5 of 80 taps
 }
 
-// dispatch 10 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 10 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_9(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 4];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w4_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 4];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w4_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w4_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w4_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w4_0 * x3;
+    let w20_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 20];
+    e0_acc0_1 += w20_0 * x0;
+    e0_acc0_2 += w20_0 * x1;
+    e0_acc0_3 += w20_0 * x2;
+    let w36_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 36];
+    e0_acc0_2 += w36_0 * x0;
+    e0_acc0_3 += w36_0 * x1;
+    let w52_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 52];
+    e0_acc0_3 += w52_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 20];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 4] = e0_acc0_0;
+  dx[yrow + 20] = e0_acc0_1;
+  dx[yrow + 36] = e0_acc0_2;
+  dx[yrow + 52] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w20_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 20];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w20_0 * xm1;
+    let w36_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 36];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w36_0 * xm2;
+    e996_acc0_1 += w36_0 * xm1;
+    let w52_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 52];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w52_0 * xm3;
+    e996_acc0_1 += w52_0 * xm2;
+    e996_acc0_2 += w52_0 * xm1;
+    let w68_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 68];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w68_0 * xm4;
+    e996_acc0_1 += w68_0 * xm3;
+    e996_acc0_2 += w68_0 * xm2;
+    e996_acc0_3 += w68_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 36];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 52];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 68];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 4] = acc0_0;
+  dx[yrow + 15940] = e996_acc0_0;
+  dx[yrow + 15956] = e996_acc0_1;
+  dx[yrow + 15972] = e996_acc0_2;
+  dx[yrow + 15988] = e996_acc0_3;
 }
 
 // dispatch 11 of 32: one invocation; 1x1x1 workgroups of 1
@@ -328,60 +413,77 @@ fn main_10() {
   // stride phase (0, 5): 5 of 80 taps
 }
 
-// dispatch 12 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 12 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_11(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 5];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w5_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 5];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w5_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w5_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w5_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w5_0 * x3;
+    let w21_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 21];
+    e0_acc0_1 += w21_0 * x0;
+    e0_acc0_2 += w21_0 * x1;
+    e0_acc0_3 += w21_0 * x2;
+    let w37_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 37];
+    e0_acc0_2 += w37_0 * x0;
+    e0_acc0_3 += w37_0 * x1;
+    let w53_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 53];
+    e0_acc0_3 += w53_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 21];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 5] = e0_acc0_0;
+  dx[yrow + 21] = e0_acc0_1;
+  dx[yrow + 37] = e0_acc0_2;
+  dx[yrow + 53] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w21_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 21];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w21_0 * xm1;
+    let w37_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 37];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w37_0 * xm2;
+    e996_acc0_1 += w37_0 * xm1;
+    let w53_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 53];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w53_0 * xm3;
+    e996_acc0_1 += w53_0 * xm2;
+    e996_acc0_2 += w53_0 * xm1;
+    let w69_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 69];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w69_0 * xm4;
+    e996_acc0_1 += w69_0 * xm3;
+    e996_acc0_2 += w69_0 * xm2;
+    e996_acc0_3 += w69_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 37];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 53];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 69];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 5] = acc0_0;
+  dx[yrow + 15941] = e996_acc0_0;
+  dx[yrow + 15957] = e996_acc0_1;
+  dx[yrow + 15973] = e996_acc0_2;
+  dx[yrow + 15989] = e996_acc0_3;
 }
 
 // dispatch 13 of 32: one invocation; 1x1x1 workgroups of 1
@@ -390,60 +492,77 @@ fn main_12() {
   // stride phase (0, 6): 5 of 80 taps
 }
 
-// dispatch 14 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 14 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_13(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 6];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w6_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 6];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w6_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w6_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w6_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w6_0 * x3;
+    let w22_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 22];
+    e0_acc0_1 += w22_0 * x0;
+    e0_acc0_2 += w22_0 * x1;
+    e0_acc0_3 += w22_0 * x2;
+    let w38_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 38];
+    e0_acc0_2 += w38_0 * x0;
+    e0_acc0_3 += w38_0 * x1;
+    let w54_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 54];
+    e0_acc0_3 += w54_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 22];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 6] = e0_acc0_0;
+  dx[yrow + 22] = e0_acc0_1;
+  dx[yrow + 38] = e0_acc0_2;
+  dx[yrow + 54] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w22_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 22];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w22_0 * xm1;
+    let w38_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 38];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w38_0 * xm2;
+    e996_acc0_1 += w38_0 * xm1;
+    let w54_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 54];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w54_0 * xm3;
+    e996_acc0_1 += w54_0 * xm2;
+    e996_acc0_2 += w54_0 * xm1;
+    let w70_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 70];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w70_0 * xm4;
+    e996_acc0_1 += w70_0 * xm3;
+    e996_acc0_2 += w70_0 * xm2;
+    e996_acc0_3 += w70_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 38];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 54];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 70];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 6] = acc0_0;
+  dx[yrow + 15942] = e996_acc0_0;
+  dx[yrow + 15958] = e996_acc0_1;
+  dx[yrow + 15974] = e996_acc0_2;
+  dx[yrow + 15990] = e996_acc0_3;
 }
 
 // dispatch 15 of 32: one invocation; 1x1x1 workgroups of 1
@@ -452,60 +571,77 @@ fn main_14() {
   // stride phase (0, 7): 5 of 80 taps
 }
 
-// dispatch 16 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 16 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_15(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 7];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w7_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 7];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w7_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w7_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w7_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w7_0 * x3;
+    let w23_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 23];
+    e0_acc0_1 += w23_0 * x0;
+    e0_acc0_2 += w23_0 * x1;
+    e0_acc0_3 += w23_0 * x2;
+    let w39_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 39];
+    e0_acc0_2 += w39_0 * x0;
+    e0_acc0_3 += w39_0 * x1;
+    let w55_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 55];
+    e0_acc0_3 += w55_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 23];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 7] = e0_acc0_0;
+  dx[yrow + 23] = e0_acc0_1;
+  dx[yrow + 39] = e0_acc0_2;
+  dx[yrow + 55] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w23_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 23];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w23_0 * xm1;
+    let w39_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 39];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w39_0 * xm2;
+    e996_acc0_1 += w39_0 * xm1;
+    let w55_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 55];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w55_0 * xm3;
+    e996_acc0_1 += w55_0 * xm2;
+    e996_acc0_2 += w55_0 * xm1;
+    let w71_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 71];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w71_0 * xm4;
+    e996_acc0_1 += w71_0 * xm3;
+    e996_acc0_2 += w71_0 * xm2;
+    e996_acc0_3 += w71_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 39];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 55];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 71];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 7] = acc0_0;
+  dx[yrow + 15943] = e996_acc0_0;
+  dx[yrow + 15959] = e996_acc0_1;
+  dx[yrow + 15975] = e996_acc0_2;
+  dx[yrow + 15991] = e996_acc0_3;
 }
 
 // dispatch 17 of 32: one invocation; 1x1x1 workgroups of 1
@@ -514,60 +650,77 @@ fn main_16() {
   // stride phase (0, 8): 5 of 80 taps
 }
 
-// dispatch 18 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 18 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_17(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 8];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w8_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 8];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w8_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w8_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w8_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w8_0 * x3;
+    let w24_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 24];
+    e0_acc0_1 += w24_0 * x0;
+    e0_acc0_2 += w24_0 * x1;
+    e0_acc0_3 += w24_0 * x2;
+    let w40_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 40];
+    e0_acc0_2 += w40_0 * x0;
+    e0_acc0_3 += w40_0 * x1;
+    let w56_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 56];
+    e0_acc0_3 += w56_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 24];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 8] = e0_acc0_0;
+  dx[yrow + 24] = e0_acc0_1;
+  dx[yrow + 40] = e0_acc0_2;
+  dx[yrow + 56] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w24_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 24];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w24_0 * xm1;
+    let w40_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 40];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w40_0 * xm2;
+    e996_acc0_1 += w40_0 * xm1;
+    let w56_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 56];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w56_0 * xm3;
+    e996_acc0_1 += w56_0 * xm2;
+    e996_acc0_2 += w56_0 * xm1;
+    let w72_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 72];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w72_0 * xm4;
+    e996_acc0_1 += w72_0 * xm3;
+    e996_acc0_2 += w72_0 * xm2;
+    e996_acc0_3 += w72_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 40];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 56];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 72];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 8] = acc0_0;
+  dx[yrow + 15944] = e996_acc0_0;
+  dx[yrow + 15960] = e996_acc0_1;
+  dx[yrow + 15976] = e996_acc0_2;
+  dx[yrow + 15992] = e996_acc0_3;
 }
 
 // dispatch 19 of 32: one invocation; 1x1x1 workgroups of 1
@@ -576,60 +729,77 @@ fn main_18() {
   // stride phase (0, 9): 5 of 80 taps
 }
 
-// dispatch 20 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 20 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_19(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 9];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w9_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 9];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w9_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w9_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w9_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w9_0 * x3;
+    let w25_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 25];
+    e0_acc0_1 += w25_0 * x0;
+    e0_acc0_2 += w25_0 * x1;
+    e0_acc0_3 += w25_0 * x2;
+    let w41_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 41];
+    e0_acc0_2 += w41_0 * x0;
+    e0_acc0_3 += w41_0 * x1;
+    let w57_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 57];
+    e0_acc0_3 += w57_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 25];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 9] = e0_acc0_0;
+  dx[yrow + 25] = e0_acc0_1;
+  dx[yrow + 41] = e0_acc0_2;
+  dx[yrow + 57] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w25_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 25];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w25_0 * xm1;
+    let w41_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 41];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w41_0 * xm2;
+    e996_acc0_1 += w41_0 * xm1;
+    let w57_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 57];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w57_0 * xm3;
+    e996_acc0_1 += w57_0 * xm2;
+    e996_acc0_2 += w57_0 * xm1;
+    let w73_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 73];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w73_0 * xm4;
+    e996_acc0_1 += w73_0 * xm3;
+    e996_acc0_2 += w73_0 * xm2;
+    e996_acc0_3 += w73_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 41];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 57];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 73];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 9] = acc0_0;
+  dx[yrow + 15945] = e996_acc0_0;
+  dx[yrow + 15961] = e996_acc0_1;
+  dx[yrow + 15977] = e996_acc0_2;
+  dx[yrow + 15993] = e996_acc0_3;
 }
 
 // dispatch 21 of 32: one invocation; 1x1x1 workgroups of 1
@@ -638,60 +808,77 @@ fn main_20() {
   // stride phase (0, 10): 5 of 80 taps
 }
 
-// dispatch 22 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 22 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_21(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 10];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w10_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 10];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w10_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w10_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w10_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w10_0 * x3;
+    let w26_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 26];
+    e0_acc0_1 += w26_0 * x0;
+    e0_acc0_2 += w26_0 * x1;
+    e0_acc0_3 += w26_0 * x2;
+    let w42_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 42];
+    e0_acc0_2 += w42_0 * x0;
+    e0_acc0_3 += w42_0 * x1;
+    let w58_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 58];
+    e0_acc0_3 += w58_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 26];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 10] = e0_acc0_0;
+  dx[yrow + 26] = e0_acc0_1;
+  dx[yrow + 42] = e0_acc0_2;
+  dx[yrow + 58] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w26_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 26];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w26_0 * xm1;
+    let w42_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 42];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w42_0 * xm2;
+    e996_acc0_1 += w42_0 * xm1;
+    let w58_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 58];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w58_0 * xm3;
+    e996_acc0_1 += w58_0 * xm2;
+    e996_acc0_2 += w58_0 * xm1;
+    let w74_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 74];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w74_0 * xm4;
+    e996_acc0_1 += w74_0 * xm3;
+    e996_acc0_2 += w74_0 * xm2;
+    e996_acc0_3 += w74_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 42];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 58];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 74];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 10] = acc0_0;
+  dx[yrow + 15946] = e996_acc0_0;
+  dx[yrow + 15962] = e996_acc0_1;
+  dx[yrow + 15978] = e996_acc0_2;
+  dx[yrow + 15994] = e996_acc0_3;
 }
 
 // dispatch 23 of 32: one invocation; 1x1x1 workgroups of 1
@@ -700,60 +887,77 @@ fn main_22() {
   // stride phase (0, 11): 5 of 80 taps
 }
 
-// dispatch 24 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 24 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_23(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 11];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w11_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 11];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w11_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w11_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w11_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w11_0 * x3;
+    let w27_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 27];
+    e0_acc0_1 += w27_0 * x0;
+    e0_acc0_2 += w27_0 * x1;
+    e0_acc0_3 += w27_0 * x2;
+    let w43_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 43];
+    e0_acc0_2 += w43_0 * x0;
+    e0_acc0_3 += w43_0 * x1;
+    let w59_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 59];
+    e0_acc0_3 += w59_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 27];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 11] = e0_acc0_0;
+  dx[yrow + 27] = e0_acc0_1;
+  dx[yrow + 43] = e0_acc0_2;
+  dx[yrow + 59] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w27_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 27];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w27_0 * xm1;
+    let w43_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 43];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w43_0 * xm2;
+    e996_acc0_1 += w43_0 * xm1;
+    let w59_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 59];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w59_0 * xm3;
+    e996_acc0_1 += w59_0 * xm2;
+    e996_acc0_2 += w59_0 * xm1;
+    let w75_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 75];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w75_0 * xm4;
+    e996_acc0_1 += w75_0 * xm3;
+    e996_acc0_2 += w75_0 * xm2;
+    e996_acc0_3 += w75_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 43];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 59];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 75];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 11] = acc0_0;
+  dx[yrow + 15947] = e996_acc0_0;
+  dx[yrow + 15963] = e996_acc0_1;
+  dx[yrow + 15979] = e996_acc0_2;
+  dx[yrow + 15995] = e996_acc0_3;
 }
 
 // dispatch 25 of 32: one invocation; 1x1x1 workgroups of 1
@@ -762,60 +966,77 @@ fn main_24() {
   // stride phase (0, 12): 5 of 80 taps
 }
 
-// dispatch 26 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 26 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_25(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 12];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w12_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 12];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w12_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w12_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w12_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w12_0 * x3;
+    let w28_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 28];
+    e0_acc0_1 += w28_0 * x0;
+    e0_acc0_2 += w28_0 * x1;
+    e0_acc0_3 += w28_0 * x2;
+    let w44_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 44];
+    e0_acc0_2 += w44_0 * x0;
+    e0_acc0_3 += w44_0 * x1;
+    let w60_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 60];
+    e0_acc0_3 += w60_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 28];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 12] = e0_acc0_0;
+  dx[yrow + 28] = e0_acc0_1;
+  dx[yrow + 44] = e0_acc0_2;
+  dx[yrow + 60] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w28_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 28];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w28_0 * xm1;
+    let w44_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 44];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w44_0 * xm2;
+    e996_acc0_1 += w44_0 * xm1;
+    let w60_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 60];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w60_0 * xm3;
+    e996_acc0_1 += w60_0 * xm2;
+    e996_acc0_2 += w60_0 * xm1;
+    let w76_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 76];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w76_0 * xm4;
+    e996_acc0_1 += w76_0 * xm3;
+    e996_acc0_2 += w76_0 * xm2;
+    e996_acc0_3 += w76_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 44];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 60];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 76];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 12] = acc0_0;
+  dx[yrow + 15948] = e996_acc0_0;
+  dx[yrow + 15964] = e996_acc0_1;
+  dx[yrow + 15980] = e996_acc0_2;
+  dx[yrow + 15996] = e996_acc0_3;
 }
 
 // dispatch 27 of 32: one invocation; 1x1x1 workgroups of 1
@@ -824,60 +1045,77 @@ fn main_26() {
   // stride phase (0, 13): 5 of 80 taps
 }
 
-// dispatch 28 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 28 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_27(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 13];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w13_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 13];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w13_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w13_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w13_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w13_0 * x3;
+    let w29_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 29];
+    e0_acc0_1 += w29_0 * x0;
+    e0_acc0_2 += w29_0 * x1;
+    e0_acc0_3 += w29_0 * x2;
+    let w45_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 45];
+    e0_acc0_2 += w45_0 * x0;
+    e0_acc0_3 += w45_0 * x1;
+    let w61_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 61];
+    e0_acc0_3 += w61_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 29];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 13] = e0_acc0_0;
+  dx[yrow + 29] = e0_acc0_1;
+  dx[yrow + 45] = e0_acc0_2;
+  dx[yrow + 61] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w29_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 29];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w29_0 * xm1;
+    let w45_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 45];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w45_0 * xm2;
+    e996_acc0_1 += w45_0 * xm1;
+    let w61_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 61];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w61_0 * xm3;
+    e996_acc0_1 += w61_0 * xm2;
+    e996_acc0_2 += w61_0 * xm1;
+    let w77_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 77];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w77_0 * xm4;
+    e996_acc0_1 += w77_0 * xm3;
+    e996_acc0_2 += w77_0 * xm2;
+    e996_acc0_3 += w77_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 45];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 61];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 77];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 13] = acc0_0;
+  dx[yrow + 15949] = e996_acc0_0;
+  dx[yrow + 15965] = e996_acc0_1;
+  dx[yrow + 15981] = e996_acc0_2;
+  dx[yrow + 15997] = e996_acc0_3;
 }
 
 // dispatch 29 of 32: one invocation; 1x1x1 workgroups of 1
@@ -886,60 +1124,77 @@ fn main_28() {
   // stride phase (0, 14): 5 of 80 taps
 }
 
-// dispatch 30 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 30 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_29(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 14];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w14_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 14];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w14_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w14_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w14_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w14_0 * x3;
+    let w30_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 30];
+    e0_acc0_1 += w30_0 * x0;
+    e0_acc0_2 += w30_0 * x1;
+    e0_acc0_3 += w30_0 * x2;
+    let w46_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 46];
+    e0_acc0_2 += w46_0 * x0;
+    e0_acc0_3 += w46_0 * x1;
+    let w62_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 62];
+    e0_acc0_3 += w62_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 30];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 14] = e0_acc0_0;
+  dx[yrow + 30] = e0_acc0_1;
+  dx[yrow + 46] = e0_acc0_2;
+  dx[yrow + 62] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w30_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 30];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w30_0 * xm1;
+    let w46_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 46];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w46_0 * xm2;
+    e996_acc0_1 += w46_0 * xm1;
+    let w62_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 62];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w62_0 * xm3;
+    e996_acc0_1 += w62_0 * xm2;
+    e996_acc0_2 += w62_0 * xm1;
+    let w78_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 78];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w78_0 * xm4;
+    e996_acc0_1 += w78_0 * xm3;
+    e996_acc0_2 += w78_0 * xm2;
+    e996_acc0_3 += w78_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 46];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 62];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 78];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 14] = acc0_0;
+  dx[yrow + 15950] = e996_acc0_0;
+  dx[yrow + 15966] = e996_acc0_1;
+  dx[yrow + 15982] = e996_acc0_2;
+  dx[yrow + 15998] = e996_acc0_3;
 }
 
 // dispatch 31 of 32: one invocation; 1x1x1 workgroups of 1
@@ -948,58 +1203,75 @@ fn main_30() {
   // stride phase (0, 15): 5 of 80 taps
 }
 
-// dispatch 32 of 32: n=4 x g=1 x ob=1 x th=1 x ce=8; 1x1x1 workgroups of 32
-@compute @workgroup_size(32)
+// dispatch 32 of 32: n=4 x g=1 x ob=1 x th=1; 1x1x1 workgroups of 4
+@compute @workgroup_size(4)
 fn main_31(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 32u + _lid;
-  if (_lin >= 32u) {
+  let _lin: u32 = (_wid.x) * 4u + _lid;
+  if (_lin >= 4u) {
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let n: i32 = _i;
   let g: i32 = 0;
   let ob: i32 = 0;
   let th: i32 = 0;
-  let ce: i32 = (_i) % 8;
   let o0: i32 = ob;
   let yrow: i32 = (n + g + o0 + th) * 16000;
   let xrow: i32 = (n * 8 + g * 8 + th) * 996;
-  let tw: i32 = select(ce + 992, ce, ce < 4);
-  var acc0_0: f32 = 0f;
-  if (tw < 996) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 15];
-      acc0_0 += w0 * x0;
-    }
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc0_1: f32 = 0f;
+  var e0_acc0_2: f32 = 0f;
+  var e0_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w15_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 15];
+    let x0: f32 = dy[xrow + r * 996];
+    e0_acc0_0 += w15_0 * x0;
+    let x1: f32 = dy[xrow + r * 996 + 1];
+    e0_acc0_1 += w15_0 * x1;
+    let x2: f32 = dy[xrow + r * 996 + 2];
+    e0_acc0_2 += w15_0 * x2;
+    let x3: f32 = dy[xrow + r * 996 + 3];
+    e0_acc0_3 += w15_0 * x3;
+    let w31_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 31];
+    e0_acc0_1 += w31_0 * x0;
+    e0_acc0_2 += w31_0 * x1;
+    e0_acc0_3 += w31_0 * x2;
+    let w47_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 47];
+    e0_acc0_2 += w47_0 * x0;
+    e0_acc0_3 += w47_0 * x1;
+    let w63_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 63];
+    e0_acc0_3 += w63_0 * x0;
   }
-  if (tw >= 1 && tw < 997) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 1];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 31];
-      acc0_0 += w0 * x0;
-    }
+  dx[yrow + 15] = e0_acc0_0;
+  dx[yrow + 31] = e0_acc0_1;
+  dx[yrow + 47] = e0_acc0_2;
+  dx[yrow + 63] = e0_acc0_3;
+  var e996_acc0_0: f32 = 0f;
+  var e996_acc0_1: f32 = 0f;
+  var e996_acc0_2: f32 = 0f;
+  var e996_acc0_3: f32 = 0f;
+  for (var r: i32 = 0; r < 8; r++) {
+    let w31_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 31];
+    let xm1: f32 = dy[xrow + r * 996 + 995];
+    e996_acc0_0 += w31_0 * xm1;
+    let w47_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 47];
+    let xm2: f32 = dy[xrow + r * 996 + 994];
+    e996_acc0_0 += w47_0 * xm2;
+    e996_acc0_1 += w47_0 * xm1;
+    let w63_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 63];
+    let xm3: f32 = dy[xrow + r * 996 + 993];
+    e996_acc0_0 += w63_0 * xm3;
+    e996_acc0_1 += w63_0 * xm2;
+    e996_acc0_2 += w63_0 * xm1;
+    let w79_0: f32 = w[g * 640 + o0 * 80 + r * 80 + 79];
+    let xm4: f32 = dy[xrow + r * 996 + 992];
+    e996_acc0_0 += w79_0 * xm4;
+    e996_acc0_1 += w79_0 * xm3;
+    e996_acc0_2 += w79_0 * xm2;
+    e996_acc0_3 += w79_0 * xm1;
   }
-  if (tw >= 2 && tw < 998) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 2];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 47];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 3 && tw < 999) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 3];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 63];
-      acc0_0 += w0 * x0;
-    }
-  }
-  if (tw >= 4) {
-    for (var r: i32 = 0; r < 8; r++) {
-      let x0: f32 = dy[xrow + r * 996 + tw - 4];
-      let w0: f32 = w[g * 640 + o0 * 80 + r * 80 + 79];
-      acc0_0 += w0 * x0;
-    }
-  }
-  dx[yrow + tw * 16 + 15] = acc0_0;
+  dx[yrow + 15951] = e996_acc0_0;
+  dx[yrow + 15967] = e996_acc0_1;
+  dx[yrow + 15983] = e996_acc0_2;
+  dx[yrow + 15999] = e996_acc0_3;
 }

@@ -10,7 +10,7 @@
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
 export function conv3x3_p1_3x32x32_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -302,7 +302,7 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct(x: Float32Array, w: Float32A
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
 export function conv3x3_p1_3x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -607,7 +607,7 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Flo
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
 export function conv3x3_p1_3x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -793,136 +793,178 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Flo
           y[yrow + 2078] = t_acc2_1;
           y[yrow + 3101] = t_acc3_0;
           y[yrow + 3102] = t_acc3_1;
-          for (let ce = 0; ce < 2; ce++) {
-            const tw = (ce < 1 ? ce : ce + 30);
-            const bv0 = b[g * 16 + o0];
-            let acc0_0 = bv0;
-            const bv1 = b[g * 16 + o0 + 1];
-            let acc1_0 = bv1;
-            const bv2 = b[g * 16 + o0 + 2];
-            let acc2_0 = bv2;
-            const bv3 = b[g * 16 + o0 + 3];
-            let acc3_0 = bv3;
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = x[xrow + r * 1024 + tw - 33];
-                const w0 = w[g * 432 + o0 * 27 + r * 9];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 27 + r * 9 + 27];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 27 + r * 9 + 54];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 432 + o0 * 27 + r * 9 + 81];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = x[xrow + r * 1024 + tw - 32];
-                const w0 = w[g * 432 + o0 * 27 + r * 9 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 27 + r * 9 + 28];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 27 + r * 9 + 55];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 432 + o0 * 27 + r * 9 + 82];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1 && tw < 31) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = x[xrow + r * 1024 + tw - 31];
-                const w0 = w[g * 432 + o0 * 27 + r * 9 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 27 + r * 9 + 29];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 27 + r * 9 + 56];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 432 + o0 * 27 + r * 9 + 83];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (tw >= 1) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = x[xrow + r * 1024 + tw - 1];
-                const w0 = w[g * 432 + o0 * 27 + r * 9 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 27 + r * 9 + 30];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 27 + r * 9 + 57];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 432 + o0 * 27 + r * 9 + 84];
-                acc3_0 += w3 * x0;
-              }
-            }
+          const e0_bv0 = b[g * 16 + o0];
+          let e0_acc0_0 = e0_bv0;
+          const e0_bv1 = b[g * 16 + o0 + 1];
+          let e0_acc1_0 = e0_bv1;
+          const e0_bv2 = b[g * 16 + o0 + 2];
+          let e0_acc2_0 = e0_bv2;
+          const e0_bv3 = b[g * 16 + o0 + 3];
+          let e0_acc3_0 = e0_bv3;
+          if (th >= 1) {
             for (let r = 0; r < 3; r++) {
-              const x0 = x[xrow + r * 1024 + tw];
-              const w0 = w[g * 432 + o0 * 27 + r * 9 + 4];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 432 + o0 * 27 + r * 9 + 31];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 432 + o0 * 27 + r * 9 + 58];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 432 + o0 * 27 + r * 9 + 85];
-              acc3_0 += w3 * x0;
+              const x0 = x[xrow + r * 1024 - 32];
+              const w0 = w[g * 432 + o0 * 27 + r * 9 + 1];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 28];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 55];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 82];
+              e0_acc3_0 += w3 * x0;
             }
-            if (tw < 31) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = x[xrow + r * 1024 + tw + 1];
-                const w0 = w[g * 432 + o0 * 27 + r * 9 + 5];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 27 + r * 9 + 32];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 27 + r * 9 + 59];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 432 + o0 * 27 + r * 9 + 86];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 31 && tw >= 1) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = x[xrow + r * 1024 + tw + 31];
-                const w0 = w[g * 432 + o0 * 27 + r * 9 + 6];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 27 + r * 9 + 33];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 27 + r * 9 + 60];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 432 + o0 * 27 + r * 9 + 87];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 31) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = x[xrow + r * 1024 + tw + 32];
-                const w0 = w[g * 432 + o0 * 27 + r * 9 + 7];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 27 + r * 9 + 34];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 27 + r * 9 + 61];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 432 + o0 * 27 + r * 9 + 88];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 31 && tw < 31) {
-              for (let r = 0; r < 3; r++) {
-                const x0 = x[xrow + r * 1024 + tw + 33];
-                const w0 = w[g * 432 + o0 * 27 + r * 9 + 8];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 27 + r * 9 + 35];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 27 + r * 9 + 62];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 432 + o0 * 27 + r * 9 + 89];
-                acc3_0 += w3 * x0;
-              }
-            }
-            y[yrow + tw] = acc0_0;
-            y[yrow + tw + 1024] = acc1_0;
-            y[yrow + tw + 2048] = acc2_0;
-            y[yrow + tw + 3072] = acc3_0;
           }
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 - 31];
+              const w0 = w[g * 432 + o0 * 27 + r * 9 + 2];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 29];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 56];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 83];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = x[xrow + r * 1024];
+            const w0 = w[g * 432 + o0 * 27 + r * 9 + 4];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 432 + o0 * 27 + r * 9 + 31];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 432 + o0 * 27 + r * 9 + 58];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 432 + o0 * 27 + r * 9 + 85];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = x[xrow + r * 1024 + 1];
+            const w0 = w[g * 432 + o0 * 27 + r * 9 + 5];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 432 + o0 * 27 + r * 9 + 32];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 432 + o0 * 27 + r * 9 + 59];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 432 + o0 * 27 + r * 9 + 86];
+            e0_acc3_0 += w3 * x0;
+          }
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 + 32];
+              const w0 = w[g * 432 + o0 * 27 + r * 9 + 7];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 34];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 61];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 88];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 + 33];
+              const w0 = w[g * 432 + o0 * 27 + r * 9 + 8];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 35];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 62];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 89];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          y[yrow] = e0_acc0_0;
+          y[yrow + 1024] = e0_acc1_0;
+          y[yrow + 2048] = e0_acc2_0;
+          y[yrow + 3072] = e0_acc3_0;
+          const e31_bv0 = b[g * 16 + o0];
+          let e31_acc0_0 = e31_bv0;
+          const e31_bv1 = b[g * 16 + o0 + 1];
+          let e31_acc1_0 = e31_bv1;
+          const e31_bv2 = b[g * 16 + o0 + 2];
+          let e31_acc2_0 = e31_bv2;
+          const e31_bv3 = b[g * 16 + o0 + 3];
+          let e31_acc3_0 = e31_bv3;
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 - 2];
+              const w0 = w[g * 432 + o0 * 27 + r * 9];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 27];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 54];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 81];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 - 1];
+              const w0 = w[g * 432 + o0 * 27 + r * 9 + 1];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 28];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 55];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 82];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = x[xrow + r * 1024 + 30];
+            const w0 = w[g * 432 + o0 * 27 + r * 9 + 3];
+            e31_acc0_0 += w0 * x0;
+            const w1 = w[g * 432 + o0 * 27 + r * 9 + 30];
+            e31_acc1_0 += w1 * x0;
+            const w2 = w[g * 432 + o0 * 27 + r * 9 + 57];
+            e31_acc2_0 += w2 * x0;
+            const w3 = w[g * 432 + o0 * 27 + r * 9 + 84];
+            e31_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 3; r++) {
+            const x0 = x[xrow + r * 1024 + 31];
+            const w0 = w[g * 432 + o0 * 27 + r * 9 + 4];
+            e31_acc0_0 += w0 * x0;
+            const w1 = w[g * 432 + o0 * 27 + r * 9 + 31];
+            e31_acc1_0 += w1 * x0;
+            const w2 = w[g * 432 + o0 * 27 + r * 9 + 58];
+            e31_acc2_0 += w2 * x0;
+            const w3 = w[g * 432 + o0 * 27 + r * 9 + 85];
+            e31_acc3_0 += w3 * x0;
+          }
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 + 62];
+              const w0 = w[g * 432 + o0 * 27 + r * 9 + 6];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 33];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 60];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 87];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 3; r++) {
+              const x0 = x[xrow + r * 1024 + 63];
+              const w0 = w[g * 432 + o0 * 27 + r * 9 + 7];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 27 + r * 9 + 34];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 27 + r * 9 + 61];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 432 + o0 * 27 + r * 9 + 88];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          y[yrow + 31] = e31_acc0_0;
+          y[yrow + 1055] = e31_acc1_0;
+          y[yrow + 2079] = e31_acc2_0;
+          y[yrow + 3103] = e31_acc3_0;
         }
       }
     }
@@ -932,7 +974,7 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Flo
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.43
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.43
  */
 export function conv3x3_p1_3x32x32_to_16_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -1202,7 +1244,7 @@ export function conv3x3_p1_3x32x32_to_16_db(dy: Float32Array, db: Float32Array):
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
 export function conv3x3_p1_3x32x32_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -1437,7 +1479,7 @@ export function conv3x3_p1_3x32x32_to_16_dx_direct(dy: Float32Array, w: Float32A
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
 export function conv3x3_p1_3x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -1685,7 +1727,7 @@ export function conv3x3_p1_3x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Flo
 /**
  * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
 export function conv3x3_p1_3x32x32_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -1836,112 +1878,142 @@ export function conv3x3_p1_3x32x32_to_16_dx_direct_cols(dy: Float32Array, w: Flo
           dx[yrow + 1054] = t_acc1_1;
           dx[yrow + 2077] = t_acc2_0;
           dx[yrow + 2078] = t_acc2_1;
-          for (let ce = 0; ce < 2; ce++) {
-            const tw = (ce < 1 ? ce : ce + 30);
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            if (th < 31 && tw < 31) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw + 33];
-                const w0 = w[g * 432 + o0 * 9 + r * 27];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 9 + r * 27 + 9];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 9 + r * 27 + 18];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 31) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw + 32];
-                const w0 = w[g * 432 + o0 * 9 + r * 27 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 9 + r * 27 + 10];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 9 + r * 27 + 19];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th < 31 && tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw + 31];
-                const w0 = w[g * 432 + o0 * 9 + r * 27 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 9 + r * 27 + 11];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 9 + r * 27 + 20];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (tw < 31) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw + 1];
-                const w0 = w[g * 432 + o0 * 9 + r * 27 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 9 + r * 27 + 12];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 9 + r * 27 + 21];
-                acc2_0 += w2 * x0;
-              }
-            }
+          let e0_acc0_0 = 0;
+          let e0_acc1_0 = 0;
+          let e0_acc2_0 = 0;
+          if (th < 31) {
             for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 1024 + tw];
-              const w0 = w[g * 432 + o0 * 9 + r * 27 + 4];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 432 + o0 * 9 + r * 27 + 13];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 432 + o0 * 9 + r * 27 + 22];
-              acc2_0 += w2 * x0;
+              const x0 = dy[xrow + r * 1024 + 33];
+              const w0 = w[g * 432 + o0 * 9 + r * 27];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 9];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 18];
+              e0_acc2_0 += w2 * x0;
             }
-            if (tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw - 1];
-                const w0 = w[g * 432 + o0 * 9 + r * 27 + 5];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 9 + r * 27 + 14];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 9 + r * 27 + 23];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1 && tw < 31) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw - 31];
-                const w0 = w[g * 432 + o0 * 9 + r * 27 + 6];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 9 + r * 27 + 15];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 9 + r * 27 + 24];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw - 32];
-                const w0 = w[g * 432 + o0 * 9 + r * 27 + 7];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 9 + r * 27 + 16];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 9 + r * 27 + 25];
-                acc2_0 += w2 * x0;
-              }
-            }
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw - 33];
-                const w0 = w[g * 432 + o0 * 9 + r * 27 + 8];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 432 + o0 * 9 + r * 27 + 17];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 432 + o0 * 9 + r * 27 + 26];
-                acc2_0 += w2 * x0;
-              }
-            }
-            dx[yrow + tw] = acc0_0;
-            dx[yrow + tw + 1024] = acc1_0;
-            dx[yrow + tw + 2048] = acc2_0;
           }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 + 32];
+              const w0 = w[g * 432 + o0 * 9 + r * 27 + 1];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 10];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 19];
+              e0_acc2_0 += w2 * x0;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024 + 1];
+            const w0 = w[g * 432 + o0 * 9 + r * 27 + 3];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 432 + o0 * 9 + r * 27 + 12];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 432 + o0 * 9 + r * 27 + 21];
+            e0_acc2_0 += w2 * x0;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024];
+            const w0 = w[g * 432 + o0 * 9 + r * 27 + 4];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 432 + o0 * 9 + r * 27 + 13];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 432 + o0 * 9 + r * 27 + 22];
+            e0_acc2_0 += w2 * x0;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 31];
+              const w0 = w[g * 432 + o0 * 9 + r * 27 + 6];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 15];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 24];
+              e0_acc2_0 += w2 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 32];
+              const w0 = w[g * 432 + o0 * 9 + r * 27 + 7];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 16];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 25];
+              e0_acc2_0 += w2 * x0;
+            }
+          }
+          dx[yrow] = e0_acc0_0;
+          dx[yrow + 1024] = e0_acc1_0;
+          dx[yrow + 2048] = e0_acc2_0;
+          let e31_acc0_0 = 0;
+          let e31_acc1_0 = 0;
+          let e31_acc2_0 = 0;
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 + 63];
+              const w0 = w[g * 432 + o0 * 9 + r * 27 + 1];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 10];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 19];
+              e31_acc2_0 += w2 * x0;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 + 62];
+              const w0 = w[g * 432 + o0 * 9 + r * 27 + 2];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 11];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 20];
+              e31_acc2_0 += w2 * x0;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024 + 31];
+            const w0 = w[g * 432 + o0 * 9 + r * 27 + 4];
+            e31_acc0_0 += w0 * x0;
+            const w1 = w[g * 432 + o0 * 9 + r * 27 + 13];
+            e31_acc1_0 += w1 * x0;
+            const w2 = w[g * 432 + o0 * 9 + r * 27 + 22];
+            e31_acc2_0 += w2 * x0;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024 + 30];
+            const w0 = w[g * 432 + o0 * 9 + r * 27 + 5];
+            e31_acc0_0 += w0 * x0;
+            const w1 = w[g * 432 + o0 * 9 + r * 27 + 14];
+            e31_acc1_0 += w1 * x0;
+            const w2 = w[g * 432 + o0 * 9 + r * 27 + 23];
+            e31_acc2_0 += w2 * x0;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 1];
+              const w0 = w[g * 432 + o0 * 9 + r * 27 + 7];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 16];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 25];
+              e31_acc2_0 += w2 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 2];
+              const w0 = w[g * 432 + o0 * 9 + r * 27 + 8];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 432 + o0 * 9 + r * 27 + 17];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 432 + o0 * 9 + r * 27 + 26];
+              e31_acc2_0 += w2 * x0;
+            }
+          }
+          dx[yrow + 31] = e31_acc0_0;
+          dx[yrow + 1055] = e31_acc1_0;
+          dx[yrow + 2079] = e31_acc2_0;
         }
       }
     }

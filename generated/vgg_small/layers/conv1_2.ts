@@ -10,7 +10,7 @@
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
 export function conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -302,7 +302,7 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, w: Float32
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
 export function conv3x3_p1_16x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -607,7 +607,7 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Fl
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
 export function conv3x3_p1_16x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -793,136 +793,178 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Fl
           y[yrow + 2078] = t_acc2_1;
           y[yrow + 3101] = t_acc3_0;
           y[yrow + 3102] = t_acc3_1;
-          for (let ce = 0; ce < 2; ce++) {
-            const tw = (ce < 1 ? ce : ce + 30);
-            const bv0 = b[g * 16 + o0];
-            let acc0_0 = bv0;
-            const bv1 = b[g * 16 + o0 + 1];
-            let acc1_0 = bv1;
-            const bv2 = b[g * 16 + o0 + 2];
-            let acc2_0 = bv2;
-            const bv3 = b[g * 16 + o0 + 3];
-            let acc3_0 = bv3;
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw - 33];
-                const w0 = w[g * 2304 + o0 * 144 + r * 9];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 144];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 288];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 432];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw - 32];
-                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 145];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 289];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 433];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1 && tw < 31) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw - 31];
-                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 146];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 290];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 434];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw - 1];
-                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 147];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 291];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 435];
-                acc3_0 += w3 * x0;
-              }
-            }
+          const e0_bv0 = b[g * 16 + o0];
+          let e0_acc0_0 = e0_bv0;
+          const e0_bv1 = b[g * 16 + o0 + 1];
+          let e0_acc1_0 = e0_bv1;
+          const e0_bv2 = b[g * 16 + o0 + 2];
+          let e0_acc2_0 = e0_bv2;
+          const e0_bv3 = b[g * 16 + o0 + 3];
+          let e0_acc3_0 = e0_bv3;
+          if (th >= 1) {
             for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 + tw];
-              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 4];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 148];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 292];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 436];
-              acc3_0 += w3 * x0;
+              const x0 = x[xrow + r * 1024 - 32];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 1];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 145];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 289];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 433];
+              e0_acc3_0 += w3 * x0;
             }
-            if (tw < 31) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw + 1];
-                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 5];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 149];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 293];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 437];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 31 && tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw + 31];
-                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 6];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 150];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 294];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 438];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 31) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw + 32];
-                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 7];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 151];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 295];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 439];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 31 && tw < 31) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw + 33];
-                const w0 = w[g * 2304 + o0 * 144 + r * 9 + 8];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 144 + r * 9 + 152];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 144 + r * 9 + 296];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 144 + r * 9 + 440];
-                acc3_0 += w3 * x0;
-              }
-            }
-            y[yrow + tw] = acc0_0;
-            y[yrow + tw + 1024] = acc1_0;
-            y[yrow + tw + 2048] = acc2_0;
-            y[yrow + tw + 3072] = acc3_0;
           }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 - 31];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 2];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 146];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 290];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 434];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024];
+            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 4];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 148];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 292];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 436];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 1];
+            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 5];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 149];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 293];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 437];
+            e0_acc3_0 += w3 * x0;
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 + 32];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 7];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 151];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 295];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 439];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 + 33];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 8];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 152];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 296];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 440];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          y[yrow] = e0_acc0_0;
+          y[yrow + 1024] = e0_acc1_0;
+          y[yrow + 2048] = e0_acc2_0;
+          y[yrow + 3072] = e0_acc3_0;
+          const e31_bv0 = b[g * 16 + o0];
+          let e31_acc0_0 = e31_bv0;
+          const e31_bv1 = b[g * 16 + o0 + 1];
+          let e31_acc1_0 = e31_bv1;
+          const e31_bv2 = b[g * 16 + o0 + 2];
+          let e31_acc2_0 = e31_bv2;
+          const e31_bv3 = b[g * 16 + o0 + 3];
+          let e31_acc3_0 = e31_bv3;
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 - 2];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 144];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 288];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 432];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 - 1];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 1];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 145];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 289];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 433];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 30];
+            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 3];
+            e31_acc0_0 += w0 * x0;
+            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 147];
+            e31_acc1_0 += w1 * x0;
+            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 291];
+            e31_acc2_0 += w2 * x0;
+            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 435];
+            e31_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 31];
+            const w0 = w[g * 2304 + o0 * 144 + r * 9 + 4];
+            e31_acc0_0 += w0 * x0;
+            const w1 = w[g * 2304 + o0 * 144 + r * 9 + 148];
+            e31_acc1_0 += w1 * x0;
+            const w2 = w[g * 2304 + o0 * 144 + r * 9 + 292];
+            e31_acc2_0 += w2 * x0;
+            const w3 = w[g * 2304 + o0 * 144 + r * 9 + 436];
+            e31_acc3_0 += w3 * x0;
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 + 62];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 6];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 150];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 294];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 438];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 + 63];
+              const w0 = w[g * 2304 + o0 * 144 + r * 9 + 7];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 144 + r * 9 + 151];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 144 + r * 9 + 295];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 144 + r * 9 + 439];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          y[yrow + 31] = e31_acc0_0;
+          y[yrow + 1055] = e31_acc1_0;
+          y[yrow + 2079] = e31_acc2_0;
+          y[yrow + 3103] = e31_acc3_0;
         }
       }
     }
@@ -932,7 +974,7 @@ export function conv3x3_p1_16x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Fl
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.43
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.43
  */
 export function conv3x3_p1_16x32x32_to_16_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -1202,7 +1244,7 @@ export function conv3x3_p1_16x32x32_to_16_db(dy: Float32Array, db: Float32Array)
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
 export function conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -1490,7 +1532,7 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, w: Float32
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
 export function conv3x3_p1_16x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -1791,7 +1833,7 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Fl
 /**
  * conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
 export function conv3x3_p1_16x32x32_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -1973,132 +2015,170 @@ export function conv3x3_p1_16x32x32_to_16_dx_direct_cols(dy: Float32Array, w: Fl
           dx[yrow + 2078] = t_acc2_1;
           dx[yrow + 3101] = t_acc3_0;
           dx[yrow + 3102] = t_acc3_1;
-          for (let ce = 0; ce < 2; ce++) {
-            const tw = (ce < 1 ? ce : ce + 30);
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            let acc3_0 = 0;
-            if (th < 31 && tw < 31) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw + 33];
-                const w0 = w[g * 2304 + o0 * 9 + r * 144];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 9];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 18];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 27];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 31) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw + 32];
-                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 10];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 19];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 28];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 31 && tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw + 31];
-                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 11];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 20];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 29];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (tw < 31) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw + 1];
-                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 12];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 21];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 30];
-                acc3_0 += w3 * x0;
-              }
-            }
+          let e0_acc0_0 = 0;
+          let e0_acc1_0 = 0;
+          let e0_acc2_0 = 0;
+          let e0_acc3_0 = 0;
+          if (th < 31) {
             for (let r = 0; r < 16; r++) {
-              const x0 = dy[xrow + r * 1024 + tw];
-              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 4];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 13];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 22];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 31];
-              acc3_0 += w3 * x0;
+              const x0 = dy[xrow + r * 1024 + 33];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 9];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 18];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 27];
+              e0_acc3_0 += w3 * x0;
             }
-            if (tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw - 1];
-                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 5];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 14];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 23];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 32];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1 && tw < 31) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw - 31];
-                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 6];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 15];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 24];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 33];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw - 32];
-                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 7];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 16];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 25];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 34];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = dy[xrow + r * 1024 + tw - 33];
-                const w0 = w[g * 2304 + o0 * 9 + r * 144 + 8];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 2304 + o0 * 9 + r * 144 + 17];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 2304 + o0 * 9 + r * 144 + 26];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 2304 + o0 * 9 + r * 144 + 35];
-                acc3_0 += w3 * x0;
-              }
-            }
-            dx[yrow + tw] = acc0_0;
-            dx[yrow + tw + 1024] = acc1_0;
-            dx[yrow + tw + 2048] = acc2_0;
-            dx[yrow + tw + 3072] = acc3_0;
           }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 + 32];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 1];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 10];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 19];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 28];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024 + 1];
+            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 3];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 12];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 21];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 30];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024];
+            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 4];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 13];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 22];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 31];
+            e0_acc3_0 += w3 * x0;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 31];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 6];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 15];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 24];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 33];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 32];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 7];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 16];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 25];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 34];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          dx[yrow] = e0_acc0_0;
+          dx[yrow + 1024] = e0_acc1_0;
+          dx[yrow + 2048] = e0_acc2_0;
+          dx[yrow + 3072] = e0_acc3_0;
+          let e31_acc0_0 = 0;
+          let e31_acc1_0 = 0;
+          let e31_acc2_0 = 0;
+          let e31_acc3_0 = 0;
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 + 63];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 1];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 10];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 19];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 28];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 31) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 + 62];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 2];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 11];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 20];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 29];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024 + 31];
+            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 4];
+            e31_acc0_0 += w0 * x0;
+            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 13];
+            e31_acc1_0 += w1 * x0;
+            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 22];
+            e31_acc2_0 += w2 * x0;
+            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 31];
+            e31_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = dy[xrow + r * 1024 + 30];
+            const w0 = w[g * 2304 + o0 * 9 + r * 144 + 5];
+            e31_acc0_0 += w0 * x0;
+            const w1 = w[g * 2304 + o0 * 9 + r * 144 + 14];
+            e31_acc1_0 += w1 * x0;
+            const w2 = w[g * 2304 + o0 * 9 + r * 144 + 23];
+            e31_acc2_0 += w2 * x0;
+            const w3 = w[g * 2304 + o0 * 9 + r * 144 + 32];
+            e31_acc3_0 += w3 * x0;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 1];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 7];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 16];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 25];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 34];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = dy[xrow + r * 1024 - 2];
+              const w0 = w[g * 2304 + o0 * 9 + r * 144 + 8];
+              e31_acc0_0 += w0 * x0;
+              const w1 = w[g * 2304 + o0 * 9 + r * 144 + 17];
+              e31_acc1_0 += w1 * x0;
+              const w2 = w[g * 2304 + o0 * 9 + r * 144 + 26];
+              e31_acc2_0 += w2 * x0;
+              const w3 = w[g * 2304 + o0 * 9 + r * 144 + 35];
+              e31_acc3_0 += w3 * x0;
+            }
+          }
+          dx[yrow + 31] = e31_acc0_0;
+          dx[yrow + 1055] = e31_acc1_0;
+          dx[yrow + 2079] = e31_acc2_0;
+          dx[yrow + 3103] = e31_acc3_0;
         }
       }
     }

@@ -10,7 +10,7 @@
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
  */
 export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -302,7 +302,7 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
  */
 export function conv3x3_p1_32x16x16_to_32_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -607,7 +607,7 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct_rows(x: Float32Array, w: Fl
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
  */
 export function conv3x3_p1_32x16x16_to_32_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -793,136 +793,178 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct_cols(x: Float32Array, w: Fl
           y[yrow + 526] = t_acc2_1;
           y[yrow + 781] = t_acc3_0;
           y[yrow + 782] = t_acc3_1;
-          for (let ce = 0; ce < 2; ce++) {
-            const tw = (ce < 1 ? ce : ce + 14);
-            const bv0 = b[g * 32 + o0];
-            let acc0_0 = bv0;
-            const bv1 = b[g * 32 + o0 + 1];
-            let acc1_0 = bv1;
-            const bv2 = b[g * 32 + o0 + 2];
-            let acc2_0 = bv2;
-            const bv3 = b[g * 32 + o0 + 3];
-            let acc3_0 = bv3;
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = x[xrow + r * 256 + tw - 17];
-                const w0 = w[g * 9216 + o0 * 288 + r * 9];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 288];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 576];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 864];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = x[xrow + r * 256 + tw - 16];
-                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 289];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 577];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 865];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1 && tw < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = x[xrow + r * 256 + tw - 15];
-                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 290];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 578];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 866];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (tw >= 1) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = x[xrow + r * 256 + tw - 1];
-                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 291];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 579];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 867];
-                acc3_0 += w3 * x0;
-              }
-            }
+          const e0_bv0 = b[g * 32 + o0];
+          let e0_acc0_0 = e0_bv0;
+          const e0_bv1 = b[g * 32 + o0 + 1];
+          let e0_acc1_0 = e0_bv1;
+          const e0_bv2 = b[g * 32 + o0 + 2];
+          let e0_acc2_0 = e0_bv2;
+          const e0_bv3 = b[g * 32 + o0 + 3];
+          let e0_acc3_0 = e0_bv3;
+          if (th >= 1) {
             for (let r = 0; r < 32; r++) {
-              const x0 = x[xrow + r * 256 + tw];
-              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 4];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 292];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 580];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 868];
-              acc3_0 += w3 * x0;
+              const x0 = x[xrow + r * 256 - 16];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 1];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 289];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 577];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 865];
+              e0_acc3_0 += w3 * x0;
             }
-            if (tw < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = x[xrow + r * 256 + tw + 1];
-                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 5];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 293];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 581];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 869];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 15 && tw >= 1) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = x[xrow + r * 256 + tw + 15];
-                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 6];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 294];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 582];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 870];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = x[xrow + r * 256 + tw + 16];
-                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 7];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 295];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 583];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 871];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 15 && tw < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = x[xrow + r * 256 + tw + 17];
-                const w0 = w[g * 9216 + o0 * 288 + r * 9 + 8];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 288 + r * 9 + 296];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 288 + r * 9 + 584];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 288 + r * 9 + 872];
-                acc3_0 += w3 * x0;
-              }
-            }
-            y[yrow + tw] = acc0_0;
-            y[yrow + tw + 256] = acc1_0;
-            y[yrow + tw + 512] = acc2_0;
-            y[yrow + tw + 768] = acc3_0;
           }
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 - 15];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 2];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 290];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 578];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 866];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = x[xrow + r * 256];
+            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 4];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 292];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 580];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 868];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = x[xrow + r * 256 + 1];
+            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 5];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 293];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 581];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 869];
+            e0_acc3_0 += w3 * x0;
+          }
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 + 16];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 7];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 295];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 583];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 871];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 + 17];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 8];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 296];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 584];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 872];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          y[yrow] = e0_acc0_0;
+          y[yrow + 256] = e0_acc1_0;
+          y[yrow + 512] = e0_acc2_0;
+          y[yrow + 768] = e0_acc3_0;
+          const e15_bv0 = b[g * 32 + o0];
+          let e15_acc0_0 = e15_bv0;
+          const e15_bv1 = b[g * 32 + o0 + 1];
+          let e15_acc1_0 = e15_bv1;
+          const e15_bv2 = b[g * 32 + o0 + 2];
+          let e15_acc2_0 = e15_bv2;
+          const e15_bv3 = b[g * 32 + o0 + 3];
+          let e15_acc3_0 = e15_bv3;
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 - 2];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9];
+              e15_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 288];
+              e15_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 576];
+              e15_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 864];
+              e15_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 - 1];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 1];
+              e15_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 289];
+              e15_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 577];
+              e15_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 865];
+              e15_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = x[xrow + r * 256 + 14];
+            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 3];
+            e15_acc0_0 += w0 * x0;
+            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 291];
+            e15_acc1_0 += w1 * x0;
+            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 579];
+            e15_acc2_0 += w2 * x0;
+            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 867];
+            e15_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = x[xrow + r * 256 + 15];
+            const w0 = w[g * 9216 + o0 * 288 + r * 9 + 4];
+            e15_acc0_0 += w0 * x0;
+            const w1 = w[g * 9216 + o0 * 288 + r * 9 + 292];
+            e15_acc1_0 += w1 * x0;
+            const w2 = w[g * 9216 + o0 * 288 + r * 9 + 580];
+            e15_acc2_0 += w2 * x0;
+            const w3 = w[g * 9216 + o0 * 288 + r * 9 + 868];
+            e15_acc3_0 += w3 * x0;
+          }
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 + 30];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 6];
+              e15_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 294];
+              e15_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 582];
+              e15_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 870];
+              e15_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 256 + 31];
+              const w0 = w[g * 9216 + o0 * 288 + r * 9 + 7];
+              e15_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 288 + r * 9 + 295];
+              e15_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 288 + r * 9 + 583];
+              e15_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 288 + r * 9 + 871];
+              e15_acc3_0 += w3 * x0;
+            }
+          }
+          y[yrow + 15] = e15_acc0_0;
+          y[yrow + 271] = e15_acc1_0;
+          y[yrow + 527] = e15_acc2_0;
+          y[yrow + 783] = e15_acc3_0;
         }
       }
     }
@@ -932,7 +974,7 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct_cols(x: Float32Array, w: Fl
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.96, im2row 1.30
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.30
  */
 export function conv3x3_p1_32x16x16_to_32_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -1202,7 +1244,7 @@ export function conv3x3_p1_32x16x16_to_32_db(dy: Float32Array, db: Float32Array)
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
  */
 export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -1490,7 +1532,7 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
  */
 export function conv3x3_p1_32x16x16_to_32_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -1791,7 +1833,7 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct_rows(dy: Float32Array, w: Fl
 /**
  * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
  */
 export function conv3x3_p1_32x16x16_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -1973,132 +2015,170 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct_cols(dy: Float32Array, w: Fl
           dx[yrow + 526] = t_acc2_1;
           dx[yrow + 781] = t_acc3_0;
           dx[yrow + 782] = t_acc3_1;
-          for (let ce = 0; ce < 2; ce++) {
-            const tw = (ce < 1 ? ce : ce + 14);
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            let acc3_0 = 0;
-            if (th < 15 && tw < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw + 17];
-                const w0 = w[g * 9216 + o0 * 9 + r * 288];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 9];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 18];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 27];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw + 16];
-                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 10];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 19];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 28];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 15 && tw >= 1) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw + 15];
-                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 11];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 20];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 29];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (tw < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw + 1];
-                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 12];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 21];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 30];
-                acc3_0 += w3 * x0;
-              }
-            }
+          let e0_acc0_0 = 0;
+          let e0_acc1_0 = 0;
+          let e0_acc2_0 = 0;
+          let e0_acc3_0 = 0;
+          if (th < 15) {
             for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 + tw];
-              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 4];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 13];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 22];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 31];
-              acc3_0 += w3 * x0;
+              const x0 = dy[xrow + r * 256 + 17];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 9];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 18];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 27];
+              e0_acc3_0 += w3 * x0;
             }
-            if (tw >= 1) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw - 1];
-                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 5];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 14];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 23];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 32];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1 && tw < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw - 15];
-                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 6];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 15];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 24];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 33];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw - 16];
-                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 7];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 16];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 25];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 34];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw - 17];
-                const w0 = w[g * 9216 + o0 * 9 + r * 288 + 8];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 9216 + o0 * 9 + r * 288 + 17];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 9216 + o0 * 9 + r * 288 + 26];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 9216 + o0 * 9 + r * 288 + 35];
-                acc3_0 += w3 * x0;
-              }
-            }
-            dx[yrow + tw] = acc0_0;
-            dx[yrow + tw + 256] = acc1_0;
-            dx[yrow + tw + 512] = acc2_0;
-            dx[yrow + tw + 768] = acc3_0;
           }
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 + 16];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 1];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 10];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 19];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 28];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256 + 1];
+            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 3];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 12];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 21];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 30];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256];
+            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 4];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 13];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 22];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 31];
+            e0_acc3_0 += w3 * x0;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 - 15];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 6];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 15];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 24];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 33];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 - 16];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 7];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 16];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 25];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 34];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          dx[yrow] = e0_acc0_0;
+          dx[yrow + 256] = e0_acc1_0;
+          dx[yrow + 512] = e0_acc2_0;
+          dx[yrow + 768] = e0_acc3_0;
+          let e15_acc0_0 = 0;
+          let e15_acc1_0 = 0;
+          let e15_acc2_0 = 0;
+          let e15_acc3_0 = 0;
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 + 31];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 1];
+              e15_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 10];
+              e15_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 19];
+              e15_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 28];
+              e15_acc3_0 += w3 * x0;
+            }
+          }
+          if (th < 15) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 + 30];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 2];
+              e15_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 11];
+              e15_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 20];
+              e15_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 29];
+              e15_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256 + 15];
+            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 4];
+            e15_acc0_0 += w0 * x0;
+            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 13];
+            e15_acc1_0 += w1 * x0;
+            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 22];
+            e15_acc2_0 += w2 * x0;
+            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 31];
+            e15_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256 + 14];
+            const w0 = w[g * 9216 + o0 * 9 + r * 288 + 5];
+            e15_acc0_0 += w0 * x0;
+            const w1 = w[g * 9216 + o0 * 9 + r * 288 + 14];
+            e15_acc1_0 += w1 * x0;
+            const w2 = w[g * 9216 + o0 * 9 + r * 288 + 23];
+            e15_acc2_0 += w2 * x0;
+            const w3 = w[g * 9216 + o0 * 9 + r * 288 + 32];
+            e15_acc3_0 += w3 * x0;
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 - 1];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 7];
+              e15_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 16];
+              e15_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 25];
+              e15_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 34];
+              e15_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 32; r++) {
+              const x0 = dy[xrow + r * 256 - 2];
+              const w0 = w[g * 9216 + o0 * 9 + r * 288 + 8];
+              e15_acc0_0 += w0 * x0;
+              const w1 = w[g * 9216 + o0 * 9 + r * 288 + 17];
+              e15_acc1_0 += w1 * x0;
+              const w2 = w[g * 9216 + o0 * 9 + r * 288 + 26];
+              e15_acc2_0 += w2 * x0;
+              const w3 = w[g * 9216 + o0 * 9 + r * 288 + 35];
+              e15_acc3_0 += w3 * x0;
+            }
+          }
+          dx[yrow + 15] = e15_acc0_0;
+          dx[yrow + 271] = e15_acc1_0;
+          dx[yrow + 527] = e15_acc2_0;
+          dx[yrow + 783] = e15_acc3_0;
         }
       }
     }

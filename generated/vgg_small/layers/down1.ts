@@ -10,7 +10,7 @@
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.13
  */
 export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -302,7 +302,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, w: Floa
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.13
  */
 export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -601,7 +601,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows(x: Float32Array, w:
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.13
  */
 export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 8; n++) {
@@ -834,130 +834,88 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(x: Float32Array, w:
           y[yrow + 781] = t_acc3_0;
           y[yrow + 782] = t_acc3_1;
           y[yrow + 783] = t_acc3_2;
-          for (let ce = 0; ce < 1; ce++) {
-            const tw = ce;
-            const bv0 = b[g * 32 + o0];
-            let acc0_0 = bv0;
-            const bv1 = b[g * 32 + o0 + 1];
-            let acc1_0 = bv1;
-            const bv2 = b[g * 32 + o0 + 2];
-            let acc2_0 = bv2;
-            const bv3 = b[g * 32 + o0 + 3];
-            let acc3_0 = bv3;
-            if (th >= 1 && tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw * 2 - 33];
-                const w0 = w[g * 4608 + o0 * 144 + r * 9];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 4608 + o0 * 144 + r * 9 + 144];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 4608 + o0 * 144 + r * 9 + 288];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 4608 + o0 * 144 + r * 9 + 432];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw * 2 - 32];
-                const w0 = w[g * 4608 + o0 * 144 + r * 9 + 1];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 4608 + o0 * 144 + r * 9 + 145];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 4608 + o0 * 144 + r * 9 + 289];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 4608 + o0 * 144 + r * 9 + 433];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw * 2 - 31];
-                const w0 = w[g * 4608 + o0 * 144 + r * 9 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 4608 + o0 * 144 + r * 9 + 146];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 4608 + o0 * 144 + r * 9 + 290];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 4608 + o0 * 144 + r * 9 + 434];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw * 2 - 1];
-                const w0 = w[g * 4608 + o0 * 144 + r * 9 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 4608 + o0 * 144 + r * 9 + 147];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 4608 + o0 * 144 + r * 9 + 291];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 4608 + o0 * 144 + r * 9 + 435];
-                acc3_0 += w3 * x0;
-              }
-            }
+          const e0_bv0 = b[g * 32 + o0];
+          let e0_acc0_0 = e0_bv0;
+          const e0_bv1 = b[g * 32 + o0 + 1];
+          let e0_acc1_0 = e0_bv1;
+          const e0_bv2 = b[g * 32 + o0 + 2];
+          let e0_acc2_0 = e0_bv2;
+          const e0_bv3 = b[g * 32 + o0 + 3];
+          let e0_acc3_0 = e0_bv3;
+          if (th >= 1) {
             for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 + tw * 2];
-              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 4];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 148];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 292];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 436];
-              acc3_0 += w3 * x0;
+              const x0 = x[xrow + r * 1024 - 32];
+              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 1];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 145];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 289];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 433];
+              e0_acc3_0 += w3 * x0;
             }
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 + tw * 2 + 1];
-              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 5];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 149];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 293];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 437];
-              acc3_0 += w3 * x0;
-            }
-            if (tw >= 1) {
-              for (let r = 0; r < 16; r++) {
-                const x0 = x[xrow + r * 1024 + tw * 2 + 31];
-                const w0 = w[g * 4608 + o0 * 144 + r * 9 + 6];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 4608 + o0 * 144 + r * 9 + 150];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 4608 + o0 * 144 + r * 9 + 294];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 4608 + o0 * 144 + r * 9 + 438];
-                acc3_0 += w3 * x0;
-              }
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 + tw * 2 + 32];
-              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 7];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 151];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 295];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 439];
-              acc3_0 += w3 * x0;
-            }
-            for (let r = 0; r < 16; r++) {
-              const x0 = x[xrow + r * 1024 + tw * 2 + 33];
-              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 8];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 152];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 296];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 440];
-              acc3_0 += w3 * x0;
-            }
-            y[yrow + tw] = acc0_0;
-            y[yrow + tw + 256] = acc1_0;
-            y[yrow + tw + 512] = acc2_0;
-            y[yrow + tw + 768] = acc3_0;
           }
+          if (th >= 1) {
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 1024 - 31];
+              const w0 = w[g * 4608 + o0 * 144 + r * 9 + 2];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 4608 + o0 * 144 + r * 9 + 146];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 4608 + o0 * 144 + r * 9 + 290];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 4608 + o0 * 144 + r * 9 + 434];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024];
+            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 4];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 148];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 292];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 436];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 1];
+            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 5];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 149];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 293];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 437];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 32];
+            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 7];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 151];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 295];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 439];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 1024 + 33];
+            const w0 = w[g * 4608 + o0 * 144 + r * 9 + 8];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 4608 + o0 * 144 + r * 9 + 152];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 4608 + o0 * 144 + r * 9 + 296];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 4608 + o0 * 144 + r * 9 + 440];
+            e0_acc3_0 += w3 * x0;
+          }
+          y[yrow] = e0_acc0_0;
+          y[yrow + 256] = e0_acc1_0;
+          y[yrow + 512] = e0_acc2_0;
+          y[yrow + 768] = e0_acc3_0;
         }
       }
     }
@@ -967,7 +925,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(x: Float32Array, w:
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.30
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.30
  */
 export function conv3x3_s2_p1_16x32x32_to_32_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -1195,7 +1153,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_db(dy: Float32Array, db: Float32Arr
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.94, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.13
  */
 export function conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 1 of 9 taps
@@ -1625,7 +1583,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, w: Floa
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.94, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.13
  */
 export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (1, 0): 2 of 9 taps
@@ -1891,7 +1849,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(dy: Float32Array, w:
 /**
  * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.94, im2row 1.13
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.13
  */
 export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   // stride phase (0, 1): 2 of 9 taps
@@ -1968,41 +1926,25 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(dy: Float32Array, w:
           dx[yrow + 3097] = t_acc3_0;
           dx[yrow + 3099] = t_acc3_1;
           dx[yrow + 3101] = t_acc3_2;
-          for (let ce = 0; ce < 1; ce++) {
-            const tw = ce + 15;
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            let acc3_0 = 0;
-            if (tw < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw + 1];
-                const w0 = w[g * 4608 + o0 * 9 + r * 144 + 3];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 4608 + o0 * 9 + r * 144 + 12];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 4608 + o0 * 9 + r * 144 + 21];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 4608 + o0 * 9 + r * 144 + 30];
-                acc3_0 += w3 * x0;
-              }
-            }
-            for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 + tw];
-              const w0 = w[g * 4608 + o0 * 9 + r * 144 + 5];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 4608 + o0 * 9 + r * 144 + 14];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 4608 + o0 * 9 + r * 144 + 23];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 4608 + o0 * 9 + r * 144 + 32];
-              acc3_0 += w3 * x0;
-            }
-            dx[yrow + tw * 2 + 1] = acc0_0;
-            dx[yrow + tw * 2 + 1025] = acc1_0;
-            dx[yrow + tw * 2 + 2049] = acc2_0;
-            dx[yrow + tw * 2 + 3073] = acc3_0;
+          let e15_acc0_0 = 0;
+          let e15_acc1_0 = 0;
+          let e15_acc2_0 = 0;
+          let e15_acc3_0 = 0;
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256 + 15];
+            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 5];
+            e15_acc0_0 += w0 * x0;
+            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 14];
+            e15_acc1_0 += w1 * x0;
+            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 23];
+            e15_acc2_0 += w2 * x0;
+            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 32];
+            e15_acc3_0 += w3 * x0;
           }
+          dx[yrow + 31] = e15_acc0_0;
+          dx[yrow + 1055] = e15_acc1_0;
+          dx[yrow + 2079] = e15_acc2_0;
+          dx[yrow + 3103] = e15_acc3_0;
         }
       }
     }
@@ -2127,67 +2069,38 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(dy: Float32Array, w:
           dx[yrow + 3097] = t_acc3_0;
           dx[yrow + 3099] = t_acc3_1;
           dx[yrow + 3101] = t_acc3_2;
-          for (let ce = 0; ce < 1; ce++) {
-            const tw = ce + 15;
-            let acc0_0 = 0;
-            let acc1_0 = 0;
-            let acc2_0 = 0;
-            let acc3_0 = 0;
-            if (th < 15 && tw < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw + 17];
-                const w0 = w[g * 4608 + o0 * 9 + r * 144];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 4608 + o0 * 9 + r * 144 + 9];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 4608 + o0 * 9 + r * 144 + 18];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 4608 + o0 * 9 + r * 144 + 27];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (th < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw + 16];
-                const w0 = w[g * 4608 + o0 * 9 + r * 144 + 2];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 4608 + o0 * 9 + r * 144 + 11];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 4608 + o0 * 9 + r * 144 + 20];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 4608 + o0 * 9 + r * 144 + 29];
-                acc3_0 += w3 * x0;
-              }
-            }
-            if (tw < 15) {
-              for (let r = 0; r < 32; r++) {
-                const x0 = dy[xrow + r * 256 + tw + 1];
-                const w0 = w[g * 4608 + o0 * 9 + r * 144 + 6];
-                acc0_0 += w0 * x0;
-                const w1 = w[g * 4608 + o0 * 9 + r * 144 + 15];
-                acc1_0 += w1 * x0;
-                const w2 = w[g * 4608 + o0 * 9 + r * 144 + 24];
-                acc2_0 += w2 * x0;
-                const w3 = w[g * 4608 + o0 * 9 + r * 144 + 33];
-                acc3_0 += w3 * x0;
-              }
-            }
+          let e15_acc0_0 = 0;
+          let e15_acc1_0 = 0;
+          let e15_acc2_0 = 0;
+          let e15_acc3_0 = 0;
+          if (th < 15) {
             for (let r = 0; r < 32; r++) {
-              const x0 = dy[xrow + r * 256 + tw];
-              const w0 = w[g * 4608 + o0 * 9 + r * 144 + 8];
-              acc0_0 += w0 * x0;
-              const w1 = w[g * 4608 + o0 * 9 + r * 144 + 17];
-              acc1_0 += w1 * x0;
-              const w2 = w[g * 4608 + o0 * 9 + r * 144 + 26];
-              acc2_0 += w2 * x0;
-              const w3 = w[g * 4608 + o0 * 9 + r * 144 + 35];
-              acc3_0 += w3 * x0;
+              const x0 = dy[xrow + r * 256 + 31];
+              const w0 = w[g * 4608 + o0 * 9 + r * 144 + 2];
+              e15_acc0_0 += w0 * x0;
+              const w1 = w[g * 4608 + o0 * 9 + r * 144 + 11];
+              e15_acc1_0 += w1 * x0;
+              const w2 = w[g * 4608 + o0 * 9 + r * 144 + 20];
+              e15_acc2_0 += w2 * x0;
+              const w3 = w[g * 4608 + o0 * 9 + r * 144 + 29];
+              e15_acc3_0 += w3 * x0;
             }
-            dx[yrow + tw * 2 + 1] = acc0_0;
-            dx[yrow + tw * 2 + 1025] = acc1_0;
-            dx[yrow + tw * 2 + 2049] = acc2_0;
-            dx[yrow + tw * 2 + 3073] = acc3_0;
           }
+          for (let r = 0; r < 32; r++) {
+            const x0 = dy[xrow + r * 256 + 15];
+            const w0 = w[g * 4608 + o0 * 9 + r * 144 + 8];
+            e15_acc0_0 += w0 * x0;
+            const w1 = w[g * 4608 + o0 * 9 + r * 144 + 17];
+            e15_acc1_0 += w1 * x0;
+            const w2 = w[g * 4608 + o0 * 9 + r * 144 + 26];
+            e15_acc2_0 += w2 * x0;
+            const w3 = w[g * 4608 + o0 * 9 + r * 144 + 35];
+            e15_acc3_0 += w3 * x0;
+          }
+          dx[yrow + 31] = e15_acc0_0;
+          dx[yrow + 1055] = e15_acc1_0;
+          dx[yrow + 2079] = e15_acc2_0;
+          dx[yrow + 3103] = e15_acc3_0;
         }
       }
     }

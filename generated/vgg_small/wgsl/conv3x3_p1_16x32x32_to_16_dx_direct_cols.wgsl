@@ -5,16 +5,16 @@
 //
 // conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
-// kernel conv3x3_p1_16x32x32_to_16_dx_direct_cols: 2 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
+// kernel conv3x3_p1_16x32x32_to_16_dx_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 131072>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 2304>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 131072>;
 
-// dispatch 1 of 2: n=8 x g=1 x ob=4 x th=32; 16x1x1 workgroups of 64
+// dispatch 1 of 1: n=8 x g=1 x ob=4 x th=32; 16x1x1 workgroups of 64
 @compute @workgroup_size(64)
-fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
   if (_lin >= 1024u) {
     return;
@@ -199,146 +199,168 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yrow + 2078] = t_acc2_1;
   dx[yrow + 3101] = t_acc3_0;
   dx[yrow + 3102] = t_acc3_1;
-}
-
-// dispatch 2 of 2: n=8 x g=1 x ob=4 x th=32 x ce=2; 32x1x1 workgroups of 64
-@compute @workgroup_size(64)
-fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 2048u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 256;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 64) % 4;
-  let th: i32 = (_i / 2) % 32;
-  let ce: i32 = (_i) % 2;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = ((n * 16 + g * 16 + o0) * 32 + th) * 32;
-  let xrow: i32 = ((n * 16 + g * 16) * 32 + th) * 32;
-  let tw: i32 = select(ce + 30, ce, ce < 1);
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  var acc3_0: f32 = 0f;
-  if (th < 31 && tw < 31) {
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc1_0: f32 = 0f;
+  var e0_acc2_0: f32 = 0f;
+  var e0_acc3_0: f32 = 0f;
+  if (th < 31) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw + 33];
+      let x0: f32 = dy[xrow + r * 1024 + 33];
       let w0: f32 = w[g * 2304 + o0 * 9 + r * 144];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 9];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 18];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 27];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   if (th < 31) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw + 32];
+      let x0: f32 = dy[xrow + r * 1024 + 32];
       let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 1];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 10];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 19];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 28];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (th < 31 && tw >= 1) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw + 31];
-      let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 2];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 11];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 20];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 29];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (tw < 31) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw + 1];
-      let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 3];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 12];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 21];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 30];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   for (var r: i32 = 0; r < 16; r++) {
-    let x0: f32 = dy[xrow + r * 1024 + tw];
+    let x0: f32 = dy[xrow + r * 1024 + 1];
+    let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 3];
+    e0_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 12];
+    e0_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 21];
+    e0_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 30];
+    e0_acc3_0 += w3 * x0;
+  }
+  for (var r: i32 = 0; r < 16; r++) {
+    let x0: f32 = dy[xrow + r * 1024];
     let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 4];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 13];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 22];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 31];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
   }
-  if (tw >= 1) {
+  if (th >= 1) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw - 1];
-      let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 5];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 14];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 23];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 32];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (th >= 1 && tw < 31) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw - 31];
+      let x0: f32 = dy[xrow + r * 1024 - 31];
       let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 6];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 15];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 24];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 33];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   if (th >= 1) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw - 32];
+      let x0: f32 = dy[xrow + r * 1024 - 32];
       let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 7];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 16];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 25];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 34];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
-  if (th >= 1 && tw >= 1) {
+  dx[yrow] = e0_acc0_0;
+  dx[yrow + 1024] = e0_acc1_0;
+  dx[yrow + 2048] = e0_acc2_0;
+  dx[yrow + 3072] = e0_acc3_0;
+  var e31_acc0_0: f32 = 0f;
+  var e31_acc1_0: f32 = 0f;
+  var e31_acc2_0: f32 = 0f;
+  var e31_acc3_0: f32 = 0f;
+  if (th < 31) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw - 33];
-      let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 8];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 17];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 26];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 35];
-      acc3_0 += w3 * x0;
+      let x0: f32 = dy[xrow + r * 1024 + 63];
+      let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 1];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 10];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 19];
+      e31_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 28];
+      e31_acc3_0 += w3 * x0;
     }
   }
-  dx[yrow + tw] = acc0_0;
-  dx[yrow + tw + 1024] = acc1_0;
-  dx[yrow + tw + 2048] = acc2_0;
-  dx[yrow + tw + 3072] = acc3_0;
+  if (th < 31) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 1024 + 62];
+      let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 2];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 11];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 20];
+      e31_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 29];
+      e31_acc3_0 += w3 * x0;
+    }
+  }
+  for (var r: i32 = 0; r < 16; r++) {
+    let x0: f32 = dy[xrow + r * 1024 + 31];
+    let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 4];
+    e31_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 13];
+    e31_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 22];
+    e31_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 31];
+    e31_acc3_0 += w3 * x0;
+  }
+  for (var r: i32 = 0; r < 16; r++) {
+    let x0: f32 = dy[xrow + r * 1024 + 30];
+    let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 5];
+    e31_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 14];
+    e31_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 23];
+    e31_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 32];
+    e31_acc3_0 += w3 * x0;
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 1024 - 1];
+      let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 7];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 16];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 25];
+      e31_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 34];
+      e31_acc3_0 += w3 * x0;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 1024 - 2];
+      let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 8];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 17];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 26];
+      e31_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 35];
+      e31_acc3_0 += w3 * x0;
+    }
+  }
+  dx[yrow + 31] = e31_acc0_0;
+  dx[yrow + 1055] = e31_acc1_0;
+  dx[yrow + 2079] = e31_acc2_0;
+  dx[yrow + 3103] = e31_acc3_0;
 }

@@ -5,17 +5,17 @@
 //
 // conv2d "conv1_2" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
 // role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
-// kernel conv3x3_p1_16x32x32_to_16_fwd_direct_cols: 2 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
+// kernel conv3x3_p1_16x32x32_to_16_fwd_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 131072>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 2304>;
 @group(0) @binding(2) var<storage, read> b: array<f32, 16>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 131072>;
 
-// dispatch 1 of 2: n=8 x g=1 x ob=4 x th=32; 16x1x1 workgroups of 64
+// dispatch 1 of 1: n=8 x g=1 x ob=4 x th=32; 16x1x1 workgroups of 64
 @compute @workgroup_size(64)
-fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
   if (_lin >= 1024u) {
     return;
@@ -32,6 +32,14 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let t_bv1: f32 = b[g * 16 + o0 + 1];
   let t_bv2: f32 = b[g * 16 + o0 + 2];
   let t_bv3: f32 = b[g * 16 + o0 + 3];
+  let e0_bv0: f32 = b[g * 16 + o0];
+  let e0_bv1: f32 = b[g * 16 + o0 + 1];
+  let e0_bv2: f32 = b[g * 16 + o0 + 2];
+  let e0_bv3: f32 = b[g * 16 + o0 + 3];
+  let e31_bv0: f32 = b[g * 16 + o0];
+  let e31_bv1: f32 = b[g * 16 + o0 + 1];
+  let e31_bv2: f32 = b[g * 16 + o0 + 2];
+  let e31_bv3: f32 = b[g * 16 + o0 + 3];
   var t_acc0_0: f32 = t_bv0;
   var t_acc0_1: f32 = t_bv0;
   var t_acc1_0: f32 = t_bv1;
@@ -204,150 +212,168 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   y[yrow + 2078] = t_acc2_1;
   y[yrow + 3101] = t_acc3_0;
   y[yrow + 3102] = t_acc3_1;
-}
-
-// dispatch 2 of 2: n=8 x g=1 x ob=4 x th=32 x ce=2; 32x1x1 workgroups of 64
-@compute @workgroup_size(64)
-fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 2048u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 256;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 64) % 4;
-  let th: i32 = (_i / 2) % 32;
-  let ce: i32 = (_i) % 2;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = ((n * 16 + g * 16 + o0) * 32 + th) * 32;
-  let xrow: i32 = ((n * 16 + g * 16) * 32 + th) * 32;
-  let tw: i32 = select(ce + 30, ce, ce < 1);
-  let bv0: f32 = b[g * 16 + o0];
-  let bv1: f32 = b[g * 16 + o0 + 1];
-  let bv2: f32 = b[g * 16 + o0 + 2];
-  let bv3: f32 = b[g * 16 + o0 + 3];
-  var acc0_0: f32 = bv0;
-  var acc1_0: f32 = bv1;
-  var acc2_0: f32 = bv2;
-  var acc3_0: f32 = bv3;
-  if (th >= 1 && tw >= 1) {
+  var e0_acc0_0: f32 = e0_bv0;
+  var e0_acc1_0: f32 = e0_bv1;
+  var e0_acc2_0: f32 = e0_bv2;
+  var e0_acc3_0: f32 = e0_bv3;
+  if (th >= 1) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw - 33];
-      let w0: f32 = w[g * 2304 + o0 * 144 + r * 9];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 144];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 288];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 432];
-      acc3_0 += w3 * x0;
+      let x0: f32 = x[xrow + r * 1024 - 32];
+      let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 1];
+      e0_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 145];
+      e0_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 289];
+      e0_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 433];
+      e0_acc3_0 += w3 * x0;
     }
   }
   if (th >= 1) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw - 32];
-      let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 1];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 145];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 289];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 433];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (th >= 1 && tw < 31) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw - 31];
+      let x0: f32 = x[xrow + r * 1024 - 31];
       let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 2];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 146];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 290];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 434];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (tw >= 1) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw - 1];
-      let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 3];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 147];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 291];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 435];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   for (var r: i32 = 0; r < 16; r++) {
-    let x0: f32 = x[xrow + r * 1024 + tw];
+    let x0: f32 = x[xrow + r * 1024];
     let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 4];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 148];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 292];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 436];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
   }
-  if (tw < 31) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw + 1];
-      let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 5];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 149];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 293];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 437];
-      acc3_0 += w3 * x0;
-    }
+  for (var r: i32 = 0; r < 16; r++) {
+    let x0: f32 = x[xrow + r * 1024 + 1];
+    let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 5];
+    e0_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 149];
+    e0_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 293];
+    e0_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 437];
+    e0_acc3_0 += w3 * x0;
   }
-  if (th < 31 && tw >= 1) {
+  if (th < 31) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw + 31];
-      let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 6];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 150];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 294];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 438];
-      acc3_0 += w3 * x0;
+      let x0: f32 = x[xrow + r * 1024 + 32];
+      let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 7];
+      e0_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 151];
+      e0_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 295];
+      e0_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 439];
+      e0_acc3_0 += w3 * x0;
     }
   }
   if (th < 31) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw + 32];
-      let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 7];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 151];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 295];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 439];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (th < 31 && tw < 31) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw + 33];
+      let x0: f32 = x[xrow + r * 1024 + 33];
       let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 8];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 152];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 296];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 440];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
-  y[yrow + tw] = acc0_0;
-  y[yrow + tw + 1024] = acc1_0;
-  y[yrow + tw + 2048] = acc2_0;
-  y[yrow + tw + 3072] = acc3_0;
+  y[yrow] = e0_acc0_0;
+  y[yrow + 1024] = e0_acc1_0;
+  y[yrow + 2048] = e0_acc2_0;
+  y[yrow + 3072] = e0_acc3_0;
+  var e31_acc0_0: f32 = e31_bv0;
+  var e31_acc1_0: f32 = e31_bv1;
+  var e31_acc2_0: f32 = e31_bv2;
+  var e31_acc3_0: f32 = e31_bv3;
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = x[xrow + r * 1024 - 2];
+      let w0: f32 = w[g * 2304 + o0 * 144 + r * 9];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 144];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 288];
+      e31_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 432];
+      e31_acc3_0 += w3 * x0;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = x[xrow + r * 1024 - 1];
+      let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 1];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 145];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 289];
+      e31_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 433];
+      e31_acc3_0 += w3 * x0;
+    }
+  }
+  for (var r: i32 = 0; r < 16; r++) {
+    let x0: f32 = x[xrow + r * 1024 + 30];
+    let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 3];
+    e31_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 147];
+    e31_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 291];
+    e31_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 435];
+    e31_acc3_0 += w3 * x0;
+  }
+  for (var r: i32 = 0; r < 16; r++) {
+    let x0: f32 = x[xrow + r * 1024 + 31];
+    let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 4];
+    e31_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 148];
+    e31_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 292];
+    e31_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 436];
+    e31_acc3_0 += w3 * x0;
+  }
+  if (th < 31) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = x[xrow + r * 1024 + 62];
+      let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 6];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 150];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 294];
+      e31_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 438];
+      e31_acc3_0 += w3 * x0;
+    }
+  }
+  if (th < 31) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = x[xrow + r * 1024 + 63];
+      let w0: f32 = w[g * 2304 + o0 * 144 + r * 9 + 7];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 2304 + o0 * 144 + r * 9 + 151];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 2304 + o0 * 144 + r * 9 + 295];
+      e31_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 2304 + o0 * 144 + r * 9 + 439];
+      e31_acc3_0 += w3 * x0;
+    }
+  }
+  y[yrow + 31] = e31_acc0_0;
+  y[yrow + 1055] = e31_acc1_0;
+  y[yrow + 2079] = e31_acc2_0;
+  y[yrow + 3103] = e31_acc3_0;
 }

@@ -5,16 +5,16 @@
 //
 // conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
-// kernel conv3x3_p1_32x16x16_to_32_dx_direct_cols: 2 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
+// kernel conv3x3_p1_32x16x16_to_32_dx_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 65536>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 9216>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 65536>;
 
-// dispatch 1 of 2: n=8 x g=1 x ob=8 x th=16; 16x1x1 workgroups of 64
+// dispatch 1 of 1: n=8 x g=1 x ob=8 x th=16; 16x1x1 workgroups of 64
 @compute @workgroup_size(64)
-fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
   if (_lin >= 1024u) {
     return;
@@ -199,146 +199,168 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yrow + 526] = t_acc2_1;
   dx[yrow + 781] = t_acc3_0;
   dx[yrow + 782] = t_acc3_1;
-}
-
-// dispatch 2 of 2: n=8 x g=1 x ob=8 x th=16 x ce=2; 32x1x1 workgroups of 64
-@compute @workgroup_size(64)
-fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 2048u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 256;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 32) % 8;
-  let th: i32 = (_i / 2) % 16;
-  let ce: i32 = (_i) % 2;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
-  let xrow: i32 = ((n * 32 + g * 32) * 16 + th) * 16;
-  let tw: i32 = select(ce + 14, ce, ce < 1);
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  var acc3_0: f32 = 0f;
-  if (th < 15 && tw < 15) {
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc1_0: f32 = 0f;
+  var e0_acc2_0: f32 = 0f;
+  var e0_acc3_0: f32 = 0f;
+  if (th < 15) {
     for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 256 + tw + 17];
+      let x0: f32 = dy[xrow + r * 256 + 17];
       let w0: f32 = w[g * 9216 + o0 * 9 + r * 288];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 9];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 18];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 27];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   if (th < 15) {
     for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 256 + tw + 16];
+      let x0: f32 = dy[xrow + r * 256 + 16];
       let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 1];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 10];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 19];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 28];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (th < 15 && tw >= 1) {
-    for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 256 + tw + 15];
-      let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 2];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 11];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 20];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 29];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (tw < 15) {
-    for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 256 + tw + 1];
-      let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 3];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 12];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 21];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 30];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   for (var r: i32 = 0; r < 32; r++) {
-    let x0: f32 = dy[xrow + r * 256 + tw];
+    let x0: f32 = dy[xrow + r * 256 + 1];
+    let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 3];
+    e0_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 12];
+    e0_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 21];
+    e0_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 30];
+    e0_acc3_0 += w3 * x0;
+  }
+  for (var r: i32 = 0; r < 32; r++) {
+    let x0: f32 = dy[xrow + r * 256];
     let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 4];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 13];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 22];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 31];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
   }
-  if (tw >= 1) {
+  if (th >= 1) {
     for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 256 + tw - 1];
-      let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 5];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 14];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 23];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 32];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (th >= 1 && tw < 15) {
-    for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 256 + tw - 15];
+      let x0: f32 = dy[xrow + r * 256 - 15];
       let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 6];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 15];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 24];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 33];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   if (th >= 1) {
     for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 256 + tw - 16];
+      let x0: f32 = dy[xrow + r * 256 - 16];
       let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 7];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 16];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 25];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 34];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
-  if (th >= 1 && tw >= 1) {
+  dx[yrow] = e0_acc0_0;
+  dx[yrow + 256] = e0_acc1_0;
+  dx[yrow + 512] = e0_acc2_0;
+  dx[yrow + 768] = e0_acc3_0;
+  var e15_acc0_0: f32 = 0f;
+  var e15_acc1_0: f32 = 0f;
+  var e15_acc2_0: f32 = 0f;
+  var e15_acc3_0: f32 = 0f;
+  if (th < 15) {
     for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 256 + tw - 17];
-      let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 8];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 17];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 26];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 35];
-      acc3_0 += w3 * x0;
+      let x0: f32 = dy[xrow + r * 256 + 31];
+      let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 1];
+      e15_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 10];
+      e15_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 19];
+      e15_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 28];
+      e15_acc3_0 += w3 * x0;
     }
   }
-  dx[yrow + tw] = acc0_0;
-  dx[yrow + tw + 256] = acc1_0;
-  dx[yrow + tw + 512] = acc2_0;
-  dx[yrow + tw + 768] = acc3_0;
+  if (th < 15) {
+    for (var r: i32 = 0; r < 32; r++) {
+      let x0: f32 = dy[xrow + r * 256 + 30];
+      let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 2];
+      e15_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 11];
+      e15_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 20];
+      e15_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 29];
+      e15_acc3_0 += w3 * x0;
+    }
+  }
+  for (var r: i32 = 0; r < 32; r++) {
+    let x0: f32 = dy[xrow + r * 256 + 15];
+    let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 4];
+    e15_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 13];
+    e15_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 22];
+    e15_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 31];
+    e15_acc3_0 += w3 * x0;
+  }
+  for (var r: i32 = 0; r < 32; r++) {
+    let x0: f32 = dy[xrow + r * 256 + 14];
+    let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 5];
+    e15_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 14];
+    e15_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 23];
+    e15_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 32];
+    e15_acc3_0 += w3 * x0;
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 32; r++) {
+      let x0: f32 = dy[xrow + r * 256 - 1];
+      let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 7];
+      e15_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 16];
+      e15_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 25];
+      e15_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 34];
+      e15_acc3_0 += w3 * x0;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 32; r++) {
+      let x0: f32 = dy[xrow + r * 256 - 2];
+      let w0: f32 = w[g * 9216 + o0 * 9 + r * 288 + 8];
+      e15_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 9216 + o0 * 9 + r * 288 + 17];
+      e15_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 9216 + o0 * 9 + r * 288 + 26];
+      e15_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 9216 + o0 * 9 + r * 288 + 35];
+      e15_acc3_0 += w3 * x0;
+    }
+  }
+  dx[yrow + 15] = e15_acc0_0;
+  dx[yrow + 271] = e15_acc1_0;
+  dx[yrow + 527] = e15_acc2_0;
+  dx[yrow + 783] = e15_acc3_0;
 }

@@ -5,17 +5,17 @@
 //
 // conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
 // role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.03, im2row 1.13
-// kernel conv3x3_p1_32x16x16_to_32_fwd_direct_cols: 2 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
+// kernel conv3x3_p1_32x16x16_to_32_fwd_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 65536>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 9216>;
 @group(0) @binding(2) var<storage, read> b: array<f32, 32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 65536>;
 
-// dispatch 1 of 2: n=8 x g=1 x ob=8 x th=16; 16x1x1 workgroups of 64
+// dispatch 1 of 1: n=8 x g=1 x ob=8 x th=16; 16x1x1 workgroups of 64
 @compute @workgroup_size(64)
-fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
   if (_lin >= 1024u) {
     return;
@@ -32,6 +32,14 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let t_bv1: f32 = b[g * 32 + o0 + 1];
   let t_bv2: f32 = b[g * 32 + o0 + 2];
   let t_bv3: f32 = b[g * 32 + o0 + 3];
+  let e0_bv0: f32 = b[g * 32 + o0];
+  let e0_bv1: f32 = b[g * 32 + o0 + 1];
+  let e0_bv2: f32 = b[g * 32 + o0 + 2];
+  let e0_bv3: f32 = b[g * 32 + o0 + 3];
+  let e15_bv0: f32 = b[g * 32 + o0];
+  let e15_bv1: f32 = b[g * 32 + o0 + 1];
+  let e15_bv2: f32 = b[g * 32 + o0 + 2];
+  let e15_bv3: f32 = b[g * 32 + o0 + 3];
   var t_acc0_0: f32 = t_bv0;
   var t_acc0_1: f32 = t_bv0;
   var t_acc1_0: f32 = t_bv1;
@@ -204,150 +212,168 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   y[yrow + 526] = t_acc2_1;
   y[yrow + 781] = t_acc3_0;
   y[yrow + 782] = t_acc3_1;
-}
-
-// dispatch 2 of 2: n=8 x g=1 x ob=8 x th=16 x ce=2; 32x1x1 workgroups of 64
-@compute @workgroup_size(64)
-fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 2048u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 256;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 32) % 8;
-  let th: i32 = (_i / 2) % 16;
-  let ce: i32 = (_i) % 2;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
-  let xrow: i32 = ((n * 32 + g * 32) * 16 + th) * 16;
-  let tw: i32 = select(ce + 14, ce, ce < 1);
-  let bv0: f32 = b[g * 32 + o0];
-  let bv1: f32 = b[g * 32 + o0 + 1];
-  let bv2: f32 = b[g * 32 + o0 + 2];
-  let bv3: f32 = b[g * 32 + o0 + 3];
-  var acc0_0: f32 = bv0;
-  var acc1_0: f32 = bv1;
-  var acc2_0: f32 = bv2;
-  var acc3_0: f32 = bv3;
-  if (th >= 1 && tw >= 1) {
+  var e0_acc0_0: f32 = e0_bv0;
+  var e0_acc1_0: f32 = e0_bv1;
+  var e0_acc2_0: f32 = e0_bv2;
+  var e0_acc3_0: f32 = e0_bv3;
+  if (th >= 1) {
     for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = x[xrow + r * 256 + tw - 17];
-      let w0: f32 = w[g * 9216 + o0 * 288 + r * 9];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 288];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 576];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 864];
-      acc3_0 += w3 * x0;
+      let x0: f32 = x[xrow + r * 256 - 16];
+      let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 1];
+      e0_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 289];
+      e0_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 577];
+      e0_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 865];
+      e0_acc3_0 += w3 * x0;
     }
   }
   if (th >= 1) {
     for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = x[xrow + r * 256 + tw - 16];
-      let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 1];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 289];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 577];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 865];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (th >= 1 && tw < 15) {
-    for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = x[xrow + r * 256 + tw - 15];
+      let x0: f32 = x[xrow + r * 256 - 15];
       let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 2];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 290];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 578];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 866];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (tw >= 1) {
-    for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = x[xrow + r * 256 + tw - 1];
-      let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 3];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 291];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 579];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 867];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   for (var r: i32 = 0; r < 32; r++) {
-    let x0: f32 = x[xrow + r * 256 + tw];
+    let x0: f32 = x[xrow + r * 256];
     let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 4];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 292];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 580];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 868];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
   }
-  if (tw < 15) {
-    for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = x[xrow + r * 256 + tw + 1];
-      let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 5];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 293];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 581];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 869];
-      acc3_0 += w3 * x0;
-    }
+  for (var r: i32 = 0; r < 32; r++) {
+    let x0: f32 = x[xrow + r * 256 + 1];
+    let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 5];
+    e0_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 293];
+    e0_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 581];
+    e0_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 869];
+    e0_acc3_0 += w3 * x0;
   }
-  if (th < 15 && tw >= 1) {
+  if (th < 15) {
     for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = x[xrow + r * 256 + tw + 15];
-      let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 6];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 294];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 582];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 870];
-      acc3_0 += w3 * x0;
+      let x0: f32 = x[xrow + r * 256 + 16];
+      let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 7];
+      e0_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 295];
+      e0_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 583];
+      e0_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 871];
+      e0_acc3_0 += w3 * x0;
     }
   }
   if (th < 15) {
     for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = x[xrow + r * 256 + tw + 16];
-      let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 7];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 295];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 583];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 871];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (th < 15 && tw < 15) {
-    for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = x[xrow + r * 256 + tw + 17];
+      let x0: f32 = x[xrow + r * 256 + 17];
       let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 8];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 296];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 584];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 872];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
-  y[yrow + tw] = acc0_0;
-  y[yrow + tw + 256] = acc1_0;
-  y[yrow + tw + 512] = acc2_0;
-  y[yrow + tw + 768] = acc3_0;
+  y[yrow] = e0_acc0_0;
+  y[yrow + 256] = e0_acc1_0;
+  y[yrow + 512] = e0_acc2_0;
+  y[yrow + 768] = e0_acc3_0;
+  var e15_acc0_0: f32 = e15_bv0;
+  var e15_acc1_0: f32 = e15_bv1;
+  var e15_acc2_0: f32 = e15_bv2;
+  var e15_acc3_0: f32 = e15_bv3;
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 32; r++) {
+      let x0: f32 = x[xrow + r * 256 - 2];
+      let w0: f32 = w[g * 9216 + o0 * 288 + r * 9];
+      e15_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 288];
+      e15_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 576];
+      e15_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 864];
+      e15_acc3_0 += w3 * x0;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 32; r++) {
+      let x0: f32 = x[xrow + r * 256 - 1];
+      let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 1];
+      e15_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 289];
+      e15_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 577];
+      e15_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 865];
+      e15_acc3_0 += w3 * x0;
+    }
+  }
+  for (var r: i32 = 0; r < 32; r++) {
+    let x0: f32 = x[xrow + r * 256 + 14];
+    let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 3];
+    e15_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 291];
+    e15_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 579];
+    e15_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 867];
+    e15_acc3_0 += w3 * x0;
+  }
+  for (var r: i32 = 0; r < 32; r++) {
+    let x0: f32 = x[xrow + r * 256 + 15];
+    let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 4];
+    e15_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 292];
+    e15_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 580];
+    e15_acc2_0 += w2 * x0;
+    let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 868];
+    e15_acc3_0 += w3 * x0;
+  }
+  if (th < 15) {
+    for (var r: i32 = 0; r < 32; r++) {
+      let x0: f32 = x[xrow + r * 256 + 30];
+      let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 6];
+      e15_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 294];
+      e15_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 582];
+      e15_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 870];
+      e15_acc3_0 += w3 * x0;
+    }
+  }
+  if (th < 15) {
+    for (var r: i32 = 0; r < 32; r++) {
+      let x0: f32 = x[xrow + r * 256 + 31];
+      let w0: f32 = w[g * 9216 + o0 * 288 + r * 9 + 7];
+      e15_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 9216 + o0 * 288 + r * 9 + 295];
+      e15_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 9216 + o0 * 288 + r * 9 + 583];
+      e15_acc2_0 += w2 * x0;
+      let w3: f32 = w[g * 9216 + o0 * 288 + r * 9 + 871];
+      e15_acc3_0 += w3 * x0;
+    }
+  }
+  y[yrow + 15] = e15_acc0_0;
+  y[yrow + 271] = e15_acc1_0;
+  y[yrow + 527] = e15_acc2_0;
+  y[yrow + 783] = e15_acc3_0;
 }

@@ -5,16 +5,16 @@
 //
 // conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.25
-// kernel conv3x3_p1_3x32x32_to_16_dx_direct_cols: 2 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
+// kernel conv3x3_p1_3x32x32_to_16_dx_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 131072>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 432>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 24576>;
 
-// dispatch 1 of 2: n=8 x g=1 x ob=1 x th=32; 4x1x1 workgroups of 64
+// dispatch 1 of 1: n=8 x g=1 x ob=1 x th=32; 4x1x1 workgroups of 64
 @compute @workgroup_size(64)
-fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
   if (_lin >= 256u) {
     return;
@@ -168,126 +168,140 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yrow + 1054] = t_acc1_1;
   dx[yrow + 2077] = t_acc2_0;
   dx[yrow + 2078] = t_acc2_1;
-}
-
-// dispatch 2 of 2: n=8 x g=1 x ob=1 x th=32 x ce=2; 8x1x1 workgroups of 64
-@compute @workgroup_size(64)
-fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 512u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 64;
-  let g: i32 = 0;
-  let ob: i32 = 0;
-  let th: i32 = (_i / 2) % 32;
-  let ce: i32 = (_i) % 2;
-  let o0: i32 = ob * 3;
-  let yrow: i32 = ((n * 3 + g * 3 + o0) * 32 + th) * 32;
-  let xrow: i32 = ((n * 16 + g * 16) * 32 + th) * 32;
-  let tw: i32 = select(ce + 30, ce, ce < 1);
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  if (th < 31 && tw < 31) {
+  var e0_acc0_0: f32 = 0f;
+  var e0_acc1_0: f32 = 0f;
+  var e0_acc2_0: f32 = 0f;
+  if (th < 31) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw + 33];
+      let x0: f32 = dy[xrow + r * 1024 + 33];
       let w0: f32 = w[g * 432 + o0 * 9 + r * 27];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 9];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 18];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
     }
   }
   if (th < 31) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw + 32];
+      let x0: f32 = dy[xrow + r * 1024 + 32];
       let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 1];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 10];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 19];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th < 31 && tw >= 1) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw + 31];
-      let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 2];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 11];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 20];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (tw < 31) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw + 1];
-      let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 3];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 12];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 21];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
     }
   }
   for (var r: i32 = 0; r < 16; r++) {
-    let x0: f32 = dy[xrow + r * 1024 + tw];
+    let x0: f32 = dy[xrow + r * 1024 + 1];
+    let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 3];
+    e0_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 12];
+    e0_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 21];
+    e0_acc2_0 += w2 * x0;
+  }
+  for (var r: i32 = 0; r < 16; r++) {
+    let x0: f32 = dy[xrow + r * 1024];
     let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 4];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 13];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 22];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
   }
-  if (tw >= 1) {
+  if (th >= 1) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw - 1];
-      let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 5];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 14];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 23];
-      acc2_0 += w2 * x0;
-    }
-  }
-  if (th >= 1 && tw < 31) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw - 31];
+      let x0: f32 = dy[xrow + r * 1024 - 31];
       let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 6];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 15];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 24];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
     }
   }
   if (th >= 1) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw - 32];
+      let x0: f32 = dy[xrow + r * 1024 - 32];
       let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 7];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 16];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 25];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
     }
   }
-  if (th >= 1 && tw >= 1) {
+  dx[yrow] = e0_acc0_0;
+  dx[yrow + 1024] = e0_acc1_0;
+  dx[yrow + 2048] = e0_acc2_0;
+  var e31_acc0_0: f32 = 0f;
+  var e31_acc1_0: f32 = 0f;
+  var e31_acc2_0: f32 = 0f;
+  if (th < 31) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = dy[xrow + r * 1024 + tw - 33];
-      let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 8];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 17];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 26];
-      acc2_0 += w2 * x0;
+      let x0: f32 = dy[xrow + r * 1024 + 63];
+      let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 1];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 10];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 19];
+      e31_acc2_0 += w2 * x0;
     }
   }
-  dx[yrow + tw] = acc0_0;
-  dx[yrow + tw + 1024] = acc1_0;
-  dx[yrow + tw + 2048] = acc2_0;
+  if (th < 31) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 1024 + 62];
+      let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 2];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 11];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 20];
+      e31_acc2_0 += w2 * x0;
+    }
+  }
+  for (var r: i32 = 0; r < 16; r++) {
+    let x0: f32 = dy[xrow + r * 1024 + 31];
+    let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 4];
+    e31_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 13];
+    e31_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 22];
+    e31_acc2_0 += w2 * x0;
+  }
+  for (var r: i32 = 0; r < 16; r++) {
+    let x0: f32 = dy[xrow + r * 1024 + 30];
+    let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 5];
+    e31_acc0_0 += w0 * x0;
+    let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 14];
+    e31_acc1_0 += w1 * x0;
+    let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 23];
+    e31_acc2_0 += w2 * x0;
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 1024 - 1];
+      let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 7];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 16];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 25];
+      e31_acc2_0 += w2 * x0;
+    }
+  }
+  if (th >= 1) {
+    for (var r: i32 = 0; r < 16; r++) {
+      let x0: f32 = dy[xrow + r * 1024 - 2];
+      let w0: f32 = w[g * 432 + o0 * 9 + r * 27 + 8];
+      e31_acc0_0 += w0 * x0;
+      let w1: f32 = w[g * 432 + o0 * 9 + r * 27 + 17];
+      e31_acc1_0 += w1 * x0;
+      let w2: f32 = w[g * 432 + o0 * 9 + r * 27 + 26];
+      e31_acc2_0 += w2 * x0;
+    }
+  }
+  dx[yrow + 31] = e31_acc0_0;
+  dx[yrow + 1055] = e31_acc1_0;
+  dx[yrow + 2079] = e31_acc2_0;
 }

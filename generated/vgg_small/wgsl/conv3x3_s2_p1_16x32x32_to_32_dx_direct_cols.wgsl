@@ -5,20 +5,20 @@
 //
 // conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
 // role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.94, im2row 1.13
-// kernel conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols: 6 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.13
+// kernel conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols: 4 dispatches, in order
 
 @group(0) @binding(0) var<storage, read> dy: array<f32, 65536>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 4608>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 131072>;
 
-// dispatch 1 of 6: one invocation; 1x1x1 workgroups of 1
+// dispatch 1 of 4: one invocation; 1x1x1 workgroups of 1
 @compute @workgroup_size(1)
 fn main_0() {
   // stride phase (0, 1): 2 of 9 taps
 }
 
-// dispatch 2 of 6: n=8 x g=1 x ob=4 x th=16; 8x1x1 workgroups of 64
+// dispatch 2 of 4: n=8 x g=1 x ob=4 x th=16; 8x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -99,68 +99,36 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yrow + 3097] = t_acc3_0;
   dx[yrow + 3099] = t_acc3_1;
   dx[yrow + 3101] = t_acc3_2;
-}
-
-// dispatch 3 of 6: n=8 x g=1 x ob=4 x th=16 x ce=1; 8x1x1 workgroups of 64
-@compute @workgroup_size(64)
-fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 512u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 64;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 16) % 4;
-  let th: i32 = (_i) % 16;
-  let ce: i32 = 0;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = ((n * 16 + g * 16 + o0) * 32 + th * 2) * 32;
-  let xrow: i32 = ((n * 32 + g * 32) * 16 + th) * 16;
-  let tw: i32 = ce + 15;
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  var acc3_0: f32 = 0f;
-  if (tw < 15) {
-    for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 256 + tw + 1];
-      let w0: f32 = w[g * 4608 + o0 * 9 + r * 144 + 3];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 4608 + o0 * 9 + r * 144 + 12];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 4608 + o0 * 9 + r * 144 + 21];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 4608 + o0 * 9 + r * 144 + 30];
-      acc3_0 += w3 * x0;
-    }
-  }
+  var e15_acc0_0: f32 = 0f;
+  var e15_acc1_0: f32 = 0f;
+  var e15_acc2_0: f32 = 0f;
+  var e15_acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 32; r++) {
-    let x0: f32 = dy[xrow + r * 256 + tw];
+    let x0: f32 = dy[xrow + r * 256 + 15];
     let w0: f32 = w[g * 4608 + o0 * 9 + r * 144 + 5];
-    acc0_0 += w0 * x0;
+    e15_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 4608 + o0 * 9 + r * 144 + 14];
-    acc1_0 += w1 * x0;
+    e15_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 4608 + o0 * 9 + r * 144 + 23];
-    acc2_0 += w2 * x0;
+    e15_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 4608 + o0 * 9 + r * 144 + 32];
-    acc3_0 += w3 * x0;
+    e15_acc3_0 += w3 * x0;
   }
-  dx[yrow + tw * 2 + 1] = acc0_0;
-  dx[yrow + tw * 2 + 1025] = acc1_0;
-  dx[yrow + tw * 2 + 2049] = acc2_0;
-  dx[yrow + tw * 2 + 3073] = acc3_0;
+  dx[yrow + 31] = e15_acc0_0;
+  dx[yrow + 1055] = e15_acc1_0;
+  dx[yrow + 2079] = e15_acc2_0;
+  dx[yrow + 3103] = e15_acc3_0;
 }
 
-// dispatch 4 of 6: one invocation; 1x1x1 workgroups of 1
+// dispatch 3 of 4: one invocation; 1x1x1 workgroups of 1
 @compute @workgroup_size(1)
-fn main_3() {
+fn main_2() {
   // stride phase (1, 1): 4 of 9 taps
 }
 
-// dispatch 5 of 6: n=8 x g=1 x ob=4 x th=16; 8x1x1 workgroups of 64
+// dispatch 4 of 4: n=8 x g=1 x ob=4 x th=16; 8x1x1 workgroups of 64
 @compute @workgroup_size(64)
-fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
   if (_lin >= 512u) {
     return;
@@ -285,81 +253,36 @@ fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yrow + 3097] = t_acc3_0;
   dx[yrow + 3099] = t_acc3_1;
   dx[yrow + 3101] = t_acc3_2;
-}
-
-// dispatch 6 of 6: n=8 x g=1 x ob=4 x th=16 x ce=1; 8x1x1 workgroups of 64
-@compute @workgroup_size(64)
-fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 512u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 64;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 16) % 4;
-  let th: i32 = (_i) % 16;
-  let ce: i32 = 0;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = ((n * 16 + g * 16 + o0) * 32 + th * 2) * 32 + 32;
-  let xrow: i32 = ((n * 32 + g * 32) * 16 + th) * 16;
-  let tw: i32 = ce + 15;
-  var acc0_0: f32 = 0f;
-  var acc1_0: f32 = 0f;
-  var acc2_0: f32 = 0f;
-  var acc3_0: f32 = 0f;
-  if (th < 15 && tw < 15) {
-    for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 256 + tw + 17];
-      let w0: f32 = w[g * 4608 + o0 * 9 + r * 144];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 4608 + o0 * 9 + r * 144 + 9];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 4608 + o0 * 9 + r * 144 + 18];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 4608 + o0 * 9 + r * 144 + 27];
-      acc3_0 += w3 * x0;
-    }
-  }
+  var e15_acc0_0: f32 = 0f;
+  var e15_acc1_0: f32 = 0f;
+  var e15_acc2_0: f32 = 0f;
+  var e15_acc3_0: f32 = 0f;
   if (th < 15) {
     for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 256 + tw + 16];
+      let x0: f32 = dy[xrow + r * 256 + 31];
       let w0: f32 = w[g * 4608 + o0 * 9 + r * 144 + 2];
-      acc0_0 += w0 * x0;
+      e15_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 4608 + o0 * 9 + r * 144 + 11];
-      acc1_0 += w1 * x0;
+      e15_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 4608 + o0 * 9 + r * 144 + 20];
-      acc2_0 += w2 * x0;
+      e15_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 4608 + o0 * 9 + r * 144 + 29];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (tw < 15) {
-    for (var r: i32 = 0; r < 32; r++) {
-      let x0: f32 = dy[xrow + r * 256 + tw + 1];
-      let w0: f32 = w[g * 4608 + o0 * 9 + r * 144 + 6];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 4608 + o0 * 9 + r * 144 + 15];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 4608 + o0 * 9 + r * 144 + 24];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 4608 + o0 * 9 + r * 144 + 33];
-      acc3_0 += w3 * x0;
+      e15_acc3_0 += w3 * x0;
     }
   }
   for (var r: i32 = 0; r < 32; r++) {
-    let x0: f32 = dy[xrow + r * 256 + tw];
+    let x0: f32 = dy[xrow + r * 256 + 15];
     let w0: f32 = w[g * 4608 + o0 * 9 + r * 144 + 8];
-    acc0_0 += w0 * x0;
+    e15_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 4608 + o0 * 9 + r * 144 + 17];
-    acc1_0 += w1 * x0;
+    e15_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 4608 + o0 * 9 + r * 144 + 26];
-    acc2_0 += w2 * x0;
+    e15_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 4608 + o0 * 9 + r * 144 + 35];
-    acc3_0 += w3 * x0;
+    e15_acc3_0 += w3 * x0;
   }
-  dx[yrow + tw * 2 + 1] = acc0_0;
-  dx[yrow + tw * 2 + 1025] = acc1_0;
-  dx[yrow + tw * 2 + 2049] = acc2_0;
-  dx[yrow + tw * 2 + 3073] = acc3_0;
+  dx[yrow + 31] = e15_acc0_0;
+  dx[yrow + 1055] = e15_acc1_0;
+  dx[yrow + 2079] = e15_acc2_0;
+  dx[yrow + 3103] = e15_acc3_0;
 }

@@ -5,17 +5,17 @@
 //
 // conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
 // role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.13
-// kernel conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols: 2 dispatches, in order
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.13
+// kernel conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 131072>;
 @group(0) @binding(1) var<storage, read> w: array<f32, 4608>;
 @group(0) @binding(2) var<storage, read> b: array<f32, 32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 65536>;
 
-// dispatch 1 of 2: n=8 x g=1 x ob=8 x th=16; 16x1x1 workgroups of 64
+// dispatch 1 of 1: n=8 x g=1 x ob=8 x th=16; 16x1x1 workgroups of 64
 @compute @workgroup_size(64)
-fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
+fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
   if (_lin >= 1024u) {
     return;
@@ -32,6 +32,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let t_bv1: f32 = b[g * 32 + o0 + 1];
   let t_bv2: f32 = b[g * 32 + o0 + 2];
   let t_bv3: f32 = b[g * 32 + o0 + 3];
+  let e0_bv0: f32 = b[g * 32 + o0];
+  let e0_bv1: f32 = b[g * 32 + o0 + 1];
+  let e0_bv2: f32 = b[g * 32 + o0 + 2];
+  let e0_bv3: f32 = b[g * 32 + o0 + 3];
   var t_acc0_0: f32 = t_bv0;
   var t_acc0_1: f32 = t_bv0;
   var t_acc0_2: f32 = t_bv0;
@@ -251,144 +255,82 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   y[yrow + 781] = t_acc3_0;
   y[yrow + 782] = t_acc3_1;
   y[yrow + 783] = t_acc3_2;
-}
-
-// dispatch 2 of 2: n=8 x g=1 x ob=8 x th=16 x ce=1; 16x1x1 workgroups of 64
-@compute @workgroup_size(64)
-fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 64u + _lid;
-  if (_lin >= 1024u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let n: i32 = _i / 128;
-  let g: i32 = 0;
-  let ob: i32 = (_i / 16) % 8;
-  let th: i32 = (_i) % 16;
-  let ce: i32 = 0;
-  let o0: i32 = ob * 4;
-  let yrow: i32 = ((n * 32 + g * 32 + o0) * 16 + th) * 16;
-  let xrow: i32 = ((n * 16 + g * 16) * 32 + th * 2) * 32;
-  let tw: i32 = ce;
-  let bv0: f32 = b[g * 32 + o0];
-  let bv1: f32 = b[g * 32 + o0 + 1];
-  let bv2: f32 = b[g * 32 + o0 + 2];
-  let bv3: f32 = b[g * 32 + o0 + 3];
-  var acc0_0: f32 = bv0;
-  var acc1_0: f32 = bv1;
-  var acc2_0: f32 = bv2;
-  var acc3_0: f32 = bv3;
-  if (th >= 1 && tw >= 1) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw * 2 - 33];
-      let w0: f32 = w[g * 4608 + o0 * 144 + r * 9];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 4608 + o0 * 144 + r * 9 + 144];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 4608 + o0 * 144 + r * 9 + 288];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 4608 + o0 * 144 + r * 9 + 432];
-      acc3_0 += w3 * x0;
-    }
-  }
+  var e0_acc0_0: f32 = e0_bv0;
+  var e0_acc1_0: f32 = e0_bv1;
+  var e0_acc2_0: f32 = e0_bv2;
+  var e0_acc3_0: f32 = e0_bv3;
   if (th >= 1) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw * 2 - 32];
+      let x0: f32 = x[xrow + r * 1024 - 32];
       let w0: f32 = w[g * 4608 + o0 * 144 + r * 9 + 1];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 4608 + o0 * 144 + r * 9 + 145];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 4608 + o0 * 144 + r * 9 + 289];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 4608 + o0 * 144 + r * 9 + 433];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   if (th >= 1) {
     for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw * 2 - 31];
+      let x0: f32 = x[xrow + r * 1024 - 31];
       let w0: f32 = w[g * 4608 + o0 * 144 + r * 9 + 2];
-      acc0_0 += w0 * x0;
+      e0_acc0_0 += w0 * x0;
       let w1: f32 = w[g * 4608 + o0 * 144 + r * 9 + 146];
-      acc1_0 += w1 * x0;
+      e0_acc1_0 += w1 * x0;
       let w2: f32 = w[g * 4608 + o0 * 144 + r * 9 + 290];
-      acc2_0 += w2 * x0;
+      e0_acc2_0 += w2 * x0;
       let w3: f32 = w[g * 4608 + o0 * 144 + r * 9 + 434];
-      acc3_0 += w3 * x0;
-    }
-  }
-  if (tw >= 1) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw * 2 - 1];
-      let w0: f32 = w[g * 4608 + o0 * 144 + r * 9 + 3];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 4608 + o0 * 144 + r * 9 + 147];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 4608 + o0 * 144 + r * 9 + 291];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 4608 + o0 * 144 + r * 9 + 435];
-      acc3_0 += w3 * x0;
+      e0_acc3_0 += w3 * x0;
     }
   }
   for (var r: i32 = 0; r < 16; r++) {
-    let x0: f32 = x[xrow + r * 1024 + tw * 2];
+    let x0: f32 = x[xrow + r * 1024];
     let w0: f32 = w[g * 4608 + o0 * 144 + r * 9 + 4];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 4608 + o0 * 144 + r * 9 + 148];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 4608 + o0 * 144 + r * 9 + 292];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 4608 + o0 * 144 + r * 9 + 436];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
   }
   for (var r: i32 = 0; r < 16; r++) {
-    let x0: f32 = x[xrow + r * 1024 + tw * 2 + 1];
+    let x0: f32 = x[xrow + r * 1024 + 1];
     let w0: f32 = w[g * 4608 + o0 * 144 + r * 9 + 5];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 4608 + o0 * 144 + r * 9 + 149];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 4608 + o0 * 144 + r * 9 + 293];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 4608 + o0 * 144 + r * 9 + 437];
-    acc3_0 += w3 * x0;
-  }
-  if (tw >= 1) {
-    for (var r: i32 = 0; r < 16; r++) {
-      let x0: f32 = x[xrow + r * 1024 + tw * 2 + 31];
-      let w0: f32 = w[g * 4608 + o0 * 144 + r * 9 + 6];
-      acc0_0 += w0 * x0;
-      let w1: f32 = w[g * 4608 + o0 * 144 + r * 9 + 150];
-      acc1_0 += w1 * x0;
-      let w2: f32 = w[g * 4608 + o0 * 144 + r * 9 + 294];
-      acc2_0 += w2 * x0;
-      let w3: f32 = w[g * 4608 + o0 * 144 + r * 9 + 438];
-      acc3_0 += w3 * x0;
-    }
+    e0_acc3_0 += w3 * x0;
   }
   for (var r: i32 = 0; r < 16; r++) {
-    let x0: f32 = x[xrow + r * 1024 + tw * 2 + 32];
+    let x0: f32 = x[xrow + r * 1024 + 32];
     let w0: f32 = w[g * 4608 + o0 * 144 + r * 9 + 7];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 4608 + o0 * 144 + r * 9 + 151];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 4608 + o0 * 144 + r * 9 + 295];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 4608 + o0 * 144 + r * 9 + 439];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
   }
   for (var r: i32 = 0; r < 16; r++) {
-    let x0: f32 = x[xrow + r * 1024 + tw * 2 + 33];
+    let x0: f32 = x[xrow + r * 1024 + 33];
     let w0: f32 = w[g * 4608 + o0 * 144 + r * 9 + 8];
-    acc0_0 += w0 * x0;
+    e0_acc0_0 += w0 * x0;
     let w1: f32 = w[g * 4608 + o0 * 144 + r * 9 + 152];
-    acc1_0 += w1 * x0;
+    e0_acc1_0 += w1 * x0;
     let w2: f32 = w[g * 4608 + o0 * 144 + r * 9 + 296];
-    acc2_0 += w2 * x0;
+    e0_acc2_0 += w2 * x0;
     let w3: f32 = w[g * 4608 + o0 * 144 + r * 9 + 440];
-    acc3_0 += w3 * x0;
+    e0_acc3_0 += w3 * x0;
   }
-  y[yrow + tw] = acc0_0;
-  y[yrow + tw + 256] = acc1_0;
-  y[yrow + tw + 512] = acc2_0;
-  y[yrow + tw + 768] = acc3_0;
+  y[yrow] = e0_acc0_0;
+  y[yrow + 256] = e0_acc1_0;
+  y[yrow + 512] = e0_acc2_0;
+  y[yrow + 768] = e0_acc3_0;
 }

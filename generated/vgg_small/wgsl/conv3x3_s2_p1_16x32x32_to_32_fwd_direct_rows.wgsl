@@ -5,7 +5,7 @@
 //
 // conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
 // role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.97, im2row 1.13
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.13
 // kernel conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 131072>;
