@@ -34,6 +34,22 @@ describe('conv kernels vs reference, case table', () => {
   }
 });
 
+// regression: tap passes once recomputed the interior from each pass's own taps, so passes
+// split the output differently and the parts overlapped (caught by forcing every window to split)
+describe('conv kernels vs reference, every window split into tap passes', () => {
+  for (const { title, layer } of convCases) {
+    it(`${title} direct, budget 300`, () => {
+      const res = checkConvLayer(withStrategy(layer, 'direct'), 5, { directBudget: 300 });
+      for (const r of res) expect(r.maxAbsErr, `${r.buffer}: err ${r.maxAbsErr} > tol ${r.tol}`).toBeLessThanOrEqual(r.tol);
+    });
+  }
+  it('really splits them', () => {
+    const layer = convCases.find((c) => c.title.startsWith('conv2d x=[7,2,5,5]'))!.layer;
+    const names = lowerConv(withStrategy(layer, 'direct'), { directBudget: 300 }).forward.map((c) => c.kernel.name);
+    expect(names.filter((n) => /_t\d/.test(n)).length).toBeGreaterThan(0);
+  });
+});
+
 // the adjoint identity needs no expected data: with y = conv(x, w) (+ b),
 // <y - b, dy> = <x, dx> = <w, dW>, and sum(dy over each channel) = db; all from generated kernels
 describe('conv kernels satisfy the adjoint identity', () => {
@@ -172,6 +188,31 @@ describe('conv kernels vs reference, random configs', () => {
     );
     // conv_transpose configs whose padding crops the whole output are skipped: keep that rare
     expect(ran).toBeGreaterThanOrEqual(200);
+  });
+});
+
+describe('conv kernels vs reference, random large windows', () => {
+  // windows up to 9x9 and 1D up to 40 taps: tap passes, split dW kernels, wide padding
+  const bigArb: fc.Arbitrary<Cfg> = cfgArb.chain((c) =>
+    fc.record({ k: c.kind === 'conv1d' ? fc.tuple(fc.constant(1), fc.integer({ min: 9, max: 40 })) : pair(5, 9), d: pair(1, 2), s: pair(1, 3) }).map((o) => ({ ...c, ...o })),
+  );
+  it('agree on 30 random configs with large windows (both strategies)', () => {
+    fc.assert(
+      fc.property(bigArb, fc.constantFrom(...STRATEGIES), (cfg, s) => {
+        let layer: ConvPlan;
+        try {
+          layer = planOf(cfg);
+        } catch (e) {
+          if (e instanceof RangeError) return true;
+          throw e;
+        }
+        for (const r of checkConvLayer(withStrategy(layer, s), 11)) {
+          if (!r.ok) throw new Error(`${r.buffer}: err ${r.maxAbsErr} > tol ${r.tol} for ${JSON.stringify(layer.geometry)}`);
+        }
+        return true;
+      }),
+      { numRuns: 30, seed: 7 },
+    );
   });
 });
 

@@ -51,9 +51,14 @@ function interiorOf(T: number, taps: readonly Tap[]): { lo: number; hi: number }
   return { lo, hi: Math.max(lo, Math.min(T, ...taps.map((t) => t.hi))) };
 }
 
-/** the same axis with only some of its taps (a pass of a window split across kernels) */
+/**
+ * the same axis with only some of its taps (one pass of a window split across kernels).
+ * The interior [lo, hi) stays the full window's: every pass must split the output the same
+ * way (each part's region is written by its first pass and added to by the later ones),
+ * and the full window's interior lies inside every one of its taps' ranges.
+ */
 export function withTaps(a: Axis, taps: readonly Tap[]): Axis {
-  return { ...a, taps, ...interiorOf(a.T, taps) };
+  return { ...a, taps };
 }
 
 /**

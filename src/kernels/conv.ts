@@ -68,7 +68,7 @@ export const DIRECT_KERNEL_BUDGET = 9000;
  * adding its taps to the output. `phases` are (rows, columns) axis pairs, one per stride
  * phase of a gradInput (a single pair for forward).
  */
-function directPasses(phases: readonly [Axis, Axis][], kk: number, spec: (h: Axis, w: Axis, first: boolean) => GatherSpec): DirectParts[] {
+function directPasses(phases: readonly [Axis, Axis][], kk: number, budget: number, spec: (h: Axis, w: Axis, first: boolean) => GatherSpec): DirectParts[] {
   const taps = Math.max(...phases.map(([h, w]) => h.taps.length * w.taps.length));
   const attempt = (n: number) => {
     const passes: { interior: Stmt[]; rows: Stmt[]; cols: Stmt[] }[] = [];
@@ -86,7 +86,7 @@ function directPasses(phases: readonly [Axis, Axis][], kk: number, spec: (h: Axi
   for (const key of PARTS) {
     for (let n = 1; ; n++) {
       const passes = attempt(n);
-      if (n >= taps || passes.every((p) => irSize(p[key]) <= DIRECT_KERNEL_BUDGET)) {
+      if (n >= taps || passes.every((p) => irSize(p[key]) <= budget)) {
         passes.forEach((p, i) => ((result[i] ??= { interior: [], rows: [], cols: [] })[key] = p[key]));
         break;
       }
@@ -98,10 +98,10 @@ function directPasses(phases: readonly [Axis, Axis][], kk: number, spec: (h: Axi
 const PARTS = ['interior', 'rows', 'cols'] as const;
 
 /** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
-export function directForwardStmts(c: ConvGeometry, names: GatherNames): DirectParts[] {
+export function directForwardStmts(c: ConvGeometry, names: GatherNames, budget = DIRECT_KERNEL_BUDGET): DirectParts[] {
   const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
-  return directPasses([[h, w]], c.kH * c.kW, (hh, ww, first) => ({
+  return directPasses([[h, w]], c.kH * c.kW, budget, (hh, ww, first) => ({
     batch: c.batch,
     groups: c.groups,
     outPer: c.outC / c.groups,
@@ -121,11 +121,11 @@ export function directForwardStmts(c: ConvGeometry, names: GatherNames): DirectP
 }
 
 /** C.dx, direct: one gather nest per (row phase, column phase) of the stride */
-export function directGradInputStmts(c: ConvGeometry, names: GatherNames): DirectParts[] {
+export function directGradInputStmts(c: ConvGeometry, names: GatherNames, budget = DIRECT_KERNEL_BUDGET): DirectParts[] {
   const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
   const phases = hs.flatMap((h) => ws.map((w): [Axis, Axis] => [h, w]));
-  return directPasses(phases, c.kH * c.kW, (hh, ww, first) => ({
+  return directPasses(phases, c.kH * c.kW, budget, (hh, ww, first) => ({
     batch: c.batch,
     groups: c.groups,
     outPer: c.inC / c.groups,
@@ -148,7 +148,7 @@ export function directGradInputStmts(c: ConvGeometry, names: GatherNames): Direc
  * C.dw, direct: one kernel, or (past the size budget) several, each taking a contiguous run
  * of the window's tap blocks; they write disjoint weights, so no pass adds to another
  */
-export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }): Stmt[][] {
+export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }, budget = DIRECT_KERNEL_BUDGET): Stmt[][] {
   const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
   const units = dwUnits(c);
@@ -156,7 +156,7 @@ export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: s
     const size = Math.ceil(units.length / n);
     const groups: Stmt[][] = [];
     for (let i = 0; i < units.length; i += size) groups.push(gradWeightDirect(c, h, w, names, units.slice(i, i + size)));
-    if (n >= units.length || Math.max(...groups.map(irSize)) <= DIRECT_KERNEL_BUDGET) return groups;
+    if (n >= units.length || Math.max(...groups.map(irSize)) <= budget) return groups;
   }
 }
 
@@ -176,7 +176,13 @@ const WHY: Record<StrategyName, string> = {
 };
 
 /** the layer's program: kernel calls for forward and backward, by the plan's schedule */
-export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerProgram {
+export interface LowerConvOptions {
+  /** IR nodes per direct kernel before a window is split into passes (tests force splits with a tiny one) */
+  readonly directBudget?: number;
+}
+
+export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: LowerConvOptions = {}): LayerProgram {
+  const budget = opts.directBudget ?? DIRECT_KERNEL_BUDGET;
   const c = underlyingConv(layer);
   const T = layer.type === 'conv_transpose2d';
   const base = convBaseName(layer.geometry, layer.type);
@@ -208,7 +214,7 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerP
   const names = { inp: 'x', w: 'w', bias: hasBias ? 'b' : null, out: 'y' };
   if (wants('forward')) {
     if (fwdStrategy === 'direct') {
-      const passes = T ? directGradInputStmts(c, names) : directForwardStmts(c, names);
+      const passes = T ? directGradInputStmts(c, names, budget) : directForwardStmts(c, names, budget);
       for (const k of directKernels(passes)) {
         forward.push({ kernel: mk('forward', 'direct', k.step, readWrite(fwdBuffers, 'y', k.accumulate), k.body), args: fwdArgs });
       }
@@ -230,7 +236,7 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerP
     buffers.sort((a, b) => ['x', 'dy', 'dw'].indexOf(a.name) - ['x', 'dy', 'dw'].indexOf(b.name));
     const args = { x: 'x', dy: 'dy', dw: 'gradWeight' };
     if (strategy === 'direct') {
-      directGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw' }).forEach((body, i) => {
+      directGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw' }, budget).forEach((body, i) => {
         backward.push({ kernel: mk('gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args });
       });
     } else {
@@ -253,7 +259,7 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): LayerP
     const args = { dy: 'dy', w: 'weight', dx: 'dx' };
     const n = { inp: 'dy', w: 'w', bias: null, out: 'dx' };
     if (strategy === 'direct') {
-      const passes = T ? directForwardStmts(c, n) : directGradInputStmts(c, n);
+      const passes = T ? directForwardStmts(c, n, budget) : directGradInputStmts(c, n, budget);
       for (const k of directKernels(passes)) {
         backward.push({ kernel: mk('gradInput', 'direct', k.step, readWrite(buffers, 'dx', k.accumulate), k.body), args });
       }
