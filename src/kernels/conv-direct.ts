@@ -311,14 +311,48 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
             }
             return st;
           };
-          const borderOws = [...Array.from({ length: lo }, (_, i) => i), ...Array.from({ length: g.outW - hi }, (_, i) => hi + i)];
+          // few accumulators (depthwise: 1 channel x 3 taps): 4 columns per iteration, each
+          // input column loaded once for every tap that reads it (4 + kW - 1 loads at stride 1)
+          const U = bo * rw * taps.length < 8 ? BLOCK_W : 1;
+          const strip = (ow0: Expr): Stmt[] => {
+            const st: Stmt[] = [];
+            for (let u = 0; u < U; u++) for (let o = 0; o < bo; o++) st.push(let_(`d${o}_${u}`, load(b.dy, add(add(v('dyrow'), o * ohw), add(ow0, u))), 'f32'));
+            const loaded = new Set<string>();
+            for (let u = 0; u < U; u++) {
+              for (let ri = 0; ri < rw; ri++) {
+                for (const tp of taps) {
+                  const col = u * g.strideW + tp.off;
+                  const name = `x${ri}_${col < 0 ? 'm' + -col : col}`;
+                  if (!loaded.has(name)) {
+                    loaded.add(name);
+                    st.push(let_(name, load(b.x, add(add(v('xrow'), mul(ow0, g.strideW)), ri * inHW + col)), 'f32'));
+                  }
+                  for (let o = 0; o < bo; o++) st.push(accum(acc(o, ri, tp.k), mul(v(`d${o}_${u}`), v(name))));
+                }
+              }
+            }
+            return st;
+          };
+          const strips = U > 1 ? Math.floor((hi - lo) / U) : 0;
+          const stripEnd = lo + strips * U;
+          const borderOws = [
+            ...Array.from({ length: lo }, (_, i) => i),
+            ...(U > 1 ? Array.from({ length: hi - stripEnd }, (_, i) => stripEnd + i) : []),
+            ...Array.from({ length: g.outW - hi }, (_, i) => hi + i),
+          ];
           body.push(
             loop('n', 0, g.batch, (n) => [
               loop('oh', th.lo, th.hi, (oh) => [
                 // dy[n, g*Cog + o0, oh, 0] and x[n, g*Cig + r0, oh*sH + offH, 0]
                 let_('dyrow', mul(add(mul(add(add(mul(n, g.outC), mul(v('g'), cog)), o0), g.outH), oh), g.outW)),
                 let_('xrow', mul(add(mul(add(add(mul(n, g.inC), mul(v('g'), cig)), r0), g.inH), add(mul(oh, g.strideH), th.off)), g.inW)),
-                ...(hi > lo ? [loop('ow', lo, hi, (ow) => pixel(ow, '', null))] : []),
+                ...(U > 1
+                  ? strips > 0
+                    ? [loop('sb', 0, strips, (sb) => [let_('ow0', add(mul(sb, U), lo)), ...strip(v('ow0'))])]
+                    : []
+                  : hi > lo
+                    ? [loop('ow', lo, hi, (ow) => pixel(ow, '', null))]
+                    : []),
                 ...borderOws.flatMap((ow) => pixel(ow, `e${ow}_`, ow)),
               ]),
             ]),
