@@ -3,31 +3,31 @@
 //
 // model dcgan_decoder: batch 4, input 16x4x4, output 3x32x32, loss none
 //
-// | layer  | op                  | in      | out     | k/s/p/d       | strategy             | params | MFLOP fwd | MFLOP bwd | act KiB |
-// |--------|---------------------|---------|---------|---------------|----------------------|-------:|----------:|----------:|--------:|
-// | up1    | conv_transpose2d    | 16x4x4  | 8x8x8   | 4x4/2/1/1     | direct/direct/im2row |   2048 |     0.262 |     0.524 |     8.0 |
-// | relu1  | relu                | 8x8x8   | 8x8x8   | -             | -                    |      0 |     0.002 |     0.002 |     8.0 |
-// | up2    | conv_transpose2d    | 8x8x8   | 4x16x16 | 3x3/2/1/1 op1 | im2row/im2row/direct |    292 |     0.147 |     0.295 |    16.0 |
-// | relu3  | relu                | 4x16x16 | 4x16x16 | -             | -                    |      0 |     0.004 |     0.004 |    16.0 |
-// | resize | upsample_bilinear2d | 4x16x16 | 4x32x32 | x2            | -                    |      0 |     0.131 |     0.131 |    64.0 |
-// | to_rgb | conv2d              | 4x32x32 | 3x32x32 | 3x3/1/1/1     | direct               |    111 |     0.885 |     1.769 |    48.0 |
-// | total  |                     | 16x4x4  | 3x32x32 |               |                      |   2451 |     1.432 |     2.726 |   160.0 |
+// | layer  | op                  | in      | out     | k/s/p/d       | strategy | params | MFLOP fwd | MFLOP bwd | act KiB |
+// |--------|---------------------|---------|---------|---------------|----------|-------:|----------:|----------:|--------:|
+// | up1    | conv_transpose2d    | 16x4x4  | 8x8x8   | 4x4/2/1/1     | direct   |   2048 |     0.262 |     0.524 |     8.0 |
+// | relu1  | relu                | 8x8x8   | 8x8x8   | -             | -        |      0 |     0.002 |     0.002 |     8.0 |
+// | up2    | conv_transpose2d    | 8x8x8   | 4x16x16 | 3x3/2/1/1 op1 | direct   |    292 |     0.147 |     0.295 |    16.0 |
+// | relu3  | relu                | 4x16x16 | 4x16x16 | -             | -        |      0 |     0.004 |     0.004 |    16.0 |
+// | resize | upsample_bilinear2d | 4x16x16 | 4x32x32 | x2            | -        |      0 |     0.131 |     0.131 |    64.0 |
+// | to_rgb | conv2d              | 4x32x32 | 3x32x32 | 3x3/1/1/1     | direct   |    111 |     0.885 |     1.769 |    48.0 |
+// | total  |                     | 16x4x4  | 3x32x32 |               |          |   2451 |     1.432 |     2.726 |   160.0 |
 //
 // createModel() binds the kernels to buffers planned once: parameters, gradients and SGD
 // velocity in one arena each, one buffer per activation and per activation gradient, and
 // scratch. Nothing is allocated per call: forward() returns the model's own output buffer
 // (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
 
-import { convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols } from './layers/up1.ts';
+import { convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols } from './layers/up1.ts';
 import { relu_8x8x8_fwd, relu_8x8x8_dx } from './layers/relu1.ts';
-import { convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_gemm, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_gemm } from './layers/up2.ts';
+import { convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols } from './layers/up2.ts';
 import { relu_4x16x16_fwd, relu_4x16x16_dx } from './layers/relu3.ts';
 import { upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx } from './layers/resize.ts';
 import { conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols } from './layers/to_rgb.ts';
 import { sgd_2451 } from './train.ts';
 import { checkF32, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
-export { convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_gemm, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_gemm, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451 };
+export { convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451 };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -74,7 +74,7 @@ export const plan = {
       "schedule": {
         "forward": "direct",
         "gradInput": "direct",
-        "gradWeight": "im2row"
+        "gradWeight": "direct"
       },
       "type": "conv_transpose2d",
       "weightShape": [16, 8, 4, 4]
@@ -133,8 +133,8 @@ export const plan = {
       "name": "up2",
       "outShape": [4, 4, 16, 16],
       "schedule": {
-        "forward": "im2row",
-        "gradInput": "im2row",
+        "forward": "direct",
+        "gradInput": "direct",
         "gradWeight": "direct"
       },
       "type": "conv_transpose2d",
@@ -324,10 +324,6 @@ export function createModel(options: ModelOptions = {}): Model {
   const d3 = new Float32Array(4096);
   const d4 = new Float32Array(4096);
   const d5 = new Float32Array(16384);
-  // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = new Float32Array(9216);
-  const s_up1_cols = scratchF32.subarray(0, 8192);
-  const s_up2_cols = scratchF32.subarray(0, 9216);
   let lastLossFinite = true;
 
   function forward(x: Float32Array): Float32Array {
@@ -338,8 +334,9 @@ export function createModel(options: ModelOptions = {}): Model {
     // relu1: relu [4x8x8x8] -> [4x8x8x8]
     relu_8x8x8_fwd(a1, a2);
     // up2: conv_transpose2d [4x8x8x8] -> [4x4x16x16]
-    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_gemm(a2, w_up2, s_up2_cols);
-    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im(s_up2_cols, b_up2, a3);
+    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct(a2, w_up2, b_up2, a3);
+    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows(a2, w_up2, b_up2, a3);
+    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols(a2, w_up2, b_up2, a3);
     // relu3: relu [4x4x16x16] -> [4x4x16x16]
     relu_4x16x16_fwd(a3, a4);
     // resize: upsample_bilinear2d [4x4x16x16] -> [4x4x32x32]
@@ -365,13 +362,13 @@ export function createModel(options: ModelOptions = {}): Model {
     // up2: conv_transpose2d [4x8x8x8] -> [4x4x16x16]
     convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct(a2, d3, gw_up2);
     convt3x3_s2_p1_op1_8x8x8_to_4_db(d3, gb_up2);
-    convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_cols(d3, s_up2_cols);
-    convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_gemm(s_up2_cols, w_up2, d2);
+    convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct(d3, w_up2, d2);
+    convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows(d3, w_up2, d2);
+    convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols(d3, w_up2, d2);
     // relu1: relu [4x8x8x8] -> [4x8x8x8]
     relu_8x8x8_dx(a1, d2, d1);
     // up1: conv_transpose2d [4x16x4x4] -> [4x8x8x8]
-    convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(d1, s_up1_cols);
-    convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(s_up1_cols, a0, gw_up1);
+    convt4x4_s2_p1_16x4x4_to_8_dw_direct(a0, d1, gw_up1);
     convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(d1, w_up1, d0);
     return d0;
   }

@@ -5,13 +5,13 @@
 //
 // | layer      | op             | in      | out    | k/s/p/d   | strategy             | params | MFLOP fwd | MFLOP bwd | act KiB |
 // |------------|----------------|---------|--------|-----------|----------------------|-------:|----------:|----------:|--------:|
-// | front      | conv1d         | 1x16000 | 8x996  | 80/16/0/1 | direct               |    648 |     5.100 |    10.199 |   124.5 |
+// | front      | conv1d         | 1x16000 | 8x996  | 80/16/0/1 | direct/im2row/direct |    648 |     5.100 |    10.199 |   124.5 |
 // | relu1      | relu           | 8x996   | 8x996  | -         | -                    |      0 |     0.032 |     0.032 |   124.5 |
 // | pool1      | maxpool1d      | 8x996   | 8x249  | 4/4/0/1   | -                    |      0 |     0.032 |     0.008 |    31.1 |
-// | mid        | conv1d         | 8x249   | 16x249 | 3/1/1/1   | im2row/direct/direct |    400 |     0.765 |     1.530 |    62.3 |
+// | mid        | conv1d         | 8x249   | 16x249 | 3/1/1/1   | direct               |    400 |     0.765 |     1.530 |    62.3 |
 // | relu4      | relu           | 16x249  | 16x249 | -         | -                    |      0 |     0.016 |     0.016 |    62.3 |
 // | pool2      | maxpool1d      | 16x249  | 16x62  | 4/4/0/1   | -                    |      0 |     0.016 |     0.004 |    15.5 |
-// | deep       | conv1d         | 16x62   | 32x62  | 3/1/2/2   | im2row/direct/direct |   1568 |     0.762 |     1.524 |    31.0 |
+// | deep       | conv1d         | 16x62   | 32x62  | 3/1/2/2   | direct               |   1568 |     0.762 |     1.524 |    31.0 |
 // | relu7      | relu           | 32x62   | 32x62  | -         | -                    |      0 |     0.008 |     0.008 |    31.0 |
 // | gap        | global_avgpool | 32x62   | 32x1   | 62/62/0/1 | -                    |      0 |     0.008 |     0.008 |     0.5 |
 // | flatten9   | flatten        | 32x1    | 32     | -         | -                    |      0 |     0.000 |     0.000 |     0.0 |
@@ -23,20 +23,20 @@
 // scratch. Nothing is allocated per call: forward() returns the model's own output buffer
 // (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
 
-import { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_direct, conv1d_k80_s16_1x16000_to_8_dx_direct_cols } from './layers/front.ts';
+import { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im } from './layers/front.ts';
 import { relu_8x996_fwd, relu_8x996_dx } from './layers/relu1.ts';
 import { maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx } from './layers/pool1.ts';
-import { conv1d_k3_p1_8x249_to_16_fwd_im2row_cols, conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols } from './layers/mid.ts';
+import { conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols } from './layers/mid.ts';
 import { relu_16x249_fwd, relu_16x249_dx } from './layers/relu4.ts';
 import { maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx } from './layers/pool2.ts';
-import { conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols } from './layers/deep.ts';
+import { conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols } from './layers/deep.ts';
 import { relu_32x62_fwd, relu_32x62_dx } from './layers/relu7.ts';
 import { global_avgpool_32x62_fwd, global_avgpool_32x62_dx } from './layers/gap.ts';
 import { linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx } from './layers/classifier.ts';
 import { softmax_xent_4x12, sgd_3012 } from './train.ts';
 import { checkF32, checkLabels, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
-export { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_direct, conv1d_k80_s16_1x16000_to_8_dx_direct_cols, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_im2row_cols, conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012 };
+export { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012 };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -80,7 +80,7 @@ export const plan = {
       "outShape": [4, 8, 996],
       "schedule": {
         "forward": "direct",
-        "gradInput": "direct",
+        "gradInput": "im2row",
         "gradWeight": "direct"
       },
       "type": "conv1d",
@@ -169,7 +169,7 @@ export const plan = {
       "name": "mid",
       "outShape": [4, 16, 249],
       "schedule": {
-        "forward": "im2row",
+        "forward": "direct",
         "gradInput": "direct",
         "gradWeight": "direct"
       },
@@ -259,7 +259,7 @@ export const plan = {
       "name": "deep",
       "outShape": [4, 32, 62],
       "schedule": {
-        "forward": "im2row",
+        "forward": "direct",
         "gradInput": "direct",
         "gradWeight": "direct"
       },
@@ -472,11 +472,10 @@ export function createModel(options: ModelOptions = {}): Model {
   const d8 = new Float32Array(7936);
   const d10 = new Float32Array(128);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = new Float32Array(23904);
+  const scratchF32 = new Float32Array(318720);
   const s_pool1_argmax = new Int32Array(7968); // kept from forward to backward
   const s_pool2_argmax = new Int32Array(3968); // kept from forward to backward
-  const s_mid_cols = scratchF32.subarray(0, 23904);
-  const s_deep_cols = scratchF32.subarray(0, 11904);
+  const s_front_cols = scratchF32.subarray(0, 318720);
   const dlogits = new Float32Array(48);
   const lossOut = new Float32Array(1);
   let lastLossFinite = true;
@@ -492,15 +491,15 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool1: maxpool1d [4x8x996] -> [4x8x249]
     maxpool1d_k4_s4_8x996_fwd(a2, a3, s_pool1_argmax);
     // mid: conv1d [4x8x249] -> [4x16x249]
-    conv1d_k3_p1_8x249_to_16_fwd_im2row_cols(a3, s_mid_cols);
-    conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm(s_mid_cols, w_mid, b_mid, a4);
+    conv1d_k3_p1_8x249_to_16_fwd_direct(a3, w_mid, b_mid, a4);
+    conv1d_k3_p1_8x249_to_16_fwd_direct_cols(a3, w_mid, b_mid, a4);
     // relu4: relu [4x16x249] -> [4x16x249]
     relu_16x249_fwd(a4, a5);
     // pool2: maxpool1d [4x16x249] -> [4x16x62]
     maxpool1d_k4_s4_16x249_fwd(a5, a6, s_pool2_argmax);
     // deep: conv1d [4x16x62] -> [4x32x62]
-    conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols(a6, s_deep_cols);
-    conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm(s_deep_cols, w_deep, b_deep, a7);
+    conv1d_k3_p2_d2_16x62_to_32_fwd_direct(a6, w_deep, b_deep, a7);
+    conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols(a6, w_deep, b_deep, a7);
     // relu7: relu [4x32x62] -> [4x32x62]
     relu_32x62_fwd(a7, a8);
     // gap: global_avgpool [4x32x62] -> [4x32x1]
@@ -542,8 +541,8 @@ export function createModel(options: ModelOptions = {}): Model {
     // front: conv1d [4x1x16000] -> [4x8x996]
     conv1d_k80_s16_1x16000_to_8_dw_direct(a0, d1, gw_front);
     conv1d_k80_s16_1x16000_to_8_db(d1, gb_front);
-    conv1d_k80_s16_1x16000_to_8_dx_direct(d1, w_front, d0);
-    conv1d_k80_s16_1x16000_to_8_dx_direct_cols(d1, w_front, d0);
+    conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm(d1, w_front, s_front_cols);
+    conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im(s_front_cols, d0);
     return d0;
   }
 

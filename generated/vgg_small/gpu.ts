@@ -14,7 +14,7 @@
 // | conv2_1    | conv2d         | 32x16x16 | 32x16x16 | 3x3/1/1/1 | direct   |   9248 |    37.749 |    75.497 |   256.0 |
 // | relu7      | relu           | 32x16x16 | 32x16x16 | -         | -        |      0 |     0.066 |     0.066 |   256.0 |
 // | pool2      | maxpool2d      | 32x16x16 | 32x8x8   | 2x2/2/0/1 | -        |      0 |     0.066 |     0.016 |    64.0 |
-// | mix        | conv2d         | 32x8x8   | 64x8x8   | 1x1/1/0/1 | im2row   |   2112 |     2.097 |     4.194 |   128.0 |
+// | mix        | conv2d         | 32x8x8   | 64x8x8   | 1x1/1/0/1 | direct   |   2112 |     2.097 |     4.194 |   128.0 |
 // | relu10     | relu           | 64x8x8   | 64x8x8   | -         | -        |      0 |     0.033 |     0.033 |   128.0 |
 // | gap        | global_avgpool | 64x8x8   | 64x1x1   | 8x8/8/0/1 | -        |      0 |     0.033 |     0.033 |     2.0 |
 // | flatten12  | flatten        | 64x1x1   | 64       | -         | -        |      0 |     0.000 |     0.000 |     0.0 |
@@ -157,21 +157,6 @@ const MODEL = {
           "size": 65536
         },
         {
-          "buffer": "s_mix_cols",
-          "offset": 0,
-          "size": 65536
-        }
-      ],
-      "kernel": "conv1x1_32x8x8_to_64_dw_im2row_cols"
-    },
-    {
-      "bind": [
-        {
-          "buffer": "s_mix_cols",
-          "offset": 0,
-          "size": 65536
-        },
-        {
           "buffer": "d10",
           "offset": 0,
           "size": 131072
@@ -182,7 +167,7 @@ const MODEL = {
           "size": 8192
         }
       ],
-      "kernel": "conv1x1_32x8x8_to_64_dw_im2row_gemm"
+      "kernel": "conv1x1_32x8x8_to_64_dw_direct"
     },
     {
       "bind": [
@@ -212,27 +197,12 @@ const MODEL = {
           "size": 8192
         },
         {
-          "buffer": "s_mix_cols",
-          "offset": 0,
-          "size": 65536
-        }
-      ],
-      "kernel": "conv1x1_32x8x8_to_64_dx_im2row_gemm"
-    },
-    {
-      "bind": [
-        {
-          "buffer": "s_mix_cols",
-          "offset": 0,
-          "size": 65536
-        },
-        {
           "buffer": "d9",
           "offset": 0,
           "size": 65536
         }
       ],
-      "kernel": "conv1x1_32x8x8_to_64_dx_im2row_col2im"
+      "kernel": "conv1x1_32x8x8_to_64_dx_direct"
     },
     {
       "bind": [
@@ -878,11 +848,6 @@ const MODEL = {
       "type": "i32"
     },
     {
-      "bytes": 65536,
-      "name": "s_mix_cols",
-      "type": "f32"
-    },
-    {
       "bytes": 32,
       "name": "labels",
       "type": "i32"
@@ -1288,21 +1253,6 @@ const MODEL = {
           "size": 65536
         },
         {
-          "buffer": "s_mix_cols",
-          "offset": 0,
-          "size": 65536
-        }
-      ],
-      "kernel": "conv1x1_32x8x8_to_64_fwd_im2row_cols"
-    },
-    {
-      "bind": [
-        {
-          "buffer": "s_mix_cols",
-          "offset": 0,
-          "size": 65536
-        },
-        {
           "buffer": "params",
           "offset": 67328,
           "size": 8192
@@ -1318,7 +1268,7 @@ const MODEL = {
           "size": 131072
         }
       ],
-      "kernel": "conv1x1_32x8x8_to_64_fwd_im2row_gemm"
+      "kernel": "conv1x1_32x8x8_to_64_fwd_direct"
     },
     {
       "bind": [
@@ -1402,25 +1352,7 @@ const MODEL = {
         }
       ]
     },
-    "conv1x1_32x8x8_to_64_dw_im2row_cols": {
-      "bindings": [
-        {
-          "bytes": 65536,
-          "type": "read-only-storage"
-        },
-        {
-          "bytes": 65536,
-          "type": "storage"
-        }
-      ],
-      "entries": [
-        {
-          "name": "main",
-          "workgroups": [4, 1, 1]
-        }
-      ]
-    },
-    "conv1x1_32x8x8_to_64_dw_im2row_gemm": {
+    "conv1x1_32x8x8_to_64_dw_direct": {
       "bindings": [
         {
           "bytes": 65536,
@@ -1442,29 +1374,7 @@ const MODEL = {
         }
       ]
     },
-    "conv1x1_32x8x8_to_64_dx_im2row_col2im": {
-      "bindings": [
-        {
-          "bytes": 65536,
-          "type": "read-only-storage"
-        },
-        {
-          "bytes": 65536,
-          "type": "storage"
-        }
-      ],
-      "entries": [
-        {
-          "name": "main_0",
-          "workgroups": [1, 1, 1]
-        },
-        {
-          "name": "main_1",
-          "workgroups": [256, 1, 1]
-        }
-      ]
-    },
-    "conv1x1_32x8x8_to_64_dx_im2row_gemm": {
+    "conv1x1_32x8x8_to_64_dx_direct": {
       "bindings": [
         {
           "bytes": 131072,
@@ -1486,25 +1396,7 @@ const MODEL = {
         }
       ]
     },
-    "conv1x1_32x8x8_to_64_fwd_im2row_cols": {
-      "bindings": [
-        {
-          "bytes": 65536,
-          "type": "read-only-storage"
-        },
-        {
-          "bytes": 65536,
-          "type": "storage"
-        }
-      ],
-      "entries": [
-        {
-          "name": "main",
-          "workgroups": [4, 1, 1]
-        }
-      ]
-    },
-    "conv1x1_32x8x8_to_64_fwd_im2row_gemm": {
+    "conv1x1_32x8x8_to_64_fwd_direct": {
       "bindings": [
         {
           "bytes": 65536,
@@ -2916,21 +2808,6 @@ const MODEL = {
           "size": 65536
         },
         {
-          "buffer": "s_mix_cols",
-          "offset": 0,
-          "size": 65536
-        }
-      ],
-      "kernel": "conv1x1_32x8x8_to_64_dw_im2row_cols"
-    },
-    {
-      "bind": [
-        {
-          "buffer": "s_mix_cols",
-          "offset": 0,
-          "size": 65536
-        },
-        {
           "buffer": "d10",
           "offset": 0,
           "size": 131072
@@ -2941,7 +2818,7 @@ const MODEL = {
           "size": 8192
         }
       ],
-      "kernel": "conv1x1_32x8x8_to_64_dw_im2row_gemm"
+      "kernel": "conv1x1_32x8x8_to_64_dw_direct"
     },
     {
       "bind": [
@@ -2971,27 +2848,12 @@ const MODEL = {
           "size": 8192
         },
         {
-          "buffer": "s_mix_cols",
-          "offset": 0,
-          "size": 65536
-        }
-      ],
-      "kernel": "conv1x1_32x8x8_to_64_dx_im2row_gemm"
-    },
-    {
-      "bind": [
-        {
-          "buffer": "s_mix_cols",
-          "offset": 0,
-          "size": 65536
-        },
-        {
           "buffer": "d9",
           "offset": 0,
           "size": 65536
         }
       ],
-      "kernel": "conv1x1_32x8x8_to_64_dx_im2row_col2im"
+      "kernel": "conv1x1_32x8x8_to_64_dx_direct"
     },
     {
       "bind": [
@@ -3419,12 +3281,9 @@ const MODEL = {
 /** the WGSL of every kernel (the same text as wgsl/<kernel>.wgsl) */
 const SHADERS: Record<string, string> = {
   "conv1x1_32x8x8_to_64_db": "// conv2d \"mix\" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradBias\n// kernel conv1x1_32x8x8_to_64_db: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 32768>;\n@group(0) @binding(1) var<storage, read_write> db: array<f32, 64>;\n\n// dispatch 1 of 1: c=64; 1x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 64u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let c: i32 = _i;\n  var acc: f32 = 0f;\n  for (var n: i32 = 0; n < 8; n++) {\n    let base: i32 = (n * 64 + c) * 64;\n    for (var p: i32 = 0; p < 64; p++) {\n      acc += dy[base + p];\n    }\n  }\n  db[c] = acc;\n}\n",
-  "conv1x1_32x8x8_to_64_dw_im2row_cols": "// conv2d \"mix\" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM\n// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24\n// cols[g, n, p, k] = im2row(x): 512 rows x 32 columns\n// kernel conv1x1_32x8x8_to_64_dw_im2row_cols: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read_write> cols: array<f32, 16384>;\n\n// dispatch 1 of 1: g=1 x n=8 x r=32; 4x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 256u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let g: i32 = 0;\n  let n: i32 = _i / 32;\n  let r: i32 = (_i) % 32;\n  let dst: i32 = (g * 8 + n) * 2048 + r;\n  let src: i32 = (n * 32 + (g * 32 + r)) * 64;\n  for (var oh: i32 = 0; oh < 8; oh++) {\n    let drow: i32 = dst + oh * 256;\n    let srow: i32 = src + oh * 8;\n    for (var ow: i32 = 0; ow < 8; ow++) {\n      cols[drow + ow * 32] = x[srow + ow];\n    }\n  }\n}\n",
-  "conv1x1_32x8x8_to_64_dw_im2row_gemm": "// conv2d \"mix\" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM\n// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24\n// dw[co, k] = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]: M=64 N=32 K=512 per group\n// kernel conv1x1_32x8x8_to_64_dw_im2row_gemm: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> cols: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 32768>;\n@group(0) @binding(2) var<storage, read_write> dw: array<f32, 2048>;\n\n// dispatch 1 of 1: bt0=1 x nb=8 x mb=16; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let bt0: i32 = 0;\n  let nb: i32 = _i / 16;\n  let mb: i32 = (_i) % 16;\n  let ab: i32 = bt0 * 4096;\n  let bb: i32 = bt0 * 16384;\n  let cb: i32 = bt0 * 2048;\n  let n0: i32 = nb * 4;\n  let m0: i32 = mb * 4;\n  let ai0: i32 = ab + m0 * 64;\n  let bi0: i32 = bb + n0;\n  var acc0_00: f32 = 0f;\n  var acc0_01: f32 = 0f;\n  var acc0_02: f32 = 0f;\n  var acc0_03: f32 = 0f;\n  var acc0_10: f32 = 0f;\n  var acc0_11: f32 = 0f;\n  var acc0_12: f32 = 0f;\n  var acc0_13: f32 = 0f;\n  var acc0_20: f32 = 0f;\n  var acc0_21: f32 = 0f;\n  var acc0_22: f32 = 0f;\n  var acc0_23: f32 = 0f;\n  var acc0_30: f32 = 0f;\n  var acc0_31: f32 = 0f;\n  var acc0_32: f32 = 0f;\n  var acc0_33: f32 = 0f;\n  for (var k0: i32 = 0; k0 < 8; k0++) {\n    let ao0: i32 = ai0 + k0 * 4096;\n    let bo0: i32 = bi0 + k0 * 2048;\n    for (var k1: i32 = 0; k1 < 64; k1++) {\n      let a0: f32 = dy[ao0 + k1];\n      let a1: f32 = dy[ao0 + k1 + 64];\n      let a2: f32 = dy[ao0 + k1 + 128];\n      let a3: f32 = dy[ao0 + k1 + 192];\n      let b0: f32 = cols[bo0 + k1 * 32];\n      acc0_00 += a0 * b0;\n      acc0_10 += a1 * b0;\n      acc0_20 += a2 * b0;\n      acc0_30 += a3 * b0;\n      let b1: f32 = cols[bo0 + k1 * 32 + 1];\n      acc0_01 += a0 * b1;\n      acc0_11 += a1 * b1;\n      acc0_21 += a2 * b1;\n      acc0_31 += a3 * b1;\n      let b2: f32 = cols[bo0 + k1 * 32 + 2];\n      acc0_02 += a0 * b2;\n      acc0_12 += a1 * b2;\n      acc0_22 += a2 * b2;\n      acc0_32 += a3 * b2;\n      let b3: f32 = cols[bo0 + k1 * 32 + 3];\n      acc0_03 += a0 * b3;\n      acc0_13 += a1 * b3;\n      acc0_23 += a2 * b3;\n      acc0_33 += a3 * b3;\n    }\n  }\n  dw[cb + m0 * 32 + n0] = acc0_00;\n  dw[cb + m0 * 32 + n0 + 1] = acc0_01;\n  dw[cb + m0 * 32 + n0 + 2] = acc0_02;\n  dw[cb + m0 * 32 + n0 + 3] = acc0_03;\n  dw[cb + m0 * 32 + n0 + 32] = acc0_10;\n  dw[cb + m0 * 32 + n0 + 33] = acc0_11;\n  dw[cb + m0 * 32 + n0 + 34] = acc0_12;\n  dw[cb + m0 * 32 + n0 + 35] = acc0_13;\n  dw[cb + m0 * 32 + n0 + 64] = acc0_20;\n  dw[cb + m0 * 32 + n0 + 65] = acc0_21;\n  dw[cb + m0 * 32 + n0 + 66] = acc0_22;\n  dw[cb + m0 * 32 + n0 + 67] = acc0_23;\n  dw[cb + m0 * 32 + n0 + 96] = acc0_30;\n  dw[cb + m0 * 32 + n0 + 97] = acc0_31;\n  dw[cb + m0 * 32 + n0 + 98] = acc0_32;\n  dw[cb + m0 * 32 + n0 + 99] = acc0_33;\n}\n",
-  "conv1x1_32x8x8_to_64_dx_im2row_col2im": "// conv2d \"mix\" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM\n// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.06\n// dx = col2im(cols), gathered per stride phase\n// kernel conv1x1_32x8x8_to_64_dx_im2row_col2im: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> cols: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read_write> dx: array<f32, 16384>;\n\n// dispatch 1 of 2: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main_0() {\n  // stride phase (0, 0): 1 of 1 taps\n}\n\n// dispatch 2 of 2: n=8 x g=1 x r=32 x th=8 x tw=8; 256x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 16384u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 2048;\n  let g: i32 = 0;\n  let r: i32 = (_i / 64) % 32;\n  let th: i32 = (_i / 8) % 8;\n  let tw: i32 = (_i) % 8;\n  let ch: i32 = n * 32 + (g * 32 + r);\n  let cbase: i32 = (g * 8 + n) * 2048 + r;\n  let orow: i32 = (ch * 8 + th) * 8;\n  var acc: f32 = 0f;\n  acc += cols[cbase + (th * 8 + tw) * 32];\n  dx[orow + tw] = acc;\n}\n",
-  "conv1x1_32x8x8_to_64_dx_im2row_gemm": "// conv2d \"mix\" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM\n// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.06\n// cols[g, n, p, k] = sum_co dy[n, co, p] * w[co, k]: M=64 N=32 K=64 per (n, group)\n// kernel conv1x1_32x8x8_to_64_dx_im2row_gemm: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 32768>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 2048>;\n@group(0) @binding(2) var<storage, read_write> cols: array<f32, 16384>;\n\n// dispatch 1 of 1: bt0=8 x bt1=1 x mb=16 x nb=8; 16x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1024u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let bt0: i32 = _i / 128;\n  let bt1: i32 = 0;\n  let mb: i32 = (_i / 8) % 16;\n  let nb: i32 = (_i) % 8;\n  let ab: i32 = bt0 * 4096 + bt1 * 4096;\n  let bb: i32 = bt1 * 2048;\n  let cb: i32 = bt0 * 2048 + bt1 * 16384;\n  let m0: i32 = mb * 4;\n  let n0: i32 = nb * 4;\n  let ai0: i32 = ab + m0;\n  let bi0: i32 = bb + n0;\n  var acc0_00: f32 = 0f;\n  var acc0_01: f32 = 0f;\n  var acc0_02: f32 = 0f;\n  var acc0_03: f32 = 0f;\n  var acc0_10: f32 = 0f;\n  var acc0_11: f32 = 0f;\n  var acc0_12: f32 = 0f;\n  var acc0_13: f32 = 0f;\n  var acc0_20: f32 = 0f;\n  var acc0_21: f32 = 0f;\n  var acc0_22: f32 = 0f;\n  var acc0_23: f32 = 0f;\n  var acc0_30: f32 = 0f;\n  var acc0_31: f32 = 0f;\n  var acc0_32: f32 = 0f;\n  var acc0_33: f32 = 0f;\n  for (var k0: i32 = 0; k0 < 64; k0++) {\n    let a0: f32 = dy[ai0 + k0 * 64];\n    let a1: f32 = dy[ai0 + k0 * 64 + 1];\n    let a2: f32 = dy[ai0 + k0 * 64 + 2];\n    let a3: f32 = dy[ai0 + k0 * 64 + 3];\n    let b0: f32 = w[bi0 + k0 * 32];\n    acc0_00 += a0 * b0;\n    acc0_10 += a1 * b0;\n    acc0_20 += a2 * b0;\n    acc0_30 += a3 * b0;\n    let b1: f32 = w[bi0 + k0 * 32 + 1];\n    acc0_01 += a0 * b1;\n    acc0_11 += a1 * b1;\n    acc0_21 += a2 * b1;\n    acc0_31 += a3 * b1;\n    let b2: f32 = w[bi0 + k0 * 32 + 2];\n    acc0_02 += a0 * b2;\n    acc0_12 += a1 * b2;\n    acc0_22 += a2 * b2;\n    acc0_32 += a3 * b2;\n    let b3: f32 = w[bi0 + k0 * 32 + 3];\n    acc0_03 += a0 * b3;\n    acc0_13 += a1 * b3;\n    acc0_23 += a2 * b3;\n    acc0_33 += a3 * b3;\n  }\n  cols[cb + m0 * 32 + n0] = acc0_00;\n  cols[cb + m0 * 32 + n0 + 1] = acc0_01;\n  cols[cb + m0 * 32 + n0 + 2] = acc0_02;\n  cols[cb + m0 * 32 + n0 + 3] = acc0_03;\n  cols[cb + m0 * 32 + n0 + 32] = acc0_10;\n  cols[cb + m0 * 32 + n0 + 33] = acc0_11;\n  cols[cb + m0 * 32 + n0 + 34] = acc0_12;\n  cols[cb + m0 * 32 + n0 + 35] = acc0_13;\n  cols[cb + m0 * 32 + n0 + 64] = acc0_20;\n  cols[cb + m0 * 32 + n0 + 65] = acc0_21;\n  cols[cb + m0 * 32 + n0 + 66] = acc0_22;\n  cols[cb + m0 * 32 + n0 + 67] = acc0_23;\n  cols[cb + m0 * 32 + n0 + 96] = acc0_30;\n  cols[cb + m0 * 32 + n0 + 97] = acc0_31;\n  cols[cb + m0 * 32 + n0 + 98] = acc0_32;\n  cols[cb + m0 * 32 + n0 + 99] = acc0_33;\n}\n",
-  "conv1x1_32x8x8_to_64_fwd_im2row_cols": "// conv2d \"mix\" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM\n// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.06\n// cols[g, n, p, k] = im2row(x): 512 rows x 32 columns\n// kernel conv1x1_32x8x8_to_64_fwd_im2row_cols: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read_write> cols: array<f32, 16384>;\n\n// dispatch 1 of 1: g=1 x n=8 x r=32; 4x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 256u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let g: i32 = 0;\n  let n: i32 = _i / 32;\n  let r: i32 = (_i) % 32;\n  let dst: i32 = (g * 8 + n) * 2048 + r;\n  let src: i32 = (n * 32 + (g * 32 + r)) * 64;\n  for (var oh: i32 = 0; oh < 8; oh++) {\n    let drow: i32 = dst + oh * 256;\n    let srow: i32 = src + oh * 8;\n    for (var ow: i32 = 0; ow < 8; ow++) {\n      cols[drow + ow * 32] = x[srow + ow];\n    }\n  }\n}\n",
-  "conv1x1_32x8x8_to_64_fwd_im2row_gemm": "// conv2d \"mix\" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM\n// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.06\n// y[n, co, p] = b[co] + sum_k cols[g, n, p, k] * w[co, k]: M=64 N=64 K=32 per (n, group)\n// kernel conv1x1_32x8x8_to_64_fwd_im2row_gemm: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> cols: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 2048>;\n@group(0) @binding(2) var<storage, read> b: array<f32, 64>;\n@group(0) @binding(3) var<storage, read_write> y: array<f32, 32768>;\n\n// dispatch 1 of 1: bt0=8 x bt1=1 x mb=16 x nb=16; 32x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2048u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let bt0: i32 = _i / 256;\n  let bt1: i32 = 0;\n  let mb: i32 = (_i / 16) % 16;\n  let nb: i32 = (_i) % 16;\n  let ab: i32 = bt0 * 2048 + bt1 * 16384;\n  let bb: i32 = bt1 * 2048;\n  let cb: i32 = bt0 * 4096 + bt1 * 4096;\n  let biasb: i32 = bt1 * 64;\n  let m0: i32 = mb * 4;\n  let n0: i32 = nb * 4;\n  let bv0_0: f32 = b[biasb + n0];\n  let bv0_1: f32 = b[biasb + n0 + 1];\n  let bv0_2: f32 = b[biasb + n0 + 2];\n  let bv0_3: f32 = b[biasb + n0 + 3];\n  let ai0: i32 = ab + m0 * 32;\n  let bi0: i32 = bb + n0 * 32;\n  var acc0_00: f32 = bv0_0;\n  var acc0_01: f32 = bv0_1;\n  var acc0_02: f32 = bv0_2;\n  var acc0_03: f32 = bv0_3;\n  var acc0_10: f32 = bv0_0;\n  var acc0_11: f32 = bv0_1;\n  var acc0_12: f32 = bv0_2;\n  var acc0_13: f32 = bv0_3;\n  var acc0_20: f32 = bv0_0;\n  var acc0_21: f32 = bv0_1;\n  var acc0_22: f32 = bv0_2;\n  var acc0_23: f32 = bv0_3;\n  var acc0_30: f32 = bv0_0;\n  var acc0_31: f32 = bv0_1;\n  var acc0_32: f32 = bv0_2;\n  var acc0_33: f32 = bv0_3;\n  for (var k0: i32 = 0; k0 < 32; k0++) {\n    let a0: f32 = cols[ai0 + k0];\n    let a1: f32 = cols[ai0 + k0 + 32];\n    let a2: f32 = cols[ai0 + k0 + 64];\n    let a3: f32 = cols[ai0 + k0 + 96];\n    let b0: f32 = w[bi0 + k0];\n    acc0_00 += a0 * b0;\n    acc0_10 += a1 * b0;\n    acc0_20 += a2 * b0;\n    acc0_30 += a3 * b0;\n    let b1: f32 = w[bi0 + k0 + 32];\n    acc0_01 += a0 * b1;\n    acc0_11 += a1 * b1;\n    acc0_21 += a2 * b1;\n    acc0_31 += a3 * b1;\n    let b2: f32 = w[bi0 + k0 + 64];\n    acc0_02 += a0 * b2;\n    acc0_12 += a1 * b2;\n    acc0_22 += a2 * b2;\n    acc0_32 += a3 * b2;\n    let b3: f32 = w[bi0 + k0 + 96];\n    acc0_03 += a0 * b3;\n    acc0_13 += a1 * b3;\n    acc0_23 += a2 * b3;\n    acc0_33 += a3 * b3;\n  }\n  y[cb + m0 + n0 * 64] = acc0_00;\n  y[cb + m0 + n0 * 64 + 64] = acc0_01;\n  y[cb + m0 + n0 * 64 + 128] = acc0_02;\n  y[cb + m0 + n0 * 64 + 192] = acc0_03;\n  y[cb + m0 + n0 * 64 + 1] = acc0_10;\n  y[cb + m0 + n0 * 64 + 65] = acc0_11;\n  y[cb + m0 + n0 * 64 + 129] = acc0_12;\n  y[cb + m0 + n0 * 64 + 193] = acc0_13;\n  y[cb + m0 + n0 * 64 + 2] = acc0_20;\n  y[cb + m0 + n0 * 64 + 66] = acc0_21;\n  y[cb + m0 + n0 * 64 + 130] = acc0_22;\n  y[cb + m0 + n0 * 64 + 194] = acc0_23;\n  y[cb + m0 + n0 * 64 + 3] = acc0_30;\n  y[cb + m0 + n0 * 64 + 67] = acc0_31;\n  y[cb + m0 + n0 * 64 + 131] = acc0_32;\n  y[cb + m0 + n0 * 64 + 195] = acc0_33;\n}\n",
+  "conv1x1_32x8x8_to_64_dw_direct": "// conv2d \"mix\" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input\n// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24\n// kernel conv1x1_32x8x8_to_64_dw_direct: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 32768>;\n@group(0) @binding(2) var<storage, read_write> dw: array<f32, 2048>;\n\n// dispatch 1 of 1: g=1 x ob=16 x rb=8; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let g: i32 = 0;\n  let ob: i32 = _i / 8;\n  let rb: i32 = (_i) % 8;\n  let o0: i32 = ob * 4;\n  let r0: i32 = rb * 4;\n  var acc0_0_0_0: f32 = 0f;\n  var acc0_0_1_0: f32 = 0f;\n  var acc0_0_2_0: f32 = 0f;\n  var acc0_0_3_0: f32 = 0f;\n  var acc0_1_0_0: f32 = 0f;\n  var acc0_1_1_0: f32 = 0f;\n  var acc0_1_2_0: f32 = 0f;\n  var acc0_1_3_0: f32 = 0f;\n  var acc0_2_0_0: f32 = 0f;\n  var acc0_2_1_0: f32 = 0f;\n  var acc0_2_2_0: f32 = 0f;\n  var acc0_2_3_0: f32 = 0f;\n  var acc0_3_0_0: f32 = 0f;\n  var acc0_3_1_0: f32 = 0f;\n  var acc0_3_2_0: f32 = 0f;\n  var acc0_3_3_0: f32 = 0f;\n  for (var n: i32 = 0; n < 8; n++) {\n    for (var oh: i32 = 0; oh < 8; oh++) {\n      let dyrow: i32 = ((n * 64 + g * 64 + o0) * 8 + oh) * 8;\n      let xrow: i32 = ((n * 32 + g * 32 + r0) * 8 + oh) * 8;\n      for (var ow: i32 = 0; ow < 8; ow++) {\n        let d0: f32 = dy[dyrow + ow];\n        let d1: f32 = dy[dyrow + ow + 64];\n        let d2: f32 = dy[dyrow + ow + 128];\n        let d3: f32 = dy[dyrow + ow + 192];\n        let x0_0: f32 = x[xrow + ow];\n        let x1_0: f32 = x[xrow + ow + 64];\n        let x2_0: f32 = x[xrow + ow + 128];\n        let x3_0: f32 = x[xrow + ow + 192];\n        acc0_0_0_0 += d0 * x0_0;\n        acc0_0_1_0 += d0 * x1_0;\n        acc0_0_2_0 += d0 * x2_0;\n        acc0_0_3_0 += d0 * x3_0;\n        acc0_1_0_0 += d1 * x0_0;\n        acc0_1_1_0 += d1 * x1_0;\n        acc0_1_2_0 += d1 * x2_0;\n        acc0_1_3_0 += d1 * x3_0;\n        acc0_2_0_0 += d2 * x0_0;\n        acc0_2_1_0 += d2 * x1_0;\n        acc0_2_2_0 += d2 * x2_0;\n        acc0_2_3_0 += d2 * x3_0;\n        acc0_3_0_0 += d3 * x0_0;\n        acc0_3_1_0 += d3 * x1_0;\n        acc0_3_2_0 += d3 * x2_0;\n        acc0_3_3_0 += d3 * x3_0;\n      }\n    }\n  }\n  dw[(g * 64 + o0) * 32 + r0] = acc0_0_0_0;\n  dw[(g * 64 + o0) * 32 + r0 + 1] = acc0_0_1_0;\n  dw[(g * 64 + o0) * 32 + r0 + 2] = acc0_0_2_0;\n  dw[(g * 64 + o0) * 32 + r0 + 3] = acc0_0_3_0;\n  dw[(g * 64 + o0) * 32 + r0 + 32] = acc0_1_0_0;\n  dw[(g * 64 + o0) * 32 + r0 + 33] = acc0_1_1_0;\n  dw[(g * 64 + o0) * 32 + r0 + 34] = acc0_1_2_0;\n  dw[(g * 64 + o0) * 32 + r0 + 35] = acc0_1_3_0;\n  dw[(g * 64 + o0) * 32 + r0 + 64] = acc0_2_0_0;\n  dw[(g * 64 + o0) * 32 + r0 + 65] = acc0_2_1_0;\n  dw[(g * 64 + o0) * 32 + r0 + 66] = acc0_2_2_0;\n  dw[(g * 64 + o0) * 32 + r0 + 67] = acc0_2_3_0;\n  dw[(g * 64 + o0) * 32 + r0 + 96] = acc0_3_0_0;\n  dw[(g * 64 + o0) * 32 + r0 + 97] = acc0_3_1_0;\n  dw[(g * 64 + o0) * 32 + r0 + 98] = acc0_3_2_0;\n  dw[(g * 64 + o0) * 32 + r0 + 99] = acc0_3_3_0;\n}\n",
+  "conv1x1_32x8x8_to_64_dx_direct": "// conv2d \"mix\" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input\n// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.06\n// kernel conv1x1_32x8x8_to_64_dx_direct: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 32768>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 2048>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 16384>;\n\n// dispatch 1 of 1: n=8 x g=1 x ob=8 x th=8 x cb=2; 16x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1024u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 128;\n  let g: i32 = 0;\n  let ob: i32 = (_i / 16) % 8;\n  let th: i32 = (_i / 2) % 8;\n  let cb: i32 = (_i) % 2;\n  let o0: i32 = ob * 4;\n  let yrow: i32 = ((n * 32 + g * 32 + o0) * 8 + th) * 8;\n  let xrow: i32 = ((n * 64 + g * 64) * 8 + th) * 8;\n  let tw0: i32 = cb * 4;\n  var acc0_0: f32 = 0f;\n  var acc0_1: f32 = 0f;\n  var acc0_2: f32 = 0f;\n  var acc0_3: f32 = 0f;\n  var acc1_0: f32 = 0f;\n  var acc1_1: f32 = 0f;\n  var acc1_2: f32 = 0f;\n  var acc1_3: f32 = 0f;\n  var acc2_0: f32 = 0f;\n  var acc2_1: f32 = 0f;\n  var acc2_2: f32 = 0f;\n  var acc2_3: f32 = 0f;\n  var acc3_0: f32 = 0f;\n  var acc3_1: f32 = 0f;\n  var acc3_2: f32 = 0f;\n  var acc3_3: f32 = 0f;\n  for (var r: i32 = 0; r < 64; r++) {\n    let x0: f32 = dy[xrow + r * 64 + tw0];\n    let x1: f32 = dy[xrow + r * 64 + tw0 + 1];\n    let x2: f32 = dy[xrow + r * 64 + tw0 + 2];\n    let x3: f32 = dy[xrow + r * 64 + tw0 + 3];\n    let w0: f32 = w[g * 2048 + o0 + r * 32];\n    acc0_0 += w0 * x0;\n    acc0_1 += w0 * x1;\n    acc0_2 += w0 * x2;\n    acc0_3 += w0 * x3;\n    let w1: f32 = w[g * 2048 + o0 + r * 32 + 1];\n    acc1_0 += w1 * x0;\n    acc1_1 += w1 * x1;\n    acc1_2 += w1 * x2;\n    acc1_3 += w1 * x3;\n    let w2: f32 = w[g * 2048 + o0 + r * 32 + 2];\n    acc2_0 += w2 * x0;\n    acc2_1 += w2 * x1;\n    acc2_2 += w2 * x2;\n    acc2_3 += w2 * x3;\n    let w3: f32 = w[g * 2048 + o0 + r * 32 + 3];\n    acc3_0 += w3 * x0;\n    acc3_1 += w3 * x1;\n    acc3_2 += w3 * x2;\n    acc3_3 += w3 * x3;\n  }\n  dx[yrow + tw0] = acc0_0;\n  dx[yrow + tw0 + 1] = acc0_1;\n  dx[yrow + tw0 + 2] = acc0_2;\n  dx[yrow + tw0 + 3] = acc0_3;\n  dx[yrow + tw0 + 64] = acc1_0;\n  dx[yrow + tw0 + 65] = acc1_1;\n  dx[yrow + tw0 + 66] = acc1_2;\n  dx[yrow + tw0 + 67] = acc1_3;\n  dx[yrow + tw0 + 128] = acc2_0;\n  dx[yrow + tw0 + 129] = acc2_1;\n  dx[yrow + tw0 + 130] = acc2_2;\n  dx[yrow + tw0 + 131] = acc2_3;\n  dx[yrow + tw0 + 192] = acc3_0;\n  dx[yrow + tw0 + 193] = acc3_1;\n  dx[yrow + tw0 + 194] = acc3_2;\n  dx[yrow + tw0 + 195] = acc3_3;\n}\n",
+  "conv1x1_32x8x8_to_64_fwd_direct": "// conv2d \"mix\" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input\n// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.06\n// kernel conv1x1_32x8x8_to_64_fwd_direct: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 2048>;\n@group(0) @binding(2) var<storage, read> b: array<f32, 64>;\n@group(0) @binding(3) var<storage, read_write> y: array<f32, 32768>;\n\n// dispatch 1 of 1: n=8 x g=1 x ob=16 x th=8 x cb=2; 32x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2048u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 256;\n  let g: i32 = 0;\n  let ob: i32 = (_i / 16) % 16;\n  let th: i32 = (_i / 2) % 8;\n  let cb: i32 = (_i) % 2;\n  let o0: i32 = ob * 4;\n  let yrow: i32 = ((n * 64 + g * 64 + o0) * 8 + th) * 8;\n  let xrow: i32 = ((n * 32 + g * 32) * 8 + th) * 8;\n  let tw0: i32 = cb * 4;\n  let bv0: f32 = b[g * 64 + o0];\n  let bv1: f32 = b[g * 64 + o0 + 1];\n  let bv2: f32 = b[g * 64 + o0 + 2];\n  let bv3: f32 = b[g * 64 + o0 + 3];\n  var acc0_0: f32 = bv0;\n  var acc0_1: f32 = bv0;\n  var acc0_2: f32 = bv0;\n  var acc0_3: f32 = bv0;\n  var acc1_0: f32 = bv1;\n  var acc1_1: f32 = bv1;\n  var acc1_2: f32 = bv1;\n  var acc1_3: f32 = bv1;\n  var acc2_0: f32 = bv2;\n  var acc2_1: f32 = bv2;\n  var acc2_2: f32 = bv2;\n  var acc2_3: f32 = bv2;\n  var acc3_0: f32 = bv3;\n  var acc3_1: f32 = bv3;\n  var acc3_2: f32 = bv3;\n  var acc3_3: f32 = bv3;\n  for (var r: i32 = 0; r < 32; r++) {\n    let x0: f32 = x[xrow + r * 64 + tw0];\n    let x1: f32 = x[xrow + r * 64 + tw0 + 1];\n    let x2: f32 = x[xrow + r * 64 + tw0 + 2];\n    let x3: f32 = x[xrow + r * 64 + tw0 + 3];\n    let w0: f32 = w[g * 2048 + o0 * 32 + r];\n    acc0_0 += w0 * x0;\n    acc0_1 += w0 * x1;\n    acc0_2 += w0 * x2;\n    acc0_3 += w0 * x3;\n    let w1: f32 = w[g * 2048 + o0 * 32 + r + 32];\n    acc1_0 += w1 * x0;\n    acc1_1 += w1 * x1;\n    acc1_2 += w1 * x2;\n    acc1_3 += w1 * x3;\n    let w2: f32 = w[g * 2048 + o0 * 32 + r + 64];\n    acc2_0 += w2 * x0;\n    acc2_1 += w2 * x1;\n    acc2_2 += w2 * x2;\n    acc2_3 += w2 * x3;\n    let w3: f32 = w[g * 2048 + o0 * 32 + r + 96];\n    acc3_0 += w3 * x0;\n    acc3_1 += w3 * x1;\n    acc3_2 += w3 * x2;\n    acc3_3 += w3 * x3;\n  }\n  y[yrow + tw0] = acc0_0;\n  y[yrow + tw0 + 1] = acc0_1;\n  y[yrow + tw0 + 2] = acc0_2;\n  y[yrow + tw0 + 3] = acc0_3;\n  y[yrow + tw0 + 64] = acc1_0;\n  y[yrow + tw0 + 65] = acc1_1;\n  y[yrow + tw0 + 66] = acc1_2;\n  y[yrow + tw0 + 67] = acc1_3;\n  y[yrow + tw0 + 128] = acc2_0;\n  y[yrow + tw0 + 129] = acc2_1;\n  y[yrow + tw0 + 130] = acc2_2;\n  y[yrow + tw0 + 131] = acc2_3;\n  y[yrow + tw0 + 192] = acc3_0;\n  y[yrow + tw0 + 193] = acc3_1;\n  y[yrow + tw0 + 194] = acc3_2;\n  y[yrow + tw0 + 195] = acc3_3;\n}\n",
   "conv3x3_p1_16x32x32_to_16_db": "// conv2d \"conv1_2\" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1\n// role: gradBias\n// kernel conv3x3_p1_16x32x32_to_16_db: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 131072>;\n@group(0) @binding(1) var<storage, read_write> db: array<f32, 16>;\n\n// dispatch 1 of 1: c=16; 1x1x1 workgroups of 16\n@compute @workgroup_size(16)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 16u + _lid;\n  if (_lin >= 16u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let c: i32 = _i;\n  var acc: f32 = 0f;\n  for (var n: i32 = 0; n < 8; n++) {\n    let base: i32 = (n * 16 + c) * 1024;\n    for (var p: i32 = 0; p < 1024; p++) {\n      acc += dy[base + p];\n    }\n  }\n  db[c] = acc;\n}\n",
   "conv3x3_p1_16x32x32_to_16_dw_direct": "// conv2d \"conv1_2\" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1\n// role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input\n// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.43\n// kernel conv3x3_p1_16x32x32_to_16_dw_direct: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 131072>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 131072>;\n@group(0) @binding(2) var<storage, read_write> dw: array<f32, 2304>;\n\n// dispatch 1 of 1: g=1 x ob=4 x rb=16; 1x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 64u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let g: i32 = 0;\n  let ob: i32 = _i / 16;\n  let rb: i32 = (_i) % 16;\n  let o0: i32 = ob * 4;\n  let r0: i32 = rb;\n  var acc0_0_0_0: f32 = 0f;\n  var acc0_0_0_1: f32 = 0f;\n  var acc0_0_0_2: f32 = 0f;\n  var acc0_1_0_0: f32 = 0f;\n  var acc0_1_0_1: f32 = 0f;\n  var acc0_1_0_2: f32 = 0f;\n  var acc0_2_0_0: f32 = 0f;\n  var acc0_2_0_1: f32 = 0f;\n  var acc0_2_0_2: f32 = 0f;\n  var acc0_3_0_0: f32 = 0f;\n  var acc0_3_0_1: f32 = 0f;\n  var acc0_3_0_2: f32 = 0f;\n  for (var n: i32 = 0; n < 8; n++) {\n    for (var oh: i32 = 1; oh < 32; oh++) {\n      let dyrow: i32 = ((n * 16 + g * 16 + o0) * 32 + oh) * 32;\n      let xrow: i32 = ((n * 16 + g * 16 + r0) * 32 + oh) * 32 - 32;\n      for (var ow: i32 = 1; ow < 31; ow++) {\n        let d0: f32 = dy[dyrow + ow];\n        let d1: f32 = dy[dyrow + ow + 1024];\n        let d2: f32 = dy[dyrow + ow + 2048];\n        let d3: f32 = dy[dyrow + ow + 3072];\n        let x0_0: f32 = x[xrow + ow - 1];\n        let x0_1: f32 = x[xrow + ow];\n        let x0_2: f32 = x[xrow + ow + 1];\n        acc0_0_0_0 += d0 * x0_0;\n        acc0_0_0_1 += d0 * x0_1;\n        acc0_0_0_2 += d0 * x0_2;\n        acc0_1_0_0 += d1 * x0_0;\n        acc0_1_0_1 += d1 * x0_1;\n        acc0_1_0_2 += d1 * x0_2;\n        acc0_2_0_0 += d2 * x0_0;\n        acc0_2_0_1 += d2 * x0_1;\n        acc0_2_0_2 += d2 * x0_2;\n        acc0_3_0_0 += d3 * x0_0;\n        acc0_3_0_1 += d3 * x0_1;\n        acc0_3_0_2 += d3 * x0_2;\n      }\n      let e0_d0: f32 = dy[dyrow];\n      let e0_d1: f32 = dy[dyrow + 1024];\n      let e0_d2: f32 = dy[dyrow + 2048];\n      let e0_d3: f32 = dy[dyrow + 3072];\n      let e0_x0_1: f32 = x[xrow];\n      let e0_x0_2: f32 = x[xrow + 1];\n      acc0_0_0_1 += e0_d0 * e0_x0_1;\n      acc0_0_0_2 += e0_d0 * e0_x0_2;\n      acc0_1_0_1 += e0_d1 * e0_x0_1;\n      acc0_1_0_2 += e0_d1 * e0_x0_2;\n      acc0_2_0_1 += e0_d2 * e0_x0_1;\n      acc0_2_0_2 += e0_d2 * e0_x0_2;\n      acc0_3_0_1 += e0_d3 * e0_x0_1;\n      acc0_3_0_2 += e0_d3 * e0_x0_2;\n      let e31_d0: f32 = dy[dyrow + 31];\n      let e31_d1: f32 = dy[dyrow + 1055];\n      let e31_d2: f32 = dy[dyrow + 2079];\n      let e31_d3: f32 = dy[dyrow + 3103];\n      let e31_x0_0: f32 = x[xrow + 30];\n      let e31_x0_1: f32 = x[xrow + 31];\n      acc0_0_0_0 += e31_d0 * e31_x0_0;\n      acc0_0_0_1 += e31_d0 * e31_x0_1;\n      acc0_1_0_0 += e31_d1 * e31_x0_0;\n      acc0_1_0_1 += e31_d1 * e31_x0_1;\n      acc0_2_0_0 += e31_d2 * e31_x0_0;\n      acc0_2_0_1 += e31_d2 * e31_x0_1;\n      acc0_3_0_0 += e31_d3 * e31_x0_0;\n      acc0_3_0_1 += e31_d3 * e31_x0_1;\n    }\n  }\n  dw[(g * 16 + o0) * 144 + r0 * 9] = acc0_0_0_0;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 1] = acc0_0_0_1;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 2] = acc0_0_0_2;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 144] = acc0_1_0_0;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 145] = acc0_1_0_1;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 146] = acc0_1_0_2;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 288] = acc0_2_0_0;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 289] = acc0_2_0_1;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 290] = acc0_2_0_2;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 432] = acc0_3_0_0;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 433] = acc0_3_0_1;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 434] = acc0_3_0_2;\n  var acc1_0_0_0: f32 = 0f;\n  var acc1_0_0_1: f32 = 0f;\n  var acc1_0_0_2: f32 = 0f;\n  var acc1_1_0_0: f32 = 0f;\n  var acc1_1_0_1: f32 = 0f;\n  var acc1_1_0_2: f32 = 0f;\n  var acc1_2_0_0: f32 = 0f;\n  var acc1_2_0_1: f32 = 0f;\n  var acc1_2_0_2: f32 = 0f;\n  var acc1_3_0_0: f32 = 0f;\n  var acc1_3_0_1: f32 = 0f;\n  var acc1_3_0_2: f32 = 0f;\n  for (var n: i32 = 0; n < 8; n++) {\n    for (var oh: i32 = 0; oh < 32; oh++) {\n      let dyrow: i32 = ((n * 16 + g * 16 + o0) * 32 + oh) * 32;\n      let xrow: i32 = ((n * 16 + g * 16 + r0) * 32 + oh) * 32;\n      for (var ow: i32 = 1; ow < 31; ow++) {\n        let d0: f32 = dy[dyrow + ow];\n        let d1: f32 = dy[dyrow + ow + 1024];\n        let d2: f32 = dy[dyrow + ow + 2048];\n        let d3: f32 = dy[dyrow + ow + 3072];\n        let x0_0: f32 = x[xrow + ow - 1];\n        let x0_1: f32 = x[xrow + ow];\n        let x0_2: f32 = x[xrow + ow + 1];\n        acc1_0_0_0 += d0 * x0_0;\n        acc1_0_0_1 += d0 * x0_1;\n        acc1_0_0_2 += d0 * x0_2;\n        acc1_1_0_0 += d1 * x0_0;\n        acc1_1_0_1 += d1 * x0_1;\n        acc1_1_0_2 += d1 * x0_2;\n        acc1_2_0_0 += d2 * x0_0;\n        acc1_2_0_1 += d2 * x0_1;\n        acc1_2_0_2 += d2 * x0_2;\n        acc1_3_0_0 += d3 * x0_0;\n        acc1_3_0_1 += d3 * x0_1;\n        acc1_3_0_2 += d3 * x0_2;\n      }\n      let e0_d0: f32 = dy[dyrow];\n      let e0_d1: f32 = dy[dyrow + 1024];\n      let e0_d2: f32 = dy[dyrow + 2048];\n      let e0_d3: f32 = dy[dyrow + 3072];\n      let e0_x0_1: f32 = x[xrow];\n      let e0_x0_2: f32 = x[xrow + 1];\n      acc1_0_0_1 += e0_d0 * e0_x0_1;\n      acc1_0_0_2 += e0_d0 * e0_x0_2;\n      acc1_1_0_1 += e0_d1 * e0_x0_1;\n      acc1_1_0_2 += e0_d1 * e0_x0_2;\n      acc1_2_0_1 += e0_d2 * e0_x0_1;\n      acc1_2_0_2 += e0_d2 * e0_x0_2;\n      acc1_3_0_1 += e0_d3 * e0_x0_1;\n      acc1_3_0_2 += e0_d3 * e0_x0_2;\n      let e31_d0: f32 = dy[dyrow + 31];\n      let e31_d1: f32 = dy[dyrow + 1055];\n      let e31_d2: f32 = dy[dyrow + 2079];\n      let e31_d3: f32 = dy[dyrow + 3103];\n      let e31_x0_0: f32 = x[xrow + 30];\n      let e31_x0_1: f32 = x[xrow + 31];\n      acc1_0_0_0 += e31_d0 * e31_x0_0;\n      acc1_0_0_1 += e31_d0 * e31_x0_1;\n      acc1_1_0_0 += e31_d1 * e31_x0_0;\n      acc1_1_0_1 += e31_d1 * e31_x0_1;\n      acc1_2_0_0 += e31_d2 * e31_x0_0;\n      acc1_2_0_1 += e31_d2 * e31_x0_1;\n      acc1_3_0_0 += e31_d3 * e31_x0_0;\n      acc1_3_0_1 += e31_d3 * e31_x0_1;\n    }\n  }\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 3] = acc1_0_0_0;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 4] = acc1_0_0_1;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 5] = acc1_0_0_2;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 147] = acc1_1_0_0;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 148] = acc1_1_0_1;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 149] = acc1_1_0_2;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 291] = acc1_2_0_0;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 292] = acc1_2_0_1;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 293] = acc1_2_0_2;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 435] = acc1_3_0_0;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 436] = acc1_3_0_1;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 437] = acc1_3_0_2;\n  var acc2_0_0_0: f32 = 0f;\n  var acc2_0_0_1: f32 = 0f;\n  var acc2_0_0_2: f32 = 0f;\n  var acc2_1_0_0: f32 = 0f;\n  var acc2_1_0_1: f32 = 0f;\n  var acc2_1_0_2: f32 = 0f;\n  var acc2_2_0_0: f32 = 0f;\n  var acc2_2_0_1: f32 = 0f;\n  var acc2_2_0_2: f32 = 0f;\n  var acc2_3_0_0: f32 = 0f;\n  var acc2_3_0_1: f32 = 0f;\n  var acc2_3_0_2: f32 = 0f;\n  for (var n: i32 = 0; n < 8; n++) {\n    for (var oh: i32 = 0; oh < 31; oh++) {\n      let dyrow: i32 = ((n * 16 + g * 16 + o0) * 32 + oh) * 32;\n      let xrow: i32 = ((n * 16 + g * 16 + r0) * 32 + oh) * 32 + 32;\n      for (var ow: i32 = 1; ow < 31; ow++) {\n        let d0: f32 = dy[dyrow + ow];\n        let d1: f32 = dy[dyrow + ow + 1024];\n        let d2: f32 = dy[dyrow + ow + 2048];\n        let d3: f32 = dy[dyrow + ow + 3072];\n        let x0_0: f32 = x[xrow + ow - 1];\n        let x0_1: f32 = x[xrow + ow];\n        let x0_2: f32 = x[xrow + ow + 1];\n        acc2_0_0_0 += d0 * x0_0;\n        acc2_0_0_1 += d0 * x0_1;\n        acc2_0_0_2 += d0 * x0_2;\n        acc2_1_0_0 += d1 * x0_0;\n        acc2_1_0_1 += d1 * x0_1;\n        acc2_1_0_2 += d1 * x0_2;\n        acc2_2_0_0 += d2 * x0_0;\n        acc2_2_0_1 += d2 * x0_1;\n        acc2_2_0_2 += d2 * x0_2;\n        acc2_3_0_0 += d3 * x0_0;\n        acc2_3_0_1 += d3 * x0_1;\n        acc2_3_0_2 += d3 * x0_2;\n      }\n      let e0_d0: f32 = dy[dyrow];\n      let e0_d1: f32 = dy[dyrow + 1024];\n      let e0_d2: f32 = dy[dyrow + 2048];\n      let e0_d3: f32 = dy[dyrow + 3072];\n      let e0_x0_1: f32 = x[xrow];\n      let e0_x0_2: f32 = x[xrow + 1];\n      acc2_0_0_1 += e0_d0 * e0_x0_1;\n      acc2_0_0_2 += e0_d0 * e0_x0_2;\n      acc2_1_0_1 += e0_d1 * e0_x0_1;\n      acc2_1_0_2 += e0_d1 * e0_x0_2;\n      acc2_2_0_1 += e0_d2 * e0_x0_1;\n      acc2_2_0_2 += e0_d2 * e0_x0_2;\n      acc2_3_0_1 += e0_d3 * e0_x0_1;\n      acc2_3_0_2 += e0_d3 * e0_x0_2;\n      let e31_d0: f32 = dy[dyrow + 31];\n      let e31_d1: f32 = dy[dyrow + 1055];\n      let e31_d2: f32 = dy[dyrow + 2079];\n      let e31_d3: f32 = dy[dyrow + 3103];\n      let e31_x0_0: f32 = x[xrow + 30];\n      let e31_x0_1: f32 = x[xrow + 31];\n      acc2_0_0_0 += e31_d0 * e31_x0_0;\n      acc2_0_0_1 += e31_d0 * e31_x0_1;\n      acc2_1_0_0 += e31_d1 * e31_x0_0;\n      acc2_1_0_1 += e31_d1 * e31_x0_1;\n      acc2_2_0_0 += e31_d2 * e31_x0_0;\n      acc2_2_0_1 += e31_d2 * e31_x0_1;\n      acc2_3_0_0 += e31_d3 * e31_x0_0;\n      acc2_3_0_1 += e31_d3 * e31_x0_1;\n    }\n  }\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 6] = acc2_0_0_0;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 7] = acc2_0_0_1;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 8] = acc2_0_0_2;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 150] = acc2_1_0_0;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 151] = acc2_1_0_1;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 152] = acc2_1_0_2;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 294] = acc2_2_0_0;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 295] = acc2_2_0_1;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 296] = acc2_2_0_2;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 438] = acc2_3_0_0;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 439] = acc2_3_0_1;\n  dw[(g * 16 + o0) * 144 + r0 * 9 + 440] = acc2_3_0_2;\n}\n",
   "conv3x3_p1_16x32x32_to_16_dx_direct": "// conv2d \"conv1_2\" [8,16,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1\n// role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input\n// cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25\n// kernel conv3x3_p1_16x32x32_to_16_dx_direct: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 131072>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 2304>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 131072>;\n\n// dispatch 1 of 1: n=8 x g=1 x ob=4 x th=30 x cb=7; 105x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 6720u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 840;\n  let g: i32 = 0;\n  let ob: i32 = (_i / 210) % 4;\n  let th: i32 = 1 + (_i / 7) % 30;\n  let cb: i32 = (_i) % 7;\n  let o0: i32 = ob * 4;\n  let yrow: i32 = ((n * 16 + g * 16 + o0) * 32 + th) * 32;\n  let xrow: i32 = ((n * 16 + g * 16) * 32 + th) * 32;\n  let tw0: i32 = cb * 4 + 1;\n  var acc0_0: f32 = 0f;\n  var acc0_1: f32 = 0f;\n  var acc0_2: f32 = 0f;\n  var acc0_3: f32 = 0f;\n  var acc1_0: f32 = 0f;\n  var acc1_1: f32 = 0f;\n  var acc1_2: f32 = 0f;\n  var acc1_3: f32 = 0f;\n  var acc2_0: f32 = 0f;\n  var acc2_1: f32 = 0f;\n  var acc2_2: f32 = 0f;\n  var acc2_3: f32 = 0f;\n  var acc3_0: f32 = 0f;\n  var acc3_1: f32 = 0f;\n  var acc3_2: f32 = 0f;\n  var acc3_3: f32 = 0f;\n  for (var r: i32 = 0; r < 16; r++) {\n    let x0: f32 = dy[xrow + r * 1024 + tw0 + 33];\n    let x1: f32 = dy[xrow + r * 1024 + tw0 + 34];\n    let x2: f32 = dy[xrow + r * 1024 + tw0 + 35];\n    let x3: f32 = dy[xrow + r * 1024 + tw0 + 36];\n    let w0: f32 = w[g * 2304 + o0 * 9 + r * 144];\n    acc0_0 += w0 * x0;\n    acc0_1 += w0 * x1;\n    acc0_2 += w0 * x2;\n    acc0_3 += w0 * x3;\n    let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 9];\n    acc1_0 += w1 * x0;\n    acc1_1 += w1 * x1;\n    acc1_2 += w1 * x2;\n    acc1_3 += w1 * x3;\n    let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 18];\n    acc2_0 += w2 * x0;\n    acc2_1 += w2 * x1;\n    acc2_2 += w2 * x2;\n    acc2_3 += w2 * x3;\n    let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 27];\n    acc3_0 += w3 * x0;\n    acc3_1 += w3 * x1;\n    acc3_2 += w3 * x2;\n    acc3_3 += w3 * x3;\n  }\n  for (var r: i32 = 0; r < 16; r++) {\n    let x0: f32 = dy[xrow + r * 1024 + tw0 + 32];\n    let x1: f32 = dy[xrow + r * 1024 + tw0 + 33];\n    let x2: f32 = dy[xrow + r * 1024 + tw0 + 34];\n    let x3: f32 = dy[xrow + r * 1024 + tw0 + 35];\n    let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 1];\n    acc0_0 += w0 * x0;\n    acc0_1 += w0 * x1;\n    acc0_2 += w0 * x2;\n    acc0_3 += w0 * x3;\n    let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 10];\n    acc1_0 += w1 * x0;\n    acc1_1 += w1 * x1;\n    acc1_2 += w1 * x2;\n    acc1_3 += w1 * x3;\n    let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 19];\n    acc2_0 += w2 * x0;\n    acc2_1 += w2 * x1;\n    acc2_2 += w2 * x2;\n    acc2_3 += w2 * x3;\n    let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 28];\n    acc3_0 += w3 * x0;\n    acc3_1 += w3 * x1;\n    acc3_2 += w3 * x2;\n    acc3_3 += w3 * x3;\n  }\n  for (var r: i32 = 0; r < 16; r++) {\n    let x0: f32 = dy[xrow + r * 1024 + tw0 + 31];\n    let x1: f32 = dy[xrow + r * 1024 + tw0 + 32];\n    let x2: f32 = dy[xrow + r * 1024 + tw0 + 33];\n    let x3: f32 = dy[xrow + r * 1024 + tw0 + 34];\n    let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 2];\n    acc0_0 += w0 * x0;\n    acc0_1 += w0 * x1;\n    acc0_2 += w0 * x2;\n    acc0_3 += w0 * x3;\n    let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 11];\n    acc1_0 += w1 * x0;\n    acc1_1 += w1 * x1;\n    acc1_2 += w1 * x2;\n    acc1_3 += w1 * x3;\n    let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 20];\n    acc2_0 += w2 * x0;\n    acc2_1 += w2 * x1;\n    acc2_2 += w2 * x2;\n    acc2_3 += w2 * x3;\n    let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 29];\n    acc3_0 += w3 * x0;\n    acc3_1 += w3 * x1;\n    acc3_2 += w3 * x2;\n    acc3_3 += w3 * x3;\n  }\n  for (var r: i32 = 0; r < 16; r++) {\n    let x0: f32 = dy[xrow + r * 1024 + tw0 + 1];\n    let x1: f32 = dy[xrow + r * 1024 + tw0 + 2];\n    let x2: f32 = dy[xrow + r * 1024 + tw0 + 3];\n    let x3: f32 = dy[xrow + r * 1024 + tw0 + 4];\n    let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 3];\n    acc0_0 += w0 * x0;\n    acc0_1 += w0 * x1;\n    acc0_2 += w0 * x2;\n    acc0_3 += w0 * x3;\n    let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 12];\n    acc1_0 += w1 * x0;\n    acc1_1 += w1 * x1;\n    acc1_2 += w1 * x2;\n    acc1_3 += w1 * x3;\n    let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 21];\n    acc2_0 += w2 * x0;\n    acc2_1 += w2 * x1;\n    acc2_2 += w2 * x2;\n    acc2_3 += w2 * x3;\n    let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 30];\n    acc3_0 += w3 * x0;\n    acc3_1 += w3 * x1;\n    acc3_2 += w3 * x2;\n    acc3_3 += w3 * x3;\n  }\n  for (var r: i32 = 0; r < 16; r++) {\n    let x0: f32 = dy[xrow + r * 1024 + tw0];\n    let x1: f32 = dy[xrow + r * 1024 + tw0 + 1];\n    let x2: f32 = dy[xrow + r * 1024 + tw0 + 2];\n    let x3: f32 = dy[xrow + r * 1024 + tw0 + 3];\n    let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 4];\n    acc0_0 += w0 * x0;\n    acc0_1 += w0 * x1;\n    acc0_2 += w0 * x2;\n    acc0_3 += w0 * x3;\n    let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 13];\n    acc1_0 += w1 * x0;\n    acc1_1 += w1 * x1;\n    acc1_2 += w1 * x2;\n    acc1_3 += w1 * x3;\n    let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 22];\n    acc2_0 += w2 * x0;\n    acc2_1 += w2 * x1;\n    acc2_2 += w2 * x2;\n    acc2_3 += w2 * x3;\n    let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 31];\n    acc3_0 += w3 * x0;\n    acc3_1 += w3 * x1;\n    acc3_2 += w3 * x2;\n    acc3_3 += w3 * x3;\n  }\n  for (var r: i32 = 0; r < 16; r++) {\n    let x0: f32 = dy[xrow + r * 1024 + tw0 - 1];\n    let x1: f32 = dy[xrow + r * 1024 + tw0];\n    let x2: f32 = dy[xrow + r * 1024 + tw0 + 1];\n    let x3: f32 = dy[xrow + r * 1024 + tw0 + 2];\n    let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 5];\n    acc0_0 += w0 * x0;\n    acc0_1 += w0 * x1;\n    acc0_2 += w0 * x2;\n    acc0_3 += w0 * x3;\n    let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 14];\n    acc1_0 += w1 * x0;\n    acc1_1 += w1 * x1;\n    acc1_2 += w1 * x2;\n    acc1_3 += w1 * x3;\n    let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 23];\n    acc2_0 += w2 * x0;\n    acc2_1 += w2 * x1;\n    acc2_2 += w2 * x2;\n    acc2_3 += w2 * x3;\n    let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 32];\n    acc3_0 += w3 * x0;\n    acc3_1 += w3 * x1;\n    acc3_2 += w3 * x2;\n    acc3_3 += w3 * x3;\n  }\n  for (var r: i32 = 0; r < 16; r++) {\n    let x0: f32 = dy[xrow + r * 1024 + tw0 - 31];\n    let x1: f32 = dy[xrow + r * 1024 + tw0 - 30];\n    let x2: f32 = dy[xrow + r * 1024 + tw0 - 29];\n    let x3: f32 = dy[xrow + r * 1024 + tw0 - 28];\n    let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 6];\n    acc0_0 += w0 * x0;\n    acc0_1 += w0 * x1;\n    acc0_2 += w0 * x2;\n    acc0_3 += w0 * x3;\n    let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 15];\n    acc1_0 += w1 * x0;\n    acc1_1 += w1 * x1;\n    acc1_2 += w1 * x2;\n    acc1_3 += w1 * x3;\n    let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 24];\n    acc2_0 += w2 * x0;\n    acc2_1 += w2 * x1;\n    acc2_2 += w2 * x2;\n    acc2_3 += w2 * x3;\n    let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 33];\n    acc3_0 += w3 * x0;\n    acc3_1 += w3 * x1;\n    acc3_2 += w3 * x2;\n    acc3_3 += w3 * x3;\n  }\n  for (var r: i32 = 0; r < 16; r++) {\n    let x0: f32 = dy[xrow + r * 1024 + tw0 - 32];\n    let x1: f32 = dy[xrow + r * 1024 + tw0 - 31];\n    let x2: f32 = dy[xrow + r * 1024 + tw0 - 30];\n    let x3: f32 = dy[xrow + r * 1024 + tw0 - 29];\n    let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 7];\n    acc0_0 += w0 * x0;\n    acc0_1 += w0 * x1;\n    acc0_2 += w0 * x2;\n    acc0_3 += w0 * x3;\n    let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 16];\n    acc1_0 += w1 * x0;\n    acc1_1 += w1 * x1;\n    acc1_2 += w1 * x2;\n    acc1_3 += w1 * x3;\n    let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 25];\n    acc2_0 += w2 * x0;\n    acc2_1 += w2 * x1;\n    acc2_2 += w2 * x2;\n    acc2_3 += w2 * x3;\n    let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 34];\n    acc3_0 += w3 * x0;\n    acc3_1 += w3 * x1;\n    acc3_2 += w3 * x2;\n    acc3_3 += w3 * x3;\n  }\n  for (var r: i32 = 0; r < 16; r++) {\n    let x0: f32 = dy[xrow + r * 1024 + tw0 - 33];\n    let x1: f32 = dy[xrow + r * 1024 + tw0 - 32];\n    let x2: f32 = dy[xrow + r * 1024 + tw0 - 31];\n    let x3: f32 = dy[xrow + r * 1024 + tw0 - 30];\n    let w0: f32 = w[g * 2304 + o0 * 9 + r * 144 + 8];\n    acc0_0 += w0 * x0;\n    acc0_1 += w0 * x1;\n    acc0_2 += w0 * x2;\n    acc0_3 += w0 * x3;\n    let w1: f32 = w[g * 2304 + o0 * 9 + r * 144 + 17];\n    acc1_0 += w1 * x0;\n    acc1_1 += w1 * x1;\n    acc1_2 += w1 * x2;\n    acc1_3 += w1 * x3;\n    let w2: f32 = w[g * 2304 + o0 * 9 + r * 144 + 26];\n    acc2_0 += w2 * x0;\n    acc2_1 += w2 * x1;\n    acc2_2 += w2 * x2;\n    acc2_3 += w2 * x3;\n    let w3: f32 = w[g * 2304 + o0 * 9 + r * 144 + 35];\n    acc3_0 += w3 * x0;\n    acc3_1 += w3 * x1;\n    acc3_2 += w3 * x2;\n    acc3_3 += w3 * x3;\n  }\n  dx[yrow + tw0] = acc0_0;\n  dx[yrow + tw0 + 1] = acc0_1;\n  dx[yrow + tw0 + 2] = acc0_2;\n  dx[yrow + tw0 + 3] = acc0_3;\n  dx[yrow + tw0 + 1024] = acc1_0;\n  dx[yrow + tw0 + 1025] = acc1_1;\n  dx[yrow + tw0 + 1026] = acc1_2;\n  dx[yrow + tw0 + 1027] = acc1_3;\n  dx[yrow + tw0 + 2048] = acc2_0;\n  dx[yrow + tw0 + 2049] = acc2_1;\n  dx[yrow + tw0 + 2050] = acc2_2;\n  dx[yrow + tw0 + 2051] = acc2_3;\n  dx[yrow + tw0 + 3072] = acc3_0;\n  dx[yrow + tw0 + 3073] = acc3_1;\n  dx[yrow + tw0 + 3074] = acc3_2;\n  dx[yrow + tw0 + 3075] = acc3_3;\n}\n",

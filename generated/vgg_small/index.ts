@@ -14,7 +14,7 @@
 // | conv2_1    | conv2d         | 32x16x16 | 32x16x16 | 3x3/1/1/1 | direct   |   9248 |    37.749 |    75.497 |   256.0 |
 // | relu7      | relu           | 32x16x16 | 32x16x16 | -         | -        |      0 |     0.066 |     0.066 |   256.0 |
 // | pool2      | maxpool2d      | 32x16x16 | 32x8x8   | 2x2/2/0/1 | -        |      0 |     0.066 |     0.016 |    64.0 |
-// | mix        | conv2d         | 32x8x8   | 64x8x8   | 1x1/1/0/1 | im2row   |   2112 |     2.097 |     4.194 |   128.0 |
+// | mix        | conv2d         | 32x8x8   | 64x8x8   | 1x1/1/0/1 | direct   |   2112 |     2.097 |     4.194 |   128.0 |
 // | relu10     | relu           | 64x8x8   | 64x8x8   | -         | -        |      0 |     0.033 |     0.033 |   128.0 |
 // | gap        | global_avgpool | 64x8x8   | 64x1x1   | 8x8/8/0/1 | -        |      0 |     0.033 |     0.033 |     2.0 |
 // | flatten12  | flatten        | 64x1x1   | 64       | -         | -        |      0 |     0.000 |     0.000 |     0.0 |
@@ -33,14 +33,14 @@ import { conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_f
 import { relu_32x16x16_fwd, relu_32x16x16_dx } from './layers/relu5.ts';
 import { conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols } from './layers/conv2_1.ts';
 import { maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx } from './layers/pool2.ts';
-import { conv1x1_32x8x8_to_64_fwd_im2row_cols, conv1x1_32x8x8_to_64_fwd_im2row_gemm, conv1x1_32x8x8_to_64_dw_im2row_cols, conv1x1_32x8x8_to_64_dw_im2row_gemm, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_im2row_gemm, conv1x1_32x8x8_to_64_dx_im2row_col2im } from './layers/mix.ts';
+import { conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_direct, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_direct } from './layers/mix.ts';
 import { relu_64x8x8_fwd, relu_64x8x8_dx } from './layers/relu10.ts';
 import { global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx } from './layers/gap.ts';
 import { linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx } from './layers/classifier.ts';
 import { softmax_xent_8x10, sgd_19418 } from './train.ts';
 import { checkF32, checkLabels, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
-export { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_direct, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_direct, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_im2row_cols, conv1x1_32x8x8_to_64_fwd_im2row_gemm, conv1x1_32x8x8_to_64_dw_im2row_cols, conv1x1_32x8x8_to_64_dw_im2row_gemm, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_im2row_gemm, conv1x1_32x8x8_to_64_dx_im2row_col2im, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418 };
+export { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_direct, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_direct, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_direct, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418 };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -350,9 +350,9 @@ export const plan = {
       "name": "mix",
       "outShape": [8, 64, 8, 8],
       "schedule": {
-        "forward": "im2row",
-        "gradInput": "im2row",
-        "gradWeight": "im2row"
+        "forward": "direct",
+        "gradInput": "direct",
+        "gradWeight": "direct"
       },
       "type": "conv2d",
       "weightShape": [64, 32, 1, 1]
@@ -587,9 +587,7 @@ export function createModel(options: ModelOptions = {}): Model {
   const d11 = new Float32Array(32768);
   const d13 = new Float32Array(512);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = new Float32Array(16384);
   const s_pool2_argmax = new Int32Array(16384); // kept from forward to backward
-  const s_mix_cols = scratchF32.subarray(0, 16384);
   const dlogits = new Float32Array(80);
   const lossOut = new Float32Array(1);
   let lastLossFinite = true;
@@ -624,8 +622,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
     maxpool2x2_s2_32x16x16_fwd(a8, a9, s_pool2_argmax);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
-    conv1x1_32x8x8_to_64_fwd_im2row_cols(a9, s_mix_cols);
-    conv1x1_32x8x8_to_64_fwd_im2row_gemm(s_mix_cols, w_mix, b_mix, a10);
+    conv1x1_32x8x8_to_64_fwd_direct(a9, w_mix, b_mix, a10);
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
     relu_64x8x8_fwd(a10, a11);
     // gap: global_avgpool [8x64x8x8] -> [8x64x1x1]
@@ -647,11 +644,9 @@ export function createModel(options: ModelOptions = {}): Model {
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
     relu_64x8x8_dx(a10, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
-    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_cols);
-    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_cols, d10, gw_mix);
+    conv1x1_32x8x8_to_64_dw_direct(a9, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
-    conv1x1_32x8x8_to_64_dx_im2row_gemm(d10, w_mix, s_mix_cols);
-    conv1x1_32x8x8_to_64_dx_im2row_col2im(s_mix_cols, d9);
+    conv1x1_32x8x8_to_64_dx_direct(d10, w_mix, d9);
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
     maxpool2x2_s2_32x16x16_dx(d9, s_pool2_argmax, d8);
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
@@ -701,11 +696,9 @@ export function createModel(options: ModelOptions = {}): Model {
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
     relu_64x8x8_dx(a10, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
-    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_cols);
-    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_cols, d10, gw_mix);
+    conv1x1_32x8x8_to_64_dw_direct(a9, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
-    conv1x1_32x8x8_to_64_dx_im2row_gemm(d10, w_mix, s_mix_cols);
-    conv1x1_32x8x8_to_64_dx_im2row_col2im(s_mix_cols, d9);
+    conv1x1_32x8x8_to_64_dx_direct(d10, w_mix, d9);
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
     maxpool2x2_s2_32x16x16_dx(d9, s_pool2_argmax, d8);
     // relu7: relu [8x32x16x16] -> [8x32x16x16]

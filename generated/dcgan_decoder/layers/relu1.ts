@@ -3,9 +3,9 @@
 //
 // model dcgan_decoder: batch 4, input 16x4x4, output 3x32x32, loss none
 //
-// | layer  | op                  | in      | out     | k/s/p/d       | strategy             | params | MFLOP fwd | MFLOP bwd | act KiB |
-// |--------|---------------------|---------|---------|---------------|----------------------|-------:|----------:|----------:|--------:|
-// | relu1  | relu                | 8x8x8   | 8x8x8   | -             | -                    |      0 |     0.002 |     0.002 |     8.0 |
+// | layer  | op                  | in      | out     | k/s/p/d       | strategy | params | MFLOP fwd | MFLOP bwd | act KiB |
+// |--------|---------------------|---------|---------|---------------|----------|-------:|----------:|----------:|--------:|
+// | relu1  | relu                | 8x8x8   | 8x8x8   | -             | -        |      0 |     0.002 |     0.002 |     8.0 |
 
 /**
  * relu on [4, 8, 8, 8] (2048 elements)

@@ -3,9 +3,9 @@
 //
 // model dcgan_decoder: batch 4, input 16x4x4, output 3x32x32, loss none
 //
-// | layer  | op                  | in      | out     | k/s/p/d       | strategy             | params | MFLOP fwd | MFLOP bwd | act KiB |
-// |--------|---------------------|---------|---------|---------------|----------------------|-------:|----------:|----------:|--------:|
-// | relu3  | relu                | 4x16x16 | 4x16x16 | -             | -                    |      0 |     0.004 |     0.004 |    16.0 |
+// | layer  | op                  | in      | out     | k/s/p/d       | strategy | params | MFLOP fwd | MFLOP bwd | act KiB |
+// |--------|---------------------|---------|---------|---------------|----------|-------:|----------:|----------:|--------:|
+// | relu3  | relu                | 4x16x16 | 4x16x16 | -             | -        |      0 |     0.004 |     0.004 |    16.0 |
 
 /**
  * relu on [4, 4, 16, 16] (4096 elements)

@@ -3,9 +3,9 @@
 //
 // model dcgan_decoder: batch 4, input 16x4x4, output 3x32x32, loss none
 //
-// | layer  | op                  | in      | out     | k/s/p/d       | strategy             | params | MFLOP fwd | MFLOP bwd | act KiB |
-// |--------|---------------------|---------|---------|---------------|----------------------|-------:|----------:|----------:|--------:|
-// | resize | upsample_bilinear2d | 4x16x16 | 4x32x32 | x2            | -                    |      0 |     0.131 |     0.131 |    64.0 |
+// | layer  | op                  | in      | out     | k/s/p/d       | strategy | params | MFLOP fwd | MFLOP bwd | act KiB |
+// |--------|---------------------|---------|---------|---------------|----------|-------:|----------:|----------:|--------:|
+// | resize | upsample_bilinear2d | 4x16x16 | 4x32x32 | x2            | -        |      0 |     0.131 |     0.131 |    64.0 |
 
 /**
  * upsample_bilinear2d [4, 4, 16, 16] -> [4, 4, 32, 32] scale=2x2 align_corners=false

@@ -3,9 +3,9 @@
 //
 // model dcgan_decoder: batch 4, input 16x4x4, output 3x32x32, loss none
 //
-// | layer  | op                  | in      | out     | k/s/p/d       | strategy             | params | MFLOP fwd | MFLOP bwd | act KiB |
-// |--------|---------------------|---------|---------|---------------|----------------------|-------:|----------:|----------:|--------:|
-// | to_rgb | conv2d              | 4x32x32 | 3x32x32 | 3x3/1/1/1     | direct               |    111 |     0.885 |     1.769 |    48.0 |
+// | layer  | op                  | in      | out     | k/s/p/d       | strategy | params | MFLOP fwd | MFLOP bwd | act KiB |
+// |--------|---------------------|---------|---------|---------------|----------|-------:|----------:|----------:|--------:|
+// | to_rgb | conv2d              | 4x32x32 | 3x32x32 | 3x3/1/1/1     | direct   |    111 |     0.885 |     1.769 |    48.0 |
 
 /**
  * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1

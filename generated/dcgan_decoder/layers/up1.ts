@@ -3,9 +3,9 @@
 //
 // model dcgan_decoder: batch 4, input 16x4x4, output 3x32x32, loss none
 //
-// | layer  | op                  | in      | out     | k/s/p/d       | strategy             | params | MFLOP fwd | MFLOP bwd | act KiB |
-// |--------|---------------------|---------|---------|---------------|----------------------|-------:|----------:|----------:|--------:|
-// | up1    | conv_transpose2d    | 16x4x4  | 8x8x8   | 4x4/2/1/1     | direct/direct/im2row |   2048 |     0.262 |     0.524 |     8.0 |
+// | layer  | op                  | in      | out     | k/s/p/d       | strategy | params | MFLOP fwd | MFLOP bwd | act KiB |
+// |--------|---------------------|---------|---------|---------------|----------|-------:|----------:|----------:|--------:|
+// | up1    | conv_transpose2d    | 16x4x4  | 8x8x8   | 4x4/2/1/1     | direct   |   2048 |     0.262 |     0.524 |     8.0 |
 
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
@@ -641,276 +641,423 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
 
 /**
  * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
- * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.43
- * cols[g, n, p, k] = im2row(dy): 64 rows x 128 columns
  */
-export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(dy: Float32Array, cols: Float32Array): void {
+export function convt4x4_s2_p1_16x4x4_to_8_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
-    for (let n = 0; n < 4; n++) {
-      for (let r = 0; r < 8; r++) {
-        const dst = (g * 4 + n) * 2048 + r * 16;
-        const src = (n * 8 + (g * 8 + r)) * 64;
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 4; ow++) {
-            cols[dst + (oh * 4 + ow) * 128] = 0;
+    for (let ob = 0; ob < 4; ob++) {
+      const o0 = ob * 4;
+      for (let rb = 0; rb < 8; rb++) {
+        const r0 = rb;
+        let acc0_0_0_0 = 0;
+        let acc0_0_0_1 = 0;
+        let acc0_0_0_2 = 0;
+        let acc0_0_0_3 = 0;
+        let acc0_1_0_0 = 0;
+        let acc0_1_0_1 = 0;
+        let acc0_1_0_2 = 0;
+        let acc0_1_0_3 = 0;
+        let acc0_2_0_0 = 0;
+        let acc0_2_0_1 = 0;
+        let acc0_2_0_2 = 0;
+        let acc0_2_0_3 = 0;
+        let acc0_3_0_0 = 0;
+        let acc0_3_0_1 = 0;
+        let acc0_3_0_2 = 0;
+        let acc0_3_0_3 = 0;
+        for (let n = 0; n < 4; n++) {
+          for (let oh = 1; oh < 4; oh++) {
+            const dyrow = ((n * 16 + g * 16 + o0) * 4 + oh) * 4;
+            const xrow = ((n * 8 + g * 8 + r0) * 8 + oh * 2) * 8 - 8;
+            for (let ow = 1; ow < 3; ow++) {
+              const d0 = x[dyrow + ow];
+              const d1 = x[dyrow + ow + 16];
+              const d2 = x[dyrow + ow + 32];
+              const d3 = x[dyrow + ow + 48];
+              const x0_0 = dy[xrow + ow * 2 - 1];
+              const x0_1 = dy[xrow + ow * 2];
+              const x0_2 = dy[xrow + ow * 2 + 1];
+              const x0_3 = dy[xrow + ow * 2 + 2];
+              acc0_0_0_0 += d0 * x0_0;
+              acc0_0_0_1 += d0 * x0_1;
+              acc0_0_0_2 += d0 * x0_2;
+              acc0_0_0_3 += d0 * x0_3;
+              acc0_1_0_0 += d1 * x0_0;
+              acc0_1_0_1 += d1 * x0_1;
+              acc0_1_0_2 += d1 * x0_2;
+              acc0_1_0_3 += d1 * x0_3;
+              acc0_2_0_0 += d2 * x0_0;
+              acc0_2_0_1 += d2 * x0_1;
+              acc0_2_0_2 += d2 * x0_2;
+              acc0_2_0_3 += d2 * x0_3;
+              acc0_3_0_0 += d3 * x0_0;
+              acc0_3_0_1 += d3 * x0_1;
+              acc0_3_0_2 += d3 * x0_2;
+              acc0_3_0_3 += d3 * x0_3;
+            }
+            const e0_d0 = x[dyrow];
+            const e0_d1 = x[dyrow + 16];
+            const e0_d2 = x[dyrow + 32];
+            const e0_d3 = x[dyrow + 48];
+            const e0_x0_1 = dy[xrow];
+            const e0_x0_2 = dy[xrow + 1];
+            const e0_x0_3 = dy[xrow + 2];
+            acc0_0_0_1 += e0_d0 * e0_x0_1;
+            acc0_0_0_2 += e0_d0 * e0_x0_2;
+            acc0_0_0_3 += e0_d0 * e0_x0_3;
+            acc0_1_0_1 += e0_d1 * e0_x0_1;
+            acc0_1_0_2 += e0_d1 * e0_x0_2;
+            acc0_1_0_3 += e0_d1 * e0_x0_3;
+            acc0_2_0_1 += e0_d2 * e0_x0_1;
+            acc0_2_0_2 += e0_d2 * e0_x0_2;
+            acc0_2_0_3 += e0_d2 * e0_x0_3;
+            acc0_3_0_1 += e0_d3 * e0_x0_1;
+            acc0_3_0_2 += e0_d3 * e0_x0_2;
+            acc0_3_0_3 += e0_d3 * e0_x0_3;
+            const e3_d0 = x[dyrow + 3];
+            const e3_d1 = x[dyrow + 19];
+            const e3_d2 = x[dyrow + 35];
+            const e3_d3 = x[dyrow + 51];
+            const e3_x0_0 = dy[xrow + 5];
+            const e3_x0_1 = dy[xrow + 6];
+            const e3_x0_2 = dy[xrow + 7];
+            acc0_0_0_0 += e3_d0 * e3_x0_0;
+            acc0_0_0_1 += e3_d0 * e3_x0_1;
+            acc0_0_0_2 += e3_d0 * e3_x0_2;
+            acc0_1_0_0 += e3_d1 * e3_x0_0;
+            acc0_1_0_1 += e3_d1 * e3_x0_1;
+            acc0_1_0_2 += e3_d1 * e3_x0_2;
+            acc0_2_0_0 += e3_d2 * e3_x0_0;
+            acc0_2_0_1 += e3_d2 * e3_x0_1;
+            acc0_2_0_2 += e3_d2 * e3_x0_2;
+            acc0_3_0_0 += e3_d3 * e3_x0_0;
+            acc0_3_0_1 += e3_d3 * e3_x0_1;
+            acc0_3_0_2 += e3_d3 * e3_x0_2;
           }
         }
-        for (let oh = 1; oh < 4; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 - 9;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 128] = 0;
-          }
-          for (let ow = 1; ow < 4; ow++) {
-            cols[drow + ow * 128] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 4; ow++) {
-            cols[dst + (oh * 4 + ow) * 128 + 1] = 0;
-          }
-        }
-        for (let oh = 1; oh < 4; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 - 8;
-          for (let ow = 0; ow < 4; ow++) {
-            cols[drow + ow * 128 + 1] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 4; ow++) {
-            cols[dst + (oh * 4 + ow) * 128 + 2] = 0;
-          }
-        }
-        for (let oh = 1; oh < 4; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 - 7;
-          for (let ow = 0; ow < 4; ow++) {
-            cols[drow + ow * 128 + 2] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 4; ow++) {
-            cols[dst + (oh * 4 + ow) * 128 + 3] = 0;
-          }
-        }
-        for (let oh = 1; oh < 4; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 - 6;
-          for (let ow = 0; ow < 3; ow++) {
-            cols[drow + ow * 128 + 3] = dy[srow + ow * 2];
-          }
-          for (let ow = 3; ow < 4; ow++) {
-            cols[drow + ow * 128 + 3] = 0;
-          }
-        }
-        for (let oh = 0; oh < 4; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 - 1;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 128 + 4] = 0;
-          }
-          for (let ow = 1; ow < 4; ow++) {
-            cols[drow + ow * 128 + 4] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 4; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16;
-          for (let ow = 0; ow < 4; ow++) {
-            cols[drow + ow * 128 + 5] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 4; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 + 1;
-          for (let ow = 0; ow < 4; ow++) {
-            cols[drow + ow * 128 + 6] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 4; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 + 2;
-          for (let ow = 0; ow < 3; ow++) {
-            cols[drow + ow * 128 + 7] = dy[srow + ow * 2];
-          }
-          for (let ow = 3; ow < 4; ow++) {
-            cols[drow + ow * 128 + 7] = 0;
-          }
-        }
-        for (let oh = 0; oh < 4; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 + 7;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 128 + 8] = 0;
-          }
-          for (let ow = 1; ow < 4; ow++) {
-            cols[drow + ow * 128 + 8] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 4; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 + 8;
-          for (let ow = 0; ow < 4; ow++) {
-            cols[drow + ow * 128 + 9] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 4; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 + 9;
-          for (let ow = 0; ow < 4; ow++) {
-            cols[drow + ow * 128 + 10] = dy[srow + ow * 2];
+        dw[(g * 16 + o0) * 128 + r0 * 16] = acc0_0_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 1] = acc0_0_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 2] = acc0_0_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 3] = acc0_0_0_3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 128] = acc0_1_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 129] = acc0_1_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 130] = acc0_1_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 131] = acc0_1_0_3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 256] = acc0_2_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 257] = acc0_2_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 258] = acc0_2_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 259] = acc0_2_0_3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 384] = acc0_3_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 385] = acc0_3_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 386] = acc0_3_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 387] = acc0_3_0_3;
+        let acc1_0_0_0 = 0;
+        let acc1_0_0_1 = 0;
+        let acc1_0_0_2 = 0;
+        let acc1_0_0_3 = 0;
+        let acc1_1_0_0 = 0;
+        let acc1_1_0_1 = 0;
+        let acc1_1_0_2 = 0;
+        let acc1_1_0_3 = 0;
+        let acc1_2_0_0 = 0;
+        let acc1_2_0_1 = 0;
+        let acc1_2_0_2 = 0;
+        let acc1_2_0_3 = 0;
+        let acc1_3_0_0 = 0;
+        let acc1_3_0_1 = 0;
+        let acc1_3_0_2 = 0;
+        let acc1_3_0_3 = 0;
+        for (let n = 0; n < 4; n++) {
+          for (let oh = 0; oh < 4; oh++) {
+            const dyrow = ((n * 16 + g * 16 + o0) * 4 + oh) * 4;
+            const xrow = ((n * 8 + g * 8 + r0) * 8 + oh * 2) * 8;
+            for (let ow = 1; ow < 3; ow++) {
+              const d0 = x[dyrow + ow];
+              const d1 = x[dyrow + ow + 16];
+              const d2 = x[dyrow + ow + 32];
+              const d3 = x[dyrow + ow + 48];
+              const x0_0 = dy[xrow + ow * 2 - 1];
+              const x0_1 = dy[xrow + ow * 2];
+              const x0_2 = dy[xrow + ow * 2 + 1];
+              const x0_3 = dy[xrow + ow * 2 + 2];
+              acc1_0_0_0 += d0 * x0_0;
+              acc1_0_0_1 += d0 * x0_1;
+              acc1_0_0_2 += d0 * x0_2;
+              acc1_0_0_3 += d0 * x0_3;
+              acc1_1_0_0 += d1 * x0_0;
+              acc1_1_0_1 += d1 * x0_1;
+              acc1_1_0_2 += d1 * x0_2;
+              acc1_1_0_3 += d1 * x0_3;
+              acc1_2_0_0 += d2 * x0_0;
+              acc1_2_0_1 += d2 * x0_1;
+              acc1_2_0_2 += d2 * x0_2;
+              acc1_2_0_3 += d2 * x0_3;
+              acc1_3_0_0 += d3 * x0_0;
+              acc1_3_0_1 += d3 * x0_1;
+              acc1_3_0_2 += d3 * x0_2;
+              acc1_3_0_3 += d3 * x0_3;
+            }
+            const e0_d0 = x[dyrow];
+            const e0_d1 = x[dyrow + 16];
+            const e0_d2 = x[dyrow + 32];
+            const e0_d3 = x[dyrow + 48];
+            const e0_x0_1 = dy[xrow];
+            const e0_x0_2 = dy[xrow + 1];
+            const e0_x0_3 = dy[xrow + 2];
+            acc1_0_0_1 += e0_d0 * e0_x0_1;
+            acc1_0_0_2 += e0_d0 * e0_x0_2;
+            acc1_0_0_3 += e0_d0 * e0_x0_3;
+            acc1_1_0_1 += e0_d1 * e0_x0_1;
+            acc1_1_0_2 += e0_d1 * e0_x0_2;
+            acc1_1_0_3 += e0_d1 * e0_x0_3;
+            acc1_2_0_1 += e0_d2 * e0_x0_1;
+            acc1_2_0_2 += e0_d2 * e0_x0_2;
+            acc1_2_0_3 += e0_d2 * e0_x0_3;
+            acc1_3_0_1 += e0_d3 * e0_x0_1;
+            acc1_3_0_2 += e0_d3 * e0_x0_2;
+            acc1_3_0_3 += e0_d3 * e0_x0_3;
+            const e3_d0 = x[dyrow + 3];
+            const e3_d1 = x[dyrow + 19];
+            const e3_d2 = x[dyrow + 35];
+            const e3_d3 = x[dyrow + 51];
+            const e3_x0_0 = dy[xrow + 5];
+            const e3_x0_1 = dy[xrow + 6];
+            const e3_x0_2 = dy[xrow + 7];
+            acc1_0_0_0 += e3_d0 * e3_x0_0;
+            acc1_0_0_1 += e3_d0 * e3_x0_1;
+            acc1_0_0_2 += e3_d0 * e3_x0_2;
+            acc1_1_0_0 += e3_d1 * e3_x0_0;
+            acc1_1_0_1 += e3_d1 * e3_x0_1;
+            acc1_1_0_2 += e3_d1 * e3_x0_2;
+            acc1_2_0_0 += e3_d2 * e3_x0_0;
+            acc1_2_0_1 += e3_d2 * e3_x0_1;
+            acc1_2_0_2 += e3_d2 * e3_x0_2;
+            acc1_3_0_0 += e3_d3 * e3_x0_0;
+            acc1_3_0_1 += e3_d3 * e3_x0_1;
+            acc1_3_0_2 += e3_d3 * e3_x0_2;
           }
         }
-        for (let oh = 0; oh < 4; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 + 10;
-          for (let ow = 0; ow < 3; ow++) {
-            cols[drow + ow * 128 + 11] = dy[srow + ow * 2];
-          }
-          for (let ow = 3; ow < 4; ow++) {
-            cols[drow + ow * 128 + 11] = 0;
-          }
-        }
-        for (let oh = 0; oh < 3; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 + 15;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 128 + 12] = 0;
-          }
-          for (let ow = 1; ow < 4; ow++) {
-            cols[drow + ow * 128 + 12] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 3; oh < 4; oh++) {
-          for (let ow = 0; ow < 4; ow++) {
-            cols[dst + (oh * 4 + ow) * 128 + 12] = 0;
-          }
-        }
-        for (let oh = 0; oh < 3; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 + 16;
-          for (let ow = 0; ow < 4; ow++) {
-            cols[drow + ow * 128 + 13] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 3; oh < 4; oh++) {
-          for (let ow = 0; ow < 4; ow++) {
-            cols[dst + (oh * 4 + ow) * 128 + 13] = 0;
-          }
-        }
-        for (let oh = 0; oh < 3; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 + 17;
-          for (let ow = 0; ow < 4; ow++) {
-            cols[drow + ow * 128 + 14] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 3; oh < 4; oh++) {
-          for (let ow = 0; ow < 4; ow++) {
-            cols[dst + (oh * 4 + ow) * 128 + 14] = 0;
-          }
-        }
-        for (let oh = 0; oh < 3; oh++) {
-          const drow = dst + oh * 512;
-          const srow = src + oh * 16 + 18;
-          for (let ow = 0; ow < 3; ow++) {
-            cols[drow + ow * 128 + 15] = dy[srow + ow * 2];
-          }
-          for (let ow = 3; ow < 4; ow++) {
-            cols[drow + ow * 128 + 15] = 0;
-          }
-        }
-        for (let oh = 3; oh < 4; oh++) {
-          for (let ow = 0; ow < 4; ow++) {
-            cols[dst + (oh * 4 + ow) * 128 + 15] = 0;
-          }
-        }
-      }
-    }
-  }
-}
-
-/**
- * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
- * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.43
- * dw[co, k] = sum_{n, p} x[n, co, p] * cols[g, n, p, k]: M=16 N=128 K=64 per group
- */
-export function convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
-  for (let bt0 = 0; bt0 < 1; bt0++) {
-    const ab = bt0 * 256;
-    const bb = bt0 * 8192;
-    const cb = bt0 * 2048;
-    for (let nb = 0; nb < 32; nb++) {
-      const n0 = nb * 4;
-      for (let mb = 0; mb < 4; mb++) {
-        const m0 = mb * 4;
-        let acc0_00 = 0;
-        let acc0_01 = 0;
-        let acc0_02 = 0;
-        let acc0_03 = 0;
-        let acc0_10 = 0;
-        let acc0_11 = 0;
-        let acc0_12 = 0;
-        let acc0_13 = 0;
-        let acc0_20 = 0;
-        let acc0_21 = 0;
-        let acc0_22 = 0;
-        let acc0_23 = 0;
-        let acc0_30 = 0;
-        let acc0_31 = 0;
-        let acc0_32 = 0;
-        let acc0_33 = 0;
-        const ai0 = ab + m0 * 16;
-        const bi0 = bb + n0;
-        for (let k0 = 0; k0 < 4; k0++) {
-          const ao0 = ai0 + k0 * 256;
-          const bo0 = bi0 + k0 * 2048;
-          for (let k1 = 0; k1 < 16; k1++) {
-            const a0 = x[ao0 + k1];
-            const a1 = x[ao0 + k1 + 16];
-            const a2 = x[ao0 + k1 + 32];
-            const a3 = x[ao0 + k1 + 48];
-            const b0 = cols[bo0 + k1 * 128];
-            acc0_00 += a0 * b0;
-            acc0_10 += a1 * b0;
-            acc0_20 += a2 * b0;
-            acc0_30 += a3 * b0;
-            const b1 = cols[bo0 + k1 * 128 + 1];
-            acc0_01 += a0 * b1;
-            acc0_11 += a1 * b1;
-            acc0_21 += a2 * b1;
-            acc0_31 += a3 * b1;
-            const b2 = cols[bo0 + k1 * 128 + 2];
-            acc0_02 += a0 * b2;
-            acc0_12 += a1 * b2;
-            acc0_22 += a2 * b2;
-            acc0_32 += a3 * b2;
-            const b3 = cols[bo0 + k1 * 128 + 3];
-            acc0_03 += a0 * b3;
-            acc0_13 += a1 * b3;
-            acc0_23 += a2 * b3;
-            acc0_33 += a3 * b3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 4] = acc1_0_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 5] = acc1_0_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 6] = acc1_0_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 7] = acc1_0_0_3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 132] = acc1_1_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 133] = acc1_1_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 134] = acc1_1_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 135] = acc1_1_0_3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 260] = acc1_2_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 261] = acc1_2_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 262] = acc1_2_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 263] = acc1_2_0_3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 388] = acc1_3_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 389] = acc1_3_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 390] = acc1_3_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 391] = acc1_3_0_3;
+        let acc2_0_0_0 = 0;
+        let acc2_0_0_1 = 0;
+        let acc2_0_0_2 = 0;
+        let acc2_0_0_3 = 0;
+        let acc2_1_0_0 = 0;
+        let acc2_1_0_1 = 0;
+        let acc2_1_0_2 = 0;
+        let acc2_1_0_3 = 0;
+        let acc2_2_0_0 = 0;
+        let acc2_2_0_1 = 0;
+        let acc2_2_0_2 = 0;
+        let acc2_2_0_3 = 0;
+        let acc2_3_0_0 = 0;
+        let acc2_3_0_1 = 0;
+        let acc2_3_0_2 = 0;
+        let acc2_3_0_3 = 0;
+        for (let n = 0; n < 4; n++) {
+          for (let oh = 0; oh < 4; oh++) {
+            const dyrow = ((n * 16 + g * 16 + o0) * 4 + oh) * 4;
+            const xrow = ((n * 8 + g * 8 + r0) * 8 + oh * 2) * 8 + 8;
+            for (let ow = 1; ow < 3; ow++) {
+              const d0 = x[dyrow + ow];
+              const d1 = x[dyrow + ow + 16];
+              const d2 = x[dyrow + ow + 32];
+              const d3 = x[dyrow + ow + 48];
+              const x0_0 = dy[xrow + ow * 2 - 1];
+              const x0_1 = dy[xrow + ow * 2];
+              const x0_2 = dy[xrow + ow * 2 + 1];
+              const x0_3 = dy[xrow + ow * 2 + 2];
+              acc2_0_0_0 += d0 * x0_0;
+              acc2_0_0_1 += d0 * x0_1;
+              acc2_0_0_2 += d0 * x0_2;
+              acc2_0_0_3 += d0 * x0_3;
+              acc2_1_0_0 += d1 * x0_0;
+              acc2_1_0_1 += d1 * x0_1;
+              acc2_1_0_2 += d1 * x0_2;
+              acc2_1_0_3 += d1 * x0_3;
+              acc2_2_0_0 += d2 * x0_0;
+              acc2_2_0_1 += d2 * x0_1;
+              acc2_2_0_2 += d2 * x0_2;
+              acc2_2_0_3 += d2 * x0_3;
+              acc2_3_0_0 += d3 * x0_0;
+              acc2_3_0_1 += d3 * x0_1;
+              acc2_3_0_2 += d3 * x0_2;
+              acc2_3_0_3 += d3 * x0_3;
+            }
+            const e0_d0 = x[dyrow];
+            const e0_d1 = x[dyrow + 16];
+            const e0_d2 = x[dyrow + 32];
+            const e0_d3 = x[dyrow + 48];
+            const e0_x0_1 = dy[xrow];
+            const e0_x0_2 = dy[xrow + 1];
+            const e0_x0_3 = dy[xrow + 2];
+            acc2_0_0_1 += e0_d0 * e0_x0_1;
+            acc2_0_0_2 += e0_d0 * e0_x0_2;
+            acc2_0_0_3 += e0_d0 * e0_x0_3;
+            acc2_1_0_1 += e0_d1 * e0_x0_1;
+            acc2_1_0_2 += e0_d1 * e0_x0_2;
+            acc2_1_0_3 += e0_d1 * e0_x0_3;
+            acc2_2_0_1 += e0_d2 * e0_x0_1;
+            acc2_2_0_2 += e0_d2 * e0_x0_2;
+            acc2_2_0_3 += e0_d2 * e0_x0_3;
+            acc2_3_0_1 += e0_d3 * e0_x0_1;
+            acc2_3_0_2 += e0_d3 * e0_x0_2;
+            acc2_3_0_3 += e0_d3 * e0_x0_3;
+            const e3_d0 = x[dyrow + 3];
+            const e3_d1 = x[dyrow + 19];
+            const e3_d2 = x[dyrow + 35];
+            const e3_d3 = x[dyrow + 51];
+            const e3_x0_0 = dy[xrow + 5];
+            const e3_x0_1 = dy[xrow + 6];
+            const e3_x0_2 = dy[xrow + 7];
+            acc2_0_0_0 += e3_d0 * e3_x0_0;
+            acc2_0_0_1 += e3_d0 * e3_x0_1;
+            acc2_0_0_2 += e3_d0 * e3_x0_2;
+            acc2_1_0_0 += e3_d1 * e3_x0_0;
+            acc2_1_0_1 += e3_d1 * e3_x0_1;
+            acc2_1_0_2 += e3_d1 * e3_x0_2;
+            acc2_2_0_0 += e3_d2 * e3_x0_0;
+            acc2_2_0_1 += e3_d2 * e3_x0_1;
+            acc2_2_0_2 += e3_d2 * e3_x0_2;
+            acc2_3_0_0 += e3_d3 * e3_x0_0;
+            acc2_3_0_1 += e3_d3 * e3_x0_1;
+            acc2_3_0_2 += e3_d3 * e3_x0_2;
           }
         }
-        dw[cb + m0 * 128 + n0] = acc0_00;
-        dw[cb + m0 * 128 + n0 + 1] = acc0_01;
-        dw[cb + m0 * 128 + n0 + 2] = acc0_02;
-        dw[cb + m0 * 128 + n0 + 3] = acc0_03;
-        dw[cb + m0 * 128 + n0 + 128] = acc0_10;
-        dw[cb + m0 * 128 + n0 + 129] = acc0_11;
-        dw[cb + m0 * 128 + n0 + 130] = acc0_12;
-        dw[cb + m0 * 128 + n0 + 131] = acc0_13;
-        dw[cb + m0 * 128 + n0 + 256] = acc0_20;
-        dw[cb + m0 * 128 + n0 + 257] = acc0_21;
-        dw[cb + m0 * 128 + n0 + 258] = acc0_22;
-        dw[cb + m0 * 128 + n0 + 259] = acc0_23;
-        dw[cb + m0 * 128 + n0 + 384] = acc0_30;
-        dw[cb + m0 * 128 + n0 + 385] = acc0_31;
-        dw[cb + m0 * 128 + n0 + 386] = acc0_32;
-        dw[cb + m0 * 128 + n0 + 387] = acc0_33;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 8] = acc2_0_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 9] = acc2_0_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 10] = acc2_0_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 11] = acc2_0_0_3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 136] = acc2_1_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 137] = acc2_1_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 138] = acc2_1_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 139] = acc2_1_0_3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 264] = acc2_2_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 265] = acc2_2_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 266] = acc2_2_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 267] = acc2_2_0_3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 392] = acc2_3_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 393] = acc2_3_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 394] = acc2_3_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 395] = acc2_3_0_3;
+        let acc3_0_0_0 = 0;
+        let acc3_0_0_1 = 0;
+        let acc3_0_0_2 = 0;
+        let acc3_0_0_3 = 0;
+        let acc3_1_0_0 = 0;
+        let acc3_1_0_1 = 0;
+        let acc3_1_0_2 = 0;
+        let acc3_1_0_3 = 0;
+        let acc3_2_0_0 = 0;
+        let acc3_2_0_1 = 0;
+        let acc3_2_0_2 = 0;
+        let acc3_2_0_3 = 0;
+        let acc3_3_0_0 = 0;
+        let acc3_3_0_1 = 0;
+        let acc3_3_0_2 = 0;
+        let acc3_3_0_3 = 0;
+        for (let n = 0; n < 4; n++) {
+          for (let oh = 0; oh < 3; oh++) {
+            const dyrow = ((n * 16 + g * 16 + o0) * 4 + oh) * 4;
+            const xrow = ((n * 8 + g * 8 + r0) * 8 + oh * 2) * 8 + 16;
+            for (let ow = 1; ow < 3; ow++) {
+              const d0 = x[dyrow + ow];
+              const d1 = x[dyrow + ow + 16];
+              const d2 = x[dyrow + ow + 32];
+              const d3 = x[dyrow + ow + 48];
+              const x0_0 = dy[xrow + ow * 2 - 1];
+              const x0_1 = dy[xrow + ow * 2];
+              const x0_2 = dy[xrow + ow * 2 + 1];
+              const x0_3 = dy[xrow + ow * 2 + 2];
+              acc3_0_0_0 += d0 * x0_0;
+              acc3_0_0_1 += d0 * x0_1;
+              acc3_0_0_2 += d0 * x0_2;
+              acc3_0_0_3 += d0 * x0_3;
+              acc3_1_0_0 += d1 * x0_0;
+              acc3_1_0_1 += d1 * x0_1;
+              acc3_1_0_2 += d1 * x0_2;
+              acc3_1_0_3 += d1 * x0_3;
+              acc3_2_0_0 += d2 * x0_0;
+              acc3_2_0_1 += d2 * x0_1;
+              acc3_2_0_2 += d2 * x0_2;
+              acc3_2_0_3 += d2 * x0_3;
+              acc3_3_0_0 += d3 * x0_0;
+              acc3_3_0_1 += d3 * x0_1;
+              acc3_3_0_2 += d3 * x0_2;
+              acc3_3_0_3 += d3 * x0_3;
+            }
+            const e0_d0 = x[dyrow];
+            const e0_d1 = x[dyrow + 16];
+            const e0_d2 = x[dyrow + 32];
+            const e0_d3 = x[dyrow + 48];
+            const e0_x0_1 = dy[xrow];
+            const e0_x0_2 = dy[xrow + 1];
+            const e0_x0_3 = dy[xrow + 2];
+            acc3_0_0_1 += e0_d0 * e0_x0_1;
+            acc3_0_0_2 += e0_d0 * e0_x0_2;
+            acc3_0_0_3 += e0_d0 * e0_x0_3;
+            acc3_1_0_1 += e0_d1 * e0_x0_1;
+            acc3_1_0_2 += e0_d1 * e0_x0_2;
+            acc3_1_0_3 += e0_d1 * e0_x0_3;
+            acc3_2_0_1 += e0_d2 * e0_x0_1;
+            acc3_2_0_2 += e0_d2 * e0_x0_2;
+            acc3_2_0_3 += e0_d2 * e0_x0_3;
+            acc3_3_0_1 += e0_d3 * e0_x0_1;
+            acc3_3_0_2 += e0_d3 * e0_x0_2;
+            acc3_3_0_3 += e0_d3 * e0_x0_3;
+            const e3_d0 = x[dyrow + 3];
+            const e3_d1 = x[dyrow + 19];
+            const e3_d2 = x[dyrow + 35];
+            const e3_d3 = x[dyrow + 51];
+            const e3_x0_0 = dy[xrow + 5];
+            const e3_x0_1 = dy[xrow + 6];
+            const e3_x0_2 = dy[xrow + 7];
+            acc3_0_0_0 += e3_d0 * e3_x0_0;
+            acc3_0_0_1 += e3_d0 * e3_x0_1;
+            acc3_0_0_2 += e3_d0 * e3_x0_2;
+            acc3_1_0_0 += e3_d1 * e3_x0_0;
+            acc3_1_0_1 += e3_d1 * e3_x0_1;
+            acc3_1_0_2 += e3_d1 * e3_x0_2;
+            acc3_2_0_0 += e3_d2 * e3_x0_0;
+            acc3_2_0_1 += e3_d2 * e3_x0_1;
+            acc3_2_0_2 += e3_d2 * e3_x0_2;
+            acc3_3_0_0 += e3_d3 * e3_x0_0;
+            acc3_3_0_1 += e3_d3 * e3_x0_1;
+            acc3_3_0_2 += e3_d3 * e3_x0_2;
+          }
+        }
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 12] = acc3_0_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 13] = acc3_0_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 14] = acc3_0_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 15] = acc3_0_0_3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 140] = acc3_1_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 141] = acc3_1_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 142] = acc3_1_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 143] = acc3_1_0_3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 268] = acc3_2_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 269] = acc3_2_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 270] = acc3_2_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 271] = acc3_2_0_3;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 396] = acc3_3_0_0;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 397] = acc3_3_0_1;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 398] = acc3_3_0_2;
+        dw[(g * 16 + o0) * 128 + r0 * 16 + 399] = acc3_3_0_3;
       }
     }
   }

@@ -3,112 +3,88 @@
 //
 // model dcgan_decoder: batch 4, input 16x4x4, output 3x32x32, loss none
 //
-// | layer  | op                  | in      | out     | k/s/p/d       | strategy             | params | MFLOP fwd | MFLOP bwd | act KiB |
-// |--------|---------------------|---------|---------|---------------|----------------------|-------:|----------:|----------:|--------:|
-// | up2    | conv_transpose2d    | 8x8x8   | 4x16x16 | 3x3/2/1/1 op1 | im2row/im2row/direct |    292 |     0.147 |     0.295 |    16.0 |
+// | layer  | op                  | in      | out     | k/s/p/d       | strategy | params | MFLOP fwd | MFLOP bwd | act KiB |
+// |--------|---------------------|---------|---------|---------------|----------|-------:|----------:|----------:|--------:|
+// | up2    | conv_transpose2d    | 8x8x8   | 4x16x16 | 3x3/2/1/1 op1 | direct   |    292 |     0.147 |     0.295 |    16.0 |
 
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
- * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.50
- * cols[g, n, p, k] = sum_co x[n, co, p] * w[co, k]: M=64 N=36 K=8 per (n, group)
  */
-export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_gemm(x: Float32Array, w: Float32Array, cols: Float32Array): void {
-  for (let bt0 = 0; bt0 < 4; bt0++) {
-    for (let bt1 = 0; bt1 < 1; bt1++) {
-      const ab = bt0 * 512 + bt1 * 512;
-      const bb = bt1 * 288;
-      const cb = bt0 * 2304 + bt1 * 9216;
-      for (let mb = 0; mb < 16; mb++) {
-        const m0 = mb * 4;
-        for (let nb = 0; nb < 9; nb++) {
-          const n0 = nb * 4;
-          let acc0_00 = 0;
-          let acc0_01 = 0;
-          let acc0_02 = 0;
-          let acc0_03 = 0;
-          let acc0_10 = 0;
-          let acc0_11 = 0;
-          let acc0_12 = 0;
-          let acc0_13 = 0;
-          let acc0_20 = 0;
-          let acc0_21 = 0;
-          let acc0_22 = 0;
-          let acc0_23 = 0;
-          let acc0_30 = 0;
-          let acc0_31 = 0;
-          let acc0_32 = 0;
-          let acc0_33 = 0;
-          const ai0 = ab + m0;
-          const bi0 = bb + n0;
-          for (let k0 = 0; k0 < 8; k0++) {
-            const a0 = x[ai0 + k0 * 64];
-            const a1 = x[ai0 + k0 * 64 + 1];
-            const a2 = x[ai0 + k0 * 64 + 2];
-            const a3 = x[ai0 + k0 * 64 + 3];
-            const b0 = w[bi0 + k0 * 36];
-            acc0_00 += a0 * b0;
-            acc0_10 += a1 * b0;
-            acc0_20 += a2 * b0;
-            acc0_30 += a3 * b0;
-            const b1 = w[bi0 + k0 * 36 + 1];
-            acc0_01 += a0 * b1;
-            acc0_11 += a1 * b1;
-            acc0_21 += a2 * b1;
-            acc0_31 += a3 * b1;
-            const b2 = w[bi0 + k0 * 36 + 2];
-            acc0_02 += a0 * b2;
-            acc0_12 += a1 * b2;
-            acc0_22 += a2 * b2;
-            acc0_32 += a3 * b2;
-            const b3 = w[bi0 + k0 * 36 + 3];
-            acc0_03 += a0 * b3;
-            acc0_13 += a1 * b3;
-            acc0_23 += a2 * b3;
-            acc0_33 += a3 * b3;
-          }
-          cols[cb + m0 * 36 + n0] = acc0_00;
-          cols[cb + m0 * 36 + n0 + 1] = acc0_01;
-          cols[cb + m0 * 36 + n0 + 2] = acc0_02;
-          cols[cb + m0 * 36 + n0 + 3] = acc0_03;
-          cols[cb + m0 * 36 + n0 + 36] = acc0_10;
-          cols[cb + m0 * 36 + n0 + 37] = acc0_11;
-          cols[cb + m0 * 36 + n0 + 38] = acc0_12;
-          cols[cb + m0 * 36 + n0 + 39] = acc0_13;
-          cols[cb + m0 * 36 + n0 + 72] = acc0_20;
-          cols[cb + m0 * 36 + n0 + 73] = acc0_21;
-          cols[cb + m0 * 36 + n0 + 74] = acc0_22;
-          cols[cb + m0 * 36 + n0 + 75] = acc0_23;
-          cols[cb + m0 * 36 + n0 + 108] = acc0_30;
-          cols[cb + m0 * 36 + n0 + 109] = acc0_31;
-          cols[cb + m0 * 36 + n0 + 110] = acc0_32;
-          cols[cb + m0 * 36 + n0 + 111] = acc0_33;
-        }
-      }
-    }
-  }
-}
-
-/**
- * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
- * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.50
- * y = col2im(cols) + b, gathered per stride phase
- */
-export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im(cols: Float32Array, b: Float32Array, y: Float32Array): void {
+export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   // stride phase (0, 0): 1 of 9 taps
   for (let n = 0; n < 4; n++) {
     for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 4; r++) {
-        const ch = n * 4 + (g * 4 + r);
-        const cbase = (g * 4 + n) * 2304 + r * 9;
-        const bv = b[g * 4 + r];
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob * 4;
         for (let th = 0; th < 8; th++) {
-          const orow = (ch * 16 + th * 2) * 16;
-          for (let tw = 0; tw < 8; tw++) {
-            let acc = bv;
-            acc += cols[cbase + (th * 8 + tw) * 36 + 4];
-            y[orow + tw * 2] = acc;
+          const yrow = ((n * 4 + g * 4 + o0) * 16 + th * 2) * 16;
+          const xrow = ((n * 8 + g * 8) * 8 + th) * 8;
+          for (let cb = 0; cb < 2; cb++) {
+            const tw0 = cb * 4;
+            const bv0 = b[g * 4 + o0];
+            let acc0_0 = bv0;
+            let acc0_1 = bv0;
+            let acc0_2 = bv0;
+            let acc0_3 = bv0;
+            const bv1 = b[g * 4 + o0 + 1];
+            let acc1_0 = bv1;
+            let acc1_1 = bv1;
+            let acc1_2 = bv1;
+            let acc1_3 = bv1;
+            const bv2 = b[g * 4 + o0 + 2];
+            let acc2_0 = bv2;
+            let acc2_1 = bv2;
+            let acc2_2 = bv2;
+            let acc2_3 = bv2;
+            const bv3 = b[g * 4 + o0 + 3];
+            let acc3_0 = bv3;
+            let acc3_1 = bv3;
+            let acc3_2 = bv3;
+            let acc3_3 = bv3;
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + tw0];
+              const x1 = x[xrow + r * 64 + tw0 + 1];
+              const x2 = x[xrow + r * 64 + tw0 + 2];
+              const x3 = x[xrow + r * 64 + tw0 + 3];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 4];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 13];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 22];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 31];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            y[yrow + tw0 * 2] = acc0_0;
+            y[yrow + tw0 * 2 + 2] = acc0_1;
+            y[yrow + tw0 * 2 + 4] = acc0_2;
+            y[yrow + tw0 * 2 + 6] = acc0_3;
+            y[yrow + tw0 * 2 + 256] = acc1_0;
+            y[yrow + tw0 * 2 + 258] = acc1_1;
+            y[yrow + tw0 * 2 + 260] = acc1_2;
+            y[yrow + tw0 * 2 + 262] = acc1_3;
+            y[yrow + tw0 * 2 + 512] = acc2_0;
+            y[yrow + tw0 * 2 + 514] = acc2_1;
+            y[yrow + tw0 * 2 + 516] = acc2_2;
+            y[yrow + tw0 * 2 + 518] = acc2_3;
+            y[yrow + tw0 * 2 + 768] = acc3_0;
+            y[yrow + tw0 * 2 + 770] = acc3_1;
+            y[yrow + tw0 * 2 + 772] = acc3_2;
+            y[yrow + tw0 * 2 + 774] = acc3_3;
           }
         }
       }
@@ -117,21 +93,102 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im(cols: Float32Arr
   // stride phase (0, 1): 2 of 9 taps
   for (let n = 0; n < 4; n++) {
     for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 4; r++) {
-        const ch = n * 4 + (g * 4 + r);
-        const cbase = (g * 4 + n) * 2304 + r * 9;
-        const bv = b[g * 4 + r];
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob * 4;
         for (let th = 0; th < 8; th++) {
-          const orow = (ch * 16 + th * 2) * 16;
-          for (let tw = 0; tw < 7; tw++) {
-            let acc = bv;
-            acc += cols[cbase + (th * 8 + tw) * 36 + 39];
-            acc += cols[cbase + (th * 8 + tw) * 36 + 5];
-            y[orow + tw * 2 + 1] = acc;
+          const yrow = ((n * 4 + g * 4 + o0) * 16 + th * 2) * 16;
+          const xrow = ((n * 8 + g * 8) * 8 + th) * 8;
+          for (let cb = 0; cb < 1; cb++) {
+            const tw0 = cb * 4;
+            const bv0 = b[g * 4 + o0];
+            let acc0_0 = bv0;
+            let acc0_1 = bv0;
+            let acc0_2 = bv0;
+            let acc0_3 = bv0;
+            const bv1 = b[g * 4 + o0 + 1];
+            let acc1_0 = bv1;
+            let acc1_1 = bv1;
+            let acc1_2 = bv1;
+            let acc1_3 = bv1;
+            const bv2 = b[g * 4 + o0 + 2];
+            let acc2_0 = bv2;
+            let acc2_1 = bv2;
+            let acc2_2 = bv2;
+            let acc2_3 = bv2;
+            const bv3 = b[g * 4 + o0 + 3];
+            let acc3_0 = bv3;
+            let acc3_1 = bv3;
+            let acc3_2 = bv3;
+            let acc3_3 = bv3;
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + tw0 + 1];
+              const x1 = x[xrow + r * 64 + tw0 + 2];
+              const x2 = x[xrow + r * 64 + tw0 + 3];
+              const x3 = x[xrow + r * 64 + tw0 + 4];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 3];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 12];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 21];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 30];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + tw0];
+              const x1 = x[xrow + r * 64 + tw0 + 1];
+              const x2 = x[xrow + r * 64 + tw0 + 2];
+              const x3 = x[xrow + r * 64 + tw0 + 3];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 5];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 14];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 23];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 32];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            y[yrow + tw0 * 2 + 1] = acc0_0;
+            y[yrow + tw0 * 2 + 3] = acc0_1;
+            y[yrow + tw0 * 2 + 5] = acc0_2;
+            y[yrow + tw0 * 2 + 7] = acc0_3;
+            y[yrow + tw0 * 2 + 257] = acc1_0;
+            y[yrow + tw0 * 2 + 259] = acc1_1;
+            y[yrow + tw0 * 2 + 261] = acc1_2;
+            y[yrow + tw0 * 2 + 263] = acc1_3;
+            y[yrow + tw0 * 2 + 513] = acc2_0;
+            y[yrow + tw0 * 2 + 515] = acc2_1;
+            y[yrow + tw0 * 2 + 517] = acc2_2;
+            y[yrow + tw0 * 2 + 519] = acc2_3;
+            y[yrow + tw0 * 2 + 769] = acc3_0;
+            y[yrow + tw0 * 2 + 771] = acc3_1;
+            y[yrow + tw0 * 2 + 773] = acc3_2;
+            y[yrow + tw0 * 2 + 775] = acc3_3;
           }
-          let e7_acc = bv;
-          e7_acc += cols[cbase + th * 288 + 257];
-          y[orow + 15] = e7_acc;
         }
       }
     }
@@ -139,29 +196,101 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im(cols: Float32Arr
   // stride phase (1, 0): 2 of 9 taps
   for (let n = 0; n < 4; n++) {
     for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 4; r++) {
-        const ch = n * 4 + (g * 4 + r);
-        const cbase = (g * 4 + n) * 2304 + r * 9;
-        const bv = b[g * 4 + r];
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob * 4;
         for (let th = 0; th < 7; th++) {
-          const orow = (ch * 16 + th * 2) * 16 + 16;
-          for (let tw = 0; tw < 8; tw++) {
-            let acc = bv;
-            acc += cols[cbase + (th * 8 + tw) * 36 + 289];
-            acc += cols[cbase + (th * 8 + tw) * 36 + 7];
-            y[orow + tw * 2] = acc;
-          }
-        }
-        for (let rb = 0; rb < 1; rb++) {
-          const th = rb + 7;
-          const orow = (ch * 16 + th * 2) * 16 + 16;
-          for (let tw = 0; tw < 8; tw++) {
-            let acc = bv;
-            if (th < 7) {
-              acc += cols[cbase + (th * 8 + tw) * 36 + 289];
+          const yrow = ((n * 4 + g * 4 + o0) * 16 + th * 2) * 16 + 16;
+          const xrow = ((n * 8 + g * 8) * 8 + th) * 8;
+          for (let cb = 0; cb < 2; cb++) {
+            const tw0 = cb * 4;
+            const bv0 = b[g * 4 + o0];
+            let acc0_0 = bv0;
+            let acc0_1 = bv0;
+            let acc0_2 = bv0;
+            let acc0_3 = bv0;
+            const bv1 = b[g * 4 + o0 + 1];
+            let acc1_0 = bv1;
+            let acc1_1 = bv1;
+            let acc1_2 = bv1;
+            let acc1_3 = bv1;
+            const bv2 = b[g * 4 + o0 + 2];
+            let acc2_0 = bv2;
+            let acc2_1 = bv2;
+            let acc2_2 = bv2;
+            let acc2_3 = bv2;
+            const bv3 = b[g * 4 + o0 + 3];
+            let acc3_0 = bv3;
+            let acc3_1 = bv3;
+            let acc3_2 = bv3;
+            let acc3_3 = bv3;
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + tw0 + 8];
+              const x1 = x[xrow + r * 64 + tw0 + 9];
+              const x2 = x[xrow + r * 64 + tw0 + 10];
+              const x3 = x[xrow + r * 64 + tw0 + 11];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 1];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 10];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 19];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 28];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
             }
-            acc += cols[cbase + (th * 8 + tw) * 36 + 7];
-            y[orow + tw * 2] = acc;
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + tw0];
+              const x1 = x[xrow + r * 64 + tw0 + 1];
+              const x2 = x[xrow + r * 64 + tw0 + 2];
+              const x3 = x[xrow + r * 64 + tw0 + 3];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 7];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 16];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 25];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 34];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            y[yrow + tw0 * 2] = acc0_0;
+            y[yrow + tw0 * 2 + 2] = acc0_1;
+            y[yrow + tw0 * 2 + 4] = acc0_2;
+            y[yrow + tw0 * 2 + 6] = acc0_3;
+            y[yrow + tw0 * 2 + 256] = acc1_0;
+            y[yrow + tw0 * 2 + 258] = acc1_1;
+            y[yrow + tw0 * 2 + 260] = acc1_2;
+            y[yrow + tw0 * 2 + 262] = acc1_3;
+            y[yrow + tw0 * 2 + 512] = acc2_0;
+            y[yrow + tw0 * 2 + 514] = acc2_1;
+            y[yrow + tw0 * 2 + 516] = acc2_2;
+            y[yrow + tw0 * 2 + 518] = acc2_3;
+            y[yrow + tw0 * 2 + 768] = acc3_0;
+            y[yrow + tw0 * 2 + 770] = acc3_1;
+            y[yrow + tw0 * 2 + 772] = acc3_2;
+            y[yrow + tw0 * 2 + 774] = acc3_3;
           }
         }
       }
@@ -170,44 +299,705 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_im2row_col2im(cols: Float32Arr
   // stride phase (1, 1): 4 of 9 taps
   for (let n = 0; n < 4; n++) {
     for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 4; r++) {
-        const ch = n * 4 + (g * 4 + r);
-        const cbase = (g * 4 + n) * 2304 + r * 9;
-        const bv = b[g * 4 + r];
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob * 4;
         for (let th = 0; th < 7; th++) {
-          const orow = (ch * 16 + th * 2) * 16 + 16;
-          for (let tw = 0; tw < 7; tw++) {
-            let acc = bv;
-            acc += cols[cbase + (th * 8 + tw) * 36 + 324];
-            acc += cols[cbase + (th * 8 + tw) * 36 + 290];
-            acc += cols[cbase + (th * 8 + tw) * 36 + 42];
-            acc += cols[cbase + (th * 8 + tw) * 36 + 8];
-            y[orow + tw * 2 + 1] = acc;
+          const yrow = ((n * 4 + g * 4 + o0) * 16 + th * 2) * 16 + 16;
+          const xrow = ((n * 8 + g * 8) * 8 + th) * 8;
+          for (let cb = 0; cb < 1; cb++) {
+            const tw0 = cb * 4;
+            const bv0 = b[g * 4 + o0];
+            let acc0_0 = bv0;
+            let acc0_1 = bv0;
+            let acc0_2 = bv0;
+            let acc0_3 = bv0;
+            const bv1 = b[g * 4 + o0 + 1];
+            let acc1_0 = bv1;
+            let acc1_1 = bv1;
+            let acc1_2 = bv1;
+            let acc1_3 = bv1;
+            const bv2 = b[g * 4 + o0 + 2];
+            let acc2_0 = bv2;
+            let acc2_1 = bv2;
+            let acc2_2 = bv2;
+            let acc2_3 = bv2;
+            const bv3 = b[g * 4 + o0 + 3];
+            let acc3_0 = bv3;
+            let acc3_1 = bv3;
+            let acc3_2 = bv3;
+            let acc3_3 = bv3;
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + tw0 + 9];
+              const x1 = x[xrow + r * 64 + tw0 + 10];
+              const x2 = x[xrow + r * 64 + tw0 + 11];
+              const x3 = x[xrow + r * 64 + tw0 + 12];
+              const w0 = w[g * 288 + o0 * 9 + r * 36];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 9];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 18];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 27];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + tw0 + 8];
+              const x1 = x[xrow + r * 64 + tw0 + 9];
+              const x2 = x[xrow + r * 64 + tw0 + 10];
+              const x3 = x[xrow + r * 64 + tw0 + 11];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 2];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 11];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 20];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 29];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + tw0 + 1];
+              const x1 = x[xrow + r * 64 + tw0 + 2];
+              const x2 = x[xrow + r * 64 + tw0 + 3];
+              const x3 = x[xrow + r * 64 + tw0 + 4];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 6];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 15];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 24];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 33];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + tw0];
+              const x1 = x[xrow + r * 64 + tw0 + 1];
+              const x2 = x[xrow + r * 64 + tw0 + 2];
+              const x3 = x[xrow + r * 64 + tw0 + 3];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 8];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 17];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 26];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 35];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            y[yrow + tw0 * 2 + 1] = acc0_0;
+            y[yrow + tw0 * 2 + 3] = acc0_1;
+            y[yrow + tw0 * 2 + 5] = acc0_2;
+            y[yrow + tw0 * 2 + 7] = acc0_3;
+            y[yrow + tw0 * 2 + 257] = acc1_0;
+            y[yrow + tw0 * 2 + 259] = acc1_1;
+            y[yrow + tw0 * 2 + 261] = acc1_2;
+            y[yrow + tw0 * 2 + 263] = acc1_3;
+            y[yrow + tw0 * 2 + 513] = acc2_0;
+            y[yrow + tw0 * 2 + 515] = acc2_1;
+            y[yrow + tw0 * 2 + 517] = acc2_2;
+            y[yrow + tw0 * 2 + 519] = acc2_3;
+            y[yrow + tw0 * 2 + 769] = acc3_0;
+            y[yrow + tw0 * 2 + 771] = acc3_1;
+            y[yrow + tw0 * 2 + 773] = acc3_2;
+            y[yrow + tw0 * 2 + 775] = acc3_3;
           }
-          let e7_acc = bv;
-          e7_acc += cols[cbase + th * 288 + 542];
-          e7_acc += cols[cbase + th * 288 + 260];
-          y[orow + 15] = e7_acc;
         }
+      }
+    }
+  }
+}
+
+/**
+ * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.50
+ */
+export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  // stride phase (1, 0): 2 of 9 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob * 4;
         for (let rb = 0; rb < 1; rb++) {
           const th = rb + 7;
-          const orow = (ch * 16 + th * 2) * 16 + 16;
-          for (let tw = 0; tw < 7; tw++) {
-            let acc = bv;
+          const yrow = ((n * 4 + g * 4 + o0) * 16 + th * 2) * 16 + 16;
+          const xrow = ((n * 8 + g * 8) * 8 + th) * 8;
+          for (let cb = 0; cb < 2; cb++) {
+            const tw0 = cb * 4;
+            const bv0 = b[g * 4 + o0];
+            let acc0_0 = bv0;
+            let acc0_1 = bv0;
+            let acc0_2 = bv0;
+            let acc0_3 = bv0;
+            const bv1 = b[g * 4 + o0 + 1];
+            let acc1_0 = bv1;
+            let acc1_1 = bv1;
+            let acc1_2 = bv1;
+            let acc1_3 = bv1;
+            const bv2 = b[g * 4 + o0 + 2];
+            let acc2_0 = bv2;
+            let acc2_1 = bv2;
+            let acc2_2 = bv2;
+            let acc2_3 = bv2;
+            const bv3 = b[g * 4 + o0 + 3];
+            let acc3_0 = bv3;
+            let acc3_1 = bv3;
+            let acc3_2 = bv3;
+            let acc3_3 = bv3;
             if (th < 7) {
-              acc += cols[cbase + (th * 8 + tw) * 36 + 324];
-              acc += cols[cbase + (th * 8 + tw) * 36 + 290];
+              for (let r = 0; r < 8; r++) {
+                const x0 = x[xrow + r * 64 + tw0 + 8];
+                const x1 = x[xrow + r * 64 + tw0 + 9];
+                const x2 = x[xrow + r * 64 + tw0 + 10];
+                const x3 = x[xrow + r * 64 + tw0 + 11];
+                const w0 = w[g * 288 + o0 * 9 + r * 36 + 1];
+                acc0_0 += w0 * x0;
+                acc0_1 += w0 * x1;
+                acc0_2 += w0 * x2;
+                acc0_3 += w0 * x3;
+                const w1 = w[g * 288 + o0 * 9 + r * 36 + 10];
+                acc1_0 += w1 * x0;
+                acc1_1 += w1 * x1;
+                acc1_2 += w1 * x2;
+                acc1_3 += w1 * x3;
+                const w2 = w[g * 288 + o0 * 9 + r * 36 + 19];
+                acc2_0 += w2 * x0;
+                acc2_1 += w2 * x1;
+                acc2_2 += w2 * x2;
+                acc2_3 += w2 * x3;
+                const w3 = w[g * 288 + o0 * 9 + r * 36 + 28];
+                acc3_0 += w3 * x0;
+                acc3_1 += w3 * x1;
+                acc3_2 += w3 * x2;
+                acc3_3 += w3 * x3;
+              }
             }
-            acc += cols[cbase + (th * 8 + tw) * 36 + 42];
-            acc += cols[cbase + (th * 8 + tw) * 36 + 8];
-            y[orow + tw * 2 + 1] = acc;
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + tw0];
+              const x1 = x[xrow + r * 64 + tw0 + 1];
+              const x2 = x[xrow + r * 64 + tw0 + 2];
+              const x3 = x[xrow + r * 64 + tw0 + 3];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 7];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 16];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 25];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 34];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            y[yrow + tw0 * 2] = acc0_0;
+            y[yrow + tw0 * 2 + 2] = acc0_1;
+            y[yrow + tw0 * 2 + 4] = acc0_2;
+            y[yrow + tw0 * 2 + 6] = acc0_3;
+            y[yrow + tw0 * 2 + 256] = acc1_0;
+            y[yrow + tw0 * 2 + 258] = acc1_1;
+            y[yrow + tw0 * 2 + 260] = acc1_2;
+            y[yrow + tw0 * 2 + 262] = acc1_3;
+            y[yrow + tw0 * 2 + 512] = acc2_0;
+            y[yrow + tw0 * 2 + 514] = acc2_1;
+            y[yrow + tw0 * 2 + 516] = acc2_2;
+            y[yrow + tw0 * 2 + 518] = acc2_3;
+            y[yrow + tw0 * 2 + 768] = acc3_0;
+            y[yrow + tw0 * 2 + 770] = acc3_1;
+            y[yrow + tw0 * 2 + 772] = acc3_2;
+            y[yrow + tw0 * 2 + 774] = acc3_3;
           }
-          let e7_acc = bv;
+        }
+      }
+    }
+  }
+  // stride phase (1, 1): 4 of 9 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob * 4;
+        for (let rb = 0; rb < 1; rb++) {
+          const th = rb + 7;
+          const yrow = ((n * 4 + g * 4 + o0) * 16 + th * 2) * 16 + 16;
+          const xrow = ((n * 8 + g * 8) * 8 + th) * 8;
+          for (let cb = 0; cb < 1; cb++) {
+            const tw0 = cb * 4;
+            const bv0 = b[g * 4 + o0];
+            let acc0_0 = bv0;
+            let acc0_1 = bv0;
+            let acc0_2 = bv0;
+            let acc0_3 = bv0;
+            const bv1 = b[g * 4 + o0 + 1];
+            let acc1_0 = bv1;
+            let acc1_1 = bv1;
+            let acc1_2 = bv1;
+            let acc1_3 = bv1;
+            const bv2 = b[g * 4 + o0 + 2];
+            let acc2_0 = bv2;
+            let acc2_1 = bv2;
+            let acc2_2 = bv2;
+            let acc2_3 = bv2;
+            const bv3 = b[g * 4 + o0 + 3];
+            let acc3_0 = bv3;
+            let acc3_1 = bv3;
+            let acc3_2 = bv3;
+            let acc3_3 = bv3;
+            if (th < 7) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = x[xrow + r * 64 + tw0 + 9];
+                const x1 = x[xrow + r * 64 + tw0 + 10];
+                const x2 = x[xrow + r * 64 + tw0 + 11];
+                const x3 = x[xrow + r * 64 + tw0 + 12];
+                const w0 = w[g * 288 + o0 * 9 + r * 36];
+                acc0_0 += w0 * x0;
+                acc0_1 += w0 * x1;
+                acc0_2 += w0 * x2;
+                acc0_3 += w0 * x3;
+                const w1 = w[g * 288 + o0 * 9 + r * 36 + 9];
+                acc1_0 += w1 * x0;
+                acc1_1 += w1 * x1;
+                acc1_2 += w1 * x2;
+                acc1_3 += w1 * x3;
+                const w2 = w[g * 288 + o0 * 9 + r * 36 + 18];
+                acc2_0 += w2 * x0;
+                acc2_1 += w2 * x1;
+                acc2_2 += w2 * x2;
+                acc2_3 += w2 * x3;
+                const w3 = w[g * 288 + o0 * 9 + r * 36 + 27];
+                acc3_0 += w3 * x0;
+                acc3_1 += w3 * x1;
+                acc3_2 += w3 * x2;
+                acc3_3 += w3 * x3;
+              }
+            }
+            if (th < 7) {
+              for (let r = 0; r < 8; r++) {
+                const x0 = x[xrow + r * 64 + tw0 + 8];
+                const x1 = x[xrow + r * 64 + tw0 + 9];
+                const x2 = x[xrow + r * 64 + tw0 + 10];
+                const x3 = x[xrow + r * 64 + tw0 + 11];
+                const w0 = w[g * 288 + o0 * 9 + r * 36 + 2];
+                acc0_0 += w0 * x0;
+                acc0_1 += w0 * x1;
+                acc0_2 += w0 * x2;
+                acc0_3 += w0 * x3;
+                const w1 = w[g * 288 + o0 * 9 + r * 36 + 11];
+                acc1_0 += w1 * x0;
+                acc1_1 += w1 * x1;
+                acc1_2 += w1 * x2;
+                acc1_3 += w1 * x3;
+                const w2 = w[g * 288 + o0 * 9 + r * 36 + 20];
+                acc2_0 += w2 * x0;
+                acc2_1 += w2 * x1;
+                acc2_2 += w2 * x2;
+                acc2_3 += w2 * x3;
+                const w3 = w[g * 288 + o0 * 9 + r * 36 + 29];
+                acc3_0 += w3 * x0;
+                acc3_1 += w3 * x1;
+                acc3_2 += w3 * x2;
+                acc3_3 += w3 * x3;
+              }
+            }
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + tw0 + 1];
+              const x1 = x[xrow + r * 64 + tw0 + 2];
+              const x2 = x[xrow + r * 64 + tw0 + 3];
+              const x3 = x[xrow + r * 64 + tw0 + 4];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 6];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 15];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 24];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 33];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + tw0];
+              const x1 = x[xrow + r * 64 + tw0 + 1];
+              const x2 = x[xrow + r * 64 + tw0 + 2];
+              const x3 = x[xrow + r * 64 + tw0 + 3];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 8];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 17];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 26];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 35];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            y[yrow + tw0 * 2 + 1] = acc0_0;
+            y[yrow + tw0 * 2 + 3] = acc0_1;
+            y[yrow + tw0 * 2 + 5] = acc0_2;
+            y[yrow + tw0 * 2 + 7] = acc0_3;
+            y[yrow + tw0 * 2 + 257] = acc1_0;
+            y[yrow + tw0 * 2 + 259] = acc1_1;
+            y[yrow + tw0 * 2 + 261] = acc1_2;
+            y[yrow + tw0 * 2 + 263] = acc1_3;
+            y[yrow + tw0 * 2 + 513] = acc2_0;
+            y[yrow + tw0 * 2 + 515] = acc2_1;
+            y[yrow + tw0 * 2 + 517] = acc2_2;
+            y[yrow + tw0 * 2 + 519] = acc2_3;
+            y[yrow + tw0 * 2 + 769] = acc3_0;
+            y[yrow + tw0 * 2 + 771] = acc3_1;
+            y[yrow + tw0 * 2 + 773] = acc3_2;
+            y[yrow + tw0 * 2 + 775] = acc3_3;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.50
+ */
+export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  // stride phase (0, 1): 2 of 9 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 8; th++) {
+          const yrow = ((n * 4 + g * 4 + o0) * 16 + th * 2) * 16;
+          const xrow = ((n * 8 + g * 8) * 8 + th) * 8;
+          const t_bv0 = b[g * 4 + o0];
+          let t_acc0_0 = t_bv0;
+          let t_acc0_1 = t_bv0;
+          let t_acc0_2 = t_bv0;
+          const t_bv1 = b[g * 4 + o0 + 1];
+          let t_acc1_0 = t_bv1;
+          let t_acc1_1 = t_bv1;
+          let t_acc1_2 = t_bv1;
+          const t_bv2 = b[g * 4 + o0 + 2];
+          let t_acc2_0 = t_bv2;
+          let t_acc2_1 = t_bv2;
+          let t_acc2_2 = t_bv2;
+          const t_bv3 = b[g * 4 + o0 + 3];
+          let t_acc3_0 = t_bv3;
+          let t_acc3_1 = t_bv3;
+          let t_acc3_2 = t_bv3;
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 64 + 5];
+            const x1 = x[xrow + r * 64 + 6];
+            const x2 = x[xrow + r * 64 + 7];
+            const w0 = w[g * 288 + o0 * 9 + r * 36 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 288 + o0 * 9 + r * 36 + 12];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 288 + o0 * 9 + r * 36 + 21];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 288 + o0 * 9 + r * 36 + 30];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 64 + 4];
+            const x1 = x[xrow + r * 64 + 5];
+            const x2 = x[xrow + r * 64 + 6];
+            const w0 = w[g * 288 + o0 * 9 + r * 36 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 288 + o0 * 9 + r * 36 + 14];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 288 + o0 * 9 + r * 36 + 23];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 288 + o0 * 9 + r * 36 + 32];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          y[yrow + 9] = t_acc0_0;
+          y[yrow + 11] = t_acc0_1;
+          y[yrow + 13] = t_acc0_2;
+          y[yrow + 265] = t_acc1_0;
+          y[yrow + 267] = t_acc1_1;
+          y[yrow + 269] = t_acc1_2;
+          y[yrow + 521] = t_acc2_0;
+          y[yrow + 523] = t_acc2_1;
+          y[yrow + 525] = t_acc2_2;
+          y[yrow + 777] = t_acc3_0;
+          y[yrow + 779] = t_acc3_1;
+          y[yrow + 781] = t_acc3_2;
+          const e7_bv0 = b[g * 4 + o0];
+          let e7_acc0_0 = e7_bv0;
+          const e7_bv1 = b[g * 4 + o0 + 1];
+          let e7_acc1_0 = e7_bv1;
+          const e7_bv2 = b[g * 4 + o0 + 2];
+          let e7_acc2_0 = e7_bv2;
+          const e7_bv3 = b[g * 4 + o0 + 3];
+          let e7_acc3_0 = e7_bv3;
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 64 + 7];
+            const w0 = w[g * 288 + o0 * 9 + r * 36 + 5];
+            e7_acc0_0 += w0 * x0;
+            const w1 = w[g * 288 + o0 * 9 + r * 36 + 14];
+            e7_acc1_0 += w1 * x0;
+            const w2 = w[g * 288 + o0 * 9 + r * 36 + 23];
+            e7_acc2_0 += w2 * x0;
+            const w3 = w[g * 288 + o0 * 9 + r * 36 + 32];
+            e7_acc3_0 += w3 * x0;
+          }
+          y[yrow + 15] = e7_acc0_0;
+          y[yrow + 271] = e7_acc1_0;
+          y[yrow + 527] = e7_acc2_0;
+          y[yrow + 783] = e7_acc3_0;
+        }
+      }
+    }
+  }
+  // stride phase (1, 1): 4 of 9 taps
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 1; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 8; th++) {
+          const yrow = ((n * 4 + g * 4 + o0) * 16 + th * 2) * 16 + 16;
+          const xrow = ((n * 8 + g * 8) * 8 + th) * 8;
+          const t_bv0 = b[g * 4 + o0];
+          let t_acc0_0 = t_bv0;
+          let t_acc0_1 = t_bv0;
+          let t_acc0_2 = t_bv0;
+          const t_bv1 = b[g * 4 + o0 + 1];
+          let t_acc1_0 = t_bv1;
+          let t_acc1_1 = t_bv1;
+          let t_acc1_2 = t_bv1;
+          const t_bv2 = b[g * 4 + o0 + 2];
+          let t_acc2_0 = t_bv2;
+          let t_acc2_1 = t_bv2;
+          let t_acc2_2 = t_bv2;
+          const t_bv3 = b[g * 4 + o0 + 3];
+          let t_acc3_0 = t_bv3;
+          let t_acc3_1 = t_bv3;
+          let t_acc3_2 = t_bv3;
           if (th < 7) {
-            e7_acc += cols[cbase + th * 288 + 542];
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + 13];
+              const x1 = x[xrow + r * 64 + 14];
+              const x2 = x[xrow + r * 64 + 15];
+              const w0 = w[g * 288 + o0 * 9 + r * 36];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 9];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 18];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 27];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
           }
-          e7_acc += cols[cbase + th * 288 + 260];
-          y[orow + 15] = e7_acc;
+          if (th < 7) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + 12];
+              const x1 = x[xrow + r * 64 + 13];
+              const x2 = x[xrow + r * 64 + 14];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 11];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 20];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 29];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 64 + 5];
+            const x1 = x[xrow + r * 64 + 6];
+            const x2 = x[xrow + r * 64 + 7];
+            const w0 = w[g * 288 + o0 * 9 + r * 36 + 6];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 288 + o0 * 9 + r * 36 + 15];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 288 + o0 * 9 + r * 36 + 24];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 288 + o0 * 9 + r * 36 + 33];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 64 + 4];
+            const x1 = x[xrow + r * 64 + 5];
+            const x2 = x[xrow + r * 64 + 6];
+            const w0 = w[g * 288 + o0 * 9 + r * 36 + 8];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 288 + o0 * 9 + r * 36 + 17];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 288 + o0 * 9 + r * 36 + 26];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 288 + o0 * 9 + r * 36 + 35];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          y[yrow + 9] = t_acc0_0;
+          y[yrow + 11] = t_acc0_1;
+          y[yrow + 13] = t_acc0_2;
+          y[yrow + 265] = t_acc1_0;
+          y[yrow + 267] = t_acc1_1;
+          y[yrow + 269] = t_acc1_2;
+          y[yrow + 521] = t_acc2_0;
+          y[yrow + 523] = t_acc2_1;
+          y[yrow + 525] = t_acc2_2;
+          y[yrow + 777] = t_acc3_0;
+          y[yrow + 779] = t_acc3_1;
+          y[yrow + 781] = t_acc3_2;
+          const e7_bv0 = b[g * 4 + o0];
+          let e7_acc0_0 = e7_bv0;
+          const e7_bv1 = b[g * 4 + o0 + 1];
+          let e7_acc1_0 = e7_bv1;
+          const e7_bv2 = b[g * 4 + o0 + 2];
+          let e7_acc2_0 = e7_bv2;
+          const e7_bv3 = b[g * 4 + o0 + 3];
+          let e7_acc3_0 = e7_bv3;
+          if (th < 7) {
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 64 + 15];
+              const w0 = w[g * 288 + o0 * 9 + r * 36 + 2];
+              e7_acc0_0 += w0 * x0;
+              const w1 = w[g * 288 + o0 * 9 + r * 36 + 11];
+              e7_acc1_0 += w1 * x0;
+              const w2 = w[g * 288 + o0 * 9 + r * 36 + 20];
+              e7_acc2_0 += w2 * x0;
+              const w3 = w[g * 288 + o0 * 9 + r * 36 + 29];
+              e7_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 64 + 7];
+            const w0 = w[g * 288 + o0 * 9 + r * 36 + 8];
+            e7_acc0_0 += w0 * x0;
+            const w1 = w[g * 288 + o0 * 9 + r * 36 + 17];
+            e7_acc1_0 += w1 * x0;
+            const w2 = w[g * 288 + o0 * 9 + r * 36 + 26];
+            e7_acc2_0 += w2 * x0;
+            const w3 = w[g * 288 + o0 * 9 + r * 36 + 35];
+            e7_acc3_0 += w3 * x0;
+          }
+          y[yrow + 15] = e7_acc0_0;
+          y[yrow + 271] = e7_acc1_0;
+          y[yrow + 527] = e7_acc2_0;
+          y[yrow + 783] = e7_acc3_0;
         }
       }
     }
@@ -444,101 +1234,285 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_db(dy: Float32Array, db: Float32Ar
 
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
- * role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.50
- * cols[g, n, p, k] = im2row(dy): 256 rows x 36 columns
  */
-export function convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_cols(dy: Float32Array, cols: Float32Array): void {
-  for (let g = 0; g < 1; g++) {
-    for (let n = 0; n < 4; n++) {
-      for (let r = 0; r < 4; r++) {
-        const dst = (g * 4 + n) * 2304 + r * 9;
-        const src = (n * 4 + (g * 4 + r)) * 256;
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 8; ow++) {
-            cols[dst + (oh * 8 + ow) * 36] = 0;
-          }
-        }
-        for (let oh = 1; oh < 8; oh++) {
-          const drow = dst + oh * 288;
-          const srow = src + oh * 32 - 17;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 36] = 0;
-          }
-          for (let ow = 1; ow < 8; ow++) {
-            cols[drow + ow * 36] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 8; ow++) {
-            cols[dst + (oh * 8 + ow) * 36 + 1] = 0;
-          }
-        }
-        for (let oh = 1; oh < 8; oh++) {
-          const drow = dst + oh * 288;
-          const srow = src + oh * 32 - 16;
-          for (let ow = 0; ow < 8; ow++) {
-            cols[drow + ow * 36 + 1] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 8; ow++) {
-            cols[dst + (oh * 8 + ow) * 36 + 2] = 0;
-          }
-        }
-        for (let oh = 1; oh < 8; oh++) {
-          const drow = dst + oh * 288;
-          const srow = src + oh * 32 - 15;
-          for (let ow = 0; ow < 8; ow++) {
-            cols[drow + ow * 36 + 2] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 8; oh++) {
-          const drow = dst + oh * 288;
-          const srow = src + oh * 32 - 1;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 36 + 3] = 0;
-          }
-          for (let ow = 1; ow < 8; ow++) {
-            cols[drow + ow * 36 + 3] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 8; oh++) {
-          const drow = dst + oh * 288;
-          const srow = src + oh * 32;
-          for (let ow = 0; ow < 8; ow++) {
-            cols[drow + ow * 36 + 4] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 8; oh++) {
-          const drow = dst + oh * 288;
-          const srow = src + oh * 32 + 1;
-          for (let ow = 0; ow < 8; ow++) {
-            cols[drow + ow * 36 + 5] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 8; oh++) {
-          const drow = dst + oh * 288;
-          const srow = src + oh * 32 + 15;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 36 + 6] = 0;
-          }
-          for (let ow = 1; ow < 8; ow++) {
-            cols[drow + ow * 36 + 6] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 8; oh++) {
-          const drow = dst + oh * 288;
-          const srow = src + oh * 32 + 16;
-          for (let ow = 0; ow < 8; ow++) {
-            cols[drow + ow * 36 + 7] = dy[srow + ow * 2];
-          }
-        }
-        for (let oh = 0; oh < 8; oh++) {
-          const drow = dst + oh * 288;
-          const srow = src + oh * 32 + 17;
-          for (let ow = 0; ow < 8; ow++) {
-            cols[drow + ow * 36 + 8] = dy[srow + ow * 2];
+export function convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 2; ob++) {
+        const o0 = ob * 4;
+        for (let th = 1; th < 8; th++) {
+          const yrow = ((n * 8 + g * 8 + o0) * 8 + th) * 8;
+          const xrow = ((n * 4 + g * 4) * 16 + th * 2) * 16;
+          for (let cb = 0; cb < 1; cb++) {
+            const tw0 = cb * 4 + 1;
+            let acc0_0 = 0;
+            let acc0_1 = 0;
+            let acc0_2 = 0;
+            let acc0_3 = 0;
+            let acc1_0 = 0;
+            let acc1_1 = 0;
+            let acc1_2 = 0;
+            let acc1_3 = 0;
+            let acc2_0 = 0;
+            let acc2_1 = 0;
+            let acc2_2 = 0;
+            let acc2_3 = 0;
+            let acc3_0 = 0;
+            let acc3_1 = 0;
+            let acc3_2 = 0;
+            let acc3_3 = 0;
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 - 17];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 - 15];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 - 13];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 - 11];
+              const w0 = w[g * 288 + o0 * 36 + r * 9];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 36];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 72];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 108];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 - 16];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 - 14];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 - 12];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 - 10];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 1];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 37];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 73];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 109];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 - 15];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 - 13];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 - 11];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 - 9];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 2];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 38];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 74];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 110];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 - 1];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 + 1];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 + 3];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 + 5];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 3];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 39];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 75];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 111];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 + 2];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 + 4];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 + 6];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 4];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 40];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 76];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 112];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 + 1];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 + 3];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 + 5];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 + 7];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 5];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 41];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 77];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 113];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 + 15];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 + 17];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 + 19];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 + 21];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 6];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 42];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 78];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 114];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 + 16];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 + 18];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 + 20];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 + 22];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 7];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 43];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 79];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 115];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 + 17];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 + 19];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 + 21];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 + 23];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 8];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 44];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 80];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 116];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            dx[yrow + tw0] = acc0_0;
+            dx[yrow + tw0 + 1] = acc0_1;
+            dx[yrow + tw0 + 2] = acc0_2;
+            dx[yrow + tw0 + 3] = acc0_3;
+            dx[yrow + tw0 + 64] = acc1_0;
+            dx[yrow + tw0 + 65] = acc1_1;
+            dx[yrow + tw0 + 66] = acc1_2;
+            dx[yrow + tw0 + 67] = acc1_3;
+            dx[yrow + tw0 + 128] = acc2_0;
+            dx[yrow + tw0 + 129] = acc2_1;
+            dx[yrow + tw0 + 130] = acc2_2;
+            dx[yrow + tw0 + 131] = acc2_3;
+            dx[yrow + tw0 + 192] = acc3_0;
+            dx[yrow + tw0 + 193] = acc3_1;
+            dx[yrow + tw0 + 194] = acc3_2;
+            dx[yrow + tw0 + 195] = acc3_3;
           }
         }
       }
@@ -548,80 +1522,609 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_cols(dy: Float32Array, c
 
 /**
  * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
- * role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.50
- * dx[n, co, p] = sum_k cols[g, n, p, k] * w[co, k]: M=64 N=8 K=36 per (n, group)
  */
-export function convt3x3_s2_p1_op1_8x8x8_to_4_dx_im2row_gemm(cols: Float32Array, w: Float32Array, dx: Float32Array): void {
-  for (let bt0 = 0; bt0 < 4; bt0++) {
-    for (let bt1 = 0; bt1 < 1; bt1++) {
-      const ab = bt0 * 2304 + bt1 * 9216;
-      const bb = bt1 * 288;
-      const cb = bt0 * 512 + bt1 * 512;
-      for (let mb = 0; mb < 16; mb++) {
-        const m0 = mb * 4;
-        for (let nb = 0; nb < 2; nb++) {
-          const n0 = nb * 4;
-          let acc0_00 = 0;
-          let acc0_01 = 0;
-          let acc0_02 = 0;
-          let acc0_03 = 0;
-          let acc0_10 = 0;
-          let acc0_11 = 0;
-          let acc0_12 = 0;
-          let acc0_13 = 0;
-          let acc0_20 = 0;
-          let acc0_21 = 0;
-          let acc0_22 = 0;
-          let acc0_23 = 0;
-          let acc0_30 = 0;
-          let acc0_31 = 0;
-          let acc0_32 = 0;
-          let acc0_33 = 0;
-          const ai0 = ab + m0 * 36;
-          const bi0 = bb + n0 * 36;
-          for (let k0 = 0; k0 < 36; k0++) {
-            const a0 = cols[ai0 + k0];
-            const a1 = cols[ai0 + k0 + 36];
-            const a2 = cols[ai0 + k0 + 72];
-            const a3 = cols[ai0 + k0 + 108];
-            const b0 = w[bi0 + k0];
-            acc0_00 += a0 * b0;
-            acc0_10 += a1 * b0;
-            acc0_20 += a2 * b0;
-            acc0_30 += a3 * b0;
-            const b1 = w[bi0 + k0 + 36];
-            acc0_01 += a0 * b1;
-            acc0_11 += a1 * b1;
-            acc0_21 += a2 * b1;
-            acc0_31 += a3 * b1;
-            const b2 = w[bi0 + k0 + 72];
-            acc0_02 += a0 * b2;
-            acc0_12 += a1 * b2;
-            acc0_22 += a2 * b2;
-            acc0_32 += a3 * b2;
-            const b3 = w[bi0 + k0 + 108];
-            acc0_03 += a0 * b3;
-            acc0_13 += a1 * b3;
-            acc0_23 += a2 * b3;
-            acc0_33 += a3 * b3;
+export function convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 2; ob++) {
+        const o0 = ob * 4;
+        for (let rb = 0; rb < 1; rb++) {
+          const th = rb;
+          const yrow = ((n * 8 + g * 8 + o0) * 8 + th) * 8;
+          const xrow = ((n * 4 + g * 4) * 16 + th * 2) * 16;
+          for (let cb = 0; cb < 1; cb++) {
+            const tw0 = cb * 4 + 1;
+            let acc0_0 = 0;
+            let acc0_1 = 0;
+            let acc0_2 = 0;
+            let acc0_3 = 0;
+            let acc1_0 = 0;
+            let acc1_1 = 0;
+            let acc1_2 = 0;
+            let acc1_3 = 0;
+            let acc2_0 = 0;
+            let acc2_1 = 0;
+            let acc2_2 = 0;
+            let acc2_3 = 0;
+            let acc3_0 = 0;
+            let acc3_1 = 0;
+            let acc3_2 = 0;
+            let acc3_3 = 0;
+            if (th >= 1) {
+              for (let r = 0; r < 4; r++) {
+                const x0 = dy[xrow + r * 256 + tw0 * 2 - 17];
+                const x1 = dy[xrow + r * 256 + tw0 * 2 - 15];
+                const x2 = dy[xrow + r * 256 + tw0 * 2 - 13];
+                const x3 = dy[xrow + r * 256 + tw0 * 2 - 11];
+                const w0 = w[g * 288 + o0 * 36 + r * 9];
+                acc0_0 += w0 * x0;
+                acc0_1 += w0 * x1;
+                acc0_2 += w0 * x2;
+                acc0_3 += w0 * x3;
+                const w1 = w[g * 288 + o0 * 36 + r * 9 + 36];
+                acc1_0 += w1 * x0;
+                acc1_1 += w1 * x1;
+                acc1_2 += w1 * x2;
+                acc1_3 += w1 * x3;
+                const w2 = w[g * 288 + o0 * 36 + r * 9 + 72];
+                acc2_0 += w2 * x0;
+                acc2_1 += w2 * x1;
+                acc2_2 += w2 * x2;
+                acc2_3 += w2 * x3;
+                const w3 = w[g * 288 + o0 * 36 + r * 9 + 108];
+                acc3_0 += w3 * x0;
+                acc3_1 += w3 * x1;
+                acc3_2 += w3 * x2;
+                acc3_3 += w3 * x3;
+              }
+            }
+            if (th >= 1) {
+              for (let r = 0; r < 4; r++) {
+                const x0 = dy[xrow + r * 256 + tw0 * 2 - 16];
+                const x1 = dy[xrow + r * 256 + tw0 * 2 - 14];
+                const x2 = dy[xrow + r * 256 + tw0 * 2 - 12];
+                const x3 = dy[xrow + r * 256 + tw0 * 2 - 10];
+                const w0 = w[g * 288 + o0 * 36 + r * 9 + 1];
+                acc0_0 += w0 * x0;
+                acc0_1 += w0 * x1;
+                acc0_2 += w0 * x2;
+                acc0_3 += w0 * x3;
+                const w1 = w[g * 288 + o0 * 36 + r * 9 + 37];
+                acc1_0 += w1 * x0;
+                acc1_1 += w1 * x1;
+                acc1_2 += w1 * x2;
+                acc1_3 += w1 * x3;
+                const w2 = w[g * 288 + o0 * 36 + r * 9 + 73];
+                acc2_0 += w2 * x0;
+                acc2_1 += w2 * x1;
+                acc2_2 += w2 * x2;
+                acc2_3 += w2 * x3;
+                const w3 = w[g * 288 + o0 * 36 + r * 9 + 109];
+                acc3_0 += w3 * x0;
+                acc3_1 += w3 * x1;
+                acc3_2 += w3 * x2;
+                acc3_3 += w3 * x3;
+              }
+            }
+            if (th >= 1) {
+              for (let r = 0; r < 4; r++) {
+                const x0 = dy[xrow + r * 256 + tw0 * 2 - 15];
+                const x1 = dy[xrow + r * 256 + tw0 * 2 - 13];
+                const x2 = dy[xrow + r * 256 + tw0 * 2 - 11];
+                const x3 = dy[xrow + r * 256 + tw0 * 2 - 9];
+                const w0 = w[g * 288 + o0 * 36 + r * 9 + 2];
+                acc0_0 += w0 * x0;
+                acc0_1 += w0 * x1;
+                acc0_2 += w0 * x2;
+                acc0_3 += w0 * x3;
+                const w1 = w[g * 288 + o0 * 36 + r * 9 + 38];
+                acc1_0 += w1 * x0;
+                acc1_1 += w1 * x1;
+                acc1_2 += w1 * x2;
+                acc1_3 += w1 * x3;
+                const w2 = w[g * 288 + o0 * 36 + r * 9 + 74];
+                acc2_0 += w2 * x0;
+                acc2_1 += w2 * x1;
+                acc2_2 += w2 * x2;
+                acc2_3 += w2 * x3;
+                const w3 = w[g * 288 + o0 * 36 + r * 9 + 110];
+                acc3_0 += w3 * x0;
+                acc3_1 += w3 * x1;
+                acc3_2 += w3 * x2;
+                acc3_3 += w3 * x3;
+              }
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 - 1];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 + 1];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 + 3];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 + 5];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 3];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 39];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 75];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 111];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 + 2];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 + 4];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 + 6];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 4];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 40];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 76];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 112];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 + 1];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 + 3];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 + 5];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 + 7];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 5];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 41];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 77];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 113];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 + 15];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 + 17];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 + 19];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 + 21];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 6];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 42];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 78];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 114];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 + 16];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 + 18];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 + 20];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 + 22];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 7];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 43];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 79];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 115];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 + tw0 * 2 + 17];
+              const x1 = dy[xrow + r * 256 + tw0 * 2 + 19];
+              const x2 = dy[xrow + r * 256 + tw0 * 2 + 21];
+              const x3 = dy[xrow + r * 256 + tw0 * 2 + 23];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 8];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 44];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 80];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 116];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            dx[yrow + tw0] = acc0_0;
+            dx[yrow + tw0 + 1] = acc0_1;
+            dx[yrow + tw0 + 2] = acc0_2;
+            dx[yrow + tw0 + 3] = acc0_3;
+            dx[yrow + tw0 + 64] = acc1_0;
+            dx[yrow + tw0 + 65] = acc1_1;
+            dx[yrow + tw0 + 66] = acc1_2;
+            dx[yrow + tw0 + 67] = acc1_3;
+            dx[yrow + tw0 + 128] = acc2_0;
+            dx[yrow + tw0 + 129] = acc2_1;
+            dx[yrow + tw0 + 130] = acc2_2;
+            dx[yrow + tw0 + 131] = acc2_3;
+            dx[yrow + tw0 + 192] = acc3_0;
+            dx[yrow + tw0 + 193] = acc3_1;
+            dx[yrow + tw0 + 194] = acc3_2;
+            dx[yrow + tw0 + 195] = acc3_3;
           }
-          dx[cb + m0 + n0 * 64] = acc0_00;
-          dx[cb + m0 + n0 * 64 + 64] = acc0_01;
-          dx[cb + m0 + n0 * 64 + 128] = acc0_02;
-          dx[cb + m0 + n0 * 64 + 192] = acc0_03;
-          dx[cb + m0 + n0 * 64 + 1] = acc0_10;
-          dx[cb + m0 + n0 * 64 + 65] = acc0_11;
-          dx[cb + m0 + n0 * 64 + 129] = acc0_12;
-          dx[cb + m0 + n0 * 64 + 193] = acc0_13;
-          dx[cb + m0 + n0 * 64 + 2] = acc0_20;
-          dx[cb + m0 + n0 * 64 + 66] = acc0_21;
-          dx[cb + m0 + n0 * 64 + 130] = acc0_22;
-          dx[cb + m0 + n0 * 64 + 194] = acc0_23;
-          dx[cb + m0 + n0 * 64 + 3] = acc0_30;
-          dx[cb + m0 + n0 * 64 + 67] = acc0_31;
-          dx[cb + m0 + n0 * 64 + 131] = acc0_32;
-          dx[cb + m0 + n0 * 64 + 195] = acc0_33;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.50
+ */
+export function convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 2; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 8; th++) {
+          const yrow = ((n * 8 + g * 8 + o0) * 8 + th) * 8;
+          const xrow = ((n * 4 + g * 4) * 16 + th * 2) * 16;
+          let t_acc0_0 = 0;
+          let t_acc0_1 = 0;
+          let t_acc0_2 = 0;
+          let t_acc1_0 = 0;
+          let t_acc1_1 = 0;
+          let t_acc1_2 = 0;
+          let t_acc2_0 = 0;
+          let t_acc2_1 = 0;
+          let t_acc2_2 = 0;
+          let t_acc3_0 = 0;
+          let t_acc3_1 = 0;
+          let t_acc3_2 = 0;
+          if (th >= 1) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 - 7];
+              const x1 = dy[xrow + r * 256 - 5];
+              const x2 = dy[xrow + r * 256 - 3];
+              const w0 = w[g * 288 + o0 * 36 + r * 9];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 36];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 72];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 108];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 - 6];
+              const x1 = dy[xrow + r * 256 - 4];
+              const x2 = dy[xrow + r * 256 - 2];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 1];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 37];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 73];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 109];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 - 5];
+              const x1 = dy[xrow + r * 256 - 3];
+              const x2 = dy[xrow + r * 256 - 1];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 2];
+              t_acc0_0 += w0 * x0;
+              t_acc0_1 += w0 * x1;
+              t_acc0_2 += w0 * x2;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 38];
+              t_acc1_0 += w1 * x0;
+              t_acc1_1 += w1 * x1;
+              t_acc1_2 += w1 * x2;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 74];
+              t_acc2_0 += w2 * x0;
+              t_acc2_1 += w2 * x1;
+              t_acc2_2 += w2 * x2;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 110];
+              t_acc3_0 += w3 * x0;
+              t_acc3_1 += w3 * x1;
+              t_acc3_2 += w3 * x2;
+            }
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = dy[xrow + r * 256 + 9];
+            const x1 = dy[xrow + r * 256 + 11];
+            const x2 = dy[xrow + r * 256 + 13];
+            const w0 = w[g * 288 + o0 * 36 + r * 9 + 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 288 + o0 * 36 + r * 9 + 39];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 288 + o0 * 36 + r * 9 + 75];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 288 + o0 * 36 + r * 9 + 111];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = dy[xrow + r * 256 + 10];
+            const x1 = dy[xrow + r * 256 + 12];
+            const x2 = dy[xrow + r * 256 + 14];
+            const w0 = w[g * 288 + o0 * 36 + r * 9 + 4];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 288 + o0 * 36 + r * 9 + 40];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 288 + o0 * 36 + r * 9 + 76];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 288 + o0 * 36 + r * 9 + 112];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = dy[xrow + r * 256 + 11];
+            const x1 = dy[xrow + r * 256 + 13];
+            const x2 = dy[xrow + r * 256 + 15];
+            const w0 = w[g * 288 + o0 * 36 + r * 9 + 5];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 288 + o0 * 36 + r * 9 + 41];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 288 + o0 * 36 + r * 9 + 77];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 288 + o0 * 36 + r * 9 + 113];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = dy[xrow + r * 256 + 25];
+            const x1 = dy[xrow + r * 256 + 27];
+            const x2 = dy[xrow + r * 256 + 29];
+            const w0 = w[g * 288 + o0 * 36 + r * 9 + 6];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 288 + o0 * 36 + r * 9 + 42];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 288 + o0 * 36 + r * 9 + 78];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 288 + o0 * 36 + r * 9 + 114];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = dy[xrow + r * 256 + 26];
+            const x1 = dy[xrow + r * 256 + 28];
+            const x2 = dy[xrow + r * 256 + 30];
+            const w0 = w[g * 288 + o0 * 36 + r * 9 + 7];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 288 + o0 * 36 + r * 9 + 43];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 288 + o0 * 36 + r * 9 + 79];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 288 + o0 * 36 + r * 9 + 115];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = dy[xrow + r * 256 + 27];
+            const x1 = dy[xrow + r * 256 + 29];
+            const x2 = dy[xrow + r * 256 + 31];
+            const w0 = w[g * 288 + o0 * 36 + r * 9 + 8];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 288 + o0 * 36 + r * 9 + 44];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 288 + o0 * 36 + r * 9 + 80];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 288 + o0 * 36 + r * 9 + 116];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          dx[yrow + 5] = t_acc0_0;
+          dx[yrow + 6] = t_acc0_1;
+          dx[yrow + 7] = t_acc0_2;
+          dx[yrow + 69] = t_acc1_0;
+          dx[yrow + 70] = t_acc1_1;
+          dx[yrow + 71] = t_acc1_2;
+          dx[yrow + 133] = t_acc2_0;
+          dx[yrow + 134] = t_acc2_1;
+          dx[yrow + 135] = t_acc2_2;
+          dx[yrow + 197] = t_acc3_0;
+          dx[yrow + 198] = t_acc3_1;
+          dx[yrow + 199] = t_acc3_2;
+          let e0_acc0_0 = 0;
+          let e0_acc1_0 = 0;
+          let e0_acc2_0 = 0;
+          let e0_acc3_0 = 0;
+          if (th >= 1) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 - 16];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 1];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 37];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 73];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 109];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          if (th >= 1) {
+            for (let r = 0; r < 4; r++) {
+              const x0 = dy[xrow + r * 256 - 15];
+              const w0 = w[g * 288 + o0 * 36 + r * 9 + 2];
+              e0_acc0_0 += w0 * x0;
+              const w1 = w[g * 288 + o0 * 36 + r * 9 + 38];
+              e0_acc1_0 += w1 * x0;
+              const w2 = w[g * 288 + o0 * 36 + r * 9 + 74];
+              e0_acc2_0 += w2 * x0;
+              const w3 = w[g * 288 + o0 * 36 + r * 9 + 110];
+              e0_acc3_0 += w3 * x0;
+            }
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = dy[xrow + r * 256];
+            const w0 = w[g * 288 + o0 * 36 + r * 9 + 4];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 288 + o0 * 36 + r * 9 + 40];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 288 + o0 * 36 + r * 9 + 76];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 288 + o0 * 36 + r * 9 + 112];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = dy[xrow + r * 256 + 1];
+            const w0 = w[g * 288 + o0 * 36 + r * 9 + 5];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 288 + o0 * 36 + r * 9 + 41];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 288 + o0 * 36 + r * 9 + 77];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 288 + o0 * 36 + r * 9 + 113];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = dy[xrow + r * 256 + 16];
+            const w0 = w[g * 288 + o0 * 36 + r * 9 + 7];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 288 + o0 * 36 + r * 9 + 43];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 288 + o0 * 36 + r * 9 + 79];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 288 + o0 * 36 + r * 9 + 115];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 4; r++) {
+            const x0 = dy[xrow + r * 256 + 17];
+            const w0 = w[g * 288 + o0 * 36 + r * 9 + 8];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 288 + o0 * 36 + r * 9 + 44];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 288 + o0 * 36 + r * 9 + 80];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 288 + o0 * 36 + r * 9 + 116];
+            e0_acc3_0 += w3 * x0;
+          }
+          dx[yrow] = e0_acc0_0;
+          dx[yrow + 64] = e0_acc1_0;
+          dx[yrow + 128] = e0_acc2_0;
+          dx[yrow + 192] = e0_acc3_0;
         }
       }
     }

@@ -109,7 +109,7 @@ export function conv3x3_1x4x4_to_2_fwd_direct_cols(x: Float32Array, w: Float32Ar
 /**
  * conv2d "conv" [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.15, im2row 4.35
+ * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 4.35
  */
 export function conv3x3_1x4x4_to_2_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
@@ -127,19 +127,28 @@ export function conv3x3_1x4x4_to_2_dw_direct(x: Float32Array, dy: Float32Array, 
           for (let oh = 0; oh < 2; oh++) {
             const dyrow = ((n * 2 + g * 2 + o0) * 2 + oh) * 2;
             const xrow = ((n + g + r0) * 4 + oh) * 4;
-            for (let ow = 0; ow < 2; ow++) {
-              const d0 = dy[dyrow + ow];
-              const d1 = dy[dyrow + ow + 4];
-              const x0_0 = x[xrow + ow];
-              const x0_1 = x[xrow + ow + 1];
-              const x0_2 = x[xrow + ow + 2];
-              acc0_0_0_0 += d0 * x0_0;
-              acc0_0_0_1 += d0 * x0_1;
-              acc0_0_0_2 += d0 * x0_2;
-              acc0_1_0_0 += d1 * x0_0;
-              acc0_1_0_1 += d1 * x0_1;
-              acc0_1_0_2 += d1 * x0_2;
-            }
+            const e0_d0 = dy[dyrow];
+            const e0_d1 = dy[dyrow + 4];
+            const e0_x0_0 = x[xrow];
+            const e0_x0_1 = x[xrow + 1];
+            const e0_x0_2 = x[xrow + 2];
+            acc0_0_0_0 += e0_d0 * e0_x0_0;
+            acc0_0_0_1 += e0_d0 * e0_x0_1;
+            acc0_0_0_2 += e0_d0 * e0_x0_2;
+            acc0_1_0_0 += e0_d1 * e0_x0_0;
+            acc0_1_0_1 += e0_d1 * e0_x0_1;
+            acc0_1_0_2 += e0_d1 * e0_x0_2;
+            const e1_d0 = dy[dyrow + 1];
+            const e1_d1 = dy[dyrow + 5];
+            const e1_x0_0 = x[xrow + 1];
+            const e1_x0_1 = x[xrow + 2];
+            const e1_x0_2 = x[xrow + 3];
+            acc0_0_0_0 += e1_d0 * e1_x0_0;
+            acc0_0_0_1 += e1_d0 * e1_x0_1;
+            acc0_0_0_2 += e1_d0 * e1_x0_2;
+            acc0_1_0_0 += e1_d1 * e1_x0_0;
+            acc0_1_0_1 += e1_d1 * e1_x0_1;
+            acc0_1_0_2 += e1_d1 * e1_x0_2;
           }
         }
         dw[(g * 2 + o0) * 9 + r0 * 9] = acc0_0_0_0;
@@ -158,19 +167,28 @@ export function conv3x3_1x4x4_to_2_dw_direct(x: Float32Array, dy: Float32Array, 
           for (let oh = 0; oh < 2; oh++) {
             const dyrow = ((n * 2 + g * 2 + o0) * 2 + oh) * 2;
             const xrow = ((n + g + r0) * 4 + oh) * 4 + 4;
-            for (let ow = 0; ow < 2; ow++) {
-              const d0 = dy[dyrow + ow];
-              const d1 = dy[dyrow + ow + 4];
-              const x0_0 = x[xrow + ow];
-              const x0_1 = x[xrow + ow + 1];
-              const x0_2 = x[xrow + ow + 2];
-              acc1_0_0_0 += d0 * x0_0;
-              acc1_0_0_1 += d0 * x0_1;
-              acc1_0_0_2 += d0 * x0_2;
-              acc1_1_0_0 += d1 * x0_0;
-              acc1_1_0_1 += d1 * x0_1;
-              acc1_1_0_2 += d1 * x0_2;
-            }
+            const e0_d0 = dy[dyrow];
+            const e0_d1 = dy[dyrow + 4];
+            const e0_x0_0 = x[xrow];
+            const e0_x0_1 = x[xrow + 1];
+            const e0_x0_2 = x[xrow + 2];
+            acc1_0_0_0 += e0_d0 * e0_x0_0;
+            acc1_0_0_1 += e0_d0 * e0_x0_1;
+            acc1_0_0_2 += e0_d0 * e0_x0_2;
+            acc1_1_0_0 += e0_d1 * e0_x0_0;
+            acc1_1_0_1 += e0_d1 * e0_x0_1;
+            acc1_1_0_2 += e0_d1 * e0_x0_2;
+            const e1_d0 = dy[dyrow + 1];
+            const e1_d1 = dy[dyrow + 5];
+            const e1_x0_0 = x[xrow + 1];
+            const e1_x0_1 = x[xrow + 2];
+            const e1_x0_2 = x[xrow + 3];
+            acc1_0_0_0 += e1_d0 * e1_x0_0;
+            acc1_0_0_1 += e1_d0 * e1_x0_1;
+            acc1_0_0_2 += e1_d0 * e1_x0_2;
+            acc1_1_0_0 += e1_d1 * e1_x0_0;
+            acc1_1_0_1 += e1_d1 * e1_x0_1;
+            acc1_1_0_2 += e1_d1 * e1_x0_2;
           }
         }
         dw[(g * 2 + o0) * 9 + r0 * 9 + 3] = acc1_0_0_0;
@@ -189,19 +207,28 @@ export function conv3x3_1x4x4_to_2_dw_direct(x: Float32Array, dy: Float32Array, 
           for (let oh = 0; oh < 2; oh++) {
             const dyrow = ((n * 2 + g * 2 + o0) * 2 + oh) * 2;
             const xrow = ((n + g + r0) * 4 + oh) * 4 + 8;
-            for (let ow = 0; ow < 2; ow++) {
-              const d0 = dy[dyrow + ow];
-              const d1 = dy[dyrow + ow + 4];
-              const x0_0 = x[xrow + ow];
-              const x0_1 = x[xrow + ow + 1];
-              const x0_2 = x[xrow + ow + 2];
-              acc2_0_0_0 += d0 * x0_0;
-              acc2_0_0_1 += d0 * x0_1;
-              acc2_0_0_2 += d0 * x0_2;
-              acc2_1_0_0 += d1 * x0_0;
-              acc2_1_0_1 += d1 * x0_1;
-              acc2_1_0_2 += d1 * x0_2;
-            }
+            const e0_d0 = dy[dyrow];
+            const e0_d1 = dy[dyrow + 4];
+            const e0_x0_0 = x[xrow];
+            const e0_x0_1 = x[xrow + 1];
+            const e0_x0_2 = x[xrow + 2];
+            acc2_0_0_0 += e0_d0 * e0_x0_0;
+            acc2_0_0_1 += e0_d0 * e0_x0_1;
+            acc2_0_0_2 += e0_d0 * e0_x0_2;
+            acc2_1_0_0 += e0_d1 * e0_x0_0;
+            acc2_1_0_1 += e0_d1 * e0_x0_1;
+            acc2_1_0_2 += e0_d1 * e0_x0_2;
+            const e1_d0 = dy[dyrow + 1];
+            const e1_d1 = dy[dyrow + 5];
+            const e1_x0_0 = x[xrow + 1];
+            const e1_x0_1 = x[xrow + 2];
+            const e1_x0_2 = x[xrow + 3];
+            acc2_0_0_0 += e1_d0 * e1_x0_0;
+            acc2_0_0_1 += e1_d0 * e1_x0_1;
+            acc2_0_0_2 += e1_d0 * e1_x0_2;
+            acc2_1_0_0 += e1_d1 * e1_x0_0;
+            acc2_1_0_1 += e1_d1 * e1_x0_1;
+            acc2_1_0_2 += e1_d1 * e1_x0_2;
           }
         }
         dw[(g * 2 + o0) * 9 + r0 * 9 + 6] = acc2_0_0_0;

@@ -5,7 +5,7 @@
 //
 // conv2d "conv" [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1
 // role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.15, im2row 4.35
+// cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 4.35
 // kernel conv3x3_1x4x4_to_2_dw_direct: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 16>;
@@ -35,19 +35,28 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     for (var oh: i32 = 0; oh < 2; oh++) {
       let dyrow: i32 = ((n * 2 + g * 2 + o0) * 2 + oh) * 2;
       let xrow: i32 = ((n + g + r0) * 4 + oh) * 4;
-      for (var ow: i32 = 0; ow < 2; ow++) {
-        let d0: f32 = dy[dyrow + ow];
-        let d1: f32 = dy[dyrow + ow + 4];
-        let x0_0: f32 = x[xrow + ow];
-        let x0_1: f32 = x[xrow + ow + 1];
-        let x0_2: f32 = x[xrow + ow + 2];
-        acc0_0_0_0 += d0 * x0_0;
-        acc0_0_0_1 += d0 * x0_1;
-        acc0_0_0_2 += d0 * x0_2;
-        acc0_1_0_0 += d1 * x0_0;
-        acc0_1_0_1 += d1 * x0_1;
-        acc0_1_0_2 += d1 * x0_2;
-      }
+      let e0_d0: f32 = dy[dyrow];
+      let e0_d1: f32 = dy[dyrow + 4];
+      let e0_x0_0: f32 = x[xrow];
+      let e0_x0_1: f32 = x[xrow + 1];
+      let e0_x0_2: f32 = x[xrow + 2];
+      acc0_0_0_0 += e0_d0 * e0_x0_0;
+      acc0_0_0_1 += e0_d0 * e0_x0_1;
+      acc0_0_0_2 += e0_d0 * e0_x0_2;
+      acc0_1_0_0 += e0_d1 * e0_x0_0;
+      acc0_1_0_1 += e0_d1 * e0_x0_1;
+      acc0_1_0_2 += e0_d1 * e0_x0_2;
+      let e1_d0: f32 = dy[dyrow + 1];
+      let e1_d1: f32 = dy[dyrow + 5];
+      let e1_x0_0: f32 = x[xrow + 1];
+      let e1_x0_1: f32 = x[xrow + 2];
+      let e1_x0_2: f32 = x[xrow + 3];
+      acc0_0_0_0 += e1_d0 * e1_x0_0;
+      acc0_0_0_1 += e1_d0 * e1_x0_1;
+      acc0_0_0_2 += e1_d0 * e1_x0_2;
+      acc0_1_0_0 += e1_d1 * e1_x0_0;
+      acc0_1_0_1 += e1_d1 * e1_x0_1;
+      acc0_1_0_2 += e1_d1 * e1_x0_2;
     }
   }
   dw[(g * 2 + o0) * 9 + r0 * 9] = acc0_0_0_0;
@@ -66,19 +75,28 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     for (var oh: i32 = 0; oh < 2; oh++) {
       let dyrow: i32 = ((n * 2 + g * 2 + o0) * 2 + oh) * 2;
       let xrow: i32 = ((n + g + r0) * 4 + oh) * 4 + 4;
-      for (var ow: i32 = 0; ow < 2; ow++) {
-        let d0: f32 = dy[dyrow + ow];
-        let d1: f32 = dy[dyrow + ow + 4];
-        let x0_0: f32 = x[xrow + ow];
-        let x0_1: f32 = x[xrow + ow + 1];
-        let x0_2: f32 = x[xrow + ow + 2];
-        acc1_0_0_0 += d0 * x0_0;
-        acc1_0_0_1 += d0 * x0_1;
-        acc1_0_0_2 += d0 * x0_2;
-        acc1_1_0_0 += d1 * x0_0;
-        acc1_1_0_1 += d1 * x0_1;
-        acc1_1_0_2 += d1 * x0_2;
-      }
+      let e0_d0: f32 = dy[dyrow];
+      let e0_d1: f32 = dy[dyrow + 4];
+      let e0_x0_0: f32 = x[xrow];
+      let e0_x0_1: f32 = x[xrow + 1];
+      let e0_x0_2: f32 = x[xrow + 2];
+      acc1_0_0_0 += e0_d0 * e0_x0_0;
+      acc1_0_0_1 += e0_d0 * e0_x0_1;
+      acc1_0_0_2 += e0_d0 * e0_x0_2;
+      acc1_1_0_0 += e0_d1 * e0_x0_0;
+      acc1_1_0_1 += e0_d1 * e0_x0_1;
+      acc1_1_0_2 += e0_d1 * e0_x0_2;
+      let e1_d0: f32 = dy[dyrow + 1];
+      let e1_d1: f32 = dy[dyrow + 5];
+      let e1_x0_0: f32 = x[xrow + 1];
+      let e1_x0_1: f32 = x[xrow + 2];
+      let e1_x0_2: f32 = x[xrow + 3];
+      acc1_0_0_0 += e1_d0 * e1_x0_0;
+      acc1_0_0_1 += e1_d0 * e1_x0_1;
+      acc1_0_0_2 += e1_d0 * e1_x0_2;
+      acc1_1_0_0 += e1_d1 * e1_x0_0;
+      acc1_1_0_1 += e1_d1 * e1_x0_1;
+      acc1_1_0_2 += e1_d1 * e1_x0_2;
     }
   }
   dw[(g * 2 + o0) * 9 + r0 * 9 + 3] = acc1_0_0_0;
@@ -97,19 +115,28 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     for (var oh: i32 = 0; oh < 2; oh++) {
       let dyrow: i32 = ((n * 2 + g * 2 + o0) * 2 + oh) * 2;
       let xrow: i32 = ((n + g + r0) * 4 + oh) * 4 + 8;
-      for (var ow: i32 = 0; ow < 2; ow++) {
-        let d0: f32 = dy[dyrow + ow];
-        let d1: f32 = dy[dyrow + ow + 4];
-        let x0_0: f32 = x[xrow + ow];
-        let x0_1: f32 = x[xrow + ow + 1];
-        let x0_2: f32 = x[xrow + ow + 2];
-        acc2_0_0_0 += d0 * x0_0;
-        acc2_0_0_1 += d0 * x0_1;
-        acc2_0_0_2 += d0 * x0_2;
-        acc2_1_0_0 += d1 * x0_0;
-        acc2_1_0_1 += d1 * x0_1;
-        acc2_1_0_2 += d1 * x0_2;
-      }
+      let e0_d0: f32 = dy[dyrow];
+      let e0_d1: f32 = dy[dyrow + 4];
+      let e0_x0_0: f32 = x[xrow];
+      let e0_x0_1: f32 = x[xrow + 1];
+      let e0_x0_2: f32 = x[xrow + 2];
+      acc2_0_0_0 += e0_d0 * e0_x0_0;
+      acc2_0_0_1 += e0_d0 * e0_x0_1;
+      acc2_0_0_2 += e0_d0 * e0_x0_2;
+      acc2_1_0_0 += e0_d1 * e0_x0_0;
+      acc2_1_0_1 += e0_d1 * e0_x0_1;
+      acc2_1_0_2 += e0_d1 * e0_x0_2;
+      let e1_d0: f32 = dy[dyrow + 1];
+      let e1_d1: f32 = dy[dyrow + 5];
+      let e1_x0_0: f32 = x[xrow + 1];
+      let e1_x0_1: f32 = x[xrow + 2];
+      let e1_x0_2: f32 = x[xrow + 3];
+      acc2_0_0_0 += e1_d0 * e1_x0_0;
+      acc2_0_0_1 += e1_d0 * e1_x0_1;
+      acc2_0_0_2 += e1_d0 * e1_x0_2;
+      acc2_1_0_0 += e1_d1 * e1_x0_0;
+      acc2_1_0_1 += e1_d1 * e1_x0_1;
+      acc2_1_0_2 += e1_d1 * e1_x0_2;
     }
   }
   dw[(g * 2 + o0) * 9 + r0 * 9 + 6] = acc2_0_0_0;

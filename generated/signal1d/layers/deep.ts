@@ -5,45 +5,137 @@
 //
 // | layer      | op             | in      | out    | k/s/p/d   | strategy             | params | MFLOP fwd | MFLOP bwd | act KiB |
 // |------------|----------------|---------|--------|-----------|----------------------|-------:|----------:|----------:|--------:|
-// | deep       | conv1d         | 16x62   | 32x62  | 3/1/2/2   | im2row/direct/direct |   1568 |     0.762 |     1.524 |    31.0 |
+// | deep       | conv1d         | 16x62   | 32x62  | 3/1/2/2   | direct               |   1568 |     0.762 |     1.524 |    31.0 |
 
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
- * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.90, im2row 1.13
- * cols[g, n, p, k] = im2row(x): 248 rows x 48 columns
  */
-export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols(x: Float32Array, cols: Float32Array): void {
-  for (let g = 0; g < 1; g++) {
-    for (let n = 0; n < 4; n++) {
-      for (let r = 0; r < 16; r++) {
-        const dst = (g * 4 + n) * 2976 + r * 3;
-        const src = (n * 16 + (g * 16 + r)) * 62;
-        for (let oh = 0; oh < 1; oh++) {
-          const drow = dst + oh * 2976;
-          const srow = src + oh * 62 - 2;
-          for (let ow = 0; ow < 2; ow++) {
-            cols[drow + ow * 48] = 0;
-          }
-          for (let ow = 2; ow < 62; ow++) {
-            cols[drow + ow * 48] = x[srow + ow];
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          const drow = dst + oh * 2976;
-          const srow = src + oh * 62;
-          for (let ow = 0; ow < 62; ow++) {
-            cols[drow + ow * 48 + 1] = x[srow + ow];
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          const drow = dst + oh * 2976;
-          const srow = src + oh * 62 + 2;
-          for (let ow = 0; ow < 60; ow++) {
-            cols[drow + ow * 48 + 2] = x[srow + ow];
-          }
-          for (let ow = 60; ow < 62; ow++) {
-            cols[drow + ow * 48 + 2] = 0;
+export function conv1d_k3_p2_d2_16x62_to_32_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 8; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n * 32 + g * 32 + o0 + th) * 62;
+          const xrow = (n * 16 + g * 16 + th) * 62;
+          for (let cb = 0; cb < 14; cb++) {
+            const tw0 = cb * 4 + 2;
+            const bv0 = b[g * 32 + o0];
+            let acc0_0 = bv0;
+            let acc0_1 = bv0;
+            let acc0_2 = bv0;
+            let acc0_3 = bv0;
+            const bv1 = b[g * 32 + o0 + 1];
+            let acc1_0 = bv1;
+            let acc1_1 = bv1;
+            let acc1_2 = bv1;
+            let acc1_3 = bv1;
+            const bv2 = b[g * 32 + o0 + 2];
+            let acc2_0 = bv2;
+            let acc2_1 = bv2;
+            let acc2_2 = bv2;
+            let acc2_3 = bv2;
+            const bv3 = b[g * 32 + o0 + 3];
+            let acc3_0 = bv3;
+            let acc3_1 = bv3;
+            let acc3_2 = bv3;
+            let acc3_3 = bv3;
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 62 + tw0 - 2];
+              const x1 = x[xrow + r * 62 + tw0 - 1];
+              const x2 = x[xrow + r * 62 + tw0];
+              const x3 = x[xrow + r * 62 + tw0 + 1];
+              const w0 = w[g * 1536 + o0 * 48 + r * 3];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 1536 + o0 * 48 + r * 3 + 48];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 1536 + o0 * 48 + r * 3 + 96];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 1536 + o0 * 48 + r * 3 + 144];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 62 + tw0];
+              const x1 = x[xrow + r * 62 + tw0 + 1];
+              const x2 = x[xrow + r * 62 + tw0 + 2];
+              const x3 = x[xrow + r * 62 + tw0 + 3];
+              const w0 = w[g * 1536 + o0 * 48 + r * 3 + 1];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 1536 + o0 * 48 + r * 3 + 49];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 1536 + o0 * 48 + r * 3 + 97];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 1536 + o0 * 48 + r * 3 + 145];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 16; r++) {
+              const x0 = x[xrow + r * 62 + tw0 + 2];
+              const x1 = x[xrow + r * 62 + tw0 + 3];
+              const x2 = x[xrow + r * 62 + tw0 + 4];
+              const x3 = x[xrow + r * 62 + tw0 + 5];
+              const w0 = w[g * 1536 + o0 * 48 + r * 3 + 2];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 1536 + o0 * 48 + r * 3 + 50];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 1536 + o0 * 48 + r * 3 + 98];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 1536 + o0 * 48 + r * 3 + 146];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            y[yrow + tw0] = acc0_0;
+            y[yrow + tw0 + 1] = acc0_1;
+            y[yrow + tw0 + 2] = acc0_2;
+            y[yrow + tw0 + 3] = acc0_3;
+            y[yrow + tw0 + 62] = acc1_0;
+            y[yrow + tw0 + 63] = acc1_1;
+            y[yrow + tw0 + 64] = acc1_2;
+            y[yrow + tw0 + 65] = acc1_3;
+            y[yrow + tw0 + 124] = acc2_0;
+            y[yrow + tw0 + 125] = acc2_1;
+            y[yrow + tw0 + 126] = acc2_2;
+            y[yrow + tw0 + 127] = acc2_3;
+            y[yrow + tw0 + 186] = acc3_0;
+            y[yrow + tw0 + 187] = acc3_1;
+            y[yrow + tw0 + 188] = acc3_2;
+            y[yrow + tw0 + 189] = acc3_3;
           }
         }
       }
@@ -53,127 +145,190 @@ export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_cols(x: Float32Array, col
 
 /**
  * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
- * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.90, im2row 1.13
- * y[n, co, p] = b[co] + sum_k cols[g, n, p, k] * w[co, k]: M=62 N=32 K=48 per (n, group)
  */
-export function conv1d_k3_p2_d2_16x62_to_32_fwd_im2row_gemm(cols: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
-  for (let bt0 = 0; bt0 < 4; bt0++) {
-    for (let bt1 = 0; bt1 < 1; bt1++) {
-      const ab = bt0 * 2976 + bt1 * 11904;
-      const bb = bt1 * 1536;
-      const cb = bt0 * 1984 + bt1 * 1984;
-      const biasb = bt1 * 32;
-      for (let mb = 0; mb < 15; mb++) {
-        const m0 = mb * 4;
-        for (let nb = 0; nb < 8; nb++) {
-          const n0 = nb * 4;
-          const bv0_0 = b[biasb + n0];
-          const bv0_1 = b[biasb + n0 + 1];
-          const bv0_2 = b[biasb + n0 + 2];
-          const bv0_3 = b[biasb + n0 + 3];
-          let acc0_00 = bv0_0;
-          let acc0_01 = bv0_1;
-          let acc0_02 = bv0_2;
-          let acc0_03 = bv0_3;
-          let acc0_10 = bv0_0;
-          let acc0_11 = bv0_1;
-          let acc0_12 = bv0_2;
-          let acc0_13 = bv0_3;
-          let acc0_20 = bv0_0;
-          let acc0_21 = bv0_1;
-          let acc0_22 = bv0_2;
-          let acc0_23 = bv0_3;
-          let acc0_30 = bv0_0;
-          let acc0_31 = bv0_1;
-          let acc0_32 = bv0_2;
-          let acc0_33 = bv0_3;
-          const ai0 = ab + m0 * 48;
-          const bi0 = bb + n0 * 48;
-          for (let k0 = 0; k0 < 48; k0++) {
-            const a0 = cols[ai0 + k0];
-            const a1 = cols[ai0 + k0 + 48];
-            const a2 = cols[ai0 + k0 + 96];
-            const a3 = cols[ai0 + k0 + 144];
-            const b0 = w[bi0 + k0];
-            acc0_00 += a0 * b0;
-            acc0_10 += a1 * b0;
-            acc0_20 += a2 * b0;
-            acc0_30 += a3 * b0;
-            const b1 = w[bi0 + k0 + 48];
-            acc0_01 += a0 * b1;
-            acc0_11 += a1 * b1;
-            acc0_21 += a2 * b1;
-            acc0_31 += a3 * b1;
-            const b2 = w[bi0 + k0 + 96];
-            acc0_02 += a0 * b2;
-            acc0_12 += a1 * b2;
-            acc0_22 += a2 * b2;
-            acc0_32 += a3 * b2;
-            const b3 = w[bi0 + k0 + 144];
-            acc0_03 += a0 * b3;
-            acc0_13 += a1 * b3;
-            acc0_23 += a2 * b3;
-            acc0_33 += a3 * b3;
+export function conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 8; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n * 32 + g * 32 + o0 + th) * 62;
+          const xrow = (n * 16 + g * 16 + th) * 62;
+          const t_bv0 = b[g * 32 + o0];
+          let t_acc0_0 = t_bv0;
+          let t_acc0_1 = t_bv0;
+          const t_bv1 = b[g * 32 + o0 + 1];
+          let t_acc1_0 = t_bv1;
+          let t_acc1_1 = t_bv1;
+          const t_bv2 = b[g * 32 + o0 + 2];
+          let t_acc2_0 = t_bv2;
+          let t_acc2_1 = t_bv2;
+          const t_bv3 = b[g * 32 + o0 + 3];
+          let t_acc3_0 = t_bv3;
+          let t_acc3_1 = t_bv3;
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 62 + 56];
+            const x1 = x[xrow + r * 62 + 57];
+            const w0 = w[g * 1536 + o0 * 48 + r * 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 48 + r * 3 + 48];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 48 + r * 3 + 96];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 48 + r * 3 + 144];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
           }
-          y[cb + m0 + n0 * 62] = acc0_00;
-          y[cb + m0 + n0 * 62 + 62] = acc0_01;
-          y[cb + m0 + n0 * 62 + 124] = acc0_02;
-          y[cb + m0 + n0 * 62 + 186] = acc0_03;
-          y[cb + m0 + n0 * 62 + 1] = acc0_10;
-          y[cb + m0 + n0 * 62 + 63] = acc0_11;
-          y[cb + m0 + n0 * 62 + 125] = acc0_12;
-          y[cb + m0 + n0 * 62 + 187] = acc0_13;
-          y[cb + m0 + n0 * 62 + 2] = acc0_20;
-          y[cb + m0 + n0 * 62 + 64] = acc0_21;
-          y[cb + m0 + n0 * 62 + 126] = acc0_22;
-          y[cb + m0 + n0 * 62 + 188] = acc0_23;
-          y[cb + m0 + n0 * 62 + 3] = acc0_30;
-          y[cb + m0 + n0 * 62 + 65] = acc0_31;
-          y[cb + m0 + n0 * 62 + 127] = acc0_32;
-          y[cb + m0 + n0 * 62 + 189] = acc0_33;
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 62 + 58];
+            const x1 = x[xrow + r * 62 + 59];
+            const w0 = w[g * 1536 + o0 * 48 + r * 3 + 1];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 48 + r * 3 + 49];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 48 + r * 3 + 97];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 48 + r * 3 + 145];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 62 + 60];
+            const x1 = x[xrow + r * 62 + 61];
+            const w0 = w[g * 1536 + o0 * 48 + r * 3 + 2];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 48 + r * 3 + 50];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 48 + r * 3 + 98];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 48 + r * 3 + 146];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+          }
+          y[yrow + 58] = t_acc0_0;
+          y[yrow + 59] = t_acc0_1;
+          y[yrow + 120] = t_acc1_0;
+          y[yrow + 121] = t_acc1_1;
+          y[yrow + 182] = t_acc2_0;
+          y[yrow + 183] = t_acc2_1;
+          y[yrow + 244] = t_acc3_0;
+          y[yrow + 245] = t_acc3_1;
+          const e0_bv0 = b[g * 32 + o0];
+          let e0_acc0_0 = e0_bv0;
+          let e0_acc0_1 = e0_bv0;
+          const e0_bv1 = b[g * 32 + o0 + 1];
+          let e0_acc1_0 = e0_bv1;
+          let e0_acc1_1 = e0_bv1;
+          const e0_bv2 = b[g * 32 + o0 + 2];
+          let e0_acc2_0 = e0_bv2;
+          let e0_acc2_1 = e0_bv2;
+          const e0_bv3 = b[g * 32 + o0 + 3];
+          let e0_acc3_0 = e0_bv3;
+          let e0_acc3_1 = e0_bv3;
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 62];
+            const x1 = x[xrow + r * 62 + 1];
+            const w0 = w[g * 1536 + o0 * 48 + r * 3 + 1];
+            e0_acc0_0 += w0 * x0;
+            e0_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 48 + r * 3 + 49];
+            e0_acc1_0 += w1 * x0;
+            e0_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 48 + r * 3 + 97];
+            e0_acc2_0 += w2 * x0;
+            e0_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 48 + r * 3 + 145];
+            e0_acc3_0 += w3 * x0;
+            e0_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 62 + 2];
+            const x1 = x[xrow + r * 62 + 3];
+            const w0 = w[g * 1536 + o0 * 48 + r * 3 + 2];
+            e0_acc0_0 += w0 * x0;
+            e0_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 48 + r * 3 + 50];
+            e0_acc1_0 += w1 * x0;
+            e0_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 48 + r * 3 + 98];
+            e0_acc2_0 += w2 * x0;
+            e0_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 48 + r * 3 + 146];
+            e0_acc3_0 += w3 * x0;
+            e0_acc3_1 += w3 * x1;
+          }
+          y[yrow] = e0_acc0_0;
+          y[yrow + 1] = e0_acc0_1;
+          y[yrow + 62] = e0_acc1_0;
+          y[yrow + 63] = e0_acc1_1;
+          y[yrow + 124] = e0_acc2_0;
+          y[yrow + 125] = e0_acc2_1;
+          y[yrow + 186] = e0_acc3_0;
+          y[yrow + 187] = e0_acc3_1;
+          const e60_bv0 = b[g * 32 + o0];
+          let e60_acc0_0 = e60_bv0;
+          let e60_acc0_1 = e60_bv0;
+          const e60_bv1 = b[g * 32 + o0 + 1];
+          let e60_acc1_0 = e60_bv1;
+          let e60_acc1_1 = e60_bv1;
+          const e60_bv2 = b[g * 32 + o0 + 2];
+          let e60_acc2_0 = e60_bv2;
+          let e60_acc2_1 = e60_bv2;
+          const e60_bv3 = b[g * 32 + o0 + 3];
+          let e60_acc3_0 = e60_bv3;
+          let e60_acc3_1 = e60_bv3;
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 62 + 58];
+            const x1 = x[xrow + r * 62 + 59];
+            const w0 = w[g * 1536 + o0 * 48 + r * 3];
+            e60_acc0_0 += w0 * x0;
+            e60_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 48 + r * 3 + 48];
+            e60_acc1_0 += w1 * x0;
+            e60_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 48 + r * 3 + 96];
+            e60_acc2_0 += w2 * x0;
+            e60_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 48 + r * 3 + 144];
+            e60_acc3_0 += w3 * x0;
+            e60_acc3_1 += w3 * x1;
+          }
+          for (let r = 0; r < 16; r++) {
+            const x0 = x[xrow + r * 62 + 60];
+            const x1 = x[xrow + r * 62 + 61];
+            const w0 = w[g * 1536 + o0 * 48 + r * 3 + 1];
+            e60_acc0_0 += w0 * x0;
+            e60_acc0_1 += w0 * x1;
+            const w1 = w[g * 1536 + o0 * 48 + r * 3 + 49];
+            e60_acc1_0 += w1 * x0;
+            e60_acc1_1 += w1 * x1;
+            const w2 = w[g * 1536 + o0 * 48 + r * 3 + 97];
+            e60_acc2_0 += w2 * x0;
+            e60_acc2_1 += w2 * x1;
+            const w3 = w[g * 1536 + o0 * 48 + r * 3 + 145];
+            e60_acc3_0 += w3 * x0;
+            e60_acc3_1 += w3 * x1;
+          }
+          y[yrow + 60] = e60_acc0_0;
+          y[yrow + 61] = e60_acc0_1;
+          y[yrow + 122] = e60_acc1_0;
+          y[yrow + 123] = e60_acc1_1;
+          y[yrow + 184] = e60_acc2_0;
+          y[yrow + 185] = e60_acc2_1;
+          y[yrow + 246] = e60_acc3_0;
+          y[yrow + 247] = e60_acc3_1;
         }
-      }
-      for (let nb = 0; nb < 8; nb++) {
-        const n0 = nb * 4;
-        const bv1_0 = b[biasb + n0];
-        const bv1_1 = b[biasb + n0 + 1];
-        const bv1_2 = b[biasb + n0 + 2];
-        const bv1_3 = b[biasb + n0 + 3];
-        let acc1_00 = bv1_0;
-        let acc1_01 = bv1_1;
-        let acc1_02 = bv1_2;
-        let acc1_03 = bv1_3;
-        let acc1_10 = bv1_0;
-        let acc1_11 = bv1_1;
-        let acc1_12 = bv1_2;
-        let acc1_13 = bv1_3;
-        const ai1 = ab + 2880;
-        const bi1 = bb + n0 * 48;
-        for (let k0 = 0; k0 < 48; k0++) {
-          const a0 = cols[ai1 + k0];
-          const a1 = cols[ai1 + k0 + 48];
-          const b0 = w[bi1 + k0];
-          acc1_00 += a0 * b0;
-          acc1_10 += a1 * b0;
-          const b1 = w[bi1 + k0 + 48];
-          acc1_01 += a0 * b1;
-          acc1_11 += a1 * b1;
-          const b2 = w[bi1 + k0 + 96];
-          acc1_02 += a0 * b2;
-          acc1_12 += a1 * b2;
-          const b3 = w[bi1 + k0 + 144];
-          acc1_03 += a0 * b3;
-          acc1_13 += a1 * b3;
-        }
-        y[cb + n0 * 62 + 60] = acc1_00;
-        y[cb + n0 * 62 + 122] = acc1_01;
-        y[cb + n0 * 62 + 184] = acc1_02;
-        y[cb + n0 * 62 + 246] = acc1_03;
-        y[cb + n0 * 62 + 61] = acc1_10;
-        y[cb + n0 * 62 + 123] = acc1_11;
-        y[cb + n0 * 62 + 185] = acc1_12;
-        y[cb + n0 * 62 + 247] = acc1_13;
       }
     }
   }

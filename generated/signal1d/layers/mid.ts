@@ -5,45 +5,137 @@
 //
 // | layer      | op             | in      | out    | k/s/p/d   | strategy             | params | MFLOP fwd | MFLOP bwd | act KiB |
 // |------------|----------------|---------|--------|-----------|----------------------|-------:|----------:|----------:|--------:|
-// | mid        | conv1d         | 8x249   | 16x249 | 3/1/1/1   | im2row/direct/direct |    400 |     0.765 |     1.530 |    62.3 |
+// | mid        | conv1d         | 8x249   | 16x249 | 3/1/1/1   | direct               |    400 |     0.765 |     1.530 |    62.3 |
 
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
- * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.25
- * cols[g, n, p, k] = im2row(x): 996 rows x 24 columns
  */
-export function conv1d_k3_p1_8x249_to_16_fwd_im2row_cols(x: Float32Array, cols: Float32Array): void {
-  for (let g = 0; g < 1; g++) {
-    for (let n = 0; n < 4; n++) {
-      for (let r = 0; r < 8; r++) {
-        const dst = (g * 4 + n) * 5976 + r * 3;
-        const src = (n * 8 + (g * 8 + r)) * 249;
-        for (let oh = 0; oh < 1; oh++) {
-          const drow = dst + oh * 5976;
-          const srow = src + oh * 249 - 1;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 24] = 0;
-          }
-          for (let ow = 1; ow < 249; ow++) {
-            cols[drow + ow * 24] = x[srow + ow];
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          const drow = dst + oh * 5976;
-          const srow = src + oh * 249;
-          for (let ow = 0; ow < 249; ow++) {
-            cols[drow + ow * 24 + 1] = x[srow + ow];
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          const drow = dst + oh * 5976;
-          const srow = src + oh * 249 + 1;
-          for (let ow = 0; ow < 248; ow++) {
-            cols[drow + ow * 24 + 2] = x[srow + ow];
-          }
-          for (let ow = 248; ow < 249; ow++) {
-            cols[drow + ow * 24 + 2] = 0;
+export function conv1d_k3_p1_8x249_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 4; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n * 16 + g * 16 + o0 + th) * 249;
+          const xrow = (n * 8 + g * 8 + th) * 249;
+          for (let cb = 0; cb < 61; cb++) {
+            const tw0 = cb * 4 + 1;
+            const bv0 = b[g * 16 + o0];
+            let acc0_0 = bv0;
+            let acc0_1 = bv0;
+            let acc0_2 = bv0;
+            let acc0_3 = bv0;
+            const bv1 = b[g * 16 + o0 + 1];
+            let acc1_0 = bv1;
+            let acc1_1 = bv1;
+            let acc1_2 = bv1;
+            let acc1_3 = bv1;
+            const bv2 = b[g * 16 + o0 + 2];
+            let acc2_0 = bv2;
+            let acc2_1 = bv2;
+            let acc2_2 = bv2;
+            let acc2_3 = bv2;
+            const bv3 = b[g * 16 + o0 + 3];
+            let acc3_0 = bv3;
+            let acc3_1 = bv3;
+            let acc3_2 = bv3;
+            let acc3_3 = bv3;
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 249 + tw0 - 1];
+              const x1 = x[xrow + r * 249 + tw0];
+              const x2 = x[xrow + r * 249 + tw0 + 1];
+              const x3 = x[xrow + r * 249 + tw0 + 2];
+              const w0 = w[g * 384 + o0 * 24 + r * 3];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 384 + o0 * 24 + r * 3 + 24];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 384 + o0 * 24 + r * 3 + 48];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 384 + o0 * 24 + r * 3 + 72];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 249 + tw0];
+              const x1 = x[xrow + r * 249 + tw0 + 1];
+              const x2 = x[xrow + r * 249 + tw0 + 2];
+              const x3 = x[xrow + r * 249 + tw0 + 3];
+              const w0 = w[g * 384 + o0 * 24 + r * 3 + 1];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 384 + o0 * 24 + r * 3 + 25];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 384 + o0 * 24 + r * 3 + 49];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 384 + o0 * 24 + r * 3 + 73];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            for (let r = 0; r < 8; r++) {
+              const x0 = x[xrow + r * 249 + tw0 + 1];
+              const x1 = x[xrow + r * 249 + tw0 + 2];
+              const x2 = x[xrow + r * 249 + tw0 + 3];
+              const x3 = x[xrow + r * 249 + tw0 + 4];
+              const w0 = w[g * 384 + o0 * 24 + r * 3 + 2];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 384 + o0 * 24 + r * 3 + 26];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 384 + o0 * 24 + r * 3 + 50];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 384 + o0 * 24 + r * 3 + 74];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            y[yrow + tw0] = acc0_0;
+            y[yrow + tw0 + 1] = acc0_1;
+            y[yrow + tw0 + 2] = acc0_2;
+            y[yrow + tw0 + 3] = acc0_3;
+            y[yrow + tw0 + 249] = acc1_0;
+            y[yrow + tw0 + 250] = acc1_1;
+            y[yrow + tw0 + 251] = acc1_2;
+            y[yrow + tw0 + 252] = acc1_3;
+            y[yrow + tw0 + 498] = acc2_0;
+            y[yrow + tw0 + 499] = acc2_1;
+            y[yrow + tw0 + 500] = acc2_2;
+            y[yrow + tw0 + 501] = acc2_3;
+            y[yrow + tw0 + 747] = acc3_0;
+            y[yrow + tw0 + 748] = acc3_1;
+            y[yrow + tw0 + 749] = acc3_2;
+            y[yrow + tw0 + 750] = acc3_3;
           }
         }
       }
@@ -53,114 +145,177 @@ export function conv1d_k3_p1_8x249_to_16_fwd_im2row_cols(x: Float32Array, cols: 
 
 /**
  * conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
- * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.25
- * y[n, co, p] = b[co] + sum_k cols[g, n, p, k] * w[co, k]: M=249 N=16 K=24 per (n, group)
  */
-export function conv1d_k3_p1_8x249_to_16_fwd_im2row_gemm(cols: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
-  for (let bt0 = 0; bt0 < 4; bt0++) {
-    for (let bt1 = 0; bt1 < 1; bt1++) {
-      const ab = bt0 * 5976 + bt1 * 23904;
-      const bb = bt1 * 384;
-      const cb = bt0 * 3984 + bt1 * 3984;
-      const biasb = bt1 * 16;
-      for (let mb = 0; mb < 62; mb++) {
-        const m0 = mb * 4;
-        for (let nb = 0; nb < 4; nb++) {
-          const n0 = nb * 4;
-          const bv0_0 = b[biasb + n0];
-          const bv0_1 = b[biasb + n0 + 1];
-          const bv0_2 = b[biasb + n0 + 2];
-          const bv0_3 = b[biasb + n0 + 3];
-          let acc0_00 = bv0_0;
-          let acc0_01 = bv0_1;
-          let acc0_02 = bv0_2;
-          let acc0_03 = bv0_3;
-          let acc0_10 = bv0_0;
-          let acc0_11 = bv0_1;
-          let acc0_12 = bv0_2;
-          let acc0_13 = bv0_3;
-          let acc0_20 = bv0_0;
-          let acc0_21 = bv0_1;
-          let acc0_22 = bv0_2;
-          let acc0_23 = bv0_3;
-          let acc0_30 = bv0_0;
-          let acc0_31 = bv0_1;
-          let acc0_32 = bv0_2;
-          let acc0_33 = bv0_3;
-          const ai0 = ab + m0 * 24;
-          const bi0 = bb + n0 * 24;
-          for (let k0 = 0; k0 < 24; k0++) {
-            const a0 = cols[ai0 + k0];
-            const a1 = cols[ai0 + k0 + 24];
-            const a2 = cols[ai0 + k0 + 48];
-            const a3 = cols[ai0 + k0 + 72];
-            const b0 = w[bi0 + k0];
-            acc0_00 += a0 * b0;
-            acc0_10 += a1 * b0;
-            acc0_20 += a2 * b0;
-            acc0_30 += a3 * b0;
-            const b1 = w[bi0 + k0 + 24];
-            acc0_01 += a0 * b1;
-            acc0_11 += a1 * b1;
-            acc0_21 += a2 * b1;
-            acc0_31 += a3 * b1;
-            const b2 = w[bi0 + k0 + 48];
-            acc0_02 += a0 * b2;
-            acc0_12 += a1 * b2;
-            acc0_22 += a2 * b2;
-            acc0_32 += a3 * b2;
-            const b3 = w[bi0 + k0 + 72];
-            acc0_03 += a0 * b3;
-            acc0_13 += a1 * b3;
-            acc0_23 += a2 * b3;
-            acc0_33 += a3 * b3;
+export function conv1d_k3_p1_8x249_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 4; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 4; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 1; th++) {
+          const yrow = (n * 16 + g * 16 + o0 + th) * 249;
+          const xrow = (n * 8 + g * 8 + th) * 249;
+          const t_bv0 = b[g * 16 + o0];
+          let t_acc0_0 = t_bv0;
+          let t_acc0_1 = t_bv0;
+          let t_acc0_2 = t_bv0;
+          const t_bv1 = b[g * 16 + o0 + 1];
+          let t_acc1_0 = t_bv1;
+          let t_acc1_1 = t_bv1;
+          let t_acc1_2 = t_bv1;
+          const t_bv2 = b[g * 16 + o0 + 2];
+          let t_acc2_0 = t_bv2;
+          let t_acc2_1 = t_bv2;
+          let t_acc2_2 = t_bv2;
+          const t_bv3 = b[g * 16 + o0 + 3];
+          let t_acc3_0 = t_bv3;
+          let t_acc3_1 = t_bv3;
+          let t_acc3_2 = t_bv3;
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 249 + 244];
+            const x1 = x[xrow + r * 249 + 245];
+            const x2 = x[xrow + r * 249 + 246];
+            const w0 = w[g * 384 + o0 * 24 + r * 3];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 384 + o0 * 24 + r * 3 + 24];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 384 + o0 * 24 + r * 3 + 48];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 384 + o0 * 24 + r * 3 + 72];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
           }
-          y[cb + m0 + n0 * 249] = acc0_00;
-          y[cb + m0 + n0 * 249 + 249] = acc0_01;
-          y[cb + m0 + n0 * 249 + 498] = acc0_02;
-          y[cb + m0 + n0 * 249 + 747] = acc0_03;
-          y[cb + m0 + n0 * 249 + 1] = acc0_10;
-          y[cb + m0 + n0 * 249 + 250] = acc0_11;
-          y[cb + m0 + n0 * 249 + 499] = acc0_12;
-          y[cb + m0 + n0 * 249 + 748] = acc0_13;
-          y[cb + m0 + n0 * 249 + 2] = acc0_20;
-          y[cb + m0 + n0 * 249 + 251] = acc0_21;
-          y[cb + m0 + n0 * 249 + 500] = acc0_22;
-          y[cb + m0 + n0 * 249 + 749] = acc0_23;
-          y[cb + m0 + n0 * 249 + 3] = acc0_30;
-          y[cb + m0 + n0 * 249 + 252] = acc0_31;
-          y[cb + m0 + n0 * 249 + 501] = acc0_32;
-          y[cb + m0 + n0 * 249 + 750] = acc0_33;
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 249 + 245];
+            const x1 = x[xrow + r * 249 + 246];
+            const x2 = x[xrow + r * 249 + 247];
+            const w0 = w[g * 384 + o0 * 24 + r * 3 + 1];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 384 + o0 * 24 + r * 3 + 25];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 384 + o0 * 24 + r * 3 + 49];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 384 + o0 * 24 + r * 3 + 73];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 249 + 246];
+            const x1 = x[xrow + r * 249 + 247];
+            const x2 = x[xrow + r * 249 + 248];
+            const w0 = w[g * 384 + o0 * 24 + r * 3 + 2];
+            t_acc0_0 += w0 * x0;
+            t_acc0_1 += w0 * x1;
+            t_acc0_2 += w0 * x2;
+            const w1 = w[g * 384 + o0 * 24 + r * 3 + 26];
+            t_acc1_0 += w1 * x0;
+            t_acc1_1 += w1 * x1;
+            t_acc1_2 += w1 * x2;
+            const w2 = w[g * 384 + o0 * 24 + r * 3 + 50];
+            t_acc2_0 += w2 * x0;
+            t_acc2_1 += w2 * x1;
+            t_acc2_2 += w2 * x2;
+            const w3 = w[g * 384 + o0 * 24 + r * 3 + 74];
+            t_acc3_0 += w3 * x0;
+            t_acc3_1 += w3 * x1;
+            t_acc3_2 += w3 * x2;
+          }
+          y[yrow + 245] = t_acc0_0;
+          y[yrow + 246] = t_acc0_1;
+          y[yrow + 247] = t_acc0_2;
+          y[yrow + 494] = t_acc1_0;
+          y[yrow + 495] = t_acc1_1;
+          y[yrow + 496] = t_acc1_2;
+          y[yrow + 743] = t_acc2_0;
+          y[yrow + 744] = t_acc2_1;
+          y[yrow + 745] = t_acc2_2;
+          y[yrow + 992] = t_acc3_0;
+          y[yrow + 993] = t_acc3_1;
+          y[yrow + 994] = t_acc3_2;
+          const e0_bv0 = b[g * 16 + o0];
+          let e0_acc0_0 = e0_bv0;
+          const e0_bv1 = b[g * 16 + o0 + 1];
+          let e0_acc1_0 = e0_bv1;
+          const e0_bv2 = b[g * 16 + o0 + 2];
+          let e0_acc2_0 = e0_bv2;
+          const e0_bv3 = b[g * 16 + o0 + 3];
+          let e0_acc3_0 = e0_bv3;
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 249];
+            const w0 = w[g * 384 + o0 * 24 + r * 3 + 1];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 384 + o0 * 24 + r * 3 + 25];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 384 + o0 * 24 + r * 3 + 49];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 384 + o0 * 24 + r * 3 + 73];
+            e0_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 249 + 1];
+            const w0 = w[g * 384 + o0 * 24 + r * 3 + 2];
+            e0_acc0_0 += w0 * x0;
+            const w1 = w[g * 384 + o0 * 24 + r * 3 + 26];
+            e0_acc1_0 += w1 * x0;
+            const w2 = w[g * 384 + o0 * 24 + r * 3 + 50];
+            e0_acc2_0 += w2 * x0;
+            const w3 = w[g * 384 + o0 * 24 + r * 3 + 74];
+            e0_acc3_0 += w3 * x0;
+          }
+          y[yrow] = e0_acc0_0;
+          y[yrow + 249] = e0_acc1_0;
+          y[yrow + 498] = e0_acc2_0;
+          y[yrow + 747] = e0_acc3_0;
+          const e248_bv0 = b[g * 16 + o0];
+          let e248_acc0_0 = e248_bv0;
+          const e248_bv1 = b[g * 16 + o0 + 1];
+          let e248_acc1_0 = e248_bv1;
+          const e248_bv2 = b[g * 16 + o0 + 2];
+          let e248_acc2_0 = e248_bv2;
+          const e248_bv3 = b[g * 16 + o0 + 3];
+          let e248_acc3_0 = e248_bv3;
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 249 + 247];
+            const w0 = w[g * 384 + o0 * 24 + r * 3];
+            e248_acc0_0 += w0 * x0;
+            const w1 = w[g * 384 + o0 * 24 + r * 3 + 24];
+            e248_acc1_0 += w1 * x0;
+            const w2 = w[g * 384 + o0 * 24 + r * 3 + 48];
+            e248_acc2_0 += w2 * x0;
+            const w3 = w[g * 384 + o0 * 24 + r * 3 + 72];
+            e248_acc3_0 += w3 * x0;
+          }
+          for (let r = 0; r < 8; r++) {
+            const x0 = x[xrow + r * 249 + 248];
+            const w0 = w[g * 384 + o0 * 24 + r * 3 + 1];
+            e248_acc0_0 += w0 * x0;
+            const w1 = w[g * 384 + o0 * 24 + r * 3 + 25];
+            e248_acc1_0 += w1 * x0;
+            const w2 = w[g * 384 + o0 * 24 + r * 3 + 49];
+            e248_acc2_0 += w2 * x0;
+            const w3 = w[g * 384 + o0 * 24 + r * 3 + 73];
+            e248_acc3_0 += w3 * x0;
+          }
+          y[yrow + 248] = e248_acc0_0;
+          y[yrow + 497] = e248_acc1_0;
+          y[yrow + 746] = e248_acc2_0;
+          y[yrow + 995] = e248_acc3_0;
         }
-      }
-      for (let nb = 0; nb < 4; nb++) {
-        const n0 = nb * 4;
-        const bv1_0 = b[biasb + n0];
-        const bv1_1 = b[biasb + n0 + 1];
-        const bv1_2 = b[biasb + n0 + 2];
-        const bv1_3 = b[biasb + n0 + 3];
-        let acc1_00 = bv1_0;
-        let acc1_01 = bv1_1;
-        let acc1_02 = bv1_2;
-        let acc1_03 = bv1_3;
-        const ai1 = ab + 5952;
-        const bi1 = bb + n0 * 24;
-        for (let k0 = 0; k0 < 24; k0++) {
-          const a0 = cols[ai1 + k0];
-          const b0 = w[bi1 + k0];
-          acc1_00 += a0 * b0;
-          const b1 = w[bi1 + k0 + 24];
-          acc1_01 += a0 * b1;
-          const b2 = w[bi1 + k0 + 48];
-          acc1_02 += a0 * b2;
-          const b3 = w[bi1 + k0 + 72];
-          acc1_03 += a0 * b3;
-        }
-        y[cb + n0 * 249 + 248] = acc1_00;
-        y[cb + n0 * 249 + 497] = acc1_01;
-        y[cb + n0 * 249 + 746] = acc1_02;
-        y[cb + n0 * 249 + 995] = acc1_03;
       }
     }
   }

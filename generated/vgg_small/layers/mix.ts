@@ -5,25 +5,85 @@
 //
 // | layer      | op             | in       | out      | k/s/p/d   | strategy | params | MFLOP fwd | MFLOP bwd | act KiB |
 // |------------|----------------|----------|----------|-----------|----------|-------:|----------:|----------:|--------:|
-// | mix        | conv2d         | 32x8x8   | 64x8x8   | 1x1/1/0/1 | im2row   |   2112 |     2.097 |     4.194 |   128.0 |
+// | mix        | conv2d         | 32x8x8   | 64x8x8   | 1x1/1/0/1 | direct   |   2112 |     2.097 |     4.194 |   128.0 |
 
 /**
  * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
- * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.06
- * cols[g, n, p, k] = im2row(x): 512 rows x 32 columns
  */
-export function conv1x1_32x8x8_to_64_fwd_im2row_cols(x: Float32Array, cols: Float32Array): void {
-  for (let g = 0; g < 1; g++) {
-    for (let n = 0; n < 8; n++) {
-      for (let r = 0; r < 32; r++) {
-        const dst = (g * 8 + n) * 2048 + r;
-        const src = (n * 32 + (g * 32 + r)) * 64;
-        for (let oh = 0; oh < 8; oh++) {
-          const drow = dst + oh * 256;
-          const srow = src + oh * 8;
-          for (let ow = 0; ow < 8; ow++) {
-            cols[drow + ow * 32] = x[srow + ow];
+export function conv1x1_32x8x8_to_64_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
+  for (let n = 0; n < 8; n++) {
+    for (let g = 0; g < 1; g++) {
+      for (let ob = 0; ob < 16; ob++) {
+        const o0 = ob * 4;
+        for (let th = 0; th < 8; th++) {
+          const yrow = ((n * 64 + g * 64 + o0) * 8 + th) * 8;
+          const xrow = ((n * 32 + g * 32) * 8 + th) * 8;
+          for (let cb = 0; cb < 2; cb++) {
+            const tw0 = cb * 4;
+            const bv0 = b[g * 64 + o0];
+            let acc0_0 = bv0;
+            let acc0_1 = bv0;
+            let acc0_2 = bv0;
+            let acc0_3 = bv0;
+            const bv1 = b[g * 64 + o0 + 1];
+            let acc1_0 = bv1;
+            let acc1_1 = bv1;
+            let acc1_2 = bv1;
+            let acc1_3 = bv1;
+            const bv2 = b[g * 64 + o0 + 2];
+            let acc2_0 = bv2;
+            let acc2_1 = bv2;
+            let acc2_2 = bv2;
+            let acc2_3 = bv2;
+            const bv3 = b[g * 64 + o0 + 3];
+            let acc3_0 = bv3;
+            let acc3_1 = bv3;
+            let acc3_2 = bv3;
+            let acc3_3 = bv3;
+            for (let r = 0; r < 32; r++) {
+              const x0 = x[xrow + r * 64 + tw0];
+              const x1 = x[xrow + r * 64 + tw0 + 1];
+              const x2 = x[xrow + r * 64 + tw0 + 2];
+              const x3 = x[xrow + r * 64 + tw0 + 3];
+              const w0 = w[g * 2048 + o0 * 32 + r];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 2048 + o0 * 32 + r + 32];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 2048 + o0 * 32 + r + 64];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 2048 + o0 * 32 + r + 96];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            y[yrow + tw0] = acc0_0;
+            y[yrow + tw0 + 1] = acc0_1;
+            y[yrow + tw0 + 2] = acc0_2;
+            y[yrow + tw0 + 3] = acc0_3;
+            y[yrow + tw0 + 64] = acc1_0;
+            y[yrow + tw0 + 65] = acc1_1;
+            y[yrow + tw0 + 66] = acc1_2;
+            y[yrow + tw0 + 67] = acc1_3;
+            y[yrow + tw0 + 128] = acc2_0;
+            y[yrow + tw0 + 129] = acc2_1;
+            y[yrow + tw0 + 130] = acc2_2;
+            y[yrow + tw0 + 131] = acc2_3;
+            y[yrow + tw0 + 192] = acc3_0;
+            y[yrow + tw0 + 193] = acc3_1;
+            y[yrow + tw0 + 194] = acc3_2;
+            y[yrow + tw0 + 195] = acc3_3;
           }
         }
       }
@@ -33,194 +93,79 @@ export function conv1x1_32x8x8_to_64_fwd_im2row_cols(x: Float32Array, cols: Floa
 
 /**
  * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
- * role: forward, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.06
- * y[n, co, p] = b[co] + sum_k cols[g, n, p, k] * w[co, k]: M=64 N=64 K=32 per (n, group)
- */
-export function conv1x1_32x8x8_to_64_fwd_im2row_gemm(cols: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
-  for (let bt0 = 0; bt0 < 8; bt0++) {
-    for (let bt1 = 0; bt1 < 1; bt1++) {
-      const ab = bt0 * 2048 + bt1 * 16384;
-      const bb = bt1 * 2048;
-      const cb = bt0 * 4096 + bt1 * 4096;
-      const biasb = bt1 * 64;
-      for (let mb = 0; mb < 16; mb++) {
-        const m0 = mb * 4;
-        for (let nb = 0; nb < 16; nb++) {
-          const n0 = nb * 4;
-          const bv0_0 = b[biasb + n0];
-          const bv0_1 = b[biasb + n0 + 1];
-          const bv0_2 = b[biasb + n0 + 2];
-          const bv0_3 = b[biasb + n0 + 3];
-          let acc0_00 = bv0_0;
-          let acc0_01 = bv0_1;
-          let acc0_02 = bv0_2;
-          let acc0_03 = bv0_3;
-          let acc0_10 = bv0_0;
-          let acc0_11 = bv0_1;
-          let acc0_12 = bv0_2;
-          let acc0_13 = bv0_3;
-          let acc0_20 = bv0_0;
-          let acc0_21 = bv0_1;
-          let acc0_22 = bv0_2;
-          let acc0_23 = bv0_3;
-          let acc0_30 = bv0_0;
-          let acc0_31 = bv0_1;
-          let acc0_32 = bv0_2;
-          let acc0_33 = bv0_3;
-          const ai0 = ab + m0 * 32;
-          const bi0 = bb + n0 * 32;
-          for (let k0 = 0; k0 < 32; k0++) {
-            const a0 = cols[ai0 + k0];
-            const a1 = cols[ai0 + k0 + 32];
-            const a2 = cols[ai0 + k0 + 64];
-            const a3 = cols[ai0 + k0 + 96];
-            const b0 = w[bi0 + k0];
-            acc0_00 += a0 * b0;
-            acc0_10 += a1 * b0;
-            acc0_20 += a2 * b0;
-            acc0_30 += a3 * b0;
-            const b1 = w[bi0 + k0 + 32];
-            acc0_01 += a0 * b1;
-            acc0_11 += a1 * b1;
-            acc0_21 += a2 * b1;
-            acc0_31 += a3 * b1;
-            const b2 = w[bi0 + k0 + 64];
-            acc0_02 += a0 * b2;
-            acc0_12 += a1 * b2;
-            acc0_22 += a2 * b2;
-            acc0_32 += a3 * b2;
-            const b3 = w[bi0 + k0 + 96];
-            acc0_03 += a0 * b3;
-            acc0_13 += a1 * b3;
-            acc0_23 += a2 * b3;
-            acc0_33 += a3 * b3;
-          }
-          y[cb + m0 + n0 * 64] = acc0_00;
-          y[cb + m0 + n0 * 64 + 64] = acc0_01;
-          y[cb + m0 + n0 * 64 + 128] = acc0_02;
-          y[cb + m0 + n0 * 64 + 192] = acc0_03;
-          y[cb + m0 + n0 * 64 + 1] = acc0_10;
-          y[cb + m0 + n0 * 64 + 65] = acc0_11;
-          y[cb + m0 + n0 * 64 + 129] = acc0_12;
-          y[cb + m0 + n0 * 64 + 193] = acc0_13;
-          y[cb + m0 + n0 * 64 + 2] = acc0_20;
-          y[cb + m0 + n0 * 64 + 66] = acc0_21;
-          y[cb + m0 + n0 * 64 + 130] = acc0_22;
-          y[cb + m0 + n0 * 64 + 194] = acc0_23;
-          y[cb + m0 + n0 * 64 + 3] = acc0_30;
-          y[cb + m0 + n0 * 64 + 67] = acc0_31;
-          y[cb + m0 + n0 * 64 + 131] = acc0_32;
-          y[cb + m0 + n0 * 64 + 195] = acc0_33;
-        }
-      }
-    }
-  }
-}
-
-/**
- * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
- * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24
- * cols[g, n, p, k] = im2row(x): 512 rows x 32 columns
  */
-export function conv1x1_32x8x8_to_64_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
+export function conv1x1_32x8x8_to_64_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 1; g++) {
-    for (let n = 0; n < 8; n++) {
-      for (let r = 0; r < 32; r++) {
-        const dst = (g * 8 + n) * 2048 + r;
-        const src = (n * 32 + (g * 32 + r)) * 64;
-        for (let oh = 0; oh < 8; oh++) {
-          const drow = dst + oh * 256;
-          const srow = src + oh * 8;
-          for (let ow = 0; ow < 8; ow++) {
-            cols[drow + ow * 32] = x[srow + ow];
+    for (let ob = 0; ob < 16; ob++) {
+      const o0 = ob * 4;
+      for (let rb = 0; rb < 8; rb++) {
+        const r0 = rb * 4;
+        let acc0_0_0_0 = 0;
+        let acc0_0_1_0 = 0;
+        let acc0_0_2_0 = 0;
+        let acc0_0_3_0 = 0;
+        let acc0_1_0_0 = 0;
+        let acc0_1_1_0 = 0;
+        let acc0_1_2_0 = 0;
+        let acc0_1_3_0 = 0;
+        let acc0_2_0_0 = 0;
+        let acc0_2_1_0 = 0;
+        let acc0_2_2_0 = 0;
+        let acc0_2_3_0 = 0;
+        let acc0_3_0_0 = 0;
+        let acc0_3_1_0 = 0;
+        let acc0_3_2_0 = 0;
+        let acc0_3_3_0 = 0;
+        for (let n = 0; n < 8; n++) {
+          for (let oh = 0; oh < 8; oh++) {
+            const dyrow = ((n * 64 + g * 64 + o0) * 8 + oh) * 8;
+            const xrow = ((n * 32 + g * 32 + r0) * 8 + oh) * 8;
+            for (let ow = 0; ow < 8; ow++) {
+              const d0 = dy[dyrow + ow];
+              const d1 = dy[dyrow + ow + 64];
+              const d2 = dy[dyrow + ow + 128];
+              const d3 = dy[dyrow + ow + 192];
+              const x0_0 = x[xrow + ow];
+              const x1_0 = x[xrow + ow + 64];
+              const x2_0 = x[xrow + ow + 128];
+              const x3_0 = x[xrow + ow + 192];
+              acc0_0_0_0 += d0 * x0_0;
+              acc0_0_1_0 += d0 * x1_0;
+              acc0_0_2_0 += d0 * x2_0;
+              acc0_0_3_0 += d0 * x3_0;
+              acc0_1_0_0 += d1 * x0_0;
+              acc0_1_1_0 += d1 * x1_0;
+              acc0_1_2_0 += d1 * x2_0;
+              acc0_1_3_0 += d1 * x3_0;
+              acc0_2_0_0 += d2 * x0_0;
+              acc0_2_1_0 += d2 * x1_0;
+              acc0_2_2_0 += d2 * x2_0;
+              acc0_2_3_0 += d2 * x3_0;
+              acc0_3_0_0 += d3 * x0_0;
+              acc0_3_1_0 += d3 * x1_0;
+              acc0_3_2_0 += d3 * x2_0;
+              acc0_3_3_0 += d3 * x3_0;
+            }
           }
         }
-      }
-    }
-  }
-}
-
-/**
- * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
- * role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24
- * dw[co, k] = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]: M=64 N=32 K=512 per group
- */
-export function conv1x1_32x8x8_to_64_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
-  for (let bt0 = 0; bt0 < 1; bt0++) {
-    const ab = bt0 * 4096;
-    const bb = bt0 * 16384;
-    const cb = bt0 * 2048;
-    for (let nb = 0; nb < 8; nb++) {
-      const n0 = nb * 4;
-      for (let mb = 0; mb < 16; mb++) {
-        const m0 = mb * 4;
-        let acc0_00 = 0;
-        let acc0_01 = 0;
-        let acc0_02 = 0;
-        let acc0_03 = 0;
-        let acc0_10 = 0;
-        let acc0_11 = 0;
-        let acc0_12 = 0;
-        let acc0_13 = 0;
-        let acc0_20 = 0;
-        let acc0_21 = 0;
-        let acc0_22 = 0;
-        let acc0_23 = 0;
-        let acc0_30 = 0;
-        let acc0_31 = 0;
-        let acc0_32 = 0;
-        let acc0_33 = 0;
-        const ai0 = ab + m0 * 64;
-        const bi0 = bb + n0;
-        for (let k0 = 0; k0 < 8; k0++) {
-          const ao0 = ai0 + k0 * 4096;
-          const bo0 = bi0 + k0 * 2048;
-          for (let k1 = 0; k1 < 64; k1++) {
-            const a0 = dy[ao0 + k1];
-            const a1 = dy[ao0 + k1 + 64];
-            const a2 = dy[ao0 + k1 + 128];
-            const a3 = dy[ao0 + k1 + 192];
-            const b0 = cols[bo0 + k1 * 32];
-            acc0_00 += a0 * b0;
-            acc0_10 += a1 * b0;
-            acc0_20 += a2 * b0;
-            acc0_30 += a3 * b0;
-            const b1 = cols[bo0 + k1 * 32 + 1];
-            acc0_01 += a0 * b1;
-            acc0_11 += a1 * b1;
-            acc0_21 += a2 * b1;
-            acc0_31 += a3 * b1;
-            const b2 = cols[bo0 + k1 * 32 + 2];
-            acc0_02 += a0 * b2;
-            acc0_12 += a1 * b2;
-            acc0_22 += a2 * b2;
-            acc0_32 += a3 * b2;
-            const b3 = cols[bo0 + k1 * 32 + 3];
-            acc0_03 += a0 * b3;
-            acc0_13 += a1 * b3;
-            acc0_23 += a2 * b3;
-            acc0_33 += a3 * b3;
-          }
-        }
-        dw[cb + m0 * 32 + n0] = acc0_00;
-        dw[cb + m0 * 32 + n0 + 1] = acc0_01;
-        dw[cb + m0 * 32 + n0 + 2] = acc0_02;
-        dw[cb + m0 * 32 + n0 + 3] = acc0_03;
-        dw[cb + m0 * 32 + n0 + 32] = acc0_10;
-        dw[cb + m0 * 32 + n0 + 33] = acc0_11;
-        dw[cb + m0 * 32 + n0 + 34] = acc0_12;
-        dw[cb + m0 * 32 + n0 + 35] = acc0_13;
-        dw[cb + m0 * 32 + n0 + 64] = acc0_20;
-        dw[cb + m0 * 32 + n0 + 65] = acc0_21;
-        dw[cb + m0 * 32 + n0 + 66] = acc0_22;
-        dw[cb + m0 * 32 + n0 + 67] = acc0_23;
-        dw[cb + m0 * 32 + n0 + 96] = acc0_30;
-        dw[cb + m0 * 32 + n0 + 97] = acc0_31;
-        dw[cb + m0 * 32 + n0 + 98] = acc0_32;
-        dw[cb + m0 * 32 + n0 + 99] = acc0_33;
+        dw[(g * 64 + o0) * 32 + r0] = acc0_0_0_0;
+        dw[(g * 64 + o0) * 32 + r0 + 1] = acc0_0_1_0;
+        dw[(g * 64 + o0) * 32 + r0 + 2] = acc0_0_2_0;
+        dw[(g * 64 + o0) * 32 + r0 + 3] = acc0_0_3_0;
+        dw[(g * 64 + o0) * 32 + r0 + 32] = acc0_1_0_0;
+        dw[(g * 64 + o0) * 32 + r0 + 33] = acc0_1_1_0;
+        dw[(g * 64 + o0) * 32 + r0 + 34] = acc0_1_2_0;
+        dw[(g * 64 + o0) * 32 + r0 + 35] = acc0_1_3_0;
+        dw[(g * 64 + o0) * 32 + r0 + 64] = acc0_2_0_0;
+        dw[(g * 64 + o0) * 32 + r0 + 65] = acc0_2_1_0;
+        dw[(g * 64 + o0) * 32 + r0 + 66] = acc0_2_2_0;
+        dw[(g * 64 + o0) * 32 + r0 + 67] = acc0_2_3_0;
+        dw[(g * 64 + o0) * 32 + r0 + 96] = acc0_3_0_0;
+        dw[(g * 64 + o0) * 32 + r0 + 97] = acc0_3_1_0;
+        dw[(g * 64 + o0) * 32 + r0 + 98] = acc0_3_2_0;
+        dw[(g * 64 + o0) * 32 + r0 + 99] = acc0_3_3_0;
       }
     }
   }
@@ -245,105 +190,77 @@ export function conv1x1_32x8x8_to_64_db(dy: Float32Array, db: Float32Array): voi
 
 /**
  * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
- * role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+ * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.06
- * cols[g, n, p, k] = sum_co dy[n, co, p] * w[co, k]: M=64 N=32 K=64 per (n, group)
  */
-export function conv1x1_32x8x8_to_64_dx_im2row_gemm(dy: Float32Array, w: Float32Array, cols: Float32Array): void {
-  for (let bt0 = 0; bt0 < 8; bt0++) {
-    for (let bt1 = 0; bt1 < 1; bt1++) {
-      const ab = bt0 * 4096 + bt1 * 4096;
-      const bb = bt1 * 2048;
-      const cb = bt0 * 2048 + bt1 * 16384;
-      for (let mb = 0; mb < 16; mb++) {
-        const m0 = mb * 4;
-        for (let nb = 0; nb < 8; nb++) {
-          const n0 = nb * 4;
-          let acc0_00 = 0;
-          let acc0_01 = 0;
-          let acc0_02 = 0;
-          let acc0_03 = 0;
-          let acc0_10 = 0;
-          let acc0_11 = 0;
-          let acc0_12 = 0;
-          let acc0_13 = 0;
-          let acc0_20 = 0;
-          let acc0_21 = 0;
-          let acc0_22 = 0;
-          let acc0_23 = 0;
-          let acc0_30 = 0;
-          let acc0_31 = 0;
-          let acc0_32 = 0;
-          let acc0_33 = 0;
-          const ai0 = ab + m0;
-          const bi0 = bb + n0;
-          for (let k0 = 0; k0 < 64; k0++) {
-            const a0 = dy[ai0 + k0 * 64];
-            const a1 = dy[ai0 + k0 * 64 + 1];
-            const a2 = dy[ai0 + k0 * 64 + 2];
-            const a3 = dy[ai0 + k0 * 64 + 3];
-            const b0 = w[bi0 + k0 * 32];
-            acc0_00 += a0 * b0;
-            acc0_10 += a1 * b0;
-            acc0_20 += a2 * b0;
-            acc0_30 += a3 * b0;
-            const b1 = w[bi0 + k0 * 32 + 1];
-            acc0_01 += a0 * b1;
-            acc0_11 += a1 * b1;
-            acc0_21 += a2 * b1;
-            acc0_31 += a3 * b1;
-            const b2 = w[bi0 + k0 * 32 + 2];
-            acc0_02 += a0 * b2;
-            acc0_12 += a1 * b2;
-            acc0_22 += a2 * b2;
-            acc0_32 += a3 * b2;
-            const b3 = w[bi0 + k0 * 32 + 3];
-            acc0_03 += a0 * b3;
-            acc0_13 += a1 * b3;
-            acc0_23 += a2 * b3;
-            acc0_33 += a3 * b3;
-          }
-          cols[cb + m0 * 32 + n0] = acc0_00;
-          cols[cb + m0 * 32 + n0 + 1] = acc0_01;
-          cols[cb + m0 * 32 + n0 + 2] = acc0_02;
-          cols[cb + m0 * 32 + n0 + 3] = acc0_03;
-          cols[cb + m0 * 32 + n0 + 32] = acc0_10;
-          cols[cb + m0 * 32 + n0 + 33] = acc0_11;
-          cols[cb + m0 * 32 + n0 + 34] = acc0_12;
-          cols[cb + m0 * 32 + n0 + 35] = acc0_13;
-          cols[cb + m0 * 32 + n0 + 64] = acc0_20;
-          cols[cb + m0 * 32 + n0 + 65] = acc0_21;
-          cols[cb + m0 * 32 + n0 + 66] = acc0_22;
-          cols[cb + m0 * 32 + n0 + 67] = acc0_23;
-          cols[cb + m0 * 32 + n0 + 96] = acc0_30;
-          cols[cb + m0 * 32 + n0 + 97] = acc0_31;
-          cols[cb + m0 * 32 + n0 + 98] = acc0_32;
-          cols[cb + m0 * 32 + n0 + 99] = acc0_33;
-        }
-      }
-    }
-  }
-}
-
-/**
- * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
- * role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
- * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.06
- * dx = col2im(cols), gathered per stride phase
- */
-export function conv1x1_32x8x8_to_64_dx_im2row_col2im(cols: Float32Array, dx: Float32Array): void {
-  // stride phase (0, 0): 1 of 1 taps
+export function conv1x1_32x8x8_to_64_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 8; n++) {
     for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 32; r++) {
-        const ch = n * 32 + (g * 32 + r);
-        const cbase = (g * 8 + n) * 2048 + r;
+      for (let ob = 0; ob < 8; ob++) {
+        const o0 = ob * 4;
         for (let th = 0; th < 8; th++) {
-          const orow = (ch * 8 + th) * 8;
-          for (let tw = 0; tw < 8; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 8 + tw) * 32];
-            dx[orow + tw] = acc;
+          const yrow = ((n * 32 + g * 32 + o0) * 8 + th) * 8;
+          const xrow = ((n * 64 + g * 64) * 8 + th) * 8;
+          for (let cb = 0; cb < 2; cb++) {
+            const tw0 = cb * 4;
+            let acc0_0 = 0;
+            let acc0_1 = 0;
+            let acc0_2 = 0;
+            let acc0_3 = 0;
+            let acc1_0 = 0;
+            let acc1_1 = 0;
+            let acc1_2 = 0;
+            let acc1_3 = 0;
+            let acc2_0 = 0;
+            let acc2_1 = 0;
+            let acc2_2 = 0;
+            let acc2_3 = 0;
+            let acc3_0 = 0;
+            let acc3_1 = 0;
+            let acc3_2 = 0;
+            let acc3_3 = 0;
+            for (let r = 0; r < 64; r++) {
+              const x0 = dy[xrow + r * 64 + tw0];
+              const x1 = dy[xrow + r * 64 + tw0 + 1];
+              const x2 = dy[xrow + r * 64 + tw0 + 2];
+              const x3 = dy[xrow + r * 64 + tw0 + 3];
+              const w0 = w[g * 2048 + o0 + r * 32];
+              acc0_0 += w0 * x0;
+              acc0_1 += w0 * x1;
+              acc0_2 += w0 * x2;
+              acc0_3 += w0 * x3;
+              const w1 = w[g * 2048 + o0 + r * 32 + 1];
+              acc1_0 += w1 * x0;
+              acc1_1 += w1 * x1;
+              acc1_2 += w1 * x2;
+              acc1_3 += w1 * x3;
+              const w2 = w[g * 2048 + o0 + r * 32 + 2];
+              acc2_0 += w2 * x0;
+              acc2_1 += w2 * x1;
+              acc2_2 += w2 * x2;
+              acc2_3 += w2 * x3;
+              const w3 = w[g * 2048 + o0 + r * 32 + 3];
+              acc3_0 += w3 * x0;
+              acc3_1 += w3 * x1;
+              acc3_2 += w3 * x2;
+              acc3_3 += w3 * x3;
+            }
+            dx[yrow + tw0] = acc0_0;
+            dx[yrow + tw0 + 1] = acc0_1;
+            dx[yrow + tw0 + 2] = acc0_2;
+            dx[yrow + tw0 + 3] = acc0_3;
+            dx[yrow + tw0 + 64] = acc1_0;
+            dx[yrow + tw0 + 65] = acc1_1;
+            dx[yrow + tw0 + 66] = acc1_2;
+            dx[yrow + tw0 + 67] = acc1_3;
+            dx[yrow + tw0 + 128] = acc2_0;
+            dx[yrow + tw0 + 129] = acc2_1;
+            dx[yrow + tw0 + 130] = acc2_2;
+            dx[yrow + tw0 + 131] = acc2_3;
+            dx[yrow + tw0 + 192] = acc3_0;
+            dx[yrow + tw0 + 193] = acc3_1;
+            dx[yrow + tw0 + 194] = acc3_2;
+            dx[yrow + tw0 + 195] = acc3_3;
           }
         }
       }
