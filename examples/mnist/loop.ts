@@ -2,7 +2,7 @@
 // mini-batches through the generated lossAndGrad + sgdStep, and batched evaluation.
 
 import { PIXELS, permutation, rng, type Digits } from './data.ts';
-import type { CompiledModel } from './model.ts';
+import type { Trainable } from './model.ts';
 
 export interface EpochOptions {
   lr: number;
@@ -23,7 +23,7 @@ export interface EpochResult {
 }
 
 /** one pass over a seeded shuffle of `data`; the last partial batch is dropped (the model's batch is static) */
-export function trainEpoch(model: CompiledModel, data: Digits, o: EpochOptions): EpochResult {
+export async function trainEpoch(model: Trainable, data: Digits, o: EpochOptions): Promise<EpochResult> {
   const batch = model.plan.batch;
   const order = permutation(data.count, rng(o.seed));
   const steps = Math.floor(data.count / batch);
@@ -38,7 +38,7 @@ export function trainEpoch(model: CompiledModel, data: Digits, o: EpochOptions):
       x.set(data.images.subarray(k * PIXELS, (k + 1) * PIXELS), i * PIXELS);
       y[i] = data.labels[k];
     }
-    const loss = model.lossAndGrad(x, y);
+    const loss = await model.lossAndGrad(x, y);
     if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at step ${s} (try a smaller --lr)`);
     model.sgdStep(o.lr, { momentum: o.momentum, weightDecay: o.weightDecay });
     batchLosses.push(loss);
@@ -49,7 +49,7 @@ export function trainEpoch(model: CompiledModel, data: Digits, o: EpochOptions):
 }
 
 /** the predicted class of every sample (the last batch is padded with zeros and its padding ignored) */
-export function predict(model: CompiledModel, data: Digits): Int32Array {
+export async function predict(model: Trainable, data: Digits): Promise<Int32Array> {
   const batch = model.plan.batch;
   const classes = model.plan.outShape[model.plan.outShape.length - 1];
   const out = new Int32Array(data.count);
@@ -58,7 +58,7 @@ export function predict(model: CompiledModel, data: Digits): Int32Array {
     const n = Math.min(batch, data.count - at);
     x.fill(0);
     x.set(data.images.subarray(at * PIXELS, (at + n) * PIXELS));
-    const logits = model.forward(x);
+    const logits = await model.forward(x);
     for (let i = 0; i < n; i++) {
       let best = 0;
       for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;

@@ -26,3 +26,18 @@ export interface CompiledModel {
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
   sgdStep(lr: number, opts?: { momentum?: number; weightDecay?: number }): void;
 }
+
+/** a result now (TypeScript target) or later (WebGPU target, which reads back from the device) */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * what the training loop needs, on any target: the TS model as it is, or the WebGPU model
+ * (generated/<name>/gpu.ts) with the plan next to it. sgdStep reads no result back, so it
+ * stays synchronous on both.
+ */
+export interface Trainable {
+  readonly plan: CompiledModel['plan'];
+  forward(x: Float32Array): Awaitable<Float32Array>;
+  lossAndGrad(x: Float32Array, labels: Int32Array): Awaitable<number>;
+  sgdStep(lr: number, opts?: { momentum?: number; weightDecay?: number }): void;
+}

@@ -31,7 +31,7 @@ try {
 const model: CompiledModel = createModel({ seed: 12345 });
 const meta = decodeModelParams(model.plan, model.params, bytes);
 const { test } = loadMnist();
-const predicted = predict(model, test);
+const predicted = await predict(model, test);
 
 const COLUMN = 36;
 

@@ -10,16 +10,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModel } from '../../generated/lenet5/index.ts';
 import { encodeModelParams } from '../../src/io/safetensors.ts';
 import { parseArgs } from './args.ts';
 import { loadMnist, PIXELS } from './data.ts';
 import { accuracy, predict, trainEpoch } from './loop.ts';
-import type { CompiledModel } from './model.ts';
 import { Progress } from './progress.ts';
 import { tenths, trainingCurvesSvg, type EpochRecord } from './report.ts';
+import { startLenet, TARGETS, type Target } from './targets.ts';
 
-const USAGE = `usage: tsx examples/mnist/train.ts [--epochs N] [--lr X] [--momentum X] [--weight-decay X] [--seed N] [--limit N] [--out DIR]
+const USAGE = `usage: tsx examples/mnist/train.ts [--target ts|wgsl] [--epochs N] [--lr X] [--momentum X] [--weight-decay X] [--seed N] [--limit N] [--out DIR]
+  --target    ts: the generated TypeScript kernels (default); wgsl: the generated WGSL kernels on
+              a WebGPU adapter (Dawn, the \`webgpu\` package). The CONVGEN_TARGET variable sets the default.
   --limit N   train on the first N training digits only (a quick try)`;
 
 const started = performance.now();
@@ -34,10 +35,15 @@ const opts = parseArgs(
     seed: 1,
     limit: 0,
     out: fileURLToPath(new URL('./out/', import.meta.url)),
+    target: process.env.CONVGEN_TARGET ?? 'ts',
   },
   USAGE,
 );
 
+if (!TARGETS.includes(opts.target as Target)) {
+  process.stderr.write(`--target must be one of ${TARGETS.join(', ')}, got "${opts.target}"\n`);
+  process.exit(2);
+}
 if (!Number.isInteger(opts.epochs) || opts.epochs < 1) {
   process.stderr.write(`--epochs must be a whole number >= 1, got ${opts.epochs}\n`);
   process.exit(2);
@@ -48,14 +54,15 @@ const limit = opts.limit > 0 ? Math.min(opts.limit, split.train.count) : split.t
 const train = { images: split.train.images.subarray(0, limit * PIXELS), labels: split.train.labels.subarray(0, limit), count: limit };
 const test = split.test;
 
-const model: CompiledModel = createModel({ seed: opts.seed });
+const running = await startLenet(opts.target as Target, opts.seed);
+const { model } = running;
 const plan = model.plan;
 if (train.count < plan.batch) {
   process.stderr.write(`--limit ${opts.limit} is less than one batch of ${plan.batch}\n`);
   process.exit(2);
 }
-const paramCount = Object.values(model.params).reduce((s, p) => s + (p.weight?.length ?? 0) + (p.bias?.length ?? 0), 0);
-console.log(`model ${plan.name}: ${plan.layers.length} layers, ${paramCount} parameters, batch ${plan.batch} (generated TypeScript kernels)`);
+const paramCount = Object.values(await running.params()).reduce((s, p) => s + (p.weight?.length ?? 0) + (p.bias?.length ?? 0), 0);
+console.log(`model ${plan.name}: ${plan.layers.length} layers, ${paramCount} parameters, batch ${plan.batch} (${running.description})`);
 console.log(`data: ${train.count} training digits, ${test.count} test digits (the mnist package, a fixed seeded split), pixels in [0, 1]`);
 console.log(`sgd: lr ${opts.lr} (cosine decay per epoch), momentum ${opts.momentum}, weight decay ${opts.weightDecay}, ${plural(opts.epochs, 'epoch')}, seed ${opts.seed}`);
 
@@ -65,7 +72,7 @@ for (let e = 1; e <= opts.epochs; e++) {
   // cosine decay, one value per epoch: full rate first, small at the end
   const lr = (opts.lr * (1 + Math.cos((Math.PI * (e - 1)) / opts.epochs))) / 2;
   const bar = new Progress(`epoch ${e}/${opts.epochs}`, Math.floor(train.count / plan.batch) * plan.batch);
-  const r = trainEpoch(model, train, {
+  const r = await trainEpoch(model, train, {
     lr,
     momentum: opts.momentum,
     weightDecay: opts.weightDecay,
@@ -74,7 +81,7 @@ for (let e = 1; e <= opts.epochs; e++) {
   });
   bar.finish();
   trainSeconds += r.seconds;
-  const acc = accuracy(predict(model, test), test.labels);
+  const acc = accuracy(await predict(model, test), test.labels);
   const rec: EpochRecord = { epoch: e, lr, trainLoss: r.meanLoss, lossTenths: tenths(r.batchLosses), testAccuracy: acc, seconds: r.seconds, samplesPerSecond: r.samples / r.seconds };
   history.push(rec);
   console.log(
@@ -88,16 +95,18 @@ mkdirSync(opts.out, { recursive: true });
 const weightsPath = join(opts.out, `${plan.name}.safetensors`);
 writeFileSync(
   weightsPath,
-  encodeModelParams(plan, model.params, {
+  encodeModelParams(plan, await running.params(), {
     format: 'pt',
     model: plan.name,
     input: 'pixels in [0, 1], [batch, 1, 28, 28]',
     epochs: String(opts.epochs),
     test_accuracy: final.testAccuracy.toFixed(4),
+    target: opts.target,
   }),
 );
+running.close();
 const curvesPath = join(opts.out, `${plan.name}-curves.svg`);
-writeFileSync(curvesPath, trainingCurvesSvg(history, `${plan.name} on MNIST: ${train.count} training digits, batch ${plan.batch}, generated TypeScript kernels`));
+writeFileSync(curvesPath, trainingCurvesSvg(history, `${plan.name} on MNIST: ${train.count} training digits, batch ${plan.batch}, ${opts.target === 'ts' ? 'TypeScript' : 'WGSL'} kernels`));
 writeFileSync(join(opts.out, `${plan.name}-history.json`), JSON.stringify({ options: opts, history }, null, 2) + '\n');
 
 const right = Math.round(final.testAccuracy * test.count);
