@@ -18,11 +18,12 @@ import { lowerModel } from '../src/kernels/index.ts';
 import { emitGpuFiles } from '../src/emit/gpu.ts';
 import { createReferenceModel, type RefParams } from '../src/reference/index.ts';
 import { compare, modelTolerance } from '../src/cli/check.ts';
-import { mulberry32, randomArray } from './cases.ts';
+import { CASES, mulberry32, planCase, randomArray } from './cases.ts';
 import { NO_ADAPTER, numericDeviceOrSkip } from './helpers/webgpu.ts';
 
 const device = await numericDeviceOrSkip();
 const gpuIt = device ? it : it.skip;
+const ONLY = process.env.GPU_MODEL_ONLY;
 if (!device) describe.skip(NO_ADAPTER, () => it('needs an adapter', () => {}));
 
 type Tensors = Record<string, { weight?: Float32Array; bias?: Float32Array }>;
@@ -60,12 +61,23 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: stri
   expect(r.ok, `${what}: max abs error ${r.maxAbs} > ${r.tolerance}`).toBe(true);
 }
 
+// the examples at full size run kernels whose gradWeight is a serial reduction over the
+// whole batch in a handful of invocations (minutes on lavapipe): they run only on request
+// (GPU_MODEL_EXAMPLES=1, or GPU_MODEL_ONLY=<file>); the seed problem and the case table's
+// multi-layer models cover every layer kind
 const examples = readdirSync('examples').filter((f) => f.endsWith('.json')).sort();
+const models: [string, () => ModelPlan][] = [
+  ['examples/seed.json', () => planModel(parseModel(JSON.parse(readFileSync('examples/seed.json', 'utf8'))))],
+  ...CASES.filter((c) => c.kinds.length > 2).map((c): [string, () => ModelPlan] => [c.name, () => planCase(c)]),
+  ...examples
+    .filter((f) => process.env.GPU_MODEL_EXAMPLES === '1' || ONLY === f)
+    .map((f): [string, () => ModelPlan] => [`examples/${f}`, () => planModel(parseModel(JSON.parse(readFileSync(`examples/${f}`, 'utf8'))))]),
+];
 
 describe('generated gpu.ts vs the reference model', () => {
-  for (const f of examples) {
-    gpuIt(f, async () => {
-      const plan = planModel(parseModel(JSON.parse(readFileSync(`examples/${f}`, 'utf8'))));
+  for (const [title, planOf] of models) {
+    gpuIt(title, async () => {
+      const plan = planOf();
       const create = await build(plan);
       const model = await create(device!, { seed: 7 });
       const params = await model.readParams();

@@ -11,6 +11,11 @@
 
 import { create, globals } from 'webgpu';
 
+// lavapipe runs compute on a pool of worker threads; on a loaded 2-core machine waits on that
+// pool were seen to stall single submissions for seconds. Inline execution (0 threads) was as
+// fast on a quiet machine and keeps runs predictable. Read when the driver loads (first create).
+process.env.LP_NUM_THREADS ??= '0';
+
 Object.assign(globalThis, globals);
 
 const HOW = 'no WebGPU adapter: run `sudo bash scripts/install-webgpu-deps.sh` (Mesa lavapipe from bookworm-backports) to run the WGSL numeric tests';
@@ -107,6 +112,20 @@ export async function compilationMessages(device: GPUDevice, code: string): Prom
 
 export type HostArray = Float32Array | Int32Array;
 
+/**
+ * `p`, with the event loop kept busy until it settles: Dawn's Node binding delivers
+ * completions (mapAsync, onSubmittedWorkDone) from event-loop turns, and with nothing else
+ * scheduled a long submission was seen to resolve tens of seconds late
+ */
+export async function pumped<T>(p: Promise<T>): Promise<T> {
+  const keep = setInterval(() => {}, 1);
+  try {
+    return await p;
+  } finally {
+    clearInterval(keep);
+  }
+}
+
 /** a storage buffer holding `data` (COPY_SRC so it can be read back) */
 export function upload(device: GPUDevice, data: HostArray): GPUBuffer {
   const buf = device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
@@ -122,7 +141,7 @@ export async function download<T extends HostArray>(device: GPUDevice, buf: GPUB
   const enc = device.createCommandEncoder();
   enc.copyBufferToBuffer(buf, 0, staging, 0, bytes);
   device.queue.submit([enc.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
+  await pumped(staging.mapAsync(GPUMapMode.READ));
   const out = new ctor(staging.getMappedRange().slice(0, n * 4));
   staging.unmap();
   staging.destroy();
