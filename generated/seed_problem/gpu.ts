@@ -936,7 +936,14 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     const staging = device.createBuffer({ size, usage: MAP_READ | COPY_DST });
     enc.copyBufferToBuffer(buf(name), offset, staging, 0, size);
     return async () => {
-      await staging.mapAsync(READ);
+      // Dawn in Node delivers the mapping from event-loop turns: keep the loop ticking until it
+      // arrives (with nothing else scheduled it was seen to arrive tens of seconds late)
+      const keep = setInterval(() => {}, 1);
+      try {
+        await staging.mapAsync(READ);
+      } finally {
+        clearInterval(keep);
+      }
       const out = staging.getMappedRange().slice(0, bytes);
       staging.unmap();
       staging.destroy();
