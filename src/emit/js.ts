@@ -13,7 +13,8 @@ const OPTIONS: ts.CompilerOptions = {
   declaration: true,
   strict: true,
   skipLibCheck: true,
-  lib: ['lib.es2022.d.ts'],
+  // DOM for the timers and WebGPU globals the gpu.ts runtime uses (browsers and Node both have them)
+  lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
   types: [],
   newLine: ts.NewLineKind.LineFeed,
   removeComments: false,
