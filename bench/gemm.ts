@@ -50,7 +50,12 @@ export function gemmNaive(M: number, N: number, K: number, A: ArrayLike<number>,
   return C;
 }
 
-/** the calibration task: n^3 at 192 (quick: 32), checked against the naive product first */
+/**
+ * the calibration task: n^3 at 192 (quick: 32), checked against the naive product first.
+ * One call runs the product 8 times (about 25 ms), as long as a conv kernel's call: on a
+ * shared machine a 3 ms sample fits in one scheduler time slice far more often than a 30 ms
+ * one, and a short calibration would read faster than the kernels for that reason alone
+ */
 export function calibrationTask(quick: boolean): { n: number; flops: number; fn: () => void } {
   const n = quick ? 32 : 192;
   // a fixed LCG: the calibration needs no shared seed, only values in [-1, 1)
@@ -68,5 +73,12 @@ export function calibrationTask(quick: boolean): { n: number; flops: number; fn:
     scale = Math.max(scale, Math.abs(want[i]));
   }
   if (!(err <= 1e-4 * scale)) throw new Error(`bench: the calibration GEMM disagrees with the naive product (max error ${err} of ${scale})`);
-  return { n, flops: 2 * n * n * n, fn: () => gemm4x4(n, n, n, A, B, C) };
+  const reps = quick ? 1 : 8;
+  return {
+    n,
+    flops: reps * 2 * n * n * n,
+    fn: () => {
+      for (let r = 0; r < reps; r++) gemm4x4(n, n, n, A, B, C);
+    },
+  };
 }

@@ -33,8 +33,9 @@ export function renderMarkdown(report: Report): string {
   out.push(`${m.date} · node ${m.node} · ${m.cpu}${m.commit ? ` · commit ${m.commit}` : ''} · ${report.wallSeconds.toFixed(0)} s · peak RSS ${report.peakRssMiB.toFixed(0)} MiB`, '');
   for (const n of m.notes) out.push(`- ${n}`);
   out.push('', '## Calibration GEMM (the plain-JS ceiling)', '');
-  out.push('Measured again just before each config and op, so that "% GEMM" compares two things timed under the same load.', '');
-  out.push('| before | size | median ms | GFLOP/s |', '|---|---|---:|---:|');
+  out.push('Timed with each config and op, interleaved with its rows, so that "% GEMM" compares two things timed under the same load.', '');
+  out.push('One sample runs the product 8 times (about 25 ms, as long as a kernel call).', '');
+  out.push('| with | size | median ms (8 products) | GFLOP/s |', '|---|---|---:|---:|');
   for (const c of report.calibration) out.push(`| ${c.config} ${OP_NAMES[c.op]} | ${c.m}x${c.k} * ${c.k}x${c.n} | ${ms(c.medianMs)} | ${num(c.gflops, 2)} |`);
   out.push('', '## Targets', '', '```', formatTargets(report.targets), '```', '');
   out.push('## Results', '');
