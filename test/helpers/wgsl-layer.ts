@@ -9,7 +9,7 @@ import { renderKernelWgsl } from '../../src/render/wgsl.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../../src/gpu/limits.ts';
 import { refBackward, refForward, type RefParams } from '../../src/reference/index.ts';
 import { compare, kernelTolerance, reductionLength, type Comparison } from '../../src/cli/check.ts';
-import { createKernelPipelines, download, upload, type HostArray } from './webgpu.ts';
+import { createKernelPipelines, download, pumped, upload, type HostArray } from './webgpu.ts';
 import { mulberry32 } from '../cases.ts';
 
 const uniform = (n: number, rng: () => number, scale = 1): Float32Array => {
@@ -70,7 +70,7 @@ export async function checkLayerWgsl(device: GPUDevice, l: LayerPlan, prog: Laye
   }
   pass.end();
   device.queue.submit([enc.finish()]);
-  const err = await device.popErrorScope();
+  const err = await pumped(device.popErrorScope());
   if (err) throw new Error(`${l.name}: WebGPU validation: ${err.message}`);
 
   const fwd = refForward(l, host.x as Float32Array, params);
