@@ -6,7 +6,6 @@ import type { ModelPlan } from '../plan/types.ts';
 import type { ModelProgram } from '../kernels/types.ts';
 import { lowerModel } from '../kernels/index.ts';
 import { emitModelTs } from './model-ts.ts';
-import { toJsFlavour } from './js.ts';
 import { emitGpuFiles } from './gpu.ts';
 import { NAME_PATTERN } from '../spec/names.ts';
 
@@ -37,6 +36,7 @@ export async function emitModel(plan: ModelPlan, opts: EmitOptions = {}): Promis
       files[path] = text;
     }
   }
-  if (opts.emit === 'js') files = toJsFlavour(files);
+  // the TypeScript compiler costs ~0.3 s to load: only the JS flavour needs it
+  if (opts.emit === 'js') files = (await import('./js.ts')).toJsFlavour(files);
   return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
