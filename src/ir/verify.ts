@@ -4,35 +4,7 @@
 // right access, and unrolled loops are gone before rendering.
 
 import type { Kernel, Stmt } from './types.ts';
-import { exprsOf, varsOf } from './walk.ts';
-import type { Expr } from './types.ts';
-
-function loadsOf(e: Expr, out: string[] = []): string[] {
-  switch (e.k) {
-    case 'load':
-      out.push(e.buf);
-      loadsOf(e.index, out);
-      break;
-    case 'bin':
-      loadsOf(e.a, out);
-      loadsOf(e.b, out);
-      break;
-    case 'call':
-      for (const a of e.args) loadsOf(a, out);
-      break;
-    case 'select':
-      loadsOf(e.cond, out);
-      loadsOf(e.then, out);
-      loadsOf(e.else, out);
-      break;
-    case 'tof32':
-      loadsOf(e.a, out);
-      break;
-    default:
-      break;
-  }
-  return out;
-}
+import { exprsOf, loadsOf, varsOf } from './walk.ts';
 
 export function verify(k: Kernel, opts: { allowUnroll?: boolean } = {}): Kernel {
   const fail = (msg: string): never => {

@@ -60,6 +60,34 @@ export function varsOf(e: Expr, out: Set<string> = new Set()): Set<string> {
 }
 
 /** every expression directly held by a statement (not those of nested statements) */
+/** the buffers an expression loads from */
+export function loadsOf(e: Expr, out: Set<string> = new Set()): Set<string> {
+  switch (e.k) {
+    case 'load':
+      out.add(e.buf);
+      loadsOf(e.index, out);
+      break;
+    case 'bin':
+      loadsOf(e.a, out);
+      loadsOf(e.b, out);
+      break;
+    case 'call':
+      for (const a of e.args) loadsOf(a, out);
+      break;
+    case 'select':
+      loadsOf(e.cond, out);
+      loadsOf(e.then, out);
+      loadsOf(e.else, out);
+      break;
+    case 'tof32':
+      loadsOf(e.a, out);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
 export function exprsOf(s: Stmt): Expr[] {
   switch (s.k) {
     case 'let':

@@ -15,7 +15,7 @@
 
 import type { BufferDecl, Expr, Kernel, ScalarType, Stmt } from '../ir/types.ts';
 import { printExpr, type ExprDialect } from '../ir/print.ts';
-import { exprsOf, varsOf } from '../ir/walk.ts';
+import { exprsOf, loadsOf, varsOf } from '../ir/walk.ts';
 import { DEFAULT_LIMITS, PREFERRED_WORKGROUP_SIZE, type GpuLimits } from '../gpu/limits.ts';
 import { Emitter } from './emitter.ts';
 
@@ -164,33 +164,6 @@ interface Phase {
 
 const constOf = (e: Expr): number | null => (e.k === 'const' ? e.v : null);
 
-function loadsOf(e: Expr, out: Set<string>): Set<string> {
-  switch (e.k) {
-    case 'load':
-      out.add(e.buf);
-      loadsOf(e.index, out);
-      break;
-    case 'bin':
-      loadsOf(e.a, out);
-      loadsOf(e.b, out);
-      break;
-    case 'call':
-      for (const a of e.args) loadsOf(a, out);
-      break;
-    case 'select':
-      loadsOf(e.cond, out);
-      loadsOf(e.then, out);
-      loadsOf(e.else, out);
-      break;
-    case 'tof32':
-      loadsOf(e.a, out);
-      break;
-    default:
-      break;
-  }
-  return out;
-}
-
 /** every name a statement list reads or declares (nested included) */
 function namesIn(stmts: readonly Stmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of stmts) {
@@ -224,7 +197,7 @@ function cut(stmts: readonly Stmt[], dims: readonly GridDim[], ctx: readonly Stm
   for (const s of stmts) {
     // immutable locals that read only read-only buffers have the same value wherever they
     // are evaluated: every later dispatch recomputes them
-    if (s.k === 'let' && !s.mutable && [...loadsOf(s.init, new Set())].every((b) => readOnly.has(b))) {
+    if (s.k === 'let' && !s.mutable && [...loadsOf(s.init)].every((b) => readOnly.has(b))) {
       scope.push(s);
       continue;
     }
