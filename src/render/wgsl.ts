@@ -194,7 +194,13 @@ function cut(stmts: readonly Stmt[], dims: readonly GridDim[], ctx: readonly Stm
   type Segment = { kind: 'serial'; stmts: Stmt[]; ctx: Stmt[] } | { kind: 'par'; loop: Stmt & { k: 'for' }; dim: GridDim; ctx: Stmt[] };
   const segments: Segment[] = [];
   const scope: Stmt[] = [...ctx];
+  // comments before a parallel nest describe it: they open its dispatch instead of making one
+  let notes: Stmt[] = [];
   for (const s of stmts) {
+    if (s.k === 'comment') {
+      notes.push(s);
+      continue;
+    }
     // immutable locals that read only read-only buffers have the same value wherever they
     // are evaluated: every later dispatch recomputes them
     if (s.k === 'let' && !s.mutable && [...loadsOf(s.init)].every((b) => readOnly.has(b))) {
@@ -203,14 +209,16 @@ function cut(stmts: readonly Stmt[], dims: readonly GridDim[], ctx: readonly Stm
     }
     const dim = asGridDim(s);
     if (dim && s.k === 'for') {
-      segments.push({ kind: 'par', loop: s, dim, ctx: [...scope] });
+      segments.push({ kind: 'par', loop: { ...s, body: [...notes, ...s.body] }, dim, ctx: [...scope] });
+      notes = [];
       continue;
     }
     const last = segments[segments.length - 1];
     if (last?.kind === 'serial') {
-      last.stmts.push(s);
+      last.stmts.push(...notes, s);
       last.ctx = [...scope];
-    } else segments.push({ kind: 'serial', stmts: [s], ctx: [...scope] });
+    } else segments.push({ kind: 'serial', stmts: [...notes, s], ctx: [...scope] });
+    notes = [];
   }
   const whole: Phase[] = [{ dims, body: [...ctx, ...stmts] }];
   if (segments.length === 0) return [];
