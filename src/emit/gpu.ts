@@ -230,14 +230,20 @@ function fail(what: string): never {
   throw new Error(`emit gpu: unexpected ${what}`);
 }
 
-/** WebGPU forbids one buffer bound both read-only and writable in a dispatch: refuse at build time */
+/**
+ * WebGPU forbids one buffer bound both read-only and writable in a dispatch (its usage
+ * scope); two writable bindings of one buffer are allowed, and here they must be disjoint
+ * ranges (the gradient arena's weight and bias of one layer): refuse anything else at build time
+ */
 function checkHazards(k: Kernel, bind: readonly Bind[]) {
   for (let a = 0; a < bind.length; a++) {
     for (let b = a + 1; b < bind.length; b++) {
       if (bind[a].buffer !== bind[b].buffer) continue;
       const wa = k.buffers[a].access !== 'read';
       const wb = k.buffers[b].access !== 'read';
-      if (wa || wb) throw new Error(`emit gpu: ${k.name} binds '${bind[a].buffer}' as both ${k.buffers[a].name} and ${k.buffers[b].name}, one of them writable`);
+      const disjoint = bind[a].offset + bind[a].size <= bind[b].offset || bind[b].offset + bind[b].size <= bind[a].offset;
+      if (wa && wb && disjoint) continue;
+      if (wa || wb) throw new Error(`emit gpu: ${k.name} binds '${bind[a].buffer}' as both ${k.buffers[a].name} and ${k.buffers[b].name}, ${wa && wb ? 'overlapping ranges' : 'one of them writable'}`);
     }
   }
 }
