@@ -27,11 +27,11 @@ export async function emitModel(plan: ModelPlan, opts: EmitOptions = {}): Promis
     if (!NAME_PATTERN.test(n)) throw new Error(`emit: ${JSON.stringify(n)} is not a safe identifier (model and layer names must match ${NAME_PATTERN})`);
   }
   const target = opts.target ?? 'all';
-  const program = lowerModel(plan);
   let files: Record<string, string> = {};
-  if (target === 'ts' || target === 'all') Object.assign(files, emitModelTs(plan, program));
+  if (target === 'ts' || target === 'all') Object.assign(files, emitModelTs(plan, lowerModel(plan)));
   if (target === 'wgsl' || target === 'all') {
-    for (const [path, text] of Object.entries(emitGpuFiles(plan, program))) {
+    // the GPU's kernels are shaped for it (src/kernels/conv-gpu.ts), on the same buffers
+    for (const [path, text] of Object.entries(emitGpuFiles(plan, lowerModel(plan, { target: 'wgsl' })))) {
       if (path in files) throw new Error(`emit: two emitters both write ${path}`);
       files[path] = text;
     }

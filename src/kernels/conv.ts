@@ -160,7 +160,7 @@ export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: s
   }
 }
 
-function planRow(layer: ConvLayerPlan | ConvTransposeLayerPlan): string {
+export function planRow(layer: ConvLayerPlan | ConvTransposeLayerPlan): string {
   const g = layer.geometry;
   const p = g.pad;
   const op = layer.type === 'conv_transpose2d' ? ` op=${layer.geometry.outputPadH}x${layer.geometry.outputPadW}` : '';

@@ -5,6 +5,7 @@ import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { numel } from '../plan/types.ts';
 import type { LayerProgram, ModelProgram, ParamSlot } from './types.ts';
 import { lowerConv } from './conv.ts';
+import { lowerConvGpu } from './conv-gpu.ts';
 import { lowerRelu } from './relu.ts';
 import { lowerFlatten } from './flatten.ts';
 import { lowerPool } from './pool.ts';
@@ -13,12 +14,24 @@ import { lowerUpsample } from './upsample.ts';
 import { lowerSoftmaxCrossEntropy } from './loss.ts';
 import { lowerSgd } from './sgd.ts';
 
-export function lowerLayer(layer: LayerPlan): LayerProgram {
+/**
+ * which target the kernels are shaped for: `ts` (V8: whole windows unrolled, register
+ * blocks, the plan's direct/im2row schedule) or `wgsl` (GPU: many invocations running
+ * short loops, split-K reductions; conv-gpu.ts). Both compute the same functions on the
+ * same buffers.
+ */
+export type KernelTarget = 'ts' | 'wgsl';
+
+export interface LowerOptions {
+  readonly target?: KernelTarget;
+}
+
+export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProgram {
   switch (layer.type) {
     case 'conv1d':
     case 'conv2d':
     case 'conv_transpose2d':
-      return lowerConv(layer);
+      return opts.target === 'wgsl' ? lowerConvGpu(layer) : lowerConv(layer);
     case 'relu':
       return lowerRelu(layer);
     case 'flatten':
@@ -60,11 +73,11 @@ export function paramSlots(plan: ModelPlan): { slots: ParamSlot[]; length: numbe
   return { slots, length: offset };
 }
 
-export function lowerModel(plan: ModelPlan): ModelProgram {
+export function lowerModel(plan: ModelPlan, opts: LowerOptions = {}): ModelProgram {
   const params = paramSlots(plan);
   const vectorOut = plan.outShape.length === 2;
   return {
-    layers: plan.layers.map(lowerLayer),
+    layers: plan.layers.map((l) => lowerLayer(l, opts)),
     params,
     loss: vectorOut ? lowerSoftmaxCrossEntropy(plan.batch, plan.outShape[1]) : null,
     sgd: params.length > 0 ? lowerSgd(params.length) : null,

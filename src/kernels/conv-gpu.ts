@@ -1,0 +1,340 @@
+// The WGSL target's conv kernels: the same math as conv.ts, on the same conv C (see its
+// header), shaped for a GPU instead of for V8.
+//
+// The TS kernels unroll whole windows and 4x4 output blocks into straight-line code with
+// constant offsets, which V8 turns into fast loops-free code. A GPU wants the opposite:
+// many independent invocations, each running a short loop, in a shader small enough to
+// compile quickly (lavapipe's LLVM took minutes on the TS-shaped ones). So here:
+//
+//   forward / gradInput (gather): one invocation per (sample, block of up to 4 output
+//     channels, output pixel); a plain loop over the reduced channels; the window's taps
+//     unrolled with constant weight offsets, range checks only on taps that can leave the
+//     input (interval analysis of conv-axes.ts). C.dx runs one dispatch per stride phase
+//     with that phase's static taps: no invocation visits a tap that cannot contribute and
+//     no modulo test decides validity.
+//   gradWeight (im2row(x)ᵀ · dY, reduced over K = batch x output pixels): split-K in two
+//     dispatches, deterministic and without atomics. Pass 1: one invocation per (chunk of
+//     K, co, ci, kh) sums its chunk for the kW taps of that row into a partials buffer;
+//     pass 2: one invocation per weight sums the chunks in a fixed order. The bias gradient
+//     (the sum of dY) rides along in pass 1 and pass 2 as one extra column per co.
+//   gradBias alone (conv_transpose, whose bias lives on C's input side): the same two
+//     passes over (sample, channel).
+
+import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../plan/types.ts';
+import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
+import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
+import { accum, add, and, buf, comment, eq, f32, ge, idiv, kernel, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, v, var_, type E } from '../ir/build.ts';
+import { forwardAxis, gradInputAxes, type Axis, type Tap } from './conv-axes.ts';
+import { forwardWeightStrides, gradInputWeightStrides } from './conv-direct.ts';
+import { convSizes, planRow, underlyingConv } from './conv.ts';
+import { convBaseName, ROLE_TAG } from './names.ts';
+
+/** pass 1 of a split-K reduction aims for about this many invocations (enough to fill a GPU's cores) */
+export const SPLIT_K_INVOCATIONS = 32768;
+/** and keeps at least this many products per invocation, so partials stay small next to the work */
+export const SPLIT_K_MIN_CHUNK = 64;
+
+/** output channels one gather invocation computes: shares each input load among them */
+export const blockOf = (n: number): number => (n % 4 === 0 ? 4 : n % 2 === 0 ? 2 : 1);
+
+/** the condition under which tap `tp` of axis `a` reads inside the input at position `t` (null: always) */
+function tapCond(a: Axis, tp: Tap, t: E): E | null {
+  const lo = tp.lo > 0 ? ge(t, tp.lo) : null;
+  const hi = tp.hi < a.T ? lt(t, tp.hi) : null;
+  return lo && hi ? and(lo, hi) : (lo ?? hi);
+}
+
+/** a serial loop over [0, n), or for n = 1 its body with the variable bound to 0 */
+const serial = (name: string, n: number, body: Stmt[]): Stmt[] => (n === 1 ? [let_(name, 0), ...body] : [loop(name, 0, n, () => body)]);
+
+const guarded = (cond: E | null, body: Stmt[]): Stmt[] => (cond === null ? body : [if_(cond, body)]);
+
+/** a gather: out[n, g*outPer + o, t] = bias + sum over r, taps of w[g, o, r, tap] * inp[n, g*redPer + r, t*inStep + off] */
+export interface GpuGather {
+  readonly batch: number;
+  readonly groups: number;
+  /** output channels per group and reduced (input) channels per group */
+  readonly outPer: number;
+  readonly redPer: number;
+  readonly out: string;
+  readonly inp: string;
+  readonly inH: number;
+  readonly inW: number;
+  readonly w: string;
+  /** weight offset = g*gStride + o*oStride + r*rStride + kh*kW + kw */
+  readonly gStride: number;
+  readonly oStride: number;
+  readonly rStride: number;
+  readonly kW: number;
+  readonly bias: string | null;
+  readonly h: Axis;
+  readonly wAxis: Axis;
+}
+
+/** one gather nest: its iterations are the dispatch's invocations */
+export function gatherGpu(s: GpuGather): Stmt[] {
+  const { h, wAxis: w } = s;
+  const cb = blockOf(s.outPer);
+  const blocksPerGroup = s.outPer / cb;
+  const outC = s.groups * s.outPer;
+  const inC = s.groups * s.redPer;
+  const js = Array.from({ length: cb }, (_, j) => j);
+  const acc = (j: number) => `acc${j}`;
+  const body: Stmt[] = [
+    let_('g', s.groups === 1 ? 0 : idiv(v('ob'), blocksPerGroup)),
+    let_('o0', mul(sub(v('ob'), mul(v('g'), blocksPerGroup)), cb)),
+    ...js.map((j) => var_(acc(j), s.bias ? load(s.bias, add(mul(v('g'), s.outPer), add(v('o0'), j))) : f32(0))),
+  ];
+  if (h.taps.length && w.taps.length) {
+    body.push(
+      loop('r', 0, s.redPer, (r) => [
+        let_('xb', mul(add(mul(v('n'), inC), add(mul(v('g'), s.redPer), r)), s.inH * s.inW)),
+        let_('wb', add(add(mul(v('g'), s.gStride), mul(v('o0'), s.oStride)), mul(r, s.rStride))),
+        ...h.taps.flatMap((th) =>
+          guarded(tapCond(h, th, v('th')), [
+            let_(`ih${th.k}`, add(mul(v('th'), h.inStep), th.off)),
+            ...w.taps.flatMap((tw) =>
+              guarded(tapCond(w, tw, v('tw')), [
+                let_(`xv${th.k}_${tw.k}`, load(s.inp, add(v('xb'), add(mul(v(`ih${th.k}`), s.inW), add(mul(v('tw'), w.inStep), tw.off)))), 'f32'),
+                ...js.map((j) => accum(acc(j), mul(load(s.w, add(v('wb'), j * s.oStride + th.k * s.kW + tw.k)), v(`xv${th.k}_${tw.k}`)))),
+              ]),
+            ),
+          ]),
+        ),
+      ]),
+    );
+  }
+  // real output coordinates of this phase's position (th, tw)
+  const oh = add(h.outStart, mul(v('th'), h.outStep));
+  const ow = add(w.outStart, mul(v('tw'), w.outStep));
+  body.push(
+    let_('yb', add(mul(add(mul(v('n'), outC), add(mul(v('g'), s.outPer), v('o0'))), h.outSize * w.outSize), add(mul(oh, w.outSize), ow))),
+    ...js.map((j) => store(s.out, add(v('yb'), j * h.outSize * w.outSize), v(acc(j)))),
+  );
+  return [parallel('n', 0, s.batch, () => [parallel('ob', 0, outC / cb, () => [parallel('th', 0, h.T, () => [parallel('tw', 0, w.T, () => body)])])])];
+}
+
+type GatherNames = { inp: string; w: string; bias: string | null; out: string };
+
+/** C.fwd: one nest */
+export function gpuForwardStmts(c: ConvGeometry, names: GatherNames): Stmt[] {
+  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
+  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  return gatherGpu({
+    batch: c.batch,
+    groups: c.groups,
+    outPer: c.outC / c.groups,
+    redPer: c.inC / c.groups,
+    out: names.out,
+    inp: names.inp,
+    inH: c.inH,
+    inW: c.inW,
+    w: names.w,
+    ...forwardWeightStrides(c),
+    kW: c.kW,
+    bias: names.bias,
+    h,
+    wAxis: w,
+  });
+}
+
+/** C.dx: one nest (one dispatch) per (row phase, column phase) of the stride, each with its static taps */
+export function gpuGradInputStmts(c: ConvGeometry, names: GatherNames): Stmt[] {
+  const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
+  const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const multi = hs.length * ws.length > 1;
+  return hs.flatMap((h) =>
+    ws.flatMap((w) => [
+      ...(multi ? [comment(`stride phase (${h.outStart}, ${w.outStart}): ${h.taps.length * w.taps.length} of ${c.kH * c.kW} taps`)] : []),
+      ...gatherGpu({
+        batch: c.batch,
+        groups: c.groups,
+        outPer: c.inC / c.groups,
+        redPer: c.outC / c.groups,
+        out: names.out,
+        inp: names.inp,
+        inH: c.outH,
+        inW: c.outW,
+        w: names.w,
+        ...gradInputWeightStrides(c),
+        kW: c.kW,
+        bias: names.bias,
+        h,
+        wAxis: w,
+      }),
+    ]),
+  );
+}
+
+/** split-K tuning (tests force many small chunks with `minChunk: 1`) */
+export interface SplitKOptions {
+  readonly invocations?: number;
+  readonly minChunk?: number;
+}
+
+const divisors = (n: number) => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
+
+/**
+ * how pass 1 cuts K = batch x rows x cols: chunks of `nb` samples x `bh` rows (all
+ * columns), as many chunks as keep pass 1 near SPLIT_K_INVOCATIONS with `rowsOut` outputs
+ * per chunk, none shorter than SPLIT_K_MIN_CHUNK products (or K itself when K is smaller)
+ */
+export function splitK(batch: number, rows: number, cols: number, rowsOut: number, opts: SplitKOptions = {}): { nb: number; bh: number; chunks: number; perChunk: number } {
+  const want = Math.max(1, Math.ceil((opts.invocations ?? SPLIT_K_INVOCATIONS) / rowsOut));
+  const minChunk = Math.min(opts.minChunk ?? SPLIT_K_MIN_CHUNK, batch * rows * cols);
+  let best = { nb: batch, bh: rows, chunks: 1, perChunk: batch * rows * cols };
+  for (const nb of divisors(batch)) {
+    for (const bh of divisors(rows)) {
+      const chunks = (batch / nb) * (rows / bh);
+      const perChunk = nb * bh * cols;
+      if (perChunk < minChunk || chunks > want) continue;
+      if (chunks > best.chunks || (chunks === best.chunks && nb > best.nb)) best = { nb, bh, chunks, perChunk };
+    }
+  }
+  return best;
+}
+
+/**
+ * C.dw (and, with `gb`, the bias gradient of C's output channels) as split-K in two nests:
+ * pass 1 writes partials[q, co, ci*kk + kh*kW + kw] (+ [q, co, Cig*kk] = sum of dy), pass 2
+ * sums them over q in order
+ */
+export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string; gb: string | null; partial: string }, opts: SplitKOptions = {}): { stmts: Stmt[]; partialLength: number; chunks: number } {
+  const cig = c.inC / c.groups;
+  const cog = c.outC / c.groups;
+  const kk = c.kH * c.kW;
+  const R = cig * kk;
+  const RB = R + (names.gb ? 1 : 0);
+  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
+  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { nb, bh, chunks } = splitK(c.batch, c.outH, c.outW, c.outC * cig * c.kH, opts);
+  const qh = c.outH / bh;
+  const kws = Array.from({ length: c.kW }, (_, k) => k);
+  const tapW = new Map(w.taps.map((t) => [t.k, t]));
+  // rows of the window that some output row reads inside the input; the rest stay 0
+  const hNeedsCheck = h.taps.length < c.kH || h.taps.some((t) => t.lo > 0 || t.hi < h.T);
+  const ih = add(sub(mul(v('oh'), c.strideH), c.pad.top), mul(v('kh'), c.dilationH));
+
+  const taps: Stmt[] = kws.flatMap((kw) => {
+    const t = tapW.get(kw);
+    if (!t) return [];
+    return guarded(tapCond(w, t, v('ow')), [accum(`a${kw}`, mul(v('d'), load(names.x, add(v('xb'), add(mul(v('ow'), c.strideW), kw * c.dilationW - c.pad.left)))))]);
+  });
+  const perRow: Stmt[] = [
+    let_('oh', add(v('oh0'), v('ohh'))),
+    let_('dyb', mul(add(mul(add(v('n0'), v('nn')), c.outC), v('co')), c.outH * c.outW)),
+    ...(hNeedsCheck ? [let_('ih', ih), let_('inside', and(ge(v('ih'), 0), lt(v('ih'), c.inH)))] : [let_('ih', ih)]),
+    // x row base: ((n*inC + g*cig + ci)*inH + ih)*inW
+    let_('xb', mul(add(mul(add(mul(add(v('n0'), v('nn')), c.inC), add(mul(v('g'), cig), v('ci'))), c.inH), v('ih')), c.inW)),
+    loop('ow', 0, c.outW, (ow) => [
+      let_('d', load(names.dy, add(add(v('dyb'), mul(v('oh'), c.outW)), ow)), 'f32'),
+      ...(names.gb ? [accum('ab', v('d'))] : []),
+      ...(hNeedsCheck ? [if_(v('inside'), taps)] : taps),
+    ]),
+  ];
+  const pass1 = parallel('q', 0, chunks, (q) => [
+    parallel('co', 0, c.outC, (co) => [
+      parallel('ci', 0, cig, (ci) => [
+        parallel('kh', 0, c.kH, (kh) => [
+          let_('g', c.groups === 1 ? 0 : idiv(co, cog)),
+          let_('n0', mul(idiv(q, qh), nb)),
+          let_('oh0', mul(mod(q, qh), bh)),
+          ...kws.map((kw) => var_(`a${kw}`, f32(0))),
+          ...(names.gb ? [var_('ab', f32(0))] : []),
+          ...serial('nn', nb, serial('ohh', bh, perRow)),
+          let_('pb', add(mul(add(mul(q, c.outC), co), RB), mul(add(mul(ci, c.kH), kh), c.kW))),
+          ...kws.map((kw) => store(names.partial, add(v('pb'), kw), v(`a${kw}`))),
+          ...(names.gb ? [if_(and(eq(ci, 0), eq(kh, 0)), [store(names.partial, add(mul(add(mul(q, c.outC), co), RB), R), v('ab'))])] : []),
+        ]),
+      ]),
+    ]),
+  ]);
+  const pass2 = parallel('co', 0, c.outC, (co) => [
+    parallel('j', 0, RB, (j) => [
+      var_('s', f32(0)),
+      loop('q', 0, chunks, (q) => [accum('s', load(names.partial, add(mul(add(mul(q, c.outC), co), RB), j)))]),
+      ...(names.gb ? [if_(lt(j, R), [store(names.gw, add(mul(co, R), j), v('s'))], [store(names.gb, co, v('s'))])] : [store(names.gw, add(mul(co, R), j), v('s'))]),
+    ]),
+  ]);
+  return {
+    stmts: [comment(`pass 1: ${chunks} chunks of ${nb} sample(s) x ${bh} row(s) x ${c.outW} columns, one invocation per (chunk, co, ci, kh)`), pass1, comment(`pass 2: the ${chunks} partials of each weight${names.gb ? ' and bias' : ''}, summed in order`), pass2],
+    partialLength: chunks * c.outC * RB,
+    chunks,
+  };
+}
+
+/** sum over (n, spatial) per channel, in two passes: partial[n, c], then the sum over n in order */
+export function gpuChannelSumStmts(batch: number, channels: number, spatial: number, src: string, dst: string, partial: string): Stmt[] {
+  return [
+    comment(`pass 1: one invocation per (sample, channel) sums its ${spatial} values`),
+    parallel('n', 0, batch, (n) => [
+      parallel('c', 0, channels, (ch) => [
+        var_('s', f32(0)),
+        let_('base', mul(add(mul(n, channels), ch), spatial)),
+        loop('p', 0, spatial, (p) => [accum('s', load(src, add(v('base'), p)))]),
+        store(partial, add(mul(n, channels), ch), v('s')),
+      ]),
+    ]),
+    comment(`pass 2: the ${batch} partials of each channel, summed in order`),
+    parallel('c', 0, channels, (ch) => [var_('s', f32(0)), loop('n', 0, batch, (n) => [accum('s', load(partial, add(mul(n, channels), ch)))]), store(dst, ch, v('s'))]),
+  ];
+}
+
+// ---- the layer's program -----------------------------------------------------------------
+
+const WHY_GPU = {
+  gather: 'gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled',
+  splitK: 'gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics)',
+};
+
+/** a conv layer's program for the WGSL target (same buffers and roles as lowerConv's) */
+export function lowerConvGpu(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: { readonly splitK?: SplitKOptions } = {}): LayerProgram {
+  const c = underlyingConv(layer);
+  const T = layer.type === 'conv_transpose2d';
+  const base = convBaseName(layer.geometry, layer.type);
+  const sizes = convSizes(c);
+  const hasBias = layer.biasShape !== null;
+  const xLen = T ? sizes.y : sizes.x;
+  const yLen = T ? sizes.x : sizes.y;
+  const wants = (r: KernelRole) => layer.kernels.includes(r);
+  const scratch: ScratchDecl[] = [];
+  const forward: KernelCall[] = [];
+  const backward: KernelCall[] = [];
+  const mk = (role: KernelRole, tag: string, why: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
+    kernel({ name: `${base}_${ROLE_TAG[role]}_${tag}`, doc: [planRow(layer), `role: ${role}, ${why}`], buffers, body });
+
+  if (wants('forward')) {
+    const names = { inp: 'x', w: 'w', bias: hasBias ? 'b' : null, out: 'y' };
+    const buffers = [buf('x', xLen, 'read'), buf('w', sizes.w, 'read'), ...(hasBias ? [buf('b', layer.biasShape![0], 'read')] : []), buf('y', yLen, 'write')];
+    const body = T ? gpuGradInputStmts(c, names) : gpuForwardStmts(c, names);
+    forward.push({ kernel: mk('forward', 'gpu', WHY_GPU.gather, buffers, body), args: { x: 'x', w: 'weight', ...(hasBias ? { b: 'bias' } : {}), y: 'y' } });
+  }
+
+  // the bias gradient rides in the split-K gradWeight when it sums C's dy (a conv, not a conv_transpose)
+  const fuseBias = !T && hasBias && wants('gradBias') && wants('gradWeight');
+  if (wants('gradWeight')) {
+    const cx = T ? 'dy' : 'x';
+    const cdy = T ? 'x' : 'dy';
+    const r = gpuGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw', gb: fuseBias ? 'db' : null, partial: 'partial' }, opts.splitK);
+    scratch.push({ name: 'dwPartial', t: 'f32', length: r.partialLength, keep: false });
+    const ins = [buf(cx, sizes.x, 'read'), buf(cdy, sizes.y, 'read')].sort((a, b) => (a.name === 'x' ? -1 : b.name === 'x' ? 1 : 0));
+    const buffers = [...ins, buf('partial', r.partialLength, 'read_write'), buf('dw', sizes.w, 'write'), ...(fuseBias ? [buf('db', layer.biasShape![0], 'write')] : [])];
+    const args = { x: 'x', dy: 'dy', partial: 'dwPartial', dw: 'gradWeight', ...(fuseBias ? { db: 'gradBias' } : {}) };
+    backward.push({ kernel: mk('gradWeight', 'splitk', WHY_GPU.splitK + (fuseBias ? '; the bias gradient fused in' : ''), buffers, r.stmts), args });
+  }
+  if (wants('gradBias') && hasBias && !fuseBias) {
+    const oc = layer.geometry.outC;
+    const spatial = yLen / (c.batch * oc);
+    scratch.push({ name: 'dbPartial', t: 'f32', length: c.batch * oc, keep: false });
+    backward.push({
+      kernel: mk('gradBias', 'splitk', 'per-sample sums, then their sum in order', [buf('dy', yLen, 'read'), buf('partial', c.batch * oc, 'read_write'), buf('db', oc, 'write')], gpuChannelSumStmts(c.batch, oc, spatial, 'dy', 'db', 'partial')),
+      args: { dy: 'dy', partial: 'dbPartial', db: 'gradBias' },
+    });
+  }
+  if (wants('gradInput')) {
+    const n = { inp: 'dy', w: 'w', bias: null, out: 'dx' };
+    const body = T ? gpuForwardStmts(c, n) : gpuGradInputStmts(c, n);
+    backward.push({ kernel: mk('gradInput', 'gpu', WHY_GPU.gather + (T ? '' : '; one dispatch per stride phase'), [buf('dy', yLen, 'read'), buf('w', sizes.w, 'read'), buf('dx', xLen, 'write')], body), args: { dy: 'dy', w: 'weight', dx: 'dx' } });
+  }
+  return { layer: layer.name, scratch, forward, backward, alias: false };
+}
