@@ -9,11 +9,16 @@ import { parseModel } from '../src/spec/parse.ts';
 import { planModel } from '../src/plan/plan.ts';
 import { checkConvLayer, runConvLayer, withStrategy, type ConvPlan } from './helpers/conv-harness.ts';
 import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../src/plan/types.ts';
-import { lowerConv } from '../src/kernels/conv.ts';
+import { lowerConv, transposedToConv } from '../src/kernels/conv.ts';
+import { splitK } from '../src/kernels/conv-gpu.ts';
 import { lowerKernel } from '../src/ir/passes.ts';
 import { dumpKernel } from '../src/ir/dump.ts';
 
 const STRATEGIES = ['direct', 'im2row'] as const;
+/** the TS target's two strategies, and the WGSL target's GPU-shaped kernels (conv-gpu.ts) rendered to TS */
+const VARIANTS = [...STRATEGIES, 'gpu'] as const;
+type Variant = (typeof VARIANTS)[number];
+const checkVariant = (layer: ConvPlan, v: Variant, seed = 1) => (v === 'gpu' ? checkConvLayer(layer, seed, { target: 'wgsl' }) : checkConvLayer(withStrategy(layer, v), seed));
 
 const convCases = CASES.flatMap((c) =>
   planCase(c)
@@ -24,9 +29,9 @@ const convCases = CASES.flatMap((c) =>
 describe('conv kernels vs reference, case table', () => {
   it('has conv cases', () => expect(convCases.length).toBeGreaterThan(20));
   for (const { title, layer } of convCases) {
-    for (const s of STRATEGIES) {
+    for (const s of VARIANTS) {
       it(`${title} ${s}`, () => {
-        const res = checkConvLayer(withStrategy(layer, s));
+        const res = checkVariant(layer, s);
         for (const r of res) expect(r.maxAbsErr, `${r.buffer}: err ${r.maxAbsErr} > tol ${r.tol}`).toBeLessThanOrEqual(r.tol);
         expect(res.map((r) => r.buffer)).toEqual(layer.biasShape ? ['y', 'dx', 'gradWeight', 'gradBias'] : ['y', 'dx', 'gradWeight']);
       });
@@ -52,6 +57,22 @@ describe('conv kernels vs reference, every window split into tap passes', () => 
 
 // the adjoint identity needs no expected data: with y = conv(x, w) (+ b),
 // <y - b, dy> = <x, dx> = <w, dW>, and sum(dy over each channel) = db; all from generated kernels
+describe('GPU-shaped conv kernels, gradWeight split into as many chunks as the batch and rows allow', () => {
+  for (const { title, layer } of convCases) {
+    it(`${title} gpu, split-K chunks of >= 1 product`, () => {
+      const res = checkConvLayer(layer, 3, { target: 'wgsl', splitK: { invocations: 1e9, minChunk: 1 } });
+      for (const r of res) expect(r.maxAbsErr, `${r.buffer}: err ${r.maxAbsErr} > tol ${r.tol}`).toBeLessThanOrEqual(r.tol);
+    });
+  }
+  it('really splits them', () => {
+    const chunks = convCases.map(({ layer }) => {
+      const g = layer.type === 'conv_transpose2d' ? transposedToConv(layer.geometry) : layer.geometry;
+      return splitK(g.batch, g.outH, g.outW, 1, { invocations: 1e9, minChunk: 1 }).chunks;
+    });
+    expect(chunks.filter((n) => n > 1).length).toBeGreaterThan(convCases.length / 2);
+  });
+});
+
 describe('conv kernels satisfy the adjoint identity', () => {
   const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
   for (const { title, layer } of convCases) {
@@ -167,10 +188,10 @@ const cfgArb: fc.Arbitrary<Cfg> = fc.record({
 });
 
 describe('conv kernels vs reference, random configs', () => {
-  it('agree on 220 random configs (both strategies)', () => {
+  it('agree on 220 random configs (both strategies and the GPU-shaped kernels)', () => {
     let ran = 0;
     fc.assert(
-      fc.property(cfgArb, fc.constantFrom(...STRATEGIES), (cfg, s) => {
+      fc.property(cfgArb, fc.constantFrom(...VARIANTS), (cfg, s) => {
         let layer: ConvPlan;
         try {
           layer = planOf(cfg);
@@ -179,7 +200,7 @@ describe('conv kernels vs reference, random configs', () => {
           throw e;
         }
         ran++;
-        for (const r of checkConvLayer(withStrategy(layer, s), 7)) {
+        for (const r of checkVariant(layer, s, 7)) {
           if (!r.ok) throw new Error(`${r.buffer}: err ${r.maxAbsErr} > tol ${r.tol} for ${JSON.stringify(layer.geometry)}`);
         }
         return true;
@@ -196,9 +217,9 @@ describe('conv kernels vs reference, random large windows', () => {
   const bigArb: fc.Arbitrary<Cfg> = cfgArb.chain((c) =>
     fc.record({ k: c.kind === 'conv1d' ? fc.tuple(fc.constant(1), fc.integer({ min: 9, max: 40 })) : pair(5, 9), d: pair(1, 2), s: pair(1, 3) }).map((o) => ({ ...c, ...o })),
   );
-  it('agree on 30 random configs with large windows (both strategies)', () => {
+  it('agree on 30 random configs with large windows (both strategies and the GPU-shaped kernels)', () => {
     fc.assert(
-      fc.property(bigArb, fc.constantFrom(...STRATEGIES), (cfg, s) => {
+      fc.property(bigArb, fc.constantFrom(...VARIANTS), (cfg, s) => {
         let layer: ConvPlan;
         try {
           layer = planOf(cfg);
@@ -206,7 +227,7 @@ describe('conv kernels vs reference, random large windows', () => {
           if (e instanceof RangeError) return true;
           throw e;
         }
-        for (const r of checkConvLayer(withStrategy(layer, s), 11)) {
+        for (const r of checkVariant(layer, s, 11)) {
           if (!r.ok) throw new Error(`${r.buffer}: err ${r.maxAbsErr} > tol ${r.tol} for ${JSON.stringify(layer.geometry)}`);
         }
         return true;

@@ -11,7 +11,6 @@
 
 import { describe, expect, it } from 'vitest';
 import { CASES, mulberry32, planCase, randomArray } from './cases.ts';
-import type { LayerPlan } from '../src/plan/types.ts';
 import { lowerLayer } from '../src/kernels/index.ts';
 import { lowerSoftmaxCrossEntropy } from '../src/kernels/loss.ts';
 import { lowerSgd } from '../src/kernels/sgd.ts';
@@ -20,7 +19,6 @@ import { renderKernelWgsl } from '../src/render/wgsl.ts';
 import { DEFAULT_LIMITS } from '../src/gpu/limits.ts';
 import { softmaxCrossEntropy } from '../src/reference/index.ts';
 import { compare, kernelTolerance } from '../src/cli/check.ts';
-import { withStrategy, type ConvPlan } from './helpers/conv-harness.ts';
 import { checkLayerWgsl } from './helpers/wgsl-layer.ts';
 import { NO_ADAPTER, numericDeviceOrSkip, runWgslKernel } from './helpers/webgpu.ts';
 
@@ -31,9 +29,6 @@ if (!device) describe.skip(NO_ADAPTER, () => it('needs an adapter', () => {}));
 // lavapipe compiles each pipeline with LLVM: a case's layer takes ~0.1 s on a quiet machine
 const TIMEOUT = 120_000;
 
-function variants(l: LayerPlan): LayerPlan[] {
-  return 'schedule' in l ? [withStrategy(l as ConvPlan, 'direct'), withStrategy(l as ConvPlan, 'im2row')] : [l];
-}
 
 const FULL = process.env.CONVGEN_WGSL_FULL === '1';
 
@@ -54,13 +49,11 @@ describe(`WGSL kernels vs the reference: the shared case table${FULL ? '' : ' (t
       const plan = planCase(c);
       const failures: string[] = [];
       for (const l of plan.layers) {
-        for (const v of variants(l)) {
-          const prog = lowerLayer(v);
-          if (prog.alias) continue;
-          const strategy = 'schedule' in v ? ` (${(v as ConvPlan).schedule.forward})` : '';
-          for (const r of await checkLayerWgsl(device!, v, prog)) {
-            if (!r.result.ok) failures.push(`${l.name}${strategy} ${r.out} [${r.kernels.join(', ')}]: max abs error ${r.result.maxAbs} > ${r.result.tolerance}`);
-          }
+        // the kernels the WGSL target ships: GPU-shaped convs (conv-gpu.ts), the shared rest
+        const prog = lowerLayer(l, { target: 'wgsl' });
+        if (prog.alias) continue;
+        for (const r of await checkLayerWgsl(device!, l, prog)) {
+          if (!r.result.ok) failures.push(`${l.name} ${r.out} [${r.kernels.join(', ')}]: max abs error ${r.result.maxAbs} > ${r.result.tolerance}`);
         }
       }
       expect(failures).toEqual([]);

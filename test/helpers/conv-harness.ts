@@ -12,6 +12,10 @@ import { numel } from '../../src/plan/types.ts';
 import type { StrategyName } from '../../src/spec/types.ts';
 import type { KernelCall } from '../../src/kernels/types.ts';
 import { lowerConv, type LowerConvOptions } from '../../src/kernels/conv.ts';
+import { lowerConvGpu, type SplitKOptions } from '../../src/kernels/conv-gpu.ts';
+
+/** `target: 'wgsl'` runs the GPU-shaped kernels (conv-gpu.ts), rendered to TS */
+export type HarnessOptions = LowerConvOptions & { readonly target?: 'ts' | 'wgsl'; readonly splitK?: SplitKOptions };
 import { refBackward, refForward } from '../../src/reference/index.ts';
 import { compileKernelTs } from './run-ts-kernel.ts';
 import { mulberry32 } from '../cases.ts';
@@ -72,13 +76,13 @@ export interface ConvRun {
   readonly dy: Float32Array;
 }
 
-export function runConvLayer(layer: ConvPlan, seed = 1, opts: LowerConvOptions = {}): ConvRun {
+export function runConvLayer(layer: ConvPlan, seed = 1, opts: HarnessOptions = {}): ConvRun {
   const rng = mulberry32(seed);
   const x = rand32(numel(layer.inShape), rng);
   const w = rand32(numel(layer.weightShape!), rng);
   const b = layer.biasShape ? rand32(numel(layer.biasShape), rng) : undefined;
   const dy = rand32(numel(layer.outShape), rng);
-  const prog = lowerConv(layer, opts);
+  const prog = opts.target === 'wgsl' ? lowerConvGpu(layer, { splitK: opts.splitK }) : lowerConv(layer, opts);
   // outputs start as NaN: a kernel that skips an element fails the check
   const bufs: Record<string, Float32Array> = {
     x,
@@ -98,7 +102,7 @@ export function runConvLayer(layer: ConvPlan, seed = 1, opts: LowerConvOptions =
   return { bufs, x, w, b, dy };
 }
 
-export function checkConvLayer(layer: ConvPlan, seed = 1, opts: LowerConvOptions = {}): BufferCheck[] {
+export function checkConvLayer(layer: ConvPlan, seed = 1, opts: HarnessOptions = {}): BufferCheck[] {
   const { bufs, x, w, b, dy } = runConvLayer(layer, seed, opts);
   const ref = refForward(layer, x, { weight: w, bias: b });
   const refB = refBackward(layer, x, ref.y, dy, { weight: w, bias: b }, ref.cache);
