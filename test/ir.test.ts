@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { add, buf, f32, i32, idiv, if_, kernel, let_, load, lt, mul, store, sub, unrolled, v, var_, accum, loop } from '../src/ir/build.ts';
+import { add, barrier, buf, f32, i32, idiv, if_, kernel, let_, load, lt, mul, parallel, store, sub, unrolled, v, var_, accum, loop } from '../src/ir/build.ts';
+import type { Stmt } from '../src/ir/types.ts';
+import { compileKernelTs } from '../src/render/ts.ts';
+import { renderKernelWgsl } from '../src/render/wgsl.ts';
+import { DEFAULT_LIMITS } from '../src/gpu/limits.ts';
 import { dumpExpr, dumpKernel } from '../src/ir/dump.ts';
 import { lowerKernel, simplify, unroll, verify } from '../src/ir/passes.ts';
 
@@ -87,5 +91,41 @@ describe('passes', () => {
     expect(() => verify(mk([store('y', 0, load('y', 1))]))).toThrow(/write-only/);
     expect(() => verify(mk([let_('a', 1), loop('i', 0, 2, () => [let_('a', 2)])]))).toThrow(/declared twice/);
     expect(() => verify(mk([let_('a', i32(1)), { k: 'assign', name: 'a', value: i32(2), op: '=' }]))).toThrow(/not a mutable local/);
+  });
+});
+
+describe('cooperative kernels (workgroup memory and barriers)', () => {
+  // a workgroup of 4 reverses each block of 4 through workgroup memory: correct only if
+  // every invocation's write lands before any invocation reads (the barrier)
+  const coop = (body: Stmt[]) =>
+    kernel({
+      name: 'reverse4',
+      buffers: [buf('x', 8, 'read'), buf('y', 8, 'write')],
+      body: [parallel('blk', 0, 2, (blk) => [let_('base', mul(blk, 4)), ...body])],
+      workgroup: { size: 4, local: 'local', shared: [{ name: 'tile', t: 'f32', length: 4 }] },
+    });
+  const good = coop([store('tile', v('local'), load('x', add(v('base'), v('local')))), barrier(), store('y', add(v('base'), v('local')), load('tile', sub(3, v('local'))))]);
+
+  it('run on the CPU by loop fission at the barrier', () => {
+    const run = compileKernelTs(good);
+    const y = new Float32Array(8);
+    run(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), y);
+    expect([...y]).toEqual([4, 3, 2, 1, 8, 7, 6, 5]);
+  });
+
+  it('render to WGSL with var<workgroup>, workgroupBarrier and one workgroup per grid point', () => {
+    const wk = renderKernelWgsl(lowerKernel(good));
+    expect(wk.code).toContain('var<workgroup> tile: array<f32, 4>;');
+    expect(wk.code).toContain('workgroupBarrier();');
+    expect(wk.entries[0]).toMatchObject({ workgroupSize: 4, workgroups: [2, 1, 1], invocations: 8 });
+    expect(wk.workgroupBytes).toBe(16);
+    expect(() => renderKernelWgsl(lowerKernel(good), { ...DEFAULT_LIMITS, maxComputeInvocationsPerWorkgroup: 2 })).toThrow(/workgroups of 4 invocations, over maxComputeInvocationsPerWorkgroup = 2/);
+  });
+
+  it('verify refuses barriers outside uniform control flow or outside a cooperative kernel', () => {
+    const underIf = coop([if_(lt(v('local'), 2), [barrier()])]);
+    expect(() => lowerKernel(underIf)).toThrow(/barrier under an if/);
+    const plain = kernel({ name: 'p', buffers: [buf('y', 1, 'write')], body: [barrier(), store('y', 0, f32(1))] });
+    expect(() => lowerKernel(plain)).toThrow(/barrier in a kernel without a workgroup/);
   });
 });

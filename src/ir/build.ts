@@ -55,6 +55,7 @@ export const accum = (name: string, value: E): Stmt => ({ k: 'assign', name, val
 export const store = (buf: string, index: E, value: E): Stmt => ({ k: 'store', buf, index: ex(index), value: ex(value), op: '=' });
 export const storeAdd = (buf: string, index: E, value: E): Stmt => ({ k: 'store', buf, index: ex(index), value: ex(value), op: '+=' });
 export const comment = (text: string): Stmt => ({ k: 'comment', text });
+export const barrier = (): Stmt => ({ k: 'barrier' });
 export const if_ = (cond: E, then: readonly Stmt[], els: readonly Stmt[] = []): Stmt => ({ k: 'if', cond: ex(cond), then, else: els });
 
 export interface LoopOpts {
@@ -98,6 +99,7 @@ export function kernel(k: {
   buffers: readonly BufferDecl[];
   scalars?: Kernel['scalars'];
   body: readonly Stmt[];
+  workgroup?: Kernel['workgroup'];
 }): Kernel {
-  return { name: k.name, doc: k.doc ?? [], buffers: k.buffers, scalars: k.scalars ?? [], body: k.body };
+  return { name: k.name, doc: k.doc ?? [], buffers: k.buffers, scalars: k.scalars ?? [], body: k.body, ...(k.workgroup ? { workgroup: k.workgroup } : {}) };
 }

@@ -46,6 +46,9 @@ function dumpStmts(stmts: readonly Stmt[], ind: string, out: string[]) {
       case 'comment':
         out.push(`${ind}// ${s.text}`);
         break;
+      case 'barrier':
+        out.push(`${ind}barrier`);
+        break;
     }
   }
 }
@@ -56,6 +59,10 @@ export function dumpKernel(k: Kernel): string {
   const bufs = k.buffers.map((b) => `${b.name}: ${b.t}[${b.length}] ${b.access}`);
   const scalars = k.scalars.map((s) => `${s.name}: ${s.t}`);
   out.push(`kernel ${k.name}(${[...bufs, ...scalars].join(', ')}) {`);
+  if (k.workgroup) {
+    const shared = k.workgroup.shared.map((a) => `${a.name}: ${a.t}[${a.length}]`).join(', ');
+    out.push(`  workgroup ${k.workgroup.size} invocations, index ${k.workgroup.local}; shared ${shared || '-'}`);
+  }
   dumpStmts(k.body, '  ', out);
   out.push('}');
   return out.join('\n') + '\n';

@@ -50,6 +50,7 @@ function simplifyStmts(stmts: readonly Stmt[], outer: Env): Stmt[] {
         break;
       }
       case 'comment':
+      case 'barrier':
         out.push(s);
         break;
     }

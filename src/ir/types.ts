@@ -59,7 +59,27 @@ export type Stmt =
     }
   | { readonly k: 'if'; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
   /** a comment that explains the next statements in the generated code */
-  | { readonly k: 'comment'; readonly text: string };
+  | { readonly k: 'comment'; readonly text: string }
+  /**
+   * a cooperative kernel's workgroup barrier (Kernel.workgroup): every invocation of the
+   * workgroup reaches it before any goes on, and workgroup-memory writes before it are
+   * visible after it. Only in uniform control flow: never under an `if`, only inside
+   * serial loops with constant bounds (verify checks).
+   */
+  | { readonly k: 'barrier' };
+
+/**
+ * a cooperative kernel: invocations of one workgroup share workgroup memory and meet at
+ * barriers (a tiled GEMM staging tiles of its operands). The body's parallel loops index
+ * workgroups, not invocations; every statement inside runs on each of the `size`
+ * invocations of the workgroup, which read their index as the i32 variable `local`.
+ * `shared` arrays are loaded and stored like buffers, and live for one workgroup.
+ */
+export interface WorkgroupDecl {
+  readonly size: number;
+  readonly local: string;
+  readonly shared: readonly { readonly name: string; readonly t: ScalarType; readonly length: number }[];
+}
 
 export interface BufferDecl {
   /** the kernel's parameter name (`x`, `w`, `dy`, `cols`, ...) */
@@ -83,4 +103,6 @@ export interface Kernel {
    */
   readonly scalars: readonly { readonly name: string; readonly t: ScalarType }[];
   readonly body: readonly Stmt[];
+  /** set on cooperative kernels (see WorkgroupDecl); absent: one invocation per parallel iteration */
+  readonly workgroup?: WorkgroupDecl;
 }

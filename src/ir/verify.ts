@@ -10,9 +10,14 @@ export function verify(k: Kernel, opts: { allowUnroll?: boolean } = {}): Kernel 
   const fail = (msg: string): never => {
     throw new Error(`verify: kernel ${k.name}: ${msg}`);
   };
-  const bufs = new Map(k.buffers.map((b) => [b.name, b]));
-  if (bufs.size !== k.buffers.length) fail('duplicate buffer names');
-  const walk = (stmts: readonly Stmt[], scope: Map<string, boolean>) => {
+  // workgroup memory is addressed like a buffer the workgroup reads and writes
+  const wg = k.workgroup;
+  const shared = (wg?.shared ?? []).map((a) => ({ name: a.name, t: a.t, length: a.length, access: 'read_write' as const }));
+  const bufs = new Map([...k.buffers, ...shared].map((b) => [b.name, b]));
+  if (bufs.size !== k.buffers.length + shared.length) fail('duplicate buffer names');
+  if (wg && (!Number.isInteger(wg.size) || wg.size < 1)) fail(`workgroup size ${wg.size}`);
+  /** barriers: only in cooperative kernels, in uniform control flow (no `if`, constant-bound loops) */
+  const walk = (stmts: readonly Stmt[], scope: Map<string, boolean>, uniform = true) => {
     const local = new Map(scope);
     const declare = (name: string, mutable: boolean) => {
       if (local.has(name) || bufs.has(name)) fail(`'${name}' is declared twice (or shadows)`);
@@ -45,20 +50,28 @@ export function verify(k: Kernel, opts: { allowUnroll?: boolean } = {}): Kernel 
           const inner = new Map(local);
           if (inner.has(s.v)) fail(`loop variable '${s.v}' shadows`);
           inner.set(s.v, false);
-          walk(s.body, inner);
+          walk(s.body, inner, uniform && s.from.k === 'const' && s.to.k === 'const');
           break;
         }
         case 'if':
-          walk(s.then, local);
-          walk(s.else, local);
+          walk(s.then, local, false);
+          walk(s.else, local, false);
           break;
         case 'comment':
+          break;
+        case 'barrier':
+          if (!wg) fail('barrier in a kernel without a workgroup');
+          if (!uniform) fail('barrier under an if or in a loop with non-constant bounds (not uniform control flow)');
           break;
       }
     }
   };
   const top = new Map<string, boolean>();
   for (const s of k.scalars) top.set(s.name, false);
+  if (wg) {
+    if (top.has(wg.local) || bufs.has(wg.local)) fail(`workgroup index '${wg.local}' clashes`);
+    top.set(wg.local, false);
+  }
   walk(k.body, top);
   return k;
 }

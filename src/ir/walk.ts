@@ -101,6 +101,7 @@ export function exprsOf(s: Stmt): Expr[] {
     case 'if':
       return [s.cond];
     case 'comment':
+    case 'barrier':
       return [];
   }
 }
@@ -124,6 +125,7 @@ export function substStmts(stmts: readonly Stmt[], leaf: (name: string) => Expr 
       case 'if':
         return { ...s, cond: m(s.cond), then: substStmts(s.then, leaf, rename), else: substStmts(s.else, leaf, rename) };
       case 'comment':
+      case 'barrier':
         return s;
     }
   });

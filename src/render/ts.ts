@@ -5,9 +5,10 @@
 // Math runs in JS doubles and rounds to f32 when stored into a Float32Array: faster than
 // Math.fround at every step, and at least as accurate as the f32 WGSL kernels.
 
-import type { Kernel, ScalarType, Stmt } from '../ir/types.ts';
+import type { Expr, Kernel, ScalarType, Stmt, WorkgroupDecl } from '../ir/types.ts';
 import { printExpr, type ExprDialect } from '../ir/print.ts';
 import { lowerKernel } from '../ir/passes.ts';
+import { exprsOf, loadsOf, mapExpr, varsOf } from '../ir/walk.ts';
 import { Emitter } from './emitter.ts';
 
 const TS: ExprDialect = {
@@ -71,7 +72,125 @@ function emitStmts(em: Emitter, stmts: readonly Stmt[]) {
       case 'comment':
         em.line(`// ${s.text}`);
         break;
+      case 'barrier':
+        throw new Error('render ts: a barrier outside a cooperative kernel');
     }
+  }
+}
+
+// ---- cooperative kernels (Kernel.workgroup), run one invocation at a time ----------------
+//
+// On the CPU a workgroup's invocations run one after another, so the body is split at its
+// barriers (loop fission): each barrier-free stretch becomes a loop over the invocations.
+// Accumulators that live across a barrier become arrays with one element per invocation;
+// immutable locals at those levels are recomputed in every stretch that needs them. This is
+// how tests run the GPU's tiled kernels against the reference without a GPU.
+
+const hasBarrier = (s: Stmt): boolean =>
+  s.k === 'barrier' || (s.k === 'for' && s.body.some(hasBarrier)) || (s.k === 'if' && [...s.then, ...s.else].some(hasBarrier));
+
+/** private accumulators become per-invocation array elements */
+function privatize(stmts: readonly Stmt[], priv: ReadonlySet<string>, local: string): Stmt[] {
+  const leaf = (n: string): Expr | undefined => (priv.has(n) ? { k: 'load', buf: n, index: { k: 'var', name: local } } : undefined);
+  const m = (e: Expr) => mapExpr(e, leaf);
+  return stmts.map((s): Stmt => {
+    switch (s.k) {
+      case 'let':
+        return priv.has(s.name) ? { k: 'store', buf: s.name, index: { k: 'var', name: local }, value: m(s.init), op: '=' } : { ...s, init: m(s.init) };
+      case 'assign':
+        return priv.has(s.name) ? { k: 'store', buf: s.name, index: { k: 'var', name: local }, value: m(s.value), op: s.op } : { ...s, value: m(s.value) };
+      case 'store':
+        return { ...s, index: m(s.index), value: m(s.value) };
+      case 'for':
+        return { ...s, from: m(s.from), to: m(s.to), body: privatize(s.body, priv, local) };
+      case 'if':
+        return { ...s, cond: m(s.cond), then: privatize(s.then, priv, local), else: privatize(s.else, priv, local) };
+      default:
+        return s;
+    }
+  });
+}
+
+/** the mutable locals declared at barrier levels: they must survive between stretches */
+function privates(stmts: readonly Stmt[], out: Map<string, ScalarType>): Map<string, ScalarType> {
+  for (const s of stmts) {
+    if (s.k === 'let' && s.mutable) out.set(s.name, s.t);
+    if (s.k === 'for' && hasBarrier(s)) privates(s.body, out);
+  }
+  return out;
+}
+
+function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDecl, priv: ReadonlySet<string>, shared: ReadonlySet<string>, ctx: readonly Stmt[]) {
+  let pending: Stmt[] = [];
+  let scope = [...ctx];
+  const flush = () => {
+    if (pending.some((s) => s.k !== 'comment')) {
+      // the context locals this stretch reads, directly or through each other
+      const need = new Set<string>();
+      const collect = (ss: readonly Stmt[]) => {
+        for (const s of ss) {
+          for (const e of exprsOf(s)) varsOf(e, need);
+          if (s.k === 'for') collect(s.body);
+          if (s.k === 'if') collect([...s.then, ...s.else]);
+        }
+      };
+      collect(pending);
+      const lets: Stmt[] = [];
+      for (const s of [...scope].reverse()) {
+        if (s.k === 'let' && need.has(s.name)) {
+          lets.unshift(s);
+          varsOf(s.init, need);
+        }
+      }
+      em.block(`for (let ${wg.local} = 0; ${wg.local} < ${wg.size}; ${wg.local}++) {`, () => emitStmts(em, privatize([...lets, ...pending], priv, wg.local)));
+    } else for (const s of pending) emitStmts(em, [s]);
+    pending = [];
+  };
+  for (const s of stmts) {
+    if (s.k === 'barrier') {
+      flush();
+      em.line('// barrier: every invocation above has run');
+    } else if (hasBarrier(s)) {
+      if (s.k !== 'for') throw new Error('render ts: a barrier under an if');
+      flush();
+      const inc = s.step === 1 ? `${s.v}++` : `${s.v} += ${s.step}`;
+      em.block(`for (let ${s.v} = ${expr(s.from)}; ${s.v} < ${expr(s.to)}; ${inc}) {`, () => emitWorkgroupBody(em, s.body, wg, priv, shared, scope));
+    } else if (s.k === 'let' && !s.mutable) {
+      // recomputed per stretch: it must not read what changes between stretches
+      const reads = [...loadsOf(s.init)].filter((b) => shared.has(b));
+      const vars = [...varsOf(s.init)].filter((n) => priv.has(n));
+      if (reads.length || vars.length) throw new Error(`render ts: '${s.name}' at a barrier level reads workgroup state (${[...reads, ...vars].join(', ')}); declare it inside the stretch that uses it`);
+      scope = [...scope, s];
+    } else pending.push(s);
+  }
+  flush();
+}
+
+function emitCooperative(em: Emitter, k: Kernel, wg: WorkgroupDecl) {
+  for (const a of wg.shared) em.line(`const ${a.name} = new ${arrayType(a.t)}(${a.length});`);
+  const priv = privates(peelGroups(k.body).inner, new Map());
+  for (const [name, t] of priv) em.line(`const ${name} = new ${arrayType(t)}(${wg.size});`);
+  const shared = new Set(wg.shared.map((a) => a.name));
+  const rec = (stmts: readonly Stmt[]) => {
+    const { loops, inner } = peelGroups(stmts);
+    if (loops.length === 0) return emitWorkgroupBody(em, inner, wg, new Set(priv.keys()), shared, []);
+    const [l] = loops;
+    const inc = l.step === 1 ? `${l.v}++` : `${l.v} += ${l.step}`;
+    for (const s of stmts) if (s.k === 'comment') em.line(`// ${s.text}`);
+    em.block(`for (let ${l.v} = ${expr(l.from)}; ${l.v} < ${expr(l.to)}; ${inc}) {`, () => rec(l.body));
+  };
+  rec(k.body);
+}
+
+/** the workgroup loops: the outer chain of parallel loops, as the WGSL renderer maps them */
+function peelGroups(stmts: readonly Stmt[]): { loops: (Stmt & { k: 'for' })[]; inner: readonly Stmt[] } {
+  const loops: (Stmt & { k: 'for' })[] = [];
+  let cur = stmts;
+  for (;;) {
+    const real = cur.filter((s) => s.k !== 'comment');
+    if (real.length !== 1 || real[0].k !== 'for' || !real[0].parallel) return { loops, inner: cur };
+    loops.push(real[0]);
+    cur = real[0].body;
   }
 }
 
@@ -95,7 +214,8 @@ export function renderKernelTs(k: Kernel, opts: RenderTsOptions): string {
     ...k.scalars.map((s) => (opts.types ? `${s.name}: number` : s.name)),
   ];
   const head = `${opts.exported === false ? '' : 'export '}function ${k.name}(${params.join(', ')})${opts.types ? ': void' : ''} {`;
-  em.block(head, () => emitStmts(em, k.body));
+  const wg = k.workgroup;
+  em.block(head, () => (wg ? emitCooperative(em, k, wg) : emitStmts(em, k.body)));
   return em.text();
 }
 

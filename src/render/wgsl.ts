@@ -264,6 +264,25 @@ function pruneLets(stmts: readonly Stmt[]): Stmt[] {
   }
 }
 
+/**
+ * a cooperative kernel is one dispatch: its outer chain of parallel loops (constant
+ * bounds) indexes the workgroups, the rest runs on every invocation of each
+ */
+function groupNest(body: readonly Stmt[]): Phase {
+  const dims: GridDim[] = [];
+  const notes: Stmt[] = [];
+  let cur = body;
+  for (;;) {
+    const real = cur.filter((s) => s.k !== 'comment');
+    const dim = real.length === 1 ? asGridDim(real[0]) : null;
+    if (!dim || real[0].k !== 'for') break;
+    notes.push(...cur.filter((s) => s.k === 'comment'));
+    dims.push(dim);
+    cur = real[0].body;
+  }
+  return { dims, body: [...notes, ...cur] };
+}
+
 // ---- dispatch geometry ----------------------------------------------------------------
 
 /** workgroups for `groups` under the per-dimension limit: 1D, else 2D, else 3D */
@@ -310,7 +329,7 @@ export interface WgslKernel {
   readonly bindings: readonly WgslBinding[];
   /** bytes of the uniform struct (0 without scalars); 16-byte multiple */
   readonly uniformBytes: number;
-  /** workgroup memory per workgroup, bytes (no kernel uses any yet) */
+  /** workgroup memory per workgroup, bytes (cooperative kernels' shared arrays) */
   readonly workgroupBytes: number;
 }
 
@@ -362,6 +381,9 @@ function emitStmts(em: Emitter, stmts: readonly Stmt[], env: Map<string, Ty>, bu
       case 'comment':
         em.line(`// ${s.text}`);
         break;
+      case 'barrier':
+        em.line('workgroupBarrier();');
+        break;
     }
   }
 }
@@ -370,9 +392,10 @@ const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 /** render a lowered kernel (run lowerKernel first: unroll loops must be gone) as one WGSL module */
 export function renderKernelWgsl(k: Kernel, limits: GpuLimits = DEFAULT_LIMITS): WgslKernel {
-  const bufs = new Map(k.buffers.map((b) => [b.name, b]));
+  const shared = (k.workgroup?.shared ?? []).map((a): BufferDecl => ({ ...a, access: 'read_write' }));
+  const bufs = new Map([...k.buffers, ...shared].map((b) => [b.name, b]));
   const readOnly = new Set(k.buffers.filter((b) => b.access === 'read').map((b) => b.name));
-  const phases = cut(k.body, [], [], readOnly).map((p) => ({ dims: p.dims, body: pruneLets(p.body) }));
+  const phases = (k.workgroup ? [groupNest(k.body)] : cut(k.body, [], [], readOnly)).map((p) => ({ dims: p.dims, body: pruneLets(p.body) }));
   const maxWg = Math.min(PREFERRED_WORKGROUP_SIZE, limits.maxComputeInvocationsPerWorkgroup);
 
   const em = new Emitter();
@@ -400,43 +423,58 @@ export function renderKernelWgsl(k: Kernel, limits: GpuLimits = DEFAULT_LIMITS):
     bindings.push({ binding: k.buffers.length, name: 'scalars', type: 'uniform', bytes: uniformBytes });
   }
 
+  const coop = k.workgroup;
+  if (coop) {
+    if (coop.size > limits.maxComputeInvocationsPerWorkgroup) {
+      throw new Error(`render wgsl: kernel ${k.name} needs workgroups of ${coop.size} invocations, over maxComputeInvocationsPerWorkgroup = ${limits.maxComputeInvocationsPerWorkgroup}`);
+    }
+    em.line();
+    for (const a of coop.shared) em.line(`var<workgroup> ${wgslName(a.name)}: array<${TYPE[a.t]}, ${a.length}>;`);
+  }
+
   const entries: WgslEntry[] = [];
   for (const [pi, p] of phases.entries()) {
     const name = phases.length === 1 ? 'main' : `main_${pi}`;
-    const invocations = p.dims.reduce((a, d) => a * d.count, 1);
+    // a cooperative kernel's grid counts workgroups; otherwise it counts invocations
+    const iterations = p.dims.reduce((a, d) => a * d.count, 1);
+    const invocations = coop ? iterations * coop.size : iterations;
     if (invocations > 2 ** 31 - 1) throw new Error(`render wgsl: kernel ${k.name}: ${invocations} invocations in one dispatch`);
-    const wg = p.dims.length === 0 ? 1 : Math.min(maxWg, nextPow2(invocations));
-    const workgroups = foldWorkgroups(Math.ceil(invocations / wg), limits.maxComputeWorkgroupsPerDimension);
+    const wg = coop ? coop.size : p.dims.length === 0 ? 1 : Math.min(maxWg, nextPow2(iterations));
+    const workgroups = foldWorkgroups(coop ? iterations : Math.ceil(iterations / wg), limits.maxComputeWorkgroupsPerDimension);
     entries.push({ name, grid: p.dims.map((d) => ({ v: d.v, count: d.count })), invocations, workgroupSize: wg, workgroups });
 
     const env = new Map<string, Ty>();
     for (const s of k.scalars) env.set(s.name, s.t);
     for (const d of p.dims) env.set(d.v, 'i32');
+    if (coop) env.set(coop.local, 'i32');
     const used = namesIn(p.body);
     em.line();
     const gridText = p.dims.length ? p.dims.map((d) => `${d.v}=${d.count}`).join(' x ') : 'one invocation';
-    em.line(`// dispatch ${pi + 1} of ${phases.length}: ${gridText}; ${workgroups.join('x')} workgroups of ${wg}`);
+    const unit = coop ? 'workgroup per grid point, ' : '';
+    em.line(`// dispatch ${pi + 1} of ${phases.length}: ${gridText}; ${unit}${workgroups.join('x')} workgroups of ${wg}`);
     em.line(`@compute @workgroup_size(${wg})`);
-    const params = p.dims.length ? '@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32' : '';
+    const params = p.dims.length || coop ? '@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32' : '';
     em.block(`fn ${name}(${params}) {`, () => {
       if (p.dims.length) {
         const [gx, gy] = workgroups;
         const group = workgroups[2] > 1 ? `(_wid.z * ${gy}u + _wid.y) * ${gx}u + _wid.x` : workgroups[1] > 1 ? `_wid.y * ${gx}u + _wid.x` : '_wid.x';
-        em.line(`let _lin: u32 = (${group}) * ${wg}u + _lid;`);
-        em.line(`if (_lin >= ${invocations}u) {`).indented(() => em.line('return;')).line('}');
+        // cooperative: the whole workgroup leaves together (uniform control flow for its barriers)
+        em.line(coop ? `let _lin: u32 = ${group};` : `let _lin: u32 = (${group}) * ${wg}u + _lid;`);
+        em.line(`if (_lin >= ${iterations}u) {`).indented(() => em.line('return;')).line('}');
         em.line('let _i: i32 = i32(_lin);');
         // outer loops vary slowest, as in the loop nest
-        let stride = invocations;
+        let stride = iterations;
         for (const [di, d] of p.dims.entries()) {
           stride /= d.count;
           let idx = stride === 1 ? '_i' : `_i / ${stride}`;
-          if (di > 0 && d.count < invocations / stride) idx = d.count === 1 ? '0' : `(${idx}) % ${d.count}`;
+          if (di > 0 && d.count < iterations / stride) idx = d.count === 1 ? '0' : `(${idx}) % ${d.count}`;
           if (d.count === 1) idx = '0';
           const scaled = d.step === 1 ? idx : `(${idx}) * ${d.step}`;
           const value = d.from === 0 ? scaled : `${d.from} + ${scaled}`;
           em.line(`let ${wgslName(d.v)}: i32 = ${value};`);
         }
       }
+      if (coop) em.line(`let ${wgslName(coop.local)}: i32 = i32(_lid);`);
       for (const s of k.scalars) if (used.has(s.name)) em.line(`let ${wgslName(s.name)}: ${TYPE[s.t]} = _scalars.${wgslName(s.name)};`);
       emitStmts(em, p.body, env, bufs);
     });
@@ -448,6 +486,6 @@ export function renderKernelWgsl(k: Kernel, limits: GpuLimits = DEFAULT_LIMITS):
     workgroupSize: Math.max(1, ...entries.map((e) => e.workgroupSize)),
     bindings,
     uniformBytes,
-    workgroupBytes: 0,
+    workgroupBytes: (coop?.shared ?? []).reduce((a, b) => a + b.length * 4, 0),
   };
 }
