@@ -16,9 +16,14 @@ import { dumpKernel } from '../src/ir/dump.ts';
 
 const STRATEGIES = ['direct', 'im2row'] as const;
 /** the TS target's two strategies, and the WGSL target's GPU-shaped kernels (conv-gpu.ts) rendered to TS */
-const VARIANTS = [...STRATEGIES, 'gpu'] as const;
+// gpu: the WGSL target's kernels (gather forward), gpu-tiled: its im2row + tiled GEMM forward
+// (workgroup barriers run by loop fission), both rendered to TS
+const VARIANTS = [...STRATEGIES, 'gpu', 'gpu-tiled'] as const;
 type Variant = (typeof VARIANTS)[number];
-const checkVariant = (layer: ConvPlan, v: Variant, seed = 1) => (v === 'gpu' ? checkConvLayer(layer, seed, { target: 'wgsl' }) : checkConvLayer(withStrategy(layer, v), seed));
+const checkVariant = (layer: ConvPlan, v: Variant, seed = 1) =>
+  v === 'gpu' || v === 'gpu-tiled'
+    ? checkConvLayer(layer, seed, { target: 'wgsl', gpuForward: v === 'gpu' ? 'gather' : 'tiled' })
+    : checkConvLayer(withStrategy(layer, v), seed);
 
 const convCases = CASES.flatMap((c) =>
   planCase(c)

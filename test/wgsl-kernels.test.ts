@@ -1,7 +1,7 @@
 // Every WGSL kernel run on a real WebGPU adapter (Mesa's lavapipe in CI) against the float64
-// reference, on the shared case table: each layer of each case (conv layers under both
-// strategies, so direct and im2row, stride-phase gradInput, gradWeight and gradBias all
-// run), plus the softmax cross-entropy and SGD kernels. Tolerances are `convgen check`'s.
+// reference, on the shared case table: each layer of each case (conv layers with both GPU
+// forwards, the gather and im2row + tiled GEMM in workgroup memory; stride-phase gradInput,
+// split-K gradWeight and gradBias), plus the softmax cross-entropy and SGD kernels. Tolerances are `convgen check`'s.
 // No adapter: a failure in CI, a skip with instructions elsewhere (test/helpers/webgpu.ts).
 //
 // By default (CI included) the first two cases of each layer kind run: every kind, role,
@@ -12,6 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { CASES, mulberry32, planCase, randomArray } from './cases.ts';
 import { lowerLayer } from '../src/kernels/index.ts';
+import { lowerConvGpu } from '../src/kernels/conv-gpu.ts';
 import { lowerSoftmaxCrossEntropy } from '../src/kernels/loss.ts';
 import { lowerSgd } from '../src/kernels/sgd.ts';
 import { lowerKernel } from '../src/ir/passes.ts';
@@ -50,10 +51,12 @@ describe(`WGSL kernels vs the reference: the shared case table${FULL ? '' : ' (t
       const failures: string[] = [];
       for (const l of plan.layers) {
         // the kernels the WGSL target ships: GPU-shaped convs (conv-gpu.ts), the shared rest
-        const prog = lowerLayer(l, { target: 'wgsl' });
-        if (prog.alias) continue;
-        for (const r of await checkLayerWgsl(device!, l, prog)) {
-          if (!r.result.ok) failures.push(`${l.name} ${r.out} [${r.kernels.join(', ')}]: max abs error ${r.result.maxAbs} > ${r.result.tolerance}`);
+        const progs = l.type === 'conv1d' || l.type === 'conv2d' ? (['gather', 'tiled'] as const).map((f) => lowerConvGpu(l, { forward: f })) : [lowerLayer(l, { target: 'wgsl' })];
+        for (const prog of progs) {
+          if (prog.alias) continue;
+          for (const r of await checkLayerWgsl(device!, l, prog)) {
+            if (!r.result.ok) failures.push(`${l.name} ${r.out} [${r.kernels.join(', ')}]: max abs error ${r.result.maxAbs} > ${r.result.tolerance}`);
+          }
         }
       }
       expect(failures).toEqual([]);

@@ -23,7 +23,7 @@
 import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../plan/types.ts';
 import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
 import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
-import { accum, add, and, buf, comment, eq, f32, ge, idiv, kernel, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, v, var_, type E } from '../ir/build.ts';
+import { accum, add, and, barrier, buf, comment, eq, f32, ge, idiv, kernel, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
 import { forwardAxis, gradInputAxes, type Axis, type Tap } from './conv-axes.ts';
 import { forwardWeightStrides, gradInputWeightStrides } from './conv-direct.ts';
 import { convSizes, planRow, underlyingConv } from './conv.ts';
@@ -280,15 +280,138 @@ export function gpuChannelSumStmts(batch: number, channels: number, spatial: num
   ];
 }
 
+// ---- im2row + tiled GEMM (the forward's im2row strategy) ---------------------------------
+
+/** cols[g, n, p, r*kk + kh*kW + kw] = x[n, g*Cig + r, ih, iw] (0 in the padding): one invocation per (g, n, r, oh, ow) */
+export function gpuIm2rowStmts(c: ConvGeometry, inp: string, cols: string): Stmt[] {
+  const cig = c.inC / c.groups;
+  const kk = c.kH * c.kW;
+  const K = cig * kk;
+  const P = c.outH * c.outW;
+  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
+  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const tapH = new Map(h.taps.map((t) => [t.k, t]));
+  const tapW = new Map(w.taps.map((t) => [t.k, t]));
+  const body: Stmt[] = [
+    let_('xb', mul(add(mul(v('n'), c.inC), add(mul(v('g'), cig), v('r'))), c.inH * c.inW)),
+    let_('cb', add(mul(add(mul(add(mul(v('g'), c.batch), v('n')), P), add(mul(v('oh'), c.outW), v('ow'))), K), mul(v('r'), kk))),
+  ];
+  for (let kh = 0; kh < c.kH; kh++) {
+    for (let kw = 0; kw < c.kW; kw++) {
+      const dst = add(v('cb'), kh * c.kW + kw);
+      const th = tapH.get(kh);
+      const tw = tapW.get(kw);
+      // a tap that never reads inside the input is a constant 0 column
+      if (!th || !tw) {
+        body.push(store(cols, dst, f32(0)));
+        continue;
+      }
+      const cond = allOf(tapCond(h, th, v('oh')), tapCond(w, tw, v('ow')));
+      const value = store(cols, dst, load(inp, add(v('xb'), add(mul(add(mul(v('oh'), h.inStep), th.off), c.inW), add(mul(v('ow'), w.inStep), tw.off)))));
+      body.push(cond === null ? value : if_(cond, [value], [store(cols, dst, f32(0))]));
+    }
+  }
+  return [parallel('g', 0, c.groups, () => [parallel('n', 0, c.batch, () => [parallel('r', 0, cig, () => [parallel('oh', 0, c.outH, () => [parallel('ow', 0, c.outW, () => body)])])])])];
+}
+
+/** the conjunction of the conditions present (null: none, always true) */
+const allOf = (...cs: (E | null)[]): E | null => {
+  const xs = cs.filter((x): x is E => x !== null);
+  return xs.length ? and(...xs) : null;
+};
+
+const pow2AtLeast = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+/** invocations per workgroup of the tiled GEMM: the WebGPU default limit, which every device meets */
+export const GEMM_WORKGROUP = 256;
+/** depth of one staged tile along the reduction */
+export const GEMM_TILE_K = 16;
+
+/** the tile shape for an M x N output: N-side up to 16, the rest of the workgroup on M */
+export function gemmTile(M: number, N: number, K: number): { tm: number; tn: number; tk: number; size: number } {
+  const tn = Math.min(16, pow2AtLeast(N));
+  const tm = Math.min(GEMM_WORKGROUP / tn, pow2AtLeast(M));
+  return { tm, tn, tk: Math.min(GEMM_TILE_K, pow2AtLeast(K)), size: tm * tn };
+}
+
+/**
+ * y[n, g*Cog + co, p] = b + sum_k cols[g, n, p, k] * w[g*Cog + co, k] as a tiled GEMM: one
+ * workgroup per (g, n, tile of tm pixels x tn channels); per step of tk along K the
+ * workgroup stages the A tile (cols) and the B tile (w) in workgroup memory, meets at a
+ * barrier, and each invocation accumulates its output from the staged tiles
+ */
+export function gpuTiledGemmStmts(c: ConvGeometry, names: { cols: string; w: string; bias: string | null; out: string }): { stmts: Stmt[]; size: number; shared: { name: string; t: 'f32'; length: number }[] } {
+  const cog = c.outC / c.groups;
+  const K = (c.inC / c.groups) * c.kH * c.kW;
+  const P = c.outH * c.outW;
+  const { tm, tn, tk, size } = gemmTile(P, cog, K);
+  const kTiles = Math.ceil(K / tk);
+  // stage a rows x tk tile: element e of it is (row e / tk, column e % tk)
+  const stage = (tile: string, rows: number, rowOk: (row: E) => E | null, src: (row: E, k: E) => E): Stmt[] => {
+    const count = rows * tk;
+    const body = (e: E): Stmt[] => {
+      const row = idiv(add(v('local'), mul(e, size)), tk);
+      const k = add(v('k0'), mod(add(v('local'), mul(e, size)), tk));
+      const cond = allOf(rowOk(row), K % tk === 0 ? null : lt(k, K));
+      const put = (val: E) => store(tile, add(v('local'), mul(e, size)), val);
+      const fill = cond ? if_(cond, [put(src(row, k))], [put(f32(0))]) : put(src(row, k));
+      // a tile that is not a multiple of the workgroup: the last pass leaves some invocations idle
+      return count % size === 0 ? [fill] : [if_(lt(add(v('local'), mul(e, size)), count), [fill])];
+    };
+    return [unrolled('e', 0, Math.ceil(count / size), body)];
+  };
+  const aBase = mul(add(mul(v('g'), c.batch), v('n')), P * K);
+  const body: Stmt[] = [
+    let_('li', mod(v('local'), tm)),
+    let_('lj', idiv(v('local'), tm)),
+    var_('acc', f32(0)),
+    loop('kt', 0, kTiles, (kt) => [
+      let_('k0', mul(kt, tk)),
+      ...stage('As', tm, (row) => (P % tm === 0 ? null : lt(add(v('m0'), row), P)), (row, k) => load(names.cols, add(aBase, add(mul(add(v('m0'), row), K), k)))),
+      ...stage('Bs', tn, (row) => (cog % tn === 0 ? null : lt(add(v('n0'), row), cog)), (row, k) => load(names.w, add(mul(add(mul(v('g'), cog), add(v('n0'), row)), K), k))),
+      barrier(),
+      unrolled('kk', 0, tk, (kk) => [accum('acc', mul(load('As', add(mul(v('li'), tk), kk)), load('Bs', add(mul(v('lj'), tk), kk))))]),
+      barrier(),
+    ]),
+    let_('m', add(v('m0'), v('li'))),
+    let_('co', add(mul(v('g'), cog), add(v('n0'), v('lj')))),
+    if_(allOf(P % tm === 0 ? null : lt(v('m'), P), cog % tn === 0 ? null : lt(add(v('n0'), v('lj')), cog)) ?? 1, [
+      store(names.out, add(mul(add(mul(v('n'), c.outC), v('co')), P), v('m')), names.bias ? add(v('acc'), load(names.bias, v('co'))) : v('acc')),
+    ]),
+  ];
+  const mTiles = Math.ceil(P / tm);
+  const nTiles = Math.ceil(cog / tn);
+  const stmts = [
+    comment(`tiles of ${tm} pixels x ${tn} channels, ${tk} deep along K = ${K} (${kTiles} step${kTiles === 1 ? '' : 's'}), staged in workgroup memory`),
+    parallel('g', 0, c.groups, () => [
+      parallel('n', 0, c.batch, () => [
+        parallel('tmi', 0, mTiles, (tmi) => [parallel('tni', 0, nTiles, (tni) => [let_('m0', mul(tmi, tm)), let_('n0', mul(tni, tn)), ...body])]),
+      ]),
+    ]),
+  ];
+  return { stmts, size, shared: [{ name: 'As', t: 'f32', length: tm * tk }, { name: 'Bs', t: 'f32', length: tn * tk }] };
+}
+
 // ---- the layer's program -----------------------------------------------------------------
 
 const WHY_GPU = {
   gather: 'gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled',
+  im2row: 'gpu im2row: one invocation per (group, sample, input channel, output pixel) copies its window, 0 in the padding',
+  tiled: 'gpu tiled GEMM: per workgroup a tile of pixels x channels, operand tiles staged in workgroup memory between barriers',
   splitK: 'gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics)',
 };
 
 /** a conv layer's program for the WGSL target (same buffers and roles as lowerConv's) */
-export function lowerConvGpu(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: { readonly splitK?: SplitKOptions } = {}): LayerProgram {
+export interface GpuConvOptions {
+  readonly splitK?: SplitKOptions;
+  /**
+   * forward of a conv (not conv_transpose, whose forward is C.dx): the gather, or im2row +
+   * tiled GEMM (default: tiled where the plan's forward strategy is im2row)
+   */
+  readonly forward?: 'gather' | 'tiled';
+}
+
+export function lowerConvGpu(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: GpuConvOptions = {}): LayerProgram {
   const c = underlyingConv(layer);
   const T = layer.type === 'conv_transpose2d';
   const base = convBaseName(layer.geometry, layer.type);
@@ -305,9 +428,24 @@ export function lowerConvGpu(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts
 
   if (wants('forward')) {
     const names = { inp: 'x', w: 'w', bias: hasBias ? 'b' : null, out: 'y' };
-    const buffers = [buf('x', xLen, 'read'), buf('w', sizes.w, 'read'), ...(hasBias ? [buf('b', layer.biasShape![0], 'read')] : []), buf('y', yLen, 'write')];
-    const body = T ? gpuGradInputStmts(c, names) : gpuForwardStmts(c, names);
-    forward.push({ kernel: mk('forward', 'gpu', WHY_GPU.gather, buffers, body), args: { x: 'x', w: 'weight', ...(hasBias ? { b: 'bias' } : {}), y: 'y' } });
+    const bIn = hasBias ? [buf('b', layer.biasShape![0], 'read')] : [];
+    const bArg: Record<string, string> = hasBias ? { b: 'bias' } : {};
+    const tiled = (opts.forward ?? (!T && layer.schedule.forward === 'im2row' ? 'tiled' : 'gather')) === 'tiled';
+    if (tiled && !T) {
+      const colsLen = c.groups * c.batch * c.outH * c.outW * (c.inC / c.groups) * c.kH * c.kW;
+      scratch.push({ name: 'cols', t: 'f32', length: colsLen, keep: false });
+      forward.push({
+        kernel: mk('forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', xLen, 'read'), buf('cols', colsLen, 'write')], gpuIm2rowStmts(c, 'x', 'cols')),
+        args: { x: 'x', cols: 'cols' },
+      });
+      const g = gpuTiledGemmStmts(c, { cols: 'cols', w: 'w', bias: names.bias, out: 'y' });
+      const k = mk('forward', 'gemm_tiled', WHY_GPU.tiled, [buf('cols', colsLen, 'read'), buf('w', sizes.w, 'read'), ...bIn, buf('y', yLen, 'write')], g.stmts);
+      forward.push({ kernel: { ...k, workgroup: { size: g.size, local: 'local', shared: g.shared } }, args: { cols: 'cols', w: 'weight', ...bArg, y: 'y' } });
+    } else {
+      const buffers = [buf('x', xLen, 'read'), buf('w', sizes.w, 'read'), ...bIn, buf('y', yLen, 'write')];
+      const body = T ? gpuGradInputStmts(c, names) : gpuForwardStmts(c, names);
+      forward.push({ kernel: mk('forward', 'gpu', WHY_GPU.gather, buffers, body), args: { x: 'x', w: 'weight', ...bArg, y: 'y' } });
+    }
   }
 
   // the bias gradient rides in the split-K gradWeight when it sums C's dy (a conv, not a conv_transpose)

@@ -15,7 +15,7 @@ import { lowerConv, type LowerConvOptions } from '../../src/kernels/conv.ts';
 import { lowerConvGpu, type SplitKOptions } from '../../src/kernels/conv-gpu.ts';
 
 /** `target: 'wgsl'` runs the GPU-shaped kernels (conv-gpu.ts), rendered to TS */
-export type HarnessOptions = LowerConvOptions & { readonly target?: 'ts' | 'wgsl'; readonly splitK?: SplitKOptions };
+export type HarnessOptions = LowerConvOptions & { readonly target?: 'ts' | 'wgsl'; readonly splitK?: SplitKOptions; readonly gpuForward?: 'gather' | 'tiled' };
 import { refBackward, refForward } from '../../src/reference/index.ts';
 import { compileKernelTs } from './run-ts-kernel.ts';
 import { mulberry32 } from '../cases.ts';
@@ -82,7 +82,7 @@ export function runConvLayer(layer: ConvPlan, seed = 1, opts: HarnessOptions = {
   const w = rand32(numel(layer.weightShape!), rng);
   const b = layer.biasShape ? rand32(numel(layer.biasShape), rng) : undefined;
   const dy = rand32(numel(layer.outShape), rng);
-  const prog = opts.target === 'wgsl' ? lowerConvGpu(layer, { splitK: opts.splitK }) : lowerConv(layer, opts);
+  const prog = opts.target === 'wgsl' ? lowerConvGpu(layer, { splitK: opts.splitK, forward: opts.gpuForward }) : lowerConv(layer, opts);
   // outputs start as NaN: a kernel that skips an element fails the check
   const bufs: Record<string, Float32Array> = {
     x,
