@@ -5,23 +5,27 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseModel } from '../src/spec/parse.ts';
-import { planModel } from '../src/plan/plan.ts';
+import { planModel, type PlanOptions } from '../src/plan/plan.ts';
+import type { ModelPlan } from '../src/plan/types.ts';
 import { lowerModel } from '../src/kernels/index.ts';
 import { formatGpuSchedule, scheduleGpu } from '../src/gpu/schedule.ts';
 import { DEFAULT_LIMITS, parseLimits } from '../src/gpu/limits.ts';
 import { ConvgenError } from '../src/errors.ts';
 import { emitGpuFiles } from '../src/emit/gpu.ts';
 
-const load = (f: string) => planModel(parseModel(JSON.parse(readFileSync(`examples/${f}`, 'utf8'))));
+const load = (f: string, opts: PlanOptions = {}) => planModel(parseModel(JSON.parse(readFileSync(`examples/${f}`, 'utf8'))), opts);
+/** the kernels the WGSL target ships */
+const gpuProgram = (plan: ModelPlan) => lowerModel(plan, { target: 'wgsl' });
 
 describe('GPU schedule', () => {
   it('records every kernel in run order with its dispatches, bindings and workgroup memory', () => {
     const plan = load('lenet.json');
-    const s = scheduleGpu(plan, lowerModel(plan));
+    const s = scheduleGpu(plan, gpuProgram(plan));
     expect(s.kernels[0].layer).toBe(plan.layers[0].name);
     expect(s.kernels.at(-1)!.phase).toBe('sgd');
     for (const k of s.kernels) {
       expect(k.dispatches.length).toBeGreaterThan(0);
+      // the gather forward: no workgroup memory
       expect(k.workgroupBytes).toBe(0);
       for (const d of k.dispatches) expect(d.workgroups[0] * d.workgroups[1] * d.workgroups[2] * d.workgroupSize).toBeGreaterThanOrEqual(d.invocations);
     }
@@ -32,14 +36,29 @@ describe('GPU schedule', () => {
   it('refuses a layer whose buffer exceeds maxStorageBufferBindingSize, naming the layer and the limit', () => {
     const plan = load('lenet.json');
     const limits = { ...DEFAULT_LIMITS, maxStorageBufferBindingSize: 100_000 };
-    expect(() => scheduleGpu(plan, lowerModel(plan), limits)).toThrow(ConvgenError);
-    expect(() => scheduleGpu(plan, lowerModel(plan), limits)).toThrow(/layers\[0\] \(conv2d "c1"\).*100352 bytes.*maxStorageBufferBindingSize = 100000/);
-    expect(() => emitGpuFiles(plan, lowerModel(plan), { limits })).toThrow(/maxStorageBufferBindingSize/);
+    expect(() => scheduleGpu(plan, gpuProgram(plan), limits)).toThrow(ConvgenError);
+    expect(() => scheduleGpu(plan, gpuProgram(plan), limits)).toThrow(/layers\[0\] \(conv2d "c1"\).*100352 bytes.*maxStorageBufferBindingSize = 100000/);
+    expect(() => emitGpuFiles(plan, gpuProgram(plan), { limits })).toThrow(/maxStorageBufferBindingSize/);
+  });
+
+  it('records the tiled GEMM forward (im2row strategy): one workgroup per tile, its workgroup memory; refuses it over the invocation limit', () => {
+    const plan = load('lenet.json', { strategy: 'im2row' });
+    const s = scheduleGpu(plan, gpuProgram(plan));
+    const gemm = s.kernels.filter((k) => k.kernel.endsWith('_fwd_gemm_tiled'));
+    expect(gemm.map((k) => k.layer)).toEqual(['c1', 'c3']);
+    for (const k of gemm) {
+      // A and B tiles of 16 deep: (tm + tn) * 16 floats
+      expect(k.workgroupBytes).toBeGreaterThan(0);
+      expect(k.dispatches[0].workgroupSize).toBe(256);
+      expect(k.bindings.map((b) => b.bound)).toEqual(['cols', 'weight', 'bias', 'y']);
+    }
+    const small = { ...DEFAULT_LIMITS, maxComputeInvocationsPerWorkgroup: 128 };
+    expect(() => scheduleGpu(plan, gpuProgram(plan), small)).toThrow(/layers\[0\] \(conv2d "c1"\).*workgroups of 256 invocations.*maxComputeInvocationsPerWorkgroup = 128.*"strategy": "direct"/);
   });
 
   it('folds dispatches into 2D under a small per-dimension limit', () => {
     const plan = load('lenet.json');
-    const s = scheduleGpu(plan, lowerModel(plan), { ...DEFAULT_LIMITS, maxComputeWorkgroupsPerDimension: 100 });
+    const s = scheduleGpu(plan, gpuProgram(plan), { ...DEFAULT_LIMITS, maxComputeWorkgroupsPerDimension: 100 });
     const relu = s.kernels.find((k) => k.kernel.startsWith('relu_6x28x28_fwd'))!;
     expect(relu.dispatches[0].workgroups[1]).toBeGreaterThan(1);
     expect(Math.max(...s.kernels.flatMap((k) => k.dispatches.flatMap((d) => d.workgroups)))).toBeLessThanOrEqual(100);
@@ -54,7 +73,7 @@ describe('GPU schedule', () => {
   // structure rather than a snapshot: the kernels' dispatch shapes belong to the kernel builders
   it('prints one row per dispatch, the first of each kernel naming layer, phase and kernel', () => {
     const plan = load('seed.json');
-    const s = scheduleGpu(plan, lowerModel(plan));
+    const s = scheduleGpu(plan, gpuProgram(plan));
     const lines = formatGpuSchedule(s).trimEnd().split('\n');
     expect(lines[0]).toMatch(/^WGSL schedule: \d+ kernels, \d+ dispatches$/);
     expect(lines[1]).toContain('65535 workgroups/dim, 256 invocations/workgroup');

@@ -66,6 +66,14 @@ function checkLimits(wk: WgslKernel, k: Kernel, where: string, limits: GpuLimits
 export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuLimits = DEFAULT_LIMITS): GpuSchedule {
   const out: GpuKernelSchedule[] = [];
   const add = (k: Kernel, layer: string, phase: GpuKernelSchedule['phase'], where: string, args: Readonly<Record<string, string>>) => {
+    // a cooperative kernel's workgroup is fixed by its tiles: refuse it here, naming the layer
+    if (k.workgroup && k.workgroup.size > limits.maxComputeInvocationsPerWorkgroup) {
+      throw new ConvgenError(
+        where,
+        `kernel ${k.name} runs workgroups of ${k.workgroup.size} invocations (a tiled GEMM), over maxComputeInvocationsPerWorkgroup = ${limits.maxComputeInvocationsPerWorkgroup}`,
+        `give the layer "strategy": "direct" (the gather forward needs no workgroup memory), or pass --limits with a larger maxComputeInvocationsPerWorkgroup`,
+      );
+    }
     const wk = renderKernelWgsl(lowerKernel(k), limits);
     checkLimits(wk, k, where, limits);
     out.push({
