@@ -6,7 +6,7 @@
 // Keep cases small: the whole table runs through finite differences in float64.
 
 import { parseModel } from '../src/spec/parse.ts';
-import { planModel } from '../src/plan/plan.ts';
+import { planModel, type PlanOptions } from '../src/plan/plan.ts';
 import type { LayerType } from '../src/spec/types.ts';
 import type { ModelPlan } from '../src/plan/types.ts';
 import { numel } from '../src/plan/types.ts';
@@ -236,8 +236,8 @@ export const CASES: readonly TestCase[] = [
 ];
 
 /** parse and plan a case through the real front end */
-export function planCase(c: TestCase): ModelPlan {
-  return planModel(parseModel(c.model));
+export function planCase(c: TestCase, opts: PlanOptions = {}): ModelPlan {
+  return planModel(parseModel(c.model), opts);
 }
 
 // ---- seeded data ----------------------------------------------------------------------

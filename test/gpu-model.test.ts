@@ -44,7 +44,8 @@ const root = mkdtempSync(join(tmpdir(), 'convgen-gpu-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 async function build(plan: ModelPlan): Promise<(device: GPUDevice, o?: { seed?: number }) => Promise<GpuModel>> {
-  const files = emitGpuFiles(plan, lowerModel(plan));
+  // what `convgen build` ships for the WGSL target: the GPU-shaped program
+  const files = emitGpuFiles(plan, lowerModel(plan, { target: 'wgsl' }));
   const dir = join(root, plan.name);
   for (const [p, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, p)), { recursive: true });
@@ -69,6 +70,10 @@ const examples = readdirSync('examples').filter((f) => f.endsWith('.json')).sort
 const models: [string, () => ModelPlan][] = [
   ['examples/seed.json', () => planModel(parseModel(JSON.parse(readFileSync('examples/seed.json', 'utf8'))))],
   ...CASES.filter((c) => c.kinds.length > 2).map((c): [string, () => ModelPlan] => [c.name, () => planCase(c)]),
+  // the im2row strategy: conv forwards as im2row + tiled GEMM in workgroup memory
+  ...CASES.filter((c) => c.kinds.length > 2 && c.kinds.some((k) => k === 'conv2d' || k === 'conv1d'))
+    .slice(0, 2)
+    .map((c): [string, () => ModelPlan] => [`${c.name} (im2row: tiled GEMM forward)`, () => planCase(c, { strategy: 'im2row' })]),
   ...examples
     .filter((f) => process.env.GPU_MODEL_EXAMPLES === '1' || ONLY === f)
     .map((f): [string, () => ModelPlan] => [`examples/${f}`, () => planModel(parseModel(JSON.parse(readFileSync(`examples/${f}`, 'utf8'))))]),
