@@ -10,6 +10,7 @@ import { parseModel } from '../src/spec/parse.ts';
 import { planModel } from '../src/plan/plan.ts';
 import type { ModelPlan } from '../src/plan/types.ts';
 import type { Kernel } from '../src/ir/types.ts';
+import { lowerConvGpu } from '../src/kernels/conv-gpu.ts';
 import { lowerLayer, lowerModel } from '../src/kernels/index.ts';
 import { lowerKernel } from '../src/ir/passes.ts';
 import { foldWorkgroups, renderKernelWgsl } from '../src/render/wgsl.ts';
@@ -17,15 +18,17 @@ import { DEFAULT_LIMITS } from '../src/gpu/limits.ts';
 import { withStrategy, type ConvPlan } from './helpers/conv-harness.ts';
 import { compilationMessages, createKernelPipelines, validationDevice } from './helpers/webgpu.ts';
 
-/** every kernel a plan lowers to; conv layers under both strategies */
+/**
+ * every kernel a plan lowers to: the WGSL target's GPU-shaped convs (gather and im2row +
+ * tiled GEMM forwards), and the TS-shaped ones under both strategies (the renderer takes any kernel)
+ */
 function kernelsOf(plan: ModelPlan): Kernel[] {
   const out: Kernel[] = [];
   for (const l of plan.layers) {
     const variants = 'schedule' in l ? [withStrategy(l as ConvPlan, 'direct'), withStrategy(l as ConvPlan, 'im2row')] : [l];
-    for (const v of variants) {
-      const p = lowerLayer(v);
-      for (const c of [...p.forward, ...p.backward]) out.push(c.kernel);
-    }
+    const programs = variants.map((v) => lowerLayer(v));
+    if ('schedule' in l) programs.push(...(['gather', 'tiled'] as const).map((f) => lowerConvGpu(l as ConvPlan, { forward: f })));
+    for (const p of programs) for (const c of [...p.forward, ...p.backward]) out.push(c.kernel);
   }
   const m = lowerModel(plan);
   if (m.loss) out.push(m.loss);
