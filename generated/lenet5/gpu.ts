@@ -26,7 +26,8 @@
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
-// without @webgpu/types (pass a real GPUDevice)
+// without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
+// is assignable as it is, with no cast
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type GpuBuffer = { destroy(): void; mapAsync(mode: number): Promise<void>; getMappedRange(): ArrayBuffer; unmap(): void };
 type GpuPass = { setPipeline(p: any): void; setBindGroup(i: number, g: any): void; dispatchWorkgroups(x: number, y?: number, z?: number): void; end(): void };
@@ -39,7 +40,14 @@ export type GpuDeviceLike = {
   createComputePipeline(d: any): any;
   createBindGroup(d: any): any;
   createCommandEncoder(): GpuEncoder;
-  queue: { writeBuffer(b: GpuBuffer, offset: number, data: ArrayBufferView): void; submit(cmds: any[]): void };
+  // data: GPUQueue's is BufferSource | SharedArrayBuffer (views of an ArrayBuffer only, from
+  // TypeScript 5.7 on). TypeScript compares a method's parameters both ways, so GPUQueue's method
+  // is assignable to this one because its data type lies inside this union, and the union still
+  // takes the views this module writes, whatever buffer they sit on. Keep the method syntax.
+  queue: {
+    writeBuffer(b: GpuBuffer, offset: number, data: ArrayBufferView | ArrayBufferLike, dataOffset?: number, size?: number): void;
+    submit(cmds: any[]): void;
+  };
 };
 
 // GPUBufferUsage / GPUShaderStage / GPUMapMode values (the spec's constants)
