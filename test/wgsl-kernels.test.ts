@@ -10,6 +10,9 @@
 // (not understood yet), so it is not the default.
 
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { cfgArb, planOf } from './helpers/conv-configs.ts';
+import type { ConvPlan } from './helpers/conv-harness.ts';
 import { CASES, mulberry32, planCase, randomArray } from './cases.ts';
 import { lowerLayer } from '../src/kernels/index.ts';
 import { lowerConvGpu } from '../src/kernels/conv-gpu.ts';
@@ -62,6 +65,32 @@ describe(`WGSL kernels vs the reference: the shared case table${FULL ? '' : ' (t
       expect(failures).toEqual([]);
     }, TIMEOUT);
   }
+});
+
+// random conv layers (the TS kernel tests' generator): every GPU conv kernel, both forwards
+describe('WGSL conv kernels vs the reference: random configs', () => {
+  const RUNS = FULL ? 120 : 24;
+  gpuIt(`agree on ${RUNS} random conv configs (gather and tiled GEMM forwards, stride phases, split-K)`, async () => {
+    let ran = 0;
+    await fc.assert(
+      fc.asyncProperty(cfgArb, fc.constantFrom('gather' as const, 'tiled' as const), async (cfg, forward) => {
+        let layer: ConvPlan;
+        try {
+          layer = planOf(cfg);
+        } catch (e) {
+          if (e instanceof RangeError) return true; // an empty output: not a valid layer
+          throw e;
+        }
+        ran++;
+        for (const r of await checkLayerWgsl(device!, layer, lowerConvGpu(layer, { forward }), 5)) {
+          if (!r.result.ok) throw new Error(`${r.out} [${r.kernels.join(', ')}]: max abs error ${r.result.maxAbs} > ${r.result.tolerance} for ${JSON.stringify(layer.geometry)}`);
+        }
+        return true;
+      }),
+      { numRuns: RUNS, seed: 20261204 },
+    );
+    expect(ran).toBeGreaterThanOrEqual(RUNS * 0.8);
+  }, TIMEOUT);
 });
 
 describe('WGSL model kernels', () => {
