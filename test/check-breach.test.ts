@@ -1,16 +1,18 @@
-// Regression guard: convgen check must exit 1 and print FAIL when a kernel is wrong. A relu
-// that forgets to clamp (y = x) is swapped in for the real one.
+// Regression guard: convgen check must exit 1 and print FAIL when a kernel is wrong, on
+// either target. A relu that forgets to clamp (y = x) is swapped in for the real one.
 
 import { expect, it, vi } from 'vitest';
 import type { LayerPlan } from '../src/plan/types.ts';
+import type { LowerOptions } from '../src/kernels/index.ts';
+import { numericDeviceOrSkip } from './helpers/webgpu.ts';
 
 vi.mock('../src/kernels/index.ts', async (orig) => {
   const real = await orig<typeof import('../src/kernels/index.ts')>();
   const build = await import('../src/ir/build.ts');
   return {
     ...real,
-    lowerLayer(l: LayerPlan) {
-      const p = real.lowerLayer(l);
+    lowerLayer(l: LayerPlan, opts?: LowerOptions) {
+      const p = real.lowerLayer(l, opts);
       if (l.type !== 'relu') return p;
       const n = p.forward[0].kernel.buffers[0].length;
       const broken = build.kernel({
@@ -23,20 +25,33 @@ vi.mock('../src/kernels/index.ts', async (orig) => {
   };
 });
 
-it('exits 1 and marks the broken kernel FAIL', async () => {
+async function check(args: string[]): Promise<{ code: number; out: string }> {
   const { checkCommand } = await import('../src/cli/check.ts');
   let out = '';
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
     out += String(s);
     return true;
   });
-  let code: number;
   try {
-    code = await checkCommand(['examples/seed.json']);
+    return { code: await checkCommand(args), out };
   } finally {
     spy.mockRestore();
   }
+}
+
+it('exits 1 and marks the broken kernel FAIL', async () => {
+  const { code, out } = await check(['examples/seed.json']);
   expect(code).toBe(1);
   expect(out).toMatch(/\| relu1 +\| relu_2x2x2_fwd +\|.*\| FAIL \|/);
   expect(out).toMatch(/model seed_problem .*: [1-9]\d* FAILED/);
+}, 60_000);
+
+// an adapter is needed: a failure in CI without one, a skip elsewhere (test/helpers/webgpu.ts)
+const device = await numericDeviceOrSkip();
+
+it.skipIf(!device)('--target wgsl: exits 1 and marks the broken WGSL kernel FAIL', async () => {
+  const { code, out } = await check(['examples/seed.json', '--target', 'wgsl']);
+  expect(code).toBe(1);
+  expect(out).toMatch(/\| relu1 +\| relu_2x2x2_fwd +\|.*\| FAIL \|/);
+  expect(out).toMatch(/model seed_problem \(target wgsl .*: [1-9]\d* FAILED/);
 }, 60_000);

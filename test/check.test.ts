@@ -38,8 +38,13 @@ describe('convgen check', () => {
     expect(out).toContain('backward: grads.up1.weight');
   }, 60_000);
 
-  it('refuses targets it cannot run', async () => {
-    await expect(run(['examples/seed.json', '--target', 'wgsl'])).rejects.toThrow(/runs the ts target only/);
+  it('refuses targets it does not know; --help names both', async () => {
+    await expect(run(['examples/seed.json', '--target', 'cuda'])).rejects.toThrow(/--target: must be ts or wgsl, got "cuda"/);
+    await expect(run(['examples/seed.json', '--target'])).rejects.toThrow(/--target: must be ts or wgsl, got nothing/);
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('--target ts|wgsl');
+    expect(help.out).toContain('install-webgpu-deps.sh');
   });
 });
 

@@ -1,6 +1,6 @@
-// convgen check model.json... [--target ts] [--seed N]
+// convgen check model.json... [--target ts|wgsl] [--seed N]
 // Builds each model in memory and runs it against the float64 reference interpreter on
-// seeded random data:
+// seeded random data (--target wgsl: the same on a WebGPU adapter, ./check-wgsl.ts):
 //   1. every layer kernel, executed through the kernel-execution helper (compileKernelTs:
 //      lowered, rendered as the generated code is, evaluated), each output compared with
 //      refForward / refBackward, and the loss kernel against the reference softmax cross-entropy;
@@ -31,17 +31,22 @@ import { emitModel } from '../emit/index.ts';
 import { writeOutputAtomic } from '../emit/write.ts';
 import { planFile } from './plan.ts';
 
-export const CHECK_HELP = `usage: convgen check model.json... [--target ts] [--seed N]
+export const CHECK_HELP = `usage: convgen check model.json... [--target ts|wgsl] [--seed N]
 
 Run every generated kernel of each model against the float64 reference interpreter on
 seeded random data, then the whole generated module (forward, loss, every gradient).
 Prints one row per kernel: layer | kernel | strategy | max abs error | max rel error |
 tolerance | ok. Exits 1 when any result is outside its tolerance.
 
+With --target wgsl the WGSL kernels and the generated WebGPU runtime (gpu.ts) run on a
+WebGPU adapter through Dawn (the \`webgpu\` devDependency); on a machine without a GPU,
+scripts/install-webgpu-deps.sh installs Mesa's software adapter (docs/wgsl.md). No
+adapter: exit 1 with a message saying how to get one.
+
 flags:
-  --target ts     the target to check (only ts for now)
-  --seed N        seed of the random inputs and parameters (default 1)
-  -h, --help      print this help
+  --target ts|wgsl  the target to check (default ts)
+  --seed N          seed of the random inputs and parameters (default 1)
+  -h, --help        print this help
 `;
 
 const EPS32 = 2 ** -23;
@@ -101,7 +106,7 @@ export const kernelTolerance = (R: number) => (maxRef: number) => 2 * EPS32 * (R
 export const modelTolerance = (maxRef: number) => MODEL_TOLERANCE * Math.max(1e-3, maxRef);
 
 /** mulberry32, floats in [0, 1) */
-function rng32(seed: number): () => number {
+export function rng32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -112,7 +117,8 @@ function rng32(seed: number): () => number {
   };
 }
 
-const uniform = (n: number, rng: () => number, scale = 1): Float32Array => {
+/** n floats uniform in [-scale, scale) */
+export const uniform = (n: number, rng: () => number, scale = 1): Float32Array => {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = (2 * rng() - 1) * scale;
   return a;
@@ -215,46 +221,88 @@ interface GeneratedModel {
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
 }
 
+/**
+ * one target of the generated module, in its plain-JS flavour, written to a temporary folder
+ * and imported from there (`entry`: index.js for ts, gpu.js for wgsl), as a user's app would
+ */
+export async function importEmitted<M>(plan: ModelPlan, target: 'ts' | 'wgsl', entry: string): Promise<{ mod: M; cleanup: () => void }> {
+  const files = await emitModel(plan, { target, emit: 'js' });
+  const root = mkdtempSync(join(tmpdir(), 'convgen-check-'));
+  const cleanup = () => rmSync(root, { recursive: true, force: true });
+  try {
+    const dir = join(root, plan.name);
+    writeOutputAtomic(dir, files);
+    return { mod: (await import(pathToFileURL(join(dir, entry)).href)) as M, cleanup };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
+
 /** import the generated module (plain-JS flavour) from a temporary folder */
 export async function importGenerated(plan: ModelPlan): Promise<{ createModel: (o?: { seed?: number }) => GeneratedModel; cleanup: () => void }> {
-  const files = await emitModel(plan, { target: 'ts', emit: 'js' });
-  const root = mkdtempSync(join(tmpdir(), 'convgen-check-'));
-  const dir = join(root, plan.name);
-  writeOutputAtomic(dir, files);
-  const mod = (await import(pathToFileURL(join(dir, 'index.js')).href)) as { createModel: (o?: { seed?: number }) => GeneratedModel };
-  return { createModel: mod.createModel, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  const { mod, cleanup } = await importEmitted<{ createModel: (o?: { seed?: number }) => GeneratedModel }>(plan, 'ts', 'index.js');
+  return { createModel: mod.createModel, cleanup };
+}
+
+type Tensors = Record<string, { weight?: Float32Array; bias?: Float32Array }>;
+
+/** a generated model as the model check drives it (the TS module's calls return at once, the GPU runtime's resolve after readback) */
+export interface ModelUnderCheck {
+  params(): Promise<Tensors>;
+  forward(x: Float32Array): Promise<ArrayLike<number>>;
+  backward(dOut: Float32Array): Promise<ArrayLike<number>>;
+  lossAndGrad(x: Float32Array, labels: Int32Array): Promise<number>;
+  /** the gradients the last lossAndGrad / backward left */
+  grads(): Promise<Tensors>;
+}
+
+/**
+ * a model against the reference model with the same parameters, on data drawn from
+ * `seed + 1`: forward's output, then lossAndGrad's loss (or, without a loss, backward's dx)
+ * and every gradient
+ */
+export async function compareModel(plan: ModelPlan, seed: number, model: ModelUnderCheck): Promise<CheckRow[]> {
+  const rng = rng32(seed + 1);
+  const params: Record<string, RefParams> = {};
+  for (const [name, p] of Object.entries(await model.params())) params[name] = { weight: p.weight, bias: p.bias };
+  const ref = createReferenceModel(plan, params);
+  const x = uniform(numel(plan.inShape), rng);
+  const rows: CheckRow[] = [];
+  const row = (kernel: string, got: ArrayLike<number>, want: ArrayLike<number>) =>
+    rows.push({ layer: '(model)', kernel, strategy: '-', result: compare(got, want, modelTolerance) });
+  row('forward: output', Float32Array.from(await model.forward(x)), ref.forward(x));
+  const vectorOut = plan.outShape.length === 2;
+  if (vectorOut) {
+    const labels = Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1]));
+    const loss = await model.lossAndGrad(x, labels);
+    row('lossAndGrad: loss', [loss], [ref.lossAndGrad(x, labels)]);
+  } else {
+    const dOut = uniform(numel(plan.outShape), rng);
+    row('backward: dx', Float32Array.from(await model.backward(dOut)), ref.backward(dOut));
+  }
+  const grads = await model.grads();
+  for (const [name, g] of Object.entries(ref.grads)) {
+    for (const kind of ['weight', 'bias'] as const) {
+      const want = g[kind];
+      if (want) row(`${vectorOut ? 'lossAndGrad' : 'backward'}: grads.${name}.${kind}`, grads[name][kind]!, want);
+    }
+  }
+  return rows;
 }
 
 /** the whole generated module against the reference model with the same parameters */
 export async function checkModel(plan: ModelPlan, seed: number): Promise<CheckRow[]> {
   const { createModel, cleanup } = await importGenerated(plan);
   try {
-    const rng = rng32(seed + 1);
     const model = createModel({ seed });
-    const params: Record<string, RefParams> = {};
-    for (const [name, p] of Object.entries(model.params)) params[name] = { weight: p.weight, bias: p.bias };
-    const ref = createReferenceModel(plan, params);
-    const x = uniform(numel(plan.inShape), rng);
-    const rows: CheckRow[] = [];
-    const row = (kernel: string, got: ArrayLike<number>, want: ArrayLike<number>) =>
-      rows.push({ layer: '(model)', kernel, strategy: '-', result: compare(got, want, modelTolerance) });
-    row('forward: output', Float32Array.from(model.forward(x)), ref.forward(x));
-    const vectorOut = plan.outShape.length === 2;
-    if (vectorOut) {
-      const labels = Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1]));
-      const loss = model.lossAndGrad(x, labels);
-      row('lossAndGrad: loss', [loss], [ref.lossAndGrad(x, labels)]);
-    } else {
-      const dOut = uniform(numel(plan.outShape), rng);
-      row('backward: dx', Float32Array.from(model.backward(dOut)), ref.backward(dOut));
-    }
-    for (const [name, g] of Object.entries(ref.grads)) {
-      for (const kind of ['weight', 'bias'] as const) {
-        const want = g[kind];
-        if (want) row(`${vectorOut ? 'lossAndGrad' : 'backward'}: grads.${name}.${kind}`, model.grads[name][kind]!, want);
-      }
-    }
-    return rows;
+    return await compareModel(plan, seed, {
+      params: async () => model.params,
+      forward: async (x) => model.forward(x),
+      backward: async (dOut) => model.backward(dOut),
+      lossAndGrad: async (x, labels) => model.lossAndGrad(x, labels),
+      grads: async () => model.grads,
+    });
   } finally {
     cleanup();
   }
@@ -277,11 +325,12 @@ export function formatCheckTable(title: string, rows: CheckRow[]): string {
 
 interface CheckArgs {
   files: string[];
+  target: 'ts' | 'wgsl';
   seed: number;
 }
 
 function parseArgs(args: string[]): CheckArgs | 'help' {
-  const out: CheckArgs = { files: [], seed: 1 };
+  const out: CheckArgs = { files: [], target: 'ts', seed: 1 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const eq = a.indexOf('=');
@@ -290,7 +339,8 @@ function parseArgs(args: string[]): CheckArgs | 'help' {
     if (flag === '-h' || flag === '--help') return 'help';
     if (flag === '--target') {
       const v = value();
-      if (v !== 'ts') throw new ConvgenError('--target', `convgen check runs the ts target only, got ${JSON.stringify(v ?? null)}`, 'write --target ts (or leave it out)');
+      if (v !== 'ts' && v !== 'wgsl') throw new ConvgenError('--target', `must be ts or wgsl, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --target ts (the default) or --target wgsl');
+      out.target = v;
     } else if (flag === '--seed') {
       const v = Number(value());
       if (!Number.isInteger(v) || v < 0) throw new ConvgenError('--seed', 'must be a non-negative integer', 'write --seed 1');
@@ -309,6 +359,7 @@ export async function checkCommand(args: string[]): Promise<number> {
     return EXIT_OK;
   }
   const plans = parsed.files.map((f) => planFile(f));
+  if (parsed.target === 'wgsl') return (await import('./check-wgsl.ts')).checkWgsl(plans, parsed.seed);
   let failures = 0;
   for (const plan of plans) {
     const rng = rng32(parsed.seed);

@@ -1,0 +1,156 @@
+// One layer's WGSL kernels (forward, then backward) run on a WebGPU device on the data
+// `convgen check` gives the TS kernels (the same draws from the same rng, in the same
+// order), every output compared with the float64 reference under the same tolerances.
+// `convgen check --target wgsl` prints the rows; test/wgsl-kernels.test.ts asserts them.
+
+import type { LayerPlan, ModelPlan } from '../plan/types.ts';
+import { numel } from '../plan/types.ts';
+import type { KernelCall, LayerProgram } from '../kernels/types.ts';
+import { lowerSoftmaxCrossEntropy } from '../kernels/loss.ts';
+import { lowerKernel } from '../ir/passes.ts';
+import { renderKernelWgsl } from '../render/wgsl.ts';
+import { refBackward, refForward, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
+import { ROLE_TAG } from '../kernels/names.ts';
+import { compare, kernelTolerance, reductionLength, uniform, type CheckRow, type Comparison } from '../cli/check.ts';
+import { DEFAULT_LIMITS, type GpuLimits } from './limits.ts';
+import { createKernelPipelines, download, pumped, runWgslKernel, upload, type HostArray } from './run-kernel.ts';
+
+/** one output of a layer (y, dx, gradWeight, gradBias) against the reference */
+export interface WgslOutput {
+  readonly out: string;
+  /** the kernels that write it, in run order */
+  readonly kernels: readonly string[];
+  readonly result: Comparison;
+}
+
+export interface WgslLayerRun {
+  /** every call in run order, with the compared outputs it writes (none: it writes only scratch) */
+  readonly calls: readonly { readonly phase: 'forward' | 'backward'; readonly kernel: string; readonly outs: readonly string[] }[];
+  readonly outputs: readonly WgslOutput[];
+}
+
+/** encode one kernel call: bind the layer's buffers by the call's args, one dispatch per entry */
+function encodeCall(device: GPUDevice, pass: GPUComputePassEncoder, call: KernelCall, gpu: Record<string, GPUBuffer>, limits: GpuLimits) {
+  const wk = renderKernelWgsl(lowerKernel(call.kernel), limits);
+  const p = createKernelPipelines(device, wk);
+  const entries = call.kernel.buffers.map((b, i) => ({ binding: i, resource: { buffer: gpu[call.args[b.name]] } }));
+  pass.setBindGroup(0, device.createBindGroup({ layout: p.layout, entries }));
+  for (const { pipeline, workgroups } of p.pipelines) {
+    pass.setPipeline(pipeline);
+    pass.dispatchWorkgroups(...workgroups);
+  }
+}
+
+/**
+ * run `prog` (a layer's program, not a view) in one submission and compare y, dx and the
+ * parameter gradients with refForward / refBackward; a WebGPU validation error throws
+ */
+export async function runLayerWgsl(device: GPUDevice, l: LayerPlan, prog: LayerProgram, rng: () => number, limits: GpuLimits = DEFAULT_LIMITS): Promise<WgslLayerRun> {
+  const fanIn = l.weightShape ? numel(l.weightShape) / l.weightShape[0] : 1;
+  // drawn in checkLayer's order (x, dy, weight, bias): both targets see the same data
+  const host: Record<string, HostArray> = {
+    x: uniform(numel(l.inShape), rng),
+    dy: uniform(numel(l.outShape), rng),
+    y: new Float32Array(numel(l.outShape)).fill(NaN),
+    dx: new Float32Array(numel(l.inShape)).fill(NaN),
+  };
+  const params: RefParams = {};
+  if (l.weightShape) {
+    host.weight = params.weight = uniform(numel(l.weightShape), rng, 1 / Math.sqrt(fanIn));
+    host.gradWeight = new Float32Array(numel(l.weightShape)).fill(NaN);
+  }
+  if (l.biasShape) {
+    host.bias = params.bias = uniform(numel(l.biasShape), rng, 1 / Math.sqrt(fanIn));
+    host.gradBias = new Float32Array(numel(l.biasShape)).fill(NaN);
+  }
+  // scratch starts as NaN too: a reader of an unwritten element fails the comparison
+  for (const s of prog.scratch) host[s.name] = s.t === 'f32' ? new Float32Array(s.length).fill(NaN) : new Int32Array(s.length).fill(-1);
+  const gpu: Record<string, GPUBuffer> = {};
+  for (const [k, a] of Object.entries(host)) gpu[k] = upload(device, a);
+
+  const fwd = refForward(l, host.x as Float32Array, params);
+  const bwd = refBackward(l, host.x as Float32Array, fwd.y, host.dy as Float32Array, params, fwd.cache);
+  const want: Record<string, ArrayLike<number> | undefined> = { y: fwd.y, dx: bwd.dx, gradWeight: bwd.gradWeight, gradBias: bwd.gradBias };
+
+  try {
+    device.pushErrorScope('validation');
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    const calls: WgslLayerRun['calls'][number][] = [];
+    const writers = new Map<string, string[]>();
+    for (const [phase, list] of [['forward', prog.forward], ['backward', prog.backward]] as const) {
+      for (const call of list) {
+        encodeCall(device, pass, call, gpu, limits);
+        const outs = call.kernel.buffers.filter((b) => b.access !== 'read').map((b) => call.args[b.name]);
+        for (const o of outs) writers.set(o, [...(writers.get(o) ?? []), call.kernel.name]);
+        calls.push({ phase, kernel: call.kernel.name, outs: outs.filter((o) => o in want) });
+      }
+    }
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    const err = await pumped(device.popErrorScope());
+    if (err) throw new Error(`${l.name}: WebGPU validation: ${err.message}`);
+
+    const outputs: WgslOutput[] = [];
+    for (const c of calls) {
+      for (const o of c.outs) if (!want[o]) throw new Error(`check: ${l.name}: ${c.kernel} writes ${o}, which the reference does not produce`);
+    }
+    for (const [name, ref] of Object.entries(want)) {
+      if (!ref) continue;
+      const kernels = writers.get(name);
+      if (!kernels) throw new Error(`check: ${l.name}: no WGSL kernel writes ${name}, which the reference produces`);
+      const got = await download(device, gpu[name], ref.length, Float32Array);
+      outputs.push({ out: name, kernels, result: compare(got, ref, kernelTolerance(reductionLength(l, name as 'y'))) });
+    }
+    return { calls, outputs };
+  } finally {
+    for (const b of Object.values(gpu)) b.destroy();
+  }
+}
+
+const STRATEGY_TAG = new RegExp(`_(?:${Object.values(ROLE_TAG).join('|')})_([a-z0-9]+)$`);
+
+/**
+ * the strategy column of a WGSL row: the tag the kernel's name carries after its role
+ * (`conv5x5_..._dw_splitk` -> splitk). The plan's direct / im2row schedule shapes only
+ * the TS kernels, so it would be wrong here.
+ */
+export function wgslStrategyOf(kernel: string): string {
+  return STRATEGY_TAG.exec(kernel)?.[1] ?? '-';
+}
+
+/** the rows `convgen check` prints for one layer: one per kernel call and output it writes, as for the TS target */
+export async function checkLayerWgsl(device: GPUDevice, l: LayerPlan, prog: LayerProgram, rng: () => number, limits: GpuLimits = DEFAULT_LIMITS): Promise<CheckRow[]> {
+  if (prog.alias) return [{ layer: l.name, kernel: `(${l.type}: a view, no kernels)`, strategy: '-', result: null, note: '-' }];
+  const run = await runLayerWgsl(device, l, prog, rng, limits);
+  const result = new Map(run.outputs.map((o) => [o.out, o.result]));
+  const rows: CheckRow[] = [];
+  for (const c of run.calls) {
+    if (c.outs.length === 0) {
+      rows.push({ layer: l.name, kernel: c.kernel, strategy: '-', result: null, note: '(scratch: checked by its readers)' });
+      continue;
+    }
+    for (const o of c.outs) rows.push({ layer: l.name, kernel: c.outs.length > 1 ? `${c.kernel} (${o})` : c.kernel, strategy: wgslStrategyOf(c.kernel), result: result.get(o)! });
+  }
+  return rows;
+}
+
+/** the WGSL loss kernel (logits of +-8, random labels) against the reference softmax cross-entropy, as checkLoss does for TS */
+export async function checkLossWgsl(device: GPUDevice, plan: ModelPlan, rng: () => number, limits: GpuLimits = DEFAULT_LIMITS): Promise<CheckRow[]> {
+  if (plan.outShape.length !== 2) return [];
+  const [N, K] = plan.outShape;
+  const loss = lowerSoftmaxCrossEntropy(N, K);
+  const logits = uniform(N * K, rng, 8);
+  const labels = Int32Array.from({ length: N }, () => Math.floor(rng() * K));
+  const out = await runWgslKernel(device, renderKernelWgsl(lowerKernel(loss), limits), loss.buffers, {
+    logits,
+    labels,
+    dlogits: new Float32Array(N * K).fill(NaN),
+    loss: new Float32Array(1).fill(NaN),
+  });
+  const ref = softmaxCrossEntropy(logits, labels, N, K);
+  return [
+    { layer: '(loss)', kernel: `${loss.name} (loss)`, strategy: '-', result: compare(out.loss, [ref.loss], kernelTolerance(N * K)) },
+    { layer: '(loss)', kernel: `${loss.name} (dlogits)`, strategy: '-', result: compare(out.dlogits, ref.dLogits, kernelTolerance(K)) },
+  ];
+}

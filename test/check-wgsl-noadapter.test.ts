@@ -1,0 +1,62 @@
+// convgen check --target wgsl on a machine without WebGPU: exit 1 and say how to get an
+// adapter, whether the `webgpu` package is missing or Dawn finds no adapter (stock
+// bookworm Mesa: requestAdapter() resolves null). The package is mocked (and, end to end,
+// the Vulkan loader pointed at no driver), so this runs everywhere.
+
+import { afterEach, expect, it, vi } from 'vitest';
+
+afterEach(() => {
+  vi.doUnmock('webgpu');
+  vi.resetModules();
+});
+
+async function check(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { checkCommand } = await import('../src/cli/check.ts');
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  try {
+    return { code: await checkCommand(args), out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+it('no adapter: exit 1, nothing on stdout, a message naming the install script', async () => {
+  vi.doMock('webgpu', () => ({ create: () => ({ requestAdapter: async () => null }), globals: {} }));
+  const r = await check(['examples/seed.json', '--target', 'wgsl']);
+  expect(r.code).toBe(1);
+  expect(r.out).toBe('');
+  expect(r.err).toMatch(/^convgen check: --target wgsl: no WebGPU adapter: Dawn's default backend found no adapter; .*scripts\/install-webgpu-deps\.sh.*docs\/wgsl\.md\n$/);
+});
+
+it('no `webgpu` package: exit 1 with the same instructions', async () => {
+  vi.doMock('webgpu', () => {
+    throw new Error("Cannot find package 'webgpu'");
+  });
+  const r = await check(['examples/seed.json', '--target', 'wgsl']);
+  expect(r.code).toBe(1);
+  expect(r.out).toBe('');
+  expect(r.err).toMatch(/no WebGPU adapter: the `webgpu` package did not load \(.*\); run `npm install`.*install-webgpu-deps\.sh/);
+});
+
+it('a bad model file is still a usage error (exit 2 through main), before any device is opened', async () => {
+  vi.doMock('webgpu', () => {
+    throw new Error('must not be loaded');
+  });
+  const { ConvgenError } = await import('../src/errors.ts');
+  await expect(check(['examples/missing.json', '--target', 'wgsl'])).rejects.toBeInstanceOf(ConvgenError);
+});
+
+it('through bin/convgen.js with no Vulkan driver: exit 1 with the message, and the process ends', async () => {
+  const { spawnSync } = await import('node:child_process');
+  // the Vulkan loader finds no driver: Dawn's real code path to "no adapter"
+  const env = { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '/nonexistent/icd.json' };
+  const r = spawnSync(process.execPath, ['bin/convgen.js', 'check', 'examples/seed.json', '--target', 'wgsl'], { encoding: 'utf8', env, timeout: 60_000 });
+  expect(r.status).toBe(1);
+  expect(r.stdout).toBe('');
+  // (or, where the package itself is missing, that it did not load)
+  expect(r.stderr).toMatch(/convgen check: --target wgsl: no WebGPU adapter: .*; run `npm install`.*install-webgpu-deps\.sh/);
+}, 60_000);

@@ -1,0 +1,78 @@
+// convgen check --target wgsl: the TS check's table (same columns, same data, same
+// tolerances) for the WGSL kernels and the generated WebGPU runtime, on a real adapter
+// (lavapipe in CI). No adapter: a failure in CI, a skip with instructions elsewhere
+// (test/helpers/webgpu.ts). The seed problem keeps it short: every shader compiles on
+// lavapipe's LLVM, seconds per example on a cold shader cache.
+
+import { describe, expect, it, vi } from 'vitest';
+import { checkCommand } from '../src/cli/check.ts';
+import { NO_ADAPTER, numericDeviceOrSkip } from './helpers/webgpu.ts';
+
+const device = await numericDeviceOrSkip();
+const gpuIt = device ? it : it.skip;
+if (!device) describe.skip(NO_ADAPTER, () => it('needs an adapter', () => {}));
+
+async function run(args: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  try {
+    return { code: await checkCommand(args), out };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+interface Row {
+  layer: string;
+  kernel: string;
+  strategy: string;
+  tolerance: string;
+  ok: string;
+}
+
+/** the table's rows (after the header and the rule) */
+function rows(out: string): Row[] {
+  const lines = out.split('\n').filter((l) => l.startsWith('| '));
+  return lines.slice(1).map((l) => {
+    const c = l.slice(2, -2).split(' | ').map((s) => s.trim());
+    return { layer: c[0], kernel: c[1], strategy: c[2], tolerance: c[5], ok: c[6] };
+  });
+}
+
+/** per layer, the distinct tolerances of its compared rows */
+function tolerancesByLayer(rs: Row[]): Record<string, string[]> {
+  const out: Record<string, Set<string>> = {};
+  for (const r of rs) if (r.tolerance) (out[r.layer] ??= new Set()).add(r.tolerance);
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
+}
+
+describe('convgen check --target wgsl', () => {
+  gpuIt('seed problem: every WGSL kernel, the loss and the generated gpu.ts within the TS check tolerances, on the same data', async () => {
+    const ts = await run(['examples/seed.json', '--seed', '3']);
+    const wgsl = await run(['examples/seed.json', '--target', 'wgsl', '--seed', '3']);
+    expect(wgsl.code, wgsl.out).toBe(0);
+    expect(wgsl.out).toMatch(/^model seed_problem \(target wgsl on .+, seed 3\): all within tolerance\n/);
+    expect(wgsl.out).not.toContain('FAIL');
+    // the same columns
+    const header = (s: string) => s.split('\n').find((l) => l.startsWith('| layer'))!.split('|').map((c) => c.trim());
+    expect(header(wgsl.out)).toEqual(header(ts.out));
+    const w = rows(wgsl.out);
+    const t = rows(ts.out);
+    // the GPU-shaped conv kernels, named and labelled by their shape
+    expect(w.filter((r) => r.layer === 'conv').map((r) => [r.kernel, r.strategy])).toEqual([
+      ['conv3x3_1x4x4_to_2_fwd_gpu', 'gpu'],
+      ['conv3x3_1x4x4_to_2_dw_splitk', 'splitk'],
+      ['conv3x3_1x4x4_to_2_dx_gpu', 'gpu'],
+    ]);
+    for (const r of w) if (r.tolerance) expect(r.ok, `${r.layer} ${r.kernel}`).toBe('ok');
+    // the same data and tolerances: each layer's outputs get the TS rows' tolerances
+    expect(tolerancesByLayer(w)).toEqual(tolerancesByLayer(t));
+    // the loss kernel and the whole-model rows match the TS rows one for one (same init for a seed)
+    const tail = (rs: Row[]) => rs.filter((r) => r.layer === '(loss)' || r.layer === '(model)').map((r) => [r.layer, r.kernel, r.tolerance]);
+    expect(tail(w)).toEqual(tail(t));
+    expect(tail(w).map((r) => r[1])).toEqual(expect.arrayContaining(['lossAndGrad: loss', 'lossAndGrad: grads.conv.weight', 'lossAndGrad: grads.fc.weight']));
+  }, 120_000);
+});
