@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { planFile } from '../src/cli/plan.ts';
 import { formatPlanTable } from '../src/plan/table.ts';
+import { lowerModel } from '../src/kernels/index.ts';
+import { formatGpuSchedule, scheduleGpu } from '../src/gpu/schedule.ts';
+import { DEFAULT_LIMITS } from '../src/gpu/limits.ts';
 import { EXAMPLES } from './spec-mutations.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -59,5 +62,85 @@ describe('planFile', () => {
     const f = join(dir, 'm.json');
     writeFileSync(f, JSON.stringify({ name: 'm', batch: 1, input: [1, 4, 4], layers: [{ type: 'linear', out_features: 2 }] }));
     expect(() => planFile(f)).toThrow(`${f}: layers[0] (linear "linear0"): linear needs a vector per sample, but its input is [1, 4, 4]; add a { "type": "flatten" } layer before it`);
+  });
+});
+
+describe('convgen plan --target wgsl', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'convgen-cli-wgsl-'));
+  const limitsFile = (name: string, text: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+  const scheduleOf = (file: string, limits = DEFAULT_LIMITS) => {
+    const plan = planFile(join(root, file));
+    return scheduleGpu(plan, lowerModel(plan, { target: 'wgsl' }), limits);
+  };
+
+  it('prints the schedule of the wgsl program per model; --json prints it as data; the default target is unchanged', () => {
+    const r = convgen('plan', 'examples/lenet.json', 'examples/seed.json', '--target', 'wgsl');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`model lenet5 (target wgsl)\n${formatGpuSchedule(scheduleOf('examples/lenet.json'))}\nmodel seed_problem (target wgsl)\n${formatGpuSchedule(scheduleOf('examples/seed.json'))}`);
+    // the wgsl program (GPU-shaped convs), not the TS one (direct / im2row)
+    expect(r.stdout).toMatch(/^c1 +\| forward +\| conv5x5_p2_1x28x28_to_6_fwd_gpu +\| main +\| 75264 \(/m);
+    expect(r.stdout).not.toMatch(/_(direct|im2row)\b/);
+    const json = convgen('plan', 'examples/seed.json', '--target=wgsl', '--json');
+    expect(json.status).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ model: 'seed_problem', ...JSON.parse(JSON.stringify(scheduleOf('examples/seed.json'))) });
+    expect(convgen('plan', 'examples/seed.json', '--target', 'ts').stdout).toBe(formatPlanTable(planFile(join(root, 'examples/seed.json'))));
+  });
+
+  it('--limits: missing keys keep the defaults, a small dispatch limit folds grids into 2D', () => {
+    const f = limitsFile('fold.json', JSON.stringify({ maxComputeWorkgroupsPerDimension: 100, maxTextureDimension2D: 8192 }));
+    const r = convgen('plan', 'examples/lenet.json', '--target', 'wgsl', '--limits', f);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const limits = { ...DEFAULT_LIMITS, maxComputeWorkgroupsPerDimension: 100 };
+    expect(r.stdout).toBe(`model lenet5 (target wgsl)\n${formatGpuSchedule(scheduleOf('examples/lenet.json', limits))}`);
+    expect(r.stdout).toContain('limits: 100 workgroups/dim, 256 invocations/workgroup');
+    // every grid fits the limit, and the big ones fold into 2D / 3D
+    const grids = [...r.stdout.matchAll(/\| (\d+)x(\d+)x(\d+) +\|/g)].map((m) => m.slice(1, 4).map(Number));
+    expect(grids.length).toBeGreaterThan(30);
+    for (const g of grids) expect(Math.max(...g)).toBeLessThanOrEqual(100);
+    expect(grids.some((g) => g[1] > 1)).toBe(true);
+  });
+
+  it('a limit breach: exit 2, one line naming the file, the layer and the limit, nothing on stdout', () => {
+    const f = limitsFile('tiny.json', JSON.stringify({ maxStorageBufferBindingSize: 100000 }));
+    const r = convgen('plan', 'examples/seed.json', 'examples/lenet.json', '--target', 'wgsl', '--limits', f);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^convgen plan: examples\/lenet\.json: layers\[0\] \(conv2d "c1"\): kernel conv5x5_p2_1x28x28_to_6_fwd_gpu binds buffer 'x' of 100352 bytes .*over maxStorageBufferBindingSize = 100000; .*--limits.*\n$/);
+  });
+
+  it('a bad limits file: exit 2 naming the file and the fix', () => {
+    const missing = join(dir, 'none.json');
+    const cases: [string, RegExp][] = [
+      [missing, /no such file; pass --limits a JSON file of WebGPU limits/],
+      [limitsFile('bad.json', '{"maxStorageBufferBindingSize": '), /not valid JSON \(.*\); pass --limits a JSON file of WebGPU limits/],
+      [limitsFile('list.json', '[1, 2]'), /expected a JSON object of WebGPU limits/],
+      [limitsFile('zero.json', '{"maxComputeInvocationsPerWorkgroup": 0}'), /\.maxComputeInvocationsPerWorkgroup: expected a positive integer, got 0/],
+      [dir, /it is a folder, not a limits file/],
+    ];
+    for (const [f, why] of cases) {
+      const r = convgen('plan', 'examples/seed.json', '--target', 'wgsl', '--limits', f);
+      expect(r.status, f).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.startsWith(`convgen plan: ${f}`), r.stderr).toBe(true);
+      expect(r.stderr).toMatch(why);
+    }
+  });
+
+  it('usage errors: --limits needs a file and the wgsl target; an unknown target; --help names the flags', () => {
+    const f = limitsFile('ok.json', '{}');
+    expect(convgen('plan', 'examples/seed.json', '--limits', f).stderr).toBe('convgen plan: --limits: device limits apply to the WGSL schedule only; add --target wgsl\n');
+    expect(convgen('plan', 'examples/seed.json', '--target', 'wgsl', '--limits').stderr).toBe('convgen plan: --limits: needs a file; write --limits limits.json\n');
+    const bad = convgen('plan', 'examples/seed.json', '--target', 'cuda');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^convgen plan: --target: must be "ts" or "wgsl", got "cuda"/);
+    const help = convgen('plan', '--help');
+    expect(help.stdout).toContain('--target ts|wgsl');
+    expect(help.stdout).toContain('--limits FILE');
   });
 });

@@ -1,5 +1,5 @@
 // convgen build model.json... [--out DIR] [--target ts|wgsl|all] [--strategy direct|im2row|auto]
-//   [--emit ts|js] [--check] [--dump ir|plan]
+//   [--emit ts|js] [--limits limits.json] [--check] [--dump ir|plan]
 // Parse, plan, lower and render every model in memory first; only then write each
 // generated/<name>/ atomically (src/emit/write.ts). --check writes nothing and lists what
 // would change; --dump prints a stage instead of writing.
@@ -11,6 +11,7 @@ import { planFile } from './plan.ts';
 import { emitModel, type EmitFlavour, type Target } from '../emit/index.ts';
 import { diffOutput, isClean, writeOutputAtomic } from '../emit/write.ts';
 import { stableJson } from '../emit/json.ts';
+import { loadLimitsFile, type GpuLimits } from '../gpu/limits.ts';
 import { lowerModel } from '../kernels/index.ts';
 import { lowerKernel, dumpKernel } from '../ir/passes.ts';
 import { join } from 'node:path';
@@ -27,6 +28,10 @@ flags:
   --target ts|wgsl|all  which targets to generate (default: all)
   --strategy NAME       direct, im2row or auto (default auto: the model file's choice, else the cost model's)
   --emit ts|js          TypeScript sources (default), or plain-JavaScript ESM with .d.ts files
+  --limits FILE         WebGPU limits the WGSL target plans for (JSON, keys as in GPUSupportedLimits,
+                        e.g. a dump of device.limits; missing keys keep the spec defaults). A layer
+                        the limits cannot hold stops the build with an error naming the layer and
+                        the limit, and nothing is written
   --check               write nothing; exit 1 and list the files that would change (or be removed)
   --dump ir|plan        print the lowered kernel IR or the plan as JSON instead of writing
   -h, --help            print this help
@@ -40,6 +45,8 @@ interface BuildArgs {
   check: boolean;
   dump?: 'ir' | 'plan';
   plan: PlanOptions;
+  /** --limits: the file, read once the flags are parsed */
+  limitsFile?: string;
 }
 
 function choice<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T {
@@ -77,6 +84,12 @@ function parseArgs(args: string[]): BuildArgs | 'help' {
       case '--emit':
         out.emit = choice('--emit', value(), ['ts', 'js'] as const);
         break;
+      case '--limits': {
+        const v = value();
+        if (!v) throw new ConvgenError('--limits', 'needs a file', 'write --limits limits.json');
+        out.limitsFile = v;
+        break;
+      }
       case '--check':
         out.check = true;
         break;
@@ -117,6 +130,7 @@ export async function buildCommand(args: string[]): Promise<number> {
     process.stdout.write(BUILD_HELP);
     return EXIT_OK;
   }
+  const limits: GpuLimits | undefined = parsed.limitsFile === undefined ? undefined : loadLimitsFile(parsed.limitsFile);
   // plan every file before writing anything: a bad file stops the build with nothing written
   const plans = parsed.files.map((f) => planFile(f, parsed.plan));
   const names = new Map<string, string>();
@@ -129,9 +143,15 @@ export async function buildCommand(args: string[]): Promise<number> {
     process.stdout.write(dump(plans, parsed.dump));
     return EXIT_OK;
   }
+  // render every model before writing any: a limit breach in the last model writes nothing
   const outputs: { dir: string; files: Record<string, string> }[] = [];
-  for (const plan of plans) {
-    outputs.push({ dir: join(parsed.out, plan.name), files: await emitModel(plan, { target: parsed.target, emit: parsed.emit }) });
+  for (const [i, plan] of plans.entries()) {
+    try {
+      outputs.push({ dir: join(parsed.out, plan.name), files: await emitModel(plan, { target: parsed.target, emit: parsed.emit, limits }) });
+    } catch (err) {
+      if (err instanceof ConvgenError) throw err.inFile(parsed.files[i]);
+      throw err;
+    }
   }
   if (parsed.check) {
     let stale = 0;
@@ -144,7 +164,7 @@ export async function buildCommand(args: string[]): Promise<number> {
       for (const p of d.removed) process.stdout.write(`would remove  ${dir}/${p}\n`);
     }
     if (stale) {
-      process.stdout.write(`${stale} of ${outputs.length} output folder(s) out of date: run convgen build ${parsed.files.join(' ')}\n`);
+      process.stdout.write(`${stale} of ${outputs.length} output folder(s) out of date: run convgen build ${args.filter((a) => a !== '--check').join(' ')}\n`);
       return EXIT_CHECK_FAILED;
     }
     process.stdout.write(`${outputs.length} output folder(s) up to date\n`);

@@ -1,22 +1,36 @@
-// convgen plan model.json [--json] [--strategy direct|im2row]: parse and plan, then print
-// the plan as a table (or as JSON). Errors are ConvgenErrors attributed to the file;
-// main.ts prints them and exits 2.
+// convgen plan model.json [--json] [--strategy direct|im2row] [--target ts|wgsl] [--limits FILE]:
+// parse and plan, then print the plan as a table (or as JSON); with --target wgsl, the GPU
+// schedule instead (src/gpu/schedule.ts: per kernel, its dispatches, workgroup size and
+// count, workgroup memory and bindings, checked against the device limits). Errors are
+// ConvgenErrors attributed to the file; main.ts prints them and exits 2.
 
 import { ConvgenError, EXIT_OK } from '../errors.ts';
 import { planModel, type PlanOptions } from '../plan/plan.ts';
 import { formatPlanTable } from '../plan/table.ts';
 import { loadModelFile } from '../spec/parse.ts';
 import type { ModelPlan } from '../plan/types.ts';
+import { lowerModel } from '../kernels/index.ts';
+import { loadLimitsFile, type GpuLimits } from '../gpu/limits.ts';
+import { formatGpuSchedule, scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
 
-export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy direct|im2row]
+export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy direct|im2row] [--target ts|wgsl] [--limits FILE]
 
 Parse and plan each model file and print one row per layer: shapes per sample,
 kernel/stride/padding/dilation, conv strategy, parameters, MFLOPs (forward, and backward =
 grad-input + grad-weight), and activation KiB for the whole batch, with totals.
 
+With --target wgsl, print the WGSL target's schedule instead: one row per dispatch, in run
+order (forward, backward, loss, SGD), with its kernel, entry point, invocations (the
+parallel loops mapped to them), workgroup size, workgroup counts (folded into 2D / 3D past
+maxComputeWorkgroupsPerDimension), workgroup memory and bound buffers (KiB; :rw writable,
+:u uniform). A layer the device limits cannot hold is an error naming the layer and the limit.
+
 flags:
-  --json                print the plan as JSON instead of the table
+  --json                print the plan (or, with --target wgsl, the schedule) as JSON instead of the table
   --strategy <name>     force one conv strategy (direct or im2row) instead of the cost model's choice
+  --target ts|wgsl      the TS plan (default) or the WGSL schedule
+  --limits FILE         WebGPU limits to schedule for (JSON, keys as in GPUSupportedLimits; missing
+                        keys keep the spec defaults); needs --target wgsl
   -h, --help            print this help
 `;
 
@@ -24,10 +38,13 @@ interface PlanArgs {
   files: string[];
   json: boolean;
   options: PlanOptions;
+  target: 'ts' | 'wgsl';
+  /** --limits: the file, read once the flags are parsed */
+  limitsFile?: string;
 }
 
 function parseArgs(args: string[]): PlanArgs | 'help' {
-  const out: PlanArgs = { files: [], json: false, options: {} };
+  const out: PlanArgs = { files: [], json: false, options: {}, target: 'ts' };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '-h' || a === '--help') return 'help';
@@ -38,11 +55,22 @@ function parseArgs(args: string[]): PlanArgs | 'help' {
         throw new ConvgenError('--strategy', `must be "direct" or "im2row", got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --strategy direct or --strategy im2row, or leave it out for the cost model');
       }
       out.options.strategy = v;
+    } else if (a === '--target' || a.startsWith('--target=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      if (v !== 'ts' && v !== 'wgsl') {
+        throw new ConvgenError('--target', `must be "ts" or "wgsl", got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --target wgsl for the GPU schedule, or leave it out for the plan table');
+      }
+      out.target = v;
+    } else if (a === '--limits' || a.startsWith('--limits=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      if (!v) throw new ConvgenError('--limits', 'needs a file', 'write --limits limits.json');
+      out.limitsFile = v;
     } else if (a.startsWith('-') && a !== '-') {
       throw new ConvgenError(a, 'unknown flag', 'see convgen plan --help');
     } else out.files.push(a);
   }
   if (out.files.length === 0) throw new ConvgenError('arguments', 'no model file given', 'run convgen plan model.json');
+  if (out.limitsFile !== undefined && out.target !== 'wgsl') throw new ConvgenError('--limits', 'device limits apply to the WGSL schedule only', 'add --target wgsl');
   return out;
 }
 
@@ -57,14 +85,35 @@ export function planFile(path: string, options: PlanOptions = {}): ModelPlan {
   }
 }
 
+/** the WGSL target's schedule of one planned file; a limit breach names the file and the layer */
+export function scheduleFile(plan: ModelPlan, path: string, limits?: GpuLimits): GpuSchedule {
+  try {
+    return scheduleGpu(plan, lowerModel(plan, { target: 'wgsl' }), limits);
+  } catch (err) {
+    if (err instanceof ConvgenError) throw err.inFile(path);
+    throw err;
+  }
+}
+
 export async function planCommand(args: string[]): Promise<number> {
   const parsed = parseArgs(args);
   if (parsed === 'help') {
     process.stdout.write(PLAN_HELP);
     return EXIT_OK;
   }
+  const limits = parsed.limitsFile === undefined ? undefined : loadLimitsFile(parsed.limitsFile);
   // plan every file before printing, so a bad file prints nothing but its error
   const plans = parsed.files.map((f) => planFile(f, parsed.options));
+  if (parsed.target === 'wgsl') {
+    const schedules = plans.map((p, i) => ({ plan: p, schedule: scheduleFile(p, parsed.files[i], limits) }));
+    if (parsed.json) {
+      const data = schedules.map((s) => ({ model: s.plan.name, ...s.schedule }));
+      process.stdout.write(JSON.stringify(data.length === 1 ? data[0] : data, null, 2) + '\n');
+    } else {
+      process.stdout.write(schedules.map((s) => `model ${s.plan.name} (target wgsl)\n${formatGpuSchedule(s.schedule)}`).join('\n'));
+    }
+    return EXIT_OK;
+  }
   if (parsed.json) {
     process.stdout.write(JSON.stringify(plans.length === 1 ? plans[0] : plans, null, 2) + '\n');
   } else {

@@ -8,6 +8,7 @@ import { lowerModel } from '../kernels/index.ts';
 import { emitModelTs } from './model-ts.ts';
 import { emitGpuFiles } from './gpu.ts';
 import { NAME_PATTERN } from '../spec/names.ts';
+import type { GpuLimits } from '../gpu/limits.ts';
 
 export type Target = 'ts' | 'wgsl' | 'all';
 export type EmitFlavour = 'ts' | 'js';
@@ -18,6 +19,8 @@ export interface EmitOptions {
   target?: Target;
   /** TypeScript sources, or plain-JavaScript ESM + .d.ts */
   emit?: EmitFlavour;
+  /** the device limits the WGSL target plans for (default: the WebGPU spec's defaults); a breach throws a ConvgenError naming the layer */
+  limits?: GpuLimits;
 }
 
 /** every file of one model's output folder, sorted by path (async: callers need not change if an emitter becomes async) */
@@ -31,7 +34,7 @@ export async function emitModel(plan: ModelPlan, opts: EmitOptions = {}): Promis
   if (target === 'ts' || target === 'all') Object.assign(files, emitModelTs(plan, lowerModel(plan)));
   if (target === 'wgsl' || target === 'all') {
     // the GPU's kernels are shaped for it (src/kernels/conv-gpu.ts), on the same buffers
-    for (const [path, text] of Object.entries(emitGpuFiles(plan, lowerModel(plan, { target: 'wgsl' })))) {
+    for (const [path, text] of Object.entries(emitGpuFiles(plan, lowerModel(plan, { target: 'wgsl' }), { limits: opts.limits }))) {
       if (path in files) throw new Error(`emit: two emitters both write ${path}`);
       files[path] = text;
     }

@@ -3,6 +3,7 @@
 // for more (`--limits limits.json`, keys named as in GPUSupportedLimits, so a dump of
 // `device.limits` works as is).
 
+import { readFileSync, statSync } from 'node:fs';
 import { ConvgenError } from '../errors.ts';
 
 export interface GpuLimits {
@@ -48,4 +49,33 @@ export function parseLimits(json: unknown, where = 'limits'): GpuLimits {
     out[key] = v;
   }
   return out as unknown as GpuLimits;
+}
+
+/** a limits.json is a few hundred bytes (a full `device.limits` dump included) */
+const MAX_LIMITS_FILE_BYTES = 1 << 20;
+
+const LIMITS_FIX = 'pass --limits a JSON file of WebGPU limits (keys as in GPUSupportedLimits, e.g. {"maxStorageBufferBindingSize": 268435456}), or leave --limits out for the WebGPU defaults';
+
+/** `--limits limits.json`: read and parse the file; every error names the file and the fix */
+export function loadLimitsFile(path: string): GpuLimits {
+  let text: string;
+  try {
+    // a device or a pipe would be read forever
+    const st = statSync(path);
+    if (!st.isFile()) throw new ConvgenError(path, st.isDirectory() ? 'it is a folder, not a limits file' : 'is not a regular file', LIMITS_FIX);
+    if (st.size > MAX_LIMITS_FILE_BYTES) throw new ConvgenError(path, `is ${st.size} bytes, too large for a limits file`, LIMITS_FIX);
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (err instanceof ConvgenError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot read it (${code ?? 'unknown error'})`;
+    throw new ConvgenError(path, why, LIMITS_FIX);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConvgenError(path, `not valid JSON (${(err as Error).message})`, LIMITS_FIX);
+  }
+  return parseLimits(json, path);
 }
