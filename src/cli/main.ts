@@ -5,9 +5,9 @@ import { ConvgenError, EXIT_BAD_INPUT } from '../errors.ts';
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  plan: { summary: 'print the per-layer plan as a table (--json for data)', load: async () => (await import('./plan.ts')).planCommand },
-  build: { summary: 'generate kernels and the model module into generated/<name>/', load: async () => (await import('./build.ts')).buildCommand },
-  check: { summary: 'run every generated kernel against the reference interpreter', load: async () => (await import('./check.ts')).checkCommand },
+  plan: { summary: 'print the per-layer plan as a table (--target wgsl: the GPU schedule; --json for data)', load: async () => (await import('./plan.ts')).planCommand },
+  build: { summary: 'generate kernels and the model module into generated/<name>/ (--limits for a GPU\'s limits)', load: async () => (await import('./build.ts')).buildCommand },
+  check: { summary: 'run every generated kernel against the reference interpreter (--target ts|wgsl)', load: async () => (await import('./check.ts')).checkCommand },
 };
 
 export function usage(): string {
