@@ -4,7 +4,7 @@
 // Both start from the same PyTorch-default init for a given seed.
 
 import { createModel, plan } from '../../generated/lenet5/index.ts';
-import { createGpuModel, type GpuDeviceLike } from '../../generated/lenet5/gpu.ts';
+import { createGpuModel } from '../../generated/lenet5/gpu.ts';
 import type { CompiledModel, ParamTensors, Trainable } from './model.ts';
 import { webgpuDevice } from './webgpu.ts';
 
@@ -25,10 +25,17 @@ export async function startLenet(target: Target, seed: number): Promise<RunningM
     const model: CompiledModel = createModel({ seed });
     return { model, params: async () => model.params, description: 'generated TypeScript kernels', close: () => {} };
   }
+  const started = performance.now();
   const { device, adapter } = await webgpuDevice();
-  // the cast: GpuDeviceLike types writeBuffer's data as ArrayBufferView<ArrayBufferLike>, which
-  // TypeScript 5.9's GPUDevice (ArrayBuffer-backed views only) does not accept; reported
-  const gpu = await createGpuModel(device as unknown as GpuDeviceLike, { seed });
+  const gpu = await createGpuModel(device, { seed });
+  // some drivers (lavapipe among them) compile a pipeline at its first dispatch, not when it is
+  // created: run the forward and training passes once on a batch of zeros so that compiling
+  // happens here, at start, and the first epoch's throughput is the kernels'. This writes only
+  // activations, the loss and gradients (all overwritten by the next step), never parameters.
+  const zeros = new Float32Array(plan.inShape.reduce<number>((a, b) => a * b, 1));
+  await gpu.forward(zeros);
+  await gpu.lossAndGrad(zeros, new Int32Array(plan.batch));
+  const ready = (performance.now() - started) / 1000;
   const model: Trainable = {
     plan,
     forward: (x) => gpu.forward(x),
@@ -38,7 +45,7 @@ export async function startLenet(target: Target, seed: number): Promise<RunningM
   return {
     model,
     params: () => gpu.readParams(),
-    description: `generated WGSL kernels on WebGPU (${adapter})`,
+    description: `generated WGSL kernels on WebGPU (${adapter}), pipelines ready in ${ready.toFixed(1)} s`,
     close: () => {
       gpu.destroy();
       device.destroy();
