@@ -11,7 +11,7 @@ import { checkConvLayer, runConvLayer, withStrategy, type ConvPlan } from './hel
 import { cfgArb, pair, planOf, type Cfg } from './helpers/conv-configs.ts';
 import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../src/plan/types.ts';
 import { lowerConv, transposedToConv } from '../src/kernels/conv.ts';
-import { splitK } from '../src/kernels/conv-gpu.ts';
+import { lowerConvGpu, splitK, TAP_UNROLL_LIMIT } from '../src/kernels/conv-gpu.ts';
 import { lowerKernel } from '../src/ir/passes.ts';
 import { dumpKernel } from '../src/ir/dump.ts';
 
@@ -223,5 +223,27 @@ describe('conv kernel structure', () => {
       'stride phase (1, 1): 2 of 9 taps',
     ]);
     expect(text).not.toMatch(/ % /);
+  });
+});
+
+describe('GPU gather: windows wider than TAP_UNROLL_LIMIT run their taps as a loop', () => {
+  // [kind, k, s, d, pad fraction, extra]: padded, strided, dilated, a conv_transpose with phases of many taps
+  const wide: Cfg[] = [
+    { kind: 'conv1d', batch: 2, groups: 1, cinPer: 2, coutPer: 4, k: [1, 20], s: [1, 3], d: [1, 2], pad: [0, 0, 0.5, 0.25], extra: [0, 4], op: [0, 0], bias: true },
+    { kind: 'conv2d', batch: 1, groups: 2, cinPer: 2, coutPer: 2, k: [9, 11], s: [2, 1], d: [1, 1], pad: [0.5, 0.25, 1, 0], extra: [12, 14], op: [0, 0], bias: false },
+    { kind: 'conv_transpose2d', batch: 2, groups: 1, cinPer: 3, coutPer: 2, k: [20, 3], s: [2, 1], d: [1, 1], pad: [0.25, 0.25, 0.5, 0], extra: [1, 2], op: [1, 0], bias: true },
+  ];
+  for (const cfg of wide) {
+    const layer = planOf(cfg);
+    it(`${cfg.kind} k=${cfg.k.join('x')} s=${cfg.s.join('x')} d=${cfg.d.join('x')}`, () => {
+      const prog = lowerConvGpu(layer, { forward: 'gather' });
+      const gathers = [...prog.forward, ...prog.backward].filter((c) => c.kernel.name.endsWith('_gpu'));
+      expect(gathers.some((c) => /for [hw]tap in/.test(dumpKernel(lowerKernel(c.kernel))))).toBe(true);
+      for (const r of checkConvLayer(layer, 3, { target: 'wgsl', gpuForward: 'gather' })) expect(r.ok, `${r.buffer}: ${r.maxAbsErr} > ${r.tol}`).toBe(true);
+    });
+  }
+  it(`keeps windows of up to ${TAP_UNROLL_LIMIT} taps per axis unrolled`, () => {
+    const layer = planOf({ kind: 'conv2d', batch: 1, groups: 1, cinPer: 1, coutPer: 1, k: [TAP_UNROLL_LIMIT, TAP_UNROLL_LIMIT], s: [1, 1], d: [1, 1], pad: [0, 0, 0, 0], extra: [0, 0], op: [0, 0], bias: false });
+    expect(dumpKernel(lowerKernel(lowerConvGpu(layer).forward[0].kernel))).not.toMatch(/tap in/);
   });
 });

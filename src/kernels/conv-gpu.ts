@@ -49,6 +49,44 @@ const serial = (name: string, n: number, body: Stmt[]): Stmt[] => (n === 1 ? [le
 
 const guarded = (cond: E | null, body: Stmt[]): Stmt[] => (cond === null ? body : [if_(cond, body)]);
 
+/** an axis with more taps than this runs them as a loop (a smaller shader) instead of unrolled */
+export const TAP_UNROLL_LIMIT = 8;
+
+/** a name part for a tap index: its constant, or the loop's (`k` + axis) */
+const tapName = (k: E, axis: string): string => (typeof k === 'number' ? String(k) : k.k === 'const' ? String(k.v) : `k${axis}`);
+
+/**
+ * the taps of axis `a` at position `t`: `body(k, in)` gets the kernel index and the input
+ * coordinate. Up to TAP_UNROLL_LIMIT taps are unrolled with constant k and offsets, each
+ * guarded only where interval analysis says it can leave the input; more run as a loop (the
+ * taps form an arithmetic progression in k and offset) with one range check on the input
+ * coordinate, only if some tap can leave the input
+ */
+function eachTap(a: Axis, t: E, axis: string, body: (k: E, at: E) => Stmt[], bind = true): Stmt[] {
+  const n = a.taps.length;
+  const dk = n > 1 ? a.taps[1].k - a.taps[0].k : 1;
+  const doff = n > 1 ? a.taps[1].off - a.taps[0].off : 0;
+  const affine = a.taps.every((tp, i) => tp.k === a.taps[0].k + i * dk && tp.off === a.taps[0].off + i * doff);
+  if (n <= TAP_UNROLL_LIMIT || !affine) {
+    return a.taps.flatMap((tp) => {
+      // the outer axis names its coordinate once; the inner one inlines it (it repeats per outer tap)
+      const at = `i${axis}${tp.k}`;
+      const pos = add(mul(t, a.inStep), tp.off);
+      return guarded(tapCond(a, tp, t), bind ? [let_(at, pos), ...body(tp.k, v(at))] : body(tp.k, pos));
+    });
+  }
+  const i = `${axis}tap`;
+  const k = add(a.taps[0].k, mul(v(i), dk));
+  const at = `i${axis}`;
+  const check = a.taps.some((tp) => tp.lo > 0 || tp.hi < a.T);
+  return [
+    loop(i, 0, n, (iv) => [
+      let_(at, add(add(mul(t, a.inStep), a.taps[0].off), mul(iv, doff))),
+      ...(check ? [if_(and(ge(v(at), 0), lt(v(at), a.inSize)), body(k, v(at)))] : body(k, v(at))),
+    ]),
+  ];
+}
+
 /** a gather: out[n, g*outPer + o, t] = bias + sum over r, taps of w[g, o, r, tap] * inp[n, g*redPer + r, t*inStep + off] */
 export interface GpuGather {
   readonly batch: number;
@@ -90,16 +128,14 @@ export function gatherGpu(s: GpuGather): Stmt[] {
       loop('r', 0, s.redPer, (r) => [
         let_('xb', mul(add(mul(v('n'), inC), add(mul(v('g'), s.redPer), r)), s.inH * s.inW)),
         let_('wb', add(add(mul(v('g'), s.gStride), mul(v('o0'), s.oStride)), mul(r, s.rStride))),
-        ...h.taps.flatMap((th) =>
-          guarded(tapCond(h, th, v('th')), [
-            let_(`ih${th.k}`, add(mul(v('th'), h.inStep), th.off)),
-            ...w.taps.flatMap((tw) =>
-              guarded(tapCond(w, tw, v('tw')), [
-                let_(`xv${th.k}_${tw.k}`, load(s.inp, add(v('xb'), add(mul(v(`ih${th.k}`), s.inW), add(mul(v('tw'), w.inStep), tw.off)))), 'f32'),
-                ...js.map((j) => accum(acc(j), mul(load(s.w, add(v('wb'), j * s.oStride + th.k * s.kW + tw.k)), v(`xv${th.k}_${tw.k}`)))),
-              ]),
-            ),
-          ]),
+        ...eachTap(h, v('th'), 'h', (kh, ih) =>
+          eachTap(w, v('tw'), 'w', (kw, iw) => {
+            const xv = `xv${tapName(kh, 'h')}_${tapName(kw, 'w')}`;
+            return [
+              let_(xv, load(s.inp, add(v('xb'), add(mul(ih, s.inW), iw))), 'f32'),
+              ...js.map((j) => accum(acc(j), mul(load(s.w, add(v('wb'), add(j * s.oStride, add(mul(kh, s.kW), kw)))), v(xv)))),
+            ];
+          }, false),
         ),
       ]),
     );
@@ -395,7 +431,7 @@ export function gpuTiledGemmStmts(c: ConvGeometry, names: { cols: string; w: str
 // ---- the layer's program -----------------------------------------------------------------
 
 const WHY_GPU = {
-  gather: 'gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled',
+  gather: 'gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)',
   im2row: 'gpu im2row: one invocation per (group, sample, input channel, output pixel) copies its window, 0 in the padding',
   tiled: 'gpu tiled GEMM: per workgroup a tile of pixels x channels, operand tiles staged in workgroup memory between barriers',
   splitK: 'gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics)',
