@@ -2,8 +2,11 @@
 // limit is refused with an error naming the layer and the limit; small dispatch limits fold
 // grids into 2D; limits.json is validated; the printed table is stable.
 
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseModel } from '../src/spec/parse.ts';
 import { planModel, type PlanOptions } from '../src/plan/plan.ts';
 import type { ModelPlan } from '../src/plan/types.ts';
@@ -81,5 +84,38 @@ describe('GPU schedule', () => {
     const rows = lines.slice(5);
     expect(rows.length).toBe(s.kernels.reduce((a, k) => a + k.dispatches.length, 0));
     expect(rows.at(-1)).toMatch(/^\(sgd\)\s+\| sgd\s+\| sgd_\d+ .*param:rw .*scalars:u/);
+  });
+});
+
+describe('REQUIRED_LIMITS in the generated gpu.ts', () => {
+  const root = mkdtempSync(join(tmpdir(), 'convgen-limits-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  // 256 x 10 x 128 x 128 floats: a 160 MiB activation, over the default binding limit
+  const big = planModel(
+    parseModel({ name: 'big', batch: 256, input: [1, 128, 128], layers: [{ type: 'conv2d', name: 'c', out_channels: 10, kernel: 3, padding: 1 }] }),
+  );
+  const limits = { ...DEFAULT_LIMITS, maxStorageBufferBindingSize: 2 ** 30 };
+
+  it('records what the module uses past the spec defaults, and the defaults otherwise', async () => {
+    const files = emitGpuFiles(big, gpuProgram(big), { limits });
+    expect(files['gpu.ts']).toContain('"maxStorageBufferBindingSize": 167772160');
+    expect(files['gpu.ts']).toContain('"maxBufferSize": 268435456');
+    expect(files['gpu.ts']).toMatch(/over them: maxStorageBufferBindingSize 167772160; built with `convgen build --limits`/);
+    const seed = load('seed.json');
+    expect(emitGpuFiles(seed, gpuProgram(seed))['gpu.ts']).toContain('"maxStorageBufferBindingSize": 134217728');
+  });
+
+  it('createGpuModel refuses a device below them, naming the limit, before creating anything', async () => {
+    const dir = join(root, 'big');
+    for (const [p, text] of Object.entries(emitGpuFiles(big, gpuProgram(big), { limits }))) {
+      mkdirSync(dirname(join(dir, p)), { recursive: true });
+      writeFileSync(join(dir, p), text);
+    }
+    const mod = (await import(pathToFileURL(join(dir, 'gpu.ts')).href)) as { createGpuModel(d: unknown): Promise<unknown>; REQUIRED_LIMITS: Record<string, number> };
+    let created = 0;
+    const device = { limits: { ...DEFAULT_LIMITS, maxBufferSize: 268435456 }, createBuffer: () => (created++, {}) };
+    await expect(mod.createGpuModel(device)).rejects.toThrow(/big\.createGpuModel: the device's maxStorageBufferBindingSize is 134217728, this module needs 167772160; request the device with \{ requiredLimits: REQUIRED_LIMITS \}/);
+    expect(created).toBe(0);
+    expect(mod.REQUIRED_LIMITS.maxStorageBufferBindingSize).toBe(167772160);
   });
 });

@@ -16,7 +16,7 @@ import { lowerKernel } from '../ir/passes.ts';
 import { lowerSgd } from '../kernels/sgd.ts';
 import { renderKernelWgsl, type WgslKernel } from '../render/wgsl.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
-import { scheduleGpu } from '../gpu/schedule.ts';
+import { scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
 import { fileHeader, trainingCalls } from './model-ts.ts';
 import { renderTemplate } from './templates.ts';
 import { stableJson } from './json.ts';
@@ -53,7 +53,7 @@ export interface GpuEmitOptions {
 export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEmitOptions = {}): Record<string, string> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
   // refuses layers a device with these limits cannot bind, naming the layer and the limit
-  scheduleGpu(plan, program, limits);
+  const schedule = scheduleGpu(plan, program, limits);
 
   const L = plan.layers.length;
   const buffers: DeviceBuffer[] = [];
@@ -210,8 +210,14 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
         .map((l) => `  readonly ${l.name}: { ${params.filter((p) => p.layer === l.name).map((p) => `readonly ${p.kind}: Float32Array;`).join(' ')} };`)
         .join('\n')}\n}`
     : 'Record<string, never>';
+  const required = requiredLimits(schedule, buffers.map((b) => b.elements * 4));
   files['gpu.ts'] = renderTemplate('gpu.ts', {
     header: fileHeader(plan, 'WebGPU runtime: createGpuModel (shaders in wgsl/, embedded below)', 'all'),
+    requiredLimits: stableJson(required),
+    requiredNote: Object.entries(required)
+      .filter(([k, v]) => v > SPEC_DEFAULT_LIMITS[k as keyof typeof SPEC_DEFAULT_LIMITS])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
     name: plan.name,
     inDims: plan.inShape.join('x'),
     outDims: plan.outShape.join('x'),
@@ -224,6 +230,31 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     shaders: stableJson(shaders),
   });
   return files;
+}
+
+/** the WebGPU spec's defaults for the limits REQUIRED_LIMITS names (a device always has at least these) */
+const SPEC_DEFAULT_LIMITS = { ...DEFAULT_LIMITS, maxBufferSize: 268435456 };
+
+/**
+ * what the generated module asks of a device: per limit the most any kernel or buffer uses,
+ * and never less than the spec default (so the record can be passed to requestDevice as
+ * `requiredLimits` as it is)
+ */
+function requiredLimits(s: GpuSchedule, bufferBytes: readonly number[]): typeof SPEC_DEFAULT_LIMITS {
+  const most = (xs: number[]) => Math.max(0, ...xs);
+  const ks = s.kernels;
+  const need = {
+    maxComputeWorkgroupsPerDimension: most(ks.flatMap((k) => k.dispatches.flatMap((d) => [...d.workgroups]))),
+    maxComputeInvocationsPerWorkgroup: most(ks.flatMap((k) => k.dispatches.map((d) => d.workgroupSize))),
+    maxComputeWorkgroupStorageSize: most(ks.map((k) => k.workgroupBytes)),
+    maxStorageBuffersPerShaderStage: most(ks.map((k) => k.bindings.filter((b) => b.type !== 'uniform').length)),
+    maxStorageBufferBindingSize: most(ks.flatMap((k) => k.bindings.filter((b) => b.type !== 'uniform').map((b) => b.bytes))),
+    // buffers are created rounded up to 16 bytes
+    maxBufferSize: most(bufferBytes.map((b) => Math.max(16, Math.ceil(b / 16) * 16))),
+  };
+  const out = { ...SPEC_DEFAULT_LIMITS };
+  for (const k of Object.keys(out) as (keyof typeof out)[]) out[k] = Math.max(out[k], need[k]);
+  return out;
 }
 
 function fail(what: string): never {
