@@ -904,9 +904,32 @@ function checkScalar(where: string, what: string, v: unknown): void {
 
 const isBatch = (x: unknown): x is GpuBatch => typeof x === 'object' && x !== null && 'x' in x && 'destroy' in x;
 
+/**
+ * the device limits this module needs: the most any of its shaders or buffers uses, never less
+ * than the WebGPU defaults.
+ * Pass it when asking for the device: `adapter.requestDevice({ requiredLimits: REQUIRED_LIMITS })`.
+ */
+export const REQUIRED_LIMITS = {
+  "maxBufferSize": 268435456,
+  "maxComputeInvocationsPerWorkgroup": 256,
+  "maxComputeWorkgroupStorageSize": 16384,
+  "maxComputeWorkgroupsPerDimension": 65535,
+  "maxStorageBufferBindingSize": 134217728,
+  "maxStorageBuffersPerShaderStage": 8
+} as const;
+
 export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOptions = {}): Promise<GpuModel> {
   const seed = options.seed ?? 0;
   checkScalar('createGpuModel', 'options.seed', seed);
+  // a device that cannot run these shaders fails here, by name, rather than at the first dispatch
+  const have = (device as { limits?: object }).limits as Record<string, number> | undefined;
+  if (have) {
+    for (const [key, need] of Object.entries(REQUIRED_LIMITS)) {
+      if (typeof have[key] === 'number' && have[key] < need) {
+        throw new RangeError(`seed_problem.createGpuModel: the device's ${key} is ${have[key]}, this module needs ${need}; request the device with { requiredLimits: REQUIRED_LIMITS } (the adapter must support it)`);
+      }
+    }
+  }
   const buffers = new Map<string, GpuBuffer>();
   for (const b of MODEL.buffers) {
     const usage = b.name === 'sgdScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST;
