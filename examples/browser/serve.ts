@@ -1,0 +1,53 @@
+// Serves the browser example: the page (examples/browser/) and what it loads (the build
+// folder: the generated module, the digits, a manifest).
+//
+//   npm run browser [-- --port 8080] [--host 127.0.0.1]
+//
+// `npm run browser` first builds examples/lenet.json with `convgen build --emit js` into
+// .tmp/browser/generated; this script writes the digits and the manifest next to it, then
+// serves both folders until stopped (Ctrl-C).
+
+import { existsSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from '../mnist/args.ts';
+import { writeDigitFiles, writeManifest } from './data.ts';
+import { createStaticServer } from './server.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+const BUILD = join(repo, '.tmp', 'browser');
+const MODEL = join(repo, 'examples', 'lenet.json');
+
+const USAGE = `usage: npm run browser [-- --port N] [--host ADDRESS]
+  --port N        port to listen on (default 8080; 0 picks a free one)
+  --host ADDRESS  address to listen on (default 127.0.0.1: this machine only; WebGPU needs a
+                  secure context, which plain http has only on localhost)`;
+const opts = parseArgs(process.argv.slice(2), { port: 8080, host: '127.0.0.1' }, USAGE);
+
+const manifest = writeManifest(BUILD, MODEL);
+const moduleFile = join(BUILD, manifest.module);
+if (!existsSync(moduleFile)) {
+  process.stderr.write(`${relative(repo, moduleFile)} is missing: \`npm run browser\` builds it (node bin/convgen.js build examples/lenet.json --emit js --out .tmp/browser/generated)\n`);
+  process.exit(1);
+}
+const { bytes } = writeDigitFiles(BUILD);
+console.log(`wrote ${relative(repo, join(BUILD, manifest.data))} (${(bytes / 1e6).toFixed(1)} MB of digits) and ${relative(repo, join(BUILD, 'manifest.json'))}`);
+
+const server = createStaticServer([
+  { prefix: '/build/', dir: BUILD },
+  { prefix: '/', dir: here },
+]);
+server.on('error', (err: NodeJS.ErrnoException) => {
+  const why = err.code === 'EADDRINUSE' ? `port ${opts.port} is in use: pick another with --port N` : err.message;
+  process.stderr.write(`cannot listen on ${opts.host}:${opts.port}: ${why}\n`);
+  process.exit(1);
+});
+server.listen(opts.port, opts.host, () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const host = opts.host === '127.0.0.1' || opts.host === '::1' || opts.host === 'localhost' ? 'localhost' : opts.host;
+  console.log(`serving examples/browser/ and .tmp/browser/ at http://${host}:${port}/ (Ctrl-C stops)`);
+  console.log('open it in a browser with WebGPU: Chrome or Edge 113+, Safari 26+, Firefox 141+ on Windows');
+  if (host !== 'localhost') console.log('note: browsers offer WebGPU to http pages on localhost only; from another machine, use an ssh tunnel (ssh -L) or https');
+});
