@@ -133,6 +133,11 @@ describe('gpu.ts runtime', () => {
       expect(lb).toBe(la);
     }
     expect(await b.readParams()).toEqual(await a.readParams());
+    // forward on a resident batch uploaded without labels (forward reads none)
+    const xOnly = b.uploadBatch(x);
+    expect(await b.forward(xOnly)).toEqual(await b.forward(x));
+    await expect(b.lossAndGrad(xOnly)).rejects.toThrow(/the batch has no labels/);
+    xOnly.destroy();
     // the reference, stepped by hand with PyTorch's SGD, agrees after three steps
     batch.destroy();
     const p0 = await (await create(device!, { seed: 3 })).readParams();
