@@ -2081,10 +2081,11 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
   };
 
   /** the input (and labels) into the model's buffers: written now, or copied in `enc` from a resident batch */
-  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, labels?: Int32Array) => {
+  // forward reads no labels: a batch uploaded without them is fine there
+  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, labels?: Int32Array, needLabels = true) => {
     if (isBatch(x)) {
       enc.copyBufferToBuffer(x.x, 0, buf(MODEL.io.input), 0, bytesOf(MODEL.io.input));
-      if (MODEL.classes && !labels) {
+      if (MODEL.classes && needLabels && !labels) {
         if (!x.labels) throw new TypeError(`signal1d.${where}: the batch has no labels`);
         enc.copyBufferToBuffer(x.labels, 0, buf('labels'), 0, MODEL.batch * 4);
       }
@@ -2126,7 +2127,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
   const model: GpuModel = {
     async forward(x) {
       const enc = device.createCommandEncoder();
-      stageInput(enc, 'forward', x);
+      stageInput(enc, 'forward', x, undefined, false);
       encode(enc, phases.forward);
       const done = readback(enc, MODEL.io.output);
       device.queue.submit([enc.finish()]);
