@@ -255,6 +255,22 @@ export function gradInputWeightStrides(g: ConvGeometry) {
   return { gStride: cog * cig * kk, oStride: kk, rStride: cig * kk };
 }
 
+/** the buffers a gather reads and writes (names chosen by the caller) */
+export type GatherNames = { readonly inp: string; readonly w: string; readonly bias: string | null; readonly out: string };
+
+/** a gather's channels, sizes, names and weight strides: all of GatherSpec but the axes and the bias pass */
+export type GatherShape = Omit<GatherSpec, 'h' | 'wAxis' | 'bias' | 'accumulate'>;
+
+/** C.fwd as a gather: outputs are C's output channels, the reduction runs over its input channels */
+export function forwardGather(c: ConvGeometry, names: GatherNames): GatherShape {
+  return { batch: c.batch, groups: c.groups, outPer: c.outC / c.groups, redPer: c.inC / c.groups, out: names.out, inp: names.inp, inH: c.inH, inW: c.inW, w: names.w, ...forwardWeightStrides(c), kW: c.kW };
+}
+
+/** C.dx as a gather over dy: outputs are C's input channels, the reduction runs over its output channels */
+export function gradInputGather(c: ConvGeometry, names: GatherNames): GatherShape {
+  return { batch: c.batch, groups: c.groups, outPer: c.inC / c.groups, redPer: c.outC / c.groups, out: names.out, inp: names.inp, inH: c.outH, inW: c.outW, w: names.w, ...gradInputWeightStrides(c), kW: c.kW };
+}
+
 /** channels, sizes and buffer names of a conv C: in -> out, weight w[co, ci/g, kh, kw] */
 export interface ConvBuffers {
   readonly x: string;

@@ -25,7 +25,7 @@ import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
 import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
 import { accum, add, and, barrier, buf, comment, eq, f32, ge, idiv, kernel, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
 import { forwardAxis, gradInputAxes, type Axis, type Tap } from './conv-axes.ts';
-import { forwardWeightStrides, gradInputWeightStrides } from './conv-direct.ts';
+import { forwardGather, gradInputGather, type GatherNames, type GatherSpec } from './conv-direct.ts';
 import { convSizes, planRow, underlyingConv } from './conv.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
 
@@ -87,27 +87,8 @@ function eachTap(a: Axis, t: E, axis: string, body: (k: E, at: E) => Stmt[], bin
   ];
 }
 
-/** a gather: out[n, g*outPer + o, t] = bias + sum over r, taps of w[g, o, r, tap] * inp[n, g*redPer + r, t*inStep + off] */
-export interface GpuGather {
-  readonly batch: number;
-  readonly groups: number;
-  /** output channels per group and reduced (input) channels per group */
-  readonly outPer: number;
-  readonly redPer: number;
-  readonly out: string;
-  readonly inp: string;
-  readonly inH: number;
-  readonly inW: number;
-  readonly w: string;
-  /** weight offset = g*gStride + o*oStride + r*rStride + kh*kW + kw */
-  readonly gStride: number;
-  readonly oStride: number;
-  readonly rStride: number;
-  readonly kW: number;
-  readonly bias: string | null;
-  readonly h: Axis;
-  readonly wAxis: Axis;
-}
+/** a gather: out[n, g*outPer + o, t] = bias + sum over r, taps of w[g, o, r, tap] * inp[n, g*redPer + r, t*inStep + off] (the TS gather's spec; it always writes) */
+export type GpuGather = Omit<GatherSpec, 'accumulate'>;
 
 /** one gather nest: its iterations are the dispatch's invocations */
 export function gatherGpu(s: GpuGather): Stmt[] {
@@ -150,28 +131,12 @@ export function gatherGpu(s: GpuGather): Stmt[] {
   return [parallel('n', 0, s.batch, () => [parallel('ob', 0, outC / cb, () => [parallel('th', 0, h.T, () => [parallel('tw', 0, w.T, () => body)])])])];
 }
 
-type GatherNames = { inp: string; w: string; bias: string | null; out: string };
 
 /** C.fwd: one nest */
 export function gpuForwardStmts(c: ConvGeometry, names: GatherNames): Stmt[] {
   const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
-  return gatherGpu({
-    batch: c.batch,
-    groups: c.groups,
-    outPer: c.outC / c.groups,
-    redPer: c.inC / c.groups,
-    out: names.out,
-    inp: names.inp,
-    inH: c.inH,
-    inW: c.inW,
-    w: names.w,
-    ...forwardWeightStrides(c),
-    kW: c.kW,
-    bias: names.bias,
-    h,
-    wAxis: w,
-  });
+  return gatherGpu({ ...forwardGather(c, names), bias: names.bias, h, wAxis: w });
 }
 
 /** C.dx: one nest (one dispatch) per (row phase, column phase) of the stride, each with its static taps */
@@ -182,22 +147,7 @@ export function gpuGradInputStmts(c: ConvGeometry, names: GatherNames): Stmt[] {
   return hs.flatMap((h) =>
     ws.flatMap((w) => [
       ...(multi ? [comment(`stride phase (${h.outStart}, ${w.outStart}): ${h.taps.length * w.taps.length} of ${c.kH * c.kW} taps`)] : []),
-      ...gatherGpu({
-        batch: c.batch,
-        groups: c.groups,
-        outPer: c.inC / c.groups,
-        redPer: c.outC / c.groups,
-        out: names.out,
-        inp: names.inp,
-        inH: c.outH,
-        inW: c.outW,
-        w: names.w,
-        ...gradInputWeightStrides(c),
-        kW: c.kW,
-        bias: names.bias,
-        h,
-        wAxis: w,
-      }),
+      ...gatherGpu({ ...gradInputGather(c, names), bias: names.bias, h, wAxis: w }),
     ]),
   );
 }

@@ -14,7 +14,7 @@ import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
 import { buf, kernel } from '../ir/build.ts';
 import { forwardAxis, gradInputAxes, splitTaps, type Axis } from './conv-axes.ts';
 import { irSize } from '../ir/size.ts';
-import { type DirectParts, type GatherSpec, dwUnits, forwardWeightStrides, gatherBlocked, gradBiasStmts, gradInputWeightStrides, gradWeightDirect } from './conv-direct.ts';
+import { type DirectParts, type GatherNames, type GatherSpec, dwUnits, forwardGather, gatherBlocked, gradBiasStmts, gradInputGather, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
 import { im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
 import { convCost } from './cost.ts';
@@ -56,7 +56,6 @@ export function convSizes(c: ConvGeometry) {
   };
 }
 
-type GatherNames = { inp: string; w: string; bias: string | null; out: string };
 
 /** IR nodes per direct kernel, about 45 KB of V8 bytecode (see src/ir/size.ts): under its 60 KB optimizing limit */
 export const DIRECT_KERNEL_BUDGET = 9000;
@@ -102,17 +101,7 @@ export function directForwardStmts(c: ConvGeometry, names: GatherNames, budget =
   const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
   return directPasses([[h, w]], c.kH * c.kW, budget, (hh, ww, first) => ({
-    batch: c.batch,
-    groups: c.groups,
-    outPer: c.outC / c.groups,
-    redPer: c.inC / c.groups,
-    out: names.out,
-    inp: names.inp,
-    inH: c.inH,
-    inW: c.inW,
-    w: names.w,
-    ...forwardWeightStrides(c),
-    kW: c.kW,
+    ...forwardGather(c, names),
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,
@@ -126,17 +115,7 @@ export function directGradInputStmts(c: ConvGeometry, names: GatherNames, budget
   const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
   const phases = hs.flatMap((h) => ws.map((w): [Axis, Axis] => [h, w]));
   return directPasses(phases, c.kH * c.kW, budget, (hh, ww, first) => ({
-    batch: c.batch,
-    groups: c.groups,
-    outPer: c.inC / c.groups,
-    redPer: c.outC / c.groups,
-    out: names.out,
-    inp: names.inp,
-    inH: c.outH,
-    inW: c.outW,
-    w: names.w,
-    ...gradInputWeightStrides(c),
-    kW: c.kW,
+    ...gradInputGather(c, names),
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,
