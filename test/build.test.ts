@@ -2,6 +2,7 @@
 // plain Node, .d.ts usable from strict TS), --dump, and the generated TS under tsc --strict.
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCaptured } from './helpers/cli.ts';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,19 +21,11 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** run a command, capturing what it prints */
-async function run(args: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  try {
-    return { code: await buildCommand(args), out };
-  } finally {
-    spy.mockRestore();
-  }
-}
+/** run the command, capturing what it prints on stdout */
+const run = async (args: string[]) => {
+  const { code, out } = await runCaptured(buildCommand, args);
+  return { code, out };
+};
 
 const read = (dir: string) => Object.fromEntries(listFiles(dir).map((p) => [p, readFileSync(join(dir, p), 'utf8')]));
 

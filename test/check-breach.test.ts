@@ -2,6 +2,7 @@
 // either target. A relu that forgets to clamp (y = x) is swapped in for the real one.
 
 import { expect, it, vi } from 'vitest';
+import { runCaptured } from './helpers/cli.ts';
 import type { LayerPlan } from '../src/plan/types.ts';
 import type { LowerOptions } from '../src/kernels/index.ts';
 import { numericDeviceOrSkip } from './helpers/webgpu.ts';
@@ -25,19 +26,7 @@ vi.mock('../src/kernels/index.ts', async (orig) => {
   };
 });
 
-async function check(args: string[]): Promise<{ code: number; out: string }> {
-  const { checkCommand } = await import('../src/cli/check.ts');
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  try {
-    return { code: await checkCommand(args), out };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const check = async (args: string[]) => runCaptured((await import('../src/cli/check.ts')).checkCommand, args);
 
 it('exits 1 and marks the broken kernel FAIL', async () => {
   const { code, out } = await check(['examples/seed.json']);

@@ -4,25 +4,14 @@
 // the Vulkan loader pointed at no driver), so this runs everywhere.
 
 import { afterEach, expect, it, vi } from 'vitest';
+import { runCaptured } from './helpers/cli.ts';
 
 afterEach(() => {
   vi.doUnmock('webgpu');
   vi.resetModules();
 });
 
-async function check(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const { checkCommand } = await import('../src/cli/check.ts');
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    return { code: await checkCommand(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const check = async (args: string[]) => runCaptured((await import('../src/cli/check.ts')).checkCommand, args);
 
 it('no adapter: exit 1, nothing on stdout, a message naming the install script', async () => {
   vi.doMock('webgpu', () => ({ create: () => ({ requestAdapter: async () => null }), globals: {} }));

@@ -5,6 +5,7 @@
 // lavapipe's LLVM, seconds per example on a cold shader cache.
 
 import { describe, expect, it, vi } from 'vitest';
+import { runCaptured } from './helpers/cli.ts';
 import { checkCommand } from '../src/cli/check.ts';
 import { NO_ADAPTER, numericDeviceOrSkip } from './helpers/webgpu.ts';
 
@@ -12,18 +13,11 @@ const device = await numericDeviceOrSkip();
 const gpuIt = device ? it : it.skip;
 if (!device) describe.skip(NO_ADAPTER, () => it('needs an adapter', () => {}));
 
-async function run(args: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  try {
-    return { code: await checkCommand(args), out };
-  } finally {
-    spy.mockRestore();
-  }
-}
+/** run the command, capturing what it prints on stdout */
+const run = async (args: string[]) => {
+  const { code, out } = await runCaptured(checkCommand, args);
+  return { code, out };
+};
 
 interface Row {
   layer: string;

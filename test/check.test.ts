@@ -1,20 +1,14 @@
 // convgen check: the table, exit 0 on a healthy model, and the comparison it relies on.
 
 import { describe, expect, it, vi } from 'vitest';
+import { runCaptured } from './helpers/cli.ts';
 import { checkCommand, compare, kernelTolerance, modelTolerance } from '../src/cli/check.ts';
 
-async function run(args: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  try {
-    return { code: await checkCommand(args), out };
-  } finally {
-    spy.mockRestore();
-  }
-}
+/** run the command, capturing what it prints on stdout */
+const run = async (args: string[]) => {
+  const { code, out } = await runCaptured(checkCommand, args);
+  return { code, out };
+};
 
 describe('convgen check', () => {
   it('prints one row per kernel plus the whole-model rows, and exits 0 on the seed model', async () => {

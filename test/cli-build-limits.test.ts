@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { runCaptured } from './helpers/cli.ts';
 import { buildCommand } from '../src/cli/build.ts';
 import { listFiles } from '../src/emit/write.ts';
 import { ConvgenError } from '../src/errors.ts';
@@ -15,18 +16,11 @@ import { ConvgenError } from '../src/errors.ts';
 const root = mkdtempSync(join(tmpdir(), 'convgen-build-limits-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function run(args: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  try {
-    return { code: await buildCommand(args), out };
-  } finally {
-    spy.mockRestore();
-  }
-}
+/** run the command, capturing what it prints on stdout */
+const run = async (args: string[]) => {
+  const { code, out } = await runCaptured(buildCommand, args);
+  return { code, out };
+};
 
 const read = (dir: string) => Object.fromEntries(listFiles(dir).map((p) => [p, readFileSync(join(dir, p), 'utf8')]));
 const limitsFile = (name: string, limits: unknown) => {
