@@ -216,7 +216,7 @@ describe('conv kernel structure', () => {
   });
 });
 
-describe('GPU gather: windows wider than TAP_UNROLL_LIMIT run their taps as a loop', () => {
+describe('GPU kernels: windows wider than TAP_UNROLL_LIMIT run their taps as a loop (gather), their columns as invocations (split-K)', () => {
   // [kind, k, s, d, pad fraction, extra]: padded, strided, dilated, a conv_transpose with phases of many taps
   const wide: Cfg[] = [
     { kind: 'conv1d', batch: 2, groups: 1, cinPer: 2, coutPer: 4, k: [1, 20], s: [1, 3], d: [1, 2], pad: [0, 0, 0.5, 0.25], extra: [0, 4], op: [0, 0], bias: true },
@@ -229,6 +229,9 @@ describe('GPU gather: windows wider than TAP_UNROLL_LIMIT run their taps as a lo
       const prog = lowerConvGpu(layer, { forward: 'gather' });
       const gathers = [...prog.forward, ...prog.backward].filter((c) => c.kernel.name.endsWith('_gpu'));
       expect(gathers.some((c) => /for [hw]tap in/.test(dumpKernel(lowerKernel(c.kernel))))).toBe(true);
+      // and split-K's pass 1 makes a wide window's columns invocations, one accumulator each
+      const dw = prog.backward.find((c) => c.kernel.name.endsWith('_dw_splitk'))!;
+      if (layer.geometry.kW > TAP_UNROLL_LIMIT) expect(dumpKernel(lowerKernel(dw.kernel))).toMatch(/for kw in 0\.\.\d+ parallel/);
       for (const r of checkConvLayer(layer, 3, { target: 'wgsl', gpuForward: 'gather' })) expect(r.ok, `${r.buffer}: ${r.maxAbsErr} > ${r.tol}`).toBe(true);
     });
   }

@@ -193,19 +193,28 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
   const RB = R + (names.gb ? 1 : 0);
   const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
-  const { nb, bh, chunks } = splitK(c.batch, c.outH, c.outW, c.outC * cig * c.kH, opts);
+  // a wide window's columns become invocations too (one accumulator each) instead of kW accumulators per invocation
+  const kwPar = c.kW > TAP_UNROLL_LIMIT;
+  const { nb, bh, chunks } = splitK(c.batch, c.outH, c.outW, c.outC * cig * c.kH * (kwPar ? c.kW : 1), opts);
   const qh = c.outH / bh;
   const kws = Array.from({ length: c.kW }, (_, k) => k);
   const tapW = new Map(w.taps.map((t) => [t.k, t]));
   // rows of the window that some output row reads inside the input; the rest stay 0
   const hNeedsCheck = h.taps.length < c.kH || h.taps.some((t) => t.lo > 0 || t.hi < h.T);
+  const wNeedsCheck = w.taps.length < c.kW || w.taps.some((t) => t.lo > 0 || t.hi < w.T);
   const ih = add(sub(mul(v('oh'), c.strideH), c.pad.top), mul(v('kh'), c.dilationH));
+  const acc = (kw: number | null) => (kw === null ? 'a' : `a${kw}`);
 
-  const taps: Stmt[] = kws.flatMap((kw) => {
-    const t = tapW.get(kw);
-    if (!t) return [];
-    return guarded(tapCond(w, t, v('ow')), [accum(`a${kw}`, mul(v('d'), load(names.x, add(v('xb'), add(mul(v('ow'), c.strideW), kw * c.dilationW - c.pad.left)))))]);
-  });
+  const taps: Stmt[] = kwPar
+    ? [
+        let_('iw', add(mul(v('ow'), c.strideW), sub(mul(v('kw'), c.dilationW), c.pad.left))),
+        ...guarded(wNeedsCheck ? and(ge(v('iw'), 0), lt(v('iw'), c.inW)) : null, [accum(acc(null), mul(v('d'), load(names.x, add(v('xb'), v('iw')))))]),
+      ]
+    : kws.flatMap((kw) => {
+        const t = tapW.get(kw);
+        if (!t) return [];
+        return guarded(tapCond(w, t, v('ow')), [accum(acc(kw), mul(v('d'), load(names.x, add(v('xb'), add(mul(v('ow'), c.strideW), kw * c.dilationW - c.pad.left)))))]);
+      });
   const perRow: Stmt[] = [
     let_('oh', add(v('oh0'), v('ohh'))),
     let_('dyb', mul(add(mul(add(v('n0'), v('nn')), c.outC), v('co')), c.outH * c.outW)),
@@ -218,21 +227,21 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
       ...(hNeedsCheck ? [if_(v('inside'), taps)] : taps),
     ]),
   ];
-  const pass1 = parallel('q', 0, chunks, (q) => [
-    parallel('co', 0, c.outC, (co) => [
-      parallel('ci', 0, cig, (ci) => [
-        parallel('kh', 0, c.kH, (kh) => [
-          let_('g', c.groups === 1 ? 0 : idiv(co, cog)),
-          let_('n0', mul(idiv(q, qh), nb)),
-          let_('oh0', mul(mod(q, qh), bh)),
-          ...kws.map((kw) => var_(`a${kw}`, f32(0))),
-          ...(names.gb ? [var_('ab', f32(0))] : []),
-          ...serial('nn', nb, serial('ohh', bh, perRow)),
-          let_('pb', add(mul(add(mul(q, c.outC), co), RB), mul(add(mul(ci, c.kH), kh), c.kW))),
-          ...kws.map((kw) => store(names.partial, add(v('pb'), kw), v(`a${kw}`))),
-          ...(names.gb ? [if_(and(eq(ci, 0), eq(kh, 0)), [store(names.partial, add(mul(add(mul(q, c.outC), co), RB), R), v('ab'))])] : []),
-        ]),
-      ]),
+  const accs = kwPar ? [null] : kws;
+  const body: Stmt[] = [
+    let_('g', c.groups === 1 ? 0 : idiv(v('co'), cog)),
+    let_('n0', mul(idiv(v('q'), qh), nb)),
+    let_('oh0', mul(mod(v('q'), qh), bh)),
+    ...accs.map((kw) => var_(acc(kw), f32(0))),
+    ...(names.gb ? [var_('ab', f32(0))] : []),
+    ...serial('nn', nb, serial('ohh', bh, perRow)),
+    let_('pb', add(mul(add(mul(v('q'), c.outC), v('co')), RB), mul(add(mul(v('ci'), c.kH), v('kh')), c.kW))),
+    ...accs.map((kw) => store(names.partial, add(v('pb'), kw ?? v('kw')), v(acc(kw)))),
+    ...(names.gb ? [if_(and(eq(v('ci'), 0), eq(v('kh'), 0), ...(kwPar ? [eq(v('kw'), 0)] : [])), [store(names.partial, add(mul(add(mul(v('q'), c.outC), v('co')), RB), R), v('ab'))])] : []),
+  ];
+  const pass1 = parallel('q', 0, chunks, () => [
+    parallel('co', 0, c.outC, () => [
+      parallel('ci', 0, cig, () => [parallel('kh', 0, c.kH, () => (kwPar ? [parallel('kw', 0, c.kW, () => body)] : body))]),
     ]),
   ]);
   const pass2 = parallel('co', 0, c.outC, (co) => [
@@ -243,7 +252,7 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
     ]),
   ]);
   return {
-    stmts: [comment(`pass 1: ${chunks} chunks of ${nb} sample(s) x ${bh} row(s) x ${c.outW} columns, one invocation per (chunk, co, ci, kh)`), pass1, comment(`pass 2: the ${chunks} partials of each weight${names.gb ? ' and bias' : ''}, summed in order`), pass2],
+    stmts: [comment(`pass 1: ${chunks} chunks of ${nb} sample(s) x ${bh} row(s) x ${c.outW} columns, one invocation per (chunk, co, ci, kh${kwPar ? ', kw' : ''})`), pass1, comment(`pass 2: the ${chunks} partials of each weight${names.gb ? ' and bias' : ''}, summed in order`), pass2],
     partialLength: chunks * c.outC * RB,
     chunks,
   };
