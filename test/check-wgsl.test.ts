@@ -4,7 +4,10 @@
 // (test/helpers/webgpu.ts). The seed problem keeps it short: every shader compiles on
 // lavapipe's LLVM, seconds per example on a cold shader cache.
 
-import { describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { runCaptured } from './helpers/cli.ts';
 import { checkCommand } from '../src/cli/check.ts';
 import { NO_ADAPTER, numericDeviceOrSkip } from './helpers/webgpu.ts';
@@ -69,4 +72,34 @@ describe('convgen check --target wgsl', () => {
     expect(tail(w)).toEqual(tail(t));
     expect(tail(w).map((r) => r[1])).toEqual(expect.arrayContaining(['lossAndGrad: loss', 'lossAndGrad: grads.conv.weight', 'lossAndGrad: grads.fc.weight']));
   }, 120_000);
+
+  gpuIt('--strategy im2row checks the tiled GEMM forward; --limits builds the kernels for a device', async () => {
+    const tiled = await run(['examples/seed.json', '--target', 'wgsl', '--strategy', 'im2row']);
+    expect(tiled.code, tiled.out).toBe(0);
+    const conv = rows(tiled.out).filter((r) => r.layer === 'conv');
+    expect(conv.map((r) => [r.kernel, r.strategy])).toEqual([
+      ['conv3x3_1x4x4_to_2_fwd_cols_gpu', '-'],
+      ['conv3x3_1x4x4_to_2_fwd_gemm_tiled', 'gemm_tiled'],
+      ['conv3x3_1x4x4_to_2_dw_splitk', 'splitk'],
+      ['conv3x3_1x4x4_to_2_dx_gpu', 'gpu'],
+    ]);
+    expect(conv[1].ok).toBe('ok');
+    // two workgroups per dimension at most: every dispatch folds into 2D/3D and still checks out
+    const dir = mkdtempSync(join(tmpdir(), 'convgen-check-limits-'));
+    try {
+      writeFileSync(join(dir, 'limits.json'), JSON.stringify({ maxComputeWorkgroupsPerDimension: 2 }));
+      const folded = await run(['examples/seed.json', '--target', 'wgsl', '--limits', join(dir, 'limits.json')]);
+      expect(folded.code, folded.out).toBe(0);
+      expect(folded.out).not.toContain('FAIL');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('convgen check flags', () => {
+  it('--limits needs --target wgsl; --strategy takes direct, im2row or auto', async () => {
+    await expect(run(['examples/seed.json', '--limits', 'limits.json'])).rejects.toThrow(/--limits: applies to the WGSL target only; add --target wgsl/);
+    await expect(run(['examples/seed.json', '--strategy', 'fast'])).rejects.toThrow(/--strategy: must be direct, im2row or auto, got "fast"/);
+  });
 });

@@ -11,7 +11,7 @@
 import { EXIT_CHECK_FAILED, EXIT_OK } from '../errors.ts';
 import type { ModelPlan } from '../plan/types.ts';
 import { lowerLayer } from '../kernels/index.ts';
-import { DEFAULT_LIMITS } from '../gpu/limits.ts';
+import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { NoWebGpuError, openNodeDevice } from '../gpu/node-device.ts';
 import { checkLayerWgsl, checkLossWgsl } from '../gpu/check-layer.ts';
 import { compareModel, formatCheckTable, importEmitted, rng32, type CheckRow } from './check.ts';
@@ -30,8 +30,8 @@ interface GpuModel {
 type CreateGpuModel = (device: GPUDevice, o?: { seed?: number }) => Promise<GpuModel>;
 
 /** the generated WebGPU runtime against the reference model (same seed, same init as the TS module) */
-async function checkGpuModel(device: GPUDevice, plan: ModelPlan, seed: number): Promise<CheckRow[]> {
-  const { mod, cleanup } = await importEmitted<{ createGpuModel: CreateGpuModel }>(plan, 'wgsl', 'gpu.js');
+async function checkGpuModel(device: GPUDevice, plan: ModelPlan, seed: number, limits: GpuLimits): Promise<CheckRow[]> {
+  const { mod, cleanup } = await importEmitted<{ createGpuModel: CreateGpuModel }>(plan, 'wgsl', 'gpu.js', limits);
   try {
     const model = await mod.createGpuModel(device, { seed });
     try {
@@ -51,7 +51,7 @@ async function checkGpuModel(device: GPUDevice, plan: ModelPlan, seed: number): 
 }
 
 /** check every plan's WGSL target; prints one table per model, returns the exit code */
-export async function checkWgsl(plans: readonly ModelPlan[], seed: number): Promise<number> {
+export async function checkWgsl(plans: readonly ModelPlan[], seed: number, limits: GpuLimits = DEFAULT_LIMITS): Promise<number> {
   let opened;
   try {
     opened = await openNodeDevice();
@@ -67,9 +67,9 @@ export async function checkWgsl(plans: readonly ModelPlan[], seed: number): Prom
       // one rng for the layers and the loss, drawn in the TS check's order
       const rng = rng32(seed);
       const rows: CheckRow[] = [];
-      for (const l of plan.layers) rows.push(...(await checkLayerWgsl(device, l, lowerLayer(l, { target: 'wgsl' }), rng, DEFAULT_LIMITS)));
-      rows.push(...(await checkLossWgsl(device, plan, rng, DEFAULT_LIMITS)));
-      rows.push(...(await checkGpuModel(device, plan, seed)));
+      for (const l of plan.layers) rows.push(...(await checkLayerWgsl(device, l, lowerLayer(l, { target: 'wgsl' }), rng, limits)));
+      rows.push(...(await checkLossWgsl(device, plan, rng, limits)));
+      rows.push(...(await checkGpuModel(device, plan, seed, limits)));
       const bad = rows.filter((r) => r.result && !r.result.ok).length;
       failures += bad;
       const title = `model ${plan.name} (target wgsl on ${adapter}, seed ${seed}): ${bad === 0 ? 'all within tolerance' : `${bad} FAILED`}`;

@@ -30,8 +30,10 @@ import { lowerSoftmaxCrossEntropy } from '../kernels/loss.ts';
 import { emitModel } from '../emit/index.ts';
 import { writeOutputAtomic } from '../emit/write.ts';
 import { planFile } from './plan.ts';
+import type { PlanOptions } from '../plan/plan.ts';
+import { DEFAULT_LIMITS, loadLimitsFile, type GpuLimits } from '../gpu/limits.ts';
 
-export const CHECK_HELP = `usage: convgen check model.json... [--target ts|wgsl] [--seed N]
+export const CHECK_HELP = `usage: convgen check model.json... [--target ts|wgsl] [--seed N] [--strategy direct|im2row|auto] [--limits limits.json]
 
 Run every generated kernel of each model against the float64 reference interpreter on
 seeded random data, then the whole generated module (forward, loss, every gradient).
@@ -46,6 +48,10 @@ adapter: exit 1 with a message saying how to get one.
 flags:
   --target ts|wgsl  the target to check (default ts)
   --seed N          seed of the random inputs and parameters (default 1)
+  --strategy NAME   direct, im2row or auto, as for convgen build (default auto); with --target
+                    wgsl, im2row checks the forward as im2row + tiled GEMM
+  --limits FILE     with --target wgsl: the WebGPU limits the kernels are built for, as for
+                    convgen build --limits
   -h, --help        print this help
 `;
 
@@ -225,8 +231,8 @@ interface GeneratedModel {
  * one target of the generated module, in its plain-JS flavour, written to a temporary folder
  * and imported from there (`entry`: index.js for ts, gpu.js for wgsl), as a user's app would
  */
-export async function importEmitted<M>(plan: ModelPlan, target: 'ts' | 'wgsl', entry: string): Promise<{ mod: M; cleanup: () => void }> {
-  const files = await emitModel(plan, { target, emit: 'js' });
+export async function importEmitted<M>(plan: ModelPlan, target: 'ts' | 'wgsl', entry: string, limits?: GpuLimits): Promise<{ mod: M; cleanup: () => void }> {
+  const files = await emitModel(plan, { target, emit: 'js', limits });
   const root = mkdtempSync(join(tmpdir(), 'convgen-check-'));
   const cleanup = () => rmSync(root, { recursive: true, force: true });
   try {
@@ -327,10 +333,12 @@ interface CheckArgs {
   files: string[];
   target: 'ts' | 'wgsl';
   seed: number;
+  plan: PlanOptions;
+  limitsFile?: string;
 }
 
 function parseArgs(args: string[]): CheckArgs | 'help' {
-  const out: CheckArgs = { files: [], target: 'ts', seed: 1 };
+  const out: CheckArgs = { files: [], target: 'ts', seed: 1, plan: {} };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const eq = a.indexOf('=');
@@ -345,10 +353,19 @@ function parseArgs(args: string[]): CheckArgs | 'help' {
       const v = Number(value());
       if (!Number.isInteger(v) || v < 0) throw new ConvgenError('--seed', 'must be a non-negative integer', 'write --seed 1');
       out.seed = v;
+    } else if (flag === '--strategy') {
+      const v = value();
+      if (v !== 'direct' && v !== 'im2row' && v !== 'auto') throw new ConvgenError('--strategy', `must be direct, im2row or auto, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --strategy im2row (or direct, or auto: the default)');
+      if (v !== 'auto') out.plan = { strategy: v };
+    } else if (flag === '--limits') {
+      const v = value();
+      if (!v) throw new ConvgenError('--limits', 'needs a file', 'write --limits limits.json');
+      out.limitsFile = v;
     } else if (a.startsWith('-')) throw new ConvgenError(a, 'unknown flag', 'see convgen check --help');
     else out.files.push(a);
   }
   if (out.files.length === 0) throw new ConvgenError('arguments', 'no model file given', 'run convgen check model.json');
+  if (out.limitsFile !== undefined && out.target !== 'wgsl') throw new ConvgenError('--limits', 'applies to the WGSL target only', 'add --target wgsl, or drop --limits');
   return out;
 }
 
@@ -358,8 +375,11 @@ export async function checkCommand(args: string[]): Promise<number> {
     process.stdout.write(CHECK_HELP);
     return EXIT_OK;
   }
-  const plans = parsed.files.map((f) => planFile(f));
-  if (parsed.target === 'wgsl') return (await import('./check-wgsl.ts')).checkWgsl(plans, parsed.seed);
+  const plans = parsed.files.map((f) => planFile(f, parsed.plan));
+  if (parsed.target === 'wgsl') {
+    const limits = parsed.limitsFile === undefined ? DEFAULT_LIMITS : loadLimitsFile(parsed.limitsFile);
+    return (await import('./check-wgsl.ts')).checkWgsl(plans, parsed.seed, limits);
+  }
   let failures = 0;
   for (const plan of plans) {
     const rng = rng32(parsed.seed);

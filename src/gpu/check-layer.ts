@@ -108,11 +108,11 @@ export async function runLayerWgsl(device: GPUDevice, l: LayerPlan, prog: LayerP
   }
 }
 
-const STRATEGY_TAG = new RegExp(`_(?:${Object.values(ROLE_TAG).join('|')})_([a-z0-9]+)$`);
+const STRATEGY_TAG = new RegExp(`_(?:${Object.values(ROLE_TAG).join('|')})_([a-z0-9_]+)$`);
 
 /**
  * the strategy column of a WGSL row: the tag the kernel's name carries after its role
- * (`conv5x5_..._dw_splitk` -> splitk). The plan's direct / im2row schedule shapes only
+ * (`conv5x5_..._dw_splitk` -> splitk, `..._fwd_gemm_tiled` -> gemm_tiled). The plan's direct / im2row schedule shapes only
  * the TS kernels, so it would be wrong here.
  */
 export function wgslStrategyOf(kernel: string): string {
