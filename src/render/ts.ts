@@ -120,7 +120,8 @@ function privates(stmts: readonly Stmt[], out: Map<string, ScalarType>): Map<str
   return out;
 }
 
-function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDecl, priv: ReadonlySet<string>, shared: ReadonlySet<string>, ctx: readonly Stmt[]) {
+/** `changing`: workgroup memory and writable buffers, which a context local must not read */
+function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDecl, priv: ReadonlySet<string>, changing: ReadonlySet<string>, ctx: readonly Stmt[]) {
   let pending: Stmt[] = [];
   let scope = [...ctx];
   const flush = () => {
@@ -154,10 +155,11 @@ function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDec
       if (s.k !== 'for') throw new Error('render ts: a barrier under an if');
       flush();
       const inc = s.step === 1 ? `${s.v}++` : `${s.v} += ${s.step}`;
-      em.block(`for (let ${s.v} = ${expr(s.from)}; ${s.v} < ${expr(s.to)}; ${inc}) {`, () => emitWorkgroupBody(em, s.body, wg, priv, shared, scope));
+      em.block(`for (let ${s.v} = ${expr(s.from)}; ${s.v} < ${expr(s.to)}; ${inc}) {`, () => emitWorkgroupBody(em, s.body, wg, priv, changing, scope));
     } else if (s.k === 'let' && !s.mutable) {
-      // recomputed per stretch: it must not read what changes between stretches
-      const reads = [...loadsOf(s.init)].filter((b) => shared.has(b));
+      // recomputed per stretch: it must not read what changes between stretches (workgroup
+      // memory, a buffer the kernel writes, an accumulator)
+      const reads = [...loadsOf(s.init)].filter((b) => changing.has(b));
       const vars = [...varsOf(s.init)].filter((n) => priv.has(n));
       if (reads.length || vars.length) throw new Error(`render ts: '${s.name}' at a barrier level reads workgroup state (${[...reads, ...vars].join(', ')}); declare it inside the stretch that uses it`);
       scope = [...scope, s];
@@ -170,10 +172,11 @@ function emitCooperative(em: Emitter, k: Kernel, wg: WorkgroupDecl) {
   for (const a of wg.shared) em.line(`const ${a.name} = new ${arrayType(a.t)}(${a.length});`);
   const priv = privates(peelGroups(k.body).inner, new Map());
   for (const [name, t] of priv) em.line(`const ${name} = new ${arrayType(t)}(${wg.size});`);
-  const shared = new Set(wg.shared.map((a) => a.name));
+  // what may change between stretches: workgroup memory and the buffers the kernel writes
+  const changing = new Set([...wg.shared.map((a) => a.name), ...k.buffers.filter((b) => b.access !== 'read').map((b) => b.name)]);
   const rec = (stmts: readonly Stmt[]) => {
     const { loops, inner } = peelGroups(stmts);
-    if (loops.length === 0) return emitWorkgroupBody(em, inner, wg, new Set(priv.keys()), shared, []);
+    if (loops.length === 0) return emitWorkgroupBody(em, inner, wg, new Set(priv.keys()), changing, []);
     const [l] = loops;
     const inc = l.step === 1 ? `${l.v}++` : `${l.v} += ${l.step}`;
     for (const s of stmts) if (s.k === 'comment') em.line(`// ${s.text}`);
