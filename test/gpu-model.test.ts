@@ -137,6 +137,9 @@ describe('gpu.ts runtime', () => {
     const xOnly = b.uploadBatch(x);
     expect(await b.forward(xOnly)).toEqual(await b.forward(x));
     await expect(b.lossAndGrad(xOnly)).rejects.toThrow(/the batch has no labels/);
+    // a plain array without labels: refused, never the labels a previous call left on the device
+    await expect(b.lossAndGrad(x)).rejects.toThrow(/labels must be an Int32Array/);
+    await expect(b.trainStep(x, undefined, 0.1)).rejects.toThrow(/labels must be an Int32Array/);
     xOnly.destroy();
     // the reference, stepped by hand with PyTorch's SGD, agrees after three steps
     batch.destroy();

@@ -51,7 +51,15 @@ async function nodeGpu(backend: NodeBackend): Promise<GPU> {
 }
 
 /** the limits a device asks its adapter for (shaders plan for the spec defaults, which every adapter meets; bigger buffers need more) */
-const REQUESTED_LIMITS = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage'] as const;
+const REQUESTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+] as const;
 
 export interface NodeDevice {
   readonly device: GPUDevice;
