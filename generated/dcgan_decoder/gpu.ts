@@ -1409,6 +1409,8 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       }
     } else {
       checkArray(where, 'x', x, Float32Array, 1024);
+      // the labels buffer keeps the last call's: a loss needs this call's
+      if (MODEL.classes && needLabels && labels === undefined) throw new TypeError(`dcgan_decoder.${where}: labels must be an Int32Array of ${MODEL.batch} class indices (or pass a batch uploaded with labels)`);
       device.queue.writeBuffer(buf(MODEL.io.input), 0, x);
     }
     if (labels !== undefined) writeLabels(where, labels);

@@ -2320,6 +2320,8 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       }
     } else {
       checkArray(where, 'x', x, Float32Array, 25088);
+      // the labels buffer keeps the last call's: a loss needs this call's
+      if (MODEL.classes && needLabels && labels === undefined) throw new TypeError(`lenet5.${where}: labels must be an Int32Array of ${MODEL.batch} class indices (or pass a batch uploaded with labels)`);
       device.queue.writeBuffer(buf(MODEL.io.input), 0, x);
     }
     if (labels !== undefined) writeLabels(where, labels);

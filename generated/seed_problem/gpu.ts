@@ -1016,6 +1016,8 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       }
     } else {
       checkArray(where, 'x', x, Float32Array, 16);
+      // the labels buffer keeps the last call's: a loss needs this call's
+      if (MODEL.classes && needLabels && labels === undefined) throw new TypeError(`seed_problem.${where}: labels must be an Int32Array of ${MODEL.batch} class indices (or pass a batch uploaded with labels)`);
       device.queue.writeBuffer(buf(MODEL.io.input), 0, x);
     }
     if (labels !== undefined) writeLabels(where, labels);
