@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { gemmTile } from '../src/kernels/conv-gpu.ts';
 import { parseModel } from '../src/spec/parse.ts';
 import { planModel, type PlanOptions } from '../src/plan/plan.ts';
 import type { ModelPlan } from '../src/plan/types.ts';
@@ -117,5 +119,22 @@ describe('REQUIRED_LIMITS in the generated gpu.ts', () => {
     await expect(mod.createGpuModel(device)).rejects.toThrow(/big\.createGpuModel: the device's maxStorageBufferBindingSize is 134217728, this module needs 167772160; request the device with \{ requiredLimits: REQUIRED_LIMITS \}/);
     expect(created).toBe(0);
     expect(mod.REQUIRED_LIMITS.maxStorageBufferBindingSize).toBe(167772160);
+  });
+});
+
+describe('tiled GEMM tiles fit every device', () => {
+  it('within the spec defaults (256 invocations, 16 KiB of workgroup memory) for any M, N, K, single-channel N included', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 5000 }), (M, N, K) => {
+        const t = gemmTile(M, N, K);
+        expect(t.size).toBeLessThanOrEqual(DEFAULT_LIMITS.maxComputeInvocationsPerWorkgroup);
+        expect((t.tm + t.tn) * t.tk * 4).toBeLessThanOrEqual(DEFAULT_LIMITS.maxComputeWorkgroupStorageSize);
+      }),
+      { seed: 4 },
+    );
+    // a depthwise 3x3 (one output channel per group, K = 9, 144 pixels) was 64 bytes over
+    const dw = planModel(parseModel({ name: 'dw', batch: 1, input: [8, 12, 12], layers: [{ type: 'conv2d', name: 'dw', out_channels: 8, groups: 8, kernel: 3, padding: 1, strategy: 'im2row' }] }));
+    const k = scheduleGpu(dw, gpuProgram(dw)).kernels.find((x) => x.kernel.endsWith('_gemm_tiled'))!;
+    expect(k.workgroupBytes).toBeLessThanOrEqual(16384);
   });
 });

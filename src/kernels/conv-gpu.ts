@@ -28,6 +28,7 @@ import { forwardAxis, gradInputAxes, type Axis, type Tap } from './conv-axes.ts'
 import { forwardGather, gradInputGather, type GatherNames, type GatherSpec } from './conv-direct.ts';
 import { convSizes, planRow, underlyingConv } from './conv.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
+import { DEFAULT_LIMITS } from '../gpu/limits.ts';
 
 /** pass 1 of a split-K reduction aims for about this many invocations (enough to fill a GPU's cores) */
 export const SPLIT_K_INVOCATIONS = 32768;
@@ -322,11 +323,17 @@ export const GEMM_WORKGROUP = 256;
 /** depth of one staged tile along the reduction */
 export const GEMM_TILE_K = 16;
 
-/** the tile shape for an M x N output: N-side up to 16, the rest of the workgroup on M */
+/**
+ * the tile shape for an M x N output: N-side up to 16, the rest of the workgroup on M, and
+ * the two staged tiles ((tm + tn) x tk floats) within the spec's default workgroup memory,
+ * which every device has (a single-channel N with tm = 256 would need 64 bytes more)
+ */
 export function gemmTile(M: number, N: number, K: number): { tm: number; tn: number; tk: number; size: number } {
   const tn = Math.min(16, pow2AtLeast(N));
-  const tm = Math.min(GEMM_WORKGROUP / tn, pow2AtLeast(M));
-  return { tm, tn, tk: Math.min(GEMM_TILE_K, pow2AtLeast(K)), size: tm * tn };
+  const tk = Math.min(GEMM_TILE_K, pow2AtLeast(K));
+  let tm = Math.min(GEMM_WORKGROUP / tn, pow2AtLeast(M));
+  while (tm > 1 && (tm + tn) * tk * 4 > DEFAULT_LIMITS.maxComputeWorkgroupStorageSize) tm /= 2;
+  return { tm, tn, tk, size: tm * tn };
 }
 
 /**
