@@ -138,3 +138,32 @@ describe('tiled GEMM tiles fit every device', () => {
     expect(k.workgroupBytes).toBeLessThanOrEqual(16384);
   });
 });
+
+describe('binding-size refusals say what would help', () => {
+  const refusal = (model: unknown) => {
+    const plan = planModel(parseModel(model));
+    try {
+      scheduleGpu(plan, gpuProgram(plan));
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'no error';
+  };
+  it('weights over the limit: not the batch size', () => {
+    const msg = refusal({ name: 'wide', batch: 1, input: [6000, 1], layers: [{ type: 'flatten', name: 'flat' }, { type: 'linear', name: 'fc', out_features: 6000 }] });
+    expect(msg).toMatch(/layers\[1\] \(linear "fc"\).*maxStorageBufferBindingSize.*the layer's weights alone are this large \(the batch size does not change them\)/);
+  });
+  it('every parameter together over the limit: the SGD step binds them at once', () => {
+    const msg = refusal({ name: 'many', batch: 1, input: [4200, 1], layers: [{ type: 'flatten', name: 'flat' }, { type: 'linear', name: 'a', out_features: 4200 }, { type: 'linear', name: 'b', out_features: 4200 }] });
+    expect(msg).toMatch(/^parameters \(SGD over every weight and bias\): kernel sgd_\d+ binds buffer 'param'.*the SGD step binds every parameter of the model at once/);
+  });
+  it('activations over the limit: the batch size', () => {
+    const msg = refusal({ name: 'tall', batch: 600, input: [1, 256, 256], layers: [{ type: 'conv2d', name: 'c', out_channels: 1, kernel: 1 }] });
+    expect(msg).toMatch(/layers\[0\] \(conv2d "c"\).*lower the batch size \(activation buffers grow with it\)/);
+  });
+  it('limits too small to fold a dispatch into 3D: a ConvgenError naming the layer, not a crash', () => {
+    const plan = load('lenet.json');
+    expect(() => scheduleGpu(plan, gpuProgram(plan), { ...DEFAULT_LIMITS, maxComputeWorkgroupsPerDimension: 3 })).toThrow(ConvgenError);
+    expect(() => scheduleGpu(plan, gpuProgram(plan), { ...DEFAULT_LIMITS, maxComputeWorkgroupsPerDimension: 3 })).toThrow(/^layers\[0\] \(conv2d "c1"\): \d+ workgroups exceed 3\^3; raise the limits/);
+  });
+});

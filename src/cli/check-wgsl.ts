@@ -10,7 +10,8 @@
 
 import { EXIT_CHECK_FAILED, EXIT_OK } from '../errors.ts';
 import type { ModelPlan } from '../plan/types.ts';
-import { lowerLayer } from '../kernels/index.ts';
+import { lowerLayer, lowerModel } from '../kernels/index.ts';
+import { scheduleGpu } from '../gpu/schedule.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { NoWebGpuError, openNodeDevice } from '../gpu/node-device.ts';
 import { checkLayerWgsl, checkLossWgsl } from '../gpu/check-layer.ts';
@@ -64,6 +65,8 @@ export async function checkWgsl(plans: readonly ModelPlan[], seed: number, limit
   let failures = 0;
   try {
     for (const plan of plans) {
+      // what a device with these limits cannot run is refused here, naming the layer, as by build
+      scheduleGpu(plan, lowerModel(plan, { target: 'wgsl' }), limits);
       // one rng for the layers and the loss, drawn in the TS check's order
       const rng = rng32(seed);
       const rows: CheckRow[] = [];

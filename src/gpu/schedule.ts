@@ -42,6 +42,17 @@ function label(l: LayerPlan): string {
   return `layers[${l.index}] (${l.type} "${l.name}")`;
 }
 
+/** kernel buffers that hold parameters or their gradients (their size does not depend on the batch) */
+const PARAM_BUFFERS = new Set(['w', 'b', 'dw', 'db', 'weight', 'bias', 'param', 'grad', 'velocity']);
+
+/** what to do about a buffer over maxStorageBufferBindingSize: the fix depends on what the buffer holds */
+function bindingFix(k: Kernel, buffer: string): string {
+  const larger = 'or pass --limits with the larger maxStorageBufferBindingSize your device supports';
+  if (k.name.startsWith('sgd_')) return `the SGD step binds every parameter of the model at once: use fewer parameters, ${larger}`;
+  if (PARAM_BUFFERS.has(buffer)) return `the layer's weights alone are this large (the batch size does not change them): use a smaller layer, ${larger}`;
+  return `lower the batch size (activation buffers grow with it), ${larger}`;
+}
+
 /** refuse what a device with `limits` cannot run; `where` names the layer */
 function checkLimits(wk: WgslKernel, k: Kernel, where: string, limits: GpuLimits): void {
   for (const b of wk.bindings) {
@@ -49,7 +60,7 @@ function checkLimits(wk: WgslKernel, k: Kernel, where: string, limits: GpuLimits
       throw new ConvgenError(
         where,
         `kernel ${k.name} binds buffer '${b.name}' of ${b.bytes} bytes (${b.bytes / 4} elements), over maxStorageBufferBindingSize = ${limits.maxStorageBufferBindingSize}`,
-        'lower the batch size (activation buffers grow with it), or pass --limits with the larger maxStorageBufferBindingSize your device supports',
+        bindingFix(k, b.name),
       );
     }
   }
@@ -58,7 +69,11 @@ function checkLimits(wk: WgslKernel, k: Kernel, where: string, limits: GpuLimits
     throw new ConvgenError(where, `kernel ${k.name} binds ${storage} storage buffers, over maxStorageBuffersPerShaderStage = ${limits.maxStorageBuffersPerShaderStage}`, 'pass --limits with a larger maxStorageBuffersPerShaderStage');
   }
   if (wk.workgroupBytes > limits.maxComputeWorkgroupStorageSize) {
-    throw new ConvgenError(where, `kernel ${k.name} needs ${wk.workgroupBytes} bytes of workgroup memory, over maxComputeWorkgroupStorageSize = ${limits.maxComputeWorkgroupStorageSize}`, 'pass --limits with a larger maxComputeWorkgroupStorageSize');
+    throw new ConvgenError(
+      where,
+      `kernel ${k.name} needs ${wk.workgroupBytes} bytes of workgroup memory, over maxComputeWorkgroupStorageSize = ${limits.maxComputeWorkgroupStorageSize}`,
+      'give the layer "strategy": "direct" (the gather forward needs no workgroup memory), or pass --limits with a larger maxComputeWorkgroupStorageSize',
+    );
   }
 }
 
@@ -74,7 +89,14 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
         `give the layer "strategy": "direct" (the gather forward needs no workgroup memory), or pass --limits with a larger maxComputeInvocationsPerWorkgroup`,
       );
     }
-    const wk = renderKernelWgsl(lowerKernel(k), limits);
+    let wk: WgslKernel;
+    try {
+      wk = renderKernelWgsl(lowerKernel(k), limits);
+    } catch (err) {
+      // limits below what any device has (the spec defaults) can leave no way to fold a dispatch
+      if (!(err instanceof Error) || !err.message.startsWith('render wgsl:')) throw err;
+      throw new ConvgenError(where, err.message.replace(/^render wgsl: /, ''), 'raise the limits in --limits: every WebGPU device has at least the spec defaults (docs/wgsl.md)');
+    }
     checkLimits(wk, k, where, limits);
     out.push({
       layer,
