@@ -129,3 +129,28 @@ describe('cooperative kernels (workgroup memory and barriers)', () => {
     expect(() => lowerKernel(plain)).toThrow(/barrier in a kernel without a workgroup/);
   });
 });
+
+describe('WGSL dispatch cutting', () => {
+  it('keeps a local that reads an accumulator (and one that reads it) in order, not hoisted above it', () => {
+    const k = kernel({
+      name: 'k',
+      buffers: [buf('x', 16, 'read'), buf('y', 4, 'write')],
+      body: [
+        parallel('i', 0, 4, (i) => [
+          var_('s', f32(0)),
+          loop('j', 0, 4, (j) => [accum('s', load('x', add(mul(i, 4), j)))]),
+          let_('t', mul(v('s'), f32(2)), 'f32'),
+          let_('u', mul(v('t'), f32(3)), 'f32'),
+          store('y', i, v('u')),
+        ]),
+      ],
+    });
+    const code = renderKernelWgsl(lowerKernel(k)).code;
+    expect(code.indexOf('var s: f32')).toBeLessThan(code.indexOf('let t: f32 = s * 2f;'));
+    expect(code.indexOf('let t: f32')).toBeLessThan(code.indexOf('let u: f32 = t * 3f;'));
+    const run = compileKernelTs(k);
+    const y = new Float32Array(4);
+    run(Float32Array.from({ length: 16 }, (_, n) => n), y);
+    expect([...y]).toEqual([36, 132, 228, 324]);
+  });
+});

@@ -196,17 +196,20 @@ function cut(stmts: readonly Stmt[], dims: readonly GridDim[], ctx: readonly Stm
   const scope: Stmt[] = [...ctx];
   // comments before a parallel nest describe it: they open its dispatch instead of making one
   let notes: Stmt[] = [];
+  // locals declared by statements that stay in a segment (a hoisted local must not read them)
+  const inSegments = new Set<string>();
   for (const s of stmts) {
     if (s.k === 'comment') {
       notes.push(s);
       continue;
     }
-    // immutable locals that read only read-only buffers have the same value wherever they
-    // are evaluated: every later dispatch recomputes them
-    if (s.k === 'let' && !s.mutable && [...loadsOf(s.init)].every((b) => readOnly.has(b))) {
+    // immutable locals that read only read-only buffers, and no local of a segment, have the
+    // same value wherever they are evaluated: every later dispatch recomputes them
+    if (s.k === 'let' && !s.mutable && [...loadsOf(s.init)].every((b) => readOnly.has(b)) && ![...varsOf(s.init)].some((n) => inSegments.has(n))) {
       scope.push(s);
       continue;
     }
+    if (s.k === 'let') inSegments.add(s.name);
     const dim = asGridDim(s);
     if (dim && s.k === 'for') {
       segments.push({ kind: 'par', loop: { ...s, body: [...notes, ...s.body] }, dim, ctx: [...scope] });
