@@ -349,13 +349,16 @@ export function gpuTiledGemmStmts(c: ConvGeometry, names: { cols: string; w: str
   const { tm, tn, tk, size } = gemmTile(P, cog, K);
   const kTiles = Math.ceil(K / tk);
   // stage a rows x tk tile: element e of it is (row e / tk, column e % tk)
-  const stage = (tile: string, rows: number, rowOk: (row: E) => E | null, src: (row: E, k: E) => E): Stmt[] => {
+  // stage a rows x tk tile: element e of the pass is (row e / tk, column e % tk), so neighbouring
+  // invocations read neighbouring columns of K (contiguous in cols and w); `at` places it
+  const stage = (tile: string, rows: number, rowOk: (row: E) => E | null, src: (row: E, k: E) => E, at: (row: E, kk: E) => E): Stmt[] => {
     const count = rows * tk;
     const body = (e: E): Stmt[] => {
       const row = idiv(add(v('local'), mul(e, size)), tk);
-      const k = add(v('k0'), mod(add(v('local'), mul(e, size)), tk));
+      const kk = mod(add(v('local'), mul(e, size)), tk);
+      const k = add(v('k0'), kk);
       const cond = allOf(rowOk(row), K % tk === 0 ? null : lt(k, K));
-      const put = (val: E) => store(tile, add(v('local'), mul(e, size)), val);
+      const put = (val: E) => store(tile, at(row, kk), val);
       const fill = cond ? if_(cond, [put(src(row, k))], [put(f32(0))]) : put(src(row, k));
       // a tile that is not a multiple of the workgroup: the last pass leaves some invocations idle
       return count % size === 0 ? [fill] : [if_(lt(add(v('local'), mul(e, size)), count), [fill])];
@@ -369,10 +372,12 @@ export function gpuTiledGemmStmts(c: ConvGeometry, names: { cols: string; w: str
     var_('acc', f32(0)),
     loop('kt', 0, kTiles, (kt) => [
       let_('k0', mul(kt, tk)),
-      ...stage('As', tm, (row) => (P % tm === 0 ? null : lt(add(v('m0'), row), P)), (row, k) => load(names.cols, add(aBase, add(mul(add(v('m0'), row), K), k)))),
-      ...stage('Bs', tn, (row) => (cog % tn === 0 ? null : lt(add(v('n0'), row), cog)), (row, k) => load(names.w, add(mul(add(mul(v('g'), cog), add(v('n0'), row)), K), k))),
+      // A as [k][pixel]: in the product, neighbouring invocations (neighbouring pixels) read
+      // neighbouring words; B as [channel][k]: an invocation group shares one channel (a broadcast)
+      ...stage('As', tm, (row) => (P % tm === 0 ? null : lt(add(v('m0'), row), P)), (row, k) => load(names.cols, add(aBase, add(mul(add(v('m0'), row), K), k))), (row, kk) => add(mul(kk, tm), row)),
+      ...stage('Bs', tn, (row) => (cog % tn === 0 ? null : lt(add(v('n0'), row), cog)), (row, k) => load(names.w, add(mul(add(mul(v('g'), cog), add(v('n0'), row)), K), k)), (row, kk) => add(mul(row, tk), kk)),
       barrier(),
-      unrolled('kk', 0, tk, (kk) => [accum('acc', mul(load('As', add(mul(v('li'), tk), kk)), load('Bs', add(mul(v('lj'), tk), kk))))]),
+      unrolled('kk', 0, tk, (kk) => [accum('acc', mul(load('As', add(mul(kk, tm), v('li'))), load('Bs', add(mul(v('lj'), tk), kk))))]),
       barrier(),
     ]),
     let_('m', add(v('m0'), v('li'))),
