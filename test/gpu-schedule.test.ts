@@ -54,11 +54,11 @@ describe('GPU schedule', () => {
     for (const k of gemm) {
       // A and B tiles of 16 deep: (tm + tn) * 16 floats
       expect(k.workgroupBytes).toBeGreaterThan(0);
-      expect(k.dispatches[0].workgroupSize).toBe(256);
+      expect(k.dispatches[0].workgroupSize).toBe(128); // 64 or 128 pixels x 8 or 16 channels, 4 x 2 outputs per invocation
       expect(k.bindings.map((b) => b.bound)).toEqual(['cols', 'weight', 'bias', 'y']);
     }
-    const small = { ...DEFAULT_LIMITS, maxComputeInvocationsPerWorkgroup: 128 };
-    expect(() => scheduleGpu(plan, gpuProgram(plan), small)).toThrow(/layers\[0\] \(conv2d "c1"\).*workgroups of 256 invocations.*maxComputeInvocationsPerWorkgroup = 128.*"strategy": "direct"/);
+    const small = { ...DEFAULT_LIMITS, maxComputeInvocationsPerWorkgroup: 64 };
+    expect(() => scheduleGpu(plan, gpuProgram(plan), small)).toThrow(/layers\[0\] \(conv2d "c1"\).*workgroups of 128 invocations.*maxComputeInvocationsPerWorkgroup = 64.*"strategy": "direct"/);
   });
 
   it('folds dispatches into 2D under a small per-dimension limit', () => {

@@ -122,6 +122,17 @@ describe('cooperative kernels (workgroup memory and barriers)', () => {
     expect(() => renderKernelWgsl(lowerKernel(good), { ...DEFAULT_LIMITS, maxComputeInvocationsPerWorkgroup: 2 })).toThrow(/workgroups of 4 invocations, over maxComputeInvocationsPerWorkgroup = 2/);
   });
 
+  it('loop fission: a local that reads workgroup memory belongs to its stretch; reading it past a barrier is refused', () => {
+    // t = tile[...] read and used before the barrier: fine
+    const within = coop([store('tile', v('local'), load('x', add(v('base'), v('local')))), barrier(), let_('t', load('tile', sub(3, v('local'))), 'f32'), store('y', add(v('base'), v('local')), v('t'))]);
+    const y = new Float32Array(8);
+    compileKernelTs(within)(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), y);
+    expect([...y]).toEqual([4, 3, 2, 1, 8, 7, 6, 5]);
+    // t read before a barrier, used after it: its value would be another invocation's
+    const across = coop([store('tile', v('local'), load('x', add(v('base'), v('local')))), barrier(), let_('t', load('tile', sub(3, v('local'))), 'f32'), barrier(), store('y', add(v('base'), v('local')), v('t'))]);
+    expect(() => compileKernelTs(across)).toThrow(/'t' read workgroup state before a barrier and are used after it/);
+  });
+
   it('verify refuses barriers outside uniform control flow or outside a cooperative kernel', () => {
     const underIf = coop([if_(lt(v('local'), 2), [barrier()])]);
     expect(() => lowerKernel(underIf)).toThrow(/barrier under an if/);

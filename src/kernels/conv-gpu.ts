@@ -318,22 +318,32 @@ const allOf = (...cs: (E | null)[]): E | null => {
 
 const pow2AtLeast = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
-/** invocations per workgroup of the tiled GEMM: the WebGPU default limit, which every device meets */
+/** invocations per workgroup of the tiled GEMM at most: the WebGPU default limit, which every device meets */
 export const GEMM_WORKGROUP = 256;
+/** outputs (pixels x channels) per tile at most */
+export const GEMM_TILE_OUTPUTS = 1024;
 /** depth of one staged tile along the reduction */
 export const GEMM_TILE_K = 16;
 
 /**
- * the tile shape for an M x N output: N-side up to 16, the rest of the workgroup on M, and
+ * the tile shape for an M x N output: N-side up to 16, the rest of GEMM_TILE_OUTPUTS on M, and
  * the two staged tiles ((tm + tn) x tk floats) within the spec's default workgroup memory,
- * which every device has (a single-channel N with tm = 256 would need 64 bytes more)
+ * which every device has (a single-channel N with tm = 256 would need 64 bytes more). Each
+ * invocation computes rm x rn outputs of the tile (register blocking: per step of K it
+ * loads rm + rn words of workgroup memory for rm * rn multiply-adds), so a workgroup has
+ * (tm / rm) x (tn / rn) invocations
  */
-export function gemmTile(M: number, N: number, K: number): { tm: number; tn: number; tk: number; size: number } {
+export function gemmTile(M: number, N: number, K: number): { tm: number; tn: number; tk: number; rm: number; rn: number; size: number } {
   const tn = Math.min(16, pow2AtLeast(N));
   const tk = Math.min(GEMM_TILE_K, pow2AtLeast(K));
-  let tm = Math.min(GEMM_WORKGROUP / tn, pow2AtLeast(M));
+  let tm = Math.min(GEMM_TILE_OUTPUTS / tn, pow2AtLeast(M));
   while (tm > 1 && (tm + tn) * tk * 4 > DEFAULT_LIMITS.maxComputeWorkgroupStorageSize) tm /= 2;
-  return { tm, tn, tk, size: tm * tn };
+  const rn = tn >= 4 ? 2 : 1;
+  // as few outputs per invocation as fit GEMM_WORKGROUP invocations, then up to 4 while 64 remain
+  let rm = 1;
+  while ((tm / rm) * (tn / rn) > GEMM_WORKGROUP) rm *= 2;
+  while (rm < 4 && rm * 2 <= tm && (tm / (rm * 2)) * (tn / rn) >= 64) rm *= 2;
+  return { tm, tn, tk, rm, rn, size: (tm / rm) * (tn / rn) };
 }
 
 /**
@@ -346,9 +356,15 @@ export function gpuTiledGemmStmts(c: ConvGeometry, names: { cols: string; w: str
   const cog = c.outC / c.groups;
   const K = (c.inC / c.groups) * c.kH * c.kW;
   const P = c.outH * c.outW;
-  const { tm, tn, tk, size } = gemmTile(P, cog, K);
+  const { tm, tn, tk, rm, rn, size } = gemmTile(P, cog, K);
   const kTiles = Math.ceil(K / tk);
-  // stage a rows x tk tile: element e of it is (row e / tk, column e % tk)
+  // invocation (li, lj) computes pixels li + i*sm and channels lj + j*sn of the tile: strided,
+  // so neighbouring invocations read neighbouring words of A and write neighbouring pixels
+  const sm = tm / rm;
+  const sn = tn / rn;
+  const is = Array.from({ length: rm }, (_, i) => i);
+  const js = Array.from({ length: rn }, (_, j) => j);
+  const acc = (i: number, j: number) => `acc${i}_${j}`;
   // stage a rows x tk tile: element e of the pass is (row e / tk, column e % tk), so neighbouring
   // invocations read neighbouring columns of K (contiguous in cols and w); `at` places it
   const stage = (tile: string, rows: number, rowOk: (row: E) => E | null, src: (row: E, k: E) => E, at: (row: E, kk: E) => E): Stmt[] => {
@@ -367,29 +383,39 @@ export function gpuTiledGemmStmts(c: ConvGeometry, names: { cols: string; w: str
   };
   const aBase = mul(add(mul(v('g'), c.batch), v('n')), P * K);
   const body: Stmt[] = [
-    let_('li', mod(v('local'), tm)),
-    let_('lj', idiv(v('local'), tm)),
-    var_('acc', f32(0)),
+    let_('li', mod(v('local'), sm)),
+    let_('lj', idiv(v('local'), sm)),
+    ...is.flatMap((i) => js.map((j) => var_(acc(i, j), f32(0)))),
     loop('kt', 0, kTiles, (kt) => [
       let_('k0', mul(kt, tk)),
       // A as [k][pixel]: in the product, neighbouring invocations (neighbouring pixels) read
-      // neighbouring words; B as [channel][k]: an invocation group shares one channel (a broadcast)
+      // neighbouring words; B as [channel][k]: an invocation group shares its channels (a broadcast)
       ...stage('As', tm, (row) => (P % tm === 0 ? null : lt(add(v('m0'), row), P)), (row, k) => load(names.cols, add(aBase, add(mul(add(v('m0'), row), K), k))), (row, kk) => add(mul(kk, tm), row)),
       ...stage('Bs', tn, (row) => (cog % tn === 0 ? null : lt(add(v('n0'), row), cog)), (row, k) => load(names.w, add(mul(add(mul(v('g'), cog), add(v('n0'), row)), K), k)), (row, kk) => add(mul(row, tk), kk)),
       barrier(),
-      unrolled('kk', 0, tk, (kk) => [accum('acc', mul(load('As', add(mul(kk, tm), v('li'))), load('Bs', add(mul(v('lj'), tk), kk))))]),
+      unrolled('kk', 0, tk, (kk) => [
+        ...is.map((i) => let_(`a${i}`, load('As', add(mul(kk, tm), add(v('li'), i * sm))), 'f32')),
+        ...js.map((j) => let_(`b${j}`, load('Bs', add(mul(add(v('lj'), j * sn), tk), kk)), 'f32')),
+        ...is.flatMap((i) => js.map((j) => accum(acc(i, j), mul(v(`a${i}`), v(`b${j}`))))),
+      ]),
       barrier(),
     ]),
-    let_('m', add(v('m0'), v('li'))),
-    let_('co', add(mul(v('g'), cog), add(v('n0'), v('lj')))),
-    if_(allOf(P % tm === 0 ? null : lt(v('m'), P), cog % tn === 0 ? null : lt(add(v('n0'), v('lj')), cog)) ?? 1, [
-      store(names.out, add(mul(add(mul(v('n'), c.outC), v('co')), P), v('m')), names.bias ? add(v('acc'), load(names.bias, v('co'))) : v('acc')),
-    ]),
+    ...is.flatMap((i) =>
+      js.flatMap((j) => {
+        const m = add(v('m0'), add(v('li'), i * sm));
+        const ch = add(v('n0'), add(v('lj'), j * sn));
+        const co = add(mul(v('g'), cog), ch);
+        const value = names.bias ? add(v(acc(i, j)), load(names.bias, co)) : v(acc(i, j));
+        const put = store(names.out, add(mul(add(mul(v('n'), c.outC), co), P), m), value);
+        const cond = allOf(P % tm === 0 ? null : lt(m, P), cog % tn === 0 ? null : lt(ch, cog));
+        return cond ? [if_(cond, [put])] : [put];
+      }),
+    ),
   ];
   const mTiles = Math.ceil(P / tm);
   const nTiles = Math.ceil(cog / tn);
   const stmts = [
-    comment(`tiles of ${tm} pixels x ${tn} channels, ${tk} deep along K = ${K} (${kTiles} step${kTiles === 1 ? '' : 's'}), staged in workgroup memory`),
+    comment(`tiles of ${tm} pixels x ${tn} channels, ${tk} deep along K = ${K} (${kTiles} step${kTiles === 1 ? '' : 's'}), staged in workgroup memory; ${rm} x ${rn} outputs per invocation`),
     parallel('g', 0, c.groups, () => [
       parallel('n', 0, c.batch, () => [
         parallel('tmi', 0, mTiles, (tmi) => [parallel('tni', 0, nTiles, (tni) => [let_('m0', mul(tmi, tm)), let_('n0', mul(tni, tn)), ...body])]),

@@ -120,10 +120,17 @@ function privates(stmts: readonly Stmt[], out: Map<string, ScalarType>): Map<str
   return out;
 }
 
-/** `changing`: workgroup memory and writable buffers, which a context local must not read */
+/**
+ * one barrier level of a cooperative kernel. Its immutable locals are context, recomputed in
+ * every stretch that reads them, unless they read what changes between stretches (`changing`:
+ * workgroup memory and writable buffers, or an accumulator): those belong to their stretch,
+ * and a later stretch may not read them
+ */
 function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDecl, priv: ReadonlySet<string>, changing: ReadonlySet<string>, ctx: readonly Stmt[]) {
   let pending: Stmt[] = [];
   let scope = [...ctx];
+  const earlier = new Set<string>();
+  const current = new Set<string>();
   const flush = () => {
     if (pending.some((s) => s.k !== 'comment')) {
       // the context locals this stretch reads, directly or through each other
@@ -136,6 +143,8 @@ function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDec
         }
       };
       collect(pending);
+      const stale = [...need].filter((n) => earlier.has(n));
+      if (stale.length) throw new Error(`render ts: ${stale.map((n) => `'${n}'`).join(', ')} read workgroup state before a barrier and are used after it; recompute them after the barrier`);
       const lets: Stmt[] = [];
       for (const s of [...scope].reverse()) {
         if (s.k === 'let' && need.has(s.name)) {
@@ -146,6 +155,8 @@ function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDec
       em.block(`for (let ${wg.local} = 0; ${wg.local} < ${wg.size}; ${wg.local}++) {`, () => emitStmts(em, privatize([...lets, ...pending], priv, wg.local)));
     } else for (const s of pending) emitStmts(em, [s]);
     pending = [];
+    for (const n of current) earlier.add(n);
+    current.clear();
   };
   for (const s of stmts) {
     if (s.k === 'barrier') {
@@ -156,14 +167,12 @@ function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDec
       flush();
       const inc = s.step === 1 ? `${s.v}++` : `${s.v} += ${s.step}`;
       em.block(`for (let ${s.v} = ${expr(s.from)}; ${s.v} < ${expr(s.to)}; ${inc}) {`, () => emitWorkgroupBody(em, s.body, wg, priv, changing, scope));
-    } else if (s.k === 'let' && !s.mutable) {
-      // recomputed per stretch: it must not read what changes between stretches (workgroup
-      // memory, a buffer the kernel writes, an accumulator)
-      const reads = [...loadsOf(s.init)].filter((b) => changing.has(b));
-      const vars = [...varsOf(s.init)].filter((n) => priv.has(n));
-      if (reads.length || vars.length) throw new Error(`render ts: '${s.name}' at a barrier level reads workgroup state (${[...reads, ...vars].join(', ')}); declare it inside the stretch that uses it`);
+    } else if (s.k === 'let' && !s.mutable && ![...loadsOf(s.init)].some((b) => changing.has(b)) && ![...varsOf(s.init)].some((n) => priv.has(n) || current.has(n) || earlier.has(n))) {
       scope = [...scope, s];
-    } else pending.push(s);
+    } else {
+      if (s.k === 'let' && !s.mutable) current.add(s.name);
+      pending.push(s);
+    }
   }
   flush();
 }
