@@ -19,6 +19,11 @@
 //     (the sum of dY) rides along in pass 1 and pass 2 as one extra column per co.
 //   gradBias alone (conv_transpose, whose bias lives on C's input side): the same two
 //     passes over (sample, channel).
+//   forward by im2row (the plan's im2row strategy): a copy into cols, then a tiled GEMM
+//     that stages operand tiles in workgroup memory between barriers, each invocation
+//     holding a small block of outputs in registers (a cooperative kernel, ir/types.ts).
+//   An axis of more than TAP_UNROLL_LIMIT taps loops over them instead (gather), or makes
+//   them invocations (split-K pass 1), to keep shaders small.
 
 import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../plan/types.ts';
 import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
@@ -350,7 +355,7 @@ export function gemmTile(M: number, N: number, K: number): { tm: number; tn: num
  * y[n, g*Cog + co, p] = b + sum_k cols[g, n, p, k] * w[g*Cog + co, k] as a tiled GEMM: one
  * workgroup per (g, n, tile of tm pixels x tn channels); per step of tk along K the
  * workgroup stages the A tile (cols) and the B tile (w) in workgroup memory, meets at a
- * barrier, and each invocation accumulates its output from the staged tiles
+ * barrier, and each invocation accumulates its rm x rn outputs from the staged tiles
  */
 export function gpuTiledGemmStmts(c: ConvGeometry, names: { cols: string; w: string; bias: string | null; out: string }): { stmts: Stmt[]; size: number; shared: { name: string; t: 'f32'; length: number }[] } {
   const cog = c.outC / c.groups;
