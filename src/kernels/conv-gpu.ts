@@ -31,8 +31,8 @@ import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
 import { accum, add, and, barrier, buf, comment, eq, f32, ge, idiv, kernel, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
 import { forwardAxis, gradInputAxes, type Axis, type Tap } from './conv-axes.ts';
 import { forwardGather, gradInputGather, type GatherNames, type GatherSpec } from './conv-direct.ts';
-import { convSizes, planRow, underlyingConv } from './conv.ts';
-import { convBaseName, ROLE_TAG } from './names.ts';
+import { convLayerFacts, planRow } from './conv.ts';
+import { ROLE_TAG } from './names.ts';
 import { DEFAULT_LIMITS } from '../gpu/limits.ts';
 
 /** pass 1 of a split-K reduction aims for about this many invocations (enough to fill a GPU's cores) */
@@ -450,14 +450,7 @@ export interface GpuConvOptions {
 }
 
 export function lowerConvGpu(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: GpuConvOptions = {}): LayerProgram {
-  const c = underlyingConv(layer);
-  const T = layer.type === 'conv_transpose2d';
-  const base = convBaseName(layer.geometry, layer.type);
-  const sizes = convSizes(c);
-  const hasBias = layer.biasShape !== null;
-  const xLen = T ? sizes.y : sizes.x;
-  const yLen = T ? sizes.x : sizes.y;
-  const wants = (r: KernelRole) => layer.kernels.includes(r);
+  const { c, T, base, sizes, hasBias, xLen, yLen, wants } = convLayerFacts(layer);
   const scratch: ScratchDecl[] = [];
   const forward: KernelCall[] = [];
   const backward: KernelCall[] = [];

@@ -155,6 +155,25 @@ const WHY: Record<StrategyName, string> = {
 };
 
 /** the layer's program: kernel calls for forward and backward, by the plan's schedule */
+/** what both targets' conv lowerings start from: the underlying conv C, names, sizes, roles */
+export function convLayerFacts(layer: ConvLayerPlan | ConvTransposeLayerPlan) {
+  const c = underlyingConv(layer);
+  const T = layer.type === 'conv_transpose2d';
+  const sizes = convSizes(c);
+  return {
+    c,
+    /** a conv_transpose: its forward is C.dx, its gradInput C.fwd */
+    T,
+    base: convBaseName(layer.geometry, layer.type),
+    sizes,
+    hasBias: layer.biasShape !== null,
+    // the layer's x / y sizes: for conv_transpose, x lives in C's output space
+    xLen: T ? sizes.y : sizes.x,
+    yLen: T ? sizes.x : sizes.y,
+    wants: (r: KernelRole) => layer.kernels.includes(r),
+  };
+}
+
 export interface LowerConvOptions {
   /** IR nodes per direct kernel before a window is split into passes (tests force splits with a tiny one) */
   readonly directBudget?: number;
@@ -162,15 +181,7 @@ export interface LowerConvOptions {
 
 export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: LowerConvOptions = {}): LayerProgram {
   const budget = opts.directBudget ?? DIRECT_KERNEL_BUDGET;
-  const c = underlyingConv(layer);
-  const T = layer.type === 'conv_transpose2d';
-  const base = convBaseName(layer.geometry, layer.type);
-  const sizes = convSizes(c);
-  const hasBias = layer.biasShape !== null;
-  // the layer's x / y sizes: for conv_transpose, x lives in C's output space
-  const xLen = T ? sizes.y : sizes.x;
-  const yLen = T ? sizes.x : sizes.y;
-  const wants = (r: KernelRole) => layer.kernels.includes(r);
+  const { c, T, base, sizes, hasBias, xLen, yLen, wants } = convLayerFacts(layer);
   const scratch: ScratchDecl[] = [];
   const forward: KernelCall[] = [];
   const backward: KernelCall[] = [];
