@@ -9,6 +9,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMnist, PIXELS } from '../examples/mnist/data.ts';
 import { startLenet, type RunningModel } from '../examples/mnist/targets.ts';
+import { predict } from '../examples/mnist/loop.ts';
 
 let gpu: RunningModel | null = null;
 let missing = '';
@@ -85,5 +86,20 @@ describe('mnist demo on the wgsl target', () => {
     expect(last.ts).toBeLessThan(first.ts - 0.05);
     expect(last.wgsl).toBeLessThan(first.wgsl - 0.05);
     expect(await paramGap(g, ts)).toBeLessThan(1e-5);
+  }, 120_000);
+
+  it('predict.ts --target wgsl: weights from a TS model (as a safetensors file carries them) classify test digits as on the TS target', async (ctx) => {
+    const g = await gpuModel();
+    if (!g) return ctx.skip();
+    // another seed's parameters, written into the running GPU model the way predict.ts does
+    const ts = await startLenet('ts', 11);
+    g.writeParams(await ts.params());
+    expect(await paramGap(g, ts)).toBe(0);
+    const { test } = loadMnist();
+    const digits = { ...test, count: 320, images: test.images.subarray(0, 320 * PIXELS), labels: test.labels.subarray(0, 320) };
+    const [pg, pt] = [await predict(g.model, digits), await predict(ts.model, digits)];
+    // an untrained net's logits lie close together: a near-tie may fall either way in f32
+    const same = pg.filter((p, i) => p === pt[i]).length;
+    expect(same).toBeGreaterThanOrEqual(316);
   }, 120_000);
 });

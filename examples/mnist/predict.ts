@@ -1,6 +1,9 @@
 // Loads the weights train.ts saved into a freshly created model and classifies the test digits.
 //
-//   npx tsx examples/mnist/predict.ts [--weights examples/mnist/out/lenet5.safetensors] [--show 6]
+//   npx tsx examples/mnist/predict.ts [--target ts|wgsl] [--weights examples/mnist/out/lenet5.safetensors] [--show 6]
+//
+// With --target wgsl the weights go to the generated WebGPU model (writeParams) and the digits
+// are classified by the WGSL kernels; the file is the same either way.
 
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -10,14 +13,19 @@ import { decodeModelParams } from '../../src/io/safetensors.ts';
 import { parseArgs } from './args.ts';
 import { asciiDigit, loadMnist } from './data.ts';
 import { accuracy, predict } from './loop.ts';
+import { startLenet, TARGETS, type Target } from './targets.ts';
 import type { CompiledModel } from './model.ts';
 
-const USAGE = 'usage: tsx examples/mnist/predict.ts [--weights FILE] [--show N] [--from I]';
+const USAGE = 'usage: tsx examples/mnist/predict.ts [--target ts|wgsl] [--weights FILE] [--show N] [--from I]';
 const opts = parseArgs(
   process.argv.slice(2),
-  { weights: fileURLToPath(new URL('./out/lenet5.safetensors', import.meta.url)), show: 6, from: 0 },
+  { target: process.env.CONVGEN_TARGET ?? 'ts', weights: fileURLToPath(new URL('./out/lenet5.safetensors', import.meta.url)), show: 6, from: 0 },
   USAGE,
 );
+if (!TARGETS.includes(opts.target as Target)) {
+  process.stderr.write(`--target must be one of ${TARGETS.join(', ')}, got "${opts.target}"\n`);
+  process.exit(2);
+}
 
 let bytes: Uint8Array;
 try {
@@ -27,11 +35,15 @@ try {
   process.exit(1);
 }
 
-// a fresh model: its own random init is overwritten by the file
-const model: CompiledModel = createModel({ seed: 12345 });
-const meta = decodeModelParams(model.plan, model.params, bytes);
+// the file is read into a fresh TS model's parameters (its own random init overwritten), then
+// handed to the target's model
+const host: CompiledModel = createModel({ seed: 12345 });
+const meta = decodeModelParams(host.plan, host.params, bytes);
+const running = await startLenet(opts.target as Target, 12345);
+running.writeParams(host.params);
 const { test } = loadMnist();
-const predicted = await predict(model, test);
+const predicted = await predict(running.model, test);
+running.close();
 
 const COLUMN = 36;
 
@@ -55,5 +67,6 @@ if (wrong.length > 0) {
 
 const acc = accuracy(predicted, test.labels);
 const right = Math.round(acc * test.count);
+console.log(`model: ${running.description}`);
 console.log(`weights: ${relative(process.cwd(), opts.weights) || opts.weights}${meta.test_accuracy ? ` (saved with test accuracy ${(100 * Number(meta.test_accuracy)).toFixed(2)}%)` : ''}`);
 console.log(`test accuracy ${(100 * acc).toFixed(2)}% (${right}/${test.count})`);

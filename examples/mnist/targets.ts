@@ -15,6 +15,8 @@ export interface RunningModel {
   readonly model: Trainable;
   /** the parameters in PyTorch layout (copied back from the device on wgsl) */
   params(): Promise<Record<string, ParamTensors>>;
+  /** replace the parameters (PyTorch layout; copied to the device on wgsl) */
+  writeParams(p: Record<string, ParamTensors>): void;
   /** which kernels run where, in words */
   readonly description: string;
   close(): void;
@@ -23,7 +25,13 @@ export interface RunningModel {
 export async function startLenet(target: Target, seed: number): Promise<RunningModel> {
   if (target === 'ts') {
     const model: CompiledModel = createModel({ seed });
-    return { model, params: async () => model.params, description: 'generated TypeScript kernels', close: () => {} };
+    const writeParams = (p: Record<string, ParamTensors>) => {
+      for (const [layer, t] of Object.entries(p)) {
+        if (t.weight) model.params[layer].weight!.set(t.weight);
+        if (t.bias) model.params[layer].bias!.set(t.bias);
+      }
+    };
+    return { model, params: async () => model.params, writeParams, description: 'generated TypeScript kernels', close: () => {} };
   }
   const started = performance.now();
   const { device, adapter } = await webgpuDevice();
@@ -45,6 +53,7 @@ export async function startLenet(target: Target, seed: number): Promise<RunningM
   return {
     model,
     params: () => gpu.readParams(),
+    writeParams: (p) => gpu.writeParams(p),
     description: `generated WGSL kernels on WebGPU (${adapter}), pipelines ready in ${ready.toFixed(1)} s`,
     close: () => {
       gpu.destroy();
