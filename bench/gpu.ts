@@ -25,6 +25,7 @@ import { lowerKernel } from '../src/ir/passes.ts';
 import { renderKernelWgsl } from '../src/render/wgsl.ts';
 import { emitGpuFiles } from '../src/emit/gpu.ts';
 import { emitModelTs } from '../src/emit/model-ts.ts';
+import { writeOutputAtomic } from '../src/emit/write.ts';
 import { loadModelFile } from '../src/spec/parse.ts';
 import { planModel } from '../src/plan/plan.ts';
 import type { LayerPlan, ModelPlan } from '../src/plan/types.ts';
@@ -229,10 +230,7 @@ interface StepRow {
 type Params = Record<string, { weight?: Float32Array; bias?: Float32Array }>;
 
 async function importFiles(dir: string, files: Record<string, string>, entry: string): Promise<unknown> {
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-    writeFileSync(path.join(dir, p), text);
-  }
+  writeOutputAtomic(dir, files);
   return import(pathToFileURL(path.join(dir, entry)).href);
 }
 

@@ -5,9 +5,9 @@
 // sgdStep in one submission, resident batches give the same loss, params round-trip.
 // Runs on a real adapter (lavapipe in CI); see test/helpers/webgpu.ts for the skip rule.
 
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseModel } from '../src/spec/parse.ts';
@@ -16,6 +16,7 @@ import type { ModelPlan } from '../src/plan/types.ts';
 import { numel } from '../src/plan/types.ts';
 import { lowerModel } from '../src/kernels/index.ts';
 import { emitGpuFiles } from '../src/emit/gpu.ts';
+import { writeOutputAtomic } from '../src/emit/write.ts';
 import { createReferenceModel, type RefParams } from '../src/reference/index.ts';
 import { compare, modelTolerance } from '../src/cli/check.ts';
 import { CASES, mulberry32, planCase, randomArray } from './cases.ts';
@@ -47,10 +48,7 @@ async function build(plan: ModelPlan): Promise<(device: GPUDevice, o?: { seed?: 
   // what `convgen build` ships for the WGSL target: the GPU-shaped program
   const files = emitGpuFiles(plan, lowerModel(plan, { target: 'wgsl' }));
   const dir = join(root, plan.name);
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, p)), { recursive: true });
-    writeFileSync(join(dir, p), text);
-  }
+  writeOutputAtomic(dir, files);
   return ((await import(pathToFileURL(join(dir, 'gpu.ts')).href)) as { createGpuModel: never }).createGpuModel;
 }
 

@@ -2,9 +2,9 @@
 // limit is refused with an error naming the layer and the limit; small dispatch limits fold
 // grids into 2D; limits.json is validated; the printed table is stable.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -17,6 +17,7 @@ import { formatGpuSchedule, scheduleGpu } from '../src/gpu/schedule.ts';
 import { DEFAULT_LIMITS, parseLimits } from '../src/gpu/limits.ts';
 import { ConvgenError } from '../src/errors.ts';
 import { emitGpuFiles } from '../src/emit/gpu.ts';
+import { writeOutputAtomic } from '../src/emit/write.ts';
 
 const load = (f: string, opts: PlanOptions = {}) => planModel(parseModel(JSON.parse(readFileSync(`examples/${f}`, 'utf8'))), opts);
 /** the kernels the WGSL target ships */
@@ -109,10 +110,7 @@ describe('REQUIRED_LIMITS in the generated gpu.ts', () => {
 
   it('createGpuModel refuses a device below them, naming the limit, before creating anything', async () => {
     const dir = join(root, 'big');
-    for (const [p, text] of Object.entries(emitGpuFiles(big, gpuProgram(big), { limits }))) {
-      mkdirSync(dirname(join(dir, p)), { recursive: true });
-      writeFileSync(join(dir, p), text);
-    }
+    writeOutputAtomic(dir, emitGpuFiles(big, gpuProgram(big), { limits }));
     const mod = (await import(pathToFileURL(join(dir, 'gpu.ts')).href)) as { createGpuModel(d: unknown): Promise<unknown>; REQUIRED_LIMITS: Record<string, number> };
     let created = 0;
     const device = { limits: { ...DEFAULT_LIMITS, maxBufferSize: 268435456 }, createBuffer: () => (created++, {}) };
