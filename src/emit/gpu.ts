@@ -53,7 +53,8 @@ export interface GpuEmitOptions {
 export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEmitOptions = {}): Record<string, string> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
   // refuses layers a device with these limits cannot bind, naming the layer and the limit
-  const schedule = scheduleGpu(plan, program, limits);
+  const rendered = new Map<Kernel, WgslKernel>();
+  const schedule = scheduleGpu(plan, program, limits, rendered);
 
   const L = plan.layers.length;
   const buffers: DeviceBuffer[] = [];
@@ -94,7 +95,9 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   const kernels = new Map<string, { k: Kernel; wk: WgslKernel }>();
   const useKernel = (k: Kernel) => {
     const seen = kernels.get(k.name);
-    const wk = seen?.wk ?? renderKernelWgsl(lowerKernel(k), limits);
+    // every kernel of the program was rendered by the schedule; a second kernel under a name
+    // already used must render to the same code
+    const wk = rendered.get(k) ?? renderKernelWgsl(lowerKernel(k), limits);
     if (seen && seen.wk.code !== wk.code) throw new Error(`emit gpu: two different kernels are both named ${k.name}`);
     kernels.set(k.name, { k, wk });
     return wk;

@@ -77,8 +77,12 @@ function checkLimits(wk: WgslKernel, k: Kernel, where: string, limits: GpuLimits
   }
 }
 
-/** every kernel of the model rendered for `limits`, in run order; throws ConvgenError on a limit breach */
-export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuLimits = DEFAULT_LIMITS): GpuSchedule {
+/**
+ * every kernel of the model rendered for `limits`, in run order; throws ConvgenError on a
+ * limit breach. `rendered`, when given, receives each kernel's WGSL (emit reuses it rather
+ * than render every kernel twice)
+ */
+export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuLimits = DEFAULT_LIMITS, rendered?: Map<Kernel, WgslKernel>): GpuSchedule {
   const out: GpuKernelSchedule[] = [];
   const add = (k: Kernel, layer: string, phase: GpuKernelSchedule['phase'], where: string, args: Readonly<Record<string, string>>) => {
     // a cooperative kernel's workgroup is fixed by its tiles: refuse it here, naming the layer
@@ -91,13 +95,14 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
     }
     let wk: WgslKernel;
     try {
-      wk = renderKernelWgsl(lowerKernel(k), limits);
+      wk = rendered?.get(k) ?? renderKernelWgsl(lowerKernel(k), limits);
     } catch (err) {
       // limits below what any device has (the spec defaults) can leave no way to fold a dispatch
       if (!(err instanceof Error) || !err.message.startsWith('render wgsl:')) throw err;
       throw new ConvgenError(where, err.message.replace(/^render wgsl: /, ''), 'raise the limits in --limits: every WebGPU device has at least the spec defaults (docs/wgsl.md)');
     }
     checkLimits(wk, k, where, limits);
+    rendered?.set(k, wk);
     out.push({
       layer,
       phase,
