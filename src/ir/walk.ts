@@ -130,3 +130,23 @@ export function substStmts(stmts: readonly Stmt[], leaf: (name: string) => Expr 
     }
   });
 }
+
+type ForStmt = Stmt & { k: 'for' };
+
+/**
+ * a cooperative kernel's workgroup loops (Kernel.workgroup): the outer chain of parallel
+ * loops, each the only statement of its parent but for comments; those comments, and the
+ * statements inside the innermost, which every invocation of a workgroup runs
+ */
+export function workgroupLoops(stmts: readonly Stmt[]): { loops: ForStmt[]; notes: Stmt[]; inner: readonly Stmt[] } {
+  const loops: ForStmt[] = [];
+  const notes: Stmt[] = [];
+  let cur = stmts;
+  for (;;) {
+    const real = cur.filter((s) => s.k !== 'comment');
+    if (real.length !== 1 || real[0].k !== 'for' || !real[0].parallel) return { loops, notes, inner: cur };
+    notes.push(...cur.filter((s) => s.k === 'comment'));
+    loops.push(real[0]);
+    cur = real[0].body;
+  }
+}

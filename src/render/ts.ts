@@ -8,7 +8,7 @@
 import type { Expr, Kernel, ScalarType, Stmt, WorkgroupDecl } from '../ir/types.ts';
 import { printExpr, type ExprDialect } from '../ir/print.ts';
 import { lowerKernel } from '../ir/passes.ts';
-import { exprsOf, loadsOf, mapExpr, varsOf } from '../ir/walk.ts';
+import { exprsOf, loadsOf, mapExpr, varsOf, workgroupLoops } from '../ir/walk.ts';
 import { Emitter } from './emitter.ts';
 
 const TS: ExprDialect = {
@@ -178,32 +178,21 @@ function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDec
 }
 
 function emitCooperative(em: Emitter, k: Kernel, wg: WorkgroupDecl) {
+  const { loops, notes, inner } = workgroupLoops(k.body);
   for (const a of wg.shared) em.line(`const ${a.name} = new ${arrayType(a.t)}(${a.length});`);
-  const priv = privates(peelGroups(k.body).inner, new Map());
+  const priv = privates(inner, new Map());
   for (const [name, t] of priv) em.line(`const ${name} = new ${arrayType(t)}(${wg.size});`);
   // what may change between stretches: workgroup memory and the buffers the kernel writes
   const changing = new Set([...wg.shared.map((a) => a.name), ...k.buffers.filter((b) => b.access !== 'read').map((b) => b.name)]);
-  const rec = (stmts: readonly Stmt[]) => {
-    const { loops, inner } = peelGroups(stmts);
-    if (loops.length === 0) return emitWorkgroupBody(em, inner, wg, new Set(priv.keys()), changing, []);
-    const [l] = loops;
+  emitStmts(em, notes);
+  // the workgroups one after another, as plain loops
+  const open = (i: number): void => {
+    if (i === loops.length) return emitWorkgroupBody(em, inner, wg, new Set(priv.keys()), changing, []);
+    const l = loops[i];
     const inc = l.step === 1 ? `${l.v}++` : `${l.v} += ${l.step}`;
-    for (const s of stmts) if (s.k === 'comment') em.line(`// ${s.text}`);
-    em.block(`for (let ${l.v} = ${expr(l.from)}; ${l.v} < ${expr(l.to)}; ${inc}) {`, () => rec(l.body));
+    em.block(`for (let ${l.v} = ${expr(l.from)}; ${l.v} < ${expr(l.to)}; ${inc}) {`, () => open(i + 1));
   };
-  rec(k.body);
-}
-
-/** the workgroup loops: the outer chain of parallel loops, as the WGSL renderer maps them */
-function peelGroups(stmts: readonly Stmt[]): { loops: (Stmt & { k: 'for' })[]; inner: readonly Stmt[] } {
-  const loops: (Stmt & { k: 'for' })[] = [];
-  let cur = stmts;
-  for (;;) {
-    const real = cur.filter((s) => s.k !== 'comment');
-    if (real.length !== 1 || real[0].k !== 'for' || !real[0].parallel) return { loops, inner: cur };
-    loops.push(real[0]);
-    cur = real[0].body;
-  }
+  open(0);
 }
 
 export interface RenderTsOptions {

@@ -15,7 +15,7 @@
 
 import type { BufferDecl, Expr, Kernel, ScalarType, Stmt } from '../ir/types.ts';
 import { printExpr, type ExprDialect } from '../ir/print.ts';
-import { exprsOf, loadsOf, varsOf } from '../ir/walk.ts';
+import { exprsOf, loadsOf, varsOf, workgroupLoops } from '../ir/walk.ts';
 import { DEFAULT_LIMITS, PREFERRED_WORKGROUP_SIZE, type GpuLimits } from '../gpu/limits.ts';
 import { Emitter } from './emitter.ts';
 
@@ -267,24 +267,16 @@ function pruneLets(stmts: readonly Stmt[]): Stmt[] {
   }
 }
 
-/**
- * a cooperative kernel is one dispatch: its outer chain of parallel loops (constant
- * bounds) indexes the workgroups, the rest runs on every invocation of each
- */
-function groupNest(body: readonly Stmt[]): Phase {
-  const dims: GridDim[] = [];
-  const notes: Stmt[] = [];
-  let cur = body;
-  for (;;) {
-    const real = cur.filter((s) => s.k !== 'comment');
-    const dim = real.length === 1 ? asGridDim(real[0]) : null;
-    if (!dim || real[0].k !== 'for') break;
-    notes.push(...cur.filter((s) => s.k === 'comment'));
-    dims.push(dim);
-    cur = real[0].body;
-  }
-  return { dims, body: [...notes, ...cur] };
+/** a cooperative kernel is one dispatch: its workgroup loops index the workgroups, the rest runs on every invocation of each */
+function groupNest(k: Kernel): Phase {
+  const { loops, notes, inner } = workgroupLoops(k.body);
+  const dims = loops.map((l) => asGridDim(l) ?? fail(`render wgsl: kernel ${k.name}: workgroup loop '${l.v}' needs constant bounds`));
+  return { dims, body: [...notes, ...inner] };
 }
+
+const fail = (msg: string): never => {
+  throw new Error(msg);
+};
 
 // ---- dispatch geometry ----------------------------------------------------------------
 
@@ -398,7 +390,7 @@ export function renderKernelWgsl(k: Kernel, limits: GpuLimits = DEFAULT_LIMITS):
   const shared = (k.workgroup?.shared ?? []).map((a): BufferDecl => ({ ...a, access: 'read_write' }));
   const bufs = new Map([...k.buffers, ...shared].map((b) => [b.name, b]));
   const readOnly = new Set(k.buffers.filter((b) => b.access === 'read').map((b) => b.name));
-  const phases = (k.workgroup ? [groupNest(k.body)] : cut(k.body, [], [], readOnly)).map((p) => ({ dims: p.dims, body: pruneLets(p.body) }));
+  const phases = (k.workgroup ? [groupNest(k)] : cut(k.body, [], [], readOnly)).map((p) => ({ dims: p.dims, body: pruneLets(p.body) }));
   const maxWg = Math.min(PREFERRED_WORKGROUP_SIZE, limits.maxComputeInvocationsPerWorkgroup);
 
   const em = new Emitter();
