@@ -35,38 +35,9 @@ import { createKernelPipelines, pumped, upload } from '../src/gpu/run-kernel.ts'
 import { runLayerWgsl } from '../src/gpu/check-layer.ts';
 import { LAYER_CONFIGS, STEP_CONFIG, describeConfig, planConfig, quickConfig, type ConvPlan, type LayerConfig } from './configs.ts';
 import { randomF32, rng } from './data.ts';
-
-interface Args {
-  quick: boolean;
-  only: string[] | null;
-  out: string | null;
-}
+import { parseBenchArgs } from './args.ts';
 
 const ALL = [...LAYER_CONFIGS.map((c) => c.id), STEP_CONFIG.id];
-
-function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, only: null, out: null };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const v = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
-      if (v === undefined) throw new Error(`bench:gpu: ${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--quick') a.quick = true;
-    else if (arg.startsWith('--only')) {
-      const ids = value().toUpperCase().split(',').map((s) => s.trim()).filter(Boolean);
-      const bad = ids.filter((id) => !ALL.includes(id));
-      if (bad.length) throw new Error(`bench:gpu: unknown config ${bad.join(', ')} (configs: ${ALL.join(', ')})`);
-      a.only = [...(a.only ?? []), ...ids];
-    } else if (arg.startsWith('--out')) a.out = value();
-    else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: tsx bench/gpu.ts [--quick] [--only A,B,...] [--out DIR]\n');
-      process.exit(0);
-    } else throw new Error(`bench:gpu: unknown argument ${arg} (see --help)`);
-  }
-  return a;
-}
 
 // ---- timing ------------------------------------------------------------------------------
 
@@ -312,7 +283,7 @@ function report(adapter: string, software: boolean, layers: OpRow[], configs: La
   return out.join('\n');
 }
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseBenchArgs(process.argv.slice(2), 'bench:gpu', ALL, 'usage: tsx bench/gpu.ts [--quick] [--only A,B,...] [--out DIR]');
 const log = (s: string) => process.stdout.write(s + '\n');
 const budget: Budget = args.quick ? { sampleMs: 5, samples: 3, warmup: 3 } : { sampleMs: 100, samples: 7, warmup: 10 };
 const t0 = performance.now();
