@@ -21,8 +21,6 @@ import { lowerConvGpu } from '../src/kernels/conv-gpu.ts';
 import { lowerModel } from '../src/kernels/index.ts';
 import type { KernelCall, LayerProgram } from '../src/kernels/types.ts';
 import { ROLE_TAG } from '../src/kernels/names.ts';
-import { lowerKernel } from '../src/ir/passes.ts';
-import { renderKernelWgsl } from '../src/render/wgsl.ts';
 import { emitGpuFiles } from '../src/emit/gpu.ts';
 import { emitModelTs } from '../src/emit/model-ts.ts';
 import { writeOutputAtomic } from '../src/emit/write.ts';
@@ -31,7 +29,7 @@ import { planModel } from '../src/plan/plan.ts';
 import type { LayerPlan, ModelPlan } from '../src/plan/types.ts';
 import { numel } from '../src/plan/types.ts';
 import { NoWebGpuError, openNodeDevice } from '../src/gpu/node-device.ts';
-import { createKernelPipelines, pumped, upload } from '../src/gpu/run-kernel.ts';
+import { prepareCall, pumped, upload } from '../src/gpu/run-kernel.ts';
 import { runLayerWgsl } from '../src/gpu/check-layer.ts';
 import { LAYER_CONFIGS, STEP_CONFIG, describeConfig, planConfig, quickConfig, type ConvPlan, type LayerConfig } from './configs.ts';
 import { randomF32, rng } from './data.ts';
@@ -143,20 +141,9 @@ async function benchLayer(device: GPUDevice, c: LayerConfig, budget: Budget, log
       for (const op of ops) {
         const calls = opCalls(prog, op);
         if (calls.length === 0) continue;
-        const prepared = calls.map((call) => {
-          const wk = renderKernelWgsl(lowerKernel(call.kernel));
-          const p = createKernelPipelines(device, wk);
-          const group = device.createBindGroup({ layout: p.layout, entries: call.kernel.buffers.map((b, i) => ({ binding: i, resource: { buffer: buffers[call.args[b.name]] } })) });
-          return { p, group };
-        });
+        const prepared = calls.map((call) => prepareCall(device, call, buffers));
         const encode = (pass: GPUComputePassEncoder) => {
-          for (const { p, group } of prepared) {
-            pass.setBindGroup(0, group);
-            for (const { pipeline, workgroups } of p.pipelines) {
-              pass.setPipeline(pipeline);
-              pass.dispatchWorkgroups(...workgroups);
-            }
-          }
+          for (const p of prepared) p.record(pass);
         };
         const t = await timeGpu(device, encode, budget);
         const flops = layer.flops[op];
@@ -166,7 +153,7 @@ async function benchLayer(device: GPUDevice, c: LayerConfig, budget: Budget, log
           config: c.id,
           op: name,
           kernels: calls.map((k) => k.kernel.name),
-          dispatches: prepared.reduce((a, p) => a + p.p.pipelines.length, 0),
+          dispatches: prepared.reduce((a, p) => a + p.dispatches, 0),
           ms: t.ms,
           gflops: flops / t.ms / 1e6,
           agreement: worst(outs).toExponential(1),

@@ -13,7 +13,7 @@ import { refBackward, refForward, softmaxCrossEntropy, type RefParams } from '..
 import { ROLE_TAG } from '../kernels/names.ts';
 import { compare, kernelTolerance, reductionLength, uniform, type CheckRow, type Comparison } from '../cli/check.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from './limits.ts';
-import { createKernelPipelines, download, pumped, runWgslKernel, upload, type HostArray } from './run-kernel.ts';
+import { download, prepareCall, pumped, runWgslKernel, upload, type HostArray } from './run-kernel.ts';
 
 /** one output of a layer (y, dx, gradWeight, gradBias) against the reference */
 export interface WgslOutput {
@@ -27,18 +27,6 @@ export interface WgslLayerRun {
   /** every call in run order, with the compared outputs it writes (none: it writes only scratch) */
   readonly calls: readonly { readonly phase: 'forward' | 'backward'; readonly kernel: string; readonly outs: readonly string[] }[];
   readonly outputs: readonly WgslOutput[];
-}
-
-/** encode one kernel call: bind the layer's buffers by the call's args, one dispatch per entry */
-function encodeCall(device: GPUDevice, pass: GPUComputePassEncoder, call: KernelCall, gpu: Record<string, GPUBuffer>, limits: GpuLimits) {
-  const wk = renderKernelWgsl(lowerKernel(call.kernel), limits);
-  const p = createKernelPipelines(device, wk);
-  const entries = call.kernel.buffers.map((b, i) => ({ binding: i, resource: { buffer: gpu[call.args[b.name]] } }));
-  pass.setBindGroup(0, device.createBindGroup({ layout: p.layout, entries }));
-  for (const { pipeline, workgroups } of p.pipelines) {
-    pass.setPipeline(pipeline);
-    pass.dispatchWorkgroups(...workgroups);
-  }
 }
 
 /**
@@ -80,7 +68,7 @@ export async function runLayerWgsl(device: GPUDevice, l: LayerPlan, prog: LayerP
     const writers = new Map<string, string[]>();
     for (const [phase, list] of [['forward', prog.forward], ['backward', prog.backward]] as const) {
       for (const call of list) {
-        encodeCall(device, pass, call, gpu, limits);
+        prepareCall(device, call, gpu, limits).record(pass);
         const outs = call.kernel.buffers.filter((b) => b.access !== 'read').map((b) => call.args[b.name]);
         for (const o of outs) writers.set(o, [...(writers.get(o) ?? []), call.kernel.name]);
         calls.push({ phase, kernel: call.kernel.name, outs: outs.filter((o) => o in want) });

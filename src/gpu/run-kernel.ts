@@ -2,7 +2,10 @@
 // `convgen check --target wgsl` and the WGSL tests use to put one kernel's buffers on the
 // device, dispatch its entry points in order and read the outputs back.
 
-import type { WgslKernel } from '../render/wgsl.ts';
+import type { KernelCall } from '../kernels/types.ts';
+import { lowerKernel } from '../ir/passes.ts';
+import { renderKernelWgsl, type WgslKernel } from '../render/wgsl.ts';
+import { DEFAULT_LIMITS, type GpuLimits } from './limits.ts';
 
 export type HostArray = Float32Array | Int32Array;
 
@@ -23,6 +26,24 @@ export function createKernelPipelines(device: GPUDevice, wk: WgslKernel): Kernel
     workgroups: e.workgroups,
   }));
   return { layout, pipelines };
+}
+
+/**
+ * one kernel call of a layer program made ready to record: rendered, its pipelines and its
+ * bind group (the call's args name buffers of `gpu`) created once; `record` records one
+ * dispatch per entry point into a pass
+ */
+export function prepareCall(device: GPUDevice, call: KernelCall, gpu: Readonly<Record<string, GPUBuffer>>, limits: GpuLimits = DEFAULT_LIMITS): { record: (pass: GPUComputePassEncoder) => void; dispatches: number } {
+  const p = createKernelPipelines(device, renderKernelWgsl(lowerKernel(call.kernel), limits));
+  const group = device.createBindGroup({ layout: p.layout, entries: call.kernel.buffers.map((b, i) => ({ binding: i, resource: { buffer: gpu[call.args[b.name]] } })) });
+  const record = (pass: GPUComputePassEncoder) => {
+    pass.setBindGroup(0, group);
+    for (const { pipeline, workgroups } of p.pipelines) {
+      pass.setPipeline(pipeline);
+      pass.dispatchWorkgroups(...workgroups);
+    }
+  };
+  return { record, dispatches: p.pipelines.length };
 }
 
 /**
