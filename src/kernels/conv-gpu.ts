@@ -55,6 +55,9 @@ const serial = (name: string, n: number, body: Stmt[]): Stmt[] => (n === 1 ? [le
 
 const guarded = (cond: E | null, body: Stmt[]): Stmt[] => (cond === null ? body : [if_(cond, body)]);
 
+/** some tap of the axis reads outside the input at some position (its interior is not all of it) */
+const leaves = (a: Axis): boolean => a.lo > 0 || a.hi < a.T;
+
 /** an axis with more taps than this runs them as a loop (a smaller shader) instead of unrolled */
 export const TAP_UNROLL_LIMIT = 8;
 
@@ -84,7 +87,7 @@ function eachTap(a: Axis, t: E, axis: string, body: (k: E, at: E) => Stmt[], bin
   const i = `${axis}tap`;
   const k = add(a.taps[0].k, mul(v(i), dk));
   const at = `i${axis}`;
-  const check = a.taps.some((tp) => tp.lo > 0 || tp.hi < a.T);
+  const check = leaves(a);
   return [
     loop(i, 0, n, (iv) => [
       let_(at, add(add(mul(t, a.inStep), a.taps[0].off), mul(iv, doff))),
@@ -206,8 +209,8 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
   const kws = Array.from({ length: c.kW }, (_, k) => k);
   const tapW = new Map(w.taps.map((t) => [t.k, t]));
   // rows of the window that some output row reads inside the input; the rest stay 0
-  const hNeedsCheck = h.taps.length < c.kH || h.taps.some((t) => t.lo > 0 || t.hi < h.T);
-  const wNeedsCheck = w.taps.length < c.kW || w.taps.some((t) => t.lo > 0 || t.hi < w.T);
+  const hNeedsCheck = h.taps.length < c.kH || leaves(h);
+  const wNeedsCheck = w.taps.length < c.kW || leaves(w);
   const ih = add(sub(mul(v('oh'), c.strideH), c.pad.top), mul(v('kh'), c.dilationH));
   const acc = (kw: number | null) => (kw === null ? 'a' : `a${kw}`);
 
