@@ -30,7 +30,7 @@ import type { LayerPlan, ModelPlan } from '../src/plan/types.ts';
 import { numel } from '../src/plan/types.ts';
 import { NoWebGpuError, openNodeDevice } from '../src/gpu/node-device.ts';
 import { prepareCall, pumped, upload } from '../src/gpu/run-kernel.ts';
-import { runLayerWgsl } from '../src/gpu/check-layer.ts';
+import { runLayerWgsl } from '../src/check/layer-wgsl.ts';
 import { LAYER_CONFIGS, STEP_CONFIG, describeConfig, planConfig, quickConfig, type ConvPlan, type LayerConfig } from './configs.ts';
 import { randomF32, rng } from './data.ts';
 import { parseBenchArgs } from './args.ts';

@@ -2,7 +2,8 @@
 
 import { describe, expect, it, vi } from 'vitest';
 import { runCaptured } from './helpers/cli.ts';
-import { checkCommand, compare, kernelTolerance, modelTolerance } from '../src/cli/check.ts';
+import { checkCommand } from '../src/cli/check.ts';
+import { compare, kernelTolerance, modelTolerance } from '../src/check/ts.ts';
 
 /** run the command, capturing what it prints on stdout */
 const run = async (args: string[]) => {

@@ -18,7 +18,7 @@ import { lowerModel } from '../src/kernels/index.ts';
 import { emitGpuFiles } from '../src/emit/gpu.ts';
 import { writeOutputAtomic } from '../src/emit/write.ts';
 import { createReferenceModel, type RefParams } from '../src/reference/index.ts';
-import { compare, modelTolerance } from '../src/cli/check.ts';
+import { compare, modelTolerance } from '../src/check/ts.ts';
 import { CASES, mulberry32, planCase, randomArray } from './cases.ts';
 import { NO_ADAPTER, numericDeviceOrSkip } from './helpers/webgpu.ts';
 

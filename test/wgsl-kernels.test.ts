@@ -22,7 +22,7 @@ import { lowerKernel } from '../src/ir/passes.ts';
 import { renderKernelWgsl } from '../src/render/wgsl.ts';
 import { DEFAULT_LIMITS } from '../src/gpu/limits.ts';
 import { softmaxCrossEntropy } from '../src/reference/index.ts';
-import { compare, kernelTolerance } from '../src/cli/check.ts';
+import { compare, kernelTolerance } from '../src/check/ts.ts';
 import { checkLayerWgsl } from './helpers/wgsl-layer.ts';
 import { NO_ADAPTER, numericDeviceOrSkip, runWgslKernel } from './helpers/webgpu.ts';
 

@@ -1,11 +1,11 @@
 // Run one layer's program (forward, then backward) as WGSL on a WebGPU device, on the data
 // `convgen check --target wgsl` uses, and compare every output with the float64 reference:
-// src/gpu/check-layer.ts, with a fresh rng per layer so each case stands alone.
+// src/check/layer-wgsl.ts, with a fresh rng per layer so each case stands alone.
 
 import type { LayerPlan } from '../../src/plan/types.ts';
 import type { LayerProgram } from '../../src/kernels/types.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../../src/gpu/limits.ts';
-import { runLayerWgsl, type WgslOutput } from '../../src/gpu/check-layer.ts';
+import { runLayerWgsl, type WgslOutput } from '../../src/check/layer-wgsl.ts';
 import { mulberry32 } from '../cases.ts';
 
 export type LayerResult = WgslOutput;

@@ -11,9 +11,9 @@ import { lowerKernel } from '../ir/passes.ts';
 import { renderKernelWgsl } from '../render/wgsl.ts';
 import { refBackward, refForward, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
 import { ROLE_TAG } from '../kernels/names.ts';
-import { compare, kernelTolerance, reductionLength, uniform, type CheckRow, type Comparison } from '../cli/check.ts';
-import { DEFAULT_LIMITS, type GpuLimits } from './limits.ts';
-import { download, prepareCall, pumped, runWgslKernel, upload, type HostArray } from './run-kernel.ts';
+import { compare, kernelTolerance, reductionLength, uniform, type CheckRow, type Comparison } from './ts.ts';
+import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
+import { download, prepareCall, pumped, runWgslKernel, upload, type HostArray } from '../gpu/run-kernel.ts';
 
 /** one output of a layer (y, dx, gradWeight, gradBias) against the reference */
 export interface WgslOutput {

@@ -1,21 +1,20 @@
-// convgen check --target wgsl: what check.ts does for TS, on a WebGPU adapter (Dawn for
-// Node, src/gpu/node-device.ts):
+// The WGSL check: what ./ts.ts does for TS, on a WebGPU adapter (Dawn for Node,
+// src/gpu/node-device.ts):
 //   1. every layer's WGSL kernels (the wgsl program: GPU-shaped convs, the shared rest)
 //      and the loss kernel, on the same seeded data and tolerances as the TS rows
-//      (src/gpu/check-layer.ts);
+//      (./layer-wgsl.ts);
 //   2. the generated WebGPU runtime (gpu.ts, plain-JS flavour, imported from a temp
 //      folder): forward, the loss and every gradient after lossAndGrad (or backward)
 //      against the reference model with the same parameters, as checkModel does for TS.
-// No adapter (or no `webgpu` package): exit 1, saying how to get one.
+// No adapter (or no `webgpu` package): a NoWebGpuError saying how to get one.
 
-import { EXIT_CHECK_FAILED, EXIT_OK } from '../errors.ts';
 import type { ModelPlan } from '../plan/types.ts';
 import { lowerLayer, lowerModel } from '../kernels/index.ts';
 import { scheduleGpu } from '../gpu/schedule.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
-import { NoWebGpuError, openNodeDevice } from '../gpu/node-device.ts';
-import { checkLayerWgsl, checkLossWgsl } from '../gpu/check-layer.ts';
-import { compareModel, formatCheckTable, importEmitted, rng32, type CheckRow } from './check.ts';
+import { openNodeDevice } from '../gpu/node-device.ts';
+import { checkLayerWgsl, checkLossWgsl } from './layer-wgsl.ts';
+import { compareModel, formatCheckTable, importEmitted, rng32, type CheckRow } from './ts.ts';
 
 type Tensors = Record<string, { weight?: Float32Array; bias?: Float32Array }>;
 
@@ -51,18 +50,10 @@ async function checkGpuModel(device: GPUDevice, plan: ModelPlan, seed: number, l
   }
 }
 
-/** check every plan's WGSL target; prints one table per model, returns the exit code */
-export async function checkWgsl(plans: readonly ModelPlan[], seed: number, limits: GpuLimits = DEFAULT_LIMITS): Promise<number> {
-  let opened;
-  try {
-    opened = await openNodeDevice();
-  } catch (err) {
-    if (!(err instanceof NoWebGpuError)) throw err;
-    process.stderr.write(`convgen check: --target wgsl: ${err.message}\n`);
-    return EXIT_CHECK_FAILED;
-  }
-  const { device, adapter } = opened;
-  let failures = 0;
+/** every plan's WGSL kernels and generated runtime on one Node WebGPU device (throws NoWebGpuError without one) */
+export async function checkWgsl(plans: readonly ModelPlan[], seed: number, limits: GpuLimits = DEFAULT_LIMITS): Promise<{ adapter: string; rows: CheckRow[][] }> {
+  const { device, adapter } = await openNodeDevice();
+  const out: CheckRow[][] = [];
   try {
     for (const plan of plans) {
       // what a device with these limits cannot run is refused here, naming the layer, as by build
@@ -73,14 +64,11 @@ export async function checkWgsl(plans: readonly ModelPlan[], seed: number, limit
       for (const l of plan.layers) rows.push(...(await checkLayerWgsl(device, l, lowerLayer(l, { target: 'wgsl' }), rng, limits)));
       rows.push(...(await checkLossWgsl(device, plan, rng, limits)));
       rows.push(...(await checkGpuModel(device, plan, seed, limits)));
-      const bad = rows.filter((r) => r.result && !r.result.ok).length;
-      failures += bad;
-      const title = `model ${plan.name} (target wgsl on ${adapter}, seed ${seed}): ${bad === 0 ? 'all within tolerance' : `${bad} FAILED`}`;
-      process.stdout.write(formatCheckTable(title, rows) + '\n');
+      out.push(rows);
     }
   } finally {
     // the device holds Dawn's threads: destroy it so the process can exit
     device.destroy();
   }
-  return failures === 0 ? EXIT_OK : EXIT_CHECK_FAILED;
+  return { adapter, rows: out };
 }

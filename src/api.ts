@@ -1,0 +1,119 @@
+// The package's programmatic API: what the CLI does, as typed functions an app or a build
+// tool calls. Each takes a model as a path to a model.json file or as the parsed JSON value,
+// and throws the same ConvgenErrors (same messages) the CLI prints.
+//
+//   plan(model)            -> the ModelPlan (shapes, strategies, buffers) as plain data
+//   build(model, options)  -> every generated file in memory; with `out`, also written
+//   check(model, options)  -> every generated kernel and the whole module against the reference
+
+import { ConvgenError } from './errors.ts';
+import { planModel, type PlanOptions } from './plan/plan.ts';
+import type { ModelPlan } from './plan/types.ts';
+import { loadModelFile, parseModel } from './spec/parse.ts';
+import type { ModelSpec } from './spec/types.ts';
+import { emitModel, type EmitFlavour, type Target } from './emit/index.ts';
+import { writeOutputAtomic } from './emit/write.ts';
+import { loadLimitsFile, type GpuLimits } from './gpu/limits.ts';
+import { checkPlans, type CheckReport } from './check/index.ts';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** a model: the path (or file URL) of a model.json file, or its already-parsed JSON value */
+export type ModelSource = string | URL | Readonly<Record<string, unknown>>;
+
+export interface PlanApiOptions {
+  /** every conv's strategy: `direct`, `im2row`, or `auto` (default: the model file's choice, else the cost model's) */
+  readonly strategy?: 'direct' | 'im2row' | 'auto';
+}
+
+export interface BuildOptions extends PlanApiOptions {
+  /** which targets: `ts`, `wgsl` or `all` (default) */
+  readonly target?: Target;
+  /** `ts`: TypeScript sources (default); `js`: plain-JavaScript ESM with `.d.ts` files */
+  readonly emit?: EmitFlavour;
+  /** the WebGPU limits the WGSL target plans for: an object as GPUSupportedLimits, or a JSON file's path */
+  readonly limits?: GpuLimits | string;
+  /** when given, the files are also written to `<out>/<model name>/` (atomically) */
+  readonly out?: string;
+}
+
+export interface BuildResult {
+  /** the model's name (its output folder's name) */
+  readonly name: string;
+  readonly plan: ModelPlan;
+  /** every generated file, relative path -> text, sorted by path */
+  readonly files: Readonly<Record<string, string>>;
+  /** the folder written (absent when `out` was not given) */
+  readonly dir?: string;
+}
+
+export interface CheckOptions extends PlanApiOptions {
+  /** `ts` (default) or `wgsl` (needs a WebGPU adapter in Node: the `webgpu` package) */
+  readonly target?: 'ts' | 'wgsl';
+  /** seed of the random parameters and inputs (default 1) */
+  readonly seed?: number;
+  /** WGSL only: the limits the kernels are built for, as for build */
+  readonly limits?: GpuLimits | string;
+}
+
+export type { ModelPlan, CheckReport, GpuLimits, ModelSpec, Target, EmitFlavour };
+
+const where = (model: ModelSource): string => (typeof model === 'string' ? model : model instanceof URL ? fileURLToPath(model) : '');
+
+/** parse and validate a model, from a file or a JSON value */
+export function loadModel(model: ModelSource): ModelSpec {
+  if (typeof model === 'string') return loadModelFile(model);
+  if (model instanceof URL) return loadModelFile(fileURLToPath(model));
+  if (model === null || typeof model !== 'object' || Array.isArray(model)) {
+    throw new ConvgenError('model', `must be a model.json path or its parsed JSON object, got ${model === null ? 'null' : Array.isArray(model) ? 'an array' : typeof model}`, 'pass a path such as "model.json" or the object JSON.parse gives for it');
+  }
+  return parseModel(model);
+}
+
+function planOptions(o: PlanApiOptions): PlanOptions {
+  const s = o.strategy;
+  if (s === undefined || s === 'auto') return {};
+  if (s !== 'direct' && s !== 'im2row') throw new ConvgenError('strategy', `must be direct, im2row or auto, got ${JSON.stringify(s)}`, 'leave it out for the cost model\'s choice');
+  return { strategy: s };
+}
+
+/** the plan of a model: shapes, pads, strategies, FLOPs and buffers, as plain data */
+export function plan(model: ModelSource, options: PlanApiOptions = {}): ModelPlan {
+  const spec = loadModel(model);
+  try {
+    return planModel(spec, planOptions(options));
+  } catch (err) {
+    const file = where(model);
+    if (err instanceof ConvgenError && file) throw err.inFile(file);
+    throw err;
+  }
+}
+
+const limitsOf = (l: GpuLimits | string | undefined): GpuLimits | undefined => (typeof l === 'string' ? loadLimitsFile(l) : l);
+
+/** generate a model's files in memory; with `out`, write them to `<out>/<name>/` as `convgen build` does */
+export async function build(model: ModelSource, options: BuildOptions = {}): Promise<BuildResult> {
+  const p = plan(model, options);
+  let files: Record<string, string>;
+  try {
+    files = await emitModel(p, { target: options.target, emit: options.emit, limits: limitsOf(options.limits) });
+  } catch (err) {
+    const file = where(model);
+    if (err instanceof ConvgenError && file) throw err.inFile(file);
+    throw err;
+  }
+  if (options.out === undefined) return { name: p.name, plan: p, files };
+  const dir = join(options.out, p.name);
+  writeOutputAtomic(dir, files);
+  return { name: p.name, plan: p, files, dir };
+}
+
+/** run every generated kernel and the whole generated module against the reference interpreter */
+export async function check(model: ModelSource, options: CheckOptions = {}): Promise<CheckReport> {
+  const p = plan(model, options);
+  const target = options.target ?? 'ts';
+  const limits = limitsOf(options.limits);
+  if (limits !== undefined && target !== 'wgsl') throw new ConvgenError('limits', 'applies to the WGSL target only', 'add target: "wgsl", or drop limits');
+  const [report] = await checkPlans([p], { target, seed: options.seed ?? 1, limits });
+  return report!;
+}
