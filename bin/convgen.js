@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// runs the TypeScript sources directly (through tsx), so a clone needs no build step
-import { register } from 'tsx/esm/api';
+// convgen's command line. Installed from the package, it runs the compiled JavaScript in
+// dist/ (no TypeScript loader at run time); in a clone of the repository, where src/ is
+// present, it runs the sources through tsx (a devDependency), so a clone needs no build step.
+import { existsSync } from 'node:fs';
 
 // `convgen plan model.json | head` closes our stdout early: that is not an error
 process.stdout.on('error', (err) => {
@@ -8,6 +10,13 @@ process.stdout.on('error', (err) => {
   throw err;
 });
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const source = new URL('../src/cli/main.ts', import.meta.url);
+let main;
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import(source.href));
+} else {
+  ({ main } = await import('../dist/cli/main.js'));
+}
 process.exitCode = await main(process.argv.slice(2));

@@ -1,61 +1,41 @@
-// `--emit js`: the TS flavour compiled to plain-JavaScript ESM plus `.d.ts`, through the
-// TypeScript compiler API on an in-memory program (the files never touch the disk here).
-// Relative `.ts` imports become `.js` (rewriteRelativeImportExtensions), so a Node app
-// with no TypeScript toolchain can import index.js directly.
+// `--emit js`: the TS flavour as plain-JavaScript ESM plus `.d.ts`, file by file in memory.
+// oxc-transform strips the types (relative `.ts` imports become `.js`) and writes each
+// declaration file from the source alone (isolated declarations: every export of the
+// generated code carries its type). A Node app needs no TypeScript toolchain to run or
+// build it, and neither does convgen.
 
-import ts from 'typescript';
+import { isolatedDeclarationSync, transformSync } from 'oxc-transform';
 
-const OPTIONS: ts.CompilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.ESNext,
-  moduleResolution: ts.ModuleResolutionKind.Bundler,
-  rewriteRelativeImportExtensions: true,
-  declaration: true,
-  strict: true,
-  skipLibCheck: true,
-  // DOM for the timers and WebGPU globals the gpu.ts runtime uses (browsers and Node both have them)
-  lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
-  types: [],
-  newLine: ts.NewLineKind.LineFeed,
-  removeComments: false,
-};
+/** `from './x.ts'` -> `from './x.js'` in relative specifiers (declarations keep the `.ts`) */
+const toJsSpecifiers = (text: string): string => text.replace(/(from\s+['"]\.{1,2}\/[^'"]*)\.ts(['"])/g, '$1.js$2');
 
-const ROOT = '/__convgen__/';
+/** the generated header (the comment lines above the first statement), kept on both outputs */
+function header(text: string): string {
+  const lines = text.split('\n');
+  const n = lines.findIndex((l) => !l.startsWith('//'));
+  return n <= 0 ? '' : lines.slice(0, n).join('\n') + '\n';
+}
 
-/** compile every `.ts` file of `files` (relative paths); other files pass through unchanged */
+function fail(path: string, what: string, errors: readonly { message: string }[]): never {
+  throw new Error(`emit js: ${what} of the generated ${path} failed:\n${errors.map((e) => `  ${e.message}`).join('\n')}`);
+}
+
+/** strip every `.ts` file of `files` (relative paths) to `.js` + `.d.ts`; other files pass through */
 export function toJsFlavour(files: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  const tsFiles = Object.keys(files).filter((p) => p.endsWith('.ts')).sort();
-  for (const p of Object.keys(files)) if (!p.endsWith('.ts')) out[p] = files[p];
-  if (tsFiles.length === 0) return out;
-  const host = ts.createCompilerHost(OPTIONS);
-  const readLib = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, lang, onError) => {
-    if (name.startsWith(ROOT)) {
-      const text = files[name.slice(ROOT.length)];
-      return text === undefined ? undefined : ts.createSourceFile(name, text, lang);
+  for (const [path, text] of Object.entries(files)) {
+    if (!path.endsWith('.ts')) {
+      out[path] = text;
+      continue;
     }
-    return readLib(name, lang, onError);
-  };
-  host.fileExists = (name) => (name.startsWith(ROOT) ? files[name.slice(ROOT.length)] !== undefined : ts.sys.fileExists(name));
-  host.directoryExists = (name) => name.startsWith(ROOT.slice(0, -1)) || ts.sys.directoryExists(name);
-  host.realpath = (name) => name;
-  host.readFile = (name) => (name.startsWith(ROOT) ? files[name.slice(ROOT.length)] : ts.sys.readFile(name));
-  host.writeFile = (name, text) => {
-    if (!name.startsWith(ROOT)) throw new Error(`emit js: unexpected output path ${name}`);
-    out[name.slice(ROOT.length)] = text;
-  };
-  const program = ts.createProgram(tsFiles.map((p) => ROOT + p), { ...OPTIONS, outDir: ROOT, rootDir: ROOT }, host);
-  const diags = [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics()];
-  if (diags.length) {
-    const text = ts.formatDiagnostics(diags, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => ROOT, getNewLine: () => '\n' });
-    throw new Error(`emit js: the generated TypeScript does not type-check:\n${text}`);
-  }
-  const res = program.emit();
-  if (res.emitSkipped) throw new Error('emit js: the TypeScript compiler skipped the emit');
-  // declaration emit keeps the `.ts` specifiers: point them at the `.d.ts` next to each `.js`
-  for (const p of Object.keys(out)) {
-    if (p.endsWith('.d.ts')) out[p] = out[p].replace(/(from\s+['"]\.{1,2}\/[^'"]*)\.ts(['"])/g, '$1.js$2');
+    const base = path.slice(0, -'.ts'.length);
+    const js = transformSync(path, text, { lang: 'ts', sourceType: 'module', target: 'es2022', typescript: { rewriteImportExtensions: 'rewrite' } });
+    if (js.errors.length) fail(path, 'type stripping', js.errors);
+    const dts = isolatedDeclarationSync(path, text, { stripInternal: false });
+    if (dts.errors.length) fail(path, 'declaration emit', dts.errors);
+    // oxc keeps JSDoc but drops the line comments that open every generated file
+    out[`${base}.js`] = js.code.startsWith('//') ? js.code : header(text) + js.code;
+    out[`${base}.d.ts`] = header(text) + toJsSpecifiers(dts.code);
   }
   // .js is ESM only under a package.json that says so; the app's own may not
   out['package.json'] = '{\n  "type": "module"\n}\n';
