@@ -13,13 +13,12 @@ import { loadModelFile, parseModel } from './spec/parse.ts';
 import type { ModelSpec } from './spec/types.ts';
 import { emitModel, type EmitFlavour, type Target } from './emit/index.ts';
 import { writeOutputAtomic } from './emit/write.ts';
-import { loadLimitsFile, type GpuLimits } from './gpu/limits.ts';
+import { loadLimitsFile, parseLimits, type GpuLimits } from './gpu/limits.ts';
 import { checkPlans, type CheckReport } from './check/index.ts';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-/** a model: the path (or file URL) of a model.json file, or its already-parsed JSON value */
-export type ModelSource = string | URL | Readonly<Record<string, unknown>>;
+/** a model: the path of a model.json file, or its already-parsed JSON value */
+export type ModelSource = string | Readonly<Record<string, unknown>>;
 
 export interface PlanApiOptions {
   /** every conv's strategy: `direct`, `im2row`, or `auto` (default: the model file's choice, else the cost model's) */
@@ -31,8 +30,8 @@ export interface BuildOptions extends PlanApiOptions {
   readonly target?: Target;
   /** `ts`: TypeScript sources (default); `js`: plain-JavaScript ESM with `.d.ts` files */
   readonly emit?: EmitFlavour;
-  /** the WebGPU limits the WGSL target plans for: an object as GPUSupportedLimits, or a JSON file's path */
-  readonly limits?: GpuLimits | string;
+  /** the WebGPU limits the WGSL target plans for: keys as in GPUSupportedLimits (e.g. `device.limits`; missing keys keep the spec defaults), or a JSON file's path */
+  readonly limits?: Partial<GpuLimits> | string;
   /** when given, the files are also written to `<out>/<model name>/` (atomically) */
   readonly out?: string;
 }
@@ -53,17 +52,16 @@ export interface CheckOptions extends PlanApiOptions {
   /** seed of the random parameters and inputs (default 1) */
   readonly seed?: number;
   /** WGSL only: the limits the kernels are built for, as for build */
-  readonly limits?: GpuLimits | string;
+  readonly limits?: Partial<GpuLimits> | string;
 }
 
 export type { ModelPlan, CheckReport, GpuLimits, ModelSpec, Target, EmitFlavour };
 
-const where = (model: ModelSource): string => (typeof model === 'string' ? model : model instanceof URL ? fileURLToPath(model) : '');
+const where = (model: ModelSource): string => (typeof model === 'string' ? model : '');
 
 /** parse and validate a model, from a file or a JSON value */
 export function loadModel(model: ModelSource): ModelSpec {
   if (typeof model === 'string') return loadModelFile(model);
-  if (model instanceof URL) return loadModelFile(fileURLToPath(model));
   if (model === null || typeof model !== 'object' || Array.isArray(model)) {
     throw new ConvgenError('model', `must be a model.json path or its parsed JSON object, got ${model === null ? 'null' : Array.isArray(model) ? 'an array' : typeof model}`, 'pass a path such as "model.json" or the object JSON.parse gives for it');
   }
@@ -89,7 +87,7 @@ export function plan(model: ModelSource, options: PlanApiOptions = {}): ModelPla
   }
 }
 
-const limitsOf = (l: GpuLimits | string | undefined): GpuLimits | undefined => (typeof l === 'string' ? loadLimitsFile(l) : l);
+const limitsOf = (l: Partial<GpuLimits> | string | undefined): GpuLimits | undefined => (l === undefined ? undefined : typeof l === 'string' ? loadLimitsFile(l) : parseLimits(l));
 
 /** generate a model's files in memory; with `out`, write them to `<out>/<name>/` as `convgen build` does */
 export async function build(model: ModelSource, options: BuildOptions = {}): Promise<BuildResult> {

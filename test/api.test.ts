@@ -14,9 +14,8 @@ const SEED = 'examples/seed.json';
 const seedJson = (): Record<string, unknown> => JSON.parse(readFileSync(SEED, 'utf8')) as Record<string, unknown>;
 
 describe('plan', () => {
-  it('gives the same plan from a path, a file URL and the parsed object', () => {
+  it('gives the same plan from a path and from the parsed object', () => {
     const a = plan(SEED);
-    expect(plan(pathToFileURL(SEED))).toEqual(a);
     expect(plan(seedJson())).toEqual(a);
     expect(a.name).toBe('seed_problem');
     expect(a.layers.map((l) => l.type)).toEqual(['conv2d', 'relu', 'maxpool2d', 'flatten', 'linear']);
