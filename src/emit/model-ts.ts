@@ -298,12 +298,13 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
   /** kernel name -> [file (import path), rendered text]: one definition per name */
   const defined = new Map<string, { from: string; text: string }>();
   const imports = new Map<string, string[]>();
-  const addKernel = (k: Kernel, from: string): string => {
+  /** the kernel's text where it is first defined, or null when `from` only re-exports it */
+  const addKernel = (k: Kernel, from: string): string | null => {
     const text = renderKernel(k);
     const seen = defined.get(k.name);
     if (seen) {
       if (seen.text !== text) throw new Error(`emit: two different kernels are both named ${k.name}`);
-      return text;
+      return null;
     }
     defined.set(k.name, { from, text });
     if (!imports.has(from)) imports.set(from, []);
@@ -317,11 +318,23 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
     if (prog.alias) return;
     const from = `./layers/${layer.name}.ts`;
     const texts: string[] = [];
+    // kernels an earlier layer of the same configuration defined: re-exported from its file
+    const shared = new Map<string, string[]>();
     const names = new Set<string>();
     for (const c of [...prog.forward, ...prog.backward]) {
       if (names.has(c.kernel.name)) continue;
       names.add(c.kernel.name);
-      texts.push(addKernel(c.kernel, from).replace(/\n$/, ''));
+      const text = addKernel(c.kernel, from);
+      if (text !== null) texts.push(text.replace(/\n$/, ''));
+      else {
+        const owner = defined.get(c.kernel.name)!.from;
+        if (!shared.has(owner)) shared.set(owner, []);
+        shared.get(owner)!.push(c.kernel.name);
+      }
+    }
+    for (const [owner, ks] of shared) {
+      const ownerLayer = owner.slice('./layers/'.length, -'.ts'.length);
+      texts.push(`// the same configuration as layer ${ownerLayer}: its kernels, shared\nexport { ${ks.join(', ')} } from '${owner.replace('/layers/', '/')}';`);
     }
     files[`layers/${layer.name}.ts`] = renderTemplate('kernels.ts', {
       header: fileHeader(plan, `layer ${layer.name}: its forward and backward kernels, pure functions on flat buffers`, [i]),
@@ -333,7 +346,7 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
   if (train.length) {
     files['train.ts'] = renderTemplate('kernels.ts', {
       header: fileHeader(plan, 'model-level kernels: the loss with its gradient, and the SGD step', []),
-      kernels: train.map((k) => addKernel(k, './train.ts').replace(/\n$/, '')).join('\n\n'),
+      kernels: train.flatMap((k) => addKernel(k, './train.ts') ?? []).map((t) => t.replace(/\n$/, '')).join('\n\n'),
     });
   }
   files['runtime.ts'] = renderTemplate('runtime.ts', {

@@ -144,7 +144,7 @@ export function planRow(layer: ConvLayerPlan | ConvTransposeLayerPlan): string {
   const p = g.pad;
   const op = layer.type === 'conv_transpose2d' ? ` op=${layer.geometry.outputPadH}x${layer.geometry.outputPadW}` : '';
   return (
-    `${layer.type} "${layer.name}" [${layer.inShape.join(',')}] -> [${layer.outShape.join(',')}] ` +
+    `${layer.type} [${layer.inShape.join(',')}] -> [${layer.outShape.join(',')}] ` +
     `k=${g.kH}x${g.kW} s=${g.strideH}x${g.strideW} p=${p.top},${p.bottom},${p.left},${p.right} d=${g.dilationH}x${g.dilationW} g=${g.groups}${op}`
   );
 }
