@@ -8,7 +8,7 @@
 // | to_rgb | conv2d              | 4x32x32 | 3x32x32 | 3x3/1/1/1     | direct   |    111 |     0.885 |     1.769 |    48.0 |
 
 /**
- * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.67
  */
@@ -246,7 +246,7 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Ar
 }
 
 /**
- * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.67
  */
@@ -497,7 +497,7 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct_rows(x: Float32Array, w: Floa
 }
 
 /**
- * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.67
  */
@@ -802,7 +802,7 @@ export function conv3x3_p1_4x32x32_to_3_fwd_direct_cols(x: Float32Array, w: Floa
 }
 
 /**
- * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.90
  */
@@ -1007,7 +1007,7 @@ export function conv3x3_p1_4x32x32_to_3_dw_direct(x: Float32Array, dy: Float32Ar
 }
 
 /**
- * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradBias
  */
 export function conv3x3_p1_4x32x32_to_3_db(dy: Float32Array, db: Float32Array): void {
@@ -1024,7 +1024,7 @@ export function conv3x3_p1_4x32x32_to_3_db(dy: Float32Array, db: Float32Array): 
 }
 
 /**
- * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.33
  */
@@ -1312,7 +1312,7 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Ar
 }
 
 /**
- * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.33
  */
@@ -1613,7 +1613,7 @@ export function conv3x3_p1_4x32x32_to_3_dx_direct_rows(dy: Float32Array, w: Floa
 }
 
 /**
- * conv2d "to_rgb" [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 2.33
  */

@@ -8,7 +8,7 @@
 // | up1    | conv_transpose2d    | 16x4x4  | 8x8x8   | 4x4/2/1/1     | direct   |   2048 |     0.262 |     0.524 |     8.0 |
 
 /**
- * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
+ * conv_transpose2d [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.75, im2row 1.25
  */
@@ -640,7 +640,7 @@ export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: F
 }
 
 /**
- * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
+ * conv_transpose2d [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.43
  */
@@ -1064,7 +1064,7 @@ export function convt4x4_s2_p1_16x4x4_to_8_dw_direct(x: Float32Array, dy: Float3
 }
 
 /**
- * conv_transpose2d "up1" [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
+ * conv_transpose2d [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.80, im2row 1.25
  */

@@ -8,7 +8,7 @@
 // | up2    | conv_transpose2d    | 8x8x8   | 4x16x16 | 3x3/2/1/1 op1 | direct   |    292 |     0.147 |     0.295 |    16.0 |
 
 /**
- * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
+ * conv_transpose2d [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.50
  */
@@ -454,7 +454,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct(x: Float32Array, w: Flo
 }
 
 /**
- * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
+ * conv_transpose2d [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.50
  */
@@ -728,7 +728,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows(x: Float32Array, w
 }
 
 /**
- * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
+ * conv_transpose2d [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.50
  */
@@ -1005,7 +1005,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols(x: Float32Array, w
 }
 
 /**
- * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
+ * conv_transpose2d [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.68
  */
@@ -1216,7 +1216,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct(x: Float32Array, dy: Flo
 }
 
 /**
- * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
+ * conv_transpose2d [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: gradBias
  */
 export function convt3x3_s2_p1_op1_8x8x8_to_4_db(dy: Float32Array, db: Float32Array): void {
@@ -1233,7 +1233,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_db(dy: Float32Array, db: Float32Ar
 }
 
 /**
- * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
+ * conv_transpose2d [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.50
  */
@@ -1521,7 +1521,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct(dy: Float32Array, w: Flo
 }
 
 /**
- * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
+ * conv_transpose2d [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.50
  */
@@ -1816,7 +1816,7 @@ export function convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows(dy: Float32Array, w
 }
 
 /**
- * conv_transpose2d "up2" [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
+ * conv_transpose2d [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.50
  */

@@ -8,7 +8,7 @@
 // | c1       | conv2d    | 1x28x28  | 6x28x28  | 5x5/1/2/1 | direct   |    156 |     7.526 |    15.053 |   588.0 |
 
 /**
- * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+ * conv2d [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.67
  */
@@ -582,7 +582,7 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, w: Float32Ar
 }
 
 /**
- * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+ * conv2d [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.67
  */
@@ -1197,7 +1197,7 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct_rows(x: Float32Array, w: Floa
 }
 
 /**
- * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+ * conv2d [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.67
  */
@@ -1790,7 +1790,7 @@ export function conv5x5_p2_1x28x28_to_6_fwd_direct_cols(x: Float32Array, w: Floa
 }
 
 /**
- * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+ * conv2d [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.84
  */
@@ -3299,7 +3299,7 @@ export function conv5x5_p2_1x28x28_to_6_dw_direct(x: Float32Array, dy: Float32Ar
 }
 
 /**
- * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+ * conv2d [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradBias
  */
 export function conv5x5_p2_1x28x28_to_6_db(dy: Float32Array, db: Float32Array): void {
@@ -3316,7 +3316,7 @@ export function conv5x5_p2_1x28x28_to_6_db(dy: Float32Array, db: Float32Array): 
 }
 
 /**
- * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+ * conv2d [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.08, im2row 1.67
  */
@@ -3521,7 +3521,7 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Ar
 }
 
 /**
- * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+ * conv2d [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.08, im2row 1.67
  */
@@ -3735,7 +3735,7 @@ export function conv5x5_p2_1x28x28_to_6_dx_direct_rows(dy: Float32Array, w: Floa
 }
 
 /**
- * conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+ * conv2d [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.08, im2row 1.67
  */

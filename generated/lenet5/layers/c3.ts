@@ -8,7 +8,7 @@
 // | c3       | conv2d    | 6x14x14  | 16x10x10 | 5x5/1/0/1 | direct   |   2416 |    15.360 |    30.720 |   200.0 |
 
 /**
- * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
+ * conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.25
  */
@@ -716,7 +716,7 @@ export function conv5x5_6x14x14_to_16_fwd_direct(x: Float32Array, w: Float32Arra
 }
 
 /**
- * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
+ * conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.25
  */
@@ -1155,7 +1155,7 @@ export function conv5x5_6x14x14_to_16_fwd_direct_cols(x: Float32Array, w: Float3
 }
 
 /**
- * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
+ * conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.43
  */
@@ -1846,7 +1846,7 @@ export function conv5x5_6x14x14_to_16_dw_direct(x: Float32Array, dy: Float32Arra
 }
 
 /**
- * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
+ * conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradBias
  */
 export function conv5x5_6x14x14_to_16_db(dy: Float32Array, db: Float32Array): void {
@@ -1863,7 +1863,7 @@ export function conv5x5_6x14x14_to_16_db(dy: Float32Array, db: Float32Array): vo
 }
 
 /**
- * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
+ * conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
  */
@@ -2434,7 +2434,7 @@ export function conv5x5_6x14x14_to_16_dx_direct(dy: Float32Array, w: Float32Arra
 }
 
 /**
- * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
+ * conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
  */
@@ -3056,7 +3056,7 @@ export function conv5x5_6x14x14_to_16_dx_direct_rows(dy: Float32Array, w: Float3
 }
 
 /**
- * conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
+ * conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
  */

@@ -3,7 +3,7 @@
 //
 // model lenet5: batch 32, input 1x28x28, output 10, loss softmax_cross_entropy
 //
-// conv2d "c3" [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
+// conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
 // role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)
 // kernel conv5x5_6x14x14_to_16_fwd_gpu: 1 dispatch, in order
 

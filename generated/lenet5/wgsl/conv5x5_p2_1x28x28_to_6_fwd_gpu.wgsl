@@ -3,7 +3,7 @@
 //
 // model lenet5: batch 32, input 1x28x28, output 10, loss softmax_cross_entropy
 //
-// conv2d "c1" [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+// conv2d [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
 // role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)
 // kernel conv5x5_p2_1x28x28_to_6_fwd_gpu: 1 dispatch, in order
 

@@ -3,7 +3,7 @@
 //
 // model seed_problem: batch 1, input 1x4x4, output 2, loss softmax_cross_entropy
 //
-// conv2d "conv" [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1
+// conv2d [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1
 // role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics)
 // kernel conv3x3_1x4x4_to_2_dw_splitk: 2 dispatches, in order
 

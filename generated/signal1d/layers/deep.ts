@@ -8,7 +8,7 @@
 // | deep       | conv1d         | 16x62   | 32x62  | 3/1/2/2   | direct               |   1568 |     0.762 |     1.524 |    31.0 |
 
 /**
- * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
+ * conv1d [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.90, im2row 1.13
  */
@@ -144,7 +144,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_fwd_direct(x: Float32Array, w: Float
 }
 
 /**
- * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
+ * conv1d [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.90, im2row 1.13
  */
@@ -335,7 +335,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols(x: Float32Array, w: 
 }
 
 /**
- * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
+ * conv1d [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.30
  */
@@ -458,7 +458,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_dw_direct(x: Float32Array, dy: Float
 }
 
 /**
- * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
+ * conv1d [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: gradBias
  */
 export function conv1d_k3_p2_d2_16x62_to_32_db(dy: Float32Array, db: Float32Array): void {
@@ -475,7 +475,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_db(dy: Float32Array, db: Float32Arra
 }
 
 /**
- * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
+ * conv1d [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.90, im2row 1.13
  */
@@ -607,7 +607,7 @@ export function conv1d_k3_p2_d2_16x62_to_32_dx_direct(dy: Float32Array, w: Float
 }
 
 /**
- * conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
+ * conv1d [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.90, im2row 1.13
  */

@@ -8,7 +8,7 @@
 // | front      | conv1d         | 1x16000 | 8x996  | 80/16/0/1 | direct/im2row/direct |    648 |     5.100 |    10.199 |   124.5 |
 
 /**
- * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
+ * conv1d [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.30, im2row 1.50
  */
@@ -1106,7 +1106,7 @@ export function conv1d_k80_s16_1x16000_to_8_fwd_direct(x: Float32Array, w: Float
 }
 
 /**
- * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
+ * conv1d [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.30, im2row 1.50
  */
@@ -2200,7 +2200,7 @@ export function conv1d_k80_s16_1x16000_to_8_fwd_direct_t2(x: Float32Array, w: Fl
 }
 
 /**
- * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
+ * conv1d [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.68
  */
@@ -3496,7 +3496,7 @@ export function conv1d_k80_s16_1x16000_to_8_dw_direct(x: Float32Array, dy: Float
 }
 
 /**
- * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
+ * conv1d [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
  * role: gradBias
  */
 export function conv1d_k80_s16_1x16000_to_8_db(dy: Float32Array, db: Float32Array): void {
@@ -3513,7 +3513,7 @@ export function conv1d_k80_s16_1x16000_to_8_db(dy: Float32Array, db: Float32Arra
 }
 
 /**
- * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
+ * conv1d [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.64, im2row 1.50
  * cols[g, n, p, k] = sum_co dy[n, co, p] * w[co, k]: M=996 N=80 K=8 per (n, group)
@@ -3595,7 +3595,7 @@ export function conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm(dy: Float32Array, w: 
 }
 
 /**
- * conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
+ * conv1d [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.64, im2row 1.50
  * dx = col2im(cols), gathered per stride phase

@@ -3,7 +3,7 @@
 //
 // model signal1d: batch 4, input 1x16000, output 12, loss softmax_cross_entropy
 //
-// conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
+// conv1d [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
 // role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics); the bias gradient fused in
 // kernel conv1d_k3_p1_8x249_to_16_dw_splitk: 2 dispatches, in order
 

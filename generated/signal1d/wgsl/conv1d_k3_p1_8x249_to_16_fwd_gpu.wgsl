@@ -3,7 +3,7 @@
 //
 // model signal1d: batch 4, input 1x16000, output 12, loss softmax_cross_entropy
 //
-// conv1d "mid" [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
+// conv1d [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
 // role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)
 // kernel conv1d_k3_p1_8x249_to_16_fwd_gpu: 1 dispatch, in order
 

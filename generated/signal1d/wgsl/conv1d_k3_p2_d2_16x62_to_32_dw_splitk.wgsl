@@ -3,7 +3,7 @@
 //
 // model signal1d: batch 4, input 1x16000, output 12, loss softmax_cross_entropy
 //
-// conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
+// conv1d [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
 // role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics); the bias gradient fused in
 // kernel conv1d_k3_p2_d2_16x62_to_32_dw_splitk: 2 dispatches, in order
 

@@ -3,7 +3,7 @@
 //
 // model signal1d: batch 4, input 1x16000, output 12, loss softmax_cross_entropy
 //
-// conv1d "deep" [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
+// conv1d [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
 // role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)
 // kernel conv1d_k3_p2_d2_16x62_to_32_fwd_gpu: 1 dispatch, in order
 

@@ -3,7 +3,7 @@
 //
 // model signal1d: batch 4, input 1x16000, output 12, loss softmax_cross_entropy
 //
-// conv1d "front" [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
+// conv1d [4,1,16000] -> [4,8,996] k=1x80 s=1x16 p=0,0,0,0 d=1x1 g=1
 // role: gradInput, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps); one dispatch per stride phase
 // kernel conv1d_k80_s16_1x16000_to_8_dx_gpu: 16 dispatches, in order
 

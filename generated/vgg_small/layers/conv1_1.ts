@@ -8,7 +8,7 @@
 // | conv1_1    | conv2d         | 3x32x32  | 16x32x32 | 3x3/1/1/1 | direct   |    448 |     7.078 |    14.156 |   512.0 |
 
 /**
- * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
@@ -300,7 +300,7 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct(x: Float32Array, w: Float32A
 }
 
 /**
- * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
@@ -605,7 +605,7 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Flo
 }
 
 /**
- * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
@@ -972,7 +972,7 @@ export function conv3x3_p1_3x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Flo
 }
 
 /**
- * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.43
  */
@@ -1225,7 +1225,7 @@ export function conv3x3_p1_3x32x32_to_16_dw_direct(x: Float32Array, dy: Float32A
 }
 
 /**
- * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradBias
  */
 export function conv3x3_p1_3x32x32_to_16_db(dy: Float32Array, db: Float32Array): void {
@@ -1242,7 +1242,7 @@ export function conv3x3_p1_3x32x32_to_16_db(dy: Float32Array, db: Float32Array):
 }
 
 /**
- * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
@@ -1477,7 +1477,7 @@ export function conv3x3_p1_3x32x32_to_16_dx_direct(dy: Float32Array, w: Float32A
 }
 
 /**
- * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */
@@ -1725,7 +1725,7 @@ export function conv3x3_p1_3x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Flo
 }
 
 /**
- * conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.25
  */

@@ -8,7 +8,7 @@
 // | conv2_1    | conv2d         | 32x16x16 | 32x16x16 | 3x3/1/1/1 | direct   |   9248 |    37.749 |    75.497 |   256.0 |
 
 /**
- * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
  */
@@ -300,7 +300,7 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32
 }
 
 /**
- * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
  */
@@ -605,7 +605,7 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct_rows(x: Float32Array, w: Fl
 }
 
 /**
- * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
  */
@@ -972,7 +972,7 @@ export function conv3x3_p1_32x16x16_to_32_fwd_direct_cols(x: Float32Array, w: Fl
 }
 
 /**
- * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.30
  */
@@ -1225,7 +1225,7 @@ export function conv3x3_p1_32x16x16_to_32_dw_direct(x: Float32Array, dy: Float32
 }
 
 /**
- * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradBias
  */
 export function conv3x3_p1_32x16x16_to_32_db(dy: Float32Array, db: Float32Array): void {
@@ -1242,7 +1242,7 @@ export function conv3x3_p1_32x16x16_to_32_db(dy: Float32Array, db: Float32Array)
 }
 
 /**
- * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
  */
@@ -1530,7 +1530,7 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32
 }
 
 /**
- * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
  */
@@ -1831,7 +1831,7 @@ export function conv3x3_p1_32x16x16_to_32_dx_direct_rows(dy: Float32Array, w: Fl
 }
 
 /**
- * conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.13
  */

@@ -8,7 +8,7 @@
 // | down1      | conv2d         | 16x32x32 | 32x16x16 | 3x3/2/1/1 | direct   |   4640 |    18.874 |    37.749 |   256.0 |
 
 /**
- * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.13
  */
@@ -300,7 +300,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, w: Floa
 }
 
 /**
- * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.13
  */
@@ -599,7 +599,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows(x: Float32Array, w:
 }
 
 /**
- * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.13
  */
@@ -923,7 +923,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(x: Float32Array, w:
 }
 
 /**
- * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.30
  */
@@ -1134,7 +1134,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_dw_direct(x: Float32Array, dy: Floa
 }
 
 /**
- * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradBias
  */
 export function conv3x3_s2_p1_16x32x32_to_32_db(dy: Float32Array, db: Float32Array): void {
@@ -1151,7 +1151,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_db(dy: Float32Array, db: Float32Arr
 }
 
 /**
- * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.13
  */
@@ -1581,7 +1581,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, w: Floa
 }
 
 /**
- * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.13
  */
@@ -1847,7 +1847,7 @@ export function conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(dy: Float32Array, w:
 }
 
 /**
- * conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+ * conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.13
  */

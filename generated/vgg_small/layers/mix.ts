@@ -8,7 +8,7 @@
 // | mix        | conv2d         | 32x8x8   | 64x8x8   | 1x1/1/0/1 | direct   |   2112 |     2.097 |     4.194 |   128.0 |
 
 /**
- * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
+ * conv2d [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.06
  */
@@ -92,7 +92,7 @@ export function conv1x1_32x8x8_to_64_fwd_direct(x: Float32Array, w: Float32Array
 }
 
 /**
- * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
+ * conv2d [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24
  */
@@ -172,7 +172,7 @@ export function conv1x1_32x8x8_to_64_dw_direct(x: Float32Array, dy: Float32Array
 }
 
 /**
- * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
+ * conv2d [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradBias
  */
 export function conv1x1_32x8x8_to_64_db(dy: Float32Array, db: Float32Array): void {
@@ -189,7 +189,7 @@ export function conv1x1_32x8x8_to_64_db(dy: Float32Array, db: Float32Array): voi
 }
 
 /**
- * conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
+ * conv2d [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
  * role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.06
  */

@@ -7,21 +7,5 @@
 // |------------|----------------|----------|----------|-----------|----------|-------:|----------:|----------:|--------:|
 // | relu3      | relu           | 16x32x32 | 16x32x32 | -         | -        |      0 |     0.131 |     0.131 |   512.0 |
 
-/**
- * relu on [8, 16, 32, 32] (131072 elements)
- */
-export function relu_16x32x32_fwd(x: Float32Array, y: Float32Array): void {
-  for (let i = 0; i < 131072; i++) {
-    y[i] = (x[i] > 0 ? x[i] : 0);
-  }
-}
-
-/**
- * relu on [8, 16, 32, 32] (131072 elements)
- * dx = dy where x > 0, else 0
- */
-export function relu_16x32x32_dx(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
-  for (let i = 0; i < 131072; i++) {
-    dx[i] = (x[i] > 0 ? dy[i] : 0);
-  }
-}
+// the same configuration as layer relu1: its kernels, shared
+export { relu_16x32x32_fwd, relu_16x32x32_dx } from './relu1.ts';

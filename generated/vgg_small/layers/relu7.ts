@@ -7,21 +7,5 @@
 // |------------|----------------|----------|----------|-----------|----------|-------:|----------:|----------:|--------:|
 // | relu7      | relu           | 32x16x16 | 32x16x16 | -         | -        |      0 |     0.066 |     0.066 |   256.0 |
 
-/**
- * relu on [8, 32, 16, 16] (65536 elements)
- */
-export function relu_32x16x16_fwd(x: Float32Array, y: Float32Array): void {
-  for (let i = 0; i < 65536; i++) {
-    y[i] = (x[i] > 0 ? x[i] : 0);
-  }
-}
-
-/**
- * relu on [8, 32, 16, 16] (65536 elements)
- * dx = dy where x > 0, else 0
- */
-export function relu_32x16x16_dx(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
-  for (let i = 0; i < 65536; i++) {
-    dx[i] = (x[i] > 0 ? dy[i] : 0);
-  }
-}
+// the same configuration as layer relu5: its kernels, shared
+export { relu_32x16x16_fwd, relu_32x16x16_dx } from './relu5.ts';

@@ -3,7 +3,7 @@
 //
 // model vgg_small: batch 8, input 3x32x32, output 10, loss softmax_cross_entropy
 //
-// conv2d "mix" [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
+// conv2d [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
 // role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)
 // kernel conv1x1_32x8x8_to_64_fwd_gpu: 1 dispatch, in order
 

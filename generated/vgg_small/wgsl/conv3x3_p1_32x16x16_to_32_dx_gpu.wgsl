@@ -3,7 +3,7 @@
 //
 // model vgg_small: batch 8, input 3x32x32, output 10, loss softmax_cross_entropy
 //
-// conv2d "conv2_1" [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+// conv2d [8,32,16,16] -> [8,32,16,16] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
 // role: gradInput, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps); one dispatch per stride phase
 // kernel conv3x3_p1_32x16x16_to_32_dx_gpu: 1 dispatch, in order
 

@@ -3,7 +3,7 @@
 //
 // model vgg_small: batch 8, input 3x32x32, output 10, loss softmax_cross_entropy
 //
-// conv2d "conv1_1" [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+// conv2d [8,3,32,32] -> [8,16,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
 // role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)
 // kernel conv3x3_p1_3x32x32_to_16_fwd_gpu: 1 dispatch, in order
 

@@ -3,7 +3,7 @@
 //
 // model vgg_small: batch 8, input 3x32x32, output 10, loss softmax_cross_entropy
 //
-// conv2d "down1" [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+// conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
 // role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics); the bias gradient fused in
 // kernel conv3x3_s2_p1_16x32x32_to_32_dw_splitk: 2 dispatches, in order
 
