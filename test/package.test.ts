@@ -2,18 +2,18 @@
 // tools (no typescript, no tsx), then the CLI (both flavours), the generated module imported
 // from plain Node, the package API, and types that resolve for an app's TypeScript.
 
-import { describe, expect, it, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { packTarball } from './helpers/pack.ts';
+import { appEnv, packTarball } from './helpers/pack.ts';
 
 let tarball = '';
 let app = '';
 
-const run = (cmd: string, args: string[], cwd = app) => spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', CI: process.env.CI ?? '' } });
+const run = (cmd: string, args: string[], cwd = app) => spawnSync(cmd, args, { cwd, encoding: 'utf8', env: appEnv });
 const convgen = (...args: string[]) => run(process.execPath, [join(app, 'node_modules', 'convgen', 'bin', 'convgen.js'), ...args]);
 
 beforeAll(() => {
@@ -25,6 +25,7 @@ beforeAll(() => {
   if (r.status !== 0) throw new Error(`npm install of the tarball failed:\n${r.stderr}`);
   copyFileSync('examples/lenet.json', join(app, 'lenet.json'));
 }, 180_000);
+afterAll(() => app && rmSync(app, { recursive: true, force: true }));
 
 describe('the tarball', () => {
   it('ships the compiled CLI, the API with types, the templates and the schema, and nothing of the repository', () => {

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStaticServer } from '../examples/browser/server.ts';
 import convgenVite from '../src/plugin/vite.ts';
 import { haveChromium, launchChromium } from './helpers/chromium.ts';
+import { appEnv, packTarball } from './helpers/pack.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = mkdtempSync(join(tmpdir(), 'convgen-plugin-'));
@@ -26,22 +27,18 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const app = join(work, 'app');
 const output = join(repo, '.tmp', 'test-output');
 
-// the children get npm's user settings but none of the variables `npm test` sets for this
-// package (npm_config_local_prefix would send the app's install into the repository)
-const KEEP = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_globalconfig', 'npm_config_registry', 'npm_config_cafile']);
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_') || KEEP.has(k.toLowerCase())));
-const run = (cmd: string, args: string[], cwd: string): string => execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const run = (cmd: string, args: string[], cwd: string): string => execFileSync(cmd, args, { cwd, env: appEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** the version of a package this repository has installed: the app installs that one, from the cache */
 const installed = (name: string): string => JSON.parse(readFileSync(join(repo, 'node_modules', name, 'package.json'), 'utf8')).version;
 
 describe('the packed package in a fresh Vite app (examples/vite-app/)', () => {
   beforeAll(() => {
-    const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], repo)) as { filename: string }[];
+    const tarball = packTarball();
     // the app's own files only: not what a local `npm install` or `vite build` left there
     const local = new Set(['node_modules', 'dist', 'package-lock.json']);
     cpSync(join(repo, 'examples', 'vite-app'), app, { recursive: true, filter: (src) => !local.has(basename(src)) });
-    run('npm', ['install', join(work, packed!.filename), `vite@${installed('vite')}`, '--prefer-offline', '--no-audit', '--no-fund'], app);
+    run('npm', ['install', tarball, `vite@${installed('vite')}`, '--prefer-offline', '--no-audit', '--no-fund'], app);
     run(process.execPath, [join(app, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], app);
   }, 180_000);
 

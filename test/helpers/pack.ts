@@ -8,6 +8,18 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { join, relative } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+
+/**
+ * the environment for npm and node in an app folder: npm's user settings but none of the
+ * variables `npm test` sets for this package (npm_config_local_prefix would send an app's
+ * `npm install` into the repository)
+ */
+const KEEP = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_globalconfig', 'npm_config_registry', 'npm_config_cafile']);
+export const appEnv: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_') || KEEP.has(k.toLowerCase()))),
+  npm_config_fund: 'false',
+  npm_config_audit: 'false',
+};
 const PACKED = ['package.json', 'bin', 'src', 'templates', 'schema', 'docs', 'README.md', 'tsconfig.json', 'tsconfig.build.json'];
 
 function contentHash(): string {
@@ -33,7 +45,7 @@ export function packTarball(): string {
   if (have) return join(dir, have);
   mkdirSync(join(ROOT, '.tmp', 'pack'), { recursive: true });
   const tmp = mkdtempSync(join(ROOT, '.tmp', 'pack', 'tmp-'));
-  execFileSync('npm', ['pack', '--pack-destination', tmp, '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' } });
+  execFileSync('npm', ['pack', '--pack-destination', tmp, '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: appEnv });
   try {
     renameSync(tmp, dir);
   } catch {
