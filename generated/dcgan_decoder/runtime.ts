@@ -46,7 +46,7 @@ export function checkLabels(where: string, labels: unknown, batch: number, class
   if (!(labels instanceof Int32Array)) throw new TypeError(`${where}: labels must be an Int32Array of ${batch} elements, got ${describe(labels)}`);
   if (labels.length !== batch) throw new RangeError(`${where}: labels has ${labels.length} elements, expected ${batch} (one per sample)`);
   for (let n = 0; n < batch; n++) {
-    const l = labels[n];
+    const l = labels[n]!;
     if (l < 0 || l >= classes) throw new RangeError(`${where}: labels[${n}] is ${l}, expected a class index in [0, ${classes})`);
   }
 }

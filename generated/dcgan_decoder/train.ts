@@ -9,11 +9,11 @@
  */
 export function sgd_2451(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, weightDecay: number): void {
   for (let i = 0; i < 2451; i++) {
-    let g = grad[i] + weightDecay * param[i];
+    let g = grad[i]! + weightDecay * param[i]!;
     if (momentum !== 0) {
-      g = momentum * velocity[i] + g;
+      g = momentum * velocity[i]! + g;
       velocity[i] = g;
     }
-    param[i] = param[i] - lr * g;
+    param[i] = param[i]! - lr * g;
   }
 }

@@ -591,7 +591,7 @@ export function createModel(options: ModelOptions = {}): Model {
     checkLabels('lenet5.lossAndGrad', labels, 32, 10);
     forward(x);
     softmax_xent_32x10(a12, labels, dlogits, lossOut);
-    const loss = lossOut[0];
+    const loss = lossOut[0]!;
     lastLossFinite = Number.isFinite(loss);
     if (checkFinite && !lastLossFinite) {
       throw new RangeError(`lenet5.lossAndGrad: the loss is ${loss} (checkFinite is on; grads were not computed)`);

@@ -11,20 +11,20 @@
 export function softmax_xent_32x10(logits: Float32Array, labels: Int32Array, dlogits: Float32Array, loss: Float32Array): void {
   let total = 0;
   for (let n = 0; n < 32; n++) {
-    const label = labels[n];
-    let m = logits[n * 10];
+    const label = labels[n]!;
+    let m = logits[n * 10]!;
     for (let k = 1; k < 10; k++) {
-      m = Math.max(m, logits[n * 10 + k]);
+      m = Math.max(m, logits[n * 10 + k]!);
     }
     let s = 0;
     for (let k = 0; k < 10; k++) {
-      const e = Math.exp(logits[n * 10 + k] - m);
+      const e = Math.exp(logits[n * 10 + k]! - m);
       dlogits[n * 10 + k] = e;
       s += e;
     }
-    total += m + Math.log(s) - logits[n * 10 + label];
+    total += m + Math.log(s) - logits[n * 10 + label]!;
     for (let k = 0; k < 10; k++) {
-      dlogits[n * 10 + k] = (dlogits[n * 10 + k] / s - (k === label ? 1 : 0)) / 32;
+      dlogits[n * 10 + k] = (dlogits[n * 10 + k]! / s - (k === label ? 1 : 0)) / 32;
     }
   }
   loss[0] = total / 32;
@@ -35,11 +35,11 @@ export function softmax_xent_32x10(logits: Float32Array, labels: Int32Array, dlo
  */
 export function sgd_61706(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, weightDecay: number): void {
   for (let i = 0; i < 61706; i++) {
-    let g = grad[i] + weightDecay * param[i];
+    let g = grad[i]! + weightDecay * param[i]!;
     if (momentum !== 0) {
-      g = momentum * velocity[i] + g;
+      g = momentum * velocity[i]! + g;
       velocity[i] = g;
     }
-    param[i] = param[i] - lr * g;
+    param[i] = param[i]! - lr * g;
   }
 }

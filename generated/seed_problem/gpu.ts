@@ -902,6 +902,14 @@ function checkScalar(where: string, what: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`seed_problem.${where}: ${what} must be a finite number`);
 }
 
+function checkLabels(where: string, labels: Int32Array): void {
+  checkArray(where, 'labels', labels, Int32Array, MODEL.batch);
+  for (let n = 0; n < labels.length; n++) {
+    const l = labels[n]!;
+    if (l < 0 || l >= MODEL.classes) throw new RangeError(`seed_problem.${where}: labels[${n}] is ${l}, expected a class index in [0, ${MODEL.classes})`);
+  }
+}
+
 const isBatch = (x: unknown): x is GpuBatch => typeof x === 'object' && x !== null && 'x' in x && 'destroy' in x;
 
 /**
@@ -939,12 +947,12 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
   const buf = (name: string) => buffers.get(name)!;
 
   // pipelines: one module per kernel, one pipeline per entry point, made once
-  const kernels = new Map<string, { layout: any; pipelines: { pipeline: any; workgroups: readonly number[] }[] }>();
+  const kernels = new Map<string, { layout: any; pipelines: { pipeline: any; workgroups: readonly [number, number, number] }[] }>();
   for (const [name, k] of Object.entries(MODEL.kernels)) {
     const layout = device.createBindGroupLayout({
       entries: k.bindings.map((b, i) => ({ binding: i, visibility: COMPUTE, buffer: { type: b.type, minBindingSize: b.bytes } })),
     });
-    const module = device.createShaderModule({ code: SHADERS[name], label: name });
+    const module = device.createShaderModule({ code: SHADERS[name]!, label: name });
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
     const pipelines = k.entries.map((e) => ({
       pipeline: device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: e.name }, label: `${name}.${e.name}` }),
@@ -1023,10 +1031,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     if (labels !== undefined) writeLabels(where, labels);
   };
   const writeLabels = (where: string, labels: Int32Array) => {
-    checkArray(where, 'labels', labels, Int32Array, MODEL.batch);
-    for (let n = 0; n < labels.length; n++) {
-      if (labels[n] < 0 || labels[n] >= MODEL.classes) throw new RangeError(`seed_problem.${where}: labels[${n}] is ${labels[n]}, expected a class index in [0, ${MODEL.classes})`);
-    }
+    checkLabels(where, labels);
     device.queue.writeBuffer(buf('labels'), 0, labels);
   };
   const writeSgd = (where: string, lr: number, o: GpuSgdOptions) => {
@@ -1075,7 +1080,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       encode(enc, phases.forward, phases.loss, phases.train);
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
-      return new Float32Array(await done())[0];
+      return new Float32Array(await done())[0]!;
     },
     async trainStep(x, labels, lr, o = {}) {
       writeSgd('trainStep', lr, o);
@@ -1084,7 +1089,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       encode(enc, phases.forward, phases.loss, phases.train, phases.sgd);
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
-      return new Float32Array(await done())[0];
+      return new Float32Array(await done())[0]!;
     },
     sgdStep(lr, o = {}) {
       if (!writeSgd('sgdStep', lr, o)) return;
@@ -1099,10 +1104,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       let lb: GpuBuffer | null = null;
       if (labels !== undefined) {
         if (!MODEL.classes) throw new TypeError('seed_problem.uploadBatch: this model has no loss, so no labels');
-        checkArray('uploadBatch', 'labels', labels, Int32Array, MODEL.batch);
-        for (let n = 0; n < labels.length; n++) {
-          if (labels[n] < 0 || labels[n] >= MODEL.classes) throw new RangeError(`seed_problem.uploadBatch: labels[${n}] is ${labels[n]}, expected a class index in [0, ${MODEL.classes})`);
-        }
+        checkLabels('uploadBatch', labels);
         lb = device.createBuffer({ size: Math.max(16, Math.ceil(labels.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
         device.queue.writeBuffer(lb, 0, labels);
       }

@@ -302,7 +302,7 @@ export function createModel(options: ModelOptions = {}): Model {
     checkLabels('seed_problem.lossAndGrad', labels, 1, 2);
     forward(x);
     softmax_xent_1x2(a5, labels, dlogits, lossOut);
-    const loss = lossOut[0];
+    const loss = lossOut[0]!;
     lastLossFinite = Number.isFinite(loss);
     if (checkFinite && !lastLossFinite) {
       throw new RangeError(`seed_problem.lossAndGrad: the loss is ${loss} (checkFinite is on; grads were not computed)`);

@@ -11,20 +11,20 @@
 export function softmax_xent_1x2(logits: Float32Array, labels: Int32Array, dlogits: Float32Array, loss: Float32Array): void {
   let total = 0;
   for (let n = 0; n < 1; n++) {
-    const label = labels[n];
-    let m = logits[n * 2];
+    const label = labels[n]!;
+    let m = logits[n * 2]!;
     for (let k = 1; k < 2; k++) {
-      m = Math.max(m, logits[n * 2 + k]);
+      m = Math.max(m, logits[n * 2 + k]!);
     }
     let s = 0;
     for (let k = 0; k < 2; k++) {
-      const e = Math.exp(logits[n * 2 + k] - m);
+      const e = Math.exp(logits[n * 2 + k]! - m);
       dlogits[n * 2 + k] = e;
       s += e;
     }
-    total += m + Math.log(s) - logits[n * 2 + label];
+    total += m + Math.log(s) - logits[n * 2 + label]!;
     for (let k = 0; k < 2; k++) {
-      dlogits[n * 2 + k] = dlogits[n * 2 + k] / s - (k === label ? 1 : 0);
+      dlogits[n * 2 + k] = dlogits[n * 2 + k]! / s - (k === label ? 1 : 0);
     }
   }
   loss[0] = total;
@@ -35,11 +35,11 @@ export function softmax_xent_1x2(logits: Float32Array, labels: Int32Array, dlogi
  */
 export function sgd_22(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, weightDecay: number): void {
   for (let i = 0; i < 22; i++) {
-    let g = grad[i] + weightDecay * param[i];
+    let g = grad[i]! + weightDecay * param[i]!;
     if (momentum !== 0) {
-      g = momentum * velocity[i] + g;
+      g = momentum * velocity[i]! + g;
       velocity[i] = g;
     }
-    param[i] = param[i] - lr * g;
+    param[i] = param[i]! - lr * g;
   }
 }

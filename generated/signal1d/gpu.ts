@@ -1977,6 +1977,14 @@ function checkScalar(where: string, what: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`signal1d.${where}: ${what} must be a finite number`);
 }
 
+function checkLabels(where: string, labels: Int32Array): void {
+  checkArray(where, 'labels', labels, Int32Array, MODEL.batch);
+  for (let n = 0; n < labels.length; n++) {
+    const l = labels[n]!;
+    if (l < 0 || l >= MODEL.classes) throw new RangeError(`signal1d.${where}: labels[${n}] is ${l}, expected a class index in [0, ${MODEL.classes})`);
+  }
+}
+
 const isBatch = (x: unknown): x is GpuBatch => typeof x === 'object' && x !== null && 'x' in x && 'destroy' in x;
 
 /**
@@ -2014,12 +2022,12 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
   const buf = (name: string) => buffers.get(name)!;
 
   // pipelines: one module per kernel, one pipeline per entry point, made once
-  const kernels = new Map<string, { layout: any; pipelines: { pipeline: any; workgroups: readonly number[] }[] }>();
+  const kernels = new Map<string, { layout: any; pipelines: { pipeline: any; workgroups: readonly [number, number, number] }[] }>();
   for (const [name, k] of Object.entries(MODEL.kernels)) {
     const layout = device.createBindGroupLayout({
       entries: k.bindings.map((b, i) => ({ binding: i, visibility: COMPUTE, buffer: { type: b.type, minBindingSize: b.bytes } })),
     });
-    const module = device.createShaderModule({ code: SHADERS[name], label: name });
+    const module = device.createShaderModule({ code: SHADERS[name]!, label: name });
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
     const pipelines = k.entries.map((e) => ({
       pipeline: device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: e.name }, label: `${name}.${e.name}` }),
@@ -2098,10 +2106,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     if (labels !== undefined) writeLabels(where, labels);
   };
   const writeLabels = (where: string, labels: Int32Array) => {
-    checkArray(where, 'labels', labels, Int32Array, MODEL.batch);
-    for (let n = 0; n < labels.length; n++) {
-      if (labels[n] < 0 || labels[n] >= MODEL.classes) throw new RangeError(`signal1d.${where}: labels[${n}] is ${labels[n]}, expected a class index in [0, ${MODEL.classes})`);
-    }
+    checkLabels(where, labels);
     device.queue.writeBuffer(buf('labels'), 0, labels);
   };
   const writeSgd = (where: string, lr: number, o: GpuSgdOptions) => {
@@ -2150,7 +2155,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       encode(enc, phases.forward, phases.loss, phases.train);
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
-      return new Float32Array(await done())[0];
+      return new Float32Array(await done())[0]!;
     },
     async trainStep(x, labels, lr, o = {}) {
       writeSgd('trainStep', lr, o);
@@ -2159,7 +2164,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       encode(enc, phases.forward, phases.loss, phases.train, phases.sgd);
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
-      return new Float32Array(await done())[0];
+      return new Float32Array(await done())[0]!;
     },
     sgdStep(lr, o = {}) {
       if (!writeSgd('sgdStep', lr, o)) return;
@@ -2174,10 +2179,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       let lb: GpuBuffer | null = null;
       if (labels !== undefined) {
         if (!MODEL.classes) throw new TypeError('signal1d.uploadBatch: this model has no loss, so no labels');
-        checkArray('uploadBatch', 'labels', labels, Int32Array, MODEL.batch);
-        for (let n = 0; n < labels.length; n++) {
-          if (labels[n] < 0 || labels[n] >= MODEL.classes) throw new RangeError(`signal1d.uploadBatch: labels[${n}] is ${labels[n]}, expected a class index in [0, ${MODEL.classes})`);
-        }
+        checkLabels('uploadBatch', labels);
         lb = device.createBuffer({ size: Math.max(16, Math.ceil(labels.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
         device.queue.writeBuffer(lb, 0, labels);
       }

@@ -589,7 +589,7 @@ export function createModel(options: ModelOptions = {}): Model {
     checkLabels('signal1d.lossAndGrad', labels, 4, 12);
     forward(x);
     softmax_xent_4x12(a11, labels, dlogits, lossOut);
-    const loss = lossOut[0];
+    const loss = lossOut[0]!;
     lastLossFinite = Number.isFinite(loss);
     if (checkFinite && !lastLossFinite) {
       throw new RangeError(`signal1d.lossAndGrad: the loss is ${loss} (checkFinite is on; grads were not computed)`);

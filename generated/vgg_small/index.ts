@@ -741,7 +741,7 @@ export function createModel(options: ModelOptions = {}): Model {
     checkLabels('vgg_small.lossAndGrad', labels, 8, 10);
     forward(x);
     softmax_xent_8x10(a14, labels, dlogits, lossOut);
-    const loss = lossOut[0];
+    const loss = lossOut[0]!;
     lastLossFinite = Number.isFinite(loss);
     if (checkFinite && !lastLossFinite) {
       throw new RangeError(`vgg_small.lossAndGrad: the loss is ${loss} (checkFinite is on; grads were not computed)`);

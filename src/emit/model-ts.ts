@@ -252,7 +252,7 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
         em.line(`checkLabels(${where('lossAndGrad')}, labels, ${plan.batch}, ${classes});`);
         em.line(`forward(x);`);
         em.line(`${program.loss!.name}(${b.act[L]}, labels, dlogits, lossOut);`);
-        em.line('const loss = lossOut[0];');
+        em.line('const loss = lossOut[0]!;');
         em.line('lastLossFinite = Number.isFinite(loss);');
         em.block('if (checkFinite && !lastLossFinite) {', () => {
           em.line(`throw new RangeError(\`${name}.lossAndGrad: the loss is \${loss} (checkFinite is on; grads were not computed)\`);`);

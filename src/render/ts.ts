@@ -1,6 +1,6 @@
 // The TypeScript renderer: one exported function per kernel, buffers as parameters in
 // Kernel.buffers order, then the runtime scalars. `types: false` gives plain JavaScript
-// (`--emit js`, and what tests evaluate with compileKernelTs).
+// (what tests evaluate with compileKernelTs; `--emit js` compiles the typed flavour).
 //
 // Math runs in JS doubles and rounds to f32 when stored into a Float32Array: faster than
 // Math.fround at every step, and at least as accurate as the f32 WGSL kernels.
@@ -11,7 +11,7 @@ import { lowerKernel } from '../ir/passes.ts';
 import { exprsOf, loadsOf, mapExpr, varsOf, workgroupLoops } from '../ir/walk.ts';
 import { Emitter } from './emitter.ts';
 
-const TS: ExprDialect = {
+const JS: ExprDialect = {
   constant: (v, t) => {
     if (t === 'i32' && !Number.isInteger(v)) throw new Error(`render ts: i32 constant ${v} is not an integer`);
     if (Number.isNaN(v)) return 'NaN';
@@ -40,33 +40,36 @@ const TS: ExprDialect = {
   tof32: (a) => a,
 };
 
-const arrayType = (t: ScalarType) => (t === 'f32' ? 'Float32Array' : 'Int32Array');
-const expr = (e: Parameters<typeof printExpr>[0]) => printExpr(e, TS);
+// an app's noUncheckedIndexedAccess types a typed-array read as `number | undefined`; every
+// index here is in bounds by construction (static shapes), so reads assert it. Writes need nothing
+const TS: ExprDialect = { ...JS, load: (buf, i) => `${buf}[${i}]!` };
 
-function emitStmts(em: Emitter, stmts: readonly Stmt[]) {
+const arrayType = (t: ScalarType) => (t === 'f32' ? 'Float32Array' : 'Int32Array');
+
+function emitStmts(em: Emitter, d: ExprDialect, stmts: readonly Stmt[]) {
   for (const s of stmts) {
     switch (s.k) {
       case 'let':
-        em.line(`${s.mutable ? 'let' : 'const'} ${s.name} = ${expr(s.init)};`);
+        em.line(`${s.mutable ? 'let' : 'const'} ${s.name} = ${printExpr(s.init, d)};`);
         break;
       case 'assign':
-        em.line(`${s.name} ${s.op} ${expr(s.value)};`);
+        em.line(`${s.name} ${s.op} ${printExpr(s.value, d)};`);
         break;
       case 'store':
-        em.line(`${s.buf}[${expr(s.index)}] ${s.op} ${expr(s.value)};`);
+        em.line(`${s.buf}[${printExpr(s.index, d)}] ${s.op} ${printExpr(s.value, d)};`);
         break;
       case 'for': {
         const inc = s.step === 1 ? `${s.v}++` : `${s.v} += ${s.step}`;
-        em.block(`for (let ${s.v} = ${expr(s.from)}; ${s.v} < ${expr(s.to)}; ${inc}) {`, () => emitStmts(em, s.body));
+        em.block(`for (let ${s.v} = ${printExpr(s.from, d)}; ${s.v} < ${printExpr(s.to, d)}; ${inc}) {`, () => emitStmts(em, d, s.body));
         break;
       }
       case 'if':
         if (s.else.length === 0) {
-          em.block(`if (${expr(s.cond)}) {`, () => emitStmts(em, s.then));
+          em.block(`if (${printExpr(s.cond, d)}) {`, () => emitStmts(em, d, s.then));
         } else {
-          em.line(`if (${expr(s.cond)}) {`);
-          em.indented(() => emitStmts(em, s.then));
-          em.block('} else {', () => emitStmts(em, s.else));
+          em.line(`if (${printExpr(s.cond, d)}) {`);
+          em.indented(() => emitStmts(em, d, s.then));
+          em.block('} else {', () => emitStmts(em, d, s.else));
         }
         break;
       case 'comment':
@@ -126,7 +129,7 @@ function privates(stmts: readonly Stmt[], out: Map<string, ScalarType>): Map<str
  * workgroup memory and writable buffers, or an accumulator): those belong to their stretch,
  * and a later stretch may not read them
  */
-function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDecl, priv: ReadonlySet<string>, changing: ReadonlySet<string>, ctx: readonly Stmt[]) {
+function emitWorkgroupBody(em: Emitter, d: ExprDialect, stmts: readonly Stmt[], wg: WorkgroupDecl, priv: ReadonlySet<string>, changing: ReadonlySet<string>, ctx: readonly Stmt[]) {
   let pending: Stmt[] = [];
   let scope = [...ctx];
   const earlier = new Set<string>();
@@ -152,8 +155,8 @@ function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDec
           varsOf(s.init, need);
         }
       }
-      em.block(`for (let ${wg.local} = 0; ${wg.local} < ${wg.size}; ${wg.local}++) {`, () => emitStmts(em, privatize([...lets, ...pending], priv, wg.local)));
-    } else for (const s of pending) emitStmts(em, [s]);
+      em.block(`for (let ${wg.local} = 0; ${wg.local} < ${wg.size}; ${wg.local}++) {`, () => emitStmts(em, d, privatize([...lets, ...pending], priv, wg.local)));
+    } else for (const s of pending) emitStmts(em, d, [s]);
     pending = [];
     for (const n of current) earlier.add(n);
     current.clear();
@@ -166,7 +169,7 @@ function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDec
       if (s.k !== 'for') throw new Error('render ts: a barrier under an if');
       flush();
       const inc = s.step === 1 ? `${s.v}++` : `${s.v} += ${s.step}`;
-      em.block(`for (let ${s.v} = ${expr(s.from)}; ${s.v} < ${expr(s.to)}; ${inc}) {`, () => emitWorkgroupBody(em, s.body, wg, priv, changing, scope));
+      em.block(`for (let ${s.v} = ${printExpr(s.from, d)}; ${s.v} < ${printExpr(s.to, d)}; ${inc}) {`, () => emitWorkgroupBody(em, d, s.body, wg, priv, changing, scope));
     } else if (s.k === 'let' && !s.mutable && ![...loadsOf(s.init)].some((b) => changing.has(b)) && ![...varsOf(s.init)].some((n) => priv.has(n) || current.has(n) || earlier.has(n))) {
       scope = [...scope, s];
     } else {
@@ -177,20 +180,20 @@ function emitWorkgroupBody(em: Emitter, stmts: readonly Stmt[], wg: WorkgroupDec
   flush();
 }
 
-function emitCooperative(em: Emitter, k: Kernel, wg: WorkgroupDecl) {
+function emitCooperative(em: Emitter, d: ExprDialect, k: Kernel, wg: WorkgroupDecl) {
   const { loops, notes, inner } = workgroupLoops(k.body);
   for (const a of wg.shared) em.line(`const ${a.name} = new ${arrayType(a.t)}(${a.length});`);
   const priv = privates(inner, new Map());
   for (const [name, t] of priv) em.line(`const ${name} = new ${arrayType(t)}(${wg.size});`);
   // what may change between stretches: workgroup memory and the buffers the kernel writes
   const changing = new Set([...wg.shared.map((a) => a.name), ...k.buffers.filter((b) => b.access !== 'read').map((b) => b.name)]);
-  emitStmts(em, notes);
+  emitStmts(em, d, notes);
   // the workgroups one after another, as plain loops
   const open = (i: number): void => {
-    if (i === loops.length) return emitWorkgroupBody(em, inner, wg, new Set(priv.keys()), changing, []);
+    if (i === loops.length) return emitWorkgroupBody(em, d, inner, wg, new Set(priv.keys()), changing, []);
     const l = loops[i];
     const inc = l.step === 1 ? `${l.v}++` : `${l.v} += ${l.step}`;
-    em.block(`for (let ${l.v} = ${expr(l.from)}; ${l.v} < ${expr(l.to)}; ${inc}) {`, () => open(i + 1));
+    em.block(`for (let ${l.v} = ${printExpr(l.from, d)}; ${l.v} < ${printExpr(l.to, d)}; ${inc}) {`, () => open(i + 1));
   };
   open(0);
 }
@@ -216,7 +219,8 @@ export function renderKernelTs(k: Kernel, opts: RenderTsOptions): string {
   ];
   const head = `${opts.exported === false ? '' : 'export '}function ${k.name}(${params.join(', ')})${opts.types ? ': void' : ''} {`;
   const wg = k.workgroup;
-  em.block(head, () => (wg ? emitCooperative(em, k, wg) : emitStmts(em, k.body)));
+  const d = opts.types ? TS : JS;
+  em.block(head, () => (wg ? emitCooperative(em, d, k, wg) : emitStmts(em, d, k.body)));
   return em.text();
 }
 

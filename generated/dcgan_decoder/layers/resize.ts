@@ -22,10 +22,10 @@ export function upsample_bilinear2x2_4x16x16_fwd(x: Float32Array, y: Float32Arra
         const col_z = iw;
         const row_p = xb + Math.min(ih + 1, 15) * 16;
         const col_p = Math.min(iw + 1, 15);
-        y[ob] = 0.25 * (0.25 * x[row_m + col_m] + 0.75 * x[row_m + col_z]) + 0.75 * (0.25 * x[row_z + col_m] + 0.75 * x[row_z + col_z]);
-        y[ob + 1] = 0.25 * (0.75 * x[row_m + col_z] + 0.25 * x[row_m + col_p]) + 0.75 * (0.75 * x[row_z + col_z] + 0.25 * x[row_z + col_p]);
-        y[ob + 32] = 0.75 * (0.25 * x[row_z + col_m] + 0.75 * x[row_z + col_z]) + 0.25 * (0.25 * x[row_p + col_m] + 0.75 * x[row_p + col_z]);
-        y[ob + 33] = 0.75 * (0.75 * x[row_z + col_z] + 0.25 * x[row_z + col_p]) + 0.25 * (0.75 * x[row_p + col_z] + 0.25 * x[row_p + col_p]);
+        y[ob] = 0.25 * (0.25 * x[row_m + col_m]! + 0.75 * x[row_m + col_z]!) + 0.75 * (0.25 * x[row_z + col_m]! + 0.75 * x[row_z + col_z]!);
+        y[ob + 1] = 0.25 * (0.75 * x[row_m + col_z]! + 0.25 * x[row_m + col_p]!) + 0.75 * (0.75 * x[row_z + col_z]! + 0.25 * x[row_z + col_p]!);
+        y[ob + 32] = 0.75 * (0.25 * x[row_z + col_m]! + 0.75 * x[row_z + col_z]!) + 0.25 * (0.25 * x[row_p + col_m]! + 0.75 * x[row_p + col_z]!);
+        y[ob + 33] = 0.75 * (0.75 * x[row_z + col_z]! + 0.25 * x[row_z + col_p]!) + 0.25 * (0.75 * x[row_p + col_z]! + 0.25 * x[row_p + col_p]!);
       }
     }
   }
@@ -43,38 +43,38 @@ export function upsample_bilinear2x2_4x16x16_dx(dy: Float32Array, dx: Float32Arr
         let acc = 0;
         if (ih >= 1) {
           if (iw >= 1) {
-            acc += 0.0625 * dy[ob - 33];
+            acc += 0.0625 * dy[ob - 33]!;
           }
-          acc += 0.25 * (iw === 0 ? 1 : 0.75) * dy[ob - 32];
-          acc += 0.25 * (iw === 15 ? 1 : 0.75) * dy[ob - 31];
+          acc += 0.25 * (iw === 0 ? 1 : 0.75) * dy[ob - 32]!;
+          acc += 0.25 * (iw === 15 ? 1 : 0.75) * dy[ob - 31]!;
           if (iw + 1 < 16) {
-            acc += 0.0625 * dy[ob - 30];
+            acc += 0.0625 * dy[ob - 30]!;
           }
         }
         if (iw >= 1) {
-          acc += (ih === 0 ? 1 : 0.75) * 0.25 * dy[ob - 1];
+          acc += (ih === 0 ? 1 : 0.75) * 0.25 * dy[ob - 1]!;
         }
-        acc += (ih === 0 ? 1 : 0.75) * (iw === 0 ? 1 : 0.75) * dy[ob];
-        acc += (ih === 0 ? 1 : 0.75) * (iw === 15 ? 1 : 0.75) * dy[ob + 1];
+        acc += (ih === 0 ? 1 : 0.75) * (iw === 0 ? 1 : 0.75) * dy[ob]!;
+        acc += (ih === 0 ? 1 : 0.75) * (iw === 15 ? 1 : 0.75) * dy[ob + 1]!;
         if (iw + 1 < 16) {
-          acc += (ih === 0 ? 1 : 0.75) * 0.25 * dy[ob + 2];
+          acc += (ih === 0 ? 1 : 0.75) * 0.25 * dy[ob + 2]!;
         }
         if (iw >= 1) {
-          acc += (ih === 15 ? 1 : 0.75) * 0.25 * dy[ob + 31];
+          acc += (ih === 15 ? 1 : 0.75) * 0.25 * dy[ob + 31]!;
         }
-        acc += (ih === 15 ? 1 : 0.75) * (iw === 0 ? 1 : 0.75) * dy[ob + 32];
-        acc += (ih === 15 ? 1 : 0.75) * (iw === 15 ? 1 : 0.75) * dy[ob + 33];
+        acc += (ih === 15 ? 1 : 0.75) * (iw === 0 ? 1 : 0.75) * dy[ob + 32]!;
+        acc += (ih === 15 ? 1 : 0.75) * (iw === 15 ? 1 : 0.75) * dy[ob + 33]!;
         if (iw + 1 < 16) {
-          acc += (ih === 15 ? 1 : 0.75) * 0.25 * dy[ob + 34];
+          acc += (ih === 15 ? 1 : 0.75) * 0.25 * dy[ob + 34]!;
         }
         if (ih + 1 < 16) {
           if (iw >= 1) {
-            acc += 0.0625 * dy[ob + 63];
+            acc += 0.0625 * dy[ob + 63]!;
           }
-          acc += 0.25 * (iw === 0 ? 1 : 0.75) * dy[ob + 64];
-          acc += 0.25 * (iw === 15 ? 1 : 0.75) * dy[ob + 65];
+          acc += 0.25 * (iw === 0 ? 1 : 0.75) * dy[ob + 64]!;
+          acc += 0.25 * (iw === 15 ? 1 : 0.75) * dy[ob + 65]!;
           if (iw + 1 < 16) {
-            acc += 0.0625 * dy[ob + 66];
+            acc += 0.0625 * dy[ob + 66]!;
           }
         }
         dx[nc * 256 + (ih * 16 + iw)] = acc;

@@ -16,18 +16,18 @@ export function maxpool2x2_s2_6x28x28_fwd(x: Float32Array, y: Float32Array, argm
     for (let oh = 0; oh < 14; oh++) {
       for (let ow = 0; ow < 14; ow++) {
         const base = nc * 784 + (oh * 56 + ow * 2);
-        let best = x[base];
+        let best = x[base]!;
         let arg = base;
-        if (x[base + 1] > best) {
-          best = x[base + 1];
+        if (x[base + 1]! > best) {
+          best = x[base + 1]!;
           arg = base + 1;
         }
-        if (x[base + 28] > best) {
-          best = x[base + 28];
+        if (x[base + 28]! > best) {
+          best = x[base + 28]!;
           arg = base + 28;
         }
-        if (x[base + 29] > best) {
-          best = x[base + 29];
+        if (x[base + 29]! > best) {
+          best = x[base + 29]!;
           arg = base + 29;
         }
         y[nc * 196 + (oh * 14 + ow)] = best;
@@ -50,8 +50,8 @@ export function maxpool2x2_s2_6x28x28_dx(dy: Float32Array, argmax: Int32Array, d
         const qh = ((ih / 2) | 0);
         const qw = ((iw / 2) | 0);
         let acc = 0;
-        if (argmax[nc * 196 + (qh * 14 + qw)] === i) {
-          acc += dy[nc * 196 + (qh * 14 + qw)];
+        if (argmax[nc * 196 + (qh * 14 + qw)]! === i) {
+          acc += dy[nc * 196 + (qh * 14 + qw)]!;
         }
         dx[nc * 784 + (ih * 28 + iw)] = acc;
       }

@@ -16,18 +16,18 @@ export function maxpool2x2_s2_16x10x10_fwd(x: Float32Array, y: Float32Array, arg
     for (let oh = 0; oh < 5; oh++) {
       for (let ow = 0; ow < 5; ow++) {
         const base = nc * 100 + (oh * 20 + ow * 2);
-        let best = x[base];
+        let best = x[base]!;
         let arg = base;
-        if (x[base + 1] > best) {
-          best = x[base + 1];
+        if (x[base + 1]! > best) {
+          best = x[base + 1]!;
           arg = base + 1;
         }
-        if (x[base + 10] > best) {
-          best = x[base + 10];
+        if (x[base + 10]! > best) {
+          best = x[base + 10]!;
           arg = base + 10;
         }
-        if (x[base + 11] > best) {
-          best = x[base + 11];
+        if (x[base + 11]! > best) {
+          best = x[base + 11]!;
           arg = base + 11;
         }
         y[nc * 25 + (oh * 5 + ow)] = best;
@@ -50,8 +50,8 @@ export function maxpool2x2_s2_16x10x10_dx(dy: Float32Array, argmax: Int32Array, 
         const qh = ((ih / 2) | 0);
         const qw = ((iw / 2) | 0);
         let acc = 0;
-        if (argmax[nc * 25 + (qh * 5 + qw)] === i) {
-          acc += dy[nc * 25 + (qh * 5 + qw)];
+        if (argmax[nc * 25 + (qh * 5 + qw)]! === i) {
+          acc += dy[nc * 25 + (qh * 5 + qw)]!;
         }
         dx[nc * 100 + (ih * 10 + iw)] = acc;
       }

@@ -21,10 +21,10 @@ export function linear_2_to_2_nobias_fwd(x: Float32Array, w: Float32Array, y: Fl
       const ai0 = m0 * 2;
       const bi0 = n0 * 2;
       for (let k0 = 0; k0 < 2; k0++) {
-        const a0 = x[ai0 + k0];
-        const b0 = w[bi0 + k0];
+        const a0 = x[ai0 + k0]!;
+        const b0 = w[bi0 + k0]!;
         acc0_00 += a0 * b0;
-        const b1 = w[bi0 + k0 + 2];
+        const b1 = w[bi0 + k0 + 2]!;
         acc0_01 += a0 * b1;
       }
       y[m0 * 2 + n0] = acc0_00;
@@ -49,12 +49,12 @@ export function linear_2_to_2_nobias_dw(dy: Float32Array, x: Float32Array, dw: F
       const ai0 = m0;
       const bi0 = n0;
       for (let k0 = 0; k0 < 1; k0++) {
-        const a0 = dy[ai0 + k0 * 2];
-        const a1 = dy[ai0 + k0 * 2 + 1];
-        const b0 = x[bi0 + k0 * 2];
+        const a0 = dy[ai0 + k0 * 2]!;
+        const a1 = dy[ai0 + k0 * 2 + 1]!;
+        const b0 = x[bi0 + k0 * 2]!;
         acc0_00 += a0 * b0;
         acc0_10 += a1 * b0;
-        const b1 = x[bi0 + k0 * 2 + 1];
+        const b1 = x[bi0 + k0 * 2 + 1]!;
         acc0_01 += a0 * b1;
         acc0_11 += a1 * b1;
       }
@@ -80,10 +80,10 @@ export function linear_2_to_2_nobias_dx(dy: Float32Array, w: Float32Array, dx: F
       const ai0 = m0 * 2;
       const bi0 = n0;
       for (let k0 = 0; k0 < 2; k0++) {
-        const a0 = dy[ai0 + k0];
-        const b0 = w[bi0 + k0 * 2];
+        const a0 = dy[ai0 + k0]!;
+        const b0 = w[bi0 + k0 * 2]!;
         acc0_00 += a0 * b0;
-        const b1 = w[bi0 + k0 * 2 + 1];
+        const b1 = w[bi0 + k0 * 2 + 1]!;
         acc0_01 += a0 * b1;
       }
       dx[m0 * 2 + n0] = acc0_00;

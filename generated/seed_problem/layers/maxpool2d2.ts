@@ -14,18 +14,18 @@
 export function maxpool2x2_s2_2x2x2_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
   for (let nc = 0; nc < 2; nc++) {
     const base = nc * 4;
-    let best = x[base];
+    let best = x[base]!;
     let arg = base;
-    if (x[base + 1] > best) {
-      best = x[base + 1];
+    if (x[base + 1]! > best) {
+      best = x[base + 1]!;
       arg = base + 1;
     }
-    if (x[base + 2] > best) {
-      best = x[base + 2];
+    if (x[base + 2]! > best) {
+      best = x[base + 2]!;
       arg = base + 2;
     }
-    if (x[base + 3] > best) {
-      best = x[base + 3];
+    if (x[base + 3]! > best) {
+      best = x[base + 3]!;
       arg = base + 3;
     }
     y[nc] = best;
@@ -44,8 +44,8 @@ export function maxpool2x2_s2_2x2x2_dx(dy: Float32Array, argmax: Int32Array, dx:
       for (let iw = 0; iw < 2; iw++) {
         const i = nc * 4 + (ih * 2 + iw);
         let acc = 0;
-        if (argmax[nc] === i) {
-          acc += dy[nc];
+        if (argmax[nc]! === i) {
+          acc += dy[nc]!;
         }
         dx[nc * 4 + (ih * 2 + iw)] = acc;
       }

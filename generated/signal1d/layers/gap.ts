@@ -17,7 +17,7 @@ export function global_avgpool_32x62_fwd(x: Float32Array, y: Float32Array): void
     let acc = 0;
     for (let kh = 0; kh < 1; kh++) {
       for (let kw = 0; kw < 62; kw++) {
-        acc += x[base + (kh * 62 + kw)];
+        acc += x[base + (kh * 62 + kw)]!;
       }
     }
     y[nc] = acc / 62;
@@ -33,7 +33,7 @@ export function global_avgpool_32x62_dx(dy: Float32Array, dx: Float32Array): voi
   for (let nc = 0; nc < 128; nc++) {
     for (let iw = 0; iw < 62; iw++) {
       let acc = 0;
-      acc += dy[nc] / 62;
+      acc += dy[nc]! / 62;
       dx[nc * 62 + iw] = acc;
     }
   }

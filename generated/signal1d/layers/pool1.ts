@@ -15,18 +15,18 @@ export function maxpool1d_k4_s4_8x996_fwd(x: Float32Array, y: Float32Array, argm
   for (let nc = 0; nc < 32; nc++) {
     for (let ow = 0; ow < 249; ow++) {
       const base = nc * 996 + ow * 4;
-      let best = x[base];
+      let best = x[base]!;
       let arg = base;
-      if (x[base + 1] > best) {
-        best = x[base + 1];
+      if (x[base + 1]! > best) {
+        best = x[base + 1]!;
         arg = base + 1;
       }
-      if (x[base + 2] > best) {
-        best = x[base + 2];
+      if (x[base + 2]! > best) {
+        best = x[base + 2]!;
         arg = base + 2;
       }
-      if (x[base + 3] > best) {
-        best = x[base + 3];
+      if (x[base + 3]! > best) {
+        best = x[base + 3]!;
         arg = base + 3;
       }
       y[nc * 249 + ow] = best;
@@ -46,8 +46,8 @@ export function maxpool1d_k4_s4_8x996_dx(dy: Float32Array, argmax: Int32Array, d
       const i = nc * 996 + iw;
       const qw = ((iw / 4) | 0);
       let acc = 0;
-      if (argmax[nc * 249 + qw] === i) {
-        acc += dy[nc * 249 + qw];
+      if (argmax[nc * 249 + qw]! === i) {
+        acc += dy[nc * 249 + qw]!;
       }
       dx[nc * 996 + iw] = acc;
     }

@@ -15,18 +15,18 @@ export function maxpool1d_k4_s4_16x249_fwd(x: Float32Array, y: Float32Array, arg
   for (let nc = 0; nc < 64; nc++) {
     for (let ow = 0; ow < 62; ow++) {
       const base = nc * 249 + ow * 4;
-      let best = x[base];
+      let best = x[base]!;
       let arg = base;
-      if (x[base + 1] > best) {
-        best = x[base + 1];
+      if (x[base + 1]! > best) {
+        best = x[base + 1]!;
         arg = base + 1;
       }
-      if (x[base + 2] > best) {
-        best = x[base + 2];
+      if (x[base + 2]! > best) {
+        best = x[base + 2]!;
         arg = base + 2;
       }
-      if (x[base + 3] > best) {
-        best = x[base + 3];
+      if (x[base + 3]! > best) {
+        best = x[base + 3]!;
         arg = base + 3;
       }
       y[nc * 62 + ow] = best;
@@ -47,16 +47,16 @@ export function maxpool1d_k4_s4_16x249_dx(dy: Float32Array, argmax: Int32Array, 
         const i = nc * 249 + iw;
         const qw = ((iw / 4) | 0);
         let acc = 0;
-        if (argmax[nc * 62 + qw] === i) {
-          acc += dy[nc * 62 + qw];
+        if (argmax[nc * 62 + qw]! === i) {
+          acc += dy[nc * 62 + qw]!;
         }
         dx[nc * 249 + iw] = acc;
       } else {
         const i = nc * 249 + iw;
         const qw = ((iw / 4) | 0);
         let acc = 0;
-        if (qw < 62 && argmax[nc * 62 + qw] === i) {
-          acc += dy[nc * 62 + qw];
+        if (qw < 62 && argmax[nc * 62 + qw]! === i) {
+          acc += dy[nc * 62 + qw]!;
         }
         dx[nc * 249 + iw] = acc;
       }

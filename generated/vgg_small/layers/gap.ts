@@ -17,7 +17,7 @@ export function global_avgpool_64x8x8_fwd(x: Float32Array, y: Float32Array): voi
     let acc = 0;
     for (let kh = 0; kh < 8; kh++) {
       for (let kw = 0; kw < 8; kw++) {
-        acc += x[base + (kh * 8 + kw)];
+        acc += x[base + (kh * 8 + kw)]!;
       }
     }
     y[nc] = acc / 64;
@@ -34,7 +34,7 @@ export function global_avgpool_64x8x8_dx(dy: Float32Array, dx: Float32Array): vo
     for (let ih = 0; ih < 8; ih++) {
       for (let iw = 0; iw < 8; iw++) {
         let acc = 0;
-        acc += dy[nc] / 64;
+        acc += dy[nc]! / 64;
         dx[nc * 64 + (ih * 8 + iw)] = acc;
       }
     }

@@ -16,18 +16,18 @@ export function maxpool2x2_s2_32x16x16_fwd(x: Float32Array, y: Float32Array, arg
     for (let oh = 0; oh < 8; oh++) {
       for (let ow = 0; ow < 8; ow++) {
         const base = nc * 256 + (oh * 32 + ow * 2);
-        let best = x[base];
+        let best = x[base]!;
         let arg = base;
-        if (x[base + 1] > best) {
-          best = x[base + 1];
+        if (x[base + 1]! > best) {
+          best = x[base + 1]!;
           arg = base + 1;
         }
-        if (x[base + 16] > best) {
-          best = x[base + 16];
+        if (x[base + 16]! > best) {
+          best = x[base + 16]!;
           arg = base + 16;
         }
-        if (x[base + 17] > best) {
-          best = x[base + 17];
+        if (x[base + 17]! > best) {
+          best = x[base + 17]!;
           arg = base + 17;
         }
         y[nc * 64 + (oh * 8 + ow)] = best;
@@ -50,8 +50,8 @@ export function maxpool2x2_s2_32x16x16_dx(dy: Float32Array, argmax: Int32Array, 
         const qh = ((ih / 2) | 0);
         const qw = ((iw / 2) | 0);
         let acc = 0;
-        if (argmax[nc * 64 + (qh * 8 + qw)] === i) {
-          acc += dy[nc * 64 + (qh * 8 + qw)];
+        if (argmax[nc * 64 + (qh * 8 + qw)]! === i) {
+          acc += dy[nc * 64 + (qh * 8 + qw)]!;
         }
         dx[nc * 256 + (ih * 16 + iw)] = acc;
       }

@@ -12,7 +12,7 @@
  */
 export function relu_16x32x32_fwd(x: Float32Array, y: Float32Array): void {
   for (let i = 0; i < 131072; i++) {
-    y[i] = (x[i] > 0 ? x[i] : 0);
+    y[i] = (x[i]! > 0 ? x[i]! : 0);
   }
 }
 
@@ -22,6 +22,6 @@ export function relu_16x32x32_fwd(x: Float32Array, y: Float32Array): void {
  */
 export function relu_16x32x32_dx(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
   for (let i = 0; i < 131072; i++) {
-    dx[i] = (x[i] > 0 ? dy[i] : 0);
+    dx[i] = (x[i]! > 0 ? dy[i]! : 0);
   }
 }

@@ -1,0 +1,146 @@
+// The generated .ts must type-check in any app, under the strictest settings an app may use
+// (it failed with noUncheckedIndexedAccess: every typed-array read was `number | undefined`).
+// Every example, every target, built as `convgen build` builds it, checked with one
+// ts.Program per configuration: a bundler app and a Node ESM app, each with the one setting
+// that `.ts` import specifiers need.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import ts from 'typescript';
+import { planFile } from '../src/cli/plan.ts';
+import { emitModel } from '../src/emit/index.ts';
+import { writeOutputAtomic } from '../src/emit/write.ts';
+
+const EXAMPLES = ['lenet', 'decoder', 'signal1d', 'seed', 'vgg'];
+
+/** what every configuration checks: strict, and every flag that makes an app's tsc stricter about these files */
+const STRICT: ts.CompilerOptions = {
+  strict: true,
+  noUncheckedIndexedAccess: true,
+  exactOptionalPropertyTypes: true,
+  isolatedModules: true,
+  verbatimModuleSyntax: true,
+  // the `--emit js` .d.ts files come from oxc-transform's isolatedDeclaration: every export explicitly typed
+  isolatedDeclarations: true,
+  declaration: true,
+  noImplicitOverride: true,
+  noImplicitReturns: true,
+  noFallthroughCasesInSwitch: true,
+  // Node's type stripping runs .ts files that use only erasable syntax
+  erasableSyntaxOnly: true,
+  target: ts.ScriptTarget.ES2022,
+  lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+  types: [],
+  skipLibCheck: true,
+};
+
+/** the one extra setting `.ts` specifiers need: either allow them (no emit) or rewrite them on emit */
+const ALLOW_TS: ts.CompilerOptions = { allowImportingTsExtensions: true, noEmit: true };
+const REWRITE_TS: ts.CompilerOptions = { rewriteRelativeImportExtensions: true };
+
+interface Config {
+  readonly name: string;
+  readonly options: ts.CompilerOptions;
+  /** package.json files to write, by folder relative to the app root (nodenext reads "type" from them) */
+  readonly packages: Readonly<Record<string, object>>;
+}
+
+const BUNDLER = { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler };
+const PRESERVE = { module: ts.ModuleKind.Preserve, moduleResolution: ts.ModuleResolutionKind.Bundler };
+const NODENEXT = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext };
+
+const CONFIGS: Config[] = [
+  { name: 'esnext + bundler, allowImportingTsExtensions', options: { ...BUNDLER, ...ALLOW_TS }, packages: {} },
+  { name: 'preserve + bundler, rewriteRelativeImportExtensions', options: { ...PRESERVE, ...REWRITE_TS }, packages: {} },
+  { name: 'nodenext, the app is type module, allowImportingTsExtensions', options: { ...NODENEXT, ...ALLOW_TS }, packages: { '.': { type: 'module' } } },
+  {
+    name: 'nodenext, a CommonJS app with type module on the generated folder, rewriteRelativeImportExtensions',
+    options: { ...NODENEXT, ...REWRITE_TS },
+    packages: { '.': { type: 'commonjs' }, generated: { type: 'module' } },
+  },
+];
+
+let root: string;
+/** the generated .ts files, relative to an app root (generated/<model>/...) */
+const files: Record<string, string> = {};
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'convgen-typecheck-'));
+  for (const e of EXAMPLES) {
+    const plan = planFile(`examples/${e}.json`);
+    for (const [p, text] of Object.entries(await emitModel(plan, { target: 'all' }))) {
+      if (p.endsWith('.ts')) files[`generated/${plan.name}/${p}`] = text;
+    }
+  }
+}, 60_000);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// lib.dom.d.ts alone is ~2 MB: parse the default libraries once for every program
+const libCache = new Map<string, ts.SourceFile | undefined>();
+const libDir = dirname(ts.getDefaultLibFilePath({}));
+
+function check(c: Config, app: Record<string, string>, libs: readonly string[] = []): string[] {
+  const dir = join(root, c.name.replace(/[^a-z0-9]+/gi, '-'));
+  for (const [p, text] of Object.entries(app)) {
+    mkdirSync(dirname(join(dir, p)), { recursive: true });
+    writeFileSync(join(dir, p), text);
+  }
+  for (const [folder, pkg] of Object.entries(c.packages)) writeFileSync(join(dir, folder, 'package.json'), JSON.stringify(pkg));
+  const options = { ...STRICT, ...c.options };
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, lang, onError, create) => {
+    if (!name.startsWith(libDir)) return getSourceFile(name, lang, onError, create);
+    const key = `${name}\0${JSON.stringify(lang)}`;
+    if (!libCache.has(key)) libCache.set(key, getSourceFile(name, lang, onError, create));
+    return libCache.get(key);
+  };
+  const program = ts.createProgram([...Object.keys(app).map((p) => join(dir, p)), ...libs], options, host);
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+    const where = d.file ? `${d.file.fileName.slice(dir.length + 1)}${at ? `:${at.line + 1}:${at.character + 1}` : ''}: ` : '';
+    return `${where}TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+  });
+}
+
+describe('the generated TypeScript type-checks in any app', () => {
+  it('covers every file kind of every example', () => {
+    const kinds = new Set(Object.keys(files).map((p) => p.split('/').slice(2).join('/').replace(/^layers\/.*/, 'layers/*')));
+    expect([...kinds].sort()).toEqual(['gpu.ts', 'index.ts', 'layers/*', 'runtime.ts', 'train.ts']);
+    expect(new Set(Object.keys(files).map((p) => p.split('/')[1])).size).toBe(EXAMPLES.length);
+  });
+
+  for (const c of CONFIGS) {
+    it(c.name, () => {
+      const problems = check(c, files);
+      // the first few say what broke; the count says how widely
+      expect(problems.slice(0, 10), `${problems.length} diagnostics`).toEqual([]);
+    }, 60_000);
+  }
+
+  // gpu.ts types the device structurally (no dependency); an app that has @webgpu/types passes its GPUDevice as it is
+  it('takes a GPUDevice of @webgpu/types with no cast', () => {
+    const require = createRequire(import.meta.url);
+    const webgpuTypes = join(dirname(require.resolve('@webgpu/types/package.json')), 'dist/index.d.ts');
+    const app = [
+      "import { createGpuModel, REQUIRED_LIMITS } from './generated/lenet5/gpu.ts';",
+      "import { createGpuModel as createDecoder } from './generated/dcgan_decoder/gpu.ts';",
+      '',
+      'const adapter = await navigator.gpu.requestAdapter();',
+      "if (!adapter) throw new Error('no adapter');",
+      'const device: GPUDevice = await adapter.requestDevice({ requiredLimits: REQUIRED_LIMITS });',
+      'const model = await createGpuModel(device, { seed: 1 });',
+      'const loss: number = await model.trainStep(new Float32Array(32 * 784), new Int32Array(32), 0.1, { momentum: 0.9 });',
+      'const params = await model.readParams();',
+      'model.writeParams({ c1: { weight: params.c1.weight } });',
+      'await createDecoder(device);',
+      'export { loss };',
+      '',
+    ].join('\n');
+    const used = Object.fromEntries(Object.entries(files).filter(([p]) => /^generated\/(lenet5|dcgan_decoder)\//.test(p)));
+    const problems = check({ ...CONFIGS[0]!, name: 'an app with @webgpu/types' }, { ...used, 'app.ts': app }, [webgpuTypes]);
+    expect(problems.slice(0, 10), `${problems.length} diagnostics`).toEqual([]);
+  }, 60_000);
+});
