@@ -3,7 +3,8 @@
 // its bytes (sorted, no time, no absolute path: generated/ is committed and diffed byte for byte).
 // The next write replaces the folder only when the folder still holds what the manifest says,
 // so a build never deletes what it did not write. It refuses, naming the folder and the files:
-//   - a path that is not a folder (a file, a symbolic link): never replaced, even with force;
+//   - a path that is not a folder (a file, a symbolic link) or lies under a file: never
+//     replaced, even with force;
 //   - a folder with no manifest: convgen did not write it, or wrote it before the manifest;
 //   - a manifest of another model, or one that is not convgen's;
 //   - files not in the manifest (added by hand) or whose bytes differ from it (edited since).
