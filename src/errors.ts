@@ -23,7 +23,11 @@ export class ConvgenError extends Error {
   }
 }
 
-/** exit codes: 0 ok, 1 a check failed (`--check`, `convgen check`), 2 bad input or usage */
+/**
+ * exit codes: 0 ok; 1 a check failed (`convgen check`, or `build --check`: an output is out of
+ * date); 2 bad input or usage, or an output folder a build refuses to replace (`build`, and
+ * `build --check` reporting one)
+ */
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;

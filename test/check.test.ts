@@ -39,7 +39,8 @@ describe('convgen check', () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.out).toContain('--target ts|wgsl');
-    expect(help.out).toContain('install-webgpu-deps.sh');
+    expect(help.out).toContain('in the convgen repository, scripts/install-webgpu-deps.sh');
+    expect(help.out).toContain('mesa-vulkan-drivers');
   });
 });
 

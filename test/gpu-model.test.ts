@@ -172,4 +172,22 @@ describe('gpu.ts runtime', () => {
     a.destroy();
     b.destroy();
   }, 120_000);
+
+  // regression: sgdStep(-1) was accepted; torch.optim.SGD refuses a negative lr, momentum or weight_decay
+  gpuIt('sgdStep and trainStep refuse a negative lr, momentum or weight decay, and NaN, touching nothing', async () => {
+    const plan = planModel(parseModel(JSON.parse(readFileSync('examples/seed.json', 'utf8'))));
+    const m = await (await build(plan))(device!, { seed: 1 });
+    const before = await m.readParams();
+    const labels = new Int32Array(plan.batch);
+    expect(() => m.sgdStep(-1)).toThrow(RangeError);
+    expect(() => m.sgdStep(-1)).toThrow('seed_problem.sgdStep: lr must be >= 0, got -1');
+    expect(() => m.sgdStep(0.1, { momentum: -0.5 })).toThrow('seed_problem.sgdStep: options.momentum must be >= 0, got -0.5');
+    expect(() => m.sgdStep(0.1, { weightDecay: -1e-4 })).toThrow('seed_problem.sgdStep: options.weightDecay must be >= 0, got -0.0001');
+    expect(() => m.sgdStep(NaN)).toThrow(TypeError);
+    expect(() => m.sgdStep(NaN)).toThrow('seed_problem.sgdStep: lr must be a finite number, got NaN');
+    await expect(m.trainStep(new Float32Array(numel(plan.inShape)), labels, -0.1)).rejects.toThrow('seed_problem.trainStep: lr must be >= 0, got -0.1');
+    m.sgdStep(0, { momentum: 0, weightDecay: 0 });
+    expect(await m.readParams()).toEqual(before);
+    m.destroy();
+  }, 60_000);
 });

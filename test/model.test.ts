@@ -119,6 +119,22 @@ describe('runtime checks', () => {
     expect(() => m.sgdStep(NaN)).toThrow('seed_problem.sgdStep: lr must be a finite number, got NaN');
     expect(() => m.sgdStep(0.1, { momentum: Infinity })).toThrow(/momentum must be a finite number/);
   });
+  // regression: sgdStep(-1) was accepted; torch.optim.SGD refuses a negative lr, momentum or weight_decay
+  it('sgdStep refuses a negative lr, momentum or weight decay (RangeError), touching no parameter', async () => {
+    const mod = (await import('../generated/seed_problem/index.ts')) as GeneratedModule;
+    const m = mod.createModel();
+    m.lossAndGrad(new Float32Array(16).fill(0.5), Int32Array.from([1]));
+    const before = Float32Array.from(m.params.fc.weight!);
+    expect(() => m.sgdStep(-1)).toThrow(RangeError);
+    expect(() => m.sgdStep(-1)).toThrow('seed_problem.sgdStep: lr must be >= 0, got -1');
+    expect(() => m.sgdStep(0.1, { momentum: -0.9 })).toThrow('seed_problem.sgdStep: options.momentum must be >= 0, got -0.9');
+    expect(() => m.sgdStep(0.1, { weightDecay: -1e-4 })).toThrow('seed_problem.sgdStep: options.weightDecay must be >= 0, got -0.0001');
+    expect(() => m.sgdStep(-Infinity)).toThrow(TypeError);
+    expect(m.params.fc.weight).toEqual(before);
+    // zero is allowed, as in PyTorch
+    m.sgdStep(0, { momentum: 0, weightDecay: 0 });
+    expect(m.params.fc.weight).toEqual(before);
+  });
   it('lossAndGrad on a model without a vector output says why', async () => {
     const mod = (await import('../generated/dcgan_decoder/index.ts')) as GeneratedModule;
     expect(() => mod.createModel().lossAndGrad(new Float32Array(1), new Int32Array(1))).toThrow(/is not a vector of class scores per sample/);

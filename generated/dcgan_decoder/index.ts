@@ -25,7 +25,7 @@ import { relu_4x16x16_fwd, relu_4x16x16_dx } from './layers/relu3.ts';
 import { upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx } from './layers/resize.ts';
 import { conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols } from './layers/to_rgb.ts';
 import { sgd_2451 } from './train.ts';
-import { checkF32, checkScalar, initUniform, mulberry32 } from './runtime.ts';
+import { checkF32, checkNonNegative, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
 export { convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451 };
 
@@ -386,9 +386,9 @@ export function createModel(options: ModelOptions = {}): Model {
   function sgdStep(lr: number, options: SgdOptions = {}): void {
     const momentum = options.momentum ?? 0;
     const weightDecay = options.weightDecay ?? 0;
-    checkScalar('dcgan_decoder.sgdStep', 'lr', lr);
-    checkScalar('dcgan_decoder.sgdStep', 'options.momentum', momentum);
-    checkScalar('dcgan_decoder.sgdStep', 'options.weightDecay', weightDecay);
+    checkNonNegative('dcgan_decoder.sgdStep', 'lr', lr);
+    checkNonNegative('dcgan_decoder.sgdStep', 'options.momentum', momentum);
+    checkNonNegative('dcgan_decoder.sgdStep', 'options.weightDecay', weightDecay);
     sgd_2451(paramArena, gradArena, velocity, lr, momentum, weightDecay);
   }
 

@@ -51,7 +51,13 @@ export function checkLabels(where: string, labels: unknown, batch: number, class
   }
 }
 
-/** a finite number (learning rate, momentum, weight decay) */
+/** a finite number (the seed) */
 export function checkScalar(where: string, what: string, v: unknown): asserts v is number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${where}: ${what} must be a finite number, got ${typeof v === 'number' ? v : describe(v)}`);
+}
+
+/** a finite number >= 0 (learning rate, momentum, weight decay: torch.optim.SGD refuses negative ones too) */
+export function checkNonNegative(where: string, what: string, v: unknown): asserts v is number {
+  checkScalar(where, what, v);
+  if (v < 0) throw new RangeError(`${where}: ${what} must be >= 0, got ${v}`);
 }

@@ -36,7 +36,7 @@ import { linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_
 import { relu_84_fwd, relu_84_dx } from './layers/relu10.ts';
 import { linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx } from './layers/out.ts';
 import { softmax_xent_32x10, sgd_61706 } from './train.ts';
-import { checkF32, checkLabels, checkScalar, initUniform, mulberry32 } from './runtime.ts';
+import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
 export { conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_fwd_direct_cols, conv5x5_6x14x14_to_16_dw_direct, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706 };
 
@@ -603,9 +603,9 @@ export function createModel(options: ModelOptions = {}): Model {
   function sgdStep(lr: number, options: SgdOptions = {}): void {
     const momentum = options.momentum ?? 0;
     const weightDecay = options.weightDecay ?? 0;
-    checkScalar('lenet5.sgdStep', 'lr', lr);
-    checkScalar('lenet5.sgdStep', 'options.momentum', momentum);
-    checkScalar('lenet5.sgdStep', 'options.weightDecay', weightDecay);
+    checkNonNegative('lenet5.sgdStep', 'lr', lr);
+    checkNonNegative('lenet5.sgdStep', 'options.momentum', momentum);
+    checkNonNegative('lenet5.sgdStep', 'options.weightDecay', weightDecay);
     sgd_61706(paramArena, gradArena, velocity, lr, momentum, weightDecay);
   }
 

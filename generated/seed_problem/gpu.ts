@@ -899,7 +899,13 @@ function checkArray(where: string, what: string, a: unknown, ctor: typeof Float3
 }
 
 function checkScalar(where: string, what: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`seed_problem.${where}: ${what} must be a finite number`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`seed_problem.${where}: ${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
+}
+
+/** learning rate, momentum, weight decay: torch.optim.SGD refuses negative ones too */
+function checkNonNegative(where: string, what: string, v: unknown): void {
+  checkScalar(where, what, v);
+  if ((v as number) < 0) throw new RangeError(`seed_problem.${where}: ${what} must be >= 0, got ${v}`);
 }
 
 function checkLabels(where: string, labels: Int32Array): void {
@@ -1037,9 +1043,9 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
   const writeSgd = (where: string, lr: number, o: GpuSgdOptions) => {
     const momentum = o.momentum ?? 0;
     const weightDecay = o.weightDecay ?? 0;
-    checkScalar(where, 'lr', lr);
-    checkScalar(where, 'options.momentum', momentum);
-    checkScalar(where, 'options.weightDecay', weightDecay);
+    checkNonNegative(where, 'lr', lr);
+    checkNonNegative(where, 'options.momentum', momentum);
+    checkNonNegative(where, 'options.weightDecay', weightDecay);
     if (!MODEL.sgd) return false;
     device.queue.writeBuffer(buf('sgdScalars'), 0, new Float32Array([lr, momentum, weightDecay, 0]));
     return true;

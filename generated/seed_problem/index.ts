@@ -22,7 +22,7 @@ import { relu_2x2x2_fwd, relu_2x2x2_dx } from './layers/relu1.ts';
 import { maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx } from './layers/maxpool2d2.ts';
 import { linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx } from './layers/fc.ts';
 import { softmax_xent_1x2, sgd_22 } from './train.ts';
-import { checkF32, checkLabels, checkScalar, initUniform, mulberry32 } from './runtime.ts';
+import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
 export { conv3x3_1x4x4_to_2_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols, relu_2x2x2_fwd, relu_2x2x2_dx, maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx, linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx, softmax_xent_1x2, sgd_22 };
 
@@ -314,9 +314,9 @@ export function createModel(options: ModelOptions = {}): Model {
   function sgdStep(lr: number, options: SgdOptions = {}): void {
     const momentum = options.momentum ?? 0;
     const weightDecay = options.weightDecay ?? 0;
-    checkScalar('seed_problem.sgdStep', 'lr', lr);
-    checkScalar('seed_problem.sgdStep', 'options.momentum', momentum);
-    checkScalar('seed_problem.sgdStep', 'options.weightDecay', weightDecay);
+    checkNonNegative('seed_problem.sgdStep', 'lr', lr);
+    checkNonNegative('seed_problem.sgdStep', 'options.momentum', momentum);
+    checkNonNegative('seed_problem.sgdStep', 'options.weightDecay', weightDecay);
     sgd_22(paramArena, gradArena, velocity, lr, momentum, weightDecay);
   }
 

@@ -34,7 +34,7 @@ import { relu_32x62_fwd, relu_32x62_dx } from './layers/relu7.ts';
 import { global_avgpool_32x62_fwd, global_avgpool_32x62_dx } from './layers/gap.ts';
 import { linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx } from './layers/classifier.ts';
 import { softmax_xent_4x12, sgd_3012 } from './train.ts';
-import { checkF32, checkLabels, checkScalar, initUniform, mulberry32 } from './runtime.ts';
+import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
 export { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012 };
 
@@ -601,9 +601,9 @@ export function createModel(options: ModelOptions = {}): Model {
   function sgdStep(lr: number, options: SgdOptions = {}): void {
     const momentum = options.momentum ?? 0;
     const weightDecay = options.weightDecay ?? 0;
-    checkScalar('signal1d.sgdStep', 'lr', lr);
-    checkScalar('signal1d.sgdStep', 'options.momentum', momentum);
-    checkScalar('signal1d.sgdStep', 'options.weightDecay', weightDecay);
+    checkNonNegative('signal1d.sgdStep', 'lr', lr);
+    checkNonNegative('signal1d.sgdStep', 'options.momentum', momentum);
+    checkNonNegative('signal1d.sgdStep', 'options.weightDecay', weightDecay);
     sgd_3012(paramArena, gradArena, velocity, lr, momentum, weightDecay);
   }
 

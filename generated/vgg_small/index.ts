@@ -38,7 +38,7 @@ import { relu_64x8x8_fwd, relu_64x8x8_dx } from './layers/relu10.ts';
 import { global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx } from './layers/gap.ts';
 import { linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx } from './layers/classifier.ts';
 import { softmax_xent_8x10, sgd_19418 } from './train.ts';
-import { checkF32, checkLabels, checkScalar, initUniform, mulberry32 } from './runtime.ts';
+import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32 } from './runtime.ts';
 
 export { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_direct, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_direct, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_direct, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418 };
 
@@ -753,9 +753,9 @@ export function createModel(options: ModelOptions = {}): Model {
   function sgdStep(lr: number, options: SgdOptions = {}): void {
     const momentum = options.momentum ?? 0;
     const weightDecay = options.weightDecay ?? 0;
-    checkScalar('vgg_small.sgdStep', 'lr', lr);
-    checkScalar('vgg_small.sgdStep', 'options.momentum', momentum);
-    checkScalar('vgg_small.sgdStep', 'options.weightDecay', weightDecay);
+    checkNonNegative('vgg_small.sgdStep', 'lr', lr);
+    checkNonNegative('vgg_small.sgdStep', 'options.momentum', momentum);
+    checkNonNegative('vgg_small.sgdStep', 'options.weightDecay', weightDecay);
     sgd_19418(paramArena, gradArena, velocity, lr, momentum, weightDecay);
   }
 

@@ -1,15 +1,16 @@
 // convgen build model.json... [--out DIR] [--target ts|wgsl|all] [--strategy direct|im2row|auto]
-//   [--emit ts|js] [--limits limits.json] [--check] [--dump ir|plan]
-// Parse, plan, lower and render every model in memory first; only then write each
-// generated/<name>/ atomically (src/emit/write.ts). --check writes nothing and lists what
-// would change; --dump prints a stage instead of writing.
+//   [--emit ts|js] [--limits limits.json] [--check] [--force] [--dump ir|plan]
+// Parse, plan, lower and render every model in memory first; then check every destination
+// and write each generated/<name>/ atomically (src/emit/output.ts), or none. --check writes
+// nothing and lists what would change or be refused; --dump prints a stage instead of writing.
 
-import { ConvgenError, EXIT_CHECK_FAILED, EXIT_OK } from '../errors.ts';
+import { ConvgenError, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK } from '../errors.ts';
 import type { PlanOptions } from '../plan/plan.ts';
 import type { ModelPlan } from '../plan/types.ts';
 import { planFile } from './plan.ts';
 import { emitModel, type EmitFlavour, type Target } from '../emit/index.ts';
-import { diffOutput, isClean, writeOutputAtomic } from '../emit/write.ts';
+import { isClean } from '../emit/write.ts';
+import { inspectOutputs, writeModelOutputs, MANIFEST_FILE, type ModelOutput } from '../emit/output.ts';
 import { stableJson } from '../emit/json.ts';
 import { loadLimitsFile, type GpuLimits } from '../gpu/limits.ts';
 import { lowerModel } from '../kernels/index.ts';
@@ -19,9 +20,16 @@ import { join } from 'node:path';
 export const BUILD_HELP = `usage: convgen build model.json... [flags]
 
 Generate the model module for each model file into <out>/<name>/ (default generated/<name>/):
-index.ts (plan, createModel, every kernel), layers/<layer>.ts, train.ts, runtime.ts, and the
-WGSL target's files. All files are rendered in memory, then the folder is replaced atomically:
-a failed build leaves the previous output intact.
+index.ts (plan, createModel, every kernel), layers/<layer>.ts, train.ts, runtime.ts, the
+WGSL target's files, and ${MANIFEST_FILE} (each file written, with its sha256). All files are
+rendered in memory, then the folder is replaced atomically: a failed build leaves the previous
+output intact.
+
+A build replaces only what convgen wrote. It refuses (exit 2, nothing written) when an output
+folder has no ${MANIFEST_FILE} (convgen did not write it, or wrote it before the manifest),
+holds files not in its manifest (added by hand) or files whose bytes differ from it (edited),
+or when the output path exists and is not a folder. All folders are checked before any is
+written. An empty folder is adopted.
 
 flags:
   --out DIR             parent folder of the output (default: generated)
@@ -32,7 +40,11 @@ flags:
                         e.g. a dump of device.limits; missing keys keep the spec defaults). A layer
                         the limits cannot hold stops the build with an error naming the layer and
                         the limit, and nothing is written
-  --check               write nothing; exit 1 and list the files that would change (or be removed)
+  --check               write nothing; exit 1 and list the files that would be added, changed or
+                        removed; exit 2 and say why for a folder a build would refuse
+  --force               replace a refused folder anyway: its whole content (files added or edited
+                        by hand, or a folder convgen did not write) is deleted and replaced by the
+                        build's output; a path that is not a folder is still refused
   --dump ir|plan        print the lowered kernel IR or the plan as JSON instead of writing
   -h, --help            print this help
 `;
@@ -43,6 +55,8 @@ interface BuildArgs {
   target?: Target;
   emit: EmitFlavour;
   check: boolean;
+  /** --force: replace folders convgen would refuse */
+  force: boolean;
   dump?: 'ir' | 'plan';
   plan: PlanOptions;
   /** --limits: the file, read once the flags are parsed */
@@ -57,7 +71,7 @@ function choice<T extends string>(flag: string, v: string | undefined, allowed: 
 }
 
 function parseArgs(args: string[]): BuildArgs | 'help' {
-  const out: BuildArgs = { files: [], out: 'generated', emit: 'ts', check: false, plan: {} };
+  const out: BuildArgs = { files: [], out: 'generated', emit: 'ts', check: false, force: false, plan: {} };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const eq = a.indexOf('=');
@@ -92,6 +106,9 @@ function parseArgs(args: string[]): BuildArgs | 'help' {
       }
       case '--check':
         out.check = true;
+        break;
+      case '--force':
+        out.force = true;
         break;
       case '--dump':
         out.dump = choice('--dump', value(), ['ir', 'plan'] as const);
@@ -144,36 +161,51 @@ export async function buildCommand(args: string[]): Promise<number> {
     return EXIT_OK;
   }
   // render every model before writing any: a limit breach in the last model writes nothing
-  const outputs: { dir: string; files: Record<string, string> }[] = [];
+  const outputs: ModelOutput[] = [];
   for (const [i, plan] of plans.entries()) {
     try {
-      outputs.push({ dir: join(parsed.out, plan.name), files: await emitModel(plan, { target: parsed.target, emit: parsed.emit, limits }) });
+      outputs.push({ dir: join(parsed.out, plan.name), model: plan.name, files: await emitModel(plan, { target: parsed.target, emit: parsed.emit, limits }) });
     } catch (err) {
       if (err instanceof ConvgenError) throw err.inFile(parsed.files[i]);
       throw err;
     }
   }
-  if (parsed.check) {
-    let stale = 0;
-    for (const { dir, files } of outputs) {
-      const d = diffOutput(dir, files);
-      if (isClean(d)) continue;
-      stale++;
-      for (const p of d.added) process.stdout.write(`would add     ${dir}/${p}\n`);
-      for (const p of d.changed) process.stdout.write(`would change  ${dir}/${p}\n`);
-      for (const p of d.removed) process.stdout.write(`would remove  ${dir}/${p}\n`);
-    }
-    if (stale) {
-      process.stdout.write(`${stale} of ${outputs.length} output folder(s) out of date: run convgen build ${args.filter((a) => a !== '--check').join(' ')}\n`);
-      return EXIT_CHECK_FAILED;
-    }
-    process.stdout.write(`${outputs.length} output folder(s) up to date\n`);
-    return EXIT_OK;
-  }
-  for (const { dir, files } of outputs) {
-    writeOutputAtomic(dir, files);
+  if (parsed.check) return check(outputs, parsed.force, args);
+  const reports = writeModelOutputs(outputs, { force: parsed.force });
+  for (const [i, { dir, files }] of outputs.entries()) {
+    const forced = reports[i].forced;
+    if (forced) process.stderr.write(`convgen build: --force replaced ${dir}, which a build refuses: ${forced.problem}\n`);
     process.stdout.write(`wrote ${dir}/ (${Object.keys(files).length} files)\n`);
   }
   return EXIT_OK;
 }
 
+/** --check: what a build would do to each folder; exit 2 if it would refuse one, 1 if one is out of date */
+function check(outputs: readonly ModelOutput[], force: boolean, args: string[]): number {
+  const reports = inspectOutputs(outputs, { force });
+  let refused = 0;
+  let stale = 0;
+  for (const { dir, refusal, diff } of reports) {
+    if (refusal) {
+      refused++;
+      process.stdout.write(`would refuse  ${dir}: ${refusal.problem}; ${refusal.fix}\n`);
+      continue;
+    }
+    if (isClean(diff)) continue;
+    stale++;
+    for (const p of diff.added) process.stdout.write(`would add     ${dir}/${p}\n`);
+    for (const p of diff.changed) process.stdout.write(`would change  ${dir}/${p}\n`);
+    for (const p of diff.removed) process.stdout.write(`would remove  ${dir}/${p}\n`);
+  }
+  const rebuild = `convgen build ${args.filter((a) => a !== '--check').join(' ')}`;
+  if (refused) {
+    process.stdout.write(`${refused} of ${outputs.length} output folder(s) a build would refuse to replace (see above)${stale ? `, ${stale} out of date` : ''}\n`);
+    return EXIT_BAD_INPUT;
+  }
+  if (stale) {
+    process.stdout.write(`${stale} of ${outputs.length} output folder(s) out of date: run ${rebuild}\n`);
+    return EXIT_CHECK_FAILED;
+  }
+  process.stdout.write(`${outputs.length} output folder(s) up to date\n`);
+  return EXIT_OK;
+}

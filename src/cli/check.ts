@@ -17,9 +17,11 @@ Prints one row per kernel: layer | kernel | strategy | max abs error | max rel e
 tolerance | ok. Exits 1 when any result is outside its tolerance.
 
 With --target wgsl the WGSL kernels and the generated WebGPU runtime (gpu.ts) run on a
-WebGPU adapter through Dawn (the \`webgpu\` devDependency); on a machine without a GPU,
-scripts/install-webgpu-deps.sh installs Mesa's software adapter (docs/wgsl.md). No
-adapter: exit 1 with a message saying how to get one.
+WebGPU adapter through Dawn (the \`webgpu\` package: npm install webgpu). On a machine
+without a GPU that needs Mesa's software Vulkan driver, lavapipe (Mesa >= 23: Debian/Ubuntu
+packages mesa-vulkan-drivers and libvulkan1; on Debian bookworm from bookworm-backports);
+in the convgen repository, scripts/install-webgpu-deps.sh installs it. No adapter: exit 1
+with a message saying how to get one.
 
 flags:
   --target ts|wgsl  the target to check (default ts)

@@ -271,9 +271,9 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
     em.block('function sgdStep(lr: number, options: SgdOptions = {}): void {', () => {
       em.line('const momentum = options.momentum ?? 0;');
       em.line('const weightDecay = options.weightDecay ?? 0;');
-      em.line(`checkScalar(${where('sgdStep')}, 'lr', lr);`);
-      em.line(`checkScalar(${where('sgdStep')}, 'options.momentum', momentum);`);
-      em.line(`checkScalar(${where('sgdStep')}, 'options.weightDecay', weightDecay);`);
+      em.line(`checkNonNegative(${where('sgdStep')}, 'lr', lr);`);
+      em.line(`checkNonNegative(${where('sgdStep')}, 'options.momentum', momentum);`);
+      em.line(`checkNonNegative(${where('sgdStep')}, 'options.weightDecay', weightDecay);`);
       if (program.sgd) em.line(`${program.sgd.name}(paramArena, gradArena, velocity, lr, momentum, weightDecay);`);
       else em.line('// this model has no parameters');
     });
@@ -354,7 +354,7 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
   });
 
   const importList = [...imports.entries()].map(([from, names]) => ({ from, names: names.join(', ') }));
-  const helpers = ['checkF32', ...(program.loss ? ['checkLabels'] : []), 'checkScalar', ...(program.params.slots.length ? ['initUniform', 'mulberry32'] : [])];
+  const helpers = ['checkF32', ...(program.loss ? ['checkLabels'] : []), 'checkNonNegative', 'checkScalar', ...(program.params.slots.length ? ['initUniform', 'mulberry32'] : [])];
   importList.push({ from: './runtime.ts', names: helpers.join(', ') });
   const paramTypes = plan.layers
     .filter((l) => program.params.slots.some((s) => s.layer === l.name))

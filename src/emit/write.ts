@@ -3,8 +3,10 @@
 // swapped in with renames. A failed or killed build leaves the previous output as it was
 // (at worst a hidden `.<name>.convgen-*` folder beside it, removed by the next build).
 // `diffOutput` is what `convgen build --check` reports.
+// This is the swap alone: it replaces whatever dir holds. A model's output folder is written
+// through ./output.ts, which first checks that convgen wrote what it is about to replace.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 
 export interface OutputDiff {
@@ -49,6 +51,26 @@ function checkRelative(p: string): void {
   }
 }
 
+/** leftovers of killed builds beside dir: `.<name>.convgen-tmp-<pid>` and `.<name>.convgen-old-<pid>` */
+function leftoversOf(dest: string): string[] {
+  const parent = dirname(dest);
+  if (!existsSync(parent) || !statSync(parent).isDirectory()) return [];
+  return readdirSync(parent).filter((e) => e.startsWith(`.${basename(dest)}.convgen-`)).map((e) => join(parent, e));
+}
+
+const exists = (p: string): boolean => lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+
+/**
+ * the path a write to dir replaces: dir itself when it exists (folder or not); else, when a build
+ * was killed between its two renames, the previous output it left as `-old-` (the next write puts
+ * it back first); else undefined. Reads only.
+ */
+export function liveOutput(dir: string): string | undefined {
+  const dest = resolve(dir);
+  if (exists(dest)) return dest;
+  return leftoversOf(dest).find((p) => basename(p).startsWith(`.${basename(dest)}.convgen-old-`));
+}
+
 /** replace dir's whole content by files, atomically as far as the file system allows */
 export function writeOutputAtomic(dir: string, files: Record<string, string>): void {
   const dest = resolve(dir);
@@ -58,10 +80,9 @@ export function writeOutputAtomic(dir: string, files: Record<string, string>): v
   mkdirSync(parent, { recursive: true });
   // leftovers of a build that was killed. Killed between its two renames, it left the previous
   // output only as `-old-`: put that back first; everything else is a partial new output.
-  const leftovers = readdirSync(parent).filter((e) => e.startsWith(`.${base}.convgen-`));
-  const oldOne = leftovers.find((e) => e.startsWith(`.${base}.convgen-old-`));
-  if (!existsSync(dest) && oldOne) renameSync(join(parent, oldOne), dest);
-  for (const e of leftovers) rmSync(join(parent, e), { recursive: true, force: true });
+  const live = liveOutput(dest);
+  if (live !== undefined && live !== dest) renameSync(live, dest);
+  for (const e of leftoversOf(dest)) rmSync(e, { recursive: true, force: true });
   const tmp = join(parent, `.${base}.convgen-tmp-${process.pid}`);
   const old = join(parent, `.${base}.convgen-old-${process.pid}`);
   try {

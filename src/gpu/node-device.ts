@@ -13,10 +13,15 @@
 
 export type NodeBackend = 'default' | 'null';
 
-/** how to get a WebGPU adapter on this project's machines */
+/**
+ * how to get a WebGPU adapter. Shown to users of the installed package too (convgen check
+ * --target wgsl), so it names packages, not paths of the convgen checkout.
+ */
 export const HOW_TO_GET_AN_ADAPTER =
-  'run `npm install` (the `webgpu` devDependency: Dawn for Node) and `sudo bash scripts/install-webgpu-deps.sh` ' +
-  '(Mesa lavapipe from bookworm-backports; stock bookworm Mesa gives no adapter); see docs/wgsl.md';
+  'install the `webgpu` package (Dawn for Node: `npm install webgpu`) and a Vulkan driver; without a GPU, ' +
+  "Mesa's software driver lavapipe, Mesa >= 23 (Debian/Ubuntu packages mesa-vulkan-drivers and libvulkan1; " +
+  'on Debian bookworm from bookworm-backports, as stock bookworm Mesa gives no adapter). ' +
+  "In the convgen repository, scripts/install-webgpu-deps.sh does this; see convgen's docs/wgsl.md";
 
 /** no WebGPU here: the package is missing or Dawn found no adapter */
 export class NoWebGpuError extends Error {

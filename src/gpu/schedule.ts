@@ -99,7 +99,7 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
     } catch (err) {
       // limits below what any device has (the spec defaults) can leave no way to fold a dispatch
       if (!(err instanceof Error) || !err.message.startsWith('render wgsl:')) throw err;
-      throw new ConvgenError(where, err.message.replace(/^render wgsl: /, ''), 'raise the limits in --limits: every WebGPU device has at least the spec defaults (docs/wgsl.md)');
+      throw new ConvgenError(where, err.message.replace(/^render wgsl: /, ''), 'raise the limits in --limits: every WebGPU device has at least the spec defaults');
     }
     checkLimits(wk, k, where, limits);
     rendered?.set(k, wk);
