@@ -12,7 +12,7 @@ import type { ModelPlan } from './plan/types.ts';
 import { loadModelFile, parseModel } from './spec/parse.ts';
 import type { ModelSpec } from './spec/types.ts';
 import { emitModel, type EmitFlavour, type Target } from './emit/index.ts';
-import { writeOutputAtomic } from './emit/write.ts';
+import { writeModelOutput } from './emit/output.ts';
 import { loadLimitsFile, parseLimits, type GpuLimits } from './gpu/limits.ts';
 import { checkPlans, type CheckReport } from './check/index.ts';
 import { join } from 'node:path';
@@ -32,8 +32,14 @@ export interface BuildOptions extends PlanApiOptions {
   readonly emit?: EmitFlavour;
   /** the WebGPU limits the WGSL target plans for: keys as in GPUSupportedLimits (e.g. `device.limits`; missing keys keep the spec defaults), or a JSON file's path */
   readonly limits?: Partial<GpuLimits> | string;
-  /** when given, the files are also written to `<out>/<model name>/` (atomically) */
+  /**
+   * when given, the files are also written to `<out>/<model name>/`, atomically, with the
+   * manifest of what convgen wrote; a folder convgen did not write, or one with files added or
+   * edited by hand, is refused with a ConvgenError and nothing is touched (as `convgen build`)
+   */
   readonly out?: string;
+  /** replace such a folder anyway, deleting what the refusal names (as `--force`) */
+  readonly force?: boolean;
 }
 
 export interface BuildResult {
@@ -44,6 +50,8 @@ export interface BuildResult {
   readonly files: Readonly<Record<string, string>>;
   /** the folder written (absent when `out` was not given) */
   readonly dir?: string;
+  /** with `force`: what the replaced folder held that a build would have refused to delete */
+  readonly forced?: string;
 }
 
 export interface CheckOptions extends PlanApiOptions {
@@ -102,8 +110,8 @@ export async function build(model: ModelSource, options: BuildOptions = {}): Pro
   }
   if (options.out === undefined) return { name: p.name, plan: p, files };
   const dir = join(options.out, p.name);
-  writeOutputAtomic(dir, files);
-  return { name: p.name, plan: p, files, dir };
+  const report = writeModelOutput({ dir, model: p.name, files }, { force: options.force ?? false });
+  return { name: p.name, plan: p, files, dir, ...(report.forced ? { forced: report.forced.problem } : {}) };
 }
 
 /** run every generated kernel and the whole generated module against the reference interpreter */

@@ -2,7 +2,7 @@
 // throw the CLI's ConvgenErrors with the CLI's messages.
 
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -45,7 +45,6 @@ describe('plan', () => {
   it('a bad file throws the same error as the CLI prints, naming the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'convgen-api-'));
     const f = join(dir, 'm.json');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(f, JSON.stringify({ ...seedJson(), batch: 0 }));
     let err: ConvgenError | undefined;
     try {
@@ -84,6 +83,20 @@ describe('build', () => {
     const mod = (await import(pathToFileURL(join(r.dir!, 'index.js')).href)) as { createModel: (o: { seed: number }) => { forward(x: Float32Array): Float32Array } };
     const y = mod.createModel({ seed: 1 }).forward(new Float32Array(16).fill(1));
     expect(y.length).toBe(2);
+  });
+
+  it('never replaces a folder it did not write, unless forced', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'convgen-api-'));
+    mkdirSync(join(out, 'seed_problem'));
+    writeFileSync(join(out, 'seed_problem', 'app.ts'), 'mine');
+    await expect(build(SEED, { out })).rejects.toThrow(/seed_problem: the folder exists and has no convgen-manifest.json.*it holds app.ts/);
+    expect(readFileSync(join(out, 'seed_problem', 'app.ts'), 'utf8')).toBe('mine');
+    const r = await build(SEED, { out, force: true, target: 'ts' });
+    expect(r.forced).toMatch(/app.ts/);
+    expect(existsSync(join(out, 'seed_problem', 'app.ts'))).toBe(false);
+    expect(existsSync(join(out, 'seed_problem', 'convgen-manifest.json'))).toBe(true);
+    // its own output it replaces freely
+    expect((await build(SEED, { out, target: 'ts' })).forced).toBeUndefined();
   });
 
   it('a limits breach throws a ConvgenError naming the file and the layer', async () => {
