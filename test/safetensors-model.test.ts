@@ -59,7 +59,7 @@ const root = mkdtempSync(join(tmpdir(), 'convgen-st-model-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** what `convgen build` writes for the model, in a temporary folder, imported (index and gpu) */
-async function build(json: unknown, emit: 'ts' | 'js' = 'ts', dirName = emit): Promise<Built> {
+async function build(json: unknown, emit: 'ts' | 'js' = 'ts', dirName: string = emit): Promise<Built> {
   const plan = planModel(parseModel(json));
   const dir = join(root, dirName, plan.name);
   writeOutputAtomic(dir, await emitModel(plan, { target: 'all', emit }));
