@@ -19,8 +19,8 @@ import { join } from 'node:path';
 export const BUILD_HELP = `usage: convgen build model.json... [flags]
 
 Generate the model module for each model file into <out>/<name>/ (default generated/<name>/):
-index.ts (plan, createModel, every kernel), layers/<layer>.ts, train.ts, runtime.ts, and the
-WGSL target's files. All files are rendered in memory, then the folder is replaced atomically:
+index.ts (plan, createModel, every kernel), layers/<layer>.ts, train.ts, runtime.ts (shared by
+both targets: init, argument checks, safetensors in and out), and the WGSL target's files. All files are rendered in memory, then the folder is replaced atomically:
 a failed build leaves the previous output intact.
 
 flags:
