@@ -91,9 +91,9 @@ describe('mnist demo on the wgsl target', () => {
   it('predict.ts --target wgsl: weights from a TS model (as a safetensors file carries them) classify test digits as on the TS target', async (ctx) => {
     const g = await gpuModel();
     if (!g) return ctx.skip();
-    // another seed's parameters, written into the running GPU model the way predict.ts does
+    // another seed's parameters, through a safetensors file into the running GPU model, as predict.ts loads them
     const ts = await startLenet('ts', 11);
-    g.writeParams(await ts.params());
+    await g.loadSafetensors(await ts.saveSafetensors());
     expect(await paramGap(g, ts)).toBe(0);
     const { test } = loadMnist();
     const digits = { ...test, count: 320, images: test.images.subarray(0, 320 * PIXELS), labels: test.labels.subarray(0, 320) };

@@ -20,7 +20,7 @@ function errorOf(f: () => unknown): ConvgenError {
   throw new Error('expected a ConvgenError, but nothing was thrown');
 }
 
-const KEYS = '"type", "name", "in_channels", "out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "strategy"';
+const KEYS = '"type", "name", "torch_name", "in_channels", "out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "strategy"';
 const TYPES = '"conv1d", "conv2d", "conv_transpose2d", "relu", "maxpool1d", "maxpool2d", "global_maxpool", "avgpool2d", "global_avgpool", "flatten", "linear", "upsample_bilinear2d"';
 const MODEL_KEYS = '"$schema", "name", "batch", "input", "layers", "loss"';
 const NAME_FIX = 'use ASCII letters, digits and _, not starting with a digit, for example';
@@ -90,6 +90,16 @@ const cases: [string, unknown, string][] = [
   ['duplicate names', withLayers({ type: 'relu', name: 'a' }, { type: 'relu', name: 'a' }), 'layers[1].name: the name "a" is already used by layers[0]; give each layer a unique name'],
   ['default name collides', withLayers({ type: 'relu', name: 'relu1' }, { type: 'relu' }), 'layers[1]: the default name "relu1" is already used by layers[0]; give layers[1] or layers[0] an explicit, unique "name"'],
   ['names differ by case', withLayers({ type: 'relu', name: 'Abc' }, { type: 'relu', name: 'abc' }), 'layers[1].name: the name "abc" differs only in letter case from "Abc", used by layers[0] (generated file names must not collide on case-insensitive file systems); give each layer a unique name'],
+  // torch_name: a PyTorch module path, unique across the layers with parameters
+  ['torch_name with a space', conv({ torch_name: 'features 0' }), 'layers[0].torch_name: "features 0" is not a PyTorch module path: it contains characters other than ASCII letters, digits, _ and the "." between segments; write the module path as a PyTorch state_dict key starts, without the tensor name, for example "features.0" for features.0.weight'],
+  ['torch_name with an empty segment', conv({ torch_name: 'features..0' }), 'layers[0].torch_name: "features..0" is not a PyTorch module path: it has an empty segment (a leading, trailing or doubled "."); write the module path as a PyTorch state_dict key starts, without the tensor name, for example "features.0" for features.0.weight'],
+  ['torch_name naming the tensor', conv({ torch_name: 'features.0.weight' }), 'layers[0].torch_name: "features.0.weight" is not a PyTorch module path: it ends in "weight" or "bias", which name the tensors, not the module (convgen appends .weight and .bias); write the module path as a PyTorch state_dict key starts, without the tensor name, for example "features.0" for features.0.weight'],
+  ['empty torch_name', conv({ torch_name: '' }), 'layers[0].torch_name: "" is not a PyTorch module path: it is empty; write the module path as a PyTorch state_dict key starts, without the tensor name, for example "features.0" for features.0.weight'],
+  ['torch_name not a string', conv({ torch_name: 0 }), 'layers[0].torch_name: must be a PyTorch module path ("features.0"), got 0; write a PyTorch module path ("features.0")'],
+  ['torch_name on a layer without parameters', withLayers({ type: 'relu', torch_name: 'features.1' }), 'layers[0].torch_name: unknown key "torch_name" in a relu layer; remove it ("torch_name" belongs to conv1d, conv2d, conv_transpose2d, ...); a relu layer takes "type", "name"'],
+  ['duplicate torch_name', withLayers({ type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'f.0' }, { type: 'relu' }, { type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'f.0' }), 'layers[2].torch_name: the torch_name "f.0" is already the PyTorch name of layers[0], so both layers\' tensors would be named "f.0.weight"; give each layer with parameters a unique torch_name'],
+  ['torch_name equal to a layer name', withLayers({ type: 'conv2d', name: 'a', out_channels: 2, kernel: 3 }, { type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'a' }), 'layers[1].torch_name: the torch_name "a" is already the PyTorch name of layers[0] (its layer name), so both layers\' tensors would be named "a.weight"; give each layer with parameters a unique torch_name'],
+  ['a layer name equal to a torch_name', withLayers({ type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'b' }, { type: 'conv2d', name: 'b', out_channels: 2, kernel: 3 }), 'layers[1]: the default torch_name "b" (the layer name) is already the PyTorch name of layers[0], so both layers\' tensors would be named "b.weight"; give each layer with parameters a unique torch_name'],
 ];
 
 describe('model.json errors', () => {

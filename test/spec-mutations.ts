@@ -119,7 +119,7 @@ export const mutatedText: fc.Arbitrary<string> = fc
 
 /**
  * a value the description accepts, drawn from the description itself: small sizes mostly,
- * sometimes extreme ones. Optional keys come and go; names are left to their defaults.
+ * sometimes extreme ones. Optional keys come and go; names and torch names are left to their defaults.
  */
 export function arbitraryFor(node: Node): fc.Arbitrary<J> {
   switch (node.kind) {
@@ -133,6 +133,8 @@ export function arbitraryFor(node: Node): fc.Arbitrary<J> {
       return fc.constantFrom(...node.values);
     case 'name':
       return fc.constantFrom('a', 'Net_2', 'conv_x');
+    case 'torchName':
+      return fc.constantFrom('features.0', 'classifier.2', 'layer1.0.conv1', 'fc');
     case 'string':
       return fc.string();
     case 'list':
@@ -142,7 +144,8 @@ export function arbitraryFor(node: Node): fc.Arbitrary<J> {
     case 'object':
       return objectFor(node.fields);
     case 'layer':
-      return fc.oneof(...node.variants.map((v) => objectFor(v.fields.filter((f) => f.key !== 'name')).map((o) => ({ type: v.type, ...(o as object) }))));
+      // names and torch names must be unique across layers: leave them to their defaults
+      return fc.oneof(...node.variants.map((v) => objectFor(v.fields.filter((f) => f.key !== 'name' && f.key !== 'torch_name')).map((o) => ({ type: v.type, ...(o as object) }))));
   }
 }
 

@@ -103,6 +103,16 @@ describe('schema/model.schema.json', () => {
     expect(conforms(ok, schema, schema)).toBe(true);
   });
 
+  it('torch_name: the schema\'s pattern accepts exactly the module paths the validator accepts', () => {
+    const good = ['features.0', 'classifier.2', 'layer1.0.conv1', 'fc', '0', 'a_b.C9', 'weights', 'bias_1', 'x'.repeat(200)];
+    const bad = ['', '.a', 'a.', 'a..b', 'a b', 'a/b', 'features.0.weight', 'fc.bias', 'weight', 'bias', 'caf\u00e9', 'x'.repeat(201), 'a-b'];
+    for (const [name, want] of [...good.map((n) => [n, true] as const), ...bad.map((n) => [n, false] as const)]) {
+      const m = { name: 'm', batch: 1, input: [1, 4], layers: [{ type: 'linear', out_features: 2, torch_name: name }] };
+      expect(conforms(m, schema, schema), name).toBe(want);
+      expect(validatorAccepts(m), name).toBe(want);
+    }
+  });
+
   it('agrees with the validator on 600 mutated examples', () => {
     let rejected = 0;
     fc.assert(

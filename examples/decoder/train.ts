@@ -13,7 +13,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModel } from '../../generated/dcgan_decoder/index.ts';
-import { encodeModelParams } from '../../src/io/safetensors.ts';
 import { parseArgs } from '../mnist/args.ts';
 import { loadMnist, permutation, rng, type Digits } from '../mnist/data.ts';
 import type { CompiledModel } from '../mnist/model.ts';
@@ -30,7 +29,8 @@ const opts = parseArgs(
   USAGE,
 );
 
-const model: CompiledModel = createModel({ seed: opts.seed });
+const generated = createModel({ seed: opts.seed });
+const model: CompiledModel = generated;
 const { plan } = model;
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 if (!same(plan.inShape.slice(1), TASK_IN) || !same(plan.outShape.slice(1), TASK_OUT)) {
@@ -122,7 +122,7 @@ writeFileSync(gridPath, imageGridSvg(rows, `${plan.name}: test digits, mse ${tes
 const pngPath = join(opts.out, `${plan.name}-grid.png`);
 writeFileSync(pngPath, imageGridPng(rows));
 const weightsPath = join(opts.out, `${plan.name}.safetensors`);
-writeFileSync(weightsPath, encodeModelParams(plan, model.params, { format: 'pt', model: plan.name }));
+writeFileSync(weightsPath, generated.saveSafetensors({ format: 'pt', model: plan.name }));
 const rel = (p: string) => relative(process.cwd(), p) || p;
 console.log(`saved ${rel(gridPath)}, ${rel(pngPath)} and ${rel(weightsPath)}`);
 console.log(`final test mse ${testMse.toFixed(5)} vs bilinear baseline ${baselineMse.toFixed(5)}; total ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -2,19 +2,18 @@
 //
 //   npx tsx examples/mnist/predict.ts [--target ts|wgsl] [--weights examples/mnist/out/lenet5.safetensors] [--show 6]
 //
-// With --target wgsl the weights go to the generated WebGPU model (writeParams) and the digits
-// are classified by the WGSL kernels; the file is the same either way.
+// The file goes straight into the target's model with its loadSafetensors (strict, as PyTorch's
+// load_state_dict): with --target wgsl into the generated WebGPU model, whose WGSL kernels then
+// classify the digits; the file is the same either way.
 
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModel } from '../../generated/lenet5/index.ts';
-import { decodeModelParams } from '../../src/io/safetensors.ts';
+import { decodeSafetensors } from '../../src/io/safetensors.ts';
 import { parseArgs } from './args.ts';
 import { asciiDigit, loadMnist } from './data.ts';
 import { accuracy, predict } from './loop.ts';
 import { startLenet, TARGETS, type Target } from './targets.ts';
-import type { CompiledModel } from './model.ts';
 
 const USAGE = 'usage: tsx examples/mnist/predict.ts [--target ts|wgsl] [--weights FILE] [--show N] [--from I]';
 const opts = parseArgs(
@@ -35,12 +34,11 @@ try {
   process.exit(1);
 }
 
-// the file is read into a fresh TS model's parameters (its own random init overwritten), then
-// handed to the target's model
-const host: CompiledModel = createModel({ seed: 12345 });
-const meta = decodeModelParams(host.plan, host.params, bytes);
+// the model's own random init is overwritten by the file's parameters
 const running = await startLenet(opts.target as Target, 12345);
-running.writeParams(host.params);
+await running.loadSafetensors(bytes);
+// train.ts records how it did in the file's metadata
+const meta = decodeSafetensors(bytes).metadata;
 const { test } = loadMnist();
 const predicted = await predict(running.model, test);
 running.close();

@@ -17,6 +17,10 @@ export interface RunningModel {
   params(): Promise<Record<string, ParamTensors>>;
   /** replace the parameters (PyTorch layout; copied to the device on wgsl) */
   writeParams(p: Record<string, ParamTensors>): void;
+  /** replace the parameters from a safetensors file (`<layer>.weight` / `.bias`; strict, as PyTorch's load_state_dict) */
+  loadSafetensors(bytes: Uint8Array): Promise<void>;
+  /** the parameters as a safetensors file, PyTorch names and shapes; `metadata` goes in its header */
+  saveSafetensors(metadata?: Record<string, string>): Promise<Uint8Array>;
   /** which kernels run where, in words */
   readonly description: string;
   close(): void;
@@ -24,14 +28,25 @@ export interface RunningModel {
 
 export async function startLenet(target: Target, seed: number): Promise<RunningModel> {
   if (target === 'ts') {
-    const model: CompiledModel = createModel({ seed });
+    const generated = createModel({ seed });
+    const model: CompiledModel = generated;
     const writeParams = (p: Record<string, ParamTensors>) => {
       for (const [layer, t] of Object.entries(p)) {
         if (t.weight) model.params[layer].weight!.set(t.weight);
         if (t.bias) model.params[layer].bias!.set(t.bias);
       }
     };
-    return { model, params: async () => model.params, writeParams, description: 'generated TypeScript kernels', close: () => {} };
+    return {
+      model,
+      params: async () => model.params,
+      writeParams,
+      loadSafetensors: async (bytes) => {
+        generated.loadSafetensors(bytes);
+      },
+      saveSafetensors: async (metadata) => generated.saveSafetensors(metadata),
+      description: 'generated TypeScript kernels',
+      close: () => {},
+    };
   }
   const started = performance.now();
   const { device, adapter } = await webgpuDevice();
@@ -54,6 +69,10 @@ export async function startLenet(target: Target, seed: number): Promise<RunningM
     model,
     params: () => gpu.readParams(),
     writeParams: (p) => gpu.writeParams(p),
+    loadSafetensors: async (bytes) => {
+      await gpu.loadSafetensors(bytes);
+    },
+    saveSafetensors: (metadata) => gpu.saveSafetensors(metadata),
     description: `generated WGSL kernels on WebGPU (${adapter}), pipelines ready in ${ready.toFixed(1)} s`,
     close: () => {
       gpu.destroy();

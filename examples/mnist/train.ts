@@ -10,7 +10,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeModelParams } from '../../src/io/safetensors.ts';
 import { parseArgs } from './args.ts';
 import { loadMnist, PIXELS } from './data.ts';
 import { accuracy, predict, trainEpoch } from './loop.ts';
@@ -95,7 +94,7 @@ mkdirSync(opts.out, { recursive: true });
 const weightsPath = join(opts.out, `${plan.name}.safetensors`);
 writeFileSync(
   weightsPath,
-  encodeModelParams(plan, await running.params(), {
+  await running.saveSafetensors({
     format: 'pt',
     model: plan.name,
     input: 'pixels in [0, 1], [batch, 1, 28, 28]',

@@ -19,6 +19,11 @@
 // made once; each call records one command encoder and submits it once. Works with
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
+import { readSafetensors, writeSafetensors } from './runtime.ts';
+import type { LoadSafetensorsOptions, LoadSafetensorsResult } from './runtime.ts';
+
+export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
 // without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
 // is assignable as it is, with no cast
@@ -947,6 +952,7 @@ const MODEL = {
   "params": [
     {
       "fanIn": 128,
+      "key": "up1.weight",
       "kind": "weight",
       "layer": "up1",
       "length": 2048,
@@ -955,6 +961,7 @@ const MODEL = {
     },
     {
       "fanIn": 36,
+      "key": "up2.weight",
       "kind": "weight",
       "layer": "up2",
       "length": 288,
@@ -963,6 +970,7 @@ const MODEL = {
     },
     {
       "fanIn": 36,
+      "key": "up2.bias",
       "kind": "bias",
       "layer": "up2",
       "length": 4,
@@ -971,6 +979,7 @@ const MODEL = {
     },
     {
       "fanIn": 36,
+      "key": "to_rgb.weight",
       "kind": "weight",
       "layer": "to_rgb",
       "length": 108,
@@ -979,6 +988,7 @@ const MODEL = {
     },
     {
       "fanIn": 36,
+      "key": "to_rgb.bias",
       "kind": "bias",
       "layer": "to_rgb",
       "length": 3,
@@ -1271,6 +1281,14 @@ export interface GpuModel {
   writeParams(p: Partial<{ [K in keyof GpuParams]: Partial<GpuParams[K]> }>): void;
   /** the gradients of the last backward / lossAndGrad, PyTorch layout */
   readGrads(): Promise<GpuParams>;
+  /**
+   * copies the parameters from a safetensors file (PyTorch state_dict names) to the device with
+   * writeParams, as load_state_dict does: strict by default, shapes checked, F64/F16/BF16
+   * converted; on an error (a rejection) nothing changes
+   */
+  loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): Promise<LoadSafetensorsResult>;
+  /** the parameters, read back with readParams, as a safetensors file: the bytes createModel's saveSafetensors gives for the same values */
+  saveSafetensors(metadata?: Record<string, string>): Promise<Uint8Array>;
   /** free every device buffer */
   destroy(): void;
 }
@@ -1504,6 +1522,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
         }
       }
+    },
+    async loadSafetensors(bytes, options = {}) {
+      const { values, result } = readSafetensors('dcgan_decoder.loadSafetensors', bytes, MODEL.params, options);
+      const p: Record<string, Record<string, Float32Array>> = {};
+      for (const s of MODEL.params) {
+        const v = values.get(s.key);
+        if (v) (p[s.layer] ??= {})[s.kind] = v;
+      }
+      model.writeParams(p as Parameters<GpuModel['writeParams']>[0]);
+      return result;
+    },
+    async saveSafetensors(metadata = {}) {
+      const p = (await model.readParams()) as Record<string, Record<string, Float32Array>>;
+      const tensors = MODEL.params.map((s) => ({ key: s.key, shape: s.shape, data: p[s.layer]![s.kind]! }));
+      return writeSafetensors('dcgan_decoder.saveSafetensors', tensors, metadata);
     },
     destroy() {
       for (const b of buffers.values()) b.destroy();

@@ -25,9 +25,11 @@ import { relu_4x16x16_fwd, relu_4x16x16_dx } from './layers/relu3.ts';
 import { upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx } from './layers/resize.ts';
 import { conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols } from './layers/to_rgb.ts';
 import { sgd_2451 } from './train.ts';
-import { checkF32, checkNonNegative, checkScalar, initUniform, mulberry32 } from './runtime.ts';
+import { checkF32, checkNonNegative, checkScalar, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
+import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
 
 export { convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451 };
+export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -76,6 +78,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "up1",
       "type": "conv_transpose2d",
       "weightShape": [16, 8, 4, 4]
     },
@@ -92,6 +95,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu1",
       "outShape": [4, 8, 8, 8],
+      "torchName": "relu1",
       "type": "relu",
       "weightShape": null
     },
@@ -137,6 +141,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "up2",
       "type": "conv_transpose2d",
       "weightShape": [8, 4, 3, 3]
     },
@@ -153,6 +158,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu3",
       "outShape": [4, 4, 16, 16],
+      "torchName": "relu3",
       "type": "relu",
       "weightShape": null
     },
@@ -175,6 +181,7 @@ export const plan = {
       "outShape": [4, 4, 32, 32],
       "scaleH": 2,
       "scaleW": 2,
+      "torchName": "resize",
       "type": "upsample_bilinear2d",
       "weightShape": null
     },
@@ -218,6 +225,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "to_rgb",
       "type": "conv2d",
       "weightShape": [3, 4, 3, 3]
     }
@@ -270,6 +278,13 @@ export interface Model {
   readonly lastLossFinite: boolean;
   /** one SGD step on every parameter from the current grads */
   sgdStep(lr: number, options?: SgdOptions): void;
+  /**
+   * copies the parameters from a safetensors file (PyTorch state_dict names such as `up1.weight`) in place,
+   * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
+   */
+  loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): LoadSafetensorsResult;
+  /** the parameters as a safetensors file: F32, PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
+  saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
 export function createModel(options: ModelOptions = {}): Model {
@@ -392,6 +407,28 @@ export function createModel(options: ModelOptions = {}): Model {
     sgd_2451(paramArena, gradArena, velocity, lr, momentum, weightDecay);
   }
 
+  // the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)
+  const tensors: readonly NamedTensor[] = [
+    { key: 'up1.weight', shape: [16, 8, 4, 4], data: params.up1.weight },
+    { key: 'up2.weight', shape: [8, 4, 3, 3], data: params.up2.weight },
+    { key: 'up2.bias', shape: [4], data: params.up2.bias },
+    { key: 'to_rgb.weight', shape: [3, 4, 3, 3], data: params.to_rgb.weight },
+    { key: 'to_rgb.bias', shape: [3], data: params.to_rgb.bias },
+  ];
+
+  function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): LoadSafetensorsResult {
+    const { values, result } = readSafetensors('dcgan_decoder.loadSafetensors', bytes, tensors, options);
+    for (const t of tensors) {
+      const v = values.get(t.key);
+      if (v) t.data.set(v);
+    }
+    return result;
+  }
+
+  function saveSafetensors(metadata: Record<string, string> = {}): Uint8Array {
+    return writeSafetensors('dcgan_decoder.saveSafetensors', tensors, metadata);
+  }
+
   return Object.freeze({
     plan,
     params,
@@ -403,5 +440,7 @@ export function createModel(options: ModelOptions = {}): Model {
       return lastLossFinite;
     },
     sgdStep,
+    loadSafetensors,
+    saveSafetensors,
   });
 }

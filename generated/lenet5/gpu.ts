@@ -25,6 +25,11 @@
 // made once; each call records one command encoder and submits it once. Works with
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
+import { readSafetensors, writeSafetensors } from './runtime.ts';
+import type { LoadSafetensorsOptions, LoadSafetensorsResult } from './runtime.ts';
+
+export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
 // without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
 // is assignable as it is, with no cast
@@ -1627,6 +1632,7 @@ const MODEL = {
   "params": [
     {
       "fanIn": 25,
+      "key": "c1.weight",
       "kind": "weight",
       "layer": "c1",
       "length": 150,
@@ -1635,6 +1641,7 @@ const MODEL = {
     },
     {
       "fanIn": 25,
+      "key": "c1.bias",
       "kind": "bias",
       "layer": "c1",
       "length": 6,
@@ -1643,6 +1650,7 @@ const MODEL = {
     },
     {
       "fanIn": 150,
+      "key": "c3.weight",
       "kind": "weight",
       "layer": "c3",
       "length": 2400,
@@ -1651,6 +1659,7 @@ const MODEL = {
     },
     {
       "fanIn": 150,
+      "key": "c3.bias",
       "kind": "bias",
       "layer": "c3",
       "length": 16,
@@ -1659,6 +1668,7 @@ const MODEL = {
     },
     {
       "fanIn": 400,
+      "key": "f5.weight",
       "kind": "weight",
       "layer": "f5",
       "length": 48000,
@@ -1667,6 +1677,7 @@ const MODEL = {
     },
     {
       "fanIn": 400,
+      "key": "f5.bias",
       "kind": "bias",
       "layer": "f5",
       "length": 120,
@@ -1675,6 +1686,7 @@ const MODEL = {
     },
     {
       "fanIn": 120,
+      "key": "f6.weight",
       "kind": "weight",
       "layer": "f6",
       "length": 10080,
@@ -1683,6 +1695,7 @@ const MODEL = {
     },
     {
       "fanIn": 120,
+      "key": "f6.bias",
       "kind": "bias",
       "layer": "f6",
       "length": 84,
@@ -1691,6 +1704,7 @@ const MODEL = {
     },
     {
       "fanIn": 84,
+      "key": "out.weight",
       "kind": "weight",
       "layer": "out",
       "length": 840,
@@ -1699,6 +1713,7 @@ const MODEL = {
     },
     {
       "fanIn": 84,
+      "key": "out.bias",
       "kind": "bias",
       "layer": "out",
       "length": 10,
@@ -2182,6 +2197,14 @@ export interface GpuModel {
   writeParams(p: Partial<{ [K in keyof GpuParams]: Partial<GpuParams[K]> }>): void;
   /** the gradients of the last backward / lossAndGrad, PyTorch layout */
   readGrads(): Promise<GpuParams>;
+  /**
+   * copies the parameters from a safetensors file (PyTorch state_dict names) to the device with
+   * writeParams, as load_state_dict does: strict by default, shapes checked, F64/F16/BF16
+   * converted; on an error (a rejection) nothing changes
+   */
+  loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): Promise<LoadSafetensorsResult>;
+  /** the parameters, read back with readParams, as a safetensors file: the bytes createModel's saveSafetensors gives for the same values */
+  saveSafetensors(metadata?: Record<string, string>): Promise<Uint8Array>;
   /** free every device buffer */
   destroy(): void;
 }
@@ -2432,6 +2455,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
         }
       }
+    },
+    async loadSafetensors(bytes, options = {}) {
+      const { values, result } = readSafetensors('lenet5.loadSafetensors', bytes, MODEL.params, options);
+      const p: Record<string, Record<string, Float32Array>> = {};
+      for (const s of MODEL.params) {
+        const v = values.get(s.key);
+        if (v) (p[s.layer] ??= {})[s.kind] = v;
+      }
+      model.writeParams(p as Parameters<GpuModel['writeParams']>[0]);
+      return result;
+    },
+    async saveSafetensors(metadata = {}) {
+      const p = (await model.readParams()) as Record<string, Record<string, Float32Array>>;
+      const tensors = MODEL.params.map((s) => ({ key: s.key, shape: s.shape, data: p[s.layer]![s.kind]! }));
+      return writeSafetensors('lenet5.saveSafetensors', tensors, metadata);
     },
     destroy() {
       for (const b of buffers.values()) b.destroy();

@@ -36,9 +36,11 @@ import { linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_
 import { relu_84_fwd, relu_84_dx } from './layers/relu10.ts';
 import { linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx } from './layers/out.ts';
 import { softmax_xent_32x10, sgd_61706 } from './train.ts';
-import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32 } from './runtime.ts';
+import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
+import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
 
 export { conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_fwd_direct_cols, conv5x5_6x14x14_to_16_dw_direct, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706 };
+export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -85,6 +87,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "c1",
       "type": "conv2d",
       "weightShape": [6, 1, 5, 5]
     },
@@ -101,6 +104,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu1",
       "outShape": [32, 6, 28, 28],
+      "torchName": "relu1",
       "type": "relu",
       "weightShape": null
     },
@@ -132,6 +136,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "s2",
       "outShape": [32, 6, 14, 14],
+      "torchName": "s2",
       "type": "maxpool2d",
       "weightShape": null
     },
@@ -175,6 +180,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "c3",
       "type": "conv2d",
       "weightShape": [16, 6, 5, 5]
     },
@@ -191,6 +197,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu4",
       "outShape": [32, 16, 10, 10],
+      "torchName": "relu4",
       "type": "relu",
       "weightShape": null
     },
@@ -222,6 +229,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "s4",
       "outShape": [32, 16, 5, 5],
+      "torchName": "s4",
       "type": "maxpool2d",
       "weightShape": null
     },
@@ -238,6 +246,7 @@ export const plan = {
       "kernels": [],
       "name": "flatten6",
       "outShape": [32, 400],
+      "torchName": "flatten6",
       "type": "flatten",
       "weightShape": null
     },
@@ -257,6 +266,7 @@ export const plan = {
       "name": "f5",
       "outFeatures": 120,
       "outShape": [32, 120],
+      "torchName": "f5",
       "type": "linear",
       "weightShape": [120, 400]
     },
@@ -273,6 +283,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu8",
       "outShape": [32, 120],
+      "torchName": "relu8",
       "type": "relu",
       "weightShape": null
     },
@@ -292,6 +303,7 @@ export const plan = {
       "name": "f6",
       "outFeatures": 84,
       "outShape": [32, 84],
+      "torchName": "f6",
       "type": "linear",
       "weightShape": [84, 120]
     },
@@ -308,6 +320,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu10",
       "outShape": [32, 84],
+      "torchName": "relu10",
       "type": "relu",
       "weightShape": null
     },
@@ -327,6 +340,7 @@ export const plan = {
       "name": "out",
       "outFeatures": 10,
       "outShape": [32, 10],
+      "torchName": "out",
       "type": "linear",
       "weightShape": [10, 84]
     }
@@ -381,6 +395,13 @@ export interface Model {
   readonly lastLossFinite: boolean;
   /** one SGD step on every parameter from the current grads */
   sgdStep(lr: number, options?: SgdOptions): void;
+  /**
+   * copies the parameters from a safetensors file (PyTorch state_dict names such as `c1.weight`) in place,
+   * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
+   */
+  loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): LoadSafetensorsResult;
+  /** the parameters as a safetensors file: F32, PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
+  saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
 export function createModel(options: ModelOptions = {}): Model {
@@ -609,6 +630,33 @@ export function createModel(options: ModelOptions = {}): Model {
     sgd_61706(paramArena, gradArena, velocity, lr, momentum, weightDecay);
   }
 
+  // the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)
+  const tensors: readonly NamedTensor[] = [
+    { key: 'c1.weight', shape: [6, 1, 5, 5], data: params.c1.weight },
+    { key: 'c1.bias', shape: [6], data: params.c1.bias },
+    { key: 'c3.weight', shape: [16, 6, 5, 5], data: params.c3.weight },
+    { key: 'c3.bias', shape: [16], data: params.c3.bias },
+    { key: 'f5.weight', shape: [120, 400], data: params.f5.weight },
+    { key: 'f5.bias', shape: [120], data: params.f5.bias },
+    { key: 'f6.weight', shape: [84, 120], data: params.f6.weight },
+    { key: 'f6.bias', shape: [84], data: params.f6.bias },
+    { key: 'out.weight', shape: [10, 84], data: params.out.weight },
+    { key: 'out.bias', shape: [10], data: params.out.bias },
+  ];
+
+  function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): LoadSafetensorsResult {
+    const { values, result } = readSafetensors('lenet5.loadSafetensors', bytes, tensors, options);
+    for (const t of tensors) {
+      const v = values.get(t.key);
+      if (v) t.data.set(v);
+    }
+    return result;
+  }
+
+  function saveSafetensors(metadata: Record<string, string> = {}): Uint8Array {
+    return writeSafetensors('lenet5.saveSafetensors', tensors, metadata);
+  }
+
   return Object.freeze({
     plan,
     params,
@@ -620,5 +668,7 @@ export function createModel(options: ModelOptions = {}): Model {
       return lastLossFinite;
     },
     sgdStep,
+    loadSafetensors,
+    saveSafetensors,
   });
 }

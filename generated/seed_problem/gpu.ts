@@ -18,6 +18,11 @@
 // made once; each call records one command encoder and submits it once. Works with
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
+import { readSafetensors, writeSafetensors } from './runtime.ts';
+import type { LoadSafetensorsOptions, LoadSafetensorsResult } from './runtime.ts';
+
+export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
 // without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
 // is assignable as it is, with no cast
@@ -670,6 +675,7 @@ const MODEL = {
   "params": [
     {
       "fanIn": 9,
+      "key": "conv.weight",
       "kind": "weight",
       "layer": "conv",
       "length": 18,
@@ -678,6 +684,7 @@ const MODEL = {
     },
     {
       "fanIn": 2,
+      "key": "fc.weight",
       "kind": "weight",
       "layer": "fc",
       "length": 4,
@@ -878,6 +885,14 @@ export interface GpuModel {
   writeParams(p: Partial<{ [K in keyof GpuParams]: Partial<GpuParams[K]> }>): void;
   /** the gradients of the last backward / lossAndGrad, PyTorch layout */
   readGrads(): Promise<GpuParams>;
+  /**
+   * copies the parameters from a safetensors file (PyTorch state_dict names) to the device with
+   * writeParams, as load_state_dict does: strict by default, shapes checked, F64/F16/BF16
+   * converted; on an error (a rejection) nothing changes
+   */
+  loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): Promise<LoadSafetensorsResult>;
+  /** the parameters, read back with readParams, as a safetensors file: the bytes createModel's saveSafetensors gives for the same values */
+  saveSafetensors(metadata?: Record<string, string>): Promise<Uint8Array>;
   /** free every device buffer */
   destroy(): void;
 }
@@ -1128,6 +1143,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
         }
       }
+    },
+    async loadSafetensors(bytes, options = {}) {
+      const { values, result } = readSafetensors('seed_problem.loadSafetensors', bytes, MODEL.params, options);
+      const p: Record<string, Record<string, Float32Array>> = {};
+      for (const s of MODEL.params) {
+        const v = values.get(s.key);
+        if (v) (p[s.layer] ??= {})[s.kind] = v;
+      }
+      model.writeParams(p as Parameters<GpuModel['writeParams']>[0]);
+      return result;
+    },
+    async saveSafetensors(metadata = {}) {
+      const p = (await model.readParams()) as Record<string, Record<string, Float32Array>>;
+      const tensors = MODEL.params.map((s) => ({ key: s.key, shape: s.shape, data: p[s.layer]![s.kind]! }));
+      return writeSafetensors('seed_problem.saveSafetensors', tensors, metadata);
     },
     destroy() {
       for (const b of buffers.values()) b.destroy();

@@ -22,9 +22,11 @@ import { relu_2x2x2_fwd, relu_2x2x2_dx } from './layers/relu1.ts';
 import { maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx } from './layers/maxpool2d2.ts';
 import { linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx } from './layers/fc.ts';
 import { softmax_xent_1x2, sgd_22 } from './train.ts';
-import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32 } from './runtime.ts';
+import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
+import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
 
 export { conv3x3_1x4x4_to_2_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols, relu_2x2x2_fwd, relu_2x2x2_dx, maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx, linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx, softmax_xent_1x2, sgd_22 };
+export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -71,6 +73,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "conv",
       "type": "conv2d",
       "weightShape": [2, 1, 3, 3]
     },
@@ -87,6 +90,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu1",
       "outShape": [1, 2, 2, 2],
+      "torchName": "relu1",
       "type": "relu",
       "weightShape": null
     },
@@ -118,6 +122,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "maxpool2d2",
       "outShape": [1, 2, 1, 1],
+      "torchName": "maxpool2d2",
       "type": "maxpool2d",
       "weightShape": null
     },
@@ -134,6 +139,7 @@ export const plan = {
       "kernels": [],
       "name": "flatten3",
       "outShape": [1, 2],
+      "torchName": "flatten3",
       "type": "flatten",
       "weightShape": null
     },
@@ -153,6 +159,7 @@ export const plan = {
       "name": "fc",
       "outFeatures": 2,
       "outShape": [1, 2],
+      "torchName": "fc",
       "type": "linear",
       "weightShape": [2, 2]
     }
@@ -204,6 +211,13 @@ export interface Model {
   readonly lastLossFinite: boolean;
   /** one SGD step on every parameter from the current grads */
   sgdStep(lr: number, options?: SgdOptions): void;
+  /**
+   * copies the parameters from a safetensors file (PyTorch state_dict names such as `conv.weight`) in place,
+   * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
+   */
+  loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): LoadSafetensorsResult;
+  /** the parameters as a safetensors file: F32, PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
+  saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
 export function createModel(options: ModelOptions = {}): Model {
@@ -320,6 +334,25 @@ export function createModel(options: ModelOptions = {}): Model {
     sgd_22(paramArena, gradArena, velocity, lr, momentum, weightDecay);
   }
 
+  // the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)
+  const tensors: readonly NamedTensor[] = [
+    { key: 'conv.weight', shape: [2, 1, 3, 3], data: params.conv.weight },
+    { key: 'fc.weight', shape: [2, 2], data: params.fc.weight },
+  ];
+
+  function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): LoadSafetensorsResult {
+    const { values, result } = readSafetensors('seed_problem.loadSafetensors', bytes, tensors, options);
+    for (const t of tensors) {
+      const v = values.get(t.key);
+      if (v) t.data.set(v);
+    }
+    return result;
+  }
+
+  function saveSafetensors(metadata: Record<string, string> = {}): Uint8Array {
+    return writeSafetensors('seed_problem.saveSafetensors', tensors, metadata);
+  }
+
   return Object.freeze({
     plan,
     params,
@@ -331,5 +364,7 @@ export function createModel(options: ModelOptions = {}): Model {
       return lastLossFinite;
     },
     sgdStep,
+    loadSafetensors,
+    saveSafetensors,
   });
 }

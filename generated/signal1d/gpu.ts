@@ -24,6 +24,11 @@
 // made once; each call records one command encoder and submits it once. Works with
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
+import { readSafetensors, writeSafetensors } from './runtime.ts';
+import type { LoadSafetensorsOptions, LoadSafetensorsResult } from './runtime.ts';
+
+export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
 // without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
 // is assignable as it is, with no cast
@@ -1485,6 +1490,7 @@ const MODEL = {
   "params": [
     {
       "fanIn": 80,
+      "key": "front.weight",
       "kind": "weight",
       "layer": "front",
       "length": 640,
@@ -1493,6 +1499,7 @@ const MODEL = {
     },
     {
       "fanIn": 80,
+      "key": "front.bias",
       "kind": "bias",
       "layer": "front",
       "length": 8,
@@ -1501,6 +1508,7 @@ const MODEL = {
     },
     {
       "fanIn": 24,
+      "key": "mid.weight",
       "kind": "weight",
       "layer": "mid",
       "length": 384,
@@ -1509,6 +1517,7 @@ const MODEL = {
     },
     {
       "fanIn": 24,
+      "key": "mid.bias",
       "kind": "bias",
       "layer": "mid",
       "length": 16,
@@ -1517,6 +1526,7 @@ const MODEL = {
     },
     {
       "fanIn": 48,
+      "key": "deep.weight",
       "kind": "weight",
       "layer": "deep",
       "length": 1536,
@@ -1525,6 +1535,7 @@ const MODEL = {
     },
     {
       "fanIn": 48,
+      "key": "deep.bias",
       "kind": "bias",
       "layer": "deep",
       "length": 32,
@@ -1533,6 +1544,7 @@ const MODEL = {
     },
     {
       "fanIn": 32,
+      "key": "classifier.weight",
       "kind": "weight",
       "layer": "classifier",
       "length": 384,
@@ -1541,6 +1553,7 @@ const MODEL = {
     },
     {
       "fanIn": 32,
+      "key": "classifier.bias",
       "kind": "bias",
       "layer": "classifier",
       "length": 12,
@@ -1953,6 +1966,14 @@ export interface GpuModel {
   writeParams(p: Partial<{ [K in keyof GpuParams]: Partial<GpuParams[K]> }>): void;
   /** the gradients of the last backward / lossAndGrad, PyTorch layout */
   readGrads(): Promise<GpuParams>;
+  /**
+   * copies the parameters from a safetensors file (PyTorch state_dict names) to the device with
+   * writeParams, as load_state_dict does: strict by default, shapes checked, F64/F16/BF16
+   * converted; on an error (a rejection) nothing changes
+   */
+  loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): Promise<LoadSafetensorsResult>;
+  /** the parameters, read back with readParams, as a safetensors file: the bytes createModel's saveSafetensors gives for the same values */
+  saveSafetensors(metadata?: Record<string, string>): Promise<Uint8Array>;
   /** free every device buffer */
   destroy(): void;
 }
@@ -2203,6 +2224,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
         }
       }
+    },
+    async loadSafetensors(bytes, options = {}) {
+      const { values, result } = readSafetensors('signal1d.loadSafetensors', bytes, MODEL.params, options);
+      const p: Record<string, Record<string, Float32Array>> = {};
+      for (const s of MODEL.params) {
+        const v = values.get(s.key);
+        if (v) (p[s.layer] ??= {})[s.kind] = v;
+      }
+      model.writeParams(p as Parameters<GpuModel['writeParams']>[0]);
+      return result;
+    },
+    async saveSafetensors(metadata = {}) {
+      const p = (await model.readParams()) as Record<string, Record<string, Float32Array>>;
+      const tensors = MODEL.params.map((s) => ({ key: s.key, shape: s.shape, data: p[s.layer]![s.kind]! }));
+      return writeSafetensors('signal1d.saveSafetensors', tensors, metadata);
     },
     destroy() {
       for (const b of buffers.values()) b.destroy();

@@ -34,9 +34,11 @@ import { relu_32x62_fwd, relu_32x62_dx } from './layers/relu7.ts';
 import { global_avgpool_32x62_fwd, global_avgpool_32x62_dx } from './layers/gap.ts';
 import { linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx } from './layers/classifier.ts';
 import { softmax_xent_4x12, sgd_3012 } from './train.ts';
-import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32 } from './runtime.ts';
+import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
+import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
 
 export { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012 };
+export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -83,6 +85,7 @@ export const plan = {
         "gradInput": "im2row",
         "gradWeight": "direct"
       },
+      "torchName": "front",
       "type": "conv1d",
       "weightShape": [8, 1, 80]
     },
@@ -99,6 +102,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu1",
       "outShape": [4, 8, 996],
+      "torchName": "relu1",
       "type": "relu",
       "weightShape": null
     },
@@ -130,6 +134,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "pool1",
       "outShape": [4, 8, 249],
+      "torchName": "pool1",
       "type": "maxpool1d",
       "weightShape": null
     },
@@ -173,6 +178,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "mid",
       "type": "conv1d",
       "weightShape": [16, 8, 3]
     },
@@ -189,6 +195,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu4",
       "outShape": [4, 16, 249],
+      "torchName": "relu4",
       "type": "relu",
       "weightShape": null
     },
@@ -220,6 +227,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "pool2",
       "outShape": [4, 16, 62],
+      "torchName": "pool2",
       "type": "maxpool1d",
       "weightShape": null
     },
@@ -263,6 +271,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "deep",
       "type": "conv1d",
       "weightShape": [32, 16, 3]
     },
@@ -279,6 +288,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu7",
       "outShape": [4, 32, 62],
+      "torchName": "relu7",
       "type": "relu",
       "weightShape": null
     },
@@ -310,6 +320,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "gap",
       "outShape": [4, 32, 1],
+      "torchName": "gap",
       "type": "global_avgpool",
       "weightShape": null
     },
@@ -326,6 +337,7 @@ export const plan = {
       "kernels": [],
       "name": "flatten9",
       "outShape": [4, 32],
+      "torchName": "flatten9",
       "type": "flatten",
       "weightShape": null
     },
@@ -345,6 +357,7 @@ export const plan = {
       "name": "classifier",
       "outFeatures": 12,
       "outShape": [4, 12],
+      "torchName": "classifier",
       "type": "linear",
       "weightShape": [12, 32]
     }
@@ -398,6 +411,13 @@ export interface Model {
   readonly lastLossFinite: boolean;
   /** one SGD step on every parameter from the current grads */
   sgdStep(lr: number, options?: SgdOptions): void;
+  /**
+   * copies the parameters from a safetensors file (PyTorch state_dict names such as `front.weight`) in place,
+   * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
+   */
+  loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): LoadSafetensorsResult;
+  /** the parameters as a safetensors file: F32, PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
+  saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
 export function createModel(options: ModelOptions = {}): Model {
@@ -607,6 +627,31 @@ export function createModel(options: ModelOptions = {}): Model {
     sgd_3012(paramArena, gradArena, velocity, lr, momentum, weightDecay);
   }
 
+  // the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)
+  const tensors: readonly NamedTensor[] = [
+    { key: 'front.weight', shape: [8, 1, 80], data: params.front.weight },
+    { key: 'front.bias', shape: [8], data: params.front.bias },
+    { key: 'mid.weight', shape: [16, 8, 3], data: params.mid.weight },
+    { key: 'mid.bias', shape: [16], data: params.mid.bias },
+    { key: 'deep.weight', shape: [32, 16, 3], data: params.deep.weight },
+    { key: 'deep.bias', shape: [32], data: params.deep.bias },
+    { key: 'classifier.weight', shape: [12, 32], data: params.classifier.weight },
+    { key: 'classifier.bias', shape: [12], data: params.classifier.bias },
+  ];
+
+  function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): LoadSafetensorsResult {
+    const { values, result } = readSafetensors('signal1d.loadSafetensors', bytes, tensors, options);
+    for (const t of tensors) {
+      const v = values.get(t.key);
+      if (v) t.data.set(v);
+    }
+    return result;
+  }
+
+  function saveSafetensors(metadata: Record<string, string> = {}): Uint8Array {
+    return writeSafetensors('signal1d.saveSafetensors', tensors, metadata);
+  }
+
   return Object.freeze({
     plan,
     params,
@@ -618,5 +663,7 @@ export function createModel(options: ModelOptions = {}): Model {
       return lastLossFinite;
     },
     sgdStep,
+    loadSafetensors,
+    saveSafetensors,
   });
 }

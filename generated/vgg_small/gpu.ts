@@ -27,6 +27,11 @@
 // made once; each call records one command encoder and submits it once. Works with
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
+import { readSafetensors, writeSafetensors } from './runtime.ts';
+import type { LoadSafetensorsOptions, LoadSafetensorsResult } from './runtime.ts';
+
+export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
 // without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
 // is assignable as it is, with no cast
@@ -1783,6 +1788,7 @@ const MODEL = {
   "params": [
     {
       "fanIn": 27,
+      "key": "conv1_1.weight",
       "kind": "weight",
       "layer": "conv1_1",
       "length": 432,
@@ -1791,6 +1797,7 @@ const MODEL = {
     },
     {
       "fanIn": 27,
+      "key": "conv1_1.bias",
       "kind": "bias",
       "layer": "conv1_1",
       "length": 16,
@@ -1799,6 +1806,7 @@ const MODEL = {
     },
     {
       "fanIn": 144,
+      "key": "conv1_2.weight",
       "kind": "weight",
       "layer": "conv1_2",
       "length": 2304,
@@ -1807,6 +1815,7 @@ const MODEL = {
     },
     {
       "fanIn": 144,
+      "key": "conv1_2.bias",
       "kind": "bias",
       "layer": "conv1_2",
       "length": 16,
@@ -1815,6 +1824,7 @@ const MODEL = {
     },
     {
       "fanIn": 144,
+      "key": "down1.weight",
       "kind": "weight",
       "layer": "down1",
       "length": 4608,
@@ -1823,6 +1833,7 @@ const MODEL = {
     },
     {
       "fanIn": 144,
+      "key": "down1.bias",
       "kind": "bias",
       "layer": "down1",
       "length": 32,
@@ -1831,6 +1842,7 @@ const MODEL = {
     },
     {
       "fanIn": 288,
+      "key": "conv2_1.weight",
       "kind": "weight",
       "layer": "conv2_1",
       "length": 9216,
@@ -1839,6 +1851,7 @@ const MODEL = {
     },
     {
       "fanIn": 288,
+      "key": "conv2_1.bias",
       "kind": "bias",
       "layer": "conv2_1",
       "length": 32,
@@ -1847,6 +1860,7 @@ const MODEL = {
     },
     {
       "fanIn": 32,
+      "key": "mix.weight",
       "kind": "weight",
       "layer": "mix",
       "length": 2048,
@@ -1855,6 +1869,7 @@ const MODEL = {
     },
     {
       "fanIn": 32,
+      "key": "mix.bias",
       "kind": "bias",
       "layer": "mix",
       "length": 64,
@@ -1863,6 +1878,7 @@ const MODEL = {
     },
     {
       "fanIn": 64,
+      "key": "classifier.weight",
       "kind": "weight",
       "layer": "classifier",
       "length": 640,
@@ -1871,6 +1887,7 @@ const MODEL = {
     },
     {
       "fanIn": 64,
+      "key": "classifier.bias",
       "kind": "bias",
       "layer": "classifier",
       "length": 10,
@@ -2409,6 +2426,14 @@ export interface GpuModel {
   writeParams(p: Partial<{ [K in keyof GpuParams]: Partial<GpuParams[K]> }>): void;
   /** the gradients of the last backward / lossAndGrad, PyTorch layout */
   readGrads(): Promise<GpuParams>;
+  /**
+   * copies the parameters from a safetensors file (PyTorch state_dict names) to the device with
+   * writeParams, as load_state_dict does: strict by default, shapes checked, F64/F16/BF16
+   * converted; on an error (a rejection) nothing changes
+   */
+  loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): Promise<LoadSafetensorsResult>;
+  /** the parameters, read back with readParams, as a safetensors file: the bytes createModel's saveSafetensors gives for the same values */
+  saveSafetensors(metadata?: Record<string, string>): Promise<Uint8Array>;
   /** free every device buffer */
   destroy(): void;
 }
@@ -2659,6 +2684,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
         }
       }
+    },
+    async loadSafetensors(bytes, options = {}) {
+      const { values, result } = readSafetensors('vgg_small.loadSafetensors', bytes, MODEL.params, options);
+      const p: Record<string, Record<string, Float32Array>> = {};
+      for (const s of MODEL.params) {
+        const v = values.get(s.key);
+        if (v) (p[s.layer] ??= {})[s.kind] = v;
+      }
+      model.writeParams(p as Parameters<GpuModel['writeParams']>[0]);
+      return result;
+    },
+    async saveSafetensors(metadata = {}) {
+      const p = (await model.readParams()) as Record<string, Record<string, Float32Array>>;
+      const tensors = MODEL.params.map((s) => ({ key: s.key, shape: s.shape, data: p[s.layer]![s.kind]! }));
+      return writeSafetensors('vgg_small.saveSafetensors', tensors, metadata);
     },
     destroy() {
       for (const b of buffers.values()) b.destroy();

@@ -38,9 +38,11 @@ import { relu_64x8x8_fwd, relu_64x8x8_dx } from './layers/relu10.ts';
 import { global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx } from './layers/gap.ts';
 import { linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx } from './layers/classifier.ts';
 import { softmax_xent_8x10, sgd_19418 } from './train.ts';
-import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32 } from './runtime.ts';
+import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
+import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
 
 export { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_direct, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_direct, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_direct, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418 };
+export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -87,6 +89,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "conv1_1",
       "type": "conv2d",
       "weightShape": [16, 3, 3, 3]
     },
@@ -103,6 +106,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu1",
       "outShape": [8, 16, 32, 32],
+      "torchName": "relu1",
       "type": "relu",
       "weightShape": null
     },
@@ -146,6 +150,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "conv1_2",
       "type": "conv2d",
       "weightShape": [16, 16, 3, 3]
     },
@@ -162,6 +167,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu3",
       "outShape": [8, 16, 32, 32],
+      "torchName": "relu3",
       "type": "relu",
       "weightShape": null
     },
@@ -205,6 +211,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "down1",
       "type": "conv2d",
       "weightShape": [32, 16, 3, 3]
     },
@@ -221,6 +228,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu5",
       "outShape": [8, 32, 16, 16],
+      "torchName": "relu5",
       "type": "relu",
       "weightShape": null
     },
@@ -264,6 +272,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "conv2_1",
       "type": "conv2d",
       "weightShape": [32, 32, 3, 3]
     },
@@ -280,6 +289,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu7",
       "outShape": [8, 32, 16, 16],
+      "torchName": "relu7",
       "type": "relu",
       "weightShape": null
     },
@@ -311,6 +321,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "pool2",
       "outShape": [8, 32, 8, 8],
+      "torchName": "pool2",
       "type": "maxpool2d",
       "weightShape": null
     },
@@ -354,6 +365,7 @@ export const plan = {
         "gradInput": "direct",
         "gradWeight": "direct"
       },
+      "torchName": "mix",
       "type": "conv2d",
       "weightShape": [64, 32, 1, 1]
     },
@@ -370,6 +382,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "relu10",
       "outShape": [8, 64, 8, 8],
+      "torchName": "relu10",
       "type": "relu",
       "weightShape": null
     },
@@ -401,6 +414,7 @@ export const plan = {
       "kernels": ["forward", "gradInput"],
       "name": "gap",
       "outShape": [8, 64, 1, 1],
+      "torchName": "gap",
       "type": "global_avgpool",
       "weightShape": null
     },
@@ -417,6 +431,7 @@ export const plan = {
       "kernels": [],
       "name": "flatten12",
       "outShape": [8, 64],
+      "torchName": "flatten12",
       "type": "flatten",
       "weightShape": null
     },
@@ -436,6 +451,7 @@ export const plan = {
       "name": "classifier",
       "outFeatures": 10,
       "outShape": [8, 10],
+      "torchName": "classifier",
       "type": "linear",
       "weightShape": [10, 64]
     }
@@ -491,6 +507,13 @@ export interface Model {
   readonly lastLossFinite: boolean;
   /** one SGD step on every parameter from the current grads */
   sgdStep(lr: number, options?: SgdOptions): void;
+  /**
+   * copies the parameters from a safetensors file (PyTorch state_dict names such as `conv1_1.weight`) in place,
+   * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
+   */
+  loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): LoadSafetensorsResult;
+  /** the parameters as a safetensors file: F32, PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
+  saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
 export function createModel(options: ModelOptions = {}): Model {
@@ -759,6 +782,35 @@ export function createModel(options: ModelOptions = {}): Model {
     sgd_19418(paramArena, gradArena, velocity, lr, momentum, weightDecay);
   }
 
+  // the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)
+  const tensors: readonly NamedTensor[] = [
+    { key: 'conv1_1.weight', shape: [16, 3, 3, 3], data: params.conv1_1.weight },
+    { key: 'conv1_1.bias', shape: [16], data: params.conv1_1.bias },
+    { key: 'conv1_2.weight', shape: [16, 16, 3, 3], data: params.conv1_2.weight },
+    { key: 'conv1_2.bias', shape: [16], data: params.conv1_2.bias },
+    { key: 'down1.weight', shape: [32, 16, 3, 3], data: params.down1.weight },
+    { key: 'down1.bias', shape: [32], data: params.down1.bias },
+    { key: 'conv2_1.weight', shape: [32, 32, 3, 3], data: params.conv2_1.weight },
+    { key: 'conv2_1.bias', shape: [32], data: params.conv2_1.bias },
+    { key: 'mix.weight', shape: [64, 32, 1, 1], data: params.mix.weight },
+    { key: 'mix.bias', shape: [64], data: params.mix.bias },
+    { key: 'classifier.weight', shape: [10, 64], data: params.classifier.weight },
+    { key: 'classifier.bias', shape: [10], data: params.classifier.bias },
+  ];
+
+  function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): LoadSafetensorsResult {
+    const { values, result } = readSafetensors('vgg_small.loadSafetensors', bytes, tensors, options);
+    for (const t of tensors) {
+      const v = values.get(t.key);
+      if (v) t.data.set(v);
+    }
+    return result;
+  }
+
+  function saveSafetensors(metadata: Record<string, string> = {}): Uint8Array {
+    return writeSafetensors('vgg_small.saveSafetensors', tensors, metadata);
+  }
+
   return Object.freeze({
     plan,
     params,
@@ -770,5 +822,7 @@ export function createModel(options: ModelOptions = {}): Model {
       return lastLossFinite;
     },
     sgdStep,
+    loadSafetensors,
+    saveSafetensors,
   });
 }

@@ -20,10 +20,10 @@ import { join } from 'node:path';
 export const BUILD_HELP = `usage: convgen build model.json... [flags]
 
 Generate the model module for each model file into <out>/<name>/ (default generated/<name>/):
-index.ts (plan, createModel, every kernel), layers/<layer>.ts, train.ts, runtime.ts, the
-WGSL target's files, and ${MANIFEST_FILE} (each file written, with its sha256). All files are
-rendered in memory, then the folder is replaced atomically: a failed build leaves the previous
-output intact.
+index.ts (plan, createModel, every kernel), layers/<layer>.ts, train.ts, runtime.ts (shared by
+both targets: init, argument checks, safetensors in and out), the WGSL target's files, and
+${MANIFEST_FILE} (each file written, with its sha256). All files are rendered in memory, then
+the folder is replaced atomically: a failed build leaves the previous output intact.
 
 A build replaces only what convgen wrote. It refuses (exit 2, nothing written) when an output
 folder has no ${MANIFEST_FILE} (convgen did not write it, or wrote it before the manifest),

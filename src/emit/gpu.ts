@@ -3,6 +3,7 @@
 //                       forward / backward / lossAndGrad / sgdStep / trainStep as recorded
 //                       command lists (data below), params in PyTorch layout in and out
 //   wgsl/<kernel>.wgsl  every shader, for reading and diffing (gpu.ts embeds the same text)
+//   runtime.ts          the helpers gpu.ts imports (safetensors in and out), as the TS target writes it
 //
 // Everything the runtime does is decided here and written as plain data: which device
 // buffers exist, where each parameter lives in the arenas, and for each phase the list of
@@ -17,7 +18,7 @@ import { lowerSgd } from '../kernels/sgd.ts';
 import { renderKernelWgsl, type WgslKernel } from '../render/wgsl.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
-import { fileHeader, trainingCalls } from './model-ts.ts';
+import { emitRuntime, fileHeader, tensorKeys, trainingCalls } from './model-ts.ts';
 import { renderTemplate } from './templates.ts';
 import { stableJson } from './json.ts';
 
@@ -72,10 +73,11 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
 
   // the parameter arenas: each tensor at an aligned offset, so it binds as its own range
   let arena = 0;
-  const params = program.params.slots.map((s) => {
+  const keys = tensorKeys(program);
+  const params = program.params.slots.map((s, i) => {
     const offset = arena;
     arena = align(offset + s.length);
-    return { layer: s.layer, kind: s.kind, offset, length: s.length, shape: s.shape, fanIn: s.fanIn };
+    return { layer: s.layer, kind: s.kind, key: keys[i], offset, length: s.length, shape: s.shape, fanIn: s.fanIn };
   });
   const arenaLength = Math.max(arena, OFFSET_ALIGN);
   if (params.length) {
@@ -232,6 +234,7 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     model: stableJson(model),
     shaders: stableJson(shaders),
   });
+  files['runtime.ts'] = emitRuntime(plan);
   return files;
 }
 

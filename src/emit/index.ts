@@ -35,7 +35,8 @@ export async function emitModel(plan: ModelPlan, opts: EmitOptions = {}): Promis
   if (target === 'wgsl' || target === 'all') {
     // the GPU's kernels are shaped for it (src/kernels/conv-gpu.ts), on the same buffers
     for (const [path, text] of Object.entries(emitGpuFiles(plan, lowerModel(plan, { target: 'wgsl' }), { limits: opts.limits }))) {
-      if (path in files) throw new Error(`emit: two emitters both write ${path}`);
+      // runtime.ts is shared: each target's files are complete on their own
+      if (path in files && files[path] !== text) throw new Error(`emit: two emitters both write ${path}, differently`);
       files[path] = text;
     }
   }

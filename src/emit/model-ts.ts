@@ -2,7 +2,8 @@
 //   index.ts          plan, createModel (buffers, init, entry points with argument checks), kernel re-exports
 //   layers/<name>.ts  one per layer that runs kernels: its kernels as exported pure functions
 //   train.ts          the model-level kernels: softmax cross-entropy and SGD
-//   runtime.ts        seeded RNG, PyTorch-default init, argument checks
+//   runtime.ts        seeded RNG, PyTorch-default init, argument checks, safetensors in and out
+//                     (shared with gpu.ts: both emitters write it, byte-identical)
 // Every file opens with the plan row(s) it implements. Nothing here depends on the clock or
 // the file system layout, so the same plan gives byte-identical files.
 
@@ -28,6 +29,24 @@ function safe(name: string, what: string): string {
 }
 
 const dims = (s: readonly number[]): string => s.join('x');
+
+/** a state_dict key reaches a string literal: refuse anything the validator would have refused */
+function safeKey(key: string): string {
+  if (!/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(key)) throw new Error(`emit: tensor name ${JSON.stringify(key)} is not a dotted PyTorch name`);
+  return key;
+}
+
+/** runtime.ts: the helpers index.ts and gpu.ts import (the same text whichever emitter writes it) */
+export function emitRuntime(plan: ModelPlan): string {
+  return renderTemplate('runtime.ts', {
+    header: fileHeader(plan, 'runtime helpers for the entry points of index.ts and gpu.ts', []),
+  });
+}
+
+/** the parameters' state_dict names for the generated code, checked (`features.0.weight`) */
+export function tensorKeys(program: ModelProgram): string[] {
+  return program.params.slots.map((s) => safeKey(s.key));
+}
 
 /** `//` comment lines: a banner, the plan title and table header, and the given layers' rows */
 export function fileHeader(plan: ModelPlan, what: string, layerIdx: readonly number[] | 'all'): string {
@@ -278,6 +297,25 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       else em.line('// this model has no parameters');
     });
     em.line();
+    em.line("// the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)");
+    em.block('const tensors: readonly NamedTensor[] = [', () => {
+      const keys = tensorKeys(program);
+      program.params.slots.forEach((s, i) => em.line(`{ key: '${keys[i]}', shape: [${s.shape.join(', ')}], data: params.${s.layer}.${s.kind} },`));
+    }, '];');
+    em.line();
+    em.block('function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): LoadSafetensorsResult {', () => {
+      em.line(`const { values, result } = readSafetensors(${where('loadSafetensors')}, bytes, tensors, options);`);
+      em.block('for (const t of tensors) {', () => {
+        em.line('const v = values.get(t.key);');
+        em.line('if (v) t.data.set(v);');
+      });
+      em.line('return result;');
+    });
+    em.line();
+    em.block('function saveSafetensors(metadata: Record<string, string> = {}): Uint8Array {', () => {
+      em.line(`return writeSafetensors(${where('saveSafetensors')}, tensors, metadata);`);
+    });
+    em.line();
     em.block('return Object.freeze({', () => {
       em.line('plan,');
       em.line('params,');
@@ -287,6 +325,8 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       em.line('lossAndGrad,');
       em.block('get lastLossFinite(): boolean {', () => em.line('return lastLossFinite;'), '},');
       em.line('sgdStep,');
+      em.line('loadSafetensors,');
+      em.line('saveSafetensors,');
     }, '});');
   });
   return em.text().replace(/\n$/, '');
@@ -349,12 +389,10 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
       kernels: train.flatMap((k) => addKernel(k, './train.ts') ?? []).map((t) => t.replace(/\n$/, '')).join('\n\n'),
     });
   }
-  files['runtime.ts'] = renderTemplate('runtime.ts', {
-    header: fileHeader(plan, 'runtime helpers for the entry points in index.ts', []),
-  });
+  files['runtime.ts'] = emitRuntime(plan);
 
   const importList = [...imports.entries()].map(([from, names]) => ({ from, names: names.join(', ') }));
-  const helpers = ['checkF32', ...(program.loss ? ['checkLabels'] : []), 'checkNonNegative', 'checkScalar', ...(program.params.slots.length ? ['initUniform', 'mulberry32'] : [])];
+  const helpers = ['checkF32', ...(program.loss ? ['checkLabels'] : []), 'checkNonNegative', 'checkScalar', ...(program.params.slots.length ? ['initUniform', 'mulberry32'] : []), 'readSafetensors', 'writeSafetensors'];
   importList.push({ from: './runtime.ts', names: helpers.join(', ') });
   const paramTypes = plan.layers
     .filter((l) => program.params.slots.some((s) => s.layer === l.name))
@@ -376,6 +414,7 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
     hasLoss: program.loss !== null,
     batch: plan.batch,
     classes: plan.outShape.length === 2 ? plan.outShape[1] : 0,
+    tensorExample: tensorKeys(program)[0] ?? '',
     body: createModelBody(plan, program),
   });
   return files;

@@ -62,11 +62,11 @@ export function paramSlots(plan: ModelPlan): { slots: ParamSlot[]; length: numbe
     if (!l.weightShape) continue;
     const fi = fanIn(l.weightShape);
     const w = numel(l.weightShape);
-    slots.push({ layer: l.name, kind: 'weight', offset, length: w, shape: l.weightShape, fanIn: fi });
+    slots.push({ layer: l.name, kind: 'weight', key: `${l.torchName}.weight`, offset, length: w, shape: l.weightShape, fanIn: fi });
     offset += w;
     if (l.biasShape) {
       const b = numel(l.biasShape);
-      slots.push({ layer: l.name, kind: 'bias', offset, length: b, shape: l.biasShape, fanIn: fi });
+      slots.push({ layer: l.name, kind: 'bias', key: `${l.torchName}.bias`, offset, length: b, shape: l.biasShape, fanIn: fi });
       offset += b;
     }
   }

@@ -43,6 +43,8 @@ export interface LayerProgram {
 export interface ParamSlot {
   readonly layer: string;
   readonly kind: 'weight' | 'bias';
+  /** its name in a PyTorch state_dict / safetensors file: `<torchName>.<kind>` */
+  readonly key: string;
   /** element offset into the arena */
   readonly offset: number;
   readonly length: number;

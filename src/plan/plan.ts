@@ -189,7 +189,7 @@ function planConv(layer: ConvSpec, cur: number[], N: number, opts: PlanOptions):
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, type: layer.type,
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
       inShape: [N, ...cur], outShape: [N, ...out],
       weightShape: r === 1 ? [layer.out_channels, c / g, kW] : [layer.out_channels, c / g, kH, kW],
       biasShape: layer.bias ? [layer.out_channels] : null,
@@ -236,7 +236,7 @@ function planConvTranspose(layer: ConvTransposeSpec, cur: number[], N: number, o
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, type: 'conv_transpose2d',
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: 'conv_transpose2d',
       inShape: [N, ...cur], outShape: [N, ...out],
       weightShape: [c, layer.out_channels / g, kH, kW],
       biasShape: layer.bias ? [layer.out_channels] : null,
@@ -269,7 +269,7 @@ function planPool(layer: MaxPoolSpec | AvgPoolSpec, cur: number[], N: number): S
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, type: layer.type,
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
       inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
       flops: { forward: windowOps, gradInput: layer.type === 'avgpool2d' ? windowOps : N * c * outH * outW, gradWeight: 0 },
       activationBytes: 4 * N * numel(out),
@@ -289,7 +289,7 @@ function planGlobalPool(layer: SimpleSpec, type: 'global_maxpool' | 'global_avgp
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, type,
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type,
       inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
       flops: { forward: ops, gradInput: type === 'global_avgpool' ? ops : N * c, gradWeight: 0 },
       activationBytes: 4 * N * numel(out),
@@ -310,7 +310,7 @@ function planLinear(layer: LinearSpec, cur: number[], N: number): Step {
   return {
     out: [outF],
     plan: {
-      index: layer.index, name: layer.name, type: 'linear',
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: 'linear',
       inShape: [N, inF], outShape: [N, outF],
       weightShape: [outF, inF], biasShape: layer.bias ? [outF] : null,
       flops: { forward: 2 * macs, gradInput: 2 * macs, gradWeight: 2 * macs },
@@ -329,7 +329,7 @@ function planUpsample(layer: UpsampleSpec, cur: number[], N: number): Step {
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, type: 'upsample_bilinear2d',
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: 'upsample_bilinear2d',
       inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
       // 4 taps, a multiply-add each
       flops: { forward: 8 * n, gradInput: 8 * n, gradWeight: 0 },
@@ -346,7 +346,7 @@ function planElementwise(layer: SimpleSpec, type: 'relu' | 'flatten', cur: numbe
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, type,
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type,
       inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
       flops: { forward: type === 'relu' ? n : 0, gradInput: type === 'relu' ? n : 0, gradWeight: 0 },
       // flatten is a view of its input: it owns no memory

@@ -89,6 +89,8 @@ interface LayerPlanBase {
   readonly index: number;
   /** unique safe identifier, used for params, grads and generated names */
   readonly name: string;
+  /** the PyTorch module path its parameters go by in a state_dict (`<torchName>.weight`): model.json's torch_name, else `name` */
+  readonly torchName: string;
   readonly type: LayerType;
   readonly inShape: Shape;
   readonly outShape: Shape;

@@ -89,3 +89,24 @@ export function suggestName(name: string, fallback: string): string {
   if (nameProblem(s) !== null) s = `${s}_1`;
   return nameProblem(s) === null ? s : fallback;
 }
+
+// ---- PyTorch module paths (torch_name) --------------------------------------------------
+// A torch_name never becomes code or a file name: it only names tensors in a safetensors
+// file, `<torch_name>.weight`. It is a state_dict module path: segments joined by dots, each
+// an attribute name or a container index ("features.0", "layer1.0.conv1").
+
+/** dotted segments of ASCII letters, digits and _, at most 200 characters */
+export const TORCH_NAME_PATTERN = /^(?=.{1,200}$)[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
+/** a last segment that names a tensor, not a module: convgen appends it */
+export const TORCH_TENSOR_SUFFIX = /(^|\.)(weight|bias)$/;
+
+/** why `name` is not a PyTorch module path convgen accepts, or null when it is */
+export function torchNameProblem(name: string): string | null {
+  if (name.length === 0) return 'is empty';
+  if (name.length > 200) return `is ${name.length} characters long, more than the limit of 200`;
+  if (!TORCH_NAME_PATTERN.test(name)) {
+    return /^\.|\.$|\.\./.test(name) ? 'has an empty segment (a leading, trailing or doubled ".")' : 'contains characters other than ASCII letters, digits, _ and the "." between segments';
+  }
+  if (TORCH_TENSOR_SUFFIX.test(name)) return 'ends in "weight" or "bias", which name the tensors, not the module (convgen appends .weight and .bias)';
+  return null;
+}

@@ -56,7 +56,7 @@ function optionalInt(raw: Raw, key: string): { [k: string]: number } {
 function normalizeLayer(raw: Raw, index: number): LayerSpec {
   const type = raw.type as LayerType;
   const name = hasKey(raw, 'name') ? (raw.name as string) : `${type}${index}`;
-  const common = { name, index };
+  const common = { name, index, torch_name: hasKey(raw, 'torch_name') ? (raw.torch_name as string) : name };
   switch (type) {
     case 'conv1d':
     case 'conv2d': {
@@ -138,6 +138,34 @@ function checkUniqueNames(layers: readonly LayerSpec[], raws: readonly Raw[]): v
   }
 }
 
+/**
+ * the tensors of two layers must not share a state_dict name: a torch_name may not repeat,
+ * nor equal the name of a layer with parameters that has no torch_name (its default)
+ */
+function checkUniqueTorchNames(layers: readonly LayerSpec[], raws: readonly Raw[]): void {
+  const seen = new Map<string, LayerSpec>();
+  for (const l of layers) {
+    if (!hasParams(l)) continue;
+    const first = seen.get(l.torch_name);
+    if (first) {
+      const explicit = hasKey(raws[l.index], 'torch_name');
+      const firstExplicit = hasKey(raws[first.index], 'torch_name');
+      const q = quote(l.torch_name);
+      throw new ConvgenError(
+        explicit ? `layers[${l.index}].torch_name` : `layers[${l.index}]`,
+        `${explicit ? `the torch_name ${q}` : `the default torch_name ${q} (the layer name)`} is already the PyTorch name of layers[${first.index}]${firstExplicit ? '' : ' (its layer name)'}, so both layers' tensors would be named ${quote(`${l.torch_name}.weight`)}`,
+        'give each layer with parameters a unique torch_name',
+      );
+    }
+    seen.set(l.torch_name, l);
+  }
+}
+
+/** the layer kinds that have a weight (and maybe a bias) */
+function hasParams(l: LayerSpec): boolean {
+  return l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose2d' || l.type === 'linear';
+}
+
 /** validate an already-parsed model.json value and normalize it to a ModelSpec */
 export function parseModel(json: unknown): ModelSpec {
   validate(json, MODEL, '');
@@ -145,6 +173,7 @@ export function parseModel(json: unknown): ModelSpec {
   const rawLayers = raw.layers as Raw[];
   const layers = rawLayers.map((l, i) => normalizeLayer(l, i));
   checkUniqueNames(layers, rawLayers);
+  checkUniqueTorchNames(layers, rawLayers);
   const spec: ModelSpec = {
     name: raw.name as string,
     batch: raw.batch as number,

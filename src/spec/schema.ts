@@ -3,7 +3,7 @@
 // written against it; a test holds the committed schema equal to the generated one.
 
 import { LAYER_TYPES, type LayerType } from './types.ts';
-import { NAME_PATTERN, RESERVED_ANY_CASE, RESERVED_NAMES } from './names.ts';
+import { NAME_PATTERN, RESERVED_ANY_CASE, RESERVED_NAMES, TORCH_NAME_PATTERN, TORCH_TENSOR_SUFFIX } from './names.ts';
 
 /** the largest size any key may hold: buffers are indexed with 32-bit integers */
 export const MAX_SIZE = 2 ** 31 - 1;
@@ -20,6 +20,8 @@ export type Node =
   | { kind: 'enum'; values: readonly string[] }
   /** a safe identifier (names.ts) */
   | { kind: 'name' }
+  /** a PyTorch module path, dotted (names.ts) */
+  | { kind: 'torchName' }
   | { kind: 'string' }
   /** a list of `items`; `labels` names the entries when the length is fixed */
   | { kind: 'list'; items: Node; minItems: number; maxItems: number; labels?: string }
@@ -88,6 +90,14 @@ const nameField = (type: string): Field => ({
   doc: 'unique layer name; it names the parameters and the generated kernels',
 });
 
+/** on the layers that have parameters: what a PyTorch state_dict calls them */
+const torchNameField: Field = {
+  key: 'torch_name',
+  node: { kind: 'torchName' },
+  defaultDoc: 'the layer name',
+  doc: 'names this layer\'s tensors in a PyTorch state_dict (safetensors files): <torch_name>.weight and <torch_name>.bias',
+};
+
 function convFields(type: 'conv1d' | 'conv2d' | 'conv_transpose2d'): Field[] {
   const dims = type === 'conv1d' ? 1 : 2;
   const transposed = type === 'conv_transpose2d';
@@ -96,6 +106,7 @@ function convFields(type: 'conv1d' | 'conv2d' | 'conv_transpose2d'): Field[] {
     : { kind: 'oneOf', options: [...perDimOptions(0, dims), { kind: 'enum', values: ['same', 'valid'] }] };
   const fields: Field[] = [
     nameField(type),
+    torchNameField,
     { key: 'in_channels', node: int(1), defaultDoc: 'inferred', doc: 'input channels; inferred from the previous layer, checked when given' },
     { key: 'out_channels', node: int(1), required: true, doc: 'output channels' },
     { key: 'kernel', node: perDim(1, dims), required: true, doc: 'kernel size, PyTorch\'s kernel_size' },
@@ -158,6 +169,7 @@ export const LAYER_VARIANTS: readonly LayerVariant[] = LAYER_TYPES.map((type): L
         doc: 'fully connected layer y = x W^T + b over a vector per sample (PyTorch Linear)',
         fields: [
           nameField(type),
+          torchNameField,
           { key: 'in_features', node: int(1), defaultDoc: 'inferred', doc: 'input features; inferred from the previous layer, checked when given' },
           { key: 'out_features', node: int(1), required: true, doc: 'output features' },
           { key: 'bias', node: { kind: 'boolean' }, default: true, doc: 'add a learned bias' },
@@ -228,6 +240,8 @@ function nodeSchema(node: Node): JsonObject {
       return { type: 'string' };
     case 'name':
       return { $ref: '#/definitions/name' };
+    case 'torchName':
+      return { $ref: '#/definitions/torch_name' };
     case 'list': {
       const s: JsonObject = { type: 'array', items: nodeSchema(node.items), minItems: node.minItems, maxItems: node.maxItems };
       return s;
@@ -272,6 +286,12 @@ export function toJsonSchema(): JsonObject {
         { pattern: `^(${RESERVED_ANY_CASE.map(anyCase).join('|')})$` },
       ],
     },
+  };
+  definitions.torch_name = {
+    type: 'string',
+    description: 'a PyTorch module path: segments of ASCII letters, digits and _ joined by ".", at most 200 characters, not ending in "weight" or "bias"',
+    pattern: TORCH_NAME_PATTERN.source,
+    not: { pattern: TORCH_TENSOR_SUFFIX.source },
   };
   const typeEnum = LAYER_VARIANTS.map((v) => v.type);
   definitions.layer = {

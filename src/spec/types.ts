@@ -23,6 +23,11 @@ interface LayerCommon {
   name: string;
   /** position in `layers`, for error messages (`layers[3]`) */
   index: number;
+  /**
+   * the PyTorch module path its parameters go by in a state_dict (`<torch_name>.weight`);
+   * model.json's torch_name (conv and linear layers only), else the name
+   */
+  torch_name: string;
 }
 
 export interface ConvSpec extends LayerCommon {

@@ -5,7 +5,7 @@
 // "constructor" are just unknown keys).
 
 import { ConvgenError } from '../errors.ts';
-import { nameProblem, suggestName } from './names.ts';
+import { nameProblem, suggestName, torchNameProblem } from './names.ts';
 import type { Field, LayerVariant, Node } from './schema.ts';
 
 type JsonType = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'object' | 'other';
@@ -115,6 +115,8 @@ export function describe(node: Node): string {
       return node.values.length === 1 ? `"${node.values[0]}"` : `one of ${list(node.values)}`;
     case 'name':
       return 'a name (ASCII letters, digits and _, not starting with a digit)';
+    case 'torchName':
+      return 'a PyTorch module path ("features.0")';
     case 'string':
       return 'a string';
     case 'list': {
@@ -142,6 +144,7 @@ function accepts(node: Node, t: JsonType): boolean {
       return t === typeof node.value;
     case 'enum':
     case 'name':
+    case 'torchName':
     case 'string':
       return t === 'string';
     case 'list':
@@ -219,6 +222,13 @@ export function validate(v: unknown, node: Node, path: string): void {
     }
     case 'name':
       return checkName(path, v as string);
+    case 'torchName': {
+      const problem = torchNameProblem(v as string);
+      if (problem !== null) {
+        throw new ConvgenError(path, `${quote(v as string)} is not a PyTorch module path: it ${problem}`, 'write the module path as a PyTorch state_dict key starts, without the tensor name, for example "features.0" for features.0.weight');
+      }
+      return;
+    }
     case 'list': {
       const a = v as unknown[];
       if (a.length < node.minItems || a.length > node.maxItems) {
