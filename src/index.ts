@@ -12,3 +12,5 @@ export type { ModelPlan, LayerPlan } from './plan/types.ts';
 export type { ModelSpec } from './spec/types.ts';
 export type { Target, EmitFlavour } from './emit/index.ts';
 export { DEFAULT_LIMITS, type GpuLimits } from './gpu/limits.ts';
+export { loadSafetensorsFile, saveSafetensorsFile } from './io/model-safetensors.ts';
+export type { SafetensorsModel, LoadSafetensorsOptions, LoadSafetensorsResult } from './io/model-safetensors.ts';
