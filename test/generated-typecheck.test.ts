@@ -13,55 +13,9 @@ import ts from 'typescript';
 import { planFile } from '../src/cli/plan.ts';
 import { emitModel } from '../src/emit/index.ts';
 import { writeOutputAtomic } from '../src/emit/write.ts';
+import { CONFIGS, STRICT, type Config } from './helpers/tsconfigs.ts';
 
 const EXAMPLES = ['lenet', 'decoder', 'signal1d', 'seed', 'vgg'];
-
-/** what every configuration checks: strict, and every flag that makes an app's tsc stricter about these files */
-const STRICT: ts.CompilerOptions = {
-  strict: true,
-  noUncheckedIndexedAccess: true,
-  exactOptionalPropertyTypes: true,
-  isolatedModules: true,
-  verbatimModuleSyntax: true,
-  // the `--emit js` .d.ts files come from oxc-transform's isolatedDeclaration: every export explicitly typed
-  isolatedDeclarations: true,
-  declaration: true,
-  noImplicitOverride: true,
-  noImplicitReturns: true,
-  noFallthroughCasesInSwitch: true,
-  // Node's type stripping runs .ts files that use only erasable syntax
-  erasableSyntaxOnly: true,
-  target: ts.ScriptTarget.ES2022,
-  lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
-  types: [],
-  skipLibCheck: true,
-};
-
-/** the one extra setting `.ts` specifiers need: either allow them (no emit) or rewrite them on emit */
-const ALLOW_TS: ts.CompilerOptions = { allowImportingTsExtensions: true, noEmit: true };
-const REWRITE_TS: ts.CompilerOptions = { rewriteRelativeImportExtensions: true };
-
-interface Config {
-  readonly name: string;
-  readonly options: ts.CompilerOptions;
-  /** package.json files to write, by folder relative to the app root (nodenext reads "type" from them) */
-  readonly packages: Readonly<Record<string, object>>;
-}
-
-const BUNDLER = { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler };
-const PRESERVE = { module: ts.ModuleKind.Preserve, moduleResolution: ts.ModuleResolutionKind.Bundler };
-const NODENEXT = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext };
-
-const CONFIGS: Config[] = [
-  { name: 'esnext + bundler, allowImportingTsExtensions', options: { ...BUNDLER, ...ALLOW_TS }, packages: {} },
-  { name: 'preserve + bundler, rewriteRelativeImportExtensions', options: { ...PRESERVE, ...REWRITE_TS }, packages: {} },
-  { name: 'nodenext, the app is type module, allowImportingTsExtensions', options: { ...NODENEXT, ...ALLOW_TS }, packages: { '.': { type: 'module' } } },
-  {
-    name: 'nodenext, a CommonJS app with type module on the generated folder, rewriteRelativeImportExtensions',
-    options: { ...NODENEXT, ...REWRITE_TS },
-    packages: { '.': { type: 'commonjs' }, generated: { type: 'module' } },
-  },
-];
 
 let root: string;
 /** the generated .ts files, relative to an app root (generated/<model>/...) */

@@ -4,11 +4,13 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { appEnv, packTarball } from './helpers/pack.ts';
+import { readmeBlock } from './helpers/readme.ts';
+import { CONFIGS, STRICT } from './helpers/tsconfigs.ts';
 
 let tarball = '';
 let app = '';
@@ -81,6 +83,24 @@ console.log(JSON.stringify({ losses, gpu: typeof gpu.createGpuModel }));
     expect(losses.at(-1)!).toBeLessThan(losses[0]! - 0.03);
   });
 
+  it('the .ts flavour the app built type-checks under every strict app configuration', { timeout: 120_000 }, () => {
+    expect(existsSync(join(app, 'gen-ts', 'lenet5', 'index.ts'))).toBe(true);
+    for (const [i, c] of CONFIGS.entries()) {
+      // each configuration an app of its own: its package.json files, generated/ copied in
+      const root = join(app, `typecheck-${i}`);
+      cpSync(join(app, 'gen-ts'), join(root, 'generated'), { recursive: true });
+      for (const [folder, pkg] of Object.entries(c.packages)) {
+        mkdirSync(join(root, folder), { recursive: true });
+        writeFileSync(join(root, folder, 'package.json'), JSON.stringify(pkg));
+      }
+      const dir = join(root, 'generated', 'lenet5');
+      const roots = [...readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)), ...readdirSync(join(dir, 'layers')).map((f) => join(dir, 'layers', f))];
+      const program = ts.createProgram(roots, { ...STRICT, ...c.options });
+      const diags = ts.getPreEmitDiagnostics(program).slice(0, 5);
+      expect(ts.formatDiagnostics(diags, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }), c.name).toBe('');
+    }
+  });
+
   it('bad input: exit 2, one line naming the file, no stack trace, nothing written', () => {
     writeFileSync(join(app, 'bad.json'), JSON.stringify({ name: 'bad', batch: 1, input: [1, 4, 4], layers: [{ type: 'conv2d', out_channels: 2, kernel: 9 }] }));
     const r = convgen('build', 'bad.json', '--out', 'gen-bad');
@@ -148,5 +168,33 @@ export async function go(): Promise<[BuildResult, CheckReport]> {
       const text = ts.formatDiagnostics(diags, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => app, getNewLine: () => '\n' });
       expect(text).toBe('');
     }
+  });
+});
+
+describe("the README's app snippets, run as written", () => {
+  it('the CLI block (npm install is the tarball here)', () => {
+    for (const line of readmeBlock('cli').split('\n')) {
+      const cmd = line.replace(/\s+#.*$/, '').trim();
+      if (cmd === '' || cmd === 'npm install convgen') continue;
+      const r = run('bash', ['-c', cmd], app);
+      expect(r.stderr, cmd).toBe('');
+      expect(r.status, cmd).toBe(0);
+    }
+    expect(existsSync(join(app, 'generated', 'lenet5', 'index.js'))).toBe(true);
+  });
+
+  it('train.mjs trains a step and saves PyTorch weights', () => {
+    writeFileSync(join(app, 'train.mjs'), readmeBlock('train.mjs'));
+    const r = run(process.execPath, ['train.mjs']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^loss \d+\.\d{4}\n$/);
+    expect(existsSync(join(app, 'lenet5.safetensors'))).toBe(true);
+  });
+
+  it('api.mjs plans, builds, writes and checks', { timeout: 60_000 }, () => {
+    writeFileSync(join(app, 'api.mjs'), readmeBlock('api.mjs'));
+    const r = run(process.execPath, ['api.mjs']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^61706\n\d+ files, all within tolerance\n$/);
   });
 });

@@ -20,6 +20,7 @@ import { createStaticServer } from '../examples/browser/server.ts';
 import convgenVite from '../src/plugin/vite.ts';
 import { haveChromium, launchChromium } from './helpers/chromium.ts';
 import { appEnv, packTarball } from './helpers/pack.ts';
+import { readmeBlock } from './helpers/readme.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = mkdtempSync(join(tmpdir(), 'convgen-plugin-'));
@@ -38,6 +39,8 @@ describe('the packed package in a fresh Vite app (examples/vite-app/)', () => {
     // the app's own files only: not what a local `npm install` or `vite build` left there
     const local = new Set(['node_modules', 'dist', 'package-lock.json']);
     cpSync(join(repo, 'examples', 'vite-app'), app, { recursive: true, filter: (src) => !local.has(basename(src)) });
+    // the README's vite.config.js, as a user copies it
+    writeFileSync(join(app, 'vite.config.js'), readmeBlock('vite.config.js'));
     run('npm', ['install', tarball, `vite@${installed('vite')}`, '--prefer-offline', '--no-audit', '--no-fund'], app);
     run(process.execPath, [join(app, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], app);
   }, 180_000);
