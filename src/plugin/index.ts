@@ -25,7 +25,7 @@ export interface ConvgenPluginOptions {
   /** every conv's strategy: `direct`, `im2row`, or `auto` (default: the model file's choice, else the cost model's) */
   readonly strategy?: 'direct' | 'im2row' | 'auto';
   /** the WebGPU limits the WGSL target plans for: an object as GPUSupportedLimits, or a JSON file's path (from the working folder) */
-  readonly limits?: GpuLimits | string;
+  readonly limits?: Partial<GpuLimits> | string;
 }
 
 const TARGETS: readonly string[] = Object.keys(ENTRY);
@@ -63,7 +63,7 @@ export const convgen: UnpluginInstance<ConvgenPluginOptions | undefined, false> 
     const stamp = stampOf(model) + (target === 'wgsl' && limitsFile ? `|${stampOf(limitsFile)}` : '');
     const hit = builds.get(key);
     if (hit?.stamp === stamp) return hit.result;
-    const limits = target === 'wgsl' ? (limitsFile ?? (options.limits as GpuLimits | undefined)) : undefined;
+    const limits = target === 'wgsl' ? (limitsFile ?? (options.limits as Partial<GpuLimits> | undefined)) : undefined;
     const result = build(model, { target, emit: 'js', strategy: options.strategy, limits });
     const entry = { stamp, result };
     builds.set(key, entry);
