@@ -179,7 +179,7 @@ describe('conv kernel structure', () => {
     const col0 = colText.slice(colText.indexOf('var e0_acc0_0'), colText.indexOf('y[yrow] = e0_acc0_0'));
     expect(col0.match(/for r in/g)).toHaveLength(6);
     const k = main;
-    expect(k.doc[0]).toBe('conv2d "conv2d0" [1,2,12,12] -> [1,4,12,12] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1');
+    expect(k.doc[0]).toBe('conv2d [1,2,12,12] -> [1,4,12,12] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1');
   });
 
   it('splits a window too big for one optimizable function into passes that add up (and stay correct)', () => {
