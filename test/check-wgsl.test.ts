@@ -60,8 +60,8 @@ describe('convgen check --target wgsl', () => {
     const t = rows(ts.out);
     // the GPU-shaped conv kernels, named and labelled by their shape
     expect(w.filter((r) => r.layer === 'conv').map((r) => [r.kernel, r.strategy])).toEqual([
-      ['conv3x3_1x4x4_to_2_fwd_gpu', 'gpu'],
-      ['conv3x3_1x4x4_to_2_dw_splitk', 'splitk'],
+      ['conv3x3_1x4x4_to_2_nobias_fwd_gpu', 'gpu'],
+      ['conv3x3_1x4x4_to_2_nobias_dw_splitk', 'splitk'],
       ['conv3x3_1x4x4_to_2_dx_gpu', 'gpu'],
     ]);
     for (const r of w) if (r.tolerance) expect(r.ok, `${r.layer} ${r.kernel}`).toBe('ok');
@@ -78,9 +78,9 @@ describe('convgen check --target wgsl', () => {
     expect(tiled.code, tiled.out).toBe(0);
     const conv = rows(tiled.out).filter((r) => r.layer === 'conv');
     expect(conv.map((r) => [r.kernel, r.strategy])).toEqual([
-      ['conv3x3_1x4x4_to_2_fwd_cols_gpu', '-'],
-      ['conv3x3_1x4x4_to_2_fwd_gemm_tiled', 'gemm_tiled'],
-      ['conv3x3_1x4x4_to_2_dw_splitk', 'splitk'],
+      ['conv3x3_1x4x4_to_2_nobias_fwd_cols_gpu', '-'],
+      ['conv3x3_1x4x4_to_2_nobias_fwd_gemm_tiled', 'gemm_tiled'],
+      ['conv3x3_1x4x4_to_2_nobias_dw_splitk', 'splitk'],
       ['conv3x3_1x4x4_to_2_dx_gpu', 'gpu'],
     ]);
     expect(conv[1].ok).toBe('ok');
