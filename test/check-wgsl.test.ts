@@ -73,6 +73,17 @@ describe('convgen check --target wgsl', () => {
     expect(tail(w).map((r) => r[1])).toEqual(expect.arrayContaining(['lossAndGrad: loss', 'lossAndGrad: grads.conv.weight', 'lossAndGrad: grads.fc.weight']));
   }, 120_000);
 
+  gpuIt("the seed's branching problem: concat kernels and the gradient sums of gpu.ts, on the TS check's data and tolerances", async () => {
+    const ts = await run(['examples/seed_branches.json', '--seed', '5']);
+    const wgsl = await run(['examples/seed_branches.json', '--target', 'wgsl', '--seed', '5']);
+    expect(wgsl.code, wgsl.out).toBe(0);
+    expect(wgsl.out).not.toContain('FAIL');
+    const w = rows(wgsl.out);
+    expect(w.filter((r) => r.layer === 'cat').map((r) => r.kernel)).toEqual(['concat_c1_c1_1x1_fwd0', 'concat_c1_c1_1x1_fwd1', 'concat_c1_c1_1x1_dx0', 'concat_c1_c1_1x1_dx1']);
+    expect(tolerancesByLayer(w)).toEqual(tolerancesByLayer(rows(ts.out)));
+    expect(w.filter((r) => r.layer === '(model)').map((r) => r.kernel)).toEqual(['forward: output', 'lossAndGrad: loss', 'lossAndGrad: grads.conv1.weight', 'lossAndGrad: grads.conv2.weight', 'lossAndGrad: grads.fc.weight']);
+  }, 120_000);
+
   gpuIt('--strategy im2row checks the tiled GEMM forward; --limits builds the kernels for a device', async () => {
     const tiled = await run(['examples/seed.json', '--target', 'wgsl', '--strategy', 'im2row']);
     expect(tiled.code, tiled.out).toBe(0);

@@ -4,6 +4,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { runCaptured } from './helpers/cli.ts';
 import { checkCommand } from '../src/cli/check.ts';
 import { compare, kernelTolerance, modelTolerance } from '../src/check/ts.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CASES } from './cases.ts';
 
 /** run the command, capturing what it prints on stdout */
 const run = async (args: string[]) => {
@@ -31,6 +35,24 @@ describe('convgen check', () => {
     expect(code).toBe(0);
     expect(out).toContain('backward: dx');
     expect(out).toContain('backward: grads.up1.weight');
+  }, 60_000);
+
+  it('checks models that branch: every add and concat kernel, the gradient sums through the whole model', async () => {
+    const seed = await run(['examples/seed_branches.json']);
+    expect(seed.code, seed.out).toBe(0);
+    expect(seed.out).toMatch(/\| cat +\| concat_c1_c1_1x1_fwd0 +\| - +\| \S+ +\| \S+ +\| \S+ +\| ok +\|/);
+    expect(seed.out).toMatch(/\| cat +\| concat_c1_c1_1x1_dx1 +\| - +\| \S+ +\| \S+ +\| \S+ +\| ok +\|/);
+    for (const g of ['conv1', 'conv2', 'fc']) expect(seed.out).toContain(`lossAndGrad: grads.${g}.weight`);
+    // no loss: backward's dx is the sum over every reader of the input, through an add's dy and a concat
+    const dir = mkdtempSync(join(tmpdir(), 'convgen-check-graph-'));
+    for (const c of CASES.filter((c) => c.name.startsWith('concat_branches') || c.name.startsWith('read_three_times'))) {
+      const file = join(dir, `${c.model.name}.json`);
+      writeFileSync(file, JSON.stringify(c.model));
+      const r = await run([file, '--seed', '2']);
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).not.toContain('FAIL');
+      expect(r.out).toMatch(c.model.loss ? /lossAndGrad: grads\.c3\.weight/ : /backward: dx/);
+    }
   }, 60_000);
 
   it('refuses targets it does not know; --help names both', async () => {
