@@ -42,6 +42,11 @@ export function layerLabel(layer: LayerSpec): string {
   return `layers[${layer.index}] (${layer.type} "${layer.name}")`;
 }
 
+/** how an error names what a layer reads: `"c1"`, or `the model's input` */
+function source(name: string): string {
+  return name === MODEL_INPUT ? "the model's input" : `"${name}"`;
+}
+
 /** per-sample shape [C, L] | [C, H, W] | [F] -> the 2D view [C, H, W] (1D: H = 1) */
 function spatial(shape: readonly number[]): { c: number; h: number; w: number; rank: number } {
   if (shape.length === 2) return { c: shape[0], h: 1, w: shape[1], rank: 1 };
@@ -91,7 +96,7 @@ function checkRank(layer: LayerSpec, shape: readonly number[]): void {
 
 function checkInChannels(layer: ConvSpec | ConvTransposeSpec, inC: number): void {
   if (layer.in_channels !== undefined && layer.in_channels !== inC) {
-    throw new ConvgenError(`${layerLabel(layer)}.in_channels`, `in_channels is ${layer.in_channels}, but the previous layer gives ${inC} channels`, `set "in_channels": ${inC} or remove the key (it is inferred)`);
+    throw new ConvgenError(`${layerLabel(layer)}.in_channels`, `in_channels is ${layer.in_channels}, but ${source(layer.inputs[0])} gives ${inC} channels`, `set "in_channels": ${inC} or remove the key (it is inferred)`);
   }
 }
 
@@ -308,7 +313,7 @@ function planGlobalPool(layer: SimpleSpec, type: 'global_maxpool' | 'global_avgp
 function planLinear(layer: LinearSpec, cur: number[], N: number): Step {
   const inF = cur[0];
   if (layer.in_features !== undefined && layer.in_features !== inF) {
-    throw new ConvgenError(`${layerLabel(layer)}.in_features`, `in_features is ${layer.in_features}, but the previous layer gives ${inF} features`, `set "in_features": ${inF} or remove the key (it is inferred)`);
+    throw new ConvgenError(`${layerLabel(layer)}.in_features`, `in_features is ${layer.in_features}, but ${source(layer.inputs[0])} gives ${inF} features`, `set "in_features": ${inF} or remove the key (it is inferred)`);
   }
   const outF = layer.out_features;
   const macs = N * inF * outF;
@@ -359,11 +364,6 @@ function planElementwise(layer: SimpleSpec, type: 'relu' | 'flatten', cur: numbe
       kernels: type === 'relu' ? ['forward', 'gradInput'] : [],
     },
   };
-}
-
-/** how an error names what a layer reads: `"c1"`, or `the model's input` */
-function source(name: string): string {
-  return name === MODEL_INPUT ? "the model's input" : `"${name}"`;
 }
 
 const showShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
