@@ -126,6 +126,11 @@ function upsample(x: number[], scale: PerDim): TestCase {
   return single(x, { type: 'upsample_bilinear2d', scale_factor: scale }, `scale=${show(scale)}`);
 }
 
+/** a layer that reads the model's input `times` times (add: times x, concat: the channels repeated) */
+function merge(type: 'add' | 'concat', x: number[], times: number): TestCase {
+  return single(x, { type, inputs: Array<Json>(times).fill('input') }, `inputs=input x${times}`);
+}
+
 function stack(name: string, batch: number, input: number[], layers: LayerJson[], loss?: 'softmax_cross_entropy'): TestCase {
   const kinds = [...new Set(layers.map((l) => l.type))];
   return { name: `${name} x=[${[batch, ...input].join(',')}]`, kinds, model: model(batch, input, layers, loss) };
@@ -224,6 +229,59 @@ export const CASES: readonly TestCase[] = [
     { type: 'conv2d', out_channels: 2, kernel: 3, padding: 'same' },
     { type: 'avgpool2d', kernel: 2 },
   ]),
+  // graphs (layers read what their `inputs` name): a layer on its own reads the model's input
+  // several times; the models branch and join
+  merge('add', [2, 3, 4, 5], 2),
+  merge('add', [1, 2, 3], 9), // more terms than one kernel binds: a sum split in two
+  merge('concat', [2, 2, 3, 3], 3),
+  merge('concat', [3, 2, 4], 2),
+  stack('residual_block', 2, [2, 6, 6], [
+    { type: 'conv2d', name: 'stem', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'relu', name: 'block_in' },
+    { type: 'conv2d', name: 'conv_a', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'relu' },
+    { type: 'conv2d', name: 'conv_b', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'add', name: 'skip', inputs: ['conv_b', 'block_in'] },
+    { type: 'relu' },
+    { type: 'global_avgpool' },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 3 },
+  ], 'softmax_cross_entropy'),
+  stack('concat_branches', 2, [2, 5, 4], [
+    { type: 'conv2d', name: 'wide', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'conv2d', name: 'narrow', inputs: ['input'], out_channels: 1, kernel: 1, bias: false },
+    { type: 'maxpool2d', name: 'pooled', inputs: ['input'], kernel: 3, stride: 1, padding: 1 },
+    { type: 'concat', name: 'cat', inputs: ['wide', 'narrow', 'pooled'] },
+    { type: 'conv2d', out_channels: 2, kernel: 3, stride: 2 },
+  ]),
+  stack('read_three_times', 3, [1, 4, 4], [
+    { type: 'conv2d', name: 'stem', out_channels: 2, kernel: 3, padding: 1 },
+    { type: 'relu', name: 'r' },
+    { type: 'conv2d', name: 'c1', out_channels: 2, kernel: 1 },
+    { type: 'conv2d', name: 'c3', inputs: ['r'], out_channels: 2, kernel: 3, padding: 1 },
+    { type: 'add', name: 'sum3', inputs: ['c1', 'c3', 'r'] },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 2 },
+  ], 'softmax_cross_entropy'),
+  stack('dead_end_branch', 2, [2, 3, 3], [
+    { type: 'relu', name: 'no_params' },
+    { type: 'maxpool2d', kernel: 3, stride: 1, padding: 1 },
+    { type: 'conv2d', name: 'learns', inputs: ['input'], out_channels: 2, kernel: 3, padding: 1 },
+    { type: 'add', inputs: ['maxpool2d1', 'learns'] },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 2 },
+  ], 'softmax_cross_entropy'),
+  stack('features_1d', 3, [2, 8], [
+    { type: 'conv1d', name: 'a', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'conv1d', name: 'b', inputs: ['input'], out_channels: 1, kernel: 1 },
+    { type: 'concat', inputs: ['a', 'b'] },
+    { type: 'relu' },
+    { type: 'flatten', name: 'f' },
+    { type: 'linear', name: 'l1', out_features: 3 },
+    { type: 'linear', name: 'l2', inputs: ['f'], out_features: 2, bias: false },
+    { type: 'concat', name: 'features', inputs: ['l1', 'l2', 'f'] },
+    { type: 'linear', out_features: 3 },
+  ], 'softmax_cross_entropy'),
   stack('tiny_1d', 2, [2, 12], [
     { type: 'conv1d', out_channels: 3, kernel: 5, padding: 'same' },
     { type: 'relu' },
@@ -311,3 +369,17 @@ export function randomLabels(plan: ModelPlan, rng: () => number): Int32Array {
   for (let i = 0; i < labels.length; i++) labels[i] = Math.floor(rng() * classes);
   return labels;
 }
+
+/**
+ * the seed's worked problem (examples/seed_branches.json): x[1,1] = x[2,2] = 1; w1[1,0] = -1,
+ * w1[1,1] = 1; w2[2,1] = -1, w2[1,1] = 1 (row-major 3x3); W = identity; y = 2, class index 1
+ */
+export const SEED_BRANCHES = {
+  x: Float32Array.from({ length: 16 }, (_, i) => (i === 5 || i === 10 ? 1 : 0)),
+  labels: Int32Array.from([1]),
+  w1: Float32Array.from([0, 0, 0, -1, 1, 0, 0, 0, 0]),
+  w2: Float32Array.from([0, 0, 0, 0, 1, 0, 0, -1, 0]),
+  fc: Float32Array.from([1, 0, 0, 1]),
+  /** what PyTorch 1.13 gives for conv1's weight gradient; conv2's is its negative */
+  gradW1: [0, 0, 0, 0, 0.5, 0, 0, 0, 0.5],
+};

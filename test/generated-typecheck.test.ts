@@ -15,7 +15,7 @@ import { emitModel } from '../src/emit/index.ts';
 import { writeOutputAtomic } from '../src/emit/write.ts';
 import { CONFIGS, STRICT, type Config } from './helpers/tsconfigs.ts';
 
-const EXAMPLES = ['lenet', 'decoder', 'signal1d', 'seed', 'vgg'];
+const EXAMPLES = ['lenet', 'decoder', 'signal1d', 'seed', 'vgg', 'seed_branches'];
 
 let root: string;
 /** the generated .ts files, relative to an app root (generated/<model>/...) */
@@ -62,7 +62,7 @@ function check(c: Config, app: Record<string, string>, libs: readonly string[] =
 describe('the generated TypeScript type-checks in any app', () => {
   it('covers every file kind of every example', () => {
     const kinds = new Set(Object.keys(files).map((p) => p.split('/').slice(2).join('/').replace(/^layers\/.*/, 'layers/*')));
-    expect([...kinds].sort()).toEqual(['gpu.ts', 'index.ts', 'layers/*', 'runtime.ts', 'train.ts']);
+    expect([...kinds].sort()).toEqual(['gpu.ts', 'grads.ts', 'index.ts', 'layers/*', 'runtime.ts', 'train.ts']);
     expect(new Set(Object.keys(files).map((p) => p.split('/')[1])).size).toBe(EXAMPLES.length);
   });
 

@@ -1,4 +1,4 @@
-// Every non-conv layer kernel (relu, pools, flatten, linear, upsample) against the float64
+// Every non-conv layer kernel (relu, pools, flatten, linear, upsample, add, concat) against the float64
 // reference on the shared case table, plus the model-level loss and SGD kernels.
 // Tolerance: |got - ref| <= 2 * 2^-23 * (R + 2) * max(1, max |ref|), R the reduction length.
 
@@ -9,7 +9,7 @@ import { planModel } from '../src/plan/plan.ts';
 import { ConvgenError } from '../src/errors.ts';
 import { CASES, caseInput, mulberry32, planCase, randomArray, randomParams } from './cases.ts';
 import type { LayerPlan } from '../src/plan/types.ts';
-import { numel } from '../src/plan/types.ts';
+import { inputShapes, numel } from '../src/plan/types.ts';
 import type { LayerProgram } from '../src/kernels/types.ts';
 import { lowerRelu } from '../src/kernels/relu.ts';
 import { lowerFlatten } from '../src/kernels/flatten.ts';
@@ -18,10 +18,13 @@ import { lowerLinear } from '../src/kernels/linear.ts';
 import { lowerUpsample } from '../src/kernels/upsample.ts';
 import { lowerSoftmaxCrossEntropy } from '../src/kernels/loss.ts';
 import { lowerSgd } from '../src/kernels/sgd.ts';
-import { refBackward, refForward, softmaxCrossEntropy } from '../src/reference/index.ts';
+import { refBackwardInputs, refForwardInputs, softmaxCrossEntropy } from '../src/reference/index.ts';
+import { lowerAdd } from '../src/kernels/add.ts';
+import { lowerConcat } from '../src/kernels/concat.ts';
+import { gradInputArg, inputArg } from '../src/kernels/types.ts';
 import { runTsKernel } from './helpers/run-ts-kernel.ts';
 
-const MINE = new Set(['relu', 'flatten', 'maxpool1d', 'maxpool2d', 'avgpool2d', 'global_maxpool', 'global_avgpool', 'linear', 'upsample_bilinear2d']);
+const MINE = new Set(['relu', 'flatten', 'maxpool1d', 'maxpool2d', 'avgpool2d', 'global_maxpool', 'global_avgpool', 'linear', 'upsample_bilinear2d', 'add', 'concat']);
 
 function lowerMine(l: LayerPlan): LayerProgram {
   switch (l.type) {
@@ -39,6 +42,10 @@ function lowerMine(l: LayerPlan): LayerProgram {
       return lowerLinear(l);
     case 'upsample_bilinear2d':
       return lowerUpsample(l);
+    case 'add':
+      return lowerAdd(l);
+    case 'concat':
+      return lowerConcat(l);
     default:
       throw new Error(`not mine: ${l.type}`);
   }
@@ -57,6 +64,8 @@ function reduction(l: LayerPlan, role: 'y' | 'dx' | 'gradWeight' | 'gradBias'): 
       return l.geometry.kH * l.geometry.kW;
     case 'upsample_bilinear2d':
       return role === 'y' ? 4 : 4 * l.scaleH * l.scaleW;
+    case 'add':
+      return role === 'y' ? l.inputs.length : 1;
     default:
       return 1;
   }
@@ -97,36 +106,46 @@ function runProgram(p: LayerProgram, bufs: Record<string, Float32Array | Int32Ar
 function checkPlanLayers(plan: ReturnType<typeof planCase>, seed: number, ties: boolean) {
   const rng = mulberry32(seed);
   const params = randomParams(plan, rng);
-  let x: Float32Array = Float32Array.from(randomArray(numel(plan.inShape), rng).map((v) => (ties ? Math.floor(1.5 * (v + 1)) : v)));
+  // each layer's output by the name its readers' `inputs` use
+  const values = new Map<string, Float32Array>([['input', Float32Array.from(randomArray(numel(plan.inShape), rng).map((v) => (ties ? Math.floor(1.5 * (v + 1)) : v)))]]);
   for (const l of plan.layers) {
     const p = lowerMine(l);
+    // add and concat get a fresh input per slot, so a kernel that mixes two up cannot pass
+    const merge = l.type === 'add' || l.type === 'concat';
+    const xs = merge ? inputShapes(l).map((sh) => Float32Array.from(randomArray(numel(sh), rng))) : l.inputs.map((name) => values.get(name)!);
     const w = params[l.name]?.weight ? Float32Array.from(params[l.name].weight!) : undefined;
     const b = params[l.name]?.bias ? Float32Array.from(params[l.name].bias!) : undefined;
     const dy = Float32Array.from(randomArray(numel(l.outShape), rng));
-    const ref = refForward(l, x, { weight: w, bias: b });
-    const refB = refBackward(l, x, ref.y, dy, { weight: w, bias: b }, ref.cache);
+    const ref = refForwardInputs(l, xs, { weight: w, bias: b });
+    const refB = refBackwardInputs(l, xs, ref.y, dy, { weight: w, bias: b }, ref.cache);
     if (p.alias) {
       expect(p.forward.length + p.backward.length).toBe(0);
-      x = Float32Array.from(ref.y);
+      values.set(l.name, Float32Array.from(ref.y));
       continue;
     }
-    const bufs: Record<string, Float32Array | Int32Array> = {
-      x: Float32Array.from(x),
-      y: new Float32Array(numel(l.outShape)).fill(NaN),
-      dy,
-      dx: new Float32Array(numel(l.inShape)).fill(NaN),
-    };
+    const n = xs.length;
+    const bufs: Record<string, Float32Array | Int32Array> = { y: new Float32Array(numel(l.outShape)).fill(NaN), dy };
+    xs.forEach((x, k) => {
+      bufs[inputArg(k, n)] = Float32Array.from(x);
+      bufs[gradInputArg(k, n)] = new Float32Array(x.length).fill(NaN);
+    });
     if (w) bufs.weight = w;
     if (b) bufs.bias = b;
     if (w) bufs.gradWeight = new Float32Array(w.length).fill(NaN);
     if (b) bufs.gradBias = new Float32Array(b.length).fill(NaN);
     runProgram(p, bufs);
     expectClose(bufs.y, ref.y, reduction(l, 'y'), `${l.name} y`);
-    expectClose(bufs.dx, refB.dx, reduction(l, 'dx'), `${l.name} dx`);
+    if (p.passGrad) {
+      // add: dx_k is dy itself, bound by the model; the layer runs no backward kernel
+      expect(p.backward).toEqual([]);
+      for (const dx of refB.dxs) expect(Array.from(dx)).toEqual(Array.from(dy));
+    } else {
+      xs.forEach((_, k) => expectClose(bufs[gradInputArg(k, n)], refB.dxs[k], reduction(l, 'dx'), `${l.name} ${gradInputArg(k, n)}`));
+    }
     if (refB.gradWeight) expectClose(bufs.gradWeight, refB.gradWeight, reduction(l, 'gradWeight'), `${l.name} gradWeight`);
     if (refB.gradBias) expectClose(bufs.gradBias, refB.gradBias, reduction(l, 'gradBias'), `${l.name} gradBias`);
     if (ref.cache.argmax) expect(Array.from(bufs.argmax)).toEqual(Array.from(ref.cache.argmax));
-    x = bufs.y as Float32Array;
+    values.set(l.name, bufs.y as Float32Array);
   }
 }
 

@@ -1,12 +1,13 @@
 // Every layer's backward on every case of the shared table against central finite
-// differences of its own forward, in float64: dx, dW and db, every element.
+// differences of its own forward, in float64: dx (of each input, for add and concat), dW and
+// db, every element; then every case as a whole model, branches and joins included.
 // The objective is <layer(x), r> for a random r, so the analytic gradient is backward(dy = r).
 
 import { describe, expect, it } from 'vitest';
 import { CASES, caseInput, mulberry32, planCase, randomArray, randomLabels, randomParams } from './cases.ts';
-import { createReferenceModel, refBackward, refForward, softmaxCrossEntropy } from '../src/reference/index.ts';
+import { createReferenceModel, refBackward, refBackwardInputs, refForward, refForwardInputs, softmaxCrossEntropy } from '../src/reference/index.ts';
 import type { LayerPlan } from '../src/plan/types.ts';
-import { numel } from '../src/plan/types.ts';
+import { inputShapes, numel } from '../src/plan/types.ts';
 
 // every layer is linear or piecewise linear in each input, so a small step costs no
 // truncation error (only the loss is curved: O(H^2)); a small step also makes crossing a
@@ -49,21 +50,23 @@ function expectClose(what: string, got: ArrayLike<number>, want: ArrayLike<numbe
   expect(worstErr, worst < 0 ? what : `${what}[${worst}]: analytic ${got[worst]} vs numeric ${want[worst]}`).toBeLessThan(1e-6);
 }
 
+/** one layer's backward against finite differences of its forward: every input (add and concat read several), dW, db */
 function checkLayer(layer: LayerPlan, seed: number): void {
   const rng = mulberry32(seed);
   // continuous inputs even for 'ties' cases: finite differences need a differentiable point
-  const x = randomArray(numel(layer.inShape), rng);
+  const xs = inputShapes(layer).map((s) => randomArray(numel(s), rng));
   const params: { weight?: Float64Array; bias?: Float64Array } = {};
   if (layer.weightShape) params.weight = randomArray(numel(layer.weightShape), rng);
   if (layer.biasShape) params.bias = randomArray(numel(layer.biasShape), rng);
   const r = randomArray(numel(layer.outShape), rng);
 
-  const { y, cache } = refForward(layer, x, params);
+  const { y, cache } = refForwardInputs(layer, xs, params);
   expect(y.length).toBe(numel(layer.outShape));
-  const g = refBackward(layer, x, y, r, params, cache);
-  const objective = (): number => dot(refForward(layer, x, params).y, r);
+  const g = refBackwardInputs(layer, xs, y, r, params, cache);
+  const objective = (): number => dot(refForwardInputs(layer, xs, params).y, r);
 
-  expectClose('dx', g.dx, numericGrad(x, objective));
+  expect(g.dxs.length).toBe(xs.length);
+  xs.forEach((x, k) => expectClose(xs.length === 1 ? 'dx' : `dx${k}`, g.dxs[k], numericGrad(x, objective)));
   if (params.weight) {
     expect(g.gradWeight, 'gradWeight').toBeDefined();
     expectClose('dW', g.gradWeight!, numericGrad(params.weight, objective));
@@ -78,7 +81,7 @@ function checkLayer(layer: LayerPlan, seed: number): void {
   }
   // the gradient is not trivially zero (a backward returning zeros would pass nothing above
   // only if the forward were constant, which no layer is)
-  expect(g.dx.some((v) => v !== 0)).toBe(true);
+  for (const dx of g.dxs) expect(dx.some((v) => v !== 0)).toBe(true);
 }
 
 describe('reference backward = finite differences, per layer', () => {

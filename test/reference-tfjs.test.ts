@@ -1,6 +1,6 @@
 // A second, independent opinion on the forward semantics: every layer of every case of the
 // shared table against TensorFlow.js (CPU backend, float32), built from the plan's geometry
-// with tfjs's own ops. Finite differences only tie backward to forward; this ties forward to
+// with tfjs's own ops (add and concat included: tf.addN, tf.concat on the channel axis). Finite differences only tie backward to forward; this ties forward to
 // an outside implementation. tfjs has no groups, no dilation with stride, and no asymmetric
 // padding in one op, so those are spelled out here: per-group slices, kernels dilated with
 // zeros, explicit tf.pad, and conv_transpose as the full (uncropped) output then cropped.
@@ -9,9 +9,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { CASES, caseInput, mulberry32, planCase, randomArray } from './cases.ts';
-import { refForward } from '../src/reference/index.ts';
+import { refForwardInputs } from '../src/reference/index.ts';
 import type { ConvGeometry, LayerPlan, PoolGeometry } from '../src/plan/types.ts';
-import { numel } from '../src/plan/types.ts';
+import { inputShapes, numel } from '../src/plan/types.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -103,9 +103,18 @@ function tfPool(layer: LayerPlan & { geometry: PoolGeometry; countIncludePad: bo
   }
 }
 
-function tfForward(layer: LayerPlan, x: Float64Array, weight?: Float64Array, bias?: Float64Array): Float32Array {
+function tfForward(layer: LayerPlan, xs: readonly Float64Array[], weight?: Float64Array, bias?: Float64Array): Float32Array {
+  const x = xs[0];
   return tf.tidy(() => {
     switch (layer.type) {
+      case 'add':
+        return tf.addN(xs.map((v) => tf.tensor1d(Float32Array.from(v)))).dataSync() as Float32Array;
+      case 'concat': {
+        // [N, C_k, rest] joined on axis 1, as torch.cat(dim=1)
+        const rest = numel(layer.outShape.slice(2));
+        const parts = xs.map((v, k) => tf.tensor3d(Float32Array.from(v), [layer.outShape[0], layer.inShapes[k][1], rest]));
+        return tf.concat(parts, 1).dataSync() as Float32Array;
+      }
       case 'conv1d':
       case 'conv2d':
         return tfConv(layer.geometry, x, weight!, bias);
@@ -140,14 +149,13 @@ describe('reference forward = TensorFlow.js forward (float32), every layer of ev
       const plan = planCase(c);
       const rng = mulberry32(4242 + ci);
       plan.layers.forEach((layer, li) => {
-        // the first layer sees the case's own input ('ties' cases: small integers)
-        const x = li === 0 ? caseInput(c, plan, rng) : randomArray(numel(layer.inShape), rng);
-        // float32-representable values, so both sides start from the same numbers
-        const x32 = Float64Array.from(Float32Array.from(x));
+        // the first layer sees the case's own input ('ties' cases: small integers); float32-representable
+        // values, so both sides start from the same numbers
+        const xs = inputShapes(layer).map((s) => Float64Array.from(Float32Array.from(li === 0 ? caseInput(c, plan, rng) : randomArray(numel(s), rng))));
         const weight = layer.weightShape ? Float64Array.from(Float32Array.from(randomArray(numel(layer.weightShape), rng))) : undefined;
         const bias = layer.biasShape ? Float64Array.from(Float32Array.from(randomArray(numel(layer.biasShape), rng))) : undefined;
-        const want = tfForward(layer, x32, weight, bias);
-        const { y } = refForward(layer, x32, { weight, bias });
+        const want = tfForward(layer, xs, weight, bias);
+        const { y } = refForwardInputs(layer, xs, { weight, bias });
         expect(y.length, `${layer.name} output size`).toBe(want.length);
         for (let i = 0; i < y.length; i++) {
           if (Math.abs(y[i] - want[i]) > 1e-5 * (1 + Math.abs(want[i]))) {

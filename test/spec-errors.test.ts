@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConvgenError } from '../src/errors.ts';
 import { loadModelFile, parseModel, parseModelText } from '../src/spec/parse.ts';
+import { planModel } from '../src/plan/plan.ts';
 
 const base = { name: 'm', batch: 2, input: [1, 8, 8] };
 const withLayers = (...layers: unknown[]) => ({ ...base, layers });
 const conv = (extra: Record<string, unknown>) => withLayers({ type: 'conv2d', out_channels: 2, kernel: 3, ...extra });
+/** a named conv2d that keeps the size (8x8 -> 8x8 at padding 1) */
+const c = (name: string, extra: Record<string, unknown> = {}) => ({ type: 'conv2d', name, out_channels: 2, kernel: 3, padding: 1, ...extra });
 
 function errorOf(f: () => unknown): ConvgenError {
   try {
@@ -20,18 +23,18 @@ function errorOf(f: () => unknown): ConvgenError {
   throw new Error('expected a ConvgenError, but nothing was thrown');
 }
 
-const KEYS = '"type", "name", "torch_name", "in_channels", "out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "strategy"';
-const TYPES = '"conv1d", "conv2d", "conv_transpose2d", "relu", "maxpool1d", "maxpool2d", "global_maxpool", "avgpool2d", "global_avgpool", "flatten", "linear", "upsample_bilinear2d"';
+const KEYS = '"type", "name", "inputs", "torch_name", "in_channels", "out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "strategy"';
+const TYPES = '"conv1d", "conv2d", "conv_transpose2d", "relu", "maxpool1d", "maxpool2d", "global_maxpool", "avgpool2d", "global_avgpool", "flatten", "linear", "upsample_bilinear2d", "add", "concat"';
 const MODEL_KEYS = '"$schema", "name", "batch", "input", "layers", "loss"';
 const NAME_FIX = 'use ASCII letters, digits and _, not starting with a digit, for example';
 
 const cases: [string, unknown, string][] = [
   // unknown keys and layer types, with the nearest valid name
   ['typo in a key', conv({ kernal: 3 }), `layers[0].kernal: unknown key "kernal" in a conv2d layer; did you mean "kernel"? (a conv2d layer takes ${KEYS})`],
-  ['PyTorch kernel_size', withLayers({ type: 'maxpool2d', kernel_size: 2 }), 'layers[0].kernel_size: unknown key "kernel_size" in a maxpool2d layer; did you mean "kernel"? (a maxpool2d layer takes "type", "name", "kernel", "stride", "padding")'],
+  ['PyTorch kernel_size', withLayers({ type: 'maxpool2d', kernel_size: 2 }), 'layers[0].kernel_size: unknown key "kernel_size" in a maxpool2d layer; did you mean "kernel"? (a maxpool2d layer takes "type", "name", "inputs", "kernel", "stride", "padding")'],
   ['unknown key far from all', conv({ zzzzzzzz: 1 }), `layers[0].zzzzzzzz: unknown key "zzzzzzzz" in a conv2d layer; remove it; a conv2d layer takes ${KEYS}`],
   ['a key of another layer kind', conv({ output_padding: 1 }), `layers[0].output_padding: unknown key "output_padding" in a conv2d layer; remove it ("output_padding" belongs to conv_transpose2d); a conv2d layer takes ${KEYS}`],
-  ['a key of many layer kinds', withLayers({ type: 'avgpool2d', kernel: 2, dilation: 2 }), 'layers[0].dilation: unknown key "dilation" in an avgpool2d layer; remove it ("dilation" belongs to conv1d, conv2d, conv_transpose2d); an avgpool2d layer takes "type", "name", "kernel", "stride", "padding", "count_include_pad"'],
+  ['a key of many layer kinds', withLayers({ type: 'avgpool2d', kernel: 2, dilation: 2 }), 'layers[0].dilation: unknown key "dilation" in an avgpool2d layer; remove it ("dilation" belongs to conv1d, conv2d, conv_transpose2d); an avgpool2d layer takes "type", "name", "inputs", "kernel", "stride", "padding", "count_include_pad"'],
   ['unknown top-level key', { ...withLayers({ type: 'relu' }), bacth: 3 }, `bacth: unknown key "bacth" in the model; did you mean "batch"? (the model takes ${MODEL_KEYS})`],
   ['odd key is quoted in the path', { ...withLayers({ type: 'relu' }), 'a b"\u202e': 1 }, `["a b\\"\\u202e"]: unknown key "a b\\"\\u202e" in the model; remove it; the model takes ${MODEL_KEYS}`],
   ['unknown layer type', withLayers({ type: 'Conv2D' }), `layers[0].type: unknown layer type "Conv2D"; did you mean "conv2d"? the layer types are ${TYPES}`],
@@ -96,10 +99,23 @@ const cases: [string, unknown, string][] = [
   ['torch_name naming the tensor', conv({ torch_name: 'features.0.weight' }), 'layers[0].torch_name: "features.0.weight" is not a PyTorch module path: it ends in "weight" or "bias", which name the tensors, not the module (convgen appends .weight and .bias); write the module path as a PyTorch state_dict key starts, without the tensor name, for example "features.0" for features.0.weight'],
   ['empty torch_name', conv({ torch_name: '' }), 'layers[0].torch_name: "" is not a PyTorch module path: it is empty; write the module path as a PyTorch state_dict key starts, without the tensor name, for example "features.0" for features.0.weight'],
   ['torch_name not a string', conv({ torch_name: 0 }), 'layers[0].torch_name: must be a PyTorch module path ("features.0"), got 0; write a PyTorch module path ("features.0")'],
-  ['torch_name on a layer without parameters', withLayers({ type: 'relu', torch_name: 'features.1' }), 'layers[0].torch_name: unknown key "torch_name" in a relu layer; remove it ("torch_name" belongs to conv1d, conv2d, conv_transpose2d, ...); a relu layer takes "type", "name"'],
+  ['torch_name on a layer without parameters', withLayers({ type: 'relu', torch_name: 'features.1' }), 'layers[0].torch_name: unknown key "torch_name" in a relu layer; remove it ("torch_name" belongs to conv1d, conv2d, conv_transpose2d, ...); a relu layer takes "type", "name", "inputs"'],
   ['duplicate torch_name', withLayers({ type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'f.0' }, { type: 'relu' }, { type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'f.0' }), 'layers[2].torch_name: the torch_name "f.0" is already the PyTorch name of layers[0], so both layers\' tensors would be named "f.0.weight"; give each layer with parameters a unique torch_name'],
   ['torch_name equal to a layer name', withLayers({ type: 'conv2d', name: 'a', out_channels: 2, kernel: 3 }, { type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'a' }), 'layers[1].torch_name: the torch_name "a" is already the PyTorch name of layers[0] (its layer name), so both layers\' tensors would be named "a.weight"; give each layer with parameters a unique torch_name'],
   ['a layer name equal to a torch_name', withLayers({ type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'b' }, { type: 'conv2d', name: 'b', out_channels: 2, kernel: 3 }), 'layers[1]: the default torch_name "b" (the layer name) is already the PyTorch name of layers[0], so both layers\' tensors would be named "b.weight"; give each layer with parameters a unique torch_name'],
+  // graphs: what a layer reads (inputs), checked before any shape
+  ['unknown input, with a suggestion', withLayers(c('conv1'), c('conv2'), { type: 'add', inputs: ['conv1', 'Conv2'] }), 'layers[2].inputs[1]: no layer above it is named "Conv2"; did you mean "conv2"? name one of "input", "conv1", "conv2" (the layers above it; "input" is the model\'s input)'],
+  ['unknown input', withLayers(c('a'), { type: 'relu', inputs: ['zzz'] }), 'layers[1].inputs[0]: no layer above it is named "zzz"; name one of "input", "a" (the layers above it; "input" is the model\'s input)'],
+  ['forward reference', withLayers(c('a', { inputs: ['b'] }), c('b')), 'layers[0].inputs[0]: "b" is layers[1], below this layer: a layer reads only the model\'s input and the layers above it (a model is computed top to bottom, so it can have no cycles); move layers[1] above layers[0], or name one of "input"'],
+  ['reads itself', withLayers(c('a'), { type: 'relu', name: 'r', inputs: ['r'] }), 'layers[1].inputs[0]: "r" is this layer itself: a layer cannot read its own output; name a layer above it: "input", "a"'],
+  ['a layer named input', withLayers({ type: 'relu', name: 'input' }), 'layers[0].name: "input" is reserved: in a layer\'s "inputs" it names the model\'s input; give the layer another name, for example "input_1"'],
+  ['two inputs to a one-input layer', withLayers(c('a'), c('b', { inputs: ['input'] }), { type: 'relu', inputs: ['a', 'b'] }), 'layers[2].inputs: has 2 entries, but must have 1 [a layer name or "input"]; name the one layer relu reads (or "input"); to read several, join them with an add or a concat layer first and name that'],
+  ['no inputs', withLayers({ type: 'relu', inputs: [] }), 'layers[0].inputs: has 0 entries, but must have 1 [a layer name or "input"]; name the one layer relu reads (or "input"); to read several, join them with an add or a concat layer first and name that'],
+  ['inputs not a list', withLayers({ type: 'relu', inputs: 'input' }), 'layers[0].inputs: must be a list of 1 entry [a layer name or "input"], got "input" (a string); write a list of 1 entry [a layer name or "input"]'],
+  ['an add with one input', withLayers(c('a'), { type: 'add', inputs: ['a'] }), 'layers[1].inputs: has 1 entry, but must have at least 2 [a layer name or "input" each]; add needs two or more inputs: name another layer above it, or "input"'],
+  ['an add without inputs', withLayers(c('a'), { type: 'add' }), 'layers[1]: an add layer needs "inputs" (the layers whose outputs it sums, by name, in order ("input": the model\'s input); each must be above it in the file, and may appear more than once); add "inputs": a list of 2 to 1000 entries [a layer name or "input" each]'],
+  ['a concat with one input', withLayers(c('a'), { type: 'concat', inputs: ['a'] }), 'layers[1].inputs: has 1 entry, but must have at least 2 [a layer name or "input" each]; concat needs two or more inputs: name another layer above it, or "input"'],
+  ['an output never used', withLayers(c('a'), c('b', { inputs: ['input'] }), { type: 'relu' }), 'layers[0]: the output of layers[0] (conv2d "a") is never used: no later layer reads it (layers[1] names its own "inputs"), and only the last layer\'s output is the model\'s; name "a" in a later layer\'s "inputs" (an add or a concat joins branches), or remove the layer'],
 ];
 
 describe('model.json errors', () => {
@@ -109,9 +125,25 @@ describe('model.json errors', () => {
 
   it('reads only own keys: "__proto__" and "constructor" keys are unknown keys, not prototype lookups', () => {
     const json = '{"name":"m","batch":1,"input":[1,4],"layers":[{"type":"relu","constructor":1}]}';
-    expect(errorOf(() => parseModelText(json)).message).toBe('layers[0].constructor: unknown key "constructor" in a relu layer; remove it; a relu layer takes "type", "name"');
+    expect(errorOf(() => parseModelText(json)).message).toBe('layers[0].constructor: unknown key "constructor" in a relu layer; remove it; a relu layer takes "type", "name", "inputs"');
     const proto = '{"name":"m","batch":1,"input":[1,4],"layers":[{"type":"relu"}],"__proto__":{"loss":"x"}}';
     expect(errorOf(() => parseModelText(proto)).where).toBe('__proto__');
+  });
+});
+
+// graphs: shapes that do not join, found by the planner (the path names the layer and its inputs)
+const shapeCases: [string, unknown, string][] = [
+  ['add of two shapes', withLayers(c('a'), c('b', { inputs: ['input'], padding: 0 }), { type: 'add', inputs: ['a', 'b'] }), 'layers[2] (add "add2").inputs: add sums inputs of one shape, but "a" gives [2, 8, 8] and "b" gives [2, 6, 6] (per sample); make the branches agree (a 1x1 conv2d changes the channels, a stride or a pool the size), or join channels with concat'],
+  ['add of a layer and the input', withLayers(c('a'), { type: 'add', inputs: ['a', 'input'] }), 'layers[1] (add "add1").inputs: add sums inputs of one shape, but "a" gives [2, 8, 8] and the model\'s input gives [1, 8, 8] (per sample); make the branches agree (a 1x1 conv2d changes the channels, a stride or a pool the size), or join channels with concat'],
+  ['concat of two sizes', withLayers(c('a'), c('b', { inputs: ['input'], padding: 0 }), { type: 'concat', inputs: ['a', 'b'] }), 'layers[2] (concat "concat2").inputs: concat joins along the channels (dim 1, as torch.cat(dim=1)), so every other dimension must agree, but "a" gives [2, 8, 8] and "b" gives [2, 6, 6] (per sample); make the spatial sizes agree (pool, stride or upsample a branch), or flatten the inputs first'],
+  ['in_channels against what the layer reads', withLayers(c('a'), c('b', { inputs: ['input'], in_channels: 2 }), { type: 'add', inputs: ['a', 'b'] }), 'layers[1] (conv2d "b").in_channels: in_channels is 2, but the model\'s input gives 1 channels; set "in_channels": 1 or remove the key (it is inferred)'],
+  ['in_features against what the layer reads', withLayers(c('a'), { type: 'flatten', name: 'f' }, { type: 'linear', in_features: 64, out_features: 2 }), 'layers[2] (linear "linear2").in_features: in_features is 64, but "f" gives 128 features; set "in_features": 128 or remove the key (it is inferred)'],
+  ['concat of two ranks', withLayers(c('a'), { type: 'flatten', name: 'f' }, { type: 'concat', inputs: ['a', 'f'] }), 'layers[2] (concat "concat2").inputs: concat joins inputs of one rank along the channels, but "a" gives [2, 8, 8] and "f" gives [128] (per sample); flatten every input or none of them'],
+];
+
+describe('graph shape errors (planner)', () => {
+  it.each(shapeCases)('%s', (_, input, message) => {
+    expect(errorOf(() => planModel(parseModel(input))).message).toBe(message);
   });
 });
 

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { LAYER_TYPES } from '../src/spec/types.ts';
 import { LAYER_VARIANTS, MODEL, type Field, type Node } from '../src/spec/schema.ts';
 
-export const EXAMPLES = ['seed', 'lenet', 'vgg', 'decoder', 'signal1d'];
+export const EXAMPLES = ['seed', 'lenet', 'vgg', 'decoder', 'signal1d', 'seed_branches'];
 export const exampleText = (name: string): string => readFileSync(new URL(`../examples/${name}.json`, import.meta.url), 'utf8');
 
 type J = unknown;
@@ -132,6 +132,7 @@ export function arbitraryFor(node: Node): fc.Arbitrary<J> {
     case 'enum':
       return fc.constantFrom(...node.values);
     case 'name':
+    case 'layerName':
       return fc.constantFrom('a', 'Net_2', 'conv_x');
     case 'torchName':
       return fc.constantFrom('features.0', 'classifier.2', 'layer1.0.conv1', 'fc');
@@ -144,8 +145,13 @@ export function arbitraryFor(node: Node): fc.Arbitrary<J> {
     case 'object':
       return objectFor(node.fields);
     case 'layer':
-      // names and torch names must be unique across layers: leave them to their defaults
-      return fc.oneof(...node.variants.map((v) => objectFor(v.fields.filter((f) => f.key !== 'name' && f.key !== 'torch_name')).map((o) => ({ type: v.type, ...(o as object) }))));
+      // names and torch names must be unique across layers, and inputs must name layers above:
+      // leave them to their defaults (a chain), and leave out add and concat, which need inputs
+      return fc.oneof(
+        ...node.variants
+          .filter((v) => v.type !== 'add' && v.type !== 'concat')
+          .map((v) => objectFor(v.fields.filter((f) => f.key !== 'name' && f.key !== 'torch_name' && f.key !== 'inputs')).map((o) => ({ type: v.type, ...(o as object) }))),
+      );
   }
 }
 

@@ -18,7 +18,7 @@
 // scratch. Nothing is allocated per call: forward() returns the model's own output buffer
 // (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
 
-import { convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols } from './layers/up1.ts';
+import { convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols } from './layers/up1.ts';
 import { relu_8x8x8_fwd, relu_8x8x8_dx } from './layers/relu1.ts';
 import { convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols } from './layers/up2.ts';
 import { relu_4x16x16_fwd, relu_4x16x16_dx } from './layers/relu3.ts';
@@ -28,7 +28,7 @@ import { sgd_2451 } from './train.ts';
 import { checkF32, checkNonNegative, checkScalar, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
 import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
 
-export { convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451 };
+export { convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451 };
 export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
@@ -70,6 +70,7 @@ export const plan = {
       },
       "inShape": [4, 16, 4, 4],
       "index": 0,
+      "inputs": ["input"],
       "kernels": ["forward", "gradInput", "gradWeight"],
       "name": "up1",
       "outShape": [4, 8, 8, 8],
@@ -92,6 +93,7 @@ export const plan = {
       },
       "inShape": [4, 8, 8, 8],
       "index": 1,
+      "inputs": ["up1"],
       "kernels": ["forward", "gradInput"],
       "name": "relu1",
       "outShape": [4, 8, 8, 8],
@@ -133,6 +135,7 @@ export const plan = {
       },
       "inShape": [4, 8, 8, 8],
       "index": 2,
+      "inputs": ["relu1"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "up2",
       "outShape": [4, 4, 16, 16],
@@ -155,6 +158,7 @@ export const plan = {
       },
       "inShape": [4, 4, 16, 16],
       "index": 3,
+      "inputs": ["up2"],
       "kernels": ["forward", "gradInput"],
       "name": "relu3",
       "outShape": [4, 4, 16, 16],
@@ -176,6 +180,7 @@ export const plan = {
       "inShape": [4, 4, 16, 16],
       "inW": 16,
       "index": 4,
+      "inputs": ["relu3"],
       "kernels": ["forward", "gradInput"],
       "name": "resize",
       "outShape": [4, 4, 32, 32],
@@ -217,6 +222,7 @@ export const plan = {
       },
       "inShape": [4, 4, 32, 32],
       "index": 5,
+      "inputs": ["resize"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "to_rgb",
       "outShape": [4, 3, 32, 32],
@@ -345,7 +351,7 @@ export function createModel(options: ModelOptions = {}): Model {
     checkF32('dcgan_decoder.forward', 'x', x, 1024, '[4x16x4x4]');
     a0.set(x);
     // up1: conv_transpose2d [4x16x4x4] -> [4x8x8x8]
-    convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(a0, w_up1, a1);
+    convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols(a0, w_up1, a1);
     // relu1: relu [4x8x8x8] -> [4x8x8x8]
     relu_8x8x8_fwd(a1, a2);
     // up2: conv_transpose2d [4x8x8x8] -> [4x4x16x16]

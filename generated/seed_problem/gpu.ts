@@ -166,7 +166,7 @@ const MODEL = {
           "size": 72
         }
       ],
-      "kernel": "conv3x3_1x4x4_to_2_dw_splitk"
+      "kernel": "conv3x3_1x4x4_to_2_nobias_dw_splitk"
     },
     {
       "bind": [
@@ -302,7 +302,7 @@ const MODEL = {
           "size": 32
         }
       ],
-      "kernel": "conv3x3_1x4x4_to_2_fwd_gpu"
+      "kernel": "conv3x3_1x4x4_to_2_nobias_fwd_gpu"
     },
     {
       "bind": [
@@ -368,7 +368,29 @@ const MODEL = {
     "output": "a5"
   },
   "kernels": {
-    "conv3x3_1x4x4_to_2_dw_splitk": {
+    "conv3x3_1x4x4_to_2_dx_gpu": {
+      "bindings": [
+        {
+          "bytes": 32,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 72,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 64,
+          "type": "storage"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [1, 1, 1]
+        }
+      ]
+    },
+    "conv3x3_1x4x4_to_2_nobias_dw_splitk": {
       "bindings": [
         {
           "bytes": 64,
@@ -398,29 +420,7 @@ const MODEL = {
         }
       ]
     },
-    "conv3x3_1x4x4_to_2_dx_gpu": {
-      "bindings": [
-        {
-          "bytes": 32,
-          "type": "read-only-storage"
-        },
-        {
-          "bytes": 72,
-          "type": "read-only-storage"
-        },
-        {
-          "bytes": 64,
-          "type": "storage"
-        }
-      ],
-      "entries": [
-        {
-          "name": "main",
-          "workgroups": [1, 1, 1]
-        }
-      ]
-    },
-    "conv3x3_1x4x4_to_2_fwd_gpu": {
+    "conv3x3_1x4x4_to_2_nobias_fwd_gpu": {
       "bindings": [
         {
           "bytes": 64,
@@ -821,16 +821,16 @@ const MODEL = {
           "size": 72
         }
       ],
-      "kernel": "conv3x3_1x4x4_to_2_dw_splitk"
+      "kernel": "conv3x3_1x4x4_to_2_nobias_dw_splitk"
     }
   ]
 } as const;
 
 /** the WGSL of every kernel (the same text as wgsl/<kernel>.wgsl) */
 const SHADERS: Record<string, string> = {
-  "conv3x3_1x4x4_to_2_dw_splitk": "// conv2d [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics)\n// kernel conv3x3_1x4x4_to_2_dw_splitk: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 8>;\n@group(0) @binding(2) var<storage, read_write> partial: array<f32, 18>;\n@group(0) @binding(3) var<storage, read_write> dw: array<f32, 18>;\n\n// dispatch 1 of 2: q=1 x co=2 x ci=1 x kh=3; 1x1x1 workgroups of 8\n@compute @workgroup_size(8)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 8u + _lid;\n  if (_lin >= 6u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let q: i32 = 0;\n  let co: i32 = _i / 3;\n  let ci: i32 = 0;\n  let kh: i32 = (_i) % 3;\n  let n0: i32 = q;\n  let pb: i32 = (q * 2 + co) * 9 + (ci * 3 + kh) * 3;\n  // pass 1: 1 chunks of 1 sample(s) x 2 row(s) x 2 columns, one invocation per (chunk, co, ci, kh)\n  var a0: f32 = 0f;\n  var a1: f32 = 0f;\n  var a2: f32 = 0f;\n  for (var ohh: i32 = 0; ohh < 2; ohh++) {\n    let oh: i32 = ohh;\n    let dyb: i32 = (n0 * 2 + co) * 4;\n    let ih: i32 = oh + kh;\n    let xb: i32 = ((n0 + ci) * 4 + ih) * 4;\n    for (var ow: i32 = 0; ow < 2; ow++) {\n      let d: f32 = dy[dyb + oh * 2 + ow];\n      a0 += d * x[xb + ow];\n      a1 += d * x[xb + ow + 1];\n      a2 += d * x[xb + ow + 2];\n    }\n  }\n  partial[pb] = a0;\n  partial[pb + 1] = a1;\n  partial[pb + 2] = a2;\n}\n\n// dispatch 2 of 2: co=2 x j=9; 1x1x1 workgroups of 32\n@compute @workgroup_size(32)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 32u + _lid;\n  if (_lin >= 18u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let co: i32 = _i / 9;\n  let j: i32 = (_i) % 9;\n  // pass 2: the 1 partials of each weight, summed in order\n  var s: f32 = 0f;\n  for (var q: i32 = 0; q < 1; q++) {\n    s += partial[(q * 2 + co) * 9 + j];\n  }\n  dw[co * 9 + j] = s;\n}\n",
   "conv3x3_1x4x4_to_2_dx_gpu": "// conv2d [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradInput, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps); one dispatch per stride phase\n// kernel conv3x3_1x4x4_to_2_dx_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 8>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 18>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 16>;\n\n// dispatch 1 of 1: n=1 x ob=1 x th=4 x tw=4; 1x1x1 workgroups of 16\n@compute @workgroup_size(16)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 16u + _lid;\n  if (_lin >= 16u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = 0;\n  let ob: i32 = 0;\n  let th: i32 = _i / 4;\n  let tw: i32 = (_i) % 4;\n  let o0: i32 = ob;\n  let yb: i32 = (n + o0) * 16 + (th * 4 + tw);\n  var acc0: f32 = 0f;\n  for (var r: i32 = 0; r < 2; r++) {\n    let xb: i32 = (n * 2 + r) * 4;\n    let wb: i32 = o0 * 9 + r * 9;\n    if (th < 2) {\n      let ih0: i32 = th;\n      if (tw < 2) {\n        let xv0_0: f32 = dy[xb + (ih0 * 2 + tw)];\n        acc0 += w[wb] * xv0_0;\n      }\n      if (tw >= 1 && tw < 3) {\n        let xv0_1: f32 = dy[xb + (ih0 * 2 + tw) - 1];\n        acc0 += w[wb + 1] * xv0_1;\n      }\n      if (tw >= 2) {\n        let xv0_2: f32 = dy[xb + (ih0 * 2 + tw) - 2];\n        acc0 += w[wb + 2] * xv0_2;\n      }\n    }\n    if (th >= 1 && th < 3) {\n      let ih1: i32 = th - 1;\n      if (tw < 2) {\n        let xv1_0: f32 = dy[xb + (ih1 * 2 + tw)];\n        acc0 += w[wb + 3] * xv1_0;\n      }\n      if (tw >= 1 && tw < 3) {\n        let xv1_1: f32 = dy[xb + (ih1 * 2 + tw) - 1];\n        acc0 += w[wb + 4] * xv1_1;\n      }\n      if (tw >= 2) {\n        let xv1_2: f32 = dy[xb + (ih1 * 2 + tw) - 2];\n        acc0 += w[wb + 5] * xv1_2;\n      }\n    }\n    if (th >= 2) {\n      let ih2: i32 = th - 2;\n      if (tw < 2) {\n        let xv2_0: f32 = dy[xb + (ih2 * 2 + tw)];\n        acc0 += w[wb + 6] * xv2_0;\n      }\n      if (tw >= 1 && tw < 3) {\n        let xv2_1: f32 = dy[xb + (ih2 * 2 + tw) - 1];\n        acc0 += w[wb + 7] * xv2_1;\n      }\n      if (tw >= 2) {\n        let xv2_2: f32 = dy[xb + (ih2 * 2 + tw) - 2];\n        acc0 += w[wb + 8] * xv2_2;\n      }\n    }\n  }\n  dx[yb] = acc0;\n}\n",
-  "conv3x3_1x4x4_to_2_fwd_gpu": "// conv2d [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)\n// kernel conv3x3_1x4x4_to_2_fwd_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 18>;\n@group(0) @binding(2) var<storage, read_write> y: array<f32, 8>;\n\n// dispatch 1 of 1: n=1 x ob=1 x th=2 x tw=2; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = 0;\n  let ob: i32 = 0;\n  let th: i32 = _i / 2;\n  let tw: i32 = (_i) % 2;\n  let o0: i32 = ob * 2;\n  let yb: i32 = (n * 2 + o0) * 4 + (th * 2 + tw);\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  for (var r: i32 = 0; r < 1; r++) {\n    let xb: i32 = (n + r) * 16;\n    let wb: i32 = o0 * 9 + r * 9;\n    let ih0: i32 = th;\n    let xv0_0: f32 = x[xb + (ih0 * 4 + tw)];\n    acc0 += w[wb] * xv0_0;\n    acc1 += w[wb + 9] * xv0_0;\n    let xv0_1: f32 = x[xb + (ih0 * 4 + tw) + 1];\n    acc0 += w[wb + 1] * xv0_1;\n    acc1 += w[wb + 10] * xv0_1;\n    let xv0_2: f32 = x[xb + (ih0 * 4 + tw) + 2];\n    acc0 += w[wb + 2] * xv0_2;\n    acc1 += w[wb + 11] * xv0_2;\n    let ih1: i32 = th + 1;\n    let xv1_0: f32 = x[xb + (ih1 * 4 + tw)];\n    acc0 += w[wb + 3] * xv1_0;\n    acc1 += w[wb + 12] * xv1_0;\n    let xv1_1: f32 = x[xb + (ih1 * 4 + tw) + 1];\n    acc0 += w[wb + 4] * xv1_1;\n    acc1 += w[wb + 13] * xv1_1;\n    let xv1_2: f32 = x[xb + (ih1 * 4 + tw) + 2];\n    acc0 += w[wb + 5] * xv1_2;\n    acc1 += w[wb + 14] * xv1_2;\n    let ih2: i32 = th + 2;\n    let xv2_0: f32 = x[xb + (ih2 * 4 + tw)];\n    acc0 += w[wb + 6] * xv2_0;\n    acc1 += w[wb + 15] * xv2_0;\n    let xv2_1: f32 = x[xb + (ih2 * 4 + tw) + 1];\n    acc0 += w[wb + 7] * xv2_1;\n    acc1 += w[wb + 16] * xv2_1;\n    let xv2_2: f32 = x[xb + (ih2 * 4 + tw) + 2];\n    acc0 += w[wb + 8] * xv2_2;\n    acc1 += w[wb + 17] * xv2_2;\n  }\n  y[yb] = acc0;\n  y[yb + 4] = acc1;\n}\n",
+  "conv3x3_1x4x4_to_2_nobias_dw_splitk": "// conv2d [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics)\n// kernel conv3x3_1x4x4_to_2_nobias_dw_splitk: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 8>;\n@group(0) @binding(2) var<storage, read_write> partial: array<f32, 18>;\n@group(0) @binding(3) var<storage, read_write> dw: array<f32, 18>;\n\n// dispatch 1 of 2: q=1 x co=2 x ci=1 x kh=3; 1x1x1 workgroups of 8\n@compute @workgroup_size(8)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 8u + _lid;\n  if (_lin >= 6u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let q: i32 = 0;\n  let co: i32 = _i / 3;\n  let ci: i32 = 0;\n  let kh: i32 = (_i) % 3;\n  let n0: i32 = q;\n  let pb: i32 = (q * 2 + co) * 9 + (ci * 3 + kh) * 3;\n  // pass 1: 1 chunks of 1 sample(s) x 2 row(s) x 2 columns, one invocation per (chunk, co, ci, kh)\n  var a0: f32 = 0f;\n  var a1: f32 = 0f;\n  var a2: f32 = 0f;\n  for (var ohh: i32 = 0; ohh < 2; ohh++) {\n    let oh: i32 = ohh;\n    let dyb: i32 = (n0 * 2 + co) * 4;\n    let ih: i32 = oh + kh;\n    let xb: i32 = ((n0 + ci) * 4 + ih) * 4;\n    for (var ow: i32 = 0; ow < 2; ow++) {\n      let d: f32 = dy[dyb + oh * 2 + ow];\n      a0 += d * x[xb + ow];\n      a1 += d * x[xb + ow + 1];\n      a2 += d * x[xb + ow + 2];\n    }\n  }\n  partial[pb] = a0;\n  partial[pb + 1] = a1;\n  partial[pb + 2] = a2;\n}\n\n// dispatch 2 of 2: co=2 x j=9; 1x1x1 workgroups of 32\n@compute @workgroup_size(32)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 32u + _lid;\n  if (_lin >= 18u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let co: i32 = _i / 9;\n  let j: i32 = (_i) % 9;\n  // pass 2: the 1 partials of each weight, summed in order\n  var s: f32 = 0f;\n  for (var q: i32 = 0; q < 1; q++) {\n    s += partial[(q * 2 + co) * 9 + j];\n  }\n  dw[co * 9 + j] = s;\n}\n",
+  "conv3x3_1x4x4_to_2_nobias_fwd_gpu": "// conv2d [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)\n// kernel conv3x3_1x4x4_to_2_nobias_fwd_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 18>;\n@group(0) @binding(2) var<storage, read_write> y: array<f32, 8>;\n\n// dispatch 1 of 1: n=1 x ob=1 x th=2 x tw=2; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = 0;\n  let ob: i32 = 0;\n  let th: i32 = _i / 2;\n  let tw: i32 = (_i) % 2;\n  let o0: i32 = ob * 2;\n  let yb: i32 = (n * 2 + o0) * 4 + (th * 2 + tw);\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  for (var r: i32 = 0; r < 1; r++) {\n    let xb: i32 = (n + r) * 16;\n    let wb: i32 = o0 * 9 + r * 9;\n    let ih0: i32 = th;\n    let xv0_0: f32 = x[xb + (ih0 * 4 + tw)];\n    acc0 += w[wb] * xv0_0;\n    acc1 += w[wb + 9] * xv0_0;\n    let xv0_1: f32 = x[xb + (ih0 * 4 + tw) + 1];\n    acc0 += w[wb + 1] * xv0_1;\n    acc1 += w[wb + 10] * xv0_1;\n    let xv0_2: f32 = x[xb + (ih0 * 4 + tw) + 2];\n    acc0 += w[wb + 2] * xv0_2;\n    acc1 += w[wb + 11] * xv0_2;\n    let ih1: i32 = th + 1;\n    let xv1_0: f32 = x[xb + (ih1 * 4 + tw)];\n    acc0 += w[wb + 3] * xv1_0;\n    acc1 += w[wb + 12] * xv1_0;\n    let xv1_1: f32 = x[xb + (ih1 * 4 + tw) + 1];\n    acc0 += w[wb + 4] * xv1_1;\n    acc1 += w[wb + 13] * xv1_1;\n    let xv1_2: f32 = x[xb + (ih1 * 4 + tw) + 2];\n    acc0 += w[wb + 5] * xv1_2;\n    acc1 += w[wb + 14] * xv1_2;\n    let ih2: i32 = th + 2;\n    let xv2_0: f32 = x[xb + (ih2 * 4 + tw)];\n    acc0 += w[wb + 6] * xv2_0;\n    acc1 += w[wb + 15] * xv2_0;\n    let xv2_1: f32 = x[xb + (ih2 * 4 + tw) + 1];\n    acc0 += w[wb + 7] * xv2_1;\n    acc1 += w[wb + 16] * xv2_1;\n    let xv2_2: f32 = x[xb + (ih2 * 4 + tw) + 2];\n    acc0 += w[wb + 8] * xv2_2;\n    acc1 += w[wb + 17] * xv2_2;\n  }\n  y[yb] = acc0;\n  y[yb + 4] = acc1;\n}\n",
   "linear_2_to_2_nobias_dw": "// linear [1, 2] -> [1, 2] (no bias)\n// dW = dyᵀ · x\n// kernel linear_2_to_2_nobias_dw: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 2>;\n@group(0) @binding(1) var<storage, read> x: array<f32, 2>;\n@group(0) @binding(2) var<storage, read_write> dw: array<f32, 4>;\n\n// dispatch 1 of 1: mb=1 x nb=1; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 1u + _lid;\n  if (_lin >= 1u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let mb: i32 = 0;\n  let nb: i32 = 0;\n  let m0: i32 = mb * 2;\n  let n0: i32 = nb * 2;\n  let ai0: i32 = m0;\n  let bi0: i32 = n0;\n  var acc0_00: f32 = 0f;\n  var acc0_01: f32 = 0f;\n  var acc0_10: f32 = 0f;\n  var acc0_11: f32 = 0f;\n  for (var k0: i32 = 0; k0 < 1; k0++) {\n    let a0: f32 = dy[ai0 + k0 * 2];\n    let a1: f32 = dy[ai0 + k0 * 2 + 1];\n    let b0: f32 = x[bi0 + k0 * 2];\n    acc0_00 += a0 * b0;\n    acc0_10 += a1 * b0;\n    let b1: f32 = x[bi0 + k0 * 2 + 1];\n    acc0_01 += a0 * b1;\n    acc0_11 += a1 * b1;\n  }\n  dw[m0 * 2 + n0] = acc0_00;\n  dw[m0 * 2 + n0 + 1] = acc0_01;\n  dw[m0 * 2 + n0 + 2] = acc0_10;\n  dw[m0 * 2 + n0 + 3] = acc0_11;\n}\n",
   "linear_2_to_2_nobias_dx": "// linear [1, 2] -> [1, 2] (no bias)\n// dx = dy · W\n// kernel linear_2_to_2_nobias_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 2>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 4>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 2>;\n\n// dispatch 1 of 1: mb=1 x nb=1; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 1u + _lid;\n  if (_lin >= 1u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let mb: i32 = 0;\n  let nb: i32 = 0;\n  let m0: i32 = mb;\n  let n0: i32 = nb * 2;\n  let ai0: i32 = m0 * 2;\n  let bi0: i32 = n0;\n  var acc0_00: f32 = 0f;\n  var acc0_01: f32 = 0f;\n  for (var k0: i32 = 0; k0 < 2; k0++) {\n    let a0: f32 = dy[ai0 + k0];\n    let b0: f32 = w[bi0 + k0 * 2];\n    acc0_00 += a0 * b0;\n    let b1: f32 = w[bi0 + k0 * 2 + 1];\n    acc0_01 += a0 * b1;\n  }\n  dx[m0 * 2 + n0] = acc0_00;\n  dx[m0 * 2 + n0 + 1] = acc0_01;\n}\n",
   "linear_2_to_2_nobias_fwd": "// linear [1, 2] -> [1, 2] (no bias)\n// y = x · Wᵀ + b\n// kernel linear_2_to_2_nobias_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 4>;\n@group(0) @binding(2) var<storage, read_write> y: array<f32, 2>;\n\n// dispatch 1 of 1: mb=1 x nb=1; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 1u + _lid;\n  if (_lin >= 1u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let mb: i32 = 0;\n  let nb: i32 = 0;\n  let m0: i32 = mb;\n  let n0: i32 = nb * 2;\n  let ai0: i32 = m0 * 2;\n  let bi0: i32 = n0 * 2;\n  var acc0_00: f32 = 0f;\n  var acc0_01: f32 = 0f;\n  for (var k0: i32 = 0; k0 < 2; k0++) {\n    let a0: f32 = x[ai0 + k0];\n    let b0: f32 = w[bi0 + k0];\n    acc0_00 += a0 * b0;\n    let b1: f32 = w[bi0 + k0 + 2];\n    acc0_01 += a0 * b1;\n  }\n  y[m0 * 2 + n0] = acc0_00;\n  y[m0 * 2 + n0 + 1] = acc0_01;\n}\n",

@@ -17,7 +17,7 @@
 // scratch. Nothing is allocated per call: forward() returns the model's own output buffer
 // (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
 
-import { conv3x3_1x4x4_to_2_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols } from './layers/conv.ts';
+import { conv3x3_1x4x4_to_2_nobias_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols } from './layers/conv.ts';
 import { relu_2x2x2_fwd, relu_2x2x2_dx } from './layers/relu1.ts';
 import { maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx } from './layers/maxpool2d2.ts';
 import { linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx } from './layers/fc.ts';
@@ -25,7 +25,7 @@ import { softmax_xent_1x2, sgd_22 } from './train.ts';
 import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
 import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
 
-export { conv3x3_1x4x4_to_2_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols, relu_2x2x2_fwd, relu_2x2x2_dx, maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx, linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx, softmax_xent_1x2, sgd_22 };
+export { conv3x3_1x4x4_to_2_nobias_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols, relu_2x2x2_fwd, relu_2x2x2_dx, maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx, linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx, softmax_xent_1x2, sgd_22 };
 export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
@@ -65,6 +65,7 @@ export const plan = {
       },
       "inShape": [1, 1, 4, 4],
       "index": 0,
+      "inputs": ["input"],
       "kernels": ["forward", "gradInput", "gradWeight"],
       "name": "conv",
       "outShape": [1, 2, 2, 2],
@@ -87,6 +88,7 @@ export const plan = {
       },
       "inShape": [1, 2, 2, 2],
       "index": 1,
+      "inputs": ["conv"],
       "kernels": ["forward", "gradInput"],
       "name": "relu1",
       "outShape": [1, 2, 2, 2],
@@ -119,6 +121,7 @@ export const plan = {
       },
       "inShape": [1, 2, 2, 2],
       "index": 2,
+      "inputs": ["relu1"],
       "kernels": ["forward", "gradInput"],
       "name": "maxpool2d2",
       "outShape": [1, 2, 1, 1],
@@ -136,6 +139,7 @@ export const plan = {
       },
       "inShape": [1, 2, 1, 1],
       "index": 3,
+      "inputs": ["maxpool2d2"],
       "kernels": [],
       "name": "flatten3",
       "outShape": [1, 2],
@@ -155,6 +159,7 @@ export const plan = {
       "inFeatures": 2,
       "inShape": [1, 2],
       "index": 4,
+      "inputs": ["flatten3"],
       "kernels": ["forward", "gradInput", "gradWeight"],
       "name": "fc",
       "outFeatures": 2,
@@ -267,7 +272,7 @@ export function createModel(options: ModelOptions = {}): Model {
     checkF32('seed_problem.forward', 'x', x, 16, '[1x1x4x4]');
     a0.set(x);
     // conv: conv2d [1x1x4x4] -> [1x2x2x2]
-    conv3x3_1x4x4_to_2_fwd_direct_cols(a0, w_conv, a1);
+    conv3x3_1x4x4_to_2_nobias_fwd_direct_cols(a0, w_conv, a1);
     // relu1: relu [1x2x2x2] -> [1x2x2x2]
     relu_2x2x2_fwd(a1, a2);
     // maxpool2d2: maxpool2d [1x2x2x2] -> [1x2x1x1]

@@ -4,18 +4,19 @@
 // `convgen check --target wgsl` prints the rows; test/wgsl-kernels.test.ts asserts them.
 
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
-import { numel } from '../plan/types.ts';
+import { inputShapes, numel } from '../plan/types.ts';
 import type { KernelCall, LayerProgram } from '../kernels/types.ts';
 import { lowerSoftmaxCrossEntropy } from '../kernels/loss.ts';
 import { lowerKernel } from '../ir/passes.ts';
 import { renderKernelWgsl } from '../render/wgsl.ts';
-import { refBackward, refForward, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
+import { refBackwardInputs, refForwardInputs, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
+import { gradInputArg, inputArg } from '../kernels/types.ts';
 import { ROLE_TAG } from '../kernels/names.ts';
-import { compare, kernelTolerance, reductionLength, uniform, type CheckRow, type Comparison } from './ts.ts';
+import { compare, kernelTolerance, outputRole, reductionLength, uniform, type CheckRow, type Comparison } from './ts.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { download, prepareCall, pumped, runWgslKernel, upload, type HostArray } from '../gpu/run-kernel.ts';
 
-/** one output of a layer (y, dx, gradWeight, gradBias) against the reference */
+/** one output of a layer (y, dx or dx0, dx1, ..., gradWeight, gradBias) against the reference */
 export interface WgslOutput {
   readonly out: string;
   /** the kernels that write it, in run order */
@@ -35,13 +36,13 @@ export interface WgslLayerRun {
  */
 export async function runLayerWgsl(device: GPUDevice, l: LayerPlan, prog: LayerProgram, rng: () => number, limits: GpuLimits = DEFAULT_LIMITS): Promise<WgslLayerRun> {
   const fanIn = l.weightShape ? numel(l.weightShape) / l.weightShape[0] : 1;
-  // drawn in checkLayer's order (x, dy, weight, bias): both targets see the same data
-  const host: Record<string, HostArray> = {
-    x: uniform(numel(l.inShape), rng),
-    dy: uniform(numel(l.outShape), rng),
-    y: new Float32Array(numel(l.outShape)).fill(NaN),
-    dx: new Float32Array(numel(l.inShape)).fill(NaN),
-  };
+  // drawn in checkLayer's order (x, or x0, x1, ...; dy, weight, bias): both targets see the same data
+  const shapes = inputShapes(l);
+  const host: Record<string, HostArray> = {};
+  shapes.forEach((sh, k) => (host[inputArg(k, shapes.length)] = uniform(numel(sh), rng)));
+  host.dy = uniform(numel(l.outShape), rng);
+  host.y = new Float32Array(numel(l.outShape)).fill(NaN);
+  shapes.forEach((sh, k) => (host[gradInputArg(k, shapes.length)] = new Float32Array(numel(sh)).fill(NaN)));
   const params: RefParams = {};
   if (l.weightShape) {
     host.weight = params.weight = uniform(numel(l.weightShape), rng, 1 / Math.sqrt(fanIn));
@@ -56,9 +57,12 @@ export async function runLayerWgsl(device: GPUDevice, l: LayerPlan, prog: LayerP
   const gpu: Record<string, GPUBuffer> = {};
   for (const [k, a] of Object.entries(host)) gpu[k] = upload(device, a);
 
-  const fwd = refForward(l, host.x as Float32Array, params);
-  const bwd = refBackward(l, host.x as Float32Array, fwd.y, host.dy as Float32Array, params, fwd.cache);
-  const want: Record<string, ArrayLike<number> | undefined> = { y: fwd.y, dx: bwd.dx, gradWeight: bwd.gradWeight, gradBias: bwd.gradBias };
+  const xs = shapes.map((_, k) => host[inputArg(k, shapes.length)] as Float32Array);
+  const fwd = refForwardInputs(l, xs, params);
+  const bwd = refBackwardInputs(l, xs, fwd.y, host.dy as Float32Array, params, fwd.cache);
+  const want: Record<string, ArrayLike<number> | undefined> = { y: fwd.y, gradWeight: bwd.gradWeight, gradBias: bwd.gradBias };
+  // add hands dy to its inputs (the model binds them): no kernel writes its dx, nothing to compare
+  if (!prog.passGrad) bwd.dxs.forEach((dx, k) => (want[gradInputArg(k, shapes.length)] = dx));
 
   try {
     device.pushErrorScope('validation');
@@ -88,7 +92,7 @@ export async function runLayerWgsl(device: GPUDevice, l: LayerPlan, prog: LayerP
       const kernels = writers.get(name);
       if (!kernels) throw new Error(`check: ${l.name}: no WGSL kernel writes ${name}, which the reference produces`);
       const got = await download(device, gpu[name], ref.length, Float32Array);
-      outputs.push({ out: name, kernels, result: compare(got, ref, kernelTolerance(reductionLength(l, name as 'y'))) });
+      outputs.push({ out: name, kernels, result: compare(got, ref, kernelTolerance(reductionLength(l, outputRole(name)))) });
     }
     return { calls, outputs };
   } finally {

@@ -20,11 +20,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
-import { numel } from '../plan/types.ts';
+import { inputShapes, numel } from '../plan/types.ts';
 import type { LayerProgram } from '../kernels/types.ts';
 import { lowerLayer } from '../kernels/index.ts';
 import { compileKernelTs } from '../render/ts.ts';
-import { createReferenceModel, refBackward, refForward, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
+import { createReferenceModel, refBackwardInputs, refForwardInputs, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
+import { gradInputArg, inputArg } from '../kernels/types.ts';
 import { lowerSoftmaxCrossEntropy } from '../kernels/loss.ts';
 import { emitModel } from '../emit/index.ts';
 import { writeOutputAtomic } from '../emit/write.ts';
@@ -56,7 +57,10 @@ export function reductionLength(l: LayerPlan, out: 'y' | 'dx' | 'gradWeight' | '
       return out === 'y' ? 4 : 4 * l.scaleH * l.scaleW;
     case 'relu':
     case 'flatten':
+    case 'concat':
       return 1;
+    case 'add':
+      return l.inputs.length;
   }
 }
 
@@ -115,7 +119,10 @@ export interface CheckRow {
   note?: string;
 }
 
-type Bufs = Record<string, Float32Array | Int32Array>;
+type Bufs = Record<string, Float32Array | Int32Array | undefined>;
+
+/** what an output is, for its tolerance: dx0, dx1, ... are dx */
+export const outputRole = (out: string): 'y' | 'dx' | 'gradWeight' | 'gradBias' => (/^dx\d*$/.test(out) ? 'dx' : (out as 'y' | 'gradWeight' | 'gradBias'));
 
 function strategyOf(l: LayerPlan, out: string): string {
   if (!('schedule' in l)) return '-';
@@ -131,12 +138,13 @@ export function checkLayer(l: LayerPlan, rng: () => number): CheckRow[] {
   if (prog.alias) return [{ layer: l.name, kernel: `(${l.type}: a view, no kernels)`, strategy: '-', result: null, note: '-' }];
   const fanIn = l.weightShape ? numel(l.weightShape) / l.weightShape[0] : 1;
   const params: RefParams = {};
-  const bufs: Bufs = {
-    x: uniform(numel(l.inShape), rng),
-    dy: uniform(numel(l.outShape), rng),
-    y: new Float32Array(numel(l.outShape)).fill(NaN),
-    dx: new Float32Array(numel(l.inShape)).fill(NaN),
-  };
+  // x (x0, x1, ... for add and concat), dy, then the parameters: layer-wgsl.ts draws the same
+  const shapes = inputShapes(l);
+  const bufs: Bufs = {};
+  shapes.forEach((s, k) => (bufs[inputArg(k, shapes.length)] = uniform(numel(s), rng)));
+  bufs.dy = uniform(numel(l.outShape), rng);
+  bufs.y = new Float32Array(numel(l.outShape)).fill(NaN);
+  shapes.forEach((s, k) => (bufs[gradInputArg(k, shapes.length)] = new Float32Array(numel(s)).fill(NaN)));
   if (l.weightShape) {
     bufs.weight = uniform(numel(l.weightShape), rng, 1 / Math.sqrt(fanIn));
     bufs.gradWeight = new Float32Array(numel(l.weightShape)).fill(NaN);
@@ -148,14 +156,17 @@ export function checkLayer(l: LayerPlan, rng: () => number): CheckRow[] {
     params.bias = bufs.bias;
   }
   for (const s of prog.scratch) bufs[s.name] = s.t === 'f32' ? new Float32Array(s.length) : new Int32Array(s.length);
-  const fwd = refForward(l, bufs.x, params);
-  const bwd = refBackward(l, bufs.x, fwd.y, bufs.dy, params, fwd.cache);
-  const want: Record<string, ArrayLike<number> | undefined> = { y: fwd.y, dx: bwd.dx, gradWeight: bwd.gradWeight, gradBias: bwd.gradBias };
+  const xs = shapes.map((_, k) => bufs[inputArg(k, shapes.length)]!);
+  const fwd = refForwardInputs(l, xs, params);
+  const bwd = refBackwardInputs(l, xs, fwd.y, bufs.dy, params, fwd.cache);
+  const want: Record<string, ArrayLike<number> | undefined> = { y: fwd.y, gradWeight: bwd.gradWeight, gradBias: bwd.gradBias };
+  // add hands dy to its inputs (the model binds them): no kernel writes its dx, nothing to compare
+  if (!prog.passGrad) bwd.dxs.forEach((dx, k) => (want[gradInputArg(k, shapes.length)] = dx));
   const rows: CheckRow[] = [];
   for (const phase of [prog.forward, prog.backward]) {
     const written: { call: string; outs: string[] }[] = [];
     for (const c of phase) {
-      const args = c.kernel.buffers.map((b) => bufs[c.args[b.name]]);
+      const args = c.kernel.buffers.map((b) => bufs[c.args[b.name]] ?? fail(`check: ${l.name}: ${c.kernel.name} binds '${c.args[b.name]}', which the check has no buffer for`));
       compileKernelTs(c.kernel)(...args);
       const outs = c.kernel.buffers.filter((b) => b.access !== 'read').map((b) => c.args[b.name]).filter((n) => n in want);
       written.push({ call: c.kernel.name, outs });
@@ -169,11 +180,15 @@ export function checkLayer(l: LayerPlan, rng: () => number): CheckRow[] {
       for (const o of w.outs) {
         const ref = want[o];
         if (!ref) throw new Error(`check: ${l.name}: ${w.call} writes ${o}, which the reference does not produce`);
-        rows.push({ layer: l.name, kernel: w.outs.length > 1 ? `${w.call} (${o})` : w.call, strategy: strategyOf(l, o), result: compare(bufs[o], ref, kernelTolerance(reductionLength(l, o as 'y'))) });
+        rows.push({ layer: l.name, kernel: w.outs.length > 1 ? `${w.call} (${o})` : w.call, strategy: strategyOf(l, o), result: compare(bufs[o]!, ref, kernelTolerance(reductionLength(l, outputRole(o)))) });
       }
     }
   }
   return rows;
+}
+
+function fail(message: string): never {
+  throw new Error(message);
 }
 
 /** the loss kernel (logits of +-8, random labels) against the reference softmax cross-entropy */

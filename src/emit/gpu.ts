@@ -64,12 +64,14 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     return name;
   };
 
-  // activations and their gradients, named as in the TS module (a view layer shares its input's)
-  const act = [addBuffer('a0', numel(plan.inShape))];
-  for (let i = 0; i < L; i++) act.push(program.layers[i].alias ? act[i] : addBuffer(`a${i + 1}`, numel(plan.layers[i].outShape)));
-  const grad: string[] = new Array(L + 1);
-  grad[L] = addBuffer('dOut', numel(plan.outShape));
-  for (let i = L - 1; i >= 0; i--) grad[i] = program.layers[i].alias ? grad[i + 1] : addBuffer(`d${i}`, numel(plan.layers[i].inShape));
+  // activations and their gradients, named and sized as in the TS module (graph.ts: a view
+  // layer shares its input's activation, an add or a view passes its dy buffer as its inputs' gradient)
+  const g = program.graph;
+  g.act.forEach((a, v) => {
+    if (v === 0 || !program.layers[v - 1].alias) addBuffer(a, numel(g.shapes[v]));
+  });
+  addBuffer('dOut', numel(plan.outShape));
+  for (let v = L - 1; v >= 0; v--) for (const d of g.gradBuffers[v]) addBuffer(d, numel(g.shapes[v]));
 
   // the parameter arenas: each tensor at an aligned offset, so it binds as its own range
   let arena = 0;
@@ -112,31 +114,9 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     return { buffer: arenaName, offset: p.offset * 4, size: p.length * 4 };
   };
 
-  const layerCall = (l: LayerPlan, i: number, c: KernelCall): Call => {
+  /** a call bound to model buffers by `resolve`, checked for sizes and hazards */
+  const bindCall = (c: KernelCall, resolve: (bound: string) => Bind): Call => {
     const wk = useKernel(c.kernel);
-    const resolve = (bound: string): Bind => {
-      switch (bound) {
-        case 'x':
-          return whole(act[i]);
-        case 'y':
-          return whole(act[i + 1]);
-        case 'dx':
-          return whole(grad[i]);
-        case 'dy':
-          return whole(grad[i + 1]);
-        case 'weight':
-          return paramBind('params', l.name, 'weight');
-        case 'bias':
-          return paramBind('params', l.name, 'bias');
-        case 'gradWeight':
-          return paramBind('grads', l.name, 'weight');
-        case 'gradBias':
-          return paramBind('grads', l.name, 'bias');
-        default:
-          if (!program.layers[i].scratch.some((s) => s.name === bound)) throw new Error(`emit gpu: layer ${l.name}: unknown buffer '${bound}'`);
-          return whole(scratchName(l.name, bound));
-      }
-    };
     const bind = c.kernel.buffers.map((b) => {
       const r = resolve(c.args[b.name]);
       if (r.size !== b.length * 4) throw new Error(`emit gpu: ${c.kernel.name}.${b.name}: ${r.size / 4} elements bound, ${b.length} declared`);
@@ -147,6 +127,36 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     return { kernel: c.kernel.name, bind };
   };
 
+  const layerCall = (l: LayerPlan, i: number, c: KernelCall): Call =>
+    bindCall(c, (bound) => {
+      switch (bound) {
+        case 'y':
+          return whole(g.act[i + 1]);
+        case 'dy':
+          return whole(g.grad[i + 1]);
+        case 'weight':
+          return paramBind('params', l.name, 'weight');
+        case 'bias':
+          return paramBind('params', l.name, 'bias');
+        case 'gradWeight':
+          return paramBind('grads', l.name, 'weight');
+        case 'gradBias':
+          return paramBind('grads', l.name, 'bias');
+      }
+      // x / dx of a single-input layer, x<k> / dx<k> of a layer that reads several
+      const ins = g.inputs[i];
+      const io = /^(dx|x)(\d*)$/.exec(bound);
+      if (io && (io[2] === '') === (ins.length === 1) && Number(io[2] || 0) < ins.length) {
+        const k = Number(io[2] || 0);
+        if (io[1] === 'x') return whole(g.act[ins[k]]);
+        return whole(g.dx[i][k] ?? fail(`${l.name}: ${bound} with no buffer in the graph`));
+      }
+      if (!program.layers[i].scratch.some((s) => s.name === bound)) throw new Error(`emit gpu: layer ${l.name}: unknown buffer '${bound}'`);
+      return whole(scratchName(l.name, bound));
+    });
+  /** a gradient sum's calls name model buffers directly */
+  const sumCalls = (v: number): Call[] => (g.sums[v] ?? []).map((c) => bindCall(c, whole));
+
   const forward: Call[] = [];
   const backward: Call[] = [];
   const train: Call[] = [];
@@ -155,16 +165,18 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   });
   for (let i = L - 1; i >= 0; i--) {
     const l = plan.layers[i];
+    backward.push(...sumCalls(i + 1));
+    if (g.learns[i + 1]) train.push(...sumCalls(i + 1));
     for (const c of program.layers[i].backward) backward.push(layerCall(l, i, c));
-    const needDx = plan.layers.slice(0, i).some((q) => q.weightShape || q.biasShape);
-    for (const c of trainingCalls(program.layers[i], needDx)) train.push(layerCall(l, i, c));
+    for (const c of trainingCalls(program.layers[i], g.inputs[i].map((v) => g.learns[v]))) train.push(layerCall(l, i, c));
   }
+  backward.push(...sumCalls(0));
 
   let loss: Call | null = null;
   if (program.loss) {
     const k = program.loss;
     useKernel(k);
-    const by: Record<string, Bind> = { logits: whole(act[L]), labels: whole('labels'), dlogits: whole('dOut'), loss: whole('loss') };
+    const by: Record<string, Bind> = { logits: whole(g.act[L]), labels: whole('labels'), dlogits: whole('dOut'), loss: whole('loss') };
     loss = { kernel: k.name, bind: k.buffers.map((b) => by[b.name] ?? fail(`loss kernel buffer '${b.name}'`)) };
   }
   let sgd: Call | null = null;
@@ -202,7 +214,7 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     classes: program.loss ? plan.outShape[1] : 0,
     buffers: buffers.map((b) => ({ name: b.name, type: b.type, bytes: b.elements * 4 })),
     params,
-    io: { input: act[0], output: act[L], dOut: 'dOut', dx: grad[0] },
+    io: { input: g.act[0], output: g.act[L], dOut: 'dOut', dx: g.grad[0] },
     kernels: shaderData,
     forward,
     backward,

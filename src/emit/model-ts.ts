@@ -2,16 +2,20 @@
 //   index.ts          plan, createModel (buffers, init, entry points with argument checks), kernel re-exports
 //   layers/<name>.ts  one per layer that runs kernels: its kernels as exported pure functions
 //   train.ts          the model-level kernels: softmax cross-entropy and SGD
+//   grads.ts          models that branch: the sums forming the gradient of an output several
+//                     layers read (src/kernels/graph.ts)
 //   runtime.ts        seeded RNG, PyTorch-default init, argument checks, safetensors in and out
 //                     (shared with gpu.ts: both emitters write it, byte-identical)
 // Every file opens with the plan row(s) it implements. Nothing here depends on the clock or
 // the file system layout, so the same plan gives byte-identical files.
 
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
-import { numel } from '../plan/types.ts';
+import { inputShapes, numel } from '../plan/types.ts';
 import { formatPlanTable } from '../plan/table.ts';
 import type { Kernel } from '../ir/types.ts';
 import type { KernelCall, LayerProgram, ModelProgram } from '../kernels/types.ts';
+import { gradInputArg } from '../kernels/types.ts';
+import type { ModelGraph } from '../kernels/graph.ts';
 import { lowerKernel } from '../ir/passes.ts';
 import { renderKernelTs } from '../render/ts.ts';
 import { Emitter } from '../render/emitter.ts';
@@ -64,39 +68,25 @@ export function fileHeader(plan: ModelPlan, what: string, layerIdx: readonly num
   return lines.map((l) => (l === '' ? '//' : `// ${l}`)).join('\n');
 }
 
+/** every layer reads just the previous layer's output (the first: the input) */
+export function isChain(plan: ModelPlan): boolean {
+  return plan.layers.every((l, i) => l.inputs.length === 1 && l.inputs[0] === (i === 0 ? 'input' : plan.layers[i - 1].name));
+}
+
 /** a kernel lowered and rendered as a typed, exported TS function */
 export function renderKernel(k: Kernel, types = true): string {
   safe(k.name, 'kernel name');
   return renderKernelTs(lowerKernel(k), { types });
 }
 
-/** what each layer buffer / scratch of each layer is called inside createModel */
-interface Bindings {
-  act: string[];
-  grad: string[];
-}
-
-function bindings(plan: ModelPlan, program: ModelProgram): Bindings {
-  const L = plan.layers.length;
-  const act = ['a0'];
-  for (let i = 0; i < L; i++) act.push(program.layers[i].alias ? act[i] : `a${i + 1}`);
-  const grad: string[] = new Array(L + 1);
-  grad[L] = 'dOut';
-  for (let i = L - 1; i >= 0; i--) grad[i] = program.layers[i].alias ? grad[i + 1] : `d${i}`;
-  return { act, grad };
-}
-
-function argName(layer: LayerPlan, prog: LayerProgram, i: number, b: Bindings, bound: string): string {
+/** what layer `i`'s buffer `bound` (x, dy, weight, a scratch name, ...) is called inside createModel */
+function argName(layer: LayerPlan, prog: LayerProgram, i: number, g: ModelGraph, bound: string): string {
   const n = layer.name;
   switch (bound) {
-    case 'x':
-      return b.act[i];
     case 'y':
-      return b.act[i + 1];
-    case 'dx':
-      return b.grad[i];
+      return g.act[i + 1];
     case 'dy':
-      return b.grad[i + 1];
+      return g.grad[i + 1];
     case 'weight':
       return `w_${n}`;
     case 'bias':
@@ -105,19 +95,31 @@ function argName(layer: LayerPlan, prog: LayerProgram, i: number, b: Bindings, b
       return `gw_${n}`;
     case 'gradBias':
       return `gb_${n}`;
-    default:
-      if (!prog.scratch.some((s) => s.name === bound)) throw new Error(`emit: layer ${n}: kernel argument bound to unknown buffer '${bound}'`);
-      return `s_${n}_${safe(bound, 'scratch name')}`;
   }
+  // x / dx of a single-input layer, x<k> / dx<k> of a layer that reads several
+  const ins = g.inputs[i];
+  const io = /^(dx|x)(\d*)$/.exec(bound);
+  if (io && (io[2] === '') === (ins.length === 1)) {
+    const k = io[2] === '' ? 0 : Number(io[2]);
+    if (k >= ins.length) throw new Error(`emit: layer ${n} reads ${ins.length} inputs, but a kernel binds ${bound}`);
+    if (io[1] === 'x') return g.act[ins[k]];
+    const target = g.dx[i][k];
+    if (target === null) throw new Error(`emit: layer ${n}: a kernel writes ${bound}, but the graph gives it no buffer`);
+    return target;
+  }
+  if (!prog.scratch.some((s) => s.name === bound)) throw new Error(`emit: layer ${n}: kernel argument bound to unknown buffer '${bound}'`);
+  return `s_${n}_${safe(bound, 'scratch name')}`;
 }
 
 /**
  * the backward calls of layer i that training needs: everything that feeds gradWeight /
- * gradBias, plus dx only when an earlier layer has parameters (found by a liveness walk
- * over the calls in reverse, so scratch that only feeds a skipped dx is skipped too)
+ * gradBias, plus the dx of each input whose `needDx` entry is set (an input some parameter
+ * lies upstream of), found by a liveness walk over the calls in reverse, so scratch that
+ * only feeds a skipped dx is skipped too
  */
-export function trainingCalls(prog: LayerProgram, needDx: boolean): KernelCall[] {
-  const needed = new Set<string>(['gradWeight', 'gradBias', ...(needDx ? ['dx'] : [])]);
+export function trainingCalls(prog: LayerProgram, needDx: readonly boolean[]): KernelCall[] {
+  const dxs = needDx.flatMap((need, k) => (need ? [gradInputArg(k, needDx.length)] : []));
+  const needed = new Set<string>(['gradWeight', 'gradBias', ...dxs]);
   const kept: KernelCall[] = [];
   for (const c of [...prog.backward].reverse()) {
     const writes = c.kernel.buffers.filter((d) => d.access !== 'read').map((d) => c.args[d.name]);
@@ -128,28 +130,52 @@ export function trainingCalls(prog: LayerProgram, needDx: boolean): KernelCall[]
   return kept.reverse();
 }
 
-function emitCalls(em: Emitter, plan: ModelPlan, program: ModelProgram, b: Bindings, dir: 'forward' | 'backward' | 'train'): void {
+/** the shapes a layer reads, as a comment shows them: [1x2x4x4], or [1x2x4x4] + [1x3x4x4] */
+function inDims(layer: LayerPlan): string {
+  return inputShapes(layer).map((s) => `[${dims(s)}]`).join(' + ');
+}
+
+/** `a<v>`'s gradient is formed by a sum: say which layers read it */
+function sumComment(plan: ModelPlan, g: ModelGraph, v: number): string {
+  const readers = plan.layers.filter((_, j) => g.inputs[j].includes(v)).map((l) => l.name);
+  const what = v === 0 ? 'the input' : `${plan.layers[v - 1].name}'s output`;
+  return `// ${what} feeds ${readers.join(', ')}: ${g.grad[v]} is the sum of their gradients`;
+}
+
+function emitCalls(em: Emitter, plan: ModelPlan, program: ModelProgram, dir: 'forward' | 'backward' | 'train'): void {
+  const g = program.graph;
   const order = plan.layers.map((_, i) => i);
   if (dir !== 'forward') order.reverse();
+  const emitSum = (v: number) => {
+    const calls = g.sums[v];
+    if (!calls || (dir === 'train' && !g.learns[v])) return;
+    em.line(sumComment(plan, g, v));
+    for (const c of calls) em.line(callLine(c, (bound) => bound));
+  };
   for (const i of order) {
     const layer = plan.layers[i];
     const prog = program.layers[i];
+    if (dir !== 'forward') emitSum(i + 1);
     if (prog.alias) {
       em.line(`// ${layer.name}: ${layer.type} is a view (${dir === 'forward' ? 'y is x' : 'dx is dy'})`);
       continue;
     }
     let calls = dir === 'forward' ? prog.forward : prog.backward;
+    if (dir !== 'forward' && prog.passGrad) {
+      em.line(`// ${layer.name}: ${layer.type} hands dy to each input (dx is dy: ${g.grad[i + 1]})`);
+      continue;
+    }
     if (dir === 'train') {
-      const needDx = plan.layers.slice(0, i).some((l) => l.weightShape || l.biasShape);
-      calls = trainingCalls(prog, needDx);
+      calls = trainingCalls(prog, g.inputs[i].map((v) => g.learns[v]));
       if (calls.length === 0) {
         em.line(`// ${layer.name}: nothing before it learns, so its dx is not needed`);
         continue;
       }
     }
-    em.line(`// ${layer.name}: ${layer.type} [${dims(layer.inShape)}] -> [${dims(layer.outShape)}]${dir === 'train' && calls.length < prog.backward.length ? ' (no dx: nothing before it learns)' : ''}`);
-    for (const c of calls) em.line(callLine(c, (bound) => argName(layer, prog, i, b, bound)));
+    em.line(`// ${layer.name}: ${layer.type} ${inDims(layer)} -> [${dims(layer.outShape)}]${dir === 'train' && calls.length < prog.backward.length ? ' (no dx: nothing before it learns)' : ''}`);
+    for (const c of calls) em.line(callLine(c, (bound) => argName(layer, prog, i, g, bound)));
   }
+  if (dir === 'backward') emitSum(0);
 }
 
 function callLine(c: KernelCall, resolve: (bound: string) => string): string {
@@ -165,7 +191,7 @@ function callLine(c: KernelCall, resolve: (bound: string) => string): string {
 function createModelBody(plan: ModelPlan, program: ModelProgram): string {
   const em = new Emitter();
   const name = plan.name;
-  const b = bindings(plan, program);
+  const g = program.graph;
   const L = plan.layers.length;
   const P = program.params.length;
   const inSize = numel(plan.inShape);
@@ -208,11 +234,14 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       if (program.layers[i].alias) continue;
       em.line(`const a${i + 1} = new Float32Array(${numel(plan.layers[i].outShape)}); // ${plan.layers[i].name} output [${dims(plan.layers[i].outShape)}]`);
     }
-    em.line('// gradients wrt the activations: d<i> = dL/d(input of layer i)');
-    for (let i = 0; i < L; i++) {
-      if (program.layers[i].alias) continue;
-      em.line(`const d${i} = new Float32Array(${numel(plan.layers[i].inShape)});`);
+    if (isChain(plan)) em.line('// gradients wrt the activations: d<i> = dL/d(input of layer i)');
+    else {
+      em.line('// gradients wrt the activations: d<v> = dL/d(a<v>); an output that several layers read');
+      em.line('// gets one partial per reader that computes one, d<v>_<reader>, summed into d<v> in backward');
     }
+    g.gradBuffers.forEach((names, v) => {
+      for (const n of names) em.line(`const ${n} = new Float32Array(${numel(g.shapes[v])});`);
+    });
     // scratch: kept buffers live from forward to backward; the rest share one arena per type
     const transient = { f32: 0, i32: 0 };
     const kept: string[] = [];
@@ -246,18 +275,18 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
     em.block('function forward(x: Float32Array): Float32Array {', () => {
       em.line(`checkF32(${where('forward')}, 'x', x, ${inSize}, '[${dims(plan.inShape)}]');`);
       em.line('a0.set(x);');
-      emitCalls(em, plan, program, b, 'forward');
-      em.line(`return ${b.act[L]};`);
+      emitCalls(em, plan, program, 'forward');
+      em.line(`return ${g.act[L]};`);
     });
     em.line();
     em.block('function runBackward(dOut: Float32Array): Float32Array {', () => {
-      emitCalls(em, plan, program, b, 'backward');
-      em.line(`return ${b.grad[0]};`);
+      emitCalls(em, plan, program, 'backward');
+      em.line(`return ${g.grad[0]};`);
     });
     if (program.loss) {
       em.line();
       em.line('// backward for lossAndGrad: only what the grads need (no dL/dx for the model input)');
-      em.block('function trainBackward(dOut: Float32Array): void {', () => emitCalls(em, plan, program, b, 'train'));
+      em.block('function trainBackward(dOut: Float32Array): void {', () => emitCalls(em, plan, program, 'train'));
     }
     em.line();
     em.block('function backward(dOut: Float32Array): Float32Array {', () => {
@@ -270,7 +299,7 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       em.block('function lossAndGrad(x: Float32Array, labels: Int32Array): number {', () => {
         em.line(`checkLabels(${where('lossAndGrad')}, labels, ${plan.batch}, ${classes});`);
         em.line(`forward(x);`);
-        em.line(`${program.loss!.name}(${b.act[L]}, labels, dlogits, lossOut);`);
+        em.line(`${program.loss!.name}(${g.act[L]}, labels, dlogits, lossOut);`);
         em.line('const loss = lossOut[0]!;');
         em.line('lastLossFinite = Number.isFinite(loss);');
         em.block('if (checkFinite && !lastLossFinite) {', () => {
@@ -381,6 +410,16 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
       kernels: texts.join('\n\n'),
     });
   });
+
+  // the sums that form the gradient of an output several layers read (graph.ts), one file
+  const sumKernels = program.graph.sums.flatMap((calls) => (calls ?? []).map((c) => c.kernel));
+  const sumTexts = sumKernels.flatMap((k) => addKernel(k, './grads.ts') ?? []);
+  if (sumTexts.length) {
+    files['grads.ts'] = renderTemplate('kernels.ts', {
+      header: fileHeader(plan, 'gradient sums: an output several layers read gets the sum of their gradients', []),
+      kernels: sumTexts.map((t) => t.replace(/\n$/, '')).join('\n\n'),
+    });
+  }
 
   const train = [program.loss, program.sgd].filter((k): k is Kernel => k !== null);
   if (train.length) {

@@ -122,10 +122,16 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
     const p = program.layers[i];
     for (const c of p.forward) add(c.kernel, l.name, 'forward', label(l), c.args);
   }
+  // backward: before each layer, the sum forming its output's gradient when several layers read it
+  const sums = (v: number, layer: string, where: string) => {
+    for (const c of program.graph.sums[v] ?? []) add(c.kernel, layer, 'backward', where, c.args);
+  };
   for (let i = plan.layers.length - 1; i >= 0; i--) {
     const l = plan.layers[i];
+    sums(i + 1, l.name, label(l));
     for (const c of program.layers[i].backward) add(c.kernel, l.name, 'backward', label(l), c.args);
   }
+  sums(0, '(input)', 'input');
   if (program.loss) add(program.loss, '(loss)', 'loss', 'loss', {});
   if (program.sgd) add(program.sgd, '(sgd)', 'sgd', 'parameters (SGD over every weight and bias)', {});
   return { limits, kernels: out };

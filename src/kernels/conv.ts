@@ -164,7 +164,12 @@ export function convLayerFacts(layer: ConvLayerPlan | ConvTransposeLayerPlan) {
     c,
     /** a conv_transpose: its forward is C.dx, its gradInput C.fwd */
     T,
-    base: convBaseName(layer.geometry, layer.type),
+    /**
+     * what the names of `role`'s kernels start with: a kernel whose code depends on the bias
+     * (`biasMatters`: the forward adds it) says when there is none, or two layers of one
+     * configuration, one without a bias, would give two different kernels one name
+     */
+    baseFor: (role: KernelRole, biasMatters = role === 'forward') => `${convBaseName(layer.geometry, layer.type)}${biasMatters && layer.biasShape === null ? '_nobias' : ''}`,
     sizes,
     hasBias: layer.biasShape !== null,
     // the layer's x / y sizes: for conv_transpose, x lives in C's output space
@@ -181,14 +186,14 @@ export interface LowerConvOptions {
 
 export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: LowerConvOptions = {}): LayerProgram {
   const budget = opts.directBudget ?? DIRECT_KERNEL_BUDGET;
-  const { c, T, base, sizes, hasBias, xLen, yLen, wants } = convLayerFacts(layer);
+  const { c, T, baseFor, sizes, hasBias, xLen, yLen, wants } = convLayerFacts(layer);
   const scratch: ScratchDecl[] = [];
   const forward: KernelCall[] = [];
   const backward: KernelCall[] = [];
 
   const mk = (role: KernelRole, strategy: StrategyName | null, step: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
     kernel({
-      name: `${base}_${ROLE_TAG[role]}${strategy ? '_' + strategy : ''}${step ? '_' + step : ''}`,
+      name: `${baseFor(role)}_${ROLE_TAG[role]}${strategy ? '_' + strategy : ''}${step ? '_' + step : ''}`,
       doc: [planRow(layer), `role: ${role}${strategy ? `, strategy ${WHY[strategy]}` : ''}`, ...costLine(layer, role)],
       buffers,
       body,
@@ -209,7 +214,7 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: L
         forward.push({ kernel: mk('forward', 'direct', k.step, readWrite(fwdBuffers, 'y', k.accumulate), k.body), args: fwdArgs });
       }
     } else {
-      const calls = T ? im2rowGradInput(c, names, base, 'forward') : im2rowForward(c, names, base, 'forward');
+      const calls = T ? im2rowGradInput(c, names, baseFor('forward'), 'forward') : im2rowForward(c, names, baseFor('forward'), 'forward');
       for (const s of calls.scratch) addScratch(s);
       for (const k of calls.kernels) forward.push(withDoc(k, layer, 'forward', fwdArgs));
     }
@@ -230,7 +235,7 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: L
         backward.push({ kernel: mk('gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args });
       });
     } else {
-      const calls = im2rowGradWeight(c, { x: cx, dy: cdy, gw: 'dw' }, base);
+      const calls = im2rowGradWeight(c, { x: cx, dy: cdy, gw: 'dw' }, baseFor('gradWeight'));
       for (const s of calls.scratch) addScratch(s);
       for (const k of calls.kernels) backward.push(withDoc(k, layer, 'gradWeight', args));
     }
@@ -254,7 +259,7 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: L
         backward.push({ kernel: mk('gradInput', 'direct', k.step, readWrite(buffers, 'dx', k.accumulate), k.body), args });
       }
     } else {
-      const calls = T ? im2rowForward(c, n, base, 'gradInput') : im2rowGradInput(c, n, base, 'gradInput');
+      const calls = T ? im2rowForward(c, n, baseFor('gradInput'), 'gradInput') : im2rowGradInput(c, n, baseFor('gradInput'), 'gradInput');
       for (const s of calls.scratch) addScratch(s);
       for (const k of calls.kernels) backward.push(withDoc(k, layer, 'gradInput', args));
     }

@@ -1,5 +1,6 @@
 // lower: LayerPlan -> LayerProgram (which kernels run, on which buffers), and the whole
-// model: every layer, the parameter arena layout, the loss and the SGD kernel.
+// model: every layer, how they connect (graph.ts: buffers, gradient sums), the parameter
+// arena layout, the loss and the SGD kernel.
 
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { numel } from '../plan/types.ts';
@@ -13,6 +14,9 @@ import { lowerLinear } from './linear.ts';
 import { lowerUpsample } from './upsample.ts';
 import { lowerSoftmaxCrossEntropy } from './loss.ts';
 import { lowerSgd } from './sgd.ts';
+import { lowerAdd } from './add.ts';
+import { lowerConcat } from './concat.ts';
+import { lowerGraph } from './graph.ts';
 
 /**
  * which target the kernels are shaped for: `ts` (V8: whole windows unrolled, register
@@ -46,6 +50,10 @@ export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProg
       return lowerLinear(layer);
     case 'upsample_bilinear2d':
       return lowerUpsample(layer);
+    case 'add':
+      return lowerAdd(layer);
+    case 'concat':
+      return lowerConcat(layer);
   }
 }
 
@@ -76,8 +84,10 @@ export function paramSlots(plan: ModelPlan): { slots: ParamSlot[]; length: numbe
 export function lowerModel(plan: ModelPlan, opts: LowerOptions = {}): ModelProgram {
   const params = paramSlots(plan);
   const vectorOut = plan.outShape.length === 2;
+  const layers = plan.layers.map((l) => lowerLayer(l, opts));
   return {
-    layers: plan.layers.map((l) => lowerLayer(l, opts)),
+    layers,
+    graph: lowerGraph(plan, layers),
     params,
     loss: vectorOut ? lowerSoftmaxCrossEntropy(plan.batch, plan.outShape[1]) : null,
     sgd: params.length > 0 ? lowerSgd(params.length) : null,

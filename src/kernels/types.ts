@@ -3,14 +3,22 @@
 // know where their buffers live.
 
 import type { Kernel, ScalarType } from '../ir/types.ts';
+import type { ModelGraph } from './graph.ts';
 
 /**
  * the buffers every layer sees:
- * x: its input activation (the previous layer's y; kept from forward to backward),
+ * x: its input activation (the output its `inputs` names; kept from forward to backward),
  * y: its output activation, dy: dL/dy (read), dx: dL/dx (written whole, never accumulated),
- * weight / bias: parameters, gradWeight / gradBias: their gradients (overwritten, not accumulated)
+ * weight / bias: parameters, gradWeight / gradBias: their gradients (overwritten, not accumulated).
+ * A layer that reads several inputs (add, concat) sees x0, x1, ... and dx0, dx1, ... instead
+ * of x and dx (inputArg / gradInputArg).
  */
-export type LayerBuffer = 'x' | 'y' | 'dy' | 'dx' | 'weight' | 'bias' | 'gradWeight' | 'gradBias';
+export type LayerBuffer = 'x' | 'y' | 'dy' | 'dx' | 'weight' | 'bias' | 'gradWeight' | 'gradBias' | `x${number}` | `dx${number}`;
+
+/** what a layer reading `count` inputs calls input k: `x` when it reads one, else `x<k>` */
+export const inputArg = (k: number, count: number): LayerBuffer => (count === 1 ? 'x' : `x${k}`);
+/** what it calls dL/d(input k): `dx` when it reads one, else `dx<k>` */
+export const gradInputArg = (k: number, count: number): LayerBuffer => (count === 1 ? 'dx' : `dx${k}`);
 
 /** a temporary buffer owned by one layer (im2row columns, argmax routes, split-K partials) */
 export interface ScratchDecl {
@@ -37,6 +45,11 @@ export interface LayerProgram {
   readonly backward: readonly KernelCall[];
   /** a pure reshape (flatten): y is x's buffer and dx is dy's; no kernels run */
   readonly alias: boolean;
+  /**
+   * backward hands dy to every input unchanged (add: dL/dx_k = dL/dy), so it runs no kernel:
+   * the model binds each input's gradient to this layer's dy buffer. Implied by `alias`.
+   */
+  readonly passGrad?: true;
 }
 
 /** one parameter tensor's place in the model's parameter arena (one flat f32 buffer) */
@@ -58,6 +71,8 @@ export interface ParamSlot {
 export interface ModelProgram {
   /** one per plan layer, in order */
   readonly layers: readonly LayerProgram[];
+  /** how the layers connect: activation and gradient buffers, gradient sums (graph.ts) */
+  readonly graph: ModelGraph;
   /** every weight and bias in layer order, weight first: params, grads and SGD velocity share this layout */
   readonly params: { readonly slots: readonly ParamSlot[]; readonly length: number };
   /**

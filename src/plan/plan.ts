@@ -12,6 +12,7 @@ import type {
   LayerSpec,
   LinearSpec,
   MaxPoolSpec,
+  MergeSpec,
   ModelSpec,
   SimpleSpec,
   StrategyChoice,
@@ -31,6 +32,7 @@ import type {
 } from './types.ts';
 import { numel } from './types.ts';
 import { chooseConvStrategy } from '../kernels/cost.ts';
+import { MODEL_INPUT } from '../spec/names.ts';
 
 /** buffers are indexed with i32 in WGSL and JS typed arrays: keep every buffer below 2^31 elements */
 export const MAX_BUFFER_ELEMENTS = 2 ** 31 - 1;
@@ -38,6 +40,11 @@ export const MAX_BUFFER_ELEMENTS = 2 ** 31 - 1;
 /** `layers[2] (conv2d "c2")`: how errors name a layer */
 export function layerLabel(layer: LayerSpec): string {
   return `layers[${layer.index}] (${layer.type} "${layer.name}")`;
+}
+
+/** how an error names what a layer reads: `"c1"`, or `the model's input` */
+function source(name: string): string {
+  return name === MODEL_INPUT ? "the model's input" : `"${name}"`;
 }
 
 /** per-sample shape [C, L] | [C, H, W] | [F] -> the 2D view [C, H, W] (1D: H = 1) */
@@ -89,7 +96,7 @@ function checkRank(layer: LayerSpec, shape: readonly number[]): void {
 
 function checkInChannels(layer: ConvSpec | ConvTransposeSpec, inC: number): void {
   if (layer.in_channels !== undefined && layer.in_channels !== inC) {
-    throw new ConvgenError(`${layerLabel(layer)}.in_channels`, `in_channels is ${layer.in_channels}, but the previous layer gives ${inC} channels`, `set "in_channels": ${inC} or remove the key (it is inferred)`);
+    throw new ConvgenError(`${layerLabel(layer)}.in_channels`, `in_channels is ${layer.in_channels}, but ${source(layer.inputs[0])} gives ${inC} channels`, `set "in_channels": ${inC} or remove the key (it is inferred)`);
   }
 }
 
@@ -162,8 +169,11 @@ export interface PlanOptions {
   strategy?: StrategyName;
 }
 
+/** a layer's plan before planModel adds what it reads (`inputs`, the same for every kind) */
+type Planned = LayerPlan extends infer T ? (T extends LayerPlan ? Omit<T, 'inputs'> : never) : never;
+
 interface Step {
-  plan: LayerPlan;
+  plan: Planned;
   out: number[];
 }
 
@@ -303,7 +313,7 @@ function planGlobalPool(layer: SimpleSpec, type: 'global_maxpool' | 'global_avgp
 function planLinear(layer: LinearSpec, cur: number[], N: number): Step {
   const inF = cur[0];
   if (layer.in_features !== undefined && layer.in_features !== inF) {
-    throw new ConvgenError(`${layerLabel(layer)}.in_features`, `in_features is ${layer.in_features}, but the previous layer gives ${inF} features`, `set "in_features": ${inF} or remove the key (it is inferred)`);
+    throw new ConvgenError(`${layerLabel(layer)}.in_features`, `in_features is ${layer.in_features}, but ${source(layer.inputs[0])} gives ${inF} features`, `set "in_features": ${inF} or remove the key (it is inferred)`);
   }
   const outF = layer.out_features;
   const macs = N * inF * outF;
@@ -356,7 +366,54 @@ function planElementwise(layer: SimpleSpec, type: 'relu' | 'flatten', cur: numbe
   };
 }
 
-function planLayer(layer: LayerSpec, cur: number[], N: number, opts: PlanOptions): Step {
+const showShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
+
+/**
+ * add: inputs of one shape, summed; concat: inputs that agree in every dim but the channels
+ * (dim 0 per sample: C of [C, L] / [C, H, W], F of [F]), joined in order as torch.cat(dim=1)
+ */
+function planMerge(layer: MergeSpec, ins: readonly number[][], N: number): Step {
+  const first = ins[0];
+  ins.forEach((s, k) => {
+    if (k === 0) return;
+    const a = `${source(layer.inputs[0])} gives ${showShape(first)}`;
+    const b = `${source(layer.inputs[k])} gives ${showShape(s)} (per sample)`;
+    if (layer.type === 'add' && (s.length !== first.length || s.some((d, i) => d !== first[i]))) {
+      throw new ConvgenError(
+        `${layerLabel(layer)}.inputs`,
+        `add sums inputs of one shape, but ${a} and ${b}`,
+        'make the branches agree (a 1x1 conv2d changes the channels, a stride or a pool the size), or join channels with concat',
+      );
+    }
+    if (layer.type === 'concat' && s.length !== first.length) {
+      throw new ConvgenError(`${layerLabel(layer)}.inputs`, `concat joins inputs of one rank along the channels, but ${a} and ${b}`, 'flatten every input or none of them');
+    }
+    if (layer.type === 'concat' && s.some((d, i) => i > 0 && d !== first[i])) {
+      throw new ConvgenError(
+        `${layerLabel(layer)}.inputs`,
+        `concat joins along the channels (dim 1, as torch.cat(dim=1)), so every other dimension must agree, but ${a} and ${b}`,
+        'make the spatial sizes agree (pool, stride or upsample a branch), or flatten the inputs first',
+      );
+    }
+  });
+  const out = layer.type === 'add' ? [...first] : [ins.reduce((c, s) => c + s[0], 0), ...first.slice(1)];
+  const n = N * numel(out);
+  return {
+    out,
+    plan: {
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
+      inShape: [N, ...first], inShapes: ins.map((s) => [N, ...s]), outShape: [N, ...out], weightShape: null, biasShape: null,
+      // add: n-1 additions per output; its backward hands dy to every input (no kernel). concat: copies
+      flops: { forward: layer.type === 'add' ? (ins.length - 1) * n : 0, gradInput: 0, gradWeight: 0 },
+      activationBytes: 4 * n,
+      kernels: layer.type === 'add' ? ['forward'] : ['forward', 'gradInput'],
+    },
+  };
+}
+
+function planLayer(layer: LayerSpec, ins: readonly number[][], N: number, opts: PlanOptions): Step {
+  if (layer.type === 'add' || layer.type === 'concat') return planMerge(layer, ins, N);
+  const cur = ins[0];
   checkRank(layer, cur);
   switch (layer.type) {
     case 'conv1d':
@@ -391,14 +448,22 @@ function checkBufferSize(where: string, what: string, shape: Shape): void {
 export function planModel(spec: ModelSpec, opts: PlanOptions = {}): ModelPlan {
   const N = spec.batch;
   checkBufferSize('input', 'input', [N, ...spec.input]);
+  // per-sample shapes by what `inputs` calls them; the parser has checked every reference
+  const shapes = new Map<string, number[]>([[MODEL_INPUT, [...spec.input]]]);
   let cur = [...spec.input];
   const layers: LayerPlan[] = [];
   for (const layer of spec.layers) {
-    const step = planLayer(layer, cur, N, opts);
+    const ins = layer.inputs.map((name) => {
+      const s = shapes.get(name);
+      if (!s) throw new Error(`plan: ${layerLabel(layer)} reads "${name}", which is not above it`);
+      return s;
+    });
+    const step = planLayer(layer, ins, N, opts);
     checkBufferSize(layerLabel(layer), 'output', step.plan.outShape);
     if (step.plan.weightShape) checkBufferSize(layerLabel(layer), 'weight', step.plan.weightShape);
-    layers.push(step.plan);
+    layers.push({ ...step.plan, inputs: [...layer.inputs] } as LayerPlan);
     cur = step.out;
+    shapes.set(layer.name, cur);
   }
   if (spec.loss !== undefined) {
     if (cur.length !== 1) {

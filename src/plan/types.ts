@@ -92,6 +92,12 @@ interface LayerPlanBase {
   /** the PyTorch module path its parameters go by in a state_dict (`<torchName>.weight`): model.json's torch_name, else `name` */
   readonly torchName: string;
   readonly type: LayerType;
+  /**
+   * what it reads, in order: names of layers above it, or `input` for the model's input.
+   * A chain step reads the previous layer; add and concat read two or more.
+   */
+  readonly inputs: readonly string[];
+  /** its input's shape (add, concat: the first input's; `inShapes` lists every input's) */
   readonly inShape: Shape;
   readonly outShape: Shape;
   /** PyTorch layouts: conv [Cout, Cin/g, kH, kW] (1D: [Cout, Cin/g, k]), conv_transpose [Cin, Cout/g, kH, kW], linear [out, in] */
@@ -145,13 +151,21 @@ export interface ElementwiseLayerPlan extends LayerPlanBase {
   readonly type: 'relu' | 'flatten';
 }
 
+/** add (elementwise sum) and concat (channels joined in `inputs` order) */
+export interface MergeLayerPlan extends LayerPlanBase {
+  readonly type: 'add' | 'concat';
+  /** every input's shape, in `inputs` order: add's are all equal, concat's differ only in dim 1 */
+  readonly inShapes: readonly Shape[];
+}
+
 export type LayerPlan =
   | ConvLayerPlan
   | ConvTransposeLayerPlan
   | PoolLayerPlan
   | LinearLayerPlan
   | UpsampleLayerPlan
-  | ElementwiseLayerPlan;
+  | ElementwiseLayerPlan
+  | MergeLayerPlan;
 
 export interface ModelPlan {
   readonly name: string;
@@ -167,6 +181,11 @@ export interface ModelPlan {
     readonly flopsBackward: number;
     readonly activationBytes: number;
   };
+}
+
+/** every input's shape, in `inputs` order (one for all but add and concat) */
+export function inputShapes(l: LayerPlan): readonly Shape[] {
+  return l.type === 'add' || l.type === 'concat' ? l.inShapes : [l.inShape];
 }
 
 /** elements in a shape */

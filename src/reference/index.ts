@@ -4,10 +4,11 @@
 //   refForward(layer, x, params)               -> { y, cache }
 //   refBackward(layer, x, y, dy, params, cache) -> { dx, gradWeight?, gradBias? }
 //   createReferenceModel(plan, params)          -> forward / backward / lossAndGrad, params & grads by layer name
+//   refForwardInputs / refBackwardInputs                -> the same for any number of inputs (add, concat)
 //   softmaxCrossEntropy(logits, labels, batch, classes) -> { loss, dLogits }
 
-export type { BackwardResult, ForwardResult, RefCache, RefParams, Vec } from './types.ts';
-export { refForward, refBackward } from './layer.ts';
+export type { BackwardInputsResult, BackwardResult, ForwardResult, RefCache, RefParams, Vec } from './types.ts';
+export { refForward, refBackward, refForwardInputs, refBackwardInputs } from './layer.ts';
 export { softmaxCrossEntropy } from './loss.ts';
 export { createReferenceLayer, createReferenceModel } from './model.ts';
 export type { Layer, ReferenceModel, RefTensors } from './model.ts';

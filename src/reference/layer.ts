@@ -3,11 +3,12 @@
 // calls except what forward returns in `cache`.
 
 import type { LayerPlan } from '../plan/types.ts';
-import { numel } from '../plan/types.ts';
+import { inputShapes, numel } from '../plan/types.ts';
+import { addBackward, addForward, concatBackward, concatForward } from './merge.ts';
 import { convBackward, convForward, convTransposeBackward, convTransposeForward } from './conv.ts';
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward } from './pool.ts';
 import { copyOf, linearBackward, linearForward, reluBackward, reluForward, upsampleBackward, upsampleForward } from './simple.ts';
-import type { BackwardResult, ForwardResult, RefCache, RefParams, Vec } from './types.ts';
+import type { BackwardResult, BackwardInputsResult, ForwardResult, RefCache, RefParams, Vec } from './types.ts';
 
 function checkLength(layer: LayerPlan, what: string, a: Vec | undefined, want: number): void {
   if (a === undefined) throw new Error(`reference: layer "${layer.name}" (${layer.type}) needs a ${what} of ${want} elements`);
@@ -27,8 +28,14 @@ function biasOf(layer: LayerPlan, params: RefParams): Vec | undefined {
   return params.bias;
 }
 
+/** a layer that reads several inputs has no single x: refForwardInputs / refBackwardInputs take them all */
+function severalInputs(layer: LayerPlan): never {
+  throw new Error(`reference: layer "${layer.name}" (${layer.type}) reads ${layer.inputs.length} inputs: use refForwardInputs / refBackwardInputs`);
+}
+
 /** y = layer(x) in float64; `cache` holds what refBackward can reuse (max pools: argmax) */
 export function refForward(layer: LayerPlan, x: Vec, params: RefParams = {}): ForwardResult {
+  if (layer.type === 'add' || layer.type === 'concat') severalInputs(layer);
   checkLength(layer, 'input', x, numel(layer.inShape));
   switch (layer.type) {
     case 'conv1d':
@@ -62,6 +69,7 @@ export function refForward(layer: LayerPlan, x: Vec, params: RefParams = {}): Fo
  * inputs); `cache` is forward's, recomputed from x when not given.
  */
 export function refBackward(layer: LayerPlan, x: Vec, y: Vec | null, dy: Vec, params: RefParams = {}, cache?: RefCache): BackwardResult {
+  if (layer.type === 'add' || layer.type === 'concat') severalInputs(layer);
   checkLength(layer, 'input', x, numel(layer.inShape));
   checkLength(layer, 'output gradient', dy, numel(layer.outShape));
   switch (layer.type) {
@@ -88,4 +96,25 @@ export function refBackward(layer: LayerPlan, x: Vec, y: Vec | null, dy: Vec, pa
     case 'flatten':
       return { dx: copyOf(dy) };
   }
+}
+
+/** y = layer(xs[0], xs[1], ...) for any layer: one input per entry of its `inputs` */
+export function refForwardInputs(layer: LayerPlan, xs: readonly Vec[], params: RefParams = {}): ForwardResult {
+  const shapes = inputShapes(layer);
+  if (xs.length !== shapes.length) throw new Error(`reference: layer "${layer.name}" (${layer.type}) reads ${shapes.length} inputs, got ${xs.length}`);
+  if (layer.type !== 'add' && layer.type !== 'concat') return refForward(layer, xs[0], params);
+  xs.forEach((x, k) => checkLength(layer, `input ${k}`, x, numel(shapes[k])));
+  return { y: layer.type === 'add' ? addForward(layer, xs) : concatForward(layer, xs), cache: {} };
+}
+
+/** dL/d(each input), in `inputs` order, and the parameter gradients, given dL/dy */
+export function refBackwardInputs(layer: LayerPlan, xs: readonly Vec[], y: Vec | null, dy: Vec, params: RefParams = {}, cache?: RefCache): BackwardInputsResult {
+  const shapes = inputShapes(layer);
+  if (xs.length !== shapes.length) throw new Error(`reference: layer "${layer.name}" (${layer.type}) reads ${shapes.length} inputs, got ${xs.length}`);
+  if (layer.type !== 'add' && layer.type !== 'concat') {
+    const { dx, ...grads } = refBackward(layer, xs[0], y, dy, params, cache);
+    return { dxs: [dx], ...grads };
+  }
+  checkLength(layer, 'output gradient', dy, numel(layer.outShape));
+  return { dxs: layer.type === 'add' ? addBackward(layer, dy) : concatBackward(layer, dy) };
 }

@@ -1,9 +1,14 @@
-// The seed's Layer interface and a model that runs the plan's layer list: forward caches
+// The seed's Layer interface and a model that runs the plan's layer graph: forward caches
 // what backward needs; backward returns dL/dinput and overwrites the parameter gradients.
+//
+// The graph is the plan's: layer i reads the outputs its `inputs` name (`input`: the model's
+// input), and the layers are in topological order, so forward runs them top to bottom and
+// backward bottom to top. An output read by several layers (or twice by one) gets the sum of
+// their gradients, by the chain rule: dL/dv = sum over readers r of dL/dv through r.
 
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { numel } from '../plan/types.ts';
-import { refBackward, refForward } from './layer.ts';
+import { refBackwardInputs, refForwardInputs } from './layer.ts';
 import { softmaxCrossEntropy } from './loss.ts';
 import type { RefCache, RefParams, Vec } from './types.ts';
 
@@ -19,10 +24,12 @@ export interface Layer {
   readonly params: RefTensors;
   /** filled by backward: same keys and layouts as params */
   readonly grads: RefTensors;
-  /** caches its input (and pool argmaxes) for backward */
-  forward(x: Vec): Float64Array;
-  /** dL/dinput from dL/doutput of the last forward; overwrites grads */
+  /** one input per entry of plan.inputs; caches them (and pool argmaxes) for backward */
+  forward(...xs: Vec[]): Float64Array;
+  /** dL/dinput from dL/doutput of the last forward (a single-input layer); overwrites grads */
   backward(dy: Vec): Float64Array;
+  /** dL/d(each input), in plan.inputs order; overwrites grads */
+  backwardInputs(dy: Vec): Float64Array[];
 }
 
 export function createReferenceLayer(plan: LayerPlan, params: RefParams = {}): Layer {
@@ -32,25 +39,30 @@ export function createReferenceLayer(plan: LayerPlan, params: RefParams = {}): L
   const grads: RefTensors = {};
   if (plan.weightShape) grads.weight = new Float64Array(numel(plan.weightShape));
   if (plan.biasShape) grads.bias = new Float64Array(numel(plan.biasShape));
-  let saved: { x: Float64Array; y: Float64Array; cache: RefCache } | null = null;
-  return {
+  let saved: { xs: Float64Array[]; y: Float64Array; cache: RefCache } | null = null;
+  const layer: Layer = {
     plan,
     params: own,
     grads,
-    forward(x) {
-      const xs = Float64Array.from(x);
-      const { y, cache } = refForward(plan, xs, own);
-      saved = { x: xs, y, cache };
+    forward(...inputs) {
+      const xs = inputs.map((x) => Float64Array.from(x));
+      const { y, cache } = refForwardInputs(plan, xs, own);
+      saved = { xs, y, cache };
       return y;
     },
-    backward(dy) {
+    backwardInputs(dy) {
       if (!saved) throw new Error(`reference: backward of layer "${plan.name}" before forward`);
-      const r = refBackward(plan, saved.x, saved.y, dy, own, saved.cache);
+      const r = refBackwardInputs(plan, saved.xs, saved.y, dy, own, saved.cache);
       if (grads.weight && r.gradWeight) grads.weight.set(r.gradWeight);
       if (grads.bias && r.gradBias) grads.bias.set(r.gradBias);
-      return r.dx;
+      return r.dxs;
+    },
+    backward(dy) {
+      if (plan.inputs.length !== 1) throw new Error(`reference: layer "${plan.name}" reads ${plan.inputs.length} inputs: use backwardInputs`);
+      return layer.backwardInputs(dy)[0];
     },
   };
+  return layer;
 }
 
 export interface ReferenceModel {
@@ -65,6 +77,12 @@ export interface ReferenceModel {
   backward(dOut: Vec): Float64Array;
   /** forward, mean softmax cross-entropy, backward; returns the loss, fills grads */
   lossAndGrad(x: Vec, labels: ArrayLike<number>): number;
+}
+
+function valueOf(values: ReadonlyMap<string, Vec>, name: string): Vec {
+  const v = values.get(name);
+  if (!v) throw new Error(`reference: "${name}" is read before it is computed (the plan's layers must be in topological order)`);
+  return v;
 }
 
 /** params: keyed by layer name, PyTorch layouts; copied to float64 */
@@ -88,14 +106,26 @@ export function createReferenceModel(plan: ModelPlan, params: Record<string, Ref
     grads: gs,
     forward(x) {
       if (x.length !== numel(plan.inShape)) throw new Error(`reference: input has ${x.length} elements, expected ${numel(plan.inShape)}`);
-      let a: Vec = x;
-      for (const l of layers) a = l.forward(a);
-      return Float64Array.from(a);
+      // every output by the name `inputs` calls it
+      const values = new Map<string, Vec>([['input', x]]);
+      for (const l of layers) values.set(l.plan.name, l.forward(...l.plan.inputs.map((name) => valueOf(values, name))));
+      return Float64Array.from(values.get(layers[layers.length - 1].plan.name)!);
     },
     backward(dOut) {
-      let d: Vec = dOut;
-      for (let i = layers.length - 1; i >= 0; i--) d = layers[i].backward(d);
-      return Float64Array.from(d);
+      // dL/d(each output), summed over its readers as they are reached (readers come after it)
+      const grads = new Map<string, Float64Array>([[layers[layers.length - 1].plan.name, Float64Array.from(dOut)]]);
+      for (let i = layers.length - 1; i >= 0; i--) {
+        const l = layers[i];
+        const dy = grads.get(l.plan.name);
+        if (!dy) throw new Error(`reference: the output of layer "${l.plan.name}" is never read`);
+        l.backwardInputs(dy).forEach((dx, k) => {
+          const name = l.plan.inputs[k];
+          const sum = grads.get(name);
+          if (!sum) grads.set(name, dx);
+          else for (let j = 0; j < sum.length; j++) sum[j] += dx[j];
+        });
+      }
+      return grads.get('input')!;
     },
     lossAndGrad(x, labels) {
       const out = model.forward(x);

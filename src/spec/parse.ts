@@ -15,7 +15,8 @@ import type {
   StrategyChoice,
   StrategySpec,
 } from './types.ts';
-import { hasKey, quote, validate } from './validate.ts';
+import { hasKey, nearest, quote, validate } from './validate.ts';
+import { MODEL_INPUT } from './names.ts';
 
 type Raw = Record<string, unknown>;
 
@@ -52,11 +53,17 @@ function optionalInt(raw: Raw, key: string): { [k: string]: number } {
   return hasKey(raw, key) ? { [key]: raw[key] as number } : {};
 }
 
-/** one validated layer object -> its LayerSpec, defaults filled */
-function normalizeLayer(raw: Raw, index: number): LayerSpec {
+/** the name layers[index] gets: its own, else `<type><index>` */
+function layerName(raw: Raw, index: number): string {
+  return hasKey(raw, 'name') ? (raw.name as string) : `${raw.type as string}${index}`;
+}
+
+/** one validated layer object -> its LayerSpec, defaults filled; `previous`: what it reads by default */
+function normalizeLayer(raw: Raw, index: number, previous: string): LayerSpec {
   const type = raw.type as LayerType;
-  const name = hasKey(raw, 'name') ? (raw.name as string) : `${type}${index}`;
-  const common = { name, index, torch_name: hasKey(raw, 'torch_name') ? (raw.torch_name as string) : name };
+  const name = layerName(raw, index);
+  const inputs = hasKey(raw, 'inputs') ? [...(raw.inputs as string[])] : [previous];
+  const common = { name, index, torch_name: hasKey(raw, 'torch_name') ? (raw.torch_name as string) : name, inputs };
   switch (type) {
     case 'conv1d':
     case 'conv2d': {
@@ -111,7 +118,51 @@ function normalizeLayer(raw: Raw, index: number): LayerSpec {
     case 'flatten':
     case 'global_maxpool':
     case 'global_avgpool':
+    case 'add':
+    case 'concat':
       return { type, ...common };
+  }
+}
+
+/** `"a", "b", "c"`, or the first `max` and how many more */
+function nameList(names: readonly string[], max = 8): string {
+  const shown = names.slice(0, max).map((n) => `"${n}"`).join(', ');
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}
+
+/**
+ * every entry of every `inputs` names the model's input or a layer above it, so the model is
+ * a DAG in file order by construction; and every layer's output is read by a later layer,
+ * except the last one's, which is the model's output
+ */
+function checkInputs(layers: readonly LayerSpec[], raws: readonly Raw[]): void {
+  const index = new Map(layers.map((l) => [l.name, l.index]));
+  const used = new Set<string>();
+  for (const l of layers) {
+    const above = [MODEL_INPUT, ...layers.slice(0, l.index).map((p) => p.name)];
+    l.inputs.forEach((ref, k) => {
+      const at = `layers[${l.index}].inputs[${k}]`;
+      const j = index.get(ref);
+      if (ref === MODEL_INPUT || (j !== undefined && j < l.index)) {
+        used.add(ref);
+        return;
+      }
+      if (j === l.index) throw new ConvgenError(at, `${quote(ref)} is this layer itself: a layer cannot read its own output`, `name a layer above it: ${nameList(above)}`);
+      if (j !== undefined) {
+        throw new ConvgenError(at, `${quote(ref)} is layers[${j}], below this layer: a layer reads only the model's input and the layers above it (a model is computed top to bottom, so it can have no cycles)`, `move layers[${j}] above layers[${l.index}], or name one of ${nameList(above)}`);
+      }
+      const near = nearest(ref, above);
+      throw new ConvgenError(at, `no layer above it is named ${quote(ref)}`, `${near ? `did you mean "${near}"? ` : ''}name one of ${nameList(above)} (the layers above it; "${MODEL_INPUT}" is the model's input)`);
+    });
+  }
+  for (const l of layers.slice(0, -1)) {
+    if (used.has(l.name)) continue;
+    const explicit = layers.filter((c) => c.index > l.index && hasKey(raws[c.index], 'inputs')).map((c) => c.index);
+    throw new ConvgenError(
+      `layers[${l.index}]`,
+      `the output of layers[${l.index}] (${l.type} "${l.name}") is never used: no later layer reads it${explicit.includes(l.index + 1) ? ` (layers[${l.index + 1}] names its own "inputs")` : ''}, and only the last layer's output is the model's`,
+      `name "${l.name}" in a later layer's "inputs" (an add or a concat joins branches), or remove the layer`,
+    );
   }
 }
 
@@ -171,9 +222,10 @@ export function parseModel(json: unknown): ModelSpec {
   validate(json, MODEL, '');
   const raw = json as Raw;
   const rawLayers = raw.layers as Raw[];
-  const layers = rawLayers.map((l, i) => normalizeLayer(l, i));
+  const layers = rawLayers.map((l, i) => normalizeLayer(l, i, i === 0 ? MODEL_INPUT : layerName(rawLayers[i - 1], i - 1)));
   checkUniqueNames(layers, rawLayers);
   checkUniqueTorchNames(layers, rawLayers);
+  checkInputs(layers, rawLayers);
   const spec: ModelSpec = {
     name: raw.name as string,
     batch: raw.batch as number,

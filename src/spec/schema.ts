@@ -3,7 +3,7 @@
 // written against it; a test holds the committed schema equal to the generated one.
 
 import { LAYER_TYPES, type LayerType } from './types.ts';
-import { NAME_PATTERN, RESERVED_ANY_CASE, RESERVED_NAMES, TORCH_NAME_PATTERN, TORCH_TENSOR_SUFFIX } from './names.ts';
+import { MODEL_INPUT, NAME_PATTERN, RESERVED_ANY_CASE, RESERVED_NAMES, TORCH_NAME_PATTERN, TORCH_TENSOR_SUFFIX } from './names.ts';
 
 /** the largest size any key may hold: buffers are indexed with 32-bit integers */
 export const MAX_SIZE = 2 ** 31 - 1;
@@ -20,11 +20,16 @@ export type Node =
   | { kind: 'enum'; values: readonly string[] }
   /** a safe identifier (names.ts) */
   | { kind: 'name' }
+  /** a layer's name: a safe identifier other than "input", which `inputs` reserves for the model's input */
+  | { kind: 'layerName' }
   /** a PyTorch module path, dotted (names.ts) */
   | { kind: 'torchName' }
   | { kind: 'string' }
-  /** a list of `items`; `labels` names the entries when the length is fixed */
-  | { kind: 'list'; items: Node; minItems: number; maxItems: number; labels?: string }
+  /**
+   * a list of `items`; `labels` names the entries when the length is fixed; `countFix`, when
+   * given, is the fix an error about the number of entries suggests
+   */
+  | { kind: 'list'; items: Node; minItems: number; maxItems: number; labels?: string; countFix?: string }
   /** alternatives told apart by JSON type (a number or a list, a string or an object) */
   | { kind: 'oneOf'; options: readonly Node[]; note?: string }
   | ObjectNode
@@ -85,10 +90,32 @@ const strategyNode: Node = {
 
 const nameField = (type: string): Field => ({
   key: 'name',
-  node: { kind: 'name' },
+  node: { kind: 'layerName' },
   defaultDoc: `"${type}<index>"`,
-  doc: 'unique layer name; it names the parameters and the generated kernels',
+  doc: `unique layer name; it names the parameters and the generated kernels ("${MODEL_INPUT}" is reserved: it names the model's input in inputs)`,
 });
+
+/** the layer kinds that read two or more inputs */
+export type MergeType = 'add' | 'concat';
+
+/** every layer's `inputs`: one producer for most layers, two or more for add and concat */
+function inputsField(type: string, merge: boolean): Field {
+  const ref = `a layer name or "${MODEL_INPUT}"`;
+  if (merge) {
+    return {
+      key: 'inputs',
+      node: { kind: 'list', items: { kind: 'string' }, minItems: 2, maxItems: MAX_LAYERS, labels: `[${ref} each]`, countFix: `${type} needs two or more inputs: name another layer above it, or "${MODEL_INPUT}"` },
+      required: true,
+      doc: `the layers whose outputs it ${type === 'add' ? 'sums' : 'joins'}, by name, in order ("${MODEL_INPUT}": the model's input); each must be above it in the file, and may appear more than once`,
+    };
+  }
+  return {
+    key: 'inputs',
+    node: { kind: 'list', items: { kind: 'string' }, minItems: 1, maxItems: 1, labels: `[${ref}]`, countFix: `name the one layer ${type} reads (or "${MODEL_INPUT}"); to read several, join them with an add or a concat layer first and name that` },
+    defaultDoc: 'the previous layer',
+    doc: `the layer whose output it reads, by name ("${MODEL_INPUT}": the model's input); it must be above it in the file. Absent: the previous layer (the first layer reads the input)`,
+  };
+}
 
 /** on the layers that have parameters: what a PyTorch state_dict calls them */
 const torchNameField: Field = {
@@ -150,6 +177,14 @@ const SIMPLE_DOCS = {
 } as const;
 
 export const LAYER_VARIANTS: readonly LayerVariant[] = LAYER_TYPES.map((type): LayerVariant => {
+  const v = variant(type);
+  // every layer says what it reads, right after its name
+  const fields = [...v.fields];
+  fields.splice(fields[0]?.key === 'name' ? 1 : 0, 0, inputsField(type, type === 'add' || type === 'concat'));
+  return { ...v, fields };
+});
+
+function variant(type: LayerType): LayerVariant {
   switch (type) {
     case 'conv1d':
       return { type, doc: '1D convolution over [C, L] (PyTorch Conv1d)', fields: convFields(type) };
@@ -190,8 +225,12 @@ export const LAYER_VARIANTS: readonly LayerVariant[] = LAYER_TYPES.map((type): L
     case 'global_avgpool':
     case 'flatten':
       return { type, doc: SIMPLE_DOCS[type], fields: [nameField(type)] };
+    case 'add':
+      return { type, doc: 'elementwise sum of two or more inputs of identical shape (a residual connection: x + f(x))', fields: [nameField(type)] };
+    case 'concat':
+      return { type, doc: 'joins two or more inputs along the channel dimension (torch.cat(dim=1)); every other dimension must agree', fields: [nameField(type)] };
   }
-});
+}
 
 export const MODEL: ObjectNode = {
   kind: 'object',
@@ -240,6 +279,8 @@ function nodeSchema(node: Node): JsonObject {
       return { type: 'string' };
     case 'name':
       return { $ref: '#/definitions/name' };
+    case 'layerName':
+      return { $ref: '#/definitions/layer_name' };
     case 'torchName':
       return { $ref: '#/definitions/torch_name' };
     case 'list': {
@@ -286,6 +327,11 @@ export function toJsonSchema(): JsonObject {
         { pattern: `^(${RESERVED_ANY_CASE.map(anyCase).join('|')})$` },
       ],
     },
+  };
+  definitions.layer_name = {
+    description: `a layer name: a safe identifier other than "${MODEL_INPUT}" (layers' inputs call the model's input that)`,
+    allOf: [{ $ref: '#/definitions/name' }],
+    not: { const: MODEL_INPUT },
   };
   definitions.torch_name = {
     type: 'string',

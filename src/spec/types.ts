@@ -28,6 +28,11 @@ interface LayerCommon {
    * model.json's torch_name (conv and linear layers only), else the name
    */
   torch_name: string;
+  /**
+   * what it reads, in order: names of layers above it, or `"input"` (MODEL_INPUT) for the
+   * model's input; model.json's `inputs`, else the previous layer (the first layer: the input)
+   */
+  inputs: string[];
 }
 
 export interface ConvSpec extends LayerCommon {
@@ -94,6 +99,11 @@ export interface SimpleSpec extends LayerCommon {
   type: 'relu' | 'flatten' | 'global_maxpool' | 'global_avgpool';
 }
 
+/** the layers that read two or more inputs: `add` sums them, `concat` joins their channels */
+export interface MergeSpec extends LayerCommon {
+  type: 'add' | 'concat';
+}
+
 export type LayerSpec =
   | ConvSpec
   | ConvTransposeSpec
@@ -101,7 +111,8 @@ export type LayerSpec =
   | AvgPoolSpec
   | LinearSpec
   | UpsampleSpec
-  | SimpleSpec;
+  | SimpleSpec
+  | MergeSpec;
 
 export type LayerType = LayerSpec['type'];
 
@@ -118,6 +129,8 @@ export const LAYER_TYPES: readonly LayerType[] = [
   'flatten',
   'linear',
   'upsample_bilinear2d',
+  'add',
+  'concat',
 ];
 
 export interface ModelSpec {

@@ -5,7 +5,7 @@
 // "constructor" are just unknown keys).
 
 import { ConvgenError } from '../errors.ts';
-import { nameProblem, suggestName, torchNameProblem } from './names.ts';
+import { MODEL_INPUT, nameProblem, suggestName, torchNameProblem } from './names.ts';
 import type { Field, LayerVariant, Node } from './schema.ts';
 
 type JsonType = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'object' | 'other';
@@ -115,6 +115,8 @@ export function describe(node: Node): string {
       return node.values.length === 1 ? `"${node.values[0]}"` : `one of ${list(node.values)}`;
     case 'name':
       return 'a name (ASCII letters, digits and _, not starting with a digit)';
+    case 'layerName':
+      return `a name (ASCII letters, digits and _, not starting with a digit; not "${MODEL_INPUT}")`;
     case 'torchName':
       return 'a PyTorch module path ("features.0")';
     case 'string':
@@ -144,6 +146,7 @@ function accepts(node: Node, t: JsonType): boolean {
       return t === typeof node.value;
     case 'enum':
     case 'name':
+    case 'layerName':
     case 'torchName':
     case 'string':
       return t === 'string';
@@ -222,6 +225,12 @@ export function validate(v: unknown, node: Node, path: string): void {
     }
     case 'name':
       return checkName(path, v as string);
+    case 'layerName':
+      checkName(path, v as string);
+      if (v === MODEL_INPUT) {
+        throw new ConvgenError(path, `"${MODEL_INPUT}" is reserved: in a layer's "inputs" it names the model's input`, `give the layer another name, for example "${MODEL_INPUT}_1"`);
+      }
+      return;
     case 'torchName': {
       const problem = torchNameProblem(v as string);
       if (problem !== null) {
@@ -233,7 +242,7 @@ export function validate(v: unknown, node: Node, path: string): void {
       const a = v as unknown[];
       if (a.length < node.minItems || a.length > node.maxItems) {
         const want = node.minItems === node.maxItems ? `${node.minItems}` : a.length < node.minItems ? `at least ${node.minItems}` : `at most ${node.maxItems}`;
-        throw new ConvgenError(path, `has ${a.length} entr${a.length === 1 ? 'y' : 'ies'}, but must have ${want}${node.labels ? ` ${node.labels}` : ''}`, `write ${describe(node)}`);
+        throw new ConvgenError(path, `has ${a.length} entr${a.length === 1 ? 'y' : 'ies'}, but must have ${want}${node.labels ? ` ${node.labels}` : ''}`, node.countFix ?? `write ${describe(node)}`);
       }
       for (let i = 0; i < a.length; i++) validate(a[i], node.items, childPath(path, i));
       return;

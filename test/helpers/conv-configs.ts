@@ -55,7 +55,7 @@ export function planOf(c: Cfg): ConvPlan {
     if (outH <= 0 || outW <= 0) throw new RangeError('empty');
     const geometry = { batch: c.batch, inC, inH, inW, outC, outH, outW, kH, kW, strideH: sH, strideW: sW, dilationH: dH, dilationW: dW, pad, groups: c.groups, outputPadH: opH, outputPadW: opW };
     const plan: ConvTransposeLayerPlan = {
-      index: 0, name: 'ct', torchName: 'ct', type: 'conv_transpose2d',
+      index: 0, name: 'ct', torchName: 'ct', type: 'conv_transpose2d', inputs: ['input'],
       inShape: [c.batch, inC, inH, inW], outShape: [c.batch, outC, outH, outW],
       weightShape: [inC, c.coutPer, kH, kW], biasShape: c.bias ? [outC] : null,
       flops: { forward: 0, gradInput: 0, gradWeight: 0 }, activationBytes: 0,
@@ -71,7 +71,7 @@ export function planOf(c: Cfg): ConvPlan {
   if (outH <= 0 || outW <= 0) throw new RangeError('empty');
   const geometry: ConvGeometry = { batch: c.batch, inC, inH, inW, outC, outH, outW, kH, kW, strideH: sH, strideW: sW, dilationH: dH, dilationW: dW, pad, groups: c.groups };
   const plan: ConvLayerPlan = {
-    index: 0, name: 'c', torchName: 'c', type: c.kind,
+    index: 0, name: 'c', torchName: 'c', type: c.kind, inputs: ['input'],
     inShape: oneD ? [c.batch, inC, inW] : [c.batch, inC, inH, inW],
     outShape: oneD ? [c.batch, outC, outW] : [c.batch, outC, outH, outW],
     weightShape: oneD ? [outC, c.cinPer, kW] : [outC, c.cinPer, kH, kW], biasShape: c.bias ? [outC] : null,
