@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { LAYER_TYPES } from '../src/spec/types.ts';
 import { LAYER_VARIANTS, MODEL, type Field, type Node } from '../src/spec/schema.ts';
 
-export const EXAMPLES = ['seed', 'lenet', 'vgg', 'decoder', 'signal1d'];
+export const EXAMPLES = ['seed', 'lenet', 'vgg', 'decoder', 'signal1d', 'signal1d_decoder'];
 export const exampleText = (name: string): string => readFileSync(new URL(`../examples/${name}.json`, import.meta.url), 'utf8');
 
 type J = unknown;
