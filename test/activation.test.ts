@@ -119,6 +119,33 @@ describe("the generator's approximations, in float32 on the adapter", () => {
   });
 });
 
+// the plan's FLOPs per element are the kernels' operation counts (the plan cannot read the IR)
+describe('plan FLOPs = the operations the activation kernels run', () => {
+  const ops = (e: Expr): number => {
+    switch (e.k) {
+      case 'bin':
+        return (['&&', '||'].includes(e.op) ? 0 : 1) + ops(e.a) + ops(e.b);
+      case 'call':
+        return (e.fn === 'abs' ? 0 : 1) + e.args.reduce((n, a) => n + ops(a), 0);
+      case 'select':
+        return ops(e.cond) + ops(e.then) + ops(e.else);
+      default:
+        return 0;
+    }
+  };
+  /** the loop body's operations (the index i is the loop variable: no index math) */
+  const opsOf = (k: ReturnType<typeof lowerKernel>): number => {
+    const loop = k.body[0];
+    if (loop.k !== 'for') throw new Error('one flat loop');
+    return loop.body.reduce((n, s) => n + (s.k === 'let' ? ops(s.init) : s.k === 'store' ? ops(s.value) : 0), 0);
+  };
+  it.each([[{ type: 'relu' }], [{ type: 'leaky_relu' }], [{ type: 'relu6' }], [{ type: 'elu' }], [{ type: 'sigmoid' }], [{ type: 'tanh' }], [{ type: 'silu' }], [{ type: 'gelu' }], [{ type: 'gelu', approximate: 'tanh' }]])('%j', (layer) => {
+    const l = planModel(parseModel({ name: 'f', batch: 1, input: [1, 10], layers: [layer] })).layers[0] as ActivationLayerPlan;
+    const prog = lowerActivation(l);
+    expect([l.flops.forward / 10, l.flops.gradInput / 10]).toEqual([opsOf(lowerKernel(prog.forward[0].kernel)), opsOf(lowerKernel(prog.backward[0].kernel))]);
+  });
+});
+
 // ---- PyTorch's answers at the special values ---------------------------------------------
 
 type Num = number | string;

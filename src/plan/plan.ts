@@ -379,23 +379,31 @@ function planFlatten(layer: SimpleSpec, cur: number[], N: number): Step {
 
 /**
  * FLOPs per element of each activation [forward, gradInput], as src/kernels/activation.ts
- * computes it: an add, multiply, divide, comparison or exp counts one. gelu evaluates erf as
- * two polynomials (both run, a select picks one), silu and tanh-gelu a sigmoid
+ * computes it: an add, multiply, divide, comparison or exp counts one, abs and a select
+ * nothing (test/activation.test.ts counts them in the kernels). gelu evaluates erf as two
+ * polynomials (both run, a select picks one), silu and tanh-gelu a sigmoid
  */
-const ACTIVATION_FLOPS: Record<ActivationType, [number, number]> = {
+const ACTIVATION_FLOPS: Record<Exclude<ActivationType, 'gelu'> | 'gelu_none' | 'gelu_tanh', [number, number]> = {
   relu: [1, 1],
   leaky_relu: [2, 2],
-  relu6: [2, 3],
+  relu6: [2, 2],
   elu: [4, 4],
-  sigmoid: [5, 3],
-  tanh: [19, 3],
-  silu: [6, 10],
-  gelu: [45, 50],
+  sigmoid: [6, 3],
+  tanh: [22, 3],
+  silu: [7, 11],
+  gelu_none: [46, 52],
+  gelu_tanh: [12, 21],
 };
+
+/** FLOPs per element [forward, gradInput] of an activation layer */
+function activationFlops(layer: { type: ActivationType; approximate?: 'none' | 'tanh' }): [number, number] {
+  if (layer.type === 'gelu') return layer.approximate === 'tanh' ? ACTIVATION_FLOPS.gelu_tanh : ACTIVATION_FLOPS.gelu_none;
+  return ACTIVATION_FLOPS[layer.type];
+}
 
 function planActivation(layer: SimpleSpec | LeakyReluSpec | EluSpec | GeluSpec, type: ActivationType, cur: number[], N: number): Step {
   const n = N * numel(cur);
-  const [fwd, bwd] = ACTIVATION_FLOPS[type];
+  const [fwd, bwd] = activationFlops({ type, ...(layer.type === 'gelu' ? { approximate: layer.approximate } : {}) });
   const base = {
     index: layer.index, name: layer.name, torchName: layer.torch_name,
     inShape: [N, ...cur], outShape: [N, ...cur], weightShape: null, biasShape: null,
