@@ -6,17 +6,17 @@
 // | layer       | op               | in    | out   | k/s/p/d   | strategy | params | MFLOP fwd | MFLOP bwd | act KiB |
 // |-------------|------------------|-------|-------|-----------|----------|-------:|----------:|----------:|--------:|
 // | enc1        | conv1d           | 2x64  | 8x64  | 5/1/2/1   | direct   |     88 |     0.041 |     0.082 |     8.0 |
-// | gelu1       | gelu             | 8x64  | 8x64  | -         | -        |      0 |     0.092 |     0.102 |     8.0 |
+// | gelu1       | gelu             | 8x64  | 8x64  | -         | -        |      0 |     0.094 |     0.106 |     8.0 |
 // | pool        | avgpool1d        | 8x64  | 8x32  | 2/2/0/1   | -        |      0 |     0.002 |     0.002 |     4.0 |
 // | enc2        | conv1d           | 8x32  | 16x16 | 3/2/1/1   | direct   |    400 |     0.049 |     0.098 |     4.0 |
-// | silu4       | silu             | 16x16 | 16x16 | -         | -        |      0 |     0.006 |     0.010 |     4.0 |
+// | silu4       | silu             | 16x16 | 16x16 | -         | -        |      0 |     0.007 |     0.011 |     4.0 |
 // | dec1        | conv_transpose1d | 16x16 | 8x32  | 4/2/1/1   | direct   |    520 |     0.066 |     0.131 |     4.0 |
 // | leaky_relu6 | leaky_relu       | 8x32  | 8x32  | slope=0.2 | -        |      0 |     0.002 |     0.002 |     4.0 |
 // | dec2        | conv_transpose1d | 8x32  | 4x64  | 4/2/1/1   | direct   |    132 |     0.033 |     0.066 |     4.0 |
 // | elu8        | elu              | 4x64  | 4x64  | alpha=1   | -        |      0 |     0.004 |     0.004 |     4.0 |
 // | out         | conv1d           | 4x64  | 2x64  | 3/1/1/1   | direct   |     26 |     0.012 |     0.025 |     2.0 |
-// | tanh10      | tanh             | 2x64  | 2x64  | -         | -        |      0 |     0.010 |     0.002 |     2.0 |
-// | total       |                  | 2x64  | 2x64  |           |          |   1166 |     0.317 |     0.524 |    48.0 |
+// | tanh10      | tanh             | 2x64  | 2x64  | -         | -        |      0 |     0.011 |     0.002 |     2.0 |
+// | total       |                  | 2x64  | 2x64  |           |          |   1166 |     0.322 |     0.529 |    48.0 |
 //
 // createModel() binds the kernels to buffers planned once: parameters, gradients and SGD
 // velocity in one arena each, one buffer per activation and per activation gradient, and
@@ -95,8 +95,8 @@ export const plan = {
       "approximate": "none",
       "biasShape": null,
       "flops": {
-        "forward": 92160,
-        "gradInput": 102400,
+        "forward": 94208,
+        "gradInput": 106496,
         "gradWeight": 0
       },
       "inShape": [4, 8, 64],
@@ -188,8 +188,8 @@ export const plan = {
       "activationBytes": 4096,
       "biasShape": null,
       "flops": {
-        "forward": 6144,
-        "gradInput": 10240,
+        "forward": 7168,
+        "gradInput": 11264,
         "gradWeight": 0
       },
       "inShape": [4, 16, 16],
@@ -377,7 +377,7 @@ export const plan = {
       "activationBytes": 2048,
       "biasShape": null,
       "flops": {
-        "forward": 9728,
+        "forward": 11264,
         "gradInput": 1536,
         "gradWeight": 0
       },
@@ -396,8 +396,8 @@ export const plan = {
   "outShape": [4, 2, 64],
   "totals": {
     "activationBytes": 49152,
-    "flopsBackward": 523776,
-    "flopsForward": 316928,
+    "flopsBackward": 528896,
+    "flopsForward": 321536,
     "params": 1166
   }
 } as const;
