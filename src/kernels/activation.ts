@@ -77,18 +77,18 @@ const ERFC_TAIL = [0.28209369267951556, 0.2821404582784174, 0.24606642275770577,
 const ERF_SPLIT = 1;
 
 /** the two halves of erf at z: `small` = erf(z) (|z| < 1), `tail` = erfc(|z|) (|z| >= 1), `inTail` which one holds */
-function erfParts(z: Expr, s: Scope, tag: string): { small: Expr; tail: Expr; inTail: Expr } {
-  const a = s.let(`a${tag}`, abs(z));
-  const zz = s.let(`zz${tag}`, mul(z, z));
-  const tau = s.let(`tau${tag}`, div(c(1), add(c(1), mul(a, c(0.5)))));
-  const tail = s.let(`q${tag}`, mul(mul(exp(neg(zz)), tau), horner(ERFC_TAIL, tau)));
+function erfParts(z: Expr, s: Scope): { small: Expr; tail: Expr; inTail: Expr } {
+  const a = s.let('az', abs(z));
+  const zz = s.let('z2', mul(z, z));
+  const tau = s.let('tau', div(c(1), add(c(1), mul(a, c(0.5)))));
+  const tail = s.let('q', mul(mul(exp(neg(zz)), tau), horner(ERFC_TAIL, tau)));
   // NaN: a >= 1 is false, so NaN leaves through `small`
   return { small: mul(z, horner(ERF_SMALL, zz)), tail, inTail: ge(a, c(ERF_SPLIT)) };
 }
 
 /** erf(z), float32-accurate (kernels use normalCdfOf; this is what the tests measure) */
 export function erfOf(z: Expr, s: Scope): Expr {
-  const p = erfParts(z, s, '');
+  const p = erfParts(z, s);
   return select(p.inTail, select(lt(z, c(0)), sub(p.tail, c(1)), sub(c(1), p.tail)), p.small);
 }
 
@@ -97,8 +97,8 @@ export function erfOf(z: Expr, s: Scope): Expr {
  * erfc(|z|) / 2 (x < 0) or 1 - erfc(|z|) / 2, so the left tail keeps its relative accuracy
  */
 export function normalCdfOf(x: Expr, s: Scope): Expr {
-  const z = s.let('zs', mul(x, c(Math.SQRT1_2)));
-  const p = erfParts(z, s, 's');
+  const z = s.let('z', mul(x, c(Math.SQRT1_2)));
+  const p = erfParts(z, s);
   const half = mul(p.tail, c(0.5));
   return select(p.inTail, select(gt(x, c(0)), sub(c(1), half), half), add(c(0.5), mul(p.small, c(0.5))));
 }
