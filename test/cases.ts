@@ -30,9 +30,10 @@ export interface TestCase {
   model: ModelJson;
   /**
    * 'ties': draw the input from {0, 1, 2} so max windows hold equal values (the first
-   * maximum must win); otherwise uniform in [-1, 1)
+   * maximum must win); 'wide': uniform in [-8, 8), through an activation's tails and kinks
+   * (relu6's 6, erf's split at |x| = sqrt 2); otherwise uniform in [-1, 1)
    */
-  input?: 'ties';
+  input?: 'ties' | 'wide';
 }
 
 // ---- naming ---------------------------------------------------------------------------
@@ -55,7 +56,7 @@ function model(batch: number, input: number[], layers: LayerJson[], loss?: 'soft
   return m;
 }
 
-function single(x: number[], layer: LayerJson, detail: string, input?: 'ties'): TestCase {
+function single(x: number[], layer: LayerJson, detail: string, input?: 'ties' | 'wide'): TestCase {
   const c: TestCase = {
     name: `${layer.type} x=[${x.join(',')}]${detail ? ' ' + detail : ''}`,
     kinds: [layer.type],
@@ -87,7 +88,7 @@ function conv(type: 'conv1d' | 'conv2d', x: number[], o: ConvOpts): TestCase {
 }
 
 function convT(x: number[], o: ConvOpts & { op?: PerDim }): TestCase {
-  const layer: LayerJson = { type: 'conv_transpose2d', out_channels: o.co, kernel: o.k };
+  const layer: LayerJson = { type: x.length === 3 ? 'conv_transpose1d' : 'conv_transpose2d', out_channels: o.co, kernel: o.k };
   if (o.s !== undefined) layer.stride = o.s;
   if (o.p !== undefined) layer.padding = o.p;
   if (o.op !== undefined) layer.output_padding = o.op;
@@ -98,7 +99,7 @@ function convT(x: number[], o: ConvOpts & { op?: PerDim }): TestCase {
   return single(x, layer, detail + (o.bias === false ? ' nobias' : ''));
 }
 
-function pool(type: 'maxpool1d' | 'maxpool2d' | 'avgpool2d', x: number[], o: { k: PerDim; s?: PerDim; p?: PerDim; countIncludePad?: boolean }, input?: 'ties'): TestCase {
+function pool(type: 'maxpool1d' | 'maxpool2d' | 'avgpool1d' | 'avgpool2d', x: number[], o: { k: PerDim; s?: PerDim; p?: PerDim; countIncludePad?: boolean }, input?: 'ties'): TestCase {
   const layer: LayerJson = { type, kernel: o.k };
   if (o.s !== undefined) layer.stride = o.s;
   if (o.p !== undefined) layer.padding = o.p;
@@ -122,8 +123,15 @@ function linear(x: number[], outFeatures: number, bias = true): TestCase {
   };
 }
 
-function upsample(x: number[], scale: PerDim): TestCase {
-  return single(x, { type: 'upsample_bilinear2d', scale_factor: scale }, `scale=${show(scale)}`);
+function upsample(x: number[], scale: PerDim, mode: 'nearest' | 'bilinear' = 'bilinear'): TestCase {
+  return single(x, { type: `upsample_${mode}2d`, scale_factor: scale }, `scale=${show(scale)}`);
+}
+
+/** an activation with the keys PyTorch's module takes (negative_slope, alpha, approximate) */
+function act(type: 'leaky_relu' | 'relu6' | 'elu' | 'gelu' | 'silu' | 'sigmoid' | 'tanh', x: number[], keys: { [k: string]: Json } = {}, input?: 'wide'): TestCase {
+  const detail = Object.entries(keys).map(([k, v]) => `${k}=${show(v)}`);
+  if (input) detail.push(input);
+  return single(x, { type, ...keys }, detail.join(' '), input);
 }
 
 /** a layer that reads the model's input `times` times (add: times x, concat: the channels repeated) */
@@ -169,6 +177,12 @@ export const CASES: readonly TestCase[] = [
   convT([7, 2, 2, 2], { co: 3, k: 4, s: 2, p: 1 }), // DCGAN-style
   convT([1, 2, 3, 2], { co: 2, k: 1, s: 3, op: 2 }), // stride larger than the kernel
   convT([2, 5, 3, 3], { co: 7, k: [3, 2], s: [1, 2], p: [1, 0], bias: false }),
+  // conv_transpose1d: conv_transpose2d's kernels with H = 1
+  convT([2, 3, 4], { co: 2, k: 3, s: 2, p: 1, op: 1 }),
+  convT([1, 4, 5], { co: 6, k: 3, s: 2, p: 1, op: 1, g: 2 }),
+  convT([1, 2, 3], { co: 3, k: 3, d: 2, p: 1, op: 1 }), // output_padding < dilation
+  convT([2, 3, 4], { co: 3, k: 4, s: 2, p: 1, bias: false }),
+  convT([1, 3, 4], { co: 3, k: 2, s: 3, op: 2, g: 3 }), // depthwise, stride larger than the kernel
   // max pools
   pool('maxpool2d', [2, 3, 6, 6], { k: 2 }),
   pool('maxpool2d', [1, 2, 7, 5], { k: 3, s: 2, p: 1 }),
@@ -185,6 +199,10 @@ export const CASES: readonly TestCase[] = [
   pool('avgpool2d', [1, 2, 7, 5], { k: 3, s: 2, p: 1 }),
   pool('avgpool2d', [1, 2, 7, 5], { k: 3, s: 2, p: 1, countIncludePad: false }),
   pool('avgpool2d', [2, 3, 5, 4], { k: [3, 2], s: [1, 2], p: [1, 1], countIncludePad: false }),
+  pool('avgpool1d', [2, 3, 9], { k: 3 }),
+  pool('avgpool1d', [1, 2, 10], { k: 4, s: 2, p: 2 }),
+  pool('avgpool1d', [2, 3, 11], { k: 3, s: 2, p: 1, countIncludePad: false }),
+  pool('avgpool1d', [7, 2, 5], { k: 2, s: 3 }), // stride larger than the window
   // global pools
   plain('global_maxpool', [2, 3, 5, 4]),
   plain('global_maxpool', [2, 3, 7]),
@@ -195,6 +213,24 @@ export const CASES: readonly TestCase[] = [
   // elementwise and reshape
   plain('relu', [2, 3, 4, 5]),
   plain('relu', [1, 3, 7]),
+  act('leaky_relu', [2, 3, 4, 5]),
+  act('leaky_relu', [1, 3, 7], { negative_slope: 0.2 }, 'wide'),
+  act('leaky_relu', [2, 2, 3], { negative_slope: -1.5 }),
+  act('relu6', [2, 3, 4, 5], {}, 'wide'),
+  act('relu6', [1, 3, 7], {}, 'wide'),
+  act('elu', [2, 3, 4, 5]),
+  act('elu', [1, 3, 7], { alpha: 0.5 }, 'wide'),
+  act('elu', [2, 2, 3], { alpha: -2 }),
+  act('gelu', [2, 3, 4, 5]),
+  act('gelu', [2, 3, 4, 5], {}, 'wide'),
+  act('gelu', [1, 3, 7], { approximate: 'tanh' }),
+  act('gelu', [2, 3, 7], { approximate: 'tanh' }, 'wide'),
+  act('silu', [2, 3, 4, 5], {}, 'wide'),
+  act('silu', [1, 3, 7]),
+  act('sigmoid', [2, 3, 4, 5], {}, 'wide'),
+  act('sigmoid', [1, 3, 7]),
+  act('tanh', [2, 3, 4, 5], {}, 'wide'),
+  act('tanh', [1, 3, 7]),
   plain('flatten', [2, 3, 2, 3]),
   // linear
   linear([2, 3, 4], 5),
@@ -204,6 +240,11 @@ export const CASES: readonly TestCase[] = [
   upsample([1, 1, 2, 2], 2),
   upsample([2, 3, 3, 4], [2, 3]),
   upsample([1, 2, 1, 5], 3),
+  // nearest upsampling
+  upsample([1, 1, 2, 2], 2, 'nearest'),
+  upsample([2, 3, 3, 4], [2, 3], 'nearest'),
+  upsample([1, 2, 1, 5], [1, 3], 'nearest'),
+  upsample([1, 1, 2, 2], [5, 4], 'nearest'), // a block of 20: rolled loops
   // a few layers together
   stack('seed_problem', 1, [1, 4, 4], [
     { type: 'conv2d', name: 'conv', out_channels: 2, kernel: 3, bias: false },
@@ -291,6 +332,30 @@ export const CASES: readonly TestCase[] = [
     { type: 'flatten' },
     { type: 'linear', out_features: 2 },
   ], 'softmax_cross_entropy'),
+  stack('tiny_1d_decoder', 2, [2, 10], [
+    { type: 'conv1d', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'gelu' },
+    { type: 'avgpool1d', kernel: 2 },
+    { type: 'conv_transpose1d', out_channels: 2, kernel: 4, stride: 2, padding: 1 },
+    { type: 'elu', alpha: 0.5 },
+    { type: 'conv1d', out_channels: 2, kernel: 3, padding: 'same' },
+    { type: 'tanh' },
+  ]),
+  stack('tiny_acts_2d', 2, [2, 3, 3], [
+    { type: 'conv2d', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'leaky_relu', negative_slope: 0.1 },
+    { type: 'upsample_nearest2d', scale_factor: 2 },
+    { type: 'conv2d', out_channels: 4, kernel: 3 },
+    { type: 'silu' },
+    { type: 'global_avgpool' },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 3 },
+    { type: 'gelu', approximate: 'tanh' },
+    { type: 'linear', out_features: 2 },
+    { type: 'sigmoid' },
+    { type: 'relu6' },
+    { type: 'linear', out_features: 2 },
+  ], 'softmax_cross_entropy'),
 ];
 
 /** parse and plan a case through the real front end */
@@ -319,9 +384,13 @@ export function randomArray(n: number, rng: () => number): Float64Array {
   return a;
 }
 
-/** the input of a case: uniform in [-1, 1), or values from {0, 1, 2} for a 'ties' case */
+/** the scale of a 'wide' case's input: uniform in [-WIDE, WIDE) */
+export const WIDE = 8;
+
+/** the input of a case: uniform in [-1, 1) (or [-8, 8) for 'wide'), or values from {0, 1, 2} for a 'ties' case */
 export function caseInput(c: TestCase, plan: ModelPlan, rng: () => number): Float64Array {
   const n = numel(plan.inShape);
+  if (c.input === 'wide') return randomArray(n, rng).map((v) => WIDE * v);
   if (c.input !== 'ties') return randomArray(n, rng);
   const a = new Float64Array(n);
   for (let i = 0; i < n; i++) a[i] = Math.floor(3 * rng());

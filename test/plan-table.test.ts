@@ -20,7 +20,7 @@ describe('plan table', () => {
     expect(formatPlanTable(planModel(parseModelText(text)))).toBe(formatPlanTable(planModel(parseModelText(text))));
   });
 
-  it('k/s/p/d: non-square, asymmetric "same", groups, dilation, output_padding, 1D, upsample', () => {
+  it('k/s/p/d: non-square, asymmetric "same", groups, dilation, output_padding, 1D, upsample, activation constants', () => {
     expect(cell([{ type: 'conv2d', out_channels: 4, kernel: [3, 5], stride: [2, 1], padding: [1, 2], dilation: [1, 2] }])).toBe('3x5/2x1/1x2/1x2');
     // an even kernel with "same": PyTorch puts the extra pad at the end (bottom, right)
     expect(cell([{ type: 'conv2d', out_channels: 4, kernel: 4, padding: 'same' }])).toBe('4x4/1/1,2,1,2/1');
@@ -35,6 +35,14 @@ describe('plan table', () => {
     expect(cell([{ type: 'global_maxpool' }])).toBe('9x8/9x8/0/1');
     expect(cell([{ type: 'upsample_bilinear2d', scale_factor: [2, 3] }])).toBe('x2x3');
     expect(cell([{ type: 'relu' }])).toBe('-');
+    expect(cell([{ type: 'conv_transpose1d', out_channels: 2, kernel: 4, stride: 3, padding: 1, output_padding: 2 }], [3, 16])).toBe('4/3/1/1 op2');
+    expect(cell([{ type: 'avgpool1d', kernel: 3, stride: 2, padding: 1 }], [3, 16])).toBe('3/2/1/1');
+    expect(cell([{ type: 'upsample_nearest2d', scale_factor: [2, 3] }])).toBe('x2x3');
+    // an activation's constant, by PyTorch's key
+    expect(cell([{ type: 'leaky_relu', negative_slope: 0.2 }])).toBe('slope=0.2');
+    expect(cell([{ type: 'elu' }])).toBe('alpha=1');
+    expect(cell([{ type: 'gelu', approximate: 'tanh' }])).toBe('tanh');
+    expect(cell([{ type: 'gelu' }])).toBe('-');
   });
 
   it('inputs column: only when the model branches; "-" for a chain step, names where it branches', () => {

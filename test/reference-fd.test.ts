@@ -4,14 +4,15 @@
 // The objective is <layer(x), r> for a random r, so the analytic gradient is backward(dy = r).
 
 import { describe, expect, it } from 'vitest';
-import { CASES, caseInput, mulberry32, planCase, randomArray, randomLabels, randomParams } from './cases.ts';
+import { CASES, caseInput, mulberry32, planCase, randomArray, randomLabels, randomParams, WIDE } from './cases.ts';
 import { createReferenceModel, refBackward, refBackwardInputs, refForward, refForwardInputs, softmaxCrossEntropy } from '../src/reference/index.ts';
 import type { LayerPlan } from '../src/plan/types.ts';
 import { inputShapes, numel } from '../src/plan/types.ts';
 
-// every layer is linear or piecewise linear in each input, so a small step costs no
-// truncation error (only the loss is curved: O(H^2)); a small step also makes crossing a
-// relu or max-pool kink unlikely (a chained model can hold a pre-activation within 1e-5 of 0)
+// most layers are linear or piecewise linear in each input, so a small step costs no
+// truncation error; the loss and the smooth activations are curved, O(H^2 f''') ~ 1e-14. A
+// small step also makes crossing a relu or max-pool kink unlikely (a chained model can hold a
+// pre-activation within 1e-5 of 0)
 const H = 1e-7;
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -51,10 +52,11 @@ function expectClose(what: string, got: ArrayLike<number>, want: ArrayLike<numbe
 }
 
 /** one layer's backward against finite differences of its forward: every input (add and concat read several), dW, db */
-function checkLayer(layer: LayerPlan, seed: number): void {
+function checkLayer(layer: LayerPlan, seed: number, scale = 1): void {
   const rng = mulberry32(seed);
-  // continuous inputs even for 'ties' cases: finite differences need a differentiable point
-  const xs = inputShapes(layer).map((s) => randomArray(numel(s), rng));
+  // continuous inputs even for 'ties' cases: finite differences need a differentiable point;
+  // a 'wide' case's activation sees [-8, 8), its tails and relu6's kink at 6
+  const xs = inputShapes(layer).map((s) => randomArray(numel(s), rng).map((v) => scale * v));
   const params: { weight?: Float64Array; bias?: Float64Array } = {};
   if (layer.weightShape) params.weight = randomArray(numel(layer.weightShape), rng);
   if (layer.biasShape) params.bias = randomArray(numel(layer.biasShape), rng);
@@ -88,7 +90,7 @@ describe('reference backward = finite differences, per layer', () => {
   CASES.forEach((c, ci) => {
     it(c.name, () => {
       const plan = planCase(c);
-      plan.layers.forEach((layer, li) => checkLayer(layer, 1000 * ci + li + 1));
+      plan.layers.forEach((layer, li) => checkLayer(layer, 1000 * ci + li + 1, c.input === 'wide' ? WIDE : 1));
     });
   });
 });

@@ -57,7 +57,7 @@ function tfConv(g: ConvGeometry, x: Float64Array, w: Float64Array, bias: Float64
   return toNCHW(addBias(tf.concat(parts, 3), bias));
 }
 
-function tfConvTranspose(layer: LayerPlan & { type: 'conv_transpose2d' }, x: Float64Array, w: Float64Array, bias: Float64Array | undefined): Float32Array {
+function tfConvTranspose(layer: LayerPlan & { type: 'conv_transpose1d' | 'conv_transpose2d' }, x: Float64Array, w: Float64Array, bias: Float64Array | undefined): Float32Array {
   const g = layer.geometry;
   const cinG = g.inC / g.groups;
   const coutG = g.outC / g.groups;
@@ -103,6 +103,34 @@ function tfPool(layer: LayerPlan & { geometry: PoolGeometry; countIncludePad: bo
   }
 }
 
+/** the activations from tfjs's ops; elu for any alpha, silu and gelu spelled out (tfjs has no such ops) */
+function tfActivation(layer: LayerPlan, x: tf.Tensor1D): tf.Tensor {
+  switch (layer.type) {
+    case 'relu':
+      return tf.relu(x);
+    case 'leaky_relu':
+      return tf.leakyRelu(x, layer.negativeSlope);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'elu':
+      // tf.elu is alpha = 1: alpha * elu(x) on the negative side
+      return tf.where(tf.greater(x, 0), x, tf.mul(tf.elu(x), layer.alpha));
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'tanh':
+      return tf.tanh(x);
+    case 'silu':
+      return tf.mul(x, tf.sigmoid(x));
+    case 'gelu': {
+      if (layer.approximate === 'none') return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+      const u = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(u)));
+    }
+    default:
+      throw new Error(`not an activation: ${layer.type}`);
+  }
+}
+
 function tfForward(layer: LayerPlan, xs: readonly Float64Array[], weight?: Float64Array, bias?: Float64Array): Float32Array {
   const x = xs[0];
   return tf.tidy(() => {
@@ -118,10 +146,12 @@ function tfForward(layer: LayerPlan, xs: readonly Float64Array[], weight?: Float
       case 'conv1d':
       case 'conv2d':
         return tfConv(layer.geometry, x, weight!, bias);
+      case 'conv_transpose1d':
       case 'conv_transpose2d':
         return tfConvTranspose(layer, x, weight!, bias);
       case 'maxpool1d':
       case 'maxpool2d':
+      case 'avgpool1d':
       case 'avgpool2d':
       case 'global_maxpool':
       case 'global_avgpool':
@@ -135,8 +165,20 @@ function tfForward(layer: LayerPlan, xs: readonly Float64Array[], weight?: Float
         // align_corners = false is TF's half-pixel-centers sampling
         return toNCHW(tf.image.resizeBilinear(xh, [layer.inH * layer.scaleH, layer.inW * layer.scaleW], false, true));
       }
+      case 'upsample_nearest2d': {
+        const xh = toNHWC(x, layer.batch, layer.channels, layer.inH, layer.inW);
+        // align_corners = false, half_pixel_centers = false: source floor(dst * in / out), PyTorch's "nearest"
+        return toNCHW(tf.image.resizeNearestNeighbor(xh, [layer.inH * layer.scaleH, layer.inW * layer.scaleW], false, false));
+      }
       case 'relu':
-        return tf.relu(tf.tensor1d(Float32Array.from(x))).dataSync() as Float32Array;
+      case 'leaky_relu':
+      case 'relu6':
+      case 'elu':
+      case 'gelu':
+      case 'silu':
+      case 'sigmoid':
+      case 'tanh':
+        return tfActivation(layer, tf.tensor1d(Float32Array.from(x))).dataSync() as Float32Array;
       case 'flatten':
         return Float32Array.from(x);
     }

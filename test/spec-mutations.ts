@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { LAYER_TYPES } from '../src/spec/types.ts';
 import { LAYER_VARIANTS, MODEL, type Field, type Node } from '../src/spec/schema.ts';
 
-export const EXAMPLES = ['seed', 'lenet', 'vgg', 'decoder', 'signal1d', 'seed_branches'];
+export const EXAMPLES = ['seed', 'lenet', 'vgg', 'decoder', 'signal1d', 'seed_branches', 'signal1d_decoder'];
 export const exampleText = (name: string): string => readFileSync(new URL(`../examples/${name}.json`, import.meta.url), 'utf8');
 
 type J = unknown;
@@ -125,6 +125,8 @@ export function arbitraryFor(node: Node): fc.Arbitrary<J> {
   switch (node.kind) {
     case 'integer':
       return fc.oneof({ weight: 12, arbitrary: fc.integer({ min: node.min, max: node.min + 6 }) }, { weight: 1, arbitrary: fc.constantFrom(node.max, 2 ** 16, 2 ** 20 + 1) });
+    case 'number':
+      return fc.oneof({ weight: 8, arbitrary: fc.double({ min: -2, max: 2, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(0, -0, 3.4e38, -3.4e38, 1e-45) });
     case 'boolean':
       return fc.boolean();
     case 'const':

@@ -379,7 +379,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // resize: upsample_bilinear2d [4x4x16x16] -> [4x4x32x32]
     upsample_bilinear2x2_4x16x16_dx(d5, d4);
     // relu3: relu [4x4x16x16] -> [4x4x16x16]
-    relu_4x16x16_dx(a3, d4, d3);
+    relu_4x16x16_dx(a4, d4, d3);
     // up2: conv_transpose2d [4x8x8x8] -> [4x4x16x16]
     convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct(a2, d3, gw_up2);
     convt3x3_s2_p1_op1_8x8x8_to_4_db(d3, gb_up2);
@@ -387,7 +387,7 @@ export function createModel(options: ModelOptions = {}): Model {
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows(d3, w_up2, d2);
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols(d3, w_up2, d2);
     // relu1: relu [4x8x8x8] -> [4x8x8x8]
-    relu_8x8x8_dx(a1, d2, d1);
+    relu_8x8x8_dx(a2, d2, d1);
     // up1: conv_transpose2d [4x16x4x4] -> [4x8x8x8]
     convt4x4_s2_p1_16x4x4_to_8_dw_direct(a0, d1, gw_up1);
     convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(d1, w_up1, d0);

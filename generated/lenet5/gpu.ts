@@ -128,7 +128,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a10",
+          "buffer": "a11",
           "offset": 0,
           "size": 10752
         },
@@ -203,7 +203,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a8",
+          "buffer": "a9",
           "offset": 0,
           "size": 15360
         },
@@ -298,7 +298,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a4",
+          "buffer": "a5",
           "offset": 0,
           "size": 204800
         },
@@ -388,7 +388,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 602112
         },
@@ -1805,7 +1805,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a10",
+          "buffer": "a11",
           "offset": 0,
           "size": 10752
         },
@@ -1880,7 +1880,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a8",
+          "buffer": "a9",
           "offset": 0,
           "size": 15360
         },
@@ -1975,7 +1975,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a4",
+          "buffer": "a5",
           "offset": 0,
           "size": 204800
         },
@@ -2065,7 +2065,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 602112
         },
@@ -2139,14 +2139,14 @@ const SHADERS: Record<string, string> = {
   "maxpool2x2_s2_16x10x10_fwd": "// maxpool2d [32, 16, 10, 10] -> [32, 16, 5, 5] k=2x2 s=2x2 p=0x0\n// argmax keeps the flat input index of the first maximum (row-major window order)\n// kernel maxpool2x2_s2_16x10x10_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 51200>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 12800>;\n@group(0) @binding(2) var<storage, read_write> argmax: array<i32, 12800>;\n\n// dispatch 1 of 1: nc=512 x oh=5 x ow=5; 200x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 12800u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 25;\n  let oh: i32 = (_i / 5) % 5;\n  let ow: i32 = (_i) % 5;\n  let base: i32 = nc * 100 + (oh * 20 + ow * 2);\n  var best: f32 = x[base];\n  var arg: i32 = base;\n  if (x[base + 1] > best) {\n    best = x[base + 1];\n    arg = base + 1;\n  }\n  if (x[base + 10] > best) {\n    best = x[base + 10];\n    arg = base + 10;\n  }\n  if (x[base + 11] > best) {\n    best = x[base + 11];\n    arg = base + 11;\n  }\n  y[nc * 25 + (oh * 5 + ow)] = best;\n  argmax[nc * 25 + (oh * 5 + ow)] = arg;\n}\n",
   "maxpool2x2_s2_6x28x28_dx": "// maxpool2d backward [32, 6, 14, 14] -> [32, 6, 28, 28]\n// a gather: each input sums over the <= 1x1 windows that can contain it\n// a window contributes only where its argmax is this input\n// kernel maxpool2x2_s2_6x28x28_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 37632>;\n@group(0) @binding(1) var<storage, read> argmax: array<i32, 37632>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 150528>;\n\n// dispatch 1 of 1: nc=192 x ih=28 x iw=28; 2352x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 150528u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 784;\n  let ih: i32 = (_i / 28) % 28;\n  let iw: i32 = (_i) % 28;\n  let i: i32 = nc * 784 + (ih * 28 + iw);\n  let qh: i32 = ih / 2;\n  let qw: i32 = iw / 2;\n  var acc: f32 = 0f;\n  if (argmax[nc * 196 + (qh * 14 + qw)] == i) {\n    acc += dy[nc * 196 + (qh * 14 + qw)];\n  }\n  dx[nc * 784 + (ih * 28 + iw)] = acc;\n}\n",
   "maxpool2x2_s2_6x28x28_fwd": "// maxpool2d [32, 6, 28, 28] -> [32, 6, 14, 14] k=2x2 s=2x2 p=0x0\n// argmax keeps the flat input index of the first maximum (row-major window order)\n// kernel maxpool2x2_s2_6x28x28_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 150528>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 37632>;\n@group(0) @binding(2) var<storage, read_write> argmax: array<i32, 37632>;\n\n// dispatch 1 of 1: nc=192 x oh=14 x ow=14; 588x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 37632u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 196;\n  let oh: i32 = (_i / 14) % 14;\n  let ow: i32 = (_i) % 14;\n  let base: i32 = nc * 784 + (oh * 56 + ow * 2);\n  var best: f32 = x[base];\n  var arg: i32 = base;\n  if (x[base + 1] > best) {\n    best = x[base + 1];\n    arg = base + 1;\n  }\n  if (x[base + 28] > best) {\n    best = x[base + 28];\n    arg = base + 28;\n  }\n  if (x[base + 29] > best) {\n    best = x[base + 29];\n    arg = base + 29;\n  }\n  y[nc * 196 + (oh * 14 + ow)] = best;\n  argmax[nc * 196 + (oh * 14 + ow)] = arg;\n}\n",
-  "relu_120_dx": "// relu on [32, 120] (3840 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_120_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 3840>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 3840>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 3840>;\n\n// dispatch 1 of 1: i=3840; 60x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3840u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_120_fwd": "// relu on [32, 120] (3840 elements)\n// kernel relu_120_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 3840>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 3840>;\n\n// dispatch 1 of 1: i=3840; 60x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3840u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_16x10x10_dx": "// relu on [32, 16, 10, 10] (51200 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_16x10x10_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 51200>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 51200>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 51200>;\n\n// dispatch 1 of 1: i=51200; 800x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 51200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_16x10x10_fwd": "// relu on [32, 16, 10, 10] (51200 elements)\n// kernel relu_16x10x10_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 51200>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 51200>;\n\n// dispatch 1 of 1: i=51200; 800x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 51200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_6x28x28_dx": "// relu on [32, 6, 28, 28] (150528 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_6x28x28_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 150528>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 150528>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 150528>;\n\n// dispatch 1 of 1: i=150528; 2352x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 150528u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_6x28x28_fwd": "// relu on [32, 6, 28, 28] (150528 elements)\n// kernel relu_6x28x28_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 150528>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 150528>;\n\n// dispatch 1 of 1: i=150528; 2352x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 150528u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_84_dx": "// relu on [32, 84] (2688 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_84_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2688>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 2688>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 2688>;\n\n// dispatch 1 of 1: i=2688; 42x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2688u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_84_fwd": "// relu on [32, 84] (2688 elements)\n// kernel relu_84_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2688>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 2688>;\n\n// dispatch 1 of 1: i=2688; 42x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2688u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
+  "relu_120_dx": "// relu on [32, 120] (3840 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_120_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 3840>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 3840>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 3840>;\n\n// dispatch 1 of 1: i=3840; 60x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3840u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_120_fwd": "// relu on [32, 120] (3840 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_120_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 3840>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 3840>;\n\n// dispatch 1 of 1: i=3840; 60x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3840u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_16x10x10_dx": "// relu on [32, 16, 10, 10] (51200 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_16x10x10_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 51200>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 51200>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 51200>;\n\n// dispatch 1 of 1: i=51200; 800x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 51200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_16x10x10_fwd": "// relu on [32, 16, 10, 10] (51200 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_16x10x10_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 51200>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 51200>;\n\n// dispatch 1 of 1: i=51200; 800x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 51200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_6x28x28_dx": "// relu on [32, 6, 28, 28] (150528 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_6x28x28_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 150528>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 150528>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 150528>;\n\n// dispatch 1 of 1: i=150528; 2352x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 150528u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_6x28x28_fwd": "// relu on [32, 6, 28, 28] (150528 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_6x28x28_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 150528>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 150528>;\n\n// dispatch 1 of 1: i=150528; 2352x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 150528u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_84_dx": "// relu on [32, 84] (2688 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_84_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 2688>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 2688>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 2688>;\n\n// dispatch 1 of 1: i=2688; 42x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2688u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_84_fwd": "// relu on [32, 84] (2688 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_84_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2688>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 2688>;\n\n// dispatch 1 of 1: i=2688; 42x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2688u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
   "sgd_62080": "// SGD step over 62080 parameters (PyTorch semantics: momentum, weight decay, no dampening)\n// kernel sgd_62080: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 62080>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 62080>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 62080>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=62080; 970x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 62080u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let weightDecay: f32 = _scalars.weightDecay;\n  var g: f32 = grad[i] + weightDecay * param[i];\n  if (momentum != 0f) {\n    g = momentum * velocity[i] + g;\n    velocity[i] = g;\n  }\n  param[i] = param[i] - lr * g;\n}\n",
   "softmax_xent_32x10": "// mean softmax cross-entropy of 32 samples x 10 classes, with its gradient\n// labels are i32 in [0, classes): the model checks them before calling this\n// kernel softmax_xent_32x10: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> logits: array<f32, 320>;\n@group(0) @binding(1) var<storage, read> labels: array<i32, 32>;\n@group(0) @binding(2) var<storage, read_write> dlogits: array<f32, 320>;\n@group(0) @binding(3) var<storage, read_write> loss: array<f32, 1>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  var total: f32 = 0f;\n  for (var n: i32 = 0; n < 32; n++) {\n    let label: i32 = labels[n];\n    var m: f32 = logits[n * 10];\n    for (var k: i32 = 1; k < 10; k++) {\n      m = max(m, logits[n * 10 + k]);\n    }\n    var s: f32 = 0f;\n    for (var k: i32 = 0; k < 10; k++) {\n      let e: f32 = exp(logits[n * 10 + k] - m);\n      dlogits[n * 10 + k] = e;\n      s += e;\n    }\n    total += m + log(s) - logits[n * 10 + label];\n    for (var k: i32 = 0; k < 10; k++) {\n      dlogits[n * 10 + k] = (dlogits[n * 10 + k] / s - select(0f, 1f, k == label)) / 32f;\n    }\n  }\n  loss[0] = total / 32f;\n}\n"
 };

@@ -542,13 +542,13 @@ export function createModel(options: ModelOptions = {}): Model {
     linear_84_to_10_db(dOut, gb_out);
     linear_84_to_10_dx(dOut, w_out, d11);
     // relu10: relu [32x84] -> [32x84]
-    relu_84_dx(a10, d11, d10);
+    relu_84_dx(a11, d11, d10);
     // f6: linear [32x120] -> [32x84]
     linear_120_to_84_dw(d10, a9, gw_f6);
     linear_120_to_84_db(d10, gb_f6);
     linear_120_to_84_dx(d10, w_f6, d9);
     // relu8: relu [32x120] -> [32x120]
-    relu_120_dx(a8, d9, d8);
+    relu_120_dx(a9, d9, d8);
     // f5: linear [32x400] -> [32x120]
     linear_400_to_120_dw(d8, a6, gw_f5);
     linear_400_to_120_db(d8, gb_f5);
@@ -557,7 +557,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // s4: maxpool2d [32x16x10x10] -> [32x16x5x5]
     maxpool2x2_s2_16x10x10_dx(d7, s_s4_argmax, d5);
     // relu4: relu [32x16x10x10] -> [32x16x10x10]
-    relu_16x10x10_dx(a4, d5, d4);
+    relu_16x10x10_dx(a5, d5, d4);
     // c3: conv2d [32x6x14x14] -> [32x16x10x10]
     conv5x5_6x14x14_to_16_dw_direct(a3, d4, gw_c3);
     conv5x5_6x14x14_to_16_db(d4, gb_c3);
@@ -567,7 +567,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // s2: maxpool2d [32x6x28x28] -> [32x6x14x14]
     maxpool2x2_s2_6x28x28_dx(d3, s_s2_argmax, d2);
     // relu1: relu [32x6x28x28] -> [32x6x28x28]
-    relu_6x28x28_dx(a1, d2, d1);
+    relu_6x28x28_dx(a2, d2, d1);
     // c1: conv2d [32x1x28x28] -> [32x6x28x28]
     conv5x5_p2_1x28x28_to_6_dw_direct(a0, d1, gw_c1);
     conv5x5_p2_1x28x28_to_6_db(d1, gb_c1);
@@ -584,13 +584,13 @@ export function createModel(options: ModelOptions = {}): Model {
     linear_84_to_10_db(dOut, gb_out);
     linear_84_to_10_dx(dOut, w_out, d11);
     // relu10: relu [32x84] -> [32x84]
-    relu_84_dx(a10, d11, d10);
+    relu_84_dx(a11, d11, d10);
     // f6: linear [32x120] -> [32x84]
     linear_120_to_84_dw(d10, a9, gw_f6);
     linear_120_to_84_db(d10, gb_f6);
     linear_120_to_84_dx(d10, w_f6, d9);
     // relu8: relu [32x120] -> [32x120]
-    relu_120_dx(a8, d9, d8);
+    relu_120_dx(a9, d9, d8);
     // f5: linear [32x400] -> [32x120]
     linear_400_to_120_dw(d8, a6, gw_f5);
     linear_400_to_120_db(d8, gb_f5);
@@ -599,7 +599,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // s4: maxpool2d [32x16x10x10] -> [32x16x5x5]
     maxpool2x2_s2_16x10x10_dx(d7, s_s4_argmax, d5);
     // relu4: relu [32x16x10x10] -> [32x16x10x10]
-    relu_16x10x10_dx(a4, d5, d4);
+    relu_16x10x10_dx(a5, d5, d4);
     // c3: conv2d [32x6x14x14] -> [32x16x10x10]
     conv5x5_6x14x14_to_16_dw_direct(a3, d4, gw_c3);
     conv5x5_6x14x14_to_16_db(d4, gb_c3);
@@ -609,7 +609,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // s2: maxpool2d [32x6x28x28] -> [32x6x14x14]
     maxpool2x2_s2_6x28x28_dx(d3, s_s2_argmax, d2);
     // relu1: relu [32x6x28x28] -> [32x6x28x28]
-    relu_6x28x28_dx(a1, d2, d1);
+    relu_6x28x28_dx(a2, d2, d1);
     // c1: conv2d [32x1x28x28] -> [32x6x28x28] (no dx: nothing before it learns)
     conv5x5_p2_1x28x28_to_6_dw_direct(a0, d1, gw_c1);
     conv5x5_p2_1x28x28_to_6_db(d1, gb_c1);

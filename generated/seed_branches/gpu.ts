@@ -160,7 +160,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a4",
+          "buffer": "a5",
           "offset": 0,
           "size": 16
         },
@@ -245,7 +245,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 16
         },
@@ -1198,7 +1198,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a4",
+          "buffer": "a5",
           "offset": 0,
           "size": 16
         },
@@ -1263,7 +1263,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 16
         },
@@ -1323,8 +1323,8 @@ const SHADERS: Record<string, string> = {
   "linear_2_to_2_nobias_fwd": "// linear [1, 2] -> [1, 2] (no bias)\n// y = x · Wᵀ + b\n// kernel linear_2_to_2_nobias_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 4>;\n@group(0) @binding(2) var<storage, read_write> y: array<f32, 2>;\n\n// dispatch 1 of 1: mb=1 x nb=1; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 1u + _lid;\n  if (_lin >= 1u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let mb: i32 = 0;\n  let nb: i32 = 0;\n  let m0: i32 = mb;\n  let n0: i32 = nb * 2;\n  let ai0: i32 = m0 * 2;\n  let bi0: i32 = n0 * 2;\n  var acc0_00: f32 = 0f;\n  var acc0_01: f32 = 0f;\n  for (var k0: i32 = 0; k0 < 2; k0++) {\n    let a0: f32 = x[ai0 + k0];\n    let b0: f32 = w[bi0 + k0];\n    acc0_00 += a0 * b0;\n    let b1: f32 = w[bi0 + k0 + 2];\n    acc0_01 += a0 * b1;\n  }\n  y[m0 * 2 + n0] = acc0_00;\n  y[m0 * 2 + n0 + 1] = acc0_01;\n}\n",
   "maxpool2x2_s2_1x2x2_dx": "// maxpool2d backward [1, 1, 1, 1] -> [1, 1, 2, 2]\n// a gather: each input sums over the <= 1x1 windows that can contain it\n// a window contributes only where its argmax is this input\n// kernel maxpool2x2_s2_1x2x2_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 1>;\n@group(0) @binding(1) var<storage, read> argmax: array<i32, 1>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 4>;\n\n// dispatch 1 of 1: ih=2 x iw=2; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let ih: i32 = _i / 2;\n  let iw: i32 = (_i) % 2;\n  let i: i32 = ih * 2 + iw;\n  var acc: f32 = 0f;\n  if (argmax[0] == i) {\n    acc += dy[0];\n  }\n  dx[ih * 2 + iw] = acc;\n}\n",
   "maxpool2x2_s2_1x2x2_fwd": "// maxpool2d [1, 1, 2, 2] -> [1, 1, 1, 1] k=2x2 s=2x2 p=0x0\n// argmax keeps the flat input index of the first maximum (row-major window order)\n// kernel maxpool2x2_s2_1x2x2_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 4>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 1>;\n@group(0) @binding(2) var<storage, read_write> argmax: array<i32, 1>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  var best: f32 = x[0];\n  var arg: i32 = 0;\n  if (x[1] > best) {\n    best = x[1];\n    arg = 1;\n  }\n  if (x[2] > best) {\n    best = x[2];\n    arg = 2;\n  }\n  if (x[3] > best) {\n    best = x[3];\n    arg = 3;\n  }\n  y[0] = best;\n  argmax[0] = arg;\n}\n",
-  "relu_1x2x2_dx": "// relu on [1, 1, 2, 2] (4 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_1x2x2_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 4>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 4>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 4>;\n\n// dispatch 1 of 1: i=4; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_1x2x2_fwd": "// relu on [1, 1, 2, 2] (4 elements)\n// kernel relu_1x2x2_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 4>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 4>;\n\n// dispatch 1 of 1: i=4; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
+  "relu_1x2x2_dx": "// relu on [1, 1, 2, 2] (4 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_1x2x2_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 4>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 4>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 4>;\n\n// dispatch 1 of 1: i=4; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_1x2x2_fwd": "// relu on [1, 1, 2, 2] (4 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_1x2x2_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 4>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 4>;\n\n// dispatch 1 of 1: i=4; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
   "sgd_192": "// SGD step over 192 parameters (PyTorch semantics: momentum, weight decay, no dampening)\n// kernel sgd_192: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 192>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 192>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 192>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=192; 3x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 192u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let weightDecay: f32 = _scalars.weightDecay;\n  var g: f32 = grad[i] + weightDecay * param[i];\n  if (momentum != 0f) {\n    g = momentum * velocity[i] + g;\n    velocity[i] = g;\n  }\n  param[i] = param[i] - lr * g;\n}\n",
   "softmax_xent_1x2": "// mean softmax cross-entropy of 1 samples x 2 classes, with its gradient\n// labels are i32 in [0, classes): the model checks them before calling this\n// kernel softmax_xent_1x2: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> logits: array<f32, 2>;\n@group(0) @binding(1) var<storage, read> labels: array<i32, 1>;\n@group(0) @binding(2) var<storage, read_write> dlogits: array<f32, 2>;\n@group(0) @binding(3) var<storage, read_write> loss: array<f32, 1>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  var total: f32 = 0f;\n  for (var n: i32 = 0; n < 1; n++) {\n    let label: i32 = labels[n];\n    var m: f32 = logits[n * 2];\n    for (var k: i32 = 1; k < 2; k++) {\n      m = max(m, logits[n * 2 + k]);\n    }\n    var s: f32 = 0f;\n    for (var k: i32 = 0; k < 2; k++) {\n      let e: f32 = exp(logits[n * 2 + k] - m);\n      dlogits[n * 2 + k] = e;\n      s += e;\n    }\n    total += m + log(s) - logits[n * 2 + label];\n    for (var k: i32 = 0; k < 2; k++) {\n      dlogits[n * 2 + k] = dlogits[n * 2 + k] / s - select(0f, 1f, k == label);\n    }\n  }\n  loss[0] = total;\n}\n"
 };

@@ -445,14 +445,14 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool2: maxpool2d [1x1x2x2] -> [1x1x1x1]
     maxpool2x2_s2_1x2x2_dx(d6, s_pool2_argmax, d5);
     // relu2: relu [1x1x2x2] -> [1x1x2x2]
-    relu_1x2x2_dx(a4, d5, d4);
+    relu_1x2x2_dx(a5, d5, d4);
     // conv2: conv2d [1x1x4x4] -> [1x1x2x2]
     conv3x3_1x4x4_to_1_dw_direct(a0, d4, gw_conv2);
     conv3x3_1x4x4_to_1_dx_direct_cols(d4, w_conv2, d0_conv2);
     // pool1: maxpool2d [1x1x2x2] -> [1x1x1x1]
     maxpool2x2_s2_1x2x2_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [1x1x2x2] -> [1x1x2x2]
-    relu_1x2x2_dx(a1, d2, d1);
+    relu_1x2x2_dx(a2, d2, d1);
     // conv1: conv2d [1x1x4x4] -> [1x1x2x2]
     conv3x3_1x4x4_to_1_dw_direct(a0, d1, gw_conv1);
     conv3x3_1x4x4_to_1_dx_direct_cols(d1, w_conv1, d0_conv1);
@@ -473,13 +473,13 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool2: maxpool2d [1x1x2x2] -> [1x1x1x1]
     maxpool2x2_s2_1x2x2_dx(d6, s_pool2_argmax, d5);
     // relu2: relu [1x1x2x2] -> [1x1x2x2]
-    relu_1x2x2_dx(a4, d5, d4);
+    relu_1x2x2_dx(a5, d5, d4);
     // conv2: conv2d [1x1x4x4] -> [1x1x2x2] (no dx: nothing before it learns)
     conv3x3_1x4x4_to_1_dw_direct(a0, d4, gw_conv2);
     // pool1: maxpool2d [1x1x2x2] -> [1x1x1x1]
     maxpool2x2_s2_1x2x2_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [1x1x2x2] -> [1x1x2x2]
-    relu_1x2x2_dx(a1, d2, d1);
+    relu_1x2x2_dx(a2, d2, d1);
     // conv1: conv2d [1x1x4x4] -> [1x1x2x2] (no dx: nothing before it learns)
     conv3x3_1x4x4_to_1_dw_direct(a0, d1, gw_conv1);
   }

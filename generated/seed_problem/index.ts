@@ -291,7 +291,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // maxpool2d2: maxpool2d [1x2x2x2] -> [1x2x1x1]
     maxpool2x2_s2_2x2x2_dx(d4, s_maxpool2d2_argmax, d2);
     // relu1: relu [1x2x2x2] -> [1x2x2x2]
-    relu_2x2x2_dx(a1, d2, d1);
+    relu_2x2x2_dx(a2, d2, d1);
     // conv: conv2d [1x1x4x4] -> [1x2x2x2]
     conv3x3_1x4x4_to_2_dw_direct(a0, d1, gw_conv);
     conv3x3_1x4x4_to_2_dx_direct_cols(d1, w_conv, d0);
@@ -307,7 +307,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // maxpool2d2: maxpool2d [1x2x2x2] -> [1x2x1x1]
     maxpool2x2_s2_2x2x2_dx(d4, s_maxpool2d2_argmax, d2);
     // relu1: relu [1x2x2x2] -> [1x2x2x2]
-    relu_2x2x2_dx(a1, d2, d1);
+    relu_2x2x2_dx(a2, d2, d1);
     // conv: conv2d [1x1x4x4] -> [1x2x2x2] (no dx: nothing before it learns)
     conv3x3_1x4x4_to_2_dw_direct(a0, d1, gw_conv);
   }

@@ -550,7 +550,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // gap: global_avgpool [4x32x62] -> [4x32x1]
     global_avgpool_32x62_dx(d10, d8);
     // relu7: relu [4x32x62] -> [4x32x62]
-    relu_32x62_dx(a7, d8, d7);
+    relu_32x62_dx(a8, d8, d7);
     // deep: conv1d [4x16x62] -> [4x32x62]
     conv1d_k3_p2_d2_16x62_to_32_dw_direct(a6, d7, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
@@ -559,7 +559,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool2: maxpool1d [4x16x249] -> [4x16x62]
     maxpool1d_k4_s4_16x249_dx(d6, s_pool2_argmax, d5);
     // relu4: relu [4x16x249] -> [4x16x249]
-    relu_16x249_dx(a4, d5, d4);
+    relu_16x249_dx(a5, d5, d4);
     // mid: conv1d [4x8x249] -> [4x16x249]
     conv1d_k3_p1_8x249_to_16_dw_direct(a3, d4, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
@@ -568,7 +568,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool1: maxpool1d [4x8x996] -> [4x8x249]
     maxpool1d_k4_s4_8x996_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [4x8x996] -> [4x8x996]
-    relu_8x996_dx(a1, d2, d1);
+    relu_8x996_dx(a2, d2, d1);
     // front: conv1d [4x1x16000] -> [4x8x996]
     conv1d_k80_s16_1x16000_to_8_dw_direct(a0, d1, gw_front);
     conv1d_k80_s16_1x16000_to_8_db(d1, gb_front);
@@ -587,7 +587,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // gap: global_avgpool [4x32x62] -> [4x32x1]
     global_avgpool_32x62_dx(d10, d8);
     // relu7: relu [4x32x62] -> [4x32x62]
-    relu_32x62_dx(a7, d8, d7);
+    relu_32x62_dx(a8, d8, d7);
     // deep: conv1d [4x16x62] -> [4x32x62]
     conv1d_k3_p2_d2_16x62_to_32_dw_direct(a6, d7, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
@@ -596,7 +596,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool2: maxpool1d [4x16x249] -> [4x16x62]
     maxpool1d_k4_s4_16x249_dx(d6, s_pool2_argmax, d5);
     // relu4: relu [4x16x249] -> [4x16x249]
-    relu_16x249_dx(a4, d5, d4);
+    relu_16x249_dx(a5, d5, d4);
     // mid: conv1d [4x8x249] -> [4x16x249]
     conv1d_k3_p1_8x249_to_16_dw_direct(a3, d4, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
@@ -605,7 +605,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool1: maxpool1d [4x8x996] -> [4x8x249]
     maxpool1d_k4_s4_8x996_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [4x8x996] -> [4x8x996]
-    relu_8x996_dx(a1, d2, d1);
+    relu_8x996_dx(a2, d2, d1);
     // front: conv1d [4x1x16000] -> [4x8x996] (no dx: nothing before it learns)
     conv1d_k80_s16_1x16000_to_8_dw_direct(a0, d1, gw_front);
     conv1d_k80_s16_1x16000_to_8_db(d1, gb_front);

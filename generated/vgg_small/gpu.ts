@@ -145,7 +145,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a10",
+          "buffer": "a11",
           "offset": 0,
           "size": 131072
         },
@@ -235,7 +235,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a7",
+          "buffer": "a8",
           "offset": 0,
           "size": 262144
         },
@@ -305,7 +305,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a5",
+          "buffer": "a6",
           "offset": 0,
           "size": 262144
         },
@@ -375,7 +375,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a3",
+          "buffer": "a4",
           "offset": 0,
           "size": 524288
         },
@@ -445,7 +445,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 524288
         },
@@ -1994,7 +1994,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a10",
+          "buffer": "a11",
           "offset": 0,
           "size": 131072
         },
@@ -2084,7 +2084,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a7",
+          "buffer": "a8",
           "offset": 0,
           "size": 262144
         },
@@ -2154,7 +2154,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a5",
+          "buffer": "a6",
           "offset": 0,
           "size": 262144
         },
@@ -2224,7 +2224,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a3",
+          "buffer": "a4",
           "offset": 0,
           "size": 524288
         },
@@ -2294,7 +2294,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 524288
         },
@@ -2369,12 +2369,12 @@ const SHADERS: Record<string, string> = {
   "linear_64_to_10_fwd": "// linear [8, 64] -> [8, 10]\n// y = x · Wᵀ + b\n// kernel linear_64_to_10_fwd: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 512>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 640>;\n@group(0) @binding(2) var<storage, read> b: array<f32, 10>;\n@group(0) @binding(3) var<storage, read_write> y: array<f32, 80>;\n\n// dispatch 1 of 2: mb=2 x nb=2; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let mb: i32 = _i / 2;\n  let nb: i32 = (_i) % 2;\n  let m0: i32 = mb * 4;\n  let n0: i32 = nb * 4;\n  let bv0_0: f32 = b[n0];\n  let bv0_1: f32 = b[n0 + 1];\n  let bv0_2: f32 = b[n0 + 2];\n  let bv0_3: f32 = b[n0 + 3];\n  let ai0: i32 = m0 * 64;\n  let bi0: i32 = n0 * 64;\n  var acc0_00: f32 = bv0_0;\n  var acc0_01: f32 = bv0_1;\n  var acc0_02: f32 = bv0_2;\n  var acc0_03: f32 = bv0_3;\n  var acc0_10: f32 = bv0_0;\n  var acc0_11: f32 = bv0_1;\n  var acc0_12: f32 = bv0_2;\n  var acc0_13: f32 = bv0_3;\n  var acc0_20: f32 = bv0_0;\n  var acc0_21: f32 = bv0_1;\n  var acc0_22: f32 = bv0_2;\n  var acc0_23: f32 = bv0_3;\n  var acc0_30: f32 = bv0_0;\n  var acc0_31: f32 = bv0_1;\n  var acc0_32: f32 = bv0_2;\n  var acc0_33: f32 = bv0_3;\n  for (var k0: i32 = 0; k0 < 64; k0++) {\n    let a0: f32 = x[ai0 + k0];\n    let a1: f32 = x[ai0 + k0 + 64];\n    let a2: f32 = x[ai0 + k0 + 128];\n    let a3: f32 = x[ai0 + k0 + 192];\n    let b0: f32 = w[bi0 + k0];\n    acc0_00 += a0 * b0;\n    acc0_10 += a1 * b0;\n    acc0_20 += a2 * b0;\n    acc0_30 += a3 * b0;\n    let b1: f32 = w[bi0 + k0 + 64];\n    acc0_01 += a0 * b1;\n    acc0_11 += a1 * b1;\n    acc0_21 += a2 * b1;\n    acc0_31 += a3 * b1;\n    let b2: f32 = w[bi0 + k0 + 128];\n    acc0_02 += a0 * b2;\n    acc0_12 += a1 * b2;\n    acc0_22 += a2 * b2;\n    acc0_32 += a3 * b2;\n    let b3: f32 = w[bi0 + k0 + 192];\n    acc0_03 += a0 * b3;\n    acc0_13 += a1 * b3;\n    acc0_23 += a2 * b3;\n    acc0_33 += a3 * b3;\n  }\n  y[m0 * 10 + n0] = acc0_00;\n  y[m0 * 10 + n0 + 1] = acc0_01;\n  y[m0 * 10 + n0 + 2] = acc0_02;\n  y[m0 * 10 + n0 + 3] = acc0_03;\n  y[m0 * 10 + n0 + 10] = acc0_10;\n  y[m0 * 10 + n0 + 11] = acc0_11;\n  y[m0 * 10 + n0 + 12] = acc0_12;\n  y[m0 * 10 + n0 + 13] = acc0_13;\n  y[m0 * 10 + n0 + 20] = acc0_20;\n  y[m0 * 10 + n0 + 21] = acc0_21;\n  y[m0 * 10 + n0 + 22] = acc0_22;\n  y[m0 * 10 + n0 + 23] = acc0_23;\n  y[m0 * 10 + n0 + 30] = acc0_30;\n  y[m0 * 10 + n0 + 31] = acc0_31;\n  y[m0 * 10 + n0 + 32] = acc0_32;\n  y[m0 * 10 + n0 + 33] = acc0_33;\n}\n\n// dispatch 2 of 2: mb=2; 1x1x1 workgroups of 2\n@compute @workgroup_size(2)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 2u + _lid;\n  if (_lin >= 2u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let mb: i32 = _i;\n  let m0: i32 = mb * 4;\n  let bv1_0: f32 = b[8];\n  let bv1_1: f32 = b[9];\n  let ai1: i32 = m0 * 64;\n  var acc1_00: f32 = bv1_0;\n  var acc1_01: f32 = bv1_1;\n  var acc1_10: f32 = bv1_0;\n  var acc1_11: f32 = bv1_1;\n  var acc1_20: f32 = bv1_0;\n  var acc1_21: f32 = bv1_1;\n  var acc1_30: f32 = bv1_0;\n  var acc1_31: f32 = bv1_1;\n  for (var k0: i32 = 0; k0 < 64; k0++) {\n    let a0: f32 = x[ai1 + k0];\n    let a1: f32 = x[ai1 + k0 + 64];\n    let a2: f32 = x[ai1 + k0 + 128];\n    let a3: f32 = x[ai1 + k0 + 192];\n    let b0: f32 = w[k0 + 512];\n    acc1_00 += a0 * b0;\n    acc1_10 += a1 * b0;\n    acc1_20 += a2 * b0;\n    acc1_30 += a3 * b0;\n    let b1: f32 = w[k0 + 576];\n    acc1_01 += a0 * b1;\n    acc1_11 += a1 * b1;\n    acc1_21 += a2 * b1;\n    acc1_31 += a3 * b1;\n  }\n  y[m0 * 10 + 8] = acc1_00;\n  y[m0 * 10 + 9] = acc1_01;\n  y[m0 * 10 + 18] = acc1_10;\n  y[m0 * 10 + 19] = acc1_11;\n  y[m0 * 10 + 28] = acc1_20;\n  y[m0 * 10 + 29] = acc1_21;\n  y[m0 * 10 + 38] = acc1_30;\n  y[m0 * 10 + 39] = acc1_31;\n}\n",
   "maxpool2x2_s2_32x16x16_dx": "// maxpool2d backward [8, 32, 8, 8] -> [8, 32, 16, 16]\n// a gather: each input sums over the <= 1x1 windows that can contain it\n// a window contributes only where its argmax is this input\n// kernel maxpool2x2_s2_32x16x16_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read> argmax: array<i32, 16384>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 65536>;\n\n// dispatch 1 of 1: nc=256 x ih=16 x iw=16; 1024x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 65536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 256;\n  let ih: i32 = (_i / 16) % 16;\n  let iw: i32 = (_i) % 16;\n  let i: i32 = nc * 256 + (ih * 16 + iw);\n  let qh: i32 = ih / 2;\n  let qw: i32 = iw / 2;\n  var acc: f32 = 0f;\n  if (argmax[nc * 64 + (qh * 8 + qw)] == i) {\n    acc += dy[nc * 64 + (qh * 8 + qw)];\n  }\n  dx[nc * 256 + (ih * 16 + iw)] = acc;\n}\n",
   "maxpool2x2_s2_32x16x16_fwd": "// maxpool2d [8, 32, 16, 16] -> [8, 32, 8, 8] k=2x2 s=2x2 p=0x0\n// argmax keeps the flat input index of the first maximum (row-major window order)\n// kernel maxpool2x2_s2_32x16x16_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 65536>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 16384>;\n@group(0) @binding(2) var<storage, read_write> argmax: array<i32, 16384>;\n\n// dispatch 1 of 1: nc=256 x oh=8 x ow=8; 256x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 16384u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 64;\n  let oh: i32 = (_i / 8) % 8;\n  let ow: i32 = (_i) % 8;\n  let base: i32 = nc * 256 + (oh * 32 + ow * 2);\n  var best: f32 = x[base];\n  var arg: i32 = base;\n  if (x[base + 1] > best) {\n    best = x[base + 1];\n    arg = base + 1;\n  }\n  if (x[base + 16] > best) {\n    best = x[base + 16];\n    arg = base + 16;\n  }\n  if (x[base + 17] > best) {\n    best = x[base + 17];\n    arg = base + 17;\n  }\n  y[nc * 64 + (oh * 8 + ow)] = best;\n  argmax[nc * 64 + (oh * 8 + ow)] = arg;\n}\n",
-  "relu_16x32x32_dx": "// relu on [8, 16, 32, 32] (131072 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_16x32x32_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 131072>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 131072>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 131072>;\n\n// dispatch 1 of 1: i=131072; 2048x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 131072u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_16x32x32_fwd": "// relu on [8, 16, 32, 32] (131072 elements)\n// kernel relu_16x32x32_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 131072>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 131072>;\n\n// dispatch 1 of 1: i=131072; 2048x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 131072u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_32x16x16_dx": "// relu on [8, 32, 16, 16] (65536 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_32x16x16_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 65536>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 65536>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 65536>;\n\n// dispatch 1 of 1: i=65536; 1024x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 65536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_32x16x16_fwd": "// relu on [8, 32, 16, 16] (65536 elements)\n// kernel relu_32x16x16_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 65536>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 65536>;\n\n// dispatch 1 of 1: i=65536; 1024x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 65536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_64x8x8_dx": "// relu on [8, 64, 8, 8] (32768 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_64x8x8_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 32768>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 32768>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 32768>;\n\n// dispatch 1 of 1: i=32768; 512x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 32768u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_64x8x8_fwd": "// relu on [8, 64, 8, 8] (32768 elements)\n// kernel relu_64x8x8_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 32768>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 32768>;\n\n// dispatch 1 of 1: i=32768; 512x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 32768u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
+  "relu_16x32x32_dx": "// relu on [8, 16, 32, 32] (131072 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_16x32x32_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 131072>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 131072>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 131072>;\n\n// dispatch 1 of 1: i=131072; 2048x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 131072u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_16x32x32_fwd": "// relu on [8, 16, 32, 32] (131072 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_16x32x32_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 131072>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 131072>;\n\n// dispatch 1 of 1: i=131072; 2048x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 131072u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_32x16x16_dx": "// relu on [8, 32, 16, 16] (65536 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_32x16x16_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 65536>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 65536>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 65536>;\n\n// dispatch 1 of 1: i=65536; 1024x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 65536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_32x16x16_fwd": "// relu on [8, 32, 16, 16] (65536 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_32x16x16_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 65536>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 65536>;\n\n// dispatch 1 of 1: i=65536; 1024x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 65536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_64x8x8_dx": "// relu on [8, 64, 8, 8] (32768 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_64x8x8_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 32768>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 32768>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 32768>;\n\n// dispatch 1 of 1: i=32768; 512x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 32768u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_64x8x8_fwd": "// relu on [8, 64, 8, 8] (32768 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_64x8x8_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 32768>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 32768>;\n\n// dispatch 1 of 1: i=32768; 512x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 32768u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
   "sgd_19648": "// SGD step over 19648 parameters (PyTorch semantics: momentum, weight decay, no dampening)\n// kernel sgd_19648: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 19648>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 19648>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 19648>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=19648; 307x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 19648u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let weightDecay: f32 = _scalars.weightDecay;\n  var g: f32 = grad[i] + weightDecay * param[i];\n  if (momentum != 0f) {\n    g = momentum * velocity[i] + g;\n    velocity[i] = g;\n  }\n  param[i] = param[i] - lr * g;\n}\n",
   "softmax_xent_8x10": "// mean softmax cross-entropy of 8 samples x 10 classes, with its gradient\n// labels are i32 in [0, classes): the model checks them before calling this\n// kernel softmax_xent_8x10: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> logits: array<f32, 80>;\n@group(0) @binding(1) var<storage, read> labels: array<i32, 8>;\n@group(0) @binding(2) var<storage, read_write> dlogits: array<f32, 80>;\n@group(0) @binding(3) var<storage, read_write> loss: array<f32, 1>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  var total: f32 = 0f;\n  for (var n: i32 = 0; n < 8; n++) {\n    let label: i32 = labels[n];\n    var m: f32 = logits[n * 10];\n    for (var k: i32 = 1; k < 10; k++) {\n      m = max(m, logits[n * 10 + k]);\n    }\n    var s: f32 = 0f;\n    for (var k: i32 = 0; k < 10; k++) {\n      let e: f32 = exp(logits[n * 10 + k] - m);\n      dlogits[n * 10 + k] = e;\n      s += e;\n    }\n    total += m + log(s) - logits[n * 10 + label];\n    for (var k: i32 = 0; k < 10; k++) {\n      dlogits[n * 10 + k] = (dlogits[n * 10 + k] / s - select(0f, 1f, k == label)) / 8f;\n    }\n  }\n  loss[0] = total / 8f;\n}\n"
 };

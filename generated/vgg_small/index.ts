@@ -679,7 +679,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // gap: global_avgpool [8x64x8x8] -> [8x64x1x1]
     global_avgpool_64x8x8_dx(d13, d11);
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
-    relu_64x8x8_dx(a10, d11, d10);
+    relu_64x8x8_dx(a11, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
     conv1x1_32x8x8_to_64_dw_direct(a9, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
@@ -687,7 +687,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
     maxpool2x2_s2_32x16x16_dx(d9, s_pool2_argmax, d8);
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
-    relu_32x16x16_dx(a7, d8, d7);
+    relu_32x16x16_dx(a8, d8, d7);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
     conv3x3_p1_32x16x16_to_32_dw_direct(a6, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
@@ -695,7 +695,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, w_conv2_1, d6);
     conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, w_conv2_1, d6);
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
-    relu_32x16x16_dx(a5, d6, d5);
+    relu_32x16x16_dx(a6, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
     conv3x3_s2_p1_16x32x32_to_32_dw_direct(a4, d5, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
@@ -703,7 +703,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, w_down1, d4);
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, w_down1, d4);
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
-    relu_16x32x32_dx(a3, d4, d3);
+    relu_16x32x32_dx(a4, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
     conv3x3_p1_16x32x32_to_16_dw_direct(a2, d3, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
@@ -711,7 +711,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, w_conv1_2, d2);
     conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, w_conv1_2, d2);
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
-    relu_16x32x32_dx(a1, d2, d1);
+    relu_16x32x32_dx(a2, d2, d1);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32]
     conv3x3_p1_3x32x32_to_16_dw_direct(a0, d1, gw_conv1_1);
     conv3x3_p1_3x32x32_to_16_db(d1, gb_conv1_1);
@@ -731,7 +731,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // gap: global_avgpool [8x64x8x8] -> [8x64x1x1]
     global_avgpool_64x8x8_dx(d13, d11);
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
-    relu_64x8x8_dx(a10, d11, d10);
+    relu_64x8x8_dx(a11, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
     conv1x1_32x8x8_to_64_dw_direct(a9, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
@@ -739,7 +739,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
     maxpool2x2_s2_32x16x16_dx(d9, s_pool2_argmax, d8);
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
-    relu_32x16x16_dx(a7, d8, d7);
+    relu_32x16x16_dx(a8, d8, d7);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
     conv3x3_p1_32x16x16_to_32_dw_direct(a6, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
@@ -747,7 +747,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, w_conv2_1, d6);
     conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, w_conv2_1, d6);
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
-    relu_32x16x16_dx(a5, d6, d5);
+    relu_32x16x16_dx(a6, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
     conv3x3_s2_p1_16x32x32_to_32_dw_direct(a4, d5, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
@@ -755,7 +755,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, w_down1, d4);
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, w_down1, d4);
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
-    relu_16x32x32_dx(a3, d4, d3);
+    relu_16x32x32_dx(a4, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
     conv3x3_p1_16x32x32_to_16_dw_direct(a2, d3, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
@@ -763,7 +763,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, w_conv1_2, d2);
     conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, w_conv1_2, d2);
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
-    relu_16x32x32_dx(a1, d2, d1);
+    relu_16x32x32_dx(a2, d2, d1);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32] (no dx: nothing before it learns)
     conv3x3_p1_3x32x32_to_16_dw_direct(a0, d1, gw_conv1_1);
     conv3x3_p1_3x32x32_to_16_db(d1, gb_conv1_1);

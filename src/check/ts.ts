@@ -35,11 +35,15 @@ const EPS32 = 2 ** -23;
 /** whole-model results: max |got - ref| <= MODEL_TOLERANCE * max(1e-3, max |ref|) */
 export const MODEL_TOLERANCE = 1e-4;
 
+/** the smooth activations' budget of float32 roundings, in the reduction-length unit */
+const ACTIVATION_ROUNDINGS = 4;
+
 /** the reduction length of each output a kernel writes (an upper bound where it varies) */
 export function reductionLength(l: LayerPlan, out: 'y' | 'dx' | 'gradWeight' | 'gradBias'): number {
   switch (l.type) {
     case 'conv1d':
     case 'conv2d':
+    case 'conv_transpose1d':
     case 'conv_transpose2d': {
       const g = l.geometry;
       if (out === 'gradWeight' || out === 'gradBias') return g.batch * Math.max(g.inH * g.inW, g.outH * g.outW);
@@ -49,18 +53,30 @@ export function reductionLength(l: LayerPlan, out: 'y' | 'dx' | 'gradWeight' | '
       return out === 'y' ? l.inFeatures : out === 'dx' ? l.outFeatures : l.batch;
     case 'maxpool1d':
     case 'maxpool2d':
+    case 'avgpool1d':
     case 'avgpool2d':
     case 'global_maxpool':
     case 'global_avgpool':
       return l.geometry.kH * l.geometry.kW;
+    case 'upsample_nearest2d':
+      return out === 'y' ? 1 : l.scaleH * l.scaleW;
     case 'upsample_bilinear2d':
       return out === 'y' ? 4 : 4 * l.scaleH * l.scaleW;
     case 'relu':
+    case 'leaky_relu':
+    case 'relu6':
     case 'flatten':
     case 'concat':
       return 1;
     case 'add':
       return l.inputs.length;
+    // no sum, but a chain of rounded float32 operations (exp, a polynomial): counted as its length
+    case 'elu':
+    case 'sigmoid':
+    case 'tanh':
+    case 'silu':
+    case 'gelu':
+      return ACTIVATION_ROUNDINGS;
   }
 }
 

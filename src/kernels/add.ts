@@ -14,7 +14,7 @@ import type { Kernel } from '../ir/types.ts';
 import type { KernelCall, LayerProgram } from './types.ts';
 import { inputArg } from './types.ts';
 import { buf, kernel, load, store, sum } from '../ir/build.ts';
-import { shapeTag } from './relu.ts';
+import { shapeTag } from './names.ts';
 import { par } from './concat.ts';
 
 /** terms per kernel: the WebGPU minimum of 8 storage buffers per stage, less the output */

@@ -1,4 +1,5 @@
-// conv1d / conv2d / conv_transpose2d: the layer's kernels, per role, by the plan's schedule.
+// conv1d / conv2d / conv_transpose1d / conv_transpose2d: the layer's kernels, per role, by the
+// plan's schedule (the 1D layers are the 2D ones with a 1-tall kernel: H = 1).
 //
 // Everything is phrased on one underlying conv C (in -> out, weight [Cout, Cin/g, kH, kW]):
 //   conv:            forward = C.fwd(x -> y),   gradInput = C.dx(dy -> dx),  gradWeight = C.dw(x, dy)
@@ -21,7 +22,11 @@ import { convCost } from './cost.ts';
 
 /** the conv C that a layer's kernels are phrased on (see the header) */
 export function underlyingConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): ConvGeometry {
-  return layer.type === 'conv_transpose2d' ? transposedToConv(layer.geometry) : layer.geometry;
+  return isTransposed(layer) ? transposedToConv(layer.geometry) : layer.geometry;
+}
+
+export function isTransposed(layer: ConvLayerPlan | ConvTransposeLayerPlan): layer is ConvTransposeLayerPlan {
+  return layer.type === 'conv_transpose1d' || layer.type === 'conv_transpose2d';
 }
 
 /** a conv_transpose's geometry as the conv C it is the adjoint of (C: the layer's output -> its input) */
@@ -142,7 +147,7 @@ export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: s
 export function planRow(layer: ConvLayerPlan | ConvTransposeLayerPlan): string {
   const g = layer.geometry;
   const p = g.pad;
-  const op = layer.type === 'conv_transpose2d' ? ` op=${layer.geometry.outputPadH}x${layer.geometry.outputPadW}` : '';
+  const op = isTransposed(layer) ? ` op=${layer.geometry.outputPadH}x${layer.geometry.outputPadW}` : '';
   return (
     `${layer.type} [${layer.inShape.join(',')}] -> [${layer.outShape.join(',')}] ` +
     `k=${g.kH}x${g.kW} s=${g.strideH}x${g.strideW} p=${p.top},${p.bottom},${p.left},${p.right} d=${g.dilationH}x${g.dilationW} g=${g.groups}${op}`
@@ -158,7 +163,7 @@ const WHY: Record<StrategyName, string> = {
 /** what both targets' conv lowerings start from: the underlying conv C, names, sizes, roles */
 export function convLayerFacts(layer: ConvLayerPlan | ConvTransposeLayerPlan) {
   const c = underlyingConv(layer);
-  const T = layer.type === 'conv_transpose2d';
+  const T = isTransposed(layer);
   const sizes = convSizes(c);
   return {
     c,
@@ -297,7 +302,7 @@ function withDoc(k: Kernel, layer: ConvLayerPlan | ConvTransposeLayerPlan, role:
 /** the cost model's view of this kernel (the plan's schedule may also come from an override) */
 function costLine(layer: ConvLayerPlan | ConvTransposeLayerPlan, role: KernelRole): string[] {
   if (role === 'gradBias') return [];
-  const T = layer.type === 'conv_transpose2d';
+  const T = isTransposed(layer);
   const g = layer.geometry;
   const macs = (layer.flops[role] || 2) / 2;
   const c = (s: StrategyName) => (convCost(g, role, s, T) / macs).toFixed(2);

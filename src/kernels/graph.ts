@@ -24,7 +24,7 @@
 import type { ModelPlan, Shape } from '../plan/types.ts';
 import type { KernelCall, LayerProgram } from './types.ts';
 import { sumCalls } from './add.ts';
-import { shapeTag } from './relu.ts';
+import { shapeTag } from './names.ts';
 
 export interface ModelGraph {
   /** per layer: the value of each of its inputs, in `inputs` order */

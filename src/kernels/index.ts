@@ -7,11 +7,12 @@ import { numel } from '../plan/types.ts';
 import type { LayerProgram, ModelProgram, ParamSlot } from './types.ts';
 import { lowerConv } from './conv.ts';
 import { lowerConvGpu } from './conv-gpu.ts';
-import { lowerRelu } from './relu.ts';
+import { lowerActivation } from './activation.ts';
 import { lowerFlatten } from './flatten.ts';
 import { lowerPool } from './pool.ts';
 import { lowerLinear } from './linear.ts';
 import { lowerUpsample } from './upsample.ts';
+import { lowerUpsampleNearest } from './upsample-nearest.ts';
 import { lowerSoftmaxCrossEntropy } from './loss.ts';
 import { lowerSgd } from './sgd.ts';
 import { lowerAdd } from './add.ts';
@@ -34,20 +35,31 @@ export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProg
   switch (layer.type) {
     case 'conv1d':
     case 'conv2d':
+    case 'conv_transpose1d':
     case 'conv_transpose2d':
       return opts.target === 'wgsl' ? lowerConvGpu(layer) : lowerConv(layer);
     case 'relu':
-      return lowerRelu(layer);
+    case 'leaky_relu':
+    case 'relu6':
+    case 'elu':
+    case 'gelu':
+    case 'silu':
+    case 'sigmoid':
+    case 'tanh':
+      return lowerActivation(layer);
     case 'flatten':
       return lowerFlatten(layer);
     case 'maxpool1d':
     case 'maxpool2d':
+    case 'avgpool1d':
     case 'avgpool2d':
     case 'global_maxpool':
     case 'global_avgpool':
       return lowerPool(layer);
     case 'linear':
       return lowerLinear(layer);
+    case 'upsample_nearest2d':
+      return lowerUpsampleNearest(layer);
     case 'upsample_bilinear2d':
       return lowerUpsample(layer);
     case 'add':

@@ -6,10 +6,14 @@
 
 import { ConvgenError } from '../errors.ts';
 import type {
+  ActivationType,
   AvgPoolSpec,
   ConvSpec,
   ConvTransposeSpec,
+  EluSpec,
+  GeluSpec,
   LayerSpec,
+  LeakyReluSpec,
   LinearSpec,
   MaxPoolSpec,
   MergeSpec,
@@ -56,26 +60,38 @@ function spatial(shape: readonly number[]): { c: number; h: number; w: number; r
 const DIM_NAMES = { 1: ['length'], 2: ['height', 'width'] } as const;
 
 /** which spatial rank a layer type needs: 1 = [C, L], 2 = [C, H, W], 0 = either */
-function requiredRank(type: LayerSpec['type']): 0 | 1 | 2 | 'vector' {
+function requiredRank(type: LayerSpec['type']): 0 | 1 | 2 | 'vector' | 'any' {
   switch (type) {
     case 'conv1d':
+    case 'conv_transpose1d':
     case 'maxpool1d':
+    case 'avgpool1d':
       return 1;
     case 'conv2d':
     case 'conv_transpose2d':
     case 'maxpool2d':
     case 'avgpool2d':
+    case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return 2;
     case 'linear':
       return 'vector';
+    case 'flatten':
+      return 'any';
     default:
-      return 0;
+      return isActivation(type) ? 'any' : 0;
   }
 }
 
+const ACTIVATIONS: readonly ActivationType[] = ['relu', 'leaky_relu', 'relu6', 'elu', 'gelu', 'silu', 'sigmoid', 'tanh'];
+
+/** the elementwise activations: any shape in, the same shape out */
+export function isActivation(type: LayerSpec['type']): type is ActivationType {
+  return (ACTIVATIONS as readonly string[]).includes(type);
+}
+
 /** the 1D layer to suggest when a 2D one meets a [C, L] input */
-const ONE_D: Partial<Record<LayerSpec['type'], string>> = { conv2d: 'conv1d', maxpool2d: 'maxpool1d' };
+const ONE_D: Partial<Record<LayerSpec['type'], string>> = { conv2d: 'conv1d', conv_transpose2d: 'conv_transpose1d', maxpool2d: 'maxpool1d', avgpool2d: 'avgpool1d' };
 
 function checkRank(layer: LayerSpec, shape: readonly number[]): void {
   const need = requiredRank(layer.type);
@@ -89,7 +105,7 @@ function checkRank(layer: LayerSpec, shape: readonly number[]): void {
   if (need === 2 && shape.length !== 3) {
     throw new ConvgenError(layerLabel(layer), `${layer.type} needs a [channels, height, width] input per sample, but its input is ${got}`, shape.length === 2 ? (ONE_D[layer.type] ? `use ${ONE_D[layer.type]} for a [C, L] input, or make the model's input [C, H, W]` : `${layer.type} has no 1D form: make the model's input [C, H, W]`) : 'put it before the flatten layer');
   }
-  if (need === 0 && layer.type !== 'relu' && layer.type !== 'flatten' && shape.length === 1) {
+  if (need === 0 && shape.length === 1) {
     throw new ConvgenError(layerLabel(layer), `${layer.type} needs a spatial input ([C, L] or [C, H, W]), but its input is ${got}`, 'put it before the flatten layer');
   }
 }
@@ -213,19 +229,23 @@ function planConv(layer: ConvSpec, cur: number[], N: number, opts: PlanOptions):
 }
 
 function planConvTranspose(layer: ConvTransposeSpec, cur: number[], N: number, opts: PlanOptions): Step {
-  const { c, h, w } = spatial(cur);
+  const { c, h, w, rank } = spatial(cur);
   checkInChannels(layer, c);
   checkGroups(layer, c);
-  const [kH, kW] = layer.kernel;
-  const [sH, sW] = layer.stride;
-  const [dH, dW] = layer.dilation;
-  const [pH, pW] = layer.padding;
-  const [oH, oW] = layer.output_padding;
-  for (const [i, op, s, d] of [[0, oH, sH, dH], [1, oW, sW, dW]] as const) {
+  // 1D: the 2D machinery with a 1-tall kernel, no stride, padding or output_padding in height
+  const oneD = rank === 1;
+  const twoD = (v: number[], h1: number): [number, number] => (oneD ? [h1, v[0]] : [v[0], v[1]]);
+  const [kH, kW] = twoD(layer.kernel, 1);
+  const [sH, sW] = twoD(layer.stride, 1);
+  const [dH, dW] = twoD(layer.dilation, 1);
+  const [pH, pW] = twoD(layer.padding, 0);
+  const [oH, oW] = twoD(layer.output_padding, 0);
+  layer.output_padding.forEach((op, i) => {
+    const [s, d] = [layer.stride[i], layer.dilation[i]];
     if (op >= Math.max(s, d)) {
-      throw new ConvgenError(`${layerLabel(layer)}.output_padding`, `output_padding[${i}] = ${op} must be smaller than max(stride, dilation) = ${Math.max(s, d)} (PyTorch's rule)`, `use an output_padding below ${Math.max(s, d)}`);
+      throw new ConvgenError(`${layerLabel(layer)}.output_padding`, `output_padding${oneD ? '' : `[${i}]`} = ${op} must be smaller than max(stride, dilation) = ${Math.max(s, d)} (PyTorch's rule)`, `use an output_padding below ${Math.max(s, d)}`);
     }
-  }
+  });
   const size = (dim: string, inSize: number, k: number, s: number, p: number, d: number, op: number): number => {
     const out = (inSize - 1) * s - 2 * p + d * (k - 1) + op + 1;
     if (out <= 0) {
@@ -233,22 +253,22 @@ function planConvTranspose(layer: ConvTransposeSpec, cur: number[], N: number, o
     }
     return out;
   };
-  const outH = size('height', h, kH, sH, pH, dH, oH);
-  const outW = size('width', w, kW, sW, pW, dW, oW);
+  const outH = oneD ? 1 : size('height', h, kH, sH, pH, dH, oH);
+  const outW = size(oneD ? 'length' : 'width', w, kW, sW, pW, dW, oW);
   const g = layer.groups;
   const geometry: ConvTransposeGeometry = {
     batch: N, inC: c, inH: h, inW: w, outC: layer.out_channels, outH, outW,
     kH, kW, strideH: sH, strideW: sW, dilationH: dH, dilationW: dW,
     pad: { top: pH, bottom: pH, left: pW, right: pW }, groups: g, outputPadH: oH, outputPadW: oW,
   };
-  const out = [layer.out_channels, outH, outW];
+  const out = oneD ? [layer.out_channels, outW] : [layer.out_channels, outH, outW];
   const macs = N * c * h * w * (layer.out_channels / g) * kH * kW;
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, torchName: layer.torch_name, type: 'conv_transpose2d',
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
       inShape: [N, ...cur], outShape: [N, ...out],
-      weightShape: [c, layer.out_channels / g, kH, kW],
+      weightShape: oneD ? [c, layer.out_channels / g, kW] : [c, layer.out_channels / g, kH, kW],
       biasShape: layer.bias ? [layer.out_channels] : null,
       flops: { forward: 2 * macs, gradInput: 2 * macs, gradWeight: 2 * macs },
       activationBytes: 4 * N * numel(out),
@@ -276,16 +296,17 @@ function planPool(layer: MaxPoolSpec | AvgPoolSpec, cur: number[], N: number): S
   const geometry: PoolGeometry = { batch: N, channels: c, inH: h, inW: w, outH, outW, kH, kW, strideH: sH, strideW: sW, padH: pH, padW: pW };
   const out = r === 1 ? [c, outW] : [c, outH, outW];
   const windowOps = N * c * outH * outW * kH * kW;
+  const avg = layer.type === 'avgpool1d' || layer.type === 'avgpool2d';
   return {
     out,
     plan: {
       index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
       inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
-      flops: { forward: windowOps, gradInput: layer.type === 'avgpool2d' ? windowOps : N * c * outH * outW, gradWeight: 0 },
+      flops: { forward: windowOps, gradInput: avg ? windowOps : N * c * outH * outW, gradWeight: 0 },
       activationBytes: 4 * N * numel(out),
       kernels: ['forward', 'gradInput'],
       geometry,
-      countIncludePad: layer.type === 'avgpool2d' ? layer.count_include_pad : true,
+      countIncludePad: avg ? layer.count_include_pad : true,
     },
   };
 }
@@ -336,13 +357,14 @@ function planUpsample(layer: UpsampleSpec, cur: number[], N: number): Step {
   const [sH, sW] = layer.scale_factor;
   const out = [c, h * sH, w * sW];
   const n = N * numel(out);
+  const nearest = layer.type === 'upsample_nearest2d';
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, torchName: layer.torch_name, type: 'upsample_bilinear2d',
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
       inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
-      // 4 taps, a multiply-add each
-      flops: { forward: 8 * n, gradInput: 8 * n, gradWeight: 0 },
+      // bilinear: 4 taps, a multiply-add each; nearest: a copy forward, an add per output backward
+      flops: nearest ? { forward: 0, gradInput: n, gradWeight: 0 } : { forward: 8 * n, gradInput: 8 * n, gradWeight: 0 },
       activationBytes: 4 * n,
       kernels: ['forward', 'gradInput'],
       batch: N, channels: c, inH: h, inW: w, scaleH: sH, scaleW: sW,
@@ -350,20 +372,60 @@ function planUpsample(layer: UpsampleSpec, cur: number[], N: number): Step {
   };
 }
 
-function planElementwise(layer: SimpleSpec, type: 'relu' | 'flatten', cur: number[], N: number): Step {
-  const out = type === 'flatten' ? [numel(cur)] : [...cur];
-  const n = N * numel(out);
+function planFlatten(layer: SimpleSpec, cur: number[], N: number): Step {
+  const out = [numel(cur)];
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, torchName: layer.torch_name, type,
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: 'flatten',
       inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
-      flops: { forward: type === 'relu' ? n : 0, gradInput: type === 'relu' ? n : 0, gradWeight: 0 },
+      flops: { forward: 0, gradInput: 0, gradWeight: 0 },
       // flatten is a view of its input: it owns no memory
-      activationBytes: type === 'flatten' ? 0 : 4 * n,
-      kernels: type === 'relu' ? ['forward', 'gradInput'] : [],
+      activationBytes: 0,
+      kernels: [],
     },
   };
+}
+
+/**
+ * FLOPs per element of each activation [forward, gradInput], as src/kernels/activation.ts
+ * computes it: an add, multiply, divide, comparison or exp counts one, abs and a select
+ * nothing (test/activation.test.ts counts them in the kernels). gelu evaluates erf as two
+ * polynomials (both run, a select picks one), silu and tanh-gelu a sigmoid
+ */
+const ACTIVATION_FLOPS: Record<Exclude<ActivationType, 'gelu'> | 'gelu_none' | 'gelu_tanh', [number, number]> = {
+  relu: [1, 1],
+  leaky_relu: [2, 2],
+  relu6: [2, 2],
+  elu: [4, 4],
+  sigmoid: [6, 3],
+  tanh: [22, 3],
+  silu: [7, 11],
+  gelu_none: [46, 52],
+  gelu_tanh: [12, 21],
+};
+
+/** FLOPs per element [forward, gradInput] of an activation layer */
+function activationFlops(layer: { type: ActivationType; approximate?: 'none' | 'tanh' }): [number, number] {
+  if (layer.type === 'gelu') return layer.approximate === 'tanh' ? ACTIVATION_FLOPS.gelu_tanh : ACTIVATION_FLOPS.gelu_none;
+  return ACTIVATION_FLOPS[layer.type];
+}
+
+function planActivation(layer: SimpleSpec | LeakyReluSpec | EluSpec | GeluSpec, type: ActivationType, cur: number[], N: number): Step {
+  const n = N * numel(cur);
+  const [fwd, bwd] = activationFlops({ type, ...(layer.type === 'gelu' ? { approximate: layer.approximate } : {}) });
+  const base = {
+    index: layer.index, name: layer.name, torchName: layer.torch_name,
+    inShape: [N, ...cur], outShape: [N, ...cur], weightShape: null, biasShape: null,
+    flops: { forward: fwd * n, gradInput: bwd * n, gradWeight: 0 },
+    activationBytes: 4 * n,
+    kernels: ['forward', 'gradInput'] as KernelRole[],
+  };
+  const out = [...cur];
+  if (layer.type === 'leaky_relu') return { out, plan: { ...base, type: 'leaky_relu', negativeSlope: layer.negative_slope } };
+  if (layer.type === 'elu') return { out, plan: { ...base, type: 'elu', alpha: layer.alpha } };
+  if (layer.type === 'gelu') return { out, plan: { ...base, type: 'gelu', approximate: layer.approximate } };
+  return { out, plan: { ...base, type: type as Exclude<ActivationType, 'leaky_relu' | 'elu' | 'gelu'> } };
 }
 
 const showShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -419,10 +481,12 @@ function planLayer(layer: LayerSpec, ins: readonly number[][], N: number, opts: 
     case 'conv1d':
     case 'conv2d':
       return planConv(layer, cur, N, opts);
+    case 'conv_transpose1d':
     case 'conv_transpose2d':
       return planConvTranspose(layer, cur, N, opts);
     case 'maxpool1d':
     case 'maxpool2d':
+    case 'avgpool1d':
     case 'avgpool2d':
       return planPool(layer, cur, N);
     case 'global_maxpool':
@@ -430,11 +494,20 @@ function planLayer(layer: LayerSpec, ins: readonly number[][], N: number, opts: 
       return planGlobalPool(layer, layer.type, cur, N);
     case 'linear':
       return planLinear(layer, cur, N);
+    case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return planUpsample(layer, cur, N);
-    case 'relu':
     case 'flatten':
-      return planElementwise(layer, layer.type, cur, N);
+      return planFlatten(layer, cur, N);
+    case 'relu':
+    case 'leaky_relu':
+    case 'relu6':
+    case 'elu':
+    case 'gelu':
+    case 'silu':
+    case 'sigmoid':
+    case 'tanh':
+      return planActivation(layer, layer.type, cur, N);
   }
 }
 

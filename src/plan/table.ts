@@ -31,6 +31,7 @@ function geometryCell(l: LayerPlan): string {
   switch (l.type) {
     case 'conv1d':
     case 'conv2d':
+    case 'conv_transpose1d':
     case 'conv_transpose2d': {
       const g = l.geometry;
       const cell = [
@@ -40,12 +41,13 @@ function geometryCell(l: LayerPlan): string {
         pair(g.dilationH, g.dilationW, oneD),
       ].join('/');
       const extras: string[] = [];
-      if (l.type === 'conv_transpose2d' && (l.geometry.outputPadH || l.geometry.outputPadW)) extras.push(`op${pair(l.geometry.outputPadH, l.geometry.outputPadW, false)}`);
+      if ((l.type === 'conv_transpose1d' || l.type === 'conv_transpose2d') && (l.geometry.outputPadH || l.geometry.outputPadW)) extras.push(`op${pair(l.geometry.outputPadH, l.geometry.outputPadW, oneD)}`);
       if (g.groups !== 1) extras.push(`g${g.groups}`);
       return [cell, ...extras].join(' ');
     }
     case 'maxpool1d':
     case 'maxpool2d':
+    case 'avgpool1d':
     case 'avgpool2d':
     case 'global_maxpool':
     case 'global_avgpool': {
@@ -53,10 +55,22 @@ function geometryCell(l: LayerPlan): string {
       const p: Pad4 = { top: g.padH, bottom: g.padH, left: g.padW, right: g.padW };
       return [oneD ? `${g.kW}` : `${g.kH}x${g.kW}`, pair(g.strideH, g.strideW, oneD), pads(p, oneD), '1'].join('/');
     }
+    case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return `x${pair(l.scaleH, l.scaleW, false)}`;
+    // an activation's constant, by PyTorch's key
+    case 'leaky_relu':
+      return `slope=${l.negativeSlope}`;
+    case 'elu':
+      return `alpha=${l.alpha}`;
+    case 'gelu':
+      return l.approximate === 'tanh' ? 'tanh' : '-';
     case 'linear':
     case 'relu':
+    case 'relu6':
+    case 'silu':
+    case 'sigmoid':
+    case 'tanh':
     case 'flatten':
     case 'add':
     case 'concat':

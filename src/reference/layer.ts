@@ -7,7 +7,8 @@ import { inputShapes, numel } from '../plan/types.ts';
 import { addBackward, addForward, concatBackward, concatForward } from './merge.ts';
 import { convBackward, convForward, convTransposeBackward, convTransposeForward } from './conv.ts';
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward } from './pool.ts';
-import { copyOf, linearBackward, linearForward, reluBackward, reluForward, upsampleBackward, upsampleForward } from './simple.ts';
+import { copyOf, linearBackward, linearForward, nearestBackward, nearestForward, upsampleBackward, upsampleForward } from './simple.ts';
+import { activationBackward, activationForward } from './activation.ts';
 import type { BackwardResult, BackwardInputsResult, ForwardResult, RefCache, RefParams, Vec } from './types.ts';
 
 function checkLength(layer: LayerPlan, what: string, a: Vec | undefined, want: number): void {
@@ -41,6 +42,7 @@ export function refForward(layer: LayerPlan, x: Vec, params: RefParams = {}): Fo
     case 'conv1d':
     case 'conv2d':
       return { y: convForward(layer.geometry, x, weightOf(layer, params), biasOf(layer, params)), cache: {} };
+    case 'conv_transpose1d':
     case 'conv_transpose2d':
       return { y: convTransposeForward(layer.geometry, x, weightOf(layer, params), biasOf(layer, params)), cache: {} };
     case 'maxpool1d':
@@ -49,15 +51,25 @@ export function refForward(layer: LayerPlan, x: Vec, params: RefParams = {}): Fo
       const { y, argmax } = maxPoolForward(layer.geometry, x);
       return { y, cache: { argmax } };
     }
+    case 'avgpool1d':
     case 'avgpool2d':
     case 'global_avgpool':
       return { y: avgPoolForward(layer.geometry, x, layer.countIncludePad), cache: {} };
     case 'linear':
       return { y: linearForward(layer, x, weightOf(layer, params), biasOf(layer, params)), cache: {} };
+    case 'upsample_nearest2d':
+      return { y: nearestForward(layer, x), cache: {} };
     case 'upsample_bilinear2d':
       return { y: upsampleForward(layer, x), cache: {} };
     case 'relu':
-      return { y: reluForward(x), cache: {} };
+    case 'leaky_relu':
+    case 'relu6':
+    case 'elu':
+    case 'gelu':
+    case 'silu':
+    case 'sigmoid':
+    case 'tanh':
+      return { y: activationForward(layer, x), cache: {} };
     case 'flatten':
       return { y: copyOf(x), cache: {} };
   }
@@ -76,6 +88,7 @@ export function refBackward(layer: LayerPlan, x: Vec, y: Vec | null, dy: Vec, pa
     case 'conv1d':
     case 'conv2d':
       return convBackward(layer.geometry, x, dy, weightOf(layer, params), layer.biasShape !== null);
+    case 'conv_transpose1d':
     case 'conv_transpose2d':
       return convTransposeBackward(layer.geometry, x, dy, weightOf(layer, params), layer.biasShape !== null);
     case 'maxpool1d':
@@ -84,15 +97,25 @@ export function refBackward(layer: LayerPlan, x: Vec, y: Vec | null, dy: Vec, pa
       const argmax = cache?.argmax ?? maxPoolForward(layer.geometry, x).argmax;
       return { dx: maxPoolBackward(layer.geometry, dy, argmax) };
     }
+    case 'avgpool1d':
     case 'avgpool2d':
     case 'global_avgpool':
       return { dx: avgPoolBackward(layer.geometry, dy, layer.countIncludePad) };
     case 'linear':
       return linearBackward(layer, x, dy, weightOf(layer, params), layer.biasShape !== null);
+    case 'upsample_nearest2d':
+      return { dx: nearestBackward(layer, dy) };
     case 'upsample_bilinear2d':
       return { dx: upsampleBackward(layer, dy) };
     case 'relu':
-      return { dx: reluBackward(x, dy) };
+    case 'leaky_relu':
+    case 'relu6':
+    case 'elu':
+    case 'gelu':
+    case 'silu':
+    case 'sigmoid':
+    case 'tanh':
+      return { dx: activationBackward(layer, x, dy) };
     case 'flatten':
       return { dx: copyOf(dy) };
   }

@@ -82,39 +82,55 @@ function normalizeLayer(raw: Raw, index: number, previous: string): LayerSpec {
         strategy: strategy(get(raw, type, 'strategy')),
       };
     }
-    case 'conv_transpose2d':
+    case 'conv_transpose1d':
+    case 'conv_transpose2d': {
+      const dims = type === 'conv_transpose1d' ? 1 : 2;
       return {
         type,
         ...common,
         ...optionalInt(raw, 'in_channels'),
         out_channels: raw.out_channels as number,
-        kernel: perDim(raw.kernel as number | number[], 2),
-        stride: perDim(get(raw, type, 'stride'), 2),
-        padding: perDim(get(raw, type, 'padding'), 2),
-        output_padding: perDim(get(raw, type, 'output_padding'), 2),
-        dilation: perDim(get(raw, type, 'dilation'), 2),
+        kernel: perDim(raw.kernel as number | number[], dims),
+        stride: perDim(get(raw, type, 'stride'), dims),
+        padding: perDim(get(raw, type, 'padding'), dims),
+        output_padding: perDim(get(raw, type, 'output_padding'), dims),
+        dilation: perDim(get(raw, type, 'dilation'), dims),
         groups: get(raw, type, 'groups'),
         bias: get(raw, type, 'bias'),
         strategy: strategy(get(raw, type, 'strategy')),
       };
+    }
     case 'maxpool1d':
     case 'maxpool2d':
+    case 'avgpool1d':
     case 'avgpool2d': {
-      const dims = type === 'maxpool1d' ? 1 : 2;
+      const dims = type === 'maxpool1d' || type === 'avgpool1d' ? 1 : 2;
       const kernel = perDim(raw.kernel as number | number[], dims);
       // PyTorch: the stride of a pool defaults to its kernel
       const stride = hasKey(raw, 'stride') ? perDim(raw.stride as number | number[], dims) : [...kernel];
       const pad = perDim(get(raw, type, 'padding'), dims);
-      if (type === 'avgpool2d') {
+      if (type === 'avgpool1d' || type === 'avgpool2d') {
         return { type, ...common, kernel, stride, padding: pad, count_include_pad: get(raw, type, 'count_include_pad') };
       }
       return { type, ...common, kernel, stride, padding: pad };
     }
     case 'linear':
       return { type, ...common, ...optionalInt(raw, 'in_features'), out_features: raw.out_features as number, bias: get(raw, type, 'bias') };
+    case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return { type, ...common, scale_factor: perDim(raw.scale_factor as number | number[], 2) };
+    // JSON's -0 is a slope of 0; keep it from reaching generated code as "-0"
+    case 'leaky_relu':
+      return { type, ...common, negative_slope: get<number>(raw, type, 'negative_slope') + 0 };
+    case 'elu':
+      return { type, ...common, alpha: get<number>(raw, type, 'alpha') + 0 };
+    case 'gelu':
+      return { type, ...common, approximate: get(raw, type, 'approximate') };
     case 'relu':
+    case 'relu6':
+    case 'silu':
+    case 'sigmoid':
+    case 'tanh':
     case 'flatten':
     case 'global_maxpool':
     case 'global_avgpool':
@@ -214,7 +230,7 @@ function checkUniqueTorchNames(layers: readonly LayerSpec[], raws: readonly Raw[
 
 /** the layer kinds that have a weight (and maybe a bias) */
 function hasParams(l: LayerSpec): boolean {
-  return l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose2d' || l.type === 'linear';
+  return l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose1d' || l.type === 'conv_transpose2d' || l.type === 'linear';
 }
 
 /** validate an already-parsed model.json value and normalize it to a ModelSpec */

@@ -9,11 +9,15 @@ import { MODEL_INPUT, NAME_PATTERN, RESERVED_ANY_CASE, RESERVED_NAMES, TORCH_NAM
 export const MAX_SIZE = 2 ** 31 - 1;
 /** the most layers a model may have (each becomes generated code) */
 export const MAX_LAYERS = 1000;
+/** the largest finite float32: a number key becomes a float32 constant in the kernels */
+export const MAX_F32 = 3.4028234663852886e38;
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export type Node =
   | { kind: 'integer'; min: number; max: number }
+  /** any finite number a float32 holds (an activation's constant: negative_slope, alpha) */
+  | { kind: 'number' }
   | { kind: 'boolean' }
   /** a single allowed JSON value (e.g. `align_corners: false`) */
   | { kind: 'const'; value: boolean | string; why: string }
@@ -125,11 +129,12 @@ const torchNameField: Field = {
   doc: 'names this layer\'s tensors in a PyTorch state_dict (safetensors files): <torch_name>.weight and <torch_name>.bias',
 };
 
-function convFields(type: 'conv1d' | 'conv2d' | 'conv_transpose2d'): Field[] {
-  const dims = type === 'conv1d' ? 1 : 2;
-  const transposed = type === 'conv_transpose2d';
+function convFields(type: 'conv1d' | 'conv2d' | 'conv_transpose1d' | 'conv_transpose2d'): Field[] {
+  const dims = type === 'conv1d' || type === 'conv_transpose1d' ? 1 : 2;
+  const transposed = type === 'conv_transpose1d' || type === 'conv_transpose2d';
+  const torchType = type === 'conv_transpose1d' ? 'ConvTranspose1d' : 'ConvTranspose2d';
   const padding: Node = transposed
-    ? { kind: 'oneOf', options: perDimOptions(0, 2), note: 'conv_transpose2d has no "same" or "valid": PyTorch\'s ConvTranspose2d takes explicit padding only' }
+    ? { kind: 'oneOf', options: perDimOptions(0, dims), note: `${type} has no "same" or "valid": PyTorch's ${torchType} takes explicit padding only` }
     : { kind: 'oneOf', options: [...perDimOptions(0, dims), { kind: 'enum', values: ['same', 'valid'] }] };
   const fields: Field[] = [
     nameField(type),
@@ -143,11 +148,11 @@ function convFields(type: 'conv1d' | 'conv2d' | 'conv_transpose2d'): Field[] {
       node: padding,
       default: 0,
       doc: transposed
-        ? 'rows/columns cropped from each side of the full output (PyTorch semantics)'
+        ? `${dims === 1 ? 'elements' : 'rows/columns'} cropped from each side of the full output (PyTorch semantics)`
         : 'zero padding per side; "same" keeps the size at stride 1 (the extra pad of an even kernel goes at the end), "valid" means 0',
     },
   ];
-  if (transposed) fields.push({ key: 'output_padding', node: perDim(0, 2), default: 0, doc: 'extra rows/columns added at the bottom/right of the output; less than max(stride, dilation)' });
+  if (transposed) fields.push({ key: 'output_padding', node: perDim(0, dims), default: 0, doc: `extra ${dims === 1 ? 'elements added at the end' : 'rows/columns added at the bottom/right'} of the output; less than max(stride, dilation)` });
   fields.push(
     { key: 'dilation', node: perDim(1, dims), default: 1, doc: 'spacing between kernel taps' },
     { key: 'groups', node: int(1), default: 1, doc: 'channel groups; must divide in and out channels (groups = in_channels is depthwise)' },
@@ -157,20 +162,25 @@ function convFields(type: 'conv1d' | 'conv2d' | 'conv_transpose2d'): Field[] {
   return fields;
 }
 
-function poolFields(type: 'maxpool1d' | 'maxpool2d' | 'avgpool2d'): Field[] {
-  const dims = type === 'maxpool1d' ? 1 : 2;
+function poolFields(type: 'maxpool1d' | 'maxpool2d' | 'avgpool1d' | 'avgpool2d'): Field[] {
+  const dims = type === 'maxpool1d' || type === 'avgpool1d' ? 1 : 2;
+  const avg = type === 'avgpool1d' || type === 'avgpool2d';
   const fields: Field[] = [
     nameField(type),
     { key: 'kernel', node: perDim(1, dims), required: true, doc: 'window size, PyTorch\'s kernel_size' },
     { key: 'stride', node: perDim(1, dims), defaultDoc: 'the kernel', doc: 'window step; defaults to the window size, as in PyTorch' },
-    { key: 'padding', node: perDim(0, dims), default: 0, doc: `implicit padding per side (${type === 'avgpool2d' ? 'zeros' : '-infinity'}); at most half the window` },
+    { key: 'padding', node: perDim(0, dims), default: 0, doc: `implicit padding per side (${avg ? 'zeros' : '-infinity'}); at most half the window` },
   ];
-  if (type === 'avgpool2d') fields.push({ key: 'count_include_pad', node: { kind: 'boolean' }, default: true, doc: 'count padded zeros in the divisor' });
+  if (avg) fields.push({ key: 'count_include_pad', node: { kind: 'boolean' }, default: true, doc: 'count padded zeros in the divisor' });
   return fields;
 }
 
 const SIMPLE_DOCS = {
-  relu: 'max(x, 0), elementwise',
+  relu: 'max(x, 0), elementwise (PyTorch ReLU; NaN stays NaN)',
+  relu6: 'min(max(x, 0), 6), elementwise (PyTorch ReLU6; NaN stays NaN)',
+  silu: 'x * sigmoid(x), elementwise (PyTorch SiLU)',
+  sigmoid: '1 / (1 + exp(-x)), elementwise (PyTorch Sigmoid), computed without overflow',
+  tanh: 'tanh(x), elementwise (PyTorch Tanh), computed without overflow',
   global_maxpool: 'maximum over all spatial positions (PyTorch AdaptiveMaxPool to size 1); keeps the spatial dims as 1s',
   global_avgpool: 'mean over all spatial positions (PyTorch AdaptiveAvgPool to size 1); keeps the spatial dims as 1s',
   flatten: 'reshape each sample to a vector (PyTorch Flatten, start_dim 1)',
@@ -190,12 +200,16 @@ function variant(type: LayerType): LayerVariant {
       return { type, doc: '1D convolution over [C, L] (PyTorch Conv1d)', fields: convFields(type) };
     case 'conv2d':
       return { type, doc: '2D convolution over [C, H, W] (PyTorch Conv2d)', fields: convFields(type) };
+    case 'conv_transpose1d':
+      return { type, doc: '1D transposed convolution over [C, L] (PyTorch ConvTranspose1d)', fields: convFields(type) };
     case 'conv_transpose2d':
       return { type, doc: '2D transposed convolution (PyTorch ConvTranspose2d)', fields: convFields(type) };
     case 'maxpool1d':
       return { type, doc: '1D max pooling (PyTorch MaxPool1d); ties go to the first maximum', fields: poolFields(type) };
     case 'maxpool2d':
       return { type, doc: '2D max pooling (PyTorch MaxPool2d); ties go to the first maximum in row-major order', fields: poolFields(type) };
+    case 'avgpool1d':
+      return { type, doc: '1D average pooling (PyTorch AvgPool1d, ceil_mode=False)', fields: poolFields(type) };
     case 'avgpool2d':
       return { type, doc: '2D average pooling (PyTorch AvgPool2d)', fields: poolFields(type) };
     case 'linear':
@@ -210,6 +224,15 @@ function variant(type: LayerType): LayerVariant {
           { key: 'bias', node: { kind: 'boolean' }, default: true, doc: 'add a learned bias' },
         ],
       };
+    case 'upsample_nearest2d':
+      return {
+        type,
+        doc: 'nearest-neighbour upsampling by an integer factor: each pixel becomes a block (PyTorch Upsample mode="nearest")',
+        fields: [
+          nameField(type),
+          { key: 'scale_factor', node: perDim(1, 2), required: true, doc: 'integer scale factor, one for both dims or [height, width]' },
+        ],
+      };
     case 'upsample_bilinear2d':
       return {
         type,
@@ -220,7 +243,32 @@ function variant(type: LayerType): LayerVariant {
           { key: 'align_corners', node: { kind: 'const', value: false, why: 'only align_corners = false (PyTorch\'s default) is supported' }, default: false, doc: 'must be false (PyTorch\'s default)' },
         ],
       };
+    case 'leaky_relu':
+      return {
+        type,
+        doc: 'x for x > 0, negative_slope * x otherwise, elementwise (PyTorch LeakyReLU)',
+        fields: [nameField(type), { key: 'negative_slope', node: { kind: 'number' }, default: 0.01, doc: 'the slope for x <= 0; any number, as in PyTorch' }],
+      };
+    case 'elu':
+      return {
+        type,
+        doc: 'x for x > 0, alpha * (exp(x) - 1) otherwise, elementwise (PyTorch ELU)',
+        fields: [nameField(type), { key: 'alpha', node: { kind: 'number' }, default: 1, doc: 'the scale of the negative part; any number, as in PyTorch' }],
+      };
+    case 'gelu':
+      return {
+        type,
+        doc: 'x * Phi(x), Phi the standard normal CDF, elementwise (PyTorch GELU)',
+        fields: [
+          nameField(type),
+          { key: 'approximate', node: { kind: 'enum', values: ['none', 'tanh'] }, default: 'none', doc: '"none": the exact CDF, 0.5 * (1 + erf(x / sqrt(2))); "tanh": 0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))' },
+        ],
+      };
     case 'relu':
+    case 'relu6':
+    case 'silu':
+    case 'sigmoid':
+    case 'tanh':
     case 'global_maxpool':
     case 'global_avgpool':
     case 'flatten':
@@ -269,6 +317,8 @@ function nodeSchema(node: Node): JsonObject {
   switch (node.kind) {
     case 'integer':
       return { type: 'integer', minimum: node.min, maximum: node.max };
+    case 'number':
+      return { type: 'number', minimum: -MAX_F32, maximum: MAX_F32 };
     case 'boolean':
       return { type: 'boolean' };
     case 'const':

@@ -6,7 +6,7 @@
 
 import { ConvgenError } from '../errors.ts';
 import { MODEL_INPUT, nameProblem, suggestName, torchNameProblem } from './names.ts';
-import type { Field, LayerVariant, Node } from './schema.ts';
+import { MAX_F32, type Field, type LayerVariant, type Node } from './schema.ts';
 
 type JsonType = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'object' | 'other';
 
@@ -107,6 +107,8 @@ export function describe(node: Node): string {
   switch (node.kind) {
     case 'integer':
       return `an integer >= ${node.min}`;
+    case 'number':
+      return 'a number';
     case 'boolean':
       return 'true or false';
     case 'const':
@@ -139,6 +141,7 @@ export function describe(node: Node): string {
 function accepts(node: Node, t: JsonType): boolean {
   switch (node.kind) {
     case 'integer':
+    case 'number':
       return t === 'number';
     case 'boolean':
       return t === 'boolean';
@@ -189,6 +192,15 @@ function checkInteger(path: string, node: Extract<Node, { kind: 'integer' }>, v:
   }
 }
 
+/** a float32 constant of a kernel: finite, and not so large that float32 rounds it to infinity */
+function checkNumber(path: string, v: number): void {
+  // JSON turns 1e400 into Infinity; NaN only reaches here from API callers
+  if (Number.isNaN(v)) throw new ConvgenError(path, 'must be a number, got NaN', 'write a finite number');
+  if (!(Math.abs(v) <= MAX_F32)) {
+    throw new ConvgenError(path, `is ${v}, outside the float32 range (at most ${MAX_F32} in size: the kernels compute in float32)`, 'use a smaller value');
+  }
+}
+
 function checkName(path: string, v: string): void {
   const problem = nameProblem(v);
   if (problem !== null) {
@@ -212,6 +224,8 @@ export function validate(v: unknown, node: Node, path: string): void {
   switch (node.kind) {
     case 'integer':
       return checkInteger(path, node, v as number);
+    case 'number':
+      return checkNumber(path, v as number);
     case 'const':
       if (v !== node.value) throw new ConvgenError(path, `is ${JSON.stringify(v)}, but ${node.why}`, `set it to ${JSON.stringify(node.value)} or remove it`);
       return;
