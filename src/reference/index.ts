@@ -5,9 +5,13 @@
 //   refBackward(layer, x, y, dy, params, cache) -> { dx, gradWeight?, gradBias? }
 //   createReferenceModel(plan, params)          -> forward / backward / lossAndGrad, params & grads by layer name
 //   softmaxCrossEntropy(logits, labels, batch, classes) -> { loss, dLogits }
+//   mseLoss(output, target), bceWithLogits(logits, target) -> { loss, dOutput }
+//   refSgdStep / refAdamStep(p, grad, state, options)     PyTorch's optimizer steps, in place
 
 export type { BackwardResult, ForwardResult, RefCache, RefParams, Vec } from './types.ts';
 export { refForward, refBackward } from './layer.ts';
-export { softmaxCrossEntropy } from './loss.ts';
+export { bceWithLogits, mseLoss, softmaxCrossEntropy } from './loss.ts';
+export { newRefAdamState, refAdamStep, refSgdStep } from './optim.ts';
+export type { RefAdamOptions, RefAdamState, RefSgdOptions, RefSgdState } from './optim.ts';
 export { createReferenceLayer, createReferenceModel } from './model.ts';
 export type { Layer, ReferenceModel, RefTensors } from './model.ts';
