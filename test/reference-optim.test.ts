@@ -4,31 +4,10 @@
 // AdamW steps on a fixed gradient sequence, its losses and their autograd gradients). The
 // loss gradients are also checked against central finite differences of the reference loss.
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { bceWithLogits, mseLoss, newRefAdamState, refAdamStep, refSgdStep, type RefSgdState } from '../src/reference/index.ts';
 import { mulberry32 } from './cases.ts';
-
-export interface OptimCase {
-  optimizer: 'sgd' | 'adam' | 'adamw';
-  options: { momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean; beta1?: number; beta2?: number; eps?: number; amsgrad?: boolean };
-  lrs: number[];
-  p0: number[];
-  grads: number[][];
-  /** the parameters after each step */
-  params: number[][];
-}
-export interface LossCase {
-  loss: 'mse' | 'bce_with_logits';
-  shape: number[];
-  input: number[];
-  target: number[];
-  value: number;
-  grad: number[];
-}
-export const TORCH: { optimizers: OptimCase[]; losses: LossCase[] } = JSON.parse(readFileSync(new URL('./fixtures/torch/optim.json', import.meta.url), 'utf8'));
-
-export const caseTitle = (c: OptimCase) => `${c.optimizer} ${JSON.stringify(c.options)}${new Set(c.lrs).size > 1 ? ' lr schedule' : ''} lr=${c.lrs[0]}`;
+import { TORCH, caseTitle } from './helpers/torch-optim.ts';
 
 /** |got - want| <= 1e-12 * max(1, |want|), elementwise; names the worst element */
 function expectF64(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
