@@ -71,7 +71,7 @@ export function kernelScalars(c: OptimizerCheck, t: number): Record<string, numb
     bc2Sqrt: Math.sqrt(1 - beta2 ** t),
     eps: o.eps ?? 1e-8,
     weightDecay: decoupled ? 0 : wd,
-    paramScale: decoupled ? 1 - o.lr * wd : 1,
+    decay: decoupled ? o.lr * wd : 0,
   };
 }
 
