@@ -30,27 +30,29 @@ export function sgd_momentum_2451(param: Float32Array, grad: Float32Array, veloc
 
 /**
  * Adam / AdamW step over 2451 parameters (PyTorch semantics)
- * Adam: weightDecay = weight_decay, paramScale = 1; AdamW: weightDecay = 0, paramScale = 1 - lr * weight_decay
+ * Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay
  */
-export function adam_2451(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, paramScale: number): void {
+export function adam_2451(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
   for (let i = 0; i < 2451; i++) {
-    const g = grad[i]! + weightDecay * param[i]!;
+    const p = param[i]!;
+    const g = grad[i]! + weightDecay * p;
     const m = beta1 * expAvg[i]! + oneMinusBeta1 * g;
     const s = beta2 * expAvgSq[i]! + oneMinusBeta2 * (g * g);
     expAvg[i] = m;
     expAvgSq[i] = s;
     const denom = Math.sqrt(s) / bc2Sqrt + eps;
-    param[i] = paramScale * param[i]! - stepSize * (m / denom);
+    param[i] = p - decay * p - stepSize * (m / denom);
   }
 }
 
 /**
  * Adam / AdamW step over 2451 parameters (PyTorch semantics, AMSGrad: the running maximum of v normalizes)
- * Adam: weightDecay = weight_decay, paramScale = 1; AdamW: weightDecay = 0, paramScale = 1 - lr * weight_decay
+ * Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay
  */
-export function adam_amsgrad_2451(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, paramScale: number): void {
+export function adam_amsgrad_2451(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
   for (let i = 0; i < 2451; i++) {
-    const g = grad[i]! + weightDecay * param[i]!;
+    const p = param[i]!;
+    const g = grad[i]! + weightDecay * p;
     const m = beta1 * expAvg[i]! + oneMinusBeta1 * g;
     const s = beta2 * expAvgSq[i]! + oneMinusBeta2 * (g * g);
     expAvg[i] = m;
@@ -58,6 +60,6 @@ export function adam_amsgrad_2451(param: Float32Array, grad: Float32Array, expAv
     const smax = Math.max(maxExpAvgSq[i]!, s);
     maxExpAvgSq[i] = smax;
     const denom = Math.sqrt(smax) / bc2Sqrt + eps;
-    param[i] = paramScale * param[i]! - stepSize * (m / denom);
+    param[i] = p - decay * p - stepSize * (m / denom);
   }
 }

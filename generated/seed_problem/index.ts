@@ -353,9 +353,9 @@ export function createModel(options: ModelOptions = {}): Model {
     const expAvgSq = (moments.expAvgSq ??= new Float32Array(22));
     if (s.amsgrad) {
       const maxExpAvgSq = (moments.maxExpAvgSq ??= new Float32Array(22));
-      adam_amsgrad_22(paramArena, gradArena, expAvg, expAvgSq, maxExpAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.paramScale);
+      adam_amsgrad_22(paramArena, gradArena, expAvg, expAvgSq, maxExpAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
     } else {
-      adam_22(paramArena, gradArena, expAvg, expAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.paramScale);
+      adam_22(paramArena, gradArena, expAvg, expAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
     }
   }
 

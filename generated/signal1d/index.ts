@@ -646,9 +646,9 @@ export function createModel(options: ModelOptions = {}): Model {
     const expAvgSq = (moments.expAvgSq ??= new Float32Array(3012));
     if (s.amsgrad) {
       const maxExpAvgSq = (moments.maxExpAvgSq ??= new Float32Array(3012));
-      adam_amsgrad_3012(paramArena, gradArena, expAvg, expAvgSq, maxExpAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.paramScale);
+      adam_amsgrad_3012(paramArena, gradArena, expAvg, expAvgSq, maxExpAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
     } else {
-      adam_3012(paramArena, gradArena, expAvg, expAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.paramScale);
+      adam_3012(paramArena, gradArena, expAvg, expAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
     }
   }
 

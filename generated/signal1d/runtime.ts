@@ -409,8 +409,8 @@ export interface AdamScalars {
   readonly eps: number;
   /** Adam's L2 penalty (0 for AdamW) */
   readonly weightDecay: number;
-  /** AdamW's decoupled decay 1 - lr * weightDecay (1 for Adam) */
-  readonly paramScale: number;
+  /** AdamW's decoupled decay lr * weightDecay: p -= decay * p (0 for Adam) */
+  readonly decay: number;
 }
 
 /** an Adam or AdamW optimizer's progress: steps taken, and whether with AMSGrad (its moment buffers live with the model) */
@@ -505,7 +505,7 @@ export function adamScalars(where: string, counter: AdamCounter, lr: unknown, op
     bc2Sqrt: Math.sqrt(1 - beta2 ** step),
     eps,
     weightDecay: decoupled ? 0 : weightDecay,
-    paramScale: decoupled ? 1 - lr * weightDecay : 1,
+    decay: decoupled ? lr * weightDecay : 0,
   };
 }
 

@@ -801,9 +801,9 @@ export function createModel(options: ModelOptions = {}): Model {
     const expAvgSq = (moments.expAvgSq ??= new Float32Array(19418));
     if (s.amsgrad) {
       const maxExpAvgSq = (moments.maxExpAvgSq ??= new Float32Array(19418));
-      adam_amsgrad_19418(paramArena, gradArena, expAvg, expAvgSq, maxExpAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.paramScale);
+      adam_amsgrad_19418(paramArena, gradArena, expAvg, expAvgSq, maxExpAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
     } else {
-      adam_19418(paramArena, gradArena, expAvg, expAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.paramScale);
+      adam_19418(paramArena, gradArena, expAvg, expAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
     }
   }
 

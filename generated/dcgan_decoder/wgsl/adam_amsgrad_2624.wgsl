@@ -4,7 +4,7 @@
 // model dcgan_decoder: batch 4, input 16x4x4, output 3x32x32, loss none
 //
 // Adam / AdamW step over 2624 parameters (PyTorch semantics, AMSGrad: the running maximum of v normalizes)
-// Adam: weightDecay = weight_decay, paramScale = 1; AdamW: weightDecay = 0, paramScale = 1 - lr * weight_decay
+// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay
 // kernel adam_amsgrad_2624: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read_write> param: array<f32, 2624>;
@@ -22,7 +22,7 @@ struct Scalars {
   bc2Sqrt: f32,
   eps: f32,
   weightDecay: f32,
-  paramScale: f32,
+  decay: f32,
 }
 @group(0) @binding(5) var<uniform> _scalars: Scalars;
 
@@ -43,8 +43,9 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let bc2Sqrt: f32 = _scalars.bc2Sqrt;
   let eps: f32 = _scalars.eps;
   let weightDecay: f32 = _scalars.weightDecay;
-  let paramScale: f32 = _scalars.paramScale;
-  let g: f32 = grad[i] + weightDecay * param[i];
+  let decay: f32 = _scalars.decay;
+  let p: f32 = param[i];
+  let g: f32 = grad[i] + weightDecay * p;
   let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;
   let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);
   expAvg[i] = m;
@@ -52,5 +53,5 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let smax: f32 = max(maxExpAvgSq[i], s);
   maxExpAvgSq[i] = smax;
   let denom: f32 = sqrt(smax) / bc2Sqrt + eps;
-  param[i] = paramScale * param[i] - stepSize * (m / denom);
+  param[i] = p - decay * p - stepSize * (m / denom);
 }

@@ -4,7 +4,7 @@
 // model seed_problem: batch 1, input 1x4x4, output 2, loss softmax_cross_entropy
 //
 // Adam / AdamW step over 128 parameters (PyTorch semantics)
-// Adam: weightDecay = weight_decay, paramScale = 1; AdamW: weightDecay = 0, paramScale = 1 - lr * weight_decay
+// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay
 // kernel adam_128: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read_write> param: array<f32, 128>;
@@ -21,7 +21,7 @@ struct Scalars {
   bc2Sqrt: f32,
   eps: f32,
   weightDecay: f32,
-  paramScale: f32,
+  decay: f32,
 }
 @group(0) @binding(4) var<uniform> _scalars: Scalars;
 
@@ -42,12 +42,13 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let bc2Sqrt: f32 = _scalars.bc2Sqrt;
   let eps: f32 = _scalars.eps;
   let weightDecay: f32 = _scalars.weightDecay;
-  let paramScale: f32 = _scalars.paramScale;
-  let g: f32 = grad[i] + weightDecay * param[i];
+  let decay: f32 = _scalars.decay;
+  let p: f32 = param[i];
+  let g: f32 = grad[i] + weightDecay * p;
   let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;
   let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);
   expAvg[i] = m;
   expAvgSq[i] = s;
   let denom: f32 = sqrt(s) / bc2Sqrt + eps;
-  param[i] = paramScale * param[i] - stepSize * (m / denom);
+  param[i] = p - decay * p - stepSize * (m / denom);
 }
