@@ -1237,10 +1237,12 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
   const create = (name: string, bytes: number, usage: number) => device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label: name });
   for (const b of MODEL.buffers) buffers.set(b.name, create(b.name, b.bytes, b.name === 'optimizerScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST));
   // an optimizer's state is created by its first step (zeroed, as WebGPU creates every buffer), once
+  // (typed wide: a model without parameters has an empty list)
+  const optimizerState: readonly { readonly name: string; readonly bytes: number }[] = MODEL.optimizerState;
   const buf = (name: string): GpuBuffer => {
     const have = buffers.get(name);
     if (have) return have;
-    const state = MODEL.optimizerState.find((b) => b.name === name)!;
+    const state = optimizerState.find((b) => b.name === name)!;
     const made = create(name, state.bytes, STORAGE | COPY_DST);
     buffers.set(name, made);
     return made;
@@ -1453,7 +1455,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
         counter.amsgrad = false;
       }
       // the state buffers stay: zeroed, as at their creation
-      const made = MODEL.optimizerState.filter((b) => buffers.has(b.name));
+      const made = optimizerState.filter((b) => buffers.has(b.name));
       if (!made.length) return;
       const enc = device.createCommandEncoder();
       for (const b of made) enc.clearBuffer(buf(b.name));
