@@ -1,5 +1,6 @@
 // Every non-conv layer kernel (activations, pools, flatten, linear, upsample, add, concat) against the float64
-// reference on the shared case table, plus the model-level loss and SGD kernels.
+// reference on the shared case table, plus the softmax cross-entropy kernel (the optimizer
+// kernels and the mean losses over every element: optim-kernels.test.ts).
 // Tolerance: |got - ref| <= 2 * 2^-23 * (R + 2) * max(1, max |ref|), R the reduction length.
 
 import { describe, expect, it } from 'vitest';
@@ -18,7 +19,6 @@ import { lowerLinear } from '../src/kernels/linear.ts';
 import { lowerUpsample } from '../src/kernels/upsample.ts';
 import { lowerUpsampleNearest } from '../src/kernels/upsample-nearest.ts';
 import { lowerSoftmaxCrossEntropy } from '../src/kernels/loss.ts';
-import { lowerSgd } from '../src/kernels/sgd.ts';
 import { refBackwardInputs, refForwardInputs, softmaxCrossEntropy } from '../src/reference/index.ts';
 import { lowerAdd } from '../src/kernels/add.ts';
 import { lowerConcat } from '../src/kernels/concat.ts';
@@ -209,36 +209,6 @@ describe('softmax cross-entropy kernel', () => {
     expect(Math.abs(got.loss - (2e4 + 2e4 + Math.log(2)) / 2)).toBeLessThan(1e-2);
     expectClose(got.dlogits, ref.dLogits, 3, 'dlogits');
   });
-});
-
-describe('SGD kernel', () => {
-  // PyTorch's SGD (dampening 0, no Nesterov), written out in float64
-  function torchSgd(p: Float64Array, grads: Float64Array[], lr: number, momentum: number, wd: number) {
-    let buf: Float64Array | null = null;
-    for (const g0 of grads) {
-      const g = g0.map((gi, i) => gi + wd * p[i]);
-      if (momentum !== 0) {
-        buf = buf === null ? Float64Array.from(g) : buf.map((b, i) => momentum * b + g[i]);
-        g.set(buf);
-      }
-      for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
-    }
-    return p;
-  }
-  for (const [momentum, wd] of [[0, 0], [0.9, 0], [0.9, 0.01], [0, 0.1]]) {
-    it(`3 steps, momentum=${momentum} weightDecay=${wd}`, () => {
-      const rng = mulberry32(3);
-      const n = 13;
-      const p0 = Float32Array.from(randomArray(n, rng));
-      const grads = [0, 1, 2].map(() => Float32Array.from(randomArray(n, rng)));
-      const k = lowerSgd(n);
-      const param = Float32Array.from(p0);
-      const velocity = new Float32Array(n);
-      for (const g of grads) runTsKernel(k, { param, grad: g, velocity }, { lr: 0.1, momentum, weightDecay: wd });
-      const want = torchSgd(Float64Array.from(p0), grads.map((g) => Float64Array.from(g)), 0.1, momentum, wd);
-      expectClose(param, want, 4, 'param');
-    });
-  }
 });
 
 // random configurations, odd corners included: stride larger than the window, padding up to

@@ -41,7 +41,7 @@ const cases: [string, unknown, string][] = [
   ['unknown layer type, no suggestion', withLayers({ type: 'lstm' }), `layers[0].type: unknown layer type "lstm"; the layer types are ${TYPES}`],
   ['unknown strategy key', conv({ strategy: { forwrd: 'direct' } }), 'layers[0].strategy.forwrd: unknown key "forwrd" in a strategy; did you mean "forward"? (a strategy takes "forward", "gradInput", "gradWeight")'],
   ['unknown enum value', conv({ strategy: 'im2col' }), 'layers[0].strategy: must be one of "auto", "direct", "im2row", got "im2col"; did you mean "im2row"?'],
-  ['unknown loss', { ...withLayers({ type: 'relu' }), loss: 'mse' }, 'loss: must be "softmax_cross_entropy", got "mse"; use "softmax_cross_entropy"'],
+  ['unknown loss', { ...withLayers({ type: 'relu' }), loss: 'mse_loss' }, 'loss: must be one of "softmax_cross_entropy", "mse", "bce_with_logits", got "mse_loss"; use one of "softmax_cross_entropy", "mse", "bce_with_logits"'],
   // missing keys
   ['missing type', withLayers({ out_channels: 2 }), `layers[0]: a layer needs a "type"; add "type": one of ${TYPES}`],
   ['missing out_channels', withLayers({ type: 'conv2d', kernel: 3 }), 'layers[0]: a conv2d layer needs "out_channels" (output channels); add "out_channels": an integer >= 1'],
@@ -191,6 +191,21 @@ describe('plan errors of the 1D and decoder layers', () => {
     expect(p.layers[0]).toMatchObject({ negativeSlope: -3 });
     expect(p.layers[2]).toMatchObject({ alpha: -1 });
     expect(p.layers[4]).toMatchObject({ approximate: 'none', outShape: [2, 6] });
+  });
+});
+
+describe('the loss against the output shape (planModel)', () => {
+  const image = { ...base, layers: [{ type: 'conv2d', out_channels: 1, kernel: 3, padding: 1 }] };
+  it('softmax_cross_entropy needs a vector per sample, and says which losses take any shape', () => {
+    expect(errorOf(() => planModel(parseModel({ ...image, loss: 'softmax_cross_entropy' }))).message).toBe(
+      'loss: softmax_cross_entropy needs a vector of class scores per sample, but the model\'s output is [1, 8, 8] per sample; end the model with flatten + linear, use "mse" or "bce_with_logits" for a loss over every output element, or remove "loss"',
+    );
+  });
+  it('mse and bce_with_logits take any output shape, a vector included', () => {
+    for (const loss of ['mse', 'bce_with_logits'] as const) {
+      expect(planModel(parseModel({ ...image, loss })).loss).toBe(loss);
+      expect(planModel(parseModel({ ...base, input: [1, 4], layers: [{ type: 'flatten' }, { type: 'linear', out_features: 1 }], loss })).loss).toBe(loss);
+    }
   });
 });
 

@@ -22,10 +22,10 @@
 // made once; each call records one command encoder and submits it once. Works with
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
-import { readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult } from './runtime.ts';
+import { adamScalars, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
 // without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
@@ -33,7 +33,12 @@ export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type GpuBuffer = { destroy(): void; mapAsync(mode: number): Promise<void>; getMappedRange(): ArrayBuffer; unmap(): void };
 type GpuPass = { setPipeline(p: any): void; setBindGroup(i: number, g: any): void; dispatchWorkgroups(x: number, y?: number, z?: number): void; end(): void };
-type GpuEncoder = { beginComputePass(): GpuPass; copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void; finish(): any };
+type GpuEncoder = {
+  beginComputePass(): GpuPass;
+  copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void;
+  clearBuffer(b: GpuBuffer): void;
+  finish(): any;
+};
 export type GpuDeviceLike = {
   createBuffer(d: { size: number; usage: number; label?: string }): GpuBuffer;
   createShaderModule(d: { code: string; label?: string }): any;
@@ -441,11 +446,6 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 768,
-      "name": "velocity",
-      "type": "f32"
-    },
-    {
       "bytes": 36,
       "name": "s_conv1_dwPartial",
       "type": "f32"
@@ -476,8 +476,8 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 16,
-      "name": "sgdScalars",
+      "bytes": 48,
+      "name": "optimizerScalars",
       "type": "f32"
     }
   ],
@@ -649,9 +649,74 @@ const MODEL = {
     "dOut": "dOut",
     "dx": "d0",
     "input": "a0",
-    "output": "a9"
+    "output": "a9",
+    "target": "labels"
   },
   "kernels": {
+    "adam_192": {
+      "bindings": [
+        {
+          "bytes": 768,
+          "type": "storage"
+        },
+        {
+          "bytes": 768,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 768,
+          "type": "storage"
+        },
+        {
+          "bytes": 768,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [3, 1, 1]
+        }
+      ]
+    },
+    "adam_amsgrad_192": {
+      "bindings": [
+        {
+          "bytes": 768,
+          "type": "storage"
+        },
+        {
+          "bytes": 768,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 768,
+          "type": "storage"
+        },
+        {
+          "bytes": 768,
+          "type": "storage"
+        },
+        {
+          "bytes": 768,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [3, 1, 1]
+        }
+      ]
+    },
     "concat_c1_c1_1x1_dx0": {
       "bindings": [
         {
@@ -981,11 +1046,33 @@ const MODEL = {
           "type": "read-only-storage"
         },
         {
+          "bytes": 16,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [3, 1, 1]
+        }
+      ]
+    },
+    "sgd_momentum_192": {
+      "bindings": [
+        {
           "bytes": 768,
           "type": "storage"
         },
         {
-          "bytes": 16,
+          "bytes": 768,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 768,
+          "type": "storage"
+        },
+        {
+          "bytes": 32,
           "type": "uniform"
         }
       ],
@@ -1049,6 +1136,213 @@ const MODEL = {
     "kernel": "softmax_xent_1x2"
   },
   "name": "seed_branches",
+  "optimizerState": [
+    {
+      "bytes": 768,
+      "name": "velocity"
+    },
+    {
+      "bytes": 768,
+      "name": "adamExpAvg"
+    },
+    {
+      "bytes": 768,
+      "name": "adamExpAvgSq"
+    },
+    {
+      "bytes": 768,
+      "name": "adamMaxExpAvgSq"
+    },
+    {
+      "bytes": 768,
+      "name": "adamwExpAvg"
+    },
+    {
+      "bytes": 768,
+      "name": "adamwExpAvgSq"
+    },
+    {
+      "bytes": 768,
+      "name": "adamwMaxExpAvgSq"
+    }
+  ],
+  "optimizers": {
+    "adam": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_192"
+    },
+    "adamAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "adamMaxExpAvgSq",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_192"
+    },
+    "adamw": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_192"
+    },
+    "adamwAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "adamwMaxExpAvgSq",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_192"
+    },
+    "sgd": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 16
+        }
+      ],
+      "kernel": "sgd_192"
+    },
+    "sgdMomentum": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "velocity",
+          "offset": 0,
+          "size": 768
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 32
+        }
+      ],
+      "kernel": "sgd_momentum_192"
+    }
+  },
   "outShape": [1, 2],
   "params": [
     {
@@ -1079,31 +1373,6 @@ const MODEL = {
       "shape": [2, 2]
     }
   ],
-  "sgd": {
-    "bind": [
-      {
-        "buffer": "params",
-        "offset": 0,
-        "size": 768
-      },
-      {
-        "buffer": "grads",
-        "offset": 0,
-        "size": 768
-      },
-      {
-        "buffer": "velocity",
-        "offset": 0,
-        "size": 768
-      },
-      {
-        "buffer": "sgdScalars",
-        "offset": 0,
-        "size": 16
-      }
-    ],
-    "kernel": "sgd_192"
-  },
   "train": [
     {
       "bind": [
@@ -1310,6 +1579,8 @@ const MODEL = {
 
 /** the WGSL of every kernel (the same text as wgsl/<kernel>.wgsl) */
 const SHADERS: Record<string, string> = {
+  "adam_192": "// Adam / AdamW step over 192 parameters (PyTorch semantics)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_192: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 192>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 192>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 192>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 192>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(4) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=192; 3x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 192u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let denom: f32 = sqrt(s) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
+  "adam_amsgrad_192": "// Adam / AdamW step over 192 parameters (PyTorch semantics, AMSGrad: the running maximum of v normalizes)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_amsgrad_192: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 192>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 192>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 192>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 192>;\n@group(0) @binding(4) var<storage, read_write> maxExpAvgSq: array<f32, 192>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(5) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=192; 3x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 192u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let smax: f32 = max(maxExpAvgSq[i], s);\n  maxExpAvgSq[i] = smax;\n  let denom: f32 = sqrt(smax) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
   "concat_c1_c1_1x1_dx0": "// concat of [1, 1, 1, 1], [1, 1, 1, 1] -> [1, 2, 1, 1] along the channels\n// input 0: per sample, elements 0..0 of 2\n// dx = that block of dy\n// kernel concat_c1_c1_1x1_dx0: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 2>;\n@group(0) @binding(1) var<storage, read_write> dx: array<f32, 1>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  dx[0] = dy[0];\n}\n",
   "concat_c1_c1_1x1_dx1": "// concat of [1, 1, 1, 1], [1, 1, 1, 1] -> [1, 2, 1, 1] along the channels\n// input 1: per sample, elements 1..1 of 2\n// dx = that block of dy\n// kernel concat_c1_c1_1x1_dx1: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 2>;\n@group(0) @binding(1) var<storage, read_write> dx: array<f32, 1>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  dx[0] = dy[1];\n}\n",
   "concat_c1_c1_1x1_fwd0": "// concat of [1, 1, 1, 1], [1, 1, 1, 1] -> [1, 2, 1, 1] along the channels\n// input 0: per sample, elements 0..0 of 2\n// kernel concat_c1_c1_1x1_fwd0: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 1>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 2>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  y[0] = x[0];\n}\n",
@@ -1325,7 +1596,8 @@ const SHADERS: Record<string, string> = {
   "maxpool2x2_s2_1x2x2_fwd": "// maxpool2d [1, 1, 2, 2] -> [1, 1, 1, 1] k=2x2 s=2x2 p=0x0\n// argmax keeps the flat input index of the first maximum (row-major window order)\n// kernel maxpool2x2_s2_1x2x2_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 4>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 1>;\n@group(0) @binding(2) var<storage, read_write> argmax: array<i32, 1>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  var best: f32 = x[0];\n  var arg: i32 = 0;\n  if (x[1] > best) {\n    best = x[1];\n    arg = 1;\n  }\n  if (x[2] > best) {\n    best = x[2];\n    arg = 2;\n  }\n  if (x[3] > best) {\n    best = x[3];\n    arg = 3;\n  }\n  y[0] = best;\n  argmax[0] = arg;\n}\n",
   "relu_1x2x2_dx": "// relu on [1, 1, 2, 2] (4 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_1x2x2_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 4>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 4>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 4>;\n\n// dispatch 1 of 1: i=4; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
   "relu_1x2x2_fwd": "// relu on [1, 1, 2, 2] (4 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_1x2x2_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 4>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 4>;\n\n// dispatch 1 of 1: i=4; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
-  "sgd_192": "// SGD step over 192 parameters (PyTorch semantics: momentum, weight decay, no dampening)\n// kernel sgd_192: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 192>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 192>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 192>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=192; 3x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 192u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let weightDecay: f32 = _scalars.weightDecay;\n  var g: f32 = grad[i] + weightDecay * param[i];\n  if (momentum != 0f) {\n    g = momentum * velocity[i] + g;\n    velocity[i] = g;\n  }\n  param[i] = param[i] - lr * g;\n}\n",
+  "sgd_192": "// SGD step over 192 parameters without momentum (PyTorch semantics: p -= lr * (grad + weightDecay * p))\n// kernel sgd_192: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 192>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 192>;\n\nstruct Scalars {\n  lr: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(2) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=192; 3x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 192u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  param[i] = param[i] - lr * g;\n}\n",
+  "sgd_momentum_192": "// SGD step with momentum over 192 parameters (PyTorch semantics: dampening, Nesterov, weight decay)\n// first = 1 on the velocity buffer's first step, which starts it at g (no dampening), as PyTorch does\n// kernel sgd_momentum_192: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 192>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 192>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 192>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  oneMinusDampening: f32,\n  weightDecay: f32,\n  nesterov: f32,\n  first: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=192; 3x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 192u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let oneMinusDampening: f32 = _scalars.oneMinusDampening;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let nesterov: f32 = _scalars.nesterov;\n  let first: f32 = _scalars.first;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  let b: f32 = select(momentum * velocity[i] + oneMinusDampening * g, g, first != 0f);\n  velocity[i] = b;\n  let d: f32 = select(b, g + momentum * b, nesterov != 0f);\n  param[i] = param[i] - lr * d;\n}\n",
   "softmax_xent_1x2": "// mean softmax cross-entropy of 1 samples x 2 classes, with its gradient\n// labels are i32 in [0, classes): the model checks them before calling this\n// kernel softmax_xent_1x2: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> logits: array<f32, 2>;\n@group(0) @binding(1) var<storage, read> labels: array<i32, 1>;\n@group(0) @binding(2) var<storage, read_write> dlogits: array<f32, 2>;\n@group(0) @binding(3) var<storage, read_write> loss: array<f32, 1>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  var total: f32 = 0f;\n  for (var n: i32 = 0; n < 1; n++) {\n    let label: i32 = labels[n];\n    var m: f32 = logits[n * 2];\n    for (var k: i32 = 1; k < 2; k++) {\n      m = max(m, logits[n * 2 + k]);\n    }\n    var s: f32 = 0f;\n    for (var k: i32 = 0; k < 2; k++) {\n      let e: f32 = exp(logits[n * 2 + k] - m);\n      dlogits[n * 2 + k] = e;\n      s += e;\n    }\n    total += m + log(s) - logits[n * 2 + label];\n    for (var k: i32 = 0; k < 2; k++) {\n      dlogits[n * 2 + k] = dlogits[n * 2 + k] / s - select(0f, 1f, k == label);\n    }\n  }\n  loss[0] = total;\n}\n"
 };
 
@@ -1340,17 +1612,14 @@ export interface GpuModelOptions {
   seed?: number;
 }
 
-export interface GpuSgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included; default 0 */
-  weightDecay?: number;
-}
+/** sgdStep's options (torch.optim.SGD's), as createModel's sgdStep takes them */
+export type GpuSgdOptions = SgdOptions;
 
 /** a batch kept on the device across steps (uploadBatch) */
 export interface GpuBatch {
   readonly x: GpuBuffer;
-  readonly labels: GpuBuffer | null;
+  /** the labels, when uploaded with them */
+  readonly target: GpuBuffer | null;
   destroy(): void;
 }
 
@@ -1361,10 +1630,20 @@ export interface GpuModel {
   backward(dOut: Float32Array): Promise<Float32Array>;
   /** forward, mean softmax cross-entropy, backward (only what the grads need); returns the loss */
   lossAndGrad(x: Float32Array | GpuBatch, labels?: Int32Array): Promise<number>;
-  /** lossAndGrad then sgdStep in one submission; returns the loss */
-  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, lr: number, options?: GpuSgdOptions): Promise<number>;
-  /** one SGD step on every parameter from the current grads (no readback) */
-  sgdStep(lr: number, options?: GpuSgdOptions): void;
+  /** lossAndGrad then sgdStep(lr, options) in one submission; returns the loss (labels undefined: the batch's) */
+  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, lr: number, options?: SgdOptions): Promise<number>;
+  /** lossAndGrad then a step of the optimizer described (`{ type: 'adamw', lr: 1e-3 }`) in one submission; returns the loss */
+  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, optimizer: Optimizer): Promise<number>;
+  /** one step of torch.optim.SGD on every parameter from the current grads (no readback) */
+  sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /** upload a batch once and reuse it: `labels` only for models with a loss */
   uploadBatch(x: Float32Array, labels?: Int32Array): GpuBatch;
   /** the parameters, PyTorch layout */
@@ -1405,13 +1684,7 @@ function checkScalar(where: string, what: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`seed_branches.${where}: ${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
 }
 
-/** learning rate, momentum, weight decay: torch.optim.SGD refuses negative ones too */
-function checkNonNegative(where: string, what: string, v: unknown): void {
-  checkScalar(where, what, v);
-  if ((v as number) < 0) throw new RangeError(`seed_branches.${where}: ${what} must be >= 0, got ${v}`);
-}
-
-function checkLabels(where: string, labels: Int32Array): void {
+function checkTarget(where: string, labels: Int32Array): void {
   checkArray(where, 'labels', labels, Int32Array, MODEL.batch);
   for (let n = 0; n < labels.length; n++) {
     const l = labels[n]!;
@@ -1448,12 +1721,20 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     }
   }
   const buffers = new Map<string, GpuBuffer>();
-  for (const b of MODEL.buffers) {
-    const usage = b.name === 'sgdScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST;
-    // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
-    buffers.set(b.name, device.createBuffer({ size: Math.max(16, Math.ceil(b.bytes / 16) * 16), usage, label: b.name }));
-  }
-  const buf = (name: string) => buffers.get(name)!;
+  // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
+  const create = (name: string, bytes: number, usage: number) => device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label: name });
+  for (const b of MODEL.buffers) buffers.set(b.name, create(b.name, b.bytes, b.name === 'optimizerScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST));
+  // an optimizer's state is created by its first step (zeroed, as WebGPU creates every buffer), once
+  // (typed wide: a model without parameters has an empty list)
+  const optimizerState: readonly { readonly name: string; readonly bytes: number }[] = MODEL.optimizerState;
+  const buf = (name: string): GpuBuffer => {
+    const have = buffers.get(name);
+    if (have) return have;
+    const state = optimizerState.find((b) => b.name === name)!;
+    const made = create(name, state.bytes, STORAGE | COPY_DST);
+    buffers.set(name, made);
+    return made;
+  };
 
   // pipelines: one module per kernel, one pipeline per entry point, made once
   const kernels = new Map<string, { layout: any; pipelines: { pipeline: any; workgroups: readonly [number, number, number] }[] }>();
@@ -1485,7 +1766,15 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     backward: prepare(MODEL.backward as unknown as Call[]),
     train: prepare(MODEL.train as unknown as Call[]),
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
-    sgd: MODEL.sgd ? prepare([MODEL.sgd as unknown as Call]) : [],
+  };
+  // an optimizer's bind group (and state buffers) on its first step
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
+  const optimizerPhase = (key: string) => {
+    if (!optimizerCalls) return [];
+    let phase = optimizerPhases.get(key);
+    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    return phase;
   };
   const encode = (enc: GpuEncoder, ...lists: (typeof phases.forward)[]) => {
     const pass = enc.beginComputePass();
@@ -1524,34 +1813,65 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
 
   /** the input (and labels) into the model's buffers: written now, or copied in `enc` from a resident batch */
   // forward reads no labels: a batch uploaded without them is fine there
-  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, labels?: Int32Array, needLabels = true) => {
+  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, target?: Int32Array, needTarget = true) => {
+    const into = MODEL.io.target as string | null;
     if (isBatch(x)) {
       enc.copyBufferToBuffer(x.x, 0, buf(MODEL.io.input), 0, bytesOf(MODEL.io.input));
-      if (MODEL.classes && needLabels && !labels) {
-        if (!x.labels) throw new TypeError(`seed_branches.${where}: the batch has no labels`);
-        enc.copyBufferToBuffer(x.labels, 0, buf('labels'), 0, MODEL.batch * 4);
+      if (into && needTarget && !target) {
+        if (!x.target) throw new TypeError(`seed_branches.${where}: the batch has no labels`);
+        enc.copyBufferToBuffer(x.target, 0, buf(into), 0, bytesOf(into));
       }
     } else {
       checkArray(where, 'x', x, Float32Array, 16);
       // the labels buffer keeps the last call's: a loss needs this call's
-      if (MODEL.classes && needLabels && labels === undefined) throw new TypeError(`seed_branches.${where}: labels must be an Int32Array of ${MODEL.batch} class indices (or pass a batch uploaded with labels)`);
+      if (into && needTarget && target === undefined) throw new TypeError(`seed_branches.${where}: labels must be an Int32Array of 1 class indices (or pass a batch uploaded with labels)`);
       device.queue.writeBuffer(buf(MODEL.io.input), 0, x);
     }
-    if (labels !== undefined) writeLabels(where, labels);
+    if (target !== undefined && into) {
+      checkTarget(where, target);
+      device.queue.writeBuffer(buf(into), 0, target);
+    }
   };
-  const writeLabels = (where: string, labels: Int32Array) => {
-    checkLabels(where, labels);
-    device.queue.writeBuffer(buf('labels'), 0, labels);
+
+  // the optimizers: each keeps its own state, as separate PyTorch optimizers would. A step is
+  // planned first (every argument checked, the kernel's scalars computed in float64 by
+  // runtime.ts, nothing changed), then run: its scalars written, its state counted
+  interface PlannedStep {
+    readonly key: string;
+    readonly scalars: readonly number[];
+    readonly commit: () => void;
+  }
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  const planSgd = (s: SgdScalars): PlannedStep =>
+    s.momentum === 0
+      ? { key: 'sgd', scalars: [s.lr, s.weightDecay], commit: () => {} }
+      : { key: 'sgdMomentum', scalars: [s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first], commit: () => (velocityStarted = true) };
+  const planAdam = (type: 'adam' | 'adamw', counter: AdamCounter, s: AdamScalars): PlannedStep => ({
+    key: s.amsgrad ? `${type}Amsgrad` : type,
+    scalars: [s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay],
+    commit: () => ((counter.step = s.step), (counter.amsgrad = s.amsgrad)),
+  });
+  const planOptimizer = (where: string, optimizer: unknown): PlannedStep => {
+    const { type, lr, options } = splitOptimizer(`seed_branches.${where}`, optimizer);
+    if (type === 'sgd') return planSgd(sgdScalars(`seed_branches.${where}`, lr, options, velocityStarted, 'optimizer'));
+    const counter = type === 'adam' ? adamCounter : adamwCounter;
+    return planAdam(type, counter, adamScalars(`seed_branches.${where}`, counter, lr, options, type === 'adamw', 'optimizer'));
   };
-  const writeSgd = (where: string, lr: number, o: GpuSgdOptions) => {
-    const momentum = o.momentum ?? 0;
-    const weightDecay = o.weightDecay ?? 0;
-    checkNonNegative(where, 'lr', lr);
-    checkNonNegative(where, 'options.momentum', momentum);
-    checkNonNegative(where, 'options.weightDecay', weightDecay);
-    if (!MODEL.sgd) return false;
-    device.queue.writeBuffer(buf('sgdScalars'), 0, new Float32Array([lr, momentum, weightDecay, 0]));
-    return true;
+  /** count the step and write its scalars; the commands to encode */
+  const runStep = (p: PlannedStep) => {
+    p.commit();
+    if (!optimizerCalls) return [];
+    device.queue.writeBuffer(buf('optimizerScalars'), 0, new Float32Array(p.scalars));
+    return optimizerPhase(p.key);
+  };
+  const submitStep = (p: PlannedStep) => {
+    const phase = runStep(p);
+    if (!phase.length) return;
+    const enc = device.createCommandEncoder();
+    encode(enc, phase);
+    device.queue.submit([enc.finish()]);
   };
 
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
@@ -1583,41 +1903,64 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done());
     },
-    async lossAndGrad(x, labels) {
+    async lossAndGrad(x, target) {
       const enc = device.createCommandEncoder();
-      stageInput(enc, 'lossAndGrad', x, labels);
+      stageInput(enc, 'lossAndGrad', x, target);
       encode(enc, phases.forward, phases.loss, phases.train);
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
     },
-    async trainStep(x, labels, lr, o = {}) {
-      writeSgd('trainStep', lr, o);
+    async trainStep(x: Float32Array | GpuBatch, target: Int32Array | undefined, optimizer: number | Optimizer, o?: SgdOptions) {
+      // trainStep(x, target, lr, options?) is SGD, as it always was; an object describes any optimizer
+      const step =
+        typeof optimizer === 'object' && optimizer !== null
+          ? planOptimizer('trainStep', optimizer)
+          : planSgd(sgdScalars('seed_branches.trainStep', optimizer, o ?? {}, velocityStarted));
       const enc = device.createCommandEncoder();
-      stageInput(enc, 'trainStep', x, labels);
-      encode(enc, phases.forward, phases.loss, phases.train, phases.sgd);
+      stageInput(enc, 'trainStep', x, target);
+      encode(enc, phases.forward, phases.loss, phases.train, runStep(step));
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
     },
     sgdStep(lr, o = {}) {
-      if (!writeSgd('sgdStep', lr, o)) return;
+      submitStep(planSgd(sgdScalars('seed_branches.sgdStep', lr, o, velocityStarted)));
+    },
+    adamStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adam', adamCounter, adamScalars('seed_branches.adamStep', adamCounter, lr, o, false)));
+    },
+    adamwStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adamw', adamwCounter, adamScalars('seed_branches.adamwStep', adamwCounter, lr, o, true)));
+    },
+    optimizerStep(optimizer) {
+      submitStep(planOptimizer('optimizerStep', optimizer));
+    },
+    resetOptimizer() {
+      velocityStarted = false;
+      for (const counter of [adamCounter, adamwCounter]) {
+        counter.step = 0;
+        counter.amsgrad = false;
+      }
+      // the state buffers stay: zeroed, as at their creation
+      const made = optimizerState.filter((b) => buffers.has(b.name));
+      if (!made.length) return;
       const enc = device.createCommandEncoder();
-      encode(enc, phases.sgd);
+      for (const b of made) enc.clearBuffer(buf(b.name));
       device.queue.submit([enc.finish()]);
     },
-    uploadBatch(x, labels) {
+    uploadBatch(x, target) {
       checkArray('uploadBatch', 'x', x, Float32Array, 16);
       const xb = device.createBuffer({ size: Math.max(16, Math.ceil(x.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.x' });
       device.queue.writeBuffer(xb, 0, x);
-      let lb: GpuBuffer | null = null;
-      if (labels !== undefined) {
-        if (!MODEL.classes) throw new TypeError('seed_branches.uploadBatch: this model has no loss, so no labels');
-        checkLabels('uploadBatch', labels);
-        lb = device.createBuffer({ size: Math.max(16, Math.ceil(labels.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
-        device.queue.writeBuffer(lb, 0, labels);
+      let tb: GpuBuffer | null = null;
+      if (target !== undefined) {
+        if (!MODEL.io.target) throw new TypeError('seed_branches.uploadBatch: this model has no loss, so no labels');
+        checkTarget('uploadBatch', target);
+        tb = device.createBuffer({ size: Math.max(16, Math.ceil(target.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
+        device.queue.writeBuffer(tb, 0, target);
       }
-      return { x: xb, labels: lb, destroy: () => (xb.destroy(), lb?.destroy()) };
+      return { x: xb, target: tb, destroy: () => (xb.destroy(), tb?.destroy()) };
     },
     readParams: () => readArena('params'),
     readGrads: () => readArena('grads'),

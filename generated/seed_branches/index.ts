@@ -16,10 +16,11 @@
 // | fc    | linear    | -            | 2             | 2     | -         | -        |      4 |     0.000 |     0.000 |     0.0 |
 // | total |           |              | 1x4x4         | 2     |           |          |     22 |     0.000 |     0.000 |     0.1 |
 //
-// createModel() binds the kernels to buffers planned once: parameters, gradients and SGD
-// velocity in one arena each, one buffer per activation and per activation gradient, and
-// scratch. Nothing is allocated per call: forward() returns the model's own output buffer
-// (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
+// createModel() binds the kernels to buffers planned once: parameters and gradients in one
+// arena each, one buffer per activation and per activation gradient, and scratch; an
+// optimizer's state (same layout as the parameters) on its first step. Nothing is allocated
+// per call: forward() returns the model's own output buffer (valid until the next call; copy
+// it to keep it), backward() its own dL/dx buffer.
 
 import { conv3x3_1x4x4_to_1_nobias_fwd_direct_cols, conv3x3_1x4x4_to_1_dw_direct, conv3x3_1x4x4_to_1_dx_direct_cols } from './layers/conv1.ts';
 import { relu_1x2x2_fwd, relu_1x2x2_dx } from './layers/relu1.ts';
@@ -27,12 +28,12 @@ import { maxpool2x2_s2_1x2x2_fwd, maxpool2x2_s2_1x2x2_dx } from './layers/pool1.
 import { concat_c1_c1_1x1_fwd0, concat_c1_c1_1x1_fwd1, concat_c1_c1_1x1_dx0, concat_c1_c1_1x1_dx1 } from './layers/cat.ts';
 import { linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx } from './layers/fc.ts';
 import { gradsum2_1x4x4 } from './grads.ts';
-import { softmax_xent_1x2, sgd_22 } from './train.ts';
-import { checkF32, checkLabels, checkNonNegative, checkScalar, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
+import { softmax_xent_1x2, sgd_22, sgd_momentum_22, adam_22, adam_amsgrad_22 } from './train.ts';
+import { adamScalars, checkF32, checkLabels, checkScalar, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export { conv3x3_1x4x4_to_1_nobias_fwd_direct_cols, conv3x3_1x4x4_to_1_dw_direct, conv3x3_1x4x4_to_1_dx_direct_cols, relu_1x2x2_fwd, relu_1x2x2_dx, maxpool2x2_s2_1x2x2_fwd, maxpool2x2_s2_1x2x2_dx, concat_c1_c1_1x1_fwd0, concat_c1_c1_1x1_fwd1, concat_c1_c1_1x1_dx0, concat_c1_c1_1x1_dx1, linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx, gradsum2_1x4x4, softmax_xent_1x2, sgd_22 };
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export { conv3x3_1x4x4_to_1_nobias_fwd_direct_cols, conv3x3_1x4x4_to_1_dw_direct, conv3x3_1x4x4_to_1_dx_direct_cols, relu_1x2x2_fwd, relu_1x2x2_dx, maxpool2x2_s2_1x2x2_fwd, maxpool2x2_s2_1x2x2_dx, concat_c1_c1_1x1_fwd0, concat_c1_c1_1x1_fwd1, concat_c1_c1_1x1_dx0, concat_c1_c1_1x1_dx1, linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx, gradsum2_1x4x4, softmax_xent_1x2, sgd_22, sgd_momentum_22, adam_22, adam_amsgrad_22 };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -318,13 +319,6 @@ export interface ModelOptions {
   checkFinite?: boolean;
 }
 
-export interface SgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included (PyTorch's weight_decay); default 0 */
-  weightDecay?: number;
-}
-
 export interface Model {
   readonly plan: typeof plan;
   /** Float32Array views into one arena, writable in place (the objects themselves are frozen) */
@@ -339,8 +333,16 @@ export interface Model {
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
   /** false when the last lossAndGrad saw a NaN or Inf loss */
   readonly lastLossFinite: boolean;
-  /** one SGD step on every parameter from the current grads */
+  /** one step of torch.optim.SGD on every parameter from the current grads (momentum, dampening, Nesterov, weight decay) */
   sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3, the betas to 0.9 and 0.999, eps to 1e-8 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described, e.g. `{ type: 'adamw', lr: 1e-3 }`: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /**
    * copies the parameters from a safetensors file (PyTorch state_dict names such as `conv1.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
@@ -355,10 +357,9 @@ export function createModel(options: ModelOptions = {}): Model {
   checkScalar('seed_branches.createModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
 
-  // parameters, their gradients and the SGD velocity: one arena each, in the same layout
+  // parameters and their gradients: one arena each, in the same layout (the optimizers' state too, below)
   const paramArena = new Float32Array(22);
   const gradArena = new Float32Array(22);
-  const velocity = new Float32Array(22);
   const params: Params = Object.freeze({
     conv1: Object.freeze({ weight: paramArena.subarray(0, 9) }),
     conv2: Object.freeze({ weight: paramArena.subarray(9, 18) }),
@@ -502,13 +503,71 @@ export function createModel(options: ModelOptions = {}): Model {
     return loss;
   }
 
+  // optimizer state. Each optimizer keeps its own, as separate PyTorch optimizers would; buffers
+  // (the parameter arena's layout) are allocated on an optimizer's first step that needs them, once:
+  // SGD without momentum keeps none, and a model never stepped with Adam holds no moments
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  let velocity: Float32Array | null = null;
+  const adamMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };
+  const adamwMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };
+
+  function runSgd(s: SgdScalars): void {
+    if (s.momentum === 0) {
+      sgd_22(paramArena, gradArena, s.lr, s.weightDecay);
+      return;
+    }
+    velocity ??= new Float32Array(22);
+    sgd_momentum_22(paramArena, gradArena, velocity, s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first);
+    velocityStarted = true;
+  }
+
+  function runAdam(counter: AdamCounter, moments: AdamMoments, s: AdamScalars): void {
+    counter.step = s.step;
+    counter.amsgrad = s.amsgrad;
+    const expAvg = (moments.expAvg ??= new Float32Array(22));
+    const expAvgSq = (moments.expAvgSq ??= new Float32Array(22));
+    if (s.amsgrad) {
+      const maxExpAvgSq = (moments.maxExpAvgSq ??= new Float32Array(22));
+      adam_amsgrad_22(paramArena, gradArena, expAvg, expAvgSq, maxExpAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
+    } else {
+      adam_22(paramArena, gradArena, expAvg, expAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
+    }
+  }
+
   function sgdStep(lr: number, options: SgdOptions = {}): void {
-    const momentum = options.momentum ?? 0;
-    const weightDecay = options.weightDecay ?? 0;
-    checkNonNegative('seed_branches.sgdStep', 'lr', lr);
-    checkNonNegative('seed_branches.sgdStep', 'options.momentum', momentum);
-    checkNonNegative('seed_branches.sgdStep', 'options.weightDecay', weightDecay);
-    sgd_22(paramArena, gradArena, velocity, lr, momentum, weightDecay);
+    runSgd(sgdScalars('seed_branches.sgdStep', lr, options, velocityStarted));
+  }
+
+  function adamStep(lr = 0.001, options: AdamOptions = {}): void {
+    runAdam(adamCounter, adamMoments, adamScalars('seed_branches.adamStep', adamCounter, lr, options, false));
+  }
+
+  function adamwStep(lr = 0.001, options: AdamOptions = {}): void {
+    runAdam(adamwCounter, adamwMoments, adamScalars('seed_branches.adamwStep', adamwCounter, lr, options, true));
+  }
+
+  function optimizerStep(optimizer: Optimizer): void {
+    const { type, lr, options } = splitOptimizer('seed_branches.optimizerStep', optimizer);
+    if (type === 'sgd') runSgd(sgdScalars('seed_branches.optimizerStep', lr, options, velocityStarted, 'optimizer'));
+    else if (type === 'adam') runAdam(adamCounter, adamMoments, adamScalars('seed_branches.optimizerStep', adamCounter, lr, options, false, 'optimizer'));
+    else runAdam(adamwCounter, adamwMoments, adamScalars('seed_branches.optimizerStep', adamwCounter, lr, options, true, 'optimizer'));
+  }
+
+  // as if every optimizer were made anew: steps back to 0, buffers zeroed (and kept)
+  function resetOptimizer(): void {
+    velocityStarted = false;
+    for (const counter of [adamCounter, adamwCounter]) {
+      counter.step = 0;
+      counter.amsgrad = false;
+    }
+    velocity?.fill(0);
+    for (const m of [adamMoments, adamwMoments]) {
+      m.expAvg?.fill(0);
+      m.expAvgSq?.fill(0);
+      m.maxExpAvgSq?.fill(0);
+    }
   }
 
   // the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)
@@ -542,6 +601,10 @@ export function createModel(options: ModelOptions = {}): Model {
       return lastLossFinite;
     },
     sgdStep,
+    adamStep,
+    adamwStep,
+    optimizerStep,
+    resetOptimizer,
     loadSafetensors,
     saveSafetensors,
   });

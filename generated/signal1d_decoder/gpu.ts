@@ -24,10 +24,10 @@
 // made once; each call records one command encoder and submits it once. Works with
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
-import { readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult } from './runtime.ts';
+import { adamScalars, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
 // without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
@@ -35,7 +35,12 @@ export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type GpuBuffer = { destroy(): void; mapAsync(mode: number): Promise<void>; getMappedRange(): ArrayBuffer; unmap(): void };
 type GpuPass = { setPipeline(p: any): void; setBindGroup(i: number, g: any): void; dispatchWorkgroups(x: number, y?: number, z?: number): void; end(): void };
-type GpuEncoder = { beginComputePass(): GpuPass; copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void; finish(): any };
+type GpuEncoder = {
+  beginComputePass(): GpuPass;
+  copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void;
+  clearBuffer(b: GpuBuffer): void;
+  finish(): any;
+};
 export type GpuDeviceLike = {
   createBuffer(d: { size: number; usage: number; label?: string }): GpuBuffer;
   createShaderModule(d: { code: string; label?: string }): any;
@@ -598,11 +603,6 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 6144,
-      "name": "velocity",
-      "type": "f32"
-    },
-    {
       "bytes": 1408,
       "name": "s_enc1_dwPartial",
       "type": "f32"
@@ -638,8 +638,8 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 16,
-      "name": "sgdScalars",
+      "bytes": 48,
+      "name": "optimizerScalars",
       "type": "f32"
     }
   ],
@@ -866,9 +866,74 @@ const MODEL = {
     "dOut": "dOut",
     "dx": "d0",
     "input": "a0",
-    "output": "a11"
+    "output": "a11",
+    "target": null
   },
   "kernels": {
+    "adam_1536": {
+      "bindings": [
+        {
+          "bytes": 6144,
+          "type": "storage"
+        },
+        {
+          "bytes": 6144,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 6144,
+          "type": "storage"
+        },
+        {
+          "bytes": 6144,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [24, 1, 1]
+        }
+      ]
+    },
+    "adam_amsgrad_1536": {
+      "bindings": [
+        {
+          "bytes": 6144,
+          "type": "storage"
+        },
+        {
+          "bytes": 6144,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 6144,
+          "type": "storage"
+        },
+        {
+          "bytes": 6144,
+          "type": "storage"
+        },
+        {
+          "bytes": 6144,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [24, 1, 1]
+        }
+      ]
+    },
     "avgpool1d_k2_s2_8x64_dx": {
       "bindings": [
         {
@@ -1502,11 +1567,33 @@ const MODEL = {
           "type": "read-only-storage"
         },
         {
+          "bytes": 16,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [24, 1, 1]
+        }
+      ]
+    },
+    "sgd_momentum_1536": {
+      "bindings": [
+        {
           "bytes": 6144,
           "type": "storage"
         },
         {
-          "bytes": 16,
+          "bytes": 6144,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 6144,
+          "type": "storage"
+        },
+        {
+          "bytes": 32,
           "type": "uniform"
         }
       ],
@@ -1600,6 +1687,213 @@ const MODEL = {
   },
   "loss": null,
   "name": "signal1d_decoder",
+  "optimizerState": [
+    {
+      "bytes": 6144,
+      "name": "velocity"
+    },
+    {
+      "bytes": 6144,
+      "name": "adamExpAvg"
+    },
+    {
+      "bytes": 6144,
+      "name": "adamExpAvgSq"
+    },
+    {
+      "bytes": 6144,
+      "name": "adamMaxExpAvgSq"
+    },
+    {
+      "bytes": 6144,
+      "name": "adamwExpAvg"
+    },
+    {
+      "bytes": 6144,
+      "name": "adamwExpAvgSq"
+    },
+    {
+      "bytes": 6144,
+      "name": "adamwMaxExpAvgSq"
+    }
+  ],
+  "optimizers": {
+    "adam": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_1536"
+    },
+    "adamAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "adamMaxExpAvgSq",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_1536"
+    },
+    "adamw": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_1536"
+    },
+    "adamwAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "adamwMaxExpAvgSq",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_1536"
+    },
+    "sgd": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 16
+        }
+      ],
+      "kernel": "sgd_1536"
+    },
+    "sgdMomentum": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "velocity",
+          "offset": 0,
+          "size": 6144
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 32
+        }
+      ],
+      "kernel": "sgd_momentum_1536"
+    }
+  },
   "outShape": [4, 2, 64],
   "params": [
     {
@@ -1693,31 +1987,6 @@ const MODEL = {
       "shape": [2]
     }
   ],
-  "sgd": {
-    "bind": [
-      {
-        "buffer": "params",
-        "offset": 0,
-        "size": 6144
-      },
-      {
-        "buffer": "grads",
-        "offset": 0,
-        "size": 6144
-      },
-      {
-        "buffer": "velocity",
-        "offset": 0,
-        "size": 6144
-      },
-      {
-        "buffer": "sgdScalars",
-        "offset": 0,
-        "size": 16
-      }
-    ],
-    "kernel": "sgd_1536"
-  },
   "train": [
     {
       "bind": [
@@ -2099,6 +2368,8 @@ const MODEL = {
 
 /** the WGSL of every kernel (the same text as wgsl/<kernel>.wgsl) */
 const SHADERS: Record<string, string> = {
+  "adam_1536": "// Adam / AdamW step over 1536 parameters (PyTorch semantics)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_1536: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 1536>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 1536>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 1536>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 1536>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(4) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=1536; 24x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let denom: f32 = sqrt(s) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
+  "adam_amsgrad_1536": "// Adam / AdamW step over 1536 parameters (PyTorch semantics, AMSGrad: the running maximum of v normalizes)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_amsgrad_1536: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 1536>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 1536>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 1536>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 1536>;\n@group(0) @binding(4) var<storage, read_write> maxExpAvgSq: array<f32, 1536>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(5) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=1536; 24x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let smax: f32 = max(maxExpAvgSq[i], s);\n  maxExpAvgSq[i] = smax;\n  let denom: f32 = sqrt(smax) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
   "avgpool1d_k2_s2_8x64_dx": "// avgpool1d backward [4, 8, 32] -> [4, 8, 64]\n// a gather: each input sums over the <= 1x1 windows that can contain it\n// each window contributes dy / its divisor\n// kernel avgpool1d_k2_s2_8x64_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 1024>;\n@group(0) @binding(1) var<storage, read_write> dx: array<f32, 2048>;\n\n// dispatch 1 of 1: nc=32 x iw=64; 32x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2048u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 64;\n  let iw: i32 = (_i) % 64;\n  let qw: i32 = iw / 2;\n  var acc: f32 = 0f;\n  acc += dy[nc * 32 + qw] / 2f;\n  dx[nc * 64 + iw] = acc;\n}\n",
   "avgpool1d_k2_s2_8x64_fwd": "// avgpool1d [4, 8, 64] -> [4, 8, 32] k=1x2 s=1x2 p=0x0\n// divisor: the whole window, padding included\n// kernel avgpool1d_k2_s2_8x64_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2048>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 1024>;\n\n// dispatch 1 of 1: nc=32 x ow=32; 16x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1024u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 32;\n  let ow: i32 = (_i) % 32;\n  let base: i32 = nc * 64 + ow * 2;\n  var acc: f32 = 0f;\n  acc += x[base];\n  acc += x[base + 1];\n  y[nc * 32 + ow] = acc / 2f;\n}\n",
   "conv1d_k3_p1_4x64_to_2_dw_splitk": "// conv1d [4,4,64] -> [4,2,64] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1\n// role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics); the bias gradient fused in\n// kernel conv1d_k3_p1_4x64_to_2_dw_splitk: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 1024>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 512>;\n@group(0) @binding(2) var<storage, read_write> partial: array<f32, 104>;\n@group(0) @binding(3) var<storage, read_write> dw: array<f32, 24>;\n@group(0) @binding(4) var<storage, read_write> db: array<f32, 2>;\n\n// dispatch 1 of 2: q=4 x co=2 x ci=4 x kh=1; 1x1x1 workgroups of 32\n@compute @workgroup_size(32)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 32u + _lid;\n  if (_lin >= 32u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let q: i32 = _i / 8;\n  let co: i32 = (_i / 4) % 2;\n  let ci: i32 = (_i) % 4;\n  let kh: i32 = 0;\n  let n0: i32 = q;\n  let dyb: i32 = (n0 * 2 + co) * 64;\n  let ih: i32 = kh;\n  let xb: i32 = (n0 * 4 + ci + ih) * 64;\n  let pb: i32 = (q * 2 + co) * 13 + (ci + kh) * 3;\n  // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 64 columns, one invocation per (chunk, co, ci, kh)\n  var a0: f32 = 0f;\n  var a1: f32 = 0f;\n  var a2: f32 = 0f;\n  var ab: f32 = 0f;\n  for (var ow: i32 = 0; ow < 64; ow++) {\n    let d: f32 = dy[dyb + ow];\n    ab += d;\n    if (ow >= 1) {\n      a0 += d * x[xb + ow - 1];\n    }\n    a1 += d * x[xb + ow];\n    if (ow < 63) {\n      a2 += d * x[xb + ow + 1];\n    }\n  }\n  partial[pb] = a0;\n  partial[pb + 1] = a1;\n  partial[pb + 2] = a2;\n  if (ci == 0 && kh == 0) {\n    partial[(q * 2 + co) * 13 + 12] = ab;\n  }\n}\n\n// dispatch 2 of 2: co=2 x j=13; 1x1x1 workgroups of 32\n@compute @workgroup_size(32)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 32u + _lid;\n  if (_lin >= 26u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let co: i32 = _i / 13;\n  let j: i32 = (_i) % 13;\n  // pass 2: the 4 partials of each weight and bias, summed in order\n  var s: f32 = 0f;\n  for (var q: i32 = 0; q < 4; q++) {\n    s += partial[(q * 2 + co) * 13 + j];\n  }\n  if (j < 12) {\n    dw[co * 12 + j] = s;\n  } else {\n    db[co] = s;\n  }\n}\n",
@@ -2124,7 +2395,8 @@ const SHADERS: Record<string, string> = {
   "gelu_8x64_fwd": "// gelu on [4, 8, 64] (2048 elements)\n// y = x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2\n// kernel gelu_8x64_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2048>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 2048>;\n\n// dispatch 1 of 1: i=2048; 32x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2048u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  let z: f32 = xv * 0.7071067811865476f;\n  let az: f32 = abs(z);\n  let z2: f32 = z * z;\n  let tau: f32 = 1f / (1f + az * 0.5f);\n  let q: f32 = exp(0f - z2) * tau * (0.28209369267951556f + tau * (0.2821404582784174f + tau * (0.24606642275770577f + tau * (0.18312403775416994f + tau * (0.04847199523810528f + tau * (0.10454616638131548f + tau * (-0.24947749543423128f + tau * (0.10676732282744451f + tau * -0.0031456582208969986f))))))));\n  y[i] = xv * select(0.5f + z * (1.1283791665931489f + z2 * (-0.37612629877665704f + z2 * (0.11283625725011004f + z2 * (-0.026855399449670192f + z2 * (0.005191218373546469f + z2 * (-0.0008034846620122577f + z2 * 0.0000793349379634295f)))))) * 0.5f, select(q * 0.5f, 1f - q * 0.5f, xv > 0f), az >= 1f);\n}\n",
   "leaky_relu_s0p2_8x32_dx": "// leaky_relu on [4, 8, 32] (1024 elements)\n// dx = x > 0 ? dy : 0.2 * dy\n// kernel leaky_relu_s0p2_8x32_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 1024>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 1024>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 1024>;\n\n// dispatch 1 of 1: i=1024; 16x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1024u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  dx[i] = select(dy[i] * 0.2f, dy[i], xv > 0f);\n}\n",
   "leaky_relu_s0p2_8x32_fwd": "// leaky_relu on [4, 8, 32] (1024 elements)\n// y = x > 0 ? x : 0.2 * x\n// kernel leaky_relu_s0p2_8x32_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 1024>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 1024>;\n\n// dispatch 1 of 1: i=1024; 16x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1024u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv * 0.2f, xv, xv > 0f);\n}\n",
-  "sgd_1536": "// SGD step over 1536 parameters (PyTorch semantics: momentum, weight decay, no dampening)\n// kernel sgd_1536: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 1536>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 1536>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 1536>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=1536; 24x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let weightDecay: f32 = _scalars.weightDecay;\n  var g: f32 = grad[i] + weightDecay * param[i];\n  if (momentum != 0f) {\n    g = momentum * velocity[i] + g;\n    velocity[i] = g;\n  }\n  param[i] = param[i] - lr * g;\n}\n",
+  "sgd_1536": "// SGD step over 1536 parameters without momentum (PyTorch semantics: p -= lr * (grad + weightDecay * p))\n// kernel sgd_1536: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 1536>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 1536>;\n\nstruct Scalars {\n  lr: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(2) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=1536; 24x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  param[i] = param[i] - lr * g;\n}\n",
+  "sgd_momentum_1536": "// SGD step with momentum over 1536 parameters (PyTorch semantics: dampening, Nesterov, weight decay)\n// first = 1 on the velocity buffer's first step, which starts it at g (no dampening), as PyTorch does\n// kernel sgd_momentum_1536: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 1536>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 1536>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 1536>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  oneMinusDampening: f32,\n  weightDecay: f32,\n  nesterov: f32,\n  first: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=1536; 24x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let oneMinusDampening: f32 = _scalars.oneMinusDampening;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let nesterov: f32 = _scalars.nesterov;\n  let first: f32 = _scalars.first;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  let b: f32 = select(momentum * velocity[i] + oneMinusDampening * g, g, first != 0f);\n  velocity[i] = b;\n  let d: f32 = select(b, g + momentum * b, nesterov != 0f);\n  param[i] = param[i] - lr * d;\n}\n",
   "silu_16x16_dx": "// silu on [4, 16, 16] (1024 elements)\n// dx = dy * s * (1 + x * (1 - s)), s = sigmoid(x)\n// kernel silu_16x16_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 1024>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 1024>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 1024>;\n\n// dispatch 1 of 1: i=1024; 16x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1024u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  let e: f32 = exp(0f - abs(xv));\n  let r: f32 = 1f / (1f + e);\n  let sg: f32 = select(e * r, r, xv >= 0f);\n  dx[i] = dy[i] * sg * (1f + xv * (1f - sg));\n}\n",
   "silu_16x16_fwd": "// silu on [4, 16, 16] (1024 elements)\n// y = x * sigmoid(x)\n// kernel silu_16x16_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 1024>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 1024>;\n\n// dispatch 1 of 1: i=1024; 16x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1024u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  let e: f32 = exp(0f - abs(xv));\n  let r: f32 = 1f / (1f + e);\n  let sg: f32 = select(e * r, r, xv >= 0f);\n  y[i] = xv * sg;\n}\n",
   "tanh_2x64_dx": "// tanh on [4, 2, 64] (512 elements)\n// dx = dy * (1 - y * y)\n// kernel tanh_2x64_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 512>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 512>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 512>;\n\n// dispatch 1 of 1: i=512; 8x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 512u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = dy[i] * (1f - yv * yv);\n}\n",
@@ -2144,17 +2416,14 @@ export interface GpuModelOptions {
   seed?: number;
 }
 
-export interface GpuSgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included; default 0 */
-  weightDecay?: number;
-}
+/** sgdStep's options (torch.optim.SGD's), as createModel's sgdStep takes them */
+export type GpuSgdOptions = SgdOptions;
 
 /** a batch kept on the device across steps (uploadBatch) */
 export interface GpuBatch {
   readonly x: GpuBuffer;
-  readonly labels: GpuBuffer | null;
+  /** the labels, when uploaded with them */
+  readonly target: GpuBuffer | null;
   destroy(): void;
 }
 
@@ -2163,8 +2432,16 @@ export interface GpuModel {
   forward(x: Float32Array | GpuBatch): Promise<Float32Array>;
   /** after forward: dOut = dL/d(output) [4x2x64]; returns dL/dx and fills the grads */
   backward(dOut: Float32Array): Promise<Float32Array>;
-  /** one SGD step on every parameter from the current grads (no readback) */
-  sgdStep(lr: number, options?: GpuSgdOptions): void;
+  /** one step of torch.optim.SGD on every parameter from the current grads (no readback) */
+  sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /** upload a batch once and reuse it: `labels` only for models with a loss */
   uploadBatch(x: Float32Array, labels?: Int32Array): GpuBatch;
   /** the parameters, PyTorch layout */
@@ -2205,13 +2482,7 @@ function checkScalar(where: string, what: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`signal1d_decoder.${where}: ${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
 }
 
-/** learning rate, momentum, weight decay: torch.optim.SGD refuses negative ones too */
-function checkNonNegative(where: string, what: string, v: unknown): void {
-  checkScalar(where, what, v);
-  if ((v as number) < 0) throw new RangeError(`signal1d_decoder.${where}: ${what} must be >= 0, got ${v}`);
-}
-
-function checkLabels(where: string, labels: Int32Array): void {
+function checkTarget(where: string, labels: Int32Array): void {
   checkArray(where, 'labels', labels, Int32Array, MODEL.batch);
   for (let n = 0; n < labels.length; n++) {
     const l = labels[n]!;
@@ -2248,12 +2519,20 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     }
   }
   const buffers = new Map<string, GpuBuffer>();
-  for (const b of MODEL.buffers) {
-    const usage = b.name === 'sgdScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST;
-    // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
-    buffers.set(b.name, device.createBuffer({ size: Math.max(16, Math.ceil(b.bytes / 16) * 16), usage, label: b.name }));
-  }
-  const buf = (name: string) => buffers.get(name)!;
+  // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
+  const create = (name: string, bytes: number, usage: number) => device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label: name });
+  for (const b of MODEL.buffers) buffers.set(b.name, create(b.name, b.bytes, b.name === 'optimizerScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST));
+  // an optimizer's state is created by its first step (zeroed, as WebGPU creates every buffer), once
+  // (typed wide: a model without parameters has an empty list)
+  const optimizerState: readonly { readonly name: string; readonly bytes: number }[] = MODEL.optimizerState;
+  const buf = (name: string): GpuBuffer => {
+    const have = buffers.get(name);
+    if (have) return have;
+    const state = optimizerState.find((b) => b.name === name)!;
+    const made = create(name, state.bytes, STORAGE | COPY_DST);
+    buffers.set(name, made);
+    return made;
+  };
 
   // pipelines: one module per kernel, one pipeline per entry point, made once
   const kernels = new Map<string, { layout: any; pipelines: { pipeline: any; workgroups: readonly [number, number, number] }[] }>();
@@ -2285,7 +2564,15 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     backward: prepare(MODEL.backward as unknown as Call[]),
     train: prepare(MODEL.train as unknown as Call[]),
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
-    sgd: MODEL.sgd ? prepare([MODEL.sgd as unknown as Call]) : [],
+  };
+  // an optimizer's bind group (and state buffers) on its first step
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
+  const optimizerPhase = (key: string) => {
+    if (!optimizerCalls) return [];
+    let phase = optimizerPhases.get(key);
+    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    return phase;
   };
   const encode = (enc: GpuEncoder, ...lists: (typeof phases.forward)[]) => {
     const pass = enc.beginComputePass();
@@ -2324,34 +2611,65 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
 
   /** the input (and labels) into the model's buffers: written now, or copied in `enc` from a resident batch */
   // forward reads no labels: a batch uploaded without them is fine there
-  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, labels?: Int32Array, needLabels = true) => {
+  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, target?: Int32Array, needTarget = true) => {
+    const into = MODEL.io.target as string | null;
     if (isBatch(x)) {
       enc.copyBufferToBuffer(x.x, 0, buf(MODEL.io.input), 0, bytesOf(MODEL.io.input));
-      if (MODEL.classes && needLabels && !labels) {
-        if (!x.labels) throw new TypeError(`signal1d_decoder.${where}: the batch has no labels`);
-        enc.copyBufferToBuffer(x.labels, 0, buf('labels'), 0, MODEL.batch * 4);
+      if (into && needTarget && !target) {
+        if (!x.target) throw new TypeError(`signal1d_decoder.${where}: the batch has no labels`);
+        enc.copyBufferToBuffer(x.target, 0, buf(into), 0, bytesOf(into));
       }
     } else {
       checkArray(where, 'x', x, Float32Array, 512);
       // the labels buffer keeps the last call's: a loss needs this call's
-      if (MODEL.classes && needLabels && labels === undefined) throw new TypeError(`signal1d_decoder.${where}: labels must be an Int32Array of ${MODEL.batch} class indices (or pass a batch uploaded with labels)`);
+      if (into && needTarget && target === undefined) throw new TypeError(`signal1d_decoder.${where}: labels must be an Int32Array of 4 class indices (or pass a batch uploaded with labels)`);
       device.queue.writeBuffer(buf(MODEL.io.input), 0, x);
     }
-    if (labels !== undefined) writeLabels(where, labels);
+    if (target !== undefined && into) {
+      checkTarget(where, target);
+      device.queue.writeBuffer(buf(into), 0, target);
+    }
   };
-  const writeLabels = (where: string, labels: Int32Array) => {
-    checkLabels(where, labels);
-    device.queue.writeBuffer(buf('labels'), 0, labels);
+
+  // the optimizers: each keeps its own state, as separate PyTorch optimizers would. A step is
+  // planned first (every argument checked, the kernel's scalars computed in float64 by
+  // runtime.ts, nothing changed), then run: its scalars written, its state counted
+  interface PlannedStep {
+    readonly key: string;
+    readonly scalars: readonly number[];
+    readonly commit: () => void;
+  }
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  const planSgd = (s: SgdScalars): PlannedStep =>
+    s.momentum === 0
+      ? { key: 'sgd', scalars: [s.lr, s.weightDecay], commit: () => {} }
+      : { key: 'sgdMomentum', scalars: [s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first], commit: () => (velocityStarted = true) };
+  const planAdam = (type: 'adam' | 'adamw', counter: AdamCounter, s: AdamScalars): PlannedStep => ({
+    key: s.amsgrad ? `${type}Amsgrad` : type,
+    scalars: [s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay],
+    commit: () => ((counter.step = s.step), (counter.amsgrad = s.amsgrad)),
+  });
+  const planOptimizer = (where: string, optimizer: unknown): PlannedStep => {
+    const { type, lr, options } = splitOptimizer(`signal1d_decoder.${where}`, optimizer);
+    if (type === 'sgd') return planSgd(sgdScalars(`signal1d_decoder.${where}`, lr, options, velocityStarted, 'optimizer'));
+    const counter = type === 'adam' ? adamCounter : adamwCounter;
+    return planAdam(type, counter, adamScalars(`signal1d_decoder.${where}`, counter, lr, options, type === 'adamw', 'optimizer'));
   };
-  const writeSgd = (where: string, lr: number, o: GpuSgdOptions) => {
-    const momentum = o.momentum ?? 0;
-    const weightDecay = o.weightDecay ?? 0;
-    checkNonNegative(where, 'lr', lr);
-    checkNonNegative(where, 'options.momentum', momentum);
-    checkNonNegative(where, 'options.weightDecay', weightDecay);
-    if (!MODEL.sgd) return false;
-    device.queue.writeBuffer(buf('sgdScalars'), 0, new Float32Array([lr, momentum, weightDecay, 0]));
-    return true;
+  /** count the step and write its scalars; the commands to encode */
+  const runStep = (p: PlannedStep) => {
+    p.commit();
+    if (!optimizerCalls) return [];
+    device.queue.writeBuffer(buf('optimizerScalars'), 0, new Float32Array(p.scalars));
+    return optimizerPhase(p.key);
+  };
+  const submitStep = (p: PlannedStep) => {
+    const phase = runStep(p);
+    if (!phase.length) return;
+    const enc = device.createCommandEncoder();
+    encode(enc, phase);
+    device.queue.submit([enc.finish()]);
   };
 
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
@@ -2384,23 +2702,42 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       return new Float32Array(await done());
     },
     sgdStep(lr, o = {}) {
-      if (!writeSgd('sgdStep', lr, o)) return;
+      submitStep(planSgd(sgdScalars('signal1d_decoder.sgdStep', lr, o, velocityStarted)));
+    },
+    adamStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adam', adamCounter, adamScalars('signal1d_decoder.adamStep', adamCounter, lr, o, false)));
+    },
+    adamwStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adamw', adamwCounter, adamScalars('signal1d_decoder.adamwStep', adamwCounter, lr, o, true)));
+    },
+    optimizerStep(optimizer) {
+      submitStep(planOptimizer('optimizerStep', optimizer));
+    },
+    resetOptimizer() {
+      velocityStarted = false;
+      for (const counter of [adamCounter, adamwCounter]) {
+        counter.step = 0;
+        counter.amsgrad = false;
+      }
+      // the state buffers stay: zeroed, as at their creation
+      const made = optimizerState.filter((b) => buffers.has(b.name));
+      if (!made.length) return;
       const enc = device.createCommandEncoder();
-      encode(enc, phases.sgd);
+      for (const b of made) enc.clearBuffer(buf(b.name));
       device.queue.submit([enc.finish()]);
     },
-    uploadBatch(x, labels) {
+    uploadBatch(x, target) {
       checkArray('uploadBatch', 'x', x, Float32Array, 512);
       const xb = device.createBuffer({ size: Math.max(16, Math.ceil(x.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.x' });
       device.queue.writeBuffer(xb, 0, x);
-      let lb: GpuBuffer | null = null;
-      if (labels !== undefined) {
-        if (!MODEL.classes) throw new TypeError('signal1d_decoder.uploadBatch: this model has no loss, so no labels');
-        checkLabels('uploadBatch', labels);
-        lb = device.createBuffer({ size: Math.max(16, Math.ceil(labels.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
-        device.queue.writeBuffer(lb, 0, labels);
+      let tb: GpuBuffer | null = null;
+      if (target !== undefined) {
+        if (!MODEL.io.target) throw new TypeError('signal1d_decoder.uploadBatch: this model has no loss, so no labels');
+        checkTarget('uploadBatch', target);
+        tb = device.createBuffer({ size: Math.max(16, Math.ceil(target.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
+        device.queue.writeBuffer(tb, 0, target);
       }
-      return { x: xb, labels: lb, destroy: () => (xb.destroy(), lb?.destroy()) };
+      return { x: xb, target: tb, destroy: () => (xb.destroy(), tb?.destroy()) };
     },
     readParams: () => readArena('params'),
     readGrads: () => readArena('grads'),

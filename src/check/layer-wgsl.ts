@@ -6,11 +6,11 @@
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { inputShapes, numel } from '../plan/types.ts';
 import type { KernelCall, LayerProgram } from '../kernels/types.ts';
-import { lowerSoftmaxCrossEntropy } from '../kernels/loss.ts';
 import { lowerKernel } from '../ir/passes.ts';
 import { renderKernelWgsl } from '../render/wgsl.ts';
-import { refBackwardInputs, refForwardInputs, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
+import { refBackward, refBackwardInputs, refForward, refForwardInputs, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
 import { gradInputArg, inputArg } from '../kernels/types.ts';
+import type { RunKernel } from './train.ts';
 import { ROLE_TAG } from '../kernels/names.ts';
 import { compare, kernelTolerance, outputRole, reductionLength, uniform, type CheckRow, type Comparison } from './ts.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
@@ -127,22 +127,10 @@ export async function checkLayerWgsl(device: GPUDevice, l: LayerPlan, prog: Laye
   return rows;
 }
 
-/** the WGSL loss kernel (logits of +-8, random labels) against the reference softmax cross-entropy, as checkLoss does for TS */
-export async function checkLossWgsl(device: GPUDevice, plan: ModelPlan, rng: () => number, limits: GpuLimits = DEFAULT_LIMITS): Promise<CheckRow[]> {
-  if (plan.outShape.length !== 2) return [];
-  const [N, K] = plan.outShape;
-  const loss = lowerSoftmaxCrossEntropy(N, K);
-  const logits = uniform(N * K, rng, 8);
-  const labels = Int32Array.from({ length: N }, () => Math.floor(rng() * K));
-  const out = await runWgslKernel(device, renderKernelWgsl(lowerKernel(loss), limits), loss.buffers, {
-    logits,
-    labels,
-    dlogits: new Float32Array(N * K).fill(NaN),
-    loss: new Float32Array(1).fill(NaN),
-  });
-  const ref = softmaxCrossEntropy(logits, labels, N, K);
-  return [
-    { layer: '(loss)', kernel: `${loss.name} (loss)`, strategy: '-', result: compare(out.loss, [ref.loss], kernelTolerance(N * K)) },
-    { layer: '(loss)', kernel: `${loss.name} (dlogits)`, strategy: '-', result: compare(out.dlogits, ref.dLogits, kernelTolerance(K)) },
-  ];
+/** a kernel run on `device` as the generated gpu.ts runs it (buffers read back in place), for ./train.ts's checks */
+export function runKernelWgsl(device: GPUDevice, limits: GpuLimits = DEFAULT_LIMITS): RunKernel {
+  return async (k, bufs, scalars) => {
+    const out = await runWgslKernel(device, renderKernelWgsl(lowerKernel(k), limits), k.buffers, bufs, scalars, k.scalars.map((s) => s.name));
+    for (const [name, a] of Object.entries(out)) bufs[name]!.set(a);
+  };
 }

@@ -3,10 +3,12 @@
 // (the WGSL target: the same on a WebGPU adapter, ./wgsl.ts):
 //   1. every layer kernel, executed through the kernel-execution helper (compileKernelTs:
 //      lowered, rendered as the generated code is, evaluated), each output compared with
-//      refForward / refBackward, and the loss kernel against the reference softmax cross-entropy;
+//      refForward / refBackward; the loss kernel against the reference loss, and each
+//      optimizer kernel for 3 steps against the reference optimizer (./train.ts);
 //   2. the whole generated module (its plain-JS flavour, imported from a temp folder):
 //      forward output, the loss, and every gradient after lossAndGrad (or backward) against
-//      createReferenceModel with the same parameters.
+//      createReferenceModel with the same parameters; then each optimizer through the
+//      module's optimizerStep, 3 steps on those gradients, against the reference optimizer.
 // Each result is a row: layer | kernel | strategy | max abs error | max rel error | tolerance
 // | ok. Shares nothing with the generator but plan data and that helper.
 //
@@ -24,9 +26,9 @@ import { inputShapes, numel } from '../plan/types.ts';
 import type { LayerProgram } from '../kernels/types.ts';
 import { lowerLayer } from '../kernels/index.ts';
 import { compileKernelTs } from '../render/ts.ts';
-import { createReferenceModel, refBackwardInputs, refForwardInputs, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
+import { createReferenceModel, refBackward, refBackwardInputs, refForward, refForwardInputs, type RefParams } from '../reference/index.ts';
 import { gradInputArg, inputArg } from '../kernels/types.ts';
-import { lowerSoftmaxCrossEntropy } from '../kernels/loss.ts';
+import { checkLossKernel, checkOptimizerKernels, OPTIMIZER_CHECKS, optimizerTitle, referenceOptimizer, type OptimizerCheck, type RunKernel } from './train.ts';
 import { emitModel } from '../emit/index.ts';
 import { writeOutputAtomic } from '../emit/write.ts';
 import type { GpuLimits } from '../gpu/limits.ts';
@@ -207,22 +209,10 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-/** the loss kernel (logits of +-8, random labels) against the reference softmax cross-entropy */
-export function checkLoss(plan: ModelPlan, rng: () => number): CheckRow[] {
-  if (plan.outShape.length !== 2) return [];
-  const [N, K] = plan.outShape;
-  const k = lowerSoftmaxCrossEntropy(N, K);
-  const logits = uniform(N * K, rng, 8);
-  const labels = Int32Array.from({ length: N }, () => Math.floor(rng() * K));
-  const dlogits = new Float32Array(N * K).fill(NaN);
-  const loss = new Float32Array(1).fill(NaN);
-  compileKernelTs(k)(logits, labels, dlogits, loss);
-  const ref = softmaxCrossEntropy(logits, labels, N, K);
-  return [
-    { layer: '(loss)', kernel: `${k.name} (loss)`, strategy: '-', result: compare(loss, [ref.loss], kernelTolerance(N * K)) },
-    { layer: '(loss)', kernel: `${k.name} (dlogits)`, strategy: '-', result: compare(dlogits, ref.dLogits, kernelTolerance(K)) },
-  ];
-}
+/** a kernel run as the generated TS runs it: lowered, rendered, evaluated (buffers in place) */
+export const runKernelTs: RunKernel = async (k, bufs, scalars) => {
+  compileKernelTs(k)(...k.buffers.map((b) => bufs[b.name]), ...k.scalars.map((s) => scalars[s.name]));
+};
 
 /** the module's members that the model check uses */
 interface GeneratedModel {
@@ -230,7 +220,9 @@ interface GeneratedModel {
   grads: Record<string, { weight?: Float32Array; bias?: Float32Array }>;
   forward(x: Float32Array): Float32Array;
   backward(dOut: Float32Array): Float32Array;
-  lossAndGrad(x: Float32Array, labels: Int32Array): number;
+  lossAndGrad(x: Float32Array, target: Int32Array | Float32Array): number;
+  optimizerStep(o: OptimizerCheck['optimizer']): void;
+  resetOptimizer(): void;
 }
 
 /**
@@ -264,9 +256,58 @@ export interface ModelUnderCheck {
   params(): Promise<Tensors>;
   forward(x: Float32Array): Promise<ArrayLike<number>>;
   backward(dOut: Float32Array): Promise<ArrayLike<number>>;
-  lossAndGrad(x: Float32Array, labels: Int32Array): Promise<number>;
+  lossAndGrad(x: Float32Array, target: Int32Array | Float32Array): Promise<number>;
   /** the gradients the last lossAndGrad / backward left */
   grads(): Promise<Tensors>;
+  /** overwrite the parameters (PyTorch layout) */
+  writeParams(p: Tensors): Promise<void>;
+  optimizerStep(o: OptimizerCheck['optimizer']): Promise<void>;
+  resetOptimizer(): Promise<void>;
+}
+
+/** what lossAndGrad takes besides x: labels for softmax cross-entropy, else a target of the output's shape (bce's in [0, 1]) */
+export function randomTarget(plan: ModelPlan, rng: () => number): Int32Array | Float32Array {
+  if (plan.loss === 'mse') return uniform(numel(plan.outShape), rng);
+  if (plan.loss === 'bce_with_logits') return Float32Array.from(uniform(numel(plan.outShape), rng), (v) => (v + 1) / 2);
+  return Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1]));
+}
+
+const flat = (t: Tensors, names: readonly string[]): Float32Array => {
+  const parts = names.flatMap((n) => [t[n]!.weight, t[n]!.bias].filter((a): a is Float32Array => a !== undefined));
+  const out = new Float32Array(parts.reduce((s, a) => s + a.length, 0));
+  let o = 0;
+  for (const a of parts) {
+    out.set(a, o);
+    o += a.length;
+  }
+  return out;
+};
+const copyTensors = (t: Tensors): Tensors =>
+  Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { ...(v.weight ? { weight: Float32Array.from(v.weight) } : {}), ...(v.bias ? { bias: Float32Array.from(v.bias) } : {}) }]));
+
+/**
+ * each of OPTIMIZER_CHECKS through the module's optimizerStep: from the same parameters and a
+ * fresh optimizer, 3 steps on the gradients its last lossAndGrad left, against the reference
+ * optimizer on those gradients (every parameter, in one row per optimizer)
+ */
+async function compareOptimizers(model: ModelUnderCheck, row: (kernel: string, got: ArrayLike<number>, want: ArrayLike<number>) => void): Promise<void> {
+  const p0 = copyTensors(await model.params());
+  const names = Object.keys(p0);
+  if (!names.length) return;
+  const g = flat(await model.grads(), names);
+  for (const c of OPTIMIZER_CHECKS) {
+    await model.writeParams(p0);
+    await model.resetOptimizer();
+    const want = Float64Array.from(flat(p0, names));
+    const ref = referenceOptimizer(c, want.length);
+    for (let t = 0; t < 3; t++) {
+      await model.optimizerStep(c.optimizer);
+      ref(want, g);
+    }
+    row(`optimizerStep x3 (${optimizerTitle(c)}): params`, flat(await model.params(), names), want);
+  }
+  await model.writeParams(p0);
+  await model.resetOptimizer();
 }
 
 /**
@@ -284,11 +325,12 @@ export async function compareModel(plan: ModelPlan, seed: number, model: ModelUn
   const row = (kernel: string, got: ArrayLike<number>, want: ArrayLike<number>) =>
     rows.push({ layer: '(model)', kernel, strategy: '-', result: compare(got, want, modelTolerance) });
   row('forward: output', Float32Array.from(await model.forward(x)), ref.forward(x));
-  const vectorOut = plan.outShape.length === 2;
-  if (vectorOut) {
-    const labels = Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1]));
-    const loss = await model.lossAndGrad(x, labels);
-    row('lossAndGrad: loss', [loss], [ref.lossAndGrad(x, labels)]);
+  // a loss: the plan's, or softmax cross-entropy for a vector output (as lowerModel chooses)
+  const hasLoss = plan.loss !== null || plan.outShape.length === 2;
+  if (hasLoss) {
+    const target = randomTarget(plan, rng);
+    const loss = await model.lossAndGrad(x, target);
+    row('lossAndGrad: loss', [loss], [ref.lossAndGrad(x, target)]);
   } else {
     const dOut = uniform(numel(plan.outShape), rng);
     row('backward: dx', Float32Array.from(await model.backward(dOut)), ref.backward(dOut));
@@ -297,9 +339,10 @@ export async function compareModel(plan: ModelPlan, seed: number, model: ModelUn
   for (const [name, g] of Object.entries(ref.grads)) {
     for (const kind of ['weight', 'bias'] as const) {
       const want = g[kind];
-      if (want) row(`${vectorOut ? 'lossAndGrad' : 'backward'}: grads.${name}.${kind}`, grads[name][kind]!, want);
+      if (want) row(`${hasLoss ? 'lossAndGrad' : 'backward'}: grads.${name}.${kind}`, grads[name][kind]!, want);
     }
   }
+  await compareOptimizers(model, row);
   return rows;
 }
 
@@ -312,8 +355,16 @@ export async function checkModel(plan: ModelPlan, seed: number): Promise<CheckRo
       params: async () => model.params,
       forward: async (x) => model.forward(x),
       backward: async (dOut) => model.backward(dOut),
-      lossAndGrad: async (x, labels) => model.lossAndGrad(x, labels),
+      lossAndGrad: async (x, target) => model.lossAndGrad(x, target),
       grads: async () => model.grads,
+      writeParams: async (p) => {
+        for (const [name, t] of Object.entries(p)) {
+          if (t.weight) model.params[name]!.weight!.set(t.weight);
+          if (t.bias) model.params[name]!.bias!.set(t.bias);
+        }
+      },
+      optimizerStep: async (o) => model.optimizerStep(o),
+      resetOptimizer: async () => model.resetOptimizer(),
     });
   } finally {
     cleanup();
@@ -335,11 +386,12 @@ export function formatCheckTable(title: string, rows: readonly CheckRow[]): stri
   return [title, '', line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n') + '\n';
 }
 
-/** every TS kernel of one model, its loss kernel, then the whole generated module */
+/** every TS kernel of one model, its loss and optimizer kernels, then the whole generated module */
 export async function checkTs(plan: ModelPlan, seed: number): Promise<CheckRow[]> {
   const rng = rng32(seed);
   const rows = plan.layers.flatMap((l) => checkLayer(l, rng));
-  rows.push(...checkLoss(plan, rng));
+  rows.push(...(await checkLossKernel(plan, rng, runKernelTs)));
+  rows.push(...(await checkOptimizerKernels(plan, rng, runKernelTs)));
   rows.push(...(await checkModel(plan, seed)));
   return rows;
 }

@@ -1,7 +1,7 @@
 // write (WGSL): a ModelPlan and its lowered ModelProgram -> the WebGPU files of generated/<name>/:
 //   gpu.ts              createGpuModel(device): buffers, pipelines and bind groups made once,
-//                       forward / backward / lossAndGrad / sgdStep / trainStep as recorded
-//                       command lists (data below), params in PyTorch layout in and out
+//                       forward / backward / lossAndGrad / the optimizer steps / trainStep as
+//                       recorded command lists (data below), params in PyTorch layout in and out
 //   wgsl/<kernel>.wgsl  every shader, for reading and diffing (gpu.ts embeds the same text)
 //   runtime.ts          the helpers gpu.ts imports (safetensors in and out), as the TS target writes it
 //
@@ -14,7 +14,7 @@ import { numel } from '../plan/types.ts';
 import type { KernelCall, ModelProgram } from '../kernels/types.ts';
 import type { Kernel } from '../ir/types.ts';
 import { lowerKernel } from '../ir/passes.ts';
-import { lowerSgd } from '../kernels/sgd.ts';
+import { lowerOptimizers } from '../kernels/index.ts';
 import { renderKernelWgsl, type WgslKernel } from '../render/wgsl.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
@@ -85,16 +85,17 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   if (params.length) {
     addBuffer('params', arenaLength);
     addBuffer('grads', arenaLength);
-    addBuffer('velocity', arenaLength);
   }
   const scratchName = (layer: string, s: string) => `s_${layer}_${s}`;
   plan.layers.forEach((l, i) => {
     for (const s of program.layers[i].scratch) addBuffer(scratchName(l.name, s.name), s.length, s.t);
   });
-  if (program.loss) {
-    addBuffer('labels', plan.batch, 'i32');
-    addBuffer('loss', 1);
-  }
+  const softmax = program.lossKind === 'softmax_cross_entropy';
+  // what lossAndGrad / trainStep / uploadBatch take besides x: class labels, or a float target of the output's shape
+  const target = !program.loss ? null : softmax ? addBuffer('labels', plan.batch, 'i32') : addBuffer('target', numel(plan.outShape));
+  if (program.loss) addBuffer('loss', 1);
+  const partials = program.loss?.buffers.find((b) => b.name === 'partials');
+  if (partials) addBuffer('lossPartials', partials.length);
 
   const kernels = new Map<string, { k: Kernel; wk: WgslKernel }>();
   const useKernel = (k: Kernel) => {
@@ -176,20 +177,42 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   if (program.loss) {
     const k = program.loss;
     useKernel(k);
-    const by: Record<string, Bind> = { logits: whole(g.act[L]), labels: whole('labels'), dlogits: whole('dOut'), loss: whole('loss') };
-    loss = { kernel: k.name, bind: k.buffers.map((b) => by[b.name] ?? fail(`loss kernel buffer '${b.name}'`)) };
+    const by: Record<string, string> = softmax
+      ? { logits: g.act[L], labels: 'labels', dlogits: 'dOut', loss: 'loss' }
+      : { output: g.act[L], target: 'target', doutput: 'dOut', loss: 'loss', partials: 'lossPartials' };
+    loss = { kernel: k.name, bind: k.buffers.map((b) => whole(by[b.name] ?? fail(`loss kernel buffer '${b.name}'`))) };
   }
-  let sgd: Call | null = null;
-  if (params.length) {
-    // SGD over the aligned arena: the padding stays 0 (0 grad, 0 decay of a 0 param)
-    const k = lowerSgd(arenaLength);
-    const wk = useKernel(k);
-    const by: Record<string, Bind> = { param: whole('params'), grad: whole('grads'), velocity: whole('velocity') };
-    sgd = {
-      kernel: k.name,
-      bind: [...k.buffers.map((b) => by[b.name] ?? fail(`sgd kernel buffer '${b.name}'`)), { buffer: 'sgdScalars', offset: 0, size: wk.uniformBytes }],
+
+  // the optimizers over the aligned arena (the padding stays 0: 0 grad, 0 decay, 0 moments of
+  // a 0 param). Their state buffers are created on the first step that needs them (createGpuModel
+  // makes `buffers` up front, `optimizerState` on demand); one uniform buffer holds the scalars
+  // of whichever step runs next.
+  const optimizerState: DeviceBuffer[] = [];
+  let optimizers: Record<string, Call> | null = null;
+  const optimizerKernels = params.length ? lowerOptimizers(arenaLength) : null;
+  if (optimizerKernels) {
+    const state = (name: string) => {
+      if (!optimizerState.some((b) => b.name === name)) optimizerState.push({ name, type: 'f32', elements: arenaLength });
+      return { buffer: name, offset: 0, size: arenaLength * 4 };
     };
-    addBuffer('sgdScalars', wk.uniformBytes / 4);
+    const call = (k: Kernel, bound: Record<string, Bind>): Call => {
+      const wk = useKernel(k);
+      const bind = k.buffers.map((b) => bound[b.name] ?? fail(`optimizer kernel ${k.name} buffer '${b.name}'`));
+      return { kernel: k.name, bind: [...bind, { buffer: 'optimizerScalars', offset: 0, size: wk.uniformBytes }] };
+    };
+    const base = { param: whole('params'), grad: whole('grads') };
+    const adam = (prefix: 'adam' | 'adamw', k: Kernel) =>
+      call(k, { ...base, expAvg: state(`${prefix}ExpAvg`), expAvgSq: state(`${prefix}ExpAvgSq`), ...(k === optimizerKernels.adamAmsgrad ? { maxExpAvgSq: state(`${prefix}MaxExpAvgSq`) } : {}) });
+    optimizers = {
+      sgd: call(optimizerKernels.sgd, base),
+      sgdMomentum: call(optimizerKernels.sgdMomentum, { ...base, velocity: state('velocity') }),
+      adam: adam('adam', optimizerKernels.adam),
+      adamAmsgrad: adam('adam', optimizerKernels.adamAmsgrad),
+      adamw: adam('adamw', optimizerKernels.adam),
+      adamwAmsgrad: adam('adamw', optimizerKernels.adamAmsgrad),
+    };
+    const uniformBytes = Math.max(...Object.values(optimizers).map((c) => c.bind.at(-1)!.size));
+    addBuffer('optimizerScalars', uniformBytes / 4);
   }
 
   const files: Record<string, string> = {};
@@ -211,23 +234,28 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     batch: plan.batch,
     inShape: plan.inShape,
     outShape: plan.outShape,
-    classes: program.loss ? plan.outShape[1] : 0,
+    classes: softmax ? plan.outShape[1] : 0,
     buffers: buffers.map((b) => ({ name: b.name, type: b.type, bytes: b.elements * 4 })),
+    optimizerState: optimizerState.map((b) => ({ name: b.name, bytes: b.elements * 4 })),
     params,
-    io: { input: g.act[0], output: g.act[L], dOut: 'dOut', dx: g.grad[0] },
+    io: { input: g.act[0], output: g.act[L], dOut: 'dOut', dx: g.grad[0], target },
     kernels: shaderData,
     forward,
     backward,
     train,
     loss,
-    sgd,
+    optimizers,
   };
   const paramsType = layersWithParams.length
     ? `{\n${layersWithParams
         .map((l) => `  readonly ${l.name}: { ${params.filter((p) => p.layer === l.name).map((p) => `readonly ${p.kind}: Float32Array;`).join(' ')} };`)
         .join('\n')}\n}`
     : 'Record<string, never>';
-  const required = requiredLimits(schedule, buffers.map((b) => b.elements * 4));
+  const required = requiredLimits(schedule, [...buffers, ...optimizerState].map((b) => b.elements * 4));
+  // the scalars of each optimizer kernel, in its uniform's order, from the record sgdScalars / adamScalars made
+  const scalarList = (k: Kernel) => `[${k.scalars.map((s) => `s.${s.name}`).join(', ')}]`;
+  if (optimizerKernels && scalarList(optimizerKernels.adam) !== scalarList(optimizerKernels.adamAmsgrad)) throw new Error('emit gpu: adam and adam_amsgrad take different scalars');
+  const outDims = `[${plan.outShape.join('x')}]`;
   files['gpu.ts'] = renderTemplate('gpu.ts', {
     header: fileHeader(plan, 'WebGPU runtime: createGpuModel (shaders in wgsl/, embedded below)', 'all'),
     requiredLimits: stableJson(required),
@@ -242,6 +270,25 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     outSize: numel(plan.outShape),
     hasLoss: program.loss !== null,
     vectorOut,
+    hasParams: optimizerKernels !== null,
+    runtimeImports: ['adamScalars', ...(program.lossKind === 'bce_with_logits' ? ['checkUnitInterval'] : []), 'readSafetensors', 'sgdScalars', 'splitOptimizer', 'writeSafetensors'].join(', '),
+    sgdScalars: optimizerKernels ? scalarList(optimizerKernels.sgd) : '',
+    sgdMomentumScalars: optimizerKernels ? scalarList(optimizerKernels.sgdMomentum) : '',
+    adamScalars: optimizerKernels ? scalarList(optimizerKernels.adam) : '',
+    floatTarget: target === 'target',
+    bceTarget: program.lossKind === 'bce_with_logits',
+    targetParam: target === 'target' ? 'target' : 'labels',
+    targetType: target === 'target' ? 'Float32Array' : 'Int32Array',
+    targetMissing:
+      target === 'target'
+        ? `target must be a Float32Array of ${numel(plan.outShape)} elements (${outDims}) (or pass a batch uploaded with a target)`
+        : `labels must be an Int32Array of ${plan.batch} class indices (or pass a batch uploaded with labels)`,
+    lossDoc:
+      program.lossKind === 'mse'
+        ? `forward, mean squared error against target (${outDims}), backward (only what the grads need); returns the loss`
+        : program.lossKind === 'bce_with_logits'
+          ? `forward, mean binary cross-entropy of sigmoid(output) against target (${outDims}, values in [0, 1]), backward (only what the grads need); returns the loss`
+          : 'forward, mean softmax cross-entropy, backward (only what the grads need); returns the loss',
     paramsType,
     model: stableJson(model),
     shaders: stableJson(shaders),

@@ -188,6 +188,154 @@ function callLine(c: KernelCall, resolve: (bound: string) => string): string {
   return `${c.kernel.name}(${args.join(', ')});`;
 }
 
+/** the doc line of Model.lossAndGrad */
+function lossDoc(plan: ModelPlan, program: ModelProgram): string {
+  const shape = `[${dims(plan.outShape)}]`;
+  switch (program.lossKind) {
+    case 'softmax_cross_entropy':
+      return `forward, mean softmax cross-entropy against labels (${plan.batch} class indices in [0, ${plan.outShape[1]})), backward; returns the loss`;
+    case 'mse':
+      return `forward, mean squared error against target (${shape}, ${numel(plan.outShape)} floats), backward; returns the loss`;
+    case 'bce_with_logits':
+      return `forward, mean binary cross-entropy of sigmoid(output) against target (${shape}, ${numel(plan.outShape)} floats in [0, 1]), backward; returns the loss`;
+    case null:
+      return 'not available: this model has no "loss" and its output is not a vector of class scores per sample (it throws a TypeError saying so)';
+  }
+}
+
+/** how lossAndGrad calls the loss kernel: its target argument, the checks on it, the buffers it binds */
+interface LossEntry {
+  readonly kernel: Kernel;
+  /** lossAndGrad's second parameter */
+  readonly target: 'labels' | 'target';
+  readonly targetType: 'Int32Array' | 'Float32Array';
+  /** the buffer the loss writes its gradient to, which trainBackward starts from */
+  readonly grad: 'dlogits' | 'dOutput';
+  /** elements of the per-chunk sums buffer (0: none) */
+  readonly partials: number;
+  readonly checks: readonly string[];
+  /** the kernel's arguments, in its buffer order */
+  readonly args: readonly string[];
+}
+
+function lossEntry(plan: ModelPlan, program: ModelProgram, output: string): LossEntry | null {
+  const k = program.loss;
+  if (!k) return null;
+  const where = `'${plan.name}.lossAndGrad'`;
+  const softmax = program.lossKind === 'softmax_cross_entropy';
+  const bound: Record<string, string> = softmax
+    ? { logits: output, labels: 'labels', dlogits: 'dlogits', loss: 'lossOut' }
+    : { output, target: 'target', doutput: 'dOutput', loss: 'lossOut', partials: 'lossPartials' };
+  const args = k.buffers.map((d) => bound[d.name] ?? fail(`loss kernel ${k.name} buffer '${d.name}'`));
+  if (softmax) {
+    return { kernel: k, target: 'labels', targetType: 'Int32Array', grad: 'dlogits', partials: 0, checks: [`checkLabels(${where}, labels, ${plan.batch}, ${plan.outShape[1]});`], args };
+  }
+  const checks = [`checkF32(${where}, 'target', target, ${numel(plan.outShape)}, '[${dims(plan.outShape)}]');`];
+  if (program.lossKind === 'bce_with_logits') checks.push(`checkUnitInterval(${where}, 'target', target);`);
+  const partials = k.buffers.find((d) => d.name === 'partials')!.length;
+  return { kernel: k, target: 'target', targetType: 'Float32Array', grad: 'dOutput', partials, checks, args };
+}
+
+function fail(what: string): never {
+  throw new Error(`emit: unexpected ${what}`);
+}
+
+/** `kernel(param, grad, state..., s.<scalar>...)`: the scalars in the kernel's order, from a record sgdScalars / adamScalars made */
+function optimizerCall(k: Kernel, buffers: readonly string[]): string {
+  if (buffers.length !== k.buffers.length) throw new Error(`emit: ${k.name} takes ${k.buffers.length} buffers, ${buffers.length} given`);
+  return `${k.name}(${[...buffers, ...k.scalars.map((s) => `s.${s.name}`)].join(', ')});`;
+}
+
+/**
+ * the optimizer entry points: sgdStep, adamStep, adamwStep (each its own optimizer with its own
+ * state, as three PyTorch optimizers over the same parameters would be), optimizerStep (any of
+ * them, chosen by data) and resetOptimizer. State buffers are allocated on first use, once.
+ */
+function emitOptimizers(em: Emitter, program: ModelProgram, where: (fn: string) => string): void {
+  const opt = program.optimizers;
+  const P = program.params.length;
+  em.line('// optimizer state. Each optimizer keeps its own, as separate PyTorch optimizers would; buffers');
+  em.line("// (the parameter arena's layout) are allocated on an optimizer's first step that needs them, once:");
+  em.line('// SGD without momentum keeps none, and a model never stepped with Adam holds no moments');
+  em.line('let velocityStarted = false;');
+  em.line('const adamCounter: AdamCounter = { step: 0, amsgrad: false };');
+  em.line('const adamwCounter: AdamCounter = { step: 0, amsgrad: false };');
+  if (opt) {
+    em.line('let velocity: Float32Array | null = null;');
+    em.line('const adamMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };');
+    em.line('const adamwMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };');
+  }
+  em.line();
+  em.block('function runSgd(s: SgdScalars): void {', () => {
+    if (!opt) {
+      em.line('// this model has no parameters');
+      em.line('velocityStarted ||= s.momentum !== 0;');
+      return;
+    }
+    em.block('if (s.momentum === 0) {', () => {
+      em.line(optimizerCall(opt.sgd, ['paramArena', 'gradArena']));
+      em.line('return;');
+    });
+    em.line(`velocity ??= new Float32Array(${P});`);
+    em.line(optimizerCall(opt.sgdMomentum, ['paramArena', 'gradArena', 'velocity']));
+    em.line('velocityStarted = true;');
+  });
+  em.line();
+  em.block(`function runAdam(counter: AdamCounter, ${opt ? 'moments: AdamMoments, ' : ''}s: AdamScalars): void {`, () => {
+    em.line('counter.step = s.step;');
+    em.line('counter.amsgrad = s.amsgrad;');
+    if (!opt) {
+      em.line('// this model has no parameters');
+      return;
+    }
+    em.line(`const expAvg = (moments.expAvg ??= new Float32Array(${P}));`);
+    em.line(`const expAvgSq = (moments.expAvgSq ??= new Float32Array(${P}));`);
+    em.block('if (s.amsgrad) {', () => {
+      em.line(`const maxExpAvgSq = (moments.maxExpAvgSq ??= new Float32Array(${P}));`);
+      em.line(optimizerCall(opt.adamAmsgrad, ['paramArena', 'gradArena', 'expAvg', 'expAvgSq', 'maxExpAvgSq']));
+    }, '} else {');
+    em.indented(() => em.line(optimizerCall(opt.adam, ['paramArena', 'gradArena', 'expAvg', 'expAvgSq'])));
+    em.line('}');
+  });
+  const moments = (which: 'adam' | 'adamw') => (opt ? `${which}Moments, ` : '');
+  em.line();
+  em.block('function sgdStep(lr: number, options: SgdOptions = {}): void {', () => {
+    em.line(`runSgd(sgdScalars(${where('sgdStep')}, lr, options, velocityStarted));`);
+  });
+  em.line();
+  em.block('function adamStep(lr = 0.001, options: AdamOptions = {}): void {', () => {
+    em.line(`runAdam(adamCounter, ${moments('adam')}adamScalars(${where('adamStep')}, adamCounter, lr, options, false));`);
+  });
+  em.line();
+  em.block('function adamwStep(lr = 0.001, options: AdamOptions = {}): void {', () => {
+    em.line(`runAdam(adamwCounter, ${moments('adamw')}adamScalars(${where('adamwStep')}, adamwCounter, lr, options, true));`);
+  });
+  em.line();
+  em.block('function optimizerStep(optimizer: Optimizer): void {', () => {
+    em.line(`const { type, lr, options } = splitOptimizer(${where('optimizerStep')}, optimizer);`);
+    em.line(`if (type === 'sgd') runSgd(sgdScalars(${where('optimizerStep')}, lr, options, velocityStarted, 'optimizer'));`);
+    em.line(`else if (type === 'adam') runAdam(adamCounter, ${moments('adam')}adamScalars(${where('optimizerStep')}, adamCounter, lr, options, false, 'optimizer'));`);
+    em.line(`else runAdam(adamwCounter, ${moments('adamw')}adamScalars(${where('optimizerStep')}, adamwCounter, lr, options, true, 'optimizer'));`);
+  });
+  em.line();
+  em.line('// as if every optimizer were made anew: steps back to 0, buffers zeroed (and kept)');
+  em.block('function resetOptimizer(): void {', () => {
+    em.line('velocityStarted = false;');
+    em.block('for (const counter of [adamCounter, adamwCounter]) {', () => {
+      em.line('counter.step = 0;');
+      em.line('counter.amsgrad = false;');
+    });
+    if (opt) {
+      em.line('velocity?.fill(0);');
+      em.block('for (const m of [adamMoments, adamwMoments]) {', () => {
+        em.line('m.expAvg?.fill(0);');
+        em.line('m.expAvgSq?.fill(0);');
+        em.line('m.maxExpAvgSq?.fill(0);');
+      });
+    }
+  });
+}
+
 function createModelBody(plan: ModelPlan, program: ModelProgram): string {
   const em = new Emitter();
   const name = plan.name;
@@ -203,10 +351,9 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
     if (program.loss) em.line('const checkFinite = options.checkFinite ?? false;');
     else em.line('// options.checkFinite has no effect: this model has no loss');
     em.line();
-    em.line('// parameters, their gradients and the SGD velocity: one arena each, in the same layout');
+    em.line("// parameters and their gradients: one arena each, in the same layout (the optimizers' state too, below)");
     em.line(`const paramArena = new Float32Array(${P});`);
     em.line(`const gradArena = new Float32Array(${P});`);
-    em.line(`const velocity = new Float32Array(${P});`);
     for (const [obj, arena] of [['params', 'paramArena'], ['grads', 'gradArena']] as const) {
       em.block(`const ${obj}: Params = Object.freeze({`, () => {
         for (const l of plan.layers) {
@@ -266,9 +413,11 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       if (transient.i32) em.line(`const scratchI32 = new Int32Array(${transient.i32});`);
       for (const l of [...kept, ...views]) em.line(l);
     }
-    if (program.loss) {
-      em.line(`const dlogits = new Float32Array(${outSize});`);
+    const loss = lossEntry(plan, program, g.act[L]);
+    if (loss) {
+      em.line(`const ${loss.grad} = new Float32Array(${outSize});`);
       em.line('const lossOut = new Float32Array(1);');
+      if (loss.partials) em.line(`const lossPartials = new Float32Array(${loss.partials}); // the loss's per-chunk sums`);
     }
     em.line('let lastLossFinite = true;');
     em.line();
@@ -293,38 +442,31 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       em.line(`checkF32(${where('backward')}, 'dOut', dOut, ${outSize}, '[${dims(plan.outShape)}]');`);
       em.line('return runBackward(dOut);');
     });
-    if (program.loss) {
-      const classes = plan.outShape[1];
+    if (loss) {
       em.line();
-      em.block('function lossAndGrad(x: Float32Array, labels: Int32Array): number {', () => {
-        em.line(`checkLabels(${where('lossAndGrad')}, labels, ${plan.batch}, ${classes});`);
+      em.block(`function lossAndGrad(x: Float32Array, ${loss.target}: ${loss.targetType}): number {`, () => {
+        for (const c of loss.checks) em.line(c);
         em.line(`forward(x);`);
-        em.line(`${program.loss!.name}(${g.act[L]}, labels, dlogits, lossOut);`);
+        em.line(`${loss.kernel.name}(${loss.args.join(', ')});`);
         em.line('const loss = lossOut[0]!;');
         em.line('lastLossFinite = Number.isFinite(loss);');
         em.block('if (checkFinite && !lastLossFinite) {', () => {
           em.line(`throw new RangeError(\`${name}.lossAndGrad: the loss is \${loss} (checkFinite is on; grads were not computed)\`);`);
         });
-        em.line('trainBackward(dlogits);');
+        em.line(`trainBackward(${loss.grad});`);
         em.line('return loss;');
       });
     } else {
       em.line();
       em.line('// softmax cross-entropy needs class scores per sample; this output is not a vector');
       em.block('function lossAndGrad(_x: Float32Array, _labels: Int32Array): number {', () => {
-        em.line(`throw new TypeError(\`${name}.lossAndGrad: the output [${dims(plan.outShape)}] is not a vector of class scores per sample; use forward and backward with your own loss\`);`);
+        em.line(
+          `throw new TypeError(\`${name}.lossAndGrad: the output [${dims(plan.outShape)}] is not a vector of class scores per sample; give model.json a "loss" of "mse" or "bce_with_logits" for a loss over every output element, or use forward and backward with your own loss\`);`,
+        );
       });
     }
     em.line();
-    em.block('function sgdStep(lr: number, options: SgdOptions = {}): void {', () => {
-      em.line('const momentum = options.momentum ?? 0;');
-      em.line('const weightDecay = options.weightDecay ?? 0;');
-      em.line(`checkNonNegative(${where('sgdStep')}, 'lr', lr);`);
-      em.line(`checkNonNegative(${where('sgdStep')}, 'options.momentum', momentum);`);
-      em.line(`checkNonNegative(${where('sgdStep')}, 'options.weightDecay', weightDecay);`);
-      if (program.sgd) em.line(`${program.sgd.name}(paramArena, gradArena, velocity, lr, momentum, weightDecay);`);
-      else em.line('// this model has no parameters');
-    });
+    emitOptimizers(em, program, where);
     em.line();
     em.line("// the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)");
     em.block('const tensors: readonly NamedTensor[] = [', () => {
@@ -354,6 +496,10 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       em.line('lossAndGrad,');
       em.block('get lastLossFinite(): boolean {', () => em.line('return lastLossFinite;'), '},');
       em.line('sgdStep,');
+      em.line('adamStep,');
+      em.line('adamwStep,');
+      em.line('optimizerStep,');
+      em.line('resetOptimizer,');
       em.line('loadSafetensors,');
       em.line('saveSafetensors,');
     }, '});');
@@ -421,17 +567,28 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
     });
   }
 
-  const train = [program.loss, program.sgd].filter((k): k is Kernel => k !== null);
+  const train = [program.loss, ...Object.values(program.optimizers ?? {})].filter((k): k is Kernel => k !== null);
   if (train.length) {
     files['train.ts'] = renderTemplate('kernels.ts', {
-      header: fileHeader(plan, 'model-level kernels: the loss with its gradient, and the SGD step', []),
+      header: fileHeader(plan, 'model-level kernels: the loss with its gradient, and the optimizer steps (SGD, Adam / AdamW)', []),
       kernels: train.flatMap((k) => addKernel(k, './train.ts') ?? []).map((t) => t.replace(/\n$/, '')).join('\n\n'),
     });
   }
   files['runtime.ts'] = emitRuntime(plan);
 
   const importList = [...imports.entries()].map(([from, names]) => ({ from, names: names.join(', ') }));
-  const helpers = ['checkF32', ...(program.loss ? ['checkLabels'] : []), 'checkNonNegative', 'checkScalar', ...(program.params.slots.length ? ['initUniform', 'mulberry32'] : []), 'readSafetensors', 'writeSafetensors'];
+  const helpers = [
+    'adamScalars',
+    'checkF32',
+    ...(program.lossKind === 'softmax_cross_entropy' ? ['checkLabels'] : []),
+    'checkScalar',
+    ...(program.lossKind === 'bce_with_logits' ? ['checkUnitInterval'] : []),
+    ...(program.params.slots.length ? ['initUniform', 'mulberry32'] : []),
+    'readSafetensors',
+    'sgdScalars',
+    'splitOptimizer',
+    'writeSafetensors',
+  ];
   importList.push({ from: './runtime.ts', names: helpers.join(', ') });
   const paramTypes = plan.layers
     .filter((l) => program.params.slots.some((s) => s.layer === l.name))
@@ -450,9 +607,8 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
     outShape: `[${dims(plan.outShape)}]`,
     inSize: numel(plan.inShape),
     outSize: numel(plan.outShape),
-    hasLoss: program.loss !== null,
-    batch: plan.batch,
-    classes: plan.outShape.length === 2 ? plan.outShape[1] : 0,
+    lossDoc: lossDoc(plan, program),
+    lossTarget: program.lossKind === null || program.lossKind === 'softmax_cross_entropy' ? 'labels: Int32Array' : 'target: Float32Array',
     tensorExample: tensorKeys(program)[0] ?? '',
     body: createModelBody(plan, program),
   });

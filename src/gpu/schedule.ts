@@ -22,9 +22,9 @@ export interface GpuDispatch {
 }
 
 export interface GpuKernelSchedule {
-  /** the layer's name, or `(loss)` / `(sgd)` */
+  /** the layer's name, or `(loss)` / `(optimizer)` */
   readonly layer: string;
-  readonly phase: 'forward' | 'backward' | 'loss' | 'sgd';
+  readonly phase: 'forward' | 'backward' | 'loss' | 'optimizer';
   readonly kernel: string;
   readonly dispatches: readonly GpuDispatch[];
   /** kernel buffer -> the model buffer bound to it, with its size */
@@ -43,12 +43,12 @@ function label(l: LayerPlan): string {
 }
 
 /** kernel buffers that hold parameters or their gradients (their size does not depend on the batch) */
-const PARAM_BUFFERS = new Set(['w', 'b', 'dw', 'db', 'weight', 'bias', 'param', 'grad', 'velocity']);
+const PARAM_BUFFERS = new Set(['w', 'b', 'dw', 'db', 'weight', 'bias', 'param', 'grad', 'velocity', 'expAvg', 'expAvgSq', 'maxExpAvgSq']);
 
 /** what to do about a buffer over maxStorageBufferBindingSize: the fix depends on what the buffer holds */
 function bindingFix(k: Kernel, buffer: string): string {
   const larger = 'or pass --limits with the larger maxStorageBufferBindingSize your device supports';
-  if (k.name.startsWith('sgd_')) return `the SGD step binds every parameter of the model at once: use fewer parameters, ${larger}`;
+  if (/^(sgd|adam)_/.test(k.name)) return `the optimizer step binds every parameter of the model at once: use fewer parameters, ${larger}`;
   if (PARAM_BUFFERS.has(buffer)) return `the layer's weights alone are this large (the batch size does not change them): use a smaller layer, ${larger}`;
   return `lower the batch size (activation buffers grow with it), ${larger}`;
 }
@@ -133,7 +133,8 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
   }
   sums(0, '(input)', 'input');
   if (program.loss) add(program.loss, '(loss)', 'loss', 'loss', {});
-  if (program.sgd) add(program.sgd, '(sgd)', 'sgd', 'parameters (SGD over every weight and bias)', {});
+  // SGD first: a model too large for the device is refused naming the simplest step
+  for (const k of Object.values(program.optimizers ?? {})) add(k, '(optimizer)', 'optimizer', 'parameters (the optimizer steps over every weight and bias)', {});
   return { limits, kernels: out };
 }
 

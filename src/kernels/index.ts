@@ -1,10 +1,10 @@
 // lower: LayerPlan -> LayerProgram (which kernels run, on which buffers), and the whole
 // model: every layer, how they connect (graph.ts: buffers, gradient sums), the parameter
-// arena layout, the loss and the SGD kernel.
+// arena layout, the loss and the optimizer kernels.
 
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { numel } from '../plan/types.ts';
-import type { LayerProgram, ModelProgram, ParamSlot } from './types.ts';
+import type { LayerProgram, ModelProgram, OptimizerKernels, ParamSlot } from './types.ts';
 import { lowerConv } from './conv.ts';
 import { lowerConvGpu } from './conv-gpu.ts';
 import { lowerActivation } from './activation.ts';
@@ -14,7 +14,9 @@ import { lowerLinear } from './linear.ts';
 import { lowerUpsample } from './upsample.ts';
 import { lowerUpsampleNearest } from './upsample-nearest.ts';
 import { lowerSoftmaxCrossEntropy } from './loss.ts';
-import { lowerSgd } from './sgd.ts';
+import { lowerElementLoss } from './loss-mean.ts';
+import { lowerSgd, lowerSgdMomentum } from './sgd.ts';
+import { lowerAdam } from './adam.ts';
 import { lowerAdd } from './add.ts';
 import { lowerConcat } from './concat.ts';
 import { lowerGraph } from './graph.ts';
@@ -93,15 +95,28 @@ export function paramSlots(plan: ModelPlan): { slots: ParamSlot[]; length: numbe
   return { slots, length: offset };
 }
 
+/** the optimizer kernels over an arena of `length` elements (the GPU's is padded for alignment) */
+export function lowerOptimizers(length: number): OptimizerKernels {
+  return { sgd: lowerSgd(length), sgdMomentum: lowerSgdMomentum(length), adam: lowerAdam(length, { amsgrad: false }), adamAmsgrad: lowerAdam(length, { amsgrad: true }) };
+}
+
+/** the loss kernel and what it computes: plan.loss, else softmax cross-entropy for a vector output */
+export function lowerLoss(plan: ModelPlan): Pick<ModelProgram, 'loss' | 'lossKind'> {
+  if (plan.loss === 'mse' || plan.loss === 'bce_with_logits') {
+    return { loss: lowerElementLoss(plan.loss, numel(plan.outShape), plan.outShape.join('x')), lossKind: plan.loss };
+  }
+  if (plan.outShape.length === 2) return { loss: lowerSoftmaxCrossEntropy(plan.batch, plan.outShape[1]), lossKind: 'softmax_cross_entropy' };
+  return { loss: null, lossKind: null };
+}
+
 export function lowerModel(plan: ModelPlan, opts: LowerOptions = {}): ModelProgram {
   const params = paramSlots(plan);
-  const vectorOut = plan.outShape.length === 2;
   const layers = plan.layers.map((l) => lowerLayer(l, opts));
   return {
     layers,
     graph: lowerGraph(plan, layers),
     params,
-    loss: vectorOut ? lowerSoftmaxCrossEntropy(plan.batch, plan.outShape[1]) : null,
-    sgd: params.length > 0 ? lowerSgd(params.length) : null,
+    ...lowerLoss(plan),
+    optimizers: params.length > 0 ? lowerOptimizers(params.length) : null,
   };
 }

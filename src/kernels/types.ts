@@ -4,6 +4,7 @@
 
 import type { Kernel, ScalarType } from '../ir/types.ts';
 import type { ModelGraph } from './graph.ts';
+import type { LossKind } from '../spec/types.ts';
 
 /**
  * the buffers every layer sees:
@@ -73,13 +74,31 @@ export interface ModelProgram {
   readonly layers: readonly LayerProgram[];
   /** how the layers connect: activation and gradient buffers, gradient sums (graph.ts) */
   readonly graph: ModelGraph;
-  /** every weight and bias in layer order, weight first: params, grads and SGD velocity share this layout */
+  /** every weight and bias in layer order, weight first: params, grads and the optimizer state share this layout */
   readonly params: { readonly slots: readonly ParamSlot[]; readonly length: number };
   /**
-   * mean softmax cross-entropy (logits, labels i32, dlogits, loss[1]); present whenever the
-   * model's output is a vector per sample
+   * the loss with its gradient: mean softmax cross-entropy (logits, labels i32, dlogits,
+   * loss[1]) for `softmax_cross_entropy`, and for a model without `loss` whose output is a
+   * vector per sample; mse / bce_with_logits (output, target, doutput, loss[1], partials)
    */
   readonly loss: Kernel | null;
-  /** SGD over the parameter arena (param, grad, velocity; scalars lr, momentum, weightDecay); null without params */
-  readonly sgd: Kernel | null;
+  /** what `loss` computes (null: no loss kernel) */
+  readonly lossKind: LossKind | null;
+  /** the optimizer steps over the parameter arena; null without params */
+  readonly optimizers: OptimizerKernels | null;
+}
+
+/**
+ * the optimizer kernels, each over the whole parameter arena (param, grad, then its state
+ * buffers; its hyperparameters are runtime scalars the entry point computes)
+ */
+export interface OptimizerKernels {
+  /** SGD without momentum: param, grad */
+  readonly sgd: Kernel;
+  /** SGD with momentum (dampening, Nesterov): param, grad, velocity */
+  readonly sgdMomentum: Kernel;
+  /** Adam and AdamW: param, grad, expAvg, expAvgSq */
+  readonly adam: Kernel;
+  /** Adam and AdamW with AMSGrad: ..., maxExpAvgSq */
+  readonly adamAmsgrad: Kernel;
 }

@@ -538,9 +538,14 @@ export function planModel(spec: ModelSpec, opts: PlanOptions = {}): ModelPlan {
     cur = step.out;
     shapes.set(layer.name, cur);
   }
-  if (spec.loss !== undefined) {
+  // mse and bce_with_logits take any output shape (a target of the same shape); softmax needs classes
+  if (spec.loss === 'softmax_cross_entropy') {
     if (cur.length !== 1) {
-      throw new ConvgenError('loss', `softmax_cross_entropy needs a vector of class scores per sample, but the model's output is [${cur.join(', ')}] per sample`, 'end the model with flatten + linear, or remove "loss"');
+      throw new ConvgenError(
+        'loss',
+        `softmax_cross_entropy needs a vector of class scores per sample, but the model's output is [${cur.join(', ')}] per sample`,
+        'end the model with flatten + linear, use "mse" or "bce_with_logits" for a loss over every output element, or remove "loss"',
+      );
     }
     if (cur[0] < 2) {
       throw new ConvgenError('loss', `softmax_cross_entropy needs at least 2 classes, but the model's output has ${cur[0]}`, 'give the last layer 2 or more outputs');

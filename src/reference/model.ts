@@ -9,7 +9,7 @@
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { numel } from '../plan/types.ts';
 import { refBackwardInputs, refForwardInputs } from './layer.ts';
-import { softmaxCrossEntropy } from './loss.ts';
+import { bceWithLogits, mseLoss, softmaxCrossEntropy } from './loss.ts';
 import type { RefCache, RefParams, Vec } from './types.ts';
 
 /** float64 parameters / gradients of one layer, PyTorch layouts */
@@ -75,8 +75,12 @@ export interface ReferenceModel {
   forward(x: Vec): Float64Array;
   /** runs the layers backwards from dL/doutput; returns dL/dinput */
   backward(dOut: Vec): Float64Array;
-  /** forward, mean softmax cross-entropy, backward; returns the loss, fills grads */
-  lossAndGrad(x: Vec, labels: ArrayLike<number>): number;
+  /**
+   * forward, the plan's loss, backward; returns the loss, fills grads. `target`: class labels
+   * for softmax cross-entropy (also the loss of a model without one), a tensor of the
+   * output's shape for mse and bce_with_logits
+   */
+  lossAndGrad(x: Vec, target: ArrayLike<number>): number;
 }
 
 function valueOf(values: ReadonlyMap<string, Vec>, name: string): Vec {
@@ -127,10 +131,15 @@ export function createReferenceModel(plan: ModelPlan, params: Record<string, Ref
       }
       return grads.get('input')!;
     },
-    lossAndGrad(x, labels) {
+    lossAndGrad(x, target) {
       const out = model.forward(x);
+      if (plan.loss === 'mse' || plan.loss === 'bce_with_logits') {
+        const { loss, dOutput } = plan.loss === 'mse' ? mseLoss(out, target) : bceWithLogits(out, target);
+        model.backward(dOutput);
+        return loss;
+      }
       const classes = plan.outShape[plan.outShape.length - 1];
-      const { loss, dLogits } = softmaxCrossEntropy(out, labels, plan.batch, classes);
+      const { loss, dLogits } = softmaxCrossEntropy(out, target, plan.batch, classes);
       model.backward(dLogits);
       return loss;
     },

@@ -2,7 +2,7 @@
 // toJsonSchema() turns it into schema/model.schema.json, and docs/model-json.md is
 // written against it; a test holds the committed schema equal to the generated one.
 
-import { LAYER_TYPES, type LayerType } from './types.ts';
+import { LAYER_TYPES, LOSS_KINDS, type LayerType } from './types.ts';
 import { MODEL_INPUT, NAME_PATTERN, RESERVED_ANY_CASE, RESERVED_NAMES, TORCH_NAME_PATTERN, TORCH_TENSOR_SUFFIX } from './names.ts';
 
 /** the largest size any key may hold: buffers are indexed with 32-bit integers */
@@ -289,7 +289,11 @@ export const MODEL: ObjectNode = {
     { key: 'batch', node: int(1), required: true, doc: 'static batch size' },
     { key: 'input', node: { kind: 'list', items: int(1), minItems: 2, maxItems: 3, labels: '[C, L] or [C, H, W] per sample, without the batch' }, required: true, doc: 'per-sample input shape: [C, L] for 1D, [C, H, W] for 2D' },
     { key: 'layers', node: { kind: 'list', items: { kind: 'layer', variants: LAYER_VARIANTS }, minItems: 1, maxItems: MAX_LAYERS }, required: true, doc: 'the layers, in order' },
-    { key: 'loss', node: { kind: 'enum', values: ['softmax_cross_entropy'] }, doc: 'mean softmax cross-entropy over the batch; needs a vector of class scores per sample' },
+    {
+      key: 'loss',
+      node: { kind: 'enum', values: LOSS_KINDS },
+      doc: 'what lossAndGrad computes: mean softmax cross-entropy over the batch against integer labels (needs a vector of class scores per sample), or, over every output element against a float target of the output\'s shape, mean squared error or mean binary cross-entropy of sigmoid(output) (targets in [0, 1])',
+    },
   ],
 };
 

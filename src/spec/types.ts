@@ -2,7 +2,10 @@
 // shorthand (an int for a pair, "same") is kept as the user wrote it only where the
 // planner needs the original to resolve it; sizes are plain integers.
 
-export type LossKind = 'softmax_cross_entropy';
+export type LossKind = 'softmax_cross_entropy' | 'mse' | 'bce_with_logits';
+
+/** the loss kinds, as model.json spells them */
+export const LOSS_KINDS: readonly LossKind[] = ['softmax_cross_entropy', 'mse', 'bce_with_logits'];
 
 /** a conv strategy: `auto` lets the planner's cost model decide per kernel */
 export type StrategyName = 'direct' | 'im2row';
