@@ -125,6 +125,14 @@ export function arbitraryFor(node: Node): fc.Arbitrary<J> {
   switch (node.kind) {
     case 'integer':
       return fc.oneof({ weight: 12, arbitrary: fc.integer({ min: node.min, max: node.min + 6 }) }, { weight: 1, arbitrary: fc.constantFrom(node.max, 2 ** 16, 2 ** 20 + 1) });
+    case 'number': {
+      // the ends themselves where they are allowed, else values just inside
+      const lo = node.exclusiveMin ? node.min + (node.max - node.min) / 1024 : node.min;
+      const hi = node.exclusiveMax ? node.max - (node.max - node.min) / 1024 : node.max;
+      return fc.oneof(fc.constantFrom(lo, hi), fc.double({ min: lo, max: hi, noNaN: true }));
+    }
+    case 'null':
+      return fc.constant(null);
     case 'boolean':
       return fc.boolean();
     case 'const':

@@ -7,6 +7,8 @@
 import { ConvgenError } from '../errors.ts';
 import type {
   AvgPoolSpec,
+  BatchNormSpec,
+  DropoutSpec,
   ConvSpec,
   ConvTransposeSpec,
   LayerSpec,
@@ -67,6 +69,9 @@ function requiredRank(type: LayerSpec['type']): 0 | 1 | 2 | 'vector' {
   }
 }
 
+/** the layer kinds that take any per-sample shape, a vector included */
+const ANY_RANK: ReadonlySet<LayerSpec['type']> = new Set(['relu', 'flatten', 'dropout']);
+
 /** the 1D layer to suggest when a 2D one meets a [C, L] input */
 const ONE_D: Partial<Record<LayerSpec['type'], string>> = { conv2d: 'conv1d', maxpool2d: 'maxpool1d' };
 
@@ -82,7 +87,13 @@ function checkRank(layer: LayerSpec, shape: readonly number[]): void {
   if (need === 2 && shape.length !== 3) {
     throw new ConvgenError(layerLabel(layer), `${layer.type} needs a [channels, height, width] input per sample, but its input is ${got}`, shape.length === 2 ? (ONE_D[layer.type] ? `use ${ONE_D[layer.type]} for a [C, L] input, or make the model's input [C, H, W]` : `${layer.type} has no 1D form: make the model's input [C, H, W]`) : 'put it before the flatten layer');
   }
-  if (need === 0 && layer.type !== 'relu' && layer.type !== 'flatten' && shape.length === 1) {
+  if (layer.type === 'batchnorm1d' && shape.length === 3) {
+    throw new ConvgenError(layerLabel(layer), `batchnorm1d needs a [channels] or [channels, length] input per sample, but its input is ${got}`, 'use batchnorm2d for a [C, H, W] input');
+  }
+  if (layer.type === 'batchnorm2d' && shape.length !== 3) {
+    throw new ConvgenError(layerLabel(layer), `batchnorm2d needs a [channels, height, width] input per sample, but its input is ${got}`, 'use batchnorm1d for a [C] or [C, L] input');
+  }
+  if (need === 0 && !ANY_RANK.has(layer.type) && layer.type !== 'batchnorm1d' && shape.length === 1) {
     throw new ConvgenError(layerLabel(layer), `${layer.type} needs a spatial input ([C, L] or [C, H, W]), but its input is ${got}`, 'put it before the flatten layer');
   }
 }
@@ -340,6 +351,54 @@ function planUpsample(layer: UpsampleSpec, cur: number[], N: number): Step {
   };
 }
 
+function planBatchNorm(layer: BatchNormSpec, cur: number[], N: number): Step {
+  const C = cur[0];
+  if (layer.num_features !== undefined && layer.num_features !== C) {
+    throw new ConvgenError(`${layerLabel(layer)}.num_features`, `num_features is ${layer.num_features}, but the previous layer gives ${C} channels`, `set "num_features": ${C} or remove the key (it is inferred)`);
+  }
+  const spatialSize = numel(cur) / C;
+  // PyTorch refuses this in training mode, the mode a model starts in:
+  // "Expected more than 1 value per channel when training"
+  if (N * spatialSize === 1) {
+    throw new ConvgenError(
+      layerLabel(layer),
+      `batch norm in training mode needs more than 1 value per channel, but batch ${N} x ${spatialSize} position${spatialSize === 1 ? '' : 's'} per channel gives 1 (the batch variance of one value is 0, and its unbiased variance is undefined; PyTorch refuses it too)`,
+      'use a "batch" of 2 or more',
+    );
+  }
+  const n = N * numel(cur);
+  return {
+    out: [...cur],
+    plan: {
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
+      inShape: [N, ...cur], outShape: [N, ...cur],
+      weightShape: layer.affine ? [C] : null,
+      biasShape: layer.affine ? [C] : null,
+      // forward: a sum, squared deviations and the normalize-scale-shift; backward: two sums and the dx formula
+      flops: { forward: 7 * n, gradInput: 6 * n, gradWeight: layer.affine ? 3 * n : 0 },
+      activationBytes: 4 * n,
+      kernels: layer.affine ? ['forward', 'gradInput', 'gradWeight', 'gradBias'] : ['forward', 'gradInput'],
+      batch: N, channels: C, spatial: spatialSize,
+      eps: layer.eps, momentum: layer.momentum, affine: layer.affine, trackRunningStats: layer.track_running_stats,
+    },
+  };
+}
+
+function planDropout(layer: DropoutSpec, cur: number[], N: number): Step {
+  const n = N * numel(cur);
+  return {
+    out: [...cur],
+    plan: {
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: 'dropout',
+      inShape: [N, ...cur], outShape: [N, ...cur], weightShape: null, biasShape: null,
+      flops: { forward: n, gradInput: n, gradWeight: 0 },
+      activationBytes: 4 * n,
+      kernels: ['forward', 'gradInput'],
+      p: layer.p,
+    },
+  };
+}
+
 function planElementwise(layer: SimpleSpec, type: 'relu' | 'flatten', cur: number[], N: number): Step {
   const out = type === 'flatten' ? [numel(cur)] : [...cur];
   const n = N * numel(out);
@@ -375,6 +434,11 @@ function planLayer(layer: LayerSpec, cur: number[], N: number, opts: PlanOptions
       return planLinear(layer, cur, N);
     case 'upsample_bilinear2d':
       return planUpsample(layer, cur, N);
+    case 'batchnorm1d':
+    case 'batchnorm2d':
+      return planBatchNorm(layer, cur, N);
+    case 'dropout':
+      return planDropout(layer, cur, N);
     case 'relu':
     case 'flatten':
       return planElementwise(layer, layer.type, cur, N);

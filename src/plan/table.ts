@@ -55,6 +55,10 @@ function geometryCell(l: LayerPlan): string {
     }
     case 'upsample_bilinear2d':
       return `x${pair(l.scaleH, l.scaleW, false)}`;
+    case 'dropout':
+      return `p=${l.p}`;
+    case 'batchnorm1d':
+    case 'batchnorm2d':
     case 'linear':
     case 'relu':
     case 'flatten':

@@ -107,6 +107,10 @@ export function describe(node: Node): string {
   switch (node.kind) {
     case 'integer':
       return `an integer >= ${node.min}`;
+    case 'number':
+      return `a number ${numberRange(node)}`;
+    case 'null':
+      return `null (${node.doc})`;
     case 'boolean':
       return 'true or false';
     case 'const':
@@ -134,10 +138,18 @@ export function describe(node: Node): string {
   }
 }
 
+/** `in [0, 1]`, `in (0, 1]`: the interval a number node allows */
+function numberRange(node: Extract<Node, { kind: 'number' }>): string {
+  return `in ${node.exclusiveMin ? '(' : '['}${node.min}, ${node.max}${node.exclusiveMax ? ')' : ']'}`;
+}
+
 function accepts(node: Node, t: JsonType): boolean {
   switch (node.kind) {
     case 'integer':
+    case 'number':
       return t === 'number';
+    case 'null':
+      return t === 'null';
     case 'boolean':
       return t === 'boolean';
     case 'const':
@@ -186,6 +198,15 @@ function checkInteger(path: string, node: Extract<Node, { kind: 'integer' }>, v:
   }
 }
 
+function checkNumber(path: string, node: Extract<Node, { kind: 'number' }>, v: number): void {
+  // JSON turns 1e400 into Infinity; NaN only reaches here from API callers
+  const below = node.exclusiveMin ? !(v > node.min) : !(v >= node.min);
+  const above = node.exclusiveMax ? !(v < node.max) : !(v <= node.max);
+  if (Number.isNaN(v) || below || above) {
+    throw new ConvgenError(path, `must be a number ${numberRange(node)}, got ${v}`, `use a number ${numberRange(node)}`);
+  }
+}
+
 function checkName(path: string, v: string): void {
   const problem = nameProblem(v);
   if (problem !== null) {
@@ -209,6 +230,8 @@ export function validate(v: unknown, node: Node, path: string): void {
   switch (node.kind) {
     case 'integer':
       return checkInteger(path, node, v as number);
+    case 'number':
+      return checkNumber(path, node, v as number);
     case 'const':
       if (v !== node.value) throw new ConvgenError(path, `is ${JSON.stringify(v)}, but ${node.why}`, `set it to ${JSON.stringify(node.value)} or remove it`);
       return;
@@ -244,6 +267,7 @@ export function validate(v: unknown, node: Node, path: string): void {
       return validateLayer(v as Record<string, unknown>, node.variants, path);
     case 'boolean':
     case 'string':
+    case 'null':
       return;
   }
 }
