@@ -130,6 +130,18 @@ function tfForward(layer: LayerPlan, x: Float64Array, weight?: Float64Array, bia
         return tf.relu(tf.tensor1d(Float32Array.from(x))).dataSync() as Float32Array;
       case 'flatten':
         return Float32Array.from(x);
+      case 'batchnorm1d':
+      case 'batchnorm2d': {
+        // training mode: the batch's mean and biased variance per channel
+        const xt = tf.tensor3d(Float32Array.from(x), [layer.batch, layer.channels, layer.spatial]);
+        const { mean, variance } = tf.moments(xt, [0, 2], true);
+        const scale = weight ? tf.reshape(tf.tensor1d(Float32Array.from(weight)), [1, layer.channels, 1]) : undefined;
+        const offset = bias ? tf.reshape(tf.tensor1d(Float32Array.from(bias)), [1, layer.channels, 1]) : undefined;
+        return tf.batchNorm(xt, mean, variance, offset as tf.Tensor3D | undefined, scale as tf.Tensor3D | undefined, layer.eps).dataSync() as Float32Array;
+      }
+      case 'dropout':
+        // compared in eval mode (the identity): tfjs knows nothing of convgen's mask stream
+        return Float32Array.from(x);
     }
   });
 }
@@ -147,7 +159,8 @@ describe('reference forward = TensorFlow.js forward (float32), every layer of ev
         const weight = layer.weightShape ? Float64Array.from(Float32Array.from(randomArray(numel(layer.weightShape), rng))) : undefined;
         const bias = layer.biasShape ? Float64Array.from(Float32Array.from(randomArray(numel(layer.biasShape), rng))) : undefined;
         const want = tfForward(layer, x32, weight, bias);
-        const { y } = refForward(layer, x32, { weight, bias });
+        const running = 'channels' in layer && (layer.type === 'batchnorm1d' || layer.type === 'batchnorm2d') ? { runningMean: new Float64Array(layer.channels), runningVar: new Float64Array(layer.channels).fill(1) } : {};
+        const { y } = refForward(layer, x32, { weight, bias, ...running }, { training: layer.type !== 'dropout' });
         expect(y.length, `${layer.name} output size`).toBe(want.length);
         for (let i = 0; i < y.length; i++) {
           if (Math.abs(y[i] - want[i]) > 1e-5 * (1 + Math.abs(want[i]))) {

@@ -54,8 +54,13 @@ export function reductionLength(l: LayerPlan, out: 'y' | 'dx' | 'gradWeight' | '
       return l.geometry.kH * l.geometry.kW;
     case 'upsample_bilinear2d':
       return out === 'y' ? 4 : 4 * l.scaleH * l.scaleW;
+    case 'batchnorm1d':
+    case 'batchnorm2d':
+      // every output goes through a channel's sums of batch x positions values
+      return l.batch * l.spatial;
     case 'relu':
     case 'flatten':
+    case 'dropout':
       return 1;
   }
 }

@@ -7,7 +7,8 @@ import { numel } from '../plan/types.ts';
 import { convBackward, convForward, convTransposeBackward, convTransposeForward } from './conv.ts';
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward } from './pool.ts';
 import { copyOf, linearBackward, linearForward, reluBackward, reluForward, upsampleBackward, upsampleForward } from './simple.ts';
-import type { BackwardResult, ForwardResult, RefCache, RefParams, Vec } from './types.ts';
+import { batchNormBackward, batchNormForward, dropoutBackward, dropoutForward, dropoutMask, type RunningStats } from './norm.ts';
+import type { BackwardResult, ForwardResult, RefCache, RefMode, RefParams, Vec } from './types.ts';
 
 function checkLength(layer: LayerPlan, what: string, a: Vec | undefined, want: number): void {
   if (a === undefined) throw new Error(`reference: layer "${layer.name}" (${layer.type}) needs a ${what} of ${want} elements`);
@@ -27,10 +28,43 @@ function biasOf(layer: LayerPlan, params: RefParams): Vec | undefined {
   return params.bias;
 }
 
-/** y = layer(x) in float64; `cache` holds what refBackward can reuse (max pools: argmax) */
-export function refForward(layer: LayerPlan, x: Vec, params: RefParams = {}): ForwardResult {
+/**
+ * batch norm's running stats from params, checked (absent: a fresh module's, mean 0, var 1,
+ * no batches); undefined without track_running_stats
+ */
+function runningOf(layer: LayerPlan & { type: 'batchnorm1d' | 'batchnorm2d' }, params: RefParams): RunningStats | undefined {
+  if (!layer.trackRunningStats) return undefined;
+  const C = layer.channels;
+  const mean = params.runningMean ?? new Float64Array(C);
+  const variance = params.runningVar ?? new Float64Array(C).fill(1);
+  checkLength(layer, 'runningMean', mean, C);
+  checkLength(layer, 'runningVar', variance, C);
+  return { runningMean: Float64Array.from(mean), runningVar: Float64Array.from(variance), numBatchesTracked: params.numBatchesTracked ?? 0 };
+}
+
+/**
+ * y = layer(x) in float64; `cache` holds what refBackward can reuse (max pools: argmax; batch
+ * norm: the batch statistics; dropout: the mask); `state` a batch norm's running stats after a
+ * training step. `mode`: training (the default) or eval, and the dropout stream's position
+ * (default seed 0, step 0).
+ */
+export function refForward(layer: LayerPlan, x: Vec, params: RefParams = {}, mode: RefMode = {}): ForwardResult {
   checkLength(layer, 'input', x, numel(layer.inShape));
+  const training = mode.training ?? true;
   switch (layer.type) {
+    case 'batchnorm1d':
+    case 'batchnorm2d': {
+      const w = layer.affine ? weightOf(layer, params) : undefined;
+      const b = layer.affine ? biasOf(layer, params) : undefined;
+      const r = batchNormForward(layer, x, w, b, runningOf(layer, params), training);
+      const cache: RefCache = { training, ...(r.stats ? { mean: r.stats.mean, invstd: r.stats.invstd } : {}) };
+      return training && layer.trackRunningStats ? { y: r.y, cache, state: r.running! } : { y: r.y, cache };
+    }
+    case 'dropout': {
+      // the stream at (seed, step): a model's first training forward with seed 0 by default
+      const mask = training ? dropoutMask(layer, numel(layer.inShape), mode.seed ?? 0, mode.step ?? 0) : null;
+      return { y: dropoutForward(x, mask), cache: { training, mask } };
+    }
     case 'conv1d':
     case 'conv2d':
       return { y: convForward(layer.geometry, x, weightOf(layer, params), biasOf(layer, params)), cache: {} };
@@ -61,10 +95,22 @@ export function refForward(layer: LayerPlan, x: Vec, params: RefParams = {}): Fo
  * forward output (unused by the current layer kinds, kept so every backward has the same
  * inputs); `cache` is forward's, recomputed from x when not given.
  */
-export function refBackward(layer: LayerPlan, x: Vec, y: Vec | null, dy: Vec, params: RefParams = {}, cache?: RefCache): BackwardResult {
+export function refBackward(layer: LayerPlan, x: Vec, y: Vec | null, dy: Vec, params: RefParams = {}, cache?: RefCache, mode: RefMode = {}): BackwardResult {
   checkLength(layer, 'input', x, numel(layer.inShape));
   checkLength(layer, 'output gradient', dy, numel(layer.outShape));
   switch (layer.type) {
+    case 'batchnorm1d':
+    case 'batchnorm2d': {
+      // the function forward computed: the cache's mode (recomputed from x when not given)
+      const c = cache ?? refForward(layer, x, params, mode).cache;
+      const stats = c.mean && c.invstd ? { mean: c.mean, invstd: c.invstd } : null;
+      const w = layer.affine ? weightOf(layer, params) : undefined;
+      return batchNormBackward(layer, x, dy, w, stats, stats ? undefined : runningOf(layer, params));
+    }
+    case 'dropout': {
+      const c = cache ?? refForward(layer, x, params, mode).cache;
+      return { dx: dropoutBackward(dy, c.mask ?? null) };
+    }
     case 'conv1d':
     case 'conv2d':
       return convBackward(layer.geometry, x, dy, weightOf(layer, params), layer.biasShape !== null);

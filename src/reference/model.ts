@@ -1,16 +1,26 @@
 // The seed's Layer interface and a model that runs the plan's layer list: forward caches
 // what backward needs; backward returns dL/dinput and overwrites the parameter gradients.
+// Like a PyTorch module it has a mode (train() / eval(), training by default): batch norm
+// updates its buffers in training-mode forward, dropout draws from the model's stream, and
+// backward differentiates what the last forward computed, in the mode it ran in.
 
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { numel } from '../plan/types.ts';
 import { refBackward, refForward } from './layer.ts';
 import { softmaxCrossEntropy } from './loss.ts';
-import type { RefCache, RefParams, Vec } from './types.ts';
+import type { RefCache, RefMode, RefParams, Vec } from './types.ts';
 
 /** float64 parameters / gradients of one layer, PyTorch layouts */
 export interface RefTensors {
   weight?: Float64Array;
   bias?: Float64Array;
+}
+
+/** a batch norm's buffers, under PyTorch's names */
+export interface RefBuffers {
+  running_mean: Float64Array;
+  running_var: Float64Array;
+  num_batches_tracked: number;
 }
 
 export interface Layer {
@@ -19,9 +29,11 @@ export interface Layer {
   readonly params: RefTensors;
   /** filled by backward: same keys and layouts as params */
   readonly grads: RefTensors;
-  /** caches its input (and pool argmaxes) for backward */
-  forward(x: Vec): Float64Array;
-  /** dL/dinput from dL/doutput of the last forward; overwrites grads */
+  /** batch norm with running stats: its buffers, updated by training-mode forward (null otherwise) */
+  readonly buffers: RefBuffers | null;
+  /** caches its input (and pool argmaxes, batch statistics, dropout masks) for backward */
+  forward(x: Vec, mode?: RefMode): Float64Array;
+  /** dL/dinput from dL/doutput of the last forward, in that forward's mode; overwrites grads */
   backward(dy: Vec): Float64Array;
 }
 
@@ -32,20 +44,38 @@ export function createReferenceLayer(plan: LayerPlan, params: RefParams = {}): L
   const grads: RefTensors = {};
   if (plan.weightShape) grads.weight = new Float64Array(numel(plan.weightShape));
   if (plan.biasShape) grads.bias = new Float64Array(numel(plan.biasShape));
-  let saved: { x: Float64Array; y: Float64Array; cache: RefCache } | null = null;
+  const bn = (plan.type === 'batchnorm1d' || plan.type === 'batchnorm2d') && plan.trackRunningStats ? plan : null;
+  // PyTorch's initial buffers: mean 0, var 1, no batches
+  const buffers: RefBuffers | null = bn
+    ? {
+        running_mean: params.runningMean ? Float64Array.from(params.runningMean) : new Float64Array(bn.channels),
+        running_var: params.runningVar ? Float64Array.from(params.runningVar) : new Float64Array(bn.channels).fill(1),
+        num_batches_tracked: params.numBatchesTracked ?? 0,
+      }
+    : null;
+  const current = (): RefParams => (buffers ? { ...own, runningMean: buffers.running_mean, runningVar: buffers.running_var, numBatchesTracked: buffers.num_batches_tracked } : own);
+  let saved: { x: Float64Array; y: Float64Array; cache: RefCache; params: RefParams } | null = null;
   return {
     plan,
     params: own,
     grads,
-    forward(x) {
+    buffers,
+    forward(x, mode = {}) {
       const xs = Float64Array.from(x);
-      const { y, cache } = refForward(plan, xs, own);
-      saved = { x: xs, y, cache };
+      // backward needs the buffers as forward saw them (eval mode reads the running stats)
+      const before = current();
+      const { y, cache, state } = refForward(plan, xs, before, mode);
+      if (buffers && state) {
+        buffers.running_mean = state.runningMean;
+        buffers.running_var = state.runningVar;
+        buffers.num_batches_tracked = state.numBatchesTracked;
+      }
+      saved = { x: xs, y, cache, params: before };
       return y;
     },
     backward(dy) {
       if (!saved) throw new Error(`reference: backward of layer "${plan.name}" before forward`);
-      const r = refBackward(plan, saved.x, saved.y, dy, own, saved.cache);
+      const r = refBackward(plan, saved.x, saved.y, dy, saved.params, saved.cache);
       if (grads.weight && r.gradWeight) grads.weight.set(r.gradWeight);
       if (grads.bias && r.gradBias) grads.bias.set(r.gradBias);
       return r.dx;
@@ -60,6 +90,14 @@ export interface ReferenceModel {
   readonly params: Record<string, RefTensors>;
   /** keyed by layer name, overwritten by backward / lossAndGrad */
   readonly grads: Record<string, RefTensors>;
+  /** keyed by layer name: each batch norm's running stats (the layer's own record, updated in place) */
+  readonly buffers: Record<string, RefBuffers>;
+  /** PyTorch's module.training: true until eval() */
+  readonly training: boolean;
+  train(mode?: boolean): ReferenceModel;
+  eval(): ReferenceModel;
+  /** training-mode forwards run so far: the dropout stream's next step */
+  readonly step: number;
   forward(x: Vec): Float64Array;
   /** runs the layers backwards from dL/doutput; returns dL/dinput */
   backward(dOut: Vec): Float64Array;
@@ -67,29 +105,58 @@ export interface ReferenceModel {
   lossAndGrad(x: Vec, labels: ArrayLike<number>): number;
 }
 
-/** params: keyed by layer name, PyTorch layouts; copied to float64 */
-export function createReferenceModel(plan: ModelPlan, params: Record<string, RefParams> = {}): ReferenceModel {
+export interface ReferenceModelOptions {
+  /** the seed of the dropout stream (the generated model's createModel seed); default 0 */
+  seed?: number;
+}
+
+/**
+ * params: keyed by layer name, PyTorch layouts, copied to float64; a batch norm's entry may
+ * also give its running stats (default: mean 0, var 1, no batches tracked)
+ */
+export function createReferenceModel(plan: ModelPlan, params: Record<string, RefParams> = {}, options: ReferenceModelOptions = {}): ReferenceModel {
   const layers = plan.layers.map((l) => {
     if ((l.weightShape || l.biasShape) && !params[l.name]) throw new Error(`reference: no params for layer "${l.name}"`);
     return createReferenceLayer(l, params[l.name] ?? {});
   });
   const ps: Record<string, RefTensors> = {};
   const gs: Record<string, RefTensors> = {};
+  const bs: Record<string, RefBuffers> = {};
   for (const l of layers) {
     if (l.plan.weightShape || l.plan.biasShape) {
       ps[l.plan.name] = l.params;
       gs[l.plan.name] = l.grads;
     }
+    if (l.buffers) bs[l.plan.name] = l.buffers;
   }
+  let training = true;
+  let step = 0;
   const model: ReferenceModel = {
     plan,
     layers,
     params: ps,
     grads: gs,
+    buffers: bs,
+    get training() {
+      return training;
+    },
+    get step() {
+      return step;
+    },
+    train(mode = true) {
+      training = mode;
+      return model;
+    },
+    eval() {
+      training = false;
+      return model;
+    },
     forward(x) {
       if (x.length !== numel(plan.inShape)) throw new Error(`reference: input has ${x.length} elements, expected ${numel(plan.inShape)}`);
+      const mode: RefMode = { training, seed: options.seed ?? 0, step };
+      if (training) step++;
       let a: Vec = x;
-      for (const l of layers) a = l.forward(a);
+      for (const l of layers) a = l.forward(a, mode);
       return Float64Array.from(a);
     },
     backward(dOut) {
