@@ -24,7 +24,8 @@ export interface GpuDispatch {
 export interface GpuKernelSchedule {
   /** the layer's name, or `(loss)` / `(sgd)` */
   readonly layer: string;
-  readonly phase: 'forward' | 'backward' | 'loss' | 'sgd';
+  /** `forward eval` / `backward eval`: a layer's eval-mode kernels (batch norm, dropout), where they differ */
+  readonly phase: 'forward' | 'backward' | 'forward eval' | 'backward eval' | 'loss' | 'sgd';
   readonly kernel: string;
   readonly dispatches: readonly GpuDispatch[];
   /** kernel buffer -> the model buffer bound to it, with its size */
@@ -121,10 +122,12 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
   for (const [i, l] of plan.layers.entries()) {
     const p = program.layers[i];
     for (const c of p.forward) add(c.kernel, l.name, 'forward', label(l), c.args);
+    for (const c of p.eval?.forward ?? []) add(c.kernel, l.name, 'forward eval', label(l), c.args);
   }
   for (let i = plan.layers.length - 1; i >= 0; i--) {
     const l = plan.layers[i];
     for (const c of program.layers[i].backward) add(c.kernel, l.name, 'backward', label(l), c.args);
+    for (const c of program.layers[i].eval?.backward ?? []) add(c.kernel, l.name, 'backward eval', label(l), c.args);
   }
   if (program.loss) add(program.loss, '(loss)', 'loss', 'loss', {});
   if (program.sgd) add(program.sgd, '(sgd)', 'sgd', 'parameters (SGD over every weight and bias)', {});

@@ -98,6 +98,9 @@ function elementwise(g: Geo, body: (xi: Expr, c: Expr) => Stmt[]): Stmt {
   return parallel('n', 0, g.N, (n) => [parallel('c', 0, g.C, (c) => [parallel('s', 0, g.S, (s) => body(xIndex(g, n, c, s), c))])]);
 }
 
+/** the batch's mean and 1 / sqrt(var + eps) of channel c, in the kept `stats` scratch */
+const mean = (c: Expr): Expr => load('stats', c);
+
 /** 1 / sqrt(v + eps) */
 const invSqrt = (x: Expr, eps: number): Expr => div(f32(1), call('sqrt', add(x, f32(eps))));
 
@@ -108,6 +111,7 @@ const weightOf = (l: BatchNormLayerPlan, c: Expr): Expr => (l.affine ? load('wei
 export function lowerBatchNorm(layer: BatchNormLayerPlan): LayerProgram {
   const g = geo(layer);
   const n = numel(layer.inShape);
+  const invstd = (c: Expr): Expr => load('stats', add(c, g.C));
   const kind = layer.type === 'batchnorm1d' ? 'bn1d' : 'bn2d';
   const opts = [
     layer.eps !== 1e-5 ? `_eps${numberTag(layer.eps)}` : '',
@@ -134,33 +138,32 @@ export function lowerBatchNorm(layer: BatchNormLayerPlan): LayerProgram {
     buffers: [
       buf('x', n, 'read'),
       ...params,
-      ...(track ? [buf('runningMean', g.C, 'read_write'), buf('runningVar', g.C, 'read_write')] : []),
+      ...(track ? [buf('running', 2 * g.C, 'read_write')] : []),
       ...(cumulative ? [buf('momentum', 1, 'read')] : []),
       buf('partial', 2 * g.C * g.P, 'read_write'),
-      buf('mean', g.C, 'read_write'),
-      buf('invstd', g.C, 'read_write'),
+      buf('stats', 2 * g.C, 'read_write'),
       buf('y', n, 'write'),
     ],
     body: [
       comment('the mean: chunk sums, then each channel\'s chunks in order'),
       chunkSums(g, [(xi) => load('x', xi)]),
-      parallel('c', 0, g.C, (c) => [...chunkTotals(g, 1, c), store('mean', c, div(v('tot0'), f32(g.M)))]),
+      parallel('c', 0, g.C, (c) => [...chunkTotals(g, 1, c), store('stats', c, div(v('tot0'), f32(g.M)))]),
       comment('the sum of squared deviations from the mean, the same way (two passes: no cancellation)'),
-      chunkSums(g, [(xi, c) => mul(sub(load('x', xi), load('mean', c)), sub(load('x', xi), load('mean', c)))]),
+      chunkSums(g, [(xi, c) => mul(sub(load('x', xi), mean(c)), sub(load('x', xi), mean(c)))]),
       parallel('c', 0, g.C, (c) => [
         ...chunkTotals(g, 1, c),
-        store('invstd', c, invSqrt(div(v('tot0'), f32(g.M)), layer.eps)),
+        store('stats', add(c, g.C), invSqrt(div(v('tot0'), f32(g.M)), layer.eps)),
         ...(track
           ? [
               ...(cumulative ? [let_('m', load('momentum', 0), 'f32')] : []),
               comment('running stats: the unbiased variance, as PyTorch'),
-              store('runningMean', c, add(mul(sub(f32(1), mom), load('runningMean', c)), mul(mom, load('mean', c)))),
-              store('runningVar', c, add(mul(sub(f32(1), mom), load('runningVar', c)), mul(mom, div(v('tot0'), f32(g.M - 1))))),
+              store('running', c, add(mul(sub(f32(1), mom), load('running', c)), mul(mom, mean(c)))),
+              store('running', add(c, g.C), add(mul(sub(f32(1), mom), load('running', add(c, g.C))), mul(mom, div(v('tot0'), f32(g.M - 1))))),
             ]
           : []),
       ]),
       comment('normalize, scale and shift'),
-      elementwise(g, (xi, c) => [store('y', xi, affineOf(layer, mul(sub(load('x', xi), load('mean', c)), load('invstd', c)), c))]),
+      elementwise(g, (xi, c) => [store('y', xi, affineOf(layer, mul(sub(load('x', xi), mean(c)), invstd(c)), c))]),
     ],
   });
   const fwdTrainCall: KernelCall = {
@@ -168,11 +171,10 @@ export function lowerBatchNorm(layer: BatchNormLayerPlan): LayerProgram {
     args: {
       x: 'x',
       ...paramArgs,
-      ...(track ? { runningMean: 'runningMean', runningVar: 'runningVar' } : {}),
+      ...(track ? { running: 'running' } : {}),
       ...(cumulative ? { momentum: 'momentum' } : {}),
       partial: 'partial',
-      mean: 'mean',
-      invstd: 'invstd',
+      stats: 'stats',
       y: 'y',
     },
   };
@@ -184,42 +186,41 @@ export function lowerBatchNorm(layer: BatchNormLayerPlan): LayerProgram {
     buffers: [
       buf('x', n, 'read'),
       buf('dy', n, 'read'),
-      buf('mean', g.C, 'read'),
-      buf('invstd', g.C, 'read'),
+      buf('stats', 2 * g.C, 'read'),
       buf('partial', 2 * g.C * g.P, 'read_write'),
       buf('sums', 2 * g.C, 'write'),
       ...(layer.affine ? [buf('gradWeight', g.C, 'write'), buf('gradBias', g.C, 'write')] : []),
     ],
     body: [
-      chunkSums(g, [(xi) => load('dy', xi), (xi, c) => mul(load('dy', xi), sub(load('x', xi), load('mean', c)))]),
+      chunkSums(g, [(xi) => load('dy', xi), (xi, c) => mul(load('dy', xi), sub(load('x', xi), mean(c)))]),
       parallel('c', 0, g.C, (c) => [
         ...chunkTotals(g, 2, c),
         store('sums', c, v('tot0')),
         store('sums', add(c, g.C), v('tot1')),
-        ...(layer.affine ? [store('gradBias', c, v('tot0')), store('gradWeight', c, mul(v('tot1'), load('invstd', c)))] : []),
+        ...(layer.affine ? [store('gradBias', c, v('tot0')), store('gradWeight', c, mul(v('tot1'), invstd(c)))] : []),
       ]),
     ],
   });
   const dxTrain = kernel({
     name: `${base}_dx_train`,
     doc: [...doc, 'training mode: dx = (dy - sum dy / M - (x - mean) * invstd^2 * sum dy (x - mean) / M) * invstd * weight'],
-    buffers: [buf('x', n, 'read'), buf('dy', n, 'read'), ...(layer.affine ? [buf('weight', g.C, 'read')] : []), buf('mean', g.C, 'read'), buf('invstd', g.C, 'read'), buf('sums', 2 * g.C, 'read'), buf('dx', n, 'write')],
+    buffers: [buf('x', n, 'read'), buf('dy', n, 'read'), ...(layer.affine ? [buf('weight', g.C, 'read')] : []), buf('stats', 2 * g.C, 'read'), buf('sums', 2 * g.C, 'read'), buf('dx', n, 'write')],
     body: [
       elementwise(g, (xi, c) => [
-        let_('is', load('invstd', c), 'f32'),
+        let_('is', invstd(c), 'f32'),
         let_('proj', div(mul(mul(load('sums', add(c, g.C)), v('is')), v('is')), f32(g.M)), 'f32'),
-        store('dx', xi, mul(mul(sub(sub(load('dy', xi), div(load('sums', c), f32(g.M))), mul(sub(load('x', xi), load('mean', c)), v('proj'))), v('is')), weightOf(layer, c))),
+        store('dx', xi, mul(mul(sub(sub(load('dy', xi), div(load('sums', c), f32(g.M))), mul(sub(load('x', xi), mean(c)), v('proj'))), v('is')), weightOf(layer, c))),
       ]),
     ],
   });
   const backwardTrain: KernelCall[] = [
-    { kernel: dwbTrain, args: { x: 'x', dy: 'dy', mean: 'mean', invstd: 'invstd', partial: 'partial', sums: 'sums', ...(layer.affine ? { gradWeight: 'gradWeight', gradBias: 'gradBias' } : {}) } },
-    { kernel: dxTrain, args: { x: 'x', dy: 'dy', ...(layer.affine ? { weight: 'weight' } : {}), mean: 'mean', invstd: 'invstd', sums: 'sums', dx: 'dx' } },
+    { kernel: dwbTrain, args: { x: 'x', dy: 'dy', stats: 'stats', partial: 'partial', sums: 'sums', ...(layer.affine ? { gradWeight: 'gradWeight', gradBias: 'gradBias' } : {}) } },
+    { kernel: dxTrain, args: { x: 'x', dy: 'dy', ...(layer.affine ? { weight: 'weight' } : {}), stats: 'stats', sums: 'sums', dx: 'dx' } },
   ];
 
   const scratch: ScratchDecl[] = [
-    { name: 'mean', t: 'f32', length: g.C, keep: true },
-    { name: 'invstd', t: 'f32', length: g.C, keep: true },
+    // the batch's mean then 1 / sqrt(var + eps), per channel
+    { name: 'stats', t: 'f32', length: 2 * g.C, keep: true },
     { name: 'partial', t: 'f32', length: 2 * g.C * g.P, keep: false },
     { name: 'sums', t: 'f32', length: 2 * g.C, keep: false },
   ];
@@ -228,9 +229,9 @@ export function lowerBatchNorm(layer: BatchNormLayerPlan): LayerProgram {
   if (!track) return prog;
 
   // ---- eval mode: the running stats, constants ----
-  const running = [buf('runningMean', g.C, 'read'), buf('runningVar', g.C, 'read')];
-  const runningArgs = { runningMean: 'runningMean', runningVar: 'runningVar' };
-  const xhatRunning = (xi: Expr, c: Expr): Expr => mul(sub(load('x', xi), load('runningMean', c)), invSqrt(load('runningVar', c), layer.eps));
+  const running = [buf('running', 2 * g.C, 'read')];
+  const runningArgs = { running: 'running' };
+  const xhatRunning = (xi: Expr, c: Expr): Expr => mul(sub(load('x', xi), load('running', c)), invSqrt(load('running', add(c, g.C)), layer.eps));
   const fwdEval = kernel({
     name: `${base}_fwd_eval`,
     doc: [...doc, 'eval mode: the running statistics'],
@@ -240,8 +241,8 @@ export function lowerBatchNorm(layer: BatchNormLayerPlan): LayerProgram {
   const dxEval = kernel({
     name: `${base}_dx_eval`,
     doc: [...doc, 'eval mode: dx = dy * weight / sqrt(running_var + eps) (the running stats are constants)'],
-    buffers: [buf('dy', n, 'read'), ...(layer.affine ? [buf('weight', g.C, 'read')] : []), buf('runningVar', g.C, 'read'), buf('dx', n, 'write')],
-    body: [elementwise(g, (xi, c) => [store('dx', xi, mul(mul(load('dy', xi), invSqrt(load('runningVar', c), layer.eps)), weightOf(layer, c)))])],
+    buffers: [buf('dy', n, 'read'), ...(layer.affine ? [buf('weight', g.C, 'read')] : []), ...running, buf('dx', n, 'write')],
+    body: [elementwise(g, (xi, c) => [store('dx', xi, mul(mul(load('dy', xi), invSqrt(load('running', add(c, g.C)), layer.eps)), weightOf(layer, c)))])],
   });
   const backwardEval: KernelCall[] = [];
   if (layer.affine) {
@@ -256,7 +257,7 @@ export function lowerBatchNorm(layer: BatchNormLayerPlan): LayerProgram {
     });
     backwardEval.push({ kernel: dwbEval, args: { x: 'x', dy: 'dy', ...runningArgs, partial: 'partial', gradWeight: 'gradWeight', gradBias: 'gradBias' } });
   }
-  backwardEval.push({ kernel: dxEval, args: { dy: 'dy', ...(layer.affine ? { weight: 'weight' } : {}), runningVar: 'runningVar', dx: 'dx' } });
+  backwardEval.push({ kernel: dxEval, args: { dy: 'dy', ...(layer.affine ? { weight: 'weight' } : {}), ...runningArgs, dx: 'dx' } });
   return {
     ...prog,
     eval: {

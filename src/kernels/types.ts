@@ -9,8 +9,8 @@ import type { Kernel, ScalarType } from '../ir/types.ts';
  * x: its input activation (the previous layer's y; kept from forward to backward),
  * y: its output activation, dy: dL/dy (read), dx: dL/dx (written whole, never accumulated),
  * weight / bias: parameters, gradWeight / gradBias: their gradients (overwritten, not accumulated),
- * runningMean / runningVar: batch norm's running stats (the model's state arena, updated in
- * training-mode forward), momentum: a batch norm's update factor of this step, f32[1] (only
+ * running: batch norm's running stats, f32[2C] = running_mean then running_var (the model's
+ * state arena, updated in training-mode forward), momentum: a batch norm's update factor of this step, f32[1] (only
  * with momentum null: the host writes 1 / num_batches_tracked before the forward),
  * rng: the model's dropout stream, i32[2] = [seed, step] (the host sets step per training forward)
  */
@@ -23,8 +23,7 @@ export type LayerBuffer =
   | 'bias'
   | 'gradWeight'
   | 'gradBias'
-  | 'runningMean'
-  | 'runningVar'
+  | 'running'
   | 'momentum'
   | 'rng';
 
@@ -81,7 +80,11 @@ export interface ParamSlot {
   readonly init: ParamInit;
 }
 
-/** one non-parameter tensor of the state_dict (batch norm's running stats), in the model's state arena (f32) */
+/**
+ * one non-parameter tensor of the state_dict (batch norm's running stats), in the model's
+ * state arena (f32); a layer's running_var follows its running_mean (kernels bind both as one
+ * `running` range)
+ */
 export interface BufferSlot {
   readonly layer: string;
   readonly kind: 'running_mean' | 'running_var';
