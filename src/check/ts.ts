@@ -24,11 +24,12 @@ import { numel } from '../plan/types.ts';
 import type { LayerProgram } from '../kernels/types.ts';
 import { lowerLayer } from '../kernels/index.ts';
 import { compileKernelTs } from '../render/ts.ts';
-import { createReferenceModel, refBackward, refForward, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
+import { createReferenceModel, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
 import { lowerSoftmaxCrossEntropy } from '../kernels/loss.ts';
 import { emitModel } from '../emit/index.ts';
 import { writeOutputAtomic } from '../emit/write.ts';
 import type { GpuLimits } from '../gpu/limits.ts';
+import { layerRuns, uniform } from './layer-data.ts';
 
 const EPS32 = 2 ** -23;
 /** whole-model results: max |got - ref| <= MODEL_TOLERANCE * max(1e-3, max |ref|) */
@@ -103,12 +104,7 @@ export function rng32(seed: number): () => number {
   };
 }
 
-/** n floats uniform in [-scale, scale) */
-export const uniform = (n: number, rng: () => number, scale = 1): Float32Array => {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (2 * rng() - 1) * scale;
-  return a;
-};
+export { uniform };
 
 export interface CheckRow {
   layer: string;
@@ -120,8 +116,6 @@ export interface CheckRow {
   note?: string;
 }
 
-type Bufs = Record<string, Float32Array | Int32Array>;
-
 function strategyOf(l: LayerPlan, out: string): string {
   if (!('schedule' in l)) return '-';
   if (out === 'y') return l.schedule.forward;
@@ -130,51 +124,33 @@ function strategyOf(l: LayerPlan, out: string): string {
   return '-';
 }
 
-/** run one layer's kernels (forward, then backward) and compare each output with the reference */
+/** run one layer's kernels (forward, then backward; in each mode where they differ) and compare each output with the reference */
 export function checkLayer(l: LayerPlan, rng: () => number): CheckRow[] {
   const prog: LayerProgram = lowerLayer(l);
   if (prog.alias) return [{ layer: l.name, kernel: `(${l.type}: a view, no kernels)`, strategy: '-', result: null, note: '-' }];
-  const fanIn = l.weightShape ? numel(l.weightShape) / l.weightShape[0] : 1;
-  const params: RefParams = {};
-  const bufs: Bufs = {
-    x: uniform(numel(l.inShape), rng),
-    dy: uniform(numel(l.outShape), rng),
-    y: new Float32Array(numel(l.outShape)).fill(NaN),
-    dx: new Float32Array(numel(l.inShape)).fill(NaN),
-  };
-  if (l.weightShape) {
-    bufs.weight = uniform(numel(l.weightShape), rng, 1 / Math.sqrt(fanIn));
-    bufs.gradWeight = new Float32Array(numel(l.weightShape)).fill(NaN);
-    params.weight = bufs.weight;
-  }
-  if (l.biasShape) {
-    bufs.bias = uniform(numel(l.biasShape), rng, 1 / Math.sqrt(fanIn));
-    bufs.gradBias = new Float32Array(numel(l.biasShape)).fill(NaN);
-    params.bias = bufs.bias;
-  }
-  for (const s of prog.scratch) bufs[s.name] = s.t === 'f32' ? new Float32Array(s.length) : new Int32Array(s.length);
-  const fwd = refForward(l, bufs.x, params);
-  const bwd = refBackward(l, bufs.x, fwd.y, bufs.dy, params, fwd.cache);
-  const want: Record<string, ArrayLike<number> | undefined> = { y: fwd.y, dx: bwd.dx, gradWeight: bwd.gradWeight, gradBias: bwd.gradBias };
   const rows: CheckRow[] = [];
-  for (const phase of [prog.forward, prog.backward]) {
-    const written: { call: string; outs: string[] }[] = [];
-    for (const c of phase) {
-      const args = c.kernel.buffers.map((b) => bufs[c.args[b.name]]);
-      compileKernelTs(c.kernel)(...args);
-      const outs = c.kernel.buffers.filter((b) => b.access !== 'read').map((b) => c.args[b.name]).filter((n) => n in want);
-      written.push({ call: c.kernel.name, outs });
-    }
-    // compare after the whole phase: a later kernel may finish what an earlier one started
-    for (const w of written) {
-      if (w.outs.length === 0) {
-        rows.push({ layer: l.name, kernel: w.call, strategy: '-', result: null, note: '(scratch: checked by its readers)' });
-        continue;
+  for (const run of layerRuns(l, prog, rng)) {
+    const bufs = run.host;
+    const want = run.want;
+    for (const phase of [run.forward, run.backward]) {
+      const written: { call: string; outs: string[] }[] = [];
+      for (const c of phase) {
+        const args = c.kernel.buffers.map((b) => bufs[c.args[b.name]]);
+        compileKernelTs(c.kernel)(...args);
+        const outs = c.kernel.buffers.filter((b) => b.access !== 'read').map((b) => c.args[b.name]).filter((n) => n in want);
+        written.push({ call: c.kernel.name, outs });
       }
-      for (const o of w.outs) {
-        const ref = want[o];
-        if (!ref) throw new Error(`check: ${l.name}: ${w.call} writes ${o}, which the reference does not produce`);
-        rows.push({ layer: l.name, kernel: w.outs.length > 1 ? `${w.call} (${o})` : w.call, strategy: strategyOf(l, o), result: compare(bufs[o], ref, kernelTolerance(reductionLength(l, o as 'y'))) });
+      // compare after the whole phase: a later kernel may finish what an earlier one started
+      for (const w of written) {
+        if (w.outs.length === 0) {
+          rows.push({ layer: l.name, kernel: w.call, strategy: '-', result: null, note: '(scratch: checked by its readers)' });
+          continue;
+        }
+        for (const o of w.outs) {
+          const ref = want[o];
+          if (!ref) throw new Error(`check: ${l.name}: ${w.call} writes ${o}, which the reference does not produce`);
+          rows.push({ layer: l.name, kernel: w.outs.length > 1 ? `${w.call} (${o})` : w.call, strategy: strategyOf(l, o), result: compare(bufs[o], ref, kernelTolerance(reductionLength(l, o as 'y'))) });
+        }
       }
     }
   }
@@ -202,6 +178,8 @@ export function checkLoss(plan: ModelPlan, rng: () => number): CheckRow[] {
 interface GeneratedModel {
   params: Record<string, { weight?: Float32Array; bias?: Float32Array }>;
   grads: Record<string, { weight?: Float32Array; bias?: Float32Array }>;
+  buffers: Buffers;
+  train(mode?: boolean): unknown;
   forward(x: Float32Array): Float32Array;
   backward(dOut: Float32Array): Float32Array;
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
@@ -233,6 +211,9 @@ export async function importGenerated(plan: ModelPlan): Promise<{ createModel: (
 
 type Tensors = Record<string, { weight?: Float32Array; bias?: Float32Array }>;
 
+/** batch norm's buffers as both generated models expose them */
+type Buffers = Record<string, { running_mean?: Float32Array; running_var?: Float32Array; num_batches_tracked?: BigInt64Array }>;
+
 /** a generated model as the model check drives it (the TS module's calls return at once, the GPU runtime's resolve after readback) */
 export interface ModelUnderCheck {
   params(): Promise<Tensors>;
@@ -241,38 +222,60 @@ export interface ModelUnderCheck {
   lossAndGrad(x: Float32Array, labels: Int32Array): Promise<number>;
   /** the gradients the last lossAndGrad / backward left */
   grads(): Promise<Tensors>;
+  /** batch norm's running stats and counts */
+  buffers(): Promise<Buffers>;
+  /** PyTorch's module.train(mode) */
+  train(mode: boolean): void;
 }
 
+/** the layers whose results depend on the mode (batch norm, dropout) */
+const modal = (plan: ModelPlan): boolean => plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d' || l.type === 'dropout');
+
 /**
- * a model against the reference model with the same parameters, on data drawn from
- * `seed + 1`: forward's output, then lossAndGrad's loss (or, without a loss, backward's dx)
- * and every gradient
+ * a model against the reference model with the same parameters (and, for dropout, the same
+ * seed), on data drawn from `seed + 1`: forward's output, then lossAndGrad's loss (or, without
+ * a loss, backward's dx), every gradient and batch norm's buffers; a model with batch norm or
+ * dropout then the same again in eval mode (dropout's masks come from the stream the
+ * reference computes too, so training mode is compared as it is)
  */
 export async function compareModel(plan: ModelPlan, seed: number, model: ModelUnderCheck): Promise<CheckRow[]> {
   const rng = rng32(seed + 1);
   const params: Record<string, RefParams> = {};
   for (const [name, p] of Object.entries(await model.params())) params[name] = { weight: p.weight, bias: p.bias };
-  const ref = createReferenceModel(plan, params);
+  const ref = createReferenceModel(plan, params, { seed });
   const x = uniform(numel(plan.inShape), rng);
-  const rows: CheckRow[] = [];
-  const row = (kernel: string, got: ArrayLike<number>, want: ArrayLike<number>) =>
-    rows.push({ layer: '(model)', kernel, strategy: '-', result: compare(got, want, modelTolerance) });
-  row('forward: output', Float32Array.from(await model.forward(x)), ref.forward(x));
   const vectorOut = plan.outShape.length === 2;
-  if (vectorOut) {
-    const labels = Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1]));
-    const loss = await model.lossAndGrad(x, labels);
-    row('lossAndGrad: loss', [loss], [ref.lossAndGrad(x, labels)]);
-  } else {
-    const dOut = uniform(numel(plan.outShape), rng);
-    row('backward: dx', Float32Array.from(await model.backward(dOut)), ref.backward(dOut));
-  }
-  const grads = await model.grads();
-  for (const [name, g] of Object.entries(ref.grads)) {
-    for (const kind of ['weight', 'bias'] as const) {
-      const want = g[kind];
-      if (want) row(`${vectorOut ? 'lossAndGrad' : 'backward'}: grads.${name}.${kind}`, grads[name][kind]!, want);
+  const labels = vectorOut ? Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1])) : null;
+  const dOut = vectorOut ? null : uniform(numel(plan.outShape), rng);
+  const rows: CheckRow[] = [];
+  const row = (kernel: string, got: ArrayLike<number>, want: ArrayLike<number>, scale = 0) =>
+    rows.push({ layer: '(model)', kernel, strategy: '-', result: compare(got, want, (maxRef) => modelTolerance(Math.max(maxRef, scale))) });
+  const pass = async (mode: string) => {
+    row(`${mode}forward: output`, Float32Array.from(await model.forward(x)), ref.forward(x));
+    if (labels) row(`${mode}lossAndGrad: loss`, [await model.lossAndGrad(x, labels)], [ref.lossAndGrad(x, labels)]);
+    else row(`${mode}backward: dx`, Float32Array.from(await model.backward(dOut!)), ref.backward(dOut!));
+    const grads = await model.grads();
+    for (const [name, g] of Object.entries(ref.grads)) {
+      // a layer's weight and bias gradients share one scale: a bias before a batch norm has a
+      // gradient that is 0 up to the rounding of the terms that cancel, terms the size of the weight's
+      const scale = Math.max(...[g.weight, g.bias].map((t) => (t ? Math.max(0, ...Array.from(t, Math.abs)) : 0)));
+      for (const kind of ['weight', 'bias'] as const) {
+        const want = g[kind];
+        if (want) row(`${mode}${labels ? 'lossAndGrad' : 'backward'}: grads.${name}.${kind}`, grads[name][kind]!, want, scale);
+      }
     }
+    const buffers = await model.buffers();
+    for (const [name, b] of Object.entries(ref.buffers)) {
+      row(`${mode}buffers.${name}.running_mean`, buffers[name].running_mean!, b.running_mean);
+      row(`${mode}buffers.${name}.running_var`, buffers[name].running_var!, b.running_var);
+      row(`${mode}buffers.${name}.num_batches_tracked`, [Number(buffers[name].num_batches_tracked![0])], [b.num_batches_tracked]);
+    }
+  };
+  await pass('');
+  if (modal(plan)) {
+    model.train(false);
+    ref.eval();
+    await pass('eval: ');
   }
   return rows;
 }
@@ -288,6 +291,8 @@ export async function checkModel(plan: ModelPlan, seed: number): Promise<CheckRo
       backward: async (dOut) => model.backward(dOut),
       lossAndGrad: async (x, labels) => model.lossAndGrad(x, labels),
       grads: async () => model.grads,
+      buffers: async () => model.buffers,
+      train: (mode) => model.train(mode),
     });
   } finally {
     cleanup();

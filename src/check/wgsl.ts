@@ -25,6 +25,8 @@ interface GpuModel {
   lossAndGrad(x: Float32Array, labels: Int32Array): Promise<number>;
   readParams(): Promise<Tensors>;
   readGrads(): Promise<Tensors>;
+  readBuffers(): Promise<Record<string, { running_mean?: Float32Array; running_var?: Float32Array; num_batches_tracked?: BigInt64Array }>>;
+  train(mode?: boolean): unknown;
   destroy(): void;
 }
 type CreateGpuModel = (device: GPUDevice, o?: { seed?: number }) => Promise<GpuModel>;
@@ -41,6 +43,8 @@ async function checkGpuModel(device: GPUDevice, plan: ModelPlan, seed: number, l
         backward: (dOut) => model.backward(dOut),
         lossAndGrad: (x, labels) => model.lossAndGrad(x, labels),
         grads: () => model.readGrads(),
+        buffers: () => model.readBuffers(),
+        train: (mode) => model.train(mode),
       });
     } finally {
       model.destroy();
