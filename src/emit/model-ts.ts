@@ -237,13 +237,13 @@ function emitStateDecls(em: Emitter, program: ModelProgram): void {
 }
 
 /** what a training-mode forward does before its kernels: the dropout step, the batch counts */
-function emitTrainingStep(em: Emitter, program: ModelProgram, line: (text: string) => void): void {
+function emitTrainingStep(em: Emitter, program: ModelProgram): void {
   if (!program.dropout && program.buffers.counters.length === 0) return;
   em.block('if (training) {', () => {
-    if (program.dropout) line('rngState[1] = dropoutSteps++;');
+    if (program.dropout) em.line('rngState[1] = dropoutSteps++;');
     for (const c of program.buffers.counters) {
-      line(`nbt_${c.layer}[0] = nbt_${c.layer}[0]! + BigInt(1);`);
-      if (c.cumulative) line(`mom_${c.layer}[0] = 1 / Number(nbt_${c.layer}[0]!);`);
+      em.line(`nbt_${c.layer}[0] = nbt_${c.layer}[0]! + BigInt(1);`);
+      if (c.cumulative) em.line(`mom_${c.layer}[0] = 1 / Number(nbt_${c.layer}[0]!);`);
     }
   });
 }
@@ -344,7 +344,7 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       em.line('a0.set(x);');
       if (modal) {
         em.line('forwardTraining = training;');
-        emitTrainingStep(em, program, (fn) => em.line(fn));
+        emitTrainingStep(em, program);
       }
       emitCalls(em, plan, program, b, 'forward');
       em.line(`return ${b.act[L]};`);
@@ -418,7 +418,6 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
     em.block('function saveSafetensors(metadata: Record<string, string> = {}): Uint8Array {', () => {
       em.line(`return writeSafetensors(${where('saveSafetensors')}, tensors, metadata);`);
     });
-    em.line();
     em.line();
     em.line('// PyTorch\'s module modes: training (the default) or eval');
     em.block('function train(mode = true): Model {', () => {
@@ -521,17 +520,18 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
       layer: l.name,
       fields: program.params.slots.filter((s) => s.layer === l.name).map((s) => `readonly ${s.kind}: Float32Array;`).join(' '),
     }));
-  const bufferTypes = program.buffers.counters.map((c) => ({
-    layer: c.layer,
-    fields: [...program.buffers.slots.filter((s) => s.layer === c.layer).map((s) => `readonly ${s.kind}: Float32Array;`), 'readonly num_batches_tracked: BigInt64Array;'].join(' '),
-  }));
+  const buffersType = program.buffers.counters.length
+    ? `{\n${program.buffers.counters
+        .map((c) => `  readonly ${c.layer}: { ${[...program.buffers.slots.filter((s) => s.layer === c.layer).map((s) => `readonly ${s.kind}: Float32Array;`), 'readonly num_batches_tracked: BigInt64Array;'].join(' ')} };`)
+        .join('\n')}\n}`
+    : 'Record<string, never>';
   files['index.ts'] = renderTemplate('index.ts', {
     header: fileHeader(plan, 'the model module: plan, createModel and every kernel', 'all'),
     imports: importList,
     reexports: [...defined.keys()].join(', '),
     planJson: stableJson(plan),
     paramTypes,
-    bufferTypes,
+    buffersType,
     hasDropout: program.dropout,
     defaultSeed: DEFAULT_SEED,
     inShape: `[${dims(plan.inShape)}]`,
