@@ -126,6 +126,15 @@ function upsample(x: number[], scale: PerDim): TestCase {
   return single(x, { type: 'upsample_bilinear2d', scale_factor: scale }, `scale=${show(scale)}`);
 }
 
+function batchnorm(type: 'batchnorm1d' | 'batchnorm2d', x: number[], keys: { [k: string]: Json } = {}): TestCase {
+  const layer: LayerJson = { type, ...keys };
+  return single(x, layer, Object.entries(keys).map(([k, v]) => `${k}=${show(v)}`).join(' '));
+}
+
+function dropout(x: number[], p: number): TestCase {
+  return single(x, { type: 'dropout', p }, `p=${p}`);
+}
+
 function stack(name: string, batch: number, input: number[], layers: LayerJson[], loss?: 'softmax_cross_entropy'): TestCase {
   const kinds = [...new Set(layers.map((l) => l.type))];
   return { name: `${name} x=[${[batch, ...input].join(',')}]`, kinds, model: model(batch, input, layers, loss) };
@@ -199,6 +208,18 @@ export const CASES: readonly TestCase[] = [
   upsample([1, 1, 2, 2], 2),
   upsample([2, 3, 3, 4], [2, 3]),
   upsample([1, 2, 1, 5], 3),
+  // batch norm: per-channel statistics over batch x positions (one chunk, several, a short last one)
+  batchnorm('batchnorm2d', [2, 3, 4, 5]),
+  batchnorm('batchnorm2d', [3, 2, 3, 3], { momentum: null, eps: 0.001 }),
+  batchnorm('batchnorm2d', [1, 4, 3, 3], { affine: false }), // one sample, nine positions
+  batchnorm('batchnorm2d', [2, 2, 17, 16]), // 272 positions: two chunks, the last of 16
+  batchnorm('batchnorm1d', [4, 3, 5], { momentum: 0.3 }),
+  batchnorm('batchnorm1d', [3, 2, 4], { track_running_stats: false }),
+  stack('batchnorm1d on features', 6, [4, 1], [{ type: 'flatten' }, { type: 'batchnorm1d' }]),
+  // dropout: masks from the model's stream
+  dropout([2, 3, 4, 5], 0.5),
+  dropout([3, 7, 9], 0.2),
+  dropout([2, 2, 3], 0),
   // a few layers together
   stack('seed_problem', 1, [1, 4, 4], [
     { type: 'conv2d', name: 'conv', out_channels: 2, kernel: 3, bias: false },
@@ -232,6 +253,17 @@ export const CASES: readonly TestCase[] = [
     { type: 'global_maxpool' },
     { type: 'flatten' },
     { type: 'linear', out_features: 2 },
+  ], 'softmax_cross_entropy'),
+  stack('tiny_bn_cnn', 4, [2, 6, 6], [
+    { type: 'conv2d', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'batchnorm2d' },
+    { type: 'relu' },
+    { type: 'maxpool2d', kernel: 2 },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 5 },
+    { type: 'batchnorm1d', momentum: null },
+    { type: 'dropout', p: 0.3 },
+    { type: 'linear', out_features: 3 },
   ], 'softmax_cross_entropy'),
 ];
 

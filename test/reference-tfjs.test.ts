@@ -133,11 +133,13 @@ function tfForward(layer: LayerPlan, x: Float64Array, weight?: Float64Array, bia
       case 'batchnorm1d':
       case 'batchnorm2d': {
         // training mode: the batch's mean and biased variance per channel
-        const xt = tf.tensor3d(Float32Array.from(x), [layer.batch, layer.channels, layer.spatial]);
+        const shape: [number, number, number] = [layer.batch, layer.channels, layer.spatial];
+        const xt = tf.tensor3d(Float32Array.from(x), shape);
         const { mean, variance } = tf.moments(xt, [0, 2], true);
-        const scale = weight ? tf.reshape(tf.tensor1d(Float32Array.from(weight)), [1, layer.channels, 1]) : undefined;
-        const offset = bias ? tf.reshape(tf.tensor1d(Float32Array.from(bias)), [1, layer.channels, 1]) : undefined;
-        return tf.batchNorm(xt, mean, variance, offset as tf.Tensor3D | undefined, scale as tf.Tensor3D | undefined, layer.eps).dataSync() as Float32Array;
+        const xhat = tf.mul(tf.sub(xt, mean), tf.rsqrt(tf.add(variance, layer.eps)));
+        if (!weight || !bias) return xhat.dataSync() as Float32Array;
+        const perChannel = (v: Float64Array) => tf.reshape(tf.tensor1d(Float32Array.from(v)), [1, layer.channels, 1]);
+        return tf.add(tf.mul(xhat, perChannel(weight)), perChannel(bias)).dataSync() as Float32Array;
       }
       case 'dropout':
         // compared in eval mode (the identity): tfjs knows nothing of convgen's mask stream
