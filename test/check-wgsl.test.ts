@@ -73,6 +73,22 @@ describe('convgen check --target wgsl', () => {
     expect(tail(w).map((r) => r[1])).toEqual(expect.arrayContaining(['lossAndGrad: loss', 'lossAndGrad: grads.conv.weight', 'lossAndGrad: grads.fc.weight']));
   }, 120_000);
 
+  gpuIt('batch norm and dropout: both modes, running stats, the generated gpu.ts in both modes with its buffers, on the TS check\'s data and tolerances', async () => {
+    const ts = await run(['test/fixtures/torch/bn_model.json']);
+    const wgsl = await run(['test/fixtures/torch/bn_model.json', '--target', 'wgsl']);
+    expect(wgsl.code, wgsl.out).toBe(0);
+    expect(wgsl.out).not.toContain('FAIL');
+    const w = rows(wgsl.out);
+    const t = rows(ts.out);
+    // every batch-norm and dropout row the TS check has, the WGSL check has too, with its tolerance
+    const norm = (rs: Row[]) => rs.filter((r) => /^(bn|dropout)/.test(r.layer)).map((r) => [r.layer, r.kernel, r.tolerance]);
+    expect(norm(w)).toEqual(norm(t));
+    expect(norm(w).map((r) => r[1])).toEqual(expect.arrayContaining(['bn2d_4x5x5_fwd_train (running)', 'bn2d_4x5x5_dx_eval', 'dropout_p0p2_l6_6_fwd_train']));
+    const tail = (rs: Row[]) => rs.filter((r) => r.layer === '(model)').map((r) => r.kernel);
+    expect(tail(w)).toEqual(tail(t));
+    expect(tail(w)).toEqual(expect.arrayContaining(['buffers.bn1.running_mean', 'eval: forward: output', 'eval: lossAndGrad: grads.bn2.weight']));
+  }, 120_000);
+
   gpuIt('--strategy im2row checks the tiled GEMM forward; --limits builds the kernels for a device', async () => {
     const tiled = await run(['examples/seed.json', '--target', 'wgsl', '--strategy', 'im2row']);
     expect(tiled.code, tiled.out).toBe(0);

@@ -33,6 +33,19 @@ describe('convgen check', () => {
     expect(out).toContain('backward: grads.up1.weight');
   }, 60_000);
 
+  it('checks batch norm and dropout in both modes, their running stats, and the whole module in both modes with its buffers', async () => {
+    const { code, out } = await run(['test/fixtures/torch/bn_model.json']);
+    expect(code).toBe(0);
+    expect(out).toContain('model bn_torch (target ts, seed 1): all within tolerance');
+    for (const k of ['bn2d_4x5x5_fwd_train \\(running\\)', 'bn2d_4x5x5_fwd_train \\(y\\)', 'bn2d_4x5x5_dwb_train \\(gradWeight\\)', 'bn2d_4x5x5_dx_train', 'bn2d_4x5x5_fwd_eval', 'bn2d_4x5x5_dwb_eval \\(gradBias\\)', 'bn2d_4x5x5_dx_eval', 'bn1d_6_mcum_fwd_train \\(running\\)', 'dropout_p0p2_l6_6_fwd_train', 'dropout_p0p2_l6_6_dx_train', 'dropout_6_fwd_eval']) {
+      expect(out).toMatch(new RegExp(`\\| ${k} +\\| - +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| ok +\\|`));
+    }
+    for (const row of ['forward: output', 'lossAndGrad: grads.bn1.weight', 'buffers.bn2.running_var', 'buffers.bn2.num_batches_tracked', 'eval: forward: output', 'eval: lossAndGrad: grads.bn2.bias']) {
+      expect(out).toMatch(new RegExp(`\\| ${row} +\\| - +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| ok +\\|`));
+    }
+    expect(out).not.toContain('FAIL');
+  }, 120_000);
+
   it('refuses targets it does not know; --help names both', async () => {
     await expect(run(['examples/seed.json', '--target', 'cuda'])).rejects.toThrow(/--target: must be ts or wgsl, got "cuda"/);
     await expect(run(['examples/seed.json', '--target'])).rejects.toThrow(/--target: must be ts or wgsl, got nothing/);
