@@ -228,6 +228,8 @@ export interface ModelUnderCheck {
   train(mode: boolean): void;
 }
 
+const hasBatchNorm = (plan: ModelPlan): boolean => plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d');
+
 /** the layers whose results depend on the mode (batch norm, dropout) */
 const modal = (plan: ModelPlan): boolean => plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d' || l.type === 'dropout');
 
@@ -255,10 +257,15 @@ export async function compareModel(plan: ModelPlan, seed: number, model: ModelUn
     if (labels) row(`${mode}lossAndGrad: loss`, [await model.lossAndGrad(x, labels)], [ref.lossAndGrad(x, labels)]);
     else row(`${mode}backward: dx`, Float32Array.from(await model.backward(dOut!)), ref.backward(dOut!));
     const grads = await model.grads();
+    const maxAbs = (t: ArrayLike<number> | undefined) => (t ? Math.max(0, ...Array.from(t, Math.abs)) : 0);
+    // batch norm makes what comes before it scale-invariant, so some gradients there are 0 up to
+    // the rounding of terms the size of the others: in a model with batch norm every gradient
+    // shares the largest one's scale
+    const bnScale = hasBatchNorm(plan) ? Math.max(...Object.values(ref.grads).flatMap((g) => [maxAbs(g.weight), maxAbs(g.bias)])) : 0;
     for (const [name, g] of Object.entries(ref.grads)) {
       // a layer's weight and bias gradients share one scale: a bias before a batch norm has a
       // gradient that is 0 up to the rounding of the terms that cancel, terms the size of the weight's
-      const scale = Math.max(...[g.weight, g.bias].map((t) => (t ? Math.max(0, ...Array.from(t, Math.abs)) : 0)));
+      const scale = Math.max(bnScale, maxAbs(g.weight), maxAbs(g.bias));
       for (const kind of ['weight', 'bias'] as const) {
         const want = g[kind];
         if (want) row(`${mode}${labels ? 'lossAndGrad' : 'backward'}: grads.${name}.${kind}`, grads[name][kind]!, want, scale);
