@@ -16,8 +16,9 @@ import { writeModelOutput } from './emit/output.ts';
 import { loadLimitsFile, parseLimits, type GpuLimits } from './gpu/limits.ts';
 import { checkPlans, type CheckReport } from './check/index.ts';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** a model: the path of a model.json file, or its already-parsed JSON value */
+/** a model: the path of a model.json file (a file URL works too), or its already-parsed JSON value */
 export type ModelSource = string | Readonly<Record<string, unknown>>;
 
 export interface PlanApiOptions {
@@ -65,29 +66,52 @@ export interface CheckOptions extends PlanApiOptions {
 
 export type { ModelPlan, CheckReport, GpuLimits, ModelSpec, Target, EmitFlavour };
 
-const where = (model: ModelSource): string => (typeof model === 'string' ? model : '');
+/** a file URL (`new URL('./model.json', import.meta.url)`) as a path; anything else as given */
+const asPath = (model: unknown): unknown => (model instanceof URL ? (model.protocol === 'file:' ? fileURLToPath(model) : model) : model);
 
-/** parse and validate a model, from a file or a JSON value */
+const where = (model: ModelSource): string => {
+  const m = asPath(model);
+  return typeof m === 'string' ? m : '';
+};
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+
+/** parse and validate a model, from a file (a path or a file URL) or a JSON value */
 export function loadModel(model: ModelSource): ModelSpec {
-  if (typeof model === 'string') return loadModelFile(model);
-  if (model === null || typeof model !== 'object' || Array.isArray(model)) {
-    throw new ConvgenError('model', `must be a model.json path or its parsed JSON object, got ${model === null ? 'null' : Array.isArray(model) ? 'an array' : typeof model}`, 'pass a path such as "model.json" or the object JSON.parse gives for it');
+  const m = asPath(model);
+  if (typeof m === 'string') return loadModelFile(m);
+  if (!isPlainObject(m)) {
+    const got = m === null ? 'null' : Array.isArray(m) ? 'an array' : m instanceof URL ? `the URL ${m.href} (only file: URLs name a model file)` : typeof m === 'object' ? `a ${m.constructor?.name ?? 'non-plain'} object` : typeof m;
+    throw new ConvgenError('model', `must be a model.json path or its parsed JSON object, got ${got}`, 'pass a path such as "model.json" (or a file URL) or the object JSON.parse gives for it');
   }
-  return parseModel(model);
+  return parseModel(m);
+}
+
+/** an option a JavaScript caller may have misspelled: one of `allowed`, or a ConvgenError naming it */
+function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[], fallback: T): T {
+  if (v === undefined) return fallback;
+  if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+  throw new ConvgenError(name, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(v) ?? String(v)}`, `leave it out for ${JSON.stringify(fallback)}`);
+}
+
+/** the options object itself: undefined means none; anything but an object is a caller's mistake */
+function optionsOf<T extends object>(o: T | undefined | null): T {
+  if (o === undefined) return {} as T;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new ConvgenError('options', `must be an object, got ${o === null ? 'null' : Array.isArray(o) ? 'an array' : typeof o}`, 'pass { ... } or leave it out');
+  return o;
 }
 
 function planOptions(o: PlanApiOptions): PlanOptions {
-  const s = o.strategy;
-  if (s === undefined || s === 'auto') return {};
-  if (s !== 'direct' && s !== 'im2row') throw new ConvgenError('strategy', `must be direct, im2row or auto, got ${JSON.stringify(s)}`, 'leave it out for the cost model\'s choice');
-  return { strategy: s };
+  const s = oneOf('strategy', o.strategy, ['direct', 'im2row', 'auto'] as const, 'auto');
+  return s === 'auto' ? {} : { strategy: s };
 }
 
 /** the plan of a model: shapes, pads, strategies, FLOPs and buffers, as plain data */
-export function plan(model: ModelSource, options: PlanApiOptions = {}): ModelPlan {
+export function plan(model: ModelSource, options?: PlanApiOptions): ModelPlan {
+  const opts = planOptions(optionsOf(options));
   const spec = loadModel(model);
   try {
-    return planModel(spec, planOptions(options));
+    return planModel(spec, opts);
   } catch (err) {
     const file = where(model);
     if (err instanceof ConvgenError && file) throw err.inFile(file);
@@ -98,11 +122,15 @@ export function plan(model: ModelSource, options: PlanApiOptions = {}): ModelPla
 const limitsOf = (l: Partial<GpuLimits> | string | undefined): GpuLimits | undefined => (l === undefined ? undefined : typeof l === 'string' ? loadLimitsFile(l) : parseLimits(l));
 
 /** generate a model's files in memory; with `out`, write them to `<out>/<name>/` as `convgen build` does */
-export async function build(model: ModelSource, options: BuildOptions = {}): Promise<BuildResult> {
+export async function build(model: ModelSource, buildOptions?: BuildOptions): Promise<BuildResult> {
+  const options = optionsOf(buildOptions);
+  const target = oneOf('target', options.target, ['ts', 'wgsl', 'all'] as const, 'all');
+  const emit = oneOf('emit', options.emit, ['ts', 'js'] as const, 'ts');
+  if (options.out !== undefined && (typeof options.out !== 'string' || options.out === '')) throw new ConvgenError('out', `must be a folder path, got ${JSON.stringify(options.out)}`, 'pass e.g. out: "generated", or leave it out to get the files in memory only');
   const p = plan(model, options);
   let files: Record<string, string>;
   try {
-    files = await emitModel(p, { target: options.target, emit: options.emit, limits: limitsOf(options.limits) });
+    files = await emitModel(p, { target, emit, limits: limitsOf(options.limits) });
   } catch (err) {
     const file = where(model);
     if (err instanceof ConvgenError && file) throw err.inFile(file);
@@ -115,11 +143,14 @@ export async function build(model: ModelSource, options: BuildOptions = {}): Pro
 }
 
 /** run every generated kernel and the whole generated module against the reference interpreter */
-export async function check(model: ModelSource, options: CheckOptions = {}): Promise<CheckReport> {
+export async function check(model: ModelSource, checkOptions?: CheckOptions): Promise<CheckReport> {
+  const options = optionsOf(checkOptions);
+  const target = oneOf('target', options.target, ['ts', 'wgsl'] as const, 'ts');
+  const seed = options.seed ?? 1;
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new ConvgenError('seed', `must be a non-negative integer, got ${JSON.stringify(seed)}`, 'pass e.g. seed: 1');
   const p = plan(model, options);
-  const target = options.target ?? 'ts';
   const limits = limitsOf(options.limits);
   if (limits !== undefined && target !== 'wgsl') throw new ConvgenError('limits', 'applies to the WGSL target only', 'add target: "wgsl", or drop limits');
-  const [report] = await checkPlans([p], { target, seed: options.seed ?? 1, limits });
+  const [report] = await checkPlans([p], { target, seed, limits });
   return report!;
 }

@@ -58,10 +58,15 @@ describe('plan', () => {
     expect((cli as Error).message).toBe(err!.message);
   });
 
+  it('takes a file URL, as import.meta.url gives', () => {
+    expect(plan(pathToFileURL(SEED) as never).name).toBe('seed_problem');
+    expect(() => plan(new URL('https://example.com/m.json') as never)).toThrow(/only file: URLs name a model file/);
+    expect(() => plan(new Map() as never)).toThrow(/got a Map object/);
+  });
+
   it('refuses what is not a model', () => {
     expect(() => plan([] as never)).toThrow(/must be a model.json path or its parsed JSON object, got an array/);
     expect(() => plan('no/such/model.json')).toThrow(/no\/such\/model.json: no such file/);
-    expect(() => plan(SEED, { strategy: 'fast' as never })).toThrow(/strategy: must be direct, im2row or auto/);
   });
 });
 
@@ -101,6 +106,18 @@ describe('build', () => {
 
   it('a limits breach throws a ConvgenError naming the file and the layer', async () => {
     await expect(build('examples/lenet.json', { target: 'wgsl', limits: { maxStorageBufferBindingSize: 1024 } })).rejects.toThrow(/examples\/lenet.json: .*layers\[\d+\].*maxStorageBufferBindingSize/);
+  });
+});
+
+describe('options from JavaScript are checked as the CLI checks its flags', () => {
+  it('a misspelled value is an error, not a default (a typo wrote an empty output folder)', async () => {
+    await expect(build(SEED, { target: 'wgls' as never })).rejects.toThrow(/^target: must be one of "ts", "wgsl", "all", got "wgls"/);
+    await expect(build(SEED, { emit: 'JS' as never })).rejects.toThrow(/^emit: must be one of "ts", "js", got "JS"/);
+    await expect(build(SEED, null as never)).rejects.toThrow(/^options: must be an object, got null/);
+    await expect(build(SEED, { out: '' })).rejects.toThrow(/^out: must be a folder path/);
+    await expect(check(SEED, { target: 'gpu' as never })).rejects.toThrow(/^target: must be one of "ts", "wgsl", got "gpu"/);
+    await expect(check(SEED, { seed: -1 })).rejects.toThrow(/^seed: must be a non-negative integer/);
+    expect(() => plan(SEED, { strategy: 'fast' as never })).toThrow(/^strategy: must be one of "direct", "im2row", "auto", got "fast"/);
   });
 });
 

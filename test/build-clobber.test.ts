@@ -195,3 +195,54 @@ describe('--check reports what a build would refuse', () => {
     expect(existsSync(join(dir, 'notes.md'))).toBe(true);
   });
 });
+
+describe('rebuilds that must go through, and writes that must fail cleanly (found in review)', () => {
+  it("a file manager's .DS_Store / Thumbs.db does not block a rebuild", async () => {
+    const out = folder('junk');
+    expect((await cli([srcModel, '--out', out, '--target', 'ts'])).code).toBe(0);
+    writeFileSync(join(out, 'src', '.DS_Store'), 'x');
+    writeFileSync(join(out, 'src', 'layers', 'Thumbs.db'), 'x');
+    const r = await cli([srcModel, '--out', out, '--target', 'ts']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('a checkout with CRLF line ends (core.autocrlf) is not "edited"', async () => {
+    const out = folder('crlf');
+    expect((await cli([srcModel, '--out', out, '--target', 'ts'])).code).toBe(0);
+    const f = join(out, 'src', 'index.ts');
+    writeFileSync(f, readFileSync(f, 'utf8').replace(/\n/g, '\r\n'));
+    expect((await cli([srcModel, '--out', out, '--target', 'ts'])).code).toBe(0);
+    // a real edit still is
+    writeFileSync(f, readFileSync(f, 'utf8') + '// mine\n');
+    const r = await cli([srcModel, '--out', out, '--target', 'ts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/edited since convgen wrote them: index.ts/);
+  });
+
+  it('an output folder that cannot be made is a ConvgenError (exit 2), not a stack trace', async () => {
+    const dangling = join(root, 'dangling');
+    symlinkSync(join(root, 'no', 'such', 'dir'), dangling);
+    const r = await cli([srcModel, '--out', dangling]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^convgen build: .*dangling.*: cannot write (it|beside it) \(E[A-Z]+: /);
+  });
+
+  it('parallel builds of one model wait for each other: every one succeeds and the folder is whole', async () => {
+    const { spawn } = await import('node:child_process');
+    const out = folder('parallel');
+    const runs = Array.from({ length: 6 }, () =>
+      new Promise<{ code: number | null; err: string }>((done) => {
+        const p = spawn(process.execPath, ['bin/convgen.js', 'build', srcModel, '--out', out, '--target', 'ts'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        p.stderr.on('data', (d: Buffer) => (err += String(d)));
+        p.on('close', (code) => done({ code, err }));
+      }),
+    );
+    const results = await Promise.all(runs);
+    expect(results).toEqual(results.map(() => ({ code: 0, err: '' })));
+    const check = await cli([srcModel, '--out', out, '--target', 'ts', '--check']);
+    expect(check.out).toBe('1 output folder(s) up to date\n');
+    expect(listFiles(out).filter((p) => !p.startsWith('src/'))).toEqual([]);
+  }, 120_000);
+});

@@ -30,7 +30,10 @@ function randomModel(seed: number): object {
   const input = oneD ? [c, w] : [c, h, w];
   const layers: Layer[] = [];
   for (let i = int(r, 1, 4); i > 0; i--) {
-    const kinds = oneD ? ['conv1d', 'maxpool1d', 'relu', 'batchnorm1d', 'dropout'] : ['conv2d', 'conv_transpose2d', 'maxpool2d', 'avgpool2d', 'relu', 'upsample_bilinear2d', 'batchnorm2d', 'dropout'];
+    const acts = ['relu', 'leaky_relu', 'relu6', 'elu', 'gelu', 'silu', 'sigmoid', 'tanh'];
+    const kinds = oneD
+      ? ['conv1d', 'conv_transpose1d', 'maxpool1d', 'avgpool1d', pick(r, acts), 'batchnorm1d', 'dropout']
+      : ['conv2d', 'conv_transpose2d', 'maxpool2d', 'avgpool2d', pick(r, acts), 'upsample_nearest2d', 'upsample_bilinear2d', 'batchnorm2d', 'dropout'];
     const kind = pick(r, kinds);
     const k = int(r, 1, 3);
     const s = int(r, 1, 3);
@@ -39,13 +42,13 @@ function randomModel(seed: number): object {
       const co = g * int(r, 1, 3);
       layers.push({ type: kind, out_channels: co, kernel: k, stride: s, padding: int(r, 0, k - 1), groups: g, bias: r() < 0.7 });
       c = co;
-    } else if (kind === 'conv_transpose2d') {
+    } else if (kind === 'conv_transpose1d' || kind === 'conv_transpose2d') {
       const co = int(r, 1, 4);
       layers.push({ type: kind, out_channels: co, kernel: k, stride: s, padding: int(r, 0, k - 1), output_padding: s > 1 ? int(r, 0, s - 1) : 0 });
       c = co;
-    } else if (kind === 'maxpool1d' || kind === 'maxpool2d' || kind === 'avgpool2d') {
+    } else if (kind === 'maxpool1d' || kind === 'maxpool2d' || kind === 'avgpool1d' || kind === 'avgpool2d') {
       layers.push({ type: kind, kernel: k, stride: s, padding: int(r, 0, Math.floor(k / 2)) });
-    } else if (kind === 'upsample_bilinear2d') {
+    } else if (kind === 'upsample_nearest2d' || kind === 'upsample_bilinear2d') {
       if (h * w > 40) continue;
       layers.push({ type: kind, scale_factor: int(r, 1, 3) });
       h *= 2;
@@ -54,7 +57,10 @@ function randomModel(seed: number): object {
       layers.push({ type: kind, momentum: pick(r, [0.1, null]), affine: r() < 0.7, track_running_stats: r() < 0.8 });
     } else if (kind === 'dropout') {
       layers.push({ type: kind, p: pick(r, [0.2, 0.5]) });
-    } else layers.push({ type: kind });
+    } else if (kind === 'leaky_relu') layers.push({ type: kind, negative_slope: pick(r, [0.01, 0.2, -0.5]) });
+    else if (kind === 'elu') layers.push({ type: kind, alpha: pick(r, [1, 0.5, 2]) });
+    else if (kind === 'gelu') layers.push({ type: kind, approximate: pick(r, ['none', 'tanh']) });
+    else layers.push({ type: kind });
   }
   const head = r();
   if (head < 0.4) return { name: 'fz', batch: pick(r, [1, 2, 7]), input, layers: [...layers, { type: pick(r, ['global_avgpool', 'global_maxpool']) }, { type: 'flatten' }, { type: 'linear', out_features: int(r, 2, 5) }], loss: 'softmax_cross_entropy' };

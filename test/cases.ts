@@ -30,9 +30,10 @@ export interface TestCase {
   model: ModelJson;
   /**
    * 'ties': draw the input from {0, 1, 2} so max windows hold equal values (the first
-   * maximum must win); otherwise uniform in [-1, 1)
+   * maximum must win); 'wide': uniform in [-8, 8), through an activation's tails and kinks
+   * (relu6's 6, erf's split at |x| = sqrt 2); otherwise uniform in [-1, 1)
    */
-  input?: 'ties';
+  input?: 'ties' | 'wide';
 }
 
 // ---- naming ---------------------------------------------------------------------------
@@ -55,7 +56,7 @@ function model(batch: number, input: number[], layers: LayerJson[], loss?: 'soft
   return m;
 }
 
-function single(x: number[], layer: LayerJson, detail: string, input?: 'ties'): TestCase {
+function single(x: number[], layer: LayerJson, detail: string, input?: 'ties' | 'wide'): TestCase {
   const c: TestCase = {
     name: `${layer.type} x=[${x.join(',')}]${detail ? ' ' + detail : ''}`,
     kinds: [layer.type],
@@ -87,7 +88,7 @@ function conv(type: 'conv1d' | 'conv2d', x: number[], o: ConvOpts): TestCase {
 }
 
 function convT(x: number[], o: ConvOpts & { op?: PerDim }): TestCase {
-  const layer: LayerJson = { type: 'conv_transpose2d', out_channels: o.co, kernel: o.k };
+  const layer: LayerJson = { type: x.length === 3 ? 'conv_transpose1d' : 'conv_transpose2d', out_channels: o.co, kernel: o.k };
   if (o.s !== undefined) layer.stride = o.s;
   if (o.p !== undefined) layer.padding = o.p;
   if (o.op !== undefined) layer.output_padding = o.op;
@@ -98,7 +99,7 @@ function convT(x: number[], o: ConvOpts & { op?: PerDim }): TestCase {
   return single(x, layer, detail + (o.bias === false ? ' nobias' : ''));
 }
 
-function pool(type: 'maxpool1d' | 'maxpool2d' | 'avgpool2d', x: number[], o: { k: PerDim; s?: PerDim; p?: PerDim; countIncludePad?: boolean }, input?: 'ties'): TestCase {
+function pool(type: 'maxpool1d' | 'maxpool2d' | 'avgpool1d' | 'avgpool2d', x: number[], o: { k: PerDim; s?: PerDim; p?: PerDim; countIncludePad?: boolean }, input?: 'ties'): TestCase {
   const layer: LayerJson = { type, kernel: o.k };
   if (o.s !== undefined) layer.stride = o.s;
   if (o.p !== undefined) layer.padding = o.p;
@@ -122,8 +123,20 @@ function linear(x: number[], outFeatures: number, bias = true): TestCase {
   };
 }
 
-function upsample(x: number[], scale: PerDim): TestCase {
-  return single(x, { type: 'upsample_bilinear2d', scale_factor: scale }, `scale=${show(scale)}`);
+function upsample(x: number[], scale: PerDim, mode: 'nearest' | 'bilinear' = 'bilinear'): TestCase {
+  return single(x, { type: `upsample_${mode}2d`, scale_factor: scale }, `scale=${show(scale)}`);
+}
+
+/** an activation with the keys PyTorch's module takes (negative_slope, alpha, approximate) */
+function act(type: 'leaky_relu' | 'relu6' | 'elu' | 'gelu' | 'silu' | 'sigmoid' | 'tanh', x: number[], keys: { [k: string]: Json } = {}, input?: 'wide'): TestCase {
+  const detail = Object.entries(keys).map(([k, v]) => `${k}=${show(v)}`);
+  if (input) detail.push(input);
+  return single(x, { type, ...keys }, detail.join(' '), input);
+}
+
+/** a layer that reads the model's input `times` times (add: times x, concat: the channels repeated) */
+function merge(type: 'add' | 'concat', x: number[], times: number): TestCase {
+  return single(x, { type, inputs: Array<Json>(times).fill('input') }, `inputs=input x${times}`);
 }
 
 function batchnorm(type: 'batchnorm1d' | 'batchnorm2d', x: number[], keys: { [k: string]: Json } = {}): TestCase {
@@ -173,6 +186,12 @@ export const CASES: readonly TestCase[] = [
   convT([7, 2, 2, 2], { co: 3, k: 4, s: 2, p: 1 }), // DCGAN-style
   convT([1, 2, 3, 2], { co: 2, k: 1, s: 3, op: 2 }), // stride larger than the kernel
   convT([2, 5, 3, 3], { co: 7, k: [3, 2], s: [1, 2], p: [1, 0], bias: false }),
+  // conv_transpose1d: conv_transpose2d's kernels with H = 1
+  convT([2, 3, 4], { co: 2, k: 3, s: 2, p: 1, op: 1 }),
+  convT([1, 4, 5], { co: 6, k: 3, s: 2, p: 1, op: 1, g: 2 }),
+  convT([1, 2, 3], { co: 3, k: 3, d: 2, p: 1, op: 1 }), // output_padding < dilation
+  convT([2, 3, 4], { co: 3, k: 4, s: 2, p: 1, bias: false }),
+  convT([1, 3, 4], { co: 3, k: 2, s: 3, op: 2, g: 3 }), // depthwise, stride larger than the kernel
   // max pools
   pool('maxpool2d', [2, 3, 6, 6], { k: 2 }),
   pool('maxpool2d', [1, 2, 7, 5], { k: 3, s: 2, p: 1 }),
@@ -189,6 +208,10 @@ export const CASES: readonly TestCase[] = [
   pool('avgpool2d', [1, 2, 7, 5], { k: 3, s: 2, p: 1 }),
   pool('avgpool2d', [1, 2, 7, 5], { k: 3, s: 2, p: 1, countIncludePad: false }),
   pool('avgpool2d', [2, 3, 5, 4], { k: [3, 2], s: [1, 2], p: [1, 1], countIncludePad: false }),
+  pool('avgpool1d', [2, 3, 9], { k: 3 }),
+  pool('avgpool1d', [1, 2, 10], { k: 4, s: 2, p: 2 }),
+  pool('avgpool1d', [2, 3, 11], { k: 3, s: 2, p: 1, countIncludePad: false }),
+  pool('avgpool1d', [7, 2, 5], { k: 2, s: 3 }), // stride larger than the window
   // global pools
   plain('global_maxpool', [2, 3, 5, 4]),
   plain('global_maxpool', [2, 3, 7]),
@@ -199,6 +222,24 @@ export const CASES: readonly TestCase[] = [
   // elementwise and reshape
   plain('relu', [2, 3, 4, 5]),
   plain('relu', [1, 3, 7]),
+  act('leaky_relu', [2, 3, 4, 5]),
+  act('leaky_relu', [1, 3, 7], { negative_slope: 0.2 }, 'wide'),
+  act('leaky_relu', [2, 2, 3], { negative_slope: -1.5 }),
+  act('relu6', [2, 3, 4, 5], {}, 'wide'),
+  act('relu6', [1, 3, 7], {}, 'wide'),
+  act('elu', [2, 3, 4, 5]),
+  act('elu', [1, 3, 7], { alpha: 0.5 }, 'wide'),
+  act('elu', [2, 2, 3], { alpha: -2 }),
+  act('gelu', [2, 3, 4, 5]),
+  act('gelu', [2, 3, 4, 5], {}, 'wide'),
+  act('gelu', [1, 3, 7], { approximate: 'tanh' }),
+  act('gelu', [2, 3, 7], { approximate: 'tanh' }, 'wide'),
+  act('silu', [2, 3, 4, 5], {}, 'wide'),
+  act('silu', [1, 3, 7]),
+  act('sigmoid', [2, 3, 4, 5], {}, 'wide'),
+  act('sigmoid', [1, 3, 7]),
+  act('tanh', [2, 3, 4, 5], {}, 'wide'),
+  act('tanh', [1, 3, 7]),
   plain('flatten', [2, 3, 2, 3]),
   // linear
   linear([2, 3, 4], 5),
@@ -220,6 +261,11 @@ export const CASES: readonly TestCase[] = [
   dropout([2, 3, 4, 5], 0.5),
   dropout([3, 7, 9], 0.2),
   dropout([2, 2, 3], 0),
+  // nearest upsampling
+  upsample([1, 1, 2, 2], 2, 'nearest'),
+  upsample([2, 3, 3, 4], [2, 3], 'nearest'),
+  upsample([1, 2, 1, 5], [1, 3], 'nearest'),
+  upsample([1, 1, 2, 2], [5, 4], 'nearest'), // a block of 20: rolled loops
   // a few layers together
   stack('seed_problem', 1, [1, 4, 4], [
     { type: 'conv2d', name: 'conv', out_channels: 2, kernel: 3, bias: false },
@@ -245,6 +291,59 @@ export const CASES: readonly TestCase[] = [
     { type: 'conv2d', out_channels: 2, kernel: 3, padding: 'same' },
     { type: 'avgpool2d', kernel: 2 },
   ]),
+  // graphs (layers read what their `inputs` name): a layer on its own reads the model's input
+  // several times; the models branch and join
+  merge('add', [2, 3, 4, 5], 2),
+  merge('add', [1, 2, 3], 9), // more terms than one kernel binds: a sum split in two
+  merge('concat', [2, 2, 3, 3], 3),
+  merge('concat', [3, 2, 4], 2),
+  stack('residual_block', 2, [2, 6, 6], [
+    { type: 'conv2d', name: 'stem', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'relu', name: 'block_in' },
+    { type: 'conv2d', name: 'conv_a', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'relu' },
+    { type: 'conv2d', name: 'conv_b', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'add', name: 'skip', inputs: ['conv_b', 'block_in'] },
+    { type: 'relu' },
+    { type: 'global_avgpool' },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 3 },
+  ], 'softmax_cross_entropy'),
+  stack('concat_branches', 2, [2, 5, 4], [
+    { type: 'conv2d', name: 'wide', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'conv2d', name: 'narrow', inputs: ['input'], out_channels: 1, kernel: 1, bias: false },
+    { type: 'maxpool2d', name: 'pooled', inputs: ['input'], kernel: 3, stride: 1, padding: 1 },
+    { type: 'concat', name: 'cat', inputs: ['wide', 'narrow', 'pooled'] },
+    { type: 'conv2d', out_channels: 2, kernel: 3, stride: 2 },
+  ]),
+  stack('read_three_times', 3, [1, 4, 4], [
+    { type: 'conv2d', name: 'stem', out_channels: 2, kernel: 3, padding: 1 },
+    { type: 'relu', name: 'r' },
+    { type: 'conv2d', name: 'c1', out_channels: 2, kernel: 1 },
+    { type: 'conv2d', name: 'c3', inputs: ['r'], out_channels: 2, kernel: 3, padding: 1 },
+    { type: 'add', name: 'sum3', inputs: ['c1', 'c3', 'r'] },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 2 },
+  ], 'softmax_cross_entropy'),
+  stack('dead_end_branch', 2, [2, 3, 3], [
+    { type: 'relu', name: 'no_params' },
+    { type: 'maxpool2d', kernel: 3, stride: 1, padding: 1 },
+    { type: 'conv2d', name: 'learns', inputs: ['input'], out_channels: 2, kernel: 3, padding: 1 },
+    { type: 'add', inputs: ['maxpool2d1', 'learns'] },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 2 },
+  ], 'softmax_cross_entropy'),
+  stack('features_1d', 3, [2, 8], [
+    { type: 'conv1d', name: 'a', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'conv1d', name: 'b', inputs: ['input'], out_channels: 1, kernel: 1 },
+    { type: 'concat', inputs: ['a', 'b'] },
+    { type: 'relu' },
+    { type: 'flatten', name: 'f' },
+    { type: 'linear', name: 'l1', out_features: 3 },
+    { type: 'linear', name: 'l2', inputs: ['f'], out_features: 2, bias: false },
+    { type: 'concat', name: 'features', inputs: ['l1', 'l2', 'f'] },
+    { type: 'linear', out_features: 3 },
+  ], 'softmax_cross_entropy'),
   stack('tiny_1d', 2, [2, 12], [
     { type: 'conv1d', out_channels: 3, kernel: 5, padding: 'same' },
     { type: 'relu' },
@@ -264,6 +363,30 @@ export const CASES: readonly TestCase[] = [
     { type: 'batchnorm1d', momentum: null },
     { type: 'dropout', p: 0.3 },
     { type: 'linear', out_features: 3 },
+  ], 'softmax_cross_entropy'),
+  stack('tiny_1d_decoder', 2, [2, 10], [
+    { type: 'conv1d', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'gelu' },
+    { type: 'avgpool1d', kernel: 2 },
+    { type: 'conv_transpose1d', out_channels: 2, kernel: 4, stride: 2, padding: 1 },
+    { type: 'elu', alpha: 0.5 },
+    { type: 'conv1d', out_channels: 2, kernel: 3, padding: 'same' },
+    { type: 'tanh' },
+  ]),
+  stack('tiny_acts_2d', 2, [2, 3, 3], [
+    { type: 'conv2d', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'leaky_relu', negative_slope: 0.1 },
+    { type: 'upsample_nearest2d', scale_factor: 2 },
+    { type: 'conv2d', out_channels: 4, kernel: 3 },
+    { type: 'silu' },
+    { type: 'global_avgpool' },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 3 },
+    { type: 'gelu', approximate: 'tanh' },
+    { type: 'linear', out_features: 2 },
+    { type: 'sigmoid' },
+    { type: 'relu6' },
+    { type: 'linear', out_features: 2 },
   ], 'softmax_cross_entropy'),
 ];
 
@@ -293,9 +416,13 @@ export function randomArray(n: number, rng: () => number): Float64Array {
   return a;
 }
 
-/** the input of a case: uniform in [-1, 1), or values from {0, 1, 2} for a 'ties' case */
+/** the scale of a 'wide' case's input: uniform in [-WIDE, WIDE) */
+export const WIDE = 8;
+
+/** the input of a case: uniform in [-1, 1) (or [-8, 8) for 'wide'), or values from {0, 1, 2} for a 'ties' case */
 export function caseInput(c: TestCase, plan: ModelPlan, rng: () => number): Float64Array {
   const n = numel(plan.inShape);
+  if (c.input === 'wide') return randomArray(n, rng).map((v) => WIDE * v);
   if (c.input !== 'ties') return randomArray(n, rng);
   const a = new Float64Array(n);
   for (let i = 0; i < n; i++) a[i] = Math.floor(3 * rng());
@@ -343,3 +470,17 @@ export function randomLabels(plan: ModelPlan, rng: () => number): Int32Array {
   for (let i = 0; i < labels.length; i++) labels[i] = Math.floor(rng() * classes);
   return labels;
 }
+
+/**
+ * the seed's worked problem (examples/seed_branches.json): x[1,1] = x[2,2] = 1; w1[1,0] = -1,
+ * w1[1,1] = 1; w2[2,1] = -1, w2[1,1] = 1 (row-major 3x3); W = identity; y = 2, class index 1
+ */
+export const SEED_BRANCHES = {
+  x: Float32Array.from({ length: 16 }, (_, i) => (i === 5 || i === 10 ? 1 : 0)),
+  labels: Int32Array.from([1]),
+  w1: Float32Array.from([0, 0, 0, -1, 1, 0, 0, 0, 0]),
+  w2: Float32Array.from([0, 0, 0, 0, 1, 0, 0, -1, 0]),
+  fc: Float32Array.from([1, 0, 0, 1]),
+  /** what PyTorch 1.13 gives for conv1's weight gradient; conv2's is its negative */
+  gradW1: [0, 0, 0, 0, 0.5, 0, 0, 0, 0.5],
+};

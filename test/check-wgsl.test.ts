@@ -60,8 +60,8 @@ describe('convgen check --target wgsl', () => {
     const t = rows(ts.out);
     // the GPU-shaped conv kernels, named and labelled by their shape
     expect(w.filter((r) => r.layer === 'conv').map((r) => [r.kernel, r.strategy])).toEqual([
-      ['conv3x3_1x4x4_to_2_fwd_gpu', 'gpu'],
-      ['conv3x3_1x4x4_to_2_dw_splitk', 'splitk'],
+      ['conv3x3_1x4x4_to_2_nobias_fwd_gpu', 'gpu'],
+      ['conv3x3_1x4x4_to_2_nobias_dw_splitk', 'splitk'],
       ['conv3x3_1x4x4_to_2_dx_gpu', 'gpu'],
     ]);
     for (const r of w) if (r.tolerance) expect(r.ok, `${r.layer} ${r.kernel}`).toBe('ok');
@@ -89,14 +89,25 @@ describe('convgen check --target wgsl', () => {
     expect(tail(w)).toEqual(expect.arrayContaining(['buffers.bn1.running_mean', 'eval: forward: output', 'eval: lossAndGrad: grads.bn2.weight']));
   }, 120_000);
 
+  gpuIt("the seed's branching problem: concat kernels and the gradient sums of gpu.ts, on the TS check's data and tolerances", async () => {
+    const ts = await run(['examples/seed_branches.json', '--seed', '5']);
+    const wgsl = await run(['examples/seed_branches.json', '--target', 'wgsl', '--seed', '5']);
+    expect(wgsl.code, wgsl.out).toBe(0);
+    expect(wgsl.out).not.toContain('FAIL');
+    const w = rows(wgsl.out);
+    expect(w.filter((r) => r.layer === 'cat').map((r) => r.kernel)).toEqual(['concat_c1_c1_1x1_fwd0', 'concat_c1_c1_1x1_fwd1', 'concat_c1_c1_1x1_dx0', 'concat_c1_c1_1x1_dx1']);
+    expect(tolerancesByLayer(w)).toEqual(tolerancesByLayer(rows(ts.out)));
+    expect(w.filter((r) => r.layer === '(model)').map((r) => r.kernel)).toEqual(['forward: output', 'lossAndGrad: loss', 'lossAndGrad: grads.conv1.weight', 'lossAndGrad: grads.conv2.weight', 'lossAndGrad: grads.fc.weight']);
+  }, 120_000);
+
   gpuIt('--strategy im2row checks the tiled GEMM forward; --limits builds the kernels for a device', async () => {
     const tiled = await run(['examples/seed.json', '--target', 'wgsl', '--strategy', 'im2row']);
     expect(tiled.code, tiled.out).toBe(0);
     const conv = rows(tiled.out).filter((r) => r.layer === 'conv');
     expect(conv.map((r) => [r.kernel, r.strategy])).toEqual([
-      ['conv3x3_1x4x4_to_2_fwd_cols_gpu', '-'],
-      ['conv3x3_1x4x4_to_2_fwd_gemm_tiled', 'gemm_tiled'],
-      ['conv3x3_1x4x4_to_2_dw_splitk', 'splitk'],
+      ['conv3x3_1x4x4_to_2_nobias_fwd_cols_gpu', '-'],
+      ['conv3x3_1x4x4_to_2_nobias_fwd_gemm_tiled', 'gemm_tiled'],
+      ['conv3x3_1x4x4_to_2_nobias_dw_splitk', 'splitk'],
       ['conv3x3_1x4x4_to_2_dx_gpu', 'gpu'],
     ]);
     expect(conv[1].ok).toBe('ok');

@@ -4,6 +4,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { runCaptured } from './helpers/cli.ts';
 import { checkCommand } from '../src/cli/check.ts';
 import { compare, kernelTolerance, modelTolerance } from '../src/check/ts.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CASES } from './cases.ts';
 
 /** run the command, capturing what it prints on stdout */
 const run = async (args: string[]) => {
@@ -17,7 +21,7 @@ describe('convgen check', () => {
     expect(code).toBe(0);
     expect(out).toContain('model seed_problem (target ts, seed 1): all within tolerance');
     expect(out).toMatch(/\| layer +\| kernel +\| strategy \| max abs error \| max rel error \| tolerance \| ok \|/);
-    for (const k of ['relu_2x2x2_fwd', 'relu_2x2x2_dx', 'maxpool2x2_s2_2x2x2_fwd', 'maxpool2x2_s2_2x2x2_dx', 'linear_2_to_2_nobias_dw', 'conv3x3_1x4x4_to_2_fwd_direct\\w*']) {
+    for (const k of ['relu_2x2x2_fwd', 'relu_2x2x2_dx', 'maxpool2x2_s2_2x2x2_fwd', 'maxpool2x2_s2_2x2x2_dx', 'linear_2_to_2_nobias_dw', 'conv3x3_1x4x4_to_2_nobias_fwd_direct\\w*']) {
       expect(out).toMatch(new RegExp(`\\| ${k} +\\| \\S+ +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| ok +\\|`));
     }
     expect(out).toMatch(/\| softmax_xent_1x2 \(dlogits\) +\| - +\| \S+ +\| \S+ +\| \S+ +\| ok +\|/);
@@ -45,6 +49,24 @@ describe('convgen check', () => {
     }
     expect(out).not.toContain('FAIL');
   }, 120_000);
+
+  it('checks models that branch: every add and concat kernel, the gradient sums through the whole model', async () => {
+    const seed = await run(['examples/seed_branches.json']);
+    expect(seed.code, seed.out).toBe(0);
+    expect(seed.out).toMatch(/\| cat +\| concat_c1_c1_1x1_fwd0 +\| - +\| \S+ +\| \S+ +\| \S+ +\| ok +\|/);
+    expect(seed.out).toMatch(/\| cat +\| concat_c1_c1_1x1_dx1 +\| - +\| \S+ +\| \S+ +\| \S+ +\| ok +\|/);
+    for (const g of ['conv1', 'conv2', 'fc']) expect(seed.out).toContain(`lossAndGrad: grads.${g}.weight`);
+    // no loss: backward's dx is the sum over every reader of the input, through an add's dy and a concat
+    const dir = mkdtempSync(join(tmpdir(), 'convgen-check-graph-'));
+    for (const c of CASES.filter((c) => c.name.startsWith('concat_branches') || c.name.startsWith('read_three_times'))) {
+      const file = join(dir, `${c.model.name}.json`);
+      writeFileSync(file, JSON.stringify(c.model));
+      const r = await run([file, '--seed', '2']);
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).not.toContain('FAIL');
+      expect(r.out).toMatch(c.model.loss ? /lossAndGrad: grads\.c3\.weight/ : /backward: dx/);
+    }
+  }, 60_000);
 
   it('refuses targets it does not know; --help names both', async () => {
     await expect(run(['examples/seed.json', '--target', 'cuda'])).rejects.toThrow(/--target: must be ts or wgsl, got "cuda"/);

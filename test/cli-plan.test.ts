@@ -40,6 +40,22 @@ describe('convgen plan', () => {
     expect(r.stderr).toBe(`convgen plan: ${bad}: layers[0] (conv2d "conv2d0"): output height = floor((4 + 0 + 0 - 1*(7-1) - 1) / 1) + 1 = -2 <= 0: the input (4) is smaller than the kernel (7); add padding or use a smaller kernel\n`);
   });
 
+  it('a graph error (a reference to a layer below, an add of two shapes): exit 2, one line with the JSON path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convgen-cli-'));
+    const conv = (name: string, extra = {}) => ({ type: 'conv2d', name, out_channels: 2, kernel: 3, ...extra });
+    const below = join(dir, 'below.json');
+    writeFileSync(below, JSON.stringify({ name: 'm', batch: 1, input: [1, 8, 8], layers: [conv('a'), { type: 'add', inputs: ['a', 'b'] }, conv('b')] }));
+    let r = convgen('plan', below);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^convgen plan: ${below.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: layers\\[1\\]\\.inputs\\[1\\]: "b" is layers\\[2\\], below this layer: .*\n$`));
+    const shapes = join(dir, 'shapes.json');
+    writeFileSync(shapes, JSON.stringify({ name: 'm', batch: 1, input: [1, 8, 8], layers: [conv('a'), conv('b', { inputs: ['input'], padding: 1 }), { type: 'add', inputs: ['a', 'b'] }] }));
+    r = convgen('build', shapes, '--out', join(dir, 'out'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${shapes}: layers[2] (add "add2").inputs: add sums inputs of one shape, but "a" gives [2, 6, 6] and "b" gives [2, 8, 8] (per sample)`);
+  });
+
   it('--help prints the flags; bad usage exits 2', () => {
     const help = convgen('plan', '--help');
     expect(help.status).toBe(0);

@@ -5,27 +5,39 @@
 // that `.ts` import specifiers need.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import ts from 'typescript';
 import { planFile } from '../src/cli/plan.ts';
+import { parseModel } from '../src/spec/parse.ts';
+import { planModel } from '../src/plan/plan.ts';
 import { emitModel } from '../src/emit/index.ts';
 import { writeOutputAtomic } from '../src/emit/write.ts';
 import { CONFIGS, STRICT, type Config } from './helpers/tsconfigs.ts';
 
-const EXAMPLES = ['lenet', 'decoder', 'signal1d', 'seed', 'vgg'];
+const EXAMPLES = ['lenet', 'decoder', 'signal1d', 'seed', 'vgg', 'seed_branches'];
 // batch norm (momentum null too), dropout and their buffers, which no example has
-const MODELS = [...EXAMPLES.map((e) => `examples/${e}.json`), 'test/fixtures/torch/bn_model.json'];
+const FIXTURES = ['test/fixtures/torch/bn_model.json'];
+/** examples with another loss, so each loss's lossAndGrad / trainStep / uploadBatch is checked too */
+const LOSS_VARIANTS = [
+  { example: 'decoder', loss: 'mse', name: 'decoder_mse' },
+  { example: 'seed', loss: 'bce_with_logits', name: 'seed_bce' },
+] as const;
+
 
 let root: string;
 /** the generated .ts files, relative to an app root (generated/<model>/...) */
 const files: Record<string, string> = {};
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'convgen-typecheck-'));
-  for (const m of MODELS) {
-    const plan = planFile(m);
+  const plans = [...EXAMPLES.map((e) => `examples/${e}.json`), ...FIXTURES].map((m) => planFile(m));
+  for (const v of LOSS_VARIANTS) {
+    const spec = JSON.parse(readFileSync(`examples/${v.example}.json`, 'utf8'));
+    plans.push(planModel(parseModel({ ...spec, name: v.name, loss: v.loss })));
+  }
+  for (const plan of plans) {
     for (const [p, text] of Object.entries(await emitModel(plan, { target: 'all' }))) {
       if (p.endsWith('.ts')) files[`generated/${plan.name}/${p}`] = text;
     }
@@ -64,8 +76,8 @@ function check(c: Config, app: Record<string, string>, libs: readonly string[] =
 describe('the generated TypeScript type-checks in any app', () => {
   it('covers every file kind of every example', () => {
     const kinds = new Set(Object.keys(files).map((p) => p.split('/').slice(2).join('/').replace(/^layers\/.*/, 'layers/*')));
-    expect([...kinds].sort()).toEqual(['gpu.ts', 'index.ts', 'layers/*', 'runtime.ts', 'train.ts']);
-    expect(new Set(Object.keys(files).map((p) => p.split('/')[1])).size).toBe(MODELS.length);
+    expect([...kinds].sort()).toEqual(['gpu.ts', 'grads.ts', 'index.ts', 'layers/*', 'runtime.ts', 'train.ts']);
+    expect(new Set(Object.keys(files).map((p) => p.split('/')[1])).size).toBe(EXAMPLES.length + FIXTURES.length + LOSS_VARIANTS.length);
   });
 
   for (const c of CONFIGS) {
@@ -83,19 +95,32 @@ describe('the generated TypeScript type-checks in any app', () => {
     const app = [
       "import { createGpuModel, REQUIRED_LIMITS } from './generated/lenet5/gpu.ts';",
       "import { createGpuModel as createDecoder } from './generated/dcgan_decoder/gpu.ts';",
+      "import { createGpuModel as createMse } from './generated/decoder_mse/gpu.ts';",
+      "import { createModel, type Optimizer } from './generated/decoder_mse/index.ts';",
       '',
       'const adapter = await navigator.gpu.requestAdapter();',
       "if (!adapter) throw new Error('no adapter');",
       'const device: GPUDevice = await adapter.requestDevice({ requiredLimits: REQUIRED_LIMITS });',
       'const model = await createGpuModel(device, { seed: 1 });',
       'const loss: number = await model.trainStep(new Float32Array(32 * 784), new Int32Array(32), 0.1, { momentum: 0.9 });',
+      "const optimizer: Optimizer = { type: 'adamw', lr: 1e-3, weightDecay: 0.05, amsgrad: true };",
+      'await model.trainStep(model.uploadBatch(new Float32Array(32 * 784), new Int32Array(32)), undefined, optimizer);',
+      'model.adamStep();',
+      "model.optimizerStep({ type: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true });",
+      'model.resetOptimizer();',
       'const params = await model.readParams();',
       'model.writeParams({ c1: { weight: params.c1.weight } });',
       'await createDecoder(device);',
-      'export { loss };',
+      'const mse = await createMse(device);',
+      'await mse.trainStep(mse.uploadBatch(new Float32Array(4 * 16 * 4 * 4), new Float32Array(4 * 3 * 32 * 32)), undefined, { type: "adam" });',
+      'const cpu = createModel();',
+      'cpu.adamwStep(1e-3, { beta1: 0.9, amsgrad: true });',
+      "cpu.optimizerStep({ type: 'adam', lr: 1e-3 });",
+      'const l: number = cpu.lossAndGrad(new Float32Array(4 * 16 * 4 * 4), new Float32Array(4 * 3 * 32 * 32));',
+      'export { loss, l };',
       '',
     ].join('\n');
-    const used = Object.fromEntries(Object.entries(files).filter(([p]) => /^generated\/(lenet5|dcgan_decoder)\//.test(p)));
+    const used = Object.fromEntries(Object.entries(files).filter(([p]) => /^generated\/(lenet5|dcgan_decoder|decoder_mse)\//.test(p)));
     const problems = check({ ...CONFIGS[0]!, name: 'an app with @webgpu/types' }, { ...used, 'app.ts': app }, [webgpuTypes]);
     expect(problems.slice(0, 10), `${problems.length} diagnostics`).toEqual([]);
   }, 60_000);

@@ -19,7 +19,7 @@ import { emitGpuFiles } from '../src/emit/gpu.ts';
 import { writeOutputAtomic } from '../src/emit/write.ts';
 import { createReferenceModel, type RefParams } from '../src/reference/index.ts';
 import { compare, modelTolerance } from '../src/check/ts.ts';
-import { CASES, mulberry32, planCase, randomArray } from './cases.ts';
+import { CASES, mulberry32, planCase, randomArray, SEED_BRANCHES } from './cases.ts';
 import { NO_ADAPTER, numericDeviceOrSkip } from './helpers/webgpu.ts';
 
 const device = await numericDeviceOrSkip();
@@ -68,14 +68,16 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: stri
 // an on-disk cache). Measured on the 2-core machine with the cache off, as on a fresh CI
 // machine: lenet 15-22 s, decoder 14-15 s, signal1d 50 s, vgg 36 s, the rest of the file 31 s.
 // LeNet (the demo's model) and the decoder run by default: the file takes 55 s cold, 3 s warm.
-// GPU_MODEL_EXAMPLES=1 runs every example, GPU_MODEL_ONLY=<file> one; seed.json is always in.
+// GPU_MODEL_EXAMPLES=1 runs every example, GPU_MODEL_ONLY=<file> one; seed.json and seed_branches.json are always in.
 const DEFAULT_EXAMPLES = ['lenet.json', 'decoder.json'];
 const examples = readdirSync('examples')
-  .filter((f) => f.endsWith('.json') && f !== 'seed.json')
+  .filter((f) => f.endsWith('.json') && f !== 'seed.json' && f !== 'seed_branches.json')
   .sort();
 const models: [string, () => ModelPlan][] = [
   ['examples/seed.json', () => planModel(parseModel(JSON.parse(readFileSync('examples/seed.json', 'utf8'))))],
-  ...CASES.filter((c) => c.kinds.length > 2).map((c): [string, () => ModelPlan] => [c.name, () => planCase(c)]),
+  ['examples/seed_branches.json', () => planModel(parseModel(JSON.parse(readFileSync('examples/seed_branches.json', 'utf8'))))],
+  // several kinds, or a layer reading several inputs (its inputs' gradients are sums)
+  ...CASES.filter((c) => c.kinds.length > 2 || c.kinds.some((k) => k === 'add' || k === 'concat')).map((c): [string, () => ModelPlan] => [c.name, () => planCase(c)]),
   // the im2row strategy: conv forwards as im2row + tiled GEMM in workgroup memory
   ...CASES.filter((c) => c.kinds.length > 2 && c.kinds.some((k) => k === 'conv2d' || k === 'conv1d'))
     .slice(0, 2)
@@ -191,6 +193,26 @@ describe('gpu.ts runtime', () => {
     a.destroy();
     b.destroy();
   }, 120_000);
+
+  gpuIt("the seed's problem as the seed writes it (two convs of one input, concat): PyTorch's gradients exactly, from lossAndGrad and trainStep", async () => {
+    const plan = planModel(parseModel(JSON.parse(readFileSync('examples/seed_branches.json', 'utf8'))));
+    const m = await (await build(plan))(device!, { seed: 1 });
+    const { x, labels, w1, w2, fc, gradW1 } = SEED_BRANCHES;
+    m.writeParams({ conv1: { weight: w1 }, conv2: { weight: w2 }, fc: { weight: fc } });
+    expect(await m.lossAndGrad(x, labels)).toBeCloseTo(Math.log(2), 6);
+    const g = await m.readGrads();
+    expect(Array.from(g.conv1.weight!)).toEqual(gradW1);
+    expect(Array.from(g.conv2.weight!).map((v) => v + 0)).toEqual(gradW1.map((v) => -v + 0));
+    expect(Array.from(g.fc.weight!)).toEqual([0.5, 0.5, -0.5, -0.5]);
+    // the input's gradient sums both convs' (PyTorch: x.grad of s.backward([0.5, -0.5]))
+    const dx = Array.from(await m.backward(Float32Array.from([0.5, -0.5])));
+    expect(dx.map((v) => v + 0)).toEqual([0, 0, 0, 0, -0.5, 0, 0, 0, 0, 0.5, 0, 0, 0, 0, 0, 0]);
+    // one submission: forward, loss, the pruned backward, SGD; w1 -= 0.1 * gradW1
+    await m.trainStep(x, labels, 0.1);
+    const p = await m.readParams();
+    expect(Array.from(p.conv1.weight!)).toEqual(Array.from(w1, (v, i) => Math.fround(v - 0.1 * gradW1[i])));
+    m.destroy();
+  }, 60_000);
 
   // regression: sgdStep(-1) was accepted; torch.optim.SGD refuses a negative lr, momentum or weight_decay
   gpuIt('sgdStep and trainStep refuse a negative lr, momentum or weight decay, and NaN, touching nothing', async () => {

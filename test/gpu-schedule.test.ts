@@ -28,7 +28,7 @@ describe('GPU schedule', () => {
     const plan = load('lenet.json');
     const s = scheduleGpu(plan, gpuProgram(plan));
     expect(s.kernels[0].layer).toBe(plan.layers[0].name);
-    expect(s.kernels.at(-1)!.phase).toBe('sgd');
+    expect(s.kernels.at(-1)!.phase).toBe('optimizer');
     for (const k of s.kernels) {
       expect(k.dispatches.length).toBeGreaterThan(0);
       // the gather forward: no workgroup memory
@@ -86,7 +86,7 @@ describe('GPU schedule', () => {
     expect(lines[3].split(' | ').map((c) => c.trim())).toEqual(['layer', 'phase', 'kernel', 'entry', 'invocations', 'wg', 'workgroups', 'wg mem', 'bindings (KiB)']);
     const rows = lines.slice(5);
     expect(rows.length).toBe(s.kernels.reduce((a, k) => a + k.dispatches.length, 0));
-    expect(rows.at(-1)).toMatch(/^\(sgd\)\s+\| sgd\s+\| sgd_\d+ .*param:rw .*scalars:u/);
+    expect(rows.at(-1)).toMatch(/^\(optimizer\)\s+\| optimizer\s+\| adam_amsgrad_\d+ .*param:rw .*maxExpAvgSq:rw .*scalars:u/);
   });
 });
 
@@ -151,9 +151,9 @@ describe('binding-size refusals say what would help', () => {
     const msg = refusal({ name: 'wide', batch: 1, input: [6000, 1], layers: [{ type: 'flatten', name: 'flat' }, { type: 'linear', name: 'fc', out_features: 6000 }] });
     expect(msg).toMatch(/layers\[1\] \(linear "fc"\).*maxStorageBufferBindingSize.*the layer's weights alone are this large \(the batch size does not change them\)/);
   });
-  it('every parameter together over the limit: the SGD step binds them at once', () => {
+  it('every parameter together over the limit: the optimizer step binds them at once', () => {
     const msg = refusal({ name: 'many', batch: 1, input: [4200, 1], layers: [{ type: 'flatten', name: 'flat' }, { type: 'linear', name: 'a', out_features: 4200 }, { type: 'linear', name: 'b', out_features: 4200 }] });
-    expect(msg).toMatch(/^parameters \(SGD over every weight and bias\): kernel sgd_\d+ binds buffer 'param'.*the SGD step binds every parameter of the model at once/);
+    expect(msg).toMatch(/^parameters \(the optimizer steps over every weight and bias\): kernel sgd_\d+ binds buffer 'param'.*the optimizer step binds every parameter of the model at once/);
   });
   it('activations over the limit: the batch size', () => {
     const msg = refusal({ name: 'tall', batch: 600, input: [1, 256, 256], layers: [{ type: 'conv2d', name: 'c', out_channels: 1, kernel: 1 }] });

@@ -28,7 +28,7 @@ const checkVariant = (layer: ConvPlan, v: Variant, seed = 1) =>
 
 const convCases = CASES.flatMap((c) =>
   planCase(c)
-    .layers.filter((l): l is ConvPlan => l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose2d')
+    .layers.filter((l): l is ConvPlan => l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose1d' || l.type === 'conv_transpose2d')
     .map((layer) => ({ title: `${c.name} [${layer.name}]`, layer })),
 );
 
@@ -72,7 +72,7 @@ describe('GPU-shaped conv kernels, gradWeight split into as many chunks as the b
   }
   it('really splits them', () => {
     const chunks = convCases.map(({ layer }) => {
-      const g = layer.type === 'conv_transpose2d' ? transposedToConv(layer.geometry) : layer.geometry;
+      const g = layer.type === 'conv_transpose1d' || layer.type === 'conv_transpose2d' ? transposedToConv(layer.geometry) : layer.geometry;
       return splitK(g.batch, g.outH, g.outW, 1, { invocations: 1e9, minChunk: 1 }).chunks;
     });
     expect(chunks.filter((n) => n > 1).length).toBeGreaterThan(convCases.length / 2);
@@ -124,7 +124,7 @@ describe('conv kernels vs reference, random configs', () => {
 describe('conv kernels vs reference, random large windows', () => {
   // windows up to 9x9 and 1D up to 40 taps: tap passes, split dW kernels, wide padding
   const bigArb: fc.Arbitrary<Cfg> = cfgArb.chain((c) =>
-    fc.record({ k: c.kind === 'conv1d' ? fc.tuple(fc.constant(1), fc.integer({ min: 9, max: 40 })) : pair(5, 9), d: pair(1, 2), s: pair(1, 3) }).map((o) => ({ ...c, ...o })),
+    fc.record({ k: c.kind === 'conv1d' || c.kind === 'conv_transpose1d' ? fc.tuple(fc.constant(1), fc.integer({ min: 9, max: 40 })) : pair(5, 9), d: pair(1, 2), s: pair(1, 3) }).map((o) => ({ ...c, ...o })),
   );
   it('agree on 30 random configs with large windows (both strategies and the GPU-shaped kernels)', () => {
     fc.assert(
@@ -179,7 +179,7 @@ describe('conv kernel structure', () => {
     const col0 = colText.slice(colText.indexOf('var e0_acc0_0'), colText.indexOf('y[yrow] = e0_acc0_0'));
     expect(col0.match(/for r in/g)).toHaveLength(6);
     const k = main;
-    expect(k.doc[0]).toBe('conv2d "conv2d0" [1,2,12,12] -> [1,4,12,12] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1');
+    expect(k.doc[0]).toBe('conv2d [1,2,12,12] -> [1,4,12,12] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1');
   });
 
   it('splits a window too big for one optimizable function into passes that add up (and stay correct)', () => {

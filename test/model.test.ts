@@ -4,7 +4,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
-import { CASES, mulberry32, planCase, randomArray } from './cases.ts';
+import { CASES, mulberry32, planCase, randomArray, SEED_BRANCHES } from './cases.ts';
 import { loadModelFile, parseModel } from '../src/spec/parse.ts';
 import { planModel } from '../src/plan/plan.ts';
 import type { ModelPlan } from '../src/plan/types.ts';
@@ -82,7 +82,8 @@ describe('generated module vs the reference model', () => {
       await compareWithReference(plan, mod, 7);
     }, 60_000);
   }
-  for (const c of CASES.filter((c) => c.kinds.length > 1)) {
+  // several kinds, or a layer that reads several inputs (add(input, input): the input's gradient is a sum)
+  for (const c of CASES.filter((c) => c.kinds.length > 1 || c.kinds.some((k) => k === 'add' || k === 'concat'))) {
     it(`${c.name} (built into a temp folder)`, async () => {
       const plan = planCase(c);
       await compareWithReference(plan, await buildAndImport(plan), 3);
@@ -120,6 +121,27 @@ describe("the seed's worked problem", () => {
     expect(loss).toBeCloseTo(Math.log(2), 6);
     const g1 = [0, 0, 0, 0, 0.5, 0, 0, 0, 0.5];
     expect(Array.from(m.grads.conv.weight!)).toEqual([...g1, ...g1.map((v) => (v === 0 ? 0 : -v))]);
+  });
+});
+
+describe("the seed's worked problem as the seed writes it: two convs of one input, concat", () => {
+  it('examples/seed_branches.json: dL/dw1 = [[0,0,0],[0,0.5,0],[0,0,0.5]], dL/dw2 = -dL/dw1 exactly, as PyTorch gives', async () => {
+    const plan = planModel(loadModelFile('examples/seed_branches.json'));
+    const mod = (await import(`../generated/${plan.name}/index.ts`)) as GeneratedModule;
+    const m = mod.createModel();
+    const { x, labels, w1, w2 } = SEED_BRANCHES;
+    m.params.conv1.weight!.set(w1);
+    m.params.conv2.weight!.set(w2);
+    m.params.fc.weight!.set(SEED_BRANCHES.fc);
+    const loss = m.lossAndGrad(x, labels);
+    expect(loss).toBeCloseTo(Math.log(2), 6);
+    // PyTorch 1.13 on the seed's own script (F.conv2d, relu, max_pool2d, torch.concat, W @ h, cross_entropy)
+    expect(Array.from(m.grads.conv1.weight!)).toEqual(SEED_BRANCHES.gradW1);
+    expect(Array.from(m.grads.conv2.weight!).map((v) => v + 0)).toEqual(SEED_BRANCHES.gradW1.map((v) => -v + 0));
+    expect(Array.from(m.grads.fc.weight!)).toEqual([0.5, 0.5, -0.5, -0.5]);
+    // the input's gradient is the sum over both convs (torch: x.grad of s.backward([0.5, -0.5]))
+    const dx = Array.from(m.backward(Float32Array.from([0.5, -0.5])));
+    expect(dx.map((v) => v + 0)).toEqual([0, 0, 0, 0, -0.5, 0, 0, 0, 0, 0.5, 0, 0, 0, 0, 0, 0]);
   });
 });
 

@@ -49,7 +49,7 @@ describe('planning batch norm and dropout', () => {
     ['batchnorm2d on [C, L]', [[3, 7], { type: 'batchnorm2d' }], 'layers[0] (batchnorm2d "batchnorm2d0"): batchnorm2d needs a [channels, height, width] input per sample, but its input is [3, 7]; use batchnorm1d for a [C] or [C, L] input'],
     ['batchnorm1d on [C, H, W]', [[3, 4, 5], { type: 'batchnorm1d' }], 'layers[0] (batchnorm1d "batchnorm1d0"): batchnorm1d needs a [channels] or [channels, length] input per sample, but its input is [3, 4, 5]; use batchnorm2d for a [C, H, W] input'],
     ['batchnorm2d on a vector', [[3, 4, 5], { type: 'flatten' }, { type: 'batchnorm2d' }], 'layers[1] (batchnorm2d "batchnorm2d1"): batchnorm2d needs a [channels, height, width] input per sample, but its input is [60]; use batchnorm1d for a [C] or [C, L] input'],
-    ['num_features mismatch', [[3, 4, 5], { type: 'batchnorm2d', num_features: 4 }], 'layers[0] (batchnorm2d "batchnorm2d0").num_features: num_features is 4, but the previous layer gives 3 channels; set "num_features": 3 or remove the key (it is inferred)'],
+    ['num_features mismatch', [[3, 4, 5], { type: 'batchnorm2d', num_features: 4 }], "layers[0] (batchnorm2d \"batchnorm2d0\").num_features: num_features is 4, but the model's input gives 3 channels; set \"num_features\": 3 or remove the key (it is inferred)"],
   ] as const)('%s', (_, [input, ...layers], message) => {
     expect(errorOf(() => plan([...input], ...layers)).message).toBe(message);
   });

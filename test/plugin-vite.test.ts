@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
+import ts from 'typescript';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStaticServer } from '../examples/browser/server.ts';
@@ -53,6 +54,30 @@ describe('the packed package in a fresh Vite app (examples/vite-app/)', () => {
       const mod = await import(pathToFileURL(file).href);
       expect(typeof (sub === 'plugin' ? mod.convgen.vite : mod.default), `convgen/${sub}`).toBe('function');
     }
+  });
+
+  it("the plugin entries' types resolve in the app: the Vite plugin is Vite's Plugin type, not any", { timeout: 60_000 }, () => {
+    writeFileSync(
+      join(app, 'types-check.mts'),
+      `import type { Plugin } from 'vite';
+import vite from 'convgen/vite';
+import rollup from 'convgen/rollup';
+import esbuild from 'convgen/esbuild';
+import { convgen, type ConvgenPluginOptions } from 'convgen/plugin';
+type IsAny<T> = 0 extends 1 & T ? true : false;
+const options: ConvgenPluginOptions = { target: 'wgsl', strategy: 'im2row', limits: { maxStorageBufferBindingSize: 1 << 28 } };
+const p = vite(options);
+export const notAny: IsAny<typeof p> = false;
+export const plugins: Plugin | Plugin[] = p;
+export const others = [rollup(), esbuild({ target: 'ts' }), convgen.vite()];
+`,
+    );
+    const program = ts.createProgram([join(app, 'types-check.mts')], {
+      strict: true, noEmit: true, skipLibCheck: true, types: [], lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+      module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022,
+    });
+    const diags = ts.getPreEmitDiagnostics(program);
+    expect(ts.formatDiagnostics(diags, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => app, getNewLine: () => '\n' })).toBe('');
   });
 
   it('vite build compiled the imported model into the bundle', () => {

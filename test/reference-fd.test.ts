@@ -1,16 +1,18 @@
 // Every layer's backward on every case of the shared table against central finite
-// differences of its own forward, in float64: dx, dW and db, every element.
+// differences of its own forward, in float64: dx (of each input, for add and concat), dW and
+// db, every element; then every case as a whole model, branches and joins included.
 // The objective is <layer(x), r> for a random r, so the analytic gradient is backward(dy = r).
 
 import { describe, expect, it } from 'vitest';
-import { CASES, caseInput, mulberry32, planCase, randomArray, randomLabels, randomParams } from './cases.ts';
-import { createReferenceModel, refBackward, refForward, softmaxCrossEntropy, type RefMode, type RefParams } from '../src/reference/index.ts';
+import { CASES, caseInput, mulberry32, planCase, randomArray, randomLabels, randomParams, WIDE } from './cases.ts';
+import { createReferenceModel, refBackward, refBackwardInputs, refForward, refForwardInputs, softmaxCrossEntropy, type RefMode, type RefParams } from '../src/reference/index.ts';
 import type { LayerPlan } from '../src/plan/types.ts';
-import { numel } from '../src/plan/types.ts';
+import { inputShapes, numel } from '../src/plan/types.ts';
 
-// every layer is linear or piecewise linear in each input, so a small step costs no
-// truncation error (only the loss is curved: O(H^2)); a small step also makes crossing a
-// relu or max-pool kink unlikely (a chained model can hold a pre-activation within 1e-5 of 0)
+// most layers are linear or piecewise linear in each input, so a small step costs no
+// truncation error; the loss and the smooth activations are curved, O(H^2 f''') ~ 1e-14. A
+// small step also makes crossing a relu or max-pool kink unlikely (a chained model can hold a
+// pre-activation within 1e-5 of 0)
 const H = 1e-7;
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -53,13 +55,15 @@ function expectClose(what: string, got: ArrayLike<number>, want: ArrayLike<numbe
 const modal = (l: LayerPlan): boolean => ((l.type === 'batchnorm1d' || l.type === 'batchnorm2d') && l.trackRunningStats) || l.type === 'dropout';
 
 /**
- * `mode`: training (batch norm through its batch statistics; dropout with the fixed mask of
- * seed 3, step 4) or eval (running stats as constants; the identity)
+ * one layer's backward against finite differences of its forward: every input (add and concat
+ * read several), dW, db. `mode`: training (batch norm through its batch statistics; dropout
+ * with the fixed mask of seed 3, step 4) or eval (running stats as constants; the identity)
  */
-function checkLayer(layer: LayerPlan, seed: number, mode: RefMode = { training: true, seed: 3, step: 4 }): void {
+function checkLayer(layer: LayerPlan, seed: number, scale = 1, mode: RefMode = { training: true, seed: 3, step: 4 }): void {
   const rng = mulberry32(seed);
-  // continuous inputs even for 'ties' cases: finite differences need a differentiable point
-  const x = randomArray(numel(layer.inShape), rng);
+  // continuous inputs even for 'ties' cases: finite differences need a differentiable point;
+  // a 'wide' case's activation sees [-8, 8), its tails and relu6's kink at 6
+  const xs = inputShapes(layer).map((s) => randomArray(numel(s), rng).map((v) => scale * v));
   const params: RefParams & { weight?: Float64Array; bias?: Float64Array } = {};
   if (layer.weightShape) params.weight = randomArray(numel(layer.weightShape), rng);
   if (layer.biasShape) params.bias = randomArray(numel(layer.biasShape), rng);
@@ -69,12 +73,13 @@ function checkLayer(layer: LayerPlan, seed: number, mode: RefMode = { training: 
     params.runningVar = randomArray(layer.channels, rng).map((v) => 1 + 0.5 * v);
   }
 
-  const { y, cache } = refForward(layer, x, params, mode);
+  const { y, cache } = refForwardInputs(layer, xs, params, mode);
   expect(y.length).toBe(numel(layer.outShape));
-  const g = refBackward(layer, x, y, r, params, cache, mode);
-  const objective = (): number => dot(refForward(layer, x, params, mode).y, r);
+  const g = refBackwardInputs(layer, xs, y, r, params, cache, mode);
+  const objective = (): number => dot(refForwardInputs(layer, xs, params, mode).y, r);
 
-  expectClose('dx', g.dx, numericGrad(x, objective));
+  expect(g.dxs.length).toBe(xs.length);
+  xs.forEach((x, k) => expectClose(xs.length === 1 ? 'dx' : `dx${k}`, g.dxs[k], numericGrad(x, objective)));
   if (params.weight) {
     expect(g.gradWeight, 'gradWeight').toBeDefined();
     expectClose('dW', g.gradWeight!, numericGrad(params.weight, objective));
@@ -89,14 +94,14 @@ function checkLayer(layer: LayerPlan, seed: number, mode: RefMode = { training: 
   }
   // the gradient is not trivially zero (a backward returning zeros would pass nothing above
   // only if the forward were constant, which no layer is)
-  expect(g.dx.some((v) => v !== 0)).toBe(true);
+  for (const dx of g.dxs) expect(dx.some((v) => v !== 0)).toBe(true);
 }
 
 describe('reference backward = finite differences, per layer', () => {
   CASES.forEach((c, ci) => {
     it(c.name, () => {
       const plan = planCase(c);
-      plan.layers.forEach((layer, li) => checkLayer(layer, 1000 * ci + li + 1));
+      plan.layers.forEach((layer, li) => checkLayer(layer, 1000 * ci + li + 1, c.input === 'wide' ? WIDE : 1));
     });
   });
 });
@@ -107,7 +112,7 @@ describe('reference backward = finite differences, per layer, eval mode (batch n
     if (!plan.layers.some(modal)) return;
     it(c.name, () => {
       plan.layers.forEach((layer, li) => {
-        if (modal(layer)) checkLayer(layer, 1000 * ci + li + 1, { training: false });
+        if (modal(layer)) checkLayer(layer, 1000 * ci + li + 1, c.input === 'wide' ? WIDE : 1, { training: false });
       });
     });
   });

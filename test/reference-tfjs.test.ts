@@ -1,6 +1,6 @@
 // A second, independent opinion on the forward semantics: every layer of every case of the
 // shared table against TensorFlow.js (CPU backend, float32), built from the plan's geometry
-// with tfjs's own ops. Finite differences only tie backward to forward; this ties forward to
+// with tfjs's own ops (add and concat included: tf.addN, tf.concat on the channel axis). Finite differences only tie backward to forward; this ties forward to
 // an outside implementation. tfjs has no groups, no dilation with stride, and no asymmetric
 // padding in one op, so those are spelled out here: per-group slices, kernels dilated with
 // zeros, explicit tf.pad, and conv_transpose as the full (uncropped) output then cropped.
@@ -9,9 +9,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { CASES, caseInput, mulberry32, planCase, randomArray } from './cases.ts';
-import { refForward } from '../src/reference/index.ts';
+import { refForwardInputs } from '../src/reference/index.ts';
 import type { ConvGeometry, LayerPlan, PoolGeometry } from '../src/plan/types.ts';
-import { numel } from '../src/plan/types.ts';
+import { inputShapes, numel } from '../src/plan/types.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -57,7 +57,7 @@ function tfConv(g: ConvGeometry, x: Float64Array, w: Float64Array, bias: Float64
   return toNCHW(addBias(tf.concat(parts, 3), bias));
 }
 
-function tfConvTranspose(layer: LayerPlan & { type: 'conv_transpose2d' }, x: Float64Array, w: Float64Array, bias: Float64Array | undefined): Float32Array {
+function tfConvTranspose(layer: LayerPlan & { type: 'conv_transpose1d' | 'conv_transpose2d' }, x: Float64Array, w: Float64Array, bias: Float64Array | undefined): Float32Array {
   const g = layer.geometry;
   const cinG = g.inC / g.groups;
   const coutG = g.outC / g.groups;
@@ -103,16 +103,55 @@ function tfPool(layer: LayerPlan & { geometry: PoolGeometry; countIncludePad: bo
   }
 }
 
-function tfForward(layer: LayerPlan, x: Float64Array, weight?: Float64Array, bias?: Float64Array): Float32Array {
+/** the activations from tfjs's ops; elu for any alpha, silu and gelu spelled out (tfjs has no such ops) */
+function tfActivation(layer: LayerPlan, x: tf.Tensor1D): tf.Tensor {
+  switch (layer.type) {
+    case 'relu':
+      return tf.relu(x);
+    case 'leaky_relu':
+      return tf.leakyRelu(x, layer.negativeSlope);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'elu':
+      // tf.elu is alpha = 1: alpha * elu(x) on the negative side
+      return tf.where(tf.greater(x, 0), x, tf.mul(tf.elu(x), layer.alpha));
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'tanh':
+      return tf.tanh(x);
+    case 'silu':
+      return tf.mul(x, tf.sigmoid(x));
+    case 'gelu': {
+      if (layer.approximate === 'none') return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+      const u = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(u)));
+    }
+    default:
+      throw new Error(`not an activation: ${layer.type}`);
+  }
+}
+
+function tfForward(layer: LayerPlan, xs: readonly Float64Array[], weight?: Float64Array, bias?: Float64Array): Float32Array {
+  const x = xs[0];
   return tf.tidy(() => {
     switch (layer.type) {
+      case 'add':
+        return tf.addN(xs.map((v) => tf.tensor1d(Float32Array.from(v)))).dataSync() as Float32Array;
+      case 'concat': {
+        // [N, C_k, rest] joined on axis 1, as torch.cat(dim=1)
+        const rest = numel(layer.outShape.slice(2));
+        const parts = xs.map((v, k) => tf.tensor3d(Float32Array.from(v), [layer.outShape[0], layer.inShapes[k][1], rest]));
+        return tf.concat(parts, 1).dataSync() as Float32Array;
+      }
       case 'conv1d':
       case 'conv2d':
         return tfConv(layer.geometry, x, weight!, bias);
+      case 'conv_transpose1d':
       case 'conv_transpose2d':
         return tfConvTranspose(layer, x, weight!, bias);
       case 'maxpool1d':
       case 'maxpool2d':
+      case 'avgpool1d':
       case 'avgpool2d':
       case 'global_maxpool':
       case 'global_avgpool':
@@ -126,8 +165,20 @@ function tfForward(layer: LayerPlan, x: Float64Array, weight?: Float64Array, bia
         // align_corners = false is TF's half-pixel-centers sampling
         return toNCHW(tf.image.resizeBilinear(xh, [layer.inH * layer.scaleH, layer.inW * layer.scaleW], false, true));
       }
+      case 'upsample_nearest2d': {
+        const xh = toNHWC(x, layer.batch, layer.channels, layer.inH, layer.inW);
+        // align_corners = false, half_pixel_centers = false: source floor(dst * in / out), PyTorch's "nearest"
+        return toNCHW(tf.image.resizeNearestNeighbor(xh, [layer.inH * layer.scaleH, layer.inW * layer.scaleW], false, false));
+      }
       case 'relu':
-        return tf.relu(tf.tensor1d(Float32Array.from(x))).dataSync() as Float32Array;
+      case 'leaky_relu':
+      case 'relu6':
+      case 'elu':
+      case 'gelu':
+      case 'silu':
+      case 'sigmoid':
+      case 'tanh':
+        return tfActivation(layer, tf.tensor1d(Float32Array.from(x))).dataSync() as Float32Array;
       case 'flatten':
         return Float32Array.from(x);
       case 'batchnorm1d':
@@ -154,15 +205,14 @@ describe('reference forward = TensorFlow.js forward (float32), every layer of ev
       const plan = planCase(c);
       const rng = mulberry32(4242 + ci);
       plan.layers.forEach((layer, li) => {
-        // the first layer sees the case's own input ('ties' cases: small integers)
-        const x = li === 0 ? caseInput(c, plan, rng) : randomArray(numel(layer.inShape), rng);
-        // float32-representable values, so both sides start from the same numbers
-        const x32 = Float64Array.from(Float32Array.from(x));
+        // the first layer sees the case's own input ('ties' cases: small integers); float32-representable
+        // values, so both sides start from the same numbers
+        const xs = inputShapes(layer).map((s) => Float64Array.from(Float32Array.from(li === 0 ? caseInput(c, plan, rng) : randomArray(numel(s), rng))));
         const weight = layer.weightShape ? Float64Array.from(Float32Array.from(randomArray(numel(layer.weightShape), rng))) : undefined;
         const bias = layer.biasShape ? Float64Array.from(Float32Array.from(randomArray(numel(layer.biasShape), rng))) : undefined;
-        const want = tfForward(layer, x32, weight, bias);
-        const running = 'channels' in layer && (layer.type === 'batchnorm1d' || layer.type === 'batchnorm2d') ? { runningMean: new Float64Array(layer.channels), runningVar: new Float64Array(layer.channels).fill(1) } : {};
-        const { y } = refForward(layer, x32, { weight, bias, ...running }, { training: layer.type !== 'dropout' });
+        const want = tfForward(layer, xs, weight, bias);
+        const running = layer.type === 'batchnorm1d' || layer.type === 'batchnorm2d' ? { runningMean: new Float64Array(layer.channels), runningVar: new Float64Array(layer.channels).fill(1) } : {};
+        const { y } = refForwardInputs(layer, xs, { weight, bias, ...running }, { training: layer.type !== 'dropout' });
         expect(y.length, `${layer.name} output size`).toBe(want.length);
         for (let i = 0; i < y.length; i++) {
           if (Math.abs(y[i] - want[i]) > 1e-5 * (1 + Math.abs(want[i]))) {

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { LAYER_TYPES } from '../src/spec/types.ts';
 import { LAYER_VARIANTS, MODEL, type Field, type Node } from '../src/spec/schema.ts';
 
-export const EXAMPLES = ['seed', 'lenet', 'vgg', 'decoder', 'signal1d'];
+export const EXAMPLES = ['seed', 'lenet', 'vgg', 'decoder', 'signal1d', 'seed_branches', 'signal1d_decoder'];
 export const exampleText = (name: string): string => readFileSync(new URL(`../examples/${name}.json`, import.meta.url), 'utf8');
 
 type J = unknown;
@@ -126,7 +126,10 @@ export function arbitraryFor(node: Node): fc.Arbitrary<J> {
     case 'integer':
       return fc.oneof({ weight: 12, arbitrary: fc.integer({ min: node.min, max: node.min + 6 }) }, { weight: 1, arbitrary: fc.constantFrom(node.max, 2 ** 16, 2 ** 20 + 1) });
     case 'number': {
-      // the ends themselves where they are allowed, else values just inside
+      // no range: any float32 value, mostly small; with one, the ends themselves where they are allowed, else values just inside
+      if (node.min === undefined || node.max === undefined) {
+        return fc.oneof({ weight: 8, arbitrary: fc.double({ min: -2, max: 2, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(0, -0, 3.4e38, -3.4e38, 1e-45) });
+      }
       const lo = node.exclusiveMin ? node.min + (node.max - node.min) / 1024 : node.min;
       const hi = node.exclusiveMax ? node.max - (node.max - node.min) / 1024 : node.max;
       return fc.oneof(fc.constantFrom(lo, hi), fc.double({ min: lo, max: hi, noNaN: true }));
@@ -140,6 +143,7 @@ export function arbitraryFor(node: Node): fc.Arbitrary<J> {
     case 'enum':
       return fc.constantFrom(...node.values);
     case 'name':
+    case 'layerName':
       return fc.constantFrom('a', 'Net_2', 'conv_x');
     case 'torchName':
       return fc.constantFrom('features.0', 'classifier.2', 'layer1.0.conv1', 'fc');
@@ -152,8 +156,13 @@ export function arbitraryFor(node: Node): fc.Arbitrary<J> {
     case 'object':
       return objectFor(node.fields);
     case 'layer':
-      // names and torch names must be unique across layers: leave them to their defaults
-      return fc.oneof(...node.variants.map((v) => objectFor(v.fields.filter((f) => f.key !== 'name' && f.key !== 'torch_name')).map((o) => ({ type: v.type, ...(o as object) }))));
+      // names and torch names must be unique across layers, and inputs must name layers above:
+      // leave them to their defaults (a chain), and leave out add and concat, which need inputs
+      return fc.oneof(
+        ...node.variants
+          .filter((v) => v.type !== 'add' && v.type !== 'concat')
+          .map((v) => objectFor(v.fields.filter((f) => f.key !== 'name' && f.key !== 'torch_name' && f.key !== 'inputs')).map((o) => ({ type: v.type, ...(o as object) }))),
+      );
   }
 }
 

@@ -9,7 +9,7 @@ describe('parseModel normalizes', () => {
   it('fills conv2d defaults and expands ints to pairs', () => {
     const spec = parseModel(model([{ type: 'conv2d', out_channels: 4, kernel: 3 }]));
     expect(spec.layers[0]).toEqual({
-      type: 'conv2d', name: 'conv2d0', index: 0, torch_name: 'conv2d0', out_channels: 4, kernel: [3, 3], stride: [1, 1],
+      type: 'conv2d', name: 'conv2d0', index: 0, torch_name: 'conv2d0', inputs: ['input'], out_channels: 4, kernel: [3, 3], stride: [1, 1],
       padding: { mode: 'explicit', amounts: [0, 0] }, dilation: [1, 1], groups: 1, bias: true,
       strategy: { forward: 'auto', gradInput: 'auto', gradWeight: 'auto' },
     } satisfies ConvSpec);
@@ -60,7 +60,7 @@ describe('parseModel normalizes', () => {
     ], { $schema: '../schema/model.schema.json', loss: 'softmax_cross_entropy' }));
     expect((spec.layers[0] as UpsampleSpec).scale_factor).toEqual([2, 3]);
     expect(spec.layers.map((l) => l.name)).toEqual(['upsample_bilinear2d0', 'global_maxpool1', 'global_avgpool2', 'relu3', 'flatten4', 'linear5', 'linear6']);
-    expect(spec.layers[5]).toEqual({ type: 'linear', name: 'linear5', index: 5, torch_name: 'linear5', out_features: 10, bias: true } satisfies LinearSpec);
+    expect(spec.layers[5]).toEqual({ type: 'linear', name: 'linear5', index: 5, torch_name: 'linear5', inputs: ['flatten4'], out_features: 10, bias: true } satisfies LinearSpec);
     expect(spec.layers[6]).toMatchObject({ in_features: 10, bias: false });
     expect(spec).toMatchObject({ name: 'm', batch: 2, input: [3, 8, 8], loss: 'softmax_cross_entropy' });
     expect('$schema' in spec).toBe(false);

@@ -25,7 +25,7 @@ function conforms(v: unknown, s: S, root: S): boolean {
   if (s.$ref) return conforms(v, root.definitions[s.$ref.replace('#/definitions/', '')], root);
   const isObj = v !== null && typeof v === 'object' && !Array.isArray(v);
   if (s.type) {
-    const ok = { integer: typeof v === 'number' && Number.isInteger(v), string: typeof v === 'string', boolean: typeof v === 'boolean', array: Array.isArray(v), object: isObj }[s.type as string];
+    const ok = { integer: typeof v === 'number' && Number.isInteger(v), number: typeof v === 'number', string: typeof v === 'string', boolean: typeof v === 'boolean', array: Array.isArray(v), object: isObj }[s.type as string];
     if (ok === undefined) throw new Error(`evaluator: type ${s.type}`);
     if (!ok) return false;
   }

@@ -1,7 +1,8 @@
 // Every WGSL kernel run on a real WebGPU adapter (Mesa's lavapipe in CI) against the float64
 // reference, on the shared case table: each layer of each case (conv layers with both GPU
 // forwards, the gather and im2row + tiled GEMM in workgroup memory; stride-phase gradInput,
-// split-K gradWeight and gradBias), plus the softmax cross-entropy and SGD kernels, and
+// split-K gradWeight and gradBias), plus the softmax cross-entropy and SGD kernels (every
+// optimizer and the other losses: optim-kernels.test.ts), and
 // random conv configs. Tolerances are `convgen check`'s.
 // No adapter: a failure in CI, a skip with instructions elsewhere (test/helpers/webgpu.ts).
 //
@@ -17,11 +18,11 @@ import { CASES, mulberry32, planCase, randomArray } from './cases.ts';
 import { lowerLayer } from '../src/kernels/index.ts';
 import { lowerConvGpu } from '../src/kernels/conv-gpu.ts';
 import { lowerSoftmaxCrossEntropy } from '../src/kernels/loss.ts';
-import { lowerSgd } from '../src/kernels/sgd.ts';
+import { lowerSgdMomentum } from '../src/kernels/sgd.ts';
 import { lowerKernel } from '../src/ir/passes.ts';
 import { renderKernelWgsl } from '../src/render/wgsl.ts';
 import { DEFAULT_LIMITS } from '../src/gpu/limits.ts';
-import { softmaxCrossEntropy } from '../src/reference/index.ts';
+import { refSgdStep, softmaxCrossEntropy } from '../src/reference/index.ts';
 import { compare, kernelTolerance } from '../src/check/ts.ts';
 import { checkLayerWgsl } from './helpers/wgsl-layer.ts';
 import { NO_ADAPTER, numericDeviceOrSkip, runWgslKernel } from './helpers/webgpu.ts';
@@ -108,29 +109,27 @@ describe('WGSL model kernels', () => {
     expect(d.ok, JSON.stringify(d)).toBe(true);
   });
 
-  gpuIt('SGD with momentum and weight decay, two steps, PyTorch semantics; folded into a 2D grid', async () => {
+  // every optimizer option on the fixture's cases: optim-kernels.test.ts; here a large arena folded
+  gpuIt('SGD with momentum, dampening and weight decay, two steps, PyTorch semantics; folded into a 2D grid', async () => {
     const n = 1000;
     const rng = mulberry32(4);
     const param = Float32Array.from(randomArray(n, rng));
     const grads = [Float32Array.from(randomArray(n, rng)), Float32Array.from(randomArray(n, rng))];
-    const [lr, momentum, weightDecay] = [0.1, 0.9, 0.01];
-    const k = lowerSgd(n);
+    const [lr, momentum, dampening, weightDecay] = [0.1, 0.9, 0.2, 0.01];
+    const k = lowerSgdMomentum(n);
     // 1000 invocations in workgroups of 64 = 16 groups; at most 4 per dimension -> 4 x 4
     const wk = renderKernelWgsl(lowerKernel(k), { ...DEFAULT_LIMITS, maxComputeWorkgroupsPerDimension: 4 });
     expect(wk.entries[0].workgroups).toEqual([4, 4, 1]);
     let p: Float32Array = param;
     let vel: Float32Array = new Float32Array(n);
     const want = Float64Array.from(param);
-    const buf = new Float64Array(n);
+    const state = { buf: null };
     for (const [step, g] of grads.entries()) {
-      const out = await runWgslKernel(device!, wk, k.buffers, { param: p, grad: g, velocity: vel }, { lr, momentum, weightDecay }, ['lr', 'momentum', 'weightDecay']);
+      const scalars = { lr, momentum, oneMinusDampening: 1 - dampening, weightDecay, nesterov: 0, first: step === 0 ? 1 : 0 };
+      const out = await runWgslKernel(device!, wk, k.buffers, { param: p, grad: g, velocity: vel }, scalars, k.scalars.map((s) => s.name));
       p = out.param as Float32Array;
       vel = out.velocity as Float32Array;
-      for (let i = 0; i < n; i++) {
-        const gi = g[i] + weightDecay * want[i];
-        buf[i] = step === 0 ? gi : momentum * buf[i] + gi;
-        want[i] -= lr * buf[i];
-      }
+      refSgdStep(want, g, state, { lr, momentum, dampening, weightDecay });
     }
     const r = compare(p, want, kernelTolerance(4));
     expect(r.ok, JSON.stringify(r)).toBe(true);

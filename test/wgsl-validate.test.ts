@@ -32,7 +32,7 @@ function kernelsOf(plan: ModelPlan): Kernel[] {
   }
   const m = lowerModel(plan);
   if (m.loss) out.push(m.loss);
-  if (m.sgd) out.push(m.sgd);
+  if (m.optimizers) out.push(...Object.values(m.optimizers));
   return out;
 }
 
@@ -86,7 +86,7 @@ describe('WGSL renderer', () => {
 
   it('a small workgroup limit folds the SGD dispatch into 2D and still validates', async () => {
     const plan = planCase(CASES.find((c) => c.name.startsWith('tiny_lenet'))!);
-    const sgd = lowerModel(plan).sgd!;
+    const sgd = lowerModel(plan).optimizers!.sgdMomentum;
     const wk = await expectValid(sgd, { ...DEFAULT_LIMITS, maxComputeWorkgroupsPerDimension: 2 });
     expect(wk.entries[0].workgroups[1]).toBeGreaterThan(1);
     expect(wk.code).toContain('_wid.y');
@@ -95,12 +95,12 @@ describe('WGSL renderer', () => {
   it('shapes are literals, scalars one uniform struct, read-only buffers read-only', () => {
     const plan = planCase(CASES.find((c) => c.name.startsWith('tiny_lenet'))!);
     const m = lowerModel(plan);
-    const wk = renderKernelWgsl(lowerKernel(m.sgd!));
+    const wk = renderKernelWgsl(lowerKernel(m.optimizers!.sgdMomentum));
     expect(wk.code).toMatch(/var<storage, read_write> param: array<f32, \d+>;/);
     expect(wk.code).toMatch(/var<storage, read> grad: array<f32, \d+>;/);
-    expect(wk.code).toMatch(/struct Scalars \{\n  lr: f32,\n  momentum: f32,\n  weightDecay: f32,\n\}/);
+    expect(wk.code).toMatch(/struct Scalars \{\n  lr: f32,\n  momentum: f32,\n  oneMinusDampening: f32,\n  weightDecay: f32,\n  nesterov: f32,\n  first: f32,\n\}/);
     expect(wk.bindings.map((b) => b.type)).toEqual(['storage', 'read-only-storage', 'storage', 'uniform']);
-    expect(wk.uniformBytes).toBe(16);
+    expect(wk.uniformBytes).toBe(32);
   });
 
   it('WGSL keywords and reserved words among IR names are renamed', async () => {

@@ -19,10 +19,10 @@
 // made once; each call records one command encoder and submits it once. Works with
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
-import { readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
+import { adamScalars, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
 // without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
@@ -30,7 +30,12 @@ export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type GpuBuffer = { destroy(): void; mapAsync(mode: number): Promise<void>; getMappedRange(): ArrayBuffer; unmap(): void };
 type GpuPass = { setPipeline(p: any): void; setBindGroup(i: number, g: any): void; dispatchWorkgroups(x: number, y?: number, z?: number): void; end(): void };
-type GpuEncoder = { beginComputePass(): GpuPass; copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void; finish(): any };
+type GpuEncoder = {
+  beginComputePass(): GpuPass;
+  copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void;
+  clearBuffer(b: GpuBuffer): void;
+  finish(): any;
+};
 export type GpuDeviceLike = {
   createBuffer(d: { size: number; usage: number; label?: string }): GpuBuffer;
   createShaderModule(d: { code: string; label?: string }): any;
@@ -132,7 +137,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a3",
+          "buffer": "a4",
           "offset": 0,
           "size": 16384
         },
@@ -217,7 +222,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 8192
         },
@@ -363,11 +368,6 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 10496,
-      "name": "velocity",
-      "type": "f32"
-    },
-    {
       "bytes": 8192,
       "name": "s_up1_dwPartial",
       "type": "f32"
@@ -388,8 +388,8 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 16,
-      "name": "sgdScalars",
+      "bytes": 48,
+      "name": "optimizerScalars",
       "type": "f32"
     }
   ],
@@ -416,7 +416,7 @@ const MODEL = {
           "size": 8192
         }
       ],
-      "kernel": "convt4x4_s2_p1_16x4x4_to_8_fwd_gpu"
+      "kernel": "convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_gpu"
     },
     {
       "bind": [
@@ -519,9 +519,74 @@ const MODEL = {
     "dOut": "dOut",
     "dx": "d0",
     "input": "a0",
-    "output": "a6"
+    "output": "a6",
+    "target": null
   },
   "kernels": {
+    "adam_2624": {
+      "bindings": [
+        {
+          "bytes": 10496,
+          "type": "storage"
+        },
+        {
+          "bytes": 10496,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 10496,
+          "type": "storage"
+        },
+        {
+          "bytes": 10496,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [41, 1, 1]
+        }
+      ]
+    },
+    "adam_amsgrad_2624": {
+      "bindings": [
+        {
+          "bytes": 10496,
+          "type": "storage"
+        },
+        {
+          "bytes": 10496,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 10496,
+          "type": "storage"
+        },
+        {
+          "bytes": 10496,
+          "type": "storage"
+        },
+        {
+          "bytes": 10496,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [41, 1, 1]
+        }
+      ]
+    },
     "conv3x3_p1_4x32x32_to_3_dw_splitk": {
       "bindings": [
         {
@@ -772,7 +837,7 @@ const MODEL = {
         }
       ]
     },
-    "convt4x4_s2_p1_16x4x4_to_8_fwd_gpu": {
+    "convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_gpu": {
       "bindings": [
         {
           "bytes": 4096,
@@ -897,11 +962,33 @@ const MODEL = {
           "type": "read-only-storage"
         },
         {
+          "bytes": 16,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [41, 1, 1]
+        }
+      ]
+    },
+    "sgd_momentum_2624": {
+      "bindings": [
+        {
           "bytes": 10496,
           "type": "storage"
         },
         {
-          "bytes": 16,
+          "bytes": 10496,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 10496,
+          "type": "storage"
+        },
+        {
+          "bytes": 32,
           "type": "uniform"
         }
       ],
@@ -951,6 +1038,213 @@ const MODEL = {
   },
   "loss": null,
   "name": "dcgan_decoder",
+  "optimizerState": [
+    {
+      "bytes": 10496,
+      "name": "velocity"
+    },
+    {
+      "bytes": 10496,
+      "name": "adamExpAvg"
+    },
+    {
+      "bytes": 10496,
+      "name": "adamExpAvgSq"
+    },
+    {
+      "bytes": 10496,
+      "name": "adamMaxExpAvgSq"
+    },
+    {
+      "bytes": 10496,
+      "name": "adamwExpAvg"
+    },
+    {
+      "bytes": 10496,
+      "name": "adamwExpAvgSq"
+    },
+    {
+      "bytes": 10496,
+      "name": "adamwMaxExpAvgSq"
+    }
+  ],
+  "optimizers": {
+    "adam": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_2624"
+    },
+    "adamAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "adamMaxExpAvgSq",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_2624"
+    },
+    "adamw": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_2624"
+    },
+    "adamwAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "adamwMaxExpAvgSq",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_2624"
+    },
+    "sgd": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 16
+        }
+      ],
+      "kernel": "sgd_2624"
+    },
+    "sgdMomentum": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "velocity",
+          "offset": 0,
+          "size": 10496
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 32
+        }
+      ],
+      "kernel": "sgd_momentum_2624"
+    }
+  },
   "outShape": [4, 3, 32, 32],
   "params": [
     {
@@ -1004,31 +1298,6 @@ const MODEL = {
       "shape": [3]
     }
   ],
-  "sgd": {
-    "bind": [
-      {
-        "buffer": "params",
-        "offset": 0,
-        "size": 10496
-      },
-      {
-        "buffer": "grads",
-        "offset": 0,
-        "size": 10496
-      },
-      {
-        "buffer": "velocity",
-        "offset": 0,
-        "size": 10496
-      },
-      {
-        "buffer": "sgdScalars",
-        "offset": 0,
-        "size": 16
-      }
-    ],
-    "kernel": "sgd_2624"
-  },
   "state": [],
   "train": [
     {
@@ -1099,7 +1368,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a3",
+          "buffer": "a4",
           "offset": 0,
           "size": 16384
         },
@@ -1184,7 +1453,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 8192
         },
@@ -1231,6 +1500,8 @@ const MODEL = {
 
 /** the WGSL of every kernel (the same text as wgsl/<kernel>.wgsl) */
 const SHADERS: Record<string, string> = {
+  "adam_2624": "// Adam / AdamW step over 2624 parameters (PyTorch semantics)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_2624: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 2624>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 2624>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 2624>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 2624>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(4) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=2624; 41x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2624u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let denom: f32 = sqrt(s) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
+  "adam_amsgrad_2624": "// Adam / AdamW step over 2624 parameters (PyTorch semantics, AMSGrad: the running maximum of v normalizes)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_amsgrad_2624: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 2624>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 2624>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 2624>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 2624>;\n@group(0) @binding(4) var<storage, read_write> maxExpAvgSq: array<f32, 2624>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(5) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=2624; 41x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2624u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let smax: f32 = max(maxExpAvgSq[i], s);\n  maxExpAvgSq[i] = smax;\n  let denom: f32 = sqrt(smax) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
   "conv3x3_p1_4x32x32_to_3_dw_splitk": "// conv2d [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1\n// role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics); the bias gradient fused in\n// kernel conv3x3_p1_4x32x32_to_3_dw_splitk: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 12288>;\n@group(0) @binding(2) var<storage, read_write> partial: array<f32, 7104>;\n@group(0) @binding(3) var<storage, read_write> dw: array<f32, 108>;\n@group(0) @binding(4) var<storage, read_write> db: array<f32, 3>;\n\n// dispatch 1 of 2: q=64 x co=3 x ci=4 x kh=3; 36x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2304u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let q: i32 = _i / 36;\n  let co: i32 = (_i / 12) % 3;\n  let ci: i32 = (_i / 3) % 4;\n  let kh: i32 = (_i) % 3;\n  let n0: i32 = q / 32 * 2;\n  let oh0: i32 = q % 32;\n  let pb: i32 = (q * 3 + co) * 37 + (ci * 3 + kh) * 3;\n  // pass 1: 64 chunks of 2 sample(s) x 1 row(s) x 32 columns, one invocation per (chunk, co, ci, kh)\n  var a0: f32 = 0f;\n  var a1: f32 = 0f;\n  var a2: f32 = 0f;\n  var ab: f32 = 0f;\n  for (var nn: i32 = 0; nn < 2; nn++) {\n    let oh: i32 = oh0;\n    let dyb: i32 = ((n0 + nn) * 3 + co) * 1024;\n    let ih: i32 = oh + kh - 1;\n    let inside: bool = ih >= 0 && ih < 32;\n    let xb: i32 = (((n0 + nn) * 4 + ci) * 32 + ih) * 32;\n    for (var ow: i32 = 0; ow < 32; ow++) {\n      let d: f32 = dy[dyb + oh * 32 + ow];\n      ab += d;\n      if (inside) {\n        if (ow >= 1) {\n          a0 += d * x[xb + ow - 1];\n        }\n        a1 += d * x[xb + ow];\n        if (ow < 31) {\n          a2 += d * x[xb + ow + 1];\n        }\n      }\n    }\n  }\n  partial[pb] = a0;\n  partial[pb + 1] = a1;\n  partial[pb + 2] = a2;\n  if (ci == 0 && kh == 0) {\n    partial[(q * 3 + co) * 37 + 36] = ab;\n  }\n}\n\n// dispatch 2 of 2: co=3 x j=37; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 111u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let co: i32 = _i / 37;\n  let j: i32 = (_i) % 37;\n  // pass 2: the 64 partials of each weight and bias, summed in order\n  var s: f32 = 0f;\n  for (var q: i32 = 0; q < 64; q++) {\n    s += partial[(q * 3 + co) * 37 + j];\n  }\n  if (j < 36) {\n    dw[co * 36 + j] = s;\n  } else {\n    db[co] = s;\n  }\n}\n",
   "conv3x3_p1_4x32x32_to_3_dx_gpu": "// conv2d [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1\n// role: gradInput, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps); one dispatch per stride phase\n// kernel conv3x3_p1_4x32x32_to_3_dx_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 12288>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 108>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 16384>;\n\n// dispatch 1 of 1: n=4 x ob=1 x th=32 x tw=32; 64x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 4096u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 1024;\n  let ob: i32 = 0;\n  let th: i32 = (_i / 32) % 32;\n  let tw: i32 = (_i) % 32;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 4 + o0) * 1024 + (th * 32 + tw);\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  var acc2: f32 = 0f;\n  var acc3: f32 = 0f;\n  for (var r: i32 = 0; r < 3; r++) {\n    let xb: i32 = (n * 3 + r) * 1024;\n    let wb: i32 = o0 * 9 + r * 36;\n    if (th < 31) {\n      let ih0: i32 = th + 1;\n      if (tw < 31) {\n        let xv0_0: f32 = dy[xb + (ih0 * 32 + tw) + 1];\n        acc0 += w[wb] * xv0_0;\n        acc1 += w[wb + 9] * xv0_0;\n        acc2 += w[wb + 18] * xv0_0;\n        acc3 += w[wb + 27] * xv0_0;\n      }\n      let xv0_1: f32 = dy[xb + (ih0 * 32 + tw)];\n      acc0 += w[wb + 1] * xv0_1;\n      acc1 += w[wb + 10] * xv0_1;\n      acc2 += w[wb + 19] * xv0_1;\n      acc3 += w[wb + 28] * xv0_1;\n      if (tw >= 1) {\n        let xv0_2: f32 = dy[xb + (ih0 * 32 + tw) - 1];\n        acc0 += w[wb + 2] * xv0_2;\n        acc1 += w[wb + 11] * xv0_2;\n        acc2 += w[wb + 20] * xv0_2;\n        acc3 += w[wb + 29] * xv0_2;\n      }\n    }\n    let ih1: i32 = th;\n    if (tw < 31) {\n      let xv1_0: f32 = dy[xb + (ih1 * 32 + tw) + 1];\n      acc0 += w[wb + 3] * xv1_0;\n      acc1 += w[wb + 12] * xv1_0;\n      acc2 += w[wb + 21] * xv1_0;\n      acc3 += w[wb + 30] * xv1_0;\n    }\n    let xv1_1: f32 = dy[xb + (ih1 * 32 + tw)];\n    acc0 += w[wb + 4] * xv1_1;\n    acc1 += w[wb + 13] * xv1_1;\n    acc2 += w[wb + 22] * xv1_1;\n    acc3 += w[wb + 31] * xv1_1;\n    if (tw >= 1) {\n      let xv1_2: f32 = dy[xb + (ih1 * 32 + tw) - 1];\n      acc0 += w[wb + 5] * xv1_2;\n      acc1 += w[wb + 14] * xv1_2;\n      acc2 += w[wb + 23] * xv1_2;\n      acc3 += w[wb + 32] * xv1_2;\n    }\n    if (th >= 1) {\n      let ih2: i32 = th - 1;\n      if (tw < 31) {\n        let xv2_0: f32 = dy[xb + (ih2 * 32 + tw) + 1];\n        acc0 += w[wb + 6] * xv2_0;\n        acc1 += w[wb + 15] * xv2_0;\n        acc2 += w[wb + 24] * xv2_0;\n        acc3 += w[wb + 33] * xv2_0;\n      }\n      let xv2_1: f32 = dy[xb + (ih2 * 32 + tw)];\n      acc0 += w[wb + 7] * xv2_1;\n      acc1 += w[wb + 16] * xv2_1;\n      acc2 += w[wb + 25] * xv2_1;\n      acc3 += w[wb + 34] * xv2_1;\n      if (tw >= 1) {\n        let xv2_2: f32 = dy[xb + (ih2 * 32 + tw) - 1];\n        acc0 += w[wb + 8] * xv2_2;\n        acc1 += w[wb + 17] * xv2_2;\n        acc2 += w[wb + 26] * xv2_2;\n        acc3 += w[wb + 35] * xv2_2;\n      }\n    }\n  }\n  dx[yb] = acc0;\n  dx[yb + 1024] = acc1;\n  dx[yb + 2048] = acc2;\n  dx[yb + 3072] = acc3;\n}\n",
   "conv3x3_p1_4x32x32_to_3_fwd_gpu": "// conv2d [4,4,32,32] -> [4,3,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1\n// role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)\n// kernel conv3x3_p1_4x32x32_to_3_fwd_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 108>;\n@group(0) @binding(2) var<storage, read> b: array<f32, 3>;\n@group(0) @binding(3) var<storage, read_write> y: array<f32, 12288>;\n\n// dispatch 1 of 1: n=4 x ob=3 x th=32 x tw=32; 192x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 12288u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 3072;\n  let ob: i32 = (_i / 1024) % 3;\n  let th: i32 = (_i / 32) % 32;\n  let tw: i32 = (_i) % 32;\n  let o0: i32 = ob;\n  let yb: i32 = (n * 3 + o0) * 1024 + (th * 32 + tw);\n  var acc0: f32 = b[o0];\n  for (var r: i32 = 0; r < 4; r++) {\n    let xb: i32 = (n * 4 + r) * 1024;\n    let wb: i32 = o0 * 36 + r * 9;\n    if (th >= 1) {\n      let ih0: i32 = th - 1;\n      if (tw >= 1) {\n        let xv0_0: f32 = x[xb + (ih0 * 32 + tw) - 1];\n        acc0 += w[wb] * xv0_0;\n      }\n      let xv0_1: f32 = x[xb + (ih0 * 32 + tw)];\n      acc0 += w[wb + 1] * xv0_1;\n      if (tw < 31) {\n        let xv0_2: f32 = x[xb + (ih0 * 32 + tw) + 1];\n        acc0 += w[wb + 2] * xv0_2;\n      }\n    }\n    let ih1: i32 = th;\n    if (tw >= 1) {\n      let xv1_0: f32 = x[xb + (ih1 * 32 + tw) - 1];\n      acc0 += w[wb + 3] * xv1_0;\n    }\n    let xv1_1: f32 = x[xb + (ih1 * 32 + tw)];\n    acc0 += w[wb + 4] * xv1_1;\n    if (tw < 31) {\n      let xv1_2: f32 = x[xb + (ih1 * 32 + tw) + 1];\n      acc0 += w[wb + 5] * xv1_2;\n    }\n    if (th < 31) {\n      let ih2: i32 = th + 1;\n      if (tw >= 1) {\n        let xv2_0: f32 = x[xb + (ih2 * 32 + tw) - 1];\n        acc0 += w[wb + 6] * xv2_0;\n      }\n      let xv2_1: f32 = x[xb + (ih2 * 32 + tw)];\n      acc0 += w[wb + 7] * xv2_1;\n      if (tw < 31) {\n        let xv2_2: f32 = x[xb + (ih2 * 32 + tw) + 1];\n        acc0 += w[wb + 8] * xv2_2;\n      }\n    }\n  }\n  y[yb] = acc0;\n}\n",
@@ -1240,12 +1511,13 @@ const SHADERS: Record<string, string> = {
   "convt3x3_s2_p1_op1_8x8x8_to_4_fwd_gpu": "// conv_transpose2d [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1\n// role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)\n// kernel convt3x3_s2_p1_op1_8x8x8_to_4_fwd_gpu: 4 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2048>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 288>;\n@group(0) @binding(2) var<storage, read> b: array<f32, 4>;\n@group(0) @binding(3) var<storage, read_write> y: array<f32, 4096>;\n\n// dispatch 1 of 4: n=4 x ob=1 x th=8 x tw=8; 4x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 256u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 64;\n  let ob: i32 = 0;\n  let th: i32 = (_i / 8) % 8;\n  let tw: i32 = (_i) % 8;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 4 + o0) * 256 + (th * 32 + tw * 2);\n  // stride phase (0, 0): 1 of 9 taps\n  var acc0: f32 = b[o0];\n  var acc1: f32 = b[o0 + 1];\n  var acc2: f32 = b[o0 + 2];\n  var acc3: f32 = b[o0 + 3];\n  for (var r: i32 = 0; r < 8; r++) {\n    let xb: i32 = (n * 8 + r) * 64;\n    let wb: i32 = o0 * 9 + r * 36;\n    let ih1: i32 = th;\n    let xv1_1: f32 = x[xb + (ih1 * 8 + tw)];\n    acc0 += w[wb + 4] * xv1_1;\n    acc1 += w[wb + 13] * xv1_1;\n    acc2 += w[wb + 22] * xv1_1;\n    acc3 += w[wb + 31] * xv1_1;\n  }\n  y[yb] = acc0;\n  y[yb + 256] = acc1;\n  y[yb + 512] = acc2;\n  y[yb + 768] = acc3;\n}\n\n// dispatch 2 of 4: n=4 x ob=1 x th=8 x tw=8; 4x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 256u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 64;\n  let ob: i32 = 0;\n  let th: i32 = (_i / 8) % 8;\n  let tw: i32 = (_i) % 8;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 4 + o0) * 256 + (th * 32 + tw * 2) + 1;\n  // stride phase (0, 1): 2 of 9 taps\n  var acc0: f32 = b[o0];\n  var acc1: f32 = b[o0 + 1];\n  var acc2: f32 = b[o0 + 2];\n  var acc3: f32 = b[o0 + 3];\n  for (var r: i32 = 0; r < 8; r++) {\n    let xb: i32 = (n * 8 + r) * 64;\n    let wb: i32 = o0 * 9 + r * 36;\n    let ih1: i32 = th;\n    if (tw < 7) {\n      let xv1_0: f32 = x[xb + (ih1 * 8 + tw) + 1];\n      acc0 += w[wb + 3] * xv1_0;\n      acc1 += w[wb + 12] * xv1_0;\n      acc2 += w[wb + 21] * xv1_0;\n      acc3 += w[wb + 30] * xv1_0;\n    }\n    let xv1_2: f32 = x[xb + (ih1 * 8 + tw)];\n    acc0 += w[wb + 5] * xv1_2;\n    acc1 += w[wb + 14] * xv1_2;\n    acc2 += w[wb + 23] * xv1_2;\n    acc3 += w[wb + 32] * xv1_2;\n  }\n  y[yb] = acc0;\n  y[yb + 256] = acc1;\n  y[yb + 512] = acc2;\n  y[yb + 768] = acc3;\n}\n\n// dispatch 3 of 4: n=4 x ob=1 x th=8 x tw=8; 4x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 256u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 64;\n  let ob: i32 = 0;\n  let th: i32 = (_i / 8) % 8;\n  let tw: i32 = (_i) % 8;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 4 + o0) * 256 + (th * 32 + tw * 2) + 16;\n  // stride phase (1, 0): 2 of 9 taps\n  var acc0: f32 = b[o0];\n  var acc1: f32 = b[o0 + 1];\n  var acc2: f32 = b[o0 + 2];\n  var acc3: f32 = b[o0 + 3];\n  for (var r: i32 = 0; r < 8; r++) {\n    let xb: i32 = (n * 8 + r) * 64;\n    let wb: i32 = o0 * 9 + r * 36;\n    if (th < 7) {\n      let ih0: i32 = th + 1;\n      let xv0_1: f32 = x[xb + (ih0 * 8 + tw)];\n      acc0 += w[wb + 1] * xv0_1;\n      acc1 += w[wb + 10] * xv0_1;\n      acc2 += w[wb + 19] * xv0_1;\n      acc3 += w[wb + 28] * xv0_1;\n    }\n    let ih2: i32 = th;\n    let xv2_1: f32 = x[xb + (ih2 * 8 + tw)];\n    acc0 += w[wb + 7] * xv2_1;\n    acc1 += w[wb + 16] * xv2_1;\n    acc2 += w[wb + 25] * xv2_1;\n    acc3 += w[wb + 34] * xv2_1;\n  }\n  y[yb] = acc0;\n  y[yb + 256] = acc1;\n  y[yb + 512] = acc2;\n  y[yb + 768] = acc3;\n}\n\n// dispatch 4 of 4: n=4 x ob=1 x th=8 x tw=8; 4x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 256u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 64;\n  let ob: i32 = 0;\n  let th: i32 = (_i / 8) % 8;\n  let tw: i32 = (_i) % 8;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 4 + o0) * 256 + (th * 32 + tw * 2) + 17;\n  // stride phase (1, 1): 4 of 9 taps\n  var acc0: f32 = b[o0];\n  var acc1: f32 = b[o0 + 1];\n  var acc2: f32 = b[o0 + 2];\n  var acc3: f32 = b[o0 + 3];\n  for (var r: i32 = 0; r < 8; r++) {\n    let xb: i32 = (n * 8 + r) * 64;\n    let wb: i32 = o0 * 9 + r * 36;\n    if (th < 7) {\n      let ih0: i32 = th + 1;\n      if (tw < 7) {\n        let xv0_0: f32 = x[xb + (ih0 * 8 + tw) + 1];\n        acc0 += w[wb] * xv0_0;\n        acc1 += w[wb + 9] * xv0_0;\n        acc2 += w[wb + 18] * xv0_0;\n        acc3 += w[wb + 27] * xv0_0;\n      }\n      let xv0_2: f32 = x[xb + (ih0 * 8 + tw)];\n      acc0 += w[wb + 2] * xv0_2;\n      acc1 += w[wb + 11] * xv0_2;\n      acc2 += w[wb + 20] * xv0_2;\n      acc3 += w[wb + 29] * xv0_2;\n    }\n    let ih2: i32 = th;\n    if (tw < 7) {\n      let xv2_0: f32 = x[xb + (ih2 * 8 + tw) + 1];\n      acc0 += w[wb + 6] * xv2_0;\n      acc1 += w[wb + 15] * xv2_0;\n      acc2 += w[wb + 24] * xv2_0;\n      acc3 += w[wb + 33] * xv2_0;\n    }\n    let xv2_2: f32 = x[xb + (ih2 * 8 + tw)];\n    acc0 += w[wb + 8] * xv2_2;\n    acc1 += w[wb + 17] * xv2_2;\n    acc2 += w[wb + 26] * xv2_2;\n    acc3 += w[wb + 35] * xv2_2;\n  }\n  y[yb] = acc0;\n  y[yb + 256] = acc1;\n  y[yb + 512] = acc2;\n  y[yb + 768] = acc3;\n}\n",
   "convt4x4_s2_p1_16x4x4_to_8_dw_splitk": "// conv_transpose2d [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0\n// role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics)\n// kernel convt4x4_s2_p1_16x4x4_to_8_dw_splitk: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 1024>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 2048>;\n@group(0) @binding(2) var<storage, read_write> partial: array<f32, 2048>;\n@group(0) @binding(3) var<storage, read_write> dw: array<f32, 2048>;\n\n// dispatch 1 of 2: q=1 x co=16 x ci=8 x kh=4; 8x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 512u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let q: i32 = 0;\n  let co: i32 = _i / 32;\n  let ci: i32 = (_i / 4) % 8;\n  let kh: i32 = (_i) % 4;\n  let n0: i32 = q * 4;\n  let pb: i32 = (q * 16 + co) * 128 + (ci * 4 + kh) * 4;\n  // pass 1: 1 chunks of 4 sample(s) x 4 row(s) x 4 columns, one invocation per (chunk, co, ci, kh)\n  var a0: f32 = 0f;\n  var a1: f32 = 0f;\n  var a2: f32 = 0f;\n  var a3: f32 = 0f;\n  for (var nn: i32 = 0; nn < 4; nn++) {\n    for (var ohh: i32 = 0; ohh < 4; ohh++) {\n      let oh: i32 = ohh;\n      let dyb: i32 = ((n0 + nn) * 16 + co) * 16;\n      let ih: i32 = oh * 2 + kh - 1;\n      let inside: bool = ih >= 0 && ih < 8;\n      let xb: i32 = (((n0 + nn) * 8 + ci) * 8 + ih) * 8;\n      for (var ow: i32 = 0; ow < 4; ow++) {\n        let d: f32 = x[dyb + oh * 4 + ow];\n        if (inside) {\n          if (ow >= 1) {\n            a0 += d * dy[xb + ow * 2 - 1];\n          }\n          a1 += d * dy[xb + ow * 2];\n          a2 += d * dy[xb + ow * 2 + 1];\n          if (ow < 3) {\n            a3 += d * dy[xb + ow * 2 + 2];\n          }\n        }\n      }\n    }\n  }\n  partial[pb] = a0;\n  partial[pb + 1] = a1;\n  partial[pb + 2] = a2;\n  partial[pb + 3] = a3;\n}\n\n// dispatch 2 of 2: co=16 x j=128; 32x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2048u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let co: i32 = _i / 128;\n  let j: i32 = (_i) % 128;\n  // pass 2: the 1 partials of each weight, summed in order\n  var s: f32 = 0f;\n  for (var q: i32 = 0; q < 1; q++) {\n    s += partial[(q * 16 + co) * 128 + j];\n  }\n  dw[co * 128 + j] = s;\n}\n",
   "convt4x4_s2_p1_16x4x4_to_8_dx_gpu": "// conv_transpose2d [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0\n// role: gradInput, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)\n// kernel convt4x4_s2_p1_16x4x4_to_8_dx_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 2048>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 2048>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 1024>;\n\n// dispatch 1 of 1: n=4 x ob=4 x th=4 x tw=4; 4x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 256u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 64;\n  let ob: i32 = (_i / 16) % 4;\n  let th: i32 = (_i / 4) % 4;\n  let tw: i32 = (_i) % 4;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 16 + o0) * 16 + (th * 4 + tw);\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  var acc2: f32 = 0f;\n  var acc3: f32 = 0f;\n  for (var r: i32 = 0; r < 8; r++) {\n    let xb: i32 = (n * 8 + r) * 64;\n    let wb: i32 = o0 * 128 + r * 16;\n    if (th >= 1) {\n      let ih0: i32 = th * 2 - 1;\n      if (tw >= 1) {\n        let xv0_0: f32 = dy[xb + (ih0 * 8 + tw * 2) - 1];\n        acc0 += w[wb] * xv0_0;\n        acc1 += w[wb + 128] * xv0_0;\n        acc2 += w[wb + 256] * xv0_0;\n        acc3 += w[wb + 384] * xv0_0;\n      }\n      let xv0_1: f32 = dy[xb + (ih0 * 8 + tw * 2)];\n      acc0 += w[wb + 1] * xv0_1;\n      acc1 += w[wb + 129] * xv0_1;\n      acc2 += w[wb + 257] * xv0_1;\n      acc3 += w[wb + 385] * xv0_1;\n      let xv0_2: f32 = dy[xb + (ih0 * 8 + tw * 2) + 1];\n      acc0 += w[wb + 2] * xv0_2;\n      acc1 += w[wb + 130] * xv0_2;\n      acc2 += w[wb + 258] * xv0_2;\n      acc3 += w[wb + 386] * xv0_2;\n      if (tw < 3) {\n        let xv0_3: f32 = dy[xb + (ih0 * 8 + tw * 2) + 2];\n        acc0 += w[wb + 3] * xv0_3;\n        acc1 += w[wb + 131] * xv0_3;\n        acc2 += w[wb + 259] * xv0_3;\n        acc3 += w[wb + 387] * xv0_3;\n      }\n    }\n    let ih1: i32 = th * 2;\n    if (tw >= 1) {\n      let xv1_0: f32 = dy[xb + (ih1 * 8 + tw * 2) - 1];\n      acc0 += w[wb + 4] * xv1_0;\n      acc1 += w[wb + 132] * xv1_0;\n      acc2 += w[wb + 260] * xv1_0;\n      acc3 += w[wb + 388] * xv1_0;\n    }\n    let xv1_1: f32 = dy[xb + (ih1 * 8 + tw * 2)];\n    acc0 += w[wb + 5] * xv1_1;\n    acc1 += w[wb + 133] * xv1_1;\n    acc2 += w[wb + 261] * xv1_1;\n    acc3 += w[wb + 389] * xv1_1;\n    let xv1_2: f32 = dy[xb + (ih1 * 8 + tw * 2) + 1];\n    acc0 += w[wb + 6] * xv1_2;\n    acc1 += w[wb + 134] * xv1_2;\n    acc2 += w[wb + 262] * xv1_2;\n    acc3 += w[wb + 390] * xv1_2;\n    if (tw < 3) {\n      let xv1_3: f32 = dy[xb + (ih1 * 8 + tw * 2) + 2];\n      acc0 += w[wb + 7] * xv1_3;\n      acc1 += w[wb + 135] * xv1_3;\n      acc2 += w[wb + 263] * xv1_3;\n      acc3 += w[wb + 391] * xv1_3;\n    }\n    let ih2: i32 = th * 2 + 1;\n    if (tw >= 1) {\n      let xv2_0: f32 = dy[xb + (ih2 * 8 + tw * 2) - 1];\n      acc0 += w[wb + 8] * xv2_0;\n      acc1 += w[wb + 136] * xv2_0;\n      acc2 += w[wb + 264] * xv2_0;\n      acc3 += w[wb + 392] * xv2_0;\n    }\n    let xv2_1: f32 = dy[xb + (ih2 * 8 + tw * 2)];\n    acc0 += w[wb + 9] * xv2_1;\n    acc1 += w[wb + 137] * xv2_1;\n    acc2 += w[wb + 265] * xv2_1;\n    acc3 += w[wb + 393] * xv2_1;\n    let xv2_2: f32 = dy[xb + (ih2 * 8 + tw * 2) + 1];\n    acc0 += w[wb + 10] * xv2_2;\n    acc1 += w[wb + 138] * xv2_2;\n    acc2 += w[wb + 266] * xv2_2;\n    acc3 += w[wb + 394] * xv2_2;\n    if (tw < 3) {\n      let xv2_3: f32 = dy[xb + (ih2 * 8 + tw * 2) + 2];\n      acc0 += w[wb + 11] * xv2_3;\n      acc1 += w[wb + 139] * xv2_3;\n      acc2 += w[wb + 267] * xv2_3;\n      acc3 += w[wb + 395] * xv2_3;\n    }\n    if (th < 3) {\n      let ih3: i32 = th * 2 + 2;\n      if (tw >= 1) {\n        let xv3_0: f32 = dy[xb + (ih3 * 8 + tw * 2) - 1];\n        acc0 += w[wb + 12] * xv3_0;\n        acc1 += w[wb + 140] * xv3_0;\n        acc2 += w[wb + 268] * xv3_0;\n        acc3 += w[wb + 396] * xv3_0;\n      }\n      let xv3_1: f32 = dy[xb + (ih3 * 8 + tw * 2)];\n      acc0 += w[wb + 13] * xv3_1;\n      acc1 += w[wb + 141] * xv3_1;\n      acc2 += w[wb + 269] * xv3_1;\n      acc3 += w[wb + 397] * xv3_1;\n      let xv3_2: f32 = dy[xb + (ih3 * 8 + tw * 2) + 1];\n      acc0 += w[wb + 14] * xv3_2;\n      acc1 += w[wb + 142] * xv3_2;\n      acc2 += w[wb + 270] * xv3_2;\n      acc3 += w[wb + 398] * xv3_2;\n      if (tw < 3) {\n        let xv3_3: f32 = dy[xb + (ih3 * 8 + tw * 2) + 2];\n        acc0 += w[wb + 15] * xv3_3;\n        acc1 += w[wb + 143] * xv3_3;\n        acc2 += w[wb + 271] * xv3_3;\n        acc3 += w[wb + 399] * xv3_3;\n      }\n    }\n  }\n  dx[yb] = acc0;\n  dx[yb + 16] = acc1;\n  dx[yb + 32] = acc2;\n  dx[yb + 48] = acc3;\n}\n",
-  "convt4x4_s2_p1_16x4x4_to_8_fwd_gpu": "// conv_transpose2d [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0\n// role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)\n// kernel convt4x4_s2_p1_16x4x4_to_8_fwd_gpu: 4 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 1024>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 2048>;\n@group(0) @binding(2) var<storage, read_write> y: array<f32, 2048>;\n\n// dispatch 1 of 4: n=4 x ob=2 x th=4 x tw=4; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 32;\n  let ob: i32 = (_i / 16) % 2;\n  let th: i32 = (_i / 4) % 4;\n  let tw: i32 = (_i) % 4;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 8 + o0) * 64 + (th * 16 + tw * 2);\n  // stride phase (0, 0): 4 of 16 taps\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  var acc2: f32 = 0f;\n  var acc3: f32 = 0f;\n  for (var r: i32 = 0; r < 16; r++) {\n    let xb: i32 = (n * 16 + r) * 16;\n    let wb: i32 = o0 * 16 + r * 128;\n    let ih1: i32 = th;\n    let xv1_1: f32 = x[xb + (ih1 * 4 + tw)];\n    acc0 += w[wb + 5] * xv1_1;\n    acc1 += w[wb + 21] * xv1_1;\n    acc2 += w[wb + 37] * xv1_1;\n    acc3 += w[wb + 53] * xv1_1;\n    if (tw >= 1) {\n      let xv1_3: f32 = x[xb + (ih1 * 4 + tw) - 1];\n      acc0 += w[wb + 7] * xv1_3;\n      acc1 += w[wb + 23] * xv1_3;\n      acc2 += w[wb + 39] * xv1_3;\n      acc3 += w[wb + 55] * xv1_3;\n    }\n    if (th >= 1) {\n      let ih3: i32 = th - 1;\n      let xv3_1: f32 = x[xb + (ih3 * 4 + tw)];\n      acc0 += w[wb + 13] * xv3_1;\n      acc1 += w[wb + 29] * xv3_1;\n      acc2 += w[wb + 45] * xv3_1;\n      acc3 += w[wb + 61] * xv3_1;\n      if (tw >= 1) {\n        let xv3_3: f32 = x[xb + (ih3 * 4 + tw) - 1];\n        acc0 += w[wb + 15] * xv3_3;\n        acc1 += w[wb + 31] * xv3_3;\n        acc2 += w[wb + 47] * xv3_3;\n        acc3 += w[wb + 63] * xv3_3;\n      }\n    }\n  }\n  y[yb] = acc0;\n  y[yb + 64] = acc1;\n  y[yb + 128] = acc2;\n  y[yb + 192] = acc3;\n}\n\n// dispatch 2 of 4: n=4 x ob=2 x th=4 x tw=4; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 32;\n  let ob: i32 = (_i / 16) % 2;\n  let th: i32 = (_i / 4) % 4;\n  let tw: i32 = (_i) % 4;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 8 + o0) * 64 + (th * 16 + tw * 2) + 1;\n  // stride phase (0, 1): 4 of 16 taps\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  var acc2: f32 = 0f;\n  var acc3: f32 = 0f;\n  for (var r: i32 = 0; r < 16; r++) {\n    let xb: i32 = (n * 16 + r) * 16;\n    let wb: i32 = o0 * 16 + r * 128;\n    let ih1: i32 = th;\n    if (tw < 3) {\n      let xv1_0: f32 = x[xb + (ih1 * 4 + tw) + 1];\n      acc0 += w[wb + 4] * xv1_0;\n      acc1 += w[wb + 20] * xv1_0;\n      acc2 += w[wb + 36] * xv1_0;\n      acc3 += w[wb + 52] * xv1_0;\n    }\n    let xv1_2: f32 = x[xb + (ih1 * 4 + tw)];\n    acc0 += w[wb + 6] * xv1_2;\n    acc1 += w[wb + 22] * xv1_2;\n    acc2 += w[wb + 38] * xv1_2;\n    acc3 += w[wb + 54] * xv1_2;\n    if (th >= 1) {\n      let ih3: i32 = th - 1;\n      if (tw < 3) {\n        let xv3_0: f32 = x[xb + (ih3 * 4 + tw) + 1];\n        acc0 += w[wb + 12] * xv3_0;\n        acc1 += w[wb + 28] * xv3_0;\n        acc2 += w[wb + 44] * xv3_0;\n        acc3 += w[wb + 60] * xv3_0;\n      }\n      let xv3_2: f32 = x[xb + (ih3 * 4 + tw)];\n      acc0 += w[wb + 14] * xv3_2;\n      acc1 += w[wb + 30] * xv3_2;\n      acc2 += w[wb + 46] * xv3_2;\n      acc3 += w[wb + 62] * xv3_2;\n    }\n  }\n  y[yb] = acc0;\n  y[yb + 64] = acc1;\n  y[yb + 128] = acc2;\n  y[yb + 192] = acc3;\n}\n\n// dispatch 3 of 4: n=4 x ob=2 x th=4 x tw=4; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 32;\n  let ob: i32 = (_i / 16) % 2;\n  let th: i32 = (_i / 4) % 4;\n  let tw: i32 = (_i) % 4;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 8 + o0) * 64 + (th * 16 + tw * 2) + 8;\n  // stride phase (1, 0): 4 of 16 taps\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  var acc2: f32 = 0f;\n  var acc3: f32 = 0f;\n  for (var r: i32 = 0; r < 16; r++) {\n    let xb: i32 = (n * 16 + r) * 16;\n    let wb: i32 = o0 * 16 + r * 128;\n    if (th < 3) {\n      let ih0: i32 = th + 1;\n      let xv0_1: f32 = x[xb + (ih0 * 4 + tw)];\n      acc0 += w[wb + 1] * xv0_1;\n      acc1 += w[wb + 17] * xv0_1;\n      acc2 += w[wb + 33] * xv0_1;\n      acc3 += w[wb + 49] * xv0_1;\n      if (tw >= 1) {\n        let xv0_3: f32 = x[xb + (ih0 * 4 + tw) - 1];\n        acc0 += w[wb + 3] * xv0_3;\n        acc1 += w[wb + 19] * xv0_3;\n        acc2 += w[wb + 35] * xv0_3;\n        acc3 += w[wb + 51] * xv0_3;\n      }\n    }\n    let ih2: i32 = th;\n    let xv2_1: f32 = x[xb + (ih2 * 4 + tw)];\n    acc0 += w[wb + 9] * xv2_1;\n    acc1 += w[wb + 25] * xv2_1;\n    acc2 += w[wb + 41] * xv2_1;\n    acc3 += w[wb + 57] * xv2_1;\n    if (tw >= 1) {\n      let xv2_3: f32 = x[xb + (ih2 * 4 + tw) - 1];\n      acc0 += w[wb + 11] * xv2_3;\n      acc1 += w[wb + 27] * xv2_3;\n      acc2 += w[wb + 43] * xv2_3;\n      acc3 += w[wb + 59] * xv2_3;\n    }\n  }\n  y[yb] = acc0;\n  y[yb + 64] = acc1;\n  y[yb + 128] = acc2;\n  y[yb + 192] = acc3;\n}\n\n// dispatch 4 of 4: n=4 x ob=2 x th=4 x tw=4; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 32;\n  let ob: i32 = (_i / 16) % 2;\n  let th: i32 = (_i / 4) % 4;\n  let tw: i32 = (_i) % 4;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 8 + o0) * 64 + (th * 16 + tw * 2) + 9;\n  // stride phase (1, 1): 4 of 16 taps\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  var acc2: f32 = 0f;\n  var acc3: f32 = 0f;\n  for (var r: i32 = 0; r < 16; r++) {\n    let xb: i32 = (n * 16 + r) * 16;\n    let wb: i32 = o0 * 16 + r * 128;\n    if (th < 3) {\n      let ih0: i32 = th + 1;\n      if (tw < 3) {\n        let xv0_0: f32 = x[xb + (ih0 * 4 + tw) + 1];\n        acc0 += w[wb] * xv0_0;\n        acc1 += w[wb + 16] * xv0_0;\n        acc2 += w[wb + 32] * xv0_0;\n        acc3 += w[wb + 48] * xv0_0;\n      }\n      let xv0_2: f32 = x[xb + (ih0 * 4 + tw)];\n      acc0 += w[wb + 2] * xv0_2;\n      acc1 += w[wb + 18] * xv0_2;\n      acc2 += w[wb + 34] * xv0_2;\n      acc3 += w[wb + 50] * xv0_2;\n    }\n    let ih2: i32 = th;\n    if (tw < 3) {\n      let xv2_0: f32 = x[xb + (ih2 * 4 + tw) + 1];\n      acc0 += w[wb + 8] * xv2_0;\n      acc1 += w[wb + 24] * xv2_0;\n      acc2 += w[wb + 40] * xv2_0;\n      acc3 += w[wb + 56] * xv2_0;\n    }\n    let xv2_2: f32 = x[xb + (ih2 * 4 + tw)];\n    acc0 += w[wb + 10] * xv2_2;\n    acc1 += w[wb + 26] * xv2_2;\n    acc2 += w[wb + 42] * xv2_2;\n    acc3 += w[wb + 58] * xv2_2;\n  }\n  y[yb] = acc0;\n  y[yb + 64] = acc1;\n  y[yb + 128] = acc2;\n  y[yb + 192] = acc3;\n}\n",
-  "relu_4x16x16_dx": "// relu on [4, 4, 16, 16] (4096 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_4x16x16_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 4096>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 4096>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 4096>;\n\n// dispatch 1 of 1: i=4096; 64x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 4096u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_4x16x16_fwd": "// relu on [4, 4, 16, 16] (4096 elements)\n// kernel relu_4x16x16_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 4096>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 4096>;\n\n// dispatch 1 of 1: i=4096; 64x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 4096u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_8x8x8_dx": "// relu on [4, 8, 8, 8] (2048 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_8x8x8_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2048>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 2048>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 2048>;\n\n// dispatch 1 of 1: i=2048; 32x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2048u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_8x8x8_fwd": "// relu on [4, 8, 8, 8] (2048 elements)\n// kernel relu_8x8x8_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2048>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 2048>;\n\n// dispatch 1 of 1: i=2048; 32x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2048u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "sgd_2624": "// SGD step over 2624 parameters (PyTorch semantics: momentum, weight decay, no dampening)\n// kernel sgd_2624: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 2624>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 2624>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 2624>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=2624; 41x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2624u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let weightDecay: f32 = _scalars.weightDecay;\n  var g: f32 = grad[i] + weightDecay * param[i];\n  if (momentum != 0f) {\n    g = momentum * velocity[i] + g;\n    velocity[i] = g;\n  }\n  param[i] = param[i] - lr * g;\n}\n",
+  "convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_gpu": "// conv_transpose2d [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0\n// role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)\n// kernel convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_gpu: 4 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 1024>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 2048>;\n@group(0) @binding(2) var<storage, read_write> y: array<f32, 2048>;\n\n// dispatch 1 of 4: n=4 x ob=2 x th=4 x tw=4; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 32;\n  let ob: i32 = (_i / 16) % 2;\n  let th: i32 = (_i / 4) % 4;\n  let tw: i32 = (_i) % 4;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 8 + o0) * 64 + (th * 16 + tw * 2);\n  // stride phase (0, 0): 4 of 16 taps\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  var acc2: f32 = 0f;\n  var acc3: f32 = 0f;\n  for (var r: i32 = 0; r < 16; r++) {\n    let xb: i32 = (n * 16 + r) * 16;\n    let wb: i32 = o0 * 16 + r * 128;\n    let ih1: i32 = th;\n    let xv1_1: f32 = x[xb + (ih1 * 4 + tw)];\n    acc0 += w[wb + 5] * xv1_1;\n    acc1 += w[wb + 21] * xv1_1;\n    acc2 += w[wb + 37] * xv1_1;\n    acc3 += w[wb + 53] * xv1_1;\n    if (tw >= 1) {\n      let xv1_3: f32 = x[xb + (ih1 * 4 + tw) - 1];\n      acc0 += w[wb + 7] * xv1_3;\n      acc1 += w[wb + 23] * xv1_3;\n      acc2 += w[wb + 39] * xv1_3;\n      acc3 += w[wb + 55] * xv1_3;\n    }\n    if (th >= 1) {\n      let ih3: i32 = th - 1;\n      let xv3_1: f32 = x[xb + (ih3 * 4 + tw)];\n      acc0 += w[wb + 13] * xv3_1;\n      acc1 += w[wb + 29] * xv3_1;\n      acc2 += w[wb + 45] * xv3_1;\n      acc3 += w[wb + 61] * xv3_1;\n      if (tw >= 1) {\n        let xv3_3: f32 = x[xb + (ih3 * 4 + tw) - 1];\n        acc0 += w[wb + 15] * xv3_3;\n        acc1 += w[wb + 31] * xv3_3;\n        acc2 += w[wb + 47] * xv3_3;\n        acc3 += w[wb + 63] * xv3_3;\n      }\n    }\n  }\n  y[yb] = acc0;\n  y[yb + 64] = acc1;\n  y[yb + 128] = acc2;\n  y[yb + 192] = acc3;\n}\n\n// dispatch 2 of 4: n=4 x ob=2 x th=4 x tw=4; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 32;\n  let ob: i32 = (_i / 16) % 2;\n  let th: i32 = (_i / 4) % 4;\n  let tw: i32 = (_i) % 4;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 8 + o0) * 64 + (th * 16 + tw * 2) + 1;\n  // stride phase (0, 1): 4 of 16 taps\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  var acc2: f32 = 0f;\n  var acc3: f32 = 0f;\n  for (var r: i32 = 0; r < 16; r++) {\n    let xb: i32 = (n * 16 + r) * 16;\n    let wb: i32 = o0 * 16 + r * 128;\n    let ih1: i32 = th;\n    if (tw < 3) {\n      let xv1_0: f32 = x[xb + (ih1 * 4 + tw) + 1];\n      acc0 += w[wb + 4] * xv1_0;\n      acc1 += w[wb + 20] * xv1_0;\n      acc2 += w[wb + 36] * xv1_0;\n      acc3 += w[wb + 52] * xv1_0;\n    }\n    let xv1_2: f32 = x[xb + (ih1 * 4 + tw)];\n    acc0 += w[wb + 6] * xv1_2;\n    acc1 += w[wb + 22] * xv1_2;\n    acc2 += w[wb + 38] * xv1_2;\n    acc3 += w[wb + 54] * xv1_2;\n    if (th >= 1) {\n      let ih3: i32 = th - 1;\n      if (tw < 3) {\n        let xv3_0: f32 = x[xb + (ih3 * 4 + tw) + 1];\n        acc0 += w[wb + 12] * xv3_0;\n        acc1 += w[wb + 28] * xv3_0;\n        acc2 += w[wb + 44] * xv3_0;\n        acc3 += w[wb + 60] * xv3_0;\n      }\n      let xv3_2: f32 = x[xb + (ih3 * 4 + tw)];\n      acc0 += w[wb + 14] * xv3_2;\n      acc1 += w[wb + 30] * xv3_2;\n      acc2 += w[wb + 46] * xv3_2;\n      acc3 += w[wb + 62] * xv3_2;\n    }\n  }\n  y[yb] = acc0;\n  y[yb + 64] = acc1;\n  y[yb + 128] = acc2;\n  y[yb + 192] = acc3;\n}\n\n// dispatch 3 of 4: n=4 x ob=2 x th=4 x tw=4; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 32;\n  let ob: i32 = (_i / 16) % 2;\n  let th: i32 = (_i / 4) % 4;\n  let tw: i32 = (_i) % 4;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 8 + o0) * 64 + (th * 16 + tw * 2) + 8;\n  // stride phase (1, 0): 4 of 16 taps\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  var acc2: f32 = 0f;\n  var acc3: f32 = 0f;\n  for (var r: i32 = 0; r < 16; r++) {\n    let xb: i32 = (n * 16 + r) * 16;\n    let wb: i32 = o0 * 16 + r * 128;\n    if (th < 3) {\n      let ih0: i32 = th + 1;\n      let xv0_1: f32 = x[xb + (ih0 * 4 + tw)];\n      acc0 += w[wb + 1] * xv0_1;\n      acc1 += w[wb + 17] * xv0_1;\n      acc2 += w[wb + 33] * xv0_1;\n      acc3 += w[wb + 49] * xv0_1;\n      if (tw >= 1) {\n        let xv0_3: f32 = x[xb + (ih0 * 4 + tw) - 1];\n        acc0 += w[wb + 3] * xv0_3;\n        acc1 += w[wb + 19] * xv0_3;\n        acc2 += w[wb + 35] * xv0_3;\n        acc3 += w[wb + 51] * xv0_3;\n      }\n    }\n    let ih2: i32 = th;\n    let xv2_1: f32 = x[xb + (ih2 * 4 + tw)];\n    acc0 += w[wb + 9] * xv2_1;\n    acc1 += w[wb + 25] * xv2_1;\n    acc2 += w[wb + 41] * xv2_1;\n    acc3 += w[wb + 57] * xv2_1;\n    if (tw >= 1) {\n      let xv2_3: f32 = x[xb + (ih2 * 4 + tw) - 1];\n      acc0 += w[wb + 11] * xv2_3;\n      acc1 += w[wb + 27] * xv2_3;\n      acc2 += w[wb + 43] * xv2_3;\n      acc3 += w[wb + 59] * xv2_3;\n    }\n  }\n  y[yb] = acc0;\n  y[yb + 64] = acc1;\n  y[yb + 128] = acc2;\n  y[yb + 192] = acc3;\n}\n\n// dispatch 4 of 4: n=4 x ob=2 x th=4 x tw=4; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 32;\n  let ob: i32 = (_i / 16) % 2;\n  let th: i32 = (_i / 4) % 4;\n  let tw: i32 = (_i) % 4;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 8 + o0) * 64 + (th * 16 + tw * 2) + 9;\n  // stride phase (1, 1): 4 of 16 taps\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  var acc2: f32 = 0f;\n  var acc3: f32 = 0f;\n  for (var r: i32 = 0; r < 16; r++) {\n    let xb: i32 = (n * 16 + r) * 16;\n    let wb: i32 = o0 * 16 + r * 128;\n    if (th < 3) {\n      let ih0: i32 = th + 1;\n      if (tw < 3) {\n        let xv0_0: f32 = x[xb + (ih0 * 4 + tw) + 1];\n        acc0 += w[wb] * xv0_0;\n        acc1 += w[wb + 16] * xv0_0;\n        acc2 += w[wb + 32] * xv0_0;\n        acc3 += w[wb + 48] * xv0_0;\n      }\n      let xv0_2: f32 = x[xb + (ih0 * 4 + tw)];\n      acc0 += w[wb + 2] * xv0_2;\n      acc1 += w[wb + 18] * xv0_2;\n      acc2 += w[wb + 34] * xv0_2;\n      acc3 += w[wb + 50] * xv0_2;\n    }\n    let ih2: i32 = th;\n    if (tw < 3) {\n      let xv2_0: f32 = x[xb + (ih2 * 4 + tw) + 1];\n      acc0 += w[wb + 8] * xv2_0;\n      acc1 += w[wb + 24] * xv2_0;\n      acc2 += w[wb + 40] * xv2_0;\n      acc3 += w[wb + 56] * xv2_0;\n    }\n    let xv2_2: f32 = x[xb + (ih2 * 4 + tw)];\n    acc0 += w[wb + 10] * xv2_2;\n    acc1 += w[wb + 26] * xv2_2;\n    acc2 += w[wb + 42] * xv2_2;\n    acc3 += w[wb + 58] * xv2_2;\n  }\n  y[yb] = acc0;\n  y[yb + 64] = acc1;\n  y[yb + 128] = acc2;\n  y[yb + 192] = acc3;\n}\n",
+  "relu_4x16x16_dx": "// relu on [4, 4, 16, 16] (4096 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_4x16x16_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 4096>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 4096>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 4096>;\n\n// dispatch 1 of 1: i=4096; 64x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 4096u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_4x16x16_fwd": "// relu on [4, 4, 16, 16] (4096 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_4x16x16_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 4096>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 4096>;\n\n// dispatch 1 of 1: i=4096; 64x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 4096u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_8x8x8_dx": "// relu on [4, 8, 8, 8] (2048 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_8x8x8_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 2048>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 2048>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 2048>;\n\n// dispatch 1 of 1: i=2048; 32x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2048u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_8x8x8_fwd": "// relu on [4, 8, 8, 8] (2048 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_8x8x8_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2048>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 2048>;\n\n// dispatch 1 of 1: i=2048; 32x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2048u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "sgd_2624": "// SGD step over 2624 parameters without momentum (PyTorch semantics: p -= lr * (grad + weightDecay * p))\n// kernel sgd_2624: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 2624>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 2624>;\n\nstruct Scalars {\n  lr: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(2) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=2624; 41x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2624u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  param[i] = param[i] - lr * g;\n}\n",
+  "sgd_momentum_2624": "// SGD step with momentum over 2624 parameters (PyTorch semantics: dampening, Nesterov, weight decay)\n// first = 1 on the velocity buffer's first step, which starts it at g (no dampening), as PyTorch does\n// kernel sgd_momentum_2624: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 2624>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 2624>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 2624>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  oneMinusDampening: f32,\n  weightDecay: f32,\n  nesterov: f32,\n  first: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=2624; 41x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2624u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let oneMinusDampening: f32 = _scalars.oneMinusDampening;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let nesterov: f32 = _scalars.nesterov;\n  let first: f32 = _scalars.first;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  let b: f32 = select(momentum * velocity[i] + oneMinusDampening * g, g, first != 0f);\n  velocity[i] = b;\n  let d: f32 = select(b, g + momentum * b, nesterov != 0f);\n  param[i] = param[i] - lr * d;\n}\n",
   "upsample_bilinear2x2_4x16x16_dx": "// upsample_bilinear2d [4, 4, 16, 16] -> [4, 4, 32, 32] scale=2x2 align_corners=false\n// backward: the exact adjoint of forward, as a gather (each dx written once)\n// kernel upsample_bilinear2x2_4x16x16_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read_write> dx: array<f32, 4096>;\n\n// dispatch 1 of 1: nc=16 x ih=16 x iw=16; 64x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 4096u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 256;\n  let ih: i32 = (_i / 16) % 16;\n  let iw: i32 = (_i) % 16;\n  let ob: i32 = nc * 1024 + (ih * 64 + iw * 2);\n  var acc: f32 = 0f;\n  if (ih >= 1) {\n    if (iw >= 1) {\n      acc += 0.0625f * dy[ob - 33];\n    }\n    acc += 0.25f * select(0.75f, 1f, iw == 0) * dy[ob - 32];\n    acc += 0.25f * select(0.75f, 1f, iw == 15) * dy[ob - 31];\n    if (iw + 1 < 16) {\n      acc += 0.0625f * dy[ob - 30];\n    }\n  }\n  if (iw >= 1) {\n    acc += select(0.75f, 1f, ih == 0) * 0.25f * dy[ob - 1];\n  }\n  acc += select(0.75f, 1f, ih == 0) * select(0.75f, 1f, iw == 0) * dy[ob];\n  acc += select(0.75f, 1f, ih == 0) * select(0.75f, 1f, iw == 15) * dy[ob + 1];\n  if (iw + 1 < 16) {\n    acc += select(0.75f, 1f, ih == 0) * 0.25f * dy[ob + 2];\n  }\n  if (iw >= 1) {\n    acc += select(0.75f, 1f, ih == 15) * 0.25f * dy[ob + 31];\n  }\n  acc += select(0.75f, 1f, ih == 15) * select(0.75f, 1f, iw == 0) * dy[ob + 32];\n  acc += select(0.75f, 1f, ih == 15) * select(0.75f, 1f, iw == 15) * dy[ob + 33];\n  if (iw + 1 < 16) {\n    acc += select(0.75f, 1f, ih == 15) * 0.25f * dy[ob + 34];\n  }\n  if (ih + 1 < 16) {\n    if (iw >= 1) {\n      acc += 0.0625f * dy[ob + 63];\n    }\n    acc += 0.25f * select(0.75f, 1f, iw == 0) * dy[ob + 64];\n    acc += 0.25f * select(0.75f, 1f, iw == 15) * dy[ob + 65];\n    if (iw + 1 < 16) {\n      acc += 0.0625f * dy[ob + 66];\n    }\n  }\n  dx[nc * 256 + (ih * 16 + iw)] = acc;\n}\n",
   "upsample_bilinear2x2_4x16x16_fwd": "// upsample_bilinear2d [4, 4, 16, 16] -> [4, 4, 32, 32] scale=2x2 align_corners=false\n// kernel upsample_bilinear2x2_4x16x16_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 4096>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 16384>;\n\n// dispatch 1 of 1: nc=16 x ih=16 x iw=16; 64x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 4096u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 256;\n  let ih: i32 = (_i / 16) % 16;\n  let iw: i32 = (_i) % 16;\n  let xb: i32 = nc * 256;\n  let ob: i32 = nc * 1024 + (ih * 64 + iw * 2);\n  let row_m: i32 = xb + max(ih - 1, 0) * 16;\n  let col_m: i32 = max(iw - 1, 0);\n  let row_z: i32 = xb + ih * 16;\n  let col_z: i32 = iw;\n  let row_p: i32 = xb + min(ih + 1, 15) * 16;\n  let col_p: i32 = min(iw + 1, 15);\n  y[ob] = 0.25f * (0.25f * x[row_m + col_m] + 0.75f * x[row_m + col_z]) + 0.75f * (0.25f * x[row_z + col_m] + 0.75f * x[row_z + col_z]);\n  y[ob + 1] = 0.25f * (0.75f * x[row_m + col_z] + 0.25f * x[row_m + col_p]) + 0.75f * (0.75f * x[row_z + col_z] + 0.25f * x[row_z + col_p]);\n  y[ob + 32] = 0.75f * (0.25f * x[row_z + col_m] + 0.75f * x[row_z + col_z]) + 0.25f * (0.25f * x[row_p + col_m] + 0.75f * x[row_p + col_z]);\n  y[ob + 33] = 0.75f * (0.75f * x[row_z + col_z] + 0.25f * x[row_z + col_p]) + 0.25f * (0.75f * x[row_p + col_z] + 0.25f * x[row_p + col_p]);\n}\n"
 };
@@ -1264,17 +1536,14 @@ export interface GpuModelOptions {
   seed?: number;
 }
 
-export interface GpuSgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included; default 0 */
-  weightDecay?: number;
-}
+/** sgdStep's options (torch.optim.SGD's), as createModel's sgdStep takes them */
+export type GpuSgdOptions = SgdOptions;
 
 /** a batch kept on the device across steps (uploadBatch) */
 export interface GpuBatch {
   readonly x: GpuBuffer;
-  readonly labels: GpuBuffer | null;
+  /** the labels, when uploaded with them */
+  readonly target: GpuBuffer | null;
   destroy(): void;
 }
 
@@ -1289,8 +1558,16 @@ export interface GpuModel {
   forward(x: Float32Array | GpuBatch): Promise<Float32Array>;
   /** after forward: dOut = dL/d(output) [4x3x32x32]; returns dL/dx and fills the grads (of what that forward computed, in its mode) */
   backward(dOut: Float32Array): Promise<Float32Array>;
-  /** one SGD step on every parameter from the current grads (no readback) */
-  sgdStep(lr: number, options?: GpuSgdOptions): void;
+  /** one step of torch.optim.SGD on every parameter from the current grads (no readback) */
+  sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /** upload a batch once and reuse it: `labels` only for models with a loss */
   uploadBatch(x: Float32Array, labels?: Int32Array): GpuBatch;
   /** the parameters, PyTorch layout */
@@ -1335,13 +1612,7 @@ function checkScalar(where: string, what: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`dcgan_decoder.${where}: ${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
 }
 
-/** learning rate, momentum, weight decay: torch.optim.SGD refuses negative ones too */
-function checkNonNegative(where: string, what: string, v: unknown): void {
-  checkScalar(where, what, v);
-  if ((v as number) < 0) throw new RangeError(`dcgan_decoder.${where}: ${what} must be >= 0, got ${v}`);
-}
-
-function checkLabels(where: string, labels: Int32Array): void {
+function checkTarget(where: string, labels: Int32Array): void {
   checkArray(where, 'labels', labels, Int32Array, MODEL.batch);
   for (let n = 0; n < labels.length; n++) {
     const l = labels[n]!;
@@ -1378,12 +1649,20 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     }
   }
   const buffers = new Map<string, GpuBuffer>();
-  for (const b of MODEL.buffers as readonly { name: string; bytes: number }[]) {
-    const usage = b.name === 'sgdScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST;
-    // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
-    buffers.set(b.name, device.createBuffer({ size: Math.max(16, Math.ceil(b.bytes / 16) * 16), usage, label: b.name }));
-  }
-  const buf = (name: string) => buffers.get(name)!;
+  // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
+  const create = (name: string, bytes: number, usage: number) => device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label: name });
+  for (const b of MODEL.buffers) buffers.set(b.name, create(b.name, b.bytes, b.name === 'optimizerScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST));
+  // an optimizer's state is created by its first step (zeroed, as WebGPU creates every buffer), once
+  // (typed wide: a model without parameters has an empty list)
+  const optimizerState: readonly { readonly name: string; readonly bytes: number }[] = MODEL.optimizerState;
+  const buf = (name: string): GpuBuffer => {
+    const have = buffers.get(name);
+    if (have) return have;
+    const state = optimizerState.find((b) => b.name === name)!;
+    const made = create(name, state.bytes, STORAGE | COPY_DST);
+    buffers.set(name, made);
+    return made;
+  };
 
   // pipelines: one module per kernel, one pipeline per entry point, made once
   const kernels = new Map<string, { layout: any; pipelines: { pipeline: any; workgroups: readonly [number, number, number] }[] }>();
@@ -1418,7 +1697,15 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
   const modes = { train: trainLists, eval: evalModel ? prepareMode(evalModel) : trainLists };
   const phases = {
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
-    sgd: MODEL.sgd ? prepare([MODEL.sgd as unknown as Call]) : [],
+  };
+  // an optimizer's bind group (and state buffers) on its first step
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
+  const optimizerPhase = (key: string) => {
+    if (!optimizerCalls) return [];
+    let phase = optimizerPhases.get(key);
+    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
   let training = true;
@@ -1477,34 +1764,65 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
 
   /** the input (and labels) into the model's buffers: written now, or copied in `enc` from a resident batch */
   // forward reads no labels: a batch uploaded without them is fine there
-  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, labels?: Int32Array, needLabels = true) => {
+  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, target?: Int32Array, needTarget = true) => {
+    const into = MODEL.io.target as string | null;
     if (isBatch(x)) {
       enc.copyBufferToBuffer(x.x, 0, buf(MODEL.io.input), 0, bytesOf(MODEL.io.input));
-      if (MODEL.classes && needLabels && !labels) {
-        if (!x.labels) throw new TypeError(`dcgan_decoder.${where}: the batch has no labels`);
-        enc.copyBufferToBuffer(x.labels, 0, buf('labels'), 0, MODEL.batch * 4);
+      if (into && needTarget && !target) {
+        if (!x.target) throw new TypeError(`dcgan_decoder.${where}: the batch has no labels`);
+        enc.copyBufferToBuffer(x.target, 0, buf(into), 0, bytesOf(into));
       }
     } else {
       checkArray(where, 'x', x, Float32Array, 1024);
       // the labels buffer keeps the last call's: a loss needs this call's
-      if (MODEL.classes && needLabels && labels === undefined) throw new TypeError(`dcgan_decoder.${where}: labels must be an Int32Array of ${MODEL.batch} class indices (or pass a batch uploaded with labels)`);
+      if (into && needTarget && target === undefined) throw new TypeError(`dcgan_decoder.${where}: labels must be an Int32Array of 4 class indices (or pass a batch uploaded with labels)`);
       device.queue.writeBuffer(buf(MODEL.io.input), 0, x);
     }
-    if (labels !== undefined) writeLabels(where, labels);
+    if (target !== undefined && into) {
+      checkTarget(where, target);
+      device.queue.writeBuffer(buf(into), 0, target);
+    }
   };
-  const writeLabels = (where: string, labels: Int32Array) => {
-    checkLabels(where, labels);
-    device.queue.writeBuffer(buf('labels'), 0, labels);
+
+  // the optimizers: each keeps its own state, as separate PyTorch optimizers would. A step is
+  // planned first (every argument checked, the kernel's scalars computed in float64 by
+  // runtime.ts, nothing changed), then run: its scalars written, its state counted
+  interface PlannedStep {
+    readonly key: string;
+    readonly scalars: readonly number[];
+    readonly commit: () => void;
+  }
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  const planSgd = (s: SgdScalars): PlannedStep =>
+    s.momentum === 0
+      ? { key: 'sgd', scalars: [s.lr, s.weightDecay], commit: () => {} }
+      : { key: 'sgdMomentum', scalars: [s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first], commit: () => (velocityStarted = true) };
+  const planAdam = (type: 'adam' | 'adamw', counter: AdamCounter, s: AdamScalars): PlannedStep => ({
+    key: s.amsgrad ? `${type}Amsgrad` : type,
+    scalars: [s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay],
+    commit: () => ((counter.step = s.step), (counter.amsgrad = s.amsgrad)),
+  });
+  const planOptimizer = (where: string, optimizer: unknown): PlannedStep => {
+    const { type, lr, options } = splitOptimizer(`dcgan_decoder.${where}`, optimizer);
+    if (type === 'sgd') return planSgd(sgdScalars(`dcgan_decoder.${where}`, lr, options, velocityStarted, 'optimizer'));
+    const counter = type === 'adam' ? adamCounter : adamwCounter;
+    return planAdam(type, counter, adamScalars(`dcgan_decoder.${where}`, counter, lr, options, type === 'adamw', 'optimizer'));
   };
-  const writeSgd = (where: string, lr: number, o: GpuSgdOptions) => {
-    const momentum = o.momentum ?? 0;
-    const weightDecay = o.weightDecay ?? 0;
-    checkNonNegative(where, 'lr', lr);
-    checkNonNegative(where, 'options.momentum', momentum);
-    checkNonNegative(where, 'options.weightDecay', weightDecay);
-    if (!MODEL.sgd) return false;
-    device.queue.writeBuffer(buf('sgdScalars'), 0, new Float32Array([lr, momentum, weightDecay, 0]));
-    return true;
+  /** count the step and write its scalars; the commands to encode */
+  const runStep = (p: PlannedStep) => {
+    p.commit();
+    if (!optimizerCalls) return [];
+    device.queue.writeBuffer(buf('optimizerScalars'), 0, new Float32Array(p.scalars));
+    return optimizerPhase(p.key);
+  };
+  const submitStep = (p: PlannedStep) => {
+    const phase = runStep(p);
+    if (!phase.length) return;
+    const enc = device.createCommandEncoder();
+    encode(enc, phase);
+    device.queue.submit([enc.finish()]);
   };
 
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
@@ -1565,23 +1883,42 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       return new Float32Array(await done());
     },
     sgdStep(lr, o = {}) {
-      if (!writeSgd('sgdStep', lr, o)) return;
+      submitStep(planSgd(sgdScalars('dcgan_decoder.sgdStep', lr, o, velocityStarted)));
+    },
+    adamStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adam', adamCounter, adamScalars('dcgan_decoder.adamStep', adamCounter, lr, o, false)));
+    },
+    adamwStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adamw', adamwCounter, adamScalars('dcgan_decoder.adamwStep', adamwCounter, lr, o, true)));
+    },
+    optimizerStep(optimizer) {
+      submitStep(planOptimizer('optimizerStep', optimizer));
+    },
+    resetOptimizer() {
+      velocityStarted = false;
+      for (const counter of [adamCounter, adamwCounter]) {
+        counter.step = 0;
+        counter.amsgrad = false;
+      }
+      // the state buffers stay: zeroed, as at their creation
+      const made = optimizerState.filter((b) => buffers.has(b.name));
+      if (!made.length) return;
       const enc = device.createCommandEncoder();
-      encode(enc, phases.sgd);
+      for (const b of made) enc.clearBuffer(buf(b.name));
       device.queue.submit([enc.finish()]);
     },
-    uploadBatch(x, labels) {
+    uploadBatch(x, target) {
       checkArray('uploadBatch', 'x', x, Float32Array, 1024);
       const xb = device.createBuffer({ size: Math.max(16, Math.ceil(x.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.x' });
       device.queue.writeBuffer(xb, 0, x);
-      let lb: GpuBuffer | null = null;
-      if (labels !== undefined) {
-        if (!MODEL.classes) throw new TypeError('dcgan_decoder.uploadBatch: this model has no loss, so no labels');
-        checkLabels('uploadBatch', labels);
-        lb = device.createBuffer({ size: Math.max(16, Math.ceil(labels.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
-        device.queue.writeBuffer(lb, 0, labels);
+      let tb: GpuBuffer | null = null;
+      if (target !== undefined) {
+        if (!MODEL.io.target) throw new TypeError('dcgan_decoder.uploadBatch: this model has no loss, so no labels');
+        checkTarget('uploadBatch', target);
+        tb = device.createBuffer({ size: Math.max(16, Math.ceil(target.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
+        device.queue.writeBuffer(tb, 0, target);
       }
-      return { x: xb, labels: lb, destroy: () => (xb.destroy(), lb?.destroy()) };
+      return { x: xb, target: tb, destroy: () => (xb.destroy(), tb?.destroy()) };
     },
     readParams: () => readArena('params'),
     readGrads: () => readArena('grads'),

@@ -13,23 +13,24 @@
 // | to_rgb | conv2d              | 4x32x32 | 3x32x32 | 3x3/1/1/1     | direct   |    111 |     0.885 |     1.769 |    48.0 |
 // | total  |                     | 16x4x4  | 3x32x32 |               |          |   2451 |     1.432 |     2.726 |   160.0 |
 //
-// createModel() binds the kernels to buffers planned once: parameters, gradients and SGD
-// velocity in one arena each, one buffer per activation and per activation gradient, and
-// scratch. Nothing is allocated per call: forward() returns the model's own output buffer
-// (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
+// createModel() binds the kernels to buffers planned once: parameters and gradients in one
+// arena each, one buffer per activation and per activation gradient, and scratch; an
+// optimizer's state (same layout as the parameters) on its first step. Nothing is allocated
+// per call: forward() returns the model's own output buffer (valid until the next call; copy
+// it to keep it), backward() its own dL/dx buffer.
 
-import { convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols } from './layers/up1.ts';
+import { convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols } from './layers/up1.ts';
 import { relu_8x8x8_fwd, relu_8x8x8_dx } from './layers/relu1.ts';
 import { convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols } from './layers/up2.ts';
 import { relu_4x16x16_fwd, relu_4x16x16_dx } from './layers/relu3.ts';
 import { upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx } from './layers/resize.ts';
 import { conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols } from './layers/to_rgb.ts';
-import { sgd_2451 } from './train.ts';
-import { checkF32, checkNonNegative, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
+import { sgd_2451, sgd_momentum_2451, adam_2451, adam_amsgrad_2451 } from './train.ts';
+import { adamScalars, checkF32, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export { convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451 };
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export { convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451, sgd_momentum_2451, adam_2451, adam_amsgrad_2451 };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -70,6 +71,7 @@ export const plan = {
       },
       "inShape": [4, 16, 4, 4],
       "index": 0,
+      "inputs": ["input"],
       "kernels": ["forward", "gradInput", "gradWeight"],
       "name": "up1",
       "outShape": [4, 8, 8, 8],
@@ -92,6 +94,7 @@ export const plan = {
       },
       "inShape": [4, 8, 8, 8],
       "index": 1,
+      "inputs": ["up1"],
       "kernels": ["forward", "gradInput"],
       "name": "relu1",
       "outShape": [4, 8, 8, 8],
@@ -133,6 +136,7 @@ export const plan = {
       },
       "inShape": [4, 8, 8, 8],
       "index": 2,
+      "inputs": ["relu1"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "up2",
       "outShape": [4, 4, 16, 16],
@@ -155,6 +159,7 @@ export const plan = {
       },
       "inShape": [4, 4, 16, 16],
       "index": 3,
+      "inputs": ["up2"],
       "kernels": ["forward", "gradInput"],
       "name": "relu3",
       "outShape": [4, 4, 16, 16],
@@ -176,6 +181,7 @@ export const plan = {
       "inShape": [4, 4, 16, 16],
       "inW": 16,
       "index": 4,
+      "inputs": ["relu3"],
       "kernels": ["forward", "gradInput"],
       "name": "resize",
       "outShape": [4, 4, 32, 32],
@@ -217,6 +223,7 @@ export const plan = {
       },
       "inShape": [4, 4, 32, 32],
       "index": 5,
+      "inputs": ["resize"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "to_rgb",
       "outShape": [4, 3, 32, 32],
@@ -258,13 +265,6 @@ export interface ModelOptions {
   checkFinite?: boolean;
 }
 
-export interface SgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included (PyTorch's weight_decay); default 0 */
-  weightDecay?: number;
-}
-
 export interface Model {
   readonly plan: typeof plan;
   /** Float32Array views into one arena, writable in place (the objects themselves are frozen) */
@@ -283,12 +283,20 @@ export interface Model {
   forward(x: Float32Array): Float32Array;
   /** dOut: dL/d(output) [4x3x32x32]; returns dL/dx [4x16x4x4] and fills grads (of what the last forward computed, in its mode) */
   backward(dOut: Float32Array): Float32Array;
-  /** not available: this model's output is not a vector of class scores per sample (it throws a TypeError saying so) */
+  /** not available: this model has no "loss" and its output is not a vector of class scores per sample (it throws a TypeError saying so) */
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
   /** false when the last lossAndGrad saw a NaN or Inf loss */
   readonly lastLossFinite: boolean;
-  /** one SGD step on every parameter from the current grads */
+  /** one step of torch.optim.SGD on every parameter from the current grads (momentum, dampening, Nesterov, weight decay) */
   sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3, the betas to 0.9 and 0.999, eps to 1e-8 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described, e.g. `{ type: 'adamw', lr: 1e-3 }`: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /**
    * copies the parameters and buffers from a safetensors file (PyTorch state_dict names such as `up1.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
@@ -303,10 +311,9 @@ export function createModel(options: ModelOptions = {}): Model {
   checkScalar('dcgan_decoder.createModel', 'options.seed', seed);
   // options.checkFinite has no effect: this model has no loss
 
-  // parameters, their gradients and the SGD velocity: one arena each, in the same layout
+  // parameters and their gradients: one arena each, in the same layout (the optimizers' state too, below)
   const paramArena = new Float32Array(2451);
   const gradArena = new Float32Array(2451);
-  const velocity = new Float32Array(2451);
   const params: Params = Object.freeze({
     up1: Object.freeze({ weight: paramArena.subarray(0, 2048) }),
     up2: Object.freeze({ weight: paramArena.subarray(2048, 2336), bias: paramArena.subarray(2336, 2340) }),
@@ -361,7 +368,7 @@ export function createModel(options: ModelOptions = {}): Model {
     checkF32('dcgan_decoder.forward', 'x', x, 1024, '[4x16x4x4]');
     a0.set(x);
     // up1: conv_transpose2d [4x16x4x4] -> [4x8x8x8]
-    convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(a0, w_up1, a1);
+    convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols(a0, w_up1, a1);
     // relu1: relu [4x8x8x8] -> [4x8x8x8]
     relu_8x8x8_fwd(a1, a2);
     // up2: conv_transpose2d [4x8x8x8] -> [4x4x16x16]
@@ -389,7 +396,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // resize: upsample_bilinear2d [4x4x16x16] -> [4x4x32x32]
     upsample_bilinear2x2_4x16x16_dx(d5, d4);
     // relu3: relu [4x4x16x16] -> [4x4x16x16]
-    relu_4x16x16_dx(a3, d4, d3);
+    relu_4x16x16_dx(a4, d4, d3);
     // up2: conv_transpose2d [4x8x8x8] -> [4x4x16x16]
     convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct(a2, d3, gw_up2);
     convt3x3_s2_p1_op1_8x8x8_to_4_db(d3, gb_up2);
@@ -397,7 +404,7 @@ export function createModel(options: ModelOptions = {}): Model {
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows(d3, w_up2, d2);
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols(d3, w_up2, d2);
     // relu1: relu [4x8x8x8] -> [4x8x8x8]
-    relu_8x8x8_dx(a1, d2, d1);
+    relu_8x8x8_dx(a2, d2, d1);
     // up1: conv_transpose2d [4x16x4x4] -> [4x8x8x8]
     convt4x4_s2_p1_16x4x4_to_8_dw_direct(a0, d1, gw_up1);
     convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(d1, w_up1, d0);
@@ -411,16 +418,74 @@ export function createModel(options: ModelOptions = {}): Model {
 
   // softmax cross-entropy needs class scores per sample; this output is not a vector
   function lossAndGrad(_x: Float32Array, _labels: Int32Array): number {
-    throw new TypeError(`dcgan_decoder.lossAndGrad: the output [4x3x32x32] is not a vector of class scores per sample; use forward and backward with your own loss`);
+    throw new TypeError(`dcgan_decoder.lossAndGrad: the output [4x3x32x32] is not a vector of class scores per sample; give model.json a "loss" of "mse" or "bce_with_logits" for a loss over every output element, or use forward and backward with your own loss`);
+  }
+
+  // optimizer state. Each optimizer keeps its own, as separate PyTorch optimizers would; buffers
+  // (the parameter arena's layout) are allocated on an optimizer's first step that needs them, once:
+  // SGD without momentum keeps none, and a model never stepped with Adam holds no moments
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  let velocity: Float32Array | null = null;
+  const adamMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };
+  const adamwMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };
+
+  function runSgd(s: SgdScalars): void {
+    if (s.momentum === 0) {
+      sgd_2451(paramArena, gradArena, s.lr, s.weightDecay);
+      return;
+    }
+    velocity ??= new Float32Array(2451);
+    sgd_momentum_2451(paramArena, gradArena, velocity, s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first);
+    velocityStarted = true;
+  }
+
+  function runAdam(counter: AdamCounter, moments: AdamMoments, s: AdamScalars): void {
+    counter.step = s.step;
+    counter.amsgrad = s.amsgrad;
+    const expAvg = (moments.expAvg ??= new Float32Array(2451));
+    const expAvgSq = (moments.expAvgSq ??= new Float32Array(2451));
+    if (s.amsgrad) {
+      const maxExpAvgSq = (moments.maxExpAvgSq ??= new Float32Array(2451));
+      adam_amsgrad_2451(paramArena, gradArena, expAvg, expAvgSq, maxExpAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
+    } else {
+      adam_2451(paramArena, gradArena, expAvg, expAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
+    }
   }
 
   function sgdStep(lr: number, options: SgdOptions = {}): void {
-    const momentum = options.momentum ?? 0;
-    const weightDecay = options.weightDecay ?? 0;
-    checkNonNegative('dcgan_decoder.sgdStep', 'lr', lr);
-    checkNonNegative('dcgan_decoder.sgdStep', 'options.momentum', momentum);
-    checkNonNegative('dcgan_decoder.sgdStep', 'options.weightDecay', weightDecay);
-    sgd_2451(paramArena, gradArena, velocity, lr, momentum, weightDecay);
+    runSgd(sgdScalars('dcgan_decoder.sgdStep', lr, options, velocityStarted));
+  }
+
+  function adamStep(lr = 0.001, options: AdamOptions = {}): void {
+    runAdam(adamCounter, adamMoments, adamScalars('dcgan_decoder.adamStep', adamCounter, lr, options, false));
+  }
+
+  function adamwStep(lr = 0.001, options: AdamOptions = {}): void {
+    runAdam(adamwCounter, adamwMoments, adamScalars('dcgan_decoder.adamwStep', adamwCounter, lr, options, true));
+  }
+
+  function optimizerStep(optimizer: Optimizer): void {
+    const { type, lr, options } = splitOptimizer('dcgan_decoder.optimizerStep', optimizer);
+    if (type === 'sgd') runSgd(sgdScalars('dcgan_decoder.optimizerStep', lr, options, velocityStarted, 'optimizer'));
+    else if (type === 'adam') runAdam(adamCounter, adamMoments, adamScalars('dcgan_decoder.optimizerStep', adamCounter, lr, options, false, 'optimizer'));
+    else runAdam(adamwCounter, adamwMoments, adamScalars('dcgan_decoder.optimizerStep', adamwCounter, lr, options, true, 'optimizer'));
+  }
+
+  // as if every optimizer were made anew: steps back to 0, buffers zeroed (and kept)
+  function resetOptimizer(): void {
+    velocityStarted = false;
+    for (const counter of [adamCounter, adamwCounter]) {
+      counter.step = 0;
+      counter.amsgrad = false;
+    }
+    velocity?.fill(0);
+    for (const m of [adamMoments, adamwMoments]) {
+      m.expAvg?.fill(0);
+      m.expAvgSq?.fill(0);
+      m.maxExpAvgSq?.fill(0);
+    }
   }
 
   // the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)
@@ -473,6 +538,10 @@ export function createModel(options: ModelOptions = {}): Model {
       return lastLossFinite;
     },
     sgdStep,
+    adamStep,
+    adamwStep,
+    optimizerStep,
+    resetOptimizer,
     loadSafetensors,
     saveSafetensors,
   });

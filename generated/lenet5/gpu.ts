@@ -25,10 +25,10 @@
 // made once; each call records one command encoder and submits it once. Works with
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
-import { readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
+import { adamScalars, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
 // without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
@@ -36,7 +36,12 @@ export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type GpuBuffer = { destroy(): void; mapAsync(mode: number): Promise<void>; getMappedRange(): ArrayBuffer; unmap(): void };
 type GpuPass = { setPipeline(p: any): void; setBindGroup(i: number, g: any): void; dispatchWorkgroups(x: number, y?: number, z?: number): void; end(): void };
-type GpuEncoder = { beginComputePass(): GpuPass; copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void; finish(): any };
+type GpuEncoder = {
+  beginComputePass(): GpuPass;
+  copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void;
+  clearBuffer(b: GpuBuffer): void;
+  finish(): any;
+};
 export type GpuDeviceLike = {
   createBuffer(d: { size: number; usage: number; label?: string }): GpuBuffer;
   createShaderModule(d: { code: string; label?: string }): any;
@@ -128,7 +133,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a10",
+          "buffer": "a11",
           "offset": 0,
           "size": 10752
         },
@@ -203,7 +208,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a8",
+          "buffer": "a9",
           "offset": 0,
           "size": 15360
         },
@@ -298,7 +303,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a4",
+          "buffer": "a5",
           "offset": 0,
           "size": 204800
         },
@@ -388,7 +393,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 602112
         },
@@ -589,11 +594,6 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 248320,
-      "name": "velocity",
-      "type": "f32"
-    },
-    {
       "bytes": 139776,
       "name": "s_c1_dwPartial",
       "type": "f32"
@@ -624,8 +624,8 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 16,
-      "name": "sgdScalars",
+      "bytes": 48,
+      "name": "optimizerScalars",
       "type": "f32"
     }
   ],
@@ -865,9 +865,74 @@ const MODEL = {
     "dOut": "dOut",
     "dx": "d0",
     "input": "a0",
-    "output": "a12"
+    "output": "a12",
+    "target": "labels"
   },
   "kernels": {
+    "adam_62080": {
+      "bindings": [
+        {
+          "bytes": 248320,
+          "type": "storage"
+        },
+        {
+          "bytes": 248320,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 248320,
+          "type": "storage"
+        },
+        {
+          "bytes": 248320,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [970, 1, 1]
+        }
+      ]
+    },
+    "adam_amsgrad_62080": {
+      "bindings": [
+        {
+          "bytes": 248320,
+          "type": "storage"
+        },
+        {
+          "bytes": 248320,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 248320,
+          "type": "storage"
+        },
+        {
+          "bytes": 248320,
+          "type": "storage"
+        },
+        {
+          "bytes": 248320,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [970, 1, 1]
+        }
+      ]
+    },
     "conv5x5_6x14x14_to_16_dw_splitk": {
       "bindings": [
         {
@@ -1563,11 +1628,33 @@ const MODEL = {
           "type": "read-only-storage"
         },
         {
+          "bytes": 16,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [970, 1, 1]
+        }
+      ]
+    },
+    "sgd_momentum_62080": {
+      "bindings": [
+        {
           "bytes": 248320,
           "type": "storage"
         },
         {
-          "bytes": 16,
+          "bytes": 248320,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 248320,
+          "type": "storage"
+        },
+        {
+          "bytes": 32,
           "type": "uniform"
         }
       ],
@@ -1631,6 +1718,213 @@ const MODEL = {
     "kernel": "softmax_xent_32x10"
   },
   "name": "lenet5",
+  "optimizerState": [
+    {
+      "bytes": 248320,
+      "name": "velocity"
+    },
+    {
+      "bytes": 248320,
+      "name": "adamExpAvg"
+    },
+    {
+      "bytes": 248320,
+      "name": "adamExpAvgSq"
+    },
+    {
+      "bytes": 248320,
+      "name": "adamMaxExpAvgSq"
+    },
+    {
+      "bytes": 248320,
+      "name": "adamwExpAvg"
+    },
+    {
+      "bytes": 248320,
+      "name": "adamwExpAvgSq"
+    },
+    {
+      "bytes": 248320,
+      "name": "adamwMaxExpAvgSq"
+    }
+  ],
+  "optimizers": {
+    "adam": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_62080"
+    },
+    "adamAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "adamMaxExpAvgSq",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_62080"
+    },
+    "adamw": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_62080"
+    },
+    "adamwAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "adamwMaxExpAvgSq",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_62080"
+    },
+    "sgd": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 16
+        }
+      ],
+      "kernel": "sgd_62080"
+    },
+    "sgdMomentum": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "velocity",
+          "offset": 0,
+          "size": 248320
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 32
+        }
+      ],
+      "kernel": "sgd_momentum_62080"
+    }
+  },
   "outShape": [32, 10],
   "params": [
     {
@@ -1734,31 +2028,6 @@ const MODEL = {
       "shape": [10]
     }
   ],
-  "sgd": {
-    "bind": [
-      {
-        "buffer": "params",
-        "offset": 0,
-        "size": 248320
-      },
-      {
-        "buffer": "grads",
-        "offset": 0,
-        "size": 248320
-      },
-      {
-        "buffer": "velocity",
-        "offset": 0,
-        "size": 248320
-      },
-      {
-        "buffer": "sgdScalars",
-        "offset": 0,
-        "size": 16
-      }
-    ],
-    "kernel": "sgd_62080"
-  },
   "state": [],
   "train": [
     {
@@ -1819,7 +2088,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a10",
+          "buffer": "a11",
           "offset": 0,
           "size": 10752
         },
@@ -1894,7 +2163,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a8",
+          "buffer": "a9",
           "offset": 0,
           "size": 15360
         },
@@ -1989,7 +2258,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a4",
+          "buffer": "a5",
           "offset": 0,
           "size": 204800
         },
@@ -2079,7 +2348,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 602112
         },
@@ -2131,6 +2400,8 @@ const MODEL = {
 
 /** the WGSL of every kernel (the same text as wgsl/<kernel>.wgsl) */
 const SHADERS: Record<string, string> = {
+  "adam_62080": "// Adam / AdamW step over 62080 parameters (PyTorch semantics)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_62080: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 62080>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 62080>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 62080>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 62080>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(4) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=62080; 970x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 62080u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let denom: f32 = sqrt(s) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
+  "adam_amsgrad_62080": "// Adam / AdamW step over 62080 parameters (PyTorch semantics, AMSGrad: the running maximum of v normalizes)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_amsgrad_62080: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 62080>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 62080>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 62080>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 62080>;\n@group(0) @binding(4) var<storage, read_write> maxExpAvgSq: array<f32, 62080>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(5) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=62080; 970x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 62080u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let smax: f32 = max(maxExpAvgSq[i], s);\n  maxExpAvgSq[i] = smax;\n  let denom: f32 = sqrt(smax) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
   "conv5x5_6x14x14_to_16_dw_splitk": "// conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics); the bias gradient fused in\n// kernel conv5x5_6x14x14_to_16_dw_splitk: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 37632>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 51200>;\n@group(0) @binding(2) var<storage, read_write> partial: array<f32, 96640>;\n@group(0) @binding(3) var<storage, read_write> dw: array<f32, 2400>;\n@group(0) @binding(4) var<storage, read_write> db: array<f32, 16>;\n\n// dispatch 1 of 2: q=40 x co=16 x ci=6 x kh=5; 300x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 19200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let q: i32 = _i / 480;\n  let co: i32 = (_i / 30) % 16;\n  let ci: i32 = (_i / 5) % 6;\n  let kh: i32 = (_i) % 5;\n  let n0: i32 = q / 10 * 8;\n  let oh0: i32 = q % 10;\n  let pb: i32 = (q * 16 + co) * 151 + (ci * 5 + kh) * 5;\n  // pass 1: 40 chunks of 8 sample(s) x 1 row(s) x 10 columns, one invocation per (chunk, co, ci, kh)\n  var a0: f32 = 0f;\n  var a1: f32 = 0f;\n  var a2: f32 = 0f;\n  var a3: f32 = 0f;\n  var a4: f32 = 0f;\n  var ab: f32 = 0f;\n  for (var nn: i32 = 0; nn < 8; nn++) {\n    let oh: i32 = oh0;\n    let dyb: i32 = ((n0 + nn) * 16 + co) * 100;\n    let ih: i32 = oh + kh;\n    let xb: i32 = (((n0 + nn) * 6 + ci) * 14 + ih) * 14;\n    for (var ow: i32 = 0; ow < 10; ow++) {\n      let d: f32 = dy[dyb + oh * 10 + ow];\n      ab += d;\n      a0 += d * x[xb + ow];\n      a1 += d * x[xb + ow + 1];\n      a2 += d * x[xb + ow + 2];\n      a3 += d * x[xb + ow + 3];\n      a4 += d * x[xb + ow + 4];\n    }\n  }\n  partial[pb] = a0;\n  partial[pb + 1] = a1;\n  partial[pb + 2] = a2;\n  partial[pb + 3] = a3;\n  partial[pb + 4] = a4;\n  if (ci == 0 && kh == 0) {\n    partial[(q * 16 + co) * 151 + 150] = ab;\n  }\n}\n\n// dispatch 2 of 2: co=16 x j=151; 38x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2416u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let co: i32 = _i / 151;\n  let j: i32 = (_i) % 151;\n  // pass 2: the 40 partials of each weight and bias, summed in order\n  var s: f32 = 0f;\n  for (var q: i32 = 0; q < 40; q++) {\n    s += partial[(q * 16 + co) * 151 + j];\n  }\n  if (j < 150) {\n    dw[co * 150 + j] = s;\n  } else {\n    db[co] = s;\n  }\n}\n",
   "conv5x5_6x14x14_to_16_dx_gpu": "// conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradInput, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps); one dispatch per stride phase\n// kernel conv5x5_6x14x14_to_16_dx_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 51200>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 2400>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 37632>;\n\n// dispatch 1 of 1: n=32 x ob=3 x th=14 x tw=14; 294x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 18816u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 588;\n  let ob: i32 = (_i / 196) % 3;\n  let th: i32 = (_i / 14) % 14;\n  let tw: i32 = (_i) % 14;\n  let o0: i32 = ob * 2;\n  let yb: i32 = (n * 6 + o0) * 196 + (th * 14 + tw);\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  for (var r: i32 = 0; r < 16; r++) {\n    let xb: i32 = (n * 16 + r) * 100;\n    let wb: i32 = o0 * 25 + r * 150;\n    if (th < 10) {\n      let ih0: i32 = th;\n      if (tw < 10) {\n        let xv0_0: f32 = dy[xb + (ih0 * 10 + tw)];\n        acc0 += w[wb] * xv0_0;\n        acc1 += w[wb + 25] * xv0_0;\n      }\n      if (tw >= 1 && tw < 11) {\n        let xv0_1: f32 = dy[xb + (ih0 * 10 + tw) - 1];\n        acc0 += w[wb + 1] * xv0_1;\n        acc1 += w[wb + 26] * xv0_1;\n      }\n      if (tw >= 2 && tw < 12) {\n        let xv0_2: f32 = dy[xb + (ih0 * 10 + tw) - 2];\n        acc0 += w[wb + 2] * xv0_2;\n        acc1 += w[wb + 27] * xv0_2;\n      }\n      if (tw >= 3 && tw < 13) {\n        let xv0_3: f32 = dy[xb + (ih0 * 10 + tw) - 3];\n        acc0 += w[wb + 3] * xv0_3;\n        acc1 += w[wb + 28] * xv0_3;\n      }\n      if (tw >= 4) {\n        let xv0_4: f32 = dy[xb + (ih0 * 10 + tw) - 4];\n        acc0 += w[wb + 4] * xv0_4;\n        acc1 += w[wb + 29] * xv0_4;\n      }\n    }\n    if (th >= 1 && th < 11) {\n      let ih1: i32 = th - 1;\n      if (tw < 10) {\n        let xv1_0: f32 = dy[xb + (ih1 * 10 + tw)];\n        acc0 += w[wb + 5] * xv1_0;\n        acc1 += w[wb + 30] * xv1_0;\n      }\n      if (tw >= 1 && tw < 11) {\n        let xv1_1: f32 = dy[xb + (ih1 * 10 + tw) - 1];\n        acc0 += w[wb + 6] * xv1_1;\n        acc1 += w[wb + 31] * xv1_1;\n      }\n      if (tw >= 2 && tw < 12) {\n        let xv1_2: f32 = dy[xb + (ih1 * 10 + tw) - 2];\n        acc0 += w[wb + 7] * xv1_2;\n        acc1 += w[wb + 32] * xv1_2;\n      }\n      if (tw >= 3 && tw < 13) {\n        let xv1_3: f32 = dy[xb + (ih1 * 10 + tw) - 3];\n        acc0 += w[wb + 8] * xv1_3;\n        acc1 += w[wb + 33] * xv1_3;\n      }\n      if (tw >= 4) {\n        let xv1_4: f32 = dy[xb + (ih1 * 10 + tw) - 4];\n        acc0 += w[wb + 9] * xv1_4;\n        acc1 += w[wb + 34] * xv1_4;\n      }\n    }\n    if (th >= 2 && th < 12) {\n      let ih2: i32 = th - 2;\n      if (tw < 10) {\n        let xv2_0: f32 = dy[xb + (ih2 * 10 + tw)];\n        acc0 += w[wb + 10] * xv2_0;\n        acc1 += w[wb + 35] * xv2_0;\n      }\n      if (tw >= 1 && tw < 11) {\n        let xv2_1: f32 = dy[xb + (ih2 * 10 + tw) - 1];\n        acc0 += w[wb + 11] * xv2_1;\n        acc1 += w[wb + 36] * xv2_1;\n      }\n      if (tw >= 2 && tw < 12) {\n        let xv2_2: f32 = dy[xb + (ih2 * 10 + tw) - 2];\n        acc0 += w[wb + 12] * xv2_2;\n        acc1 += w[wb + 37] * xv2_2;\n      }\n      if (tw >= 3 && tw < 13) {\n        let xv2_3: f32 = dy[xb + (ih2 * 10 + tw) - 3];\n        acc0 += w[wb + 13] * xv2_3;\n        acc1 += w[wb + 38] * xv2_3;\n      }\n      if (tw >= 4) {\n        let xv2_4: f32 = dy[xb + (ih2 * 10 + tw) - 4];\n        acc0 += w[wb + 14] * xv2_4;\n        acc1 += w[wb + 39] * xv2_4;\n      }\n    }\n    if (th >= 3 && th < 13) {\n      let ih3: i32 = th - 3;\n      if (tw < 10) {\n        let xv3_0: f32 = dy[xb + (ih3 * 10 + tw)];\n        acc0 += w[wb + 15] * xv3_0;\n        acc1 += w[wb + 40] * xv3_0;\n      }\n      if (tw >= 1 && tw < 11) {\n        let xv3_1: f32 = dy[xb + (ih3 * 10 + tw) - 1];\n        acc0 += w[wb + 16] * xv3_1;\n        acc1 += w[wb + 41] * xv3_1;\n      }\n      if (tw >= 2 && tw < 12) {\n        let xv3_2: f32 = dy[xb + (ih3 * 10 + tw) - 2];\n        acc0 += w[wb + 17] * xv3_2;\n        acc1 += w[wb + 42] * xv3_2;\n      }\n      if (tw >= 3 && tw < 13) {\n        let xv3_3: f32 = dy[xb + (ih3 * 10 + tw) - 3];\n        acc0 += w[wb + 18] * xv3_3;\n        acc1 += w[wb + 43] * xv3_3;\n      }\n      if (tw >= 4) {\n        let xv3_4: f32 = dy[xb + (ih3 * 10 + tw) - 4];\n        acc0 += w[wb + 19] * xv3_4;\n        acc1 += w[wb + 44] * xv3_4;\n      }\n    }\n    if (th >= 4) {\n      let ih4: i32 = th - 4;\n      if (tw < 10) {\n        let xv4_0: f32 = dy[xb + (ih4 * 10 + tw)];\n        acc0 += w[wb + 20] * xv4_0;\n        acc1 += w[wb + 45] * xv4_0;\n      }\n      if (tw >= 1 && tw < 11) {\n        let xv4_1: f32 = dy[xb + (ih4 * 10 + tw) - 1];\n        acc0 += w[wb + 21] * xv4_1;\n        acc1 += w[wb + 46] * xv4_1;\n      }\n      if (tw >= 2 && tw < 12) {\n        let xv4_2: f32 = dy[xb + (ih4 * 10 + tw) - 2];\n        acc0 += w[wb + 22] * xv4_2;\n        acc1 += w[wb + 47] * xv4_2;\n      }\n      if (tw >= 3 && tw < 13) {\n        let xv4_3: f32 = dy[xb + (ih4 * 10 + tw) - 3];\n        acc0 += w[wb + 23] * xv4_3;\n        acc1 += w[wb + 48] * xv4_3;\n      }\n      if (tw >= 4) {\n        let xv4_4: f32 = dy[xb + (ih4 * 10 + tw) - 4];\n        acc0 += w[wb + 24] * xv4_4;\n        acc1 += w[wb + 49] * xv4_4;\n      }\n    }\n  }\n  dx[yb] = acc0;\n  dx[yb + 196] = acc1;\n}\n",
   "conv5x5_6x14x14_to_16_fwd_gpu": "// conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)\n// kernel conv5x5_6x14x14_to_16_fwd_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 37632>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 2400>;\n@group(0) @binding(2) var<storage, read> b: array<f32, 16>;\n@group(0) @binding(3) var<storage, read_write> y: array<f32, 51200>;\n\n// dispatch 1 of 1: n=32 x ob=4 x th=10 x tw=10; 200x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 12800u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 400;\n  let ob: i32 = (_i / 100) % 4;\n  let th: i32 = (_i / 10) % 10;\n  let tw: i32 = (_i) % 10;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 16 + o0) * 100 + (th * 10 + tw);\n  var acc0: f32 = b[o0];\n  var acc1: f32 = b[o0 + 1];\n  var acc2: f32 = b[o0 + 2];\n  var acc3: f32 = b[o0 + 3];\n  for (var r: i32 = 0; r < 6; r++) {\n    let xb: i32 = (n * 6 + r) * 196;\n    let wb: i32 = o0 * 150 + r * 25;\n    let ih0: i32 = th;\n    let xv0_0: f32 = x[xb + (ih0 * 14 + tw)];\n    acc0 += w[wb] * xv0_0;\n    acc1 += w[wb + 150] * xv0_0;\n    acc2 += w[wb + 300] * xv0_0;\n    acc3 += w[wb + 450] * xv0_0;\n    let xv0_1: f32 = x[xb + (ih0 * 14 + tw) + 1];\n    acc0 += w[wb + 1] * xv0_1;\n    acc1 += w[wb + 151] * xv0_1;\n    acc2 += w[wb + 301] * xv0_1;\n    acc3 += w[wb + 451] * xv0_1;\n    let xv0_2: f32 = x[xb + (ih0 * 14 + tw) + 2];\n    acc0 += w[wb + 2] * xv0_2;\n    acc1 += w[wb + 152] * xv0_2;\n    acc2 += w[wb + 302] * xv0_2;\n    acc3 += w[wb + 452] * xv0_2;\n    let xv0_3: f32 = x[xb + (ih0 * 14 + tw) + 3];\n    acc0 += w[wb + 3] * xv0_3;\n    acc1 += w[wb + 153] * xv0_3;\n    acc2 += w[wb + 303] * xv0_3;\n    acc3 += w[wb + 453] * xv0_3;\n    let xv0_4: f32 = x[xb + (ih0 * 14 + tw) + 4];\n    acc0 += w[wb + 4] * xv0_4;\n    acc1 += w[wb + 154] * xv0_4;\n    acc2 += w[wb + 304] * xv0_4;\n    acc3 += w[wb + 454] * xv0_4;\n    let ih1: i32 = th + 1;\n    let xv1_0: f32 = x[xb + (ih1 * 14 + tw)];\n    acc0 += w[wb + 5] * xv1_0;\n    acc1 += w[wb + 155] * xv1_0;\n    acc2 += w[wb + 305] * xv1_0;\n    acc3 += w[wb + 455] * xv1_0;\n    let xv1_1: f32 = x[xb + (ih1 * 14 + tw) + 1];\n    acc0 += w[wb + 6] * xv1_1;\n    acc1 += w[wb + 156] * xv1_1;\n    acc2 += w[wb + 306] * xv1_1;\n    acc3 += w[wb + 456] * xv1_1;\n    let xv1_2: f32 = x[xb + (ih1 * 14 + tw) + 2];\n    acc0 += w[wb + 7] * xv1_2;\n    acc1 += w[wb + 157] * xv1_2;\n    acc2 += w[wb + 307] * xv1_2;\n    acc3 += w[wb + 457] * xv1_2;\n    let xv1_3: f32 = x[xb + (ih1 * 14 + tw) + 3];\n    acc0 += w[wb + 8] * xv1_3;\n    acc1 += w[wb + 158] * xv1_3;\n    acc2 += w[wb + 308] * xv1_3;\n    acc3 += w[wb + 458] * xv1_3;\n    let xv1_4: f32 = x[xb + (ih1 * 14 + tw) + 4];\n    acc0 += w[wb + 9] * xv1_4;\n    acc1 += w[wb + 159] * xv1_4;\n    acc2 += w[wb + 309] * xv1_4;\n    acc3 += w[wb + 459] * xv1_4;\n    let ih2: i32 = th + 2;\n    let xv2_0: f32 = x[xb + (ih2 * 14 + tw)];\n    acc0 += w[wb + 10] * xv2_0;\n    acc1 += w[wb + 160] * xv2_0;\n    acc2 += w[wb + 310] * xv2_0;\n    acc3 += w[wb + 460] * xv2_0;\n    let xv2_1: f32 = x[xb + (ih2 * 14 + tw) + 1];\n    acc0 += w[wb + 11] * xv2_1;\n    acc1 += w[wb + 161] * xv2_1;\n    acc2 += w[wb + 311] * xv2_1;\n    acc3 += w[wb + 461] * xv2_1;\n    let xv2_2: f32 = x[xb + (ih2 * 14 + tw) + 2];\n    acc0 += w[wb + 12] * xv2_2;\n    acc1 += w[wb + 162] * xv2_2;\n    acc2 += w[wb + 312] * xv2_2;\n    acc3 += w[wb + 462] * xv2_2;\n    let xv2_3: f32 = x[xb + (ih2 * 14 + tw) + 3];\n    acc0 += w[wb + 13] * xv2_3;\n    acc1 += w[wb + 163] * xv2_3;\n    acc2 += w[wb + 313] * xv2_3;\n    acc3 += w[wb + 463] * xv2_3;\n    let xv2_4: f32 = x[xb + (ih2 * 14 + tw) + 4];\n    acc0 += w[wb + 14] * xv2_4;\n    acc1 += w[wb + 164] * xv2_4;\n    acc2 += w[wb + 314] * xv2_4;\n    acc3 += w[wb + 464] * xv2_4;\n    let ih3: i32 = th + 3;\n    let xv3_0: f32 = x[xb + (ih3 * 14 + tw)];\n    acc0 += w[wb + 15] * xv3_0;\n    acc1 += w[wb + 165] * xv3_0;\n    acc2 += w[wb + 315] * xv3_0;\n    acc3 += w[wb + 465] * xv3_0;\n    let xv3_1: f32 = x[xb + (ih3 * 14 + tw) + 1];\n    acc0 += w[wb + 16] * xv3_1;\n    acc1 += w[wb + 166] * xv3_1;\n    acc2 += w[wb + 316] * xv3_1;\n    acc3 += w[wb + 466] * xv3_1;\n    let xv3_2: f32 = x[xb + (ih3 * 14 + tw) + 2];\n    acc0 += w[wb + 17] * xv3_2;\n    acc1 += w[wb + 167] * xv3_2;\n    acc2 += w[wb + 317] * xv3_2;\n    acc3 += w[wb + 467] * xv3_2;\n    let xv3_3: f32 = x[xb + (ih3 * 14 + tw) + 3];\n    acc0 += w[wb + 18] * xv3_3;\n    acc1 += w[wb + 168] * xv3_3;\n    acc2 += w[wb + 318] * xv3_3;\n    acc3 += w[wb + 468] * xv3_3;\n    let xv3_4: f32 = x[xb + (ih3 * 14 + tw) + 4];\n    acc0 += w[wb + 19] * xv3_4;\n    acc1 += w[wb + 169] * xv3_4;\n    acc2 += w[wb + 319] * xv3_4;\n    acc3 += w[wb + 469] * xv3_4;\n    let ih4: i32 = th + 4;\n    let xv4_0: f32 = x[xb + (ih4 * 14 + tw)];\n    acc0 += w[wb + 20] * xv4_0;\n    acc1 += w[wb + 170] * xv4_0;\n    acc2 += w[wb + 320] * xv4_0;\n    acc3 += w[wb + 470] * xv4_0;\n    let xv4_1: f32 = x[xb + (ih4 * 14 + tw) + 1];\n    acc0 += w[wb + 21] * xv4_1;\n    acc1 += w[wb + 171] * xv4_1;\n    acc2 += w[wb + 321] * xv4_1;\n    acc3 += w[wb + 471] * xv4_1;\n    let xv4_2: f32 = x[xb + (ih4 * 14 + tw) + 2];\n    acc0 += w[wb + 22] * xv4_2;\n    acc1 += w[wb + 172] * xv4_2;\n    acc2 += w[wb + 322] * xv4_2;\n    acc3 += w[wb + 472] * xv4_2;\n    let xv4_3: f32 = x[xb + (ih4 * 14 + tw) + 3];\n    acc0 += w[wb + 23] * xv4_3;\n    acc1 += w[wb + 173] * xv4_3;\n    acc2 += w[wb + 323] * xv4_3;\n    acc3 += w[wb + 473] * xv4_3;\n    let xv4_4: f32 = x[xb + (ih4 * 14 + tw) + 4];\n    acc0 += w[wb + 24] * xv4_4;\n    acc1 += w[wb + 174] * xv4_4;\n    acc2 += w[wb + 324] * xv4_4;\n    acc3 += w[wb + 474] * xv4_4;\n  }\n  y[yb] = acc0;\n  y[yb + 100] = acc1;\n  y[yb + 200] = acc2;\n  y[yb + 300] = acc3;\n}\n",
@@ -2153,15 +2424,16 @@ const SHADERS: Record<string, string> = {
   "maxpool2x2_s2_16x10x10_fwd": "// maxpool2d [32, 16, 10, 10] -> [32, 16, 5, 5] k=2x2 s=2x2 p=0x0\n// argmax keeps the flat input index of the first maximum (row-major window order)\n// kernel maxpool2x2_s2_16x10x10_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 51200>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 12800>;\n@group(0) @binding(2) var<storage, read_write> argmax: array<i32, 12800>;\n\n// dispatch 1 of 1: nc=512 x oh=5 x ow=5; 200x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 12800u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 25;\n  let oh: i32 = (_i / 5) % 5;\n  let ow: i32 = (_i) % 5;\n  let base: i32 = nc * 100 + (oh * 20 + ow * 2);\n  var best: f32 = x[base];\n  var arg: i32 = base;\n  if (x[base + 1] > best) {\n    best = x[base + 1];\n    arg = base + 1;\n  }\n  if (x[base + 10] > best) {\n    best = x[base + 10];\n    arg = base + 10;\n  }\n  if (x[base + 11] > best) {\n    best = x[base + 11];\n    arg = base + 11;\n  }\n  y[nc * 25 + (oh * 5 + ow)] = best;\n  argmax[nc * 25 + (oh * 5 + ow)] = arg;\n}\n",
   "maxpool2x2_s2_6x28x28_dx": "// maxpool2d backward [32, 6, 14, 14] -> [32, 6, 28, 28]\n// a gather: each input sums over the <= 1x1 windows that can contain it\n// a window contributes only where its argmax is this input\n// kernel maxpool2x2_s2_6x28x28_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 37632>;\n@group(0) @binding(1) var<storage, read> argmax: array<i32, 37632>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 150528>;\n\n// dispatch 1 of 1: nc=192 x ih=28 x iw=28; 2352x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 150528u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 784;\n  let ih: i32 = (_i / 28) % 28;\n  let iw: i32 = (_i) % 28;\n  let i: i32 = nc * 784 + (ih * 28 + iw);\n  let qh: i32 = ih / 2;\n  let qw: i32 = iw / 2;\n  var acc: f32 = 0f;\n  if (argmax[nc * 196 + (qh * 14 + qw)] == i) {\n    acc += dy[nc * 196 + (qh * 14 + qw)];\n  }\n  dx[nc * 784 + (ih * 28 + iw)] = acc;\n}\n",
   "maxpool2x2_s2_6x28x28_fwd": "// maxpool2d [32, 6, 28, 28] -> [32, 6, 14, 14] k=2x2 s=2x2 p=0x0\n// argmax keeps the flat input index of the first maximum (row-major window order)\n// kernel maxpool2x2_s2_6x28x28_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 150528>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 37632>;\n@group(0) @binding(2) var<storage, read_write> argmax: array<i32, 37632>;\n\n// dispatch 1 of 1: nc=192 x oh=14 x ow=14; 588x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 37632u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 196;\n  let oh: i32 = (_i / 14) % 14;\n  let ow: i32 = (_i) % 14;\n  let base: i32 = nc * 784 + (oh * 56 + ow * 2);\n  var best: f32 = x[base];\n  var arg: i32 = base;\n  if (x[base + 1] > best) {\n    best = x[base + 1];\n    arg = base + 1;\n  }\n  if (x[base + 28] > best) {\n    best = x[base + 28];\n    arg = base + 28;\n  }\n  if (x[base + 29] > best) {\n    best = x[base + 29];\n    arg = base + 29;\n  }\n  y[nc * 196 + (oh * 14 + ow)] = best;\n  argmax[nc * 196 + (oh * 14 + ow)] = arg;\n}\n",
-  "relu_120_dx": "// relu on [32, 120] (3840 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_120_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 3840>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 3840>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 3840>;\n\n// dispatch 1 of 1: i=3840; 60x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3840u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_120_fwd": "// relu on [32, 120] (3840 elements)\n// kernel relu_120_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 3840>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 3840>;\n\n// dispatch 1 of 1: i=3840; 60x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3840u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_16x10x10_dx": "// relu on [32, 16, 10, 10] (51200 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_16x10x10_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 51200>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 51200>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 51200>;\n\n// dispatch 1 of 1: i=51200; 800x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 51200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_16x10x10_fwd": "// relu on [32, 16, 10, 10] (51200 elements)\n// kernel relu_16x10x10_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 51200>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 51200>;\n\n// dispatch 1 of 1: i=51200; 800x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 51200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_6x28x28_dx": "// relu on [32, 6, 28, 28] (150528 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_6x28x28_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 150528>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 150528>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 150528>;\n\n// dispatch 1 of 1: i=150528; 2352x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 150528u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_6x28x28_fwd": "// relu on [32, 6, 28, 28] (150528 elements)\n// kernel relu_6x28x28_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 150528>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 150528>;\n\n// dispatch 1 of 1: i=150528; 2352x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 150528u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_84_dx": "// relu on [32, 84] (2688 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_84_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2688>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 2688>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 2688>;\n\n// dispatch 1 of 1: i=2688; 42x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2688u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_84_fwd": "// relu on [32, 84] (2688 elements)\n// kernel relu_84_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2688>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 2688>;\n\n// dispatch 1 of 1: i=2688; 42x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2688u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "sgd_62080": "// SGD step over 62080 parameters (PyTorch semantics: momentum, weight decay, no dampening)\n// kernel sgd_62080: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 62080>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 62080>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 62080>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=62080; 970x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 62080u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let weightDecay: f32 = _scalars.weightDecay;\n  var g: f32 = grad[i] + weightDecay * param[i];\n  if (momentum != 0f) {\n    g = momentum * velocity[i] + g;\n    velocity[i] = g;\n  }\n  param[i] = param[i] - lr * g;\n}\n",
+  "relu_120_dx": "// relu on [32, 120] (3840 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_120_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 3840>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 3840>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 3840>;\n\n// dispatch 1 of 1: i=3840; 60x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3840u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_120_fwd": "// relu on [32, 120] (3840 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_120_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 3840>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 3840>;\n\n// dispatch 1 of 1: i=3840; 60x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3840u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_16x10x10_dx": "// relu on [32, 16, 10, 10] (51200 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_16x10x10_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 51200>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 51200>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 51200>;\n\n// dispatch 1 of 1: i=51200; 800x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 51200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_16x10x10_fwd": "// relu on [32, 16, 10, 10] (51200 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_16x10x10_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 51200>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 51200>;\n\n// dispatch 1 of 1: i=51200; 800x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 51200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_6x28x28_dx": "// relu on [32, 6, 28, 28] (150528 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_6x28x28_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 150528>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 150528>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 150528>;\n\n// dispatch 1 of 1: i=150528; 2352x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 150528u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_6x28x28_fwd": "// relu on [32, 6, 28, 28] (150528 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_6x28x28_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 150528>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 150528>;\n\n// dispatch 1 of 1: i=150528; 2352x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 150528u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_84_dx": "// relu on [32, 84] (2688 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_84_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 2688>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 2688>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 2688>;\n\n// dispatch 1 of 1: i=2688; 42x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2688u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_84_fwd": "// relu on [32, 84] (2688 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_84_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2688>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 2688>;\n\n// dispatch 1 of 1: i=2688; 42x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2688u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "sgd_62080": "// SGD step over 62080 parameters without momentum (PyTorch semantics: p -= lr * (grad + weightDecay * p))\n// kernel sgd_62080: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 62080>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 62080>;\n\nstruct Scalars {\n  lr: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(2) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=62080; 970x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 62080u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  param[i] = param[i] - lr * g;\n}\n",
+  "sgd_momentum_62080": "// SGD step with momentum over 62080 parameters (PyTorch semantics: dampening, Nesterov, weight decay)\n// first = 1 on the velocity buffer's first step, which starts it at g (no dampening), as PyTorch does\n// kernel sgd_momentum_62080: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 62080>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 62080>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 62080>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  oneMinusDampening: f32,\n  weightDecay: f32,\n  nesterov: f32,\n  first: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=62080; 970x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 62080u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let oneMinusDampening: f32 = _scalars.oneMinusDampening;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let nesterov: f32 = _scalars.nesterov;\n  let first: f32 = _scalars.first;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  let b: f32 = select(momentum * velocity[i] + oneMinusDampening * g, g, first != 0f);\n  velocity[i] = b;\n  let d: f32 = select(b, g + momentum * b, nesterov != 0f);\n  param[i] = param[i] - lr * d;\n}\n",
   "softmax_xent_32x10": "// mean softmax cross-entropy of 32 samples x 10 classes, with its gradient\n// labels are i32 in [0, classes): the model checks them before calling this\n// kernel softmax_xent_32x10: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> logits: array<f32, 320>;\n@group(0) @binding(1) var<storage, read> labels: array<i32, 32>;\n@group(0) @binding(2) var<storage, read_write> dlogits: array<f32, 320>;\n@group(0) @binding(3) var<storage, read_write> loss: array<f32, 1>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  var total: f32 = 0f;\n  for (var n: i32 = 0; n < 32; n++) {\n    let label: i32 = labels[n];\n    var m: f32 = logits[n * 10];\n    for (var k: i32 = 1; k < 10; k++) {\n      m = max(m, logits[n * 10 + k]);\n    }\n    var s: f32 = 0f;\n    for (var k: i32 = 0; k < 10; k++) {\n      let e: f32 = exp(logits[n * 10 + k] - m);\n      dlogits[n * 10 + k] = e;\n      s += e;\n    }\n    total += m + log(s) - logits[n * 10 + label];\n    for (var k: i32 = 0; k < 10; k++) {\n      dlogits[n * 10 + k] = (dlogits[n * 10 + k] / s - select(0f, 1f, k == label)) / 32f;\n    }\n  }\n  loss[0] = total / 32f;\n}\n"
 };
 
@@ -2181,17 +2453,14 @@ export interface GpuModelOptions {
   seed?: number;
 }
 
-export interface GpuSgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included; default 0 */
-  weightDecay?: number;
-}
+/** sgdStep's options (torch.optim.SGD's), as createModel's sgdStep takes them */
+export type GpuSgdOptions = SgdOptions;
 
 /** a batch kept on the device across steps (uploadBatch) */
 export interface GpuBatch {
   readonly x: GpuBuffer;
-  readonly labels: GpuBuffer | null;
+  /** the labels, when uploaded with them */
+  readonly target: GpuBuffer | null;
   destroy(): void;
 }
 
@@ -2208,10 +2477,20 @@ export interface GpuModel {
   backward(dOut: Float32Array): Promise<Float32Array>;
   /** forward, mean softmax cross-entropy, backward (only what the grads need); returns the loss */
   lossAndGrad(x: Float32Array | GpuBatch, labels?: Int32Array): Promise<number>;
-  /** lossAndGrad then sgdStep in one submission; returns the loss */
-  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, lr: number, options?: GpuSgdOptions): Promise<number>;
-  /** one SGD step on every parameter from the current grads (no readback) */
-  sgdStep(lr: number, options?: GpuSgdOptions): void;
+  /** lossAndGrad then sgdStep(lr, options) in one submission; returns the loss (labels undefined: the batch's) */
+  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, lr: number, options?: SgdOptions): Promise<number>;
+  /** lossAndGrad then a step of the optimizer described (`{ type: 'adamw', lr: 1e-3 }`) in one submission; returns the loss */
+  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, optimizer: Optimizer): Promise<number>;
+  /** one step of torch.optim.SGD on every parameter from the current grads (no readback) */
+  sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /** upload a batch once and reuse it: `labels` only for models with a loss */
   uploadBatch(x: Float32Array, labels?: Int32Array): GpuBatch;
   /** the parameters, PyTorch layout */
@@ -2256,13 +2535,7 @@ function checkScalar(where: string, what: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`lenet5.${where}: ${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
 }
 
-/** learning rate, momentum, weight decay: torch.optim.SGD refuses negative ones too */
-function checkNonNegative(where: string, what: string, v: unknown): void {
-  checkScalar(where, what, v);
-  if ((v as number) < 0) throw new RangeError(`lenet5.${where}: ${what} must be >= 0, got ${v}`);
-}
-
-function checkLabels(where: string, labels: Int32Array): void {
+function checkTarget(where: string, labels: Int32Array): void {
   checkArray(where, 'labels', labels, Int32Array, MODEL.batch);
   for (let n = 0; n < labels.length; n++) {
     const l = labels[n]!;
@@ -2299,12 +2572,20 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     }
   }
   const buffers = new Map<string, GpuBuffer>();
-  for (const b of MODEL.buffers as readonly { name: string; bytes: number }[]) {
-    const usage = b.name === 'sgdScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST;
-    // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
-    buffers.set(b.name, device.createBuffer({ size: Math.max(16, Math.ceil(b.bytes / 16) * 16), usage, label: b.name }));
-  }
-  const buf = (name: string) => buffers.get(name)!;
+  // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
+  const create = (name: string, bytes: number, usage: number) => device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label: name });
+  for (const b of MODEL.buffers) buffers.set(b.name, create(b.name, b.bytes, b.name === 'optimizerScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST));
+  // an optimizer's state is created by its first step (zeroed, as WebGPU creates every buffer), once
+  // (typed wide: a model without parameters has an empty list)
+  const optimizerState: readonly { readonly name: string; readonly bytes: number }[] = MODEL.optimizerState;
+  const buf = (name: string): GpuBuffer => {
+    const have = buffers.get(name);
+    if (have) return have;
+    const state = optimizerState.find((b) => b.name === name)!;
+    const made = create(name, state.bytes, STORAGE | COPY_DST);
+    buffers.set(name, made);
+    return made;
+  };
 
   // pipelines: one module per kernel, one pipeline per entry point, made once
   const kernels = new Map<string, { layout: any; pipelines: { pipeline: any; workgroups: readonly [number, number, number] }[] }>();
@@ -2339,7 +2620,15 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
   const modes = { train: trainLists, eval: evalModel ? prepareMode(evalModel) : trainLists };
   const phases = {
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
-    sgd: MODEL.sgd ? prepare([MODEL.sgd as unknown as Call]) : [],
+  };
+  // an optimizer's bind group (and state buffers) on its first step
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
+  const optimizerPhase = (key: string) => {
+    if (!optimizerCalls) return [];
+    let phase = optimizerPhases.get(key);
+    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
   let training = true;
@@ -2398,34 +2687,65 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
 
   /** the input (and labels) into the model's buffers: written now, or copied in `enc` from a resident batch */
   // forward reads no labels: a batch uploaded without them is fine there
-  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, labels?: Int32Array, needLabels = true) => {
+  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, target?: Int32Array, needTarget = true) => {
+    const into = MODEL.io.target as string | null;
     if (isBatch(x)) {
       enc.copyBufferToBuffer(x.x, 0, buf(MODEL.io.input), 0, bytesOf(MODEL.io.input));
-      if (MODEL.classes && needLabels && !labels) {
-        if (!x.labels) throw new TypeError(`lenet5.${where}: the batch has no labels`);
-        enc.copyBufferToBuffer(x.labels, 0, buf('labels'), 0, MODEL.batch * 4);
+      if (into && needTarget && !target) {
+        if (!x.target) throw new TypeError(`lenet5.${where}: the batch has no labels`);
+        enc.copyBufferToBuffer(x.target, 0, buf(into), 0, bytesOf(into));
       }
     } else {
       checkArray(where, 'x', x, Float32Array, 25088);
       // the labels buffer keeps the last call's: a loss needs this call's
-      if (MODEL.classes && needLabels && labels === undefined) throw new TypeError(`lenet5.${where}: labels must be an Int32Array of ${MODEL.batch} class indices (or pass a batch uploaded with labels)`);
+      if (into && needTarget && target === undefined) throw new TypeError(`lenet5.${where}: labels must be an Int32Array of 32 class indices (or pass a batch uploaded with labels)`);
       device.queue.writeBuffer(buf(MODEL.io.input), 0, x);
     }
-    if (labels !== undefined) writeLabels(where, labels);
+    if (target !== undefined && into) {
+      checkTarget(where, target);
+      device.queue.writeBuffer(buf(into), 0, target);
+    }
   };
-  const writeLabels = (where: string, labels: Int32Array) => {
-    checkLabels(where, labels);
-    device.queue.writeBuffer(buf('labels'), 0, labels);
+
+  // the optimizers: each keeps its own state, as separate PyTorch optimizers would. A step is
+  // planned first (every argument checked, the kernel's scalars computed in float64 by
+  // runtime.ts, nothing changed), then run: its scalars written, its state counted
+  interface PlannedStep {
+    readonly key: string;
+    readonly scalars: readonly number[];
+    readonly commit: () => void;
+  }
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  const planSgd = (s: SgdScalars): PlannedStep =>
+    s.momentum === 0
+      ? { key: 'sgd', scalars: [s.lr, s.weightDecay], commit: () => {} }
+      : { key: 'sgdMomentum', scalars: [s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first], commit: () => (velocityStarted = true) };
+  const planAdam = (type: 'adam' | 'adamw', counter: AdamCounter, s: AdamScalars): PlannedStep => ({
+    key: s.amsgrad ? `${type}Amsgrad` : type,
+    scalars: [s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay],
+    commit: () => ((counter.step = s.step), (counter.amsgrad = s.amsgrad)),
+  });
+  const planOptimizer = (where: string, optimizer: unknown): PlannedStep => {
+    const { type, lr, options } = splitOptimizer(`lenet5.${where}`, optimizer);
+    if (type === 'sgd') return planSgd(sgdScalars(`lenet5.${where}`, lr, options, velocityStarted, 'optimizer'));
+    const counter = type === 'adam' ? adamCounter : adamwCounter;
+    return planAdam(type, counter, adamScalars(`lenet5.${where}`, counter, lr, options, type === 'adamw', 'optimizer'));
   };
-  const writeSgd = (where: string, lr: number, o: GpuSgdOptions) => {
-    const momentum = o.momentum ?? 0;
-    const weightDecay = o.weightDecay ?? 0;
-    checkNonNegative(where, 'lr', lr);
-    checkNonNegative(where, 'options.momentum', momentum);
-    checkNonNegative(where, 'options.weightDecay', weightDecay);
-    if (!MODEL.sgd) return false;
-    device.queue.writeBuffer(buf('sgdScalars'), 0, new Float32Array([lr, momentum, weightDecay, 0]));
-    return true;
+  /** count the step and write its scalars; the commands to encode */
+  const runStep = (p: PlannedStep) => {
+    p.commit();
+    if (!optimizerCalls) return [];
+    device.queue.writeBuffer(buf('optimizerScalars'), 0, new Float32Array(p.scalars));
+    return optimizerPhase(p.key);
+  };
+  const submitStep = (p: PlannedStep) => {
+    const phase = runStep(p);
+    if (!phase.length) return;
+    const enc = device.createCommandEncoder();
+    encode(enc, phase);
+    device.queue.submit([enc.finish()]);
   };
 
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
@@ -2485,43 +2805,66 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done());
     },
-    async lossAndGrad(x, labels) {
+    async lossAndGrad(x, target) {
       const enc = device.createCommandEncoder();
-      stageInput(enc, 'lossAndGrad', x, labels);
+      stageInput(enc, 'lossAndGrad', x, target);
       startForward();
       encode(enc, lists().forward, phases.loss, lists().train);
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
     },
-    async trainStep(x, labels, lr, o = {}) {
-      writeSgd('trainStep', lr, o);
+    async trainStep(x: Float32Array | GpuBatch, target: Int32Array | undefined, optimizer: number | Optimizer, o?: SgdOptions) {
+      // trainStep(x, target, lr, options?) is SGD, as it always was; an object describes any optimizer
+      const step =
+        typeof optimizer === 'object' && optimizer !== null
+          ? planOptimizer('trainStep', optimizer)
+          : planSgd(sgdScalars('lenet5.trainStep', optimizer, o ?? {}, velocityStarted));
       const enc = device.createCommandEncoder();
-      stageInput(enc, 'trainStep', x, labels);
+      stageInput(enc, 'trainStep', x, target);
       startForward();
-      encode(enc, lists().forward, phases.loss, lists().train, phases.sgd);
+      encode(enc, lists().forward, phases.loss, lists().train, runStep(step));
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
     },
     sgdStep(lr, o = {}) {
-      if (!writeSgd('sgdStep', lr, o)) return;
+      submitStep(planSgd(sgdScalars('lenet5.sgdStep', lr, o, velocityStarted)));
+    },
+    adamStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adam', adamCounter, adamScalars('lenet5.adamStep', adamCounter, lr, o, false)));
+    },
+    adamwStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adamw', adamwCounter, adamScalars('lenet5.adamwStep', adamwCounter, lr, o, true)));
+    },
+    optimizerStep(optimizer) {
+      submitStep(planOptimizer('optimizerStep', optimizer));
+    },
+    resetOptimizer() {
+      velocityStarted = false;
+      for (const counter of [adamCounter, adamwCounter]) {
+        counter.step = 0;
+        counter.amsgrad = false;
+      }
+      // the state buffers stay: zeroed, as at their creation
+      const made = optimizerState.filter((b) => buffers.has(b.name));
+      if (!made.length) return;
       const enc = device.createCommandEncoder();
-      encode(enc, phases.sgd);
+      for (const b of made) enc.clearBuffer(buf(b.name));
       device.queue.submit([enc.finish()]);
     },
-    uploadBatch(x, labels) {
+    uploadBatch(x, target) {
       checkArray('uploadBatch', 'x', x, Float32Array, 25088);
       const xb = device.createBuffer({ size: Math.max(16, Math.ceil(x.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.x' });
       device.queue.writeBuffer(xb, 0, x);
-      let lb: GpuBuffer | null = null;
-      if (labels !== undefined) {
-        if (!MODEL.classes) throw new TypeError('lenet5.uploadBatch: this model has no loss, so no labels');
-        checkLabels('uploadBatch', labels);
-        lb = device.createBuffer({ size: Math.max(16, Math.ceil(labels.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
-        device.queue.writeBuffer(lb, 0, labels);
+      let tb: GpuBuffer | null = null;
+      if (target !== undefined) {
+        if (!MODEL.io.target) throw new TypeError('lenet5.uploadBatch: this model has no loss, so no labels');
+        checkTarget('uploadBatch', target);
+        tb = device.createBuffer({ size: Math.max(16, Math.ceil(target.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
+        device.queue.writeBuffer(tb, 0, target);
       }
-      return { x: xb, labels: lb, destroy: () => (xb.destroy(), lb?.destroy()) };
+      return { x: xb, target: tb, destroy: () => (xb.destroy(), tb?.destroy()) };
     },
     readParams: () => readArena('params'),
     readGrads: () => readArena('grads'),

@@ -19,10 +19,11 @@
 // | out      | linear    | 84       | 10       | -         | -        |    850 |     0.054 |     0.108 |     1.3 |
 // | total    |           | 1x28x28  | 10       |           |          |  61706 |    27.067 |    53.573 |  1825.3 |
 //
-// createModel() binds the kernels to buffers planned once: parameters, gradients and SGD
-// velocity in one arena each, one buffer per activation and per activation gradient, and
-// scratch. Nothing is allocated per call: forward() returns the model's own output buffer
-// (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
+// createModel() binds the kernels to buffers planned once: parameters and gradients in one
+// arena each, one buffer per activation and per activation gradient, and scratch; an
+// optimizer's state (same layout as the parameters) on its first step. Nothing is allocated
+// per call: forward() returns the model's own output buffer (valid until the next call; copy
+// it to keep it), backward() its own dL/dx buffer.
 
 import { conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols } from './layers/c1.ts';
 import { relu_6x28x28_fwd, relu_6x28x28_dx } from './layers/relu1.ts';
@@ -35,12 +36,12 @@ import { relu_120_fwd, relu_120_dx } from './layers/relu8.ts';
 import { linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx } from './layers/f6.ts';
 import { relu_84_fwd, relu_84_dx } from './layers/relu10.ts';
 import { linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx } from './layers/out.ts';
-import { softmax_xent_32x10, sgd_61706 } from './train.ts';
-import { checkF32, checkLabels, checkNonNegative, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
+import { softmax_xent_32x10, sgd_61706, sgd_momentum_61706, adam_61706, adam_amsgrad_61706 } from './train.ts';
+import { adamScalars, checkF32, checkLabels, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export { conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_fwd_direct_cols, conv5x5_6x14x14_to_16_dw_direct, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706 };
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export { conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_fwd_direct_cols, conv5x5_6x14x14_to_16_dw_direct, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706, sgd_momentum_61706, adam_61706, adam_amsgrad_61706 };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -79,6 +80,7 @@ export const plan = {
       },
       "inShape": [32, 1, 28, 28],
       "index": 0,
+      "inputs": ["input"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "c1",
       "outShape": [32, 6, 28, 28],
@@ -101,6 +103,7 @@ export const plan = {
       },
       "inShape": [32, 6, 28, 28],
       "index": 1,
+      "inputs": ["c1"],
       "kernels": ["forward", "gradInput"],
       "name": "relu1",
       "outShape": [32, 6, 28, 28],
@@ -133,6 +136,7 @@ export const plan = {
       },
       "inShape": [32, 6, 28, 28],
       "index": 2,
+      "inputs": ["relu1"],
       "kernels": ["forward", "gradInput"],
       "name": "s2",
       "outShape": [32, 6, 14, 14],
@@ -172,6 +176,7 @@ export const plan = {
       },
       "inShape": [32, 6, 14, 14],
       "index": 3,
+      "inputs": ["s2"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "c3",
       "outShape": [32, 16, 10, 10],
@@ -194,6 +199,7 @@ export const plan = {
       },
       "inShape": [32, 16, 10, 10],
       "index": 4,
+      "inputs": ["c3"],
       "kernels": ["forward", "gradInput"],
       "name": "relu4",
       "outShape": [32, 16, 10, 10],
@@ -226,6 +232,7 @@ export const plan = {
       },
       "inShape": [32, 16, 10, 10],
       "index": 5,
+      "inputs": ["relu4"],
       "kernels": ["forward", "gradInput"],
       "name": "s4",
       "outShape": [32, 16, 5, 5],
@@ -243,6 +250,7 @@ export const plan = {
       },
       "inShape": [32, 16, 5, 5],
       "index": 6,
+      "inputs": ["s4"],
       "kernels": [],
       "name": "flatten6",
       "outShape": [32, 400],
@@ -262,6 +270,7 @@ export const plan = {
       "inFeatures": 400,
       "inShape": [32, 400],
       "index": 7,
+      "inputs": ["flatten6"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "f5",
       "outFeatures": 120,
@@ -280,6 +289,7 @@ export const plan = {
       },
       "inShape": [32, 120],
       "index": 8,
+      "inputs": ["f5"],
       "kernels": ["forward", "gradInput"],
       "name": "relu8",
       "outShape": [32, 120],
@@ -299,6 +309,7 @@ export const plan = {
       "inFeatures": 120,
       "inShape": [32, 120],
       "index": 9,
+      "inputs": ["relu8"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "f6",
       "outFeatures": 84,
@@ -317,6 +328,7 @@ export const plan = {
       },
       "inShape": [32, 84],
       "index": 10,
+      "inputs": ["f6"],
       "kernels": ["forward", "gradInput"],
       "name": "relu10",
       "outShape": [32, 84],
@@ -336,6 +348,7 @@ export const plan = {
       "inFeatures": 84,
       "inShape": [32, 84],
       "index": 11,
+      "inputs": ["relu10"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "out",
       "outFeatures": 10,
@@ -375,13 +388,6 @@ export interface ModelOptions {
   checkFinite?: boolean;
 }
 
-export interface SgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included (PyTorch's weight_decay); default 0 */
-  weightDecay?: number;
-}
-
 export interface Model {
   readonly plan: typeof plan;
   /** Float32Array views into one arena, writable in place (the objects themselves are frozen) */
@@ -404,8 +410,16 @@ export interface Model {
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
   /** false when the last lossAndGrad saw a NaN or Inf loss */
   readonly lastLossFinite: boolean;
-  /** one SGD step on every parameter from the current grads */
+  /** one step of torch.optim.SGD on every parameter from the current grads (momentum, dampening, Nesterov, weight decay) */
   sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3, the betas to 0.9 and 0.999, eps to 1e-8 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described, e.g. `{ type: 'adamw', lr: 1e-3 }`: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /**
    * copies the parameters and buffers from a safetensors file (PyTorch state_dict names such as `c1.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
@@ -420,10 +434,9 @@ export function createModel(options: ModelOptions = {}): Model {
   checkScalar('lenet5.createModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
 
-  // parameters, their gradients and the SGD velocity: one arena each, in the same layout
+  // parameters and their gradients: one arena each, in the same layout (the optimizers' state too, below)
   const paramArena = new Float32Array(61706);
   const gradArena = new Float32Array(61706);
-  const velocity = new Float32Array(61706);
   const params: Params = Object.freeze({
     c1: Object.freeze({ weight: paramArena.subarray(0, 150), bias: paramArena.subarray(150, 156) }),
     c3: Object.freeze({ weight: paramArena.subarray(156, 2556), bias: paramArena.subarray(2556, 2572) }),
@@ -546,13 +559,13 @@ export function createModel(options: ModelOptions = {}): Model {
     linear_84_to_10_db(dOut, gb_out);
     linear_84_to_10_dx(dOut, w_out, d11);
     // relu10: relu [32x84] -> [32x84]
-    relu_84_dx(a10, d11, d10);
+    relu_84_dx(a11, d11, d10);
     // f6: linear [32x120] -> [32x84]
     linear_120_to_84_dw(d10, a9, gw_f6);
     linear_120_to_84_db(d10, gb_f6);
     linear_120_to_84_dx(d10, w_f6, d9);
     // relu8: relu [32x120] -> [32x120]
-    relu_120_dx(a8, d9, d8);
+    relu_120_dx(a9, d9, d8);
     // f5: linear [32x400] -> [32x120]
     linear_400_to_120_dw(d8, a6, gw_f5);
     linear_400_to_120_db(d8, gb_f5);
@@ -561,7 +574,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // s4: maxpool2d [32x16x10x10] -> [32x16x5x5]
     maxpool2x2_s2_16x10x10_dx(d7, s_s4_argmax, d5);
     // relu4: relu [32x16x10x10] -> [32x16x10x10]
-    relu_16x10x10_dx(a4, d5, d4);
+    relu_16x10x10_dx(a5, d5, d4);
     // c3: conv2d [32x6x14x14] -> [32x16x10x10]
     conv5x5_6x14x14_to_16_dw_direct(a3, d4, gw_c3);
     conv5x5_6x14x14_to_16_db(d4, gb_c3);
@@ -571,7 +584,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // s2: maxpool2d [32x6x28x28] -> [32x6x14x14]
     maxpool2x2_s2_6x28x28_dx(d3, s_s2_argmax, d2);
     // relu1: relu [32x6x28x28] -> [32x6x28x28]
-    relu_6x28x28_dx(a1, d2, d1);
+    relu_6x28x28_dx(a2, d2, d1);
     // c1: conv2d [32x1x28x28] -> [32x6x28x28]
     conv5x5_p2_1x28x28_to_6_dw_direct(a0, d1, gw_c1);
     conv5x5_p2_1x28x28_to_6_db(d1, gb_c1);
@@ -588,13 +601,13 @@ export function createModel(options: ModelOptions = {}): Model {
     linear_84_to_10_db(dOut, gb_out);
     linear_84_to_10_dx(dOut, w_out, d11);
     // relu10: relu [32x84] -> [32x84]
-    relu_84_dx(a10, d11, d10);
+    relu_84_dx(a11, d11, d10);
     // f6: linear [32x120] -> [32x84]
     linear_120_to_84_dw(d10, a9, gw_f6);
     linear_120_to_84_db(d10, gb_f6);
     linear_120_to_84_dx(d10, w_f6, d9);
     // relu8: relu [32x120] -> [32x120]
-    relu_120_dx(a8, d9, d8);
+    relu_120_dx(a9, d9, d8);
     // f5: linear [32x400] -> [32x120]
     linear_400_to_120_dw(d8, a6, gw_f5);
     linear_400_to_120_db(d8, gb_f5);
@@ -603,7 +616,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // s4: maxpool2d [32x16x10x10] -> [32x16x5x5]
     maxpool2x2_s2_16x10x10_dx(d7, s_s4_argmax, d5);
     // relu4: relu [32x16x10x10] -> [32x16x10x10]
-    relu_16x10x10_dx(a4, d5, d4);
+    relu_16x10x10_dx(a5, d5, d4);
     // c3: conv2d [32x6x14x14] -> [32x16x10x10]
     conv5x5_6x14x14_to_16_dw_direct(a3, d4, gw_c3);
     conv5x5_6x14x14_to_16_db(d4, gb_c3);
@@ -613,7 +626,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // s2: maxpool2d [32x6x28x28] -> [32x6x14x14]
     maxpool2x2_s2_6x28x28_dx(d3, s_s2_argmax, d2);
     // relu1: relu [32x6x28x28] -> [32x6x28x28]
-    relu_6x28x28_dx(a1, d2, d1);
+    relu_6x28x28_dx(a2, d2, d1);
     // c1: conv2d [32x1x28x28] -> [32x6x28x28] (no dx: nothing before it learns)
     conv5x5_p2_1x28x28_to_6_dw_direct(a0, d1, gw_c1);
     conv5x5_p2_1x28x28_to_6_db(d1, gb_c1);
@@ -637,13 +650,71 @@ export function createModel(options: ModelOptions = {}): Model {
     return loss;
   }
 
+  // optimizer state. Each optimizer keeps its own, as separate PyTorch optimizers would; buffers
+  // (the parameter arena's layout) are allocated on an optimizer's first step that needs them, once:
+  // SGD without momentum keeps none, and a model never stepped with Adam holds no moments
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  let velocity: Float32Array | null = null;
+  const adamMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };
+  const adamwMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };
+
+  function runSgd(s: SgdScalars): void {
+    if (s.momentum === 0) {
+      sgd_61706(paramArena, gradArena, s.lr, s.weightDecay);
+      return;
+    }
+    velocity ??= new Float32Array(61706);
+    sgd_momentum_61706(paramArena, gradArena, velocity, s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first);
+    velocityStarted = true;
+  }
+
+  function runAdam(counter: AdamCounter, moments: AdamMoments, s: AdamScalars): void {
+    counter.step = s.step;
+    counter.amsgrad = s.amsgrad;
+    const expAvg = (moments.expAvg ??= new Float32Array(61706));
+    const expAvgSq = (moments.expAvgSq ??= new Float32Array(61706));
+    if (s.amsgrad) {
+      const maxExpAvgSq = (moments.maxExpAvgSq ??= new Float32Array(61706));
+      adam_amsgrad_61706(paramArena, gradArena, expAvg, expAvgSq, maxExpAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
+    } else {
+      adam_61706(paramArena, gradArena, expAvg, expAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
+    }
+  }
+
   function sgdStep(lr: number, options: SgdOptions = {}): void {
-    const momentum = options.momentum ?? 0;
-    const weightDecay = options.weightDecay ?? 0;
-    checkNonNegative('lenet5.sgdStep', 'lr', lr);
-    checkNonNegative('lenet5.sgdStep', 'options.momentum', momentum);
-    checkNonNegative('lenet5.sgdStep', 'options.weightDecay', weightDecay);
-    sgd_61706(paramArena, gradArena, velocity, lr, momentum, weightDecay);
+    runSgd(sgdScalars('lenet5.sgdStep', lr, options, velocityStarted));
+  }
+
+  function adamStep(lr = 0.001, options: AdamOptions = {}): void {
+    runAdam(adamCounter, adamMoments, adamScalars('lenet5.adamStep', adamCounter, lr, options, false));
+  }
+
+  function adamwStep(lr = 0.001, options: AdamOptions = {}): void {
+    runAdam(adamwCounter, adamwMoments, adamScalars('lenet5.adamwStep', adamwCounter, lr, options, true));
+  }
+
+  function optimizerStep(optimizer: Optimizer): void {
+    const { type, lr, options } = splitOptimizer('lenet5.optimizerStep', optimizer);
+    if (type === 'sgd') runSgd(sgdScalars('lenet5.optimizerStep', lr, options, velocityStarted, 'optimizer'));
+    else if (type === 'adam') runAdam(adamCounter, adamMoments, adamScalars('lenet5.optimizerStep', adamCounter, lr, options, false, 'optimizer'));
+    else runAdam(adamwCounter, adamwMoments, adamScalars('lenet5.optimizerStep', adamwCounter, lr, options, true, 'optimizer'));
+  }
+
+  // as if every optimizer were made anew: steps back to 0, buffers zeroed (and kept)
+  function resetOptimizer(): void {
+    velocityStarted = false;
+    for (const counter of [adamCounter, adamwCounter]) {
+      counter.step = 0;
+      counter.amsgrad = false;
+    }
+    velocity?.fill(0);
+    for (const m of [adamMoments, adamwMoments]) {
+      m.expAvg?.fill(0);
+      m.expAvgSq?.fill(0);
+      m.maxExpAvgSq?.fill(0);
+    }
   }
 
   // the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)
@@ -701,6 +772,10 @@ export function createModel(options: ModelOptions = {}): Model {
       return lastLossFinite;
     },
     sgdStep,
+    adamStep,
+    adamwStep,
+    optimizerStep,
+    resetOptimizer,
     loadSafetensors,
     saveSafetensors,
   });

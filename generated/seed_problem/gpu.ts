@@ -18,10 +18,10 @@
 // made once; each call records one command encoder and submits it once. Works with
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
-import { readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
+import { adamScalars, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
 // without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
@@ -29,7 +29,12 @@ export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type GpuBuffer = { destroy(): void; mapAsync(mode: number): Promise<void>; getMappedRange(): ArrayBuffer; unmap(): void };
 type GpuPass = { setPipeline(p: any): void; setBindGroup(i: number, g: any): void; dispatchWorkgroups(x: number, y?: number, z?: number): void; end(): void };
-type GpuEncoder = { beginComputePass(): GpuPass; copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void; finish(): any };
+type GpuEncoder = {
+  beginComputePass(): GpuPass;
+  copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void;
+  clearBuffer(b: GpuBuffer): void;
+  finish(): any;
+};
 export type GpuDeviceLike = {
   createBuffer(d: { size: number; usage: number; label?: string }): GpuBuffer;
   createShaderModule(d: { code: string; label?: string }): any;
@@ -126,7 +131,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 32
         },
@@ -166,7 +171,7 @@ const MODEL = {
           "size": 72
         }
       ],
-      "kernel": "conv3x3_1x4x4_to_2_dw_splitk"
+      "kernel": "conv3x3_1x4x4_to_2_nobias_dw_splitk"
     },
     {
       "bind": [
@@ -252,11 +257,6 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 512,
-      "name": "velocity",
-      "type": "f32"
-    },
-    {
       "bytes": 72,
       "name": "s_conv_dwPartial",
       "type": "f32"
@@ -277,8 +277,8 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 16,
-      "name": "sgdScalars",
+      "bytes": 48,
+      "name": "optimizerScalars",
       "type": "f32"
     }
   ],
@@ -305,7 +305,7 @@ const MODEL = {
           "size": 32
         }
       ],
-      "kernel": "conv3x3_1x4x4_to_2_fwd_gpu"
+      "kernel": "conv3x3_1x4x4_to_2_nobias_fwd_gpu"
     },
     {
       "bind": [
@@ -368,10 +368,97 @@ const MODEL = {
     "dOut": "dOut",
     "dx": "d0",
     "input": "a0",
-    "output": "a5"
+    "output": "a5",
+    "target": "labels"
   },
   "kernels": {
-    "conv3x3_1x4x4_to_2_dw_splitk": {
+    "adam_128": {
+      "bindings": [
+        {
+          "bytes": 512,
+          "type": "storage"
+        },
+        {
+          "bytes": 512,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 512,
+          "type": "storage"
+        },
+        {
+          "bytes": 512,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [2, 1, 1]
+        }
+      ]
+    },
+    "adam_amsgrad_128": {
+      "bindings": [
+        {
+          "bytes": 512,
+          "type": "storage"
+        },
+        {
+          "bytes": 512,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 512,
+          "type": "storage"
+        },
+        {
+          "bytes": 512,
+          "type": "storage"
+        },
+        {
+          "bytes": 512,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [2, 1, 1]
+        }
+      ]
+    },
+    "conv3x3_1x4x4_to_2_dx_gpu": {
+      "bindings": [
+        {
+          "bytes": 32,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 72,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 64,
+          "type": "storage"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [1, 1, 1]
+        }
+      ]
+    },
+    "conv3x3_1x4x4_to_2_nobias_dw_splitk": {
       "bindings": [
         {
           "bytes": 64,
@@ -401,29 +488,7 @@ const MODEL = {
         }
       ]
     },
-    "conv3x3_1x4x4_to_2_dx_gpu": {
-      "bindings": [
-        {
-          "bytes": 32,
-          "type": "read-only-storage"
-        },
-        {
-          "bytes": 72,
-          "type": "read-only-storage"
-        },
-        {
-          "bytes": 64,
-          "type": "storage"
-        }
-      ],
-      "entries": [
-        {
-          "name": "main",
-          "workgroups": [1, 1, 1]
-        }
-      ]
-    },
-    "conv3x3_1x4x4_to_2_fwd_gpu": {
+    "conv3x3_1x4x4_to_2_nobias_fwd_gpu": {
       "bindings": [
         {
           "bytes": 64,
@@ -606,11 +671,33 @@ const MODEL = {
           "type": "read-only-storage"
         },
         {
+          "bytes": 16,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [2, 1, 1]
+        }
+      ]
+    },
+    "sgd_momentum_128": {
+      "bindings": [
+        {
           "bytes": 512,
           "type": "storage"
         },
         {
-          "bytes": 16,
+          "bytes": 512,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 512,
+          "type": "storage"
+        },
+        {
+          "bytes": 32,
           "type": "uniform"
         }
       ],
@@ -674,6 +761,213 @@ const MODEL = {
     "kernel": "softmax_xent_1x2"
   },
   "name": "seed_problem",
+  "optimizerState": [
+    {
+      "bytes": 512,
+      "name": "velocity"
+    },
+    {
+      "bytes": 512,
+      "name": "adamExpAvg"
+    },
+    {
+      "bytes": 512,
+      "name": "adamExpAvgSq"
+    },
+    {
+      "bytes": 512,
+      "name": "adamMaxExpAvgSq"
+    },
+    {
+      "bytes": 512,
+      "name": "adamwExpAvg"
+    },
+    {
+      "bytes": 512,
+      "name": "adamwExpAvgSq"
+    },
+    {
+      "bytes": 512,
+      "name": "adamwMaxExpAvgSq"
+    }
+  ],
+  "optimizers": {
+    "adam": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_128"
+    },
+    "adamAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "adamMaxExpAvgSq",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_128"
+    },
+    "adamw": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_128"
+    },
+    "adamwAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "adamwMaxExpAvgSq",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_128"
+    },
+    "sgd": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 16
+        }
+      ],
+      "kernel": "sgd_128"
+    },
+    "sgdMomentum": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "velocity",
+          "offset": 0,
+          "size": 512
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 32
+        }
+      ],
+      "kernel": "sgd_momentum_128"
+    }
+  },
   "outShape": [1, 2],
   "params": [
     {
@@ -697,31 +991,6 @@ const MODEL = {
       "shape": [2, 2]
     }
   ],
-  "sgd": {
-    "bind": [
-      {
-        "buffer": "params",
-        "offset": 0,
-        "size": 512
-      },
-      {
-        "buffer": "grads",
-        "offset": 0,
-        "size": 512
-      },
-      {
-        "buffer": "velocity",
-        "offset": 0,
-        "size": 512
-      },
-      {
-        "buffer": "sgdScalars",
-        "offset": 0,
-        "size": 16
-      }
-    ],
-    "kernel": "sgd_128"
-  },
   "state": [],
   "train": [
     {
@@ -787,7 +1056,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 32
         },
@@ -827,24 +1096,27 @@ const MODEL = {
           "size": 72
         }
       ],
-      "kernel": "conv3x3_1x4x4_to_2_dw_splitk"
+      "kernel": "conv3x3_1x4x4_to_2_nobias_dw_splitk"
     }
   ]
 } as const;
 
 /** the WGSL of every kernel (the same text as wgsl/<kernel>.wgsl) */
 const SHADERS: Record<string, string> = {
-  "conv3x3_1x4x4_to_2_dw_splitk": "// conv2d [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics)\n// kernel conv3x3_1x4x4_to_2_dw_splitk: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 8>;\n@group(0) @binding(2) var<storage, read_write> partial: array<f32, 18>;\n@group(0) @binding(3) var<storage, read_write> dw: array<f32, 18>;\n\n// dispatch 1 of 2: q=1 x co=2 x ci=1 x kh=3; 1x1x1 workgroups of 8\n@compute @workgroup_size(8)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 8u + _lid;\n  if (_lin >= 6u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let q: i32 = 0;\n  let co: i32 = _i / 3;\n  let ci: i32 = 0;\n  let kh: i32 = (_i) % 3;\n  let n0: i32 = q;\n  let pb: i32 = (q * 2 + co) * 9 + (ci * 3 + kh) * 3;\n  // pass 1: 1 chunks of 1 sample(s) x 2 row(s) x 2 columns, one invocation per (chunk, co, ci, kh)\n  var a0: f32 = 0f;\n  var a1: f32 = 0f;\n  var a2: f32 = 0f;\n  for (var ohh: i32 = 0; ohh < 2; ohh++) {\n    let oh: i32 = ohh;\n    let dyb: i32 = (n0 * 2 + co) * 4;\n    let ih: i32 = oh + kh;\n    let xb: i32 = ((n0 + ci) * 4 + ih) * 4;\n    for (var ow: i32 = 0; ow < 2; ow++) {\n      let d: f32 = dy[dyb + oh * 2 + ow];\n      a0 += d * x[xb + ow];\n      a1 += d * x[xb + ow + 1];\n      a2 += d * x[xb + ow + 2];\n    }\n  }\n  partial[pb] = a0;\n  partial[pb + 1] = a1;\n  partial[pb + 2] = a2;\n}\n\n// dispatch 2 of 2: co=2 x j=9; 1x1x1 workgroups of 32\n@compute @workgroup_size(32)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 32u + _lid;\n  if (_lin >= 18u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let co: i32 = _i / 9;\n  let j: i32 = (_i) % 9;\n  // pass 2: the 1 partials of each weight, summed in order\n  var s: f32 = 0f;\n  for (var q: i32 = 0; q < 1; q++) {\n    s += partial[(q * 2 + co) * 9 + j];\n  }\n  dw[co * 9 + j] = s;\n}\n",
+  "adam_128": "// Adam / AdamW step over 128 parameters (PyTorch semantics)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_128: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 128>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 128>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 128>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 128>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(4) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=128; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let denom: f32 = sqrt(s) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
+  "adam_amsgrad_128": "// Adam / AdamW step over 128 parameters (PyTorch semantics, AMSGrad: the running maximum of v normalizes)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_amsgrad_128: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 128>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 128>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 128>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 128>;\n@group(0) @binding(4) var<storage, read_write> maxExpAvgSq: array<f32, 128>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(5) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=128; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let smax: f32 = max(maxExpAvgSq[i], s);\n  maxExpAvgSq[i] = smax;\n  let denom: f32 = sqrt(smax) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
   "conv3x3_1x4x4_to_2_dx_gpu": "// conv2d [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradInput, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps); one dispatch per stride phase\n// kernel conv3x3_1x4x4_to_2_dx_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 8>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 18>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 16>;\n\n// dispatch 1 of 1: n=1 x ob=1 x th=4 x tw=4; 1x1x1 workgroups of 16\n@compute @workgroup_size(16)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 16u + _lid;\n  if (_lin >= 16u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = 0;\n  let ob: i32 = 0;\n  let th: i32 = _i / 4;\n  let tw: i32 = (_i) % 4;\n  let o0: i32 = ob;\n  let yb: i32 = (n + o0) * 16 + (th * 4 + tw);\n  var acc0: f32 = 0f;\n  for (var r: i32 = 0; r < 2; r++) {\n    let xb: i32 = (n * 2 + r) * 4;\n    let wb: i32 = o0 * 9 + r * 9;\n    if (th < 2) {\n      let ih0: i32 = th;\n      if (tw < 2) {\n        let xv0_0: f32 = dy[xb + (ih0 * 2 + tw)];\n        acc0 += w[wb] * xv0_0;\n      }\n      if (tw >= 1 && tw < 3) {\n        let xv0_1: f32 = dy[xb + (ih0 * 2 + tw) - 1];\n        acc0 += w[wb + 1] * xv0_1;\n      }\n      if (tw >= 2) {\n        let xv0_2: f32 = dy[xb + (ih0 * 2 + tw) - 2];\n        acc0 += w[wb + 2] * xv0_2;\n      }\n    }\n    if (th >= 1 && th < 3) {\n      let ih1: i32 = th - 1;\n      if (tw < 2) {\n        let xv1_0: f32 = dy[xb + (ih1 * 2 + tw)];\n        acc0 += w[wb + 3] * xv1_0;\n      }\n      if (tw >= 1 && tw < 3) {\n        let xv1_1: f32 = dy[xb + (ih1 * 2 + tw) - 1];\n        acc0 += w[wb + 4] * xv1_1;\n      }\n      if (tw >= 2) {\n        let xv1_2: f32 = dy[xb + (ih1 * 2 + tw) - 2];\n        acc0 += w[wb + 5] * xv1_2;\n      }\n    }\n    if (th >= 2) {\n      let ih2: i32 = th - 2;\n      if (tw < 2) {\n        let xv2_0: f32 = dy[xb + (ih2 * 2 + tw)];\n        acc0 += w[wb + 6] * xv2_0;\n      }\n      if (tw >= 1 && tw < 3) {\n        let xv2_1: f32 = dy[xb + (ih2 * 2 + tw) - 1];\n        acc0 += w[wb + 7] * xv2_1;\n      }\n      if (tw >= 2) {\n        let xv2_2: f32 = dy[xb + (ih2 * 2 + tw) - 2];\n        acc0 += w[wb + 8] * xv2_2;\n      }\n    }\n  }\n  dx[yb] = acc0;\n}\n",
-  "conv3x3_1x4x4_to_2_fwd_gpu": "// conv2d [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)\n// kernel conv3x3_1x4x4_to_2_fwd_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 18>;\n@group(0) @binding(2) var<storage, read_write> y: array<f32, 8>;\n\n// dispatch 1 of 1: n=1 x ob=1 x th=2 x tw=2; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = 0;\n  let ob: i32 = 0;\n  let th: i32 = _i / 2;\n  let tw: i32 = (_i) % 2;\n  let o0: i32 = ob * 2;\n  let yb: i32 = (n * 2 + o0) * 4 + (th * 2 + tw);\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  for (var r: i32 = 0; r < 1; r++) {\n    let xb: i32 = (n + r) * 16;\n    let wb: i32 = o0 * 9 + r * 9;\n    let ih0: i32 = th;\n    let xv0_0: f32 = x[xb + (ih0 * 4 + tw)];\n    acc0 += w[wb] * xv0_0;\n    acc1 += w[wb + 9] * xv0_0;\n    let xv0_1: f32 = x[xb + (ih0 * 4 + tw) + 1];\n    acc0 += w[wb + 1] * xv0_1;\n    acc1 += w[wb + 10] * xv0_1;\n    let xv0_2: f32 = x[xb + (ih0 * 4 + tw) + 2];\n    acc0 += w[wb + 2] * xv0_2;\n    acc1 += w[wb + 11] * xv0_2;\n    let ih1: i32 = th + 1;\n    let xv1_0: f32 = x[xb + (ih1 * 4 + tw)];\n    acc0 += w[wb + 3] * xv1_0;\n    acc1 += w[wb + 12] * xv1_0;\n    let xv1_1: f32 = x[xb + (ih1 * 4 + tw) + 1];\n    acc0 += w[wb + 4] * xv1_1;\n    acc1 += w[wb + 13] * xv1_1;\n    let xv1_2: f32 = x[xb + (ih1 * 4 + tw) + 2];\n    acc0 += w[wb + 5] * xv1_2;\n    acc1 += w[wb + 14] * xv1_2;\n    let ih2: i32 = th + 2;\n    let xv2_0: f32 = x[xb + (ih2 * 4 + tw)];\n    acc0 += w[wb + 6] * xv2_0;\n    acc1 += w[wb + 15] * xv2_0;\n    let xv2_1: f32 = x[xb + (ih2 * 4 + tw) + 1];\n    acc0 += w[wb + 7] * xv2_1;\n    acc1 += w[wb + 16] * xv2_1;\n    let xv2_2: f32 = x[xb + (ih2 * 4 + tw) + 2];\n    acc0 += w[wb + 8] * xv2_2;\n    acc1 += w[wb + 17] * xv2_2;\n  }\n  y[yb] = acc0;\n  y[yb + 4] = acc1;\n}\n",
+  "conv3x3_1x4x4_to_2_nobias_dw_splitk": "// conv2d [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics)\n// kernel conv3x3_1x4x4_to_2_nobias_dw_splitk: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 8>;\n@group(0) @binding(2) var<storage, read_write> partial: array<f32, 18>;\n@group(0) @binding(3) var<storage, read_write> dw: array<f32, 18>;\n\n// dispatch 1 of 2: q=1 x co=2 x ci=1 x kh=3; 1x1x1 workgroups of 8\n@compute @workgroup_size(8)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 8u + _lid;\n  if (_lin >= 6u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let q: i32 = 0;\n  let co: i32 = _i / 3;\n  let ci: i32 = 0;\n  let kh: i32 = (_i) % 3;\n  let n0: i32 = q;\n  let pb: i32 = (q * 2 + co) * 9 + (ci * 3 + kh) * 3;\n  // pass 1: 1 chunks of 1 sample(s) x 2 row(s) x 2 columns, one invocation per (chunk, co, ci, kh)\n  var a0: f32 = 0f;\n  var a1: f32 = 0f;\n  var a2: f32 = 0f;\n  for (var ohh: i32 = 0; ohh < 2; ohh++) {\n    let oh: i32 = ohh;\n    let dyb: i32 = (n0 * 2 + co) * 4;\n    let ih: i32 = oh + kh;\n    let xb: i32 = ((n0 + ci) * 4 + ih) * 4;\n    for (var ow: i32 = 0; ow < 2; ow++) {\n      let d: f32 = dy[dyb + oh * 2 + ow];\n      a0 += d * x[xb + ow];\n      a1 += d * x[xb + ow + 1];\n      a2 += d * x[xb + ow + 2];\n    }\n  }\n  partial[pb] = a0;\n  partial[pb + 1] = a1;\n  partial[pb + 2] = a2;\n}\n\n// dispatch 2 of 2: co=2 x j=9; 1x1x1 workgroups of 32\n@compute @workgroup_size(32)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 32u + _lid;\n  if (_lin >= 18u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let co: i32 = _i / 9;\n  let j: i32 = (_i) % 9;\n  // pass 2: the 1 partials of each weight, summed in order\n  var s: f32 = 0f;\n  for (var q: i32 = 0; q < 1; q++) {\n    s += partial[(q * 2 + co) * 9 + j];\n  }\n  dw[co * 9 + j] = s;\n}\n",
+  "conv3x3_1x4x4_to_2_nobias_fwd_gpu": "// conv2d [1,1,4,4] -> [1,2,2,2] k=3x3 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)\n// kernel conv3x3_1x4x4_to_2_nobias_fwd_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 18>;\n@group(0) @binding(2) var<storage, read_write> y: array<f32, 8>;\n\n// dispatch 1 of 1: n=1 x ob=1 x th=2 x tw=2; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = 0;\n  let ob: i32 = 0;\n  let th: i32 = _i / 2;\n  let tw: i32 = (_i) % 2;\n  let o0: i32 = ob * 2;\n  let yb: i32 = (n * 2 + o0) * 4 + (th * 2 + tw);\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  for (var r: i32 = 0; r < 1; r++) {\n    let xb: i32 = (n + r) * 16;\n    let wb: i32 = o0 * 9 + r * 9;\n    let ih0: i32 = th;\n    let xv0_0: f32 = x[xb + (ih0 * 4 + tw)];\n    acc0 += w[wb] * xv0_0;\n    acc1 += w[wb + 9] * xv0_0;\n    let xv0_1: f32 = x[xb + (ih0 * 4 + tw) + 1];\n    acc0 += w[wb + 1] * xv0_1;\n    acc1 += w[wb + 10] * xv0_1;\n    let xv0_2: f32 = x[xb + (ih0 * 4 + tw) + 2];\n    acc0 += w[wb + 2] * xv0_2;\n    acc1 += w[wb + 11] * xv0_2;\n    let ih1: i32 = th + 1;\n    let xv1_0: f32 = x[xb + (ih1 * 4 + tw)];\n    acc0 += w[wb + 3] * xv1_0;\n    acc1 += w[wb + 12] * xv1_0;\n    let xv1_1: f32 = x[xb + (ih1 * 4 + tw) + 1];\n    acc0 += w[wb + 4] * xv1_1;\n    acc1 += w[wb + 13] * xv1_1;\n    let xv1_2: f32 = x[xb + (ih1 * 4 + tw) + 2];\n    acc0 += w[wb + 5] * xv1_2;\n    acc1 += w[wb + 14] * xv1_2;\n    let ih2: i32 = th + 2;\n    let xv2_0: f32 = x[xb + (ih2 * 4 + tw)];\n    acc0 += w[wb + 6] * xv2_0;\n    acc1 += w[wb + 15] * xv2_0;\n    let xv2_1: f32 = x[xb + (ih2 * 4 + tw) + 1];\n    acc0 += w[wb + 7] * xv2_1;\n    acc1 += w[wb + 16] * xv2_1;\n    let xv2_2: f32 = x[xb + (ih2 * 4 + tw) + 2];\n    acc0 += w[wb + 8] * xv2_2;\n    acc1 += w[wb + 17] * xv2_2;\n  }\n  y[yb] = acc0;\n  y[yb + 4] = acc1;\n}\n",
   "linear_2_to_2_nobias_dw": "// linear [1, 2] -> [1, 2] (no bias)\n// dW = dyᵀ · x\n// kernel linear_2_to_2_nobias_dw: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 2>;\n@group(0) @binding(1) var<storage, read> x: array<f32, 2>;\n@group(0) @binding(2) var<storage, read_write> dw: array<f32, 4>;\n\n// dispatch 1 of 1: mb=1 x nb=1; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 1u + _lid;\n  if (_lin >= 1u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let mb: i32 = 0;\n  let nb: i32 = 0;\n  let m0: i32 = mb * 2;\n  let n0: i32 = nb * 2;\n  let ai0: i32 = m0;\n  let bi0: i32 = n0;\n  var acc0_00: f32 = 0f;\n  var acc0_01: f32 = 0f;\n  var acc0_10: f32 = 0f;\n  var acc0_11: f32 = 0f;\n  for (var k0: i32 = 0; k0 < 1; k0++) {\n    let a0: f32 = dy[ai0 + k0 * 2];\n    let a1: f32 = dy[ai0 + k0 * 2 + 1];\n    let b0: f32 = x[bi0 + k0 * 2];\n    acc0_00 += a0 * b0;\n    acc0_10 += a1 * b0;\n    let b1: f32 = x[bi0 + k0 * 2 + 1];\n    acc0_01 += a0 * b1;\n    acc0_11 += a1 * b1;\n  }\n  dw[m0 * 2 + n0] = acc0_00;\n  dw[m0 * 2 + n0 + 1] = acc0_01;\n  dw[m0 * 2 + n0 + 2] = acc0_10;\n  dw[m0 * 2 + n0 + 3] = acc0_11;\n}\n",
   "linear_2_to_2_nobias_dx": "// linear [1, 2] -> [1, 2] (no bias)\n// dx = dy · W\n// kernel linear_2_to_2_nobias_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 2>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 4>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 2>;\n\n// dispatch 1 of 1: mb=1 x nb=1; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 1u + _lid;\n  if (_lin >= 1u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let mb: i32 = 0;\n  let nb: i32 = 0;\n  let m0: i32 = mb;\n  let n0: i32 = nb * 2;\n  let ai0: i32 = m0 * 2;\n  let bi0: i32 = n0;\n  var acc0_00: f32 = 0f;\n  var acc0_01: f32 = 0f;\n  for (var k0: i32 = 0; k0 < 2; k0++) {\n    let a0: f32 = dy[ai0 + k0];\n    let b0: f32 = w[bi0 + k0 * 2];\n    acc0_00 += a0 * b0;\n    let b1: f32 = w[bi0 + k0 * 2 + 1];\n    acc0_01 += a0 * b1;\n  }\n  dx[m0 * 2 + n0] = acc0_00;\n  dx[m0 * 2 + n0 + 1] = acc0_01;\n}\n",
   "linear_2_to_2_nobias_fwd": "// linear [1, 2] -> [1, 2] (no bias)\n// y = x · Wᵀ + b\n// kernel linear_2_to_2_nobias_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 2>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 4>;\n@group(0) @binding(2) var<storage, read_write> y: array<f32, 2>;\n\n// dispatch 1 of 1: mb=1 x nb=1; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 1u + _lid;\n  if (_lin >= 1u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let mb: i32 = 0;\n  let nb: i32 = 0;\n  let m0: i32 = mb;\n  let n0: i32 = nb * 2;\n  let ai0: i32 = m0 * 2;\n  let bi0: i32 = n0 * 2;\n  var acc0_00: f32 = 0f;\n  var acc0_01: f32 = 0f;\n  for (var k0: i32 = 0; k0 < 2; k0++) {\n    let a0: f32 = x[ai0 + k0];\n    let b0: f32 = w[bi0 + k0];\n    acc0_00 += a0 * b0;\n    let b1: f32 = w[bi0 + k0 + 2];\n    acc0_01 += a0 * b1;\n  }\n  y[m0 * 2 + n0] = acc0_00;\n  y[m0 * 2 + n0 + 1] = acc0_01;\n}\n",
   "maxpool2x2_s2_2x2x2_dx": "// maxpool2d backward [1, 2, 1, 1] -> [1, 2, 2, 2]\n// a gather: each input sums over the <= 1x1 windows that can contain it\n// a window contributes only where its argmax is this input\n// kernel maxpool2x2_s2_2x2x2_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 2>;\n@group(0) @binding(1) var<storage, read> argmax: array<i32, 2>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 8>;\n\n// dispatch 1 of 1: nc=2 x ih=2 x iw=2; 1x1x1 workgroups of 8\n@compute @workgroup_size(8)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 8u + _lid;\n  if (_lin >= 8u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 4;\n  let ih: i32 = (_i / 2) % 2;\n  let iw: i32 = (_i) % 2;\n  let i: i32 = nc * 4 + (ih * 2 + iw);\n  var acc: f32 = 0f;\n  if (argmax[nc] == i) {\n    acc += dy[nc];\n  }\n  dx[nc * 4 + (ih * 2 + iw)] = acc;\n}\n",
   "maxpool2x2_s2_2x2x2_fwd": "// maxpool2d [1, 2, 2, 2] -> [1, 2, 1, 1] k=2x2 s=2x2 p=0x0\n// argmax keeps the flat input index of the first maximum (row-major window order)\n// kernel maxpool2x2_s2_2x2x2_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 8>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 2>;\n@group(0) @binding(2) var<storage, read_write> argmax: array<i32, 2>;\n\n// dispatch 1 of 1: nc=2; 1x1x1 workgroups of 2\n@compute @workgroup_size(2)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 2u + _lid;\n  if (_lin >= 2u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i;\n  let base: i32 = nc * 4;\n  var best: f32 = x[base];\n  var arg: i32 = base;\n  if (x[base + 1] > best) {\n    best = x[base + 1];\n    arg = base + 1;\n  }\n  if (x[base + 2] > best) {\n    best = x[base + 2];\n    arg = base + 2;\n  }\n  if (x[base + 3] > best) {\n    best = x[base + 3];\n    arg = base + 3;\n  }\n  y[nc] = best;\n  argmax[nc] = arg;\n}\n",
-  "relu_2x2x2_dx": "// relu on [1, 2, 2, 2] (8 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_2x2x2_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 8>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 8>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 8>;\n\n// dispatch 1 of 1: i=8; 1x1x1 workgroups of 8\n@compute @workgroup_size(8)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 8u + _lid;\n  if (_lin >= 8u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_2x2x2_fwd": "// relu on [1, 2, 2, 2] (8 elements)\n// kernel relu_2x2x2_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 8>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 8>;\n\n// dispatch 1 of 1: i=8; 1x1x1 workgroups of 8\n@compute @workgroup_size(8)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 8u + _lid;\n  if (_lin >= 8u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "sgd_128": "// SGD step over 128 parameters (PyTorch semantics: momentum, weight decay, no dampening)\n// kernel sgd_128: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 128>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 128>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 128>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=128; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let weightDecay: f32 = _scalars.weightDecay;\n  var g: f32 = grad[i] + weightDecay * param[i];\n  if (momentum != 0f) {\n    g = momentum * velocity[i] + g;\n    velocity[i] = g;\n  }\n  param[i] = param[i] - lr * g;\n}\n",
+  "relu_2x2x2_dx": "// relu on [1, 2, 2, 2] (8 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_2x2x2_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 8>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 8>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 8>;\n\n// dispatch 1 of 1: i=8; 1x1x1 workgroups of 8\n@compute @workgroup_size(8)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 8u + _lid;\n  if (_lin >= 8u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_2x2x2_fwd": "// relu on [1, 2, 2, 2] (8 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_2x2x2_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 8>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 8>;\n\n// dispatch 1 of 1: i=8; 1x1x1 workgroups of 8\n@compute @workgroup_size(8)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 8u + _lid;\n  if (_lin >= 8u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "sgd_128": "// SGD step over 128 parameters without momentum (PyTorch semantics: p -= lr * (grad + weightDecay * p))\n// kernel sgd_128: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 128>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 128>;\n\nstruct Scalars {\n  lr: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(2) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=128; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  param[i] = param[i] - lr * g;\n}\n",
+  "sgd_momentum_128": "// SGD step with momentum over 128 parameters (PyTorch semantics: dampening, Nesterov, weight decay)\n// first = 1 on the velocity buffer's first step, which starts it at g (no dampening), as PyTorch does\n// kernel sgd_momentum_128: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 128>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 128>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 128>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  oneMinusDampening: f32,\n  weightDecay: f32,\n  nesterov: f32,\n  first: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=128; 2x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 128u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let oneMinusDampening: f32 = _scalars.oneMinusDampening;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let nesterov: f32 = _scalars.nesterov;\n  let first: f32 = _scalars.first;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  let b: f32 = select(momentum * velocity[i] + oneMinusDampening * g, g, first != 0f);\n  velocity[i] = b;\n  let d: f32 = select(b, g + momentum * b, nesterov != 0f);\n  param[i] = param[i] - lr * d;\n}\n",
   "softmax_xent_1x2": "// mean softmax cross-entropy of 1 samples x 2 classes, with its gradient\n// labels are i32 in [0, classes): the model checks them before calling this\n// kernel softmax_xent_1x2: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> logits: array<f32, 2>;\n@group(0) @binding(1) var<storage, read> labels: array<i32, 1>;\n@group(0) @binding(2) var<storage, read_write> dlogits: array<f32, 2>;\n@group(0) @binding(3) var<storage, read_write> loss: array<f32, 1>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  var total: f32 = 0f;\n  for (var n: i32 = 0; n < 1; n++) {\n    let label: i32 = labels[n];\n    var m: f32 = logits[n * 2];\n    for (var k: i32 = 1; k < 2; k++) {\n      m = max(m, logits[n * 2 + k]);\n    }\n    var s: f32 = 0f;\n    for (var k: i32 = 0; k < 2; k++) {\n      let e: f32 = exp(logits[n * 2 + k] - m);\n      dlogits[n * 2 + k] = e;\n      s += e;\n    }\n    total += m + log(s) - logits[n * 2 + label];\n    for (var k: i32 = 0; k < 2; k++) {\n      dlogits[n * 2 + k] = dlogits[n * 2 + k] / s - select(0f, 1f, k == label);\n    }\n  }\n  loss[0] = total;\n}\n"
 };
 
@@ -861,17 +1133,14 @@ export interface GpuModelOptions {
   seed?: number;
 }
 
-export interface GpuSgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included; default 0 */
-  weightDecay?: number;
-}
+/** sgdStep's options (torch.optim.SGD's), as createModel's sgdStep takes them */
+export type GpuSgdOptions = SgdOptions;
 
 /** a batch kept on the device across steps (uploadBatch) */
 export interface GpuBatch {
   readonly x: GpuBuffer;
-  readonly labels: GpuBuffer | null;
+  /** the labels, when uploaded with them */
+  readonly target: GpuBuffer | null;
   destroy(): void;
 }
 
@@ -888,10 +1157,20 @@ export interface GpuModel {
   backward(dOut: Float32Array): Promise<Float32Array>;
   /** forward, mean softmax cross-entropy, backward (only what the grads need); returns the loss */
   lossAndGrad(x: Float32Array | GpuBatch, labels?: Int32Array): Promise<number>;
-  /** lossAndGrad then sgdStep in one submission; returns the loss */
-  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, lr: number, options?: GpuSgdOptions): Promise<number>;
-  /** one SGD step on every parameter from the current grads (no readback) */
-  sgdStep(lr: number, options?: GpuSgdOptions): void;
+  /** lossAndGrad then sgdStep(lr, options) in one submission; returns the loss (labels undefined: the batch's) */
+  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, lr: number, options?: SgdOptions): Promise<number>;
+  /** lossAndGrad then a step of the optimizer described (`{ type: 'adamw', lr: 1e-3 }`) in one submission; returns the loss */
+  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, optimizer: Optimizer): Promise<number>;
+  /** one step of torch.optim.SGD on every parameter from the current grads (no readback) */
+  sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /** upload a batch once and reuse it: `labels` only for models with a loss */
   uploadBatch(x: Float32Array, labels?: Int32Array): GpuBatch;
   /** the parameters, PyTorch layout */
@@ -936,13 +1215,7 @@ function checkScalar(where: string, what: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`seed_problem.${where}: ${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
 }
 
-/** learning rate, momentum, weight decay: torch.optim.SGD refuses negative ones too */
-function checkNonNegative(where: string, what: string, v: unknown): void {
-  checkScalar(where, what, v);
-  if ((v as number) < 0) throw new RangeError(`seed_problem.${where}: ${what} must be >= 0, got ${v}`);
-}
-
-function checkLabels(where: string, labels: Int32Array): void {
+function checkTarget(where: string, labels: Int32Array): void {
   checkArray(where, 'labels', labels, Int32Array, MODEL.batch);
   for (let n = 0; n < labels.length; n++) {
     const l = labels[n]!;
@@ -979,12 +1252,20 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     }
   }
   const buffers = new Map<string, GpuBuffer>();
-  for (const b of MODEL.buffers as readonly { name: string; bytes: number }[]) {
-    const usage = b.name === 'sgdScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST;
-    // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
-    buffers.set(b.name, device.createBuffer({ size: Math.max(16, Math.ceil(b.bytes / 16) * 16), usage, label: b.name }));
-  }
-  const buf = (name: string) => buffers.get(name)!;
+  // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
+  const create = (name: string, bytes: number, usage: number) => device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label: name });
+  for (const b of MODEL.buffers) buffers.set(b.name, create(b.name, b.bytes, b.name === 'optimizerScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST));
+  // an optimizer's state is created by its first step (zeroed, as WebGPU creates every buffer), once
+  // (typed wide: a model without parameters has an empty list)
+  const optimizerState: readonly { readonly name: string; readonly bytes: number }[] = MODEL.optimizerState;
+  const buf = (name: string): GpuBuffer => {
+    const have = buffers.get(name);
+    if (have) return have;
+    const state = optimizerState.find((b) => b.name === name)!;
+    const made = create(name, state.bytes, STORAGE | COPY_DST);
+    buffers.set(name, made);
+    return made;
+  };
 
   // pipelines: one module per kernel, one pipeline per entry point, made once
   const kernels = new Map<string, { layout: any; pipelines: { pipeline: any; workgroups: readonly [number, number, number] }[] }>();
@@ -1019,7 +1300,15 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
   const modes = { train: trainLists, eval: evalModel ? prepareMode(evalModel) : trainLists };
   const phases = {
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
-    sgd: MODEL.sgd ? prepare([MODEL.sgd as unknown as Call]) : [],
+  };
+  // an optimizer's bind group (and state buffers) on its first step
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
+  const optimizerPhase = (key: string) => {
+    if (!optimizerCalls) return [];
+    let phase = optimizerPhases.get(key);
+    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
   let training = true;
@@ -1078,34 +1367,65 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
 
   /** the input (and labels) into the model's buffers: written now, or copied in `enc` from a resident batch */
   // forward reads no labels: a batch uploaded without them is fine there
-  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, labels?: Int32Array, needLabels = true) => {
+  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, target?: Int32Array, needTarget = true) => {
+    const into = MODEL.io.target as string | null;
     if (isBatch(x)) {
       enc.copyBufferToBuffer(x.x, 0, buf(MODEL.io.input), 0, bytesOf(MODEL.io.input));
-      if (MODEL.classes && needLabels && !labels) {
-        if (!x.labels) throw new TypeError(`seed_problem.${where}: the batch has no labels`);
-        enc.copyBufferToBuffer(x.labels, 0, buf('labels'), 0, MODEL.batch * 4);
+      if (into && needTarget && !target) {
+        if (!x.target) throw new TypeError(`seed_problem.${where}: the batch has no labels`);
+        enc.copyBufferToBuffer(x.target, 0, buf(into), 0, bytesOf(into));
       }
     } else {
       checkArray(where, 'x', x, Float32Array, 16);
       // the labels buffer keeps the last call's: a loss needs this call's
-      if (MODEL.classes && needLabels && labels === undefined) throw new TypeError(`seed_problem.${where}: labels must be an Int32Array of ${MODEL.batch} class indices (or pass a batch uploaded with labels)`);
+      if (into && needTarget && target === undefined) throw new TypeError(`seed_problem.${where}: labels must be an Int32Array of 1 class indices (or pass a batch uploaded with labels)`);
       device.queue.writeBuffer(buf(MODEL.io.input), 0, x);
     }
-    if (labels !== undefined) writeLabels(where, labels);
+    if (target !== undefined && into) {
+      checkTarget(where, target);
+      device.queue.writeBuffer(buf(into), 0, target);
+    }
   };
-  const writeLabels = (where: string, labels: Int32Array) => {
-    checkLabels(where, labels);
-    device.queue.writeBuffer(buf('labels'), 0, labels);
+
+  // the optimizers: each keeps its own state, as separate PyTorch optimizers would. A step is
+  // planned first (every argument checked, the kernel's scalars computed in float64 by
+  // runtime.ts, nothing changed), then run: its scalars written, its state counted
+  interface PlannedStep {
+    readonly key: string;
+    readonly scalars: readonly number[];
+    readonly commit: () => void;
+  }
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  const planSgd = (s: SgdScalars): PlannedStep =>
+    s.momentum === 0
+      ? { key: 'sgd', scalars: [s.lr, s.weightDecay], commit: () => {} }
+      : { key: 'sgdMomentum', scalars: [s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first], commit: () => (velocityStarted = true) };
+  const planAdam = (type: 'adam' | 'adamw', counter: AdamCounter, s: AdamScalars): PlannedStep => ({
+    key: s.amsgrad ? `${type}Amsgrad` : type,
+    scalars: [s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay],
+    commit: () => ((counter.step = s.step), (counter.amsgrad = s.amsgrad)),
+  });
+  const planOptimizer = (where: string, optimizer: unknown): PlannedStep => {
+    const { type, lr, options } = splitOptimizer(`seed_problem.${where}`, optimizer);
+    if (type === 'sgd') return planSgd(sgdScalars(`seed_problem.${where}`, lr, options, velocityStarted, 'optimizer'));
+    const counter = type === 'adam' ? adamCounter : adamwCounter;
+    return planAdam(type, counter, adamScalars(`seed_problem.${where}`, counter, lr, options, type === 'adamw', 'optimizer'));
   };
-  const writeSgd = (where: string, lr: number, o: GpuSgdOptions) => {
-    const momentum = o.momentum ?? 0;
-    const weightDecay = o.weightDecay ?? 0;
-    checkNonNegative(where, 'lr', lr);
-    checkNonNegative(where, 'options.momentum', momentum);
-    checkNonNegative(where, 'options.weightDecay', weightDecay);
-    if (!MODEL.sgd) return false;
-    device.queue.writeBuffer(buf('sgdScalars'), 0, new Float32Array([lr, momentum, weightDecay, 0]));
-    return true;
+  /** count the step and write its scalars; the commands to encode */
+  const runStep = (p: PlannedStep) => {
+    p.commit();
+    if (!optimizerCalls) return [];
+    device.queue.writeBuffer(buf('optimizerScalars'), 0, new Float32Array(p.scalars));
+    return optimizerPhase(p.key);
+  };
+  const submitStep = (p: PlannedStep) => {
+    const phase = runStep(p);
+    if (!phase.length) return;
+    const enc = device.createCommandEncoder();
+    encode(enc, phase);
+    device.queue.submit([enc.finish()]);
   };
 
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
@@ -1165,43 +1485,66 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done());
     },
-    async lossAndGrad(x, labels) {
+    async lossAndGrad(x, target) {
       const enc = device.createCommandEncoder();
-      stageInput(enc, 'lossAndGrad', x, labels);
+      stageInput(enc, 'lossAndGrad', x, target);
       startForward();
       encode(enc, lists().forward, phases.loss, lists().train);
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
     },
-    async trainStep(x, labels, lr, o = {}) {
-      writeSgd('trainStep', lr, o);
+    async trainStep(x: Float32Array | GpuBatch, target: Int32Array | undefined, optimizer: number | Optimizer, o?: SgdOptions) {
+      // trainStep(x, target, lr, options?) is SGD, as it always was; an object describes any optimizer
+      const step =
+        typeof optimizer === 'object' && optimizer !== null
+          ? planOptimizer('trainStep', optimizer)
+          : planSgd(sgdScalars('seed_problem.trainStep', optimizer, o ?? {}, velocityStarted));
       const enc = device.createCommandEncoder();
-      stageInput(enc, 'trainStep', x, labels);
+      stageInput(enc, 'trainStep', x, target);
       startForward();
-      encode(enc, lists().forward, phases.loss, lists().train, phases.sgd);
+      encode(enc, lists().forward, phases.loss, lists().train, runStep(step));
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
     },
     sgdStep(lr, o = {}) {
-      if (!writeSgd('sgdStep', lr, o)) return;
+      submitStep(planSgd(sgdScalars('seed_problem.sgdStep', lr, o, velocityStarted)));
+    },
+    adamStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adam', adamCounter, adamScalars('seed_problem.adamStep', adamCounter, lr, o, false)));
+    },
+    adamwStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adamw', adamwCounter, adamScalars('seed_problem.adamwStep', adamwCounter, lr, o, true)));
+    },
+    optimizerStep(optimizer) {
+      submitStep(planOptimizer('optimizerStep', optimizer));
+    },
+    resetOptimizer() {
+      velocityStarted = false;
+      for (const counter of [adamCounter, adamwCounter]) {
+        counter.step = 0;
+        counter.amsgrad = false;
+      }
+      // the state buffers stay: zeroed, as at their creation
+      const made = optimizerState.filter((b) => buffers.has(b.name));
+      if (!made.length) return;
       const enc = device.createCommandEncoder();
-      encode(enc, phases.sgd);
+      for (const b of made) enc.clearBuffer(buf(b.name));
       device.queue.submit([enc.finish()]);
     },
-    uploadBatch(x, labels) {
+    uploadBatch(x, target) {
       checkArray('uploadBatch', 'x', x, Float32Array, 16);
       const xb = device.createBuffer({ size: Math.max(16, Math.ceil(x.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.x' });
       device.queue.writeBuffer(xb, 0, x);
-      let lb: GpuBuffer | null = null;
-      if (labels !== undefined) {
-        if (!MODEL.classes) throw new TypeError('seed_problem.uploadBatch: this model has no loss, so no labels');
-        checkLabels('uploadBatch', labels);
-        lb = device.createBuffer({ size: Math.max(16, Math.ceil(labels.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
-        device.queue.writeBuffer(lb, 0, labels);
+      let tb: GpuBuffer | null = null;
+      if (target !== undefined) {
+        if (!MODEL.io.target) throw new TypeError('seed_problem.uploadBatch: this model has no loss, so no labels');
+        checkTarget('uploadBatch', target);
+        tb = device.createBuffer({ size: Math.max(16, Math.ceil(target.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
+        device.queue.writeBuffer(tb, 0, target);
       }
-      return { x: xb, labels: lb, destroy: () => (xb.destroy(), lb?.destroy()) };
+      return { x: xb, target: tb, destroy: () => (xb.destroy(), tb?.destroy()) };
     },
     readParams: () => readArena('params'),
     readGrads: () => readArena('grads'),

@@ -12,21 +12,22 @@
 // | fc         | linear    | 2     | 2     | -         | -        |      4 |     0.000 |     0.000 |     0.0 |
 // | total      |           | 1x4x4 | 2     |           |          |     22 |     0.000 |     0.000 |     0.1 |
 //
-// createModel() binds the kernels to buffers planned once: parameters, gradients and SGD
-// velocity in one arena each, one buffer per activation and per activation gradient, and
-// scratch. Nothing is allocated per call: forward() returns the model's own output buffer
-// (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
+// createModel() binds the kernels to buffers planned once: parameters and gradients in one
+// arena each, one buffer per activation and per activation gradient, and scratch; an
+// optimizer's state (same layout as the parameters) on its first step. Nothing is allocated
+// per call: forward() returns the model's own output buffer (valid until the next call; copy
+// it to keep it), backward() its own dL/dx buffer.
 
-import { conv3x3_1x4x4_to_2_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols } from './layers/conv.ts';
+import { conv3x3_1x4x4_to_2_nobias_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols } from './layers/conv.ts';
 import { relu_2x2x2_fwd, relu_2x2x2_dx } from './layers/relu1.ts';
 import { maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx } from './layers/maxpool2d2.ts';
 import { linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx } from './layers/fc.ts';
-import { softmax_xent_1x2, sgd_22 } from './train.ts';
-import { checkF32, checkLabels, checkNonNegative, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
+import { softmax_xent_1x2, sgd_22, sgd_momentum_22, adam_22, adam_amsgrad_22 } from './train.ts';
+import { adamScalars, checkF32, checkLabels, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export { conv3x3_1x4x4_to_2_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols, relu_2x2x2_fwd, relu_2x2x2_dx, maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx, linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx, softmax_xent_1x2, sgd_22 };
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export { conv3x3_1x4x4_to_2_nobias_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols, relu_2x2x2_fwd, relu_2x2x2_dx, maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx, linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx, softmax_xent_1x2, sgd_22, sgd_momentum_22, adam_22, adam_amsgrad_22 };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -65,6 +66,7 @@ export const plan = {
       },
       "inShape": [1, 1, 4, 4],
       "index": 0,
+      "inputs": ["input"],
       "kernels": ["forward", "gradInput", "gradWeight"],
       "name": "conv",
       "outShape": [1, 2, 2, 2],
@@ -87,6 +89,7 @@ export const plan = {
       },
       "inShape": [1, 2, 2, 2],
       "index": 1,
+      "inputs": ["conv"],
       "kernels": ["forward", "gradInput"],
       "name": "relu1",
       "outShape": [1, 2, 2, 2],
@@ -119,6 +122,7 @@ export const plan = {
       },
       "inShape": [1, 2, 2, 2],
       "index": 2,
+      "inputs": ["relu1"],
       "kernels": ["forward", "gradInput"],
       "name": "maxpool2d2",
       "outShape": [1, 2, 1, 1],
@@ -136,6 +140,7 @@ export const plan = {
       },
       "inShape": [1, 2, 1, 1],
       "index": 3,
+      "inputs": ["maxpool2d2"],
       "kernels": [],
       "name": "flatten3",
       "outShape": [1, 2],
@@ -155,6 +160,7 @@ export const plan = {
       "inFeatures": 2,
       "inShape": [1, 2],
       "index": 4,
+      "inputs": ["flatten3"],
       "kernels": ["forward", "gradInput", "gradWeight"],
       "name": "fc",
       "outFeatures": 2,
@@ -191,13 +197,6 @@ export interface ModelOptions {
   checkFinite?: boolean;
 }
 
-export interface SgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included (PyTorch's weight_decay); default 0 */
-  weightDecay?: number;
-}
-
 export interface Model {
   readonly plan: typeof plan;
   /** Float32Array views into one arena, writable in place (the objects themselves are frozen) */
@@ -220,8 +219,16 @@ export interface Model {
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
   /** false when the last lossAndGrad saw a NaN or Inf loss */
   readonly lastLossFinite: boolean;
-  /** one SGD step on every parameter from the current grads */
+  /** one step of torch.optim.SGD on every parameter from the current grads (momentum, dampening, Nesterov, weight decay) */
   sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3, the betas to 0.9 and 0.999, eps to 1e-8 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described, e.g. `{ type: 'adamw', lr: 1e-3 }`: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /**
    * copies the parameters and buffers from a safetensors file (PyTorch state_dict names such as `conv.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
@@ -236,10 +243,9 @@ export function createModel(options: ModelOptions = {}): Model {
   checkScalar('seed_problem.createModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
 
-  // parameters, their gradients and the SGD velocity: one arena each, in the same layout
+  // parameters and their gradients: one arena each, in the same layout (the optimizers' state too, below)
   const paramArena = new Float32Array(22);
   const gradArena = new Float32Array(22);
-  const velocity = new Float32Array(22);
   const params: Params = Object.freeze({
     conv: Object.freeze({ weight: paramArena.subarray(0, 18) }),
     fc: Object.freeze({ weight: paramArena.subarray(18, 22) }),
@@ -283,7 +289,7 @@ export function createModel(options: ModelOptions = {}): Model {
     checkF32('seed_problem.forward', 'x', x, 16, '[1x1x4x4]');
     a0.set(x);
     // conv: conv2d [1x1x4x4] -> [1x2x2x2]
-    conv3x3_1x4x4_to_2_fwd_direct_cols(a0, w_conv, a1);
+    conv3x3_1x4x4_to_2_nobias_fwd_direct_cols(a0, w_conv, a1);
     // relu1: relu [1x2x2x2] -> [1x2x2x2]
     relu_2x2x2_fwd(a1, a2);
     // maxpool2d2: maxpool2d [1x2x2x2] -> [1x2x1x1]
@@ -302,7 +308,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // maxpool2d2: maxpool2d [1x2x2x2] -> [1x2x1x1]
     maxpool2x2_s2_2x2x2_dx(d4, s_maxpool2d2_argmax, d2);
     // relu1: relu [1x2x2x2] -> [1x2x2x2]
-    relu_2x2x2_dx(a1, d2, d1);
+    relu_2x2x2_dx(a2, d2, d1);
     // conv: conv2d [1x1x4x4] -> [1x2x2x2]
     conv3x3_1x4x4_to_2_dw_direct(a0, d1, gw_conv);
     conv3x3_1x4x4_to_2_dx_direct_cols(d1, w_conv, d0);
@@ -318,7 +324,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // maxpool2d2: maxpool2d [1x2x2x2] -> [1x2x1x1]
     maxpool2x2_s2_2x2x2_dx(d4, s_maxpool2d2_argmax, d2);
     // relu1: relu [1x2x2x2] -> [1x2x2x2]
-    relu_2x2x2_dx(a1, d2, d1);
+    relu_2x2x2_dx(a2, d2, d1);
     // conv: conv2d [1x1x4x4] -> [1x2x2x2] (no dx: nothing before it learns)
     conv3x3_1x4x4_to_2_dw_direct(a0, d1, gw_conv);
   }
@@ -341,13 +347,71 @@ export function createModel(options: ModelOptions = {}): Model {
     return loss;
   }
 
+  // optimizer state. Each optimizer keeps its own, as separate PyTorch optimizers would; buffers
+  // (the parameter arena's layout) are allocated on an optimizer's first step that needs them, once:
+  // SGD without momentum keeps none, and a model never stepped with Adam holds no moments
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  let velocity: Float32Array | null = null;
+  const adamMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };
+  const adamwMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };
+
+  function runSgd(s: SgdScalars): void {
+    if (s.momentum === 0) {
+      sgd_22(paramArena, gradArena, s.lr, s.weightDecay);
+      return;
+    }
+    velocity ??= new Float32Array(22);
+    sgd_momentum_22(paramArena, gradArena, velocity, s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first);
+    velocityStarted = true;
+  }
+
+  function runAdam(counter: AdamCounter, moments: AdamMoments, s: AdamScalars): void {
+    counter.step = s.step;
+    counter.amsgrad = s.amsgrad;
+    const expAvg = (moments.expAvg ??= new Float32Array(22));
+    const expAvgSq = (moments.expAvgSq ??= new Float32Array(22));
+    if (s.amsgrad) {
+      const maxExpAvgSq = (moments.maxExpAvgSq ??= new Float32Array(22));
+      adam_amsgrad_22(paramArena, gradArena, expAvg, expAvgSq, maxExpAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
+    } else {
+      adam_22(paramArena, gradArena, expAvg, expAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
+    }
+  }
+
   function sgdStep(lr: number, options: SgdOptions = {}): void {
-    const momentum = options.momentum ?? 0;
-    const weightDecay = options.weightDecay ?? 0;
-    checkNonNegative('seed_problem.sgdStep', 'lr', lr);
-    checkNonNegative('seed_problem.sgdStep', 'options.momentum', momentum);
-    checkNonNegative('seed_problem.sgdStep', 'options.weightDecay', weightDecay);
-    sgd_22(paramArena, gradArena, velocity, lr, momentum, weightDecay);
+    runSgd(sgdScalars('seed_problem.sgdStep', lr, options, velocityStarted));
+  }
+
+  function adamStep(lr = 0.001, options: AdamOptions = {}): void {
+    runAdam(adamCounter, adamMoments, adamScalars('seed_problem.adamStep', adamCounter, lr, options, false));
+  }
+
+  function adamwStep(lr = 0.001, options: AdamOptions = {}): void {
+    runAdam(adamwCounter, adamwMoments, adamScalars('seed_problem.adamwStep', adamwCounter, lr, options, true));
+  }
+
+  function optimizerStep(optimizer: Optimizer): void {
+    const { type, lr, options } = splitOptimizer('seed_problem.optimizerStep', optimizer);
+    if (type === 'sgd') runSgd(sgdScalars('seed_problem.optimizerStep', lr, options, velocityStarted, 'optimizer'));
+    else if (type === 'adam') runAdam(adamCounter, adamMoments, adamScalars('seed_problem.optimizerStep', adamCounter, lr, options, false, 'optimizer'));
+    else runAdam(adamwCounter, adamwMoments, adamScalars('seed_problem.optimizerStep', adamwCounter, lr, options, true, 'optimizer'));
+  }
+
+  // as if every optimizer were made anew: steps back to 0, buffers zeroed (and kept)
+  function resetOptimizer(): void {
+    velocityStarted = false;
+    for (const counter of [adamCounter, adamwCounter]) {
+      counter.step = 0;
+      counter.amsgrad = false;
+    }
+    velocity?.fill(0);
+    for (const m of [adamMoments, adamwMoments]) {
+      m.expAvg?.fill(0);
+      m.expAvgSq?.fill(0);
+      m.maxExpAvgSq?.fill(0);
+    }
   }
 
   // the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)
@@ -397,6 +461,10 @@ export function createModel(options: ModelOptions = {}): Model {
       return lastLossFinite;
     },
     sgdStep,
+    adamStep,
+    adamwStep,
+    optimizerStep,
+    resetOptimizer,
     loadSafetensors,
     saveSafetensors,
   });

@@ -24,10 +24,10 @@
 // made once; each call records one command encoder and submits it once. Works with
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
-import { readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
+import { adamScalars, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
 // without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
@@ -35,7 +35,12 @@ export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type GpuBuffer = { destroy(): void; mapAsync(mode: number): Promise<void>; getMappedRange(): ArrayBuffer; unmap(): void };
 type GpuPass = { setPipeline(p: any): void; setBindGroup(i: number, g: any): void; dispatchWorkgroups(x: number, y?: number, z?: number): void; end(): void };
-type GpuEncoder = { beginComputePass(): GpuPass; copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void; finish(): any };
+type GpuEncoder = {
+  beginComputePass(): GpuPass;
+  copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void;
+  clearBuffer(b: GpuBuffer): void;
+  finish(): any;
+};
 export type GpuDeviceLike = {
   createBuffer(d: { size: number; usage: number; label?: string }): GpuBuffer;
   createShaderModule(d: { code: string; label?: string }): any;
@@ -142,7 +147,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a7",
+          "buffer": "a8",
           "offset": 0,
           "size": 31744
         },
@@ -232,7 +237,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a4",
+          "buffer": "a5",
           "offset": 0,
           "size": 63744
         },
@@ -322,7 +327,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 127488
         },
@@ -513,11 +518,6 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 12800,
-      "name": "velocity",
-      "type": "f32"
-    },
-    {
       "bytes": 10368,
       "name": "s_front_dwPartial",
       "type": "f32"
@@ -553,8 +553,8 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 16,
-      "name": "sgdScalars",
+      "bytes": 48,
+      "name": "optimizerScalars",
       "type": "f32"
     }
   ],
@@ -769,9 +769,74 @@ const MODEL = {
     "dOut": "dOut",
     "dx": "d0",
     "input": "a0",
-    "output": "a11"
+    "output": "a11",
+    "target": "labels"
   },
   "kernels": {
+    "adam_3200": {
+      "bindings": [
+        {
+          "bytes": 12800,
+          "type": "storage"
+        },
+        {
+          "bytes": 12800,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 12800,
+          "type": "storage"
+        },
+        {
+          "bytes": 12800,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [50, 1, 1]
+        }
+      ]
+    },
+    "adam_amsgrad_3200": {
+      "bindings": [
+        {
+          "bytes": 12800,
+          "type": "storage"
+        },
+        {
+          "bytes": 12800,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 12800,
+          "type": "storage"
+        },
+        {
+          "bytes": 12800,
+          "type": "storage"
+        },
+        {
+          "bytes": 12800,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [50, 1, 1]
+        }
+      ]
+    },
     "conv1d_k3_p1_8x249_to_16_dw_splitk": {
       "bindings": [
         {
@@ -1421,11 +1486,33 @@ const MODEL = {
           "type": "read-only-storage"
         },
         {
+          "bytes": 16,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [50, 1, 1]
+        }
+      ]
+    },
+    "sgd_momentum_3200": {
+      "bindings": [
+        {
           "bytes": 12800,
           "type": "storage"
         },
         {
-          "bytes": 16,
+          "bytes": 12800,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 12800,
+          "type": "storage"
+        },
+        {
+          "bytes": 32,
           "type": "uniform"
         }
       ],
@@ -1489,6 +1576,213 @@ const MODEL = {
     "kernel": "softmax_xent_4x12"
   },
   "name": "signal1d",
+  "optimizerState": [
+    {
+      "bytes": 12800,
+      "name": "velocity"
+    },
+    {
+      "bytes": 12800,
+      "name": "adamExpAvg"
+    },
+    {
+      "bytes": 12800,
+      "name": "adamExpAvgSq"
+    },
+    {
+      "bytes": 12800,
+      "name": "adamMaxExpAvgSq"
+    },
+    {
+      "bytes": 12800,
+      "name": "adamwExpAvg"
+    },
+    {
+      "bytes": 12800,
+      "name": "adamwExpAvgSq"
+    },
+    {
+      "bytes": 12800,
+      "name": "adamwMaxExpAvgSq"
+    }
+  ],
+  "optimizers": {
+    "adam": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_3200"
+    },
+    "adamAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "adamMaxExpAvgSq",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_3200"
+    },
+    "adamw": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_3200"
+    },
+    "adamwAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "adamwMaxExpAvgSq",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_3200"
+    },
+    "sgd": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 16
+        }
+      ],
+      "kernel": "sgd_3200"
+    },
+    "sgdMomentum": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "velocity",
+          "offset": 0,
+          "size": 12800
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 32
+        }
+      ],
+      "kernel": "sgd_momentum_3200"
+    }
+  },
   "outShape": [4, 12],
   "params": [
     {
@@ -1572,31 +1866,6 @@ const MODEL = {
       "shape": [12]
     }
   ],
-  "sgd": {
-    "bind": [
-      {
-        "buffer": "params",
-        "offset": 0,
-        "size": 12800
-      },
-      {
-        "buffer": "grads",
-        "offset": 0,
-        "size": 12800
-      },
-      {
-        "buffer": "velocity",
-        "offset": 0,
-        "size": 12800
-      },
-      {
-        "buffer": "sgdScalars",
-        "offset": 0,
-        "size": 16
-      }
-    ],
-    "kernel": "sgd_3200"
-  },
   "state": [],
   "train": [
     {
@@ -1672,7 +1941,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a7",
+          "buffer": "a8",
           "offset": 0,
           "size": 31744
         },
@@ -1762,7 +2031,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a4",
+          "buffer": "a5",
           "offset": 0,
           "size": 63744
         },
@@ -1852,7 +2121,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 127488
         },
@@ -1904,6 +2173,8 @@ const MODEL = {
 
 /** the WGSL of every kernel (the same text as wgsl/<kernel>.wgsl) */
 const SHADERS: Record<string, string> = {
+  "adam_3200": "// Adam / AdamW step over 3200 parameters (PyTorch semantics)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_3200: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 3200>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 3200>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 3200>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 3200>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(4) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=3200; 50x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let denom: f32 = sqrt(s) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
+  "adam_amsgrad_3200": "// Adam / AdamW step over 3200 parameters (PyTorch semantics, AMSGrad: the running maximum of v normalizes)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_amsgrad_3200: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 3200>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 3200>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 3200>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 3200>;\n@group(0) @binding(4) var<storage, read_write> maxExpAvgSq: array<f32, 3200>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(5) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=3200; 50x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let smax: f32 = max(maxExpAvgSq[i], s);\n  maxExpAvgSq[i] = smax;\n  let denom: f32 = sqrt(smax) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
   "conv1d_k3_p1_8x249_to_16_dw_splitk": "// conv1d [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1\n// role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics); the bias gradient fused in\n// kernel conv1d_k3_p1_8x249_to_16_dw_splitk: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 7968>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 15936>;\n@group(0) @binding(2) var<storage, read_write> partial: array<f32, 1600>;\n@group(0) @binding(3) var<storage, read_write> dw: array<f32, 384>;\n@group(0) @binding(4) var<storage, read_write> db: array<f32, 16>;\n\n// dispatch 1 of 2: q=4 x co=16 x ci=8 x kh=1; 8x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 512u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let q: i32 = _i / 128;\n  let co: i32 = (_i / 8) % 16;\n  let ci: i32 = (_i) % 8;\n  let kh: i32 = 0;\n  let n0: i32 = q;\n  let dyb: i32 = (n0 * 16 + co) * 249;\n  let ih: i32 = kh;\n  let xb: i32 = (n0 * 8 + ci + ih) * 249;\n  let pb: i32 = (q * 16 + co) * 25 + (ci + kh) * 3;\n  // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 249 columns, one invocation per (chunk, co, ci, kh)\n  var a0: f32 = 0f;\n  var a1: f32 = 0f;\n  var a2: f32 = 0f;\n  var ab: f32 = 0f;\n  for (var ow: i32 = 0; ow < 249; ow++) {\n    let d: f32 = dy[dyb + ow];\n    ab += d;\n    if (ow >= 1) {\n      a0 += d * x[xb + ow - 1];\n    }\n    a1 += d * x[xb + ow];\n    if (ow < 248) {\n      a2 += d * x[xb + ow + 1];\n    }\n  }\n  partial[pb] = a0;\n  partial[pb + 1] = a1;\n  partial[pb + 2] = a2;\n  if (ci == 0 && kh == 0) {\n    partial[(q * 16 + co) * 25 + 24] = ab;\n  }\n}\n\n// dispatch 2 of 2: co=16 x j=25; 7x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 400u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let co: i32 = _i / 25;\n  let j: i32 = (_i) % 25;\n  // pass 2: the 4 partials of each weight and bias, summed in order\n  var s: f32 = 0f;\n  for (var q: i32 = 0; q < 4; q++) {\n    s += partial[(q * 16 + co) * 25 + j];\n  }\n  if (j < 24) {\n    dw[co * 24 + j] = s;\n  } else {\n    db[co] = s;\n  }\n}\n",
   "conv1d_k3_p1_8x249_to_16_dx_gpu": "// conv1d [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1\n// role: gradInput, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps); one dispatch per stride phase\n// kernel conv1d_k3_p1_8x249_to_16_dx_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 15936>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 384>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 7968>;\n\n// dispatch 1 of 1: n=4 x ob=2 x th=1 x tw=249; 32x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 1992u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 498;\n  let ob: i32 = (_i / 249) % 2;\n  let th: i32 = 0;\n  let tw: i32 = (_i) % 249;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 8 + o0) * 249 + (th * 249 + tw);\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  var acc2: f32 = 0f;\n  var acc3: f32 = 0f;\n  for (var r: i32 = 0; r < 16; r++) {\n    let xb: i32 = (n * 16 + r) * 249;\n    let wb: i32 = o0 * 3 + r * 24;\n    let ih0: i32 = th;\n    if (tw < 248) {\n      let xv0_0: f32 = dy[xb + (ih0 * 249 + tw) + 1];\n      acc0 += w[wb] * xv0_0;\n      acc1 += w[wb + 3] * xv0_0;\n      acc2 += w[wb + 6] * xv0_0;\n      acc3 += w[wb + 9] * xv0_0;\n    }\n    let xv0_1: f32 = dy[xb + (ih0 * 249 + tw)];\n    acc0 += w[wb + 1] * xv0_1;\n    acc1 += w[wb + 4] * xv0_1;\n    acc2 += w[wb + 7] * xv0_1;\n    acc3 += w[wb + 10] * xv0_1;\n    if (tw >= 1) {\n      let xv0_2: f32 = dy[xb + (ih0 * 249 + tw) - 1];\n      acc0 += w[wb + 2] * xv0_2;\n      acc1 += w[wb + 5] * xv0_2;\n      acc2 += w[wb + 8] * xv0_2;\n      acc3 += w[wb + 11] * xv0_2;\n    }\n  }\n  dx[yb] = acc0;\n  dx[yb + 249] = acc1;\n  dx[yb + 498] = acc2;\n  dx[yb + 747] = acc3;\n}\n",
   "conv1d_k3_p1_8x249_to_16_fwd_gpu": "// conv1d [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1\n// role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)\n// kernel conv1d_k3_p1_8x249_to_16_fwd_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 7968>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 384>;\n@group(0) @binding(2) var<storage, read> b: array<f32, 16>;\n@group(0) @binding(3) var<storage, read_write> y: array<f32, 15936>;\n\n// dispatch 1 of 1: n=4 x ob=4 x th=1 x tw=249; 63x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3984u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 996;\n  let ob: i32 = (_i / 249) % 4;\n  let th: i32 = 0;\n  let tw: i32 = (_i) % 249;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 16 + o0) * 249 + (th * 249 + tw);\n  var acc0: f32 = b[o0];\n  var acc1: f32 = b[o0 + 1];\n  var acc2: f32 = b[o0 + 2];\n  var acc3: f32 = b[o0 + 3];\n  for (var r: i32 = 0; r < 8; r++) {\n    let xb: i32 = (n * 8 + r) * 249;\n    let wb: i32 = o0 * 24 + r * 3;\n    let ih0: i32 = th;\n    if (tw >= 1) {\n      let xv0_0: f32 = x[xb + (ih0 * 249 + tw) - 1];\n      acc0 += w[wb] * xv0_0;\n      acc1 += w[wb + 24] * xv0_0;\n      acc2 += w[wb + 48] * xv0_0;\n      acc3 += w[wb + 72] * xv0_0;\n    }\n    let xv0_1: f32 = x[xb + (ih0 * 249 + tw)];\n    acc0 += w[wb + 1] * xv0_1;\n    acc1 += w[wb + 25] * xv0_1;\n    acc2 += w[wb + 49] * xv0_1;\n    acc3 += w[wb + 73] * xv0_1;\n    if (tw < 248) {\n      let xv0_2: f32 = x[xb + (ih0 * 249 + tw) + 1];\n      acc0 += w[wb + 2] * xv0_2;\n      acc1 += w[wb + 26] * xv0_2;\n      acc2 += w[wb + 50] * xv0_2;\n      acc3 += w[wb + 74] * xv0_2;\n    }\n  }\n  y[yb] = acc0;\n  y[yb + 249] = acc1;\n  y[yb + 498] = acc2;\n  y[yb + 747] = acc3;\n}\n",
@@ -1923,13 +2194,14 @@ const SHADERS: Record<string, string> = {
   "maxpool1d_k4_s4_16x249_fwd": "// maxpool1d [4, 16, 249] -> [4, 16, 62] k=1x4 s=1x4 p=0x0\n// argmax keeps the flat input index of the first maximum (row-major window order)\n// kernel maxpool1d_k4_s4_16x249_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 15936>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 3968>;\n@group(0) @binding(2) var<storage, read_write> argmax: array<i32, 3968>;\n\n// dispatch 1 of 1: nc=64 x ow=62; 62x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3968u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 62;\n  let ow: i32 = (_i) % 62;\n  let base: i32 = nc * 249 + ow * 4;\n  var best: f32 = x[base];\n  var arg: i32 = base;\n  if (x[base + 1] > best) {\n    best = x[base + 1];\n    arg = base + 1;\n  }\n  if (x[base + 2] > best) {\n    best = x[base + 2];\n    arg = base + 2;\n  }\n  if (x[base + 3] > best) {\n    best = x[base + 3];\n    arg = base + 3;\n  }\n  y[nc * 62 + ow] = best;\n  argmax[nc * 62 + ow] = arg;\n}\n",
   "maxpool1d_k4_s4_8x996_dx": "// maxpool1d backward [4, 8, 249] -> [4, 8, 996]\n// a gather: each input sums over the <= 1x1 windows that can contain it\n// a window contributes only where its argmax is this input\n// kernel maxpool1d_k4_s4_8x996_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 7968>;\n@group(0) @binding(1) var<storage, read> argmax: array<i32, 7968>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 31872>;\n\n// dispatch 1 of 1: nc=32 x iw=996; 498x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 31872u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 996;\n  let iw: i32 = (_i) % 996;\n  let i: i32 = nc * 996 + iw;\n  let qw: i32 = iw / 4;\n  var acc: f32 = 0f;\n  if (argmax[nc * 249 + qw] == i) {\n    acc += dy[nc * 249 + qw];\n  }\n  dx[nc * 996 + iw] = acc;\n}\n",
   "maxpool1d_k4_s4_8x996_fwd": "// maxpool1d [4, 8, 996] -> [4, 8, 249] k=1x4 s=1x4 p=0x0\n// argmax keeps the flat input index of the first maximum (row-major window order)\n// kernel maxpool1d_k4_s4_8x996_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 31872>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 7968>;\n@group(0) @binding(2) var<storage, read_write> argmax: array<i32, 7968>;\n\n// dispatch 1 of 1: nc=32 x ow=249; 125x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 7968u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 249;\n  let ow: i32 = (_i) % 249;\n  let base: i32 = nc * 996 + ow * 4;\n  var best: f32 = x[base];\n  var arg: i32 = base;\n  if (x[base + 1] > best) {\n    best = x[base + 1];\n    arg = base + 1;\n  }\n  if (x[base + 2] > best) {\n    best = x[base + 2];\n    arg = base + 2;\n  }\n  if (x[base + 3] > best) {\n    best = x[base + 3];\n    arg = base + 3;\n  }\n  y[nc * 249 + ow] = best;\n  argmax[nc * 249 + ow] = arg;\n}\n",
-  "relu_16x249_dx": "// relu on [4, 16, 249] (15936 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_16x249_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 15936>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 15936>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 15936>;\n\n// dispatch 1 of 1: i=15936; 249x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 15936u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_16x249_fwd": "// relu on [4, 16, 249] (15936 elements)\n// kernel relu_16x249_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 15936>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 15936>;\n\n// dispatch 1 of 1: i=15936; 249x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 15936u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_32x62_dx": "// relu on [4, 32, 62] (7936 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_32x62_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 7936>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 7936>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 7936>;\n\n// dispatch 1 of 1: i=7936; 124x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 7936u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_32x62_fwd": "// relu on [4, 32, 62] (7936 elements)\n// kernel relu_32x62_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 7936>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 7936>;\n\n// dispatch 1 of 1: i=7936; 124x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 7936u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_8x996_dx": "// relu on [4, 8, 996] (31872 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_8x996_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 31872>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 31872>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 31872>;\n\n// dispatch 1 of 1: i=31872; 498x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 31872u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_8x996_fwd": "// relu on [4, 8, 996] (31872 elements)\n// kernel relu_8x996_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 31872>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 31872>;\n\n// dispatch 1 of 1: i=31872; 498x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 31872u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "sgd_3200": "// SGD step over 3200 parameters (PyTorch semantics: momentum, weight decay, no dampening)\n// kernel sgd_3200: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 3200>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 3200>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 3200>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=3200; 50x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let weightDecay: f32 = _scalars.weightDecay;\n  var g: f32 = grad[i] + weightDecay * param[i];\n  if (momentum != 0f) {\n    g = momentum * velocity[i] + g;\n    velocity[i] = g;\n  }\n  param[i] = param[i] - lr * g;\n}\n",
+  "relu_16x249_dx": "// relu on [4, 16, 249] (15936 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_16x249_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 15936>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 15936>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 15936>;\n\n// dispatch 1 of 1: i=15936; 249x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 15936u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_16x249_fwd": "// relu on [4, 16, 249] (15936 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_16x249_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 15936>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 15936>;\n\n// dispatch 1 of 1: i=15936; 249x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 15936u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_32x62_dx": "// relu on [4, 32, 62] (7936 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_32x62_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 7936>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 7936>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 7936>;\n\n// dispatch 1 of 1: i=7936; 124x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 7936u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_32x62_fwd": "// relu on [4, 32, 62] (7936 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_32x62_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 7936>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 7936>;\n\n// dispatch 1 of 1: i=7936; 124x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 7936u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_8x996_dx": "// relu on [4, 8, 996] (31872 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_8x996_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 31872>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 31872>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 31872>;\n\n// dispatch 1 of 1: i=31872; 498x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 31872u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_8x996_fwd": "// relu on [4, 8, 996] (31872 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_8x996_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 31872>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 31872>;\n\n// dispatch 1 of 1: i=31872; 498x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 31872u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "sgd_3200": "// SGD step over 3200 parameters without momentum (PyTorch semantics: p -= lr * (grad + weightDecay * p))\n// kernel sgd_3200: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 3200>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 3200>;\n\nstruct Scalars {\n  lr: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(2) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=3200; 50x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  param[i] = param[i] - lr * g;\n}\n",
+  "sgd_momentum_3200": "// SGD step with momentum over 3200 parameters (PyTorch semantics: dampening, Nesterov, weight decay)\n// first = 1 on the velocity buffer's first step, which starts it at g (no dampening), as PyTorch does\n// kernel sgd_momentum_3200: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 3200>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 3200>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 3200>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  oneMinusDampening: f32,\n  weightDecay: f32,\n  nesterov: f32,\n  first: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=3200; 50x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 3200u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let oneMinusDampening: f32 = _scalars.oneMinusDampening;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let nesterov: f32 = _scalars.nesterov;\n  let first: f32 = _scalars.first;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  let b: f32 = select(momentum * velocity[i] + oneMinusDampening * g, g, first != 0f);\n  velocity[i] = b;\n  let d: f32 = select(b, g + momentum * b, nesterov != 0f);\n  param[i] = param[i] - lr * d;\n}\n",
   "softmax_xent_4x12": "// mean softmax cross-entropy of 4 samples x 12 classes, with its gradient\n// labels are i32 in [0, classes): the model checks them before calling this\n// kernel softmax_xent_4x12: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> logits: array<f32, 48>;\n@group(0) @binding(1) var<storage, read> labels: array<i32, 4>;\n@group(0) @binding(2) var<storage, read_write> dlogits: array<f32, 48>;\n@group(0) @binding(3) var<storage, read_write> loss: array<f32, 1>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  var total: f32 = 0f;\n  for (var n: i32 = 0; n < 4; n++) {\n    let label: i32 = labels[n];\n    var m: f32 = logits[n * 12];\n    for (var k: i32 = 1; k < 12; k++) {\n      m = max(m, logits[n * 12 + k]);\n    }\n    var s: f32 = 0f;\n    for (var k: i32 = 0; k < 12; k++) {\n      let e: f32 = exp(logits[n * 12 + k] - m);\n      dlogits[n * 12 + k] = e;\n      s += e;\n    }\n    total += m + log(s) - logits[n * 12 + label];\n    for (var k: i32 = 0; k < 12; k++) {\n      dlogits[n * 12 + k] = (dlogits[n * 12 + k] / s - select(0f, 1f, k == label)) / 4f;\n    }\n  }\n  loss[0] = total / 4f;\n}\n"
 };
 
@@ -1948,17 +2220,14 @@ export interface GpuModelOptions {
   seed?: number;
 }
 
-export interface GpuSgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included; default 0 */
-  weightDecay?: number;
-}
+/** sgdStep's options (torch.optim.SGD's), as createModel's sgdStep takes them */
+export type GpuSgdOptions = SgdOptions;
 
 /** a batch kept on the device across steps (uploadBatch) */
 export interface GpuBatch {
   readonly x: GpuBuffer;
-  readonly labels: GpuBuffer | null;
+  /** the labels, when uploaded with them */
+  readonly target: GpuBuffer | null;
   destroy(): void;
 }
 
@@ -1975,10 +2244,20 @@ export interface GpuModel {
   backward(dOut: Float32Array): Promise<Float32Array>;
   /** forward, mean softmax cross-entropy, backward (only what the grads need); returns the loss */
   lossAndGrad(x: Float32Array | GpuBatch, labels?: Int32Array): Promise<number>;
-  /** lossAndGrad then sgdStep in one submission; returns the loss */
-  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, lr: number, options?: GpuSgdOptions): Promise<number>;
-  /** one SGD step on every parameter from the current grads (no readback) */
-  sgdStep(lr: number, options?: GpuSgdOptions): void;
+  /** lossAndGrad then sgdStep(lr, options) in one submission; returns the loss (labels undefined: the batch's) */
+  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, lr: number, options?: SgdOptions): Promise<number>;
+  /** lossAndGrad then a step of the optimizer described (`{ type: 'adamw', lr: 1e-3 }`) in one submission; returns the loss */
+  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, optimizer: Optimizer): Promise<number>;
+  /** one step of torch.optim.SGD on every parameter from the current grads (no readback) */
+  sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /** upload a batch once and reuse it: `labels` only for models with a loss */
   uploadBatch(x: Float32Array, labels?: Int32Array): GpuBatch;
   /** the parameters, PyTorch layout */
@@ -2023,13 +2302,7 @@ function checkScalar(where: string, what: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`signal1d.${where}: ${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
 }
 
-/** learning rate, momentum, weight decay: torch.optim.SGD refuses negative ones too */
-function checkNonNegative(where: string, what: string, v: unknown): void {
-  checkScalar(where, what, v);
-  if ((v as number) < 0) throw new RangeError(`signal1d.${where}: ${what} must be >= 0, got ${v}`);
-}
-
-function checkLabels(where: string, labels: Int32Array): void {
+function checkTarget(where: string, labels: Int32Array): void {
   checkArray(where, 'labels', labels, Int32Array, MODEL.batch);
   for (let n = 0; n < labels.length; n++) {
     const l = labels[n]!;
@@ -2066,12 +2339,20 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     }
   }
   const buffers = new Map<string, GpuBuffer>();
-  for (const b of MODEL.buffers as readonly { name: string; bytes: number }[]) {
-    const usage = b.name === 'sgdScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST;
-    // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
-    buffers.set(b.name, device.createBuffer({ size: Math.max(16, Math.ceil(b.bytes / 16) * 16), usage, label: b.name }));
-  }
-  const buf = (name: string) => buffers.get(name)!;
+  // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
+  const create = (name: string, bytes: number, usage: number) => device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label: name });
+  for (const b of MODEL.buffers) buffers.set(b.name, create(b.name, b.bytes, b.name === 'optimizerScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST));
+  // an optimizer's state is created by its first step (zeroed, as WebGPU creates every buffer), once
+  // (typed wide: a model without parameters has an empty list)
+  const optimizerState: readonly { readonly name: string; readonly bytes: number }[] = MODEL.optimizerState;
+  const buf = (name: string): GpuBuffer => {
+    const have = buffers.get(name);
+    if (have) return have;
+    const state = optimizerState.find((b) => b.name === name)!;
+    const made = create(name, state.bytes, STORAGE | COPY_DST);
+    buffers.set(name, made);
+    return made;
+  };
 
   // pipelines: one module per kernel, one pipeline per entry point, made once
   const kernels = new Map<string, { layout: any; pipelines: { pipeline: any; workgroups: readonly [number, number, number] }[] }>();
@@ -2106,7 +2387,15 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
   const modes = { train: trainLists, eval: evalModel ? prepareMode(evalModel) : trainLists };
   const phases = {
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
-    sgd: MODEL.sgd ? prepare([MODEL.sgd as unknown as Call]) : [],
+  };
+  // an optimizer's bind group (and state buffers) on its first step
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
+  const optimizerPhase = (key: string) => {
+    if (!optimizerCalls) return [];
+    let phase = optimizerPhases.get(key);
+    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
   let training = true;
@@ -2165,34 +2454,65 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
 
   /** the input (and labels) into the model's buffers: written now, or copied in `enc` from a resident batch */
   // forward reads no labels: a batch uploaded without them is fine there
-  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, labels?: Int32Array, needLabels = true) => {
+  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, target?: Int32Array, needTarget = true) => {
+    const into = MODEL.io.target as string | null;
     if (isBatch(x)) {
       enc.copyBufferToBuffer(x.x, 0, buf(MODEL.io.input), 0, bytesOf(MODEL.io.input));
-      if (MODEL.classes && needLabels && !labels) {
-        if (!x.labels) throw new TypeError(`signal1d.${where}: the batch has no labels`);
-        enc.copyBufferToBuffer(x.labels, 0, buf('labels'), 0, MODEL.batch * 4);
+      if (into && needTarget && !target) {
+        if (!x.target) throw new TypeError(`signal1d.${where}: the batch has no labels`);
+        enc.copyBufferToBuffer(x.target, 0, buf(into), 0, bytesOf(into));
       }
     } else {
       checkArray(where, 'x', x, Float32Array, 64000);
       // the labels buffer keeps the last call's: a loss needs this call's
-      if (MODEL.classes && needLabels && labels === undefined) throw new TypeError(`signal1d.${where}: labels must be an Int32Array of ${MODEL.batch} class indices (or pass a batch uploaded with labels)`);
+      if (into && needTarget && target === undefined) throw new TypeError(`signal1d.${where}: labels must be an Int32Array of 4 class indices (or pass a batch uploaded with labels)`);
       device.queue.writeBuffer(buf(MODEL.io.input), 0, x);
     }
-    if (labels !== undefined) writeLabels(where, labels);
+    if (target !== undefined && into) {
+      checkTarget(where, target);
+      device.queue.writeBuffer(buf(into), 0, target);
+    }
   };
-  const writeLabels = (where: string, labels: Int32Array) => {
-    checkLabels(where, labels);
-    device.queue.writeBuffer(buf('labels'), 0, labels);
+
+  // the optimizers: each keeps its own state, as separate PyTorch optimizers would. A step is
+  // planned first (every argument checked, the kernel's scalars computed in float64 by
+  // runtime.ts, nothing changed), then run: its scalars written, its state counted
+  interface PlannedStep {
+    readonly key: string;
+    readonly scalars: readonly number[];
+    readonly commit: () => void;
+  }
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  const planSgd = (s: SgdScalars): PlannedStep =>
+    s.momentum === 0
+      ? { key: 'sgd', scalars: [s.lr, s.weightDecay], commit: () => {} }
+      : { key: 'sgdMomentum', scalars: [s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first], commit: () => (velocityStarted = true) };
+  const planAdam = (type: 'adam' | 'adamw', counter: AdamCounter, s: AdamScalars): PlannedStep => ({
+    key: s.amsgrad ? `${type}Amsgrad` : type,
+    scalars: [s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay],
+    commit: () => ((counter.step = s.step), (counter.amsgrad = s.amsgrad)),
+  });
+  const planOptimizer = (where: string, optimizer: unknown): PlannedStep => {
+    const { type, lr, options } = splitOptimizer(`signal1d.${where}`, optimizer);
+    if (type === 'sgd') return planSgd(sgdScalars(`signal1d.${where}`, lr, options, velocityStarted, 'optimizer'));
+    const counter = type === 'adam' ? adamCounter : adamwCounter;
+    return planAdam(type, counter, adamScalars(`signal1d.${where}`, counter, lr, options, type === 'adamw', 'optimizer'));
   };
-  const writeSgd = (where: string, lr: number, o: GpuSgdOptions) => {
-    const momentum = o.momentum ?? 0;
-    const weightDecay = o.weightDecay ?? 0;
-    checkNonNegative(where, 'lr', lr);
-    checkNonNegative(where, 'options.momentum', momentum);
-    checkNonNegative(where, 'options.weightDecay', weightDecay);
-    if (!MODEL.sgd) return false;
-    device.queue.writeBuffer(buf('sgdScalars'), 0, new Float32Array([lr, momentum, weightDecay, 0]));
-    return true;
+  /** count the step and write its scalars; the commands to encode */
+  const runStep = (p: PlannedStep) => {
+    p.commit();
+    if (!optimizerCalls) return [];
+    device.queue.writeBuffer(buf('optimizerScalars'), 0, new Float32Array(p.scalars));
+    return optimizerPhase(p.key);
+  };
+  const submitStep = (p: PlannedStep) => {
+    const phase = runStep(p);
+    if (!phase.length) return;
+    const enc = device.createCommandEncoder();
+    encode(enc, phase);
+    device.queue.submit([enc.finish()]);
   };
 
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
@@ -2252,43 +2572,66 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done());
     },
-    async lossAndGrad(x, labels) {
+    async lossAndGrad(x, target) {
       const enc = device.createCommandEncoder();
-      stageInput(enc, 'lossAndGrad', x, labels);
+      stageInput(enc, 'lossAndGrad', x, target);
       startForward();
       encode(enc, lists().forward, phases.loss, lists().train);
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
     },
-    async trainStep(x, labels, lr, o = {}) {
-      writeSgd('trainStep', lr, o);
+    async trainStep(x: Float32Array | GpuBatch, target: Int32Array | undefined, optimizer: number | Optimizer, o?: SgdOptions) {
+      // trainStep(x, target, lr, options?) is SGD, as it always was; an object describes any optimizer
+      const step =
+        typeof optimizer === 'object' && optimizer !== null
+          ? planOptimizer('trainStep', optimizer)
+          : planSgd(sgdScalars('signal1d.trainStep', optimizer, o ?? {}, velocityStarted));
       const enc = device.createCommandEncoder();
-      stageInput(enc, 'trainStep', x, labels);
+      stageInput(enc, 'trainStep', x, target);
       startForward();
-      encode(enc, lists().forward, phases.loss, lists().train, phases.sgd);
+      encode(enc, lists().forward, phases.loss, lists().train, runStep(step));
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
     },
     sgdStep(lr, o = {}) {
-      if (!writeSgd('sgdStep', lr, o)) return;
+      submitStep(planSgd(sgdScalars('signal1d.sgdStep', lr, o, velocityStarted)));
+    },
+    adamStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adam', adamCounter, adamScalars('signal1d.adamStep', adamCounter, lr, o, false)));
+    },
+    adamwStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adamw', adamwCounter, adamScalars('signal1d.adamwStep', adamwCounter, lr, o, true)));
+    },
+    optimizerStep(optimizer) {
+      submitStep(planOptimizer('optimizerStep', optimizer));
+    },
+    resetOptimizer() {
+      velocityStarted = false;
+      for (const counter of [adamCounter, adamwCounter]) {
+        counter.step = 0;
+        counter.amsgrad = false;
+      }
+      // the state buffers stay: zeroed, as at their creation
+      const made = optimizerState.filter((b) => buffers.has(b.name));
+      if (!made.length) return;
       const enc = device.createCommandEncoder();
-      encode(enc, phases.sgd);
+      for (const b of made) enc.clearBuffer(buf(b.name));
       device.queue.submit([enc.finish()]);
     },
-    uploadBatch(x, labels) {
+    uploadBatch(x, target) {
       checkArray('uploadBatch', 'x', x, Float32Array, 64000);
       const xb = device.createBuffer({ size: Math.max(16, Math.ceil(x.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.x' });
       device.queue.writeBuffer(xb, 0, x);
-      let lb: GpuBuffer | null = null;
-      if (labels !== undefined) {
-        if (!MODEL.classes) throw new TypeError('signal1d.uploadBatch: this model has no loss, so no labels');
-        checkLabels('uploadBatch', labels);
-        lb = device.createBuffer({ size: Math.max(16, Math.ceil(labels.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
-        device.queue.writeBuffer(lb, 0, labels);
+      let tb: GpuBuffer | null = null;
+      if (target !== undefined) {
+        if (!MODEL.io.target) throw new TypeError('signal1d.uploadBatch: this model has no loss, so no labels');
+        checkTarget('uploadBatch', target);
+        tb = device.createBuffer({ size: Math.max(16, Math.ceil(target.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
+        device.queue.writeBuffer(tb, 0, target);
       }
-      return { x: xb, labels: lb, destroy: () => (xb.destroy(), lb?.destroy()) };
+      return { x: xb, target: tb, destroy: () => (xb.destroy(), tb?.destroy()) };
     },
     readParams: () => readArena('params'),
     readGrads: () => readArena('grads'),

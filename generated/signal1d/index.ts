@@ -18,10 +18,11 @@
 // | classifier | linear         | 32      | 12     | -         | -                    |    396 |     0.003 |     0.006 |     0.2 |
 // | total      |                | 1x16000 | 12     |           |                      |   3012 |     6.741 |    13.334 |   482.8 |
 //
-// createModel() binds the kernels to buffers planned once: parameters, gradients and SGD
-// velocity in one arena each, one buffer per activation and per activation gradient, and
-// scratch. Nothing is allocated per call: forward() returns the model's own output buffer
-// (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
+// createModel() binds the kernels to buffers planned once: parameters and gradients in one
+// arena each, one buffer per activation and per activation gradient, and scratch; an
+// optimizer's state (same layout as the parameters) on its first step. Nothing is allocated
+// per call: forward() returns the model's own output buffer (valid until the next call; copy
+// it to keep it), backward() its own dL/dx buffer.
 
 import { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im } from './layers/front.ts';
 import { relu_8x996_fwd, relu_8x996_dx } from './layers/relu1.ts';
@@ -33,12 +34,12 @@ import { conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd
 import { relu_32x62_fwd, relu_32x62_dx } from './layers/relu7.ts';
 import { global_avgpool_32x62_fwd, global_avgpool_32x62_dx } from './layers/gap.ts';
 import { linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx } from './layers/classifier.ts';
-import { softmax_xent_4x12, sgd_3012 } from './train.ts';
-import { checkF32, checkLabels, checkNonNegative, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
+import { softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 } from './train.ts';
+import { adamScalars, checkF32, checkLabels, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012 };
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -77,6 +78,7 @@ export const plan = {
       },
       "inShape": [4, 1, 16000],
       "index": 0,
+      "inputs": ["input"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "front",
       "outShape": [4, 8, 996],
@@ -99,6 +101,7 @@ export const plan = {
       },
       "inShape": [4, 8, 996],
       "index": 1,
+      "inputs": ["front"],
       "kernels": ["forward", "gradInput"],
       "name": "relu1",
       "outShape": [4, 8, 996],
@@ -131,6 +134,7 @@ export const plan = {
       },
       "inShape": [4, 8, 996],
       "index": 2,
+      "inputs": ["relu1"],
       "kernels": ["forward", "gradInput"],
       "name": "pool1",
       "outShape": [4, 8, 249],
@@ -170,6 +174,7 @@ export const plan = {
       },
       "inShape": [4, 8, 249],
       "index": 3,
+      "inputs": ["pool1"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "mid",
       "outShape": [4, 16, 249],
@@ -192,6 +197,7 @@ export const plan = {
       },
       "inShape": [4, 16, 249],
       "index": 4,
+      "inputs": ["mid"],
       "kernels": ["forward", "gradInput"],
       "name": "relu4",
       "outShape": [4, 16, 249],
@@ -224,6 +230,7 @@ export const plan = {
       },
       "inShape": [4, 16, 249],
       "index": 5,
+      "inputs": ["relu4"],
       "kernels": ["forward", "gradInput"],
       "name": "pool2",
       "outShape": [4, 16, 62],
@@ -263,6 +270,7 @@ export const plan = {
       },
       "inShape": [4, 16, 62],
       "index": 6,
+      "inputs": ["pool2"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "deep",
       "outShape": [4, 32, 62],
@@ -285,6 +293,7 @@ export const plan = {
       },
       "inShape": [4, 32, 62],
       "index": 7,
+      "inputs": ["deep"],
       "kernels": ["forward", "gradInput"],
       "name": "relu7",
       "outShape": [4, 32, 62],
@@ -317,6 +326,7 @@ export const plan = {
       },
       "inShape": [4, 32, 62],
       "index": 8,
+      "inputs": ["relu7"],
       "kernels": ["forward", "gradInput"],
       "name": "gap",
       "outShape": [4, 32, 1],
@@ -334,6 +344,7 @@ export const plan = {
       },
       "inShape": [4, 32, 1],
       "index": 9,
+      "inputs": ["gap"],
       "kernels": [],
       "name": "flatten9",
       "outShape": [4, 32],
@@ -353,6 +364,7 @@ export const plan = {
       "inFeatures": 32,
       "inShape": [4, 32],
       "index": 10,
+      "inputs": ["flatten9"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "classifier",
       "outFeatures": 12,
@@ -391,13 +403,6 @@ export interface ModelOptions {
   checkFinite?: boolean;
 }
 
-export interface SgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included (PyTorch's weight_decay); default 0 */
-  weightDecay?: number;
-}
-
 export interface Model {
   readonly plan: typeof plan;
   /** Float32Array views into one arena, writable in place (the objects themselves are frozen) */
@@ -420,8 +425,16 @@ export interface Model {
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
   /** false when the last lossAndGrad saw a NaN or Inf loss */
   readonly lastLossFinite: boolean;
-  /** one SGD step on every parameter from the current grads */
+  /** one step of torch.optim.SGD on every parameter from the current grads (momentum, dampening, Nesterov, weight decay) */
   sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3, the betas to 0.9 and 0.999, eps to 1e-8 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described, e.g. `{ type: 'adamw', lr: 1e-3 }`: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /**
    * copies the parameters and buffers from a safetensors file (PyTorch state_dict names such as `front.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
@@ -436,10 +449,9 @@ export function createModel(options: ModelOptions = {}): Model {
   checkScalar('signal1d.createModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
 
-  // parameters, their gradients and the SGD velocity: one arena each, in the same layout
+  // parameters and their gradients: one arena each, in the same layout (the optimizers' state too, below)
   const paramArena = new Float32Array(3012);
   const gradArena = new Float32Array(3012);
-  const velocity = new Float32Array(3012);
   const params: Params = Object.freeze({
     front: Object.freeze({ weight: paramArena.subarray(0, 640), bias: paramArena.subarray(640, 648) }),
     mid: Object.freeze({ weight: paramArena.subarray(648, 1032), bias: paramArena.subarray(1032, 1048) }),
@@ -555,7 +567,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // gap: global_avgpool [4x32x62] -> [4x32x1]
     global_avgpool_32x62_dx(d10, d8);
     // relu7: relu [4x32x62] -> [4x32x62]
-    relu_32x62_dx(a7, d8, d7);
+    relu_32x62_dx(a8, d8, d7);
     // deep: conv1d [4x16x62] -> [4x32x62]
     conv1d_k3_p2_d2_16x62_to_32_dw_direct(a6, d7, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
@@ -564,7 +576,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool2: maxpool1d [4x16x249] -> [4x16x62]
     maxpool1d_k4_s4_16x249_dx(d6, s_pool2_argmax, d5);
     // relu4: relu [4x16x249] -> [4x16x249]
-    relu_16x249_dx(a4, d5, d4);
+    relu_16x249_dx(a5, d5, d4);
     // mid: conv1d [4x8x249] -> [4x16x249]
     conv1d_k3_p1_8x249_to_16_dw_direct(a3, d4, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
@@ -573,7 +585,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool1: maxpool1d [4x8x996] -> [4x8x249]
     maxpool1d_k4_s4_8x996_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [4x8x996] -> [4x8x996]
-    relu_8x996_dx(a1, d2, d1);
+    relu_8x996_dx(a2, d2, d1);
     // front: conv1d [4x1x16000] -> [4x8x996]
     conv1d_k80_s16_1x16000_to_8_dw_direct(a0, d1, gw_front);
     conv1d_k80_s16_1x16000_to_8_db(d1, gb_front);
@@ -592,7 +604,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // gap: global_avgpool [4x32x62] -> [4x32x1]
     global_avgpool_32x62_dx(d10, d8);
     // relu7: relu [4x32x62] -> [4x32x62]
-    relu_32x62_dx(a7, d8, d7);
+    relu_32x62_dx(a8, d8, d7);
     // deep: conv1d [4x16x62] -> [4x32x62]
     conv1d_k3_p2_d2_16x62_to_32_dw_direct(a6, d7, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
@@ -601,7 +613,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool2: maxpool1d [4x16x249] -> [4x16x62]
     maxpool1d_k4_s4_16x249_dx(d6, s_pool2_argmax, d5);
     // relu4: relu [4x16x249] -> [4x16x249]
-    relu_16x249_dx(a4, d5, d4);
+    relu_16x249_dx(a5, d5, d4);
     // mid: conv1d [4x8x249] -> [4x16x249]
     conv1d_k3_p1_8x249_to_16_dw_direct(a3, d4, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
@@ -610,7 +622,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool1: maxpool1d [4x8x996] -> [4x8x249]
     maxpool1d_k4_s4_8x996_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [4x8x996] -> [4x8x996]
-    relu_8x996_dx(a1, d2, d1);
+    relu_8x996_dx(a2, d2, d1);
     // front: conv1d [4x1x16000] -> [4x8x996] (no dx: nothing before it learns)
     conv1d_k80_s16_1x16000_to_8_dw_direct(a0, d1, gw_front);
     conv1d_k80_s16_1x16000_to_8_db(d1, gb_front);
@@ -634,13 +646,71 @@ export function createModel(options: ModelOptions = {}): Model {
     return loss;
   }
 
+  // optimizer state. Each optimizer keeps its own, as separate PyTorch optimizers would; buffers
+  // (the parameter arena's layout) are allocated on an optimizer's first step that needs them, once:
+  // SGD without momentum keeps none, and a model never stepped with Adam holds no moments
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  let velocity: Float32Array | null = null;
+  const adamMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };
+  const adamwMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };
+
+  function runSgd(s: SgdScalars): void {
+    if (s.momentum === 0) {
+      sgd_3012(paramArena, gradArena, s.lr, s.weightDecay);
+      return;
+    }
+    velocity ??= new Float32Array(3012);
+    sgd_momentum_3012(paramArena, gradArena, velocity, s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first);
+    velocityStarted = true;
+  }
+
+  function runAdam(counter: AdamCounter, moments: AdamMoments, s: AdamScalars): void {
+    counter.step = s.step;
+    counter.amsgrad = s.amsgrad;
+    const expAvg = (moments.expAvg ??= new Float32Array(3012));
+    const expAvgSq = (moments.expAvgSq ??= new Float32Array(3012));
+    if (s.amsgrad) {
+      const maxExpAvgSq = (moments.maxExpAvgSq ??= new Float32Array(3012));
+      adam_amsgrad_3012(paramArena, gradArena, expAvg, expAvgSq, maxExpAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
+    } else {
+      adam_3012(paramArena, gradArena, expAvg, expAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
+    }
+  }
+
   function sgdStep(lr: number, options: SgdOptions = {}): void {
-    const momentum = options.momentum ?? 0;
-    const weightDecay = options.weightDecay ?? 0;
-    checkNonNegative('signal1d.sgdStep', 'lr', lr);
-    checkNonNegative('signal1d.sgdStep', 'options.momentum', momentum);
-    checkNonNegative('signal1d.sgdStep', 'options.weightDecay', weightDecay);
-    sgd_3012(paramArena, gradArena, velocity, lr, momentum, weightDecay);
+    runSgd(sgdScalars('signal1d.sgdStep', lr, options, velocityStarted));
+  }
+
+  function adamStep(lr = 0.001, options: AdamOptions = {}): void {
+    runAdam(adamCounter, adamMoments, adamScalars('signal1d.adamStep', adamCounter, lr, options, false));
+  }
+
+  function adamwStep(lr = 0.001, options: AdamOptions = {}): void {
+    runAdam(adamwCounter, adamwMoments, adamScalars('signal1d.adamwStep', adamwCounter, lr, options, true));
+  }
+
+  function optimizerStep(optimizer: Optimizer): void {
+    const { type, lr, options } = splitOptimizer('signal1d.optimizerStep', optimizer);
+    if (type === 'sgd') runSgd(sgdScalars('signal1d.optimizerStep', lr, options, velocityStarted, 'optimizer'));
+    else if (type === 'adam') runAdam(adamCounter, adamMoments, adamScalars('signal1d.optimizerStep', adamCounter, lr, options, false, 'optimizer'));
+    else runAdam(adamwCounter, adamwMoments, adamScalars('signal1d.optimizerStep', adamwCounter, lr, options, true, 'optimizer'));
+  }
+
+  // as if every optimizer were made anew: steps back to 0, buffers zeroed (and kept)
+  function resetOptimizer(): void {
+    velocityStarted = false;
+    for (const counter of [adamCounter, adamwCounter]) {
+      counter.step = 0;
+      counter.amsgrad = false;
+    }
+    velocity?.fill(0);
+    for (const m of [adamMoments, adamwMoments]) {
+      m.expAvg?.fill(0);
+      m.expAvgSq?.fill(0);
+      m.maxExpAvgSq?.fill(0);
+    }
   }
 
   // the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)
@@ -696,6 +766,10 @@ export function createModel(options: ModelOptions = {}): Model {
       return lastLossFinite;
     },
     sgdStep,
+    adamStep,
+    adamwStep,
+    optimizerStep,
+    resetOptimizer,
     loadSafetensors,
     saveSafetensors,
   });

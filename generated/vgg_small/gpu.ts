@@ -27,10 +27,10 @@
 // made once; each call records one command encoder and submits it once. Works with
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
-import { readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
+import { adamScalars, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 // the part of the WebGPU API this module uses, typed structurally so the module compiles
 // without @webgpu/types; a real GPUDevice (@webgpu/types, the `webgpu` package, a browser's)
@@ -38,7 +38,12 @@ export type { LoadSafetensorsOptions, LoadSafetensorsResult };
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type GpuBuffer = { destroy(): void; mapAsync(mode: number): Promise<void>; getMappedRange(): ArrayBuffer; unmap(): void };
 type GpuPass = { setPipeline(p: any): void; setBindGroup(i: number, g: any): void; dispatchWorkgroups(x: number, y?: number, z?: number): void; end(): void };
-type GpuEncoder = { beginComputePass(): GpuPass; copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void; finish(): any };
+type GpuEncoder = {
+  beginComputePass(): GpuPass;
+  copyBufferToBuffer(src: GpuBuffer, so: number, dst: GpuBuffer, dOff: number, size: number): void;
+  clearBuffer(b: GpuBuffer): void;
+  finish(): any;
+};
 export type GpuDeviceLike = {
   createBuffer(d: { size: number; usage: number; label?: string }): GpuBuffer;
   createShaderModule(d: { code: string; label?: string }): any;
@@ -145,7 +150,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a10",
+          "buffer": "a11",
           "offset": 0,
           "size": 131072
         },
@@ -235,7 +240,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a7",
+          "buffer": "a8",
           "offset": 0,
           "size": 262144
         },
@@ -305,7 +310,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a5",
+          "buffer": "a6",
           "offset": 0,
           "size": 262144
         },
@@ -375,7 +380,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a3",
+          "buffer": "a4",
           "offset": 0,
           "size": 524288
         },
@@ -445,7 +450,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 524288
         },
@@ -666,11 +671,6 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 78592,
-      "name": "velocity",
-      "type": "f32"
-    },
-    {
       "bytes": 229376,
       "name": "s_conv1_1_dwPartial",
       "type": "f32"
@@ -711,8 +711,8 @@ const MODEL = {
       "type": "f32"
     },
     {
-      "bytes": 16,
-      "name": "sgdScalars",
+      "bytes": 48,
+      "name": "optimizerScalars",
       "type": "f32"
     }
   ],
@@ -987,9 +987,74 @@ const MODEL = {
     "dOut": "dOut",
     "dx": "d0",
     "input": "a0",
-    "output": "a14"
+    "output": "a14",
+    "target": "labels"
   },
   "kernels": {
+    "adam_19648": {
+      "bindings": [
+        {
+          "bytes": 78592,
+          "type": "storage"
+        },
+        {
+          "bytes": 78592,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 78592,
+          "type": "storage"
+        },
+        {
+          "bytes": 78592,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [307, 1, 1]
+        }
+      ]
+    },
+    "adam_amsgrad_19648": {
+      "bindings": [
+        {
+          "bytes": 78592,
+          "type": "storage"
+        },
+        {
+          "bytes": 78592,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 78592,
+          "type": "storage"
+        },
+        {
+          "bytes": 78592,
+          "type": "storage"
+        },
+        {
+          "bytes": 78592,
+          "type": "storage"
+        },
+        {
+          "bytes": 48,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [307, 1, 1]
+        }
+      ]
+    },
     "conv1x1_32x8x8_to_64_dw_splitk": {
       "bindings": [
         {
@@ -1719,11 +1784,33 @@ const MODEL = {
           "type": "read-only-storage"
         },
         {
+          "bytes": 16,
+          "type": "uniform"
+        }
+      ],
+      "entries": [
+        {
+          "name": "main",
+          "workgroups": [307, 1, 1]
+        }
+      ]
+    },
+    "sgd_momentum_19648": {
+      "bindings": [
+        {
           "bytes": 78592,
           "type": "storage"
         },
         {
-          "bytes": 16,
+          "bytes": 78592,
+          "type": "read-only-storage"
+        },
+        {
+          "bytes": 78592,
+          "type": "storage"
+        },
+        {
+          "bytes": 32,
           "type": "uniform"
         }
       ],
@@ -1787,6 +1874,213 @@ const MODEL = {
     "kernel": "softmax_xent_8x10"
   },
   "name": "vgg_small",
+  "optimizerState": [
+    {
+      "bytes": 78592,
+      "name": "velocity"
+    },
+    {
+      "bytes": 78592,
+      "name": "adamExpAvg"
+    },
+    {
+      "bytes": 78592,
+      "name": "adamExpAvgSq"
+    },
+    {
+      "bytes": 78592,
+      "name": "adamMaxExpAvgSq"
+    },
+    {
+      "bytes": 78592,
+      "name": "adamwExpAvg"
+    },
+    {
+      "bytes": 78592,
+      "name": "adamwExpAvgSq"
+    },
+    {
+      "bytes": 78592,
+      "name": "adamwMaxExpAvgSq"
+    }
+  ],
+  "optimizers": {
+    "adam": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_19648"
+    },
+    "adamAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "adamExpAvg",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "adamExpAvgSq",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "adamMaxExpAvgSq",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_19648"
+    },
+    "adamw": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_19648"
+    },
+    "adamwAmsgrad": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "adamwExpAvg",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "adamwExpAvgSq",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "adamwMaxExpAvgSq",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 48
+        }
+      ],
+      "kernel": "adam_amsgrad_19648"
+    },
+    "sgd": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 16
+        }
+      ],
+      "kernel": "sgd_19648"
+    },
+    "sgdMomentum": {
+      "bind": [
+        {
+          "buffer": "params",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "grads",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "velocity",
+          "offset": 0,
+          "size": 78592
+        },
+        {
+          "buffer": "optimizerScalars",
+          "offset": 0,
+          "size": 32
+        }
+      ],
+      "kernel": "sgd_momentum_19648"
+    }
+  },
   "outShape": [8, 10],
   "params": [
     {
@@ -1910,31 +2204,6 @@ const MODEL = {
       "shape": [10]
     }
   ],
-  "sgd": {
-    "bind": [
-      {
-        "buffer": "params",
-        "offset": 0,
-        "size": 78592
-      },
-      {
-        "buffer": "grads",
-        "offset": 0,
-        "size": 78592
-      },
-      {
-        "buffer": "velocity",
-        "offset": 0,
-        "size": 78592
-      },
-      {
-        "buffer": "sgdScalars",
-        "offset": 0,
-        "size": 16
-      }
-    ],
-    "kernel": "sgd_19648"
-  },
   "state": [],
   "train": [
     {
@@ -2010,7 +2279,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a10",
+          "buffer": "a11",
           "offset": 0,
           "size": 131072
         },
@@ -2100,7 +2369,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a7",
+          "buffer": "a8",
           "offset": 0,
           "size": 262144
         },
@@ -2170,7 +2439,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a5",
+          "buffer": "a6",
           "offset": 0,
           "size": 262144
         },
@@ -2240,7 +2509,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a3",
+          "buffer": "a4",
           "offset": 0,
           "size": 524288
         },
@@ -2310,7 +2579,7 @@ const MODEL = {
     {
       "bind": [
         {
-          "buffer": "a1",
+          "buffer": "a2",
           "offset": 0,
           "size": 524288
         },
@@ -2362,6 +2631,8 @@ const MODEL = {
 
 /** the WGSL of every kernel (the same text as wgsl/<kernel>.wgsl) */
 const SHADERS: Record<string, string> = {
+  "adam_19648": "// Adam / AdamW step over 19648 parameters (PyTorch semantics)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_19648: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 19648>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 19648>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 19648>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 19648>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(4) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=19648; 307x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 19648u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let denom: f32 = sqrt(s) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
+  "adam_amsgrad_19648": "// Adam / AdamW step over 19648 parameters (PyTorch semantics, AMSGrad: the running maximum of v normalizes)\n// Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay\n// kernel adam_amsgrad_19648: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 19648>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 19648>;\n@group(0) @binding(2) var<storage, read_write> expAvg: array<f32, 19648>;\n@group(0) @binding(3) var<storage, read_write> expAvgSq: array<f32, 19648>;\n@group(0) @binding(4) var<storage, read_write> maxExpAvgSq: array<f32, 19648>;\n\nstruct Scalars {\n  stepSize: f32,\n  beta1: f32,\n  oneMinusBeta1: f32,\n  beta2: f32,\n  oneMinusBeta2: f32,\n  bc2Sqrt: f32,\n  eps: f32,\n  weightDecay: f32,\n  decay: f32,\n}\n@group(0) @binding(5) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=19648; 307x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 19648u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let stepSize: f32 = _scalars.stepSize;\n  let beta1: f32 = _scalars.beta1;\n  let oneMinusBeta1: f32 = _scalars.oneMinusBeta1;\n  let beta2: f32 = _scalars.beta2;\n  let oneMinusBeta2: f32 = _scalars.oneMinusBeta2;\n  let bc2Sqrt: f32 = _scalars.bc2Sqrt;\n  let eps: f32 = _scalars.eps;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let decay: f32 = _scalars.decay;\n  let p: f32 = param[i];\n  let g: f32 = grad[i] + weightDecay * p;\n  let m: f32 = beta1 * expAvg[i] + oneMinusBeta1 * g;\n  let s: f32 = beta2 * expAvgSq[i] + oneMinusBeta2 * (g * g);\n  expAvg[i] = m;\n  expAvgSq[i] = s;\n  let smax: f32 = max(maxExpAvgSq[i], s);\n  maxExpAvgSq[i] = smax;\n  let denom: f32 = sqrt(smax) / bc2Sqrt + eps;\n  param[i] = p - decay * p - stepSize * (m / denom);\n}\n",
   "conv1x1_32x8x8_to_64_dw_splitk": "// conv2d [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradWeight, gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics); the bias gradient fused in\n// kernel conv1x1_32x8x8_to_64_dw_splitk: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 32768>;\n@group(0) @binding(2) var<storage, read_write> partial: array<f32, 16896>;\n@group(0) @binding(3) var<storage, read_write> dw: array<f32, 2048>;\n@group(0) @binding(4) var<storage, read_write> db: array<f32, 64>;\n\n// dispatch 1 of 2: q=8 x co=64 x ci=32 x kh=1; 256x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 16384u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let q: i32 = _i / 2048;\n  let co: i32 = (_i / 32) % 64;\n  let ci: i32 = (_i) % 32;\n  let kh: i32 = 0;\n  let n0: i32 = q / 8 * 8;\n  let oh0: i32 = q % 8;\n  let pb: i32 = (q * 64 + co) * 33 + (ci + kh);\n  // pass 1: 8 chunks of 8 sample(s) x 1 row(s) x 8 columns, one invocation per (chunk, co, ci, kh)\n  var a0: f32 = 0f;\n  var ab: f32 = 0f;\n  for (var nn: i32 = 0; nn < 8; nn++) {\n    let oh: i32 = oh0;\n    let dyb: i32 = ((n0 + nn) * 64 + co) * 64;\n    let ih: i32 = oh + kh;\n    let xb: i32 = (((n0 + nn) * 32 + ci) * 8 + ih) * 8;\n    for (var ow: i32 = 0; ow < 8; ow++) {\n      let d: f32 = dy[dyb + oh * 8 + ow];\n      ab += d;\n      a0 += d * x[xb + ow];\n    }\n  }\n  partial[pb] = a0;\n  if (ci == 0 && kh == 0) {\n    partial[(q * 64 + co) * 33 + 32] = ab;\n  }\n}\n\n// dispatch 2 of 2: co=64 x j=33; 33x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 2112u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let co: i32 = _i / 33;\n  let j: i32 = (_i) % 33;\n  // pass 2: the 8 partials of each weight and bias, summed in order\n  var s: f32 = 0f;\n  for (var q: i32 = 0; q < 8; q++) {\n    s += partial[(q * 64 + co) * 33 + j];\n  }\n  if (j < 32) {\n    dw[co * 32 + j] = s;\n  } else {\n    db[co] = s;\n  }\n}\n",
   "conv1x1_32x8x8_to_64_dx_gpu": "// conv2d [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: gradInput, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps); one dispatch per stride phase\n// kernel conv1x1_32x8x8_to_64_dx_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 32768>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 2048>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 16384>;\n\n// dispatch 1 of 1: n=8 x ob=8 x th=8 x tw=8; 64x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 4096u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 512;\n  let ob: i32 = (_i / 64) % 8;\n  let th: i32 = (_i / 8) % 8;\n  let tw: i32 = (_i) % 8;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 32 + o0) * 64 + (th * 8 + tw);\n  var acc0: f32 = 0f;\n  var acc1: f32 = 0f;\n  var acc2: f32 = 0f;\n  var acc3: f32 = 0f;\n  for (var r: i32 = 0; r < 64; r++) {\n    let xb: i32 = (n * 64 + r) * 64;\n    let wb: i32 = o0 + r * 32;\n    let ih0: i32 = th;\n    let xv0_0: f32 = dy[xb + (ih0 * 8 + tw)];\n    acc0 += w[wb] * xv0_0;\n    acc1 += w[wb + 1] * xv0_0;\n    acc2 += w[wb + 2] * xv0_0;\n    acc3 += w[wb + 3] * xv0_0;\n  }\n  dx[yb] = acc0;\n  dx[yb + 64] = acc1;\n  dx[yb + 128] = acc2;\n  dx[yb + 192] = acc3;\n}\n",
   "conv1x1_32x8x8_to_64_fwd_gpu": "// conv2d [8,32,8,8] -> [8,64,8,8] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1\n// role: forward, gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)\n// kernel conv1x1_32x8x8_to_64_fwd_gpu: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 2048>;\n@group(0) @binding(2) var<storage, read> b: array<f32, 64>;\n@group(0) @binding(3) var<storage, read_write> y: array<f32, 32768>;\n\n// dispatch 1 of 1: n=8 x ob=16 x th=8 x tw=8; 128x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 8192u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let n: i32 = _i / 1024;\n  let ob: i32 = (_i / 64) % 16;\n  let th: i32 = (_i / 8) % 8;\n  let tw: i32 = (_i) % 8;\n  let o0: i32 = ob * 4;\n  let yb: i32 = (n * 64 + o0) * 64 + (th * 8 + tw);\n  var acc0: f32 = b[o0];\n  var acc1: f32 = b[o0 + 1];\n  var acc2: f32 = b[o0 + 2];\n  var acc3: f32 = b[o0 + 3];\n  for (var r: i32 = 0; r < 32; r++) {\n    let xb: i32 = (n * 32 + r) * 64;\n    let wb: i32 = o0 * 32 + r;\n    let ih0: i32 = th;\n    let xv0_0: f32 = x[xb + (ih0 * 8 + tw)];\n    acc0 += w[wb] * xv0_0;\n    acc1 += w[wb + 32] * xv0_0;\n    acc2 += w[wb + 64] * xv0_0;\n    acc3 += w[wb + 96] * xv0_0;\n  }\n  y[yb] = acc0;\n  y[yb + 64] = acc1;\n  y[yb + 128] = acc2;\n  y[yb + 192] = acc3;\n}\n",
@@ -2385,13 +2656,14 @@ const SHADERS: Record<string, string> = {
   "linear_64_to_10_fwd": "// linear [8, 64] -> [8, 10]\n// y = x · Wᵀ + b\n// kernel linear_64_to_10_fwd: 2 dispatches, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 512>;\n@group(0) @binding(1) var<storage, read> w: array<f32, 640>;\n@group(0) @binding(2) var<storage, read> b: array<f32, 10>;\n@group(0) @binding(3) var<storage, read_write> y: array<f32, 80>;\n\n// dispatch 1 of 2: mb=2 x nb=2; 1x1x1 workgroups of 4\n@compute @workgroup_size(4)\nfn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 4u + _lid;\n  if (_lin >= 4u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let mb: i32 = _i / 2;\n  let nb: i32 = (_i) % 2;\n  let m0: i32 = mb * 4;\n  let n0: i32 = nb * 4;\n  let bv0_0: f32 = b[n0];\n  let bv0_1: f32 = b[n0 + 1];\n  let bv0_2: f32 = b[n0 + 2];\n  let bv0_3: f32 = b[n0 + 3];\n  let ai0: i32 = m0 * 64;\n  let bi0: i32 = n0 * 64;\n  var acc0_00: f32 = bv0_0;\n  var acc0_01: f32 = bv0_1;\n  var acc0_02: f32 = bv0_2;\n  var acc0_03: f32 = bv0_3;\n  var acc0_10: f32 = bv0_0;\n  var acc0_11: f32 = bv0_1;\n  var acc0_12: f32 = bv0_2;\n  var acc0_13: f32 = bv0_3;\n  var acc0_20: f32 = bv0_0;\n  var acc0_21: f32 = bv0_1;\n  var acc0_22: f32 = bv0_2;\n  var acc0_23: f32 = bv0_3;\n  var acc0_30: f32 = bv0_0;\n  var acc0_31: f32 = bv0_1;\n  var acc0_32: f32 = bv0_2;\n  var acc0_33: f32 = bv0_3;\n  for (var k0: i32 = 0; k0 < 64; k0++) {\n    let a0: f32 = x[ai0 + k0];\n    let a1: f32 = x[ai0 + k0 + 64];\n    let a2: f32 = x[ai0 + k0 + 128];\n    let a3: f32 = x[ai0 + k0 + 192];\n    let b0: f32 = w[bi0 + k0];\n    acc0_00 += a0 * b0;\n    acc0_10 += a1 * b0;\n    acc0_20 += a2 * b0;\n    acc0_30 += a3 * b0;\n    let b1: f32 = w[bi0 + k0 + 64];\n    acc0_01 += a0 * b1;\n    acc0_11 += a1 * b1;\n    acc0_21 += a2 * b1;\n    acc0_31 += a3 * b1;\n    let b2: f32 = w[bi0 + k0 + 128];\n    acc0_02 += a0 * b2;\n    acc0_12 += a1 * b2;\n    acc0_22 += a2 * b2;\n    acc0_32 += a3 * b2;\n    let b3: f32 = w[bi0 + k0 + 192];\n    acc0_03 += a0 * b3;\n    acc0_13 += a1 * b3;\n    acc0_23 += a2 * b3;\n    acc0_33 += a3 * b3;\n  }\n  y[m0 * 10 + n0] = acc0_00;\n  y[m0 * 10 + n0 + 1] = acc0_01;\n  y[m0 * 10 + n0 + 2] = acc0_02;\n  y[m0 * 10 + n0 + 3] = acc0_03;\n  y[m0 * 10 + n0 + 10] = acc0_10;\n  y[m0 * 10 + n0 + 11] = acc0_11;\n  y[m0 * 10 + n0 + 12] = acc0_12;\n  y[m0 * 10 + n0 + 13] = acc0_13;\n  y[m0 * 10 + n0 + 20] = acc0_20;\n  y[m0 * 10 + n0 + 21] = acc0_21;\n  y[m0 * 10 + n0 + 22] = acc0_22;\n  y[m0 * 10 + n0 + 23] = acc0_23;\n  y[m0 * 10 + n0 + 30] = acc0_30;\n  y[m0 * 10 + n0 + 31] = acc0_31;\n  y[m0 * 10 + n0 + 32] = acc0_32;\n  y[m0 * 10 + n0 + 33] = acc0_33;\n}\n\n// dispatch 2 of 2: mb=2; 1x1x1 workgroups of 2\n@compute @workgroup_size(2)\nfn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 2u + _lid;\n  if (_lin >= 2u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let mb: i32 = _i;\n  let m0: i32 = mb * 4;\n  let bv1_0: f32 = b[8];\n  let bv1_1: f32 = b[9];\n  let ai1: i32 = m0 * 64;\n  var acc1_00: f32 = bv1_0;\n  var acc1_01: f32 = bv1_1;\n  var acc1_10: f32 = bv1_0;\n  var acc1_11: f32 = bv1_1;\n  var acc1_20: f32 = bv1_0;\n  var acc1_21: f32 = bv1_1;\n  var acc1_30: f32 = bv1_0;\n  var acc1_31: f32 = bv1_1;\n  for (var k0: i32 = 0; k0 < 64; k0++) {\n    let a0: f32 = x[ai1 + k0];\n    let a1: f32 = x[ai1 + k0 + 64];\n    let a2: f32 = x[ai1 + k0 + 128];\n    let a3: f32 = x[ai1 + k0 + 192];\n    let b0: f32 = w[k0 + 512];\n    acc1_00 += a0 * b0;\n    acc1_10 += a1 * b0;\n    acc1_20 += a2 * b0;\n    acc1_30 += a3 * b0;\n    let b1: f32 = w[k0 + 576];\n    acc1_01 += a0 * b1;\n    acc1_11 += a1 * b1;\n    acc1_21 += a2 * b1;\n    acc1_31 += a3 * b1;\n  }\n  y[m0 * 10 + 8] = acc1_00;\n  y[m0 * 10 + 9] = acc1_01;\n  y[m0 * 10 + 18] = acc1_10;\n  y[m0 * 10 + 19] = acc1_11;\n  y[m0 * 10 + 28] = acc1_20;\n  y[m0 * 10 + 29] = acc1_21;\n  y[m0 * 10 + 38] = acc1_30;\n  y[m0 * 10 + 39] = acc1_31;\n}\n",
   "maxpool2x2_s2_32x16x16_dx": "// maxpool2d backward [8, 32, 8, 8] -> [8, 32, 16, 16]\n// a gather: each input sums over the <= 1x1 windows that can contain it\n// a window contributes only where its argmax is this input\n// kernel maxpool2x2_s2_32x16x16_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> dy: array<f32, 16384>;\n@group(0) @binding(1) var<storage, read> argmax: array<i32, 16384>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 65536>;\n\n// dispatch 1 of 1: nc=256 x ih=16 x iw=16; 1024x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 65536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 256;\n  let ih: i32 = (_i / 16) % 16;\n  let iw: i32 = (_i) % 16;\n  let i: i32 = nc * 256 + (ih * 16 + iw);\n  let qh: i32 = ih / 2;\n  let qw: i32 = iw / 2;\n  var acc: f32 = 0f;\n  if (argmax[nc * 64 + (qh * 8 + qw)] == i) {\n    acc += dy[nc * 64 + (qh * 8 + qw)];\n  }\n  dx[nc * 256 + (ih * 16 + iw)] = acc;\n}\n",
   "maxpool2x2_s2_32x16x16_fwd": "// maxpool2d [8, 32, 16, 16] -> [8, 32, 8, 8] k=2x2 s=2x2 p=0x0\n// argmax keeps the flat input index of the first maximum (row-major window order)\n// kernel maxpool2x2_s2_32x16x16_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 65536>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 16384>;\n@group(0) @binding(2) var<storage, read_write> argmax: array<i32, 16384>;\n\n// dispatch 1 of 1: nc=256 x oh=8 x ow=8; 256x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 16384u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let nc: i32 = _i / 64;\n  let oh: i32 = (_i / 8) % 8;\n  let ow: i32 = (_i) % 8;\n  let base: i32 = nc * 256 + (oh * 32 + ow * 2);\n  var best: f32 = x[base];\n  var arg: i32 = base;\n  if (x[base + 1] > best) {\n    best = x[base + 1];\n    arg = base + 1;\n  }\n  if (x[base + 16] > best) {\n    best = x[base + 16];\n    arg = base + 16;\n  }\n  if (x[base + 17] > best) {\n    best = x[base + 17];\n    arg = base + 17;\n  }\n  y[nc * 64 + (oh * 8 + ow)] = best;\n  argmax[nc * 64 + (oh * 8 + ow)] = arg;\n}\n",
-  "relu_16x32x32_dx": "// relu on [8, 16, 32, 32] (131072 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_16x32x32_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 131072>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 131072>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 131072>;\n\n// dispatch 1 of 1: i=131072; 2048x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 131072u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_16x32x32_fwd": "// relu on [8, 16, 32, 32] (131072 elements)\n// kernel relu_16x32x32_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 131072>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 131072>;\n\n// dispatch 1 of 1: i=131072; 2048x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 131072u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_32x16x16_dx": "// relu on [8, 32, 16, 16] (65536 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_32x16x16_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 65536>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 65536>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 65536>;\n\n// dispatch 1 of 1: i=65536; 1024x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 65536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_32x16x16_fwd": "// relu on [8, 32, 16, 16] (65536 elements)\n// kernel relu_32x16x16_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 65536>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 65536>;\n\n// dispatch 1 of 1: i=65536; 1024x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 65536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "relu_64x8x8_dx": "// relu on [8, 64, 8, 8] (32768 elements)\n// dx = dy where x > 0, else 0\n// kernel relu_64x8x8_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 32768>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 32768>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 32768>;\n\n// dispatch 1 of 1: i=32768; 512x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 32768u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  dx[i] = select(0f, dy[i], x[i] > 0f);\n}\n",
-  "relu_64x8x8_fwd": "// relu on [8, 64, 8, 8] (32768 elements)\n// kernel relu_64x8x8_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 32768>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 32768>;\n\n// dispatch 1 of 1: i=32768; 512x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 32768u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  y[i] = select(0f, x[i], x[i] > 0f);\n}\n",
-  "sgd_19648": "// SGD step over 19648 parameters (PyTorch semantics: momentum, weight decay, no dampening)\n// kernel sgd_19648: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 19648>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 19648>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 19648>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=19648; 307x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 19648u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let weightDecay: f32 = _scalars.weightDecay;\n  var g: f32 = grad[i] + weightDecay * param[i];\n  if (momentum != 0f) {\n    g = momentum * velocity[i] + g;\n    velocity[i] = g;\n  }\n  param[i] = param[i] - lr * g;\n}\n",
+  "relu_16x32x32_dx": "// relu on [8, 16, 32, 32] (131072 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_16x32x32_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 131072>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 131072>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 131072>;\n\n// dispatch 1 of 1: i=131072; 2048x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 131072u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_16x32x32_fwd": "// relu on [8, 16, 32, 32] (131072 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_16x32x32_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 131072>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 131072>;\n\n// dispatch 1 of 1: i=131072; 2048x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 131072u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_32x16x16_dx": "// relu on [8, 32, 16, 16] (65536 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_32x16x16_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 65536>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 65536>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 65536>;\n\n// dispatch 1 of 1: i=65536; 1024x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 65536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_32x16x16_fwd": "// relu on [8, 32, 16, 16] (65536 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_32x16x16_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 65536>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 65536>;\n\n// dispatch 1 of 1: i=65536; 1024x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 65536u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "relu_64x8x8_dx": "// relu on [8, 64, 8, 8] (32768 elements)\n// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)\n// kernel relu_64x8x8_dx: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> y: array<f32, 32768>;\n@group(0) @binding(1) var<storage, read> dy: array<f32, 32768>;\n@group(0) @binding(2) var<storage, read_write> dx: array<f32, 32768>;\n\n// dispatch 1 of 1: i=32768; 512x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 32768u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let yv: f32 = y[i];\n  dx[i] = select(dy[i], 0f, yv <= 0f);\n}\n",
+  "relu_64x8x8_fwd": "// relu on [8, 64, 8, 8] (32768 elements)\n// y = x < 0 ? 0 : x (NaN stays NaN)\n// kernel relu_64x8x8_fwd: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> x: array<f32, 32768>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32, 32768>;\n\n// dispatch 1 of 1: i=32768; 512x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 32768u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let xv: f32 = x[i];\n  y[i] = select(xv, 0f, xv < 0f);\n}\n",
+  "sgd_19648": "// SGD step over 19648 parameters without momentum (PyTorch semantics: p -= lr * (grad + weightDecay * p))\n// kernel sgd_19648: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 19648>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 19648>;\n\nstruct Scalars {\n  lr: f32,\n  weightDecay: f32,\n}\n@group(0) @binding(2) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=19648; 307x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 19648u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  param[i] = param[i] - lr * g;\n}\n",
+  "sgd_momentum_19648": "// SGD step with momentum over 19648 parameters (PyTorch semantics: dampening, Nesterov, weight decay)\n// first = 1 on the velocity buffer's first step, which starts it at g (no dampening), as PyTorch does\n// kernel sgd_momentum_19648: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read_write> param: array<f32, 19648>;\n@group(0) @binding(1) var<storage, read> grad: array<f32, 19648>;\n@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 19648>;\n\nstruct Scalars {\n  lr: f32,\n  momentum: f32,\n  oneMinusDampening: f32,\n  weightDecay: f32,\n  nesterov: f32,\n  first: f32,\n}\n@group(0) @binding(3) var<uniform> _scalars: Scalars;\n\n// dispatch 1 of 1: i=19648; 307x1x1 workgroups of 64\n@compute @workgroup_size(64)\nfn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {\n  let _lin: u32 = (_wid.x) * 64u + _lid;\n  if (_lin >= 19648u) {\n    return;\n  }\n  let _i: i32 = i32(_lin);\n  let i: i32 = _i;\n  let lr: f32 = _scalars.lr;\n  let momentum: f32 = _scalars.momentum;\n  let oneMinusDampening: f32 = _scalars.oneMinusDampening;\n  let weightDecay: f32 = _scalars.weightDecay;\n  let nesterov: f32 = _scalars.nesterov;\n  let first: f32 = _scalars.first;\n  let g: f32 = grad[i] + weightDecay * param[i];\n  let b: f32 = select(momentum * velocity[i] + oneMinusDampening * g, g, first != 0f);\n  velocity[i] = b;\n  let d: f32 = select(b, g + momentum * b, nesterov != 0f);\n  param[i] = param[i] - lr * d;\n}\n",
   "softmax_xent_8x10": "// mean softmax cross-entropy of 8 samples x 10 classes, with its gradient\n// labels are i32 in [0, classes): the model checks them before calling this\n// kernel softmax_xent_8x10: 1 dispatch, in order\n\n@group(0) @binding(0) var<storage, read> logits: array<f32, 80>;\n@group(0) @binding(1) var<storage, read> labels: array<i32, 8>;\n@group(0) @binding(2) var<storage, read_write> dlogits: array<f32, 80>;\n@group(0) @binding(3) var<storage, read_write> loss: array<f32, 1>;\n\n// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1\n@compute @workgroup_size(1)\nfn main() {\n  var total: f32 = 0f;\n  for (var n: i32 = 0; n < 8; n++) {\n    let label: i32 = labels[n];\n    var m: f32 = logits[n * 10];\n    for (var k: i32 = 1; k < 10; k++) {\n      m = max(m, logits[n * 10 + k]);\n    }\n    var s: f32 = 0f;\n    for (var k: i32 = 0; k < 10; k++) {\n      let e: f32 = exp(logits[n * 10 + k] - m);\n      dlogits[n * 10 + k] = e;\n      s += e;\n    }\n    total += m + log(s) - logits[n * 10 + label];\n    for (var k: i32 = 0; k < 10; k++) {\n      dlogits[n * 10 + k] = (dlogits[n * 10 + k] / s - select(0f, 1f, k == label)) / 8f;\n    }\n  }\n  loss[0] = total / 8f;\n}\n"
 };
 
@@ -2412,17 +2684,14 @@ export interface GpuModelOptions {
   seed?: number;
 }
 
-export interface GpuSgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included; default 0 */
-  weightDecay?: number;
-}
+/** sgdStep's options (torch.optim.SGD's), as createModel's sgdStep takes them */
+export type GpuSgdOptions = SgdOptions;
 
 /** a batch kept on the device across steps (uploadBatch) */
 export interface GpuBatch {
   readonly x: GpuBuffer;
-  readonly labels: GpuBuffer | null;
+  /** the labels, when uploaded with them */
+  readonly target: GpuBuffer | null;
   destroy(): void;
 }
 
@@ -2439,10 +2708,20 @@ export interface GpuModel {
   backward(dOut: Float32Array): Promise<Float32Array>;
   /** forward, mean softmax cross-entropy, backward (only what the grads need); returns the loss */
   lossAndGrad(x: Float32Array | GpuBatch, labels?: Int32Array): Promise<number>;
-  /** lossAndGrad then sgdStep in one submission; returns the loss */
-  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, lr: number, options?: GpuSgdOptions): Promise<number>;
-  /** one SGD step on every parameter from the current grads (no readback) */
-  sgdStep(lr: number, options?: GpuSgdOptions): void;
+  /** lossAndGrad then sgdStep(lr, options) in one submission; returns the loss (labels undefined: the batch's) */
+  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, lr: number, options?: SgdOptions): Promise<number>;
+  /** lossAndGrad then a step of the optimizer described (`{ type: 'adamw', lr: 1e-3 }`) in one submission; returns the loss */
+  trainStep(x: Float32Array | GpuBatch, labels: Int32Array | undefined, optimizer: Optimizer): Promise<number>;
+  /** one step of torch.optim.SGD on every parameter from the current grads (no readback) */
+  sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /** upload a batch once and reuse it: `labels` only for models with a loss */
   uploadBatch(x: Float32Array, labels?: Int32Array): GpuBatch;
   /** the parameters, PyTorch layout */
@@ -2487,13 +2766,7 @@ function checkScalar(where: string, what: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`vgg_small.${where}: ${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
 }
 
-/** learning rate, momentum, weight decay: torch.optim.SGD refuses negative ones too */
-function checkNonNegative(where: string, what: string, v: unknown): void {
-  checkScalar(where, what, v);
-  if ((v as number) < 0) throw new RangeError(`vgg_small.${where}: ${what} must be >= 0, got ${v}`);
-}
-
-function checkLabels(where: string, labels: Int32Array): void {
+function checkTarget(where: string, labels: Int32Array): void {
   checkArray(where, 'labels', labels, Int32Array, MODEL.batch);
   for (let n = 0; n < labels.length; n++) {
     const l = labels[n]!;
@@ -2530,12 +2803,20 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     }
   }
   const buffers = new Map<string, GpuBuffer>();
-  for (const b of MODEL.buffers as readonly { name: string; bytes: number }[]) {
-    const usage = b.name === 'sgdScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST;
-    // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
-    buffers.set(b.name, device.createBuffer({ size: Math.max(16, Math.ceil(b.bytes / 16) * 16), usage, label: b.name }));
-  }
-  const buf = (name: string) => buffers.get(name)!;
+  // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
+  const create = (name: string, bytes: number, usage: number) => device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label: name });
+  for (const b of MODEL.buffers) buffers.set(b.name, create(b.name, b.bytes, b.name === 'optimizerScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST));
+  // an optimizer's state is created by its first step (zeroed, as WebGPU creates every buffer), once
+  // (typed wide: a model without parameters has an empty list)
+  const optimizerState: readonly { readonly name: string; readonly bytes: number }[] = MODEL.optimizerState;
+  const buf = (name: string): GpuBuffer => {
+    const have = buffers.get(name);
+    if (have) return have;
+    const state = optimizerState.find((b) => b.name === name)!;
+    const made = create(name, state.bytes, STORAGE | COPY_DST);
+    buffers.set(name, made);
+    return made;
+  };
 
   // pipelines: one module per kernel, one pipeline per entry point, made once
   const kernels = new Map<string, { layout: any; pipelines: { pipeline: any; workgroups: readonly [number, number, number] }[] }>();
@@ -2570,7 +2851,15 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
   const modes = { train: trainLists, eval: evalModel ? prepareMode(evalModel) : trainLists };
   const phases = {
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
-    sgd: MODEL.sgd ? prepare([MODEL.sgd as unknown as Call]) : [],
+  };
+  // an optimizer's bind group (and state buffers) on its first step
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
+  const optimizerPhase = (key: string) => {
+    if (!optimizerCalls) return [];
+    let phase = optimizerPhases.get(key);
+    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
   let training = true;
@@ -2629,34 +2918,65 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
 
   /** the input (and labels) into the model's buffers: written now, or copied in `enc` from a resident batch */
   // forward reads no labels: a batch uploaded without them is fine there
-  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, labels?: Int32Array, needLabels = true) => {
+  const stageInput = (enc: GpuEncoder, where: string, x: Float32Array | GpuBatch, target?: Int32Array, needTarget = true) => {
+    const into = MODEL.io.target as string | null;
     if (isBatch(x)) {
       enc.copyBufferToBuffer(x.x, 0, buf(MODEL.io.input), 0, bytesOf(MODEL.io.input));
-      if (MODEL.classes && needLabels && !labels) {
-        if (!x.labels) throw new TypeError(`vgg_small.${where}: the batch has no labels`);
-        enc.copyBufferToBuffer(x.labels, 0, buf('labels'), 0, MODEL.batch * 4);
+      if (into && needTarget && !target) {
+        if (!x.target) throw new TypeError(`vgg_small.${where}: the batch has no labels`);
+        enc.copyBufferToBuffer(x.target, 0, buf(into), 0, bytesOf(into));
       }
     } else {
       checkArray(where, 'x', x, Float32Array, 24576);
       // the labels buffer keeps the last call's: a loss needs this call's
-      if (MODEL.classes && needLabels && labels === undefined) throw new TypeError(`vgg_small.${where}: labels must be an Int32Array of ${MODEL.batch} class indices (or pass a batch uploaded with labels)`);
+      if (into && needTarget && target === undefined) throw new TypeError(`vgg_small.${where}: labels must be an Int32Array of 8 class indices (or pass a batch uploaded with labels)`);
       device.queue.writeBuffer(buf(MODEL.io.input), 0, x);
     }
-    if (labels !== undefined) writeLabels(where, labels);
+    if (target !== undefined && into) {
+      checkTarget(where, target);
+      device.queue.writeBuffer(buf(into), 0, target);
+    }
   };
-  const writeLabels = (where: string, labels: Int32Array) => {
-    checkLabels(where, labels);
-    device.queue.writeBuffer(buf('labels'), 0, labels);
+
+  // the optimizers: each keeps its own state, as separate PyTorch optimizers would. A step is
+  // planned first (every argument checked, the kernel's scalars computed in float64 by
+  // runtime.ts, nothing changed), then run: its scalars written, its state counted
+  interface PlannedStep {
+    readonly key: string;
+    readonly scalars: readonly number[];
+    readonly commit: () => void;
+  }
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  const planSgd = (s: SgdScalars): PlannedStep =>
+    s.momentum === 0
+      ? { key: 'sgd', scalars: [s.lr, s.weightDecay], commit: () => {} }
+      : { key: 'sgdMomentum', scalars: [s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first], commit: () => (velocityStarted = true) };
+  const planAdam = (type: 'adam' | 'adamw', counter: AdamCounter, s: AdamScalars): PlannedStep => ({
+    key: s.amsgrad ? `${type}Amsgrad` : type,
+    scalars: [s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay],
+    commit: () => ((counter.step = s.step), (counter.amsgrad = s.amsgrad)),
+  });
+  const planOptimizer = (where: string, optimizer: unknown): PlannedStep => {
+    const { type, lr, options } = splitOptimizer(`vgg_small.${where}`, optimizer);
+    if (type === 'sgd') return planSgd(sgdScalars(`vgg_small.${where}`, lr, options, velocityStarted, 'optimizer'));
+    const counter = type === 'adam' ? adamCounter : adamwCounter;
+    return planAdam(type, counter, adamScalars(`vgg_small.${where}`, counter, lr, options, type === 'adamw', 'optimizer'));
   };
-  const writeSgd = (where: string, lr: number, o: GpuSgdOptions) => {
-    const momentum = o.momentum ?? 0;
-    const weightDecay = o.weightDecay ?? 0;
-    checkNonNegative(where, 'lr', lr);
-    checkNonNegative(where, 'options.momentum', momentum);
-    checkNonNegative(where, 'options.weightDecay', weightDecay);
-    if (!MODEL.sgd) return false;
-    device.queue.writeBuffer(buf('sgdScalars'), 0, new Float32Array([lr, momentum, weightDecay, 0]));
-    return true;
+  /** count the step and write its scalars; the commands to encode */
+  const runStep = (p: PlannedStep) => {
+    p.commit();
+    if (!optimizerCalls) return [];
+    device.queue.writeBuffer(buf('optimizerScalars'), 0, new Float32Array(p.scalars));
+    return optimizerPhase(p.key);
+  };
+  const submitStep = (p: PlannedStep) => {
+    const phase = runStep(p);
+    if (!phase.length) return;
+    const enc = device.createCommandEncoder();
+    encode(enc, phase);
+    device.queue.submit([enc.finish()]);
   };
 
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
@@ -2716,43 +3036,66 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done());
     },
-    async lossAndGrad(x, labels) {
+    async lossAndGrad(x, target) {
       const enc = device.createCommandEncoder();
-      stageInput(enc, 'lossAndGrad', x, labels);
+      stageInput(enc, 'lossAndGrad', x, target);
       startForward();
       encode(enc, lists().forward, phases.loss, lists().train);
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
     },
-    async trainStep(x, labels, lr, o = {}) {
-      writeSgd('trainStep', lr, o);
+    async trainStep(x: Float32Array | GpuBatch, target: Int32Array | undefined, optimizer: number | Optimizer, o?: SgdOptions) {
+      // trainStep(x, target, lr, options?) is SGD, as it always was; an object describes any optimizer
+      const step =
+        typeof optimizer === 'object' && optimizer !== null
+          ? planOptimizer('trainStep', optimizer)
+          : planSgd(sgdScalars('vgg_small.trainStep', optimizer, o ?? {}, velocityStarted));
       const enc = device.createCommandEncoder();
-      stageInput(enc, 'trainStep', x, labels);
+      stageInput(enc, 'trainStep', x, target);
       startForward();
-      encode(enc, lists().forward, phases.loss, lists().train, phases.sgd);
+      encode(enc, lists().forward, phases.loss, lists().train, runStep(step));
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
     },
     sgdStep(lr, o = {}) {
-      if (!writeSgd('sgdStep', lr, o)) return;
+      submitStep(planSgd(sgdScalars('vgg_small.sgdStep', lr, o, velocityStarted)));
+    },
+    adamStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adam', adamCounter, adamScalars('vgg_small.adamStep', adamCounter, lr, o, false)));
+    },
+    adamwStep(lr = 0.001, o = {}) {
+      submitStep(planAdam('adamw', adamwCounter, adamScalars('vgg_small.adamwStep', adamwCounter, lr, o, true)));
+    },
+    optimizerStep(optimizer) {
+      submitStep(planOptimizer('optimizerStep', optimizer));
+    },
+    resetOptimizer() {
+      velocityStarted = false;
+      for (const counter of [adamCounter, adamwCounter]) {
+        counter.step = 0;
+        counter.amsgrad = false;
+      }
+      // the state buffers stay: zeroed, as at their creation
+      const made = optimizerState.filter((b) => buffers.has(b.name));
+      if (!made.length) return;
       const enc = device.createCommandEncoder();
-      encode(enc, phases.sgd);
+      for (const b of made) enc.clearBuffer(buf(b.name));
       device.queue.submit([enc.finish()]);
     },
-    uploadBatch(x, labels) {
+    uploadBatch(x, target) {
       checkArray('uploadBatch', 'x', x, Float32Array, 24576);
       const xb = device.createBuffer({ size: Math.max(16, Math.ceil(x.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.x' });
       device.queue.writeBuffer(xb, 0, x);
-      let lb: GpuBuffer | null = null;
-      if (labels !== undefined) {
-        if (!MODEL.classes) throw new TypeError('vgg_small.uploadBatch: this model has no loss, so no labels');
-        checkLabels('uploadBatch', labels);
-        lb = device.createBuffer({ size: Math.max(16, Math.ceil(labels.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
-        device.queue.writeBuffer(lb, 0, labels);
+      let tb: GpuBuffer | null = null;
+      if (target !== undefined) {
+        if (!MODEL.io.target) throw new TypeError('vgg_small.uploadBatch: this model has no loss, so no labels');
+        checkTarget('uploadBatch', target);
+        tb = device.createBuffer({ size: Math.max(16, Math.ceil(target.byteLength / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label: 'batch.labels' });
+        device.queue.writeBuffer(tb, 0, target);
       }
-      return { x: xb, labels: lb, destroy: () => (xb.destroy(), lb?.destroy()) };
+      return { x: xb, target: tb, destroy: () => (xb.destroy(), tb?.destroy()) };
     },
     readParams: () => readArena('params'),
     readGrads: () => readArena('grads'),

@@ -21,10 +21,11 @@
 // | classifier | linear         | 64       | 10       | -         | -        |    650 |     0.010 |     0.020 |     0.3 |
 // | total      |                | 3x32x32  | 10       |           |          |  19418 |   104.081 |   207.589 |  3394.3 |
 //
-// createModel() binds the kernels to buffers planned once: parameters, gradients and SGD
-// velocity in one arena each, one buffer per activation and per activation gradient, and
-// scratch. Nothing is allocated per call: forward() returns the model's own output buffer
-// (valid until the next call; copy it to keep it), backward() its own dL/dx buffer.
+// createModel() binds the kernels to buffers planned once: parameters and gradients in one
+// arena each, one buffer per activation and per activation gradient, and scratch; an
+// optimizer's state (same layout as the parameters) on its first step. Nothing is allocated
+// per call: forward() returns the model's own output buffer (valid until the next call; copy
+// it to keep it), backward() its own dL/dx buffer.
 
 import { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols } from './layers/conv1_1.ts';
 import { relu_16x32x32_fwd, relu_16x32x32_dx } from './layers/relu1.ts';
@@ -37,12 +38,12 @@ import { conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_direct, conv1x
 import { relu_64x8x8_fwd, relu_64x8x8_dx } from './layers/relu10.ts';
 import { global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx } from './layers/gap.ts';
 import { linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx } from './layers/classifier.ts';
-import { softmax_xent_8x10, sgd_19418 } from './train.ts';
-import { checkF32, checkLabels, checkNonNegative, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, writeSafetensors } from './runtime.ts';
-import type { LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor } from './runtime.ts';
+import { softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 } from './train.ts';
+import { adamScalars, checkF32, checkLabels, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
-export { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_direct, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_direct, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_direct, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418 };
-export type { LoadSafetensorsOptions, LoadSafetensorsResult };
+export { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_direct, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_direct, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_direct, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 };
+export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
 /** the plan this module was generated from (sizes with the batch, PyTorch layouts) */
 export const plan = {
@@ -81,6 +82,7 @@ export const plan = {
       },
       "inShape": [8, 3, 32, 32],
       "index": 0,
+      "inputs": ["input"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "conv1_1",
       "outShape": [8, 16, 32, 32],
@@ -103,6 +105,7 @@ export const plan = {
       },
       "inShape": [8, 16, 32, 32],
       "index": 1,
+      "inputs": ["conv1_1"],
       "kernels": ["forward", "gradInput"],
       "name": "relu1",
       "outShape": [8, 16, 32, 32],
@@ -142,6 +145,7 @@ export const plan = {
       },
       "inShape": [8, 16, 32, 32],
       "index": 2,
+      "inputs": ["relu1"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "conv1_2",
       "outShape": [8, 16, 32, 32],
@@ -164,6 +168,7 @@ export const plan = {
       },
       "inShape": [8, 16, 32, 32],
       "index": 3,
+      "inputs": ["conv1_2"],
       "kernels": ["forward", "gradInput"],
       "name": "relu3",
       "outShape": [8, 16, 32, 32],
@@ -203,6 +208,7 @@ export const plan = {
       },
       "inShape": [8, 16, 32, 32],
       "index": 4,
+      "inputs": ["relu3"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "down1",
       "outShape": [8, 32, 16, 16],
@@ -225,6 +231,7 @@ export const plan = {
       },
       "inShape": [8, 32, 16, 16],
       "index": 5,
+      "inputs": ["down1"],
       "kernels": ["forward", "gradInput"],
       "name": "relu5",
       "outShape": [8, 32, 16, 16],
@@ -264,6 +271,7 @@ export const plan = {
       },
       "inShape": [8, 32, 16, 16],
       "index": 6,
+      "inputs": ["relu5"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "conv2_1",
       "outShape": [8, 32, 16, 16],
@@ -286,6 +294,7 @@ export const plan = {
       },
       "inShape": [8, 32, 16, 16],
       "index": 7,
+      "inputs": ["conv2_1"],
       "kernels": ["forward", "gradInput"],
       "name": "relu7",
       "outShape": [8, 32, 16, 16],
@@ -318,6 +327,7 @@ export const plan = {
       },
       "inShape": [8, 32, 16, 16],
       "index": 8,
+      "inputs": ["relu7"],
       "kernels": ["forward", "gradInput"],
       "name": "pool2",
       "outShape": [8, 32, 8, 8],
@@ -357,6 +367,7 @@ export const plan = {
       },
       "inShape": [8, 32, 8, 8],
       "index": 9,
+      "inputs": ["pool2"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "mix",
       "outShape": [8, 64, 8, 8],
@@ -379,6 +390,7 @@ export const plan = {
       },
       "inShape": [8, 64, 8, 8],
       "index": 10,
+      "inputs": ["mix"],
       "kernels": ["forward", "gradInput"],
       "name": "relu10",
       "outShape": [8, 64, 8, 8],
@@ -411,6 +423,7 @@ export const plan = {
       },
       "inShape": [8, 64, 8, 8],
       "index": 11,
+      "inputs": ["relu10"],
       "kernels": ["forward", "gradInput"],
       "name": "gap",
       "outShape": [8, 64, 1, 1],
@@ -428,6 +441,7 @@ export const plan = {
       },
       "inShape": [8, 64, 1, 1],
       "index": 12,
+      "inputs": ["gap"],
       "kernels": [],
       "name": "flatten12",
       "outShape": [8, 64],
@@ -447,6 +461,7 @@ export const plan = {
       "inFeatures": 64,
       "inShape": [8, 64],
       "index": 13,
+      "inputs": ["flatten12"],
       "kernels": ["forward", "gradInput", "gradWeight", "gradBias"],
       "name": "classifier",
       "outFeatures": 10,
@@ -487,13 +502,6 @@ export interface ModelOptions {
   checkFinite?: boolean;
 }
 
-export interface SgdOptions {
-  /** PyTorch's momentum (dampening 0, no Nesterov); default 0 */
-  momentum?: number;
-  /** L2 penalty added to every gradient, biases included (PyTorch's weight_decay); default 0 */
-  weightDecay?: number;
-}
-
 export interface Model {
   readonly plan: typeof plan;
   /** Float32Array views into one arena, writable in place (the objects themselves are frozen) */
@@ -516,8 +524,16 @@ export interface Model {
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
   /** false when the last lossAndGrad saw a NaN or Inf loss */
   readonly lastLossFinite: boolean;
-  /** one SGD step on every parameter from the current grads */
+  /** one step of torch.optim.SGD on every parameter from the current grads (momentum, dampening, Nesterov, weight decay) */
   sgdStep(lr: number, options?: SgdOptions): void;
+  /** one step of torch.optim.Adam (L2 weight decay; AMSGrad); lr defaults to 1e-3, the betas to 0.9 and 0.999, eps to 1e-8 */
+  adamStep(lr?: number, options?: AdamOptions): void;
+  /** one step of torch.optim.AdamW (decoupled weight decay, default 1e-2; AMSGrad); lr defaults to 1e-3 */
+  adamwStep(lr?: number, options?: AdamOptions): void;
+  /** one step of the optimizer described, e.g. `{ type: 'adamw', lr: 1e-3 }`: the same as calling its own step function */
+  optimizerStep(optimizer: Optimizer): void;
+  /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
+  resetOptimizer(): void;
   /**
    * copies the parameters and buffers from a safetensors file (PyTorch state_dict names such as `conv1_1.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
@@ -532,10 +548,9 @@ export function createModel(options: ModelOptions = {}): Model {
   checkScalar('vgg_small.createModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
 
-  // parameters, their gradients and the SGD velocity: one arena each, in the same layout
+  // parameters and their gradients: one arena each, in the same layout (the optimizers' state too, below)
   const paramArena = new Float32Array(19418);
   const gradArena = new Float32Array(19418);
-  const velocity = new Float32Array(19418);
   const params: Params = Object.freeze({
     conv1_1: Object.freeze({ weight: paramArena.subarray(0, 432), bias: paramArena.subarray(432, 448) }),
     conv1_2: Object.freeze({ weight: paramArena.subarray(448, 2752), bias: paramArena.subarray(2752, 2768) }),
@@ -681,7 +696,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // gap: global_avgpool [8x64x8x8] -> [8x64x1x1]
     global_avgpool_64x8x8_dx(d13, d11);
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
-    relu_64x8x8_dx(a10, d11, d10);
+    relu_64x8x8_dx(a11, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
     conv1x1_32x8x8_to_64_dw_direct(a9, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
@@ -689,7 +704,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
     maxpool2x2_s2_32x16x16_dx(d9, s_pool2_argmax, d8);
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
-    relu_32x16x16_dx(a7, d8, d7);
+    relu_32x16x16_dx(a8, d8, d7);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
     conv3x3_p1_32x16x16_to_32_dw_direct(a6, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
@@ -697,7 +712,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, w_conv2_1, d6);
     conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, w_conv2_1, d6);
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
-    relu_32x16x16_dx(a5, d6, d5);
+    relu_32x16x16_dx(a6, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
     conv3x3_s2_p1_16x32x32_to_32_dw_direct(a4, d5, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
@@ -705,7 +720,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, w_down1, d4);
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, w_down1, d4);
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
-    relu_16x32x32_dx(a3, d4, d3);
+    relu_16x32x32_dx(a4, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
     conv3x3_p1_16x32x32_to_16_dw_direct(a2, d3, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
@@ -713,7 +728,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, w_conv1_2, d2);
     conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, w_conv1_2, d2);
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
-    relu_16x32x32_dx(a1, d2, d1);
+    relu_16x32x32_dx(a2, d2, d1);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32]
     conv3x3_p1_3x32x32_to_16_dw_direct(a0, d1, gw_conv1_1);
     conv3x3_p1_3x32x32_to_16_db(d1, gb_conv1_1);
@@ -733,7 +748,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // gap: global_avgpool [8x64x8x8] -> [8x64x1x1]
     global_avgpool_64x8x8_dx(d13, d11);
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
-    relu_64x8x8_dx(a10, d11, d10);
+    relu_64x8x8_dx(a11, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
     conv1x1_32x8x8_to_64_dw_direct(a9, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
@@ -741,7 +756,7 @@ export function createModel(options: ModelOptions = {}): Model {
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
     maxpool2x2_s2_32x16x16_dx(d9, s_pool2_argmax, d8);
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
-    relu_32x16x16_dx(a7, d8, d7);
+    relu_32x16x16_dx(a8, d8, d7);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
     conv3x3_p1_32x16x16_to_32_dw_direct(a6, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
@@ -749,7 +764,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, w_conv2_1, d6);
     conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, w_conv2_1, d6);
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
-    relu_32x16x16_dx(a5, d6, d5);
+    relu_32x16x16_dx(a6, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
     conv3x3_s2_p1_16x32x32_to_32_dw_direct(a4, d5, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
@@ -757,7 +772,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, w_down1, d4);
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, w_down1, d4);
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
-    relu_16x32x32_dx(a3, d4, d3);
+    relu_16x32x32_dx(a4, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
     conv3x3_p1_16x32x32_to_16_dw_direct(a2, d3, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
@@ -765,7 +780,7 @@ export function createModel(options: ModelOptions = {}): Model {
     conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, w_conv1_2, d2);
     conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, w_conv1_2, d2);
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
-    relu_16x32x32_dx(a1, d2, d1);
+    relu_16x32x32_dx(a2, d2, d1);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32] (no dx: nothing before it learns)
     conv3x3_p1_3x32x32_to_16_dw_direct(a0, d1, gw_conv1_1);
     conv3x3_p1_3x32x32_to_16_db(d1, gb_conv1_1);
@@ -789,13 +804,71 @@ export function createModel(options: ModelOptions = {}): Model {
     return loss;
   }
 
+  // optimizer state. Each optimizer keeps its own, as separate PyTorch optimizers would; buffers
+  // (the parameter arena's layout) are allocated on an optimizer's first step that needs them, once:
+  // SGD without momentum keeps none, and a model never stepped with Adam holds no moments
+  let velocityStarted = false;
+  const adamCounter: AdamCounter = { step: 0, amsgrad: false };
+  const adamwCounter: AdamCounter = { step: 0, amsgrad: false };
+  let velocity: Float32Array | null = null;
+  const adamMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };
+  const adamwMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };
+
+  function runSgd(s: SgdScalars): void {
+    if (s.momentum === 0) {
+      sgd_19418(paramArena, gradArena, s.lr, s.weightDecay);
+      return;
+    }
+    velocity ??= new Float32Array(19418);
+    sgd_momentum_19418(paramArena, gradArena, velocity, s.lr, s.momentum, s.oneMinusDampening, s.weightDecay, s.nesterov, s.first);
+    velocityStarted = true;
+  }
+
+  function runAdam(counter: AdamCounter, moments: AdamMoments, s: AdamScalars): void {
+    counter.step = s.step;
+    counter.amsgrad = s.amsgrad;
+    const expAvg = (moments.expAvg ??= new Float32Array(19418));
+    const expAvgSq = (moments.expAvgSq ??= new Float32Array(19418));
+    if (s.amsgrad) {
+      const maxExpAvgSq = (moments.maxExpAvgSq ??= new Float32Array(19418));
+      adam_amsgrad_19418(paramArena, gradArena, expAvg, expAvgSq, maxExpAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
+    } else {
+      adam_19418(paramArena, gradArena, expAvg, expAvgSq, s.stepSize, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bc2Sqrt, s.eps, s.weightDecay, s.decay);
+    }
+  }
+
   function sgdStep(lr: number, options: SgdOptions = {}): void {
-    const momentum = options.momentum ?? 0;
-    const weightDecay = options.weightDecay ?? 0;
-    checkNonNegative('vgg_small.sgdStep', 'lr', lr);
-    checkNonNegative('vgg_small.sgdStep', 'options.momentum', momentum);
-    checkNonNegative('vgg_small.sgdStep', 'options.weightDecay', weightDecay);
-    sgd_19418(paramArena, gradArena, velocity, lr, momentum, weightDecay);
+    runSgd(sgdScalars('vgg_small.sgdStep', lr, options, velocityStarted));
+  }
+
+  function adamStep(lr = 0.001, options: AdamOptions = {}): void {
+    runAdam(adamCounter, adamMoments, adamScalars('vgg_small.adamStep', adamCounter, lr, options, false));
+  }
+
+  function adamwStep(lr = 0.001, options: AdamOptions = {}): void {
+    runAdam(adamwCounter, adamwMoments, adamScalars('vgg_small.adamwStep', adamwCounter, lr, options, true));
+  }
+
+  function optimizerStep(optimizer: Optimizer): void {
+    const { type, lr, options } = splitOptimizer('vgg_small.optimizerStep', optimizer);
+    if (type === 'sgd') runSgd(sgdScalars('vgg_small.optimizerStep', lr, options, velocityStarted, 'optimizer'));
+    else if (type === 'adam') runAdam(adamCounter, adamMoments, adamScalars('vgg_small.optimizerStep', adamCounter, lr, options, false, 'optimizer'));
+    else runAdam(adamwCounter, adamwMoments, adamScalars('vgg_small.optimizerStep', adamwCounter, lr, options, true, 'optimizer'));
+  }
+
+  // as if every optimizer were made anew: steps back to 0, buffers zeroed (and kept)
+  function resetOptimizer(): void {
+    velocityStarted = false;
+    for (const counter of [adamCounter, adamwCounter]) {
+      counter.step = 0;
+      counter.amsgrad = false;
+    }
+    velocity?.fill(0);
+    for (const m of [adamMoments, adamwMoments]) {
+      m.expAvg?.fill(0);
+      m.expAvgSq?.fill(0);
+      m.maxExpAvgSq?.fill(0);
+    }
   }
 
   // the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)
@@ -855,6 +928,10 @@ export function createModel(options: ModelOptions = {}): Model {
       return lastLossFinite;
     },
     sgdStep,
+    adamStep,
+    adamwStep,
+    optimizerStep,
+    resetOptimizer,
     loadSafetensors,
     saveSafetensors,
   });

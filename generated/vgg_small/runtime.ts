@@ -354,3 +354,196 @@ export function writeSafetensors(where: string, tensors: readonly NamedTensor[],
   }
   return out;
 }
+
+// ---- float targets and the optimizers ---------------------------------------------------
+//
+// The optimizer entry points (sgdStep, adamStep, adamwStep, optimizerStep, and the GPU
+// model's trainStep) check their hyperparameters as PyTorch's optimizers do, then compute
+// every scalar their kernel takes here, in float64, once per step: the kernels do only
+// per-element work. The bias corrections matter most: 1 - 0.999^t in float32 loses about
+// half its digits to cancellation at small t, while the float64 value rounded once to f32 (as
+// a WGSL uniform) is off by at most 2^-24 relative.
+
+/** a Float32Array target of a mean loss over every element: each value in [0, 1] (bce_with_logits) */
+export function checkUnitInterval(where: string, what: string, a: Float32Array): void {
+  for (let i = 0; i < a.length; i++) {
+    const t = a[i]!;
+    if (!(t >= 0 && t <= 1)) throw new RangeError(`${where}: ${what}[${i}] is ${t}, expected a probability in [0, 1]`);
+  }
+}
+
+/** sgdStep's options, as torch.optim.SGD takes them */
+export interface SgdOptions {
+  /** momentum factor; default 0 (then no velocity buffer is kept, as in PyTorch) */
+  momentum?: number;
+  /** dampening of the momentum; default 0. The velocity's first step is the gradient itself, undamped, as in PyTorch */
+  dampening?: number;
+  /** L2 penalty added to every gradient, biases included (PyTorch's weight_decay); default 0 */
+  weightDecay?: number;
+  /** Nesterov momentum; needs momentum > 0 and dampening 0; default false */
+  nesterov?: boolean;
+}
+
+/** adamStep's and adamwStep's options, as torch.optim.Adam / AdamW take them (betas split in two) */
+export interface AdamOptions {
+  /** decay of the first moment (PyTorch's betas[0]), in [0, 1); default 0.9 */
+  beta1?: number;
+  /** decay of the second moment (betas[1]), in [0, 1); default 0.999 */
+  beta2?: number;
+  /** added to the denominator after the square root; default 1e-8 */
+  eps?: number;
+  /** adamStep: L2 penalty added to the gradient, default 0; adamwStep: decoupled decay p *= 1 - lr * weightDecay, default 1e-2 */
+  weightDecay?: number;
+  /** AMSGrad: normalize by the running maximum of the second moment; default false. Fixed from an optimizer's first step until resetOptimizer() */
+  amsgrad?: boolean;
+}
+
+/**
+ * one optimizer step as data, for code that chooses its optimizer at run time:
+ * `{ type: 'sgd', lr: 0.1, momentum: 0.9 }`, `{ type: 'adamw', lr: 1e-3, weightDecay: 0.05 }`
+ * (optimizerStep, and the GPU model's trainStep)
+ */
+export type Optimizer =
+  | ({ readonly type: 'sgd'; readonly lr: number } & Readonly<SgdOptions>)
+  | ({ readonly type: 'adam' | 'adamw'; /** default 1e-3 */ readonly lr?: number } & Readonly<AdamOptions>);
+
+/** what sgdScalars computes: the sgd / sgd_momentum kernels' scalars */
+export interface SgdScalars {
+  readonly lr: number;
+  readonly weightDecay: number;
+  /** 0: the sgd kernel (no velocity); otherwise sgd_momentum */
+  readonly momentum: number;
+  readonly oneMinusDampening: number;
+  /** 1 or 0 */
+  readonly nesterov: number;
+  /** 1 on the velocity's first step (it starts as the gradient), else 0 */
+  readonly first: number;
+}
+
+/** what adamScalars computes: the adam / adam_amsgrad kernels' scalars, and the step they are for */
+export interface AdamScalars {
+  readonly step: number;
+  readonly amsgrad: boolean;
+  /** lr / (1 - beta1^step) */
+  readonly stepSize: number;
+  readonly beta1: number;
+  readonly oneMinusBeta1: number;
+  readonly beta2: number;
+  readonly oneMinusBeta2: number;
+  /** sqrt(1 - beta2^step) */
+  readonly bc2Sqrt: number;
+  readonly eps: number;
+  /** Adam's L2 penalty (0 for AdamW) */
+  readonly weightDecay: number;
+  /** AdamW's decoupled decay lr * weightDecay: p -= decay * p (0 for Adam) */
+  readonly decay: number;
+}
+
+/** an Adam or AdamW optimizer's progress: steps taken, and whether with AMSGrad (its moment buffers live with the model) */
+export interface AdamCounter {
+  step: number;
+  amsgrad: boolean;
+}
+
+/** an Adam or AdamW optimizer's moments in createModel, in the parameter arena's layout: null until its first step (maxExpAvgSq: its first AMSGrad step) */
+export interface AdamMoments {
+  expAvg: Float32Array | null;
+  expAvgSq: Float32Array | null;
+  maxExpAvgSq: Float32Array | null;
+}
+
+const SGD_KEYS = ['momentum', 'dampening', 'weightDecay', 'nesterov'];
+const ADAM_KEYS = ['beta1', 'beta2', 'eps', 'weightDecay', 'amsgrad'];
+
+/** an options object (or undefined) whose keys are all in `keys`: a misspelt option must not be ignored */
+function checkOptions(where: string, what: string, options: unknown, keys: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${where}: ${what} must be an object such as { ${keys[0]}: ... }, got ${describe(options)}`);
+  }
+  for (const k of Object.keys(options)) {
+    if (!keys.includes(k)) throw new TypeError(`${where}: ${what}.${k} is not an option of this optimizer; its options are ${keys.join(', ')}`);
+  }
+  return options as Record<string, unknown>;
+}
+
+function checkFlag(where: string, what: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new TypeError(`${where}: ${what} must be true or false, got ${typeof v === 'string' ? JSON.stringify(v) : describe(v)}`);
+  return v;
+}
+
+function checkBeta(where: string, what: string, v: unknown): number {
+  checkScalar(where, what, v);
+  if (v < 0 || v >= 1) throw new RangeError(`${where}: ${what} must be in [0, 1), got ${v}`);
+  return v;
+}
+
+/**
+ * sgdStep's checks (torch.optim.SGD's: lr, momentum and weightDecay >= 0, Nesterov only with
+ * momentum > 0 and dampening 0) and its kernel scalars; `started`: the velocity has had its first step
+ */
+export function sgdScalars(where: string, lr: unknown, options: unknown, started: boolean, what = 'options'): SgdScalars {
+  const o = checkOptions(where, what, options, SGD_KEYS);
+  const momentum = o.momentum ?? 0;
+  const dampening = o.dampening ?? 0;
+  const weightDecay = o.weightDecay ?? 0;
+  const nesterov = checkFlag(where, `${what}.nesterov`, o.nesterov ?? false);
+  checkNonNegative(where, what === 'options' ? 'lr' : `${what}.lr`, lr);
+  checkNonNegative(where, `${what}.momentum`, momentum);
+  checkScalar(where, `${what}.dampening`, dampening);
+  checkNonNegative(where, `${what}.weightDecay`, weightDecay);
+  if (nesterov && (momentum <= 0 || dampening !== 0)) {
+    throw new RangeError(`${where}: ${what}.nesterov needs momentum > 0 and dampening 0 (as torch.optim.SGD), got momentum ${momentum}, dampening ${dampening}`);
+  }
+  return { lr, weightDecay, momentum, oneMinusDampening: 1 - dampening, nesterov: nesterov ? 1 : 0, first: started ? 0 : 1 };
+}
+
+/**
+ * adamStep's / adamwStep's checks (torch.optim.Adam's: lr, eps and weightDecay >= 0, betas
+ * in [0, 1); amsgrad fixed since the first step) and its kernel scalars for the next step of
+ * `counter`, which this does not change (the caller counts the step once it runs)
+ */
+export function adamScalars(where: string, counter: AdamCounter, lr: unknown, options: unknown, decoupled: boolean, what = 'options'): AdamScalars {
+  const o = checkOptions(where, what, options, ADAM_KEYS);
+  checkNonNegative(where, what === 'options' ? 'lr' : `${what}.lr`, lr);
+  const beta1 = checkBeta(where, `${what}.beta1`, o.beta1 ?? 0.9);
+  const beta2 = checkBeta(where, `${what}.beta2`, o.beta2 ?? 0.999);
+  const eps = o.eps ?? 1e-8;
+  const weightDecay = o.weightDecay ?? (decoupled ? 1e-2 : 0);
+  checkNonNegative(where, `${what}.eps`, eps);
+  checkNonNegative(where, `${what}.weightDecay`, weightDecay);
+  const amsgrad = checkFlag(where, `${what}.amsgrad`, o.amsgrad ?? false);
+  if (counter.step > 0 && amsgrad !== counter.amsgrad) {
+    throw new RangeError(
+      `${where}: ${what}.amsgrad is ${amsgrad}, but this optimizer has taken ${counter.step} step${counter.step === 1 ? '' : 's'} with amsgrad ${counter.amsgrad} ` +
+        '(PyTorch fixes amsgrad when the optimizer is made); call resetOptimizer() to start afresh',
+    );
+  }
+  const step = counter.step + 1;
+  return {
+    step,
+    amsgrad,
+    stepSize: lr / (1 - beta1 ** step),
+    beta1,
+    oneMinusBeta1: 1 - beta1,
+    beta2,
+    oneMinusBeta2: 1 - beta2,
+    bc2Sqrt: Math.sqrt(1 - beta2 ** step),
+    eps,
+    weightDecay: decoupled ? 0 : weightDecay,
+    decay: decoupled ? lr * weightDecay : 0,
+  };
+}
+
+/** an Optimizer's type, checked, with its lr and its other keys as the options sgdScalars / adamScalars take */
+export function splitOptimizer(where: string, optimizer: unknown): { type: 'sgd' | 'adam' | 'adamw'; lr: unknown; options: Record<string, unknown> } {
+  if (typeof optimizer !== 'object' || optimizer === null || Array.isArray(optimizer)) {
+    throw new TypeError(`${where}: the optimizer must be an object such as { type: 'adam', lr: 1e-3 }, got ${describe(optimizer)}`);
+  }
+  const { type, lr, ...options } = optimizer as Record<string, unknown>;
+  if (type !== 'sgd' && type !== 'adam' && type !== 'adamw') {
+    throw new TypeError(`${where}: optimizer.type must be 'sgd', 'adam' or 'adamw', got ${typeof type === 'string' ? JSON.stringify(type) : describe(type)}`);
+  }
+  if (type === 'sgd' && lr === undefined) throw new TypeError(`${where}: optimizer.lr is required for sgd (torch.optim.SGD has no default learning rate)`);
+  return { type, lr: lr ?? 1e-3, options };
+}

@@ -6,9 +6,10 @@
 // against the reference in that mode.
 
 import type { LayerPlan } from '../plan/types.ts';
-import { numel } from '../plan/types.ts';
+import { inputShapes, numel } from '../plan/types.ts';
 import type { KernelCall, LayerProgram } from '../kernels/types.ts';
-import { refBackward, refForward, type RefMode, type RefParams } from '../reference/index.ts';
+import { gradInputArg, inputArg } from '../kernels/types.ts';
+import { refBackwardInputs, refForwardInputs, type RefMode, type RefParams } from '../reference/index.ts';
 
 export type HostArray = Float32Array | Int32Array;
 
@@ -36,8 +37,11 @@ const PRIOR_STEPS = 2;
 /** the runs that check layer `l` (not a view): training mode, then eval mode where it differs */
 export function layerRuns(l: LayerPlan, prog: LayerProgram, rng: () => number): LayerRun[] {
   const fanIn = l.weightShape ? numel(l.weightShape) / l.weightShape[0] : 1;
-  // drawn in this order on both targets: x, dy, weight, bias, then the layer's state
-  const base: Record<string, HostArray> = { x: uniform(numel(l.inShape), rng), dy: uniform(numel(l.outShape), rng) };
+  // drawn in this order on both targets: x (x0, x1, ... for add and concat), dy, weight, bias, then the layer's state
+  const shapes = inputShapes(l);
+  const base: Record<string, HostArray> = {};
+  shapes.forEach((sh, k) => (base[inputArg(k, shapes.length)] = uniform(numel(sh), rng)));
+  base.dy = uniform(numel(l.outShape), rng);
   const params: RefParams = {};
   if (l.weightShape) base.weight = params.weight = uniform(numel(l.weightShape), rng, 1 / Math.sqrt(fanIn));
   if (l.biasShape) base.bias = params.bias = uniform(numel(l.biasShape), rng, 1 / Math.sqrt(fanIn));
@@ -62,14 +66,17 @@ export function layerRuns(l: LayerPlan, prog: LayerProgram, rng: () => number): 
     const host: Record<string, HostArray> = {};
     for (const [k, a] of Object.entries(base)) host[k] = a.slice();
     host.y = new Float32Array(numel(l.outShape)).fill(NaN);
-    host.dx = new Float32Array(numel(l.inShape)).fill(NaN);
+    shapes.forEach((sh, k) => (host[gradInputArg(k, shapes.length)] = new Float32Array(numel(sh)).fill(NaN)));
     if (l.weightShape) host.gradWeight = new Float32Array(numel(l.weightShape)).fill(NaN);
     if (l.biasShape) host.gradBias = new Float32Array(numel(l.biasShape)).fill(NaN);
     for (const s of prog.scratch) host[s.name] = s.t === 'f32' ? new Float32Array(s.length).fill(NaN) : new Int32Array(s.length).fill(-1);
     const runMode: RefMode = { ...mode, training: m === 'train' };
-    const fwd = refForward(l, base.x as Float32Array, params, runMode);
-    const bwd = refBackward(l, base.x as Float32Array, fwd.y, base.dy as Float32Array, params, fwd.cache, runMode);
-    const want: Record<string, ArrayLike<number> | undefined> = { y: fwd.y, dx: bwd.dx, gradWeight: bwd.gradWeight, gradBias: bwd.gradBias };
+    const xs = shapes.map((_, k) => base[inputArg(k, shapes.length)] as Float32Array);
+    const fwd = refForwardInputs(l, xs, params, runMode);
+    const bwd = refBackwardInputs(l, xs, fwd.y, base.dy as Float32Array, params, fwd.cache, runMode);
+    const want: Record<string, ArrayLike<number> | undefined> = { y: fwd.y, gradWeight: bwd.gradWeight, gradBias: bwd.gradBias };
+    // add hands dy to its inputs (the model binds them): no kernel writes its dx, nothing to compare
+    if (!prog.passGrad) bwd.dxs.forEach((dx, k) => (want[gradInputArg(k, shapes.length)] = dx));
     // batch norm's running stats after a training step (eval mode writes none)
     if (fwd.state) want.running = [...fwd.state.runningMean, ...fwd.state.runningVar];
     runs.push({ mode: m, forward: calls.forward, backward: calls.backward, host, want });

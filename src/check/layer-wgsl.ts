@@ -4,19 +4,18 @@
 // `convgen check --target wgsl` prints the rows; test/wgsl-kernels.test.ts asserts them.
 
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
-import { numel } from '../plan/types.ts';
+import { inputShapes, numel } from '../plan/types.ts';
 import type { KernelCall, LayerProgram } from '../kernels/types.ts';
-import { lowerSoftmaxCrossEntropy } from '../kernels/loss.ts';
 import { lowerKernel } from '../ir/passes.ts';
 import { renderKernelWgsl } from '../render/wgsl.ts';
-import { softmaxCrossEntropy } from '../reference/index.ts';
+import type { RunKernel } from './train.ts';
 import { ROLE_TAG } from '../kernels/names.ts';
-import { compare, kernelTolerance, reductionLength, uniform, type CheckRow, type Comparison } from './ts.ts';
+import { compare, kernelTolerance, outputRole, reductionLength, type CheckRow, type Comparison } from './ts.ts';
 import { layerRuns } from './layer-data.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { download, prepareCall, pumped, runWgslKernel, upload, type HostArray } from '../gpu/run-kernel.ts';
 
-/** one output of a layer (y, dx, gradWeight, gradBias, running) against the reference */
+/** one output of a layer (y, dx or dx0, dx1, ..., gradWeight, gradBias, running) against the reference */
 export interface WgslOutput {
   /** the buffer, with ` (eval)` for eval mode's run */
   readonly out: string;
@@ -70,7 +69,7 @@ export async function runLayerWgsl(device: GPUDevice, l: LayerPlan, prog: LayerP
         const kernels = writers.get(name);
         if (!kernels) throw new Error(`check: ${l.name}: no WGSL kernel writes ${name}, which the reference produces`);
         const got = await download(device, gpu[name], ref.length, Float32Array);
-        outputs.push({ out: run.mode === 'eval' ? `${name} (eval)` : name, kernels, result: compare(got, ref, kernelTolerance(reductionLength(l, name as 'y'))) });
+        outputs.push({ out: run.mode === 'eval' ? `${name} (eval)` : name, kernels, result: compare(got, ref, kernelTolerance(reductionLength(l, outputRole(name)))) });
       }
     } finally {
       for (const b of Object.values(gpu)) b.destroy();
@@ -108,22 +107,10 @@ export async function checkLayerWgsl(device: GPUDevice, l: LayerPlan, prog: Laye
   return rows;
 }
 
-/** the WGSL loss kernel (logits of +-8, random labels) against the reference softmax cross-entropy, as checkLoss does for TS */
-export async function checkLossWgsl(device: GPUDevice, plan: ModelPlan, rng: () => number, limits: GpuLimits = DEFAULT_LIMITS): Promise<CheckRow[]> {
-  if (plan.outShape.length !== 2) return [];
-  const [N, K] = plan.outShape;
-  const loss = lowerSoftmaxCrossEntropy(N, K);
-  const logits = uniform(N * K, rng, 8);
-  const labels = Int32Array.from({ length: N }, () => Math.floor(rng() * K));
-  const out = await runWgslKernel(device, renderKernelWgsl(lowerKernel(loss), limits), loss.buffers, {
-    logits,
-    labels,
-    dlogits: new Float32Array(N * K).fill(NaN),
-    loss: new Float32Array(1).fill(NaN),
-  });
-  const ref = softmaxCrossEntropy(logits, labels, N, K);
-  return [
-    { layer: '(loss)', kernel: `${loss.name} (loss)`, strategy: '-', result: compare(out.loss, [ref.loss], kernelTolerance(N * K)) },
-    { layer: '(loss)', kernel: `${loss.name} (dlogits)`, strategy: '-', result: compare(out.dlogits, ref.dLogits, kernelTolerance(K)) },
-  ];
+/** a kernel run on `device` as the generated gpu.ts runs it (buffers read back in place), for ./train.ts's checks */
+export function runKernelWgsl(device: GPUDevice, limits: GpuLimits = DEFAULT_LIMITS): RunKernel {
+  return async (k, bufs, scalars) => {
+    const out = await runWgslKernel(device, renderKernelWgsl(lowerKernel(k), limits), k.buffers, bufs, scalars, k.scalars.map((s) => s.name));
+    for (const [name, a] of Object.entries(out)) bufs[name]!.set(a);
+  };
 }

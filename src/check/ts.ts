@@ -3,10 +3,12 @@
 // (the WGSL target: the same on a WebGPU adapter, ./wgsl.ts):
 //   1. every layer kernel, executed through the kernel-execution helper (compileKernelTs:
 //      lowered, rendered as the generated code is, evaluated), each output compared with
-//      refForward / refBackward, and the loss kernel against the reference softmax cross-entropy;
+//      refForward / refBackward; the loss kernel against the reference loss, and each
+//      optimizer kernel for 3 steps against the reference optimizer (./train.ts);
 //   2. the whole generated module (its plain-JS flavour, imported from a temp folder):
 //      forward output, the loss, and every gradient after lossAndGrad (or backward) against
-//      createReferenceModel with the same parameters.
+//      createReferenceModel with the same parameters; then each optimizer through the
+//      module's optimizerStep, 3 steps on those gradients, against the reference optimizer.
 // Each result is a row: layer | kernel | strategy | max abs error | max rel error | tolerance
 // | ok. Shares nothing with the generator but plan data and that helper.
 //
@@ -20,12 +22,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
-import { numel } from '../plan/types.ts';
+import { inputShapes, numel } from '../plan/types.ts';
 import type { LayerProgram } from '../kernels/types.ts';
 import { lowerLayer } from '../kernels/index.ts';
 import { compileKernelTs } from '../render/ts.ts';
-import { createReferenceModel, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
-import { lowerSoftmaxCrossEntropy } from '../kernels/loss.ts';
+import { createReferenceModel, type RefParams } from '../reference/index.ts';
+import { checkLossKernel, checkOptimizerKernels, OPTIMIZER_CHECKS, optimizerTitle, referenceOptimizer, type OptimizerCheck, type RunKernel } from './train.ts';
 import { emitModel } from '../emit/index.ts';
 import { writeOutputAtomic } from '../emit/write.ts';
 import type { GpuLimits } from '../gpu/limits.ts';
@@ -35,11 +37,15 @@ const EPS32 = 2 ** -23;
 /** whole-model results: max |got - ref| <= MODEL_TOLERANCE * max(1e-3, max |ref|) */
 export const MODEL_TOLERANCE = 1e-4;
 
+/** the smooth activations' budget of float32 roundings, in the reduction-length unit */
+const ACTIVATION_ROUNDINGS = 4;
+
 /** the reduction length of each output a kernel writes (an upper bound where it varies) */
 export function reductionLength(l: LayerPlan, out: 'y' | 'dx' | 'gradWeight' | 'gradBias'): number {
   switch (l.type) {
     case 'conv1d':
     case 'conv2d':
+    case 'conv_transpose1d':
     case 'conv_transpose2d': {
       const g = l.geometry;
       if (out === 'gradWeight' || out === 'gradBias') return g.batch * Math.max(g.inH * g.inW, g.outH * g.outW);
@@ -49,10 +55,13 @@ export function reductionLength(l: LayerPlan, out: 'y' | 'dx' | 'gradWeight' | '
       return out === 'y' ? l.inFeatures : out === 'dx' ? l.outFeatures : l.batch;
     case 'maxpool1d':
     case 'maxpool2d':
+    case 'avgpool1d':
     case 'avgpool2d':
     case 'global_maxpool':
     case 'global_avgpool':
       return l.geometry.kH * l.geometry.kW;
+    case 'upsample_nearest2d':
+      return out === 'y' ? 1 : l.scaleH * l.scaleW;
     case 'upsample_bilinear2d':
       return out === 'y' ? 4 : 4 * l.scaleH * l.scaleW;
     case 'batchnorm1d':
@@ -60,9 +69,21 @@ export function reductionLength(l: LayerPlan, out: 'y' | 'dx' | 'gradWeight' | '
       // every output goes through a channel's sums of batch x positions values
       return l.batch * l.spatial;
     case 'relu':
+    case 'leaky_relu':
+    case 'relu6':
     case 'flatten':
     case 'dropout':
+    case 'concat':
       return 1;
+    case 'add':
+      return l.inputs.length;
+    // no sum, but a chain of rounded float32 operations (exp, a polynomial): counted as its length
+    case 'elu':
+    case 'sigmoid':
+    case 'tanh':
+    case 'silu':
+    case 'gelu':
+      return ACTIVATION_ROUNDINGS;
   }
 }
 
@@ -116,6 +137,11 @@ export interface CheckRow {
   note?: string;
 }
 
+type Bufs = Record<string, Float32Array | Int32Array | undefined>;
+
+/** what an output is, for its tolerance: dx0, dx1, ... are dx */
+export const outputRole = (out: string): 'y' | 'dx' | 'gradWeight' | 'gradBias' => (/^dx\d*$/.test(out) ? 'dx' : (out as 'y' | 'gradWeight' | 'gradBias'));
+
 function strategyOf(l: LayerPlan, out: string): string {
   if (!('schedule' in l)) return '-';
   if (out === 'y') return l.schedule.forward;
@@ -130,12 +156,12 @@ export function checkLayer(l: LayerPlan, rng: () => number): CheckRow[] {
   if (prog.alias) return [{ layer: l.name, kernel: `(${l.type}: a view, no kernels)`, strategy: '-', result: null, note: '-' }];
   const rows: CheckRow[] = [];
   for (const run of layerRuns(l, prog, rng)) {
-    const bufs = run.host;
+    const bufs: Bufs = run.host;
     const want = run.want;
     for (const phase of [run.forward, run.backward]) {
       const written: { call: string; outs: string[] }[] = [];
       for (const c of phase) {
-        const args = c.kernel.buffers.map((b) => bufs[c.args[b.name]]);
+        const args = c.kernel.buffers.map((b) => bufs[c.args[b.name]] ?? fail(`check: ${l.name}: ${c.kernel.name} binds '${c.args[b.name]}', which the check has no buffer for`));
         compileKernelTs(c.kernel)(...args);
         const outs = c.kernel.buffers.filter((b) => b.access !== 'read').map((b) => c.args[b.name]).filter((n) => n in want);
         written.push({ call: c.kernel.name, outs });
@@ -149,7 +175,7 @@ export function checkLayer(l: LayerPlan, rng: () => number): CheckRow[] {
         for (const o of w.outs) {
           const ref = want[o];
           if (!ref) throw new Error(`check: ${l.name}: ${w.call} writes ${o}, which the reference does not produce`);
-          rows.push({ layer: l.name, kernel: w.outs.length > 1 ? `${w.call} (${o})` : w.call, strategy: strategyOf(l, o), result: compare(bufs[o], ref, kernelTolerance(reductionLength(l, o as 'y'))) });
+          rows.push({ layer: l.name, kernel: w.outs.length > 1 ? `${w.call} (${o})` : w.call, strategy: strategyOf(l, o), result: compare(bufs[o]!, ref, kernelTolerance(reductionLength(l, outputRole(o)))) });
         }
       }
     }
@@ -157,22 +183,14 @@ export function checkLayer(l: LayerPlan, rng: () => number): CheckRow[] {
   return rows;
 }
 
-/** the loss kernel (logits of +-8, random labels) against the reference softmax cross-entropy */
-export function checkLoss(plan: ModelPlan, rng: () => number): CheckRow[] {
-  if (plan.outShape.length !== 2) return [];
-  const [N, K] = plan.outShape;
-  const k = lowerSoftmaxCrossEntropy(N, K);
-  const logits = uniform(N * K, rng, 8);
-  const labels = Int32Array.from({ length: N }, () => Math.floor(rng() * K));
-  const dlogits = new Float32Array(N * K).fill(NaN);
-  const loss = new Float32Array(1).fill(NaN);
-  compileKernelTs(k)(logits, labels, dlogits, loss);
-  const ref = softmaxCrossEntropy(logits, labels, N, K);
-  return [
-    { layer: '(loss)', kernel: `${k.name} (loss)`, strategy: '-', result: compare(loss, [ref.loss], kernelTolerance(N * K)) },
-    { layer: '(loss)', kernel: `${k.name} (dlogits)`, strategy: '-', result: compare(dlogits, ref.dLogits, kernelTolerance(K)) },
-  ];
+function fail(message: string): never {
+  throw new Error(message);
 }
+
+/** a kernel run as the generated TS runs it: lowered, rendered, evaluated (buffers in place) */
+export const runKernelTs: RunKernel = async (k, bufs, scalars) => {
+  compileKernelTs(k)(...k.buffers.map((b) => bufs[b.name]), ...k.scalars.map((s) => scalars[s.name]));
+};
 
 /** the module's members that the model check uses */
 interface GeneratedModel {
@@ -182,7 +200,9 @@ interface GeneratedModel {
   train(mode?: boolean): unknown;
   forward(x: Float32Array): Float32Array;
   backward(dOut: Float32Array): Float32Array;
-  lossAndGrad(x: Float32Array, labels: Int32Array): number;
+  lossAndGrad(x: Float32Array, target: Int32Array | Float32Array): number;
+  optimizerStep(o: OptimizerCheck['optimizer']): void;
+  resetOptimizer(): void;
 }
 
 /**
@@ -219,13 +239,62 @@ export interface ModelUnderCheck {
   params(): Promise<Tensors>;
   forward(x: Float32Array): Promise<ArrayLike<number>>;
   backward(dOut: Float32Array): Promise<ArrayLike<number>>;
-  lossAndGrad(x: Float32Array, labels: Int32Array): Promise<number>;
+  lossAndGrad(x: Float32Array, target: Int32Array | Float32Array): Promise<number>;
   /** the gradients the last lossAndGrad / backward left */
   grads(): Promise<Tensors>;
   /** batch norm's running stats and counts */
   buffers(): Promise<Buffers>;
   /** PyTorch's module.train(mode) */
   train(mode: boolean): void;
+  /** overwrite the parameters (PyTorch layout) */
+  writeParams(p: Tensors): Promise<void>;
+  optimizerStep(o: OptimizerCheck['optimizer']): Promise<void>;
+  resetOptimizer(): Promise<void>;
+}
+
+/** what lossAndGrad takes besides x: labels for softmax cross-entropy, else a target of the output's shape (bce's in [0, 1]) */
+export function randomTarget(plan: ModelPlan, rng: () => number): Int32Array | Float32Array {
+  if (plan.loss === 'mse') return uniform(numel(plan.outShape), rng);
+  if (plan.loss === 'bce_with_logits') return Float32Array.from(uniform(numel(plan.outShape), rng), (v) => (v + 1) / 2);
+  return Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1]));
+}
+
+const flat = (t: Tensors, names: readonly string[]): Float32Array => {
+  const parts = names.flatMap((n) => [t[n]!.weight, t[n]!.bias].filter((a): a is Float32Array => a !== undefined));
+  const out = new Float32Array(parts.reduce((s, a) => s + a.length, 0));
+  let o = 0;
+  for (const a of parts) {
+    out.set(a, o);
+    o += a.length;
+  }
+  return out;
+};
+const copyTensors = (t: Tensors): Tensors =>
+  Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { ...(v.weight ? { weight: Float32Array.from(v.weight) } : {}), ...(v.bias ? { bias: Float32Array.from(v.bias) } : {}) }]));
+
+/**
+ * each of OPTIMIZER_CHECKS through the module's optimizerStep: from the same parameters and a
+ * fresh optimizer, 3 steps on the gradients its last lossAndGrad left, against the reference
+ * optimizer on those gradients (every parameter, in one row per optimizer)
+ */
+async function compareOptimizers(model: ModelUnderCheck, row: (kernel: string, got: ArrayLike<number>, want: ArrayLike<number>) => void): Promise<void> {
+  const p0 = copyTensors(await model.params());
+  const names = Object.keys(p0);
+  if (!names.length) return;
+  const g = flat(await model.grads(), names);
+  for (const c of OPTIMIZER_CHECKS) {
+    await model.writeParams(p0);
+    await model.resetOptimizer();
+    const want = Float64Array.from(flat(p0, names));
+    const ref = referenceOptimizer(c, want.length);
+    for (let t = 0; t < 3; t++) {
+      await model.optimizerStep(c.optimizer);
+      ref(want, g);
+    }
+    row(`optimizerStep x3 (${optimizerTitle(c)}): params`, flat(await model.params(), names), want);
+  }
+  await model.writeParams(p0);
+  await model.resetOptimizer();
 }
 
 const hasBatchNorm = (plan: ModelPlan): boolean => plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d');
@@ -246,15 +315,16 @@ export async function compareModel(plan: ModelPlan, seed: number, model: ModelUn
   for (const [name, p] of Object.entries(await model.params())) params[name] = { weight: p.weight, bias: p.bias };
   const ref = createReferenceModel(plan, params, { seed });
   const x = uniform(numel(plan.inShape), rng);
-  const vectorOut = plan.outShape.length === 2;
-  const labels = vectorOut ? Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1])) : null;
-  const dOut = vectorOut ? null : uniform(numel(plan.outShape), rng);
+  // a loss: the plan's, or softmax cross-entropy for a vector output (as lowerModel chooses)
+  const hasLoss = plan.loss !== null || plan.outShape.length === 2;
+  const target = hasLoss ? randomTarget(plan, rng) : null;
+  const dOut = hasLoss ? null : uniform(numel(plan.outShape), rng);
   const rows: CheckRow[] = [];
   const row = (kernel: string, got: ArrayLike<number>, want: ArrayLike<number>, scale = 0) =>
     rows.push({ layer: '(model)', kernel, strategy: '-', result: compare(got, want, (maxRef) => modelTolerance(Math.max(maxRef, scale))) });
   const pass = async (mode: string) => {
     row(`${mode}forward: output`, Float32Array.from(await model.forward(x)), ref.forward(x));
-    if (labels) row(`${mode}lossAndGrad: loss`, [await model.lossAndGrad(x, labels)], [ref.lossAndGrad(x, labels)]);
+    if (target) row(`${mode}lossAndGrad: loss`, [await model.lossAndGrad(x, target)], [ref.lossAndGrad(x, target)]);
     else row(`${mode}backward: dx`, Float32Array.from(await model.backward(dOut!)), ref.backward(dOut!));
     const grads = await model.grads();
     const maxAbs = (t: ArrayLike<number> | undefined) => (t ? Math.max(0, ...Array.from(t, Math.abs)) : 0);
@@ -268,7 +338,7 @@ export async function compareModel(plan: ModelPlan, seed: number, model: ModelUn
       const scale = Math.max(bnScale, maxAbs(g.weight), maxAbs(g.bias));
       for (const kind of ['weight', 'bias'] as const) {
         const want = g[kind];
-        if (want) row(`${mode}${labels ? 'lossAndGrad' : 'backward'}: grads.${name}.${kind}`, grads[name][kind]!, want, scale);
+        if (want) row(`${mode}${target ? 'lossAndGrad' : 'backward'}: grads.${name}.${kind}`, grads[name][kind]!, want, scale);
       }
     }
     const buffers = await model.buffers();
@@ -284,6 +354,7 @@ export async function compareModel(plan: ModelPlan, seed: number, model: ModelUn
     ref.eval();
     await pass('eval: ');
   }
+  await compareOptimizers(model, row);
   return rows;
 }
 
@@ -296,10 +367,18 @@ export async function checkModel(plan: ModelPlan, seed: number): Promise<CheckRo
       params: async () => model.params,
       forward: async (x) => model.forward(x),
       backward: async (dOut) => model.backward(dOut),
-      lossAndGrad: async (x, labels) => model.lossAndGrad(x, labels),
+      lossAndGrad: async (x, target) => model.lossAndGrad(x, target),
       grads: async () => model.grads,
       buffers: async () => model.buffers,
       train: (mode) => model.train(mode),
+      writeParams: async (p) => {
+        for (const [name, t] of Object.entries(p)) {
+          if (t.weight) model.params[name]!.weight!.set(t.weight);
+          if (t.bias) model.params[name]!.bias!.set(t.bias);
+        }
+      },
+      optimizerStep: async (o) => model.optimizerStep(o),
+      resetOptimizer: async () => model.resetOptimizer(),
     });
   } finally {
     cleanup();
@@ -321,11 +400,12 @@ export function formatCheckTable(title: string, rows: readonly CheckRow[]): stri
   return [title, '', line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n') + '\n';
 }
 
-/** every TS kernel of one model, its loss kernel, then the whole generated module */
+/** every TS kernel of one model, its loss and optimizer kernels, then the whole generated module */
 export async function checkTs(plan: ModelPlan, seed: number): Promise<CheckRow[]> {
   const rng = rng32(seed);
   const rows = plan.layers.flatMap((l) => checkLayer(l, rng));
-  rows.push(...checkLoss(plan, rng));
+  rows.push(...(await checkLossKernel(plan, rng, runKernelTs)));
+  rows.push(...(await checkOptimizerKernels(plan, rng, runKernelTs)));
   rows.push(...(await checkModel(plan, seed)));
   return rows;
 }

@@ -1,11 +1,12 @@
 // The WGSL check: what ./ts.ts does for TS, on a WebGPU adapter (Dawn for Node,
 // src/gpu/node-device.ts):
-//   1. every layer's WGSL kernels (the wgsl program: GPU-shaped convs, the shared rest)
-//      and the loss kernel, on the same seeded data and tolerances as the TS rows
-//      (./layer-wgsl.ts);
+//   1. every layer's WGSL kernels (the wgsl program: GPU-shaped convs, the shared rest),
+//      the loss kernel and the optimizer kernels, on the same seeded data and tolerances
+//      as the TS rows (./layer-wgsl.ts, ./train.ts);
 //   2. the generated WebGPU runtime (gpu.ts, plain-JS flavour, imported from a temp
 //      folder): forward, the loss and every gradient after lossAndGrad (or backward)
-//      against the reference model with the same parameters, as checkModel does for TS.
+//      against the reference model with the same parameters, then each optimizer through
+//      its optimizerStep, as checkModel does for TS.
 // No adapter (or no `webgpu` package): a NoWebGpuError saying how to get one.
 
 import type { ModelPlan } from '../plan/types.ts';
@@ -13,7 +14,8 @@ import { lowerLayer, lowerModel } from '../kernels/index.ts';
 import { scheduleGpu } from '../gpu/schedule.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { openNodeDevice } from '../gpu/node-device.ts';
-import { checkLayerWgsl, checkLossWgsl } from './layer-wgsl.ts';
+import { checkLayerWgsl, runKernelWgsl } from './layer-wgsl.ts';
+import { checkLossKernel, checkOptimizerKernels, type OptimizerCheck } from './train.ts';
 import { compareModel, formatCheckTable, importEmitted, rng32, type CheckRow } from './ts.ts';
 
 type Tensors = Record<string, { weight?: Float32Array; bias?: Float32Array }>;
@@ -22,11 +24,14 @@ type Tensors = Record<string, { weight?: Float32Array; bias?: Float32Array }>;
 interface GpuModel {
   forward(x: Float32Array): Promise<Float32Array>;
   backward(dOut: Float32Array): Promise<Float32Array>;
-  lossAndGrad(x: Float32Array, labels: Int32Array): Promise<number>;
+  lossAndGrad(x: Float32Array, target: Int32Array | Float32Array): Promise<number>;
   readParams(): Promise<Tensors>;
   readGrads(): Promise<Tensors>;
   readBuffers(): Promise<Record<string, { running_mean?: Float32Array; running_var?: Float32Array; num_batches_tracked?: BigInt64Array }>>;
   train(mode?: boolean): unknown;
+  writeParams(p: Tensors): void;
+  optimizerStep(o: OptimizerCheck['optimizer']): void;
+  resetOptimizer(): void;
   destroy(): void;
 }
 type CreateGpuModel = (device: GPUDevice, o?: { seed?: number }) => Promise<GpuModel>;
@@ -41,10 +46,13 @@ async function checkGpuModel(device: GPUDevice, plan: ModelPlan, seed: number, l
         params: () => model.readParams(),
         forward: (x) => model.forward(x),
         backward: (dOut) => model.backward(dOut),
-        lossAndGrad: (x, labels) => model.lossAndGrad(x, labels),
+        lossAndGrad: (x, target) => model.lossAndGrad(x, target),
         grads: () => model.readGrads(),
         buffers: () => model.readBuffers(),
         train: (mode) => model.train(mode),
+        writeParams: async (p) => model.writeParams(p),
+        optimizerStep: async (o) => model.optimizerStep(o),
+        resetOptimizer: async () => model.resetOptimizer(),
       });
     } finally {
       model.destroy();
@@ -66,7 +74,9 @@ export async function checkWgsl(plans: readonly ModelPlan[], seed: number, limit
       const rng = rng32(seed);
       const rows: CheckRow[] = [];
       for (const l of plan.layers) rows.push(...(await checkLayerWgsl(device, l, lowerLayer(l, { target: 'wgsl' }), rng, limits)));
-      rows.push(...(await checkLossWgsl(device, plan, rng, limits)));
+      const run = runKernelWgsl(device, limits);
+      rows.push(...(await checkLossKernel(plan, rng, run)));
+      rows.push(...(await checkOptimizerKernels(plan, rng, run)));
       rows.push(...(await checkGpuModel(device, plan, seed, limits)));
       out.push(rows);
     }

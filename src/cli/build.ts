@@ -136,7 +136,7 @@ function dump(plans: ModelPlan[], what: 'ir' | 'plan'): string {
         out.push(dumpKernel(lowerKernel(c.kernel)));
       }
     }
-    for (const k of [program.loss, program.sgd]) if (k) out.push(dumpKernel(lowerKernel(k)));
+    for (const k of [program.loss, ...Object.values(program.optimizers ?? {})]) if (k) out.push(dumpKernel(lowerKernel(k)));
   }
   return out.join('\n');
 }

@@ -1,7 +1,7 @@
 // write (WGSL): a ModelPlan and its lowered ModelProgram -> the WebGPU files of generated/<name>/:
 //   gpu.ts              createGpuModel(device): buffers, pipelines and bind groups made once,
-//                       forward / backward / lossAndGrad / sgdStep / trainStep as recorded
-//                       command lists (data below), params in PyTorch layout in and out
+//                       forward / backward / lossAndGrad / the optimizer steps / trainStep as
+//                       recorded command lists (data below), params in PyTorch layout in and out
 //   wgsl/<kernel>.wgsl  every shader, for reading and diffing (gpu.ts embeds the same text)
 //   runtime.ts          the helpers gpu.ts imports (safetensors in and out), as the TS target writes it
 //
@@ -14,7 +14,7 @@ import { numel } from '../plan/types.ts';
 import type { KernelCall, ModelProgram } from '../kernels/types.ts';
 import type { Kernel } from '../ir/types.ts';
 import { lowerKernel } from '../ir/passes.ts';
-import { lowerSgd } from '../kernels/sgd.ts';
+import { lowerOptimizers } from '../kernels/index.ts';
 import { renderKernelWgsl, type WgslKernel } from '../render/wgsl.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
@@ -64,12 +64,14 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     return name;
   };
 
-  // activations and their gradients, named as in the TS module (a view layer shares its input's)
-  const act = [addBuffer('a0', numel(plan.inShape))];
-  for (let i = 0; i < L; i++) act.push(program.layers[i].alias ? act[i] : addBuffer(`a${i + 1}`, numel(plan.layers[i].outShape)));
-  const grad: string[] = new Array(L + 1);
-  grad[L] = addBuffer('dOut', numel(plan.outShape));
-  for (let i = L - 1; i >= 0; i--) grad[i] = program.layers[i].alias ? grad[i + 1] : addBuffer(`d${i}`, numel(plan.layers[i].inShape));
+  // activations and their gradients, named and sized as in the TS module (graph.ts: a view
+  // layer shares its input's activation, an add or a view passes its dy buffer as its inputs' gradient)
+  const g = program.graph;
+  g.act.forEach((a, v) => {
+    if (v === 0 || !program.layers[v - 1].alias) addBuffer(a, numel(g.shapes[v]));
+  });
+  addBuffer('dOut', numel(plan.outShape));
+  for (let v = L - 1; v >= 0; v--) for (const d of g.gradBuffers[v]) addBuffer(d, numel(g.shapes[v]));
 
   // the parameter arenas: each tensor at an aligned offset, so it binds as its own range
   let arena = 0;
@@ -83,7 +85,6 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   if (params.length) {
     addBuffer('params', arenaLength);
     addBuffer('grads', arenaLength);
-    addBuffer('velocity', arenaLength);
   }
   // batch norm's running stats: one arena, each at an aligned offset as the parameters are;
   // num_batches_tracked stays on the host (int64), and so does the dropout step
@@ -102,10 +103,12 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   plan.layers.forEach((l, i) => {
     for (const s of program.layers[i].scratch) addBuffer(scratchName(l.name, s.name), s.length, s.t);
   });
-  if (program.loss) {
-    addBuffer('labels', plan.batch, 'i32');
-    addBuffer('loss', 1);
-  }
+  const softmax = program.lossKind === 'softmax_cross_entropy';
+  // what lossAndGrad / trainStep / uploadBatch take besides x: class labels, or a float target of the output's shape
+  const target = !program.loss ? null : softmax ? addBuffer('labels', plan.batch, 'i32') : addBuffer('target', numel(plan.outShape));
+  if (program.loss) addBuffer('loss', 1);
+  const partials = program.loss?.buffers.find((b) => b.name === 'partials');
+  if (partials) addBuffer('lossPartials', partials.length);
 
   const kernels = new Map<string, { k: Kernel; wk: WgslKernel }>();
   const useKernel = (k: Kernel) => {
@@ -125,18 +128,26 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     return { buffer: arenaName, offset: p.offset * 4, size: p.length * 4 };
   };
 
-  const layerCall = (l: LayerPlan, i: number, c: KernelCall): Call => {
+  /** a call bound to model buffers by `resolve`, checked for sizes and hazards */
+  const bindCall = (c: KernelCall, resolve: (bound: string) => Bind): Call => {
     const wk = useKernel(c.kernel);
-    const resolve = (bound: string): Bind => {
+    const bind = c.kernel.buffers.map((b) => {
+      const r = resolve(c.args[b.name]);
+      if (r.size !== b.length * 4) throw new Error(`emit gpu: ${c.kernel.name}.${b.name}: ${r.size / 4} elements bound, ${b.length} declared`);
+      return r;
+    });
+    checkHazards(c.kernel, bind);
+    if (wk.uniformBytes) throw new Error(`emit gpu: layer kernel ${c.kernel.name} takes runtime scalars`);
+    return { kernel: c.kernel.name, bind };
+  };
+
+  const layerCall = (l: LayerPlan, i: number, c: KernelCall): Call =>
+    bindCall(c, (bound) => {
       switch (bound) {
-        case 'x':
-          return whole(act[i]);
         case 'y':
-          return whole(act[i + 1]);
-        case 'dx':
-          return whole(grad[i]);
+          return whole(g.act[i + 1]);
         case 'dy':
-          return whole(grad[i + 1]);
+          return whole(g.grad[i + 1]);
         case 'weight':
           return paramBind('params', l.name, 'weight');
         case 'bias':
@@ -153,22 +164,22 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
           return whole(`mom_${l.name}`);
         case 'rng':
           return whole('rngState');
-        default:
-          if (!program.layers[i].scratch.some((s) => s.name === bound)) throw new Error(`emit gpu: layer ${l.name}: unknown buffer '${bound}'`);
-          return whole(scratchName(l.name, bound));
       }
-    };
-    const bind = c.kernel.buffers.map((b) => {
-      const r = resolve(c.args[b.name]);
-      if (r.size !== b.length * 4) throw new Error(`emit gpu: ${c.kernel.name}.${b.name}: ${r.size / 4} elements bound, ${b.length} declared`);
-      return r;
+      // x / dx of a single-input layer, x<k> / dx<k> of a layer that reads several
+      const ins = g.inputs[i];
+      const io = /^(dx|x)(\d*)$/.exec(bound);
+      if (io && (io[2] === '') === (ins.length === 1) && Number(io[2] || 0) < ins.length) {
+        const k = Number(io[2] || 0);
+        if (io[1] === 'x') return whole(g.act[ins[k]]);
+        return whole(g.dx[i][k] ?? fail(`${l.name}: ${bound} with no buffer in the graph`));
+      }
+      if (!program.layers[i].scratch.some((s) => s.name === bound)) throw new Error(`emit gpu: layer ${l.name}: unknown buffer '${bound}'`);
+      return whole(scratchName(l.name, bound));
     });
-    checkHazards(c.kernel, bind);
-    if (wk.uniformBytes) throw new Error(`emit gpu: layer kernel ${c.kernel.name} takes runtime scalars`);
-    return { kernel: c.kernel.name, bind };
-  };
+  /** a gradient sum's calls name model buffers directly */
+  const sumCalls = (v: number): Call[] => (g.sums[v] ?? []).map((c) => bindCall(c, whole));
 
-  /** the call lists of one mode: eval takes a layer's eval-mode calls where it has them */
+  /** the call lists of one mode: eval takes a layer's eval-mode calls where it has them (the sums are the same in both) */
   const phasesOf = (mode: 'train' | 'eval') => {
     const lists = (i: number) => (mode === 'eval' && program.layers[i].eval) || program.layers[i];
     const forward: Call[] = [];
@@ -179,10 +190,12 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     });
     for (let i = L - 1; i >= 0; i--) {
       const l = plan.layers[i];
+      backward.push(...sumCalls(i + 1));
+      if (g.learns[i + 1]) train.push(...sumCalls(i + 1));
       for (const c of lists(i).backward) backward.push(layerCall(l, i, c));
-      const needDx = plan.layers.slice(0, i).some((q) => q.weightShape || q.biasShape);
-      for (const c of trainingCalls({ ...program.layers[i], backward: lists(i).backward }, needDx)) train.push(layerCall(l, i, c));
+      for (const c of trainingCalls({ ...program.layers[i], backward: lists(i).backward }, g.inputs[i].map((v) => g.learns[v]))) train.push(layerCall(l, i, c));
     }
+    backward.push(...sumCalls(0));
     return { forward, backward, train };
   };
   const { forward, backward, train } = phasesOf('train');
@@ -193,20 +206,42 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   if (program.loss) {
     const k = program.loss;
     useKernel(k);
-    const by: Record<string, Bind> = { logits: whole(act[L]), labels: whole('labels'), dlogits: whole('dOut'), loss: whole('loss') };
-    loss = { kernel: k.name, bind: k.buffers.map((b) => by[b.name] ?? fail(`loss kernel buffer '${b.name}'`)) };
+    const by: Record<string, string> = softmax
+      ? { logits: g.act[L], labels: 'labels', dlogits: 'dOut', loss: 'loss' }
+      : { output: g.act[L], target: 'target', doutput: 'dOut', loss: 'loss', partials: 'lossPartials' };
+    loss = { kernel: k.name, bind: k.buffers.map((b) => whole(by[b.name] ?? fail(`loss kernel buffer '${b.name}'`))) };
   }
-  let sgd: Call | null = null;
-  if (params.length) {
-    // SGD over the aligned arena: the padding stays 0 (0 grad, 0 decay of a 0 param)
-    const k = lowerSgd(arenaLength);
-    const wk = useKernel(k);
-    const by: Record<string, Bind> = { param: whole('params'), grad: whole('grads'), velocity: whole('velocity') };
-    sgd = {
-      kernel: k.name,
-      bind: [...k.buffers.map((b) => by[b.name] ?? fail(`sgd kernel buffer '${b.name}'`)), { buffer: 'sgdScalars', offset: 0, size: wk.uniformBytes }],
+
+  // the optimizers over the aligned arena (the padding stays 0: 0 grad, 0 decay, 0 moments of
+  // a 0 param). Their state buffers are created on the first step that needs them (createGpuModel
+  // makes `buffers` up front, `optimizerState` on demand); one uniform buffer holds the scalars
+  // of whichever step runs next.
+  const optimizerState: DeviceBuffer[] = [];
+  let optimizers: Record<string, Call> | null = null;
+  const optimizerKernels = params.length ? lowerOptimizers(arenaLength) : null;
+  if (optimizerKernels) {
+    const state = (name: string) => {
+      if (!optimizerState.some((b) => b.name === name)) optimizerState.push({ name, type: 'f32', elements: arenaLength });
+      return { buffer: name, offset: 0, size: arenaLength * 4 };
     };
-    addBuffer('sgdScalars', wk.uniformBytes / 4);
+    const call = (k: Kernel, bound: Record<string, Bind>): Call => {
+      const wk = useKernel(k);
+      const bind = k.buffers.map((b) => bound[b.name] ?? fail(`optimizer kernel ${k.name} buffer '${b.name}'`));
+      return { kernel: k.name, bind: [...bind, { buffer: 'optimizerScalars', offset: 0, size: wk.uniformBytes }] };
+    };
+    const base = { param: whole('params'), grad: whole('grads') };
+    const adam = (prefix: 'adam' | 'adamw', k: Kernel) =>
+      call(k, { ...base, expAvg: state(`${prefix}ExpAvg`), expAvgSq: state(`${prefix}ExpAvgSq`), ...(k === optimizerKernels.adamAmsgrad ? { maxExpAvgSq: state(`${prefix}MaxExpAvgSq`) } : {}) });
+    optimizers = {
+      sgd: call(optimizerKernels.sgd, base),
+      sgdMomentum: call(optimizerKernels.sgdMomentum, { ...base, velocity: state('velocity') }),
+      adam: adam('adam', optimizerKernels.adam),
+      adamAmsgrad: adam('adam', optimizerKernels.adamAmsgrad),
+      adamw: adam('adamw', optimizerKernels.adam),
+      adamwAmsgrad: adam('adamw', optimizerKernels.adamAmsgrad),
+    };
+    const uniformBytes = Math.max(...Object.values(optimizers).map((c) => c.bind.at(-1)!.size));
+    addBuffer('optimizerScalars', uniformBytes / 4);
   }
 
   const files: Record<string, string> = {};
@@ -228,20 +263,21 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     batch: plan.batch,
     inShape: plan.inShape,
     outShape: plan.outShape,
-    classes: program.loss ? plan.outShape[1] : 0,
+    classes: softmax ? plan.outShape[1] : 0,
     buffers: buffers.map((b) => ({ name: b.name, type: b.type, bytes: b.elements * 4 })),
+    optimizerState: optimizerState.map((b) => ({ name: b.name, bytes: b.elements * 4 })),
     params,
     state,
     counters,
     dropout: program.dropout,
-    io: { input: act[0], output: act[L], dOut: 'dOut', dx: grad[0] },
+    io: { input: g.act[0], output: g.act[L], dOut: 'dOut', dx: g.grad[0], target },
     kernels: shaderData,
     forward,
     backward,
     train,
     eval: evalPhases,
     loss,
-    sgd,
+    optimizers,
   };
   const paramsType = layersWithParams.length
     ? `{\n${layersWithParams
@@ -253,7 +289,11 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
         .map((c) => `  readonly ${c.layer}: { ${[...state.filter((t) => t.layer === c.layer).map((t) => `readonly ${t.kind}: Float32Array;`), 'readonly num_batches_tracked: BigInt64Array;'].join(' ')} };`)
         .join('\n')}\n}`
     : 'Record<string, never>';
-  const required = requiredLimits(schedule, buffers.map((b) => b.elements * 4));
+  const required = requiredLimits(schedule, [...buffers, ...optimizerState].map((b) => b.elements * 4));
+  // the scalars of each optimizer kernel, in its uniform's order, from the record sgdScalars / adamScalars made
+  const scalarList = (k: Kernel) => `[${k.scalars.map((s) => `s.${s.name}`).join(', ')}]`;
+  if (optimizerKernels && scalarList(optimizerKernels.adam) !== scalarList(optimizerKernels.adamAmsgrad)) throw new Error('emit gpu: adam and adam_amsgrad take different scalars');
+  const outDims = `[${plan.outShape.join('x')}]`;
   files['gpu.ts'] = renderTemplate('gpu.ts', {
     header: fileHeader(plan, 'WebGPU runtime: createGpuModel (shaders in wgsl/, embedded below)', 'all'),
     requiredLimits: stableJson(required),
@@ -268,6 +308,25 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     outSize: numel(plan.outShape),
     hasLoss: program.loss !== null,
     vectorOut,
+    hasParams: optimizerKernels !== null,
+    runtimeImports: ['adamScalars', ...(program.lossKind === 'bce_with_logits' ? ['checkUnitInterval'] : []), 'readSafetensors', 'sgdScalars', 'splitOptimizer', 'writeSafetensors'].join(', '),
+    sgdScalars: optimizerKernels ? scalarList(optimizerKernels.sgd) : '',
+    sgdMomentumScalars: optimizerKernels ? scalarList(optimizerKernels.sgdMomentum) : '',
+    adamScalars: optimizerKernels ? scalarList(optimizerKernels.adam) : '',
+    floatTarget: target === 'target',
+    bceTarget: program.lossKind === 'bce_with_logits',
+    targetParam: target === 'target' ? 'target' : 'labels',
+    targetType: target === 'target' ? 'Float32Array' : 'Int32Array',
+    targetMissing:
+      target === 'target'
+        ? `target must be a Float32Array of ${numel(plan.outShape)} elements (${outDims}) (or pass a batch uploaded with a target)`
+        : `labels must be an Int32Array of ${plan.batch} class indices (or pass a batch uploaded with labels)`,
+    lossDoc:
+      program.lossKind === 'mse'
+        ? `forward, mean squared error against target (${outDims}), backward (only what the grads need); returns the loss`
+        : program.lossKind === 'bce_with_logits'
+          ? `forward, mean binary cross-entropy of sigmoid(output) against target (${outDims}, values in [0, 1]), backward (only what the grads need); returns the loss`
+          : 'forward, mean softmax cross-entropy, backward (only what the grads need); returns the loss',
     paramsType,
     buffersType,
     hasDropout: program.dropout,

@@ -9,6 +9,7 @@ import { emitModelTs } from './model-ts.ts';
 import { emitGpuFiles } from './gpu.ts';
 import { NAME_PATTERN } from '../spec/names.ts';
 import type { GpuLimits } from '../gpu/limits.ts';
+import { ConvgenError } from '../errors.ts';
 
 export type Target = 'ts' | 'wgsl' | 'all';
 export type EmitFlavour = 'ts' | 'js';
@@ -30,6 +31,7 @@ export async function emitModel(plan: ModelPlan, opts: EmitOptions = {}): Promis
     if (!NAME_PATTERN.test(n)) throw new Error(`emit: ${JSON.stringify(n)} is not a safe identifier (model and layer names must match ${NAME_PATTERN})`);
   }
   const target = opts.target ?? 'all';
+  if (target !== 'ts' && target !== 'wgsl' && target !== 'all') throw new Error(`emit: unknown target ${JSON.stringify(target)}`);
   let files: Record<string, string> = {};
   if (target === 'ts' || target === 'all') Object.assign(files, emitModelTs(plan, lowerModel(plan)));
   if (target === 'wgsl' || target === 'all') {
@@ -41,6 +43,19 @@ export async function emitModel(plan: ModelPlan, opts: EmitOptions = {}): Promis
     }
   }
   // the TypeScript compiler costs ~0.3 s to load: only the JS flavour needs it
-  if (opts.emit === 'js') files = (await import('./js.ts')).toJsFlavour(files);
+  if (opts.emit === 'js') files = (await loadJsFlavour())(files);
   return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * the JS flavour's transformer, loaded on demand; oxc-transform is a native binding installed
+ * per platform (an optional dependency), so a missing one is the app's install, not a bug
+ */
+async function loadJsFlavour(): Promise<(files: Record<string, string>) => Record<string, string>> {
+  try {
+    return (await import('./js.ts')).toJsFlavour;
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new ConvgenError('--emit js', `needs oxc-transform's native binding for ${process.platform}-${process.arch}, which did not load (${why})`, 'reinstall (rm -rf node_modules package-lock.json && npm install: npm can skip optional platform packages when the lock file was made on another system), or build the TypeScript sources with --emit ts');
+  }
 }

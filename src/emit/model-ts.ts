@@ -2,16 +2,20 @@
 //   index.ts          plan, createModel (buffers, init, entry points with argument checks), kernel re-exports
 //   layers/<name>.ts  one per layer that runs kernels: its kernels as exported pure functions
 //   train.ts          the model-level kernels: softmax cross-entropy and SGD
+//   grads.ts          models that branch: the sums forming the gradient of an output several
+//                     layers read (src/kernels/graph.ts)
 //   runtime.ts        seeded RNG, PyTorch-default init, argument checks, safetensors in and out
 //                     (shared with gpu.ts: both emitters write it, byte-identical)
 // Every file opens with the plan row(s) it implements. Nothing here depends on the clock or
 // the file system layout, so the same plan gives byte-identical files.
 
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
-import { numel } from '../plan/types.ts';
+import { inputShapes, numel } from '../plan/types.ts';
 import { formatPlanTable } from '../plan/table.ts';
 import type { Kernel } from '../ir/types.ts';
 import type { KernelCall, LayerProgram, ModelProgram } from '../kernels/types.ts';
+import { gradInputArg } from '../kernels/types.ts';
+import type { ModelGraph } from '../kernels/graph.ts';
 import { lowerKernel } from '../ir/passes.ts';
 import { renderKernelTs } from '../render/ts.ts';
 import { Emitter } from '../render/emitter.ts';
@@ -64,39 +68,25 @@ export function fileHeader(plan: ModelPlan, what: string, layerIdx: readonly num
   return lines.map((l) => (l === '' ? '//' : `// ${l}`)).join('\n');
 }
 
+/** every layer reads just the previous layer's output (the first: the input) */
+export function isChain(plan: ModelPlan): boolean {
+  return plan.layers.every((l, i) => l.inputs.length === 1 && l.inputs[0] === (i === 0 ? 'input' : plan.layers[i - 1].name));
+}
+
 /** a kernel lowered and rendered as a typed, exported TS function */
 export function renderKernel(k: Kernel, types = true): string {
   safe(k.name, 'kernel name');
   return renderKernelTs(lowerKernel(k), { types });
 }
 
-/** what each layer buffer / scratch of each layer is called inside createModel */
-interface Bindings {
-  act: string[];
-  grad: string[];
-}
-
-function bindings(plan: ModelPlan, program: ModelProgram): Bindings {
-  const L = plan.layers.length;
-  const act = ['a0'];
-  for (let i = 0; i < L; i++) act.push(program.layers[i].alias ? act[i] : `a${i + 1}`);
-  const grad: string[] = new Array(L + 1);
-  grad[L] = 'dOut';
-  for (let i = L - 1; i >= 0; i--) grad[i] = program.layers[i].alias ? grad[i + 1] : `d${i}`;
-  return { act, grad };
-}
-
-function argName(layer: LayerPlan, prog: LayerProgram, i: number, b: Bindings, bound: string): string {
+/** what layer `i`'s buffer `bound` (x, dy, weight, a scratch name, ...) is called inside createModel */
+function argName(layer: LayerPlan, prog: LayerProgram, i: number, g: ModelGraph, bound: string): string {
   const n = layer.name;
   switch (bound) {
-    case 'x':
-      return b.act[i];
     case 'y':
-      return b.act[i + 1];
-    case 'dx':
-      return b.grad[i];
+      return g.act[i + 1];
     case 'dy':
-      return b.grad[i + 1];
+      return g.grad[i + 1];
     case 'weight':
       return `w_${n}`;
     case 'bias':
@@ -111,19 +101,31 @@ function argName(layer: LayerPlan, prog: LayerProgram, i: number, b: Bindings, b
       return `mom_${n}`;
     case 'rng':
       return 'rngState';
-    default:
-      if (!prog.scratch.some((s) => s.name === bound)) throw new Error(`emit: layer ${n}: kernel argument bound to unknown buffer '${bound}'`);
-      return `s_${n}_${safe(bound, 'scratch name')}`;
   }
+  // x / dx of a single-input layer, x<k> / dx<k> of a layer that reads several
+  const ins = g.inputs[i];
+  const io = /^(dx|x)(\d*)$/.exec(bound);
+  if (io && (io[2] === '') === (ins.length === 1)) {
+    const k = io[2] === '' ? 0 : Number(io[2]);
+    if (k >= ins.length) throw new Error(`emit: layer ${n} reads ${ins.length} inputs, but a kernel binds ${bound}`);
+    if (io[1] === 'x') return g.act[ins[k]];
+    const target = g.dx[i][k];
+    if (target === null) throw new Error(`emit: layer ${n}: a kernel writes ${bound}, but the graph gives it no buffer`);
+    return target;
+  }
+  if (!prog.scratch.some((s) => s.name === bound)) throw new Error(`emit: layer ${n}: kernel argument bound to unknown buffer '${bound}'`);
+  return `s_${n}_${safe(bound, 'scratch name')}`;
 }
 
 /**
  * the backward calls of layer i that training needs: everything that feeds gradWeight /
- * gradBias, plus dx only when an earlier layer has parameters (found by a liveness walk
- * over the calls in reverse, so scratch that only feeds a skipped dx is skipped too)
+ * gradBias, plus the dx of each input whose `needDx` entry is set (an input some parameter
+ * lies upstream of), found by a liveness walk over the calls in reverse, so scratch that
+ * only feeds a skipped dx is skipped too
  */
-export function trainingCalls(prog: LayerProgram, needDx: boolean): KernelCall[] {
-  const needed = new Set<string>(['gradWeight', 'gradBias', ...(needDx ? ['dx'] : [])]);
+export function trainingCalls(prog: LayerProgram, needDx: readonly boolean[]): KernelCall[] {
+  const dxs = needDx.flatMap((need, k) => (need ? [gradInputArg(k, needDx.length)] : []));
+  const needed = new Set<string>(['gradWeight', 'gradBias', ...dxs]);
   const kept: KernelCall[] = [];
   for (const c of [...prog.backward].reverse()) {
     const writes = c.kernel.buffers.filter((d) => d.access !== 'read').map((d) => c.args[d.name]);
@@ -140,21 +142,45 @@ function callsOf(prog: LayerProgram, dir: 'forward' | 'backward', mode: 'train' 
   return dir === 'forward' ? lists.forward : lists.backward;
 }
 
+/** the shapes a layer reads, as a comment shows them: [1x2x4x4], or [1x2x4x4] + [1x3x4x4] */
+function inDims(layer: LayerPlan): string {
+  return inputShapes(layer).map((s) => `[${dims(s)}]`).join(' + ');
+}
+
+/** `a<v>`'s gradient is formed by a sum: say which layers read it */
+function sumComment(plan: ModelPlan, g: ModelGraph, v: number): string {
+  const readers = plan.layers.filter((_, j) => g.inputs[j].includes(v)).map((l) => l.name);
+  const what = v === 0 ? 'the input' : `${plan.layers[v - 1].name}'s output`;
+  return `// ${what} feeds ${readers.join(', ')}: ${g.grad[v]} is the sum of their gradients`;
+}
+
 /**
  * the layers' calls in one direction; `modeFlag` names the boolean that picks a layer's
  * training- or eval-mode calls where they differ (batch norm, dropout)
  */
-function emitCalls(em: Emitter, plan: ModelPlan, program: ModelProgram, b: Bindings, dir: 'forward' | 'backward' | 'train', modeFlag = 'training'): void {
+function emitCalls(em: Emitter, plan: ModelPlan, program: ModelProgram, dir: 'forward' | 'backward' | 'train', modeFlag = 'training'): void {
+  const g = program.graph;
   const order = plan.layers.map((_, i) => i);
   if (dir !== 'forward') order.reverse();
+  const emitSum = (v: number) => {
+    const calls = g.sums[v];
+    if (!calls || (dir === 'train' && !g.learns[v])) return;
+    em.line(sumComment(plan, g, v));
+    for (const c of calls) em.line(callLine(c, (bound) => bound));
+  };
   for (const i of order) {
     const layer = plan.layers[i];
     const prog = program.layers[i];
+    if (dir !== 'forward') emitSum(i + 1);
     if (prog.alias) {
       em.line(`// ${layer.name}: ${layer.type} is a view (${dir === 'forward' ? 'y is x' : 'dx is dy'})`);
       continue;
     }
-    const needDx = plan.layers.slice(0, i).some((l) => l.weightShape || l.biasShape);
+    if (dir !== 'forward' && prog.passGrad) {
+      em.line(`// ${layer.name}: ${layer.type} hands dy to each input (dx is dy: ${g.grad[i + 1]})`);
+      continue;
+    }
+    const needDx = g.inputs[i].map((v) => g.learns[v]);
     const pick = (mode: 'train' | 'eval') => (dir === 'train' ? trainingCalls({ ...prog, backward: callsOf(prog, 'backward', mode) }, needDx) : callsOf(prog, dir, mode));
     const calls = pick('train');
     const evalCalls = prog.eval ? pick('eval') : null;
@@ -163,10 +189,10 @@ function emitCalls(em: Emitter, plan: ModelPlan, program: ModelProgram, b: Bindi
       continue;
     }
     const all = dir === 'forward' ? prog.forward : prog.backward;
-    em.line(`// ${layer.name}: ${layer.type} [${dims(layer.inShape)}] -> [${dims(layer.outShape)}]${dir === 'train' && calls.length < all.length ? ' (no dx: nothing before it learns)' : ''}`);
+    em.line(`// ${layer.name}: ${layer.type} ${inDims(layer)} -> [${dims(layer.outShape)}]${dir === 'train' && calls.length < all.length ? ' (no dx: nothing before it learns)' : ''}`);
     const lines = (cs: readonly KernelCall[]) => {
       if (cs.length === 0) em.line('// nothing to compute in this mode');
-      for (const c of cs) em.line(callLine(c, (bound) => argName(layer, prog, i, b, bound)));
+      for (const c of cs) em.line(callLine(c, (bound) => argName(layer, prog, i, g, bound)));
     };
     if (evalCalls === null) {
       lines(calls);
@@ -178,6 +204,7 @@ function emitCalls(em: Emitter, plan: ModelPlan, program: ModelProgram, b: Bindi
     em.indented(() => lines(evalCalls));
     em.line('}');
   }
+  if (dir === 'backward') emitSum(0);
 }
 
 function callLine(c: KernelCall, resolve: (bound: string) => string): string {
@@ -248,10 +275,158 @@ function emitTrainingStep(em: Emitter, program: ModelProgram): void {
   });
 }
 
+/** the doc line of Model.lossAndGrad */
+function lossDoc(plan: ModelPlan, program: ModelProgram): string {
+  const shape = `[${dims(plan.outShape)}]`;
+  switch (program.lossKind) {
+    case 'softmax_cross_entropy':
+      return `forward, mean softmax cross-entropy against labels (${plan.batch} class indices in [0, ${plan.outShape[1]})), backward; returns the loss`;
+    case 'mse':
+      return `forward, mean squared error against target (${shape}, ${numel(plan.outShape)} floats), backward; returns the loss`;
+    case 'bce_with_logits':
+      return `forward, mean binary cross-entropy of sigmoid(output) against target (${shape}, ${numel(plan.outShape)} floats in [0, 1]), backward; returns the loss`;
+    case null:
+      return 'not available: this model has no "loss" and its output is not a vector of class scores per sample (it throws a TypeError saying so)';
+  }
+}
+
+/** how lossAndGrad calls the loss kernel: its target argument, the checks on it, the buffers it binds */
+interface LossEntry {
+  readonly kernel: Kernel;
+  /** lossAndGrad's second parameter */
+  readonly target: 'labels' | 'target';
+  readonly targetType: 'Int32Array' | 'Float32Array';
+  /** the buffer the loss writes its gradient to, which trainBackward starts from */
+  readonly grad: 'dlogits' | 'dOutput';
+  /** elements of the per-chunk sums buffer (0: none) */
+  readonly partials: number;
+  readonly checks: readonly string[];
+  /** the kernel's arguments, in its buffer order */
+  readonly args: readonly string[];
+}
+
+function lossEntry(plan: ModelPlan, program: ModelProgram, output: string): LossEntry | null {
+  const k = program.loss;
+  if (!k) return null;
+  const where = `'${plan.name}.lossAndGrad'`;
+  const softmax = program.lossKind === 'softmax_cross_entropy';
+  const bound: Record<string, string> = softmax
+    ? { logits: output, labels: 'labels', dlogits: 'dlogits', loss: 'lossOut' }
+    : { output, target: 'target', doutput: 'dOutput', loss: 'lossOut', partials: 'lossPartials' };
+  const args = k.buffers.map((d) => bound[d.name] ?? fail(`loss kernel ${k.name} buffer '${d.name}'`));
+  if (softmax) {
+    return { kernel: k, target: 'labels', targetType: 'Int32Array', grad: 'dlogits', partials: 0, checks: [`checkLabels(${where}, labels, ${plan.batch}, ${plan.outShape[1]});`], args };
+  }
+  const checks = [`checkF32(${where}, 'target', target, ${numel(plan.outShape)}, '[${dims(plan.outShape)}]');`];
+  if (program.lossKind === 'bce_with_logits') checks.push(`checkUnitInterval(${where}, 'target', target);`);
+  const partials = k.buffers.find((d) => d.name === 'partials')!.length;
+  return { kernel: k, target: 'target', targetType: 'Float32Array', grad: 'dOutput', partials, checks, args };
+}
+
+function fail(what: string): never {
+  throw new Error(`emit: unexpected ${what}`);
+}
+
+/** `kernel(param, grad, state..., s.<scalar>...)`: the scalars in the kernel's order, from a record sgdScalars / adamScalars made */
+function optimizerCall(k: Kernel, buffers: readonly string[]): string {
+  if (buffers.length !== k.buffers.length) throw new Error(`emit: ${k.name} takes ${k.buffers.length} buffers, ${buffers.length} given`);
+  return `${k.name}(${[...buffers, ...k.scalars.map((s) => `s.${s.name}`)].join(', ')});`;
+}
+
+/**
+ * the optimizer entry points: sgdStep, adamStep, adamwStep (each its own optimizer with its own
+ * state, as three PyTorch optimizers over the same parameters would be), optimizerStep (any of
+ * them, chosen by data) and resetOptimizer. State buffers are allocated on first use, once.
+ */
+function emitOptimizers(em: Emitter, program: ModelProgram, where: (fn: string) => string): void {
+  const opt = program.optimizers;
+  const P = program.params.length;
+  em.line('// optimizer state. Each optimizer keeps its own, as separate PyTorch optimizers would; buffers');
+  em.line("// (the parameter arena's layout) are allocated on an optimizer's first step that needs them, once:");
+  em.line('// SGD without momentum keeps none, and a model never stepped with Adam holds no moments');
+  em.line('let velocityStarted = false;');
+  em.line('const adamCounter: AdamCounter = { step: 0, amsgrad: false };');
+  em.line('const adamwCounter: AdamCounter = { step: 0, amsgrad: false };');
+  if (opt) {
+    em.line('let velocity: Float32Array | null = null;');
+    em.line('const adamMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };');
+    em.line('const adamwMoments: AdamMoments = { expAvg: null, expAvgSq: null, maxExpAvgSq: null };');
+  }
+  em.line();
+  em.block('function runSgd(s: SgdScalars): void {', () => {
+    if (!opt) {
+      em.line('// this model has no parameters');
+      em.line('velocityStarted ||= s.momentum !== 0;');
+      return;
+    }
+    em.block('if (s.momentum === 0) {', () => {
+      em.line(optimizerCall(opt.sgd, ['paramArena', 'gradArena']));
+      em.line('return;');
+    });
+    em.line(`velocity ??= new Float32Array(${P});`);
+    em.line(optimizerCall(opt.sgdMomentum, ['paramArena', 'gradArena', 'velocity']));
+    em.line('velocityStarted = true;');
+  });
+  em.line();
+  em.block(`function runAdam(counter: AdamCounter, ${opt ? 'moments: AdamMoments, ' : ''}s: AdamScalars): void {`, () => {
+    em.line('counter.step = s.step;');
+    em.line('counter.amsgrad = s.amsgrad;');
+    if (!opt) {
+      em.line('// this model has no parameters');
+      return;
+    }
+    em.line(`const expAvg = (moments.expAvg ??= new Float32Array(${P}));`);
+    em.line(`const expAvgSq = (moments.expAvgSq ??= new Float32Array(${P}));`);
+    em.block('if (s.amsgrad) {', () => {
+      em.line(`const maxExpAvgSq = (moments.maxExpAvgSq ??= new Float32Array(${P}));`);
+      em.line(optimizerCall(opt.adamAmsgrad, ['paramArena', 'gradArena', 'expAvg', 'expAvgSq', 'maxExpAvgSq']));
+    }, '} else {');
+    em.indented(() => em.line(optimizerCall(opt.adam, ['paramArena', 'gradArena', 'expAvg', 'expAvgSq'])));
+    em.line('}');
+  });
+  const moments = (which: 'adam' | 'adamw') => (opt ? `${which}Moments, ` : '');
+  em.line();
+  em.block('function sgdStep(lr: number, options: SgdOptions = {}): void {', () => {
+    em.line(`runSgd(sgdScalars(${where('sgdStep')}, lr, options, velocityStarted));`);
+  });
+  em.line();
+  em.block('function adamStep(lr = 0.001, options: AdamOptions = {}): void {', () => {
+    em.line(`runAdam(adamCounter, ${moments('adam')}adamScalars(${where('adamStep')}, adamCounter, lr, options, false));`);
+  });
+  em.line();
+  em.block('function adamwStep(lr = 0.001, options: AdamOptions = {}): void {', () => {
+    em.line(`runAdam(adamwCounter, ${moments('adamw')}adamScalars(${where('adamwStep')}, adamwCounter, lr, options, true));`);
+  });
+  em.line();
+  em.block('function optimizerStep(optimizer: Optimizer): void {', () => {
+    em.line(`const { type, lr, options } = splitOptimizer(${where('optimizerStep')}, optimizer);`);
+    em.line(`if (type === 'sgd') runSgd(sgdScalars(${where('optimizerStep')}, lr, options, velocityStarted, 'optimizer'));`);
+    em.line(`else if (type === 'adam') runAdam(adamCounter, ${moments('adam')}adamScalars(${where('optimizerStep')}, adamCounter, lr, options, false, 'optimizer'));`);
+    em.line(`else runAdam(adamwCounter, ${moments('adamw')}adamScalars(${where('optimizerStep')}, adamwCounter, lr, options, true, 'optimizer'));`);
+  });
+  em.line();
+  em.line('// as if every optimizer were made anew: steps back to 0, buffers zeroed (and kept)');
+  em.block('function resetOptimizer(): void {', () => {
+    em.line('velocityStarted = false;');
+    em.block('for (const counter of [adamCounter, adamwCounter]) {', () => {
+      em.line('counter.step = 0;');
+      em.line('counter.amsgrad = false;');
+    });
+    if (opt) {
+      em.line('velocity?.fill(0);');
+      em.block('for (const m of [adamMoments, adamwMoments]) {', () => {
+        em.line('m.expAvg?.fill(0);');
+        em.line('m.expAvgSq?.fill(0);');
+        em.line('m.maxExpAvgSq?.fill(0);');
+      });
+    }
+  });
+}
+
 function createModelBody(plan: ModelPlan, program: ModelProgram): string {
   const em = new Emitter();
   const name = plan.name;
-  const b = bindings(plan, program);
+  const g = program.graph;
   const L = plan.layers.length;
   const P = program.params.length;
   const inSize = numel(plan.inShape);
@@ -263,10 +438,9 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
     if (program.loss) em.line('const checkFinite = options.checkFinite ?? false;');
     else em.line('// options.checkFinite has no effect: this model has no loss');
     em.line();
-    em.line('// parameters, their gradients and the SGD velocity: one arena each, in the same layout');
+    em.line("// parameters and their gradients: one arena each, in the same layout (the optimizers' state too, below)");
     em.line(`const paramArena = new Float32Array(${P});`);
     em.line(`const gradArena = new Float32Array(${P});`);
-    em.line(`const velocity = new Float32Array(${P});`);
     for (const [obj, arena] of [['params', 'paramArena'], ['grads', 'gradArena']] as const) {
       em.block(`const ${obj}: Params = Object.freeze({`, () => {
         for (const l of plan.layers) {
@@ -303,11 +477,14 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       if (program.layers[i].alias) continue;
       em.line(`const a${i + 1} = new Float32Array(${numel(plan.layers[i].outShape)}); // ${plan.layers[i].name} output [${dims(plan.layers[i].outShape)}]`);
     }
-    em.line('// gradients wrt the activations: d<i> = dL/d(input of layer i)');
-    for (let i = 0; i < L; i++) {
-      if (program.layers[i].alias) continue;
-      em.line(`const d${i} = new Float32Array(${numel(plan.layers[i].inShape)});`);
+    if (isChain(plan)) em.line('// gradients wrt the activations: d<i> = dL/d(input of layer i)');
+    else {
+      em.line('// gradients wrt the activations: d<v> = dL/d(a<v>); an output that several layers read');
+      em.line('// gets one partial per reader that computes one, d<v>_<reader>, summed into d<v> in backward');
     }
+    g.gradBuffers.forEach((names, v) => {
+      for (const n of names) em.line(`const ${n} = new Float32Array(${numel(g.shapes[v])});`);
+    });
     // scratch: kept buffers live from forward to backward; the rest share one arena per type
     const transient = { f32: 0, i32: 0 };
     const kept: string[] = [];
@@ -332,9 +509,11 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       if (transient.i32) em.line(`const scratchI32 = new Int32Array(${transient.i32});`);
       for (const l of [...kept, ...views]) em.line(l);
     }
-    if (program.loss) {
-      em.line(`const dlogits = new Float32Array(${outSize});`);
+    const loss = lossEntry(plan, program, g.act[L]);
+    if (loss) {
+      em.line(`const ${loss.grad} = new Float32Array(${outSize});`);
       em.line('const lossOut = new Float32Array(1);');
+      if (loss.partials) em.line(`const lossPartials = new Float32Array(${loss.partials}); // the loss's per-chunk sums`);
     }
     em.line('let lastLossFinite = true;');
     em.line();
@@ -346,57 +525,50 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
         em.line('forwardTraining = training;');
         emitTrainingStep(em, program);
       }
-      emitCalls(em, plan, program, b, 'forward');
-      em.line(`return ${b.act[L]};`);
+      emitCalls(em, plan, program, 'forward');
+      em.line(`return ${g.act[L]};`);
     });
     em.line();
     if (modal) em.line('// backward differentiates what the last forward computed, in the mode it ran in (as autograd does)');
     em.block('function runBackward(dOut: Float32Array): Float32Array {', () => {
-      emitCalls(em, plan, program, b, 'backward', 'forwardTraining');
-      em.line(`return ${b.grad[0]};`);
+      emitCalls(em, plan, program, 'backward', 'forwardTraining');
+      em.line(`return ${g.grad[0]};`);
     });
     if (program.loss) {
       em.line();
       em.line('// backward for lossAndGrad: only what the grads need (no dL/dx for the model input)');
-      em.block('function trainBackward(dOut: Float32Array): void {', () => emitCalls(em, plan, program, b, 'train', 'forwardTraining'));
+      em.block('function trainBackward(dOut: Float32Array): void {', () => emitCalls(em, plan, program, 'train', 'forwardTraining'));
     }
     em.line();
     em.block('function backward(dOut: Float32Array): Float32Array {', () => {
       em.line(`checkF32(${where('backward')}, 'dOut', dOut, ${outSize}, '[${dims(plan.outShape)}]');`);
       em.line('return runBackward(dOut);');
     });
-    if (program.loss) {
-      const classes = plan.outShape[1];
+    if (loss) {
       em.line();
-      em.block('function lossAndGrad(x: Float32Array, labels: Int32Array): number {', () => {
-        em.line(`checkLabels(${where('lossAndGrad')}, labels, ${plan.batch}, ${classes});`);
+      em.block(`function lossAndGrad(x: Float32Array, ${loss.target}: ${loss.targetType}): number {`, () => {
+        for (const c of loss.checks) em.line(c);
         em.line(`forward(x);`);
-        em.line(`${program.loss!.name}(${b.act[L]}, labels, dlogits, lossOut);`);
+        em.line(`${loss.kernel.name}(${loss.args.join(', ')});`);
         em.line('const loss = lossOut[0]!;');
         em.line('lastLossFinite = Number.isFinite(loss);');
         em.block('if (checkFinite && !lastLossFinite) {', () => {
           em.line(`throw new RangeError(\`${name}.lossAndGrad: the loss is \${loss} (checkFinite is on; grads were not computed)\`);`);
         });
-        em.line('trainBackward(dlogits);');
+        em.line(`trainBackward(${loss.grad});`);
         em.line('return loss;');
       });
     } else {
       em.line();
       em.line('// softmax cross-entropy needs class scores per sample; this output is not a vector');
       em.block('function lossAndGrad(_x: Float32Array, _labels: Int32Array): number {', () => {
-        em.line(`throw new TypeError(\`${name}.lossAndGrad: the output [${dims(plan.outShape)}] is not a vector of class scores per sample; use forward and backward with your own loss\`);`);
+        em.line(
+          `throw new TypeError(\`${name}.lossAndGrad: the output [${dims(plan.outShape)}] is not a vector of class scores per sample; give model.json a "loss" of "mse" or "bce_with_logits" for a loss over every output element, or use forward and backward with your own loss\`);`,
+        );
       });
     }
     em.line();
-    em.block('function sgdStep(lr: number, options: SgdOptions = {}): void {', () => {
-      em.line('const momentum = options.momentum ?? 0;');
-      em.line('const weightDecay = options.weightDecay ?? 0;');
-      em.line(`checkNonNegative(${where('sgdStep')}, 'lr', lr);`);
-      em.line(`checkNonNegative(${where('sgdStep')}, 'options.momentum', momentum);`);
-      em.line(`checkNonNegative(${where('sgdStep')}, 'options.weightDecay', weightDecay);`);
-      if (program.sgd) em.line(`${program.sgd.name}(paramArena, gradArena, velocity, lr, momentum, weightDecay);`);
-      else em.line('// this model has no parameters');
-    });
+    emitOptimizers(em, program, where);
     em.line();
     em.line(`// the parameters${program.buffers.counters.length ? ' and buffers' : ''} under their PyTorch state_dict names (model.json's torch_name, else the layer name)`);
     em.block('const tensors: readonly NamedTensor[] = [', () => {
@@ -443,6 +615,10 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       em.line('lossAndGrad,');
       em.block('get lastLossFinite(): boolean {', () => em.line('return lastLossFinite;'), '},');
       em.line('sgdStep,');
+      em.line('adamStep,');
+      em.line('adamwStep,');
+      em.line('optimizerStep,');
+      em.line('resetOptimizer,');
       em.line('loadSafetensors,');
       em.line('saveSafetensors,');
     }, '});');
@@ -501,18 +677,39 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
     });
   });
 
-  const train = [program.loss, program.sgd].filter((k): k is Kernel => k !== null);
+  // the sums that form the gradient of an output several layers read (graph.ts), one file
+  const sumKernels = program.graph.sums.flatMap((calls) => (calls ?? []).map((c) => c.kernel));
+  const sumTexts = sumKernels.flatMap((k) => addKernel(k, './grads.ts') ?? []);
+  if (sumTexts.length) {
+    files['grads.ts'] = renderTemplate('kernels.ts', {
+      header: fileHeader(plan, 'gradient sums: an output several layers read gets the sum of their gradients', []),
+      kernels: sumTexts.map((t) => t.replace(/\n$/, '')).join('\n\n'),
+    });
+  }
+
+  const train = [program.loss, ...Object.values(program.optimizers ?? {})].filter((k): k is Kernel => k !== null);
   if (train.length) {
     files['train.ts'] = renderTemplate('kernels.ts', {
-      header: fileHeader(plan, 'model-level kernels: the loss with its gradient, and the SGD step', []),
+      header: fileHeader(plan, 'model-level kernels: the loss with its gradient, and the optimizer steps (SGD, Adam / AdamW)', []),
       kernels: train.flatMap((k) => addKernel(k, './train.ts') ?? []).map((t) => t.replace(/\n$/, '')).join('\n\n'),
     });
   }
   files['runtime.ts'] = emitRuntime(plan);
 
   const importList = [...imports.entries()].map(([from, names]) => ({ from, names: names.join(', ') }));
-  const uniform = program.params.slots.some((s) => s.init === 'uniform');
-  const helpers = ['checkF32', ...(program.loss ? ['checkLabels'] : []), 'checkNonNegative', 'checkScalar', 'copyInto', ...(uniform ? ['initUniform', 'mulberry32'] : []), 'readSafetensors', 'writeSafetensors'];
+  const helpers = [
+    'adamScalars',
+    'checkF32',
+    ...(program.lossKind === 'softmax_cross_entropy' ? ['checkLabels'] : []),
+    'checkScalar',
+    'copyInto',
+    ...(program.lossKind === 'bce_with_logits' ? ['checkUnitInterval'] : []),
+    ...(program.params.slots.some((s) => s.init === 'uniform') ? ['initUniform', 'mulberry32'] : []),
+    'readSafetensors',
+    'sgdScalars',
+    'splitOptimizer',
+    'writeSafetensors',
+  ];
   importList.push({ from: './runtime.ts', names: helpers.join(', ') });
   const paramTypes = plan.layers
     .filter((l) => program.params.slots.some((s) => s.layer === l.name))
@@ -538,9 +735,8 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
     outShape: `[${dims(plan.outShape)}]`,
     inSize: numel(plan.inShape),
     outSize: numel(plan.outShape),
-    hasLoss: program.loss !== null,
-    batch: plan.batch,
-    classes: plan.outShape.length === 2 ? plan.outShape[1] : 0,
+    lossDoc: lossDoc(plan, program),
+    lossTarget: program.lossKind === null || program.lossKind === 'softmax_cross_entropy' ? 'labels: Int32Array' : 'target: Float32Array',
     tensorExample: tensorKeys(program)[0] ?? '',
     body: createModelBody(plan, program),
   });

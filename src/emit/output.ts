@@ -14,8 +14,8 @@
 // Callers (the CLI, the programmatic API) check every destination before writing any.
 
 import { createHash } from 'node:crypto';
-import { lstatSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ConvgenError } from '../errors.ts';
 import { stableJson } from './json.ts';
 import { diffOutput, listFiles, liveOutput, writeOutputAtomic, type OutputDiff } from './write.ts';
@@ -93,14 +93,23 @@ function names(paths: readonly string[], most = 8): string {
   return paths.length > most ? `${shown} and ${paths.length - most} more` : shown;
 }
 
-/** the sha256 of a file's bytes; undefined when it cannot be read as a file */
+/**
+ * the sha256 a file would have as convgen wrote it; undefined when it cannot be read as a file.
+ * A checkout with Windows line ends (git's core.autocrlf) holds the same text with CRLF: the
+ * generated files are text, so CRLF counts as LF.
+ */
 function hashOf(path: string): string | undefined {
   try {
-    return sha256(readFileSync(path));
+    const bytes = readFileSync(path);
+    return bytes.includes(13) ? sha256(bytes.toString('utf8').replace(/\r\n/g, '\n')) : sha256(bytes);
   } catch {
     return undefined;
   }
 }
+
+/** what file managers leave in any folder they show: not the user's work, deleted with the folder */
+const SYSTEM_FILES = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini']);
+const isSystemFile = (p: string): boolean => SYSTEM_FILES.has(p.slice(p.lastIndexOf('/') + 1));
 
 /** why the folder at live (an existing path) may not be replaced by model's output, undefined when it may; reads only */
 function refusalOf(live: string, model: string): Refusal | undefined {
@@ -109,7 +118,7 @@ function refusalOf(live: string, model: string): Refusal | undefined {
     const what = stat.isSymbolicLink() ? 'a symbolic link' : 'a file';
     return { problem: `exists and is ${what}, not a folder`, fix: 'remove or rename it, or choose another output folder (--out); --force does not replace it', forceable: false };
   }
-  const present = listFiles(live);
+  const present = listFiles(live).filter((p) => !isSystemFile(p));
   if (present.length === 0) return undefined;
   const force = (deletes: string) => `pass --force to replace it (${deletes})`;
   if (!present.includes(MANIFEST_FILE)) {
@@ -191,10 +200,87 @@ export function refusalError(refused: readonly OutputReport[]): ConvgenError {
  * folder, and nothing is written. Returns the reports (`forced`: what force replaced).
  */
 export function writeModelOutputs(outputs: readonly ModelOutput[], opts: OutputOptions = {}): OutputReport[] {
-  const reports = inspectOutputs(outputs, opts);
-  if (reports.some((r) => r.refusal)) throw refusalError(reports);
-  for (const o of outputs) writeOutputAtomic(o.dir, withManifest(o.model, o.files));
-  return reports;
+  // another build of the same folder (parallel npm scripts, test workers) waits for this one:
+  // checking and swapping are one step per folder, and no build removes another's temporary folder
+  const first = inspectOutputs(outputs, opts);
+  if (first.some((r) => r.refusal)) throw refusalError(first);
+  const locks: (() => void)[] = [];
+  try {
+    for (const d of [...new Set(outputs.map((o) => resolve(o.dir)))].sort()) locks.push(lockOutput(d));
+    // again under the locks: another build may have written meanwhile
+    const reports = inspectOutputs(outputs, opts);
+    if (reports.some((r) => r.refusal)) throw refusalError(reports);
+    for (const o of outputs) {
+      try {
+        writeOutputAtomic(o.dir, withManifest(o.model, o.files));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (typeof code !== 'string') throw err;
+        throw new ConvgenError(o.dir, `cannot write it (${code}: ${(err as Error).message})`, 'check that the output folder (--out) can be created and written, and that the disk is not full');
+      }
+    }
+    return reports;
+  } finally {
+    for (const release of locks) release();
+  }
+}
+
+/** how long a build waits for another build of the same folder before giving up */
+const LOCK_WAIT_MS = 60_000;
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * hold `.<name>.convgenlock` beside dir (it holds the holder's pid) until the returned release is
+ * called; a lock whose process is gone is taken over. Its name does not start with
+ * `.<name>.convgen-`, so it is never mistaken for a killed build's leftover.
+ */
+function lockOutput(dir: string): () => void {
+  const parent = dirname(dir);
+  const lock = join(parent, `.${basename(dir)}.convgenlock`);
+  const cannot = (err: unknown): ConvgenError => {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    return new ConvgenError(dir, `cannot write beside it (${code}: ${(err as Error).message})`, 'check that the output folder (--out) can be created and written');
+  };
+  try {
+    mkdirSync(parent, { recursive: true });
+  } catch (err) {
+    throw cannot(err);
+  }
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cannot(err);
+    }
+    let held = '';
+    try {
+      held = readFileSync(lock, 'utf8');
+    } catch (err) {
+      // released meanwhile: try again; anything else (not a file) is not a lock we can wait for
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw cannot(err);
+      continue;
+    }
+    const holder = Number.parseInt(held.trim() || 'NaN', 10);
+    if (Number.isInteger(holder) && !alive(holder)) {
+      rmSync(lock, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new ConvgenError(dir, `another convgen build (pid ${Number.isInteger(holder) ? holder : '?'}) has been writing it for over ${LOCK_WAIT_MS / 1000} s`, `wait for it to finish; if no convgen runs, remove ${lock}`);
+    }
+    // sleep 20 ms without spinning the CPU
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
 }
 
 /** writeModelOutputs for one model */

@@ -22,10 +22,10 @@ export interface GpuDispatch {
 }
 
 export interface GpuKernelSchedule {
-  /** the layer's name, or `(loss)` / `(sgd)` */
+  /** the layer's name, or `(loss)` / `(optimizer)` */
   readonly layer: string;
   /** `forward eval` / `backward eval`: a layer's eval-mode kernels (batch norm, dropout), where they differ */
-  readonly phase: 'forward' | 'backward' | 'forward eval' | 'backward eval' | 'loss' | 'sgd';
+  readonly phase: 'forward' | 'backward' | 'forward eval' | 'backward eval' | 'loss' | 'optimizer';
   readonly kernel: string;
   readonly dispatches: readonly GpuDispatch[];
   /** kernel buffer -> the model buffer bound to it, with its size */
@@ -44,12 +44,12 @@ function label(l: LayerPlan): string {
 }
 
 /** kernel buffers that hold parameters or their gradients (their size does not depend on the batch) */
-const PARAM_BUFFERS = new Set(['w', 'b', 'dw', 'db', 'weight', 'bias', 'param', 'grad', 'velocity']);
+const PARAM_BUFFERS = new Set(['w', 'b', 'dw', 'db', 'weight', 'bias', 'param', 'grad', 'velocity', 'expAvg', 'expAvgSq', 'maxExpAvgSq']);
 
 /** what to do about a buffer over maxStorageBufferBindingSize: the fix depends on what the buffer holds */
 function bindingFix(k: Kernel, buffer: string): string {
   const larger = 'or pass --limits with the larger maxStorageBufferBindingSize your device supports';
-  if (k.name.startsWith('sgd_')) return `the SGD step binds every parameter of the model at once: use fewer parameters, ${larger}`;
+  if (/^(sgd|adam)_/.test(k.name)) return `the optimizer step binds every parameter of the model at once: use fewer parameters, ${larger}`;
   if (PARAM_BUFFERS.has(buffer)) return `the layer's weights alone are this large (the batch size does not change them): use a smaller layer, ${larger}`;
   return `lower the batch size (activation buffers grow with it), ${larger}`;
 }
@@ -124,13 +124,20 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
     for (const c of p.forward) add(c.kernel, l.name, 'forward', label(l), c.args);
     for (const c of p.eval?.forward ?? []) add(c.kernel, l.name, 'forward eval', label(l), c.args);
   }
+  // backward: before each layer, the sum forming its output's gradient when several layers read it
+  const sums = (v: number, layer: string, where: string) => {
+    for (const c of program.graph.sums[v] ?? []) add(c.kernel, layer, 'backward', where, c.args);
+  };
   for (let i = plan.layers.length - 1; i >= 0; i--) {
     const l = plan.layers[i];
+    sums(i + 1, l.name, label(l));
     for (const c of program.layers[i].backward) add(c.kernel, l.name, 'backward', label(l), c.args);
     for (const c of program.layers[i].eval?.backward ?? []) add(c.kernel, l.name, 'backward eval', label(l), c.args);
   }
+  sums(0, '(input)', 'input');
   if (program.loss) add(program.loss, '(loss)', 'loss', 'loss', {});
-  if (program.sgd) add(program.sgd, '(sgd)', 'sgd', 'parameters (SGD over every weight and bias)', {});
+  // SGD first: a model too large for the device is refused naming the simplest step
+  for (const k of Object.values(program.optimizers ?? {})) add(k, '(optimizer)', 'optimizer', 'parameters (the optimizer steps over every weight and bias)', {});
   return { limits, kernels: out };
 }
 

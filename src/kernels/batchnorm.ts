@@ -23,7 +23,7 @@ import { numel } from '../plan/types.ts';
 import type { BufferDecl, Expr, Stmt } from '../ir/types.ts';
 import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
 import { accum, add, buf, call, comment, div, f32, idiv, kernel, let_, load, loop, min, mod, mul, parallel, store, sub, v, var_ } from '../ir/build.ts';
-import { shapeTag } from './relu.ts';
+import { shapeTag } from './names.ts';
 
 /** positions of one sample one pass-1 invocation sums */
 export const CHUNK = 256;

@@ -453,12 +453,13 @@ export interface GpuConvOptions {
 }
 
 export function lowerConvGpu(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: GpuConvOptions = {}): LayerProgram {
-  const { c, T, base, sizes, hasBias, xLen, yLen, wants } = convLayerFacts(layer);
+  const { c, T, baseFor, sizes, hasBias, xLen, yLen, wants } = convLayerFacts(layer);
   const scratch: ScratchDecl[] = [];
   const forward: KernelCall[] = [];
   const backward: KernelCall[] = [];
+  // a conv's split-K gradWeight computes the bias gradient too when there is a bias (fuseBias)
   const mk = (role: KernelRole, tag: string, why: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
-    kernel({ name: `${base}_${ROLE_TAG[role]}_${tag}`, doc: [planRow(layer), `role: ${role}, ${why}`], buffers, body });
+    kernel({ name: `${baseFor(role, role === 'forward' || (role === 'gradWeight' && !T))}_${ROLE_TAG[role]}_${tag}`, doc: [planRow(layer), `role: ${role}, ${why}`], buffers, body });
 
   if (wants('forward')) {
     const names = { inp: 'x', w: 'w', bias: hasBias ? 'b' : null, out: 'y' };

@@ -1,4 +1,5 @@
-// conv1d / conv2d / conv_transpose2d: the layer's kernels, per role, by the plan's schedule.
+// conv1d / conv2d / conv_transpose1d / conv_transpose2d: the layer's kernels, per role, by the
+// plan's schedule (the 1D layers are the 2D ones with a 1-tall kernel: H = 1).
 //
 // Everything is phrased on one underlying conv C (in -> out, weight [Cout, Cin/g, kH, kW]):
 //   conv:            forward = C.fwd(x -> y),   gradInput = C.dx(dy -> dx),  gradWeight = C.dw(x, dy)
@@ -21,7 +22,11 @@ import { convCost } from './cost.ts';
 
 /** the conv C that a layer's kernels are phrased on (see the header) */
 export function underlyingConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): ConvGeometry {
-  return layer.type === 'conv_transpose2d' ? transposedToConv(layer.geometry) : layer.geometry;
+  return isTransposed(layer) ? transposedToConv(layer.geometry) : layer.geometry;
+}
+
+export function isTransposed(layer: ConvLayerPlan | ConvTransposeLayerPlan): layer is ConvTransposeLayerPlan {
+  return layer.type === 'conv_transpose1d' || layer.type === 'conv_transpose2d';
 }
 
 /** a conv_transpose's geometry as the conv C it is the adjoint of (C: the layer's output -> its input) */
@@ -142,7 +147,7 @@ export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: s
 export function planRow(layer: ConvLayerPlan | ConvTransposeLayerPlan): string {
   const g = layer.geometry;
   const p = g.pad;
-  const op = layer.type === 'conv_transpose2d' ? ` op=${layer.geometry.outputPadH}x${layer.geometry.outputPadW}` : '';
+  const op = isTransposed(layer) ? ` op=${layer.geometry.outputPadH}x${layer.geometry.outputPadW}` : '';
   return (
     `${layer.type} [${layer.inShape.join(',')}] -> [${layer.outShape.join(',')}] ` +
     `k=${g.kH}x${g.kW} s=${g.strideH}x${g.strideW} p=${p.top},${p.bottom},${p.left},${p.right} d=${g.dilationH}x${g.dilationW} g=${g.groups}${op}`
@@ -158,13 +163,18 @@ const WHY: Record<StrategyName, string> = {
 /** what both targets' conv lowerings start from: the underlying conv C, names, sizes, roles */
 export function convLayerFacts(layer: ConvLayerPlan | ConvTransposeLayerPlan) {
   const c = underlyingConv(layer);
-  const T = layer.type === 'conv_transpose2d';
+  const T = isTransposed(layer);
   const sizes = convSizes(c);
   return {
     c,
     /** a conv_transpose: its forward is C.dx, its gradInput C.fwd */
     T,
-    base: convBaseName(layer.geometry, layer.type),
+    /**
+     * what the names of `role`'s kernels start with: a kernel whose code depends on the bias
+     * (`biasMatters`: the forward adds it) says when there is none, or two layers of one
+     * configuration, one without a bias, would give two different kernels one name
+     */
+    baseFor: (role: KernelRole, biasMatters = role === 'forward') => `${convBaseName(layer.geometry, layer.type)}${biasMatters && layer.biasShape === null ? '_nobias' : ''}`,
     sizes,
     hasBias: layer.biasShape !== null,
     // the layer's x / y sizes: for conv_transpose, x lives in C's output space
@@ -181,14 +191,14 @@ export interface LowerConvOptions {
 
 export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: LowerConvOptions = {}): LayerProgram {
   const budget = opts.directBudget ?? DIRECT_KERNEL_BUDGET;
-  const { c, T, base, sizes, hasBias, xLen, yLen, wants } = convLayerFacts(layer);
+  const { c, T, baseFor, sizes, hasBias, xLen, yLen, wants } = convLayerFacts(layer);
   const scratch: ScratchDecl[] = [];
   const forward: KernelCall[] = [];
   const backward: KernelCall[] = [];
 
   const mk = (role: KernelRole, strategy: StrategyName | null, step: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
     kernel({
-      name: `${base}_${ROLE_TAG[role]}${strategy ? '_' + strategy : ''}${step ? '_' + step : ''}`,
+      name: `${baseFor(role)}_${ROLE_TAG[role]}${strategy ? '_' + strategy : ''}${step ? '_' + step : ''}`,
       doc: [planRow(layer), `role: ${role}${strategy ? `, strategy ${WHY[strategy]}` : ''}`, ...costLine(layer, role)],
       buffers,
       body,
@@ -209,7 +219,7 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: L
         forward.push({ kernel: mk('forward', 'direct', k.step, readWrite(fwdBuffers, 'y', k.accumulate), k.body), args: fwdArgs });
       }
     } else {
-      const calls = T ? im2rowGradInput(c, names, base, 'forward') : im2rowForward(c, names, base, 'forward');
+      const calls = T ? im2rowGradInput(c, names, baseFor('forward'), 'forward') : im2rowForward(c, names, baseFor('forward'), 'forward');
       for (const s of calls.scratch) addScratch(s);
       for (const k of calls.kernels) forward.push(withDoc(k, layer, 'forward', fwdArgs));
     }
@@ -230,7 +240,7 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: L
         backward.push({ kernel: mk('gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args });
       });
     } else {
-      const calls = im2rowGradWeight(c, { x: cx, dy: cdy, gw: 'dw' }, base);
+      const calls = im2rowGradWeight(c, { x: cx, dy: cdy, gw: 'dw' }, baseFor('gradWeight'));
       for (const s of calls.scratch) addScratch(s);
       for (const k of calls.kernels) backward.push(withDoc(k, layer, 'gradWeight', args));
     }
@@ -254,7 +264,7 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: L
         backward.push({ kernel: mk('gradInput', 'direct', k.step, readWrite(buffers, 'dx', k.accumulate), k.body), args });
       }
     } else {
-      const calls = T ? im2rowForward(c, n, base, 'gradInput') : im2rowGradInput(c, n, base, 'gradInput');
+      const calls = T ? im2rowForward(c, n, baseFor('gradInput'), 'gradInput') : im2rowGradInput(c, n, baseFor('gradInput'), 'gradInput');
       for (const s of calls.scratch) addScratch(s);
       for (const k of calls.kernels) backward.push(withDoc(k, layer, 'gradInput', args));
     }
@@ -292,7 +302,7 @@ function withDoc(k: Kernel, layer: ConvLayerPlan | ConvTransposeLayerPlan, role:
 /** the cost model's view of this kernel (the plan's schedule may also come from an override) */
 function costLine(layer: ConvLayerPlan | ConvTransposeLayerPlan, role: KernelRole): string[] {
   if (role === 'gradBias') return [];
-  const T = layer.type === 'conv_transpose2d';
+  const T = isTransposed(layer);
   const g = layer.geometry;
   const macs = (layer.flops[role] || 2) / 2;
   const c = (s: StrategyName) => (convCost(g, role, s, T) / macs).toFixed(2);

@@ -10,7 +10,7 @@ import type { LayerProgram } from './types.ts';
 import { buf, f32, ge, kernel, let_, load, mul, parallel, select, shr, store, v, xor } from '../ir/build.ts';
 import type { Kernel } from '../ir/types.ts';
 import { dropThreshold, dropoutKey, hashInto } from './hash.ts';
-import { shapeTag } from './relu.ts';
+import { shapeTag } from './names.ts';
 import { numberTag } from './batchnorm.ts';
 
 /** the factor kept elements are scaled by, as PyTorch's noise.div_(1 - p): 0 when everything drops */

@@ -1,20 +1,27 @@
 // lower: LayerPlan -> LayerProgram (which kernels run, on which buffers), and the whole
-// model: every layer, the parameter arena layout, the loss and the SGD kernel.
+// model: every layer, how they connect (graph.ts: buffers, gradient sums), the parameter
+// arena layout, the loss and the optimizer kernels.
 
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { numel } from '../plan/types.ts';
-import type { BufferSlot, CounterSlot, LayerProgram, ModelProgram, ParamSlot } from './types.ts';
+import type { BufferSlot, CounterSlot, LayerProgram, ModelProgram, OptimizerKernels, ParamSlot } from './types.ts';
 import { lowerConv } from './conv.ts';
 import { lowerConvGpu } from './conv-gpu.ts';
-import { lowerRelu } from './relu.ts';
+import { lowerActivation } from './activation.ts';
 import { lowerFlatten } from './flatten.ts';
 import { lowerPool } from './pool.ts';
 import { lowerLinear } from './linear.ts';
 import { lowerUpsample } from './upsample.ts';
 import { lowerBatchNorm } from './batchnorm.ts';
 import { lowerDropout } from './dropout.ts';
+import { lowerUpsampleNearest } from './upsample-nearest.ts';
 import { lowerSoftmaxCrossEntropy } from './loss.ts';
-import { lowerSgd } from './sgd.ts';
+import { lowerElementLoss } from './loss-mean.ts';
+import { lowerSgd, lowerSgdMomentum } from './sgd.ts';
+import { lowerAdam } from './adam.ts';
+import { lowerAdd } from './add.ts';
+import { lowerConcat } from './concat.ts';
+import { lowerGraph } from './graph.ts';
 
 /**
  * which target the kernels are shaped for: `ts` (V8: whole windows unrolled, register
@@ -32,20 +39,31 @@ export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProg
   switch (layer.type) {
     case 'conv1d':
     case 'conv2d':
+    case 'conv_transpose1d':
     case 'conv_transpose2d':
       return opts.target === 'wgsl' ? lowerConvGpu(layer) : lowerConv(layer);
     case 'relu':
-      return lowerRelu(layer);
+    case 'leaky_relu':
+    case 'relu6':
+    case 'elu':
+    case 'gelu':
+    case 'silu':
+    case 'sigmoid':
+    case 'tanh':
+      return lowerActivation(layer);
     case 'flatten':
       return lowerFlatten(layer);
     case 'maxpool1d':
     case 'maxpool2d':
+    case 'avgpool1d':
     case 'avgpool2d':
     case 'global_maxpool':
     case 'global_avgpool':
       return lowerPool(layer);
     case 'linear':
       return lowerLinear(layer);
+    case 'upsample_nearest2d':
+      return lowerUpsampleNearest(layer);
     case 'upsample_bilinear2d':
       return lowerUpsample(layer);
     case 'batchnorm1d':
@@ -53,6 +71,10 @@ export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProg
       return lowerBatchNorm(layer);
     case 'dropout':
       return lowerDropout(layer);
+    case 'add':
+      return lowerAdd(layer);
+    case 'concat':
+      return lowerConcat(layer);
   }
 }
 
@@ -98,15 +120,30 @@ export function bufferSlots(plan: ModelPlan): ModelProgram['buffers'] {
   return { slots, length: offset, counters };
 }
 
+/** the optimizer kernels over an arena of `length` elements (the GPU's is padded for alignment) */
+export function lowerOptimizers(length: number): OptimizerKernels {
+  return { sgd: lowerSgd(length), sgdMomentum: lowerSgdMomentum(length), adam: lowerAdam(length, { amsgrad: false }), adamAmsgrad: lowerAdam(length, { amsgrad: true }) };
+}
+
+/** the loss kernel and what it computes: plan.loss, else softmax cross-entropy for a vector output */
+export function lowerLoss(plan: ModelPlan): Pick<ModelProgram, 'loss' | 'lossKind'> {
+  if (plan.loss === 'mse' || plan.loss === 'bce_with_logits') {
+    return { loss: lowerElementLoss(plan.loss, numel(plan.outShape), plan.outShape.join('x')), lossKind: plan.loss };
+  }
+  if (plan.outShape.length === 2) return { loss: lowerSoftmaxCrossEntropy(plan.batch, plan.outShape[1]), lossKind: 'softmax_cross_entropy' };
+  return { loss: null, lossKind: null };
+}
+
 export function lowerModel(plan: ModelPlan, opts: LowerOptions = {}): ModelProgram {
   const params = paramSlots(plan);
-  const vectorOut = plan.outShape.length === 2;
+  const layers = plan.layers.map((l) => lowerLayer(l, opts));
   return {
-    layers: plan.layers.map((l) => lowerLayer(l, opts)),
+    layers,
+    graph: lowerGraph(plan, layers),
     params,
     buffers: bufferSlots(plan),
     dropout: plan.layers.some((l) => l.type === 'dropout'),
-    loss: vectorOut ? lowerSoftmaxCrossEntropy(plan.batch, plan.outShape[1]) : null,
-    sgd: params.length > 0 ? lowerSgd(params.length) : null,
+    ...lowerLoss(plan),
+    optimizers: params.length > 0 ? lowerOptimizers(params.length) : null,
   };
 }

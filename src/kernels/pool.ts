@@ -19,7 +19,7 @@ import {
   accum, add, and, assign, buf, div, eq, f32, ge, i32, idiv, if_, kernel, le, let_, load, lt, max, min, mul, or, gt, parallel, store, sub, tof32, v, var_,
   type E,
 } from '../ir/build.ts';
-import { shapeTag } from './relu.ts';
+import { shapeTag } from './names.ts';
 import { isConst } from '../ir/fold.ts';
 
 /** windows up to this many taps are unrolled; larger ones (global pools) stay loops */
@@ -34,13 +34,16 @@ function poolName(layer: PoolLayerPlan): string {
   const g = layer.geometry;
   const tag = shapeTag(layer.inShape);
   if (layer.type === 'global_maxpool' || layer.type === 'global_avgpool') return `${layer.type}_${tag}`;
-  const oneD = layer.type === 'maxpool1d';
+  const oneD = layer.type === 'maxpool1d' || layer.type === 'avgpool1d';
+  const avg = layer.type === 'avgpool1d' || layer.type === 'avgpool2d';
   const k = oneD ? `${g.kW}` : `${g.kH}x${g.kW}`;
   const s = oneD ? `${g.strideW}` : g.strideH === g.strideW ? `${g.strideH}` : `${g.strideH}x${g.strideW}`;
   const p = oneD ? `${g.padW}` : g.padH === g.padW ? `${g.padH}` : `${g.padH}x${g.padW}`;
-  const base = layer.type === 'avgpool2d' ? 'avgpool' : oneD ? 'maxpool1d_k' : 'maxpool';
-  return `${base}${k}_s${s}${p === '0' ? '' : `_p${p}`}${layer.type === 'avgpool2d' && !layer.countIncludePad ? '_nopadcount' : ''}_${tag}`;
+  const base = `${avg ? 'avgpool' : 'maxpool'}${oneD ? '1d_k' : ''}`;
+  return `${base}${k}_s${s}${p === '0' ? '' : `_p${p}`}${avg && !layer.countIncludePad ? '_nopadcount' : ''}_${tag}`;
 }
+
+const isMaxPool = (layer: PoolLayerPlan): boolean => layer.type === 'maxpool1d' || layer.type === 'maxpool2d' || layer.type === 'global_maxpool';
 
 /** an inclusive range of output rows (or columns) that one copy of the code serves */
 interface Span {
@@ -148,7 +151,7 @@ function forwardWindow(layer: PoolLayerPlan, isMax: boolean, nc: Expr, oh: Expr,
 /** forward of a max or average pool */
 function poolForward(layer: PoolLayerPlan, name: string): KernelCall {
   const g = layer.geometry;
-  const isMax = layer.type !== 'avgpool2d' && layer.type !== 'global_avgpool';
+  const isMax = isMaxPool(layer);
   const NC = g.batch * g.channels;
   const nIn = NC * g.inH * g.inW;
   const nOut = NC * g.outH * g.outW;
@@ -313,7 +316,7 @@ function gatherInput(layer: PoolLayerPlan, isMax: boolean, nc: Expr, ih: Expr, i
 /** backward of a max or average pool, as a gather over the windows that saw each input */
 function poolBackward(layer: PoolLayerPlan, name: string): KernelCall {
   const g = layer.geometry;
-  const isMax = layer.type !== 'avgpool2d' && layer.type !== 'global_avgpool';
+  const isMax = isMaxPool(layer);
   const NC = g.batch * g.channels;
   const nIn = NC * g.inH * g.inW;
   const nOut = NC * g.outH * g.outW;
@@ -355,7 +358,7 @@ function poolBackward(layer: PoolLayerPlan, name: string): KernelCall {
 
 export function lowerPool(layer: PoolLayerPlan): LayerProgram {
   const name = poolName(layer);
-  const isMax = layer.type !== 'avgpool2d' && layer.type !== 'global_avgpool';
+  const isMax = isMaxPool(layer);
   const nOut = layer.geometry.batch * layer.geometry.channels * layer.geometry.outH * layer.geometry.outW;
   return {
     layer: layer.name,

@@ -3,16 +3,20 @@
 // know where their buffers live.
 
 import type { Kernel, ScalarType } from '../ir/types.ts';
+import type { ModelGraph } from './graph.ts';
+import type { LossKind } from '../spec/types.ts';
 
 /**
  * the buffers every layer sees:
- * x: its input activation (the previous layer's y; kept from forward to backward),
+ * x: its input activation (the output its `inputs` names; kept from forward to backward),
  * y: its output activation, dy: dL/dy (read), dx: dL/dx (written whole, never accumulated),
  * weight / bias: parameters, gradWeight / gradBias: their gradients (overwritten, not accumulated),
  * running: batch norm's running stats, f32[2C] = running_mean then running_var (the model's
  * state arena, updated in training-mode forward), momentum: a batch norm's update factor of this step, f32[1] (only
  * with momentum null: the host writes 1 / num_batches_tracked before the forward),
- * rng: the model's dropout stream, i32[2] = [seed, step] (the host sets step per training forward)
+ * rng: the model's dropout stream, i32[2] = [seed, step] (the host sets step per training forward).
+ * A layer that reads several inputs (add, concat) sees x0, x1, ... and dx0, dx1, ... instead
+ * of x and dx (inputArg / gradInputArg).
  */
 export type LayerBuffer =
   | 'x'
@@ -25,7 +29,14 @@ export type LayerBuffer =
   | 'gradBias'
   | 'running'
   | 'momentum'
-  | 'rng';
+  | 'rng'
+  | `x${number}`
+  | `dx${number}`;
+
+/** what a layer reading `count` inputs calls input k: `x` when it reads one, else `x<k>` */
+export const inputArg = (k: number, count: number): LayerBuffer => (count === 1 ? 'x' : `x${k}`);
+/** what it calls dL/d(input k): `dx` when it reads one, else `dx<k>` */
+export const gradInputArg = (k: number, count: number): LayerBuffer => (count === 1 ? 'dx' : `dx${k}`);
 
 /** a temporary buffer owned by one layer (im2row columns, argmax routes, split-K partials) */
 export interface ScratchDecl {
@@ -58,6 +69,11 @@ export interface LayerProgram {
    * runs the list of the mode the last forward ran in, as autograd differentiates what ran.
    */
   readonly eval?: { readonly forward: readonly KernelCall[]; readonly backward: readonly KernelCall[] };
+  /**
+   * backward hands dy to every input unchanged (add: dL/dx_k = dL/dy), so it runs no kernel:
+   * the model binds each input's gradient to this layer's dy buffer. Implied by `alias`.
+   */
+  readonly passGrad?: true;
 }
 
 /** how a parameter starts: PyTorch's default init for its layer kind */
@@ -110,17 +126,37 @@ export interface CounterSlot {
 export interface ModelProgram {
   /** one per plan layer, in order */
   readonly layers: readonly LayerProgram[];
-  /** every weight and bias in layer order, weight first: params, grads and SGD velocity share this layout */
+  /** how the layers connect: activation and gradient buffers, gradient sums (graph.ts) */
+  readonly graph: ModelGraph;
+  /** every weight and bias in layer order, weight first: params, grads and the optimizer state share this layout */
   readonly params: { readonly slots: readonly ParamSlot[]; readonly length: number };
   /** batch norm's running stats (one f32 arena, layer order, mean before var) and num_batches_tracked counters */
   readonly buffers: { readonly slots: readonly BufferSlot[]; readonly length: number; readonly counters: readonly CounterSlot[] };
   /** a dropout layer reads the `rng` buffer [seed, step]: the host keeps the step counter */
   readonly dropout: boolean;
   /**
-   * mean softmax cross-entropy (logits, labels i32, dlogits, loss[1]); present whenever the
-   * model's output is a vector per sample
+   * the loss with its gradient: mean softmax cross-entropy (logits, labels i32, dlogits,
+   * loss[1]) for `softmax_cross_entropy`, and for a model without `loss` whose output is a
+   * vector per sample; mse / bce_with_logits (output, target, doutput, loss[1], partials)
    */
   readonly loss: Kernel | null;
-  /** SGD over the parameter arena (param, grad, velocity; scalars lr, momentum, weightDecay); null without params */
-  readonly sgd: Kernel | null;
+  /** what `loss` computes (null: no loss kernel) */
+  readonly lossKind: LossKind | null;
+  /** the optimizer steps over the parameter arena; null without params */
+  readonly optimizers: OptimizerKernels | null;
+}
+
+/**
+ * the optimizer kernels, each over the whole parameter arena (param, grad, then its state
+ * buffers; its hyperparameters are runtime scalars the entry point computes)
+ */
+export interface OptimizerKernels {
+  /** SGD without momentum: param, grad */
+  readonly sgd: Kernel;
+  /** SGD with momentum (dampening, Nesterov): param, grad, velocity */
+  readonly sgdMomentum: Kernel;
+  /** Adam and AdamW: param, grad, expAvg, expAvgSq */
+  readonly adam: Kernel;
+  /** Adam and AdamW with AMSGrad: ..., maxExpAvgSq */
+  readonly adamAmsgrad: Kernel;
 }

@@ -16,7 +16,7 @@ import type { UpsampleLayerPlan } from '../plan/types.ts';
 import type { Expr, Stmt } from '../ir/types.ts';
 import type { LayerProgram } from './types.ts';
 import { accum, add, and, buf, eq, f32, ge, i32, if_, kernel, let_, load, lt, max, min, mul, parallel, select, store, sum, v, var_ } from '../ir/build.ts';
-import { shapeTag } from './relu.ts';
+import { shapeTag } from './names.ts';
 
 const phaseFrac = (r: number, s: number): number => (r + 0.5) / s - 0.5;
 

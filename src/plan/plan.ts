@@ -6,14 +6,19 @@
 
 import { ConvgenError } from '../errors.ts';
 import type {
+  ActivationType,
   AvgPoolSpec,
   BatchNormSpec,
   DropoutSpec,
   ConvSpec,
   ConvTransposeSpec,
+  EluSpec,
+  GeluSpec,
   LayerSpec,
+  LeakyReluSpec,
   LinearSpec,
   MaxPoolSpec,
+  MergeSpec,
   ModelSpec,
   SimpleSpec,
   StrategyChoice,
@@ -33,6 +38,7 @@ import type {
 } from './types.ts';
 import { numel } from './types.ts';
 import { chooseConvStrategy } from '../kernels/cost.ts';
+import { MODEL_INPUT } from '../spec/names.ts';
 
 /** buffers are indexed with i32 in WGSL and JS typed arrays: keep every buffer below 2^31 elements */
 export const MAX_BUFFER_ELEMENTS = 2 ** 31 - 1;
@@ -40,6 +46,11 @@ export const MAX_BUFFER_ELEMENTS = 2 ** 31 - 1;
 /** `layers[2] (conv2d "c2")`: how errors name a layer */
 export function layerLabel(layer: LayerSpec): string {
   return `layers[${layer.index}] (${layer.type} "${layer.name}")`;
+}
+
+/** how an error names what a layer reads: `"c1"`, or `the model's input` */
+function source(name: string): string {
+  return name === MODEL_INPUT ? "the model's input" : `"${name}"`;
 }
 
 /** per-sample shape [C, L] | [C, H, W] | [F] -> the 2D view [C, H, W] (1D: H = 1) */
@@ -51,29 +62,43 @@ function spatial(shape: readonly number[]): { c: number; h: number; w: number; r
 const DIM_NAMES = { 1: ['length'], 2: ['height', 'width'] } as const;
 
 /** which spatial rank a layer type needs: 1 = [C, L], 2 = [C, H, W], 0 = either */
-function requiredRank(type: LayerSpec['type']): 0 | 1 | 2 | 'vector' {
+function requiredRank(type: LayerSpec['type']): 0 | 1 | 2 | 'vector' | 'any' {
   switch (type) {
     case 'conv1d':
+    case 'conv_transpose1d':
     case 'maxpool1d':
+    case 'avgpool1d':
       return 1;
     case 'conv2d':
     case 'conv_transpose2d':
     case 'maxpool2d':
     case 'avgpool2d':
+    case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return 2;
     case 'linear':
       return 'vector';
+    case 'flatten':
+    case 'dropout':
+      return 'any';
+    // checked by their own rule in checkRank: batchnorm1d takes [C] or [C, L], batchnorm2d [C, H, W]
+    case 'batchnorm1d':
+    case 'batchnorm2d':
+      return 'any';
     default:
-      return 0;
+      return isActivation(type) ? 'any' : 0;
   }
 }
 
-/** the layer kinds that take any per-sample shape, a vector included */
-const ANY_RANK: ReadonlySet<LayerSpec['type']> = new Set(['relu', 'flatten', 'dropout']);
+const ACTIVATIONS: readonly ActivationType[] = ['relu', 'leaky_relu', 'relu6', 'elu', 'gelu', 'silu', 'sigmoid', 'tanh'];
+
+/** the elementwise activations: any shape in, the same shape out */
+export function isActivation(type: LayerSpec['type']): type is ActivationType {
+  return (ACTIVATIONS as readonly string[]).includes(type);
+}
 
 /** the 1D layer to suggest when a 2D one meets a [C, L] input */
-const ONE_D: Partial<Record<LayerSpec['type'], string>> = { conv2d: 'conv1d', maxpool2d: 'maxpool1d' };
+const ONE_D: Partial<Record<LayerSpec['type'], string>> = { conv2d: 'conv1d', conv_transpose2d: 'conv_transpose1d', maxpool2d: 'maxpool1d', avgpool2d: 'avgpool1d' };
 
 function checkRank(layer: LayerSpec, shape: readonly number[]): void {
   const need = requiredRank(layer.type);
@@ -93,14 +118,14 @@ function checkRank(layer: LayerSpec, shape: readonly number[]): void {
   if (layer.type === 'batchnorm2d' && shape.length !== 3) {
     throw new ConvgenError(layerLabel(layer), `batchnorm2d needs a [channels, height, width] input per sample, but its input is ${got}`, 'use batchnorm1d for a [C] or [C, L] input');
   }
-  if (need === 0 && !ANY_RANK.has(layer.type) && layer.type !== 'batchnorm1d' && shape.length === 1) {
+  if (need === 0 && shape.length === 1) {
     throw new ConvgenError(layerLabel(layer), `${layer.type} needs a spatial input ([C, L] or [C, H, W]), but its input is ${got}`, 'put it before the flatten layer');
   }
 }
 
 function checkInChannels(layer: ConvSpec | ConvTransposeSpec, inC: number): void {
   if (layer.in_channels !== undefined && layer.in_channels !== inC) {
-    throw new ConvgenError(`${layerLabel(layer)}.in_channels`, `in_channels is ${layer.in_channels}, but the previous layer gives ${inC} channels`, `set "in_channels": ${inC} or remove the key (it is inferred)`);
+    throw new ConvgenError(`${layerLabel(layer)}.in_channels`, `in_channels is ${layer.in_channels}, but ${source(layer.inputs[0])} gives ${inC} channels`, `set "in_channels": ${inC} or remove the key (it is inferred)`);
   }
 }
 
@@ -173,8 +198,11 @@ export interface PlanOptions {
   strategy?: StrategyName;
 }
 
+/** a layer's plan before planModel adds what it reads (`inputs`, the same for every kind) */
+type Planned = LayerPlan extends infer T ? (T extends LayerPlan ? Omit<T, 'inputs'> : never) : never;
+
 interface Step {
-  plan: LayerPlan;
+  plan: Planned;
   out: number[];
 }
 
@@ -214,19 +242,23 @@ function planConv(layer: ConvSpec, cur: number[], N: number, opts: PlanOptions):
 }
 
 function planConvTranspose(layer: ConvTransposeSpec, cur: number[], N: number, opts: PlanOptions): Step {
-  const { c, h, w } = spatial(cur);
+  const { c, h, w, rank } = spatial(cur);
   checkInChannels(layer, c);
   checkGroups(layer, c);
-  const [kH, kW] = layer.kernel;
-  const [sH, sW] = layer.stride;
-  const [dH, dW] = layer.dilation;
-  const [pH, pW] = layer.padding;
-  const [oH, oW] = layer.output_padding;
-  for (const [i, op, s, d] of [[0, oH, sH, dH], [1, oW, sW, dW]] as const) {
+  // 1D: the 2D machinery with a 1-tall kernel, no stride, padding or output_padding in height
+  const oneD = rank === 1;
+  const twoD = (v: number[], h1: number): [number, number] => (oneD ? [h1, v[0]] : [v[0], v[1]]);
+  const [kH, kW] = twoD(layer.kernel, 1);
+  const [sH, sW] = twoD(layer.stride, 1);
+  const [dH, dW] = twoD(layer.dilation, 1);
+  const [pH, pW] = twoD(layer.padding, 0);
+  const [oH, oW] = twoD(layer.output_padding, 0);
+  layer.output_padding.forEach((op, i) => {
+    const [s, d] = [layer.stride[i], layer.dilation[i]];
     if (op >= Math.max(s, d)) {
-      throw new ConvgenError(`${layerLabel(layer)}.output_padding`, `output_padding[${i}] = ${op} must be smaller than max(stride, dilation) = ${Math.max(s, d)} (PyTorch's rule)`, `use an output_padding below ${Math.max(s, d)}`);
+      throw new ConvgenError(`${layerLabel(layer)}.output_padding`, `output_padding${oneD ? '' : `[${i}]`} = ${op} must be smaller than max(stride, dilation) = ${Math.max(s, d)} (PyTorch's rule)`, `use an output_padding below ${Math.max(s, d)}`);
     }
-  }
+  });
   const size = (dim: string, inSize: number, k: number, s: number, p: number, d: number, op: number): number => {
     const out = (inSize - 1) * s - 2 * p + d * (k - 1) + op + 1;
     if (out <= 0) {
@@ -234,22 +266,22 @@ function planConvTranspose(layer: ConvTransposeSpec, cur: number[], N: number, o
     }
     return out;
   };
-  const outH = size('height', h, kH, sH, pH, dH, oH);
-  const outW = size('width', w, kW, sW, pW, dW, oW);
+  const outH = oneD ? 1 : size('height', h, kH, sH, pH, dH, oH);
+  const outW = size(oneD ? 'length' : 'width', w, kW, sW, pW, dW, oW);
   const g = layer.groups;
   const geometry: ConvTransposeGeometry = {
     batch: N, inC: c, inH: h, inW: w, outC: layer.out_channels, outH, outW,
     kH, kW, strideH: sH, strideW: sW, dilationH: dH, dilationW: dW,
     pad: { top: pH, bottom: pH, left: pW, right: pW }, groups: g, outputPadH: oH, outputPadW: oW,
   };
-  const out = [layer.out_channels, outH, outW];
+  const out = oneD ? [layer.out_channels, outW] : [layer.out_channels, outH, outW];
   const macs = N * c * h * w * (layer.out_channels / g) * kH * kW;
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, torchName: layer.torch_name, type: 'conv_transpose2d',
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
       inShape: [N, ...cur], outShape: [N, ...out],
-      weightShape: [c, layer.out_channels / g, kH, kW],
+      weightShape: oneD ? [c, layer.out_channels / g, kW] : [c, layer.out_channels / g, kH, kW],
       biasShape: layer.bias ? [layer.out_channels] : null,
       flops: { forward: 2 * macs, gradInput: 2 * macs, gradWeight: 2 * macs },
       activationBytes: 4 * N * numel(out),
@@ -277,16 +309,17 @@ function planPool(layer: MaxPoolSpec | AvgPoolSpec, cur: number[], N: number): S
   const geometry: PoolGeometry = { batch: N, channels: c, inH: h, inW: w, outH, outW, kH, kW, strideH: sH, strideW: sW, padH: pH, padW: pW };
   const out = r === 1 ? [c, outW] : [c, outH, outW];
   const windowOps = N * c * outH * outW * kH * kW;
+  const avg = layer.type === 'avgpool1d' || layer.type === 'avgpool2d';
   return {
     out,
     plan: {
       index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
       inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
-      flops: { forward: windowOps, gradInput: layer.type === 'avgpool2d' ? windowOps : N * c * outH * outW, gradWeight: 0 },
+      flops: { forward: windowOps, gradInput: avg ? windowOps : N * c * outH * outW, gradWeight: 0 },
       activationBytes: 4 * N * numel(out),
       kernels: ['forward', 'gradInput'],
       geometry,
-      countIncludePad: layer.type === 'avgpool2d' ? layer.count_include_pad : true,
+      countIncludePad: avg ? layer.count_include_pad : true,
     },
   };
 }
@@ -314,7 +347,7 @@ function planGlobalPool(layer: SimpleSpec, type: 'global_maxpool' | 'global_avgp
 function planLinear(layer: LinearSpec, cur: number[], N: number): Step {
   const inF = cur[0];
   if (layer.in_features !== undefined && layer.in_features !== inF) {
-    throw new ConvgenError(`${layerLabel(layer)}.in_features`, `in_features is ${layer.in_features}, but the previous layer gives ${inF} features`, `set "in_features": ${inF} or remove the key (it is inferred)`);
+    throw new ConvgenError(`${layerLabel(layer)}.in_features`, `in_features is ${layer.in_features}, but ${source(layer.inputs[0])} gives ${inF} features`, `set "in_features": ${inF} or remove the key (it is inferred)`);
   }
   const outF = layer.out_features;
   const macs = N * inF * outF;
@@ -337,13 +370,14 @@ function planUpsample(layer: UpsampleSpec, cur: number[], N: number): Step {
   const [sH, sW] = layer.scale_factor;
   const out = [c, h * sH, w * sW];
   const n = N * numel(out);
+  const nearest = layer.type === 'upsample_nearest2d';
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, torchName: layer.torch_name, type: 'upsample_bilinear2d',
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
       inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
-      // 4 taps, a multiply-add each
-      flops: { forward: 8 * n, gradInput: 8 * n, gradWeight: 0 },
+      // bilinear: 4 taps, a multiply-add each; nearest: a copy forward, an add per output backward
+      flops: nearest ? { forward: 0, gradInput: n, gradWeight: 0 } : { forward: 8 * n, gradInput: 8 * n, gradWeight: 0 },
       activationBytes: 4 * n,
       kernels: ['forward', 'gradInput'],
       batch: N, channels: c, inH: h, inW: w, scaleH: sH, scaleW: sW,
@@ -354,7 +388,7 @@ function planUpsample(layer: UpsampleSpec, cur: number[], N: number): Step {
 function planBatchNorm(layer: BatchNormSpec, cur: number[], N: number): Step {
   const C = cur[0];
   if (layer.num_features !== undefined && layer.num_features !== C) {
-    throw new ConvgenError(`${layerLabel(layer)}.num_features`, `num_features is ${layer.num_features}, but the previous layer gives ${C} channels`, `set "num_features": ${C} or remove the key (it is inferred)`);
+    throw new ConvgenError(`${layerLabel(layer)}.num_features`, `num_features is ${layer.num_features}, but ${source(layer.inputs[0])} gives ${C} channels`, `set "num_features": ${C} or remove the key (it is inferred)`);
   }
   const spatialSize = numel(cur) / C;
   // PyTorch refuses this in training mode, the mode a model starts in:
@@ -399,32 +433,121 @@ function planDropout(layer: DropoutSpec, cur: number[], N: number): Step {
   };
 }
 
-function planElementwise(layer: SimpleSpec, type: 'relu' | 'flatten', cur: number[], N: number): Step {
-  const out = type === 'flatten' ? [numel(cur)] : [...cur];
-  const n = N * numel(out);
+function planFlatten(layer: SimpleSpec, cur: number[], N: number): Step {
+  const out = [numel(cur)];
   return {
     out,
     plan: {
-      index: layer.index, name: layer.name, torchName: layer.torch_name, type,
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: 'flatten',
       inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
-      flops: { forward: type === 'relu' ? n : 0, gradInput: type === 'relu' ? n : 0, gradWeight: 0 },
+      flops: { forward: 0, gradInput: 0, gradWeight: 0 },
       // flatten is a view of its input: it owns no memory
-      activationBytes: type === 'flatten' ? 0 : 4 * n,
-      kernels: type === 'relu' ? ['forward', 'gradInput'] : [],
+      activationBytes: 0,
+      kernels: [],
     },
   };
 }
 
-function planLayer(layer: LayerSpec, cur: number[], N: number, opts: PlanOptions): Step {
+/**
+ * FLOPs per element of each activation [forward, gradInput], as src/kernels/activation.ts
+ * computes it: an add, multiply, divide, comparison or exp counts one, abs and a select
+ * nothing (test/activation.test.ts counts them in the kernels). gelu evaluates erf as two
+ * polynomials (both run, a select picks one), silu and tanh-gelu a sigmoid
+ */
+const ACTIVATION_FLOPS: Record<Exclude<ActivationType, 'gelu'> | 'gelu_none' | 'gelu_tanh', [number, number]> = {
+  relu: [1, 1],
+  leaky_relu: [2, 2],
+  relu6: [2, 2],
+  elu: [4, 4],
+  sigmoid: [6, 3],
+  tanh: [22, 3],
+  silu: [7, 11],
+  gelu_none: [46, 52],
+  gelu_tanh: [12, 21],
+};
+
+/** FLOPs per element [forward, gradInput] of an activation layer */
+function activationFlops(layer: { type: ActivationType; approximate?: 'none' | 'tanh' }): [number, number] {
+  if (layer.type === 'gelu') return layer.approximate === 'tanh' ? ACTIVATION_FLOPS.gelu_tanh : ACTIVATION_FLOPS.gelu_none;
+  return ACTIVATION_FLOPS[layer.type];
+}
+
+function planActivation(layer: SimpleSpec | LeakyReluSpec | EluSpec | GeluSpec, type: ActivationType, cur: number[], N: number): Step {
+  const n = N * numel(cur);
+  const [fwd, bwd] = activationFlops({ type, ...(layer.type === 'gelu' ? { approximate: layer.approximate } : {}) });
+  const base = {
+    index: layer.index, name: layer.name, torchName: layer.torch_name,
+    inShape: [N, ...cur], outShape: [N, ...cur], weightShape: null, biasShape: null,
+    flops: { forward: fwd * n, gradInput: bwd * n, gradWeight: 0 },
+    activationBytes: 4 * n,
+    kernels: ['forward', 'gradInput'] as KernelRole[],
+  };
+  const out = [...cur];
+  if (layer.type === 'leaky_relu') return { out, plan: { ...base, type: 'leaky_relu', negativeSlope: layer.negative_slope } };
+  if (layer.type === 'elu') return { out, plan: { ...base, type: 'elu', alpha: layer.alpha } };
+  if (layer.type === 'gelu') return { out, plan: { ...base, type: 'gelu', approximate: layer.approximate } };
+  return { out, plan: { ...base, type: type as Exclude<ActivationType, 'leaky_relu' | 'elu' | 'gelu'> } };
+}
+
+const showShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
+
+/**
+ * add: inputs of one shape, summed; concat: inputs that agree in every dim but the channels
+ * (dim 0 per sample: C of [C, L] / [C, H, W], F of [F]), joined in order as torch.cat(dim=1)
+ */
+function planMerge(layer: MergeSpec, ins: readonly number[][], N: number): Step {
+  const first = ins[0];
+  ins.forEach((s, k) => {
+    if (k === 0) return;
+    const a = `${source(layer.inputs[0])} gives ${showShape(first)}`;
+    const b = `${source(layer.inputs[k])} gives ${showShape(s)} (per sample)`;
+    if (layer.type === 'add' && (s.length !== first.length || s.some((d, i) => d !== first[i]))) {
+      throw new ConvgenError(
+        `${layerLabel(layer)}.inputs`,
+        `add sums inputs of one shape, but ${a} and ${b}`,
+        'make the branches agree (a 1x1 conv2d changes the channels, a stride or a pool the size), or join channels with concat',
+      );
+    }
+    if (layer.type === 'concat' && s.length !== first.length) {
+      throw new ConvgenError(`${layerLabel(layer)}.inputs`, `concat joins inputs of one rank along the channels, but ${a} and ${b}`, 'flatten every input or none of them');
+    }
+    if (layer.type === 'concat' && s.some((d, i) => i > 0 && d !== first[i])) {
+      throw new ConvgenError(
+        `${layerLabel(layer)}.inputs`,
+        `concat joins along the channels (dim 1, as torch.cat(dim=1)), so every other dimension must agree, but ${a} and ${b}`,
+        'make the spatial sizes agree (pool, stride or upsample a branch), or flatten the inputs first',
+      );
+    }
+  });
+  const out = layer.type === 'add' ? [...first] : [ins.reduce((c, s) => c + s[0], 0), ...first.slice(1)];
+  const n = N * numel(out);
+  return {
+    out,
+    plan: {
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
+      inShape: [N, ...first], inShapes: ins.map((s) => [N, ...s]), outShape: [N, ...out], weightShape: null, biasShape: null,
+      // add: n-1 additions per output; its backward hands dy to every input (no kernel). concat: copies
+      flops: { forward: layer.type === 'add' ? (ins.length - 1) * n : 0, gradInput: 0, gradWeight: 0 },
+      activationBytes: 4 * n,
+      kernels: layer.type === 'add' ? ['forward'] : ['forward', 'gradInput'],
+    },
+  };
+}
+
+function planLayer(layer: LayerSpec, ins: readonly number[][], N: number, opts: PlanOptions): Step {
+  if (layer.type === 'add' || layer.type === 'concat') return planMerge(layer, ins, N);
+  const cur = ins[0];
   checkRank(layer, cur);
   switch (layer.type) {
     case 'conv1d':
     case 'conv2d':
       return planConv(layer, cur, N, opts);
+    case 'conv_transpose1d':
     case 'conv_transpose2d':
       return planConvTranspose(layer, cur, N, opts);
     case 'maxpool1d':
     case 'maxpool2d':
+    case 'avgpool1d':
     case 'avgpool2d':
       return planPool(layer, cur, N);
     case 'global_maxpool':
@@ -432,6 +555,7 @@ function planLayer(layer: LayerSpec, cur: number[], N: number, opts: PlanOptions
       return planGlobalPool(layer, layer.type, cur, N);
     case 'linear':
       return planLinear(layer, cur, N);
+    case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return planUpsample(layer, cur, N);
     case 'batchnorm1d':
@@ -439,9 +563,17 @@ function planLayer(layer: LayerSpec, cur: number[], N: number, opts: PlanOptions
       return planBatchNorm(layer, cur, N);
     case 'dropout':
       return planDropout(layer, cur, N);
-    case 'relu':
     case 'flatten':
-      return planElementwise(layer, layer.type, cur, N);
+      return planFlatten(layer, cur, N);
+    case 'relu':
+    case 'leaky_relu':
+    case 'relu6':
+    case 'elu':
+    case 'gelu':
+    case 'silu':
+    case 'sigmoid':
+    case 'tanh':
+      return planActivation(layer, layer.type, cur, N);
   }
 }
 
@@ -455,18 +587,31 @@ function checkBufferSize(where: string, what: string, shape: Shape): void {
 export function planModel(spec: ModelSpec, opts: PlanOptions = {}): ModelPlan {
   const N = spec.batch;
   checkBufferSize('input', 'input', [N, ...spec.input]);
+  // per-sample shapes by what `inputs` calls them; the parser has checked every reference
+  const shapes = new Map<string, number[]>([[MODEL_INPUT, [...spec.input]]]);
   let cur = [...spec.input];
   const layers: LayerPlan[] = [];
   for (const layer of spec.layers) {
-    const step = planLayer(layer, cur, N, opts);
+    const ins = layer.inputs.map((name) => {
+      const s = shapes.get(name);
+      if (!s) throw new Error(`plan: ${layerLabel(layer)} reads "${name}", which is not above it`);
+      return s;
+    });
+    const step = planLayer(layer, ins, N, opts);
     checkBufferSize(layerLabel(layer), 'output', step.plan.outShape);
     if (step.plan.weightShape) checkBufferSize(layerLabel(layer), 'weight', step.plan.weightShape);
-    layers.push(step.plan);
+    layers.push({ ...step.plan, inputs: [...layer.inputs] } as LayerPlan);
     cur = step.out;
+    shapes.set(layer.name, cur);
   }
-  if (spec.loss !== undefined) {
+  // mse and bce_with_logits take any output shape (a target of the same shape); softmax needs classes
+  if (spec.loss === 'softmax_cross_entropy') {
     if (cur.length !== 1) {
-      throw new ConvgenError('loss', `softmax_cross_entropy needs a vector of class scores per sample, but the model's output is [${cur.join(', ')}] per sample`, 'end the model with flatten + linear, or remove "loss"');
+      throw new ConvgenError(
+        'loss',
+        `softmax_cross_entropy needs a vector of class scores per sample, but the model's output is [${cur.join(', ')}] per sample`,
+        'end the model with flatten + linear, use "mse" or "bce_with_logits" for a loss over every output element, or remove "loss"',
+      );
     }
     if (cur[0] < 2) {
       throw new ConvgenError('loss', `softmax_cross_entropy needs at least 2 classes, but the model's output has ${cur[0]}`, 'give the last layer 2 or more outputs');

@@ -31,6 +31,7 @@ function geometryCell(l: LayerPlan): string {
   switch (l.type) {
     case 'conv1d':
     case 'conv2d':
+    case 'conv_transpose1d':
     case 'conv_transpose2d': {
       const g = l.geometry;
       const cell = [
@@ -40,12 +41,13 @@ function geometryCell(l: LayerPlan): string {
         pair(g.dilationH, g.dilationW, oneD),
       ].join('/');
       const extras: string[] = [];
-      if (l.type === 'conv_transpose2d' && (l.geometry.outputPadH || l.geometry.outputPadW)) extras.push(`op${pair(l.geometry.outputPadH, l.geometry.outputPadW, false)}`);
+      if ((l.type === 'conv_transpose1d' || l.type === 'conv_transpose2d') && (l.geometry.outputPadH || l.geometry.outputPadW)) extras.push(`op${pair(l.geometry.outputPadH, l.geometry.outputPadW, oneD)}`);
       if (g.groups !== 1) extras.push(`g${g.groups}`);
       return [cell, ...extras].join(' ');
     }
     case 'maxpool1d':
     case 'maxpool2d':
+    case 'avgpool1d':
     case 'avgpool2d':
     case 'global_maxpool':
     case 'global_avgpool': {
@@ -53,17 +55,51 @@ function geometryCell(l: LayerPlan): string {
       const p: Pad4 = { top: g.padH, bottom: g.padH, left: g.padW, right: g.padW };
       return [oneD ? `${g.kW}` : `${g.kH}x${g.kW}`, pair(g.strideH, g.strideW, oneD), pads(p, oneD), '1'].join('/');
     }
+    case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return `x${pair(l.scaleH, l.scaleW, false)}`;
+    // an activation's constant, by PyTorch's key
+    case 'leaky_relu':
+      return `slope=${l.negativeSlope}`;
+    case 'elu':
+      return `alpha=${l.alpha}`;
+    case 'gelu':
+      return l.approximate === 'tanh' ? 'tanh' : '-';
     case 'dropout':
       return `p=${l.p}`;
     case 'batchnorm1d':
     case 'batchnorm2d':
     case 'linear':
     case 'relu':
+    case 'relu6':
+    case 'silu':
+    case 'sigmoid':
+    case 'tanh':
     case 'flatten':
+    case 'add':
+    case 'concat':
       return '-';
   }
+}
+
+/** what the layer before `i` is called in `inputs`: the previous layer, or `input` for the first */
+const previous = (plan: ModelPlan, i: number): string => (i === 0 ? 'input' : plan.layers[i - 1].name);
+
+/** a chain step reads just the previous layer (the first layer: the input) */
+function isChainStep(plan: ModelPlan, i: number): boolean {
+  const ins = plan.layers[i].inputs;
+  return ins.length === 1 && ins[0] === previous(plan, i);
+}
+
+/** the inputs cell: `-` for a chain step, else the names it reads (`input` is the model's input) */
+function inputsCell(plan: ModelPlan, i: number): string {
+  return isChainStep(plan, i) ? '-' : plan.layers[i].inputs.join(', ');
+}
+
+/** the in cell: one shape, or concat's shapes joined by `+` */
+function inCell(l: LayerPlan): string {
+  if (l.type === 'concat') return l.inShapes.map((s) => shape(s.slice(1))).join(' + ');
+  return shape(l.inShape.slice(1));
 }
 
 function params(l: LayerPlan): number {
@@ -77,21 +113,24 @@ const HEADER = ['layer', 'op', 'in', 'out', 'k/s/p/d', 'strategy', 'params', 'MF
 /** numeric columns are right-aligned */
 const RIGHT = [false, false, false, false, false, false, true, true, true, true];
 
-function render(rows: string[][]): string[] {
-  const widths = HEADER.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const line = (r: string[]): string => `| ${r.map((cell, c) => (RIGHT[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(' | ')} |`;
-  const rule = `|${widths.map((w, c) => (RIGHT[c] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
+function render(rows: string[][], right: readonly boolean[]): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r: string[]): string => `| ${r.map((cell, c) => (right[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, c) => (right[c] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
   return [line(rows[0]), rule, ...rows.slice(1).map(line)];
 }
 
-/** the plan as a table: shapes per sample (the batch is in the title line) */
+/**
+ * the plan as a table: shapes per sample (the batch is in the title line). A model that
+ * branches gets an `inputs` column after `op` (`-`: the previous layer); a chain's table has none
+ */
 export function formatPlanTable(plan: ModelPlan): string {
   const rows: string[][] = [HEADER];
   for (const l of plan.layers) {
     rows.push([
       l.name,
       l.type,
-      shape(l.inShape.slice(1)),
+      inCell(l),
       shape(l.outShape.slice(1)),
       geometryCell(l),
       'schedule' in l ? strategy(l.schedule) : '-',
@@ -104,5 +143,7 @@ export function formatPlanTable(plan: ModelPlan): string {
   const t = plan.totals;
   rows.push(['total', '', shape(plan.inShape.slice(1)), shape(plan.outShape.slice(1)), '', '', `${t.params}`, mflop(t.flopsForward), mflop(t.flopsBackward), kib(t.activationBytes)]);
   const title = `model ${plan.name}: batch ${plan.batch}, input ${shape(plan.inShape.slice(1))}, output ${shape(plan.outShape.slice(1))}, loss ${plan.loss ?? 'none'}`;
-  return [title, '', ...render(rows)].join('\n') + '\n';
+  if (plan.layers.every((_, i) => isChainStep(plan, i))) return [title, '', ...render(rows, RIGHT)].join('\n') + '\n';
+  const graph = rows.map((r, i) => [...r.slice(0, 2), i === 0 ? 'inputs' : i === rows.length - 1 ? '' : inputsCell(plan, i - 1), ...r.slice(2)]);
+  return [title, '', ...render(graph, [false, false, false, ...RIGHT.slice(2)])].join('\n') + '\n';
 }

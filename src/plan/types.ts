@@ -6,7 +6,7 @@
 // [C, L] input) has H = 1 and a 1-tall kernel, so one geometry serves both. The
 // user-facing shapes (`inShape`, `outShape`) keep the true rank.
 
-import type { LayerType, LossKind, StrategyName } from '../spec/types.ts';
+import type { ActivationType, LayerType, LossKind, StrategyName } from '../spec/types.ts';
 
 /** a full shape including the batch dim, NCHW / NCL / NF */
 export type Shape = readonly number[];
@@ -40,7 +40,7 @@ export interface ConvGeometry {
 }
 
 /**
- * the geometry of conv_transpose2d, described as the layer itself sees it: `in*` is the
+ * the geometry of conv_transpose1d/2d (1D: H = 1), described as the layer itself sees it: `in*` is the
  * layer's input, `out*` its output, `pad` the PyTorch `padding` (cropped from the full
  * output), and `outputPad*` the extra rows/columns PyTorch adds at the bottom/right.
  * It is the adjoint of a conv from `out*` to `in*` with the same kernel/stride/pad/dilation.
@@ -92,6 +92,12 @@ interface LayerPlanBase {
   /** the PyTorch module path its parameters go by in a state_dict (`<torchName>.weight`): model.json's torch_name, else `name` */
   readonly torchName: string;
   readonly type: LayerType;
+  /**
+   * what it reads, in order: names of layers above it, or `input` for the model's input.
+   * A chain step reads the previous layer; add and concat read two or more.
+   */
+  readonly inputs: readonly string[];
+  /** its input's shape (add, concat: the first input's; `inShapes` lists every input's) */
   readonly inShape: Shape;
   readonly outShape: Shape;
   /** PyTorch layouts: conv [Cout, Cin/g, kH, kW] (1D: [Cout, Cin/g, k]), conv_transpose [Cin, Cout/g, kH, kW], linear [out, in] */
@@ -110,16 +116,16 @@ export interface ConvLayerPlan extends LayerPlanBase {
 }
 
 export interface ConvTransposeLayerPlan extends LayerPlanBase {
-  readonly type: 'conv_transpose2d';
+  readonly type: 'conv_transpose1d' | 'conv_transpose2d';
   readonly geometry: ConvTransposeGeometry;
   readonly schedule: ConvSchedule;
 }
 
 export interface PoolLayerPlan extends LayerPlanBase {
-  readonly type: 'maxpool1d' | 'maxpool2d' | 'avgpool2d' | 'global_maxpool' | 'global_avgpool';
+  readonly type: 'maxpool1d' | 'maxpool2d' | 'avgpool1d' | 'avgpool2d' | 'global_maxpool' | 'global_avgpool';
   /** global pools are planned as a window the size of the input */
   readonly geometry: PoolGeometry;
-  /** avgpool2d only: PyTorch's count_include_pad (global pools: true, no padding anyway) */
+  /** avgpool1d/2d only: PyTorch's count_include_pad (global pools: true, no padding anyway) */
   readonly countIncludePad: boolean;
 }
 
@@ -131,7 +137,7 @@ export interface LinearLayerPlan extends LayerPlanBase {
 }
 
 export interface UpsampleLayerPlan extends LayerPlanBase {
-  readonly type: 'upsample_bilinear2d';
+  readonly type: 'upsample_nearest2d' | 'upsample_bilinear2d';
   readonly batch: number;
   readonly channels: number;
   readonly inH: number;
@@ -167,10 +173,28 @@ export interface DropoutLayerPlan extends LayerPlanBase {
   readonly p: number;
 }
 
-/** relu and flatten: elementwise / reshape, described by their shapes alone */
+/** flatten: a reshape, described by its shapes alone */
 export interface ElementwiseLayerPlan extends LayerPlanBase {
-  readonly type: 'relu' | 'flatten';
+  readonly type: 'flatten';
 }
+
+/** add (elementwise sum) and concat (channels joined in `inputs` order) */
+export interface MergeLayerPlan extends LayerPlanBase {
+  readonly type: 'add' | 'concat';
+  /** every input's shape, in `inputs` order: add's are all equal, concat's differ only in dim 1 */
+  readonly inShapes: readonly Shape[];
+}
+/** an elementwise activation on any shape; the constants PyTorch's module takes, by type */
+export type ActivationLayerPlan = LayerPlanBase &
+  (
+    | { readonly type: Exclude<ActivationType, 'leaky_relu' | 'elu' | 'gelu'> }
+    /** the slope for x <= 0 */
+    | { readonly type: 'leaky_relu'; readonly negativeSlope: number }
+    /** the scale of alpha * (exp(x) - 1) for x <= 0 */
+    | { readonly type: 'elu'; readonly alpha: number }
+    /** "none": x * Phi(x) with erf; "tanh": PyTorch's tanh approximation */
+    | { readonly type: 'gelu'; readonly approximate: 'none' | 'tanh' }
+  );
 
 export type LayerPlan =
   | ConvLayerPlan
@@ -180,7 +204,9 @@ export type LayerPlan =
   | UpsampleLayerPlan
   | BatchNormLayerPlan
   | DropoutLayerPlan
-  | ElementwiseLayerPlan;
+  | ActivationLayerPlan
+  | ElementwiseLayerPlan
+  | MergeLayerPlan;
 
 export interface ModelPlan {
   readonly name: string;
@@ -196,6 +222,11 @@ export interface ModelPlan {
     readonly flopsBackward: number;
     readonly activationBytes: number;
   };
+}
+
+/** every input's shape, in `inputs` order (one for all but add and concat) */
+export function inputShapes(l: LayerPlan): readonly Shape[] {
+  return l.type === 'add' || l.type === 'concat' ? l.inShapes : [l.inShape];
 }
 
 /** elements in a shape */

@@ -23,3 +23,37 @@ export function softmaxCrossEntropy(logits: Vec, labels: ArrayLike<number>, batc
   }
   return { loss: total / batch, dLogits };
 }
+
+/** loss = mean_i (x_i - t_i)^2 over every element; dOutput = 2 (x - t) / n (torch.nn.functional.mse_loss, reduction 'mean') */
+export function mseLoss(output: Vec, target: Vec): { loss: number; dOutput: Float64Array } {
+  const n = output.length;
+  if (target.length !== n) throw new Error(`mseLoss: ${target.length} targets, expected ${n}`);
+  const dOutput = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const d = output[i] - target[i];
+    total += d * d;
+    dOutput[i] = (2 * d) / n;
+  }
+  return { loss: total / n, dOutput };
+}
+
+/**
+ * binary cross-entropy of sigmoid(x) against t, mean over every element, in the stable form
+ * max(x, 0) - x t + log(1 + exp(-|x|)) (= -t log sigmoid(x) - (1 - t) log(1 - sigmoid(x)));
+ * dOutput = (sigmoid(x) - t) / n (torch.nn.functional.binary_cross_entropy_with_logits, reduction 'mean')
+ */
+export function bceWithLogits(logits: Vec, target: Vec): { loss: number; dOutput: Float64Array } {
+  const n = logits.length;
+  if (target.length !== n) throw new Error(`bceWithLogits: ${target.length} targets, expected ${n}`);
+  const dOutput = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const x = logits[i];
+    const t = target[i];
+    total += Math.max(x, 0) - x * t + Math.log1p(Math.exp(-Math.abs(x)));
+    const sigmoid = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+    dOutput[i] = (sigmoid - t) / n;
+  }
+  return { loss: total / n, dOutput };
+}

@@ -1,13 +1,18 @@
-// The seed's Layer interface and a model that runs the plan's layer list: forward caches
+// The seed's Layer interface and a model that runs the plan's layer graph: forward caches
 // what backward needs; backward returns dL/dinput and overwrites the parameter gradients.
 // Like a PyTorch module it has a mode (train() / eval(), training by default): batch norm
 // updates its buffers in training-mode forward, dropout draws from the model's stream, and
 // backward differentiates what the last forward computed, in the mode it ran in.
+//
+// The graph is the plan's: layer i reads the outputs its `inputs` name (`input`: the model's
+// input), and the layers are in topological order, so forward runs them top to bottom and
+// backward bottom to top. An output read by several layers (or twice by one) gets the sum of
+// their gradients, by the chain rule: dL/dv = sum over readers r of dL/dv through r.
 
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { numel } from '../plan/types.ts';
-import { refBackward, refForward } from './layer.ts';
-import { softmaxCrossEntropy } from './loss.ts';
+import { refBackwardInputs, refForwardInputs } from './layer.ts';
+import { bceWithLogits, mseLoss, softmaxCrossEntropy } from './loss.ts';
 import type { RefCache, RefMode, RefParams, Vec } from './types.ts';
 
 /** float64 parameters / gradients of one layer, PyTorch layouts */
@@ -31,10 +36,14 @@ export interface Layer {
   readonly grads: RefTensors;
   /** batch norm with running stats: its buffers, updated by training-mode forward (null otherwise) */
   readonly buffers: RefBuffers | null;
-  /** caches its input (and pool argmaxes, batch statistics, dropout masks) for backward */
-  forward(x: Vec, mode?: RefMode): Float64Array;
-  /** dL/dinput from dL/doutput of the last forward, in that forward's mode; overwrites grads */
+  /** one input per entry of plan.inputs, in training mode; caches them (and pool argmaxes, batch statistics, dropout masks) for backward */
+  forward(...xs: Vec[]): Float64Array;
+  /** forward in `mode` (training or eval, and the dropout stream's position) */
+  forwardWith(mode: RefMode, ...xs: Vec[]): Float64Array;
+  /** dL/dinput from dL/doutput of the last forward (a single-input layer), in that forward's mode; overwrites grads */
   backward(dy: Vec): Float64Array;
+  /** dL/d(each input), in plan.inputs order; overwrites grads */
+  backwardInputs(dy: Vec): Float64Array[];
 }
 
 export function createReferenceLayer(plan: LayerPlan, params: RefParams = {}): Layer {
@@ -54,33 +63,41 @@ export function createReferenceLayer(plan: LayerPlan, params: RefParams = {}): L
       }
     : null;
   const current = (): RefParams => (buffers ? { ...own, runningMean: buffers.running_mean, runningVar: buffers.running_var, numBatchesTracked: buffers.num_batches_tracked } : own);
-  let saved: { x: Float64Array; y: Float64Array; cache: RefCache; params: RefParams } | null = null;
-  return {
+  let saved: { xs: Float64Array[]; y: Float64Array; cache: RefCache; params: RefParams } | null = null;
+  const layer: Layer = {
     plan,
     params: own,
     grads,
     buffers,
-    forward(x, mode = {}) {
-      const xs = Float64Array.from(x);
+    forward(...inputs) {
+      return layer.forwardWith({}, ...inputs);
+    },
+    forwardWith(mode, ...inputs) {
+      const xs = inputs.map((x) => Float64Array.from(x));
       // backward needs the buffers as forward saw them (eval mode reads the running stats)
       const before = current();
-      const { y, cache, state } = refForward(plan, xs, before, mode);
+      const { y, cache, state } = refForwardInputs(plan, xs, before, mode);
       if (buffers && state) {
         buffers.running_mean = state.runningMean;
         buffers.running_var = state.runningVar;
         buffers.num_batches_tracked = state.numBatchesTracked;
       }
-      saved = { x: xs, y, cache, params: before };
+      saved = { xs, y, cache, params: before };
       return y;
     },
-    backward(dy) {
+    backwardInputs(dy) {
       if (!saved) throw new Error(`reference: backward of layer "${plan.name}" before forward`);
-      const r = refBackward(plan, saved.x, saved.y, dy, saved.params, saved.cache);
+      const r = refBackwardInputs(plan, saved.xs, saved.y, dy, saved.params, saved.cache);
       if (grads.weight && r.gradWeight) grads.weight.set(r.gradWeight);
       if (grads.bias && r.gradBias) grads.bias.set(r.gradBias);
-      return r.dx;
+      return r.dxs;
+    },
+    backward(dy) {
+      if (plan.inputs.length !== 1) throw new Error(`reference: layer "${plan.name}" reads ${plan.inputs.length} inputs: use backwardInputs`);
+      return layer.backwardInputs(dy)[0];
     },
   };
+  return layer;
 }
 
 export interface ReferenceModel {
@@ -101,8 +118,18 @@ export interface ReferenceModel {
   forward(x: Vec): Float64Array;
   /** runs the layers backwards from dL/doutput; returns dL/dinput */
   backward(dOut: Vec): Float64Array;
-  /** forward, mean softmax cross-entropy, backward; returns the loss, fills grads */
-  lossAndGrad(x: Vec, labels: ArrayLike<number>): number;
+  /**
+   * forward, the plan's loss, backward; returns the loss, fills grads. `target`: class labels
+   * for softmax cross-entropy (also the loss of a model without one), a tensor of the
+   * output's shape for mse and bce_with_logits
+   */
+  lossAndGrad(x: Vec, target: ArrayLike<number>): number;
+}
+
+function valueOf(values: ReadonlyMap<string, Vec>, name: string): Vec {
+  const v = values.get(name);
+  if (!v) throw new Error(`reference: "${name}" is read before it is computed (the plan's layers must be in topological order)`);
+  return v;
 }
 
 export interface ReferenceModelOptions {
@@ -155,19 +182,36 @@ export function createReferenceModel(plan: ModelPlan, params: Record<string, Ref
       if (x.length !== numel(plan.inShape)) throw new Error(`reference: input has ${x.length} elements, expected ${numel(plan.inShape)}`);
       const mode: RefMode = { training, seed: options.seed ?? 0, step };
       if (training) step++;
-      let a: Vec = x;
-      for (const l of layers) a = l.forward(a, mode);
-      return Float64Array.from(a);
+      // every output by the name `inputs` calls it
+      const values = new Map<string, Vec>([['input', x]]);
+      for (const l of layers) values.set(l.plan.name, l.forwardWith(mode, ...l.plan.inputs.map((name) => valueOf(values, name))));
+      return Float64Array.from(values.get(layers[layers.length - 1].plan.name)!);
     },
     backward(dOut) {
-      let d: Vec = dOut;
-      for (let i = layers.length - 1; i >= 0; i--) d = layers[i].backward(d);
-      return Float64Array.from(d);
+      // dL/d(each output), summed over its readers as they are reached (readers come after it)
+      const grads = new Map<string, Float64Array>([[layers[layers.length - 1].plan.name, Float64Array.from(dOut)]]);
+      for (let i = layers.length - 1; i >= 0; i--) {
+        const l = layers[i];
+        const dy = grads.get(l.plan.name);
+        if (!dy) throw new Error(`reference: the output of layer "${l.plan.name}" is never read`);
+        l.backwardInputs(dy).forEach((dx, k) => {
+          const name = l.plan.inputs[k];
+          const sum = grads.get(name);
+          if (!sum) grads.set(name, dx);
+          else for (let j = 0; j < sum.length; j++) sum[j] += dx[j];
+        });
+      }
+      return grads.get('input')!;
     },
-    lossAndGrad(x, labels) {
+    lossAndGrad(x, target) {
       const out = model.forward(x);
+      if (plan.loss === 'mse' || plan.loss === 'bce_with_logits') {
+        const { loss, dOutput } = plan.loss === 'mse' ? mseLoss(out, target) : bceWithLogits(out, target);
+        model.backward(dOutput);
+        return loss;
+      }
       const classes = plan.outShape[plan.outShape.length - 1];
-      const { loss, dLogits } = softmaxCrossEntropy(out, labels, plan.batch, classes);
+      const { loss, dLogits } = softmaxCrossEntropy(out, target, plan.batch, classes);
       model.backward(dLogits);
       return loss;
     },

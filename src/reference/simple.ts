@@ -1,4 +1,4 @@
-// linear, relu, flatten and bilinear upsampling.
+// linear, flatten, and nearest and bilinear upsampling (the activations: activation.ts).
 
 import type { LinearLayerPlan, UpsampleLayerPlan } from '../plan/types.ts';
 import type { BackwardResult, Vec } from './types.ts';
@@ -45,22 +45,44 @@ export function linearBackward(p: LinearLayerPlan, x: Vec, dy: Vec, w: Vec, hasB
   return { dx, gradWeight, gradBias };
 }
 
-export function reluForward(x: Vec): Float64Array {
-  const y = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) y[i] = x[i] > 0 ? x[i] : 0;
-  return y;
-}
-
-/** the gradient passes only where x > 0 (PyTorch: 0 at x = 0) */
-export function reluBackward(x: Vec, dy: Vec): Float64Array {
-  const dx = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
-  return dx;
-}
-
 /** flatten is a reshape of contiguous NCHW: the data is unchanged both ways */
 export function copyOf(a: Vec): Float64Array {
   return Float64Array.from(a);
+}
+
+/**
+ * nearest upsampling (PyTorch's mode="nearest" with an integer scale factor s): output
+ * (oh, ow) copies input (floor(oh / s_h), floor(ow / s_w))
+ */
+export function nearestForward(p: UpsampleLayerPlan, x: Vec): Float64Array {
+  const { batch: N, channels: C, inH, inW } = p;
+  const outH = inH * p.scaleH;
+  const outW = inW * p.scaleW;
+  const y = new Float64Array(N * C * outH * outW);
+  for (let nc = 0; nc < N * C; nc++) {
+    for (let oh = 0; oh < outH; oh++) {
+      for (let ow = 0; ow < outW; ow++) {
+        y[(nc * outH + oh) * outW + ow] = x[(nc * inH + Math.floor(oh / p.scaleH)) * inW + Math.floor(ow / p.scaleW)];
+      }
+    }
+  }
+  return y;
+}
+
+/** each output gradient goes back to the one input it copied */
+export function nearestBackward(p: UpsampleLayerPlan, dy: Vec): Float64Array {
+  const { batch: N, channels: C, inH, inW } = p;
+  const outH = inH * p.scaleH;
+  const outW = inW * p.scaleW;
+  const dx = new Float64Array(N * C * inH * inW);
+  for (let nc = 0; nc < N * C; nc++) {
+    for (let oh = 0; oh < outH; oh++) {
+      for (let ow = 0; ow < outW; ow++) {
+        dx[(nc * inH + Math.floor(oh / p.scaleH)) * inW + Math.floor(ow / p.scaleW)] += dy[(nc * outH + oh) * outW + ow];
+      }
+    }
+  }
+  return dx;
 }
 
 /**

@@ -51,3 +51,8 @@ export interface BackwardResult {
   /** dL/dbias (layers with a bias only) */
   gradBias?: Float64Array;
 }
+
+/** BackwardResult for a layer with any number of inputs: one dL/dx per entry of its `inputs` */
+export interface BackwardInputsResult extends Omit<BackwardResult, 'dx'> {
+  dxs: Float64Array[];
+}

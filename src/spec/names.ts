@@ -62,6 +62,12 @@ export const RESERVED_NAMES: ReadonlyMap<string, string> = (() => {
   return m;
 })();
 
+/**
+ * what a layer's `inputs` calls the model's input: no layer may take this name (it would be
+ * ambiguous there)
+ */
+export const MODEL_INPUT = 'input';
+
 /** lower-case names refused in any letter case */
 export const RESERVED_ANY_CASE: readonly string[] = WINDOWS_DEVICES;
 

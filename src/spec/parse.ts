@@ -15,7 +15,8 @@ import type {
   StrategyChoice,
   StrategySpec,
 } from './types.ts';
-import { hasKey, quote, validate } from './validate.ts';
+import { hasKey, nearest, quote, validate } from './validate.ts';
+import { MODEL_INPUT } from './names.ts';
 
 type Raw = Record<string, unknown>;
 
@@ -52,11 +53,17 @@ function optionalInt(raw: Raw, key: string): { [k: string]: number } {
   return hasKey(raw, key) ? { [key]: raw[key] as number } : {};
 }
 
-/** one validated layer object -> its LayerSpec, defaults filled */
-function normalizeLayer(raw: Raw, index: number): LayerSpec {
+/** the name layers[index] gets: its own, else `<type><index>` */
+function layerName(raw: Raw, index: number): string {
+  return hasKey(raw, 'name') ? (raw.name as string) : `${raw.type as string}${index}`;
+}
+
+/** one validated layer object -> its LayerSpec, defaults filled; `previous`: what it reads by default */
+function normalizeLayer(raw: Raw, index: number, previous: string): LayerSpec {
   const type = raw.type as LayerType;
-  const name = hasKey(raw, 'name') ? (raw.name as string) : `${type}${index}`;
-  const common = { name, index, torch_name: hasKey(raw, 'torch_name') ? (raw.torch_name as string) : name };
+  const name = layerName(raw, index);
+  const inputs = hasKey(raw, 'inputs') ? [...(raw.inputs as string[])] : [previous];
+  const common = { name, index, torch_name: hasKey(raw, 'torch_name') ? (raw.torch_name as string) : name, inputs };
   switch (type) {
     case 'conv1d':
     case 'conv2d': {
@@ -75,36 +82,41 @@ function normalizeLayer(raw: Raw, index: number): LayerSpec {
         strategy: strategy(get(raw, type, 'strategy')),
       };
     }
-    case 'conv_transpose2d':
+    case 'conv_transpose1d':
+    case 'conv_transpose2d': {
+      const dims = type === 'conv_transpose1d' ? 1 : 2;
       return {
         type,
         ...common,
         ...optionalInt(raw, 'in_channels'),
         out_channels: raw.out_channels as number,
-        kernel: perDim(raw.kernel as number | number[], 2),
-        stride: perDim(get(raw, type, 'stride'), 2),
-        padding: perDim(get(raw, type, 'padding'), 2),
-        output_padding: perDim(get(raw, type, 'output_padding'), 2),
-        dilation: perDim(get(raw, type, 'dilation'), 2),
+        kernel: perDim(raw.kernel as number | number[], dims),
+        stride: perDim(get(raw, type, 'stride'), dims),
+        padding: perDim(get(raw, type, 'padding'), dims),
+        output_padding: perDim(get(raw, type, 'output_padding'), dims),
+        dilation: perDim(get(raw, type, 'dilation'), dims),
         groups: get(raw, type, 'groups'),
         bias: get(raw, type, 'bias'),
         strategy: strategy(get(raw, type, 'strategy')),
       };
+    }
     case 'maxpool1d':
     case 'maxpool2d':
+    case 'avgpool1d':
     case 'avgpool2d': {
-      const dims = type === 'maxpool1d' ? 1 : 2;
+      const dims = type === 'maxpool1d' || type === 'avgpool1d' ? 1 : 2;
       const kernel = perDim(raw.kernel as number | number[], dims);
       // PyTorch: the stride of a pool defaults to its kernel
       const stride = hasKey(raw, 'stride') ? perDim(raw.stride as number | number[], dims) : [...kernel];
       const pad = perDim(get(raw, type, 'padding'), dims);
-      if (type === 'avgpool2d') {
+      if (type === 'avgpool1d' || type === 'avgpool2d') {
         return { type, ...common, kernel, stride, padding: pad, count_include_pad: get(raw, type, 'count_include_pad') };
       }
       return { type, ...common, kernel, stride, padding: pad };
     }
     case 'linear':
       return { type, ...common, ...optionalInt(raw, 'in_features'), out_features: raw.out_features as number, bias: get(raw, type, 'bias') };
+    case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return { type, ...common, scale_factor: perDim(raw.scale_factor as number | number[], 2) };
     case 'batchnorm1d':
@@ -121,11 +133,66 @@ function normalizeLayer(raw: Raw, index: number): LayerSpec {
       };
     case 'dropout':
       return { type, ...common, p: get<number>(raw, type, 'p') + 0 };
+    // JSON's -0 is a slope of 0; keep it from reaching generated code as "-0"
+    case 'leaky_relu':
+      return { type, ...common, negative_slope: get<number>(raw, type, 'negative_slope') + 0 };
+    case 'elu':
+      return { type, ...common, alpha: get<number>(raw, type, 'alpha') + 0 };
+    case 'gelu':
+      return { type, ...common, approximate: get(raw, type, 'approximate') };
     case 'relu':
+    case 'relu6':
+    case 'silu':
+    case 'sigmoid':
+    case 'tanh':
     case 'flatten':
     case 'global_maxpool':
     case 'global_avgpool':
+    case 'add':
+    case 'concat':
       return { type, ...common };
+  }
+}
+
+/** `"a", "b", "c"`, or the first `max` and how many more */
+function nameList(names: readonly string[], max = 8): string {
+  const shown = names.slice(0, max).map((n) => `"${n}"`).join(', ');
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}
+
+/**
+ * every entry of every `inputs` names the model's input or a layer above it, so the model is
+ * a DAG in file order by construction; and every layer's output is read by a later layer,
+ * except the last one's, which is the model's output
+ */
+function checkInputs(layers: readonly LayerSpec[], raws: readonly Raw[]): void {
+  const index = new Map(layers.map((l) => [l.name, l.index]));
+  const used = new Set<string>();
+  for (const l of layers) {
+    const above = [MODEL_INPUT, ...layers.slice(0, l.index).map((p) => p.name)];
+    l.inputs.forEach((ref, k) => {
+      const at = `layers[${l.index}].inputs[${k}]`;
+      const j = index.get(ref);
+      if (ref === MODEL_INPUT || (j !== undefined && j < l.index)) {
+        used.add(ref);
+        return;
+      }
+      if (j === l.index) throw new ConvgenError(at, `${quote(ref)} is this layer itself: a layer cannot read its own output`, `name a layer above it: ${nameList(above)}`);
+      if (j !== undefined) {
+        throw new ConvgenError(at, `${quote(ref)} is layers[${j}], below this layer: a layer reads only the model's input and the layers above it (a model is computed top to bottom, so it can have no cycles)`, `move layers[${j}] above layers[${l.index}], or name one of ${nameList(above)}`);
+      }
+      const near = nearest(ref, above);
+      throw new ConvgenError(at, `no layer above it is named ${quote(ref)}`, `${near ? `did you mean "${near}"? ` : ''}name one of ${nameList(above)} (the layers above it; "${MODEL_INPUT}" is the model's input)`);
+    });
+  }
+  for (const l of layers.slice(0, -1)) {
+    if (used.has(l.name)) continue;
+    const explicit = layers.filter((c) => c.index > l.index && hasKey(raws[c.index], 'inputs')).map((c) => c.index);
+    throw new ConvgenError(
+      `layers[${l.index}]`,
+      `the output of layers[${l.index}] (${l.type} "${l.name}") is never used: no later layer reads it${explicit.includes(l.index + 1) ? ` (layers[${l.index + 1}] names its own "inputs")` : ''}, and only the last layer's output is the model's`,
+      `name "${l.name}" in a later layer's "inputs" (an add or a concat joins branches), or remove the layer`,
+    );
   }
 }
 
@@ -178,7 +245,7 @@ function checkUniqueTorchNames(layers: readonly LayerSpec[], raws: readonly Raw[
 /** the layers with tensors in a state_dict: a weight (and maybe a bias), or batch norm's parameters and running stats */
 function hasParams(l: LayerSpec): boolean {
   if (l.type === 'batchnorm1d' || l.type === 'batchnorm2d') return l.affine || l.track_running_stats;
-  return l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose2d' || l.type === 'linear';
+  return l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose1d' || l.type === 'conv_transpose2d' || l.type === 'linear';
 }
 
 /** validate an already-parsed model.json value and normalize it to a ModelSpec */
@@ -186,9 +253,10 @@ export function parseModel(json: unknown): ModelSpec {
   validate(json, MODEL, '');
   const raw = json as Raw;
   const rawLayers = raw.layers as Raw[];
-  const layers = rawLayers.map((l, i) => normalizeLayer(l, i));
+  const layers = rawLayers.map((l, i) => normalizeLayer(l, i, i === 0 ? MODEL_INPUT : layerName(rawLayers[i - 1], i - 1)));
   checkUniqueNames(layers, rawLayers);
   checkUniqueTorchNames(layers, rawLayers);
+  checkInputs(layers, rawLayers);
   const spec: ModelSpec = {
     name: raw.name as string,
     batch: raw.batch as number,

@@ -2,20 +2,26 @@
 // toJsonSchema() turns it into schema/model.schema.json, and docs/model-json.md is
 // written against it; a test holds the committed schema equal to the generated one.
 
-import { LAYER_TYPES, type LayerType } from './types.ts';
-import { NAME_PATTERN, RESERVED_ANY_CASE, RESERVED_NAMES, TORCH_NAME_PATTERN, TORCH_TENSOR_SUFFIX } from './names.ts';
+import { LAYER_TYPES, LOSS_KINDS, type LayerType } from './types.ts';
+import { MODEL_INPUT, NAME_PATTERN, RESERVED_ANY_CASE, RESERVED_NAMES, TORCH_NAME_PATTERN, TORCH_TENSOR_SUFFIX } from './names.ts';
 
 /** the largest size any key may hold: buffers are indexed with 32-bit integers */
 export const MAX_SIZE = 2 ** 31 - 1;
 /** the most layers a model may have (each becomes generated code) */
 export const MAX_LAYERS = 1000;
+/** the largest finite float32: a number key becomes a float32 constant in the kernels */
+export const MAX_F32 = 3.4028234663852886e38;
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export type Node =
   | { kind: 'integer'; min: number; max: number }
-  /** any finite JSON number in [min, max] (an end is open when its `exclusive` flag is set) */
-  | { kind: 'number'; min: number; max: number; exclusiveMin?: boolean; exclusiveMax?: boolean }
+  /**
+   * any finite JSON number a float32 holds; with min and max, only [min, max] (an end is open when
+   * its `exclusive` flag is set). Without them, the whole float32 range (an activation's constant:
+   * negative_slope, alpha)
+   */
+  | { kind: 'number'; min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean }
   /** JSON null, where a key takes it as a value (PyTorch's None); `doc` says what it means */
   | { kind: 'null'; doc: string }
   | { kind: 'boolean' }
@@ -24,11 +30,16 @@ export type Node =
   | { kind: 'enum'; values: readonly string[] }
   /** a safe identifier (names.ts) */
   | { kind: 'name' }
+  /** a layer's name: a safe identifier other than "input", which `inputs` reserves for the model's input */
+  | { kind: 'layerName' }
   /** a PyTorch module path, dotted (names.ts) */
   | { kind: 'torchName' }
   | { kind: 'string' }
-  /** a list of `items`; `labels` names the entries when the length is fixed */
-  | { kind: 'list'; items: Node; minItems: number; maxItems: number; labels?: string }
+  /**
+   * a list of `items`; `labels` names the entries when the length is fixed; `countFix`, when
+   * given, is the fix an error about the number of entries suggests
+   */
+  | { kind: 'list'; items: Node; minItems: number; maxItems: number; labels?: string; countFix?: string }
   /** alternatives told apart by JSON type (a number or a list, a string or an object) */
   | { kind: 'oneOf'; options: readonly Node[]; note?: string }
   | ObjectNode
@@ -89,10 +100,32 @@ const strategyNode: Node = {
 
 const nameField = (type: string): Field => ({
   key: 'name',
-  node: { kind: 'name' },
+  node: { kind: 'layerName' },
   defaultDoc: `"${type}<index>"`,
-  doc: 'unique layer name; it names the parameters and the generated kernels',
+  doc: `unique layer name; it names the parameters and the generated kernels ("${MODEL_INPUT}" is reserved: it names the model's input in inputs)`,
 });
+
+/** the layer kinds that read two or more inputs */
+export type MergeType = 'add' | 'concat';
+
+/** every layer's `inputs`: one producer for most layers, two or more for add and concat */
+function inputsField(type: string, merge: boolean): Field {
+  const ref = `a layer name or "${MODEL_INPUT}"`;
+  if (merge) {
+    return {
+      key: 'inputs',
+      node: { kind: 'list', items: { kind: 'string' }, minItems: 2, maxItems: MAX_LAYERS, labels: `[${ref} each]`, countFix: `${type} needs two or more inputs: name another layer above it, or "${MODEL_INPUT}"` },
+      required: true,
+      doc: `the layers whose outputs it ${type === 'add' ? 'sums' : 'joins'}, by name, in order ("${MODEL_INPUT}": the model's input); each must be above it in the file, and may appear more than once`,
+    };
+  }
+  return {
+    key: 'inputs',
+    node: { kind: 'list', items: { kind: 'string' }, minItems: 1, maxItems: 1, labels: `[${ref}]`, countFix: `name the one layer ${type} reads (or "${MODEL_INPUT}"); to read several, join them with an add or a concat layer first and name that` },
+    defaultDoc: 'the previous layer',
+    doc: `the layer whose output it reads, by name ("${MODEL_INPUT}": the model's input); it must be above it in the file. Absent: the previous layer (the first layer reads the input)`,
+  };
+}
 
 /** on the layers that have parameters: what a PyTorch state_dict calls them */
 const torchNameField: Field = {
@@ -102,11 +135,12 @@ const torchNameField: Field = {
   doc: 'names this layer\'s tensors in a PyTorch state_dict (safetensors files): <torch_name>.weight and <torch_name>.bias',
 };
 
-function convFields(type: 'conv1d' | 'conv2d' | 'conv_transpose2d'): Field[] {
-  const dims = type === 'conv1d' ? 1 : 2;
-  const transposed = type === 'conv_transpose2d';
+function convFields(type: 'conv1d' | 'conv2d' | 'conv_transpose1d' | 'conv_transpose2d'): Field[] {
+  const dims = type === 'conv1d' || type === 'conv_transpose1d' ? 1 : 2;
+  const transposed = type === 'conv_transpose1d' || type === 'conv_transpose2d';
+  const torchType = type === 'conv_transpose1d' ? 'ConvTranspose1d' : 'ConvTranspose2d';
   const padding: Node = transposed
-    ? { kind: 'oneOf', options: perDimOptions(0, 2), note: 'conv_transpose2d has no "same" or "valid": PyTorch\'s ConvTranspose2d takes explicit padding only' }
+    ? { kind: 'oneOf', options: perDimOptions(0, dims), note: `${type} has no "same" or "valid": PyTorch's ${torchType} takes explicit padding only` }
     : { kind: 'oneOf', options: [...perDimOptions(0, dims), { kind: 'enum', values: ['same', 'valid'] }] };
   const fields: Field[] = [
     nameField(type),
@@ -120,11 +154,11 @@ function convFields(type: 'conv1d' | 'conv2d' | 'conv_transpose2d'): Field[] {
       node: padding,
       default: 0,
       doc: transposed
-        ? 'rows/columns cropped from each side of the full output (PyTorch semantics)'
+        ? `${dims === 1 ? 'elements' : 'rows/columns'} cropped from each side of the full output (PyTorch semantics)`
         : 'zero padding per side; "same" keeps the size at stride 1 (the extra pad of an even kernel goes at the end), "valid" means 0',
     },
   ];
-  if (transposed) fields.push({ key: 'output_padding', node: perDim(0, 2), default: 0, doc: 'extra rows/columns added at the bottom/right of the output; less than max(stride, dilation)' });
+  if (transposed) fields.push({ key: 'output_padding', node: perDim(0, dims), default: 0, doc: `extra ${dims === 1 ? 'elements added at the end' : 'rows/columns added at the bottom/right'} of the output; less than max(stride, dilation)` });
   fields.push(
     { key: 'dilation', node: perDim(1, dims), default: 1, doc: 'spacing between kernel taps' },
     { key: 'groups', node: int(1), default: 1, doc: 'channel groups; must divide in and out channels (groups = in_channels is depthwise)' },
@@ -134,15 +168,16 @@ function convFields(type: 'conv1d' | 'conv2d' | 'conv_transpose2d'): Field[] {
   return fields;
 }
 
-function poolFields(type: 'maxpool1d' | 'maxpool2d' | 'avgpool2d'): Field[] {
-  const dims = type === 'maxpool1d' ? 1 : 2;
+function poolFields(type: 'maxpool1d' | 'maxpool2d' | 'avgpool1d' | 'avgpool2d'): Field[] {
+  const dims = type === 'maxpool1d' || type === 'avgpool1d' ? 1 : 2;
+  const avg = type === 'avgpool1d' || type === 'avgpool2d';
   const fields: Field[] = [
     nameField(type),
     { key: 'kernel', node: perDim(1, dims), required: true, doc: 'window size, PyTorch\'s kernel_size' },
     { key: 'stride', node: perDim(1, dims), defaultDoc: 'the kernel', doc: 'window step; defaults to the window size, as in PyTorch' },
-    { key: 'padding', node: perDim(0, dims), default: 0, doc: `implicit padding per side (${type === 'avgpool2d' ? 'zeros' : '-infinity'}); at most half the window` },
+    { key: 'padding', node: perDim(0, dims), default: 0, doc: `implicit padding per side (${avg ? 'zeros' : '-infinity'}); at most half the window` },
   ];
-  if (type === 'avgpool2d') fields.push({ key: 'count_include_pad', node: { kind: 'boolean' }, default: true, doc: 'count padded zeros in the divisor' });
+  if (avg) fields.push({ key: 'count_include_pad', node: { kind: 'boolean' }, default: true, doc: 'count padded zeros in the divisor' });
   return fields;
 }
 
@@ -170,24 +205,40 @@ function batchNormFields(type: 'batchnorm1d' | 'batchnorm2d'): Field[] {
 }
 
 const SIMPLE_DOCS = {
-  relu: 'max(x, 0), elementwise',
+  relu: 'max(x, 0), elementwise (PyTorch ReLU; NaN stays NaN)',
+  relu6: 'min(max(x, 0), 6), elementwise (PyTorch ReLU6; NaN stays NaN)',
+  silu: 'x * sigmoid(x), elementwise (PyTorch SiLU)',
+  sigmoid: '1 / (1 + exp(-x)), elementwise (PyTorch Sigmoid), computed without overflow',
+  tanh: 'tanh(x), elementwise (PyTorch Tanh), computed without overflow',
   global_maxpool: 'maximum over all spatial positions (PyTorch AdaptiveMaxPool to size 1); keeps the spatial dims as 1s',
   global_avgpool: 'mean over all spatial positions (PyTorch AdaptiveAvgPool to size 1); keeps the spatial dims as 1s',
   flatten: 'reshape each sample to a vector (PyTorch Flatten, start_dim 1)',
 } as const;
 
 export const LAYER_VARIANTS: readonly LayerVariant[] = LAYER_TYPES.map((type): LayerVariant => {
+  const v = variant(type);
+  // every layer says what it reads, right after its name
+  const fields = [...v.fields];
+  fields.splice(fields[0]?.key === 'name' ? 1 : 0, 0, inputsField(type, type === 'add' || type === 'concat'));
+  return { ...v, fields };
+});
+
+function variant(type: LayerType): LayerVariant {
   switch (type) {
     case 'conv1d':
       return { type, doc: '1D convolution over [C, L] (PyTorch Conv1d)', fields: convFields(type) };
     case 'conv2d':
       return { type, doc: '2D convolution over [C, H, W] (PyTorch Conv2d)', fields: convFields(type) };
+    case 'conv_transpose1d':
+      return { type, doc: '1D transposed convolution over [C, L] (PyTorch ConvTranspose1d)', fields: convFields(type) };
     case 'conv_transpose2d':
       return { type, doc: '2D transposed convolution (PyTorch ConvTranspose2d)', fields: convFields(type) };
     case 'maxpool1d':
       return { type, doc: '1D max pooling (PyTorch MaxPool1d); ties go to the first maximum', fields: poolFields(type) };
     case 'maxpool2d':
       return { type, doc: '2D max pooling (PyTorch MaxPool2d); ties go to the first maximum in row-major order', fields: poolFields(type) };
+    case 'avgpool1d':
+      return { type, doc: '1D average pooling (PyTorch AvgPool1d, ceil_mode=False)', fields: poolFields(type) };
     case 'avgpool2d':
       return { type, doc: '2D average pooling (PyTorch AvgPool2d)', fields: poolFields(type) };
     case 'linear':
@@ -200,6 +251,15 @@ export const LAYER_VARIANTS: readonly LayerVariant[] = LAYER_TYPES.map((type): L
           { key: 'in_features', node: int(1), defaultDoc: 'inferred', doc: 'input features; inferred from the previous layer, checked when given' },
           { key: 'out_features', node: int(1), required: true, doc: 'output features' },
           { key: 'bias', node: { kind: 'boolean' }, default: true, doc: 'add a learned bias' },
+        ],
+      };
+    case 'upsample_nearest2d':
+      return {
+        type,
+        doc: 'nearest-neighbour upsampling by an integer factor: each pixel becomes a block (PyTorch Upsample mode="nearest")',
+        fields: [
+          nameField(type),
+          { key: 'scale_factor', node: perDim(1, 2), required: true, doc: 'integer scale factor, one for both dims or [height, width]' },
         ],
       };
     case 'upsample_bilinear2d':
@@ -225,13 +285,42 @@ export const LAYER_VARIANTS: readonly LayerVariant[] = LAYER_TYPES.map((type): L
           { key: 'p', node: { kind: 'number', min: 0, max: 1 }, default: 0.5, doc: 'probability of zeroing an element; 1 zeroes everything, as PyTorch allows' },
         ],
       };
+    case 'leaky_relu':
+      return {
+        type,
+        doc: 'x for x > 0, negative_slope * x otherwise, elementwise (PyTorch LeakyReLU)',
+        fields: [nameField(type), { key: 'negative_slope', node: { kind: 'number' }, default: 0.01, doc: 'the slope for x <= 0; any number, as in PyTorch' }],
+      };
+    case 'elu':
+      return {
+        type,
+        doc: 'x for x > 0, alpha * (exp(x) - 1) otherwise, elementwise (PyTorch ELU)',
+        fields: [nameField(type), { key: 'alpha', node: { kind: 'number' }, default: 1, doc: 'the scale of the negative part; any number, as in PyTorch' }],
+      };
+    case 'gelu':
+      return {
+        type,
+        doc: 'x * Phi(x), Phi the standard normal CDF, elementwise (PyTorch GELU)',
+        fields: [
+          nameField(type),
+          { key: 'approximate', node: { kind: 'enum', values: ['none', 'tanh'] }, default: 'none', doc: '"none": the exact CDF, 0.5 * (1 + erf(x / sqrt(2))); "tanh": 0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))' },
+        ],
+      };
     case 'relu':
+    case 'relu6':
+    case 'silu':
+    case 'sigmoid':
+    case 'tanh':
     case 'global_maxpool':
     case 'global_avgpool':
     case 'flatten':
       return { type, doc: SIMPLE_DOCS[type], fields: [nameField(type)] };
+    case 'add':
+      return { type, doc: 'elementwise sum of two or more inputs of identical shape (a residual connection: x + f(x))', fields: [nameField(type)] };
+    case 'concat':
+      return { type, doc: 'joins two or more inputs along the channel dimension (torch.cat(dim=1)); every other dimension must agree', fields: [nameField(type)] };
   }
-});
+}
 
 export const MODEL: ObjectNode = {
   kind: 'object',
@@ -242,7 +331,11 @@ export const MODEL: ObjectNode = {
     { key: 'batch', node: int(1), required: true, doc: 'static batch size' },
     { key: 'input', node: { kind: 'list', items: int(1), minItems: 2, maxItems: 3, labels: '[C, L] or [C, H, W] per sample, without the batch' }, required: true, doc: 'per-sample input shape: [C, L] for 1D, [C, H, W] for 2D' },
     { key: 'layers', node: { kind: 'list', items: { kind: 'layer', variants: LAYER_VARIANTS }, minItems: 1, maxItems: MAX_LAYERS }, required: true, doc: 'the layers, in order' },
-    { key: 'loss', node: { kind: 'enum', values: ['softmax_cross_entropy'] }, doc: 'mean softmax cross-entropy over the batch; needs a vector of class scores per sample' },
+    {
+      key: 'loss',
+      node: { kind: 'enum', values: LOSS_KINDS },
+      doc: 'what lossAndGrad computes: mean softmax cross-entropy over the batch against integer labels (needs a vector of class scores per sample), or, over every output element against a float target of the output\'s shape, mean squared error or mean binary cross-entropy of sigmoid(output) (targets in [0, 1])',
+    },
   ],
 };
 
@@ -270,12 +363,15 @@ function nodeSchema(node: Node): JsonObject {
   switch (node.kind) {
     case 'integer':
       return { type: 'integer', minimum: node.min, maximum: node.max };
-    case 'number':
+    case 'number': {
+      const min = node.min ?? -MAX_F32;
+      const max = node.max ?? MAX_F32;
       return {
         type: 'number',
-        ...(node.exclusiveMin ? { exclusiveMinimum: node.min } : { minimum: node.min }),
-        ...(node.exclusiveMax ? { exclusiveMaximum: node.max } : { maximum: node.max }),
+        ...(node.exclusiveMin ? { exclusiveMinimum: min } : { minimum: min }),
+        ...(node.exclusiveMax ? { exclusiveMaximum: max } : { maximum: max }),
       };
+    }
     case 'null':
       return { type: 'null' };
     case 'boolean':
@@ -288,6 +384,8 @@ function nodeSchema(node: Node): JsonObject {
       return { type: 'string' };
     case 'name':
       return { $ref: '#/definitions/name' };
+    case 'layerName':
+      return { $ref: '#/definitions/layer_name' };
     case 'torchName':
       return { $ref: '#/definitions/torch_name' };
     case 'list': {
@@ -334,6 +432,11 @@ export function toJsonSchema(): JsonObject {
         { pattern: `^(${RESERVED_ANY_CASE.map(anyCase).join('|')})$` },
       ],
     },
+  };
+  definitions.layer_name = {
+    description: `a layer name: a safe identifier other than "${MODEL_INPUT}" (layers' inputs call the model's input that)`,
+    allOf: [{ $ref: '#/definitions/name' }],
+    not: { const: MODEL_INPUT },
   };
   definitions.torch_name = {
     type: 'string',

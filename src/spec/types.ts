@@ -2,7 +2,10 @@
 // shorthand (an int for a pair, "same") is kept as the user wrote it only where the
 // planner needs the original to resolve it; sizes are plain integers.
 
-export type LossKind = 'softmax_cross_entropy';
+export type LossKind = 'softmax_cross_entropy' | 'mse' | 'bce_with_logits';
+
+/** the loss kinds, as model.json spells them */
+export const LOSS_KINDS: readonly LossKind[] = ['softmax_cross_entropy', 'mse', 'bce_with_logits'];
 
 /** a conv strategy: `auto` lets the planner's cost model decide per kernel */
 export type StrategyName = 'direct' | 'im2row';
@@ -28,6 +31,11 @@ interface LayerCommon {
    * model.json's torch_name (the layers with tensors: conv, linear, batch norm), else the name
    */
   torch_name: string;
+  /**
+   * what it reads, in order: names of layers above it, or `"input"` (MODEL_INPUT) for the
+   * model's input; model.json's `inputs`, else the previous layer (the first layer: the input)
+   */
+  inputs: string[];
 }
 
 export interface ConvSpec extends LayerCommon {
@@ -46,12 +54,13 @@ export interface ConvSpec extends LayerCommon {
 }
 
 export interface ConvTransposeSpec extends LayerCommon {
-  type: 'conv_transpose2d';
+  type: 'conv_transpose1d' | 'conv_transpose2d';
   in_channels?: number;
   out_channels: number;
+  /** one entry per spatial dim, as for ConvSpec */
   kernel: number[];
   stride: number[];
-  /** explicit only: PyTorch's ConvTranspose2d has no "same" */
+  /** explicit only: PyTorch's ConvTranspose1d/2d have no "same" */
   padding: number[];
   output_padding: number[];
   dilation: number[];
@@ -69,7 +78,7 @@ export interface MaxPoolSpec extends LayerCommon {
 }
 
 export interface AvgPoolSpec extends LayerCommon {
-  type: 'avgpool2d';
+  type: 'avgpool1d' | 'avgpool2d';
   kernel: number[];
   stride: number[];
   padding: number[];
@@ -85,7 +94,7 @@ export interface LinearSpec extends LayerCommon {
 }
 
 export interface UpsampleSpec extends LayerCommon {
-  type: 'upsample_bilinear2d';
+  type: 'upsample_nearest2d' | 'upsample_bilinear2d';
   /** integer scale factor per spatial dim */
   scale_factor: number[];
 }
@@ -110,8 +119,34 @@ export interface DropoutSpec extends LayerCommon {
   p: number;
 }
 
+/** the elementwise activations (kernels: src/kernels/activation.ts) */
+export type ActivationType = 'relu' | 'leaky_relu' | 'relu6' | 'elu' | 'gelu' | 'silu' | 'sigmoid' | 'tanh';
+
 export interface SimpleSpec extends LayerCommon {
-  type: 'relu' | 'flatten' | 'global_maxpool' | 'global_avgpool';
+  type: 'relu' | 'relu6' | 'silu' | 'sigmoid' | 'tanh' | 'flatten' | 'global_maxpool' | 'global_avgpool';
+}
+
+export interface LeakyReluSpec extends LayerCommon {
+  type: 'leaky_relu';
+  /** the slope for x < 0 (PyTorch's default 0.01); any finite number, as in PyTorch */
+  negative_slope: number;
+}
+
+export interface EluSpec extends LayerCommon {
+  type: 'elu';
+  /** alpha * (exp(x) - 1) for x <= 0 (PyTorch's default 1.0); any finite number, as in PyTorch */
+  alpha: number;
+}
+
+export interface GeluSpec extends LayerCommon {
+  type: 'gelu';
+  /** "none": x * Phi(x) with the exact normal CDF (erf); "tanh": PyTorch's tanh approximation */
+  approximate: 'none' | 'tanh';
+}
+
+/** the layers that read two or more inputs: `add` sums them, `concat` joins their channels */
+export interface MergeSpec extends LayerCommon {
+  type: 'add' | 'concat';
 }
 
 export type LayerSpec =
@@ -123,26 +158,42 @@ export type LayerSpec =
   | UpsampleSpec
   | BatchNormSpec
   | DropoutSpec
-  | SimpleSpec;
+  | SimpleSpec
+  | MergeSpec
+  | LeakyReluSpec
+  | EluSpec
+  | GeluSpec;
 
 export type LayerType = LayerSpec['type'];
 
 export const LAYER_TYPES: readonly LayerType[] = [
   'conv1d',
   'conv2d',
+  'conv_transpose1d',
   'conv_transpose2d',
   'relu',
+  'leaky_relu',
+  'relu6',
+  'elu',
+  'gelu',
+  'silu',
+  'sigmoid',
+  'tanh',
   'maxpool1d',
   'maxpool2d',
   'global_maxpool',
+  'avgpool1d',
   'avgpool2d',
   'global_avgpool',
   'flatten',
   'linear',
+  'upsample_nearest2d',
   'upsample_bilinear2d',
   'batchnorm1d',
   'batchnorm2d',
   'dropout',
+  'add',
+  'concat',
 ];
 
 export interface ModelSpec {

@@ -5,8 +5,8 @@
 // "constructor" are just unknown keys).
 
 import { ConvgenError } from '../errors.ts';
-import { nameProblem, suggestName, torchNameProblem } from './names.ts';
-import type { Field, LayerVariant, Node } from './schema.ts';
+import { MODEL_INPUT, nameProblem, suggestName, torchNameProblem } from './names.ts';
+import { MAX_F32, type Field, type LayerVariant, type Node } from './schema.ts';
 
 type JsonType = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'object' | 'other';
 
@@ -108,7 +108,7 @@ export function describe(node: Node): string {
     case 'integer':
       return `an integer >= ${node.min}`;
     case 'number':
-      return `a number ${numberRange(node)}`;
+      return node.min === undefined && node.max === undefined ? 'a number' : `a number ${numberRange(node)}`;
     case 'null':
       return `null (${node.doc})`;
     case 'boolean':
@@ -119,6 +119,8 @@ export function describe(node: Node): string {
       return node.values.length === 1 ? `"${node.values[0]}"` : `one of ${list(node.values)}`;
     case 'name':
       return 'a name (ASCII letters, digits and _, not starting with a digit)';
+    case 'layerName':
+      return `a name (ASCII letters, digits and _, not starting with a digit; not "${MODEL_INPUT}")`;
     case 'torchName':
       return 'a PyTorch module path ("features.0")';
     case 'string':
@@ -140,7 +142,7 @@ export function describe(node: Node): string {
 
 /** `in [0, 1]`, `in (0, 1]`: the interval a number node allows */
 function numberRange(node: Extract<Node, { kind: 'number' }>): string {
-  return `in ${node.exclusiveMin ? '(' : '['}${node.min}, ${node.max}${node.exclusiveMax ? ')' : ']'}`;
+  return `in ${node.exclusiveMin ? '(' : '['}${node.min ?? -MAX_F32}, ${node.max ?? MAX_F32}${node.exclusiveMax ? ')' : ']'}`;
 }
 
 function accepts(node: Node, t: JsonType): boolean {
@@ -156,6 +158,7 @@ function accepts(node: Node, t: JsonType): boolean {
       return t === typeof node.value;
     case 'enum':
     case 'name':
+    case 'layerName':
     case 'torchName':
     case 'string':
       return t === 'string';
@@ -198,12 +201,19 @@ function checkInteger(path: string, node: Extract<Node, { kind: 'integer' }>, v:
   }
 }
 
+/** a float32 constant of a kernel: finite, not so large that float32 rounds it to infinity, and in the node's range if it has one */
 function checkNumber(path: string, node: Extract<Node, { kind: 'number' }>, v: number): void {
-  // JSON turns 1e400 into Infinity; NaN only reaches here from API callers
-  const below = node.exclusiveMin ? !(v > node.min) : !(v >= node.min);
-  const above = node.exclusiveMax ? !(v < node.max) : !(v <= node.max);
-  if (Number.isNaN(v) || below || above) {
-    throw new ConvgenError(path, `must be a number ${numberRange(node)}, got ${v}`, `use a number ${numberRange(node)}`);
+  // JSON turns 1e400 into Infinity; NaN only reaches here from API callers (a range refuses it too)
+  if (node.min !== undefined || node.max !== undefined) {
+    const min = node.min ?? -MAX_F32;
+    const max = node.max ?? MAX_F32;
+    const below = node.exclusiveMin ? !(v > min) : !(v >= min);
+    const above = node.exclusiveMax ? !(v < max) : !(v <= max);
+    if (below || above) throw new ConvgenError(path, `must be a number ${numberRange(node)}, got ${v}`, `use a number ${numberRange(node)}`);
+  }
+  if (Number.isNaN(v)) throw new ConvgenError(path, 'must be a number, got NaN', 'write a finite number');
+  if (!(Math.abs(v) <= MAX_F32)) {
+    throw new ConvgenError(path, `is ${v}, outside the float32 range (at most ${MAX_F32} in size: the kernels compute in float32)`, 'use a smaller value');
   }
 }
 
@@ -245,6 +255,12 @@ export function validate(v: unknown, node: Node, path: string): void {
     }
     case 'name':
       return checkName(path, v as string);
+    case 'layerName':
+      checkName(path, v as string);
+      if (v === MODEL_INPUT) {
+        throw new ConvgenError(path, `"${MODEL_INPUT}" is reserved: in a layer's "inputs" it names the model's input`, `give the layer another name, for example "${MODEL_INPUT}_1"`);
+      }
+      return;
     case 'torchName': {
       const problem = torchNameProblem(v as string);
       if (problem !== null) {
@@ -256,7 +272,7 @@ export function validate(v: unknown, node: Node, path: string): void {
       const a = v as unknown[];
       if (a.length < node.minItems || a.length > node.maxItems) {
         const want = node.minItems === node.maxItems ? `${node.minItems}` : a.length < node.minItems ? `at least ${node.minItems}` : `at most ${node.maxItems}`;
-        throw new ConvgenError(path, `has ${a.length} entr${a.length === 1 ? 'y' : 'ies'}, but must have ${want}${node.labels ? ` ${node.labels}` : ''}`, `write ${describe(node)}`);
+        throw new ConvgenError(path, `has ${a.length} entr${a.length === 1 ? 'y' : 'ies'}, but must have ${want}${node.labels ? ` ${node.labels}` : ''}`, node.countFix ?? `write ${describe(node)}`);
       }
       for (let i = 0; i < a.length; i++) validate(a[i], node.items, childPath(path, i));
       return;

@@ -10,7 +10,7 @@ import type { ConvPlan } from './conv-harness.ts';
 const ROLES: KernelRole[] = ['forward', 'gradInput', 'gradWeight', 'gradBias'];
 
 export interface Cfg {
-  kind: 'conv1d' | 'conv2d' | 'conv_transpose2d';
+  kind: 'conv1d' | 'conv2d' | 'conv_transpose1d' | 'conv_transpose2d';
   batch: number;
   groups: number;
   cinPer: number;
@@ -29,7 +29,7 @@ export interface Cfg {
 const outSize = (i: number, k: number, s: number, d: number, p0: number, p1: number) => Math.floor((i + p0 + p1 - d * (k - 1) - 1) / s) + 1;
 
 export function planOf(c: Cfg): ConvPlan {
-  const oneD = c.kind === 'conv1d';
+  const oneD = c.kind === 'conv1d' || c.kind === 'conv_transpose1d';
   const [kH, kW] = oneD ? [1, c.k[1]] : c.k;
   const [sH, sW] = oneD ? [1, c.s[1]] : c.s;
   const [dH, dW] = oneD ? [1, c.d[1]] : c.d;
@@ -44,20 +44,21 @@ export function planOf(c: Cfg): ConvPlan {
   };
   const inC = c.groups * c.cinPer;
   const outC = c.groups * c.coutPer;
-  if (c.kind === 'conv_transpose2d') {
+  if (c.kind === 'conv_transpose1d' || c.kind === 'conv_transpose2d') {
     pad = { top: pad.top, bottom: pad.top, left: pad.left, right: pad.left };
-    const inH = 1 + c.extra[0];
+    const inH = oneD ? 1 : 1 + c.extra[0];
     const inW = 1 + c.extra[1];
-    const opH = c.op[0] % Math.max(sH, dH);
+    const opH = oneD ? 0 : c.op[0] % Math.max(sH, dH);
     const opW = c.op[1] % Math.max(sW, dW);
     const outH = (inH - 1) * sH - 2 * pad.top + dH * (kH - 1) + opH + 1;
     const outW = (inW - 1) * sW - 2 * pad.left + dW * (kW - 1) + opW + 1;
     if (outH <= 0 || outW <= 0) throw new RangeError('empty');
     const geometry = { batch: c.batch, inC, inH, inW, outC, outH, outW, kH, kW, strideH: sH, strideW: sW, dilationH: dH, dilationW: dW, pad, groups: c.groups, outputPadH: opH, outputPadW: opW };
     const plan: ConvTransposeLayerPlan = {
-      index: 0, name: 'ct', torchName: 'ct', type: 'conv_transpose2d',
-      inShape: [c.batch, inC, inH, inW], outShape: [c.batch, outC, outH, outW],
-      weightShape: [inC, c.coutPer, kH, kW], biasShape: c.bias ? [outC] : null,
+      index: 0, name: 'ct', torchName: 'ct', type: c.kind, inputs: ['input'],
+      inShape: oneD ? [c.batch, inC, inW] : [c.batch, inC, inH, inW],
+      outShape: oneD ? [c.batch, outC, outW] : [c.batch, outC, outH, outW],
+      weightShape: oneD ? [inC, c.coutPer, kW] : [inC, c.coutPer, kH, kW], biasShape: c.bias ? [outC] : null,
       flops: { forward: 0, gradInput: 0, gradWeight: 0 }, activationBytes: 0,
       kernels: c.bias ? ROLES : ROLES.slice(0, 3), geometry, schedule: { forward: 'direct', gradInput: 'direct', gradWeight: 'direct' },
     };
@@ -71,7 +72,7 @@ export function planOf(c: Cfg): ConvPlan {
   if (outH <= 0 || outW <= 0) throw new RangeError('empty');
   const geometry: ConvGeometry = { batch: c.batch, inC, inH, inW, outC, outH, outW, kH, kW, strideH: sH, strideW: sW, dilationH: dH, dilationW: dW, pad, groups: c.groups };
   const plan: ConvLayerPlan = {
-    index: 0, name: 'c', torchName: 'c', type: c.kind,
+    index: 0, name: 'c', torchName: 'c', type: c.kind, inputs: ['input'],
     inShape: oneD ? [c.batch, inC, inW] : [c.batch, inC, inH, inW],
     outShape: oneD ? [c.batch, outC, outW] : [c.batch, outC, outH, outW],
     weightShape: oneD ? [outC, c.cinPer, kW] : [outC, c.cinPer, kH, kW], biasShape: c.bias ? [outC] : null,
@@ -85,7 +86,7 @@ export const pair = (lo: number, hi: number) => fc.tuple(fc.integer({ min: lo, m
 const frac = fc.integer({ min: 0, max: 4 }).map((v) => v / 4);
 
 export const cfgArb: fc.Arbitrary<Cfg> = fc.record({
-  kind: fc.constantFrom('conv1d' as const, 'conv2d' as const, 'conv2d' as const, 'conv_transpose2d' as const),
+  kind: fc.constantFrom('conv1d' as const, 'conv2d' as const, 'conv2d' as const, 'conv_transpose1d' as const, 'conv_transpose2d' as const, 'conv_transpose2d' as const),
   batch: fc.constantFrom(1, 1, 2, 7),
   groups: fc.constantFrom(1, 1, 2, 3),
   cinPer: fc.integer({ min: 1, max: 5 }),

@@ -63,7 +63,7 @@ function reductions(layer: ConvPlan) {
   const g = layer.geometry;
   const kk = g.kH * g.kW;
   const perGroup = Math.max(g.inC, g.outC) / g.groups;
-  const outPixels = layer.type === 'conv_transpose2d' ? g.batch * g.inH * g.inW : g.batch * g.outH * g.outW;
+  const outPixels = layer.type === 'conv_transpose1d' || layer.type === 'conv_transpose2d' ? g.batch * g.inH * g.inW : g.batch * g.outH * g.outW;
   return { y: perGroup * kk, dx: perGroup * kk, gradWeight: outPixels, gradBias: numel(layer.outShape) / g.outC };
 }
 

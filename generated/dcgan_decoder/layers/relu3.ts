@@ -9,19 +9,22 @@
 
 /**
  * relu on [4, 4, 16, 16] (4096 elements)
+ * y = x < 0 ? 0 : x (NaN stays NaN)
  */
 export function relu_4x16x16_fwd(x: Float32Array, y: Float32Array): void {
   for (let i = 0; i < 4096; i++) {
-    y[i] = (x[i]! > 0 ? x[i]! : 0);
+    const xv = x[i]!;
+    y[i] = (xv < 0 ? 0 : xv);
   }
 }
 
 /**
  * relu on [4, 4, 16, 16] (4096 elements)
- * dx = dy where x > 0, else 0
+ * dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)
  */
-export function relu_4x16x16_dx(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+export function relu_4x16x16_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
   for (let i = 0; i < 4096; i++) {
-    dx[i] = (x[i]! > 0 ? dy[i]! : 0);
+    const yv = y[i]!;
+    dx[i] = (yv <= 0 ? 0 : dy[i]!);
   }
 }

@@ -12,7 +12,7 @@
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.75, im2row 1.25
  */
-export function convt4x4_s2_p1_16x4x4_to_8_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
+export function convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
   // stride phase (0, 0): 4 of 16 taps
   for (let n = 0; n < 4; n++) {
     for (let g = 0; g < 1; g++) {

@@ -4,10 +4,10 @@
 // model dcgan_decoder: batch 4, input 16x4x4, output 3x32x32, loss none
 //
 // relu on [4, 8, 8, 8] (2048 elements)
-// dx = dy where x > 0, else 0
+// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)
 // kernel relu_8x8x8_dx: 1 dispatch, in order
 
-@group(0) @binding(0) var<storage, read> x: array<f32, 2048>;
+@group(0) @binding(0) var<storage, read> y: array<f32, 2048>;
 @group(0) @binding(1) var<storage, read> dy: array<f32, 2048>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 2048>;
 
@@ -20,5 +20,6 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   }
   let _i: i32 = i32(_lin);
   let i: i32 = _i;
-  dx[i] = select(0f, dy[i], x[i] > 0f);
+  let yv: f32 = y[i];
+  dx[i] = select(dy[i], 0f, yv <= 0f);
 }

@@ -4,6 +4,7 @@
 // model dcgan_decoder: batch 4, input 16x4x4, output 3x32x32, loss none
 //
 // relu on [4, 8, 8, 8] (2048 elements)
+// y = x < 0 ? 0 : x (NaN stays NaN)
 // kernel relu_8x8x8_fwd: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 2048>;
@@ -18,5 +19,6 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   }
   let _i: i32 = i32(_lin);
   let i: i32 = _i;
-  y[i] = select(0f, x[i], x[i] > 0f);
+  let xv: f32 = x[i];
+  y[i] = select(xv, 0f, xv < 0f);
 }

@@ -12,7 +12,7 @@
  * role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.28, im2row 4.00
  */
-export function conv3x3_1x4x4_to_2_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
+export function conv3x3_1x4x4_to_2_nobias_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 1; n++) {
     for (let g = 0; g < 1; g++) {
       for (let ob = 0; ob < 1; ob++) {

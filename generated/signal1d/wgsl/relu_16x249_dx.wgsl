@@ -4,10 +4,10 @@
 // model signal1d: batch 4, input 1x16000, output 12, loss softmax_cross_entropy
 //
 // relu on [4, 16, 249] (15936 elements)
-// dx = dy where x > 0, else 0
+// dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)
 // kernel relu_16x249_dx: 1 dispatch, in order
 
-@group(0) @binding(0) var<storage, read> x: array<f32, 15936>;
+@group(0) @binding(0) var<storage, read> y: array<f32, 15936>;
 @group(0) @binding(1) var<storage, read> dy: array<f32, 15936>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 15936>;
 
@@ -20,5 +20,6 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   }
   let _i: i32 = i32(_lin);
   let i: i32 = _i;
-  dx[i] = select(0f, dy[i], x[i] > 0f);
+  let yv: f32 = y[i];
+  dx[i] = select(dy[i], 0f, yv <= 0f);
 }

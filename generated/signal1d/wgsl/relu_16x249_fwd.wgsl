@@ -4,6 +4,7 @@
 // model signal1d: batch 4, input 1x16000, output 12, loss softmax_cross_entropy
 //
 // relu on [4, 16, 249] (15936 elements)
+// y = x < 0 ? 0 : x (NaN stays NaN)
 // kernel relu_16x249_fwd: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 15936>;
@@ -18,5 +19,6 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   }
   let _i: i32 = i32(_lin);
   let i: i32 = _i;
-  y[i] = select(0f, x[i], x[i] > 0f);
+  let xv: f32 = x[i];
+  y[i] = select(xv, 0f, xv < 0f);
 }

@@ -4,6 +4,7 @@
 // model vgg_small: batch 8, input 3x32x32, output 10, loss softmax_cross_entropy
 //
 // relu on [8, 16, 32, 32] (131072 elements)
+// y = x < 0 ? 0 : x (NaN stays NaN)
 // kernel relu_16x32x32_fwd: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read> x: array<f32, 131072>;
@@ -18,5 +19,6 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   }
   let _i: i32 = i32(_lin);
   let i: i32 = _i;
-  y[i] = select(0f, x[i], x[i] > 0f);
+  let xv: f32 = x[i];
+  y[i] = select(xv, 0f, xv < 0f);
 }

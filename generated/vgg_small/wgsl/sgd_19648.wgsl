@@ -3,19 +3,17 @@
 //
 // model vgg_small: batch 8, input 3x32x32, output 10, loss softmax_cross_entropy
 //
-// SGD step over 19648 parameters (PyTorch semantics: momentum, weight decay, no dampening)
+// SGD step over 19648 parameters without momentum (PyTorch semantics: p -= lr * (grad + weightDecay * p))
 // kernel sgd_19648: 1 dispatch, in order
 
 @group(0) @binding(0) var<storage, read_write> param: array<f32, 19648>;
 @group(0) @binding(1) var<storage, read> grad: array<f32, 19648>;
-@group(0) @binding(2) var<storage, read_write> velocity: array<f32, 19648>;
 
 struct Scalars {
   lr: f32,
-  momentum: f32,
   weightDecay: f32,
 }
-@group(0) @binding(3) var<uniform> _scalars: Scalars;
+@group(0) @binding(2) var<uniform> _scalars: Scalars;
 
 // dispatch 1 of 1: i=19648; 307x1x1 workgroups of 64
 @compute @workgroup_size(64)
@@ -27,12 +25,7 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let i: i32 = _i;
   let lr: f32 = _scalars.lr;
-  let momentum: f32 = _scalars.momentum;
   let weightDecay: f32 = _scalars.weightDecay;
-  var g: f32 = grad[i] + weightDecay * param[i];
-  if (momentum != 0f) {
-    g = momentum * velocity[i] + g;
-    velocity[i] = g;
-  }
+  let g: f32 = grad[i] + weightDecay * param[i];
   param[i] = param[i] - lr * g;
 }
