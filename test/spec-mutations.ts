@@ -73,7 +73,7 @@ const mutations: Mutation[] = [
   },
   // change a layer's type, keeping its keys
   (root, pick) => {
-    const layers = (root as { layers?: J }).layers;
+    const layers = (root as { layers?: J } | null)?.layers;
     if (!Array.isArray(layers) || layers.length === 0) return root;
     const l = layers[pick % layers.length];
     if (l && typeof l === 'object') (l as Record<string, J>).type = LAYER_TYPES[(pick >> 3) % LAYER_TYPES.length];
@@ -81,7 +81,7 @@ const mutations: Mutation[] = [
   },
   // duplicate, move or drop whole layers
   (root, pick) => {
-    const layers = (root as { layers?: J }).layers;
+    const layers = (root as { layers?: J } | null)?.layers;
     if (!Array.isArray(layers) || layers.length === 0) return root;
     const i = pick % layers.length;
     const j = (pick >> 4) % layers.length;
