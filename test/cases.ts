@@ -344,6 +344,39 @@ export const CASES: readonly TestCase[] = [
     { type: 'concat', name: 'features', inputs: ['l1', 'l2', 'f'] },
     { type: 'linear', out_features: 3 },
   ], 'softmax_cross_entropy'),
+  // batch norm and dropout inside graphs: ordinary one-input layers on a branch, in both modes
+  stack('bn_residual_block', 2, [2, 6, 6], [
+    { type: 'conv2d', name: 'stem', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'relu', name: 'block_in' },
+    { type: 'conv2d', name: 'conv_a', out_channels: 3, kernel: 3, padding: 1, bias: false },
+    { type: 'batchnorm2d', name: 'bn_a' },
+    { type: 'relu' },
+    { type: 'conv2d', name: 'conv_b', out_channels: 3, kernel: 3, padding: 1, bias: false },
+    { type: 'batchnorm2d', name: 'bn_b', momentum: null },
+    { type: 'add', name: 'skip', inputs: ['bn_b', 'block_in'] },
+    { type: 'relu' },
+    { type: 'global_avgpool' },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 3 },
+  ], 'softmax_cross_entropy'),
+  // dropout on one branch, its output read twice (its dy is a sum), its input read again by the concat
+  stack('dropout_branch', 2, [2, 5, 5], [
+    { type: 'conv2d', name: 'stem', out_channels: 2, kernel: 3, padding: 1 },
+    { type: 'relu', name: 'r' },
+    { type: 'dropout', name: 'drop', p: 0.4 },
+    { type: 'conv2d', name: 'c_a', out_channels: 2, kernel: 1 },
+    { type: 'conv2d', name: 'c_b', inputs: ['drop'], out_channels: 1, kernel: 3, padding: 1 },
+    { type: 'concat', name: 'cat', inputs: ['c_a', 'c_b', 'r'] },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 3 },
+  ], 'softmax_cross_entropy'),
+  // no loss: backward's dx is the sum over a batch norm and a conv reading the input, a dropout between
+  stack('bn_dropout_on_input', 3, [2, 6], [
+    { type: 'batchnorm1d', name: 'bn', inputs: ['input'] },
+    { type: 'dropout', name: 'drop', p: 0.5 },
+    { type: 'conv1d', name: 'c', inputs: ['input'], out_channels: 2, kernel: 3, padding: 1 },
+    { type: 'add', inputs: ['drop', 'c'] },
+  ]),
   stack('tiny_1d', 2, [2, 12], [
     { type: 'conv1d', out_channels: 3, kernel: 5, padding: 'same' },
     { type: 'relu' },

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { runCaptured } from './helpers/cli.ts';
 import { checkCommand } from '../src/cli/check.ts';
 import { NO_ADAPTER, numericDeviceOrSkip } from './helpers/webgpu.ts';
+import { CASES } from './cases.ts';
 
 const device = await numericDeviceOrSkip();
 const gpuIt = device ? it : it.skip;
@@ -88,6 +89,29 @@ describe('convgen check --target wgsl', () => {
     expect(tail(w)).toEqual(tail(t));
     expect(tail(w)).toEqual(expect.arrayContaining(['buffers.bn1.running_mean', 'eval: forward: output', 'eval: lossAndGrad: grads.bn2.weight']));
   }, 120_000);
+
+  gpuIt("batch norm and dropout inside graphs: the WGSL kernels and gpu.ts in both modes, on the TS check's data and tolerances", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convgen-check-wgsl-graph-bn-'));
+    try {
+      for (const c of CASES.filter((c) => /^(bn_residual_block|dropout_branch|bn_dropout_on_input) /.test(c.name))) {
+        const file = join(dir, `${c.model.name}.json`);
+        writeFileSync(file, JSON.stringify(c.model));
+        const ts = await run([file, '--seed', '3']);
+        const wgsl = await run([file, '--target', 'wgsl', '--seed', '3']);
+        expect(wgsl.code, wgsl.out).toBe(0);
+        expect(wgsl.out).not.toContain('FAIL');
+        const w = rows(wgsl.out);
+        const t = rows(ts.out);
+        expect(tolerancesByLayer(w)).toEqual(tolerancesByLayer(t));
+        // the whole-model rows one for one: training mode, buffers, eval mode, the optimizers
+        const tail = (rs: Row[]) => rs.filter((r) => r.layer === '(model)').map((r) => [r.kernel, r.tolerance]);
+        expect(tail(w)).toEqual(tail(t));
+        expect(tail(w).map((r) => r[0])).toEqual(expect.arrayContaining(['forward: output', 'eval: forward: output']));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   gpuIt("the seed's branching problem: concat kernels and the gradient sums of gpu.ts, on the TS check's data and tolerances", async () => {
     const ts = await run(['examples/seed_branches.json', '--seed', '5']);

@@ -50,6 +50,29 @@ describe('convgen check', () => {
     expect(out).not.toContain('FAIL');
   }, 120_000);
 
+  it('checks batch norm and dropout inside graphs: on a branch of an add or a concat, in both modes, with the gradient sums', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convgen-check-graph-bn-'));
+    for (const c of CASES.filter((c) => /^(bn_residual_block|dropout_branch|bn_dropout_on_input) /.test(c.name))) {
+      const file = join(dir, `${c.model.name}.json`);
+      writeFileSync(file, JSON.stringify(c.model));
+      const r = await run([file, '--seed', '3']);
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).not.toContain('FAIL');
+      const ok = (row: string) => expect(r.out).toMatch(new RegExp(`\\| ${row} +\\| - +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| ok +\\|`));
+      const pass = c.model.loss ? 'lossAndGrad' : 'backward';
+      // the whole module in training mode, then in eval mode, through the same graph buffers
+      for (const mode of ['', 'eval: ']) {
+        ok(`${mode}forward: output`);
+        ok(c.model.loss ? `${mode}lossAndGrad: loss` : `${mode}backward: dx`);
+      }
+      if (c.name.startsWith('bn_residual_block')) {
+        for (const g of ['conv_a.weight', 'bn_a.weight', 'bn_b.bias', 'stem.bias']) for (const mode of ['', 'eval: ']) ok(`${mode}${pass}: grads.${g}`);
+        for (const b of ['bn_a.running_mean', 'bn_b.running_var', 'bn_b.num_batches_tracked']) ok(`buffers.${b}`);
+      }
+      if (c.name.startsWith('bn_dropout_on_input')) ok('buffers.bn.running_var');
+    }
+  }, 120_000);
+
   it('checks models that branch: every add and concat kernel, the gradient sums through the whole model', async () => {
     const seed = await run(['examples/seed_branches.json']);
     expect(seed.code, seed.out).toBe(0);
