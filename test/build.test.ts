@@ -113,7 +113,8 @@ describe('names are not code', () => {
     const strings = Object.values(files).join('\n').replace(/\/\/.*$/gm, '').replace(/\/\*\*[\s\S]*?\*\//g, '');
     // every import is relative and stays in the folder
     for (const m of strings.matchAll(/from '([^']*)'/g)) expect(m[1]).toMatch(/^\.\/(layers\/)?[A-Za-z0-9_]+\.ts$/);
-    expect(strings).not.toMatch(/\b(require|eval|Function|process|globalThis)\b/);
+    // `eval` only as the model's PyTorch-style method (declared, and bound to evalMode), never the global
+    expect(strings.replace(/\beval(\(\): Model;|: evalMode,)/g, '')).not.toMatch(/\b(require|eval|Function|process|globalThis)\b/);
   });
 });
 

@@ -139,6 +139,15 @@ function merge(type: 'add' | 'concat', x: number[], times: number): TestCase {
   return single(x, { type, inputs: Array<Json>(times).fill('input') }, `inputs=input x${times}`);
 }
 
+function batchnorm(type: 'batchnorm1d' | 'batchnorm2d', x: number[], keys: { [k: string]: Json } = {}): TestCase {
+  const layer: LayerJson = { type, ...keys };
+  return single(x, layer, Object.entries(keys).map(([k, v]) => `${k}=${show(v)}`).join(' '));
+}
+
+function dropout(x: number[], p: number): TestCase {
+  return single(x, { type: 'dropout', p }, `p=${p}`);
+}
+
 function stack(name: string, batch: number, input: number[], layers: LayerJson[], loss?: 'softmax_cross_entropy'): TestCase {
   const kinds = [...new Set(layers.map((l) => l.type))];
   return { name: `${name} x=[${[batch, ...input].join(',')}]`, kinds, model: model(batch, input, layers, loss) };
@@ -240,6 +249,18 @@ export const CASES: readonly TestCase[] = [
   upsample([1, 1, 2, 2], 2),
   upsample([2, 3, 3, 4], [2, 3]),
   upsample([1, 2, 1, 5], 3),
+  // batch norm: per-channel statistics over batch x positions (one chunk, several, a short last one)
+  batchnorm('batchnorm2d', [2, 3, 4, 5]),
+  batchnorm('batchnorm2d', [3, 2, 3, 3], { momentum: null, eps: 0.001 }),
+  batchnorm('batchnorm2d', [1, 4, 3, 3], { affine: false }), // one sample, nine positions
+  batchnorm('batchnorm2d', [2, 2, 17, 16]), // 272 positions: two chunks, the last of 16
+  batchnorm('batchnorm1d', [4, 3, 5], { momentum: 0.3 }),
+  batchnorm('batchnorm1d', [3, 2, 4], { track_running_stats: false }),
+  stack('batchnorm1d on features', 6, [4, 1], [{ type: 'flatten' }, { type: 'batchnorm1d' }]),
+  // dropout: masks from the model's stream
+  dropout([2, 3, 4, 5], 0.5),
+  dropout([3, 7, 9], 0.2),
+  dropout([2, 2, 3], 0),
   // nearest upsampling
   upsample([1, 1, 2, 2], 2, 'nearest'),
   upsample([2, 3, 3, 4], [2, 3], 'nearest'),
@@ -323,6 +344,39 @@ export const CASES: readonly TestCase[] = [
     { type: 'concat', name: 'features', inputs: ['l1', 'l2', 'f'] },
     { type: 'linear', out_features: 3 },
   ], 'softmax_cross_entropy'),
+  // batch norm and dropout inside graphs: ordinary one-input layers on a branch, in both modes
+  stack('bn_residual_block', 2, [2, 6, 6], [
+    { type: 'conv2d', name: 'stem', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'relu', name: 'block_in' },
+    { type: 'conv2d', name: 'conv_a', out_channels: 3, kernel: 3, padding: 1, bias: false },
+    { type: 'batchnorm2d', name: 'bn_a' },
+    { type: 'relu' },
+    { type: 'conv2d', name: 'conv_b', out_channels: 3, kernel: 3, padding: 1, bias: false },
+    { type: 'batchnorm2d', name: 'bn_b', momentum: null },
+    { type: 'add', name: 'skip', inputs: ['bn_b', 'block_in'] },
+    { type: 'relu' },
+    { type: 'global_avgpool' },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 3 },
+  ], 'softmax_cross_entropy'),
+  // dropout on one branch, its output read twice (its dy is a sum), its input read again by the concat
+  stack('dropout_branch', 2, [2, 5, 5], [
+    { type: 'conv2d', name: 'stem', out_channels: 2, kernel: 3, padding: 1 },
+    { type: 'relu', name: 'r' },
+    { type: 'dropout', name: 'drop', p: 0.4 },
+    { type: 'conv2d', name: 'c_a', out_channels: 2, kernel: 1 },
+    { type: 'conv2d', name: 'c_b', inputs: ['drop'], out_channels: 1, kernel: 3, padding: 1 },
+    { type: 'concat', name: 'cat', inputs: ['c_a', 'c_b', 'r'] },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 3 },
+  ], 'softmax_cross_entropy'),
+  // no loss: backward's dx is the sum over a batch norm and a conv reading the input, a dropout between
+  stack('bn_dropout_on_input', 3, [2, 6], [
+    { type: 'batchnorm1d', name: 'bn', inputs: ['input'] },
+    { type: 'dropout', name: 'drop', p: 0.5 },
+    { type: 'conv1d', name: 'c', inputs: ['input'], out_channels: 2, kernel: 3, padding: 1 },
+    { type: 'add', inputs: ['drop', 'c'] },
+  ]),
   stack('tiny_1d', 2, [2, 12], [
     { type: 'conv1d', out_channels: 3, kernel: 5, padding: 'same' },
     { type: 'relu' },
@@ -331,6 +385,17 @@ export const CASES: readonly TestCase[] = [
     { type: 'global_maxpool' },
     { type: 'flatten' },
     { type: 'linear', out_features: 2 },
+  ], 'softmax_cross_entropy'),
+  stack('tiny_bn_cnn', 4, [2, 6, 6], [
+    { type: 'conv2d', out_channels: 3, kernel: 3, padding: 1 },
+    { type: 'batchnorm2d' },
+    { type: 'relu' },
+    { type: 'maxpool2d', kernel: 2 },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 5 },
+    { type: 'batchnorm1d', momentum: null },
+    { type: 'dropout', p: 0.3 },
+    { type: 'linear', out_features: 3 },
   ], 'softmax_cross_entropy'),
   stack('tiny_1d_decoder', 2, [2, 10], [
     { type: 'conv1d', out_channels: 3, kernel: 3, padding: 1 },

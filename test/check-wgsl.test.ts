@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { runCaptured } from './helpers/cli.ts';
 import { checkCommand } from '../src/cli/check.ts';
 import { NO_ADAPTER, numericDeviceOrSkip } from './helpers/webgpu.ts';
+import { CASES } from './cases.ts';
 
 const device = await numericDeviceOrSkip();
 const gpuIt = device ? it : it.skip;
@@ -73,6 +74,45 @@ describe('convgen check --target wgsl', () => {
     expect(tail(w).map((r) => r[1])).toEqual(expect.arrayContaining(['lossAndGrad: loss', 'lossAndGrad: grads.conv.weight', 'lossAndGrad: grads.fc.weight']));
   }, 120_000);
 
+  gpuIt('batch norm and dropout: both modes, running stats, the generated gpu.ts in both modes with its buffers, on the TS check\'s data and tolerances', async () => {
+    const ts = await run(['test/fixtures/torch/bn_model.json']);
+    const wgsl = await run(['test/fixtures/torch/bn_model.json', '--target', 'wgsl']);
+    expect(wgsl.code, wgsl.out).toBe(0);
+    expect(wgsl.out).not.toContain('FAIL');
+    const w = rows(wgsl.out);
+    const t = rows(ts.out);
+    // every batch-norm and dropout row the TS check has, the WGSL check has too, with its tolerance
+    const norm = (rs: Row[]) => rs.filter((r) => /^(bn|dropout)/.test(r.layer)).map((r) => [r.layer, r.kernel, r.tolerance]);
+    expect(norm(w)).toEqual(norm(t));
+    expect(norm(w).map((r) => r[1])).toEqual(expect.arrayContaining(['bn2d_4x5x5_fwd_train (running)', 'bn2d_4x5x5_dx_eval', 'dropout_p0p2_l6_6_fwd_train']));
+    const tail = (rs: Row[]) => rs.filter((r) => r.layer === '(model)').map((r) => r.kernel);
+    expect(tail(w)).toEqual(tail(t));
+    expect(tail(w)).toEqual(expect.arrayContaining(['buffers.bn1.running_mean', 'eval: forward: output', 'eval: lossAndGrad: grads.bn2.weight']));
+  }, 120_000);
+
+  gpuIt("batch norm and dropout inside graphs: the WGSL kernels and gpu.ts in both modes, on the TS check's data and tolerances", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convgen-check-wgsl-graph-bn-'));
+    try {
+      for (const c of CASES.filter((c) => /^(bn_residual_block|dropout_branch|bn_dropout_on_input) /.test(c.name))) {
+        const file = join(dir, `${c.model.name}.json`);
+        writeFileSync(file, JSON.stringify(c.model));
+        const ts = await run([file, '--seed', '3']);
+        const wgsl = await run([file, '--target', 'wgsl', '--seed', '3']);
+        expect(wgsl.code, wgsl.out).toBe(0);
+        expect(wgsl.out).not.toContain('FAIL');
+        const w = rows(wgsl.out);
+        const t = rows(ts.out);
+        expect(tolerancesByLayer(w)).toEqual(tolerancesByLayer(t));
+        // the whole-model rows one for one: training mode, buffers, eval mode, the optimizers
+        const tail = (rs: Row[]) => rs.filter((r) => r.layer === '(model)').map((r) => [r.kernel, r.tolerance]);
+        expect(tail(w)).toEqual(tail(t));
+        expect(tail(w).map((r) => r[0])).toEqual(expect.arrayContaining(['forward: output', 'eval: forward: output']));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
   gpuIt("the seed's branching problem: concat kernels and the gradient sums of gpu.ts, on the TS check's data and tolerances", async () => {
     const ts = await run(['examples/seed_branches.json', '--seed', '5']);
     const wgsl = await run(['examples/seed_branches.json', '--target', 'wgsl', '--seed', '5']);
@@ -81,7 +121,8 @@ describe('convgen check --target wgsl', () => {
     const w = rows(wgsl.out);
     expect(w.filter((r) => r.layer === 'cat').map((r) => r.kernel)).toEqual(['concat_c1_c1_1x1_fwd0', 'concat_c1_c1_1x1_fwd1', 'concat_c1_c1_1x1_dx0', 'concat_c1_c1_1x1_dx1']);
     expect(tolerancesByLayer(w)).toEqual(tolerancesByLayer(rows(ts.out)));
-    expect(w.filter((r) => r.layer === '(model)').map((r) => r.kernel)).toEqual(['forward: output', 'lossAndGrad: loss', 'lossAndGrad: grads.conv1.weight', 'lossAndGrad: grads.conv2.weight', 'lossAndGrad: grads.fc.weight']);
+    // then one optimizerStep row per optimizer, as for every model with parameters
+    expect(w.filter((r) => r.layer === '(model)' && !r.kernel.startsWith('optimizerStep')).map((r) => r.kernel)).toEqual(['forward: output', 'lossAndGrad: loss', 'lossAndGrad: grads.conv1.weight', 'lossAndGrad: grads.conv2.weight', 'lossAndGrad: grads.fc.weight']);
   }, 120_000);
 
   gpuIt('--strategy im2row checks the tiled GEMM forward; --limits builds the kernels for a device', async () => {

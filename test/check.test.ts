@@ -37,6 +37,42 @@ describe('convgen check', () => {
     expect(out).toContain('backward: grads.up1.weight');
   }, 60_000);
 
+  it('checks batch norm and dropout in both modes, their running stats, and the whole module in both modes with its buffers', async () => {
+    const { code, out } = await run(['test/fixtures/torch/bn_model.json']);
+    expect(code).toBe(0);
+    expect(out).toContain('model bn_torch (target ts, seed 1): all within tolerance');
+    for (const k of ['bn2d_4x5x5_fwd_train \\(running\\)', 'bn2d_4x5x5_fwd_train \\(y\\)', 'bn2d_4x5x5_dwb_train \\(gradWeight\\)', 'bn2d_4x5x5_dx_train', 'bn2d_4x5x5_fwd_eval', 'bn2d_4x5x5_dwb_eval \\(gradBias\\)', 'bn2d_4x5x5_dx_eval', 'bn1d_6_mcum_fwd_train \\(running\\)', 'dropout_p0p2_l6_6_fwd_train', 'dropout_p0p2_l6_6_dx_train', 'dropout_6_fwd_eval']) {
+      expect(out).toMatch(new RegExp(`\\| ${k} +\\| - +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| ok +\\|`));
+    }
+    for (const row of ['forward: output', 'lossAndGrad: grads.bn1.weight', 'buffers.bn2.running_var', 'buffers.bn2.num_batches_tracked', 'eval: forward: output', 'eval: lossAndGrad: grads.bn2.bias']) {
+      expect(out).toMatch(new RegExp(`\\| ${row} +\\| - +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| ok +\\|`));
+    }
+    expect(out).not.toContain('FAIL');
+  }, 120_000);
+
+  it('checks batch norm and dropout inside graphs: on a branch of an add or a concat, in both modes, with the gradient sums', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convgen-check-graph-bn-'));
+    for (const c of CASES.filter((c) => /^(bn_residual_block|dropout_branch|bn_dropout_on_input) /.test(c.name))) {
+      const file = join(dir, `${c.model.name}.json`);
+      writeFileSync(file, JSON.stringify(c.model));
+      const r = await run([file, '--seed', '3']);
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).not.toContain('FAIL');
+      const ok = (row: string) => expect(r.out).toMatch(new RegExp(`\\| ${row} +\\| - +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| [0-9.e+-]+ +\\| ok +\\|`));
+      const pass = c.model.loss ? 'lossAndGrad' : 'backward';
+      // the whole module in training mode, then in eval mode, through the same graph buffers
+      for (const mode of ['', 'eval: ']) {
+        ok(`${mode}forward: output`);
+        ok(c.model.loss ? `${mode}lossAndGrad: loss` : `${mode}backward: dx`);
+      }
+      if (c.name.startsWith('bn_residual_block')) {
+        for (const g of ['conv_a.weight', 'bn_a.weight', 'bn_b.bias', 'stem.bias']) for (const mode of ['', 'eval: ']) ok(`${mode}${pass}: grads.${g}`);
+        for (const b of ['bn_a.running_mean', 'bn_b.running_var', 'bn_b.num_batches_tracked']) ok(`buffers.${b}`);
+      }
+      if (c.name.startsWith('bn_dropout_on_input')) ok('buffers.bn.running_var');
+    }
+  }, 120_000);
+
   it('checks models that branch: every add and concat kernel, the gradient sums through the whole model', async () => {
     const seed = await run(['examples/seed_branches.json']);
     expect(seed.code, seed.out).toBe(0);

@@ -18,6 +18,8 @@ import { writeOutputAtomic } from '../src/emit/write.ts';
 import { CONFIGS, STRICT, type Config } from './helpers/tsconfigs.ts';
 
 const EXAMPLES = ['lenet', 'decoder', 'signal1d', 'seed', 'vgg', 'seed_branches'];
+// batch norm (momentum null too), dropout and their buffers, which no example has
+const FIXTURES = ['test/fixtures/torch/bn_model.json'];
 /** examples with another loss, so each loss's lossAndGrad / trainStep / uploadBatch is checked too */
 const LOSS_VARIANTS = [
   { example: 'decoder', loss: 'mse', name: 'decoder_mse' },
@@ -30,7 +32,7 @@ let root: string;
 const files: Record<string, string> = {};
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'convgen-typecheck-'));
-  const plans = EXAMPLES.map((e) => planFile(`examples/${e}.json`));
+  const plans = [...EXAMPLES.map((e) => `examples/${e}.json`), ...FIXTURES].map((m) => planFile(m));
   for (const v of LOSS_VARIANTS) {
     const spec = JSON.parse(readFileSync(`examples/${v.example}.json`, 'utf8'));
     plans.push(planModel(parseModel({ ...spec, name: v.name, loss: v.loss })));
@@ -75,7 +77,7 @@ describe('the generated TypeScript type-checks in any app', () => {
   it('covers every file kind of every example', () => {
     const kinds = new Set(Object.keys(files).map((p) => p.split('/').slice(2).join('/').replace(/^layers\/.*/, 'layers/*')));
     expect([...kinds].sort()).toEqual(['gpu.ts', 'grads.ts', 'index.ts', 'layers/*', 'runtime.ts', 'train.ts']);
-    expect(new Set(Object.keys(files).map((p) => p.split('/')[1])).size).toBe(EXAMPLES.length + LOSS_VARIANTS.length);
+    expect(new Set(Object.keys(files).map((p) => p.split('/')[1])).size).toBe(EXAMPLES.length + FIXTURES.length + LOSS_VARIANTS.length);
   });
 
   for (const c of CONFIGS) {

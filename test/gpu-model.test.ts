@@ -38,6 +38,9 @@ interface GpuModel {
   readParams(): Promise<Tensors>;
   readGrads(): Promise<Tensors>;
   writeParams(p: Tensors): void;
+  readBuffers(): Promise<Record<string, { running_mean: Float32Array; running_var: Float32Array; num_batches_tracked: BigInt64Array }>>;
+  readonly training: boolean;
+  eval(): GpuModel;
   destroy(): void;
 }
 
@@ -91,23 +94,39 @@ describe('generated gpu.ts vs the reference model', () => {
       const create = await build(plan);
       const model = await create(device!, { seed: 7 });
       const params = await model.readParams();
-      const ref = createReferenceModel(plan, toRef(params));
+      // the same seed: the same dropout masks
+      const ref = createReferenceModel(plan, toRef(params), { seed: 7 });
       const rng = mulberry32(11);
       const x = f32(numel(plan.inShape), rng);
-      expectClose(await model.forward(x), ref.forward(x), 'forward');
-      if (plan.loss) {
-        const classes = plan.outShape[1];
-        const labels = Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * classes));
-        const loss = await model.lossAndGrad(x, labels);
-        expectClose([loss], [ref.lossAndGrad(x, labels)], 'loss');
-      } else {
-        const dOut = f32(numel(plan.outShape), rng);
-        expectClose(await model.backward(dOut), ref.backward(dOut), 'backward dx');
-      }
-      const grads = await model.readGrads();
-      for (const [layer, g] of Object.entries(ref.grads)) {
-        if (g.weight) expectClose(grads[layer].weight!, g.weight, `${layer}.weight grad`);
-        if (g.bias) expectClose(grads[layer].bias!, g.bias, `${layer}.bias grad`);
+      const labels = plan.loss ? Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1])) : null;
+      const dOut = plan.loss ? null : f32(numel(plan.outShape), rng);
+      // a model with batch norm or dropout: training mode, its buffers, then eval mode
+      const modal = plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d' || l.type === 'dropout');
+      for (const mode of modal ? ['train', 'eval'] : ['train']) {
+        if (mode === 'eval') {
+          expect(model.eval().training).toBe(false);
+          ref.eval();
+        }
+        expectClose(await model.forward(x), ref.forward(x), `${mode} forward`);
+        if (labels) expectClose([await model.lossAndGrad(x, labels)], [ref.lossAndGrad(x, labels)], `${mode} loss`);
+        else expectClose(await model.backward(dOut!), ref.backward(dOut!), `${mode} backward dx`);
+        const grads = await model.readGrads();
+        for (const [layer, g] of Object.entries(ref.grads)) {
+          // a layer's weight and bias share one scale, as in convgen check (a bias before batch norm has a gradient of 0 up to rounding)
+          const scale = Math.max(...[g.weight, g.bias].map((t) => (t ? Math.max(...Array.from(t, Math.abs)) : 0)));
+          const close = (got: Float32Array, want: Float64Array, what: string) => {
+            const r = compare(got, want, (m) => modelTolerance(Math.max(m, scale)));
+            expect(r.ok, `${mode} ${what}: max abs error ${r.maxAbs} > ${r.tolerance}`).toBe(true);
+          };
+          if (g.weight) close(grads[layer].weight!, g.weight, `${layer}.weight grad`);
+          if (g.bias) close(grads[layer].bias!, g.bias, `${layer}.bias grad`);
+        }
+        const buffers = await model.readBuffers();
+        for (const [layer, b] of Object.entries(ref.buffers)) {
+          expectClose(buffers[layer].running_mean, b.running_mean, `${mode} ${layer}.running_mean`);
+          expectClose(buffers[layer].running_var, b.running_var, `${mode} ${layer}.running_var`);
+          expect(buffers[layer].num_batches_tracked[0]).toBe(BigInt(b.num_batches_tracked));
+        }
       }
       model.destroy();
     }, 300_000);

@@ -28,11 +28,28 @@ function expectModelClose(got: ArrayLike<number>, want: ArrayLike<number>, what:
   if (!(worst <= tol)) throw new Error(`${what}: max abs error ${worst} > ${tol} (max |ref| ${maxRef})`);
 }
 
-/** every check one model gets: forward, then lossAndGrad (vector output) or backward, vs the reference */
+/**
+ * every check one model gets: forward, then lossAndGrad (vector output) or backward, vs the
+ * reference (the same seed: the same dropout masks); a model with batch norm or dropout
+ * then again in eval mode, after its buffers are compared
+ */
 async function compareWithReference(plan: ModelPlan, mod: GeneratedModule, seed: number) {
   const model = mod.createModel({ seed });
-  const ref = createReferenceModel(plan, Object.fromEntries(Object.entries(model.params).map(([k, p]) => [k, { weight: p.weight, bias: p.bias }])));
-  const rng = mulberry32(seed + 100);
+  const ref = createReferenceModel(plan, Object.fromEntries(Object.entries(model.params).map(([k, p]) => [k, { weight: p.weight, bias: p.bias }])), { seed });
+  await comparePass(plan, model, ref, mulberry32(seed + 100));
+  if (!plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d' || l.type === 'dropout')) return;
+  for (const [name, b] of Object.entries(ref.buffers)) {
+    expectModelClose(model.buffers[name].running_mean, b.running_mean, `buffers.${name}.running_mean`);
+    expectModelClose(model.buffers[name].running_var, b.running_var, `buffers.${name}.running_var`);
+    expect(model.buffers[name].num_batches_tracked[0]).toBe(BigInt(b.num_batches_tracked));
+  }
+  expect(model.eval()).toBe(model);
+  expect(model.training).toBe(false);
+  ref.eval();
+  await comparePass(plan, model, ref, mulberry32(seed + 200));
+}
+
+async function comparePass(plan: ModelPlan, model: ReturnType<GeneratedModule['createModel']>, ref: ReturnType<typeof createReferenceModel>, rng: () => number) {
   const x = Float32Array.from(randomArray(numel(plan.inShape), rng));
   expectModelClose(Float32Array.from(model.forward(x)), ref.forward(x), 'forward');
   if (plan.outShape.length === 2) {

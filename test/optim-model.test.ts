@@ -1,8 +1,8 @@
 // The optimizers and the losses through the generated modules, on both targets: a tiny
 // classifier (softmax cross-entropy), a tiny segmentation net (bce_with_logits on [N,1,H,W]
-// logits) and a tiny decoder (mse) each train 3 steps with adamStep and with adamwStep, and
-// the parameters must match the reference optimizer applied to the reference model's
-// gradients. Then what the entry points promise beyond the arithmetic: argument checks that
+// logits), a tiny decoder (mse) and a residual block with batch norm each train 3 steps with
+// adamStep and with adamwStep, and the parameters must match the reference optimizer applied
+// to the reference model's gradients; no optimizer touches batch norm's running stats. Then what the entry points promise beyond the arithmetic: argument checks that
 // change nothing, per-optimizer state, resetOptimizer, AMSGrad fixed per run, optimizerStep
 // and the GPU's single-submission trainStep with an optimizer descriptor and float targets.
 // The GPU half runs on a real adapter (test/helpers/webgpu.ts's skip rule).
@@ -39,6 +39,7 @@ type Optimizer = ({ type: 'sgd'; lr: number } & SgdOptions) | ({ type: 'adam' | 
 interface TsModel {
   readonly params: Tensors;
   readonly grads: Tensors;
+  readonly buffers: Record<string, { running_mean: Float32Array; running_var: Float32Array; num_batches_tracked: BigInt64Array }>;
   lossAndGrad(x: Float32Array, target: Target): number;
   sgdStep(lr: number, o?: SgdOptions): void;
   adamStep(lr?: number, o?: AdamOptions): void;
@@ -59,6 +60,7 @@ interface GpuModel {
   uploadBatch(x: Float32Array, target?: Target): { destroy(): void };
   readParams(): Promise<Tensors>;
   readGrads(): Promise<Tensors>;
+  readBuffers(): Promise<Record<string, { running_mean: Float32Array; running_var: Float32Array; num_batches_tracked: BigInt64Array }>>;
   writeParams(p: Tensors): void;
   destroy(): void;
 }
@@ -79,6 +81,8 @@ const PLANS: Record<string, ModelPlan> = {
     loss: 'bce_with_logits',
   }),
   decoder: model({ ...CASES.find((c) => c.name.startsWith('tiny_decoder'))!.model, name: 'dec_mse', loss: 'mse' }),
+  // batch norm in a residual block: its weight and bias are parameters the optimizers step
+  bn_residual: planCase(CASES.find((c) => c.name.startsWith('bn_residual_block'))!),
 };
 
 /** the reference optimizer over a reference model's tensors, one state per tensor as torch keeps them */
@@ -117,6 +121,15 @@ const data = (plan: ModelPlan, seed: number) => {
   const rng = mulberry32(seed);
   return { x: Float32Array.from(randomArray(numel(plan.inShape), rng)), target: randomTarget(plan, rng) };
 };
+
+/** every optimizer once, with momentum, weight decay and AMSGrad: each touches every parameter it has */
+const EVERY_STEP: readonly Optimizer[] = [
+  { type: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 0.01 },
+  { type: 'adam', lr: 0.01, weightDecay: 0.01, amsgrad: true },
+  { type: 'adamw', lr: 0.01, weightDecay: 0.1 },
+];
+const bufferText = (b: Record<string, { running_mean: Float32Array; running_var: Float32Array; num_batches_tracked: BigInt64Array }>) =>
+  JSON.stringify(Object.entries(b).map(([k, v]) => [k, Array.from(v.running_mean), Array.from(v.running_var), String(v.num_batches_tracked[0])]));
 
 // each optimizer with options that change its arithmetic from the defaults
 const RUNS = [
@@ -159,6 +172,27 @@ describe('createModel: adamStep / adamwStep train like the reference', () => {
       });
     }
   }
+});
+
+describe("the optimizers and batch norm's running stats", () => {
+  // regression guard for the merge of the optimizers and batch norm: the running stats live in
+  // their own arena, outside the parameter arena every optimizer kernel steps
+  it('createModel: every optimizer steps batch norm\'s weight and bias and never its running stats', async () => {
+    const plan = PLANS.bn_residual!;
+    const m = await tsModel('bn_residual');
+    const { x, target } = data(plan, 4);
+    m.lossAndGrad(x, target);
+    const stats = bufferText(m.buffers);
+    expect(Number(m.buffers.bn_a!.num_batches_tracked[0])).toBe(1);
+    for (const o of EVERY_STEP) {
+      const w = m.params.bn_a!.weight!.slice();
+      const b = m.params.bn_b!.bias!.slice();
+      m.optimizerStep(o);
+      expect(m.params.bn_a!.weight, o.type).not.toEqual(w);
+      expect(m.params.bn_b!.bias, o.type).not.toEqual(b);
+      expect(bufferText(m.buffers), o.type).toBe(stats);
+    }
+  });
 });
 
 describe('createModel: the optimizer entry points', () => {
@@ -321,6 +355,28 @@ describe('createGpuModel: adamStep / adamwStep train like the reference', () => 
       }, 120_000);
     }
   }
+});
+
+describe("createGpuModel: the optimizers and batch norm's running stats", () => {
+  gpuIt('every optimizer steps batch norm\'s weight and bias and never its running stats; trainStep moves them once, as its forward does', async () => {
+    const plan = PLANS.bn_residual!;
+    const m = await gpuModel('bn_residual');
+    const { x, target } = data(plan, 4);
+    await m.lossAndGrad(x, target);
+    const stats = bufferText(await m.readBuffers());
+    for (const o of EVERY_STEP) {
+      const before = await m.readParams();
+      m.optimizerStep(o);
+      const after = await m.readParams();
+      expect(after.bn_a!.weight, o.type).not.toEqual(before.bn_a!.weight);
+      expect(after.bn_b!.bias, o.type).not.toEqual(before.bn_b!.bias);
+      expect(bufferText(await m.readBuffers()), o.type).toBe(stats);
+    }
+    // one training-mode forward per trainStep, whatever the optimizer
+    await m.trainStep(x, target, { type: 'adamw', lr: 0.01 });
+    expect((await m.readBuffers()).bn_a!.num_batches_tracked[0]).toBe(2n);
+    m.destroy();
+  }, 120_000);
 });
 
 describe('createGpuModel: trainStep with an optimizer, resident float targets, resetOptimizer', () => {

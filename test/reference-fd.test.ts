@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { CASES, caseInput, mulberry32, planCase, randomArray, randomLabels, randomParams, WIDE } from './cases.ts';
-import { createReferenceModel, refBackward, refBackwardInputs, refForward, refForwardInputs, softmaxCrossEntropy } from '../src/reference/index.ts';
+import { createReferenceModel, refBackward, refBackwardInputs, refForward, refForwardInputs, softmaxCrossEntropy, type RefMode, type RefParams } from '../src/reference/index.ts';
 import type { LayerPlan } from '../src/plan/types.ts';
 import { inputShapes, numel } from '../src/plan/types.ts';
 
@@ -51,21 +51,32 @@ function expectClose(what: string, got: ArrayLike<number>, want: ArrayLike<numbe
   expect(worstErr, worst < 0 ? what : `${what}[${worst}]: analytic ${got[worst]} vs numeric ${want[worst]}`).toBeLessThan(1e-6);
 }
 
-/** one layer's backward against finite differences of its forward: every input (add and concat read several), dW, db */
-function checkLayer(layer: LayerPlan, seed: number, scale = 1): void {
+/** the layers whose function depends on the mode: batch norm with running stats, dropout */
+const modal = (l: LayerPlan): boolean => ((l.type === 'batchnorm1d' || l.type === 'batchnorm2d') && l.trackRunningStats) || l.type === 'dropout';
+
+/**
+ * one layer's backward against finite differences of its forward: every input (add and concat
+ * read several), dW, db. `mode`: training (batch norm through its batch statistics; dropout
+ * with the fixed mask of seed 3, step 4) or eval (running stats as constants; the identity)
+ */
+function checkLayer(layer: LayerPlan, seed: number, scale = 1, mode: RefMode = { training: true, seed: 3, step: 4 }): void {
   const rng = mulberry32(seed);
   // continuous inputs even for 'ties' cases: finite differences need a differentiable point;
   // a 'wide' case's activation sees [-8, 8), its tails and relu6's kink at 6
   const xs = inputShapes(layer).map((s) => randomArray(numel(s), rng).map((v) => scale * v));
-  const params: { weight?: Float64Array; bias?: Float64Array } = {};
+  const params: RefParams & { weight?: Float64Array; bias?: Float64Array } = {};
   if (layer.weightShape) params.weight = randomArray(numel(layer.weightShape), rng);
   if (layer.biasShape) params.bias = randomArray(numel(layer.biasShape), rng);
   const r = randomArray(numel(layer.outShape), rng);
+  if (layer.type === 'batchnorm1d' || layer.type === 'batchnorm2d') {
+    params.runningMean = randomArray(layer.channels, rng);
+    params.runningVar = randomArray(layer.channels, rng).map((v) => 1 + 0.5 * v);
+  }
 
-  const { y, cache } = refForwardInputs(layer, xs, params);
+  const { y, cache } = refForwardInputs(layer, xs, params, mode);
   expect(y.length).toBe(numel(layer.outShape));
-  const g = refBackwardInputs(layer, xs, y, r, params, cache);
-  const objective = (): number => dot(refForwardInputs(layer, xs, params).y, r);
+  const g = refBackwardInputs(layer, xs, y, r, params, cache, mode);
+  const objective = (): number => dot(refForwardInputs(layer, xs, params, mode).y, r);
 
   expect(g.dxs.length).toBe(xs.length);
   xs.forEach((x, k) => expectClose(xs.length === 1 ? 'dx' : `dx${k}`, g.dxs[k], numericGrad(x, objective)));
@@ -95,36 +106,63 @@ describe('reference backward = finite differences, per layer', () => {
   });
 });
 
-describe('reference model (layers chained, loss) = finite differences', () => {
+describe('reference backward = finite differences, per layer, eval mode (batch norm with running stats, dropout)', () => {
   CASES.forEach((c, ci) => {
+    const plan = planCase(c);
+    if (!plan.layers.some(modal)) return;
     it(c.name, () => {
+      plan.layers.forEach((layer, li) => {
+        if (modal(layer)) checkLayer(layer, 1000 * ci + li + 1, c.input === 'wide' ? WIDE : 1, { training: false });
+      });
+    });
+  });
+});
+
+describe('reference model (layers chained, loss) = finite differences', () => {
+  const runs = CASES.flatMap((c, ci) => {
+    const plan = planCase(c);
+    return [{ c, ci, training: true }, ...(plan.layers.some(modal) ? [{ c, ci, training: false }] : [])];
+  });
+  runs.forEach(({ c, ci, training }) => {
+    it(`${c.name}${training ? '' : ' (eval mode)'}`, () => {
       const plan = planCase(c);
       const rng = mulberry32(7777 + ci);
       const x = randomArray(numel(plan.inShape), rng);
-      const model = createReferenceModel(plan, randomParams(plan, rng));
+      const params: Record<string, RefParams & { weight?: Float64Array; bias?: Float64Array }> = randomParams(plan, rng);
+      // running stats away from a fresh module's 0 and 1, so eval mode is not near the identity
+      for (const l of plan.layers) {
+        if (l.type === 'batchnorm1d' || l.type === 'batchnorm2d') {
+          params[l.name] = { ...params[l.name], runningMean: randomArray(l.channels, rng), runningVar: randomArray(l.channels, rng).map((v) => 1 + 0.5 * v) };
+        }
+      }
+      // a fresh model per evaluation: a training-mode forward moves batch norm's running stats
+      // and the dropout stream, so each evaluation must start from the same state (the same
+      // masks: dropout's gradient is that of a fixed mask); the finite differences perturb the
+      // parameters in `params`, which every fresh model copies
+      const fresh = () => createReferenceModel(plan, params, { seed: 5 }).train(training);
       // the objective: the model's loss when it has one, else <model(x), r>
       let objective: () => number;
       let dOut: Float64Array;
+      const model = fresh();
       if (plan.loss) {
         const labels = randomLabels(plan, rng);
-        objective = () => model.lossAndGrad(x, labels);
+        objective = () => fresh().lossAndGrad(x, labels);
         const logits = model.forward(x);
         const ce = softmaxCrossEntropy(logits, labels, plan.batch, plan.outShape[1]);
         dOut = ce.dLogits;
-        expect(model.lossAndGrad(x, labels)).toBe(ce.loss);
+        expect(objective()).toBe(ce.loss);
       } else {
         const r = randomArray(numel(plan.outShape), rng);
-        objective = () => dot(model.forward(x), r);
+        objective = () => dot(fresh().forward(x), r);
         model.forward(x);
         dOut = r;
       }
       const dx = model.backward(dOut);
-      // grads are overwritten by backward; snapshot them before the finite differences run forward again
       const grads = Object.entries(model.grads).map(([name, g]) => ({ name, weight: g.weight?.slice(), bias: g.bias?.slice() }));
       expect(grads.length).toBe(plan.layers.filter((l) => l.weightShape).length);
       expectClose('model dx', dx, numericGrad(x, objective));
       for (const { name, weight, bias } of grads) {
-        const p = model.params[name];
+        const p = params[name];
         if (weight) expectClose(`${name}.weight grad`, weight, numericGrad(p.weight!, objective));
         if (bias) expectClose(`${name}.bias grad`, bias, numericGrad(p.bias!, objective));
       }

@@ -181,6 +181,20 @@ function tfForward(layer: LayerPlan, xs: readonly Float64Array[], weight?: Float
         return tfActivation(layer, tf.tensor1d(Float32Array.from(x))).dataSync() as Float32Array;
       case 'flatten':
         return Float32Array.from(x);
+      case 'batchnorm1d':
+      case 'batchnorm2d': {
+        // training mode: the batch's mean and biased variance per channel
+        const shape: [number, number, number] = [layer.batch, layer.channels, layer.spatial];
+        const xt = tf.tensor3d(Float32Array.from(x), shape);
+        const { mean, variance } = tf.moments(xt, [0, 2], true);
+        const xhat = tf.mul(tf.sub(xt, mean), tf.rsqrt(tf.add(variance, layer.eps)));
+        if (!weight || !bias) return xhat.dataSync() as Float32Array;
+        const perChannel = (v: Float64Array) => tf.reshape(tf.tensor1d(Float32Array.from(v)), [1, layer.channels, 1]);
+        return tf.add(tf.mul(xhat, perChannel(weight)), perChannel(bias)).dataSync() as Float32Array;
+      }
+      case 'dropout':
+        // compared in eval mode (the identity): tfjs knows nothing of convgen's mask stream
+        return Float32Array.from(x);
     }
   });
 }
@@ -197,7 +211,8 @@ describe('reference forward = TensorFlow.js forward (float32), every layer of ev
         const weight = layer.weightShape ? Float64Array.from(Float32Array.from(randomArray(numel(layer.weightShape), rng))) : undefined;
         const bias = layer.biasShape ? Float64Array.from(Float32Array.from(randomArray(numel(layer.biasShape), rng))) : undefined;
         const want = tfForward(layer, xs, weight, bias);
-        const { y } = refForwardInputs(layer, xs, { weight, bias });
+        const running = layer.type === 'batchnorm1d' || layer.type === 'batchnorm2d' ? { runningMean: new Float64Array(layer.channels), runningVar: new Float64Array(layer.channels).fill(1) } : {};
+        const { y } = refForwardInputs(layer, xs, { weight, bias, ...running }, { training: layer.type !== 'dropout' });
         expect(y.length, `${layer.name} output size`).toBe(want.length);
         for (let i = 0; i < y.length; i++) {
           if (Math.abs(y[i] - want[i]) > 1e-5 * (1 + Math.abs(want[i]))) {

@@ -226,7 +226,7 @@ describe("load_state_dict's rules", () => {
       t['classifier.4.bias'] = { dtype: 'I32', shape: [10], data: new Int32Array(10) };
     });
     expect(errorOf(() => ts.createModel().loadSafetensors(file)).message).toBe(
-      `${where}\n  classifier.4.bias is I32 in the file; the model's float32 parameters load from F32, F64, F16 or BF16`,
+      `${where}\n  classifier.4.bias is I32 in the file; the model's float32 tensors load from F32, F64, F16 or BF16`,
     );
   });
 

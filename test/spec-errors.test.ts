@@ -24,7 +24,7 @@ function errorOf(f: () => unknown): ConvgenError {
 }
 
 const KEYS = '"type", "name", "inputs", "torch_name", "in_channels", "out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "strategy"';
-const TYPES = '"conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "relu", "leaky_relu", "relu6", "elu", "gelu", "silu", "sigmoid", "tanh", "maxpool1d", "maxpool2d", "global_maxpool", "avgpool1d", "avgpool2d", "global_avgpool", "flatten", "linear", "upsample_nearest2d", "upsample_bilinear2d", "add", "concat"';
+const TYPES = '"conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "relu", "leaky_relu", "relu6", "elu", "gelu", "silu", "sigmoid", "tanh", "maxpool1d", "maxpool2d", "global_maxpool", "avgpool1d", "avgpool2d", "global_avgpool", "flatten", "linear", "upsample_nearest2d", "upsample_bilinear2d", "batchnorm1d", "batchnorm2d", "dropout", "add", "concat"';
 const MODEL_KEYS = '"$schema", "name", "batch", "input", "layers", "loss"';
 const NAME_FIX = 'use ASCII letters, digits and _, not starting with a digit, for example';
 
@@ -126,6 +126,19 @@ const cases: [string, unknown, string][] = [
   ['duplicate torch_name', withLayers({ type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'f.0' }, { type: 'relu' }, { type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'f.0' }), 'layers[2].torch_name: the torch_name "f.0" is already the PyTorch name of layers[0], so both layers\' tensors would be named "f.0.weight"; give each layer with parameters a unique torch_name'],
   ['torch_name equal to a layer name', withLayers({ type: 'conv2d', name: 'a', out_channels: 2, kernel: 3 }, { type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'a' }), 'layers[1].torch_name: the torch_name "a" is already the PyTorch name of layers[0] (its layer name), so both layers\' tensors would be named "a.weight"; give each layer with parameters a unique torch_name'],
   ['a layer name equal to a torch_name', withLayers({ type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'b' }, { type: 'conv2d', name: 'b', out_channels: 2, kernel: 3 }), 'layers[1]: the default torch_name "b" (the layer name) is already the PyTorch name of layers[0], so both layers\' tensors would be named "b.weight"; give each layer with parameters a unique torch_name'],
+  // batch norm and dropout: PyTorch's keys, numbers in range, momentum null
+  ['dropout p out of range', withLayers({ type: 'dropout', p: 1.5 }), 'layers[0].p: must be a number in [0, 1], got 1.5; use a number in [0, 1]'],
+  ['dropout negative p', withLayers({ type: 'dropout', p: -0.1 }), 'layers[0].p: must be a number in [0, 1], got -0.1; use a number in [0, 1]'],
+  ['dropout p quoted', withLayers({ type: 'dropout', p: '0.5' }), 'layers[0].p: must be a number in [0, 1], got "0.5" (a string); write 0.5 without quotes'],
+  ['dropout p null', withLayers({ type: 'dropout', p: null }), 'layers[0].p: must be a number in [0, 1], got null; write a number in [0, 1]'],
+  ['dropout p NaN from an API caller', withLayers({ type: 'dropout', p: NaN }), 'layers[0].p: must be a number in [0, 1], got NaN; use a number in [0, 1]'],
+  ['dropout inplace', withLayers({ type: 'dropout', inplace: true }), 'layers[0].inplace: unknown key "inplace" in a dropout layer; remove it; a dropout layer takes "type", "name", "inputs", "p"'],
+  ['batch norm eps 0', withLayers({ type: 'batchnorm2d', eps: 0 }), 'layers[0].eps: must be a number in (0, 1], got 0; use a number in (0, 1]'],
+  ['batch norm momentum too large', withLayers({ type: 'batchnorm2d', momentum: 2 }), 'layers[0].momentum: must be a number in [0, 1], got 2; use a number in [0, 1]'],
+  ['batch norm momentum a string', withLayers({ type: 'batchnorm2d', momentum: 'none' }), 'layers[0].momentum: must be a number in [0, 1], or null (a cumulative average), got "none" (a string); write a number in [0, 1], or null (a cumulative average)'],
+  ['batch norm PyTorch key', withLayers({ type: 'batchnorm2d', num_feature: 1 }), 'layers[0].num_feature: unknown key "num_feature" in a batchnorm2d layer; did you mean "num_features"? (a batchnorm2d layer takes "type", "name", "inputs", "torch_name", "num_features", "eps", "momentum", "affine", "track_running_stats")'],
+  ['batch norm affine quoted', withLayers({ type: 'batchnorm1d', affine: 'true' }), 'layers[0].affine: must be true or false, got "true" (a string); write true without quotes'],
+  ['batch norm duplicate torch_name', withLayers({ type: 'conv2d', out_channels: 2, kernel: 3, torch_name: 'f.0' }, { type: 'batchnorm2d', torch_name: 'f.0' }), 'layers[1].torch_name: the torch_name "f.0" is already the PyTorch name of layers[0], so both layers\' tensors would be named "f.0.weight"; give each layer with parameters a unique torch_name'],
   // graphs: what a layer reads (inputs), checked before any shape
   ['unknown input, with a suggestion', withLayers(c('conv1'), c('conv2'), { type: 'add', inputs: ['conv1', 'Conv2'] }), 'layers[2].inputs[1]: no layer above it is named "Conv2"; did you mean "conv2"? name one of "input", "conv1", "conv2" (the layers above it; "input" is the model\'s input)'],
   ['unknown input', withLayers(c('a'), { type: 'relu', inputs: ['zzz'] }), 'layers[1].inputs[0]: no layer above it is named "zzz"; name one of "input", "a" (the layers above it; "input" is the model\'s input)'],

@@ -73,7 +73,7 @@ const mutations: Mutation[] = [
   },
   // change a layer's type, keeping its keys
   (root, pick) => {
-    const layers = (root as { layers?: J }).layers;
+    const layers = (root as { layers?: J } | null)?.layers;
     if (!Array.isArray(layers) || layers.length === 0) return root;
     const l = layers[pick % layers.length];
     if (l && typeof l === 'object') (l as Record<string, J>).type = LAYER_TYPES[(pick >> 3) % LAYER_TYPES.length];
@@ -81,7 +81,7 @@ const mutations: Mutation[] = [
   },
   // duplicate, move or drop whole layers
   (root, pick) => {
-    const layers = (root as { layers?: J }).layers;
+    const layers = (root as { layers?: J } | null)?.layers;
     if (!Array.isArray(layers) || layers.length === 0) return root;
     const i = pick % layers.length;
     const j = (pick >> 4) % layers.length;
@@ -125,8 +125,17 @@ export function arbitraryFor(node: Node): fc.Arbitrary<J> {
   switch (node.kind) {
     case 'integer':
       return fc.oneof({ weight: 12, arbitrary: fc.integer({ min: node.min, max: node.min + 6 }) }, { weight: 1, arbitrary: fc.constantFrom(node.max, 2 ** 16, 2 ** 20 + 1) });
-    case 'number':
-      return fc.oneof({ weight: 8, arbitrary: fc.double({ min: -2, max: 2, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(0, -0, 3.4e38, -3.4e38, 1e-45) });
+    case 'number': {
+      // no range: any float32 value, mostly small; with one, the ends themselves where they are allowed, else values just inside
+      if (node.min === undefined || node.max === undefined) {
+        return fc.oneof({ weight: 8, arbitrary: fc.double({ min: -2, max: 2, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(0, -0, 3.4e38, -3.4e38, 1e-45) });
+      }
+      const lo = node.exclusiveMin ? node.min + (node.max - node.min) / 1024 : node.min;
+      const hi = node.exclusiveMax ? node.max - (node.max - node.min) / 1024 : node.max;
+      return fc.oneof(fc.constantFrom(lo, hi), fc.double({ min: lo, max: hi, noNaN: true }));
+    }
+    case 'null':
+      return fc.constant(null);
     case 'boolean':
       return fc.boolean();
     case 'const':

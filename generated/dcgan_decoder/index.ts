@@ -26,7 +26,7 @@ import { relu_4x16x16_fwd, relu_4x16x16_dx } from './layers/relu3.ts';
 import { upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx } from './layers/resize.ts';
 import { conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols } from './layers/to_rgb.ts';
 import { sgd_2451, sgd_momentum_2451, adam_2451, adam_amsgrad_2451 } from './train.ts';
-import { adamScalars, checkF32, checkScalar, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import { adamScalars, checkF32, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
 import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
 export { convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451, sgd_momentum_2451, adam_2451, adam_amsgrad_2451 };
@@ -255,6 +255,9 @@ export type Params = {
   readonly to_rgb: { readonly weight: Float32Array; readonly bias: Float32Array; };
 };
 
+/** batch norm's running stats (Float32Array views into one arena) and num_batches_tracked (int64, as PyTorch's), by layer */
+export type Buffers = Record<string, never>;
+
 export interface ModelOptions {
   /** seed of the parameter init (PyTorch's default distributions); default 0 */
   seed?: number;
@@ -268,9 +271,17 @@ export interface Model {
   readonly params: Params;
   /** filled by backward / lossAndGrad (overwritten, never accumulated) */
   readonly grads: Params;
+  /** batch norm's running stats and batch counts, updated by every training-mode forward; writable in place */
+  readonly buffers: Buffers;
+  /** PyTorch's module.training: true until eval(); forward in eval mode is what inference uses */
+  readonly training: boolean;
+  /** set the mode (default true: training), as PyTorch's module.train(mode); returns the model */
+  train(mode?: boolean): Model;
+  /** eval mode: batch norm uses its running stats, dropout is the identity; returns the model */
+  eval(): Model;
   /** x: [4x16x4x4] (1024 floats) -> [4x3x32x32] (12288 floats) */
   forward(x: Float32Array): Float32Array;
-  /** dOut: dL/d(output) [4x3x32x32]; returns dL/dx [4x16x4x4] and fills grads */
+  /** dOut: dL/d(output) [4x3x32x32]; returns dL/dx [4x16x4x4] and fills grads (of what the last forward computed, in its mode) */
   backward(dOut: Float32Array): Float32Array;
   /** not available: this model has no "loss" and its output is not a vector of class scores per sample (it throws a TypeError saying so) */
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
@@ -287,11 +298,11 @@ export interface Model {
   /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
   resetOptimizer(): void;
   /**
-   * copies the parameters from a safetensors file (PyTorch state_dict names such as `up1.weight`) in place,
+   * copies the parameters and buffers from a safetensors file (PyTorch state_dict names such as `up1.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
    */
   loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): LoadSafetensorsResult;
-  /** the parameters as a safetensors file: F32, PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
+  /** the state_dict as a safetensors file: F32 (num_batches_tracked I64), PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
   saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
@@ -330,6 +341,11 @@ export function createModel(options: ModelOptions = {}): Model {
   const gw_to_rgb = grads.to_rgb.weight;
   const b_to_rgb = params.to_rgb.bias;
   const gb_to_rgb = grads.to_rgb.bias;
+
+  // the mode (PyTorch's module.training): training until eval()
+  let training = true;
+  // no batch norm with running stats: no buffers
+  const buffers: Buffers = Object.freeze({});
 
   // activations: a0 keeps a copy of the input for backward; a view layer shares its input buffer
   const a0 = new Float32Array(1024);
@@ -485,7 +501,7 @@ export function createModel(options: ModelOptions = {}): Model {
     const { values, result } = readSafetensors('dcgan_decoder.loadSafetensors', bytes, tensors, options);
     for (const t of tensors) {
       const v = values.get(t.key);
-      if (v) t.data.set(v);
+      if (v) copyInto(t, v);
     }
     return result;
   }
@@ -494,10 +510,27 @@ export function createModel(options: ModelOptions = {}): Model {
     return writeSafetensors('dcgan_decoder.saveSafetensors', tensors, metadata);
   }
 
-  return Object.freeze({
+  // PyTorch's module modes: training (the default) or eval
+  function train(mode = true): Model {
+    if (typeof mode !== 'boolean') throw new TypeError(`dcgan_decoder.train: mode must be true or false, got ${typeof mode}`);
+    training = mode;
+    return model;
+  }
+  function evalMode(): Model {
+    training = false;
+    return model;
+  }
+
+  const model: Model = Object.freeze({
     plan,
     params,
     grads,
+    buffers,
+    get training(): boolean {
+      return training;
+    },
+    train,
+    eval: evalMode,
     forward,
     backward,
     lossAndGrad,
@@ -512,4 +545,5 @@ export function createModel(options: ModelOptions = {}): Model {
     loadSafetensors,
     saveSafetensors,
   });
+  return model;
 }

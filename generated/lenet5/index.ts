@@ -37,7 +37,7 @@ import { linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_
 import { relu_84_fwd, relu_84_dx } from './layers/relu10.ts';
 import { linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx } from './layers/out.ts';
 import { softmax_xent_32x10, sgd_61706, sgd_momentum_61706, adam_61706, adam_amsgrad_61706 } from './train.ts';
-import { adamScalars, checkF32, checkLabels, checkScalar, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import { adamScalars, checkF32, checkLabels, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
 import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
 export { conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_fwd_direct_cols, conv5x5_6x14x14_to_16_dw_direct, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706, sgd_momentum_61706, adam_61706, adam_amsgrad_61706 };
@@ -378,6 +378,9 @@ export type Params = {
   readonly out: { readonly weight: Float32Array; readonly bias: Float32Array; };
 };
 
+/** batch norm's running stats (Float32Array views into one arena) and num_batches_tracked (int64, as PyTorch's), by layer */
+export type Buffers = Record<string, never>;
+
 export interface ModelOptions {
   /** seed of the parameter init (PyTorch's default distributions); default 0 */
   seed?: number;
@@ -391,9 +394,17 @@ export interface Model {
   readonly params: Params;
   /** filled by backward / lossAndGrad (overwritten, never accumulated) */
   readonly grads: Params;
+  /** batch norm's running stats and batch counts, updated by every training-mode forward; writable in place */
+  readonly buffers: Buffers;
+  /** PyTorch's module.training: true until eval(); forward in eval mode is what inference uses */
+  readonly training: boolean;
+  /** set the mode (default true: training), as PyTorch's module.train(mode); returns the model */
+  train(mode?: boolean): Model;
+  /** eval mode: batch norm uses its running stats, dropout is the identity; returns the model */
+  eval(): Model;
   /** x: [32x1x28x28] (25088 floats) -> [32x10] (320 floats) */
   forward(x: Float32Array): Float32Array;
-  /** dOut: dL/d(output) [32x10]; returns dL/dx [32x1x28x28] and fills grads */
+  /** dOut: dL/d(output) [32x10]; returns dL/dx [32x1x28x28] and fills grads (of what the last forward computed, in its mode) */
   backward(dOut: Float32Array): Float32Array;
   /** forward, mean softmax cross-entropy against labels (32 class indices in [0, 10)), backward; returns the loss */
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
@@ -410,11 +421,11 @@ export interface Model {
   /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
   resetOptimizer(): void;
   /**
-   * copies the parameters from a safetensors file (PyTorch state_dict names such as `c1.weight`) in place,
+   * copies the parameters and buffers from a safetensors file (PyTorch state_dict names such as `c1.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
    */
   loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): LoadSafetensorsResult;
-  /** the parameters as a safetensors file: F32, PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
+  /** the state_dict as a safetensors file: F32 (num_batches_tracked I64), PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
   saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
@@ -472,6 +483,11 @@ export function createModel(options: ModelOptions = {}): Model {
   const gw_out = grads.out.weight;
   const b_out = params.out.bias;
   const gb_out = grads.out.bias;
+
+  // the mode (PyTorch's module.training): training until eval()
+  let training = true;
+  // no batch norm with running stats: no buffers
+  const buffers: Buffers = Object.freeze({});
 
   // activations: a0 keeps a copy of the input for backward; a view layer shares its input buffer
   const a0 = new Float32Array(25088);
@@ -719,7 +735,7 @@ export function createModel(options: ModelOptions = {}): Model {
     const { values, result } = readSafetensors('lenet5.loadSafetensors', bytes, tensors, options);
     for (const t of tensors) {
       const v = values.get(t.key);
-      if (v) t.data.set(v);
+      if (v) copyInto(t, v);
     }
     return result;
   }
@@ -728,10 +744,27 @@ export function createModel(options: ModelOptions = {}): Model {
     return writeSafetensors('lenet5.saveSafetensors', tensors, metadata);
   }
 
-  return Object.freeze({
+  // PyTorch's module modes: training (the default) or eval
+  function train(mode = true): Model {
+    if (typeof mode !== 'boolean') throw new TypeError(`lenet5.train: mode must be true or false, got ${typeof mode}`);
+    training = mode;
+    return model;
+  }
+  function evalMode(): Model {
+    training = false;
+    return model;
+  }
+
+  const model: Model = Object.freeze({
     plan,
     params,
     grads,
+    buffers,
+    get training(): boolean {
+      return training;
+    },
+    train,
+    eval: evalMode,
     forward,
     backward,
     lossAndGrad,
@@ -746,4 +779,5 @@ export function createModel(options: ModelOptions = {}): Model {
     loadSafetensors,
     saveSafetensors,
   });
+  return model;
 }

@@ -19,7 +19,7 @@
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
 import { adamScalars, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
-import type { AdamCounter, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
+import type { AdamCounter, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
 export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
@@ -283,6 +283,9 @@ const MODEL = {
     }
   ],
   "classes": 2,
+  "counters": [],
+  "dropout": false,
+  "eval": null,
   "forward": [
     {
       "bind": [
@@ -969,6 +972,7 @@ const MODEL = {
   "params": [
     {
       "fanIn": 9,
+      "init": "uniform",
       "key": "conv.weight",
       "kind": "weight",
       "layer": "conv",
@@ -978,6 +982,7 @@ const MODEL = {
     },
     {
       "fanIn": 2,
+      "init": "uniform",
       "key": "fc.weight",
       "kind": "weight",
       "layer": "fc",
@@ -986,6 +991,7 @@ const MODEL = {
       "shape": [2, 2]
     }
   ],
+  "state": [],
   "train": [
     {
       "bind": [
@@ -1119,6 +1125,9 @@ export type GpuParams = {
   readonly fc: { readonly weight: Float32Array; };
 };
 
+/** batch norm's running stats and num_batches_tracked (int64, kept on the host), by layer */
+export type GpuBuffers = Record<string, never>;
+
 export interface GpuModelOptions {
   /** seed of the parameter init (the same values as createModel with this seed); default 0 */
   seed?: number;
@@ -1136,9 +1145,15 @@ export interface GpuBatch {
 }
 
 export interface GpuModel {
+  /** PyTorch's module.training: true until eval(); forward in eval mode is what inference uses */
+  readonly training: boolean;
+  /** set the mode (default true: training), as PyTorch's module.train(mode); returns the model */
+  train(mode?: boolean): GpuModel;
+  /** eval mode: batch norm uses its running stats, dropout is the identity; returns the model */
+  eval(): GpuModel;
   /** x: [1x1x4x4] (16 floats) or a resident batch -> [1x2] */
   forward(x: Float32Array | GpuBatch): Promise<Float32Array>;
-  /** after forward: dOut = dL/d(output) [1x2]; returns dL/dx and fills the grads */
+  /** after forward: dOut = dL/d(output) [1x2]; returns dL/dx and fills the grads (of what that forward computed, in its mode) */
   backward(dOut: Float32Array): Promise<Float32Array>;
   /** forward, mean softmax cross-entropy, backward (only what the grads need); returns the loss */
   lossAndGrad(x: Float32Array | GpuBatch, labels?: Int32Array): Promise<number>;
@@ -1164,13 +1179,17 @@ export interface GpuModel {
   writeParams(p: Partial<{ [K in keyof GpuParams]: Partial<GpuParams[K]> }>): void;
   /** the gradients of the last backward / lossAndGrad, PyTorch layout */
   readGrads(): Promise<GpuParams>;
+  /** batch norm's running stats and num_batches_tracked (copies) */
+  readBuffers(): Promise<GpuBuffers>;
+  /** overwrite some or all of batch norm's running stats and counts */
+  writeBuffers(b: Partial<{ [K in keyof GpuBuffers]: Partial<GpuBuffers[K]> }>): void;
   /**
-   * copies the parameters from a safetensors file (PyTorch state_dict names) to the device with
-   * writeParams, as load_state_dict does: strict by default, shapes checked, F64/F16/BF16
-   * converted; on an error (a rejection) nothing changes
+   * copies the parameters and buffers from a safetensors file (PyTorch state_dict names) to the
+   * device with writeParams / writeBuffers, as load_state_dict does: strict by default, shapes
+   * checked, F64/F16/BF16 converted; on an error (a rejection) nothing changes
    */
   loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): Promise<LoadSafetensorsResult>;
-  /** the parameters, read back with readParams, as a safetensors file: the bytes createModel's saveSafetensors gives for the same values */
+  /** the state_dict, read back with readParams / readBuffers, as a safetensors file: the bytes createModel's saveSafetensors gives for the same values */
   saveSafetensors(metadata?: Record<string, string>): Promise<Uint8Array>;
   /** free every device buffer */
   destroy(): void;
@@ -1273,10 +1292,13 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       });
       return { group, pipelines: k.pipelines };
     });
+  // the layers' lists per mode (eval mode's differ where batch norm or dropout compute differently)
+  type Lists = { forward: Call[]; backward: Call[]; train: Call[] };
+  const prepareMode = (m: Lists) => ({ forward: prepare(m.forward), backward: prepare(m.backward), train: prepare(m.train) });
+  const trainLists = prepareMode(MODEL as unknown as Lists);
+  const evalModel = (MODEL as { eval: unknown }).eval as Lists | null;
+  const modes = { train: trainLists, eval: evalModel ? prepareMode(evalModel) : trainLists };
   const phases = {
-    forward: prepare(MODEL.forward as unknown as Call[]),
-    backward: prepare(MODEL.backward as unknown as Call[]),
-    train: prepare(MODEL.train as unknown as Call[]),
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
   };
   // an optimizer's bind group (and state buffers) on its first step
@@ -1288,9 +1310,29 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
     return phase;
   };
-  const encode = (enc: GpuEncoder, ...lists: (typeof phases.forward)[]) => {
+  // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
+  let training = true;
+  let forwardTraining = true;
+  // batch norm's num_batches_tracked (int64, on the host) and the dropout stream's step
+  const counts = new Map<string, BigInt64Array>();
+  for (const c of MODEL.counters as readonly { layer: string }[]) counts.set(c.layer, new BigInt64Array(1));
+  let dropoutSteps = 0;
+  /** the host's part of a forward: its mode, and in training mode the next dropout step and batch counts, written for the kernels */
+  const startForward = () => {
+    forwardTraining = training;
+    if (!training) return;
+    if (MODEL.dropout) device.queue.writeBuffer(buf('rngState'), 0, new Int32Array([seed >>> 0, dropoutSteps++]));
+    for (const c of MODEL.counters as readonly { layer: string; momentum: string | null }[]) {
+      const n = counts.get(c.layer)!;
+      n[0] = n[0]! + BigInt(1);
+      // momentum null: a cumulative average, this step's factor 1 / num_batches_tracked
+      if (c.momentum) device.queue.writeBuffer(buf(c.momentum), 0, new Float32Array([1 / Number(n[0]!)]));
+    }
+  };
+  const lists = () => (forwardTraining ? modes.train : modes.eval);
+  const encode = (enc: GpuEncoder, ...calls: (typeof phases.loss)[]) => {
     const pass = enc.beginComputePass();
-    for (const list of lists) {
+    for (const list of calls) {
       for (const c of list) {
         pass.setBindGroup(0, c.group);
         for (const p of c.pipelines) {
@@ -1397,11 +1439,39 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     return out as GpuParams;
   };
 
+  /** every tensor of the state_dict: parameters, running stats, counters */
+  const slots = [
+    ...MODEL.params,
+    ...(MODEL.state as readonly { key: string; shape: readonly number[] }[]),
+    ...(MODEL.counters as readonly { key: string }[]).map((c) => ({ key: c.key, shape: [], dtype: 'I64' as const })),
+  ];
+  const readState = async (): Promise<Float32Array> => {
+    const enc = device.createCommandEncoder();
+    const done = readback(enc, 'state');
+    device.queue.submit([enc.finish()]);
+    return new Float32Array(await done());
+  };
+  type StateSlot = { layer: string; kind: string; key: string; offset: number; length: number; shape: readonly number[] };
+  const stateSlots = MODEL.state as readonly StateSlot[];
+
   const model: GpuModel = {
+    get training() {
+      return training;
+    },
+    train(mode = true) {
+      if (typeof mode !== 'boolean') throw new TypeError(`seed_problem.train: mode must be true or false, got ${typeof mode}`);
+      training = mode;
+      return model;
+    },
+    eval() {
+      training = false;
+      return model;
+    },
     async forward(x) {
       const enc = device.createCommandEncoder();
       stageInput(enc, 'forward', x, undefined, false);
-      encode(enc, phases.forward);
+      startForward();
+      encode(enc, lists().forward);
       const done = readback(enc, MODEL.io.output);
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done());
@@ -1410,7 +1480,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       checkArray('backward', 'dOut', dOut, Float32Array, 2);
       device.queue.writeBuffer(buf(MODEL.io.dOut), 0, dOut);
       const enc = device.createCommandEncoder();
-      encode(enc, phases.backward);
+      encode(enc, lists().backward);
       const done = readback(enc, MODEL.io.dx);
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done());
@@ -1418,7 +1488,8 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     async lossAndGrad(x, target) {
       const enc = device.createCommandEncoder();
       stageInput(enc, 'lossAndGrad', x, target);
-      encode(enc, phases.forward, phases.loss, phases.train);
+      startForward();
+      encode(enc, lists().forward, phases.loss, lists().train);
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
@@ -1431,7 +1502,8 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           : planSgd(sgdScalars('seed_problem.trainStep', optimizer, o ?? {}, velocityStarted));
       const enc = device.createCommandEncoder();
       stageInput(enc, 'trainStep', x, target);
-      encode(enc, phases.forward, phases.loss, phases.train, runStep(step));
+      startForward();
+      encode(enc, lists().forward, phases.loss, lists().train, runStep(step));
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
@@ -1476,6 +1548,29 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     },
     readParams: () => readArena('params'),
     readGrads: () => readArena('grads'),
+    async readBuffers() {
+      const out: Record<string, Record<string, Float32Array | BigInt64Array>> = {};
+      const all = stateSlots.length ? await readState() : new Float32Array(0);
+      for (const t of stateSlots) (out[t.layer] ??= {})[t.kind] = all.slice(t.offset, t.offset + t.length);
+      for (const [layer, n] of counts) (out[layer] ??= {}).num_batches_tracked = n.slice();
+      return out as GpuBuffers;
+    },
+    writeBuffers(b) {
+      for (const [layer, tensors] of Object.entries(b as unknown as Record<string, Record<string, Float32Array | BigInt64Array | undefined>>)) {
+        for (const [kind, data] of Object.entries(tensors ?? {})) {
+          if (data === undefined) continue;
+          if (kind === 'num_batches_tracked' && counts.has(layer)) {
+            if (!(data instanceof BigInt64Array) || data.length !== 1) throw new TypeError(`seed_problem.writeBuffers: ${layer}.num_batches_tracked must be a BigInt64Array of 1 element`);
+            counts.get(layer)!.set(data);
+            continue;
+          }
+          const slot = stateSlots.find((t) => t.layer === layer && t.kind === kind);
+          if (!slot) throw new RangeError(`seed_problem.writeBuffers: no buffer ${layer}.${kind}`);
+          checkArray('writeBuffers', `${layer}.${kind}`, data, Float32Array, slot.length);
+          device.queue.writeBuffer(buf('state'), slot.offset * 4, data as Float32Array);
+        }
+      }
+    },
     writeParams(p) {
       for (const [layer, tensors] of Object.entries(p as Record<string, Record<string, Float32Array | undefined>>)) {
         for (const [kind, data] of Object.entries(tensors ?? {})) {
@@ -1488,18 +1583,33 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       }
     },
     async loadSafetensors(bytes, options = {}) {
-      const { values, result } = readSafetensors('seed_problem.loadSafetensors', bytes, MODEL.params, options);
+      const { values, result } = readSafetensors('seed_problem.loadSafetensors', bytes, slots, options);
       const p: Record<string, Record<string, Float32Array>> = {};
       for (const s of MODEL.params) {
         const v = values.get(s.key);
-        if (v) (p[s.layer] ??= {})[s.kind] = v;
+        if (v) (p[s.layer] ??= {})[s.kind] = v as Float32Array;
+      }
+      const b: Record<string, Record<string, Float32Array | BigInt64Array>> = {};
+      for (const s of stateSlots) {
+        const v = values.get(s.key);
+        if (v) (b[s.layer] ??= {})[s.kind] = v;
+      }
+      for (const c of MODEL.counters as readonly { layer: string; key: string }[]) {
+        const v = values.get(c.key);
+        if (v) (b[c.layer] ??= {}).num_batches_tracked = v;
       }
       model.writeParams(p as Parameters<GpuModel['writeParams']>[0]);
+      model.writeBuffers(b as unknown as Parameters<GpuModel['writeBuffers']>[0]);
       return result;
     },
     async saveSafetensors(metadata = {}) {
       const p = (await model.readParams()) as Record<string, Record<string, Float32Array>>;
-      const tensors = MODEL.params.map((s) => ({ key: s.key, shape: s.shape, data: p[s.layer]![s.kind]! }));
+      const b = (await model.readBuffers()) as unknown as Record<string, Record<string, Float32Array | BigInt64Array>>;
+      const tensors: NamedTensor[] = [
+        ...MODEL.params.map((s) => ({ key: s.key, shape: s.shape, data: p[s.layer]![s.kind]! })),
+        ...stateSlots.map((s) => ({ key: s.key, shape: s.shape, data: b[s.layer]![s.kind]! })),
+        ...(MODEL.counters as readonly { layer: string; key: string }[]).map((c) => ({ key: c.key, shape: [], dtype: 'I64' as const, data: b[c.layer]!.num_batches_tracked! })),
+      ];
       return writeSafetensors('seed_problem.saveSafetensors', tensors, metadata);
     },
     destroy() {
@@ -1507,15 +1617,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     },
   };
 
-  // PyTorch's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn in the order createModel draws
+  // PyTorch's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn in the order createModel
+  // draws; batch norm's weight 1 and bias 0 draw nothing
   const rng = mulberry32(seed);
   const init: Record<string, Record<string, Float32Array>> = {};
-  for (const p of MODEL.params) {
+  for (const p of MODEL.params as readonly { layer: string; kind: string; length: number; fanIn: number; init: string }[]) {
     const bound = 1 / Math.sqrt(p.fanIn);
     const t = new Float32Array(p.length);
-    for (let i = 0; i < t.length; i++) t[i] = (2 * rng() - 1) * bound;
+    if (p.init === 'uniform') for (let i = 0; i < t.length; i++) t[i] = (2 * rng() - 1) * bound;
+    else if (p.init === 'ones') t.fill(1);
     (init[p.layer] ??= {})[p.kind] = t;
   }
   model.writeParams(init as any);
+  // running stats: mean 0, var 1, as a fresh PyTorch module's
+  for (const t of stateSlots as readonly (StateSlot & { init: number })[]) {
+    if (t.init !== 0) device.queue.writeBuffer(buf('state'), t.offset * 4, new Float32Array(t.length).fill(t.init));
+  }
   return model;
 }

@@ -23,7 +23,7 @@ import { relu_2x2x2_fwd, relu_2x2x2_dx } from './layers/relu1.ts';
 import { maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx } from './layers/maxpool2d2.ts';
 import { linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx } from './layers/fc.ts';
 import { softmax_xent_1x2, sgd_22, sgd_momentum_22, adam_22, adam_amsgrad_22 } from './train.ts';
-import { adamScalars, checkF32, checkLabels, checkScalar, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import { adamScalars, checkF32, checkLabels, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
 import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
 export { conv3x3_1x4x4_to_2_nobias_fwd_direct_cols, conv3x3_1x4x4_to_2_dw_direct, conv3x3_1x4x4_to_2_dx_direct_cols, relu_2x2x2_fwd, relu_2x2x2_dx, maxpool2x2_s2_2x2x2_fwd, maxpool2x2_s2_2x2x2_dx, linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx, softmax_xent_1x2, sgd_22, sgd_momentum_22, adam_22, adam_amsgrad_22 };
@@ -187,6 +187,9 @@ export type Params = {
   readonly fc: { readonly weight: Float32Array; };
 };
 
+/** batch norm's running stats (Float32Array views into one arena) and num_batches_tracked (int64, as PyTorch's), by layer */
+export type Buffers = Record<string, never>;
+
 export interface ModelOptions {
   /** seed of the parameter init (PyTorch's default distributions); default 0 */
   seed?: number;
@@ -200,9 +203,17 @@ export interface Model {
   readonly params: Params;
   /** filled by backward / lossAndGrad (overwritten, never accumulated) */
   readonly grads: Params;
+  /** batch norm's running stats and batch counts, updated by every training-mode forward; writable in place */
+  readonly buffers: Buffers;
+  /** PyTorch's module.training: true until eval(); forward in eval mode is what inference uses */
+  readonly training: boolean;
+  /** set the mode (default true: training), as PyTorch's module.train(mode); returns the model */
+  train(mode?: boolean): Model;
+  /** eval mode: batch norm uses its running stats, dropout is the identity; returns the model */
+  eval(): Model;
   /** x: [1x1x4x4] (16 floats) -> [1x2] (2 floats) */
   forward(x: Float32Array): Float32Array;
-  /** dOut: dL/d(output) [1x2]; returns dL/dx [1x1x4x4] and fills grads */
+  /** dOut: dL/d(output) [1x2]; returns dL/dx [1x1x4x4] and fills grads (of what the last forward computed, in its mode) */
   backward(dOut: Float32Array): Float32Array;
   /** forward, mean softmax cross-entropy against labels (1 class indices in [0, 2)), backward; returns the loss */
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
@@ -219,11 +230,11 @@ export interface Model {
   /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
   resetOptimizer(): void;
   /**
-   * copies the parameters from a safetensors file (PyTorch state_dict names such as `conv.weight`) in place,
+   * copies the parameters and buffers from a safetensors file (PyTorch state_dict names such as `conv.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
    */
   loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): LoadSafetensorsResult;
-  /** the parameters as a safetensors file: F32, PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
+  /** the state_dict as a safetensors file: F32 (num_batches_tracked I64), PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
   saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
@@ -251,6 +262,11 @@ export function createModel(options: ModelOptions = {}): Model {
   const gw_conv = grads.conv.weight;
   const w_fc = params.fc.weight;
   const gw_fc = grads.fc.weight;
+
+  // the mode (PyTorch's module.training): training until eval()
+  let training = true;
+  // no batch norm with running stats: no buffers
+  const buffers: Buffers = Object.freeze({});
 
   // activations: a0 keeps a copy of the input for backward; a view layer shares its input buffer
   const a0 = new Float32Array(16);
@@ -408,7 +424,7 @@ export function createModel(options: ModelOptions = {}): Model {
     const { values, result } = readSafetensors('seed_problem.loadSafetensors', bytes, tensors, options);
     for (const t of tensors) {
       const v = values.get(t.key);
-      if (v) t.data.set(v);
+      if (v) copyInto(t, v);
     }
     return result;
   }
@@ -417,10 +433,27 @@ export function createModel(options: ModelOptions = {}): Model {
     return writeSafetensors('seed_problem.saveSafetensors', tensors, metadata);
   }
 
-  return Object.freeze({
+  // PyTorch's module modes: training (the default) or eval
+  function train(mode = true): Model {
+    if (typeof mode !== 'boolean') throw new TypeError(`seed_problem.train: mode must be true or false, got ${typeof mode}`);
+    training = mode;
+    return model;
+  }
+  function evalMode(): Model {
+    training = false;
+    return model;
+  }
+
+  const model: Model = Object.freeze({
     plan,
     params,
     grads,
+    buffers,
+    get training(): boolean {
+      return training;
+    },
+    train,
+    eval: evalMode,
     forward,
     backward,
     lossAndGrad,
@@ -435,4 +468,5 @@ export function createModel(options: ModelOptions = {}): Model {
     loadSafetensors,
     saveSafetensors,
   });
+  return model;
 }

@@ -35,7 +35,7 @@ import { relu_32x62_fwd, relu_32x62_dx } from './layers/relu7.ts';
 import { global_avgpool_32x62_fwd, global_avgpool_32x62_dx } from './layers/gap.ts';
 import { linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx } from './layers/classifier.ts';
 import { softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 } from './train.ts';
-import { adamScalars, checkF32, checkLabels, checkScalar, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import { adamScalars, checkF32, checkLabels, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
 import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
 export { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 };
@@ -393,6 +393,9 @@ export type Params = {
   readonly classifier: { readonly weight: Float32Array; readonly bias: Float32Array; };
 };
 
+/** batch norm's running stats (Float32Array views into one arena) and num_batches_tracked (int64, as PyTorch's), by layer */
+export type Buffers = Record<string, never>;
+
 export interface ModelOptions {
   /** seed of the parameter init (PyTorch's default distributions); default 0 */
   seed?: number;
@@ -406,9 +409,17 @@ export interface Model {
   readonly params: Params;
   /** filled by backward / lossAndGrad (overwritten, never accumulated) */
   readonly grads: Params;
+  /** batch norm's running stats and batch counts, updated by every training-mode forward; writable in place */
+  readonly buffers: Buffers;
+  /** PyTorch's module.training: true until eval(); forward in eval mode is what inference uses */
+  readonly training: boolean;
+  /** set the mode (default true: training), as PyTorch's module.train(mode); returns the model */
+  train(mode?: boolean): Model;
+  /** eval mode: batch norm uses its running stats, dropout is the identity; returns the model */
+  eval(): Model;
   /** x: [4x1x16000] (64000 floats) -> [4x12] (48 floats) */
   forward(x: Float32Array): Float32Array;
-  /** dOut: dL/d(output) [4x12]; returns dL/dx [4x1x16000] and fills grads */
+  /** dOut: dL/d(output) [4x12]; returns dL/dx [4x1x16000] and fills grads (of what the last forward computed, in its mode) */
   backward(dOut: Float32Array): Float32Array;
   /** forward, mean softmax cross-entropy against labels (4 class indices in [0, 12)), backward; returns the loss */
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
@@ -425,11 +436,11 @@ export interface Model {
   /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
   resetOptimizer(): void;
   /**
-   * copies the parameters from a safetensors file (PyTorch state_dict names such as `front.weight`) in place,
+   * copies the parameters and buffers from a safetensors file (PyTorch state_dict names such as `front.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
    */
   loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): LoadSafetensorsResult;
-  /** the parameters as a safetensors file: F32, PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
+  /** the state_dict as a safetensors file: F32 (num_batches_tracked I64), PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
   saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
@@ -479,6 +490,11 @@ export function createModel(options: ModelOptions = {}): Model {
   const gw_classifier = grads.classifier.weight;
   const b_classifier = params.classifier.bias;
   const gb_classifier = grads.classifier.bias;
+
+  // the mode (PyTorch's module.training): training until eval()
+  let training = true;
+  // no batch norm with running stats: no buffers
+  const buffers: Buffers = Object.freeze({});
 
   // activations: a0 keeps a copy of the input for backward; a view layer shares its input buffer
   const a0 = new Float32Array(64000);
@@ -713,7 +729,7 @@ export function createModel(options: ModelOptions = {}): Model {
     const { values, result } = readSafetensors('signal1d.loadSafetensors', bytes, tensors, options);
     for (const t of tensors) {
       const v = values.get(t.key);
-      if (v) t.data.set(v);
+      if (v) copyInto(t, v);
     }
     return result;
   }
@@ -722,10 +738,27 @@ export function createModel(options: ModelOptions = {}): Model {
     return writeSafetensors('signal1d.saveSafetensors', tensors, metadata);
   }
 
-  return Object.freeze({
+  // PyTorch's module modes: training (the default) or eval
+  function train(mode = true): Model {
+    if (typeof mode !== 'boolean') throw new TypeError(`signal1d.train: mode must be true or false, got ${typeof mode}`);
+    training = mode;
+    return model;
+  }
+  function evalMode(): Model {
+    training = false;
+    return model;
+  }
+
+  const model: Model = Object.freeze({
     plan,
     params,
     grads,
+    buffers,
+    get training(): boolean {
+      return training;
+    },
+    train,
+    eval: evalMode,
     forward,
     backward,
     lossAndGrad,
@@ -740,4 +773,5 @@ export function createModel(options: ModelOptions = {}): Model {
     loadSafetensors,
     saveSafetensors,
   });
+  return model;
 }

@@ -36,7 +36,7 @@ import { elu_a1_4x64_fwd, elu_a1_4x64_dx } from './layers/elu8.ts';
 import { conv1d_k3_p1_4x64_to_2_fwd_direct, conv1d_k3_p1_4x64_to_2_fwd_direct_cols, conv1d_k3_p1_4x64_to_2_dw_direct, conv1d_k3_p1_4x64_to_2_db, conv1d_k3_p1_4x64_to_2_dx_direct, conv1d_k3_p1_4x64_to_2_dx_direct_cols } from './layers/out.ts';
 import { tanh_2x64_fwd, tanh_2x64_dx } from './layers/tanh10.ts';
 import { sgd_1166, sgd_momentum_1166, adam_1166, adam_amsgrad_1166 } from './train.ts';
-import { adamScalars, checkF32, checkScalar, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import { adamScalars, checkF32, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
 import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
 export { conv1d_k5_p2_2x64_to_8_fwd_direct, conv1d_k5_p2_2x64_to_8_fwd_direct_cols, conv1d_k5_p2_2x64_to_8_dw_direct, conv1d_k5_p2_2x64_to_8_db, conv1d_k5_p2_2x64_to_8_dx_direct, conv1d_k5_p2_2x64_to_8_dx_direct_cols, gelu_8x64_fwd, gelu_8x64_dx, avgpool1d_k2_s2_8x64_fwd, avgpool1d_k2_s2_8x64_dx, conv1d_k3_s2_p1_8x32_to_16_fwd_direct, conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols, conv1d_k3_s2_p1_8x32_to_16_dw_direct, conv1d_k3_s2_p1_8x32_to_16_db, conv1d_k3_s2_p1_8x32_to_16_dx_direct, conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols, silu_16x16_fwd, silu_16x16_dx, convt1d_k4_s2_p1_16x16_to_8_fwd_direct, convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols, convt1d_k4_s2_p1_16x16_to_8_dw_direct, convt1d_k4_s2_p1_16x16_to_8_db, convt1d_k4_s2_p1_16x16_to_8_dx_direct, convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols, leaky_relu_s0p2_8x32_fwd, leaky_relu_s0p2_8x32_dx, convt1d_k4_s2_p1_8x32_to_4_fwd_direct, convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols, convt1d_k4_s2_p1_8x32_to_4_dw_direct, convt1d_k4_s2_p1_8x32_to_4_db, convt1d_k4_s2_p1_8x32_to_4_dx_direct, convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols, elu_a1_4x64_fwd, elu_a1_4x64_dx, conv1d_k3_p1_4x64_to_2_fwd_direct, conv1d_k3_p1_4x64_to_2_fwd_direct_cols, conv1d_k3_p1_4x64_to_2_dw_direct, conv1d_k3_p1_4x64_to_2_db, conv1d_k3_p1_4x64_to_2_dx_direct, conv1d_k3_p1_4x64_to_2_dx_direct_cols, tanh_2x64_fwd, tanh_2x64_dx, sgd_1166, sgd_momentum_1166, adam_1166, adam_amsgrad_1166 };
@@ -423,6 +423,9 @@ export type Params = {
   readonly out: { readonly weight: Float32Array; readonly bias: Float32Array; };
 };
 
+/** batch norm's running stats (Float32Array views into one arena) and num_batches_tracked (int64, as PyTorch's), by layer */
+export type Buffers = Record<string, never>;
+
 export interface ModelOptions {
   /** seed of the parameter init (PyTorch's default distributions); default 0 */
   seed?: number;
@@ -436,9 +439,17 @@ export interface Model {
   readonly params: Params;
   /** filled by backward / lossAndGrad (overwritten, never accumulated) */
   readonly grads: Params;
+  /** batch norm's running stats and batch counts, updated by every training-mode forward; writable in place */
+  readonly buffers: Buffers;
+  /** PyTorch's module.training: true until eval(); forward in eval mode is what inference uses */
+  readonly training: boolean;
+  /** set the mode (default true: training), as PyTorch's module.train(mode); returns the model */
+  train(mode?: boolean): Model;
+  /** eval mode: batch norm uses its running stats, dropout is the identity; returns the model */
+  eval(): Model;
   /** x: [4x2x64] (512 floats) -> [4x2x64] (512 floats) */
   forward(x: Float32Array): Float32Array;
-  /** dOut: dL/d(output) [4x2x64]; returns dL/dx [4x2x64] and fills grads */
+  /** dOut: dL/d(output) [4x2x64]; returns dL/dx [4x2x64] and fills grads (of what the last forward computed, in its mode) */
   backward(dOut: Float32Array): Float32Array;
   /** not available: this model has no "loss" and its output is not a vector of class scores per sample (it throws a TypeError saying so) */
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
@@ -455,11 +466,11 @@ export interface Model {
   /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
   resetOptimizer(): void;
   /**
-   * copies the parameters from a safetensors file (PyTorch state_dict names such as `enc1.weight`) in place,
+   * copies the parameters and buffers from a safetensors file (PyTorch state_dict names such as `enc1.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
    */
   loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): LoadSafetensorsResult;
-  /** the parameters as a safetensors file: F32, PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
+  /** the state_dict as a safetensors file: F32 (num_batches_tracked I64), PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
   saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
@@ -517,6 +528,11 @@ export function createModel(options: ModelOptions = {}): Model {
   const gw_out = grads.out.weight;
   const b_out = params.out.bias;
   const gb_out = grads.out.bias;
+
+  // the mode (PyTorch's module.training): training until eval()
+  let training = true;
+  // no batch norm with running stats: no buffers
+  const buffers: Buffers = Object.freeze({});
 
   // activations: a0 keeps a copy of the input for backward; a view layer shares its input buffer
   const a0 = new Float32Array(512);
@@ -714,7 +730,7 @@ export function createModel(options: ModelOptions = {}): Model {
     const { values, result } = readSafetensors('signal1d_decoder.loadSafetensors', bytes, tensors, options);
     for (const t of tensors) {
       const v = values.get(t.key);
-      if (v) t.data.set(v);
+      if (v) copyInto(t, v);
     }
     return result;
   }
@@ -723,10 +739,27 @@ export function createModel(options: ModelOptions = {}): Model {
     return writeSafetensors('signal1d_decoder.saveSafetensors', tensors, metadata);
   }
 
-  return Object.freeze({
+  // PyTorch's module modes: training (the default) or eval
+  function train(mode = true): Model {
+    if (typeof mode !== 'boolean') throw new TypeError(`signal1d_decoder.train: mode must be true or false, got ${typeof mode}`);
+    training = mode;
+    return model;
+  }
+  function evalMode(): Model {
+    training = false;
+    return model;
+  }
+
+  const model: Model = Object.freeze({
     plan,
     params,
     grads,
+    buffers,
+    get training(): boolean {
+      return training;
+    },
+    train,
+    eval: evalMode,
     forward,
     backward,
     lossAndGrad,
@@ -741,4 +774,5 @@ export function createModel(options: ModelOptions = {}): Model {
     loadSafetensors,
     saveSafetensors,
   });
+  return model;
 }

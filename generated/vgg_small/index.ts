@@ -39,7 +39,7 @@ import { relu_64x8x8_fwd, relu_64x8x8_dx } from './layers/relu10.ts';
 import { global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx } from './layers/gap.ts';
 import { linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx } from './layers/classifier.ts';
 import { softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 } from './train.ts';
-import { adamScalars, checkF32, checkLabels, checkScalar, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import { adamScalars, checkF32, checkLabels, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
 import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
 export { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_direct, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_direct, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_direct, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 };
@@ -492,6 +492,9 @@ export type Params = {
   readonly classifier: { readonly weight: Float32Array; readonly bias: Float32Array; };
 };
 
+/** batch norm's running stats (Float32Array views into one arena) and num_batches_tracked (int64, as PyTorch's), by layer */
+export type Buffers = Record<string, never>;
+
 export interface ModelOptions {
   /** seed of the parameter init (PyTorch's default distributions); default 0 */
   seed?: number;
@@ -505,9 +508,17 @@ export interface Model {
   readonly params: Params;
   /** filled by backward / lossAndGrad (overwritten, never accumulated) */
   readonly grads: Params;
+  /** batch norm's running stats and batch counts, updated by every training-mode forward; writable in place */
+  readonly buffers: Buffers;
+  /** PyTorch's module.training: true until eval(); forward in eval mode is what inference uses */
+  readonly training: boolean;
+  /** set the mode (default true: training), as PyTorch's module.train(mode); returns the model */
+  train(mode?: boolean): Model;
+  /** eval mode: batch norm uses its running stats, dropout is the identity; returns the model */
+  eval(): Model;
   /** x: [8x3x32x32] (24576 floats) -> [8x10] (80 floats) */
   forward(x: Float32Array): Float32Array;
-  /** dOut: dL/d(output) [8x10]; returns dL/dx [8x3x32x32] and fills grads */
+  /** dOut: dL/d(output) [8x10]; returns dL/dx [8x3x32x32] and fills grads (of what the last forward computed, in its mode) */
   backward(dOut: Float32Array): Float32Array;
   /** forward, mean softmax cross-entropy against labels (8 class indices in [0, 10)), backward; returns the loss */
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
@@ -524,11 +535,11 @@ export interface Model {
   /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
   resetOptimizer(): void;
   /**
-   * copies the parameters from a safetensors file (PyTorch state_dict names such as `conv1_1.weight`) in place,
+   * copies the parameters and buffers from a safetensors file (PyTorch state_dict names such as `conv1_1.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
    */
   loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): LoadSafetensorsResult;
-  /** the parameters as a safetensors file: F32, PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
+  /** the state_dict as a safetensors file: F32 (num_batches_tracked I64), PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
   saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
@@ -594,6 +605,11 @@ export function createModel(options: ModelOptions = {}): Model {
   const gw_classifier = grads.classifier.weight;
   const b_classifier = params.classifier.bias;
   const gb_classifier = grads.classifier.bias;
+
+  // the mode (PyTorch's module.training): training until eval()
+  let training = true;
+  // no batch norm with running stats: no buffers
+  const buffers: Buffers = Object.freeze({});
 
   // activations: a0 keeps a copy of the input for backward; a view layer shares its input buffer
   const a0 = new Float32Array(24576);
@@ -875,7 +891,7 @@ export function createModel(options: ModelOptions = {}): Model {
     const { values, result } = readSafetensors('vgg_small.loadSafetensors', bytes, tensors, options);
     for (const t of tensors) {
       const v = values.get(t.key);
-      if (v) t.data.set(v);
+      if (v) copyInto(t, v);
     }
     return result;
   }
@@ -884,10 +900,27 @@ export function createModel(options: ModelOptions = {}): Model {
     return writeSafetensors('vgg_small.saveSafetensors', tensors, metadata);
   }
 
-  return Object.freeze({
+  // PyTorch's module modes: training (the default) or eval
+  function train(mode = true): Model {
+    if (typeof mode !== 'boolean') throw new TypeError(`vgg_small.train: mode must be true or false, got ${typeof mode}`);
+    training = mode;
+    return model;
+  }
+  function evalMode(): Model {
+    training = false;
+    return model;
+  }
+
+  const model: Model = Object.freeze({
     plan,
     params,
     grads,
+    buffers,
+    get training(): boolean {
+      return training;
+    },
+    train,
+    eval: evalMode,
     forward,
     backward,
     lossAndGrad,
@@ -902,4 +935,5 @@ export function createModel(options: ModelOptions = {}): Model {
     loadSafetensors,
     saveSafetensors,
   });
+  return model;
 }

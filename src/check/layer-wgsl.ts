@@ -8,16 +8,16 @@ import { inputShapes, numel } from '../plan/types.ts';
 import type { KernelCall, LayerProgram } from '../kernels/types.ts';
 import { lowerKernel } from '../ir/passes.ts';
 import { renderKernelWgsl } from '../render/wgsl.ts';
-import { refBackward, refBackwardInputs, refForward, refForwardInputs, softmaxCrossEntropy, type RefParams } from '../reference/index.ts';
-import { gradInputArg, inputArg } from '../kernels/types.ts';
 import type { RunKernel } from './train.ts';
 import { ROLE_TAG } from '../kernels/names.ts';
-import { compare, kernelTolerance, outputRole, reductionLength, uniform, type CheckRow, type Comparison } from './ts.ts';
+import { compare, kernelTolerance, outputRole, reductionLength, type CheckRow, type Comparison } from './ts.ts';
+import { layerRuns } from './layer-data.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { download, prepareCall, pumped, runWgslKernel, upload, type HostArray } from '../gpu/run-kernel.ts';
 
-/** one output of a layer (y, dx or dx0, dx1, ..., gradWeight, gradBias) against the reference */
+/** one output of a layer (y, dx or dx0, dx1, ..., gradWeight, gradBias, running) against the reference */
 export interface WgslOutput {
+  /** the buffer, with ` (eval)` for eval mode's run */
   readonly out: string;
   /** the kernels that write it, in run order */
   readonly kernels: readonly string[];
@@ -26,78 +26,56 @@ export interface WgslOutput {
 
 export interface WgslLayerRun {
   /** every call in run order, with the compared outputs it writes (none: it writes only scratch) */
-  readonly calls: readonly { readonly phase: 'forward' | 'backward'; readonly kernel: string; readonly outs: readonly string[] }[];
+  readonly calls: readonly { readonly phase: 'forward' | 'backward'; readonly mode: 'train' | 'eval'; readonly kernel: string; readonly outs: readonly string[] }[];
   readonly outputs: readonly WgslOutput[];
 }
 
 /**
- * run `prog` (a layer's program, not a view) in one submission and compare y, dx and the
- * parameter gradients with refForward / refBackward; a WebGPU validation error throws
+ * run `prog` (a layer's program, not a view) in one submission per mode (training, then eval
+ * where the layer computes differently) and compare y, dx, the parameter gradients and batch
+ * norm's running stats with refForward / refBackward; a WebGPU validation error throws
  */
 export async function runLayerWgsl(device: GPUDevice, l: LayerPlan, prog: LayerProgram, rng: () => number, limits: GpuLimits = DEFAULT_LIMITS): Promise<WgslLayerRun> {
-  const fanIn = l.weightShape ? numel(l.weightShape) / l.weightShape[0] : 1;
-  // drawn in checkLayer's order (x, or x0, x1, ...; dy, weight, bias): both targets see the same data
-  const shapes = inputShapes(l);
-  const host: Record<string, HostArray> = {};
-  shapes.forEach((sh, k) => (host[inputArg(k, shapes.length)] = uniform(numel(sh), rng)));
-  host.dy = uniform(numel(l.outShape), rng);
-  host.y = new Float32Array(numel(l.outShape)).fill(NaN);
-  shapes.forEach((sh, k) => (host[gradInputArg(k, shapes.length)] = new Float32Array(numel(sh)).fill(NaN)));
-  const params: RefParams = {};
-  if (l.weightShape) {
-    host.weight = params.weight = uniform(numel(l.weightShape), rng, 1 / Math.sqrt(fanIn));
-    host.gradWeight = new Float32Array(numel(l.weightShape)).fill(NaN);
-  }
-  if (l.biasShape) {
-    host.bias = params.bias = uniform(numel(l.biasShape), rng, 1 / Math.sqrt(fanIn));
-    host.gradBias = new Float32Array(numel(l.biasShape)).fill(NaN);
-  }
-  // scratch starts as NaN too: a reader of an unwritten element fails the comparison
-  for (const s of prog.scratch) host[s.name] = s.t === 'f32' ? new Float32Array(s.length).fill(NaN) : new Int32Array(s.length).fill(-1);
-  const gpu: Record<string, GPUBuffer> = {};
-  for (const [k, a] of Object.entries(host)) gpu[k] = upload(device, a);
-
-  const xs = shapes.map((_, k) => host[inputArg(k, shapes.length)] as Float32Array);
-  const fwd = refForwardInputs(l, xs, params);
-  const bwd = refBackwardInputs(l, xs, fwd.y, host.dy as Float32Array, params, fwd.cache);
-  const want: Record<string, ArrayLike<number> | undefined> = { y: fwd.y, gradWeight: bwd.gradWeight, gradBias: bwd.gradBias };
-  // add hands dy to its inputs (the model binds them): no kernel writes its dx, nothing to compare
-  if (!prog.passGrad) bwd.dxs.forEach((dx, k) => (want[gradInputArg(k, shapes.length)] = dx));
-
-  try {
-    device.pushErrorScope('validation');
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    const calls: WgslLayerRun['calls'][number][] = [];
-    const writers = new Map<string, string[]>();
-    for (const [phase, list] of [['forward', prog.forward], ['backward', prog.backward]] as const) {
-      for (const call of list) {
-        prepareCall(device, call, gpu, limits).record(pass);
-        const outs = call.kernel.buffers.filter((b) => b.access !== 'read').map((b) => call.args[b.name]);
-        for (const o of outs) writers.set(o, [...(writers.get(o) ?? []), call.kernel.name]);
-        calls.push({ phase, kernel: call.kernel.name, outs: outs.filter((o) => o in want) });
+  const calls: WgslLayerRun['calls'][number][] = [];
+  const outputs: WgslOutput[] = [];
+  // drawn as checkLayer draws them: both targets see the same data
+  for (const run of layerRuns(l, prog, rng)) {
+    const want = run.want;
+    const gpu: Record<string, GPUBuffer> = {};
+    for (const [k, a] of Object.entries(run.host)) gpu[k] = upload(device, a);
+    try {
+      device.pushErrorScope('validation');
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      const writers = new Map<string, string[]>();
+      for (const [phase, list] of [['forward', run.forward], ['backward', run.backward]] as const) {
+        for (const call of list) {
+          prepareCall(device, call, gpu, limits).record(pass);
+          const outs = call.kernel.buffers.filter((b) => b.access !== 'read').map((b) => call.args[b.name]);
+          for (const o of outs) writers.set(o, [...(writers.get(o) ?? []), call.kernel.name]);
+          calls.push({ phase, mode: run.mode, kernel: call.kernel.name, outs: outs.filter((o) => o in want) });
+        }
       }
-    }
-    pass.end();
-    device.queue.submit([enc.finish()]);
-    const err = await pumped(device.popErrorScope());
-    if (err) throw new Error(`${l.name}: WebGPU validation: ${err.message}`);
+      pass.end();
+      device.queue.submit([enc.finish()]);
+      const err = await pumped(device.popErrorScope());
+      if (err) throw new Error(`${l.name}: WebGPU validation: ${err.message}`);
 
-    const outputs: WgslOutput[] = [];
-    for (const c of calls) {
-      for (const o of c.outs) if (!want[o]) throw new Error(`check: ${l.name}: ${c.kernel} writes ${o}, which the reference does not produce`);
+      for (const c of calls.filter((q) => q.mode === run.mode)) {
+        for (const o of c.outs) if (!want[o]) throw new Error(`check: ${l.name}: ${c.kernel} writes ${o}, which the reference does not produce`);
+      }
+      for (const [name, ref] of Object.entries(want)) {
+        if (!ref) continue;
+        const kernels = writers.get(name);
+        if (!kernels) throw new Error(`check: ${l.name}: no WGSL kernel writes ${name}, which the reference produces`);
+        const got = await download(device, gpu[name], ref.length, Float32Array);
+        outputs.push({ out: run.mode === 'eval' ? `${name} (eval)` : name, kernels, result: compare(got, ref, kernelTolerance(reductionLength(l, outputRole(name)))) });
+      }
+    } finally {
+      for (const b of Object.values(gpu)) b.destroy();
     }
-    for (const [name, ref] of Object.entries(want)) {
-      if (!ref) continue;
-      const kernels = writers.get(name);
-      if (!kernels) throw new Error(`check: ${l.name}: no WGSL kernel writes ${name}, which the reference produces`);
-      const got = await download(device, gpu[name], ref.length, Float32Array);
-      outputs.push({ out: name, kernels, result: compare(got, ref, kernelTolerance(reductionLength(l, outputRole(name)))) });
-    }
-    return { calls, outputs };
-  } finally {
-    for (const b of Object.values(gpu)) b.destroy();
   }
+  return { calls, outputs };
 }
 
 const STRATEGY_TAG = new RegExp(`_(?:${Object.values(ROLE_TAG).join('|')})_([a-z0-9_]+)$`);
@@ -122,7 +100,9 @@ export async function checkLayerWgsl(device: GPUDevice, l: LayerPlan, prog: Laye
       rows.push({ layer: l.name, kernel: c.kernel, strategy: '-', result: null, note: '(scratch: checked by its readers)' });
       continue;
     }
-    for (const o of c.outs) rows.push({ layer: l.name, kernel: c.outs.length > 1 ? `${c.kernel} (${o})` : c.kernel, strategy: wgslStrategyOf(c.kernel), result: result.get(o)! });
+    // eval mode's outputs are keyed `<out> (eval)`
+    const key = (o: string) => (c.mode === 'eval' ? `${o} (eval)` : o);
+    for (const o of c.outs) rows.push({ layer: l.name, kernel: c.outs.length > 1 ? `${c.kernel} (${o})` : c.kernel, strategy: wgslStrategyOf(c.kernel), result: result.get(key(o))! });
   }
   return rows;
 }

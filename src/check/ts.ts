@@ -26,12 +26,12 @@ import { inputShapes, numel } from '../plan/types.ts';
 import type { LayerProgram } from '../kernels/types.ts';
 import { lowerLayer } from '../kernels/index.ts';
 import { compileKernelTs } from '../render/ts.ts';
-import { createReferenceModel, refBackward, refBackwardInputs, refForward, refForwardInputs, type RefParams } from '../reference/index.ts';
-import { gradInputArg, inputArg } from '../kernels/types.ts';
+import { createReferenceModel, type RefParams } from '../reference/index.ts';
 import { checkLossKernel, checkOptimizerKernels, OPTIMIZER_CHECKS, optimizerTitle, referenceOptimizer, type OptimizerCheck, type RunKernel } from './train.ts';
 import { emitModel } from '../emit/index.ts';
 import { writeOutputAtomic } from '../emit/write.ts';
 import type { GpuLimits } from '../gpu/limits.ts';
+import { layerRuns, uniform } from './layer-data.ts';
 
 const EPS32 = 2 ** -23;
 /** whole-model results: max |got - ref| <= MODEL_TOLERANCE * max(1e-3, max |ref|) */
@@ -64,10 +64,15 @@ export function reductionLength(l: LayerPlan, out: 'y' | 'dx' | 'gradWeight' | '
       return out === 'y' ? 1 : l.scaleH * l.scaleW;
     case 'upsample_bilinear2d':
       return out === 'y' ? 4 : 4 * l.scaleH * l.scaleW;
+    case 'batchnorm1d':
+    case 'batchnorm2d':
+      // every output goes through a channel's sums of batch x positions values
+      return l.batch * l.spatial;
     case 'relu':
     case 'leaky_relu':
     case 'relu6':
     case 'flatten':
+    case 'dropout':
     case 'concat':
       return 1;
     case 'add':
@@ -120,12 +125,7 @@ export function rng32(seed: number): () => number {
   };
 }
 
-/** n floats uniform in [-scale, scale) */
-export const uniform = (n: number, rng: () => number, scale = 1): Float32Array => {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (2 * rng() - 1) * scale;
-  return a;
-};
+export { uniform };
 
 export interface CheckRow {
   layer: string;
@@ -150,55 +150,33 @@ function strategyOf(l: LayerPlan, out: string): string {
   return '-';
 }
 
-/** run one layer's kernels (forward, then backward) and compare each output with the reference */
+/** run one layer's kernels (forward, then backward; in each mode where they differ) and compare each output with the reference */
 export function checkLayer(l: LayerPlan, rng: () => number): CheckRow[] {
   const prog: LayerProgram = lowerLayer(l);
   if (prog.alias) return [{ layer: l.name, kernel: `(${l.type}: a view, no kernels)`, strategy: '-', result: null, note: '-' }];
-  const fanIn = l.weightShape ? numel(l.weightShape) / l.weightShape[0] : 1;
-  const params: RefParams = {};
-  // x (x0, x1, ... for add and concat), dy, then the parameters: layer-wgsl.ts draws the same
-  const shapes = inputShapes(l);
-  const bufs: Bufs = {};
-  shapes.forEach((s, k) => (bufs[inputArg(k, shapes.length)] = uniform(numel(s), rng)));
-  bufs.dy = uniform(numel(l.outShape), rng);
-  bufs.y = new Float32Array(numel(l.outShape)).fill(NaN);
-  shapes.forEach((s, k) => (bufs[gradInputArg(k, shapes.length)] = new Float32Array(numel(s)).fill(NaN)));
-  if (l.weightShape) {
-    bufs.weight = uniform(numel(l.weightShape), rng, 1 / Math.sqrt(fanIn));
-    bufs.gradWeight = new Float32Array(numel(l.weightShape)).fill(NaN);
-    params.weight = bufs.weight;
-  }
-  if (l.biasShape) {
-    bufs.bias = uniform(numel(l.biasShape), rng, 1 / Math.sqrt(fanIn));
-    bufs.gradBias = new Float32Array(numel(l.biasShape)).fill(NaN);
-    params.bias = bufs.bias;
-  }
-  for (const s of prog.scratch) bufs[s.name] = s.t === 'f32' ? new Float32Array(s.length) : new Int32Array(s.length);
-  const xs = shapes.map((_, k) => bufs[inputArg(k, shapes.length)]!);
-  const fwd = refForwardInputs(l, xs, params);
-  const bwd = refBackwardInputs(l, xs, fwd.y, bufs.dy, params, fwd.cache);
-  const want: Record<string, ArrayLike<number> | undefined> = { y: fwd.y, gradWeight: bwd.gradWeight, gradBias: bwd.gradBias };
-  // add hands dy to its inputs (the model binds them): no kernel writes its dx, nothing to compare
-  if (!prog.passGrad) bwd.dxs.forEach((dx, k) => (want[gradInputArg(k, shapes.length)] = dx));
   const rows: CheckRow[] = [];
-  for (const phase of [prog.forward, prog.backward]) {
-    const written: { call: string; outs: string[] }[] = [];
-    for (const c of phase) {
-      const args = c.kernel.buffers.map((b) => bufs[c.args[b.name]] ?? fail(`check: ${l.name}: ${c.kernel.name} binds '${c.args[b.name]}', which the check has no buffer for`));
-      compileKernelTs(c.kernel)(...args);
-      const outs = c.kernel.buffers.filter((b) => b.access !== 'read').map((b) => c.args[b.name]).filter((n) => n in want);
-      written.push({ call: c.kernel.name, outs });
-    }
-    // compare after the whole phase: a later kernel may finish what an earlier one started
-    for (const w of written) {
-      if (w.outs.length === 0) {
-        rows.push({ layer: l.name, kernel: w.call, strategy: '-', result: null, note: '(scratch: checked by its readers)' });
-        continue;
+  for (const run of layerRuns(l, prog, rng)) {
+    const bufs: Bufs = run.host;
+    const want = run.want;
+    for (const phase of [run.forward, run.backward]) {
+      const written: { call: string; outs: string[] }[] = [];
+      for (const c of phase) {
+        const args = c.kernel.buffers.map((b) => bufs[c.args[b.name]] ?? fail(`check: ${l.name}: ${c.kernel.name} binds '${c.args[b.name]}', which the check has no buffer for`));
+        compileKernelTs(c.kernel)(...args);
+        const outs = c.kernel.buffers.filter((b) => b.access !== 'read').map((b) => c.args[b.name]).filter((n) => n in want);
+        written.push({ call: c.kernel.name, outs });
       }
-      for (const o of w.outs) {
-        const ref = want[o];
-        if (!ref) throw new Error(`check: ${l.name}: ${w.call} writes ${o}, which the reference does not produce`);
-        rows.push({ layer: l.name, kernel: w.outs.length > 1 ? `${w.call} (${o})` : w.call, strategy: strategyOf(l, o), result: compare(bufs[o]!, ref, kernelTolerance(reductionLength(l, outputRole(o)))) });
+      // compare after the whole phase: a later kernel may finish what an earlier one started
+      for (const w of written) {
+        if (w.outs.length === 0) {
+          rows.push({ layer: l.name, kernel: w.call, strategy: '-', result: null, note: '(scratch: checked by its readers)' });
+          continue;
+        }
+        for (const o of w.outs) {
+          const ref = want[o];
+          if (!ref) throw new Error(`check: ${l.name}: ${w.call} writes ${o}, which the reference does not produce`);
+          rows.push({ layer: l.name, kernel: w.outs.length > 1 ? `${w.call} (${o})` : w.call, strategy: strategyOf(l, o), result: compare(bufs[o]!, ref, kernelTolerance(reductionLength(l, outputRole(o)))) });
+        }
       }
     }
   }
@@ -218,6 +196,8 @@ export const runKernelTs: RunKernel = async (k, bufs, scalars) => {
 interface GeneratedModel {
   params: Record<string, { weight?: Float32Array; bias?: Float32Array }>;
   grads: Record<string, { weight?: Float32Array; bias?: Float32Array }>;
+  buffers: Buffers;
+  train(mode?: boolean): unknown;
   forward(x: Float32Array): Float32Array;
   backward(dOut: Float32Array): Float32Array;
   lossAndGrad(x: Float32Array, target: Int32Array | Float32Array): number;
@@ -251,6 +231,9 @@ export async function importGenerated(plan: ModelPlan): Promise<{ createModel: (
 
 type Tensors = Record<string, { weight?: Float32Array; bias?: Float32Array }>;
 
+/** batch norm's buffers as both generated models expose them */
+type Buffers = Record<string, { running_mean?: Float32Array; running_var?: Float32Array; num_batches_tracked?: BigInt64Array }>;
+
 /** a generated model as the model check drives it (the TS module's calls return at once, the GPU runtime's resolve after readback) */
 export interface ModelUnderCheck {
   params(): Promise<Tensors>;
@@ -259,6 +242,10 @@ export interface ModelUnderCheck {
   lossAndGrad(x: Float32Array, target: Int32Array | Float32Array): Promise<number>;
   /** the gradients the last lossAndGrad / backward left */
   grads(): Promise<Tensors>;
+  /** batch norm's running stats and counts */
+  buffers(): Promise<Buffers>;
+  /** PyTorch's module.train(mode) */
+  train(mode: boolean): void;
   /** overwrite the parameters (PyTorch layout) */
   writeParams(p: Tensors): Promise<void>;
   optimizerStep(o: OptimizerCheck['optimizer']): Promise<void>;
@@ -310,37 +297,62 @@ async function compareOptimizers(model: ModelUnderCheck, row: (kernel: string, g
   await model.resetOptimizer();
 }
 
+const hasBatchNorm = (plan: ModelPlan): boolean => plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d');
+
+/** the layers whose results depend on the mode (batch norm, dropout) */
+const modal = (plan: ModelPlan): boolean => plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d' || l.type === 'dropout');
+
 /**
- * a model against the reference model with the same parameters, on data drawn from
- * `seed + 1`: forward's output, then lossAndGrad's loss (or, without a loss, backward's dx)
- * and every gradient
+ * a model against the reference model with the same parameters (and, for dropout, the same
+ * seed), on data drawn from `seed + 1`: forward's output, then lossAndGrad's loss (or, without
+ * a loss, backward's dx), every gradient and batch norm's buffers; a model with batch norm or
+ * dropout then the same again in eval mode (dropout's masks come from the stream the
+ * reference computes too, so training mode is compared as it is)
  */
 export async function compareModel(plan: ModelPlan, seed: number, model: ModelUnderCheck): Promise<CheckRow[]> {
   const rng = rng32(seed + 1);
   const params: Record<string, RefParams> = {};
   for (const [name, p] of Object.entries(await model.params())) params[name] = { weight: p.weight, bias: p.bias };
-  const ref = createReferenceModel(plan, params);
+  const ref = createReferenceModel(plan, params, { seed });
   const x = uniform(numel(plan.inShape), rng);
-  const rows: CheckRow[] = [];
-  const row = (kernel: string, got: ArrayLike<number>, want: ArrayLike<number>) =>
-    rows.push({ layer: '(model)', kernel, strategy: '-', result: compare(got, want, modelTolerance) });
-  row('forward: output', Float32Array.from(await model.forward(x)), ref.forward(x));
   // a loss: the plan's, or softmax cross-entropy for a vector output (as lowerModel chooses)
   const hasLoss = plan.loss !== null || plan.outShape.length === 2;
-  if (hasLoss) {
-    const target = randomTarget(plan, rng);
-    const loss = await model.lossAndGrad(x, target);
-    row('lossAndGrad: loss', [loss], [ref.lossAndGrad(x, target)]);
-  } else {
-    const dOut = uniform(numel(plan.outShape), rng);
-    row('backward: dx', Float32Array.from(await model.backward(dOut)), ref.backward(dOut));
-  }
-  const grads = await model.grads();
-  for (const [name, g] of Object.entries(ref.grads)) {
-    for (const kind of ['weight', 'bias'] as const) {
-      const want = g[kind];
-      if (want) row(`${hasLoss ? 'lossAndGrad' : 'backward'}: grads.${name}.${kind}`, grads[name][kind]!, want);
+  const target = hasLoss ? randomTarget(plan, rng) : null;
+  const dOut = hasLoss ? null : uniform(numel(plan.outShape), rng);
+  const rows: CheckRow[] = [];
+  const row = (kernel: string, got: ArrayLike<number>, want: ArrayLike<number>, scale = 0) =>
+    rows.push({ layer: '(model)', kernel, strategy: '-', result: compare(got, want, (maxRef) => modelTolerance(Math.max(maxRef, scale))) });
+  const pass = async (mode: string) => {
+    row(`${mode}forward: output`, Float32Array.from(await model.forward(x)), ref.forward(x));
+    if (target) row(`${mode}lossAndGrad: loss`, [await model.lossAndGrad(x, target)], [ref.lossAndGrad(x, target)]);
+    else row(`${mode}backward: dx`, Float32Array.from(await model.backward(dOut!)), ref.backward(dOut!));
+    const grads = await model.grads();
+    const maxAbs = (t: ArrayLike<number> | undefined) => (t ? Math.max(0, ...Array.from(t, Math.abs)) : 0);
+    // batch norm makes what comes before it scale-invariant, so some gradients there are 0 up to
+    // the rounding of terms the size of the others: in a model with batch norm every gradient
+    // shares the largest one's scale
+    const bnScale = hasBatchNorm(plan) ? Math.max(...Object.values(ref.grads).flatMap((g) => [maxAbs(g.weight), maxAbs(g.bias)])) : 0;
+    for (const [name, g] of Object.entries(ref.grads)) {
+      // a layer's weight and bias gradients share one scale: a bias before a batch norm has a
+      // gradient that is 0 up to the rounding of the terms that cancel, terms the size of the weight's
+      const scale = Math.max(bnScale, maxAbs(g.weight), maxAbs(g.bias));
+      for (const kind of ['weight', 'bias'] as const) {
+        const want = g[kind];
+        if (want) row(`${mode}${target ? 'lossAndGrad' : 'backward'}: grads.${name}.${kind}`, grads[name][kind]!, want, scale);
+      }
     }
+    const buffers = await model.buffers();
+    for (const [name, b] of Object.entries(ref.buffers)) {
+      row(`${mode}buffers.${name}.running_mean`, buffers[name].running_mean!, b.running_mean);
+      row(`${mode}buffers.${name}.running_var`, buffers[name].running_var!, b.running_var);
+      row(`${mode}buffers.${name}.num_batches_tracked`, [Number(buffers[name].num_batches_tracked![0])], [b.num_batches_tracked]);
+    }
+  };
+  await pass('');
+  if (modal(plan)) {
+    model.train(false);
+    ref.eval();
+    await pass('eval: ');
   }
   await compareOptimizers(model, row);
   return rows;
@@ -357,6 +369,8 @@ export async function checkModel(plan: ModelPlan, seed: number): Promise<CheckRo
       backward: async (dOut) => model.backward(dOut),
       lossAndGrad: async (x, target) => model.lossAndGrad(x, target),
       grads: async () => model.grads,
+      buffers: async () => model.buffers,
+      train: (mode) => model.train(mode),
       writeParams: async (p) => {
         for (const [name, t] of Object.entries(p)) {
           if (t.weight) model.params[name]!.weight!.set(t.weight);

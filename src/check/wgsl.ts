@@ -27,6 +27,8 @@ interface GpuModel {
   lossAndGrad(x: Float32Array, target: Int32Array | Float32Array): Promise<number>;
   readParams(): Promise<Tensors>;
   readGrads(): Promise<Tensors>;
+  readBuffers(): Promise<Record<string, { running_mean?: Float32Array; running_var?: Float32Array; num_batches_tracked?: BigInt64Array }>>;
+  train(mode?: boolean): unknown;
   writeParams(p: Tensors): void;
   optimizerStep(o: OptimizerCheck['optimizer']): void;
   resetOptimizer(): void;
@@ -46,6 +48,8 @@ async function checkGpuModel(device: GPUDevice, plan: ModelPlan, seed: number, l
         backward: (dOut) => model.backward(dOut),
         lossAndGrad: (x, target) => model.lossAndGrad(x, target),
         grads: () => model.readGrads(),
+        buffers: () => model.readBuffers(),
+        train: (mode) => model.train(mode),
         writeParams: async (p) => model.writeParams(p),
         optimizerStep: async (o) => model.optimizerStep(o),
         resetOptimizer: async () => model.resetOptimizer(),

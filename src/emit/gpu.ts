@@ -18,7 +18,7 @@ import { lowerOptimizers } from '../kernels/index.ts';
 import { renderKernelWgsl, type WgslKernel } from '../render/wgsl.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
-import { emitRuntime, fileHeader, tensorKeys, trainingCalls } from './model-ts.ts';
+import { emitRuntime, fileHeader, safeKey, tensorKeys, trainingCalls } from './model-ts.ts';
 import { renderTemplate } from './templates.ts';
 import { stableJson } from './json.ts';
 
@@ -79,13 +79,26 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   const params = program.params.slots.map((s, i) => {
     const offset = arena;
     arena = align(offset + s.length);
-    return { layer: s.layer, kind: s.kind, key: keys[i], offset, length: s.length, shape: s.shape, fanIn: s.fanIn };
+    return { layer: s.layer, kind: s.kind, key: keys[i], offset, length: s.length, shape: s.shape, fanIn: s.fanIn, init: s.init };
   });
   const arenaLength = Math.max(arena, OFFSET_ALIGN);
   if (params.length) {
     addBuffer('params', arenaLength);
     addBuffer('grads', arenaLength);
   }
+  // batch norm's running stats: one arena, each at an aligned offset as the parameters are;
+  // num_batches_tracked stays on the host (int64), and so does the dropout step
+  // a layer's running_var follows its running_mean (the kernels bind both as one range)
+  let stateLength = 0;
+  const state = program.buffers.slots.map((s) => {
+    const offset = s.kind === 'running_mean' ? align(stateLength) : stateLength;
+    stateLength = offset + s.length;
+    return { layer: s.layer, kind: s.kind, key: safeKey(s.key), offset, length: s.length, shape: s.shape, init: s.init };
+  });
+  stateLength = align(stateLength);
+  if (state.length) addBuffer('state', stateLength);
+  const counters = program.buffers.counters.map((c) => ({ layer: c.layer, key: safeKey(c.key), momentum: c.cumulative ? addBuffer(`mom_${c.layer}`, 1) : null }));
+  if (program.dropout) addBuffer('rngState', 2, 'i32');
   const scratchName = (layer: string, s: string) => `s_${layer}_${s}`;
   plan.layers.forEach((l, i) => {
     for (const s of program.layers[i].scratch) addBuffer(scratchName(l.name, s.name), s.length, s.t);
@@ -143,6 +156,14 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
           return paramBind('grads', l.name, 'weight');
         case 'gradBias':
           return paramBind('grads', l.name, 'bias');
+        case 'running': {
+          const t = state.find((q) => q.layer === l.name && q.kind === 'running_mean') ?? fail(`running stats of layer ${l.name}`);
+          return { buffer: 'state', offset: t.offset * 4, size: 2 * t.length * 4 };
+        }
+        case 'momentum':
+          return whole(`mom_${l.name}`);
+        case 'rng':
+          return whole('rngState');
       }
       // x / dx of a single-input layer, x<k> / dx<k> of a layer that reads several
       const ins = g.inputs[i];
@@ -158,20 +179,28 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   /** a gradient sum's calls name model buffers directly */
   const sumCalls = (v: number): Call[] => (g.sums[v] ?? []).map((c) => bindCall(c, whole));
 
-  const forward: Call[] = [];
-  const backward: Call[] = [];
-  const train: Call[] = [];
-  plan.layers.forEach((l, i) => {
-    for (const c of program.layers[i].forward) forward.push(layerCall(l, i, c));
-  });
-  for (let i = L - 1; i >= 0; i--) {
-    const l = plan.layers[i];
-    backward.push(...sumCalls(i + 1));
-    if (g.learns[i + 1]) train.push(...sumCalls(i + 1));
-    for (const c of program.layers[i].backward) backward.push(layerCall(l, i, c));
-    for (const c of trainingCalls(program.layers[i], g.inputs[i].map((v) => g.learns[v]))) train.push(layerCall(l, i, c));
-  }
-  backward.push(...sumCalls(0));
+  /** the call lists of one mode: eval takes a layer's eval-mode calls where it has them (the sums are the same in both) */
+  const phasesOf = (mode: 'train' | 'eval') => {
+    const lists = (i: number) => (mode === 'eval' && program.layers[i].eval) || program.layers[i];
+    const forward: Call[] = [];
+    const backward: Call[] = [];
+    const train: Call[] = [];
+    plan.layers.forEach((l, i) => {
+      for (const c of lists(i).forward) forward.push(layerCall(l, i, c));
+    });
+    for (let i = L - 1; i >= 0; i--) {
+      const l = plan.layers[i];
+      backward.push(...sumCalls(i + 1));
+      if (g.learns[i + 1]) train.push(...sumCalls(i + 1));
+      for (const c of lists(i).backward) backward.push(layerCall(l, i, c));
+      for (const c of trainingCalls({ ...program.layers[i], backward: lists(i).backward }, g.inputs[i].map((v) => g.learns[v]))) train.push(layerCall(l, i, c));
+    }
+    backward.push(...sumCalls(0));
+    return { forward, backward, train };
+  };
+  const { forward, backward, train } = phasesOf('train');
+  // eval mode's lists only where some layer computes differently there
+  const evalPhases = program.layers.some((p) => p.eval) ? phasesOf('eval') : null;
 
   let loss: Call | null = null;
   if (program.loss) {
@@ -238,17 +267,26 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     buffers: buffers.map((b) => ({ name: b.name, type: b.type, bytes: b.elements * 4 })),
     optimizerState: optimizerState.map((b) => ({ name: b.name, bytes: b.elements * 4 })),
     params,
+    state,
+    counters,
+    dropout: program.dropout,
     io: { input: g.act[0], output: g.act[L], dOut: 'dOut', dx: g.grad[0], target },
     kernels: shaderData,
     forward,
     backward,
     train,
+    eval: evalPhases,
     loss,
     optimizers,
   };
   const paramsType = layersWithParams.length
     ? `{\n${layersWithParams
         .map((l) => `  readonly ${l.name}: { ${params.filter((p) => p.layer === l.name).map((p) => `readonly ${p.kind}: Float32Array;`).join(' ')} };`)
+        .join('\n')}\n}`
+    : 'Record<string, never>';
+  const buffersType = counters.length
+    ? `{\n${counters
+        .map((c) => `  readonly ${c.layer}: { ${[...state.filter((t) => t.layer === c.layer).map((t) => `readonly ${t.kind}: Float32Array;`), 'readonly num_batches_tracked: BigInt64Array;'].join(' ')} };`)
         .join('\n')}\n}`
     : 'Record<string, never>';
   const required = requiredLimits(schedule, [...buffers, ...optimizerState].map((b) => b.elements * 4));
@@ -290,6 +328,8 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
           ? `forward, mean binary cross-entropy of sigmoid(output) against target (${outDims}, values in [0, 1]), backward (only what the grads need); returns the loss`
           : 'forward, mean softmax cross-entropy, backward (only what the grads need); returns the loss',
     paramsType,
+    buffersType,
+    hasDropout: program.dropout,
     model: stableJson(model),
     shaders: stableJson(shaders),
   });

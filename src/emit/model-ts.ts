@@ -35,7 +35,7 @@ function safe(name: string, what: string): string {
 const dims = (s: readonly number[]): string => s.join('x');
 
 /** a state_dict key reaches a string literal: refuse anything the validator would have refused */
-function safeKey(key: string): string {
+export function safeKey(key: string): string {
   if (!/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(key)) throw new Error(`emit: tensor name ${JSON.stringify(key)} is not a dotted PyTorch name`);
   return key;
 }
@@ -95,6 +95,12 @@ function argName(layer: LayerPlan, prog: LayerProgram, i: number, g: ModelGraph,
       return `gw_${n}`;
     case 'gradBias':
       return `gb_${n}`;
+    case 'running':
+      return `run_${n}`;
+    case 'momentum':
+      return `mom_${n}`;
+    case 'rng':
+      return 'rngState';
   }
   // x / dx of a single-input layer, x<k> / dx<k> of a layer that reads several
   const ins = g.inputs[i];
@@ -130,6 +136,12 @@ export function trainingCalls(prog: LayerProgram, needDx: readonly boolean[]): K
   return kept.reverse();
 }
 
+/** a layer's calls in one direction and mode (eval: its eval-mode calls where it has them) */
+function callsOf(prog: LayerProgram, dir: 'forward' | 'backward', mode: 'train' | 'eval'): readonly KernelCall[] {
+  const lists = mode === 'eval' && prog.eval ? prog.eval : prog;
+  return dir === 'forward' ? lists.forward : lists.backward;
+}
+
 /** the shapes a layer reads, as a comment shows them: [1x2x4x4], or [1x2x4x4] + [1x3x4x4] */
 function inDims(layer: LayerPlan): string {
   return inputShapes(layer).map((s) => `[${dims(s)}]`).join(' + ');
@@ -142,7 +154,11 @@ function sumComment(plan: ModelPlan, g: ModelGraph, v: number): string {
   return `// ${what} feeds ${readers.join(', ')}: ${g.grad[v]} is the sum of their gradients`;
 }
 
-function emitCalls(em: Emitter, plan: ModelPlan, program: ModelProgram, dir: 'forward' | 'backward' | 'train'): void {
+/**
+ * the layers' calls in one direction; `modeFlag` names the boolean that picks a layer's
+ * training- or eval-mode calls where they differ (batch norm, dropout)
+ */
+function emitCalls(em: Emitter, plan: ModelPlan, program: ModelProgram, dir: 'forward' | 'backward' | 'train', modeFlag = 'training'): void {
   const g = program.graph;
   const order = plan.layers.map((_, i) => i);
   if (dir !== 'forward') order.reverse();
@@ -160,20 +176,33 @@ function emitCalls(em: Emitter, plan: ModelPlan, program: ModelProgram, dir: 'fo
       em.line(`// ${layer.name}: ${layer.type} is a view (${dir === 'forward' ? 'y is x' : 'dx is dy'})`);
       continue;
     }
-    let calls = dir === 'forward' ? prog.forward : prog.backward;
     if (dir !== 'forward' && prog.passGrad) {
       em.line(`// ${layer.name}: ${layer.type} hands dy to each input (dx is dy: ${g.grad[i + 1]})`);
       continue;
     }
-    if (dir === 'train') {
-      calls = trainingCalls(prog, g.inputs[i].map((v) => g.learns[v]));
-      if (calls.length === 0) {
-        em.line(`// ${layer.name}: nothing before it learns, so its dx is not needed`);
-        continue;
-      }
+    const needDx = g.inputs[i].map((v) => g.learns[v]);
+    const pick = (mode: 'train' | 'eval') => (dir === 'train' ? trainingCalls({ ...prog, backward: callsOf(prog, 'backward', mode) }, needDx) : callsOf(prog, dir, mode));
+    const calls = pick('train');
+    const evalCalls = prog.eval ? pick('eval') : null;
+    if (calls.length === 0 && (evalCalls === null || evalCalls.length === 0)) {
+      em.line(`// ${layer.name}: nothing before it learns, so its dx is not needed`);
+      continue;
     }
-    em.line(`// ${layer.name}: ${layer.type} ${inDims(layer)} -> [${dims(layer.outShape)}]${dir === 'train' && calls.length < prog.backward.length ? ' (no dx: nothing before it learns)' : ''}`);
-    for (const c of calls) em.line(callLine(c, (bound) => argName(layer, prog, i, g, bound)));
+    const all = dir === 'forward' ? prog.forward : prog.backward;
+    em.line(`// ${layer.name}: ${layer.type} ${inDims(layer)} -> [${dims(layer.outShape)}]${dir === 'train' && calls.length < all.length ? ' (no dx: nothing before it learns)' : ''}`);
+    const lines = (cs: readonly KernelCall[]) => {
+      if (cs.length === 0) em.line('// nothing to compute in this mode');
+      for (const c of cs) em.line(callLine(c, (bound) => argName(layer, prog, i, g, bound)));
+    };
+    if (evalCalls === null) {
+      lines(calls);
+      continue;
+    }
+    em.line(`if (${modeFlag}) {`);
+    em.indented(() => lines(calls));
+    em.line('} else {');
+    em.indented(() => lines(evalCalls));
+    em.line('}');
   }
   if (dir === 'backward') emitSum(0);
 }
@@ -186,6 +215,64 @@ function callLine(c: KernelCall, resolve: (bound: string) => string): string {
     return resolve(bound);
   });
   return `${c.kernel.name}(${args.join(', ')});`;
+}
+
+/** whether any layer computes differently in eval mode, or counts training steps */
+function hasModes(program: ModelProgram): boolean {
+  return program.layers.some((l) => l.eval !== undefined) || program.buffers.counters.length > 0 || program.dropout;
+}
+
+/**
+ * the state besides parameters: the mode, batch norm's running stats (one arena) and
+ * num_batches_tracked counters, and the dropout stream's [seed, step]
+ */
+function emitStateDecls(em: Emitter, program: ModelProgram): void {
+  const { slots, length, counters } = program.buffers;
+  em.line();
+  em.line("// the mode (PyTorch's module.training): training until eval()");
+  em.line('let training = true;');
+  if (hasModes(program)) em.line('// the mode the last forward ran in: backward differentiates that function');
+  if (hasModes(program)) em.line('let forwardTraining = true;');
+  if (slots.length || counters.length) {
+    em.line("// batch norm's buffers: running stats in one arena (mean 0, var 1 at first), num_batches_tracked as int64, as PyTorch keeps them");
+    if (length) em.line(`const bufferArena = new Float32Array(${length});`);
+    em.block('const buffers: Buffers = Object.freeze({', () => {
+      for (const c of counters) {
+        const own = slots.filter((s) => s.layer === c.layer);
+        const fields = [...own.map((s) => `${s.kind}: bufferArena.subarray(${s.offset}, ${s.offset + s.length})`), 'num_batches_tracked: new BigInt64Array(1)'];
+        em.line(`${safe(c.layer, 'layer name')}: Object.freeze({ ${fields.join(', ')} }),`);
+      }
+    }, '});');
+    for (const s of slots) if (s.init === 1) em.line(`buffers.${s.layer}.${s.kind}.fill(1);`);
+    for (const c of counters) {
+      const [m, v] = ['running_mean', 'running_var'].map((k) => slots.find((s) => s.layer === c.layer && s.kind === k)!);
+      if (v.offset !== m.offset + m.length) throw new Error(`emit: ${c.layer}: running_var does not follow running_mean`);
+      em.line(`const run_${c.layer} = bufferArena.subarray(${m.offset}, ${v.offset + v.length}); // running_mean then running_var`);
+      em.line(`const nbt_${c.layer} = buffers.${c.layer}.num_batches_tracked;`);
+      if (c.cumulative) em.line(`const mom_${c.layer} = new Float32Array(1); // momentum null: this step's factor, 1 / num_batches_tracked`);
+    }
+  } else {
+    em.line('// no batch norm with running stats: no buffers');
+    em.line('const buffers: Buffers = Object.freeze({});');
+  }
+  if (program.dropout) {
+    em.line('// the dropout stream: [seed mod 2^32, step]; step counts the training-mode forwards before this one');
+    em.line('const rngState = new Int32Array(2);');
+    em.line('rngState[0] = seed >>> 0;');
+    em.line('let dropoutSteps = 0;');
+  }
+}
+
+/** what a training-mode forward does before its kernels: the dropout step, the batch counts */
+function emitTrainingStep(em: Emitter, program: ModelProgram): void {
+  if (!program.dropout && program.buffers.counters.length === 0) return;
+  em.block('if (training) {', () => {
+    if (program.dropout) em.line('rngState[1] = dropoutSteps++;');
+    for (const c of program.buffers.counters) {
+      em.line(`nbt_${c.layer}[0] = nbt_${c.layer}[0]! + BigInt(1);`);
+      if (c.cumulative) em.line(`mom_${c.layer}[0] = 1 / Number(nbt_${c.layer}[0]!);`);
+    }
+  });
 }
 
 /** the doc line of Model.lossAndGrad */
@@ -365,15 +452,24 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       }, '});');
     }
     if (program.params.slots.length) {
-      em.line("// PyTorch's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases, drawn in this order from one seeded stream");
-      em.line('const rng = mulberry32(seed);');
-      for (const s of program.params.slots) em.line(`initUniform(params.${s.layer}.${s.kind}, ${s.fanIn}, rng);`);
+      const uniform = program.params.slots.filter((s) => s.init === 'uniform');
+      if (uniform.length) {
+        em.line("// PyTorch's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases, drawn in this order from one seeded stream");
+        em.line('const rng = mulberry32(seed);');
+        for (const s of uniform) em.line(`initUniform(params.${s.layer}.${s.kind}, ${s.fanIn}, rng);`);
+      }
+      const ones = program.params.slots.filter((s) => s.init === 'ones');
+      if (ones.length) {
+        em.line('// batch norm: weight 1 and bias 0 (PyTorch\'s reset_parameters; no draws from the stream)');
+        for (const s of ones) em.line(`params.${s.layer}.${s.kind}.fill(1);`);
+      }
       for (const s of program.params.slots) {
         const short = s.kind === 'weight' ? 'w' : 'b';
         em.line(`const ${short}_${s.layer} = params.${s.layer}.${s.kind};`);
         em.line(`const g${short}_${s.layer} = grads.${s.layer}.${s.kind};`);
       }
     }
+    emitStateDecls(em, program);
     em.line();
     em.line('// activations: a0 keeps a copy of the input for backward; a view layer shares its input buffer');
     em.line(`const a0 = new Float32Array(${inSize});`);
@@ -421,21 +517,27 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
     }
     em.line('let lastLossFinite = true;');
     em.line();
+    const modal = hasModes(program);
     em.block('function forward(x: Float32Array): Float32Array {', () => {
       em.line(`checkF32(${where('forward')}, 'x', x, ${inSize}, '[${dims(plan.inShape)}]');`);
       em.line('a0.set(x);');
+      if (modal) {
+        em.line('forwardTraining = training;');
+        emitTrainingStep(em, program);
+      }
       emitCalls(em, plan, program, 'forward');
       em.line(`return ${g.act[L]};`);
     });
     em.line();
+    if (modal) em.line('// backward differentiates what the last forward computed, in the mode it ran in (as autograd does)');
     em.block('function runBackward(dOut: Float32Array): Float32Array {', () => {
-      emitCalls(em, plan, program, 'backward');
+      emitCalls(em, plan, program, 'backward', 'forwardTraining');
       em.line(`return ${g.grad[0]};`);
     });
     if (program.loss) {
       em.line();
       em.line('// backward for lossAndGrad: only what the grads need (no dL/dx for the model input)');
-      em.block('function trainBackward(dOut: Float32Array): void {', () => emitCalls(em, plan, program, 'train'));
+      em.block('function trainBackward(dOut: Float32Array): void {', () => emitCalls(em, plan, program, 'train', 'forwardTraining'));
     }
     em.line();
     em.block('function backward(dOut: Float32Array): Float32Array {', () => {
@@ -468,17 +570,19 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
     em.line();
     emitOptimizers(em, program, where);
     em.line();
-    em.line("// the parameters under their PyTorch state_dict names (model.json's torch_name, else the layer name)");
+    em.line(`// the parameters${program.buffers.counters.length ? ' and buffers' : ''} under their PyTorch state_dict names (model.json's torch_name, else the layer name)`);
     em.block('const tensors: readonly NamedTensor[] = [', () => {
       const keys = tensorKeys(program);
       program.params.slots.forEach((s, i) => em.line(`{ key: '${keys[i]}', shape: [${s.shape.join(', ')}], data: params.${s.layer}.${s.kind} },`));
+      for (const s of program.buffers.slots) em.line(`{ key: '${safeKey(s.key)}', shape: [${s.shape.join(', ')}], data: buffers.${s.layer}.${s.kind} },`);
+      for (const c of program.buffers.counters) em.line(`{ key: '${safeKey(c.key)}', shape: [], dtype: 'I64', data: buffers.${c.layer}.num_batches_tracked },`);
     }, '];');
     em.line();
     em.block('function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): LoadSafetensorsResult {', () => {
       em.line(`const { values, result } = readSafetensors(${where('loadSafetensors')}, bytes, tensors, options);`);
       em.block('for (const t of tensors) {', () => {
         em.line('const v = values.get(t.key);');
-        em.line('if (v) t.data.set(v);');
+        em.line('if (v) copyInto(t, v);');
       });
       em.line('return result;');
     });
@@ -487,10 +591,25 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       em.line(`return writeSafetensors(${where('saveSafetensors')}, tensors, metadata);`);
     });
     em.line();
-    em.block('return Object.freeze({', () => {
+    em.line('// PyTorch\'s module modes: training (the default) or eval');
+    em.block('function train(mode = true): Model {', () => {
+      em.line(`if (typeof mode !== 'boolean') throw new TypeError(\`${name}.train: mode must be true or false, got \${typeof mode}\`);`);
+      em.line('training = mode;');
+      em.line('return model;');
+    });
+    em.block('function evalMode(): Model {', () => {
+      em.line('training = false;');
+      em.line('return model;');
+    });
+    em.line();
+    em.block('const model: Model = Object.freeze({', () => {
       em.line('plan,');
       em.line('params,');
       em.line('grads,');
+      em.line('buffers,');
+      em.block('get training(): boolean {', () => em.line('return training;'), '},');
+      em.line('train,');
+      em.line('eval: evalMode,');
       em.line('forward,');
       em.line('backward,');
       em.line('lossAndGrad,');
@@ -503,6 +622,7 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       em.line('loadSafetensors,');
       em.line('saveSafetensors,');
     }, '});');
+    em.line('return model;');
   });
   return em.text().replace(/\n$/, '');
 }
@@ -536,7 +656,7 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
     // kernels an earlier layer of the same configuration defined: re-exported from its file
     const shared = new Map<string, string[]>();
     const names = new Set<string>();
-    for (const c of [...prog.forward, ...prog.backward]) {
+    for (const c of [...prog.forward, ...prog.backward, ...(prog.eval?.forward ?? []), ...(prog.eval?.backward ?? [])]) {
       if (names.has(c.kernel.name)) continue;
       names.add(c.kernel.name);
       const text = addKernel(c.kernel, from);
@@ -582,8 +702,9 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
     'checkF32',
     ...(program.lossKind === 'softmax_cross_entropy' ? ['checkLabels'] : []),
     'checkScalar',
+    'copyInto',
     ...(program.lossKind === 'bce_with_logits' ? ['checkUnitInterval'] : []),
-    ...(program.params.slots.length ? ['initUniform', 'mulberry32'] : []),
+    ...(program.params.slots.some((s) => s.init === 'uniform') ? ['initUniform', 'mulberry32'] : []),
     'readSafetensors',
     'sgdScalars',
     'splitOptimizer',
@@ -596,12 +717,19 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
       layer: l.name,
       fields: program.params.slots.filter((s) => s.layer === l.name).map((s) => `readonly ${s.kind}: Float32Array;`).join(' '),
     }));
+  const buffersType = program.buffers.counters.length
+    ? `{\n${program.buffers.counters
+        .map((c) => `  readonly ${c.layer}: { ${[...program.buffers.slots.filter((s) => s.layer === c.layer).map((s) => `readonly ${s.kind}: Float32Array;`), 'readonly num_batches_tracked: BigInt64Array;'].join(' ')} };`)
+        .join('\n')}\n}`
+    : 'Record<string, never>';
   files['index.ts'] = renderTemplate('index.ts', {
     header: fileHeader(plan, 'the model module: plan, createModel and every kernel', 'all'),
     imports: importList,
     reexports: [...defined.keys()].join(', '),
     planJson: stableJson(plan),
     paramTypes,
+    buffersType,
+    hasDropout: program.dropout,
     defaultSeed: DEFAULT_SEED,
     inShape: `[${dims(plan.inShape)}]`,
     outShape: `[${dims(plan.outShape)}]`,

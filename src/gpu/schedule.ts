@@ -24,7 +24,8 @@ export interface GpuDispatch {
 export interface GpuKernelSchedule {
   /** the layer's name, or `(loss)` / `(optimizer)` */
   readonly layer: string;
-  readonly phase: 'forward' | 'backward' | 'loss' | 'optimizer';
+  /** `forward eval` / `backward eval`: a layer's eval-mode kernels (batch norm, dropout), where they differ */
+  readonly phase: 'forward' | 'backward' | 'forward eval' | 'backward eval' | 'loss' | 'optimizer';
   readonly kernel: string;
   readonly dispatches: readonly GpuDispatch[];
   /** kernel buffer -> the model buffer bound to it, with its size */
@@ -121,6 +122,7 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
   for (const [i, l] of plan.layers.entries()) {
     const p = program.layers[i];
     for (const c of p.forward) add(c.kernel, l.name, 'forward', label(l), c.args);
+    for (const c of p.eval?.forward ?? []) add(c.kernel, l.name, 'forward eval', label(l), c.args);
   }
   // backward: before each layer, the sum forming its output's gradient when several layers read it
   const sums = (v: number, layer: string, where: string) => {
@@ -130,6 +132,7 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
     const l = plan.layers[i];
     sums(i + 1, l.name, label(l));
     for (const c of program.layers[i].backward) add(c.kernel, l.name, 'backward', label(l), c.args);
+    for (const c of program.layers[i].eval?.backward ?? []) add(c.kernel, l.name, 'backward eval', label(l), c.args);
   }
   sums(0, '(input)', 'input');
   if (program.loss) add(program.loss, '(loss)', 'loss', 'loss', {});

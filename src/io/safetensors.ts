@@ -11,10 +11,10 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 
-/** F16 and BF16 tensors hold their raw 16-bit patterns (toFloat32 widens them) */
-export type Dtype = 'F32' | 'F64' | 'F16' | 'BF16' | 'I32' | 'U8';
+/** F16 and BF16 tensors hold their raw 16-bit patterns (toFloat32 widens them); I64 is PyTorch's int64 (num_batches_tracked) */
+export type Dtype = 'F32' | 'F64' | 'F16' | 'BF16' | 'I32' | 'I64' | 'U8';
 
-export type TensorData = Float32Array | Float64Array | Uint16Array | Int32Array | Uint8Array;
+export type TensorData = Float32Array | Float64Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
 
 export interface Tensor {
   readonly dtype: Dtype;
@@ -34,6 +34,7 @@ const DTYPES: Record<Dtype, { bytes: number; make: (b: ArrayBuffer) => TensorDat
   F16: { bytes: 2, make: (b) => new Uint16Array(b), is: (d) => d instanceof Uint16Array },
   BF16: { bytes: 2, make: (b) => new Uint16Array(b), is: (d) => d instanceof Uint16Array },
   I32: { bytes: 4, make: (b) => new Int32Array(b), is: (d) => d instanceof Int32Array },
+  I64: { bytes: 8, make: (b) => new BigInt64Array(b), is: (d) => d instanceof BigInt64Array },
   U8: { bytes: 1, make: (b) => new Uint8Array(b), is: (d) => d instanceof Uint8Array },
 };
 
@@ -236,7 +237,7 @@ export function decodeModelParams(plan: ParamLayout, params: ModelParams, bytes:
   for (const s of slots) {
     const t = tensors[s.key];
     if (!t) fail(`missing tensor "${s.key}"`);
-    if (t.dtype === 'I32' || t.dtype === 'U8') fail(`tensor "${s.key}" is ${t.dtype}, expected a floating-point dtype (F32, F64, F16, BF16)`);
+    if (t.dtype === 'I32' || t.dtype === 'I64' || t.dtype === 'U8') fail(`tensor "${s.key}" is ${t.dtype}, expected a floating-point dtype (F32, F64, F16, BF16)`);
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
       fail(`tensor "${s.key}" has shape [${t.shape.join(', ')}], the model expects [${s.shape.join(', ')}]`);
     }

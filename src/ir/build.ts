@@ -103,3 +103,11 @@ export function kernel(k: {
 }): Kernel {
   return { name: k.name, doc: k.doc ?? [], buffers: k.buffers, scalars: k.scalars ?? [], body: k.body, ...(k.workgroup ? { workgroup: k.workgroup } : {}) };
 }
+
+// bit patterns (i32 values read as u32), for counter-based hashing: see src/kernels/hash.ts
+/** a ^ b */
+export const xor = (a: E, b: E): Expr => foldBin('xor', ex(a), ex(b));
+/** a >>> b (logical shift right, b a constant in 0..31), as an i32 */
+export const shr = (a: E, b: E): Expr => foldBin('shr', ex(a), ex(b));
+/** a * b mod 2^32 (Math.imul; WGSL's i32 '*' wraps) */
+export const mulw = (a: E, b: E): Expr => foldBin('mulw', ex(a), ex(b));

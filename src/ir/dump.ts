@@ -6,7 +6,12 @@ import { printExpr, type ExprDialect } from './print.ts';
 
 const IR: ExprDialect = {
   constant: (v, t) => (t === 'f32' && Number.isInteger(v) ? `${v}.0` : String(v)),
-  bin: (op) => (op === 'idiv' ? '//' : op === 'mod' ? '%' : op),
+  bin: (op) => {
+    if (op === 'xor') return (a, b) => `(${a} ^ ${b})`;
+    if (op === 'shr') return (a, b) => `(${a} >>> ${b})`;
+    if (op === 'mulw') return (a, b) => `mulw(${a}, ${b})`;
+    return op === 'idiv' ? '//' : op === 'mod' ? '%' : op;
+  },
   call: (fn, args) => `${fn}(${args.join(', ')})`,
   load: (buf, i) => `${buf}[${i}]`,
   select: (c, a, b) => `select(${c}, ${a}, ${b})`,

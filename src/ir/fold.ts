@@ -52,6 +52,14 @@ function foldConsts(op: BinOp, a: number, b: number, t: ScalarType): Expr | null
       return bool(a !== 0 && b !== 0);
     case '||':
       return bool(a !== 0 || b !== 0);
+    // bit patterns: folded to the i32 the targets compute (a WGSL constant expression that
+    // overflows is an error, so none may reach a shader unfolded)
+    case 'xor':
+      return i32(a ^ b);
+    case 'shr':
+      return i32((a >>> b) | 0);
+    case 'mulw':
+      return i32(Math.imul(a, b));
   }
 }
 

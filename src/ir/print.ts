@@ -33,6 +33,10 @@ const PREC: Record<BinOp, number> = {
   '/': 12,
   idiv: 12,
   mod: 12,
+  // printed atomically by every dialect (function form): WGSL refuses bit operators mixed with others
+  xor: 20,
+  shr: 20,
+  mulw: 20,
 };
 const ATOM = 20;
 const UNARY = 14;

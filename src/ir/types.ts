@@ -22,7 +22,11 @@ export type BinOp =
   | '=='
   | '!='
   | '&&'
-  | '||';
+  | '||'
+  // i32 bit patterns as u32, for counter-based hashing (dropout masks): results wrap mod 2^32
+  | 'xor' // bitwise exclusive or
+  | 'shr' // logical (unsigned) right shift by a constant 0..31
+  | 'mulw'; // multiplication mod 2^32 (two's complement wrap, as WGSL's i32 '*' and Math.imul)
 
 export type CallFn = 'max' | 'min' | 'exp' | 'log' | 'abs' | 'sqrt' | 'floor';
 

@@ -4,7 +4,7 @@
 
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { numel } from '../plan/types.ts';
-import type { LayerProgram, ModelProgram, OptimizerKernels, ParamSlot } from './types.ts';
+import type { BufferSlot, CounterSlot, LayerProgram, ModelProgram, OptimizerKernels, ParamSlot } from './types.ts';
 import { lowerConv } from './conv.ts';
 import { lowerConvGpu } from './conv-gpu.ts';
 import { lowerActivation } from './activation.ts';
@@ -12,6 +12,8 @@ import { lowerFlatten } from './flatten.ts';
 import { lowerPool } from './pool.ts';
 import { lowerLinear } from './linear.ts';
 import { lowerUpsample } from './upsample.ts';
+import { lowerBatchNorm } from './batchnorm.ts';
+import { lowerDropout } from './dropout.ts';
 import { lowerUpsampleNearest } from './upsample-nearest.ts';
 import { lowerSoftmaxCrossEntropy } from './loss.ts';
 import { lowerElementLoss } from './loss-mean.ts';
@@ -64,6 +66,11 @@ export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProg
       return lowerUpsampleNearest(layer);
     case 'upsample_bilinear2d':
       return lowerUpsample(layer);
+    case 'batchnorm1d':
+    case 'batchnorm2d':
+      return lowerBatchNorm(layer);
+    case 'dropout':
+      return lowerDropout(layer);
     case 'add':
       return lowerAdd(layer);
     case 'concat':
@@ -84,15 +91,33 @@ export function paramSlots(plan: ModelPlan): { slots: ParamSlot[]; length: numbe
     if (!l.weightShape) continue;
     const fi = fanIn(l.weightShape);
     const w = numel(l.weightShape);
-    slots.push({ layer: l.name, kind: 'weight', key: `${l.torchName}.weight`, offset, length: w, shape: l.weightShape, fanIn: fi });
+    // batch norm: PyTorch's reset_parameters sets the weight to 1 and the bias to 0 (no draws)
+    const bn = l.type === 'batchnorm1d' || l.type === 'batchnorm2d';
+    slots.push({ layer: l.name, kind: 'weight', key: `${l.torchName}.weight`, offset, length: w, shape: l.weightShape, fanIn: fi, init: bn ? 'ones' : 'uniform' });
     offset += w;
     if (l.biasShape) {
       const b = numel(l.biasShape);
-      slots.push({ layer: l.name, kind: 'bias', key: `${l.torchName}.bias`, offset, length: b, shape: l.biasShape, fanIn: fi });
+      slots.push({ layer: l.name, kind: 'bias', key: `${l.torchName}.bias`, offset, length: b, shape: l.biasShape, fanIn: fi, init: bn ? 'zeros' : 'uniform' });
       offset += b;
     }
   }
   return { slots, length: offset };
+}
+
+/** the state arena (batch norm's running_mean then running_var, layer order) and the num_batches_tracked counters */
+export function bufferSlots(plan: ModelPlan): ModelProgram['buffers'] {
+  const slots: BufferSlot[] = [];
+  const counters: CounterSlot[] = [];
+  let offset = 0;
+  for (const l of plan.layers) {
+    if ((l.type !== 'batchnorm1d' && l.type !== 'batchnorm2d') || !l.trackRunningStats) continue;
+    for (const [kind, init] of [['running_mean', 0], ['running_var', 1]] as const) {
+      slots.push({ layer: l.name, kind, key: `${l.torchName}.${kind}`, offset, length: l.channels, shape: [l.channels], init });
+      offset += l.channels;
+    }
+    counters.push({ layer: l.name, key: `${l.torchName}.num_batches_tracked`, cumulative: l.momentum === null });
+  }
+  return { slots, length: offset, counters };
 }
 
 /** the optimizer kernels over an arena of `length` elements (the GPU's is padded for alignment) */
@@ -116,6 +141,8 @@ export function lowerModel(plan: ModelPlan, opts: LowerOptions = {}): ModelProgr
     layers,
     graph: lowerGraph(plan, layers),
     params,
+    buffers: bufferSlots(plan),
+    dropout: plan.layers.some((l) => l.type === 'dropout'),
     ...lowerLoss(plan),
     optimizers: params.length > 0 ? lowerOptimizers(params.length) : null,
   };

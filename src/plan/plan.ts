@@ -8,6 +8,8 @@ import { ConvgenError } from '../errors.ts';
 import type {
   ActivationType,
   AvgPoolSpec,
+  BatchNormSpec,
+  DropoutSpec,
   ConvSpec,
   ConvTransposeSpec,
   EluSpec,
@@ -77,6 +79,11 @@ function requiredRank(type: LayerSpec['type']): 0 | 1 | 2 | 'vector' | 'any' {
     case 'linear':
       return 'vector';
     case 'flatten':
+    case 'dropout':
+      return 'any';
+    // checked by their own rule in checkRank: batchnorm1d takes [C] or [C, L], batchnorm2d [C, H, W]
+    case 'batchnorm1d':
+    case 'batchnorm2d':
       return 'any';
     default:
       return isActivation(type) ? 'any' : 0;
@@ -104,6 +111,12 @@ function checkRank(layer: LayerSpec, shape: readonly number[]): void {
   }
   if (need === 2 && shape.length !== 3) {
     throw new ConvgenError(layerLabel(layer), `${layer.type} needs a [channels, height, width] input per sample, but its input is ${got}`, shape.length === 2 ? (ONE_D[layer.type] ? `use ${ONE_D[layer.type]} for a [C, L] input, or make the model's input [C, H, W]` : `${layer.type} has no 1D form: make the model's input [C, H, W]`) : 'put it before the flatten layer');
+  }
+  if (layer.type === 'batchnorm1d' && shape.length === 3) {
+    throw new ConvgenError(layerLabel(layer), `batchnorm1d needs a [channels] or [channels, length] input per sample, but its input is ${got}`, 'use batchnorm2d for a [C, H, W] input');
+  }
+  if (layer.type === 'batchnorm2d' && shape.length !== 3) {
+    throw new ConvgenError(layerLabel(layer), `batchnorm2d needs a [channels, height, width] input per sample, but its input is ${got}`, 'use batchnorm1d for a [C] or [C, L] input');
   }
   if (need === 0 && shape.length === 1) {
     throw new ConvgenError(layerLabel(layer), `${layer.type} needs a spatial input ([C, L] or [C, H, W]), but its input is ${got}`, 'put it before the flatten layer');
@@ -372,6 +385,54 @@ function planUpsample(layer: UpsampleSpec, cur: number[], N: number): Step {
   };
 }
 
+function planBatchNorm(layer: BatchNormSpec, cur: number[], N: number): Step {
+  const C = cur[0];
+  if (layer.num_features !== undefined && layer.num_features !== C) {
+    throw new ConvgenError(`${layerLabel(layer)}.num_features`, `num_features is ${layer.num_features}, but ${source(layer.inputs[0])} gives ${C} channels`, `set "num_features": ${C} or remove the key (it is inferred)`);
+  }
+  const spatialSize = numel(cur) / C;
+  // PyTorch refuses this in training mode, the mode a model starts in:
+  // "Expected more than 1 value per channel when training"
+  if (N * spatialSize === 1) {
+    throw new ConvgenError(
+      layerLabel(layer),
+      `batch norm in training mode needs more than 1 value per channel, but batch ${N} x ${spatialSize} position${spatialSize === 1 ? '' : 's'} per channel gives 1 (the batch variance of one value is 0, and its unbiased variance is undefined; PyTorch refuses it too)`,
+      'use a "batch" of 2 or more',
+    );
+  }
+  const n = N * numel(cur);
+  return {
+    out: [...cur],
+    plan: {
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
+      inShape: [N, ...cur], outShape: [N, ...cur],
+      weightShape: layer.affine ? [C] : null,
+      biasShape: layer.affine ? [C] : null,
+      // forward: a sum, squared deviations and the normalize-scale-shift; backward: two sums and the dx formula
+      flops: { forward: 7 * n, gradInput: 6 * n, gradWeight: layer.affine ? 3 * n : 0 },
+      activationBytes: 4 * n,
+      kernels: layer.affine ? ['forward', 'gradInput', 'gradWeight', 'gradBias'] : ['forward', 'gradInput'],
+      batch: N, channels: C, spatial: spatialSize,
+      eps: layer.eps, momentum: layer.momentum, affine: layer.affine, trackRunningStats: layer.track_running_stats,
+    },
+  };
+}
+
+function planDropout(layer: DropoutSpec, cur: number[], N: number): Step {
+  const n = N * numel(cur);
+  return {
+    out: [...cur],
+    plan: {
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: 'dropout',
+      inShape: [N, ...cur], outShape: [N, ...cur], weightShape: null, biasShape: null,
+      flops: { forward: n, gradInput: n, gradWeight: 0 },
+      activationBytes: 4 * n,
+      kernels: ['forward', 'gradInput'],
+      p: layer.p,
+    },
+  };
+}
+
 function planFlatten(layer: SimpleSpec, cur: number[], N: number): Step {
   const out = [numel(cur)];
   return {
@@ -497,6 +558,11 @@ function planLayer(layer: LayerSpec, ins: readonly number[][], N: number, opts: 
     case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return planUpsample(layer, cur, N);
+    case 'batchnorm1d':
+    case 'batchnorm2d':
+      return planBatchNorm(layer, cur, N);
+    case 'dropout':
+      return planDropout(layer, cur, N);
     case 'flatten':
       return planFlatten(layer, cur, N);
     case 'relu':

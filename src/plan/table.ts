@@ -65,6 +65,10 @@ function geometryCell(l: LayerPlan): string {
       return `alpha=${l.alpha}`;
     case 'gelu':
       return l.approximate === 'tanh' ? 'tanh' : '-';
+    case 'dropout':
+      return `p=${l.p}`;
+    case 'batchnorm1d':
+    case 'batchnorm2d':
     case 'linear':
     case 'relu':
     case 'relu6':

@@ -146,6 +146,33 @@ export interface UpsampleLayerPlan extends LayerPlanBase {
   readonly scaleW: number;
 }
 
+/**
+ * batchnorm1d / batchnorm2d: per-channel statistics over the batch and the spatial
+ * positions. Training mode normalizes with the batch's biased variance and updates the
+ * running stats with the unbiased one; eval mode uses the running stats (PyTorch 1.13).
+ */
+export interface BatchNormLayerPlan extends LayerPlanBase {
+  readonly type: 'batchnorm1d' | 'batchnorm2d';
+  readonly batch: number;
+  readonly channels: number;
+  /** positions per channel of one sample: L of [C, L], H*W of [C, H, W], 1 of [C] */
+  readonly spatial: number;
+  readonly eps: number;
+  /** running-stat update factor; null: a cumulative average, 1 / num_batches_tracked (PyTorch's momentum=None) */
+  readonly momentum: number | null;
+  /** weight and bias (weightShape / biasShape [C]) */
+  readonly affine: boolean;
+  /** running_mean / running_var / num_batches_tracked kept; false: eval mode uses the batch's statistics too */
+  readonly trackRunningStats: boolean;
+}
+
+/** dropout: a mask from the model's seeded stream in training mode, the identity in eval mode */
+export interface DropoutLayerPlan extends LayerPlanBase {
+  readonly type: 'dropout';
+  /** probability of zeroing an element (1 zeroes everything, as PyTorch allows) */
+  readonly p: number;
+}
+
 /** flatten: a reshape, described by its shapes alone */
 export interface ElementwiseLayerPlan extends LayerPlanBase {
   readonly type: 'flatten';
@@ -175,6 +202,8 @@ export type LayerPlan =
   | PoolLayerPlan
   | LinearLayerPlan
   | UpsampleLayerPlan
+  | BatchNormLayerPlan
+  | DropoutLayerPlan
   | ActivationLayerPlan
   | ElementwiseLayerPlan
   | MergeLayerPlan;

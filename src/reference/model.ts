@@ -1,5 +1,8 @@
 // The seed's Layer interface and a model that runs the plan's layer graph: forward caches
 // what backward needs; backward returns dL/dinput and overwrites the parameter gradients.
+// Like a PyTorch module it has a mode (train() / eval(), training by default): batch norm
+// updates its buffers in training-mode forward, dropout draws from the model's stream, and
+// backward differentiates what the last forward computed, in the mode it ran in.
 //
 // The graph is the plan's: layer i reads the outputs its `inputs` name (`input`: the model's
 // input), and the layers are in topological order, so forward runs them top to bottom and
@@ -10,12 +13,19 @@ import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { numel } from '../plan/types.ts';
 import { refBackwardInputs, refForwardInputs } from './layer.ts';
 import { bceWithLogits, mseLoss, softmaxCrossEntropy } from './loss.ts';
-import type { RefCache, RefParams, Vec } from './types.ts';
+import type { RefCache, RefMode, RefParams, Vec } from './types.ts';
 
 /** float64 parameters / gradients of one layer, PyTorch layouts */
 export interface RefTensors {
   weight?: Float64Array;
   bias?: Float64Array;
+}
+
+/** a batch norm's buffers, under PyTorch's names */
+export interface RefBuffers {
+  running_mean: Float64Array;
+  running_var: Float64Array;
+  num_batches_tracked: number;
 }
 
 export interface Layer {
@@ -24,9 +34,13 @@ export interface Layer {
   readonly params: RefTensors;
   /** filled by backward: same keys and layouts as params */
   readonly grads: RefTensors;
-  /** one input per entry of plan.inputs; caches them (and pool argmaxes) for backward */
+  /** batch norm with running stats: its buffers, updated by training-mode forward (null otherwise) */
+  readonly buffers: RefBuffers | null;
+  /** one input per entry of plan.inputs, in training mode; caches them (and pool argmaxes, batch statistics, dropout masks) for backward */
   forward(...xs: Vec[]): Float64Array;
-  /** dL/dinput from dL/doutput of the last forward (a single-input layer); overwrites grads */
+  /** forward in `mode` (training or eval, and the dropout stream's position) */
+  forwardWith(mode: RefMode, ...xs: Vec[]): Float64Array;
+  /** dL/dinput from dL/doutput of the last forward (a single-input layer), in that forward's mode; overwrites grads */
   backward(dy: Vec): Float64Array;
   /** dL/d(each input), in plan.inputs order; overwrites grads */
   backwardInputs(dy: Vec): Float64Array[];
@@ -39,20 +53,41 @@ export function createReferenceLayer(plan: LayerPlan, params: RefParams = {}): L
   const grads: RefTensors = {};
   if (plan.weightShape) grads.weight = new Float64Array(numel(plan.weightShape));
   if (plan.biasShape) grads.bias = new Float64Array(numel(plan.biasShape));
-  let saved: { xs: Float64Array[]; y: Float64Array; cache: RefCache } | null = null;
+  const bn = (plan.type === 'batchnorm1d' || plan.type === 'batchnorm2d') && plan.trackRunningStats ? plan : null;
+  // PyTorch's initial buffers: mean 0, var 1, no batches
+  const buffers: RefBuffers | null = bn
+    ? {
+        running_mean: params.runningMean ? Float64Array.from(params.runningMean) : new Float64Array(bn.channels),
+        running_var: params.runningVar ? Float64Array.from(params.runningVar) : new Float64Array(bn.channels).fill(1),
+        num_batches_tracked: params.numBatchesTracked ?? 0,
+      }
+    : null;
+  const current = (): RefParams => (buffers ? { ...own, runningMean: buffers.running_mean, runningVar: buffers.running_var, numBatchesTracked: buffers.num_batches_tracked } : own);
+  let saved: { xs: Float64Array[]; y: Float64Array; cache: RefCache; params: RefParams } | null = null;
   const layer: Layer = {
     plan,
     params: own,
     grads,
+    buffers,
     forward(...inputs) {
+      return layer.forwardWith({}, ...inputs);
+    },
+    forwardWith(mode, ...inputs) {
       const xs = inputs.map((x) => Float64Array.from(x));
-      const { y, cache } = refForwardInputs(plan, xs, own);
-      saved = { xs, y, cache };
+      // backward needs the buffers as forward saw them (eval mode reads the running stats)
+      const before = current();
+      const { y, cache, state } = refForwardInputs(plan, xs, before, mode);
+      if (buffers && state) {
+        buffers.running_mean = state.runningMean;
+        buffers.running_var = state.runningVar;
+        buffers.num_batches_tracked = state.numBatchesTracked;
+      }
+      saved = { xs, y, cache, params: before };
       return y;
     },
     backwardInputs(dy) {
       if (!saved) throw new Error(`reference: backward of layer "${plan.name}" before forward`);
-      const r = refBackwardInputs(plan, saved.xs, saved.y, dy, own, saved.cache);
+      const r = refBackwardInputs(plan, saved.xs, saved.y, dy, saved.params, saved.cache);
       if (grads.weight && r.gradWeight) grads.weight.set(r.gradWeight);
       if (grads.bias && r.gradBias) grads.bias.set(r.gradBias);
       return r.dxs;
@@ -72,6 +107,14 @@ export interface ReferenceModel {
   readonly params: Record<string, RefTensors>;
   /** keyed by layer name, overwritten by backward / lossAndGrad */
   readonly grads: Record<string, RefTensors>;
+  /** keyed by layer name: each batch norm's running stats (the layer's own record, updated in place) */
+  readonly buffers: Record<string, RefBuffers>;
+  /** PyTorch's module.training: true until eval() */
+  readonly training: boolean;
+  train(mode?: boolean): ReferenceModel;
+  eval(): ReferenceModel;
+  /** training-mode forwards run so far: the dropout stream's next step */
+  readonly step: number;
   forward(x: Vec): Float64Array;
   /** runs the layers backwards from dL/doutput; returns dL/dinput */
   backward(dOut: Vec): Float64Array;
@@ -89,30 +132,59 @@ function valueOf(values: ReadonlyMap<string, Vec>, name: string): Vec {
   return v;
 }
 
-/** params: keyed by layer name, PyTorch layouts; copied to float64 */
-export function createReferenceModel(plan: ModelPlan, params: Record<string, RefParams> = {}): ReferenceModel {
+export interface ReferenceModelOptions {
+  /** the seed of the dropout stream (the generated model's createModel seed); default 0 */
+  seed?: number;
+}
+
+/**
+ * params: keyed by layer name, PyTorch layouts, copied to float64; a batch norm's entry may
+ * also give its running stats (default: mean 0, var 1, no batches tracked)
+ */
+export function createReferenceModel(plan: ModelPlan, params: Record<string, RefParams> = {}, options: ReferenceModelOptions = {}): ReferenceModel {
   const layers = plan.layers.map((l) => {
     if ((l.weightShape || l.biasShape) && !params[l.name]) throw new Error(`reference: no params for layer "${l.name}"`);
     return createReferenceLayer(l, params[l.name] ?? {});
   });
   const ps: Record<string, RefTensors> = {};
   const gs: Record<string, RefTensors> = {};
+  const bs: Record<string, RefBuffers> = {};
   for (const l of layers) {
     if (l.plan.weightShape || l.plan.biasShape) {
       ps[l.plan.name] = l.params;
       gs[l.plan.name] = l.grads;
     }
+    if (l.buffers) bs[l.plan.name] = l.buffers;
   }
+  let training = true;
+  let step = 0;
   const model: ReferenceModel = {
     plan,
     layers,
     params: ps,
     grads: gs,
+    buffers: bs,
+    get training() {
+      return training;
+    },
+    get step() {
+      return step;
+    },
+    train(mode = true) {
+      training = mode;
+      return model;
+    },
+    eval() {
+      training = false;
+      return model;
+    },
     forward(x) {
       if (x.length !== numel(plan.inShape)) throw new Error(`reference: input has ${x.length} elements, expected ${numel(plan.inShape)}`);
+      const mode: RefMode = { training, seed: options.seed ?? 0, step };
+      if (training) step++;
       // every output by the name `inputs` calls it
       const values = new Map<string, Vec>([['input', x]]);
-      for (const l of layers) values.set(l.plan.name, l.forward(...l.plan.inputs.map((name) => valueOf(values, name))));
+      for (const l of layers) values.set(l.plan.name, l.forwardWith(mode, ...l.plan.inputs.map((name) => valueOf(values, name))));
       return Float64Array.from(values.get(layers[layers.length - 1].plan.name)!);
     },
     backward(dOut) {

@@ -30,6 +30,13 @@ const JS: ExprDialect = {
         return '===';
       case '!=':
         return '!==';
+      // bit patterns stay i32 values, as in WGSL: `>>>` gives a u32 number, `| 0` takes it back
+      case 'xor':
+        return (a, b) => `(${a} ^ ${b})`;
+      case 'shr':
+        return (a, b) => `((${a} >>> ${b}) | 0)`;
+      case 'mulw':
+        return (a, b) => `Math.imul(${a}, ${b})`;
       default:
         return op;
     }

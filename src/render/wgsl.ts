@@ -61,7 +61,24 @@ const WGSL: ExprDialect = {
     }
     return f32Literal(v);
   },
-  bin: (op) => (op === 'idiv' ? '/' : op === 'mod' ? '%' : op),
+  bin: (op) => {
+    switch (op) {
+      case 'idiv':
+        return '/';
+      case 'mod':
+        return '%';
+      // WGSL takes no bit operator mixed with others unparenthesized; i32 '*' wraps, '>>' on
+      // i32 is arithmetic, so the logical shift goes through u32
+      case 'xor':
+        return (a, b) => `(${a} ^ ${b})`;
+      case 'shr':
+        return (a, b) => `i32(u32(${a}) >> u32(${b}))`;
+      case 'mulw':
+        return (a, b) => `(${a} * ${b})`;
+      default:
+        return op;
+    }
+  },
   call: (fn, args) => `${fn}(${args.join(', ')})`,
   load: (buf, i) => `${buf}[${i}]`,
   // WGSL's select takes (false value, true value, condition)
@@ -77,7 +94,7 @@ type TyEnv = ReadonlyMap<string, Ty>;
 
 const TRUE: Expr = { k: 'var', name: 'true' };
 const FALSE: Expr = { k: 'var', name: 'false' };
-const ARITH = new Set(['+', '-', '*', '/', 'idiv', 'mod']);
+const ARITH = new Set(['+', '-', '*', '/', 'idiv', 'mod', 'xor', 'shr', 'mulw']);
 const COMPARE = new Set(['<', '<=', '>', '>=', '==', '!=']);
 
 interface Typed {

@@ -119,6 +119,20 @@ function normalizeLayer(raw: Raw, index: number, previous: string): LayerSpec {
     case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return { type, ...common, scale_factor: perDim(raw.scale_factor as number | number[], 2) };
+    case 'batchnorm1d':
+    case 'batchnorm2d':
+      return {
+        type,
+        ...common,
+        ...optionalInt(raw, 'num_features'),
+        eps: get(raw, type, 'eps'),
+        // JSON's -0 is a momentum of 0: keep it from reaching generated code as "-0"
+        momentum: hasKey(raw, 'momentum') && raw.momentum === null ? null : get<number>(raw, type, 'momentum') + 0,
+        affine: get(raw, type, 'affine'),
+        track_running_stats: get(raw, type, 'track_running_stats'),
+      };
+    case 'dropout':
+      return { type, ...common, p: get<number>(raw, type, 'p') + 0 };
     // JSON's -0 is a slope of 0; keep it from reaching generated code as "-0"
     case 'leaky_relu':
       return { type, ...common, negative_slope: get<number>(raw, type, 'negative_slope') + 0 };
@@ -228,8 +242,9 @@ function checkUniqueTorchNames(layers: readonly LayerSpec[], raws: readonly Raw[
   }
 }
 
-/** the layer kinds that have a weight (and maybe a bias) */
+/** the layers with tensors in a state_dict: a weight (and maybe a bias), or batch norm's parameters and running stats */
 function hasParams(l: LayerSpec): boolean {
+  if (l.type === 'batchnorm1d' || l.type === 'batchnorm2d') return l.affine || l.track_running_stats;
   return l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose1d' || l.type === 'conv_transpose2d' || l.type === 'linear';
 }
 

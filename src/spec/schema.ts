@@ -16,8 +16,14 @@ export type Json = null | boolean | number | string | Json[] | { [k: string]: Js
 
 export type Node =
   | { kind: 'integer'; min: number; max: number }
-  /** any finite number a float32 holds (an activation's constant: negative_slope, alpha) */
-  | { kind: 'number' }
+  /**
+   * any finite JSON number a float32 holds; with min and max, only [min, max] (an end is open when
+   * its `exclusive` flag is set). Without them, the whole float32 range (an activation's constant:
+   * negative_slope, alpha)
+   */
+  | { kind: 'number'; min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean }
+  /** JSON null, where a key takes it as a value (PyTorch's None); `doc` says what it means */
+  | { kind: 'null'; doc: string }
   | { kind: 'boolean' }
   /** a single allowed JSON value (e.g. `align_corners: false`) */
   | { kind: 'const'; value: boolean | string; why: string }
@@ -175,6 +181,29 @@ function poolFields(type: 'maxpool1d' | 'maxpool2d' | 'avgpool1d' | 'avgpool2d')
   return fields;
 }
 
+/** batchnorm1d / batchnorm2d: PyTorch's keys and defaults */
+function batchNormFields(type: 'batchnorm1d' | 'batchnorm2d'): Field[] {
+  return [
+    nameField(type),
+    {
+      key: 'torch_name',
+      node: { kind: 'torchName' },
+      defaultDoc: 'the layer name',
+      doc: 'names this layer\'s tensors in a PyTorch state_dict (safetensors files): <torch_name>.weight, .bias, .running_mean, .running_var, .num_batches_tracked',
+    },
+    { key: 'num_features', node: int(1), defaultDoc: 'inferred', doc: 'channels C (PyTorch\'s num_features); inferred from the previous layer, checked when given' },
+    { key: 'eps', node: { kind: 'number', min: 0, max: 1, exclusiveMin: true }, default: 1e-5, doc: 'added to the variance before the square root' },
+    {
+      key: 'momentum',
+      node: { kind: 'oneOf', options: [{ kind: 'number', min: 0, max: 1 }, { kind: 'null', doc: 'a cumulative average' }] },
+      default: 0.1,
+      doc: 'running-stat update: running = (1 - momentum) * running + momentum * batch; null: a cumulative average (PyTorch\'s momentum=None)',
+    },
+    { key: 'affine', node: { kind: 'boolean' }, default: true, doc: 'learn a per-channel weight (init 1) and bias (init 0)' },
+    { key: 'track_running_stats', node: { kind: 'boolean' }, default: true, doc: 'keep running_mean / running_var for eval mode; false: eval mode normalizes with the batch\'s statistics too' },
+  ];
+}
+
 const SIMPLE_DOCS = {
   relu: 'max(x, 0), elementwise (PyTorch ReLU; NaN stays NaN)',
   relu6: 'min(max(x, 0), 6), elementwise (PyTorch ReLU6; NaN stays NaN)',
@@ -241,6 +270,19 @@ function variant(type: LayerType): LayerVariant {
           nameField(type),
           { key: 'scale_factor', node: perDim(1, 2), required: true, doc: 'integer scale factor, one for both dims or [height, width]' },
           { key: 'align_corners', node: { kind: 'const', value: false, why: 'only align_corners = false (PyTorch\'s default) is supported' }, default: false, doc: 'must be false (PyTorch\'s default)' },
+        ],
+      };
+    case 'batchnorm1d':
+      return { type, doc: 'batch normalization over [C] or [C, L] per sample, per channel (PyTorch BatchNorm1d); batch statistics in training mode, running statistics in eval mode', fields: batchNormFields(type) };
+    case 'batchnorm2d':
+      return { type, doc: 'batch normalization over [C, H, W] per sample, per channel (PyTorch BatchNorm2d); batch statistics in training mode, running statistics in eval mode', fields: batchNormFields(type) };
+    case 'dropout':
+      return {
+        type,
+        doc: 'in training mode zeroes each element with probability p (a mask from the model\'s seeded stream) and scales the rest by 1/(1-p); the identity in eval mode (PyTorch Dropout)',
+        fields: [
+          nameField(type),
+          { key: 'p', node: { kind: 'number', min: 0, max: 1 }, default: 0.5, doc: 'probability of zeroing an element; 1 zeroes everything, as PyTorch allows' },
         ],
       };
     case 'leaky_relu':
@@ -321,8 +363,17 @@ function nodeSchema(node: Node): JsonObject {
   switch (node.kind) {
     case 'integer':
       return { type: 'integer', minimum: node.min, maximum: node.max };
-    case 'number':
-      return { type: 'number', minimum: -MAX_F32, maximum: MAX_F32 };
+    case 'number': {
+      const min = node.min ?? -MAX_F32;
+      const max = node.max ?? MAX_F32;
+      return {
+        type: 'number',
+        ...(node.exclusiveMin ? { exclusiveMinimum: min } : { minimum: min }),
+        ...(node.exclusiveMax ? { exclusiveMaximum: max } : { maximum: max }),
+      };
+    }
+    case 'null':
+      return { type: 'null' };
     case 'boolean':
       return { type: 'boolean' };
     case 'const':

@@ -28,7 +28,7 @@ interface LayerCommon {
   index: number;
   /**
    * the PyTorch module path its parameters go by in a state_dict (`<torch_name>.weight`);
-   * model.json's torch_name (conv and linear layers only), else the name
+   * model.json's torch_name (the layers with tensors: conv, linear, batch norm), else the name
    */
   torch_name: string;
   /**
@@ -99,6 +99,26 @@ export interface UpsampleSpec extends LayerCommon {
   scale_factor: number[];
 }
 
+/** PyTorch BatchNorm1d ([C] or [C, L] per sample) and BatchNorm2d ([C, H, W]) */
+export interface BatchNormSpec extends LayerCommon {
+  type: 'batchnorm1d' | 'batchnorm2d';
+  /** PyTorch's num_features: checked against the input's channels when given, inferred otherwise */
+  num_features?: number;
+  eps: number;
+  /** the running-stat update factor; null: a cumulative average (PyTorch's momentum=None) */
+  momentum: number | null;
+  /** a learned per-channel weight (init 1) and bias (init 0) */
+  affine: boolean;
+  /** keep running_mean / running_var (and num_batches_tracked) for eval mode */
+  track_running_stats: boolean;
+}
+
+/** PyTorch Dropout: zeroes each element with probability p in training mode, scales the rest by 1/(1-p) */
+export interface DropoutSpec extends LayerCommon {
+  type: 'dropout';
+  p: number;
+}
+
 /** the elementwise activations (kernels: src/kernels/activation.ts) */
 export type ActivationType = 'relu' | 'leaky_relu' | 'relu6' | 'elu' | 'gelu' | 'silu' | 'sigmoid' | 'tanh';
 
@@ -136,6 +156,8 @@ export type LayerSpec =
   | AvgPoolSpec
   | LinearSpec
   | UpsampleSpec
+  | BatchNormSpec
+  | DropoutSpec
   | SimpleSpec
   | MergeSpec
   | LeakyReluSpec
@@ -167,6 +189,9 @@ export const LAYER_TYPES: readonly LayerType[] = [
   'linear',
   'upsample_nearest2d',
   'upsample_bilinear2d',
+  'batchnorm1d',
+  'batchnorm2d',
+  'dropout',
   'add',
   'concat',
 ];

@@ -108,7 +108,9 @@ export function describe(node: Node): string {
     case 'integer':
       return `an integer >= ${node.min}`;
     case 'number':
-      return 'a number';
+      return node.min === undefined && node.max === undefined ? 'a number' : `a number ${numberRange(node)}`;
+    case 'null':
+      return `null (${node.doc})`;
     case 'boolean':
       return 'true or false';
     case 'const':
@@ -138,11 +140,18 @@ export function describe(node: Node): string {
   }
 }
 
+/** `in [0, 1]`, `in (0, 1]`: the interval a number node allows */
+function numberRange(node: Extract<Node, { kind: 'number' }>): string {
+  return `in ${node.exclusiveMin ? '(' : '['}${node.min ?? -MAX_F32}, ${node.max ?? MAX_F32}${node.exclusiveMax ? ')' : ']'}`;
+}
+
 function accepts(node: Node, t: JsonType): boolean {
   switch (node.kind) {
     case 'integer':
     case 'number':
       return t === 'number';
+    case 'null':
+      return t === 'null';
     case 'boolean':
       return t === 'boolean';
     case 'const':
@@ -192,9 +201,16 @@ function checkInteger(path: string, node: Extract<Node, { kind: 'integer' }>, v:
   }
 }
 
-/** a float32 constant of a kernel: finite, and not so large that float32 rounds it to infinity */
-function checkNumber(path: string, v: number): void {
-  // JSON turns 1e400 into Infinity; NaN only reaches here from API callers
+/** a float32 constant of a kernel: finite, not so large that float32 rounds it to infinity, and in the node's range if it has one */
+function checkNumber(path: string, node: Extract<Node, { kind: 'number' }>, v: number): void {
+  // JSON turns 1e400 into Infinity; NaN only reaches here from API callers (a range refuses it too)
+  if (node.min !== undefined || node.max !== undefined) {
+    const min = node.min ?? -MAX_F32;
+    const max = node.max ?? MAX_F32;
+    const below = node.exclusiveMin ? !(v > min) : !(v >= min);
+    const above = node.exclusiveMax ? !(v < max) : !(v <= max);
+    if (below || above) throw new ConvgenError(path, `must be a number ${numberRange(node)}, got ${v}`, `use a number ${numberRange(node)}`);
+  }
   if (Number.isNaN(v)) throw new ConvgenError(path, 'must be a number, got NaN', 'write a finite number');
   if (!(Math.abs(v) <= MAX_F32)) {
     throw new ConvgenError(path, `is ${v}, outside the float32 range (at most ${MAX_F32} in size: the kernels compute in float32)`, 'use a smaller value');
@@ -225,7 +241,7 @@ export function validate(v: unknown, node: Node, path: string): void {
     case 'integer':
       return checkInteger(path, node, v as number);
     case 'number':
-      return checkNumber(path, v as number);
+      return checkNumber(path, node, v as number);
     case 'const':
       if (v !== node.value) throw new ConvgenError(path, `is ${JSON.stringify(v)}, but ${node.why}`, `set it to ${JSON.stringify(node.value)} or remove it`);
       return;
@@ -267,6 +283,7 @@ export function validate(v: unknown, node: Node, path: string): void {
       return validateLayer(v as Record<string, unknown>, node.variants, path);
     case 'boolean':
     case 'string':
+    case 'null':
       return;
   }
 }

@@ -23,6 +23,10 @@ export interface GeneratedModel {
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
   sgdStep(lr: number, options?: { momentum?: number; weightDecay?: number }): void;
   readonly lastLossFinite: boolean;
+  readonly buffers: Record<string, { running_mean: Float32Array; running_var: Float32Array; num_batches_tracked: BigInt64Array }>;
+  readonly training: boolean;
+  train(mode?: boolean): GeneratedModel;
+  eval(): GeneratedModel;
 }
 
 export interface GeneratedModule {
