@@ -42,7 +42,7 @@
 // navigator.gpu in a browser and with the `webgpu` npm package (Dawn) in Node.
 
 import { adamScalars, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
-import type { AdamCounter, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
+import type { AdamCounter, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
 export type { AdamOptions, LoadSafetensorsOptions, LoadSafetensorsResult, Optimizer, SgdOptions };
 
@@ -1561,6 +1561,9 @@ const MODEL = {
     }
   ],
   "classes": 0,
+  "counters": [],
+  "dropout": false,
+  "eval": null,
   "forward": [
     {
       "bind": [
@@ -3957,6 +3960,7 @@ const MODEL = {
   "params": [
     {
       "fanIn": 9,
+      "init": "uniform",
       "key": "enc1a.weight",
       "kind": "weight",
       "layer": "enc1a",
@@ -3966,6 +3970,7 @@ const MODEL = {
     },
     {
       "fanIn": 9,
+      "init": "uniform",
       "key": "enc1a.bias",
       "kind": "bias",
       "layer": "enc1a",
@@ -3975,6 +3980,7 @@ const MODEL = {
     },
     {
       "fanIn": 72,
+      "init": "uniform",
       "key": "enc1b.weight",
       "kind": "weight",
       "layer": "enc1b",
@@ -3984,6 +3990,7 @@ const MODEL = {
     },
     {
       "fanIn": 72,
+      "init": "uniform",
       "key": "enc1b.bias",
       "kind": "bias",
       "layer": "enc1b",
@@ -3993,6 +4000,7 @@ const MODEL = {
     },
     {
       "fanIn": 72,
+      "init": "uniform",
       "key": "enc2a.weight",
       "kind": "weight",
       "layer": "enc2a",
@@ -4002,6 +4010,7 @@ const MODEL = {
     },
     {
       "fanIn": 72,
+      "init": "uniform",
       "key": "enc2a.bias",
       "kind": "bias",
       "layer": "enc2a",
@@ -4011,6 +4020,7 @@ const MODEL = {
     },
     {
       "fanIn": 144,
+      "init": "uniform",
       "key": "enc2b.weight",
       "kind": "weight",
       "layer": "enc2b",
@@ -4020,6 +4030,7 @@ const MODEL = {
     },
     {
       "fanIn": 144,
+      "init": "uniform",
       "key": "enc2b.bias",
       "kind": "bias",
       "layer": "enc2b",
@@ -4029,6 +4040,7 @@ const MODEL = {
     },
     {
       "fanIn": 144,
+      "init": "uniform",
       "key": "mid_a.weight",
       "kind": "weight",
       "layer": "mid_a",
@@ -4038,6 +4050,7 @@ const MODEL = {
     },
     {
       "fanIn": 144,
+      "init": "uniform",
       "key": "mid_a.bias",
       "kind": "bias",
       "layer": "mid_a",
@@ -4047,6 +4060,7 @@ const MODEL = {
     },
     {
       "fanIn": 288,
+      "init": "uniform",
       "key": "mid_b.weight",
       "kind": "weight",
       "layer": "mid_b",
@@ -4056,6 +4070,7 @@ const MODEL = {
     },
     {
       "fanIn": 288,
+      "init": "uniform",
       "key": "mid_b.bias",
       "kind": "bias",
       "layer": "mid_b",
@@ -4065,6 +4080,7 @@ const MODEL = {
     },
     {
       "fanIn": 64,
+      "init": "uniform",
       "key": "up2.weight",
       "kind": "weight",
       "layer": "up2",
@@ -4074,6 +4090,7 @@ const MODEL = {
     },
     {
       "fanIn": 64,
+      "init": "uniform",
       "key": "up2.bias",
       "kind": "bias",
       "layer": "up2",
@@ -4083,6 +4100,7 @@ const MODEL = {
     },
     {
       "fanIn": 288,
+      "init": "uniform",
       "key": "dec2a.weight",
       "kind": "weight",
       "layer": "dec2a",
@@ -4092,6 +4110,7 @@ const MODEL = {
     },
     {
       "fanIn": 288,
+      "init": "uniform",
       "key": "dec2a.bias",
       "kind": "bias",
       "layer": "dec2a",
@@ -4101,6 +4120,7 @@ const MODEL = {
     },
     {
       "fanIn": 144,
+      "init": "uniform",
       "key": "dec2b.weight",
       "kind": "weight",
       "layer": "dec2b",
@@ -4110,6 +4130,7 @@ const MODEL = {
     },
     {
       "fanIn": 144,
+      "init": "uniform",
       "key": "dec2b.bias",
       "kind": "bias",
       "layer": "dec2b",
@@ -4119,6 +4140,7 @@ const MODEL = {
     },
     {
       "fanIn": 32,
+      "init": "uniform",
       "key": "up1.weight",
       "kind": "weight",
       "layer": "up1",
@@ -4128,6 +4150,7 @@ const MODEL = {
     },
     {
       "fanIn": 32,
+      "init": "uniform",
       "key": "up1.bias",
       "kind": "bias",
       "layer": "up1",
@@ -4137,6 +4160,7 @@ const MODEL = {
     },
     {
       "fanIn": 144,
+      "init": "uniform",
       "key": "dec1a.weight",
       "kind": "weight",
       "layer": "dec1a",
@@ -4146,6 +4170,7 @@ const MODEL = {
     },
     {
       "fanIn": 144,
+      "init": "uniform",
       "key": "dec1a.bias",
       "kind": "bias",
       "layer": "dec1a",
@@ -4155,6 +4180,7 @@ const MODEL = {
     },
     {
       "fanIn": 72,
+      "init": "uniform",
       "key": "dec1b.weight",
       "kind": "weight",
       "layer": "dec1b",
@@ -4164,6 +4190,7 @@ const MODEL = {
     },
     {
       "fanIn": 72,
+      "init": "uniform",
       "key": "dec1b.bias",
       "kind": "bias",
       "layer": "dec1b",
@@ -4173,6 +4200,7 @@ const MODEL = {
     },
     {
       "fanIn": 8,
+      "init": "uniform",
       "key": "head.weight",
       "kind": "weight",
       "layer": "head",
@@ -4182,6 +4210,7 @@ const MODEL = {
     },
     {
       "fanIn": 8,
+      "init": "uniform",
       "key": "head.bias",
       "kind": "bias",
       "layer": "head",
@@ -4190,6 +4219,7 @@ const MODEL = {
       "shape": [1]
     }
   ],
+  "state": [],
   "train": [
     {
       "bind": [
@@ -5296,6 +5326,9 @@ export type GpuParams = {
   readonly head: { readonly weight: Float32Array; readonly bias: Float32Array; };
 };
 
+/** batch norm's running stats and num_batches_tracked (int64, kept on the host), by layer */
+export type GpuBuffers = Record<string, never>;
+
 export interface GpuModelOptions {
   /** seed of the parameter init (the same values as createModel with this seed); default 0 */
   seed?: number;
@@ -5313,9 +5346,15 @@ export interface GpuBatch {
 }
 
 export interface GpuModel {
+  /** PyTorch's module.training: true until eval(); forward in eval mode is what inference uses */
+  readonly training: boolean;
+  /** set the mode (default true: training), as PyTorch's module.train(mode); returns the model */
+  train(mode?: boolean): GpuModel;
+  /** eval mode: batch norm uses its running stats, dropout is the identity; returns the model */
+  eval(): GpuModel;
   /** x: [4x1x32x32] (4096 floats) or a resident batch -> [4x1x32x32] */
   forward(x: Float32Array | GpuBatch): Promise<Float32Array>;
-  /** after forward: dOut = dL/d(output) [4x1x32x32]; returns dL/dx and fills the grads */
+  /** after forward: dOut = dL/d(output) [4x1x32x32]; returns dL/dx and fills the grads (of what that forward computed, in its mode) */
   backward(dOut: Float32Array): Promise<Float32Array>;
   /** forward, mean squared error against target ([4x1x32x32]), backward (only what the grads need); returns the loss */
   lossAndGrad(x: Float32Array | GpuBatch, target?: Float32Array): Promise<number>;
@@ -5341,13 +5380,17 @@ export interface GpuModel {
   writeParams(p: Partial<{ [K in keyof GpuParams]: Partial<GpuParams[K]> }>): void;
   /** the gradients of the last backward / lossAndGrad, PyTorch layout */
   readGrads(): Promise<GpuParams>;
+  /** batch norm's running stats and num_batches_tracked (copies) */
+  readBuffers(): Promise<GpuBuffers>;
+  /** overwrite some or all of batch norm's running stats and counts */
+  writeBuffers(b: Partial<{ [K in keyof GpuBuffers]: Partial<GpuBuffers[K]> }>): void;
   /**
-   * copies the parameters from a safetensors file (PyTorch state_dict names) to the device with
-   * writeParams, as load_state_dict does: strict by default, shapes checked, F64/F16/BF16
-   * converted; on an error (a rejection) nothing changes
+   * copies the parameters and buffers from a safetensors file (PyTorch state_dict names) to the
+   * device with writeParams / writeBuffers, as load_state_dict does: strict by default, shapes
+   * checked, F64/F16/BF16 converted; on an error (a rejection) nothing changes
    */
   loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): Promise<LoadSafetensorsResult>;
-  /** the parameters, read back with readParams, as a safetensors file: the bytes createModel's saveSafetensors gives for the same values */
+  /** the state_dict, read back with readParams / readBuffers, as a safetensors file: the bytes createModel's saveSafetensors gives for the same values */
   saveSafetensors(metadata?: Record<string, string>): Promise<Uint8Array>;
   /** free every device buffer */
   destroy(): void;
@@ -5446,10 +5489,13 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       });
       return { group, pipelines: k.pipelines };
     });
+  // the layers' lists per mode (eval mode's differ where batch norm or dropout compute differently)
+  type Lists = { forward: Call[]; backward: Call[]; train: Call[] };
+  const prepareMode = (m: Lists) => ({ forward: prepare(m.forward), backward: prepare(m.backward), train: prepare(m.train) });
+  const trainLists = prepareMode(MODEL as unknown as Lists);
+  const evalModel = (MODEL as { eval: unknown }).eval as Lists | null;
+  const modes = { train: trainLists, eval: evalModel ? prepareMode(evalModel) : trainLists };
   const phases = {
-    forward: prepare(MODEL.forward as unknown as Call[]),
-    backward: prepare(MODEL.backward as unknown as Call[]),
-    train: prepare(MODEL.train as unknown as Call[]),
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
   };
   // an optimizer's bind group (and state buffers) on its first step
@@ -5461,9 +5507,29 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
     return phase;
   };
-  const encode = (enc: GpuEncoder, ...lists: (typeof phases.forward)[]) => {
+  // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
+  let training = true;
+  let forwardTraining = true;
+  // batch norm's num_batches_tracked (int64, on the host) and the dropout stream's step
+  const counts = new Map<string, BigInt64Array>();
+  for (const c of MODEL.counters as readonly { layer: string }[]) counts.set(c.layer, new BigInt64Array(1));
+  let dropoutSteps = 0;
+  /** the host's part of a forward: its mode, and in training mode the next dropout step and batch counts, written for the kernels */
+  const startForward = () => {
+    forwardTraining = training;
+    if (!training) return;
+    if (MODEL.dropout) device.queue.writeBuffer(buf('rngState'), 0, new Int32Array([seed >>> 0, dropoutSteps++]));
+    for (const c of MODEL.counters as readonly { layer: string; momentum: string | null }[]) {
+      const n = counts.get(c.layer)!;
+      n[0] = n[0]! + BigInt(1);
+      // momentum null: a cumulative average, this step's factor 1 / num_batches_tracked
+      if (c.momentum) device.queue.writeBuffer(buf(c.momentum), 0, new Float32Array([1 / Number(n[0]!)]));
+    }
+  };
+  const lists = () => (forwardTraining ? modes.train : modes.eval);
+  const encode = (enc: GpuEncoder, ...calls: (typeof phases.loss)[]) => {
     const pass = enc.beginComputePass();
-    for (const list of lists) {
+    for (const list of calls) {
       for (const c of list) {
         pass.setBindGroup(0, c.group);
         for (const p of c.pipelines) {
@@ -5570,11 +5636,39 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     return out as GpuParams;
   };
 
+  /** every tensor of the state_dict: parameters, running stats, counters */
+  const slots = [
+    ...MODEL.params,
+    ...(MODEL.state as readonly { key: string; shape: readonly number[] }[]),
+    ...(MODEL.counters as readonly { key: string }[]).map((c) => ({ key: c.key, shape: [], dtype: 'I64' as const })),
+  ];
+  const readState = async (): Promise<Float32Array> => {
+    const enc = device.createCommandEncoder();
+    const done = readback(enc, 'state');
+    device.queue.submit([enc.finish()]);
+    return new Float32Array(await done());
+  };
+  type StateSlot = { layer: string; kind: string; key: string; offset: number; length: number; shape: readonly number[] };
+  const stateSlots = MODEL.state as readonly StateSlot[];
+
   const model: GpuModel = {
+    get training() {
+      return training;
+    },
+    train(mode = true) {
+      if (typeof mode !== 'boolean') throw new TypeError(`unet.train: mode must be true or false, got ${typeof mode}`);
+      training = mode;
+      return model;
+    },
+    eval() {
+      training = false;
+      return model;
+    },
     async forward(x) {
       const enc = device.createCommandEncoder();
       stageInput(enc, 'forward', x, undefined, false);
-      encode(enc, phases.forward);
+      startForward();
+      encode(enc, lists().forward);
       const done = readback(enc, MODEL.io.output);
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done());
@@ -5583,7 +5677,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       checkArray('backward', 'dOut', dOut, Float32Array, 4096);
       device.queue.writeBuffer(buf(MODEL.io.dOut), 0, dOut);
       const enc = device.createCommandEncoder();
-      encode(enc, phases.backward);
+      encode(enc, lists().backward);
       const done = readback(enc, MODEL.io.dx);
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done());
@@ -5591,7 +5685,8 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     async lossAndGrad(x, target) {
       const enc = device.createCommandEncoder();
       stageInput(enc, 'lossAndGrad', x, target);
-      encode(enc, phases.forward, phases.loss, phases.train);
+      startForward();
+      encode(enc, lists().forward, phases.loss, lists().train);
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
@@ -5604,7 +5699,8 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           : planSgd(sgdScalars('unet.trainStep', optimizer, o ?? {}, velocityStarted));
       const enc = device.createCommandEncoder();
       stageInput(enc, 'trainStep', x, target);
-      encode(enc, phases.forward, phases.loss, phases.train, runStep(step));
+      startForward();
+      encode(enc, lists().forward, phases.loss, lists().train, runStep(step));
       const done = readback(enc, 'loss');
       device.queue.submit([enc.finish()]);
       return new Float32Array(await done())[0]!;
@@ -5649,6 +5745,29 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     },
     readParams: () => readArena('params'),
     readGrads: () => readArena('grads'),
+    async readBuffers() {
+      const out: Record<string, Record<string, Float32Array | BigInt64Array>> = {};
+      const all = stateSlots.length ? await readState() : new Float32Array(0);
+      for (const t of stateSlots) (out[t.layer] ??= {})[t.kind] = all.slice(t.offset, t.offset + t.length);
+      for (const [layer, n] of counts) (out[layer] ??= {}).num_batches_tracked = n.slice();
+      return out as GpuBuffers;
+    },
+    writeBuffers(b) {
+      for (const [layer, tensors] of Object.entries(b as unknown as Record<string, Record<string, Float32Array | BigInt64Array | undefined>>)) {
+        for (const [kind, data] of Object.entries(tensors ?? {})) {
+          if (data === undefined) continue;
+          if (kind === 'num_batches_tracked' && counts.has(layer)) {
+            if (!(data instanceof BigInt64Array) || data.length !== 1) throw new TypeError(`unet.writeBuffers: ${layer}.num_batches_tracked must be a BigInt64Array of 1 element`);
+            counts.get(layer)!.set(data);
+            continue;
+          }
+          const slot = stateSlots.find((t) => t.layer === layer && t.kind === kind);
+          if (!slot) throw new RangeError(`unet.writeBuffers: no buffer ${layer}.${kind}`);
+          checkArray('writeBuffers', `${layer}.${kind}`, data, Float32Array, slot.length);
+          device.queue.writeBuffer(buf('state'), slot.offset * 4, data as Float32Array);
+        }
+      }
+    },
     writeParams(p) {
       for (const [layer, tensors] of Object.entries(p as Record<string, Record<string, Float32Array | undefined>>)) {
         for (const [kind, data] of Object.entries(tensors ?? {})) {
@@ -5661,18 +5780,33 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
       }
     },
     async loadSafetensors(bytes, options = {}) {
-      const { values, result } = readSafetensors('unet.loadSafetensors', bytes, MODEL.params, options);
+      const { values, result } = readSafetensors('unet.loadSafetensors', bytes, slots, options);
       const p: Record<string, Record<string, Float32Array>> = {};
       for (const s of MODEL.params) {
         const v = values.get(s.key);
-        if (v) (p[s.layer] ??= {})[s.kind] = v;
+        if (v) (p[s.layer] ??= {})[s.kind] = v as Float32Array;
+      }
+      const b: Record<string, Record<string, Float32Array | BigInt64Array>> = {};
+      for (const s of stateSlots) {
+        const v = values.get(s.key);
+        if (v) (b[s.layer] ??= {})[s.kind] = v;
+      }
+      for (const c of MODEL.counters as readonly { layer: string; key: string }[]) {
+        const v = values.get(c.key);
+        if (v) (b[c.layer] ??= {}).num_batches_tracked = v;
       }
       model.writeParams(p as Parameters<GpuModel['writeParams']>[0]);
+      model.writeBuffers(b as unknown as Parameters<GpuModel['writeBuffers']>[0]);
       return result;
     },
     async saveSafetensors(metadata = {}) {
       const p = (await model.readParams()) as Record<string, Record<string, Float32Array>>;
-      const tensors = MODEL.params.map((s) => ({ key: s.key, shape: s.shape, data: p[s.layer]![s.kind]! }));
+      const b = (await model.readBuffers()) as unknown as Record<string, Record<string, Float32Array | BigInt64Array>>;
+      const tensors: NamedTensor[] = [
+        ...MODEL.params.map((s) => ({ key: s.key, shape: s.shape, data: p[s.layer]![s.kind]! })),
+        ...stateSlots.map((s) => ({ key: s.key, shape: s.shape, data: b[s.layer]![s.kind]! })),
+        ...(MODEL.counters as readonly { layer: string; key: string }[]).map((c) => ({ key: c.key, shape: [], dtype: 'I64' as const, data: b[c.layer]!.num_batches_tracked! })),
+      ];
       return writeSafetensors('unet.saveSafetensors', tensors, metadata);
     },
     destroy() {
@@ -5680,15 +5814,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     },
   };
 
-  // PyTorch's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn in the order createModel draws
+  // PyTorch's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn in the order createModel
+  // draws; batch norm's weight 1 and bias 0 draw nothing
   const rng = mulberry32(seed);
   const init: Record<string, Record<string, Float32Array>> = {};
-  for (const p of MODEL.params) {
+  for (const p of MODEL.params as readonly { layer: string; kind: string; length: number; fanIn: number; init: string }[]) {
     const bound = 1 / Math.sqrt(p.fanIn);
     const t = new Float32Array(p.length);
-    for (let i = 0; i < t.length; i++) t[i] = (2 * rng() - 1) * bound;
+    if (p.init === 'uniform') for (let i = 0; i < t.length; i++) t[i] = (2 * rng() - 1) * bound;
+    else if (p.init === 'ones') t.fill(1);
     (init[p.layer] ??= {})[p.kind] = t;
   }
   model.writeParams(init as any);
+  // running stats: mean 0, var 1, as a fresh PyTorch module's
+  for (const t of stateSlots as readonly (StateSlot & { init: number })[]) {
+    if (t.init !== 0) device.queue.writeBuffer(buf('state'), t.offset * 4, new Float32Array(t.length).fill(t.init));
+  }
   return model;
 }

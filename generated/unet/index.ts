@@ -62,7 +62,7 @@ import { conv1x1_8x32x32_to_1_fwd_direct, conv1x1_8x32x32_to_1_dw_direct, conv1x
 import { sigmoid_1x32x32_fwd, sigmoid_1x32x32_dx } from './layers/mask.ts';
 import { gradsum2_8x32x32, gradsum2_16x16x16 } from './grads.ts';
 import { mse_loss_4x1x32x32, sgd_29321, sgd_momentum_29321, adam_29321, adam_amsgrad_29321 } from './train.ts';
-import { adamScalars, checkF32, checkScalar, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
+import { adamScalars, checkF32, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
 import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
 export { conv3x3_p1_1x32x32_to_8_fwd_direct, conv3x3_p1_1x32x32_to_8_fwd_direct_rows, conv3x3_p1_1x32x32_to_8_fwd_direct_cols, conv3x3_p1_1x32x32_to_8_dw_direct, conv3x3_p1_1x32x32_to_8_db, conv3x3_p1_1x32x32_to_8_dx_direct, conv3x3_p1_1x32x32_to_8_dx_direct_rows, conv3x3_p1_1x32x32_to_8_dx_direct_cols, relu_8x32x32_fwd, relu_8x32x32_dx, conv3x3_p1_8x32x32_to_8_fwd_direct, conv3x3_p1_8x32x32_to_8_fwd_direct_rows, conv3x3_p1_8x32x32_to_8_fwd_direct_cols, conv3x3_p1_8x32x32_to_8_dw_direct, conv3x3_p1_8x32x32_to_8_db, conv3x3_p1_8x32x32_to_8_dx_direct, conv3x3_p1_8x32x32_to_8_dx_direct_rows, conv3x3_p1_8x32x32_to_8_dx_direct_cols, maxpool2x2_s2_8x32x32_fwd, maxpool2x2_s2_8x32x32_dx, conv3x3_p1_8x16x16_to_16_fwd_direct, conv3x3_p1_8x16x16_to_16_fwd_direct_rows, conv3x3_p1_8x16x16_to_16_fwd_direct_cols, conv3x3_p1_8x16x16_to_16_dw_direct, conv3x3_p1_8x16x16_to_16_db, conv3x3_p1_8x16x16_to_16_dx_direct, conv3x3_p1_8x16x16_to_16_dx_direct_rows, conv3x3_p1_8x16x16_to_16_dx_direct_cols, relu_16x16x16_fwd, relu_16x16x16_dx, conv3x3_p1_16x16x16_to_16_fwd_direct, conv3x3_p1_16x16x16_to_16_fwd_direct_rows, conv3x3_p1_16x16x16_to_16_fwd_direct_cols, conv3x3_p1_16x16x16_to_16_dw_direct, conv3x3_p1_16x16x16_to_16_db, conv3x3_p1_16x16x16_to_16_dx_direct, conv3x3_p1_16x16x16_to_16_dx_direct_rows, conv3x3_p1_16x16x16_to_16_dx_direct_cols, maxpool2x2_s2_16x16x16_fwd, maxpool2x2_s2_16x16x16_dx, conv3x3_p1_16x8x8_to_32_fwd_direct, conv3x3_p1_16x8x8_to_32_fwd_direct_rows, conv3x3_p1_16x8x8_to_32_fwd_direct_cols, conv3x3_p1_16x8x8_to_32_dw_direct, conv3x3_p1_16x8x8_to_32_db, conv3x3_p1_16x8x8_to_32_dx_direct, conv3x3_p1_16x8x8_to_32_dx_direct_rows, conv3x3_p1_16x8x8_to_32_dx_direct_cols, relu_32x8x8_fwd, relu_32x8x8_dx, conv3x3_p1_32x8x8_to_32_fwd_direct, conv3x3_p1_32x8x8_to_32_fwd_direct_rows, conv3x3_p1_32x8x8_to_32_fwd_direct_cols, conv3x3_p1_32x8x8_to_32_dw_direct, conv3x3_p1_32x8x8_to_32_db, conv3x3_p1_32x8x8_to_32_dx_direct, conv3x3_p1_32x8x8_to_32_dx_direct_rows, conv3x3_p1_32x8x8_to_32_dx_direct_cols, convt2x2_s2_32x8x8_to_16_fwd_direct, convt2x2_s2_32x8x8_to_16_dw_direct, convt2x2_s2_32x8x8_to_16_db, convt2x2_s2_32x8x8_to_16_dx_direct, concat_c16_c16_16x16_fwd0, concat_c16_c16_16x16_fwd1, concat_c16_c16_16x16_dx0, concat_c16_c16_16x16_dx1, conv3x3_p1_32x16x16_to_16_fwd_direct, conv3x3_p1_32x16x16_to_16_fwd_direct_rows, conv3x3_p1_32x16x16_to_16_fwd_direct_cols, conv3x3_p1_32x16x16_to_16_dw_direct, conv3x3_p1_32x16x16_to_16_db, conv3x3_p1_32x16x16_to_16_dx_direct, conv3x3_p1_32x16x16_to_16_dx_direct_rows, conv3x3_p1_32x16x16_to_16_dx_direct_cols, convt2x2_s2_16x16x16_to_8_fwd_direct, convt2x2_s2_16x16x16_to_8_dw_direct, convt2x2_s2_16x16x16_to_8_db, convt2x2_s2_16x16x16_to_8_dx_direct, concat_c8_c8_32x32_fwd0, concat_c8_c8_32x32_fwd1, concat_c8_c8_32x32_dx0, concat_c8_c8_32x32_dx1, conv3x3_p1_16x32x32_to_8_fwd_direct, conv3x3_p1_16x32x32_to_8_fwd_direct_rows, conv3x3_p1_16x32x32_to_8_fwd_direct_cols, conv3x3_p1_16x32x32_to_8_dw_direct, conv3x3_p1_16x32x32_to_8_db, conv3x3_p1_16x32x32_to_8_dx_direct, conv3x3_p1_16x32x32_to_8_dx_direct_rows, conv3x3_p1_16x32x32_to_8_dx_direct_cols, conv1x1_8x32x32_to_1_fwd_direct, conv1x1_8x32x32_to_1_dw_direct, conv1x1_8x32x32_to_1_db, conv1x1_8x32x32_to_1_dx_direct, sigmoid_1x32x32_fwd, sigmoid_1x32x32_dx, gradsum2_8x32x32, gradsum2_16x16x16, mse_loss_4x1x32x32, sgd_29321, sgd_momentum_29321, adam_29321, adam_amsgrad_29321 };
@@ -999,6 +999,9 @@ export type Params = {
   readonly head: { readonly weight: Float32Array; readonly bias: Float32Array; };
 };
 
+/** batch norm's running stats (Float32Array views into one arena) and num_batches_tracked (int64, as PyTorch's), by layer */
+export type Buffers = Record<string, never>;
+
 export interface ModelOptions {
   /** seed of the parameter init (PyTorch's default distributions); default 0 */
   seed?: number;
@@ -1012,9 +1015,17 @@ export interface Model {
   readonly params: Params;
   /** filled by backward / lossAndGrad (overwritten, never accumulated) */
   readonly grads: Params;
+  /** batch norm's running stats and batch counts, updated by every training-mode forward; writable in place */
+  readonly buffers: Buffers;
+  /** PyTorch's module.training: true until eval(); forward in eval mode is what inference uses */
+  readonly training: boolean;
+  /** set the mode (default true: training), as PyTorch's module.train(mode); returns the model */
+  train(mode?: boolean): Model;
+  /** eval mode: batch norm uses its running stats, dropout is the identity; returns the model */
+  eval(): Model;
   /** x: [4x1x32x32] (4096 floats) -> [4x1x32x32] (4096 floats) */
   forward(x: Float32Array): Float32Array;
-  /** dOut: dL/d(output) [4x1x32x32]; returns dL/dx [4x1x32x32] and fills grads */
+  /** dOut: dL/d(output) [4x1x32x32]; returns dL/dx [4x1x32x32] and fills grads (of what the last forward computed, in its mode) */
   backward(dOut: Float32Array): Float32Array;
   /** forward, mean squared error against target ([4x1x32x32], 4096 floats), backward; returns the loss */
   lossAndGrad(x: Float32Array, target: Float32Array): number;
@@ -1031,11 +1042,11 @@ export interface Model {
   /** forget every optimizer's state (momentum, moments, step counts), as if each were made anew */
   resetOptimizer(): void;
   /**
-   * copies the parameters from a safetensors file (PyTorch state_dict names such as `enc1a.weight`) in place,
+   * copies the parameters and buffers from a safetensors file (PyTorch state_dict names such as `enc1a.weight`) in place,
    * as load_state_dict does: strict by default, shapes checked, F64/F16/BF16 converted; on an error nothing changes
    */
   loadSafetensors(bytes: Uint8Array, options?: LoadSafetensorsOptions): LoadSafetensorsResult;
-  /** the parameters as a safetensors file: F32, PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
+  /** the state_dict as a safetensors file: F32 (num_batches_tracked I64), PyTorch names and shapes, sorted (load_state_dict(strict=True) takes it) */
   saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
@@ -1157,6 +1168,11 @@ export function createModel(options: ModelOptions = {}): Model {
   const gw_head = grads.head.weight;
   const b_head = params.head.bias;
   const gb_head = grads.head.bias;
+
+  // the mode (PyTorch's module.training): training until eval()
+  let training = true;
+  // no batch norm with running stats: no buffers
+  const buffers: Buffers = Object.freeze({});
 
   // activations: a0 keeps a copy of the input for backward; a view layer shares its input buffer
   const a0 = new Float32Array(4096);
@@ -1654,7 +1670,7 @@ export function createModel(options: ModelOptions = {}): Model {
     const { values, result } = readSafetensors('unet.loadSafetensors', bytes, tensors, options);
     for (const t of tensors) {
       const v = values.get(t.key);
-      if (v) t.data.set(v);
+      if (v) copyInto(t, v);
     }
     return result;
   }
@@ -1663,10 +1679,27 @@ export function createModel(options: ModelOptions = {}): Model {
     return writeSafetensors('unet.saveSafetensors', tensors, metadata);
   }
 
-  return Object.freeze({
+  // PyTorch's module modes: training (the default) or eval
+  function train(mode = true): Model {
+    if (typeof mode !== 'boolean') throw new TypeError(`unet.train: mode must be true or false, got ${typeof mode}`);
+    training = mode;
+    return model;
+  }
+  function evalMode(): Model {
+    training = false;
+    return model;
+  }
+
+  const model: Model = Object.freeze({
     plan,
     params,
     grads,
+    buffers,
+    get training(): boolean {
+      return training;
+    },
+    train,
+    eval: evalMode,
     forward,
     backward,
     lossAndGrad,
@@ -1681,4 +1714,5 @@ export function createModel(options: ModelOptions = {}): Model {
     loadSafetensors,
     saveSafetensors,
   });
+  return model;
 }

@@ -90,15 +90,22 @@ export interface LoadSafetensorsResult {
   readonly unexpectedKeys: readonly string[];
 }
 
-/** one parameter as a state_dict names and shapes it */
+/** one tensor as a state_dict names and shapes it; `dtype: 'I64'` marks an int64 one (batch norm's num_batches_tracked) */
 export interface TensorSlot {
   readonly key: string;
   readonly shape: readonly number[];
+  readonly dtype?: 'I64';
 }
 
-/** one parameter with its values, for writeSafetensors */
+/** one tensor with its values, for writeSafetensors: float32 parameters and buffers, int64 counters */
 export interface NamedTensor extends TensorSlot {
-  readonly data: Float32Array;
+  readonly data: Float32Array | BigInt64Array;
+}
+
+/** a loaded tensor's values into the model's own array (readSafetensors gave each slot its kind) */
+export function copyInto(t: NamedTensor, v: Float32Array | BigInt64Array): void {
+  if (t.data instanceof BigInt64Array) t.data.set(v as BigInt64Array);
+  else t.data.set(v as Float32Array);
 }
 
 /** bytes per element of every safetensors dtype (a file may hold any; only the floating-point ones load) */
@@ -195,6 +202,14 @@ function halfToNumber(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+/** an integer tensor's values as int64 (I64 as it is, I32 widened) */
+function intValues(view: DataView, e: HeaderEntry): BigInt64Array {
+  const n = numel(e.shape);
+  const out = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) out[i] = e.dtype === 'I64' ? view.getBigInt64(e.begin + 8 * i, true) : BigInt(view.getInt32(e.begin + 4 * i, true));
+  return out;
+}
+
 /** a floating-point tensor's values as float32 (F64 rounds; F16 and BF16 widen exactly), or null for other dtypes */
 function floatValues(view: DataView, e: HeaderEntry): Float32Array | null {
   const n = numel(e.shape);
@@ -234,7 +249,7 @@ export function readSafetensors(
   bytes: Uint8Array,
   slots: readonly TensorSlot[],
   options: LoadSafetensorsOptions = {},
-): { values: Map<string, Float32Array>; result: LoadSafetensorsResult } {
+): { values: Map<string, Float32Array | BigInt64Array>; result: LoadSafetensorsResult } {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object { names?, strict? }, got ${describe(options)}`);
   const strict = options.strict ?? true;
   if (typeof strict !== 'boolean') throw new TypeError(`${where}: options.strict must be true or false, got ${describe(strict)}`);
@@ -269,8 +284,12 @@ export function readSafetensors(
     const from = key === e.name ? '' : ` (file tensor ${JSON.stringify(e.name)})`;
     if (e.shape.length !== slot.shape.length || e.shape.some((d, i) => d !== slot.shape[i])) {
       problems.push(`size mismatch for ${key}${from}: copying a param with shape ${shapeText(e.shape)} from checkpoint, the shape in current model is ${shapeText(slot.shape)}`);
-    } else if (!['F32', 'F64', 'F16', 'BF16'].includes(e.dtype)) {
-      problems.push(`${key}${from} is ${e.dtype} in the file; the model's float32 parameters load from F32, F64, F16 or BF16`);
+    } else if (slot.dtype === 'I64' ? !['I64', 'I32'].includes(e.dtype) : !['F32', 'F64', 'F16', 'BF16'].includes(e.dtype)) {
+      problems.push(
+        slot.dtype === 'I64'
+          ? `${key}${from} is ${e.dtype} in the file; the model's int64 counter loads from I64 or I32`
+          : `${key}${from} is ${e.dtype} in the file; the model's float32 tensors load from F32, F64, F16 or BF16`,
+      );
     }
   }
   const missingKeys = slots.filter((s) => !matched.has(s.key)).map((s) => s.key);
@@ -281,18 +300,18 @@ export function readSafetensors(
     throw new Error(`${where}: error(s) loading the state_dict, no parameter was changed:\n  ${problems.join('\n  ')}${hint}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const values = new Map<string, Float32Array>();
+  const values = new Map<string, Float32Array | BigInt64Array>();
   for (const [key, e] of matched) {
-    const v = floatValues(view, e);
+    const v = byKey.get(key)!.dtype === 'I64' ? intValues(view, e) : floatValues(view, e);
     if (v) values.set(key, v);
   }
   return { values, result: { missingKeys, unexpectedKeys } };
 }
 
 /**
- * the tensors as a safetensors file: F32, names in sorted order with the data packed in that
- * order, the header padded with spaces so the data starts 8-byte aligned (the same bytes for
- * the same values, every time)
+ * the tensors as a safetensors file: F32 (int64 counters I64, as PyTorch saves them), names in
+ * sorted order with the data packed in that order, the header padded with spaces so the data
+ * starts 8-byte aligned (the same bytes for the same values, every time)
  */
 export function writeSafetensors(where: string, tensors: readonly NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
   if (typeof metadata !== 'object' || metadata === null) throw new TypeError(`${where}: metadata must be an object of strings, got ${describe(metadata)}`);
@@ -311,8 +330,9 @@ export function writeSafetensors(where: string, tensors: readonly NamedTensor[],
   let offset = 0;
   for (const t of sorted) {
     if (t.data.length !== numel(t.shape)) throw new Error(`${where}: internal: ${t.key} has ${t.data.length} values for shape ${shapeText(t.shape)}`);
-    parts.push(`${JSON.stringify(t.key)}:{"dtype":"F32","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${offset + 4 * t.data.length}]}`);
-    offset += 4 * t.data.length;
+    const [dtype, size] = t.data instanceof BigInt64Array ? ['I64', 8] : ['F32', 4];
+    parts.push(`${JSON.stringify(t.key)}:{"dtype":"${dtype}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${offset + size * t.data.length}]}`);
+    offset += size * t.data.length;
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
   const n = Math.ceil(json.length / 8) * 8;
@@ -323,8 +343,14 @@ export function writeSafetensors(where: string, tensors: readonly NamedTensor[],
   out.fill(0x20, 8 + json.length, 8 + n);
   let at = 8 + n;
   for (const t of sorted) {
-    for (let i = 0; i < t.data.length; i++) view.setFloat32(at + 4 * i, t.data[i]!, true);
-    at += 4 * t.data.length;
+    const d = t.data;
+    if (d instanceof BigInt64Array) {
+      for (let i = 0; i < d.length; i++) view.setBigInt64(at + 8 * i, d[i]!, true);
+      at += 8 * d.length;
+    } else {
+      for (let i = 0; i < d.length; i++) view.setFloat32(at + 4 * i, d[i]!, true);
+      at += 4 * d.length;
+    }
   }
   return out;
 }
