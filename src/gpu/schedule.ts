@@ -48,7 +48,8 @@ const PARAM_BUFFERS = new Set(['w', 'b', 'dw', 'db', 'weight', 'bias', 'param', 
 
 /** what to do about a buffer over maxStorageBufferBindingSize: the fix depends on what the buffer holds */
 function bindingFix(k: Kernel, buffer: string): string {
-  const larger = 'or pass --limits with the larger maxStorageBufferBindingSize your device supports';
+  // the CPU target has no binding limit: a user who wants only the TS module need not change the model
+  const larger = 'pass --limits with the larger maxStorageBufferBindingSize your device supports, or build only the CPU target with --target ts (it has no such limit)';
   if (/^(sgd|adam)_/.test(k.name)) return `the optimizer step binds every parameter of the model at once: use fewer parameters, ${larger}`;
   if (PARAM_BUFFERS.has(buffer)) return `the layer's weights alone are this large (the batch size does not change them): use a smaller layer, ${larger}`;
   return `lower the batch size (activation buffers grow with it), ${larger}`;
