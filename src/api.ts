@@ -24,6 +24,8 @@ export type ModelSource = string | Readonly<Record<string, unknown>>;
 export interface PlanApiOptions {
   /** every conv's strategy: `direct`, `im2row`, or `auto` (default: the model file's choice, else the cost model's) */
   readonly strategy?: 'direct' | 'im2row' | 'auto';
+  /** a forward-only build, in eval mode always (as `--inference`): no gradients, loss or optimizers; default false */
+  readonly inference?: boolean;
 }
 
 export interface BuildOptions extends PlanApiOptions {
@@ -103,7 +105,8 @@ function optionsOf<T extends object>(o: T | undefined | null): T {
 
 function planOptions(o: PlanApiOptions): PlanOptions {
   const s = oneOf('strategy', o.strategy, ['direct', 'im2row', 'auto'] as const, 'auto');
-  return s === 'auto' ? {} : { strategy: s };
+  if (o.inference !== undefined && typeof o.inference !== 'boolean') throw new ConvgenError('inference', `must be true or false, got ${JSON.stringify(o.inference) ?? String(o.inference)}`, 'pass inference: true for a forward-only build, or leave it out');
+  return { ...(s === 'auto' ? {} : { strategy: s }), ...(o.inference ? { inference: true } : {}) };
 }
 
 /** the plan of a model: shapes, pads, strategies, FLOPs and buffers, as plain data */
