@@ -14,7 +14,7 @@ import type { ModelSpec } from './spec/types.ts';
 import { emitModel, type EmitFlavour, type Target } from './emit/index.ts';
 import { writeModelOutput } from './emit/output.ts';
 import { loadLimitsFile, parseLimits, type GpuLimits } from './gpu/limits.ts';
-import { checkPlans, type CheckReport } from './check/index.ts';
+import { checkPlans, inferenceNotChecked, type CheckReport } from './check/index.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -141,7 +141,7 @@ export async function build(model: ModelSource, buildOptions?: BuildOptions): Pr
   }
   if (options.out === undefined) return { name: p.name, plan: p, files };
   const dir = join(options.out, p.name);
-  const report = writeModelOutput({ dir, model: p.name, files }, { force: options.force ?? false });
+  const report = writeModelOutput({ dir, model: p.name, files, inference: p.inference === true }, { force: options.force ?? false });
   return { name: p.name, plan: p, files, dir, ...(report.forced ? { forced: report.forced.problem } : {}) };
 }
 
@@ -149,6 +149,7 @@ export async function build(model: ModelSource, buildOptions?: BuildOptions): Pr
 export async function check(model: ModelSource, checkOptions?: CheckOptions): Promise<CheckReport> {
   const options = optionsOf(checkOptions);
   const target = oneOf('target', options.target, ['ts', 'wgsl'] as const, 'ts');
+  if (options.inference) throw inferenceNotChecked('inference');
   const seed = options.seed ?? 1;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new ConvgenError('seed', `must be a non-negative integer, got ${JSON.stringify(seed)}`, 'pass e.g. seed: 1');
   const p = plan(model, options);

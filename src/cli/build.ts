@@ -172,7 +172,7 @@ export async function buildCommand(args: string[]): Promise<number> {
   const outputs: ModelOutput[] = [];
   for (const [i, plan] of plans.entries()) {
     try {
-      outputs.push({ dir: join(parsed.out, plan.name), model: plan.name, files: await emitModel(plan, { target: parsed.target, emit: parsed.emit, limits }) });
+      outputs.push({ dir: join(parsed.out, plan.name), model: plan.name, files: await emitModel(plan, { target: parsed.target, emit: parsed.emit, limits }), inference: plan.inference === true });
     } catch (err) {
       if (err instanceof ConvgenError) throw err.inFile(parsed.files[i]);
       throw err;
