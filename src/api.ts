@@ -14,7 +14,7 @@ import type { ModelSpec } from './spec/types.ts';
 import { emitModel, type EmitFlavour, type Target } from './emit/index.ts';
 import { writeModelOutput } from './emit/output.ts';
 import { loadLimitsFile, parseLimits, type GpuLimits } from './gpu/limits.ts';
-import { checkPlans, type CheckReport } from './check/index.ts';
+import { checkPlans, inferenceNotChecked, type CheckReport } from './check/index.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,6 +24,8 @@ export type ModelSource = string | Readonly<Record<string, unknown>>;
 export interface PlanApiOptions {
   /** every conv's strategy: `direct`, `im2row`, or `auto` (default: the model file's choice, else the cost model's) */
   readonly strategy?: 'direct' | 'im2row' | 'auto';
+  /** a forward-only build, in eval mode always (as `--inference`): no gradients, loss or optimizers; default false */
+  readonly inference?: boolean;
 }
 
 export interface BuildOptions extends PlanApiOptions {
@@ -103,7 +105,8 @@ function optionsOf<T extends object>(o: T | undefined | null): T {
 
 function planOptions(o: PlanApiOptions): PlanOptions {
   const s = oneOf('strategy', o.strategy, ['direct', 'im2row', 'auto'] as const, 'auto');
-  return s === 'auto' ? {} : { strategy: s };
+  if (o.inference !== undefined && typeof o.inference !== 'boolean') throw new ConvgenError('inference', `must be true or false, got ${JSON.stringify(o.inference) ?? String(o.inference)}`, 'pass inference: true for a forward-only build, or leave it out');
+  return { ...(s === 'auto' ? {} : { strategy: s }), ...(o.inference ? { inference: true } : {}) };
 }
 
 /** the plan of a model: shapes, pads, strategies, FLOPs and buffers, as plain data */
@@ -138,7 +141,7 @@ export async function build(model: ModelSource, buildOptions?: BuildOptions): Pr
   }
   if (options.out === undefined) return { name: p.name, plan: p, files };
   const dir = join(options.out, p.name);
-  const report = writeModelOutput({ dir, model: p.name, files }, { force: options.force ?? false });
+  const report = writeModelOutput({ dir, model: p.name, files, inference: p.inference === true }, { force: options.force ?? false });
   return { name: p.name, plan: p, files, dir, ...(report.forced ? { forced: report.forced.problem } : {}) };
 }
 
@@ -146,6 +149,7 @@ export async function build(model: ModelSource, buildOptions?: BuildOptions): Pr
 export async function check(model: ModelSource, checkOptions?: CheckOptions): Promise<CheckReport> {
   const options = optionsOf(checkOptions);
   const target = oneOf('target', options.target, ['ts', 'wgsl'] as const, 'ts');
+  if (options.inference) throw inferenceNotChecked('inference');
   const seed = options.seed ?? 1;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new ConvgenError('seed', `must be a non-negative integer, got ${JSON.stringify(seed)}`, 'pass e.g. seed: 1');
   const p = plan(model, options);

@@ -29,6 +29,8 @@ describe('the import convention', () => {
     ['./m.json?convgen&target=wgsl', { path: './m.json', target: 'wgsl' }],
     ['../models/m.convgen.json', { path: '../models/m.convgen.json' }],
     ['./m.convgen.json?convgen&target=ts', { path: './m.convgen.json', target: 'ts' }],
+    ['./m.json?convgen&inference', { path: './m.json', inference: '' }],
+    ['./m.json?convgen&target=wgsl&inference=false', { path: './m.json', target: 'wgsl', inference: 'false' }],
     ['./m.json', null], // ordinary JSON imports are untouched
     ['./m.convgen.json?raw', null], // another plugin's query wins over the file name
     ['./m.js?convgen', null],
@@ -38,7 +40,9 @@ describe('the import convention', () => {
 
   it('generated files resolve inside their model\'s virtual folder, never outside it', () => {
     const layer = parseVirtualId('\0convgen:/a/b.json/x/m.json/ts/layers/c1.js')!;
-    expect(layer).toEqual({ model: '/a/b.json/x/m.json', target: 'ts', file: 'layers/c1.js' });
+    expect(layer).toEqual({ model: '/a/b.json/x/m.json', target: 'ts', inference: false, file: 'layers/c1.js' });
+    // an inference build's files live in a folder of their own
+    expect(parseVirtualId('\0convgen:/a/m.json/wgsl-inference/gpu.js')).toEqual({ model: '/a/m.json', target: 'wgsl', inference: true, file: 'gpu.js' });
     expect(resolveInFolder(layer, '../runtime.js')).toEqual({ ...layer, file: 'runtime.js' });
     expect(resolveInFolder(layer, '../../escape.js')).toBeNull();
   });
@@ -79,6 +83,26 @@ describe('through esbuild', () => {
   it('the plugin option target picks what a bare ?convgen import gets', async () => {
     const m = await bundle('default-wgsl', "export * from './tiny.json?convgen';", { target: 'wgsl' });
     expect(typeof m.createGpuModel).toBe('function');
+  });
+
+  it('&inference (or the plugin option inference) is the forward-only build; &inference=false the training build', async () => {
+    const m = await bundle('inference', [
+      "export * as cpu from './tiny.json?convgen&inference';",
+      "export * as gpu from './tiny.json?convgen&target=wgsl&inference';",
+      "export * as training from './tiny.json?convgen';",
+    ].join('\n'));
+    const [cpu, gpu, training] = [m.cpu, m.gpu, m.training] as Record<string, { inference?: boolean } & ((o?: object) => Record<string, unknown>)>[];
+    expect((cpu!.plan as { inference?: boolean }).inference).toBe(true);
+    const model = cpu!.createModel!();
+    expect(model.training).toBe(false);
+    expect([typeof model.forward, 'lossAndGrad' in model, 'grads' in model]).toEqual(['function', false, false]);
+    expect(typeof gpu!.createGpuModel).toBe('function');
+    expect('lossAndGrad' in training!.createModel!()).toBe(true);
+    const byOption = await bundle('inference-option', "export * from './tiny.json?convgen'; export { plan as trainingPlan } from './tiny.json?convgen&inference=false';", { inference: true });
+    expect([(byOption.plan as { inference?: boolean }).inference, (byOption.trainingPlan as { inference?: boolean }).inference]).toEqual([true, undefined]);
+    const [text] = await errorsOf(bundle('bad-inference', "import './tiny.json?convgen&inference=yes';"));
+    expect(text).toContain('inference must be true or false, got "yes"');
+    expect(() => convgenEsbuild({ inference: 'yes' as unknown as boolean })).toThrow(ConvgenError);
   });
 
   it('an invalid model file is an error naming the file and the layer', async () => {

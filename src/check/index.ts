@@ -3,10 +3,23 @@
 // adapter). `convgen check` prints the reports; the package API's check() returns them.
 
 import type { ModelPlan } from '../plan/types.ts';
+import { ConvgenError } from '../errors.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { checkTs, formatCheckTable, type CheckRow } from './ts.ts';
 
 export type { CheckRow, Comparison } from './ts.ts';
+
+/**
+ * check refuses an inference build: every kernel one runs (the eval-mode forward) is a kernel
+ * of the training build, which check runs against the reference, the module in eval mode too
+ */
+export function inferenceNotChecked(where: string): ConvgenError {
+  return new ConvgenError(
+    where,
+    "checks the training build, whose kernels include every kernel an inference build runs (the eval-mode forward, run against the reference with the module in eval mode); there is no separate inference check",
+    'drop it: run convgen check model.json (a model that plans only for inference, batch norm on one value per channel, checks with a "batch" of 2)',
+  );
+}
 
 export interface CheckReport {
   /** the model's name */

@@ -1,5 +1,5 @@
 // convgen build model.json... [--out DIR] [--target ts|wgsl|all] [--strategy direct|im2row|auto]
-//   [--emit ts|js] [--limits limits.json] [--check] [--force] [--dump ir|plan]
+//   [--emit ts|js] [--limits limits.json] [--inference] [--check] [--force] [--dump ir|plan]
 // Parse, plan, lower and render every model in memory first; then check every destination
 // and write each generated/<name>/ atomically (src/emit/output.ts), or none. --check writes
 // nothing and lists what would change or be refused; --dump prints a stage instead of writing.
@@ -40,6 +40,11 @@ flags:
                         e.g. a dump of device.limits; missing keys keep the spec defaults). A layer
                         the limits cannot hold stops the build with an error naming the layer and
                         the limit, and nothing is written
+  --inference           forward only, in eval mode always: forward kernels (batch norm with its
+                        running stats, dropout as the identity), parameters, batch norm's buffers
+                        and safetensors in and out; no gradients, backward, loss, optimizers,
+                        train() or eval() (see docs/generated-module.md). Its files differ from
+                        the training build's, so build it into its own --out folder
   --check               write nothing; exit 1 and list the files that would be added, changed or
                         removed; exit 2 and say why for a folder a build would refuse
   --force               replace a refused folder anyway: its whole content (files added or edited
@@ -104,6 +109,9 @@ function parseArgs(args: string[]): BuildArgs | 'help' {
         out.limitsFile = v;
         break;
       }
+      case '--inference':
+        out.plan.inference = true;
+        break;
       case '--check':
         out.check = true;
         break;
@@ -164,7 +172,7 @@ export async function buildCommand(args: string[]): Promise<number> {
   const outputs: ModelOutput[] = [];
   for (const [i, plan] of plans.entries()) {
     try {
-      outputs.push({ dir: join(parsed.out, plan.name), model: plan.name, files: await emitModel(plan, { target: parsed.target, emit: parsed.emit, limits }) });
+      outputs.push({ dir: join(parsed.out, plan.name), model: plan.name, files: await emitModel(plan, { target: parsed.target, emit: parsed.emit, limits }), inference: plan.inference === true });
     } catch (err) {
       if (err instanceof ConvgenError) throw err.inFile(parsed.files[i]);
       throw err;

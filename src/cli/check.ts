@@ -5,7 +5,7 @@
 import { ConvgenError, EXIT_CHECK_FAILED, EXIT_OK } from '../errors.ts';
 import type { PlanOptions } from '../plan/plan.ts';
 import { loadLimitsFile } from '../gpu/limits.ts';
-import { checkPlans, formatCheckReport, type CheckReport } from '../check/index.ts';
+import { checkPlans, formatCheckReport, inferenceNotChecked, type CheckReport } from '../check/index.ts';
 import { NoWebGpuError } from '../gpu/node-device.ts';
 import { planFile } from './plan.ts';
 
@@ -65,7 +65,8 @@ function parseArgs(args: string[]): CheckArgs | 'help' {
       const v = value();
       if (!v) throw new ConvgenError('--limits', 'needs a file', 'write --limits limits.json');
       out.limitsFile = v;
-    } else if (a.startsWith('-')) throw new ConvgenError(a, 'unknown flag', 'see convgen check --help');
+    } else if (flag === '--inference') throw inferenceNotChecked('--inference');
+    else if (a.startsWith('-')) throw new ConvgenError(a, 'unknown flag', 'see convgen check --help');
     else out.files.push(a);
   }
   if (out.files.length === 0) throw new ConvgenError('arguments', 'no model file given', 'run convgen check model.json');

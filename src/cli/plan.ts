@@ -1,4 +1,4 @@
-// convgen plan model.json [--json] [--strategy direct|im2row] [--target ts|wgsl] [--limits FILE]:
+// convgen plan model.json [--json] [--strategy direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference]:
 // parse and plan, then print the plan as a table (or as JSON); with --target wgsl, the GPU
 // schedule instead (src/gpu/schedule.ts: per kernel, its dispatches, workgroup size and
 // count, workgroup memory and bindings, checked against the device limits). Errors are
@@ -13,7 +13,7 @@ import { lowerModel } from '../kernels/index.ts';
 import { loadLimitsFile, type GpuLimits } from '../gpu/limits.ts';
 import { formatGpuSchedule, scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
 
-export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy direct|im2row] [--target ts|wgsl] [--limits FILE]
+export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference]
 
 Parse and plan each model file and print one row per layer: shapes per sample,
 kernel/stride/padding/dilation, conv strategy, parameters, MFLOPs (forward, and backward =
@@ -31,6 +31,8 @@ flags:
   --target ts|wgsl      the TS plan (default) or the WGSL schedule
   --limits FILE         WebGPU limits to schedule for (JSON, keys as in GPUSupportedLimits; missing
                         keys keep the spec defaults); needs --target wgsl
+  --inference           plan the forward-only build (convgen build --inference): eval mode, no
+                        backward (the bwd column shows -), batch norm accepts a batch of 1
   -h, --help            print this help
 `;
 
@@ -49,6 +51,7 @@ function parseArgs(args: string[]): PlanArgs | 'help' {
     const a = args[i];
     if (a === '-h' || a === '--help') return 'help';
     if (a === '--json') out.json = true;
+    else if (a === '--inference') out.options.inference = true;
     else if (a === '--strategy' || a.startsWith('--strategy=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
       if (v !== 'direct' && v !== 'im2row') {

@@ -70,7 +70,8 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   g.act.forEach((a, v) => {
     if (v === 0 || !program.layers[v - 1].alias) addBuffer(a, numel(g.shapes[v]));
   });
-  addBuffer('dOut', numel(plan.outShape));
+  // an inference build (plan.inference) runs no backward: no dL/d(output), no gradients
+  if (!plan.inference) addBuffer('dOut', numel(plan.outShape));
   for (let v = L - 1; v >= 0; v--) for (const d of g.gradBuffers[v]) addBuffer(d, numel(g.shapes[v]));
 
   // the parameter arenas: each tensor at an aligned offset, so it binds as its own range
@@ -84,7 +85,7 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   const arenaLength = Math.max(arena, OFFSET_ALIGN);
   if (params.length) {
     addBuffer('params', arenaLength);
-    addBuffer('grads', arenaLength);
+    if (!plan.inference) addBuffer('grads', arenaLength);
   }
   // batch norm's running stats: one arena, each at an aligned offset as the parameters are;
   // num_batches_tracked stays on the host (int64), and so does the dropout step
@@ -218,7 +219,7 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   // of whichever step runs next.
   const optimizerState: DeviceBuffer[] = [];
   let optimizers: Record<string, Call> | null = null;
-  const optimizerKernels = params.length ? lowerOptimizers(arenaLength) : null;
+  const optimizerKernels = params.length && !plan.inference ? lowerOptimizers(arenaLength) : null;
   if (optimizerKernels) {
     const state = (name: string) => {
       if (!optimizerState.some((b) => b.name === name)) optimizerState.push({ name, type: 'f32', elements: arenaLength });
@@ -270,7 +271,7 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     state,
     counters,
     dropout: program.dropout,
-    io: { input: g.act[0], output: g.act[L], dOut: 'dOut', dx: g.grad[0], target },
+    io: plan.inference ? { input: g.act[0], output: g.act[L], dOut: null, dx: null, target } : { input: g.act[0], output: g.act[L], dOut: 'dOut', dx: g.grad[0], target },
     kernels: shaderData,
     forward,
     backward,
@@ -295,7 +296,7 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   if (optimizerKernels && scalarList(optimizerKernels.adam) !== scalarList(optimizerKernels.adamAmsgrad)) throw new Error('emit gpu: adam and adam_amsgrad take different scalars');
   const outDims = `[${plan.outShape.join('x')}]`;
   files['gpu.ts'] = renderTemplate('gpu.ts', {
-    header: fileHeader(plan, 'WebGPU runtime: createGpuModel (shaders in wgsl/, embedded below)', 'all'),
+    header: fileHeader(plan, plan.inference ? 'WebGPU runtime, forward only (an inference build): createGpuModel (shaders in wgsl/, embedded below)' : 'WebGPU runtime: createGpuModel (shaders in wgsl/, embedded below)', 'all'),
     requiredLimits: stableJson(required),
     requiredNote: Object.entries(required)
       .filter(([k, v]) => v > SPEC_DEFAULT_LIMITS[k as keyof typeof SPEC_DEFAULT_LIMITS])
@@ -309,7 +310,8 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     hasLoss: program.loss !== null,
     vectorOut,
     hasParams: optimizerKernels !== null,
-    runtimeImports: ['adamScalars', ...(program.lossKind === 'bce_with_logits' ? ['checkUnitInterval'] : []), 'readSafetensors', 'sgdScalars', 'splitOptimizer', 'writeSafetensors'].join(', '),
+    runtimeImports: (plan.inference ? ['readSafetensors', 'writeSafetensors'] : ['adamScalars', ...(program.lossKind === 'bce_with_logits' ? ['checkUnitInterval'] : []), 'readSafetensors', 'sgdScalars', 'splitOptimizer', 'writeSafetensors']).join(', '),
+    inference: plan.inference === true,
     sgdScalars: optimizerKernels ? scalarList(optimizerKernels.sgd) : '',
     sgdMomentumScalars: optimizerKernels ? scalarList(optimizerKernels.sgdMomentum) : '',
     adamScalars: optimizerKernels ? scalarList(optimizerKernels.adam) : '',

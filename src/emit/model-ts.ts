@@ -226,15 +226,17 @@ function hasModes(program: ModelProgram): boolean {
  * the state besides parameters: the mode, batch norm's running stats (one arena) and
  * num_batches_tracked counters, and the dropout stream's [seed, step]
  */
-function emitStateDecls(em: Emitter, program: ModelProgram): void {
+function emitStateDecls(em: Emitter, program: ModelProgram, inference = false): void {
   const { slots, length, counters } = program.buffers;
   em.line();
-  em.line("// the mode (PyTorch's module.training): training until eval()");
-  em.line('let training = true;');
+  if (!inference) {
+    em.line("// the mode (PyTorch's module.training): training until eval()");
+    em.line('let training = true;');
+  }
   if (hasModes(program)) em.line('// the mode the last forward ran in: backward differentiates that function');
   if (hasModes(program)) em.line('let forwardTraining = true;');
   if (slots.length || counters.length) {
-    em.line("// batch norm's buffers: running stats in one arena (mean 0, var 1 at first), num_batches_tracked as int64, as PyTorch keeps them");
+    em.line(`// batch norm's buffers: running stats in one arena (mean 0, var 1 at first), num_batches_tracked as int64, as PyTorch keeps them${inference ? ' (never counted here: no training-mode forward runs)' : ''}`);
     if (length) em.line(`const bufferArena = new Float32Array(${length});`);
     em.block('const buffers: Buffers = Object.freeze({', () => {
       for (const c of counters) {
@@ -248,6 +250,7 @@ function emitStateDecls(em: Emitter, program: ModelProgram): void {
       const [m, v] = ['running_mean', 'running_var'].map((k) => slots.find((s) => s.layer === c.layer && s.kind === k)!);
       if (v.offset !== m.offset + m.length) throw new Error(`emit: ${c.layer}: running_var does not follow running_mean`);
       em.line(`const run_${c.layer} = bufferArena.subarray(${m.offset}, ${v.offset + v.length}); // running_mean then running_var`);
+      if (inference) continue;
       em.line(`const nbt_${c.layer} = buffers.${c.layer}.num_batches_tracked;`);
       if (c.cumulative) em.line(`const mom_${c.layer} = new Float32Array(1); // momentum null: this step's factor, 1 / num_batches_tracked`);
     }
@@ -423,7 +426,115 @@ function emitOptimizers(em: Emitter, program: ModelProgram, where: (fn: string) 
   });
 }
 
+/**
+ * createModel of an inference build (plan.inference; program cut by kernels/inference.ts):
+ * parameters, batch norm's buffers, activations and forward scratch; forward in eval mode,
+ * the state_dict in and out. No gradients, loss, optimizers or modes.
+ */
+function inferenceModelBody(plan: ModelPlan, program: ModelProgram): string {
+  const em = new Emitter();
+  const g = program.graph;
+  const L = plan.layers.length;
+  const inSize = numel(plan.inShape);
+  const where = (fn: string) => `'${plan.name}.${fn}'`;
+  em.indented(() => {
+    em.line(`const seed = options.seed ?? ${DEFAULT_SEED};`);
+    em.line(`checkScalar(${where('createModel')}, 'options.seed', seed);`);
+    em.line();
+    em.line('// parameters: one arena (an inference build keeps no gradients)');
+    em.line(`const paramArena = new Float32Array(${program.params.length});`);
+    em.block('const params: Params = Object.freeze({', () => {
+      for (const l of plan.layers) {
+        const slots = program.params.slots.filter((s) => s.layer === l.name);
+        if (!slots.length) continue;
+        const fields = slots.map((s) => `${s.kind}: paramArena.subarray(${s.offset}, ${s.offset + s.length})`).join(', ');
+        em.line(`${safe(l.name, 'layer name')}: Object.freeze({ ${fields} }),`);
+      }
+    }, '});');
+    const uniform = program.params.slots.filter((s) => s.init === 'uniform');
+    if (uniform.length) {
+      em.line("// PyTorch's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn in this order from one seeded stream (the training build's values for the same seed)");
+      em.line('const rng = mulberry32(seed);');
+      for (const s of uniform) em.line(`initUniform(params.${s.layer}.${s.kind}, ${s.fanIn}, rng);`);
+    }
+    const ones = program.params.slots.filter((s) => s.init === 'ones');
+    if (ones.length) {
+      em.line("// batch norm: weight 1 and bias 0 (PyTorch's reset_parameters; no draws from the stream)");
+      for (const s of ones) em.line(`params.${s.layer}.${s.kind}.fill(1);`);
+    }
+    for (const s of program.params.slots) em.line(`const ${s.kind === 'weight' ? 'w' : 'b'}_${s.layer} = params.${s.layer}.${s.kind};`);
+    emitStateDecls(em, program, true);
+    em.line();
+    em.line('// activations: a0 holds a copy of the input; a view layer shares its input buffer');
+    em.line(`const a0 = new Float32Array(${inSize});`);
+    for (let i = 0; i < L; i++) {
+      if (program.layers[i].alias) continue;
+      em.line(`const a${i + 1} = new Float32Array(${numel(plan.layers[i].outShape)}); // ${plan.layers[i].name} output [${dims(plan.layers[i].outShape)}]`);
+    }
+    // scratch: layers run one at a time, so all of it shares one arena per type
+    const most = { f32: 0, i32: 0 };
+    const views: string[] = [];
+    for (const prog of program.layers) {
+      const off = { f32: 0, i32: 0 };
+      for (const s of prog.scratch) {
+        views.push(`const s_${prog.layer}_${safe(s.name, 'scratch name')} = scratch${s.t.toUpperCase()}.subarray(${off[s.t]}, ${off[s.t] + s.length});`);
+        off[s.t] += s.length;
+      }
+      most.f32 = Math.max(most.f32, off.f32);
+      most.i32 = Math.max(most.i32, off.i32);
+    }
+    if (views.length) {
+      em.line('// scratch: one arena per type, shared by the layers (they run one at a time)');
+      if (most.f32) em.line(`const scratchF32 = new Float32Array(${most.f32});`);
+      if (most.i32) em.line(`const scratchI32 = new Int32Array(${most.i32});`);
+      for (const v of views) em.line(v);
+    }
+    em.line();
+    em.line('// eval mode always: batch norm normalizes with its running stats, dropout is the identity');
+    em.block('function forward(x: Float32Array): Float32Array {', () => {
+      em.line(`checkF32(${where('forward')}, 'x', x, ${inSize}, '[${dims(plan.inShape)}]');`);
+      em.line('a0.set(x);');
+      emitCalls(em, plan, program, 'forward');
+      em.line(`return ${g.act[L]};`);
+    });
+    em.line();
+    em.line(`// the parameters${program.buffers.counters.length ? ' and buffers' : ''} under their PyTorch state_dict names (model.json's torch_name, else the layer name), as the training build names them`);
+    em.block('const tensors: readonly NamedTensor[] = [', () => {
+      const keys = tensorKeys(program);
+      program.params.slots.forEach((s, i) => em.line(`{ key: '${keys[i]}', shape: [${s.shape.join(', ')}], data: params.${s.layer}.${s.kind} },`));
+      for (const s of program.buffers.slots) em.line(`{ key: '${safeKey(s.key)}', shape: [${s.shape.join(', ')}], data: buffers.${s.layer}.${s.kind} },`);
+      for (const c of program.buffers.counters) em.line(`{ key: '${safeKey(c.key)}', shape: [], dtype: 'I64', data: buffers.${c.layer}.num_batches_tracked },`);
+    }, '];');
+    em.line();
+    em.block('function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): LoadSafetensorsResult {', () => {
+      em.line(`const { values, result } = readSafetensors(${where('loadSafetensors')}, bytes, tensors, options);`);
+      em.block('for (const t of tensors) {', () => {
+        em.line('const v = values.get(t.key);');
+        em.line('if (v) copyInto(t, v);');
+      });
+      em.line('return result;');
+    });
+    em.line();
+    em.block('function saveSafetensors(metadata: Record<string, string> = {}): Uint8Array {', () => {
+      em.line(`return writeSafetensors(${where('saveSafetensors')}, tensors, metadata);`);
+    });
+    em.line();
+    em.block('const model: Model = Object.freeze({', () => {
+      em.line('plan,');
+      em.line('params,');
+      em.line('buffers,');
+      em.line('training: false,');
+      em.line('forward,');
+      em.line('loadSafetensors,');
+      em.line('saveSafetensors,');
+    }, '});');
+    em.line('return model;');
+  });
+  return em.text().replace(/\n$/, '');
+}
+
 function createModelBody(plan: ModelPlan, program: ModelProgram): string {
+  if (plan.inference) return inferenceModelBody(plan, program);
   const em = new Emitter();
   const name = plan.name;
   const g = program.graph;
@@ -672,7 +783,7 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
       texts.push(`// the same configuration as layer ${ownerLayer}: its kernels, shared\nexport { ${ks.join(', ')} } from '${owner.replace('/layers/', '/')}';`);
     }
     files[`layers/${layer.name}.ts`] = renderTemplate('kernels.ts', {
-      header: fileHeader(plan, `layer ${layer.name}: its forward and backward kernels, pure functions on flat buffers`, [i]),
+      header: fileHeader(plan, plan.inference ? `layer ${layer.name}: its forward kernels (eval mode), pure functions on flat buffers` : `layer ${layer.name}: its forward and backward kernels, pure functions on flat buffers`, [i]),
       kernels: texts.join('\n\n'),
     });
   });
@@ -697,7 +808,7 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
   files['runtime.ts'] = emitRuntime(plan);
 
   const importList = [...imports.entries()].map(([from, names]) => ({ from, names: names.join(', ') }));
-  const helpers = [
+  const trainingHelpers = [
     'adamScalars',
     'checkF32',
     ...(program.lossKind === 'softmax_cross_entropy' ? ['checkLabels'] : []),
@@ -710,6 +821,9 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
     'splitOptimizer',
     'writeSafetensors',
   ];
+  // a forward-only module runs no loss and no optimizer step
+  const inferenceOnly = new Set(['adamScalars', 'sgdScalars', 'splitOptimizer']);
+  const helpers = plan.inference ? trainingHelpers.filter((h) => !inferenceOnly.has(h)) : trainingHelpers;
   importList.push({ from: './runtime.ts', names: helpers.join(', ') });
   const paramTypes = plan.layers
     .filter((l) => program.params.slots.some((s) => s.layer === l.name))
@@ -723,7 +837,8 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
         .join('\n')}\n}`
     : 'Record<string, never>';
   files['index.ts'] = renderTemplate('index.ts', {
-    header: fileHeader(plan, 'the model module: plan, createModel and every kernel', 'all'),
+    header: fileHeader(plan, plan.inference ? 'the model module, forward only (an inference build): plan, createModel and every kernel' : 'the model module: plan, createModel and every kernel', 'all'),
+    inference: plan.inference === true,
     imports: importList,
     reexports: [...defined.keys()].join(', '),
     planJson: stableJson(plan),

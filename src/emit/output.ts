@@ -29,6 +29,8 @@ export interface ModelOutput {
   readonly dir: string;
   readonly model: string;
   readonly files: Readonly<Record<string, string>>;
+  /** a forward-only build (`--inference`): the manifest says so */
+  readonly inference?: boolean;
 }
 
 export interface OutputOptions {
@@ -59,16 +61,19 @@ export interface OutputReport {
 
 const sha256 = (bytes: string | Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
-/** the manifest of files (its own text): the model's name and every path's sha256, keys sorted */
-export function renderManifest(model: string, files: Readonly<Record<string, string>>): string {
+/**
+ * the manifest of files (its own text): the model's name and every path's sha256, keys sorted;
+ * `"inference": true` for a forward-only build (absent otherwise: training builds' manifests are unchanged)
+ */
+export function renderManifest(model: string, files: Readonly<Record<string, string>>, inference = false): string {
   const hashes = Object.fromEntries(Object.entries(files).map(([p, text]) => [p, sha256(text)]));
-  return stableJson({ about: ABOUT, format: MANIFEST_FORMAT, model, files: hashes }) + '\n';
+  return stableJson({ about: ABOUT, format: MANIFEST_FORMAT, model, files: hashes, ...(inference ? { inference: true } : {}) }) + '\n';
 }
 
 /** what the folder holds after the write: files and their manifest */
-export function withManifest(model: string, files: Readonly<Record<string, string>>): Record<string, string> {
+export function withManifest(model: string, files: Readonly<Record<string, string>>, inference = false): Record<string, string> {
   if (MANIFEST_FILE in files) throw new Error(`write: ${MANIFEST_FILE} is convgen's own record; an emitter may not write it`);
-  const all: Record<string, string> = { ...files, [MANIFEST_FILE]: renderManifest(model, files) };
+  const all: Record<string, string> = { ...files, [MANIFEST_FILE]: renderManifest(model, files, inference) };
   return Object.fromEntries(Object.keys(all).sort().map((p) => [p, all[p]]));
 }
 
@@ -160,7 +165,7 @@ function fileAbove(dir: string): string | undefined {
 
 /** what a write of out would do to its folder, and whether it may; reads only */
 export function inspectOutput(out: ModelOutput, opts: OutputOptions = {}): OutputReport {
-  const expected = withManifest(out.model, out.files);
+  const expected = withManifest(out.model, out.files, out.inference);
   const blocker = fileAbove(out.dir);
   if (blocker !== undefined) {
     const refusal = { problem: `${blocker} is a file, so the folder cannot be made`, fix: 'remove or rename that file, or choose another output folder (--out)', forceable: false };
@@ -212,7 +217,7 @@ export function writeModelOutputs(outputs: readonly ModelOutput[], opts: OutputO
     if (reports.some((r) => r.refusal)) throw refusalError(reports);
     for (const o of outputs) {
       try {
-        writeOutputAtomic(o.dir, withManifest(o.model, o.files));
+        writeOutputAtomic(o.dir, withManifest(o.model, o.files, o.inference));
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (typeof code !== 'string') throw err;

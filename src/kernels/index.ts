@@ -22,6 +22,7 @@ import { lowerAdam } from './adam.ts';
 import { lowerAdd } from './add.ts';
 import { lowerConcat } from './concat.ts';
 import { lowerGraph } from './graph.ts';
+import { inferenceProgram } from './inference.ts';
 
 /**
  * which target the kernels are shaped for: `ts` (V8: whole windows unrolled, register
@@ -134,7 +135,13 @@ export function lowerLoss(plan: ModelPlan): Pick<ModelProgram, 'loss' | 'lossKin
   return { loss: null, lossKind: null };
 }
 
+/** the model's program; an inference plan's is its forward-only cut (inference.ts) */
 export function lowerModel(plan: ModelPlan, opts: LowerOptions = {}): ModelProgram {
+  const program = lowerTraining(plan, opts);
+  return plan.inference ? inferenceProgram(program) : program;
+}
+
+function lowerTraining(plan: ModelPlan, opts: LowerOptions): ModelProgram {
   const params = paramSlots(plan);
   const layers = plan.layers.map((l) => lowerLayer(l, opts));
   return {

@@ -196,6 +196,8 @@ function convRoles(bias: boolean): KernelRole[] {
 export interface PlanOptions {
   /** force one strategy for every conv kernel (`convgen build --strategy`) */
   strategy?: StrategyName;
+  /** a forward-only build (`convgen build --inference`): eval mode always, so batch norm's training-mode checks do not apply */
+  inference?: boolean;
 }
 
 /** a layer's plan before planModel adds what it reads (`inputs`, the same for every kind) */
@@ -385,19 +387,20 @@ function planUpsample(layer: UpsampleSpec, cur: number[], N: number): Step {
   };
 }
 
-function planBatchNorm(layer: BatchNormSpec, cur: number[], N: number): Step {
+function planBatchNorm(layer: BatchNormSpec, cur: number[], N: number, opts: PlanOptions): Step {
   const C = cur[0];
   if (layer.num_features !== undefined && layer.num_features !== C) {
     throw new ConvgenError(`${layerLabel(layer)}.num_features`, `num_features is ${layer.num_features}, but ${source(layer.inputs[0])} gives ${C} channels`, `set "num_features": ${C} or remove the key (it is inferred)`);
   }
   const spatialSize = numel(cur) / C;
   // PyTorch refuses this in training mode, the mode a model starts in:
-  // "Expected more than 1 value per channel when training"
-  if (N * spatialSize === 1) {
+  // "Expected more than 1 value per channel when training". An inference build runs eval mode
+  // only, where running stats replace the batch's; without them eval mode uses the batch's too
+  if (N * spatialSize === 1 && (!opts.inference || !layer.track_running_stats)) {
     throw new ConvgenError(
       layerLabel(layer),
       `batch norm in training mode needs more than 1 value per channel, but batch ${N} x ${spatialSize} position${spatialSize === 1 ? '' : 's'} per channel gives 1 (the batch variance of one value is 0, and its unbiased variance is undefined; PyTorch refuses it too)`,
-      'use a "batch" of 2 or more',
+      layer.track_running_stats ? 'use a "batch" of 2 or more, or build for inference only (convgen build --inference: eval mode, running stats)' : 'use a "batch" of 2 or more',
     );
   }
   const n = N * numel(cur);
@@ -560,7 +563,7 @@ function planLayer(layer: LayerSpec, ins: readonly number[][], N: number, opts: 
       return planUpsample(layer, cur, N);
     case 'batchnorm1d':
     case 'batchnorm2d':
-      return planBatchNorm(layer, cur, N);
+      return planBatchNorm(layer, cur, N, opts);
     case 'dropout':
       return planDropout(layer, cur, N);
     case 'flatten':
@@ -635,5 +638,6 @@ export function planModel(spec: ModelSpec, opts: PlanOptions = {}): ModelPlan {
     layers,
     loss: spec.loss ?? null,
     totals: { params, flopsForward, flopsBackward, activationBytes },
+    ...(opts.inference ? { inference: true as const } : {}),
   };
 }

@@ -19,8 +19,9 @@ function pads(p: Pad4, oneD: boolean): string {
   return `${p.top},${p.bottom},${p.left},${p.right}`;
 }
 
-function strategy(s: ConvSchedule): string {
-  if (s.forward === s.gradInput && s.forward === s.gradWeight) return s.forward;
+function strategy(s: ConvSchedule, inference: boolean): string {
+  // an inference build runs the forward kernel only
+  if (inference || s.forward === s.gradInput && s.forward === s.gradWeight) return s.forward;
   return `${s.forward}/${s.gradInput}/${s.gradWeight}`;
 }
 
@@ -121,10 +122,13 @@ function render(rows: string[][], right: readonly boolean[]): string[] {
 }
 
 /**
- * the plan as a table: shapes per sample (the batch is in the title line). A model that
+ * the plan as a table: shapes per sample (the batch is in the title line; an inference
+ * build's says `inference (forward only)` where the loss would be). A model that
  * branches gets an `inputs` column after `op` (`-`: the previous layer); a chain's table has none
  */
 export function formatPlanTable(plan: ModelPlan): string {
+  // an inference build runs no backward: its column shows `-`
+  const bwd = (flops: number): string => (plan.inference ? '-' : mflop(flops));
   const rows: string[][] = [HEADER];
   for (const l of plan.layers) {
     rows.push([
@@ -133,16 +137,16 @@ export function formatPlanTable(plan: ModelPlan): string {
       inCell(l),
       shape(l.outShape.slice(1)),
       geometryCell(l),
-      'schedule' in l ? strategy(l.schedule) : '-',
+      'schedule' in l ? strategy(l.schedule, plan.inference === true) : '-',
       `${params(l)}`,
       mflop(l.flops.forward),
-      mflop(l.flops.gradInput + l.flops.gradWeight),
+      bwd(l.flops.gradInput + l.flops.gradWeight),
       kib(l.activationBytes),
     ]);
   }
   const t = plan.totals;
-  rows.push(['total', '', shape(plan.inShape.slice(1)), shape(plan.outShape.slice(1)), '', '', `${t.params}`, mflop(t.flopsForward), mflop(t.flopsBackward), kib(t.activationBytes)]);
-  const title = `model ${plan.name}: batch ${plan.batch}, input ${shape(plan.inShape.slice(1))}, output ${shape(plan.outShape.slice(1))}, loss ${plan.loss ?? 'none'}`;
+  rows.push(['total', '', shape(plan.inShape.slice(1)), shape(plan.outShape.slice(1)), '', '', `${t.params}`, mflop(t.flopsForward), bwd(t.flopsBackward), kib(t.activationBytes)]);
+  const title = `model ${plan.name}: batch ${plan.batch}, input ${shape(plan.inShape.slice(1))}, output ${shape(plan.outShape.slice(1))}, ${plan.inference ? 'inference (forward only)' : `loss ${plan.loss ?? 'none'}`}`;
   if (plan.layers.every((_, i) => isChainStep(plan, i))) return [title, '', ...render(rows, RIGHT)].join('\n') + '\n';
   const graph = rows.map((r, i) => [...r.slice(0, 2), i === 0 ? 'inputs' : i === rows.length - 1 ? '' : inputsCell(plan, i - 1), ...r.slice(2)]);
   return [title, '', ...render(graph, [false, false, false, ...RIGHT.slice(2)])].join('\n') + '\n';

@@ -222,6 +222,11 @@ export interface ModelPlan {
     readonly flopsBackward: number;
     readonly activationBytes: number;
   };
+  /**
+   * a forward-only build (`--inference`): eval mode always, forward kernels only (no gradients,
+   * loss or optimizers); absent in a training build, so its plan JSON is unchanged
+   */
+  readonly inference?: true;
 }
 
 /** every input's shape, in `inputs` order (one for all but add and concat) */

@@ -26,6 +26,8 @@ export interface ConvgenPluginOptions {
   readonly strategy?: 'direct' | 'im2row' | 'auto';
   /** the WebGPU limits the WGSL target plans for: an object as GPUSupportedLimits, or a JSON file's path (from the working folder) */
   readonly limits?: Partial<GpuLimits> | string;
+  /** what an import without `&inference` gets: the training build (default false) or the forward-only build, as `convgen build --inference` */
+  readonly inference?: boolean;
 }
 
 const TARGETS: readonly string[] = Object.keys(ENTRY);
@@ -33,6 +35,13 @@ const TARGETS: readonly string[] = Object.keys(ENTRY);
 function checkTarget(target: string, where: string, file?: string): ImportTarget {
   if (TARGETS.includes(target)) return target as ImportTarget;
   throw new ConvgenError(where, `target must be ts or wgsl, got ${JSON.stringify(target)}`, 'import the CPU module (target=ts, the default) and the GPU runtime (target=wgsl) separately', file);
+}
+
+/** `&inference` (or `=true`) / `&inference=false` in an import's query */
+function checkInference(value: string, where: string, file?: string): boolean {
+  if (value === '' || value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ConvgenError(where, `inference must be true or false, got ${JSON.stringify(value)}`, 'write &inference for the forward-only build, or leave it out', file);
 }
 
 /** a file's version for the build cache: a changed file gets a new stamp, a missing one never matches */
@@ -53,18 +62,20 @@ function fail(ctx: UnpluginContext, err: unknown, id: string): never {
 
 export const convgen: UnpluginInstance<ConvgenPluginOptions | undefined, false> = createUnplugin((options: ConvgenPluginOptions | undefined = {}) => {
   const defaultTarget = checkTarget(options.target ?? 'ts', 'plugin options.target');
+  if (options.inference !== undefined && typeof options.inference !== 'boolean') throw new ConvgenError('plugin options.inference', `must be true or false, got ${JSON.stringify(options.inference)}`, 'pass inference: true for forward-only builds, or leave it out');
+  const defaultInference = options.inference ?? false;
   const limitsFile = typeof options.limits === 'string' ? resolve(options.limits) : undefined;
   let root = process.cwd();
 
-  // one build per (model, target), reused by every file of it until the model file changes
+  // one build per (model, target, mode), reused by every file of it until the model file changes
   const builds = new Map<string, { stamp: string; result: Promise<BuildResult> }>();
-  function buildOf(model: string, target: ImportTarget): Promise<BuildResult> {
-    const key = `${target}:${model}`;
+  function buildOf(model: string, target: ImportTarget, inference: boolean): Promise<BuildResult> {
+    const key = `${target}:${inference ? 'inference' : 'training'}:${model}`;
     const stamp = stampOf(model) + (target === 'wgsl' && limitsFile ? `|${stampOf(limitsFile)}` : '');
     const hit = builds.get(key);
     if (hit?.stamp === stamp) return hit.result;
     const limits = target === 'wgsl' ? (limitsFile ?? (options.limits as Partial<GpuLimits> | undefined)) : undefined;
-    const result = build(model, { target, emit: 'js', strategy: options.strategy, limits });
+    const result = build(model, { target, emit: 'js', strategy: options.strategy, limits, inference });
     const entry = { stamp, result };
     builds.set(key, entry);
     // a failed build is not kept: the next load tries again (and reports the error again)
@@ -88,7 +99,8 @@ export const convgen: UnpluginInstance<ConvgenPluginOptions | undefined, false> 
       if (!imp) return null;
       try {
         const target = checkTarget(imp.target ?? defaultTarget, `import "${source}"`, importer);
-        return virtualId({ model: modelPath(imp.path, importer, root), target, file: ENTRY[target] });
+        const inference = imp.inference === undefined ? defaultInference : checkInference(imp.inference, `import "${source}"`, importer);
+        return virtualId({ model: modelPath(imp.path, importer, root), target, inference, file: ENTRY[target] });
       } catch (err) {
         fail(this, err, importer ?? source);
       }
@@ -105,7 +117,7 @@ export const convgen: UnpluginInstance<ConvgenPluginOptions | undefined, false> 
         if (v.target === 'wgsl' && limitsFile) this.addWatchFile(limitsFile);
         let result: BuildResult;
         try {
-          result = await buildOf(v.model, v.target);
+          result = await buildOf(v.model, v.target, v.inference);
         } catch (err) {
           fail(this, err, v.model);
         }

@@ -4,8 +4,9 @@
 //   import { createModel } from './lenet.json?convgen'               -> <folder>/index.js
 //   import { createGpuModel } from './lenet.json?convgen&target=wgsl' -> <folder>/gpu.js
 //   import { createModel } from './lenet.convgen.json'               -> the same, by file name
+//   import { createModel } from './lenet.json?convgen&inference'     -> the forward-only build's index.js
 //
-// A model's folder is `\0convgen:<model path>/<target>/`: the generated files import each other
+// A model's folder is `\0convgen:<model path>/<target>/` (`<target>-inference/` for an inference build): the generated files import each other
 // with relative specifiers (`./layers/c1.js`, `../runtime.js`), resolved inside that folder. The
 // `\0` prefix is the Rollup convention for a module that is not on disk: other plugins (Vite's
 // JSON plugin among them) leave such ids alone. The id never ends in `.json` or holds a `?`.
@@ -27,6 +28,8 @@ export interface ModelImport {
   readonly path: string;
   /** `target=` in the query; absent when the query names none */
   readonly target?: string;
+  /** `inference` in the query (`&inference` or `&inference=true`: true, `&inference=false`: false); absent when the query names none */
+  readonly inference?: string;
 }
 
 /** the model import a specifier asks for, or null when it is not one of ours */
@@ -39,26 +42,29 @@ export function parseModelImport(source: string): ModelImport | null {
   const ours = query.has('convgen') || (q < 0 && path.endsWith('.convgen.json'));
   if (!ours) return null;
   const target = query.get('target');
-  return target === null ? { path } : { path, target };
+  const inference = query.get('inference');
+  return { path, ...(target === null ? {} : { target }), ...(inference === null ? {} : { inference }) };
 }
 
 /** a virtual file: the model it was generated from, the target, and its path in the build */
 export interface VirtualFile {
   readonly model: string;
   readonly target: ImportTarget;
+  /** the forward-only build's files (`build(model, { inference: true })`) */
+  readonly inference: boolean;
   /** relative path among the generated files: `index.js`, `layers/c1.js` */
   readonly file: string;
 }
 
-export const virtualId = (v: VirtualFile): string => `${PREFIX}${v.model}/${v.target}/${v.file}`;
+export const virtualId = (v: VirtualFile): string => `${PREFIX}${v.model}/${v.target}${v.inference ? '-inference' : ''}/${v.file}`;
 
 // greedy up to the last `.json/<target>/`: generated file names hold no `.json/`
-const ID = /^\0convgen:(.*\.json)\/(ts|wgsl)\/(.+)$/s;
+const ID = /^\0convgen:(.*\.json)\/(ts|wgsl)(-inference)?\/(.+)$/s;
 
 /** the virtual file an id names, or null when the id is not ours */
 export function parseVirtualId(id: string): VirtualFile | null {
   const m = ID.exec(id);
-  return m ? { model: m[1]!, target: m[2] as ImportTarget, file: m[3]! } : null;
+  return m ? { model: m[1]!, target: m[2] as ImportTarget, inference: m[3] !== undefined, file: m[4]! } : null;
 }
 
 /** a relative import inside a generated folder, or null when it leaves the folder */
