@@ -27,14 +27,14 @@ const USAGE = `usage: tsx examples/mnist/train.ts [--model FILE] [--target ts|wg
   --target    ts: the generated TypeScript kernels (default); wgsl: the generated WGSL kernels on
               a WebGPU adapter (Dawn, the \`webgpu\` package). The CONVGEN_TARGET variable sets the default.
   --optimizer sgd (momentum) or adam / adamw; the defaults of --optimizer, --lr and --epochs are
-              LeNet's (sgd, 0.05, 6) for LeNet and (adam, 0.003, 4) for any other model
+              LeNet's (sgd, 0.05, 6) for LeNet and (adam, 0.003, 6) for any other model
   --limit N   train on the first N training digits only (a quick try)`;
 
 /** --optimizer, --lr and --epochs when not given: LeNet's settings, and Adam's for the rest (tuned on examples/resnet.json) */
 const MODEL_DEFAULTS: Record<string, { optimizer: OptimizerName; lr: number; epochs: number }> = {
   lenet5: { optimizer: 'sgd', lr: 0.05, epochs: 6 },
 };
-const OTHER_DEFAULTS = { optimizer: 'adam' as OptimizerName, lr: 0.003, epochs: 4 };
+const OTHER_DEFAULTS = { optimizer: 'adam' as OptimizerName, lr: 0.003, epochs: 6 };
 
 const started = performance.now();
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
