@@ -37,4 +37,28 @@ describe('mnist example apps', () => {
       rmSync(out, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('--model trains another generated net with Adam and saves its running stats; predict.ts --model reads them', () => {
+    const out = mkdtempSync(join(tmpdir(), 'convgen-demo-'));
+    try {
+      const log = run(['examples/mnist/train.ts', '--model', 'examples/resnet.json', '--limit', '96', '--epochs', '1', '--out', out]);
+      expect(log).toMatch(/^model resnet_small: 29 layers, 38266 parameters, batch 32/m);
+      expect(log).toMatch(/^adam: lr 0.003 \(cosine decay per epoch\), weight decay 0, 1 epoch, seed 1; training mode for the steps, eval mode for the tests$/m);
+      const final = log.match(/^final test accuracy (\d+\.\d\d)% \((\d+)\/2000\) after 1 epoch; training [\d.]+ s, total [\d.]+ s$/m);
+      expect(final).not.toBeNull();
+
+      const st = decodeSafetensors(new Uint8Array(readFileSync(join(out, 'resnet_small.safetensors'))));
+      expect(st.tensors['b2_proj.weight'].shape).toEqual([32, 16, 1, 1]);
+      // three training steps moved every batch norm's count
+      expect(st.tensors['stem_bn.num_batches_tracked'].dtype).toBe('I64');
+      expect(st.tensors['stem_bn.num_batches_tracked'].data).toEqual(BigInt64Array.of(3n));
+      expect(st.metadata.optimizer).toBe('adam');
+
+      const pred = run(['examples/mnist/predict.ts', '--model', 'examples/resnet.json', '--weights', join(out, 'resnet_small.safetensors'), '--show', '0']);
+      // eval mode on the loaded running stats: the accuracy train.ts printed
+      expect(pred).toContain(`test accuracy ${final![1]}% (${final![2]}/2000)`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -1,13 +1,21 @@
 // The training loop shared by train.ts, predict.ts and the tests: seeded shuffled
-// mini-batches through the generated lossAndGrad + sgdStep, and batched evaluation.
+// mini-batches through the generated lossAndGrad + sgdStep (or adamStep / adamwStep through
+// optimizerStep) in training mode, and batched evaluation in eval mode.
 
 import { PIXELS, permutation, rng, type Digits } from './data.ts';
 import type { Trainable } from './model.ts';
 
+export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
 export interface EpochOptions {
   lr: number;
+  /** sgd only */
   momentum: number;
+  /** sgd and adam: an L2 penalty in the gradient; adamw: decoupled decay */
   weightDecay: number;
+  /** default sgd (the generated sgdStep); adam and adamw step through optimizerStep */
+  optimizer?: OptimizerName;
   /** seeds this epoch's shuffle */
   seed: number;
   /** called after every batch with the samples done so far and the running mean loss */
@@ -22,8 +30,14 @@ export interface EpochResult {
   seconds: number;
 }
 
-/** one pass over a seeded shuffle of `data`; the last partial batch is dropped (the model's batch is static) */
+/**
+ * one pass over a seeded shuffle of `data`, in training mode (batch norm uses the batch's
+ * statistics and updates its running stats); the last partial batch is dropped (the model's
+ * batch is static)
+ */
 export async function trainEpoch(model: Trainable, data: Digits, o: EpochOptions): Promise<EpochResult> {
+  model.train();
+  const optimizer = o.optimizer ?? 'sgd';
   const batch = model.plan.batch;
   const order = permutation(data.count, rng(o.seed));
   const steps = Math.floor(data.count / batch);
@@ -40,7 +54,8 @@ export async function trainEpoch(model: Trainable, data: Digits, o: EpochOptions
     }
     const loss = await model.lossAndGrad(x, y);
     if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at step ${s} (try a smaller --lr)`);
-    model.sgdStep(o.lr, { momentum: o.momentum, weightDecay: o.weightDecay });
+    if (optimizer === 'sgd') model.sgdStep(o.lr, { momentum: o.momentum, weightDecay: o.weightDecay });
+    else model.optimizerStep({ type: optimizer, lr: o.lr, weightDecay: o.weightDecay });
     batchLosses.push(loss);
     sum += loss;
     o.onBatch?.((s + 1) * batch, steps * batch, sum / (s + 1));
@@ -48,8 +63,22 @@ export async function trainEpoch(model: Trainable, data: Digits, o: EpochOptions
   return { meanLoss: sum / steps, batchLosses, samples: steps * batch, seconds: (performance.now() - start) / 1000 };
 }
 
-/** the predicted class of every sample (the last batch is padded with zeros and its padding ignored) */
+/**
+ * the predicted class of every sample, in eval mode (batch norm's running stats: samples do not
+ * affect each other, so the zero padding of the last batch changes nothing); the model's mode is
+ * restored after
+ */
 export async function predict(model: Trainable, data: Digits): Promise<Int32Array> {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return await predictBatches(model, data);
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+async function predictBatches(model: Trainable, data: Digits): Promise<Int32Array> {
   const batch = model.plan.batch;
   const classes = model.plan.outShape[model.plan.outShape.length - 1];
   const out = new Int32Array(data.count);

@@ -25,7 +25,18 @@ export interface CompiledModel {
   /** forward, mean softmax cross-entropy, backward; returns the mean loss */
   lossAndGrad(x: Float32Array, labels: Int32Array): number;
   sgdStep(lr: number, opts?: { momentum?: number; weightDecay?: number }): void;
+  /** one step of the optimizer described: `{ type: 'adam', lr: 1e-3 }` */
+  optimizerStep(optimizer: OptimizerStep): void;
+  /** PyTorch's module modes: batch norm uses the batch's statistics in training mode, its running stats in eval mode */
+  readonly training: boolean;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
 }
+
+/** the optimizers the apps use, as the generated optimizerStep takes them (a subset of its `Optimizer`) */
+export type OptimizerStep =
+  | { readonly type: 'sgd'; readonly lr: number; readonly momentum?: number; readonly weightDecay?: number }
+  | { readonly type: 'adam' | 'adamw'; readonly lr: number; readonly weightDecay?: number };
 
 /** a result now (TypeScript target) or later (WebGPU target, which reads back from the device) */
 export type Awaitable<T> = T | Promise<T>;
@@ -33,11 +44,15 @@ export type Awaitable<T> = T | Promise<T>;
 /**
  * what the training loop needs, on any target: the TS model as it is, or the WebGPU model
  * (generated/<name>/gpu.ts) with the plan next to it. sgdStep reads no result back, so it
- * stays synchronous on both.
+ * stays synchronous on both, as does optimizerStep.
  */
 export interface Trainable {
   readonly plan: CompiledModel['plan'];
   forward(x: Float32Array): Awaitable<Float32Array>;
   lossAndGrad(x: Float32Array, labels: Int32Array): Awaitable<number>;
   sgdStep(lr: number, opts?: { momentum?: number; weightDecay?: number }): void;
+  optimizerStep(optimizer: OptimizerStep): void;
+  readonly training: boolean;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
 }

@@ -1,10 +1,12 @@
 // Loads the weights train.ts saved into a freshly created model and classifies the test digits.
 //
 //   npx tsx examples/mnist/predict.ts [--target ts|wgsl] [--weights examples/mnist/out/lenet5.safetensors] [--show 6]
+//   npx tsx examples/mnist/predict.ts --model examples/resnet.json    # examples/mnist/out/resnet_small.safetensors
 //
 // The file goes straight into the target's model with its loadSafetensors (strict, as PyTorch's
 // load_state_dict): with --target wgsl into the generated WebGPU model, whose WGSL kernels then
-// classify the digits; the file is the same either way.
+// classify the digits; the file is the same either way. The model classifies in eval mode (batch
+// norm's running stats, which the file carries).
 
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -13,14 +15,13 @@ import { decodeSafetensors } from '../../src/io/safetensors.ts';
 import { parseArgs } from './args.ts';
 import { asciiDigit, loadMnist } from './data.ts';
 import { accuracy, predict } from './loop.ts';
-import { startLenet, TARGETS, type Target } from './targets.ts';
+import { DEFAULT_MODEL, modelName, startModel, TARGETS, type Target } from './targets.ts';
 
-const USAGE = 'usage: tsx examples/mnist/predict.ts [--target ts|wgsl] [--weights FILE] [--show N] [--from I]';
-const opts = parseArgs(
-  process.argv.slice(2),
-  { target: process.env.CONVGEN_TARGET ?? 'ts', weights: fileURLToPath(new URL('./out/lenet5.safetensors', import.meta.url)), show: 6, from: 0 },
-  USAGE,
-);
+const USAGE = `usage: tsx examples/mnist/predict.ts [--model FILE] [--target ts|wgsl] [--weights FILE] [--show N] [--from I]
+  --model     the model file the weights are for (default ${DEFAULT_MODEL}); --weights defaults to examples/mnist/out/<its name>.safetensors`;
+const opts = parseArgs(process.argv.slice(2), { model: DEFAULT_MODEL, target: process.env.CONVGEN_TARGET ?? 'ts', weights: '', show: 6, from: 0 }, USAGE);
+const name = modelName(opts.model);
+opts.weights ||= fileURLToPath(new URL(`./out/${name}.safetensors`, import.meta.url));
 if (!TARGETS.includes(opts.target as Target)) {
   process.stderr.write(`--target must be one of ${TARGETS.join(', ')}, got "${opts.target}"\n`);
   process.exit(2);
@@ -35,7 +36,7 @@ try {
 }
 
 // the model's own random init is overwritten by the file's parameters
-const running = await startLenet(opts.target as Target, 12345);
+const running = await startModel(name, opts.target as Target, 12345);
 await running.loadSafetensors(bytes);
 // train.ts records how it did in the file's metadata
 const meta = decodeSafetensors(bytes).metadata;

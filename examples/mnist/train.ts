@@ -1,34 +1,50 @@
-// Trains LeNet-5 on MNIST digits with kernels compiled by convgen, in plain Node.
+// Trains a digit classifier on MNIST digits with kernels compiled by convgen, in plain Node.
 //
 //   node bin/convgen.js build examples/lenet.json    # writes generated/lenet5/
 //   npx tsx examples/mnist/train.ts [--epochs 6] [--lr 0.05] [--seed 1]
+//   npx tsx examples/mnist/train.ts --model examples/resnet.json    # generated/resnet_small/, Adam
 //
 // Imports the generated module exactly as an app would, trains it with the generated
-// lossAndGrad + sgdStep (momentum), and saves the weights as safetensors (`<layer>.weight`,
-// `<layer>.bias`, PyTorch layouts) plus the training curves as SVG in examples/mnist/out/.
+// lossAndGrad + sgdStep (momentum; LeNet's default) or adamStep (through optimizerStep; the
+// default for other models) in training mode, tests it in eval mode (batch norm's running
+// stats), and saves the state_dict as safetensors (`<layer>.weight`, `<layer>.bias`, batch
+// norm's running stats; PyTorch names and layouts) plus the training curves as SVG in
+// examples/mnist/out/.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './args.ts';
 import { loadMnist, PIXELS } from './data.ts';
-import { accuracy, predict, trainEpoch } from './loop.ts';
+import { accuracy, OPTIMIZERS, predict, trainEpoch, type OptimizerName } from './loop.ts';
 import { Progress } from './progress.ts';
 import { tenths, trainingCurvesSvg, type EpochRecord } from './report.ts';
-import { startLenet, TARGETS, type Target } from './targets.ts';
+import { DEFAULT_MODEL, modelName, startModel, TARGETS, type Target } from './targets.ts';
 
-const USAGE = `usage: tsx examples/mnist/train.ts [--target ts|wgsl] [--epochs N] [--lr X] [--momentum X] [--weight-decay X] [--seed N] [--limit N] [--out DIR]
+const USAGE = `usage: tsx examples/mnist/train.ts [--model FILE] [--target ts|wgsl] [--optimizer sgd|adam|adamw] [--epochs N] [--lr X] [--momentum X] [--weight-decay X] [--seed N] [--limit N] [--out DIR]
+  --model     a model file built with \`convgen build\` (generated/<name>/), input 1x28x28, 10 classes;
+              default ${DEFAULT_MODEL} (LeNet-5)
   --target    ts: the generated TypeScript kernels (default); wgsl: the generated WGSL kernels on
               a WebGPU adapter (Dawn, the \`webgpu\` package). The CONVGEN_TARGET variable sets the default.
+  --optimizer sgd (momentum) or adam / adamw; the defaults of --optimizer, --lr and --epochs are
+              LeNet's (sgd, 0.05, 6) for LeNet and (adam, 0.003, 6) for any other model
   --limit N   train on the first N training digits only (a quick try)`;
+
+/** --optimizer, --lr and --epochs when not given: LeNet's settings, and Adam's for the rest (tuned on examples/resnet.json) */
+const MODEL_DEFAULTS: Record<string, { optimizer: OptimizerName; lr: number; epochs: number }> = {
+  lenet5: { optimizer: 'sgd', lr: 0.05, epochs: 6 },
+};
+const OTHER_DEFAULTS = { optimizer: 'adam' as OptimizerName, lr: 0.003, epochs: 6 };
 
 const started = performance.now();
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const opts = parseArgs(
   process.argv.slice(2),
   {
-    epochs: 6,
-    lr: 0.05,
+    model: DEFAULT_MODEL,
+    optimizer: '',
+    epochs: 0,
+    lr: 0,
     momentum: 0.9,
     weightDecay: 0,
     seed: 1,
@@ -43,6 +59,16 @@ if (!TARGETS.includes(opts.target as Target)) {
   process.stderr.write(`--target must be one of ${TARGETS.join(', ')}, got "${opts.target}"\n`);
   process.exit(2);
 }
+const name = modelName(opts.model);
+const defaults = MODEL_DEFAULTS[name] ?? OTHER_DEFAULTS;
+opts.optimizer ||= defaults.optimizer;
+opts.lr ||= defaults.lr;
+opts.epochs ||= defaults.epochs;
+if (!OPTIMIZERS.includes(opts.optimizer as OptimizerName)) {
+  process.stderr.write(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got "${opts.optimizer}"\n`);
+  process.exit(2);
+}
+const optimizer = opts.optimizer as OptimizerName;
 if (!Number.isInteger(opts.epochs) || opts.epochs < 1) {
   process.stderr.write(`--epochs must be a whole number >= 1, got ${opts.epochs}\n`);
   process.exit(2);
@@ -53,7 +79,7 @@ const limit = opts.limit > 0 ? Math.min(opts.limit, split.train.count) : split.t
 const train = { images: split.train.images.subarray(0, limit * PIXELS), labels: split.train.labels.subarray(0, limit), count: limit };
 const test = split.test;
 
-const running = await startLenet(opts.target as Target, opts.seed);
+const running = await startModel(name, opts.target as Target, opts.seed);
 const { model } = running;
 const plan = model.plan;
 if (train.count < plan.batch) {
@@ -63,7 +89,9 @@ if (train.count < plan.batch) {
 const paramCount = Object.values(await running.params()).reduce((s, p) => s + (p.weight?.length ?? 0) + (p.bias?.length ?? 0), 0);
 console.log(`model ${plan.name}: ${plan.layers.length} layers, ${paramCount} parameters, batch ${plan.batch} (${running.description})`);
 console.log(`data: ${train.count} training digits, ${test.count} test digits (the mnist package, a fixed seeded split), pixels in [0, 1]`);
-console.log(`sgd: lr ${opts.lr} (cosine decay per epoch), momentum ${opts.momentum}, weight decay ${opts.weightDecay}, ${plural(opts.epochs, 'epoch')}, seed ${opts.seed}`);
+const schedule = `${plural(opts.epochs, 'epoch')}, seed ${opts.seed}`;
+if (optimizer === 'sgd') console.log(`sgd: lr ${opts.lr} (cosine decay per epoch), momentum ${opts.momentum}, weight decay ${opts.weightDecay}, ${schedule}`);
+else console.log(`${optimizer}: lr ${opts.lr} (cosine decay per epoch), weight decay ${opts.weightDecay}, ${schedule}; training mode for the steps, eval mode for the tests`);
 
 const history: EpochRecord[] = [];
 let trainSeconds = 0;
@@ -75,6 +103,7 @@ for (let e = 1; e <= opts.epochs; e++) {
     lr,
     momentum: opts.momentum,
     weightDecay: opts.weightDecay,
+    optimizer,
     seed: opts.seed * 1000 + e,
     onBatch: (done, _total, loss) => bar.update(done, `loss ${loss.toFixed(4)}`),
   });
@@ -99,6 +128,7 @@ writeFileSync(
     model: plan.name,
     input: 'pixels in [0, 1], [batch, 1, 28, 28]',
     epochs: String(opts.epochs),
+    ...(optimizer === 'sgd' ? {} : { optimizer }),
     test_accuracy: final.testAccuracy.toFixed(4),
     target: opts.target,
   }),
