@@ -9171,7 +9171,8 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
   const buffers = new Map<string, GpuBuffer>();
   // sizes rounded up to 16 bytes (copies and mapping want 4-byte multiples; 16 keeps uniforms legal)
   const create = (name: string, bytes: number, usage: number) => device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage, label: name });
-  for (const b of MODEL.buffers) buffers.set(b.name, create(b.name, b.bytes, b.name === 'optimizerScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST));
+  // (the name typed wide: a model that has no optimizer, as an inference build, has no such buffer)
+  for (const b of MODEL.buffers) buffers.set(b.name, create(b.name, b.bytes, (b.name as string) === 'optimizerScalars' ? UNIFORM | COPY_DST : STORAGE | COPY_SRC | COPY_DST));
   // an optimizer's state is created by its first step (zeroed, as WebGPU creates every buffer), once
   // (typed wide: a model without parameters has an empty list)
   const optimizerState: readonly { readonly name: string; readonly bytes: number }[] = MODEL.optimizerState;
