@@ -12,7 +12,8 @@ import type { OptimizerKernels } from '../kernels/types.ts';
 import { lowerLoss, lowerOptimizers, paramSlots } from '../kernels/index.ts';
 import { lossChunks } from '../kernels/loss-mean.ts';
 import { bceWithLogits, mseLoss, newRefAdamState, refAdamStep, refSgdStep, softmaxCrossEntropy, type RefAdamState, type RefSgdState, type Vec } from '../reference/index.ts';
-import { compare, kernelTolerance, uniform, type CheckRow } from './ts.ts';
+import { compare, kernelTolerance, type CheckRow } from './compare.ts';
+import { uniform } from './layer-data.ts';
 
 type HostArray = Float32Array | Int32Array;
 /** run `k` on `bufs` (its buffer names; written buffers are updated in place) with named scalars */

@@ -32,10 +32,8 @@ import { emitModel } from '../emit/index.ts';
 import { writeOutputAtomic } from '../emit/write.ts';
 import type { GpuLimits } from '../gpu/limits.ts';
 import { layerRuns, uniform } from './layer-data.ts';
+import { compare, kernelTolerance, modelTolerance, type CheckRow } from './compare.ts';
 
-const EPS32 = 2 ** -23;
-/** whole-model results: max |got - ref| <= MODEL_TOLERANCE * max(1e-3, max |ref|) */
-export const MODEL_TOLERANCE = 1e-4;
 
 /** the smooth activations' budget of float32 roundings, in the reduction-length unit */
 const ACTIVATION_ROUNDINGS = 4;
@@ -87,32 +85,6 @@ export function reductionLength(l: LayerPlan, out: 'y' | 'dx' | 'gradWeight' | '
   }
 }
 
-export interface Comparison {
-  maxAbs: number;
-  maxRel: number;
-  tolerance: number;
-  ok: boolean;
-}
-
-/** max abs error against an absolute tolerance; maxRel is normwise (relative to max |ref|) */
-export function compare(got: ArrayLike<number>, ref: ArrayLike<number>, tolerance: (maxRef: number) => number): Comparison {
-  let maxRef = 0;
-  let maxAbs = 0;
-  let finite = got.length === ref.length;
-  for (let i = 0; i < ref.length; i++) {
-    maxRef = Math.max(maxRef, Math.abs(ref[i]));
-    const e = Math.abs(got[i] - ref[i]);
-    if (!Number.isFinite(e)) finite = false;
-    else maxAbs = Math.max(maxAbs, e);
-  }
-  const tol = tolerance(maxRef);
-  if (!finite) maxAbs = Infinity;
-  return { maxAbs, maxRel: maxRef > 0 ? maxAbs / maxRef : maxAbs, tolerance: tol, ok: maxAbs <= tol };
-}
-
-export const kernelTolerance = (R: number) => (maxRef: number) => 2 * EPS32 * (R + 2) * Math.max(1, maxRef);
-export const modelTolerance = (maxRef: number) => MODEL_TOLERANCE * Math.max(1e-3, maxRef);
-
 /** mulberry32, floats in [0, 1) */
 export function rng32(seed: number): () => number {
   let a = seed >>> 0;
@@ -127,15 +99,7 @@ export function rng32(seed: number): () => number {
 
 export { uniform };
 
-export interface CheckRow {
-  layer: string;
-  kernel: string;
-  strategy: string;
-  /** null: nothing to compare here (a view layer, or a kernel that writes only scratch) */
-  result: Comparison | null;
-  /** why there is no result */
-  note?: string;
-}
+export { compare, kernelTolerance, modelTolerance, MODEL_TOLERANCE, type CheckRow, type Comparison } from './compare.ts';
 
 type Bufs = Record<string, Float32Array | Int32Array | undefined>;
 
