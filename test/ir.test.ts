@@ -84,6 +84,25 @@ describe('passes', () => {
     expect(dumpKernel(s)).toBe('kernel s(y: f32[4] write) {\n  y[3] = 1.0\n}\n');
   });
 
+  // regression: resnet's 1x1 stride-2 projection has dx stride phases with no taps, whose loop
+  // nest declared an `xrow` nothing read; another nest's `xrow` kept it alive (names were
+  // counted over the whole kernel), and an app's noUnusedLocals failed on the generated file
+  it('simplify drops a dead local even when another scope reads the same name', () => {
+    const s = simplify(
+      kernel({
+        name: 's',
+        buffers: [buf('x', 8, 'read'), buf('y', 8, 'write')],
+        body: [
+          loop('i', 0, 4, (i) => [let_('xrow', mul(i, 2)), store('y', v('i'), load('x', v('xrow')))]),
+          loop('j', 0, 4, (j) => [let_('xrow', mul(j, 2)), store('y', add(j, 4), f32(0))]),
+        ],
+      }),
+    );
+    const text = dumpKernel(s);
+    expect(text.match(/xrow/g)?.length).toBe(2); // declared and read in the first nest only
+    expect(text).toContain('y[j + 4] = 0.0');
+  });
+
   it('verify rejects undeclared names, read-only stores and shadowing', () => {
     const mk = (body: Parameters<typeof kernel>[0]['body']) => kernel({ name: 'bad', buffers: [buf('x', 4, 'read'), buf('y', 4, 'write')], body });
     expect(() => verify(mk([store('y', v('q'), f32(0))]))).toThrow(/'q' is used but not declared/);

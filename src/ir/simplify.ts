@@ -71,18 +71,25 @@ function usedVars(stmts: readonly Stmt[], out: Set<string>): Set<string> {
   return out;
 }
 
-function dropDead(stmts: readonly Stmt[], used: ReadonlySet<string>, dropped: { n: number }): Stmt[] {
+/**
+ * drop immutable locals nobody reads in their scope: the statements after them in their block
+ * (and what those nest). Names are scoped, not global: two loop nests of one kernel may each
+ * declare `xrow`, and the one whose loop reads nothing of it (a stride phase with no taps) is dead.
+ */
+function dropDead(stmts: readonly Stmt[], dropped: { n: number }): Stmt[] {
+  const after = new Set<string>();
   const out: Stmt[] = [];
-  for (const s of stmts) {
-    if (s.k === 'let' && !s.mutable && !used.has(s.name)) {
+  for (let i = stmts.length - 1; i >= 0; i--) {
+    const s = stmts[i]!;
+    if (s.k === 'let' && !s.mutable && !after.has(s.name)) {
       dropped.n++;
       continue;
     }
-    if (s.k === 'for') out.push({ ...s, body: dropDead(s.body, used, dropped) });
-    else if (s.k === 'if') out.push({ ...s, then: dropDead(s.then, used, dropped), else: dropDead(s.else, used, dropped) });
-    else out.push(s);
+    const kept = s.k === 'for' ? { ...s, body: dropDead(s.body, dropped) } : s.k === 'if' ? { ...s, then: dropDead(s.then, dropped), else: dropDead(s.else, dropped) } : s;
+    usedVars([kept], after);
+    out.push(kept);
   }
-  return out;
+  return out.reverse();
 }
 
 export function simplify(k: Kernel): Kernel {
@@ -90,7 +97,7 @@ export function simplify(k: Kernel): Kernel {
   // a dead local can keep another alive: repeat until nothing changes (a few rounds at most)
   for (;;) {
     const dropped = { n: 0 };
-    body = dropDead(body, usedVars(body, new Set()), dropped);
+    body = dropDead(body, dropped);
     if (dropped.n === 0) break;
   }
   return { ...k, body };

@@ -317,7 +317,6 @@ export function conv1x1_s2_16x14x14_to_32_dx_direct(dy: Float32Array, w: Float32
         const o0 = ob * 4;
         for (let th = 0; th < 7; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 14 + th * 2) * 14;
-          const xrow = ((n * 32 + g * 32) * 7 + th) * 7;
           for (let cb = 0; cb < 1; cb++) {
             const tw0 = cb * 4;
             let acc0_0 = 0;
@@ -364,7 +363,6 @@ export function conv1x1_s2_16x14x14_to_32_dx_direct(dy: Float32Array, w: Float32
         const o0 = ob * 4;
         for (let th = 0; th < 7; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 14 + th * 2) * 14 + 14;
-          const xrow = ((n * 32 + g * 32) * 7 + th) * 7;
           for (let cb = 0; cb < 1; cb++) {
             const tw0 = cb * 4;
             let acc0_0 = 0;
@@ -411,7 +409,6 @@ export function conv1x1_s2_16x14x14_to_32_dx_direct(dy: Float32Array, w: Float32
         const o0 = ob * 4;
         for (let th = 0; th < 7; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 14 + th * 2) * 14 + 14;
-          const xrow = ((n * 32 + g * 32) * 7 + th) * 7;
           for (let cb = 0; cb < 1; cb++) {
             const tw0 = cb * 4;
             let acc0_0 = 0;
@@ -523,7 +520,6 @@ export function conv1x1_s2_16x14x14_to_32_dx_direct_cols(dy: Float32Array, w: Fl
         const o0 = ob * 4;
         for (let th = 0; th < 7; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 14 + th * 2) * 14;
-          const xrow = ((n * 32 + g * 32) * 7 + th) * 7;
           let t_acc0_0 = 0;
           let t_acc0_1 = 0;
           let t_acc0_2 = 0;
@@ -559,7 +555,6 @@ export function conv1x1_s2_16x14x14_to_32_dx_direct_cols(dy: Float32Array, w: Fl
         const o0 = ob * 4;
         for (let th = 0; th < 7; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 14 + th * 2) * 14 + 14;
-          const xrow = ((n * 32 + g * 32) * 7 + th) * 7;
           let t_acc0_0 = 0;
           let t_acc0_1 = 0;
           let t_acc0_2 = 0;
@@ -595,7 +590,6 @@ export function conv1x1_s2_16x14x14_to_32_dx_direct_cols(dy: Float32Array, w: Fl
         const o0 = ob * 4;
         for (let th = 0; th < 7; th++) {
           const yrow = ((n * 16 + g * 16 + o0) * 14 + th * 2) * 14 + 14;
-          const xrow = ((n * 32 + g * 32) * 7 + th) * 7;
           let t_acc0_0 = 0;
           let t_acc0_1 = 0;
           let t_acc0_2 = 0;
