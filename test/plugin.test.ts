@@ -80,6 +80,16 @@ describe('through esbuild', () => {
     expect(m.json).toEqual(TINY);
   });
 
+  // found in review: `mymodels/net.json?convgen` was read as a path next to the importer
+  it('a bare specifier names a model file in a package, found through node_modules', async () => {
+    const pkg = join(dir, 'node_modules', 'mymodels');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'mymodels', version: '1.0.0' }));
+    writeFileSync(join(pkg, 'net.json'), JSON.stringify({ ...TINY, name: 'from_package' }));
+    const m = await bundle('bare', "export * from 'mymodels/net.json?convgen';");
+    expect((m.plan as { name: string }).name).toBe('from_package');
+  });
+
   it('the plugin option target picks what a bare ?convgen import gets', async () => {
     const m = await bundle('default-wgsl', "export * from './tiny.json?convgen';", { target: 'wgsl' });
     expect(typeof m.createGpuModel).toBe('function');

@@ -12,6 +12,7 @@
 // JSON plugin among them) leave such ids alone. The id never ends in `.json` or holds a `?`.
 
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, posix, resolve } from 'node:path';
 
 export const PREFIX = '\0convgen:';
@@ -75,11 +76,20 @@ export function resolveInFolder(importer: VirtualFile, source: string): VirtualF
 }
 
 /**
- * the model file's absolute path: relative to the importer's folder (or `root` for an entry);
+ * the model file's absolute path: relative to the importer's folder (or `root` for an entry), a
+ * bare specifier from the package it names (`mymodels/net.json`, through node_modules);
  * an absolute path that is no file is taken from `root`, as Vite reads `/models/x.json`
  */
 export function modelPath(path: string, importer: string | undefined, root: string): string {
   if (isAbsolute(path)) return existsSync(path) ? resolve(path) : join(root, path);
   const from = importer && !importer.startsWith('\0') ? dirname(importer.split('?')[0]!) : root;
+  // a bare specifier (`mymodels/net.json`) names a file in a package, found as Node finds it
+  if (!path.startsWith('./') && !path.startsWith('../')) {
+    try {
+      return createRequire(join(from, 'noop.js')).resolve(path);
+    } catch {
+      // not a package's file: read it as a path from the importer, as before
+    }
+  }
   return resolve(from, path);
 }
