@@ -90,6 +90,16 @@ describe('through esbuild', () => {
     expect((m.plan as { name: string }).name).toBe('from_package');
   });
 
+  // found in review: the virtual modules' ids held the model's absolute path, which unminified
+  // bundles print in their module comments, so two machines built different bundles
+  it("a bundle carries no machine's absolute path: the ids are relative to the project root", async () => {
+    await bundle('reproducible', "export * from './tiny.json?convgen';");
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(join(dir, 'out', 'reproducible.mjs'), 'utf8');
+    expect(text).toContain('convgen:tiny.json/ts/index.js');
+    expect(text.includes(dir)).toBe(false);
+  });
+
   it('the plugin option target picks what a bare ?convgen import gets', async () => {
     const m = await bundle('default-wgsl', "export * from './tiny.json?convgen';", { target: 'wgsl' });
     expect(typeof m.createGpuModel).toBe('function');

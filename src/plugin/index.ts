@@ -89,10 +89,10 @@ export const convgen: UnpluginInstance<ConvgenPluginOptions | undefined, false> 
     enforce: 'pre',
 
     resolveId(source, importer) {
-      const from = importer === undefined ? null : parseVirtualId(importer);
+      const from = importer === undefined ? null : parseVirtualId(importer, root);
       if (from && (source.startsWith('./') || source.startsWith('../'))) {
         const file = resolveInFolder(from, source);
-        if (file) return virtualId(file);
+        if (file) return virtualId(file, root);
         fail(this, new ConvgenError(`import "${source}"`, 'leaves the generated folder', 'this is a bug in convgen: please report it with the model file', from.model), from.model);
       }
       const imp = parseModelImport(source);
@@ -100,7 +100,7 @@ export const convgen: UnpluginInstance<ConvgenPluginOptions | undefined, false> 
       try {
         const target = checkTarget(imp.target ?? defaultTarget, `import "${source}"`, importer);
         const inference = imp.inference === undefined ? defaultInference : checkInference(imp.inference, `import "${source}"`, importer);
-        return virtualId({ model: modelPath(imp.path, importer, root), target, inference, file: ENTRY[target] });
+        return virtualId({ model: modelPath(imp.path, importer, root), target, inference, file: ENTRY[target] }, root);
       } catch (err) {
         fail(this, err, importer ?? source);
       }
@@ -109,7 +109,7 @@ export const convgen: UnpluginInstance<ConvgenPluginOptions | undefined, false> 
     load: {
       filter: { id: /^\0convgen:/ },
       async handler(id) {
-        const v = parseVirtualId(id);
+        const v = parseVirtualId(id, root);
         if (!v) return null;
         // every generated module, not just the entry: Vite's dev server then invalidates all of
         // them when the model changes (test/plugin-vite.test.ts pins this)

@@ -13,7 +13,7 @@
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, isAbsolute, join, posix, resolve } from 'node:path';
+import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 
 export const PREFIX = '\0convgen:';
 
@@ -57,15 +57,24 @@ export interface VirtualFile {
   readonly file: string;
 }
 
-export const virtualId = (v: VirtualFile): string => `${PREFIX}${v.model}/${v.target}${v.inference ? '-inference' : ''}/${v.file}`;
+/**
+ * the id of a virtual file; with `root`, the model's path in it is relative to root ('/'-separated),
+ * so a bundle's module comments carry no machine's absolute path and builds are reproducible
+ */
+export const virtualId = (v: VirtualFile, root?: string): string => {
+  const model = root === undefined ? v.model : relative(root, v.model).split(sep).join('/');
+  return `${PREFIX}${model}/${v.target}${v.inference ? '-inference' : ''}/${v.file}`;
+};
 
 // greedy up to the last `.json/<target>/`: generated file names hold no `.json/`
 const ID = /^\0convgen:(.*\.json)\/(ts|wgsl)(-inference)?\/(.+)$/s;
 
-/** the virtual file an id names, or null when the id is not ours */
-export function parseVirtualId(id: string): VirtualFile | null {
+/** the virtual file an id names (a relative model path taken from `root`), or null when the id is not ours */
+export function parseVirtualId(id: string, root?: string): VirtualFile | null {
   const m = ID.exec(id);
-  return m ? { model: m[1]!, target: m[2] as ImportTarget, inference: m[3] !== undefined, file: m[4]! } : null;
+  if (!m) return null;
+  const model = root === undefined || isAbsolute(m[1]!) ? m[1]! : resolve(root, m[1]!);
+  return { model, target: m[2] as ImportTarget, inference: m[3] !== undefined, file: m[4]! };
 }
 
 /** a relative import inside a generated folder, or null when it leaves the folder */
