@@ -498,26 +498,7 @@ function inferenceModelBody(plan: ModelPlan, program: ModelProgram): string {
       em.line(`return ${g.act[L]};`);
     });
     em.line();
-    em.line(`// the parameters${program.buffers.counters.length ? ' and buffers' : ''} under their PyTorch state_dict names (model.json's torch_name, else the layer name), as the training build names them`);
-    em.block('const tensors: readonly NamedTensor[] = [', () => {
-      const keys = tensorKeys(program);
-      program.params.slots.forEach((s, i) => em.line(`{ key: '${keys[i]}', shape: [${s.shape.join(', ')}], data: params.${s.layer}.${s.kind} },`));
-      for (const s of program.buffers.slots) em.line(`{ key: '${safeKey(s.key)}', shape: [${s.shape.join(', ')}], data: buffers.${s.layer}.${s.kind} },`);
-      for (const c of program.buffers.counters) em.line(`{ key: '${safeKey(c.key)}', shape: [], dtype: 'I64', data: buffers.${c.layer}.num_batches_tracked },`);
-    }, '];');
-    em.line();
-    em.block('function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): LoadSafetensorsResult {', () => {
-      em.line(`const { values, result } = readSafetensors(${where('loadSafetensors')}, bytes, tensors, options);`);
-      em.block('for (const t of tensors) {', () => {
-        em.line('const v = values.get(t.key);');
-        em.line('if (v) copyInto(t, v);');
-      });
-      em.line('return result;');
-    });
-    em.line();
-    em.block('function saveSafetensors(metadata: Record<string, string> = {}): Uint8Array {', () => {
-      em.line(`return writeSafetensors(${where('saveSafetensors')}, tensors, metadata);`);
-    });
+    emitSafetensors(em, program, where, ', as the training build names them');
     em.line();
     em.block('const model: Model = Object.freeze({', () => {
       em.line('plan,');
@@ -531,6 +512,30 @@ function inferenceModelBody(plan: ModelPlan, program: ModelProgram): string {
     em.line('return model;');
   });
   return em.text().replace(/\n$/, '');
+}
+
+/** the state_dict table (parameters, then batch norm's buffers) and loadSafetensors / saveSafetensors over it, inside createModel */
+function emitSafetensors(em: Emitter, program: ModelProgram, where: (fn: string) => string, note: string): void {
+  em.line(`// the parameters${program.buffers.counters.length ? ' and buffers' : ''} under their PyTorch state_dict names (model.json's torch_name, else the layer name)${note}`);
+  em.block('const tensors: readonly NamedTensor[] = [', () => {
+    const keys = tensorKeys(program);
+    program.params.slots.forEach((s, i) => em.line(`{ key: '${keys[i]}', shape: [${s.shape.join(', ')}], data: params.${s.layer}.${s.kind} },`));
+    for (const s of program.buffers.slots) em.line(`{ key: '${safeKey(s.key)}', shape: [${s.shape.join(', ')}], data: buffers.${s.layer}.${s.kind} },`);
+    for (const c of program.buffers.counters) em.line(`{ key: '${safeKey(c.key)}', shape: [], dtype: 'I64', data: buffers.${c.layer}.num_batches_tracked },`);
+  }, '];');
+  em.line();
+  em.block('function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): LoadSafetensorsResult {', () => {
+    em.line(`const { values, result } = readSafetensors(${where('loadSafetensors')}, bytes, tensors, options);`);
+    em.block('for (const t of tensors) {', () => {
+      em.line('const v = values.get(t.key);');
+      em.line('if (v) copyInto(t, v);');
+    });
+    em.line('return result;');
+  });
+  em.line();
+  em.block('function saveSafetensors(metadata: Record<string, string> = {}): Uint8Array {', () => {
+    em.line(`return writeSafetensors(${where('saveSafetensors')}, tensors, metadata);`);
+  });
 }
 
 function createModelBody(plan: ModelPlan, program: ModelProgram): string {
@@ -681,26 +686,7 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
     em.line();
     emitOptimizers(em, program, where);
     em.line();
-    em.line(`// the parameters${program.buffers.counters.length ? ' and buffers' : ''} under their PyTorch state_dict names (model.json's torch_name, else the layer name)`);
-    em.block('const tensors: readonly NamedTensor[] = [', () => {
-      const keys = tensorKeys(program);
-      program.params.slots.forEach((s, i) => em.line(`{ key: '${keys[i]}', shape: [${s.shape.join(', ')}], data: params.${s.layer}.${s.kind} },`));
-      for (const s of program.buffers.slots) em.line(`{ key: '${safeKey(s.key)}', shape: [${s.shape.join(', ')}], data: buffers.${s.layer}.${s.kind} },`);
-      for (const c of program.buffers.counters) em.line(`{ key: '${safeKey(c.key)}', shape: [], dtype: 'I64', data: buffers.${c.layer}.num_batches_tracked },`);
-    }, '];');
-    em.line();
-    em.block('function loadSafetensors(bytes: Uint8Array, options: LoadSafetensorsOptions = {}): LoadSafetensorsResult {', () => {
-      em.line(`const { values, result } = readSafetensors(${where('loadSafetensors')}, bytes, tensors, options);`);
-      em.block('for (const t of tensors) {', () => {
-        em.line('const v = values.get(t.key);');
-        em.line('if (v) copyInto(t, v);');
-      });
-      em.line('return result;');
-    });
-    em.line();
-    em.block('function saveSafetensors(metadata: Record<string, string> = {}): Uint8Array {', () => {
-      em.line(`return writeSafetensors(${where('saveSafetensors')}, tensors, metadata);`);
-    });
+    emitSafetensors(em, program, where, '');
     em.line();
     em.line('// PyTorch\'s module modes: training (the default) or eval');
     em.block('function train(mode = true): Model {', () => {
