@@ -69,11 +69,11 @@ export async function checkWgsl(plans: readonly ModelPlan[], seed: number, limit
   try {
     for (const plan of plans) {
       // what a device with these limits cannot run is refused here, naming the layer, as by build
-      scheduleGpu(plan, lowerModel(plan, { target: 'wgsl' }), limits);
+      scheduleGpu(plan, lowerModel(plan, { target: 'wgsl', limits }), limits);
       // one rng for the layers and the loss, drawn in the TS check's order
       const rng = rng32(seed);
       const rows: CheckRow[] = [];
-      for (const l of plan.layers) rows.push(...(await checkLayerWgsl(device, l, lowerLayer(l, { target: 'wgsl' }), rng, limits)));
+      for (const l of plan.layers) rows.push(...(await checkLayerWgsl(device, l, lowerLayer(l, { target: 'wgsl', limits }), rng, limits)));
       const run = runKernelWgsl(device, limits);
       rows.push(...(await checkLossKernel(plan, rng, run)));
       rows.push(...(await checkOptimizerKernels(plan, rng, run)));

@@ -91,7 +91,7 @@ export function planFile(path: string, options: PlanOptions = {}): ModelPlan {
 /** the WGSL target's schedule of one planned file; a limit breach names the file and the layer */
 export function scheduleFile(plan: ModelPlan, path: string, limits?: GpuLimits): GpuSchedule {
   try {
-    return scheduleGpu(plan, lowerModel(plan, { target: 'wgsl' }), limits);
+    return scheduleGpu(plan, lowerModel(plan, { target: 'wgsl', limits }), limits);
   } catch (err) {
     if (err instanceof ConvgenError) throw err.inFile(path);
     throw err;

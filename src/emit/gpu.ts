@@ -18,13 +18,10 @@ import { lowerOptimizers } from '../kernels/index.ts';
 import { renderKernelWgsl, type WgslKernel } from '../render/wgsl.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
+import { alignElements, arenaBuffer, layoutArena } from '../gpu/split.ts';
 import { emitRuntime, fileHeader, safeKey, tensorKeys, trainingCalls } from './model-ts.ts';
 import { renderTemplate } from './templates.ts';
 import { stableJson } from './json.ts';
-
-/** bind-group offsets must be multiples of minStorageBufferOffsetAlignment (256 B at most, by the spec) */
-const OFFSET_ALIGN = 256 / 4;
-const align = (n: number) => Math.ceil(n / OFFSET_ALIGN) * OFFSET_ALIGN;
 
 /** a device buffer of the model */
 interface DeviceBuffer {
@@ -56,6 +53,9 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   // refuses layers a device with these limits cannot bind, naming the layer and the limit
   const rendered = new Map<Kernel, WgslKernel>();
   const schedule = scheduleGpu(plan, program, limits, rendered);
+  // bind-group offsets must be multiples of minStorageBufferOffsetAlignment
+  const OFFSET_ALIGN = alignElements(limits);
+  const align = (n: number) => Math.ceil(n / OFFSET_ALIGN) * OFFSET_ALIGN;
 
   const L = plan.layers.length;
   const buffers: DeviceBuffer[] = [];
@@ -74,18 +74,27 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   if (!plan.inference) addBuffer('dOut', numel(plan.outShape));
   for (let v = L - 1; v >= 0; v--) for (const d of g.gradBuffers[v]) addBuffer(d, numel(g.shapes[v]));
 
-  // the parameter arenas: each tensor at an aligned offset, so it binds as its own range
-  let arena = 0;
+  // the parameter arenas: each tensor (each block of a split weight) at an aligned offset, so
+  // it binds as its own range, in one GPU buffer or, past maxBufferSize, several (src/gpu/split.ts)
   const keys = tensorKeys(program);
-  const params = program.params.slots.map((s, i) => {
-    const offset = arena;
-    arena = align(offset + s.length);
-    return { layer: s.layer, kind: s.kind, key: keys[i], offset, length: s.length, shape: s.shape, fanIn: s.fanIn, init: s.init };
-  });
-  const arenaLength = Math.max(arena, OFFSET_ALIGN);
+  const arena = schedule.arena ?? layoutArena([], new Map(), limits);
+  const params = program.params.slots.map((s, i) => ({
+    layer: s.layer,
+    kind: s.kind,
+    key: keys[i],
+    // where the tensor lives: [arena buffer, element offset there, first element of the tensor, elements]
+    parts: arena.parts[i].map((q) => [q.buffer, q.offset, q.start, q.length]),
+    length: s.length,
+    shape: s.shape,
+    fanIn: s.fanIn,
+    init: s.init,
+  }));
+  const arenas: Record<'params' | 'grads', string[]> = { params: [], grads: [] };
   if (params.length) {
-    addBuffer('params', arenaLength);
-    if (!plan.inference) addBuffer('grads', arenaLength);
+    arena.buffers.forEach((n, i) => {
+      arenas.params.push(addBuffer(arenaBuffer('params', i), n));
+      if (!plan.inference) arenas.grads.push(addBuffer(arenaBuffer('grads', i), n));
+    });
   }
   // batch norm's running stats: one arena, each at an aligned offset as the parameters are;
   // num_batches_tracked stays on the host (int64), and so does the dropout step
@@ -123,17 +132,20 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   };
   const elementsOf = (name: string) => buffers.find((b) => b.name === name)!.elements;
   const whole = (name: string): Bind => ({ buffer: name, offset: 0, size: elementsOf(name) * 4 });
-  const paramBind = (arenaName: 'params' | 'grads', layer: string, kind: 'weight' | 'bias'): Bind => {
-    const p = params.find((q) => q.layer === layer && q.kind === kind);
-    if (!p) throw new Error(`emit gpu: layer ${layer} has no ${kind}`);
-    return { buffer: arenaName, offset: p.offset * 4, size: p.length * 4 };
+  /** `length` elements of a parameter (or its gradient) from element `at`: they lie in one part */
+  const paramBind = (arenaName: 'params' | 'grads', layer: string, kind: 'weight' | 'bias', at: number, length: number): Bind => {
+    const i = program.params.slots.findIndex((q) => q.layer === layer && q.kind === kind);
+    if (i < 0) throw new Error(`emit gpu: layer ${layer} has no ${kind}`);
+    const q = arena.parts[i].find((r) => r.start <= at && at + length <= r.start + r.length) ?? fail(`range ${at}+${length} of ${layer}.${kind} across two arena parts`);
+    return { buffer: arenaBuffer(arenaName, q.buffer), offset: (q.offset + at - q.start) * 4, size: length * 4 };
   };
+  const wholeAt = (name: string, at: number): Bind => (at === 0 ? whole(name) : fail(`range at ${at} of ${name}`));
 
-  /** a call bound to model buffers by `resolve`, checked for sizes and hazards */
-  const bindCall = (c: KernelCall, resolve: (bound: string) => Bind): Call => {
+  /** a call bound to model buffers by `resolve` (the bound name, the element offset and length of its range), checked for sizes and hazards */
+  const bindCall = (c: KernelCall, resolve: (bound: string, at: number, length: number) => Bind): Call => {
     const wk = useKernel(c.kernel);
     const bind = c.kernel.buffers.map((b) => {
-      const r = resolve(c.args[b.name]);
+      const r = resolve(c.args[b.name], c.ranges?.[b.name] ?? 0, b.length);
       if (r.size !== b.length * 4) throw new Error(`emit gpu: ${c.kernel.name}.${b.name}: ${r.size / 4} elements bound, ${b.length} declared`);
       return r;
     });
@@ -143,22 +155,24 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   };
 
   const layerCall = (l: LayerPlan, i: number, c: KernelCall): Call =>
-    bindCall(c, (bound) => {
+    bindCall(c, (bound, at, length) => {
+      const whole = (name: string) => wholeAt(name, at);
       switch (bound) {
         case 'y':
           return whole(g.act[i + 1]);
         case 'dy':
           return whole(g.grad[i + 1]);
         case 'weight':
-          return paramBind('params', l.name, 'weight');
+          return paramBind('params', l.name, 'weight', at, length);
         case 'bias':
-          return paramBind('params', l.name, 'bias');
+          return paramBind('params', l.name, 'bias', at, length);
         case 'gradWeight':
-          return paramBind('grads', l.name, 'weight');
+          return paramBind('grads', l.name, 'weight', at, length);
         case 'gradBias':
-          return paramBind('grads', l.name, 'bias');
+          return paramBind('grads', l.name, 'bias', at, length);
         case 'running': {
           const t = state.find((q) => q.layer === l.name && q.kind === 'running_mean') ?? fail(`running stats of layer ${l.name}`);
+          if (at !== 0) fail(`range at ${at} of running stats`);
           return { buffer: 'state', offset: t.offset * 4, size: 2 * t.length * 4 };
         }
         case 'momentum':
@@ -178,7 +192,7 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
       return whole(scratchName(l.name, bound));
     });
   /** a gradient sum's calls name model buffers directly */
-  const sumCalls = (v: number): Call[] => (g.sums[v] ?? []).map((c) => bindCall(c, whole));
+  const sumCalls = (v: number): Call[] => (g.sums[v] ?? []).map((c) => bindCall(c, wholeAt));
 
   /** the call lists of one mode: eval takes a layer's eval-mode calls where it has them (the sums are the same in both) */
   const phasesOf = (mode: 'train' | 'eval') => {
@@ -214,34 +228,48 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   }
 
   // the optimizers over the aligned arena (the padding stays 0: 0 grad, 0 decay, 0 moments of
-  // a 0 param). Their state buffers are created on the first step that needs them (createGpuModel
-  // makes `buffers` up front, `optimizerState` on demand); one uniform buffer holds the scalars
-  // of whichever step runs next.
+  // a 0 param), one call per chunk of at most one binding (src/gpu/split.ts; one chunk when the
+  // arena fits). Their state buffers, laid out as the arena, are created on the first step that
+  // needs them (createGpuModel makes `buffers` up front, `optimizerState` on demand); one uniform
+  // buffer holds the scalars of whichever step runs next, the same for every chunk.
   const optimizerState: DeviceBuffer[] = [];
-  let optimizers: Record<string, Call> | null = null;
-  const optimizerKernels = params.length && !plan.inference ? lowerOptimizers(arenaLength) : null;
+  let optimizers: Record<string, Call[]> | null = null;
+  const chunkKernels = new Map<number, ReturnType<typeof lowerOptimizers>>();
+  const kernelsFor = (n: number) => chunkKernels.get(n) ?? chunkKernels.set(n, lowerOptimizers(n)).get(n)!;
+  // the first chunk's kernels: every chunk's take the same scalars
+  const optimizerKernels = params.length && !plan.inference ? kernelsFor(arena.chunks[0].length) : null;
   if (optimizerKernels) {
-    const state = (name: string) => {
-      if (!optimizerState.some((b) => b.name === name)) optimizerState.push({ name, type: 'f32', elements: arenaLength });
-      return { buffer: name, offset: 0, size: arenaLength * 4 };
+    const range = (name: string, c: (typeof arena.chunks)[number]): Bind => ({ buffer: arenaBuffer(name, c.buffer), offset: c.offset * 4, size: c.length * 4 });
+    const state = (name: string, c: (typeof arena.chunks)[number]) => {
+      const b = arenaBuffer(name, c.buffer);
+      if (!optimizerState.some((q) => q.name === b)) optimizerState.push({ name: b, type: 'f32', elements: arena.buffers[c.buffer] });
+      return range(name, c);
     };
     const call = (k: Kernel, bound: Record<string, Bind>): Call => {
       const wk = useKernel(k);
       const bind = k.buffers.map((b) => bound[b.name] ?? fail(`optimizer kernel ${k.name} buffer '${b.name}'`));
       return { kernel: k.name, bind: [...bind, { buffer: 'optimizerScalars', offset: 0, size: wk.uniformBytes }] };
     };
-    const base = { param: whole('params'), grad: whole('grads') };
-    const adam = (prefix: 'adam' | 'adamw', k: Kernel) =>
-      call(k, { ...base, expAvg: state(`${prefix}ExpAvg`), expAvgSq: state(`${prefix}ExpAvgSq`), ...(k === optimizerKernels.adamAmsgrad ? { maxExpAvgSq: state(`${prefix}MaxExpAvgSq`) } : {}) });
+    const steps = (f: (ks: ReturnType<typeof lowerOptimizers>, c: (typeof arena.chunks)[number], base: Record<string, Bind>) => Call) =>
+      arena.chunks.map((c) => f(kernelsFor(c.length), c, { param: range('params', c), grad: range('grads', c) }));
+    const adam = (prefix: 'adam' | 'adamw', amsgrad: boolean) =>
+      steps((ks, c, base) =>
+        call(amsgrad ? ks.adamAmsgrad : ks.adam, {
+          ...base,
+          expAvg: state(`${prefix}ExpAvg`, c),
+          expAvgSq: state(`${prefix}ExpAvgSq`, c),
+          ...(amsgrad ? { maxExpAvgSq: state(`${prefix}MaxExpAvgSq`, c) } : {}),
+        }),
+      );
     optimizers = {
-      sgd: call(optimizerKernels.sgd, base),
-      sgdMomentum: call(optimizerKernels.sgdMomentum, { ...base, velocity: state('velocity') }),
-      adam: adam('adam', optimizerKernels.adam),
-      adamAmsgrad: adam('adam', optimizerKernels.adamAmsgrad),
-      adamw: adam('adamw', optimizerKernels.adam),
-      adamwAmsgrad: adam('adamw', optimizerKernels.adamAmsgrad),
+      sgd: steps((ks, _c, base) => call(ks.sgd, base)),
+      sgdMomentum: steps((ks, c, base) => call(ks.sgdMomentum, { ...base, velocity: state('velocity', c) })),
+      adam: adam('adam', false),
+      adamAmsgrad: adam('adam', true),
+      adamw: adam('adamw', false),
+      adamwAmsgrad: adam('adamw', true),
     };
-    const uniformBytes = Math.max(...Object.values(optimizers).map((c) => c.bind.at(-1)!.size));
+    const uniformBytes = Math.max(...Object.values(optimizers).flatMap((cs) => cs.map((c) => c.bind.at(-1)!.size)));
     addBuffer('optimizerScalars', uniformBytes / 4);
   }
 
@@ -268,6 +296,7 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     buffers: buffers.map((b) => ({ name: b.name, type: b.type, bytes: b.elements * 4 })),
     optimizerState: optimizerState.map((b) => ({ name: b.name, bytes: b.elements * 4 })),
     params,
+    arenas,
     state,
     counters,
     dropout: program.dropout,
@@ -339,8 +368,8 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   return files;
 }
 
-/** the WebGPU spec's defaults for the limits REQUIRED_LIMITS names (a device always has at least these) */
-const SPEC_DEFAULT_LIMITS = { ...DEFAULT_LIMITS, maxBufferSize: 268435456 };
+/** the WebGPU spec's defaults for the limits REQUIRED_LIMITS names (a device always has at least these; minStorageBufferOffsetAlignment is a most, not a least, so not here) */
+const { minStorageBufferOffsetAlignment: _align, ...SPEC_DEFAULT_LIMITS } = DEFAULT_LIMITS;
 
 /**
  * what the generated module asks of a device: per limit the most any kernel or buffer uses,

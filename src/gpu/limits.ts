@@ -15,8 +15,12 @@ export interface GpuLimits {
   readonly maxComputeWorkgroupStorageSize: number;
   /** storage buffers one shader stage may bind */
   readonly maxStorageBuffersPerShaderStage: number;
-  /** bytes of one storage buffer binding: a larger layer buffer is refused */
+  /** bytes of one storage buffer binding: a larger linear weight or arena is split (src/gpu/split.ts), anything else refused */
   readonly maxStorageBufferBindingSize: number;
+  /** bytes of one GPU buffer: a larger parameter arena becomes several buffers */
+  readonly maxBufferSize: number;
+  /** a binding's offset is a multiple of this (bytes, a power of two) */
+  readonly minStorageBufferOffsetAlignment: number;
 }
 
 export const DEFAULT_LIMITS: GpuLimits = {
@@ -25,6 +29,8 @@ export const DEFAULT_LIMITS: GpuLimits = {
   maxComputeWorkgroupStorageSize: 16384,
   maxStorageBuffersPerShaderStage: 8,
   maxStorageBufferBindingSize: 134217728,
+  maxBufferSize: 268435456,
+  minStorageBufferOffsetAlignment: 256,
 };
 
 /** invocations per workgroup the renderer aims for (a common wave-friendly size), capped by the limit */
@@ -45,6 +51,9 @@ export function parseLimits(json: unknown, where = 'limits'): GpuLimits {
     const v = o[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
       throw new ConvgenError(`${where}.${key}`, `expected a positive integer, got ${JSON.stringify(v)}`, `use the value from the device's GPUSupportedLimits`);
+    }
+    if (key === 'minStorageBufferOffsetAlignment' && (v & (v - 1)) !== 0) {
+      throw new ConvgenError(`${where}.${key}`, `expected a power of two, got ${v}`, `use the value from the device's GPUSupportedLimits (256 on most devices)`);
     }
     out[key] = v;
   }

@@ -35,7 +35,12 @@ export function createKernelPipelines(device: GPUDevice, wk: WgslKernel): Kernel
  */
 export function prepareCall(device: GPUDevice, call: KernelCall, gpu: Readonly<Record<string, GPUBuffer>>, limits: GpuLimits = DEFAULT_LIMITS): { record: (pass: GPUComputePassEncoder) => void; dispatches: number } {
   const p = createKernelPipelines(device, renderKernelWgsl(lowerKernel(call.kernel), limits));
-  const group = device.createBindGroup({ layout: p.layout, entries: call.kernel.buffers.map((b, i) => ({ binding: i, resource: { buffer: gpu[call.args[b.name]] } })) });
+  // a call's range (a block of a split weight) binds its part of the buffer, at its offset
+  const resource = (b: { name: string; length: number }) => {
+    const at = call.ranges?.[b.name];
+    return at === undefined ? { buffer: gpu[call.args[b.name]] } : { buffer: gpu[call.args[b.name]], offset: at * 4, size: b.length * 4 };
+  };
+  const group = device.createBindGroup({ layout: p.layout, entries: call.kernel.buffers.map((b, i) => ({ binding: i, resource: resource(b) })) });
   const record = (pass: GPUComputePassEncoder) => {
     pass.setBindGroup(0, group);
     for (const { pipeline, workgroups } of p.pipelines) {

@@ -10,6 +10,8 @@ import { lowerKernel } from '../ir/passes.ts';
 import { renderKernelWgsl, type WgslKernel } from '../render/wgsl.ts';
 import { ConvgenError } from '../errors.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from './limits.ts';
+import { lowerOptimizers } from '../kernels/index.ts';
+import { bindingElements, chunkLengths, formatSplit, layoutArena, splitsOf, type ArenaLayout, type LinearSplit } from './split.ts';
 
 export interface GpuDispatch {
   /** entry point in the kernel's module */
@@ -37,6 +39,12 @@ export interface GpuKernelSchedule {
 export interface GpuSchedule {
   readonly limits: GpuLimits;
   readonly kernels: readonly GpuKernelSchedule[];
+  /** the linear weights split over bindings, by layer name (src/gpu/split.ts) */
+  readonly splits: ReadonlyMap<string, LinearSplit>;
+  /** the parameter arena's GPU buffers and optimizer chunks (null: no parameters, or an inference build's params only) */
+  readonly arena: ArenaLayout | null;
+  /** the split as text (plan order), for the table */
+  readonly splitText: readonly string[];
 }
 
 function label(l: LayerPlan): string {
@@ -58,10 +66,11 @@ function bindingFix(k: Kernel, buffer: string): string {
 /** refuse what a device with `limits` cannot run; `where` names the layer */
 function checkLimits(wk: WgslKernel, k: Kernel, where: string, limits: GpuLimits): void {
   for (const b of wk.bindings) {
-    if (b.type !== 'uniform' && b.bytes > limits.maxStorageBufferBindingSize) {
+    if (b.type !== 'uniform' && b.bytes > bindingElements(limits) * 4) {
+      const over = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? `maxStorageBufferBindingSize = ${limits.maxStorageBufferBindingSize}` : `maxBufferSize = ${limits.maxBufferSize}`;
       throw new ConvgenError(
         where,
-        `kernel ${k.name} binds buffer '${b.name}' of ${b.bytes} bytes (${b.bytes / 4} elements), over maxStorageBufferBindingSize = ${limits.maxStorageBufferBindingSize}`,
+        `kernel ${k.name} binds buffer '${b.name}' of ${b.bytes} bytes (${b.bytes / 4} elements), over ${over}`,
         bindingFix(k, b.name),
       );
     }
@@ -137,9 +146,16 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
   }
   sums(0, '(input)', 'input');
   if (program.loss) add(program.loss, '(loss)', 'loss', 'loss', {});
-  // SGD first: a model too large for the device is refused naming the simplest step
-  for (const k of Object.values(program.optimizers ?? {})) add(k, '(optimizer)', 'optimizer', 'parameters (the optimizer steps over every weight and bias)', {});
-  return { limits, kernels: out };
+  // the optimizers run over the GPU's arena (aligned, maybe several buffers) in chunks of one
+  // binding: these kernels, not program.optimizers (sized by the unpadded parameter count)
+  const splits = splitsOf(plan.layers, limits);
+  const arena = program.params.slots.length ? layoutArena(program.params.slots, splits, limits) : null;
+  if (arena && program.optimizers) {
+    for (const n of chunkLengths(arena)) {
+      for (const k of Object.values(lowerOptimizers(n))) add(k, '(optimizer)', 'optimizer', 'parameters (the optimizer steps over every weight and bias)', {});
+    }
+  }
+  return { limits, kernels: out, splits, arena, splitText: formatSplit(splits, arena, program.params.slots) };
 }
 
 const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - s.length));
@@ -172,7 +188,8 @@ export function formatGpuSchedule(s: GpuSchedule): string {
     `WGSL schedule: ${s.kernels.length} kernels, ${dispatches} dispatches`,
     `limits: ${l.maxComputeWorkgroupsPerDimension} workgroups/dim, ${l.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ` +
       `${l.maxComputeWorkgroupStorageSize} B workgroup memory, ${l.maxStorageBuffersPerShaderStage} storage buffers/stage, ` +
-      `${l.maxStorageBufferBindingSize} B per binding`,
+      `${l.maxStorageBufferBindingSize} B per binding, ${l.maxBufferSize} B per buffer, offsets aligned to ${l.minStorageBufferOffsetAlignment} B`,
+    ...(s.splitText.length ? ['', ...s.splitText] : []),
     '',
     ...text,
     '',

@@ -33,27 +33,31 @@ export interface GemmSpec {
   readonly M: number;
   readonly N: number;
   readonly red: readonly GemmRedDim[];
-  /** A[m, r] at sum(batch * a) + m * mStride + sum(red * a) */
-  readonly a: { readonly buf: string; readonly mStride: number };
-  readonly b: { readonly buf: string; readonly nStride: number };
-  readonly c: { readonly buf: string; readonly mStride: number; readonly nStride: number };
-  /** bias[n] at sum(batch * bias) + n * nStride */
-  readonly bias?: { readonly buf: string; readonly nStride: number };
+  /** A[m, r] at offset + sum(batch * a) + m * mStride + sum(red * a) (offset: 0 unless given) */
+  readonly a: { readonly buf: string; readonly mStride: number; readonly offset?: number };
+  readonly b: { readonly buf: string; readonly nStride: number; readonly offset?: number };
+  /** accumulate: C += A · B (a split reduction's later blocks) rather than C = */
+  readonly c: { readonly buf: string; readonly mStride: number; readonly nStride: number; readonly offset?: number; readonly accumulate?: boolean };
+  /** bias[n] at offset + sum(batch * bias) + n * nStride */
+  readonly bias?: { readonly buf: string; readonly nStride: number; readonly offset?: number };
   /** loop over n-blocks outside m-blocks (keeps B's column panel in cache; default: m outside) */
   readonly nOuter?: boolean;
 }
 
 export function gemmStmts(s: GemmSpec): Stmt[] {
+  if (s.c.accumulate && s.bias) throw new Error('gemm: an accumulating GEMM adds no bias');
   let blockId = 0;
 
   const blk = (m0: Expr, bm: number, n0: Expr, bn: number): Stmt[] => {
     const id = blockId++;
     const acc = (i: number, j: number) => `acc${id}_${i}${j}`;
     const st: Stmt[] = [];
+    const cIdx = (i: number, j: number) => add(add(v('cb'), mul(add(m0, i), s.c.mStride)), mul(add(n0, j), s.c.nStride));
     for (let j = 0; j < bn; j++) {
       if (s.bias) st.push(let_(`bv${id}_${j}`, load(s.bias.buf, add(v('biasb'), mul(add(n0, j), s.bias.nStride))), 'f32'));
     }
-    for (let i = 0; i < bm; i++) for (let j = 0; j < bn; j++) st.push(var_(acc(i, j), s.bias ? v(`bv${id}_${j}`) : f32(0)));
+    const init = (i: number, j: number) => (s.c.accumulate ? load(s.c.buf, cIdx(i, j)) : s.bias ? v(`bv${id}_${j}`) : f32(0));
+    for (let i = 0; i < bm; i++) for (let j = 0; j < bn; j++) st.push(var_(acc(i, j), init(i, j)));
     st.push(let_(`ai${id}`, add(v('ab'), mul(m0, s.a.mStride))), let_(`bi${id}`, add(v('bb'), mul(n0, s.b.nStride))));
     // the reduction nest: each level offsets A and B by its stride
     const nest = (level: number, aIdx: Expr, bIdx: Expr): Stmt[] => {
@@ -83,7 +87,7 @@ export function gemmStmts(s: GemmSpec): Stmt[] {
     st.push(...nest(0, v(`ai${id}`), v(`bi${id}`)));
     for (let i = 0; i < bm; i++) {
       for (let j = 0; j < bn; j++) {
-        st.push(store(s.c.buf, add(add(v('cb'), mul(add(m0, i), s.c.mStride)), mul(add(n0, j), s.c.nStride)), v(acc(i, j))));
+        st.push(store(s.c.buf, cIdx(i, j), v(acc(i, j))));
       }
     }
     return st;
@@ -136,5 +140,5 @@ export function gemmStmts(s: GemmSpec): Stmt[] {
       ),
     ];
   };
-  return batchNest(0, { ab: i32(0), bb: i32(0), cb: i32(0), biasb: i32(0) });
+  return batchNest(0, { ab: i32(s.a.offset ?? 0), bb: i32(s.b.offset ?? 0), cb: i32(s.c.offset ?? 0), biasb: i32(s.bias?.offset ?? 0) });
 }

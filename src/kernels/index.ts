@@ -23,6 +23,8 @@ import { lowerAdd } from './add.ts';
 import { lowerConcat } from './concat.ts';
 import { lowerGraph } from './graph.ts';
 import { inferenceProgram } from './inference.ts';
+import { splitLinear } from '../gpu/split.ts';
+import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 
 /**
  * which target the kernels are shaped for: `ts` (V8: whole windows unrolled, register
@@ -34,6 +36,8 @@ export type KernelTarget = 'ts' | 'wgsl';
 
 export interface LowerOptions {
   readonly target?: KernelTarget;
+  /** the WGSL target's device limits: a linear weight over one binding is split (src/gpu/split.ts); default: the WebGPU defaults */
+  readonly limits?: GpuLimits | undefined;
 }
 
 export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProgram {
@@ -62,7 +66,7 @@ export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProg
     case 'global_avgpool':
       return lowerPool(layer);
     case 'linear':
-      return lowerLinear(layer);
+      return lowerLinear(layer, opts.target === 'wgsl' ? splitLinear(layer, opts.limits ?? DEFAULT_LIMITS) : null);
     case 'upsample_nearest2d':
       return lowerUpsampleNearest(layer);
     case 'upsample_bilinear2d':

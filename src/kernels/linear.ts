@@ -9,12 +9,14 @@ import type { LinearLayerPlan } from '../plan/types.ts';
 import type { KernelCall, LayerProgram } from './types.ts';
 import { accum, add, buf, f32, kernel, load, loop, mul, parallel, store, v, var_ } from '../ir/build.ts';
 import { gemmStmts } from './gemm.ts';
+import type { LinearSplit } from '../gpu/split.ts';
 
 function linearName(l: LinearLayerPlan): string {
   return `linear_${l.inFeatures}_to_${l.outFeatures}${l.biasShape ? '' : '_nobias'}`;
 }
 
-export function lowerLinear(layer: LinearLayerPlan): LayerProgram {
+export function lowerLinear(layer: LinearLayerPlan, split: LinearSplit | null = null): LayerProgram {
+  if (split) return lowerLinearSplit(layer, split);
   const { batch: N, inFeatures: I, outFeatures: O } = layer;
   const hasBias = layer.biasShape !== null;
   const name = linearName(layer);
@@ -87,4 +89,91 @@ export function lowerLinear(layer: LinearLayerPlan): LayerProgram {
   }
   backward.push({ kernel: dx, args: { dy: 'dy', w: 'weight', dx: 'dx' } });
   return { layer: layer.name, scratch: [], forward, backward, alias: false };
+}
+
+/**
+ * the WGSL target's linear layer when W is over one binding (src/gpu/split.ts): per block of
+ * output rows [r0, r1), kernels that bind only those rows of W and dW (the call's `ranges`)
+ * and index x, y, dy, b and db whole:
+ *   forward  y[:, r0:r1] = x · W[r0:r1]ᵀ + b[r0:r1]
+ *   dW, db   of rows r0:r1
+ *   dx       the first block writes dy[:, r0:r1] · W[r0:r1], each later block adds its own
+ */
+function lowerLinearSplit(layer: LinearLayerPlan, split: LinearSplit): LayerProgram {
+  const { batch: N, inFeatures: I, outFeatures: O } = layer;
+  const hasBias = layer.biasShape !== null;
+  const row = `linear [${layer.inShape.join(', ')}] -> [${layer.outShape.join(', ')}]${hasBias ? '' : ' (no bias)'}`;
+  const forward: KernelCall[] = [];
+  const dws: KernelCall[] = [];
+  const dxs: KernelCall[] = [];
+  for (const [j, blk] of split.blocks.entries()) {
+    const [r0, r1] = blk.rows;
+    const R = r1 - r0;
+    const name = `${linearName(layer)}_rows${r0}_${r1}`;
+    const doc = [row, `rows ${r0}..${r1} of W (block ${j + 1} of ${split.blocks.length}: W is split over bindings)`];
+    const range = { w: blk.elements[0] };
+    const fwd = kernel({
+      name: `${name}_fwd`,
+      doc: [...doc, 'y[:, rows] = x · W[rows]ᵀ + b[rows]'],
+      buffers: [buf('x', N * I, 'read'), buf('w', R * I, 'read'), ...(hasBias ? [buf('b', O, 'read')] : []), buf('y', N * O, 'write')],
+      body: gemmStmts({
+        batch: [],
+        M: N,
+        N: R,
+        red: [{ size: I, a: 1, b: 1 }],
+        a: { buf: 'x', mStride: I },
+        b: { buf: 'w', nStride: I },
+        c: { buf: 'y', mStride: O, nStride: 1, offset: r0 },
+        ...(hasBias ? { bias: { buf: 'b', nStride: 1, offset: r0 } } : {}),
+      }),
+    });
+    forward.push({ kernel: fwd, args: hasBias ? { x: 'x', w: 'weight', b: 'bias', y: 'y' } : { x: 'x', w: 'weight', y: 'y' }, ranges: range });
+    const dw = kernel({
+      name: `${name}_dw`,
+      doc: [...doc, 'dW[rows] = dy[:, rows]ᵀ · x'],
+      buffers: [buf('dy', N * O, 'read'), buf('x', N * I, 'read'), buf('dw', R * I, 'write')],
+      body: gemmStmts({
+        batch: [],
+        M: R,
+        N: I,
+        red: [{ size: N, a: O, b: I }],
+        a: { buf: 'dy', mStride: 1, offset: r0 },
+        b: { buf: 'x', nStride: 1 },
+        c: { buf: 'dw', mStride: I, nStride: 1 },
+      }),
+    });
+    dws.push({ kernel: dw, args: { dy: 'dy', x: 'x', dw: 'gradWeight' }, ranges: { dw: blk.elements[0] } });
+    if (hasBias) {
+      const db = kernel({
+        name: `${name}_db`,
+        doc: [...doc, 'db[rows] = sum over the batch of dy[:, rows]'],
+        buffers: [buf('dy', N * O, 'read'), buf('db', O, 'write')],
+        body: [
+          parallel('o', 0, R, (o) => [
+            var_('acc', f32(0)),
+            loop('n', 0, N, (n) => [accum('acc', load('dy', add(mul(n, O), add(o, r0))))]),
+            store('db', add(o, r0), v('acc')),
+          ]),
+        ],
+      });
+      dws.push({ kernel: db, args: { dy: 'dy', db: 'gradBias' } });
+    }
+    const first = j === 0;
+    const dx = kernel({
+      name: `${name}_dx`,
+      doc: [...doc, first ? 'dx = dy[:, rows] · W[rows] (the first block writes dx)' : 'dx += dy[:, rows] · W[rows] (after the blocks before it)'],
+      buffers: [buf('dy', N * O, 'read'), buf('w', R * I, 'read'), buf('dx', N * I, first ? 'write' : 'read_write')],
+      body: gemmStmts({
+        batch: [],
+        M: N,
+        N: I,
+        red: [{ size: R, a: 1, b: I }],
+        a: { buf: 'dy', mStride: O, offset: r0 },
+        b: { buf: 'w', nStride: 1 },
+        c: { buf: 'dx', mStride: I, nStride: 1, accumulate: !first },
+      }),
+    });
+    dxs.push({ kernel: dx, args: { dy: 'dy', w: 'weight', dx: 'dx' }, ranges: range });
+  }
+  return { layer: layer.name, scratch: [], forward, backward: [...dws, ...dxs], alias: false };
 }

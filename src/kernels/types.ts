@@ -51,6 +51,11 @@ export interface KernelCall {
   readonly kernel: Kernel;
   /** kernel buffer name -> a LayerBuffer or a scratch name of this layer */
   readonly args: Readonly<Record<string, string>>;
+  /**
+   * kernel buffer name -> the element offset its binding starts at in the bound buffer, where
+   * the kernel sees only part of it (a block of a split linear weight, src/gpu/split.ts); absent: 0
+   */
+  readonly ranges?: Readonly<Record<string, number>>;
 }
 
 export interface LayerProgram {
