@@ -68,6 +68,10 @@ type Call = { kernel: string; bind: Bind[] };
 
 /** what runs, on which device buffers: decided by convgen, replayed below */
 const MODEL = {
+  "arenas": {
+    "grads": ["grads"],
+    "params": ["params"]
+  },
   "backward": [
     {
       "bind": [
@@ -1069,181 +1073,193 @@ const MODEL = {
     }
   ],
   "optimizers": {
-    "adam": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_2624"
-    },
-    "adamAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "adamMaxExpAvgSq",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_2624"
-    },
-    "adamw": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_2624"
-    },
-    "adamwAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "adamwMaxExpAvgSq",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_2624"
-    },
-    "sgd": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 16
-        }
-      ],
-      "kernel": "sgd_2624"
-    },
-    "sgdMomentum": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "velocity",
-          "offset": 0,
-          "size": 10496
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 32
-        }
-      ],
-      "kernel": "sgd_momentum_2624"
-    }
+    "adam": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_2624"
+      }
+    ],
+    "adamAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "adamMaxExpAvgSq",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_2624"
+      }
+    ],
+    "adamw": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_2624"
+      }
+    ],
+    "adamwAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "adamwMaxExpAvgSq",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_2624"
+      }
+    ],
+    "sgd": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 16
+          }
+        ],
+        "kernel": "sgd_2624"
+      }
+    ],
+    "sgdMomentum": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "velocity",
+            "offset": 0,
+            "size": 10496
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 32
+          }
+        ],
+        "kernel": "sgd_momentum_2624"
+      }
+    ]
   },
   "outShape": [4, 3, 32, 32],
   "params": [
@@ -1254,7 +1270,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "up1",
       "length": 2048,
-      "offset": 0,
+      "parts": [
+        [0, 0, 0, 2048]
+      ],
       "shape": [16, 8, 4, 4]
     },
     {
@@ -1264,7 +1282,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "up2",
       "length": 288,
-      "offset": 2048,
+      "parts": [
+        [0, 2048, 0, 288]
+      ],
       "shape": [8, 4, 3, 3]
     },
     {
@@ -1274,7 +1294,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "up2",
       "length": 4,
-      "offset": 2368,
+      "parts": [
+        [0, 2368, 0, 4]
+      ],
       "shape": [4]
     },
     {
@@ -1284,7 +1306,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "to_rgb",
       "length": 108,
-      "offset": 2432,
+      "parts": [
+        [0, 2432, 0, 108]
+      ],
       "shape": [3, 4, 3, 3]
     },
     {
@@ -1294,7 +1318,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "to_rgb",
       "length": 3,
-      "offset": 2560,
+      "parts": [
+        [0, 2560, 0, 3]
+      ],
       "shape": [3]
     }
   ],
@@ -1700,12 +1726,13 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
   };
   // an optimizer's bind group (and state buffers) on its first step
-  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  // (one call per chunk of the arena: see the plan's optimizer chunks)
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call[]> | null;
   const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
   const optimizerPhase = (key: string) => {
     if (!optimizerCalls) return [];
     let phase = optimizerPhases.get(key);
-    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    if (!phase) optimizerPhases.set(key, (phase = prepare(optimizerCalls[key]!)));
     return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
@@ -1826,14 +1853,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     device.queue.submit([enc.finish()]);
   };
 
+  // a tensor's parts: [arena buffer, element offset there, first element of the tensor, elements]
+  // (one part, unless the arena is several buffers and the tensor a split linear weight)
+  type Part = readonly [number, number, number, number];
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
     const out: Record<string, Record<string, Float32Array>> = {};
     if (!MODEL.params.length) return out as GpuParams;
     const enc = device.createCommandEncoder();
-    const done = readback(enc, name);
+    const done = (MODEL.arenas[name] as readonly string[]).map((b) => readback(enc, b));
     device.queue.submit([enc.finish()]);
-    const all = new Float32Array(await done());
-    for (const p of MODEL.params) (out[p.layer] ??= {})[p.kind] = all.slice(p.offset, p.offset + p.length);
+    const all = await Promise.all(done.map(async (d) => new Float32Array(await d())));
+    for (const p of MODEL.params) {
+      const t = new Float32Array(p.length);
+      for (const [b, offset, start, length] of p.parts as readonly Part[]) t.set(all[b]!.subarray(offset, offset + length), start);
+      (out[p.layer] ??= {})[p.kind] = t;
+    }
     return out as GpuParams;
   };
 
@@ -1953,7 +1987,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           const slot = MODEL.params.find((s) => s.layer === layer && s.kind === kind);
           if (!slot) throw new RangeError(`dcgan_decoder.writeParams: no parameter ${layer}.${kind}`);
           checkArray('writeParams', `${layer}.${kind}`, data, Float32Array, slot.length);
-          device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
+          for (const [b, offset, start, length] of slot.parts as readonly Part[]) device.queue.writeBuffer(buf(MODEL.arenas.params[b]!), offset * 4, data, start, length);
         }
       }
     },

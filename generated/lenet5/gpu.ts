@@ -74,6 +74,10 @@ type Call = { kernel: string; bind: Bind[] };
 
 /** what runs, on which device buffers: decided by convgen, replayed below */
 const MODEL = {
+  "arenas": {
+    "grads": ["grads"],
+    "params": ["params"]
+  },
   "backward": [
     {
       "bind": [
@@ -1749,181 +1753,193 @@ const MODEL = {
     }
   ],
   "optimizers": {
-    "adam": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_62080"
-    },
-    "adamAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "adamMaxExpAvgSq",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_62080"
-    },
-    "adamw": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_62080"
-    },
-    "adamwAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "adamwMaxExpAvgSq",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_62080"
-    },
-    "sgd": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 16
-        }
-      ],
-      "kernel": "sgd_62080"
-    },
-    "sgdMomentum": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "velocity",
-          "offset": 0,
-          "size": 248320
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 32
-        }
-      ],
-      "kernel": "sgd_momentum_62080"
-    }
+    "adam": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_62080"
+      }
+    ],
+    "adamAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "adamMaxExpAvgSq",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_62080"
+      }
+    ],
+    "adamw": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_62080"
+      }
+    ],
+    "adamwAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "adamwMaxExpAvgSq",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_62080"
+      }
+    ],
+    "sgd": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 16
+          }
+        ],
+        "kernel": "sgd_62080"
+      }
+    ],
+    "sgdMomentum": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "velocity",
+            "offset": 0,
+            "size": 248320
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 32
+          }
+        ],
+        "kernel": "sgd_momentum_62080"
+      }
+    ]
   },
   "outShape": [32, 10],
   "params": [
@@ -1934,7 +1950,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "c1",
       "length": 150,
-      "offset": 0,
+      "parts": [
+        [0, 0, 0, 150]
+      ],
       "shape": [6, 1, 5, 5]
     },
     {
@@ -1944,7 +1962,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "c1",
       "length": 6,
-      "offset": 192,
+      "parts": [
+        [0, 192, 0, 6]
+      ],
       "shape": [6]
     },
     {
@@ -1954,7 +1974,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "c3",
       "length": 2400,
-      "offset": 256,
+      "parts": [
+        [0, 256, 0, 2400]
+      ],
       "shape": [16, 6, 5, 5]
     },
     {
@@ -1964,7 +1986,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "c3",
       "length": 16,
-      "offset": 2688,
+      "parts": [
+        [0, 2688, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -1974,7 +1998,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "f5",
       "length": 48000,
-      "offset": 2752,
+      "parts": [
+        [0, 2752, 0, 48000]
+      ],
       "shape": [120, 400]
     },
     {
@@ -1984,7 +2010,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "f5",
       "length": 120,
-      "offset": 50752,
+      "parts": [
+        [0, 50752, 0, 120]
+      ],
       "shape": [120]
     },
     {
@@ -1994,7 +2022,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "f6",
       "length": 10080,
-      "offset": 50880,
+      "parts": [
+        [0, 50880, 0, 10080]
+      ],
       "shape": [84, 120]
     },
     {
@@ -2004,7 +2034,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "f6",
       "length": 84,
-      "offset": 60992,
+      "parts": [
+        [0, 60992, 0, 84]
+      ],
       "shape": [84]
     },
     {
@@ -2014,7 +2046,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "out",
       "length": 840,
-      "offset": 61120,
+      "parts": [
+        [0, 61120, 0, 840]
+      ],
       "shape": [10, 84]
     },
     {
@@ -2024,7 +2058,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "out",
       "length": 10,
-      "offset": 62016,
+      "parts": [
+        [0, 62016, 0, 10]
+      ],
       "shape": [10]
     }
   ],
@@ -2623,12 +2659,13 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
   };
   // an optimizer's bind group (and state buffers) on its first step
-  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  // (one call per chunk of the arena: see the plan's optimizer chunks)
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call[]> | null;
   const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
   const optimizerPhase = (key: string) => {
     if (!optimizerCalls) return [];
     let phase = optimizerPhases.get(key);
-    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    if (!phase) optimizerPhases.set(key, (phase = prepare(optimizerCalls[key]!)));
     return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
@@ -2749,14 +2786,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     device.queue.submit([enc.finish()]);
   };
 
+  // a tensor's parts: [arena buffer, element offset there, first element of the tensor, elements]
+  // (one part, unless the arena is several buffers and the tensor a split linear weight)
+  type Part = readonly [number, number, number, number];
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
     const out: Record<string, Record<string, Float32Array>> = {};
     if (!MODEL.params.length) return out as GpuParams;
     const enc = device.createCommandEncoder();
-    const done = readback(enc, name);
+    const done = (MODEL.arenas[name] as readonly string[]).map((b) => readback(enc, b));
     device.queue.submit([enc.finish()]);
-    const all = new Float32Array(await done());
-    for (const p of MODEL.params) (out[p.layer] ??= {})[p.kind] = all.slice(p.offset, p.offset + p.length);
+    const all = await Promise.all(done.map(async (d) => new Float32Array(await d())));
+    for (const p of MODEL.params) {
+      const t = new Float32Array(p.length);
+      for (const [b, offset, start, length] of p.parts as readonly Part[]) t.set(all[b]!.subarray(offset, offset + length), start);
+      (out[p.layer] ??= {})[p.kind] = t;
+    }
     return out as GpuParams;
   };
 
@@ -2899,7 +2943,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           const slot = MODEL.params.find((s) => s.layer === layer && s.kind === kind);
           if (!slot) throw new RangeError(`lenet5.writeParams: no parameter ${layer}.${kind}`);
           checkArray('writeParams', `${layer}.${kind}`, data, Float32Array, slot.length);
-          device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
+          for (const [b, offset, start, length] of slot.parts as readonly Part[]) device.queue.writeBuffer(buf(MODEL.arenas.params[b]!), offset * 4, data, start, length);
         }
       }
     },

@@ -89,6 +89,10 @@ type Call = { kernel: string; bind: Bind[] };
 
 /** what runs, on which device buffers: decided by convgen, replayed below */
 const MODEL = {
+  "arenas": {
+    "grads": ["grads"],
+    "params": ["params"]
+  },
   "backward": [
     {
       "bind": [
@@ -7181,181 +7185,193 @@ const MODEL = {
     }
   ],
   "optimizers": {
-    "adam": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_7424"
-    },
-    "adamAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "adamMaxExpAvgSq",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_7424"
-    },
-    "adamw": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_7424"
-    },
-    "adamwAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "adamwMaxExpAvgSq",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_7424"
-    },
-    "sgd": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 16
-        }
-      ],
-      "kernel": "sgd_7424"
-    },
-    "sgdMomentum": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "velocity",
-          "offset": 0,
-          "size": 29696
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 32
-        }
-      ],
-      "kernel": "sgd_momentum_7424"
-    }
+    "adam": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_7424"
+      }
+    ],
+    "adamAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "adamMaxExpAvgSq",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_7424"
+      }
+    ],
+    "adamw": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_7424"
+      }
+    ],
+    "adamwAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "adamwMaxExpAvgSq",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_7424"
+      }
+    ],
+    "sgd": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 16
+          }
+        ],
+        "kernel": "sgd_7424"
+      }
+    ],
+    "sgdMomentum": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "velocity",
+            "offset": 0,
+            "size": 29696
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 32
+          }
+        ],
+        "kernel": "sgd_momentum_7424"
+      }
+    ]
   },
   "outShape": [16, 10],
   "params": [
@@ -7366,7 +7382,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "stem",
       "length": 144,
-      "offset": 0,
+      "parts": [
+        [0, 0, 0, 144]
+      ],
       "shape": [16, 1, 3, 3]
     },
     {
@@ -7376,7 +7394,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "stem_bn",
       "length": 16,
-      "offset": 192,
+      "parts": [
+        [0, 192, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -7386,7 +7406,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "stem_bn",
       "length": 16,
-      "offset": 256,
+      "parts": [
+        [0, 256, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -7396,7 +7418,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "s1_dw",
       "length": 144,
-      "offset": 320,
+      "parts": [
+        [0, 320, 0, 144]
+      ],
       "shape": [16, 1, 3, 3]
     },
     {
@@ -7406,7 +7430,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "s1_dw_bn",
       "length": 16,
-      "offset": 512,
+      "parts": [
+        [0, 512, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -7416,7 +7442,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "s1_dw_bn",
       "length": 16,
-      "offset": 576,
+      "parts": [
+        [0, 576, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -7426,7 +7454,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "s1_pw",
       "length": 256,
-      "offset": 640,
+      "parts": [
+        [0, 640, 0, 256]
+      ],
       "shape": [16, 16, 1, 1]
     },
     {
@@ -7436,7 +7466,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "s1_pw_bn",
       "length": 16,
-      "offset": 896,
+      "parts": [
+        [0, 896, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -7446,7 +7478,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "s1_pw_bn",
       "length": 16,
-      "offset": 960,
+      "parts": [
+        [0, 960, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -7456,7 +7490,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "s2_dw",
       "length": 144,
-      "offset": 1024,
+      "parts": [
+        [0, 1024, 0, 144]
+      ],
       "shape": [16, 1, 3, 3]
     },
     {
@@ -7466,7 +7502,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "s2_dw_bn",
       "length": 16,
-      "offset": 1216,
+      "parts": [
+        [0, 1216, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -7476,7 +7514,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "s2_dw_bn",
       "length": 16,
-      "offset": 1280,
+      "parts": [
+        [0, 1280, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -7486,7 +7526,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "s2_pw",
       "length": 512,
-      "offset": 1344,
+      "parts": [
+        [0, 1344, 0, 512]
+      ],
       "shape": [32, 16, 1, 1]
     },
     {
@@ -7496,7 +7538,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "s2_pw_bn",
       "length": 32,
-      "offset": 1856,
+      "parts": [
+        [0, 1856, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7506,7 +7550,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "s2_pw_bn",
       "length": 32,
-      "offset": 1920,
+      "parts": [
+        [0, 1920, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7516,7 +7562,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "ir_expand",
       "length": 2048,
-      "offset": 1984,
+      "parts": [
+        [0, 1984, 0, 2048]
+      ],
       "shape": [64, 32, 1, 1]
     },
     {
@@ -7526,7 +7574,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "ir_expand_bn",
       "length": 64,
-      "offset": 4032,
+      "parts": [
+        [0, 4032, 0, 64]
+      ],
       "shape": [64]
     },
     {
@@ -7536,7 +7586,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "ir_expand_bn",
       "length": 64,
-      "offset": 4096,
+      "parts": [
+        [0, 4096, 0, 64]
+      ],
       "shape": [64]
     },
     {
@@ -7546,7 +7598,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "ir_dw",
       "length": 576,
-      "offset": 4160,
+      "parts": [
+        [0, 4160, 0, 576]
+      ],
       "shape": [64, 1, 3, 3]
     },
     {
@@ -7556,7 +7610,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "ir_dw_bn",
       "length": 64,
-      "offset": 4736,
+      "parts": [
+        [0, 4736, 0, 64]
+      ],
       "shape": [64]
     },
     {
@@ -7566,7 +7622,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "ir_dw_bn",
       "length": 64,
-      "offset": 4800,
+      "parts": [
+        [0, 4800, 0, 64]
+      ],
       "shape": [64]
     },
     {
@@ -7576,7 +7634,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "ir_project",
       "length": 2048,
-      "offset": 4864,
+      "parts": [
+        [0, 4864, 0, 2048]
+      ],
       "shape": [32, 64, 1, 1]
     },
     {
@@ -7586,7 +7646,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "ir_project_bn",
       "length": 32,
-      "offset": 6912,
+      "parts": [
+        [0, 6912, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7596,7 +7658,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "ir_project_bn",
       "length": 32,
-      "offset": 6976,
+      "parts": [
+        [0, 6976, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7606,7 +7670,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "fc",
       "length": 320,
-      "offset": 7040,
+      "parts": [
+        [0, 7040, 0, 320]
+      ],
       "shape": [10, 32]
     },
     {
@@ -7616,7 +7682,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "fc",
       "length": 10,
-      "offset": 7360,
+      "parts": [
+        [0, 7360, 0, 10]
+      ],
       "shape": [10]
     }
   ],
@@ -9220,12 +9288,13 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
   };
   // an optimizer's bind group (and state buffers) on its first step
-  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  // (one call per chunk of the arena: see the plan's optimizer chunks)
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call[]> | null;
   const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
   const optimizerPhase = (key: string) => {
     if (!optimizerCalls) return [];
     let phase = optimizerPhases.get(key);
-    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    if (!phase) optimizerPhases.set(key, (phase = prepare(optimizerCalls[key]!)));
     return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
@@ -9346,14 +9415,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     device.queue.submit([enc.finish()]);
   };
 
+  // a tensor's parts: [arena buffer, element offset there, first element of the tensor, elements]
+  // (one part, unless the arena is several buffers and the tensor a split linear weight)
+  type Part = readonly [number, number, number, number];
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
     const out: Record<string, Record<string, Float32Array>> = {};
     if (!MODEL.params.length) return out as GpuParams;
     const enc = device.createCommandEncoder();
-    const done = readback(enc, name);
+    const done = (MODEL.arenas[name] as readonly string[]).map((b) => readback(enc, b));
     device.queue.submit([enc.finish()]);
-    const all = new Float32Array(await done());
-    for (const p of MODEL.params) (out[p.layer] ??= {})[p.kind] = all.slice(p.offset, p.offset + p.length);
+    const all = await Promise.all(done.map(async (d) => new Float32Array(await d())));
+    for (const p of MODEL.params) {
+      const t = new Float32Array(p.length);
+      for (const [b, offset, start, length] of p.parts as readonly Part[]) t.set(all[b]!.subarray(offset, offset + length), start);
+      (out[p.layer] ??= {})[p.kind] = t;
+    }
     return out as GpuParams;
   };
 
@@ -9496,7 +9572,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           const slot = MODEL.params.find((s) => s.layer === layer && s.kind === kind);
           if (!slot) throw new RangeError(`mobilenet_small.writeParams: no parameter ${layer}.${kind}`);
           checkArray('writeParams', `${layer}.${kind}`, data, Float32Array, slot.length);
-          device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
+          for (const [b, offset, start, length] of slot.parts as readonly Part[]) device.queue.writeBuffer(buf(MODEL.arenas.params[b]!), offset * 4, data, start, length);
         }
       }
     },

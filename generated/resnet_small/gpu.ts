@@ -91,6 +91,10 @@ type Call = { kernel: string; bind: Bind[] };
 
 /** what runs, on which device buffers: decided by convgen, replayed below */
 const MODEL = {
+  "arenas": {
+    "grads": ["grads"],
+    "params": ["params"]
+  },
   "backward": [
     {
       "bind": [
@@ -6709,181 +6713,193 @@ const MODEL = {
     }
   ],
   "optimizers": {
-    "adam": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_38976"
-    },
-    "adamAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "adamMaxExpAvgSq",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_38976"
-    },
-    "adamw": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_38976"
-    },
-    "adamwAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "adamwMaxExpAvgSq",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_38976"
-    },
-    "sgd": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 16
-        }
-      ],
-      "kernel": "sgd_38976"
-    },
-    "sgdMomentum": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "velocity",
-          "offset": 0,
-          "size": 155904
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 32
-        }
-      ],
-      "kernel": "sgd_momentum_38976"
-    }
+    "adam": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_38976"
+      }
+    ],
+    "adamAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "adamMaxExpAvgSq",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_38976"
+      }
+    ],
+    "adamw": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_38976"
+      }
+    ],
+    "adamwAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "adamwMaxExpAvgSq",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_38976"
+      }
+    ],
+    "sgd": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 16
+          }
+        ],
+        "kernel": "sgd_38976"
+      }
+    ],
+    "sgdMomentum": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "velocity",
+            "offset": 0,
+            "size": 155904
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 32
+          }
+        ],
+        "kernel": "sgd_momentum_38976"
+      }
+    ]
   },
   "outShape": [32, 10],
   "params": [
@@ -6894,7 +6910,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "stem",
       "length": 144,
-      "offset": 0,
+      "parts": [
+        [0, 0, 0, 144]
+      ],
       "shape": [16, 1, 3, 3]
     },
     {
@@ -6904,7 +6922,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "stem_bn",
       "length": 16,
-      "offset": 192,
+      "parts": [
+        [0, 192, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -6914,7 +6934,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "stem_bn",
       "length": 16,
-      "offset": 256,
+      "parts": [
+        [0, 256, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -6924,7 +6946,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b1_conv1",
       "length": 2304,
-      "offset": 320,
+      "parts": [
+        [0, 320, 0, 2304]
+      ],
       "shape": [16, 16, 3, 3]
     },
     {
@@ -6934,7 +6958,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b1_bn1",
       "length": 16,
-      "offset": 2624,
+      "parts": [
+        [0, 2624, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -6944,7 +6970,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "b1_bn1",
       "length": 16,
-      "offset": 2688,
+      "parts": [
+        [0, 2688, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -6954,7 +6982,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b1_conv2",
       "length": 2304,
-      "offset": 2752,
+      "parts": [
+        [0, 2752, 0, 2304]
+      ],
       "shape": [16, 16, 3, 3]
     },
     {
@@ -6964,7 +6994,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b1_bn2",
       "length": 16,
-      "offset": 5056,
+      "parts": [
+        [0, 5056, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -6974,7 +7006,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "b1_bn2",
       "length": 16,
-      "offset": 5120,
+      "parts": [
+        [0, 5120, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -6984,7 +7018,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b2_conv1",
       "length": 4608,
-      "offset": 5184,
+      "parts": [
+        [0, 5184, 0, 4608]
+      ],
       "shape": [32, 16, 3, 3]
     },
     {
@@ -6994,7 +7030,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b2_bn1",
       "length": 32,
-      "offset": 9792,
+      "parts": [
+        [0, 9792, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7004,7 +7042,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "b2_bn1",
       "length": 32,
-      "offset": 9856,
+      "parts": [
+        [0, 9856, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7014,7 +7054,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b2_conv2",
       "length": 9216,
-      "offset": 9920,
+      "parts": [
+        [0, 9920, 0, 9216]
+      ],
       "shape": [32, 32, 3, 3]
     },
     {
@@ -7024,7 +7066,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b2_bn2",
       "length": 32,
-      "offset": 19136,
+      "parts": [
+        [0, 19136, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7034,7 +7078,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "b2_bn2",
       "length": 32,
-      "offset": 19200,
+      "parts": [
+        [0, 19200, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7044,7 +7090,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b2_proj",
       "length": 512,
-      "offset": 19264,
+      "parts": [
+        [0, 19264, 0, 512]
+      ],
       "shape": [32, 16, 1, 1]
     },
     {
@@ -7054,7 +7102,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b2_proj_bn",
       "length": 32,
-      "offset": 19776,
+      "parts": [
+        [0, 19776, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7064,7 +7114,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "b2_proj_bn",
       "length": 32,
-      "offset": 19840,
+      "parts": [
+        [0, 19840, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7074,7 +7126,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b3_conv1",
       "length": 9216,
-      "offset": 19904,
+      "parts": [
+        [0, 19904, 0, 9216]
+      ],
       "shape": [32, 32, 3, 3]
     },
     {
@@ -7084,7 +7138,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b3_bn1",
       "length": 32,
-      "offset": 29120,
+      "parts": [
+        [0, 29120, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7094,7 +7150,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "b3_bn1",
       "length": 32,
-      "offset": 29184,
+      "parts": [
+        [0, 29184, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7104,7 +7162,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b3_conv2",
       "length": 9216,
-      "offset": 29248,
+      "parts": [
+        [0, 29248, 0, 9216]
+      ],
       "shape": [32, 32, 3, 3]
     },
     {
@@ -7114,7 +7174,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "b3_bn2",
       "length": 32,
-      "offset": 38464,
+      "parts": [
+        [0, 38464, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7124,7 +7186,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "b3_bn2",
       "length": 32,
-      "offset": 38528,
+      "parts": [
+        [0, 38528, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -7134,7 +7198,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "fc",
       "length": 320,
-      "offset": 38592,
+      "parts": [
+        [0, 38592, 0, 320]
+      ],
       "shape": [10, 32]
     },
     {
@@ -7144,7 +7210,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "fc",
       "length": 10,
-      "offset": 38912,
+      "parts": [
+        [0, 38912, 0, 10]
+      ],
       "shape": [10]
     }
   ],
@@ -8765,12 +8833,13 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
   };
   // an optimizer's bind group (and state buffers) on its first step
-  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  // (one call per chunk of the arena: see the plan's optimizer chunks)
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call[]> | null;
   const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
   const optimizerPhase = (key: string) => {
     if (!optimizerCalls) return [];
     let phase = optimizerPhases.get(key);
-    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    if (!phase) optimizerPhases.set(key, (phase = prepare(optimizerCalls[key]!)));
     return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
@@ -8891,14 +8960,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     device.queue.submit([enc.finish()]);
   };
 
+  // a tensor's parts: [arena buffer, element offset there, first element of the tensor, elements]
+  // (one part, unless the arena is several buffers and the tensor a split linear weight)
+  type Part = readonly [number, number, number, number];
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
     const out: Record<string, Record<string, Float32Array>> = {};
     if (!MODEL.params.length) return out as GpuParams;
     const enc = device.createCommandEncoder();
-    const done = readback(enc, name);
+    const done = (MODEL.arenas[name] as readonly string[]).map((b) => readback(enc, b));
     device.queue.submit([enc.finish()]);
-    const all = new Float32Array(await done());
-    for (const p of MODEL.params) (out[p.layer] ??= {})[p.kind] = all.slice(p.offset, p.offset + p.length);
+    const all = await Promise.all(done.map(async (d) => new Float32Array(await d())));
+    for (const p of MODEL.params) {
+      const t = new Float32Array(p.length);
+      for (const [b, offset, start, length] of p.parts as readonly Part[]) t.set(all[b]!.subarray(offset, offset + length), start);
+      (out[p.layer] ??= {})[p.kind] = t;
+    }
     return out as GpuParams;
   };
 
@@ -9041,7 +9117,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           const slot = MODEL.params.find((s) => s.layer === layer && s.kind === kind);
           if (!slot) throw new RangeError(`resnet_small.writeParams: no parameter ${layer}.${kind}`);
           checkArray('writeParams', `${layer}.${kind}`, data, Float32Array, slot.length);
-          device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
+          for (const [b, offset, start, length] of slot.parts as readonly Part[]) device.queue.writeBuffer(buf(MODEL.arenas.params[b]!), offset * 4, data, start, length);
         }
       }
     },

@@ -71,6 +71,10 @@ type Call = { kernel: string; bind: Bind[] };
 
 /** what runs, on which device buffers: decided by convgen, replayed below */
 const MODEL = {
+  "arenas": {
+    "grads": ["grads"],
+    "params": ["params"]
+  },
   "backward": [
     {
       "bind": [
@@ -1170,181 +1174,193 @@ const MODEL = {
     }
   ],
   "optimizers": {
-    "adam": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_192"
-    },
-    "adamAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "adamMaxExpAvgSq",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_192"
-    },
-    "adamw": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_192"
-    },
-    "adamwAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "adamwMaxExpAvgSq",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_192"
-    },
-    "sgd": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 16
-        }
-      ],
-      "kernel": "sgd_192"
-    },
-    "sgdMomentum": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "velocity",
-          "offset": 0,
-          "size": 768
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 32
-        }
-      ],
-      "kernel": "sgd_momentum_192"
-    }
+    "adam": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_192"
+      }
+    ],
+    "adamAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "adamMaxExpAvgSq",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_192"
+      }
+    ],
+    "adamw": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_192"
+      }
+    ],
+    "adamwAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "adamwMaxExpAvgSq",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_192"
+      }
+    ],
+    "sgd": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 16
+          }
+        ],
+        "kernel": "sgd_192"
+      }
+    ],
+    "sgdMomentum": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "velocity",
+            "offset": 0,
+            "size": 768
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 32
+          }
+        ],
+        "kernel": "sgd_momentum_192"
+      }
+    ]
   },
   "outShape": [1, 2],
   "params": [
@@ -1355,7 +1371,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "conv1",
       "length": 9,
-      "offset": 0,
+      "parts": [
+        [0, 0, 0, 9]
+      ],
       "shape": [1, 1, 3, 3]
     },
     {
@@ -1365,7 +1383,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "conv2",
       "length": 9,
-      "offset": 64,
+      "parts": [
+        [0, 64, 0, 9]
+      ],
       "shape": [1, 1, 3, 3]
     },
     {
@@ -1375,7 +1395,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "fc",
       "length": 4,
-      "offset": 128,
+      "parts": [
+        [0, 128, 0, 4]
+      ],
       "shape": [2, 2]
     }
   ],
@@ -1792,12 +1814,13 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
   };
   // an optimizer's bind group (and state buffers) on its first step
-  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  // (one call per chunk of the arena: see the plan's optimizer chunks)
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call[]> | null;
   const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
   const optimizerPhase = (key: string) => {
     if (!optimizerCalls) return [];
     let phase = optimizerPhases.get(key);
-    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    if (!phase) optimizerPhases.set(key, (phase = prepare(optimizerCalls[key]!)));
     return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
@@ -1918,14 +1941,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     device.queue.submit([enc.finish()]);
   };
 
+  // a tensor's parts: [arena buffer, element offset there, first element of the tensor, elements]
+  // (one part, unless the arena is several buffers and the tensor a split linear weight)
+  type Part = readonly [number, number, number, number];
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
     const out: Record<string, Record<string, Float32Array>> = {};
     if (!MODEL.params.length) return out as GpuParams;
     const enc = device.createCommandEncoder();
-    const done = readback(enc, name);
+    const done = (MODEL.arenas[name] as readonly string[]).map((b) => readback(enc, b));
     device.queue.submit([enc.finish()]);
-    const all = new Float32Array(await done());
-    for (const p of MODEL.params) (out[p.layer] ??= {})[p.kind] = all.slice(p.offset, p.offset + p.length);
+    const all = await Promise.all(done.map(async (d) => new Float32Array(await d())));
+    for (const p of MODEL.params) {
+      const t = new Float32Array(p.length);
+      for (const [b, offset, start, length] of p.parts as readonly Part[]) t.set(all[b]!.subarray(offset, offset + length), start);
+      (out[p.layer] ??= {})[p.kind] = t;
+    }
     return out as GpuParams;
   };
 
@@ -2068,7 +2098,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           const slot = MODEL.params.find((s) => s.layer === layer && s.kind === kind);
           if (!slot) throw new RangeError(`seed_branches.writeParams: no parameter ${layer}.${kind}`);
           checkArray('writeParams', `${layer}.${kind}`, data, Float32Array, slot.length);
-          device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
+          for (const [b, offset, start, length] of slot.parts as readonly Part[]) device.queue.writeBuffer(buf(MODEL.arenas.params[b]!), offset * 4, data, start, length);
         }
       }
     },

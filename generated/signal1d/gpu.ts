@@ -73,6 +73,10 @@ type Call = { kernel: string; bind: Bind[] };
 
 /** what runs, on which device buffers: decided by convgen, replayed below */
 const MODEL = {
+  "arenas": {
+    "grads": ["grads"],
+    "params": ["params"]
+  },
   "backward": [
     {
       "bind": [
@@ -1607,181 +1611,193 @@ const MODEL = {
     }
   ],
   "optimizers": {
-    "adam": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_3200"
-    },
-    "adamAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "adamMaxExpAvgSq",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_3200"
-    },
-    "adamw": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_3200"
-    },
-    "adamwAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "adamwMaxExpAvgSq",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_3200"
-    },
-    "sgd": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 16
-        }
-      ],
-      "kernel": "sgd_3200"
-    },
-    "sgdMomentum": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "velocity",
-          "offset": 0,
-          "size": 12800
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 32
-        }
-      ],
-      "kernel": "sgd_momentum_3200"
-    }
+    "adam": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_3200"
+      }
+    ],
+    "adamAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "adamMaxExpAvgSq",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_3200"
+      }
+    ],
+    "adamw": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_3200"
+      }
+    ],
+    "adamwAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "adamwMaxExpAvgSq",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_3200"
+      }
+    ],
+    "sgd": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 16
+          }
+        ],
+        "kernel": "sgd_3200"
+      }
+    ],
+    "sgdMomentum": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "velocity",
+            "offset": 0,
+            "size": 12800
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 32
+          }
+        ],
+        "kernel": "sgd_momentum_3200"
+      }
+    ]
   },
   "outShape": [4, 12],
   "params": [
@@ -1792,7 +1808,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "front",
       "length": 640,
-      "offset": 0,
+      "parts": [
+        [0, 0, 0, 640]
+      ],
       "shape": [8, 1, 80]
     },
     {
@@ -1802,7 +1820,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "front",
       "length": 8,
-      "offset": 640,
+      "parts": [
+        [0, 640, 0, 8]
+      ],
       "shape": [8]
     },
     {
@@ -1812,7 +1832,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "mid",
       "length": 384,
-      "offset": 704,
+      "parts": [
+        [0, 704, 0, 384]
+      ],
       "shape": [16, 8, 3]
     },
     {
@@ -1822,7 +1844,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "mid",
       "length": 16,
-      "offset": 1088,
+      "parts": [
+        [0, 1088, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -1832,7 +1856,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "deep",
       "length": 1536,
-      "offset": 1152,
+      "parts": [
+        [0, 1152, 0, 1536]
+      ],
       "shape": [32, 16, 3]
     },
     {
@@ -1842,7 +1868,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "deep",
       "length": 32,
-      "offset": 2688,
+      "parts": [
+        [0, 2688, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -1852,7 +1880,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "classifier",
       "length": 384,
-      "offset": 2752,
+      "parts": [
+        [0, 2752, 0, 384]
+      ],
       "shape": [12, 32]
     },
     {
@@ -1862,7 +1892,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "classifier",
       "length": 12,
-      "offset": 3136,
+      "parts": [
+        [0, 3136, 0, 12]
+      ],
       "shape": [12]
     }
   ],
@@ -2390,12 +2422,13 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
   };
   // an optimizer's bind group (and state buffers) on its first step
-  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  // (one call per chunk of the arena: see the plan's optimizer chunks)
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call[]> | null;
   const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
   const optimizerPhase = (key: string) => {
     if (!optimizerCalls) return [];
     let phase = optimizerPhases.get(key);
-    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    if (!phase) optimizerPhases.set(key, (phase = prepare(optimizerCalls[key]!)));
     return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
@@ -2516,14 +2549,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     device.queue.submit([enc.finish()]);
   };
 
+  // a tensor's parts: [arena buffer, element offset there, first element of the tensor, elements]
+  // (one part, unless the arena is several buffers and the tensor a split linear weight)
+  type Part = readonly [number, number, number, number];
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
     const out: Record<string, Record<string, Float32Array>> = {};
     if (!MODEL.params.length) return out as GpuParams;
     const enc = device.createCommandEncoder();
-    const done = readback(enc, name);
+    const done = (MODEL.arenas[name] as readonly string[]).map((b) => readback(enc, b));
     device.queue.submit([enc.finish()]);
-    const all = new Float32Array(await done());
-    for (const p of MODEL.params) (out[p.layer] ??= {})[p.kind] = all.slice(p.offset, p.offset + p.length);
+    const all = await Promise.all(done.map(async (d) => new Float32Array(await d())));
+    for (const p of MODEL.params) {
+      const t = new Float32Array(p.length);
+      for (const [b, offset, start, length] of p.parts as readonly Part[]) t.set(all[b]!.subarray(offset, offset + length), start);
+      (out[p.layer] ??= {})[p.kind] = t;
+    }
     return out as GpuParams;
   };
 
@@ -2666,7 +2706,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           const slot = MODEL.params.find((s) => s.layer === layer && s.kind === kind);
           if (!slot) throw new RangeError(`signal1d.writeParams: no parameter ${layer}.${kind}`);
           checkArray('writeParams', `${layer}.${kind}`, data, Float32Array, slot.length);
-          device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
+          for (const [b, offset, start, length] of slot.parts as readonly Part[]) device.queue.writeBuffer(buf(MODEL.arenas.params[b]!), offset * 4, data, start, length);
         }
       }
     },

@@ -73,6 +73,10 @@ type Call = { kernel: string; bind: Bind[] };
 
 /** what runs, on which device buffers: decided by convgen, replayed below */
 const MODEL = {
+  "arenas": {
+    "grads": ["grads"],
+    "params": ["params"]
+  },
   "backward": [
     {
       "bind": [
@@ -1721,181 +1725,193 @@ const MODEL = {
     }
   ],
   "optimizers": {
-    "adam": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_1536"
-    },
-    "adamAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "adamMaxExpAvgSq",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_1536"
-    },
-    "adamw": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_1536"
-    },
-    "adamwAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "adamwMaxExpAvgSq",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_1536"
-    },
-    "sgd": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 16
-        }
-      ],
-      "kernel": "sgd_1536"
-    },
-    "sgdMomentum": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "velocity",
-          "offset": 0,
-          "size": 6144
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 32
-        }
-      ],
-      "kernel": "sgd_momentum_1536"
-    }
+    "adam": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_1536"
+      }
+    ],
+    "adamAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "adamMaxExpAvgSq",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_1536"
+      }
+    ],
+    "adamw": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_1536"
+      }
+    ],
+    "adamwAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "adamwMaxExpAvgSq",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_1536"
+      }
+    ],
+    "sgd": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 16
+          }
+        ],
+        "kernel": "sgd_1536"
+      }
+    ],
+    "sgdMomentum": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "velocity",
+            "offset": 0,
+            "size": 6144
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 32
+          }
+        ],
+        "kernel": "sgd_momentum_1536"
+      }
+    ]
   },
   "outShape": [4, 2, 64],
   "params": [
@@ -1906,7 +1922,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "enc1",
       "length": 80,
-      "offset": 0,
+      "parts": [
+        [0, 0, 0, 80]
+      ],
       "shape": [8, 2, 5]
     },
     {
@@ -1916,7 +1934,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "enc1",
       "length": 8,
-      "offset": 128,
+      "parts": [
+        [0, 128, 0, 8]
+      ],
       "shape": [8]
     },
     {
@@ -1926,7 +1946,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "enc2",
       "length": 384,
-      "offset": 192,
+      "parts": [
+        [0, 192, 0, 384]
+      ],
       "shape": [16, 8, 3]
     },
     {
@@ -1936,7 +1958,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "enc2",
       "length": 16,
-      "offset": 576,
+      "parts": [
+        [0, 576, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -1946,7 +1970,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "dec1",
       "length": 512,
-      "offset": 640,
+      "parts": [
+        [0, 640, 0, 512]
+      ],
       "shape": [16, 8, 4]
     },
     {
@@ -1956,7 +1982,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "dec1",
       "length": 8,
-      "offset": 1152,
+      "parts": [
+        [0, 1152, 0, 8]
+      ],
       "shape": [8]
     },
     {
@@ -1966,7 +1994,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "dec2",
       "length": 128,
-      "offset": 1216,
+      "parts": [
+        [0, 1216, 0, 128]
+      ],
       "shape": [8, 4, 4]
     },
     {
@@ -1976,7 +2006,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "dec2",
       "length": 4,
-      "offset": 1344,
+      "parts": [
+        [0, 1344, 0, 4]
+      ],
       "shape": [4]
     },
     {
@@ -1986,7 +2018,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "out",
       "length": 24,
-      "offset": 1408,
+      "parts": [
+        [0, 1408, 0, 24]
+      ],
       "shape": [2, 4, 3]
     },
     {
@@ -1996,7 +2030,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "out",
       "length": 2,
-      "offset": 1472,
+      "parts": [
+        [0, 1472, 0, 2]
+      ],
       "shape": [2]
     }
   ],
@@ -2597,12 +2633,13 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
   };
   // an optimizer's bind group (and state buffers) on its first step
-  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  // (one call per chunk of the arena: see the plan's optimizer chunks)
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call[]> | null;
   const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
   const optimizerPhase = (key: string) => {
     if (!optimizerCalls) return [];
     let phase = optimizerPhases.get(key);
-    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    if (!phase) optimizerPhases.set(key, (phase = prepare(optimizerCalls[key]!)));
     return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
@@ -2723,14 +2760,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     device.queue.submit([enc.finish()]);
   };
 
+  // a tensor's parts: [arena buffer, element offset there, first element of the tensor, elements]
+  // (one part, unless the arena is several buffers and the tensor a split linear weight)
+  type Part = readonly [number, number, number, number];
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
     const out: Record<string, Record<string, Float32Array>> = {};
     if (!MODEL.params.length) return out as GpuParams;
     const enc = device.createCommandEncoder();
-    const done = readback(enc, name);
+    const done = (MODEL.arenas[name] as readonly string[]).map((b) => readback(enc, b));
     device.queue.submit([enc.finish()]);
-    const all = new Float32Array(await done());
-    for (const p of MODEL.params) (out[p.layer] ??= {})[p.kind] = all.slice(p.offset, p.offset + p.length);
+    const all = await Promise.all(done.map(async (d) => new Float32Array(await d())));
+    for (const p of MODEL.params) {
+      const t = new Float32Array(p.length);
+      for (const [b, offset, start, length] of p.parts as readonly Part[]) t.set(all[b]!.subarray(offset, offset + length), start);
+      (out[p.layer] ??= {})[p.kind] = t;
+    }
     return out as GpuParams;
   };
 
@@ -2850,7 +2894,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           const slot = MODEL.params.find((s) => s.layer === layer && s.kind === kind);
           if (!slot) throw new RangeError(`signal1d_decoder.writeParams: no parameter ${layer}.${kind}`);
           checkArray('writeParams', `${layer}.${kind}`, data, Float32Array, slot.length);
-          device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
+          for (const [b, offset, start, length] of slot.parts as readonly Part[]) device.queue.writeBuffer(buf(MODEL.arenas.params[b]!), offset * 4, data, start, length);
         }
       }
     },

@@ -90,6 +90,10 @@ type Call = { kernel: string; bind: Bind[] };
 
 /** what runs, on which device buffers: decided by convgen, replayed below */
 const MODEL = {
+  "arenas": {
+    "grads": ["grads"],
+    "params": ["params"]
+  },
   "backward": [
     {
       "bind": [
@@ -3780,181 +3784,193 @@ const MODEL = {
     }
   ],
   "optimizers": {
-    "adam": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_30080"
-    },
-    "adamAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "adamMaxExpAvgSq",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_30080"
-    },
-    "adamw": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_30080"
-    },
-    "adamwAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "adamwMaxExpAvgSq",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_30080"
-    },
-    "sgd": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 16
-        }
-      ],
-      "kernel": "sgd_30080"
-    },
-    "sgdMomentum": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "velocity",
-          "offset": 0,
-          "size": 120320
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 32
-        }
-      ],
-      "kernel": "sgd_momentum_30080"
-    }
+    "adam": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_30080"
+      }
+    ],
+    "adamAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "adamMaxExpAvgSq",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_30080"
+      }
+    ],
+    "adamw": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_30080"
+      }
+    ],
+    "adamwAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "adamwMaxExpAvgSq",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_30080"
+      }
+    ],
+    "sgd": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 16
+          }
+        ],
+        "kernel": "sgd_30080"
+      }
+    ],
+    "sgdMomentum": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "velocity",
+            "offset": 0,
+            "size": 120320
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 32
+          }
+        ],
+        "kernel": "sgd_momentum_30080"
+      }
+    ]
   },
   "outShape": [4, 1, 32, 32],
   "params": [
@@ -3965,7 +3981,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "enc1a",
       "length": 72,
-      "offset": 0,
+      "parts": [
+        [0, 0, 0, 72]
+      ],
       "shape": [8, 1, 3, 3]
     },
     {
@@ -3975,7 +3993,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "enc1a",
       "length": 8,
-      "offset": 128,
+      "parts": [
+        [0, 128, 0, 8]
+      ],
       "shape": [8]
     },
     {
@@ -3985,7 +4005,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "enc1b",
       "length": 576,
-      "offset": 192,
+      "parts": [
+        [0, 192, 0, 576]
+      ],
       "shape": [8, 8, 3, 3]
     },
     {
@@ -3995,7 +4017,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "enc1b",
       "length": 8,
-      "offset": 768,
+      "parts": [
+        [0, 768, 0, 8]
+      ],
       "shape": [8]
     },
     {
@@ -4005,7 +4029,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "enc2a",
       "length": 1152,
-      "offset": 832,
+      "parts": [
+        [0, 832, 0, 1152]
+      ],
       "shape": [16, 8, 3, 3]
     },
     {
@@ -4015,7 +4041,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "enc2a",
       "length": 16,
-      "offset": 1984,
+      "parts": [
+        [0, 1984, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -4025,7 +4053,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "enc2b",
       "length": 2304,
-      "offset": 2048,
+      "parts": [
+        [0, 2048, 0, 2304]
+      ],
       "shape": [16, 16, 3, 3]
     },
     {
@@ -4035,7 +4065,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "enc2b",
       "length": 16,
-      "offset": 4352,
+      "parts": [
+        [0, 4352, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -4045,7 +4077,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "mid_a",
       "length": 4608,
-      "offset": 4416,
+      "parts": [
+        [0, 4416, 0, 4608]
+      ],
       "shape": [32, 16, 3, 3]
     },
     {
@@ -4055,7 +4089,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "mid_a",
       "length": 32,
-      "offset": 9024,
+      "parts": [
+        [0, 9024, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -4065,7 +4101,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "mid_b",
       "length": 9216,
-      "offset": 9088,
+      "parts": [
+        [0, 9088, 0, 9216]
+      ],
       "shape": [32, 32, 3, 3]
     },
     {
@@ -4075,7 +4113,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "mid_b",
       "length": 32,
-      "offset": 18304,
+      "parts": [
+        [0, 18304, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -4085,7 +4125,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "up2",
       "length": 2048,
-      "offset": 18368,
+      "parts": [
+        [0, 18368, 0, 2048]
+      ],
       "shape": [32, 16, 2, 2]
     },
     {
@@ -4095,7 +4137,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "up2",
       "length": 16,
-      "offset": 20416,
+      "parts": [
+        [0, 20416, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -4105,7 +4149,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "dec2a",
       "length": 4608,
-      "offset": 20480,
+      "parts": [
+        [0, 20480, 0, 4608]
+      ],
       "shape": [16, 32, 3, 3]
     },
     {
@@ -4115,7 +4161,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "dec2a",
       "length": 16,
-      "offset": 25088,
+      "parts": [
+        [0, 25088, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -4125,7 +4173,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "dec2b",
       "length": 2304,
-      "offset": 25152,
+      "parts": [
+        [0, 25152, 0, 2304]
+      ],
       "shape": [16, 16, 3, 3]
     },
     {
@@ -4135,7 +4185,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "dec2b",
       "length": 16,
-      "offset": 27456,
+      "parts": [
+        [0, 27456, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -4145,7 +4197,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "up1",
       "length": 512,
-      "offset": 27520,
+      "parts": [
+        [0, 27520, 0, 512]
+      ],
       "shape": [16, 8, 2, 2]
     },
     {
@@ -4155,7 +4209,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "up1",
       "length": 8,
-      "offset": 28032,
+      "parts": [
+        [0, 28032, 0, 8]
+      ],
       "shape": [8]
     },
     {
@@ -4165,7 +4221,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "dec1a",
       "length": 1152,
-      "offset": 28096,
+      "parts": [
+        [0, 28096, 0, 1152]
+      ],
       "shape": [8, 16, 3, 3]
     },
     {
@@ -4175,7 +4233,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "dec1a",
       "length": 8,
-      "offset": 29248,
+      "parts": [
+        [0, 29248, 0, 8]
+      ],
       "shape": [8]
     },
     {
@@ -4185,7 +4245,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "dec1b",
       "length": 576,
-      "offset": 29312,
+      "parts": [
+        [0, 29312, 0, 576]
+      ],
       "shape": [8, 8, 3, 3]
     },
     {
@@ -4195,7 +4257,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "dec1b",
       "length": 8,
-      "offset": 29888,
+      "parts": [
+        [0, 29888, 0, 8]
+      ],
       "shape": [8]
     },
     {
@@ -4205,7 +4269,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "head",
       "length": 8,
-      "offset": 29952,
+      "parts": [
+        [0, 29952, 0, 8]
+      ],
       "shape": [1, 8, 1, 1]
     },
     {
@@ -4215,7 +4281,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "head",
       "length": 1,
-      "offset": 30016,
+      "parts": [
+        [0, 30016, 0, 1]
+      ],
       "shape": [1]
     }
   ],
@@ -5500,12 +5568,13 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
   };
   // an optimizer's bind group (and state buffers) on its first step
-  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  // (one call per chunk of the arena: see the plan's optimizer chunks)
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call[]> | null;
   const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
   const optimizerPhase = (key: string) => {
     if (!optimizerCalls) return [];
     let phase = optimizerPhases.get(key);
-    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    if (!phase) optimizerPhases.set(key, (phase = prepare(optimizerCalls[key]!)));
     return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
@@ -5626,14 +5695,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     device.queue.submit([enc.finish()]);
   };
 
+  // a tensor's parts: [arena buffer, element offset there, first element of the tensor, elements]
+  // (one part, unless the arena is several buffers and the tensor a split linear weight)
+  type Part = readonly [number, number, number, number];
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
     const out: Record<string, Record<string, Float32Array>> = {};
     if (!MODEL.params.length) return out as GpuParams;
     const enc = device.createCommandEncoder();
-    const done = readback(enc, name);
+    const done = (MODEL.arenas[name] as readonly string[]).map((b) => readback(enc, b));
     device.queue.submit([enc.finish()]);
-    const all = new Float32Array(await done());
-    for (const p of MODEL.params) (out[p.layer] ??= {})[p.kind] = all.slice(p.offset, p.offset + p.length);
+    const all = await Promise.all(done.map(async (d) => new Float32Array(await d())));
+    for (const p of MODEL.params) {
+      const t = new Float32Array(p.length);
+      for (const [b, offset, start, length] of p.parts as readonly Part[]) t.set(all[b]!.subarray(offset, offset + length), start);
+      (out[p.layer] ??= {})[p.kind] = t;
+    }
     return out as GpuParams;
   };
 
@@ -5776,7 +5852,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           const slot = MODEL.params.find((s) => s.layer === layer && s.kind === kind);
           if (!slot) throw new RangeError(`unet.writeParams: no parameter ${layer}.${kind}`);
           checkArray('writeParams', `${layer}.${kind}`, data, Float32Array, slot.length);
-          device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
+          for (const [b, offset, start, length] of slot.parts as readonly Part[]) device.queue.writeBuffer(buf(MODEL.arenas.params[b]!), offset * 4, data, start, length);
         }
       }
     },

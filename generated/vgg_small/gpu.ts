@@ -76,6 +76,10 @@ type Call = { kernel: string; bind: Bind[] };
 
 /** what runs, on which device buffers: decided by convgen, replayed below */
 const MODEL = {
+  "arenas": {
+    "grads": ["grads"],
+    "params": ["params"]
+  },
   "backward": [
     {
       "bind": [
@@ -1905,181 +1909,193 @@ const MODEL = {
     }
   ],
   "optimizers": {
-    "adam": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_19648"
-    },
-    "adamAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "adamExpAvg",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "adamExpAvgSq",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "adamMaxExpAvgSq",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_19648"
-    },
-    "adamw": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_19648"
-    },
-    "adamwAmsgrad": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "adamwExpAvg",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "adamwExpAvgSq",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "adamwMaxExpAvgSq",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 48
-        }
-      ],
-      "kernel": "adam_amsgrad_19648"
-    },
-    "sgd": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 16
-        }
-      ],
-      "kernel": "sgd_19648"
-    },
-    "sgdMomentum": {
-      "bind": [
-        {
-          "buffer": "params",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "grads",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "velocity",
-          "offset": 0,
-          "size": 78592
-        },
-        {
-          "buffer": "optimizerScalars",
-          "offset": 0,
-          "size": 32
-        }
-      ],
-      "kernel": "sgd_momentum_19648"
-    }
+    "adam": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_19648"
+      }
+    ],
+    "adamAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "adamExpAvg",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "adamExpAvgSq",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "adamMaxExpAvgSq",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_19648"
+      }
+    ],
+    "adamw": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_19648"
+      }
+    ],
+    "adamwAmsgrad": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "adamwExpAvg",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "adamwExpAvgSq",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "adamwMaxExpAvgSq",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 48
+          }
+        ],
+        "kernel": "adam_amsgrad_19648"
+      }
+    ],
+    "sgd": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 16
+          }
+        ],
+        "kernel": "sgd_19648"
+      }
+    ],
+    "sgdMomentum": [
+      {
+        "bind": [
+          {
+            "buffer": "params",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "grads",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "velocity",
+            "offset": 0,
+            "size": 78592
+          },
+          {
+            "buffer": "optimizerScalars",
+            "offset": 0,
+            "size": 32
+          }
+        ],
+        "kernel": "sgd_momentum_19648"
+      }
+    ]
   },
   "outShape": [8, 10],
   "params": [
@@ -2090,7 +2106,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "conv1_1",
       "length": 432,
-      "offset": 0,
+      "parts": [
+        [0, 0, 0, 432]
+      ],
       "shape": [16, 3, 3, 3]
     },
     {
@@ -2100,7 +2118,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "conv1_1",
       "length": 16,
-      "offset": 448,
+      "parts": [
+        [0, 448, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -2110,7 +2130,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "conv1_2",
       "length": 2304,
-      "offset": 512,
+      "parts": [
+        [0, 512, 0, 2304]
+      ],
       "shape": [16, 16, 3, 3]
     },
     {
@@ -2120,7 +2142,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "conv1_2",
       "length": 16,
-      "offset": 2816,
+      "parts": [
+        [0, 2816, 0, 16]
+      ],
       "shape": [16]
     },
     {
@@ -2130,7 +2154,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "down1",
       "length": 4608,
-      "offset": 2880,
+      "parts": [
+        [0, 2880, 0, 4608]
+      ],
       "shape": [32, 16, 3, 3]
     },
     {
@@ -2140,7 +2166,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "down1",
       "length": 32,
-      "offset": 7488,
+      "parts": [
+        [0, 7488, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -2150,7 +2178,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "conv2_1",
       "length": 9216,
-      "offset": 7552,
+      "parts": [
+        [0, 7552, 0, 9216]
+      ],
       "shape": [32, 32, 3, 3]
     },
     {
@@ -2160,7 +2190,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "conv2_1",
       "length": 32,
-      "offset": 16768,
+      "parts": [
+        [0, 16768, 0, 32]
+      ],
       "shape": [32]
     },
     {
@@ -2170,7 +2202,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "mix",
       "length": 2048,
-      "offset": 16832,
+      "parts": [
+        [0, 16832, 0, 2048]
+      ],
       "shape": [64, 32, 1, 1]
     },
     {
@@ -2180,7 +2214,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "mix",
       "length": 64,
-      "offset": 18880,
+      "parts": [
+        [0, 18880, 0, 64]
+      ],
       "shape": [64]
     },
     {
@@ -2190,7 +2226,9 @@ const MODEL = {
       "kind": "weight",
       "layer": "classifier",
       "length": 640,
-      "offset": 18944,
+      "parts": [
+        [0, 18944, 0, 640]
+      ],
       "shape": [10, 64]
     },
     {
@@ -2200,7 +2238,9 @@ const MODEL = {
       "kind": "bias",
       "layer": "classifier",
       "length": 10,
-      "offset": 19584,
+      "parts": [
+        [0, 19584, 0, 10]
+      ],
       "shape": [10]
     }
   ],
@@ -2854,12 +2894,13 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     loss: MODEL.loss ? prepare([MODEL.loss as unknown as Call]) : [],
   };
   // an optimizer's bind group (and state buffers) on its first step
-  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call> | null;
+  // (one call per chunk of the arena: see the plan's optimizer chunks)
+  const optimizerCalls = MODEL.optimizers as unknown as Record<string, Call[]> | null;
   const optimizerPhases = new Map<string, ReturnType<typeof prepare>>();
   const optimizerPhase = (key: string) => {
     if (!optimizerCalls) return [];
     let phase = optimizerPhases.get(key);
-    if (!phase) optimizerPhases.set(key, (phase = prepare([optimizerCalls[key]!])));
+    if (!phase) optimizerPhases.set(key, (phase = prepare(optimizerCalls[key]!)));
     return phase;
   };
   // PyTorch's module mode, and the mode the last forward ran in (backward differentiates that)
@@ -2980,14 +3021,21 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
     device.queue.submit([enc.finish()]);
   };
 
+  // a tensor's parts: [arena buffer, element offset there, first element of the tensor, elements]
+  // (one part, unless the arena is several buffers and the tensor a split linear weight)
+  type Part = readonly [number, number, number, number];
   const readArena = async (name: 'params' | 'grads'): Promise<GpuParams> => {
     const out: Record<string, Record<string, Float32Array>> = {};
     if (!MODEL.params.length) return out as GpuParams;
     const enc = device.createCommandEncoder();
-    const done = readback(enc, name);
+    const done = (MODEL.arenas[name] as readonly string[]).map((b) => readback(enc, b));
     device.queue.submit([enc.finish()]);
-    const all = new Float32Array(await done());
-    for (const p of MODEL.params) (out[p.layer] ??= {})[p.kind] = all.slice(p.offset, p.offset + p.length);
+    const all = await Promise.all(done.map(async (d) => new Float32Array(await d())));
+    for (const p of MODEL.params) {
+      const t = new Float32Array(p.length);
+      for (const [b, offset, start, length] of p.parts as readonly Part[]) t.set(all[b]!.subarray(offset, offset + length), start);
+      (out[p.layer] ??= {})[p.kind] = t;
+    }
     return out as GpuParams;
   };
 
@@ -3130,7 +3178,7 @@ export async function createGpuModel(device: GpuDeviceLike, options: GpuModelOpt
           const slot = MODEL.params.find((s) => s.layer === layer && s.kind === kind);
           if (!slot) throw new RangeError(`vgg_small.writeParams: no parameter ${layer}.${kind}`);
           checkArray('writeParams', `${layer}.${kind}`, data, Float32Array, slot.length);
-          device.queue.writeBuffer(buf('params'), slot.offset * 4, data);
+          for (const [b, offset, start, length] of slot.parts as readonly Part[]) device.queue.writeBuffer(buf(MODEL.arenas.params[b]!), offset * 4, data, start, length);
         }
       }
     },
