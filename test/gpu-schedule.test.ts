@@ -1,5 +1,6 @@
 // The GPU schedule is plain data checked against device limits: a buffer over the binding
-// limit is refused with an error naming the layer and the limit; small dispatch limits fold
+// limit (other than a linear weight or the parameter arena, which are split: wgsl-split.test.ts)
+// is refused with an error naming the layer and the limit; small dispatch limits fold
 // grids into 2D; limits.json is validated; the printed table is stable.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,14 +15,14 @@ import { planModel, type PlanOptions } from '../src/plan/plan.ts';
 import type { ModelPlan } from '../src/plan/types.ts';
 import { lowerModel } from '../src/kernels/index.ts';
 import { formatGpuSchedule, scheduleGpu } from '../src/gpu/schedule.ts';
-import { DEFAULT_LIMITS, parseLimits } from '../src/gpu/limits.ts';
+import { DEFAULT_LIMITS, parseLimits, type GpuLimits } from '../src/gpu/limits.ts';
 import { ConvgenError } from '../src/errors.ts';
 import { emitGpuFiles } from '../src/emit/gpu.ts';
 import { writeOutputAtomic } from '../src/emit/write.ts';
 
 const load = (f: string, opts: PlanOptions = {}) => planModel(parseModel(JSON.parse(readFileSync(`examples/${f}`, 'utf8'))), opts);
-/** the kernels the WGSL target ships */
-const gpuProgram = (plan: ModelPlan) => lowerModel(plan, { target: 'wgsl' });
+/** the kernels the WGSL target ships (for `limits`: a linear weight over a binding is split) */
+const gpuProgram = (plan: ModelPlan, limits?: GpuLimits) => lowerModel(plan, { target: 'wgsl', limits });
 
 describe('GPU schedule', () => {
   it('records every kernel in run order with its dispatches, bindings and workgroup memory', () => {
@@ -42,9 +43,11 @@ describe('GPU schedule', () => {
   it('refuses a layer whose buffer exceeds maxStorageBufferBindingSize, naming the layer and the limit', () => {
     const plan = load('lenet.json');
     const limits = { ...DEFAULT_LIMITS, maxStorageBufferBindingSize: 100_000 };
-    expect(() => scheduleGpu(plan, gpuProgram(plan), limits)).toThrow(ConvgenError);
-    expect(() => scheduleGpu(plan, gpuProgram(plan), limits)).toThrow(/layers\[0\] \(conv2d "c1"\).*100352 bytes.*maxStorageBufferBindingSize = 100000/);
-    expect(() => emitGpuFiles(plan, gpuProgram(plan), { limits })).toThrow(/maxStorageBufferBindingSize/);
+    expect(() => scheduleGpu(plan, gpuProgram(plan, limits), limits)).toThrow(ConvgenError);
+    expect(() => scheduleGpu(plan, gpuProgram(plan, limits), limits)).toThrow(/layers\[0\] \(conv2d "c1"\).*100352 bytes.*maxStorageBufferBindingSize = 100000/);
+    expect(() => emitGpuFiles(plan, gpuProgram(plan, limits), { limits })).toThrow(/maxStorageBufferBindingSize/);
+    // a program lowered for other limits is a mistake of the caller's, said plainly
+    expect(() => scheduleGpu(plan, gpuProgram(plan), { ...DEFAULT_LIMITS, maxStorageBufferBindingSize: 4096 })).toThrow(/layer f6 was lowered for other limits .*pass the same limits to lowerModel/);
   });
 
   it('records the tiled GEMM forward (im2row strategy): one workgroup per tile, its workgroup memory; refuses it over the invocation limit', () => {
@@ -147,13 +150,23 @@ describe('binding-size refusals say what would help', () => {
     }
     return 'no error';
   };
-  it('weights over the limit: not the batch size', () => {
-    const msg = refusal({ name: 'wide', batch: 1, input: [6000, 1], layers: [{ type: 'flatten', name: 'flat' }, { type: 'linear', name: 'fc', out_features: 6000 }] });
-    expect(msg).toMatch(/layers\[1\] \(linear "fc"\).*maxStorageBufferBindingSize.*the layer's weights alone are this large \(the batch size does not change them\).*pass --limits .*or build only the CPU target with --target ts \(it has no such limit\)$/);
+  it('conv weights over the limit: not the batch size, and not split (only linear weights are)', () => {
+    const msg = refusal({ name: 'wide', batch: 1, input: [4096, 1, 1], layers: [{ type: 'conv2d', name: 'c', out_channels: 4096, kernel: 3, padding: 1 }] });
+    expect(msg).toMatch(/layers\[0\] \(conv2d "c"\).*'w'.*maxStorageBufferBindingSize.*the layer's weights alone are this large \(the batch size does not change them; the WGSL target splits linear weights over bindings, not these\).*pass --limits .*or build only the CPU target with --target ts \(it has no such limit\)$/);
   });
-  it('every parameter together over the limit: the optimizer step binds them at once', () => {
-    const msg = refusal({ name: 'many', batch: 1, input: [4200, 1], layers: [{ type: 'flatten', name: 'flat' }, { type: 'linear', name: 'a', out_features: 4200 }, { type: 'linear', name: 'b', out_features: 4200 }] });
-    expect(msg).toMatch(/^parameters \(the optimizer steps over every weight and bias\): kernel sgd_\d+ binds buffer 'param'.*the optimizer step binds every parameter of the model at once.*--target ts/);
+  it('a linear weight whose single aligned block of rows is over the limit', () => {
+    // 1000 floats a row: a block's offset is 256-byte aligned every 8 rows, 32000 bytes
+    const plan = planModel(parseModel({ name: 'wide', batch: 1, input: [1000, 1], layers: [{ type: 'flatten', name: 'flat' }, { type: 'linear', name: 'fc', out_features: 10 }] }));
+    const limits = { ...DEFAULT_LIMITS, maxStorageBufferBindingSize: 16384 };
+    expect(() => scheduleGpu(plan, gpuProgram(plan, limits), limits)).toThrow(/layers\[1\] \(linear "fc"\).*'w'.*one block of output rows of the layer's weights is this large/);
+  });
+  // were refused before the binding split
+  it('a linear weight and every parameter together over the limit: split, planned, nothing bound past the limit', () => {
+    const plan = planModel(parseModel({ name: 'many', batch: 1, input: [6000, 1], layers: [{ type: 'flatten', name: 'flat' }, { type: 'linear', name: 'a', out_features: 6000 }, { type: 'linear', name: 'b', out_features: 4200 }] }));
+    const s = scheduleGpu(plan, gpuProgram(plan));
+    expect(s.splits.map((q) => [q.layer, q.blocks.length])).toEqual([['a', 2]]);
+    expect(s.arena!.chunks.length).toBeGreaterThan(1);
+    for (const k of s.kernels) for (const b of k.bindings) expect(b.bytes, `${k.kernel}.${b.name}`).toBeLessThanOrEqual(DEFAULT_LIMITS.maxStorageBufferBindingSize);
   });
   it('activations over the limit: the batch size', () => {
     const msg = refusal({ name: 'tall', batch: 600, input: [1, 256, 256], layers: [{ type: 'conv2d', name: 'c', out_channels: 1, kernel: 1 }] });

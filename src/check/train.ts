@@ -89,10 +89,19 @@ export function referenceOptimizer(c: OptimizerCheck, n: number): (p: Float64Arr
 
 const STEPS = 3;
 
-/** each optimizer kernel for 3 steps on random parameters and gradients (from `rng`) against the reference */
-export async function checkOptimizerKernels(plan: ModelPlan, rng: () => number, run: RunKernel): Promise<CheckRow[]> {
-  const P = paramSlots(plan).length;
-  if (P === 0) return [];
+/**
+ * each optimizer kernel for 3 steps on random parameters and gradients (from `rng`) against the
+ * reference; `lengths`: the kernels' sizes (default: the parameter count; the WGSL target's
+ * chunks of its padded arena, src/gpu/split.ts)
+ */
+export async function checkOptimizerKernels(plan: ModelPlan, rng: () => number, run: RunKernel, lengths?: readonly number[]): Promise<CheckRow[]> {
+  if (paramSlots(plan).length === 0) return [];
+  const rows: CheckRow[] = [];
+  for (const P of lengths ?? [paramSlots(plan).length]) rows.push(...(await checkOptimizers(P, rng, run)));
+  return rows;
+}
+
+async function checkOptimizers(P: number, rng: () => number, run: RunKernel): Promise<CheckRow[]> {
   const kernels = lowerOptimizers(P);
   const rows: CheckRow[] = [];
   for (const c of OPTIMIZER_CHECKS) {

@@ -12,6 +12,7 @@
 import type { ModelPlan } from '../plan/types.ts';
 import { lowerLayer, lowerModel } from '../kernels/index.ts';
 import { scheduleGpu } from '../gpu/schedule.ts';
+import { chunkLengths } from '../gpu/split.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 import { openNodeDevice } from '../gpu/node-device.ts';
 import { checkLayerWgsl, runKernelWgsl } from './layer-wgsl.ts';
@@ -69,14 +70,15 @@ export async function checkWgsl(plans: readonly ModelPlan[], seed: number, limit
   try {
     for (const plan of plans) {
       // what a device with these limits cannot run is refused here, naming the layer, as by build
-      scheduleGpu(plan, lowerModel(plan, { target: 'wgsl', limits }), limits);
+      const schedule = scheduleGpu(plan, lowerModel(plan, { target: 'wgsl', limits }), limits);
       // one rng for the layers and the loss, drawn in the TS check's order
       const rng = rng32(seed);
       const rows: CheckRow[] = [];
       for (const l of plan.layers) rows.push(...(await checkLayerWgsl(device, l, lowerLayer(l, { target: 'wgsl', limits }), rng, limits)));
       const run = runKernelWgsl(device, limits);
       rows.push(...(await checkLossKernel(plan, rng, run)));
-      rows.push(...(await checkOptimizerKernels(plan, rng, run)));
+      // the kernels the device runs: one per chunk length of the padded arena
+      rows.push(...(await checkOptimizerKernels(plan, rng, run, schedule.arena ? chunkLengths(schedule.arena) : [])));
       rows.push(...(await checkGpuModel(device, plan, seed, limits)));
       out.push(rows);
     }

@@ -77,7 +77,7 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   // the parameter arenas: each tensor (each block of a split weight) at an aligned offset, so
   // it binds as its own range, in one GPU buffer or, past maxBufferSize, several (src/gpu/split.ts)
   const keys = tensorKeys(program);
-  const arena = schedule.arena ?? layoutArena([], new Map(), limits);
+  const arena = schedule.arena ?? layoutArena([], [], limits);
   const params = program.params.slots.map((s, i) => ({
     layer: s.layer,
     kind: s.kind,

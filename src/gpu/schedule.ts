@@ -39,8 +39,8 @@ export interface GpuKernelSchedule {
 export interface GpuSchedule {
   readonly limits: GpuLimits;
   readonly kernels: readonly GpuKernelSchedule[];
-  /** the linear weights split over bindings, by layer name (src/gpu/split.ts) */
-  readonly splits: ReadonlyMap<string, LinearSplit>;
+  /** the linear weights split over bindings, in layer order (src/gpu/split.ts) */
+  readonly splits: readonly LinearSplit[];
   /** the parameter arena's GPU buffers and optimizer chunks (null: no parameters, or an inference build's params only) */
   readonly arena: ArenaLayout | null;
   /** the split as text (plan order), for the table */
@@ -59,7 +59,9 @@ function bindingFix(k: Kernel, buffer: string): string {
   // the CPU target has no binding limit: a user who wants only the TS module need not change the model
   const larger = 'pass --limits with the larger maxStorageBufferBindingSize your device supports, or build only the CPU target with --target ts (it has no such limit)';
   if (/^(sgd|adam)_/.test(k.name)) return `the optimizer step binds every parameter of the model at once: use fewer parameters, ${larger}`;
-  if (PARAM_BUFFERS.has(buffer)) return `the layer's weights alone are this large (the batch size does not change them): use a smaller layer, ${larger}`;
+  // a linear weight is split into blocks of rows (src/gpu/split.ts): refused only when one aligned block does not fit
+  if (PARAM_BUFFERS.has(buffer) && k.name.startsWith('linear_')) return `one block of output rows of the layer's weights is this large (the WGSL target splits a linear weight into blocks of rows, each a multiple of minStorageBufferOffsetAlignment): use fewer input features, ${larger}`;
+  if (PARAM_BUFFERS.has(buffer)) return `the layer's weights alone are this large (the batch size does not change them; the WGSL target splits linear weights over bindings, not these): use a smaller layer, ${larger}`;
   return `lower the batch size (activation buffers grow with it), ${larger}`;
 }
 
@@ -95,6 +97,12 @@ function checkLimits(wk: WgslKernel, k: Kernel, where: string, limits: GpuLimits
  */
 export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuLimits = DEFAULT_LIMITS, rendered?: Map<Kernel, WgslKernel>): GpuSchedule {
   const out: GpuKernelSchedule[] = [];
+  const splits = splitsOf(plan.layers, limits);
+  // the program's linear layers must be lowered for these limits (lowerModel's `limits`)
+  for (const [i, l] of plan.layers.entries()) {
+    const blocks = splits.find((s) => s.layer === l.name)?.blocks.length ?? 1;
+    if (l.type === 'linear' && program.layers[i].forward.length !== blocks) throw new Error(`schedule: layer ${l.name} was lowered for other limits (${program.layers[i].forward.length} weight blocks, these limits give ${blocks}): pass the same limits to lowerModel`);
+  }
   const add = (k: Kernel, layer: string, phase: GpuKernelSchedule['phase'], where: string, args: Readonly<Record<string, string>>) => {
     // a cooperative kernel's workgroup is fixed by its tiles: refuse it here, naming the layer
     if (k.workgroup && k.workgroup.size > limits.maxComputeInvocationsPerWorkgroup) {
@@ -148,7 +156,6 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
   if (program.loss) add(program.loss, '(loss)', 'loss', 'loss', {});
   // the optimizers run over the GPU's arena (aligned, maybe several buffers) in chunks of one
   // binding: these kernels, not program.optimizers (sized by the unpadded parameter count)
-  const splits = splitsOf(plan.layers, limits);
   const arena = program.params.slots.length ? layoutArena(program.params.slots, splits, limits) : null;
   if (arena && program.optimizers) {
     for (const n of chunkLengths(arena)) {

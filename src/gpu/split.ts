@@ -97,20 +97,20 @@ export function splitLinear(l: LayerPlan, limits: GpuLimits): LinearSplit | null
 /**
  * the parameter arena packed into GPU buffers: each slot (or each block of a split weight) at
  * an aligned offset, a new buffer begun when the next piece would pass maxBufferSize; then
- * each buffer's optimizer chunks. `splits` by layer name.
+ * each buffer's optimizer chunks
  */
-export function layoutArena(slots: readonly ParamSlot[], splits: ReadonlyMap<string, LinearSplit>, limits: GpuLimits): ArenaLayout {
+export function layoutArena(slots: readonly ParamSlot[], splits: readonly LinearSplit[], limits: GpuLimits): ArenaLayout {
   const align = alignElements(limits);
   const up = (n: number) => Math.ceil(n / align) * align;
   const maxBuffer = Math.floor(limits.maxBufferSize / 4);
   const buffers: number[] = [];
   const parts = slots.map((s) => {
-    const split = s.kind === 'weight' ? splits.get(s.layer) : undefined;
+    const split = s.kind === 'weight' ? splits.find((q) => q.layer === s.layer) : undefined;
     const pieces = split ? split.blocks.map((b) => [b.elements[0], b.elements[1] - b.elements[0]] as const) : [[0, s.length] as const];
     return pieces.map(([start, length]): ArenaPart => {
       let at = buffers.length - 1;
       // a piece larger than a buffer gets one alone (requiredLimits then asks for it)
-      if (at < 0 || (buffers[at] > 0 && buffers[at] + length > maxBuffer)) at = buffers.push(0) - 1;
+      if (at < 0 || (buffers[at] > 0 && up(buffers[at] + length) > maxBuffer)) at = buffers.push(0) - 1;
       const offset = buffers[at];
       buffers[at] = up(offset + length);
       return { buffer: at, offset, start, length };
@@ -131,23 +131,18 @@ export function layoutArena(slots: readonly ParamSlot[], splits: ReadonlyMap<str
 /** the name of an arena's buffer `i`: `params`, `params_1`, ... (one buffer keeps the plain name) */
 export const arenaBuffer = (arena: string, i: number): string => (i === 0 ? arena : `${arena}_${i}`);
 
-/** every split linear weight of the plan, by layer name */
-export function splitsOf(layers: readonly LayerPlan[], limits: GpuLimits): Map<string, LinearSplit> {
-  const out = new Map<string, LinearSplit>();
-  for (const l of layers) {
-    const s = splitLinear(l, limits);
-    if (s) out.set(l.name, s);
-  }
-  return out;
+/** every split linear weight of the plan, in layer order */
+export function splitsOf(layers: readonly LayerPlan[], limits: GpuLimits): LinearSplit[] {
+  return layers.flatMap((l) => splitLinear(l, limits) ?? []);
 }
 
 /** the distinct chunk lengths, in first-use order (one optimizer kernel each) */
 export const chunkLengths = (a: ArenaLayout): number[] => [...new Set(a.chunks.map((c) => c.length))];
 
 /** the split as text for the plan: one line per split weight, arena buffer and optimizer chunk run */
-export function formatSplit(splits: ReadonlyMap<string, LinearSplit>, arena: ArenaLayout | null, slots: readonly ParamSlot[]): string[] {
+export function formatSplit(splits: readonly LinearSplit[], arena: ArenaLayout | null, slots: readonly ParamSlot[]): string[] {
   const lines: string[] = [];
-  for (const s of splits.values()) {
+  for (const s of splits) {
     lines.push(`split ${s.layer}.weight into ${s.blocks.length} blocks of output rows (${s.rowLength} elements a row):`);
     for (const b of s.blocks) lines.push(`  rows ${b.rows[0]}..${b.rows[1]}: elements ${b.elements[0]}..${b.elements[1]}, byte offset ${b.byteOffset}, ${((b.elements[1] - b.elements[0]) * 4) / 1024} KiB`);
   }
