@@ -23,7 +23,9 @@ With --target wgsl, print the WGSL target's schedule instead: one row per dispat
 order (forward, backward, loss, SGD), with its kernel, entry point, invocations (the
 parallel loops mapped to them), workgroup size, workgroup counts (folded into 2D / 3D past
 maxComputeWorkgroupsPerDimension), workgroup memory and bound buffers (KiB; :rw writable,
-:u uniform). A layer the device limits cannot hold is an error naming the layer and the limit.
+:u uniform). A linear weight or the parameter arena over one binding is split (blocks of
+rows, several buffers, optimizer chunks: printed above the table); anything else the device
+limits cannot hold is an error naming the layer and the limit.
 
 flags:
   --json                print the plan (or, with --target wgsl, the schedule) as JSON instead of the table
