@@ -34,6 +34,8 @@ export interface TestCase {
    * (relu6's 6, erf's split at |x| = sqrt 2); otherwise uniform in [-1, 1)
    */
   input?: 'ties' | 'wide';
+  /** the WGSL target's limits for this case (a linear weight over a binding is split: src/gpu/split.ts); others: the defaults */
+  gpuLimits?: { maxStorageBufferBindingSize: number };
 }
 
 // ---- naming ---------------------------------------------------------------------------
@@ -121,6 +123,12 @@ function linear(x: number[], outFeatures: number, bias = true): TestCase {
     kinds: ['flatten', 'linear'],
     model: model(x[0], x.slice(1), [{ type: 'flatten' }, { type: 'linear', out_features: outFeatures, bias }]),
   };
+}
+
+/** a linear whose weight the WGSL target splits into blocks of rows, at a binding of `bytes` */
+function linearSplit(x: number[], outFeatures: number, bytes: number, bias = true): TestCase {
+  const c = linear(x, outFeatures, bias);
+  return { ...c, name: `${c.name} wgsl-binding=${bytes}`, model: { ...c.model, name: `${c.model.name}_split` }, gpuLimits: { maxStorageBufferBindingSize: bytes } };
 }
 
 function upsample(x: number[], scale: PerDim, mode: 'nearest' | 'bilinear' = 'bilinear'): TestCase {
@@ -245,6 +253,9 @@ export const CASES: readonly TestCase[] = [
   linear([2, 3, 4], 5),
   linear([7, 2, 3, 1], 3, false),
   linear([1, 1, 1], 1),
+  // 64 floats a row, 64 rows a binding: blocks of 4, 4 and 2 rows (the last one shorter); dx summed over blocks
+  linearSplit([2, 4, 16], 10, 1024),
+  linearSplit([3, 4, 16], 7, 1024, false),
   // bilinear upsampling
   upsample([1, 1, 2, 2], 2),
   upsample([2, 3, 3, 4], [2, 3]),

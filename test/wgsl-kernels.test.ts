@@ -55,10 +55,11 @@ describe(`WGSL kernels vs the reference: the shared case table${process.env.CONV
       const failures: string[] = [];
       for (const l of plan.layers) {
         // the kernels the WGSL target ships: GPU-shaped convs (conv-gpu.ts), the shared rest
-        const progs = l.type === 'conv1d' || l.type === 'conv2d' ? (['gather', 'tiled'] as const).map((f) => lowerConvGpu(l, { forward: f })) : [lowerLayer(l, { target: 'wgsl' })];
+        const limits = { ...DEFAULT_LIMITS, ...c.gpuLimits };
+        const progs = l.type === 'conv1d' || l.type === 'conv2d' ? (['gather', 'tiled'] as const).map((f) => lowerConvGpu(l, { forward: f })) : [lowerLayer(l, { target: 'wgsl', limits })];
         for (const prog of progs) {
           if (prog.alias) continue;
-          for (const r of await checkLayerWgsl(device!, l, prog)) {
+          for (const r of await checkLayerWgsl(device!, l, prog, 1, limits)) {
             if (!r.result.ok) failures.push(`${l.name} ${r.out} [${r.kernels.join(', ')}]: max abs error ${r.result.maxAbs} > ${r.result.tolerance}`);
           }
         }
