@@ -119,6 +119,19 @@ describe('the split, as data', () => {
     const gpu = emitGpuFiles(plan, lowerModel(plan, { target: 'wgsl', limits }), { limits })['gpu.ts']!;
     expect(gpu).toContain('"maxStorageBufferBindingSize": 134217728');
   });
+
+  // the schedule sized the optimizer kernels by the parameter count P while the device binds the
+  // padded arena, so REQUIRED_LIMITS could ask for less than a binding the module makes
+  it('the schedule sizes the optimizer kernels by what the device binds: the padded arena, not P', () => {
+    const program = lowerModel(plan, { target: 'wgsl' });
+    const s = scheduleGpu(plan, program);
+    expect(s.arena!.buffers).toHaveLength(1);
+    const arenaBytes = s.arena!.buffers[0]! * 4;
+    expect(arenaBytes).toBeGreaterThan(program.params.length * 4);
+    const opt = s.kernels.filter((k) => k.phase === 'optimizer');
+    expect(opt.map((k) => k.kernel).sort()).toEqual([`adam_${arenaBytes / 4}`, `adam_amsgrad_${arenaBytes / 4}`, `sgd_${arenaBytes / 4}`, `sgd_momentum_${arenaBytes / 4}`]);
+    for (const k of opt) expect(k.bindings.find((b) => b.name === 'param')!.bytes).toBe(arenaBytes);
+  });
 });
 
 // ---- on an adapter ------------------------------------------------------------------------------
