@@ -92,33 +92,33 @@ const STEPS = 3;
 /**
  * each optimizer kernel for 3 steps on random parameters and gradients (from `rng`) against the
  * reference; `lengths`: the kernels' sizes (default: the parameter count; the WGSL target's
- * chunks of its padded arena, src/gpu/split.ts)
+ * chunks of its padded arena, src/gpu/split.ts). The data are drawn for the parameter count
+ * whatever the lengths (both targets see the same draws) and fitted to each length: cut, or
+ * zero-padded as the arena's padding is.
  */
 export async function checkOptimizerKernels(plan: ModelPlan, rng: () => number, run: RunKernel, lengths?: readonly number[]): Promise<CheckRow[]> {
-  if (paramSlots(plan).length === 0) return [];
-  const rows: CheckRow[] = [];
-  for (const P of lengths ?? [paramSlots(plan).length]) rows.push(...(await checkOptimizers(P, rng, run)));
-  return rows;
-}
-
-async function checkOptimizers(P: number, rng: () => number, run: RunKernel): Promise<CheckRow[]> {
-  const kernels = lowerOptimizers(P);
+  const P = paramSlots(plan).length;
+  if (P === 0) return [];
   const rows: CheckRow[] = [];
   for (const c of OPTIMIZER_CHECKS) {
-    const k = kernels[c.kernel];
     const p0 = uniform(P, rng);
     const grads = Array.from({ length: STEPS }, () => uniform(P, rng));
-    const bufs: Record<string, Float32Array> = { param: Float32Array.from(p0), grad: new Float32Array(P) };
-    for (const b of k.buffers) bufs[b.name] ??= new Float32Array(P);
-    const want = Float64Array.from(p0);
-    const ref = referenceOptimizer(c, P);
-    for (let t = 1; t <= STEPS; t++) {
-      bufs.grad!.set(grads[t - 1]!);
-      await run(k, bufs, kernelScalars(c, t));
-      ref(want, grads[t - 1]!);
+    for (const n of lengths ?? [P]) {
+      const fit = (a: Float32Array) => (n <= P ? a.slice(0, n) : Float32Array.from({ length: n }, (_, i) => (i < P ? a[i]! : 0)));
+      const k = lowerOptimizers(n)[c.kernel];
+      const bufs: Record<string, Float32Array> = { param: fit(p0), grad: new Float32Array(n) };
+      for (const b of k.buffers) bufs[b.name] ??= new Float32Array(n);
+      const want = Float64Array.from(fit(p0));
+      const ref = referenceOptimizer(c, n);
+      for (let t = 1; t <= STEPS; t++) {
+        const g = fit(grads[t - 1]!);
+        bufs.grad!.set(g);
+        await run(k, bufs, kernelScalars(c, t));
+        ref(want, g);
+      }
+      // a few float32 roundings per element and step, carried over 3 steps: 16 ulps of max(1, |p|)
+      rows.push({ layer: '(optimizer)', kernel: `${k.name} x${STEPS} (${optimizerTitle(c)})`, strategy: '-', result: compare(bufs.param!, want, kernelTolerance(2)) });
     }
-    // a few float32 roundings per element and step, carried over 3 steps: 16 ulps of max(1, |p|)
-    rows.push({ layer: '(optimizer)', kernel: `${k.name} x${STEPS} (${optimizerTitle(c)})`, strategy: '-', result: compare(bufs.param!, want, kernelTolerance(2)) });
   }
   return rows;
 }
