@@ -166,7 +166,7 @@ describe('app.js WebGPU messages', () => {
 });
 
 describe('app.js types', () => {
-  it('type-checks (JSDoc, strict) and app.d.ts is what tsc declares for it', () => {
+  it('type-checks (JSDoc, strict) and app.d.ts, chart.d.ts are what tsc declares', () => {
     const files = ['app.js', 'page.js', 'chart.js'].map((f) => join(page, f));
     const options: ts.CompilerOptions = {
       allowJs: true,
@@ -186,12 +186,14 @@ describe('app.js types', () => {
     const program = ts.createProgram(files, options);
     const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     expect(problems).toEqual([]);
-    let declared = '';
-    program.emit(program.getSourceFile(files[0]), (name, text) => {
-      if (name.endsWith('app.d.ts')) declared = text;
-    });
-    const fix = 'regenerate: npx tsc --allowJs --checkJs --declaration --emitDeclarationOnly --strict --target ES2022 --module ESNext --moduleResolution Bundler --lib ES2022,DOM --skipLibCheck --outDir .tmp/dts examples/browser/app.js && cp .tmp/dts/app.d.ts examples/browser/';
-    expect(readFileSync(join(page, 'app.d.ts'), 'utf8'), fix).toBe(declared);
+    const fix = 'regenerate: npx tsc --allowJs --checkJs --declaration --emitDeclarationOnly --strict --target ES2022 --module ESNext --moduleResolution Bundler --lib ES2022,DOM --skipLibCheck --outDir .tmp/dts examples/browser/app.js examples/browser/chart.js && cp .tmp/dts/app.d.ts .tmp/dts/chart.d.ts examples/browser/';
+    for (const file of ['app', 'chart']) {
+      let declared = '';
+      program.emit(program.getSourceFile(join(page, `${file}.js`)), (name, text) => {
+        if (name.endsWith(`${file}.d.ts`)) declared = text;
+      });
+      expect(readFileSync(join(page, `${file}.d.ts`), 'utf8'), fix).toBe(declared);
+    }
   }, 30_000);
 });
 

@@ -81,7 +81,7 @@ describe('examples/browser in headless Chromium at 390 px', () => {
       }
       expect(cells.filter((c) => c.cls === 'right').length).toBeGreaterThan(10);
       // phone width: nothing wider than the viewport, and each label on one line with its input
-      const wide = await page.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 390).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`));
+      const wide = await page.evaluate(() => Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > 390).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`));
       expect(await page.evaluate(() => document.documentElement.scrollWidth), `wider than 390 px: ${wide.join(', ')}`).toBeLessThanOrEqual(390);
       const labels = await page.locator('fieldset label').evaluateAll((ls) => ls.map((l) => { const [a, b] = [l.getBoundingClientRect(), l.querySelector('input, select')!.getBoundingClientRect()]; return { right: a.right, sameLine: Math.abs(a.top + a.height / 2 - (b.top + b.height / 2)) < 4 }; }));
       expect(labels.every((l) => l.sameLine && l.right <= 390)).toBe(true);
