@@ -3,6 +3,7 @@
 // is written where a bar would be, never drawn as zero.
 
 import type { Impl, Op, Report, Row } from './types.ts';
+import { describeConfig, LAYER_CONFIGS, quickConfig, STEP_CONFIG } from './configs.ts';
 
 const OP_SHORT: Record<Op, string> = { forward: 'fwd', gradInput: 'dx', gradWeight: 'dW', step: 'step' };
 
@@ -17,6 +18,22 @@ const SERIES: { impl: Impl; label: string; color: string }[] = [
 ];
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** what each config id is, for the key under the chart */
+export function configKey(quick: boolean): { id: string; text: string }[] {
+  return [
+    ...LAYER_CONFIGS.map((c) => ({ id: c.id, text: describeConfig(quick ? quickConfig(c) : c) })),
+    { id: STEP_CONFIG.id, text: `LeNet-5 training step (${STEP_CONFIG.example}, batch ${STEP_CONFIG.batch}): forward, loss, backward, SGD` },
+  ];
+}
+
+/** convgen's pick over tfjs-wasm (its kernel, or its best route for dW): above 1, convgen is faster */
+function versusWasm(rows: (Row | undefined)[]): number | undefined {
+  const ours = rows[0];
+  const wasm = rows[SERIES.findIndex((s) => s.impl === 'tfjs-wasm')];
+  if (!ours?.medianMs || !wasm?.medianMs || ours.status !== 'ok' || wasm.status !== 'ok') return undefined;
+  return wasm.medianMs / ours.medianMs;
+}
 
 export function renderChart(report: Report): string {
   const groups: { config: string; op: Op; rows: (Row | undefined)[] }[] = [];
@@ -41,8 +58,12 @@ export function renderChart(report: Report): string {
   const top = 40;
   const plotH = 260;
   const width = left + groups.length * groupW + 20;
-  const legendY = top + plotH + 52;
-  const height = legendY + Math.ceil(SERIES.length / 3) * 18 + 30;
+  // under the plot: op, config, convgen's pick over tfjs-wasm; then the legend, the peers, the key
+  const legendY = top + plotH + 70;
+  const key = configKey(report.meta.quick).filter((k) => groups.some((g) => g.config === k.id));
+  const peersY = legendY + Math.ceil(SERIES.length / 3) * 18 + 6;
+  const keyY = peersY + 40;
+  const height = keyY + key.length * 16 + 10;
   const y = (v: number) => top + plotH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotH;
   const s: string[] = [];
   s.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
@@ -54,6 +75,7 @@ export function renderChart(report: Report): string {
     s.push(`<text x="${left - 6}" y="${(y(d) + 4).toFixed(1)}" text-anchor="end">${d >= 1 ? d.toFixed(0) : String(Number(d.toPrecision(1)))}</text>`);
   }
   s.push(`<text transform="translate(14 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">GFLOP/s</text>`);
+  s.push(`<text x="${left - 6}" y="${top + plotH + 50}" text-anchor="end" font-size="9" fill="#555">vs wasm</text>`);
   groups.forEach((g, gi) => {
     const x0 = left + gi * groupW + gap / 2;
     const cal = report.calibration.find((c) => c.config === g.config && c.op === g.op);
@@ -70,6 +92,11 @@ export function renderChart(report: Report): string {
       }
     });
     s.push(`<text x="${x0 + (SERIES.length * bar) / 2}" y="${top + plotH + 14}" text-anchor="middle">${esc(OP_SHORT[g.op])}</text>`);
+    // convgen's pick over tfjs-wasm, red where tfjs-wasm is faster
+    const vs = versusWasm(g.rows);
+    // F: tfjs-wasm cannot run the training step (tf.grads needs the dW kernel it lacks)
+    const vsText = vs === undefined ? 'no kernel' : `${vs >= 10 ? vs.toFixed(0) : vs.toFixed(2)}x`;
+    s.push(`<text class="vs-wasm" x="${x0 + (SERIES.length * bar) / 2}" y="${top + plotH + 50}" text-anchor="middle" font-size="10" fill="${vs === undefined ? '#777' : vs < 1 ? '#b2182b' : '#1b7837'}">${vsText}</text>`);
     if (gi === 0 || groups[gi - 1].config !== g.config) {
       const n = groups.filter((x) => x.config === g.config).length;
       s.push(`<text x="${x0 - gap / 2 + (n * groupW) / 2}" y="${top + plotH + 30}" font-weight="bold" text-anchor="middle">${esc(g.config)}</text>`);
@@ -82,6 +109,9 @@ export function renderChart(report: Report): string {
     s.push(`<rect x="${lx}" y="${ly - 9}" width="10" height="10" fill="${ser.color}"/>`);
     s.push(`<text x="${lx + 14}" y="${ly}">${esc(ser.label)}</text>`);
   });
+  s.push(`<text x="${left}" y="${peersY}" fill="#333">peers: TensorFlow.js 4.22, tfjs-cpu (plain JS kernels) and tfjs-wasm (XNNPACK, SIMD), one thread; reference: convgen's float64 interpreter.</text>`);
+  s.push(`<text x="${left}" y="${peersY + 16}" fill="#333">vs wasm: tfjs-wasm's time over convgen's pick (above 1: convgen is faster; red: tfjs-wasm is faster). tfjs-wasm has no dW kernel: its bar is its best route.</text>`);
+  key.forEach((k, i) => s.push(`<text class="config-key" x="${left}" y="${keyY + i * 16}"><tspan font-weight="bold">${esc(k.id)}</tspan>: ${esc(k.text)}</text>`));
   s.push('</svg>');
   return s.join('\n') + '\n';
 }

@@ -14,6 +14,31 @@ import { callsFor } from '../bench/ours.ts';
 import type { KernelCall } from '../src/kernels/types.ts';
 import type { Kernel } from '../src/ir/types.ts';
 
+describe('bench chart of the stored results (bench/results/)', () => {
+  const results = path.join(import.meta.dirname, '..', 'bench', 'results');
+  const svg = renderChart(JSON.parse(readFileSync(path.join(results, 'latest.json'), 'utf8')));
+
+  it('names its configs A-F and its peers, and gives convgen over tfjs-wasm under each group', () => {
+    const key = [...svg.matchAll(/<text class="config-key"[^>]*><tspan font-weight="bold">(\w)<\/tspan>: ([^<]+)</g)].map((m) => `${m[1]}: ${m[2]}`);
+    expect(key).toEqual([
+      'A: conv2d 1x28x28 -&gt; 8 k5 s1 p2, batch 8',
+      'B: conv2d 16x32x32 -&gt; 32 k3 s1 p1, batch 8',
+      'C: conv2d 64x56x56 -&gt; 64 k3 s1 p1, batch 1',
+      'D: conv2d 32x32x32 -&gt; 64 k3 s2 p1, batch 8',
+      'E: conv_transpose2d 64x16x16 -&gt; 32 k4 s2 p1, batch 8',
+      'F: LeNet-5 training step (examples/lenet.json, batch 32): forward, loss, backward, SGD',
+    ]);
+    expect(svg).toContain('peers: TensorFlow.js 4.22, tfjs-cpu (plain JS kernels) and tfjs-wasm (XNNPACK, SIMD), one thread');
+    // the "x tfjs-wasm" column of latest.md for convgen auto, op by op (F: wasm has no kernel)
+    const vs = [...svg.matchAll(/class="vs-wasm"[^>]*>([^<]+)</g)].map((m) => m[1]);
+    expect(vs).toEqual(['0.24x', '1.62x', '0.67x', '0.11x', '1.29x', '0.30x', '0.12x', '1.19x', '0.32x', '0.12x', '1.38x', '0.23x', '1.25x', '0.10x', '0.18x', 'no kernel']);
+  });
+
+  it('chart.svg is current (npx tsx bench/rechart.ts re-renders it from latest.json)', () => {
+    expect(readFileSync(path.join(results, 'chart.svg'), 'utf8')).toBe(svg);
+  });
+});
+
 describe('bench harness', () => {
   it('runs config A at quick size: all agree with the reference, wasm grad-weight is "no kernel", the report is complete', async () => {
     const lines: string[] = [];

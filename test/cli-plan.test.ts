@@ -17,11 +17,23 @@ const convgen = (...args: string[]) => spawnSync(process.execPath, ['bin/convgen
 const examples = EXAMPLES.map((e) => `examples/${e}.json`);
 
 describe('convgen plan', () => {
-  it('prints the table of every example and exits 0', () => {
+  it('prints the table of every example and exits 0: 100 columns when stdout is not a terminal', () => {
     const r = convgen('plan', ...examples);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(examples.map((f) => formatPlanTable(planFile(join(root, f)))).join('\n'));
+    expect(r.stdout).toBe(examples.map((f) => formatPlanTable(planFile(join(root, f)), { width: 100 })).join('\n'));
+    expect(Math.max(...r.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
+    // --width: the full table when it is wide enough
+    expect(convgen('plan', 'examples/vgg.json', '--width', '200').stdout).toBe(formatPlanTable(planFile(join(root, 'examples/vgg.json'))));
+    expect(convgen('plan', 'examples/vgg.json', '--width=60').stdout).toBe(formatPlanTable(planFile(join(root, 'examples/vgg.json')), { width: 60 }));
+  });
+
+  it('--width must be a whole number of columns, 20 or more', () => {
+    for (const bad of ['19', 'wide', '']) {
+      const r = convgen('plan', 'examples/vgg.json', `--width=${bad}`);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe(`convgen plan: --width: must be a whole number of columns, 20 or more, got ${JSON.stringify(bad)}; write --width 100, or leave it out for the terminal's width\n`);
+    }
   });
 
   it('--json prints the plan as data', () => {
@@ -94,26 +106,27 @@ describe('convgen plan --target wgsl', () => {
   };
 
   it('prints the schedule of the wgsl program per model; --json prints it as data; the default target is unchanged', () => {
-    const r = convgen('plan', 'examples/lenet.json', 'examples/seed.json', '--target', 'wgsl');
+    const r = convgen('plan', 'examples/lenet.json', 'examples/seed.json', '--target', 'wgsl', '--width', '1000');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(`model lenet5 (target wgsl)\n${formatGpuSchedule(scheduleOf('examples/lenet.json'))}\nmodel seed_problem (target wgsl)\n${formatGpuSchedule(scheduleOf('examples/seed.json'))}`);
+    const wide = { width: 1000 };
+    expect(r.stdout).toBe(`model lenet5 (target wgsl)\n${formatGpuSchedule(scheduleOf('examples/lenet.json'), wide)}\nmodel seed_problem (target wgsl)\n${formatGpuSchedule(scheduleOf('examples/seed.json'), wide)}`);
     // the wgsl program (GPU-shaped convs), not the TS one (direct / im2row)
     expect(r.stdout).toMatch(/^c1 +\| forward +\| conv5x5_p2_1x28x28_to_6_fwd_gpu +\| main +\| 75264 \(/m);
     expect(r.stdout).not.toMatch(/_(direct|im2row)\b/);
     const json = convgen('plan', 'examples/seed.json', '--target=wgsl', '--json');
     expect(json.status).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({ model: 'seed_problem', ...JSON.parse(JSON.stringify(scheduleOf('examples/seed.json'))) });
-    expect(convgen('plan', 'examples/seed.json', '--target', 'ts').stdout).toBe(formatPlanTable(planFile(join(root, 'examples/seed.json'))));
+    expect(convgen('plan', 'examples/seed.json', '--target', 'ts').stdout).toBe(formatPlanTable(planFile(join(root, 'examples/seed.json')), { width: 100 }));
   });
 
   it('--limits: missing keys keep the defaults, a small dispatch limit folds grids into 2D', () => {
     const f = limitsFile('fold.json', JSON.stringify({ maxComputeWorkgroupsPerDimension: 100, maxTextureDimension2D: 8192 }));
-    const r = convgen('plan', 'examples/lenet.json', '--target', 'wgsl', '--limits', f);
+    const r = convgen('plan', 'examples/lenet.json', '--target', 'wgsl', '--limits', f, '--width', '1000');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const limits = { ...DEFAULT_LIMITS, maxComputeWorkgroupsPerDimension: 100 };
-    expect(r.stdout).toBe(`model lenet5 (target wgsl)\n${formatGpuSchedule(scheduleOf('examples/lenet.json', limits))}`);
+    expect(r.stdout).toBe(`model lenet5 (target wgsl)\n${formatGpuSchedule(scheduleOf('examples/lenet.json', limits), { width: 1000 })}`);
     expect(r.stdout).toContain('limits: 100 workgroups/dim, 256 invocations/workgroup');
     // every grid fits the limit, and the big ones fold into 2D / 3D
     const grids = [...r.stdout.matchAll(/\| (\d+)x(\d+)x(\d+) +\|/g)].map((m) => m.slice(1, 4).map(Number));

@@ -4,8 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { asciiDigit, loadAllDigits, loadMnist, PIXELS, TEST_SIZE } from '../examples/mnist/data.ts';
 import { inflateSync } from 'node:zlib';
-import { crc32, encodePng } from '../examples/mnist/png.ts';
-import { curvesSvg, imageGridSvg } from '../examples/mnist/svg.ts';
+import { crc32, encodePng, imageGridPng } from '../examples/mnist/png.ts';
+import { curvesSvg, imageGridSvg, linearTicks } from '../examples/mnist/svg.ts';
+import { trainingCurvesSvg } from '../examples/mnist/report.ts';
 import { Progress } from '../examples/mnist/progress.ts';
 import { mseAndGrad, packedInput, target, thumbnail, THUMB, PACK, SIDE } from '../examples/decoder/task.ts';
 
@@ -104,6 +105,18 @@ describe('svg', () => {
     expect(svg).not.toMatch(/NaN|Infinity/);
   });
 
+  it('curves: a log loss axis with 1-2-5 ticks, round accuracy ticks, the final accuracy written on it', () => {
+    const history = [1, 2, 3].map((epoch) => ({ epoch, lr: 0.05, trainLoss: 0, lossTenths: Array.from({ length: 10 }, (_, t) => 2 * Math.exp(-(epoch - 1 + t / 10) * 1.5)), testAccuracy: 0.9 + epoch / 50, seconds: 1, samplesPerSecond: 1 }));
+    const svg = trainingCurvesSvg(history, 't');
+    const ticks = [...svg.matchAll(/<text x="[\d.]+" y="[\d.]+" text-anchor="end">([^<]+)<\/text>/g)].map((m) => m[1]);
+    // loss 0.026..2 on 1-2-5 ticks (log), then accuracy 90..100 in steps of 2.5
+    expect(ticks).toEqual(['0.02', '0.05', '0.1', '0.2', '0.5', '1', '2', '90%', '92.5%', '95%', '97.5%', '100%']);
+    expect(svg).toContain('training loss (mean softmax cross-entropy) (log scale)');
+    expect(svg).toMatch(/<text class="note" [^>]*>final: 96\.00% after epoch 3<\/text>/);
+    expect(linearTicks(0.3, 2.31)).toEqual({ ticks: [0, 1, 2, 3], lo: 0, hi: 3 });
+    expect(linearTicks(0.1, 0.7).ticks).toEqual([0, 0.2, 0.4, 0.6, 0.8]);
+  });
+
   it('image grid: one embedded PNG per image, holding its pixels', () => {
     const img = new Float32Array([0, 1, 0.5, 0]);
     const svg = imageGridSvg([{ label: 'x <1>', images: [img, img], h: 2, w: 2, channels: 1 }], 't');
@@ -117,6 +130,34 @@ describe('svg', () => {
     const len = png.readUInt32BE(idat - 4);
     const raw = inflateSync(png.subarray(idat + 4, idat + 4 + len));
     expect([...raw]).toEqual([0, 0, 0, 0, 255, 255, 255, 0, 128, 128, 128, 0, 0, 0]);
+  });
+
+  it('image grid PNG: labelled as the SVG is, the title above and each row\'s label on its left', () => {
+    /** the RGB pixels of a PNG that encodePng wrote (filter 0 on every row) */
+    const pixels = (png: Uint8Array) => {
+      const view = new DataView(png.buffer, png.byteOffset);
+      const [w, h] = [view.getUint32(16), view.getUint32(20)];
+      const idat = png.subarray(41, 41 + view.getUint32(33));
+      const raw = inflateSync(idat);
+      const dark = (x0: number, y0: number, x1: number, y1: number) => {
+        let n = 0;
+        for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (raw[y * (1 + 3 * w) + 1 + 3 * x]! < 128) n++;
+        return n;
+      };
+      return { w, h, dark };
+    };
+    const img = new Float32Array(4).fill(1);
+    const rows = [{ label: 'decoder output', images: [img, img], h: 2, w: 2, channels: 1 as const }, { label: 'target', images: [img, img], h: 2, w: 2, channels: 1 as const }];
+    const labelled = pixels(imageGridPng(rows, { title: 'decoder: mse 0.01', cell: 40 }));
+    // labels: 4 + 14 characters of 8 px + 8; 2 cells of 40 + 6; 30 px of title, 2 rows of 40 + 6
+    expect([labelled.w, labelled.h]).toEqual([124 + 2 * 46, 30 + 2 * 46]);
+    expect(labelled.dark(0, 0, labelled.w, 30)).toBeGreaterThan(100);
+    expect(labelled.dark(0, 30, 124, 76)).toBeGreaterThan(100);
+    expect(labelled.dark(0, 76, 124, 122)).toBeGreaterThan(40);
+    // white images: nothing dark where they are
+    expect(labelled.dark(124, 30, labelled.w, labelled.h)).toBe(0);
+    const bare = pixels(imageGridPng(rows.map(({ label: _, ...r }) => r), { cell: 40 }));
+    expect(bare.dark(0, 0, bare.w, bare.h)).toBe(0);
   });
 
   it('png chunks carry correct CRCs', () => {

@@ -112,7 +112,7 @@ describe('the plan of an inference build', () => {
 
   it('convgen plan --inference prints it, --json carries it', async () => {
     const { planCommand } = await import('../src/cli/plan.ts');
-    const table = await runCaptured(planCommand, ['examples/lenet.json', '--inference']);
+    const table = await runCaptured(planCommand, ['examples/lenet.json', '--inference', '--width', '200']);
     expect(table.code).toBe(0);
     expect(table.out.split('\n')[0]).toBe('model lenet5: batch 32, input 1x28x28, output 10, inference (forward only)');
     expect(table.out).toContain('|         - |');

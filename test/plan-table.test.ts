@@ -3,6 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { planModel } from '../src/plan/plan.ts';
 import { formatPlanTable } from '../src/plan/table.ts';
+import { fitTable, wrapCell, type FitColumn } from '../src/plan/fit.ts';
+import { formatGpuSchedule, scheduleGpu } from '../src/gpu/schedule.ts';
+import { lowerModel } from '../src/kernels/index.ts';
 import { parseModel, parseModelText } from '../src/spec/parse.ts';
 import { EXAMPLES, exampleText } from './spec-mutations.ts';
 
@@ -84,5 +87,66 @@ describe('plan table', () => {
     }
     // LeNet-5's well-known parameter count
     expect(planModel(parseModelText(exampleText('lenet'))).totals.params).toBe(61706);
+  });
+});
+
+// `convgen plan` fitted to a terminal (src/plan/fit.ts): snapshots of the widest example (vgg) at
+// 100 and 80 columns, both targets, and the one-block-per-layer form; no line over the width
+describe('plan tables fitted to a width', () => {
+  const vgg = () => planModel(parseModelText(exampleText('vgg')));
+  const longest = (text: string) => Math.max(...text.split('\n').map((l) => l.length));
+
+  it.each([100, 80, 30])('vgg, TS plan, %i columns', async (width) => {
+    const text = formatPlanTable(vgg(), { width });
+    expect(longest(text)).toBeLessThanOrEqual(width);
+    await expect(text).toMatchFileSnapshot(`__snapshots__/plan-fit/vgg-ts-${width}.txt`);
+  });
+
+  it.each([100, 80])('vgg, WGSL schedule, %i columns', async (width) => {
+    const plan = vgg();
+    const text = formatGpuSchedule(scheduleGpu(plan, lowerModel(plan, { target: 'wgsl' })), { width });
+    expect(longest(text)).toBeLessThanOrEqual(width);
+    // wg mem is 0 on every row of vgg: left out, and said so
+    expect(text).not.toMatch(/\| wg mem/);
+    expect(text).toContain('not shown: wg mem (0 in every row)');
+    await expect(text).toMatchFileSnapshot(`__snapshots__/plan-fit/vgg-wgsl-${width}.txt`);
+  });
+
+  it('every example fits 100 and 60 columns on both targets, and loses no row', () => {
+    for (const name of EXAMPLES) {
+      const plan = planModel(parseModelText(exampleText(name)));
+      const schedule = scheduleGpu(plan, lowerModel(plan, { target: 'wgsl' }));
+      for (const width of [100, 60]) {
+        const ts = formatPlanTable(plan, { width });
+        expect(longest(ts), `${name} ts ${width}`).toBeLessThanOrEqual(width);
+        for (const l of plan.layers) expect(ts, `${name} ts ${width}`).toContain(l.name.slice(0, 8));
+        expect(longest(formatGpuSchedule(schedule, { width })), `${name} wgsl ${width}`).toBeLessThanOrEqual(width);
+      }
+    }
+  });
+
+  it('fitTable: zero columns go, headers shorten, cells wrap, columns go by priority, then blocks', () => {
+    const cols: FitColumn[] = [
+      { header: 'name', priority: Infinity },
+      { header: 'kernel', priority: Infinity, wrap: { after: '_', minWidth: 6 } },
+      { header: 'zeros', priority: 9, zeroDrop: true },
+      { header: 'count', short: 'n', right: true, priority: 2 },
+      { header: 'extra', priority: 1 },
+    ];
+    const rows = [['a', 'conv_fwd_gpu', '0', '12', 'x'], ['bb', 'relu', '0.0', '3', 'y']];
+    expect(fitTable(cols, rows, { width: 100, style: 'plain' })).toEqual(['name | kernel       | count | extra', '-----|--------------|-------|------', 'a    | conv_fwd_gpu |    12 | x', 'bb   | relu         |     3 | y', '', 'not shown: zeros (0 in every row)']);
+    // 20: the short header (and its legend), the kernel wrapped after "_", extra (lowest priority) gone
+    expect(fitTable(cols, rows, { width: 20, style: 'plain' })).toEqual([
+      'name | kernel   |  n', '-----|----------|---', 'a    | conv_    | 12', '     | fwd_gpu  |', 'bb   | relu     |  3', '',
+      'not shown: zeros (0', 'in every row)', 'n: count', 'not shown at 20', 'columns: extra (a', 'wider terminal,', '--width N or --json', 'shows them)',
+    ]);
+    // 12: name and kernel (required) cannot fit: one block per row
+    expect(fitTable(cols, rows, { width: 12, style: 'plain' })).toEqual([
+      'a', '  kernel:', '  conv_fwd_', '  gpu', '  count: 12', '  extra: x',
+      'bb', '  kernel:', '  relu', '  count: 3', '  extra: y', '',
+      'not shown:', 'zeros (0 in', 'every row)',
+    ]);
+    expect(wrapCell('conv_fwd_gpu', 6, '_')).toEqual(['conv_', 'fwd_', 'gpu']);
+    expect(wrapCell('abcdefgh', 3)).toEqual(['abc', 'def', 'gh']);
   });
 });

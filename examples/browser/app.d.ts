@@ -52,6 +52,60 @@ export function requestGpuDevice<D>(gpu: {
     adapter: string;
 }>;
 /**
+ * the part of gpu.js's GpuModel this app uses (method syntax: the generated types are assignable)
+ * @template B a batch resident on the device (GpuBatch)
+ * @typedef {{
+ *   forward(x: Float32Array | B): Promise<Float32Array>,
+ *   trainStep(x: Float32Array | B, labels: Int32Array | undefined, lr: number, options?: { momentum?: number, weightDecay?: number }): Promise<number>,
+ *   uploadBatch(x: Float32Array, labels?: Int32Array): B,
+ *   destroy(): void,
+ *   eval?(): unknown,
+ *   train?(mode?: boolean): unknown,
+ * }} GpuModelLike
+ */
+/**
+ * the part of index.js's Model (the CPU TypeScript kernels) cpuModel uses
+ * @typedef {{
+ *   forward(x: Float32Array): Float32Array,
+ *   lossAndGrad(x: Float32Array, labels: Int32Array): number,
+ *   sgdStep(lr: number, options?: { momentum?: number, weightDecay?: number }): void,
+ *   eval?(): unknown,
+ *   train?(mode?: boolean): unknown,
+ * }} CpuModelLike
+ */
+/**
+ * a batch held in memory by cpuModel (the CPU's uploadBatch)
+ * @typedef {{ x: Float32Array, labels: Int32Array | undefined, destroy(): void }} CpuBatch
+ */
+/**
+ * createModel from index.js (the CPU kernels) behind the interface train() uses for
+ * createGpuModel, for browsers without WebGPU: trainStep is lossAndGrad then sgdStep. The
+ * kernels run on the page's thread, so a step yields to the event loop (a macrotask) whenever
+ * `yieldMs` have passed since the last yield: the page paints its progress while it trains.
+ * @param {(options?: { seed?: number }) => CpuModelLike} createModel
+ * @param {{ yieldMs?: number }} [options] default 40 ms
+ * @returns {(device: unknown, options?: { seed?: number }) => Promise<GpuModelLike<CpuBatch>>}
+ */
+export function cpuModel(createModel: (options?: {
+    seed?: number;
+}) => CpuModelLike, options?: {
+    yieldMs?: number;
+}): (device: unknown, options?: {
+    seed?: number;
+}) => Promise<GpuModelLike<CpuBatch>>;
+/**
+ * why the losses so far look like a diverging run, or '' when they do not: a loss that is NaN or
+ * infinite; or, after 40 steps, the last 20 steps' mean above 1.5 ln(classes) (a fresh net starts
+ * near ln(classes), the loss of a uniform guess: the loss grew), or still at chance (0.95
+ * ln(classes) or more) after a step jumped above 1.3 ln(classes). Measured on LeNet, 64 steps:
+ * lr 0.3 and 1 jump to 3.2-3.7 and stay near 2.3 (10% test accuracy); lr 0.01 stays near 2.3 with
+ * no jump (slow, not diverging); lr 0.05 and 0.1 fall below 1.
+ * @param {readonly number[]} losses every training step's loss so far, in order
+ * @param {number} classes
+ * @returns {string}
+ */
+export function divergence(losses: readonly number[], classes: number): string;
+/**
  * @typedef {object} EpochRecord
  * @property {number} epoch 1-based
  * @property {number} lr this epoch's learning rate (cosine decay)
@@ -62,9 +116,14 @@ export function requestGpuDevice<D>(gpu: {
  * @property {number} samplesPerSecond training samples per second
  */
 /**
- * what train() reports as it goes: every training step, then each epoch's test pass
- * @typedef {{ phase: 'train', epoch: number, epochs: number, step: number, steps: number, samples: number, loss: number, meanLoss: number, samplesPerSecond: number }
- *   | { phase: 'test', epoch: number, epochs: number, record: EpochRecord }} Progress
+ * what train() reports as it goes: 'compile' once, while it creates the model (on WebGPU: its
+ * shaders and pipelines); every training step ('train', with `warning` from divergence(), '' when
+ * none); 'testing' as each epoch's test pass starts; 'test' with its result and the predicted
+ * class of every test digit
+ * @typedef {{ phase: 'compile', epochs: number }
+ *   | { phase: 'train', epoch: number, epochs: number, step: number, steps: number, samples: number, loss: number, meanLoss: number, samplesPerSecond: number, warning: string }
+ *   | { phase: 'testing', epoch: number, epochs: number }
+ *   | { phase: 'test', epoch: number, epochs: number, record: EpochRecord, predictions: Int32Array }} Progress
  */
 /**
  * @typedef {object} TrainOptions
@@ -75,6 +134,7 @@ export function requestGpuDevice<D>(gpu: {
  * @property {number} [weightDecay] default 0
  * @property {number} [seed] parameter init and shuffles; default 1
  * @property {number} [inflight] training steps submitted ahead of the loss readback; default 2
+ * @property {number} [classes] the model's classes, for divergence(); default 10
  * @property {(p: Progress) => void} [onProgress]
  */
 /**
@@ -133,6 +193,29 @@ export type GpuModelLike<B> = {
     }): Promise<number>;
     uploadBatch(x: Float32Array, labels?: Int32Array): B;
     destroy(): void;
+    eval?(): unknown;
+    train?(mode?: boolean): unknown;
+};
+/**
+ * the part of index.js's Model (the CPU TypeScript kernels) cpuModel uses
+ */
+export type CpuModelLike = {
+    forward(x: Float32Array): Float32Array;
+    lossAndGrad(x: Float32Array, labels: Int32Array): number;
+    sgdStep(lr: number, options?: {
+        momentum?: number;
+        weightDecay?: number;
+    }): void;
+    eval?(): unknown;
+    train?(mode?: boolean): unknown;
+};
+/**
+ * a batch held in memory by cpuModel (the CPU's uploadBatch)
+ */
+export type CpuBatch = {
+    x: Float32Array;
+    labels: Int32Array | undefined;
+    destroy(): void;
 };
 export type EpochRecord = {
     /**
@@ -165,9 +248,15 @@ export type EpochRecord = {
     samplesPerSecond: number;
 };
 /**
- * what train() reports as it goes: every training step, then each epoch's test pass
+ * what train() reports as it goes: 'compile' once, while it creates the model (on WebGPU: its
+ * shaders and pipelines); every training step ('train', with `warning` from divergence(), '' when
+ * none); 'testing' as each epoch's test pass starts; 'test' with its result and the predicted
+ * class of every test digit
  */
 export type Progress = {
+    phase: "compile";
+    epochs: number;
+} | {
     phase: "train";
     epoch: number;
     epochs: number;
@@ -177,11 +266,17 @@ export type Progress = {
     loss: number;
     meanLoss: number;
     samplesPerSecond: number;
+    warning: string;
+} | {
+    phase: "testing";
+    epoch: number;
+    epochs: number;
 } | {
     phase: "test";
     epoch: number;
     epochs: number;
     record: EpochRecord;
+    predictions: Int32Array;
 };
 export type TrainOptions = {
     /**
@@ -212,6 +307,10 @@ export type TrainOptions = {
      * training steps submitted ahead of the loss readback; default 2
      */
     inflight?: number | undefined;
+    /**
+     * the model's classes, for divergence(); default 10
+     */
+    classes?: number | undefined;
     onProgress?: ((p: Progress) => void) | undefined;
 };
 export type Digits = {

@@ -141,8 +141,100 @@ function permutation(/** @type {number} */ n, /** @type {() => number} */ random
  *   trainStep(x: Float32Array | B, labels: Int32Array | undefined, lr: number, options?: { momentum?: number, weightDecay?: number }): Promise<number>,
  *   uploadBatch(x: Float32Array, labels?: Int32Array): B,
  *   destroy(): void,
+ *   eval?(): unknown,
+ *   train?(mode?: boolean): unknown,
  * }} GpuModelLike
  */
+
+/**
+ * the part of index.js's Model (the CPU TypeScript kernels) cpuModel uses
+ * @typedef {{
+ *   forward(x: Float32Array): Float32Array,
+ *   lossAndGrad(x: Float32Array, labels: Int32Array): number,
+ *   sgdStep(lr: number, options?: { momentum?: number, weightDecay?: number }): void,
+ *   eval?(): unknown,
+ *   train?(mode?: boolean): unknown,
+ * }} CpuModelLike
+ */
+
+/**
+ * a batch held in memory by cpuModel (the CPU's uploadBatch)
+ * @typedef {{ x: Float32Array, labels: Int32Array | undefined, destroy(): void }} CpuBatch
+ */
+
+/**
+ * createModel from index.js (the CPU kernels) behind the interface train() uses for
+ * createGpuModel, for browsers without WebGPU: trainStep is lossAndGrad then sgdStep. The
+ * kernels run on the page's thread, so a step yields to the event loop (a macrotask) whenever
+ * `yieldMs` have passed since the last yield: the page paints its progress while it trains.
+ * @param {(options?: { seed?: number }) => CpuModelLike} createModel
+ * @param {{ yieldMs?: number }} [options] default 40 ms
+ * @returns {(device: unknown, options?: { seed?: number }) => Promise<GpuModelLike<CpuBatch>>}
+ */
+export function cpuModel(createModel, options = {}) {
+  const yieldMs = options.yieldMs ?? 40;
+  return async (_device, modelOptions = {}) => {
+    const model = createModel(modelOptions);
+    let last = performance.now();
+    const breathe = async () => {
+      if (performance.now() - last < yieldMs) return;
+      await new Promise((done) => setTimeout(done, 0));
+      last = performance.now();
+    };
+    // calls run one after another in the order made, as a GPU queue runs submissions
+    /** @type {Promise<unknown>} */
+    let queue = Promise.resolve();
+    /** @template T @param {() => T} work @returns {Promise<T>} */
+    const inOrder = (work) => {
+      const done = queue.then(breathe).then(work);
+      queue = done.catch(() => {});
+      return done;
+    };
+    /** @param {Float32Array | CpuBatch} x */
+    const pixels = (x) => (x instanceof Float32Array ? x : x.x);
+    return {
+      // a copy: the next forward reuses the model's output buffer
+      forward: (x) => inOrder(() => model.forward(pixels(x)).slice()),
+      trainStep: (x, labels, lr, stepOptions) =>
+        inOrder(() => {
+          const y = labels ?? (x instanceof Float32Array ? undefined : x.labels);
+          if (!y) throw new Error('trainStep: no labels (pass them, or a batch uploaded with labels)');
+          const loss = model.lossAndGrad(pixels(x), y);
+          // no update from a NaN or infinite loss (train() stops there)
+          if (Number.isFinite(loss)) model.sgdStep(lr, stepOptions);
+          return loss;
+        }),
+      uploadBatch: (x, y) => ({ x, labels: y, destroy() {} }),
+      destroy() {},
+      eval: () => model.eval?.(),
+      train: (mode) => model.train?.(mode),
+    };
+  };
+}
+
+/**
+ * why the losses so far look like a diverging run, or '' when they do not: a loss that is NaN or
+ * infinite; or, after 40 steps, the last 20 steps' mean above 1.5 ln(classes) (a fresh net starts
+ * near ln(classes), the loss of a uniform guess: the loss grew), or still at chance (0.95
+ * ln(classes) or more) after a step jumped above 1.3 ln(classes). Measured on LeNet, 64 steps:
+ * lr 0.3 and 1 jump to 3.2-3.7 and stay near 2.3 (10% test accuracy); lr 0.01 stays near 2.3 with
+ * no jump (slow, not diverging); lr 0.05 and 0.1 fall below 1.
+ * @param {readonly number[]} losses every training step's loss so far, in order
+ * @param {number} classes
+ * @returns {string}
+ */
+export function divergence(losses, classes) {
+  const bad = losses.find((l) => !Number.isFinite(l));
+  if (bad !== undefined) return `training diverged: loss ${bad}, lower the learning rate`;
+  const window = 20;
+  if (losses.length < 2 * window) return '';
+  const chance = Math.log(classes);
+  const recent = losses.slice(-window).reduce((s, v) => s + v, 0) / window;
+  const peak = Math.max(...losses);
+  if (recent > 1.5 * chance) return `training diverged: loss growing (${recent.toFixed(2)} over the last ${window} steps, ${chance.toFixed(2)} at the start), lower the learning rate`;
+  if (recent >= 0.95 * chance && peak > 1.3 * chance) return `training diverged: loss jumped to ${peak.toFixed(2)} and stays at chance (${recent.toFixed(2)}, ln ${classes} = ${chance.toFixed(2)}), lower the learning rate`;
+  return '';
+}
 
 /**
  * `data` as resident batches of `batch` samples in the given order, uploaded once (uploadBatch);
@@ -209,9 +301,14 @@ async function pipelined(n, window, make, take) {
  */
 
 /**
- * what train() reports as it goes: every training step, then each epoch's test pass
- * @typedef {{ phase: 'train', epoch: number, epochs: number, step: number, steps: number, samples: number, loss: number, meanLoss: number, samplesPerSecond: number }
- *   | { phase: 'test', epoch: number, epochs: number, record: EpochRecord }} Progress
+ * what train() reports as it goes: 'compile' once, while it creates the model (on WebGPU: its
+ * shaders and pipelines); every training step ('train', with `warning` from divergence(), '' when
+ * none); 'testing' as each epoch's test pass starts; 'test' with its result and the predicted
+ * class of every test digit
+ * @typedef {{ phase: 'compile', epochs: number }
+ *   | { phase: 'train', epoch: number, epochs: number, step: number, steps: number, samples: number, loss: number, meanLoss: number, samplesPerSecond: number, warning: string }
+ *   | { phase: 'testing', epoch: number, epochs: number }
+ *   | { phase: 'test', epoch: number, epochs: number, record: EpochRecord, predictions: Int32Array }} Progress
  */
 
 /**
@@ -223,6 +320,7 @@ async function pipelined(n, window, make, take) {
  * @property {number} [weightDecay] default 0
  * @property {number} [seed] parameter init and shuffles; default 1
  * @property {number} [inflight] training steps submitted ahead of the loss readback; default 2
+ * @property {number} [classes] the model's classes, for divergence(); default 10
  * @property {(p: Progress) => void} [onProgress]
  */
 
@@ -251,11 +349,13 @@ export async function train(options) {
   const weightDecay = options.weightDecay ?? 0;
   const seed = options.seed ?? 1;
   const inflight = Math.max(1, Math.floor(options.inflight ?? 2));
+  const classes = options.classes ?? 10;
   const report = options.onProgress ?? (() => {});
   const steps = Math.floor(data.train.count / batch);
   if (steps < 1) throw new RangeError(`train: ${data.train.count} training digits are less than one batch of ${batch}`);
   if (data.test.count < 1) throw new RangeError('train: no test digits');
 
+  report({ phase: 'compile', epochs });
   const model = await createGpuModel(device, { seed });
   /** @type {{ batch: B & { destroy(): void }, valid: number }[]} */
   let trainBatches = [];
@@ -269,6 +369,9 @@ export async function train(options) {
     testBatches = uploadBatches(model, data.test, batch, Int32Array.from({ length: data.test.count }, (_, i) => i));
     /** @type {EpochRecord[]} */
     const records = [];
+    /** @type {number[]} every step's loss, over the epochs */
+    const allLosses = [];
+    const predictions = new Int32Array(data.test.count);
     for (let e = 1; e <= epochs; e++) {
       // cosine decay, one value per epoch, as examples/mnist/train.ts
       const lr = (lr0 * (1 + Math.cos((Math.PI * (e - 1)) / epochs))) / 2;
@@ -282,20 +385,22 @@ export async function train(options) {
         inflight,
         (s) => model.trainStep(trainBatches[visit[s]].batch, undefined, lr, { momentum, weightDecay }),
         (loss, s) => {
-          if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${e}, step ${s + 1} (try a smaller learning rate)`);
+          if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${e}, step ${s + 1}, lower the learning rate`);
           batchLosses.push(loss);
+          allLosses.push(loss);
           sum += loss;
           const seconds = (performance.now() - start) / 1000;
-          report({ phase: 'train', epoch: e, epochs, step: s + 1, steps, samples: (s + 1) * batch, loss, meanLoss: sum / (s + 1), samplesPerSecond: ((s + 1) * batch) / Math.max(seconds, 1e-9) });
+          report({ phase: 'train', epoch: e, epochs, step: s + 1, steps, samples: (s + 1) * batch, loss, meanLoss: sum / (s + 1), samplesPerSecond: ((s + 1) * batch) / Math.max(seconds, 1e-9), warning: divergence(allLosses, classes) });
         },
       );
       const seconds = (performance.now() - start) / 1000;
-      const testAccuracy = await evaluate(model, testBatches, data.test.labels, batch, inflight);
+      report({ phase: 'testing', epoch: e, epochs });
+      const testAccuracy = await evaluate(model, testBatches, data.test.labels, batch, inflight, predictions);
       const record = { epoch: e, lr, batchLosses, trainLoss: sum / steps, testAccuracy, seconds, samplesPerSecond: (steps * batch) / Math.max(seconds, 1e-9) };
       records.push(record);
-      report({ phase: 'test', epoch: e, epochs, record });
+      report({ phase: 'test', epoch: e, epochs, record, predictions: predictions.slice() });
     }
-    return { epochs: records, testAccuracy: records.length ? records[records.length - 1].testAccuracy : await evaluate(model, testBatches, data.test.labels, batch, inflight) };
+    return { epochs: records, testAccuracy: records.length ? records[records.length - 1].testAccuracy : await evaluate(model, testBatches, data.test.labels, batch, inflight, predictions) };
   } finally {
     for (const b of [...trainBatches, ...testBatches]) b.batch.destroy();
     model.destroy();
@@ -311,21 +416,29 @@ export async function train(options) {
  * @param {Int32Array} labels
  * @param {number} batch
  * @param {number} inflight
+ * @param {Int32Array} predictions filled with the predicted class of each sample
  */
-async function evaluate(model, batches, labels, batch, inflight) {
+async function evaluate(model, batches, labels, batch, inflight, predictions) {
   let right = 0;
-  await pipelined(
-    batches.length,
-    inflight,
-    (i) => model.forward(batches[i].batch),
-    (logits, i) => {
-      const classes = logits.length / batch;
-      for (let n = 0; n < batches[i].valid; n++) {
-        let best = 0;
-        for (let c = 1; c < classes; c++) if (logits[n * classes + c] > logits[n * classes + best]) best = c;
-        if (best === labels[i * batch + n]) right++;
-      }
-    },
-  );
+  // eval mode (batch norm's running stats, no dropout) for the test pass, then back to training
+  model.eval?.();
+  try {
+    await pipelined(
+      batches.length,
+      inflight,
+      (i) => model.forward(batches[i].batch),
+      (logits, i) => {
+        const classes = logits.length / batch;
+        for (let n = 0; n < batches[i].valid; n++) {
+          let best = 0;
+          for (let c = 1; c < classes; c++) if (logits[n * classes + c] > logits[n * classes + best]) best = c;
+          predictions[i * batch + n] = best;
+          if (best === labels[i * batch + n]) right++;
+        }
+      },
+    );
+  } finally {
+    model.train?.(true);
+  }
   return right / labels.length;
 }

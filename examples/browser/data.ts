@@ -16,16 +16,34 @@ import { CLASSES, IMAGE_SIZE, loadMnist, type Digits } from '../mnist/data.ts';
 /** app.js's DIGITS_FORMAT */
 export const DIGITS_FORMAT = 'convgen-digits/1';
 
-export interface Manifest {
+/** one model the page offers (page.js's ModelEntry) */
+export interface ManifestModel {
   /** the model's name: the generated folder's name */
-  model: string;
+  name: string;
+  /** what the page's model choice shows */
+  title: string;
   /** the model's static batch */
   batch: number;
-  /** the generated WebGPU module, relative to the manifest */
-  module: string;
+  /** classes of its output (the digits': 10) */
+  classes: number;
+  /** the generated WebGPU module (createGpuModel), relative to the manifest */
+  gpu: string;
+  /** the generated CPU module (createModel, the TypeScript kernels as JS), relative to the manifest */
+  cpu: string;
+}
+
+export interface Manifest {
   /** the folder holding digits.json, relative to the manifest */
   data: string;
+  /** in the order of the page's model choice; the first is the default */
+  models: ManifestModel[];
 }
+
+/** the page's names for the example models; any other model shows its own name */
+const TITLES: Readonly<Record<string, string>> = {
+  lenet5: 'LeNet-5 (62k parameters)',
+  resnet_small: 'ResNet-small (38k parameters, batch norm, 6x the FLOPs)',
+};
 
 function pixelBytes(images: Float32Array): Uint8Array {
   const out = new Uint8Array(images.length);
@@ -51,11 +69,15 @@ export function writeDigitFiles(build: string, sets: { train: Digits; test: Digi
   return { bytes };
 }
 
-/** `<build>/manifest.json` for a model file built into `<build>/generated/` */
-export function writeManifest(build: string, modelFile: string): Manifest {
-  const spec = JSON.parse(readFileSync(modelFile, 'utf8')) as { name?: unknown; batch?: unknown };
-  if (typeof spec.name !== 'string' || typeof spec.batch !== 'number') throw new Error(`${modelFile}: expected "name" and "batch" (a model.json)`);
-  const manifest: Manifest = { model: spec.name, batch: spec.batch, module: `generated/${spec.name}/gpu.js`, data: 'data/' };
+/** `<build>/manifest.json` for model files built into `<build>/generated/` (both targets, --emit js) */
+export function writeManifest(build: string, modelFiles: readonly string[]): Manifest {
+  const models = modelFiles.map((file): ManifestModel => {
+    const spec = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; batch?: unknown };
+    if (typeof spec.name !== 'string' || typeof spec.batch !== 'number') throw new Error(`${file}: expected "name" and "batch" (a model.json)`);
+    const name = spec.name;
+    return { name, title: TITLES[name] ?? name, batch: spec.batch, classes: CLASSES, gpu: `generated/${name}/gpu.js`, cpu: `generated/${name}/index.js` };
+  });
+  const manifest: Manifest = { data: 'data/', models };
   mkdirSync(build, { recursive: true });
   writeFileSync(join(build, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   return manifest;

@@ -1,26 +1,53 @@
 // @ts-check
-// index.html's DOM: load the manifest, the generated module and the digits, get a WebGPU
-// device, and run app.js's train() when the button is pressed. All the logic is in app.js
-// (checked in Node by test/browser-app.test.ts); this file only reads inputs and writes text.
+// The browser example's page: wires index.html to app.js (training, no DOM) and chart.js (the
+// curve as SVG markup). It reads the inputs, writes the phase line, the warning, the curve, the
+// digit grid and the epoch table. test/browser-page.test.ts runs it in headless Chromium.
 //
-// URL parameters, for a quick or scripted run: ?epochs=1&train=2000&test=500&autostart=1
+// URL parameters, for a quick or scripted run:
+//   ?model=lenet5&epochs=1&lr=0.05&train=2000&test=500&grid=48&backend=cpu&autostart=1
+// (backend=cpu trains on the CPU kernels even when WebGPU has an adapter)
 
-import { firstDigits, loadDigits, requestGpuDevice, train } from './app.js';
+import { cpuModel, firstDigits, loadDigits, requestGpuDevice, train } from './app.js';
+import { curveSvg } from './chart.js';
 
 /** @param {string} id */
 const el = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-const status = el('status');
+const phase = el('phase');
+const backendLine = el('backend');
+const warning = el('warning');
 const bar = /** @type {HTMLProgressElement} */ (el('bar'));
 const button = /** @type {HTMLButtonElement} */ (el('start'));
+const modelSelect = /** @type {HTMLSelectElement} */ (el('model'));
 const table = /** @type {HTMLTableSectionElement} */ (el('epochs-table'));
+const curve = el('curve');
+const grid = el('digits');
+const gridSummary = el('digits-summary');
 const params = new URLSearchParams(location.search);
 
-/** @param {string} text @param {boolean} [error] */
-function say(text, error = false) {
-  status.textContent = text;
-  status.className = error ? 'error' : '';
+/**
+ * one model of manifest.json (written by data.ts)
+ * @typedef {{ name: string, title: string, batch: number, classes: number, gpu: string, cpu: string }} ModelEntry
+ */
+
+/**
+ * the phase line: what the page is doing now (loading, ready, compiling, training, testing, done, error)
+ * @param {string} name data-phase, for scripted runs
+ * @param {string} text
+ */
+function setPhase(name, text) {
+  phase.textContent = text;
+  phase.dataset.phase = name;
+  phase.className = name === 'error' ? 'error' : '';
   // scripted runs (headless browsers) read the console
-  (error ? console.error : console.log)(`[convgen] ${text}`);
+  (name === 'error' ? console.error : console.log)(`[convgen] ${text}`);
+}
+
+/** @param {string} text '' hides it */
+function setWarning(text) {
+  if (warning.textContent === text) return;
+  warning.textContent = text;
+  warning.hidden = !text;
+  if (text) console.warn(`[convgen] ${text}`);
 }
 
 /** @param {string} id */
@@ -38,47 +65,162 @@ const epochsOf = numberInput('epochs');
 const lrOf = numberInput('lr');
 const momentumOf = numberInput('momentum');
 
+/**
+ * the digit grid: one figure per digit, its pixels drawn on a 28x28 canvas (scaled by CSS)
+ * @param {import('./app.js').Digits} digits
+ * @param {number} size pixels per side
+ * @returns {HTMLElement[]} the captions, in order
+ */
+function drawDigits(digits, size) {
+  const pixels = size * size;
+  /** @type {HTMLElement[]} */
+  const captions = [];
+  const figures = [];
+  for (let i = 0; i < digits.count; i++) {
+    const figure = document.createElement('figure');
+    figure.className = 'pending';
+    const canvas = document.createElement('canvas');
+    canvas.width = size;
+    canvas.height = size;
+    const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+    const image = ctx.createImageData(size, size);
+    for (let p = 0; p < pixels; p++) {
+      // ink dark on white
+      const v = 255 - Math.round(255 * digits.images[i * pixels + p]);
+      image.data.set([v, v, v, 255], 4 * p);
+    }
+    ctx.putImageData(image, 0, 0);
+    canvas.setAttribute('aria-label', `test digit ${i + 1}`);
+    const caption = document.createElement('figcaption');
+    caption.textContent = '?';
+    figure.append(canvas, caption);
+    figures.push(figure);
+    captions.push(caption);
+  }
+  grid.replaceChildren(...figures);
+  return captions;
+}
+
+/**
+ * @param {HTMLElement[]} captions
+ * @param {Int32Array} predictions
+ * @param {Int32Array} labels
+ */
+function showPredictions(captions, predictions, labels) {
+  let wrong = 0;
+  captions.forEach((caption, i) => {
+    const ok = predictions[i] === labels[i];
+    if (!ok) wrong++;
+    caption.textContent = ok ? String(predictions[i]) : `${predictions[i]} ✗${labels[i]}`;
+    caption.title = ok ? `predicted ${predictions[i]}, right` : `predicted ${predictions[i]}, the digit is ${labels[i]}`;
+    const figure = /** @type {HTMLElement} */ (caption.parentElement);
+    figure.className = ok ? 'right' : 'wrong';
+    figure.dataset.predicted = String(predictions[i]);
+    figure.dataset.label = String(labels[i]);
+  });
+  gridSummary.textContent = `${captions.length - wrong} of these ${captions.length} right, ${wrong} wrong (red: the prediction, then ✗ and the true label).`;
+}
+
 async function main() {
   const build = new URL('build/', location.href);
   const res = await fetch(new URL('manifest.json', build));
   if (!res.ok) throw new Error(`build/manifest.json: HTTP ${res.status}; start this page with \`npm run browser\`, which writes it`);
+  /** @type {{ data: string, models: ModelEntry[] }} */
   const manifest = await res.json();
-  const [{ createGpuModel }, data, gpu] = await Promise.all([
-    import(new URL(manifest.module, build).href),
+  for (const m of manifest.models) modelSelect.add(new Option(m.title, m.name));
+  const wanted = params.get('model');
+  if (wanted && manifest.models.some((m) => m.name === wanted)) modelSelect.value = wanted;
+
+  // WebGPU when there is an adapter, else the CPU kernels (and the page says why)
+  const [data, gpuOrWhy] = await Promise.all([
     loadDigits(new URL(manifest.data, build)),
-    requestGpuDevice(/** @type {any} */ (navigator).gpu, { secureContext: window.isSecureContext }),
+    params.get('backend') === 'cpu'
+      ? 'backend=cpu in the URL.'
+      : requestGpuDevice(/** @type {any} */ (navigator).gpu, { secureContext: window.isSecureContext }).catch((/** @type {Error} */ err) => err.message),
   ]);
-  const device = gpu.device;
-  device.lost.then((/** @type {{ message: string }} */ info) => say(`the WebGPU device was lost: ${info.message}`, true));
-  device.addEventListener('uncapturederror', (/** @type {any} */ e) => say(`WebGPU error: ${e.error.message}`, true));
+  const gpu = typeof gpuOrWhy === 'string' ? null : gpuOrWhy;
+  if (gpu) {
+    const device = gpu.device;
+    backendLine.textContent = `Training on WebGPU: ${gpu.adapter}.`;
+    device.lost.then((/** @type {{ message: string }} */ info) => setPhase('error', `the WebGPU device was lost: ${info.message}`));
+    device.addEventListener('uncapturederror', (/** @type {any} */ e) => setPhase('error', `WebGPU error: ${e.error.message}`));
+  } else {
+    backendLine.textContent = `No WebGPU here, so this page trains on the CPU with the generated TypeScript kernels (index.js), slower. Why: ${gpuOrWhy}`;
+  }
+  backendLine.dataset.backend = gpu ? 'webgpu' : 'cpu';
 
   const trainSet = params.has('train') ? firstDigits(data.train, Number(params.get('train'))) : data.train;
   const testSet = params.has('test') ? firstDigits(data.test, Number(params.get('test'))) : data.test;
-  say(`Ready: ${manifest.model} (batch ${manifest.batch}) on ${gpu.adapter}; ${trainSet.count} training and ${testSet.count} test digits.`);
+  const shown = firstDigits(testSet, params.has('grid') ? Number(params.get('grid')) : 48);
+  const captions = drawDigits(shown, data.header.imageSize);
+  setPhase('ready', `Ready: ${trainSet.count} training and ${testSet.count} test digits. Press Start training.`);
 
   const run = async () => {
+    // everything from the last run goes at once, before anything slow
     button.disabled = true;
+    setPhase('compiling', 'Starting…');
+    setWarning('');
     table.replaceChildren();
+    bar.value = 0;
+    curve.replaceChildren();
+    for (const c of captions) {
+      c.textContent = '?';
+      /** @type {HTMLElement} */ (c.parentElement).className = 'pending';
+    }
+    const entry = /** @type {ModelEntry} */ (manifest.models.find((m) => m.name === modelSelect.value));
     try {
       const epochs = epochsOf();
+      const lr = lrOf();
+      const momentum = momentumOf();
+      const steps = Math.floor(trainSet.count / entry.batch);
+      /** @type {number[]} */
+      const losses = [];
+      /** @type {{ epoch: number, accuracy: number }[]} */
+      const accuracies = [];
+      let note = '';
+      // the curve is redrawn at most once a frame
+      let queued = false;
+      const redraw = () => {
+        if (queued) return;
+        queued = true;
+        requestAnimationFrame(() => {
+          queued = false;
+          // drawn at the box's own width, so the text stays readable on a phone
+          const width = Math.max(300, Math.round(curve.clientWidth || 640));
+          const height = Math.round(Math.min(300, Math.max(200, width * 0.5)));
+          curve.innerHTML = curveSvg({ losses, totalSteps: epochs * steps, stepsPerEpoch: steps, accuracies, note, width, height });
+        });
+      };
+      setPhase('compiling', gpu ? `Compiling ${entry.title}: WGSL shaders and pipelines…` : `Loading ${entry.title}'s CPU kernels…`);
+      const module = await import(new URL(gpu ? entry.gpu : entry.cpu, build).href);
+      const createGpuModel = gpu ? module.createGpuModel : cpuModel(module.createModel);
       const started = performance.now();
       const result = await train({
-        device,
+        device: gpu?.device,
         createGpuModel,
         data: { train: trainSet, test: testSet },
         epochs,
-        batch: manifest.batch,
-        lr: lrOf(),
-        momentum: momentumOf(),
+        batch: entry.batch,
+        classes: entry.classes,
+        lr,
+        momentum,
         onProgress: (p) => {
           if (p.phase === 'train') {
-            // a status line every few steps is plenty; the bar moves every step
+            losses.push(p.loss);
             bar.value = (p.epoch - 1 + p.step / p.steps) / p.epochs;
-            if (p.step % 10 === 0 || p.step === p.steps) {
-              say(`epoch ${p.epoch}/${p.epochs}: step ${p.step}/${p.steps}, loss ${p.meanLoss.toFixed(4)}, ${Math.round(p.samplesPerSecond)} samples/s`);
+            setWarning(p.warning);
+            // a phase line every few steps is plenty; the bar moves every step
+            if (p.step % 5 === 0 || p.step === p.steps || p.step === 1) {
+              setPhase('training', `Training: epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}, loss ${p.meanLoss.toFixed(4)}, ${Math.round(p.samplesPerSecond)} samples/s`);
+              redraw();
             }
-          } else {
+          } else if (p.phase === 'testing') {
+            setPhase('testing', `Testing: epoch ${p.epoch}/${p.epochs} on ${testSet.count} test digits…`);
+          } else if (p.phase === 'test') {
             const r = p.record;
+            accuracies.push({ epoch: r.epoch, accuracy: r.testAccuracy });
+            showPredictions(captions, p.predictions, shown.labels);
+            redraw();
             const row = table.insertRow();
             for (const text of [`${r.epoch}/${p.epochs}`, r.lr.toFixed(4), r.trainLoss.toFixed(4), `${(100 * r.testAccuracy).toFixed(2)}%`, `${r.seconds.toFixed(1)} s`, String(Math.round(r.samplesPerSecond))]) {
               row.insertCell().textContent = text;
@@ -88,9 +230,13 @@ async function main() {
         },
       });
       const seconds = (performance.now() - started) / 1000;
-      say(`Done: test accuracy ${(100 * result.testAccuracy).toFixed(2)}% on ${testSet.count} digits after ${epochs} epoch${epochs === 1 ? '' : 's'}, ${seconds.toFixed(1)} s.`);
+      const accuracy = `${(100 * result.testAccuracy).toFixed(2)}%`;
+      note = `test accuracy ${accuracy}`;
+      redraw();
+      phase.dataset.accuracy = String(result.testAccuracy);
+      setPhase('done', `Done: test accuracy ${accuracy} on ${testSet.count} digits after ${epochs} epoch${epochs === 1 ? '' : 's'}, ${seconds.toFixed(1)} s (${gpu ? 'WebGPU' : 'CPU'}).`);
     } catch (err) {
-      say(err instanceof Error ? err.message : String(err), true);
+      setPhase('error', err instanceof Error ? err.message : String(err));
     } finally {
       button.disabled = false;
     }
@@ -100,4 +246,4 @@ async function main() {
   if (params.get('autostart') === '1') run();
 }
 
-main().catch((err) => say(err instanceof Error ? err.message : String(err), true));
+main().catch((err) => setPhase('error', err instanceof Error ? err.message : String(err)));

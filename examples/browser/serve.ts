@@ -3,7 +3,8 @@
 //
 //   npm run browser [-- --port 8080] [--host 127.0.0.1]
 //
-// `npm run browser` first builds examples/lenet.json with `convgen build --emit js` into
+// `npm run browser` first builds examples/lenet.json and examples/resnet.json with
+// `convgen build --emit js` (both targets: gpu.js for WebGPU, index.js for the CPU) into
 // .tmp/browser/generated; this script writes the digits and the manifest next to it, then
 // serves both folders until stopped (Ctrl-C).
 
@@ -17,7 +18,7 @@ import { createStaticServer } from './server.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
 const BUILD = join(repo, '.tmp', 'browser');
-const MODEL = join(repo, 'examples', 'lenet.json');
+const MODELS = ['lenet.json', 'resnet.json'].map((f) => join(repo, 'examples', f));
 
 const USAGE = `usage: npm run browser [-- --port N] [--host ADDRESS]
   --port N        port to listen on (default 8080; 0 picks a free one)
@@ -25,11 +26,12 @@ const USAGE = `usage: npm run browser [-- --port N] [--host ADDRESS]
                   secure context, which plain http has only on localhost)`;
 const opts = parseArgs(process.argv.slice(2), { port: 8080, host: '127.0.0.1' }, USAGE);
 
-const manifest = writeManifest(BUILD, MODEL);
-const moduleFile = join(BUILD, manifest.module);
-if (!existsSync(moduleFile)) {
-  process.stderr.write(`${relative(repo, moduleFile)} is missing: \`npm run browser\` builds it (node bin/convgen.js build examples/lenet.json --emit js --out .tmp/browser/generated)\n`);
-  process.exit(1);
+const manifest = writeManifest(BUILD, MODELS);
+for (const file of manifest.models.flatMap((m) => [m.gpu, m.cpu]).map((f) => join(BUILD, f))) {
+  if (!existsSync(file)) {
+    process.stderr.write(`${relative(repo, file)} is missing: \`npm run browser\` builds it (node bin/convgen.js build examples/lenet.json examples/resnet.json --emit js --out .tmp/browser/generated)\n`);
+    process.exit(1);
+  }
 }
 const { bytes } = writeDigitFiles(BUILD);
 console.log(`wrote ${relative(repo, join(BUILD, manifest.data))} (${(bytes / 1e6).toFixed(1)} MB of digits) and ${relative(repo, join(BUILD, 'manifest.json'))}`);

@@ -117,10 +117,11 @@ const rows: ImageRow[] = [
   { label: 'target', images: test.y.slice(0, show), h: SIDE, w: SIDE, channels: 3 },
 ];
 const gridPath = join(opts.out, `${plan.name}-grid.svg`);
-writeFileSync(gridPath, imageGridSvg(rows, `${plan.name}: test digits, mse ${testMse.toFixed(4)} (bilinear baseline ${baselineMse.toFixed(4)})`));
-// the same grid as a PNG, without the labels: rows are input, bilinear, decoder output, target
+const gridTitle = `${plan.name}: test digits, mse ${testMse.toFixed(4)} (bilinear baseline ${baselineMse.toFixed(4)})`;
+writeFileSync(gridPath, imageGridSvg(rows, gridTitle));
+// the same grid as a PNG, labelled the same: the title, and input, bilinear, decoder output, target
 const pngPath = join(opts.out, `${plan.name}-grid.png`);
-writeFileSync(pngPath, imageGridPng(rows));
+writeFileSync(pngPath, imageGridPng(rows, { title: gridTitle }));
 const weightsPath = join(opts.out, `${plan.name}.safetensors`);
 writeFileSync(weightsPath, generated.saveSafetensors({ format: 'pt', model: plan.name }));
 const rel = (p: string) => relative(process.cwd(), p) || p;

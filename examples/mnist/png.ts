@@ -1,6 +1,7 @@
 // A minimal PNG writer (8-bit RGB, no filtering, zlib from node): enough to look at image grids.
 
 import { deflateSync } from 'node:zlib';
+import { GLYPH_H, GLYPH_W, GLYPHS } from './font.ts';
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -57,17 +58,49 @@ export interface PixelRow {
   channels: 1 | 3;
 }
 
-/** rows of images on white, each scaled (nearest neighbour) to `cell` pixels; no labels (the SVG has them) */
-export function imageGridPng(rows: PixelRow[], cell = 96, gap = 6): Uint8Array {
+/**
+ * `text` in black on `rgb` (width pixels wide) with its top left at (x, y), in DejaVu Sans Mono
+ * 12px (font.ts: 8x14 pixels a character, printable ASCII; others show as "?"), blended by coverage
+ */
+export function drawText(rgb: Uint8Array, width: number, x: number, y: number, text: string): void {
+  const height = rgb.length / (3 * width);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const glyph = GLYPHS[code >= 32 && code <= 126 ? code - 32 : '?'.charCodeAt(0) - 32]!;
+    for (let gy = 0; gy < GLYPH_H; gy++) {
+      for (let gx = 0; gx < GLYPH_W; gx++) {
+        const px = x + i * GLYPH_W + gx;
+        const py = y + gy;
+        const cover = parseInt(glyph[gy * GLYPH_W + gx]!, 16) / 15;
+        if (!cover || px < 0 || py < 0 || px >= width || py >= height) continue;
+        const o = (py * width + px) * 3;
+        for (let k = 0; k < 3; k++) rgb[o + k] = Math.round(rgb[o + k]! * (1 - cover));
+      }
+    }
+  }
+}
+
+/**
+ * rows of images on white, each scaled (nearest neighbour) to `cell` pixels, laid out as
+ * imageGridSvg does: the title above, each row's label on its left
+ */
+export function imageGridPng(rows: (PixelRow & { label?: string })[], options: { title?: string; cell?: number; gap?: number } = {}): Uint8Array {
+  const cell = options.cell ?? 96;
+  const gap = options.gap ?? 6;
+  // 4 px before a label, at least 8 after it
+  const labelW = rows.some((r) => r.label) ? Math.max(120, 12 + Math.max(...rows.map((r) => (r.label ?? '').length)) * GLYPH_W) : gap;
+  const top = options.title ? 30 : gap;
   const cols = Math.max(...rows.map((r) => r.images.length));
-  const width = gap + cols * (cell + gap);
-  const height = gap + rows.length * (cell + gap);
+  const width = Math.max(labelW + cols * (cell + gap), options.title ? options.title.length * GLYPH_W + 16 : 0);
+  const height = top + rows.length * (cell + gap);
   const rgb = new Uint8Array(width * height * 3).fill(255);
   const byte = (v: number) => Math.round(255 * Math.min(1, Math.max(0, v)));
+  if (options.title) drawText(rgb, width, Math.round((width - options.title.length * GLYPH_W) / 2), 8, options.title);
   rows.forEach((row, r) => {
+    const oy = top + r * (cell + gap);
+    if (row.label) drawText(rgb, width, 4, oy + Math.round((cell - GLYPH_H) / 2), row.label);
     row.images.forEach((img, c) => {
-      const ox = gap + c * (cell + gap);
-      const oy = gap + r * (cell + gap);
+      const ox = labelW + c * (cell + gap);
       for (let py = 0; py < cell; py++) {
         const y = Math.floor((py * row.h) / cell);
         for (let px = 0; px < cell; px++) {

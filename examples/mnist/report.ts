@@ -29,16 +29,19 @@ export function trainingCurvesSvg(history: EpochRecord[], title: string): string
   const loss: [number, number][] = history.flatMap((h) => h.lossTenths.map((l, t): [number, number] => [h.epoch - 1 + (t + 1) / h.lossTenths.length, l]));
   const acc: [number, number][] = history.map((h) => [h.epoch, 100 * h.testAccuracy]);
   const lo = Math.min(90, ...acc.map(([, a]) => Math.floor(a)));
+  const last = history.at(-1);
   return curvesSvg(
     [
-      { title: 'training loss (mean softmax cross-entropy)', series: [{ label: 'train loss', color: '#d62728', points: loss }], yMin: 0 },
+      // log: the loss falls by decades, and a linear axis squashes everything after epoch 1 flat
+      { title: 'training loss (mean softmax cross-entropy)', series: [{ label: 'train loss', color: '#d62728', points: loss }], log: true },
       {
         title: 'test accuracy',
         series: [{ label: 'test accuracy %', color: '#1f77b4', points: acc, dots: true }],
         yMin: lo,
         yMax: 100,
-        yFormat: (v) => `${v.toFixed(1)}%`,
+        yFormat: (v) => `${Number(v.toPrecision(6))}%`,
         legend: 'bottom',
+        ...(last ? { note: `final: ${(100 * last.testAccuracy).toFixed(2)}% after epoch ${last.epoch}` } : {}),
       },
     ],
     history.length,

@@ -1,5 +1,6 @@
 // Hand-written SVG, no dependency: the training curves and grids of small images.
 
+import { logTicks } from '../browser/chart.js';
 import { encodePng } from './png.ts';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -24,7 +25,28 @@ export interface Panel {
   yFormat?: (v: number) => string;
   /** where the legend goes, away from the curves (default top) */
   legend?: 'top' | 'bottom';
+  /** a log y axis (1-2-5 ticks): a loss that falls by decades stays readable after epoch 1 */
+  log?: boolean;
+  /** written in the panel, bold, on the side away from the legend (the final accuracy) */
+  note?: string;
 }
+
+/** round ticks for a linear axis over [lo, hi]: steps of 1, 2, 2.5 or 5 x 10^k, about `count` of them, widened to cover the range */
+export function linearTicks(lo: number, hi: number, count = 5): { ticks: number[]; lo: number; hi: number } {
+  if (!(hi > lo)) [lo, hi] = [lo - 1, lo + 1];
+  const raw = (hi - lo) / (count - 1);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((st) => st >= raw * (1 - 1e-9)) ?? 10 * mag;
+  const first = Math.floor(lo / step + 1e-9);
+  const last = Math.ceil(hi / step - 1e-9);
+  const ticks: number[] = [];
+  // via toPrecision: 0.30000000000000004 is 0.3
+  for (let k = first; k <= last; k++) ticks.push(Number((k * step).toPrecision(12)));
+  return { ticks, lo: ticks[0]!, hi: ticks[ticks.length - 1]! };
+}
+
+/** a tick value as written: 0.05, 2, 97.5 */
+const tickLabel = (v: number): string => String(Number(v.toPrecision(6)));
 
 /** side-by-side line charts sharing the x axis (epochs) */
 export function curvesSvg(panels: Panel[], xMax: number, title: string): string {
@@ -41,19 +63,24 @@ export function curvesSvg(panels: Panel[], xMax: number, title: string): string 
   panels.forEach((p, pi) => {
     const ox = pi * (pw + m.left + m.right) + m.left;
     const oy = m.top;
-    const ys = p.series.flatMap((s) => s.points.map(([, y]) => y));
-    let lo = p.yMin ?? Math.min(...ys);
-    let hi = p.yMax ?? Math.max(...ys);
-    if (!(hi > lo)) [lo, hi] = [lo - 1, lo + 1];
-    const fmt = p.yFormat ?? ((v: number) => v.toFixed(2));
+    const ys = p.series.flatMap((s) => s.points.map(([, y]) => y)).filter((y) => Number.isFinite(y) && (!p.log || y > 0));
+    const dataLo = p.yMin ?? (ys.length ? Math.min(...ys) : 0);
+    const dataHi = p.yMax ?? (ys.length ? Math.max(...ys) : 1);
+    const axis = p.log ? logTicks(Math.max(dataLo, 1e-12), Math.max(dataHi, dataLo, 1e-12)) : linearTicks(dataLo, dataHi);
+    const { lo, hi } = axis;
+    const fmt = p.yFormat ?? tickLabel;
     const sx = (x: number) => ox + (x / xMax) * pw;
-    const sy = (y: number) => oy + ph - ((Math.min(hi, Math.max(lo, y)) - lo) / (hi - lo)) * ph;
-    parts.push(`<text x="${ox + pw / 2}" y="${oy - 10}" text-anchor="middle">${esc(p.title)}</text>`);
+    const frac = (y: number) => (p.log ? Math.log(y / lo) / Math.log(hi / lo) : (y - lo) / (hi - lo));
+    const sy = (y: number) => oy + ph - frac(Math.min(hi, Math.max(lo, y))) * ph;
+    parts.push(`<text x="${ox + pw / 2}" y="${oy - 10}" text-anchor="middle">${esc(p.title)}${p.log ? ' (log scale)' : ''}</text>`);
     parts.push(`<rect x="${ox}" y="${oy}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
-    for (let t = 0; t <= 4; t++) {
-      const v = lo + ((hi - lo) * t) / 4;
+    for (const v of axis.ticks) {
       parts.push(`<line x1="${ox}" x2="${ox + pw}" y1="${num(sy(v))}" y2="${num(sy(v))}" stroke="#eee"/>`);
       parts.push(`<text x="${ox - 6}" y="${num(sy(v) + 4)}" text-anchor="end">${esc(fmt(v))}</text>`);
+    }
+    if (p.note) {
+      const ny = p.legend === 'bottom' ? oy + 20 : oy + ph - 12;
+      parts.push(`<text class="note" x="${ox + 10}" y="${ny}" font-size="14" font-weight="bold">${esc(p.note)}</text>`);
     }
     for (let e = 0; e <= xMax; e++) {
       parts.push(`<text x="${num(sx(e))}" y="${oy + ph + 16}" text-anchor="middle">${e}</text>`);

@@ -13,7 +13,7 @@ import { lowerModel } from '../kernels/index.ts';
 import { loadLimitsFile, type GpuLimits } from '../gpu/limits.ts';
 import { formatGpuSchedule, scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
 
-export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference]
+export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference] [--width N]
 
 Parse and plan each model file and print one row per layer: shapes per sample,
 kernel/stride/padding/dilation, conv strategy, parameters, MFLOPs (forward, and backward =
@@ -27,6 +27,11 @@ maxComputeWorkgroupsPerDimension), workgroup memory and bound buffers (KiB; :rw 
 rows, several buffers, optimizer chunks: printed above the table); anything else the device
 limits cannot hold is an error naming the layer and the limit.
 
+The tables fit the terminal's width (100 columns when the output is not a terminal, or
+--width N): columns that are 0 in every row are left out, then headers are abbreviated (a
+legend says how), long cells wrap, long lists move to a line under their row, and the least
+important columns are left out (a note names them); below that, one block per layer.
+
 flags:
   --json                print the plan (or, with --target wgsl, the schedule) as JSON instead of the table
   --strategy <name>     force one conv strategy (direct or im2row) instead of the cost model's choice
@@ -35,6 +40,7 @@ flags:
                         keys keep the spec defaults); needs --target wgsl
   --inference           plan the forward-only build (convgen build --inference): eval mode, no
                         backward (the bwd column shows -), batch norm accepts a batch of 1
+  --width N             fit the tables to N columns (at least 20) instead of the terminal's
   -h, --help            print this help
 `;
 
@@ -45,6 +51,13 @@ interface PlanArgs {
   target: 'ts' | 'wgsl';
   /** --limits: the file, read once the flags are parsed */
   limitsFile?: string;
+  /** --width: the tables' width; else the terminal's (defaultWidth) */
+  width?: number;
+}
+
+/** the terminal's columns, or 100 when stdout is not a terminal (a pipe, a file, a test) */
+export function defaultWidth(stdout: { isTTY?: boolean; columns?: number } = process.stdout): number {
+  return stdout.isTTY && stdout.columns ? stdout.columns : 100;
 }
 
 function parseArgs(args: string[]): PlanArgs | 'help' {
@@ -70,6 +83,11 @@ function parseArgs(args: string[]): PlanArgs | 'help' {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
       if (!v) throw new ConvgenError('--limits', 'needs a file', 'write --limits limits.json');
       out.limitsFile = v;
+    } else if (a === '--width' || a.startsWith('--width=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      const n = Number(v);
+      if (v === undefined || !/^\d+$/.test(v) || n < 20) throw new ConvgenError('--width', `must be a whole number of columns, 20 or more, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --width 100, or leave it out for the terminal\'s width');
+      out.width = n;
     } else if (a.startsWith('-') && a !== '-') {
       throw new ConvgenError(a, 'unknown flag', 'see convgen plan --help');
     } else out.files.push(a);
@@ -107,6 +125,7 @@ export async function planCommand(args: string[]): Promise<number> {
     return EXIT_OK;
   }
   const limits = parsed.limitsFile === undefined ? undefined : loadLimitsFile(parsed.limitsFile);
+  const width = parsed.width ?? defaultWidth();
   // plan every file before printing, so a bad file prints nothing but its error
   const plans = parsed.files.map((f) => planFile(f, parsed.options));
   if (parsed.target === 'wgsl') {
@@ -115,14 +134,14 @@ export async function planCommand(args: string[]): Promise<number> {
       const data = schedules.map((s) => ({ model: s.plan.name, ...s.schedule }));
       process.stdout.write(JSON.stringify(data.length === 1 ? data[0] : data, null, 2) + '\n');
     } else {
-      process.stdout.write(schedules.map((s) => `model ${s.plan.name} (target wgsl)\n${formatGpuSchedule(s.schedule)}`).join('\n'));
+      process.stdout.write(schedules.map((s) => `model ${s.plan.name} (target wgsl)\n${formatGpuSchedule(s.schedule, { width })}`).join('\n'));
     }
     return EXIT_OK;
   }
   if (parsed.json) {
     process.stdout.write(JSON.stringify(plans.length === 1 ? plans[0] : plans, null, 2) + '\n');
   } else {
-    process.stdout.write(plans.map(formatPlanTable).join('\n'));
+    process.stdout.write(plans.map((p) => formatPlanTable(p, { width })).join('\n'));
   }
   return EXIT_OK;
 }

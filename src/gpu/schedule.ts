@@ -12,6 +12,7 @@ import { ConvgenError } from '../errors.ts';
 import { DEFAULT_LIMITS, type GpuLimits } from './limits.ts';
 import { lowerOptimizers } from '../kernels/index.ts';
 import { bindingElements, chunkLengths, formatSplit, layoutArena, splitsOf, type ArenaLayout, type LinearSplit } from './split.ts';
+import { fitTable, wrapCell, type FitColumn } from '../plan/fit.ts';
 
 export interface GpuDispatch {
   /** entry point in the kernel's module */
@@ -168,7 +169,25 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
 const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - s.length));
 
 /** the schedule as a table: one row per dispatch (kernel | entry | grid | wg | workgroups | bindings) */
-export function formatGpuSchedule(s: GpuSchedule): string {
+/**
+ * the schedule's columns for a given width (src/plan/fit.ts): which go first when the table is
+ * too wide (lowest priority), the short headers, what wraps; bindings, then invocations, move to a
+ * line under the row
+ */
+const SCHEDULE_COLUMNS: readonly FitColumn[] = [
+  { header: 'layer', priority: Infinity, wrap: { after: '_', minWidth: 8 } },
+  { header: 'phase', priority: 7 },
+  { header: 'kernel', priority: Infinity, wrap: { after: '_', minWidth: 16 } },
+  { header: 'entry', priority: 6 },
+  { header: 'invocations', priority: 4, detail: true },
+  { header: 'wg', right: true, priority: 5 },
+  { header: 'workgroups', short: 'wgs', priority: 5 },
+  { header: 'wg mem', priority: 3, zeroDrop: true },
+  { header: 'bindings (KiB)', priority: 2, detail: true, wrap: { after: ' ', minWidth: 20 } },
+];
+
+/** width: a terminal's columns to fit the table to (see SCHEDULE_COLUMNS); default: no limit */
+export function formatGpuSchedule(s: GpuSchedule, options: { width?: number } = {}): string {
   const l = s.limits;
   const rows: string[][] = [['layer', 'phase', 'kernel', 'entry', 'invocations', 'wg', 'workgroups', 'wg mem', 'bindings (KiB)']];
   for (const k of s.kernels) {
@@ -188,17 +207,31 @@ export function formatGpuSchedule(s: GpuSchedule): string {
     }
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const text = rows.map((r) => r.map((v, c) => (c === r.length - 1 ? v : pad(v, widths[c]))).join(' | ').trimEnd());
-  text.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('-|-'));
+  const text = options.width === undefined ? rows.map((r) => r.map((v, c) => (c === r.length - 1 ? v : pad(v, widths[c]))).join(' | ').trimEnd()) : fitTable(SCHEDULE_COLUMNS, rows.slice(1), { width: options.width, style: 'plain' });
+  if (options.width === undefined) text.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('-|-'));
   const dispatches = s.kernels.reduce((a, k) => a + k.dispatches.length, 0);
+  const limits = [
+    `${l.maxComputeWorkgroupsPerDimension} workgroups/dim`,
+    `${l.maxComputeInvocationsPerWorkgroup} invocations/workgroup`,
+    `${l.maxComputeWorkgroupStorageSize} B workgroup memory`,
+    `${l.maxStorageBuffersPerShaderStage} storage buffers/stage`,
+    `${l.maxStorageBufferBindingSize} B per binding`,
+    `${l.maxBufferSize} B per buffer`,
+    `offsets aligned to ${l.minStorageBufferOffsetAlignment} B`,
+  ];
   return [
     `WGSL schedule: ${s.kernels.length} kernels, ${dispatches} dispatches`,
-    `limits: ${l.maxComputeWorkgroupsPerDimension} workgroups/dim, ${l.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ` +
-      `${l.maxComputeWorkgroupStorageSize} B workgroup memory, ${l.maxStorageBuffersPerShaderStage} storage buffers/stage, ` +
-      `${l.maxStorageBufferBindingSize} B per binding, ${l.maxBufferSize} B per buffer, offsets aligned to ${l.minStorageBufferOffsetAlignment} B`,
-    ...(s.splitText.length ? ['', ...s.splitText] : []),
+    ...(options.width === undefined ? [`limits: ${limits.join(', ')}`] : wrapCell(`limits: ${limits.join(', ')}`, options.width, ',')),
+    ...(s.splitText.length ? ['', ...(options.width === undefined ? s.splitText : s.splitText.flatMap((line) => fitLine(line, options.width!)))] : []),
     '',
     ...text,
     '',
   ].join('\n');
+}
+
+/** one line of the split text at a width: continuation lines keep the line's indent plus two */
+function fitLine(line: string, width: number): string[] {
+  const indent = ' '.repeat(line.length - line.trimStart().length + 2);
+  const [first, ...rest] = wrapCell(line, width, ', ');
+  return [first!, ...rest.flatMap((r) => wrapCell(r, width - indent.length, ', ').map((t) => indent + t))];
 }

@@ -1,9 +1,11 @@
 // plan -> text table, one row per layer and a totals row; what `convgen plan` prints and
 // what the tests snapshot. Plain text that is also a Markdown table, so it pastes into
-// issues and docs. Deterministic: no widths from the terminal, no locale formatting.
+// issues and docs. Deterministic: no widths from the terminal (the CLI passes its width:
+// then fit.ts fits the table to it), no locale formatting.
 
 import type { ConvSchedule, LayerPlan, ModelPlan, Pad4, Shape } from './types.ts';
 import { numel } from './types.ts';
+import { fitTable, type FitColumn } from './fit.ts';
 
 const shape = (s: Shape): string => s.join('x');
 
@@ -114,6 +116,33 @@ const HEADER = ['layer', 'op', 'in', 'out', 'k/s/p/d', 'strategy', 'params', 'MF
 /** numeric columns are right-aligned */
 const RIGHT = [false, false, false, false, false, false, true, true, true, true];
 
+/**
+ * the columns for a given width (fit.ts): which go first when the table is too wide (lowest
+ * priority), the short headers; `inputs` (graphs only) sits after `op`
+ */
+const COLUMNS: readonly FitColumn[] = [
+  { header: 'layer', priority: Infinity, wrap: { after: '_', minWidth: 8 } },
+  { header: 'op', priority: Infinity, wrap: { after: '_', minWidth: 11 } },
+  { header: 'in', priority: 5 },
+  { header: 'out', priority: Infinity },
+  { header: 'k/s/p/d', short: 'ksp', priority: 7 },
+  { header: 'strategy', short: 'strat', priority: 6, wrap: { after: '/', minWidth: 6 } },
+  { header: 'params', right: true, priority: 4, zeroDrop: true },
+  { header: 'MFLOP fwd', short: 'Mfwd', right: true, priority: 3 },
+  { header: 'MFLOP bwd', short: 'Mbwd', right: true, priority: 2 },
+  { header: 'act KiB', short: 'KiB', right: true, priority: 1 },
+];
+const INPUTS_COLUMN: FitColumn = { header: 'inputs', priority: 8, wrap: { after: ' ', minWidth: 8 } };
+
+export interface PlanTableOptions {
+  /**
+   * the most characters a line may have (a terminal's columns): columns are abbreviated,
+   * wrapped or left out to fit (src/plan/fit.ts), and a note says which; default: no limit,
+   * every column at its full width
+   */
+  width?: number;
+}
+
 function render(rows: string[][], right: readonly boolean[]): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const line = (r: string[]): string => `| ${r.map((cell, c) => (right[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(' | ')} |`;
@@ -126,7 +155,7 @@ function render(rows: string[][], right: readonly boolean[]): string[] {
  * build's says `inference (forward only)` where the loss would be). A model that
  * branches gets an `inputs` column after `op` (`-`: the previous layer); a chain's table has none
  */
-export function formatPlanTable(plan: ModelPlan): string {
+export function formatPlanTable(plan: ModelPlan, options: PlanTableOptions = {}): string {
   // an inference build runs no backward: its column shows `-`
   const bwd = (flops: number): string => (plan.inference ? '-' : mflop(flops));
   const rows: string[][] = [HEADER];
@@ -147,7 +176,23 @@ export function formatPlanTable(plan: ModelPlan): string {
   const t = plan.totals;
   rows.push(['total', '', shape(plan.inShape.slice(1)), shape(plan.outShape.slice(1)), '', '', `${t.params}`, mflop(t.flopsForward), bwd(t.flopsBackward), kib(t.activationBytes)]);
   const title = `model ${plan.name}: batch ${plan.batch}, input ${shape(plan.inShape.slice(1))}, output ${shape(plan.outShape.slice(1))}, ${plan.inference ? 'inference (forward only)' : `loss ${plan.loss ?? 'none'}`}`;
-  if (plan.layers.every((_, i) => isChainStep(plan, i))) return [title, '', ...render(rows, RIGHT)].join('\n') + '\n';
-  const graph = rows.map((r, i) => [...r.slice(0, 2), i === 0 ? 'inputs' : i === rows.length - 1 ? '' : inputsCell(plan, i - 1), ...r.slice(2)]);
-  return [title, '', ...render(graph, [false, false, false, ...RIGHT.slice(2)])].join('\n') + '\n';
+  const chain = plan.layers.every((_, i) => isChainStep(plan, i));
+  const table = chain ? rows : rows.map((r, i) => [...r.slice(0, 2), i === 0 ? 'inputs' : i === rows.length - 1 ? '' : inputsCell(plan, i - 1), ...r.slice(2)]);
+  if (options.width !== undefined) {
+    // in a chain, `in` is the row above's `out` (the first row's: the title's input), so it goes first
+    const columns = chain ? COLUMNS.map((c) => (c.header === 'in' ? { ...c, priority: 0 } : c)) : [...COLUMNS.slice(0, 2), INPUTS_COLUMN, ...COLUMNS.slice(2)];
+    return [...wrapTitle(title, options.width), '', ...fitTable(columns, table.slice(1), { width: options.width, style: 'markdown' })].join('\n') + '\n';
+  }
+  return [title, '', ...render(table, chain ? RIGHT : [false, false, false, ...RIGHT.slice(2)])].join('\n') + '\n';
+}
+
+/** the title line, broken at its commas to fit `width` */
+function wrapTitle(title: string, width: number): string[] {
+  const out: string[] = [];
+  for (const part of title.split(/(?<=,) /)) {
+    const last = out.length - 1;
+    if (last >= 0 && out[last]!.length + 1 + part.length <= width) out[last] += ` ${part}`;
+    else out.push(out.length ? `  ${part}` : part);
+  }
+  return out;
 }
