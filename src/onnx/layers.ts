@@ -292,6 +292,8 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
       default:
         throw refuse(`has no convgen layer`, 'see docs/onnx.md for the supported operators');
     }
+    // a torch_name that is the layer's name says nothing
+    if (layer.torch_name === layer.name) delete layer.torch_name;
     const ins = activations(n);
     if (ins.length !== 1 || ins[0] !== previous) layer = { type: layer.type, name: layer.name, inputs: ins, ...layer };
     layers.push(layer);
