@@ -38,9 +38,11 @@ function replace(g: Graph, gone: readonly Node[], node: Node): void {
   g.nodes = g.nodes.flatMap((n, i) => (i === last ? [node] : gone.includes(n) ? [] : [n]));
 }
 
+const isIdentity = (n: Node): boolean => n.op === 'Dropout' || n.op === 'Identity';
+
 export function dropIdentities(g: Graph): Graph {
-  for (const n of [...g.nodes]) {
-    if (n.op !== 'Dropout' && n.op !== 'Identity') continue;
+  // find afresh each time: renameValue rewrites the readers, an Identity after a Dropout among them
+  for (let n = g.nodes.find(isIdentity); n !== undefined; n = g.nodes.find(isIdentity)) {
     const mask = n.outputs[1];
     if (mask && readersOf(g, mask).length > 0) throw nodeError(n, 'has its mask output read by another node', 'export in eval mode (model.eval(); the default TrainingMode.EVAL)');
     g.nodes = g.nodes.filter((m) => m !== n);

@@ -21,8 +21,8 @@ export interface GraphIn {
   nodes: NodeIn[];
   /** float initializers: dims, and data (default: seeded uniform in [-0.5, 0.5)) */
   inits?: Record<string, { dims: number[]; data?: number[] }>;
-  /** int64 initializers */
-  ints?: Record<string, number[]>;
+  /** int64 initializers: a list (1-D), or dims and data (`{ dims: [], data: [0] }`: a scalar) */
+  ints?: Record<string, number[] | { dims: number[]; data: number[] }>;
   /** the graph output (default: the last node's first output) */
   output?: string;
   opset?: number;
@@ -52,7 +52,10 @@ export function onnxModel(g: GraphIn): Uint8Array {
       const data = t.data ?? Array.from({ length: n }, () => rand() - 0.5);
       return { name, dims: t.dims, data_type: 1, raw_data: new Uint8Array(Float32Array.from(data).buffer) };
     }),
-    ...Object.entries(g.ints ?? {}).map(([name, data]) => ({ name, dims: [data.length], data_type: 7, raw_data: new Uint8Array(BigInt64Array.from(data.map(BigInt)).buffer) })),
+    ...Object.entries(g.ints ?? {}).map(([name, v]) => {
+      const { dims, data } = Array.isArray(v) ? { dims: [v.length], data: v } : v;
+      return { name, dims, data_type: 7, raw_data: new Uint8Array(BigInt64Array.from(data.map(BigInt)).buffer) };
+    }),
   ];
   const dims = (shape: (number | string)[]) => shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d }));
   const out = g.output ?? nodes.at(-1)!.output[0]!;
