@@ -12,6 +12,9 @@ import { planModel } from '../src/plan/plan.ts';
 import { decodeSafetensors } from '../src/io/safetensors.ts';
 import { buildAndImport, cleanupBuilds, type GeneratedModel } from './helpers/build-module.ts';
 import { mulberry32 } from './cases.ts';
+import { createReferenceModel } from '../src/reference/index.ts';
+import { compare, modelTolerance } from '../src/check/compare.ts';
+import type { ModelPlan } from '../src/plan/types.ts';
 
 afterAll(cleanupBuilds);
 
@@ -72,6 +75,13 @@ describe.each(FIXTURES)('onnx import: $name', ({ name, batch }) => {
   const imported = importOnnx(bytes, { name, ...(batch ? { batch } : {}) });
   const importMs = performance.now() - t0;
   let model: GeneratedModel;
+  let plan: ModelPlan;
+  const rand = mulberry32(7);
+  const n = imported.spec.batch;
+  const outSize = ref.data.length / ref.shape[0]!;
+  // labels for a classifier, a [0, 1) target of the output's shape for the rest (mse)
+  const target = imported.spec.loss === 'softmax_cross_entropy' ? Int32Array.from({ length: n }, (_, i) => i % outSize) : Float32Array.from({ length: n * outSize }, () => rand());
+  const lossAndGrad = (x: Float32Array): number => (model.lossAndGrad as unknown as (x: Float32Array, t: Int32Array | Float32Array) => number).call(model, x, target);
 
   const forward = (): Float32Array => {
     model.eval();
@@ -80,7 +90,8 @@ describe.each(FIXTURES)('onnx import: $name', ({ name, batch }) => {
   };
 
   it('builds and loads the imported weights', async () => {
-    const mod = await buildAndImport(planModel(imported.spec, {}));
+    plan = planModel(imported.spec, {});
+    const mod = await buildAndImport(plan);
     model = mod.createModel({ seed: 1 });
     const r = (model as unknown as { loadSafetensors(b: Uint8Array): { missingKeys: string[]; unexpectedKeys: string[] } }).loadSafetensors(imported.safetensors);
     expect(r).toEqual({ missingKeys: [], unexpectedKeys: [] });
@@ -107,20 +118,39 @@ describe.each(FIXTURES)('onnx import: $name', ({ name, batch }) => {
     }
   });
 
+  it("gives the reference interpreter's loss and gradients on the imported weights (eval mode)", () => {
+    model.eval();
+    const input = Float32Array.from(x.data);
+    const loss = lossAndGrad(input);
+    const params = Object.fromEntries(Object.entries(model.params).map(([k, v]) => [k, { weight: v.weight, bias: v.bias }]));
+    const reference = createReferenceModel(plan, params, { seed: 1 });
+    for (const [layer, b] of Object.entries(model.buffers)) {
+      reference.buffers[layer]!.running_mean = Float64Array.from(b.running_mean);
+      reference.buffers[layer]!.running_var = Float64Array.from(b.running_var);
+    }
+    reference.eval();
+    const refLoss = (reference.lossAndGrad as unknown as (x: Float32Array, t: Int32Array | Float32Array) => number)(input, target);
+    expect(compare([loss], [refLoss], modelTolerance).ok, `loss ${loss} vs ${refLoss}`).toBe(true);
+    for (const [layer, g] of Object.entries(reference.grads)) {
+      const scale = Math.max(...[g.weight, g.bias].map((t) => (t ? maxAbs(t) : 0)));
+      for (const part of ['weight', 'bias'] as const) {
+        const want = g[part];
+        if (!want) continue;
+        const r = compare(model.grads[layer]![part]!, want, (m) => modelTolerance(Math.max(m, scale)));
+        expect(r.ok, `${layer}.${part}: max abs error ${r.maxAbs} > ${r.tolerance}`).toBe(true);
+      }
+    }
+  });
+
   it('trains further: finite loss, non-zero gradients, a lower loss after an SGD step', () => {
     model.eval();
-    const rand = mulberry32(7);
-    const n = imported.spec.batch;
-    const outSize = ref.data.length / ref.shape[0]!;
-    const target = imported.spec.loss === 'softmax_cross_entropy' ? Int32Array.from({ length: n }, (_, i) => i % outSize) : Float32Array.from({ length: n * outSize }, () => rand());
-    const lossAndGrad = model.lossAndGrad as unknown as (x: Float32Array, t: Int32Array | Float32Array) => number;
     const input = Float32Array.from(x.data);
-    const before = lossAndGrad.call(model, input, target);
+    const before = lossAndGrad(input);
     expect(Number.isFinite(before)).toBe(true);
     const gradNorm = Object.values(model.grads).reduce((s, g) => s + maxAbs(g.weight ?? []) + maxAbs(g.bias ?? []), 0);
     expect(gradNorm).toBeGreaterThan(0);
     model.sgdStep(0.01);
-    const after = lossAndGrad.call(model, input, target);
+    const after = lossAndGrad(input);
     expect(Number.isFinite(after)).toBe(true);
     expect(after).toBeLessThan(before);
   });
