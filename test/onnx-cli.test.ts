@@ -11,6 +11,7 @@ import { importOnnx, build } from '../src/api.ts';
 import { loadModelFile } from '../src/spec/parse.ts';
 import { runCaptured } from './helpers/cli.ts';
 import { onnxModel } from './helpers/onnx-build.ts';
+import { SUPPORTED_OPS } from '../src/onnx/index.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'convgen-onnx-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -109,5 +110,14 @@ describe('convgen build model.onnx', () => {
     const r = await build(fixture('conv1d_net'), { target: 'ts', out });
     expect(r.weights).toBeInstanceOf(Uint8Array);
     expect(readFileSync(join(out, 'model', 'model.safetensors')).equals(Buffer.from(r.weights!))).toBe(true);
+  });
+});
+
+describe('docs/onnx.md', () => {
+  it('lists every operator the import reads in its table', () => {
+    const doc = readFileSync(new URL('../docs/onnx.md', import.meta.url), 'utf8');
+    const table = doc.slice(doc.indexOf('## Supported operators'), doc.indexOf('## What the import writes'));
+    const listed = new Set([...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`(\w+)`/g)].map((x) => x[1]!)));
+    expect(Object.keys(SUPPORTED_OPS).filter((op) => !listed.has(op))).toEqual([]);
   });
 });
