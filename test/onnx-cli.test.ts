@@ -96,6 +96,20 @@ describe('convgen build model.onnx', () => {
     expect((await run('build', fixture('gelu_dropout'), '--out', out, '--target', 'ts')).code).toBe(0);
   });
 
+  // regression: the manifest check read every file as text with CRLF as LF, so weights holding
+  // the bytes 13, 10 counted as edited and the next build refused its own folder
+  it('rebuilds a folder whose weights hold CRLF bytes', async () => {
+    const out = fresh();
+    const crlf = new Float32Array(new Uint8Array([13, 10, 13, 10]).buffer)[0]!;
+    const file = join(root, 'crlf.onnx');
+    writeFileSync(file, onnxModel({ input: [1, 1, 4, 4], nodes: [{ op: 'Conv', inputs: ['input', 'w'] }], inits: { w: { dims: [1, 1, 3, 3], data: Array(9).fill(crlf) } } }));
+    expect((await run('build', file, '--out', out, '--target', 'ts')).code).toBe(0);
+    expect(readFileSync(join(out, 'crlf', 'crlf.safetensors')).includes(Buffer.from([13, 10]))).toBe(true);
+    const again = await run('build', file, '--out', out, '--target', 'ts');
+    expect(again.err).toBe('');
+    expect(again.code).toBe(0);
+  });
+
   it('exits 2 and writes nothing for a bad file', async () => {
     const out = fresh();
     const bad = join(root, 'bad.onnx');
