@@ -28,6 +28,9 @@ const REFUSALS: { name: string; graph: GraphIn; message: RegExp; batch?: number 
   { name: 'opset 9', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Relu', inputs: ['input'] }], opset: 9 }, message: /opset_import: is opset 9; convgen imports opsets 11 to 18/ },
   { name: 'opset 19', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Relu', inputs: ['input'] }], opset: 19 }, message: /is opset 19/ },
   { name: 'an Erf outside GELU', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Erf', name: '/e', inputs: ['input'] }] }, message: /node "\/e" \(Erf\): is not part of the GELU pattern/ },
+  { name: 'Flatten from axis 2', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Flatten', inputs: ['input'], attrs: { axis: 2 } }, { op: 'MatMul', name: '/fc/MatMul', inputs: ['v0', 'm'] }], inits: { m: { dims: [16, 3] } } }, message: /flattens from axis 2/ },
+  { name: 'a MatMul on a [N, L, K] input', graph: { input: [1, 2, 4], nodes: [{ op: 'MatMul', name: '/fc/MatMul', inputs: ['input', 'm'] }], inits: { m: { dims: [4, 3] } } }, message: /node "\/fc\/MatMul" \(Gemm\): multiplies an input of shape \[1, 2, 4\]/ },
+  { name: 'a Mul by a constant first', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Mul', name: '/scale/Mul', inputs: ['c', 'input'] }], inits: { c: { dims: [1] } } }, message: /node "\/scale\/Mul" \(Mul\): is not part of a pattern/ },
   { name: 'a 3D conv', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Conv', name: '/c3', inputs: ['input', 'w'] }], inits: { w: { dims: [2, 2, 1, 1, 1] } } }, message: /node "\/c3" \(Conv\): has a weight of rank 5/ },
 ];
 

@@ -83,13 +83,13 @@ const CASES: Case[] = [
     layers: ['conv2d', 'silu', 'relu'],
   },
   {
-    name: 'MatMul + Add as linear; MatMul alone as linear without bias; BatchNormalization on features',
+    name: 'MatMul + Add (bias first) as linear; MatMul alone as linear without bias; BatchNormalization on features',
     graph: {
       input: [3, 2, 4, 4],
       nodes: [
         { op: 'Flatten', inputs: ['input'] },
         { op: 'MatMul', inputs: ['v0', 'm1'] },
-        { op: 'Add', inputs: ['v1', 'b1'] },
+        { op: 'Add', inputs: ['b1', 'v1'] },
         { op: 'BatchNormalization', inputs: ['v2', 's', 'bb', 'mean', 'var'], attrs: { epsilon: 0.001 } },
         { op: 'MatMul', inputs: ['v3', 'm2'] },
       ],

@@ -221,7 +221,9 @@ export function fold(g: Graph, batch: number): Graph {
       g.consts.set(n.outputs[0] ?? '', v);
       continue;
     }
-    if (!g.shapes.has(n.inputs[0] ?? '')) throw nodeError(n, `its first input ${JSON.stringify(n.inputs[0] ?? '')} is a constant, but convgen maps only operators on activations`, 'export with do_constant_folding=True (the default)');
+    // an elementwise op may take its constant first (Add(bias, x)); every other op computes on its first input
+    const binary = n.op === 'Add' || n.op === 'Mul' || n.op === 'Div';
+    if (!g.shapes.has(n.inputs[0] ?? '') && !(binary && g.shapes.has(n.inputs[1] ?? ''))) throw nodeError(n, `its first input ${JSON.stringify(n.inputs[0] ?? '')} is a constant, but convgen maps only operators on activations`, 'export with do_constant_folding=True (the default)');
     const shapeIn = (i: number): readonly number[] => {
       const name = n.inputs[i] ?? '';
       const s = g.shapes.get(name) ?? g.consts.get(name)?.dims;

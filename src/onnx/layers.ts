@@ -218,6 +218,7 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
         if (intAttr(n, 'transA', 0) !== 0) throw refuse('has transA=1; a linear layer multiplies the activations as they are', 'use nn.Linear');
         if (floatAttr(n, 'alpha', 1) !== 1 || (n.inputs[2] && floatAttr(n, 'beta', 1) !== 1)) throw refuse('has alpha or beta other than 1', 'use nn.Linear');
         if (w.dims.length !== 2) throw refuse(`has a weight of shape [${w.dims.join(', ')}]`, 'use nn.Linear');
+        if (xs.length !== 2) throw refuse(`multiplies an input of shape [${xs.join(', ')}]; convgen's linear takes a vector per sample ([N, features])`, 'flatten before the linear layer (torch.flatten(x, 1))');
         const [outF, inF] = transB ? [w.dims[0]!, w.dims[1]!] : [w.dims[1]!, w.dims[0]!];
         const bias = n.inputs[2] ? floatConst(n, 2, 'bias') : undefined;
         if (bias && (bias.data.length !== outF || numel(bias.dims) !== outF)) throw refuse(`adds a bias of shape [${bias.dims.join(', ')}] to ${outF} outputs; a linear layer's bias has one value per output`, 'use nn.Linear');
