@@ -75,6 +75,16 @@ describe('convgen import', () => {
     expect(loadModelFile(join(out, 'net.json')).layers.length).toBe(12);
   });
 
+  it('--dump graph prints the graph after the passes and writes nothing', async () => {
+    const out = fresh();
+    const r = await run('import', fixture('gelu_dropout'), '--dump', 'graph', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^opset 13, input input \[2, 3, 16, 16\], output \/fc\/Gemm_output_0 \(a trailing Softmax dropped\)/);
+    expect(r.out).toMatch(/\| \/gelu\/Gelu +\| Gelu +\| \/conv1\/Conv_output_0 +\| \[2, 8, 16, 16\] +\|/);
+    expect(r.out).not.toMatch(/Erf|Pad|Softmax \|/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('bad flags exit 2', async () => {
     expect((await run('import', fixture('lenet_view'), '--batch', 'two')).err).toMatch(/--batch: must be an integer >= 1, got "two"/);
     expect((await run('import')).code).toBe(2);

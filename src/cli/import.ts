@@ -3,7 +3,8 @@
 // whole import runs in memory first, so an error (exit 2) writes nothing.
 
 import { ConvgenError, EXIT_OK } from '../errors.ts';
-import { importOnnxFile, writeImport } from '../onnx/file.ts';
+import { importOnnxFile, lowerOnnxFile, writeImport } from '../onnx/file.ts';
+import { formatGraph } from '../onnx/dump.ts';
 
 export const IMPORT_HELP = `usage: convgen import model.onnx [--out DIR] [--batch N] [--name NAME] [--force]
 
@@ -20,6 +21,7 @@ flags:
   --batch N     the model's static batch (default: the ONNX input's batch when static, else 1)
   --name NAME   the model's name (default: the file's name, e.g. resnet for resnet.onnx)
   --force       replace existing files
+  --dump graph  print the graph after the import's passes (one row per node, with shapes) instead of writing
   -h, --help    print this help
 `;
 
@@ -29,11 +31,12 @@ interface ImportArgs {
   batch?: number;
   name?: string;
   force: boolean;
+  dump: boolean;
 }
 
 function parseArgs(args: string[]): ImportArgs | 'help' {
   const files: string[] = [];
-  const out: Omit<ImportArgs, 'file'> = { out: '.', force: false };
+  const out: Omit<ImportArgs, 'file'> = { out: '.', force: false, dump: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const eq = a.indexOf('=');
@@ -63,6 +66,12 @@ function parseArgs(args: string[]): ImportArgs | 'help' {
       case '--force':
         out.force = true;
         break;
+      case '--dump': {
+        const v = value();
+        if (v !== 'graph') throw new ConvgenError('--dump', `must be "graph", got ${JSON.stringify(v)}`, 'write --dump graph');
+        out.dump = true;
+        break;
+      }
       default:
         if (a.startsWith('-')) throw new ConvgenError(a, 'unknown flag', 'see convgen import --help');
         files.push(a);
@@ -76,6 +85,10 @@ export async function importCommand(args: string[]): Promise<number> {
   const parsed = parseArgs(args);
   if (parsed === 'help') {
     process.stdout.write(IMPORT_HELP);
+    return EXIT_OK;
+  }
+  if (parsed.dump) {
+    process.stdout.write(formatGraph(lowerOnnxFile(parsed.file, parsed.batch)));
     return EXIT_OK;
   }
   const t0 = performance.now();

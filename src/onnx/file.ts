@@ -7,7 +7,8 @@ import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync }
 import { basename, extname, join } from 'node:path';
 import { ConvgenError } from '../errors.ts';
 import { nameProblem } from '../spec/names.ts';
-import { importOnnx, type ImportOptions, type ImportResult } from './index.ts';
+import { importOnnx, lowerOnnx, type ImportOptions, type ImportResult } from './index.ts';
+import type { Graph } from './graph.ts';
 import { identifierOf } from './names.ts';
 
 export const isOnnxPath = (path: string): boolean => extname(path).toLowerCase() === '.onnx';
@@ -45,6 +46,17 @@ function inline(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(inline).join(', ')}]`;
   if (v !== null && typeof v === 'object') return `{ ${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${inline(x)}`).join(', ')} }`;
   return JSON.stringify(v);
+}
+
+/** the ONNX file at path after the import's graph passes (for --dump graph) */
+export function lowerOnnxFile(path: string, batch?: number): Graph {
+  const bytes = readBytes(path);
+  try {
+    return lowerOnnx(bytes, batch);
+  } catch (err) {
+    if (err instanceof ConvgenError) throw err.inFile(path);
+    throw err;
+  }
 }
 
 /** model.json as a person writes it: one key per line, one layer per line */
