@@ -182,8 +182,12 @@ export interface ImportApiOptions {
 
 export type { ImportResult };
 
-/** import an ONNX file from torch.onnx.export (a path, a file URL or its bytes): model.json value, spec and weights */
-export function importOnnx(file: string | URL | Uint8Array, importOptions?: ImportApiOptions): ImportResult {
+/**
+ * import an ONNX file from torch.onnx.export (its path or its bytes; a file URL works too):
+ * model.json value, spec and weights. (No `URL` in the signature: an app's TypeScript may have
+ * neither the DOM nor Node's types, as for ModelSource.)
+ */
+export function importOnnx(file: string | Uint8Array, importOptions?: ImportApiOptions): ImportResult {
   const options = optionsOf(importOptions);
   const f = asPath(file);
   const opts = { ...(options.name !== undefined ? { name: options.name } : {}), ...(options.batch !== undefined ? { batch: options.batch } : {}) };

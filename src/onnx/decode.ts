@@ -110,11 +110,6 @@ function nodeOf(p: NodeProto, index: number): Node {
   return { name, op: p.op_type, inputs: [...p.input], outputs: [...p.output], attrs };
 }
 
-export interface DecodeOptions {
-  /** the batch to use when the input's batch is dynamic */
-  readonly batch?: number;
-}
-
 /** decode and check an ONNX file's bytes: the graph the passes work on */
 export function decode(bytes: Uint8Array): Graph {
   const model = protobufOf(bytes);

@@ -185,8 +185,8 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
         break;
       }
       case 'Clip': {
+        // from opset 11 (the oldest imported) the bounds are inputs
         const bound = (i: number, key: string): number | undefined => {
-          if (g.opset < 11) return n.attrs.has(key) ? floatAttr(n, key, 0) : undefined;
           const name = n.inputs[i];
           if (!name) return undefined;
           const c = g.consts.get(name);
