@@ -142,7 +142,7 @@ describe.each(FIXTURES)('onnx import: $name', ({ name, batch }) => {
     }
   });
 
-  it('trains further: finite loss, non-zero gradients, a lower loss after an SGD step', () => {
+  it('trains further: finite loss, non-zero gradients, a lower loss after an SGD step (eval mode), finite in training mode', () => {
     model.eval();
     const input = Float32Array.from(x.data);
     const before = lossAndGrad(input);
@@ -153,5 +153,10 @@ describe.each(FIXTURES)('onnx import: $name', ({ name, batch }) => {
     const after = lossAndGrad(input);
     expect(Number.isFinite(after)).toBe(true);
     expect(after).toBeLessThan(before);
+    // training mode too (batch statistics, dropout): a finite loss and a step
+    model.train();
+    expect(Number.isFinite(lossAndGrad(input))).toBe(true);
+    model.sgdStep(0.01);
+    expect(Number.isFinite(lossAndGrad(input))).toBe(true);
   });
 });
