@@ -5,6 +5,9 @@
 //   plan(model)            -> the ModelPlan (shapes, strategies, buffers) as plain data
 //   build(model, options)  -> every generated file in memory; with `out`, also written
 //   check(model, options)  -> every generated kernel and the whole module against the reference
+//   importOnnx(file, opts) -> an ONNX file (path or bytes) as a model.json value + safetensors bytes;
+//                             with `out`, also written (as `convgen import`). build() takes an
+//                             .onnx path too, and puts the weights in its output
 
 import { ConvgenError } from './errors.ts';
 import { planModel, type PlanOptions } from './plan/plan.ts';
@@ -17,6 +20,8 @@ import { loadLimitsFile, parseLimits, type GpuLimits } from './gpu/limits.ts';
 import { checkPlans, inferenceNotChecked, type CheckReport } from './check/index.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { importOnnx as importOnnxBytes, type ImportResult } from './onnx/index.ts';
+import { importOnnxFile, isOnnxPath, writeImport } from './onnx/file.ts';
 
 /** a model: the path of a model.json file (a file URL works too), or its already-parsed JSON value */
 export type ModelSource = string | Readonly<Record<string, unknown>>;
@@ -51,6 +56,8 @@ export interface BuildResult {
   readonly plan: ModelPlan;
   /** every generated file, relative path -> text, sorted by path */
   readonly files: Readonly<Record<string, string>>;
+  /** an .onnx model's imported weights (written beside the files as `<name>.safetensors`) */
+  readonly weights?: Uint8Array;
   /** the folder written (absent when `out` was not given) */
   readonly dir?: string;
   /** with `force`: what the replaced folder held that a build would have refused to delete */
@@ -81,7 +88,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null &
 /** parse and validate a model, from a file (a path or a file URL) or a JSON value */
 export function loadModel(model: ModelSource): ModelSpec {
   const m = asPath(model);
-  if (typeof m === 'string') return loadModelFile(m);
+  if (typeof m === 'string') return isOnnxPath(m) ? importOnnxFile(m).spec : loadModelFile(m);
   if (!isPlainObject(m)) {
     const got = m === null ? 'null' : Array.isArray(m) ? 'an array' : m instanceof URL ? `the URL ${m.href} (only file: URLs name a model file)` : typeof m === 'object' ? `a ${m.constructor?.name ?? 'non-plain'} object` : typeof m;
     throw new ConvgenError('model', `must be a model.json path or its parsed JSON object, got ${got}`, 'pass a path such as "model.json" (or a file URL) or the object JSON.parse gives for it');
@@ -139,10 +146,14 @@ export async function build(model: ModelSource, buildOptions?: BuildOptions): Pr
     if (err instanceof ConvgenError && file) throw err.inFile(file);
     throw err;
   }
-  if (options.out === undefined) return { name: p.name, plan: p, files };
+  const source = asPath(model);
+  // an .onnx model's weights go with its module (imported again: plan() kept only the spec)
+  const weights = typeof source === 'string' && isOnnxPath(source) ? { weights: importOnnxFile(source).safetensors } : {};
+  if (options.out === undefined) return { name: p.name, plan: p, files, ...weights };
   const dir = join(options.out, p.name);
-  const report = writeModelOutput({ dir, model: p.name, files, inference: p.inference === true }, { force: options.force ?? false });
-  return { name: p.name, plan: p, files, dir, ...(report.forced ? { forced: report.forced.problem } : {}) };
+  const written = weights.weights ? { ...files, [`${p.name}.safetensors`]: weights.weights } : files;
+  const report = writeModelOutput({ dir, model: p.name, files: written, inference: p.inference === true }, { force: options.force ?? false });
+  return { name: p.name, plan: p, files, ...weights, dir, ...(report.forced ? { forced: report.forced.problem } : {}) };
 }
 
 /** run every generated kernel and the whole generated module against the reference interpreter */
@@ -157,4 +168,33 @@ export async function check(model: ModelSource, checkOptions?: CheckOptions): Pr
   if (limits !== undefined && target !== 'wgsl') throw new ConvgenError('limits', 'applies to the WGSL target only', 'add target: "wgsl", or drop limits');
   const [report] = await checkPlans([p], { target, seed, limits });
   return report!;
+}
+
+export interface ImportApiOptions {
+  /** the model's name (default: the file's name, or "model" for bytes) */
+  readonly name?: string;
+  /** the static batch (default: the ONNX input's batch when static, else 1) */
+  readonly batch?: number;
+  /** when given, write `<out>/<name>.json` and `<out>/<name>.safetensors` (refusing to replace files unless `force`) */
+  readonly out?: string;
+  readonly force?: boolean;
+}
+
+export type { ImportResult };
+
+/**
+ * import an ONNX file from torch.onnx.export (its path or its bytes; a file URL works too):
+ * model.json value, spec and weights. (No `URL` in the signature: an app's TypeScript may have
+ * neither the DOM nor Node's types, as for ModelSource.)
+ */
+export function importOnnx(file: string | Uint8Array, importOptions?: ImportApiOptions): ImportResult {
+  const options = optionsOf(importOptions);
+  const f = asPath(file);
+  const opts = { ...(options.name !== undefined ? { name: options.name } : {}), ...(options.batch !== undefined ? { batch: options.batch } : {}) };
+  let result: ImportResult;
+  if (f instanceof Uint8Array) result = importOnnxBytes(f, opts);
+  else if (typeof f === 'string') result = importOnnxFile(f, opts);
+  else throw new ConvgenError('file', `must be an .onnx file's path, file URL or bytes, got ${f === null ? 'null' : typeof f}`, 'pass e.g. "model.onnx" or fs.readFileSync("model.onnx")');
+  if (options.out !== undefined) writeImport(result, options.out, { force: options.force ?? false });
+  return result;
 }

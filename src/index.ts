@@ -2,8 +2,8 @@
 // error type its functions throw, and the plan/check formatters the CLI prints with.
 // Generated modules need none of this at run time: they import nothing.
 
-export { plan, build, check, loadModel } from './api.ts';
-export type { ModelSource, PlanApiOptions, BuildOptions, BuildResult, CheckOptions } from './api.ts';
+export { plan, build, check, loadModel, importOnnx } from './api.ts';
+export type { ModelSource, PlanApiOptions, BuildOptions, BuildResult, CheckOptions, ImportApiOptions, ImportResult } from './api.ts';
 export { ConvgenError, EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT } from './errors.ts';
 export { formatPlanTable } from './plan/table.ts';
 export { formatCheckReport } from './check/index.ts';

@@ -16,8 +16,14 @@ import { loadLimitsFile, type GpuLimits } from '../gpu/limits.ts';
 import { lowerModel } from '../kernels/index.ts';
 import { lowerKernel, dumpKernel } from '../ir/passes.ts';
 import { join } from 'node:path';
+import { importOnnxFile, isOnnxPath } from '../onnx/file.ts';
+import { planModel } from '../plan/plan.ts';
 
 export const BUILD_HELP = `usage: convgen build model.json... [flags]
+
+A model.onnx file (from torch.onnx.export) is imported in memory first, as convgen import does
+(named after the file, its ONNX batch or 1; docs/onnx.md), and its weights are written into its
+output folder as <name>.safetensors.
 
 Generate the model module for each model file into <out>/<name>/ (default generated/<name>/):
 index.ts (plan, createModel, every kernel), layers/<layer>.ts, train.ts, runtime.ts (shared by
@@ -156,8 +162,18 @@ export async function buildCommand(args: string[]): Promise<number> {
     return EXIT_OK;
   }
   const limits: GpuLimits | undefined = parsed.limitsFile === undefined ? undefined : loadLimitsFile(parsed.limitsFile);
-  // plan every file before writing anything: a bad file stops the build with nothing written
-  const plans = parsed.files.map((f) => planFile(f, parsed.plan));
+  // plan every file before writing anything: a bad file stops the build with nothing written.
+  // An .onnx file is imported in memory (src/onnx/); its weights go into its output folder
+  const imports = parsed.files.map((f) => (isOnnxPath(f) ? importOnnxFile(f) : undefined));
+  const plans = parsed.files.map((f, i) => {
+    const imported = imports[i];
+    if (!imported) return planFile(f, parsed.plan);
+    try {
+      return planModel(imported.spec, parsed.plan);
+    } catch (err) {
+      throw err instanceof ConvgenError ? err.inFile(f) : err;
+    }
+  });
   const names = new Map<string, string>();
   for (const [i, p] of plans.entries()) {
     const other = names.get(p.name);
@@ -172,7 +188,9 @@ export async function buildCommand(args: string[]): Promise<number> {
   const outputs: ModelOutput[] = [];
   for (const [i, plan] of plans.entries()) {
     try {
-      outputs.push({ dir: join(parsed.out, plan.name), model: plan.name, files: await emitModel(plan, { target: parsed.target, emit: parsed.emit, limits }), inference: plan.inference === true });
+      const files = await emitModel(plan, { target: parsed.target, emit: parsed.emit, limits });
+      const weights = imports[i]?.safetensors;
+      outputs.push({ dir: join(parsed.out, plan.name), model: plan.name, files: weights ? { ...files, [`${plan.name}.safetensors`]: weights } : files, inference: plan.inference === true });
     } catch (err) {
       if (err instanceof ConvgenError) throw err.inFile(parsed.files[i]);
       throw err;
@@ -183,6 +201,7 @@ export async function buildCommand(args: string[]): Promise<number> {
   for (const [i, { dir, files }] of outputs.entries()) {
     const forced = reports[i].forced;
     if (forced) process.stderr.write(`convgen build: --force replaced ${dir}, which a build refuses: ${forced.problem}\n`);
+    for (const note of imports[i]?.notes ?? []) process.stderr.write(`convgen build: ${parsed.files[i]}: note: ${note}\n`);
     process.stdout.write(`wrote ${dir}/ (${Object.keys(files).length} files)\n`);
   }
   return EXIT_OK;

@@ -18,7 +18,7 @@ import { lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } f
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConvgenError } from '../errors.ts';
 import { stableJson } from './json.ts';
-import { diffOutput, listFiles, liveOutput, writeOutputAtomic, type OutputDiff } from './write.ts';
+import { diffOutput, listFiles, liveOutput, writeOutputAtomic, type FileContent, type OutputDiff } from './write.ts';
 
 export const MANIFEST_FILE = 'convgen-manifest.json';
 const MANIFEST_FORMAT = 1;
@@ -28,7 +28,7 @@ const ABOUT = 'written by convgen build: every file it wrote here, with the sha2
 export interface ModelOutput {
   readonly dir: string;
   readonly model: string;
-  readonly files: Readonly<Record<string, string>>;
+  readonly files: Readonly<Record<string, FileContent>>;
   /** a forward-only build (`--inference`): the manifest says so */
   readonly inference?: boolean;
 }
@@ -59,21 +59,21 @@ export interface OutputReport {
   readonly diff: OutputDiff;
 }
 
-const sha256 = (bytes: string | Buffer): string => createHash('sha256').update(bytes).digest('hex');
+const sha256 = (bytes: string | Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /**
  * the manifest of files (its own text): the model's name and every path's sha256, keys sorted;
  * `"inference": true` for a forward-only build (absent otherwise: training builds' manifests are unchanged)
  */
-export function renderManifest(model: string, files: Readonly<Record<string, string>>, inference = false): string {
+export function renderManifest(model: string, files: Readonly<Record<string, FileContent>>, inference = false): string {
   const hashes = Object.fromEntries(Object.entries(files).map(([p, text]) => [p, sha256(text)]));
   return stableJson({ about: ABOUT, format: MANIFEST_FORMAT, model, files: hashes, ...(inference ? { inference: true } : {}) }) + '\n';
 }
 
 /** what the folder holds after the write: files and their manifest */
-export function withManifest(model: string, files: Readonly<Record<string, string>>, inference = false): Record<string, string> {
+export function withManifest(model: string, files: Readonly<Record<string, FileContent>>, inference = false): Record<string, FileContent> {
   if (MANIFEST_FILE in files) throw new Error(`write: ${MANIFEST_FILE} is convgen's own record; an emitter may not write it`);
-  const all: Record<string, string> = { ...files, [MANIFEST_FILE]: renderManifest(model, files, inference) };
+  const all: Record<string, FileContent> = { ...files, [MANIFEST_FILE]: renderManifest(model, files, inference) };
   return Object.fromEntries(Object.keys(all).sort().map((p) => [p, all[p]]));
 }
 
@@ -99,16 +99,17 @@ function names(paths: readonly string[], most = 8): string {
 }
 
 /**
- * the sha256 a file would have as convgen wrote it; undefined when it cannot be read as a file.
+ * whether a file holds what convgen wrote (its manifest's sha256); false when it cannot be read.
  * A checkout with Windows line ends (git's core.autocrlf) holds the same text with CRLF: the
- * generated files are text, so CRLF counts as LF.
+ * generated files are text, so CRLF counts as LF. A binary file (an imported model's weights)
+ * matches its bytes as they are.
  */
-function hashOf(path: string): string | undefined {
+function unchanged(path: string, hash: string | undefined): boolean {
   try {
     const bytes = readFileSync(path);
-    return bytes.includes(13) ? sha256(bytes.toString('utf8').replace(/\r\n/g, '\n')) : sha256(bytes);
+    return sha256(bytes) === hash || (bytes.includes(13) && sha256(bytes.toString('utf8').replace(/\r\n/g, '\n')) === hash);
   } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -141,7 +142,7 @@ function refusalOf(live: string, model: string): Refusal | undefined {
     return { problem: `the folder holds convgen's output for model "${manifest.model}", not "${model}"`, fix: `write each model to its own folder, or ${force(`deleting ${manifest.model}'s output`)}`, forceable: true };
   }
   const added = present.filter((p) => p !== MANIFEST_FILE && !(p in manifest.files));
-  const edited = present.filter((p) => p in manifest.files && hashOf(join(live, p)) !== manifest.files[p]);
+  const edited = present.filter((p) => p in manifest.files && !unchanged(join(live, p), manifest.files[p]));
   if (added.length + edited.length === 0) return undefined;
   const parts = [added.length ? `added by hand: ${names(added)}` : '', edited.length ? `edited since convgen wrote them: ${names(edited)}` : ''];
   return {

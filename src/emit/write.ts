@@ -30,12 +30,18 @@ export function listFiles(dir: string): string[] {
   return out.sort();
 }
 
-export function diffOutput(dir: string, files: Record<string, string>): OutputDiff {
+/** a generated file: text, or bytes (the weights an ONNX import writes beside the module) */
+export type FileContent = string | Uint8Array;
+
+const sameContent = (path: string, content: FileContent): boolean =>
+  typeof content === 'string' ? readFileSync(path, 'utf8') === content : readFileSync(path).equals(content);
+
+export function diffOutput(dir: string, files: Readonly<Record<string, FileContent>>): OutputDiff {
   const existing = new Set(listFiles(dir));
   const diff: OutputDiff = { added: [], changed: [], removed: [] };
   for (const [p, text] of Object.entries(files)) {
     if (!existing.has(p)) diff.added.push(p);
-    else if (readFileSync(join(dir, p), 'utf8') !== text) diff.changed.push(p);
+    else if (!sameContent(join(dir, p), text)) diff.changed.push(p);
   }
   for (const p of existing) if (!(p in files)) diff.removed.push(p);
   return diff;
@@ -72,7 +78,7 @@ export function liveOutput(dir: string): string | undefined {
 }
 
 /** replace dir's whole content by files, atomically as far as the file system allows */
-export function writeOutputAtomic(dir: string, files: Record<string, string>): void {
+export function writeOutputAtomic(dir: string, files: Readonly<Record<string, FileContent>>): void {
   const dest = resolve(dir);
   const parent = dirname(dest);
   const base = basename(dest);

@@ -1,0 +1,101 @@
+// convgen import model.onnx [--out DIR] [--batch N] [--name NAME] [--force]
+// Import an ONNX file (src/onnx/) and write DIR/<name>.json and DIR/<name>.safetensors; the
+// whole import runs in memory first, so an error (exit 2) writes nothing.
+
+import { ConvgenError, EXIT_OK } from '../errors.ts';
+import { importOnnxFile, lowerOnnxFile, writeImport } from '../onnx/file.ts';
+import { formatGraph } from '../onnx/dump.ts';
+
+export const IMPORT_HELP = `usage: convgen import model.onnx [--out DIR] [--batch N] [--name NAME] [--force]
+
+Turn a conv net exported by torch.onnx.export into a model file and its weights:
+DIR/<name>.json (layer names from the exporter's module paths, torch_name the state_dict
+path) and DIR/<name>.safetensors (weights and batch-norm buffers under their state_dict
+names, which the generated model's loadSafetensors reads). Build it with
+convgen build DIR/<name>.json, or build the .onnx file directly (convgen build model.onnx).
+Supported operators and the export call: docs/onnx.md. An operator or attribute no convgen
+layer expresses is an error naming the node and why (exit 2, nothing written).
+
+flags:
+  --out DIR     folder to write to (default: the current folder)
+  --batch N     the model's static batch (default: the ONNX input's batch when static, else 1)
+  --name NAME   the model's name (default: the file's name, e.g. resnet for resnet.onnx)
+  --force       replace existing files
+  --dump graph  print the graph after the import's passes (one row per node, with shapes) instead of writing
+  -h, --help    print this help
+`;
+
+interface ImportArgs {
+  file: string;
+  out: string;
+  batch?: number;
+  name?: string;
+  force: boolean;
+  dump: boolean;
+}
+
+function parseArgs(args: string[]): ImportArgs | 'help' {
+  const files: string[] = [];
+  const out: Omit<ImportArgs, 'file'> = { out: '.', force: false, dump: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const eq = a.indexOf('=');
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const value = (): string => {
+      const v = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : args[++i];
+      if (v === undefined || v === '') throw new ConvgenError(flag, 'needs a value', `see convgen import --help`);
+      return v;
+    };
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--out':
+        out.out = value();
+        break;
+      case '--name':
+        out.name = value();
+        break;
+      case '--batch': {
+        const v = value();
+        const n = Number(v);
+        if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new ConvgenError('--batch', `must be an integer >= 1, got ${JSON.stringify(v)}`, 'write e.g. --batch 1');
+        out.batch = n;
+        break;
+      }
+      case '--force':
+        out.force = true;
+        break;
+      case '--dump': {
+        const v = value();
+        if (v !== 'graph') throw new ConvgenError('--dump', `must be "graph", got ${JSON.stringify(v)}`, 'write --dump graph');
+        out.dump = true;
+        break;
+      }
+      default:
+        if (a.startsWith('-')) throw new ConvgenError(a, 'unknown flag', 'see convgen import --help');
+        files.push(a);
+    }
+  }
+  if (files.length !== 1) throw new ConvgenError('arguments', files.length === 0 ? 'no .onnx file given' : `${files.length} files given; import takes one`, 'run convgen import model.onnx');
+  return { file: files[0]!, ...out };
+}
+
+export async function importCommand(args: string[]): Promise<number> {
+  const parsed = parseArgs(args);
+  if (parsed === 'help') {
+    process.stdout.write(IMPORT_HELP);
+    return EXIT_OK;
+  }
+  if (parsed.dump) {
+    process.stdout.write(formatGraph(lowerOnnxFile(parsed.file, parsed.batch)));
+    return EXIT_OK;
+  }
+  const t0 = performance.now();
+  const result = importOnnxFile(parsed.file, { ...(parsed.name !== undefined ? { name: parsed.name } : {}), ...(parsed.batch !== undefined ? { batch: parsed.batch } : {}) });
+  const written = writeImport(result, parsed.out, { force: parsed.force });
+  for (const note of result.notes) process.stderr.write(`convgen import: note: ${note}\n`);
+  const layers = (result.model.layers as unknown[]).length;
+  process.stdout.write(`wrote ${written.json} (${layers} layers) and ${written.weights} in ${(performance.now() - t0).toFixed(0)} ms\n`);
+  return EXIT_OK;
+}

@@ -1,0 +1,103 @@
+// ONNX files on disk: read one and import it (errors attributed to the file), and write an
+// import's two files, model.json and its weights, the way builds write: everything is
+// computed first, an existing file is refused unless forced, and each file lands through a
+// temporary file renamed into place, so an error writes nothing.
+
+import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { ConvgenError } from '../errors.ts';
+import { nameProblem } from '../spec/names.ts';
+import { importOnnx, lowerOnnx, type ImportOptions, type ImportResult } from './index.ts';
+import type { Graph } from './graph.ts';
+import { identifierOf } from './names.ts';
+
+export const isOnnxPath = (path: string): boolean => extname(path).toLowerCase() === '.onnx';
+
+/** the model name a file gives by default: `nets/resnet-18.onnx` -> `resnet_18` */
+export function defaultModelName(path: string): string {
+  const name = identifierOf(basename(path, extname(path)));
+  return name !== '' && nameProblem(name) === null ? name : 'model';
+}
+
+/** a file's bytes, or a ConvgenError saying why not */
+function readBytes(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a file' : `cannot read it (${code ?? String(err)})`;
+    throw new ConvgenError(path, why, 'pass the path of an .onnx file torch.onnx.export wrote');
+  }
+}
+
+/** import the ONNX file at path (name: the file's, unless given) */
+export function importOnnxFile(path: string, options: ImportOptions = {}): ImportResult {
+  const bytes = readBytes(path);
+  try {
+    return importOnnx(bytes, { ...options, name: options.name ?? defaultModelName(path) });
+  } catch (err) {
+    if (err instanceof ConvgenError) throw err.inFile(path);
+    throw err;
+  }
+}
+
+/** a JSON value on one line, with a space after each comma and inside an object's braces */
+function inline(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(inline).join(', ')}]`;
+  if (v !== null && typeof v === 'object') return `{ ${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${inline(x)}`).join(', ')} }`;
+  return JSON.stringify(v);
+}
+
+/** the ONNX file at path after the import's graph passes (for --dump graph) */
+export function lowerOnnxFile(path: string, batch?: number): Graph {
+  const bytes = readBytes(path);
+  try {
+    return lowerOnnx(bytes, batch);
+  } catch (err) {
+    if (err instanceof ConvgenError) throw err.inFile(path);
+    throw err;
+  }
+}
+
+/** model.json as a person writes it: one key per line, one layer per line */
+export function formatModelJson(model: Readonly<Record<string, unknown>>): string {
+  const lines = Object.entries(model).map(([k, v]) =>
+    k === 'layers' && Array.isArray(v) ? `  "layers": [\n${v.map((l) => `    ${inline(l)}`).join(',\n')}\n  ]` : `  ${JSON.stringify(k)}: ${inline(v)}`,
+  );
+  return `{\n${lines.join(',\n')}\n}\n`;
+}
+
+export interface WriteImportOptions {
+  /** replace existing files */
+  readonly force?: boolean;
+}
+
+/** write `<dir>/<name>.json` and `<dir>/<name>.safetensors`; refuses to replace either unless forced */
+export function writeImport(result: ImportResult, dir: string, options: WriteImportOptions = {}): { json: string; weights: string } {
+  const name = result.model.name as string;
+  const files: [string, string | Uint8Array][] = [
+    [join(dir, `${name}.json`), formatModelJson(result.model)],
+    [join(dir, `${name}.safetensors`), result.safetensors],
+  ];
+  for (const [path] of files) {
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (stat === undefined) continue;
+    if (!stat.isFile()) throw new ConvgenError(path, 'exists and is not a file', 'remove it or choose another --out folder');
+    if (!options.force) throw new ConvgenError(path, 'exists; convgen import does not replace files', 'choose another --out folder or --name, or pass --force to replace it');
+  }
+  const dirStat = lstatSync(dir, { throwIfNoEntry: false });
+  if (dirStat !== undefined && !dirStat.isDirectory()) throw new ConvgenError(dir, 'exists and is not a folder', 'choose another --out folder');
+  mkdirSync(dir, { recursive: true });
+  const tmps = files.map(([path, content]) => {
+    const tmp = `${path}.convgen-tmp-${process.pid}`;
+    try {
+      writeFileSync(tmp, content);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw new ConvgenError(path, `cannot write it (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'check the folder is writable');
+    }
+    return [tmp, path] as const;
+  });
+  for (const [tmp, path] of tmps) renameSync(tmp, path);
+  return { json: files[0]![0], weights: files[1]![0] };
+}

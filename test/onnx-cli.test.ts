@@ -1,0 +1,147 @@
+// `convgen import` and `convgen build model.onnx` from the command line (in process, through
+// main): what they write, exit 2 with nothing written on a bad file or an existing output, and
+// the API's importOnnx / build with an .onnx path.
+
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.ts';
+import { importOnnx, build } from '../src/api.ts';
+import { loadModelFile } from '../src/spec/parse.ts';
+import { runCaptured } from './helpers/cli.ts';
+import { onnxModel } from './helpers/onnx-build.ts';
+import { SUPPORTED_OPS } from '../src/onnx/index.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'convgen-onnx-cli-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const fixture = (name: string) => new URL(`./fixtures/onnx/${name}/model.onnx`, import.meta.url).pathname;
+const run = (...args: string[]) => runCaptured(main, args);
+let n = 0;
+const fresh = () => join(root, `case${n++}`);
+
+describe('convgen import', () => {
+  it('writes <name>.json and <name>.safetensors, the same as the API imports', async () => {
+    const out = fresh();
+    const r = await run('import', fixture('lenet_view_dynamic'), '--out', out, '--batch', '4', '--name', 'lenet');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^wrote .*lenet\.json \(12 layers\) and .*lenet\.safetensors/);
+    expect(readdirSync(out).sort()).toEqual(['lenet.json', 'lenet.safetensors']);
+    const spec = loadModelFile(join(out, 'lenet.json'));
+    expect(spec.batch).toBe(4);
+    expect(spec.name).toBe('lenet');
+    const api = importOnnx(fixture('lenet_view_dynamic'), { batch: 4, name: 'lenet' });
+    expect(Buffer.from(readFileSync(join(out, 'lenet.safetensors'))).equals(Buffer.from(api.safetensors))).toBe(true);
+  });
+
+  it('names the model after the file by default', async () => {
+    const out = fresh();
+    expect((await run('import', fixture('conv1d_net'), '--out', out)).code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['model.json', 'model.safetensors']);
+  });
+
+  it('exits 2 and writes nothing for a truncated file', async () => {
+    const out = fresh();
+    const bad = join(root, 'truncated.onnx');
+    writeFileSync(bad, readFileSync(fixture('unet_tiny')).subarray(0, 700));
+    const r = await run('import', bad, '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^convgen import: .*truncated\.onnx: model: is not an ONNX model file/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('exits 2 and writes nothing for an operator convgen lacks, naming the node', async () => {
+    const out = fresh();
+    const file = join(root, 'transpose.onnx');
+    writeFileSync(file, onnxModel({ input: [1, 2, 4, 4], nodes: [{ op: 'Relu', inputs: ['input'] }, { op: 'Transpose', name: '/shuffle/Transpose', inputs: ['v0'], attrs: { perm: [0, 2, 1, 3] } }] }));
+    const r = await run('import', file, '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('node "/shuffle/Transpose" (Transpose): operator Transpose is not supported');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses to replace existing files (exit 2, both untouched) unless --force', async () => {
+    const out = fresh();
+    expect((await run('import', fixture('conv1d_net'), '--out', out, '--name', 'net')).code).toBe(0);
+    writeFileSync(join(out, 'net.json'), 'mine');
+    const weights = readFileSync(join(out, 'net.safetensors'));
+    const r = await run('import', fixture('lenet_view'), '--out', out, '--name', 'net');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/net\.json: exists; convgen import does not replace files/);
+    expect(readFileSync(join(out, 'net.json'), 'utf8')).toBe('mine');
+    expect(readFileSync(join(out, 'net.safetensors')).equals(weights)).toBe(true);
+    expect((await run('import', fixture('lenet_view'), '--out', out, '--name', 'net', '--force')).code).toBe(0);
+    expect(loadModelFile(join(out, 'net.json')).layers.length).toBe(12);
+  });
+
+  it('--dump graph prints the graph after the passes and writes nothing', async () => {
+    const out = fresh();
+    const r = await run('import', fixture('gelu_dropout'), '--dump', 'graph', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^opset 13, input input \[2, 3, 16, 16\], output \/fc\/Gemm_output_0 \(a trailing Softmax dropped\)/);
+    expect(r.out).toMatch(/\| \/gelu\/Gelu +\| Gelu +\| \/conv1\/Conv_output_0 +\| \[2, 8, 16, 16\] +\|/);
+    expect(r.out).not.toMatch(/Erf|Pad|Softmax \|/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('bad flags exit 2', async () => {
+    expect((await run('import', fixture('lenet_view'), '--batch', 'two')).err).toMatch(/--batch: must be an integer >= 1, got "two"/);
+    expect((await run('import')).code).toBe(2);
+    expect((await run('import', fixture('lenet_view'), '--name', '1net', '--out', fresh())).err).toMatch(/name: "1net" starts with a digit/);
+  });
+});
+
+describe('convgen build model.onnx', () => {
+  it('imports in memory, builds, writes the weights into the folder; --check is clean after', async () => {
+    const out = fresh();
+    const r = await run('build', fixture('gelu_dropout'), '--out', out, '--target', 'ts');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/note: dropped the trailing Softmax/);
+    const files = readdirSync(join(out, 'model'));
+    expect(files).toContain('model.safetensors');
+    expect(files).toContain('index.ts');
+    expect((await run('build', fixture('gelu_dropout'), '--out', out, '--target', 'ts', '--check')).code).toBe(0);
+    // and a rebuild replaces the folder (the binary weights count as convgen's own)
+    expect((await run('build', fixture('gelu_dropout'), '--out', out, '--target', 'ts')).code).toBe(0);
+  });
+
+  // regression: the manifest check read every file as text with CRLF as LF, so weights holding
+  // the bytes 13, 10 counted as edited and the next build refused its own folder
+  it('rebuilds a folder whose weights hold CRLF bytes', async () => {
+    const out = fresh();
+    const crlf = new Float32Array(new Uint8Array([13, 10, 13, 10]).buffer)[0]!;
+    const file = join(root, 'crlf.onnx');
+    writeFileSync(file, onnxModel({ input: [1, 1, 4, 4], nodes: [{ op: 'Conv', inputs: ['input', 'w'] }], inits: { w: { dims: [1, 1, 3, 3], data: Array(9).fill(crlf) } } }));
+    expect((await run('build', file, '--out', out, '--target', 'ts')).code).toBe(0);
+    expect(readFileSync(join(out, 'crlf', 'crlf.safetensors')).includes(Buffer.from([13, 10]))).toBe(true);
+    const again = await run('build', file, '--out', out, '--target', 'ts');
+    expect(again.err).toBe('');
+    expect(again.code).toBe(0);
+  });
+
+  it('exits 2 and writes nothing for a bad file', async () => {
+    const out = fresh();
+    const bad = join(root, 'bad.onnx');
+    writeFileSync(bad, 'not a model');
+    const r = await run('build', bad, '--out', out);
+    expect(r.code).toBe(2);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('the API builds an .onnx path with its weights', async () => {
+    const out = fresh();
+    const r = await build(fixture('conv1d_net'), { target: 'ts', out });
+    expect(r.weights).toBeInstanceOf(Uint8Array);
+    expect(readFileSync(join(out, 'model', 'model.safetensors')).equals(Buffer.from(r.weights!))).toBe(true);
+  });
+});
+
+describe('docs/onnx.md', () => {
+  it('lists every operator the import reads in its table', () => {
+    const doc = readFileSync(new URL('../docs/onnx.md', import.meta.url), 'utf8');
+    const table = doc.slice(doc.indexOf('## Supported operators'), doc.indexOf('## What the import writes'));
+    const listed = new Set([...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`(\w+)`/g)].map((x) => x[1]!)));
+    expect(Object.keys(SUPPORTED_OPS).filter((op) => !listed.has(op))).toEqual([]);
+  });
+});
