@@ -15,12 +15,9 @@
 
 import type { Expr, Stmt } from '../ir/types.ts';
 import { accum, add, and, f32, ge, i32, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
-import type { Axis } from './conv-axes.ts';
+import type { Axis } from '../plan/conv-axes.ts';
 import type { ConvGeometry } from '../plan/types.ts';
-
-/** accumulators per block: 4 channels x 4 columns keeps 16 sums + 4 inputs + 1 weight in registers */
-export const BLOCK_O = 4;
-export const BLOCK_W = 4;
+import { BLOCK_O, BLOCK_W, channelBlock } from '../plan/schedule.ts';
 
 export interface GatherSpec {
   readonly batch: number;
@@ -184,7 +181,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     let_('xrow', mul(add(mul(add(mul(v('n'), inCh), mul(v('g'), s.redPer)), s.inH), mul(th, h.inStep)), s.inW)),
   ];
   // channel blocks of 4 (or 3 when that divides the channels and 4 does not: no remainder code)
-  const bo = s.outPer % BLOCK_O !== 0 && s.outPer % 3 === 0 ? 3 : Math.min(BLOCK_O, s.outPer);
+  const bo = channelBlock(s.outPer);
   // (8 columns for 1-2 channels measured slower than 4: more live values than registers)
   const bw = BLOCK_W;
   // columns: full blocks of bw interior columns, the leftover interior columns, and the

@@ -29,7 +29,7 @@ import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } 
 import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
 import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
 import { accum, add, and, barrier, buf, comment, eq, f32, ge, idiv, kernel, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
-import { forwardAxis, gradInputAxes, type Axis, type Tap } from './conv-axes.ts';
+import { forwardAxis, gradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
 import { forwardGather, gradInputGather, type GatherNames, type GatherSpec } from './conv-direct.ts';
 import { convLayerFacts, planRow } from './conv.ts';
 import { ROLE_TAG } from './names.ts';

@@ -20,7 +20,7 @@ import type { Expr, Kernel, Stmt } from '../ir/types.ts';
 import type { ConvGeometry, KernelRole } from '../plan/types.ts';
 import type { ScratchDecl } from './types.ts';
 import { accum, add, and, buf, f32, ge, i32, kernel, let_, load, loop, lt, mul, parallel, select, store, v, var_ } from '../ir/build.ts';
-import { forwardAxis, gradInputAxes, type Axis } from './conv-axes.ts';
+import { forwardAxis, gradInputAxes, type Axis } from '../plan/conv-axes.ts';
 import { gemmStmts } from './gemm.ts';
 import { ROLE_TAG } from './names.ts';
 

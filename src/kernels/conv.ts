@@ -9,16 +9,20 @@
 // only adds rows/columns to C's input that no output reads (they get zero dx / no taps).
 
 import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../plan/types.ts';
+import { transposedToConv } from '../plan/types.ts';
 import type { StrategyName } from '../spec/types.ts';
 import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
 import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
 import { buf, kernel } from '../ir/build.ts';
-import { forwardAxis, gradInputAxes, splitTaps, type Axis } from './conv-axes.ts';
+import { forwardAxis, gradInputAxes, splitTaps, type Axis } from '../plan/conv-axes.ts';
 import { irSize } from '../ir/size.ts';
 import { type DirectParts, type GatherNames, type GatherSpec, dwUnits, forwardGather, gatherBlocked, gradBiasStmts, gradInputGather, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
 import { im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
-import { convCost } from './cost.ts';
+import { convCost } from '../plan/cost.ts';
+import { DIRECT_KERNEL_BUDGET } from '../plan/schedule.ts';
+
+export { transposedToConv };
 
 /** the conv C that a layer's kernels are phrased on (see the header) */
 export function underlyingConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): ConvGeometry {
@@ -29,26 +33,6 @@ export function isTransposed(layer: ConvLayerPlan | ConvTransposeLayerPlan): lay
   return layer.type === 'conv_transpose1d' || layer.type === 'conv_transpose2d';
 }
 
-/** a conv_transpose's geometry as the conv C it is the adjoint of (C: the layer's output -> its input) */
-export function transposedToConv(g: ConvGeometry): ConvGeometry {
-  return {
-    batch: g.batch,
-    inC: g.outC,
-    inH: g.outH,
-    inW: g.outW,
-    outC: g.inC,
-    outH: g.inH,
-    outW: g.inW,
-    kH: g.kH,
-    kW: g.kW,
-    strideH: g.strideH,
-    strideW: g.strideW,
-    dilationH: g.dilationH,
-    dilationW: g.dilationW,
-    pad: g.pad,
-    groups: g.groups,
-  };
-}
 
 const numelOf = (c: number, h: number, w: number, n: number) => n * c * h * w;
 
@@ -62,8 +46,6 @@ export function convSizes(c: ConvGeometry) {
 }
 
 
-/** IR nodes per direct kernel, about 45 KB of V8 bytecode (see src/ir/size.ts): under its 60 KB optimizing limit */
-export const DIRECT_KERNEL_BUDGET = 9000;
 
 /**
  * the passes of a direct gather, per part (interior, border rows, leftover/padding columns:

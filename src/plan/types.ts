@@ -240,3 +240,24 @@ export function numel(shape: Shape): number {
   for (const d of shape) n *= d;
   return n;
 }
+
+/** a conv_transpose's geometry as the conv C it is the adjoint of (C: the layer's output -> its input) */
+export function transposedToConv(g: ConvGeometry): ConvGeometry {
+  return {
+    batch: g.batch,
+    inC: g.outC,
+    inH: g.outH,
+    inW: g.outW,
+    outC: g.inC,
+    outH: g.inH,
+    outW: g.inW,
+    kH: g.kH,
+    kW: g.kW,
+    strideH: g.strideH,
+    strideW: g.strideW,
+    dilationH: g.dilationH,
+    dilationW: g.dilationW,
+    pad: g.pad,
+    groups: g.groups,
+  };
+}
