@@ -154,7 +154,7 @@ describe('convgen plan --target wgsl', () => {
     expect(convgen('plan', 'examples/seed.json', '--target', 'wgsl', '--limits').stderr).toBe('convgen plan: --limits: needs a file; write --limits limits.json\n');
     const bad = convgen('plan', 'examples/seed.json', '--target', 'cuda');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/^convgen plan: --target: must be "ts" or "wgsl", got "cuda"/);
+    expect(bad.stderr).toMatch(/^convgen plan: --target: must be one of ts, wgsl, got "cuda"/);
     const help = convgen('plan', '--help');
     expect(help.stdout).toContain('--target ts|wgsl');
     expect(help.stdout).toContain('--limits FILE');

@@ -1,4 +1,4 @@
-// convgen plan model.json [--json] [--strategy direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference]:
+// convgen plan model.json [--json] [--strategy auto|direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference]:
 // parse and plan, then print the plan as a table (or as JSON); with --target wgsl, the GPU
 // schedule instead (src/gpu/schedule.ts: per kernel, its dispatches, workgroup size and
 // count, workgroup memory and bindings, checked against the device limits). Errors are
@@ -12,8 +12,9 @@ import type { ModelPlan } from '../plan/types.ts';
 import { lowerModel } from '../kernels/index.ts';
 import { loadLimitsFile, type GpuLimits } from '../gpu/limits.ts';
 import { formatGpuSchedule, scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
+import { parseFlags, STRATEGY_FLAG, type FlagSpec } from './flags.ts';
 
-export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference]
+export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy auto|direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference]
 
 Parse and plan each model file and print one row per layer: shapes per sample,
 kernel/stride/padding/dilation, conv strategy, parameters, MFLOPs (forward, and backward =
@@ -27,7 +28,8 @@ maxComputeWorkgroupsPerDimension), workgroup memory and bound buffers (KiB; :rw 
 
 flags:
   --json                print the plan (or, with --target wgsl, the schedule) as JSON instead of the table
-  --strategy <name>     force one conv strategy (direct or im2row) instead of the cost model's choice
+  --strategy <name>     force one conv strategy (direct or im2row) instead of the cost model's choice;
+                        auto (the default): the model file's choice, else the cost model's
   --target ts|wgsl      the TS plan (default) or the WGSL schedule
   --limits FILE         WebGPU limits to schedule for (JSON, keys as in GPUSupportedLimits; missing
                         keys keep the spec defaults); needs --target wgsl
@@ -37,42 +39,34 @@ flags:
 `;
 
 interface PlanArgs {
-  files: string[];
-  json: boolean;
-  options: PlanOptions;
-  target: 'ts' | 'wgsl';
+  readonly files: string[];
+  readonly json: boolean;
+  readonly options: PlanOptions;
+  readonly target: 'ts' | 'wgsl';
   /** --limits: the file, read once the flags are parsed */
-  limitsFile?: string;
+  readonly limitsFile?: string;
 }
 
+const PLAN_FLAGS = {
+  '--json': { kind: 'bool' },
+  '--inference': { kind: 'bool' },
+  '--strategy': STRATEGY_FLAG,
+  '--target': { kind: 'choice', values: ['ts', 'wgsl'] },
+  '--limits': { kind: 'path', what: 'a file', example: 'limits.json' },
+} as const satisfies Record<string, FlagSpec>;
+
 function parseArgs(args: string[]): PlanArgs | 'help' {
-  const out: PlanArgs = { files: [], json: false, options: {}, target: 'ts' };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '-h' || a === '--help') return 'help';
-    if (a === '--json') out.json = true;
-    else if (a === '--inference') out.options.inference = true;
-    else if (a === '--strategy' || a.startsWith('--strategy=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
-      if (v !== 'direct' && v !== 'im2row') {
-        throw new ConvgenError('--strategy', `must be "direct" or "im2row", got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --strategy direct or --strategy im2row, or leave it out for the cost model');
-      }
-      out.options.strategy = v;
-    } else if (a === '--target' || a.startsWith('--target=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
-      if (v !== 'ts' && v !== 'wgsl') {
-        throw new ConvgenError('--target', `must be "ts" or "wgsl", got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --target wgsl for the GPU schedule, or leave it out for the plan table');
-      }
-      out.target = v;
-    } else if (a === '--limits' || a.startsWith('--limits=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
-      if (!v) throw new ConvgenError('--limits', 'needs a file', 'write --limits limits.json');
-      out.limitsFile = v;
-    } else if (a.startsWith('-') && a !== '-') {
-      throw new ConvgenError(a, 'unknown flag', 'see convgen plan --help');
-    } else out.files.push(a);
-  }
-  if (out.files.length === 0) throw new ConvgenError('arguments', 'no model file given', 'run convgen plan model.json');
+  const parsed = parseFlags('plan', args, PLAN_FLAGS);
+  if (parsed === 'help') return 'help';
+  const f = parsed.flags;
+  const strategy = f['--strategy'];
+  const out: PlanArgs = {
+    files: parsed.files,
+    json: f['--json'] === true,
+    options: { ...(strategy && strategy !== 'auto' ? { strategy } : {}), ...(f['--inference'] ? { inference: true } : {}) },
+    target: f['--target'] ?? 'ts',
+    ...(f['--limits'] !== undefined ? { limitsFile: f['--limits'] } : {}),
+  };
   if (out.limitsFile !== undefined && out.target !== 'wgsl') throw new ConvgenError('--limits', 'device limits apply to the WGSL schedule only', 'add --target wgsl');
   return out;
 }
