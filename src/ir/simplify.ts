@@ -1,6 +1,7 @@
 // simplify: fold every expression again (after unrolling substituted constants), propagate
 // immutable locals whose value is a constant, drop `if` on a constant condition and loops
-// that run zero times, and remove immutable locals nobody reads.
+// that run zero times, replace a loop that runs once by its body with the index at its start
+// value, and remove immutable locals nobody reads.
 
 import type { Expr, Kernel, Stmt } from './types.ts';
 import { exprsOf, mapExpr, varsOf } from './walk.ts';
@@ -32,6 +33,16 @@ function simplifyStmts(stmts: readonly Stmt[], outer: Env): Stmt[] {
         const from = m(s.from);
         const to = m(s.to);
         if (from.k === 'const' && to.k === 'const' && from.v >= to.v) break;
+        // runs once (a group loop of an ungrouped conv, a batch of 1): its body, at the start
+        // value, in the enclosing block, where no name the body declares is already in use
+        if (from.k === 'const' && to.k === 'const' && from.v + s.step >= to.v) {
+          // (decided on the simplified body: loops inlined inside it bring their names up)
+          const once = simplifyStmts(s.body, new Map([...env, [s.v, from]]));
+          if (inlinable(once, stmts, s)) {
+            out.push(...once);
+            break;
+          }
+        }
         const body = simplifyStmts(s.body, env);
         if (body.every((b) => b.k === 'comment')) break;
         out.push({ ...s, from, to, body });
@@ -56,6 +67,30 @@ function simplifyStmts(stmts: readonly Stmt[], outer: Env): Stmt[] {
     }
   }
   return out;
+}
+
+/**
+ * a run-once loop's body may move into the enclosing block when the names it declares at its
+ * top level appear nowhere else in that block (no clash with a sibling's declaration, no
+ * sibling reading an outer local the body would shadow)
+ */
+function inlinable(body: readonly Stmt[], block: readonly Stmt[], loop: Stmt): boolean {
+  const declared = body.flatMap((b) => (b.k === 'let' ? [b.name] : []));
+  if (declared.length === 0) return true;
+  const others = new Set<string>();
+  for (const s of block) if (s !== loop) namesOf(s, others);
+  return declared.every((n) => !others.has(n));
+}
+
+/** every name a statement reads, writes, declares or loops over (nested included) */
+function namesOf(s: Stmt, out: Set<string>): void {
+  for (const e of exprsOf(s)) varsOf(e, out);
+  if (s.k === 'let' || s.k === 'assign') out.add(s.name);
+  if (s.k === 'for') {
+    out.add(s.v);
+    for (const b of s.body) namesOf(b, out);
+  }
+  if (s.k === 'if') for (const b of [...s.then, ...s.else]) namesOf(b, out);
 }
 
 function usedVars(stmts: readonly Stmt[], out: Set<string>): Set<string> {
