@@ -15,92 +15,86 @@
 export function conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct(x: Float32Array, w: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 64; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 1; th < 6; th++) {
-          const yrow = ((n * 64 + g + o0) * 7 + th) * 7;
-          const xrow = ((n * 64 + g) * 7 + th) * 7;
-          for (let cb = 0; cb < 1; cb++) {
-            const tw0 = cb * 4 + 1;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-              const xm1 = x[xrow + r * 49 + tw0 - 8]!;
-              acc0_0 += w0_0 * xm1;
-              const x0 = x[xrow + r * 49 + tw0 - 7]!;
-              acc0_1 += w0_0 * x0;
-              const x1 = x[xrow + r * 49 + tw0 - 6]!;
-              acc0_2 += w0_0 * x1;
-              const x2 = x[xrow + r * 49 + tw0 - 5]!;
-              acc0_3 += w0_0 * x2;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              acc0_0 += w1_0 * x0;
-              acc0_1 += w1_0 * x1;
-              acc0_2 += w1_0 * x2;
-              const x3 = x[xrow + r * 49 + tw0 - 4]!;
-              acc0_3 += w1_0 * x3;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-              acc0_0 += w2_0 * x1;
-              acc0_1 += w2_0 * x2;
-              acc0_2 += w2_0 * x3;
-              const x4 = x[xrow + r * 49 + tw0 - 3]!;
-              acc0_3 += w2_0 * x4;
-            }
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-              const xm1 = x[xrow + r * 49 + tw0 - 1]!;
-              acc0_0 += w0_0 * xm1;
-              const x0 = x[xrow + r * 49 + tw0]!;
-              acc0_1 += w0_0 * x0;
-              const x1 = x[xrow + r * 49 + tw0 + 1]!;
-              acc0_2 += w0_0 * x1;
-              const x2 = x[xrow + r * 49 + tw0 + 2]!;
-              acc0_3 += w0_0 * x2;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-              acc0_0 += w1_0 * x0;
-              acc0_1 += w1_0 * x1;
-              acc0_2 += w1_0 * x2;
-              const x3 = x[xrow + r * 49 + tw0 + 3]!;
-              acc0_3 += w1_0 * x3;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-              acc0_0 += w2_0 * x1;
-              acc0_1 += w2_0 * x2;
-              acc0_2 += w2_0 * x3;
-              const x4 = x[xrow + r * 49 + tw0 + 4]!;
-              acc0_3 += w2_0 * x4;
-            }
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-              const xm1 = x[xrow + r * 49 + tw0 + 6]!;
-              acc0_0 += w0_0 * xm1;
-              const x0 = x[xrow + r * 49 + tw0 + 7]!;
-              acc0_1 += w0_0 * x0;
-              const x1 = x[xrow + r * 49 + tw0 + 8]!;
-              acc0_2 += w0_0 * x1;
-              const x2 = x[xrow + r * 49 + tw0 + 9]!;
-              acc0_3 += w0_0 * x2;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-              acc0_0 += w1_0 * x0;
-              acc0_1 += w1_0 * x1;
-              acc0_2 += w1_0 * x2;
-              const x3 = x[xrow + r * 49 + tw0 + 10]!;
-              acc0_3 += w1_0 * x3;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-              acc0_0 += w2_0 * x1;
-              acc0_1 += w2_0 * x2;
-              acc0_2 += w2_0 * x3;
-              const x4 = x[xrow + r * 49 + tw0 + 11]!;
-              acc0_3 += w2_0 * x4;
-            }
-            y[yrow + tw0] = acc0_0;
-            y[yrow + tw0 + 1] = acc0_1;
-            y[yrow + tw0 + 2] = acc0_2;
-            y[yrow + tw0 + 3] = acc0_3;
-          }
+      for (let th = 1; th < 6; th++) {
+        const yrow = ((n * 64 + g) * 7 + th) * 7;
+        const xrow = ((n * 64 + g) * 7 + th) * 7;
+        let acc0_0 = 0;
+        let acc0_1 = 0;
+        let acc0_2 = 0;
+        let acc0_3 = 0;
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9]!;
+          const xm1 = x[xrow + r * 49 - 7]!;
+          acc0_0 += w0_0 * xm1;
+          const x0 = x[xrow + r * 49 - 6]!;
+          acc0_1 += w0_0 * x0;
+          const x1 = x[xrow + r * 49 - 5]!;
+          acc0_2 += w0_0 * x1;
+          const x2 = x[xrow + r * 49 - 4]!;
+          acc0_3 += w0_0 * x2;
+          const w1_0 = w[g * 9 + r * 9 + 1]!;
+          acc0_0 += w1_0 * x0;
+          acc0_1 += w1_0 * x1;
+          acc0_2 += w1_0 * x2;
+          const x3 = x[xrow + r * 49 - 3]!;
+          acc0_3 += w1_0 * x3;
+          const w2_0 = w[g * 9 + r * 9 + 2]!;
+          acc0_0 += w2_0 * x1;
+          acc0_1 += w2_0 * x2;
+          acc0_2 += w2_0 * x3;
+          const x4 = x[xrow + r * 49 - 2]!;
+          acc0_3 += w2_0 * x4;
         }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 3]!;
+          const xm1 = x[xrow + r * 49]!;
+          acc0_0 += w0_0 * xm1;
+          const x0 = x[xrow + r * 49 + 1]!;
+          acc0_1 += w0_0 * x0;
+          const x1 = x[xrow + r * 49 + 2]!;
+          acc0_2 += w0_0 * x1;
+          const x2 = x[xrow + r * 49 + 3]!;
+          acc0_3 += w0_0 * x2;
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          acc0_0 += w1_0 * x0;
+          acc0_1 += w1_0 * x1;
+          acc0_2 += w1_0 * x2;
+          const x3 = x[xrow + r * 49 + 4]!;
+          acc0_3 += w1_0 * x3;
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          acc0_0 += w2_0 * x1;
+          acc0_1 += w2_0 * x2;
+          acc0_2 += w2_0 * x3;
+          const x4 = x[xrow + r * 49 + 5]!;
+          acc0_3 += w2_0 * x4;
+        }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 6]!;
+          const xm1 = x[xrow + r * 49 + 7]!;
+          acc0_0 += w0_0 * xm1;
+          const x0 = x[xrow + r * 49 + 8]!;
+          acc0_1 += w0_0 * x0;
+          const x1 = x[xrow + r * 49 + 9]!;
+          acc0_2 += w0_0 * x1;
+          const x2 = x[xrow + r * 49 + 10]!;
+          acc0_3 += w0_0 * x2;
+          const w1_0 = w[g * 9 + r * 9 + 7]!;
+          acc0_0 += w1_0 * x0;
+          acc0_1 += w1_0 * x1;
+          acc0_2 += w1_0 * x2;
+          const x3 = x[xrow + r * 49 + 11]!;
+          acc0_3 += w1_0 * x3;
+          const w2_0 = w[g * 9 + r * 9 + 8]!;
+          acc0_0 += w2_0 * x1;
+          acc0_1 += w2_0 * x2;
+          acc0_2 += w2_0 * x3;
+          const x4 = x[xrow + r * 49 + 12]!;
+          acc0_3 += w2_0 * x4;
+        }
+        y[yrow + 1] = acc0_0;
+        y[yrow + 2] = acc0_1;
+        y[yrow + 3] = acc0_2;
+        y[yrow + 4] = acc0_3;
       }
     }
   }
@@ -114,97 +108,87 @@ export function conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct(x: Float32Array, w
 export function conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_rows(x: Float32Array, w: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 64; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let rb = 0; rb < 2; rb++) {
-          const th = (rb < 1 ? rb : rb + 5);
-          const yrow = ((n * 64 + g + o0) * 7 + th) * 7;
-          const xrow = ((n * 64 + g) * 7 + th) * 7;
-          for (let cb = 0; cb < 1; cb++) {
-            const tw0 = cb * 4 + 1;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            if (th >= 1) {
-              for (let r = 0; r < 1; r++) {
-                const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-                const xm1 = x[xrow + r * 49 + tw0 - 8]!;
-                acc0_0 += w0_0 * xm1;
-                const x0 = x[xrow + r * 49 + tw0 - 7]!;
-                acc0_1 += w0_0 * x0;
-                const x1 = x[xrow + r * 49 + tw0 - 6]!;
-                acc0_2 += w0_0 * x1;
-                const x2 = x[xrow + r * 49 + tw0 - 5]!;
-                acc0_3 += w0_0 * x2;
-                const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-                acc0_0 += w1_0 * x0;
-                acc0_1 += w1_0 * x1;
-                acc0_2 += w1_0 * x2;
-                const x3 = x[xrow + r * 49 + tw0 - 4]!;
-                acc0_3 += w1_0 * x3;
-                const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-                acc0_0 += w2_0 * x1;
-                acc0_1 += w2_0 * x2;
-                acc0_2 += w2_0 * x3;
-                const x4 = x[xrow + r * 49 + tw0 - 3]!;
-                acc0_3 += w2_0 * x4;
-              }
-            }
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-              const xm1 = x[xrow + r * 49 + tw0 - 1]!;
-              acc0_0 += w0_0 * xm1;
-              const x0 = x[xrow + r * 49 + tw0]!;
-              acc0_1 += w0_0 * x0;
-              const x1 = x[xrow + r * 49 + tw0 + 1]!;
-              acc0_2 += w0_0 * x1;
-              const x2 = x[xrow + r * 49 + tw0 + 2]!;
-              acc0_3 += w0_0 * x2;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-              acc0_0 += w1_0 * x0;
-              acc0_1 += w1_0 * x1;
-              acc0_2 += w1_0 * x2;
-              const x3 = x[xrow + r * 49 + tw0 + 3]!;
-              acc0_3 += w1_0 * x3;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-              acc0_0 += w2_0 * x1;
-              acc0_1 += w2_0 * x2;
-              acc0_2 += w2_0 * x3;
-              const x4 = x[xrow + r * 49 + tw0 + 4]!;
-              acc0_3 += w2_0 * x4;
-            }
-            if (th < 6) {
-              for (let r = 0; r < 1; r++) {
-                const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-                const xm1 = x[xrow + r * 49 + tw0 + 6]!;
-                acc0_0 += w0_0 * xm1;
-                const x0 = x[xrow + r * 49 + tw0 + 7]!;
-                acc0_1 += w0_0 * x0;
-                const x1 = x[xrow + r * 49 + tw0 + 8]!;
-                acc0_2 += w0_0 * x1;
-                const x2 = x[xrow + r * 49 + tw0 + 9]!;
-                acc0_3 += w0_0 * x2;
-                const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-                acc0_0 += w1_0 * x0;
-                acc0_1 += w1_0 * x1;
-                acc0_2 += w1_0 * x2;
-                const x3 = x[xrow + r * 49 + tw0 + 10]!;
-                acc0_3 += w1_0 * x3;
-                const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-                acc0_0 += w2_0 * x1;
-                acc0_1 += w2_0 * x2;
-                acc0_2 += w2_0 * x3;
-                const x4 = x[xrow + r * 49 + tw0 + 11]!;
-                acc0_3 += w2_0 * x4;
-              }
-            }
-            y[yrow + tw0] = acc0_0;
-            y[yrow + tw0 + 1] = acc0_1;
-            y[yrow + tw0 + 2] = acc0_2;
-            y[yrow + tw0 + 3] = acc0_3;
-          }
+      for (let rb = 0; rb < 2; rb++) {
+        const th = (rb < 1 ? rb : rb + 5);
+        const yrow = ((n * 64 + g) * 7 + th) * 7;
+        const xrow = ((n * 64 + g) * 7 + th) * 7;
+        let acc0_0 = 0;
+        let acc0_1 = 0;
+        let acc0_2 = 0;
+        let acc0_3 = 0;
+        if (th >= 1) {
+          const w0_0 = w[g * 9]!;
+          const xm1 = x[xrow - 7]!;
+          acc0_0 += w0_0 * xm1;
+          const x0 = x[xrow - 6]!;
+          acc0_1 += w0_0 * x0;
+          const x1 = x[xrow - 5]!;
+          acc0_2 += w0_0 * x1;
+          const x2 = x[xrow - 4]!;
+          acc0_3 += w0_0 * x2;
+          const w1_0 = w[g * 9 + 1]!;
+          acc0_0 += w1_0 * x0;
+          acc0_1 += w1_0 * x1;
+          acc0_2 += w1_0 * x2;
+          const x3 = x[xrow - 3]!;
+          acc0_3 += w1_0 * x3;
+          const w2_0 = w[g * 9 + 2]!;
+          acc0_0 += w2_0 * x1;
+          acc0_1 += w2_0 * x2;
+          acc0_2 += w2_0 * x3;
+          const x4 = x[xrow - 2]!;
+          acc0_3 += w2_0 * x4;
         }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 3]!;
+          const xm1 = x[xrow + r * 49]!;
+          acc0_0 += w0_0 * xm1;
+          const x0 = x[xrow + r * 49 + 1]!;
+          acc0_1 += w0_0 * x0;
+          const x1 = x[xrow + r * 49 + 2]!;
+          acc0_2 += w0_0 * x1;
+          const x2 = x[xrow + r * 49 + 3]!;
+          acc0_3 += w0_0 * x2;
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          acc0_0 += w1_0 * x0;
+          acc0_1 += w1_0 * x1;
+          acc0_2 += w1_0 * x2;
+          const x3 = x[xrow + r * 49 + 4]!;
+          acc0_3 += w1_0 * x3;
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          acc0_0 += w2_0 * x1;
+          acc0_1 += w2_0 * x2;
+          acc0_2 += w2_0 * x3;
+          const x4 = x[xrow + r * 49 + 5]!;
+          acc0_3 += w2_0 * x4;
+        }
+        if (th < 6) {
+          const w0_0 = w[g * 9 + 6]!;
+          const xm1 = x[xrow + 7]!;
+          acc0_0 += w0_0 * xm1;
+          const x0 = x[xrow + 8]!;
+          acc0_1 += w0_0 * x0;
+          const x1 = x[xrow + 9]!;
+          acc0_2 += w0_0 * x1;
+          const x2 = x[xrow + 10]!;
+          acc0_3 += w0_0 * x2;
+          const w1_0 = w[g * 9 + 7]!;
+          acc0_0 += w1_0 * x0;
+          acc0_1 += w1_0 * x1;
+          acc0_2 += w1_0 * x2;
+          const x3 = x[xrow + 11]!;
+          acc0_3 += w1_0 * x3;
+          const w2_0 = w[g * 9 + 8]!;
+          acc0_0 += w2_0 * x1;
+          acc0_1 += w2_0 * x2;
+          acc0_2 += w2_0 * x3;
+          const x4 = x[xrow + 12]!;
+          acc0_3 += w2_0 * x4;
+        }
+        y[yrow + 1] = acc0_0;
+        y[yrow + 2] = acc0_1;
+        y[yrow + 3] = acc0_2;
+        y[yrow + 4] = acc0_3;
       }
     }
   }
@@ -218,111 +202,96 @@ export function conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_rows(x: Float32Arr
 export function conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 64; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 7; th++) {
-          const yrow = ((n * 64 + g + o0) * 7 + th) * 7;
-          const xrow = ((n * 64 + g) * 7 + th) * 7;
-          let t_acc0_0 = 0;
-          if (th >= 1) {
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-              const xm1 = x[xrow + r * 49 - 3]!;
-              t_acc0_0 += w0_0 * xm1;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              const x0 = x[xrow + r * 49 - 2]!;
-              t_acc0_0 += w1_0 * x0;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-              const x1 = x[xrow + r * 49 - 1]!;
-              t_acc0_0 += w2_0 * x1;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-            const xm1 = x[xrow + r * 49 + 4]!;
-            t_acc0_0 += w0_0 * xm1;
-            const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-            const x0 = x[xrow + r * 49 + 5]!;
-            t_acc0_0 += w1_0 * x0;
-            const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-            const x1 = x[xrow + r * 49 + 6]!;
-            t_acc0_0 += w2_0 * x1;
-          }
-          if (th < 6) {
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-              const xm1 = x[xrow + r * 49 + 11]!;
-              t_acc0_0 += w0_0 * xm1;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-              const x0 = x[xrow + r * 49 + 12]!;
-              t_acc0_0 += w1_0 * x0;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-              const x1 = x[xrow + r * 49 + 13]!;
-              t_acc0_0 += w2_0 * x1;
-            }
-          }
-          y[yrow + 5] = t_acc0_0;
-          let e0_acc0_0 = 0;
-          if (th >= 1) {
-            for (let r = 0; r < 1; r++) {
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              const x0 = x[xrow + r * 49 - 7]!;
-              e0_acc0_0 += w1_0 * x0;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-              const x1 = x[xrow + r * 49 - 6]!;
-              e0_acc0_0 += w2_0 * x1;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-            const x0 = x[xrow + r * 49]!;
-            e0_acc0_0 += w1_0 * x0;
-            const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-            const x1 = x[xrow + r * 49 + 1]!;
-            e0_acc0_0 += w2_0 * x1;
-          }
-          if (th < 6) {
-            for (let r = 0; r < 1; r++) {
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-              const x0 = x[xrow + r * 49 + 7]!;
-              e0_acc0_0 += w1_0 * x0;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-              const x1 = x[xrow + r * 49 + 8]!;
-              e0_acc0_0 += w2_0 * x1;
-            }
-          }
-          y[yrow] = e0_acc0_0;
-          let e6_acc0_0 = 0;
-          if (th >= 1) {
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-              const xm1 = x[xrow + r * 49 - 2]!;
-              e6_acc0_0 += w0_0 * xm1;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              const x0 = x[xrow + r * 49 - 1]!;
-              e6_acc0_0 += w1_0 * x0;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-            const xm1 = x[xrow + r * 49 + 5]!;
-            e6_acc0_0 += w0_0 * xm1;
-            const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-            const x0 = x[xrow + r * 49 + 6]!;
-            e6_acc0_0 += w1_0 * x0;
-          }
-          if (th < 6) {
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-              const xm1 = x[xrow + r * 49 + 12]!;
-              e6_acc0_0 += w0_0 * xm1;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-              const x0 = x[xrow + r * 49 + 13]!;
-              e6_acc0_0 += w1_0 * x0;
-            }
-          }
-          y[yrow + 6] = e6_acc0_0;
+      for (let th = 0; th < 7; th++) {
+        const yrow = ((n * 64 + g) * 7 + th) * 7;
+        const xrow = ((n * 64 + g) * 7 + th) * 7;
+        let t_acc0_0 = 0;
+        if (th >= 1) {
+          const w0_0 = w[g * 9]!;
+          const xm1 = x[xrow - 3]!;
+          t_acc0_0 += w0_0 * xm1;
+          const w1_0 = w[g * 9 + 1]!;
+          const x0 = x[xrow - 2]!;
+          t_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + 2]!;
+          const x1 = x[xrow - 1]!;
+          t_acc0_0 += w2_0 * x1;
         }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 3]!;
+          const xm1 = x[xrow + r * 49 + 4]!;
+          t_acc0_0 += w0_0 * xm1;
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          const x0 = x[xrow + r * 49 + 5]!;
+          t_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          const x1 = x[xrow + r * 49 + 6]!;
+          t_acc0_0 += w2_0 * x1;
+        }
+        if (th < 6) {
+          const w0_0 = w[g * 9 + 6]!;
+          const xm1 = x[xrow + 11]!;
+          t_acc0_0 += w0_0 * xm1;
+          const w1_0 = w[g * 9 + 7]!;
+          const x0 = x[xrow + 12]!;
+          t_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + 8]!;
+          const x1 = x[xrow + 13]!;
+          t_acc0_0 += w2_0 * x1;
+        }
+        y[yrow + 5] = t_acc0_0;
+        let e0_acc0_0 = 0;
+        if (th >= 1) {
+          const w1_0 = w[g * 9 + 1]!;
+          const x0 = x[xrow - 7]!;
+          e0_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + 2]!;
+          const x1 = x[xrow - 6]!;
+          e0_acc0_0 += w2_0 * x1;
+        }
+        for (let r = 0; r < 1; r++) {
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          const x0 = x[xrow + r * 49]!;
+          e0_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          const x1 = x[xrow + r * 49 + 1]!;
+          e0_acc0_0 += w2_0 * x1;
+        }
+        if (th < 6) {
+          const w1_0 = w[g * 9 + 7]!;
+          const x0 = x[xrow + 7]!;
+          e0_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + 8]!;
+          const x1 = x[xrow + 8]!;
+          e0_acc0_0 += w2_0 * x1;
+        }
+        y[yrow] = e0_acc0_0;
+        let e6_acc0_0 = 0;
+        if (th >= 1) {
+          const w0_0 = w[g * 9]!;
+          const xm1 = x[xrow - 2]!;
+          e6_acc0_0 += w0_0 * xm1;
+          const w1_0 = w[g * 9 + 1]!;
+          const x0 = x[xrow - 1]!;
+          e6_acc0_0 += w1_0 * x0;
+        }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 3]!;
+          const xm1 = x[xrow + r * 49 + 5]!;
+          e6_acc0_0 += w0_0 * xm1;
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          const x0 = x[xrow + r * 49 + 6]!;
+          e6_acc0_0 += w1_0 * x0;
+        }
+        if (th < 6) {
+          const w0_0 = w[g * 9 + 6]!;
+          const xm1 = x[xrow + 12]!;
+          e6_acc0_0 += w0_0 * xm1;
+          const w1_0 = w[g * 9 + 7]!;
+          const x0 = x[xrow + 13]!;
+          e6_acc0_0 += w1_0 * x0;
+        }
+        y[yrow + 6] = e6_acc0_0;
       }
     }
   }
@@ -335,174 +304,159 @@ export function conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols(x: Float32Arr
  */
 export function conv3x3_p1_g64_64x7x7_to_64_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 64; g++) {
-    for (let ob = 0; ob < 1; ob++) {
-      const o0 = ob;
-      for (let rb = 0; rb < 1; rb++) {
-        const r0 = rb;
-        let acc0_0_0_0 = 0;
-        let acc0_0_0_1 = 0;
-        let acc0_0_0_2 = 0;
-        for (let n = 0; n < 16; n++) {
-          for (let oh = 1; oh < 7; oh++) {
-            const dyrow = ((n * 64 + g + o0) * 7 + oh) * 7;
-            const xrow = ((n * 64 + g + r0) * 7 + oh) * 7 - 7;
-            for (let sb = 0; sb < 1; sb++) {
-              const ow0 = sb * 4 + 1;
-              const d0_0 = dy[dyrow + ow0]!;
-              const d0_1 = dy[dyrow + ow0 + 1]!;
-              const d0_2 = dy[dyrow + ow0 + 2]!;
-              const d0_3 = dy[dyrow + ow0 + 3]!;
-              const x0_m1 = x[xrow + ow0 - 1]!;
-              acc0_0_0_0 += d0_0 * x0_m1;
-              const x0_0 = x[xrow + ow0]!;
-              acc0_0_0_1 += d0_0 * x0_0;
-              const x0_1 = x[xrow + ow0 + 1]!;
-              acc0_0_0_2 += d0_0 * x0_1;
-              acc0_0_0_0 += d0_1 * x0_0;
-              acc0_0_0_1 += d0_1 * x0_1;
-              const x0_2 = x[xrow + ow0 + 2]!;
-              acc0_0_0_2 += d0_1 * x0_2;
-              acc0_0_0_0 += d0_2 * x0_1;
-              acc0_0_0_1 += d0_2 * x0_2;
-              const x0_3 = x[xrow + ow0 + 3]!;
-              acc0_0_0_2 += d0_2 * x0_3;
-              acc0_0_0_0 += d0_3 * x0_2;
-              acc0_0_0_1 += d0_3 * x0_3;
-              const x0_4 = x[xrow + ow0 + 4]!;
-              acc0_0_0_2 += d0_3 * x0_4;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_x0_1 = x[xrow]!;
-            const e0_x0_2 = x[xrow + 1]!;
-            acc0_0_0_1 += e0_d0 * e0_x0_1;
-            acc0_0_0_2 += e0_d0 * e0_x0_2;
-            const e5_d0 = dy[dyrow + 5]!;
-            const e5_x0_0 = x[xrow + 4]!;
-            const e5_x0_1 = x[xrow + 5]!;
-            const e5_x0_2 = x[xrow + 6]!;
-            acc0_0_0_0 += e5_d0 * e5_x0_0;
-            acc0_0_0_1 += e5_d0 * e5_x0_1;
-            acc0_0_0_2 += e5_d0 * e5_x0_2;
-            const e6_d0 = dy[dyrow + 6]!;
-            const e6_x0_0 = x[xrow + 5]!;
-            const e6_x0_1 = x[xrow + 6]!;
-            acc0_0_0_0 += e6_d0 * e6_x0_0;
-            acc0_0_0_1 += e6_d0 * e6_x0_1;
-          }
-        }
-        dw[(g + o0) * 9 + r0 * 9] = acc0_0_0_0;
-        dw[(g + o0) * 9 + r0 * 9 + 1] = acc0_0_0_1;
-        dw[(g + o0) * 9 + r0 * 9 + 2] = acc0_0_0_2;
-        let acc1_0_0_0 = 0;
-        let acc1_0_0_1 = 0;
-        let acc1_0_0_2 = 0;
-        for (let n = 0; n < 16; n++) {
-          for (let oh = 0; oh < 7; oh++) {
-            const dyrow = ((n * 64 + g + o0) * 7 + oh) * 7;
-            const xrow = ((n * 64 + g + r0) * 7 + oh) * 7;
-            for (let sb = 0; sb < 1; sb++) {
-              const ow0 = sb * 4 + 1;
-              const d0_0 = dy[dyrow + ow0]!;
-              const d0_1 = dy[dyrow + ow0 + 1]!;
-              const d0_2 = dy[dyrow + ow0 + 2]!;
-              const d0_3 = dy[dyrow + ow0 + 3]!;
-              const x0_m1 = x[xrow + ow0 - 1]!;
-              acc1_0_0_0 += d0_0 * x0_m1;
-              const x0_0 = x[xrow + ow0]!;
-              acc1_0_0_1 += d0_0 * x0_0;
-              const x0_1 = x[xrow + ow0 + 1]!;
-              acc1_0_0_2 += d0_0 * x0_1;
-              acc1_0_0_0 += d0_1 * x0_0;
-              acc1_0_0_1 += d0_1 * x0_1;
-              const x0_2 = x[xrow + ow0 + 2]!;
-              acc1_0_0_2 += d0_1 * x0_2;
-              acc1_0_0_0 += d0_2 * x0_1;
-              acc1_0_0_1 += d0_2 * x0_2;
-              const x0_3 = x[xrow + ow0 + 3]!;
-              acc1_0_0_2 += d0_2 * x0_3;
-              acc1_0_0_0 += d0_3 * x0_2;
-              acc1_0_0_1 += d0_3 * x0_3;
-              const x0_4 = x[xrow + ow0 + 4]!;
-              acc1_0_0_2 += d0_3 * x0_4;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_x0_1 = x[xrow]!;
-            const e0_x0_2 = x[xrow + 1]!;
-            acc1_0_0_1 += e0_d0 * e0_x0_1;
-            acc1_0_0_2 += e0_d0 * e0_x0_2;
-            const e5_d0 = dy[dyrow + 5]!;
-            const e5_x0_0 = x[xrow + 4]!;
-            const e5_x0_1 = x[xrow + 5]!;
-            const e5_x0_2 = x[xrow + 6]!;
-            acc1_0_0_0 += e5_d0 * e5_x0_0;
-            acc1_0_0_1 += e5_d0 * e5_x0_1;
-            acc1_0_0_2 += e5_d0 * e5_x0_2;
-            const e6_d0 = dy[dyrow + 6]!;
-            const e6_x0_0 = x[xrow + 5]!;
-            const e6_x0_1 = x[xrow + 6]!;
-            acc1_0_0_0 += e6_d0 * e6_x0_0;
-            acc1_0_0_1 += e6_d0 * e6_x0_1;
-          }
-        }
-        dw[(g + o0) * 9 + r0 * 9 + 3] = acc1_0_0_0;
-        dw[(g + o0) * 9 + r0 * 9 + 4] = acc1_0_0_1;
-        dw[(g + o0) * 9 + r0 * 9 + 5] = acc1_0_0_2;
-        let acc2_0_0_0 = 0;
-        let acc2_0_0_1 = 0;
-        let acc2_0_0_2 = 0;
-        for (let n = 0; n < 16; n++) {
-          for (let oh = 0; oh < 6; oh++) {
-            const dyrow = ((n * 64 + g + o0) * 7 + oh) * 7;
-            const xrow = ((n * 64 + g + r0) * 7 + oh) * 7 + 7;
-            for (let sb = 0; sb < 1; sb++) {
-              const ow0 = sb * 4 + 1;
-              const d0_0 = dy[dyrow + ow0]!;
-              const d0_1 = dy[dyrow + ow0 + 1]!;
-              const d0_2 = dy[dyrow + ow0 + 2]!;
-              const d0_3 = dy[dyrow + ow0 + 3]!;
-              const x0_m1 = x[xrow + ow0 - 1]!;
-              acc2_0_0_0 += d0_0 * x0_m1;
-              const x0_0 = x[xrow + ow0]!;
-              acc2_0_0_1 += d0_0 * x0_0;
-              const x0_1 = x[xrow + ow0 + 1]!;
-              acc2_0_0_2 += d0_0 * x0_1;
-              acc2_0_0_0 += d0_1 * x0_0;
-              acc2_0_0_1 += d0_1 * x0_1;
-              const x0_2 = x[xrow + ow0 + 2]!;
-              acc2_0_0_2 += d0_1 * x0_2;
-              acc2_0_0_0 += d0_2 * x0_1;
-              acc2_0_0_1 += d0_2 * x0_2;
-              const x0_3 = x[xrow + ow0 + 3]!;
-              acc2_0_0_2 += d0_2 * x0_3;
-              acc2_0_0_0 += d0_3 * x0_2;
-              acc2_0_0_1 += d0_3 * x0_3;
-              const x0_4 = x[xrow + ow0 + 4]!;
-              acc2_0_0_2 += d0_3 * x0_4;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_x0_1 = x[xrow]!;
-            const e0_x0_2 = x[xrow + 1]!;
-            acc2_0_0_1 += e0_d0 * e0_x0_1;
-            acc2_0_0_2 += e0_d0 * e0_x0_2;
-            const e5_d0 = dy[dyrow + 5]!;
-            const e5_x0_0 = x[xrow + 4]!;
-            const e5_x0_1 = x[xrow + 5]!;
-            const e5_x0_2 = x[xrow + 6]!;
-            acc2_0_0_0 += e5_d0 * e5_x0_0;
-            acc2_0_0_1 += e5_d0 * e5_x0_1;
-            acc2_0_0_2 += e5_d0 * e5_x0_2;
-            const e6_d0 = dy[dyrow + 6]!;
-            const e6_x0_0 = x[xrow + 5]!;
-            const e6_x0_1 = x[xrow + 6]!;
-            acc2_0_0_0 += e6_d0 * e6_x0_0;
-            acc2_0_0_1 += e6_d0 * e6_x0_1;
-          }
-        }
-        dw[(g + o0) * 9 + r0 * 9 + 6] = acc2_0_0_0;
-        dw[(g + o0) * 9 + r0 * 9 + 7] = acc2_0_0_1;
-        dw[(g + o0) * 9 + r0 * 9 + 8] = acc2_0_0_2;
+    let acc0_0_0_0 = 0;
+    let acc0_0_0_1 = 0;
+    let acc0_0_0_2 = 0;
+    for (let n = 0; n < 16; n++) {
+      for (let oh = 1; oh < 7; oh++) {
+        const dyrow = ((n * 64 + g) * 7 + oh) * 7;
+        const xrow = ((n * 64 + g) * 7 + oh) * 7 - 7;
+        const d0_0 = dy[dyrow + 1]!;
+        const d0_1 = dy[dyrow + 2]!;
+        const d0_2 = dy[dyrow + 3]!;
+        const d0_3 = dy[dyrow + 4]!;
+        const x0_m1 = x[xrow]!;
+        acc0_0_0_0 += d0_0 * x0_m1;
+        const x0_0 = x[xrow + 1]!;
+        acc0_0_0_1 += d0_0 * x0_0;
+        const x0_1 = x[xrow + 2]!;
+        acc0_0_0_2 += d0_0 * x0_1;
+        acc0_0_0_0 += d0_1 * x0_0;
+        acc0_0_0_1 += d0_1 * x0_1;
+        const x0_2 = x[xrow + 3]!;
+        acc0_0_0_2 += d0_1 * x0_2;
+        acc0_0_0_0 += d0_2 * x0_1;
+        acc0_0_0_1 += d0_2 * x0_2;
+        const x0_3 = x[xrow + 4]!;
+        acc0_0_0_2 += d0_2 * x0_3;
+        acc0_0_0_0 += d0_3 * x0_2;
+        acc0_0_0_1 += d0_3 * x0_3;
+        const x0_4 = x[xrow + 5]!;
+        acc0_0_0_2 += d0_3 * x0_4;
+        const e0_d0 = dy[dyrow]!;
+        const e0_x0_1 = x[xrow]!;
+        const e0_x0_2 = x[xrow + 1]!;
+        acc0_0_0_1 += e0_d0 * e0_x0_1;
+        acc0_0_0_2 += e0_d0 * e0_x0_2;
+        const e5_d0 = dy[dyrow + 5]!;
+        const e5_x0_0 = x[xrow + 4]!;
+        const e5_x0_1 = x[xrow + 5]!;
+        const e5_x0_2 = x[xrow + 6]!;
+        acc0_0_0_0 += e5_d0 * e5_x0_0;
+        acc0_0_0_1 += e5_d0 * e5_x0_1;
+        acc0_0_0_2 += e5_d0 * e5_x0_2;
+        const e6_d0 = dy[dyrow + 6]!;
+        const e6_x0_0 = x[xrow + 5]!;
+        const e6_x0_1 = x[xrow + 6]!;
+        acc0_0_0_0 += e6_d0 * e6_x0_0;
+        acc0_0_0_1 += e6_d0 * e6_x0_1;
       }
     }
+    dw[g * 9] = acc0_0_0_0;
+    dw[g * 9 + 1] = acc0_0_0_1;
+    dw[g * 9 + 2] = acc0_0_0_2;
+    let acc1_0_0_0 = 0;
+    let acc1_0_0_1 = 0;
+    let acc1_0_0_2 = 0;
+    for (let n = 0; n < 16; n++) {
+      for (let oh = 0; oh < 7; oh++) {
+        const dyrow = ((n * 64 + g) * 7 + oh) * 7;
+        const xrow = ((n * 64 + g) * 7 + oh) * 7;
+        const d0_0 = dy[dyrow + 1]!;
+        const d0_1 = dy[dyrow + 2]!;
+        const d0_2 = dy[dyrow + 3]!;
+        const d0_3 = dy[dyrow + 4]!;
+        const x0_m1 = x[xrow]!;
+        acc1_0_0_0 += d0_0 * x0_m1;
+        const x0_0 = x[xrow + 1]!;
+        acc1_0_0_1 += d0_0 * x0_0;
+        const x0_1 = x[xrow + 2]!;
+        acc1_0_0_2 += d0_0 * x0_1;
+        acc1_0_0_0 += d0_1 * x0_0;
+        acc1_0_0_1 += d0_1 * x0_1;
+        const x0_2 = x[xrow + 3]!;
+        acc1_0_0_2 += d0_1 * x0_2;
+        acc1_0_0_0 += d0_2 * x0_1;
+        acc1_0_0_1 += d0_2 * x0_2;
+        const x0_3 = x[xrow + 4]!;
+        acc1_0_0_2 += d0_2 * x0_3;
+        acc1_0_0_0 += d0_3 * x0_2;
+        acc1_0_0_1 += d0_3 * x0_3;
+        const x0_4 = x[xrow + 5]!;
+        acc1_0_0_2 += d0_3 * x0_4;
+        const e0_d0 = dy[dyrow]!;
+        const e0_x0_1 = x[xrow]!;
+        const e0_x0_2 = x[xrow + 1]!;
+        acc1_0_0_1 += e0_d0 * e0_x0_1;
+        acc1_0_0_2 += e0_d0 * e0_x0_2;
+        const e5_d0 = dy[dyrow + 5]!;
+        const e5_x0_0 = x[xrow + 4]!;
+        const e5_x0_1 = x[xrow + 5]!;
+        const e5_x0_2 = x[xrow + 6]!;
+        acc1_0_0_0 += e5_d0 * e5_x0_0;
+        acc1_0_0_1 += e5_d0 * e5_x0_1;
+        acc1_0_0_2 += e5_d0 * e5_x0_2;
+        const e6_d0 = dy[dyrow + 6]!;
+        const e6_x0_0 = x[xrow + 5]!;
+        const e6_x0_1 = x[xrow + 6]!;
+        acc1_0_0_0 += e6_d0 * e6_x0_0;
+        acc1_0_0_1 += e6_d0 * e6_x0_1;
+      }
+    }
+    dw[g * 9 + 3] = acc1_0_0_0;
+    dw[g * 9 + 4] = acc1_0_0_1;
+    dw[g * 9 + 5] = acc1_0_0_2;
+    let acc2_0_0_0 = 0;
+    let acc2_0_0_1 = 0;
+    let acc2_0_0_2 = 0;
+    for (let n = 0; n < 16; n++) {
+      for (let oh = 0; oh < 6; oh++) {
+        const dyrow = ((n * 64 + g) * 7 + oh) * 7;
+        const xrow = ((n * 64 + g) * 7 + oh) * 7 + 7;
+        const d0_0 = dy[dyrow + 1]!;
+        const d0_1 = dy[dyrow + 2]!;
+        const d0_2 = dy[dyrow + 3]!;
+        const d0_3 = dy[dyrow + 4]!;
+        const x0_m1 = x[xrow]!;
+        acc2_0_0_0 += d0_0 * x0_m1;
+        const x0_0 = x[xrow + 1]!;
+        acc2_0_0_1 += d0_0 * x0_0;
+        const x0_1 = x[xrow + 2]!;
+        acc2_0_0_2 += d0_0 * x0_1;
+        acc2_0_0_0 += d0_1 * x0_0;
+        acc2_0_0_1 += d0_1 * x0_1;
+        const x0_2 = x[xrow + 3]!;
+        acc2_0_0_2 += d0_1 * x0_2;
+        acc2_0_0_0 += d0_2 * x0_1;
+        acc2_0_0_1 += d0_2 * x0_2;
+        const x0_3 = x[xrow + 4]!;
+        acc2_0_0_2 += d0_2 * x0_3;
+        acc2_0_0_0 += d0_3 * x0_2;
+        acc2_0_0_1 += d0_3 * x0_3;
+        const x0_4 = x[xrow + 5]!;
+        acc2_0_0_2 += d0_3 * x0_4;
+        const e0_d0 = dy[dyrow]!;
+        const e0_x0_1 = x[xrow]!;
+        const e0_x0_2 = x[xrow + 1]!;
+        acc2_0_0_1 += e0_d0 * e0_x0_1;
+        acc2_0_0_2 += e0_d0 * e0_x0_2;
+        const e5_d0 = dy[dyrow + 5]!;
+        const e5_x0_0 = x[xrow + 4]!;
+        const e5_x0_1 = x[xrow + 5]!;
+        const e5_x0_2 = x[xrow + 6]!;
+        acc2_0_0_0 += e5_d0 * e5_x0_0;
+        acc2_0_0_1 += e5_d0 * e5_x0_1;
+        acc2_0_0_2 += e5_d0 * e5_x0_2;
+        const e6_d0 = dy[dyrow + 6]!;
+        const e6_x0_0 = x[xrow + 5]!;
+        const e6_x0_1 = x[xrow + 6]!;
+        acc2_0_0_0 += e6_d0 * e6_x0_0;
+        acc2_0_0_1 += e6_d0 * e6_x0_1;
+      }
+    }
+    dw[g * 9 + 6] = acc2_0_0_0;
+    dw[g * 9 + 7] = acc2_0_0_1;
+    dw[g * 9 + 8] = acc2_0_0_2;
   }
 }
 
@@ -514,92 +468,86 @@ export function conv3x3_p1_g64_64x7x7_to_64_dw_direct(x: Float32Array, dy: Float
 export function conv3x3_p1_g64_64x7x7_to_64_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 64; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 1; th < 6; th++) {
-          const yrow = ((n * 64 + g + o0) * 7 + th) * 7;
-          const xrow = ((n * 64 + g) * 7 + th) * 7;
-          for (let cb = 0; cb < 1; cb++) {
-            const tw0 = cb * 4 + 1;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-              const x1 = dy[xrow + r * 49 + tw0 + 8]!;
-              acc0_0 += w0_0 * x1;
-              const x2 = dy[xrow + r * 49 + tw0 + 9]!;
-              acc0_1 += w0_0 * x2;
-              const x3 = dy[xrow + r * 49 + tw0 + 10]!;
-              acc0_2 += w0_0 * x3;
-              const x4 = dy[xrow + r * 49 + tw0 + 11]!;
-              acc0_3 += w0_0 * x4;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              const x0 = dy[xrow + r * 49 + tw0 + 7]!;
-              acc0_0 += w1_0 * x0;
-              acc0_1 += w1_0 * x1;
-              acc0_2 += w1_0 * x2;
-              acc0_3 += w1_0 * x3;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-              const xm1 = dy[xrow + r * 49 + tw0 + 6]!;
-              acc0_0 += w2_0 * xm1;
-              acc0_1 += w2_0 * x0;
-              acc0_2 += w2_0 * x1;
-              acc0_3 += w2_0 * x2;
-            }
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-              const x1 = dy[xrow + r * 49 + tw0 + 1]!;
-              acc0_0 += w0_0 * x1;
-              const x2 = dy[xrow + r * 49 + tw0 + 2]!;
-              acc0_1 += w0_0 * x2;
-              const x3 = dy[xrow + r * 49 + tw0 + 3]!;
-              acc0_2 += w0_0 * x3;
-              const x4 = dy[xrow + r * 49 + tw0 + 4]!;
-              acc0_3 += w0_0 * x4;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-              const x0 = dy[xrow + r * 49 + tw0]!;
-              acc0_0 += w1_0 * x0;
-              acc0_1 += w1_0 * x1;
-              acc0_2 += w1_0 * x2;
-              acc0_3 += w1_0 * x3;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-              const xm1 = dy[xrow + r * 49 + tw0 - 1]!;
-              acc0_0 += w2_0 * xm1;
-              acc0_1 += w2_0 * x0;
-              acc0_2 += w2_0 * x1;
-              acc0_3 += w2_0 * x2;
-            }
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-              const x1 = dy[xrow + r * 49 + tw0 - 6]!;
-              acc0_0 += w0_0 * x1;
-              const x2 = dy[xrow + r * 49 + tw0 - 5]!;
-              acc0_1 += w0_0 * x2;
-              const x3 = dy[xrow + r * 49 + tw0 - 4]!;
-              acc0_2 += w0_0 * x3;
-              const x4 = dy[xrow + r * 49 + tw0 - 3]!;
-              acc0_3 += w0_0 * x4;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-              const x0 = dy[xrow + r * 49 + tw0 - 7]!;
-              acc0_0 += w1_0 * x0;
-              acc0_1 += w1_0 * x1;
-              acc0_2 += w1_0 * x2;
-              acc0_3 += w1_0 * x3;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-              const xm1 = dy[xrow + r * 49 + tw0 - 8]!;
-              acc0_0 += w2_0 * xm1;
-              acc0_1 += w2_0 * x0;
-              acc0_2 += w2_0 * x1;
-              acc0_3 += w2_0 * x2;
-            }
-            dx[yrow + tw0] = acc0_0;
-            dx[yrow + tw0 + 1] = acc0_1;
-            dx[yrow + tw0 + 2] = acc0_2;
-            dx[yrow + tw0 + 3] = acc0_3;
-          }
+      for (let th = 1; th < 6; th++) {
+        const yrow = ((n * 64 + g) * 7 + th) * 7;
+        const xrow = ((n * 64 + g) * 7 + th) * 7;
+        let acc0_0 = 0;
+        let acc0_1 = 0;
+        let acc0_2 = 0;
+        let acc0_3 = 0;
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9]!;
+          const x1 = dy[xrow + r * 49 + 9]!;
+          acc0_0 += w0_0 * x1;
+          const x2 = dy[xrow + r * 49 + 10]!;
+          acc0_1 += w0_0 * x2;
+          const x3 = dy[xrow + r * 49 + 11]!;
+          acc0_2 += w0_0 * x3;
+          const x4 = dy[xrow + r * 49 + 12]!;
+          acc0_3 += w0_0 * x4;
+          const w1_0 = w[g * 9 + r * 9 + 1]!;
+          const x0 = dy[xrow + r * 49 + 8]!;
+          acc0_0 += w1_0 * x0;
+          acc0_1 += w1_0 * x1;
+          acc0_2 += w1_0 * x2;
+          acc0_3 += w1_0 * x3;
+          const w2_0 = w[g * 9 + r * 9 + 2]!;
+          const xm1 = dy[xrow + r * 49 + 7]!;
+          acc0_0 += w2_0 * xm1;
+          acc0_1 += w2_0 * x0;
+          acc0_2 += w2_0 * x1;
+          acc0_3 += w2_0 * x2;
         }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 3]!;
+          const x1 = dy[xrow + r * 49 + 2]!;
+          acc0_0 += w0_0 * x1;
+          const x2 = dy[xrow + r * 49 + 3]!;
+          acc0_1 += w0_0 * x2;
+          const x3 = dy[xrow + r * 49 + 4]!;
+          acc0_2 += w0_0 * x3;
+          const x4 = dy[xrow + r * 49 + 5]!;
+          acc0_3 += w0_0 * x4;
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          const x0 = dy[xrow + r * 49 + 1]!;
+          acc0_0 += w1_0 * x0;
+          acc0_1 += w1_0 * x1;
+          acc0_2 += w1_0 * x2;
+          acc0_3 += w1_0 * x3;
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          const xm1 = dy[xrow + r * 49]!;
+          acc0_0 += w2_0 * xm1;
+          acc0_1 += w2_0 * x0;
+          acc0_2 += w2_0 * x1;
+          acc0_3 += w2_0 * x2;
+        }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 6]!;
+          const x1 = dy[xrow + r * 49 - 5]!;
+          acc0_0 += w0_0 * x1;
+          const x2 = dy[xrow + r * 49 - 4]!;
+          acc0_1 += w0_0 * x2;
+          const x3 = dy[xrow + r * 49 - 3]!;
+          acc0_2 += w0_0 * x3;
+          const x4 = dy[xrow + r * 49 - 2]!;
+          acc0_3 += w0_0 * x4;
+          const w1_0 = w[g * 9 + r * 9 + 7]!;
+          const x0 = dy[xrow + r * 49 - 6]!;
+          acc0_0 += w1_0 * x0;
+          acc0_1 += w1_0 * x1;
+          acc0_2 += w1_0 * x2;
+          acc0_3 += w1_0 * x3;
+          const w2_0 = w[g * 9 + r * 9 + 8]!;
+          const xm1 = dy[xrow + r * 49 - 7]!;
+          acc0_0 += w2_0 * xm1;
+          acc0_1 += w2_0 * x0;
+          acc0_2 += w2_0 * x1;
+          acc0_3 += w2_0 * x2;
+        }
+        dx[yrow + 1] = acc0_0;
+        dx[yrow + 2] = acc0_1;
+        dx[yrow + 3] = acc0_2;
+        dx[yrow + 4] = acc0_3;
       }
     }
   }
@@ -613,97 +561,87 @@ export function conv3x3_p1_g64_64x7x7_to_64_dx_direct(dy: Float32Array, w: Float
 export function conv3x3_p1_g64_64x7x7_to_64_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 64; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let rb = 0; rb < 2; rb++) {
-          const th = (rb < 1 ? rb : rb + 5);
-          const yrow = ((n * 64 + g + o0) * 7 + th) * 7;
-          const xrow = ((n * 64 + g) * 7 + th) * 7;
-          for (let cb = 0; cb < 1; cb++) {
-            const tw0 = cb * 4 + 1;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            if (th < 6) {
-              for (let r = 0; r < 1; r++) {
-                const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-                const x1 = dy[xrow + r * 49 + tw0 + 8]!;
-                acc0_0 += w0_0 * x1;
-                const x2 = dy[xrow + r * 49 + tw0 + 9]!;
-                acc0_1 += w0_0 * x2;
-                const x3 = dy[xrow + r * 49 + tw0 + 10]!;
-                acc0_2 += w0_0 * x3;
-                const x4 = dy[xrow + r * 49 + tw0 + 11]!;
-                acc0_3 += w0_0 * x4;
-                const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-                const x0 = dy[xrow + r * 49 + tw0 + 7]!;
-                acc0_0 += w1_0 * x0;
-                acc0_1 += w1_0 * x1;
-                acc0_2 += w1_0 * x2;
-                acc0_3 += w1_0 * x3;
-                const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-                const xm1 = dy[xrow + r * 49 + tw0 + 6]!;
-                acc0_0 += w2_0 * xm1;
-                acc0_1 += w2_0 * x0;
-                acc0_2 += w2_0 * x1;
-                acc0_3 += w2_0 * x2;
-              }
-            }
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-              const x1 = dy[xrow + r * 49 + tw0 + 1]!;
-              acc0_0 += w0_0 * x1;
-              const x2 = dy[xrow + r * 49 + tw0 + 2]!;
-              acc0_1 += w0_0 * x2;
-              const x3 = dy[xrow + r * 49 + tw0 + 3]!;
-              acc0_2 += w0_0 * x3;
-              const x4 = dy[xrow + r * 49 + tw0 + 4]!;
-              acc0_3 += w0_0 * x4;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-              const x0 = dy[xrow + r * 49 + tw0]!;
-              acc0_0 += w1_0 * x0;
-              acc0_1 += w1_0 * x1;
-              acc0_2 += w1_0 * x2;
-              acc0_3 += w1_0 * x3;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-              const xm1 = dy[xrow + r * 49 + tw0 - 1]!;
-              acc0_0 += w2_0 * xm1;
-              acc0_1 += w2_0 * x0;
-              acc0_2 += w2_0 * x1;
-              acc0_3 += w2_0 * x2;
-            }
-            if (th >= 1) {
-              for (let r = 0; r < 1; r++) {
-                const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-                const x1 = dy[xrow + r * 49 + tw0 - 6]!;
-                acc0_0 += w0_0 * x1;
-                const x2 = dy[xrow + r * 49 + tw0 - 5]!;
-                acc0_1 += w0_0 * x2;
-                const x3 = dy[xrow + r * 49 + tw0 - 4]!;
-                acc0_2 += w0_0 * x3;
-                const x4 = dy[xrow + r * 49 + tw0 - 3]!;
-                acc0_3 += w0_0 * x4;
-                const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-                const x0 = dy[xrow + r * 49 + tw0 - 7]!;
-                acc0_0 += w1_0 * x0;
-                acc0_1 += w1_0 * x1;
-                acc0_2 += w1_0 * x2;
-                acc0_3 += w1_0 * x3;
-                const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-                const xm1 = dy[xrow + r * 49 + tw0 - 8]!;
-                acc0_0 += w2_0 * xm1;
-                acc0_1 += w2_0 * x0;
-                acc0_2 += w2_0 * x1;
-                acc0_3 += w2_0 * x2;
-              }
-            }
-            dx[yrow + tw0] = acc0_0;
-            dx[yrow + tw0 + 1] = acc0_1;
-            dx[yrow + tw0 + 2] = acc0_2;
-            dx[yrow + tw0 + 3] = acc0_3;
-          }
+      for (let rb = 0; rb < 2; rb++) {
+        const th = (rb < 1 ? rb : rb + 5);
+        const yrow = ((n * 64 + g) * 7 + th) * 7;
+        const xrow = ((n * 64 + g) * 7 + th) * 7;
+        let acc0_0 = 0;
+        let acc0_1 = 0;
+        let acc0_2 = 0;
+        let acc0_3 = 0;
+        if (th < 6) {
+          const w0_0 = w[g * 9]!;
+          const x1 = dy[xrow + 9]!;
+          acc0_0 += w0_0 * x1;
+          const x2 = dy[xrow + 10]!;
+          acc0_1 += w0_0 * x2;
+          const x3 = dy[xrow + 11]!;
+          acc0_2 += w0_0 * x3;
+          const x4 = dy[xrow + 12]!;
+          acc0_3 += w0_0 * x4;
+          const w1_0 = w[g * 9 + 1]!;
+          const x0 = dy[xrow + 8]!;
+          acc0_0 += w1_0 * x0;
+          acc0_1 += w1_0 * x1;
+          acc0_2 += w1_0 * x2;
+          acc0_3 += w1_0 * x3;
+          const w2_0 = w[g * 9 + 2]!;
+          const xm1 = dy[xrow + 7]!;
+          acc0_0 += w2_0 * xm1;
+          acc0_1 += w2_0 * x0;
+          acc0_2 += w2_0 * x1;
+          acc0_3 += w2_0 * x2;
         }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 3]!;
+          const x1 = dy[xrow + r * 49 + 2]!;
+          acc0_0 += w0_0 * x1;
+          const x2 = dy[xrow + r * 49 + 3]!;
+          acc0_1 += w0_0 * x2;
+          const x3 = dy[xrow + r * 49 + 4]!;
+          acc0_2 += w0_0 * x3;
+          const x4 = dy[xrow + r * 49 + 5]!;
+          acc0_3 += w0_0 * x4;
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          const x0 = dy[xrow + r * 49 + 1]!;
+          acc0_0 += w1_0 * x0;
+          acc0_1 += w1_0 * x1;
+          acc0_2 += w1_0 * x2;
+          acc0_3 += w1_0 * x3;
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          const xm1 = dy[xrow + r * 49]!;
+          acc0_0 += w2_0 * xm1;
+          acc0_1 += w2_0 * x0;
+          acc0_2 += w2_0 * x1;
+          acc0_3 += w2_0 * x2;
+        }
+        if (th >= 1) {
+          const w0_0 = w[g * 9 + 6]!;
+          const x1 = dy[xrow - 5]!;
+          acc0_0 += w0_0 * x1;
+          const x2 = dy[xrow - 4]!;
+          acc0_1 += w0_0 * x2;
+          const x3 = dy[xrow - 3]!;
+          acc0_2 += w0_0 * x3;
+          const x4 = dy[xrow - 2]!;
+          acc0_3 += w0_0 * x4;
+          const w1_0 = w[g * 9 + 7]!;
+          const x0 = dy[xrow - 6]!;
+          acc0_0 += w1_0 * x0;
+          acc0_1 += w1_0 * x1;
+          acc0_2 += w1_0 * x2;
+          acc0_3 += w1_0 * x3;
+          const w2_0 = w[g * 9 + 8]!;
+          const xm1 = dy[xrow - 7]!;
+          acc0_0 += w2_0 * xm1;
+          acc0_1 += w2_0 * x0;
+          acc0_2 += w2_0 * x1;
+          acc0_3 += w2_0 * x2;
+        }
+        dx[yrow + 1] = acc0_0;
+        dx[yrow + 2] = acc0_1;
+        dx[yrow + 3] = acc0_2;
+        dx[yrow + 4] = acc0_3;
       }
     }
   }
@@ -717,111 +655,96 @@ export function conv3x3_p1_g64_64x7x7_to_64_dx_direct_rows(dy: Float32Array, w: 
 export function conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 64; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 7; th++) {
-          const yrow = ((n * 64 + g + o0) * 7 + th) * 7;
-          const xrow = ((n * 64 + g) * 7 + th) * 7;
-          let t_acc0_0 = 0;
-          if (th < 6) {
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-              const x1 = dy[xrow + r * 49 + 13]!;
-              t_acc0_0 += w0_0 * x1;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              const x0 = dy[xrow + r * 49 + 12]!;
-              t_acc0_0 += w1_0 * x0;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-              const xm1 = dy[xrow + r * 49 + 11]!;
-              t_acc0_0 += w2_0 * xm1;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-            const x1 = dy[xrow + r * 49 + 6]!;
-            t_acc0_0 += w0_0 * x1;
-            const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-            const x0 = dy[xrow + r * 49 + 5]!;
-            t_acc0_0 += w1_0 * x0;
-            const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-            const xm1 = dy[xrow + r * 49 + 4]!;
-            t_acc0_0 += w2_0 * xm1;
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-              const x1 = dy[xrow + r * 49 - 1]!;
-              t_acc0_0 += w0_0 * x1;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-              const x0 = dy[xrow + r * 49 - 2]!;
-              t_acc0_0 += w1_0 * x0;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-              const xm1 = dy[xrow + r * 49 - 3]!;
-              t_acc0_0 += w2_0 * xm1;
-            }
-          }
-          dx[yrow + 5] = t_acc0_0;
-          let e0_acc0_0 = 0;
-          if (th < 6) {
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-              const x1 = dy[xrow + r * 49 + 8]!;
-              e0_acc0_0 += w0_0 * x1;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              const x0 = dy[xrow + r * 49 + 7]!;
-              e0_acc0_0 += w1_0 * x0;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-            const x1 = dy[xrow + r * 49 + 1]!;
-            e0_acc0_0 += w0_0 * x1;
-            const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-            const x0 = dy[xrow + r * 49]!;
-            e0_acc0_0 += w1_0 * x0;
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-              const x1 = dy[xrow + r * 49 - 6]!;
-              e0_acc0_0 += w0_0 * x1;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-              const x0 = dy[xrow + r * 49 - 7]!;
-              e0_acc0_0 += w1_0 * x0;
-            }
-          }
-          dx[yrow] = e0_acc0_0;
-          let e6_acc0_0 = 0;
-          if (th < 6) {
-            for (let r = 0; r < 1; r++) {
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              const x0 = dy[xrow + r * 49 + 13]!;
-              e6_acc0_0 += w1_0 * x0;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-              const xm1 = dy[xrow + r * 49 + 12]!;
-              e6_acc0_0 += w2_0 * xm1;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-            const x0 = dy[xrow + r * 49 + 6]!;
-            e6_acc0_0 += w1_0 * x0;
-            const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-            const xm1 = dy[xrow + r * 49 + 5]!;
-            e6_acc0_0 += w2_0 * xm1;
-          }
-          if (th >= 1) {
-            for (let r = 0; r < 1; r++) {
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-              const x0 = dy[xrow + r * 49 - 1]!;
-              e6_acc0_0 += w1_0 * x0;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-              const xm1 = dy[xrow + r * 49 - 2]!;
-              e6_acc0_0 += w2_0 * xm1;
-            }
-          }
-          dx[yrow + 6] = e6_acc0_0;
+      for (let th = 0; th < 7; th++) {
+        const yrow = ((n * 64 + g) * 7 + th) * 7;
+        const xrow = ((n * 64 + g) * 7 + th) * 7;
+        let t_acc0_0 = 0;
+        if (th < 6) {
+          const w0_0 = w[g * 9]!;
+          const x1 = dy[xrow + 13]!;
+          t_acc0_0 += w0_0 * x1;
+          const w1_0 = w[g * 9 + 1]!;
+          const x0 = dy[xrow + 12]!;
+          t_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + 2]!;
+          const xm1 = dy[xrow + 11]!;
+          t_acc0_0 += w2_0 * xm1;
         }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 3]!;
+          const x1 = dy[xrow + r * 49 + 6]!;
+          t_acc0_0 += w0_0 * x1;
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          const x0 = dy[xrow + r * 49 + 5]!;
+          t_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          const xm1 = dy[xrow + r * 49 + 4]!;
+          t_acc0_0 += w2_0 * xm1;
+        }
+        if (th >= 1) {
+          const w0_0 = w[g * 9 + 6]!;
+          const x1 = dy[xrow - 1]!;
+          t_acc0_0 += w0_0 * x1;
+          const w1_0 = w[g * 9 + 7]!;
+          const x0 = dy[xrow - 2]!;
+          t_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + 8]!;
+          const xm1 = dy[xrow - 3]!;
+          t_acc0_0 += w2_0 * xm1;
+        }
+        dx[yrow + 5] = t_acc0_0;
+        let e0_acc0_0 = 0;
+        if (th < 6) {
+          const w0_0 = w[g * 9]!;
+          const x1 = dy[xrow + 8]!;
+          e0_acc0_0 += w0_0 * x1;
+          const w1_0 = w[g * 9 + 1]!;
+          const x0 = dy[xrow + 7]!;
+          e0_acc0_0 += w1_0 * x0;
+        }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 3]!;
+          const x1 = dy[xrow + r * 49 + 1]!;
+          e0_acc0_0 += w0_0 * x1;
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          const x0 = dy[xrow + r * 49]!;
+          e0_acc0_0 += w1_0 * x0;
+        }
+        if (th >= 1) {
+          const w0_0 = w[g * 9 + 6]!;
+          const x1 = dy[xrow - 6]!;
+          e0_acc0_0 += w0_0 * x1;
+          const w1_0 = w[g * 9 + 7]!;
+          const x0 = dy[xrow - 7]!;
+          e0_acc0_0 += w1_0 * x0;
+        }
+        dx[yrow] = e0_acc0_0;
+        let e6_acc0_0 = 0;
+        if (th < 6) {
+          const w1_0 = w[g * 9 + 1]!;
+          const x0 = dy[xrow + 13]!;
+          e6_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + 2]!;
+          const xm1 = dy[xrow + 12]!;
+          e6_acc0_0 += w2_0 * xm1;
+        }
+        for (let r = 0; r < 1; r++) {
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          const x0 = dy[xrow + r * 49 + 6]!;
+          e6_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          const xm1 = dy[xrow + r * 49 + 5]!;
+          e6_acc0_0 += w2_0 * xm1;
+        }
+        if (th >= 1) {
+          const w1_0 = w[g * 9 + 7]!;
+          const x0 = dy[xrow - 1]!;
+          e6_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + 8]!;
+          const xm1 = dy[xrow - 2]!;
+          e6_acc0_0 += w2_0 * xm1;
+        }
+        dx[yrow + 6] = e6_acc0_0;
       }
     }
   }

@@ -15,101 +15,95 @@
 export function conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct(x: Float32Array, w: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 1; th < 7; th++) {
-          const yrow = ((n * 16 + g + o0) * 7 + th) * 7;
-          const xrow = ((n * 16 + g) * 14 + th * 2) * 14;
-          for (let cb = 0; cb < 1; cb++) {
-            const tw0 = cb * 4 + 1;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-              const xm1 = x[xrow + r * 196 + tw0 * 2 - 15]!;
-              acc0_0 += w0_0 * xm1;
-              const x1 = x[xrow + r * 196 + tw0 * 2 - 13]!;
-              acc0_1 += w0_0 * x1;
-              const x3 = x[xrow + r * 196 + tw0 * 2 - 11]!;
-              acc0_2 += w0_0 * x3;
-              const x5 = x[xrow + r * 196 + tw0 * 2 - 9]!;
-              acc0_3 += w0_0 * x5;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              const x0 = x[xrow + r * 196 + tw0 * 2 - 14]!;
-              acc0_0 += w1_0 * x0;
-              const x2 = x[xrow + r * 196 + tw0 * 2 - 12]!;
-              acc0_1 += w1_0 * x2;
-              const x4 = x[xrow + r * 196 + tw0 * 2 - 10]!;
-              acc0_2 += w1_0 * x4;
-              const x6 = x[xrow + r * 196 + tw0 * 2 - 8]!;
-              acc0_3 += w1_0 * x6;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-              acc0_0 += w2_0 * x1;
-              acc0_1 += w2_0 * x3;
-              acc0_2 += w2_0 * x5;
-              const x7 = x[xrow + r * 196 + tw0 * 2 - 7]!;
-              acc0_3 += w2_0 * x7;
-            }
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-              const xm1 = x[xrow + r * 196 + tw0 * 2 - 1]!;
-              acc0_0 += w0_0 * xm1;
-              const x1 = x[xrow + r * 196 + tw0 * 2 + 1]!;
-              acc0_1 += w0_0 * x1;
-              const x3 = x[xrow + r * 196 + tw0 * 2 + 3]!;
-              acc0_2 += w0_0 * x3;
-              const x5 = x[xrow + r * 196 + tw0 * 2 + 5]!;
-              acc0_3 += w0_0 * x5;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-              const x0 = x[xrow + r * 196 + tw0 * 2]!;
-              acc0_0 += w1_0 * x0;
-              const x2 = x[xrow + r * 196 + tw0 * 2 + 2]!;
-              acc0_1 += w1_0 * x2;
-              const x4 = x[xrow + r * 196 + tw0 * 2 + 4]!;
-              acc0_2 += w1_0 * x4;
-              const x6 = x[xrow + r * 196 + tw0 * 2 + 6]!;
-              acc0_3 += w1_0 * x6;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-              acc0_0 += w2_0 * x1;
-              acc0_1 += w2_0 * x3;
-              acc0_2 += w2_0 * x5;
-              const x7 = x[xrow + r * 196 + tw0 * 2 + 7]!;
-              acc0_3 += w2_0 * x7;
-            }
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-              const xm1 = x[xrow + r * 196 + tw0 * 2 + 13]!;
-              acc0_0 += w0_0 * xm1;
-              const x1 = x[xrow + r * 196 + tw0 * 2 + 15]!;
-              acc0_1 += w0_0 * x1;
-              const x3 = x[xrow + r * 196 + tw0 * 2 + 17]!;
-              acc0_2 += w0_0 * x3;
-              const x5 = x[xrow + r * 196 + tw0 * 2 + 19]!;
-              acc0_3 += w0_0 * x5;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-              const x0 = x[xrow + r * 196 + tw0 * 2 + 14]!;
-              acc0_0 += w1_0 * x0;
-              const x2 = x[xrow + r * 196 + tw0 * 2 + 16]!;
-              acc0_1 += w1_0 * x2;
-              const x4 = x[xrow + r * 196 + tw0 * 2 + 18]!;
-              acc0_2 += w1_0 * x4;
-              const x6 = x[xrow + r * 196 + tw0 * 2 + 20]!;
-              acc0_3 += w1_0 * x6;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-              acc0_0 += w2_0 * x1;
-              acc0_1 += w2_0 * x3;
-              acc0_2 += w2_0 * x5;
-              const x7 = x[xrow + r * 196 + tw0 * 2 + 21]!;
-              acc0_3 += w2_0 * x7;
-            }
-            y[yrow + tw0] = acc0_0;
-            y[yrow + tw0 + 1] = acc0_1;
-            y[yrow + tw0 + 2] = acc0_2;
-            y[yrow + tw0 + 3] = acc0_3;
-          }
+      for (let th = 1; th < 7; th++) {
+        const yrow = ((n * 16 + g) * 7 + th) * 7;
+        const xrow = ((n * 16 + g) * 14 + th * 2) * 14;
+        let acc0_0 = 0;
+        let acc0_1 = 0;
+        let acc0_2 = 0;
+        let acc0_3 = 0;
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9]!;
+          const xm1 = x[xrow + r * 196 - 13]!;
+          acc0_0 += w0_0 * xm1;
+          const x1 = x[xrow + r * 196 - 11]!;
+          acc0_1 += w0_0 * x1;
+          const x3 = x[xrow + r * 196 - 9]!;
+          acc0_2 += w0_0 * x3;
+          const x5 = x[xrow + r * 196 - 7]!;
+          acc0_3 += w0_0 * x5;
+          const w1_0 = w[g * 9 + r * 9 + 1]!;
+          const x0 = x[xrow + r * 196 - 12]!;
+          acc0_0 += w1_0 * x0;
+          const x2 = x[xrow + r * 196 - 10]!;
+          acc0_1 += w1_0 * x2;
+          const x4 = x[xrow + r * 196 - 8]!;
+          acc0_2 += w1_0 * x4;
+          const x6 = x[xrow + r * 196 - 6]!;
+          acc0_3 += w1_0 * x6;
+          const w2_0 = w[g * 9 + r * 9 + 2]!;
+          acc0_0 += w2_0 * x1;
+          acc0_1 += w2_0 * x3;
+          acc0_2 += w2_0 * x5;
+          const x7 = x[xrow + r * 196 - 5]!;
+          acc0_3 += w2_0 * x7;
         }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 3]!;
+          const xm1 = x[xrow + r * 196 + 1]!;
+          acc0_0 += w0_0 * xm1;
+          const x1 = x[xrow + r * 196 + 3]!;
+          acc0_1 += w0_0 * x1;
+          const x3 = x[xrow + r * 196 + 5]!;
+          acc0_2 += w0_0 * x3;
+          const x5 = x[xrow + r * 196 + 7]!;
+          acc0_3 += w0_0 * x5;
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          const x0 = x[xrow + r * 196 + 2]!;
+          acc0_0 += w1_0 * x0;
+          const x2 = x[xrow + r * 196 + 4]!;
+          acc0_1 += w1_0 * x2;
+          const x4 = x[xrow + r * 196 + 6]!;
+          acc0_2 += w1_0 * x4;
+          const x6 = x[xrow + r * 196 + 8]!;
+          acc0_3 += w1_0 * x6;
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          acc0_0 += w2_0 * x1;
+          acc0_1 += w2_0 * x3;
+          acc0_2 += w2_0 * x5;
+          const x7 = x[xrow + r * 196 + 9]!;
+          acc0_3 += w2_0 * x7;
+        }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 6]!;
+          const xm1 = x[xrow + r * 196 + 15]!;
+          acc0_0 += w0_0 * xm1;
+          const x1 = x[xrow + r * 196 + 17]!;
+          acc0_1 += w0_0 * x1;
+          const x3 = x[xrow + r * 196 + 19]!;
+          acc0_2 += w0_0 * x3;
+          const x5 = x[xrow + r * 196 + 21]!;
+          acc0_3 += w0_0 * x5;
+          const w1_0 = w[g * 9 + r * 9 + 7]!;
+          const x0 = x[xrow + r * 196 + 16]!;
+          acc0_0 += w1_0 * x0;
+          const x2 = x[xrow + r * 196 + 18]!;
+          acc0_1 += w1_0 * x2;
+          const x4 = x[xrow + r * 196 + 20]!;
+          acc0_2 += w1_0 * x4;
+          const x6 = x[xrow + r * 196 + 22]!;
+          acc0_3 += w1_0 * x6;
+          const w2_0 = w[g * 9 + r * 9 + 8]!;
+          acc0_0 += w2_0 * x1;
+          acc0_1 += w2_0 * x3;
+          acc0_2 += w2_0 * x5;
+          const x7 = x[xrow + r * 196 + 23]!;
+          acc0_3 += w2_0 * x7;
+        }
+        y[yrow + 1] = acc0_0;
+        y[yrow + 2] = acc0_1;
+        y[yrow + 3] = acc0_2;
+        y[yrow + 4] = acc0_3;
       }
     }
   }
@@ -123,105 +117,68 @@ export function conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct(x: Float32Arr
 export function conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows(x: Float32Array, w: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let rb = 0; rb < 1; rb++) {
-          const th = rb;
-          const yrow = ((n * 16 + g + o0) * 7 + th) * 7;
-          const xrow = ((n * 16 + g) * 14 + th * 2) * 14;
-          for (let cb = 0; cb < 1; cb++) {
-            const tw0 = cb * 4 + 1;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            if (th >= 1) {
-              for (let r = 0; r < 1; r++) {
-                const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-                const xm1 = x[xrow + r * 196 + tw0 * 2 - 15]!;
-                acc0_0 += w0_0 * xm1;
-                const x1 = x[xrow + r * 196 + tw0 * 2 - 13]!;
-                acc0_1 += w0_0 * x1;
-                const x3 = x[xrow + r * 196 + tw0 * 2 - 11]!;
-                acc0_2 += w0_0 * x3;
-                const x5 = x[xrow + r * 196 + tw0 * 2 - 9]!;
-                acc0_3 += w0_0 * x5;
-                const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-                const x0 = x[xrow + r * 196 + tw0 * 2 - 14]!;
-                acc0_0 += w1_0 * x0;
-                const x2 = x[xrow + r * 196 + tw0 * 2 - 12]!;
-                acc0_1 += w1_0 * x2;
-                const x4 = x[xrow + r * 196 + tw0 * 2 - 10]!;
-                acc0_2 += w1_0 * x4;
-                const x6 = x[xrow + r * 196 + tw0 * 2 - 8]!;
-                acc0_3 += w1_0 * x6;
-                const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-                acc0_0 += w2_0 * x1;
-                acc0_1 += w2_0 * x3;
-                acc0_2 += w2_0 * x5;
-                const x7 = x[xrow + r * 196 + tw0 * 2 - 7]!;
-                acc0_3 += w2_0 * x7;
-              }
-            }
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-              const xm1 = x[xrow + r * 196 + tw0 * 2 - 1]!;
-              acc0_0 += w0_0 * xm1;
-              const x1 = x[xrow + r * 196 + tw0 * 2 + 1]!;
-              acc0_1 += w0_0 * x1;
-              const x3 = x[xrow + r * 196 + tw0 * 2 + 3]!;
-              acc0_2 += w0_0 * x3;
-              const x5 = x[xrow + r * 196 + tw0 * 2 + 5]!;
-              acc0_3 += w0_0 * x5;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-              const x0 = x[xrow + r * 196 + tw0 * 2]!;
-              acc0_0 += w1_0 * x0;
-              const x2 = x[xrow + r * 196 + tw0 * 2 + 2]!;
-              acc0_1 += w1_0 * x2;
-              const x4 = x[xrow + r * 196 + tw0 * 2 + 4]!;
-              acc0_2 += w1_0 * x4;
-              const x6 = x[xrow + r * 196 + tw0 * 2 + 6]!;
-              acc0_3 += w1_0 * x6;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-              acc0_0 += w2_0 * x1;
-              acc0_1 += w2_0 * x3;
-              acc0_2 += w2_0 * x5;
-              const x7 = x[xrow + r * 196 + tw0 * 2 + 7]!;
-              acc0_3 += w2_0 * x7;
-            }
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-              const xm1 = x[xrow + r * 196 + tw0 * 2 + 13]!;
-              acc0_0 += w0_0 * xm1;
-              const x1 = x[xrow + r * 196 + tw0 * 2 + 15]!;
-              acc0_1 += w0_0 * x1;
-              const x3 = x[xrow + r * 196 + tw0 * 2 + 17]!;
-              acc0_2 += w0_0 * x3;
-              const x5 = x[xrow + r * 196 + tw0 * 2 + 19]!;
-              acc0_3 += w0_0 * x5;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-              const x0 = x[xrow + r * 196 + tw0 * 2 + 14]!;
-              acc0_0 += w1_0 * x0;
-              const x2 = x[xrow + r * 196 + tw0 * 2 + 16]!;
-              acc0_1 += w1_0 * x2;
-              const x4 = x[xrow + r * 196 + tw0 * 2 + 18]!;
-              acc0_2 += w1_0 * x4;
-              const x6 = x[xrow + r * 196 + tw0 * 2 + 20]!;
-              acc0_3 += w1_0 * x6;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-              acc0_0 += w2_0 * x1;
-              acc0_1 += w2_0 * x3;
-              acc0_2 += w2_0 * x5;
-              const x7 = x[xrow + r * 196 + tw0 * 2 + 21]!;
-              acc0_3 += w2_0 * x7;
-            }
-            y[yrow + tw0] = acc0_0;
-            y[yrow + tw0 + 1] = acc0_1;
-            y[yrow + tw0 + 2] = acc0_2;
-            y[yrow + tw0 + 3] = acc0_3;
-          }
-        }
+      const yrow = (n * 16 + g) * 49;
+      const xrow = (n * 16 + g) * 196;
+      let acc0_0 = 0;
+      let acc0_1 = 0;
+      let acc0_2 = 0;
+      let acc0_3 = 0;
+      for (let r = 0; r < 1; r++) {
+        const w0_0 = w[g * 9 + r * 9 + 3]!;
+        const xm1 = x[xrow + r * 196 + 1]!;
+        acc0_0 += w0_0 * xm1;
+        const x1 = x[xrow + r * 196 + 3]!;
+        acc0_1 += w0_0 * x1;
+        const x3 = x[xrow + r * 196 + 5]!;
+        acc0_2 += w0_0 * x3;
+        const x5 = x[xrow + r * 196 + 7]!;
+        acc0_3 += w0_0 * x5;
+        const w1_0 = w[g * 9 + r * 9 + 4]!;
+        const x0 = x[xrow + r * 196 + 2]!;
+        acc0_0 += w1_0 * x0;
+        const x2 = x[xrow + r * 196 + 4]!;
+        acc0_1 += w1_0 * x2;
+        const x4 = x[xrow + r * 196 + 6]!;
+        acc0_2 += w1_0 * x4;
+        const x6 = x[xrow + r * 196 + 8]!;
+        acc0_3 += w1_0 * x6;
+        const w2_0 = w[g * 9 + r * 9 + 5]!;
+        acc0_0 += w2_0 * x1;
+        acc0_1 += w2_0 * x3;
+        acc0_2 += w2_0 * x5;
+        const x7 = x[xrow + r * 196 + 9]!;
+        acc0_3 += w2_0 * x7;
       }
+      for (let r = 0; r < 1; r++) {
+        const w0_0 = w[g * 9 + r * 9 + 6]!;
+        const xm1 = x[xrow + r * 196 + 15]!;
+        acc0_0 += w0_0 * xm1;
+        const x1 = x[xrow + r * 196 + 17]!;
+        acc0_1 += w0_0 * x1;
+        const x3 = x[xrow + r * 196 + 19]!;
+        acc0_2 += w0_0 * x3;
+        const x5 = x[xrow + r * 196 + 21]!;
+        acc0_3 += w0_0 * x5;
+        const w1_0 = w[g * 9 + r * 9 + 7]!;
+        const x0 = x[xrow + r * 196 + 16]!;
+        acc0_0 += w1_0 * x0;
+        const x2 = x[xrow + r * 196 + 18]!;
+        acc0_1 += w1_0 * x2;
+        const x4 = x[xrow + r * 196 + 20]!;
+        acc0_2 += w1_0 * x4;
+        const x6 = x[xrow + r * 196 + 22]!;
+        acc0_3 += w1_0 * x6;
+        const w2_0 = w[g * 9 + r * 9 + 8]!;
+        acc0_0 += w2_0 * x1;
+        acc0_1 += w2_0 * x3;
+        acc0_2 += w2_0 * x5;
+        const x7 = x[xrow + r * 196 + 23]!;
+        acc0_3 += w2_0 * x7;
+      }
+      y[yrow + 1] = acc0_0;
+      y[yrow + 2] = acc0_1;
+      y[yrow + 3] = acc0_2;
+      y[yrow + 4] = acc0_3;
     }
   }
 }
@@ -234,94 +191,87 @@ export function conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows(x: Float
 export function conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 7; th++) {
-          const yrow = ((n * 16 + g + o0) * 7 + th) * 7;
-          const xrow = ((n * 16 + g) * 14 + th * 2) * 14;
-          let t_acc0_0 = 0;
-          let t_acc0_1 = 0;
-          if (th >= 1) {
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-              const xm1 = x[xrow + r * 196 - 5]!;
-              t_acc0_0 += w0_0 * xm1;
-              const x1 = x[xrow + r * 196 - 3]!;
-              t_acc0_1 += w0_0 * x1;
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              const x0 = x[xrow + r * 196 - 4]!;
-              t_acc0_0 += w1_0 * x0;
-              const x2 = x[xrow + r * 196 - 2]!;
-              t_acc0_1 += w1_0 * x2;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-              t_acc0_0 += w2_0 * x1;
-              const x3 = x[xrow + r * 196 - 1]!;
-              t_acc0_1 += w2_0 * x3;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-            const xm1 = x[xrow + r * 196 + 9]!;
-            t_acc0_0 += w0_0 * xm1;
-            const x1 = x[xrow + r * 196 + 11]!;
-            t_acc0_1 += w0_0 * x1;
-            const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-            const x0 = x[xrow + r * 196 + 10]!;
-            t_acc0_0 += w1_0 * x0;
-            const x2 = x[xrow + r * 196 + 12]!;
-            t_acc0_1 += w1_0 * x2;
-            const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-            t_acc0_0 += w2_0 * x1;
-            const x3 = x[xrow + r * 196 + 13]!;
-            t_acc0_1 += w2_0 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-            const xm1 = x[xrow + r * 196 + 23]!;
-            t_acc0_0 += w0_0 * xm1;
-            const x1 = x[xrow + r * 196 + 25]!;
-            t_acc0_1 += w0_0 * x1;
-            const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-            const x0 = x[xrow + r * 196 + 24]!;
-            t_acc0_0 += w1_0 * x0;
-            const x2 = x[xrow + r * 196 + 26]!;
-            t_acc0_1 += w1_0 * x2;
-            const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-            t_acc0_0 += w2_0 * x1;
-            const x3 = x[xrow + r * 196 + 27]!;
-            t_acc0_1 += w2_0 * x3;
-          }
-          y[yrow + 5] = t_acc0_0;
-          y[yrow + 6] = t_acc0_1;
-          let e0_acc0_0 = 0;
-          if (th >= 1) {
-            for (let r = 0; r < 1; r++) {
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              const x0 = x[xrow + r * 196 - 14]!;
-              e0_acc0_0 += w1_0 * x0;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-              const x1 = x[xrow + r * 196 - 13]!;
-              e0_acc0_0 += w2_0 * x1;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-            const x0 = x[xrow + r * 196]!;
-            e0_acc0_0 += w1_0 * x0;
-            const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-            const x1 = x[xrow + r * 196 + 1]!;
-            e0_acc0_0 += w2_0 * x1;
-          }
-          for (let r = 0; r < 1; r++) {
-            const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-            const x0 = x[xrow + r * 196 + 14]!;
-            e0_acc0_0 += w1_0 * x0;
-            const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-            const x1 = x[xrow + r * 196 + 15]!;
-            e0_acc0_0 += w2_0 * x1;
-          }
-          y[yrow] = e0_acc0_0;
+      for (let th = 0; th < 7; th++) {
+        const yrow = ((n * 16 + g) * 7 + th) * 7;
+        const xrow = ((n * 16 + g) * 14 + th * 2) * 14;
+        let t_acc0_0 = 0;
+        let t_acc0_1 = 0;
+        if (th >= 1) {
+          const w0_0 = w[g * 9]!;
+          const xm1 = x[xrow - 5]!;
+          t_acc0_0 += w0_0 * xm1;
+          const x1 = x[xrow - 3]!;
+          t_acc0_1 += w0_0 * x1;
+          const w1_0 = w[g * 9 + 1]!;
+          const x0 = x[xrow - 4]!;
+          t_acc0_0 += w1_0 * x0;
+          const x2 = x[xrow - 2]!;
+          t_acc0_1 += w1_0 * x2;
+          const w2_0 = w[g * 9 + 2]!;
+          t_acc0_0 += w2_0 * x1;
+          const x3 = x[xrow - 1]!;
+          t_acc0_1 += w2_0 * x3;
         }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 3]!;
+          const xm1 = x[xrow + r * 196 + 9]!;
+          t_acc0_0 += w0_0 * xm1;
+          const x1 = x[xrow + r * 196 + 11]!;
+          t_acc0_1 += w0_0 * x1;
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          const x0 = x[xrow + r * 196 + 10]!;
+          t_acc0_0 += w1_0 * x0;
+          const x2 = x[xrow + r * 196 + 12]!;
+          t_acc0_1 += w1_0 * x2;
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          t_acc0_0 += w2_0 * x1;
+          const x3 = x[xrow + r * 196 + 13]!;
+          t_acc0_1 += w2_0 * x3;
+        }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 6]!;
+          const xm1 = x[xrow + r * 196 + 23]!;
+          t_acc0_0 += w0_0 * xm1;
+          const x1 = x[xrow + r * 196 + 25]!;
+          t_acc0_1 += w0_0 * x1;
+          const w1_0 = w[g * 9 + r * 9 + 7]!;
+          const x0 = x[xrow + r * 196 + 24]!;
+          t_acc0_0 += w1_0 * x0;
+          const x2 = x[xrow + r * 196 + 26]!;
+          t_acc0_1 += w1_0 * x2;
+          const w2_0 = w[g * 9 + r * 9 + 8]!;
+          t_acc0_0 += w2_0 * x1;
+          const x3 = x[xrow + r * 196 + 27]!;
+          t_acc0_1 += w2_0 * x3;
+        }
+        y[yrow + 5] = t_acc0_0;
+        y[yrow + 6] = t_acc0_1;
+        let e0_acc0_0 = 0;
+        if (th >= 1) {
+          const w1_0 = w[g * 9 + 1]!;
+          const x0 = x[xrow - 14]!;
+          e0_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + 2]!;
+          const x1 = x[xrow - 13]!;
+          e0_acc0_0 += w2_0 * x1;
+        }
+        for (let r = 0; r < 1; r++) {
+          const w1_0 = w[g * 9 + r * 9 + 4]!;
+          const x0 = x[xrow + r * 196]!;
+          e0_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          const x1 = x[xrow + r * 196 + 1]!;
+          e0_acc0_0 += w2_0 * x1;
+        }
+        for (let r = 0; r < 1; r++) {
+          const w1_0 = w[g * 9 + r * 9 + 7]!;
+          const x0 = x[xrow + r * 196 + 14]!;
+          e0_acc0_0 += w1_0 * x0;
+          const w2_0 = w[g * 9 + r * 9 + 8]!;
+          const x1 = x[xrow + r * 196 + 15]!;
+          e0_acc0_0 += w2_0 * x1;
+        }
+        y[yrow] = e0_acc0_0;
       }
     }
   }
@@ -334,189 +284,174 @@ export function conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols(x: Float
  */
 export function conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
   for (let g = 0; g < 16; g++) {
-    for (let ob = 0; ob < 1; ob++) {
-      const o0 = ob;
-      for (let rb = 0; rb < 1; rb++) {
-        const r0 = rb;
-        let acc0_0_0_0 = 0;
-        let acc0_0_0_1 = 0;
-        let acc0_0_0_2 = 0;
-        for (let n = 0; n < 16; n++) {
-          for (let oh = 1; oh < 7; oh++) {
-            const dyrow = ((n * 16 + g + o0) * 7 + oh) * 7;
-            const xrow = ((n * 16 + g + r0) * 14 + oh * 2) * 14 - 14;
-            for (let sb = 0; sb < 1; sb++) {
-              const ow0 = sb * 4 + 1;
-              const d0_0 = dy[dyrow + ow0]!;
-              const d0_1 = dy[dyrow + ow0 + 1]!;
-              const d0_2 = dy[dyrow + ow0 + 2]!;
-              const d0_3 = dy[dyrow + ow0 + 3]!;
-              const x0_m1 = x[xrow + ow0 * 2 - 1]!;
-              acc0_0_0_0 += d0_0 * x0_m1;
-              const x0_0 = x[xrow + ow0 * 2]!;
-              acc0_0_0_1 += d0_0 * x0_0;
-              const x0_1 = x[xrow + ow0 * 2 + 1]!;
-              acc0_0_0_2 += d0_0 * x0_1;
-              acc0_0_0_0 += d0_1 * x0_1;
-              const x0_2 = x[xrow + ow0 * 2 + 2]!;
-              acc0_0_0_1 += d0_1 * x0_2;
-              const x0_3 = x[xrow + ow0 * 2 + 3]!;
-              acc0_0_0_2 += d0_1 * x0_3;
-              acc0_0_0_0 += d0_2 * x0_3;
-              const x0_4 = x[xrow + ow0 * 2 + 4]!;
-              acc0_0_0_1 += d0_2 * x0_4;
-              const x0_5 = x[xrow + ow0 * 2 + 5]!;
-              acc0_0_0_2 += d0_2 * x0_5;
-              acc0_0_0_0 += d0_3 * x0_5;
-              const x0_6 = x[xrow + ow0 * 2 + 6]!;
-              acc0_0_0_1 += d0_3 * x0_6;
-              const x0_7 = x[xrow + ow0 * 2 + 7]!;
-              acc0_0_0_2 += d0_3 * x0_7;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_x0_1 = x[xrow]!;
-            const e0_x0_2 = x[xrow + 1]!;
-            acc0_0_0_1 += e0_d0 * e0_x0_1;
-            acc0_0_0_2 += e0_d0 * e0_x0_2;
-            const e5_d0 = dy[dyrow + 5]!;
-            const e5_x0_0 = x[xrow + 9]!;
-            const e5_x0_1 = x[xrow + 10]!;
-            const e5_x0_2 = x[xrow + 11]!;
-            acc0_0_0_0 += e5_d0 * e5_x0_0;
-            acc0_0_0_1 += e5_d0 * e5_x0_1;
-            acc0_0_0_2 += e5_d0 * e5_x0_2;
-            const e6_d0 = dy[dyrow + 6]!;
-            const e6_x0_0 = x[xrow + 11]!;
-            const e6_x0_1 = x[xrow + 12]!;
-            const e6_x0_2 = x[xrow + 13]!;
-            acc0_0_0_0 += e6_d0 * e6_x0_0;
-            acc0_0_0_1 += e6_d0 * e6_x0_1;
-            acc0_0_0_2 += e6_d0 * e6_x0_2;
-          }
-        }
-        dw[(g + o0) * 9 + r0 * 9] = acc0_0_0_0;
-        dw[(g + o0) * 9 + r0 * 9 + 1] = acc0_0_0_1;
-        dw[(g + o0) * 9 + r0 * 9 + 2] = acc0_0_0_2;
-        let acc1_0_0_0 = 0;
-        let acc1_0_0_1 = 0;
-        let acc1_0_0_2 = 0;
-        for (let n = 0; n < 16; n++) {
-          for (let oh = 0; oh < 7; oh++) {
-            const dyrow = ((n * 16 + g + o0) * 7 + oh) * 7;
-            const xrow = ((n * 16 + g + r0) * 14 + oh * 2) * 14;
-            for (let sb = 0; sb < 1; sb++) {
-              const ow0 = sb * 4 + 1;
-              const d0_0 = dy[dyrow + ow0]!;
-              const d0_1 = dy[dyrow + ow0 + 1]!;
-              const d0_2 = dy[dyrow + ow0 + 2]!;
-              const d0_3 = dy[dyrow + ow0 + 3]!;
-              const x0_m1 = x[xrow + ow0 * 2 - 1]!;
-              acc1_0_0_0 += d0_0 * x0_m1;
-              const x0_0 = x[xrow + ow0 * 2]!;
-              acc1_0_0_1 += d0_0 * x0_0;
-              const x0_1 = x[xrow + ow0 * 2 + 1]!;
-              acc1_0_0_2 += d0_0 * x0_1;
-              acc1_0_0_0 += d0_1 * x0_1;
-              const x0_2 = x[xrow + ow0 * 2 + 2]!;
-              acc1_0_0_1 += d0_1 * x0_2;
-              const x0_3 = x[xrow + ow0 * 2 + 3]!;
-              acc1_0_0_2 += d0_1 * x0_3;
-              acc1_0_0_0 += d0_2 * x0_3;
-              const x0_4 = x[xrow + ow0 * 2 + 4]!;
-              acc1_0_0_1 += d0_2 * x0_4;
-              const x0_5 = x[xrow + ow0 * 2 + 5]!;
-              acc1_0_0_2 += d0_2 * x0_5;
-              acc1_0_0_0 += d0_3 * x0_5;
-              const x0_6 = x[xrow + ow0 * 2 + 6]!;
-              acc1_0_0_1 += d0_3 * x0_6;
-              const x0_7 = x[xrow + ow0 * 2 + 7]!;
-              acc1_0_0_2 += d0_3 * x0_7;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_x0_1 = x[xrow]!;
-            const e0_x0_2 = x[xrow + 1]!;
-            acc1_0_0_1 += e0_d0 * e0_x0_1;
-            acc1_0_0_2 += e0_d0 * e0_x0_2;
-            const e5_d0 = dy[dyrow + 5]!;
-            const e5_x0_0 = x[xrow + 9]!;
-            const e5_x0_1 = x[xrow + 10]!;
-            const e5_x0_2 = x[xrow + 11]!;
-            acc1_0_0_0 += e5_d0 * e5_x0_0;
-            acc1_0_0_1 += e5_d0 * e5_x0_1;
-            acc1_0_0_2 += e5_d0 * e5_x0_2;
-            const e6_d0 = dy[dyrow + 6]!;
-            const e6_x0_0 = x[xrow + 11]!;
-            const e6_x0_1 = x[xrow + 12]!;
-            const e6_x0_2 = x[xrow + 13]!;
-            acc1_0_0_0 += e6_d0 * e6_x0_0;
-            acc1_0_0_1 += e6_d0 * e6_x0_1;
-            acc1_0_0_2 += e6_d0 * e6_x0_2;
-          }
-        }
-        dw[(g + o0) * 9 + r0 * 9 + 3] = acc1_0_0_0;
-        dw[(g + o0) * 9 + r0 * 9 + 4] = acc1_0_0_1;
-        dw[(g + o0) * 9 + r0 * 9 + 5] = acc1_0_0_2;
-        let acc2_0_0_0 = 0;
-        let acc2_0_0_1 = 0;
-        let acc2_0_0_2 = 0;
-        for (let n = 0; n < 16; n++) {
-          for (let oh = 0; oh < 7; oh++) {
-            const dyrow = ((n * 16 + g + o0) * 7 + oh) * 7;
-            const xrow = ((n * 16 + g + r0) * 14 + oh * 2) * 14 + 14;
-            for (let sb = 0; sb < 1; sb++) {
-              const ow0 = sb * 4 + 1;
-              const d0_0 = dy[dyrow + ow0]!;
-              const d0_1 = dy[dyrow + ow0 + 1]!;
-              const d0_2 = dy[dyrow + ow0 + 2]!;
-              const d0_3 = dy[dyrow + ow0 + 3]!;
-              const x0_m1 = x[xrow + ow0 * 2 - 1]!;
-              acc2_0_0_0 += d0_0 * x0_m1;
-              const x0_0 = x[xrow + ow0 * 2]!;
-              acc2_0_0_1 += d0_0 * x0_0;
-              const x0_1 = x[xrow + ow0 * 2 + 1]!;
-              acc2_0_0_2 += d0_0 * x0_1;
-              acc2_0_0_0 += d0_1 * x0_1;
-              const x0_2 = x[xrow + ow0 * 2 + 2]!;
-              acc2_0_0_1 += d0_1 * x0_2;
-              const x0_3 = x[xrow + ow0 * 2 + 3]!;
-              acc2_0_0_2 += d0_1 * x0_3;
-              acc2_0_0_0 += d0_2 * x0_3;
-              const x0_4 = x[xrow + ow0 * 2 + 4]!;
-              acc2_0_0_1 += d0_2 * x0_4;
-              const x0_5 = x[xrow + ow0 * 2 + 5]!;
-              acc2_0_0_2 += d0_2 * x0_5;
-              acc2_0_0_0 += d0_3 * x0_5;
-              const x0_6 = x[xrow + ow0 * 2 + 6]!;
-              acc2_0_0_1 += d0_3 * x0_6;
-              const x0_7 = x[xrow + ow0 * 2 + 7]!;
-              acc2_0_0_2 += d0_3 * x0_7;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_x0_1 = x[xrow]!;
-            const e0_x0_2 = x[xrow + 1]!;
-            acc2_0_0_1 += e0_d0 * e0_x0_1;
-            acc2_0_0_2 += e0_d0 * e0_x0_2;
-            const e5_d0 = dy[dyrow + 5]!;
-            const e5_x0_0 = x[xrow + 9]!;
-            const e5_x0_1 = x[xrow + 10]!;
-            const e5_x0_2 = x[xrow + 11]!;
-            acc2_0_0_0 += e5_d0 * e5_x0_0;
-            acc2_0_0_1 += e5_d0 * e5_x0_1;
-            acc2_0_0_2 += e5_d0 * e5_x0_2;
-            const e6_d0 = dy[dyrow + 6]!;
-            const e6_x0_0 = x[xrow + 11]!;
-            const e6_x0_1 = x[xrow + 12]!;
-            const e6_x0_2 = x[xrow + 13]!;
-            acc2_0_0_0 += e6_d0 * e6_x0_0;
-            acc2_0_0_1 += e6_d0 * e6_x0_1;
-            acc2_0_0_2 += e6_d0 * e6_x0_2;
-          }
-        }
-        dw[(g + o0) * 9 + r0 * 9 + 6] = acc2_0_0_0;
-        dw[(g + o0) * 9 + r0 * 9 + 7] = acc2_0_0_1;
-        dw[(g + o0) * 9 + r0 * 9 + 8] = acc2_0_0_2;
+    let acc0_0_0_0 = 0;
+    let acc0_0_0_1 = 0;
+    let acc0_0_0_2 = 0;
+    for (let n = 0; n < 16; n++) {
+      for (let oh = 1; oh < 7; oh++) {
+        const dyrow = ((n * 16 + g) * 7 + oh) * 7;
+        const xrow = ((n * 16 + g) * 14 + oh * 2) * 14 - 14;
+        const d0_0 = dy[dyrow + 1]!;
+        const d0_1 = dy[dyrow + 2]!;
+        const d0_2 = dy[dyrow + 3]!;
+        const d0_3 = dy[dyrow + 4]!;
+        const x0_m1 = x[xrow + 1]!;
+        acc0_0_0_0 += d0_0 * x0_m1;
+        const x0_0 = x[xrow + 2]!;
+        acc0_0_0_1 += d0_0 * x0_0;
+        const x0_1 = x[xrow + 3]!;
+        acc0_0_0_2 += d0_0 * x0_1;
+        acc0_0_0_0 += d0_1 * x0_1;
+        const x0_2 = x[xrow + 4]!;
+        acc0_0_0_1 += d0_1 * x0_2;
+        const x0_3 = x[xrow + 5]!;
+        acc0_0_0_2 += d0_1 * x0_3;
+        acc0_0_0_0 += d0_2 * x0_3;
+        const x0_4 = x[xrow + 6]!;
+        acc0_0_0_1 += d0_2 * x0_4;
+        const x0_5 = x[xrow + 7]!;
+        acc0_0_0_2 += d0_2 * x0_5;
+        acc0_0_0_0 += d0_3 * x0_5;
+        const x0_6 = x[xrow + 8]!;
+        acc0_0_0_1 += d0_3 * x0_6;
+        const x0_7 = x[xrow + 9]!;
+        acc0_0_0_2 += d0_3 * x0_7;
+        const e0_d0 = dy[dyrow]!;
+        const e0_x0_1 = x[xrow]!;
+        const e0_x0_2 = x[xrow + 1]!;
+        acc0_0_0_1 += e0_d0 * e0_x0_1;
+        acc0_0_0_2 += e0_d0 * e0_x0_2;
+        const e5_d0 = dy[dyrow + 5]!;
+        const e5_x0_0 = x[xrow + 9]!;
+        const e5_x0_1 = x[xrow + 10]!;
+        const e5_x0_2 = x[xrow + 11]!;
+        acc0_0_0_0 += e5_d0 * e5_x0_0;
+        acc0_0_0_1 += e5_d0 * e5_x0_1;
+        acc0_0_0_2 += e5_d0 * e5_x0_2;
+        const e6_d0 = dy[dyrow + 6]!;
+        const e6_x0_0 = x[xrow + 11]!;
+        const e6_x0_1 = x[xrow + 12]!;
+        const e6_x0_2 = x[xrow + 13]!;
+        acc0_0_0_0 += e6_d0 * e6_x0_0;
+        acc0_0_0_1 += e6_d0 * e6_x0_1;
+        acc0_0_0_2 += e6_d0 * e6_x0_2;
       }
     }
+    dw[g * 9] = acc0_0_0_0;
+    dw[g * 9 + 1] = acc0_0_0_1;
+    dw[g * 9 + 2] = acc0_0_0_2;
+    let acc1_0_0_0 = 0;
+    let acc1_0_0_1 = 0;
+    let acc1_0_0_2 = 0;
+    for (let n = 0; n < 16; n++) {
+      for (let oh = 0; oh < 7; oh++) {
+        const dyrow = ((n * 16 + g) * 7 + oh) * 7;
+        const xrow = ((n * 16 + g) * 14 + oh * 2) * 14;
+        const d0_0 = dy[dyrow + 1]!;
+        const d0_1 = dy[dyrow + 2]!;
+        const d0_2 = dy[dyrow + 3]!;
+        const d0_3 = dy[dyrow + 4]!;
+        const x0_m1 = x[xrow + 1]!;
+        acc1_0_0_0 += d0_0 * x0_m1;
+        const x0_0 = x[xrow + 2]!;
+        acc1_0_0_1 += d0_0 * x0_0;
+        const x0_1 = x[xrow + 3]!;
+        acc1_0_0_2 += d0_0 * x0_1;
+        acc1_0_0_0 += d0_1 * x0_1;
+        const x0_2 = x[xrow + 4]!;
+        acc1_0_0_1 += d0_1 * x0_2;
+        const x0_3 = x[xrow + 5]!;
+        acc1_0_0_2 += d0_1 * x0_3;
+        acc1_0_0_0 += d0_2 * x0_3;
+        const x0_4 = x[xrow + 6]!;
+        acc1_0_0_1 += d0_2 * x0_4;
+        const x0_5 = x[xrow + 7]!;
+        acc1_0_0_2 += d0_2 * x0_5;
+        acc1_0_0_0 += d0_3 * x0_5;
+        const x0_6 = x[xrow + 8]!;
+        acc1_0_0_1 += d0_3 * x0_6;
+        const x0_7 = x[xrow + 9]!;
+        acc1_0_0_2 += d0_3 * x0_7;
+        const e0_d0 = dy[dyrow]!;
+        const e0_x0_1 = x[xrow]!;
+        const e0_x0_2 = x[xrow + 1]!;
+        acc1_0_0_1 += e0_d0 * e0_x0_1;
+        acc1_0_0_2 += e0_d0 * e0_x0_2;
+        const e5_d0 = dy[dyrow + 5]!;
+        const e5_x0_0 = x[xrow + 9]!;
+        const e5_x0_1 = x[xrow + 10]!;
+        const e5_x0_2 = x[xrow + 11]!;
+        acc1_0_0_0 += e5_d0 * e5_x0_0;
+        acc1_0_0_1 += e5_d0 * e5_x0_1;
+        acc1_0_0_2 += e5_d0 * e5_x0_2;
+        const e6_d0 = dy[dyrow + 6]!;
+        const e6_x0_0 = x[xrow + 11]!;
+        const e6_x0_1 = x[xrow + 12]!;
+        const e6_x0_2 = x[xrow + 13]!;
+        acc1_0_0_0 += e6_d0 * e6_x0_0;
+        acc1_0_0_1 += e6_d0 * e6_x0_1;
+        acc1_0_0_2 += e6_d0 * e6_x0_2;
+      }
+    }
+    dw[g * 9 + 3] = acc1_0_0_0;
+    dw[g * 9 + 4] = acc1_0_0_1;
+    dw[g * 9 + 5] = acc1_0_0_2;
+    let acc2_0_0_0 = 0;
+    let acc2_0_0_1 = 0;
+    let acc2_0_0_2 = 0;
+    for (let n = 0; n < 16; n++) {
+      for (let oh = 0; oh < 7; oh++) {
+        const dyrow = ((n * 16 + g) * 7 + oh) * 7;
+        const xrow = ((n * 16 + g) * 14 + oh * 2) * 14 + 14;
+        const d0_0 = dy[dyrow + 1]!;
+        const d0_1 = dy[dyrow + 2]!;
+        const d0_2 = dy[dyrow + 3]!;
+        const d0_3 = dy[dyrow + 4]!;
+        const x0_m1 = x[xrow + 1]!;
+        acc2_0_0_0 += d0_0 * x0_m1;
+        const x0_0 = x[xrow + 2]!;
+        acc2_0_0_1 += d0_0 * x0_0;
+        const x0_1 = x[xrow + 3]!;
+        acc2_0_0_2 += d0_0 * x0_1;
+        acc2_0_0_0 += d0_1 * x0_1;
+        const x0_2 = x[xrow + 4]!;
+        acc2_0_0_1 += d0_1 * x0_2;
+        const x0_3 = x[xrow + 5]!;
+        acc2_0_0_2 += d0_1 * x0_3;
+        acc2_0_0_0 += d0_2 * x0_3;
+        const x0_4 = x[xrow + 6]!;
+        acc2_0_0_1 += d0_2 * x0_4;
+        const x0_5 = x[xrow + 7]!;
+        acc2_0_0_2 += d0_2 * x0_5;
+        acc2_0_0_0 += d0_3 * x0_5;
+        const x0_6 = x[xrow + 8]!;
+        acc2_0_0_1 += d0_3 * x0_6;
+        const x0_7 = x[xrow + 9]!;
+        acc2_0_0_2 += d0_3 * x0_7;
+        const e0_d0 = dy[dyrow]!;
+        const e0_x0_1 = x[xrow]!;
+        const e0_x0_2 = x[xrow + 1]!;
+        acc2_0_0_1 += e0_d0 * e0_x0_1;
+        acc2_0_0_2 += e0_d0 * e0_x0_2;
+        const e5_d0 = dy[dyrow + 5]!;
+        const e5_x0_0 = x[xrow + 9]!;
+        const e5_x0_1 = x[xrow + 10]!;
+        const e5_x0_2 = x[xrow + 11]!;
+        acc2_0_0_0 += e5_d0 * e5_x0_0;
+        acc2_0_0_1 += e5_d0 * e5_x0_1;
+        acc2_0_0_2 += e5_d0 * e5_x0_2;
+        const e6_d0 = dy[dyrow + 6]!;
+        const e6_x0_0 = x[xrow + 11]!;
+        const e6_x0_1 = x[xrow + 12]!;
+        const e6_x0_2 = x[xrow + 13]!;
+        acc2_0_0_0 += e6_d0 * e6_x0_0;
+        acc2_0_0_1 += e6_d0 * e6_x0_1;
+        acc2_0_0_2 += e6_d0 * e6_x0_2;
+      }
+    }
+    dw[g * 9 + 6] = acc2_0_0_0;
+    dw[g * 9 + 7] = acc2_0_0_1;
+    dw[g * 9 + 8] = acc2_0_0_2;
   }
 }
 
@@ -529,176 +464,148 @@ export function conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct(dy: Float32Array, w: 
   // stride phase (0, 0): 1 of 9 taps
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 7; th++) {
-          const yrow = ((n * 16 + g + o0) * 14 + th * 2) * 14;
-          const xrow = ((n * 16 + g) * 7 + th) * 7;
-          for (let cb = 0; cb < 1; cb++) {
-            const tw0 = cb * 4;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            for (let r = 0; r < 1; r++) {
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-              const x0 = dy[xrow + r * 49 + tw0]!;
-              acc0_0 += w1_0 * x0;
-              const x1 = dy[xrow + r * 49 + tw0 + 1]!;
-              acc0_1 += w1_0 * x1;
-              const x2 = dy[xrow + r * 49 + tw0 + 2]!;
-              acc0_2 += w1_0 * x2;
-              const x3 = dy[xrow + r * 49 + tw0 + 3]!;
-              acc0_3 += w1_0 * x3;
-            }
-            dx[yrow + tw0 * 2] = acc0_0;
-            dx[yrow + tw0 * 2 + 2] = acc0_1;
-            dx[yrow + tw0 * 2 + 4] = acc0_2;
-            dx[yrow + tw0 * 2 + 6] = acc0_3;
-          }
-        }
+      for (let th = 0; th < 7; th++) {
+        const yrow = ((n * 16 + g) * 14 + th * 2) * 14;
+        const xrow = ((n * 16 + g) * 7 + th) * 7;
+        let acc0_0 = 0;
+        let acc0_1 = 0;
+        let acc0_2 = 0;
+        let acc0_3 = 0;
+        const w1_0 = w[g * 9 + 4]!;
+        const x0 = dy[xrow]!;
+        acc0_0 += w1_0 * x0;
+        const x1 = dy[xrow + 1]!;
+        acc0_1 += w1_0 * x1;
+        const x2 = dy[xrow + 2]!;
+        acc0_2 += w1_0 * x2;
+        const x3 = dy[xrow + 3]!;
+        acc0_3 += w1_0 * x3;
+        dx[yrow] = acc0_0;
+        dx[yrow + 2] = acc0_1;
+        dx[yrow + 4] = acc0_2;
+        dx[yrow + 6] = acc0_3;
       }
     }
   }
   // stride phase (0, 1): 2 of 9 taps
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 7; th++) {
-          const yrow = ((n * 16 + g + o0) * 14 + th * 2) * 14;
-          const xrow = ((n * 16 + g) * 7 + th) * 7;
-          for (let cb = 0; cb < 1; cb++) {
-            const tw0 = cb * 4;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-              const x1 = dy[xrow + r * 49 + tw0 + 1]!;
-              acc0_0 += w0_0 * x1;
-              const x2 = dy[xrow + r * 49 + tw0 + 2]!;
-              acc0_1 += w0_0 * x2;
-              const x3 = dy[xrow + r * 49 + tw0 + 3]!;
-              acc0_2 += w0_0 * x3;
-              const x4 = dy[xrow + r * 49 + tw0 + 4]!;
-              acc0_3 += w0_0 * x4;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-              const x0 = dy[xrow + r * 49 + tw0]!;
-              acc0_0 += w2_0 * x0;
-              acc0_1 += w2_0 * x1;
-              acc0_2 += w2_0 * x2;
-              acc0_3 += w2_0 * x3;
-            }
-            dx[yrow + tw0 * 2 + 1] = acc0_0;
-            dx[yrow + tw0 * 2 + 3] = acc0_1;
-            dx[yrow + tw0 * 2 + 5] = acc0_2;
-            dx[yrow + tw0 * 2 + 7] = acc0_3;
-          }
-        }
+      for (let th = 0; th < 7; th++) {
+        const yrow = ((n * 16 + g) * 14 + th * 2) * 14;
+        const xrow = ((n * 16 + g) * 7 + th) * 7;
+        let acc0_0 = 0;
+        let acc0_1 = 0;
+        let acc0_2 = 0;
+        let acc0_3 = 0;
+        const w0_0 = w[g * 9 + 3]!;
+        const x1 = dy[xrow + 1]!;
+        acc0_0 += w0_0 * x1;
+        const x2 = dy[xrow + 2]!;
+        acc0_1 += w0_0 * x2;
+        const x3 = dy[xrow + 3]!;
+        acc0_2 += w0_0 * x3;
+        const x4 = dy[xrow + 4]!;
+        acc0_3 += w0_0 * x4;
+        const w2_0 = w[g * 9 + 5]!;
+        const x0 = dy[xrow]!;
+        acc0_0 += w2_0 * x0;
+        acc0_1 += w2_0 * x1;
+        acc0_2 += w2_0 * x2;
+        acc0_3 += w2_0 * x3;
+        dx[yrow + 1] = acc0_0;
+        dx[yrow + 3] = acc0_1;
+        dx[yrow + 5] = acc0_2;
+        dx[yrow + 7] = acc0_3;
       }
     }
   }
   // stride phase (1, 0): 2 of 9 taps
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 6; th++) {
-          const yrow = ((n * 16 + g + o0) * 14 + th * 2) * 14 + 14;
-          const xrow = ((n * 16 + g) * 7 + th) * 7;
-          for (let cb = 0; cb < 1; cb++) {
-            const tw0 = cb * 4;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            for (let r = 0; r < 1; r++) {
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              const x0 = dy[xrow + r * 49 + tw0 + 7]!;
-              acc0_0 += w1_0 * x0;
-              const x1 = dy[xrow + r * 49 + tw0 + 8]!;
-              acc0_1 += w1_0 * x1;
-              const x2 = dy[xrow + r * 49 + tw0 + 9]!;
-              acc0_2 += w1_0 * x2;
-              const x3 = dy[xrow + r * 49 + tw0 + 10]!;
-              acc0_3 += w1_0 * x3;
-            }
-            for (let r = 0; r < 1; r++) {
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-              const x0 = dy[xrow + r * 49 + tw0]!;
-              acc0_0 += w1_0 * x0;
-              const x1 = dy[xrow + r * 49 + tw0 + 1]!;
-              acc0_1 += w1_0 * x1;
-              const x2 = dy[xrow + r * 49 + tw0 + 2]!;
-              acc0_2 += w1_0 * x2;
-              const x3 = dy[xrow + r * 49 + tw0 + 3]!;
-              acc0_3 += w1_0 * x3;
-            }
-            dx[yrow + tw0 * 2] = acc0_0;
-            dx[yrow + tw0 * 2 + 2] = acc0_1;
-            dx[yrow + tw0 * 2 + 4] = acc0_2;
-            dx[yrow + tw0 * 2 + 6] = acc0_3;
-          }
+      for (let th = 0; th < 6; th++) {
+        const yrow = ((n * 16 + g) * 14 + th * 2) * 14 + 14;
+        const xrow = ((n * 16 + g) * 7 + th) * 7;
+        let acc0_0 = 0;
+        let acc0_1 = 0;
+        let acc0_2 = 0;
+        let acc0_3 = 0;
+        for (let r = 0; r < 1; r++) {
+          const w1_0 = w[g * 9 + r * 9 + 1]!;
+          const x0 = dy[xrow + r * 49 + 7]!;
+          acc0_0 += w1_0 * x0;
+          const x1 = dy[xrow + r * 49 + 8]!;
+          acc0_1 += w1_0 * x1;
+          const x2 = dy[xrow + r * 49 + 9]!;
+          acc0_2 += w1_0 * x2;
+          const x3 = dy[xrow + r * 49 + 10]!;
+          acc0_3 += w1_0 * x3;
         }
+        for (let r = 0; r < 1; r++) {
+          const w1_0 = w[g * 9 + r * 9 + 7]!;
+          const x0 = dy[xrow + r * 49]!;
+          acc0_0 += w1_0 * x0;
+          const x1 = dy[xrow + r * 49 + 1]!;
+          acc0_1 += w1_0 * x1;
+          const x2 = dy[xrow + r * 49 + 2]!;
+          acc0_2 += w1_0 * x2;
+          const x3 = dy[xrow + r * 49 + 3]!;
+          acc0_3 += w1_0 * x3;
+        }
+        dx[yrow] = acc0_0;
+        dx[yrow + 2] = acc0_1;
+        dx[yrow + 4] = acc0_2;
+        dx[yrow + 6] = acc0_3;
       }
     }
   }
   // stride phase (1, 1): 4 of 9 taps
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 6; th++) {
-          const yrow = ((n * 16 + g + o0) * 14 + th * 2) * 14 + 14;
-          const xrow = ((n * 16 + g) * 7 + th) * 7;
-          for (let cb = 0; cb < 1; cb++) {
-            const tw0 = cb * 4;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-              const x1 = dy[xrow + r * 49 + tw0 + 8]!;
-              acc0_0 += w0_0 * x1;
-              const x2 = dy[xrow + r * 49 + tw0 + 9]!;
-              acc0_1 += w0_0 * x2;
-              const x3 = dy[xrow + r * 49 + tw0 + 10]!;
-              acc0_2 += w0_0 * x3;
-              const x4 = dy[xrow + r * 49 + tw0 + 11]!;
-              acc0_3 += w0_0 * x4;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-              const x0 = dy[xrow + r * 49 + tw0 + 7]!;
-              acc0_0 += w2_0 * x0;
-              acc0_1 += w2_0 * x1;
-              acc0_2 += w2_0 * x2;
-              acc0_3 += w2_0 * x3;
-            }
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-              const x1 = dy[xrow + r * 49 + tw0 + 1]!;
-              acc0_0 += w0_0 * x1;
-              const x2 = dy[xrow + r * 49 + tw0 + 2]!;
-              acc0_1 += w0_0 * x2;
-              const x3 = dy[xrow + r * 49 + tw0 + 3]!;
-              acc0_2 += w0_0 * x3;
-              const x4 = dy[xrow + r * 49 + tw0 + 4]!;
-              acc0_3 += w0_0 * x4;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-              const x0 = dy[xrow + r * 49 + tw0]!;
-              acc0_0 += w2_0 * x0;
-              acc0_1 += w2_0 * x1;
-              acc0_2 += w2_0 * x2;
-              acc0_3 += w2_0 * x3;
-            }
-            dx[yrow + tw0 * 2 + 1] = acc0_0;
-            dx[yrow + tw0 * 2 + 3] = acc0_1;
-            dx[yrow + tw0 * 2 + 5] = acc0_2;
-            dx[yrow + tw0 * 2 + 7] = acc0_3;
-          }
+      for (let th = 0; th < 6; th++) {
+        const yrow = ((n * 16 + g) * 14 + th * 2) * 14 + 14;
+        const xrow = ((n * 16 + g) * 7 + th) * 7;
+        let acc0_0 = 0;
+        let acc0_1 = 0;
+        let acc0_2 = 0;
+        let acc0_3 = 0;
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9]!;
+          const x1 = dy[xrow + r * 49 + 8]!;
+          acc0_0 += w0_0 * x1;
+          const x2 = dy[xrow + r * 49 + 9]!;
+          acc0_1 += w0_0 * x2;
+          const x3 = dy[xrow + r * 49 + 10]!;
+          acc0_2 += w0_0 * x3;
+          const x4 = dy[xrow + r * 49 + 11]!;
+          acc0_3 += w0_0 * x4;
+          const w2_0 = w[g * 9 + r * 9 + 2]!;
+          const x0 = dy[xrow + r * 49 + 7]!;
+          acc0_0 += w2_0 * x0;
+          acc0_1 += w2_0 * x1;
+          acc0_2 += w2_0 * x2;
+          acc0_3 += w2_0 * x3;
         }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 6]!;
+          const x1 = dy[xrow + r * 49 + 1]!;
+          acc0_0 += w0_0 * x1;
+          const x2 = dy[xrow + r * 49 + 2]!;
+          acc0_1 += w0_0 * x2;
+          const x3 = dy[xrow + r * 49 + 3]!;
+          acc0_2 += w0_0 * x3;
+          const x4 = dy[xrow + r * 49 + 4]!;
+          acc0_3 += w0_0 * x4;
+          const w2_0 = w[g * 9 + r * 9 + 8]!;
+          const x0 = dy[xrow + r * 49]!;
+          acc0_0 += w2_0 * x0;
+          acc0_1 += w2_0 * x1;
+          acc0_2 += w2_0 * x2;
+          acc0_3 += w2_0 * x3;
+        }
+        dx[yrow + 1] = acc0_0;
+        dx[yrow + 3] = acc0_1;
+        dx[yrow + 5] = acc0_2;
+        dx[yrow + 7] = acc0_3;
       }
     }
   }
@@ -713,109 +620,59 @@ export function conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_rows(dy: Float32Array
   // stride phase (1, 0): 2 of 9 taps
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let rb = 0; rb < 1; rb++) {
-          const th = rb + 6;
-          const yrow = ((n * 16 + g + o0) * 14 + th * 2) * 14 + 14;
-          const xrow = ((n * 16 + g) * 7 + th) * 7;
-          for (let cb = 0; cb < 1; cb++) {
-            const tw0 = cb * 4;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            if (th < 6) {
-              for (let r = 0; r < 1; r++) {
-                const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-                const x0 = dy[xrow + r * 49 + tw0 + 7]!;
-                acc0_0 += w1_0 * x0;
-                const x1 = dy[xrow + r * 49 + tw0 + 8]!;
-                acc0_1 += w1_0 * x1;
-                const x2 = dy[xrow + r * 49 + tw0 + 9]!;
-                acc0_2 += w1_0 * x2;
-                const x3 = dy[xrow + r * 49 + tw0 + 10]!;
-                acc0_3 += w1_0 * x3;
-              }
-            }
-            for (let r = 0; r < 1; r++) {
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-              const x0 = dy[xrow + r * 49 + tw0]!;
-              acc0_0 += w1_0 * x0;
-              const x1 = dy[xrow + r * 49 + tw0 + 1]!;
-              acc0_1 += w1_0 * x1;
-              const x2 = dy[xrow + r * 49 + tw0 + 2]!;
-              acc0_2 += w1_0 * x2;
-              const x3 = dy[xrow + r * 49 + tw0 + 3]!;
-              acc0_3 += w1_0 * x3;
-            }
-            dx[yrow + tw0 * 2] = acc0_0;
-            dx[yrow + tw0 * 2 + 2] = acc0_1;
-            dx[yrow + tw0 * 2 + 4] = acc0_2;
-            dx[yrow + tw0 * 2 + 6] = acc0_3;
-          }
-        }
+      const yrow = (n * 16 + g) * 196 + 182;
+      const xrow = (n * 16 + g) * 49 + 42;
+      let acc0_0 = 0;
+      let acc0_1 = 0;
+      let acc0_2 = 0;
+      let acc0_3 = 0;
+      for (let r = 0; r < 1; r++) {
+        const w1_0 = w[g * 9 + r * 9 + 7]!;
+        const x0 = dy[xrow + r * 49]!;
+        acc0_0 += w1_0 * x0;
+        const x1 = dy[xrow + r * 49 + 1]!;
+        acc0_1 += w1_0 * x1;
+        const x2 = dy[xrow + r * 49 + 2]!;
+        acc0_2 += w1_0 * x2;
+        const x3 = dy[xrow + r * 49 + 3]!;
+        acc0_3 += w1_0 * x3;
       }
+      dx[yrow] = acc0_0;
+      dx[yrow + 2] = acc0_1;
+      dx[yrow + 4] = acc0_2;
+      dx[yrow + 6] = acc0_3;
     }
   }
   // stride phase (1, 1): 4 of 9 taps
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let rb = 0; rb < 1; rb++) {
-          const th = rb + 6;
-          const yrow = ((n * 16 + g + o0) * 14 + th * 2) * 14 + 14;
-          const xrow = ((n * 16 + g) * 7 + th) * 7;
-          for (let cb = 0; cb < 1; cb++) {
-            const tw0 = cb * 4;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            if (th < 6) {
-              for (let r = 0; r < 1; r++) {
-                const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-                const x1 = dy[xrow + r * 49 + tw0 + 8]!;
-                acc0_0 += w0_0 * x1;
-                const x2 = dy[xrow + r * 49 + tw0 + 9]!;
-                acc0_1 += w0_0 * x2;
-                const x3 = dy[xrow + r * 49 + tw0 + 10]!;
-                acc0_2 += w0_0 * x3;
-                const x4 = dy[xrow + r * 49 + tw0 + 11]!;
-                acc0_3 += w0_0 * x4;
-                const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-                const x0 = dy[xrow + r * 49 + tw0 + 7]!;
-                acc0_0 += w2_0 * x0;
-                acc0_1 += w2_0 * x1;
-                acc0_2 += w2_0 * x2;
-                acc0_3 += w2_0 * x3;
-              }
-            }
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-              const x1 = dy[xrow + r * 49 + tw0 + 1]!;
-              acc0_0 += w0_0 * x1;
-              const x2 = dy[xrow + r * 49 + tw0 + 2]!;
-              acc0_1 += w0_0 * x2;
-              const x3 = dy[xrow + r * 49 + tw0 + 3]!;
-              acc0_2 += w0_0 * x3;
-              const x4 = dy[xrow + r * 49 + tw0 + 4]!;
-              acc0_3 += w0_0 * x4;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-              const x0 = dy[xrow + r * 49 + tw0]!;
-              acc0_0 += w2_0 * x0;
-              acc0_1 += w2_0 * x1;
-              acc0_2 += w2_0 * x2;
-              acc0_3 += w2_0 * x3;
-            }
-            dx[yrow + tw0 * 2 + 1] = acc0_0;
-            dx[yrow + tw0 * 2 + 3] = acc0_1;
-            dx[yrow + tw0 * 2 + 5] = acc0_2;
-            dx[yrow + tw0 * 2 + 7] = acc0_3;
-          }
-        }
+      const yrow = (n * 16 + g) * 196 + 182;
+      const xrow = (n * 16 + g) * 49 + 42;
+      let acc0_0 = 0;
+      let acc0_1 = 0;
+      let acc0_2 = 0;
+      let acc0_3 = 0;
+      for (let r = 0; r < 1; r++) {
+        const w0_0 = w[g * 9 + r * 9 + 6]!;
+        const x1 = dy[xrow + r * 49 + 1]!;
+        acc0_0 += w0_0 * x1;
+        const x2 = dy[xrow + r * 49 + 2]!;
+        acc0_1 += w0_0 * x2;
+        const x3 = dy[xrow + r * 49 + 3]!;
+        acc0_2 += w0_0 * x3;
+        const x4 = dy[xrow + r * 49 + 4]!;
+        acc0_3 += w0_0 * x4;
+        const w2_0 = w[g * 9 + r * 9 + 8]!;
+        const x0 = dy[xrow + r * 49]!;
+        acc0_0 += w2_0 * x0;
+        acc0_1 += w2_0 * x1;
+        acc0_2 += w2_0 * x2;
+        acc0_3 += w2_0 * x3;
       }
+      dx[yrow + 1] = acc0_0;
+      dx[yrow + 3] = acc0_1;
+      dx[yrow + 5] = acc0_2;
+      dx[yrow + 7] = acc0_3;
     }
   }
 }
@@ -829,153 +686,133 @@ export function conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols(dy: Float32Array
   // stride phase (0, 0): 1 of 9 taps
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 7; th++) {
-          const yrow = ((n * 16 + g + o0) * 14 + th * 2) * 14;
-          const xrow = ((n * 16 + g) * 7 + th) * 7;
-          let t_acc0_0 = 0;
-          let t_acc0_1 = 0;
-          let t_acc0_2 = 0;
-          for (let r = 0; r < 1; r++) {
-            const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 4]!;
-            const x0 = dy[xrow + r * 49 + 4]!;
-            t_acc0_0 += w1_0 * x0;
-            const x1 = dy[xrow + r * 49 + 5]!;
-            t_acc0_1 += w1_0 * x1;
-            const x2 = dy[xrow + r * 49 + 6]!;
-            t_acc0_2 += w1_0 * x2;
-          }
-          dx[yrow + 8] = t_acc0_0;
-          dx[yrow + 10] = t_acc0_1;
-          dx[yrow + 12] = t_acc0_2;
-        }
+      for (let th = 0; th < 7; th++) {
+        const yrow = ((n * 16 + g) * 14 + th * 2) * 14;
+        const xrow = ((n * 16 + g) * 7 + th) * 7;
+        let t_acc0_0 = 0;
+        let t_acc0_1 = 0;
+        let t_acc0_2 = 0;
+        const w1_0 = w[g * 9 + 4]!;
+        const x0 = dy[xrow + 4]!;
+        t_acc0_0 += w1_0 * x0;
+        const x1 = dy[xrow + 5]!;
+        t_acc0_1 += w1_0 * x1;
+        const x2 = dy[xrow + 6]!;
+        t_acc0_2 += w1_0 * x2;
+        dx[yrow + 8] = t_acc0_0;
+        dx[yrow + 10] = t_acc0_1;
+        dx[yrow + 12] = t_acc0_2;
       }
     }
   }
   // stride phase (0, 1): 2 of 9 taps
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 7; th++) {
-          const yrow = ((n * 16 + g + o0) * 14 + th * 2) * 14;
-          const xrow = ((n * 16 + g) * 7 + th) * 7;
-          let t_acc0_0 = 0;
-          let t_acc0_1 = 0;
-          for (let r = 0; r < 1; r++) {
-            const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 3]!;
-            const x1 = dy[xrow + r * 49 + 5]!;
-            t_acc0_0 += w0_0 * x1;
-            const x2 = dy[xrow + r * 49 + 6]!;
-            t_acc0_1 += w0_0 * x2;
-            const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-            const x0 = dy[xrow + r * 49 + 4]!;
-            t_acc0_0 += w2_0 * x0;
-            t_acc0_1 += w2_0 * x1;
-          }
-          dx[yrow + 9] = t_acc0_0;
-          dx[yrow + 11] = t_acc0_1;
-          let e6_acc0_0 = 0;
-          for (let r = 0; r < 1; r++) {
-            const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 5]!;
-            const x0 = dy[xrow + r * 49 + 6]!;
-            e6_acc0_0 += w2_0 * x0;
-          }
-          dx[yrow + 13] = e6_acc0_0;
+      for (let th = 0; th < 7; th++) {
+        const yrow = ((n * 16 + g) * 14 + th * 2) * 14;
+        const xrow = ((n * 16 + g) * 7 + th) * 7;
+        let t_acc0_0 = 0;
+        let t_acc0_1 = 0;
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 3]!;
+          const x1 = dy[xrow + r * 49 + 5]!;
+          t_acc0_0 += w0_0 * x1;
+          const x2 = dy[xrow + r * 49 + 6]!;
+          t_acc0_1 += w0_0 * x2;
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          const x0 = dy[xrow + r * 49 + 4]!;
+          t_acc0_0 += w2_0 * x0;
+          t_acc0_1 += w2_0 * x1;
         }
+        dx[yrow + 9] = t_acc0_0;
+        dx[yrow + 11] = t_acc0_1;
+        let e6_acc0_0 = 0;
+        for (let r = 0; r < 1; r++) {
+          const w2_0 = w[g * 9 + r * 9 + 5]!;
+          const x0 = dy[xrow + r * 49 + 6]!;
+          e6_acc0_0 += w2_0 * x0;
+        }
+        dx[yrow + 13] = e6_acc0_0;
       }
     }
   }
   // stride phase (1, 0): 2 of 9 taps
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 7; th++) {
-          const yrow = ((n * 16 + g + o0) * 14 + th * 2) * 14 + 14;
-          const xrow = ((n * 16 + g) * 7 + th) * 7;
-          let t_acc0_0 = 0;
-          let t_acc0_1 = 0;
-          let t_acc0_2 = 0;
-          if (th < 6) {
-            for (let r = 0; r < 1; r++) {
-              const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 1]!;
-              const x0 = dy[xrow + r * 49 + 11]!;
-              t_acc0_0 += w1_0 * x0;
-              const x1 = dy[xrow + r * 49 + 12]!;
-              t_acc0_1 += w1_0 * x1;
-              const x2 = dy[xrow + r * 49 + 13]!;
-              t_acc0_2 += w1_0 * x2;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const w1_0 = w[g * 9 + o0 * 9 + r * 9 + 7]!;
-            const x0 = dy[xrow + r * 49 + 4]!;
-            t_acc0_0 += w1_0 * x0;
-            const x1 = dy[xrow + r * 49 + 5]!;
-            t_acc0_1 += w1_0 * x1;
-            const x2 = dy[xrow + r * 49 + 6]!;
-            t_acc0_2 += w1_0 * x2;
-          }
-          dx[yrow + 8] = t_acc0_0;
-          dx[yrow + 10] = t_acc0_1;
-          dx[yrow + 12] = t_acc0_2;
+      for (let th = 0; th < 7; th++) {
+        const yrow = ((n * 16 + g) * 14 + th * 2) * 14 + 14;
+        const xrow = ((n * 16 + g) * 7 + th) * 7;
+        let t_acc0_0 = 0;
+        let t_acc0_1 = 0;
+        let t_acc0_2 = 0;
+        if (th < 6) {
+          const w1_0 = w[g * 9 + 1]!;
+          const x0 = dy[xrow + 11]!;
+          t_acc0_0 += w1_0 * x0;
+          const x1 = dy[xrow + 12]!;
+          t_acc0_1 += w1_0 * x1;
+          const x2 = dy[xrow + 13]!;
+          t_acc0_2 += w1_0 * x2;
         }
+        for (let r = 0; r < 1; r++) {
+          const w1_0 = w[g * 9 + r * 9 + 7]!;
+          const x0 = dy[xrow + r * 49 + 4]!;
+          t_acc0_0 += w1_0 * x0;
+          const x1 = dy[xrow + r * 49 + 5]!;
+          t_acc0_1 += w1_0 * x1;
+          const x2 = dy[xrow + r * 49 + 6]!;
+          t_acc0_2 += w1_0 * x2;
+        }
+        dx[yrow + 8] = t_acc0_0;
+        dx[yrow + 10] = t_acc0_1;
+        dx[yrow + 12] = t_acc0_2;
       }
     }
   }
   // stride phase (1, 1): 4 of 9 taps
   for (let n = 0; n < 16; n++) {
     for (let g = 0; g < 16; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 7; th++) {
-          const yrow = ((n * 16 + g + o0) * 14 + th * 2) * 14 + 14;
-          const xrow = ((n * 16 + g) * 7 + th) * 7;
-          let t_acc0_0 = 0;
-          let t_acc0_1 = 0;
-          if (th < 6) {
-            for (let r = 0; r < 1; r++) {
-              const w0_0 = w[g * 9 + o0 * 9 + r * 9]!;
-              const x1 = dy[xrow + r * 49 + 12]!;
-              t_acc0_0 += w0_0 * x1;
-              const x2 = dy[xrow + r * 49 + 13]!;
-              t_acc0_1 += w0_0 * x2;
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-              const x0 = dy[xrow + r * 49 + 11]!;
-              t_acc0_0 += w2_0 * x0;
-              t_acc0_1 += w2_0 * x1;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const w0_0 = w[g * 9 + o0 * 9 + r * 9 + 6]!;
-            const x1 = dy[xrow + r * 49 + 5]!;
-            t_acc0_0 += w0_0 * x1;
-            const x2 = dy[xrow + r * 49 + 6]!;
-            t_acc0_1 += w0_0 * x2;
-            const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-            const x0 = dy[xrow + r * 49 + 4]!;
-            t_acc0_0 += w2_0 * x0;
-            t_acc0_1 += w2_0 * x1;
-          }
-          dx[yrow + 9] = t_acc0_0;
-          dx[yrow + 11] = t_acc0_1;
-          let e6_acc0_0 = 0;
-          if (th < 6) {
-            for (let r = 0; r < 1; r++) {
-              const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 2]!;
-              const x0 = dy[xrow + r * 49 + 13]!;
-              e6_acc0_0 += w2_0 * x0;
-            }
-          }
-          for (let r = 0; r < 1; r++) {
-            const w2_0 = w[g * 9 + o0 * 9 + r * 9 + 8]!;
-            const x0 = dy[xrow + r * 49 + 6]!;
-            e6_acc0_0 += w2_0 * x0;
-          }
-          dx[yrow + 13] = e6_acc0_0;
+      for (let th = 0; th < 7; th++) {
+        const yrow = ((n * 16 + g) * 14 + th * 2) * 14 + 14;
+        const xrow = ((n * 16 + g) * 7 + th) * 7;
+        let t_acc0_0 = 0;
+        let t_acc0_1 = 0;
+        if (th < 6) {
+          const w0_0 = w[g * 9]!;
+          const x1 = dy[xrow + 12]!;
+          t_acc0_0 += w0_0 * x1;
+          const x2 = dy[xrow + 13]!;
+          t_acc0_1 += w0_0 * x2;
+          const w2_0 = w[g * 9 + 2]!;
+          const x0 = dy[xrow + 11]!;
+          t_acc0_0 += w2_0 * x0;
+          t_acc0_1 += w2_0 * x1;
         }
+        for (let r = 0; r < 1; r++) {
+          const w0_0 = w[g * 9 + r * 9 + 6]!;
+          const x1 = dy[xrow + r * 49 + 5]!;
+          t_acc0_0 += w0_0 * x1;
+          const x2 = dy[xrow + r * 49 + 6]!;
+          t_acc0_1 += w0_0 * x2;
+          const w2_0 = w[g * 9 + r * 9 + 8]!;
+          const x0 = dy[xrow + r * 49 + 4]!;
+          t_acc0_0 += w2_0 * x0;
+          t_acc0_1 += w2_0 * x1;
+        }
+        dx[yrow + 9] = t_acc0_0;
+        dx[yrow + 11] = t_acc0_1;
+        let e6_acc0_0 = 0;
+        if (th < 6) {
+          const w2_0 = w[g * 9 + 2]!;
+          const x0 = dy[xrow + 13]!;
+          e6_acc0_0 += w2_0 * x0;
+        }
+        for (let r = 0; r < 1; r++) {
+          const w2_0 = w[g * 9 + r * 9 + 8]!;
+          const x0 = dy[xrow + r * 49 + 6]!;
+          e6_acc0_0 += w2_0 * x0;
+        }
+        dx[yrow + 13] = e6_acc0_0;
       }
     }
   }
