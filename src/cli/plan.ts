@@ -7,6 +7,8 @@
 import { ConvgenError, EXIT_OK } from '../errors.ts';
 import { planModel, type PlanOptions } from '../plan/plan.ts';
 import { formatPlanTable } from '../plan/table.ts';
+import { scheduleModel } from '../plan/schedule.ts';
+import { formatConvSchedule } from '../plan/schedule-table.ts';
 import { loadModelFile } from '../spec/parse.ts';
 import type { ModelPlan } from '../plan/types.ts';
 import { lowerModel } from '../kernels/index.ts';
@@ -20,7 +22,11 @@ Parse and plan each model file and print one row per layer: shapes per sample,
 kernel/stride/padding/dilation, conv strategy, parameters, MFLOPs (forward, and backward =
 grad-input + grad-weight), and activation KiB for the whole batch, with totals.
 
-With --target wgsl, print the WGSL target's schedule instead: one row per dispatch, in run
+With --target ts, print the TS target's conv schedule after the table: one row per conv
+kernel, with its algorithm (gather, im2row, reduce, sum), register block and unroll budget.
+
+With --target wgsl, print the WGSL target's schedule instead: its conv schedule (algorithm,
+channels per invocation, tiles, split-K), then one row per dispatch, in run
 order (forward, backward, loss, SGD), with its kernel, entry point, invocations (the
 parallel loops mapped to them), workgroup size, workgroup counts (folded into 2D / 3D past
 maxComputeWorkgroupsPerDimension), workgroup memory and bound buffers (KiB; :rw writable,
@@ -30,7 +36,7 @@ flags:
   --json                print the plan (or, with --target wgsl, the schedule) as JSON instead of the table
   --strategy <name>     force one conv strategy (direct or im2row) instead of the cost model's choice;
                         auto (the default): the model file's choice, else the cost model's
-  --target ts|wgsl      the TS plan (default) or the WGSL schedule
+  --target ts|wgsl      add the TS conv schedule to the plan, or print the WGSL schedule
   --limits FILE         WebGPU limits to schedule for (JSON, keys as in GPUSupportedLimits; missing
                         keys keep the spec defaults); needs --target wgsl
   --inference           plan the forward-only build (convgen build --inference): eval mode, no
@@ -42,7 +48,8 @@ interface PlanArgs {
   readonly files: string[];
   readonly json: boolean;
   readonly options: PlanOptions;
-  readonly target: 'ts' | 'wgsl';
+  /** --target: the schedule to print beside the plan (null: the plan table alone) */
+  readonly target: 'ts' | 'wgsl' | null;
   /** --limits: the file, read once the flags are parsed */
   readonly limitsFile?: string;
 }
@@ -64,7 +71,7 @@ function parseArgs(args: string[]): PlanArgs | 'help' {
     files: parsed.files,
     json: f['--json'] === true,
     options: { ...(strategy && strategy !== 'auto' ? { strategy } : {}), ...(f['--inference'] ? { inference: true } : {}) },
-    target: f['--target'] ?? 'ts',
+    target: f['--target'] ?? null,
     ...(f['--limits'] !== undefined ? { limitsFile: f['--limits'] } : {}),
   };
   if (out.limitsFile !== undefined && out.target !== 'wgsl') throw new ConvgenError('--limits', 'device limits apply to the WGSL schedule only', 'add --target wgsl');
@@ -102,12 +109,22 @@ export async function planCommand(args: string[]): Promise<number> {
   // plan every file before printing, so a bad file prints nothing but its error
   const plans = parsed.files.map((f) => planFile(f, parsed.options));
   if (parsed.target === 'wgsl') {
-    const schedules = plans.map((p, i) => ({ plan: p, schedule: scheduleFile(p, parsed.files[i], limits) }));
+    const schedules = plans.map((p, i) => ({ plan: p, conv: scheduleModel(p, 'wgsl'), schedule: scheduleFile(p, parsed.files[i], limits) }));
     if (parsed.json) {
-      const data = schedules.map((s) => ({ model: s.plan.name, ...s.schedule }));
+      const data = schedules.map((s) => ({ model: s.plan.name, conv: s.conv.layers, ...s.schedule }));
       process.stdout.write(JSON.stringify(data.length === 1 ? data[0] : data, null, 2) + '\n');
     } else {
-      process.stdout.write(schedules.map((s) => `model ${s.plan.name} (target wgsl)\n${formatGpuSchedule(s.schedule)}`).join('\n'));
+      process.stdout.write(schedules.map((s) => `model ${s.plan.name} (target wgsl)\n${formatConvSchedule(s.conv)}\n${formatGpuSchedule(s.schedule)}`).join('\n'));
+    }
+    return EXIT_OK;
+  }
+  if (parsed.target === 'ts') {
+    const schedules = plans.map((p) => scheduleModel(p, 'ts'));
+    if (parsed.json) {
+      const data = plans.map((p, i) => ({ plan: p, conv: schedules[i]!.layers }));
+      process.stdout.write(JSON.stringify(data.length === 1 ? data[0] : data, null, 2) + '\n');
+    } else {
+      process.stdout.write(plans.map((p, i) => `${formatPlanTable(p)}\n${formatConvSchedule(schedules[i]!)}`).join('\n'));
     }
     return EXIT_OK;
   }

@@ -163,7 +163,7 @@ function col2imStmts(c: ConvGeometry, bias: string | null, out: string): Stmt[] 
 const name = (base: string, role: KernelRole, step: string) => `${base}_${ROLE_TAG[role]}_im2row_${step}`;
 
 /** C.fwd by im2row: cols = im2row(inp); out = cols · wᵀ (+ bias) */
-export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias: string | null; out: string }, base: string, role: KernelRole): Im2rowCalls {
+export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias: string | null; out: string }, base: string, role: KernelRole, block: readonly number[]): Im2rowCalls {
   const { cog, P, K, colsLen } = dims(c);
   const sz = convSizes(c);
   const copy = kernel({
@@ -177,6 +177,7 @@ export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias
     doc: [`${n.out}[n, co, p] = ${n.bias ? 'b[co] + ' : ''}sum_k cols[g, n, p, k] * w[co, k]: M=${P} N=${cog} K=${K} per (n, group)`],
     buffers: [buf('cols', colsLen, 'read'), buf(n.w, sz.w, 'read'), ...(n.bias ? [buf(n.bias, c.outC, 'read')] : []), buf(n.out, sz.y, 'write')],
     body: gemmStmts({
+      block,
       batch: [
         { size: c.batch, a: P * K, b: 0, c: c.outC * P, bias: 0 },
         { size: c.groups, a: c.batch * P * K, b: cog * K, c: cog * P, bias: cog },
@@ -194,7 +195,7 @@ export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias
 }
 
 /** C.dx by im2row: dcols = dy · w (one GEMM), then out = col2im(dcols) (+ bias) as a phase-split gather */
-export function im2rowGradInput(c: ConvGeometry, n: { inp: string; w: string; bias: string | null; out: string }, base: string, role: KernelRole): Im2rowCalls {
+export function im2rowGradInput(c: ConvGeometry, n: { inp: string; w: string; bias: string | null; out: string }, base: string, role: KernelRole, block: readonly number[]): Im2rowCalls {
   const { cog, P, K, colsLen } = dims(c);
   const sz = convSizes(c);
   const gemm = kernel({
@@ -202,6 +203,7 @@ export function im2rowGradInput(c: ConvGeometry, n: { inp: string; w: string; bi
     doc: [`cols[g, n, p, k] = sum_co ${n.inp}[n, co, p] * w[co, k]: M=${P} N=${K} K=${cog} per (n, group)`],
     buffers: [buf(n.inp, sz.y, 'read'), buf(n.w, sz.w, 'read'), buf('cols', colsLen, 'write')],
     body: gemmStmts({
+      block,
       batch: [
         { size: c.batch, a: c.outC * P, b: 0, c: P * K },
         { size: c.groups, a: cog * P, b: cog * K, c: c.batch * P * K },
@@ -224,7 +226,7 @@ export function im2rowGradInput(c: ConvGeometry, n: { inp: string; w: string; bi
 }
 
 /** C.dw by im2row: cols = im2row(x); dw = dyᵀ · cols, reducing over batch and pixels */
-export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw: string }, base: string): Im2rowCalls {
+export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw: string }, base: string, block: readonly number[]): Im2rowCalls {
   const { cog, P, K, colsLen } = dims(c);
   const sz = convSizes(c);
   const copy = kernel({
@@ -238,6 +240,7 @@ export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw
     doc: [`dw[co, k] = sum_{n, p} ${n.dy}[n, co, p] * cols[g, n, p, k]: M=${cog} N=${K} K=${c.batch * P} per group`],
     buffers: [buf('cols', colsLen, 'read'), buf(n.dy, sz.y, 'read'), buf(n.gw, sz.w, 'write')],
     body: gemmStmts({
+      block,
       batch: [{ size: c.groups, a: cog * P, b: c.batch * P * K, c: cog * K }],
       M: cog,
       N: K,

@@ -1,5 +1,9 @@
 // conv1d / conv2d / conv_transpose1d / conv_transpose2d: the layer's kernels, per role, by the
-// plan's schedule (the 1D layers are the 2D ones with a 1-tall kernel: H = 1).
+// target's schedule (src/plan/schedule.ts), for every target: this is the one conv lowering;
+// the targets differ in the schedule it follows and the renderer (the 1D layers are the 2D
+// ones with a 1-tall kernel: H = 1). The loop nests per algorithm and schedule live in
+// conv-direct.ts (gather, reduce: unrolled register blocks), conv-im2row.ts + gemm.ts (im2row,
+// register-blocked GEMM) and conv-gpu.ts (the same algorithms mapped to invocations).
 //
 // Everything is phrased on one underlying conv C (in -> out, weight [Cout, Cin/g, kH, kW]):
 //   conv:            forward = C.fwd(x -> y),   gradInput = C.dx(dy -> dx),  gradWeight = C.dw(x, dy)
@@ -9,7 +13,7 @@
 // only adds rows/columns to C's input that no output reads (they get zero dx / no taps).
 
 import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../plan/types.ts';
-import { transposedToConv } from '../plan/types.ts';
+import { isTransposed, transposedToConv, underlyingConv } from '../plan/types.ts';
 import type { StrategyName } from '../spec/types.ts';
 import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
 import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
@@ -20,19 +24,10 @@ import { type DirectParts, type GatherNames, type GatherSpec, dwUnits, forwardGa
 import { convBaseName, ROLE_TAG } from './names.ts';
 import { im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
 import { convCost } from '../plan/cost.ts';
-import { DIRECT_KERNEL_BUDGET } from '../plan/schedule.ts';
+import { scheduleConv, type ConvKernelSchedule, type ConvLayerSchedule } from '../plan/schedule.ts';
+import { gatherGpu, gpuChannelSumStmts, gpuGradWeightStmts, gpuIm2rowStmts, gpuTiledGemmStmts } from './conv-gpu.ts';
 
-export { transposedToConv };
-
-/** the conv C that a layer's kernels are phrased on (see the header) */
-export function underlyingConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): ConvGeometry {
-  return isTransposed(layer) ? transposedToConv(layer.geometry) : layer.geometry;
-}
-
-export function isTransposed(layer: ConvLayerPlan | ConvTransposeLayerPlan): layer is ConvTransposeLayerPlan {
-  return layer.type === 'conv_transpose1d' || layer.type === 'conv_transpose2d';
-}
-
+export { isTransposed, transposedToConv, underlyingConv };
 
 const numelOf = (c: number, h: number, w: number, n: number) => n * c * h * w;
 
@@ -83,12 +78,16 @@ function directPasses(phases: readonly [Axis, Axis][], kk: number, budget: numbe
 
 const PARTS = ['interior', 'rows', 'cols'] as const;
 
+/** what a direct kernel takes from its schedule: the register block and the unroll budget */
+export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget'>;
+
 /** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
-export function directForwardStmts(c: ConvGeometry, names: GatherNames, budget = DIRECT_KERNEL_BUDGET): DirectParts[] {
+export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: DirectSchedule): DirectParts[] {
   const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
-  return directPasses([[h, w]], c.kH * c.kW, budget, (hh, ww, first) => ({
+  return directPasses([[h, w]], c.kH * c.kW, s.unrollBudget ?? Infinity, (hh, ww, first) => ({
     ...forwardGather(c, names),
+    block: s.block,
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,
@@ -97,12 +96,13 @@ export function directForwardStmts(c: ConvGeometry, names: GatherNames, budget =
 }
 
 /** C.dx, direct: one gather nest per (row phase, column phase) of the stride */
-export function directGradInputStmts(c: ConvGeometry, names: GatherNames, budget = DIRECT_KERNEL_BUDGET): DirectParts[] {
+export function directGradInputStmts(c: ConvGeometry, names: GatherNames, s: DirectSchedule): DirectParts[] {
   const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
   const phases = hs.flatMap((h) => ws.map((w): [Axis, Axis] => [h, w]));
-  return directPasses(phases, c.kH * c.kW, budget, (hh, ww, first) => ({
+  return directPasses(phases, c.kH * c.kW, s.unrollBudget ?? Infinity, (hh, ww, first) => ({
     ...gradInputGather(c, names),
+    block: s.block,
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,
@@ -114,14 +114,15 @@ export function directGradInputStmts(c: ConvGeometry, names: GatherNames, budget
  * C.dw, direct: one kernel, or (past the size budget) several, each taking a contiguous run
  * of the window's tap blocks; they write disjoint weights, so no pass adds to another
  */
-export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }, budget = DIRECT_KERNEL_BUDGET): Stmt[][] {
+export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }, s: DirectSchedule): Stmt[][] {
+  const budget = s.unrollBudget ?? Infinity;
   const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
   const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
   const units = dwUnits(c);
   for (let n = 1; ; n++) {
     const size = Math.ceil(units.length / n);
     const groups: Stmt[][] = [];
-    for (let i = 0; i < units.length; i += size) groups.push(gradWeightDirect(c, h, w, names, units.slice(i, i + size)));
+    for (let i = 0; i < units.length; i += size) groups.push(gradWeightDirect(c, h, w, names, s.block, units.slice(i, i + size)));
     if (n >= units.length || Math.max(...groups.map(irSize)) <= budget) return groups;
   }
 }
@@ -141,7 +142,13 @@ const WHY: Record<StrategyName, string> = {
   im2row: 'im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM',
 };
 
-/** the layer's program: kernel calls for forward and backward, by the plan's schedule */
+const WHY_GPU = {
+  gather: 'gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)',
+  im2row: 'gpu im2row: one invocation per (group, sample, input channel, output pixel) copies its window, 0 in the padding',
+  tiled: 'gpu tiled GEMM: per workgroup a tile of pixels x channels, operand tiles staged in workgroup memory between barriers',
+  splitK: 'gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics)',
+};
+
 /** what both targets' conv lowerings start from: the underlying conv C, names, sizes, roles */
 export function convLayerFacts(layer: ConvLayerPlan | ConvTransposeLayerPlan) {
   const c = underlyingConv(layer);
@@ -162,22 +169,23 @@ export function convLayerFacts(layer: ConvLayerPlan | ConvTransposeLayerPlan) {
     // the layer's x / y sizes: for conv_transpose, x lives in C's output space
     xLen: T ? sizes.y : sizes.x,
     yLen: T ? sizes.x : sizes.y,
-    wants: (r: KernelRole) => layer.kernels.includes(r),
   };
 }
 
-export interface LowerConvOptions {
-  /** IR nodes per direct kernel before a window is split into passes (tests force splits with a tiny one) */
-  readonly directBudget?: number;
-}
-
-export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: LowerConvOptions = {}): LayerProgram {
-  const budget = opts.directBudget ?? DIRECT_KERNEL_BUDGET;
-  const { c, T, baseFor, sizes, hasBias, xLen, yLen, wants } = convLayerFacts(layer);
+/**
+ * the layer's program: kernel calls for forward and backward, each role lowered once by the
+ * algorithm its schedule names (gather, im2row, reduce, sum), shaped by the schedule's
+ * blocks, budgets, tiles and split-K; the target only picks the schedule (plan/schedule.ts)
+ */
+export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, schedule: ConvLayerSchedule = scheduleConv(layer, 'ts')): LayerProgram {
+  const { c, T, baseFor, sizes, hasBias, xLen, yLen } = convLayerFacts(layer);
+  const gpu = schedule.target === 'wgsl';
   const scratch: ScratchDecl[] = [];
   const forward: KernelCall[] = [];
   const backward: KernelCall[] = [];
+  const of = (role: KernelRole) => schedule.kernels.find((k) => k.role === role) ?? null;
 
+  // names carry the schedule: `_direct` / `_im2row_*` (ts), `_gpu` / `_splitk` / `_gemm_tiled` (wgsl)
   const mk = (role: KernelRole, strategy: StrategyName | null, step: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
     kernel({
       name: `${baseFor(role)}_${ROLE_TAG[role]}${strategy ? '_' + strategy : ''}${step ? '_' + step : ''}`,
@@ -185,71 +193,101 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: L
       buffers,
       body,
     });
+  // a conv's split-K gradWeight computes the bias gradient too when there is a bias (fused)
+  const mkGpu = (role: KernelRole, tag: string, why: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
+    kernel({ name: `${baseFor(role, role === 'forward' || (role === 'gradWeight' && !T))}_${ROLE_TAG[role]}_${tag}`, doc: [planRow(layer), `role: ${role}, ${why}`], buffers, body });
   const addScratch = (d: ScratchDecl) => {
     if (!scratch.some((s) => s.name === d.name)) scratch.push(d);
   };
 
-  // the layer's forward: C.fwd for conv, C.dx for conv_transpose (both add the bias)
-  const fwdStrategy = layer.schedule.forward;
-  const fwdBuffers = [buf('x', xLen, 'read'), buf('w', sizes.w, 'read'), ...(hasBias ? [buf('b', layer.biasShape![0], 'read')] : []), buf('y', yLen, 'write')];
-  const fwdArgs = { x: 'x', w: 'weight', ...(hasBias ? { b: 'bias' } : {}), y: 'y' };
-  const names = { inp: 'x', w: 'w', bias: hasBias ? 'b' : null, out: 'y' };
-  if (wants('forward')) {
-    if (fwdStrategy === 'direct') {
-      const passes = T ? directGradInputStmts(c, names, budget) : directForwardStmts(c, names, budget);
-      for (const k of directKernels(passes)) {
-        forward.push({ kernel: mk('forward', 'direct', k.step, readWrite(fwdBuffers, 'y', k.accumulate), k.body), args: fwdArgs });
-      }
-    } else {
-      const calls = T ? im2rowGradInput(c, names, baseFor('forward'), 'forward') : im2rowForward(c, names, baseFor('forward'), 'forward');
-      for (const s of calls.scratch) addScratch(s);
-      for (const k of calls.kernels) forward.push(withDoc(k, layer, 'forward', fwdArgs));
+  /**
+   * a gather role: C.fwd (`cDx` false) or C.dx split by stride phase, from `inp` to `out`:
+   * the layer's forward (C.fwd for conv, C.dx for conv_transpose, adding the bias) and its
+   * gradInput (the other one)
+   */
+  const gatherRole = (role: 'forward' | 'gradInput', cDx: boolean, k: ConvKernelSchedule, io: { inp: string; out: string; bias: string | null }, buffers: BufferDecl[], args: Record<string, string>): KernelCall[] => {
+    const names = { inp: io.inp, w: 'w', bias: io.bias, out: io.out };
+    if (k.algorithm === 'gather' && gpu) {
+      const why = WHY_GPU.gather + (role === 'gradInput' && cDx ? '; one dispatch per stride phase' : '');
+      return [{ kernel: mkGpu(role, 'gpu', why, buffers, gatherGpu(c, cDx, names, k)), args }];
     }
+    if (k.algorithm === 'gather') {
+      const passes = cDx ? directGradInputStmts(c, names, k) : directForwardStmts(c, names, k);
+      return directKernels(passes).map((p) => ({ kernel: mk(role, 'direct', p.step, readWrite(buffers, io.out, p.accumulate), p.body), args }));
+    }
+    if (gpu && !cDx && role === 'forward') {
+      const colsLen = c.groups * c.batch * c.outH * c.outW * (c.inC / c.groups) * c.kH * c.kW;
+      addScratch({ name: 'cols', t: 'f32', length: colsLen, keep: false });
+      const copy = mkGpu('forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', xLen, 'read'), buf('cols', colsLen, 'write')], gpuIm2rowStmts(c, 'x', 'cols'));
+      const g = gpuTiledGemmStmts(c, { cols: 'cols', w: 'w', bias: io.bias, out: 'y' }, k.tile!);
+      const gemm = mkGpu('forward', 'gemm_tiled', WHY_GPU.tiled, [buf('cols', colsLen, 'read'), ...buffers.filter((b) => b.name !== 'x')], g.stmts);
+      const { x: _x, ...gemmArgs } = args;
+      return [
+        { kernel: copy, args: { x: 'x', cols: 'cols' } },
+        { kernel: { ...gemm, workgroup: { size: g.size, local: 'local', shared: g.shared } }, args: { cols: 'cols', ...gemmArgs } },
+      ];
+    }
+    if (gpu) throw new Error(`lower conv: ${layer.name}: the wgsl schedule has no im2row ${role}`);
+    const calls = cDx ? im2rowGradInput(c, names, baseFor(role), role, k.block) : im2rowForward(c, names, baseFor(role), role, k.block);
+    for (const s of calls.scratch) addScratch(s);
+    return calls.kernels.map((kk) => withDoc(kk, layer, role, args));
+  };
+
+  const fwd = of('forward');
+  if (fwd) {
+    const buffers = [buf('x', xLen, 'read'), buf('w', sizes.w, 'read'), ...(hasBias ? [buf('b', layer.biasShape![0], 'read')] : []), buf('y', yLen, 'write')];
+    forward.push(...gatherRole('forward', T, fwd, { inp: 'x', out: 'y', bias: hasBias ? 'b' : null }, buffers, { x: 'x', w: 'weight', ...(hasBias ? { b: 'bias' } : {}), y: 'y' }));
   }
 
   // backward: gradWeight, gradBias, then gradInput (each overwrites its output)
-  if (wants('gradWeight')) {
-    const strategy = layer.schedule.gradWeight;
-    // C.dw reads C's input and C's output gradient: for conv_transpose those are dy and x
-    const cx = T ? 'dy' : 'x';
-    const cdy = T ? 'x' : 'dy';
+  const dw = of('gradWeight');
+  const db = of('gradBias');
+  // C.dw reads C's input and C's output gradient: for conv_transpose those are dy and x
+  const cx = T ? 'dy' : 'x';
+  const cdy = T ? 'x' : 'dy';
+  if (dw && gpu) {
+    const fused = db?.fused === true;
+    const r = gpuGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw', gb: fused ? 'db' : null, partial: 'partial' }, dw.splitK!, dw.tapUnroll!);
+    addScratch({ name: 'dwPartial', t: 'f32', length: r.partialLength, keep: false });
+    const ins = [buf(cx, sizes.x, 'read'), buf(cdy, sizes.y, 'read')].sort((a, b) => (a.name === 'x' ? -1 : b.name === 'x' ? 1 : 0));
+    const buffers = [...ins, buf('partial', r.partialLength, 'read_write'), buf('dw', sizes.w, 'write'), ...(fused ? [buf('db', layer.biasShape![0], 'write')] : [])];
+    const args = { x: 'x', dy: 'dy', partial: 'dwPartial', dw: 'gradWeight', ...(fused ? { db: 'gradBias' } : {}) };
+    backward.push({ kernel: mkGpu('gradWeight', 'splitk', WHY_GPU.splitK + (fused ? '; the bias gradient fused in' : ''), buffers, r.stmts), args });
+  } else if (dw) {
     const buffers = [buf(cx, sizes.x, 'read'), buf(cdy, sizes.y, 'read'), buf('dw', sizes.w, 'write')];
     // kernel params follow the layer's names; order: x, dy, dw
     buffers.sort((a, b) => ['x', 'dy', 'dw'].indexOf(a.name) - ['x', 'dy', 'dw'].indexOf(b.name));
     const args = { x: 'x', dy: 'dy', dw: 'gradWeight' };
-    if (strategy === 'direct') {
-      directGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw' }, budget).forEach((body, i) => {
+    if (dw.algorithm === 'reduce') {
+      directGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw' }, dw).forEach((body, i) => {
         backward.push({ kernel: mk('gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args });
       });
     } else {
-      const calls = im2rowGradWeight(c, { x: cx, dy: cdy, gw: 'dw' }, baseFor('gradWeight'));
+      const calls = im2rowGradWeight(c, { x: cx, dy: cdy, gw: 'dw' }, baseFor('gradWeight'), dw.block);
       for (const s of calls.scratch) addScratch(s);
       for (const k of calls.kernels) backward.push(withDoc(k, layer, 'gradWeight', args));
     }
   }
-  if (wants('gradBias') && hasBias) {
+  if (db && !db.fused) {
     const oc = layer.geometry.outC;
     const spatial = yLen / (c.batch * oc);
-    backward.push({
-      kernel: mk('gradBias', null, '', [buf('dy', yLen, 'read'), buf('db', oc, 'write')], gradBiasStmts(c.batch, oc, spatial, 'dy', 'db')),
-      args: { dy: 'dy', db: 'gradBias' },
-    });
-  }
-  if (wants('gradInput')) {
-    const strategy = layer.schedule.gradInput;
-    const buffers = [buf('dy', yLen, 'read'), buf('w', sizes.w, 'read'), buf('dx', xLen, 'write')];
-    const args = { dy: 'dy', w: 'weight', dx: 'dx' };
-    const n = { inp: 'dy', w: 'w', bias: null, out: 'dx' };
-    if (strategy === 'direct') {
-      const passes = T ? directForwardStmts(c, n, budget) : directGradInputStmts(c, n, budget);
-      for (const k of directKernels(passes)) {
-        backward.push({ kernel: mk('gradInput', 'direct', k.step, readWrite(buffers, 'dx', k.accumulate), k.body), args });
-      }
+    if (gpu) {
+      addScratch({ name: 'dbPartial', t: 'f32', length: c.batch * oc, keep: false });
+      backward.push({
+        kernel: mkGpu('gradBias', 'splitk', 'per-sample sums, then their sum in order', [buf('dy', yLen, 'read'), buf('partial', c.batch * oc, 'read_write'), buf('db', oc, 'write')], gpuChannelSumStmts(c.batch, oc, spatial, 'dy', 'db', 'partial')),
+        args: { dy: 'dy', partial: 'dbPartial', db: 'gradBias' },
+      });
     } else {
-      const calls = T ? im2rowForward(c, n, baseFor('gradInput'), 'gradInput') : im2rowGradInput(c, n, baseFor('gradInput'), 'gradInput');
-      for (const s of calls.scratch) addScratch(s);
-      for (const k of calls.kernels) backward.push(withDoc(k, layer, 'gradInput', args));
+      backward.push({
+        kernel: mk('gradBias', null, '', [buf('dy', yLen, 'read'), buf('db', oc, 'write')], gradBiasStmts(c.batch, oc, spatial, 'dy', 'db')),
+        args: { dy: 'dy', db: 'gradBias' },
+      });
     }
+  }
+  const dx = of('gradInput');
+  if (dx) {
+    const buffers = [buf('dy', yLen, 'read'), buf('w', sizes.w, 'read'), buf('dx', xLen, 'write')];
+    backward.push(...gatherRole('gradInput', !T, dx, { inp: 'dy', out: 'dx', bias: null }, buffers, { dy: 'dy', w: 'weight', dx: 'dx' }));
   }
   return { layer: layer.name, scratch, forward, backward, alias: false };
 }

@@ -261,3 +261,12 @@ export function transposedToConv(g: ConvGeometry): ConvGeometry {
     groups: g.groups,
   };
 }
+
+/** the conv C that a layer's kernels are phrased on (see the header) */
+export function underlyingConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): ConvGeometry {
+  return isTransposed(layer) ? transposedToConv(layer.geometry) : layer.geometry;
+}
+
+export function isTransposed(layer: ConvLayerPlan | ConvTransposeLayerPlan): layer is ConvTransposeLayerPlan {
+  return layer.type === 'conv_transpose1d' || layer.type === 'conv_transpose2d';
+}
