@@ -31,7 +31,7 @@
 import type { ConvGeometry } from '../plan/types.ts';
 import type { Stmt } from '../ir/types.ts';
 import { accum, add, and, barrier, comment, eq, f32, ge, idiv, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
-import { forwardAxis, gradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
+import { convForwardAxes, convGradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
 import { forwardGather, gradInputGather, type GatherNames, type GatherSpec } from './conv-direct.ts';
 import type { ConvKernelSchedule, GemmTile, SplitK } from '../plan/schedule.ts';
 
@@ -137,12 +137,10 @@ export function gatherGpu(c: ConvGeometry, cDx: boolean, names: GatherNames, k: 
   const cb = k.block[0]!;
   const limit = k.tapUnroll!;
   if (!cDx) {
-    const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-    const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+    const { h, w } = convForwardAxes(c);
     return gatherNest({ ...forwardGather(c, names), bias: names.bias, h, wAxis: w }, cb, limit);
   }
-  const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { hs, ws } = convGradInputAxes(c);
   const multi = hs.length * ws.length > 1;
   return hs.flatMap((h) =>
     ws.flatMap((w) => [
@@ -163,8 +161,7 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
   const kk = c.kH * c.kW;
   const R = cig * kk;
   const RB = R + (names.gb ? 1 : 0);
-  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { h, w } = convForwardAxes(c);
   // a wide window's columns become invocations too (one accumulator each) instead of kW accumulators per invocation
   const kwPar = c.kW > tapUnroll;
   const { nb, bh, chunks } = split;
@@ -255,8 +252,7 @@ export function gpuIm2rowStmts(c: ConvGeometry, inp: string, cols: string): Stmt
   const kk = c.kH * c.kW;
   const K = cig * kk;
   const P = c.outH * c.outW;
-  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { h, w } = convForwardAxes(c);
   const tapH = new Map(h.taps.map((t) => [t.k, t]));
   const tapW = new Map(w.taps.map((t) => [t.k, t]));
   const body: Stmt[] = [

@@ -18,9 +18,10 @@
 
 import type { Expr, Kernel, Stmt } from '../ir/types.ts';
 import type { ConvGeometry, KernelRole } from '../plan/types.ts';
+import { convSizes } from '../plan/types.ts';
 import type { ScratchDecl } from './types.ts';
 import { accum, add, and, buf, f32, ge, i32, kernel, let_, load, loop, lt, mul, parallel, select, store, v, var_ } from '../ir/build.ts';
-import { forwardAxis, gradInputAxes, type Axis } from '../plan/conv-axes.ts';
+import { convForwardAxes, convGradInputAxes, type Axis } from '../plan/conv-axes.ts';
 import { gemmStmts } from './gemm.ts';
 import { ROLE_TAG } from './names.ts';
 
@@ -39,18 +40,13 @@ function dims(c: ConvGeometry) {
   return { cig, cog, kk, P, K, colsLen: c.groups * c.batch * P * K };
 }
 
-/** element counts of C's input, output and weight */
-function convSizes(c: ConvGeometry) {
-  return { x: c.batch * c.inC * c.inH * c.inW, y: c.batch * c.outC * c.outH * c.outW, w: c.outC * (c.inC / c.groups) * c.kH * c.kW };
-}
-
-const colsScratch = (c: ConvGeometry): ScratchDecl => ({ name: 'cols', t: 'f32', length: dims(c).colsLen, keep: false });
+/** the im2row buffer of C: [groups, batch, output pixels, Cin/g * kH * kW] (both targets' copies write it) */
+export const colsScratch = (c: ConvGeometry): ScratchDecl => ({ name: 'cols', t: 'f32', length: dims(c).colsLen, keep: false });
 
 /** cols = im2row(inp): one pass per (channel, tap), with the padding as constant zero-fill ranges */
 function im2rowStmts(c: ConvGeometry, inp: string): Stmt[] {
   const { cig, kk, P, K } = dims(c);
-  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { h, w } = convForwardAxes(c);
   const zeroRows = (from: number, to: number, kcol: number): Stmt[] =>
     to > from
       ? [
@@ -105,8 +101,7 @@ function im2rowStmts(c: ConvGeometry, inp: string): Stmt[] {
  */
 function col2imStmts(c: ConvGeometry, bias: string | null, out: string): Stmt[] {
   const { cig, kk, P, K } = dims(c);
-  const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { hs, ws } = convGradInputAxes(c);
   const stmts: Stmt[] = [];
   for (const h of hs) {
     for (const w of ws) {

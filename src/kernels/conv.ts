@@ -13,32 +13,22 @@
 // only adds rows/columns to C's input that no output reads (they get zero dx / no taps).
 
 import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../plan/types.ts';
-import { isTransposed, transposedToConv, underlyingConv } from '../plan/types.ts';
+import { convSizes, isTransposed, transposedToConv, underlyingConv } from '../plan/types.ts';
 import type { StrategyName } from '../spec/types.ts';
 import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
 import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
 import { buf, kernel } from '../ir/build.ts';
-import { forwardAxis, gradInputAxes, splitTaps, type Axis } from '../plan/conv-axes.ts';
+import { convForwardAxes, convGradInputAxes, splitTaps, type Axis } from '../plan/conv-axes.ts';
 import { irSize } from '../ir/size.ts';
 import { type DirectParts, type GatherNames, type GatherSpec, dwUnits, forwardGather, gatherBlocked, gradBiasStmts, gradInputGather, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
-import { im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
+import { colsScratch, im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
 import { convCost } from '../plan/cost.ts';
 import { scheduleConv, type ConvKernelSchedule, type ConvLayerSchedule } from '../plan/schedule.ts';
 import { gatherGpu, gpuChannelSumStmts, gpuGradWeightStmts, gpuIm2rowStmts, gpuTiledGemmStmts } from './conv-gpu.ts';
 
-export { isTransposed, transposedToConv, underlyingConv };
+export { convSizes, isTransposed, transposedToConv, underlyingConv };
 
-const numelOf = (c: number, h: number, w: number, n: number) => n * c * h * w;
-
-/** sizes of C's tensors */
-export function convSizes(c: ConvGeometry) {
-  return {
-    x: numelOf(c.inC, c.inH, c.inW, c.batch),
-    y: numelOf(c.outC, c.outH, c.outW, c.batch),
-    w: c.outC * (c.inC / c.groups) * c.kH * c.kW,
-  };
-}
 
 
 
@@ -83,8 +73,7 @@ export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget'>;
 
 /** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
 export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: DirectSchedule): DirectParts[] {
-  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { h, w } = convForwardAxes(c);
   return directPasses([[h, w]], c.kH * c.kW, s.unrollBudget ?? Infinity, (hh, ww, first) => ({
     ...forwardGather(c, names),
     block: s.block,
@@ -97,8 +86,7 @@ export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: Direc
 
 /** C.dx, direct: one gather nest per (row phase, column phase) of the stride */
 export function directGradInputStmts(c: ConvGeometry, names: GatherNames, s: DirectSchedule): DirectParts[] {
-  const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { hs, ws } = convGradInputAxes(c);
   const phases = hs.flatMap((h) => ws.map((w): [Axis, Axis] => [h, w]));
   return directPasses(phases, c.kH * c.kW, s.unrollBudget ?? Infinity, (hh, ww, first) => ({
     ...gradInputGather(c, names),
@@ -116,8 +104,7 @@ export function directGradInputStmts(c: ConvGeometry, names: GatherNames, s: Dir
  */
 export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }, s: DirectSchedule): Stmt[][] {
   const budget = s.unrollBudget ?? Infinity;
-  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { h, w } = convForwardAxes(c);
   const units = dwUnits(c);
   for (let n = 1; ; n++) {
     const size = Math.ceil(units.length / n);
@@ -216,8 +203,9 @@ export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, schedul
       return directKernels(passes).map((p) => ({ kernel: mk(role, 'direct', p.step, readWrite(buffers, io.out, p.accumulate), p.body), args }));
     }
     if (gpu && !cDx && role === 'forward') {
-      const colsLen = c.groups * c.batch * c.outH * c.outW * (c.inC / c.groups) * c.kH * c.kW;
-      addScratch({ name: 'cols', t: 'f32', length: colsLen, keep: false });
+      const cols = colsScratch(c);
+      const colsLen = cols.length;
+      addScratch(cols);
       const copy = mkGpu('forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', xLen, 'read'), buf('cols', colsLen, 'write')], gpuIm2rowStmts(c, 'x', 'cols'));
       const g = gpuTiledGemmStmts(c, { cols: 'cols', w: 'w', bias: io.bias, out: 'y' }, k.tile!);
       const gemm = mkGpu('forward', 'gemm_tiled', WHY_GPU.tiled, [buf('cols', colsLen, 'read'), ...buffers.filter((b) => b.name !== 'x')], g.stmts);

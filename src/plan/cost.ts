@@ -15,7 +15,7 @@
 import type { ConvGeometry } from '../plan/types.ts';
 import type { StrategyName } from '../spec/types.ts';
 import { transposedToConv } from './types.ts';
-import { forwardAxis, gradInputAxes, type Axis } from './conv-axes.ts';
+import { convForwardAxes, convGradInputAxes, type Axis } from './conv-axes.ts';
 import { BLOCK_O, BLOCK_W, channelBlock } from './schedule.ts';
 
 export type ConvRole = 'forward' | 'gradInput' | 'gradWeight';
@@ -72,18 +72,15 @@ export function convCostC(c: ConvGeometry, role: ConvRole, strategy: StrategyNam
     // direct never multiplies padding: count the taps that read inside the input
     const valid = (axes: readonly Axis[]) => axes.reduce((n, a) => n + a.taps.reduce((m, t) => m + t.hi - t.lo, 0), 0);
     if (role === 'forward') {
-      const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-      const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+      const { h, w } = convForwardAxes(c);
       return (c.batch * c.outC * cig * valid([h]) * valid([w])) / (passes * gatherEff([w], cog));
     }
     if (role === 'gradInput') {
-      const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
-      const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
+      const { hs, ws } = convGradInputAxes(c);
       return (c.batch * c.inC * cog * valid(hs) * valid(ws)) / (passes * gatherEff(ws, cig));
     }
     // dW: blocks of up to 4 channels x up to 4 taps of a kernel row, reducing over pixels
-    const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-    const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+    const { h, w } = convForwardAxes(c);
     const interior = (w.hi - w.lo) / Math.max(1, c.outW);
     // accumulators per block: channels x input channels (short rows) x taps of a kernel row
     const kc = Math.min(c.kW, BLOCK_W);

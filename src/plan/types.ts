@@ -270,3 +270,14 @@ export function underlyingConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): C
 export function isTransposed(layer: ConvLayerPlan | ConvTransposeLayerPlan): layer is ConvTransposeLayerPlan {
   return layer.type === 'conv_transpose1d' || layer.type === 'conv_transpose2d';
 }
+
+const numelOf = (c: number, h: number, w: number, n: number) => n * c * h * w;
+
+/** sizes of C's tensors */
+export function convSizes(c: ConvGeometry) {
+  return {
+    x: numelOf(c.inC, c.inH, c.inW, c.batch),
+    y: numelOf(c.outC, c.outH, c.outW, c.batch),
+    w: c.outC * (c.inC / c.groups) * c.kH * c.kW,
+  };
+}
