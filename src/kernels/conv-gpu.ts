@@ -30,16 +30,15 @@
 
 import type { ConvGeometry } from '../plan/types.ts';
 import type { Stmt } from '../ir/types.ts';
-import { accum, add, and, barrier, comment, eq, f32, ge, idiv, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
+import { accum, add, and, barrier, comment, eq, ex, f32, ge, idiv, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
 import { convForwardAxes, convGradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
-import { forwardGather, gradInputGather, type GatherNames, type GatherSpec } from './conv-direct.ts';
+import { checks, forwardGather, gradInputGather, type GatherNames, type GatherSpec } from './conv-direct.ts';
 import type { ConvKernelSchedule, GemmTile, SplitK } from '../plan/schedule.ts';
 
-/** the condition under which tap `tp` of axis `a` reads inside the input at position `t` (null: always) */
+/** the condition under which tap `tp` of axis `a` reads inside the input at position `t` (null: always): the direct engine's checks over all positions */
 function tapCond(a: Axis, tp: Tap, t: E): E | null {
-  const lo = tp.lo > 0 ? ge(t, tp.lo) : null;
-  const hi = tp.hi < a.T ? lt(t, tp.hi) : null;
-  return lo && hi ? and(lo, hi) : (lo ?? hi);
+  const cs = checks(ex(t), { min: 0, max: a.T - 1 }, tp);
+  return cs.length ? and(...cs) : null;
 }
 
 /** a serial loop over [0, n), or for n = 1 its body with the variable bound to 0 */
