@@ -159,123 +159,162 @@ export function convLayerFacts(layer: ConvLayerPlan | ConvTransposeLayerPlan) {
   };
 }
 
+type ConvLayer = ConvLayerPlan | ConvTransposeLayerPlan;
+
+/** what a target's algorithms get from the driver: the layer's facts and its scratch list */
+interface RoleContext extends ReturnType<typeof convLayerFacts> {
+  readonly layer: ConvLayer;
+  readonly addScratch: (d: ScratchDecl) => void;
+}
+
 /**
- * the layer's program: kernel calls for forward and backward, each role lowered once by the
- * algorithm its schedule names (gather, im2row, reduce, sum), shaped by the schedule's
- * blocks, budgets, tiles and split-K; the target only picks the schedule (plan/schedule.ts)
+ * a gather-shaped role: C.fwd (`cDx` false) or C.dx split by stride phase, from `inp` to
+ * `out`: the layer's forward (C.fwd for conv, C.dx for conv_transpose, adding the bias) and
+ * its gradInput (the other one)
  */
-export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, schedule: ConvLayerSchedule = scheduleConv(layer, 'ts')): LayerProgram {
-  const { c, T, baseFor, sizes, hasBias, xLen, yLen } = convLayerFacts(layer);
-  const gpu = schedule.target === 'wgsl';
+interface GatherRole {
+  readonly role: 'forward' | 'gradInput';
+  readonly cDx: boolean;
+  readonly k: ConvKernelSchedule;
+  readonly names: GatherNames;
+  readonly buffers: BufferDecl[];
+  readonly args: Record<string, string>;
+}
+
+/** C.dw's buffers: C's input and C's output gradient (for conv_transpose: dy and x) */
+const dwInputs = (x: RoleContext) => ({ cx: x.T ? 'dy' : 'x', cdy: x.T ? 'x' : 'dy' });
+
+/**
+ * how one target realizes each algorithm of the schedule (plan/schedule.ts): the loop nests
+ * of conv-direct.ts / conv-im2row.ts (ts) or conv-gpu.ts (wgsl), their kernels' names and
+ * docs. A new target adds an entry here and a schedule there; the driver does not change.
+ */
+interface TargetAlgorithms {
+  readonly gather: (x: RoleContext, r: GatherRole) => KernelCall[];
+  readonly im2row: (x: RoleContext, r: GatherRole) => KernelCall[];
+  /** gradWeight by `k.algorithm` (reduce or im2row); `fusedBias`: the bias gradient too */
+  readonly gradWeight: (x: RoleContext, k: ConvKernelSchedule, fusedBias: boolean) => KernelCall[];
+  readonly gradBias: (x: RoleContext, k: ConvKernelSchedule) => KernelCall[];
+}
+
+/** a ts kernel: named by role, strategy and step; its doc carries the cost model's view */
+const tsKernel = (x: RoleContext, role: KernelRole, strategy: StrategyName | null, step: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
+  kernel({
+    name: `${x.baseFor(role)}_${ROLE_TAG[role]}${strategy ? '_' + strategy : ''}${step ? '_' + step : ''}`,
+    doc: [planRow(x.layer), `role: ${role}${strategy ? `, strategy ${WHY[strategy]}` : ''}`, ...costLine(x.layer, role)],
+    buffers,
+    body,
+  });
+
+/** a wgsl kernel: a conv's split-K gradWeight computes the bias gradient too when there is one, so its name says when there is none */
+const gpuKernel = (x: RoleContext, role: KernelRole, tag: string, why: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
+  kernel({ name: `${x.baseFor(role, role === 'forward' || (role === 'gradWeight' && !x.T))}_${ROLE_TAG[role]}_${tag}`, doc: [planRow(x.layer), `role: ${role}, ${why}`], buffers, body });
+
+const TS: TargetAlgorithms = {
+  gather: (x, r) => {
+    const passes = r.cDx ? directGradInputStmts(x.c, r.names, r.k) : directForwardStmts(x.c, r.names, r.k);
+    return directKernels(passes).map((p) => ({ kernel: tsKernel(x, r.role, 'direct', p.step, readWrite(r.buffers, r.names.out, p.accumulate), p.body), args: r.args }));
+  },
+  im2row: (x, r) => {
+    const calls = r.cDx ? im2rowGradInput(x.c, r.names, x.baseFor(r.role), r.role, r.k.block) : im2rowForward(x.c, r.names, x.baseFor(r.role), r.role, r.k.block);
+    for (const s of calls.scratch) x.addScratch(s);
+    return calls.kernels.map((kk) => withDoc(kk, x.layer, r.role, r.args));
+  },
+  gradWeight: (x, k) => {
+    const { cx, cdy } = dwInputs(x);
+    const buffers = [buf(cx, x.sizes.x, 'read'), buf(cdy, x.sizes.y, 'read'), buf('dw', x.sizes.w, 'write')];
+    // kernel params follow the layer's names; order: x, dy, dw
+    buffers.sort((a, b) => ['x', 'dy', 'dw'].indexOf(a.name) - ['x', 'dy', 'dw'].indexOf(b.name));
+    const args = { x: 'x', dy: 'dy', dw: 'gradWeight' };
+    if (k.algorithm === 'reduce') {
+      return directGradWeightStmts(x.c, { x: cx, dy: cdy, gw: 'dw' }, k).map((body, i) => ({ kernel: tsKernel(x, 'gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args }));
+    }
+    const calls = im2rowGradWeight(x.c, { x: cx, dy: cdy, gw: 'dw' }, x.baseFor('gradWeight'), k.block);
+    for (const s of calls.scratch) x.addScratch(s);
+    return calls.kernels.map((kk) => withDoc(kk, x.layer, 'gradWeight', args));
+  },
+  gradBias: (x) => {
+    const oc = x.layer.geometry.outC;
+    const body = gradBiasStmts(x.c.batch, oc, x.yLen / (x.c.batch * oc), 'dy', 'db');
+    return [{ kernel: tsKernel(x, 'gradBias', null, '', [buf('dy', x.yLen, 'read'), buf('db', oc, 'write')], body), args: { dy: 'dy', db: 'gradBias' } }];
+  },
+};
+
+const WGSL: TargetAlgorithms = {
+  gather: (x, r) => {
+    const why = WHY_GPU.gather + (r.role === 'gradInput' && r.cDx ? '; one dispatch per stride phase' : '');
+    return [{ kernel: gpuKernel(x, r.role, 'gpu', why, r.buffers, gatherGpu(x.c, r.cDx, r.names, r.k)), args: r.args }];
+  },
+  im2row: (x, r) => {
+    if (r.cDx || r.role !== 'forward') throw new Error(`lower conv: ${x.layer.name}: the wgsl target has no im2row ${r.role}`);
+    const cols = colsScratch(x.c);
+    x.addScratch(cols);
+    const copy = gpuKernel(x, 'forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', x.xLen, 'read'), buf('cols', cols.length, 'write')], gpuIm2rowStmts(x.c, 'x', 'cols'));
+    const g = gpuTiledGemmStmts(x.c, { cols: 'cols', w: 'w', bias: r.names.bias, out: 'y' }, r.k.tile!);
+    const gemm = gpuKernel(x, 'forward', 'gemm_tiled', WHY_GPU.tiled, [buf('cols', cols.length, 'read'), ...r.buffers.filter((b) => b.name !== 'x')], g.stmts);
+    const gemmArgs = Object.fromEntries(Object.entries(r.args).filter(([name]) => name !== 'x'));
+    const calls: KernelCall[] = [
+      { kernel: copy, args: { x: 'x', cols: 'cols' } },
+      { kernel: { ...gemm, workgroup: { size: g.size, local: 'local', shared: g.shared } }, args: { cols: 'cols', ...gemmArgs } },
+    ];
+    return calls;
+  },
+  gradWeight: (x, k, fused) => {
+    const { cx, cdy } = dwInputs(x);
+    const r = gpuGradWeightStmts(x.c, { x: cx, dy: cdy, gw: 'dw', gb: fused ? 'db' : null, partial: 'partial' }, k.splitK!, k.tapUnroll!);
+    x.addScratch({ name: 'dwPartial', t: 'f32', length: r.partialLength, keep: false });
+    const ins = [buf(cx, x.sizes.x, 'read'), buf(cdy, x.sizes.y, 'read')].sort((a, b) => (a.name === 'x' ? -1 : b.name === 'x' ? 1 : 0));
+    const buffers = [...ins, buf('partial', r.partialLength, 'read_write'), buf('dw', x.sizes.w, 'write'), ...(fused ? [buf('db', x.layer.biasShape![0], 'write')] : [])];
+    const args = { x: 'x', dy: 'dy', partial: 'dwPartial', dw: 'gradWeight', ...(fused ? { db: 'gradBias' } : {}) };
+    return [{ kernel: gpuKernel(x, 'gradWeight', 'splitk', WHY_GPU.splitK + (fused ? '; the bias gradient fused in' : ''), buffers, r.stmts), args }];
+  },
+  gradBias: (x) => {
+    const oc = x.layer.geometry.outC;
+    x.addScratch({ name: 'dbPartial', t: 'f32', length: x.c.batch * oc, keep: false });
+    const body = gpuChannelSumStmts(x.c.batch, oc, x.yLen / (x.c.batch * oc), 'dy', 'db', 'partial');
+    const buffers = [buf('dy', x.yLen, 'read'), buf('partial', x.c.batch * oc, 'read_write'), buf('db', oc, 'write')];
+    return [{ kernel: gpuKernel(x, 'gradBias', 'splitk', 'per-sample sums, then their sum in order', buffers, body), args: { dy: 'dy', partial: 'dbPartial', db: 'gradBias' } }];
+  },
+};
+
+const TARGETS: Record<ConvLayerSchedule['target'], TargetAlgorithms> = { ts: TS, wgsl: WGSL };
+
+/**
+ * the layer's program: kernel calls for forward and backward, each role lowered by the
+ * algorithm its schedule names (gather, im2row, reduce, sum), shaped by the schedule's
+ * blocks, budgets, tiles and split-K. Roles, buffers and order are the same on every target.
+ */
+export function lowerConv(layer: ConvLayer, schedule: ConvLayerSchedule = scheduleConv(layer, 'ts')): LayerProgram {
   const scratch: ScratchDecl[] = [];
+  const x: RoleContext = {
+    ...convLayerFacts(layer),
+    layer,
+    addScratch: (d) => {
+      if (!scratch.some((s) => s.name === d.name)) scratch.push(d);
+    },
+  };
+  const { T, sizes, hasBias, xLen, yLen } = x;
+  const t = TARGETS[schedule.target];
+  const of = (role: KernelRole) => schedule.kernels.find((k) => k.role === role) ?? null;
+  const gatherShaped = (r: GatherRole) => (r.k.algorithm === 'gather' ? t.gather : t.im2row)(x, r);
   const forward: KernelCall[] = [];
   const backward: KernelCall[] = [];
-  const of = (role: KernelRole) => schedule.kernels.find((k) => k.role === role) ?? null;
-
-  // names carry the schedule: `_direct` / `_im2row_*` (ts), `_gpu` / `_splitk` / `_gemm_tiled` (wgsl)
-  const mk = (role: KernelRole, strategy: StrategyName | null, step: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
-    kernel({
-      name: `${baseFor(role)}_${ROLE_TAG[role]}${strategy ? '_' + strategy : ''}${step ? '_' + step : ''}`,
-      doc: [planRow(layer), `role: ${role}${strategy ? `, strategy ${WHY[strategy]}` : ''}`, ...costLine(layer, role)],
-      buffers,
-      body,
-    });
-  // a conv's split-K gradWeight computes the bias gradient too when there is a bias (fused)
-  const mkGpu = (role: KernelRole, tag: string, why: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
-    kernel({ name: `${baseFor(role, role === 'forward' || (role === 'gradWeight' && !T))}_${ROLE_TAG[role]}_${tag}`, doc: [planRow(layer), `role: ${role}, ${why}`], buffers, body });
-  const addScratch = (d: ScratchDecl) => {
-    if (!scratch.some((s) => s.name === d.name)) scratch.push(d);
-  };
-
-  /**
-   * a gather role: C.fwd (`cDx` false) or C.dx split by stride phase, from `inp` to `out`:
-   * the layer's forward (C.fwd for conv, C.dx for conv_transpose, adding the bias) and its
-   * gradInput (the other one)
-   */
-  const gatherRole = (role: 'forward' | 'gradInput', cDx: boolean, k: ConvKernelSchedule, io: { inp: string; out: string; bias: string | null }, buffers: BufferDecl[], args: Record<string, string>): KernelCall[] => {
-    const names = { inp: io.inp, w: 'w', bias: io.bias, out: io.out };
-    if (k.algorithm === 'gather' && gpu) {
-      const why = WHY_GPU.gather + (role === 'gradInput' && cDx ? '; one dispatch per stride phase' : '');
-      return [{ kernel: mkGpu(role, 'gpu', why, buffers, gatherGpu(c, cDx, names, k)), args }];
-    }
-    if (k.algorithm === 'gather') {
-      const passes = cDx ? directGradInputStmts(c, names, k) : directForwardStmts(c, names, k);
-      return directKernels(passes).map((p) => ({ kernel: mk(role, 'direct', p.step, readWrite(buffers, io.out, p.accumulate), p.body), args }));
-    }
-    if (gpu && !cDx && role === 'forward') {
-      const cols = colsScratch(c);
-      const colsLen = cols.length;
-      addScratch(cols);
-      const copy = mkGpu('forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', xLen, 'read'), buf('cols', colsLen, 'write')], gpuIm2rowStmts(c, 'x', 'cols'));
-      const g = gpuTiledGemmStmts(c, { cols: 'cols', w: 'w', bias: io.bias, out: 'y' }, k.tile!);
-      const gemm = mkGpu('forward', 'gemm_tiled', WHY_GPU.tiled, [buf('cols', colsLen, 'read'), ...buffers.filter((b) => b.name !== 'x')], g.stmts);
-      const { x: _x, ...gemmArgs } = args;
-      return [
-        { kernel: copy, args: { x: 'x', cols: 'cols' } },
-        { kernel: { ...gemm, workgroup: { size: g.size, local: 'local', shared: g.shared } }, args: { cols: 'cols', ...gemmArgs } },
-      ];
-    }
-    if (gpu) throw new Error(`lower conv: ${layer.name}: the wgsl schedule has no im2row ${role}`);
-    const calls = cDx ? im2rowGradInput(c, names, baseFor(role), role, k.block) : im2rowForward(c, names, baseFor(role), role, k.block);
-    for (const s of calls.scratch) addScratch(s);
-    return calls.kernels.map((kk) => withDoc(kk, layer, role, args));
-  };
 
   const fwd = of('forward');
   if (fwd) {
     const buffers = [buf('x', xLen, 'read'), buf('w', sizes.w, 'read'), ...(hasBias ? [buf('b', layer.biasShape![0], 'read')] : []), buf('y', yLen, 'write')];
-    forward.push(...gatherRole('forward', T, fwd, { inp: 'x', out: 'y', bias: hasBias ? 'b' : null }, buffers, { x: 'x', w: 'weight', ...(hasBias ? { b: 'bias' } : {}), y: 'y' }));
+    const args = { x: 'x', w: 'weight', ...(hasBias ? { b: 'bias' } : {}), y: 'y' };
+    forward.push(...gatherShaped({ role: 'forward', cDx: T, k: fwd, names: { inp: 'x', w: 'w', bias: hasBias ? 'b' : null, out: 'y' }, buffers, args }));
   }
-
   // backward: gradWeight, gradBias, then gradInput (each overwrites its output)
   const dw = of('gradWeight');
   const db = of('gradBias');
-  // C.dw reads C's input and C's output gradient: for conv_transpose those are dy and x
-  const cx = T ? 'dy' : 'x';
-  const cdy = T ? 'x' : 'dy';
-  if (dw && gpu) {
-    const fused = db?.fused === true;
-    const r = gpuGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw', gb: fused ? 'db' : null, partial: 'partial' }, dw.splitK!, dw.tapUnroll!);
-    addScratch({ name: 'dwPartial', t: 'f32', length: r.partialLength, keep: false });
-    const ins = [buf(cx, sizes.x, 'read'), buf(cdy, sizes.y, 'read')].sort((a, b) => (a.name === 'x' ? -1 : b.name === 'x' ? 1 : 0));
-    const buffers = [...ins, buf('partial', r.partialLength, 'read_write'), buf('dw', sizes.w, 'write'), ...(fused ? [buf('db', layer.biasShape![0], 'write')] : [])];
-    const args = { x: 'x', dy: 'dy', partial: 'dwPartial', dw: 'gradWeight', ...(fused ? { db: 'gradBias' } : {}) };
-    backward.push({ kernel: mkGpu('gradWeight', 'splitk', WHY_GPU.splitK + (fused ? '; the bias gradient fused in' : ''), buffers, r.stmts), args });
-  } else if (dw) {
-    const buffers = [buf(cx, sizes.x, 'read'), buf(cdy, sizes.y, 'read'), buf('dw', sizes.w, 'write')];
-    // kernel params follow the layer's names; order: x, dy, dw
-    buffers.sort((a, b) => ['x', 'dy', 'dw'].indexOf(a.name) - ['x', 'dy', 'dw'].indexOf(b.name));
-    const args = { x: 'x', dy: 'dy', dw: 'gradWeight' };
-    if (dw.algorithm === 'reduce') {
-      directGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw' }, dw).forEach((body, i) => {
-        backward.push({ kernel: mk('gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args });
-      });
-    } else {
-      const calls = im2rowGradWeight(c, { x: cx, dy: cdy, gw: 'dw' }, baseFor('gradWeight'), dw.block);
-      for (const s of calls.scratch) addScratch(s);
-      for (const k of calls.kernels) backward.push(withDoc(k, layer, 'gradWeight', args));
-    }
-  }
-  if (db && !db.fused) {
-    const oc = layer.geometry.outC;
-    const spatial = yLen / (c.batch * oc);
-    if (gpu) {
-      addScratch({ name: 'dbPartial', t: 'f32', length: c.batch * oc, keep: false });
-      backward.push({
-        kernel: mkGpu('gradBias', 'splitk', 'per-sample sums, then their sum in order', [buf('dy', yLen, 'read'), buf('partial', c.batch * oc, 'read_write'), buf('db', oc, 'write')], gpuChannelSumStmts(c.batch, oc, spatial, 'dy', 'db', 'partial')),
-        args: { dy: 'dy', partial: 'dbPartial', db: 'gradBias' },
-      });
-    } else {
-      backward.push({
-        kernel: mk('gradBias', null, '', [buf('dy', yLen, 'read'), buf('db', oc, 'write')], gradBiasStmts(c.batch, oc, spatial, 'dy', 'db')),
-        args: { dy: 'dy', db: 'gradBias' },
-      });
-    }
-  }
+  if (dw) backward.push(...t.gradWeight(x, dw, db?.fused === true));
+  if (db && !db.fused) backward.push(...t.gradBias(x, db));
   const dx = of('gradInput');
   if (dx) {
     const buffers = [buf('dy', yLen, 'read'), buf('w', sizes.w, 'read'), buf('dx', xLen, 'write')];
-    backward.push(...gatherRole('gradInput', !T, dx, { inp: 'dy', out: 'dx', bias: null }, buffers, { dy: 'dy', w: 'weight', dx: 'dx' }));
+    backward.push(...gatherShaped({ role: 'gradInput', cDx: !T, k: dx, names: { inp: 'dy', w: 'w', bias: null, out: 'dx' }, buffers, args: { dy: 'dy', w: 'weight', dx: 'dx' } }));
   }
   return { layer: layer.name, scratch, forward, backward, alias: false };
 }
