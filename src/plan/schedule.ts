@@ -228,9 +228,12 @@ function wgslKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): C
   return { role, algorithm: 'gather', block: [blockOf(gatherOutPer(c, (role === 'forward') === T))], ...none, tapUnroll: TAP_UNROLL_LIMIT };
 }
 
+/** each target's chooser: a new target adds one (and its algorithms in src/kernels/conv.ts) */
+const CHOOSERS: Record<ScheduleTarget, (layer: ConvLayer, role: KernelRole, o: ScheduleOverrides) => ConvKernelSchedule> = { ts: tsKernel, wgsl: wgslKernel };
+
 /** a conv layer's schedule on a target: one record per kernel role the plan asks for */
 export function scheduleConv(layer: ConvLayer, target: ScheduleTarget, overrides: ScheduleOverrides = {}): ConvLayerSchedule {
-  const one = target === 'ts' ? tsKernel : wgslKernel;
+  const one = CHOOSERS[target];
   const roles = layer.kernels.filter((r) => r !== 'gradBias' || layer.biasShape !== null);
   return { layer: layer.name, target, kernels: roles.map((r) => one(layer, r, overrides)) };
 }
