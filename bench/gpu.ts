@@ -17,7 +17,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { lowerConvGpu } from '../src/kernels/conv-gpu.ts';
+import { lowerConv } from '../src/kernels/conv.ts';
+import { scheduleConv } from '../src/plan/schedule.ts';
 import { lowerModel } from '../src/kernels/index.ts';
 import type { KernelCall, LayerProgram } from '../src/kernels/types.ts';
 import { ROLE_TAG } from '../src/kernels/names.ts';
@@ -125,8 +126,8 @@ function opCalls(prog: LayerProgram, op: 'forward' | 'gradInput' | 'gradWeight')
 
 async function benchLayer(device: GPUDevice, c: LayerConfig, budget: Budget, log: (s: string) => void): Promise<OpRow[]> {
   const { layer } = planConfig(c, 'auto');
-  const variants: [string, LayerProgram][] = [['gather', lowerConvGpu(layer, { forward: 'gather' })]];
-  if (layer.type !== 'conv_transpose2d') variants.push(['tiled', lowerConvGpu(layer, { forward: 'tiled' })]);
+  const variants: [string, LayerProgram][] = [['gather', lowerConv(layer, scheduleConv(layer, 'wgsl', { forward: 'gather' }))]];
+  if (layer.type !== 'conv_transpose2d') variants.push(['tiled', lowerConv(layer, scheduleConv(layer, 'wgsl', { forward: 'tiled' }))]);
   const rows: OpRow[] = [];
   for (const [variant, prog] of variants) {
     // the whole program against the reference before anything is timed

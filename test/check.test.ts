@@ -92,8 +92,8 @@ describe('convgen check', () => {
   }, 60_000);
 
   it('refuses targets it does not know; --help names both', async () => {
-    await expect(run(['examples/seed.json', '--target', 'cuda'])).rejects.toThrow(/--target: must be ts or wgsl, got "cuda"/);
-    await expect(run(['examples/seed.json', '--target'])).rejects.toThrow(/--target: must be ts or wgsl, got nothing/);
+    await expect(run(['examples/seed.json', '--target', 'cuda'])).rejects.toThrow(/--target: must be one of ts, wgsl, got "cuda"/);
+    await expect(run(['examples/seed.json', '--target'])).rejects.toThrow(/--target: must be one of ts, wgsl, got nothing/);
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.out).toContain('--target ts|wgsl');

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { planFile } from '../src/cli/plan.ts';
 import { formatPlanTable } from '../src/plan/table.ts';
+import { scheduleModel } from '../src/plan/schedule.ts';
+import { formatConvSchedule } from '../src/plan/schedule-table.ts';
 import { lowerModel } from '../src/kernels/index.ts';
 import { formatGpuSchedule, scheduleGpu } from '../src/gpu/schedule.ts';
 import { DEFAULT_LIMITS } from '../src/gpu/limits.ts';
@@ -110,14 +112,17 @@ describe('convgen plan --target wgsl', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const wide = { width: 1000 };
-    expect(r.stdout).toBe(`model lenet5 (target wgsl)\n${formatGpuSchedule(scheduleOf('examples/lenet.json'), wide)}\nmodel seed_problem (target wgsl)\n${formatGpuSchedule(scheduleOf('examples/seed.json'), wide)}`);
+    const both = (f: string) => `${formatConvSchedule(scheduleModel(planFile(join(root, f)), 'wgsl'), wide)}\n${formatGpuSchedule(scheduleOf(f), wide)}`;
+    expect(r.stdout).toBe(`model lenet5 (target wgsl)\n${both('examples/lenet.json')}\nmodel seed_problem (target wgsl)\n${both('examples/seed.json')}`);
     // the wgsl program (GPU-shaped convs), not the TS one (direct / im2row)
     expect(r.stdout).toMatch(/^c1 +\| forward +\| conv5x5_p2_1x28x28_to_6_fwd_gpu +\| main +\| 75264 \(/m);
     expect(r.stdout).not.toMatch(/_(direct|im2row)\b/);
     const json = convgen('plan', 'examples/seed.json', '--target=wgsl', '--json');
     expect(json.status).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual({ model: 'seed_problem', ...JSON.parse(JSON.stringify(scheduleOf('examples/seed.json'))) });
-    expect(convgen('plan', 'examples/seed.json', '--target', 'ts').stdout).toBe(formatPlanTable(planFile(join(root, 'examples/seed.json')), { width: 100 }));
+    const seed = planFile(join(root, 'examples/seed.json'));
+    expect(JSON.parse(json.stdout)).toEqual({ model: 'seed_problem', conv: scheduleModel(seed, 'wgsl').layers, ...JSON.parse(JSON.stringify(scheduleOf('examples/seed.json'))) });
+    // --target ts: the plan table, then the TS conv schedule (fitted to 100 columns: not a terminal)
+    expect(convgen('plan', 'examples/seed.json', '--target', 'ts').stdout).toBe(`${formatPlanTable(seed, { width: 100 })}\n${formatConvSchedule(scheduleModel(seed, 'ts'), { width: 100 })}`);
   });
 
   it('--limits: missing keys keep the defaults, a small dispatch limit folds grids into 2D', () => {
@@ -126,7 +131,7 @@ describe('convgen plan --target wgsl', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const limits = { ...DEFAULT_LIMITS, maxComputeWorkgroupsPerDimension: 100 };
-    expect(r.stdout).toBe(`model lenet5 (target wgsl)\n${formatGpuSchedule(scheduleOf('examples/lenet.json', limits), { width: 1000 })}`);
+    expect(r.stdout).toBe(`model lenet5 (target wgsl)\n${formatConvSchedule(scheduleModel(planFile(join(root, 'examples/lenet.json')), 'wgsl'), { width: 1000 })}\n${formatGpuSchedule(scheduleOf('examples/lenet.json', limits), { width: 1000 })}`);
     expect(r.stdout).toContain('limits: 100 workgroups/dim, 256 invocations/workgroup');
     // every grid fits the limit, and the big ones fold into 2D / 3D
     const grids = [...r.stdout.matchAll(/\| (\d+)x(\d+)x(\d+) +\|/g)].map((m) => m.slice(1, 4).map(Number));
@@ -167,7 +172,7 @@ describe('convgen plan --target wgsl', () => {
     expect(convgen('plan', 'examples/seed.json', '--target', 'wgsl', '--limits').stderr).toBe('convgen plan: --limits: needs a file; write --limits limits.json\n');
     const bad = convgen('plan', 'examples/seed.json', '--target', 'cuda');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/^convgen plan: --target: must be "ts" or "wgsl", got "cuda"/);
+    expect(bad.stderr).toMatch(/^convgen plan: --target: must be one of ts, wgsl, got "cuda"/);
     const help = convgen('plan', '--help');
     expect(help.stdout).toContain('--target ts|wgsl');
     expect(help.stdout).toContain('--limits FILE');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { gemmTile } from '../src/kernels/conv-gpu.ts';
+import { gemmTile } from '../src/plan/schedule.ts';
 import { parseModel } from '../src/spec/parse.ts';
 import { planModel, type PlanOptions } from '../src/plan/plan.ts';
 import type { ModelPlan } from '../src/plan/types.ts';

@@ -103,6 +103,28 @@ describe('passes', () => {
     expect(text).toContain('y[j + 4] = 0.0');
   });
 
+  // loops that run once (`for (let g = 0; g < 1; g++)`, 402 times in the generated TS) read as noise
+  it('simplify replaces a loop that runs once by its body at the start value', () => {
+    const s = simplify(
+      kernel({
+        name: 's',
+        buffers: [buf('x', 8, 'read'), buf('y', 8, 'write')],
+        body: [parallel('g', 0, 1, (g) => [loop('r', 3, 4, (r) => [let_('xv', load('x', add(mul(g, 4), r)), 'f32'), store('y', r, v('xv'))])]), loop('s', 0, 2, (s) => [store('y', s, f32(0))])],
+      }),
+    );
+    expect(dumpKernel(s)).toBe('kernel s(x: f32[8] read, y: f32[8] write) {\n  let xv: f32 = x[3]\n  y[3] = xv\n  for s in 0..2 {\n    y[s] = 0.0\n  }\n}\n');
+    // two such loops declaring the same name (a conv's per-tap loops over one channel): one
+    // block cannot declare it twice, so the second copy is a_2
+    const twice = lowerKernel(
+      kernel({
+        name: 't',
+        buffers: [buf('x', 8, 'read'), buf('y', 8, 'write')],
+        body: [loop('r', 0, 1, (r) => [let_('a', load('x', r), 'f32'), store('y', r, v('a'))]), loop('r', 1, 2, (r) => [let_('a', load('x', r), 'f32'), store('y', r, v('a'))])],
+      }),
+    );
+    expect(dumpKernel(twice)).toBe('kernel t(x: f32[8] read, y: f32[8] write) {\n  let a: f32 = x[0]\n  y[0] = a\n  let a_2: f32 = x[1]\n  y[1] = a_2\n}\n');
+  });
+
   it('verify rejects undeclared names, read-only stores and shadowing', () => {
     const mk = (body: Parameters<typeof kernel>[0]['body']) => kernel({ name: 'bad', buffers: [buf('x', 4, 'read'), buf('y', 4, 'write')], body });
     expect(() => verify(mk([store('y', v('q'), f32(0))]))).toThrow(/'q' is used but not declared/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseConvStrategy, convCost } from '../src/kernels/cost.ts';
+import { chooseConvStrategy, convCost } from '../src/plan/cost.ts';
 import type { ConvGeometry, ConvTransposeGeometry } from '../src/plan/types.ts';
 
 const geo = (batch: number, inC: number, size: number, outC: number, k: number, s: number, p: number, groups = 1): ConvGeometry => {

@@ -11,7 +11,7 @@ import { checkConvLayer, runConvLayer, withStrategy, type ConvPlan } from './hel
 import { cfgArb, pair, planOf, planOrSkip, type Cfg } from './helpers/conv-configs.ts';
 import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../src/plan/types.ts';
 import { lowerConv, transposedToConv } from '../src/kernels/conv.ts';
-import { lowerConvGpu, splitK, TAP_UNROLL_LIMIT } from '../src/kernels/conv-gpu.ts';
+import { scheduleConv, splitK, TAP_UNROLL_LIMIT } from '../src/plan/schedule.ts';
 import { lowerKernel } from '../src/ir/passes.ts';
 import { dumpKernel } from '../src/ir/dump.ts';
 
@@ -23,7 +23,7 @@ const VARIANTS = [...STRATEGIES, 'gpu', 'gpu-tiled'] as const;
 type Variant = (typeof VARIANTS)[number];
 const checkVariant = (layer: ConvPlan, v: Variant, seed = 1) =>
   v === 'gpu' || v === 'gpu-tiled'
-    ? checkConvLayer(layer, seed, { target: 'wgsl', gpuForward: v === 'gpu' ? 'gather' : 'tiled' })
+    ? checkConvLayer(layer, seed, { target: 'wgsl', forward: v === 'gpu' ? 'gather' : 'tiled' })
     : checkConvLayer(withStrategy(layer, v), seed);
 
 const convCases = CASES.flatMap((c) =>
@@ -50,13 +50,13 @@ describe('conv kernels vs reference, case table', () => {
 describe('conv kernels vs reference, every window split into tap passes', () => {
   for (const { title, layer } of convCases) {
     it(`${title} direct, budget 300`, () => {
-      const res = checkConvLayer(withStrategy(layer, 'direct'), 5, { directBudget: 300 });
+      const res = checkConvLayer(withStrategy(layer, 'direct'), 5, { unrollBudget: 300 });
       for (const r of res) expect(r.maxAbsErr, `${r.buffer}: err ${r.maxAbsErr} > tol ${r.tol}`).toBeLessThanOrEqual(r.tol);
     });
   }
   it('really splits them', () => {
     const layer = convCases.find((c) => c.title.startsWith('conv2d x=[7,2,5,5]'))!.layer;
-    const names = lowerConv(withStrategy(layer, 'direct'), { directBudget: 300 }).forward.map((c) => c.kernel.name);
+    const names = lowerConv(withStrategy(layer, 'direct'), scheduleConv(withStrategy(layer, 'direct'), 'ts', { unrollBudget: 300 })).forward.map((c) => c.kernel.name);
     expect(names.filter((n) => /_t\d/.test(n)).length).toBeGreaterThan(0);
   });
 });
@@ -226,17 +226,17 @@ describe('GPU kernels: windows wider than TAP_UNROLL_LIMIT run their taps as a l
   for (const cfg of wide) {
     const layer = planOf(cfg);
     it(`${cfg.kind} k=${cfg.k.join('x')} s=${cfg.s.join('x')} d=${cfg.d.join('x')}`, () => {
-      const prog = lowerConvGpu(layer, { forward: 'gather' });
+      const prog = lowerConv(layer, scheduleConv(layer, 'wgsl', { forward: 'gather' }));
       const gathers = [...prog.forward, ...prog.backward].filter((c) => c.kernel.name.endsWith('_gpu'));
       expect(gathers.some((c) => /for [hw]tap in/.test(dumpKernel(lowerKernel(c.kernel))))).toBe(true);
       // and split-K's pass 1 makes a wide window's columns invocations, one accumulator each
       const dw = prog.backward.find((c) => c.kernel.name.endsWith('_dw_splitk'))!;
       if (layer.geometry.kW > TAP_UNROLL_LIMIT) expect(dumpKernel(lowerKernel(dw.kernel))).toMatch(/for kw in 0\.\.\d+ parallel/);
-      for (const r of checkConvLayer(layer, 3, { target: 'wgsl', gpuForward: 'gather' })) expect(r.ok, `${r.buffer}: ${r.maxAbsErr} > ${r.tol}`).toBe(true);
+      for (const r of checkConvLayer(layer, 3, { target: 'wgsl', forward: 'gather' })) expect(r.ok, `${r.buffer}: ${r.maxAbsErr} > ${r.tol}`).toBe(true);
     });
   }
   it(`keeps windows of up to ${TAP_UNROLL_LIMIT} taps per axis unrolled`, () => {
     const layer = planOf({ kind: 'conv2d', batch: 1, groups: 1, cinPer: 1, coutPer: 1, k: [TAP_UNROLL_LIMIT, TAP_UNROLL_LIMIT], s: [1, 1], d: [1, 1], pad: [0, 0, 0, 0], extra: [0, 0], op: [0, 0], bias: false });
-    expect(dumpKernel(lowerKernel(lowerConvGpu(layer).forward[0].kernel))).not.toMatch(/tap in/);
+    expect(dumpKernel(lowerKernel(lowerConv(layer, scheduleConv(layer, 'wgsl')).forward[0].kernel))).not.toMatch(/tap in/);
   });
 });

@@ -16,7 +16,8 @@ import fc from 'fast-check';
 import { cfgArb, planOrSkip } from './helpers/conv-configs.ts';
 import { CASES, mulberry32, planCase, randomArray } from './cases.ts';
 import { lowerLayer } from '../src/kernels/index.ts';
-import { lowerConvGpu } from '../src/kernels/conv-gpu.ts';
+import { lowerConv } from '../src/kernels/conv.ts';
+import { scheduleConv } from '../src/plan/schedule.ts';
 import { lowerSoftmaxCrossEntropy } from '../src/kernels/loss.ts';
 import { lowerSgdMomentum } from '../src/kernels/sgd.ts';
 import { lowerKernel } from '../src/ir/passes.ts';
@@ -56,7 +57,7 @@ describe(`WGSL kernels vs the reference: the shared case table${process.env.CONV
       for (const l of plan.layers) {
         // the kernels the WGSL target ships: GPU-shaped convs (conv-gpu.ts), the shared rest
         const limits = { ...DEFAULT_LIMITS, ...c.gpuLimits };
-        const progs = l.type === 'conv1d' || l.type === 'conv2d' ? (['gather', 'tiled'] as const).map((f) => lowerConvGpu(l, { forward: f })) : [lowerLayer(l, { target: 'wgsl', limits })];
+        const progs = l.type === 'conv1d' || l.type === 'conv2d' ? (['gather', 'tiled'] as const).map((f) => lowerConv(l, scheduleConv(l, 'wgsl', { forward: f }))) : [lowerLayer(l, { target: 'wgsl', limits })];
         for (const prog of progs) {
           if (prog.alias) continue;
           for (const r of await checkLayerWgsl(device!, l, prog, 1, limits)) {
@@ -79,7 +80,7 @@ describe('WGSL conv kernels vs the reference: random configs', () => {
         const layer = planOrSkip(cfg);
         if (!layer) return true; // an empty output: not a valid layer
         ran++;
-        for (const r of await checkLayerWgsl(device!, layer, lowerConvGpu(layer, { forward }), 5)) {
+        for (const r of await checkLayerWgsl(device!, layer, lowerConv(layer, scheduleConv(layer, 'wgsl', { forward })), 5)) {
           if (!r.result.ok) throw new Error(`${r.out} [${r.kernels.join(', ')}]: max abs error ${r.result.maxAbs} > ${r.result.tolerance} for ${JSON.stringify(layer.geometry)}`);
         }
         return true;

@@ -10,7 +10,8 @@ import { parseModel } from '../src/spec/parse.ts';
 import { planModel } from '../src/plan/plan.ts';
 import type { ModelPlan } from '../src/plan/types.ts';
 import type { Kernel } from '../src/ir/types.ts';
-import { lowerConvGpu } from '../src/kernels/conv-gpu.ts';
+import { lowerConv } from '../src/kernels/conv.ts';
+import { scheduleConv } from '../src/plan/schedule.ts';
 import { lowerLayer, lowerModel } from '../src/kernels/index.ts';
 import { lowerKernel } from '../src/ir/passes.ts';
 import { foldWorkgroups, renderKernelWgsl } from '../src/render/wgsl.ts';
@@ -27,7 +28,7 @@ function kernelsOf(plan: ModelPlan): Kernel[] {
   for (const l of plan.layers) {
     const variants = 'schedule' in l ? [withStrategy(l as ConvPlan, 'direct'), withStrategy(l as ConvPlan, 'im2row')] : [l];
     const programs = variants.map((v) => lowerLayer(v));
-    if ('schedule' in l) programs.push(...(['gather', 'tiled'] as const).map((f) => lowerConvGpu(l as ConvPlan, { forward: f })));
+    if ('schedule' in l) programs.push(...(['gather', 'tiled'] as const).map((f) => lowerConv(l as ConvPlan, scheduleConv(l as ConvPlan, 'wgsl', { forward: f }))));
     for (const p of programs) for (const c of [...p.forward, ...p.backward]) out.push(c.kernel);
   }
   const m = lowerModel(plan);

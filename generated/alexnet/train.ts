@@ -10,22 +10,20 @@
  */
 export function softmax_xent_1x1000(logits: Float32Array, labels: Int32Array, dlogits: Float32Array, loss: Float32Array): void {
   let total = 0;
-  for (let n = 0; n < 1; n++) {
-    const label = labels[n]!;
-    let m = logits[n * 1000]!;
-    for (let k = 1; k < 1000; k++) {
-      m = Math.max(m, logits[n * 1000 + k]!);
-    }
-    let s = 0;
-    for (let k = 0; k < 1000; k++) {
-      const e = Math.exp(logits[n * 1000 + k]! - m);
-      dlogits[n * 1000 + k] = e;
-      s += e;
-    }
-    total += m + Math.log(s) - logits[n * 1000 + label]!;
-    for (let k = 0; k < 1000; k++) {
-      dlogits[n * 1000 + k] = dlogits[n * 1000 + k]! / s - (k === label ? 1 : 0);
-    }
+  const label = labels[0]!;
+  let m = logits[0]!;
+  for (let k = 1; k < 1000; k++) {
+    m = Math.max(m, logits[k]!);
+  }
+  let s = 0;
+  for (let k = 0; k < 1000; k++) {
+    const e = Math.exp(logits[k]! - m);
+    dlogits[k] = e;
+    s += e;
+  }
+  total += m + Math.log(s) - logits[label]!;
+  for (let k = 0; k < 1000; k++) {
+    dlogits[k] = dlogits[k]! / s - (k === label ? 1 : 0);
   }
   loss[0] = total;
 }

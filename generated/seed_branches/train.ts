@@ -10,22 +10,18 @@
  */
 export function softmax_xent_1x2(logits: Float32Array, labels: Int32Array, dlogits: Float32Array, loss: Float32Array): void {
   let total = 0;
-  for (let n = 0; n < 1; n++) {
-    const label = labels[n]!;
-    let m = logits[n * 2]!;
-    for (let k = 1; k < 2; k++) {
-      m = Math.max(m, logits[n * 2 + k]!);
-    }
-    let s = 0;
-    for (let k = 0; k < 2; k++) {
-      const e = Math.exp(logits[n * 2 + k]! - m);
-      dlogits[n * 2 + k] = e;
-      s += e;
-    }
-    total += m + Math.log(s) - logits[n * 2 + label]!;
-    for (let k = 0; k < 2; k++) {
-      dlogits[n * 2 + k] = dlogits[n * 2 + k]! / s - (k === label ? 1 : 0);
-    }
+  const label = labels[0]!;
+  let m = logits[0]!;
+  m = Math.max(m, logits[1]!);
+  let s = 0;
+  for (let k = 0; k < 2; k++) {
+    const e = Math.exp(logits[k]! - m);
+    dlogits[k] = e;
+    s += e;
+  }
+  total += m + Math.log(s) - logits[label]!;
+  for (let k = 0; k < 2; k++) {
+    dlogits[k] = dlogits[k]! / s - (k === label ? 1 : 0);
   }
   loss[0] = total;
 }

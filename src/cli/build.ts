@@ -18,6 +18,7 @@ import { lowerKernel, dumpKernel } from '../ir/passes.ts';
 import { join } from 'node:path';
 import { importOnnxFile, isOnnxPath } from '../onnx/file.ts';
 import { planModel } from '../plan/plan.ts';
+import { parseFlags, STRATEGY_FLAG, type FlagSpec } from './flags.ts';
 
 export const BUILD_HELP = `usage: convgen build model.json... [flags]
 
@@ -74,66 +75,34 @@ interface BuildArgs {
   limitsFile?: string;
 }
 
-function choice<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T {
-  if (v === undefined || !(allowed as readonly string[]).includes(v)) {
-    throw new ConvgenError(flag, `must be one of ${allowed.join(', ')}, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, `write ${flag} ${allowed[0]}`);
-  }
-  return v as T;
-}
+const BUILD_FLAGS = {
+  '--out': { kind: 'path', what: 'a folder', example: 'generated' },
+  '--target': { kind: 'choice', values: ['ts', 'wgsl', 'all'] },
+  '--strategy': STRATEGY_FLAG,
+  '--emit': { kind: 'choice', values: ['ts', 'js'] },
+  '--limits': { kind: 'path', what: 'a file', example: 'limits.json' },
+  '--inference': { kind: 'bool' },
+  '--check': { kind: 'bool' },
+  '--force': { kind: 'bool' },
+  '--dump': { kind: 'choice', values: ['ir', 'plan'] },
+} as const satisfies Record<string, FlagSpec>;
 
 function parseArgs(args: string[]): BuildArgs | 'help' {
-  const out: BuildArgs = { files: [], out: 'generated', emit: 'ts', check: false, force: false, plan: {} };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const eq = a.indexOf('=');
-    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    const value = (): string | undefined => (a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : args[++i]);
-    switch (flag) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '--out': {
-        const v = value();
-        if (!v) throw new ConvgenError('--out', 'needs a folder', 'write --out generated');
-        out.out = v;
-        break;
-      }
-      case '--target':
-        out.target = choice('--target', value(), ['ts', 'wgsl', 'all'] as const);
-        break;
-      case '--strategy': {
-        const s = choice('--strategy', value(), ['direct', 'im2row', 'auto'] as const);
-        if (s !== 'auto') out.plan.strategy = s;
-        break;
-      }
-      case '--emit':
-        out.emit = choice('--emit', value(), ['ts', 'js'] as const);
-        break;
-      case '--limits': {
-        const v = value();
-        if (!v) throw new ConvgenError('--limits', 'needs a file', 'write --limits limits.json');
-        out.limitsFile = v;
-        break;
-      }
-      case '--inference':
-        out.plan.inference = true;
-        break;
-      case '--check':
-        out.check = true;
-        break;
-      case '--force':
-        out.force = true;
-        break;
-      case '--dump':
-        out.dump = choice('--dump', value(), ['ir', 'plan'] as const);
-        break;
-      default:
-        if (a.startsWith('-')) throw new ConvgenError(a, 'unknown flag', 'see convgen build --help');
-        out.files.push(a);
-    }
-  }
-  if (out.files.length === 0) throw new ConvgenError('arguments', 'no model file given', 'run convgen build model.json');
-  return out;
+  const parsed = parseFlags('build', args, BUILD_FLAGS);
+  if (parsed === 'help') return 'help';
+  const f = parsed.flags;
+  const strategy = f['--strategy'];
+  return {
+    files: parsed.files,
+    out: f['--out'] ?? 'generated',
+    ...(f['--target'] !== undefined ? { target: f['--target'] } : {}),
+    emit: f['--emit'] ?? 'ts',
+    check: f['--check'] === true,
+    force: f['--force'] === true,
+    ...(f['--dump'] !== undefined ? { dump: f['--dump'] } : {}),
+    plan: { ...(strategy && strategy !== 'auto' ? { strategy } : {}), ...(f['--inference'] ? { inference: true } : {}) },
+    ...(f['--limits'] !== undefined ? { limitsFile: f['--limits'] } : {}),
+  };
 }
 
 function dump(plans: ModelPlan[], what: 'ir' | 'plan'): string {

@@ -8,6 +8,7 @@ import { loadLimitsFile } from '../gpu/limits.ts';
 import { checkPlans, formatCheckReport, inferenceNotChecked, type CheckReport } from '../check/index.ts';
 import { NoWebGpuError } from '../gpu/node-device.ts';
 import { planFile } from './plan.ts';
+import { parseFlags, STRATEGY_FLAG, type FlagSpec } from './flags.ts';
 
 export const CHECK_HELP = `usage: convgen check model.json... [--target ts|wgsl] [--seed N] [--strategy direct|im2row|auto] [--limits limits.json]
 
@@ -41,35 +42,27 @@ interface CheckArgs {
   limitsFile?: string;
 }
 
+const CHECK_FLAGS = {
+  '--target': { kind: 'choice', values: ['ts', 'wgsl'] },
+  '--seed': { kind: 'count', example: 1 },
+  '--strategy': STRATEGY_FLAG,
+  '--limits': { kind: 'path', what: 'a file', example: 'limits.json' },
+  '--inference': { kind: 'bool' },
+} as const satisfies Record<string, FlagSpec>;
+
 function parseArgs(args: string[]): CheckArgs | 'help' {
-  const out: CheckArgs = { files: [], target: 'ts', seed: 1, plan: {} };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const eq = a.indexOf('=');
-    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    const value = (): string | undefined => (a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : args[++i]);
-    if (flag === '-h' || flag === '--help') return 'help';
-    if (flag === '--target') {
-      const v = value();
-      if (v !== 'ts' && v !== 'wgsl') throw new ConvgenError('--target', `must be ts or wgsl, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --target ts (the default) or --target wgsl');
-      out.target = v;
-    } else if (flag === '--seed') {
-      const v = Number(value());
-      if (!Number.isInteger(v) || v < 0) throw new ConvgenError('--seed', 'must be a non-negative integer', 'write --seed 1');
-      out.seed = v;
-    } else if (flag === '--strategy') {
-      const v = value();
-      if (v !== 'direct' && v !== 'im2row' && v !== 'auto') throw new ConvgenError('--strategy', `must be direct, im2row or auto, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --strategy im2row (or direct, or auto: the default)');
-      if (v !== 'auto') out.plan = { strategy: v };
-    } else if (flag === '--limits') {
-      const v = value();
-      if (!v) throw new ConvgenError('--limits', 'needs a file', 'write --limits limits.json');
-      out.limitsFile = v;
-    } else if (flag === '--inference') throw inferenceNotChecked('--inference');
-    else if (a.startsWith('-')) throw new ConvgenError(a, 'unknown flag', 'see convgen check --help');
-    else out.files.push(a);
-  }
-  if (out.files.length === 0) throw new ConvgenError('arguments', 'no model file given', 'run convgen check model.json');
+  const parsed = parseFlags('check', args, CHECK_FLAGS);
+  if (parsed === 'help') return 'help';
+  const f = parsed.flags;
+  if (f['--inference']) throw inferenceNotChecked('--inference');
+  const strategy = f['--strategy'];
+  const out: CheckArgs = {
+    files: parsed.files,
+    target: f['--target'] ?? 'ts',
+    seed: f['--seed'] ?? 1,
+    plan: strategy && strategy !== 'auto' ? { strategy } : {},
+    ...(f['--limits'] !== undefined ? { limitsFile: f['--limits'] } : {}),
+  };
   if (out.limitsFile !== undefined && out.target !== 'wgsl') throw new ConvgenError('--limits', 'applies to the WGSL target only', 'add --target wgsl, or drop --limits');
   return out;
 }

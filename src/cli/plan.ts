@@ -1,4 +1,4 @@
-// convgen plan model.json [--json] [--strategy direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference]:
+// convgen plan model.json [--json] [--strategy auto|direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference] [--width N]:
 // parse and plan, then print the plan as a table (or as JSON); with --target wgsl, the GPU
 // schedule instead (src/gpu/schedule.ts: per kernel, its dispatches, workgroup size and
 // count, workgroup memory and bindings, checked against the device limits). Errors are
@@ -7,19 +7,26 @@
 import { ConvgenError, EXIT_OK } from '../errors.ts';
 import { planModel, type PlanOptions } from '../plan/plan.ts';
 import { formatPlanTable } from '../plan/table.ts';
+import { scheduleModel } from '../plan/schedule.ts';
+import { formatConvSchedule } from '../plan/schedule-table.ts';
 import { loadModelFile } from '../spec/parse.ts';
 import type { ModelPlan } from '../plan/types.ts';
 import { lowerModel } from '../kernels/index.ts';
 import { loadLimitsFile, type GpuLimits } from '../gpu/limits.ts';
 import { formatGpuSchedule, scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
+import { parseFlags, STRATEGY_FLAG, type FlagSpec } from './flags.ts';
 
-export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference] [--width N]
+export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy auto|direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference] [--width N]
 
 Parse and plan each model file and print one row per layer: shapes per sample,
 kernel/stride/padding/dilation, conv strategy, parameters, MFLOPs (forward, and backward =
 grad-input + grad-weight), and activation KiB for the whole batch, with totals.
 
-With --target wgsl, print the WGSL target's schedule instead: one row per dispatch, in run
+With --target ts, print the TS target's conv schedule after the table: one row per conv
+kernel, with its algorithm (gather, im2row, reduce, sum), register block and unroll budget.
+
+With --target wgsl, print the WGSL target's schedule instead: its conv schedule (algorithm,
+channels per invocation, tiles, split-K), then one row per dispatch, in run
 order (forward, backward, loss, SGD), with its kernel, entry point, invocations (the
 parallel loops mapped to them), workgroup size, workgroup counts (folded into 2D / 3D past
 maxComputeWorkgroupsPerDimension), workgroup memory and bound buffers (KiB; :rw writable,
@@ -34,8 +41,9 @@ important columns are left out (a note names them); below that, one block per la
 
 flags:
   --json                print the plan (or, with --target wgsl, the schedule) as JSON instead of the table
-  --strategy <name>     force one conv strategy (direct or im2row) instead of the cost model's choice
-  --target ts|wgsl      the TS plan (default) or the WGSL schedule
+  --strategy <name>     force one conv strategy (direct or im2row) instead of the cost model's choice;
+                        auto (the default): the model file's choice, else the cost model's
+  --target ts|wgsl      add the TS conv schedule to the plan, or print the WGSL schedule
   --limits FILE         WebGPU limits to schedule for (JSON, keys as in GPUSupportedLimits; missing
                         keys keep the spec defaults); needs --target wgsl
   --inference           plan the forward-only build (convgen build --inference): eval mode, no
@@ -45,14 +53,15 @@ flags:
 `;
 
 interface PlanArgs {
-  files: string[];
-  json: boolean;
-  options: PlanOptions;
-  target: 'ts' | 'wgsl';
+  readonly files: string[];
+  readonly json: boolean;
+  readonly options: PlanOptions;
+  /** --target: the schedule to print beside the plan (null: the plan table alone) */
+  readonly target: 'ts' | 'wgsl' | null;
   /** --limits: the file, read once the flags are parsed */
-  limitsFile?: string;
+  readonly limitsFile?: string;
   /** --width: the tables' width; else the terminal's (defaultWidth) */
-  width?: number;
+  readonly width?: number;
 }
 
 /** the terminal's columns, or 100 when stdout is not a terminal (a pipe, a file, a test) */
@@ -60,39 +69,28 @@ export function defaultWidth(stdout: { isTTY?: boolean; columns?: number } = pro
   return stdout.isTTY && stdout.columns ? stdout.columns : 100;
 }
 
+const PLAN_FLAGS = {
+  '--json': { kind: 'bool' },
+  '--inference': { kind: 'bool' },
+  '--strategy': STRATEGY_FLAG,
+  '--target': { kind: 'choice', values: ['ts', 'wgsl'] },
+  '--limits': { kind: 'path', what: 'a file', example: 'limits.json' },
+  '--width': { kind: 'count', example: 100, min: 20, means: 'a whole number of columns, 20 or more', fix: "write --width 100, or leave it out for the terminal's width" },
+} as const satisfies Record<string, FlagSpec>;
+
 function parseArgs(args: string[]): PlanArgs | 'help' {
-  const out: PlanArgs = { files: [], json: false, options: {}, target: 'ts' };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '-h' || a === '--help') return 'help';
-    if (a === '--json') out.json = true;
-    else if (a === '--inference') out.options.inference = true;
-    else if (a === '--strategy' || a.startsWith('--strategy=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
-      if (v !== 'direct' && v !== 'im2row') {
-        throw new ConvgenError('--strategy', `must be "direct" or "im2row", got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --strategy direct or --strategy im2row, or leave it out for the cost model');
-      }
-      out.options.strategy = v;
-    } else if (a === '--target' || a.startsWith('--target=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
-      if (v !== 'ts' && v !== 'wgsl') {
-        throw new ConvgenError('--target', `must be "ts" or "wgsl", got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --target wgsl for the GPU schedule, or leave it out for the plan table');
-      }
-      out.target = v;
-    } else if (a === '--limits' || a.startsWith('--limits=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
-      if (!v) throw new ConvgenError('--limits', 'needs a file', 'write --limits limits.json');
-      out.limitsFile = v;
-    } else if (a === '--width' || a.startsWith('--width=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
-      const n = Number(v);
-      if (v === undefined || !/^\d+$/.test(v) || n < 20) throw new ConvgenError('--width', `must be a whole number of columns, 20 or more, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --width 100, or leave it out for the terminal\'s width');
-      out.width = n;
-    } else if (a.startsWith('-') && a !== '-') {
-      throw new ConvgenError(a, 'unknown flag', 'see convgen plan --help');
-    } else out.files.push(a);
-  }
-  if (out.files.length === 0) throw new ConvgenError('arguments', 'no model file given', 'run convgen plan model.json');
+  const parsed = parseFlags('plan', args, PLAN_FLAGS);
+  if (parsed === 'help') return 'help';
+  const f = parsed.flags;
+  const strategy = f['--strategy'];
+  const out: PlanArgs = {
+    files: parsed.files,
+    json: f['--json'] === true,
+    options: { ...(strategy && strategy !== 'auto' ? { strategy } : {}), ...(f['--inference'] ? { inference: true } : {}) },
+    target: f['--target'] ?? null,
+    ...(f['--limits'] !== undefined ? { limitsFile: f['--limits'] } : {}),
+    ...(f['--width'] !== undefined ? { width: f['--width'] } : {}),
+  };
   if (out.limitsFile !== undefined && out.target !== 'wgsl') throw new ConvgenError('--limits', 'device limits apply to the WGSL schedule only', 'add --target wgsl');
   return out;
 }
@@ -129,12 +127,22 @@ export async function planCommand(args: string[]): Promise<number> {
   // plan every file before printing, so a bad file prints nothing but its error
   const plans = parsed.files.map((f) => planFile(f, parsed.options));
   if (parsed.target === 'wgsl') {
-    const schedules = plans.map((p, i) => ({ plan: p, schedule: scheduleFile(p, parsed.files[i], limits) }));
+    const schedules = plans.map((p, i) => ({ plan: p, conv: scheduleModel(p, 'wgsl'), schedule: scheduleFile(p, parsed.files[i], limits) }));
     if (parsed.json) {
-      const data = schedules.map((s) => ({ model: s.plan.name, ...s.schedule }));
+      const data = schedules.map((s) => ({ model: s.plan.name, conv: s.conv.layers, ...s.schedule }));
       process.stdout.write(JSON.stringify(data.length === 1 ? data[0] : data, null, 2) + '\n');
     } else {
-      process.stdout.write(schedules.map((s) => `model ${s.plan.name} (target wgsl)\n${formatGpuSchedule(s.schedule, { width })}`).join('\n'));
+      process.stdout.write(schedules.map((s) => `model ${s.plan.name} (target wgsl)\n${formatConvSchedule(s.conv, { width })}\n${formatGpuSchedule(s.schedule, { width })}`).join('\n'));
+    }
+    return EXIT_OK;
+  }
+  if (parsed.target === 'ts') {
+    const schedules = plans.map((p) => scheduleModel(p, 'ts'));
+    if (parsed.json) {
+      const data = plans.map((p, i) => ({ plan: p, conv: schedules[i]!.layers }));
+      process.stdout.write(JSON.stringify(data.length === 1 ? data[0] : data, null, 2) + '\n');
+    } else {
+      process.stdout.write(plans.map((p, i) => `${formatPlanTable(p, { width })}\n${formatConvSchedule(schedules[i]!, { width })}`).join('\n'));
     }
     return EXIT_OK;
   }

@@ -35,7 +35,7 @@ export async function emitModel(plan: ModelPlan, opts: EmitOptions = {}): Promis
   let files: Record<string, string> = {};
   if (target === 'ts' || target === 'all') Object.assign(files, emitModelTs(plan, lowerModel(plan)));
   if (target === 'wgsl' || target === 'all') {
-    // the GPU's kernels are shaped for it (src/kernels/conv-gpu.ts), on the same buffers
+    // the GPU's kernels are shaped for it (its schedule, src/plan/schedule.ts), on the same buffers
     for (const [path, text] of Object.entries(emitGpuFiles(plan, lowerModel(plan, { target: 'wgsl', limits: opts.limits }), { limits: opts.limits }))) {
       // runtime.ts is shared: each target's files are complete on their own
       if (path in files && files[path] !== text) throw new Error(`emit: two emitters both write ${path}, differently`);

@@ -15,12 +15,9 @@
 
 import type { Expr, Stmt } from '../ir/types.ts';
 import { accum, add, and, f32, ge, i32, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
-import type { Axis } from './conv-axes.ts';
+import type { Axis } from '../plan/conv-axes.ts';
 import type { ConvGeometry } from '../plan/types.ts';
-
-/** accumulators per block: 4 channels x 4 columns keeps 16 sums + 4 inputs + 1 weight in registers */
-export const BLOCK_O = 4;
-export const BLOCK_W = 4;
+import { BLOCK_W } from '../plan/schedule.ts';
 
 export interface GatherSpec {
   readonly batch: number;
@@ -41,6 +38,8 @@ export interface GatherSpec {
   readonly kW: number;
   /** bias buffer, indexed by output channel, or null */
   readonly bias: string | null;
+  /** the register block from the schedule: [output channels, output columns] */
+  readonly block: readonly number[];
   /** add to what `out` holds (a later pass of a window split across kernels) instead of writing */
   readonly accumulate?: boolean;
   readonly h: Axis;
@@ -183,10 +182,10 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     // flat index of in[n, g*redPer, th*inStep, 0]
     let_('xrow', mul(add(mul(add(mul(v('n'), inCh), mul(v('g'), s.redPer)), s.inH), mul(th, h.inStep)), s.inW)),
   ];
-  // channel blocks of 4 (or 3 when that divides the channels and 4 does not: no remainder code)
-  const bo = s.outPer % BLOCK_O !== 0 && s.outPer % 3 === 0 ? 3 : Math.min(BLOCK_O, s.outPer);
-  // (8 columns for 1-2 channels measured slower than 4: more live values than registers)
-  const bw = BLOCK_W;
+  // channel blocks of 4 (or 3 when that divides the channels and 4 does not: no remainder
+  // code), 4 columns (8 for 1-2 channels measured slower: more live values than registers);
+  // the schedule's choice (plan/schedule.ts)
+  const [bo, bw] = s.block as [number, number];
   // columns: full blocks of bw interior columns, the leftover interior columns, and the
   // padding-side columns
   const full = Math.floor((wAxis.hi - wAxis.lo) / bw);
@@ -259,7 +258,7 @@ export function gradInputWeightStrides(g: ConvGeometry) {
 export type GatherNames = { readonly inp: string; readonly w: string; readonly bias: string | null; readonly out: string };
 
 /** a gather's channels, sizes, names and weight strides: all of GatherSpec but the axes and the bias pass */
-export type GatherShape = Omit<GatherSpec, 'h' | 'wAxis' | 'bias' | 'accumulate'>;
+export type GatherShape = Omit<GatherSpec, 'h' | 'wAxis' | 'bias' | 'accumulate' | 'block'>;
 
 /** C.fwd as a gather: outputs are C's output channels, the reduction runs over its input channels */
 export function forwardGather(c: ConvGeometry, names: GatherNames): GatherShape {
@@ -284,18 +283,17 @@ export interface ConvBuffers {
  * oh range is a constant, so rows need no checks; columns split into an interior loop and
  * border columns at constant positions.
  */
-export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvBuffers, units?: readonly DwUnit[]): Stmt[] {
+export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvBuffers, block: readonly number[], units?: readonly DwUnit[]): Stmt[] {
   const cig = g.inC / g.groups;
   const cog = g.outC / g.groups;
   const kk = g.kH * g.kW;
   const ohw = g.outH * g.outW;
-  const bo = Math.min(BLOCK_O, cog);
+  // the schedule's block: output channels x input channels (x taps of a kernel row, dwUnits)
+  const [bo, rbw] = block as [number, number];
   const fullO = Math.floor(cog / bo);
   const remO = cog - fullO * bo;
   const tapOf = (a: Axis, k: number) => a.taps.find((tp) => tp.k === k);
 
-  // with short kernel rows, block several input channels too (1x1: 4 channels x 4 channels)
-  const rbw = Math.max(1, Math.min(cig, Math.floor(BLOCK_W / Math.min(g.kW, BLOCK_W))));
   const fullR = Math.floor(cig / rbw);
   const remR = cig - fullR * rbw;
   const inHW = g.inH * g.inW;

@@ -22,32 +22,23 @@
 //   forward by im2row (the plan's im2row strategy): a copy into cols, then a tiled GEMM
 //     that stages operand tiles in workgroup memory between barriers, each invocation
 //     holding a small block of outputs in registers (a cooperative kernel, ir/types.ts).
-//   An axis of more than TAP_UNROLL_LIMIT taps loops over them instead (gather), or makes
-//   them invocations (split-K pass 1), to keep shaders small.
+//   An axis of more than the schedule's tapUnroll taps loops over them instead (gather), or
+//   makes them invocations (split-K pass 1), to keep shaders small.
+//
+// The blocks, tiles and chunks come from the schedule (src/plan/schedule.ts); the layer's
+// program, with its buffers and names, from conv.ts, the one driver for every target.
 
-import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../plan/types.ts';
-import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
-import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
-import { accum, add, and, barrier, buf, comment, eq, f32, ge, idiv, kernel, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
-import { forwardAxis, gradInputAxes, type Axis, type Tap } from './conv-axes.ts';
-import { forwardGather, gradInputGather, type GatherNames, type GatherSpec } from './conv-direct.ts';
-import { convLayerFacts, planRow } from './conv.ts';
-import { ROLE_TAG } from './names.ts';
-import { DEFAULT_LIMITS } from '../gpu/limits.ts';
+import type { ConvGeometry } from '../plan/types.ts';
+import type { Stmt } from '../ir/types.ts';
+import { accum, add, and, barrier, comment, eq, ex, f32, ge, idiv, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
+import { convForwardAxes, convGradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
+import { checks, forwardGather, gradInputGather, type GatherNames, type GatherSpec } from './conv-direct.ts';
+import type { ConvKernelSchedule, GemmTile, SplitK } from '../plan/schedule.ts';
 
-/** pass 1 of a split-K reduction aims for about this many invocations (enough to fill a GPU's cores) */
-export const SPLIT_K_INVOCATIONS = 32768;
-/** and keeps at least this many products per invocation, so partials stay small next to the work */
-export const SPLIT_K_MIN_CHUNK = 64;
-
-/** output channels one gather invocation computes: shares each input load among them */
-export const blockOf = (n: number): number => (n % 4 === 0 ? 4 : n % 2 === 0 ? 2 : 1);
-
-/** the condition under which tap `tp` of axis `a` reads inside the input at position `t` (null: always) */
+/** the condition under which tap `tp` of axis `a` reads inside the input at position `t` (null: always): the direct engine's checks over all positions */
 function tapCond(a: Axis, tp: Tap, t: E): E | null {
-  const lo = tp.lo > 0 ? ge(t, tp.lo) : null;
-  const hi = tp.hi < a.T ? lt(t, tp.hi) : null;
-  return lo && hi ? and(lo, hi) : (lo ?? hi);
+  const cs = checks(ex(t), { min: 0, max: a.T - 1 }, tp);
+  return cs.length ? and(...cs) : null;
 }
 
 /** a serial loop over [0, n), or for n = 1 its body with the variable bound to 0 */
@@ -58,25 +49,22 @@ const guarded = (cond: E | null, body: Stmt[]): Stmt[] => (cond === null ? body 
 /** some tap of the axis reads outside the input at some position (its interior is not all of it) */
 const leaves = (a: Axis): boolean => a.lo > 0 || a.hi < a.T;
 
-/** an axis with more taps than this runs them as a loop (a smaller shader) instead of unrolled */
-export const TAP_UNROLL_LIMIT = 8;
-
 /** a name part for a tap index: its constant, or the loop's (`k` + axis) */
 const tapName = (k: E, axis: string): string => (typeof k === 'number' ? String(k) : k.k === 'const' ? String(k.v) : `k${axis}`);
 
 /**
  * the taps of axis `a` at position `t`: `body(k, in)` gets the kernel index and the input
- * coordinate. Up to TAP_UNROLL_LIMIT taps are unrolled with constant k and offsets, each
+ * coordinate. Up to `limit` taps (the schedule's tapUnroll) are unrolled with constant k and offsets, each
  * guarded only where interval analysis says it can leave the input; more run as a loop (the
  * taps form an arithmetic progression in k and offset) with one range check on the input
  * coordinate, only if some tap can leave the input
  */
-function eachTap(a: Axis, t: E, axis: string, body: (k: E, at: E) => Stmt[], bind = true): Stmt[] {
+function eachTap(a: Axis, t: E, axis: string, limit: number, body: (k: E, at: E) => Stmt[], bind = true): Stmt[] {
   const n = a.taps.length;
   const dk = n > 1 ? a.taps[1].k - a.taps[0].k : 1;
   const doff = n > 1 ? a.taps[1].off - a.taps[0].off : 0;
   const affine = a.taps.every((tp, i) => tp.k === a.taps[0].k + i * dk && tp.off === a.taps[0].off + i * doff);
-  if (n <= TAP_UNROLL_LIMIT || !affine) {
+  if (n <= limit || !affine) {
     return a.taps.flatMap((tp) => {
       // the outer axis names its coordinate once; the inner one inlines it (it repeats per outer tap)
       const at = `i${axis}${tp.k}`;
@@ -97,12 +85,11 @@ function eachTap(a: Axis, t: E, axis: string, body: (k: E, at: E) => Stmt[], bin
 }
 
 /** a gather: out[n, g*outPer + o, t] = bias + sum over r, taps of w[g, o, r, tap] * inp[n, g*redPer + r, t*inStep + off] (the TS gather's spec; it always writes) */
-export type GpuGather = Omit<GatherSpec, 'accumulate'>;
+export type GpuGather = Omit<GatherSpec, 'accumulate' | 'block'>;
 
-/** one gather nest: its iterations are the dispatch's invocations */
-export function gatherGpu(s: GpuGather): Stmt[] {
+/** one gather nest: its iterations are the dispatch's invocations, each computing `cb` output channels */
+function gatherNest(s: GpuGather, cb: number, tapUnroll: number): Stmt[] {
   const { h, wAxis: w } = s;
-  const cb = blockOf(s.outPer);
   const blocksPerGroup = s.outPer / cb;
   const outC = s.groups * s.outPer;
   const inC = s.groups * s.redPer;
@@ -118,8 +105,8 @@ export function gatherGpu(s: GpuGather): Stmt[] {
       loop('r', 0, s.redPer, (r) => [
         let_('xb', mul(add(mul(v('n'), inC), add(mul(v('g'), s.redPer), r)), s.inH * s.inW)),
         let_('wb', add(add(mul(v('g'), s.gStride), mul(v('o0'), s.oStride)), mul(r, s.rStride))),
-        ...eachTap(h, v('th'), 'h', (kh, ih) =>
-          eachTap(w, v('tw'), 'w', (kw, iw) => {
+        ...eachTap(h, v('th'), 'h', tapUnroll, (kh, ih) =>
+          eachTap(w, v('tw'), 'w', tapUnroll, (kw, iw) => {
             const xv = `xv${tapName(kh, 'h')}_${tapName(kw, 'w')}`;
             return [
               let_(xv, load(s.inp, add(v('xb'), add(mul(ih, s.inW), iw))), 'f32'),
@@ -141,52 +128,25 @@ export function gatherGpu(s: GpuGather): Stmt[] {
 }
 
 
-/** C.fwd: one nest */
-export function gpuForwardStmts(c: ConvGeometry, names: GatherNames): Stmt[] {
-  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
-  return gatherGpu({ ...forwardGather(c, names), bias: names.bias, h, wAxis: w });
-}
-
-/** C.dx: one nest (one dispatch) per (row phase, column phase) of the stride, each with its static taps */
-export function gpuGradInputStmts(c: ConvGeometry, names: GatherNames): Stmt[] {
-  const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
+/**
+ * C.fwd (one nest), or C.dx (`cDx`): one nest (one dispatch) per (row phase, column phase)
+ * of the stride, each with its static taps
+ */
+export function gatherGpu(c: ConvGeometry, cDx: boolean, names: GatherNames, k: Pick<ConvKernelSchedule, 'block' | 'tapUnroll'>): Stmt[] {
+  const cb = k.block[0]!;
+  const limit = k.tapUnroll!;
+  if (!cDx) {
+    const { h, w } = convForwardAxes(c);
+    return gatherNest({ ...forwardGather(c, names), bias: names.bias, h, wAxis: w }, cb, limit);
+  }
+  const { hs, ws } = convGradInputAxes(c);
   const multi = hs.length * ws.length > 1;
   return hs.flatMap((h) =>
     ws.flatMap((w) => [
       ...(multi ? [comment(`stride phase (${h.outStart}, ${w.outStart}): ${h.taps.length * w.taps.length} of ${c.kH * c.kW} taps`)] : []),
-      ...gatherGpu({ ...gradInputGather(c, names), bias: names.bias, h, wAxis: w }),
+      ...gatherNest({ ...gradInputGather(c, names), bias: names.bias, h, wAxis: w }, cb, limit),
     ]),
   );
-}
-
-/** split-K tuning (tests force many small chunks with `minChunk: 1`) */
-export interface SplitKOptions {
-  readonly invocations?: number;
-  readonly minChunk?: number;
-}
-
-const divisors = (n: number) => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
-
-/**
- * how pass 1 cuts K = batch x rows x cols: chunks of `nb` samples x `bh` rows (all
- * columns), as many chunks as keep pass 1 near SPLIT_K_INVOCATIONS with `rowsOut` outputs
- * per chunk, none shorter than SPLIT_K_MIN_CHUNK products (or K itself when K is smaller)
- */
-export function splitK(batch: number, rows: number, cols: number, rowsOut: number, opts: SplitKOptions = {}): { nb: number; bh: number; chunks: number; perChunk: number } {
-  const want = Math.max(1, Math.ceil((opts.invocations ?? SPLIT_K_INVOCATIONS) / rowsOut));
-  const minChunk = Math.min(opts.minChunk ?? SPLIT_K_MIN_CHUNK, batch * rows * cols);
-  let best = { nb: batch, bh: rows, chunks: 1, perChunk: batch * rows * cols };
-  for (const nb of divisors(batch)) {
-    for (const bh of divisors(rows)) {
-      const chunks = (batch / nb) * (rows / bh);
-      const perChunk = nb * bh * cols;
-      if (perChunk < minChunk || chunks > want) continue;
-      if (chunks > best.chunks || (chunks === best.chunks && nb > best.nb)) best = { nb, bh, chunks, perChunk };
-    }
-  }
-  return best;
 }
 
 /**
@@ -194,17 +154,16 @@ export function splitK(batch: number, rows: number, cols: number, rowsOut: numbe
  * pass 1 writes partials[q, co, ci*kk + kh*kW + kw] (+ [q, co, Cig*kk] = sum of dy), pass 2
  * sums them over q in order
  */
-export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string; gb: string | null; partial: string }, opts: SplitKOptions = {}): { stmts: Stmt[]; partialLength: number; chunks: number } {
+export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string; gb: string | null; partial: string }, split: SplitK, tapUnroll: number): { stmts: Stmt[]; partialLength: number; chunks: number } {
   const cig = c.inC / c.groups;
   const cog = c.outC / c.groups;
   const kk = c.kH * c.kW;
   const R = cig * kk;
   const RB = R + (names.gb ? 1 : 0);
-  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { h, w } = convForwardAxes(c);
   // a wide window's columns become invocations too (one accumulator each) instead of kW accumulators per invocation
-  const kwPar = c.kW > TAP_UNROLL_LIMIT;
-  const { nb, bh, chunks } = splitK(c.batch, c.outH, c.outW, c.outC * cig * c.kH * (kwPar ? c.kW : 1), opts);
+  const kwPar = c.kW > tapUnroll;
+  const { nb, bh, chunks } = split;
   const qh = c.outH / bh;
   const kws = Array.from({ length: c.kW }, (_, k) => k);
   const tapW = new Map(w.taps.map((t) => [t.k, t]));
@@ -292,8 +251,7 @@ export function gpuIm2rowStmts(c: ConvGeometry, inp: string, cols: string): Stmt
   const kk = c.kH * c.kW;
   const K = cig * kk;
   const P = c.outH * c.outW;
-  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { h, w } = convForwardAxes(c);
   const tapH = new Map(h.taps.map((t) => [t.k, t]));
   const tapW = new Map(w.taps.map((t) => [t.k, t]));
   const body: Stmt[] = [
@@ -324,47 +282,17 @@ const allOf = (...cs: (E | null)[]): E | null => {
   return xs.length ? and(...xs) : null;
 };
 
-const pow2AtLeast = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-
-/** invocations per workgroup of the tiled GEMM at most: the WebGPU default limit, which every device meets */
-export const GEMM_WORKGROUP = 256;
-/** outputs (pixels x channels) per tile at most */
-export const GEMM_TILE_OUTPUTS = 1024;
-/** depth of one staged tile along the reduction */
-export const GEMM_TILE_K = 16;
-
-/**
- * the tile shape for an M x N output: N-side up to 16, the rest of GEMM_TILE_OUTPUTS on M, and
- * the two staged tiles ((tm + tn) x tk floats) within the spec's default workgroup memory,
- * which every device has (a single-channel N with tm = 256 would need 64 bytes more). Each
- * invocation computes rm x rn outputs of the tile (register blocking: per step of K it
- * loads rm + rn words of workgroup memory for rm * rn multiply-adds), so a workgroup has
- * (tm / rm) x (tn / rn) invocations
- */
-export function gemmTile(M: number, N: number, K: number): { tm: number; tn: number; tk: number; rm: number; rn: number; size: number } {
-  const tn = Math.min(16, pow2AtLeast(N));
-  const tk = Math.min(GEMM_TILE_K, pow2AtLeast(K));
-  let tm = Math.min(GEMM_TILE_OUTPUTS / tn, pow2AtLeast(M));
-  while (tm > 1 && (tm + tn) * tk * 4 > DEFAULT_LIMITS.maxComputeWorkgroupStorageSize) tm /= 2;
-  const rn = tn >= 4 ? 2 : 1;
-  // as few outputs per invocation as fit GEMM_WORKGROUP invocations, then up to 4 while 64 remain
-  let rm = 1;
-  while ((tm / rm) * (tn / rn) > GEMM_WORKGROUP) rm *= 2;
-  while (rm < 4 && rm * 2 <= tm && (tm / (rm * 2)) * (tn / rn) >= 64) rm *= 2;
-  return { tm, tn, tk, rm, rn, size: (tm / rm) * (tn / rn) };
-}
-
 /**
  * y[n, g*Cog + co, p] = b + sum_k cols[g, n, p, k] * w[g*Cog + co, k] as a tiled GEMM: one
  * workgroup per (g, n, tile of tm pixels x tn channels); per step of tk along K the
  * workgroup stages the A tile (cols) and the B tile (w) in workgroup memory, meets at a
  * barrier, and each invocation accumulates its rm x rn outputs from the staged tiles
  */
-export function gpuTiledGemmStmts(c: ConvGeometry, names: { cols: string; w: string; bias: string | null; out: string }): { stmts: Stmt[]; size: number; shared: { name: string; t: 'f32'; length: number }[] } {
+export function gpuTiledGemmStmts(c: ConvGeometry, names: { cols: string; w: string; bias: string | null; out: string }, tile: GemmTile): { stmts: Stmt[]; size: number; shared: { name: string; t: 'f32'; length: number }[] } {
   const cog = c.outC / c.groups;
   const K = (c.inC / c.groups) * c.kH * c.kW;
   const P = c.outH * c.outW;
-  const { tm, tn, tk, rm, rn, size } = gemmTile(P, cog, K);
+  const { tm, tn, tk, rm, rn, size } = tile;
   const kTiles = Math.ceil(K / tk);
   // invocation (li, lj) computes pixels li + i*sm and channels lj + j*sn of the tile: strided,
   // so neighbouring invocations read neighbouring words of A and write neighbouring pixels
@@ -431,83 +359,4 @@ export function gpuTiledGemmStmts(c: ConvGeometry, names: { cols: string; w: str
     ]),
   ];
   return { stmts, size, shared: [{ name: 'As', t: 'f32', length: tm * tk }, { name: 'Bs', t: 'f32', length: tn * tk }] };
-}
-
-// ---- the layer's program -----------------------------------------------------------------
-
-const WHY_GPU = {
-  gather: 'gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)',
-  im2row: 'gpu im2row: one invocation per (group, sample, input channel, output pixel) copies its window, 0 in the padding',
-  tiled: 'gpu tiled GEMM: per workgroup a tile of pixels x channels, operand tiles staged in workgroup memory between barriers',
-  splitK: 'gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics)',
-};
-
-/** a conv layer's program for the WGSL target (same buffers and roles as lowerConv's) */
-export interface GpuConvOptions {
-  readonly splitK?: SplitKOptions;
-  /**
-   * forward of a conv (not conv_transpose, whose forward is C.dx): the gather, or im2row +
-   * tiled GEMM (default: tiled where the plan's forward strategy is im2row)
-   */
-  readonly forward?: 'gather' | 'tiled';
-}
-
-export function lowerConvGpu(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: GpuConvOptions = {}): LayerProgram {
-  const { c, T, baseFor, sizes, hasBias, xLen, yLen, wants } = convLayerFacts(layer);
-  const scratch: ScratchDecl[] = [];
-  const forward: KernelCall[] = [];
-  const backward: KernelCall[] = [];
-  // a conv's split-K gradWeight computes the bias gradient too when there is a bias (fuseBias)
-  const mk = (role: KernelRole, tag: string, why: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
-    kernel({ name: `${baseFor(role, role === 'forward' || (role === 'gradWeight' && !T))}_${ROLE_TAG[role]}_${tag}`, doc: [planRow(layer), `role: ${role}, ${why}`], buffers, body });
-
-  if (wants('forward')) {
-    const names = { inp: 'x', w: 'w', bias: hasBias ? 'b' : null, out: 'y' };
-    const bIn = hasBias ? [buf('b', layer.biasShape![0], 'read')] : [];
-    const bArg: Record<string, string> = hasBias ? { b: 'bias' } : {};
-    const tiled = (opts.forward ?? (!T && layer.schedule.forward === 'im2row' ? 'tiled' : 'gather')) === 'tiled';
-    if (tiled && !T) {
-      const colsLen = c.groups * c.batch * c.outH * c.outW * (c.inC / c.groups) * c.kH * c.kW;
-      scratch.push({ name: 'cols', t: 'f32', length: colsLen, keep: false });
-      forward.push({
-        kernel: mk('forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', xLen, 'read'), buf('cols', colsLen, 'write')], gpuIm2rowStmts(c, 'x', 'cols')),
-        args: { x: 'x', cols: 'cols' },
-      });
-      const g = gpuTiledGemmStmts(c, { cols: 'cols', w: 'w', bias: names.bias, out: 'y' });
-      const k = mk('forward', 'gemm_tiled', WHY_GPU.tiled, [buf('cols', colsLen, 'read'), buf('w', sizes.w, 'read'), ...bIn, buf('y', yLen, 'write')], g.stmts);
-      forward.push({ kernel: { ...k, workgroup: { size: g.size, local: 'local', shared: g.shared } }, args: { cols: 'cols', w: 'weight', ...bArg, y: 'y' } });
-    } else {
-      const buffers = [buf('x', xLen, 'read'), buf('w', sizes.w, 'read'), ...bIn, buf('y', yLen, 'write')];
-      const body = T ? gpuGradInputStmts(c, names) : gpuForwardStmts(c, names);
-      forward.push({ kernel: mk('forward', 'gpu', WHY_GPU.gather, buffers, body), args: { x: 'x', w: 'weight', ...bArg, y: 'y' } });
-    }
-  }
-
-  // the bias gradient rides in the split-K gradWeight when it sums C's dy (a conv, not a conv_transpose)
-  const fuseBias = !T && hasBias && wants('gradBias') && wants('gradWeight');
-  if (wants('gradWeight')) {
-    const cx = T ? 'dy' : 'x';
-    const cdy = T ? 'x' : 'dy';
-    const r = gpuGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw', gb: fuseBias ? 'db' : null, partial: 'partial' }, opts.splitK);
-    scratch.push({ name: 'dwPartial', t: 'f32', length: r.partialLength, keep: false });
-    const ins = [buf(cx, sizes.x, 'read'), buf(cdy, sizes.y, 'read')].sort((a, b) => (a.name === 'x' ? -1 : b.name === 'x' ? 1 : 0));
-    const buffers = [...ins, buf('partial', r.partialLength, 'read_write'), buf('dw', sizes.w, 'write'), ...(fuseBias ? [buf('db', layer.biasShape![0], 'write')] : [])];
-    const args = { x: 'x', dy: 'dy', partial: 'dwPartial', dw: 'gradWeight', ...(fuseBias ? { db: 'gradBias' } : {}) };
-    backward.push({ kernel: mk('gradWeight', 'splitk', WHY_GPU.splitK + (fuseBias ? '; the bias gradient fused in' : ''), buffers, r.stmts), args });
-  }
-  if (wants('gradBias') && hasBias && !fuseBias) {
-    const oc = layer.geometry.outC;
-    const spatial = yLen / (c.batch * oc);
-    scratch.push({ name: 'dbPartial', t: 'f32', length: c.batch * oc, keep: false });
-    backward.push({
-      kernel: mk('gradBias', 'splitk', 'per-sample sums, then their sum in order', [buf('dy', yLen, 'read'), buf('partial', c.batch * oc, 'read_write'), buf('db', oc, 'write')], gpuChannelSumStmts(c.batch, oc, spatial, 'dy', 'db', 'partial')),
-      args: { dy: 'dy', partial: 'dbPartial', db: 'gradBias' },
-    });
-  }
-  if (wants('gradInput')) {
-    const n = { inp: 'dy', w: 'w', bias: null, out: 'dx' };
-    const body = T ? gpuForwardStmts(c, n) : gpuGradInputStmts(c, n);
-    backward.push({ kernel: mk('gradInput', 'gpu', WHY_GPU.gather + (T ? '' : '; one dispatch per stride phase'), [buf('dy', yLen, 'read'), buf('w', sizes.w, 'read'), buf('dx', xLen, 'write')], body), args: { dy: 'dy', w: 'weight', dx: 'dx' } });
-  }
-  return { layer: layer.name, scratch, forward, backward, alias: false };
 }

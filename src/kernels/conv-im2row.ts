@@ -18,9 +18,10 @@
 
 import type { Expr, Kernel, Stmt } from '../ir/types.ts';
 import type { ConvGeometry, KernelRole } from '../plan/types.ts';
+import { convSizes } from '../plan/types.ts';
 import type { ScratchDecl } from './types.ts';
 import { accum, add, and, buf, f32, ge, i32, kernel, let_, load, loop, lt, mul, parallel, select, store, v, var_ } from '../ir/build.ts';
-import { forwardAxis, gradInputAxes, type Axis } from './conv-axes.ts';
+import { convForwardAxes, convGradInputAxes, type Axis } from '../plan/conv-axes.ts';
 import { gemmStmts } from './gemm.ts';
 import { ROLE_TAG } from './names.ts';
 
@@ -39,18 +40,13 @@ function dims(c: ConvGeometry) {
   return { cig, cog, kk, P, K, colsLen: c.groups * c.batch * P * K };
 }
 
-/** element counts of C's input, output and weight */
-function convSizes(c: ConvGeometry) {
-  return { x: c.batch * c.inC * c.inH * c.inW, y: c.batch * c.outC * c.outH * c.outW, w: c.outC * (c.inC / c.groups) * c.kH * c.kW };
-}
-
-const colsScratch = (c: ConvGeometry): ScratchDecl => ({ name: 'cols', t: 'f32', length: dims(c).colsLen, keep: false });
+/** the im2row buffer of C: [groups, batch, output pixels, Cin/g * kH * kW] (both targets' copies write it) */
+export const colsScratch = (c: ConvGeometry): ScratchDecl => ({ name: 'cols', t: 'f32', length: dims(c).colsLen, keep: false });
 
 /** cols = im2row(inp): one pass per (channel, tap), with the padding as constant zero-fill ranges */
 function im2rowStmts(c: ConvGeometry, inp: string): Stmt[] {
   const { cig, kk, P, K } = dims(c);
-  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { h, w } = convForwardAxes(c);
   const zeroRows = (from: number, to: number, kcol: number): Stmt[] =>
     to > from
       ? [
@@ -105,8 +101,7 @@ function im2rowStmts(c: ConvGeometry, inp: string): Stmt[] {
  */
 function col2imStmts(c: ConvGeometry, bias: string | null, out: string): Stmt[] {
   const { cig, kk, P, K } = dims(c);
-  const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
+  const { hs, ws } = convGradInputAxes(c);
   const stmts: Stmt[] = [];
   for (const h of hs) {
     for (const w of ws) {
@@ -163,7 +158,7 @@ function col2imStmts(c: ConvGeometry, bias: string | null, out: string): Stmt[] 
 const name = (base: string, role: KernelRole, step: string) => `${base}_${ROLE_TAG[role]}_im2row_${step}`;
 
 /** C.fwd by im2row: cols = im2row(inp); out = cols · wᵀ (+ bias) */
-export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias: string | null; out: string }, base: string, role: KernelRole): Im2rowCalls {
+export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias: string | null; out: string }, base: string, role: KernelRole, block: readonly number[]): Im2rowCalls {
   const { cog, P, K, colsLen } = dims(c);
   const sz = convSizes(c);
   const copy = kernel({
@@ -177,6 +172,7 @@ export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias
     doc: [`${n.out}[n, co, p] = ${n.bias ? 'b[co] + ' : ''}sum_k cols[g, n, p, k] * w[co, k]: M=${P} N=${cog} K=${K} per (n, group)`],
     buffers: [buf('cols', colsLen, 'read'), buf(n.w, sz.w, 'read'), ...(n.bias ? [buf(n.bias, c.outC, 'read')] : []), buf(n.out, sz.y, 'write')],
     body: gemmStmts({
+      block,
       batch: [
         { size: c.batch, a: P * K, b: 0, c: c.outC * P, bias: 0 },
         { size: c.groups, a: c.batch * P * K, b: cog * K, c: cog * P, bias: cog },
@@ -194,7 +190,7 @@ export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias
 }
 
 /** C.dx by im2row: dcols = dy · w (one GEMM), then out = col2im(dcols) (+ bias) as a phase-split gather */
-export function im2rowGradInput(c: ConvGeometry, n: { inp: string; w: string; bias: string | null; out: string }, base: string, role: KernelRole): Im2rowCalls {
+export function im2rowGradInput(c: ConvGeometry, n: { inp: string; w: string; bias: string | null; out: string }, base: string, role: KernelRole, block: readonly number[]): Im2rowCalls {
   const { cog, P, K, colsLen } = dims(c);
   const sz = convSizes(c);
   const gemm = kernel({
@@ -202,6 +198,7 @@ export function im2rowGradInput(c: ConvGeometry, n: { inp: string; w: string; bi
     doc: [`cols[g, n, p, k] = sum_co ${n.inp}[n, co, p] * w[co, k]: M=${P} N=${K} K=${cog} per (n, group)`],
     buffers: [buf(n.inp, sz.y, 'read'), buf(n.w, sz.w, 'read'), buf('cols', colsLen, 'write')],
     body: gemmStmts({
+      block,
       batch: [
         { size: c.batch, a: c.outC * P, b: 0, c: P * K },
         { size: c.groups, a: cog * P, b: cog * K, c: c.batch * P * K },
@@ -224,7 +221,7 @@ export function im2rowGradInput(c: ConvGeometry, n: { inp: string; w: string; bi
 }
 
 /** C.dw by im2row: cols = im2row(x); dw = dyᵀ · cols, reducing over batch and pixels */
-export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw: string }, base: string): Im2rowCalls {
+export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw: string }, base: string, block: readonly number[]): Im2rowCalls {
   const { cog, P, K, colsLen } = dims(c);
   const sz = convSizes(c);
   const copy = kernel({
@@ -238,6 +235,7 @@ export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw
     doc: [`dw[co, k] = sum_{n, p} ${n.dy}[n, co, p] * cols[g, n, p, k]: M=${cog} N=${K} K=${c.batch * P} per group`],
     buffers: [buf('cols', colsLen, 'read'), buf(n.dy, sz.y, 'read'), buf(n.gw, sz.w, 'write')],
     body: gemmStmts({
+      block,
       batch: [{ size: c.groups, a: cog * P, b: c.batch * P * K, c: cog * K }],
       M: cog,
       N: K,

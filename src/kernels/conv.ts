@@ -1,5 +1,9 @@
 // conv1d / conv2d / conv_transpose1d / conv_transpose2d: the layer's kernels, per role, by the
-// plan's schedule (the 1D layers are the 2D ones with a 1-tall kernel: H = 1).
+// target's schedule (src/plan/schedule.ts), for every target: this is the one conv lowering;
+// the targets differ in the schedule it follows and the renderer (the 1D layers are the 2D
+// ones with a 1-tall kernel: H = 1). The loop nests per algorithm and schedule live in
+// conv-direct.ts (gather, reduce: unrolled register blocks), conv-im2row.ts + gemm.ts (im2row,
+// register-blocked GEMM) and conv-gpu.ts (the same algorithms mapped to invocations).
 //
 // Everything is phrased on one underlying conv C (in -> out, weight [Cout, Cin/g, kH, kW]):
 //   conv:            forward = C.fwd(x -> y),   gradInput = C.dx(dy -> dx),  gradWeight = C.dw(x, dy)
@@ -9,61 +13,24 @@
 // only adds rows/columns to C's input that no output reads (they get zero dx / no taps).
 
 import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole } from '../plan/types.ts';
+import { convSizes, isTransposed, transposedToConv, underlyingConv } from '../plan/types.ts';
 import type { StrategyName } from '../spec/types.ts';
 import type { BufferDecl, Kernel, Stmt } from '../ir/types.ts';
 import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
 import { buf, kernel } from '../ir/build.ts';
-import { forwardAxis, gradInputAxes, splitTaps, type Axis } from './conv-axes.ts';
+import { convForwardAxes, convGradInputAxes, splitTaps, type Axis } from '../plan/conv-axes.ts';
 import { irSize } from '../ir/size.ts';
 import { type DirectParts, type GatherNames, type GatherSpec, dwUnits, forwardGather, gatherBlocked, gradBiasStmts, gradInputGather, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
-import { im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
-import { convCost } from './cost.ts';
+import { colsScratch, im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
+import { convCost } from '../plan/cost.ts';
+import { scheduleConv, type ConvKernelSchedule, type ConvLayerSchedule } from '../plan/schedule.ts';
+import { gatherGpu, gpuChannelSumStmts, gpuGradWeightStmts, gpuIm2rowStmts, gpuTiledGemmStmts } from './conv-gpu.ts';
 
-/** the conv C that a layer's kernels are phrased on (see the header) */
-export function underlyingConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): ConvGeometry {
-  return isTransposed(layer) ? transposedToConv(layer.geometry) : layer.geometry;
-}
-
-export function isTransposed(layer: ConvLayerPlan | ConvTransposeLayerPlan): layer is ConvTransposeLayerPlan {
-  return layer.type === 'conv_transpose1d' || layer.type === 'conv_transpose2d';
-}
-
-/** a conv_transpose's geometry as the conv C it is the adjoint of (C: the layer's output -> its input) */
-export function transposedToConv(g: ConvGeometry): ConvGeometry {
-  return {
-    batch: g.batch,
-    inC: g.outC,
-    inH: g.outH,
-    inW: g.outW,
-    outC: g.inC,
-    outH: g.inH,
-    outW: g.inW,
-    kH: g.kH,
-    kW: g.kW,
-    strideH: g.strideH,
-    strideW: g.strideW,
-    dilationH: g.dilationH,
-    dilationW: g.dilationW,
-    pad: g.pad,
-    groups: g.groups,
-  };
-}
-
-const numelOf = (c: number, h: number, w: number, n: number) => n * c * h * w;
-
-/** sizes of C's tensors */
-export function convSizes(c: ConvGeometry) {
-  return {
-    x: numelOf(c.inC, c.inH, c.inW, c.batch),
-    y: numelOf(c.outC, c.outH, c.outW, c.batch),
-    w: c.outC * (c.inC / c.groups) * c.kH * c.kW,
-  };
-}
+export { convSizes, isTransposed, transposedToConv, underlyingConv };
 
 
-/** IR nodes per direct kernel, about 45 KB of V8 bytecode (see src/ir/size.ts): under its 60 KB optimizing limit */
-export const DIRECT_KERNEL_BUDGET = 9000;
+
 
 /**
  * the passes of a direct gather, per part (interior, border rows, leftover/padding columns:
@@ -101,12 +68,15 @@ function directPasses(phases: readonly [Axis, Axis][], kk: number, budget: numbe
 
 const PARTS = ['interior', 'rows', 'cols'] as const;
 
+/** what a direct kernel takes from its schedule: the register block and the unroll budget */
+export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget'>;
+
 /** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
-export function directForwardStmts(c: ConvGeometry, names: GatherNames, budget = DIRECT_KERNEL_BUDGET): DirectParts[] {
-  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
-  return directPasses([[h, w]], c.kH * c.kW, budget, (hh, ww, first) => ({
+export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: DirectSchedule): DirectParts[] {
+  const { h, w } = convForwardAxes(c);
+  return directPasses([[h, w]], c.kH * c.kW, s.unrollBudget ?? Infinity, (hh, ww, first) => ({
     ...forwardGather(c, names),
+    block: s.block,
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,
@@ -115,12 +85,12 @@ export function directForwardStmts(c: ConvGeometry, names: GatherNames, budget =
 }
 
 /** C.dx, direct: one gather nest per (row phase, column phase) of the stride */
-export function directGradInputStmts(c: ConvGeometry, names: GatherNames, budget = DIRECT_KERNEL_BUDGET): DirectParts[] {
-  const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
+export function directGradInputStmts(c: ConvGeometry, names: GatherNames, s: DirectSchedule): DirectParts[] {
+  const { hs, ws } = convGradInputAxes(c);
   const phases = hs.flatMap((h) => ws.map((w): [Axis, Axis] => [h, w]));
-  return directPasses(phases, c.kH * c.kW, budget, (hh, ww, first) => ({
+  return directPasses(phases, c.kH * c.kW, s.unrollBudget ?? Infinity, (hh, ww, first) => ({
     ...gradInputGather(c, names),
+    block: s.block,
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,
@@ -132,14 +102,14 @@ export function directGradInputStmts(c: ConvGeometry, names: GatherNames, budget
  * C.dw, direct: one kernel, or (past the size budget) several, each taking a contiguous run
  * of the window's tap blocks; they write disjoint weights, so no pass adds to another
  */
-export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }, budget = DIRECT_KERNEL_BUDGET): Stmt[][] {
-  const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-  const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+export function directGradWeightStmts(c: ConvGeometry, names: { x: string; dy: string; gw: string }, s: DirectSchedule): Stmt[][] {
+  const budget = s.unrollBudget ?? Infinity;
+  const { h, w } = convForwardAxes(c);
   const units = dwUnits(c);
   for (let n = 1; ; n++) {
     const size = Math.ceil(units.length / n);
     const groups: Stmt[][] = [];
-    for (let i = 0; i < units.length; i += size) groups.push(gradWeightDirect(c, h, w, names, units.slice(i, i + size)));
+    for (let i = 0; i < units.length; i += size) groups.push(gradWeightDirect(c, h, w, names, s.block, units.slice(i, i + size)));
     if (n >= units.length || Math.max(...groups.map(irSize)) <= budget) return groups;
   }
 }
@@ -159,7 +129,13 @@ const WHY: Record<StrategyName, string> = {
   im2row: 'im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM',
 };
 
-/** the layer's program: kernel calls for forward and backward, by the plan's schedule */
+const WHY_GPU = {
+  gather: 'gpu gather: an invocation per (sample, up to 4 output channels, pixel), a loop over reduced channels, the window unrolled (a loop along an axis of more than 8 taps)',
+  im2row: 'gpu im2row: one invocation per (group, sample, input channel, output pixel) copies its window, 0 in the padding',
+  tiled: 'gpu tiled GEMM: per workgroup a tile of pixels x channels, operand tiles staged in workgroup memory between barriers',
+  splitK: 'gpu split-K: pass 1 sums chunks of batch x pixels per (chunk, co, ci, kh) into partials, pass 2 sums the partials in order (deterministic, no atomics)',
+};
+
 /** what both targets' conv lowerings start from: the underlying conv C, names, sizes, roles */
 export function convLayerFacts(layer: ConvLayerPlan | ConvTransposeLayerPlan) {
   const c = underlyingConv(layer);
@@ -180,94 +156,165 @@ export function convLayerFacts(layer: ConvLayerPlan | ConvTransposeLayerPlan) {
     // the layer's x / y sizes: for conv_transpose, x lives in C's output space
     xLen: T ? sizes.y : sizes.x,
     yLen: T ? sizes.x : sizes.y,
-    wants: (r: KernelRole) => layer.kernels.includes(r),
   };
 }
 
-export interface LowerConvOptions {
-  /** IR nodes per direct kernel before a window is split into passes (tests force splits with a tiny one) */
-  readonly directBudget?: number;
+type ConvLayer = ConvLayerPlan | ConvTransposeLayerPlan;
+
+/** what a target's algorithms get from the driver: the layer's facts and its scratch list */
+interface RoleContext extends ReturnType<typeof convLayerFacts> {
+  readonly layer: ConvLayer;
+  readonly addScratch: (d: ScratchDecl) => void;
 }
 
-export function lowerConv(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: LowerConvOptions = {}): LayerProgram {
-  const budget = opts.directBudget ?? DIRECT_KERNEL_BUDGET;
-  const { c, T, baseFor, sizes, hasBias, xLen, yLen, wants } = convLayerFacts(layer);
-  const scratch: ScratchDecl[] = [];
-  const forward: KernelCall[] = [];
-  const backward: KernelCall[] = [];
+/**
+ * a gather-shaped role: C.fwd (`cDx` false) or C.dx split by stride phase, from `inp` to
+ * `out`: the layer's forward (C.fwd for conv, C.dx for conv_transpose, adding the bias) and
+ * its gradInput (the other one)
+ */
+interface GatherRole {
+  readonly role: 'forward' | 'gradInput';
+  readonly cDx: boolean;
+  readonly k: ConvKernelSchedule;
+  readonly names: GatherNames;
+  readonly buffers: BufferDecl[];
+  readonly args: Record<string, string>;
+}
 
-  const mk = (role: KernelRole, strategy: StrategyName | null, step: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
-    kernel({
-      name: `${baseFor(role)}_${ROLE_TAG[role]}${strategy ? '_' + strategy : ''}${step ? '_' + step : ''}`,
-      doc: [planRow(layer), `role: ${role}${strategy ? `, strategy ${WHY[strategy]}` : ''}`, ...costLine(layer, role)],
-      buffers,
-      body,
-    });
-  const addScratch = (d: ScratchDecl) => {
-    if (!scratch.some((s) => s.name === d.name)) scratch.push(d);
-  };
+/** C.dw's buffers: C's input and C's output gradient (for conv_transpose: dy and x) */
+const dwInputs = (x: RoleContext) => ({ cx: x.T ? 'dy' : 'x', cdy: x.T ? 'x' : 'dy' });
 
-  // the layer's forward: C.fwd for conv, C.dx for conv_transpose (both add the bias)
-  const fwdStrategy = layer.schedule.forward;
-  const fwdBuffers = [buf('x', xLen, 'read'), buf('w', sizes.w, 'read'), ...(hasBias ? [buf('b', layer.biasShape![0], 'read')] : []), buf('y', yLen, 'write')];
-  const fwdArgs = { x: 'x', w: 'weight', ...(hasBias ? { b: 'bias' } : {}), y: 'y' };
-  const names = { inp: 'x', w: 'w', bias: hasBias ? 'b' : null, out: 'y' };
-  if (wants('forward')) {
-    if (fwdStrategy === 'direct') {
-      const passes = T ? directGradInputStmts(c, names, budget) : directForwardStmts(c, names, budget);
-      for (const k of directKernels(passes)) {
-        forward.push({ kernel: mk('forward', 'direct', k.step, readWrite(fwdBuffers, 'y', k.accumulate), k.body), args: fwdArgs });
-      }
-    } else {
-      const calls = T ? im2rowGradInput(c, names, baseFor('forward'), 'forward') : im2rowForward(c, names, baseFor('forward'), 'forward');
-      for (const s of calls.scratch) addScratch(s);
-      for (const k of calls.kernels) forward.push(withDoc(k, layer, 'forward', fwdArgs));
-    }
-  }
+/**
+ * how one target realizes each algorithm of the schedule (plan/schedule.ts): the loop nests
+ * of conv-direct.ts / conv-im2row.ts (ts) or conv-gpu.ts (wgsl), their kernels' names and
+ * docs. A new target adds an entry here and a schedule there; the driver does not change.
+ */
+interface TargetAlgorithms {
+  readonly gather: (x: RoleContext, r: GatherRole) => KernelCall[];
+  readonly im2row: (x: RoleContext, r: GatherRole) => KernelCall[];
+  /** gradWeight by `k.algorithm` (reduce or im2row); `fusedBias`: the bias gradient too */
+  readonly gradWeight: (x: RoleContext, k: ConvKernelSchedule, fusedBias: boolean) => KernelCall[];
+  readonly gradBias: (x: RoleContext, k: ConvKernelSchedule) => KernelCall[];
+}
 
-  // backward: gradWeight, gradBias, then gradInput (each overwrites its output)
-  if (wants('gradWeight')) {
-    const strategy = layer.schedule.gradWeight;
-    // C.dw reads C's input and C's output gradient: for conv_transpose those are dy and x
-    const cx = T ? 'dy' : 'x';
-    const cdy = T ? 'x' : 'dy';
-    const buffers = [buf(cx, sizes.x, 'read'), buf(cdy, sizes.y, 'read'), buf('dw', sizes.w, 'write')];
+/** a ts kernel: named by role, strategy and step; its doc carries the cost model's view */
+const tsKernel = (x: RoleContext, role: KernelRole, strategy: StrategyName | null, step: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
+  kernel({
+    name: `${x.baseFor(role)}_${ROLE_TAG[role]}${strategy ? '_' + strategy : ''}${step ? '_' + step : ''}`,
+    doc: [planRow(x.layer), `role: ${role}${strategy ? `, strategy ${WHY[strategy]}` : ''}`, ...costLine(x.layer, role)],
+    buffers,
+    body,
+  });
+
+/** a wgsl kernel: a conv's split-K gradWeight computes the bias gradient too when there is one, so its name says when there is none */
+const gpuKernel = (x: RoleContext, role: KernelRole, tag: string, why: string, buffers: BufferDecl[], body: Stmt[]): Kernel =>
+  kernel({ name: `${x.baseFor(role, role === 'forward' || (role === 'gradWeight' && !x.T))}_${ROLE_TAG[role]}_${tag}`, doc: [planRow(x.layer), `role: ${role}, ${why}`], buffers, body });
+
+const TS: TargetAlgorithms = {
+  gather: (x, r) => {
+    const passes = r.cDx ? directGradInputStmts(x.c, r.names, r.k) : directForwardStmts(x.c, r.names, r.k);
+    return directKernels(passes).map((p) => ({ kernel: tsKernel(x, r.role, 'direct', p.step, readWrite(r.buffers, r.names.out, p.accumulate), p.body), args: r.args }));
+  },
+  im2row: (x, r) => {
+    const calls = r.cDx ? im2rowGradInput(x.c, r.names, x.baseFor(r.role), r.role, r.k.block) : im2rowForward(x.c, r.names, x.baseFor(r.role), r.role, r.k.block);
+    for (const s of calls.scratch) x.addScratch(s);
+    return calls.kernels.map((kk) => withDoc(kk, x.layer, r.role, r.args));
+  },
+  gradWeight: (x, k) => {
+    const { cx, cdy } = dwInputs(x);
+    const buffers = [buf(cx, x.sizes.x, 'read'), buf(cdy, x.sizes.y, 'read'), buf('dw', x.sizes.w, 'write')];
     // kernel params follow the layer's names; order: x, dy, dw
     buffers.sort((a, b) => ['x', 'dy', 'dw'].indexOf(a.name) - ['x', 'dy', 'dw'].indexOf(b.name));
     const args = { x: 'x', dy: 'dy', dw: 'gradWeight' };
-    if (strategy === 'direct') {
-      directGradWeightStmts(c, { x: cx, dy: cdy, gw: 'dw' }, budget).forEach((body, i) => {
-        backward.push({ kernel: mk('gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args });
-      });
-    } else {
-      const calls = im2rowGradWeight(c, { x: cx, dy: cdy, gw: 'dw' }, baseFor('gradWeight'));
-      for (const s of calls.scratch) addScratch(s);
-      for (const k of calls.kernels) backward.push(withDoc(k, layer, 'gradWeight', args));
+    if (k.algorithm === 'reduce') {
+      return directGradWeightStmts(x.c, { x: cx, dy: cdy, gw: 'dw' }, k).map((body, i) => ({ kernel: tsKernel(x, 'gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args }));
     }
+    const calls = im2rowGradWeight(x.c, { x: cx, dy: cdy, gw: 'dw' }, x.baseFor('gradWeight'), k.block);
+    for (const s of calls.scratch) x.addScratch(s);
+    return calls.kernels.map((kk) => withDoc(kk, x.layer, 'gradWeight', args));
+  },
+  gradBias: (x) => {
+    const oc = x.layer.geometry.outC;
+    const body = gradBiasStmts(x.c.batch, oc, x.yLen / (x.c.batch * oc), 'dy', 'db');
+    return [{ kernel: tsKernel(x, 'gradBias', null, '', [buf('dy', x.yLen, 'read'), buf('db', oc, 'write')], body), args: { dy: 'dy', db: 'gradBias' } }];
+  },
+};
+
+const WGSL: TargetAlgorithms = {
+  gather: (x, r) => {
+    const why = WHY_GPU.gather + (r.role === 'gradInput' && r.cDx ? '; one dispatch per stride phase' : '');
+    return [{ kernel: gpuKernel(x, r.role, 'gpu', why, r.buffers, gatherGpu(x.c, r.cDx, r.names, r.k)), args: r.args }];
+  },
+  im2row: (x, r) => {
+    if (r.cDx || r.role !== 'forward') throw new Error(`lower conv: ${x.layer.name}: the wgsl target has no im2row ${r.role}`);
+    const cols = colsScratch(x.c);
+    x.addScratch(cols);
+    const copy = gpuKernel(x, 'forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', x.xLen, 'read'), buf('cols', cols.length, 'write')], gpuIm2rowStmts(x.c, 'x', 'cols'));
+    const g = gpuTiledGemmStmts(x.c, { cols: 'cols', w: 'w', bias: r.names.bias, out: 'y' }, r.k.tile!);
+    const gemm = gpuKernel(x, 'forward', 'gemm_tiled', WHY_GPU.tiled, [buf('cols', cols.length, 'read'), ...r.buffers.filter((b) => b.name !== 'x')], g.stmts);
+    const gemmArgs = Object.fromEntries(Object.entries(r.args).filter(([name]) => name !== 'x'));
+    const calls: KernelCall[] = [
+      { kernel: copy, args: { x: 'x', cols: 'cols' } },
+      { kernel: { ...gemm, workgroup: { size: g.size, local: 'local', shared: g.shared } }, args: { cols: 'cols', ...gemmArgs } },
+    ];
+    return calls;
+  },
+  gradWeight: (x, k, fused) => {
+    const { cx, cdy } = dwInputs(x);
+    const r = gpuGradWeightStmts(x.c, { x: cx, dy: cdy, gw: 'dw', gb: fused ? 'db' : null, partial: 'partial' }, k.splitK!, k.tapUnroll!);
+    x.addScratch({ name: 'dwPartial', t: 'f32', length: r.partialLength, keep: false });
+    const ins = [buf(cx, x.sizes.x, 'read'), buf(cdy, x.sizes.y, 'read')].sort((a, b) => (a.name === 'x' ? -1 : b.name === 'x' ? 1 : 0));
+    const buffers = [...ins, buf('partial', r.partialLength, 'read_write'), buf('dw', x.sizes.w, 'write'), ...(fused ? [buf('db', x.layer.biasShape![0], 'write')] : [])];
+    const args = { x: 'x', dy: 'dy', partial: 'dwPartial', dw: 'gradWeight', ...(fused ? { db: 'gradBias' } : {}) };
+    return [{ kernel: gpuKernel(x, 'gradWeight', 'splitk', WHY_GPU.splitK + (fused ? '; the bias gradient fused in' : ''), buffers, r.stmts), args }];
+  },
+  gradBias: (x) => {
+    const oc = x.layer.geometry.outC;
+    x.addScratch({ name: 'dbPartial', t: 'f32', length: x.c.batch * oc, keep: false });
+    const body = gpuChannelSumStmts(x.c.batch, oc, x.yLen / (x.c.batch * oc), 'dy', 'db', 'partial');
+    const buffers = [buf('dy', x.yLen, 'read'), buf('partial', x.c.batch * oc, 'read_write'), buf('db', oc, 'write')];
+    return [{ kernel: gpuKernel(x, 'gradBias', 'splitk', 'per-sample sums, then their sum in order', buffers, body), args: { dy: 'dy', partial: 'dbPartial', db: 'gradBias' } }];
+  },
+};
+
+const TARGETS: Record<ConvLayerSchedule['target'], TargetAlgorithms> = { ts: TS, wgsl: WGSL };
+
+/**
+ * the layer's program: kernel calls for forward and backward, each role lowered by the
+ * algorithm its schedule names (gather, im2row, reduce, sum), shaped by the schedule's
+ * blocks, budgets, tiles and split-K. Roles, buffers and order are the same on every target.
+ */
+export function lowerConv(layer: ConvLayer, schedule: ConvLayerSchedule = scheduleConv(layer, 'ts')): LayerProgram {
+  const scratch: ScratchDecl[] = [];
+  const x: RoleContext = {
+    ...convLayerFacts(layer),
+    layer,
+    addScratch: (d) => {
+      if (!scratch.some((s) => s.name === d.name)) scratch.push(d);
+    },
+  };
+  const { T, sizes, hasBias, xLen, yLen } = x;
+  const t = TARGETS[schedule.target];
+  const of = (role: KernelRole) => schedule.kernels.find((k) => k.role === role) ?? null;
+  const gatherShaped = (r: GatherRole) => (r.k.algorithm === 'gather' ? t.gather : t.im2row)(x, r);
+  const forward: KernelCall[] = [];
+  const backward: KernelCall[] = [];
+
+  const fwd = of('forward');
+  if (fwd) {
+    const buffers = [buf('x', xLen, 'read'), buf('w', sizes.w, 'read'), ...(hasBias ? [buf('b', layer.biasShape![0], 'read')] : []), buf('y', yLen, 'write')];
+    const args = { x: 'x', w: 'weight', ...(hasBias ? { b: 'bias' } : {}), y: 'y' };
+    forward.push(...gatherShaped({ role: 'forward', cDx: T, k: fwd, names: { inp: 'x', w: 'w', bias: hasBias ? 'b' : null, out: 'y' }, buffers, args }));
   }
-  if (wants('gradBias') && hasBias) {
-    const oc = layer.geometry.outC;
-    const spatial = yLen / (c.batch * oc);
-    backward.push({
-      kernel: mk('gradBias', null, '', [buf('dy', yLen, 'read'), buf('db', oc, 'write')], gradBiasStmts(c.batch, oc, spatial, 'dy', 'db')),
-      args: { dy: 'dy', db: 'gradBias' },
-    });
-  }
-  if (wants('gradInput')) {
-    const strategy = layer.schedule.gradInput;
+  // backward: gradWeight, gradBias, then gradInput (each overwrites its output)
+  const dw = of('gradWeight');
+  const db = of('gradBias');
+  if (dw) backward.push(...t.gradWeight(x, dw, db?.fused === true));
+  if (db && !db.fused) backward.push(...t.gradBias(x, db));
+  const dx = of('gradInput');
+  if (dx) {
     const buffers = [buf('dy', yLen, 'read'), buf('w', sizes.w, 'read'), buf('dx', xLen, 'write')];
-    const args = { dy: 'dy', w: 'weight', dx: 'dx' };
-    const n = { inp: 'dy', w: 'w', bias: null, out: 'dx' };
-    if (strategy === 'direct') {
-      const passes = T ? directForwardStmts(c, n, budget) : directGradInputStmts(c, n, budget);
-      for (const k of directKernels(passes)) {
-        backward.push({ kernel: mk('gradInput', 'direct', k.step, readWrite(buffers, 'dx', k.accumulate), k.body), args });
-      }
-    } else {
-      const calls = T ? im2rowForward(c, n, baseFor('gradInput'), 'gradInput') : im2rowGradInput(c, n, baseFor('gradInput'), 'gradInput');
-      for (const s of calls.scratch) addScratch(s);
-      for (const k of calls.kernels) backward.push(withDoc(k, layer, 'gradInput', args));
-    }
+    backward.push(...gatherShaped({ role: 'gradInput', cDx: !T, k: dx, names: { inp: 'dy', w: 'w', bias: null, out: 'dx' }, buffers, args: { dy: 'dy', w: 'weight', dx: 'dx' } }));
   }
   return { layer: layer.name, scratch, forward, backward, alias: false };
 }

@@ -9,8 +9,7 @@
 import type { Expr, Stmt } from '../ir/types.ts';
 import { accum, add, f32, i32, let_, load, loop, mul, parallel, store, v, var_ } from '../ir/build.ts';
 
-export const GEMM_BM = 4;
-export const GEMM_BN = 4;
+import { GEMM_BM, GEMM_BN } from '../plan/schedule.ts';
 
 /** an outer (batch) dimension: its index steps each operand by a constant */
 export interface GemmBatchDim {
@@ -40,6 +39,8 @@ export interface GemmSpec {
   readonly c: { readonly buf: string; readonly mStride: number; readonly nStride: number; readonly offset?: number; readonly accumulate?: boolean };
   /** bias[n] at offset + sum(batch * bias) + n * nStride */
   readonly bias?: { readonly buf: string; readonly nStride: number; readonly offset?: number };
+  /** the register block [rows, columns] (a conv's schedule; default 4 x 4, less where M or N is smaller) */
+  readonly block?: readonly number[];
   /** loop over n-blocks outside m-blocks (keeps B's column panel in cache; default: m outside) */
   readonly nOuter?: boolean;
 }
@@ -95,8 +96,8 @@ export function gemmStmts(s: GemmSpec): Stmt[] {
 
   // the output in blocks: m-blocks outside n-blocks, or (nOuter) the other way round, so the
   // operand whose block is re-read by every inner iteration is the one that stays in cache
-  const bm = Math.min(GEMM_BM, s.M);
-  const bn = Math.min(GEMM_BN, s.N);
+  const bm = s.block?.[0] ?? Math.min(GEMM_BM, s.M);
+  const bn = s.block?.[1] ?? Math.min(GEMM_BN, s.N);
   const outer = s.nOuter ? { size: s.N, b: bn, v: 'nb', o: 'n0' } : { size: s.M, b: bm, v: 'mb', o: 'm0' };
   const inner = s.nOuter ? { size: s.M, b: bm, v: 'mb', o: 'm0' } : { size: s.N, b: bn, v: 'nb', o: 'n0' };
   const at = (o: Expr, ob: number, i: Expr, ib: number) => (s.nOuter ? blk(i, ib, o, ob) : blk(o, ob, i, ib));

@@ -22,31 +22,12 @@
 // writes, and one elementwise pass per such value.
 
 import type { ModelPlan, Shape } from '../plan/types.ts';
-import type { KernelCall, LayerProgram } from './types.ts';
+import type { KernelCall, LayerProgram, ModelGraph } from './types.ts';
 import { sumCalls } from './add.ts';
 import { shapeTag } from './names.ts';
 
-export interface ModelGraph {
-  /** per layer: the value of each of its inputs, in `inputs` order */
-  readonly inputs: readonly (readonly number[])[];
-  /** per value: its shape, with the batch */
-  readonly shapes: readonly Shape[];
-  /** per value: its activation buffer */
-  readonly act: readonly string[];
-  /** per value: the buffer that holds dL/d(value) once backward has run its readers (and its sum) */
-  readonly grad: readonly string[];
-  /** per value: the gradient buffers it owns, of its shape: d<v>, then its readers' partials */
-  readonly gradBuffers: readonly (readonly string[])[];
-  /** per layer, per input: the buffer its dx for that input writes; null where it runs none (add, views) */
-  readonly dx: readonly (readonly (string | null)[])[];
-  /**
-   * per value read by several layers (null otherwise): the calls that sum their contributions
-   * into grad[v]; their args name model buffers directly (not a layer's x / dy names)
-   */
-  readonly sums: readonly (readonly KernelCall[] | null)[];
-  /** per value: a parameter lies upstream of it, so training needs its gradient */
-  readonly learns: readonly boolean[];
-}
+/** the graph's buffers (declared in types.ts, beside the program that holds them) */
+export type { ModelGraph } from './types.ts';
 
 /** the value that `inputs` name `name` means: 0 for the model's input, j + 1 for layer j */
 function valueOf(plan: ModelPlan, name: string): number {

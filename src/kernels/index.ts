@@ -2,11 +2,11 @@
 // model: every layer, how they connect (graph.ts: buffers, gradient sums), the parameter
 // arena layout, the loss and the optimizer kernels.
 
-import type { LayerPlan, ModelPlan } from '../plan/types.ts';
+import type { ConvLayerPlan, ConvTransposeLayerPlan, LayerPlan, ModelPlan } from '../plan/types.ts';
 import { numel } from '../plan/types.ts';
 import type { BufferSlot, CounterSlot, LayerProgram, ModelProgram, OptimizerKernels, ParamSlot } from './types.ts';
 import { lowerConv } from './conv.ts';
-import { lowerConvGpu } from './conv-gpu.ts';
+import { scheduleConv, type ModelSchedule, type ScheduleTarget } from '../plan/schedule.ts';
 import { lowerActivation } from './activation.ts';
 import { lowerFlatten } from './flatten.ts';
 import { lowerPool } from './pool.ts';
@@ -28,16 +28,18 @@ import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.ts';
 
 /**
  * which target the kernels are shaped for: `ts` (V8: whole windows unrolled, register
- * blocks, the plan's direct/im2row schedule) or `wgsl` (GPU: many invocations running
- * short loops, split-K reductions; conv-gpu.ts). Both compute the same functions on the
- * same buffers.
+ * blocks, the plan's direct/im2row strategies) or `wgsl` (GPU: many invocations running
+ * short loops, split-K reductions). Both compute the same functions on the same buffers;
+ * only the conv schedule (plan/schedule.ts) and the renderer differ.
  */
-export type KernelTarget = 'ts' | 'wgsl';
+export type KernelTarget = ScheduleTarget;
 
 export interface LowerOptions {
   readonly target?: KernelTarget;
   /** the WGSL target's device limits: a linear weight over one binding is split (src/gpu/split.ts); default: the WebGPU defaults */
   readonly limits?: GpuLimits | undefined;
+  /** the conv layers' schedule (default: plan/schedule.ts's choice for the target) */
+  readonly schedule?: ModelSchedule;
 }
 
 export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProgram {
@@ -46,7 +48,7 @@ export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProg
     case 'conv2d':
     case 'conv_transpose1d':
     case 'conv_transpose2d':
-      return opts.target === 'wgsl' ? lowerConvGpu(layer) : lowerConv(layer);
+      return lowerConv(layer, convSchedule(layer, opts));
     case 'relu':
     case 'leaky_relu':
     case 'relu6':
@@ -81,6 +83,13 @@ export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProg
     case 'concat':
       return lowerConcat(layer);
   }
+}
+
+/** a conv layer's schedule: the one given for its target, else the planner's */
+function convSchedule(layer: ConvLayerPlan | ConvTransposeLayerPlan, opts: LowerOptions) {
+  const target = opts.target ?? 'ts';
+  if (opts.schedule && opts.schedule.target !== target) throw new Error(`lower: a ${opts.schedule.target} schedule for the ${target} target`);
+  return opts.schedule?.layers.find((l) => l.layer === layer.name) ?? scheduleConv(layer, target);
 }
 
 /** PyTorch's fan-in: weight dim 1 times the receptive field (for conv_transpose too, from its [Cin, Cout/g, kH, kW] weight) */

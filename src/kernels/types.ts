@@ -3,8 +3,8 @@
 // know where their buffers live.
 
 import type { Kernel, ScalarType } from '../ir/types.ts';
-import type { ModelGraph } from './graph.ts';
 import type { LossKind } from '../spec/types.ts';
+import type { Shape } from '../plan/types.ts';
 
 /**
  * the buffers every layer sees:
@@ -164,4 +164,27 @@ export interface OptimizerKernels {
   readonly adam: Kernel;
   /** Adam and AdamW with AMSGrad: ..., maxExpAvgSq */
   readonly adamAmsgrad: Kernel;
+}
+
+/** the model's dataflow lowered to buffers (graph.ts builds it; see its header) */
+export interface ModelGraph {
+  /** per layer: the value of each of its inputs, in `inputs` order */
+  readonly inputs: readonly (readonly number[])[];
+  /** per value: its shape, with the batch */
+  readonly shapes: readonly Shape[];
+  /** per value: its activation buffer */
+  readonly act: readonly string[];
+  /** per value: the buffer that holds dL/d(value) once backward has run its readers (and its sum) */
+  readonly grad: readonly string[];
+  /** per value: the gradient buffers it owns, of its shape: d<v>, then its readers' partials */
+  readonly gradBuffers: readonly (readonly string[])[];
+  /** per layer, per input: the buffer its dx for that input writes; null where it runs none (add, views) */
+  readonly dx: readonly (readonly (string | null)[])[];
+  /**
+   * per value read by several layers (null otherwise): the calls that sum their contributions
+   * into grad[v]; their args name model buffers directly (not a layer's x / dy names)
+   */
+  readonly sums: readonly (readonly KernelCall[] | null)[];
+  /** per value: a parameter lies upstream of it, so training needs its gradient */
+  readonly learns: readonly boolean[];
 }

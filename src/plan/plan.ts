@@ -37,7 +37,7 @@ import type {
   Shape,
 } from './types.ts';
 import { numel } from './types.ts';
-import { chooseConvStrategy } from '../kernels/cost.ts';
+import { chooseConvStrategy } from './cost.ts';
 import { MODEL_INPUT } from '../spec/names.ts';
 
 /** buffers are indexed with i32 in WGSL and JS typed arrays: keep every buffer below 2^31 elements */

@@ -143,7 +143,8 @@ export interface PlanTableOptions {
   width?: number;
 }
 
-function render(rows: string[][], right: readonly boolean[]): string[] {
+/** rows as a Markdown table (the first is the header), numeric columns right-aligned */
+export function render(rows: string[][], right: readonly boolean[]): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const line = (r: string[]): string => `| ${r.map((cell, c) => (right[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(' | ')} |`;
   const rule = `|${widths.map((w, c) => (right[c] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;

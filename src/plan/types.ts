@@ -240,3 +240,44 @@ export function numel(shape: Shape): number {
   for (const d of shape) n *= d;
   return n;
 }
+
+/** a conv_transpose's geometry as the conv C it is the adjoint of (C: the layer's output -> its input) */
+export function transposedToConv(g: ConvGeometry): ConvGeometry {
+  return {
+    batch: g.batch,
+    inC: g.outC,
+    inH: g.outH,
+    inW: g.outW,
+    outC: g.inC,
+    outH: g.inH,
+    outW: g.inW,
+    kH: g.kH,
+    kW: g.kW,
+    strideH: g.strideH,
+    strideW: g.strideW,
+    dilationH: g.dilationH,
+    dilationW: g.dilationW,
+    pad: g.pad,
+    groups: g.groups,
+  };
+}
+
+/** the conv C that a layer's kernels are phrased on (see the header) */
+export function underlyingConv(layer: ConvLayerPlan | ConvTransposeLayerPlan): ConvGeometry {
+  return isTransposed(layer) ? transposedToConv(layer.geometry) : layer.geometry;
+}
+
+export function isTransposed(layer: ConvLayerPlan | ConvTransposeLayerPlan): layer is ConvTransposeLayerPlan {
+  return layer.type === 'conv_transpose1d' || layer.type === 'conv_transpose2d';
+}
+
+const numelOf = (c: number, h: number, w: number, n: number) => n * c * h * w;
+
+/** sizes of C's tensors */
+export function convSizes(c: ConvGeometry) {
+  return {
+    x: numelOf(c.inC, c.inH, c.inW, c.batch),
+    y: numelOf(c.outC, c.outH, c.outW, c.batch),
+    w: c.outC * (c.inC / c.groups) * c.kH * c.kW,
+  };
+}

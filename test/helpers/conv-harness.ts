@@ -11,11 +11,14 @@ import type { ConvLayerPlan, ConvTransposeLayerPlan } from '../../src/plan/types
 import { numel } from '../../src/plan/types.ts';
 import type { StrategyName } from '../../src/spec/types.ts';
 import type { KernelCall } from '../../src/kernels/types.ts';
-import { lowerConv, type LowerConvOptions } from '../../src/kernels/conv.ts';
-import { lowerConvGpu, type SplitKOptions } from '../../src/kernels/conv-gpu.ts';
+import { lowerConv } from '../../src/kernels/conv.ts';
+import { scheduleConv, type ConvLayerSchedule, type ScheduleOverrides } from '../../src/plan/schedule.ts';
 
-/** `target: 'wgsl'` runs the GPU-shaped kernels (conv-gpu.ts), rendered to TS */
-export type HarnessOptions = LowerConvOptions & { readonly target?: 'ts' | 'wgsl'; readonly splitK?: SplitKOptions; readonly gpuForward?: 'gather' | 'tiled' };
+/**
+ * the target (`wgsl` runs the GPU-shaped kernels, rendered to TS), and what the test forces
+ * instead of the planner's schedule: some of its choices, or a whole schedule
+ */
+export type HarnessOptions = ScheduleOverrides & { readonly target?: 'ts' | 'wgsl'; readonly schedule?: ConvLayerSchedule };
 import { refBackward, refForward } from '../../src/reference/index.ts';
 import { compileKernelTs } from './run-ts-kernel.ts';
 import { mulberry32 } from '../cases.ts';
@@ -82,7 +85,7 @@ export function runConvLayer(layer: ConvPlan, seed = 1, opts: HarnessOptions = {
   const w = rand32(numel(layer.weightShape!), rng);
   const b = layer.biasShape ? rand32(numel(layer.biasShape), rng) : undefined;
   const dy = rand32(numel(layer.outShape), rng);
-  const prog = opts.target === 'wgsl' ? lowerConvGpu(layer, { splitK: opts.splitK, forward: opts.gpuForward }) : lowerConv(layer, opts);
+  const prog = lowerConv(layer, opts.schedule ?? scheduleConv(layer, opts.target ?? 'ts', opts));
   // outputs start as NaN: a kernel that skips an element fails the check
   const bufs: Record<string, Float32Array> = {
     x,

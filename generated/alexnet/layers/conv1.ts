@@ -14,1123 +14,987 @@
  * cols[g, n, p, k] = im2row(x): 3025 rows x 363 columns
  */
 export function conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_cols(x: Float32Array, cols: Float32Array): void {
-  for (let g = 0; g < 1; g++) {
-    for (let n = 0; n < 1; n++) {
-      for (let r = 0; r < 3; r++) {
-        const dst = (g + n) * 1098075 + r * 121;
-        const src = (n * 3 + (g * 3 + r)) * 50176;
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 450;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 1] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 449;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 1] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 1] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 2] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 448;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 2] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 3] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 447;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 3] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 4] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 446;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 4] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 5] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 445;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 5] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 6] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 444;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 6] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 7] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 443;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 7] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 8] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 442;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 8] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 9] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 441;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 9] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 10] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 440;
-          for (let ow = 0; ow < 54; ow++) {
-            cols[drow + ow * 363 + 10] = x[srow + ow * 4]!;
-          }
-          for (let ow = 54; ow < 55; ow++) {
-            cols[drow + ow * 363 + 10] = 0;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 11] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 226;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 11] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 11] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 12] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 225;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 12] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 12] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 13] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 224;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 13] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 14] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 223;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 14] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 15] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 222;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 15] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 16] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 221;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 16] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 17] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 220;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 17] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 18] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 219;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 18] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 19] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 218;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 19] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 20] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 217;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 20] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 1; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 21] = 0;
-          }
-        }
-        for (let oh = 1; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 216;
-          for (let ow = 0; ow < 54; ow++) {
-            cols[drow + ow * 363 + 21] = x[srow + ow * 4]!;
-          }
-          for (let ow = 54; ow < 55; ow++) {
-            cols[drow + ow * 363 + 21] = 0;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 2;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 22] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 22] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 - 1;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 23] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 23] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 24] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 25] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 2;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 26] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 3;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 27] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 4;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 28] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 5;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 29] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 6;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 30] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 7;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 31] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 8;
-          for (let ow = 0; ow < 54; ow++) {
-            cols[drow + ow * 363 + 32] = x[srow + ow * 4]!;
-          }
-          for (let ow = 54; ow < 55; ow++) {
-            cols[drow + ow * 363 + 32] = 0;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 222;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 33] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 33] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 223;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 34] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 34] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 224;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 35] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 225;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 36] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 226;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 37] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 227;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 38] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 228;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 39] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 229;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 40] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 230;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 41] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 231;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 42] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 232;
-          for (let ow = 0; ow < 54; ow++) {
-            cols[drow + ow * 363 + 43] = x[srow + ow * 4]!;
-          }
-          for (let ow = 54; ow < 55; ow++) {
-            cols[drow + ow * 363 + 43] = 0;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 446;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 44] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 44] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 447;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 45] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 45] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 448;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 46] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 449;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 47] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 450;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 48] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 451;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 49] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 452;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 50] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 453;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 51] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 454;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 52] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 455;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 53] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 456;
-          for (let ow = 0; ow < 54; ow++) {
-            cols[drow + ow * 363 + 54] = x[srow + ow * 4]!;
-          }
-          for (let ow = 54; ow < 55; ow++) {
-            cols[drow + ow * 363 + 54] = 0;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 670;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 55] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 55] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 671;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 56] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 56] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 672;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 57] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 673;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 58] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 674;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 59] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 675;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 60] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 676;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 61] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 677;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 62] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 678;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 63] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 679;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 64] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 680;
-          for (let ow = 0; ow < 54; ow++) {
-            cols[drow + ow * 363 + 65] = x[srow + ow * 4]!;
-          }
-          for (let ow = 54; ow < 55; ow++) {
-            cols[drow + ow * 363 + 65] = 0;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 894;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 66] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 66] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 895;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 67] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 67] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 896;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 68] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 897;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 69] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 898;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 70] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 899;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 71] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 900;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 72] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 901;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 73] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 902;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 74] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 903;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 75] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 904;
-          for (let ow = 0; ow < 54; ow++) {
-            cols[drow + ow * 363 + 76] = x[srow + ow * 4]!;
-          }
-          for (let ow = 54; ow < 55; ow++) {
-            cols[drow + ow * 363 + 76] = 0;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1118;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 77] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 77] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1119;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 78] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 78] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1120;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 79] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1121;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 80] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1122;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 81] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1123;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 82] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1124;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 83] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1125;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 84] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1126;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 85] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1127;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 86] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1128;
-          for (let ow = 0; ow < 54; ow++) {
-            cols[drow + ow * 363 + 87] = x[srow + ow * 4]!;
-          }
-          for (let ow = 54; ow < 55; ow++) {
-            cols[drow + ow * 363 + 87] = 0;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1342;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 88] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 88] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1343;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 89] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 89] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1344;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 90] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1345;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 91] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1346;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 92] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1347;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 93] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1348;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 94] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1349;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 95] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1350;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 96] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1351;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 97] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1352;
-          for (let ow = 0; ow < 54; ow++) {
-            cols[drow + ow * 363 + 98] = x[srow + ow * 4]!;
-          }
-          for (let ow = 54; ow < 55; ow++) {
-            cols[drow + ow * 363 + 98] = 0;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1566;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 99] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 99] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1567;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 100] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 100] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1568;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 101] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1569;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 102] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1570;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 103] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1571;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 104] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1572;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 105] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1573;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 106] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1574;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 107] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1575;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 108] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 0; oh < 55; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1576;
-          for (let ow = 0; ow < 54; ow++) {
-            cols[drow + ow * 363 + 109] = x[srow + ow * 4]!;
-          }
-          for (let ow = 54; ow < 55; ow++) {
-            cols[drow + ow * 363 + 109] = 0;
-          }
-        }
-        for (let oh = 0; oh < 54; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1790;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 110] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 110] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 54; oh < 55; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 110] = 0;
-          }
-        }
-        for (let oh = 0; oh < 54; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1791;
-          for (let ow = 0; ow < 1; ow++) {
-            cols[drow + ow * 363 + 111] = 0;
-          }
-          for (let ow = 1; ow < 55; ow++) {
-            cols[drow + ow * 363 + 111] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 54; oh < 55; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 111] = 0;
-          }
-        }
-        for (let oh = 0; oh < 54; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1792;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 112] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 54; oh < 55; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 112] = 0;
-          }
-        }
-        for (let oh = 0; oh < 54; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1793;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 113] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 54; oh < 55; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 113] = 0;
-          }
-        }
-        for (let oh = 0; oh < 54; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1794;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 114] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 54; oh < 55; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 114] = 0;
-          }
-        }
-        for (let oh = 0; oh < 54; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1795;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 115] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 54; oh < 55; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 115] = 0;
-          }
-        }
-        for (let oh = 0; oh < 54; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1796;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 116] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 54; oh < 55; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 116] = 0;
-          }
-        }
-        for (let oh = 0; oh < 54; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1797;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 117] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 54; oh < 55; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 117] = 0;
-          }
-        }
-        for (let oh = 0; oh < 54; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1798;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 118] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 54; oh < 55; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 118] = 0;
-          }
-        }
-        for (let oh = 0; oh < 54; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1799;
-          for (let ow = 0; ow < 55; ow++) {
-            cols[drow + ow * 363 + 119] = x[srow + ow * 4]!;
-          }
-        }
-        for (let oh = 54; oh < 55; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 119] = 0;
-          }
-        }
-        for (let oh = 0; oh < 54; oh++) {
-          const drow = dst + oh * 19965;
-          const srow = src + oh * 896 + 1800;
-          for (let ow = 0; ow < 54; ow++) {
-            cols[drow + ow * 363 + 120] = x[srow + ow * 4]!;
-          }
-          for (let ow = 54; ow < 55; ow++) {
-            cols[drow + ow * 363 + 120] = 0;
-          }
-        }
-        for (let oh = 54; oh < 55; oh++) {
-          for (let ow = 0; ow < 55; ow++) {
-            cols[dst + (oh * 55 + ow) * 363 + 120] = 0;
-          }
-        }
+  for (let r = 0; r < 3; r++) {
+    const dst = r * 121;
+    const src = r * 50176;
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 450;
+      cols[drow] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363] = x[srow + ow * 4]!;
       }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 1] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 449;
+      cols[drow + 1] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 1] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 2] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 448;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 2] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 3] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 447;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 3] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 4] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 446;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 4] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 5] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 445;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 5] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 6] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 444;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 6] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 7] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 443;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 7] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 8] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 442;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 8] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 9] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 441;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 9] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 10] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 440;
+      for (let ow = 0; ow < 54; ow++) {
+        cols[drow + ow * 363 + 10] = x[srow + ow * 4]!;
+      }
+      cols[drow + 19612] = 0;
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 11] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 226;
+      cols[drow + 11] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 11] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 12] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 225;
+      cols[drow + 12] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 12] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 13] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 224;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 13] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 14] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 223;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 14] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 15] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 222;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 15] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 16] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 221;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 16] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 17] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 220;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 17] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 18] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 219;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 18] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 19] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 218;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 19] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 20] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 217;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 20] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 21] = 0;
+    }
+    for (let oh = 1; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 216;
+      for (let ow = 0; ow < 54; ow++) {
+        cols[drow + ow * 363 + 21] = x[srow + ow * 4]!;
+      }
+      cols[drow + 19623] = 0;
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 2;
+      cols[drow + 22] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 22] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 - 1;
+      cols[drow + 23] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 23] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 24] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 25] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 2;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 26] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 3;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 27] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 4;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 28] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 5;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 29] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 6;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 30] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 7;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 31] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 8;
+      for (let ow = 0; ow < 54; ow++) {
+        cols[drow + ow * 363 + 32] = x[srow + ow * 4]!;
+      }
+      cols[drow + 19634] = 0;
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 222;
+      cols[drow + 33] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 33] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 223;
+      cols[drow + 34] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 34] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 224;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 35] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 225;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 36] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 226;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 37] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 227;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 38] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 228;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 39] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 229;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 40] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 230;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 41] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 231;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 42] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 232;
+      for (let ow = 0; ow < 54; ow++) {
+        cols[drow + ow * 363 + 43] = x[srow + ow * 4]!;
+      }
+      cols[drow + 19645] = 0;
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 446;
+      cols[drow + 44] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 44] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 447;
+      cols[drow + 45] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 45] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 448;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 46] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 449;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 47] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 450;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 48] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 451;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 49] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 452;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 50] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 453;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 51] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 454;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 52] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 455;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 53] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 456;
+      for (let ow = 0; ow < 54; ow++) {
+        cols[drow + ow * 363 + 54] = x[srow + ow * 4]!;
+      }
+      cols[drow + 19656] = 0;
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 670;
+      cols[drow + 55] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 55] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 671;
+      cols[drow + 56] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 56] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 672;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 57] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 673;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 58] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 674;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 59] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 675;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 60] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 676;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 61] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 677;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 62] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 678;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 63] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 679;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 64] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 680;
+      for (let ow = 0; ow < 54; ow++) {
+        cols[drow + ow * 363 + 65] = x[srow + ow * 4]!;
+      }
+      cols[drow + 19667] = 0;
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 894;
+      cols[drow + 66] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 66] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 895;
+      cols[drow + 67] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 67] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 896;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 68] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 897;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 69] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 898;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 70] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 899;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 71] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 900;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 72] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 901;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 73] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 902;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 74] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 903;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 75] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 904;
+      for (let ow = 0; ow < 54; ow++) {
+        cols[drow + ow * 363 + 76] = x[srow + ow * 4]!;
+      }
+      cols[drow + 19678] = 0;
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1118;
+      cols[drow + 77] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 77] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1119;
+      cols[drow + 78] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 78] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1120;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 79] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1121;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 80] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1122;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 81] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1123;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 82] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1124;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 83] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1125;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 84] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1126;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 85] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1127;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 86] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1128;
+      for (let ow = 0; ow < 54; ow++) {
+        cols[drow + ow * 363 + 87] = x[srow + ow * 4]!;
+      }
+      cols[drow + 19689] = 0;
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1342;
+      cols[drow + 88] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 88] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1343;
+      cols[drow + 89] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 89] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1344;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 90] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1345;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 91] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1346;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 92] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1347;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 93] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1348;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 94] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1349;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 95] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1350;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 96] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1351;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 97] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1352;
+      for (let ow = 0; ow < 54; ow++) {
+        cols[drow + ow * 363 + 98] = x[srow + ow * 4]!;
+      }
+      cols[drow + 19700] = 0;
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1566;
+      cols[drow + 99] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 99] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1567;
+      cols[drow + 100] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 100] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1568;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 101] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1569;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 102] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1570;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 103] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1571;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 104] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1572;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 105] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1573;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 106] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1574;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 107] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1575;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 108] = x[srow + ow * 4]!;
+      }
+    }
+    for (let oh = 0; oh < 55; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1576;
+      for (let ow = 0; ow < 54; ow++) {
+        cols[drow + ow * 363 + 109] = x[srow + ow * 4]!;
+      }
+      cols[drow + 19711] = 0;
+    }
+    for (let oh = 0; oh < 54; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1790;
+      cols[drow + 110] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 110] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 1078220] = 0;
+    }
+    for (let oh = 0; oh < 54; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1791;
+      cols[drow + 111] = 0;
+      for (let ow = 1; ow < 55; ow++) {
+        cols[drow + ow * 363 + 111] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 1078221] = 0;
+    }
+    for (let oh = 0; oh < 54; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1792;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 112] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 1078222] = 0;
+    }
+    for (let oh = 0; oh < 54; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1793;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 113] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 1078223] = 0;
+    }
+    for (let oh = 0; oh < 54; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1794;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 114] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 1078224] = 0;
+    }
+    for (let oh = 0; oh < 54; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1795;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 115] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 1078225] = 0;
+    }
+    for (let oh = 0; oh < 54; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1796;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 116] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 1078226] = 0;
+    }
+    for (let oh = 0; oh < 54; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1797;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 117] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 1078227] = 0;
+    }
+    for (let oh = 0; oh < 54; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1798;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 118] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 1078228] = 0;
+    }
+    for (let oh = 0; oh < 54; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1799;
+      for (let ow = 0; ow < 55; ow++) {
+        cols[drow + ow * 363 + 119] = x[srow + ow * 4]!;
+      }
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 1078229] = 0;
+    }
+    for (let oh = 0; oh < 54; oh++) {
+      const drow = dst + oh * 19965;
+      const srow = src + oh * 896 + 1800;
+      for (let ow = 0; ow < 54; ow++) {
+        cols[drow + ow * 363 + 120] = x[srow + ow * 4]!;
+      }
+      cols[drow + 19722] = 0;
+    }
+    for (let ow = 0; ow < 55; ow++) {
+      cols[dst + ow * 363 + 1078230] = 0;
     }
   }
 }
@@ -1142,111 +1006,102 @@ export function conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_cols(x: Float32Array,
  * y[n, co, p] = b[co] + sum_k cols[g, n, p, k] * w[co, k]: M=3025 N=64 K=363 per (n, group)
  */
 export function conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_gemm(cols: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
-  for (let bt0 = 0; bt0 < 1; bt0++) {
-    for (let bt1 = 0; bt1 < 1; bt1++) {
-      const ab = bt0 * 1098075 + bt1 * 1098075;
-      const bb = bt1 * 23232;
-      const cb = bt0 * 193600 + bt1 * 193600;
-      const biasb = bt1 * 64;
-      for (let mb = 0; mb < 756; mb++) {
-        const m0 = mb * 4;
-        for (let nb = 0; nb < 16; nb++) {
-          const n0 = nb * 4;
-          const bv0_0 = b[biasb + n0]!;
-          const bv0_1 = b[biasb + n0 + 1]!;
-          const bv0_2 = b[biasb + n0 + 2]!;
-          const bv0_3 = b[biasb + n0 + 3]!;
-          let acc0_00 = bv0_0;
-          let acc0_01 = bv0_1;
-          let acc0_02 = bv0_2;
-          let acc0_03 = bv0_3;
-          let acc0_10 = bv0_0;
-          let acc0_11 = bv0_1;
-          let acc0_12 = bv0_2;
-          let acc0_13 = bv0_3;
-          let acc0_20 = bv0_0;
-          let acc0_21 = bv0_1;
-          let acc0_22 = bv0_2;
-          let acc0_23 = bv0_3;
-          let acc0_30 = bv0_0;
-          let acc0_31 = bv0_1;
-          let acc0_32 = bv0_2;
-          let acc0_33 = bv0_3;
-          const ai0 = ab + m0 * 363;
-          const bi0 = bb + n0 * 363;
-          for (let k0 = 0; k0 < 363; k0++) {
-            const a0 = cols[ai0 + k0]!;
-            const a1 = cols[ai0 + k0 + 363]!;
-            const a2 = cols[ai0 + k0 + 726]!;
-            const a3 = cols[ai0 + k0 + 1089]!;
-            const b0 = w[bi0 + k0]!;
-            acc0_00 += a0 * b0;
-            acc0_10 += a1 * b0;
-            acc0_20 += a2 * b0;
-            acc0_30 += a3 * b0;
-            const b1 = w[bi0 + k0 + 363]!;
-            acc0_01 += a0 * b1;
-            acc0_11 += a1 * b1;
-            acc0_21 += a2 * b1;
-            acc0_31 += a3 * b1;
-            const b2 = w[bi0 + k0 + 726]!;
-            acc0_02 += a0 * b2;
-            acc0_12 += a1 * b2;
-            acc0_22 += a2 * b2;
-            acc0_32 += a3 * b2;
-            const b3 = w[bi0 + k0 + 1089]!;
-            acc0_03 += a0 * b3;
-            acc0_13 += a1 * b3;
-            acc0_23 += a2 * b3;
-            acc0_33 += a3 * b3;
-          }
-          y[cb + m0 + n0 * 3025] = acc0_00;
-          y[cb + m0 + n0 * 3025 + 3025] = acc0_01;
-          y[cb + m0 + n0 * 3025 + 6050] = acc0_02;
-          y[cb + m0 + n0 * 3025 + 9075] = acc0_03;
-          y[cb + m0 + n0 * 3025 + 1] = acc0_10;
-          y[cb + m0 + n0 * 3025 + 3026] = acc0_11;
-          y[cb + m0 + n0 * 3025 + 6051] = acc0_12;
-          y[cb + m0 + n0 * 3025 + 9076] = acc0_13;
-          y[cb + m0 + n0 * 3025 + 2] = acc0_20;
-          y[cb + m0 + n0 * 3025 + 3027] = acc0_21;
-          y[cb + m0 + n0 * 3025 + 6052] = acc0_22;
-          y[cb + m0 + n0 * 3025 + 9077] = acc0_23;
-          y[cb + m0 + n0 * 3025 + 3] = acc0_30;
-          y[cb + m0 + n0 * 3025 + 3028] = acc0_31;
-          y[cb + m0 + n0 * 3025 + 6053] = acc0_32;
-          y[cb + m0 + n0 * 3025 + 9078] = acc0_33;
-        }
+  for (let mb = 0; mb < 756; mb++) {
+    const m0 = mb * 4;
+    for (let nb = 0; nb < 16; nb++) {
+      const n0 = nb * 4;
+      const bv0_0 = b[n0]!;
+      const bv0_1 = b[n0 + 1]!;
+      const bv0_2 = b[n0 + 2]!;
+      const bv0_3 = b[n0 + 3]!;
+      let acc0_00 = bv0_0;
+      let acc0_01 = bv0_1;
+      let acc0_02 = bv0_2;
+      let acc0_03 = bv0_3;
+      let acc0_10 = bv0_0;
+      let acc0_11 = bv0_1;
+      let acc0_12 = bv0_2;
+      let acc0_13 = bv0_3;
+      let acc0_20 = bv0_0;
+      let acc0_21 = bv0_1;
+      let acc0_22 = bv0_2;
+      let acc0_23 = bv0_3;
+      let acc0_30 = bv0_0;
+      let acc0_31 = bv0_1;
+      let acc0_32 = bv0_2;
+      let acc0_33 = bv0_3;
+      const ai0 = m0 * 363;
+      const bi0 = n0 * 363;
+      for (let k0 = 0; k0 < 363; k0++) {
+        const a0 = cols[ai0 + k0]!;
+        const a1 = cols[ai0 + k0 + 363]!;
+        const a2 = cols[ai0 + k0 + 726]!;
+        const a3 = cols[ai0 + k0 + 1089]!;
+        const b0 = w[bi0 + k0]!;
+        acc0_00 += a0 * b0;
+        acc0_10 += a1 * b0;
+        acc0_20 += a2 * b0;
+        acc0_30 += a3 * b0;
+        const b1 = w[bi0 + k0 + 363]!;
+        acc0_01 += a0 * b1;
+        acc0_11 += a1 * b1;
+        acc0_21 += a2 * b1;
+        acc0_31 += a3 * b1;
+        const b2 = w[bi0 + k0 + 726]!;
+        acc0_02 += a0 * b2;
+        acc0_12 += a1 * b2;
+        acc0_22 += a2 * b2;
+        acc0_32 += a3 * b2;
+        const b3 = w[bi0 + k0 + 1089]!;
+        acc0_03 += a0 * b3;
+        acc0_13 += a1 * b3;
+        acc0_23 += a2 * b3;
+        acc0_33 += a3 * b3;
       }
-      for (let nb = 0; nb < 16; nb++) {
-        const n0 = nb * 4;
-        const bv1_0 = b[biasb + n0]!;
-        const bv1_1 = b[biasb + n0 + 1]!;
-        const bv1_2 = b[biasb + n0 + 2]!;
-        const bv1_3 = b[biasb + n0 + 3]!;
-        let acc1_00 = bv1_0;
-        let acc1_01 = bv1_1;
-        let acc1_02 = bv1_2;
-        let acc1_03 = bv1_3;
-        const ai1 = ab + 1097712;
-        const bi1 = bb + n0 * 363;
-        for (let k0 = 0; k0 < 363; k0++) {
-          const a0 = cols[ai1 + k0]!;
-          const b0 = w[bi1 + k0]!;
-          acc1_00 += a0 * b0;
-          const b1 = w[bi1 + k0 + 363]!;
-          acc1_01 += a0 * b1;
-          const b2 = w[bi1 + k0 + 726]!;
-          acc1_02 += a0 * b2;
-          const b3 = w[bi1 + k0 + 1089]!;
-          acc1_03 += a0 * b3;
-        }
-        y[cb + n0 * 3025 + 3024] = acc1_00;
-        y[cb + n0 * 3025 + 6049] = acc1_01;
-        y[cb + n0 * 3025 + 9074] = acc1_02;
-        y[cb + n0 * 3025 + 12099] = acc1_03;
-      }
+      y[m0 + n0 * 3025] = acc0_00;
+      y[m0 + n0 * 3025 + 3025] = acc0_01;
+      y[m0 + n0 * 3025 + 6050] = acc0_02;
+      y[m0 + n0 * 3025 + 9075] = acc0_03;
+      y[m0 + n0 * 3025 + 1] = acc0_10;
+      y[m0 + n0 * 3025 + 3026] = acc0_11;
+      y[m0 + n0 * 3025 + 6051] = acc0_12;
+      y[m0 + n0 * 3025 + 9076] = acc0_13;
+      y[m0 + n0 * 3025 + 2] = acc0_20;
+      y[m0 + n0 * 3025 + 3027] = acc0_21;
+      y[m0 + n0 * 3025 + 6052] = acc0_22;
+      y[m0 + n0 * 3025 + 9077] = acc0_23;
+      y[m0 + n0 * 3025 + 3] = acc0_30;
+      y[m0 + n0 * 3025 + 3028] = acc0_31;
+      y[m0 + n0 * 3025 + 6053] = acc0_32;
+      y[m0 + n0 * 3025 + 9078] = acc0_33;
     }
+  }
+  for (let nb = 0; nb < 16; nb++) {
+    const n0 = nb * 4;
+    const bv1_0 = b[n0]!;
+    const bv1_1 = b[n0 + 1]!;
+    const bv1_2 = b[n0 + 2]!;
+    const bv1_3 = b[n0 + 3]!;
+    let acc1_00 = bv1_0;
+    let acc1_01 = bv1_1;
+    let acc1_02 = bv1_2;
+    let acc1_03 = bv1_3;
+    const bi1 = n0 * 363;
+    for (let k0 = 0; k0 < 363; k0++) {
+      const a0 = cols[k0 + 1097712]!;
+      const b0 = w[bi1 + k0]!;
+      acc1_00 += a0 * b0;
+      const b1 = w[bi1 + k0 + 363]!;
+      acc1_01 += a0 * b1;
+      const b2 = w[bi1 + k0 + 726]!;
+      acc1_02 += a0 * b2;
+      const b3 = w[bi1 + k0 + 1089]!;
+      acc1_03 += a0 * b3;
+    }
+    y[n0 * 3025 + 3024] = acc1_00;
+    y[n0 * 3025 + 6049] = acc1_01;
+    y[n0 * 3025 + 9074] = acc1_02;
+    y[n0 * 3025 + 12099] = acc1_03;
   }
 }
 
@@ -1256,1189 +1111,1153 @@ export function conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_gemm(cols: Float32Arr
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24
  */
 export function conv11x11_s4_p2_3x224x224_to_64_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
-  for (let g = 0; g < 1; g++) {
-    for (let ob = 0; ob < 16; ob++) {
-      const o0 = ob * 4;
-      for (let rb = 0; rb < 3; rb++) {
-        const r0 = rb;
-        let acc0_0_0_0 = 0;
-        let acc0_0_0_1 = 0;
-        let acc0_0_0_2 = 0;
-        let acc0_0_0_3 = 0;
-        let acc0_1_0_0 = 0;
-        let acc0_1_0_1 = 0;
-        let acc0_1_0_2 = 0;
-        let acc0_1_0_3 = 0;
-        let acc0_2_0_0 = 0;
-        let acc0_2_0_1 = 0;
-        let acc0_2_0_2 = 0;
-        let acc0_2_0_3 = 0;
-        let acc0_3_0_0 = 0;
-        let acc0_3_0_1 = 0;
-        let acc0_3_0_2 = 0;
-        let acc0_3_0_3 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 1; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 - 448;
-            for (let ow = 1; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_0 = x[xrow + ow * 4 - 2]!;
-              const x0_1 = x[xrow + ow * 4 - 1]!;
-              const x0_2 = x[xrow + ow * 4]!;
-              const x0_3 = x[xrow + ow * 4 + 1]!;
-              acc0_0_0_0 += d0 * x0_0;
-              acc0_0_0_1 += d0 * x0_1;
-              acc0_0_0_2 += d0 * x0_2;
-              acc0_0_0_3 += d0 * x0_3;
-              acc0_1_0_0 += d1 * x0_0;
-              acc0_1_0_1 += d1 * x0_1;
-              acc0_1_0_2 += d1 * x0_2;
-              acc0_1_0_3 += d1 * x0_3;
-              acc0_2_0_0 += d2 * x0_0;
-              acc0_2_0_1 += d2 * x0_1;
-              acc0_2_0_2 += d2 * x0_2;
-              acc0_2_0_3 += d2 * x0_3;
-              acc0_3_0_0 += d3 * x0_0;
-              acc0_3_0_1 += d3 * x0_1;
-              acc0_3_0_2 += d3 * x0_2;
-              acc0_3_0_3 += d3 * x0_3;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 3025]!;
-            const e0_d2 = dy[dyrow + 6050]!;
-            const e0_d3 = dy[dyrow + 9075]!;
-            const e0_x0_2 = x[xrow]!;
-            const e0_x0_3 = x[xrow + 1]!;
-            acc0_0_0_2 += e0_d0 * e0_x0_2;
-            acc0_0_0_3 += e0_d0 * e0_x0_3;
-            acc0_1_0_2 += e0_d1 * e0_x0_2;
-            acc0_1_0_3 += e0_d1 * e0_x0_3;
-            acc0_2_0_2 += e0_d2 * e0_x0_2;
-            acc0_2_0_3 += e0_d2 * e0_x0_3;
-            acc0_3_0_2 += e0_d3 * e0_x0_2;
-            acc0_3_0_3 += e0_d3 * e0_x0_3;
-          }
+  for (let ob = 0; ob < 16; ob++) {
+    const o0 = ob * 4;
+    for (let rb = 0; rb < 3; rb++) {
+      const r0 = rb;
+      let acc0_0_0_0 = 0;
+      let acc0_0_0_1 = 0;
+      let acc0_0_0_2 = 0;
+      let acc0_0_0_3 = 0;
+      let acc0_1_0_0 = 0;
+      let acc0_1_0_1 = 0;
+      let acc0_1_0_2 = 0;
+      let acc0_1_0_3 = 0;
+      let acc0_2_0_0 = 0;
+      let acc0_2_0_1 = 0;
+      let acc0_2_0_2 = 0;
+      let acc0_2_0_3 = 0;
+      let acc0_3_0_0 = 0;
+      let acc0_3_0_1 = 0;
+      let acc0_3_0_2 = 0;
+      let acc0_3_0_3 = 0;
+      for (let oh = 1; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 - 448;
+        for (let ow = 1; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_0 = x[xrow + ow * 4 - 2]!;
+          const x0_1 = x[xrow + ow * 4 - 1]!;
+          const x0_2 = x[xrow + ow * 4]!;
+          const x0_3 = x[xrow + ow * 4 + 1]!;
+          acc0_0_0_0 += d0 * x0_0;
+          acc0_0_0_1 += d0 * x0_1;
+          acc0_0_0_2 += d0 * x0_2;
+          acc0_0_0_3 += d0 * x0_3;
+          acc0_1_0_0 += d1 * x0_0;
+          acc0_1_0_1 += d1 * x0_1;
+          acc0_1_0_2 += d1 * x0_2;
+          acc0_1_0_3 += d1 * x0_3;
+          acc0_2_0_0 += d2 * x0_0;
+          acc0_2_0_1 += d2 * x0_1;
+          acc0_2_0_2 += d2 * x0_2;
+          acc0_2_0_3 += d2 * x0_3;
+          acc0_3_0_0 += d3 * x0_0;
+          acc0_3_0_1 += d3 * x0_1;
+          acc0_3_0_2 += d3 * x0_2;
+          acc0_3_0_3 += d3 * x0_3;
         }
-        dw[(g * 64 + o0) * 363 + r0 * 121] = acc0_0_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1] = acc0_0_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 2] = acc0_0_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 3] = acc0_0_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 363] = acc0_1_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 364] = acc0_1_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 365] = acc0_1_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 366] = acc0_1_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 726] = acc0_2_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 727] = acc0_2_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 728] = acc0_2_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 729] = acc0_2_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1089] = acc0_3_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1090] = acc0_3_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1091] = acc0_3_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1092] = acc0_3_0_3;
-        let acc0_0_0_4 = 0;
-        let acc0_0_0_5 = 0;
-        let acc0_0_0_6 = 0;
-        let acc0_0_0_7 = 0;
-        let acc0_1_0_4 = 0;
-        let acc0_1_0_5 = 0;
-        let acc0_1_0_6 = 0;
-        let acc0_1_0_7 = 0;
-        let acc0_2_0_4 = 0;
-        let acc0_2_0_5 = 0;
-        let acc0_2_0_6 = 0;
-        let acc0_2_0_7 = 0;
-        let acc0_3_0_4 = 0;
-        let acc0_3_0_5 = 0;
-        let acc0_3_0_6 = 0;
-        let acc0_3_0_7 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 1; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 - 448;
-            for (let ow = 0; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_4 = x[xrow + ow * 4 + 2]!;
-              const x0_5 = x[xrow + ow * 4 + 3]!;
-              const x0_6 = x[xrow + ow * 4 + 4]!;
-              const x0_7 = x[xrow + ow * 4 + 5]!;
-              acc0_0_0_4 += d0 * x0_4;
-              acc0_0_0_5 += d0 * x0_5;
-              acc0_0_0_6 += d0 * x0_6;
-              acc0_0_0_7 += d0 * x0_7;
-              acc0_1_0_4 += d1 * x0_4;
-              acc0_1_0_5 += d1 * x0_5;
-              acc0_1_0_6 += d1 * x0_6;
-              acc0_1_0_7 += d1 * x0_7;
-              acc0_2_0_4 += d2 * x0_4;
-              acc0_2_0_5 += d2 * x0_5;
-              acc0_2_0_6 += d2 * x0_6;
-              acc0_2_0_7 += d2 * x0_7;
-              acc0_3_0_4 += d3 * x0_4;
-              acc0_3_0_5 += d3 * x0_5;
-              acc0_3_0_6 += d3 * x0_6;
-              acc0_3_0_7 += d3 * x0_7;
-            }
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 4] = acc0_0_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 5] = acc0_0_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 6] = acc0_0_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 7] = acc0_0_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 367] = acc0_1_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 368] = acc0_1_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 369] = acc0_1_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 370] = acc0_1_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 730] = acc0_2_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 731] = acc0_2_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 732] = acc0_2_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 733] = acc0_2_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1093] = acc0_3_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1094] = acc0_3_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1095] = acc0_3_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1096] = acc0_3_0_7;
-        let acc0_0_0_8 = 0;
-        let acc0_0_0_9 = 0;
-        let acc0_0_0_10 = 0;
-        let acc0_1_0_8 = 0;
-        let acc0_1_0_9 = 0;
-        let acc0_1_0_10 = 0;
-        let acc0_2_0_8 = 0;
-        let acc0_2_0_9 = 0;
-        let acc0_2_0_10 = 0;
-        let acc0_3_0_8 = 0;
-        let acc0_3_0_9 = 0;
-        let acc0_3_0_10 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 1; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 - 448;
-            for (let ow = 0; ow < 54; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_8 = x[xrow + ow * 4 + 6]!;
-              const x0_9 = x[xrow + ow * 4 + 7]!;
-              const x0_10 = x[xrow + ow * 4 + 8]!;
-              acc0_0_0_8 += d0 * x0_8;
-              acc0_0_0_9 += d0 * x0_9;
-              acc0_0_0_10 += d0 * x0_10;
-              acc0_1_0_8 += d1 * x0_8;
-              acc0_1_0_9 += d1 * x0_9;
-              acc0_1_0_10 += d1 * x0_10;
-              acc0_2_0_8 += d2 * x0_8;
-              acc0_2_0_9 += d2 * x0_9;
-              acc0_2_0_10 += d2 * x0_10;
-              acc0_3_0_8 += d3 * x0_8;
-              acc0_3_0_9 += d3 * x0_9;
-              acc0_3_0_10 += d3 * x0_10;
-            }
-            const e54_d0 = dy[dyrow + 54]!;
-            const e54_d1 = dy[dyrow + 3079]!;
-            const e54_d2 = dy[dyrow + 6104]!;
-            const e54_d3 = dy[dyrow + 9129]!;
-            const e54_x0_8 = x[xrow + 222]!;
-            const e54_x0_9 = x[xrow + 223]!;
-            acc0_0_0_8 += e54_d0 * e54_x0_8;
-            acc0_0_0_9 += e54_d0 * e54_x0_9;
-            acc0_1_0_8 += e54_d1 * e54_x0_8;
-            acc0_1_0_9 += e54_d1 * e54_x0_9;
-            acc0_2_0_8 += e54_d2 * e54_x0_8;
-            acc0_2_0_9 += e54_d2 * e54_x0_9;
-            acc0_3_0_8 += e54_d3 * e54_x0_8;
-            acc0_3_0_9 += e54_d3 * e54_x0_9;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 8] = acc0_0_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 9] = acc0_0_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 10] = acc0_0_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 371] = acc0_1_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 372] = acc0_1_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 373] = acc0_1_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 734] = acc0_2_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 735] = acc0_2_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 736] = acc0_2_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1097] = acc0_3_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1098] = acc0_3_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1099] = acc0_3_0_10;
-        let acc1_0_0_0 = 0;
-        let acc1_0_0_1 = 0;
-        let acc1_0_0_2 = 0;
-        let acc1_0_0_3 = 0;
-        let acc1_1_0_0 = 0;
-        let acc1_1_0_1 = 0;
-        let acc1_1_0_2 = 0;
-        let acc1_1_0_3 = 0;
-        let acc1_2_0_0 = 0;
-        let acc1_2_0_1 = 0;
-        let acc1_2_0_2 = 0;
-        let acc1_2_0_3 = 0;
-        let acc1_3_0_0 = 0;
-        let acc1_3_0_1 = 0;
-        let acc1_3_0_2 = 0;
-        let acc1_3_0_3 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 1; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 - 224;
-            for (let ow = 1; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_0 = x[xrow + ow * 4 - 2]!;
-              const x0_1 = x[xrow + ow * 4 - 1]!;
-              const x0_2 = x[xrow + ow * 4]!;
-              const x0_3 = x[xrow + ow * 4 + 1]!;
-              acc1_0_0_0 += d0 * x0_0;
-              acc1_0_0_1 += d0 * x0_1;
-              acc1_0_0_2 += d0 * x0_2;
-              acc1_0_0_3 += d0 * x0_3;
-              acc1_1_0_0 += d1 * x0_0;
-              acc1_1_0_1 += d1 * x0_1;
-              acc1_1_0_2 += d1 * x0_2;
-              acc1_1_0_3 += d1 * x0_3;
-              acc1_2_0_0 += d2 * x0_0;
-              acc1_2_0_1 += d2 * x0_1;
-              acc1_2_0_2 += d2 * x0_2;
-              acc1_2_0_3 += d2 * x0_3;
-              acc1_3_0_0 += d3 * x0_0;
-              acc1_3_0_1 += d3 * x0_1;
-              acc1_3_0_2 += d3 * x0_2;
-              acc1_3_0_3 += d3 * x0_3;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 3025]!;
-            const e0_d2 = dy[dyrow + 6050]!;
-            const e0_d3 = dy[dyrow + 9075]!;
-            const e0_x0_2 = x[xrow]!;
-            const e0_x0_3 = x[xrow + 1]!;
-            acc1_0_0_2 += e0_d0 * e0_x0_2;
-            acc1_0_0_3 += e0_d0 * e0_x0_3;
-            acc1_1_0_2 += e0_d1 * e0_x0_2;
-            acc1_1_0_3 += e0_d1 * e0_x0_3;
-            acc1_2_0_2 += e0_d2 * e0_x0_2;
-            acc1_2_0_3 += e0_d2 * e0_x0_3;
-            acc1_3_0_2 += e0_d3 * e0_x0_2;
-            acc1_3_0_3 += e0_d3 * e0_x0_3;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 11] = acc1_0_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 12] = acc1_0_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 13] = acc1_0_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 14] = acc1_0_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 374] = acc1_1_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 375] = acc1_1_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 376] = acc1_1_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 377] = acc1_1_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 737] = acc1_2_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 738] = acc1_2_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 739] = acc1_2_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 740] = acc1_2_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1100] = acc1_3_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1101] = acc1_3_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1102] = acc1_3_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1103] = acc1_3_0_3;
-        let acc1_0_0_4 = 0;
-        let acc1_0_0_5 = 0;
-        let acc1_0_0_6 = 0;
-        let acc1_0_0_7 = 0;
-        let acc1_1_0_4 = 0;
-        let acc1_1_0_5 = 0;
-        let acc1_1_0_6 = 0;
-        let acc1_1_0_7 = 0;
-        let acc1_2_0_4 = 0;
-        let acc1_2_0_5 = 0;
-        let acc1_2_0_6 = 0;
-        let acc1_2_0_7 = 0;
-        let acc1_3_0_4 = 0;
-        let acc1_3_0_5 = 0;
-        let acc1_3_0_6 = 0;
-        let acc1_3_0_7 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 1; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 - 224;
-            for (let ow = 0; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_4 = x[xrow + ow * 4 + 2]!;
-              const x0_5 = x[xrow + ow * 4 + 3]!;
-              const x0_6 = x[xrow + ow * 4 + 4]!;
-              const x0_7 = x[xrow + ow * 4 + 5]!;
-              acc1_0_0_4 += d0 * x0_4;
-              acc1_0_0_5 += d0 * x0_5;
-              acc1_0_0_6 += d0 * x0_6;
-              acc1_0_0_7 += d0 * x0_7;
-              acc1_1_0_4 += d1 * x0_4;
-              acc1_1_0_5 += d1 * x0_5;
-              acc1_1_0_6 += d1 * x0_6;
-              acc1_1_0_7 += d1 * x0_7;
-              acc1_2_0_4 += d2 * x0_4;
-              acc1_2_0_5 += d2 * x0_5;
-              acc1_2_0_6 += d2 * x0_6;
-              acc1_2_0_7 += d2 * x0_7;
-              acc1_3_0_4 += d3 * x0_4;
-              acc1_3_0_5 += d3 * x0_5;
-              acc1_3_0_6 += d3 * x0_6;
-              acc1_3_0_7 += d3 * x0_7;
-            }
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 15] = acc1_0_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 16] = acc1_0_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 17] = acc1_0_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 18] = acc1_0_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 378] = acc1_1_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 379] = acc1_1_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 380] = acc1_1_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 381] = acc1_1_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 741] = acc1_2_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 742] = acc1_2_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 743] = acc1_2_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 744] = acc1_2_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1104] = acc1_3_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1105] = acc1_3_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1106] = acc1_3_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1107] = acc1_3_0_7;
-        let acc1_0_0_8 = 0;
-        let acc1_0_0_9 = 0;
-        let acc1_0_0_10 = 0;
-        let acc1_1_0_8 = 0;
-        let acc1_1_0_9 = 0;
-        let acc1_1_0_10 = 0;
-        let acc1_2_0_8 = 0;
-        let acc1_2_0_9 = 0;
-        let acc1_2_0_10 = 0;
-        let acc1_3_0_8 = 0;
-        let acc1_3_0_9 = 0;
-        let acc1_3_0_10 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 1; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 - 224;
-            for (let ow = 0; ow < 54; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_8 = x[xrow + ow * 4 + 6]!;
-              const x0_9 = x[xrow + ow * 4 + 7]!;
-              const x0_10 = x[xrow + ow * 4 + 8]!;
-              acc1_0_0_8 += d0 * x0_8;
-              acc1_0_0_9 += d0 * x0_9;
-              acc1_0_0_10 += d0 * x0_10;
-              acc1_1_0_8 += d1 * x0_8;
-              acc1_1_0_9 += d1 * x0_9;
-              acc1_1_0_10 += d1 * x0_10;
-              acc1_2_0_8 += d2 * x0_8;
-              acc1_2_0_9 += d2 * x0_9;
-              acc1_2_0_10 += d2 * x0_10;
-              acc1_3_0_8 += d3 * x0_8;
-              acc1_3_0_9 += d3 * x0_9;
-              acc1_3_0_10 += d3 * x0_10;
-            }
-            const e54_d0 = dy[dyrow + 54]!;
-            const e54_d1 = dy[dyrow + 3079]!;
-            const e54_d2 = dy[dyrow + 6104]!;
-            const e54_d3 = dy[dyrow + 9129]!;
-            const e54_x0_8 = x[xrow + 222]!;
-            const e54_x0_9 = x[xrow + 223]!;
-            acc1_0_0_8 += e54_d0 * e54_x0_8;
-            acc1_0_0_9 += e54_d0 * e54_x0_9;
-            acc1_1_0_8 += e54_d1 * e54_x0_8;
-            acc1_1_0_9 += e54_d1 * e54_x0_9;
-            acc1_2_0_8 += e54_d2 * e54_x0_8;
-            acc1_2_0_9 += e54_d2 * e54_x0_9;
-            acc1_3_0_8 += e54_d3 * e54_x0_8;
-            acc1_3_0_9 += e54_d3 * e54_x0_9;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 19] = acc1_0_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 20] = acc1_0_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 21] = acc1_0_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 382] = acc1_1_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 383] = acc1_1_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 384] = acc1_1_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 745] = acc1_2_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 746] = acc1_2_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 747] = acc1_2_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1108] = acc1_3_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1109] = acc1_3_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1110] = acc1_3_0_10;
-        let acc2_0_0_0 = 0;
-        let acc2_0_0_1 = 0;
-        let acc2_0_0_2 = 0;
-        let acc2_0_0_3 = 0;
-        let acc2_1_0_0 = 0;
-        let acc2_1_0_1 = 0;
-        let acc2_1_0_2 = 0;
-        let acc2_1_0_3 = 0;
-        let acc2_2_0_0 = 0;
-        let acc2_2_0_1 = 0;
-        let acc2_2_0_2 = 0;
-        let acc2_2_0_3 = 0;
-        let acc2_3_0_0 = 0;
-        let acc2_3_0_1 = 0;
-        let acc2_3_0_2 = 0;
-        let acc2_3_0_3 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224;
-            for (let ow = 1; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_0 = x[xrow + ow * 4 - 2]!;
-              const x0_1 = x[xrow + ow * 4 - 1]!;
-              const x0_2 = x[xrow + ow * 4]!;
-              const x0_3 = x[xrow + ow * 4 + 1]!;
-              acc2_0_0_0 += d0 * x0_0;
-              acc2_0_0_1 += d0 * x0_1;
-              acc2_0_0_2 += d0 * x0_2;
-              acc2_0_0_3 += d0 * x0_3;
-              acc2_1_0_0 += d1 * x0_0;
-              acc2_1_0_1 += d1 * x0_1;
-              acc2_1_0_2 += d1 * x0_2;
-              acc2_1_0_3 += d1 * x0_3;
-              acc2_2_0_0 += d2 * x0_0;
-              acc2_2_0_1 += d2 * x0_1;
-              acc2_2_0_2 += d2 * x0_2;
-              acc2_2_0_3 += d2 * x0_3;
-              acc2_3_0_0 += d3 * x0_0;
-              acc2_3_0_1 += d3 * x0_1;
-              acc2_3_0_2 += d3 * x0_2;
-              acc2_3_0_3 += d3 * x0_3;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 3025]!;
-            const e0_d2 = dy[dyrow + 6050]!;
-            const e0_d3 = dy[dyrow + 9075]!;
-            const e0_x0_2 = x[xrow]!;
-            const e0_x0_3 = x[xrow + 1]!;
-            acc2_0_0_2 += e0_d0 * e0_x0_2;
-            acc2_0_0_3 += e0_d0 * e0_x0_3;
-            acc2_1_0_2 += e0_d1 * e0_x0_2;
-            acc2_1_0_3 += e0_d1 * e0_x0_3;
-            acc2_2_0_2 += e0_d2 * e0_x0_2;
-            acc2_2_0_3 += e0_d2 * e0_x0_3;
-            acc2_3_0_2 += e0_d3 * e0_x0_2;
-            acc2_3_0_3 += e0_d3 * e0_x0_3;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 22] = acc2_0_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 23] = acc2_0_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 24] = acc2_0_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 25] = acc2_0_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 385] = acc2_1_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 386] = acc2_1_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 387] = acc2_1_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 388] = acc2_1_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 748] = acc2_2_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 749] = acc2_2_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 750] = acc2_2_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 751] = acc2_2_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1111] = acc2_3_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1112] = acc2_3_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1113] = acc2_3_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1114] = acc2_3_0_3;
-        let acc2_0_0_4 = 0;
-        let acc2_0_0_5 = 0;
-        let acc2_0_0_6 = 0;
-        let acc2_0_0_7 = 0;
-        let acc2_1_0_4 = 0;
-        let acc2_1_0_5 = 0;
-        let acc2_1_0_6 = 0;
-        let acc2_1_0_7 = 0;
-        let acc2_2_0_4 = 0;
-        let acc2_2_0_5 = 0;
-        let acc2_2_0_6 = 0;
-        let acc2_2_0_7 = 0;
-        let acc2_3_0_4 = 0;
-        let acc2_3_0_5 = 0;
-        let acc2_3_0_6 = 0;
-        let acc2_3_0_7 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224;
-            for (let ow = 0; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_4 = x[xrow + ow * 4 + 2]!;
-              const x0_5 = x[xrow + ow * 4 + 3]!;
-              const x0_6 = x[xrow + ow * 4 + 4]!;
-              const x0_7 = x[xrow + ow * 4 + 5]!;
-              acc2_0_0_4 += d0 * x0_4;
-              acc2_0_0_5 += d0 * x0_5;
-              acc2_0_0_6 += d0 * x0_6;
-              acc2_0_0_7 += d0 * x0_7;
-              acc2_1_0_4 += d1 * x0_4;
-              acc2_1_0_5 += d1 * x0_5;
-              acc2_1_0_6 += d1 * x0_6;
-              acc2_1_0_7 += d1 * x0_7;
-              acc2_2_0_4 += d2 * x0_4;
-              acc2_2_0_5 += d2 * x0_5;
-              acc2_2_0_6 += d2 * x0_6;
-              acc2_2_0_7 += d2 * x0_7;
-              acc2_3_0_4 += d3 * x0_4;
-              acc2_3_0_5 += d3 * x0_5;
-              acc2_3_0_6 += d3 * x0_6;
-              acc2_3_0_7 += d3 * x0_7;
-            }
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 26] = acc2_0_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 27] = acc2_0_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 28] = acc2_0_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 29] = acc2_0_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 389] = acc2_1_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 390] = acc2_1_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 391] = acc2_1_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 392] = acc2_1_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 752] = acc2_2_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 753] = acc2_2_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 754] = acc2_2_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 755] = acc2_2_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1115] = acc2_3_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1116] = acc2_3_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1117] = acc2_3_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1118] = acc2_3_0_7;
-        let acc2_0_0_8 = 0;
-        let acc2_0_0_9 = 0;
-        let acc2_0_0_10 = 0;
-        let acc2_1_0_8 = 0;
-        let acc2_1_0_9 = 0;
-        let acc2_1_0_10 = 0;
-        let acc2_2_0_8 = 0;
-        let acc2_2_0_9 = 0;
-        let acc2_2_0_10 = 0;
-        let acc2_3_0_8 = 0;
-        let acc2_3_0_9 = 0;
-        let acc2_3_0_10 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224;
-            for (let ow = 0; ow < 54; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_8 = x[xrow + ow * 4 + 6]!;
-              const x0_9 = x[xrow + ow * 4 + 7]!;
-              const x0_10 = x[xrow + ow * 4 + 8]!;
-              acc2_0_0_8 += d0 * x0_8;
-              acc2_0_0_9 += d0 * x0_9;
-              acc2_0_0_10 += d0 * x0_10;
-              acc2_1_0_8 += d1 * x0_8;
-              acc2_1_0_9 += d1 * x0_9;
-              acc2_1_0_10 += d1 * x0_10;
-              acc2_2_0_8 += d2 * x0_8;
-              acc2_2_0_9 += d2 * x0_9;
-              acc2_2_0_10 += d2 * x0_10;
-              acc2_3_0_8 += d3 * x0_8;
-              acc2_3_0_9 += d3 * x0_9;
-              acc2_3_0_10 += d3 * x0_10;
-            }
-            const e54_d0 = dy[dyrow + 54]!;
-            const e54_d1 = dy[dyrow + 3079]!;
-            const e54_d2 = dy[dyrow + 6104]!;
-            const e54_d3 = dy[dyrow + 9129]!;
-            const e54_x0_8 = x[xrow + 222]!;
-            const e54_x0_9 = x[xrow + 223]!;
-            acc2_0_0_8 += e54_d0 * e54_x0_8;
-            acc2_0_0_9 += e54_d0 * e54_x0_9;
-            acc2_1_0_8 += e54_d1 * e54_x0_8;
-            acc2_1_0_9 += e54_d1 * e54_x0_9;
-            acc2_2_0_8 += e54_d2 * e54_x0_8;
-            acc2_2_0_9 += e54_d2 * e54_x0_9;
-            acc2_3_0_8 += e54_d3 * e54_x0_8;
-            acc2_3_0_9 += e54_d3 * e54_x0_9;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 30] = acc2_0_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 31] = acc2_0_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 32] = acc2_0_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 393] = acc2_1_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 394] = acc2_1_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 395] = acc2_1_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 756] = acc2_2_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 757] = acc2_2_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 758] = acc2_2_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1119] = acc2_3_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1120] = acc2_3_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1121] = acc2_3_0_10;
-        let acc3_0_0_0 = 0;
-        let acc3_0_0_1 = 0;
-        let acc3_0_0_2 = 0;
-        let acc3_0_0_3 = 0;
-        let acc3_1_0_0 = 0;
-        let acc3_1_0_1 = 0;
-        let acc3_1_0_2 = 0;
-        let acc3_1_0_3 = 0;
-        let acc3_2_0_0 = 0;
-        let acc3_2_0_1 = 0;
-        let acc3_2_0_2 = 0;
-        let acc3_2_0_3 = 0;
-        let acc3_3_0_0 = 0;
-        let acc3_3_0_1 = 0;
-        let acc3_3_0_2 = 0;
-        let acc3_3_0_3 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 224;
-            for (let ow = 1; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_0 = x[xrow + ow * 4 - 2]!;
-              const x0_1 = x[xrow + ow * 4 - 1]!;
-              const x0_2 = x[xrow + ow * 4]!;
-              const x0_3 = x[xrow + ow * 4 + 1]!;
-              acc3_0_0_0 += d0 * x0_0;
-              acc3_0_0_1 += d0 * x0_1;
-              acc3_0_0_2 += d0 * x0_2;
-              acc3_0_0_3 += d0 * x0_3;
-              acc3_1_0_0 += d1 * x0_0;
-              acc3_1_0_1 += d1 * x0_1;
-              acc3_1_0_2 += d1 * x0_2;
-              acc3_1_0_3 += d1 * x0_3;
-              acc3_2_0_0 += d2 * x0_0;
-              acc3_2_0_1 += d2 * x0_1;
-              acc3_2_0_2 += d2 * x0_2;
-              acc3_2_0_3 += d2 * x0_3;
-              acc3_3_0_0 += d3 * x0_0;
-              acc3_3_0_1 += d3 * x0_1;
-              acc3_3_0_2 += d3 * x0_2;
-              acc3_3_0_3 += d3 * x0_3;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 3025]!;
-            const e0_d2 = dy[dyrow + 6050]!;
-            const e0_d3 = dy[dyrow + 9075]!;
-            const e0_x0_2 = x[xrow]!;
-            const e0_x0_3 = x[xrow + 1]!;
-            acc3_0_0_2 += e0_d0 * e0_x0_2;
-            acc3_0_0_3 += e0_d0 * e0_x0_3;
-            acc3_1_0_2 += e0_d1 * e0_x0_2;
-            acc3_1_0_3 += e0_d1 * e0_x0_3;
-            acc3_2_0_2 += e0_d2 * e0_x0_2;
-            acc3_2_0_3 += e0_d2 * e0_x0_3;
-            acc3_3_0_2 += e0_d3 * e0_x0_2;
-            acc3_3_0_3 += e0_d3 * e0_x0_3;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 33] = acc3_0_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 34] = acc3_0_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 35] = acc3_0_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 36] = acc3_0_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 396] = acc3_1_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 397] = acc3_1_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 398] = acc3_1_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 399] = acc3_1_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 759] = acc3_2_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 760] = acc3_2_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 761] = acc3_2_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 762] = acc3_2_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1122] = acc3_3_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1123] = acc3_3_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1124] = acc3_3_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1125] = acc3_3_0_3;
-        let acc3_0_0_4 = 0;
-        let acc3_0_0_5 = 0;
-        let acc3_0_0_6 = 0;
-        let acc3_0_0_7 = 0;
-        let acc3_1_0_4 = 0;
-        let acc3_1_0_5 = 0;
-        let acc3_1_0_6 = 0;
-        let acc3_1_0_7 = 0;
-        let acc3_2_0_4 = 0;
-        let acc3_2_0_5 = 0;
-        let acc3_2_0_6 = 0;
-        let acc3_2_0_7 = 0;
-        let acc3_3_0_4 = 0;
-        let acc3_3_0_5 = 0;
-        let acc3_3_0_6 = 0;
-        let acc3_3_0_7 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 224;
-            for (let ow = 0; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_4 = x[xrow + ow * 4 + 2]!;
-              const x0_5 = x[xrow + ow * 4 + 3]!;
-              const x0_6 = x[xrow + ow * 4 + 4]!;
-              const x0_7 = x[xrow + ow * 4 + 5]!;
-              acc3_0_0_4 += d0 * x0_4;
-              acc3_0_0_5 += d0 * x0_5;
-              acc3_0_0_6 += d0 * x0_6;
-              acc3_0_0_7 += d0 * x0_7;
-              acc3_1_0_4 += d1 * x0_4;
-              acc3_1_0_5 += d1 * x0_5;
-              acc3_1_0_6 += d1 * x0_6;
-              acc3_1_0_7 += d1 * x0_7;
-              acc3_2_0_4 += d2 * x0_4;
-              acc3_2_0_5 += d2 * x0_5;
-              acc3_2_0_6 += d2 * x0_6;
-              acc3_2_0_7 += d2 * x0_7;
-              acc3_3_0_4 += d3 * x0_4;
-              acc3_3_0_5 += d3 * x0_5;
-              acc3_3_0_6 += d3 * x0_6;
-              acc3_3_0_7 += d3 * x0_7;
-            }
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 37] = acc3_0_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 38] = acc3_0_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 39] = acc3_0_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 40] = acc3_0_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 400] = acc3_1_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 401] = acc3_1_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 402] = acc3_1_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 403] = acc3_1_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 763] = acc3_2_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 764] = acc3_2_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 765] = acc3_2_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 766] = acc3_2_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1126] = acc3_3_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1127] = acc3_3_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1128] = acc3_3_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1129] = acc3_3_0_7;
-        let acc3_0_0_8 = 0;
-        let acc3_0_0_9 = 0;
-        let acc3_0_0_10 = 0;
-        let acc3_1_0_8 = 0;
-        let acc3_1_0_9 = 0;
-        let acc3_1_0_10 = 0;
-        let acc3_2_0_8 = 0;
-        let acc3_2_0_9 = 0;
-        let acc3_2_0_10 = 0;
-        let acc3_3_0_8 = 0;
-        let acc3_3_0_9 = 0;
-        let acc3_3_0_10 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 224;
-            for (let ow = 0; ow < 54; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_8 = x[xrow + ow * 4 + 6]!;
-              const x0_9 = x[xrow + ow * 4 + 7]!;
-              const x0_10 = x[xrow + ow * 4 + 8]!;
-              acc3_0_0_8 += d0 * x0_8;
-              acc3_0_0_9 += d0 * x0_9;
-              acc3_0_0_10 += d0 * x0_10;
-              acc3_1_0_8 += d1 * x0_8;
-              acc3_1_0_9 += d1 * x0_9;
-              acc3_1_0_10 += d1 * x0_10;
-              acc3_2_0_8 += d2 * x0_8;
-              acc3_2_0_9 += d2 * x0_9;
-              acc3_2_0_10 += d2 * x0_10;
-              acc3_3_0_8 += d3 * x0_8;
-              acc3_3_0_9 += d3 * x0_9;
-              acc3_3_0_10 += d3 * x0_10;
-            }
-            const e54_d0 = dy[dyrow + 54]!;
-            const e54_d1 = dy[dyrow + 3079]!;
-            const e54_d2 = dy[dyrow + 6104]!;
-            const e54_d3 = dy[dyrow + 9129]!;
-            const e54_x0_8 = x[xrow + 222]!;
-            const e54_x0_9 = x[xrow + 223]!;
-            acc3_0_0_8 += e54_d0 * e54_x0_8;
-            acc3_0_0_9 += e54_d0 * e54_x0_9;
-            acc3_1_0_8 += e54_d1 * e54_x0_8;
-            acc3_1_0_9 += e54_d1 * e54_x0_9;
-            acc3_2_0_8 += e54_d2 * e54_x0_8;
-            acc3_2_0_9 += e54_d2 * e54_x0_9;
-            acc3_3_0_8 += e54_d3 * e54_x0_8;
-            acc3_3_0_9 += e54_d3 * e54_x0_9;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 41] = acc3_0_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 42] = acc3_0_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 43] = acc3_0_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 404] = acc3_1_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 405] = acc3_1_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 406] = acc3_1_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 767] = acc3_2_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 768] = acc3_2_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 769] = acc3_2_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1130] = acc3_3_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1131] = acc3_3_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1132] = acc3_3_0_10;
-        let acc4_0_0_0 = 0;
-        let acc4_0_0_1 = 0;
-        let acc4_0_0_2 = 0;
-        let acc4_0_0_3 = 0;
-        let acc4_1_0_0 = 0;
-        let acc4_1_0_1 = 0;
-        let acc4_1_0_2 = 0;
-        let acc4_1_0_3 = 0;
-        let acc4_2_0_0 = 0;
-        let acc4_2_0_1 = 0;
-        let acc4_2_0_2 = 0;
-        let acc4_2_0_3 = 0;
-        let acc4_3_0_0 = 0;
-        let acc4_3_0_1 = 0;
-        let acc4_3_0_2 = 0;
-        let acc4_3_0_3 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 448;
-            for (let ow = 1; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_0 = x[xrow + ow * 4 - 2]!;
-              const x0_1 = x[xrow + ow * 4 - 1]!;
-              const x0_2 = x[xrow + ow * 4]!;
-              const x0_3 = x[xrow + ow * 4 + 1]!;
-              acc4_0_0_0 += d0 * x0_0;
-              acc4_0_0_1 += d0 * x0_1;
-              acc4_0_0_2 += d0 * x0_2;
-              acc4_0_0_3 += d0 * x0_3;
-              acc4_1_0_0 += d1 * x0_0;
-              acc4_1_0_1 += d1 * x0_1;
-              acc4_1_0_2 += d1 * x0_2;
-              acc4_1_0_3 += d1 * x0_3;
-              acc4_2_0_0 += d2 * x0_0;
-              acc4_2_0_1 += d2 * x0_1;
-              acc4_2_0_2 += d2 * x0_2;
-              acc4_2_0_3 += d2 * x0_3;
-              acc4_3_0_0 += d3 * x0_0;
-              acc4_3_0_1 += d3 * x0_1;
-              acc4_3_0_2 += d3 * x0_2;
-              acc4_3_0_3 += d3 * x0_3;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 3025]!;
-            const e0_d2 = dy[dyrow + 6050]!;
-            const e0_d3 = dy[dyrow + 9075]!;
-            const e0_x0_2 = x[xrow]!;
-            const e0_x0_3 = x[xrow + 1]!;
-            acc4_0_0_2 += e0_d0 * e0_x0_2;
-            acc4_0_0_3 += e0_d0 * e0_x0_3;
-            acc4_1_0_2 += e0_d1 * e0_x0_2;
-            acc4_1_0_3 += e0_d1 * e0_x0_3;
-            acc4_2_0_2 += e0_d2 * e0_x0_2;
-            acc4_2_0_3 += e0_d2 * e0_x0_3;
-            acc4_3_0_2 += e0_d3 * e0_x0_2;
-            acc4_3_0_3 += e0_d3 * e0_x0_3;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 44] = acc4_0_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 45] = acc4_0_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 46] = acc4_0_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 47] = acc4_0_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 407] = acc4_1_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 408] = acc4_1_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 409] = acc4_1_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 410] = acc4_1_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 770] = acc4_2_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 771] = acc4_2_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 772] = acc4_2_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 773] = acc4_2_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1133] = acc4_3_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1134] = acc4_3_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1135] = acc4_3_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1136] = acc4_3_0_3;
-        let acc4_0_0_4 = 0;
-        let acc4_0_0_5 = 0;
-        let acc4_0_0_6 = 0;
-        let acc4_0_0_7 = 0;
-        let acc4_1_0_4 = 0;
-        let acc4_1_0_5 = 0;
-        let acc4_1_0_6 = 0;
-        let acc4_1_0_7 = 0;
-        let acc4_2_0_4 = 0;
-        let acc4_2_0_5 = 0;
-        let acc4_2_0_6 = 0;
-        let acc4_2_0_7 = 0;
-        let acc4_3_0_4 = 0;
-        let acc4_3_0_5 = 0;
-        let acc4_3_0_6 = 0;
-        let acc4_3_0_7 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 448;
-            for (let ow = 0; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_4 = x[xrow + ow * 4 + 2]!;
-              const x0_5 = x[xrow + ow * 4 + 3]!;
-              const x0_6 = x[xrow + ow * 4 + 4]!;
-              const x0_7 = x[xrow + ow * 4 + 5]!;
-              acc4_0_0_4 += d0 * x0_4;
-              acc4_0_0_5 += d0 * x0_5;
-              acc4_0_0_6 += d0 * x0_6;
-              acc4_0_0_7 += d0 * x0_7;
-              acc4_1_0_4 += d1 * x0_4;
-              acc4_1_0_5 += d1 * x0_5;
-              acc4_1_0_6 += d1 * x0_6;
-              acc4_1_0_7 += d1 * x0_7;
-              acc4_2_0_4 += d2 * x0_4;
-              acc4_2_0_5 += d2 * x0_5;
-              acc4_2_0_6 += d2 * x0_6;
-              acc4_2_0_7 += d2 * x0_7;
-              acc4_3_0_4 += d3 * x0_4;
-              acc4_3_0_5 += d3 * x0_5;
-              acc4_3_0_6 += d3 * x0_6;
-              acc4_3_0_7 += d3 * x0_7;
-            }
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 48] = acc4_0_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 49] = acc4_0_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 50] = acc4_0_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 51] = acc4_0_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 411] = acc4_1_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 412] = acc4_1_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 413] = acc4_1_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 414] = acc4_1_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 774] = acc4_2_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 775] = acc4_2_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 776] = acc4_2_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 777] = acc4_2_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1137] = acc4_3_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1138] = acc4_3_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1139] = acc4_3_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1140] = acc4_3_0_7;
-        let acc4_0_0_8 = 0;
-        let acc4_0_0_9 = 0;
-        let acc4_0_0_10 = 0;
-        let acc4_1_0_8 = 0;
-        let acc4_1_0_9 = 0;
-        let acc4_1_0_10 = 0;
-        let acc4_2_0_8 = 0;
-        let acc4_2_0_9 = 0;
-        let acc4_2_0_10 = 0;
-        let acc4_3_0_8 = 0;
-        let acc4_3_0_9 = 0;
-        let acc4_3_0_10 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 448;
-            for (let ow = 0; ow < 54; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_8 = x[xrow + ow * 4 + 6]!;
-              const x0_9 = x[xrow + ow * 4 + 7]!;
-              const x0_10 = x[xrow + ow * 4 + 8]!;
-              acc4_0_0_8 += d0 * x0_8;
-              acc4_0_0_9 += d0 * x0_9;
-              acc4_0_0_10 += d0 * x0_10;
-              acc4_1_0_8 += d1 * x0_8;
-              acc4_1_0_9 += d1 * x0_9;
-              acc4_1_0_10 += d1 * x0_10;
-              acc4_2_0_8 += d2 * x0_8;
-              acc4_2_0_9 += d2 * x0_9;
-              acc4_2_0_10 += d2 * x0_10;
-              acc4_3_0_8 += d3 * x0_8;
-              acc4_3_0_9 += d3 * x0_9;
-              acc4_3_0_10 += d3 * x0_10;
-            }
-            const e54_d0 = dy[dyrow + 54]!;
-            const e54_d1 = dy[dyrow + 3079]!;
-            const e54_d2 = dy[dyrow + 6104]!;
-            const e54_d3 = dy[dyrow + 9129]!;
-            const e54_x0_8 = x[xrow + 222]!;
-            const e54_x0_9 = x[xrow + 223]!;
-            acc4_0_0_8 += e54_d0 * e54_x0_8;
-            acc4_0_0_9 += e54_d0 * e54_x0_9;
-            acc4_1_0_8 += e54_d1 * e54_x0_8;
-            acc4_1_0_9 += e54_d1 * e54_x0_9;
-            acc4_2_0_8 += e54_d2 * e54_x0_8;
-            acc4_2_0_9 += e54_d2 * e54_x0_9;
-            acc4_3_0_8 += e54_d3 * e54_x0_8;
-            acc4_3_0_9 += e54_d3 * e54_x0_9;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 52] = acc4_0_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 53] = acc4_0_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 54] = acc4_0_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 415] = acc4_1_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 416] = acc4_1_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 417] = acc4_1_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 778] = acc4_2_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 779] = acc4_2_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 780] = acc4_2_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1141] = acc4_3_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1142] = acc4_3_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1143] = acc4_3_0_10;
-        let acc5_0_0_0 = 0;
-        let acc5_0_0_1 = 0;
-        let acc5_0_0_2 = 0;
-        let acc5_0_0_3 = 0;
-        let acc5_1_0_0 = 0;
-        let acc5_1_0_1 = 0;
-        let acc5_1_0_2 = 0;
-        let acc5_1_0_3 = 0;
-        let acc5_2_0_0 = 0;
-        let acc5_2_0_1 = 0;
-        let acc5_2_0_2 = 0;
-        let acc5_2_0_3 = 0;
-        let acc5_3_0_0 = 0;
-        let acc5_3_0_1 = 0;
-        let acc5_3_0_2 = 0;
-        let acc5_3_0_3 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 672;
-            for (let ow = 1; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_0 = x[xrow + ow * 4 - 2]!;
-              const x0_1 = x[xrow + ow * 4 - 1]!;
-              const x0_2 = x[xrow + ow * 4]!;
-              const x0_3 = x[xrow + ow * 4 + 1]!;
-              acc5_0_0_0 += d0 * x0_0;
-              acc5_0_0_1 += d0 * x0_1;
-              acc5_0_0_2 += d0 * x0_2;
-              acc5_0_0_3 += d0 * x0_3;
-              acc5_1_0_0 += d1 * x0_0;
-              acc5_1_0_1 += d1 * x0_1;
-              acc5_1_0_2 += d1 * x0_2;
-              acc5_1_0_3 += d1 * x0_3;
-              acc5_2_0_0 += d2 * x0_0;
-              acc5_2_0_1 += d2 * x0_1;
-              acc5_2_0_2 += d2 * x0_2;
-              acc5_2_0_3 += d2 * x0_3;
-              acc5_3_0_0 += d3 * x0_0;
-              acc5_3_0_1 += d3 * x0_1;
-              acc5_3_0_2 += d3 * x0_2;
-              acc5_3_0_3 += d3 * x0_3;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 3025]!;
-            const e0_d2 = dy[dyrow + 6050]!;
-            const e0_d3 = dy[dyrow + 9075]!;
-            const e0_x0_2 = x[xrow]!;
-            const e0_x0_3 = x[xrow + 1]!;
-            acc5_0_0_2 += e0_d0 * e0_x0_2;
-            acc5_0_0_3 += e0_d0 * e0_x0_3;
-            acc5_1_0_2 += e0_d1 * e0_x0_2;
-            acc5_1_0_3 += e0_d1 * e0_x0_3;
-            acc5_2_0_2 += e0_d2 * e0_x0_2;
-            acc5_2_0_3 += e0_d2 * e0_x0_3;
-            acc5_3_0_2 += e0_d3 * e0_x0_2;
-            acc5_3_0_3 += e0_d3 * e0_x0_3;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 55] = acc5_0_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 56] = acc5_0_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 57] = acc5_0_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 58] = acc5_0_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 418] = acc5_1_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 419] = acc5_1_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 420] = acc5_1_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 421] = acc5_1_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 781] = acc5_2_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 782] = acc5_2_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 783] = acc5_2_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 784] = acc5_2_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1144] = acc5_3_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1145] = acc5_3_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1146] = acc5_3_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1147] = acc5_3_0_3;
-        let acc5_0_0_4 = 0;
-        let acc5_0_0_5 = 0;
-        let acc5_0_0_6 = 0;
-        let acc5_0_0_7 = 0;
-        let acc5_1_0_4 = 0;
-        let acc5_1_0_5 = 0;
-        let acc5_1_0_6 = 0;
-        let acc5_1_0_7 = 0;
-        let acc5_2_0_4 = 0;
-        let acc5_2_0_5 = 0;
-        let acc5_2_0_6 = 0;
-        let acc5_2_0_7 = 0;
-        let acc5_3_0_4 = 0;
-        let acc5_3_0_5 = 0;
-        let acc5_3_0_6 = 0;
-        let acc5_3_0_7 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 672;
-            for (let ow = 0; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_4 = x[xrow + ow * 4 + 2]!;
-              const x0_5 = x[xrow + ow * 4 + 3]!;
-              const x0_6 = x[xrow + ow * 4 + 4]!;
-              const x0_7 = x[xrow + ow * 4 + 5]!;
-              acc5_0_0_4 += d0 * x0_4;
-              acc5_0_0_5 += d0 * x0_5;
-              acc5_0_0_6 += d0 * x0_6;
-              acc5_0_0_7 += d0 * x0_7;
-              acc5_1_0_4 += d1 * x0_4;
-              acc5_1_0_5 += d1 * x0_5;
-              acc5_1_0_6 += d1 * x0_6;
-              acc5_1_0_7 += d1 * x0_7;
-              acc5_2_0_4 += d2 * x0_4;
-              acc5_2_0_5 += d2 * x0_5;
-              acc5_2_0_6 += d2 * x0_6;
-              acc5_2_0_7 += d2 * x0_7;
-              acc5_3_0_4 += d3 * x0_4;
-              acc5_3_0_5 += d3 * x0_5;
-              acc5_3_0_6 += d3 * x0_6;
-              acc5_3_0_7 += d3 * x0_7;
-            }
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 59] = acc5_0_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 60] = acc5_0_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 61] = acc5_0_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 62] = acc5_0_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 422] = acc5_1_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 423] = acc5_1_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 424] = acc5_1_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 425] = acc5_1_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 785] = acc5_2_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 786] = acc5_2_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 787] = acc5_2_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 788] = acc5_2_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1148] = acc5_3_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1149] = acc5_3_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1150] = acc5_3_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1151] = acc5_3_0_7;
+        const e0_d0 = dy[dyrow]!;
+        const e0_d1 = dy[dyrow + 3025]!;
+        const e0_d2 = dy[dyrow + 6050]!;
+        const e0_d3 = dy[dyrow + 9075]!;
+        const e0_x0_2 = x[xrow]!;
+        const e0_x0_3 = x[xrow + 1]!;
+        acc0_0_0_2 += e0_d0 * e0_x0_2;
+        acc0_0_0_3 += e0_d0 * e0_x0_3;
+        acc0_1_0_2 += e0_d1 * e0_x0_2;
+        acc0_1_0_3 += e0_d1 * e0_x0_3;
+        acc0_2_0_2 += e0_d2 * e0_x0_2;
+        acc0_2_0_3 += e0_d2 * e0_x0_3;
+        acc0_3_0_2 += e0_d3 * e0_x0_2;
+        acc0_3_0_3 += e0_d3 * e0_x0_3;
       }
+      dw[o0 * 363 + r0 * 121] = acc0_0_0_0;
+      dw[o0 * 363 + r0 * 121 + 1] = acc0_0_0_1;
+      dw[o0 * 363 + r0 * 121 + 2] = acc0_0_0_2;
+      dw[o0 * 363 + r0 * 121 + 3] = acc0_0_0_3;
+      dw[o0 * 363 + r0 * 121 + 363] = acc0_1_0_0;
+      dw[o0 * 363 + r0 * 121 + 364] = acc0_1_0_1;
+      dw[o0 * 363 + r0 * 121 + 365] = acc0_1_0_2;
+      dw[o0 * 363 + r0 * 121 + 366] = acc0_1_0_3;
+      dw[o0 * 363 + r0 * 121 + 726] = acc0_2_0_0;
+      dw[o0 * 363 + r0 * 121 + 727] = acc0_2_0_1;
+      dw[o0 * 363 + r0 * 121 + 728] = acc0_2_0_2;
+      dw[o0 * 363 + r0 * 121 + 729] = acc0_2_0_3;
+      dw[o0 * 363 + r0 * 121 + 1089] = acc0_3_0_0;
+      dw[o0 * 363 + r0 * 121 + 1090] = acc0_3_0_1;
+      dw[o0 * 363 + r0 * 121 + 1091] = acc0_3_0_2;
+      dw[o0 * 363 + r0 * 121 + 1092] = acc0_3_0_3;
+      let acc0_0_0_4 = 0;
+      let acc0_0_0_5 = 0;
+      let acc0_0_0_6 = 0;
+      let acc0_0_0_7 = 0;
+      let acc0_1_0_4 = 0;
+      let acc0_1_0_5 = 0;
+      let acc0_1_0_6 = 0;
+      let acc0_1_0_7 = 0;
+      let acc0_2_0_4 = 0;
+      let acc0_2_0_5 = 0;
+      let acc0_2_0_6 = 0;
+      let acc0_2_0_7 = 0;
+      let acc0_3_0_4 = 0;
+      let acc0_3_0_5 = 0;
+      let acc0_3_0_6 = 0;
+      let acc0_3_0_7 = 0;
+      for (let oh = 1; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 - 448;
+        for (let ow = 0; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_4 = x[xrow + ow * 4 + 2]!;
+          const x0_5 = x[xrow + ow * 4 + 3]!;
+          const x0_6 = x[xrow + ow * 4 + 4]!;
+          const x0_7 = x[xrow + ow * 4 + 5]!;
+          acc0_0_0_4 += d0 * x0_4;
+          acc0_0_0_5 += d0 * x0_5;
+          acc0_0_0_6 += d0 * x0_6;
+          acc0_0_0_7 += d0 * x0_7;
+          acc0_1_0_4 += d1 * x0_4;
+          acc0_1_0_5 += d1 * x0_5;
+          acc0_1_0_6 += d1 * x0_6;
+          acc0_1_0_7 += d1 * x0_7;
+          acc0_2_0_4 += d2 * x0_4;
+          acc0_2_0_5 += d2 * x0_5;
+          acc0_2_0_6 += d2 * x0_6;
+          acc0_2_0_7 += d2 * x0_7;
+          acc0_3_0_4 += d3 * x0_4;
+          acc0_3_0_5 += d3 * x0_5;
+          acc0_3_0_6 += d3 * x0_6;
+          acc0_3_0_7 += d3 * x0_7;
+        }
+      }
+      dw[o0 * 363 + r0 * 121 + 4] = acc0_0_0_4;
+      dw[o0 * 363 + r0 * 121 + 5] = acc0_0_0_5;
+      dw[o0 * 363 + r0 * 121 + 6] = acc0_0_0_6;
+      dw[o0 * 363 + r0 * 121 + 7] = acc0_0_0_7;
+      dw[o0 * 363 + r0 * 121 + 367] = acc0_1_0_4;
+      dw[o0 * 363 + r0 * 121 + 368] = acc0_1_0_5;
+      dw[o0 * 363 + r0 * 121 + 369] = acc0_1_0_6;
+      dw[o0 * 363 + r0 * 121 + 370] = acc0_1_0_7;
+      dw[o0 * 363 + r0 * 121 + 730] = acc0_2_0_4;
+      dw[o0 * 363 + r0 * 121 + 731] = acc0_2_0_5;
+      dw[o0 * 363 + r0 * 121 + 732] = acc0_2_0_6;
+      dw[o0 * 363 + r0 * 121 + 733] = acc0_2_0_7;
+      dw[o0 * 363 + r0 * 121 + 1093] = acc0_3_0_4;
+      dw[o0 * 363 + r0 * 121 + 1094] = acc0_3_0_5;
+      dw[o0 * 363 + r0 * 121 + 1095] = acc0_3_0_6;
+      dw[o0 * 363 + r0 * 121 + 1096] = acc0_3_0_7;
+      let acc0_0_0_8 = 0;
+      let acc0_0_0_9 = 0;
+      let acc0_0_0_10 = 0;
+      let acc0_1_0_8 = 0;
+      let acc0_1_0_9 = 0;
+      let acc0_1_0_10 = 0;
+      let acc0_2_0_8 = 0;
+      let acc0_2_0_9 = 0;
+      let acc0_2_0_10 = 0;
+      let acc0_3_0_8 = 0;
+      let acc0_3_0_9 = 0;
+      let acc0_3_0_10 = 0;
+      for (let oh = 1; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 - 448;
+        for (let ow = 0; ow < 54; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_8 = x[xrow + ow * 4 + 6]!;
+          const x0_9 = x[xrow + ow * 4 + 7]!;
+          const x0_10 = x[xrow + ow * 4 + 8]!;
+          acc0_0_0_8 += d0 * x0_8;
+          acc0_0_0_9 += d0 * x0_9;
+          acc0_0_0_10 += d0 * x0_10;
+          acc0_1_0_8 += d1 * x0_8;
+          acc0_1_0_9 += d1 * x0_9;
+          acc0_1_0_10 += d1 * x0_10;
+          acc0_2_0_8 += d2 * x0_8;
+          acc0_2_0_9 += d2 * x0_9;
+          acc0_2_0_10 += d2 * x0_10;
+          acc0_3_0_8 += d3 * x0_8;
+          acc0_3_0_9 += d3 * x0_9;
+          acc0_3_0_10 += d3 * x0_10;
+        }
+        const e54_d0 = dy[dyrow + 54]!;
+        const e54_d1 = dy[dyrow + 3079]!;
+        const e54_d2 = dy[dyrow + 6104]!;
+        const e54_d3 = dy[dyrow + 9129]!;
+        const e54_x0_8 = x[xrow + 222]!;
+        const e54_x0_9 = x[xrow + 223]!;
+        acc0_0_0_8 += e54_d0 * e54_x0_8;
+        acc0_0_0_9 += e54_d0 * e54_x0_9;
+        acc0_1_0_8 += e54_d1 * e54_x0_8;
+        acc0_1_0_9 += e54_d1 * e54_x0_9;
+        acc0_2_0_8 += e54_d2 * e54_x0_8;
+        acc0_2_0_9 += e54_d2 * e54_x0_9;
+        acc0_3_0_8 += e54_d3 * e54_x0_8;
+        acc0_3_0_9 += e54_d3 * e54_x0_9;
+      }
+      dw[o0 * 363 + r0 * 121 + 8] = acc0_0_0_8;
+      dw[o0 * 363 + r0 * 121 + 9] = acc0_0_0_9;
+      dw[o0 * 363 + r0 * 121 + 10] = acc0_0_0_10;
+      dw[o0 * 363 + r0 * 121 + 371] = acc0_1_0_8;
+      dw[o0 * 363 + r0 * 121 + 372] = acc0_1_0_9;
+      dw[o0 * 363 + r0 * 121 + 373] = acc0_1_0_10;
+      dw[o0 * 363 + r0 * 121 + 734] = acc0_2_0_8;
+      dw[o0 * 363 + r0 * 121 + 735] = acc0_2_0_9;
+      dw[o0 * 363 + r0 * 121 + 736] = acc0_2_0_10;
+      dw[o0 * 363 + r0 * 121 + 1097] = acc0_3_0_8;
+      dw[o0 * 363 + r0 * 121 + 1098] = acc0_3_0_9;
+      dw[o0 * 363 + r0 * 121 + 1099] = acc0_3_0_10;
+      let acc1_0_0_0 = 0;
+      let acc1_0_0_1 = 0;
+      let acc1_0_0_2 = 0;
+      let acc1_0_0_3 = 0;
+      let acc1_1_0_0 = 0;
+      let acc1_1_0_1 = 0;
+      let acc1_1_0_2 = 0;
+      let acc1_1_0_3 = 0;
+      let acc1_2_0_0 = 0;
+      let acc1_2_0_1 = 0;
+      let acc1_2_0_2 = 0;
+      let acc1_2_0_3 = 0;
+      let acc1_3_0_0 = 0;
+      let acc1_3_0_1 = 0;
+      let acc1_3_0_2 = 0;
+      let acc1_3_0_3 = 0;
+      for (let oh = 1; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 - 224;
+        for (let ow = 1; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_0 = x[xrow + ow * 4 - 2]!;
+          const x0_1 = x[xrow + ow * 4 - 1]!;
+          const x0_2 = x[xrow + ow * 4]!;
+          const x0_3 = x[xrow + ow * 4 + 1]!;
+          acc1_0_0_0 += d0 * x0_0;
+          acc1_0_0_1 += d0 * x0_1;
+          acc1_0_0_2 += d0 * x0_2;
+          acc1_0_0_3 += d0 * x0_3;
+          acc1_1_0_0 += d1 * x0_0;
+          acc1_1_0_1 += d1 * x0_1;
+          acc1_1_0_2 += d1 * x0_2;
+          acc1_1_0_3 += d1 * x0_3;
+          acc1_2_0_0 += d2 * x0_0;
+          acc1_2_0_1 += d2 * x0_1;
+          acc1_2_0_2 += d2 * x0_2;
+          acc1_2_0_3 += d2 * x0_3;
+          acc1_3_0_0 += d3 * x0_0;
+          acc1_3_0_1 += d3 * x0_1;
+          acc1_3_0_2 += d3 * x0_2;
+          acc1_3_0_3 += d3 * x0_3;
+        }
+        const e0_d0 = dy[dyrow]!;
+        const e0_d1 = dy[dyrow + 3025]!;
+        const e0_d2 = dy[dyrow + 6050]!;
+        const e0_d3 = dy[dyrow + 9075]!;
+        const e0_x0_2 = x[xrow]!;
+        const e0_x0_3 = x[xrow + 1]!;
+        acc1_0_0_2 += e0_d0 * e0_x0_2;
+        acc1_0_0_3 += e0_d0 * e0_x0_3;
+        acc1_1_0_2 += e0_d1 * e0_x0_2;
+        acc1_1_0_3 += e0_d1 * e0_x0_3;
+        acc1_2_0_2 += e0_d2 * e0_x0_2;
+        acc1_2_0_3 += e0_d2 * e0_x0_3;
+        acc1_3_0_2 += e0_d3 * e0_x0_2;
+        acc1_3_0_3 += e0_d3 * e0_x0_3;
+      }
+      dw[o0 * 363 + r0 * 121 + 11] = acc1_0_0_0;
+      dw[o0 * 363 + r0 * 121 + 12] = acc1_0_0_1;
+      dw[o0 * 363 + r0 * 121 + 13] = acc1_0_0_2;
+      dw[o0 * 363 + r0 * 121 + 14] = acc1_0_0_3;
+      dw[o0 * 363 + r0 * 121 + 374] = acc1_1_0_0;
+      dw[o0 * 363 + r0 * 121 + 375] = acc1_1_0_1;
+      dw[o0 * 363 + r0 * 121 + 376] = acc1_1_0_2;
+      dw[o0 * 363 + r0 * 121 + 377] = acc1_1_0_3;
+      dw[o0 * 363 + r0 * 121 + 737] = acc1_2_0_0;
+      dw[o0 * 363 + r0 * 121 + 738] = acc1_2_0_1;
+      dw[o0 * 363 + r0 * 121 + 739] = acc1_2_0_2;
+      dw[o0 * 363 + r0 * 121 + 740] = acc1_2_0_3;
+      dw[o0 * 363 + r0 * 121 + 1100] = acc1_3_0_0;
+      dw[o0 * 363 + r0 * 121 + 1101] = acc1_3_0_1;
+      dw[o0 * 363 + r0 * 121 + 1102] = acc1_3_0_2;
+      dw[o0 * 363 + r0 * 121 + 1103] = acc1_3_0_3;
+      let acc1_0_0_4 = 0;
+      let acc1_0_0_5 = 0;
+      let acc1_0_0_6 = 0;
+      let acc1_0_0_7 = 0;
+      let acc1_1_0_4 = 0;
+      let acc1_1_0_5 = 0;
+      let acc1_1_0_6 = 0;
+      let acc1_1_0_7 = 0;
+      let acc1_2_0_4 = 0;
+      let acc1_2_0_5 = 0;
+      let acc1_2_0_6 = 0;
+      let acc1_2_0_7 = 0;
+      let acc1_3_0_4 = 0;
+      let acc1_3_0_5 = 0;
+      let acc1_3_0_6 = 0;
+      let acc1_3_0_7 = 0;
+      for (let oh = 1; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 - 224;
+        for (let ow = 0; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_4 = x[xrow + ow * 4 + 2]!;
+          const x0_5 = x[xrow + ow * 4 + 3]!;
+          const x0_6 = x[xrow + ow * 4 + 4]!;
+          const x0_7 = x[xrow + ow * 4 + 5]!;
+          acc1_0_0_4 += d0 * x0_4;
+          acc1_0_0_5 += d0 * x0_5;
+          acc1_0_0_6 += d0 * x0_6;
+          acc1_0_0_7 += d0 * x0_7;
+          acc1_1_0_4 += d1 * x0_4;
+          acc1_1_0_5 += d1 * x0_5;
+          acc1_1_0_6 += d1 * x0_6;
+          acc1_1_0_7 += d1 * x0_7;
+          acc1_2_0_4 += d2 * x0_4;
+          acc1_2_0_5 += d2 * x0_5;
+          acc1_2_0_6 += d2 * x0_6;
+          acc1_2_0_7 += d2 * x0_7;
+          acc1_3_0_4 += d3 * x0_4;
+          acc1_3_0_5 += d3 * x0_5;
+          acc1_3_0_6 += d3 * x0_6;
+          acc1_3_0_7 += d3 * x0_7;
+        }
+      }
+      dw[o0 * 363 + r0 * 121 + 15] = acc1_0_0_4;
+      dw[o0 * 363 + r0 * 121 + 16] = acc1_0_0_5;
+      dw[o0 * 363 + r0 * 121 + 17] = acc1_0_0_6;
+      dw[o0 * 363 + r0 * 121 + 18] = acc1_0_0_7;
+      dw[o0 * 363 + r0 * 121 + 378] = acc1_1_0_4;
+      dw[o0 * 363 + r0 * 121 + 379] = acc1_1_0_5;
+      dw[o0 * 363 + r0 * 121 + 380] = acc1_1_0_6;
+      dw[o0 * 363 + r0 * 121 + 381] = acc1_1_0_7;
+      dw[o0 * 363 + r0 * 121 + 741] = acc1_2_0_4;
+      dw[o0 * 363 + r0 * 121 + 742] = acc1_2_0_5;
+      dw[o0 * 363 + r0 * 121 + 743] = acc1_2_0_6;
+      dw[o0 * 363 + r0 * 121 + 744] = acc1_2_0_7;
+      dw[o0 * 363 + r0 * 121 + 1104] = acc1_3_0_4;
+      dw[o0 * 363 + r0 * 121 + 1105] = acc1_3_0_5;
+      dw[o0 * 363 + r0 * 121 + 1106] = acc1_3_0_6;
+      dw[o0 * 363 + r0 * 121 + 1107] = acc1_3_0_7;
+      let acc1_0_0_8 = 0;
+      let acc1_0_0_9 = 0;
+      let acc1_0_0_10 = 0;
+      let acc1_1_0_8 = 0;
+      let acc1_1_0_9 = 0;
+      let acc1_1_0_10 = 0;
+      let acc1_2_0_8 = 0;
+      let acc1_2_0_9 = 0;
+      let acc1_2_0_10 = 0;
+      let acc1_3_0_8 = 0;
+      let acc1_3_0_9 = 0;
+      let acc1_3_0_10 = 0;
+      for (let oh = 1; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 - 224;
+        for (let ow = 0; ow < 54; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_8 = x[xrow + ow * 4 + 6]!;
+          const x0_9 = x[xrow + ow * 4 + 7]!;
+          const x0_10 = x[xrow + ow * 4 + 8]!;
+          acc1_0_0_8 += d0 * x0_8;
+          acc1_0_0_9 += d0 * x0_9;
+          acc1_0_0_10 += d0 * x0_10;
+          acc1_1_0_8 += d1 * x0_8;
+          acc1_1_0_9 += d1 * x0_9;
+          acc1_1_0_10 += d1 * x0_10;
+          acc1_2_0_8 += d2 * x0_8;
+          acc1_2_0_9 += d2 * x0_9;
+          acc1_2_0_10 += d2 * x0_10;
+          acc1_3_0_8 += d3 * x0_8;
+          acc1_3_0_9 += d3 * x0_9;
+          acc1_3_0_10 += d3 * x0_10;
+        }
+        const e54_d0 = dy[dyrow + 54]!;
+        const e54_d1 = dy[dyrow + 3079]!;
+        const e54_d2 = dy[dyrow + 6104]!;
+        const e54_d3 = dy[dyrow + 9129]!;
+        const e54_x0_8 = x[xrow + 222]!;
+        const e54_x0_9 = x[xrow + 223]!;
+        acc1_0_0_8 += e54_d0 * e54_x0_8;
+        acc1_0_0_9 += e54_d0 * e54_x0_9;
+        acc1_1_0_8 += e54_d1 * e54_x0_8;
+        acc1_1_0_9 += e54_d1 * e54_x0_9;
+        acc1_2_0_8 += e54_d2 * e54_x0_8;
+        acc1_2_0_9 += e54_d2 * e54_x0_9;
+        acc1_3_0_8 += e54_d3 * e54_x0_8;
+        acc1_3_0_9 += e54_d3 * e54_x0_9;
+      }
+      dw[o0 * 363 + r0 * 121 + 19] = acc1_0_0_8;
+      dw[o0 * 363 + r0 * 121 + 20] = acc1_0_0_9;
+      dw[o0 * 363 + r0 * 121 + 21] = acc1_0_0_10;
+      dw[o0 * 363 + r0 * 121 + 382] = acc1_1_0_8;
+      dw[o0 * 363 + r0 * 121 + 383] = acc1_1_0_9;
+      dw[o0 * 363 + r0 * 121 + 384] = acc1_1_0_10;
+      dw[o0 * 363 + r0 * 121 + 745] = acc1_2_0_8;
+      dw[o0 * 363 + r0 * 121 + 746] = acc1_2_0_9;
+      dw[o0 * 363 + r0 * 121 + 747] = acc1_2_0_10;
+      dw[o0 * 363 + r0 * 121 + 1108] = acc1_3_0_8;
+      dw[o0 * 363 + r0 * 121 + 1109] = acc1_3_0_9;
+      dw[o0 * 363 + r0 * 121 + 1110] = acc1_3_0_10;
+      let acc2_0_0_0 = 0;
+      let acc2_0_0_1 = 0;
+      let acc2_0_0_2 = 0;
+      let acc2_0_0_3 = 0;
+      let acc2_1_0_0 = 0;
+      let acc2_1_0_1 = 0;
+      let acc2_1_0_2 = 0;
+      let acc2_1_0_3 = 0;
+      let acc2_2_0_0 = 0;
+      let acc2_2_0_1 = 0;
+      let acc2_2_0_2 = 0;
+      let acc2_2_0_3 = 0;
+      let acc2_3_0_0 = 0;
+      let acc2_3_0_1 = 0;
+      let acc2_3_0_2 = 0;
+      let acc2_3_0_3 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224;
+        for (let ow = 1; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_0 = x[xrow + ow * 4 - 2]!;
+          const x0_1 = x[xrow + ow * 4 - 1]!;
+          const x0_2 = x[xrow + ow * 4]!;
+          const x0_3 = x[xrow + ow * 4 + 1]!;
+          acc2_0_0_0 += d0 * x0_0;
+          acc2_0_0_1 += d0 * x0_1;
+          acc2_0_0_2 += d0 * x0_2;
+          acc2_0_0_3 += d0 * x0_3;
+          acc2_1_0_0 += d1 * x0_0;
+          acc2_1_0_1 += d1 * x0_1;
+          acc2_1_0_2 += d1 * x0_2;
+          acc2_1_0_3 += d1 * x0_3;
+          acc2_2_0_0 += d2 * x0_0;
+          acc2_2_0_1 += d2 * x0_1;
+          acc2_2_0_2 += d2 * x0_2;
+          acc2_2_0_3 += d2 * x0_3;
+          acc2_3_0_0 += d3 * x0_0;
+          acc2_3_0_1 += d3 * x0_1;
+          acc2_3_0_2 += d3 * x0_2;
+          acc2_3_0_3 += d3 * x0_3;
+        }
+        const e0_d0 = dy[dyrow]!;
+        const e0_d1 = dy[dyrow + 3025]!;
+        const e0_d2 = dy[dyrow + 6050]!;
+        const e0_d3 = dy[dyrow + 9075]!;
+        const e0_x0_2 = x[xrow]!;
+        const e0_x0_3 = x[xrow + 1]!;
+        acc2_0_0_2 += e0_d0 * e0_x0_2;
+        acc2_0_0_3 += e0_d0 * e0_x0_3;
+        acc2_1_0_2 += e0_d1 * e0_x0_2;
+        acc2_1_0_3 += e0_d1 * e0_x0_3;
+        acc2_2_0_2 += e0_d2 * e0_x0_2;
+        acc2_2_0_3 += e0_d2 * e0_x0_3;
+        acc2_3_0_2 += e0_d3 * e0_x0_2;
+        acc2_3_0_3 += e0_d3 * e0_x0_3;
+      }
+      dw[o0 * 363 + r0 * 121 + 22] = acc2_0_0_0;
+      dw[o0 * 363 + r0 * 121 + 23] = acc2_0_0_1;
+      dw[o0 * 363 + r0 * 121 + 24] = acc2_0_0_2;
+      dw[o0 * 363 + r0 * 121 + 25] = acc2_0_0_3;
+      dw[o0 * 363 + r0 * 121 + 385] = acc2_1_0_0;
+      dw[o0 * 363 + r0 * 121 + 386] = acc2_1_0_1;
+      dw[o0 * 363 + r0 * 121 + 387] = acc2_1_0_2;
+      dw[o0 * 363 + r0 * 121 + 388] = acc2_1_0_3;
+      dw[o0 * 363 + r0 * 121 + 748] = acc2_2_0_0;
+      dw[o0 * 363 + r0 * 121 + 749] = acc2_2_0_1;
+      dw[o0 * 363 + r0 * 121 + 750] = acc2_2_0_2;
+      dw[o0 * 363 + r0 * 121 + 751] = acc2_2_0_3;
+      dw[o0 * 363 + r0 * 121 + 1111] = acc2_3_0_0;
+      dw[o0 * 363 + r0 * 121 + 1112] = acc2_3_0_1;
+      dw[o0 * 363 + r0 * 121 + 1113] = acc2_3_0_2;
+      dw[o0 * 363 + r0 * 121 + 1114] = acc2_3_0_3;
+      let acc2_0_0_4 = 0;
+      let acc2_0_0_5 = 0;
+      let acc2_0_0_6 = 0;
+      let acc2_0_0_7 = 0;
+      let acc2_1_0_4 = 0;
+      let acc2_1_0_5 = 0;
+      let acc2_1_0_6 = 0;
+      let acc2_1_0_7 = 0;
+      let acc2_2_0_4 = 0;
+      let acc2_2_0_5 = 0;
+      let acc2_2_0_6 = 0;
+      let acc2_2_0_7 = 0;
+      let acc2_3_0_4 = 0;
+      let acc2_3_0_5 = 0;
+      let acc2_3_0_6 = 0;
+      let acc2_3_0_7 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224;
+        for (let ow = 0; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_4 = x[xrow + ow * 4 + 2]!;
+          const x0_5 = x[xrow + ow * 4 + 3]!;
+          const x0_6 = x[xrow + ow * 4 + 4]!;
+          const x0_7 = x[xrow + ow * 4 + 5]!;
+          acc2_0_0_4 += d0 * x0_4;
+          acc2_0_0_5 += d0 * x0_5;
+          acc2_0_0_6 += d0 * x0_6;
+          acc2_0_0_7 += d0 * x0_7;
+          acc2_1_0_4 += d1 * x0_4;
+          acc2_1_0_5 += d1 * x0_5;
+          acc2_1_0_6 += d1 * x0_6;
+          acc2_1_0_7 += d1 * x0_7;
+          acc2_2_0_4 += d2 * x0_4;
+          acc2_2_0_5 += d2 * x0_5;
+          acc2_2_0_6 += d2 * x0_6;
+          acc2_2_0_7 += d2 * x0_7;
+          acc2_3_0_4 += d3 * x0_4;
+          acc2_3_0_5 += d3 * x0_5;
+          acc2_3_0_6 += d3 * x0_6;
+          acc2_3_0_7 += d3 * x0_7;
+        }
+      }
+      dw[o0 * 363 + r0 * 121 + 26] = acc2_0_0_4;
+      dw[o0 * 363 + r0 * 121 + 27] = acc2_0_0_5;
+      dw[o0 * 363 + r0 * 121 + 28] = acc2_0_0_6;
+      dw[o0 * 363 + r0 * 121 + 29] = acc2_0_0_7;
+      dw[o0 * 363 + r0 * 121 + 389] = acc2_1_0_4;
+      dw[o0 * 363 + r0 * 121 + 390] = acc2_1_0_5;
+      dw[o0 * 363 + r0 * 121 + 391] = acc2_1_0_6;
+      dw[o0 * 363 + r0 * 121 + 392] = acc2_1_0_7;
+      dw[o0 * 363 + r0 * 121 + 752] = acc2_2_0_4;
+      dw[o0 * 363 + r0 * 121 + 753] = acc2_2_0_5;
+      dw[o0 * 363 + r0 * 121 + 754] = acc2_2_0_6;
+      dw[o0 * 363 + r0 * 121 + 755] = acc2_2_0_7;
+      dw[o0 * 363 + r0 * 121 + 1115] = acc2_3_0_4;
+      dw[o0 * 363 + r0 * 121 + 1116] = acc2_3_0_5;
+      dw[o0 * 363 + r0 * 121 + 1117] = acc2_3_0_6;
+      dw[o0 * 363 + r0 * 121 + 1118] = acc2_3_0_7;
+      let acc2_0_0_8 = 0;
+      let acc2_0_0_9 = 0;
+      let acc2_0_0_10 = 0;
+      let acc2_1_0_8 = 0;
+      let acc2_1_0_9 = 0;
+      let acc2_1_0_10 = 0;
+      let acc2_2_0_8 = 0;
+      let acc2_2_0_9 = 0;
+      let acc2_2_0_10 = 0;
+      let acc2_3_0_8 = 0;
+      let acc2_3_0_9 = 0;
+      let acc2_3_0_10 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224;
+        for (let ow = 0; ow < 54; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_8 = x[xrow + ow * 4 + 6]!;
+          const x0_9 = x[xrow + ow * 4 + 7]!;
+          const x0_10 = x[xrow + ow * 4 + 8]!;
+          acc2_0_0_8 += d0 * x0_8;
+          acc2_0_0_9 += d0 * x0_9;
+          acc2_0_0_10 += d0 * x0_10;
+          acc2_1_0_8 += d1 * x0_8;
+          acc2_1_0_9 += d1 * x0_9;
+          acc2_1_0_10 += d1 * x0_10;
+          acc2_2_0_8 += d2 * x0_8;
+          acc2_2_0_9 += d2 * x0_9;
+          acc2_2_0_10 += d2 * x0_10;
+          acc2_3_0_8 += d3 * x0_8;
+          acc2_3_0_9 += d3 * x0_9;
+          acc2_3_0_10 += d3 * x0_10;
+        }
+        const e54_d0 = dy[dyrow + 54]!;
+        const e54_d1 = dy[dyrow + 3079]!;
+        const e54_d2 = dy[dyrow + 6104]!;
+        const e54_d3 = dy[dyrow + 9129]!;
+        const e54_x0_8 = x[xrow + 222]!;
+        const e54_x0_9 = x[xrow + 223]!;
+        acc2_0_0_8 += e54_d0 * e54_x0_8;
+        acc2_0_0_9 += e54_d0 * e54_x0_9;
+        acc2_1_0_8 += e54_d1 * e54_x0_8;
+        acc2_1_0_9 += e54_d1 * e54_x0_9;
+        acc2_2_0_8 += e54_d2 * e54_x0_8;
+        acc2_2_0_9 += e54_d2 * e54_x0_9;
+        acc2_3_0_8 += e54_d3 * e54_x0_8;
+        acc2_3_0_9 += e54_d3 * e54_x0_9;
+      }
+      dw[o0 * 363 + r0 * 121 + 30] = acc2_0_0_8;
+      dw[o0 * 363 + r0 * 121 + 31] = acc2_0_0_9;
+      dw[o0 * 363 + r0 * 121 + 32] = acc2_0_0_10;
+      dw[o0 * 363 + r0 * 121 + 393] = acc2_1_0_8;
+      dw[o0 * 363 + r0 * 121 + 394] = acc2_1_0_9;
+      dw[o0 * 363 + r0 * 121 + 395] = acc2_1_0_10;
+      dw[o0 * 363 + r0 * 121 + 756] = acc2_2_0_8;
+      dw[o0 * 363 + r0 * 121 + 757] = acc2_2_0_9;
+      dw[o0 * 363 + r0 * 121 + 758] = acc2_2_0_10;
+      dw[o0 * 363 + r0 * 121 + 1119] = acc2_3_0_8;
+      dw[o0 * 363 + r0 * 121 + 1120] = acc2_3_0_9;
+      dw[o0 * 363 + r0 * 121 + 1121] = acc2_3_0_10;
+      let acc3_0_0_0 = 0;
+      let acc3_0_0_1 = 0;
+      let acc3_0_0_2 = 0;
+      let acc3_0_0_3 = 0;
+      let acc3_1_0_0 = 0;
+      let acc3_1_0_1 = 0;
+      let acc3_1_0_2 = 0;
+      let acc3_1_0_3 = 0;
+      let acc3_2_0_0 = 0;
+      let acc3_2_0_1 = 0;
+      let acc3_2_0_2 = 0;
+      let acc3_2_0_3 = 0;
+      let acc3_3_0_0 = 0;
+      let acc3_3_0_1 = 0;
+      let acc3_3_0_2 = 0;
+      let acc3_3_0_3 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 224;
+        for (let ow = 1; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_0 = x[xrow + ow * 4 - 2]!;
+          const x0_1 = x[xrow + ow * 4 - 1]!;
+          const x0_2 = x[xrow + ow * 4]!;
+          const x0_3 = x[xrow + ow * 4 + 1]!;
+          acc3_0_0_0 += d0 * x0_0;
+          acc3_0_0_1 += d0 * x0_1;
+          acc3_0_0_2 += d0 * x0_2;
+          acc3_0_0_3 += d0 * x0_3;
+          acc3_1_0_0 += d1 * x0_0;
+          acc3_1_0_1 += d1 * x0_1;
+          acc3_1_0_2 += d1 * x0_2;
+          acc3_1_0_3 += d1 * x0_3;
+          acc3_2_0_0 += d2 * x0_0;
+          acc3_2_0_1 += d2 * x0_1;
+          acc3_2_0_2 += d2 * x0_2;
+          acc3_2_0_3 += d2 * x0_3;
+          acc3_3_0_0 += d3 * x0_0;
+          acc3_3_0_1 += d3 * x0_1;
+          acc3_3_0_2 += d3 * x0_2;
+          acc3_3_0_3 += d3 * x0_3;
+        }
+        const e0_d0 = dy[dyrow]!;
+        const e0_d1 = dy[dyrow + 3025]!;
+        const e0_d2 = dy[dyrow + 6050]!;
+        const e0_d3 = dy[dyrow + 9075]!;
+        const e0_x0_2 = x[xrow]!;
+        const e0_x0_3 = x[xrow + 1]!;
+        acc3_0_0_2 += e0_d0 * e0_x0_2;
+        acc3_0_0_3 += e0_d0 * e0_x0_3;
+        acc3_1_0_2 += e0_d1 * e0_x0_2;
+        acc3_1_0_3 += e0_d1 * e0_x0_3;
+        acc3_2_0_2 += e0_d2 * e0_x0_2;
+        acc3_2_0_3 += e0_d2 * e0_x0_3;
+        acc3_3_0_2 += e0_d3 * e0_x0_2;
+        acc3_3_0_3 += e0_d3 * e0_x0_3;
+      }
+      dw[o0 * 363 + r0 * 121 + 33] = acc3_0_0_0;
+      dw[o0 * 363 + r0 * 121 + 34] = acc3_0_0_1;
+      dw[o0 * 363 + r0 * 121 + 35] = acc3_0_0_2;
+      dw[o0 * 363 + r0 * 121 + 36] = acc3_0_0_3;
+      dw[o0 * 363 + r0 * 121 + 396] = acc3_1_0_0;
+      dw[o0 * 363 + r0 * 121 + 397] = acc3_1_0_1;
+      dw[o0 * 363 + r0 * 121 + 398] = acc3_1_0_2;
+      dw[o0 * 363 + r0 * 121 + 399] = acc3_1_0_3;
+      dw[o0 * 363 + r0 * 121 + 759] = acc3_2_0_0;
+      dw[o0 * 363 + r0 * 121 + 760] = acc3_2_0_1;
+      dw[o0 * 363 + r0 * 121 + 761] = acc3_2_0_2;
+      dw[o0 * 363 + r0 * 121 + 762] = acc3_2_0_3;
+      dw[o0 * 363 + r0 * 121 + 1122] = acc3_3_0_0;
+      dw[o0 * 363 + r0 * 121 + 1123] = acc3_3_0_1;
+      dw[o0 * 363 + r0 * 121 + 1124] = acc3_3_0_2;
+      dw[o0 * 363 + r0 * 121 + 1125] = acc3_3_0_3;
+      let acc3_0_0_4 = 0;
+      let acc3_0_0_5 = 0;
+      let acc3_0_0_6 = 0;
+      let acc3_0_0_7 = 0;
+      let acc3_1_0_4 = 0;
+      let acc3_1_0_5 = 0;
+      let acc3_1_0_6 = 0;
+      let acc3_1_0_7 = 0;
+      let acc3_2_0_4 = 0;
+      let acc3_2_0_5 = 0;
+      let acc3_2_0_6 = 0;
+      let acc3_2_0_7 = 0;
+      let acc3_3_0_4 = 0;
+      let acc3_3_0_5 = 0;
+      let acc3_3_0_6 = 0;
+      let acc3_3_0_7 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 224;
+        for (let ow = 0; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_4 = x[xrow + ow * 4 + 2]!;
+          const x0_5 = x[xrow + ow * 4 + 3]!;
+          const x0_6 = x[xrow + ow * 4 + 4]!;
+          const x0_7 = x[xrow + ow * 4 + 5]!;
+          acc3_0_0_4 += d0 * x0_4;
+          acc3_0_0_5 += d0 * x0_5;
+          acc3_0_0_6 += d0 * x0_6;
+          acc3_0_0_7 += d0 * x0_7;
+          acc3_1_0_4 += d1 * x0_4;
+          acc3_1_0_5 += d1 * x0_5;
+          acc3_1_0_6 += d1 * x0_6;
+          acc3_1_0_7 += d1 * x0_7;
+          acc3_2_0_4 += d2 * x0_4;
+          acc3_2_0_5 += d2 * x0_5;
+          acc3_2_0_6 += d2 * x0_6;
+          acc3_2_0_7 += d2 * x0_7;
+          acc3_3_0_4 += d3 * x0_4;
+          acc3_3_0_5 += d3 * x0_5;
+          acc3_3_0_6 += d3 * x0_6;
+          acc3_3_0_7 += d3 * x0_7;
+        }
+      }
+      dw[o0 * 363 + r0 * 121 + 37] = acc3_0_0_4;
+      dw[o0 * 363 + r0 * 121 + 38] = acc3_0_0_5;
+      dw[o0 * 363 + r0 * 121 + 39] = acc3_0_0_6;
+      dw[o0 * 363 + r0 * 121 + 40] = acc3_0_0_7;
+      dw[o0 * 363 + r0 * 121 + 400] = acc3_1_0_4;
+      dw[o0 * 363 + r0 * 121 + 401] = acc3_1_0_5;
+      dw[o0 * 363 + r0 * 121 + 402] = acc3_1_0_6;
+      dw[o0 * 363 + r0 * 121 + 403] = acc3_1_0_7;
+      dw[o0 * 363 + r0 * 121 + 763] = acc3_2_0_4;
+      dw[o0 * 363 + r0 * 121 + 764] = acc3_2_0_5;
+      dw[o0 * 363 + r0 * 121 + 765] = acc3_2_0_6;
+      dw[o0 * 363 + r0 * 121 + 766] = acc3_2_0_7;
+      dw[o0 * 363 + r0 * 121 + 1126] = acc3_3_0_4;
+      dw[o0 * 363 + r0 * 121 + 1127] = acc3_3_0_5;
+      dw[o0 * 363 + r0 * 121 + 1128] = acc3_3_0_6;
+      dw[o0 * 363 + r0 * 121 + 1129] = acc3_3_0_7;
+      let acc3_0_0_8 = 0;
+      let acc3_0_0_9 = 0;
+      let acc3_0_0_10 = 0;
+      let acc3_1_0_8 = 0;
+      let acc3_1_0_9 = 0;
+      let acc3_1_0_10 = 0;
+      let acc3_2_0_8 = 0;
+      let acc3_2_0_9 = 0;
+      let acc3_2_0_10 = 0;
+      let acc3_3_0_8 = 0;
+      let acc3_3_0_9 = 0;
+      let acc3_3_0_10 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 224;
+        for (let ow = 0; ow < 54; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_8 = x[xrow + ow * 4 + 6]!;
+          const x0_9 = x[xrow + ow * 4 + 7]!;
+          const x0_10 = x[xrow + ow * 4 + 8]!;
+          acc3_0_0_8 += d0 * x0_8;
+          acc3_0_0_9 += d0 * x0_9;
+          acc3_0_0_10 += d0 * x0_10;
+          acc3_1_0_8 += d1 * x0_8;
+          acc3_1_0_9 += d1 * x0_9;
+          acc3_1_0_10 += d1 * x0_10;
+          acc3_2_0_8 += d2 * x0_8;
+          acc3_2_0_9 += d2 * x0_9;
+          acc3_2_0_10 += d2 * x0_10;
+          acc3_3_0_8 += d3 * x0_8;
+          acc3_3_0_9 += d3 * x0_9;
+          acc3_3_0_10 += d3 * x0_10;
+        }
+        const e54_d0 = dy[dyrow + 54]!;
+        const e54_d1 = dy[dyrow + 3079]!;
+        const e54_d2 = dy[dyrow + 6104]!;
+        const e54_d3 = dy[dyrow + 9129]!;
+        const e54_x0_8 = x[xrow + 222]!;
+        const e54_x0_9 = x[xrow + 223]!;
+        acc3_0_0_8 += e54_d0 * e54_x0_8;
+        acc3_0_0_9 += e54_d0 * e54_x0_9;
+        acc3_1_0_8 += e54_d1 * e54_x0_8;
+        acc3_1_0_9 += e54_d1 * e54_x0_9;
+        acc3_2_0_8 += e54_d2 * e54_x0_8;
+        acc3_2_0_9 += e54_d2 * e54_x0_9;
+        acc3_3_0_8 += e54_d3 * e54_x0_8;
+        acc3_3_0_9 += e54_d3 * e54_x0_9;
+      }
+      dw[o0 * 363 + r0 * 121 + 41] = acc3_0_0_8;
+      dw[o0 * 363 + r0 * 121 + 42] = acc3_0_0_9;
+      dw[o0 * 363 + r0 * 121 + 43] = acc3_0_0_10;
+      dw[o0 * 363 + r0 * 121 + 404] = acc3_1_0_8;
+      dw[o0 * 363 + r0 * 121 + 405] = acc3_1_0_9;
+      dw[o0 * 363 + r0 * 121 + 406] = acc3_1_0_10;
+      dw[o0 * 363 + r0 * 121 + 767] = acc3_2_0_8;
+      dw[o0 * 363 + r0 * 121 + 768] = acc3_2_0_9;
+      dw[o0 * 363 + r0 * 121 + 769] = acc3_2_0_10;
+      dw[o0 * 363 + r0 * 121 + 1130] = acc3_3_0_8;
+      dw[o0 * 363 + r0 * 121 + 1131] = acc3_3_0_9;
+      dw[o0 * 363 + r0 * 121 + 1132] = acc3_3_0_10;
+      let acc4_0_0_0 = 0;
+      let acc4_0_0_1 = 0;
+      let acc4_0_0_2 = 0;
+      let acc4_0_0_3 = 0;
+      let acc4_1_0_0 = 0;
+      let acc4_1_0_1 = 0;
+      let acc4_1_0_2 = 0;
+      let acc4_1_0_3 = 0;
+      let acc4_2_0_0 = 0;
+      let acc4_2_0_1 = 0;
+      let acc4_2_0_2 = 0;
+      let acc4_2_0_3 = 0;
+      let acc4_3_0_0 = 0;
+      let acc4_3_0_1 = 0;
+      let acc4_3_0_2 = 0;
+      let acc4_3_0_3 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 448;
+        for (let ow = 1; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_0 = x[xrow + ow * 4 - 2]!;
+          const x0_1 = x[xrow + ow * 4 - 1]!;
+          const x0_2 = x[xrow + ow * 4]!;
+          const x0_3 = x[xrow + ow * 4 + 1]!;
+          acc4_0_0_0 += d0 * x0_0;
+          acc4_0_0_1 += d0 * x0_1;
+          acc4_0_0_2 += d0 * x0_2;
+          acc4_0_0_3 += d0 * x0_3;
+          acc4_1_0_0 += d1 * x0_0;
+          acc4_1_0_1 += d1 * x0_1;
+          acc4_1_0_2 += d1 * x0_2;
+          acc4_1_0_3 += d1 * x0_3;
+          acc4_2_0_0 += d2 * x0_0;
+          acc4_2_0_1 += d2 * x0_1;
+          acc4_2_0_2 += d2 * x0_2;
+          acc4_2_0_3 += d2 * x0_3;
+          acc4_3_0_0 += d3 * x0_0;
+          acc4_3_0_1 += d3 * x0_1;
+          acc4_3_0_2 += d3 * x0_2;
+          acc4_3_0_3 += d3 * x0_3;
+        }
+        const e0_d0 = dy[dyrow]!;
+        const e0_d1 = dy[dyrow + 3025]!;
+        const e0_d2 = dy[dyrow + 6050]!;
+        const e0_d3 = dy[dyrow + 9075]!;
+        const e0_x0_2 = x[xrow]!;
+        const e0_x0_3 = x[xrow + 1]!;
+        acc4_0_0_2 += e0_d0 * e0_x0_2;
+        acc4_0_0_3 += e0_d0 * e0_x0_3;
+        acc4_1_0_2 += e0_d1 * e0_x0_2;
+        acc4_1_0_3 += e0_d1 * e0_x0_3;
+        acc4_2_0_2 += e0_d2 * e0_x0_2;
+        acc4_2_0_3 += e0_d2 * e0_x0_3;
+        acc4_3_0_2 += e0_d3 * e0_x0_2;
+        acc4_3_0_3 += e0_d3 * e0_x0_3;
+      }
+      dw[o0 * 363 + r0 * 121 + 44] = acc4_0_0_0;
+      dw[o0 * 363 + r0 * 121 + 45] = acc4_0_0_1;
+      dw[o0 * 363 + r0 * 121 + 46] = acc4_0_0_2;
+      dw[o0 * 363 + r0 * 121 + 47] = acc4_0_0_3;
+      dw[o0 * 363 + r0 * 121 + 407] = acc4_1_0_0;
+      dw[o0 * 363 + r0 * 121 + 408] = acc4_1_0_1;
+      dw[o0 * 363 + r0 * 121 + 409] = acc4_1_0_2;
+      dw[o0 * 363 + r0 * 121 + 410] = acc4_1_0_3;
+      dw[o0 * 363 + r0 * 121 + 770] = acc4_2_0_0;
+      dw[o0 * 363 + r0 * 121 + 771] = acc4_2_0_1;
+      dw[o0 * 363 + r0 * 121 + 772] = acc4_2_0_2;
+      dw[o0 * 363 + r0 * 121 + 773] = acc4_2_0_3;
+      dw[o0 * 363 + r0 * 121 + 1133] = acc4_3_0_0;
+      dw[o0 * 363 + r0 * 121 + 1134] = acc4_3_0_1;
+      dw[o0 * 363 + r0 * 121 + 1135] = acc4_3_0_2;
+      dw[o0 * 363 + r0 * 121 + 1136] = acc4_3_0_3;
+      let acc4_0_0_4 = 0;
+      let acc4_0_0_5 = 0;
+      let acc4_0_0_6 = 0;
+      let acc4_0_0_7 = 0;
+      let acc4_1_0_4 = 0;
+      let acc4_1_0_5 = 0;
+      let acc4_1_0_6 = 0;
+      let acc4_1_0_7 = 0;
+      let acc4_2_0_4 = 0;
+      let acc4_2_0_5 = 0;
+      let acc4_2_0_6 = 0;
+      let acc4_2_0_7 = 0;
+      let acc4_3_0_4 = 0;
+      let acc4_3_0_5 = 0;
+      let acc4_3_0_6 = 0;
+      let acc4_3_0_7 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 448;
+        for (let ow = 0; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_4 = x[xrow + ow * 4 + 2]!;
+          const x0_5 = x[xrow + ow * 4 + 3]!;
+          const x0_6 = x[xrow + ow * 4 + 4]!;
+          const x0_7 = x[xrow + ow * 4 + 5]!;
+          acc4_0_0_4 += d0 * x0_4;
+          acc4_0_0_5 += d0 * x0_5;
+          acc4_0_0_6 += d0 * x0_6;
+          acc4_0_0_7 += d0 * x0_7;
+          acc4_1_0_4 += d1 * x0_4;
+          acc4_1_0_5 += d1 * x0_5;
+          acc4_1_0_6 += d1 * x0_6;
+          acc4_1_0_7 += d1 * x0_7;
+          acc4_2_0_4 += d2 * x0_4;
+          acc4_2_0_5 += d2 * x0_5;
+          acc4_2_0_6 += d2 * x0_6;
+          acc4_2_0_7 += d2 * x0_7;
+          acc4_3_0_4 += d3 * x0_4;
+          acc4_3_0_5 += d3 * x0_5;
+          acc4_3_0_6 += d3 * x0_6;
+          acc4_3_0_7 += d3 * x0_7;
+        }
+      }
+      dw[o0 * 363 + r0 * 121 + 48] = acc4_0_0_4;
+      dw[o0 * 363 + r0 * 121 + 49] = acc4_0_0_5;
+      dw[o0 * 363 + r0 * 121 + 50] = acc4_0_0_6;
+      dw[o0 * 363 + r0 * 121 + 51] = acc4_0_0_7;
+      dw[o0 * 363 + r0 * 121 + 411] = acc4_1_0_4;
+      dw[o0 * 363 + r0 * 121 + 412] = acc4_1_0_5;
+      dw[o0 * 363 + r0 * 121 + 413] = acc4_1_0_6;
+      dw[o0 * 363 + r0 * 121 + 414] = acc4_1_0_7;
+      dw[o0 * 363 + r0 * 121 + 774] = acc4_2_0_4;
+      dw[o0 * 363 + r0 * 121 + 775] = acc4_2_0_5;
+      dw[o0 * 363 + r0 * 121 + 776] = acc4_2_0_6;
+      dw[o0 * 363 + r0 * 121 + 777] = acc4_2_0_7;
+      dw[o0 * 363 + r0 * 121 + 1137] = acc4_3_0_4;
+      dw[o0 * 363 + r0 * 121 + 1138] = acc4_3_0_5;
+      dw[o0 * 363 + r0 * 121 + 1139] = acc4_3_0_6;
+      dw[o0 * 363 + r0 * 121 + 1140] = acc4_3_0_7;
+      let acc4_0_0_8 = 0;
+      let acc4_0_0_9 = 0;
+      let acc4_0_0_10 = 0;
+      let acc4_1_0_8 = 0;
+      let acc4_1_0_9 = 0;
+      let acc4_1_0_10 = 0;
+      let acc4_2_0_8 = 0;
+      let acc4_2_0_9 = 0;
+      let acc4_2_0_10 = 0;
+      let acc4_3_0_8 = 0;
+      let acc4_3_0_9 = 0;
+      let acc4_3_0_10 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 448;
+        for (let ow = 0; ow < 54; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_8 = x[xrow + ow * 4 + 6]!;
+          const x0_9 = x[xrow + ow * 4 + 7]!;
+          const x0_10 = x[xrow + ow * 4 + 8]!;
+          acc4_0_0_8 += d0 * x0_8;
+          acc4_0_0_9 += d0 * x0_9;
+          acc4_0_0_10 += d0 * x0_10;
+          acc4_1_0_8 += d1 * x0_8;
+          acc4_1_0_9 += d1 * x0_9;
+          acc4_1_0_10 += d1 * x0_10;
+          acc4_2_0_8 += d2 * x0_8;
+          acc4_2_0_9 += d2 * x0_9;
+          acc4_2_0_10 += d2 * x0_10;
+          acc4_3_0_8 += d3 * x0_8;
+          acc4_3_0_9 += d3 * x0_9;
+          acc4_3_0_10 += d3 * x0_10;
+        }
+        const e54_d0 = dy[dyrow + 54]!;
+        const e54_d1 = dy[dyrow + 3079]!;
+        const e54_d2 = dy[dyrow + 6104]!;
+        const e54_d3 = dy[dyrow + 9129]!;
+        const e54_x0_8 = x[xrow + 222]!;
+        const e54_x0_9 = x[xrow + 223]!;
+        acc4_0_0_8 += e54_d0 * e54_x0_8;
+        acc4_0_0_9 += e54_d0 * e54_x0_9;
+        acc4_1_0_8 += e54_d1 * e54_x0_8;
+        acc4_1_0_9 += e54_d1 * e54_x0_9;
+        acc4_2_0_8 += e54_d2 * e54_x0_8;
+        acc4_2_0_9 += e54_d2 * e54_x0_9;
+        acc4_3_0_8 += e54_d3 * e54_x0_8;
+        acc4_3_0_9 += e54_d3 * e54_x0_9;
+      }
+      dw[o0 * 363 + r0 * 121 + 52] = acc4_0_0_8;
+      dw[o0 * 363 + r0 * 121 + 53] = acc4_0_0_9;
+      dw[o0 * 363 + r0 * 121 + 54] = acc4_0_0_10;
+      dw[o0 * 363 + r0 * 121 + 415] = acc4_1_0_8;
+      dw[o0 * 363 + r0 * 121 + 416] = acc4_1_0_9;
+      dw[o0 * 363 + r0 * 121 + 417] = acc4_1_0_10;
+      dw[o0 * 363 + r0 * 121 + 778] = acc4_2_0_8;
+      dw[o0 * 363 + r0 * 121 + 779] = acc4_2_0_9;
+      dw[o0 * 363 + r0 * 121 + 780] = acc4_2_0_10;
+      dw[o0 * 363 + r0 * 121 + 1141] = acc4_3_0_8;
+      dw[o0 * 363 + r0 * 121 + 1142] = acc4_3_0_9;
+      dw[o0 * 363 + r0 * 121 + 1143] = acc4_3_0_10;
+      let acc5_0_0_0 = 0;
+      let acc5_0_0_1 = 0;
+      let acc5_0_0_2 = 0;
+      let acc5_0_0_3 = 0;
+      let acc5_1_0_0 = 0;
+      let acc5_1_0_1 = 0;
+      let acc5_1_0_2 = 0;
+      let acc5_1_0_3 = 0;
+      let acc5_2_0_0 = 0;
+      let acc5_2_0_1 = 0;
+      let acc5_2_0_2 = 0;
+      let acc5_2_0_3 = 0;
+      let acc5_3_0_0 = 0;
+      let acc5_3_0_1 = 0;
+      let acc5_3_0_2 = 0;
+      let acc5_3_0_3 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 672;
+        for (let ow = 1; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_0 = x[xrow + ow * 4 - 2]!;
+          const x0_1 = x[xrow + ow * 4 - 1]!;
+          const x0_2 = x[xrow + ow * 4]!;
+          const x0_3 = x[xrow + ow * 4 + 1]!;
+          acc5_0_0_0 += d0 * x0_0;
+          acc5_0_0_1 += d0 * x0_1;
+          acc5_0_0_2 += d0 * x0_2;
+          acc5_0_0_3 += d0 * x0_3;
+          acc5_1_0_0 += d1 * x0_0;
+          acc5_1_0_1 += d1 * x0_1;
+          acc5_1_0_2 += d1 * x0_2;
+          acc5_1_0_3 += d1 * x0_3;
+          acc5_2_0_0 += d2 * x0_0;
+          acc5_2_0_1 += d2 * x0_1;
+          acc5_2_0_2 += d2 * x0_2;
+          acc5_2_0_3 += d2 * x0_3;
+          acc5_3_0_0 += d3 * x0_0;
+          acc5_3_0_1 += d3 * x0_1;
+          acc5_3_0_2 += d3 * x0_2;
+          acc5_3_0_3 += d3 * x0_3;
+        }
+        const e0_d0 = dy[dyrow]!;
+        const e0_d1 = dy[dyrow + 3025]!;
+        const e0_d2 = dy[dyrow + 6050]!;
+        const e0_d3 = dy[dyrow + 9075]!;
+        const e0_x0_2 = x[xrow]!;
+        const e0_x0_3 = x[xrow + 1]!;
+        acc5_0_0_2 += e0_d0 * e0_x0_2;
+        acc5_0_0_3 += e0_d0 * e0_x0_3;
+        acc5_1_0_2 += e0_d1 * e0_x0_2;
+        acc5_1_0_3 += e0_d1 * e0_x0_3;
+        acc5_2_0_2 += e0_d2 * e0_x0_2;
+        acc5_2_0_3 += e0_d2 * e0_x0_3;
+        acc5_3_0_2 += e0_d3 * e0_x0_2;
+        acc5_3_0_3 += e0_d3 * e0_x0_3;
+      }
+      dw[o0 * 363 + r0 * 121 + 55] = acc5_0_0_0;
+      dw[o0 * 363 + r0 * 121 + 56] = acc5_0_0_1;
+      dw[o0 * 363 + r0 * 121 + 57] = acc5_0_0_2;
+      dw[o0 * 363 + r0 * 121 + 58] = acc5_0_0_3;
+      dw[o0 * 363 + r0 * 121 + 418] = acc5_1_0_0;
+      dw[o0 * 363 + r0 * 121 + 419] = acc5_1_0_1;
+      dw[o0 * 363 + r0 * 121 + 420] = acc5_1_0_2;
+      dw[o0 * 363 + r0 * 121 + 421] = acc5_1_0_3;
+      dw[o0 * 363 + r0 * 121 + 781] = acc5_2_0_0;
+      dw[o0 * 363 + r0 * 121 + 782] = acc5_2_0_1;
+      dw[o0 * 363 + r0 * 121 + 783] = acc5_2_0_2;
+      dw[o0 * 363 + r0 * 121 + 784] = acc5_2_0_3;
+      dw[o0 * 363 + r0 * 121 + 1144] = acc5_3_0_0;
+      dw[o0 * 363 + r0 * 121 + 1145] = acc5_3_0_1;
+      dw[o0 * 363 + r0 * 121 + 1146] = acc5_3_0_2;
+      dw[o0 * 363 + r0 * 121 + 1147] = acc5_3_0_3;
+      let acc5_0_0_4 = 0;
+      let acc5_0_0_5 = 0;
+      let acc5_0_0_6 = 0;
+      let acc5_0_0_7 = 0;
+      let acc5_1_0_4 = 0;
+      let acc5_1_0_5 = 0;
+      let acc5_1_0_6 = 0;
+      let acc5_1_0_7 = 0;
+      let acc5_2_0_4 = 0;
+      let acc5_2_0_5 = 0;
+      let acc5_2_0_6 = 0;
+      let acc5_2_0_7 = 0;
+      let acc5_3_0_4 = 0;
+      let acc5_3_0_5 = 0;
+      let acc5_3_0_6 = 0;
+      let acc5_3_0_7 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 672;
+        for (let ow = 0; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_4 = x[xrow + ow * 4 + 2]!;
+          const x0_5 = x[xrow + ow * 4 + 3]!;
+          const x0_6 = x[xrow + ow * 4 + 4]!;
+          const x0_7 = x[xrow + ow * 4 + 5]!;
+          acc5_0_0_4 += d0 * x0_4;
+          acc5_0_0_5 += d0 * x0_5;
+          acc5_0_0_6 += d0 * x0_6;
+          acc5_0_0_7 += d0 * x0_7;
+          acc5_1_0_4 += d1 * x0_4;
+          acc5_1_0_5 += d1 * x0_5;
+          acc5_1_0_6 += d1 * x0_6;
+          acc5_1_0_7 += d1 * x0_7;
+          acc5_2_0_4 += d2 * x0_4;
+          acc5_2_0_5 += d2 * x0_5;
+          acc5_2_0_6 += d2 * x0_6;
+          acc5_2_0_7 += d2 * x0_7;
+          acc5_3_0_4 += d3 * x0_4;
+          acc5_3_0_5 += d3 * x0_5;
+          acc5_3_0_6 += d3 * x0_6;
+          acc5_3_0_7 += d3 * x0_7;
+        }
+      }
+      dw[o0 * 363 + r0 * 121 + 59] = acc5_0_0_4;
+      dw[o0 * 363 + r0 * 121 + 60] = acc5_0_0_5;
+      dw[o0 * 363 + r0 * 121 + 61] = acc5_0_0_6;
+      dw[o0 * 363 + r0 * 121 + 62] = acc5_0_0_7;
+      dw[o0 * 363 + r0 * 121 + 422] = acc5_1_0_4;
+      dw[o0 * 363 + r0 * 121 + 423] = acc5_1_0_5;
+      dw[o0 * 363 + r0 * 121 + 424] = acc5_1_0_6;
+      dw[o0 * 363 + r0 * 121 + 425] = acc5_1_0_7;
+      dw[o0 * 363 + r0 * 121 + 785] = acc5_2_0_4;
+      dw[o0 * 363 + r0 * 121 + 786] = acc5_2_0_5;
+      dw[o0 * 363 + r0 * 121 + 787] = acc5_2_0_6;
+      dw[o0 * 363 + r0 * 121 + 788] = acc5_2_0_7;
+      dw[o0 * 363 + r0 * 121 + 1148] = acc5_3_0_4;
+      dw[o0 * 363 + r0 * 121 + 1149] = acc5_3_0_5;
+      dw[o0 * 363 + r0 * 121 + 1150] = acc5_3_0_6;
+      dw[o0 * 363 + r0 * 121 + 1151] = acc5_3_0_7;
     }
   }
 }
@@ -2449,1112 +2268,1078 @@ export function conv11x11_s4_p2_3x224x224_to_64_dw_direct(x: Float32Array, dy: F
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24
  */
 export function conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
-  for (let g = 0; g < 1; g++) {
-    for (let ob = 0; ob < 16; ob++) {
-      const o0 = ob * 4;
-      for (let rb = 0; rb < 3; rb++) {
-        const r0 = rb;
-        let acc5_0_0_8 = 0;
-        let acc5_0_0_9 = 0;
-        let acc5_0_0_10 = 0;
-        let acc5_1_0_8 = 0;
-        let acc5_1_0_9 = 0;
-        let acc5_1_0_10 = 0;
-        let acc5_2_0_8 = 0;
-        let acc5_2_0_9 = 0;
-        let acc5_2_0_10 = 0;
-        let acc5_3_0_8 = 0;
-        let acc5_3_0_9 = 0;
-        let acc5_3_0_10 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 672;
-            for (let ow = 0; ow < 54; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_8 = x[xrow + ow * 4 + 6]!;
-              const x0_9 = x[xrow + ow * 4 + 7]!;
-              const x0_10 = x[xrow + ow * 4 + 8]!;
-              acc5_0_0_8 += d0 * x0_8;
-              acc5_0_0_9 += d0 * x0_9;
-              acc5_0_0_10 += d0 * x0_10;
-              acc5_1_0_8 += d1 * x0_8;
-              acc5_1_0_9 += d1 * x0_9;
-              acc5_1_0_10 += d1 * x0_10;
-              acc5_2_0_8 += d2 * x0_8;
-              acc5_2_0_9 += d2 * x0_9;
-              acc5_2_0_10 += d2 * x0_10;
-              acc5_3_0_8 += d3 * x0_8;
-              acc5_3_0_9 += d3 * x0_9;
-              acc5_3_0_10 += d3 * x0_10;
-            }
-            const e54_d0 = dy[dyrow + 54]!;
-            const e54_d1 = dy[dyrow + 3079]!;
-            const e54_d2 = dy[dyrow + 6104]!;
-            const e54_d3 = dy[dyrow + 9129]!;
-            const e54_x0_8 = x[xrow + 222]!;
-            const e54_x0_9 = x[xrow + 223]!;
-            acc5_0_0_8 += e54_d0 * e54_x0_8;
-            acc5_0_0_9 += e54_d0 * e54_x0_9;
-            acc5_1_0_8 += e54_d1 * e54_x0_8;
-            acc5_1_0_9 += e54_d1 * e54_x0_9;
-            acc5_2_0_8 += e54_d2 * e54_x0_8;
-            acc5_2_0_9 += e54_d2 * e54_x0_9;
-            acc5_3_0_8 += e54_d3 * e54_x0_8;
-            acc5_3_0_9 += e54_d3 * e54_x0_9;
-          }
+  for (let ob = 0; ob < 16; ob++) {
+    const o0 = ob * 4;
+    for (let rb = 0; rb < 3; rb++) {
+      const r0 = rb;
+      let acc5_0_0_8 = 0;
+      let acc5_0_0_9 = 0;
+      let acc5_0_0_10 = 0;
+      let acc5_1_0_8 = 0;
+      let acc5_1_0_9 = 0;
+      let acc5_1_0_10 = 0;
+      let acc5_2_0_8 = 0;
+      let acc5_2_0_9 = 0;
+      let acc5_2_0_10 = 0;
+      let acc5_3_0_8 = 0;
+      let acc5_3_0_9 = 0;
+      let acc5_3_0_10 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 672;
+        for (let ow = 0; ow < 54; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_8 = x[xrow + ow * 4 + 6]!;
+          const x0_9 = x[xrow + ow * 4 + 7]!;
+          const x0_10 = x[xrow + ow * 4 + 8]!;
+          acc5_0_0_8 += d0 * x0_8;
+          acc5_0_0_9 += d0 * x0_9;
+          acc5_0_0_10 += d0 * x0_10;
+          acc5_1_0_8 += d1 * x0_8;
+          acc5_1_0_9 += d1 * x0_9;
+          acc5_1_0_10 += d1 * x0_10;
+          acc5_2_0_8 += d2 * x0_8;
+          acc5_2_0_9 += d2 * x0_9;
+          acc5_2_0_10 += d2 * x0_10;
+          acc5_3_0_8 += d3 * x0_8;
+          acc5_3_0_9 += d3 * x0_9;
+          acc5_3_0_10 += d3 * x0_10;
         }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 63] = acc5_0_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 64] = acc5_0_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 65] = acc5_0_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 426] = acc5_1_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 427] = acc5_1_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 428] = acc5_1_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 789] = acc5_2_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 790] = acc5_2_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 791] = acc5_2_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1152] = acc5_3_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1153] = acc5_3_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1154] = acc5_3_0_10;
-        let acc6_0_0_0 = 0;
-        let acc6_0_0_1 = 0;
-        let acc6_0_0_2 = 0;
-        let acc6_0_0_3 = 0;
-        let acc6_1_0_0 = 0;
-        let acc6_1_0_1 = 0;
-        let acc6_1_0_2 = 0;
-        let acc6_1_0_3 = 0;
-        let acc6_2_0_0 = 0;
-        let acc6_2_0_1 = 0;
-        let acc6_2_0_2 = 0;
-        let acc6_2_0_3 = 0;
-        let acc6_3_0_0 = 0;
-        let acc6_3_0_1 = 0;
-        let acc6_3_0_2 = 0;
-        let acc6_3_0_3 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 896;
-            for (let ow = 1; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_0 = x[xrow + ow * 4 - 2]!;
-              const x0_1 = x[xrow + ow * 4 - 1]!;
-              const x0_2 = x[xrow + ow * 4]!;
-              const x0_3 = x[xrow + ow * 4 + 1]!;
-              acc6_0_0_0 += d0 * x0_0;
-              acc6_0_0_1 += d0 * x0_1;
-              acc6_0_0_2 += d0 * x0_2;
-              acc6_0_0_3 += d0 * x0_3;
-              acc6_1_0_0 += d1 * x0_0;
-              acc6_1_0_1 += d1 * x0_1;
-              acc6_1_0_2 += d1 * x0_2;
-              acc6_1_0_3 += d1 * x0_3;
-              acc6_2_0_0 += d2 * x0_0;
-              acc6_2_0_1 += d2 * x0_1;
-              acc6_2_0_2 += d2 * x0_2;
-              acc6_2_0_3 += d2 * x0_3;
-              acc6_3_0_0 += d3 * x0_0;
-              acc6_3_0_1 += d3 * x0_1;
-              acc6_3_0_2 += d3 * x0_2;
-              acc6_3_0_3 += d3 * x0_3;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 3025]!;
-            const e0_d2 = dy[dyrow + 6050]!;
-            const e0_d3 = dy[dyrow + 9075]!;
-            const e0_x0_2 = x[xrow]!;
-            const e0_x0_3 = x[xrow + 1]!;
-            acc6_0_0_2 += e0_d0 * e0_x0_2;
-            acc6_0_0_3 += e0_d0 * e0_x0_3;
-            acc6_1_0_2 += e0_d1 * e0_x0_2;
-            acc6_1_0_3 += e0_d1 * e0_x0_3;
-            acc6_2_0_2 += e0_d2 * e0_x0_2;
-            acc6_2_0_3 += e0_d2 * e0_x0_3;
-            acc6_3_0_2 += e0_d3 * e0_x0_2;
-            acc6_3_0_3 += e0_d3 * e0_x0_3;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 66] = acc6_0_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 67] = acc6_0_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 68] = acc6_0_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 69] = acc6_0_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 429] = acc6_1_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 430] = acc6_1_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 431] = acc6_1_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 432] = acc6_1_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 792] = acc6_2_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 793] = acc6_2_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 794] = acc6_2_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 795] = acc6_2_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1155] = acc6_3_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1156] = acc6_3_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1157] = acc6_3_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1158] = acc6_3_0_3;
-        let acc6_0_0_4 = 0;
-        let acc6_0_0_5 = 0;
-        let acc6_0_0_6 = 0;
-        let acc6_0_0_7 = 0;
-        let acc6_1_0_4 = 0;
-        let acc6_1_0_5 = 0;
-        let acc6_1_0_6 = 0;
-        let acc6_1_0_7 = 0;
-        let acc6_2_0_4 = 0;
-        let acc6_2_0_5 = 0;
-        let acc6_2_0_6 = 0;
-        let acc6_2_0_7 = 0;
-        let acc6_3_0_4 = 0;
-        let acc6_3_0_5 = 0;
-        let acc6_3_0_6 = 0;
-        let acc6_3_0_7 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 896;
-            for (let ow = 0; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_4 = x[xrow + ow * 4 + 2]!;
-              const x0_5 = x[xrow + ow * 4 + 3]!;
-              const x0_6 = x[xrow + ow * 4 + 4]!;
-              const x0_7 = x[xrow + ow * 4 + 5]!;
-              acc6_0_0_4 += d0 * x0_4;
-              acc6_0_0_5 += d0 * x0_5;
-              acc6_0_0_6 += d0 * x0_6;
-              acc6_0_0_7 += d0 * x0_7;
-              acc6_1_0_4 += d1 * x0_4;
-              acc6_1_0_5 += d1 * x0_5;
-              acc6_1_0_6 += d1 * x0_6;
-              acc6_1_0_7 += d1 * x0_7;
-              acc6_2_0_4 += d2 * x0_4;
-              acc6_2_0_5 += d2 * x0_5;
-              acc6_2_0_6 += d2 * x0_6;
-              acc6_2_0_7 += d2 * x0_7;
-              acc6_3_0_4 += d3 * x0_4;
-              acc6_3_0_5 += d3 * x0_5;
-              acc6_3_0_6 += d3 * x0_6;
-              acc6_3_0_7 += d3 * x0_7;
-            }
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 70] = acc6_0_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 71] = acc6_0_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 72] = acc6_0_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 73] = acc6_0_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 433] = acc6_1_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 434] = acc6_1_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 435] = acc6_1_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 436] = acc6_1_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 796] = acc6_2_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 797] = acc6_2_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 798] = acc6_2_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 799] = acc6_2_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1159] = acc6_3_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1160] = acc6_3_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1161] = acc6_3_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1162] = acc6_3_0_7;
-        let acc6_0_0_8 = 0;
-        let acc6_0_0_9 = 0;
-        let acc6_0_0_10 = 0;
-        let acc6_1_0_8 = 0;
-        let acc6_1_0_9 = 0;
-        let acc6_1_0_10 = 0;
-        let acc6_2_0_8 = 0;
-        let acc6_2_0_9 = 0;
-        let acc6_2_0_10 = 0;
-        let acc6_3_0_8 = 0;
-        let acc6_3_0_9 = 0;
-        let acc6_3_0_10 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 896;
-            for (let ow = 0; ow < 54; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_8 = x[xrow + ow * 4 + 6]!;
-              const x0_9 = x[xrow + ow * 4 + 7]!;
-              const x0_10 = x[xrow + ow * 4 + 8]!;
-              acc6_0_0_8 += d0 * x0_8;
-              acc6_0_0_9 += d0 * x0_9;
-              acc6_0_0_10 += d0 * x0_10;
-              acc6_1_0_8 += d1 * x0_8;
-              acc6_1_0_9 += d1 * x0_9;
-              acc6_1_0_10 += d1 * x0_10;
-              acc6_2_0_8 += d2 * x0_8;
-              acc6_2_0_9 += d2 * x0_9;
-              acc6_2_0_10 += d2 * x0_10;
-              acc6_3_0_8 += d3 * x0_8;
-              acc6_3_0_9 += d3 * x0_9;
-              acc6_3_0_10 += d3 * x0_10;
-            }
-            const e54_d0 = dy[dyrow + 54]!;
-            const e54_d1 = dy[dyrow + 3079]!;
-            const e54_d2 = dy[dyrow + 6104]!;
-            const e54_d3 = dy[dyrow + 9129]!;
-            const e54_x0_8 = x[xrow + 222]!;
-            const e54_x0_9 = x[xrow + 223]!;
-            acc6_0_0_8 += e54_d0 * e54_x0_8;
-            acc6_0_0_9 += e54_d0 * e54_x0_9;
-            acc6_1_0_8 += e54_d1 * e54_x0_8;
-            acc6_1_0_9 += e54_d1 * e54_x0_9;
-            acc6_2_0_8 += e54_d2 * e54_x0_8;
-            acc6_2_0_9 += e54_d2 * e54_x0_9;
-            acc6_3_0_8 += e54_d3 * e54_x0_8;
-            acc6_3_0_9 += e54_d3 * e54_x0_9;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 74] = acc6_0_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 75] = acc6_0_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 76] = acc6_0_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 437] = acc6_1_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 438] = acc6_1_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 439] = acc6_1_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 800] = acc6_2_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 801] = acc6_2_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 802] = acc6_2_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1163] = acc6_3_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1164] = acc6_3_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1165] = acc6_3_0_10;
-        let acc7_0_0_0 = 0;
-        let acc7_0_0_1 = 0;
-        let acc7_0_0_2 = 0;
-        let acc7_0_0_3 = 0;
-        let acc7_1_0_0 = 0;
-        let acc7_1_0_1 = 0;
-        let acc7_1_0_2 = 0;
-        let acc7_1_0_3 = 0;
-        let acc7_2_0_0 = 0;
-        let acc7_2_0_1 = 0;
-        let acc7_2_0_2 = 0;
-        let acc7_2_0_3 = 0;
-        let acc7_3_0_0 = 0;
-        let acc7_3_0_1 = 0;
-        let acc7_3_0_2 = 0;
-        let acc7_3_0_3 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 1120;
-            for (let ow = 1; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_0 = x[xrow + ow * 4 - 2]!;
-              const x0_1 = x[xrow + ow * 4 - 1]!;
-              const x0_2 = x[xrow + ow * 4]!;
-              const x0_3 = x[xrow + ow * 4 + 1]!;
-              acc7_0_0_0 += d0 * x0_0;
-              acc7_0_0_1 += d0 * x0_1;
-              acc7_0_0_2 += d0 * x0_2;
-              acc7_0_0_3 += d0 * x0_3;
-              acc7_1_0_0 += d1 * x0_0;
-              acc7_1_0_1 += d1 * x0_1;
-              acc7_1_0_2 += d1 * x0_2;
-              acc7_1_0_3 += d1 * x0_3;
-              acc7_2_0_0 += d2 * x0_0;
-              acc7_2_0_1 += d2 * x0_1;
-              acc7_2_0_2 += d2 * x0_2;
-              acc7_2_0_3 += d2 * x0_3;
-              acc7_3_0_0 += d3 * x0_0;
-              acc7_3_0_1 += d3 * x0_1;
-              acc7_3_0_2 += d3 * x0_2;
-              acc7_3_0_3 += d3 * x0_3;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 3025]!;
-            const e0_d2 = dy[dyrow + 6050]!;
-            const e0_d3 = dy[dyrow + 9075]!;
-            const e0_x0_2 = x[xrow]!;
-            const e0_x0_3 = x[xrow + 1]!;
-            acc7_0_0_2 += e0_d0 * e0_x0_2;
-            acc7_0_0_3 += e0_d0 * e0_x0_3;
-            acc7_1_0_2 += e0_d1 * e0_x0_2;
-            acc7_1_0_3 += e0_d1 * e0_x0_3;
-            acc7_2_0_2 += e0_d2 * e0_x0_2;
-            acc7_2_0_3 += e0_d2 * e0_x0_3;
-            acc7_3_0_2 += e0_d3 * e0_x0_2;
-            acc7_3_0_3 += e0_d3 * e0_x0_3;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 77] = acc7_0_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 78] = acc7_0_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 79] = acc7_0_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 80] = acc7_0_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 440] = acc7_1_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 441] = acc7_1_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 442] = acc7_1_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 443] = acc7_1_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 803] = acc7_2_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 804] = acc7_2_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 805] = acc7_2_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 806] = acc7_2_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1166] = acc7_3_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1167] = acc7_3_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1168] = acc7_3_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1169] = acc7_3_0_3;
-        let acc7_0_0_4 = 0;
-        let acc7_0_0_5 = 0;
-        let acc7_0_0_6 = 0;
-        let acc7_0_0_7 = 0;
-        let acc7_1_0_4 = 0;
-        let acc7_1_0_5 = 0;
-        let acc7_1_0_6 = 0;
-        let acc7_1_0_7 = 0;
-        let acc7_2_0_4 = 0;
-        let acc7_2_0_5 = 0;
-        let acc7_2_0_6 = 0;
-        let acc7_2_0_7 = 0;
-        let acc7_3_0_4 = 0;
-        let acc7_3_0_5 = 0;
-        let acc7_3_0_6 = 0;
-        let acc7_3_0_7 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 1120;
-            for (let ow = 0; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_4 = x[xrow + ow * 4 + 2]!;
-              const x0_5 = x[xrow + ow * 4 + 3]!;
-              const x0_6 = x[xrow + ow * 4 + 4]!;
-              const x0_7 = x[xrow + ow * 4 + 5]!;
-              acc7_0_0_4 += d0 * x0_4;
-              acc7_0_0_5 += d0 * x0_5;
-              acc7_0_0_6 += d0 * x0_6;
-              acc7_0_0_7 += d0 * x0_7;
-              acc7_1_0_4 += d1 * x0_4;
-              acc7_1_0_5 += d1 * x0_5;
-              acc7_1_0_6 += d1 * x0_6;
-              acc7_1_0_7 += d1 * x0_7;
-              acc7_2_0_4 += d2 * x0_4;
-              acc7_2_0_5 += d2 * x0_5;
-              acc7_2_0_6 += d2 * x0_6;
-              acc7_2_0_7 += d2 * x0_7;
-              acc7_3_0_4 += d3 * x0_4;
-              acc7_3_0_5 += d3 * x0_5;
-              acc7_3_0_6 += d3 * x0_6;
-              acc7_3_0_7 += d3 * x0_7;
-            }
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 81] = acc7_0_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 82] = acc7_0_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 83] = acc7_0_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 84] = acc7_0_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 444] = acc7_1_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 445] = acc7_1_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 446] = acc7_1_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 447] = acc7_1_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 807] = acc7_2_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 808] = acc7_2_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 809] = acc7_2_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 810] = acc7_2_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1170] = acc7_3_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1171] = acc7_3_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1172] = acc7_3_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1173] = acc7_3_0_7;
-        let acc7_0_0_8 = 0;
-        let acc7_0_0_9 = 0;
-        let acc7_0_0_10 = 0;
-        let acc7_1_0_8 = 0;
-        let acc7_1_0_9 = 0;
-        let acc7_1_0_10 = 0;
-        let acc7_2_0_8 = 0;
-        let acc7_2_0_9 = 0;
-        let acc7_2_0_10 = 0;
-        let acc7_3_0_8 = 0;
-        let acc7_3_0_9 = 0;
-        let acc7_3_0_10 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 1120;
-            for (let ow = 0; ow < 54; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_8 = x[xrow + ow * 4 + 6]!;
-              const x0_9 = x[xrow + ow * 4 + 7]!;
-              const x0_10 = x[xrow + ow * 4 + 8]!;
-              acc7_0_0_8 += d0 * x0_8;
-              acc7_0_0_9 += d0 * x0_9;
-              acc7_0_0_10 += d0 * x0_10;
-              acc7_1_0_8 += d1 * x0_8;
-              acc7_1_0_9 += d1 * x0_9;
-              acc7_1_0_10 += d1 * x0_10;
-              acc7_2_0_8 += d2 * x0_8;
-              acc7_2_0_9 += d2 * x0_9;
-              acc7_2_0_10 += d2 * x0_10;
-              acc7_3_0_8 += d3 * x0_8;
-              acc7_3_0_9 += d3 * x0_9;
-              acc7_3_0_10 += d3 * x0_10;
-            }
-            const e54_d0 = dy[dyrow + 54]!;
-            const e54_d1 = dy[dyrow + 3079]!;
-            const e54_d2 = dy[dyrow + 6104]!;
-            const e54_d3 = dy[dyrow + 9129]!;
-            const e54_x0_8 = x[xrow + 222]!;
-            const e54_x0_9 = x[xrow + 223]!;
-            acc7_0_0_8 += e54_d0 * e54_x0_8;
-            acc7_0_0_9 += e54_d0 * e54_x0_9;
-            acc7_1_0_8 += e54_d1 * e54_x0_8;
-            acc7_1_0_9 += e54_d1 * e54_x0_9;
-            acc7_2_0_8 += e54_d2 * e54_x0_8;
-            acc7_2_0_9 += e54_d2 * e54_x0_9;
-            acc7_3_0_8 += e54_d3 * e54_x0_8;
-            acc7_3_0_9 += e54_d3 * e54_x0_9;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 85] = acc7_0_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 86] = acc7_0_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 87] = acc7_0_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 448] = acc7_1_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 449] = acc7_1_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 450] = acc7_1_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 811] = acc7_2_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 812] = acc7_2_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 813] = acc7_2_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1174] = acc7_3_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1175] = acc7_3_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1176] = acc7_3_0_10;
-        let acc8_0_0_0 = 0;
-        let acc8_0_0_1 = 0;
-        let acc8_0_0_2 = 0;
-        let acc8_0_0_3 = 0;
-        let acc8_1_0_0 = 0;
-        let acc8_1_0_1 = 0;
-        let acc8_1_0_2 = 0;
-        let acc8_1_0_3 = 0;
-        let acc8_2_0_0 = 0;
-        let acc8_2_0_1 = 0;
-        let acc8_2_0_2 = 0;
-        let acc8_2_0_3 = 0;
-        let acc8_3_0_0 = 0;
-        let acc8_3_0_1 = 0;
-        let acc8_3_0_2 = 0;
-        let acc8_3_0_3 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 1344;
-            for (let ow = 1; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_0 = x[xrow + ow * 4 - 2]!;
-              const x0_1 = x[xrow + ow * 4 - 1]!;
-              const x0_2 = x[xrow + ow * 4]!;
-              const x0_3 = x[xrow + ow * 4 + 1]!;
-              acc8_0_0_0 += d0 * x0_0;
-              acc8_0_0_1 += d0 * x0_1;
-              acc8_0_0_2 += d0 * x0_2;
-              acc8_0_0_3 += d0 * x0_3;
-              acc8_1_0_0 += d1 * x0_0;
-              acc8_1_0_1 += d1 * x0_1;
-              acc8_1_0_2 += d1 * x0_2;
-              acc8_1_0_3 += d1 * x0_3;
-              acc8_2_0_0 += d2 * x0_0;
-              acc8_2_0_1 += d2 * x0_1;
-              acc8_2_0_2 += d2 * x0_2;
-              acc8_2_0_3 += d2 * x0_3;
-              acc8_3_0_0 += d3 * x0_0;
-              acc8_3_0_1 += d3 * x0_1;
-              acc8_3_0_2 += d3 * x0_2;
-              acc8_3_0_3 += d3 * x0_3;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 3025]!;
-            const e0_d2 = dy[dyrow + 6050]!;
-            const e0_d3 = dy[dyrow + 9075]!;
-            const e0_x0_2 = x[xrow]!;
-            const e0_x0_3 = x[xrow + 1]!;
-            acc8_0_0_2 += e0_d0 * e0_x0_2;
-            acc8_0_0_3 += e0_d0 * e0_x0_3;
-            acc8_1_0_2 += e0_d1 * e0_x0_2;
-            acc8_1_0_3 += e0_d1 * e0_x0_3;
-            acc8_2_0_2 += e0_d2 * e0_x0_2;
-            acc8_2_0_3 += e0_d2 * e0_x0_3;
-            acc8_3_0_2 += e0_d3 * e0_x0_2;
-            acc8_3_0_3 += e0_d3 * e0_x0_3;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 88] = acc8_0_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 89] = acc8_0_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 90] = acc8_0_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 91] = acc8_0_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 451] = acc8_1_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 452] = acc8_1_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 453] = acc8_1_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 454] = acc8_1_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 814] = acc8_2_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 815] = acc8_2_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 816] = acc8_2_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 817] = acc8_2_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1177] = acc8_3_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1178] = acc8_3_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1179] = acc8_3_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1180] = acc8_3_0_3;
-        let acc8_0_0_4 = 0;
-        let acc8_0_0_5 = 0;
-        let acc8_0_0_6 = 0;
-        let acc8_0_0_7 = 0;
-        let acc8_1_0_4 = 0;
-        let acc8_1_0_5 = 0;
-        let acc8_1_0_6 = 0;
-        let acc8_1_0_7 = 0;
-        let acc8_2_0_4 = 0;
-        let acc8_2_0_5 = 0;
-        let acc8_2_0_6 = 0;
-        let acc8_2_0_7 = 0;
-        let acc8_3_0_4 = 0;
-        let acc8_3_0_5 = 0;
-        let acc8_3_0_6 = 0;
-        let acc8_3_0_7 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 1344;
-            for (let ow = 0; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_4 = x[xrow + ow * 4 + 2]!;
-              const x0_5 = x[xrow + ow * 4 + 3]!;
-              const x0_6 = x[xrow + ow * 4 + 4]!;
-              const x0_7 = x[xrow + ow * 4 + 5]!;
-              acc8_0_0_4 += d0 * x0_4;
-              acc8_0_0_5 += d0 * x0_5;
-              acc8_0_0_6 += d0 * x0_6;
-              acc8_0_0_7 += d0 * x0_7;
-              acc8_1_0_4 += d1 * x0_4;
-              acc8_1_0_5 += d1 * x0_5;
-              acc8_1_0_6 += d1 * x0_6;
-              acc8_1_0_7 += d1 * x0_7;
-              acc8_2_0_4 += d2 * x0_4;
-              acc8_2_0_5 += d2 * x0_5;
-              acc8_2_0_6 += d2 * x0_6;
-              acc8_2_0_7 += d2 * x0_7;
-              acc8_3_0_4 += d3 * x0_4;
-              acc8_3_0_5 += d3 * x0_5;
-              acc8_3_0_6 += d3 * x0_6;
-              acc8_3_0_7 += d3 * x0_7;
-            }
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 92] = acc8_0_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 93] = acc8_0_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 94] = acc8_0_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 95] = acc8_0_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 455] = acc8_1_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 456] = acc8_1_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 457] = acc8_1_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 458] = acc8_1_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 818] = acc8_2_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 819] = acc8_2_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 820] = acc8_2_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 821] = acc8_2_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1181] = acc8_3_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1182] = acc8_3_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1183] = acc8_3_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1184] = acc8_3_0_7;
-        let acc8_0_0_8 = 0;
-        let acc8_0_0_9 = 0;
-        let acc8_0_0_10 = 0;
-        let acc8_1_0_8 = 0;
-        let acc8_1_0_9 = 0;
-        let acc8_1_0_10 = 0;
-        let acc8_2_0_8 = 0;
-        let acc8_2_0_9 = 0;
-        let acc8_2_0_10 = 0;
-        let acc8_3_0_8 = 0;
-        let acc8_3_0_9 = 0;
-        let acc8_3_0_10 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 1344;
-            for (let ow = 0; ow < 54; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_8 = x[xrow + ow * 4 + 6]!;
-              const x0_9 = x[xrow + ow * 4 + 7]!;
-              const x0_10 = x[xrow + ow * 4 + 8]!;
-              acc8_0_0_8 += d0 * x0_8;
-              acc8_0_0_9 += d0 * x0_9;
-              acc8_0_0_10 += d0 * x0_10;
-              acc8_1_0_8 += d1 * x0_8;
-              acc8_1_0_9 += d1 * x0_9;
-              acc8_1_0_10 += d1 * x0_10;
-              acc8_2_0_8 += d2 * x0_8;
-              acc8_2_0_9 += d2 * x0_9;
-              acc8_2_0_10 += d2 * x0_10;
-              acc8_3_0_8 += d3 * x0_8;
-              acc8_3_0_9 += d3 * x0_9;
-              acc8_3_0_10 += d3 * x0_10;
-            }
-            const e54_d0 = dy[dyrow + 54]!;
-            const e54_d1 = dy[dyrow + 3079]!;
-            const e54_d2 = dy[dyrow + 6104]!;
-            const e54_d3 = dy[dyrow + 9129]!;
-            const e54_x0_8 = x[xrow + 222]!;
-            const e54_x0_9 = x[xrow + 223]!;
-            acc8_0_0_8 += e54_d0 * e54_x0_8;
-            acc8_0_0_9 += e54_d0 * e54_x0_9;
-            acc8_1_0_8 += e54_d1 * e54_x0_8;
-            acc8_1_0_9 += e54_d1 * e54_x0_9;
-            acc8_2_0_8 += e54_d2 * e54_x0_8;
-            acc8_2_0_9 += e54_d2 * e54_x0_9;
-            acc8_3_0_8 += e54_d3 * e54_x0_8;
-            acc8_3_0_9 += e54_d3 * e54_x0_9;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 96] = acc8_0_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 97] = acc8_0_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 98] = acc8_0_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 459] = acc8_1_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 460] = acc8_1_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 461] = acc8_1_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 822] = acc8_2_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 823] = acc8_2_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 824] = acc8_2_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1185] = acc8_3_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1186] = acc8_3_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1187] = acc8_3_0_10;
-        let acc9_0_0_0 = 0;
-        let acc9_0_0_1 = 0;
-        let acc9_0_0_2 = 0;
-        let acc9_0_0_3 = 0;
-        let acc9_1_0_0 = 0;
-        let acc9_1_0_1 = 0;
-        let acc9_1_0_2 = 0;
-        let acc9_1_0_3 = 0;
-        let acc9_2_0_0 = 0;
-        let acc9_2_0_1 = 0;
-        let acc9_2_0_2 = 0;
-        let acc9_2_0_3 = 0;
-        let acc9_3_0_0 = 0;
-        let acc9_3_0_1 = 0;
-        let acc9_3_0_2 = 0;
-        let acc9_3_0_3 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 1568;
-            for (let ow = 1; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_0 = x[xrow + ow * 4 - 2]!;
-              const x0_1 = x[xrow + ow * 4 - 1]!;
-              const x0_2 = x[xrow + ow * 4]!;
-              const x0_3 = x[xrow + ow * 4 + 1]!;
-              acc9_0_0_0 += d0 * x0_0;
-              acc9_0_0_1 += d0 * x0_1;
-              acc9_0_0_2 += d0 * x0_2;
-              acc9_0_0_3 += d0 * x0_3;
-              acc9_1_0_0 += d1 * x0_0;
-              acc9_1_0_1 += d1 * x0_1;
-              acc9_1_0_2 += d1 * x0_2;
-              acc9_1_0_3 += d1 * x0_3;
-              acc9_2_0_0 += d2 * x0_0;
-              acc9_2_0_1 += d2 * x0_1;
-              acc9_2_0_2 += d2 * x0_2;
-              acc9_2_0_3 += d2 * x0_3;
-              acc9_3_0_0 += d3 * x0_0;
-              acc9_3_0_1 += d3 * x0_1;
-              acc9_3_0_2 += d3 * x0_2;
-              acc9_3_0_3 += d3 * x0_3;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 3025]!;
-            const e0_d2 = dy[dyrow + 6050]!;
-            const e0_d3 = dy[dyrow + 9075]!;
-            const e0_x0_2 = x[xrow]!;
-            const e0_x0_3 = x[xrow + 1]!;
-            acc9_0_0_2 += e0_d0 * e0_x0_2;
-            acc9_0_0_3 += e0_d0 * e0_x0_3;
-            acc9_1_0_2 += e0_d1 * e0_x0_2;
-            acc9_1_0_3 += e0_d1 * e0_x0_3;
-            acc9_2_0_2 += e0_d2 * e0_x0_2;
-            acc9_2_0_3 += e0_d2 * e0_x0_3;
-            acc9_3_0_2 += e0_d3 * e0_x0_2;
-            acc9_3_0_3 += e0_d3 * e0_x0_3;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 99] = acc9_0_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 100] = acc9_0_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 101] = acc9_0_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 102] = acc9_0_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 462] = acc9_1_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 463] = acc9_1_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 464] = acc9_1_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 465] = acc9_1_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 825] = acc9_2_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 826] = acc9_2_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 827] = acc9_2_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 828] = acc9_2_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1188] = acc9_3_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1189] = acc9_3_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1190] = acc9_3_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1191] = acc9_3_0_3;
-        let acc9_0_0_4 = 0;
-        let acc9_0_0_5 = 0;
-        let acc9_0_0_6 = 0;
-        let acc9_0_0_7 = 0;
-        let acc9_1_0_4 = 0;
-        let acc9_1_0_5 = 0;
-        let acc9_1_0_6 = 0;
-        let acc9_1_0_7 = 0;
-        let acc9_2_0_4 = 0;
-        let acc9_2_0_5 = 0;
-        let acc9_2_0_6 = 0;
-        let acc9_2_0_7 = 0;
-        let acc9_3_0_4 = 0;
-        let acc9_3_0_5 = 0;
-        let acc9_3_0_6 = 0;
-        let acc9_3_0_7 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 1568;
-            for (let ow = 0; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_4 = x[xrow + ow * 4 + 2]!;
-              const x0_5 = x[xrow + ow * 4 + 3]!;
-              const x0_6 = x[xrow + ow * 4 + 4]!;
-              const x0_7 = x[xrow + ow * 4 + 5]!;
-              acc9_0_0_4 += d0 * x0_4;
-              acc9_0_0_5 += d0 * x0_5;
-              acc9_0_0_6 += d0 * x0_6;
-              acc9_0_0_7 += d0 * x0_7;
-              acc9_1_0_4 += d1 * x0_4;
-              acc9_1_0_5 += d1 * x0_5;
-              acc9_1_0_6 += d1 * x0_6;
-              acc9_1_0_7 += d1 * x0_7;
-              acc9_2_0_4 += d2 * x0_4;
-              acc9_2_0_5 += d2 * x0_5;
-              acc9_2_0_6 += d2 * x0_6;
-              acc9_2_0_7 += d2 * x0_7;
-              acc9_3_0_4 += d3 * x0_4;
-              acc9_3_0_5 += d3 * x0_5;
-              acc9_3_0_6 += d3 * x0_6;
-              acc9_3_0_7 += d3 * x0_7;
-            }
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 103] = acc9_0_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 104] = acc9_0_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 105] = acc9_0_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 106] = acc9_0_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 466] = acc9_1_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 467] = acc9_1_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 468] = acc9_1_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 469] = acc9_1_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 829] = acc9_2_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 830] = acc9_2_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 831] = acc9_2_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 832] = acc9_2_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1192] = acc9_3_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1193] = acc9_3_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1194] = acc9_3_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1195] = acc9_3_0_7;
-        let acc9_0_0_8 = 0;
-        let acc9_0_0_9 = 0;
-        let acc9_0_0_10 = 0;
-        let acc9_1_0_8 = 0;
-        let acc9_1_0_9 = 0;
-        let acc9_1_0_10 = 0;
-        let acc9_2_0_8 = 0;
-        let acc9_2_0_9 = 0;
-        let acc9_2_0_10 = 0;
-        let acc9_3_0_8 = 0;
-        let acc9_3_0_9 = 0;
-        let acc9_3_0_10 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 55; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 1568;
-            for (let ow = 0; ow < 54; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_8 = x[xrow + ow * 4 + 6]!;
-              const x0_9 = x[xrow + ow * 4 + 7]!;
-              const x0_10 = x[xrow + ow * 4 + 8]!;
-              acc9_0_0_8 += d0 * x0_8;
-              acc9_0_0_9 += d0 * x0_9;
-              acc9_0_0_10 += d0 * x0_10;
-              acc9_1_0_8 += d1 * x0_8;
-              acc9_1_0_9 += d1 * x0_9;
-              acc9_1_0_10 += d1 * x0_10;
-              acc9_2_0_8 += d2 * x0_8;
-              acc9_2_0_9 += d2 * x0_9;
-              acc9_2_0_10 += d2 * x0_10;
-              acc9_3_0_8 += d3 * x0_8;
-              acc9_3_0_9 += d3 * x0_9;
-              acc9_3_0_10 += d3 * x0_10;
-            }
-            const e54_d0 = dy[dyrow + 54]!;
-            const e54_d1 = dy[dyrow + 3079]!;
-            const e54_d2 = dy[dyrow + 6104]!;
-            const e54_d3 = dy[dyrow + 9129]!;
-            const e54_x0_8 = x[xrow + 222]!;
-            const e54_x0_9 = x[xrow + 223]!;
-            acc9_0_0_8 += e54_d0 * e54_x0_8;
-            acc9_0_0_9 += e54_d0 * e54_x0_9;
-            acc9_1_0_8 += e54_d1 * e54_x0_8;
-            acc9_1_0_9 += e54_d1 * e54_x0_9;
-            acc9_2_0_8 += e54_d2 * e54_x0_8;
-            acc9_2_0_9 += e54_d2 * e54_x0_9;
-            acc9_3_0_8 += e54_d3 * e54_x0_8;
-            acc9_3_0_9 += e54_d3 * e54_x0_9;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 107] = acc9_0_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 108] = acc9_0_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 109] = acc9_0_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 470] = acc9_1_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 471] = acc9_1_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 472] = acc9_1_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 833] = acc9_2_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 834] = acc9_2_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 835] = acc9_2_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1196] = acc9_3_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1197] = acc9_3_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1198] = acc9_3_0_10;
-        let acc10_0_0_0 = 0;
-        let acc10_0_0_1 = 0;
-        let acc10_0_0_2 = 0;
-        let acc10_0_0_3 = 0;
-        let acc10_1_0_0 = 0;
-        let acc10_1_0_1 = 0;
-        let acc10_1_0_2 = 0;
-        let acc10_1_0_3 = 0;
-        let acc10_2_0_0 = 0;
-        let acc10_2_0_1 = 0;
-        let acc10_2_0_2 = 0;
-        let acc10_2_0_3 = 0;
-        let acc10_3_0_0 = 0;
-        let acc10_3_0_1 = 0;
-        let acc10_3_0_2 = 0;
-        let acc10_3_0_3 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 54; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 1792;
-            for (let ow = 1; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_0 = x[xrow + ow * 4 - 2]!;
-              const x0_1 = x[xrow + ow * 4 - 1]!;
-              const x0_2 = x[xrow + ow * 4]!;
-              const x0_3 = x[xrow + ow * 4 + 1]!;
-              acc10_0_0_0 += d0 * x0_0;
-              acc10_0_0_1 += d0 * x0_1;
-              acc10_0_0_2 += d0 * x0_2;
-              acc10_0_0_3 += d0 * x0_3;
-              acc10_1_0_0 += d1 * x0_0;
-              acc10_1_0_1 += d1 * x0_1;
-              acc10_1_0_2 += d1 * x0_2;
-              acc10_1_0_3 += d1 * x0_3;
-              acc10_2_0_0 += d2 * x0_0;
-              acc10_2_0_1 += d2 * x0_1;
-              acc10_2_0_2 += d2 * x0_2;
-              acc10_2_0_3 += d2 * x0_3;
-              acc10_3_0_0 += d3 * x0_0;
-              acc10_3_0_1 += d3 * x0_1;
-              acc10_3_0_2 += d3 * x0_2;
-              acc10_3_0_3 += d3 * x0_3;
-            }
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 3025]!;
-            const e0_d2 = dy[dyrow + 6050]!;
-            const e0_d3 = dy[dyrow + 9075]!;
-            const e0_x0_2 = x[xrow]!;
-            const e0_x0_3 = x[xrow + 1]!;
-            acc10_0_0_2 += e0_d0 * e0_x0_2;
-            acc10_0_0_3 += e0_d0 * e0_x0_3;
-            acc10_1_0_2 += e0_d1 * e0_x0_2;
-            acc10_1_0_3 += e0_d1 * e0_x0_3;
-            acc10_2_0_2 += e0_d2 * e0_x0_2;
-            acc10_2_0_3 += e0_d2 * e0_x0_3;
-            acc10_3_0_2 += e0_d3 * e0_x0_2;
-            acc10_3_0_3 += e0_d3 * e0_x0_3;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 110] = acc10_0_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 111] = acc10_0_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 112] = acc10_0_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 113] = acc10_0_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 473] = acc10_1_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 474] = acc10_1_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 475] = acc10_1_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 476] = acc10_1_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 836] = acc10_2_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 837] = acc10_2_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 838] = acc10_2_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 839] = acc10_2_0_3;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1199] = acc10_3_0_0;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1200] = acc10_3_0_1;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1201] = acc10_3_0_2;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1202] = acc10_3_0_3;
-        let acc10_0_0_4 = 0;
-        let acc10_0_0_5 = 0;
-        let acc10_0_0_6 = 0;
-        let acc10_0_0_7 = 0;
-        let acc10_1_0_4 = 0;
-        let acc10_1_0_5 = 0;
-        let acc10_1_0_6 = 0;
-        let acc10_1_0_7 = 0;
-        let acc10_2_0_4 = 0;
-        let acc10_2_0_5 = 0;
-        let acc10_2_0_6 = 0;
-        let acc10_2_0_7 = 0;
-        let acc10_3_0_4 = 0;
-        let acc10_3_0_5 = 0;
-        let acc10_3_0_6 = 0;
-        let acc10_3_0_7 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 54; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 1792;
-            for (let ow = 0; ow < 55; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_4 = x[xrow + ow * 4 + 2]!;
-              const x0_5 = x[xrow + ow * 4 + 3]!;
-              const x0_6 = x[xrow + ow * 4 + 4]!;
-              const x0_7 = x[xrow + ow * 4 + 5]!;
-              acc10_0_0_4 += d0 * x0_4;
-              acc10_0_0_5 += d0 * x0_5;
-              acc10_0_0_6 += d0 * x0_6;
-              acc10_0_0_7 += d0 * x0_7;
-              acc10_1_0_4 += d1 * x0_4;
-              acc10_1_0_5 += d1 * x0_5;
-              acc10_1_0_6 += d1 * x0_6;
-              acc10_1_0_7 += d1 * x0_7;
-              acc10_2_0_4 += d2 * x0_4;
-              acc10_2_0_5 += d2 * x0_5;
-              acc10_2_0_6 += d2 * x0_6;
-              acc10_2_0_7 += d2 * x0_7;
-              acc10_3_0_4 += d3 * x0_4;
-              acc10_3_0_5 += d3 * x0_5;
-              acc10_3_0_6 += d3 * x0_6;
-              acc10_3_0_7 += d3 * x0_7;
-            }
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 114] = acc10_0_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 115] = acc10_0_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 116] = acc10_0_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 117] = acc10_0_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 477] = acc10_1_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 478] = acc10_1_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 479] = acc10_1_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 480] = acc10_1_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 840] = acc10_2_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 841] = acc10_2_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 842] = acc10_2_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 843] = acc10_2_0_7;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1203] = acc10_3_0_4;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1204] = acc10_3_0_5;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1205] = acc10_3_0_6;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1206] = acc10_3_0_7;
-        let acc10_0_0_8 = 0;
-        let acc10_0_0_9 = 0;
-        let acc10_0_0_10 = 0;
-        let acc10_1_0_8 = 0;
-        let acc10_1_0_9 = 0;
-        let acc10_1_0_10 = 0;
-        let acc10_2_0_8 = 0;
-        let acc10_2_0_9 = 0;
-        let acc10_2_0_10 = 0;
-        let acc10_3_0_8 = 0;
-        let acc10_3_0_9 = 0;
-        let acc10_3_0_10 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 54; oh++) {
-            const dyrow = ((n * 64 + g * 64 + o0) * 55 + oh) * 55;
-            const xrow = ((n * 3 + g * 3 + r0) * 224 + oh * 4) * 224 + 1792;
-            for (let ow = 0; ow < 54; ow++) {
-              const d0 = dy[dyrow + ow]!;
-              const d1 = dy[dyrow + ow + 3025]!;
-              const d2 = dy[dyrow + ow + 6050]!;
-              const d3 = dy[dyrow + ow + 9075]!;
-              const x0_8 = x[xrow + ow * 4 + 6]!;
-              const x0_9 = x[xrow + ow * 4 + 7]!;
-              const x0_10 = x[xrow + ow * 4 + 8]!;
-              acc10_0_0_8 += d0 * x0_8;
-              acc10_0_0_9 += d0 * x0_9;
-              acc10_0_0_10 += d0 * x0_10;
-              acc10_1_0_8 += d1 * x0_8;
-              acc10_1_0_9 += d1 * x0_9;
-              acc10_1_0_10 += d1 * x0_10;
-              acc10_2_0_8 += d2 * x0_8;
-              acc10_2_0_9 += d2 * x0_9;
-              acc10_2_0_10 += d2 * x0_10;
-              acc10_3_0_8 += d3 * x0_8;
-              acc10_3_0_9 += d3 * x0_9;
-              acc10_3_0_10 += d3 * x0_10;
-            }
-            const e54_d0 = dy[dyrow + 54]!;
-            const e54_d1 = dy[dyrow + 3079]!;
-            const e54_d2 = dy[dyrow + 6104]!;
-            const e54_d3 = dy[dyrow + 9129]!;
-            const e54_x0_8 = x[xrow + 222]!;
-            const e54_x0_9 = x[xrow + 223]!;
-            acc10_0_0_8 += e54_d0 * e54_x0_8;
-            acc10_0_0_9 += e54_d0 * e54_x0_9;
-            acc10_1_0_8 += e54_d1 * e54_x0_8;
-            acc10_1_0_9 += e54_d1 * e54_x0_9;
-            acc10_2_0_8 += e54_d2 * e54_x0_8;
-            acc10_2_0_9 += e54_d2 * e54_x0_9;
-            acc10_3_0_8 += e54_d3 * e54_x0_8;
-            acc10_3_0_9 += e54_d3 * e54_x0_9;
-          }
-        }
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 118] = acc10_0_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 119] = acc10_0_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 120] = acc10_0_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 481] = acc10_1_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 482] = acc10_1_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 483] = acc10_1_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 844] = acc10_2_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 845] = acc10_2_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 846] = acc10_2_0_10;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1207] = acc10_3_0_8;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1208] = acc10_3_0_9;
-        dw[(g * 64 + o0) * 363 + r0 * 121 + 1209] = acc10_3_0_10;
+        const e54_d0 = dy[dyrow + 54]!;
+        const e54_d1 = dy[dyrow + 3079]!;
+        const e54_d2 = dy[dyrow + 6104]!;
+        const e54_d3 = dy[dyrow + 9129]!;
+        const e54_x0_8 = x[xrow + 222]!;
+        const e54_x0_9 = x[xrow + 223]!;
+        acc5_0_0_8 += e54_d0 * e54_x0_8;
+        acc5_0_0_9 += e54_d0 * e54_x0_9;
+        acc5_1_0_8 += e54_d1 * e54_x0_8;
+        acc5_1_0_9 += e54_d1 * e54_x0_9;
+        acc5_2_0_8 += e54_d2 * e54_x0_8;
+        acc5_2_0_9 += e54_d2 * e54_x0_9;
+        acc5_3_0_8 += e54_d3 * e54_x0_8;
+        acc5_3_0_9 += e54_d3 * e54_x0_9;
       }
+      dw[o0 * 363 + r0 * 121 + 63] = acc5_0_0_8;
+      dw[o0 * 363 + r0 * 121 + 64] = acc5_0_0_9;
+      dw[o0 * 363 + r0 * 121 + 65] = acc5_0_0_10;
+      dw[o0 * 363 + r0 * 121 + 426] = acc5_1_0_8;
+      dw[o0 * 363 + r0 * 121 + 427] = acc5_1_0_9;
+      dw[o0 * 363 + r0 * 121 + 428] = acc5_1_0_10;
+      dw[o0 * 363 + r0 * 121 + 789] = acc5_2_0_8;
+      dw[o0 * 363 + r0 * 121 + 790] = acc5_2_0_9;
+      dw[o0 * 363 + r0 * 121 + 791] = acc5_2_0_10;
+      dw[o0 * 363 + r0 * 121 + 1152] = acc5_3_0_8;
+      dw[o0 * 363 + r0 * 121 + 1153] = acc5_3_0_9;
+      dw[o0 * 363 + r0 * 121 + 1154] = acc5_3_0_10;
+      let acc6_0_0_0 = 0;
+      let acc6_0_0_1 = 0;
+      let acc6_0_0_2 = 0;
+      let acc6_0_0_3 = 0;
+      let acc6_1_0_0 = 0;
+      let acc6_1_0_1 = 0;
+      let acc6_1_0_2 = 0;
+      let acc6_1_0_3 = 0;
+      let acc6_2_0_0 = 0;
+      let acc6_2_0_1 = 0;
+      let acc6_2_0_2 = 0;
+      let acc6_2_0_3 = 0;
+      let acc6_3_0_0 = 0;
+      let acc6_3_0_1 = 0;
+      let acc6_3_0_2 = 0;
+      let acc6_3_0_3 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 896;
+        for (let ow = 1; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_0 = x[xrow + ow * 4 - 2]!;
+          const x0_1 = x[xrow + ow * 4 - 1]!;
+          const x0_2 = x[xrow + ow * 4]!;
+          const x0_3 = x[xrow + ow * 4 + 1]!;
+          acc6_0_0_0 += d0 * x0_0;
+          acc6_0_0_1 += d0 * x0_1;
+          acc6_0_0_2 += d0 * x0_2;
+          acc6_0_0_3 += d0 * x0_3;
+          acc6_1_0_0 += d1 * x0_0;
+          acc6_1_0_1 += d1 * x0_1;
+          acc6_1_0_2 += d1 * x0_2;
+          acc6_1_0_3 += d1 * x0_3;
+          acc6_2_0_0 += d2 * x0_0;
+          acc6_2_0_1 += d2 * x0_1;
+          acc6_2_0_2 += d2 * x0_2;
+          acc6_2_0_3 += d2 * x0_3;
+          acc6_3_0_0 += d3 * x0_0;
+          acc6_3_0_1 += d3 * x0_1;
+          acc6_3_0_2 += d3 * x0_2;
+          acc6_3_0_3 += d3 * x0_3;
+        }
+        const e0_d0 = dy[dyrow]!;
+        const e0_d1 = dy[dyrow + 3025]!;
+        const e0_d2 = dy[dyrow + 6050]!;
+        const e0_d3 = dy[dyrow + 9075]!;
+        const e0_x0_2 = x[xrow]!;
+        const e0_x0_3 = x[xrow + 1]!;
+        acc6_0_0_2 += e0_d0 * e0_x0_2;
+        acc6_0_0_3 += e0_d0 * e0_x0_3;
+        acc6_1_0_2 += e0_d1 * e0_x0_2;
+        acc6_1_0_3 += e0_d1 * e0_x0_3;
+        acc6_2_0_2 += e0_d2 * e0_x0_2;
+        acc6_2_0_3 += e0_d2 * e0_x0_3;
+        acc6_3_0_2 += e0_d3 * e0_x0_2;
+        acc6_3_0_3 += e0_d3 * e0_x0_3;
+      }
+      dw[o0 * 363 + r0 * 121 + 66] = acc6_0_0_0;
+      dw[o0 * 363 + r0 * 121 + 67] = acc6_0_0_1;
+      dw[o0 * 363 + r0 * 121 + 68] = acc6_0_0_2;
+      dw[o0 * 363 + r0 * 121 + 69] = acc6_0_0_3;
+      dw[o0 * 363 + r0 * 121 + 429] = acc6_1_0_0;
+      dw[o0 * 363 + r0 * 121 + 430] = acc6_1_0_1;
+      dw[o0 * 363 + r0 * 121 + 431] = acc6_1_0_2;
+      dw[o0 * 363 + r0 * 121 + 432] = acc6_1_0_3;
+      dw[o0 * 363 + r0 * 121 + 792] = acc6_2_0_0;
+      dw[o0 * 363 + r0 * 121 + 793] = acc6_2_0_1;
+      dw[o0 * 363 + r0 * 121 + 794] = acc6_2_0_2;
+      dw[o0 * 363 + r0 * 121 + 795] = acc6_2_0_3;
+      dw[o0 * 363 + r0 * 121 + 1155] = acc6_3_0_0;
+      dw[o0 * 363 + r0 * 121 + 1156] = acc6_3_0_1;
+      dw[o0 * 363 + r0 * 121 + 1157] = acc6_3_0_2;
+      dw[o0 * 363 + r0 * 121 + 1158] = acc6_3_0_3;
+      let acc6_0_0_4 = 0;
+      let acc6_0_0_5 = 0;
+      let acc6_0_0_6 = 0;
+      let acc6_0_0_7 = 0;
+      let acc6_1_0_4 = 0;
+      let acc6_1_0_5 = 0;
+      let acc6_1_0_6 = 0;
+      let acc6_1_0_7 = 0;
+      let acc6_2_0_4 = 0;
+      let acc6_2_0_5 = 0;
+      let acc6_2_0_6 = 0;
+      let acc6_2_0_7 = 0;
+      let acc6_3_0_4 = 0;
+      let acc6_3_0_5 = 0;
+      let acc6_3_0_6 = 0;
+      let acc6_3_0_7 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 896;
+        for (let ow = 0; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_4 = x[xrow + ow * 4 + 2]!;
+          const x0_5 = x[xrow + ow * 4 + 3]!;
+          const x0_6 = x[xrow + ow * 4 + 4]!;
+          const x0_7 = x[xrow + ow * 4 + 5]!;
+          acc6_0_0_4 += d0 * x0_4;
+          acc6_0_0_5 += d0 * x0_5;
+          acc6_0_0_6 += d0 * x0_6;
+          acc6_0_0_7 += d0 * x0_7;
+          acc6_1_0_4 += d1 * x0_4;
+          acc6_1_0_5 += d1 * x0_5;
+          acc6_1_0_6 += d1 * x0_6;
+          acc6_1_0_7 += d1 * x0_7;
+          acc6_2_0_4 += d2 * x0_4;
+          acc6_2_0_5 += d2 * x0_5;
+          acc6_2_0_6 += d2 * x0_6;
+          acc6_2_0_7 += d2 * x0_7;
+          acc6_3_0_4 += d3 * x0_4;
+          acc6_3_0_5 += d3 * x0_5;
+          acc6_3_0_6 += d3 * x0_6;
+          acc6_3_0_7 += d3 * x0_7;
+        }
+      }
+      dw[o0 * 363 + r0 * 121 + 70] = acc6_0_0_4;
+      dw[o0 * 363 + r0 * 121 + 71] = acc6_0_0_5;
+      dw[o0 * 363 + r0 * 121 + 72] = acc6_0_0_6;
+      dw[o0 * 363 + r0 * 121 + 73] = acc6_0_0_7;
+      dw[o0 * 363 + r0 * 121 + 433] = acc6_1_0_4;
+      dw[o0 * 363 + r0 * 121 + 434] = acc6_1_0_5;
+      dw[o0 * 363 + r0 * 121 + 435] = acc6_1_0_6;
+      dw[o0 * 363 + r0 * 121 + 436] = acc6_1_0_7;
+      dw[o0 * 363 + r0 * 121 + 796] = acc6_2_0_4;
+      dw[o0 * 363 + r0 * 121 + 797] = acc6_2_0_5;
+      dw[o0 * 363 + r0 * 121 + 798] = acc6_2_0_6;
+      dw[o0 * 363 + r0 * 121 + 799] = acc6_2_0_7;
+      dw[o0 * 363 + r0 * 121 + 1159] = acc6_3_0_4;
+      dw[o0 * 363 + r0 * 121 + 1160] = acc6_3_0_5;
+      dw[o0 * 363 + r0 * 121 + 1161] = acc6_3_0_6;
+      dw[o0 * 363 + r0 * 121 + 1162] = acc6_3_0_7;
+      let acc6_0_0_8 = 0;
+      let acc6_0_0_9 = 0;
+      let acc6_0_0_10 = 0;
+      let acc6_1_0_8 = 0;
+      let acc6_1_0_9 = 0;
+      let acc6_1_0_10 = 0;
+      let acc6_2_0_8 = 0;
+      let acc6_2_0_9 = 0;
+      let acc6_2_0_10 = 0;
+      let acc6_3_0_8 = 0;
+      let acc6_3_0_9 = 0;
+      let acc6_3_0_10 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 896;
+        for (let ow = 0; ow < 54; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_8 = x[xrow + ow * 4 + 6]!;
+          const x0_9 = x[xrow + ow * 4 + 7]!;
+          const x0_10 = x[xrow + ow * 4 + 8]!;
+          acc6_0_0_8 += d0 * x0_8;
+          acc6_0_0_9 += d0 * x0_9;
+          acc6_0_0_10 += d0 * x0_10;
+          acc6_1_0_8 += d1 * x0_8;
+          acc6_1_0_9 += d1 * x0_9;
+          acc6_1_0_10 += d1 * x0_10;
+          acc6_2_0_8 += d2 * x0_8;
+          acc6_2_0_9 += d2 * x0_9;
+          acc6_2_0_10 += d2 * x0_10;
+          acc6_3_0_8 += d3 * x0_8;
+          acc6_3_0_9 += d3 * x0_9;
+          acc6_3_0_10 += d3 * x0_10;
+        }
+        const e54_d0 = dy[dyrow + 54]!;
+        const e54_d1 = dy[dyrow + 3079]!;
+        const e54_d2 = dy[dyrow + 6104]!;
+        const e54_d3 = dy[dyrow + 9129]!;
+        const e54_x0_8 = x[xrow + 222]!;
+        const e54_x0_9 = x[xrow + 223]!;
+        acc6_0_0_8 += e54_d0 * e54_x0_8;
+        acc6_0_0_9 += e54_d0 * e54_x0_9;
+        acc6_1_0_8 += e54_d1 * e54_x0_8;
+        acc6_1_0_9 += e54_d1 * e54_x0_9;
+        acc6_2_0_8 += e54_d2 * e54_x0_8;
+        acc6_2_0_9 += e54_d2 * e54_x0_9;
+        acc6_3_0_8 += e54_d3 * e54_x0_8;
+        acc6_3_0_9 += e54_d3 * e54_x0_9;
+      }
+      dw[o0 * 363 + r0 * 121 + 74] = acc6_0_0_8;
+      dw[o0 * 363 + r0 * 121 + 75] = acc6_0_0_9;
+      dw[o0 * 363 + r0 * 121 + 76] = acc6_0_0_10;
+      dw[o0 * 363 + r0 * 121 + 437] = acc6_1_0_8;
+      dw[o0 * 363 + r0 * 121 + 438] = acc6_1_0_9;
+      dw[o0 * 363 + r0 * 121 + 439] = acc6_1_0_10;
+      dw[o0 * 363 + r0 * 121 + 800] = acc6_2_0_8;
+      dw[o0 * 363 + r0 * 121 + 801] = acc6_2_0_9;
+      dw[o0 * 363 + r0 * 121 + 802] = acc6_2_0_10;
+      dw[o0 * 363 + r0 * 121 + 1163] = acc6_3_0_8;
+      dw[o0 * 363 + r0 * 121 + 1164] = acc6_3_0_9;
+      dw[o0 * 363 + r0 * 121 + 1165] = acc6_3_0_10;
+      let acc7_0_0_0 = 0;
+      let acc7_0_0_1 = 0;
+      let acc7_0_0_2 = 0;
+      let acc7_0_0_3 = 0;
+      let acc7_1_0_0 = 0;
+      let acc7_1_0_1 = 0;
+      let acc7_1_0_2 = 0;
+      let acc7_1_0_3 = 0;
+      let acc7_2_0_0 = 0;
+      let acc7_2_0_1 = 0;
+      let acc7_2_0_2 = 0;
+      let acc7_2_0_3 = 0;
+      let acc7_3_0_0 = 0;
+      let acc7_3_0_1 = 0;
+      let acc7_3_0_2 = 0;
+      let acc7_3_0_3 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 1120;
+        for (let ow = 1; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_0 = x[xrow + ow * 4 - 2]!;
+          const x0_1 = x[xrow + ow * 4 - 1]!;
+          const x0_2 = x[xrow + ow * 4]!;
+          const x0_3 = x[xrow + ow * 4 + 1]!;
+          acc7_0_0_0 += d0 * x0_0;
+          acc7_0_0_1 += d0 * x0_1;
+          acc7_0_0_2 += d0 * x0_2;
+          acc7_0_0_3 += d0 * x0_3;
+          acc7_1_0_0 += d1 * x0_0;
+          acc7_1_0_1 += d1 * x0_1;
+          acc7_1_0_2 += d1 * x0_2;
+          acc7_1_0_3 += d1 * x0_3;
+          acc7_2_0_0 += d2 * x0_0;
+          acc7_2_0_1 += d2 * x0_1;
+          acc7_2_0_2 += d2 * x0_2;
+          acc7_2_0_3 += d2 * x0_3;
+          acc7_3_0_0 += d3 * x0_0;
+          acc7_3_0_1 += d3 * x0_1;
+          acc7_3_0_2 += d3 * x0_2;
+          acc7_3_0_3 += d3 * x0_3;
+        }
+        const e0_d0 = dy[dyrow]!;
+        const e0_d1 = dy[dyrow + 3025]!;
+        const e0_d2 = dy[dyrow + 6050]!;
+        const e0_d3 = dy[dyrow + 9075]!;
+        const e0_x0_2 = x[xrow]!;
+        const e0_x0_3 = x[xrow + 1]!;
+        acc7_0_0_2 += e0_d0 * e0_x0_2;
+        acc7_0_0_3 += e0_d0 * e0_x0_3;
+        acc7_1_0_2 += e0_d1 * e0_x0_2;
+        acc7_1_0_3 += e0_d1 * e0_x0_3;
+        acc7_2_0_2 += e0_d2 * e0_x0_2;
+        acc7_2_0_3 += e0_d2 * e0_x0_3;
+        acc7_3_0_2 += e0_d3 * e0_x0_2;
+        acc7_3_0_3 += e0_d3 * e0_x0_3;
+      }
+      dw[o0 * 363 + r0 * 121 + 77] = acc7_0_0_0;
+      dw[o0 * 363 + r0 * 121 + 78] = acc7_0_0_1;
+      dw[o0 * 363 + r0 * 121 + 79] = acc7_0_0_2;
+      dw[o0 * 363 + r0 * 121 + 80] = acc7_0_0_3;
+      dw[o0 * 363 + r0 * 121 + 440] = acc7_1_0_0;
+      dw[o0 * 363 + r0 * 121 + 441] = acc7_1_0_1;
+      dw[o0 * 363 + r0 * 121 + 442] = acc7_1_0_2;
+      dw[o0 * 363 + r0 * 121 + 443] = acc7_1_0_3;
+      dw[o0 * 363 + r0 * 121 + 803] = acc7_2_0_0;
+      dw[o0 * 363 + r0 * 121 + 804] = acc7_2_0_1;
+      dw[o0 * 363 + r0 * 121 + 805] = acc7_2_0_2;
+      dw[o0 * 363 + r0 * 121 + 806] = acc7_2_0_3;
+      dw[o0 * 363 + r0 * 121 + 1166] = acc7_3_0_0;
+      dw[o0 * 363 + r0 * 121 + 1167] = acc7_3_0_1;
+      dw[o0 * 363 + r0 * 121 + 1168] = acc7_3_0_2;
+      dw[o0 * 363 + r0 * 121 + 1169] = acc7_3_0_3;
+      let acc7_0_0_4 = 0;
+      let acc7_0_0_5 = 0;
+      let acc7_0_0_6 = 0;
+      let acc7_0_0_7 = 0;
+      let acc7_1_0_4 = 0;
+      let acc7_1_0_5 = 0;
+      let acc7_1_0_6 = 0;
+      let acc7_1_0_7 = 0;
+      let acc7_2_0_4 = 0;
+      let acc7_2_0_5 = 0;
+      let acc7_2_0_6 = 0;
+      let acc7_2_0_7 = 0;
+      let acc7_3_0_4 = 0;
+      let acc7_3_0_5 = 0;
+      let acc7_3_0_6 = 0;
+      let acc7_3_0_7 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 1120;
+        for (let ow = 0; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_4 = x[xrow + ow * 4 + 2]!;
+          const x0_5 = x[xrow + ow * 4 + 3]!;
+          const x0_6 = x[xrow + ow * 4 + 4]!;
+          const x0_7 = x[xrow + ow * 4 + 5]!;
+          acc7_0_0_4 += d0 * x0_4;
+          acc7_0_0_5 += d0 * x0_5;
+          acc7_0_0_6 += d0 * x0_6;
+          acc7_0_0_7 += d0 * x0_7;
+          acc7_1_0_4 += d1 * x0_4;
+          acc7_1_0_5 += d1 * x0_5;
+          acc7_1_0_6 += d1 * x0_6;
+          acc7_1_0_7 += d1 * x0_7;
+          acc7_2_0_4 += d2 * x0_4;
+          acc7_2_0_5 += d2 * x0_5;
+          acc7_2_0_6 += d2 * x0_6;
+          acc7_2_0_7 += d2 * x0_7;
+          acc7_3_0_4 += d3 * x0_4;
+          acc7_3_0_5 += d3 * x0_5;
+          acc7_3_0_6 += d3 * x0_6;
+          acc7_3_0_7 += d3 * x0_7;
+        }
+      }
+      dw[o0 * 363 + r0 * 121 + 81] = acc7_0_0_4;
+      dw[o0 * 363 + r0 * 121 + 82] = acc7_0_0_5;
+      dw[o0 * 363 + r0 * 121 + 83] = acc7_0_0_6;
+      dw[o0 * 363 + r0 * 121 + 84] = acc7_0_0_7;
+      dw[o0 * 363 + r0 * 121 + 444] = acc7_1_0_4;
+      dw[o0 * 363 + r0 * 121 + 445] = acc7_1_0_5;
+      dw[o0 * 363 + r0 * 121 + 446] = acc7_1_0_6;
+      dw[o0 * 363 + r0 * 121 + 447] = acc7_1_0_7;
+      dw[o0 * 363 + r0 * 121 + 807] = acc7_2_0_4;
+      dw[o0 * 363 + r0 * 121 + 808] = acc7_2_0_5;
+      dw[o0 * 363 + r0 * 121 + 809] = acc7_2_0_6;
+      dw[o0 * 363 + r0 * 121 + 810] = acc7_2_0_7;
+      dw[o0 * 363 + r0 * 121 + 1170] = acc7_3_0_4;
+      dw[o0 * 363 + r0 * 121 + 1171] = acc7_3_0_5;
+      dw[o0 * 363 + r0 * 121 + 1172] = acc7_3_0_6;
+      dw[o0 * 363 + r0 * 121 + 1173] = acc7_3_0_7;
+      let acc7_0_0_8 = 0;
+      let acc7_0_0_9 = 0;
+      let acc7_0_0_10 = 0;
+      let acc7_1_0_8 = 0;
+      let acc7_1_0_9 = 0;
+      let acc7_1_0_10 = 0;
+      let acc7_2_0_8 = 0;
+      let acc7_2_0_9 = 0;
+      let acc7_2_0_10 = 0;
+      let acc7_3_0_8 = 0;
+      let acc7_3_0_9 = 0;
+      let acc7_3_0_10 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 1120;
+        for (let ow = 0; ow < 54; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_8 = x[xrow + ow * 4 + 6]!;
+          const x0_9 = x[xrow + ow * 4 + 7]!;
+          const x0_10 = x[xrow + ow * 4 + 8]!;
+          acc7_0_0_8 += d0 * x0_8;
+          acc7_0_0_9 += d0 * x0_9;
+          acc7_0_0_10 += d0 * x0_10;
+          acc7_1_0_8 += d1 * x0_8;
+          acc7_1_0_9 += d1 * x0_9;
+          acc7_1_0_10 += d1 * x0_10;
+          acc7_2_0_8 += d2 * x0_8;
+          acc7_2_0_9 += d2 * x0_9;
+          acc7_2_0_10 += d2 * x0_10;
+          acc7_3_0_8 += d3 * x0_8;
+          acc7_3_0_9 += d3 * x0_9;
+          acc7_3_0_10 += d3 * x0_10;
+        }
+        const e54_d0 = dy[dyrow + 54]!;
+        const e54_d1 = dy[dyrow + 3079]!;
+        const e54_d2 = dy[dyrow + 6104]!;
+        const e54_d3 = dy[dyrow + 9129]!;
+        const e54_x0_8 = x[xrow + 222]!;
+        const e54_x0_9 = x[xrow + 223]!;
+        acc7_0_0_8 += e54_d0 * e54_x0_8;
+        acc7_0_0_9 += e54_d0 * e54_x0_9;
+        acc7_1_0_8 += e54_d1 * e54_x0_8;
+        acc7_1_0_9 += e54_d1 * e54_x0_9;
+        acc7_2_0_8 += e54_d2 * e54_x0_8;
+        acc7_2_0_9 += e54_d2 * e54_x0_9;
+        acc7_3_0_8 += e54_d3 * e54_x0_8;
+        acc7_3_0_9 += e54_d3 * e54_x0_9;
+      }
+      dw[o0 * 363 + r0 * 121 + 85] = acc7_0_0_8;
+      dw[o0 * 363 + r0 * 121 + 86] = acc7_0_0_9;
+      dw[o0 * 363 + r0 * 121 + 87] = acc7_0_0_10;
+      dw[o0 * 363 + r0 * 121 + 448] = acc7_1_0_8;
+      dw[o0 * 363 + r0 * 121 + 449] = acc7_1_0_9;
+      dw[o0 * 363 + r0 * 121 + 450] = acc7_1_0_10;
+      dw[o0 * 363 + r0 * 121 + 811] = acc7_2_0_8;
+      dw[o0 * 363 + r0 * 121 + 812] = acc7_2_0_9;
+      dw[o0 * 363 + r0 * 121 + 813] = acc7_2_0_10;
+      dw[o0 * 363 + r0 * 121 + 1174] = acc7_3_0_8;
+      dw[o0 * 363 + r0 * 121 + 1175] = acc7_3_0_9;
+      dw[o0 * 363 + r0 * 121 + 1176] = acc7_3_0_10;
+      let acc8_0_0_0 = 0;
+      let acc8_0_0_1 = 0;
+      let acc8_0_0_2 = 0;
+      let acc8_0_0_3 = 0;
+      let acc8_1_0_0 = 0;
+      let acc8_1_0_1 = 0;
+      let acc8_1_0_2 = 0;
+      let acc8_1_0_3 = 0;
+      let acc8_2_0_0 = 0;
+      let acc8_2_0_1 = 0;
+      let acc8_2_0_2 = 0;
+      let acc8_2_0_3 = 0;
+      let acc8_3_0_0 = 0;
+      let acc8_3_0_1 = 0;
+      let acc8_3_0_2 = 0;
+      let acc8_3_0_3 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 1344;
+        for (let ow = 1; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_0 = x[xrow + ow * 4 - 2]!;
+          const x0_1 = x[xrow + ow * 4 - 1]!;
+          const x0_2 = x[xrow + ow * 4]!;
+          const x0_3 = x[xrow + ow * 4 + 1]!;
+          acc8_0_0_0 += d0 * x0_0;
+          acc8_0_0_1 += d0 * x0_1;
+          acc8_0_0_2 += d0 * x0_2;
+          acc8_0_0_3 += d0 * x0_3;
+          acc8_1_0_0 += d1 * x0_0;
+          acc8_1_0_1 += d1 * x0_1;
+          acc8_1_0_2 += d1 * x0_2;
+          acc8_1_0_3 += d1 * x0_3;
+          acc8_2_0_0 += d2 * x0_0;
+          acc8_2_0_1 += d2 * x0_1;
+          acc8_2_0_2 += d2 * x0_2;
+          acc8_2_0_3 += d2 * x0_3;
+          acc8_3_0_0 += d3 * x0_0;
+          acc8_3_0_1 += d3 * x0_1;
+          acc8_3_0_2 += d3 * x0_2;
+          acc8_3_0_3 += d3 * x0_3;
+        }
+        const e0_d0 = dy[dyrow]!;
+        const e0_d1 = dy[dyrow + 3025]!;
+        const e0_d2 = dy[dyrow + 6050]!;
+        const e0_d3 = dy[dyrow + 9075]!;
+        const e0_x0_2 = x[xrow]!;
+        const e0_x0_3 = x[xrow + 1]!;
+        acc8_0_0_2 += e0_d0 * e0_x0_2;
+        acc8_0_0_3 += e0_d0 * e0_x0_3;
+        acc8_1_0_2 += e0_d1 * e0_x0_2;
+        acc8_1_0_3 += e0_d1 * e0_x0_3;
+        acc8_2_0_2 += e0_d2 * e0_x0_2;
+        acc8_2_0_3 += e0_d2 * e0_x0_3;
+        acc8_3_0_2 += e0_d3 * e0_x0_2;
+        acc8_3_0_3 += e0_d3 * e0_x0_3;
+      }
+      dw[o0 * 363 + r0 * 121 + 88] = acc8_0_0_0;
+      dw[o0 * 363 + r0 * 121 + 89] = acc8_0_0_1;
+      dw[o0 * 363 + r0 * 121 + 90] = acc8_0_0_2;
+      dw[o0 * 363 + r0 * 121 + 91] = acc8_0_0_3;
+      dw[o0 * 363 + r0 * 121 + 451] = acc8_1_0_0;
+      dw[o0 * 363 + r0 * 121 + 452] = acc8_1_0_1;
+      dw[o0 * 363 + r0 * 121 + 453] = acc8_1_0_2;
+      dw[o0 * 363 + r0 * 121 + 454] = acc8_1_0_3;
+      dw[o0 * 363 + r0 * 121 + 814] = acc8_2_0_0;
+      dw[o0 * 363 + r0 * 121 + 815] = acc8_2_0_1;
+      dw[o0 * 363 + r0 * 121 + 816] = acc8_2_0_2;
+      dw[o0 * 363 + r0 * 121 + 817] = acc8_2_0_3;
+      dw[o0 * 363 + r0 * 121 + 1177] = acc8_3_0_0;
+      dw[o0 * 363 + r0 * 121 + 1178] = acc8_3_0_1;
+      dw[o0 * 363 + r0 * 121 + 1179] = acc8_3_0_2;
+      dw[o0 * 363 + r0 * 121 + 1180] = acc8_3_0_3;
+      let acc8_0_0_4 = 0;
+      let acc8_0_0_5 = 0;
+      let acc8_0_0_6 = 0;
+      let acc8_0_0_7 = 0;
+      let acc8_1_0_4 = 0;
+      let acc8_1_0_5 = 0;
+      let acc8_1_0_6 = 0;
+      let acc8_1_0_7 = 0;
+      let acc8_2_0_4 = 0;
+      let acc8_2_0_5 = 0;
+      let acc8_2_0_6 = 0;
+      let acc8_2_0_7 = 0;
+      let acc8_3_0_4 = 0;
+      let acc8_3_0_5 = 0;
+      let acc8_3_0_6 = 0;
+      let acc8_3_0_7 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 1344;
+        for (let ow = 0; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_4 = x[xrow + ow * 4 + 2]!;
+          const x0_5 = x[xrow + ow * 4 + 3]!;
+          const x0_6 = x[xrow + ow * 4 + 4]!;
+          const x0_7 = x[xrow + ow * 4 + 5]!;
+          acc8_0_0_4 += d0 * x0_4;
+          acc8_0_0_5 += d0 * x0_5;
+          acc8_0_0_6 += d0 * x0_6;
+          acc8_0_0_7 += d0 * x0_7;
+          acc8_1_0_4 += d1 * x0_4;
+          acc8_1_0_5 += d1 * x0_5;
+          acc8_1_0_6 += d1 * x0_6;
+          acc8_1_0_7 += d1 * x0_7;
+          acc8_2_0_4 += d2 * x0_4;
+          acc8_2_0_5 += d2 * x0_5;
+          acc8_2_0_6 += d2 * x0_6;
+          acc8_2_0_7 += d2 * x0_7;
+          acc8_3_0_4 += d3 * x0_4;
+          acc8_3_0_5 += d3 * x0_5;
+          acc8_3_0_6 += d3 * x0_6;
+          acc8_3_0_7 += d3 * x0_7;
+        }
+      }
+      dw[o0 * 363 + r0 * 121 + 92] = acc8_0_0_4;
+      dw[o0 * 363 + r0 * 121 + 93] = acc8_0_0_5;
+      dw[o0 * 363 + r0 * 121 + 94] = acc8_0_0_6;
+      dw[o0 * 363 + r0 * 121 + 95] = acc8_0_0_7;
+      dw[o0 * 363 + r0 * 121 + 455] = acc8_1_0_4;
+      dw[o0 * 363 + r0 * 121 + 456] = acc8_1_0_5;
+      dw[o0 * 363 + r0 * 121 + 457] = acc8_1_0_6;
+      dw[o0 * 363 + r0 * 121 + 458] = acc8_1_0_7;
+      dw[o0 * 363 + r0 * 121 + 818] = acc8_2_0_4;
+      dw[o0 * 363 + r0 * 121 + 819] = acc8_2_0_5;
+      dw[o0 * 363 + r0 * 121 + 820] = acc8_2_0_6;
+      dw[o0 * 363 + r0 * 121 + 821] = acc8_2_0_7;
+      dw[o0 * 363 + r0 * 121 + 1181] = acc8_3_0_4;
+      dw[o0 * 363 + r0 * 121 + 1182] = acc8_3_0_5;
+      dw[o0 * 363 + r0 * 121 + 1183] = acc8_3_0_6;
+      dw[o0 * 363 + r0 * 121 + 1184] = acc8_3_0_7;
+      let acc8_0_0_8 = 0;
+      let acc8_0_0_9 = 0;
+      let acc8_0_0_10 = 0;
+      let acc8_1_0_8 = 0;
+      let acc8_1_0_9 = 0;
+      let acc8_1_0_10 = 0;
+      let acc8_2_0_8 = 0;
+      let acc8_2_0_9 = 0;
+      let acc8_2_0_10 = 0;
+      let acc8_3_0_8 = 0;
+      let acc8_3_0_9 = 0;
+      let acc8_3_0_10 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 1344;
+        for (let ow = 0; ow < 54; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_8 = x[xrow + ow * 4 + 6]!;
+          const x0_9 = x[xrow + ow * 4 + 7]!;
+          const x0_10 = x[xrow + ow * 4 + 8]!;
+          acc8_0_0_8 += d0 * x0_8;
+          acc8_0_0_9 += d0 * x0_9;
+          acc8_0_0_10 += d0 * x0_10;
+          acc8_1_0_8 += d1 * x0_8;
+          acc8_1_0_9 += d1 * x0_9;
+          acc8_1_0_10 += d1 * x0_10;
+          acc8_2_0_8 += d2 * x0_8;
+          acc8_2_0_9 += d2 * x0_9;
+          acc8_2_0_10 += d2 * x0_10;
+          acc8_3_0_8 += d3 * x0_8;
+          acc8_3_0_9 += d3 * x0_9;
+          acc8_3_0_10 += d3 * x0_10;
+        }
+        const e54_d0 = dy[dyrow + 54]!;
+        const e54_d1 = dy[dyrow + 3079]!;
+        const e54_d2 = dy[dyrow + 6104]!;
+        const e54_d3 = dy[dyrow + 9129]!;
+        const e54_x0_8 = x[xrow + 222]!;
+        const e54_x0_9 = x[xrow + 223]!;
+        acc8_0_0_8 += e54_d0 * e54_x0_8;
+        acc8_0_0_9 += e54_d0 * e54_x0_9;
+        acc8_1_0_8 += e54_d1 * e54_x0_8;
+        acc8_1_0_9 += e54_d1 * e54_x0_9;
+        acc8_2_0_8 += e54_d2 * e54_x0_8;
+        acc8_2_0_9 += e54_d2 * e54_x0_9;
+        acc8_3_0_8 += e54_d3 * e54_x0_8;
+        acc8_3_0_9 += e54_d3 * e54_x0_9;
+      }
+      dw[o0 * 363 + r0 * 121 + 96] = acc8_0_0_8;
+      dw[o0 * 363 + r0 * 121 + 97] = acc8_0_0_9;
+      dw[o0 * 363 + r0 * 121 + 98] = acc8_0_0_10;
+      dw[o0 * 363 + r0 * 121 + 459] = acc8_1_0_8;
+      dw[o0 * 363 + r0 * 121 + 460] = acc8_1_0_9;
+      dw[o0 * 363 + r0 * 121 + 461] = acc8_1_0_10;
+      dw[o0 * 363 + r0 * 121 + 822] = acc8_2_0_8;
+      dw[o0 * 363 + r0 * 121 + 823] = acc8_2_0_9;
+      dw[o0 * 363 + r0 * 121 + 824] = acc8_2_0_10;
+      dw[o0 * 363 + r0 * 121 + 1185] = acc8_3_0_8;
+      dw[o0 * 363 + r0 * 121 + 1186] = acc8_3_0_9;
+      dw[o0 * 363 + r0 * 121 + 1187] = acc8_3_0_10;
+      let acc9_0_0_0 = 0;
+      let acc9_0_0_1 = 0;
+      let acc9_0_0_2 = 0;
+      let acc9_0_0_3 = 0;
+      let acc9_1_0_0 = 0;
+      let acc9_1_0_1 = 0;
+      let acc9_1_0_2 = 0;
+      let acc9_1_0_3 = 0;
+      let acc9_2_0_0 = 0;
+      let acc9_2_0_1 = 0;
+      let acc9_2_0_2 = 0;
+      let acc9_2_0_3 = 0;
+      let acc9_3_0_0 = 0;
+      let acc9_3_0_1 = 0;
+      let acc9_3_0_2 = 0;
+      let acc9_3_0_3 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 1568;
+        for (let ow = 1; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_0 = x[xrow + ow * 4 - 2]!;
+          const x0_1 = x[xrow + ow * 4 - 1]!;
+          const x0_2 = x[xrow + ow * 4]!;
+          const x0_3 = x[xrow + ow * 4 + 1]!;
+          acc9_0_0_0 += d0 * x0_0;
+          acc9_0_0_1 += d0 * x0_1;
+          acc9_0_0_2 += d0 * x0_2;
+          acc9_0_0_3 += d0 * x0_3;
+          acc9_1_0_0 += d1 * x0_0;
+          acc9_1_0_1 += d1 * x0_1;
+          acc9_1_0_2 += d1 * x0_2;
+          acc9_1_0_3 += d1 * x0_3;
+          acc9_2_0_0 += d2 * x0_0;
+          acc9_2_0_1 += d2 * x0_1;
+          acc9_2_0_2 += d2 * x0_2;
+          acc9_2_0_3 += d2 * x0_3;
+          acc9_3_0_0 += d3 * x0_0;
+          acc9_3_0_1 += d3 * x0_1;
+          acc9_3_0_2 += d3 * x0_2;
+          acc9_3_0_3 += d3 * x0_3;
+        }
+        const e0_d0 = dy[dyrow]!;
+        const e0_d1 = dy[dyrow + 3025]!;
+        const e0_d2 = dy[dyrow + 6050]!;
+        const e0_d3 = dy[dyrow + 9075]!;
+        const e0_x0_2 = x[xrow]!;
+        const e0_x0_3 = x[xrow + 1]!;
+        acc9_0_0_2 += e0_d0 * e0_x0_2;
+        acc9_0_0_3 += e0_d0 * e0_x0_3;
+        acc9_1_0_2 += e0_d1 * e0_x0_2;
+        acc9_1_0_3 += e0_d1 * e0_x0_3;
+        acc9_2_0_2 += e0_d2 * e0_x0_2;
+        acc9_2_0_3 += e0_d2 * e0_x0_3;
+        acc9_3_0_2 += e0_d3 * e0_x0_2;
+        acc9_3_0_3 += e0_d3 * e0_x0_3;
+      }
+      dw[o0 * 363 + r0 * 121 + 99] = acc9_0_0_0;
+      dw[o0 * 363 + r0 * 121 + 100] = acc9_0_0_1;
+      dw[o0 * 363 + r0 * 121 + 101] = acc9_0_0_2;
+      dw[o0 * 363 + r0 * 121 + 102] = acc9_0_0_3;
+      dw[o0 * 363 + r0 * 121 + 462] = acc9_1_0_0;
+      dw[o0 * 363 + r0 * 121 + 463] = acc9_1_0_1;
+      dw[o0 * 363 + r0 * 121 + 464] = acc9_1_0_2;
+      dw[o0 * 363 + r0 * 121 + 465] = acc9_1_0_3;
+      dw[o0 * 363 + r0 * 121 + 825] = acc9_2_0_0;
+      dw[o0 * 363 + r0 * 121 + 826] = acc9_2_0_1;
+      dw[o0 * 363 + r0 * 121 + 827] = acc9_2_0_2;
+      dw[o0 * 363 + r0 * 121 + 828] = acc9_2_0_3;
+      dw[o0 * 363 + r0 * 121 + 1188] = acc9_3_0_0;
+      dw[o0 * 363 + r0 * 121 + 1189] = acc9_3_0_1;
+      dw[o0 * 363 + r0 * 121 + 1190] = acc9_3_0_2;
+      dw[o0 * 363 + r0 * 121 + 1191] = acc9_3_0_3;
+      let acc9_0_0_4 = 0;
+      let acc9_0_0_5 = 0;
+      let acc9_0_0_6 = 0;
+      let acc9_0_0_7 = 0;
+      let acc9_1_0_4 = 0;
+      let acc9_1_0_5 = 0;
+      let acc9_1_0_6 = 0;
+      let acc9_1_0_7 = 0;
+      let acc9_2_0_4 = 0;
+      let acc9_2_0_5 = 0;
+      let acc9_2_0_6 = 0;
+      let acc9_2_0_7 = 0;
+      let acc9_3_0_4 = 0;
+      let acc9_3_0_5 = 0;
+      let acc9_3_0_6 = 0;
+      let acc9_3_0_7 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 1568;
+        for (let ow = 0; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_4 = x[xrow + ow * 4 + 2]!;
+          const x0_5 = x[xrow + ow * 4 + 3]!;
+          const x0_6 = x[xrow + ow * 4 + 4]!;
+          const x0_7 = x[xrow + ow * 4 + 5]!;
+          acc9_0_0_4 += d0 * x0_4;
+          acc9_0_0_5 += d0 * x0_5;
+          acc9_0_0_6 += d0 * x0_6;
+          acc9_0_0_7 += d0 * x0_7;
+          acc9_1_0_4 += d1 * x0_4;
+          acc9_1_0_5 += d1 * x0_5;
+          acc9_1_0_6 += d1 * x0_6;
+          acc9_1_0_7 += d1 * x0_7;
+          acc9_2_0_4 += d2 * x0_4;
+          acc9_2_0_5 += d2 * x0_5;
+          acc9_2_0_6 += d2 * x0_6;
+          acc9_2_0_7 += d2 * x0_7;
+          acc9_3_0_4 += d3 * x0_4;
+          acc9_3_0_5 += d3 * x0_5;
+          acc9_3_0_6 += d3 * x0_6;
+          acc9_3_0_7 += d3 * x0_7;
+        }
+      }
+      dw[o0 * 363 + r0 * 121 + 103] = acc9_0_0_4;
+      dw[o0 * 363 + r0 * 121 + 104] = acc9_0_0_5;
+      dw[o0 * 363 + r0 * 121 + 105] = acc9_0_0_6;
+      dw[o0 * 363 + r0 * 121 + 106] = acc9_0_0_7;
+      dw[o0 * 363 + r0 * 121 + 466] = acc9_1_0_4;
+      dw[o0 * 363 + r0 * 121 + 467] = acc9_1_0_5;
+      dw[o0 * 363 + r0 * 121 + 468] = acc9_1_0_6;
+      dw[o0 * 363 + r0 * 121 + 469] = acc9_1_0_7;
+      dw[o0 * 363 + r0 * 121 + 829] = acc9_2_0_4;
+      dw[o0 * 363 + r0 * 121 + 830] = acc9_2_0_5;
+      dw[o0 * 363 + r0 * 121 + 831] = acc9_2_0_6;
+      dw[o0 * 363 + r0 * 121 + 832] = acc9_2_0_7;
+      dw[o0 * 363 + r0 * 121 + 1192] = acc9_3_0_4;
+      dw[o0 * 363 + r0 * 121 + 1193] = acc9_3_0_5;
+      dw[o0 * 363 + r0 * 121 + 1194] = acc9_3_0_6;
+      dw[o0 * 363 + r0 * 121 + 1195] = acc9_3_0_7;
+      let acc9_0_0_8 = 0;
+      let acc9_0_0_9 = 0;
+      let acc9_0_0_10 = 0;
+      let acc9_1_0_8 = 0;
+      let acc9_1_0_9 = 0;
+      let acc9_1_0_10 = 0;
+      let acc9_2_0_8 = 0;
+      let acc9_2_0_9 = 0;
+      let acc9_2_0_10 = 0;
+      let acc9_3_0_8 = 0;
+      let acc9_3_0_9 = 0;
+      let acc9_3_0_10 = 0;
+      for (let oh = 0; oh < 55; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 1568;
+        for (let ow = 0; ow < 54; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_8 = x[xrow + ow * 4 + 6]!;
+          const x0_9 = x[xrow + ow * 4 + 7]!;
+          const x0_10 = x[xrow + ow * 4 + 8]!;
+          acc9_0_0_8 += d0 * x0_8;
+          acc9_0_0_9 += d0 * x0_9;
+          acc9_0_0_10 += d0 * x0_10;
+          acc9_1_0_8 += d1 * x0_8;
+          acc9_1_0_9 += d1 * x0_9;
+          acc9_1_0_10 += d1 * x0_10;
+          acc9_2_0_8 += d2 * x0_8;
+          acc9_2_0_9 += d2 * x0_9;
+          acc9_2_0_10 += d2 * x0_10;
+          acc9_3_0_8 += d3 * x0_8;
+          acc9_3_0_9 += d3 * x0_9;
+          acc9_3_0_10 += d3 * x0_10;
+        }
+        const e54_d0 = dy[dyrow + 54]!;
+        const e54_d1 = dy[dyrow + 3079]!;
+        const e54_d2 = dy[dyrow + 6104]!;
+        const e54_d3 = dy[dyrow + 9129]!;
+        const e54_x0_8 = x[xrow + 222]!;
+        const e54_x0_9 = x[xrow + 223]!;
+        acc9_0_0_8 += e54_d0 * e54_x0_8;
+        acc9_0_0_9 += e54_d0 * e54_x0_9;
+        acc9_1_0_8 += e54_d1 * e54_x0_8;
+        acc9_1_0_9 += e54_d1 * e54_x0_9;
+        acc9_2_0_8 += e54_d2 * e54_x0_8;
+        acc9_2_0_9 += e54_d2 * e54_x0_9;
+        acc9_3_0_8 += e54_d3 * e54_x0_8;
+        acc9_3_0_9 += e54_d3 * e54_x0_9;
+      }
+      dw[o0 * 363 + r0 * 121 + 107] = acc9_0_0_8;
+      dw[o0 * 363 + r0 * 121 + 108] = acc9_0_0_9;
+      dw[o0 * 363 + r0 * 121 + 109] = acc9_0_0_10;
+      dw[o0 * 363 + r0 * 121 + 470] = acc9_1_0_8;
+      dw[o0 * 363 + r0 * 121 + 471] = acc9_1_0_9;
+      dw[o0 * 363 + r0 * 121 + 472] = acc9_1_0_10;
+      dw[o0 * 363 + r0 * 121 + 833] = acc9_2_0_8;
+      dw[o0 * 363 + r0 * 121 + 834] = acc9_2_0_9;
+      dw[o0 * 363 + r0 * 121 + 835] = acc9_2_0_10;
+      dw[o0 * 363 + r0 * 121 + 1196] = acc9_3_0_8;
+      dw[o0 * 363 + r0 * 121 + 1197] = acc9_3_0_9;
+      dw[o0 * 363 + r0 * 121 + 1198] = acc9_3_0_10;
+      let acc10_0_0_0 = 0;
+      let acc10_0_0_1 = 0;
+      let acc10_0_0_2 = 0;
+      let acc10_0_0_3 = 0;
+      let acc10_1_0_0 = 0;
+      let acc10_1_0_1 = 0;
+      let acc10_1_0_2 = 0;
+      let acc10_1_0_3 = 0;
+      let acc10_2_0_0 = 0;
+      let acc10_2_0_1 = 0;
+      let acc10_2_0_2 = 0;
+      let acc10_2_0_3 = 0;
+      let acc10_3_0_0 = 0;
+      let acc10_3_0_1 = 0;
+      let acc10_3_0_2 = 0;
+      let acc10_3_0_3 = 0;
+      for (let oh = 0; oh < 54; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 1792;
+        for (let ow = 1; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_0 = x[xrow + ow * 4 - 2]!;
+          const x0_1 = x[xrow + ow * 4 - 1]!;
+          const x0_2 = x[xrow + ow * 4]!;
+          const x0_3 = x[xrow + ow * 4 + 1]!;
+          acc10_0_0_0 += d0 * x0_0;
+          acc10_0_0_1 += d0 * x0_1;
+          acc10_0_0_2 += d0 * x0_2;
+          acc10_0_0_3 += d0 * x0_3;
+          acc10_1_0_0 += d1 * x0_0;
+          acc10_1_0_1 += d1 * x0_1;
+          acc10_1_0_2 += d1 * x0_2;
+          acc10_1_0_3 += d1 * x0_3;
+          acc10_2_0_0 += d2 * x0_0;
+          acc10_2_0_1 += d2 * x0_1;
+          acc10_2_0_2 += d2 * x0_2;
+          acc10_2_0_3 += d2 * x0_3;
+          acc10_3_0_0 += d3 * x0_0;
+          acc10_3_0_1 += d3 * x0_1;
+          acc10_3_0_2 += d3 * x0_2;
+          acc10_3_0_3 += d3 * x0_3;
+        }
+        const e0_d0 = dy[dyrow]!;
+        const e0_d1 = dy[dyrow + 3025]!;
+        const e0_d2 = dy[dyrow + 6050]!;
+        const e0_d3 = dy[dyrow + 9075]!;
+        const e0_x0_2 = x[xrow]!;
+        const e0_x0_3 = x[xrow + 1]!;
+        acc10_0_0_2 += e0_d0 * e0_x0_2;
+        acc10_0_0_3 += e0_d0 * e0_x0_3;
+        acc10_1_0_2 += e0_d1 * e0_x0_2;
+        acc10_1_0_3 += e0_d1 * e0_x0_3;
+        acc10_2_0_2 += e0_d2 * e0_x0_2;
+        acc10_2_0_3 += e0_d2 * e0_x0_3;
+        acc10_3_0_2 += e0_d3 * e0_x0_2;
+        acc10_3_0_3 += e0_d3 * e0_x0_3;
+      }
+      dw[o0 * 363 + r0 * 121 + 110] = acc10_0_0_0;
+      dw[o0 * 363 + r0 * 121 + 111] = acc10_0_0_1;
+      dw[o0 * 363 + r0 * 121 + 112] = acc10_0_0_2;
+      dw[o0 * 363 + r0 * 121 + 113] = acc10_0_0_3;
+      dw[o0 * 363 + r0 * 121 + 473] = acc10_1_0_0;
+      dw[o0 * 363 + r0 * 121 + 474] = acc10_1_0_1;
+      dw[o0 * 363 + r0 * 121 + 475] = acc10_1_0_2;
+      dw[o0 * 363 + r0 * 121 + 476] = acc10_1_0_3;
+      dw[o0 * 363 + r0 * 121 + 836] = acc10_2_0_0;
+      dw[o0 * 363 + r0 * 121 + 837] = acc10_2_0_1;
+      dw[o0 * 363 + r0 * 121 + 838] = acc10_2_0_2;
+      dw[o0 * 363 + r0 * 121 + 839] = acc10_2_0_3;
+      dw[o0 * 363 + r0 * 121 + 1199] = acc10_3_0_0;
+      dw[o0 * 363 + r0 * 121 + 1200] = acc10_3_0_1;
+      dw[o0 * 363 + r0 * 121 + 1201] = acc10_3_0_2;
+      dw[o0 * 363 + r0 * 121 + 1202] = acc10_3_0_3;
+      let acc10_0_0_4 = 0;
+      let acc10_0_0_5 = 0;
+      let acc10_0_0_6 = 0;
+      let acc10_0_0_7 = 0;
+      let acc10_1_0_4 = 0;
+      let acc10_1_0_5 = 0;
+      let acc10_1_0_6 = 0;
+      let acc10_1_0_7 = 0;
+      let acc10_2_0_4 = 0;
+      let acc10_2_0_5 = 0;
+      let acc10_2_0_6 = 0;
+      let acc10_2_0_7 = 0;
+      let acc10_3_0_4 = 0;
+      let acc10_3_0_5 = 0;
+      let acc10_3_0_6 = 0;
+      let acc10_3_0_7 = 0;
+      for (let oh = 0; oh < 54; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 1792;
+        for (let ow = 0; ow < 55; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_4 = x[xrow + ow * 4 + 2]!;
+          const x0_5 = x[xrow + ow * 4 + 3]!;
+          const x0_6 = x[xrow + ow * 4 + 4]!;
+          const x0_7 = x[xrow + ow * 4 + 5]!;
+          acc10_0_0_4 += d0 * x0_4;
+          acc10_0_0_5 += d0 * x0_5;
+          acc10_0_0_6 += d0 * x0_6;
+          acc10_0_0_7 += d0 * x0_7;
+          acc10_1_0_4 += d1 * x0_4;
+          acc10_1_0_5 += d1 * x0_5;
+          acc10_1_0_6 += d1 * x0_6;
+          acc10_1_0_7 += d1 * x0_7;
+          acc10_2_0_4 += d2 * x0_4;
+          acc10_2_0_5 += d2 * x0_5;
+          acc10_2_0_6 += d2 * x0_6;
+          acc10_2_0_7 += d2 * x0_7;
+          acc10_3_0_4 += d3 * x0_4;
+          acc10_3_0_5 += d3 * x0_5;
+          acc10_3_0_6 += d3 * x0_6;
+          acc10_3_0_7 += d3 * x0_7;
+        }
+      }
+      dw[o0 * 363 + r0 * 121 + 114] = acc10_0_0_4;
+      dw[o0 * 363 + r0 * 121 + 115] = acc10_0_0_5;
+      dw[o0 * 363 + r0 * 121 + 116] = acc10_0_0_6;
+      dw[o0 * 363 + r0 * 121 + 117] = acc10_0_0_7;
+      dw[o0 * 363 + r0 * 121 + 477] = acc10_1_0_4;
+      dw[o0 * 363 + r0 * 121 + 478] = acc10_1_0_5;
+      dw[o0 * 363 + r0 * 121 + 479] = acc10_1_0_6;
+      dw[o0 * 363 + r0 * 121 + 480] = acc10_1_0_7;
+      dw[o0 * 363 + r0 * 121 + 840] = acc10_2_0_4;
+      dw[o0 * 363 + r0 * 121 + 841] = acc10_2_0_5;
+      dw[o0 * 363 + r0 * 121 + 842] = acc10_2_0_6;
+      dw[o0 * 363 + r0 * 121 + 843] = acc10_2_0_7;
+      dw[o0 * 363 + r0 * 121 + 1203] = acc10_3_0_4;
+      dw[o0 * 363 + r0 * 121 + 1204] = acc10_3_0_5;
+      dw[o0 * 363 + r0 * 121 + 1205] = acc10_3_0_6;
+      dw[o0 * 363 + r0 * 121 + 1206] = acc10_3_0_7;
+      let acc10_0_0_8 = 0;
+      let acc10_0_0_9 = 0;
+      let acc10_0_0_10 = 0;
+      let acc10_1_0_8 = 0;
+      let acc10_1_0_9 = 0;
+      let acc10_1_0_10 = 0;
+      let acc10_2_0_8 = 0;
+      let acc10_2_0_9 = 0;
+      let acc10_2_0_10 = 0;
+      let acc10_3_0_8 = 0;
+      let acc10_3_0_9 = 0;
+      let acc10_3_0_10 = 0;
+      for (let oh = 0; oh < 54; oh++) {
+        const dyrow = (o0 * 55 + oh) * 55;
+        const xrow = (r0 * 224 + oh * 4) * 224 + 1792;
+        for (let ow = 0; ow < 54; ow++) {
+          const d0 = dy[dyrow + ow]!;
+          const d1 = dy[dyrow + ow + 3025]!;
+          const d2 = dy[dyrow + ow + 6050]!;
+          const d3 = dy[dyrow + ow + 9075]!;
+          const x0_8 = x[xrow + ow * 4 + 6]!;
+          const x0_9 = x[xrow + ow * 4 + 7]!;
+          const x0_10 = x[xrow + ow * 4 + 8]!;
+          acc10_0_0_8 += d0 * x0_8;
+          acc10_0_0_9 += d0 * x0_9;
+          acc10_0_0_10 += d0 * x0_10;
+          acc10_1_0_8 += d1 * x0_8;
+          acc10_1_0_9 += d1 * x0_9;
+          acc10_1_0_10 += d1 * x0_10;
+          acc10_2_0_8 += d2 * x0_8;
+          acc10_2_0_9 += d2 * x0_9;
+          acc10_2_0_10 += d2 * x0_10;
+          acc10_3_0_8 += d3 * x0_8;
+          acc10_3_0_9 += d3 * x0_9;
+          acc10_3_0_10 += d3 * x0_10;
+        }
+        const e54_d0 = dy[dyrow + 54]!;
+        const e54_d1 = dy[dyrow + 3079]!;
+        const e54_d2 = dy[dyrow + 6104]!;
+        const e54_d3 = dy[dyrow + 9129]!;
+        const e54_x0_8 = x[xrow + 222]!;
+        const e54_x0_9 = x[xrow + 223]!;
+        acc10_0_0_8 += e54_d0 * e54_x0_8;
+        acc10_0_0_9 += e54_d0 * e54_x0_9;
+        acc10_1_0_8 += e54_d1 * e54_x0_8;
+        acc10_1_0_9 += e54_d1 * e54_x0_9;
+        acc10_2_0_8 += e54_d2 * e54_x0_8;
+        acc10_2_0_9 += e54_d2 * e54_x0_9;
+        acc10_3_0_8 += e54_d3 * e54_x0_8;
+        acc10_3_0_9 += e54_d3 * e54_x0_9;
+      }
+      dw[o0 * 363 + r0 * 121 + 118] = acc10_0_0_8;
+      dw[o0 * 363 + r0 * 121 + 119] = acc10_0_0_9;
+      dw[o0 * 363 + r0 * 121 + 120] = acc10_0_0_10;
+      dw[o0 * 363 + r0 * 121 + 481] = acc10_1_0_8;
+      dw[o0 * 363 + r0 * 121 + 482] = acc10_1_0_9;
+      dw[o0 * 363 + r0 * 121 + 483] = acc10_1_0_10;
+      dw[o0 * 363 + r0 * 121 + 844] = acc10_2_0_8;
+      dw[o0 * 363 + r0 * 121 + 845] = acc10_2_0_9;
+      dw[o0 * 363 + r0 * 121 + 846] = acc10_2_0_10;
+      dw[o0 * 363 + r0 * 121 + 1207] = acc10_3_0_8;
+      dw[o0 * 363 + r0 * 121 + 1208] = acc10_3_0_9;
+      dw[o0 * 363 + r0 * 121 + 1209] = acc10_3_0_10;
     }
   }
 }
@@ -3566,11 +3351,9 @@ export function conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2(x: Float32Array, dy
 export function conv11x11_s4_p2_3x224x224_to_64_db(dy: Float32Array, db: Float32Array): void {
   for (let c = 0; c < 64; c++) {
     let acc = 0;
-    for (let n = 0; n < 1; n++) {
-      const base = (n * 64 + c) * 3025;
-      for (let p = 0; p < 3025; p++) {
-        acc += dy[base + p]!;
-      }
+    const base = c * 3025;
+    for (let p = 0; p < 3025; p++) {
+      acc += dy[base + p]!;
     }
     db[c] = acc;
   }
@@ -3583,167 +3366,156 @@ export function conv11x11_s4_p2_3x224x224_to_64_db(dy: Float32Array, db: Float32
  * cols[g, n, p, k] = sum_co dy[n, co, p] * w[co, k]: M=3025 N=363 K=64 per (n, group)
  */
 export function conv11x11_s4_p2_3x224x224_to_64_dx_im2row_gemm(dy: Float32Array, w: Float32Array, cols: Float32Array): void {
-  for (let bt0 = 0; bt0 < 1; bt0++) {
-    for (let bt1 = 0; bt1 < 1; bt1++) {
-      const ab = bt0 * 193600 + bt1 * 193600;
-      const bb = bt1 * 23232;
-      const cb = bt0 * 1098075 + bt1 * 1098075;
-      for (let mb = 0; mb < 756; mb++) {
-        const m0 = mb * 4;
-        for (let nb = 0; nb < 90; nb++) {
-          const n0 = nb * 4;
-          let acc0_00 = 0;
-          let acc0_01 = 0;
-          let acc0_02 = 0;
-          let acc0_03 = 0;
-          let acc0_10 = 0;
-          let acc0_11 = 0;
-          let acc0_12 = 0;
-          let acc0_13 = 0;
-          let acc0_20 = 0;
-          let acc0_21 = 0;
-          let acc0_22 = 0;
-          let acc0_23 = 0;
-          let acc0_30 = 0;
-          let acc0_31 = 0;
-          let acc0_32 = 0;
-          let acc0_33 = 0;
-          const ai0 = ab + m0;
-          const bi0 = bb + n0;
-          for (let k0 = 0; k0 < 64; k0++) {
-            const a0 = dy[ai0 + k0 * 3025]!;
-            const a1 = dy[ai0 + k0 * 3025 + 1]!;
-            const a2 = dy[ai0 + k0 * 3025 + 2]!;
-            const a3 = dy[ai0 + k0 * 3025 + 3]!;
-            const b0 = w[bi0 + k0 * 363]!;
-            acc0_00 += a0 * b0;
-            acc0_10 += a1 * b0;
-            acc0_20 += a2 * b0;
-            acc0_30 += a3 * b0;
-            const b1 = w[bi0 + k0 * 363 + 1]!;
-            acc0_01 += a0 * b1;
-            acc0_11 += a1 * b1;
-            acc0_21 += a2 * b1;
-            acc0_31 += a3 * b1;
-            const b2 = w[bi0 + k0 * 363 + 2]!;
-            acc0_02 += a0 * b2;
-            acc0_12 += a1 * b2;
-            acc0_22 += a2 * b2;
-            acc0_32 += a3 * b2;
-            const b3 = w[bi0 + k0 * 363 + 3]!;
-            acc0_03 += a0 * b3;
-            acc0_13 += a1 * b3;
-            acc0_23 += a2 * b3;
-            acc0_33 += a3 * b3;
-          }
-          cols[cb + m0 * 363 + n0] = acc0_00;
-          cols[cb + m0 * 363 + n0 + 1] = acc0_01;
-          cols[cb + m0 * 363 + n0 + 2] = acc0_02;
-          cols[cb + m0 * 363 + n0 + 3] = acc0_03;
-          cols[cb + m0 * 363 + n0 + 363] = acc0_10;
-          cols[cb + m0 * 363 + n0 + 364] = acc0_11;
-          cols[cb + m0 * 363 + n0 + 365] = acc0_12;
-          cols[cb + m0 * 363 + n0 + 366] = acc0_13;
-          cols[cb + m0 * 363 + n0 + 726] = acc0_20;
-          cols[cb + m0 * 363 + n0 + 727] = acc0_21;
-          cols[cb + m0 * 363 + n0 + 728] = acc0_22;
-          cols[cb + m0 * 363 + n0 + 729] = acc0_23;
-          cols[cb + m0 * 363 + n0 + 1089] = acc0_30;
-          cols[cb + m0 * 363 + n0 + 1090] = acc0_31;
-          cols[cb + m0 * 363 + n0 + 1091] = acc0_32;
-          cols[cb + m0 * 363 + n0 + 1092] = acc0_33;
-        }
-        let acc1_00 = 0;
-        let acc1_01 = 0;
-        let acc1_02 = 0;
-        let acc1_10 = 0;
-        let acc1_11 = 0;
-        let acc1_12 = 0;
-        let acc1_20 = 0;
-        let acc1_21 = 0;
-        let acc1_22 = 0;
-        let acc1_30 = 0;
-        let acc1_31 = 0;
-        let acc1_32 = 0;
-        const ai1 = ab + m0;
-        const bi1 = bb + 360;
-        for (let k0 = 0; k0 < 64; k0++) {
-          const a0 = dy[ai1 + k0 * 3025]!;
-          const a1 = dy[ai1 + k0 * 3025 + 1]!;
-          const a2 = dy[ai1 + k0 * 3025 + 2]!;
-          const a3 = dy[ai1 + k0 * 3025 + 3]!;
-          const b0 = w[bi1 + k0 * 363]!;
-          acc1_00 += a0 * b0;
-          acc1_10 += a1 * b0;
-          acc1_20 += a2 * b0;
-          acc1_30 += a3 * b0;
-          const b1 = w[bi1 + k0 * 363 + 1]!;
-          acc1_01 += a0 * b1;
-          acc1_11 += a1 * b1;
-          acc1_21 += a2 * b1;
-          acc1_31 += a3 * b1;
-          const b2 = w[bi1 + k0 * 363 + 2]!;
-          acc1_02 += a0 * b2;
-          acc1_12 += a1 * b2;
-          acc1_22 += a2 * b2;
-          acc1_32 += a3 * b2;
-        }
-        cols[cb + m0 * 363 + 360] = acc1_00;
-        cols[cb + m0 * 363 + 361] = acc1_01;
-        cols[cb + m0 * 363 + 362] = acc1_02;
-        cols[cb + m0 * 363 + 723] = acc1_10;
-        cols[cb + m0 * 363 + 724] = acc1_11;
-        cols[cb + m0 * 363 + 725] = acc1_12;
-        cols[cb + m0 * 363 + 1086] = acc1_20;
-        cols[cb + m0 * 363 + 1087] = acc1_21;
-        cols[cb + m0 * 363 + 1088] = acc1_22;
-        cols[cb + m0 * 363 + 1449] = acc1_30;
-        cols[cb + m0 * 363 + 1450] = acc1_31;
-        cols[cb + m0 * 363 + 1451] = acc1_32;
-      }
-      for (let nb = 0; nb < 90; nb++) {
-        const n0 = nb * 4;
-        let acc2_00 = 0;
-        let acc2_01 = 0;
-        let acc2_02 = 0;
-        let acc2_03 = 0;
-        const ai2 = ab + 3024;
-        const bi2 = bb + n0;
-        for (let k0 = 0; k0 < 64; k0++) {
-          const a0 = dy[ai2 + k0 * 3025]!;
-          const b0 = w[bi2 + k0 * 363]!;
-          acc2_00 += a0 * b0;
-          const b1 = w[bi2 + k0 * 363 + 1]!;
-          acc2_01 += a0 * b1;
-          const b2 = w[bi2 + k0 * 363 + 2]!;
-          acc2_02 += a0 * b2;
-          const b3 = w[bi2 + k0 * 363 + 3]!;
-          acc2_03 += a0 * b3;
-        }
-        cols[cb + n0 + 1097712] = acc2_00;
-        cols[cb + n0 + 1097713] = acc2_01;
-        cols[cb + n0 + 1097714] = acc2_02;
-        cols[cb + n0 + 1097715] = acc2_03;
-      }
-      let acc3_00 = 0;
-      let acc3_01 = 0;
-      let acc3_02 = 0;
-      const ai3 = ab + 3024;
-      const bi3 = bb + 360;
+  for (let mb = 0; mb < 756; mb++) {
+    const m0 = mb * 4;
+    for (let nb = 0; nb < 90; nb++) {
+      const n0 = nb * 4;
+      let acc0_00 = 0;
+      let acc0_01 = 0;
+      let acc0_02 = 0;
+      let acc0_03 = 0;
+      let acc0_10 = 0;
+      let acc0_11 = 0;
+      let acc0_12 = 0;
+      let acc0_13 = 0;
+      let acc0_20 = 0;
+      let acc0_21 = 0;
+      let acc0_22 = 0;
+      let acc0_23 = 0;
+      let acc0_30 = 0;
+      let acc0_31 = 0;
+      let acc0_32 = 0;
+      let acc0_33 = 0;
+      const ai0 = m0;
+      const bi0 = n0;
       for (let k0 = 0; k0 < 64; k0++) {
-        const a0 = dy[ai3 + k0 * 3025]!;
-        const b0 = w[bi3 + k0 * 363]!;
-        acc3_00 += a0 * b0;
-        const b1 = w[bi3 + k0 * 363 + 1]!;
-        acc3_01 += a0 * b1;
-        const b2 = w[bi3 + k0 * 363 + 2]!;
-        acc3_02 += a0 * b2;
+        const a0 = dy[ai0 + k0 * 3025]!;
+        const a1 = dy[ai0 + k0 * 3025 + 1]!;
+        const a2 = dy[ai0 + k0 * 3025 + 2]!;
+        const a3 = dy[ai0 + k0 * 3025 + 3]!;
+        const b0 = w[bi0 + k0 * 363]!;
+        acc0_00 += a0 * b0;
+        acc0_10 += a1 * b0;
+        acc0_20 += a2 * b0;
+        acc0_30 += a3 * b0;
+        const b1 = w[bi0 + k0 * 363 + 1]!;
+        acc0_01 += a0 * b1;
+        acc0_11 += a1 * b1;
+        acc0_21 += a2 * b1;
+        acc0_31 += a3 * b1;
+        const b2 = w[bi0 + k0 * 363 + 2]!;
+        acc0_02 += a0 * b2;
+        acc0_12 += a1 * b2;
+        acc0_22 += a2 * b2;
+        acc0_32 += a3 * b2;
+        const b3 = w[bi0 + k0 * 363 + 3]!;
+        acc0_03 += a0 * b3;
+        acc0_13 += a1 * b3;
+        acc0_23 += a2 * b3;
+        acc0_33 += a3 * b3;
       }
-      cols[cb + 1098072] = acc3_00;
-      cols[cb + 1098073] = acc3_01;
-      cols[cb + 1098074] = acc3_02;
+      cols[m0 * 363 + n0] = acc0_00;
+      cols[m0 * 363 + n0 + 1] = acc0_01;
+      cols[m0 * 363 + n0 + 2] = acc0_02;
+      cols[m0 * 363 + n0 + 3] = acc0_03;
+      cols[m0 * 363 + n0 + 363] = acc0_10;
+      cols[m0 * 363 + n0 + 364] = acc0_11;
+      cols[m0 * 363 + n0 + 365] = acc0_12;
+      cols[m0 * 363 + n0 + 366] = acc0_13;
+      cols[m0 * 363 + n0 + 726] = acc0_20;
+      cols[m0 * 363 + n0 + 727] = acc0_21;
+      cols[m0 * 363 + n0 + 728] = acc0_22;
+      cols[m0 * 363 + n0 + 729] = acc0_23;
+      cols[m0 * 363 + n0 + 1089] = acc0_30;
+      cols[m0 * 363 + n0 + 1090] = acc0_31;
+      cols[m0 * 363 + n0 + 1091] = acc0_32;
+      cols[m0 * 363 + n0 + 1092] = acc0_33;
     }
+    let acc1_00 = 0;
+    let acc1_01 = 0;
+    let acc1_02 = 0;
+    let acc1_10 = 0;
+    let acc1_11 = 0;
+    let acc1_12 = 0;
+    let acc1_20 = 0;
+    let acc1_21 = 0;
+    let acc1_22 = 0;
+    let acc1_30 = 0;
+    let acc1_31 = 0;
+    let acc1_32 = 0;
+    const ai1 = m0;
+    for (let k0 = 0; k0 < 64; k0++) {
+      const a0 = dy[ai1 + k0 * 3025]!;
+      const a1 = dy[ai1 + k0 * 3025 + 1]!;
+      const a2 = dy[ai1 + k0 * 3025 + 2]!;
+      const a3 = dy[ai1 + k0 * 3025 + 3]!;
+      const b0 = w[k0 * 363 + 360]!;
+      acc1_00 += a0 * b0;
+      acc1_10 += a1 * b0;
+      acc1_20 += a2 * b0;
+      acc1_30 += a3 * b0;
+      const b1 = w[k0 * 363 + 361]!;
+      acc1_01 += a0 * b1;
+      acc1_11 += a1 * b1;
+      acc1_21 += a2 * b1;
+      acc1_31 += a3 * b1;
+      const b2 = w[k0 * 363 + 362]!;
+      acc1_02 += a0 * b2;
+      acc1_12 += a1 * b2;
+      acc1_22 += a2 * b2;
+      acc1_32 += a3 * b2;
+    }
+    cols[m0 * 363 + 360] = acc1_00;
+    cols[m0 * 363 + 361] = acc1_01;
+    cols[m0 * 363 + 362] = acc1_02;
+    cols[m0 * 363 + 723] = acc1_10;
+    cols[m0 * 363 + 724] = acc1_11;
+    cols[m0 * 363 + 725] = acc1_12;
+    cols[m0 * 363 + 1086] = acc1_20;
+    cols[m0 * 363 + 1087] = acc1_21;
+    cols[m0 * 363 + 1088] = acc1_22;
+    cols[m0 * 363 + 1449] = acc1_30;
+    cols[m0 * 363 + 1450] = acc1_31;
+    cols[m0 * 363 + 1451] = acc1_32;
   }
+  for (let nb = 0; nb < 90; nb++) {
+    const n0 = nb * 4;
+    let acc2_00 = 0;
+    let acc2_01 = 0;
+    let acc2_02 = 0;
+    let acc2_03 = 0;
+    const bi2 = n0;
+    for (let k0 = 0; k0 < 64; k0++) {
+      const a0 = dy[k0 * 3025 + 3024]!;
+      const b0 = w[bi2 + k0 * 363]!;
+      acc2_00 += a0 * b0;
+      const b1 = w[bi2 + k0 * 363 + 1]!;
+      acc2_01 += a0 * b1;
+      const b2 = w[bi2 + k0 * 363 + 2]!;
+      acc2_02 += a0 * b2;
+      const b3 = w[bi2 + k0 * 363 + 3]!;
+      acc2_03 += a0 * b3;
+    }
+    cols[n0 + 1097712] = acc2_00;
+    cols[n0 + 1097713] = acc2_01;
+    cols[n0 + 1097714] = acc2_02;
+    cols[n0 + 1097715] = acc2_03;
+  }
+  let acc3_00 = 0;
+  let acc3_01 = 0;
+  let acc3_02 = 0;
+  for (let k0 = 0; k0 < 64; k0++) {
+    const a0 = dy[k0 * 3025 + 3024]!;
+    const b0 = w[k0 * 363 + 360]!;
+    acc3_00 += a0 * b0;
+    const b1 = w[k0 * 363 + 361]!;
+    acc3_01 += a0 * b1;
+    const b2 = w[k0 * 363 + 362]!;
+    acc3_02 += a0 * b2;
+  }
+  cols[1098072] = acc3_00;
+  cols[1098073] = acc3_01;
+  cols[1098074] = acc3_02;
 }
 
 /**
@@ -3754,1509 +3526,1445 @@ export function conv11x11_s4_p2_3x224x224_to_64_dx_im2row_gemm(dy: Float32Array,
  */
 export function conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im(cols: Float32Array, dx: Float32Array): void {
   // stride phase (0, 0): 9 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 2; th < 55; th++) {
-          const orow = (ch * 224 + th * 4) * 224;
-          for (let tw = 2; tw < 55; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 24]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 335]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 694]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19897]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20256]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20615]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 39818]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 40177]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 40536]!;
-            dx[orow + tw * 4] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 24]!;
-          e0_acc += cols[cbase + th * 19965 - 19897]!;
-          e0_acc += cols[cbase + th * 19965 - 39818]!;
-          dx[orow] = e0_acc;
-          let e1_acc = 0;
-          e1_acc += cols[cbase + th * 19965 + 387]!;
-          e1_acc += cols[cbase + th * 19965 + 28]!;
-          e1_acc += cols[cbase + th * 19965 - 19534]!;
-          e1_acc += cols[cbase + th * 19965 - 19893]!;
-          e1_acc += cols[cbase + th * 19965 - 39455]!;
-          e1_acc += cols[cbase + th * 19965 - 39814]!;
-          dx[orow + 4] = e1_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 19630]!;
-          e55_acc += cols[cbase + th * 19965 + 19271]!;
-          e55_acc += cols[cbase + th * 19965 - 291]!;
-          e55_acc += cols[cbase + th * 19965 - 650]!;
-          e55_acc += cols[cbase + th * 19965 - 20212]!;
-          e55_acc += cols[cbase + th * 19965 - 20571]!;
-          dx[orow + 220] = e55_acc;
-        }
-        for (let rb = 0; rb < 3; rb++) {
-          const th = (rb < 2 ? rb : rb + 53);
-          const orow = (ch * 224 + th * 4) * 224;
-          for (let tw = 2; tw < 55; tw++) {
-            let acc = 0;
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 24]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 335]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 694]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19897]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20256]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20615]!;
-            }
-            if (th >= 2) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 39818]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 40177]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 40536]!;
-            }
-            dx[orow + tw * 4] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 24]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19897]!;
-          }
-          if (th >= 2) {
-            e0_acc += cols[cbase + th * 19965 - 39818]!;
-          }
-          dx[orow] = e0_acc;
-          let e1_acc = 0;
-          if (th < 55) {
-            e1_acc += cols[cbase + th * 19965 + 387]!;
-            e1_acc += cols[cbase + th * 19965 + 28]!;
-          }
-          if (th >= 1) {
-            e1_acc += cols[cbase + th * 19965 - 19534]!;
-            e1_acc += cols[cbase + th * 19965 - 19893]!;
-          }
-          if (th >= 2) {
-            e1_acc += cols[cbase + th * 19965 - 39455]!;
-            e1_acc += cols[cbase + th * 19965 - 39814]!;
-          }
-          dx[orow + 4] = e1_acc;
-          let e55_acc = 0;
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19630]!;
-            e55_acc += cols[cbase + th * 19965 + 19271]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 291]!;
-            e55_acc += cols[cbase + th * 19965 - 650]!;
-          }
-          if (th >= 2) {
-            e55_acc += cols[cbase + th * 19965 - 20212]!;
-            e55_acc += cols[cbase + th * 19965 - 20571]!;
-          }
-          dx[orow + 220] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 2; th < 55; th++) {
+      const orow = (ch * 224 + th * 4) * 224;
+      for (let tw = 2; tw < 55; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 24]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 335]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 694]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19897]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20256]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20615]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 39818]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 40177]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 40536]!;
+        dx[orow + tw * 4] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 24]!;
+      e0_acc += cols[cbase + th * 19965 - 19897]!;
+      e0_acc += cols[cbase + th * 19965 - 39818]!;
+      dx[orow] = e0_acc;
+      let e1_acc = 0;
+      e1_acc += cols[cbase + th * 19965 + 387]!;
+      e1_acc += cols[cbase + th * 19965 + 28]!;
+      e1_acc += cols[cbase + th * 19965 - 19534]!;
+      e1_acc += cols[cbase + th * 19965 - 19893]!;
+      e1_acc += cols[cbase + th * 19965 - 39455]!;
+      e1_acc += cols[cbase + th * 19965 - 39814]!;
+      dx[orow + 4] = e1_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 19630]!;
+      e55_acc += cols[cbase + th * 19965 + 19271]!;
+      e55_acc += cols[cbase + th * 19965 - 291]!;
+      e55_acc += cols[cbase + th * 19965 - 650]!;
+      e55_acc += cols[cbase + th * 19965 - 20212]!;
+      e55_acc += cols[cbase + th * 19965 - 20571]!;
+      dx[orow + 220] = e55_acc;
+    }
+    for (let rb = 0; rb < 3; rb++) {
+      const th = (rb < 2 ? rb : rb + 53);
+      const orow = (ch * 224 + th * 4) * 224;
+      for (let tw = 2; tw < 55; tw++) {
+        let acc = 0;
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 24]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 335]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 694]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19897]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20256]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20615]!;
+        }
+        if (th >= 2) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 39818]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 40177]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 40536]!;
+        }
+        dx[orow + tw * 4] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 24]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19897]!;
+      }
+      if (th >= 2) {
+        e0_acc += cols[cbase + th * 19965 - 39818]!;
+      }
+      dx[orow] = e0_acc;
+      let e1_acc = 0;
+      if (th < 55) {
+        e1_acc += cols[cbase + th * 19965 + 387]!;
+        e1_acc += cols[cbase + th * 19965 + 28]!;
+      }
+      if (th >= 1) {
+        e1_acc += cols[cbase + th * 19965 - 19534]!;
+        e1_acc += cols[cbase + th * 19965 - 19893]!;
+      }
+      if (th >= 2) {
+        e1_acc += cols[cbase + th * 19965 - 39455]!;
+        e1_acc += cols[cbase + th * 19965 - 39814]!;
+      }
+      dx[orow + 4] = e1_acc;
+      let e55_acc = 0;
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19630]!;
+        e55_acc += cols[cbase + th * 19965 + 19271]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 291]!;
+        e55_acc += cols[cbase + th * 19965 - 650]!;
+      }
+      if (th >= 2) {
+        e55_acc += cols[cbase + th * 19965 - 20212]!;
+        e55_acc += cols[cbase + th * 19965 - 20571]!;
+      }
+      dx[orow + 220] = e55_acc;
     }
   }
   // stride phase (0, 1): 6 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 2; th < 55; th++) {
-          const orow = (ch * 224 + th * 4) * 224;
-          for (let tw = 1; tw < 55; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 25]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 334]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19896]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20255]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 39817]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 40176]!;
-            dx[orow + tw * 4 + 1] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 25]!;
-          e0_acc += cols[cbase + th * 19965 - 19896]!;
-          e0_acc += cols[cbase + th * 19965 - 39817]!;
-          dx[orow + 1] = e0_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 19631]!;
-          e55_acc += cols[cbase + th * 19965 - 290]!;
-          e55_acc += cols[cbase + th * 19965 - 20211]!;
-          dx[orow + 221] = e55_acc;
-        }
-        for (let rb = 0; rb < 3; rb++) {
-          const th = (rb < 2 ? rb : rb + 53);
-          const orow = (ch * 224 + th * 4) * 224;
-          for (let tw = 1; tw < 55; tw++) {
-            let acc = 0;
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 25]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 334]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19896]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20255]!;
-            }
-            if (th >= 2) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 39817]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 40176]!;
-            }
-            dx[orow + tw * 4 + 1] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 25]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19896]!;
-          }
-          if (th >= 2) {
-            e0_acc += cols[cbase + th * 19965 - 39817]!;
-          }
-          dx[orow + 1] = e0_acc;
-          let e55_acc = 0;
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19631]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 290]!;
-          }
-          if (th >= 2) {
-            e55_acc += cols[cbase + th * 19965 - 20211]!;
-          }
-          dx[orow + 221] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 2; th < 55; th++) {
+      const orow = (ch * 224 + th * 4) * 224;
+      for (let tw = 1; tw < 55; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 25]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 334]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19896]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20255]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 39817]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 40176]!;
+        dx[orow + tw * 4 + 1] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 25]!;
+      e0_acc += cols[cbase + th * 19965 - 19896]!;
+      e0_acc += cols[cbase + th * 19965 - 39817]!;
+      dx[orow + 1] = e0_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 19631]!;
+      e55_acc += cols[cbase + th * 19965 - 290]!;
+      e55_acc += cols[cbase + th * 19965 - 20211]!;
+      dx[orow + 221] = e55_acc;
+    }
+    for (let rb = 0; rb < 3; rb++) {
+      const th = (rb < 2 ? rb : rb + 53);
+      const orow = (ch * 224 + th * 4) * 224;
+      for (let tw = 1; tw < 55; tw++) {
+        let acc = 0;
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 25]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 334]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19896]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20255]!;
+        }
+        if (th >= 2) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 39817]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 40176]!;
+        }
+        dx[orow + tw * 4 + 1] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 25]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19896]!;
+      }
+      if (th >= 2) {
+        e0_acc += cols[cbase + th * 19965 - 39817]!;
+      }
+      dx[orow + 1] = e0_acc;
+      let e55_acc = 0;
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19631]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 290]!;
+      }
+      if (th >= 2) {
+        e55_acc += cols[cbase + th * 19965 - 20211]!;
+      }
+      dx[orow + 221] = e55_acc;
     }
   }
   // stride phase (0, 2): 9 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 2; th < 55; th++) {
-          const orow = (ch * 224 + th * 4) * 224;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 385]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 26]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 333]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19536]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19895]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20254]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 39457]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 39816]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 40175]!;
-            dx[orow + tw * 4 + 2] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 385]!;
-          e0_acc += cols[cbase + th * 19965 + 26]!;
-          e0_acc += cols[cbase + th * 19965 - 19536]!;
-          e0_acc += cols[cbase + th * 19965 - 19895]!;
-          e0_acc += cols[cbase + th * 19965 - 39457]!;
-          e0_acc += cols[cbase + th * 19965 - 39816]!;
-          dx[orow + 2] = e0_acc;
-          let e54_acc = 0;
-          e54_acc += cols[cbase + th * 19965 + 19628]!;
-          e54_acc += cols[cbase + th * 19965 + 19269]!;
-          e54_acc += cols[cbase + th * 19965 - 293]!;
-          e54_acc += cols[cbase + th * 19965 - 652]!;
-          e54_acc += cols[cbase + th * 19965 - 20214]!;
-          e54_acc += cols[cbase + th * 19965 - 20573]!;
-          dx[orow + 218] = e54_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 19632]!;
-          e55_acc += cols[cbase + th * 19965 - 289]!;
-          e55_acc += cols[cbase + th * 19965 - 20210]!;
-          dx[orow + 222] = e55_acc;
-        }
-        for (let rb = 0; rb < 3; rb++) {
-          const th = (rb < 2 ? rb : rb + 53);
-          const orow = (ch * 224 + th * 4) * 224;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 385]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 26]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 333]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19536]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19895]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20254]!;
-            }
-            if (th >= 2) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 39457]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 39816]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 40175]!;
-            }
-            dx[orow + tw * 4 + 2] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 385]!;
-            e0_acc += cols[cbase + th * 19965 + 26]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19536]!;
-            e0_acc += cols[cbase + th * 19965 - 19895]!;
-          }
-          if (th >= 2) {
-            e0_acc += cols[cbase + th * 19965 - 39457]!;
-            e0_acc += cols[cbase + th * 19965 - 39816]!;
-          }
-          dx[orow + 2] = e0_acc;
-          let e54_acc = 0;
-          if (th < 55) {
-            e54_acc += cols[cbase + th * 19965 + 19628]!;
-            e54_acc += cols[cbase + th * 19965 + 19269]!;
-          }
-          if (th >= 1) {
-            e54_acc += cols[cbase + th * 19965 - 293]!;
-            e54_acc += cols[cbase + th * 19965 - 652]!;
-          }
-          if (th >= 2) {
-            e54_acc += cols[cbase + th * 19965 - 20214]!;
-            e54_acc += cols[cbase + th * 19965 - 20573]!;
-          }
-          dx[orow + 218] = e54_acc;
-          let e55_acc = 0;
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19632]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 289]!;
-          }
-          if (th >= 2) {
-            e55_acc += cols[cbase + th * 19965 - 20210]!;
-          }
-          dx[orow + 222] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 2; th < 55; th++) {
+      const orow = (ch * 224 + th * 4) * 224;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 385]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 26]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 333]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19536]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19895]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20254]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 39457]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 39816]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 40175]!;
+        dx[orow + tw * 4 + 2] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 385]!;
+      e0_acc += cols[cbase + th * 19965 + 26]!;
+      e0_acc += cols[cbase + th * 19965 - 19536]!;
+      e0_acc += cols[cbase + th * 19965 - 19895]!;
+      e0_acc += cols[cbase + th * 19965 - 39457]!;
+      e0_acc += cols[cbase + th * 19965 - 39816]!;
+      dx[orow + 2] = e0_acc;
+      let e54_acc = 0;
+      e54_acc += cols[cbase + th * 19965 + 19628]!;
+      e54_acc += cols[cbase + th * 19965 + 19269]!;
+      e54_acc += cols[cbase + th * 19965 - 293]!;
+      e54_acc += cols[cbase + th * 19965 - 652]!;
+      e54_acc += cols[cbase + th * 19965 - 20214]!;
+      e54_acc += cols[cbase + th * 19965 - 20573]!;
+      dx[orow + 218] = e54_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 19632]!;
+      e55_acc += cols[cbase + th * 19965 - 289]!;
+      e55_acc += cols[cbase + th * 19965 - 20210]!;
+      dx[orow + 222] = e55_acc;
+    }
+    for (let rb = 0; rb < 3; rb++) {
+      const th = (rb < 2 ? rb : rb + 53);
+      const orow = (ch * 224 + th * 4) * 224;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 385]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 26]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 333]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19536]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19895]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20254]!;
+        }
+        if (th >= 2) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 39457]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 39816]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 40175]!;
+        }
+        dx[orow + tw * 4 + 2] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 385]!;
+        e0_acc += cols[cbase + th * 19965 + 26]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19536]!;
+        e0_acc += cols[cbase + th * 19965 - 19895]!;
+      }
+      if (th >= 2) {
+        e0_acc += cols[cbase + th * 19965 - 39457]!;
+        e0_acc += cols[cbase + th * 19965 - 39816]!;
+      }
+      dx[orow + 2] = e0_acc;
+      let e54_acc = 0;
+      if (th < 55) {
+        e54_acc += cols[cbase + th * 19965 + 19628]!;
+        e54_acc += cols[cbase + th * 19965 + 19269]!;
+      }
+      if (th >= 1) {
+        e54_acc += cols[cbase + th * 19965 - 293]!;
+        e54_acc += cols[cbase + th * 19965 - 652]!;
+      }
+      if (th >= 2) {
+        e54_acc += cols[cbase + th * 19965 - 20214]!;
+        e54_acc += cols[cbase + th * 19965 - 20573]!;
+      }
+      dx[orow + 218] = e54_acc;
+      let e55_acc = 0;
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19632]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 289]!;
+      }
+      if (th >= 2) {
+        e55_acc += cols[cbase + th * 19965 - 20210]!;
+      }
+      dx[orow + 222] = e55_acc;
     }
   }
   // stride phase (0, 3): 9 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 2; th < 55; th++) {
-          const orow = (ch * 224 + th * 4) * 224;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 386]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 27]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 332]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19535]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19894]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20253]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 39456]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 39815]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 40174]!;
-            dx[orow + tw * 4 + 3] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 386]!;
-          e0_acc += cols[cbase + th * 19965 + 27]!;
-          e0_acc += cols[cbase + th * 19965 - 19535]!;
-          e0_acc += cols[cbase + th * 19965 - 19894]!;
-          e0_acc += cols[cbase + th * 19965 - 39456]!;
-          e0_acc += cols[cbase + th * 19965 - 39815]!;
-          dx[orow + 3] = e0_acc;
-          let e54_acc = 0;
-          e54_acc += cols[cbase + th * 19965 + 19629]!;
-          e54_acc += cols[cbase + th * 19965 + 19270]!;
-          e54_acc += cols[cbase + th * 19965 - 292]!;
-          e54_acc += cols[cbase + th * 19965 - 651]!;
-          e54_acc += cols[cbase + th * 19965 - 20213]!;
-          e54_acc += cols[cbase + th * 19965 - 20572]!;
-          dx[orow + 219] = e54_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 19633]!;
-          e55_acc += cols[cbase + th * 19965 - 288]!;
-          e55_acc += cols[cbase + th * 19965 - 20209]!;
-          dx[orow + 223] = e55_acc;
-        }
-        for (let rb = 0; rb < 3; rb++) {
-          const th = (rb < 2 ? rb : rb + 53);
-          const orow = (ch * 224 + th * 4) * 224;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 386]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 27]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 332]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19535]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19894]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20253]!;
-            }
-            if (th >= 2) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 39456]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 39815]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 40174]!;
-            }
-            dx[orow + tw * 4 + 3] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 386]!;
-            e0_acc += cols[cbase + th * 19965 + 27]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19535]!;
-            e0_acc += cols[cbase + th * 19965 - 19894]!;
-          }
-          if (th >= 2) {
-            e0_acc += cols[cbase + th * 19965 - 39456]!;
-            e0_acc += cols[cbase + th * 19965 - 39815]!;
-          }
-          dx[orow + 3] = e0_acc;
-          let e54_acc = 0;
-          if (th < 55) {
-            e54_acc += cols[cbase + th * 19965 + 19629]!;
-            e54_acc += cols[cbase + th * 19965 + 19270]!;
-          }
-          if (th >= 1) {
-            e54_acc += cols[cbase + th * 19965 - 292]!;
-            e54_acc += cols[cbase + th * 19965 - 651]!;
-          }
-          if (th >= 2) {
-            e54_acc += cols[cbase + th * 19965 - 20213]!;
-            e54_acc += cols[cbase + th * 19965 - 20572]!;
-          }
-          dx[orow + 219] = e54_acc;
-          let e55_acc = 0;
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19633]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 288]!;
-          }
-          if (th >= 2) {
-            e55_acc += cols[cbase + th * 19965 - 20209]!;
-          }
-          dx[orow + 223] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 2; th < 55; th++) {
+      const orow = (ch * 224 + th * 4) * 224;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 386]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 27]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 332]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19535]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19894]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20253]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 39456]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 39815]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 40174]!;
+        dx[orow + tw * 4 + 3] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 386]!;
+      e0_acc += cols[cbase + th * 19965 + 27]!;
+      e0_acc += cols[cbase + th * 19965 - 19535]!;
+      e0_acc += cols[cbase + th * 19965 - 19894]!;
+      e0_acc += cols[cbase + th * 19965 - 39456]!;
+      e0_acc += cols[cbase + th * 19965 - 39815]!;
+      dx[orow + 3] = e0_acc;
+      let e54_acc = 0;
+      e54_acc += cols[cbase + th * 19965 + 19629]!;
+      e54_acc += cols[cbase + th * 19965 + 19270]!;
+      e54_acc += cols[cbase + th * 19965 - 292]!;
+      e54_acc += cols[cbase + th * 19965 - 651]!;
+      e54_acc += cols[cbase + th * 19965 - 20213]!;
+      e54_acc += cols[cbase + th * 19965 - 20572]!;
+      dx[orow + 219] = e54_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 19633]!;
+      e55_acc += cols[cbase + th * 19965 - 288]!;
+      e55_acc += cols[cbase + th * 19965 - 20209]!;
+      dx[orow + 223] = e55_acc;
+    }
+    for (let rb = 0; rb < 3; rb++) {
+      const th = (rb < 2 ? rb : rb + 53);
+      const orow = (ch * 224 + th * 4) * 224;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 386]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 27]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 332]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19535]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19894]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20253]!;
+        }
+        if (th >= 2) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 39456]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 39815]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 40174]!;
+        }
+        dx[orow + tw * 4 + 3] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 386]!;
+        e0_acc += cols[cbase + th * 19965 + 27]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19535]!;
+        e0_acc += cols[cbase + th * 19965 - 19894]!;
+      }
+      if (th >= 2) {
+        e0_acc += cols[cbase + th * 19965 - 39456]!;
+        e0_acc += cols[cbase + th * 19965 - 39815]!;
+      }
+      dx[orow + 3] = e0_acc;
+      let e54_acc = 0;
+      if (th < 55) {
+        e54_acc += cols[cbase + th * 19965 + 19629]!;
+        e54_acc += cols[cbase + th * 19965 + 19270]!;
+      }
+      if (th >= 1) {
+        e54_acc += cols[cbase + th * 19965 - 292]!;
+        e54_acc += cols[cbase + th * 19965 - 651]!;
+      }
+      if (th >= 2) {
+        e54_acc += cols[cbase + th * 19965 - 20213]!;
+        e54_acc += cols[cbase + th * 19965 - 20572]!;
+      }
+      dx[orow + 219] = e54_acc;
+      let e55_acc = 0;
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19633]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 288]!;
+      }
+      if (th >= 2) {
+        e55_acc += cols[cbase + th * 19965 - 20209]!;
+      }
+      dx[orow + 223] = e55_acc;
     }
   }
   // stride phase (1, 0): 6 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 1; th < 55; th++) {
-          const orow = (ch * 224 + th * 4) * 224 + 224;
-          for (let tw = 2; tw < 55; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 35]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 324]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 683]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19886]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20245]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20604]!;
-            dx[orow + tw * 4] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 35]!;
-          e0_acc += cols[cbase + th * 19965 - 19886]!;
-          dx[orow] = e0_acc;
-          let e1_acc = 0;
-          e1_acc += cols[cbase + th * 19965 + 398]!;
-          e1_acc += cols[cbase + th * 19965 + 39]!;
-          e1_acc += cols[cbase + th * 19965 - 19523]!;
-          e1_acc += cols[cbase + th * 19965 - 19882]!;
-          dx[orow + 4] = e1_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 19641]!;
-          e55_acc += cols[cbase + th * 19965 + 19282]!;
-          e55_acc += cols[cbase + th * 19965 - 280]!;
-          e55_acc += cols[cbase + th * 19965 - 639]!;
-          dx[orow + 220] = e55_acc;
-        }
-        for (let rb = 0; rb < 2; rb++) {
-          const th = (rb < 1 ? rb : rb + 54);
-          const orow = (ch * 224 + th * 4) * 224 + 224;
-          for (let tw = 2; tw < 55; tw++) {
-            let acc = 0;
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 35]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 324]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 683]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19886]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20245]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20604]!;
-            }
-            dx[orow + tw * 4] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 35]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19886]!;
-          }
-          dx[orow] = e0_acc;
-          let e1_acc = 0;
-          if (th < 55) {
-            e1_acc += cols[cbase + th * 19965 + 398]!;
-            e1_acc += cols[cbase + th * 19965 + 39]!;
-          }
-          if (th >= 1) {
-            e1_acc += cols[cbase + th * 19965 - 19523]!;
-            e1_acc += cols[cbase + th * 19965 - 19882]!;
-          }
-          dx[orow + 4] = e1_acc;
-          let e55_acc = 0;
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19641]!;
-            e55_acc += cols[cbase + th * 19965 + 19282]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 280]!;
-            e55_acc += cols[cbase + th * 19965 - 639]!;
-          }
-          dx[orow + 220] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 1; th < 55; th++) {
+      const orow = (ch * 224 + th * 4) * 224 + 224;
+      for (let tw = 2; tw < 55; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 35]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 324]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 683]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19886]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20245]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20604]!;
+        dx[orow + tw * 4] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 35]!;
+      e0_acc += cols[cbase + th * 19965 - 19886]!;
+      dx[orow] = e0_acc;
+      let e1_acc = 0;
+      e1_acc += cols[cbase + th * 19965 + 398]!;
+      e1_acc += cols[cbase + th * 19965 + 39]!;
+      e1_acc += cols[cbase + th * 19965 - 19523]!;
+      e1_acc += cols[cbase + th * 19965 - 19882]!;
+      dx[orow + 4] = e1_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 19641]!;
+      e55_acc += cols[cbase + th * 19965 + 19282]!;
+      e55_acc += cols[cbase + th * 19965 - 280]!;
+      e55_acc += cols[cbase + th * 19965 - 639]!;
+      dx[orow + 220] = e55_acc;
+    }
+    for (let rb = 0; rb < 2; rb++) {
+      const th = (rb < 1 ? rb : rb + 54);
+      const orow = (ch * 224 + th * 4) * 224 + 224;
+      for (let tw = 2; tw < 55; tw++) {
+        let acc = 0;
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 35]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 324]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 683]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19886]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20245]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20604]!;
+        }
+        dx[orow + tw * 4] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 35]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19886]!;
+      }
+      dx[orow] = e0_acc;
+      let e1_acc = 0;
+      if (th < 55) {
+        e1_acc += cols[cbase + th * 19965 + 398]!;
+        e1_acc += cols[cbase + th * 19965 + 39]!;
+      }
+      if (th >= 1) {
+        e1_acc += cols[cbase + th * 19965 - 19523]!;
+        e1_acc += cols[cbase + th * 19965 - 19882]!;
+      }
+      dx[orow + 4] = e1_acc;
+      let e55_acc = 0;
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19641]!;
+        e55_acc += cols[cbase + th * 19965 + 19282]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 280]!;
+        e55_acc += cols[cbase + th * 19965 - 639]!;
+      }
+      dx[orow + 220] = e55_acc;
     }
   }
   // stride phase (1, 1): 4 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 1; th < 55; th++) {
-          const orow = (ch * 224 + th * 4) * 224 + 224;
-          for (let tw = 1; tw < 55; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 36]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 323]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19885]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20244]!;
-            dx[orow + tw * 4 + 1] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 36]!;
-          e0_acc += cols[cbase + th * 19965 - 19885]!;
-          dx[orow + 1] = e0_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 19642]!;
-          e55_acc += cols[cbase + th * 19965 - 279]!;
-          dx[orow + 221] = e55_acc;
-        }
-        for (let rb = 0; rb < 2; rb++) {
-          const th = (rb < 1 ? rb : rb + 54);
-          const orow = (ch * 224 + th * 4) * 224 + 224;
-          for (let tw = 1; tw < 55; tw++) {
-            let acc = 0;
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 36]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 323]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19885]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20244]!;
-            }
-            dx[orow + tw * 4 + 1] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 36]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19885]!;
-          }
-          dx[orow + 1] = e0_acc;
-          let e55_acc = 0;
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19642]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 279]!;
-          }
-          dx[orow + 221] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 1; th < 55; th++) {
+      const orow = (ch * 224 + th * 4) * 224 + 224;
+      for (let tw = 1; tw < 55; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 36]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 323]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19885]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20244]!;
+        dx[orow + tw * 4 + 1] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 36]!;
+      e0_acc += cols[cbase + th * 19965 - 19885]!;
+      dx[orow + 1] = e0_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 19642]!;
+      e55_acc += cols[cbase + th * 19965 - 279]!;
+      dx[orow + 221] = e55_acc;
+    }
+    for (let rb = 0; rb < 2; rb++) {
+      const th = (rb < 1 ? rb : rb + 54);
+      const orow = (ch * 224 + th * 4) * 224 + 224;
+      for (let tw = 1; tw < 55; tw++) {
+        let acc = 0;
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 36]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 323]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19885]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20244]!;
+        }
+        dx[orow + tw * 4 + 1] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 36]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19885]!;
+      }
+      dx[orow + 1] = e0_acc;
+      let e55_acc = 0;
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19642]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 279]!;
+      }
+      dx[orow + 221] = e55_acc;
     }
   }
   // stride phase (1, 2): 6 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 1; th < 55; th++) {
-          const orow = (ch * 224 + th * 4) * 224 + 224;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 396]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 37]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 322]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19525]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19884]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20243]!;
-            dx[orow + tw * 4 + 2] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 396]!;
-          e0_acc += cols[cbase + th * 19965 + 37]!;
-          e0_acc += cols[cbase + th * 19965 - 19525]!;
-          e0_acc += cols[cbase + th * 19965 - 19884]!;
-          dx[orow + 2] = e0_acc;
-          let e54_acc = 0;
-          e54_acc += cols[cbase + th * 19965 + 19639]!;
-          e54_acc += cols[cbase + th * 19965 + 19280]!;
-          e54_acc += cols[cbase + th * 19965 - 282]!;
-          e54_acc += cols[cbase + th * 19965 - 641]!;
-          dx[orow + 218] = e54_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 19643]!;
-          e55_acc += cols[cbase + th * 19965 - 278]!;
-          dx[orow + 222] = e55_acc;
-        }
-        for (let rb = 0; rb < 2; rb++) {
-          const th = (rb < 1 ? rb : rb + 54);
-          const orow = (ch * 224 + th * 4) * 224 + 224;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 396]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 37]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 322]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19525]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19884]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20243]!;
-            }
-            dx[orow + tw * 4 + 2] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 396]!;
-            e0_acc += cols[cbase + th * 19965 + 37]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19525]!;
-            e0_acc += cols[cbase + th * 19965 - 19884]!;
-          }
-          dx[orow + 2] = e0_acc;
-          let e54_acc = 0;
-          if (th < 55) {
-            e54_acc += cols[cbase + th * 19965 + 19639]!;
-            e54_acc += cols[cbase + th * 19965 + 19280]!;
-          }
-          if (th >= 1) {
-            e54_acc += cols[cbase + th * 19965 - 282]!;
-            e54_acc += cols[cbase + th * 19965 - 641]!;
-          }
-          dx[orow + 218] = e54_acc;
-          let e55_acc = 0;
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19643]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 278]!;
-          }
-          dx[orow + 222] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 1; th < 55; th++) {
+      const orow = (ch * 224 + th * 4) * 224 + 224;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 396]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 37]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 322]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19525]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19884]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20243]!;
+        dx[orow + tw * 4 + 2] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 396]!;
+      e0_acc += cols[cbase + th * 19965 + 37]!;
+      e0_acc += cols[cbase + th * 19965 - 19525]!;
+      e0_acc += cols[cbase + th * 19965 - 19884]!;
+      dx[orow + 2] = e0_acc;
+      let e54_acc = 0;
+      e54_acc += cols[cbase + th * 19965 + 19639]!;
+      e54_acc += cols[cbase + th * 19965 + 19280]!;
+      e54_acc += cols[cbase + th * 19965 - 282]!;
+      e54_acc += cols[cbase + th * 19965 - 641]!;
+      dx[orow + 218] = e54_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 19643]!;
+      e55_acc += cols[cbase + th * 19965 - 278]!;
+      dx[orow + 222] = e55_acc;
+    }
+    for (let rb = 0; rb < 2; rb++) {
+      const th = (rb < 1 ? rb : rb + 54);
+      const orow = (ch * 224 + th * 4) * 224 + 224;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 396]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 37]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 322]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19525]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19884]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20243]!;
+        }
+        dx[orow + tw * 4 + 2] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 396]!;
+        e0_acc += cols[cbase + th * 19965 + 37]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19525]!;
+        e0_acc += cols[cbase + th * 19965 - 19884]!;
+      }
+      dx[orow + 2] = e0_acc;
+      let e54_acc = 0;
+      if (th < 55) {
+        e54_acc += cols[cbase + th * 19965 + 19639]!;
+        e54_acc += cols[cbase + th * 19965 + 19280]!;
+      }
+      if (th >= 1) {
+        e54_acc += cols[cbase + th * 19965 - 282]!;
+        e54_acc += cols[cbase + th * 19965 - 641]!;
+      }
+      dx[orow + 218] = e54_acc;
+      let e55_acc = 0;
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19643]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 278]!;
+      }
+      dx[orow + 222] = e55_acc;
     }
   }
   // stride phase (1, 3): 6 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 1; th < 55; th++) {
-          const orow = (ch * 224 + th * 4) * 224 + 224;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 397]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 38]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 321]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19524]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19883]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20242]!;
-            dx[orow + tw * 4 + 3] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 397]!;
-          e0_acc += cols[cbase + th * 19965 + 38]!;
-          e0_acc += cols[cbase + th * 19965 - 19524]!;
-          e0_acc += cols[cbase + th * 19965 - 19883]!;
-          dx[orow + 3] = e0_acc;
-          let e54_acc = 0;
-          e54_acc += cols[cbase + th * 19965 + 19640]!;
-          e54_acc += cols[cbase + th * 19965 + 19281]!;
-          e54_acc += cols[cbase + th * 19965 - 281]!;
-          e54_acc += cols[cbase + th * 19965 - 640]!;
-          dx[orow + 219] = e54_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 19644]!;
-          e55_acc += cols[cbase + th * 19965 - 277]!;
-          dx[orow + 223] = e55_acc;
-        }
-        for (let rb = 0; rb < 2; rb++) {
-          const th = (rb < 1 ? rb : rb + 54);
-          const orow = (ch * 224 + th * 4) * 224 + 224;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 397]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 38]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 321]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19524]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19883]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20242]!;
-            }
-            dx[orow + tw * 4 + 3] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 397]!;
-            e0_acc += cols[cbase + th * 19965 + 38]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19524]!;
-            e0_acc += cols[cbase + th * 19965 - 19883]!;
-          }
-          dx[orow + 3] = e0_acc;
-          let e54_acc = 0;
-          if (th < 55) {
-            e54_acc += cols[cbase + th * 19965 + 19640]!;
-            e54_acc += cols[cbase + th * 19965 + 19281]!;
-          }
-          if (th >= 1) {
-            e54_acc += cols[cbase + th * 19965 - 281]!;
-            e54_acc += cols[cbase + th * 19965 - 640]!;
-          }
-          dx[orow + 219] = e54_acc;
-          let e55_acc = 0;
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19644]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 277]!;
-          }
-          dx[orow + 223] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 1; th < 55; th++) {
+      const orow = (ch * 224 + th * 4) * 224 + 224;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 397]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 38]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 321]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19524]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19883]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20242]!;
+        dx[orow + tw * 4 + 3] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 397]!;
+      e0_acc += cols[cbase + th * 19965 + 38]!;
+      e0_acc += cols[cbase + th * 19965 - 19524]!;
+      e0_acc += cols[cbase + th * 19965 - 19883]!;
+      dx[orow + 3] = e0_acc;
+      let e54_acc = 0;
+      e54_acc += cols[cbase + th * 19965 + 19640]!;
+      e54_acc += cols[cbase + th * 19965 + 19281]!;
+      e54_acc += cols[cbase + th * 19965 - 281]!;
+      e54_acc += cols[cbase + th * 19965 - 640]!;
+      dx[orow + 219] = e54_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 19644]!;
+      e55_acc += cols[cbase + th * 19965 - 277]!;
+      dx[orow + 223] = e55_acc;
+    }
+    for (let rb = 0; rb < 2; rb++) {
+      const th = (rb < 1 ? rb : rb + 54);
+      const orow = (ch * 224 + th * 4) * 224 + 224;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 397]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 38]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 321]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19524]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19883]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20242]!;
+        }
+        dx[orow + tw * 4 + 3] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 397]!;
+        e0_acc += cols[cbase + th * 19965 + 38]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19524]!;
+        e0_acc += cols[cbase + th * 19965 - 19883]!;
+      }
+      dx[orow + 3] = e0_acc;
+      let e54_acc = 0;
+      if (th < 55) {
+        e54_acc += cols[cbase + th * 19965 + 19640]!;
+        e54_acc += cols[cbase + th * 19965 + 19281]!;
+      }
+      if (th >= 1) {
+        e54_acc += cols[cbase + th * 19965 - 281]!;
+        e54_acc += cols[cbase + th * 19965 - 640]!;
+      }
+      dx[orow + 219] = e54_acc;
+      let e55_acc = 0;
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19644]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 277]!;
+      }
+      dx[orow + 223] = e55_acc;
     }
   }
   // stride phase (2, 0): 9 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 1; th < 54; th++) {
-          const orow = (ch * 224 + th * 4) * 224 + 448;
-          for (let tw = 2; tw < 55; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19967]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19608]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19249]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 46]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 313]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 672]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19875]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20234]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20593]!;
-            dx[orow + tw * 4] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 19967]!;
-          e0_acc += cols[cbase + th * 19965 + 46]!;
-          e0_acc += cols[cbase + th * 19965 - 19875]!;
-          dx[orow] = e0_acc;
-          let e1_acc = 0;
-          e1_acc += cols[cbase + th * 19965 + 20330]!;
-          e1_acc += cols[cbase + th * 19965 + 19971]!;
-          e1_acc += cols[cbase + th * 19965 + 409]!;
-          e1_acc += cols[cbase + th * 19965 + 50]!;
-          e1_acc += cols[cbase + th * 19965 - 19512]!;
-          e1_acc += cols[cbase + th * 19965 - 19871]!;
-          dx[orow + 4] = e1_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 39573]!;
-          e55_acc += cols[cbase + th * 19965 + 39214]!;
-          e55_acc += cols[cbase + th * 19965 + 19652]!;
-          e55_acc += cols[cbase + th * 19965 + 19293]!;
-          e55_acc += cols[cbase + th * 19965 - 269]!;
-          e55_acc += cols[cbase + th * 19965 - 628]!;
-          dx[orow + 220] = e55_acc;
-        }
-        for (let rb = 0; rb < 3; rb++) {
-          const th = (rb < 1 ? rb : rb + 53);
-          const orow = (ch * 224 + th * 4) * 224 + 448;
-          for (let tw = 2; tw < 55; tw++) {
-            let acc = 0;
-            if (th < 54) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19967]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19608]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19249]!;
-            }
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 46]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 313]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 672]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19875]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20234]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20593]!;
-            }
-            dx[orow + tw * 4] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 54) {
-            e0_acc += cols[cbase + th * 19965 + 19967]!;
-          }
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 46]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19875]!;
-          }
-          dx[orow] = e0_acc;
-          let e1_acc = 0;
-          if (th < 54) {
-            e1_acc += cols[cbase + th * 19965 + 20330]!;
-            e1_acc += cols[cbase + th * 19965 + 19971]!;
-          }
-          if (th < 55) {
-            e1_acc += cols[cbase + th * 19965 + 409]!;
-            e1_acc += cols[cbase + th * 19965 + 50]!;
-          }
-          if (th >= 1) {
-            e1_acc += cols[cbase + th * 19965 - 19512]!;
-            e1_acc += cols[cbase + th * 19965 - 19871]!;
-          }
-          dx[orow + 4] = e1_acc;
-          let e55_acc = 0;
-          if (th < 54) {
-            e55_acc += cols[cbase + th * 19965 + 39573]!;
-            e55_acc += cols[cbase + th * 19965 + 39214]!;
-          }
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19652]!;
-            e55_acc += cols[cbase + th * 19965 + 19293]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 269]!;
-            e55_acc += cols[cbase + th * 19965 - 628]!;
-          }
-          dx[orow + 220] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 1; th < 54; th++) {
+      const orow = (ch * 224 + th * 4) * 224 + 448;
+      for (let tw = 2; tw < 55; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19967]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19608]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19249]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 46]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 313]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 672]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19875]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20234]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20593]!;
+        dx[orow + tw * 4] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 19967]!;
+      e0_acc += cols[cbase + th * 19965 + 46]!;
+      e0_acc += cols[cbase + th * 19965 - 19875]!;
+      dx[orow] = e0_acc;
+      let e1_acc = 0;
+      e1_acc += cols[cbase + th * 19965 + 20330]!;
+      e1_acc += cols[cbase + th * 19965 + 19971]!;
+      e1_acc += cols[cbase + th * 19965 + 409]!;
+      e1_acc += cols[cbase + th * 19965 + 50]!;
+      e1_acc += cols[cbase + th * 19965 - 19512]!;
+      e1_acc += cols[cbase + th * 19965 - 19871]!;
+      dx[orow + 4] = e1_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 39573]!;
+      e55_acc += cols[cbase + th * 19965 + 39214]!;
+      e55_acc += cols[cbase + th * 19965 + 19652]!;
+      e55_acc += cols[cbase + th * 19965 + 19293]!;
+      e55_acc += cols[cbase + th * 19965 - 269]!;
+      e55_acc += cols[cbase + th * 19965 - 628]!;
+      dx[orow + 220] = e55_acc;
+    }
+    for (let rb = 0; rb < 3; rb++) {
+      const th = (rb < 1 ? rb : rb + 53);
+      const orow = (ch * 224 + th * 4) * 224 + 448;
+      for (let tw = 2; tw < 55; tw++) {
+        let acc = 0;
+        if (th < 54) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19967]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19608]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19249]!;
+        }
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 46]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 313]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 672]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19875]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20234]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20593]!;
+        }
+        dx[orow + tw * 4] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 54) {
+        e0_acc += cols[cbase + th * 19965 + 19967]!;
+      }
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 46]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19875]!;
+      }
+      dx[orow] = e0_acc;
+      let e1_acc = 0;
+      if (th < 54) {
+        e1_acc += cols[cbase + th * 19965 + 20330]!;
+        e1_acc += cols[cbase + th * 19965 + 19971]!;
+      }
+      if (th < 55) {
+        e1_acc += cols[cbase + th * 19965 + 409]!;
+        e1_acc += cols[cbase + th * 19965 + 50]!;
+      }
+      if (th >= 1) {
+        e1_acc += cols[cbase + th * 19965 - 19512]!;
+        e1_acc += cols[cbase + th * 19965 - 19871]!;
+      }
+      dx[orow + 4] = e1_acc;
+      let e55_acc = 0;
+      if (th < 54) {
+        e55_acc += cols[cbase + th * 19965 + 39573]!;
+        e55_acc += cols[cbase + th * 19965 + 39214]!;
+      }
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19652]!;
+        e55_acc += cols[cbase + th * 19965 + 19293]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 269]!;
+        e55_acc += cols[cbase + th * 19965 - 628]!;
+      }
+      dx[orow + 220] = e55_acc;
     }
   }
   // stride phase (2, 1): 6 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 1; th < 54; th++) {
-          const orow = (ch * 224 + th * 4) * 224 + 448;
-          for (let tw = 1; tw < 55; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19968]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19609]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 47]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 312]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19874]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20233]!;
-            dx[orow + tw * 4 + 1] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 19968]!;
-          e0_acc += cols[cbase + th * 19965 + 47]!;
-          e0_acc += cols[cbase + th * 19965 - 19874]!;
-          dx[orow + 1] = e0_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 39574]!;
-          e55_acc += cols[cbase + th * 19965 + 19653]!;
-          e55_acc += cols[cbase + th * 19965 - 268]!;
-          dx[orow + 221] = e55_acc;
-        }
-        for (let rb = 0; rb < 3; rb++) {
-          const th = (rb < 1 ? rb : rb + 53);
-          const orow = (ch * 224 + th * 4) * 224 + 448;
-          for (let tw = 1; tw < 55; tw++) {
-            let acc = 0;
-            if (th < 54) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19968]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19609]!;
-            }
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 47]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 312]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19874]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20233]!;
-            }
-            dx[orow + tw * 4 + 1] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 54) {
-            e0_acc += cols[cbase + th * 19965 + 19968]!;
-          }
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 47]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19874]!;
-          }
-          dx[orow + 1] = e0_acc;
-          let e55_acc = 0;
-          if (th < 54) {
-            e55_acc += cols[cbase + th * 19965 + 39574]!;
-          }
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19653]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 268]!;
-          }
-          dx[orow + 221] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 1; th < 54; th++) {
+      const orow = (ch * 224 + th * 4) * 224 + 448;
+      for (let tw = 1; tw < 55; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19968]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19609]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 47]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 312]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19874]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20233]!;
+        dx[orow + tw * 4 + 1] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 19968]!;
+      e0_acc += cols[cbase + th * 19965 + 47]!;
+      e0_acc += cols[cbase + th * 19965 - 19874]!;
+      dx[orow + 1] = e0_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 39574]!;
+      e55_acc += cols[cbase + th * 19965 + 19653]!;
+      e55_acc += cols[cbase + th * 19965 - 268]!;
+      dx[orow + 221] = e55_acc;
+    }
+    for (let rb = 0; rb < 3; rb++) {
+      const th = (rb < 1 ? rb : rb + 53);
+      const orow = (ch * 224 + th * 4) * 224 + 448;
+      for (let tw = 1; tw < 55; tw++) {
+        let acc = 0;
+        if (th < 54) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19968]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19609]!;
+        }
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 47]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 312]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19874]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20233]!;
+        }
+        dx[orow + tw * 4 + 1] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 54) {
+        e0_acc += cols[cbase + th * 19965 + 19968]!;
+      }
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 47]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19874]!;
+      }
+      dx[orow + 1] = e0_acc;
+      let e55_acc = 0;
+      if (th < 54) {
+        e55_acc += cols[cbase + th * 19965 + 39574]!;
+      }
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19653]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 268]!;
+      }
+      dx[orow + 221] = e55_acc;
     }
   }
   // stride phase (2, 2): 9 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 1; th < 54; th++) {
-          const orow = (ch * 224 + th * 4) * 224 + 448;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 20328]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19969]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19610]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 407]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 48]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 311]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19514]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19873]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20232]!;
-            dx[orow + tw * 4 + 2] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 20328]!;
-          e0_acc += cols[cbase + th * 19965 + 19969]!;
-          e0_acc += cols[cbase + th * 19965 + 407]!;
-          e0_acc += cols[cbase + th * 19965 + 48]!;
-          e0_acc += cols[cbase + th * 19965 - 19514]!;
-          e0_acc += cols[cbase + th * 19965 - 19873]!;
-          dx[orow + 2] = e0_acc;
-          let e54_acc = 0;
-          e54_acc += cols[cbase + th * 19965 + 39571]!;
-          e54_acc += cols[cbase + th * 19965 + 39212]!;
-          e54_acc += cols[cbase + th * 19965 + 19650]!;
-          e54_acc += cols[cbase + th * 19965 + 19291]!;
-          e54_acc += cols[cbase + th * 19965 - 271]!;
-          e54_acc += cols[cbase + th * 19965 - 630]!;
-          dx[orow + 218] = e54_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 39575]!;
-          e55_acc += cols[cbase + th * 19965 + 19654]!;
-          e55_acc += cols[cbase + th * 19965 - 267]!;
-          dx[orow + 222] = e55_acc;
-        }
-        for (let rb = 0; rb < 3; rb++) {
-          const th = (rb < 1 ? rb : rb + 53);
-          const orow = (ch * 224 + th * 4) * 224 + 448;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            if (th < 54) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 20328]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19969]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19610]!;
-            }
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 407]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 48]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 311]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19514]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19873]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20232]!;
-            }
-            dx[orow + tw * 4 + 2] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 54) {
-            e0_acc += cols[cbase + th * 19965 + 20328]!;
-            e0_acc += cols[cbase + th * 19965 + 19969]!;
-          }
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 407]!;
-            e0_acc += cols[cbase + th * 19965 + 48]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19514]!;
-            e0_acc += cols[cbase + th * 19965 - 19873]!;
-          }
-          dx[orow + 2] = e0_acc;
-          let e54_acc = 0;
-          if (th < 54) {
-            e54_acc += cols[cbase + th * 19965 + 39571]!;
-            e54_acc += cols[cbase + th * 19965 + 39212]!;
-          }
-          if (th < 55) {
-            e54_acc += cols[cbase + th * 19965 + 19650]!;
-            e54_acc += cols[cbase + th * 19965 + 19291]!;
-          }
-          if (th >= 1) {
-            e54_acc += cols[cbase + th * 19965 - 271]!;
-            e54_acc += cols[cbase + th * 19965 - 630]!;
-          }
-          dx[orow + 218] = e54_acc;
-          let e55_acc = 0;
-          if (th < 54) {
-            e55_acc += cols[cbase + th * 19965 + 39575]!;
-          }
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19654]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 267]!;
-          }
-          dx[orow + 222] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 1; th < 54; th++) {
+      const orow = (ch * 224 + th * 4) * 224 + 448;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 20328]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19969]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19610]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 407]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 48]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 311]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19514]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19873]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20232]!;
+        dx[orow + tw * 4 + 2] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 20328]!;
+      e0_acc += cols[cbase + th * 19965 + 19969]!;
+      e0_acc += cols[cbase + th * 19965 + 407]!;
+      e0_acc += cols[cbase + th * 19965 + 48]!;
+      e0_acc += cols[cbase + th * 19965 - 19514]!;
+      e0_acc += cols[cbase + th * 19965 - 19873]!;
+      dx[orow + 2] = e0_acc;
+      let e54_acc = 0;
+      e54_acc += cols[cbase + th * 19965 + 39571]!;
+      e54_acc += cols[cbase + th * 19965 + 39212]!;
+      e54_acc += cols[cbase + th * 19965 + 19650]!;
+      e54_acc += cols[cbase + th * 19965 + 19291]!;
+      e54_acc += cols[cbase + th * 19965 - 271]!;
+      e54_acc += cols[cbase + th * 19965 - 630]!;
+      dx[orow + 218] = e54_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 39575]!;
+      e55_acc += cols[cbase + th * 19965 + 19654]!;
+      e55_acc += cols[cbase + th * 19965 - 267]!;
+      dx[orow + 222] = e55_acc;
+    }
+    for (let rb = 0; rb < 3; rb++) {
+      const th = (rb < 1 ? rb : rb + 53);
+      const orow = (ch * 224 + th * 4) * 224 + 448;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        if (th < 54) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 20328]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19969]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19610]!;
+        }
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 407]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 48]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 311]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19514]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19873]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20232]!;
+        }
+        dx[orow + tw * 4 + 2] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 54) {
+        e0_acc += cols[cbase + th * 19965 + 20328]!;
+        e0_acc += cols[cbase + th * 19965 + 19969]!;
+      }
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 407]!;
+        e0_acc += cols[cbase + th * 19965 + 48]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19514]!;
+        e0_acc += cols[cbase + th * 19965 - 19873]!;
+      }
+      dx[orow + 2] = e0_acc;
+      let e54_acc = 0;
+      if (th < 54) {
+        e54_acc += cols[cbase + th * 19965 + 39571]!;
+        e54_acc += cols[cbase + th * 19965 + 39212]!;
+      }
+      if (th < 55) {
+        e54_acc += cols[cbase + th * 19965 + 19650]!;
+        e54_acc += cols[cbase + th * 19965 + 19291]!;
+      }
+      if (th >= 1) {
+        e54_acc += cols[cbase + th * 19965 - 271]!;
+        e54_acc += cols[cbase + th * 19965 - 630]!;
+      }
+      dx[orow + 218] = e54_acc;
+      let e55_acc = 0;
+      if (th < 54) {
+        e55_acc += cols[cbase + th * 19965 + 39575]!;
+      }
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19654]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 267]!;
+      }
+      dx[orow + 222] = e55_acc;
     }
   }
   // stride phase (2, 3): 9 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 1; th < 54; th++) {
-          const orow = (ch * 224 + th * 4) * 224 + 448;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 20329]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19970]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19611]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 408]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 49]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 310]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19513]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19872]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20231]!;
-            dx[orow + tw * 4 + 3] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 20329]!;
-          e0_acc += cols[cbase + th * 19965 + 19970]!;
-          e0_acc += cols[cbase + th * 19965 + 408]!;
-          e0_acc += cols[cbase + th * 19965 + 49]!;
-          e0_acc += cols[cbase + th * 19965 - 19513]!;
-          e0_acc += cols[cbase + th * 19965 - 19872]!;
-          dx[orow + 3] = e0_acc;
-          let e54_acc = 0;
-          e54_acc += cols[cbase + th * 19965 + 39572]!;
-          e54_acc += cols[cbase + th * 19965 + 39213]!;
-          e54_acc += cols[cbase + th * 19965 + 19651]!;
-          e54_acc += cols[cbase + th * 19965 + 19292]!;
-          e54_acc += cols[cbase + th * 19965 - 270]!;
-          e54_acc += cols[cbase + th * 19965 - 629]!;
-          dx[orow + 219] = e54_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 39576]!;
-          e55_acc += cols[cbase + th * 19965 + 19655]!;
-          e55_acc += cols[cbase + th * 19965 - 266]!;
-          dx[orow + 223] = e55_acc;
-        }
-        for (let rb = 0; rb < 3; rb++) {
-          const th = (rb < 1 ? rb : rb + 53);
-          const orow = (ch * 224 + th * 4) * 224 + 448;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            if (th < 54) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 20329]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19970]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19611]!;
-            }
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 408]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 49]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 310]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19513]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19872]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20231]!;
-            }
-            dx[orow + tw * 4 + 3] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 54) {
-            e0_acc += cols[cbase + th * 19965 + 20329]!;
-            e0_acc += cols[cbase + th * 19965 + 19970]!;
-          }
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 408]!;
-            e0_acc += cols[cbase + th * 19965 + 49]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19513]!;
-            e0_acc += cols[cbase + th * 19965 - 19872]!;
-          }
-          dx[orow + 3] = e0_acc;
-          let e54_acc = 0;
-          if (th < 54) {
-            e54_acc += cols[cbase + th * 19965 + 39572]!;
-            e54_acc += cols[cbase + th * 19965 + 39213]!;
-          }
-          if (th < 55) {
-            e54_acc += cols[cbase + th * 19965 + 19651]!;
-            e54_acc += cols[cbase + th * 19965 + 19292]!;
-          }
-          if (th >= 1) {
-            e54_acc += cols[cbase + th * 19965 - 270]!;
-            e54_acc += cols[cbase + th * 19965 - 629]!;
-          }
-          dx[orow + 219] = e54_acc;
-          let e55_acc = 0;
-          if (th < 54) {
-            e55_acc += cols[cbase + th * 19965 + 39576]!;
-          }
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19655]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 266]!;
-          }
-          dx[orow + 223] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 1; th < 54; th++) {
+      const orow = (ch * 224 + th * 4) * 224 + 448;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 20329]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19970]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19611]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 408]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 49]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 310]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19513]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19872]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20231]!;
+        dx[orow + tw * 4 + 3] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 20329]!;
+      e0_acc += cols[cbase + th * 19965 + 19970]!;
+      e0_acc += cols[cbase + th * 19965 + 408]!;
+      e0_acc += cols[cbase + th * 19965 + 49]!;
+      e0_acc += cols[cbase + th * 19965 - 19513]!;
+      e0_acc += cols[cbase + th * 19965 - 19872]!;
+      dx[orow + 3] = e0_acc;
+      let e54_acc = 0;
+      e54_acc += cols[cbase + th * 19965 + 39572]!;
+      e54_acc += cols[cbase + th * 19965 + 39213]!;
+      e54_acc += cols[cbase + th * 19965 + 19651]!;
+      e54_acc += cols[cbase + th * 19965 + 19292]!;
+      e54_acc += cols[cbase + th * 19965 - 270]!;
+      e54_acc += cols[cbase + th * 19965 - 629]!;
+      dx[orow + 219] = e54_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 39576]!;
+      e55_acc += cols[cbase + th * 19965 + 19655]!;
+      e55_acc += cols[cbase + th * 19965 - 266]!;
+      dx[orow + 223] = e55_acc;
+    }
+    for (let rb = 0; rb < 3; rb++) {
+      const th = (rb < 1 ? rb : rb + 53);
+      const orow = (ch * 224 + th * 4) * 224 + 448;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        if (th < 54) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 20329]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19970]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19611]!;
+        }
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 408]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 49]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 310]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19513]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19872]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20231]!;
+        }
+        dx[orow + tw * 4 + 3] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 54) {
+        e0_acc += cols[cbase + th * 19965 + 20329]!;
+        e0_acc += cols[cbase + th * 19965 + 19970]!;
+      }
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 408]!;
+        e0_acc += cols[cbase + th * 19965 + 49]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19513]!;
+        e0_acc += cols[cbase + th * 19965 - 19872]!;
+      }
+      dx[orow + 3] = e0_acc;
+      let e54_acc = 0;
+      if (th < 54) {
+        e54_acc += cols[cbase + th * 19965 + 39572]!;
+        e54_acc += cols[cbase + th * 19965 + 39213]!;
+      }
+      if (th < 55) {
+        e54_acc += cols[cbase + th * 19965 + 19651]!;
+        e54_acc += cols[cbase + th * 19965 + 19292]!;
+      }
+      if (th >= 1) {
+        e54_acc += cols[cbase + th * 19965 - 270]!;
+        e54_acc += cols[cbase + th * 19965 - 629]!;
+      }
+      dx[orow + 219] = e54_acc;
+      let e55_acc = 0;
+      if (th < 54) {
+        e55_acc += cols[cbase + th * 19965 + 39576]!;
+      }
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19655]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 266]!;
+      }
+      dx[orow + 223] = e55_acc;
     }
   }
   // stride phase (3, 0): 9 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 1; th < 54; th++) {
-          const orow = (ch * 224 + th * 4) * 224 + 672;
-          for (let tw = 2; tw < 55; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19978]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19619]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19260]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 57]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 302]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 661]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19864]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20223]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20582]!;
-            dx[orow + tw * 4] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 19978]!;
-          e0_acc += cols[cbase + th * 19965 + 57]!;
-          e0_acc += cols[cbase + th * 19965 - 19864]!;
-          dx[orow] = e0_acc;
-          let e1_acc = 0;
-          e1_acc += cols[cbase + th * 19965 + 20341]!;
-          e1_acc += cols[cbase + th * 19965 + 19982]!;
-          e1_acc += cols[cbase + th * 19965 + 420]!;
-          e1_acc += cols[cbase + th * 19965 + 61]!;
-          e1_acc += cols[cbase + th * 19965 - 19501]!;
-          e1_acc += cols[cbase + th * 19965 - 19860]!;
-          dx[orow + 4] = e1_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 39584]!;
-          e55_acc += cols[cbase + th * 19965 + 39225]!;
-          e55_acc += cols[cbase + th * 19965 + 19663]!;
-          e55_acc += cols[cbase + th * 19965 + 19304]!;
-          e55_acc += cols[cbase + th * 19965 - 258]!;
-          e55_acc += cols[cbase + th * 19965 - 617]!;
-          dx[orow + 220] = e55_acc;
-        }
-        for (let rb = 0; rb < 3; rb++) {
-          const th = (rb < 1 ? rb : rb + 53);
-          const orow = (ch * 224 + th * 4) * 224 + 672;
-          for (let tw = 2; tw < 55; tw++) {
-            let acc = 0;
-            if (th < 54) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19978]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19619]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19260]!;
-            }
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 57]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 302]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 661]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19864]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20223]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20582]!;
-            }
-            dx[orow + tw * 4] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 54) {
-            e0_acc += cols[cbase + th * 19965 + 19978]!;
-          }
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 57]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19864]!;
-          }
-          dx[orow] = e0_acc;
-          let e1_acc = 0;
-          if (th < 54) {
-            e1_acc += cols[cbase + th * 19965 + 20341]!;
-            e1_acc += cols[cbase + th * 19965 + 19982]!;
-          }
-          if (th < 55) {
-            e1_acc += cols[cbase + th * 19965 + 420]!;
-            e1_acc += cols[cbase + th * 19965 + 61]!;
-          }
-          if (th >= 1) {
-            e1_acc += cols[cbase + th * 19965 - 19501]!;
-            e1_acc += cols[cbase + th * 19965 - 19860]!;
-          }
-          dx[orow + 4] = e1_acc;
-          let e55_acc = 0;
-          if (th < 54) {
-            e55_acc += cols[cbase + th * 19965 + 39584]!;
-            e55_acc += cols[cbase + th * 19965 + 39225]!;
-          }
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19663]!;
-            e55_acc += cols[cbase + th * 19965 + 19304]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 258]!;
-            e55_acc += cols[cbase + th * 19965 - 617]!;
-          }
-          dx[orow + 220] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 1; th < 54; th++) {
+      const orow = (ch * 224 + th * 4) * 224 + 672;
+      for (let tw = 2; tw < 55; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19978]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19619]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19260]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 57]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 302]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 661]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19864]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20223]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20582]!;
+        dx[orow + tw * 4] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 19978]!;
+      e0_acc += cols[cbase + th * 19965 + 57]!;
+      e0_acc += cols[cbase + th * 19965 - 19864]!;
+      dx[orow] = e0_acc;
+      let e1_acc = 0;
+      e1_acc += cols[cbase + th * 19965 + 20341]!;
+      e1_acc += cols[cbase + th * 19965 + 19982]!;
+      e1_acc += cols[cbase + th * 19965 + 420]!;
+      e1_acc += cols[cbase + th * 19965 + 61]!;
+      e1_acc += cols[cbase + th * 19965 - 19501]!;
+      e1_acc += cols[cbase + th * 19965 - 19860]!;
+      dx[orow + 4] = e1_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 39584]!;
+      e55_acc += cols[cbase + th * 19965 + 39225]!;
+      e55_acc += cols[cbase + th * 19965 + 19663]!;
+      e55_acc += cols[cbase + th * 19965 + 19304]!;
+      e55_acc += cols[cbase + th * 19965 - 258]!;
+      e55_acc += cols[cbase + th * 19965 - 617]!;
+      dx[orow + 220] = e55_acc;
+    }
+    for (let rb = 0; rb < 3; rb++) {
+      const th = (rb < 1 ? rb : rb + 53);
+      const orow = (ch * 224 + th * 4) * 224 + 672;
+      for (let tw = 2; tw < 55; tw++) {
+        let acc = 0;
+        if (th < 54) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19978]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19619]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19260]!;
+        }
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 57]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 302]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 661]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19864]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20223]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20582]!;
+        }
+        dx[orow + tw * 4] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 54) {
+        e0_acc += cols[cbase + th * 19965 + 19978]!;
+      }
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 57]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19864]!;
+      }
+      dx[orow] = e0_acc;
+      let e1_acc = 0;
+      if (th < 54) {
+        e1_acc += cols[cbase + th * 19965 + 20341]!;
+        e1_acc += cols[cbase + th * 19965 + 19982]!;
+      }
+      if (th < 55) {
+        e1_acc += cols[cbase + th * 19965 + 420]!;
+        e1_acc += cols[cbase + th * 19965 + 61]!;
+      }
+      if (th >= 1) {
+        e1_acc += cols[cbase + th * 19965 - 19501]!;
+        e1_acc += cols[cbase + th * 19965 - 19860]!;
+      }
+      dx[orow + 4] = e1_acc;
+      let e55_acc = 0;
+      if (th < 54) {
+        e55_acc += cols[cbase + th * 19965 + 39584]!;
+        e55_acc += cols[cbase + th * 19965 + 39225]!;
+      }
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19663]!;
+        e55_acc += cols[cbase + th * 19965 + 19304]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 258]!;
+        e55_acc += cols[cbase + th * 19965 - 617]!;
+      }
+      dx[orow + 220] = e55_acc;
     }
   }
   // stride phase (3, 1): 6 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 1; th < 54; th++) {
-          const orow = (ch * 224 + th * 4) * 224 + 672;
-          for (let tw = 1; tw < 55; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19979]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19620]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 58]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 301]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19863]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20222]!;
-            dx[orow + tw * 4 + 1] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 19979]!;
-          e0_acc += cols[cbase + th * 19965 + 58]!;
-          e0_acc += cols[cbase + th * 19965 - 19863]!;
-          dx[orow + 1] = e0_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 39585]!;
-          e55_acc += cols[cbase + th * 19965 + 19664]!;
-          e55_acc += cols[cbase + th * 19965 - 257]!;
-          dx[orow + 221] = e55_acc;
-        }
-        for (let rb = 0; rb < 3; rb++) {
-          const th = (rb < 1 ? rb : rb + 53);
-          const orow = (ch * 224 + th * 4) * 224 + 672;
-          for (let tw = 1; tw < 55; tw++) {
-            let acc = 0;
-            if (th < 54) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19979]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19620]!;
-            }
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 58]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 301]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19863]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20222]!;
-            }
-            dx[orow + tw * 4 + 1] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 54) {
-            e0_acc += cols[cbase + th * 19965 + 19979]!;
-          }
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 58]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19863]!;
-          }
-          dx[orow + 1] = e0_acc;
-          let e55_acc = 0;
-          if (th < 54) {
-            e55_acc += cols[cbase + th * 19965 + 39585]!;
-          }
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19664]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 257]!;
-          }
-          dx[orow + 221] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 1; th < 54; th++) {
+      const orow = (ch * 224 + th * 4) * 224 + 672;
+      for (let tw = 1; tw < 55; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19979]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19620]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 58]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 301]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19863]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20222]!;
+        dx[orow + tw * 4 + 1] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 19979]!;
+      e0_acc += cols[cbase + th * 19965 + 58]!;
+      e0_acc += cols[cbase + th * 19965 - 19863]!;
+      dx[orow + 1] = e0_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 39585]!;
+      e55_acc += cols[cbase + th * 19965 + 19664]!;
+      e55_acc += cols[cbase + th * 19965 - 257]!;
+      dx[orow + 221] = e55_acc;
+    }
+    for (let rb = 0; rb < 3; rb++) {
+      const th = (rb < 1 ? rb : rb + 53);
+      const orow = (ch * 224 + th * 4) * 224 + 672;
+      for (let tw = 1; tw < 55; tw++) {
+        let acc = 0;
+        if (th < 54) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19979]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19620]!;
+        }
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 58]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 301]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19863]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20222]!;
+        }
+        dx[orow + tw * 4 + 1] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 54) {
+        e0_acc += cols[cbase + th * 19965 + 19979]!;
+      }
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 58]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19863]!;
+      }
+      dx[orow + 1] = e0_acc;
+      let e55_acc = 0;
+      if (th < 54) {
+        e55_acc += cols[cbase + th * 19965 + 39585]!;
+      }
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19664]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 257]!;
+      }
+      dx[orow + 221] = e55_acc;
     }
   }
   // stride phase (3, 2): 9 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 1; th < 54; th++) {
-          const orow = (ch * 224 + th * 4) * 224 + 672;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 20339]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19980]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19621]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 418]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 59]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 300]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19503]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19862]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20221]!;
-            dx[orow + tw * 4 + 2] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 20339]!;
-          e0_acc += cols[cbase + th * 19965 + 19980]!;
-          e0_acc += cols[cbase + th * 19965 + 418]!;
-          e0_acc += cols[cbase + th * 19965 + 59]!;
-          e0_acc += cols[cbase + th * 19965 - 19503]!;
-          e0_acc += cols[cbase + th * 19965 - 19862]!;
-          dx[orow + 2] = e0_acc;
-          let e54_acc = 0;
-          e54_acc += cols[cbase + th * 19965 + 39582]!;
-          e54_acc += cols[cbase + th * 19965 + 39223]!;
-          e54_acc += cols[cbase + th * 19965 + 19661]!;
-          e54_acc += cols[cbase + th * 19965 + 19302]!;
-          e54_acc += cols[cbase + th * 19965 - 260]!;
-          e54_acc += cols[cbase + th * 19965 - 619]!;
-          dx[orow + 218] = e54_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 39586]!;
-          e55_acc += cols[cbase + th * 19965 + 19665]!;
-          e55_acc += cols[cbase + th * 19965 - 256]!;
-          dx[orow + 222] = e55_acc;
-        }
-        for (let rb = 0; rb < 3; rb++) {
-          const th = (rb < 1 ? rb : rb + 53);
-          const orow = (ch * 224 + th * 4) * 224 + 672;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            if (th < 54) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 20339]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19980]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19621]!;
-            }
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 418]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 59]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 300]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19503]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19862]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20221]!;
-            }
-            dx[orow + tw * 4 + 2] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 54) {
-            e0_acc += cols[cbase + th * 19965 + 20339]!;
-            e0_acc += cols[cbase + th * 19965 + 19980]!;
-          }
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 418]!;
-            e0_acc += cols[cbase + th * 19965 + 59]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19503]!;
-            e0_acc += cols[cbase + th * 19965 - 19862]!;
-          }
-          dx[orow + 2] = e0_acc;
-          let e54_acc = 0;
-          if (th < 54) {
-            e54_acc += cols[cbase + th * 19965 + 39582]!;
-            e54_acc += cols[cbase + th * 19965 + 39223]!;
-          }
-          if (th < 55) {
-            e54_acc += cols[cbase + th * 19965 + 19661]!;
-            e54_acc += cols[cbase + th * 19965 + 19302]!;
-          }
-          if (th >= 1) {
-            e54_acc += cols[cbase + th * 19965 - 260]!;
-            e54_acc += cols[cbase + th * 19965 - 619]!;
-          }
-          dx[orow + 218] = e54_acc;
-          let e55_acc = 0;
-          if (th < 54) {
-            e55_acc += cols[cbase + th * 19965 + 39586]!;
-          }
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19665]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 256]!;
-          }
-          dx[orow + 222] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 1; th < 54; th++) {
+      const orow = (ch * 224 + th * 4) * 224 + 672;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 20339]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19980]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19621]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 418]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 59]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 300]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19503]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19862]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20221]!;
+        dx[orow + tw * 4 + 2] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 20339]!;
+      e0_acc += cols[cbase + th * 19965 + 19980]!;
+      e0_acc += cols[cbase + th * 19965 + 418]!;
+      e0_acc += cols[cbase + th * 19965 + 59]!;
+      e0_acc += cols[cbase + th * 19965 - 19503]!;
+      e0_acc += cols[cbase + th * 19965 - 19862]!;
+      dx[orow + 2] = e0_acc;
+      let e54_acc = 0;
+      e54_acc += cols[cbase + th * 19965 + 39582]!;
+      e54_acc += cols[cbase + th * 19965 + 39223]!;
+      e54_acc += cols[cbase + th * 19965 + 19661]!;
+      e54_acc += cols[cbase + th * 19965 + 19302]!;
+      e54_acc += cols[cbase + th * 19965 - 260]!;
+      e54_acc += cols[cbase + th * 19965 - 619]!;
+      dx[orow + 218] = e54_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 39586]!;
+      e55_acc += cols[cbase + th * 19965 + 19665]!;
+      e55_acc += cols[cbase + th * 19965 - 256]!;
+      dx[orow + 222] = e55_acc;
+    }
+    for (let rb = 0; rb < 3; rb++) {
+      const th = (rb < 1 ? rb : rb + 53);
+      const orow = (ch * 224 + th * 4) * 224 + 672;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        if (th < 54) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 20339]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19980]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19621]!;
+        }
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 418]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 59]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 300]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19503]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19862]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20221]!;
+        }
+        dx[orow + tw * 4 + 2] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 54) {
+        e0_acc += cols[cbase + th * 19965 + 20339]!;
+        e0_acc += cols[cbase + th * 19965 + 19980]!;
+      }
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 418]!;
+        e0_acc += cols[cbase + th * 19965 + 59]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19503]!;
+        e0_acc += cols[cbase + th * 19965 - 19862]!;
+      }
+      dx[orow + 2] = e0_acc;
+      let e54_acc = 0;
+      if (th < 54) {
+        e54_acc += cols[cbase + th * 19965 + 39582]!;
+        e54_acc += cols[cbase + th * 19965 + 39223]!;
+      }
+      if (th < 55) {
+        e54_acc += cols[cbase + th * 19965 + 19661]!;
+        e54_acc += cols[cbase + th * 19965 + 19302]!;
+      }
+      if (th >= 1) {
+        e54_acc += cols[cbase + th * 19965 - 260]!;
+        e54_acc += cols[cbase + th * 19965 - 619]!;
+      }
+      dx[orow + 218] = e54_acc;
+      let e55_acc = 0;
+      if (th < 54) {
+        e55_acc += cols[cbase + th * 19965 + 39586]!;
+      }
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19665]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 256]!;
+      }
+      dx[orow + 222] = e55_acc;
     }
   }
   // stride phase (3, 3): 9 of 121 taps
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let r = 0; r < 3; r++) {
-        const ch = n * 3 + (g * 3 + r);
-        const cbase = (g + n) * 1098075 + r * 121;
-        for (let th = 1; th < 54; th++) {
-          const orow = (ch * 224 + th * 4) * 224 + 672;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 20340]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19981]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 19622]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 419]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 + 60]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 299]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19502]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 19861]!;
-            acc += cols[cbase + (th * 55 + tw) * 363 - 20220]!;
-            dx[orow + tw * 4 + 3] = acc;
-          }
-          let e0_acc = 0;
-          e0_acc += cols[cbase + th * 19965 + 20340]!;
-          e0_acc += cols[cbase + th * 19965 + 19981]!;
-          e0_acc += cols[cbase + th * 19965 + 419]!;
-          e0_acc += cols[cbase + th * 19965 + 60]!;
-          e0_acc += cols[cbase + th * 19965 - 19502]!;
-          e0_acc += cols[cbase + th * 19965 - 19861]!;
-          dx[orow + 3] = e0_acc;
-          let e54_acc = 0;
-          e54_acc += cols[cbase + th * 19965 + 39583]!;
-          e54_acc += cols[cbase + th * 19965 + 39224]!;
-          e54_acc += cols[cbase + th * 19965 + 19662]!;
-          e54_acc += cols[cbase + th * 19965 + 19303]!;
-          e54_acc += cols[cbase + th * 19965 - 259]!;
-          e54_acc += cols[cbase + th * 19965 - 618]!;
-          dx[orow + 219] = e54_acc;
-          let e55_acc = 0;
-          e55_acc += cols[cbase + th * 19965 + 39587]!;
-          e55_acc += cols[cbase + th * 19965 + 19666]!;
-          e55_acc += cols[cbase + th * 19965 - 255]!;
-          dx[orow + 223] = e55_acc;
-        }
-        for (let rb = 0; rb < 3; rb++) {
-          const th = (rb < 1 ? rb : rb + 53);
-          const orow = (ch * 224 + th * 4) * 224 + 672;
-          for (let tw = 1; tw < 54; tw++) {
-            let acc = 0;
-            if (th < 54) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 20340]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19981]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 19622]!;
-            }
-            if (th < 55) {
-              acc += cols[cbase + (th * 55 + tw) * 363 + 419]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 + 60]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 299]!;
-            }
-            if (th >= 1) {
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19502]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 19861]!;
-              acc += cols[cbase + (th * 55 + tw) * 363 - 20220]!;
-            }
-            dx[orow + tw * 4 + 3] = acc;
-          }
-          let e0_acc = 0;
-          if (th < 54) {
-            e0_acc += cols[cbase + th * 19965 + 20340]!;
-            e0_acc += cols[cbase + th * 19965 + 19981]!;
-          }
-          if (th < 55) {
-            e0_acc += cols[cbase + th * 19965 + 419]!;
-            e0_acc += cols[cbase + th * 19965 + 60]!;
-          }
-          if (th >= 1) {
-            e0_acc += cols[cbase + th * 19965 - 19502]!;
-            e0_acc += cols[cbase + th * 19965 - 19861]!;
-          }
-          dx[orow + 3] = e0_acc;
-          let e54_acc = 0;
-          if (th < 54) {
-            e54_acc += cols[cbase + th * 19965 + 39583]!;
-            e54_acc += cols[cbase + th * 19965 + 39224]!;
-          }
-          if (th < 55) {
-            e54_acc += cols[cbase + th * 19965 + 19662]!;
-            e54_acc += cols[cbase + th * 19965 + 19303]!;
-          }
-          if (th >= 1) {
-            e54_acc += cols[cbase + th * 19965 - 259]!;
-            e54_acc += cols[cbase + th * 19965 - 618]!;
-          }
-          dx[orow + 219] = e54_acc;
-          let e55_acc = 0;
-          if (th < 54) {
-            e55_acc += cols[cbase + th * 19965 + 39587]!;
-          }
-          if (th < 55) {
-            e55_acc += cols[cbase + th * 19965 + 19666]!;
-          }
-          if (th >= 1) {
-            e55_acc += cols[cbase + th * 19965 - 255]!;
-          }
-          dx[orow + 223] = e55_acc;
-        }
+  for (let r = 0; r < 3; r++) {
+    const ch = r;
+    const cbase = r * 121;
+    for (let th = 1; th < 54; th++) {
+      const orow = (ch * 224 + th * 4) * 224 + 672;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 20340]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19981]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 19622]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 419]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 + 60]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 299]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19502]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 19861]!;
+        acc += cols[cbase + (th * 55 + tw) * 363 - 20220]!;
+        dx[orow + tw * 4 + 3] = acc;
       }
+      let e0_acc = 0;
+      e0_acc += cols[cbase + th * 19965 + 20340]!;
+      e0_acc += cols[cbase + th * 19965 + 19981]!;
+      e0_acc += cols[cbase + th * 19965 + 419]!;
+      e0_acc += cols[cbase + th * 19965 + 60]!;
+      e0_acc += cols[cbase + th * 19965 - 19502]!;
+      e0_acc += cols[cbase + th * 19965 - 19861]!;
+      dx[orow + 3] = e0_acc;
+      let e54_acc = 0;
+      e54_acc += cols[cbase + th * 19965 + 39583]!;
+      e54_acc += cols[cbase + th * 19965 + 39224]!;
+      e54_acc += cols[cbase + th * 19965 + 19662]!;
+      e54_acc += cols[cbase + th * 19965 + 19303]!;
+      e54_acc += cols[cbase + th * 19965 - 259]!;
+      e54_acc += cols[cbase + th * 19965 - 618]!;
+      dx[orow + 219] = e54_acc;
+      let e55_acc = 0;
+      e55_acc += cols[cbase + th * 19965 + 39587]!;
+      e55_acc += cols[cbase + th * 19965 + 19666]!;
+      e55_acc += cols[cbase + th * 19965 - 255]!;
+      dx[orow + 223] = e55_acc;
+    }
+    for (let rb = 0; rb < 3; rb++) {
+      const th = (rb < 1 ? rb : rb + 53);
+      const orow = (ch * 224 + th * 4) * 224 + 672;
+      for (let tw = 1; tw < 54; tw++) {
+        let acc = 0;
+        if (th < 54) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 20340]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19981]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 19622]!;
+        }
+        if (th < 55) {
+          acc += cols[cbase + (th * 55 + tw) * 363 + 419]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 + 60]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 299]!;
+        }
+        if (th >= 1) {
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19502]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 19861]!;
+          acc += cols[cbase + (th * 55 + tw) * 363 - 20220]!;
+        }
+        dx[orow + tw * 4 + 3] = acc;
+      }
+      let e0_acc = 0;
+      if (th < 54) {
+        e0_acc += cols[cbase + th * 19965 + 20340]!;
+        e0_acc += cols[cbase + th * 19965 + 19981]!;
+      }
+      if (th < 55) {
+        e0_acc += cols[cbase + th * 19965 + 419]!;
+        e0_acc += cols[cbase + th * 19965 + 60]!;
+      }
+      if (th >= 1) {
+        e0_acc += cols[cbase + th * 19965 - 19502]!;
+        e0_acc += cols[cbase + th * 19965 - 19861]!;
+      }
+      dx[orow + 3] = e0_acc;
+      let e54_acc = 0;
+      if (th < 54) {
+        e54_acc += cols[cbase + th * 19965 + 39583]!;
+        e54_acc += cols[cbase + th * 19965 + 39224]!;
+      }
+      if (th < 55) {
+        e54_acc += cols[cbase + th * 19965 + 19662]!;
+        e54_acc += cols[cbase + th * 19965 + 19303]!;
+      }
+      if (th >= 1) {
+        e54_acc += cols[cbase + th * 19965 - 259]!;
+        e54_acc += cols[cbase + th * 19965 - 618]!;
+      }
+      dx[orow + 219] = e54_acc;
+      let e55_acc = 0;
+      if (th < 54) {
+        e55_acc += cols[cbase + th * 19965 + 39587]!;
+      }
+      if (th < 55) {
+        e55_acc += cols[cbase + th * 19965 + 19666]!;
+      }
+      if (th >= 1) {
+        e55_acc += cols[cbase + th * 19965 - 255]!;
+      }
+      dx[orow + 223] = e55_acc;
     }
   }
 }

@@ -12,36 +12,32 @@
  * y = x · Wᵀ + b
  */
 export function linear_9216_to_4096_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
-  for (let mb = 0; mb < 1; mb++) {
-    const m0 = mb;
-    for (let nb = 0; nb < 1024; nb++) {
-      const n0 = nb * 4;
-      const bv0_0 = b[n0]!;
-      const bv0_1 = b[n0 + 1]!;
-      const bv0_2 = b[n0 + 2]!;
-      const bv0_3 = b[n0 + 3]!;
-      let acc0_00 = bv0_0;
-      let acc0_01 = bv0_1;
-      let acc0_02 = bv0_2;
-      let acc0_03 = bv0_3;
-      const ai0 = m0 * 9216;
-      const bi0 = n0 * 9216;
-      for (let k0 = 0; k0 < 9216; k0++) {
-        const a0 = x[ai0 + k0]!;
-        const b0 = w[bi0 + k0]!;
-        acc0_00 += a0 * b0;
-        const b1 = w[bi0 + k0 + 9216]!;
-        acc0_01 += a0 * b1;
-        const b2 = w[bi0 + k0 + 18432]!;
-        acc0_02 += a0 * b2;
-        const b3 = w[bi0 + k0 + 27648]!;
-        acc0_03 += a0 * b3;
-      }
-      y[m0 * 4096 + n0] = acc0_00;
-      y[m0 * 4096 + n0 + 1] = acc0_01;
-      y[m0 * 4096 + n0 + 2] = acc0_02;
-      y[m0 * 4096 + n0 + 3] = acc0_03;
+  for (let nb = 0; nb < 1024; nb++) {
+    const n0 = nb * 4;
+    const bv0_0 = b[n0]!;
+    const bv0_1 = b[n0 + 1]!;
+    const bv0_2 = b[n0 + 2]!;
+    const bv0_3 = b[n0 + 3]!;
+    let acc0_00 = bv0_0;
+    let acc0_01 = bv0_1;
+    let acc0_02 = bv0_2;
+    let acc0_03 = bv0_3;
+    const bi0 = n0 * 9216;
+    for (let k0 = 0; k0 < 9216; k0++) {
+      const a0 = x[k0]!;
+      const b0 = w[bi0 + k0]!;
+      acc0_00 += a0 * b0;
+      const b1 = w[bi0 + k0 + 9216]!;
+      acc0_01 += a0 * b1;
+      const b2 = w[bi0 + k0 + 18432]!;
+      acc0_02 += a0 * b2;
+      const b3 = w[bi0 + k0 + 27648]!;
+      acc0_03 += a0 * b3;
     }
+    y[n0] = acc0_00;
+    y[n0 + 1] = acc0_01;
+    y[n0 + 2] = acc0_02;
+    y[n0 + 3] = acc0_03;
   }
 }
 
@@ -72,32 +68,30 @@ export function linear_9216_to_4096_dw(dy: Float32Array, x: Float32Array, dw: Fl
       let acc0_33 = 0;
       const ai0 = m0;
       const bi0 = n0;
-      for (let k0 = 0; k0 < 1; k0++) {
-        const a0 = dy[ai0 + k0 * 4096]!;
-        const a1 = dy[ai0 + k0 * 4096 + 1]!;
-        const a2 = dy[ai0 + k0 * 4096 + 2]!;
-        const a3 = dy[ai0 + k0 * 4096 + 3]!;
-        const b0 = x[bi0 + k0 * 9216]!;
-        acc0_00 += a0 * b0;
-        acc0_10 += a1 * b0;
-        acc0_20 += a2 * b0;
-        acc0_30 += a3 * b0;
-        const b1 = x[bi0 + k0 * 9216 + 1]!;
-        acc0_01 += a0 * b1;
-        acc0_11 += a1 * b1;
-        acc0_21 += a2 * b1;
-        acc0_31 += a3 * b1;
-        const b2 = x[bi0 + k0 * 9216 + 2]!;
-        acc0_02 += a0 * b2;
-        acc0_12 += a1 * b2;
-        acc0_22 += a2 * b2;
-        acc0_32 += a3 * b2;
-        const b3 = x[bi0 + k0 * 9216 + 3]!;
-        acc0_03 += a0 * b3;
-        acc0_13 += a1 * b3;
-        acc0_23 += a2 * b3;
-        acc0_33 += a3 * b3;
-      }
+      const a0 = dy[ai0]!;
+      const a1 = dy[ai0 + 1]!;
+      const a2 = dy[ai0 + 2]!;
+      const a3 = dy[ai0 + 3]!;
+      const b0 = x[bi0]!;
+      acc0_00 += a0 * b0;
+      acc0_10 += a1 * b0;
+      acc0_20 += a2 * b0;
+      acc0_30 += a3 * b0;
+      const b1 = x[bi0 + 1]!;
+      acc0_01 += a0 * b1;
+      acc0_11 += a1 * b1;
+      acc0_21 += a2 * b1;
+      acc0_31 += a3 * b1;
+      const b2 = x[bi0 + 2]!;
+      acc0_02 += a0 * b2;
+      acc0_12 += a1 * b2;
+      acc0_22 += a2 * b2;
+      acc0_32 += a3 * b2;
+      const b3 = x[bi0 + 3]!;
+      acc0_03 += a0 * b3;
+      acc0_13 += a1 * b3;
+      acc0_23 += a2 * b3;
+      acc0_33 += a3 * b3;
       dw[m0 * 9216 + n0] = acc0_00;
       dw[m0 * 9216 + n0 + 1] = acc0_01;
       dw[m0 * 9216 + n0 + 2] = acc0_02;
@@ -125,9 +119,7 @@ export function linear_9216_to_4096_dw(dy: Float32Array, x: Float32Array, dw: Fl
 export function linear_9216_to_4096_db(dy: Float32Array, db: Float32Array): void {
   for (let o = 0; o < 4096; o++) {
     let acc = 0;
-    for (let n = 0; n < 1; n++) {
-      acc += dy[n * 4096 + o]!;
-    }
+    acc += dy[o]!;
     db[o] = acc;
   }
 }
@@ -137,31 +129,27 @@ export function linear_9216_to_4096_db(dy: Float32Array, db: Float32Array): void
  * dx = dy · W
  */
 export function linear_9216_to_4096_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
-  for (let mb = 0; mb < 1; mb++) {
-    const m0 = mb;
-    for (let nb = 0; nb < 2304; nb++) {
-      const n0 = nb * 4;
-      let acc0_00 = 0;
-      let acc0_01 = 0;
-      let acc0_02 = 0;
-      let acc0_03 = 0;
-      const ai0 = m0 * 4096;
-      const bi0 = n0;
-      for (let k0 = 0; k0 < 4096; k0++) {
-        const a0 = dy[ai0 + k0]!;
-        const b0 = w[bi0 + k0 * 9216]!;
-        acc0_00 += a0 * b0;
-        const b1 = w[bi0 + k0 * 9216 + 1]!;
-        acc0_01 += a0 * b1;
-        const b2 = w[bi0 + k0 * 9216 + 2]!;
-        acc0_02 += a0 * b2;
-        const b3 = w[bi0 + k0 * 9216 + 3]!;
-        acc0_03 += a0 * b3;
-      }
-      dx[m0 * 9216 + n0] = acc0_00;
-      dx[m0 * 9216 + n0 + 1] = acc0_01;
-      dx[m0 * 9216 + n0 + 2] = acc0_02;
-      dx[m0 * 9216 + n0 + 3] = acc0_03;
+  for (let nb = 0; nb < 2304; nb++) {
+    const n0 = nb * 4;
+    let acc0_00 = 0;
+    let acc0_01 = 0;
+    let acc0_02 = 0;
+    let acc0_03 = 0;
+    const bi0 = n0;
+    for (let k0 = 0; k0 < 4096; k0++) {
+      const a0 = dy[k0]!;
+      const b0 = w[bi0 + k0 * 9216]!;
+      acc0_00 += a0 * b0;
+      const b1 = w[bi0 + k0 * 9216 + 1]!;
+      acc0_01 += a0 * b1;
+      const b2 = w[bi0 + k0 * 9216 + 2]!;
+      acc0_02 += a0 * b2;
+      const b3 = w[bi0 + k0 * 9216 + 3]!;
+      acc0_03 += a0 * b3;
     }
+    dx[n0] = acc0_00;
+    dx[n0 + 1] = acc0_01;
+    dx[n0 + 2] = acc0_02;
+    dx[n0 + 3] = acc0_03;
   }
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 23232>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 64>;
 
-// dispatch 1 of 2: q=1 x co=64 x ci=3 x kh=11 x kw=11; 363x1x1 workgroups of 64
+// dispatch 1 of 2: co=64 x ci=3 x kh=11 x kw=11; 363x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,22 +21,20 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let q: i32 = 0;
   let co: i32 = _i / 363;
   let ci: i32 = (_i / 121) % 3;
   let kh: i32 = (_i / 11) % 11;
   let kw: i32 = (_i) % 11;
-  let n0: i32 = q;
-  let pb: i32 = (q * 64 + co) * 364 + (ci * 11 + kh) * 11;
+  let pb: i32 = co * 364 + (ci * 11 + kh) * 11;
   // pass 1: 1 chunks of 1 sample(s) x 55 row(s) x 55 columns, one invocation per (chunk, co, ci, kh, kw)
   var a: f32 = 0f;
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 55; ohh++) {
     let oh: i32 = ohh;
-    let dyb: i32 = (n0 * 64 + co) * 3025;
+    let dyb: i32 = co * 3025;
     let ih: i32 = oh * 4 + kh - 2;
     let inside: bool = ih >= 0 && ih < 224;
-    let xb: i32 = ((n0 * 3 + ci) * 224 + ih) * 224;
+    let xb: i32 = (ci * 224 + ih) * 224;
     for (var ow: i32 = 0; ow < 55; ow++) {
       let d: f32 = dy[dyb + oh * 55 + ow];
       ab += d;
@@ -50,7 +48,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   partial[pb + kw] = a;
   if (ci == 0 && kh == 0 && kw == 0) {
-    partial[(q * 64 + co) * 364 + 363] = ab;
+    partial[co * 364 + 363] = ab;
   }
 }
 
@@ -66,9 +64,7 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let j: i32 = (_i) % 364;
   // pass 2: the 1 partials of each weight and bias, summed in order
   var s: f32 = 0f;
-  for (var q: i32 = 0; q < 1; q++) {
-    s += partial[(q * 64 + co) * 364 + j];
-  }
+  s += partial[co * 364 + j];
   if (j < 363) {
     dw[co * 363 + j] = s;
   } else {

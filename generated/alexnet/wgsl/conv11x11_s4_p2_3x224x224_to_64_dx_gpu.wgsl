@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 23232>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 150528>;
 
-// dispatch 1 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 1 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -19,16 +19,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4);
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4);
   // stride phase (0, 0): 9 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 55) {
       let ih2: i32 = th;
@@ -79,7 +78,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 2 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 2 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -87,16 +86,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 1;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 1;
   // stride phase (0, 1): 6 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 55) {
       let ih2: i32 = th;
@@ -135,7 +133,7 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 3 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 3 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -143,16 +141,15 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 2;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 2;
   // stride phase (0, 2): 9 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 55) {
       let ih2: i32 = th;
@@ -203,7 +200,7 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 4 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 4 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -211,16 +208,15 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 3;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 3;
   // stride phase (0, 3): 9 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 55) {
       let ih2: i32 = th;
@@ -271,7 +267,7 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 5 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 5 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -279,16 +275,15 @@ fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 224;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 224;
   // stride phase (1, 0): 6 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 55) {
       let ih3: i32 = th;
@@ -324,7 +319,7 @@ fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 6 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 6 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -332,16 +327,15 @@ fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 225;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 225;
   // stride phase (1, 1): 4 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 55) {
       let ih3: i32 = th;
@@ -369,7 +363,7 @@ fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 7 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 7 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_6(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -377,16 +371,15 @@ fn main_6(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 226;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 226;
   // stride phase (1, 2): 6 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 55) {
       let ih3: i32 = th;
@@ -422,7 +415,7 @@ fn main_6(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 8 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 8 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -430,16 +423,15 @@ fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 227;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 227;
   // stride phase (1, 3): 6 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 55) {
       let ih3: i32 = th;
@@ -475,7 +467,7 @@ fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 9 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 9 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_8(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -483,16 +475,15 @@ fn main_8(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 448;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 448;
   // stride phase (2, 0): 9 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 54) {
       let ih0: i32 = th + 1;
@@ -543,7 +534,7 @@ fn main_8(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 10 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 10 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_9(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -551,16 +542,15 @@ fn main_9(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 449;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 449;
   // stride phase (2, 1): 6 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 54) {
       let ih0: i32 = th + 1;
@@ -599,7 +589,7 @@ fn main_9(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 11 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 11 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_10(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -607,16 +597,15 @@ fn main_10(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 450;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 450;
   // stride phase (2, 2): 9 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 54) {
       let ih0: i32 = th + 1;
@@ -667,7 +656,7 @@ fn main_10(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   dx[yb] = acc0;
 }
 
-// dispatch 12 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 12 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_11(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -675,16 +664,15 @@ fn main_11(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 451;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 451;
   // stride phase (2, 3): 9 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 54) {
       let ih0: i32 = th + 1;
@@ -735,7 +723,7 @@ fn main_11(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   dx[yb] = acc0;
 }
 
-// dispatch 13 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 13 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_12(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -743,16 +731,15 @@ fn main_12(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 672;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 672;
   // stride phase (3, 0): 9 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 54) {
       let ih1: i32 = th + 1;
@@ -803,7 +790,7 @@ fn main_12(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   dx[yb] = acc0;
 }
 
-// dispatch 14 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 14 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_13(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -811,16 +798,15 @@ fn main_13(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 673;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 673;
   // stride phase (3, 1): 6 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 54) {
       let ih1: i32 = th + 1;
@@ -859,7 +845,7 @@ fn main_13(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   dx[yb] = acc0;
 }
 
-// dispatch 15 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 15 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_14(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -867,16 +853,15 @@ fn main_14(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 674;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 674;
   // stride phase (3, 2): 9 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 54) {
       let ih1: i32 = th + 1;
@@ -927,7 +912,7 @@ fn main_14(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   dx[yb] = acc0;
 }
 
-// dispatch 16 of 16: n=1 x ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
+// dispatch 16 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_15(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -935,16 +920,15 @@ fn main_15(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 896 + tw * 4) + 675;
+  let yb: i32 = o0 * 50176 + (th * 896 + tw * 4) + 675;
   // stride phase (3, 3): 9 of 121 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 3025;
+    let xb: i32 = r * 3025;
     let wb: i32 = o0 * 121 + r * 363;
     if (th < 54) {
       let ih1: i32 = th + 1;

@@ -10,7 +10,7 @@
 @group(0) @binding(0) var<storage, read> x: array<f32, 150528>;
 @group(0) @binding(1) var<storage, read_write> cols: array<f32, 1098075>;
 
-// dispatch 1 of 1: g=1 x n=1 x r=3 x oh=55 x ow=55; 142x1x1 workgroups of 64
+// dispatch 1 of 1: r=3 x oh=55 x ow=55; 142x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -18,13 +18,11 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let g: i32 = 0;
-  let n: i32 = 0;
   let r: i32 = _i / 3025;
   let oh: i32 = (_i / 55) % 55;
   let ow: i32 = (_i) % 55;
-  let xb: i32 = (n * 3 + (g * 3 + r)) * 50176;
-  let cb: i32 = ((g + n) * 3025 + (oh * 55 + ow)) * 363 + r * 121;
+  let xb: i32 = r * 50176;
+  let cb: i32 = (oh * 55 + ow) * 363 + r * 121;
   if (oh >= 1 && ow >= 1) {
     cols[cb] = x[xb + (oh * 896 + ow * 4) - 450];
   } else {

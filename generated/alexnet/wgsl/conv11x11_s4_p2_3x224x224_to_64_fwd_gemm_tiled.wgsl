@@ -15,7 +15,7 @@
 var<workgroup> As: array<f32, 1024>;
 var<workgroup> Bs: array<f32, 256>;
 
-// dispatch 1 of 1: g=1 x n=1 x tmi=48 x tni=4; workgroup per grid point, 192x1x1 workgroups of 128
+// dispatch 1 of 1: tmi=48 x tni=4; workgroup per grid point, 192x1x1 workgroups of 128
 @compute @workgroup_size(128)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = _wid.x;
@@ -23,8 +23,6 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let g: i32 = 0;
-  let n: i32 = 0;
   let tmi: i32 = _i / 4;
   let tni: i32 = (_i) % 4;
   let local: i32 = i32(_lid);
@@ -44,52 +42,52 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   for (var kt: i32 = 0; kt < 23; kt++) {
     let k0: i32 = kt * 16;
     if (m0 + local / 16 < 3025 && k0 + local % 16 < 363) {
-      As[local % 16 * 64 + local / 16] = cols[(g + n) * 1098075 + ((m0 + local / 16) * 363 + (k0 + local % 16))];
+      As[local % 16 * 64 + local / 16] = cols[(m0 + local / 16) * 363 + (k0 + local % 16)];
     } else {
       As[local % 16 * 64 + local / 16] = 0f;
     }
     if (m0 + (local + 128) / 16 < 3025 && k0 + (local + 128) % 16 < 363) {
-      As[(local + 128) % 16 * 64 + (local + 128) / 16] = cols[(g + n) * 1098075 + ((m0 + (local + 128) / 16) * 363 + (k0 + (local + 128) % 16))];
+      As[(local + 128) % 16 * 64 + (local + 128) / 16] = cols[(m0 + (local + 128) / 16) * 363 + (k0 + (local + 128) % 16)];
     } else {
       As[(local + 128) % 16 * 64 + (local + 128) / 16] = 0f;
     }
     if (m0 + (local + 256) / 16 < 3025 && k0 + (local + 256) % 16 < 363) {
-      As[(local + 256) % 16 * 64 + (local + 256) / 16] = cols[(g + n) * 1098075 + ((m0 + (local + 256) / 16) * 363 + (k0 + (local + 256) % 16))];
+      As[(local + 256) % 16 * 64 + (local + 256) / 16] = cols[(m0 + (local + 256) / 16) * 363 + (k0 + (local + 256) % 16)];
     } else {
       As[(local + 256) % 16 * 64 + (local + 256) / 16] = 0f;
     }
     if (m0 + (local + 384) / 16 < 3025 && k0 + (local + 384) % 16 < 363) {
-      As[(local + 384) % 16 * 64 + (local + 384) / 16] = cols[(g + n) * 1098075 + ((m0 + (local + 384) / 16) * 363 + (k0 + (local + 384) % 16))];
+      As[(local + 384) % 16 * 64 + (local + 384) / 16] = cols[(m0 + (local + 384) / 16) * 363 + (k0 + (local + 384) % 16)];
     } else {
       As[(local + 384) % 16 * 64 + (local + 384) / 16] = 0f;
     }
     if (m0 + (local + 512) / 16 < 3025 && k0 + (local + 512) % 16 < 363) {
-      As[(local + 512) % 16 * 64 + (local + 512) / 16] = cols[(g + n) * 1098075 + ((m0 + (local + 512) / 16) * 363 + (k0 + (local + 512) % 16))];
+      As[(local + 512) % 16 * 64 + (local + 512) / 16] = cols[(m0 + (local + 512) / 16) * 363 + (k0 + (local + 512) % 16)];
     } else {
       As[(local + 512) % 16 * 64 + (local + 512) / 16] = 0f;
     }
     if (m0 + (local + 640) / 16 < 3025 && k0 + (local + 640) % 16 < 363) {
-      As[(local + 640) % 16 * 64 + (local + 640) / 16] = cols[(g + n) * 1098075 + ((m0 + (local + 640) / 16) * 363 + (k0 + (local + 640) % 16))];
+      As[(local + 640) % 16 * 64 + (local + 640) / 16] = cols[(m0 + (local + 640) / 16) * 363 + (k0 + (local + 640) % 16)];
     } else {
       As[(local + 640) % 16 * 64 + (local + 640) / 16] = 0f;
     }
     if (m0 + (local + 768) / 16 < 3025 && k0 + (local + 768) % 16 < 363) {
-      As[(local + 768) % 16 * 64 + (local + 768) / 16] = cols[(g + n) * 1098075 + ((m0 + (local + 768) / 16) * 363 + (k0 + (local + 768) % 16))];
+      As[(local + 768) % 16 * 64 + (local + 768) / 16] = cols[(m0 + (local + 768) / 16) * 363 + (k0 + (local + 768) % 16)];
     } else {
       As[(local + 768) % 16 * 64 + (local + 768) / 16] = 0f;
     }
     if (m0 + (local + 896) / 16 < 3025 && k0 + (local + 896) % 16 < 363) {
-      As[(local + 896) % 16 * 64 + (local + 896) / 16] = cols[(g + n) * 1098075 + ((m0 + (local + 896) / 16) * 363 + (k0 + (local + 896) % 16))];
+      As[(local + 896) % 16 * 64 + (local + 896) / 16] = cols[(m0 + (local + 896) / 16) * 363 + (k0 + (local + 896) % 16)];
     } else {
       As[(local + 896) % 16 * 64 + (local + 896) / 16] = 0f;
     }
     if (k0 + local % 16 < 363) {
-      Bs[local / 16 * 16 + local % 16] = w[(g * 64 + (n0 + local / 16)) * 363 + (k0 + local % 16)];
+      Bs[local / 16 * 16 + local % 16] = w[(n0 + local / 16) * 363 + (k0 + local % 16)];
     } else {
       Bs[local / 16 * 16 + local % 16] = 0f;
     }
     if (k0 + (local + 128) % 16 < 363) {
-      Bs[(local + 128) / 16 * 16 + (local + 128) % 16] = w[(g * 64 + (n0 + (local + 128) / 16)) * 363 + (k0 + (local + 128) % 16)];
+      Bs[(local + 128) / 16 * 16 + (local + 128) % 16] = w[(n0 + (local + 128) / 16) * 363 + (k0 + (local + 128) % 16)];
     } else {
       Bs[(local + 128) / 16 * 16 + (local + 128) % 16] = 0f;
     }
@@ -321,27 +319,27 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     workgroupBarrier();
   }
   if (m0 + li < 3025) {
-    y[(n * 64 + (g * 64 + (n0 + lj))) * 3025 + (m0 + li)] = acc0_0 + b[g * 64 + (n0 + lj)];
+    y[(n0 + lj) * 3025 + (m0 + li)] = acc0_0 + b[n0 + lj];
   }
   if (m0 + li < 3025) {
-    y[(n * 64 + (g * 64 + (n0 + lj))) * 3025 + (m0 + li) + 24200] = acc0_1 + b[g * 64 + (n0 + lj) + 8];
+    y[(n0 + lj) * 3025 + (m0 + li) + 24200] = acc0_1 + b[n0 + lj + 8];
   }
   if (m0 + li + 16 < 3025) {
-    y[(n * 64 + (g * 64 + (n0 + lj))) * 3025 + (m0 + li) + 16] = acc1_0 + b[g * 64 + (n0 + lj)];
+    y[(n0 + lj) * 3025 + (m0 + li) + 16] = acc1_0 + b[n0 + lj];
   }
   if (m0 + li + 16 < 3025) {
-    y[(n * 64 + (g * 64 + (n0 + lj))) * 3025 + (m0 + li) + 24216] = acc1_1 + b[g * 64 + (n0 + lj) + 8];
+    y[(n0 + lj) * 3025 + (m0 + li) + 24216] = acc1_1 + b[n0 + lj + 8];
   }
   if (m0 + li + 32 < 3025) {
-    y[(n * 64 + (g * 64 + (n0 + lj))) * 3025 + (m0 + li) + 32] = acc2_0 + b[g * 64 + (n0 + lj)];
+    y[(n0 + lj) * 3025 + (m0 + li) + 32] = acc2_0 + b[n0 + lj];
   }
   if (m0 + li + 32 < 3025) {
-    y[(n * 64 + (g * 64 + (n0 + lj))) * 3025 + (m0 + li) + 24232] = acc2_1 + b[g * 64 + (n0 + lj) + 8];
+    y[(n0 + lj) * 3025 + (m0 + li) + 24232] = acc2_1 + b[n0 + lj + 8];
   }
   if (m0 + li + 48 < 3025) {
-    y[(n * 64 + (g * 64 + (n0 + lj))) * 3025 + (m0 + li) + 48] = acc3_0 + b[g * 64 + (n0 + lj)];
+    y[(n0 + lj) * 3025 + (m0 + li) + 48] = acc3_0 + b[n0 + lj];
   }
   if (m0 + li + 48 < 3025) {
-    y[(n * 64 + (g * 64 + (n0 + lj))) * 3025 + (m0 + li) + 24248] = acc3_1 + b[g * 64 + (n0 + lj) + 8];
+    y[(n0 + lj) * 3025 + (m0 + li) + 24248] = acc3_1 + b[n0 + lj + 8];
   }
 }

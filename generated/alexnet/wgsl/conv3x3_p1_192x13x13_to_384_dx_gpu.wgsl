@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 663552>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 32448>;
 
-// dispatch 1 of 1: n=1 x ob=48 x th=13 x tw=13; 127x1x1 workgroups of 64
+// dispatch 1 of 1: ob=48 x th=13 x tw=13; 127x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -19,18 +19,17 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 169;
   let th: i32 = (_i / 13) % 13;
   let tw: i32 = (_i) % 13;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 192 + o0) * 169 + (th * 13 + tw);
+  let yb: i32 = o0 * 169 + (th * 13 + tw);
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   var acc2: f32 = 0f;
   var acc3: f32 = 0f;
   for (var r: i32 = 0; r < 384; r++) {
-    let xb: i32 = (n * 384 + r) * 169;
+    let xb: i32 = r * 169;
     let wb: i32 = o0 * 9 + r * 1728;
     if (th < 12) {
       let ih0: i32 = th + 1;

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 307200>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 192>;
 
-// dispatch 1 of 2: q=1 x co=192 x ci=64 x kh=5; 960x1x1 workgroups of 64
+// dispatch 1 of 2: co=192 x ci=64 x kh=5; 960x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,12 +21,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let q: i32 = 0;
   let co: i32 = _i / 320;
   let ci: i32 = (_i / 5) % 64;
   let kh: i32 = (_i) % 5;
-  let n0: i32 = q;
-  let pb: i32 = (q * 192 + co) * 1601 + (ci * 5 + kh) * 5;
+  let pb: i32 = co * 1601 + (ci * 5 + kh) * 5;
   // pass 1: 1 chunks of 1 sample(s) x 27 row(s) x 27 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -36,10 +34,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 27; ohh++) {
     let oh: i32 = ohh;
-    let dyb: i32 = (n0 * 192 + co) * 729;
+    let dyb: i32 = co * 729;
     let ih: i32 = oh + kh - 2;
     let inside: bool = ih >= 0 && ih < 27;
-    let xb: i32 = ((n0 * 64 + ci) * 27 + ih) * 27;
+    let xb: i32 = (ci * 27 + ih) * 27;
     for (var ow: i32 = 0; ow < 27; ow++) {
       let d: f32 = dy[dyb + oh * 27 + ow];
       ab += d;
@@ -66,7 +64,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   partial[pb + 3] = a3;
   partial[pb + 4] = a4;
   if (ci == 0 && kh == 0) {
-    partial[(q * 192 + co) * 1601 + 1600] = ab;
+    partial[co * 1601 + 1600] = ab;
   }
 }
 
@@ -82,9 +80,7 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let j: i32 = (_i) % 1601;
   // pass 2: the 1 partials of each weight and bias, summed in order
   var s: f32 = 0f;
-  for (var q: i32 = 0; q < 1; q++) {
-    s += partial[(q * 192 + co) * 1601 + j];
-  }
+  s += partial[co * 1601 + j];
   if (j < 1600) {
     dw[co * 1600 + j] = s;
   } else {

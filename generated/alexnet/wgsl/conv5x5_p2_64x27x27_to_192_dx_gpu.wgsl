@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 307200>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 46656>;
 
-// dispatch 1 of 1: n=1 x ob=16 x th=27 x tw=27; 183x1x1 workgroups of 64
+// dispatch 1 of 1: ob=16 x th=27 x tw=27; 183x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -19,18 +19,17 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 729;
   let th: i32 = (_i / 27) % 27;
   let tw: i32 = (_i) % 27;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 64 + o0) * 729 + (th * 27 + tw);
+  let yb: i32 = o0 * 729 + (th * 27 + tw);
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   var acc2: f32 = 0f;
   var acc3: f32 = 0f;
   for (var r: i32 = 0; r < 192; r++) {
-    let xb: i32 = (n * 192 + r) * 729;
+    let xb: i32 = r * 729;
     let wb: i32 = o0 * 25 + r * 1600;
     if (th < 25) {
       let ih0: i32 = th + 2;

@@ -20,8 +20,6 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let o: i32 = _i;
   var acc: f32 = 0f;
-  for (var n: i32 = 0; n < 1; n++) {
-    acc += dy[n * 1000 + o];
-  }
+  acc += dy[o];
   db[o] = acc;
 }

@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 4096000>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 4096>;
 
-// dispatch 1 of 1: mb=1 x nb=1024; 16x1x1 workgroups of 64
+// dispatch 1 of 1: nb=1024; 16x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -19,18 +19,15 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let mb: i32 = 0;
   let nb: i32 = _i;
-  let m0: i32 = mb;
   let n0: i32 = nb * 4;
-  let ai0: i32 = m0 * 1000;
   let bi0: i32 = n0;
   var acc0_00: f32 = 0f;
   var acc0_01: f32 = 0f;
   var acc0_02: f32 = 0f;
   var acc0_03: f32 = 0f;
   for (var k0: i32 = 0; k0 < 1000; k0++) {
-    let a0: f32 = dy[ai0 + k0];
+    let a0: f32 = dy[k0];
     let b0: f32 = w[bi0 + k0 * 4096];
     acc0_00 += a0 * b0;
     let b1: f32 = w[bi0 + k0 * 4096 + 1];
@@ -40,8 +37,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     let b3: f32 = w[bi0 + k0 * 4096 + 3];
     acc0_03 += a0 * b3;
   }
-  dx[m0 * 4096 + n0] = acc0_00;
-  dx[m0 * 4096 + n0 + 1] = acc0_01;
-  dx[m0 * 4096 + n0 + 2] = acc0_02;
-  dx[m0 * 4096 + n0 + 3] = acc0_03;
+  dx[n0] = acc0_00;
+  dx[n0 + 1] = acc0_01;
+  dx[n0 + 2] = acc0_02;
+  dx[n0 + 3] = acc0_03;
 }

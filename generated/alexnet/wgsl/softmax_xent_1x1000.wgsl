@@ -15,23 +15,21 @@
 // dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1
 @compute @workgroup_size(1)
 fn main() {
+  let label: i32 = labels[0];
   var total: f32 = 0f;
-  for (var n: i32 = 0; n < 1; n++) {
-    let label: i32 = labels[n];
-    var m: f32 = logits[n * 1000];
-    for (var k: i32 = 1; k < 1000; k++) {
-      m = max(m, logits[n * 1000 + k]);
-    }
-    var s: f32 = 0f;
-    for (var k: i32 = 0; k < 1000; k++) {
-      let e: f32 = exp(logits[n * 1000 + k] - m);
-      dlogits[n * 1000 + k] = e;
-      s += e;
-    }
-    total += m + log(s) - logits[n * 1000 + label];
-    for (var k: i32 = 0; k < 1000; k++) {
-      dlogits[n * 1000 + k] = dlogits[n * 1000 + k] / s - select(0f, 1f, k == label);
-    }
+  var m: f32 = logits[0];
+  for (var k: i32 = 1; k < 1000; k++) {
+    m = max(m, logits[k]);
+  }
+  var s: f32 = 0f;
+  for (var k: i32 = 0; k < 1000; k++) {
+    let e: f32 = exp(logits[k] - m);
+    dlogits[k] = e;
+    s += e;
+  }
+  total += m + log(s) - logits[label];
+  for (var k: i32 = 0; k < 1000; k++) {
+    dlogits[k] = dlogits[k] / s - select(0f, 1f, k == label);
   }
   loss[0] = total;
 }

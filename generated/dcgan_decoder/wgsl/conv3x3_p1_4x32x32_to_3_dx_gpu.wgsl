@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 108>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 16384>;
 
-// dispatch 1 of 1: n=4 x ob=1 x th=32 x tw=32; 64x1x1 workgroups of 64
+// dispatch 1 of 1: n=4 x th=32 x tw=32; 64x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -20,18 +20,16 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1024;
-  let ob: i32 = 0;
   let th: i32 = (_i / 32) % 32;
   let tw: i32 = (_i) % 32;
-  let o0: i32 = ob * 4;
-  let yb: i32 = (n * 4 + o0) * 1024 + (th * 32 + tw);
+  let yb: i32 = n * 4096 + (th * 32 + tw);
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   var acc2: f32 = 0f;
   var acc3: f32 = 0f;
   for (var r: i32 = 0; r < 3; r++) {
     let xb: i32 = (n * 3 + r) * 1024;
-    let wb: i32 = o0 * 9 + r * 36;
+    let wb: i32 = r * 36;
     if (th < 31) {
       let ih0: i32 = th + 1;
       if (tw < 31) {

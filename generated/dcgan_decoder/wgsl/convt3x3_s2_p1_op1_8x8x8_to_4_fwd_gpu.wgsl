@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32, 4>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 4096>;
 
-// dispatch 1 of 4: n=4 x ob=1 x th=8 x tw=8; 4x1x1 workgroups of 64
+// dispatch 1 of 4: n=4 x th=8 x tw=8; 4x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,19 +21,17 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 64;
-  let ob: i32 = 0;
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
-  let o0: i32 = ob * 4;
-  let yb: i32 = (n * 4 + o0) * 256 + (th * 32 + tw * 2);
+  let yb: i32 = n * 1024 + (th * 32 + tw * 2);
   // stride phase (0, 0): 1 of 9 taps
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  var acc0: f32 = b[0];
+  var acc1: f32 = b[1];
+  var acc2: f32 = b[2];
+  var acc3: f32 = b[3];
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 64;
-    let wb: i32 = o0 * 9 + r * 36;
+    let wb: i32 = r * 36;
     let ih1: i32 = th;
     let xv1_1: f32 = x[xb + (ih1 * 8 + tw)];
     acc0 += w[wb + 4] * xv1_1;
@@ -47,7 +45,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   y[yb + 768] = acc3;
 }
 
-// dispatch 2 of 4: n=4 x ob=1 x th=8 x tw=8; 4x1x1 workgroups of 64
+// dispatch 2 of 4: n=4 x th=8 x tw=8; 4x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -56,19 +54,17 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 64;
-  let ob: i32 = 0;
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
-  let o0: i32 = ob * 4;
-  let yb: i32 = (n * 4 + o0) * 256 + (th * 32 + tw * 2) + 1;
+  let yb: i32 = n * 1024 + (th * 32 + tw * 2) + 1;
   // stride phase (0, 1): 2 of 9 taps
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  var acc0: f32 = b[0];
+  var acc1: f32 = b[1];
+  var acc2: f32 = b[2];
+  var acc3: f32 = b[3];
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 64;
-    let wb: i32 = o0 * 9 + r * 36;
+    let wb: i32 = r * 36;
     let ih1: i32 = th;
     if (tw < 7) {
       let xv1_0: f32 = x[xb + (ih1 * 8 + tw) + 1];
@@ -89,7 +85,7 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   y[yb + 768] = acc3;
 }
 
-// dispatch 3 of 4: n=4 x ob=1 x th=8 x tw=8; 4x1x1 workgroups of 64
+// dispatch 3 of 4: n=4 x th=8 x tw=8; 4x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -98,19 +94,17 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 64;
-  let ob: i32 = 0;
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
-  let o0: i32 = ob * 4;
-  let yb: i32 = (n * 4 + o0) * 256 + (th * 32 + tw * 2) + 16;
+  let yb: i32 = n * 1024 + (th * 32 + tw * 2) + 16;
   // stride phase (1, 0): 2 of 9 taps
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  var acc0: f32 = b[0];
+  var acc1: f32 = b[1];
+  var acc2: f32 = b[2];
+  var acc3: f32 = b[3];
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 64;
-    let wb: i32 = o0 * 9 + r * 36;
+    let wb: i32 = r * 36;
     if (th < 7) {
       let ih0: i32 = th + 1;
       let xv0_1: f32 = x[xb + (ih0 * 8 + tw)];
@@ -132,7 +126,7 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   y[yb + 768] = acc3;
 }
 
-// dispatch 4 of 4: n=4 x ob=1 x th=8 x tw=8; 4x1x1 workgroups of 64
+// dispatch 4 of 4: n=4 x th=8 x tw=8; 4x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -141,19 +135,17 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 64;
-  let ob: i32 = 0;
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
-  let o0: i32 = ob * 4;
-  let yb: i32 = (n * 4 + o0) * 256 + (th * 32 + tw * 2) + 17;
+  let yb: i32 = n * 1024 + (th * 32 + tw * 2) + 17;
   // stride phase (1, 1): 4 of 9 taps
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  var acc0: f32 = b[0];
+  var acc1: f32 = b[1];
+  var acc2: f32 = b[2];
+  var acc3: f32 = b[3];
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 64;
-    let wb: i32 = o0 * 9 + r * 36;
+    let wb: i32 = r * 36;
     if (th < 7) {
       let ih0: i32 = th + 1;
       if (tw < 7) {

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 150>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 6>;
 
-// dispatch 1 of 2: q=224 x co=6 x ci=1 x kh=5; 105x1x1 workgroups of 64
+// dispatch 1 of 2: q=224 x co=6 x kh=5; 105x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -23,11 +23,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 30;
   let co: i32 = (_i / 5) % 6;
-  let ci: i32 = 0;
   let kh: i32 = (_i) % 5;
   let n0: i32 = q / 28 * 4;
   let oh0: i32 = q % 28;
-  let pb: i32 = (q * 6 + co) * 26 + (ci * 5 + kh) * 5;
+  let pb: i32 = (q * 6 + co) * 26 + kh * 5;
   // pass 1: 224 chunks of 4 sample(s) x 1 row(s) x 28 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -40,7 +39,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     let dyb: i32 = ((n0 + nn) * 6 + co) * 784;
     let ih: i32 = oh + kh - 2;
     let inside: bool = ih >= 0 && ih < 28;
-    let xb: i32 = ((n0 + nn + ci) * 28 + ih) * 28;
+    let xb: i32 = ((n0 + nn) * 28 + ih) * 28;
     for (var ow: i32 = 0; ow < 28; ow++) {
       let d: f32 = dy[dyb + oh * 28 + ow];
       ab += d;
@@ -66,7 +65,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   partial[pb + 2] = a2;
   partial[pb + 3] = a3;
   partial[pb + 4] = a4;
-  if (ci == 0 && kh == 0) {
+  if (kh == 0) {
     partial[(q * 6 + co) * 26 + 25] = ab;
   }
 }

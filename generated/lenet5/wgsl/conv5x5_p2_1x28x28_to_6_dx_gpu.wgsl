@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 150>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 25088>;
 
-// dispatch 1 of 1: n=32 x ob=1 x th=28 x tw=28; 392x1x1 workgroups of 64
+// dispatch 1 of 1: n=32 x th=28 x tw=28; 392x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -20,15 +20,13 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 784;
-  let ob: i32 = 0;
   let th: i32 = (_i / 28) % 28;
   let tw: i32 = (_i) % 28;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 784 + (th * 28 + tw);
+  let yb: i32 = n * 784 + (th * 28 + tw);
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 6; r++) {
     let xb: i32 = (n * 6 + r) * 784;
-    let wb: i32 = o0 * 25 + r * 25;
+    let wb: i32 = r * 25;
     if (th < 26) {
       let ih0: i32 = th + 2;
       if (tw < 26) {

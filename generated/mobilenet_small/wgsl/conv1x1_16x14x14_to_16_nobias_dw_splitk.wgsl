@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 8192>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 256>;
 
-// dispatch 1 of 2: q=32 x co=16 x ci=16 x kh=1; 128x1x1 workgroups of 64
+// dispatch 1 of 2: q=32 x co=16 x ci=16; 128x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -23,16 +23,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let q: i32 = _i / 256;
   let co: i32 = (_i / 16) % 16;
   let ci: i32 = (_i) % 16;
-  let kh: i32 = 0;
   let n0: i32 = q / 2;
   let oh0: i32 = q % 2 * 7;
-  let pb: i32 = (q * 16 + co) * 16 + (ci + kh);
+  let pb: i32 = (q * 16 + co) * 16 + ci;
   // pass 1: 32 chunks of 1 sample(s) x 7 row(s) x 14 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 7; ohh++) {
     let oh: i32 = oh0 + ohh;
     let dyb: i32 = (n0 * 16 + co) * 196;
-    let ih: i32 = oh + kh;
+    let ih: i32 = oh;
     let xb: i32 = ((n0 * 16 + ci) * 14 + ih) * 14;
     for (var ow: i32 = 0; ow < 14; ow++) {
       let d: f32 = dy[dyb + oh * 14 + ow];

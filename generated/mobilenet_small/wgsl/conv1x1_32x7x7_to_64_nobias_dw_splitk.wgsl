@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 16384>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 2048>;
 
-// dispatch 1 of 2: q=8 x co=64 x ci=32 x kh=1; 256x1x1 workgroups of 64
+// dispatch 1 of 2: q=8 x co=64 x ci=32; 256x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -23,16 +23,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let q: i32 = _i / 2048;
   let co: i32 = (_i / 32) % 64;
   let ci: i32 = (_i) % 32;
-  let kh: i32 = 0;
   let n0: i32 = q * 2;
-  let pb: i32 = (q * 64 + co) * 32 + (ci + kh);
+  let pb: i32 = (q * 64 + co) * 32 + ci;
   // pass 1: 8 chunks of 2 sample(s) x 7 row(s) x 7 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
     for (var ohh: i32 = 0; ohh < 7; ohh++) {
       let oh: i32 = ohh;
       let dyb: i32 = ((n0 + nn) * 64 + co) * 49;
-      let ih: i32 = oh + kh;
+      let ih: i32 = oh;
       let xb: i32 = (((n0 + nn) * 32 + ci) * 7 + ih) * 7;
       for (var ow: i32 = 0; ow < 7; ow++) {
         let d: f32 = dy[dyb + oh * 7 + ow];

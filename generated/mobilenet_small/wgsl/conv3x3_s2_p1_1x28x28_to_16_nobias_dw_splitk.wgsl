@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 4608>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 144>;
 
-// dispatch 1 of 2: q=32 x co=16 x ci=1 x kh=3; 24x1x1 workgroups of 64
+// dispatch 1 of 2: q=32 x co=16 x kh=3; 24x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,11 +22,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 48;
   let co: i32 = (_i / 3) % 16;
-  let ci: i32 = 0;
   let kh: i32 = (_i) % 3;
   let n0: i32 = q / 2;
   let oh0: i32 = q % 2 * 7;
-  let pb: i32 = (q * 16 + co) * 9 + (ci * 3 + kh) * 3;
+  let pb: i32 = (q * 16 + co) * 9 + kh * 3;
   // pass 1: 32 chunks of 1 sample(s) x 7 row(s) x 14 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -36,7 +35,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     let dyb: i32 = (n0 * 16 + co) * 196;
     let ih: i32 = oh * 2 + kh - 1;
     let inside: bool = ih >= 0 && ih < 28;
-    let xb: i32 = ((n0 + ci) * 28 + ih) * 28;
+    let xb: i32 = (n0 * 28 + ih) * 28;
     for (var ow: i32 = 0; ow < 14; ow++) {
       let d: f32 = dy[dyb + oh * 14 + ow];
       if (inside) {

@@ -25,16 +25,14 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let tw: i32 = (_i) % 7;
   let g: i32 = ob;
   let o0: i32 = ob - g;
+  let xb: i32 = (n * 16 + g) * 49;
+  let wb: i32 = g * 9 + o0 * 9;
+  let ih1: i32 = th;
+  let xv1_1: f32 = dy[xb + (ih1 * 7 + tw)];
   let yb: i32 = (n * 16 + (g + o0)) * 196 + (th * 28 + tw * 2);
   // stride phase (0, 0): 1 of 9 taps
   var acc0: f32 = 0f;
-  for (var r: i32 = 0; r < 1; r++) {
-    let xb: i32 = (n * 16 + (g + r)) * 49;
-    let wb: i32 = g * 9 + o0 * 9 + r * 9;
-    let ih1: i32 = th;
-    let xv1_1: f32 = dy[xb + (ih1 * 7 + tw)];
-    acc0 += w[wb + 4] * xv1_1;
-  }
+  acc0 += w[wb + 4] * xv1_1;
   dx[yb] = acc0;
 }
 
@@ -52,20 +50,18 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let tw: i32 = (_i) % 7;
   let g: i32 = ob;
   let o0: i32 = ob - g;
+  let xb: i32 = (n * 16 + g) * 49;
+  let wb: i32 = g * 9 + o0 * 9;
+  let ih1: i32 = th;
+  let xv1_2: f32 = dy[xb + (ih1 * 7 + tw)];
   let yb: i32 = (n * 16 + (g + o0)) * 196 + (th * 28 + tw * 2) + 1;
   // stride phase (0, 1): 2 of 9 taps
   var acc0: f32 = 0f;
-  for (var r: i32 = 0; r < 1; r++) {
-    let xb: i32 = (n * 16 + (g + r)) * 49;
-    let wb: i32 = g * 9 + o0 * 9 + r * 9;
-    let ih1: i32 = th;
-    if (tw < 6) {
-      let xv1_0: f32 = dy[xb + (ih1 * 7 + tw) + 1];
-      acc0 += w[wb + 3] * xv1_0;
-    }
-    let xv1_2: f32 = dy[xb + (ih1 * 7 + tw)];
-    acc0 += w[wb + 5] * xv1_2;
+  if (tw < 6) {
+    let xv1_0: f32 = dy[xb + (ih1 * 7 + tw) + 1];
+    acc0 += w[wb + 3] * xv1_0;
   }
+  acc0 += w[wb + 5] * xv1_2;
   dx[yb] = acc0;
 }
 
@@ -83,21 +79,19 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let tw: i32 = (_i) % 7;
   let g: i32 = ob;
   let o0: i32 = ob - g;
+  let xb: i32 = (n * 16 + g) * 49;
+  let wb: i32 = g * 9 + o0 * 9;
+  let ih2: i32 = th;
+  let xv2_1: f32 = dy[xb + (ih2 * 7 + tw)];
   let yb: i32 = (n * 16 + (g + o0)) * 196 + (th * 28 + tw * 2) + 14;
   // stride phase (1, 0): 2 of 9 taps
   var acc0: f32 = 0f;
-  for (var r: i32 = 0; r < 1; r++) {
-    let xb: i32 = (n * 16 + (g + r)) * 49;
-    let wb: i32 = g * 9 + o0 * 9 + r * 9;
-    if (th < 6) {
-      let ih0: i32 = th + 1;
-      let xv0_1: f32 = dy[xb + (ih0 * 7 + tw)];
-      acc0 += w[wb + 1] * xv0_1;
-    }
-    let ih2: i32 = th;
-    let xv2_1: f32 = dy[xb + (ih2 * 7 + tw)];
-    acc0 += w[wb + 7] * xv2_1;
+  if (th < 6) {
+    let ih0: i32 = th + 1;
+    let xv0_1: f32 = dy[xb + (ih0 * 7 + tw)];
+    acc0 += w[wb + 1] * xv0_1;
   }
+  acc0 += w[wb + 7] * xv2_1;
   dx[yb] = acc0;
 }
 
@@ -115,28 +109,26 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let tw: i32 = (_i) % 7;
   let g: i32 = ob;
   let o0: i32 = ob - g;
+  let xb: i32 = (n * 16 + g) * 49;
+  let wb: i32 = g * 9 + o0 * 9;
+  let ih2: i32 = th;
+  let xv2_2: f32 = dy[xb + (ih2 * 7 + tw)];
   let yb: i32 = (n * 16 + (g + o0)) * 196 + (th * 28 + tw * 2) + 15;
   // stride phase (1, 1): 4 of 9 taps
   var acc0: f32 = 0f;
-  for (var r: i32 = 0; r < 1; r++) {
-    let xb: i32 = (n * 16 + (g + r)) * 49;
-    let wb: i32 = g * 9 + o0 * 9 + r * 9;
-    if (th < 6) {
-      let ih0: i32 = th + 1;
-      if (tw < 6) {
-        let xv0_0: f32 = dy[xb + (ih0 * 7 + tw) + 1];
-        acc0 += w[wb] * xv0_0;
-      }
-      let xv0_2: f32 = dy[xb + (ih0 * 7 + tw)];
-      acc0 += w[wb + 2] * xv0_2;
-    }
-    let ih2: i32 = th;
+  if (th < 6) {
+    let ih0: i32 = th + 1;
     if (tw < 6) {
-      let xv2_0: f32 = dy[xb + (ih2 * 7 + tw) + 1];
-      acc0 += w[wb + 6] * xv2_0;
+      let xv0_0: f32 = dy[xb + (ih0 * 7 + tw) + 1];
+      acc0 += w[wb] * xv0_0;
     }
-    let xv2_2: f32 = dy[xb + (ih2 * 7 + tw)];
-    acc0 += w[wb + 8] * xv2_2;
+    let xv0_2: f32 = dy[xb + (ih0 * 7 + tw)];
+    acc0 += w[wb + 2] * xv0_2;
   }
+  if (tw < 6) {
+    let xv2_0: f32 = dy[xb + (ih2 * 7 + tw) + 1];
+    acc0 += w[wb + 6] * xv2_0;
+  }
+  acc0 += w[wb + 8] * xv2_2;
   dx[yb] = acc0;
 }

@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 144>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 25088>;
 
-// dispatch 1 of 4: n=32 x ob=1 x th=14 x tw=14; 98x1x1 workgroups of 64
+// dispatch 1 of 4: n=32 x th=14 x tw=14; 98x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -20,16 +20,14 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 196;
-  let ob: i32 = 0;
   let th: i32 = (_i / 14) % 14;
   let tw: i32 = (_i) % 14;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 784 + (th * 56 + tw * 2);
+  let yb: i32 = n * 784 + (th * 56 + tw * 2);
   // stride phase (0, 0): 1 of 9 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = (n * 16 + r) * 196;
-    let wb: i32 = o0 * 9 + r * 9;
+    let wb: i32 = r * 9;
     let ih1: i32 = th;
     let xv1_1: f32 = dy[xb + (ih1 * 14 + tw)];
     acc0 += w[wb + 4] * xv1_1;
@@ -37,7 +35,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 2 of 4: n=32 x ob=1 x th=14 x tw=14; 98x1x1 workgroups of 64
+// dispatch 2 of 4: n=32 x th=14 x tw=14; 98x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -46,16 +44,14 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 196;
-  let ob: i32 = 0;
   let th: i32 = (_i / 14) % 14;
   let tw: i32 = (_i) % 14;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 784 + (th * 56 + tw * 2) + 1;
+  let yb: i32 = n * 784 + (th * 56 + tw * 2) + 1;
   // stride phase (0, 1): 2 of 9 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = (n * 16 + r) * 196;
-    let wb: i32 = o0 * 9 + r * 9;
+    let wb: i32 = r * 9;
     let ih1: i32 = th;
     if (tw < 13) {
       let xv1_0: f32 = dy[xb + (ih1 * 14 + tw) + 1];
@@ -67,7 +63,7 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 3 of 4: n=32 x ob=1 x th=14 x tw=14; 98x1x1 workgroups of 64
+// dispatch 3 of 4: n=32 x th=14 x tw=14; 98x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -76,16 +72,14 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 196;
-  let ob: i32 = 0;
   let th: i32 = (_i / 14) % 14;
   let tw: i32 = (_i) % 14;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 784 + (th * 56 + tw * 2) + 28;
+  let yb: i32 = n * 784 + (th * 56 + tw * 2) + 28;
   // stride phase (1, 0): 2 of 9 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = (n * 16 + r) * 196;
-    let wb: i32 = o0 * 9 + r * 9;
+    let wb: i32 = r * 9;
     if (th < 13) {
       let ih0: i32 = th + 1;
       let xv0_1: f32 = dy[xb + (ih0 * 14 + tw)];
@@ -98,7 +92,7 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   dx[yb] = acc0;
 }
 
-// dispatch 4 of 4: n=32 x ob=1 x th=14 x tw=14; 98x1x1 workgroups of 64
+// dispatch 4 of 4: n=32 x th=14 x tw=14; 98x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -107,16 +101,14 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 196;
-  let ob: i32 = 0;
   let th: i32 = (_i / 14) % 14;
   let tw: i32 = (_i) % 14;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 784 + (th * 56 + tw * 2) + 29;
+  let yb: i32 = n * 784 + (th * 56 + tw * 2) + 29;
   // stride phase (1, 1): 4 of 9 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = (n * 16 + r) * 196;
-    let wb: i32 = o0 * 9 + r * 9;
+    let wb: i32 = r * 9;
     if (th < 13) {
       let ih0: i32 = th + 1;
       if (tw < 13) {

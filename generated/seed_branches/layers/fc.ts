@@ -12,25 +12,17 @@
  * y = x · Wᵀ + b
  */
 export function linear_2_to_2_nobias_fwd(x: Float32Array, w: Float32Array, y: Float32Array): void {
-  for (let mb = 0; mb < 1; mb++) {
-    const m0 = mb;
-    for (let nb = 0; nb < 1; nb++) {
-      const n0 = nb * 2;
-      let acc0_00 = 0;
-      let acc0_01 = 0;
-      const ai0 = m0 * 2;
-      const bi0 = n0 * 2;
-      for (let k0 = 0; k0 < 2; k0++) {
-        const a0 = x[ai0 + k0]!;
-        const b0 = w[bi0 + k0]!;
-        acc0_00 += a0 * b0;
-        const b1 = w[bi0 + k0 + 2]!;
-        acc0_01 += a0 * b1;
-      }
-      y[m0 * 2 + n0] = acc0_00;
-      y[m0 * 2 + n0 + 1] = acc0_01;
-    }
+  let acc0_00 = 0;
+  let acc0_01 = 0;
+  for (let k0 = 0; k0 < 2; k0++) {
+    const a0 = x[k0]!;
+    const b0 = w[k0]!;
+    acc0_00 += a0 * b0;
+    const b1 = w[k0 + 2]!;
+    acc0_01 += a0 * b1;
   }
+  y[0] = acc0_00;
+  y[1] = acc0_01;
 }
 
 /**
@@ -38,32 +30,22 @@ export function linear_2_to_2_nobias_fwd(x: Float32Array, w: Float32Array, y: Fl
  * dW = dyᵀ · x
  */
 export function linear_2_to_2_nobias_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
-  for (let mb = 0; mb < 1; mb++) {
-    const m0 = mb * 2;
-    for (let nb = 0; nb < 1; nb++) {
-      const n0 = nb * 2;
-      let acc0_00 = 0;
-      let acc0_01 = 0;
-      let acc0_10 = 0;
-      let acc0_11 = 0;
-      const ai0 = m0;
-      const bi0 = n0;
-      for (let k0 = 0; k0 < 1; k0++) {
-        const a0 = dy[ai0 + k0 * 2]!;
-        const a1 = dy[ai0 + k0 * 2 + 1]!;
-        const b0 = x[bi0 + k0 * 2]!;
-        acc0_00 += a0 * b0;
-        acc0_10 += a1 * b0;
-        const b1 = x[bi0 + k0 * 2 + 1]!;
-        acc0_01 += a0 * b1;
-        acc0_11 += a1 * b1;
-      }
-      dw[m0 * 2 + n0] = acc0_00;
-      dw[m0 * 2 + n0 + 1] = acc0_01;
-      dw[m0 * 2 + n0 + 2] = acc0_10;
-      dw[m0 * 2 + n0 + 3] = acc0_11;
-    }
-  }
+  let acc0_00 = 0;
+  let acc0_01 = 0;
+  let acc0_10 = 0;
+  let acc0_11 = 0;
+  const a0 = dy[0]!;
+  const a1 = dy[1]!;
+  const b0 = x[0]!;
+  acc0_00 += a0 * b0;
+  acc0_10 += a1 * b0;
+  const b1 = x[1]!;
+  acc0_01 += a0 * b1;
+  acc0_11 += a1 * b1;
+  dw[0] = acc0_00;
+  dw[1] = acc0_01;
+  dw[2] = acc0_10;
+  dw[3] = acc0_11;
 }
 
 /**
@@ -71,23 +53,15 @@ export function linear_2_to_2_nobias_dw(dy: Float32Array, x: Float32Array, dw: F
  * dx = dy · W
  */
 export function linear_2_to_2_nobias_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
-  for (let mb = 0; mb < 1; mb++) {
-    const m0 = mb;
-    for (let nb = 0; nb < 1; nb++) {
-      const n0 = nb * 2;
-      let acc0_00 = 0;
-      let acc0_01 = 0;
-      const ai0 = m0 * 2;
-      const bi0 = n0;
-      for (let k0 = 0; k0 < 2; k0++) {
-        const a0 = dy[ai0 + k0]!;
-        const b0 = w[bi0 + k0 * 2]!;
-        acc0_00 += a0 * b0;
-        const b1 = w[bi0 + k0 * 2 + 1]!;
-        acc0_01 += a0 * b1;
-      }
-      dx[m0 * 2 + n0] = acc0_00;
-      dx[m0 * 2 + n0 + 1] = acc0_01;
-    }
+  let acc0_00 = 0;
+  let acc0_01 = 0;
+  for (let k0 = 0; k0 < 2; k0++) {
+    const a0 = dy[k0]!;
+    const b0 = w[k0 * 2]!;
+    acc0_00 += a0 * b0;
+    const b1 = w[k0 * 2 + 1]!;
+    acc0_01 += a0 * b1;
   }
+  dx[0] = acc0_00;
+  dx[1] = acc0_01;
 }

@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 9>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 16>;
 
-// dispatch 1 of 1: n=1 x ob=1 x th=4 x tw=4; 1x1x1 workgroups of 16
+// dispatch 1 of 1: th=4 x tw=4; 1x1x1 workgroups of 16
 @compute @workgroup_size(16)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 16u + _lid;
@@ -19,60 +19,53 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
-  let ob: i32 = 0;
   let th: i32 = _i / 4;
   let tw: i32 = (_i) % 4;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16 + (th * 4 + tw);
+  let yb: i32 = th * 4 + tw;
   var acc0: f32 = 0f;
-  for (var r: i32 = 0; r < 1; r++) {
-    let xb: i32 = (n + r) * 4;
-    let wb: i32 = o0 * 9 + r * 9;
-    if (th < 2) {
-      let ih0: i32 = th;
-      if (tw < 2) {
-        let xv0_0: f32 = dy[xb + (ih0 * 2 + tw)];
-        acc0 += w[wb] * xv0_0;
-      }
-      if (tw >= 1 && tw < 3) {
-        let xv0_1: f32 = dy[xb + (ih0 * 2 + tw) - 1];
-        acc0 += w[wb + 1] * xv0_1;
-      }
-      if (tw >= 2) {
-        let xv0_2: f32 = dy[xb + (ih0 * 2 + tw) - 2];
-        acc0 += w[wb + 2] * xv0_2;
-      }
+  if (th < 2) {
+    let ih0: i32 = th;
+    if (tw < 2) {
+      let xv0_0: f32 = dy[ih0 * 2 + tw];
+      acc0 += w[0] * xv0_0;
     }
-    if (th >= 1 && th < 3) {
-      let ih1: i32 = th - 1;
-      if (tw < 2) {
-        let xv1_0: f32 = dy[xb + (ih1 * 2 + tw)];
-        acc0 += w[wb + 3] * xv1_0;
-      }
-      if (tw >= 1 && tw < 3) {
-        let xv1_1: f32 = dy[xb + (ih1 * 2 + tw) - 1];
-        acc0 += w[wb + 4] * xv1_1;
-      }
-      if (tw >= 2) {
-        let xv1_2: f32 = dy[xb + (ih1 * 2 + tw) - 2];
-        acc0 += w[wb + 5] * xv1_2;
-      }
+    if (tw >= 1 && tw < 3) {
+      let xv0_1: f32 = dy[ih0 * 2 + tw - 1];
+      acc0 += w[1] * xv0_1;
     }
-    if (th >= 2) {
-      let ih2: i32 = th - 2;
-      if (tw < 2) {
-        let xv2_0: f32 = dy[xb + (ih2 * 2 + tw)];
-        acc0 += w[wb + 6] * xv2_0;
-      }
-      if (tw >= 1 && tw < 3) {
-        let xv2_1: f32 = dy[xb + (ih2 * 2 + tw) - 1];
-        acc0 += w[wb + 7] * xv2_1;
-      }
-      if (tw >= 2) {
-        let xv2_2: f32 = dy[xb + (ih2 * 2 + tw) - 2];
-        acc0 += w[wb + 8] * xv2_2;
-      }
+    if (tw >= 2) {
+      let xv0_2: f32 = dy[ih0 * 2 + tw - 2];
+      acc0 += w[2] * xv0_2;
+    }
+  }
+  if (th >= 1 && th < 3) {
+    let ih1: i32 = th - 1;
+    if (tw < 2) {
+      let xv1_0: f32 = dy[ih1 * 2 + tw];
+      acc0 += w[3] * xv1_0;
+    }
+    if (tw >= 1 && tw < 3) {
+      let xv1_1: f32 = dy[ih1 * 2 + tw - 1];
+      acc0 += w[4] * xv1_1;
+    }
+    if (tw >= 2) {
+      let xv1_2: f32 = dy[ih1 * 2 + tw - 2];
+      acc0 += w[5] * xv1_2;
+    }
+  }
+  if (th >= 2) {
+    let ih2: i32 = th - 2;
+    if (tw < 2) {
+      let xv2_0: f32 = dy[ih2 * 2 + tw];
+      acc0 += w[6] * xv2_0;
+    }
+    if (tw >= 1 && tw < 3) {
+      let xv2_1: f32 = dy[ih2 * 2 + tw - 1];
+      acc0 += w[7] * xv2_1;
+    }
+    if (tw >= 2) {
+      let xv2_2: f32 = dy[ih2 * 2 + tw - 2];
+      acc0 += w[8] * xv2_2;
     }
   }
   dx[yb] = acc0;

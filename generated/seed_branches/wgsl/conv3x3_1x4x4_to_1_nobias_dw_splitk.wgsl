@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 9>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 9>;
 
-// dispatch 1 of 2: q=1 x co=1 x ci=1 x kh=3; 1x1x1 workgroups of 4
+// dispatch 1 of 2: kh=3; 1x1x1 workgroups of 4
 @compute @workgroup_size(4)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 4u + _lid;
@@ -20,23 +20,18 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let q: i32 = 0;
-  let co: i32 = 0;
-  let ci: i32 = 0;
   let kh: i32 = _i;
-  let n0: i32 = q;
-  let pb: i32 = (q + co) * 9 + (ci * 3 + kh) * 3;
+  let pb: i32 = kh * 3;
   // pass 1: 1 chunks of 1 sample(s) x 2 row(s) x 2 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 2; ohh++) {
     let oh: i32 = ohh;
-    let dyb: i32 = (n0 + co) * 4;
     let ih: i32 = oh + kh;
-    let xb: i32 = ((n0 + ci) * 4 + ih) * 4;
+    let xb: i32 = ih * 4;
     for (var ow: i32 = 0; ow < 2; ow++) {
-      let d: f32 = dy[dyb + oh * 2 + ow];
+      let d: f32 = dy[oh * 2 + ow];
       a0 += d * x[xb + ow];
       a1 += d * x[xb + ow + 1];
       a2 += d * x[xb + ow + 2];
@@ -47,7 +42,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   partial[pb + 2] = a2;
 }
 
-// dispatch 2 of 2: co=1 x j=9; 1x1x1 workgroups of 16
+// dispatch 2 of 2: j=9; 1x1x1 workgroups of 16
 @compute @workgroup_size(16)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 16u + _lid;
@@ -55,12 +50,9 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = 0;
   let j: i32 = _i;
   // pass 2: the 1 partials of each weight, summed in order
   var s: f32 = 0f;
-  for (var q: i32 = 0; q < 1; q++) {
-    s += partial[(q + co) * 9 + j];
-  }
-  dw[co * 9 + j] = s;
+  s += partial[j];
+  dw[j] = s;
 }

@@ -13,96 +13,83 @@
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.28, im2row 4.00
  */
 export function conv3x3_1x4x4_to_2_nobias_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob * 2;
-        for (let th = 0; th < 2; th++) {
-          const yrow = ((n * 2 + g * 2 + o0) * 2 + th) * 2;
-          const xrow = ((n + g) * 4 + th) * 4;
-          let t_acc0_0 = 0;
-          let t_acc0_1 = 0;
-          let t_acc1_0 = 0;
-          let t_acc1_1 = 0;
-          for (let r = 0; r < 1; r++) {
-            const w0_0 = w[g * 18 + o0 * 9 + r * 9]!;
-            const w0_1 = w[g * 18 + o0 * 9 + r * 9 + 9]!;
-            const x0 = x[xrow + r * 16]!;
-            t_acc0_0 += w0_0 * x0;
-            t_acc1_0 += w0_1 * x0;
-            const x1 = x[xrow + r * 16 + 1]!;
-            t_acc0_1 += w0_0 * x1;
-            t_acc1_1 += w0_1 * x1;
-            const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 1]!;
-            const w1_1 = w[g * 18 + o0 * 9 + r * 9 + 10]!;
-            t_acc0_0 += w1_0 * x1;
-            t_acc1_0 += w1_1 * x1;
-            const x2 = x[xrow + r * 16 + 2]!;
-            t_acc0_1 += w1_0 * x2;
-            t_acc1_1 += w1_1 * x2;
-            const w2_0 = w[g * 18 + o0 * 9 + r * 9 + 2]!;
-            const w2_1 = w[g * 18 + o0 * 9 + r * 9 + 11]!;
-            t_acc0_0 += w2_0 * x2;
-            t_acc1_0 += w2_1 * x2;
-            const x3 = x[xrow + r * 16 + 3]!;
-            t_acc0_1 += w2_0 * x3;
-            t_acc1_1 += w2_1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const w0_0 = w[g * 18 + o0 * 9 + r * 9 + 3]!;
-            const w0_1 = w[g * 18 + o0 * 9 + r * 9 + 12]!;
-            const x0 = x[xrow + r * 16 + 4]!;
-            t_acc0_0 += w0_0 * x0;
-            t_acc1_0 += w0_1 * x0;
-            const x1 = x[xrow + r * 16 + 5]!;
-            t_acc0_1 += w0_0 * x1;
-            t_acc1_1 += w0_1 * x1;
-            const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 4]!;
-            const w1_1 = w[g * 18 + o0 * 9 + r * 9 + 13]!;
-            t_acc0_0 += w1_0 * x1;
-            t_acc1_0 += w1_1 * x1;
-            const x2 = x[xrow + r * 16 + 6]!;
-            t_acc0_1 += w1_0 * x2;
-            t_acc1_1 += w1_1 * x2;
-            const w2_0 = w[g * 18 + o0 * 9 + r * 9 + 5]!;
-            const w2_1 = w[g * 18 + o0 * 9 + r * 9 + 14]!;
-            t_acc0_0 += w2_0 * x2;
-            t_acc1_0 += w2_1 * x2;
-            const x3 = x[xrow + r * 16 + 7]!;
-            t_acc0_1 += w2_0 * x3;
-            t_acc1_1 += w2_1 * x3;
-          }
-          for (let r = 0; r < 1; r++) {
-            const w0_0 = w[g * 18 + o0 * 9 + r * 9 + 6]!;
-            const w0_1 = w[g * 18 + o0 * 9 + r * 9 + 15]!;
-            const x0 = x[xrow + r * 16 + 8]!;
-            t_acc0_0 += w0_0 * x0;
-            t_acc1_0 += w0_1 * x0;
-            const x1 = x[xrow + r * 16 + 9]!;
-            t_acc0_1 += w0_0 * x1;
-            t_acc1_1 += w0_1 * x1;
-            const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 7]!;
-            const w1_1 = w[g * 18 + o0 * 9 + r * 9 + 16]!;
-            t_acc0_0 += w1_0 * x1;
-            t_acc1_0 += w1_1 * x1;
-            const x2 = x[xrow + r * 16 + 10]!;
-            t_acc0_1 += w1_0 * x2;
-            t_acc1_1 += w1_1 * x2;
-            const w2_0 = w[g * 18 + o0 * 9 + r * 9 + 8]!;
-            const w2_1 = w[g * 18 + o0 * 9 + r * 9 + 17]!;
-            t_acc0_0 += w2_0 * x2;
-            t_acc1_0 += w2_1 * x2;
-            const x3 = x[xrow + r * 16 + 11]!;
-            t_acc0_1 += w2_0 * x3;
-            t_acc1_1 += w2_1 * x3;
-          }
-          y[yrow] = t_acc0_0;
-          y[yrow + 1] = t_acc0_1;
-          y[yrow + 4] = t_acc1_0;
-          y[yrow + 5] = t_acc1_1;
-        }
-      }
-    }
+  for (let th = 0; th < 2; th++) {
+    const yrow = th * 2;
+    const xrow = th * 4;
+    let t_acc0_0 = 0;
+    let t_acc0_1 = 0;
+    let t_acc1_0 = 0;
+    let t_acc1_1 = 0;
+    const w0_0 = w[0]!;
+    const w0_1 = w[9]!;
+    const x0 = x[xrow]!;
+    t_acc0_0 += w0_0 * x0;
+    t_acc1_0 += w0_1 * x0;
+    const x1 = x[xrow + 1]!;
+    t_acc0_1 += w0_0 * x1;
+    t_acc1_1 += w0_1 * x1;
+    const w1_0 = w[1]!;
+    const w1_1 = w[10]!;
+    t_acc0_0 += w1_0 * x1;
+    t_acc1_0 += w1_1 * x1;
+    const x2 = x[xrow + 2]!;
+    t_acc0_1 += w1_0 * x2;
+    t_acc1_1 += w1_1 * x2;
+    const w2_0 = w[2]!;
+    const w2_1 = w[11]!;
+    t_acc0_0 += w2_0 * x2;
+    t_acc1_0 += w2_1 * x2;
+    const x3 = x[xrow + 3]!;
+    t_acc0_1 += w2_0 * x3;
+    t_acc1_1 += w2_1 * x3;
+    const w0_0_2 = w[3]!;
+    const w0_1_2 = w[12]!;
+    const x0_2 = x[xrow + 4]!;
+    t_acc0_0 += w0_0_2 * x0_2;
+    t_acc1_0 += w0_1_2 * x0_2;
+    const x1_2 = x[xrow + 5]!;
+    t_acc0_1 += w0_0_2 * x1_2;
+    t_acc1_1 += w0_1_2 * x1_2;
+    const w1_0_2 = w[4]!;
+    const w1_1_2 = w[13]!;
+    t_acc0_0 += w1_0_2 * x1_2;
+    t_acc1_0 += w1_1_2 * x1_2;
+    const x2_2 = x[xrow + 6]!;
+    t_acc0_1 += w1_0_2 * x2_2;
+    t_acc1_1 += w1_1_2 * x2_2;
+    const w2_0_2 = w[5]!;
+    const w2_1_2 = w[14]!;
+    t_acc0_0 += w2_0_2 * x2_2;
+    t_acc1_0 += w2_1_2 * x2_2;
+    const x3_2 = x[xrow + 7]!;
+    t_acc0_1 += w2_0_2 * x3_2;
+    t_acc1_1 += w2_1_2 * x3_2;
+    const w0_0_3 = w[6]!;
+    const w0_1_3 = w[15]!;
+    const x0_3 = x[xrow + 8]!;
+    t_acc0_0 += w0_0_3 * x0_3;
+    t_acc1_0 += w0_1_3 * x0_3;
+    const x1_3 = x[xrow + 9]!;
+    t_acc0_1 += w0_0_3 * x1_3;
+    t_acc1_1 += w0_1_3 * x1_3;
+    const w1_0_3 = w[7]!;
+    const w1_1_3 = w[16]!;
+    t_acc0_0 += w1_0_3 * x1_3;
+    t_acc1_0 += w1_1_3 * x1_3;
+    const x2_3 = x[xrow + 10]!;
+    t_acc0_1 += w1_0_3 * x2_3;
+    t_acc1_1 += w1_1_3 * x2_3;
+    const w2_0_3 = w[8]!;
+    const w2_1_3 = w[17]!;
+    t_acc0_0 += w2_0_3 * x2_3;
+    t_acc1_0 += w2_1_3 * x2_3;
+    const x3_3 = x[xrow + 11]!;
+    t_acc0_1 += w2_0_3 * x3_3;
+    t_acc1_1 += w2_1_3 * x3_3;
+    y[yrow] = t_acc0_0;
+    y[yrow + 1] = t_acc0_1;
+    y[yrow + 4] = t_acc1_0;
+    y[yrow + 5] = t_acc1_1;
   }
 }
 
@@ -112,134 +99,120 @@ export function conv3x3_1x4x4_to_2_nobias_fwd_direct_cols(x: Float32Array, w: Fl
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 4.35
  */
 export function conv3x3_1x4x4_to_2_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
-  for (let g = 0; g < 1; g++) {
-    for (let ob = 0; ob < 1; ob++) {
-      const o0 = ob * 2;
-      for (let rb = 0; rb < 1; rb++) {
-        const r0 = rb;
-        let acc0_0_0_0 = 0;
-        let acc0_0_0_1 = 0;
-        let acc0_0_0_2 = 0;
-        let acc0_1_0_0 = 0;
-        let acc0_1_0_1 = 0;
-        let acc0_1_0_2 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 2; oh++) {
-            const dyrow = ((n * 2 + g * 2 + o0) * 2 + oh) * 2;
-            const xrow = ((n + g + r0) * 4 + oh) * 4;
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 4]!;
-            const e0_x0_0 = x[xrow]!;
-            const e0_x0_1 = x[xrow + 1]!;
-            const e0_x0_2 = x[xrow + 2]!;
-            acc0_0_0_0 += e0_d0 * e0_x0_0;
-            acc0_0_0_1 += e0_d0 * e0_x0_1;
-            acc0_0_0_2 += e0_d0 * e0_x0_2;
-            acc0_1_0_0 += e0_d1 * e0_x0_0;
-            acc0_1_0_1 += e0_d1 * e0_x0_1;
-            acc0_1_0_2 += e0_d1 * e0_x0_2;
-            const e1_d0 = dy[dyrow + 1]!;
-            const e1_d1 = dy[dyrow + 5]!;
-            const e1_x0_0 = x[xrow + 1]!;
-            const e1_x0_1 = x[xrow + 2]!;
-            const e1_x0_2 = x[xrow + 3]!;
-            acc0_0_0_0 += e1_d0 * e1_x0_0;
-            acc0_0_0_1 += e1_d0 * e1_x0_1;
-            acc0_0_0_2 += e1_d0 * e1_x0_2;
-            acc0_1_0_0 += e1_d1 * e1_x0_0;
-            acc0_1_0_1 += e1_d1 * e1_x0_1;
-            acc0_1_0_2 += e1_d1 * e1_x0_2;
-          }
-        }
-        dw[(g * 2 + o0) * 9 + r0 * 9] = acc0_0_0_0;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 1] = acc0_0_0_1;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 2] = acc0_0_0_2;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 9] = acc0_1_0_0;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 10] = acc0_1_0_1;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 11] = acc0_1_0_2;
-        let acc1_0_0_0 = 0;
-        let acc1_0_0_1 = 0;
-        let acc1_0_0_2 = 0;
-        let acc1_1_0_0 = 0;
-        let acc1_1_0_1 = 0;
-        let acc1_1_0_2 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 2; oh++) {
-            const dyrow = ((n * 2 + g * 2 + o0) * 2 + oh) * 2;
-            const xrow = ((n + g + r0) * 4 + oh) * 4 + 4;
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 4]!;
-            const e0_x0_0 = x[xrow]!;
-            const e0_x0_1 = x[xrow + 1]!;
-            const e0_x0_2 = x[xrow + 2]!;
-            acc1_0_0_0 += e0_d0 * e0_x0_0;
-            acc1_0_0_1 += e0_d0 * e0_x0_1;
-            acc1_0_0_2 += e0_d0 * e0_x0_2;
-            acc1_1_0_0 += e0_d1 * e0_x0_0;
-            acc1_1_0_1 += e0_d1 * e0_x0_1;
-            acc1_1_0_2 += e0_d1 * e0_x0_2;
-            const e1_d0 = dy[dyrow + 1]!;
-            const e1_d1 = dy[dyrow + 5]!;
-            const e1_x0_0 = x[xrow + 1]!;
-            const e1_x0_1 = x[xrow + 2]!;
-            const e1_x0_2 = x[xrow + 3]!;
-            acc1_0_0_0 += e1_d0 * e1_x0_0;
-            acc1_0_0_1 += e1_d0 * e1_x0_1;
-            acc1_0_0_2 += e1_d0 * e1_x0_2;
-            acc1_1_0_0 += e1_d1 * e1_x0_0;
-            acc1_1_0_1 += e1_d1 * e1_x0_1;
-            acc1_1_0_2 += e1_d1 * e1_x0_2;
-          }
-        }
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 3] = acc1_0_0_0;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 4] = acc1_0_0_1;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 5] = acc1_0_0_2;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 12] = acc1_1_0_0;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 13] = acc1_1_0_1;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 14] = acc1_1_0_2;
-        let acc2_0_0_0 = 0;
-        let acc2_0_0_1 = 0;
-        let acc2_0_0_2 = 0;
-        let acc2_1_0_0 = 0;
-        let acc2_1_0_1 = 0;
-        let acc2_1_0_2 = 0;
-        for (let n = 0; n < 1; n++) {
-          for (let oh = 0; oh < 2; oh++) {
-            const dyrow = ((n * 2 + g * 2 + o0) * 2 + oh) * 2;
-            const xrow = ((n + g + r0) * 4 + oh) * 4 + 8;
-            const e0_d0 = dy[dyrow]!;
-            const e0_d1 = dy[dyrow + 4]!;
-            const e0_x0_0 = x[xrow]!;
-            const e0_x0_1 = x[xrow + 1]!;
-            const e0_x0_2 = x[xrow + 2]!;
-            acc2_0_0_0 += e0_d0 * e0_x0_0;
-            acc2_0_0_1 += e0_d0 * e0_x0_1;
-            acc2_0_0_2 += e0_d0 * e0_x0_2;
-            acc2_1_0_0 += e0_d1 * e0_x0_0;
-            acc2_1_0_1 += e0_d1 * e0_x0_1;
-            acc2_1_0_2 += e0_d1 * e0_x0_2;
-            const e1_d0 = dy[dyrow + 1]!;
-            const e1_d1 = dy[dyrow + 5]!;
-            const e1_x0_0 = x[xrow + 1]!;
-            const e1_x0_1 = x[xrow + 2]!;
-            const e1_x0_2 = x[xrow + 3]!;
-            acc2_0_0_0 += e1_d0 * e1_x0_0;
-            acc2_0_0_1 += e1_d0 * e1_x0_1;
-            acc2_0_0_2 += e1_d0 * e1_x0_2;
-            acc2_1_0_0 += e1_d1 * e1_x0_0;
-            acc2_1_0_1 += e1_d1 * e1_x0_1;
-            acc2_1_0_2 += e1_d1 * e1_x0_2;
-          }
-        }
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 6] = acc2_0_0_0;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 7] = acc2_0_0_1;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 8] = acc2_0_0_2;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 15] = acc2_1_0_0;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 16] = acc2_1_0_1;
-        dw[(g * 2 + o0) * 9 + r0 * 9 + 17] = acc2_1_0_2;
-      }
-    }
+  let acc0_0_0_0 = 0;
+  let acc0_0_0_1 = 0;
+  let acc0_0_0_2 = 0;
+  let acc0_1_0_0 = 0;
+  let acc0_1_0_1 = 0;
+  let acc0_1_0_2 = 0;
+  for (let oh = 0; oh < 2; oh++) {
+    const dyrow = oh * 2;
+    const xrow = oh * 4;
+    const e0_d0 = dy[dyrow]!;
+    const e0_d1 = dy[dyrow + 4]!;
+    const e0_x0_0 = x[xrow]!;
+    const e0_x0_1 = x[xrow + 1]!;
+    const e0_x0_2 = x[xrow + 2]!;
+    acc0_0_0_0 += e0_d0 * e0_x0_0;
+    acc0_0_0_1 += e0_d0 * e0_x0_1;
+    acc0_0_0_2 += e0_d0 * e0_x0_2;
+    acc0_1_0_0 += e0_d1 * e0_x0_0;
+    acc0_1_0_1 += e0_d1 * e0_x0_1;
+    acc0_1_0_2 += e0_d1 * e0_x0_2;
+    const e1_d0 = dy[dyrow + 1]!;
+    const e1_d1 = dy[dyrow + 5]!;
+    const e1_x0_0 = x[xrow + 1]!;
+    const e1_x0_1 = x[xrow + 2]!;
+    const e1_x0_2 = x[xrow + 3]!;
+    acc0_0_0_0 += e1_d0 * e1_x0_0;
+    acc0_0_0_1 += e1_d0 * e1_x0_1;
+    acc0_0_0_2 += e1_d0 * e1_x0_2;
+    acc0_1_0_0 += e1_d1 * e1_x0_0;
+    acc0_1_0_1 += e1_d1 * e1_x0_1;
+    acc0_1_0_2 += e1_d1 * e1_x0_2;
   }
+  dw[0] = acc0_0_0_0;
+  dw[1] = acc0_0_0_1;
+  dw[2] = acc0_0_0_2;
+  dw[9] = acc0_1_0_0;
+  dw[10] = acc0_1_0_1;
+  dw[11] = acc0_1_0_2;
+  let acc1_0_0_0 = 0;
+  let acc1_0_0_1 = 0;
+  let acc1_0_0_2 = 0;
+  let acc1_1_0_0 = 0;
+  let acc1_1_0_1 = 0;
+  let acc1_1_0_2 = 0;
+  for (let oh = 0; oh < 2; oh++) {
+    const dyrow = oh * 2;
+    const xrow = oh * 4 + 4;
+    const e0_d0 = dy[dyrow]!;
+    const e0_d1 = dy[dyrow + 4]!;
+    const e0_x0_0 = x[xrow]!;
+    const e0_x0_1 = x[xrow + 1]!;
+    const e0_x0_2 = x[xrow + 2]!;
+    acc1_0_0_0 += e0_d0 * e0_x0_0;
+    acc1_0_0_1 += e0_d0 * e0_x0_1;
+    acc1_0_0_2 += e0_d0 * e0_x0_2;
+    acc1_1_0_0 += e0_d1 * e0_x0_0;
+    acc1_1_0_1 += e0_d1 * e0_x0_1;
+    acc1_1_0_2 += e0_d1 * e0_x0_2;
+    const e1_d0 = dy[dyrow + 1]!;
+    const e1_d1 = dy[dyrow + 5]!;
+    const e1_x0_0 = x[xrow + 1]!;
+    const e1_x0_1 = x[xrow + 2]!;
+    const e1_x0_2 = x[xrow + 3]!;
+    acc1_0_0_0 += e1_d0 * e1_x0_0;
+    acc1_0_0_1 += e1_d0 * e1_x0_1;
+    acc1_0_0_2 += e1_d0 * e1_x0_2;
+    acc1_1_0_0 += e1_d1 * e1_x0_0;
+    acc1_1_0_1 += e1_d1 * e1_x0_1;
+    acc1_1_0_2 += e1_d1 * e1_x0_2;
+  }
+  dw[3] = acc1_0_0_0;
+  dw[4] = acc1_0_0_1;
+  dw[5] = acc1_0_0_2;
+  dw[12] = acc1_1_0_0;
+  dw[13] = acc1_1_0_1;
+  dw[14] = acc1_1_0_2;
+  let acc2_0_0_0 = 0;
+  let acc2_0_0_1 = 0;
+  let acc2_0_0_2 = 0;
+  let acc2_1_0_0 = 0;
+  let acc2_1_0_1 = 0;
+  let acc2_1_0_2 = 0;
+  for (let oh = 0; oh < 2; oh++) {
+    const dyrow = oh * 2;
+    const xrow = oh * 4 + 8;
+    const e0_d0 = dy[dyrow]!;
+    const e0_d1 = dy[dyrow + 4]!;
+    const e0_x0_0 = x[xrow]!;
+    const e0_x0_1 = x[xrow + 1]!;
+    const e0_x0_2 = x[xrow + 2]!;
+    acc2_0_0_0 += e0_d0 * e0_x0_0;
+    acc2_0_0_1 += e0_d0 * e0_x0_1;
+    acc2_0_0_2 += e0_d0 * e0_x0_2;
+    acc2_1_0_0 += e0_d1 * e0_x0_0;
+    acc2_1_0_1 += e0_d1 * e0_x0_1;
+    acc2_1_0_2 += e0_d1 * e0_x0_2;
+    const e1_d0 = dy[dyrow + 1]!;
+    const e1_d1 = dy[dyrow + 5]!;
+    const e1_x0_0 = x[xrow + 1]!;
+    const e1_x0_1 = x[xrow + 2]!;
+    const e1_x0_2 = x[xrow + 3]!;
+    acc2_0_0_0 += e1_d0 * e1_x0_0;
+    acc2_0_0_1 += e1_d0 * e1_x0_1;
+    acc2_0_0_2 += e1_d0 * e1_x0_2;
+    acc2_1_0_0 += e1_d1 * e1_x0_0;
+    acc2_1_0_1 += e1_d1 * e1_x0_1;
+    acc2_1_0_2 += e1_d1 * e1_x0_2;
+  }
+  dw[6] = acc2_0_0_0;
+  dw[7] = acc2_0_0_1;
+  dw[8] = acc2_0_0_2;
+  dw[15] = acc2_1_0_0;
+  dw[16] = acc2_1_0_1;
+  dw[17] = acc2_1_0_2;
 }
 
 /**
@@ -248,89 +221,82 @@ export function conv3x3_1x4x4_to_2_dw_direct(x: Float32Array, dy: Float32Array, 
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.35, im2row 3.00
  */
 export function conv3x3_1x4x4_to_2_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
-  for (let n = 0; n < 1; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 4; th++) {
-          const yrow = ((n + g + o0) * 4 + th) * 4;
-          const xrow = ((n * 2 + g * 2) * 2 + th) * 2;
-          let e0_acc0_0 = 0;
-          let e0_acc0_1 = 0;
-          if (th < 2) {
-            for (let r = 0; r < 2; r++) {
-              const w0_0 = w[g * 18 + o0 * 9 + r * 9]!;
-              const x0 = dy[xrow + r * 4]!;
-              e0_acc0_0 += w0_0 * x0;
-              const x1 = dy[xrow + r * 4 + 1]!;
-              e0_acc0_1 += w0_0 * x1;
-              const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 1]!;
-              e0_acc0_1 += w1_0 * x0;
-            }
-          }
-          if (th >= 1 && th < 3) {
-            for (let r = 0; r < 2; r++) {
-              const w0_0 = w[g * 18 + o0 * 9 + r * 9 + 3]!;
-              const x0 = dy[xrow + r * 4 - 2]!;
-              e0_acc0_0 += w0_0 * x0;
-              const x1 = dy[xrow + r * 4 - 1]!;
-              e0_acc0_1 += w0_0 * x1;
-              const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 4]!;
-              e0_acc0_1 += w1_0 * x0;
-            }
-          }
-          if (th >= 2) {
-            for (let r = 0; r < 2; r++) {
-              const w0_0 = w[g * 18 + o0 * 9 + r * 9 + 6]!;
-              const x0 = dy[xrow + r * 4 - 4]!;
-              e0_acc0_0 += w0_0 * x0;
-              const x1 = dy[xrow + r * 4 - 3]!;
-              e0_acc0_1 += w0_0 * x1;
-              const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 7]!;
-              e0_acc0_1 += w1_0 * x0;
-            }
-          }
-          dx[yrow] = e0_acc0_0;
-          dx[yrow + 1] = e0_acc0_1;
-          let e2_acc0_0 = 0;
-          let e2_acc0_1 = 0;
-          if (th < 2) {
-            for (let r = 0; r < 2; r++) {
-              const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 1]!;
-              const xm1 = dy[xrow + r * 4 + 1]!;
-              e2_acc0_0 += w1_0 * xm1;
-              const w2_0 = w[g * 18 + o0 * 9 + r * 9 + 2]!;
-              const xm2 = dy[xrow + r * 4]!;
-              e2_acc0_0 += w2_0 * xm2;
-              e2_acc0_1 += w2_0 * xm1;
-            }
-          }
-          if (th >= 1 && th < 3) {
-            for (let r = 0; r < 2; r++) {
-              const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 4]!;
-              const xm1 = dy[xrow + r * 4 - 1]!;
-              e2_acc0_0 += w1_0 * xm1;
-              const w2_0 = w[g * 18 + o0 * 9 + r * 9 + 5]!;
-              const xm2 = dy[xrow + r * 4 - 2]!;
-              e2_acc0_0 += w2_0 * xm2;
-              e2_acc0_1 += w2_0 * xm1;
-            }
-          }
-          if (th >= 2) {
-            for (let r = 0; r < 2; r++) {
-              const w1_0 = w[g * 18 + o0 * 9 + r * 9 + 7]!;
-              const xm1 = dy[xrow + r * 4 - 3]!;
-              e2_acc0_0 += w1_0 * xm1;
-              const w2_0 = w[g * 18 + o0 * 9 + r * 9 + 8]!;
-              const xm2 = dy[xrow + r * 4 - 4]!;
-              e2_acc0_0 += w2_0 * xm2;
-              e2_acc0_1 += w2_0 * xm1;
-            }
-          }
-          dx[yrow + 2] = e2_acc0_0;
-          dx[yrow + 3] = e2_acc0_1;
-        }
+  for (let th = 0; th < 4; th++) {
+    const yrow = th * 4;
+    const xrow = th * 2;
+    let e0_acc0_0 = 0;
+    let e0_acc0_1 = 0;
+    if (th < 2) {
+      for (let r = 0; r < 2; r++) {
+        const w0_0 = w[r * 9]!;
+        const x0 = dy[xrow + r * 4]!;
+        e0_acc0_0 += w0_0 * x0;
+        const x1 = dy[xrow + r * 4 + 1]!;
+        e0_acc0_1 += w0_0 * x1;
+        const w1_0 = w[r * 9 + 1]!;
+        e0_acc0_1 += w1_0 * x0;
       }
     }
+    if (th >= 1 && th < 3) {
+      for (let r = 0; r < 2; r++) {
+        const w0_0 = w[r * 9 + 3]!;
+        const x0 = dy[xrow + r * 4 - 2]!;
+        e0_acc0_0 += w0_0 * x0;
+        const x1 = dy[xrow + r * 4 - 1]!;
+        e0_acc0_1 += w0_0 * x1;
+        const w1_0 = w[r * 9 + 4]!;
+        e0_acc0_1 += w1_0 * x0;
+      }
+    }
+    if (th >= 2) {
+      for (let r = 0; r < 2; r++) {
+        const w0_0 = w[r * 9 + 6]!;
+        const x0 = dy[xrow + r * 4 - 4]!;
+        e0_acc0_0 += w0_0 * x0;
+        const x1 = dy[xrow + r * 4 - 3]!;
+        e0_acc0_1 += w0_0 * x1;
+        const w1_0 = w[r * 9 + 7]!;
+        e0_acc0_1 += w1_0 * x0;
+      }
+    }
+    dx[yrow] = e0_acc0_0;
+    dx[yrow + 1] = e0_acc0_1;
+    let e2_acc0_0 = 0;
+    let e2_acc0_1 = 0;
+    if (th < 2) {
+      for (let r = 0; r < 2; r++) {
+        const w1_0 = w[r * 9 + 1]!;
+        const xm1 = dy[xrow + r * 4 + 1]!;
+        e2_acc0_0 += w1_0 * xm1;
+        const w2_0 = w[r * 9 + 2]!;
+        const xm2 = dy[xrow + r * 4]!;
+        e2_acc0_0 += w2_0 * xm2;
+        e2_acc0_1 += w2_0 * xm1;
+      }
+    }
+    if (th >= 1 && th < 3) {
+      for (let r = 0; r < 2; r++) {
+        const w1_0 = w[r * 9 + 4]!;
+        const xm1 = dy[xrow + r * 4 - 1]!;
+        e2_acc0_0 += w1_0 * xm1;
+        const w2_0 = w[r * 9 + 5]!;
+        const xm2 = dy[xrow + r * 4 - 2]!;
+        e2_acc0_0 += w2_0 * xm2;
+        e2_acc0_1 += w2_0 * xm1;
+      }
+    }
+    if (th >= 2) {
+      for (let r = 0; r < 2; r++) {
+        const w1_0 = w[r * 9 + 7]!;
+        const xm1 = dy[xrow + r * 4 - 3]!;
+        e2_acc0_0 += w1_0 * xm1;
+        const w2_0 = w[r * 9 + 8]!;
+        const xm2 = dy[xrow + r * 4 - 4]!;
+        e2_acc0_0 += w2_0 * xm2;
+        e2_acc0_1 += w2_0 * xm1;
+      }
+    }
+    dx[yrow + 2] = e2_acc0_0;
+    dx[yrow + 3] = e2_acc0_1;
   }
 }

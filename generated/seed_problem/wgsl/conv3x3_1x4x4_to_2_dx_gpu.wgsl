@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 18>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 16>;
 
-// dispatch 1 of 1: n=1 x ob=1 x th=4 x tw=4; 1x1x1 workgroups of 16
+// dispatch 1 of 1: th=4 x tw=4; 1x1x1 workgroups of 16
 @compute @workgroup_size(16)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 16u + _lid;
@@ -19,16 +19,13 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
-  let ob: i32 = 0;
   let th: i32 = _i / 4;
   let tw: i32 = (_i) % 4;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16 + (th * 4 + tw);
+  let yb: i32 = th * 4 + tw;
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 2; r++) {
-    let xb: i32 = (n * 2 + r) * 4;
-    let wb: i32 = o0 * 9 + r * 9;
+    let xb: i32 = r * 4;
+    let wb: i32 = r * 9;
     if (th < 2) {
       let ih0: i32 = th;
       if (tw < 2) {

@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 18>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32, 8>;
 
-// dispatch 1 of 1: n=1 x ob=1 x th=2 x tw=2; 1x1x1 workgroups of 4
+// dispatch 1 of 1: th=2 x tw=2; 1x1x1 workgroups of 4
 @compute @workgroup_size(4)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 4u + _lid;
@@ -19,48 +19,41 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
-  let ob: i32 = 0;
   let th: i32 = _i / 2;
   let tw: i32 = (_i) % 2;
-  let o0: i32 = ob * 2;
-  let yb: i32 = (n * 2 + o0) * 4 + (th * 2 + tw);
+  let ih0: i32 = th;
+  let xv0_0: f32 = x[ih0 * 4 + tw];
+  let xv0_1: f32 = x[ih0 * 4 + tw + 1];
+  let xv0_2: f32 = x[ih0 * 4 + tw + 2];
+  let ih1: i32 = th + 1;
+  let xv1_0: f32 = x[ih1 * 4 + tw];
+  let xv1_1: f32 = x[ih1 * 4 + tw + 1];
+  let xv1_2: f32 = x[ih1 * 4 + tw + 2];
+  let ih2: i32 = th + 2;
+  let xv2_0: f32 = x[ih2 * 4 + tw];
+  let xv2_1: f32 = x[ih2 * 4 + tw + 1];
+  let xv2_2: f32 = x[ih2 * 4 + tw + 2];
+  let yb: i32 = th * 2 + tw;
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
-  for (var r: i32 = 0; r < 1; r++) {
-    let xb: i32 = (n + r) * 16;
-    let wb: i32 = o0 * 9 + r * 9;
-    let ih0: i32 = th;
-    let xv0_0: f32 = x[xb + (ih0 * 4 + tw)];
-    acc0 += w[wb] * xv0_0;
-    acc1 += w[wb + 9] * xv0_0;
-    let xv0_1: f32 = x[xb + (ih0 * 4 + tw) + 1];
-    acc0 += w[wb + 1] * xv0_1;
-    acc1 += w[wb + 10] * xv0_1;
-    let xv0_2: f32 = x[xb + (ih0 * 4 + tw) + 2];
-    acc0 += w[wb + 2] * xv0_2;
-    acc1 += w[wb + 11] * xv0_2;
-    let ih1: i32 = th + 1;
-    let xv1_0: f32 = x[xb + (ih1 * 4 + tw)];
-    acc0 += w[wb + 3] * xv1_0;
-    acc1 += w[wb + 12] * xv1_0;
-    let xv1_1: f32 = x[xb + (ih1 * 4 + tw) + 1];
-    acc0 += w[wb + 4] * xv1_1;
-    acc1 += w[wb + 13] * xv1_1;
-    let xv1_2: f32 = x[xb + (ih1 * 4 + tw) + 2];
-    acc0 += w[wb + 5] * xv1_2;
-    acc1 += w[wb + 14] * xv1_2;
-    let ih2: i32 = th + 2;
-    let xv2_0: f32 = x[xb + (ih2 * 4 + tw)];
-    acc0 += w[wb + 6] * xv2_0;
-    acc1 += w[wb + 15] * xv2_0;
-    let xv2_1: f32 = x[xb + (ih2 * 4 + tw) + 1];
-    acc0 += w[wb + 7] * xv2_1;
-    acc1 += w[wb + 16] * xv2_1;
-    let xv2_2: f32 = x[xb + (ih2 * 4 + tw) + 2];
-    acc0 += w[wb + 8] * xv2_2;
-    acc1 += w[wb + 17] * xv2_2;
-  }
+  acc0 += w[0] * xv0_0;
+  acc1 += w[9] * xv0_0;
+  acc0 += w[1] * xv0_1;
+  acc1 += w[10] * xv0_1;
+  acc0 += w[2] * xv0_2;
+  acc1 += w[11] * xv0_2;
+  acc0 += w[3] * xv1_0;
+  acc1 += w[12] * xv1_0;
+  acc0 += w[4] * xv1_1;
+  acc1 += w[13] * xv1_1;
+  acc0 += w[5] * xv1_2;
+  acc1 += w[14] * xv1_2;
+  acc0 += w[6] * xv2_0;
+  acc1 += w[15] * xv2_0;
+  acc0 += w[7] * xv2_1;
+  acc1 += w[16] * xv2_1;
+  acc0 += w[8] * xv2_2;
+  acc1 += w[17] * xv2_2;
   y[yb] = acc0;
   y[yb + 4] = acc1;
 }

@@ -11,36 +11,23 @@
 @group(0) @binding(1) var<storage, read> x: array<f32, 2>;
 @group(0) @binding(2) var<storage, read_write> dw: array<f32, 4>;
 
-// dispatch 1 of 1: mb=1 x nb=1; 1x1x1 workgroups of 1
+// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1
 @compute @workgroup_size(1)
-fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 1u + _lid;
-  if (_lin >= 1u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let mb: i32 = 0;
-  let nb: i32 = 0;
-  let m0: i32 = mb * 2;
-  let n0: i32 = nb * 2;
-  let ai0: i32 = m0;
-  let bi0: i32 = n0;
+fn main() {
+  let a0: f32 = dy[0];
+  let a1: f32 = dy[1];
+  let b0: f32 = x[0];
+  let b1: f32 = x[1];
   var acc0_00: f32 = 0f;
   var acc0_01: f32 = 0f;
   var acc0_10: f32 = 0f;
   var acc0_11: f32 = 0f;
-  for (var k0: i32 = 0; k0 < 1; k0++) {
-    let a0: f32 = dy[ai0 + k0 * 2];
-    let a1: f32 = dy[ai0 + k0 * 2 + 1];
-    let b0: f32 = x[bi0 + k0 * 2];
-    acc0_00 += a0 * b0;
-    acc0_10 += a1 * b0;
-    let b1: f32 = x[bi0 + k0 * 2 + 1];
-    acc0_01 += a0 * b1;
-    acc0_11 += a1 * b1;
-  }
-  dw[m0 * 2 + n0] = acc0_00;
-  dw[m0 * 2 + n0 + 1] = acc0_01;
-  dw[m0 * 2 + n0 + 2] = acc0_10;
-  dw[m0 * 2 + n0 + 3] = acc0_11;
+  acc0_00 += a0 * b0;
+  acc0_10 += a1 * b0;
+  acc0_01 += a0 * b1;
+  acc0_11 += a1 * b1;
+  dw[0] = acc0_00;
+  dw[1] = acc0_01;
+  dw[2] = acc0_10;
+  dw[3] = acc0_11;
 }

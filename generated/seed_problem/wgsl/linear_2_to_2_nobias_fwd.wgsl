@@ -11,29 +11,18 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 4>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32, 2>;
 
-// dispatch 1 of 1: mb=1 x nb=1; 1x1x1 workgroups of 1
+// dispatch 1 of 1: one invocation; 1x1x1 workgroups of 1
 @compute @workgroup_size(1)
-fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
-  let _lin: u32 = (_wid.x) * 1u + _lid;
-  if (_lin >= 1u) {
-    return;
-  }
-  let _i: i32 = i32(_lin);
-  let mb: i32 = 0;
-  let nb: i32 = 0;
-  let m0: i32 = mb;
-  let n0: i32 = nb * 2;
-  let ai0: i32 = m0 * 2;
-  let bi0: i32 = n0 * 2;
+fn main() {
   var acc0_00: f32 = 0f;
   var acc0_01: f32 = 0f;
   for (var k0: i32 = 0; k0 < 2; k0++) {
-    let a0: f32 = x[ai0 + k0];
-    let b0: f32 = w[bi0 + k0];
+    let a0: f32 = x[k0];
+    let b0: f32 = w[k0];
     acc0_00 += a0 * b0;
-    let b1: f32 = w[bi0 + k0 + 2];
+    let b1: f32 = w[k0 + 2];
     acc0_01 += a0 * b1;
   }
-  y[m0 * 2 + n0] = acc0_00;
-  y[m0 * 2 + n0 + 1] = acc0_01;
+  y[0] = acc0_00;
+  y[1] = acc0_01;
 }

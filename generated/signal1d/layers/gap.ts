@@ -15,10 +15,8 @@ export function global_avgpool_32x62_fwd(x: Float32Array, y: Float32Array): void
   for (let nc = 0; nc < 128; nc++) {
     const base = nc * 62;
     let acc = 0;
-    for (let kh = 0; kh < 1; kh++) {
-      for (let kw = 0; kw < 62; kw++) {
-        acc += x[base + (kh * 62 + kw)]!;
-      }
+    for (let kw = 0; kw < 62; kw++) {
+      acc += x[base + kw]!;
     }
     y[nc] = acc / 62;
   }

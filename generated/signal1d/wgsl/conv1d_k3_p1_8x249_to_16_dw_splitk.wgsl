@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 384>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 16>;
 
-// dispatch 1 of 2: q=4 x co=16 x ci=8 x kh=1; 8x1x1 workgroups of 64
+// dispatch 1 of 2: q=4 x co=16 x ci=8; 8x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -24,12 +24,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let q: i32 = _i / 128;
   let co: i32 = (_i / 8) % 16;
   let ci: i32 = (_i) % 8;
-  let kh: i32 = 0;
   let n0: i32 = q;
   let dyb: i32 = (n0 * 16 + co) * 249;
-  let ih: i32 = kh;
-  let xb: i32 = (n0 * 8 + ci + ih) * 249;
-  let pb: i32 = (q * 16 + co) * 25 + (ci + kh) * 3;
+  let xb: i32 = (n0 * 8 + ci) * 249;
+  let pb: i32 = (q * 16 + co) * 25 + ci * 3;
   // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 249 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -49,7 +47,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   partial[pb] = a0;
   partial[pb + 1] = a1;
   partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
+  if (ci == 0) {
     partial[(q * 16 + co) * 25 + 24] = ab;
   }
 }

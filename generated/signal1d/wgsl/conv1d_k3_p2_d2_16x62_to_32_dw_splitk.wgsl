@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 1536>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 32>;
 
-// dispatch 1 of 2: q=2 x co=32 x ci=16 x kh=1; 16x1x1 workgroups of 64
+// dispatch 1 of 2: q=2 x co=32 x ci=16; 16x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -24,9 +24,8 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let q: i32 = _i / 512;
   let co: i32 = (_i / 16) % 32;
   let ci: i32 = (_i) % 16;
-  let kh: i32 = 0;
   let n0: i32 = q * 2;
-  let pb: i32 = (q * 32 + co) * 49 + (ci + kh) * 3;
+  let pb: i32 = (q * 32 + co) * 49 + ci * 3;
   // pass 1: 2 chunks of 2 sample(s) x 1 row(s) x 62 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -34,8 +33,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
     let dyb: i32 = ((n0 + nn) * 32 + co) * 62;
-    let ih: i32 = kh;
-    let xb: i32 = ((n0 + nn) * 16 + ci + ih) * 62;
+    let xb: i32 = ((n0 + nn) * 16 + ci) * 62;
     for (var ow: i32 = 0; ow < 62; ow++) {
       let d: f32 = dy[dyb + ow];
       ab += d;
@@ -51,7 +49,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   partial[pb] = a0;
   partial[pb + 1] = a1;
   partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
+  if (ci == 0) {
     partial[(q * 32 + co) * 49 + 48] = ab;
   }
 }

@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32, 32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 7936>;
 
-// dispatch 1 of 1: n=4 x ob=8 x th=1 x tw=62; 31x1x1 workgroups of 64
+// dispatch 1 of 1: n=4 x ob=8 x tw=62; 31x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,10 +22,9 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 496;
   let ob: i32 = (_i / 62) % 8;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 62;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 32 + o0) * 62 + (th * 62 + tw);
+  let yb: i32 = (n * 32 + o0) * 62 + tw;
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
@@ -33,21 +32,20 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = (n * 16 + r) * 62;
     let wb: i32 = o0 * 48 + r * 3;
-    let ih0: i32 = th;
     if (tw >= 2) {
-      let xv0_0: f32 = x[xb + (ih0 * 62 + tw) - 2];
+      let xv0_0: f32 = x[xb + tw - 2];
       acc0 += w[wb] * xv0_0;
       acc1 += w[wb + 48] * xv0_0;
       acc2 += w[wb + 96] * xv0_0;
       acc3 += w[wb + 144] * xv0_0;
     }
-    let xv0_1: f32 = x[xb + (ih0 * 62 + tw)];
+    let xv0_1: f32 = x[xb + tw];
     acc0 += w[wb + 1] * xv0_1;
     acc1 += w[wb + 49] * xv0_1;
     acc2 += w[wb + 97] * xv0_1;
     acc3 += w[wb + 145] * xv0_1;
     if (tw < 60) {
-      let xv0_2: f32 = x[xb + (ih0 * 62 + tw) + 2];
+      let xv0_2: f32 = x[xb + tw + 2];
       acc0 += w[wb + 2] * xv0_2;
       acc1 += w[wb + 50] * xv0_2;
       acc2 += w[wb + 98] * xv0_2;

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 640>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 8>;
 
-// dispatch 1 of 2: q=4 x co=8 x ci=1 x kh=1 x kw=80; 40x1x1 workgroups of 64
+// dispatch 1 of 2: q=4 x co=8 x kw=80; 40x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -23,14 +23,11 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 640;
   let co: i32 = (_i / 80) % 8;
-  let ci: i32 = 0;
-  let kh: i32 = 0;
   let kw: i32 = (_i) % 80;
   let n0: i32 = q;
   let dyb: i32 = (n0 * 8 + co) * 996;
-  let ih: i32 = kh;
-  let xb: i32 = (n0 + ci + ih) * 16000;
-  let pb: i32 = (q * 8 + co) * 81 + (ci + kh) * 80;
+  let xb: i32 = n0 * 16000;
+  let pb: i32 = (q * 8 + co) * 81;
   // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 996 columns, one invocation per (chunk, co, ci, kh, kw)
   var a: f32 = 0f;
   var ab: f32 = 0f;
@@ -41,7 +38,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     a += d * x[xb + iw];
   }
   partial[pb + kw] = a;
-  if (ci == 0 && kh == 0 && kw == 0) {
+  if (kw == 0) {
     partial[(q * 8 + co) * 81 + 80] = ab;
   }
 }

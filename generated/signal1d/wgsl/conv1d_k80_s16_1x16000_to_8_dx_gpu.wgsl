@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 640>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 64000>;
 
-// dispatch 1 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 1 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -20,42 +20,38 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16);
+  let yb: i32 = n * 16000 + tw * 16;
   // stride phase (0, 0): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_0: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_0: f32 = dy[xb + tw];
       acc0 += w[wb] * xv0_0;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_16: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_16: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 16] * xv0_16;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_32: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_32: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 32] * xv0_32;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_48: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_48: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 48] * xv0_48;
     }
     if (tw >= 4) {
-      let xv0_64: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_64: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 64] * xv0_64;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 2 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 2 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -64,42 +60,38 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 1;
+  let yb: i32 = n * 16000 + tw * 16 + 1;
   // stride phase (0, 1): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_1: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_1: f32 = dy[xb + tw];
       acc0 += w[wb + 1] * xv0_1;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_17: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_17: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 17] * xv0_17;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_33: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_33: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 33] * xv0_33;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_49: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_49: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 49] * xv0_49;
     }
     if (tw >= 4) {
-      let xv0_65: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_65: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 65] * xv0_65;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 3 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 3 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -108,42 +100,38 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 2;
+  let yb: i32 = n * 16000 + tw * 16 + 2;
   // stride phase (0, 2): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_2: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_2: f32 = dy[xb + tw];
       acc0 += w[wb + 2] * xv0_2;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_18: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_18: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 18] * xv0_18;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_34: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_34: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 34] * xv0_34;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_50: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_50: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 50] * xv0_50;
     }
     if (tw >= 4) {
-      let xv0_66: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_66: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 66] * xv0_66;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 4 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 4 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -152,42 +140,38 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 3;
+  let yb: i32 = n * 16000 + tw * 16 + 3;
   // stride phase (0, 3): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_3: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_3: f32 = dy[xb + tw];
       acc0 += w[wb + 3] * xv0_3;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_19: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_19: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 19] * xv0_19;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_35: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_35: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 35] * xv0_35;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_51: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_51: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 51] * xv0_51;
     }
     if (tw >= 4) {
-      let xv0_67: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_67: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 67] * xv0_67;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 5 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 5 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -196,42 +180,38 @@ fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 4;
+  let yb: i32 = n * 16000 + tw * 16 + 4;
   // stride phase (0, 4): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_4: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_4: f32 = dy[xb + tw];
       acc0 += w[wb + 4] * xv0_4;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_20: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_20: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 20] * xv0_20;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_36: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_36: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 36] * xv0_36;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_52: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_52: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 52] * xv0_52;
     }
     if (tw >= 4) {
-      let xv0_68: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_68: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 68] * xv0_68;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 6 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 6 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -240,42 +220,38 @@ fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 5;
+  let yb: i32 = n * 16000 + tw * 16 + 5;
   // stride phase (0, 5): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_5: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_5: f32 = dy[xb + tw];
       acc0 += w[wb + 5] * xv0_5;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_21: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_21: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 21] * xv0_21;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_37: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_37: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 37] * xv0_37;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_53: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_53: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 53] * xv0_53;
     }
     if (tw >= 4) {
-      let xv0_69: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_69: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 69] * xv0_69;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 7 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 7 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_6(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -284,42 +260,38 @@ fn main_6(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 6;
+  let yb: i32 = n * 16000 + tw * 16 + 6;
   // stride phase (0, 6): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_6: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_6: f32 = dy[xb + tw];
       acc0 += w[wb + 6] * xv0_6;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_22: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_22: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 22] * xv0_22;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_38: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_38: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 38] * xv0_38;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_54: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_54: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 54] * xv0_54;
     }
     if (tw >= 4) {
-      let xv0_70: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_70: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 70] * xv0_70;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 8 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 8 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -328,42 +300,38 @@ fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 7;
+  let yb: i32 = n * 16000 + tw * 16 + 7;
   // stride phase (0, 7): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_7: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_7: f32 = dy[xb + tw];
       acc0 += w[wb + 7] * xv0_7;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_23: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_23: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 23] * xv0_23;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_39: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_39: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 39] * xv0_39;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_55: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_55: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 55] * xv0_55;
     }
     if (tw >= 4) {
-      let xv0_71: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_71: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 71] * xv0_71;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 9 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 9 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_8(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -372,42 +340,38 @@ fn main_8(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 8;
+  let yb: i32 = n * 16000 + tw * 16 + 8;
   // stride phase (0, 8): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_8: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_8: f32 = dy[xb + tw];
       acc0 += w[wb + 8] * xv0_8;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_24: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_24: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 24] * xv0_24;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_40: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_40: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 40] * xv0_40;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_56: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_56: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 56] * xv0_56;
     }
     if (tw >= 4) {
-      let xv0_72: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_72: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 72] * xv0_72;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 10 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 10 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_9(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -416,42 +380,38 @@ fn main_9(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 9;
+  let yb: i32 = n * 16000 + tw * 16 + 9;
   // stride phase (0, 9): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_9: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_9: f32 = dy[xb + tw];
       acc0 += w[wb + 9] * xv0_9;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_25: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_25: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 25] * xv0_25;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_41: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_41: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 41] * xv0_41;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_57: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_57: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 57] * xv0_57;
     }
     if (tw >= 4) {
-      let xv0_73: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_73: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 73] * xv0_73;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 11 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 11 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_10(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -460,42 +420,38 @@ fn main_10(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 10;
+  let yb: i32 = n * 16000 + tw * 16 + 10;
   // stride phase (0, 10): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_10: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_10: f32 = dy[xb + tw];
       acc0 += w[wb + 10] * xv0_10;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_26: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_26: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 26] * xv0_26;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_42: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_42: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 42] * xv0_42;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_58: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_58: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 58] * xv0_58;
     }
     if (tw >= 4) {
-      let xv0_74: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_74: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 74] * xv0_74;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 12 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 12 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_11(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -504,42 +460,38 @@ fn main_11(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 11;
+  let yb: i32 = n * 16000 + tw * 16 + 11;
   // stride phase (0, 11): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_11: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_11: f32 = dy[xb + tw];
       acc0 += w[wb + 11] * xv0_11;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_27: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_27: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 27] * xv0_27;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_43: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_43: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 43] * xv0_43;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_59: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_59: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 59] * xv0_59;
     }
     if (tw >= 4) {
-      let xv0_75: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_75: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 75] * xv0_75;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 13 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 13 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_12(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -548,42 +500,38 @@ fn main_12(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 12;
+  let yb: i32 = n * 16000 + tw * 16 + 12;
   // stride phase (0, 12): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_12: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_12: f32 = dy[xb + tw];
       acc0 += w[wb + 12] * xv0_12;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_28: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_28: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 28] * xv0_28;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_44: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_44: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 44] * xv0_44;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_60: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_60: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 60] * xv0_60;
     }
     if (tw >= 4) {
-      let xv0_76: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_76: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 76] * xv0_76;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 14 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 14 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_13(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -592,42 +540,38 @@ fn main_13(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 13;
+  let yb: i32 = n * 16000 + tw * 16 + 13;
   // stride phase (0, 13): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_13: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_13: f32 = dy[xb + tw];
       acc0 += w[wb + 13] * xv0_13;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_29: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_29: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 29] * xv0_29;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_45: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_45: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 45] * xv0_45;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_61: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_61: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 61] * xv0_61;
     }
     if (tw >= 4) {
-      let xv0_77: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_77: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 77] * xv0_77;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 15 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 15 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_14(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -636,42 +580,38 @@ fn main_14(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 14;
+  let yb: i32 = n * 16000 + tw * 16 + 14;
   // stride phase (0, 14): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_14: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_14: f32 = dy[xb + tw];
       acc0 += w[wb + 14] * xv0_14;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_30: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_30: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 30] * xv0_30;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_46: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_46: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 46] * xv0_46;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_62: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_62: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 62] * xv0_62;
     }
     if (tw >= 4) {
-      let xv0_78: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_78: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 78] * xv0_78;
     }
   }
   dx[yb] = acc0;
 }
 
-// dispatch 16 of 16: n=4 x ob=1 x th=1 x tw=1000; 63x1x1 workgroups of 64
+// dispatch 16 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_15(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -680,35 +620,31 @@ fn main_15(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 1000;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 16000 + (th * 16000 + tw * 16) + 15;
+  let yb: i32 = n * 16000 + tw * 16 + 15;
   // stride phase (0, 15): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 996;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
+    let wb: i32 = r * 80;
     if (tw < 996) {
-      let xv0_15: f32 = dy[xb + (ih0 * 996 + tw)];
+      let xv0_15: f32 = dy[xb + tw];
       acc0 += w[wb + 15] * xv0_15;
     }
     if (tw >= 1 && tw < 997) {
-      let xv0_31: f32 = dy[xb + (ih0 * 996 + tw) - 1];
+      let xv0_31: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 31] * xv0_31;
     }
     if (tw >= 2 && tw < 998) {
-      let xv0_47: f32 = dy[xb + (ih0 * 996 + tw) - 2];
+      let xv0_47: f32 = dy[xb + tw - 2];
       acc0 += w[wb + 47] * xv0_47;
     }
     if (tw >= 3 && tw < 999) {
-      let xv0_63: f32 = dy[xb + (ih0 * 996 + tw) - 3];
+      let xv0_63: f32 = dy[xb + tw - 3];
       acc0 += w[wb + 63] * xv0_63;
     }
     if (tw >= 4) {
-      let xv0_79: f32 = dy[xb + (ih0 * 996 + tw) - 4];
+      let xv0_79: f32 = dy[xb + tw - 4];
       acc0 += w[wb + 79] * xv0_79;
     }
   }

@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32, 8>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 31872>;
 
-// dispatch 1 of 1: n=4 x ob=2 x th=1 x tw=996; 125x1x1 workgroups of 64
+// dispatch 1 of 1: n=4 x ob=2 x tw=996; 125x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,26 +22,22 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1992;
   let ob: i32 = (_i / 996) % 2;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 996;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 8 + o0) * 996 + (th * 996 + tw);
+  let xb: i32 = n * 16000;
+  let wb: i32 = o0 * 80;
+  let yb: i32 = (n * 8 + o0) * 996 + tw;
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
-  for (var r: i32 = 0; r < 1; r++) {
-    let xb: i32 = (n + r) * 16000;
-    let wb: i32 = o0 * 80 + r * 80;
-    let ih0: i32 = th;
-    for (var wtap: i32 = 0; wtap < 80; wtap++) {
-      let iw: i32 = tw * 16 + wtap;
-      let xv0_kw: f32 = x[xb + (ih0 * 16000 + iw)];
-      acc0 += w[wb + wtap] * xv0_kw;
-      acc1 += w[wb + wtap + 80] * xv0_kw;
-      acc2 += w[wb + wtap + 160] * xv0_kw;
-      acc3 += w[wb + wtap + 240] * xv0_kw;
-    }
+  for (var wtap: i32 = 0; wtap < 80; wtap++) {
+    let iw: i32 = tw * 16 + wtap;
+    let xv0_kw: f32 = x[xb + iw];
+    acc0 += w[wb + wtap] * xv0_kw;
+    acc1 += w[wb + wtap + 80] * xv0_kw;
+    acc2 += w[wb + wtap + 160] * xv0_kw;
+    acc3 += w[wb + wtap + 240] * xv0_kw;
   }
   y[yb] = acc0;
   y[yb + 996] = acc1;

@@ -21,10 +21,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let nc: i32 = _i;
   let base: i32 = nc * 62;
   var acc: f32 = 0f;
-  for (var kh: i32 = 0; kh < 1; kh++) {
-    for (var kw: i32 = 0; kw < 62; kw++) {
-      acc += x[base + (kh * 62 + kw)];
-    }
+  for (var kw: i32 = 0; kw < 62; kw++) {
+    acc += x[base + kw];
   }
   y[nc] = acc / 62f;
 }

@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 384>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 128>;
 
-// dispatch 1 of 1: mb=1 x nb=8; 1x1x1 workgroups of 8
+// dispatch 1 of 1: nb=8; 1x1x1 workgroups of 8
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 8u + _lid;
@@ -19,11 +19,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let mb: i32 = 0;
   let nb: i32 = _i;
-  let m0: i32 = mb * 4;
   let n0: i32 = nb * 4;
-  let ai0: i32 = m0 * 12;
   let bi0: i32 = n0;
   var acc0_00: f32 = 0f;
   var acc0_01: f32 = 0f;
@@ -42,10 +39,10 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   var acc0_32: f32 = 0f;
   var acc0_33: f32 = 0f;
   for (var k0: i32 = 0; k0 < 12; k0++) {
-    let a0: f32 = dy[ai0 + k0];
-    let a1: f32 = dy[ai0 + k0 + 12];
-    let a2: f32 = dy[ai0 + k0 + 24];
-    let a3: f32 = dy[ai0 + k0 + 36];
+    let a0: f32 = dy[k0];
+    let a1: f32 = dy[k0 + 12];
+    let a2: f32 = dy[k0 + 24];
+    let a3: f32 = dy[k0 + 36];
     let b0: f32 = w[bi0 + k0 * 32];
     acc0_00 += a0 * b0;
     acc0_10 += a1 * b0;
@@ -67,20 +64,20 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     acc0_23 += a2 * b3;
     acc0_33 += a3 * b3;
   }
-  dx[m0 * 32 + n0] = acc0_00;
-  dx[m0 * 32 + n0 + 1] = acc0_01;
-  dx[m0 * 32 + n0 + 2] = acc0_02;
-  dx[m0 * 32 + n0 + 3] = acc0_03;
-  dx[m0 * 32 + n0 + 32] = acc0_10;
-  dx[m0 * 32 + n0 + 33] = acc0_11;
-  dx[m0 * 32 + n0 + 34] = acc0_12;
-  dx[m0 * 32 + n0 + 35] = acc0_13;
-  dx[m0 * 32 + n0 + 64] = acc0_20;
-  dx[m0 * 32 + n0 + 65] = acc0_21;
-  dx[m0 * 32 + n0 + 66] = acc0_22;
-  dx[m0 * 32 + n0 + 67] = acc0_23;
-  dx[m0 * 32 + n0 + 96] = acc0_30;
-  dx[m0 * 32 + n0 + 97] = acc0_31;
-  dx[m0 * 32 + n0 + 98] = acc0_32;
-  dx[m0 * 32 + n0 + 99] = acc0_33;
+  dx[n0] = acc0_00;
+  dx[n0 + 1] = acc0_01;
+  dx[n0 + 2] = acc0_02;
+  dx[n0 + 3] = acc0_03;
+  dx[n0 + 32] = acc0_10;
+  dx[n0 + 33] = acc0_11;
+  dx[n0 + 34] = acc0_12;
+  dx[n0 + 35] = acc0_13;
+  dx[n0 + 64] = acc0_20;
+  dx[n0 + 65] = acc0_21;
+  dx[n0 + 66] = acc0_22;
+  dx[n0 + 67] = acc0_23;
+  dx[n0 + 96] = acc0_30;
+  dx[n0 + 97] = acc0_31;
+  dx[n0 + 98] = acc0_32;
+  dx[n0 + 99] = acc0_33;
 }

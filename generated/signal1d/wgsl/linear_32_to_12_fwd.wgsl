@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32, 12>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 48>;
 
-// dispatch 1 of 1: mb=1 x nb=3; 1x1x1 workgroups of 4
+// dispatch 1 of 1: nb=3; 1x1x1 workgroups of 4
 @compute @workgroup_size(4)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 4u + _lid;
@@ -20,15 +20,12 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let mb: i32 = 0;
   let nb: i32 = _i;
-  let m0: i32 = mb * 4;
   let n0: i32 = nb * 4;
   let bv0_0: f32 = b[n0];
   let bv0_1: f32 = b[n0 + 1];
   let bv0_2: f32 = b[n0 + 2];
   let bv0_3: f32 = b[n0 + 3];
-  let ai0: i32 = m0 * 32;
   let bi0: i32 = n0 * 32;
   var acc0_00: f32 = bv0_0;
   var acc0_01: f32 = bv0_1;
@@ -47,10 +44,10 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   var acc0_32: f32 = bv0_2;
   var acc0_33: f32 = bv0_3;
   for (var k0: i32 = 0; k0 < 32; k0++) {
-    let a0: f32 = x[ai0 + k0];
-    let a1: f32 = x[ai0 + k0 + 32];
-    let a2: f32 = x[ai0 + k0 + 64];
-    let a3: f32 = x[ai0 + k0 + 96];
+    let a0: f32 = x[k0];
+    let a1: f32 = x[k0 + 32];
+    let a2: f32 = x[k0 + 64];
+    let a3: f32 = x[k0 + 96];
     let b0: f32 = w[bi0 + k0];
     acc0_00 += a0 * b0;
     acc0_10 += a1 * b0;
@@ -72,20 +69,20 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     acc0_23 += a2 * b3;
     acc0_33 += a3 * b3;
   }
-  y[m0 * 12 + n0] = acc0_00;
-  y[m0 * 12 + n0 + 1] = acc0_01;
-  y[m0 * 12 + n0 + 2] = acc0_02;
-  y[m0 * 12 + n0 + 3] = acc0_03;
-  y[m0 * 12 + n0 + 12] = acc0_10;
-  y[m0 * 12 + n0 + 13] = acc0_11;
-  y[m0 * 12 + n0 + 14] = acc0_12;
-  y[m0 * 12 + n0 + 15] = acc0_13;
-  y[m0 * 12 + n0 + 24] = acc0_20;
-  y[m0 * 12 + n0 + 25] = acc0_21;
-  y[m0 * 12 + n0 + 26] = acc0_22;
-  y[m0 * 12 + n0 + 27] = acc0_23;
-  y[m0 * 12 + n0 + 36] = acc0_30;
-  y[m0 * 12 + n0 + 37] = acc0_31;
-  y[m0 * 12 + n0 + 38] = acc0_32;
-  y[m0 * 12 + n0 + 39] = acc0_33;
+  y[n0] = acc0_00;
+  y[n0 + 1] = acc0_01;
+  y[n0 + 2] = acc0_02;
+  y[n0 + 3] = acc0_03;
+  y[n0 + 12] = acc0_10;
+  y[n0 + 13] = acc0_11;
+  y[n0 + 14] = acc0_12;
+  y[n0 + 15] = acc0_13;
+  y[n0 + 24] = acc0_20;
+  y[n0 + 25] = acc0_21;
+  y[n0 + 26] = acc0_22;
+  y[n0 + 27] = acc0_23;
+  y[n0 + 36] = acc0_30;
+  y[n0 + 37] = acc0_31;
+  y[n0 + 38] = acc0_32;
+  y[n0 + 39] = acc0_33;
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 24>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 2>;
 
-// dispatch 1 of 2: q=4 x co=2 x ci=4 x kh=1; 1x1x1 workgroups of 32
+// dispatch 1 of 2: q=4 x co=2 x ci=4; 1x1x1 workgroups of 32
 @compute @workgroup_size(32)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 32u + _lid;
@@ -24,12 +24,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let q: i32 = _i / 8;
   let co: i32 = (_i / 4) % 2;
   let ci: i32 = (_i) % 4;
-  let kh: i32 = 0;
   let n0: i32 = q;
   let dyb: i32 = (n0 * 2 + co) * 64;
-  let ih: i32 = kh;
-  let xb: i32 = (n0 * 4 + ci + ih) * 64;
-  let pb: i32 = (q * 2 + co) * 13 + (ci + kh) * 3;
+  let xb: i32 = (n0 * 4 + ci) * 64;
+  let pb: i32 = (q * 2 + co) * 13 + ci * 3;
   // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 64 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -49,7 +47,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   partial[pb] = a0;
   partial[pb + 1] = a1;
   partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
+  if (ci == 0) {
     partial[(q * 2 + co) * 13 + 12] = ab;
   }
 }

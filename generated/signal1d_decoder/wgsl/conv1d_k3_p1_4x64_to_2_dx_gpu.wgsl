@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 24>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 1024>;
 
-// dispatch 1 of 1: n=4 x ob=1 x th=1 x tw=64; 4x1x1 workgroups of 64
+// dispatch 1 of 1: n=4 x tw=64; 4x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -20,33 +20,29 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 64;
-  let ob: i32 = 0;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 64;
-  let o0: i32 = ob * 4;
-  let yb: i32 = (n * 4 + o0) * 64 + (th * 64 + tw);
+  let yb: i32 = n * 256 + tw;
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   var acc2: f32 = 0f;
   var acc3: f32 = 0f;
   for (var r: i32 = 0; r < 2; r++) {
     let xb: i32 = (n * 2 + r) * 64;
-    let wb: i32 = o0 * 3 + r * 12;
-    let ih0: i32 = th;
+    let wb: i32 = r * 12;
     if (tw < 63) {
-      let xv0_0: f32 = dy[xb + (ih0 * 64 + tw) + 1];
+      let xv0_0: f32 = dy[xb + tw + 1];
       acc0 += w[wb] * xv0_0;
       acc1 += w[wb + 3] * xv0_0;
       acc2 += w[wb + 6] * xv0_0;
       acc3 += w[wb + 9] * xv0_0;
     }
-    let xv0_1: f32 = dy[xb + (ih0 * 64 + tw)];
+    let xv0_1: f32 = dy[xb + tw];
     acc0 += w[wb + 1] * xv0_1;
     acc1 += w[wb + 4] * xv0_1;
     acc2 += w[wb + 7] * xv0_1;
     acc3 += w[wb + 10] * xv0_1;
     if (tw >= 1) {
-      let xv0_2: f32 = dy[xb + (ih0 * 64 + tw) - 1];
+      let xv0_2: f32 = dy[xb + tw - 1];
       acc0 += w[wb + 2] * xv0_2;
       acc1 += w[wb + 5] * xv0_2;
       acc2 += w[wb + 8] * xv0_2;

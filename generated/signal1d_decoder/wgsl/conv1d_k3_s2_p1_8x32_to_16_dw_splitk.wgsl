@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 384>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 16>;
 
-// dispatch 1 of 2: q=1 x co=16 x ci=8 x kh=1; 2x1x1 workgroups of 64
+// dispatch 1 of 2: co=16 x ci=8; 2x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,21 +21,17 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let q: i32 = 0;
   let co: i32 = _i / 8;
   let ci: i32 = (_i) % 8;
-  let kh: i32 = 0;
-  let n0: i32 = q * 4;
-  let pb: i32 = (q * 16 + co) * 25 + (ci + kh) * 3;
+  let pb: i32 = co * 25 + ci * 3;
   // pass 1: 1 chunks of 4 sample(s) x 1 row(s) x 16 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
-    let dyb: i32 = ((n0 + nn) * 16 + co) * 16;
-    let ih: i32 = kh;
-    let xb: i32 = ((n0 + nn) * 8 + ci + ih) * 32;
+    let dyb: i32 = (nn * 16 + co) * 16;
+    let xb: i32 = (nn * 8 + ci) * 32;
     for (var ow: i32 = 0; ow < 16; ow++) {
       let d: f32 = dy[dyb + ow];
       ab += d;
@@ -49,8 +45,8 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   partial[pb] = a0;
   partial[pb + 1] = a1;
   partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
-    partial[(q * 16 + co) * 25 + 24] = ab;
+  if (ci == 0) {
+    partial[co * 25 + 24] = ab;
   }
 }
 
@@ -66,9 +62,7 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let j: i32 = (_i) % 25;
   // pass 2: the 1 partials of each weight and bias, summed in order
   var s: f32 = 0f;
-  for (var q: i32 = 0; q < 1; q++) {
-    s += partial[(q * 16 + co) * 25 + j];
-  }
+  s += partial[co * 25 + j];
   if (j < 24) {
     dw[co * 24 + j] = s;
   } else {

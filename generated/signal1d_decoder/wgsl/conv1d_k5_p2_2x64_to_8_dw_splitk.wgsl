@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 80>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 8>;
 
-// dispatch 1 of 2: q=4 x co=8 x ci=2 x kh=1; 1x1x1 workgroups of 64
+// dispatch 1 of 2: q=4 x co=8 x ci=2; 1x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -24,12 +24,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let q: i32 = _i / 16;
   let co: i32 = (_i / 2) % 8;
   let ci: i32 = (_i) % 2;
-  let kh: i32 = 0;
   let n0: i32 = q;
   let dyb: i32 = (n0 * 8 + co) * 64;
-  let ih: i32 = kh;
-  let xb: i32 = (n0 * 2 + ci + ih) * 64;
-  let pb: i32 = (q * 8 + co) * 11 + (ci + kh) * 5;
+  let xb: i32 = (n0 * 2 + ci) * 64;
+  let pb: i32 = (q * 8 + co) * 11 + ci * 5;
   // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 64 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -59,7 +57,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   partial[pb + 2] = a2;
   partial[pb + 3] = a3;
   partial[pb + 4] = a4;
-  if (ci == 0 && kh == 0) {
+  if (ci == 0) {
     partial[(q * 8 + co) * 11 + 10] = ab;
   }
 }

@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32, 8>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 2048>;
 
-// dispatch 1 of 1: n=4 x ob=2 x th=1 x tw=64; 8x1x1 workgroups of 64
+// dispatch 1 of 1: n=4 x ob=2 x tw=64; 8x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,10 +22,9 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 128;
   let ob: i32 = (_i / 64) % 2;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 64;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 8 + o0) * 64 + (th * 64 + tw);
+  let yb: i32 = (n * 8 + o0) * 64 + tw;
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
@@ -33,35 +32,34 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   for (var r: i32 = 0; r < 2; r++) {
     let xb: i32 = (n * 2 + r) * 64;
     let wb: i32 = o0 * 10 + r * 5;
-    let ih0: i32 = th;
     if (tw >= 2) {
-      let xv0_0: f32 = x[xb + (ih0 * 64 + tw) - 2];
+      let xv0_0: f32 = x[xb + tw - 2];
       acc0 += w[wb] * xv0_0;
       acc1 += w[wb + 10] * xv0_0;
       acc2 += w[wb + 20] * xv0_0;
       acc3 += w[wb + 30] * xv0_0;
     }
     if (tw >= 1) {
-      let xv0_1: f32 = x[xb + (ih0 * 64 + tw) - 1];
+      let xv0_1: f32 = x[xb + tw - 1];
       acc0 += w[wb + 1] * xv0_1;
       acc1 += w[wb + 11] * xv0_1;
       acc2 += w[wb + 21] * xv0_1;
       acc3 += w[wb + 31] * xv0_1;
     }
-    let xv0_2: f32 = x[xb + (ih0 * 64 + tw)];
+    let xv0_2: f32 = x[xb + tw];
     acc0 += w[wb + 2] * xv0_2;
     acc1 += w[wb + 12] * xv0_2;
     acc2 += w[wb + 22] * xv0_2;
     acc3 += w[wb + 32] * xv0_2;
     if (tw < 63) {
-      let xv0_3: f32 = x[xb + (ih0 * 64 + tw) + 1];
+      let xv0_3: f32 = x[xb + tw + 1];
       acc0 += w[wb + 3] * xv0_3;
       acc1 += w[wb + 13] * xv0_3;
       acc2 += w[wb + 23] * xv0_3;
       acc3 += w[wb + 33] * xv0_3;
     }
     if (tw < 62) {
-      let xv0_4: f32 = x[xb + (ih0 * 64 + tw) + 2];
+      let xv0_4: f32 = x[xb + tw + 2];
       acc0 += w[wb + 4] * xv0_4;
       acc1 += w[wb + 14] * xv0_4;
       acc2 += w[wb + 24] * xv0_4;

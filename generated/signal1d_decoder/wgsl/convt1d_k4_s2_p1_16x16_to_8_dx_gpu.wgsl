@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 512>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 1024>;
 
-// dispatch 1 of 1: n=4 x ob=4 x th=1 x tw=16; 4x1x1 workgroups of 64
+// dispatch 1 of 1: n=4 x ob=4 x tw=16; 4x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,10 +21,9 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 64;
   let ob: i32 = (_i / 16) % 4;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 16 + o0) * 16 + (th * 16 + tw);
+  let yb: i32 = (n * 16 + o0) * 16 + tw;
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   var acc2: f32 = 0f;
@@ -32,26 +31,25 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 32;
     let wb: i32 = o0 * 32 + r * 4;
-    let ih0: i32 = th;
     if (tw >= 1) {
-      let xv0_0: f32 = dy[xb + (ih0 * 32 + tw * 2) - 1];
+      let xv0_0: f32 = dy[xb + tw * 2 - 1];
       acc0 += w[wb] * xv0_0;
       acc1 += w[wb + 32] * xv0_0;
       acc2 += w[wb + 64] * xv0_0;
       acc3 += w[wb + 96] * xv0_0;
     }
-    let xv0_1: f32 = dy[xb + (ih0 * 32 + tw * 2)];
+    let xv0_1: f32 = dy[xb + tw * 2];
     acc0 += w[wb + 1] * xv0_1;
     acc1 += w[wb + 33] * xv0_1;
     acc2 += w[wb + 65] * xv0_1;
     acc3 += w[wb + 97] * xv0_1;
-    let xv0_2: f32 = dy[xb + (ih0 * 32 + tw * 2) + 1];
+    let xv0_2: f32 = dy[xb + tw * 2 + 1];
     acc0 += w[wb + 2] * xv0_2;
     acc1 += w[wb + 34] * xv0_2;
     acc2 += w[wb + 66] * xv0_2;
     acc3 += w[wb + 98] * xv0_2;
     if (tw < 15) {
-      let xv0_3: f32 = dy[xb + (ih0 * 32 + tw * 2) + 2];
+      let xv0_3: f32 = dy[xb + tw * 2 + 2];
       acc0 += w[wb + 3] * xv0_3;
       acc1 += w[wb + 35] * xv0_3;
       acc2 += w[wb + 67] * xv0_3;

@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32, 8>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 1024>;
 
-// dispatch 1 of 2: n=4 x ob=2 x th=1 x tw=16; 2x1x1 workgroups of 64
+// dispatch 1 of 2: n=4 x ob=2 x tw=16; 2x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,10 +22,9 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 32;
   let ob: i32 = (_i / 16) % 2;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 8 + o0) * 32 + (th * 32 + tw * 2);
+  let yb: i32 = (n * 8 + o0) * 32 + tw * 2;
   // stride phase (0, 0): 2 of 4 taps
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
@@ -34,14 +33,13 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = (n * 16 + r) * 16;
     let wb: i32 = o0 * 4 + r * 32;
-    let ih0: i32 = th;
-    let xv0_1: f32 = x[xb + (ih0 * 16 + tw)];
+    let xv0_1: f32 = x[xb + tw];
     acc0 += w[wb + 1] * xv0_1;
     acc1 += w[wb + 5] * xv0_1;
     acc2 += w[wb + 9] * xv0_1;
     acc3 += w[wb + 13] * xv0_1;
     if (tw >= 1) {
-      let xv0_3: f32 = x[xb + (ih0 * 16 + tw) - 1];
+      let xv0_3: f32 = x[xb + tw - 1];
       acc0 += w[wb + 3] * xv0_3;
       acc1 += w[wb + 7] * xv0_3;
       acc2 += w[wb + 11] * xv0_3;
@@ -54,7 +52,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   y[yb + 96] = acc3;
 }
 
-// dispatch 2 of 2: n=4 x ob=2 x th=1 x tw=16; 2x1x1 workgroups of 64
+// dispatch 2 of 2: n=4 x ob=2 x tw=16; 2x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -64,10 +62,9 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 32;
   let ob: i32 = (_i / 16) % 2;
-  let th: i32 = 0;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 8 + o0) * 32 + (th * 32 + tw * 2) + 1;
+  let yb: i32 = (n * 8 + o0) * 32 + tw * 2 + 1;
   // stride phase (0, 1): 2 of 4 taps
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
@@ -76,15 +73,14 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = (n * 16 + r) * 16;
     let wb: i32 = o0 * 4 + r * 32;
-    let ih0: i32 = th;
     if (tw < 15) {
-      let xv0_0: f32 = x[xb + (ih0 * 16 + tw) + 1];
+      let xv0_0: f32 = x[xb + tw + 1];
       acc0 += w[wb] * xv0_0;
       acc1 += w[wb + 4] * xv0_0;
       acc2 += w[wb + 8] * xv0_0;
       acc3 += w[wb + 12] * xv0_0;
     }
-    let xv0_2: f32 = x[xb + (ih0 * 16 + tw)];
+    let xv0_2: f32 = x[xb + tw];
     acc0 += w[wb + 2] * xv0_2;
     acc1 += w[wb + 6] * xv0_2;
     acc2 += w[wb + 10] * xv0_2;

@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 256>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 128>;
 
-// dispatch 1 of 2: q=2 x co=8 x ci=4 x kh=1; 1x1x1 workgroups of 64
+// dispatch 1 of 2: q=2 x co=8 x ci=4; 1x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -23,9 +23,8 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let q: i32 = _i / 32;
   let co: i32 = (_i / 4) % 8;
   let ci: i32 = (_i) % 4;
-  let kh: i32 = 0;
   let n0: i32 = q * 2;
-  let pb: i32 = (q * 8 + co) * 16 + (ci + kh) * 4;
+  let pb: i32 = (q * 8 + co) * 16 + ci * 4;
   // pass 1: 2 chunks of 2 sample(s) x 1 row(s) x 32 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -33,8 +32,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var a3: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
     let dyb: i32 = ((n0 + nn) * 8 + co) * 32;
-    let ih: i32 = kh;
-    let xb: i32 = ((n0 + nn) * 4 + ci + ih) * 64;
+    let xb: i32 = ((n0 + nn) * 4 + ci) * 64;
     for (var ow: i32 = 0; ow < 32; ow++) {
       let d: f32 = x[dyb + ow];
       if (ow >= 1) {

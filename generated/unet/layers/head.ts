@@ -14,36 +14,31 @@
  */
 export function conv1x1_8x32x32_to_1_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
   for (let n = 0; n < 4; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let ob = 0; ob < 1; ob++) {
-        const o0 = ob;
-        for (let th = 0; th < 32; th++) {
-          const yrow = ((n + g + o0) * 32 + th) * 32;
-          const xrow = ((n * 8 + g * 8) * 32 + th) * 32;
-          for (let cb = 0; cb < 8; cb++) {
-            const tw0 = cb * 4;
-            const bv0 = b[g + o0]!;
-            let acc0_0 = bv0;
-            let acc0_1 = bv0;
-            let acc0_2 = bv0;
-            let acc0_3 = bv0;
-            for (let r = 0; r < 8; r++) {
-              const w0_0 = w[g * 8 + o0 * 8 + r]!;
-              const x0 = x[xrow + r * 1024 + tw0]!;
-              acc0_0 += w0_0 * x0;
-              const x1 = x[xrow + r * 1024 + tw0 + 1]!;
-              acc0_1 += w0_0 * x1;
-              const x2 = x[xrow + r * 1024 + tw0 + 2]!;
-              acc0_2 += w0_0 * x2;
-              const x3 = x[xrow + r * 1024 + tw0 + 3]!;
-              acc0_3 += w0_0 * x3;
-            }
-            y[yrow + tw0] = acc0_0;
-            y[yrow + tw0 + 1] = acc0_1;
-            y[yrow + tw0 + 2] = acc0_2;
-            y[yrow + tw0 + 3] = acc0_3;
-          }
+    for (let th = 0; th < 32; th++) {
+      const yrow = (n * 32 + th) * 32;
+      const xrow = (n * 256 + th) * 32;
+      for (let cb = 0; cb < 8; cb++) {
+        const tw0 = cb * 4;
+        const bv0 = b[0]!;
+        let acc0_0 = bv0;
+        let acc0_1 = bv0;
+        let acc0_2 = bv0;
+        let acc0_3 = bv0;
+        for (let r = 0; r < 8; r++) {
+          const w0_0 = w[r]!;
+          const x0 = x[xrow + r * 1024 + tw0]!;
+          acc0_0 += w0_0 * x0;
+          const x1 = x[xrow + r * 1024 + tw0 + 1]!;
+          acc0_1 += w0_0 * x1;
+          const x2 = x[xrow + r * 1024 + tw0 + 2]!;
+          acc0_2 += w0_0 * x2;
+          const x3 = x[xrow + r * 1024 + tw0 + 3]!;
+          acc0_3 += w0_0 * x3;
         }
+        y[yrow + tw0] = acc0_0;
+        y[yrow + tw0 + 1] = acc0_1;
+        y[yrow + tw0 + 2] = acc0_2;
+        y[yrow + tw0 + 3] = acc0_3;
       }
     }
   }
@@ -55,66 +50,61 @@ export function conv1x1_8x32x32_to_1_fwd_direct(x: Float32Array, w: Float32Array
  * cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 8.71
  */
 export function conv1x1_8x32x32_to_1_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
-  for (let g = 0; g < 1; g++) {
-    for (let ob = 0; ob < 1; ob++) {
-      const o0 = ob;
-      for (let rb = 0; rb < 2; rb++) {
-        const r0 = rb * 4;
-        let acc0_0_0_0 = 0;
-        let acc0_0_1_0 = 0;
-        let acc0_0_2_0 = 0;
-        let acc0_0_3_0 = 0;
-        for (let n = 0; n < 4; n++) {
-          for (let oh = 0; oh < 32; oh++) {
-            const dyrow = ((n + g + o0) * 32 + oh) * 32;
-            const xrow = ((n * 8 + g * 8 + r0) * 32 + oh) * 32;
-            for (let sb = 0; sb < 8; sb++) {
-              const ow0 = sb * 4;
-              const d0_0 = dy[dyrow + ow0]!;
-              const d0_1 = dy[dyrow + ow0 + 1]!;
-              const d0_2 = dy[dyrow + ow0 + 2]!;
-              const d0_3 = dy[dyrow + ow0 + 3]!;
-              const x0_0 = x[xrow + ow0]!;
-              acc0_0_0_0 += d0_0 * x0_0;
-              const x1_0 = x[xrow + ow0 + 1024]!;
-              acc0_0_1_0 += d0_0 * x1_0;
-              const x2_0 = x[xrow + ow0 + 2048]!;
-              acc0_0_2_0 += d0_0 * x2_0;
-              const x3_0 = x[xrow + ow0 + 3072]!;
-              acc0_0_3_0 += d0_0 * x3_0;
-              const x0_1 = x[xrow + ow0 + 1]!;
-              acc0_0_0_0 += d0_1 * x0_1;
-              const x1_1 = x[xrow + ow0 + 1025]!;
-              acc0_0_1_0 += d0_1 * x1_1;
-              const x2_1 = x[xrow + ow0 + 2049]!;
-              acc0_0_2_0 += d0_1 * x2_1;
-              const x3_1 = x[xrow + ow0 + 3073]!;
-              acc0_0_3_0 += d0_1 * x3_1;
-              const x0_2 = x[xrow + ow0 + 2]!;
-              acc0_0_0_0 += d0_2 * x0_2;
-              const x1_2 = x[xrow + ow0 + 1026]!;
-              acc0_0_1_0 += d0_2 * x1_2;
-              const x2_2 = x[xrow + ow0 + 2050]!;
-              acc0_0_2_0 += d0_2 * x2_2;
-              const x3_2 = x[xrow + ow0 + 3074]!;
-              acc0_0_3_0 += d0_2 * x3_2;
-              const x0_3 = x[xrow + ow0 + 3]!;
-              acc0_0_0_0 += d0_3 * x0_3;
-              const x1_3 = x[xrow + ow0 + 1027]!;
-              acc0_0_1_0 += d0_3 * x1_3;
-              const x2_3 = x[xrow + ow0 + 2051]!;
-              acc0_0_2_0 += d0_3 * x2_3;
-              const x3_3 = x[xrow + ow0 + 3075]!;
-              acc0_0_3_0 += d0_3 * x3_3;
-            }
-          }
+  for (let rb = 0; rb < 2; rb++) {
+    const r0 = rb * 4;
+    let acc0_0_0_0 = 0;
+    let acc0_0_1_0 = 0;
+    let acc0_0_2_0 = 0;
+    let acc0_0_3_0 = 0;
+    for (let n = 0; n < 4; n++) {
+      for (let oh = 0; oh < 32; oh++) {
+        const dyrow = (n * 32 + oh) * 32;
+        const xrow = ((n * 8 + r0) * 32 + oh) * 32;
+        for (let sb = 0; sb < 8; sb++) {
+          const ow0 = sb * 4;
+          const d0_0 = dy[dyrow + ow0]!;
+          const d0_1 = dy[dyrow + ow0 + 1]!;
+          const d0_2 = dy[dyrow + ow0 + 2]!;
+          const d0_3 = dy[dyrow + ow0 + 3]!;
+          const x0_0 = x[xrow + ow0]!;
+          acc0_0_0_0 += d0_0 * x0_0;
+          const x1_0 = x[xrow + ow0 + 1024]!;
+          acc0_0_1_0 += d0_0 * x1_0;
+          const x2_0 = x[xrow + ow0 + 2048]!;
+          acc0_0_2_0 += d0_0 * x2_0;
+          const x3_0 = x[xrow + ow0 + 3072]!;
+          acc0_0_3_0 += d0_0 * x3_0;
+          const x0_1 = x[xrow + ow0 + 1]!;
+          acc0_0_0_0 += d0_1 * x0_1;
+          const x1_1 = x[xrow + ow0 + 1025]!;
+          acc0_0_1_0 += d0_1 * x1_1;
+          const x2_1 = x[xrow + ow0 + 2049]!;
+          acc0_0_2_0 += d0_1 * x2_1;
+          const x3_1 = x[xrow + ow0 + 3073]!;
+          acc0_0_3_0 += d0_1 * x3_1;
+          const x0_2 = x[xrow + ow0 + 2]!;
+          acc0_0_0_0 += d0_2 * x0_2;
+          const x1_2 = x[xrow + ow0 + 1026]!;
+          acc0_0_1_0 += d0_2 * x1_2;
+          const x2_2 = x[xrow + ow0 + 2050]!;
+          acc0_0_2_0 += d0_2 * x2_2;
+          const x3_2 = x[xrow + ow0 + 3074]!;
+          acc0_0_3_0 += d0_2 * x3_2;
+          const x0_3 = x[xrow + ow0 + 3]!;
+          acc0_0_0_0 += d0_3 * x0_3;
+          const x1_3 = x[xrow + ow0 + 1027]!;
+          acc0_0_1_0 += d0_3 * x1_3;
+          const x2_3 = x[xrow + ow0 + 2051]!;
+          acc0_0_2_0 += d0_3 * x2_3;
+          const x3_3 = x[xrow + ow0 + 3075]!;
+          acc0_0_3_0 += d0_3 * x3_3;
         }
-        dw[(g + o0) * 8 + r0] = acc0_0_0_0;
-        dw[(g + o0) * 8 + r0 + 1] = acc0_0_1_0;
-        dw[(g + o0) * 8 + r0 + 2] = acc0_0_2_0;
-        dw[(g + o0) * 8 + r0 + 3] = acc0_0_3_0;
       }
     }
+    dw[r0] = acc0_0_0_0;
+    dw[r0 + 1] = acc0_0_1_0;
+    dw[r0 + 2] = acc0_0_2_0;
+    dw[r0 + 3] = acc0_0_3_0;
   }
 }
 
@@ -123,16 +113,14 @@ export function conv1x1_8x32x32_to_1_dw_direct(x: Float32Array, dy: Float32Array
  * role: gradBias
  */
 export function conv1x1_8x32x32_to_1_db(dy: Float32Array, db: Float32Array): void {
-  for (let c = 0; c < 1; c++) {
-    let acc = 0;
-    for (let n = 0; n < 4; n++) {
-      const base = (n + c) * 1024;
-      for (let p = 0; p < 1024; p++) {
-        acc += dy[base + p]!;
-      }
+  let acc = 0;
+  for (let n = 0; n < 4; n++) {
+    const base = n * 1024;
+    for (let p = 0; p < 1024; p++) {
+      acc += dy[base + p]!;
     }
-    db[c] = acc;
   }
+  db[0] = acc;
 }
 
 /**
@@ -142,73 +130,69 @@ export function conv1x1_8x32x32_to_1_db(dy: Float32Array, db: Float32Array): voi
  */
 export function conv1x1_8x32x32_to_1_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
   for (let n = 0; n < 4; n++) {
-    for (let g = 0; g < 1; g++) {
-      for (let ob = 0; ob < 2; ob++) {
-        const o0 = ob * 4;
-        for (let th = 0; th < 32; th++) {
-          const yrow = ((n * 8 + g * 8 + o0) * 32 + th) * 32;
-          const xrow = ((n + g) * 32 + th) * 32;
-          for (let cb = 0; cb < 8; cb++) {
-            const tw0 = cb * 4;
-            let acc0_0 = 0;
-            let acc0_1 = 0;
-            let acc0_2 = 0;
-            let acc0_3 = 0;
-            let acc1_0 = 0;
-            let acc1_1 = 0;
-            let acc1_2 = 0;
-            let acc1_3 = 0;
-            let acc2_0 = 0;
-            let acc2_1 = 0;
-            let acc2_2 = 0;
-            let acc2_3 = 0;
-            let acc3_0 = 0;
-            let acc3_1 = 0;
-            let acc3_2 = 0;
-            let acc3_3 = 0;
-            for (let r = 0; r < 1; r++) {
-              const x0 = dy[xrow + r * 1024 + tw0]!;
-              const x1 = dy[xrow + r * 1024 + tw0 + 1]!;
-              const x2 = dy[xrow + r * 1024 + tw0 + 2]!;
-              const x3 = dy[xrow + r * 1024 + tw0 + 3]!;
-              const w0 = w[g * 8 + o0 + r * 8]!;
-              acc0_0 += w0 * x0;
-              acc0_1 += w0 * x1;
-              acc0_2 += w0 * x2;
-              acc0_3 += w0 * x3;
-              const w1 = w[g * 8 + o0 + r * 8 + 1]!;
-              acc1_0 += w1 * x0;
-              acc1_1 += w1 * x1;
-              acc1_2 += w1 * x2;
-              acc1_3 += w1 * x3;
-              const w2 = w[g * 8 + o0 + r * 8 + 2]!;
-              acc2_0 += w2 * x0;
-              acc2_1 += w2 * x1;
-              acc2_2 += w2 * x2;
-              acc2_3 += w2 * x3;
-              const w3 = w[g * 8 + o0 + r * 8 + 3]!;
-              acc3_0 += w3 * x0;
-              acc3_1 += w3 * x1;
-              acc3_2 += w3 * x2;
-              acc3_3 += w3 * x3;
-            }
-            dx[yrow + tw0] = acc0_0;
-            dx[yrow + tw0 + 1] = acc0_1;
-            dx[yrow + tw0 + 2] = acc0_2;
-            dx[yrow + tw0 + 3] = acc0_3;
-            dx[yrow + tw0 + 1024] = acc1_0;
-            dx[yrow + tw0 + 1025] = acc1_1;
-            dx[yrow + tw0 + 1026] = acc1_2;
-            dx[yrow + tw0 + 1027] = acc1_3;
-            dx[yrow + tw0 + 2048] = acc2_0;
-            dx[yrow + tw0 + 2049] = acc2_1;
-            dx[yrow + tw0 + 2050] = acc2_2;
-            dx[yrow + tw0 + 2051] = acc2_3;
-            dx[yrow + tw0 + 3072] = acc3_0;
-            dx[yrow + tw0 + 3073] = acc3_1;
-            dx[yrow + tw0 + 3074] = acc3_2;
-            dx[yrow + tw0 + 3075] = acc3_3;
-          }
+    for (let ob = 0; ob < 2; ob++) {
+      const o0 = ob * 4;
+      for (let th = 0; th < 32; th++) {
+        const yrow = ((n * 8 + o0) * 32 + th) * 32;
+        const xrow = (n * 32 + th) * 32;
+        for (let cb = 0; cb < 8; cb++) {
+          const tw0 = cb * 4;
+          let acc0_0 = 0;
+          let acc0_1 = 0;
+          let acc0_2 = 0;
+          let acc0_3 = 0;
+          let acc1_0 = 0;
+          let acc1_1 = 0;
+          let acc1_2 = 0;
+          let acc1_3 = 0;
+          let acc2_0 = 0;
+          let acc2_1 = 0;
+          let acc2_2 = 0;
+          let acc2_3 = 0;
+          let acc3_0 = 0;
+          let acc3_1 = 0;
+          let acc3_2 = 0;
+          let acc3_3 = 0;
+          const x0 = dy[xrow + tw0]!;
+          const x1 = dy[xrow + tw0 + 1]!;
+          const x2 = dy[xrow + tw0 + 2]!;
+          const x3 = dy[xrow + tw0 + 3]!;
+          const w0 = w[o0]!;
+          acc0_0 += w0 * x0;
+          acc0_1 += w0 * x1;
+          acc0_2 += w0 * x2;
+          acc0_3 += w0 * x3;
+          const w1 = w[o0 + 1]!;
+          acc1_0 += w1 * x0;
+          acc1_1 += w1 * x1;
+          acc1_2 += w1 * x2;
+          acc1_3 += w1 * x3;
+          const w2 = w[o0 + 2]!;
+          acc2_0 += w2 * x0;
+          acc2_1 += w2 * x1;
+          acc2_2 += w2 * x2;
+          acc2_3 += w2 * x3;
+          const w3 = w[o0 + 3]!;
+          acc3_0 += w3 * x0;
+          acc3_1 += w3 * x1;
+          acc3_2 += w3 * x2;
+          acc3_3 += w3 * x3;
+          dx[yrow + tw0] = acc0_0;
+          dx[yrow + tw0 + 1] = acc0_1;
+          dx[yrow + tw0 + 2] = acc0_2;
+          dx[yrow + tw0 + 3] = acc0_3;
+          dx[yrow + tw0 + 1024] = acc1_0;
+          dx[yrow + tw0 + 1025] = acc1_1;
+          dx[yrow + tw0 + 1026] = acc1_2;
+          dx[yrow + tw0 + 1027] = acc1_3;
+          dx[yrow + tw0 + 2048] = acc2_0;
+          dx[yrow + tw0 + 2049] = acc2_1;
+          dx[yrow + tw0 + 2050] = acc2_2;
+          dx[yrow + tw0 + 2051] = acc2_3;
+          dx[yrow + tw0 + 3072] = acc3_0;
+          dx[yrow + tw0 + 3073] = acc3_1;
+          dx[yrow + tw0 + 3074] = acc3_2;
+          dx[yrow + tw0 + 3075] = acc3_3;
         }
       }
     }

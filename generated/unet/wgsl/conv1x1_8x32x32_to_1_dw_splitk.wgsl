@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 8>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 1>;
 
-// dispatch 1 of 2: q=64 x co=1 x ci=8 x kh=1; 8x1x1 workgroups of 64
+// dispatch 1 of 2: q=64 x ci=8; 8x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,19 +22,17 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 8;
-  let co: i32 = 0;
   let ci: i32 = (_i) % 8;
-  let kh: i32 = 0;
   let n0: i32 = q / 32 * 2;
   let oh0: i32 = q % 32;
-  let pb: i32 = (q + co) * 9 + (ci + kh);
+  let pb: i32 = q * 9 + ci;
   // pass 1: 64 chunks of 2 sample(s) x 1 row(s) x 32 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
     let oh: i32 = oh0;
-    let dyb: i32 = (n0 + nn + co) * 1024;
-    let ih: i32 = oh + kh;
+    let dyb: i32 = (n0 + nn) * 1024;
+    let ih: i32 = oh;
     let xb: i32 = (((n0 + nn) * 8 + ci) * 32 + ih) * 32;
     for (var ow: i32 = 0; ow < 32; ow++) {
       let d: f32 = dy[dyb + oh * 32 + ow];
@@ -43,12 +41,12 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     }
   }
   partial[pb] = a0;
-  if (ci == 0 && kh == 0) {
-    partial[(q + co) * 9 + 8] = ab;
+  if (ci == 0) {
+    partial[q * 9 + 8] = ab;
   }
 }
 
-// dispatch 2 of 2: co=1 x j=9; 1x1x1 workgroups of 16
+// dispatch 2 of 2: j=9; 1x1x1 workgroups of 16
 @compute @workgroup_size(16)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 16u + _lid;
@@ -56,16 +54,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = 0;
   let j: i32 = _i;
   // pass 2: the 64 partials of each weight and bias, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 64; q++) {
-    s += partial[(q + co) * 9 + j];
+    s += partial[q * 9 + j];
   }
   if (j < 8) {
-    dw[co * 8 + j] = s;
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[0] = s;
   }
 }

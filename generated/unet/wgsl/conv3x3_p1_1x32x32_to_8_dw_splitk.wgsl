@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 72>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 8>;
 
-// dispatch 1 of 2: q=64 x co=8 x ci=1 x kh=3; 24x1x1 workgroups of 64
+// dispatch 1 of 2: q=64 x co=8 x kh=3; 24x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -23,11 +23,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 24;
   let co: i32 = (_i / 3) % 8;
-  let ci: i32 = 0;
   let kh: i32 = (_i) % 3;
   let n0: i32 = q / 32 * 2;
   let oh0: i32 = q % 32;
-  let pb: i32 = (q * 8 + co) * 10 + (ci * 3 + kh) * 3;
+  let pb: i32 = (q * 8 + co) * 10 + kh * 3;
   // pass 1: 64 chunks of 2 sample(s) x 1 row(s) x 32 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -38,7 +37,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     let dyb: i32 = ((n0 + nn) * 8 + co) * 1024;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 32;
-    let xb: i32 = ((n0 + nn + ci) * 32 + ih) * 32;
+    let xb: i32 = ((n0 + nn) * 32 + ih) * 32;
     for (var ow: i32 = 0; ow < 32; ow++) {
       let d: f32 = dy[dyb + oh * 32 + ow];
       ab += d;
@@ -56,7 +55,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   partial[pb] = a0;
   partial[pb + 1] = a1;
   partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
+  if (kh == 0) {
     partial[(q * 8 + co) * 10 + 9] = ab;
   }
 }

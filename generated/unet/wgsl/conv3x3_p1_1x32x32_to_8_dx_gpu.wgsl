@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 72>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 4096>;
 
-// dispatch 1 of 1: n=4 x ob=1 x th=32 x tw=32; 64x1x1 workgroups of 64
+// dispatch 1 of 1: n=4 x th=32 x tw=32; 64x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -20,15 +20,13 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1024;
-  let ob: i32 = 0;
   let th: i32 = (_i / 32) % 32;
   let tw: i32 = (_i) % 32;
-  let o0: i32 = ob;
-  let yb: i32 = (n + o0) * 1024 + (th * 32 + tw);
+  let yb: i32 = n * 1024 + (th * 32 + tw);
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = (n * 8 + r) * 1024;
-    let wb: i32 = o0 * 9 + r * 9;
+    let wb: i32 = r * 9;
     if (th < 31) {
       let ih0: i32 = th + 1;
       if (tw < 31) {

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 294912>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 256>;
 
-// dispatch 1 of 2: q=1 x co=256 x ci=128 x kh=3; 1536x1x1 workgroups of 64
+// dispatch 1 of 2: co=256 x ci=128 x kh=3; 1536x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,12 +21,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let q: i32 = 0;
   let co: i32 = _i / 384;
   let ci: i32 = (_i / 3) % 128;
   let kh: i32 = (_i) % 3;
-  let n0: i32 = q;
-  let pb: i32 = (q * 256 + co) * 1153 + (ci * 3 + kh) * 3;
+  let pb: i32 = co * 1153 + (ci * 3 + kh) * 3;
   // pass 1: 1 chunks of 1 sample(s) x 56 row(s) x 56 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -34,10 +32,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 56; ohh++) {
     let oh: i32 = ohh;
-    let dyb: i32 = (n0 * 256 + co) * 3136;
+    let dyb: i32 = co * 3136;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 56;
-    let xb: i32 = ((n0 * 128 + ci) * 56 + ih) * 56;
+    let xb: i32 = (ci * 56 + ih) * 56;
     for (var ow: i32 = 0; ow < 56; ow++) {
       let d: f32 = dy[dyb + oh * 56 + ow];
       ab += d;
@@ -56,7 +54,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   partial[pb + 1] = a1;
   partial[pb + 2] = a2;
   if (ci == 0 && kh == 0) {
-    partial[(q * 256 + co) * 1153 + 1152] = ab;
+    partial[co * 1153 + 1152] = ab;
   }
 }
 
@@ -72,9 +70,7 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let j: i32 = (_i) % 1153;
   // pass 2: the 1 partials of each weight and bias, summed in order
   var s: f32 = 0f;
-  for (var q: i32 = 0; q < 1; q++) {
-    s += partial[(q * 256 + co) * 1153 + j];
-  }
+  s += partial[co * 1153 + j];
   if (j < 1152) {
     dw[co * 1152 + j] = s;
   } else {

@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 294912>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 401408>;
 
-// dispatch 1 of 1: n=1 x ob=32 x th=56 x tw=56; 1568x1x1 workgroups of 64
+// dispatch 1 of 1: ob=32 x th=56 x tw=56; 1568x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -19,18 +19,17 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 128 + o0) * 3136 + (th * 56 + tw);
+  let yb: i32 = o0 * 3136 + (th * 56 + tw);
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   var acc2: f32 = 0f;
   var acc3: f32 = 0f;
   for (var r: i32 = 0; r < 256; r++) {
-    let xb: i32 = (n * 256 + r) * 3136;
+    let xb: i32 = r * 3136;
     let wb: i32 = o0 * 9 + r * 1152;
     if (th < 55) {
       let ih0: i32 = th + 1;

@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32, 256>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 802816>;
 
-// dispatch 1 of 1: n=1 x ob=64 x th=56 x tw=56; 3136x1x1 workgroups of 64
+// dispatch 1 of 1: ob=64 x th=56 x tw=56; 3136x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -20,18 +20,17 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 3136;
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 256 + o0) * 3136 + (th * 56 + tw);
+  let yb: i32 = o0 * 3136 + (th * 56 + tw);
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var r: i32 = 0; r < 128; r++) {
-    let xb: i32 = (n * 128 + r) * 3136;
+    let xb: i32 = r * 3136;
     let wb: i32 = o0 * 1152 + r * 9;
     if (th >= 1) {
       let ih0: i32 = th - 1;

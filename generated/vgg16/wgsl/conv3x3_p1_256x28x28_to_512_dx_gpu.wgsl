@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 1179648>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 200704>;
 
-// dispatch 1 of 1: n=1 x ob=64 x th=28 x tw=28; 784x1x1 workgroups of 64
+// dispatch 1 of 1: ob=64 x th=28 x tw=28; 784x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -19,18 +19,17 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 784;
   let th: i32 = (_i / 28) % 28;
   let tw: i32 = (_i) % 28;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 256 + o0) * 784 + (th * 28 + tw);
+  let yb: i32 = o0 * 784 + (th * 28 + tw);
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   var acc2: f32 = 0f;
   var acc3: f32 = 0f;
   for (var r: i32 = 0; r < 512; r++) {
-    let xb: i32 = (n * 512 + r) * 784;
+    let xb: i32 = r * 784;
     let wb: i32 = o0 * 9 + r * 2304;
     if (th < 27) {
       let ih0: i32 = th + 1;

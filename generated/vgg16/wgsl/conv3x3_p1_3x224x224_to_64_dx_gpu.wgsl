@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 1728>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 150528>;
 
-// dispatch 1 of 1: n=1 x ob=3 x th=224 x tw=224; 2352x1x1 workgroups of 64
+// dispatch 1 of 1: ob=3 x th=224 x tw=224; 2352x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -19,15 +19,14 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = 0;
   let ob: i32 = _i / 50176;
   let th: i32 = (_i / 224) % 224;
   let tw: i32 = (_i) % 224;
   let o0: i32 = ob;
-  let yb: i32 = (n * 3 + o0) * 50176 + (th * 224 + tw);
+  let yb: i32 = o0 * 50176 + (th * 224 + tw);
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
-    let xb: i32 = (n * 64 + r) * 50176;
+    let xb: i32 = r * 50176;
     let wb: i32 = o0 * 9 + r * 27;
     if (th < 223) {
       let ih0: i32 = th + 1;

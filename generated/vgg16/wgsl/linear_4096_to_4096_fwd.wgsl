@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read> b: array<f32, 4096>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32, 4096>;
 
-// dispatch 1 of 1: mb=1 x nb=1024; 16x1x1 workgroups of 64
+// dispatch 1 of 1: nb=1024; 16x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -20,22 +20,19 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     return;
   }
   let _i: i32 = i32(_lin);
-  let mb: i32 = 0;
   let nb: i32 = _i;
-  let m0: i32 = mb;
   let n0: i32 = nb * 4;
   let bv0_0: f32 = b[n0];
   let bv0_1: f32 = b[n0 + 1];
   let bv0_2: f32 = b[n0 + 2];
   let bv0_3: f32 = b[n0 + 3];
-  let ai0: i32 = m0 * 4096;
   let bi0: i32 = n0 * 4096;
   var acc0_00: f32 = bv0_0;
   var acc0_01: f32 = bv0_1;
   var acc0_02: f32 = bv0_2;
   var acc0_03: f32 = bv0_3;
   for (var k0: i32 = 0; k0 < 4096; k0++) {
-    let a0: f32 = x[ai0 + k0];
+    let a0: f32 = x[k0];
     let b0: f32 = w[bi0 + k0];
     acc0_00 += a0 * b0;
     let b1: f32 = w[bi0 + k0 + 4096];
@@ -45,8 +42,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     let b3: f32 = w[bi0 + k0 + 12288];
     acc0_03 += a0 * b3;
   }
-  y[m0 * 4096 + n0] = acc0_00;
-  y[m0 * 4096 + n0 + 1] = acc0_01;
-  y[m0 * 4096 + n0 + 2] = acc0_02;
-  y[m0 * 4096 + n0 + 3] = acc0_03;
+  y[n0] = acc0_00;
+  y[n0 + 1] = acc0_01;
+  y[n0 + 2] = acc0_02;
+  y[n0 + 3] = acc0_03;
 }

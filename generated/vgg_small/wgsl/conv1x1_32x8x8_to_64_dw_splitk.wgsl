@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 2048>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 64>;
 
-// dispatch 1 of 2: q=8 x co=64 x ci=32 x kh=1; 256x1x1 workgroups of 64
+// dispatch 1 of 2: q=8 x co=64 x ci=32; 256x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -24,17 +24,16 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let q: i32 = _i / 2048;
   let co: i32 = (_i / 32) % 64;
   let ci: i32 = (_i) % 32;
-  let kh: i32 = 0;
   let n0: i32 = q / 8 * 8;
   let oh0: i32 = q % 8;
-  let pb: i32 = (q * 64 + co) * 33 + (ci + kh);
+  let pb: i32 = (q * 64 + co) * 33 + ci;
   // pass 1: 8 chunks of 8 sample(s) x 1 row(s) x 8 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 8; nn++) {
     let oh: i32 = oh0;
     let dyb: i32 = ((n0 + nn) * 64 + co) * 64;
-    let ih: i32 = oh + kh;
+    let ih: i32 = oh;
     let xb: i32 = (((n0 + nn) * 32 + ci) * 8 + ih) * 8;
     for (var ow: i32 = 0; ow < 8; ow++) {
       let d: f32 = dy[dyb + oh * 8 + ow];
@@ -43,7 +42,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     }
   }
   partial[pb] = a0;
-  if (ci == 0 && kh == 0) {
+  if (ci == 0) {
     partial[(q * 64 + co) * 33 + 32] = ab;
   }
 }

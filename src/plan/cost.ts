@@ -1,5 +1,5 @@
 // The cost model behind `strategy: "auto"`, per conv kernel, written against the kernels
-// this directory actually generates (conv-direct.ts, conv-im2row.ts).
+// src/kernels/ actually generates (conv-direct.ts, conv-im2row.ts).
 //
 // Time is counted in multiply-adds at the calibration GEMM's rate (a 4x4 register-blocked
 // plain-JS GEMM): cost = MACs / efficiency + copy work. The efficiencies were measured as
@@ -14,9 +14,9 @@
 
 import type { ConvGeometry } from '../plan/types.ts';
 import type { StrategyName } from '../spec/types.ts';
-import { forwardAxis, gradInputAxes, type Axis } from './conv-axes.ts';
-import { BLOCK_O, BLOCK_W } from './conv-direct.ts';
-import { transposedToConv } from './conv.ts';
+import { transposedToConv } from './types.ts';
+import { convForwardAxes, convGradInputAxes, type Axis } from './conv-axes.ts';
+import { BLOCK_O, BLOCK_W, channelBlock } from './schedule.ts';
 
 export type ConvRole = 'forward' | 'gradInput' | 'gradWeight';
 
@@ -31,8 +31,6 @@ const DW_GEMM_EFF = 0.85;
 /** windows up to 7x7 fit one pass of direct kernels (more taps: see DIRECT_KERNEL_BUDGET in conv.ts) */
 const MAX_ONE_PASS_TAPS = 49;
 
-/** the channel block the direct engine picks (see gatherBlocked) */
-const channelBlock = (per: number) => (per % BLOCK_O !== 0 && per % 3 === 0 ? 3 : Math.min(BLOCK_O, per));
 
 /**
  * efficiency of the direct engine over the column phases given: full 4-column blocks at
@@ -74,18 +72,15 @@ export function convCostC(c: ConvGeometry, role: ConvRole, strategy: StrategyNam
     // direct never multiplies padding: count the taps that read inside the input
     const valid = (axes: readonly Axis[]) => axes.reduce((n, a) => n + a.taps.reduce((m, t) => m + t.hi - t.lo, 0), 0);
     if (role === 'forward') {
-      const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-      const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+      const { h, w } = convForwardAxes(c);
       return (c.batch * c.outC * cig * valid([h]) * valid([w])) / (passes * gatherEff([w], cog));
     }
     if (role === 'gradInput') {
-      const hs = gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top);
-      const ws = gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left);
+      const { hs, ws } = convGradInputAxes(c);
       return (c.batch * c.inC * cog * valid(hs) * valid(ws)) / (passes * gatherEff(ws, cig));
     }
     // dW: blocks of up to 4 channels x up to 4 taps of a kernel row, reducing over pixels
-    const h = forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top);
-    const w = forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left);
+    const { h, w } = convForwardAxes(c);
     const interior = (w.hi - w.lo) / Math.max(1, c.outW);
     // accumulators per block: channels x input channels (short rows) x taps of a kernel row
     const kc = Math.min(c.kW, BLOCK_W);

@@ -6,6 +6,8 @@
 // the input. Their intersection is the interior (no checks at all); outside it, only taps
 // whose own range does not cover the border need a check.
 
+import type { ConvGeometry } from './types.ts';
+
 export interface Tap {
   /** kernel index along this axis */
   readonly k: number;
@@ -76,6 +78,22 @@ export function splitTaps(h: Axis, w: Axis, n: number): [Axis, Axis][] {
   if (n <= h.taps.length) return parts(h.taps, n).map((ht) => [withTaps(h, ht), w]);
   const perRow = Math.ceil(n / h.taps.length);
   return h.taps.flatMap((ht) => parts(w.taps, perRow).map((wt): [Axis, Axis] => [withTaps(h, [ht]), withTaps(w, wt)]));
+}
+
+/** C.fwd's two axes, rows (h) and columns (w) */
+export function convForwardAxes(c: ConvGeometry): { h: Axis; w: Axis } {
+  return {
+    h: forwardAxis(c.outH, c.inH, c.kH, c.strideH, c.dilationH, c.pad.top),
+    w: forwardAxis(c.outW, c.inW, c.kW, c.strideW, c.dilationW, c.pad.left),
+  };
+}
+
+/** C.dx's axes: the stride phases of the rows (hs) and of the columns (ws) */
+export function convGradInputAxes(c: ConvGeometry): { hs: Axis[]; ws: Axis[] } {
+  return {
+    hs: gradInputAxes(c.inH, c.outH, c.kH, c.strideH, c.dilationH, c.pad.top),
+    ws: gradInputAxes(c.inW, c.outW, c.kW, c.strideW, c.dilationW, c.pad.left),
+  };
 }
 
 /** forward conv along one axis: out t reads in[t*stride + k*dilation - padFront] */

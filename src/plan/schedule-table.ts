@@ -1,0 +1,52 @@
+// a conv schedule -> text table, one row per kernel role: what `convgen plan --target ts|wgsl`
+// prints beside the plan (Halide's print_loop_nest: what will run, before it runs).
+
+import type { ConvKernelSchedule, ModelSchedule } from './schedule.ts';
+import { render as renderTable } from './table.ts';
+import { fitTable, type FitColumn } from './fit.ts';
+
+/** the register block, with its units */
+function blockCell(s: ModelSchedule['target'], k: ConvKernelSchedule): string {
+  const b = k.block;
+  if (b.length === 0) return '-';
+  if (s === 'wgsl') return k.algorithm === 'gather' ? `${b[0]} ch / invocation` : `${b[0]}x${b[1]} / invocation`;
+  if (k.algorithm === 'gather') return `${b[0]} ch x ${b[1]} cols`;
+  if (k.algorithm === 'reduce') return `${b[0]} co x ${b[1]} ci x ${b[2]} taps`;
+  return `${b[0]}x${b[1]} GEMM`;
+}
+
+/** the rest of the schedule: budgets, tap unrolling, tiles, split-K */
+function detailCell(t: ModelSchedule['target'], k: ConvKernelSchedule): string {
+  const out: string[] = [];
+  if (k.unrollBudget !== null) out.push(`unroll budget ${k.unrollBudget} IR nodes`);
+  if (k.tapUnroll !== null) out.push(`taps unrolled up to ${k.tapUnroll} per axis`);
+  if (k.tile) out.push(`tile ${k.tile.tm}x${k.tile.tn}x${k.tile.tk}, ${k.tile.size} invocations`);
+  if (k.fused) out.push("in gradWeight's split-K");
+  else if (k.splitK) out.push(`split-K: ${k.splitK.chunks} chunks of ${k.splitK.nb} sample(s) x ${k.splitK.bh} row(s)`);
+  if (k.algorithm === 'sum' && !k.fused) out.push(t === 'wgsl' ? 'two passes: per sample, then their sum in order' : 'one loop per channel');
+  return out.join('; ') || '-';
+}
+
+/** the columns at a width (fit.ts): the schedule's details wrap first, the block goes last */
+const COLUMNS: readonly FitColumn[] = [
+  { header: 'layer', priority: Infinity, wrap: { after: '_', minWidth: 8 } },
+  { header: 'kernel', priority: Infinity },
+  { header: 'algorithm', short: 'alg', priority: Infinity },
+  { header: 'block', priority: 2, wrap: { after: ' ', minWidth: 8 } },
+  { header: 'schedule', priority: 1, wrap: { after: ' ;,', minWidth: 16 } },
+];
+
+/**
+ * the conv layers' schedule on a target, or a line saying there are none; with a width, the
+ * table is fitted to it (src/plan/fit.ts), else every column at its full width
+ */
+export function formatConvSchedule(s: ModelSchedule, options: { width?: number } = {}): string {
+  const title = `conv schedule (target ${s.target})`;
+  if (s.layers.length === 0) return `${title}: no conv layers\n`;
+  const rows: string[][] = [['layer', 'kernel', 'algorithm', 'block', 'schedule']];
+  for (const l of s.layers) {
+    l.kernels.forEach((k, i) => rows.push([i === 0 ? l.layer : '', k.role, k.algorithm, blockCell(s.target, k), detailCell(s.target, k)]));
+  }
+  const table = options.width === undefined ? renderTable(rows, [false, false, false, false, false]) : fitTable(COLUMNS, rows.slice(1), { width: options.width, style: 'markdown' });
+  return [title, '', ...table].join('\n') + '\n';
+}

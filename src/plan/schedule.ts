@@ -1,0 +1,246 @@
+// The schedule: how a target runs each conv kernel, chosen here as plain data (Halide's
+// split: the plan says what is computed, the schedule how). src/kernels/conv.ts lowers each
+// algorithm once and reads the rest from here; `convgen plan --target ts|wgsl` prints it.
+//
+//   algorithm   what it computes                              ts (V8)                        wgsl (GPU)
+//   gather      forward, and grad-input split by stride       window unrolled in register    an invocation per (sample,
+//               phase (conv-axes.ts): out = sum w * in        blocks of channels x columns;  channel block, pixel); taps
+//                                                             passes under an unroll budget  unrolled up to tapUnroll
+//   im2row      a copy into rows of windows, then a GEMM      4x4 register-blocked GEMM      tiled GEMM in workgroup
+//               (grad-input: GEMM, then col2im; grad-weight:                                 memory (forward only)
+//               im2row(x)ᵀ · dY)
+//   reduce      grad-weight: sum over batch and pixels        blocks of channels x input     split-K: chunks of samples
+//                                                             channels x taps, unrolled      x rows, then their sum
+//   sum         grad-bias: sum of dy per channel              one loop per channel           two passes, or fused into
+//                                                                                            the split-K (fused)
+
+import type { ConvGeometry, ConvLayerPlan, ConvTransposeLayerPlan, KernelRole, LayerPlan, ModelPlan } from './types.ts';
+import { underlyingConv, isTransposed } from './types.ts';
+import { DEFAULT_LIMITS } from '../gpu/limits.ts';
+
+// ---- ts -------------------------------------------------------------------------------------
+
+/** accumulators per direct block: 4 channels x 4 columns keeps 16 sums + 4 inputs + 1 weight in registers */
+export const BLOCK_O = 4;
+export const BLOCK_W = 4;
+
+/** IR nodes per direct kernel, about 45 KB of V8 bytecode (see src/ir/size.ts): under its 60 KB optimizing limit */
+export const DIRECT_KERNEL_BUDGET = 9000;
+
+/** the register-blocked GEMM's block (kernels/gemm.ts): 4 loads of A, 4 of B, 16 multiply-adds per step */
+export const GEMM_BM = 4;
+export const GEMM_BN = 4;
+
+/** the output channels per direct block: 4, or 3 when that divides the channels and 4 does not (no remainder code) */
+export const channelBlock = (per: number): number => (per % BLOCK_O !== 0 && per % 3 === 0 ? 3 : Math.min(BLOCK_O, per));
+
+// ---- wgsl -----------------------------------------------------------------------------------
+
+/** pass 1 of a split-K reduction aims for about this many invocations (enough to fill a GPU's cores) */
+export const SPLIT_K_INVOCATIONS = 32768;
+/** and keeps at least this many products per invocation, so partials stay small next to the work */
+export const SPLIT_K_MIN_CHUNK = 64;
+
+/** output channels one gather invocation computes: shares each input load among them */
+export const blockOf = (n: number): number => (n % 4 === 0 ? 4 : n % 2 === 0 ? 2 : 1);
+
+/** an axis with more taps than this runs them as a loop (a smaller shader) instead of unrolled */
+export const TAP_UNROLL_LIMIT = 8;
+
+/** split-K tuning (tests force many small chunks with `minChunk: 1`) */
+export interface SplitKOptions {
+  readonly invocations?: number;
+  readonly minChunk?: number;
+}
+
+/** how a split-K reduction cuts K = batch x rows x cols */
+export interface SplitK {
+  /** samples per chunk */
+  readonly nb: number;
+  /** output rows per chunk (all columns) */
+  readonly bh: number;
+  readonly chunks: number;
+  /** products per chunk and output */
+  readonly perChunk: number;
+}
+
+const divisors = (n: number) => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
+
+/**
+ * how pass 1 cuts K = batch x rows x cols: chunks of `nb` samples x `bh` rows (all
+ * columns), as many chunks as keep pass 1 near SPLIT_K_INVOCATIONS with `rowsOut` outputs
+ * per chunk, none shorter than SPLIT_K_MIN_CHUNK products (or K itself when K is smaller)
+ */
+export function splitK(batch: number, rows: number, cols: number, rowsOut: number, opts: SplitKOptions = {}): SplitK {
+  const want = Math.max(1, Math.ceil((opts.invocations ?? SPLIT_K_INVOCATIONS) / rowsOut));
+  const minChunk = Math.min(opts.minChunk ?? SPLIT_K_MIN_CHUNK, batch * rows * cols);
+  let best = { nb: batch, bh: rows, chunks: 1, perChunk: batch * rows * cols };
+  for (const nb of divisors(batch)) {
+    for (const bh of divisors(rows)) {
+      const chunks = (batch / nb) * (rows / bh);
+      const perChunk = nb * bh * cols;
+      if (perChunk < minChunk || chunks > want) continue;
+      if (chunks > best.chunks || (chunks === best.chunks && nb > best.nb)) best = { nb, bh, chunks, perChunk };
+    }
+  }
+  return best;
+}
+
+const pow2AtLeast = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+/** invocations per workgroup of the tiled GEMM at most: the WebGPU default limit, which every device meets */
+export const GEMM_WORKGROUP = 256;
+/** outputs (pixels x channels) per tile at most */
+export const GEMM_TILE_OUTPUTS = 1024;
+/** depth of one staged tile along the reduction */
+export const GEMM_TILE_K = 16;
+
+/** a tiled GEMM's tile: tm x tn outputs, tk deep; rm x rn outputs per invocation, `size` invocations */
+export interface GemmTile {
+  readonly tm: number;
+  readonly tn: number;
+  readonly tk: number;
+  readonly rm: number;
+  readonly rn: number;
+  readonly size: number;
+}
+
+/**
+ * the tile shape for an M x N output: N-side up to 16, the rest of GEMM_TILE_OUTPUTS on M, and
+ * the two staged tiles ((tm + tn) x tk floats) within the spec's default workgroup memory,
+ * which every device has (a single-channel N with tm = 256 would need 64 bytes more). Each
+ * invocation computes rm x rn outputs of the tile (register blocking: per step of K it
+ * loads rm + rn words of workgroup memory for rm * rn multiply-adds), so a workgroup has
+ * (tm / rm) x (tn / rn) invocations
+ */
+export function gemmTile(M: number, N: number, K: number): GemmTile {
+  const tn = Math.min(16, pow2AtLeast(N));
+  const tk = Math.min(GEMM_TILE_K, pow2AtLeast(K));
+  let tm = Math.min(GEMM_TILE_OUTPUTS / tn, pow2AtLeast(M));
+  while (tm > 1 && (tm + tn) * tk * 4 > DEFAULT_LIMITS.maxComputeWorkgroupStorageSize) tm /= 2;
+  const rn = tn >= 4 ? 2 : 1;
+  // as few outputs per invocation as fit GEMM_WORKGROUP invocations, then up to 4 while 64 remain
+  let rm = 1;
+  while ((tm / rm) * (tn / rn) > GEMM_WORKGROUP) rm *= 2;
+  while (rm < 4 && rm * 2 <= tm && (tm / (rm * 2)) * (tn / rn) >= 64) rm *= 2;
+  return { tm, tn, tk, rm, rn, size: (tm / rm) * (tn / rn) };
+}
+
+// ---- the schedule as data -------------------------------------------------------------------
+
+export type ScheduleTarget = 'ts' | 'wgsl';
+
+export type ConvAlgorithm = 'gather' | 'im2row' | 'reduce' | 'sum';
+
+/** one conv kernel role on one target (fields a target does not use are null) */
+export interface ConvKernelSchedule {
+  readonly role: KernelRole;
+  readonly algorithm: ConvAlgorithm;
+  /**
+   * the register block: ts gather [channels, columns]; ts reduce [channels, input channels,
+   * taps of a kernel row]; ts im2row GEMM [rows, columns]; wgsl gather [channels] per
+   * invocation; wgsl im2row tiled GEMM [rows, columns] per invocation; [] for sums
+   */
+  readonly block: readonly number[];
+  /** ts gather / reduce: IR nodes per kernel before the unrolled window splits into passes */
+  readonly unrollBudget: number | null;
+  /** wgsl gather / reduce: taps per axis unrolled; a longer axis loops (gather) or makes invocations (reduce) */
+  readonly tapUnroll: number | null;
+  /** wgsl im2row: the tiled GEMM's tile */
+  readonly tile: GemmTile | null;
+  /** wgsl reduce: how the batch x pixels reduction is cut (a sum fused into it shares it) */
+  readonly splitK: SplitK | null;
+  /** wgsl sum: computed inside the gradWeight split-K (one extra column per channel) */
+  readonly fused: boolean;
+}
+
+/** a conv layer's kernels on one target, in the plan's role order */
+export interface ConvLayerSchedule {
+  readonly layer: string;
+  readonly target: ScheduleTarget;
+  readonly kernels: readonly ConvKernelSchedule[];
+}
+
+/** a model's conv schedule on one target (other layers have a single way to run) */
+export interface ModelSchedule {
+  readonly model: string;
+  readonly target: ScheduleTarget;
+  readonly layers: readonly ConvLayerSchedule[];
+}
+
+/** what tests and benchmarks may force instead of the planner's choice */
+export interface ScheduleOverrides {
+  /** ts: the unroll budget (tests force split windows with a tiny one) */
+  readonly unrollBudget?: number;
+  /** wgsl: split-K tuning */
+  readonly splitK?: SplitKOptions;
+  /** wgsl: a conv's forward as the gather, or as im2row + a tiled GEMM (default: tiled where the plan's forward strategy is im2row) */
+  readonly forward?: 'gather' | 'tiled';
+}
+
+type ConvLayer = ConvLayerPlan | ConvTransposeLayerPlan;
+
+const none = { unrollBudget: null, tapUnroll: null, tile: null, splitK: null, fused: false } as const;
+
+/** C's gather for a role: forward reduces over C's input channels, C.dx over its output channels */
+const gatherOutPer = (c: ConvGeometry, cDx: boolean) => (cDx ? c.inC : c.outC) / c.groups;
+
+function tsKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): ConvKernelSchedule {
+  const c = underlyingConv(layer);
+  const T = isTransposed(layer);
+  const budget = o.unrollBudget ?? DIRECT_KERNEL_BUDGET;
+  if (role === 'gradBias') return { role, algorithm: 'sum', block: [], ...none };
+  const strategy = layer.schedule[role];
+  const cig = c.inC / c.groups;
+  const cog = c.outC / c.groups;
+  if (strategy === 'im2row') {
+    const kk = c.kH * c.kW;
+    const P = c.outH * c.outW;
+    // the GEMM's M x N: forward P x Cog, C.dx's dcols P x Cig*kk, dW Cog x Cig*kk
+    const cDx = (role === 'forward') === T;
+    const [M, N] = role === 'gradWeight' ? [cog, cig * kk] : cDx ? [P, cig * kk] : [P, cog];
+    return { role, algorithm: 'im2row', block: [Math.min(GEMM_BM, M), Math.min(GEMM_BN, N)], ...none };
+  }
+  if (role === 'gradWeight') {
+    // with short kernel rows, block several input channels too (1x1: 4 channels x 4 channels)
+    const rbw = Math.max(1, Math.min(cig, Math.floor(BLOCK_W / Math.min(c.kW, BLOCK_W))));
+    return { role, algorithm: 'reduce', block: [Math.min(BLOCK_O, cog), rbw, Math.min(c.kW, BLOCK_W)], ...none, unrollBudget: budget };
+  }
+  return { role, algorithm: 'gather', block: [channelBlock(gatherOutPer(c, (role === 'forward') === T)), BLOCK_W], ...none, unrollBudget: budget };
+}
+
+function wgslKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): ConvKernelSchedule {
+  const c = underlyingConv(layer);
+  const T = isTransposed(layer);
+  const cig = c.inC / c.groups;
+  const cog = c.outC / c.groups;
+  const reduce = (): SplitK => splitK(c.batch, c.outH, c.outW, c.outC * cig * c.kH * (c.kW > TAP_UNROLL_LIMIT ? c.kW : 1), o.splitK);
+  if (role === 'gradBias') {
+    // the bias gradient rides in the split-K gradWeight when it sums C's dy (a conv, not a conv_transpose)
+    const fused = !T && layer.kernels.includes('gradWeight');
+    return { role, algorithm: 'sum', block: [], ...none, fused };
+  }
+  if (role === 'gradWeight') return { role, algorithm: 'reduce', block: [], ...none, tapUnroll: TAP_UNROLL_LIMIT, splitK: reduce() };
+  if (role === 'forward' && !T && (o.forward ?? (layer.schedule.forward === 'im2row' ? 'tiled' : 'gather')) === 'tiled') {
+    const t = gemmTile(c.outH * c.outW, cog, cig * c.kH * c.kW);
+    return { role, algorithm: 'im2row', block: [t.rm, t.rn], ...none, tile: t };
+  }
+  return { role, algorithm: 'gather', block: [blockOf(gatherOutPer(c, (role === 'forward') === T))], ...none, tapUnroll: TAP_UNROLL_LIMIT };
+}
+
+/** each target's chooser: a new target adds one (and its algorithms in src/kernels/conv.ts) */
+const CHOOSERS: Record<ScheduleTarget, (layer: ConvLayer, role: KernelRole, o: ScheduleOverrides) => ConvKernelSchedule> = { ts: tsKernel, wgsl: wgslKernel };
+
+/** a conv layer's schedule on a target: one record per kernel role the plan asks for */
+export function scheduleConv(layer: ConvLayer, target: ScheduleTarget, overrides: ScheduleOverrides = {}): ConvLayerSchedule {
+  const one = CHOOSERS[target];
+  const roles = layer.kernels.filter((r) => r !== 'gradBias' || layer.biasShape !== null);
+  return { layer: layer.name, target, kernels: roles.map((r) => one(layer, r, overrides)) };
+}
+
+const isConv = (l: LayerPlan): l is ConvLayer => l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose1d' || l.type === 'conv_transpose2d';
+
+/** the model's conv schedule on a target */
+export function scheduleModel(plan: ModelPlan, target: ScheduleTarget, overrides: ScheduleOverrides = {}): ModelSchedule {
+  return { model: plan.name, target, layers: plan.layers.filter(isConv).map((l) => scheduleConv(l, target, overrides)) };
+}
