@@ -120,6 +120,19 @@ describe('convgen build model.onnx', () => {
     expect(again.code).toBe(0);
   });
 
+  it('--batch and --name set the imported model\'s batch and name, as convgen import\'s do', async () => {
+    const out = fresh();
+    expect((await run('build', fixture('lenet_view_dynamic'), '--batch', '4', '--name', 'lenet', '--out', out, '--target', 'ts')).code).toBe(0);
+    expect(readdirSync(join(out, 'lenet')).sort()).toContain('lenet.safetensors');
+    expect(readFileSync(join(out, 'lenet', 'index.ts'), 'utf8')).toContain('// model lenet: batch 4,');
+    // they apply to .onnx files only, and --name to one
+    const json = await run('build', 'examples/seed.json', '--batch', '4', '--out', fresh());
+    expect([json.code, json.err]).toEqual([2, 'convgen build: --batch: applies to an .onnx file only (a model.json states its own batch and name); leave --batch out, or build a model.onnx\n']);
+    const two = await run('build', fixture('lenet_view'), fixture('conv1d_net'), '--name', 'x', '--out', fresh());
+    expect(two.code).toBe(2);
+    expect(two.err).toMatch(/--name: names one model, but 2 \.onnx files are given/);
+  });
+
   it('exits 2 and writes nothing for a bad file', async () => {
     const out = fresh();
     const bad = join(root, 'bad.onnx');

@@ -19,12 +19,13 @@ import { join } from 'node:path';
 import { importOnnxFile, isOnnxPath } from '../onnx/file.ts';
 import { planModel } from '../plan/plan.ts';
 import { parseFlags, STRATEGY_FLAG, type FlagSpec } from './flags.ts';
+import { IMPORT_MODEL_FLAGS } from './import.ts';
 
 export const BUILD_HELP = `usage: convgen build model.json... [flags]
 
 A model.onnx file (from torch.onnx.export) is imported in memory first, as convgen import does
-(named after the file, its ONNX batch or 1; docs/onnx.md), and its weights are written into its
-output folder as <name>.safetensors.
+(named after the file or --name, with --batch or its ONNX batch, else 1; docs/onnx.md), and its
+weights are written into its output folder as <name>.safetensors.
 
 Generate the model module for each model file into <out>/<name>/ (default generated/<name>/):
 index.ts (plan, createModel, every kernel), layers/<layer>.ts, train.ts, runtime.ts (shared by
@@ -58,6 +59,8 @@ flags:
                         by hand, or a folder convgen did not write) is deleted and replaced by the
                         build's output; a path that is not a folder is still refused
   --dump ir|plan        print the lowered kernel IR or the plan as JSON instead of writing
+  --batch N             an .onnx file's static batch (default: its input's batch when static, else 1)
+  --name NAME           an .onnx file's model name (default: the file's name); one .onnx file only
   -h, --help            print this help
 `;
 
@@ -73,6 +76,8 @@ interface BuildArgs {
   plan: PlanOptions;
   /** --limits: the file, read once the flags are parsed */
   limitsFile?: string;
+  /** --batch / --name: how an .onnx file is imported */
+  onnx: { batch?: number; name?: string };
 }
 
 const BUILD_FLAGS = {
@@ -85,6 +90,7 @@ const BUILD_FLAGS = {
   '--check': { kind: 'bool' },
   '--force': { kind: 'bool' },
   '--dump': { kind: 'choice', values: ['ir', 'plan'] },
+  ...IMPORT_MODEL_FLAGS,
 } as const satisfies Record<string, FlagSpec>;
 
 function parseArgs(args: string[]): BuildArgs | 'help' {
@@ -92,6 +98,11 @@ function parseArgs(args: string[]): BuildArgs | 'help' {
   if (parsed === 'help') return 'help';
   const f = parsed.flags;
   const strategy = f['--strategy'];
+  const onnxFiles = parsed.files.filter(isOnnxPath).length;
+  for (const flag of ['--batch', '--name'] as const) {
+    if (f[flag] !== undefined && onnxFiles === 0) throw new ConvgenError(flag, 'applies to an .onnx file only (a model.json states its own batch and name)', `leave ${flag} out, or build a model.onnx`);
+  }
+  if (f['--name'] !== undefined && onnxFiles > 1) throw new ConvgenError('--name', `names one model, but ${onnxFiles} .onnx files are given`, 'build them one at a time, or leave --name out (each is named after its file)');
   return {
     files: parsed.files,
     out: f['--out'] ?? 'generated',
@@ -102,6 +113,7 @@ function parseArgs(args: string[]): BuildArgs | 'help' {
     ...(f['--dump'] !== undefined ? { dump: f['--dump'] } : {}),
     plan: { ...(strategy && strategy !== 'auto' ? { strategy } : {}), ...(f['--inference'] ? { inference: true } : {}) },
     ...(f['--limits'] !== undefined ? { limitsFile: f['--limits'] } : {}),
+    onnx: { ...(f['--batch'] !== undefined ? { batch: f['--batch'] } : {}), ...(f['--name'] !== undefined ? { name: f['--name'] } : {}) },
   };
 }
 
@@ -133,7 +145,7 @@ export async function buildCommand(args: string[]): Promise<number> {
   const limits: GpuLimits | undefined = parsed.limitsFile === undefined ? undefined : loadLimitsFile(parsed.limitsFile);
   // plan every file before writing anything: a bad file stops the build with nothing written.
   // An .onnx file is imported in memory (src/onnx/); its weights go into its output folder
-  const imports = parsed.files.map((f) => (isOnnxPath(f) ? importOnnxFile(f) : undefined));
+  const imports = parsed.files.map((f) => (isOnnxPath(f) ? importOnnxFile(f, parsed.onnx) : undefined));
   const plans = parsed.files.map((f, i) => {
     const imported = imports[i];
     if (!imported) return planFile(f, parsed.plan);

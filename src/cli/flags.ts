@@ -25,8 +25,8 @@ export interface ParsedArgs<S extends Record<string, FlagSpec>> {
 
 const shown = (v: string | undefined) => (v === undefined ? 'nothing' : JSON.stringify(v));
 
-/** argv of `convgen <command>`: its model files and flags, or 'help' */
-export function parseFlags<S extends Record<string, FlagSpec>>(command: string, args: readonly string[], spec: S): ParsedArgs<S> | 'help' {
+/** argv of `convgen <command>`: its model files and flags, or 'help'; `file` is what the command reads, for the error when none is given */
+export function parseFlags<S extends Record<string, FlagSpec>>(command: string, args: readonly string[], spec: S, file = 'model.json'): ParsedArgs<S> | 'help' {
   const files: string[] = [];
   const flags: Record<string, string | number | true> = {};
   for (let i = 0; i < args.length; i++) {
@@ -58,7 +58,7 @@ export function parseFlags<S extends Record<string, FlagSpec>>(command: string, 
       flags[name] = n;
     }
   }
-  if (files.length === 0) throw new ConvgenError('arguments', 'no model file given', `run convgen ${command} model.json`);
+  if (files.length === 0) throw new ConvgenError('arguments', `no ${file === 'model.json' ? 'model' : file.slice(file.lastIndexOf('.'))} file given`, `run convgen ${command} ${file}`);
   return { files, flags: flags as Flags<S> };
 }
 

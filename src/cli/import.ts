@@ -5,6 +5,7 @@
 import { ConvgenError, EXIT_OK } from '../errors.ts';
 import { importOnnxFile, lowerOnnxFile, writeImport } from '../onnx/file.ts';
 import { formatGraph } from '../onnx/dump.ts';
+import { parseFlags, type FlagSpec } from './flags.ts';
 
 export const IMPORT_HELP = `usage: convgen import model.onnx [--out DIR] [--batch N] [--name NAME] [--force]
 
@@ -34,51 +35,32 @@ interface ImportArgs {
   dump: boolean;
 }
 
+/** the flags of an import: `convgen build model.onnx` takes --batch and --name too */
+export const IMPORT_MODEL_FLAGS = {
+  '--batch': { kind: 'count', example: 1, min: 1, means: 'an integer >= 1', fix: 'write e.g. --batch 1' },
+  '--name': { kind: 'path', what: 'a model name', example: 'resnet' },
+} as const satisfies Record<string, FlagSpec>;
+
+const IMPORT_FLAGS = {
+  ...IMPORT_MODEL_FLAGS,
+  '--out': { kind: 'path', what: 'a folder', example: 'models' },
+  '--force': { kind: 'bool' },
+  '--dump': { kind: 'choice', values: ['graph'] },
+} as const satisfies Record<string, FlagSpec>;
+
 function parseArgs(args: string[]): ImportArgs | 'help' {
-  const files: string[] = [];
-  const out: Omit<ImportArgs, 'file'> = { out: '.', force: false, dump: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const eq = a.indexOf('=');
-    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    const value = (): string => {
-      const v = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : args[++i];
-      if (v === undefined || v === '') throw new ConvgenError(flag, 'needs a value', `see convgen import --help`);
-      return v;
-    };
-    switch (flag) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '--out':
-        out.out = value();
-        break;
-      case '--name':
-        out.name = value();
-        break;
-      case '--batch': {
-        const v = value();
-        const n = Number(v);
-        if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new ConvgenError('--batch', `must be an integer >= 1, got ${JSON.stringify(v)}`, 'write e.g. --batch 1');
-        out.batch = n;
-        break;
-      }
-      case '--force':
-        out.force = true;
-        break;
-      case '--dump': {
-        const v = value();
-        if (v !== 'graph') throw new ConvgenError('--dump', `must be "graph", got ${JSON.stringify(v)}`, 'write --dump graph');
-        out.dump = true;
-        break;
-      }
-      default:
-        if (a.startsWith('-')) throw new ConvgenError(a, 'unknown flag', 'see convgen import --help');
-        files.push(a);
-    }
-  }
-  if (files.length !== 1) throw new ConvgenError('arguments', files.length === 0 ? 'no .onnx file given' : `${files.length} files given; import takes one`, 'run convgen import model.onnx');
-  return { file: files[0]!, ...out };
+  const parsed = parseFlags('import', args, IMPORT_FLAGS, 'model.onnx');
+  if (parsed === 'help') return 'help';
+  const f = parsed.flags;
+  if (parsed.files.length !== 1) throw new ConvgenError('arguments', `${parsed.files.length} files given; import takes one`, 'run convgen import model.onnx');
+  return {
+    file: parsed.files[0]!,
+    out: f['--out'] ?? '.',
+    ...(f['--batch'] !== undefined ? { batch: f['--batch'] } : {}),
+    ...(f['--name'] !== undefined ? { name: f['--name'] } : {}),
+    force: f['--force'] === true,
+    dump: f['--dump'] === 'graph',
+  };
 }
 
 export async function importCommand(args: string[]): Promise<number> {
