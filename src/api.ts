@@ -29,7 +29,7 @@ export interface PlanApiOptions {
 }
 
 export interface BuildOptions extends PlanApiOptions {
-  /** which targets: `ts`, `wgsl` or `all` (default) */
+  /** which targets: `ts`, `wgsl`, `wasm` or `all` (default) */
   readonly target?: Target;
   /** `ts`: TypeScript sources (default); `js`: plain-JavaScript ESM with `.d.ts` files */
   readonly emit?: EmitFlavour;
@@ -127,7 +127,7 @@ const limitsOf = (l: Partial<GpuLimits> | string | undefined): GpuLimits | undef
 /** generate a model's files in memory; with `out`, write them to `<out>/<name>/` as `convgen build` does */
 export async function build(model: ModelSource, buildOptions?: BuildOptions): Promise<BuildResult> {
   const options = optionsOf(buildOptions);
-  const target = oneOf('target', options.target, ['ts', 'wgsl', 'all'] as const, 'all');
+  const target = oneOf('target', options.target, ['ts', 'wgsl', 'wasm', 'all'] as const, 'all');
   const emit = oneOf('emit', options.emit, ['ts', 'js'] as const, 'ts');
   if (options.out !== undefined && (typeof options.out !== 'string' || options.out === '')) throw new ConvgenError('out', `must be a folder path, got ${JSON.stringify(options.out)}`, 'pass e.g. out: "generated", or leave it out to get the files in memory only');
   const p = plan(model, options);

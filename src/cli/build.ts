@@ -1,4 +1,4 @@
-// convgen build model.json... [--out DIR] [--target ts|wgsl|all] [--strategy direct|im2row|auto]
+// convgen build model.json... [--out DIR] [--target ts|wgsl|wasm|all] [--strategy direct|im2row|auto]
 //   [--emit ts|js] [--limits limits.json] [--inference] [--check] [--force] [--dump ir|plan]
 // Parse, plan, lower and render every model in memory first; then check every destination
 // and write each generated/<name>/ atomically (src/emit/output.ts), or none. --check writes
@@ -33,7 +33,7 @@ written. An empty folder is adopted.
 
 flags:
   --out DIR             parent folder of the output (default: generated)
-  --target ts|wgsl|all  which targets to generate (default: all)
+  --target ts|wgsl|wasm|all  which targets to generate (default: all)
   --strategy NAME       direct, im2row or auto (default auto: the model file's choice, else the cost model's)
   --emit ts|js          TypeScript sources (default), or plain-JavaScript ESM with .d.ts files
   --limits FILE         WebGPU limits the WGSL target plans for (JSON, keys as in GPUSupportedLimits,
@@ -93,7 +93,7 @@ function parseArgs(args: string[]): BuildArgs | 'help' {
         break;
       }
       case '--target':
-        out.target = choice('--target', value(), ['ts', 'wgsl', 'all'] as const);
+        out.target = choice('--target', value(), ['ts', 'wgsl', 'wasm', 'all'] as const);
         break;
       case '--strategy': {
         const s = choice('--strategy', value(), ['direct', 'im2row', 'auto'] as const);
