@@ -58,8 +58,8 @@ export interface BuildResult {
 }
 
 export interface CheckOptions extends PlanApiOptions {
-  /** `ts` (default) or `wgsl` (needs a WebGPU adapter in Node: the `webgpu` package) */
-  readonly target?: 'ts' | 'wgsl';
+  /** `ts` (default), `wgsl` (needs a WebGPU adapter in Node: the `webgpu` package) or `wasm` */
+  readonly target?: 'ts' | 'wgsl' | 'wasm';
   /** seed of the random parameters and inputs (default 1) */
   readonly seed?: number;
   /** WGSL only: the limits the kernels are built for, as for build */
@@ -148,7 +148,7 @@ export async function build(model: ModelSource, buildOptions?: BuildOptions): Pr
 /** run every generated kernel and the whole generated module against the reference interpreter */
 export async function check(model: ModelSource, checkOptions?: CheckOptions): Promise<CheckReport> {
   const options = optionsOf(checkOptions);
-  const target = oneOf('target', options.target, ['ts', 'wgsl'] as const, 'ts');
+  const target = oneOf('target', options.target, ['ts', 'wgsl', 'wasm'] as const, 'ts');
   if (options.inference) throw inferenceNotChecked('inference');
   const seed = options.seed ?? 1;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new ConvgenError('seed', `must be a non-negative integer, got ${JSON.stringify(seed)}`, 'pass e.g. seed: 1');

@@ -1,4 +1,4 @@
-// convgen check model.json... [--target ts|wgsl] [--seed N] [--strategy ...] [--limits FILE]:
+// convgen check model.json... [--target ts|wgsl|wasm] [--seed N] [--strategy ...] [--limits FILE]:
 // parses the flags, plans each file, runs the checker (src/check/) and prints one table per
 // model; exits 1 when any result is outside its tolerance, or when no WebGPU adapter opens.
 
@@ -9,7 +9,7 @@ import { checkPlans, formatCheckReport, inferenceNotChecked, type CheckReport } 
 import { NoWebGpuError } from '../gpu/node-device.ts';
 import { planFile } from './plan.ts';
 
-export const CHECK_HELP = `usage: convgen check model.json... [--target ts|wgsl] [--seed N] [--strategy direct|im2row|auto] [--limits limits.json]
+export const CHECK_HELP = `usage: convgen check model.json... [--target ts|wgsl|wasm] [--seed N] [--strategy direct|im2row|auto] [--limits limits.json]
 
 Run every generated kernel of each model against the float64 reference interpreter on
 seeded random data, then the whole generated module (forward, loss, every gradient).
@@ -24,7 +24,7 @@ in the convgen repository, scripts/install-webgpu-deps.sh installs it. No adapte
 with a message saying how to get one.
 
 flags:
-  --target ts|wgsl  the target to check (default ts)
+  --target ts|wgsl|wasm  the target to check (default ts); wasm: the WebAssembly kernels and wasm.ts
   --seed N          seed of the random inputs and parameters (default 1)
   --strategy NAME   direct, im2row or auto, as for convgen build (default auto); with --target
                     wgsl, im2row checks the forward as im2row + tiled GEMM
@@ -35,7 +35,7 @@ flags:
 
 interface CheckArgs {
   files: string[];
-  target: 'ts' | 'wgsl';
+  target: 'ts' | 'wgsl' | 'wasm';
   seed: number;
   plan: PlanOptions;
   limitsFile?: string;
@@ -51,7 +51,7 @@ function parseArgs(args: string[]): CheckArgs | 'help' {
     if (flag === '-h' || flag === '--help') return 'help';
     if (flag === '--target') {
       const v = value();
-      if (v !== 'ts' && v !== 'wgsl') throw new ConvgenError('--target', `must be ts or wgsl, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --target ts (the default) or --target wgsl');
+      if (v !== 'ts' && v !== 'wgsl' && v !== 'wasm') throw new ConvgenError('--target', `must be ts, wgsl or wasm, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`, 'write --target ts (the default), --target wgsl or --target wasm');
       out.target = v;
     } else if (flag === '--seed') {
       const v = Number(value());
