@@ -53,12 +53,12 @@ export function emitWasmFiles(plan: ModelPlan, program: ModelProgram): Record<st
     files[`wasm/${m.name}.wat`] = printWat(def);
     const bytes = encodeModule(def);
     consts.push(`/** wasm/${m.name}.wat, ${bytes.length} bytes */\nconst ${m.name}_wasm = '${Buffer.from(bytes).toString('base64')}';`);
-    insts.push(`  const ${m.name} = instantiate('${m.name}', ${m.name}_wasm, heap);`);
+    insts.push(`  const mod_${m.name} = instantiate('${m.name}', ${m.name}_wasm, heap);`);
     for (const k of m.kernels) {
       const sig = [...k.buffers.map((b) => `${b.name}: ${b.t === 'f32' ? 'Float32Array' : 'Int32Array'}`), ...k.scalars.map((s) => `${s.name}: number`)].join(', ');
       iface.push(`  ${k.name}(${sig}): void;`);
       const args = [...k.buffers.map((b) => `heap.${b.access === 'read' ? 'read' : 'write'}(${b.name})`), ...k.scalars.map((s) => s.name)].join(', ');
-      wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      ${m.name}.${k.name}!(${args});\n    },`);
+      wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      mod_${m.name}.${k.name}!(${args});\n    },`);
     }
   }
   files['wasm/kernels.ts'] = [

@@ -128,7 +128,28 @@ class FnBuilder {
     }
   }
 
-  /** the byte address of buf[index]: base + 4 * (index - c), with 4c in the memarg offset */
+  /** locals known to be >= 0 (loop counters from >= 0, immutable lets of such values) */
+  private readonly nonNegVars = new Set<string>();
+
+  private nonNeg(e: Expr): boolean {
+    switch (e.k) {
+      case 'const':
+        return e.v >= 0;
+      case 'var':
+        return this.nonNegVars.has(e.name);
+      case 'bin':
+        return (e.op === '+' || e.op === '*' || e.op === 'idiv' || e.op === 'mod') && this.nonNeg(e.a) && this.nonNeg(e.b);
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * the byte address of buf[index]: base + 4 * (index - c), with 4c in the memarg offset. Only
+   * where index - c is known to be >= 0: WASM adds the offset to the address without wrapping,
+   * so `base + 4 * (-2)` with offset 8 traps where `base + 4 * 0` would not (a padding guard's
+   * index goes negative before its constant brings it back)
+   */
   private address(buf: string, index: Expr): number {
     let rest: Expr | null = index;
     let c = 0;
@@ -139,7 +160,7 @@ class FnBuilder {
       c = index.op === '+' ? index.b.v : -index.b.v;
       rest = index.a;
     }
-    if (c < 0) {
+    if (c < 0 || (rest !== null && !this.nonNeg(rest))) {
       rest = index;
       c = 0;
     }
@@ -273,6 +294,8 @@ class FnBuilder {
       case 'let': {
         this.types.set(s.name, s.t);
         const name = this.local(s.name, s.t);
+        if (!s.mutable && s.t === 'i32' && this.nonNeg(s.init)) this.nonNegVars.add(s.name);
+        else this.nonNegVars.delete(s.name);
         this.expr(s.init, s.t);
         return this.push({ op: 'local.set', name });
       }
@@ -307,6 +330,8 @@ class FnBuilder {
       case 'for': {
         this.types.set(s.v, 'i32');
         const v = this.local(s.v, 'i32');
+        if (this.nonNeg(s.from)) this.nonNegVars.add(s.v);
+        else this.nonNegVars.delete(s.v);
         this.expr(s.from, 'i32');
         this.push({ op: 'local.set', name: v });
         // a loop that may run zero times is guarded; constant bounds that run at least once are not
