@@ -14,8 +14,16 @@ import type { KernelCall } from '../src/kernels/types.ts';
 import { compileKernelTs } from '../src/render/ts.ts';
 import { encodeModule } from '../src/wasm/encode.ts';
 import { instantiate, kernelModule } from '../src/wasm/run.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createModel } from '../generated/lenet5/index.ts';
 import { createWasmModel } from '../generated/lenet5/wasm.ts';
+import { plan as planApi } from '../src/api.ts';
+import { lowerModel } from '../src/kernels/index.ts';
+import { emitWasmFiles } from '../src/emit/wasm.ts';
+import { writeOutputAtomic } from '../src/emit/write.ts';
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(name);
@@ -52,14 +60,15 @@ function convBench(id: string): void {
     at += Math.ceil(a.byteLength / 16) * 16;
   }
   const memory = new WebAssembly.Memory({ initial: Math.ceil(at / 65536) + 1 });
-  const exports = instantiate(encodeModule(kernelModule(calls.map((c) => c.kernel))), memory);
+  const simd = instantiate(encodeModule(kernelModule(calls.map((c) => c.kernel), [], { simd: true })), memory);
+  const scalar = instantiate(encodeModule(kernelModule(calls.map((c) => c.kernel), [], { simd: false })), memory);
   const tsRun = (cs: readonly KernelCall[]) => {
     const fns = cs.map((c) => ({ f: compileKernelTs(c.kernel), args: c.kernel.buffers.map((b) => host.get(c.args[b.name]!)!) }));
     return () => {
       for (const { f, args } of fns) f(...args);
     };
   };
-  const wasmRun = (cs: readonly KernelCall[]) => {
+  const wasmRun = (cs: readonly KernelCall[], exports: typeof simd) => {
     const fns = cs.map((c) => ({ f: exports[c.kernel.name]!, args: c.kernel.buffers.map((b) => offsets.get(c.args[b.name]!)!) }));
     return () => {
       for (const { f, args } of fns) f(...args);
@@ -67,16 +76,22 @@ function convBench(id: string): void {
   };
   const flops = layer.flops;
   console.log(`conv config ${cfg.id}: ${describeConfig(cfg)}, strategy ${layer.schedule.forward}/${layer.schedule.gradInput}/${layer.schedule.gradWeight}`);
-  console.log('| pass | TS ms | wasm ms | wasm GFLOP/s | wasm / TS speed |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| pass | TS ms | wasm scalar ms | wasm SIMD ms | SIMD GFLOP/s | scalar / TS speed | SIMD / TS speed |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const [pass, cs, f] of [['forward', prog.forward, flops.forward], ['backward (dx + dW + db)', prog.backward, flops.gradInput + flops.gradWeight]] as const) {
     const t = time(tsRun(cs));
-    const w = time(wasmRun(cs));
-    console.log(`| ${pass} | ${t.toFixed(2)} | ${w.toFixed(2)} | ${(f / w / 1e6).toFixed(2)} | ${(t / w).toFixed(2)}x |`);
+    const w0 = time(wasmRun(cs, scalar));
+    const w = time(wasmRun(cs, simd));
+    console.log(`| ${pass} | ${t.toFixed(2)} | ${w0.toFixed(2)} | ${w.toFixed(2)} | ${(f / w / 1e6).toFixed(2)} | ${(t / w0).toFixed(2)}x | ${(t / w).toFixed(2)}x |`);
   }
 }
 
-function stepBench(steps: number): void {
+async function stepBench(steps: number): Promise<void> {
+  // the scalar wasm module of the same model (the committed one is SIMD), written to a temp folder
+  const lenet = planApi('examples/lenet.json');
+  const dir = mkdtempSync(join(tmpdir(), 'convgen-bench-wasm-'));
+  writeOutputAtomic(join(dir, 'lenet5'), emitWasmFiles(lenet, lowerModel(lenet), { simd: false }));
+  const scalarMod = (await import(pathToFileURL(join(dir, 'lenet5', 'wasm.ts')).href)) as { createWasmModel: typeof createWasmModel };
   const x = Float32Array.from({ length: 32 * 784 }, (_, i) => Math.sin(i));
   const labels = Int32Array.from({ length: 32 }, (_, i) => i % 10);
   const row = (name: string, make: () => { lossAndGrad(x: Float32Array, l: Int32Array): number; sgdStep(lr: number): void }) => {
@@ -95,13 +110,15 @@ function stepBench(steps: number): void {
     return { name, first, steady: median(samples) };
   };
   const ts = row('TS (index.ts)', () => createModel({ seed: 1 }));
-  const wasm = row('wasm scalar (wasm.ts)', () => createWasmModel({ seed: 1 }));
+  const wasmScalar = row('wasm scalar', () => scalarMod.createWasmModel({ seed: 1 }));
+  const wasm = row('wasm SIMD (wasm.ts)', () => createWasmModel({ seed: 1 }));
+  rmSync(dir, { recursive: true, force: true });
   console.log(`\nLeNet-5 training step (batch 32, lossAndGrad + sgdStep), ${steps} steady steps`);
   console.log('| target | first step ms | steady step ms (median) | first / steady | speed vs TS |');
   console.log('|---|---:|---:|---:|---:|');
-  for (const r of [ts, wasm]) console.log(`| ${r.name} | ${r.first.toFixed(1)} | ${r.steady.toFixed(2)} | ${(r.first / r.steady).toFixed(1)}x | ${(ts.steady / r.steady).toFixed(2)}x |`);
+  for (const r of [ts, wasmScalar, wasm]) console.log(`| ${r.name} | ${r.first.toFixed(1)} | ${r.steady.toFixed(2)} | ${(r.first / r.steady).toFixed(1)}x | ${(ts.steady / r.steady).toFixed(2)}x |`);
 }
 
 console.log(`node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
 convBench(arg('--config', 'B'));
-stepBench(Number(arg('--steps', '30')));
+await stepBench(Number(arg('--steps', '30')));

@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { CASES, planCase } from './cases.ts';
 import { checkLayer, rng32, type CheckRow } from '../src/check/ts.ts';
 import { checkWasmModel } from '../src/check/wasm.ts';
-import { runKernelWasm } from '../src/wasm/run.ts';
+import { kernelModule, runKernelWasm } from '../src/wasm/run.ts';
+import { lowerLayer } from '../src/kernels/index.ts';
+import { rng32 as rng } from '../src/check/ts.ts';
 import { withStrategy, type ConvPlan } from './helpers/conv-harness.ts';
 import type { LayerPlan } from '../src/plan/types.ts';
 
@@ -49,4 +51,29 @@ describe('wasm.ts (createWasmModel) vs the reference model', () => {
       expectOk(rows);
     }, 60_000);
   }
+});
+
+// the f32x4 accumulators do each lane's scalar operations in the same order: the SIMD module's
+// outputs equal the scalar module's bit for bit (and the vectorizer does fire on these kernels)
+describe('simd: the same bits as the scalar module', () => {
+  const convs = CASES.flatMap((c) => planCase(c).layers.filter(isConv).map((l) => ({ title: `${c.name} [${l.name}]`, l })));
+  let vectorized = 0;
+  for (const { title, l } of convs) {
+    for (const strategy of ['direct', 'im2row'] as const) {
+      it(`${title} ${strategy}`, () => {
+        const prog = lowerLayer(withStrategy(l, strategy));
+        for (const c of [...prog.forward, ...prog.backward]) {
+          const r = rng(7);
+          const make = () => c.kernel.buffers.map((b) => (b.t === 'f32' ? Float32Array.from({ length: b.length }, () => r() * 2 - 1) : new Int32Array(b.length)));
+          const a = make();
+          const b = a.map((x) => x.slice());
+          runKernelWasm(c.kernel, a, [], { simd: true });
+          runKernelWasm(c.kernel, b, [], { simd: false });
+          a.forEach((x, i) => expect(new Uint32Array(x.buffer), `${c.kernel.name} ${c.kernel.buffers[i]!.name}`).toEqual(new Uint32Array(b[i]!.buffer)));
+          if (kernelModule([c.kernel]).funcs[0]!.doc.some((d) => d.startsWith('simd: f32x4'))) vectorized++;
+        }
+      });
+    }
+  }
+  it('vectorizes the register blocks of the conv kernels', () => expect(vectorized).toBeGreaterThan(50));
 });

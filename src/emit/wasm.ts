@@ -21,12 +21,14 @@ import type { ModelProgram } from '../kernels/types.ts';
 import { emitModelTs, emitRuntime, fileHeader } from './model-ts.ts';
 import { renderTemplate } from './templates.ts';
 import { kernelModule } from '../wasm/run.ts';
+import { DEFAULT_WASM_SCHEDULE, type WasmSchedule } from '../render/wat.ts';
 import { printWat } from '../wasm/wat-text.ts';
 import { encodeModule } from '../wasm/encode.ts';
 
 const watHeader = (tsHeader: string): string[] => tsHeader.split('\n').map((l) => l.replace(/^\/\/ ?/, ''));
 
-export function emitWasmFiles(plan: ModelPlan, program: ModelProgram): Record<string, string> {
+/** `schedule`: the wasm schedule (default: f32x4 register blocks; the bench builds a scalar one to compare) */
+export function emitWasmFiles(plan: ModelPlan, program: ModelProgram, schedule: WasmSchedule = DEFAULT_WASM_SCHEDULE): Record<string, string> {
   const files: Record<string, string> = {};
   const owner = new Map<string, string>();
   /** module name -> its kernels */
@@ -49,7 +51,7 @@ export function emitWasmFiles(plan: ModelPlan, program: ModelProgram): Record<st
   const wrappers: string[] = [];
   const insts: string[] = [];
   for (const m of modules) {
-    const def = kernelModule(m.kernels, [...watHeader(m.header), '', 'assembled by convgen\'s own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes']);
+    const def = kernelModule(m.kernels, [...watHeader(m.header), '', 'assembled by convgen\'s own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes'], schedule);
     files[`wasm/${m.name}.wat`] = printWat(def);
     const bytes = encodeModule(def);
     consts.push(`/** wasm/${m.name}.wat, ${bytes.length} bytes */\nconst ${m.name}_wasm = '${Buffer.from(bytes).toString('base64')}';`);

@@ -14,7 +14,7 @@
 // validate).
 
 import type { BinOp, Expr, Kernel, ScalarType, Stmt } from '../ir/types.ts';
-import { loadsOf } from '../ir/walk.ts';
+import { loadsOf, varsOf } from '../ir/walk.ts';
 import type { FuncDef, Instr, ValType } from '../wasm/instr.ts';
 
 /** the host functions a kernel may import: f64 -> f64, from Math */
@@ -31,7 +31,10 @@ class FnBuilder {
   private readonly types = new Map<string, ScalarType>();
   private readonly bufs: ReadonlyMap<string, ScalarType>;
 
-  constructor(readonly k: Kernel) {
+  constructor(
+    readonly k: Kernel,
+    readonly schedule: WasmSchedule,
+  ) {
     this.bufs = new Map(k.buffers.map((b) => [b.name, b.t]));
     for (const s of k.scalars) this.types.set(s.name, s.t);
   }
@@ -283,8 +286,55 @@ class FnBuilder {
     this.push({ op: name });
   }
 
+  /** mutable f32 locals declared so far (accumulator candidates) */
+  private readonly mutableF32 = new Set<string>();
+  /** statements a vector group replaces: skipped, or (the last) the group's update */
+  private readonly vecSkip = new Set<Stmt>();
+  private readonly vecAt = new Map<Stmt, VecGroup>();
+  /** lines for the doc comment: what was vectorized */
+  readonly vectorized: string[] = [];
+
   stmts(ss: readonly Stmt[]): void {
-    for (const s of ss) this.stmt(s);
+    for (const s of ss) {
+      const g = this.vecAt.get(s);
+      if (g) this.vecUpdate(g);
+      else if (!this.vecSkip.has(s)) this.stmt(s);
+    }
+  }
+
+  private vecUpdate(g: VecGroup): void {
+    this.push({ op: 'local.get', name: g.local });
+    this.expr(g.factor, 'f32');
+    this.push({ op: 'f32x4.splat' });
+    const offset = this.address(g.buf, g.index);
+    this.push({ op: 'v128.load', offset }, { op: 'f32x4.mul' }, { op: 'f32x4.add' }, { op: 'local.set', name: g.local });
+  }
+
+  /** the loop's f32x4 groups, packed from their scalars; call unpack after the loop */
+  private vecPack(loop: Extract<Stmt, { k: 'for' }>): VecGroup[] {
+    if (!this.schedule.simd) return [];
+    const groups = vectorGroups(loop, this.mutableF32).map((g) => {
+      const local = `v_${g.accs[0]!}`;
+      this.locals.set(local, 'v128');
+      return { ...g, local };
+    });
+    for (const g of groups) {
+      this.push({ op: 'comment', text: `f32x4: ${g.accs.join(', ')} as one vector in loop ${loop.v}` });
+      this.push({ op: 'local.get', name: this.varName(g.accs[0]!) }, { op: 'f32x4.splat' });
+      for (let j = 1; j < 4; j++) this.push({ op: 'local.get', name: this.varName(g.accs[j]!) }, { op: 'f32x4.replace_lane', lane: j });
+      this.push({ op: 'local.set', name: g.local });
+      for (const st of [...g.stmts, ...g.deadLets]) this.vecSkip.add(st);
+      this.vecSkip.delete(g.last);
+      this.vecAt.set(g.last, g);
+    }
+    if (groups.length) this.vectorized.push(`simd: f32x4 accumulators in loop ${loop.v}: ${groups.map((g) => `${g.accs[0]}..${g.accs[3]}`).join(', ')}`);
+    return groups;
+  }
+
+  private vecUnpack(groups: readonly VecGroup[]): void {
+    for (const g of groups) {
+      for (let j = 0; j < 4; j++) this.push({ op: 'local.get', name: g.local }, { op: 'f32x4.extract_lane', lane: j }, { op: 'local.set', name: this.varName(g.accs[j]!) });
+    }
   }
 
   private stmt(s: Stmt): void {
@@ -294,6 +344,8 @@ class FnBuilder {
       case 'let': {
         this.types.set(s.name, s.t);
         const name = this.local(s.name, s.t);
+        if (s.mutable && s.t === 'f32' && name === s.name) this.mutableF32.add(s.name);
+        else this.mutableF32.delete(s.name);
         if (!s.mutable && s.t === 'i32' && this.nonNeg(s.init)) this.nonNegVars.add(s.name);
         else this.nonNegVars.delete(s.name);
         this.expr(s.init, s.t);
@@ -329,6 +381,7 @@ class FnBuilder {
         return this.push({ op: 'end' });
       case 'for': {
         this.types.set(s.v, 'i32');
+        const groups = this.vecPack(s);
         const v = this.local(s.v, 'i32');
         if (this.nonNeg(s.from)) this.nonNegVars.add(s.v);
         else this.nonNegVars.delete(s.v);
@@ -348,6 +401,7 @@ class FnBuilder {
         this.expr(s.to, 'i32');
         this.push({ op: 'i32.lt_s' }, { op: 'br_if', label: v }, { op: 'end' });
         if (guarded) this.push({ op: 'end' });
+        this.vecUnpack(groups);
         return;
       }
       case 'barrier':
@@ -356,14 +410,148 @@ class FnBuilder {
   }
 }
 
+/**
+ * the wasm target's schedule. simd: a loop whose body is straight-line code accumulating four
+ * scalars from four contiguous loads times one common factor (the register blocks of the GEMM
+ * and of the direct conv: acc_j += w * x[base + j], j = 0..3) keeps those four accumulators in
+ * one f32x4 for the loop: packed before it, one v128.load, splat, mul and add per step, unpacked
+ * after it. Each lane does the scalar code's f32 operations in the same order, so the results
+ * are bit for bit the scalar module's. Blocks narrower than 4 (remainders) stay scalar.
+ */
+export interface WasmSchedule {
+  readonly simd: boolean;
+}
+
+export const DEFAULT_WASM_SCHEDULE: WasmSchedule = { simd: true };
+
+/** four accumulators updated as one f32x4 in a loop */
+interface VecGroup {
+  /** the accumulators, lane order */
+  readonly accs: readonly string[];
+  /** the common factor */
+  readonly factor: Expr;
+  /** the contiguous loads: buffer and the index of lane 0 */
+  readonly buf: string;
+  readonly index: Expr;
+  /** the body statements it replaces; the vector update goes where the last one was */
+  readonly stmts: ReadonlySet<Stmt>;
+  readonly last: Stmt;
+  /** the load lets only this group reads (not emitted) */
+  readonly deadLets: ReadonlySet<Stmt>;
+  readonly local: string;
+}
+
+const key = (e: Expr): string => JSON.stringify(e);
+
+/** split an index into (rest, constant): `rest + c` */
+function splitIndex(e: Expr): { rest: string; c: number; restExpr: Expr | null } {
+  if (e.k === 'const') return { rest: '', c: e.v, restExpr: null };
+  if (e.k === 'bin' && e.op === '+' && e.b.k === 'const') return { rest: key(e.a), c: e.b.v, restExpr: e.a };
+  if (e.k === 'bin' && e.op === '-' && e.b.k === 'const') return { rest: key(e.a), c: -e.b.v, restExpr: e.a };
+  return { rest: key(e), c: 0, restExpr: e };
+}
+
+function readsOf(stmts: readonly Stmt[], skip: ReadonlySet<Stmt>): Map<string, number> {
+  const n = new Map<string, number>();
+  const visit = (ss: readonly Stmt[]) => {
+    for (const st of ss) {
+      if (skip.has(st)) continue;
+      for (const e of exprsOfStmt(st)) for (const v of varsOf(e)) n.set(v, (n.get(v) ?? 0) + 1);
+      if (st.k === 'assign') n.set(st.name, (n.get(st.name) ?? 0) + 1);
+      if (st.k === 'for') visit(st.body);
+      if (st.k === 'if') visit([...st.then, ...st.else]);
+    }
+  };
+  visit(stmts);
+  return n;
+}
+
+function exprsOfStmt(st: Stmt): Expr[] {
+  switch (st.k) {
+    case 'let':
+      return [st.init];
+    case 'assign':
+      return [st.value];
+    case 'store':
+      return [st.index, st.value];
+    case 'for':
+      return [st.from, st.to];
+    case 'if':
+      return [st.cond];
+    default:
+      return [];
+  }
+}
+
+/** the f32x4 groups of a loop (see WasmSchedule) */
+function vectorGroups(loop: Extract<Stmt, { k: 'for' }>, mutableF32: ReadonlySet<string>): Omit<VecGroup, 'local'>[] {
+  const body = loop.body;
+  if (body.some((st) => st.k === 'for' || st.k === 'if' || st.k === 'barrier')) return [];
+  const loadLets = new Map<string, { st: Stmt; buf: string; index: Expr }>();
+  for (const st of body) if (st.k === 'let' && !st.mutable && st.t === 'f32' && st.init.k === 'load') loadLets.set(st.name, { st, buf: st.init.buf, index: st.init.index });
+  // acc += factor * L, L a load let
+  const accums: { st: Stmt; acc: string; factor: Expr; l: string }[] = [];
+  for (const st of body) {
+    if (st.k !== 'assign' || st.op !== '+=' || !mutableF32.has(st.name) || st.value.k !== 'bin' || st.value.op !== '*') continue;
+    const { a, b } = st.value;
+    const pick = b.k === 'var' && loadLets.has(b.name) ? { l: b.name, f: a } : a.k === 'var' && loadLets.has(a.name) ? { l: a.name, f: b } : null;
+    if (!pick || varsOf(pick.f).has(st.name) || loadsOf(pick.f).size) continue;
+    accums.push({ st, acc: st.name, factor: pick.f, l: pick.l });
+  }
+  const used = new Set<string>();
+  const groups: Omit<VecGroup, 'local'>[] = [];
+  for (const first of accums) {
+    if (used.has(first.acc)) continue;
+    const l0 = loadLets.get(first.l)!;
+    const s0 = splitIndex(l0.index);
+    const lanes = [first];
+    for (let j = 1; j < 4; j++) {
+      const next = accums.find((q) => {
+        if (used.has(q.acc) || lanes.includes(q) || key(q.factor) !== key(first.factor)) return false;
+        const lj = loadLets.get(q.l)!;
+        const sj = splitIndex(lj.index);
+        return lj.buf === l0.buf && sj.rest === s0.rest && sj.c === s0.c + j;
+      });
+      if (!next) break;
+      lanes.push(next);
+    }
+    if (lanes.length !== 4 || new Set(lanes.map((q) => q.acc)).size !== 4) continue;
+    const stmts = new Set(lanes.map((q) => q.st));
+    // the accumulators: read and written only by these statements in the loop
+    const reads = readsOf(body, stmts);
+    if (lanes.some((q) => reads.has(q.acc))) continue;
+    // the common factor must not change between the first lane and the last
+    for (const q of lanes) used.add(q.acc);
+    const lastIdx = Math.max(...lanes.map((q) => body.indexOf(q.st)));
+    groups.push({ accs: lanes.map((q) => q.acc), factor: first.factor, buf: l0.buf, index: l0.index, stmts, last: body[lastIdx]!, deadLets: new Set() });
+  }
+  // a load let that only vectorized statements read is not emitted
+  const all = new Set(groups.flatMap((g) => [...g.stmts]));
+  const reads = readsOf(body, all);
+  // the factors stay (the vector update reads them)
+  for (const g of groups) for (const v of varsOf(g.factor)) reads.set(v, 1);
+  const laneLoad = new Map(accums.map((q) => [q.st, q.l]));
+  return groups.map((g) => {
+    const dead = new Set<Stmt>();
+    for (const st of g.stmts) {
+      const l = laneLoad.get(st)!;
+      if (!reads.has(l)) dead.add(loadLets.get(l)!.st);
+    }
+    return { ...g, deadLets: dead };
+  });
+}
+
 /** one kernel (lowered: run lowerKernel first) as a WASM function definition */
-export function renderKernelWasm(k: Kernel): FuncDef {
+export function renderKernelWasm(k: Kernel, schedule: WasmSchedule = DEFAULT_WASM_SCHEDULE): FuncDef {
   if (k.workgroup) throw new Error(`render wat: kernel ${k.name} is cooperative (a GPU kernel)`);
-  const b = new FnBuilder(k);
+  const b = new FnBuilder(k, schedule);
   for (const buf of k.buffers) if (b.locals.has(buf.name)) throw new Error('unreachable');
   b.stmts(k.body);
   const params: { name: string; t: ValType }[] = [...k.buffers.map((buf) => ({ name: b.base(buf.name), t: 'i32' as const })), ...k.scalars.map((s) => ({ name: s.name, t: s.t }))];
   const clash = params.find((p) => b.locals.has(p.name));
   if (clash) throw new Error(`render wat: kernel ${k.name}: local '${clash.name}' clashes with a parameter`);
-  return { name: k.name, doc: k.doc, params, locals: [...b.locals].map(([name, t]) => ({ name, t })), body: b.code, imports: [...b.uses].sort() };
+  const vec = new Map<string, number>();
+  for (const line of b.vectorized) vec.set(line, (vec.get(line) ?? 0) + 1);
+  const vecDoc = [...vec].map(([line, n]) => (n > 1 ? `${line} (${n} loops)` : line));
+  return { name: k.name, doc: [...k.doc, ...vecDoc], params, locals: [...b.locals].map(([name, t]) => ({ name, t })), body: b.code, imports: [...b.uses].sort() };
 }

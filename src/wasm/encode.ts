@@ -228,6 +228,9 @@ function encodeBody(fname: string, body: readonly Instr[], locals: ReadonlyMap<s
       case 'f32x4.extract_lane':
         out.push(0xfd, 0x1f, a.lane as number);
         break;
+      case 'f32x4.replace_lane':
+        out.push(0xfd, 0x20, a.lane as number);
+        break;
       default: {
         const mem = MEM[a.op];
         if (mem) {

@@ -4,7 +4,7 @@
 
 import type { Kernel } from '../ir/types.ts';
 import { lowerKernelWasm } from './lower.ts';
-import { renderKernelWasm } from '../render/wat.ts';
+import { DEFAULT_WASM_SCHEDULE, renderKernelWasm, type WasmSchedule } from '../render/wat.ts';
 import { encodeModule } from './encode.ts';
 import type { ModuleDef } from './instr.ts';
 
@@ -12,9 +12,9 @@ import type { ModuleDef } from './instr.ts';
 export const mathImports = { exp: Math.exp, log: Math.log };
 
 /** a module of kernels (lowered here) */
-export function kernelModule(kernels: readonly Kernel[], header: readonly string[] = []): ModuleDef {
+export function kernelModule(kernels: readonly Kernel[], header: readonly string[] = [], schedule: WasmSchedule = DEFAULT_WASM_SCHEDULE): ModuleDef {
   const seen = new Set<string>();
-  const funcs = kernels.filter((k) => !seen.has(k.name) && seen.add(k.name)).map((k) => renderKernelWasm(lowerKernelWasm(k)));
+  const funcs = kernels.filter((k) => !seen.has(k.name) && seen.add(k.name)).map((k) => renderKernelWasm(lowerKernelWasm(k), schedule));
   return { header, funcs };
 }
 
@@ -23,14 +23,15 @@ export function instantiate(bytes: Uint8Array<ArrayBuffer>, memory: WebAssembly.
   return inst.exports as Record<string, (...a: number[]) => void>;
 }
 
-const compiled = new WeakMap<Kernel, Uint8Array<ArrayBuffer>>();
+const compiled = { simd: new WeakMap<Kernel, Uint8Array<ArrayBuffer>>(), scalar: new WeakMap<Kernel, Uint8Array<ArrayBuffer>>() };
 
 /** run one kernel in WebAssembly on typed arrays (in place: written buffers are copied back) */
-export function runKernelWasm(k: Kernel, bufs: readonly (Float32Array | Int32Array)[], scalars: readonly number[] = []): void {
-  let bytes = compiled.get(k);
+export function runKernelWasm(k: Kernel, bufs: readonly (Float32Array | Int32Array)[], scalars: readonly number[] = [], schedule: WasmSchedule = DEFAULT_WASM_SCHEDULE): void {
+  const cache = schedule.simd ? compiled.simd : compiled.scalar;
+  let bytes = cache.get(k);
   if (!bytes) {
-    bytes = encodeModule(kernelModule([k]));
-    compiled.set(k, bytes);
+    bytes = encodeModule(kernelModule([k], [], schedule));
+    cache.set(k, bytes);
   }
   // 16-byte aligned places, one per buffer
   const offsets: number[] = [];

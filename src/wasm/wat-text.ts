@@ -44,6 +44,7 @@ function instrText(i: Instr): string {
       return o ? `${i.op} offset=${o}` : i.op;
     }
     case 'f32x4.extract_lane':
+    case 'f32x4.replace_lane':
       return `${i.op} ${(i as { lane: number }).lane}`;
     default:
       return i.op;
