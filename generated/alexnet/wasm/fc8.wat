@@ -61,11 +61,12 @@
 
   ;; linear [1, 4096] -> [1, 1000]
   ;; dW = dyᵀ · x
+  ;; simd: f32x4 accumulators in loop k0: acc0_00..acc0_03, acc0_10..acc0_13, acc0_20..acc0_23, acc0_30..acc0_33
   (func $linear_4096_to_1000_dw (export "linear_4096_to_1000_dw") (type $t1) (param $dy_at i32) (param $x_at i32) (param $dw_at i32)
     (local $mb i32) (local $m0 i32) (local $nb i32) (local $n0 i32) (local $ai0 i32) (local $bi0 i32) (local $k0 i32) (local $acc0_00 f32)
     (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $acc0_10 f32) (local $acc0_11 f32) (local $acc0_12 f32) (local $acc0_13 f32) (local $acc0_20 f32)
     (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_30 f32) (local $acc0_31 f32) (local $acc0_32 f32) (local $acc0_33 f32) (local $a0 f32)
-    (local $a1 f32) (local $a2 f32) (local $a3 f32) (local $b0 f32) (local $b1 f32) (local $b2 f32) (local $b3 f32)
+    (local $a1 f32) (local $a2 f32) (local $a3 f32) (local $v_acc0_00 v128) (local $v_acc0_10 v128) (local $v_acc0_20 v128) (local $v_acc0_30 v128)
     (local.set $mb (i32.const 0))
     loop $mb
       (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
@@ -90,34 +91,42 @@
         (local.set $acc0_33 (f32.const 0))
         (local.set $ai0 (local.get $m0))
         (local.set $bi0 (local.get $n0))
+        ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k0
+        (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
+        ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k0
+        (local.set $v_acc0_10 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_10)) (local.get $acc0_11)) (local.get $acc0_12)) (local.get $acc0_13)))
+        ;; f32x4: acc0_20, acc0_21, acc0_22, acc0_23 as one vector in loop k0
+        (local.set $v_acc0_20 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_20)) (local.get $acc0_21)) (local.get $acc0_22)) (local.get $acc0_23)))
+        ;; f32x4: acc0_30, acc0_31, acc0_32, acc0_33 as one vector in loop k0
+        (local.set $v_acc0_30 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_30)) (local.get $acc0_31)) (local.get $acc0_32)) (local.get $acc0_33)))
         (local.set $k0 (i32.const 0))
         loop $k0
           (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 1000))) (i32.const 2)))))
           (local.set $a1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 1000))) (i32.const 2)))))
           (local.set $a2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 1000))) (i32.const 2)))))
           (local.set $a3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 1000))) (i32.const 2)))))
-          (local.set $b0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))
-          (local.set $acc0_00 (f32.add (local.get $acc0_00) (f32.mul (local.get $a0) (local.get $b0))))
-          (local.set $acc0_10 (f32.add (local.get $acc0_10) (f32.mul (local.get $a1) (local.get $b0))))
-          (local.set $acc0_20 (f32.add (local.get $acc0_20) (f32.mul (local.get $a2) (local.get $b0))))
-          (local.set $acc0_30 (f32.add (local.get $acc0_30) (f32.mul (local.get $a3) (local.get $b0))))
-          (local.set $b1 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))
-          (local.set $acc0_01 (f32.add (local.get $acc0_01) (f32.mul (local.get $a0) (local.get $b1))))
-          (local.set $acc0_11 (f32.add (local.get $acc0_11) (f32.mul (local.get $a1) (local.get $b1))))
-          (local.set $acc0_21 (f32.add (local.get $acc0_21) (f32.mul (local.get $a2) (local.get $b1))))
-          (local.set $acc0_31 (f32.add (local.get $acc0_31) (f32.mul (local.get $a3) (local.get $b1))))
-          (local.set $b2 (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))
-          (local.set $acc0_02 (f32.add (local.get $acc0_02) (f32.mul (local.get $a0) (local.get $b2))))
-          (local.set $acc0_12 (f32.add (local.get $acc0_12) (f32.mul (local.get $a1) (local.get $b2))))
-          (local.set $acc0_22 (f32.add (local.get $acc0_22) (f32.mul (local.get $a2) (local.get $b2))))
-          (local.set $acc0_32 (f32.add (local.get $acc0_32) (f32.mul (local.get $a3) (local.get $b2))))
-          (local.set $b3 (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))
-          (local.set $acc0_03 (f32.add (local.get $acc0_03) (f32.mul (local.get $a0) (local.get $b3))))
-          (local.set $acc0_13 (f32.add (local.get $acc0_13) (f32.mul (local.get $a1) (local.get $b3))))
-          (local.set $acc0_23 (f32.add (local.get $acc0_23) (f32.mul (local.get $a2) (local.get $b3))))
-          (local.set $acc0_33 (f32.add (local.get $acc0_33) (f32.mul (local.get $a3) (local.get $b3))))
+          (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))))
+          (local.set $v_acc0_10 (f32x4.add (local.get $v_acc0_10) (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))))
+          (local.set $v_acc0_20 (f32x4.add (local.get $v_acc0_20) (f32x4.mul (f32x4.splat (local.get $a2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))))
+          (local.set $v_acc0_30 (f32x4.add (local.get $v_acc0_30) (f32x4.mul (f32x4.splat (local.get $a3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))))
           (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 1)))
         end
+        (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
+        (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
+        (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
+        (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
+        (local.set $acc0_10 (f32x4.extract_lane 0 (local.get $v_acc0_10)))
+        (local.set $acc0_11 (f32x4.extract_lane 1 (local.get $v_acc0_10)))
+        (local.set $acc0_12 (f32x4.extract_lane 2 (local.get $v_acc0_10)))
+        (local.set $acc0_13 (f32x4.extract_lane 3 (local.get $v_acc0_10)))
+        (local.set $acc0_20 (f32x4.extract_lane 0 (local.get $v_acc0_20)))
+        (local.set $acc0_21 (f32x4.extract_lane 1 (local.get $v_acc0_20)))
+        (local.set $acc0_22 (f32x4.extract_lane 2 (local.get $v_acc0_20)))
+        (local.set $acc0_23 (f32x4.extract_lane 3 (local.get $v_acc0_20)))
+        (local.set $acc0_30 (f32x4.extract_lane 0 (local.get $v_acc0_30)))
+        (local.set $acc0_31 (f32x4.extract_lane 1 (local.get $v_acc0_30)))
+        (local.set $acc0_32 (f32x4.extract_lane 2 (local.get $v_acc0_30)))
+        (local.set $acc0_33 (f32x4.extract_lane 3 (local.get $v_acc0_30)))
         (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4096)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
         (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4096)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
         (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4096)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))
@@ -159,9 +168,10 @@
 
   ;; linear [1, 4096] -> [1, 1000]
   ;; dx = dy · W
+  ;; simd: f32x4 accumulators in loop k0: acc0_00..acc0_03
   (func $linear_4096_to_1000_dx (export "linear_4096_to_1000_dx") (type $t1) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $mb i32) (local $m0 i32) (local $nb i32) (local $n0 i32) (local $ai0 i32) (local $bi0 i32) (local $k0 i32) (local $acc0_00 f32)
-    (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $a0 f32) (local $b0 f32) (local $b1 f32) (local $b2 f32) (local $b3 f32)
+    (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $a0 f32) (local $v_acc0_00 v128)
     (local.set $mb (i32.const 0))
     loop $mb
       (local.set $m0 (local.get $mb))
@@ -174,19 +184,18 @@
         (local.set $acc0_03 (f32.const 0))
         (local.set $ai0 (i32.mul (local.get $m0) (i32.const 1000)))
         (local.set $bi0 (local.get $n0))
+        ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k0
+        (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
         (local.set $k0 (i32.const 0))
         loop $k0
           (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (local.get $k0)) (i32.const 2)))))
-          (local.set $b0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))
-          (local.set $acc0_00 (f32.add (local.get $acc0_00) (f32.mul (local.get $a0) (local.get $b0))))
-          (local.set $b1 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))
-          (local.set $acc0_01 (f32.add (local.get $acc0_01) (f32.mul (local.get $a0) (local.get $b1))))
-          (local.set $b2 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))
-          (local.set $acc0_02 (f32.add (local.get $acc0_02) (f32.mul (local.get $a0) (local.get $b2))))
-          (local.set $b3 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))
-          (local.set $acc0_03 (f32.add (local.get $acc0_03) (f32.mul (local.get $a0) (local.get $b3))))
+          (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2)))))))
           (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 1000)))
         end
+        (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
+        (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
+        (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
+        (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
         (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4096)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
         (f32.store offset=4 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4096)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
         (f32.store offset=8 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4096)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))

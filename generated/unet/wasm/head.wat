@@ -17,10 +17,11 @@
   ;; conv2d [4,8,32,32] -> [4,1,32,32] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.15, im2row 8.00
+  ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3
   (func $conv1x1_8x32x32_to_1_fwd_direct (export "conv1x1_8x32x32_to_1_fwd_direct") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32)
     (local $n i32) (local $g i32) (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32)
     (local $tw0 i32) (local $r i32) (local $bv0 f32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $w0_0 f32)
-    (local $x0 f32) (local $x1 f32) (local $x2 f32) (local $x3 f32)
+    (local $v_acc0_0 v128)
     (local.set $n (i32.const 0))
     loop $n
       (local.set $g (i32.const 0))
@@ -40,19 +41,18 @@
               (local.set $acc0_1 (local.get $bv0))
               (local.set $acc0_2 (local.get $bv0))
               (local.set $acc0_3 (local.get $bv0))
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
               (local.set $r (i32.const 0))
               loop $r
                 (local.set $w0_0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.add (i32.mul (local.get $g) (i32.const 8)) (i32.mul (local.get $o0) (i32.const 8))) (local.get $r)) (i32.const 2)))))
-                (local.set $x0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))
-                (local.set $acc0_0 (f32.add (local.get $acc0_0) (f32.mul (local.get $w0_0) (local.get $x0))))
-                (local.set $x1 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))
-                (local.set $acc0_1 (f32.add (local.get $acc0_1) (f32.mul (local.get $w0_0) (local.get $x1))))
-                (local.set $x2 (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))
-                (local.set $acc0_2 (f32.add (local.get $acc0_2) (f32.mul (local.get $w0_0) (local.get $x2))))
-                (local.set $x3 (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))
-                (local.set $acc0_3 (f32.add (local.get $acc0_3) (f32.mul (local.get $w0_0) (local.get $x3))))
+                (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w0_0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))))
                 (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 8)))
               end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
               (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
               (f32.store offset=4 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
               (f32.store offset=8 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
@@ -178,12 +178,13 @@
   ;; conv2d [4,8,32,32] -> [4,1,32,32] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 5.00
+  ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3, acc3_0..acc3_3
   (func $conv1x1_8x32x32_to_1_dx_direct (export "conv1x1_8x32x32_to_1_dx_direct") (type $t1) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $n i32) (local $g i32) (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32)
     (local $tw0 i32) (local $r i32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32)
     (local $acc1_2 f32) (local $acc1_3 f32) (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $acc3_0 f32) (local $acc3_1 f32)
-    (local $acc3_2 f32) (local $acc3_3 f32) (local $x0 f32) (local $x1 f32) (local $x2 f32) (local $x3 f32) (local $w0 f32) (local $w1 f32)
-    (local $w2 f32) (local $w3 f32)
+    (local $acc3_2 f32) (local $acc3_3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $w3 f32) (local $v_acc0_0 v128) (local $v_acc1_0 v128)
+    (local $v_acc2_0 v128) (local $v_acc3_0 v128)
     (local.set $n (i32.const 0))
     loop $n
       (local.set $g (i32.const 0))
@@ -214,34 +215,42 @@
               (local.set $acc3_1 (f32.const 0))
               (local.set $acc3_2 (f32.const 0))
               (local.set $acc3_3 (f32.const 0))
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
               (local.set $r (i32.const 0))
               loop $r
-                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))
-                (local.set $x1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))
-                (local.set $x2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))
-                (local.set $x3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))
                 (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.add (i32.mul (local.get $g) (i32.const 8)) (local.get $o0)) (i32.mul (local.get $r) (i32.const 8))) (i32.const 2)))))
-                (local.set $acc0_0 (f32.add (local.get $acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-                (local.set $acc0_1 (f32.add (local.get $acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-                (local.set $acc0_2 (f32.add (local.get $acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-                (local.set $acc0_3 (f32.add (local.get $acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))))
                 (local.set $w1 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.add (i32.mul (local.get $g) (i32.const 8)) (local.get $o0)) (i32.mul (local.get $r) (i32.const 8))) (i32.const 2)))))
-                (local.set $acc1_0 (f32.add (local.get $acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-                (local.set $acc1_1 (f32.add (local.get $acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-                (local.set $acc1_2 (f32.add (local.get $acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-                (local.set $acc1_3 (f32.add (local.get $acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $v_acc1_0 (f32x4.add (local.get $v_acc1_0) (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))))
                 (local.set $w2 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.add (i32.mul (local.get $g) (i32.const 8)) (local.get $o0)) (i32.mul (local.get $r) (i32.const 8))) (i32.const 2)))))
-                (local.set $acc2_0 (f32.add (local.get $acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-                (local.set $acc2_1 (f32.add (local.get $acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-                (local.set $acc2_2 (f32.add (local.get $acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-                (local.set $acc2_3 (f32.add (local.get $acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))))
                 (local.set $w3 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.add (i32.mul (local.get $g) (i32.const 8)) (local.get $o0)) (i32.mul (local.get $r) (i32.const 8))) (i32.const 2)))))
-                (local.set $acc3_0 (f32.add (local.get $acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-                (local.set $acc3_1 (f32.add (local.get $acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-                (local.set $acc3_2 (f32.add (local.get $acc3_2) (f32.mul (local.get $w3) (local.get $x2))))
-                (local.set $acc3_3 (f32.add (local.get $acc3_3) (f32.mul (local.get $w3) (local.get $x3))))
+                (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))))
                 (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 1)))
               end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
               (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
               (f32.store offset=4 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
               (f32.store offset=8 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
