@@ -424,6 +424,9 @@ export interface WasmSchedule {
 
 export const DEFAULT_WASM_SCHEDULE: WasmSchedule = { simd: true };
 
+/** the fewest steps of a constant-bound loop worth packing accumulators for */
+const MIN_SIMD_TRIPS = 4;
+
 /** four accumulators updated as one f32x4 in a loop */
 interface VecGroup {
   /** the accumulators, lane order */
@@ -487,6 +490,8 @@ function exprsOfStmt(st: Stmt): Expr[] {
 function vectorGroups(loop: Extract<Stmt, { k: 'for' }>, mutableF32: ReadonlySet<string>): Omit<VecGroup, 'local'>[] {
   const body = loop.body;
   if (body.some((st) => st.k === 'for' || st.k === 'if' || st.k === 'barrier')) return [];
+  // packing and unpacking cost about two steps: a loop of fewer than 4 steps stays scalar
+  if (loop.from.k === 'const' && loop.to.k === 'const' && (loop.to.v - loop.from.v) / loop.step < MIN_SIMD_TRIPS) return [];
   const loadLets = new Map<string, { st: Stmt; buf: string; index: Expr }>();
   for (const st of body) if (st.k === 'let' && !st.mutable && st.t === 'f32' && st.init.k === 'load') loadLets.set(st.name, { st, buf: st.init.buf, index: st.init.index });
   // acc += factor * L, L a load let
