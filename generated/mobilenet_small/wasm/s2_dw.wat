@@ -616,11 +616,10 @@
   ;; conv2d [16,16,14,14] -> [16,16,7,7] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=16
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.08, im2row 5.00
-  ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3 (3 loops)
   (func $conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct (export "conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct") (type $t0) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $n i32) (local $g i32) (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32)
-    (local $tw0 i32) (local $r i32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $w1_0 f32) (local $w0_0 f32)
-    (local $x1 f32) (local $x2 f32) (local $x3 f32) (local $x4 f32) (local $w2_0 f32) (local $x0 f32) (local $v_acc0_0 v128)
+    (local $tw0 i32) (local $r i32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $w1_0 f32) (local $x0 f32)
+    (local $x1 f32) (local $x2 f32) (local $x3 f32) (local $w0_0 f32) (local $x4 f32) (local $w2_0 f32)
     ;; stride phase (0, 0): 1 of 9 taps
     (local.set $n (i32.const 0))
     loop $n
@@ -640,18 +639,19 @@
               (local.set $acc0_1 (f32.const 0))
               (local.set $acc0_2 (f32.const 0))
               (local.set $acc0_3 (f32.const 0))
-              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
               (local.set $r (i32.const 0))
               loop $r
                 (local.set $w1_0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.add (i32.mul (local.get $g) (i32.const 9)) (i32.mul (local.get $o0) (i32.const 9))) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-                (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))))
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_0 (f32.add (local.get $acc0_0) (f32.mul (local.get $w1_0) (local.get $x0))))
+                (local.set $x1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_1 (f32.add (local.get $acc0_1) (f32.mul (local.get $w1_0) (local.get $x1))))
+                (local.set $x2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_2 (f32.add (local.get $acc0_2) (f32.mul (local.get $w1_0) (local.get $x2))))
+                (local.set $x3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_3 (f32.add (local.get $acc0_3) (f32.mul (local.get $w1_0) (local.get $x3))))
                 (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 1)))
               end
-              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
               (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.mul (local.get $tw0) (i32.const 2))) (i32.const 2))) (local.get $acc0_0))
               (f32.store offset=8 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.mul (local.get $tw0) (i32.const 2))) (i32.const 2))) (local.get $acc0_1))
               (f32.store offset=16 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.mul (local.get $tw0) (i32.const 2))) (i32.const 2))) (local.get $acc0_2))
@@ -737,30 +737,32 @@
               (local.set $acc0_1 (f32.const 0))
               (local.set $acc0_2 (f32.const 0))
               (local.set $acc0_3 (f32.const 0))
-              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
               (local.set $r (i32.const 0))
               loop $r
                 (local.set $w1_0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.add (i32.mul (local.get $g) (i32.const 9)) (i32.mul (local.get $o0) (i32.const 9))) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-                (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load offset=28 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))))
+                (local.set $x0 (f32.load offset=28 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_0 (f32.add (local.get $acc0_0) (f32.mul (local.get $w1_0) (local.get $x0))))
+                (local.set $x1 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_1 (f32.add (local.get $acc0_1) (f32.mul (local.get $w1_0) (local.get $x1))))
+                (local.set $x2 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_2 (f32.add (local.get $acc0_2) (f32.mul (local.get $w1_0) (local.get $x2))))
+                (local.set $x3 (f32.load offset=40 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_3 (f32.add (local.get $acc0_3) (f32.mul (local.get $w1_0) (local.get $x3))))
                 (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 1)))
               end
-              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
               (local.set $r (i32.const 0))
               loop $r
                 (local.set $w1_0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.add (i32.mul (local.get $g) (i32.const 9)) (i32.mul (local.get $o0) (i32.const 9))) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-                (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))))
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_0 (f32.add (local.get $acc0_0) (f32.mul (local.get $w1_0) (local.get $x0))))
+                (local.set $x1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_1 (f32.add (local.get $acc0_1) (f32.mul (local.get $w1_0) (local.get $x1))))
+                (local.set $x2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_2 (f32.add (local.get $acc0_2) (f32.mul (local.get $w1_0) (local.get $x2))))
+                (local.set $x3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_3 (f32.add (local.get $acc0_3) (f32.mul (local.get $w1_0) (local.get $x3))))
                 (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 1)))
               end
-              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
               (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.mul (local.get $tw0) (i32.const 2))) (i32.const 2))) (local.get $acc0_0))
               (f32.store offset=8 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.mul (local.get $tw0) (i32.const 2))) (i32.const 2))) (local.get $acc0_1))
               (f32.store offset=16 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.mul (local.get $tw0) (i32.const 2))) (i32.const 2))) (local.get $acc0_2))
@@ -851,11 +853,10 @@
   ;; conv2d [16,16,14,14] -> [16,16,7,7] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=16
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.08, im2row 5.00
-  ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3 (2 loops)
   (func $conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_rows (export "conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_rows") (type $t0) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $n i32) (local $g i32) (local $ob i32) (local $o0 i32) (local $rb i32) (local $th i32) (local $yrow i32) (local $xrow i32)
     (local $cb i32) (local $tw0 i32) (local $r i32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $w1_0 f32)
-    (local $w0_0 f32) (local $x1 f32) (local $x2 f32) (local $x3 f32) (local $x4 f32) (local $w2_0 f32) (local $x0 f32) (local $v_acc0_0 v128)
+    (local $x0 f32) (local $x1 f32) (local $x2 f32) (local $x3 f32) (local $w0_0 f32) (local $x4 f32) (local $w2_0 f32)
     ;; stride phase (1, 0): 2 of 9 taps
     (local.set $n (i32.const 0))
     loop $n
@@ -878,31 +879,33 @@
               (local.set $acc0_3 (f32.const 0))
               (i32.lt_s (local.get $th) (i32.const 6))
               if
-                ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-                (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
                 (local.set $r (i32.const 0))
                 loop $r
                   (local.set $w1_0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.add (i32.mul (local.get $g) (i32.const 9)) (i32.mul (local.get $o0) (i32.const 9))) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-                  (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load offset=28 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))))
+                  (local.set $x0 (f32.load offset=28 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                  (local.set $acc0_0 (f32.add (local.get $acc0_0) (f32.mul (local.get $w1_0) (local.get $x0))))
+                  (local.set $x1 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                  (local.set $acc0_1 (f32.add (local.get $acc0_1) (f32.mul (local.get $w1_0) (local.get $x1))))
+                  (local.set $x2 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                  (local.set $acc0_2 (f32.add (local.get $acc0_2) (f32.mul (local.get $w1_0) (local.get $x2))))
+                  (local.set $x3 (f32.load offset=40 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                  (local.set $acc0_3 (f32.add (local.get $acc0_3) (f32.mul (local.get $w1_0) (local.get $x3))))
                   (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 1)))
                 end
-                (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-                (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-                (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-                (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
               end
-              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
               (local.set $r (i32.const 0))
               loop $r
                 (local.set $w1_0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.add (i32.mul (local.get $g) (i32.const 9)) (i32.mul (local.get $o0) (i32.const 9))) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-                (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))))
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_0 (f32.add (local.get $acc0_0) (f32.mul (local.get $w1_0) (local.get $x0))))
+                (local.set $x1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_1 (f32.add (local.get $acc0_1) (f32.mul (local.get $w1_0) (local.get $x1))))
+                (local.set $x2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_2 (f32.add (local.get $acc0_2) (f32.mul (local.get $w1_0) (local.get $x2))))
+                (local.set $x3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 49))) (local.get $tw0)) (i32.const 2)))))
+                (local.set $acc0_3 (f32.add (local.get $acc0_3) (f32.mul (local.get $w1_0) (local.get $x3))))
                 (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 1)))
               end
-              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
               (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.mul (local.get $tw0) (i32.const 2))) (i32.const 2))) (local.get $acc0_0))
               (f32.store offset=8 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.mul (local.get $tw0) (i32.const 2))) (i32.const 2))) (local.get $acc0_1))
               (f32.store offset=16 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.mul (local.get $tw0) (i32.const 2))) (i32.const 2))) (local.get $acc0_2))
