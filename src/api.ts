@@ -34,7 +34,7 @@ export interface PlanApiOptions {
 }
 
 export interface BuildOptions extends PlanApiOptions {
-  /** which targets: `ts`, `wgsl` or `all` (default) */
+  /** which targets: `ts`, `wgsl`, `wasm` or `all` (default) */
   readonly target?: Target;
   /** `ts`: TypeScript sources (default); `js`: plain-JavaScript ESM with `.d.ts` files */
   readonly emit?: EmitFlavour;
@@ -65,8 +65,8 @@ export interface BuildResult {
 }
 
 export interface CheckOptions extends PlanApiOptions {
-  /** `ts` (default) or `wgsl` (needs a WebGPU adapter in Node: the `webgpu` package) */
-  readonly target?: 'ts' | 'wgsl';
+  /** `ts` (default), `wgsl` (needs a WebGPU adapter in Node: the `webgpu` package) or `wasm` */
+  readonly target?: 'ts' | 'wgsl' | 'wasm';
   /** seed of the random parameters and inputs (default 1) */
   readonly seed?: number;
   /** WGSL only: the limits the kernels are built for, as for build */
@@ -134,7 +134,7 @@ const limitsOf = (l: Partial<GpuLimits> | string | undefined): GpuLimits | undef
 /** generate a model's files in memory; with `out`, write them to `<out>/<name>/` as `convgen build` does */
 export async function build(model: ModelSource, buildOptions?: BuildOptions): Promise<BuildResult> {
   const options = optionsOf(buildOptions);
-  const target = oneOf('target', options.target, ['ts', 'wgsl', 'all'] as const, 'all');
+  const target = oneOf('target', options.target, ['ts', 'wgsl', 'wasm', 'all'] as const, 'all');
   const emit = oneOf('emit', options.emit, ['ts', 'js'] as const, 'ts');
   if (options.out !== undefined && (typeof options.out !== 'string' || options.out === '')) throw new ConvgenError('out', `must be a folder path, got ${JSON.stringify(options.out)}`, 'pass e.g. out: "generated", or leave it out to get the files in memory only');
   const p = plan(model, options);
@@ -159,7 +159,7 @@ export async function build(model: ModelSource, buildOptions?: BuildOptions): Pr
 /** run every generated kernel and the whole generated module against the reference interpreter */
 export async function check(model: ModelSource, checkOptions?: CheckOptions): Promise<CheckReport> {
   const options = optionsOf(checkOptions);
-  const target = oneOf('target', options.target, ['ts', 'wgsl'] as const, 'ts');
+  const target = oneOf('target', options.target, ['ts', 'wgsl', 'wasm'] as const, 'ts');
   if (options.inference) throw inferenceNotChecked('inference');
   const seed = options.seed ?? 1;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new ConvgenError('seed', `must be a non-negative integer, got ${JSON.stringify(seed)}`, 'pass e.g. seed: 1');

@@ -111,11 +111,11 @@ describe('build', () => {
 
 describe('options from JavaScript are checked as the CLI checks its flags', () => {
   it('a misspelled value is an error, not a default (a typo wrote an empty output folder)', async () => {
-    await expect(build(SEED, { target: 'wgls' as never })).rejects.toThrow(/^target: must be one of "ts", "wgsl", "all", got "wgls"/);
+    await expect(build(SEED, { target: 'wgls' as never })).rejects.toThrow(/^target: must be one of "ts", "wgsl", "wasm", "all", got "wgls"/);
     await expect(build(SEED, { emit: 'JS' as never })).rejects.toThrow(/^emit: must be one of "ts", "js", got "JS"/);
     await expect(build(SEED, null as never)).rejects.toThrow(/^options: must be an object, got null/);
     await expect(build(SEED, { out: '' })).rejects.toThrow(/^out: must be a folder path/);
-    await expect(check(SEED, { target: 'gpu' as never })).rejects.toThrow(/^target: must be one of "ts", "wgsl", got "gpu"/);
+    await expect(check(SEED, { target: 'gpu' as never })).rejects.toThrow(/^target: must be one of "ts", "wgsl", "wasm", got "gpu"/);
     await expect(check(SEED, { seed: -1 })).rejects.toThrow(/^seed: must be a non-negative integer/);
     expect(() => plan(SEED, { strategy: 'fast' as never })).toThrow(/^strategy: must be one of "direct", "im2row", "auto", got "fast"/);
   });

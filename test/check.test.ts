@@ -16,6 +16,16 @@ const run = async (args: string[]) => {
 };
 
 describe('convgen check', () => {
+  it('--target wasm: the WebAssembly kernels and wasm.ts, exit 0 on the seed model', async () => {
+    const { code, out } = await run(['examples/seed.json', '--target', 'wasm']);
+    expect(code).toBe(0);
+    expect(out).toContain('model seed_problem (target wasm, seed 1): all within tolerance');
+    expect(out).toMatch(/\| conv3x3_1x4x4_to_2_nobias_fwd_direct\w* +\| \S+ +\| [0-9.e+-]+ +\| [0-9.e+-]+ +\| [0-9.e+-]+ +\| ok +\|/);
+    expect(out).toContain('lossAndGrad: grads.conv.weight');
+    expect(out).toContain('optimizerStep x3');
+    expect(out).not.toContain('FAIL');
+  });
+
   it('prints one row per kernel plus the whole-model rows, and exits 0 on the seed model', async () => {
     const { code, out } = await run(['examples/seed.json']);
     expect(code).toBe(0);
@@ -91,12 +101,12 @@ describe('convgen check', () => {
     }
   }, 60_000);
 
-  it('refuses targets it does not know; --help names both', async () => {
-    await expect(run(['examples/seed.json', '--target', 'cuda'])).rejects.toThrow(/--target: must be one of ts, wgsl, got "cuda"/);
-    await expect(run(['examples/seed.json', '--target'])).rejects.toThrow(/--target: must be one of ts, wgsl, got nothing/);
+  it('refuses targets it does not know; --help names all three', async () => {
+    await expect(run(['examples/seed.json', '--target', 'cuda'])).rejects.toThrow(/--target: must be one of ts, wgsl, wasm, got "cuda"/);
+    await expect(run(['examples/seed.json', '--target'])).rejects.toThrow(/--target: must be one of ts, wgsl, wasm, got nothing/);
     const help = await run(['--help']);
     expect(help.code).toBe(0);
-    expect(help.out).toContain('--target ts|wgsl');
+    expect(help.out).toContain('--target ts|wgsl|wasm');
     expect(help.out).toContain('in the convgen repository, scripts/install-webgpu-deps.sh');
     expect(help.out).toContain('mesa-vulkan-drivers');
   });

@@ -24,7 +24,7 @@ export function inferenceNotChecked(where: string): ConvgenError {
 export interface CheckReport {
   /** the model's name */
   readonly model: string;
-  readonly target: 'ts' | 'wgsl';
+  readonly target: 'ts' | 'wgsl' | 'wasm';
   /** seed of the random parameters and inputs */
   readonly seed: number;
   /** the WebGPU adapter the WGSL target ran on */
@@ -36,7 +36,7 @@ export interface CheckReport {
 }
 
 export interface CheckPlansOptions {
-  target: 'ts' | 'wgsl';
+  target: 'ts' | 'wgsl' | 'wasm';
   seed: number;
   /** WGSL only: the device limits the kernels are built for */
   limits?: GpuLimits;
@@ -54,8 +54,10 @@ export async function checkPlans(plans: readonly ModelPlan[], opts: CheckPlansOp
     return plans.map((p, i) => ({ model: p.name, target, seed, adapter, rows: rows[i]!, failures: failures(rows[i]!) }));
   }
   const out: CheckReport[] = [];
+  // the wasm checker loads only for its target
+  const check = target === 'wasm' ? (await import('./wasm.ts')).checkWasm : checkTs;
   for (const plan of plans) {
-    const rows = await checkTs(plan, seed);
+    const rows = await check(plan, seed);
     out.push({ model: plan.name, target, seed, rows, failures: failures(rows) });
   }
   return out;

@@ -24,6 +24,7 @@ import { pathToFileURL } from 'node:url';
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { inputShapes, numel } from '../plan/types.ts';
 import type { LayerProgram } from '../kernels/types.ts';
+import type { Kernel } from '../ir/types.ts';
 import { lowerLayer } from '../kernels/index.ts';
 import { compileKernelTs } from '../render/ts.ts';
 import { createReferenceModel, type RefParams } from '../reference/index.ts';
@@ -114,8 +115,12 @@ function strategyOf(l: LayerPlan, out: string): string {
   return '-';
 }
 
+/** runs one layer kernel on its buffers, in place (the TS kernel, or another target's) */
+export type RunLayerKernel = (k: Kernel, args: (Float32Array | Int32Array)[]) => void;
+const runLayerKernelTs: RunLayerKernel = (k, args) => compileKernelTs(k)(...args);
+
 /** run one layer's kernels (forward, then backward; in each mode where they differ) and compare each output with the reference */
-export function checkLayer(l: LayerPlan, rng: () => number): CheckRow[] {
+export function checkLayer(l: LayerPlan, rng: () => number, runKernel: RunLayerKernel = runLayerKernelTs): CheckRow[] {
   const prog: LayerProgram = lowerLayer(l);
   if (prog.alias) return [{ layer: l.name, kernel: `(${l.type}: a view, no kernels)`, strategy: '-', result: null, note: '-' }];
   const rows: CheckRow[] = [];
@@ -126,7 +131,7 @@ export function checkLayer(l: LayerPlan, rng: () => number): CheckRow[] {
       const written: { call: string; outs: string[] }[] = [];
       for (const c of phase) {
         const args = c.kernel.buffers.map((b) => bufs[c.args[b.name]] ?? fail(`check: ${l.name}: ${c.kernel.name} binds '${c.args[b.name]}', which the check has no buffer for`));
-        compileKernelTs(c.kernel)(...args);
+        runKernel(c.kernel, args);
         const outs = c.kernel.buffers.filter((b) => b.access !== 'read').map((b) => c.args[b.name]).filter((n) => n in want);
         written.push({ call: c.kernel.name, outs });
       }
@@ -173,7 +178,7 @@ interface GeneratedModel {
  * one target of the generated module, in its plain-JS flavour, written to a temporary folder
  * and imported from there (`entry`: index.js for ts, gpu.js for wgsl), as a user's app would
  */
-export async function importEmitted<M>(plan: ModelPlan, target: 'ts' | 'wgsl', entry: string, limits?: GpuLimits): Promise<{ mod: M; cleanup: () => void }> {
+export async function importEmitted<M>(plan: ModelPlan, target: 'ts' | 'wgsl' | 'wasm', entry: string, limits?: GpuLimits): Promise<{ mod: M; cleanup: () => void }> {
   const files = await emitModel(plan, { target, emit: 'js', limits });
   const root = mkdtempSync(join(tmpdir(), 'convgen-check-'));
   const cleanup = () => rmSync(root, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-// convgen build model.json... [--out DIR] [--target ts|wgsl|all] [--strategy direct|im2row|auto]
+// convgen build model.json... [--out DIR] [--target ts|wgsl|wasm|all] [--strategy direct|im2row|auto]
 //   [--emit ts|js] [--limits limits.json] [--inference] [--check] [--force] [--dump ir|plan]
 // Parse, plan, lower and render every model in memory first; then check every destination
 // and write each generated/<name>/ atomically (src/emit/output.ts), or none. --check writes
@@ -41,7 +41,7 @@ written. An empty folder is adopted.
 
 flags:
   --out DIR             parent folder of the output (default: generated)
-  --target ts|wgsl|all  which targets to generate (default: all)
+  --target ts|wgsl|wasm|all  which targets to generate (default: all)
   --strategy NAME       direct, im2row or auto (default auto: the model file's choice, else the cost model's)
   --emit ts|js          TypeScript sources (default), or plain-JavaScript ESM with .d.ts files
   --limits FILE         WebGPU limits the WGSL target plans for (JSON, keys as in GPUSupportedLimits,
@@ -82,7 +82,7 @@ interface BuildArgs {
 
 const BUILD_FLAGS = {
   '--out': { kind: 'path', what: 'a folder', example: 'generated' },
-  '--target': { kind: 'choice', values: ['ts', 'wgsl', 'all'] },
+  '--target': { kind: 'choice', values: ['ts', 'wgsl', 'wasm', 'all'] },
   '--strategy': STRATEGY_FLAG,
   '--emit': { kind: 'choice', values: ['ts', 'js'] },
   '--limits': { kind: 'path', what: 'a file', example: 'limits.json' },

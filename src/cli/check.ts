@@ -1,4 +1,4 @@
-// convgen check model.json... [--target ts|wgsl] [--seed N] [--strategy ...] [--limits FILE]:
+// convgen check model.json... [--target ts|wgsl|wasm] [--seed N] [--strategy ...] [--limits FILE]:
 // parses the flags, plans each file, runs the checker (src/check/) and prints one table per
 // model; exits 1 when any result is outside its tolerance, or when no WebGPU adapter opens.
 
@@ -10,7 +10,7 @@ import { NoWebGpuError } from '../gpu/node-device.ts';
 import { planFile } from './plan.ts';
 import { parseFlags, STRATEGY_FLAG, type FlagSpec } from './flags.ts';
 
-export const CHECK_HELP = `usage: convgen check model.json... [--target ts|wgsl] [--seed N] [--strategy direct|im2row|auto] [--limits limits.json]
+export const CHECK_HELP = `usage: convgen check model.json... [--target ts|wgsl|wasm] [--seed N] [--strategy direct|im2row|auto] [--limits limits.json]
 
 Run every generated kernel of each model against the float64 reference interpreter on
 seeded random data, then the whole generated module (forward, loss, every gradient).
@@ -25,7 +25,7 @@ in the convgen repository, scripts/install-webgpu-deps.sh installs it. No adapte
 with a message saying how to get one.
 
 flags:
-  --target ts|wgsl  the target to check (default ts)
+  --target ts|wgsl|wasm  the target to check (default ts); wasm: the WebAssembly kernels and wasm.ts
   --seed N          seed of the random inputs and parameters (default 1)
   --strategy NAME   direct, im2row or auto, as for convgen build (default auto); with --target
                     wgsl, im2row checks the forward as im2row + tiled GEMM
@@ -36,14 +36,14 @@ flags:
 
 interface CheckArgs {
   files: string[];
-  target: 'ts' | 'wgsl';
+  target: 'ts' | 'wgsl' | 'wasm';
   seed: number;
   plan: PlanOptions;
   limitsFile?: string;
 }
 
 const CHECK_FLAGS = {
-  '--target': { kind: 'choice', values: ['ts', 'wgsl'] },
+  '--target': { kind: 'choice', values: ['ts', 'wgsl', 'wasm'] },
   '--seed': { kind: 'count', example: 1 },
   '--strategy': STRATEGY_FLAG,
   '--limits': { kind: 'path', what: 'a file', example: 'limits.json' },

@@ -7,16 +7,17 @@ import type { ModelProgram } from '../kernels/types.ts';
 import { lowerModel } from '../kernels/index.ts';
 import { emitModelTs } from './model-ts.ts';
 import { emitGpuFiles } from './gpu.ts';
+import { emitWasmFiles } from './wasm.ts';
 import { NAME_PATTERN } from '../spec/names.ts';
 import type { GpuLimits } from '../gpu/limits.ts';
 import { ConvgenError } from '../errors.ts';
 
-export type Target = 'ts' | 'wgsl' | 'all';
+export type Target = 'ts' | 'wgsl' | 'wasm' | 'all';
 export type EmitFlavour = 'ts' | 'js';
 export type FileEmitter = (plan: ModelPlan, program: ModelProgram) => Record<string, string>;
 
 export interface EmitOptions {
-  /** which targets: the TS module, the WGSL one, or both (default all) */
+  /** which targets: the TS module, the WGSL one, the WebAssembly one, or all (default all) */
   target?: Target;
   /** TypeScript sources, or plain-JavaScript ESM + .d.ts */
   emit?: EmitFlavour;
@@ -31,13 +32,20 @@ export async function emitModel(plan: ModelPlan, opts: EmitOptions = {}): Promis
     if (!NAME_PATTERN.test(n)) throw new Error(`emit: ${JSON.stringify(n)} is not a safe identifier (model and layer names must match ${NAME_PATTERN})`);
   }
   const target = opts.target ?? 'all';
-  if (target !== 'ts' && target !== 'wgsl' && target !== 'all') throw new Error(`emit: unknown target ${JSON.stringify(target)}`);
+  if (target !== 'ts' && target !== 'wgsl' && target !== 'wasm' && target !== 'all') throw new Error(`emit: unknown target ${JSON.stringify(target)}`);
   let files: Record<string, string> = {};
   if (target === 'ts' || target === 'all') Object.assign(files, emitModelTs(plan, lowerModel(plan)));
   if (target === 'wgsl' || target === 'all') {
     // the GPU's kernels are shaped for it (its schedule, src/plan/schedule.ts), on the same buffers
     for (const [path, text] of Object.entries(emitGpuFiles(plan, lowerModel(plan, { target: 'wgsl', limits: opts.limits }), { limits: opts.limits }))) {
       // runtime.ts is shared: each target's files are complete on their own
+      if (path in files && files[path] !== text) throw new Error(`emit: two emitters both write ${path}, differently`);
+      files[path] = text;
+    }
+  }
+  if (target === 'wasm' || target === 'all') {
+    // the CPU kernels (the TS target's lowering), rendered to WebAssembly (src/render/wat.ts)
+    for (const [path, text] of Object.entries(emitWasmFiles(plan, lowerModel(plan)))) {
       if (path in files && files[path] !== text) throw new Error(`emit: two emitters both write ${path}, differently`);
       files[path] = text;
     }

@@ -1,0 +1,562 @@
+// The WebAssembly renderer: a lowered kernel (the same CPU kernels the TS target runs) becomes
+// one function as a list of WASM instructions (src/wasm/instr.ts). That one list is both
+// printed as readable WAT (src/wasm/wat-text.ts) and encoded to the binary format by our own
+// encoder (src/wasm/encode.ts), so the committed .wat text is what runs (the tests assemble it
+// with wabt and compare bytes).
+//
+// Calling convention: a kernel function takes one i32 per buffer, the byte offset where that
+// buffer starts in the module's one memory (so kernels shared by repeated layers are one
+// function, and the host can place buffers anywhere), then its runtime scalars (f32 / i32).
+// Locals are the IR's variables by name (loop counters i32). Math is f32 throughout (as WGSL's):
+// exp and log, which WASM lacks, are imported from the host's Math.exp / Math.log on f64 (the
+// TS target's own functions, correctly rounded to f32 here; the activations that use them are
+// a small share of the work, and a polynomial of our own would be a third implementation to
+// validate).
+
+import type { BinOp, Expr, Kernel, ScalarType, Stmt } from '../ir/types.ts';
+import { loadsOf, varsOf } from '../ir/walk.ts';
+import type { FuncDef, Instr, ValType } from '../wasm/instr.ts';
+
+/** the host functions a kernel may import: f64 -> f64, from Math */
+export const MATH_IMPORTS = ['exp', 'log'] as const;
+export type MathImport = (typeof MATH_IMPORTS)[number];
+
+const hasLoad = (e: Expr): boolean => loadsOf(e).size > 0;
+
+class FnBuilder {
+  readonly code: Instr[] = [];
+  readonly locals = new Map<string, ValType>();
+  readonly uses = new Set<MathImport>();
+  private tmp = 0;
+  private readonly types = new Map<string, ScalarType>();
+  private readonly bufs: ReadonlyMap<string, ScalarType>;
+
+  constructor(
+    readonly k: Kernel,
+    readonly schedule: WasmSchedule,
+  ) {
+    this.bufs = new Map(k.buffers.map((b) => [b.name, b.t]));
+    for (const s of k.scalars) this.types.set(s.name, s.t);
+  }
+
+  private fail(msg: string): never {
+    throw new Error(`render wat: kernel ${this.k.name}: ${msg}`);
+  }
+
+  base(buf: string): string {
+    return `${buf}_at`;
+  }
+
+  /** a local for an IR variable; a name reused with another type in a sibling scope gets a suffix */
+  local(name: string, t: ScalarType): string {
+    const have = this.locals.get(name);
+    if (have === undefined || have === t) {
+      this.locals.set(name, t);
+      return name;
+    }
+    const alt = `${name}_${t}`;
+    this.locals.set(alt, t);
+    return alt;
+  }
+
+  private varName(name: string): string {
+    const t = this.types.get(name) ?? this.fail(`'${name}' has no type`);
+    return this.locals.get(name) === t || this.k.scalars.some((s) => s.name === name) ? name : `${name}_${t}`;
+  }
+
+  private temp(t: ValType): string {
+    const n = `tmp${this.tmp++}`;
+    this.locals.set(n, t);
+    return n;
+  }
+
+  typeOf(e: Expr): ScalarType {
+    switch (e.k) {
+      case 'const':
+        return e.t;
+      case 'var':
+        return this.types.get(e.name) ?? this.fail(`'${e.name}' has no type`);
+      case 'load':
+        return this.bufs.get(e.buf) ?? this.fail(`no buffer '${e.buf}'`);
+      case 'tof32':
+        return 'f32';
+      case 'select':
+        return this.typeOf(e.then) === 'f32' || this.typeOf(e.else) === 'f32' ? 'f32' : 'i32';
+      case 'call':
+        if (e.fn === 'max' || e.fn === 'min' || e.fn === 'abs') return e.args.some((a) => this.typeOf(a) === 'f32') ? 'f32' : 'i32';
+        return 'f32';
+      case 'bin':
+        switch (e.op) {
+          case '<':
+          case '<=':
+          case '>':
+          case '>=':
+          case '==':
+          case '!=':
+          case '&&':
+          case '||':
+          case 'xor':
+          case 'shr':
+          case 'mulw':
+          case 'idiv':
+          case 'mod':
+            return 'i32';
+          case '/':
+            return 'f32';
+          default:
+            return this.typeOf(e.a) === 'f32' || this.typeOf(e.b) === 'f32' ? 'f32' : 'i32';
+        }
+    }
+  }
+
+  private push(...is: Instr[]) {
+    this.code.push(...is);
+  }
+
+  /** an expression's value on the stack, as type `want` */
+  expr(e: Expr, want: ScalarType): void {
+    if (e.k === 'const') {
+      if (want === 'f32') this.push({ op: 'f32.const', value: e.v });
+      else {
+        if (!Number.isInteger(e.v)) this.fail(`i32 constant ${e.v}`);
+        this.push({ op: 'i32.const', value: e.v | 0 });
+      }
+      return;
+    }
+    const t = this.typeOf(e);
+    this.exprNative(e, t);
+    if (t !== want) {
+      if (want === 'f32') this.push({ op: 'f32.convert_i32_s' });
+      else this.fail(`an f32 value where an i32 is needed`);
+    }
+  }
+
+  /** locals known to be >= 0 (loop counters from >= 0, immutable lets of such values) */
+  private readonly nonNegVars = new Set<string>();
+
+  private nonNeg(e: Expr): boolean {
+    switch (e.k) {
+      case 'const':
+        return e.v >= 0;
+      case 'var':
+        return this.nonNegVars.has(e.name);
+      case 'bin':
+        return (e.op === '+' || e.op === '*' || e.op === 'idiv' || e.op === 'mod') && this.nonNeg(e.a) && this.nonNeg(e.b);
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * the byte address of buf[index]: base + 4 * (index - c), with 4c in the memarg offset. Only
+   * where index - c is known to be >= 0: WASM adds the offset to the address without wrapping,
+   * so `base + 4 * (-2)` with offset 8 traps where `base + 4 * 0` would not (a padding guard's
+   * index goes negative before its constant brings it back)
+   */
+  private address(buf: string, index: Expr): number {
+    let rest: Expr | null = index;
+    let c = 0;
+    if (index.k === 'const') {
+      rest = null;
+      c = index.v;
+    } else if (index.k === 'bin' && (index.op === '+' || index.op === '-') && index.b.k === 'const') {
+      c = index.op === '+' ? index.b.v : -index.b.v;
+      rest = index.a;
+    }
+    if (c < 0 || (rest !== null && !this.nonNeg(rest))) {
+      rest = index;
+      c = 0;
+    }
+    this.push({ op: 'local.get', name: this.base(buf) });
+    if (rest) {
+      this.expr(rest, 'i32');
+      this.push({ op: 'i32.const', value: 2 }, { op: 'i32.shl' }, { op: 'i32.add' });
+    }
+    return 4 * c;
+  }
+
+  private exprNative(e: Expr, t: ScalarType): void {
+    switch (e.k) {
+      case 'const':
+        return this.expr(e, t);
+      case 'var':
+        return this.push({ op: 'local.get', name: this.varName(e.name) });
+      case 'load': {
+        const offset = this.address(e.buf, e.index);
+        return this.push({ op: t === 'f32' ? 'f32.load' : 'i32.load', offset });
+      }
+      case 'tof32':
+        return this.expr(e.a, 'f32');
+      case 'select': {
+        // a guarded load (padding) must not run when its guard is false: `if`, not `select`
+        if (hasLoad(e.then) || hasLoad(e.else)) {
+          this.expr(e.cond, 'i32');
+          this.push({ op: 'if', result: t });
+          this.expr(e.then, t);
+          this.push({ op: 'else' });
+          this.expr(e.else, t);
+          this.push({ op: 'end' });
+        } else {
+          this.expr(e.then, t);
+          this.expr(e.else, t);
+          this.expr(e.cond, 'i32');
+          this.push({ op: 'select' });
+        }
+        return;
+      }
+      case 'call': {
+        const [a, b] = e.args;
+        switch (e.fn) {
+          case 'exp':
+          case 'log':
+            this.uses.add(e.fn);
+            this.expr(a!, 'f32');
+            this.push({ op: 'f64.promote_f32' }, { op: 'call', name: e.fn }, { op: 'f32.demote_f64' });
+            return;
+          case 'sqrt':
+          case 'floor':
+            this.expr(a!, 'f32');
+            return this.push({ op: `f32.${e.fn}` });
+          case 'abs':
+            if (t === 'i32') this.fail('abs of an i32');
+            this.expr(a!, 'f32');
+            return this.push({ op: 'f32.abs' });
+          case 'max':
+          case 'min':
+            if (t === 'f32') {
+              this.expr(a!, 'f32');
+              this.expr(b!, 'f32');
+              return this.push({ op: `f32.${e.fn}` });
+            } else {
+              const x = this.temp('i32');
+              const y = this.temp('i32');
+              this.expr(a!, 'i32');
+              this.push({ op: 'local.tee', name: x });
+              this.expr(b!, 'i32');
+              this.push({ op: 'local.tee', name: y }, { op: 'local.get', name: x }, { op: 'local.get', name: y }, { op: e.fn === 'max' ? 'i32.gt_s' : 'i32.lt_s' }, { op: 'select' });
+              return;
+            }
+        }
+        return;
+      }
+      case 'bin':
+        return this.bin(e.op, e.a, e.b, t);
+    }
+  }
+
+  private bin(op: BinOp, a: Expr, b: Expr, t: ScalarType): void {
+    const cmp: Partial<Record<BinOp, [string, string]>> = {
+      '<': ['i32.lt_s', 'f32.lt'],
+      '<=': ['i32.le_s', 'f32.le'],
+      '>': ['i32.gt_s', 'f32.gt'],
+      '>=': ['i32.ge_s', 'f32.ge'],
+      '==': ['i32.eq', 'f32.eq'],
+      '!=': ['i32.ne', 'f32.ne'],
+    };
+    const c = cmp[op];
+    if (c) {
+      const ot = this.typeOf(a) === 'f32' || this.typeOf(b) === 'f32' ? 'f32' : 'i32';
+      this.expr(a, ot);
+      this.expr(b, ot);
+      return this.push({ op: ot === 'f32' ? c[1] : c[0] });
+    }
+    if (op === '&&' || op === '||') {
+      // operands are 0/1; a right side that loads is evaluated only when it decides (as JS does)
+      this.expr(a, 'i32');
+      if (hasLoad(b)) {
+        this.push({ op: 'if', result: 'i32' });
+        if (op === '&&') this.expr(b, 'i32');
+        else this.push({ op: 'i32.const', value: 1 });
+        this.push({ op: 'else' });
+        if (op === '&&') this.push({ op: 'i32.const', value: 0 });
+        else this.expr(b, 'i32');
+        this.push({ op: 'end' });
+      } else {
+        this.expr(b, 'i32');
+        this.push({ op: op === '&&' ? 'i32.and' : 'i32.or' });
+      }
+      return;
+    }
+    const i32ops: Partial<Record<BinOp, string>> = { '+': 'i32.add', '-': 'i32.sub', '*': 'i32.mul', idiv: 'i32.div_s', mod: 'i32.rem_s', xor: 'i32.xor', shr: 'i32.shr_u', mulw: 'i32.mul' };
+    const f32ops: Partial<Record<BinOp, string>> = { '+': 'f32.add', '-': 'f32.sub', '*': 'f32.mul', '/': 'f32.div' };
+    const name = t === 'f32' ? f32ops[op] : i32ops[op];
+    if (!name) this.fail(`operator ${op} on ${t}`);
+    this.expr(a, t);
+    this.expr(b, t);
+    this.push({ op: name });
+  }
+
+  /** mutable f32 locals declared so far (accumulator candidates) */
+  private readonly mutableF32 = new Set<string>();
+  /** statements a vector group replaces: skipped, or (the last) the group's update */
+  private readonly vecSkip = new Set<Stmt>();
+  private readonly vecAt = new Map<Stmt, VecGroup>();
+  /** lines for the doc comment: what was vectorized */
+  readonly vectorized: string[] = [];
+
+  stmts(ss: readonly Stmt[]): void {
+    for (const s of ss) {
+      const g = this.vecAt.get(s);
+      if (g) this.vecUpdate(g);
+      else if (!this.vecSkip.has(s)) this.stmt(s);
+    }
+  }
+
+  private vecUpdate(g: VecGroup): void {
+    this.push({ op: 'local.get', name: g.local });
+    this.expr(g.factor, 'f32');
+    this.push({ op: 'f32x4.splat' });
+    const offset = this.address(g.buf, g.index);
+    this.push({ op: 'v128.load', offset }, { op: 'f32x4.mul' }, { op: 'f32x4.add' }, { op: 'local.set', name: g.local });
+  }
+
+  /** the loop's f32x4 groups, packed from their scalars; call unpack after the loop */
+  private vecPack(loop: Extract<Stmt, { k: 'for' }>): VecGroup[] {
+    if (!this.schedule.simd) return [];
+    const groups = vectorGroups(loop, this.mutableF32).map((g) => {
+      const local = `v_${g.accs[0]!}`;
+      this.locals.set(local, 'v128');
+      return { ...g, local };
+    });
+    for (const g of groups) {
+      this.push({ op: 'comment', text: `f32x4: ${g.accs.join(', ')} as one vector in loop ${loop.v}` });
+      this.push({ op: 'local.get', name: this.varName(g.accs[0]!) }, { op: 'f32x4.splat' });
+      for (let j = 1; j < 4; j++) this.push({ op: 'local.get', name: this.varName(g.accs[j]!) }, { op: 'f32x4.replace_lane', lane: j });
+      this.push({ op: 'local.set', name: g.local });
+      for (const st of [...g.stmts, ...g.deadLets]) this.vecSkip.add(st);
+      this.vecSkip.delete(g.last);
+      this.vecAt.set(g.last, g);
+    }
+    if (groups.length) this.vectorized.push(`simd: f32x4 accumulators in loop ${loop.v}: ${groups.map((g) => `${g.accs[0]}..${g.accs[3]}`).join(', ')}`);
+    return groups;
+  }
+
+  private vecUnpack(groups: readonly VecGroup[]): void {
+    for (const g of groups) {
+      for (let j = 0; j < 4; j++) this.push({ op: 'local.get', name: g.local }, { op: 'f32x4.extract_lane', lane: j }, { op: 'local.set', name: this.varName(g.accs[j]!) });
+    }
+  }
+
+  private stmt(s: Stmt): void {
+    switch (s.k) {
+      case 'comment':
+        return this.push({ op: 'comment', text: s.text });
+      case 'let': {
+        this.types.set(s.name, s.t);
+        const name = this.local(s.name, s.t);
+        if (s.mutable && s.t === 'f32' && name === s.name) this.mutableF32.add(s.name);
+        else this.mutableF32.delete(s.name);
+        if (!s.mutable && s.t === 'i32' && this.nonNeg(s.init)) this.nonNegVars.add(s.name);
+        else this.nonNegVars.delete(s.name);
+        this.expr(s.init, s.t);
+        return this.push({ op: 'local.set', name });
+      }
+      case 'assign': {
+        const t = this.types.get(s.name) ?? this.fail(`'${s.name}' is not declared`);
+        const name = this.varName(s.name);
+        if (s.op === '+=') this.push({ op: 'local.get', name });
+        this.expr(s.value, t);
+        if (s.op === '+=') this.push({ op: t === 'f32' ? 'f32.add' : 'i32.add' });
+        return this.push({ op: 'local.set', name });
+      }
+      case 'store': {
+        const t = this.bufs.get(s.buf) ?? this.fail(`no buffer '${s.buf}'`);
+        const offset = this.address(s.buf, s.index);
+        if (s.op === '+=') {
+          const at = this.temp('i32');
+          this.push({ op: 'local.tee', name: at }, { op: 'local.get', name: at }, { op: t === 'f32' ? 'f32.load' : 'i32.load', offset });
+          this.expr(s.value, t);
+          this.push({ op: t === 'f32' ? 'f32.add' : 'i32.add' });
+        } else this.expr(s.value, t);
+        return this.push({ op: t === 'f32' ? 'f32.store' : 'i32.store', offset });
+      }
+      case 'if':
+        this.expr(s.cond, 'i32');
+        this.push({ op: 'if' });
+        this.stmts(s.then);
+        if (s.else.length) {
+          this.push({ op: 'else' });
+          this.stmts(s.else);
+        }
+        return this.push({ op: 'end' });
+      case 'for': {
+        this.types.set(s.v, 'i32');
+        const groups = this.vecPack(s);
+        const v = this.local(s.v, 'i32');
+        if (this.nonNeg(s.from)) this.nonNegVars.add(s.v);
+        else this.nonNegVars.delete(s.v);
+        this.expr(s.from, 'i32');
+        this.push({ op: 'local.set', name: v });
+        // a loop that may run zero times is guarded; constant bounds that run at least once are not
+        const guarded = !(s.from.k === 'const' && s.to.k === 'const' && s.from.v < s.to.v);
+        if (guarded) {
+          this.push({ op: 'block', label: `${v}_done` });
+          this.push({ op: 'local.get', name: v });
+          this.expr(s.to, 'i32');
+          this.push({ op: 'i32.ge_s' }, { op: 'br_if', label: `${v}_done` });
+        }
+        this.push({ op: 'loop', label: v });
+        this.stmts(s.body);
+        this.push({ op: 'local.get', name: v }, { op: 'i32.const', value: s.step }, { op: 'i32.add' }, { op: 'local.tee', name: v });
+        this.expr(s.to, 'i32');
+        this.push({ op: 'i32.lt_s' }, { op: 'br_if', label: v }, { op: 'end' });
+        if (guarded) this.push({ op: 'end' });
+        this.vecUnpack(groups);
+        return;
+      }
+      case 'barrier':
+        this.fail('a barrier: cooperative (GPU) kernels do not run on the wasm target');
+    }
+  }
+}
+
+/**
+ * the wasm target's schedule. simd: a loop whose body is straight-line code accumulating four
+ * scalars from four contiguous loads times one common factor (the register blocks of the GEMM
+ * and of the direct conv: acc_j += w * x[base + j], j = 0..3) keeps those four accumulators in
+ * one f32x4 for the loop: packed before it, one v128.load, splat, mul and add per step, unpacked
+ * after it. Each lane does the scalar code's f32 operations in the same order, so the results
+ * are bit for bit the scalar module's. Blocks narrower than 4 (remainders) stay scalar.
+ */
+export interface WasmSchedule {
+  readonly simd: boolean;
+}
+
+export const DEFAULT_WASM_SCHEDULE: WasmSchedule = { simd: true };
+
+/** the fewest steps of a constant-bound loop worth packing accumulators for */
+const MIN_SIMD_TRIPS = 4;
+
+/** four accumulators updated as one f32x4 in a loop */
+interface VecGroup {
+  /** the accumulators, lane order */
+  readonly accs: readonly string[];
+  /** the common factor */
+  readonly factor: Expr;
+  /** the contiguous loads: buffer and the index of lane 0 */
+  readonly buf: string;
+  readonly index: Expr;
+  /** the body statements it replaces; the vector update goes where the last one was */
+  readonly stmts: ReadonlySet<Stmt>;
+  readonly last: Stmt;
+  /** the load lets only this group reads (not emitted) */
+  readonly deadLets: ReadonlySet<Stmt>;
+  readonly local: string;
+}
+
+const key = (e: Expr): string => JSON.stringify(e);
+
+/** split an index into (rest, constant): `rest + c` */
+function splitIndex(e: Expr): { rest: string; c: number; restExpr: Expr | null } {
+  if (e.k === 'const') return { rest: '', c: e.v, restExpr: null };
+  if (e.k === 'bin' && e.op === '+' && e.b.k === 'const') return { rest: key(e.a), c: e.b.v, restExpr: e.a };
+  if (e.k === 'bin' && e.op === '-' && e.b.k === 'const') return { rest: key(e.a), c: -e.b.v, restExpr: e.a };
+  return { rest: key(e), c: 0, restExpr: e };
+}
+
+function readsOf(stmts: readonly Stmt[], skip: ReadonlySet<Stmt>): Map<string, number> {
+  const n = new Map<string, number>();
+  const visit = (ss: readonly Stmt[]) => {
+    for (const st of ss) {
+      if (skip.has(st)) continue;
+      for (const e of exprsOfStmt(st)) for (const v of varsOf(e)) n.set(v, (n.get(v) ?? 0) + 1);
+      if (st.k === 'assign') n.set(st.name, (n.get(st.name) ?? 0) + 1);
+      if (st.k === 'for') visit(st.body);
+      if (st.k === 'if') visit([...st.then, ...st.else]);
+    }
+  };
+  visit(stmts);
+  return n;
+}
+
+function exprsOfStmt(st: Stmt): Expr[] {
+  switch (st.k) {
+    case 'let':
+      return [st.init];
+    case 'assign':
+      return [st.value];
+    case 'store':
+      return [st.index, st.value];
+    case 'for':
+      return [st.from, st.to];
+    case 'if':
+      return [st.cond];
+    default:
+      return [];
+  }
+}
+
+/** the f32x4 groups of a loop (see WasmSchedule) */
+function vectorGroups(loop: Extract<Stmt, { k: 'for' }>, mutableF32: ReadonlySet<string>): Omit<VecGroup, 'local'>[] {
+  const body = loop.body;
+  if (body.some((st) => st.k === 'for' || st.k === 'if' || st.k === 'barrier')) return [];
+  // packing and unpacking cost about two steps: a loop of fewer than 4 steps stays scalar
+  if (loop.from.k === 'const' && loop.to.k === 'const' && (loop.to.v - loop.from.v) / loop.step < MIN_SIMD_TRIPS) return [];
+  const loadLets = new Map<string, { st: Stmt; buf: string; index: Expr }>();
+  for (const st of body) if (st.k === 'let' && !st.mutable && st.t === 'f32' && st.init.k === 'load') loadLets.set(st.name, { st, buf: st.init.buf, index: st.init.index });
+  // acc += factor * L, L a load let
+  const accums: { st: Stmt; acc: string; factor: Expr; l: string }[] = [];
+  for (const st of body) {
+    if (st.k !== 'assign' || st.op !== '+=' || !mutableF32.has(st.name) || st.value.k !== 'bin' || st.value.op !== '*') continue;
+    const { a, b } = st.value;
+    const pick = b.k === 'var' && loadLets.has(b.name) ? { l: b.name, f: a } : a.k === 'var' && loadLets.has(a.name) ? { l: a.name, f: b } : null;
+    if (!pick || varsOf(pick.f).has(st.name) || loadsOf(pick.f).size) continue;
+    accums.push({ st, acc: st.name, factor: pick.f, l: pick.l });
+  }
+  const used = new Set<string>();
+  const groups: Omit<VecGroup, 'local'>[] = [];
+  for (const first of accums) {
+    if (used.has(first.acc)) continue;
+    const l0 = loadLets.get(first.l)!;
+    const s0 = splitIndex(l0.index);
+    const lanes = [first];
+    for (let j = 1; j < 4; j++) {
+      const next = accums.find((q) => {
+        if (used.has(q.acc) || lanes.includes(q) || key(q.factor) !== key(first.factor)) return false;
+        const lj = loadLets.get(q.l)!;
+        const sj = splitIndex(lj.index);
+        return lj.buf === l0.buf && sj.rest === s0.rest && sj.c === s0.c + j;
+      });
+      if (!next) break;
+      lanes.push(next);
+    }
+    if (lanes.length !== 4 || new Set(lanes.map((q) => q.acc)).size !== 4) continue;
+    const stmts = new Set(lanes.map((q) => q.st));
+    // the accumulators: read and written only by these statements in the loop
+    const reads = readsOf(body, stmts);
+    if (lanes.some((q) => reads.has(q.acc))) continue;
+    // the common factor must not change between the first lane and the last
+    for (const q of lanes) used.add(q.acc);
+    const lastIdx = Math.max(...lanes.map((q) => body.indexOf(q.st)));
+    groups.push({ accs: lanes.map((q) => q.acc), factor: first.factor, buf: l0.buf, index: l0.index, stmts, last: body[lastIdx]!, deadLets: new Set() });
+  }
+  // a load let that only vectorized statements read is not emitted
+  const all = new Set(groups.flatMap((g) => [...g.stmts]));
+  const reads = readsOf(body, all);
+  // the factors stay (the vector update reads them)
+  for (const g of groups) for (const v of varsOf(g.factor)) reads.set(v, 1);
+  const laneLoad = new Map(accums.map((q) => [q.st, q.l]));
+  return groups.map((g) => {
+    const dead = new Set<Stmt>();
+    for (const st of g.stmts) {
+      const l = laneLoad.get(st)!;
+      if (!reads.has(l)) dead.add(loadLets.get(l)!.st);
+    }
+    return { ...g, deadLets: dead };
+  });
+}
+
+/** one kernel (lowered: run lowerKernel first) as a WASM function definition */
+export function renderKernelWasm(k: Kernel, schedule: WasmSchedule = DEFAULT_WASM_SCHEDULE): FuncDef {
+  if (k.workgroup) throw new Error(`render wat: kernel ${k.name} is cooperative (a GPU kernel)`);
+  const b = new FnBuilder(k, schedule);
+  for (const buf of k.buffers) if (b.locals.has(buf.name)) throw new Error('unreachable');
+  b.stmts(k.body);
+  const params: { name: string; t: ValType }[] = [...k.buffers.map((buf) => ({ name: b.base(buf.name), t: 'i32' as const })), ...k.scalars.map((s) => ({ name: s.name, t: s.t }))];
+  const clash = params.find((p) => b.locals.has(p.name));
+  if (clash) throw new Error(`render wat: kernel ${k.name}: local '${clash.name}' clashes with a parameter`);
+  const vec = new Map<string, number>();
+  for (const line of b.vectorized) vec.set(line, (vec.get(line) ?? 0) + 1);
+  const vecDoc = [...vec].map(([line, n]) => (n > 1 ? `${line} (${n} loops)` : line));
+  return { name: k.name, doc: [...k.doc, ...vecDoc], params, locals: [...b.locals].map(([name, t]) => ({ name, t })), body: b.code, imports: [...b.uses].sort() };
+}

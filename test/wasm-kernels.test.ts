@@ -1,0 +1,79 @@
+// The wasm target's kernels against the float64 reference on the shared case table: every
+// layer of every case (conv layers with both CPU strategies, direct and im2row) run as
+// WebAssembly through the checker's layer path (src/check/ts.ts checkLayer with the wasm
+// runner), and the generated wasm.ts (createWasmModel) against the reference model on the
+// multi-layer cases: forward, lossAndGrad's gradients, batch norm's buffers, eval mode, and
+// every optimizer through optimizerStep.
+
+import { describe, expect, it } from 'vitest';
+import { CASES, planCase } from './cases.ts';
+import { checkLayer, rng32, type CheckRow } from '../src/check/ts.ts';
+import { checkWasmModel } from '../src/check/wasm.ts';
+import { kernelModule, runKernelWasm } from '../src/wasm/run.ts';
+import { lowerLayer } from '../src/kernels/index.ts';
+import { rng32 as rng } from '../src/check/ts.ts';
+import { withStrategy, type ConvPlan } from './helpers/conv-harness.ts';
+import type { LayerPlan } from '../src/plan/types.ts';
+
+const isConv = (l: LayerPlan): l is ConvPlan => l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose1d' || l.type === 'conv_transpose2d';
+
+function expectOk(rows: readonly CheckRow[]): void {
+  const checked = rows.filter((r) => r.result);
+  for (const r of checked) expect(r.result!.ok, `${r.layer} ${r.kernel}: abs err ${r.result!.maxAbs} > tol ${r.result!.tolerance}`).toBe(true);
+}
+
+describe('wasm kernels vs the reference: every layer of the case table', () => {
+  for (const c of CASES) {
+    it(c.name, () => {
+      const plan = planCase(c);
+      const rng = rng32(3);
+      let checked = 0;
+      for (const l of plan.layers) {
+        const variants = isConv(l) ? [withStrategy(l, 'direct'), withStrategy(l, 'im2row')] : [l];
+        for (const v of variants) {
+          const rows = checkLayer(v, rng, (k, args) => runKernelWasm(k, args));
+          expectOk(rows);
+          checked += rows.filter((r) => r.result).length;
+        }
+      }
+      if (plan.layers.some((l) => l.type !== 'flatten')) expect(checked).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe('wasm.ts (createWasmModel) vs the reference model', () => {
+  const models = CASES.filter((c) => c.kinds.length > 2);
+  it('has multi-layer cases', () => expect(models.length).toBeGreaterThan(5));
+  for (const c of models) {
+    it(c.name, async () => {
+      const rows = await checkWasmModel(planCase(c), 5);
+      expect(rows.length).toBeGreaterThan(3);
+      expectOk(rows);
+    }, 60_000);
+  }
+});
+
+// the f32x4 accumulators do each lane's scalar operations in the same order: the SIMD module's
+// outputs equal the scalar module's bit for bit (and the vectorizer does fire on these kernels)
+describe('simd: the same bits as the scalar module', () => {
+  const convs = CASES.flatMap((c) => planCase(c).layers.filter(isConv).map((l) => ({ title: `${c.name} [${l.name}]`, l })));
+  let vectorized = 0;
+  for (const { title, l } of convs) {
+    for (const strategy of ['direct', 'im2row'] as const) {
+      it(`${title} ${strategy}`, () => {
+        const prog = lowerLayer(withStrategy(l, strategy));
+        for (const c of [...prog.forward, ...prog.backward]) {
+          const r = rng(7);
+          const make = () => c.kernel.buffers.map((b) => (b.t === 'f32' ? Float32Array.from({ length: b.length }, () => r() * 2 - 1) : new Int32Array(b.length)));
+          const a = make();
+          const b = a.map((x) => x.slice());
+          runKernelWasm(c.kernel, a, [], { simd: true });
+          runKernelWasm(c.kernel, b, [], { simd: false });
+          a.forEach((x, i) => expect(new Uint32Array(x.buffer), `${c.kernel.name} ${c.kernel.buffers[i]!.name}`).toEqual(new Uint32Array(b[i]!.buffer)));
+          if (kernelModule([c.kernel]).funcs[0]!.doc.some((d) => d.startsWith('simd: f32x4'))) vectorized++;
+        }
+      });
+    }
+  }
+  it('vectorizes the register blocks of the conv kernels', () => expect(vectorized).toBeGreaterThan(50));
+});
