@@ -15,19 +15,36 @@ import { DEFAULT_LIMITS } from '../src/gpu/limits.ts';
 import { EXAMPLES } from './spec-mutations.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const convgen = (...args: string[]) => spawnSync(process.execPath, ['bin/convgen.js', ...args], { cwd: root, encoding: 'utf8' });
+/** the CLI with stdout a pipe and no $COLUMNS (full tables), unless `env` sets it */
+const convgenEnv = (env: Record<string, string>, ...args: string[]) => {
+  const { COLUMNS: _, ...rest } = process.env;
+  return spawnSync(process.execPath, ['bin/convgen.js', ...args], { cwd: root, encoding: 'utf8', env: { ...rest, ...env } });
+};
+const convgen = (...args: string[]) => convgenEnv({}, ...args);
 const examples = EXAMPLES.map((e) => `examples/${e}.json`);
 
 describe('convgen plan', () => {
-  it('prints the table of every example and exits 0: 100 columns when stdout is not a terminal', () => {
+  it('prints the table of every example and exits 0: the full tables when stdout is not a terminal, $COLUMNS when set', () => {
+    const fitted = convgenEnv({ COLUMNS: '100' }, 'plan', ...examples);
+    expect(fitted.stdout).toBe(examples.map((f) => formatPlanTable(planFile(join(root, f)), { width: 100 })).join('\n'));
     const r = convgen('plan', ...examples);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(examples.map((f) => formatPlanTable(planFile(join(root, f)), { width: 100 })).join('\n'));
-    expect(Math.max(...r.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
+    expect(r.stdout).toBe(examples.map((f) => formatPlanTable(planFile(join(root, f)))).join('\n'));
+    expect(Math.max(...fitted.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
     // --width: the full table when it is wide enough
     expect(convgen('plan', 'examples/vgg.json', '--width', '200').stdout).toBe(formatPlanTable(planFile(join(root, 'examples/vgg.json'))));
     expect(convgen('plan', 'examples/vgg.json', '--width=60').stdout).toBe(formatPlanTable(planFile(join(root, 'examples/vgg.json')), { width: 60 }));
+  });
+
+  it('at any width from 20 up, no line of any target\'s output is wider: titles and notes wrap too', () => {
+    for (const target of ['ts', 'wgsl']) {
+      for (const width of [20, 33, 60]) {
+        const r = convgen('plan', ...examples, '--target', target, '--width', String(width));
+        expect(r.status).toBe(0);
+        expect(r.stdout.split('\n').filter((l) => l.length > width)).toEqual([]);
+      }
+    }
   });
 
   it('--width must be a whole number of columns, 20 or more', () => {
@@ -122,7 +139,7 @@ describe('convgen plan --target wgsl', () => {
     const seed = planFile(join(root, 'examples/seed.json'));
     expect(JSON.parse(json.stdout)).toEqual({ model: 'seed_problem', conv: scheduleModel(seed, 'wgsl').layers, ...JSON.parse(JSON.stringify(scheduleOf('examples/seed.json'))) });
     // --target ts: the plan table, then the TS conv schedule (fitted to 100 columns: not a terminal)
-    expect(convgen('plan', 'examples/seed.json', '--target', 'ts').stdout).toBe(`${formatPlanTable(seed, { width: 100 })}\n${formatConvSchedule(scheduleModel(seed, 'ts'), { width: 100 })}`);
+    expect(convgen('plan', 'examples/seed.json', '--target', 'ts').stdout).toBe(`${formatPlanTable(seed)}\n${formatConvSchedule(scheduleModel(seed, 'ts'))}`);
   });
 
   it('--limits: missing keys keep the defaults, a small dispatch limit folds grids into 2D', () => {
@@ -168,7 +185,7 @@ describe('convgen plan --target wgsl', () => {
 
   it('usage errors: --limits needs a file and the wgsl target; an unknown target; --help names the flags', () => {
     const f = limitsFile('ok.json', '{}');
-    expect(convgen('plan', 'examples/seed.json', '--limits', f).stderr).toBe('convgen plan: --limits: device limits apply to the WGSL schedule only; add --target wgsl\n');
+    expect(convgen('plan', 'examples/seed.json', '--limits', f).stderr).toBe('convgen plan: --limits: WebGPU limits apply to the WGSL target only; add --target wgsl (or all, for build), or drop --limits\n');
     expect(convgen('plan', 'examples/seed.json', '--target', 'wgsl', '--limits').stderr).toBe('convgen plan: --limits: needs a file; write --limits limits.json\n');
     const bad = convgen('plan', 'examples/seed.json', '--target', 'cuda');
     expect(bad.status).toBe(2);

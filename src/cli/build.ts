@@ -18,8 +18,8 @@ import { lowerKernel, dumpKernel } from '../ir/passes.ts';
 import { join } from 'node:path';
 import { importOnnxFile, isOnnxPath } from '../onnx/file.ts';
 import { planModel } from '../plan/plan.ts';
-import { parseFlags, STRATEGY_FLAG, type FlagSpec } from './flags.ts';
-import { IMPORT_MODEL_FLAGS } from './import.ts';
+import { limitsNeedWgsl, parseFlags, STRATEGY_FLAG, type FlagSpec } from './flags.ts';
+import { IMPORT_MODEL_FLAGS, onnxImportOptions } from './import.ts';
 
 export const BUILD_HELP = `usage: convgen build model.json... [flags]
 
@@ -29,8 +29,9 @@ weights are written into its output folder as <name>.safetensors.
 
 Generate the model module for each model file into <out>/<name>/ (default generated/<name>/):
 index.ts (plan, createModel, every kernel), layers/<layer>.ts, train.ts, runtime.ts (shared by
-both targets: init, argument checks, safetensors in and out), the WGSL target's files, and
-${MANIFEST_FILE} (each file written, with its sha256). All files are rendered in memory, then
+every target: init, argument checks, safetensors in and out), the WGSL target's files (gpu.ts
+with createGpuModel, wgsl/*.wgsl), the WebAssembly target's files (wasm.ts with
+createWasmModel, wasm/*.wat and their binaries in wasm/kernels.ts), and ${MANIFEST_FILE} (each file written, with its sha256). All files are rendered in memory, then
 the folder is replaced atomically: a failed build leaves the previous output intact.
 
 A build replaces only what convgen wrote. It refuses (exit 2, nothing written) when an output
@@ -98,11 +99,8 @@ function parseArgs(args: string[]): BuildArgs | 'help' {
   if (parsed === 'help') return 'help';
   const f = parsed.flags;
   const strategy = f['--strategy'];
-  const onnxFiles = parsed.files.filter(isOnnxPath).length;
-  for (const flag of ['--batch', '--name'] as const) {
-    if (f[flag] !== undefined && onnxFiles === 0) throw new ConvgenError(flag, 'applies to an .onnx file only (a model.json states its own batch and name)', `leave ${flag} out, or build a model.onnx`);
-  }
-  if (f['--name'] !== undefined && onnxFiles > 1) throw new ConvgenError('--name', `names one model, but ${onnxFiles} .onnx files are given`, 'build them one at a time, or leave --name out (each is named after its file)');
+  const onnx = onnxImportOptions('build', parsed.files, f);
+  if (f['--limits'] !== undefined && (f['--target'] === 'ts' || f['--target'] === 'wasm')) throw limitsNeedWgsl();
   return {
     files: parsed.files,
     out: f['--out'] ?? 'generated',
@@ -113,7 +111,7 @@ function parseArgs(args: string[]): BuildArgs | 'help' {
     ...(f['--dump'] !== undefined ? { dump: f['--dump'] } : {}),
     plan: { ...(strategy && strategy !== 'auto' ? { strategy } : {}), ...(f['--inference'] ? { inference: true } : {}) },
     ...(f['--limits'] !== undefined ? { limitsFile: f['--limits'] } : {}),
-    onnx: { ...(f['--batch'] !== undefined ? { batch: f['--batch'] } : {}), ...(f['--name'] !== undefined ? { name: f['--name'] } : {}) },
+    onnx,
   };
 }
 

@@ -8,7 +8,9 @@ import { loadLimitsFile } from '../gpu/limits.ts';
 import { checkPlans, formatCheckReport, inferenceNotChecked, type CheckReport } from '../check/index.ts';
 import { NoWebGpuError } from '../gpu/node-device.ts';
 import { planFile } from './plan.ts';
-import { parseFlags, STRATEGY_FLAG, type FlagSpec } from './flags.ts';
+import { limitsNeedWgsl, parseFlags, STRATEGY_FLAG, type FlagSpec } from './flags.ts';
+import { IMPORT_MODEL_FLAGS, onnxImportOptions } from './import.ts';
+import type { ImportOptions } from '../onnx/index.ts';
 
 export const CHECK_HELP = `usage: convgen check model.json... [--target ts|wgsl|wasm] [--seed N] [--strategy direct|im2row|auto] [--limits limits.json]
 
@@ -31,6 +33,8 @@ flags:
                     wgsl, im2row checks the forward as im2row + tiled GEMM
   --limits FILE     with --target wgsl: the WebGPU limits the kernels are built for, as for
                     convgen build --limits
+  --batch N, --name NAME  how a model.onnx given instead of a model.json is imported, as for
+                    convgen import (the check runs on seeded random weights, not the file's)
   -h, --help        print this help
 `;
 
@@ -40,6 +44,8 @@ interface CheckArgs {
   seed: number;
   plan: PlanOptions;
   limitsFile?: string;
+  /** --batch / --name: how an .onnx file is imported */
+  onnx: ImportOptions;
 }
 
 const CHECK_FLAGS = {
@@ -48,6 +54,7 @@ const CHECK_FLAGS = {
   '--strategy': STRATEGY_FLAG,
   '--limits': { kind: 'path', what: 'a file', example: 'limits.json' },
   '--inference': { kind: 'bool' },
+  ...IMPORT_MODEL_FLAGS,
 } as const satisfies Record<string, FlagSpec>;
 
 function parseArgs(args: string[]): CheckArgs | 'help' {
@@ -62,8 +69,9 @@ function parseArgs(args: string[]): CheckArgs | 'help' {
     seed: f['--seed'] ?? 1,
     plan: strategy && strategy !== 'auto' ? { strategy } : {},
     ...(f['--limits'] !== undefined ? { limitsFile: f['--limits'] } : {}),
+    onnx: onnxImportOptions('check', parsed.files, f),
   };
-  if (out.limitsFile !== undefined && out.target !== 'wgsl') throw new ConvgenError('--limits', 'applies to the WGSL target only', 'add --target wgsl, or drop --limits');
+  if (out.limitsFile !== undefined && out.target !== 'wgsl') throw limitsNeedWgsl();
   return out;
 }
 
@@ -73,7 +81,7 @@ export async function checkCommand(args: string[]): Promise<number> {
     process.stdout.write(CHECK_HELP);
     return EXIT_OK;
   }
-  const plans = parsed.files.map((f) => planFile(f, parsed.plan));
+  const plans = parsed.files.map((f) => planFile(f, parsed.plan, parsed.onnx));
   const limits = parsed.limitsFile === undefined ? undefined : loadLimitsFile(parsed.limitsFile);
   let reports: CheckReport[];
   try {

@@ -45,7 +45,10 @@ export function parseFlags<S extends Record<string, FlagSpec>>(command: string, 
       flags[name] = true;
       continue;
     }
-    const v = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : args[++i];
+    const inline = eq > 0 && a.startsWith('--');
+    const v = inline ? a.slice(eq + 1) : args[++i];
+    // `--out --force` is a forgotten value, not a folder named --force (write --out=--force for that)
+    if (!inline && v !== undefined && v.startsWith('--')) throw new ConvgenError(name, `needs a value, got the flag ${v}`, s.kind === 'choice' ? `write ${name} ${s.values[0]}` : `write ${name} ${s.example}`);
     if (s.kind === 'choice') {
       if (v === undefined || !s.values.includes(v)) throw new ConvgenError(name, `must be one of ${s.values.join(', ')}, got ${shown(v)}`, `write ${name} ${s.values[0]}`);
       flags[name] = v;
@@ -60,6 +63,11 @@ export function parseFlags<S extends Record<string, FlagSpec>>(command: string, 
   }
   if (files.length === 0) throw new ConvgenError('arguments', `no ${file === 'model.json' ? 'model' : file.slice(file.lastIndexOf('.'))} file given`, `run convgen ${command} ${file}`);
   return { files, flags: flags as Flags<S> };
+}
+
+/** --limits with a target other than WGSL: every command refuses it the same way */
+export function limitsNeedWgsl(): ConvgenError {
+  return new ConvgenError('--limits', 'WebGPU limits apply to the WGSL target only', 'add --target wgsl (or all, for build), or drop --limits');
 }
 
 /** the conv strategy flag all commands share: `auto` (the default) leaves the choice to the model file and the cost model */

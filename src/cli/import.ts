@@ -3,7 +3,8 @@
 // whole import runs in memory first, so an error (exit 2) writes nothing.
 
 import { ConvgenError, EXIT_OK } from '../errors.ts';
-import { importOnnxFile, lowerOnnxFile, writeImport } from '../onnx/file.ts';
+import { importOnnxFile, isOnnxPath, lowerOnnxFile, writeImport } from '../onnx/file.ts';
+import type { ImportOptions } from '../onnx/index.ts';
 import { formatGraph } from '../onnx/dump.ts';
 import { parseFlags, type FlagSpec } from './flags.ts';
 
@@ -41,6 +42,20 @@ export const IMPORT_MODEL_FLAGS = {
   '--name': { kind: 'path', what: 'a model name', example: 'resnet' },
 } as const satisfies Record<string, FlagSpec>;
 
+/**
+ * --batch / --name of build, plan and check, which read .onnx files beside model.json files:
+ * the import options, refused without an .onnx file (a model.json states its own batch and
+ * name) and --name with several
+ */
+export function onnxImportOptions(command: string, files: readonly string[], flags: { readonly '--batch'?: number; readonly '--name'?: string }): ImportOptions {
+  const onnxFiles = files.filter(isOnnxPath).length;
+  for (const flag of ['--batch', '--name'] as const) {
+    if (flags[flag] !== undefined && onnxFiles === 0) throw new ConvgenError(flag, 'applies to an .onnx file only (a model.json states its own batch and name)', `leave ${flag} out, or ${command} a model.onnx`);
+  }
+  if (flags['--name'] !== undefined && onnxFiles > 1) throw new ConvgenError('--name', `names one model, but ${onnxFiles} .onnx files are given`, `${command} them one at a time, or leave --name out (each is named after its file)`);
+  return { ...(flags['--batch'] !== undefined ? { batch: flags['--batch'] } : {}), ...(flags['--name'] !== undefined ? { name: flags['--name'] } : {}) };
+}
+
 const IMPORT_FLAGS = {
   ...IMPORT_MODEL_FLAGS,
   '--out': { kind: 'path', what: 'a folder', example: 'models' },
@@ -52,6 +67,11 @@ function parseArgs(args: string[]): ImportArgs | 'help' {
   const parsed = parseFlags('import', args, IMPORT_FLAGS, 'model.onnx');
   if (parsed === 'help') return 'help';
   const f = parsed.flags;
+  if (f['--dump'] !== undefined) {
+    for (const flag of ['--out', '--name', '--force'] as const) {
+      if (f[flag] !== undefined) throw new ConvgenError(flag, '--dump graph prints the graph and writes nothing, so it takes no ' + flag, `drop ${flag}, or drop --dump to write the files`);
+    }
+  }
   if (parsed.files.length !== 1) throw new ConvgenError('arguments', `${parsed.files.length} files given; import takes one`, 'run convgen import model.onnx');
   return {
     file: parsed.files[0]!,

@@ -8,7 +8,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   plan: { summary: 'print the per-layer plan as a table (--target wgsl: the GPU schedule; --json for data)', load: async () => (await import('./plan.ts')).planCommand },
   build: { summary: 'generate kernels and the model module into generated/<name>/ (--limits for a GPU\'s limits)', load: async () => (await import('./build.ts')).buildCommand },
   import: { summary: 'turn an ONNX file from torch.onnx.export into model.json + weights (.safetensors)', load: async () => (await import('./import.ts')).importCommand },
-  check: { summary: 'run every generated kernel against the reference interpreter (--target ts|wgsl)', load: async () => (await import('./check.ts')).checkCommand },
+  check: { summary: 'run every generated kernel against the reference interpreter (--target ts|wgsl|wasm)', load: async () => (await import('./check.ts')).checkCommand },
 };
 
 export function usage(): string {

@@ -7,6 +7,7 @@
 import { ConvgenError, EXIT_OK } from '../errors.ts';
 import { planModel, type PlanOptions } from '../plan/plan.ts';
 import { formatPlanTable } from '../plan/table.ts';
+import { wrapCell } from '../plan/fit.ts';
 import { scheduleModel } from '../plan/schedule.ts';
 import { formatConvSchedule } from '../plan/schedule-table.ts';
 import { loadModelFile } from '../spec/parse.ts';
@@ -14,7 +15,10 @@ import type { ModelPlan } from '../plan/types.ts';
 import { lowerModel } from '../kernels/index.ts';
 import { loadLimitsFile, type GpuLimits } from '../gpu/limits.ts';
 import { formatGpuSchedule, scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
-import { parseFlags, STRATEGY_FLAG, type FlagSpec } from './flags.ts';
+import { limitsNeedWgsl, parseFlags, STRATEGY_FLAG, type FlagSpec } from './flags.ts';
+import { IMPORT_MODEL_FLAGS, onnxImportOptions } from './import.ts';
+import { importOnnxFile, isOnnxPath } from '../onnx/file.ts';
+import type { ImportOptions } from '../onnx/index.ts';
 
 export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy auto|direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference] [--width N]
 
@@ -34,8 +38,8 @@ maxComputeWorkgroupsPerDimension), workgroup memory and bound buffers (KiB; :rw 
 rows, several buffers, optimizer chunks: printed above the table); anything else the device
 limits cannot hold is an error naming the layer and the limit.
 
-The tables fit the terminal's width (100 columns when the output is not a terminal, or
---width N): columns that are 0 in every row are left out, then headers are abbreviated (a
+The tables fit the terminal's width (or --width N; when the output is not a terminal,
+$COLUMNS if set, else the full tables): columns that are 0 in every row are left out, then headers are abbreviated (a
 legend says how), long cells wrap, long lists move to a line under their row, and the least
 important columns are left out (a note names them); below that, one block per layer.
 
@@ -49,6 +53,8 @@ flags:
   --inference           plan the forward-only build (convgen build --inference): eval mode, no
                         backward (the bwd column shows -), batch norm accepts a batch of 1
   --width N             fit the tables to N columns (at least 20) instead of the terminal's
+  --batch N, --name NAME  how a model.onnx given instead of a model.json is imported, as for
+                        convgen import
   -h, --help            print this help
 `;
 
@@ -62,11 +68,27 @@ interface PlanArgs {
   readonly limitsFile?: string;
   /** --width: the tables' width; else the terminal's (defaultWidth) */
   readonly width?: number;
+  /** --batch / --name: how an .onnx file is imported */
+  readonly onnx: ImportOptions;
 }
 
-/** the terminal's columns, or 100 when stdout is not a terminal (a pipe, a file, a test) */
-export function defaultWidth(stdout: { isTTY?: boolean; columns?: number } = process.stdout): number {
-  return stdout.isTTY && stdout.columns ? stdout.columns : 100;
+/**
+ * the terminal's columns; when stdout is not a terminal (a pipe, a file, a test), $COLUMNS if
+ * set, else no limit: the full tables, as a file or a pager wants them
+ */
+export function defaultWidth(stdout: { isTTY?: boolean; columns?: number } = process.stdout, env: Readonly<Record<string, string | undefined>> = process.env): number | undefined {
+  if (stdout.isTTY && stdout.columns) return Math.max(20, stdout.columns);
+  const columns = env['COLUMNS'];
+  return columns !== undefined && /^\d+$/.test(columns) && Number(columns) >= 20 ? Number(columns) : undefined;
+}
+
+/** every line of the output at most `width` long: the tables fit already; titles and notes wrap at spaces */
+function fitLines(text: string, width: number | undefined): string {
+  if (width === undefined) return text;
+  return text
+    .split('\n')
+    .flatMap((line) => (line.length <= width ? [line] : wrapCell(line, width, ' ')))
+    .join('\n');
 }
 
 const PLAN_FLAGS = {
@@ -75,6 +97,7 @@ const PLAN_FLAGS = {
   '--strategy': STRATEGY_FLAG,
   '--target': { kind: 'choice', values: ['ts', 'wgsl'] },
   '--limits': { kind: 'path', what: 'a file', example: 'limits.json' },
+  ...IMPORT_MODEL_FLAGS,
   '--width': { kind: 'count', example: 100, min: 20, means: 'a whole number of columns, 20 or more', fix: "write --width 100, or leave it out for the terminal's width" },
 } as const satisfies Record<string, FlagSpec>;
 
@@ -90,14 +113,15 @@ function parseArgs(args: string[]): PlanArgs | 'help' {
     target: f['--target'] ?? null,
     ...(f['--limits'] !== undefined ? { limitsFile: f['--limits'] } : {}),
     ...(f['--width'] !== undefined ? { width: f['--width'] } : {}),
+    onnx: onnxImportOptions('plan', parsed.files, f),
   };
-  if (out.limitsFile !== undefined && out.target !== 'wgsl') throw new ConvgenError('--limits', 'device limits apply to the WGSL schedule only', 'add --target wgsl');
+  if (out.limitsFile !== undefined && out.target !== 'wgsl') throw limitsNeedWgsl();
   return out;
 }
 
-/** parse and plan one file; every error names the file */
-export function planFile(path: string, options: PlanOptions = {}): ModelPlan {
-  const spec = loadModelFile(path);
+/** parse and plan one file (an .onnx file is imported in memory first); every error names the file */
+export function planFile(path: string, options: PlanOptions = {}, onnx: ImportOptions = {}): ModelPlan {
+  const spec = isOnnxPath(path) ? importOnnxFile(path, onnx).spec : loadModelFile(path);
   try {
     return planModel(spec, options);
   } catch (err) {
@@ -125,14 +149,14 @@ export async function planCommand(args: string[]): Promise<number> {
   const limits = parsed.limitsFile === undefined ? undefined : loadLimitsFile(parsed.limitsFile);
   const width = parsed.width ?? defaultWidth();
   // plan every file before printing, so a bad file prints nothing but its error
-  const plans = parsed.files.map((f) => planFile(f, parsed.options));
+  const plans = parsed.files.map((f) => planFile(f, parsed.options, parsed.onnx));
   if (parsed.target === 'wgsl') {
     const schedules = plans.map((p, i) => ({ plan: p, conv: scheduleModel(p, 'wgsl'), schedule: scheduleFile(p, parsed.files[i], limits) }));
     if (parsed.json) {
       const data = schedules.map((s) => ({ model: s.plan.name, conv: s.conv.layers, ...s.schedule }));
       process.stdout.write(JSON.stringify(data.length === 1 ? data[0] : data, null, 2) + '\n');
     } else {
-      process.stdout.write(schedules.map((s) => `model ${s.plan.name} (target wgsl)\n${formatConvSchedule(s.conv, { width })}\n${formatGpuSchedule(s.schedule, { width })}`).join('\n'));
+      process.stdout.write(fitLines(schedules.map((s) => `model ${s.plan.name} (target wgsl)\n${formatConvSchedule(s.conv, { width })}\n${formatGpuSchedule(s.schedule, { width })}`).join('\n'), width));
     }
     return EXIT_OK;
   }
@@ -142,14 +166,14 @@ export async function planCommand(args: string[]): Promise<number> {
       const data = plans.map((p, i) => ({ plan: p, conv: schedules[i]!.layers }));
       process.stdout.write(JSON.stringify(data.length === 1 ? data[0] : data, null, 2) + '\n');
     } else {
-      process.stdout.write(plans.map((p, i) => `${formatPlanTable(p, { width })}\n${formatConvSchedule(schedules[i]!, { width })}`).join('\n'));
+      process.stdout.write(fitLines(plans.map((p, i) => `${formatPlanTable(p, { width })}\n${formatConvSchedule(schedules[i]!, { width })}`).join('\n'), width));
     }
     return EXIT_OK;
   }
   if (parsed.json) {
     process.stdout.write(JSON.stringify(plans.length === 1 ? plans[0] : plans, null, 2) + '\n');
   } else {
-    process.stdout.write(plans.map((p) => formatPlanTable(p, { width })).join('\n'));
+    process.stdout.write(fitLines(plans.map((p) => formatPlanTable(p, { width })).join('\n'), width));
   }
   return EXIT_OK;
 }

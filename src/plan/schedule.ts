@@ -242,5 +242,7 @@ const isConv = (l: LayerPlan): l is ConvLayer => l.type === 'conv1d' || l.type =
 
 /** the model's conv schedule on a target */
 export function scheduleModel(plan: ModelPlan, target: ScheduleTarget, overrides: ScheduleOverrides = {}): ModelSchedule {
-  return { model: plan.name, target, layers: plan.layers.filter(isConv).map((l) => scheduleConv(l, target, overrides)) };
+  const layers = plan.layers.filter(isConv).map((l) => scheduleConv(l, target, overrides));
+  // an inference build runs the forward kernels only
+  return { model: plan.name, target, layers: plan.inference ? layers.map((l) => ({ ...l, kernels: l.kernels.filter((k) => k.role === 'forward') })) : layers };
 }
