@@ -166,7 +166,7 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
       for (const k of Object.values(lowerOptimizers(n))) add(k, '(optimizer)', 'optimizer', 'parameters (the optimizer steps over every weight and bias)', {});
     }
   }
-  return { limits, kernels: out, splits, arena, splitText: formatSplit(splits, arena, program.params.slots) };
+  return { limits, kernels: out, splits, arena, splitText: formatSplit(splits, arena, program.params.slots, plan.inference === true) };
 }
 
 const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - s.length));
