@@ -168,6 +168,22 @@ describe('binding-size refusals say what would help', () => {
     expect(s.arena!.chunks.length).toBeGreaterThan(1);
     for (const k of s.kernels) for (const b of k.bindings) expect(b.bytes, `${k.kernel}.${b.name}`).toBeLessThanOrEqual(DEFAULT_LIMITS.maxStorageBufferBindingSize);
   });
+  // the fix once told a user over maxBufferSize to raise maxStorageBufferBindingSize, which cannot help
+  it('a buffer over maxBufferSize (the smaller limit): the error and the fix name maxBufferSize', () => {
+    const plan = load('lenet.json');
+    const limits = { ...DEFAULT_LIMITS, maxBufferSize: 100_000 };
+    let msg = 'no error';
+    try {
+      scheduleGpu(plan, gpuProgram(plan, limits), limits);
+    } catch (err) {
+      msg = (err as Error).message;
+    }
+    expect(msg).toMatch(/^layers\[0\] \(conv2d "c1"\): .*'x' of 100352 bytes.*, over maxBufferSize = 100000; lower the batch size .*pass --limits with the larger maxBufferSize your device supports, or build only the CPU target/);
+    expect(msg).not.toContain('maxStorageBufferBindingSize');
+    // and over the binding limit, that one
+    const binding = { ...DEFAULT_LIMITS, maxStorageBufferBindingSize: 100_000 };
+    expect(() => scheduleGpu(plan, gpuProgram(plan, binding), binding)).toThrow(/over maxStorageBufferBindingSize = 100000; .*pass --limits with the larger maxStorageBufferBindingSize your device supports/);
+  });
   it('activations over the limit: the batch size', () => {
     const msg = refusal({ name: 'tall', batch: 600, input: [1, 256, 256], layers: [{ type: 'conv2d', name: 'c', out_channels: 1, kernel: 1 }] });
     expect(msg).toMatch(/layers\[0\] \(conv2d "c"\).*lower the batch size \(activation buffers grow with it\).*--target ts/);

@@ -24,6 +24,7 @@ import { alignElements, bindingElements, layoutArena, splitLinear } from '../src
 import { emitGpuFiles } from '../src/emit/gpu.ts';
 import { writeOutputAtomic } from '../src/emit/write.ts';
 import { checkCommand } from '../src/cli/check.ts';
+import { planCommand } from '../src/cli/plan.ts';
 import { compare, modelTolerance, randomTarget } from '../src/check/ts.ts';
 import { runCaptured } from './helpers/cli.ts';
 import { buildAndImport, cleanupBuilds } from './helpers/build-module.ts';
@@ -118,6 +119,25 @@ describe('the split, as data', () => {
     for (const k of s.kernels) for (const b of k.bindings) expect(b.bytes, `${k.kernel}.${b.name}`).toBeLessThanOrEqual(limits.maxStorageBufferBindingSize);
     const gpu = emitGpuFiles(plan, lowerModel(plan, { target: 'wgsl', limits }), { limits })['gpu.ts']!;
     expect(gpu).toContain('"maxStorageBufferBindingSize": 134217728');
+  });
+
+  // an inference build's plan told of optimizer chunks and of gradients and optimizer state, which it has not
+  it('convgen plan --inference --target wgsl prints the blocks and the parameter buffers, no optimizer', async () => {
+    const { code, out } = await runCaptured(planCommand, [MODEL, '--inference', '--target', 'wgsl', '--limits', LIMITS]);
+    expect(code).toBe(0);
+    expect(out).toContain(
+      [
+        'split fc1.weight into 3 blocks of output rows (144 elements a row):',
+        '  rows 0..4: elements 0..576, byte offset 0, 2.25 KiB',
+        '  rows 4..8: elements 576..1152, byte offset 2304, 2.25 KiB',
+        '  rows 8..12: elements 1152..1728, byte offset 4608, 2.25 KiB',
+        'parameter arena: 2 buffer(s) of 5.25 KiB, 3.25 KiB',
+        '  params: c1.weight, bn1.weight, bn1.bias, fc1.weight',
+        '  params_1: fc1.weight, fc1.bias, fc2.weight, fc2.bias',
+        '',
+      ].join('\n'),
+    );
+    expect(out).not.toMatch(/optimizer|gradient/);
   });
 
   // the schedule sized the optimizer kernels by the parameter count P while the device binds the

@@ -55,10 +55,13 @@ function label(l: LayerPlan): string {
 /** kernel buffers that hold parameters or their gradients (their size does not depend on the batch) */
 const PARAM_BUFFERS = new Set(['w', 'b', 'dw', 'db', 'weight', 'bias', 'param', 'grad', 'velocity', 'expAvg', 'expAvgSq', 'maxExpAvgSq']);
 
-/** what to do about a buffer over maxStorageBufferBindingSize: the fix depends on what the buffer holds */
-function bindingFix(k: Kernel, buffer: string): string {
+/**
+ * what to do about a buffer over `limit` (maxStorageBufferBindingSize, or maxBufferSize when that
+ * is the smaller: a binding is never larger than its buffer): the fix depends on what the buffer holds
+ */
+function bindingFix(k: Kernel, buffer: string, limit: 'maxStorageBufferBindingSize' | 'maxBufferSize'): string {
   // the CPU target has no binding limit: a user who wants only the TS module need not change the model
-  const larger = 'pass --limits with the larger maxStorageBufferBindingSize your device supports, or build only the CPU target with --target ts (it has no such limit)';
+  const larger = `pass --limits with the larger ${limit} your device supports, or build only the CPU target with --target ts (it has no such limit)`;
   if (/^(sgd|adam)_/.test(k.name)) return `the optimizer step binds every parameter of the model at once: use fewer parameters, ${larger}`;
   // a linear weight is split into blocks of rows (src/gpu/split.ts): refused only when one aligned block does not fit
   if (PARAM_BUFFERS.has(buffer) && k.name.startsWith('linear_')) return `one block of output rows of the layer's weights is this large (the WGSL target splits a linear weight into blocks of rows, each a multiple of minStorageBufferOffsetAlignment): use fewer input features, ${larger}`;
@@ -70,11 +73,11 @@ function bindingFix(k: Kernel, buffer: string): string {
 function checkLimits(wk: WgslKernel, k: Kernel, where: string, limits: GpuLimits): void {
   for (const b of wk.bindings) {
     if (b.type !== 'uniform' && b.bytes > bindingElements(limits) * 4) {
-      const over = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? `maxStorageBufferBindingSize = ${limits.maxStorageBufferBindingSize}` : `maxBufferSize = ${limits.maxBufferSize}`;
+      const limit = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
       throw new ConvgenError(
         where,
-        `kernel ${k.name} binds buffer '${b.name}' of ${b.bytes} bytes (${b.bytes / 4} elements), over ${over}`,
-        bindingFix(k, b.name),
+        `kernel ${k.name} binds buffer '${b.name}' of ${b.bytes} bytes (${b.bytes / 4} elements), over ${limit} = ${limits[limit]}`,
+        bindingFix(k, b.name, limit),
       );
     }
   }
@@ -163,7 +166,7 @@ export function scheduleGpu(plan: ModelPlan, program: ModelProgram, limits: GpuL
       for (const k of Object.values(lowerOptimizers(n))) add(k, '(optimizer)', 'optimizer', 'parameters (the optimizer steps over every weight and bias)', {});
     }
   }
-  return { limits, kernels: out, splits, arena, splitText: formatSplit(splits, arena, program.params.slots) };
+  return { limits, kernels: out, splits, arena, splitText: formatSplit(splits, arena, program.params.slots, plan.inference === true) };
 }
 
 const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - s.length));

@@ -139,19 +139,25 @@ export function splitsOf(layers: readonly LayerPlan[], limits: GpuLimits): Linea
 /** the distinct chunk lengths, in first-use order (one optimizer kernel each) */
 export const chunkLengths = (a: ArenaLayout): number[] => [...new Set(a.chunks.map((c) => c.length))];
 
-/** the split as text for the plan: one line per split weight, arena buffer and optimizer chunk run */
-export function formatSplit(splits: readonly LinearSplit[], arena: ArenaLayout | null, slots: readonly ParamSlot[]): string[] {
+/**
+ * the split as text for the plan: one line per split weight, arena buffer and optimizer chunk run.
+ * An inference build (`inference`) has no gradients, optimizer state or optimizer: only the
+ * parameter buffers are told
+ */
+export function formatSplit(splits: readonly LinearSplit[], arena: ArenaLayout | null, slots: readonly ParamSlot[], inference = false): string[] {
   const lines: string[] = [];
   for (const s of splits) {
     lines.push(`split ${s.layer}.weight into ${s.blocks.length} blocks of output rows (${s.rowLength} elements a row):`);
     for (const b of s.blocks) lines.push(`  rows ${b.rows[0]}..${b.rows[1]}: elements ${b.elements[0]}..${b.elements[1]}, byte offset ${b.byteOffset}, ${((b.elements[1] - b.elements[0]) * 4) / 1024} KiB`);
   }
-  if (arena && (arena.buffers.length > 1 || arena.chunks.length > 1)) {
-    lines.push(`parameter arena: ${arena.buffers.length} buffer(s) of ${arena.buffers.map((n) => `${(n * 4) / 1024} KiB`).join(', ')} (the gradients and optimizer state alike)`);
+  if (arena && (arena.buffers.length > 1 || (!inference && arena.chunks.length > 1))) {
+    const alike = inference ? '' : ' (the gradients and optimizer state alike)';
+    lines.push(`parameter arena: ${arena.buffers.length} buffer(s) of ${arena.buffers.map((n) => `${(n * 4) / 1024} KiB`).join(', ')}${alike}`);
     arena.buffers.forEach((_, i) => {
       const held = slots.flatMap((s, k) => (arena.parts[k].some((p) => p.buffer === i) ? [`${s.layer}.${s.kind}`] : []));
       const chunks = arena.chunks.filter((c) => c.buffer === i);
-      lines.push(`  ${arenaBuffer('params', i)}: ${held.join(', ')}; optimizer chunks ${chunks.map((c) => `${c.offset}+${c.length}`).join(', ')}`);
+      const steps = inference ? '' : `; optimizer chunks ${chunks.map((c) => `${c.offset}+${c.length}`).join(', ')}`;
+      lines.push(`  ${arenaBuffer('params', i)}: ${held.join(', ')}${steps}`);
     });
   }
   return lines;
