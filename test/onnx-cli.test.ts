@@ -75,6 +75,19 @@ describe('convgen import', () => {
     expect(loadModelFile(join(out, 'net.json')).layers.length).toBe(12);
   });
 
+  // regression: --out naming a file crashed with ENOTDIR from lstat of <file>/<name>.json (exit 1, a stack trace)
+  it('--out naming a file, or a path under a file, exits 2 naming the path; the API throws the same', async () => {
+    const file = join(root, 'afile');
+    writeFileSync(file, 'mine');
+    const r = await run('import', fixture('conv1d_net'), '--out', file);
+    expect([r.code, r.err]).toEqual([2, `convgen import: ${file}: exists and is not a folder; choose another --out folder (a folder, or a path that does not exist yet)\n`]);
+    const under = await run('import', fixture('conv1d_net'), '--out', join(file, 'sub'));
+    expect(under.code).toBe(2);
+    expect(under.err).toMatch(/afile\/sub: cannot be checked \(ENOTDIR\).*; choose another --out folder\n$/);
+    expect(() => importOnnx(fixture('conv1d_net'), { out: file })).toThrow(/afile: exists and is not a folder/);
+    expect(readFileSync(file, 'utf8')).toBe('mine');
+  });
+
   it('--dump graph prints the graph after the passes and writes nothing', async () => {
     const out = fresh();
     const r = await run('import', fixture('gelu_dropout'), '--dump', 'graph', '--out', out);

@@ -3,7 +3,7 @@
 // computed first, an existing file is refused unless forced, and each file lands through a
 // temporary file renamed into place, so an error writes nothing.
 
-import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync, type Stats } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { ConvgenError } from '../errors.ts';
 import { nameProblem } from '../spec/names.ts';
@@ -72,6 +72,17 @@ export interface WriteImportOptions {
   readonly force?: boolean;
 }
 
+const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? String(err);
+
+/** lstat of path (undefined when nothing is there), any other fs error a ConvgenError naming the path */
+function statOf(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    throw new ConvgenError(path, `cannot be checked (${codeOf(err)}): a part of the path is not a folder, or is not readable`, 'choose another --out folder');
+  }
+}
+
 /** write `<dir>/<name>.json` and `<dir>/<name>.safetensors`; refuses to replace either unless forced */
 export function writeImport(result: ImportResult, dir: string, options: WriteImportOptions = {}): { json: string; weights: string } {
   const name = result.model.name as string;
@@ -79,15 +90,20 @@ export function writeImport(result: ImportResult, dir: string, options: WriteImp
     [join(dir, `${name}.json`), formatModelJson(result.model)],
     [join(dir, `${name}.safetensors`), result.safetensors],
   ];
+  // the folder first: under a file, every lstat of dir/<name> fails with ENOTDIR
+  const dirStat = statOf(dir);
+  if (dirStat !== undefined && !dirStat.isDirectory()) throw new ConvgenError(dir, 'exists and is not a folder', 'choose another --out folder (a folder, or a path that does not exist yet)');
   for (const [path] of files) {
-    const stat = lstatSync(path, { throwIfNoEntry: false });
+    const stat = statOf(path);
     if (stat === undefined) continue;
     if (!stat.isFile()) throw new ConvgenError(path, 'exists and is not a file', 'remove it or choose another --out folder');
     if (!options.force) throw new ConvgenError(path, 'exists; convgen import does not replace files', 'choose another --out folder or --name, or pass --force to replace it');
   }
-  const dirStat = lstatSync(dir, { throwIfNoEntry: false });
-  if (dirStat !== undefined && !dirStat.isDirectory()) throw new ConvgenError(dir, 'exists and is not a folder', 'choose another --out folder');
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new ConvgenError(dir, `cannot create the folder (${codeOf(err)})`, 'choose another --out folder, or check its parent is a writable folder');
+  }
   const tmps = files.map(([path, content]) => {
     const tmp = `${path}.convgen-tmp-${process.pid}`;
     try {
