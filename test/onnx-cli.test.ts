@@ -2,7 +2,7 @@
 // main): what they write, exit 2 with nothing written on a bad file or an existing output, and
 // the API's importOnnx / build with an .onnx path.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { loadModelFile } from '../src/spec/parse.ts';
 import { runCaptured } from './helpers/cli.ts';
 import { onnxModel } from './helpers/onnx-build.ts';
 import { SUPPORTED_OPS } from '../src/onnx/index.ts';
+import { writeImport, type ImportFs } from '../src/onnx/file.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'convgen-onnx-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -86,6 +87,59 @@ describe('convgen import', () => {
     expect(under.err).toMatch(/afile\/sub: cannot be checked \(ENOTDIR\).*; choose another --out folder\n$/);
     expect(() => importOnnx(fixture('conv1d_net'), { out: file })).toThrow(/afile: exists and is not a folder/);
     expect(readFileSync(file, 'utf8')).toBe('mine');
+  });
+
+  describe('writeImport replaces both files or neither', () => {
+    const result = importOnnx(fixture('conv1d_net'), { name: 'net' });
+    /** node:fs, except that the call number `at` of `op` throws EACCES */
+    const failing = (op: keyof ImportFs, at: number): ImportFs => {
+      let calls = 0;
+      const fail = () => {
+        if (++calls === at) throw Object.assign(new Error('denied'), { code: 'EACCES' });
+      };
+      const real: ImportFs = { writeFileSync, renameSync, rmSync };
+      return { ...real, [op]: (...args: never[]) => (fail(), (real[op] as (...a: never[]) => void)(...args)) };
+    };
+    const old = (out: string) => {
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'net.json'), 'old json');
+      writeFileSync(join(out, 'net.safetensors'), 'old weights');
+    };
+    const unchanged = (out: string) => {
+      expect(readdirSync(out).sort()).toEqual(['net.json', 'net.safetensors']);
+      expect(readFileSync(join(out, 'net.json'), 'utf8')).toBe('old json');
+      expect(readFileSync(join(out, 'net.safetensors'), 'utf8')).toBe('old weights');
+    };
+
+    it('the second temporary file fails: the first is removed, nothing new is left', () => {
+      const out = fresh();
+      expect(() => writeImport(result, out, { fs: failing('writeFileSync', 2) })).toThrow(/net\.safetensors: cannot write it \(EACCES\)/);
+      expect(readdirSync(out)).toEqual([]);
+      old(out);
+      expect(() => writeImport(result, out, { force: true, fs: failing('writeFileSync', 2) })).toThrow(/cannot write it/);
+      unchanged(out);
+    });
+
+    it('a rename fails after the .json is in place: the old .json comes back, no temporary or aside file stays', () => {
+      for (const at of [2, 3, 4]) {
+        const out = fresh();
+        old(out);
+        // renames: json aside, json tmp into place, weights aside, weights tmp into place
+        expect(() => writeImport(result, out, { force: true, fs: failing('renameSync', at) })).toThrow(/cannot replace it \(EACCES\); nothing was changed/);
+        unchanged(out);
+      }
+      const out = fresh();
+      expect(() => writeImport(result, out, { fs: failing('renameSync', 2) })).toThrow(/net\.safetensors: cannot replace it/);
+      expect(readdirSync(out)).toEqual([]);
+    });
+
+    it('with no failure, both are replaced and nothing else stays', () => {
+      const out = fresh();
+      old(out);
+      writeImport(result, out, { force: true });
+      expect(readdirSync(out).sort()).toEqual(['net.json', 'net.safetensors']);
+      expect(Buffer.from(readFileSync(join(out, 'net.safetensors'))).equals(Buffer.from(result.safetensors))).toBe(true);
+    });
   });
 
   it('--dump graph prints the graph after the passes and writes nothing', async () => {
