@@ -234,6 +234,8 @@ export function fold(g: Graph, batch: number): Graph {
     if (out.some((d) => !Number.isSafeInteger(d) || d < 1)) throw nodeError(n, `gives an output of shape [${out.join(', ')}]`, 'check the input size the model was exported for');
     if (numel(out) > 2 ** 31 - 1) throw new ConvgenError(`node ${JSON.stringify(n.name)} (${n.op})`, `gives ${numel(out)} values, more than convgen's limit of 2^31 - 1`, 'use a smaller batch or input');
     for (const o of n.outputs.slice(0, 1)) g.shapes.set(o, out);
+    // a training-mode BatchNormalization's running statistics: one value per channel (toLayers refuses a graph that reads them)
+    if (n.op === 'BatchNormalization') for (const o of n.outputs.slice(1)) if (o) g.shapes.set(o, [out[1]!]);
     kept.push(n);
   }
   g.nodes = kept;

@@ -55,6 +55,7 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
   const torchNames = new TorchNamePool();
   const valueLayer = new Map<string, string>([[g.input.name, 'input']]);
   const layers: Json[] = [];
+  const trainingBns: string[] = [];
   const tensors: Record<string, Tensor> = {};
   let previous = 'input';
   const nodesIn = new Map<string, number>();
@@ -230,8 +231,11 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
         break;
       }
       case 'BatchNormalization': {
-        if (intAttr(n, 'training_mode', 0) !== 0) throw refuse('is in training mode (training_mode=1)', 'export from eval mode (model.eval()), with training=TrainingMode.PRESERVE to keep the BatchNormalization');
-        if (n.outputs.slice(1).some((o) => o && g.nodes.some((m) => m.inputs.includes(o)))) throw refuse('has its running-statistics outputs read', 'export in eval mode');
+        // training mode: training_mode=1 (opset 14+), or the running-statistics outputs (opsets
+        // 9 to 13 have no attribute: more than one output is training mode). It normalizes with
+        // the batch's statistics, as convgen's batchnorm does in training mode (train(), the default)
+        if (n.outputs.slice(1).some((o) => o && g.nodes.some((m) => m.inputs.includes(o)))) throw refuse('has its running-statistics outputs read by other nodes', 'export in eval mode (model.eval()), with training=TrainingMode.PRESERVE to keep the BatchNormalization');
+        if (intAttr(n, 'training_mode', 0) !== 0 || n.outputs.slice(1).some((o) => o !== '')) trainingBns.push(n.name);
         const [scale, b, mean, vari] = [1, 2, 3, 4].map((i) => floatConst(n, i, ['scale', 'bias', 'mean', 'var'][i - 1]!));
         const c = xs[1]!;
         if ([scale, b, mean, vari].some((t) => t!.data.length !== c)) throw refuse(`has parameters that are not one value per channel (${c} channels)`, 'export the model again');
@@ -302,6 +306,7 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
     valueLayer.set(n.outputs[0]!, previous);
   }
 
+  if (trainingBns.length > 0) g.notes.push(`${trainingBns.length === 1 ? 'a BatchNormalization was' : `${trainingBns.length} BatchNormalizations were`} exported in training mode (${trainingBns.map((x) => JSON.stringify(x)).join(', ')}): the ONNX graph normalizes with the batch's statistics, as the generated model does in training mode (model.train(), the default); model.eval() uses the imported running statistics instead`);
   if (layers.length === 0) throw new ConvgenError('graph', 'computes nothing convgen maps to a layer (the output is the input)', 'export a module with at least one layer');
   if (valueLayer.get(g.output) !== previous) throw new ConvgenError(`graph output ${JSON.stringify(g.output)}`, 'is not computed by the last node; a convgen model\'s output is its last layer', 'export a module whose forward returns its last computation');
   const outShape = shape(g.output);
