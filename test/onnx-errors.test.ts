@@ -1,6 +1,7 @@
 // What the ONNX import refuses, and how: a ConvgenError naming the node (its name and op
 // type) or the part of the file at fault, with why and what to do. One row per refusal.
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConvgenError } from '../src/errors.ts';
 import { importOnnx } from '../src/onnx/index.ts';
@@ -10,7 +11,7 @@ import { ModelProtoType } from '../src/onnx/schema.ts';
 const w33 = { w: { dims: [2, 2, 3, 3] } };
 
 const REFUSALS: { name: string; graph: GraphIn; message: RegExp; batch?: number }[] = [
-  { name: 'Transpose', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Transpose', name: '/shuffle/Transpose', inputs: ['input'], attrs: { perm: [0, 2, 1, 3] } }] }, message: /node "\/shuffle\/Transpose" \(Transpose\): operator Transpose is not supported: .*NCHW/ },
+  { name: 'Transpose', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Transpose', name: '/shuffle/Transpose', inputs: ['input'], attrs: { perm: [0, 2, 1, 3] } }] }, message: /node "\/shuffle\/Transpose" \(Transpose\): operator Transpose is not supported on activations: .*NCHW/ },
   { name: 'LSTM', graph: { input: [1, 2, 4], nodes: [{ op: 'LSTM', name: '/rnn/LSTM', inputs: ['input'] }] }, message: /node "\/rnn\/LSTM" \(LSTM\): operator LSTM is not supported: .*recurrent/ },
   { name: 'a dynamic spatial size', graph: { input: [1, 2, 'H', 4], nodes: [{ op: 'Relu', inputs: ['input'] }] }, message: /graph input "input": .*dim 2 is dynamic \("H"\)/ },
   { name: 'asymmetric conv pads', graph: { input: [1, 2, 6, 6], nodes: [{ op: 'Conv', name: '/c/Conv', inputs: ['input', 'w'], attrs: { pads: [0, 0, 1, 1] } }], inits: w33 }, message: /node "\/c\/Conv" \(Conv\): pads \[0, 0, 1, 1\] .* are asymmetric/ },
@@ -71,6 +72,20 @@ describe('onnx import refusals', () => {
     m.graph.initializer[0]!.raw_data = m.graph.initializer[0]!.raw_data.subarray(0, 10);
     const bytes = ModelProtoType.encode(ModelProtoType.fromObject(m)).finish();
     expect(errorOf(() => importOnnx(bytes)).message).toMatch(/initializer "w": holds 10 bytes of raw data, but its dims need 36 x 4 = 144/);
+  });
+
+  // PyTorch's own export of nn.ZeroPad2d((1, 0, 1, 0)) + Conv2d: the pads chain folds, the Pad folds into the Conv, whose pads are then unequal
+  it('an asymmetric nn.ZeroPad2d before a conv (a real export) is refused, saying why and what to do', () => {
+    const err = errorOf(() => importOnnx(new Uint8Array(readFileSync(new URL('./fixtures/onnx/zeropad_conv/asymmetric.onnx', import.meta.url)))));
+    expect(err.message).toMatch(/^node "\/conv\/Conv" \(Conv\): pads \[1, 1, 0, 0\] \(begin, end per dim\) are asymmetric \(they include the pads of "\/pad\/Pad", a Pad folded in: F\.pad or nn\.ZeroPad2d with unequal sides\); convgen's conv pads each dim equally/);
+    expect(err.fix).toMatch(/nn\.ZeroPad2d\(p\), F\.pad with left = right and top = bottom.*pad the input before the model/);
+  });
+
+  it('Slice and Transpose fold on constants only: on an activation they are refused', () => {
+    const slice = onnxModel({ input: [1, 2, 4, 4], nodes: [{ op: 'Slice', name: '/crop/Slice', inputs: ['input', 'st', 'en', 'ax'] }], ints: { st: [1], en: [3], ax: [2] } });
+    expect(errorOf(() => importOnnx(slice)).message).toMatch(/^node "\/crop\/Slice" \(Slice\): operator Slice is not supported on activations: convgen has no slicing or cropping layer/);
+    const transpose = onnxModel({ input: [1, 2, 4, 4], nodes: [{ op: 'Transpose', name: '/t/Transpose', inputs: ['input'], attrs: { perm: [0, 2, 1, 3] } }] });
+    expect(errorOf(() => importOnnx(transpose)).message).toMatch(/^node "\/t\/Transpose" \(Transpose\): operator Transpose is not supported on activations: convgen layers keep PyTorch's NCHW layout/);
   });
 
   it('bad options: a name that is not an identifier, a batch of 0', () => {

@@ -34,6 +34,7 @@ const FIXTURES: { name: string; batch?: number; train?: true }[] = [
   { name: 'gelu_dropout' },
   // exported with training=TrainingMode.TRAINING: its output uses the batch's statistics, so it is compared in training mode
   { name: 'bn_train', train: true },
+  { name: 'zeropad_conv' },
 ];
 
 function softmaxRows(y: Float32Array, classes: number): Float32Array {

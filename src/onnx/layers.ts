@@ -4,7 +4,7 @@
 
 import { ConvgenError } from '../errors.ts';
 import type { Tensor } from '../io/safetensors.ts';
-import { floatAttr, intAttr, intsAttr, nodeError, numel, stringAttr, type Const, type Graph, type Node } from './graph.ts';
+import { FOLDED_PAD, floatAttr, intAttr, intsAttr, nodeError, numel, stringAttr, type Const, type Graph, type Node } from './graph.ts';
 import { windowOf } from './geometry.ts';
 import { identifierOf, NamePool, splitNodeName, torchPathOf, TorchNamePool } from './names.ts';
 
@@ -49,6 +49,12 @@ function transpose(c: Const): Float32Array {
   for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) out[j * k + i] = src[i * n + j]!;
   return out;
 }
+
+/** where a node's pads came from when fusePads folded a Pad into it: the Pad's name, for errors */
+const foldedPad = (n: Node): string => {
+  const a = n.attrs.get(FOLDED_PAD);
+  return a?.kind === 'string' ? ` (they include the pads of ${JSON.stringify(a.value)}, a Pad folded in: F.pad or nn.ZeroPad2d with unequal sides)` : '';
+};
 
 export function toLayers(g: Graph, opts: LayerOptions): Imported {
   const names = new NamePool();
@@ -105,7 +111,7 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
           // convgen's "same": total max((ceil(in/s) - 1) s + d (k - 1) + 1 - in, 0), the odd one at the end
           const same = xs.slice(2).map((s, i) => Math.max((Math.ceil(s / win.stride[i]!) - 1) * win.stride[i]! + win.dilation[i]! * (win.kernel[i]! - 1) + 1 - s, 0));
           if (!same.every((t, i) => win.before[i] === Math.floor(t / 2) && win.after[i] === t - Math.floor(t / 2))) {
-            throw refuse(`pads [${[...win.before, ...win.after].join(', ')}] (begin, end per dim) are asymmetric; convgen pads each dim equally on both sides, or as "same" (the odd pad at the end)`, 'pad symmetrically (padding=k//2 with an odd kernel), or use padding="same"');
+            throw refuse(`pads [${[...win.before, ...win.after].join(', ')}] (begin, end per dim) are asymmetric${foldedPad(n)}; convgen's conv pads each dim equally on both sides, or as "same" (the odd pad at the end)`, `pad symmetrically (padding=k//2 with an odd kernel, nn.ZeroPad2d(p), F.pad with left = right and top = bottom), or use padding="same"; for other padding, pad the input before the model`);
           }
           padding = 'same';
         }
@@ -153,7 +159,7 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
         if (intAttr(n, 'ceil_mode', 0) !== 0) throw refuse('uses ceil_mode=1; convgen pools in floor mode (PyTorch\'s default ceil_mode=False)', 'use ceil_mode=False');
         if (win.dilation.some((d) => d !== 1)) throw refuse(`has dilations [${win.dilation.join(', ')}]; convgen's pools have none`, 'use dilation=1');
         if (n.outputs[1] && g.nodes.some((m) => m.inputs.includes(n.outputs[1]!))) throw refuse('has its indices output read', 'use return_indices=False');
-        if (win.before.some((b, i) => b !== win.after[i])) throw refuse(`pads [${[...win.before, ...win.after].join(', ')}] are asymmetric; convgen's pools pad each side equally`, 'use symmetric padding');
+        if (win.before.some((b, i) => b !== win.after[i])) throw refuse(`pads [${[...win.before, ...win.after].join(', ')}] are asymmetric${foldedPad(n)}; convgen's pools pad each side equally`, 'use symmetric padding (nn.ZeroPad2d(p), F.pad with left = right and top = bottom); for other padding, pad the input before the model');
         if (win.before.some((p, i) => 2 * p > win.kernel[i]!)) throw refuse(`pads ${compact(win.before)} more than half the window ${compact(win.kernel)}, which PyTorch's pools refuse and convgen too`, 'pad at most kernel // 2');
         layer = { type: `${kind}${xs.length - 2}d`, name: plain(), kernel: compact(win.kernel) };
         if (win.stride.some((s, i) => s !== win.kernel[i])) layer.stride = compact(win.stride);

@@ -9,7 +9,7 @@
 //   fuseMatMulAdd   MatMul(x, W) + b                            -> Gemm(x, W, b)
 //   dropSoftmax     a Softmax that is the graph's output        -> (gone; the model outputs logits)
 
-import { intAttr, intsAttr, nodeError, readersOf, renameValue, stringAttr, type AttrValue, type Const, type Graph, type Node } from './graph.ts';
+import { FOLDED_PAD, intAttr, intsAttr, nodeError, readersOf, renameValue, stringAttr, type AttrValue, type Const, type Graph, type Node } from './graph.ts';
 
 const scalarOf = (g: Graph, name: string | undefined): number | undefined => {
   const c = g.consts.get(name ?? '');
@@ -74,6 +74,7 @@ export function fusePads(g: Graph): Graph {
     const attrs = new Map<string, AttrValue>(reader.attrs);
     attrs.set('pads', { kind: 'ints', value: merged });
     if (reader.op === 'AveragePool') attrs.set('count_include_pad', { kind: 'int', value: 1 });
+    attrs.set(FOLDED_PAD, { kind: 'string', value: pad.name });
     g.nodes = g.nodes.filter((m) => m !== pad).map((m) => (m === reader ? { ...reader, attrs, inputs: reader.inputs.map((i) => (i === pad.outputs[0] ? x : i)) } : m));
   }
   return g;
