@@ -142,6 +142,17 @@ describe('convgen import', () => {
     });
   });
 
+  it('a dropped trailing Softmax is said in the written model file ("comment"), which builds as any model', async () => {
+    const out = fresh();
+    expect((await run('import', fixture('gelu_dropout'), '--out', out)).code).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as Record<string, unknown>;
+    expect(json.comment).toMatch(/^the ONNX model ends in a softmax over dim 1 \("\/softmax\/Softmax"\), which this model leaves out: forward\(\) returns the logits; apply softmax over dim 1/);
+    expect(loadModelFile(join(out, 'model.json')).layers.at(-1)!.type).toBe('linear');
+    // no softmax, no comment
+    expect((await run('import', fixture('conv1d_net'), '--out', out, '--name', 'c')).code).toBe(0);
+    expect('comment' in (JSON.parse(readFileSync(join(out, 'c.json'), 'utf8')) as object)).toBe(false);
+  });
+
   it('--dump graph prints the graph after the passes and writes nothing', async () => {
     const out = fresh();
     const r = await run('import', fixture('gelu_dropout'), '--dump', 'graph', '--out', out);

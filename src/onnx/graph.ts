@@ -50,6 +50,8 @@ export interface Graph {
   readonly notes: string[];
   /** a trailing Softmax was dropped: the model outputs its logits */
   softmax: boolean;
+  /** the dropped trailing Softmax's node name */
+  softmaxNode?: string;
 }
 
 /** the attribute fusePads sets on the Conv or AveragePool it folded a Pad into: the Pad's name (for errors) */

@@ -323,5 +323,7 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
     layers,
     loss: outShape.length === 2 && outShape[1]! >= 2 ? 'softmax_cross_entropy' : 'mse',
   };
+  // a dropped trailing Softmax, said in the file itself: the note is lost once the user builds from the .json
+  if (g.softmax) model.comment = `the ONNX model ends in a softmax over dim 1 (${JSON.stringify(g.softmaxNode ?? '')}), which this model leaves out: forward() returns the logits; apply softmax over dim 1 to them for the ONNX model's output (probabilities); softmax_cross_entropy applies it itself`;
   return { model, tensors, notes: g.notes };
 }

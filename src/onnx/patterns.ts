@@ -140,6 +140,7 @@ export function dropSoftmax(g: Graph): Graph {
   g.nodes = g.nodes.filter((n) => n !== last);
   g.output = last.inputs[0]!;
   g.softmax = true;
-  g.notes.push(`dropped the trailing ${last.op} (${JSON.stringify(last.name)}): the model outputs logits; apply softmax to forward()'s output for probabilities (lossAndGrad's softmax_cross_entropy includes it)`);
+  g.softmaxNode = last.name;
+  g.notes.push(`dropped the trailing ${last.op} (${JSON.stringify(last.name)}): the model outputs logits; apply softmax over dim 1 to forward()'s output for probabilities (lossAndGrad's softmax_cross_entropy includes it); the model file's "comment" says so too`);
   return g;
 }
