@@ -2,7 +2,7 @@
 // main): what they write, exit 2 with nothing written on a bad file or an existing output, and
 // the API's importOnnx / build with an .onnx path.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { loadModelFile } from '../src/spec/parse.ts';
 import { runCaptured } from './helpers/cli.ts';
 import { onnxModel } from './helpers/onnx-build.ts';
 import { SUPPORTED_OPS } from '../src/onnx/index.ts';
+import { writeImport, type ImportFs } from '../src/onnx/file.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'convgen-onnx-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -73,6 +74,83 @@ describe('convgen import', () => {
     expect(readFileSync(join(out, 'net.safetensors')).equals(weights)).toBe(true);
     expect((await run('import', fixture('lenet_view'), '--out', out, '--name', 'net', '--force')).code).toBe(0);
     expect(loadModelFile(join(out, 'net.json')).layers.length).toBe(12);
+  });
+
+  // regression: --out naming a file crashed with ENOTDIR from lstat of <file>/<name>.json (exit 1, a stack trace)
+  it('--out naming a file, or a path under a file, exits 2 naming the path; the API throws the same', async () => {
+    const file = join(root, 'afile');
+    writeFileSync(file, 'mine');
+    const r = await run('import', fixture('conv1d_net'), '--out', file);
+    expect([r.code, r.err]).toEqual([2, `convgen import: ${file}: exists and is not a folder; choose another --out folder (a folder, or a path that does not exist yet)\n`]);
+    const under = await run('import', fixture('conv1d_net'), '--out', join(file, 'sub'));
+    expect(under.code).toBe(2);
+    expect(under.err).toMatch(/afile\/sub: cannot be checked \(ENOTDIR\).*; choose another --out folder\n$/);
+    expect(() => importOnnx(fixture('conv1d_net'), { out: file })).toThrow(/afile: exists and is not a folder/);
+    expect(readFileSync(file, 'utf8')).toBe('mine');
+  });
+
+  describe('writeImport replaces both files or neither', () => {
+    const result = importOnnx(fixture('conv1d_net'), { name: 'net' });
+    /** node:fs, except that the call number `at` of `op` throws EACCES */
+    const failing = (op: keyof ImportFs, at: number): ImportFs => {
+      let calls = 0;
+      const fail = () => {
+        if (++calls === at) throw Object.assign(new Error('denied'), { code: 'EACCES' });
+      };
+      const real: ImportFs = { writeFileSync, renameSync, rmSync };
+      return { ...real, [op]: (...args: never[]) => (fail(), (real[op] as (...a: never[]) => void)(...args)) };
+    };
+    const old = (out: string) => {
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'net.json'), 'old json');
+      writeFileSync(join(out, 'net.safetensors'), 'old weights');
+    };
+    const unchanged = (out: string) => {
+      expect(readdirSync(out).sort()).toEqual(['net.json', 'net.safetensors']);
+      expect(readFileSync(join(out, 'net.json'), 'utf8')).toBe('old json');
+      expect(readFileSync(join(out, 'net.safetensors'), 'utf8')).toBe('old weights');
+    };
+
+    it('the second temporary file fails: the first is removed, nothing new is left', () => {
+      const out = fresh();
+      expect(() => writeImport(result, out, { fs: failing('writeFileSync', 2) })).toThrow(/net\.safetensors: cannot write it \(EACCES\)/);
+      expect(readdirSync(out)).toEqual([]);
+      old(out);
+      expect(() => writeImport(result, out, { force: true, fs: failing('writeFileSync', 2) })).toThrow(/cannot write it/);
+      unchanged(out);
+    });
+
+    it('a rename fails after the .json is in place: the old .json comes back, no temporary or aside file stays', () => {
+      for (const at of [2, 3, 4]) {
+        const out = fresh();
+        old(out);
+        // renames: json aside, json tmp into place, weights aside, weights tmp into place
+        expect(() => writeImport(result, out, { force: true, fs: failing('renameSync', at) })).toThrow(/cannot replace it \(EACCES\); nothing was changed/);
+        unchanged(out);
+      }
+      const out = fresh();
+      expect(() => writeImport(result, out, { fs: failing('renameSync', 2) })).toThrow(/net\.safetensors: cannot replace it/);
+      expect(readdirSync(out)).toEqual([]);
+    });
+
+    it('with no failure, both are replaced and nothing else stays', () => {
+      const out = fresh();
+      old(out);
+      writeImport(result, out, { force: true });
+      expect(readdirSync(out).sort()).toEqual(['net.json', 'net.safetensors']);
+      expect(Buffer.from(readFileSync(join(out, 'net.safetensors'))).equals(Buffer.from(result.safetensors))).toBe(true);
+    });
+  });
+
+  it('a dropped trailing Softmax is said in the written model file ("comment"), which builds as any model', async () => {
+    const out = fresh();
+    expect((await run('import', fixture('gelu_dropout'), '--out', out)).code).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as Record<string, unknown>;
+    expect(json.comment).toMatch(/^the ONNX model ends in a softmax over dim 1 \("\/softmax\/Softmax"\), which this model leaves out: forward\(\) returns the logits; apply softmax over dim 1/);
+    expect(loadModelFile(join(out, 'model.json')).layers.at(-1)!.type).toBe('linear');
+    // no softmax, no comment
+    expect((await run('import', fixture('conv1d_net'), '--out', out, '--name', 'c')).code).toBe(0);
+    expect('comment' in (JSON.parse(readFileSync(join(out, 'c.json'), 'utf8')) as object)).toBe(false);
   });
 
   it('--dump graph prints the graph after the passes and writes nothing', async () => {

@@ -1,6 +1,7 @@
 // What the ONNX import refuses, and how: a ConvgenError naming the node (its name and op
 // type) or the part of the file at fault, with why and what to do. One row per refusal.
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConvgenError } from '../src/errors.ts';
 import { importOnnx } from '../src/onnx/index.ts';
@@ -10,7 +11,7 @@ import { ModelProtoType } from '../src/onnx/schema.ts';
 const w33 = { w: { dims: [2, 2, 3, 3] } };
 
 const REFUSALS: { name: string; graph: GraphIn; message: RegExp; batch?: number }[] = [
-  { name: 'Transpose', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Transpose', name: '/shuffle/Transpose', inputs: ['input'], attrs: { perm: [0, 2, 1, 3] } }] }, message: /node "\/shuffle\/Transpose" \(Transpose\): operator Transpose is not supported: .*NCHW/ },
+  { name: 'Transpose', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Transpose', name: '/shuffle/Transpose', inputs: ['input'], attrs: { perm: [0, 2, 1, 3] } }] }, message: /node "\/shuffle\/Transpose" \(Transpose\): operator Transpose is not supported on activations: .*NCHW/ },
   { name: 'LSTM', graph: { input: [1, 2, 4], nodes: [{ op: 'LSTM', name: '/rnn/LSTM', inputs: ['input'] }] }, message: /node "\/rnn\/LSTM" \(LSTM\): operator LSTM is not supported: .*recurrent/ },
   { name: 'a dynamic spatial size', graph: { input: [1, 2, 'H', 4], nodes: [{ op: 'Relu', inputs: ['input'] }] }, message: /graph input "input": .*dim 2 is dynamic \("H"\)/ },
   { name: 'asymmetric conv pads', graph: { input: [1, 2, 6, 6], nodes: [{ op: 'Conv', name: '/c/Conv', inputs: ['input', 'w'], attrs: { pads: [0, 0, 1, 1] } }], inits: w33 }, message: /node "\/c\/Conv" \(Conv\): pads \[0, 0, 1, 1\] .* are asymmetric/ },
@@ -23,7 +24,7 @@ const REFUSALS: { name: string; graph: GraphIn; message: RegExp; batch?: number 
   { name: 'a Softmax inside the net', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Softmax', name: '/sm', inputs: ['input'], attrs: { axis: 1 } }, { op: 'Relu', inputs: ['v0'] }] }, message: /node "\/sm" \(Softmax\): is a softmax inside the network/ },
   { name: 'a Reshape that is not a flatten', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Reshape', name: '/r', inputs: ['input', 'shape'] }, { op: 'Relu', inputs: ['v0'] }], ints: { shape: [1, 8, 4] } }, message: /node "\/r" \(Reshape\): reshapes \[1, 2, 4, 4\] to \[1, 8, 4\]/ },
   { name: 'Add of a constant', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Add', name: '/a', inputs: ['input', 'c'] }], inits: { c: { dims: [1] } } }, message: /node "\/a" \(Add\): adds a constant/ },
-  { name: 'BatchNormalization in training mode', graph: { input: [2, 2, 4, 4], nodes: [{ op: 'BatchNormalization', name: '/bn', inputs: ['input', 's', 'b', 'm', 'v'], attrs: { training_mode: 1 } }], inits: { s: { dims: [2] }, b: { dims: [2] }, m: { dims: [2] }, v: { dims: [2] } }, opset: 15 }, message: /node "\/bn" \(BatchNormalization\): is in training mode/ },
+  { name: 'BatchNormalization whose running statistics are read', graph: { input: [2, 2, 4, 4], nodes: [{ op: 'BatchNormalization', name: '/bn', inputs: ['input', 's', 'b', 'm', 'v'], outputs: ['y', 'rm', 'rv'], attrs: { training_mode: 1 } }, { op: 'Relu', name: '/relu', inputs: ['rm'] }], inits: { s: { dims: [2] }, b: { dims: [2] }, m: { dims: [2] }, v: { dims: [2] } }, opset: 15 }, message: /node "\/bn" \(BatchNormalization\): has its running-statistics outputs read by other nodes/ },
   { name: 'Pad in reflect mode', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Pad', name: '/pad', inputs: ['input', 'p'], attrs: { mode: 'reflect' } }, { op: 'AveragePool', inputs: ['v0'], attrs: { kernel_shape: [2, 2] } }], ints: { p: [0, 0, 1, 1, 0, 0, 1, 1] } }, message: /node "\/pad" \(Pad\): pads in mode reflect/ },
   { name: 'opset 9', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Relu', inputs: ['input'] }], opset: 9 }, message: /opset_import: is opset 9; convgen imports opsets 11 to 18/ },
   { name: 'opset 19', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Relu', inputs: ['input'] }], opset: 19 }, message: /is opset 19/ },
@@ -71,6 +72,20 @@ describe('onnx import refusals', () => {
     m.graph.initializer[0]!.raw_data = m.graph.initializer[0]!.raw_data.subarray(0, 10);
     const bytes = ModelProtoType.encode(ModelProtoType.fromObject(m)).finish();
     expect(errorOf(() => importOnnx(bytes)).message).toMatch(/initializer "w": holds 10 bytes of raw data, but its dims need 36 x 4 = 144/);
+  });
+
+  // PyTorch's own export of nn.ZeroPad2d((1, 0, 1, 0)) + Conv2d: the pads chain folds, the Pad folds into the Conv, whose pads are then unequal
+  it('an asymmetric nn.ZeroPad2d before a conv (a real export) is refused, saying why and what to do', () => {
+    const err = errorOf(() => importOnnx(new Uint8Array(readFileSync(new URL('./fixtures/onnx/zeropad_conv/asymmetric.onnx', import.meta.url)))));
+    expect(err.message).toMatch(/^node "\/conv\/Conv" \(Conv\): pads \[1, 1, 0, 0\] \(begin, end per dim\) are asymmetric \(they include the pads of "\/pad\/Pad", a Pad folded in: F\.pad or nn\.ZeroPad2d with unequal sides\); convgen's conv pads each dim equally/);
+    expect(err.fix).toMatch(/nn\.ZeroPad2d\(p\), F\.pad with left = right and top = bottom.*pad the input before the model/);
+  });
+
+  it('Slice and Transpose fold on constants only: on an activation they are refused', () => {
+    const slice = onnxModel({ input: [1, 2, 4, 4], nodes: [{ op: 'Slice', name: '/crop/Slice', inputs: ['input', 'st', 'en', 'ax'] }], ints: { st: [1], en: [3], ax: [2] } });
+    expect(errorOf(() => importOnnx(slice)).message).toMatch(/^node "\/crop\/Slice" \(Slice\): operator Slice is not supported on activations: convgen has no slicing or cropping layer/);
+    const transpose = onnxModel({ input: [1, 2, 4, 4], nodes: [{ op: 'Transpose', name: '/t/Transpose', inputs: ['input'], attrs: { perm: [0, 2, 1, 3] } }] });
+    expect(errorOf(() => importOnnx(transpose)).message).toMatch(/^node "\/t\/Transpose" \(Transpose\): operator Transpose is not supported on activations: convgen layers keep PyTorch's NCHW layout/);
   });
 
   it('bad options: a name that is not an identifier, a batch of 0', () => {

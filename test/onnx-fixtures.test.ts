@@ -23,7 +23,7 @@ const dir = (name: string) => new URL(`./fixtures/onnx/${name}/`, import.meta.ur
 const readJson = (name: string, file: string): Fixture => JSON.parse(readFileSync(new URL(file, dir(name)), 'utf8')) as Fixture;
 
 /** the fixtures, with the options each is imported with */
-const FIXTURES: { name: string; batch?: number }[] = [
+const FIXTURES: { name: string; batch?: number; train?: true }[] = [
   { name: 'lenet_view' },
   { name: 'lenet_view_dynamic', batch: 2 },
   { name: 'resnet_small_fused' },
@@ -32,6 +32,9 @@ const FIXTURES: { name: string; batch?: number }[] = [
   { name: 'mobilenet_tiny' },
   { name: 'conv1d_net' },
   { name: 'gelu_dropout' },
+  // exported with training=TrainingMode.TRAINING: its output uses the batch's statistics, so it is compared in training mode
+  { name: 'bn_train', train: true },
+  { name: 'zeropad_conv' },
 ];
 
 function softmaxRows(y: Float32Array, classes: number): Float32Array {
@@ -65,9 +68,9 @@ async function onnxruntime(name: string, x: Fixture): Promise<Float32Array> {
 }
 
 const measured: string[] = [];
-afterAll(() => console.log(`ONNX import (TS target, eval forward):\n${measured.join('\n')}`));
+afterAll(() => console.log(`ONNX import (TS target, eval forward; bn_train in training mode):\n${measured.join('\n')}`));
 
-describe.each(FIXTURES)('onnx import: $name', ({ name, batch }) => {
+describe.each(FIXTURES)('onnx import: $name', ({ name, batch, train }) => {
   const bytes = new Uint8Array(readFileSync(new URL('model.onnx', dir(name))));
   const x = readJson(name, 'input.json');
   const ref = readJson(name, 'output.json');
@@ -83,9 +86,11 @@ describe.each(FIXTURES)('onnx import: $name', ({ name, batch }) => {
   const target = imported.spec.loss === 'softmax_cross_entropy' ? Int32Array.from({ length: n }, (_, i) => i % outSize) : Float32Array.from({ length: n * outSize }, () => rand());
   const lossAndGrad = (x: Float32Array): number => (model.lossAndGrad as unknown as (x: Float32Array, t: Int32Array | Float32Array) => number).call(model, x, target);
 
-  const forward = (): Float32Array => {
-    model.eval();
+  /** the forward output in the fixture's mode (a training-mode forward's running-stat updates undone) */
+  const forward = (mode: 'train' | 'eval' = train ? 'train' : 'eval'): Float32Array => {
+    model.train(mode === 'train');
     const y = Float32Array.from(model.forward(Float32Array.from(x.data)));
+    if (mode === 'train') (model as unknown as { loadSafetensors(b: Uint8Array): unknown }).loadSafetensors(imported.safetensors);
     return imported.softmax ? softmaxRows(y, ref.shape[1]!) : y;
   };
 
@@ -105,6 +110,10 @@ describe.each(FIXTURES)('onnx import: $name', ({ name, batch }) => {
     measured.push(`  ${name.padEnd(20)} import ${importMs.toFixed(1).padStart(6)} ms  max|y - torch| ${vsTorch.toExponential(2)}  max|y - onnxruntime| ${vsOrt.toExponential(2)}  (tolerance ${tol.toExponential(1)})`);
     expect(vsTorch).toBeLessThanOrEqual(tol);
     expect(vsOrt).toBeLessThanOrEqual(tol);
+    // a training-mode export differs in eval mode (running statistics): the mode is what matched
+    if (train) expect(maxDiff(forward('eval'), ref.data)).toBeGreaterThan(100 * tol);
+    // and the import says so (an export in eval mode says nothing)
+    expect(imported.notes.some((note) => /exported in training mode.*as the generated model does in training mode \(model\.train\(\), the default\)/.test(note))).toBe(train === true);
   });
 
   it('saves the same tensors it imported', () => {

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { ConvgenError } from '../src/errors.ts';
 import { importOnnx } from '../src/onnx/index.ts';
 
-const FIXTURES = ['lenet_view', 'lenet_view_dynamic', 'resnet_small_bn', 'resnet_small_fused', 'unet_tiny', 'mobilenet_tiny', 'conv1d_net', 'gelu_dropout'];
+const FIXTURES = ['lenet_view', 'lenet_view_dynamic', 'resnet_small_bn', 'resnet_small_fused', 'unet_tiny', 'mobilenet_tiny', 'conv1d_net', 'gelu_dropout', 'bn_train', 'zeropad_conv'];
 const files = FIXTURES.map((f) => new Uint8Array(readFileSync(new URL(`./fixtures/onnx/${f}/model.onnx`, import.meta.url))));
 
 /** import the bytes; the outcome is "ok" or "error", and anything but a ConvgenError fails the property */

@@ -25,7 +25,7 @@ function errorOf(f: () => unknown): ConvgenError {
 
 const KEYS = '"type", "name", "inputs", "torch_name", "in_channels", "out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "strategy"';
 const TYPES = '"conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "relu", "leaky_relu", "relu6", "elu", "gelu", "silu", "sigmoid", "tanh", "maxpool1d", "maxpool2d", "global_maxpool", "avgpool1d", "avgpool2d", "global_avgpool", "flatten", "linear", "upsample_nearest2d", "upsample_bilinear2d", "batchnorm1d", "batchnorm2d", "dropout", "add", "concat"';
-const MODEL_KEYS = '"$schema", "name", "batch", "input", "layers", "loss"';
+const MODEL_KEYS = '"$schema", "comment", "name", "batch", "input", "layers", "loss"';
 const NAME_FIX = 'use ASCII letters, digits and _, not starting with a digit, for example';
 
 const cases: [string, unknown, string][] = [
@@ -35,6 +35,7 @@ const cases: [string, unknown, string][] = [
   ['unknown key far from all', conv({ zzzzzzzz: 1 }), `layers[0].zzzzzzzz: unknown key "zzzzzzzz" in a conv2d layer; remove it; a conv2d layer takes ${KEYS}`],
   ['a key of another layer kind', conv({ output_padding: 1 }), `layers[0].output_padding: unknown key "output_padding" in a conv2d layer; remove it ("output_padding" belongs to conv_transpose1d, conv_transpose2d); a conv2d layer takes ${KEYS}`],
   ['a key of many layer kinds', withLayers({ type: 'avgpool2d', kernel: 2, dilation: 2 }), 'layers[0].dilation: unknown key "dilation" in an avgpool2d layer; remove it ("dilation" belongs to conv1d, conv2d, conv_transpose1d, ...); an avgpool2d layer takes "type", "name", "inputs", "kernel", "stride", "padding", "count_include_pad"'],
+  ['comment not a string', { ...withLayers({ type: 'relu' }), comment: 3 }, 'comment: must be a string, got 3; write a string'],
   ['unknown top-level key', { ...withLayers({ type: 'relu' }), bacth: 3 }, `bacth: unknown key "bacth" in the model; did you mean "batch"? (the model takes ${MODEL_KEYS})`],
   ['odd key is quoted in the path', { ...withLayers({ type: 'relu' }), 'a b"\u202e': 1 }, `["a b\\"\\u202e"]: unknown key "a b\\"\\u202e" in the model; remove it; the model takes ${MODEL_KEYS}`],
   ['unknown layer type', withLayers({ type: 'Conv2D' }), `layers[0].type: unknown layer type "Conv2D"; did you mean "conv2d"? the layer types are ${TYPES}`],

@@ -57,13 +57,14 @@ describe('parseModel normalizes', () => {
       { type: 'upsample_bilinear2d', scale_factor: [2, 3], align_corners: false },
       { type: 'global_maxpool' }, { type: 'global_avgpool' }, { type: 'relu' }, { type: 'flatten' },
       { type: 'linear', out_features: 10 }, { type: 'linear', in_features: 10, out_features: 5, bias: false },
-    ], { $schema: '../schema/model.schema.json', loss: 'softmax_cross_entropy' }));
+    ], { $schema: '../schema/model.schema.json', comment: 'a note', loss: 'softmax_cross_entropy' }));
     expect((spec.layers[0] as UpsampleSpec).scale_factor).toEqual([2, 3]);
     expect(spec.layers.map((l) => l.name)).toEqual(['upsample_bilinear2d0', 'global_maxpool1', 'global_avgpool2', 'relu3', 'flatten4', 'linear5', 'linear6']);
     expect(spec.layers[5]).toEqual({ type: 'linear', name: 'linear5', index: 5, torch_name: 'linear5', inputs: ['flatten4'], out_features: 10, bias: true } satisfies LinearSpec);
     expect(spec.layers[6]).toMatchObject({ in_features: 10, bias: false });
     expect(spec).toMatchObject({ name: 'm', batch: 2, input: [3, 8, 8], loss: 'softmax_cross_entropy' });
     expect('$schema' in spec).toBe(false);
+    expect('comment' in spec).toBe(false);
   });
 
   it('torch_name: kept when given, else the layer name (a state_dict names the tensors <torch_name>.weight)', () => {

@@ -1,9 +1,10 @@
 // ONNX files on disk: read one and import it (errors attributed to the file), and write an
 // import's two files, model.json and its weights, the way builds write: everything is
 // computed first, an existing file is refused unless forced, and each file lands through a
-// temporary file renamed into place, so an error writes nothing.
+// temporary file renamed into place (an existing one kept aside until both are in place), so
+// an error writes nothing: both files are replaced or neither.
 
-import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync, type Stats } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { ConvgenError } from '../errors.ts';
 import { nameProblem } from '../spec/names.ts';
@@ -67,9 +68,30 @@ export function formatModelJson(model: Readonly<Record<string, unknown>>): strin
   return `{\n${lines.join(',\n')}\n}\n`;
 }
 
+/** the file operations writeImport uses (tests pass failing ones) */
+export interface ImportFs {
+  readonly writeFileSync: (path: string, data: string | Uint8Array) => void;
+  readonly renameSync: (from: string, to: string) => void;
+  readonly rmSync: (path: string, options: { force: boolean }) => void;
+}
+const NODE_FS: ImportFs = { writeFileSync, renameSync, rmSync };
+
 export interface WriteImportOptions {
   /** replace existing files */
   readonly force?: boolean;
+  /** the file operations (default node:fs) */
+  readonly fs?: ImportFs;
+}
+
+const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? String(err);
+
+/** lstat of path (undefined when nothing is there), any other fs error a ConvgenError naming the path */
+function statOf(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    throw new ConvgenError(path, `cannot be checked (${codeOf(err)}): a part of the path is not a folder, or is not readable`, 'choose another --out folder');
+  }
 }
 
 /** write `<dir>/<name>.json` and `<dir>/<name>.safetensors`; refuses to replace either unless forced */
@@ -79,25 +101,55 @@ export function writeImport(result: ImportResult, dir: string, options: WriteImp
     [join(dir, `${name}.json`), formatModelJson(result.model)],
     [join(dir, `${name}.safetensors`), result.safetensors],
   ];
+  // the folder first: under a file, every lstat of dir/<name> fails with ENOTDIR
+  const dirStat = statOf(dir);
+  if (dirStat !== undefined && !dirStat.isDirectory()) throw new ConvgenError(dir, 'exists and is not a folder', 'choose another --out folder (a folder, or a path that does not exist yet)');
+  const existing = new Set<string>();
   for (const [path] of files) {
-    const stat = lstatSync(path, { throwIfNoEntry: false });
+    const stat = statOf(path);
     if (stat === undefined) continue;
+    existing.add(path);
     if (!stat.isFile()) throw new ConvgenError(path, 'exists and is not a file', 'remove it or choose another --out folder');
     if (!options.force) throw new ConvgenError(path, 'exists; convgen import does not replace files', 'choose another --out folder or --name, or pass --force to replace it');
   }
-  const dirStat = lstatSync(dir, { throwIfNoEntry: false });
-  if (dirStat !== undefined && !dirStat.isDirectory()) throw new ConvgenError(dir, 'exists and is not a folder', 'choose another --out folder');
-  mkdirSync(dir, { recursive: true });
-  const tmps = files.map(([path, content]) => {
-    const tmp = `${path}.convgen-tmp-${process.pid}`;
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new ConvgenError(dir, `cannot create the folder (${codeOf(err)})`, 'choose another --out folder, or check its parent is a writable folder');
+  }
+  const fs = options.fs ?? NODE_FS;
+  const tmpOf = (path: string) => `${path}.convgen-tmp-${process.pid}`;
+  const oldOf = (path: string) => `${path}.convgen-old-${process.pid}`;
+  // 1. every file to a temporary file beside it; on a failure, remove those written so far
+  const written: string[] = [];
+  for (const [path, content] of files) {
     try {
-      writeFileSync(tmp, content);
+      written.push(tmpOf(path));
+      fs.writeFileSync(tmpOf(path), content);
     } catch (err) {
-      rmSync(tmp, { force: true });
-      throw new ConvgenError(path, `cannot write it (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'check the folder is writable');
+      for (const tmp of written) fs.rmSync(tmp, { force: true });
+      throw new ConvgenError(path, `cannot write it (${codeOf(err)})`, 'check the folder is writable');
     }
-    return [tmp, path] as const;
-  });
-  for (const [tmp, path] of tmps) renameSync(tmp, path);
+  }
+  // 2. rename each into place, an existing file first moved aside; on a failure, put back the
+  // old files and remove the new ones, so both files are replaced or neither is
+  const placed: string[] = [];
+  const asideDone: string[] = [];
+  try {
+    for (const [path] of files) {
+      if (existing.has(path)) {
+        fs.renameSync(path, oldOf(path));
+        asideDone.push(path);
+      }
+      fs.renameSync(tmpOf(path), path);
+      placed.push(path);
+    }
+  } catch (err) {
+    for (const path of placed) fs.rmSync(path, { force: true });
+    for (const path of asideDone) fs.renameSync(oldOf(path), path);
+    for (const tmp of written) fs.rmSync(tmp, { force: true });
+    throw new ConvgenError(files[placed.length]![0], `cannot replace it (${codeOf(err)}); nothing was changed`, 'check the folder is writable');
+  }
+  for (const path of asideDone) fs.rmSync(oldOf(path), { force: true });
   return { json: files[0]![0], weights: files[1]![0] };
 }

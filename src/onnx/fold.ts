@@ -1,6 +1,7 @@
 // fold: one walk over the nodes in order that (1) turns Constant nodes and the integer shape
 // arithmetic exporters write for `x.view(x.size(0), -1)` (Shape, Gather, Unsqueeze, Squeeze,
-// Concat, Cast, Reshape of constants) into Consts, and (2) infers every activation's static
+// Concat, Cast, Reshape of constants) and for F.pad's pads (ConstantOfShape, Concat, Reshape,
+// Slice, Transpose, Cast) into Consts, and (2) infers every activation's static
 // shape, batch included. What stays are the nodes that compute on activations.
 
 import { ConvgenError } from '../errors.ts';
@@ -77,12 +78,88 @@ function evalConst(g: Graph, n: Node, ins: Const[]): Const | undefined {
       const data = ins.flatMap(ints);
       return intConst([data.length], data);
     }
-    case 'Reshape':
-      return undefined;
+    case 'Reshape': {
+      const target = ins[1];
+      if (!target) return undefined;
+      return { ...x, dims: reshapeTarget(n, x.dims, ints(target)) };
+    }
+    case 'ConstantOfShape': {
+      const dims = ints(x);
+      if (x.dims.length !== 1 || dims.some((d) => !Number.isSafeInteger(d) || d < 0) || numel(dims) > 1 << 20) throw nodeError(n, `has a shape [${dims.join(', ')}] convgen does not fold`, REEXPORT);
+      const a = n.attrs.get('value');
+      const fill: Const = a?.kind === 'tensor' ? a.value : { dims: [1], kind: 'float', data: Float32Array.of(0) };
+      const v = Number(fill.data[0] ?? 0);
+      return fill.kind === 'int' ? intConst(dims, Array<number>(numel(dims)).fill(v)) : { dims, kind: 'float', data: new Float32Array(numel(dims)).fill(v) };
+    }
+    case 'Transpose': {
+      const rank = x.dims.length;
+      const perm = intsAttr(n, 'perm') ?? [...Array(rank).keys()].reverse();
+      if (perm.length !== rank || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) throw nodeError(n, `has perm [${perm.join(', ')}], not a permutation of ${rank} axes`, REEXPORT);
+      const dims = perm.map((p) => x.dims[p]!);
+      return withValues(x, dims, gatherIndices(dims, (idx) => offsetOf(x.dims, perm.reduce((src, p, i) => ((src[p] = idx[i]!), src), Array<number>(rank)))));
+    }
+    case 'Slice':
+      return sliceConst(g, n, x);
     default:
       return undefined;
   }
 }
+
+/** row-major offset of an index */
+const offsetOf = (dims: readonly number[], idx: readonly number[]): number => idx.reduce((o, v, i) => o * dims[i]! + v, 0);
+
+/** for each index of a tensor of dims in row-major order, the source offset src(idx) gives */
+function gatherIndices(dims: readonly number[], src: (idx: readonly number[]) => number): number[] {
+  const out: number[] = [];
+  const idx = dims.map(() => 0);
+  for (let k = 0; k < numel(dims); k++) {
+    out.push(src(idx));
+    for (let i = dims.length - 1; i >= 0; i--) {
+      if (++idx[i]! < dims[i]!) break;
+      idx[i] = 0;
+    }
+  }
+  return out;
+}
+
+/** a constant of x's kind with the given dims, taking x's values at the given offsets */
+function withValues(x: Const, dims: readonly number[], offsets: readonly number[]): Const {
+  return x.kind === 'int' ? intConst(dims, offsets.map((o) => (x.data as readonly number[])[o]!)) : { dims, kind: 'float', data: Float32Array.from(offsets, (o) => (x.data as Float32Array)[o]!) };
+}
+
+/** Slice of a constant: starts, ends, axes, steps from the inputs (opset 10+) or the attributes (before), clamped as ONNX says */
+function sliceConst(g: Graph, n: Node, x: Const): Const {
+  const fromInputs = n.inputs.length > 1;
+  const arg = (i: number, key: string): readonly number[] | undefined => (fromInputs ? (n.inputs[i] ? ints(g.consts.get(n.inputs[i]!)!) : undefined) : intsAttr(n, key));
+  const starts = arg(1, 'starts');
+  const ends = arg(2, 'ends');
+  if (!starts || !ends || starts.length !== ends.length) throw nodeError(n, 'has no starts and ends of one length', REEXPORT);
+  const rank = x.dims.length;
+  const axes = (arg(3, 'axes') ?? starts.map((_, i) => i)).map((a) => normAxis(n, a, rank));
+  const steps = arg(4, 'steps') ?? starts.map(() => 1);
+  const start = x.dims.map(() => 0);
+  const step = x.dims.map(() => 1);
+  const dims = [...x.dims];
+  axes.forEach((a, i) => {
+    const d = x.dims[a]!;
+    const st = steps[i]!;
+    if (!Number.isInteger(st) || st === 0) throw nodeError(n, `has step ${st}`, REEXPORT);
+    const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + d : v, lo), hi);
+    const b = st > 0 ? clamp(starts[i]!, 0, d) : clamp(starts[i]!, 0, d - 1);
+    const e = st > 0 ? clamp(ends[i]!, 0, d) : clamp(ends[i]!, -1, d - 1);
+    start[a] = b;
+    step[a] = st;
+    dims[a] = Math.max(0, Math.ceil((e - b) / st));
+  });
+  return withValues(x, dims, gatherIndices(dims, (idx) => offsetOf(x.dims, idx.map((v, i) => start[i]! + v * step[i]!))));
+}
+
+/** ops the import folds on constants but maps on no activation, with why not */
+const CONSTANT_ONLY: Readonly<Record<string, string>> = {
+  Transpose: 'convgen layers keep PyTorch\'s NCHW layout and have no transpose or channel shuffle',
+  Slice: 'convgen has no slicing or cropping layer',
+  ConstantOfShape: 'it makes a tensor from a shape, which is no layer',
+};
 
 /** numpy broadcasting of two shapes */
 function broadcast(n: Node, a: readonly number[], b: readonly number[]): number[] {
@@ -221,6 +298,8 @@ export function fold(g: Graph, batch: number): Graph {
       g.consts.set(n.outputs[0] ?? '', v);
       continue;
     }
+    const why = CONSTANT_ONLY[n.op];
+    if (why !== undefined) throw nodeError(n, `operator ${n.op} is not supported on activations: ${why}; the import folds it only on constants (the pads F.pad computes)`, 'change the module so the export uses the operators in docs/onnx.md');
     // an elementwise op may take its constant first (Add(bias, x)); every other op computes on its first input
     const binary = n.op === 'Add' || n.op === 'Mul' || n.op === 'Div';
     if (!g.shapes.has(n.inputs[0] ?? '') && !(binary && g.shapes.has(n.inputs[1] ?? ''))) throw nodeError(n, `its first input ${JSON.stringify(n.inputs[0] ?? '')} is a constant, but convgen maps only operators on activations`, 'export with do_constant_folding=True (the default)');
@@ -234,6 +313,8 @@ export function fold(g: Graph, batch: number): Graph {
     if (out.some((d) => !Number.isSafeInteger(d) || d < 1)) throw nodeError(n, `gives an output of shape [${out.join(', ')}]`, 'check the input size the model was exported for');
     if (numel(out) > 2 ** 31 - 1) throw new ConvgenError(`node ${JSON.stringify(n.name)} (${n.op})`, `gives ${numel(out)} values, more than convgen's limit of 2^31 - 1`, 'use a smaller batch or input');
     for (const o of n.outputs.slice(0, 1)) g.shapes.set(o, out);
+    // a training-mode BatchNormalization's running statistics: one value per channel (toLayers refuses a graph that reads them)
+    if (n.op === 'BatchNormalization') for (const o of n.outputs.slice(1)) if (o) g.shapes.set(o, [out[1]!]);
     kept.push(n);
   }
   g.nodes = kept;

@@ -50,7 +50,12 @@ export interface Graph {
   readonly notes: string[];
   /** a trailing Softmax was dropped: the model outputs its logits */
   softmax: boolean;
+  /** the dropped trailing Softmax's node name */
+  softmaxNode?: string;
 }
+
+/** the attribute fusePads sets on the Conv or AveragePool it folded a Pad into: the Pad's name (for errors) */
+export const FOLDED_PAD = 'convgen.folded_pad';
 
 /** the place an error names: `node "/layer1/conv1/Conv" (Conv)` */
 export const nodeLabel = (n: Node): string => `node ${JSON.stringify(n.name)} (${n.op})`;

@@ -4,7 +4,7 @@
 
 import { ConvgenError } from '../errors.ts';
 import type { Tensor } from '../io/safetensors.ts';
-import { floatAttr, intAttr, intsAttr, nodeError, numel, stringAttr, type Const, type Graph, type Node } from './graph.ts';
+import { FOLDED_PAD, floatAttr, intAttr, intsAttr, nodeError, numel, stringAttr, type Const, type Graph, type Node } from './graph.ts';
 import { windowOf } from './geometry.ts';
 import { identifierOf, NamePool, splitNodeName, torchPathOf, TorchNamePool } from './names.ts';
 
@@ -50,11 +50,18 @@ function transpose(c: Const): Float32Array {
   return out;
 }
 
+/** where a node's pads came from when fusePads folded a Pad into it: the Pad's name, for errors */
+const foldedPad = (n: Node): string => {
+  const a = n.attrs.get(FOLDED_PAD);
+  return a?.kind === 'string' ? ` (they include the pads of ${JSON.stringify(a.value)}, a Pad folded in: F.pad or nn.ZeroPad2d with unequal sides)` : '';
+};
+
 export function toLayers(g: Graph, opts: LayerOptions): Imported {
   const names = new NamePool();
   const torchNames = new TorchNamePool();
   const valueLayer = new Map<string, string>([[g.input.name, 'input']]);
   const layers: Json[] = [];
+  const trainingBns: string[] = [];
   const tensors: Record<string, Tensor> = {};
   let previous = 'input';
   const nodesIn = new Map<string, number>();
@@ -104,7 +111,7 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
           // convgen's "same": total max((ceil(in/s) - 1) s + d (k - 1) + 1 - in, 0), the odd one at the end
           const same = xs.slice(2).map((s, i) => Math.max((Math.ceil(s / win.stride[i]!) - 1) * win.stride[i]! + win.dilation[i]! * (win.kernel[i]! - 1) + 1 - s, 0));
           if (!same.every((t, i) => win.before[i] === Math.floor(t / 2) && win.after[i] === t - Math.floor(t / 2))) {
-            throw refuse(`pads [${[...win.before, ...win.after].join(', ')}] (begin, end per dim) are asymmetric; convgen pads each dim equally on both sides, or as "same" (the odd pad at the end)`, 'pad symmetrically (padding=k//2 with an odd kernel), or use padding="same"');
+            throw refuse(`pads [${[...win.before, ...win.after].join(', ')}] (begin, end per dim) are asymmetric${foldedPad(n)}; convgen's conv pads each dim equally on both sides, or as "same" (the odd pad at the end)`, `pad symmetrically (padding=k//2 with an odd kernel, nn.ZeroPad2d(p), F.pad with left = right and top = bottom), or use padding="same"; for other padding, pad the input before the model`);
           }
           padding = 'same';
         }
@@ -152,7 +159,7 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
         if (intAttr(n, 'ceil_mode', 0) !== 0) throw refuse('uses ceil_mode=1; convgen pools in floor mode (PyTorch\'s default ceil_mode=False)', 'use ceil_mode=False');
         if (win.dilation.some((d) => d !== 1)) throw refuse(`has dilations [${win.dilation.join(', ')}]; convgen's pools have none`, 'use dilation=1');
         if (n.outputs[1] && g.nodes.some((m) => m.inputs.includes(n.outputs[1]!))) throw refuse('has its indices output read', 'use return_indices=False');
-        if (win.before.some((b, i) => b !== win.after[i])) throw refuse(`pads [${[...win.before, ...win.after].join(', ')}] are asymmetric; convgen's pools pad each side equally`, 'use symmetric padding');
+        if (win.before.some((b, i) => b !== win.after[i])) throw refuse(`pads [${[...win.before, ...win.after].join(', ')}] are asymmetric${foldedPad(n)}; convgen's pools pad each side equally`, 'use symmetric padding (nn.ZeroPad2d(p), F.pad with left = right and top = bottom); for other padding, pad the input before the model');
         if (win.before.some((p, i) => 2 * p > win.kernel[i]!)) throw refuse(`pads ${compact(win.before)} more than half the window ${compact(win.kernel)}, which PyTorch's pools refuse and convgen too`, 'pad at most kernel // 2');
         layer = { type: `${kind}${xs.length - 2}d`, name: plain(), kernel: compact(win.kernel) };
         if (win.stride.some((s, i) => s !== win.kernel[i])) layer.stride = compact(win.stride);
@@ -230,8 +237,11 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
         break;
       }
       case 'BatchNormalization': {
-        if (intAttr(n, 'training_mode', 0) !== 0) throw refuse('is in training mode (training_mode=1)', 'export from eval mode (model.eval()), with training=TrainingMode.PRESERVE to keep the BatchNormalization');
-        if (n.outputs.slice(1).some((o) => o && g.nodes.some((m) => m.inputs.includes(o)))) throw refuse('has its running-statistics outputs read', 'export in eval mode');
+        // training mode: training_mode=1 (opset 14+), or the running-statistics outputs (opsets
+        // 9 to 13 have no attribute: more than one output is training mode). It normalizes with
+        // the batch's statistics, as convgen's batchnorm does in training mode (train(), the default)
+        if (n.outputs.slice(1).some((o) => o && g.nodes.some((m) => m.inputs.includes(o)))) throw refuse('has its running-statistics outputs read by other nodes', 'export in eval mode (model.eval()), with training=TrainingMode.PRESERVE to keep the BatchNormalization');
+        if (intAttr(n, 'training_mode', 0) !== 0 || n.outputs.slice(1).some((o) => o !== '')) trainingBns.push(n.name);
         const [scale, b, mean, vari] = [1, 2, 3, 4].map((i) => floatConst(n, i, ['scale', 'bias', 'mean', 'var'][i - 1]!));
         const c = xs[1]!;
         if ([scale, b, mean, vari].some((t) => t!.data.length !== c)) throw refuse(`has parameters that are not one value per channel (${c} channels)`, 'export the model again');
@@ -302,6 +312,7 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
     valueLayer.set(n.outputs[0]!, previous);
   }
 
+  if (trainingBns.length > 0) g.notes.push(`${trainingBns.length === 1 ? 'a BatchNormalization was' : `${trainingBns.length} BatchNormalizations were`} exported in training mode (${trainingBns.map((x) => JSON.stringify(x)).join(', ')}): the ONNX graph normalizes with the batch's statistics, as the generated model does in training mode (model.train(), the default); model.eval() uses the imported running statistics instead`);
   if (layers.length === 0) throw new ConvgenError('graph', 'computes nothing convgen maps to a layer (the output is the input)', 'export a module with at least one layer');
   if (valueLayer.get(g.output) !== previous) throw new ConvgenError(`graph output ${JSON.stringify(g.output)}`, 'is not computed by the last node; a convgen model\'s output is its last layer', 'export a module whose forward returns its last computation');
   const outShape = shape(g.output);
@@ -312,5 +323,7 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
     layers,
     loss: outShape.length === 2 && outShape[1]! >= 2 ? 'softmax_cross_entropy' : 'mse',
   };
+  // a dropped trailing Softmax, said in the file itself: the note is lost once the user builds from the .json
+  if (g.softmax) model.comment = `the ONNX model ends in a softmax over dim 1 (${JSON.stringify(g.softmaxNode ?? '')}), which this model leaves out: forward() returns the logits; apply softmax over dim 1 to them for the ONNX model's output (probabilities); softmax_cross_entropy applies it itself`;
   return { model, tensors, notes: g.notes };
 }

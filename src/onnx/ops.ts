@@ -34,6 +34,9 @@ export const SUPPORTED_OPS: Readonly<Record<string, string>> = {
   Concat: 'concat on channels; folded for shape arithmetic',
   Cast: 'folded (shape arithmetic)',
   Constant: 'folded',
+  ConstantOfShape: 'folded on constants (F.pad\'s pads)',
+  Slice: 'folded on constants (F.pad\'s pads); refused on activations',
+  Transpose: 'folded on constants (F.pad\'s pads); refused on activations (no channel shuffle)',
   Gemm: 'linear',
   MatMul: 'linear (with the Add of its bias)',
   BatchNormalization: 'batchnorm1d / batchnorm2d (inference form)',
@@ -46,7 +49,6 @@ export const SUPPORTED_OPS: Readonly<Record<string, string>> = {
 
 /** ops people hit, with why convgen has no layer for them */
 const WHY_NOT: Readonly<Record<string, string>> = {
-  Transpose: 'convgen layers keep PyTorch\'s NCHW layout and have no transpose or channel shuffle',
   LSTM: 'convgen compiles conv nets and has no recurrent layers',
   GRU: 'convgen compiles conv nets and has no recurrent layers',
   RNN: 'convgen compiles conv nets and has no recurrent layers',

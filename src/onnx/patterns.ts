@@ -9,7 +9,7 @@
 //   fuseMatMulAdd   MatMul(x, W) + b                            -> Gemm(x, W, b)
 //   dropSoftmax     a Softmax that is the graph's output        -> (gone; the model outputs logits)
 
-import { intAttr, intsAttr, nodeError, readersOf, renameValue, stringAttr, type AttrValue, type Const, type Graph, type Node } from './graph.ts';
+import { FOLDED_PAD, intAttr, intsAttr, nodeError, readersOf, renameValue, stringAttr, type AttrValue, type Const, type Graph, type Node } from './graph.ts';
 
 const scalarOf = (g: Graph, name: string | undefined): number | undefined => {
   const c = g.consts.get(name ?? '');
@@ -74,6 +74,7 @@ export function fusePads(g: Graph): Graph {
     const attrs = new Map<string, AttrValue>(reader.attrs);
     attrs.set('pads', { kind: 'ints', value: merged });
     if (reader.op === 'AveragePool') attrs.set('count_include_pad', { kind: 'int', value: 1 });
+    attrs.set(FOLDED_PAD, { kind: 'string', value: pad.name });
     g.nodes = g.nodes.filter((m) => m !== pad).map((m) => (m === reader ? { ...reader, attrs, inputs: reader.inputs.map((i) => (i === pad.outputs[0] ? x : i)) } : m));
   }
   return g;
@@ -139,6 +140,7 @@ export function dropSoftmax(g: Graph): Graph {
   g.nodes = g.nodes.filter((n) => n !== last);
   g.output = last.inputs[0]!;
   g.softmax = true;
-  g.notes.push(`dropped the trailing ${last.op} (${JSON.stringify(last.name)}): the model outputs logits; apply softmax to forward()'s output for probabilities (lossAndGrad's softmax_cross_entropy includes it)`);
+  g.softmaxNode = last.name;
+  g.notes.push(`dropped the trailing ${last.op} (${JSON.stringify(last.name)}): the model outputs logits; apply softmax over dim 1 to forward()'s output for probabilities (lossAndGrad's softmax_cross_entropy includes it); the model file's "comment" says so too`);
   return g;
 }

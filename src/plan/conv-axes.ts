@@ -49,8 +49,15 @@ function axis(T: number, outStart: number, outStep: number, outSize: number, inS
 /** the intersection of the taps' valid ranges (everything when there are no taps) */
 function interiorOf(T: number, taps: readonly Tap[]): { lo: number; hi: number } {
   if (taps.length === 0) return { lo: 0, hi: T };
-  const lo = Math.min(T, Math.max(0, ...taps.map((t) => t.lo)));
-  return { lo, hi: Math.max(lo, Math.min(T, ...taps.map((t) => t.hi))) };
+  // a loop, not Math.max(...taps): a kernel of 2^20 taps overflows the stack as arguments
+  let lo = 0;
+  let hi = T;
+  for (const t of taps) {
+    lo = Math.max(lo, t.lo);
+    hi = Math.min(hi, t.hi);
+  }
+  lo = Math.min(T, lo);
+  return { lo, hi: Math.max(lo, hi) };
 }
 
 /**
