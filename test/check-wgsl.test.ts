@@ -151,7 +151,7 @@ describe('convgen check --target wgsl', () => {
 
 describe('convgen check flags', () => {
   it('--limits needs --target wgsl; --strategy takes direct, im2row or auto', async () => {
-    await expect(run(['examples/seed.json', '--limits', 'limits.json'])).rejects.toThrow(/--limits: applies to the WGSL target only; add --target wgsl/);
+    await expect(run(['examples/seed.json', '--limits', 'limits.json'])).rejects.toThrow(/--limits: WebGPU limits apply to the WGSL target only; add --target wgsl/);
     await expect(run(['examples/seed.json', '--strategy', 'fast'])).rejects.toThrow(/--strategy: must be one of auto, direct, im2row, got "fast"/);
   });
 });
