@@ -4,7 +4,7 @@
 // each op passes their byte offsets, as wasm/kernels.ts does.
 
 import { lowerConv } from '../src/kernels/conv.ts';
-import { scheduleConv } from '../src/plan/schedule.ts';
+import { scheduleConv, type ScheduleTarget } from '../src/plan/schedule.ts';
 import type { KernelCall } from '../src/kernels/types.ts';
 import { encodeModule } from '../src/wasm/encode.ts';
 import { instantiate, kernelModule } from '../src/wasm/run.ts';
@@ -14,8 +14,8 @@ import type { ConvOp, ConvPlan } from './configs.ts';
 
 type Buf = Float32Array | Int32Array;
 
-export function wasmConvRunner(layer: ConvPlan, data: { x: Float32Array; weight: Float32Array; dy: Float32Array }, simd: boolean): ConvRunner {
-  const program = lowerConv(layer, scheduleConv(layer, 'ts'));
+export function wasmConvRunner(layer: ConvPlan, data: { x: Float32Array; weight: Float32Array; dy: Float32Array }, simd: boolean, schedule: ScheduleTarget = 'wasm'): ConvRunner {
+  const program = lowerConv(layer, scheduleConv(layer, schedule));
   const sizes = new Map<string, { n: number; t: 'f32' | 'i32' }>([
     ['x', { n: data.x.length, t: 'f32' }],
     ['y', { n: numel(layer.outShape), t: 'f32' }],

@@ -78,7 +78,7 @@ async function generatedModel(plan: ModelPlan, dir: string): Promise<GeneratedMo
 
 /** the wasm target's module for `plan` (wasm.ts and its files), SIMD or scalar */
 async function generatedWasmModel(plan: ModelPlan, dir: string, simd: boolean): Promise<GeneratedModel> {
-  const files = emitWasmFiles(plan, lowerModel(plan), { simd });
+  const files = emitWasmFiles(plan, lowerModel(plan, { target: 'wasm' }), { simd });
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileSync(path.join(dir, name), text);
