@@ -31,7 +31,7 @@ describe('bench chart of the stored results (bench/results/)', () => {
     expect(svg).toContain('peers: TensorFlow.js 4.22, tfjs-cpu (plain JS kernels) and tfjs-wasm (XNNPACK, SIMD), one thread');
     // the "x tfjs-wasm" column of latest.md for convgen auto, op by op (F: wasm has no kernel)
     const vs = [...svg.matchAll(/class="vs-wasm"[^>]*>([^<]+)</g)].map((m) => m[1]);
-    expect(vs).toEqual(['0.24x', '1.62x', '0.67x', '0.11x', '1.29x', '0.30x', '0.12x', '1.19x', '0.32x', '0.12x', '1.38x', '0.23x', '1.25x', '0.10x', '0.18x', 'no kernel']);
+    expect(vs).toEqual(['0.25x', '1.62x', '0.61x', '0.08x', '1.44x', '0.24x', '0.11x', '1.16x', '0.34x', '0.12x', '2.59x', '0.20x', '1.13x', '0.07x', '0.15x', 'no kernel']);
   });
 
   it('chart.svg is current (npx tsx bench/rechart.ts re-renders it from latest.json)', () => {
