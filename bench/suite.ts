@@ -11,6 +11,7 @@ import { randomF32, rng } from './data.ts';
 import { measureOp, type Candidate, type Pending } from './rows.ts';
 import { convRunner, OP_OUTPUT, type ConvRunner } from './ours.ts';
 import { wasmConvRunner } from './ours-wasm.ts';
+import { scheduleConv } from '../src/plan/schedule.ts';
 import { TF_BACKENDS, tfConvOps, useBackend, type PeerOp, type TfBackend } from './peers/tfjs.ts';
 import { peakRssMiB, FULL_BUDGET, QUICK_BUDGET, type TimingBudget } from './timing.ts';
 import { measureCompiler } from './compiler.ts';
@@ -122,10 +123,12 @@ async function benchConv(c: LayerConfig, quick: boolean, budget: TimingBudget, c
       const same = opRows.find((row) => row.impl === `convgen ${picked}`);
       if (!same) throw new Error(`bench: no row for strategy ${picked}`);
       opRows.splice(STRATEGIES.length, 0, { ...same, impl: 'convgen auto', detail: `picks ${picked}: ${same.detail}` });
-      // the wasm target's pick: the same schedule as TS today
+      // the wasm target's pick: the planner's strategy, lowered with the wasm schedule (which
+      // runs grad-weight as im2row from 4 input channels per group, whichever strategy is forced)
       const wasmSame = opRows.find((row) => row.impl === `convgen wasm ${picked}`);
       if (!wasmSame) throw new Error(`bench: no wasm row for strategy ${picked}`);
-      opRows.splice(opRows.indexOf(wasmSame) - STRATEGIES.indexOf(picked), 0, { ...wasmSame, impl: 'convgen wasm', detail: `picks ${picked}: ${wasmSame.detail}` });
+      const algorithm = scheduleConv(auto, 'wasm').kernels.find((k) => k.role === op)?.algorithm ?? picked;
+      opRows.splice(opRows.indexOf(wasmSame) - STRATEGIES.indexOf(picked), 0, { ...wasmSame, impl: 'convgen wasm', detail: `picks ${picked} (wasm schedule: ${algorithm}): ${wasmSame.detail}` });
       rows.push(...opRows);
     }
   } finally {
