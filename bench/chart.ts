@@ -12,6 +12,7 @@ const SERIES: { impl: Impl; label: string; color: string }[] = [
   { impl: 'convgen auto', label: 'convgen (planner\'s pick)', color: '#1b7837' },
   { impl: 'convgen direct', label: 'convgen direct', color: '#7fbf7b' },
   { impl: 'convgen im2row', label: 'convgen im2row', color: '#c2e699' },
+  { impl: 'convgen wasm', label: 'convgen wasm (SIMD, planner\'s pick)', color: '#762a83' },
   { impl: 'reference', label: 'reference (float64)', color: '#bababa' },
   { impl: 'tfjs-cpu', label: 'tfjs-cpu (NHWC kernel)', color: '#2166ac' },
   { impl: 'tfjs-wasm', label: 'tfjs-wasm (NHWC kernel; dW: best route)', color: '#b2182b' },

@@ -35,24 +35,26 @@ export function renderMarkdown(report: Report): string {
   out.push('', '## Calibration GEMM (the plain-JS ceiling)', '');
   out.push('Timed with each config and op, interleaved with its rows, so that "% GEMM" compares two things timed under the same load.', '');
   out.push('One sample runs the product 8 times (about 25 ms, as long as a kernel call).', '');
-  out.push('| with | size | median ms (8 products) | GFLOP/s |', '|---|---|---:|---:|');
-  for (const c of report.calibration) out.push(`| ${c.config} ${OP_NAMES[c.op]} | ${c.m}x${c.k} * ${c.k}x${c.n} | ${ms(c.medianMs)} | ${num(c.gflops, 2)} |`);
+  out.push('The WASM-SIMD GEMM (bench/wasm-gemm.ts: f32x4 mul + add, 4x16 register tile) is timed in the same rounds: "% WASM GEMM" divides by it.', '');
+  out.push('| with | size | median ms (8 products) | GFLOP/s | WASM-SIMD median ms | WASM-SIMD GFLOP/s |', '|---|---|---:|---:|---:|---:|');
+  for (const c of report.calibration) out.push(`| ${c.config} ${OP_NAMES[c.op]} | ${c.m}x${c.k} * ${c.k}x${c.n} | ${ms(c.medianMs)} | ${num(c.gflops, 2)} | ${ms(c.wasmMedianMs ?? null)} | ${num(c.wasmGflops, 2)} |`);
   out.push('', '## Targets', '', '```', formatTargets(report.targets), '```', '');
   out.push('## Results', '');
   out.push('Speedup columns: the peer\'s median over this row\'s (above 1: this row is faster). tfjs ms is the kernel on NHWC inputs; "+layout" adds the NCHW transposes an NCHW user pays. JIT warmup: calls (and their time) before a convgen row\'s speed settled; samples start after it.', '');
   const configs = [...new Set(report.rows.map((r) => r.config))];
   for (const id of configs) {
     out.push(`### ${configTitle(report, id)}`, '');
-    out.push(`| op | implementation | median ms | +layout ms | GFLOP/s | % GEMM | ${PEERS.map((p) => `x ${p}`).join(' | ')} | max rel err | JIT warmup | peak RSS MiB | what ran |`);
-    out.push(`|---|---|---:|---:|---:|---:|${PEERS.map(() => '---:').join('|')}|---:|---:|---:|---|`);
+    out.push(`| op | implementation | median ms | +layout ms | GFLOP/s | % GEMM | % WASM GEMM | ${PEERS.map((p) => `x ${p}`).join(' | ')} | max rel err | JIT warmup | peak RSS MiB | what ran |`);
+    out.push(`|---|---|---:|---:|---:|---:|---:|${PEERS.map(() => '---:').join('|')}|---:|---:|---:|---|`);
     for (const r of report.rows.filter((x) => x.config === id)) {
       const cells = [
         OP_NAMES[r.op],
-        r.impl === 'convgen auto' ? `**${r.impl}**` : r.impl,
+        r.impl === 'convgen auto' || r.impl === 'convgen wasm' ? `**${r.impl}**` : r.impl,
         statusCell(r) || ms(r.medianMs),
         r.layoutMs === null || r.medianMs === null ? '' : ms(r.medianMs + r.layoutMs),
         num(r.gflops, 3),
         r.vsGemm === null ? '' : `${(r.vsGemm * 100).toFixed(0)}%`,
+        r.vsWasmGemm === null || r.vsWasmGemm === undefined ? '' : `${(r.vsWasmGemm * 100).toFixed(0)}%`,
         ...PEERS.map((p) => ratio(r.speedup[p])),
         r.maxRelErr === null ? '' : r.maxRelErr.toExponential(1),
         r.warmup ? `${r.warmup.calls} calls, ${(r.warmup.ms / 1000).toFixed(1)} s` : '',

@@ -4,6 +4,7 @@
 
 import { agreement } from './data.ts';
 import { calibrationTask } from './gemm.ts';
+import { wasmCalibrationTask } from './wasm-gemm.ts';
 import { measureGroup, peakRssMiB, type GroupTask, type TimingBudget } from './timing.ts';
 import type { Calibration, Impl, Op, Row } from './types.ts';
 
@@ -44,6 +45,7 @@ export function finishRow(p: Pending, status: Row['status'], extra: Partial<Row>
     maxAbsErr: null,
     maxRelErr: null,
     vsGemm: null,
+    vsWasmGemm: null,
     speedup: {},
     peakRssMiB: peakRssMiB(),
     ...extra,
@@ -66,6 +68,8 @@ export async function measureOp(
   const tasks: GroupTask[] = [];
   const gemmTask = calibrationTask(quick);
   tasks.push({ name: 'gemm', fn: gemmTask.fn });
+  const wasmGemmTask = await wasmCalibrationTask(quick);
+  tasks.push({ name: 'wasm gemm', fn: wasmGemmTask.fn });
   const errs = new Map<Candidate, { maxAbsErr: number; maxRelErr: number }>();
   for (const c of candidates) {
     const p = c.pending;
@@ -98,8 +102,13 @@ export async function measureOp(
   }
   const { timings, warmups } = await measureGroup(tasks, budget);
   const g = timings.get('gemm')!;
-  const gemm: Calibration = { config, op, m: gemmTask.n, n: gemmTask.n, k: gemmTask.n, medianMs: g.medianMs, gflops: gemmTask.flops / (g.medianMs * 1e6) };
+  const wg = timings.get('wasm gemm')!;
+  const gemm: Calibration = {
+    config, op, m: gemmTask.n, n: gemmTask.n, k: gemmTask.n, medianMs: g.medianMs, gflops: gemmTask.flops / (g.medianMs * 1e6),
+    wasmMedianMs: wg.medianMs, wasmGflops: wasmGemmTask.flops / (wg.medianMs * 1e6),
+  };
   log(`${label({ config, op, impl: 'convgen auto', detail: '', flops: 0 }).replace('convgen auto', 'calibration GEMM')} ${g.medianMs.toFixed(3).padStart(10)} ms ${gemm.gflops.toFixed(3).padStart(8)} GFLOP/s`);
+  log(`${label({ config, op, impl: 'convgen auto', detail: '', flops: 0 }).replace('convgen auto', 'WASM-SIMD GEMM  ')} ${wg.medianMs.toFixed(3).padStart(10)} ms ${gemm.wasmGflops.toFixed(3).padStart(8)} GFLOP/s`);
   for (const c of candidates) {
     if (rows.has(c)) continue;
     const p = c.pending;
@@ -108,9 +117,9 @@ export async function measureOp(
     const gflops = p.flops / (t.medianMs * 1e6);
     const w = c.untilSteady ? warmups.get(p.impl) : undefined;
     const steady = w ? `, steady after ${w.calls} calls / ${(w.ms / 1000).toFixed(1)} s` : '';
-    log(`${label(p)} ${t.medianMs.toFixed(3).padStart(10)} ms ${gflops.toFixed(3).padStart(8)} GFLOP/s ${(gflops / gemm.gflops).toFixed(2).padStart(6)}x GEMM  (${t.samples} samples, rel err ${errs.get(c)!.maxRelErr.toExponential(1)}${steady})`);
+    log(`${label(p)} ${t.medianMs.toFixed(3).padStart(10)} ms ${gflops.toFixed(3).padStart(8)} GFLOP/s ${(gflops / gemm.gflops).toFixed(2).padStart(6)}x GEMM ${(gflops / gemm.wasmGflops).toFixed(2).padStart(6)}x WASM GEMM  (${t.samples} samples, rel err ${errs.get(c)!.maxRelErr.toExponential(1)}${steady})`);
     const warmup = w ? { calls: w.calls, ms: w.ms } : null;
-    rows.set(c, finishRow(p, 'ok', { ...errs.get(c), medianMs: t.medianMs, samples: t.samples, gflops, vsGemm: gflops / gemm.gflops, layoutMs: layout?.medianMs ?? null, warmup, peakRssMiB: t.peakRssMiB }));
+    rows.set(c, finishRow(p, 'ok', { ...errs.get(c), medianMs: t.medianMs, samples: t.samples, gflops, vsGemm: gflops / gemm.gflops, vsWasmGemm: gflops / gemm.wasmGflops, layoutMs: layout?.medianMs ?? null, warmup, peakRssMiB: t.peakRssMiB }));
   }
   return { rows: candidates.map((c) => rows.get(c)!), gemm };
 }

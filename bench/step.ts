@@ -14,6 +14,7 @@ import type { ModelPlan } from '../src/plan/types.ts';
 import { numel } from '../src/plan/types.ts';
 import { lowerModel } from '../src/kernels/index.ts';
 import { emitModelTs } from '../src/emit/model-ts.ts';
+import { emitWasmFiles } from '../src/emit/wasm.ts';
 import { createReferenceModel } from '../src/reference/index.ts';
 import { STEP_CONFIG, STRATEGIES } from './configs.ts';
 import { randomF32, rng } from './data.ts';
@@ -75,6 +76,17 @@ async function generatedModel(plan: ModelPlan, dir: string): Promise<GeneratedMo
   return mod.createModel();
 }
 
+/** the wasm target's module for `plan` (wasm.ts and its files), SIMD or scalar */
+async function generatedWasmModel(plan: ModelPlan, dir: string, simd: boolean): Promise<GeneratedModel> {
+  const files = emitWasmFiles(plan, lowerModel(plan, { target: 'wasm' }), { simd });
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  }
+  const mod = (await import(pathToFileURL(path.join(dir, 'wasm.ts')).href)) as { createWasmModel: () => GeneratedModel };
+  return mod.createWasmModel();
+}
+
 function quickPlan(): ModelPlan {
   return planModel({ ...loadModelFile(STEP_CONFIG.example), batch: 2 });
 }
@@ -109,14 +121,19 @@ export async function benchStep(quick: boolean, budget: TimingBudget, log: (line
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'convgen-bench-step-'));
   const tfModels: { backend: TfBackend; m: TfStep }[] = [];
   try {
-    for (const strategy of [...STRATEGIES, 'auto' as const]) {
-      if (strategy === 'auto' && autoSameAs) continue;
+    const variants = [
+      ...[...STRATEGIES, 'auto' as const].filter((s) => !(s === 'auto' && autoSameAs)).map((strategy) => ({ strategy, impl: `convgen ${strategy}` as Impl, wasm: null })),
+      // the wasm target as planned, SIMD (what build writes) and scalar
+      { strategy: 'auto' as const, impl: 'convgen wasm' as Impl, wasm: { simd: true } },
+      { strategy: 'auto' as const, impl: 'convgen wasm scalar' as Impl, wasm: { simd: false } },
+    ];
+    for (const { strategy, impl, wasm } of variants) {
       const plan = strategy === 'auto' ? autoPlan : forcedPlan(strategy);
-      const impl: Impl = `convgen ${strategy}`;
-      const detail = `generated module, lossAndGrad + sgdStep (fwd/dx/dW per conv: ${scheduleOf(plan)})`;
+      const detail = `generated ${wasm ? `wasm.ts (${wasm.simd ? 'f32x4' : 'no SIMD'})` : 'module'}, lossAndGrad + sgdStep (fwd/dx/dW per conv: ${scheduleOf(plan)})`;
       let model: GeneratedModel;
       try {
-        model = await generatedModel(plan, path.join(tmp, strategy));
+        const dir = path.join(tmp, impl.replace(/ /g, '-'));
+        model = wasm ? await generatedWasmModel(plan, dir, wasm.simd) : await generatedModel(plan, dir);
       } catch (err) {
         const message = `generating the module failed: ${(err as Error).message}`;
         candidates.push({ pending: pending(impl, detail), result: () => { throw new Error(message); }, timed: () => {} });
@@ -174,7 +191,7 @@ export async function benchStep(quick: boolean, budget: TimingBudget, log: (line
     const { rows, gemm } = await measureOp(STEP_ID, 'step', candidates, want, quick, budget, log);
     if (autoSameAs) {
       const same = rows.find((r) => r.impl === `convgen ${autoSameAs}`)!;
-      const afterConvgen = rows.filter((r) => r.impl.startsWith('convgen ')).length;
+      const afterConvgen = rows.filter((r) => r.impl.startsWith('convgen ') && !r.impl.startsWith('convgen wasm')).length;
       rows.splice(afterConvgen, 0, { ...same, impl: 'convgen auto', detail: `plans as convgen ${autoSameAs}: ${same.detail}` });
     }
     return { rows, gemm };

@@ -9,7 +9,9 @@ import { numel } from '../src/plan/types.ts';
 import { CONV_OPS, LAYER_CONFIGS, STRATEGIES, describeConfig, planConfig, quickConfig, type ConvOp, type LayerConfig } from './configs.ts';
 import { randomF32, rng } from './data.ts';
 import { measureOp, type Candidate, type Pending } from './rows.ts';
-import { convRunner, OP_OUTPUT } from './ours.ts';
+import { convRunner, OP_OUTPUT, type ConvRunner } from './ours.ts';
+import { wasmConvRunner } from './ours-wasm.ts';
+import { scheduleConv } from '../src/plan/schedule.ts';
 import { TF_BACKENDS, tfConvOps, useBackend, type PeerOp, type TfBackend } from './peers/tfjs.ts';
 import { peakRssMiB, FULL_BUDGET, QUICK_BUDGET, type TimingBudget } from './timing.ts';
 import { measureCompiler } from './compiler.ts';
@@ -54,6 +56,18 @@ async function benchConv(c: LayerConfig, quick: boolean, budget: TimingBudget, c
       return { strategy, r: null, error: (err as Error).message };
     }
   });
+  // the wasm target: SIMD with each strategy forced, and scalar with the planner's strategies
+  const wasmRunners: { impl: Impl; r: ConvRunner | null; error: string | null }[] = [
+    ...STRATEGIES.map((strategy) => ({ impl: `convgen wasm ${strategy}` as Impl, layer: planConfig(c, strategy).layer, simd: true })),
+    { impl: 'convgen wasm scalar' as Impl, layer: auto, simd: false },
+  ].map(({ impl, layer, simd }) => {
+    try {
+      return { impl, r: wasmConvRunner(layer, data, simd), error: null };
+    } catch (err) {
+      log(`  ${c.id} ${impl}: lowering failed: ${(err as Error).message}`);
+      return { impl, r: null, error: (err as Error).message };
+    }
+  });
   // the float64 reference interpreter: the naive baseline
   const refOps: Record<ConvOp, () => ArrayLike<number>> = {
     forward: () => refForward(auto, data.x, { weight: data.weight }).y,
@@ -69,14 +83,16 @@ async function benchConv(c: LayerConfig, quick: boolean, budget: TimingBudget, c
   try {
     for (const op of CONV_OPS) {
       const candidates: Candidate[] = [];
-      for (const { strategy, r, error } of runners) {
-        const impl: Impl = `convgen ${strategy}`;
+      for (const { impl, r, error } of [...runners.map((x) => ({ ...x, impl: `convgen ${x.strategy}` as Impl })), ...wasmRunners]) {
         if (!r) {
           candidates.push({ pending: pending(op, impl, `lowering failed: ${error}`), result: () => { throw new Error(`lowering failed: ${error}`); }, timed: () => {} });
           continue;
         }
         const out = r.buffers[OP_OUTPUT[op]];
-        const detail = r.kernels[op].map((k, i) => `${k} (${(r.sourceChars[op][i] / 1024).toFixed(0)} KiB JS)`).join(' + ');
+        const wasm = impl.startsWith('convgen wasm');
+        const detail = wasm
+          ? `${r.kernels[op].join(' + ')} (one ${(r.sourceChars[op][0]! / 1024).toFixed(0)} KiB module${impl === 'convgen wasm scalar' ? ', no SIMD, the planner\'s strategies' : ', f32x4'})`
+          : r.kernels[op].map((k, i) => `${k} (${(r.sourceChars[op][i] / 1024).toFixed(0)} KiB JS)`).join(' + ');
         candidates.push({
           pending: pending(op, impl, detail),
           result: () => {
@@ -107,6 +123,12 @@ async function benchConv(c: LayerConfig, quick: boolean, budget: TimingBudget, c
       const same = opRows.find((row) => row.impl === `convgen ${picked}`);
       if (!same) throw new Error(`bench: no row for strategy ${picked}`);
       opRows.splice(STRATEGIES.length, 0, { ...same, impl: 'convgen auto', detail: `picks ${picked}: ${same.detail}` });
+      // the wasm target's pick: the planner's strategy, lowered with the wasm schedule (which
+      // runs grad-weight as im2row from 4 input channels per group, whichever strategy is forced)
+      const wasmSame = opRows.find((row) => row.impl === `convgen wasm ${picked}`);
+      if (!wasmSame) throw new Error(`bench: no wasm row for strategy ${picked}`);
+      const algorithm = scheduleConv(auto, 'wasm').kernels.find((k) => k.role === op)?.algorithm ?? picked;
+      opRows.splice(opRows.indexOf(wasmSame) - STRATEGIES.indexOf(picked), 0, { ...wasmSame, impl: 'convgen wasm', detail: `picks ${picked} (wasm schedule: ${algorithm}): ${wasmSame.detail}` });
       rows.push(...opRows);
     }
   } finally {

@@ -1,4 +1,4 @@
-// The targets of issue 5, checked against one report. Every target is a ratio within the
+// The targets of issues 5 and 13, checked against one report. Every target is a ratio within the
 // run; `holds: null` means the run did not measure it (filtered out or a row failed).
 
 import type { Op, Peer, Report, Row, Target } from './types.ts';
@@ -17,6 +17,7 @@ function ratioTarget(name: string, value: number | null | undefined, min: number
 
 const CONV_CONFIGS = ['A', 'B', 'C', 'D', 'E'];
 const GEMM_CONFIGS = ['B', 'C', 'D'];
+const WASM_FORWARD_CONFIGS = ['B', 'C', 'D'];
 const PEER_TARGETS: { op: Op; peer: Peer; min: number }[] = [
   { op: 'forward', peer: 'tfjs-cpu', min: 4 },
   { op: 'gradInput', peer: 'tfjs-cpu', min: 3 },
@@ -43,6 +44,28 @@ export function evaluateTargets(report: Report): Target[] {
   if (ran.has('F')) {
     const row = pickedRow(report.rows, 'F', 'step');
     out.push(ratioTarget('F LeNet training step vs tfjs-cpu (tf.grads)', row?.speedup['tfjs-cpu'], 5, 'x', row));
+  }
+  // issue 13: the wasm target (SIMD, single thread) against tfjs-wasm, the WASM-SIMD GEMM and the TS target
+  const wasmRow = (config: string, op: Op) => report.rows.find((r) => r.config === config && r.op === op && r.impl === 'convgen wasm');
+  for (const c of WASM_FORWARD_CONFIGS.filter((id) => ran.has(id))) {
+    const row = wasmRow(c, 'forward');
+    out.push(ratioTarget(`${c} forward, wasm vs tfjs-wasm`, row?.speedup['tfjs-wasm'], 1, 'x', row));
+  }
+  for (const c of CONV_CONFIGS.filter((id) => ran.has(id))) {
+    const gi = wasmRow(c, 'gradInput');
+    out.push(ratioTarget(`${c} grad-input, wasm vs tfjs-wasm`, gi?.speedup['tfjs-wasm'], 5, 'x', gi));
+    const gw = wasmRow(c, 'gradWeight');
+    out.push(ratioTarget(`${c} grad-weight, wasm vs tfjs-wasm (best route)`, gw?.speedup['tfjs-wasm'], 2, 'x', gw));
+    for (const op of ['forward', 'gradInput', 'gradWeight'] as const) {
+      const row = wasmRow(c, op);
+      out.push(ratioTarget(`${c} ${OP_LABEL[op]}, wasm vs WASM-SIMD GEMM`, row?.vsWasmGemm, 0.7, 'x', row));
+    }
+  }
+  if (ran.has('F')) {
+    const row = wasmRow('F', 'step');
+    const ts = pickedRow(report.rows, 'F', 'step');
+    const ratio = row?.medianMs && ts?.medianMs && ts.status === 'ok' ? ts.medianMs / row.medianMs : null;
+    out.push(ratioTarget('F LeNet training step, wasm vs the TS target', ratio, 5, 'x', row));
   }
   for (const c of report.compiler.filter((r) => r.kind === 'build')) {
     const name = `convgen build ${c.example} < 2 s`;

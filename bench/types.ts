@@ -8,6 +8,10 @@ export type Impl =
   | 'convgen auto'
   | 'convgen direct'
   | 'convgen im2row'
+  | 'convgen wasm'
+  | 'convgen wasm direct'
+  | 'convgen wasm im2row'
+  | 'convgen wasm scalar'
   | 'reference'
   | 'tfjs-cpu'
   | 'tfjs-wasm'
@@ -46,6 +50,8 @@ export interface Row {
   readonly maxRelErr: number | null;
   /** GFLOP/s over the GFLOP/s of the calibration GEMM measured just before this config and op */
   readonly vsGemm: number | null;
+  /** GFLOP/s over the WASM-SIMD calibration GEMM's, timed in the same rounds */
+  readonly vsWasmGemm: number | null;
   /** peer median / this median: > 1 means this row is faster; tfjs-wasm grad-weight uses its route */
   readonly speedup: Partial<Record<Peer, number | null>>;
   /** process RSS high-water mark after this row, MiB */
@@ -61,6 +67,9 @@ export interface Calibration {
   readonly k: number;
   readonly medianMs: number;
   readonly gflops: number;
+  /** the WASM-SIMD calibration GEMM (bench/wasm-gemm.ts), same size, same rounds */
+  readonly wasmMedianMs: number;
+  readonly wasmGflops: number;
 }
 
 export interface CompilerRow {

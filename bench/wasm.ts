@@ -47,7 +47,7 @@ function time(fn: () => void, minMs = 300): number {
 function convBench(id: string): void {
   const cfg = LAYER_CONFIGS.find((c) => c.id === id) ?? LAYER_CONFIGS[1]!;
   const { layer } = planConfig(cfg, 'auto');
-  const prog = lowerLayer(layer);
+  const prog = lowerLayer(layer, { target: process.argv.includes('--ts-schedule') ? 'ts' : 'wasm' });
   const calls = [...prog.forward, ...prog.backward];
   // one buffer per bound name, as long as its longest use
   const lengths = new Map<string, { n: number; t: 'f32' | 'i32' }>();
@@ -90,7 +90,7 @@ async function stepBench(steps: number): Promise<void> {
   // the scalar wasm module of the same model (the committed one is SIMD), written to a temp folder
   const lenet = planApi('examples/lenet.json');
   const dir = mkdtempSync(join(tmpdir(), 'convgen-bench-wasm-'));
-  writeOutputAtomic(join(dir, 'lenet5'), emitWasmFiles(lenet, lowerModel(lenet), { simd: false }));
+  writeOutputAtomic(join(dir, 'lenet5'), emitWasmFiles(lenet, lowerModel(lenet, { target: 'wasm' }), { simd: false }));
   const scalarMod = (await import(pathToFileURL(join(dir, 'lenet5', 'wasm.ts')).href)) as { createWasmModel: typeof createWasmModel };
   const x = Float32Array.from({ length: 32 * 784 }, (_, i) => Math.sin(i));
   const labels = Int32Array.from({ length: 32 }, (_, i) => i % 10);

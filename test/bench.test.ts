@@ -31,7 +31,7 @@ describe('bench chart of the stored results (bench/results/)', () => {
     expect(svg).toContain('peers: TensorFlow.js 4.22, tfjs-cpu (plain JS kernels) and tfjs-wasm (XNNPACK, SIMD), one thread');
     // the "x tfjs-wasm" column of latest.md for convgen auto, op by op (F: wasm has no kernel)
     const vs = [...svg.matchAll(/class="vs-wasm"[^>]*>([^<]+)</g)].map((m) => m[1]);
-    expect(vs).toEqual(['0.24x', '1.62x', '0.67x', '0.11x', '1.29x', '0.30x', '0.12x', '1.19x', '0.32x', '0.12x', '1.38x', '0.23x', '1.25x', '0.10x', '0.18x', 'no kernel']);
+    expect(vs).toEqual(['0.25x', '1.62x', '0.61x', '0.08x', '1.44x', '0.24x', '0.11x', '1.16x', '0.34x', '0.12x', '2.59x', '0.20x', '1.13x', '0.07x', '0.15x', 'no kernel']);
   });
 
   it('chart.svg is current (npx tsx bench/rechart.ts re-renders it from latest.json)', () => {
@@ -47,7 +47,7 @@ describe('bench harness', () => {
     expect(new Set(rows.map((r) => r.config))).toEqual(new Set(['A']));
     for (const op of ['forward', 'gradInput', 'gradWeight'] as const) {
       const impls = rows.filter((r) => r.op === op).map((r) => r.impl).sort();
-      expect(impls).toEqual(['convgen auto', 'convgen direct', 'convgen im2row', 'reference', 'tfjs-cpu', 'tfjs-wasm', ...(op === 'gradWeight' ? ['tfjs-wasm route'] : [])].sort());
+      expect(impls).toEqual(['convgen auto', 'convgen direct', 'convgen im2row', 'convgen wasm', 'convgen wasm direct', 'convgen wasm im2row', 'convgen wasm scalar', 'reference', 'tfjs-cpu', 'tfjs-wasm', ...(op === 'gradWeight' ? ['tfjs-wasm route'] : [])].sort());
     }
     for (const r of rows) {
       if (r.impl === 'tfjs-wasm' && r.op === 'gradWeight') {
@@ -61,24 +61,32 @@ describe('bench harness', () => {
       expect(r.medianMs!).toBeGreaterThan(0);
       expect(r.gflops!).toBeCloseTo(r.flops / (r.medianMs! * 1e6), 6);
       expect(r.vsGemm!).toBeGreaterThan(0);
+      expect(r.vsWasmGemm!).toBeCloseTo((r.vsGemm! * report.calibration.find((c) => c.op === r.op)!.gflops) / report.calibration.find((c) => c.op === r.op)!.wasmGflops, 6);
       expect(r.speedup['reference']!).toBeGreaterThan(0);
       expect(r.speedup['tfjs-cpu']!).toBeGreaterThan(0);
       expect(r.speedup['tfjs-wasm']!).toBeGreaterThan(0);
     }
-    // auto reuses the row of the strategy the planner picked
-    for (const r of rows.filter((x) => x.impl === 'convgen auto')) {
-      const picked = /^picks (\w+)/.exec(r.detail)?.[1];
-      const same = rows.find((x) => x.op === r.op && x.impl === `convgen ${picked}`);
-      expect(same?.medianMs).toBe(r.medianMs);
+    // auto reuses the row of the strategy the planner picked; so does the wasm target's pick
+    for (const [pick, prefix] of [['convgen auto', 'convgen'], ['convgen wasm', 'convgen wasm']] as const) {
+      for (const r of rows.filter((x) => x.impl === pick)) {
+        const picked = /^picks (\w+)/.exec(r.detail)?.[1];
+        const same = rows.find((x) => x.op === r.op && x.impl === `${prefix} ${picked}`);
+        expect(same?.medianMs).toBe(r.medianMs);
+      }
     }
     expect(report.calibration.map((c) => c.op)).toEqual(['forward', 'gradInput', 'gradWeight']);
-    expect(report.calibration.every((c) => c.gflops > 0)).toBe(true);
+    expect(report.calibration.every((c) => c.gflops > 0 && c.wasmGflops > 0)).toBe(true);
     // targets: A has the four tfjs ratios; B..D's GEMM targets were not run
     expect(report.targets.map((t) => t.name)).toEqual([
       'A forward vs tfjs-cpu',
       'A grad-input vs tfjs-cpu',
       'A grad-weight vs tfjs-cpu',
       'A grad-weight vs tfjs-wasm (best route)',
+      'A grad-input, wasm vs tfjs-wasm',
+      'A grad-weight, wasm vs tfjs-wasm (best route)',
+      'A forward, wasm vs WASM-SIMD GEMM',
+      'A grad-input, wasm vs WASM-SIMD GEMM',
+      'A grad-weight, wasm vs WASM-SIMD GEMM',
     ]);
     expect(report.targets.every((t) => typeof t.holds === 'boolean')).toBe(true);
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
@@ -86,12 +94,13 @@ describe('bench harness', () => {
     const md = renderMarkdown(report);
     expect(md).toContain('### A: conv2d 1x8x8 -> 4 k5 s1 p2, batch 2');
     expect(md).toContain('**no kernel**');
-    expect(md.split('\n').filter((l) => l.startsWith('| grad-weight |')).length).toBe(7);
+    expect(md.split('\n').filter((l) => l.startsWith('| grad-weight |')).length).toBe(11);
+    expect(md).toContain('| % GEMM | % WASM GEMM |');
     const svg = renderChart(report);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
-    // one bar per op and series (wasm's dW bar is its best route), plus 6 legend swatches
-    expect((svg.match(/<rect x=/g) ?? []).length).toBe(3 * 6 + 6);
+    // one bar per op and series (wasm's dW bar is its best route), plus 7 legend swatches
+    expect((svg.match(/<rect x=/g) ?? []).length).toBe(3 * 7 + 7);
 
     const dir = mkdtempSync(path.join(os.tmpdir(), 'convgen-bench-test-'));
     try {

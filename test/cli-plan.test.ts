@@ -140,6 +140,8 @@ describe('convgen plan --target wgsl', () => {
     expect(JSON.parse(json.stdout)).toEqual({ model: 'seed_problem', conv: scheduleModel(seed, 'wgsl').layers, ...JSON.parse(JSON.stringify(scheduleOf('examples/seed.json'))) });
     // --target ts: the plan table, then the TS conv schedule (fitted to 100 columns: not a terminal)
     expect(convgen('plan', 'examples/seed.json', '--target', 'ts').stdout).toBe(`${formatPlanTable(seed)}\n${formatConvSchedule(scheduleModel(seed, 'ts'))}`);
+    // --target wasm: the same with the wasm target's conv schedule
+    expect(convgen('plan', 'examples/seed.json', '--target', 'wasm').stdout).toBe(`${formatPlanTable(seed)}\n${formatConvSchedule(scheduleModel(seed, 'wasm'))}`);
   });
 
   it('--limits: missing keys keep the defaults, a small dispatch limit folds grids into 2D', () => {
@@ -189,7 +191,7 @@ describe('convgen plan --target wgsl', () => {
     expect(convgen('plan', 'examples/seed.json', '--target', 'wgsl', '--limits').stderr).toBe('convgen plan: --limits: needs a file; write --limits limits.json\n');
     const bad = convgen('plan', 'examples/seed.json', '--target', 'cuda');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/^convgen plan: --target: must be one of ts, wgsl, got "cuda"/);
+    expect(bad.stderr).toMatch(/^convgen plan: --target: must be one of ts, wgsl, wasm, got "cuda"/);
     const help = convgen('plan', '--help');
     expect(help.stdout).toContain('--target ts|wgsl');
     expect(help.stdout).toContain('--limits FILE');

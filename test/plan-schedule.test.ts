@@ -77,6 +77,19 @@ describe('conv schedule', () => {
     expect(checkConvLayer(layer, 7, { schedule: changed }).every((r) => r.ok)).toBe(true);
   });
 
+  it('wasm: the TS algorithms and blocks, but grad-weight by im2row from 4 input channels per group', () => {
+    const wide = withStrategy(planOf({ kind: 'conv2d', batch: 2, groups: 1, cinPer: 4, coutPer: 8, k: [3, 3], s: [2, 1], d: [1, 1], pad: [1, 1, 1, 1], extra: [1, 2], op: [0, 0], bias: true }), 'direct');
+    const ts = scheduleConv(wide, 'ts');
+    const wasm = scheduleConv(wide, 'wasm');
+    expect(ts.kernels.find((k) => k.role === 'gradWeight')!.algorithm).toBe('reduce');
+    expect(wasm.kernels.find((k) => k.role === 'gradWeight')).toEqual({ ...scheduleConv(withStrategy(wide, 'im2row'), 'ts').kernels.find((k) => k.role === 'gradWeight'), role: 'gradWeight' });
+    expect(wasm.kernels.filter((k) => k.role !== 'gradWeight')).toEqual(ts.kernels.filter((k) => k.role !== 'gradWeight'));
+    expect(checkConvLayer(wide, 7, { schedule: wasm }).every((r) => r.ok)).toBe(true);
+    // 3 input channels (LeNet's 1-channel c1 measured slower on im2row): the TS choice
+    const narrow = withStrategy(layer, 'direct');
+    expect(scheduleConv(narrow, 'wasm').kernels).toEqual(scheduleConv(narrow, 'ts').kernels);
+  });
+
   it('a schedule for another target is refused', () => {
     const plan = planModel(parseModelText(exampleText('seed')));
     expect(() => lowerModel(plan, { target: 'wgsl', schedule: scheduleModel(plan, 'ts') })).toThrow(/a ts schedule for the wgsl target/);

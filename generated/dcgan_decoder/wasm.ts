@@ -302,8 +302,8 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(374992, 49152);
-  const { convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_direct, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_direct, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451, sgd_momentum_2451, adam_2451, adam_amsgrad_2451 } = wasmKernels(heap);
+  const heap = createHeap(964816, 49152);
+  const { convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_im2row_cols, conv3x3_p1_4x32x32_to_3_dw_im2row_gemm, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451, sgd_momentum_2451, adam_2451, adam_amsgrad_2451 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('dcgan_decoder.createWasmModel', 'options.seed', seed);
   // options.checkFinite has no effect: this model has no loss
@@ -359,6 +359,11 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d3 = heap.f32(4096);
   const d4 = heap.f32(4096);
   const d5 = heap.f32(16384);
+  // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
+  const scratchF32 = heap.f32(147456);
+  const s_up1_cols = scratchF32.subarray(0, 8192);
+  const s_up2_cols = scratchF32.subarray(0, 9216);
+  const s_to_rgb_cols = scratchF32.subarray(0, 147456);
   let lastLossFinite = true;
 
   function forward(x: Float32Array): Float32Array {
@@ -385,7 +390,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
 
   function runBackward(dOut: Float32Array): Float32Array {
     // to_rgb: conv2d [4x4x32x32] -> [4x3x32x32]
-    conv3x3_p1_4x32x32_to_3_dw_direct(a5, dOut, gw_to_rgb);
+    conv3x3_p1_4x32x32_to_3_dw_im2row_cols(a5, s_to_rgb_cols);
+    conv3x3_p1_4x32x32_to_3_dw_im2row_gemm(s_to_rgb_cols, dOut, gw_to_rgb);
     conv3x3_p1_4x32x32_to_3_db(dOut, gb_to_rgb);
     conv3x3_p1_4x32x32_to_3_dx_direct(dOut, w_to_rgb, d5);
     conv3x3_p1_4x32x32_to_3_dx_direct_rows(dOut, w_to_rgb, d5);
@@ -395,7 +401,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu3: relu [4x4x16x16] -> [4x4x16x16]
     relu_4x16x16_dx(a4, d4, d3);
     // up2: conv_transpose2d [4x8x8x8] -> [4x4x16x16]
-    convt3x3_s2_p1_op1_8x8x8_to_4_dw_direct(a2, d3, gw_up2);
+    convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols(d3, s_up2_cols);
+    convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm(s_up2_cols, a2, gw_up2);
     convt3x3_s2_p1_op1_8x8x8_to_4_db(d3, gb_up2);
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct(d3, w_up2, d2);
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows(d3, w_up2, d2);
@@ -403,7 +410,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu1: relu [4x8x8x8] -> [4x8x8x8]
     relu_8x8x8_dx(a2, d2, d1);
     // up1: conv_transpose2d [4x16x4x4] -> [4x8x8x8]
-    convt4x4_s2_p1_16x4x4_to_8_dw_direct(a0, d1, gw_up1);
+    convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(d1, s_up1_cols);
+    convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(s_up1_cols, a0, gw_up1);
     convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(d1, w_up1, d0);
     return d0;
   }

@@ -973,8 +973,8 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(16452992, 1280);
-  const { conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu_16x14x14_fwd, relu_16x14x14_dx, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_16x14x14_to_16_dw_direct, conv3x3_p1_16x14x14_to_16_dx_direct, conv3x3_p1_16x14x14_to_16_dx_direct_rows, conv3x3_p1_16x14x14_to_16_dx_direct_cols, add2_16x14x14_fwd, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_rows, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_cols, conv3x3_s2_p1_16x14x14_to_32_dw_direct, conv3x3_s2_p1_16x14x14_to_32_dx_direct, conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows, conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu_32x7x7_fwd, relu_32x7x7_dx, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols, conv3x3_p1_32x7x7_to_32_dw_direct, conv3x3_p1_32x7x7_to_32_dx_direct, conv3x3_p1_32x7x7_to_32_dx_direct_rows, conv3x3_p1_32x7x7_to_32_dx_direct_cols, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct_cols, conv1x1_s2_16x14x14_to_32_dw_direct, conv1x1_s2_16x14x14_to_32_dx_direct, conv1x1_s2_16x14x14_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_16x14x14, gradsum2_32x7x7, softmax_xent_32x10, sgd_38266, sgd_momentum_38266, adam_38266, adam_amsgrad_38266 } = wasmKernels(heap);
+  const heap = createHeap(20057216, 1280);
+  const { conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu_16x14x14_fwd, relu_16x14x14_dx, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_16x14x14_to_16_dw_im2row_cols, conv3x3_p1_16x14x14_to_16_dw_im2row_gemm, conv3x3_p1_16x14x14_to_16_dx_direct, conv3x3_p1_16x14x14_to_16_dx_direct_rows, conv3x3_p1_16x14x14_to_16_dx_direct_cols, add2_16x14x14_fwd, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_rows, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_cols, conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols, conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm, conv3x3_s2_p1_16x14x14_to_32_dx_direct, conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows, conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu_32x7x7_fwd, relu_32x7x7_dx, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols, conv3x3_p1_32x7x7_to_32_dw_im2row_cols, conv3x3_p1_32x7x7_to_32_dw_im2row_gemm, conv3x3_p1_32x7x7_to_32_dx_direct, conv3x3_p1_32x7x7_to_32_dx_direct_rows, conv3x3_p1_32x7x7_to_32_dx_direct_cols, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct_cols, conv1x1_s2_16x14x14_to_32_dw_im2row_cols, conv1x1_s2_16x14x14_to_32_dw_im2row_gemm, conv1x1_s2_16x14x14_to_32_dx_direct, conv1x1_s2_16x14x14_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_16x14x14, gradsum2_32x7x7, softmax_xent_32x10, sgd_38266, sgd_momentum_38266, adam_38266, adam_amsgrad_38266 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('resnet_small.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1196,7 +1196,7 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d26 = heap.f32(50176);
   const d28 = heap.f32(1024);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(2112);
+  const scratchF32 = heap.f32(903168);
   const s_stem_bn_stats = heap.f32(32); // kept from forward to backward
   const s_b1_bn1_stats = heap.f32(32); // kept from forward to backward
   const s_b1_bn2_stats = heap.f32(32); // kept from forward to backward
@@ -1207,18 +1207,25 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_b3_bn2_stats = heap.f32(64); // kept from forward to backward
   const s_stem_bn_partial = scratchF32.subarray(0, 1024);
   const s_stem_bn_sums = scratchF32.subarray(1024, 1056);
+  const s_b1_conv1_cols = scratchF32.subarray(0, 903168);
   const s_b1_bn1_partial = scratchF32.subarray(0, 1024);
   const s_b1_bn1_sums = scratchF32.subarray(1024, 1056);
+  const s_b1_conv2_cols = scratchF32.subarray(0, 903168);
   const s_b1_bn2_partial = scratchF32.subarray(0, 1024);
   const s_b1_bn2_sums = scratchF32.subarray(1024, 1056);
+  const s_b2_conv1_cols = scratchF32.subarray(0, 225792);
   const s_b2_bn1_partial = scratchF32.subarray(0, 2048);
   const s_b2_bn1_sums = scratchF32.subarray(2048, 2112);
+  const s_b2_conv2_cols = scratchF32.subarray(0, 451584);
   const s_b2_bn2_partial = scratchF32.subarray(0, 2048);
   const s_b2_bn2_sums = scratchF32.subarray(2048, 2112);
+  const s_b2_proj_cols = scratchF32.subarray(0, 25088);
   const s_b2_proj_bn_partial = scratchF32.subarray(0, 2048);
   const s_b2_proj_bn_sums = scratchF32.subarray(2048, 2112);
+  const s_b3_conv1_cols = scratchF32.subarray(0, 451584);
   const s_b3_bn1_partial = scratchF32.subarray(0, 2048);
   const s_b3_bn1_sums = scratchF32.subarray(2048, 2112);
+  const s_b3_conv2_cols = scratchF32.subarray(0, 451584);
   const s_b3_bn2_partial = scratchF32.subarray(0, 2048);
   const s_b3_bn2_sums = scratchF32.subarray(2048, 2112);
   const dlogits = heap.f32(320);
@@ -1367,7 +1374,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d25, w_b3_bn2, run_b3_bn2, d23);
     }
     // b3_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_direct(a22, d23, gw_b3_conv2);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_cols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_cols, d23, gw_b3_conv2);
     conv3x3_p1_32x7x7_to_32_dx_direct(d23, w_b3_conv2, d22);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, w_b3_conv2, d22);
     conv3x3_p1_32x7x7_to_32_dx_direct_cols(d23, w_b3_conv2, d22);
@@ -1382,7 +1390,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d21, w_b3_bn1, run_b3_bn1, d20);
     }
     // b3_conv1: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_direct(a19, d20, gw_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_cols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_cols, d20, gw_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_direct(d20, w_b3_conv1, d19_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, w_b3_conv1, d19_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_direct_cols(d20, w_b3_conv1, d19_b3_conv1);
@@ -1400,7 +1409,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d18, w_b2_proj_bn, run_b2_proj_bn, d16);
     }
     // b2_proj: conv2d [32x16x14x14] -> [32x32x7x7]
-    conv1x1_s2_16x14x14_to_32_dw_direct(a10, d16, gw_b2_proj);
+    conv1x1_s2_16x14x14_to_32_dw_im2row_cols(a10, s_b2_proj_cols);
+    conv1x1_s2_16x14x14_to_32_dw_im2row_gemm(s_b2_proj_cols, d16, gw_b2_proj);
     conv1x1_s2_16x14x14_to_32_dx_direct(d16, w_b2_proj, d10_b2_proj);
     conv1x1_s2_16x14x14_to_32_dx_direct_cols(d16, w_b2_proj, d10_b2_proj);
     // b2_bn2: batchnorm2d [32x32x7x7] -> [32x32x7x7]
@@ -1412,7 +1422,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d18, w_b2_bn2, run_b2_bn2, d14);
     }
     // b2_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_direct(a13, d14, gw_b2_conv2);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_cols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_cols, d14, gw_b2_conv2);
     conv3x3_p1_32x7x7_to_32_dx_direct(d14, w_b2_conv2, d13);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, w_b2_conv2, d13);
     conv3x3_p1_32x7x7_to_32_dx_direct_cols(d14, w_b2_conv2, d13);
@@ -1427,7 +1438,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d12, w_b2_bn1, run_b2_bn1, d11);
     }
     // b2_conv1: conv2d [32x16x14x14] -> [32x32x7x7]
-    conv3x3_s2_p1_16x14x14_to_32_dw_direct(a10, d11, gw_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols(a10, s_b2_conv1_cols);
+    conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm(s_b2_conv1_cols, d11, gw_b2_conv1);
     conv3x3_s2_p1_16x14x14_to_32_dx_direct(d11, w_b2_conv1, d10_b2_conv1);
     conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows(d11, w_b2_conv1, d10_b2_conv1);
     conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols(d11, w_b2_conv1, d10_b2_conv1);
@@ -1445,7 +1457,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_16x14x14_dx_eval(d9, w_b1_bn2, run_b1_bn2, d7);
     }
     // b1_conv2: conv2d [32x16x14x14] -> [32x16x14x14]
-    conv3x3_p1_16x14x14_to_16_dw_direct(a6, d7, gw_b1_conv2);
+    conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a6, s_b1_conv2_cols);
+    conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv2_cols, d7, gw_b1_conv2);
     conv3x3_p1_16x14x14_to_16_dx_direct(d7, w_b1_conv2, d6);
     conv3x3_p1_16x14x14_to_16_dx_direct_rows(d7, w_b1_conv2, d6);
     conv3x3_p1_16x14x14_to_16_dx_direct_cols(d7, w_b1_conv2, d6);
@@ -1460,7 +1473,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_16x14x14_dx_eval(d5, w_b1_bn1, run_b1_bn1, d4);
     }
     // b1_conv1: conv2d [32x16x14x14] -> [32x16x14x14]
-    conv3x3_p1_16x14x14_to_16_dw_direct(a3, d4, gw_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a3, s_b1_conv1_cols);
+    conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv1_cols, d4, gw_b1_conv1);
     conv3x3_p1_16x14x14_to_16_dx_direct(d4, w_b1_conv1, d3_b1_conv1);
     conv3x3_p1_16x14x14_to_16_dx_direct_rows(d4, w_b1_conv1, d3_b1_conv1);
     conv3x3_p1_16x14x14_to_16_dx_direct_cols(d4, w_b1_conv1, d3_b1_conv1);
@@ -1505,7 +1519,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d25, w_b3_bn2, run_b3_bn2, d23);
     }
     // b3_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_direct(a22, d23, gw_b3_conv2);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_cols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_cols, d23, gw_b3_conv2);
     conv3x3_p1_32x7x7_to_32_dx_direct(d23, w_b3_conv2, d22);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, w_b3_conv2, d22);
     conv3x3_p1_32x7x7_to_32_dx_direct_cols(d23, w_b3_conv2, d22);
@@ -1520,7 +1535,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d21, w_b3_bn1, run_b3_bn1, d20);
     }
     // b3_conv1: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_direct(a19, d20, gw_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_cols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_cols, d20, gw_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_direct(d20, w_b3_conv1, d19_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, w_b3_conv1, d19_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_direct_cols(d20, w_b3_conv1, d19_b3_conv1);
@@ -1538,7 +1554,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d18, w_b2_proj_bn, run_b2_proj_bn, d16);
     }
     // b2_proj: conv2d [32x16x14x14] -> [32x32x7x7]
-    conv1x1_s2_16x14x14_to_32_dw_direct(a10, d16, gw_b2_proj);
+    conv1x1_s2_16x14x14_to_32_dw_im2row_cols(a10, s_b2_proj_cols);
+    conv1x1_s2_16x14x14_to_32_dw_im2row_gemm(s_b2_proj_cols, d16, gw_b2_proj);
     conv1x1_s2_16x14x14_to_32_dx_direct(d16, w_b2_proj, d10_b2_proj);
     conv1x1_s2_16x14x14_to_32_dx_direct_cols(d16, w_b2_proj, d10_b2_proj);
     // b2_bn2: batchnorm2d [32x32x7x7] -> [32x32x7x7]
@@ -1550,7 +1567,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d18, w_b2_bn2, run_b2_bn2, d14);
     }
     // b2_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_direct(a13, d14, gw_b2_conv2);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_cols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_cols, d14, gw_b2_conv2);
     conv3x3_p1_32x7x7_to_32_dx_direct(d14, w_b2_conv2, d13);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, w_b2_conv2, d13);
     conv3x3_p1_32x7x7_to_32_dx_direct_cols(d14, w_b2_conv2, d13);
@@ -1565,7 +1583,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d12, w_b2_bn1, run_b2_bn1, d11);
     }
     // b2_conv1: conv2d [32x16x14x14] -> [32x32x7x7]
-    conv3x3_s2_p1_16x14x14_to_32_dw_direct(a10, d11, gw_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols(a10, s_b2_conv1_cols);
+    conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm(s_b2_conv1_cols, d11, gw_b2_conv1);
     conv3x3_s2_p1_16x14x14_to_32_dx_direct(d11, w_b2_conv1, d10_b2_conv1);
     conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows(d11, w_b2_conv1, d10_b2_conv1);
     conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols(d11, w_b2_conv1, d10_b2_conv1);
@@ -1583,7 +1602,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_16x14x14_dx_eval(d9, w_b1_bn2, run_b1_bn2, d7);
     }
     // b1_conv2: conv2d [32x16x14x14] -> [32x16x14x14]
-    conv3x3_p1_16x14x14_to_16_dw_direct(a6, d7, gw_b1_conv2);
+    conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a6, s_b1_conv2_cols);
+    conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv2_cols, d7, gw_b1_conv2);
     conv3x3_p1_16x14x14_to_16_dx_direct(d7, w_b1_conv2, d6);
     conv3x3_p1_16x14x14_to_16_dx_direct_rows(d7, w_b1_conv2, d6);
     conv3x3_p1_16x14x14_to_16_dx_direct_cols(d7, w_b1_conv2, d6);
@@ -1598,7 +1618,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_16x14x14_dx_eval(d5, w_b1_bn1, run_b1_bn1, d4);
     }
     // b1_conv1: conv2d [32x16x14x14] -> [32x16x14x14]
-    conv3x3_p1_16x14x14_to_16_dw_direct(a3, d4, gw_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a3, s_b1_conv1_cols);
+    conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv1_cols, d4, gw_b1_conv1);
     conv3x3_p1_16x14x14_to_16_dx_direct(d4, w_b1_conv1, d3_b1_conv1);
     conv3x3_p1_16x14x14_to_16_dx_direct_rows(d4, w_b1_conv1, d3_b1_conv1);
     conv3x3_p1_16x14x14_to_16_dx_direct_cols(d4, w_b1_conv1, d3_b1_conv1);

@@ -437,7 +437,7 @@ export interface Model {
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
   const heap = createHeap(2931872, 192);
-  const { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_direct, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_direct, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 } = wasmKernels(heap);
+  const { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_im2row_cols, conv1d_k3_p1_8x249_to_16_dw_im2row_gemm, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('signal1d.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -517,6 +517,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_pool1_argmax = heap.i32(7968); // kept from forward to backward
   const s_pool2_argmax = heap.i32(3968); // kept from forward to backward
   const s_front_cols = scratchF32.subarray(0, 318720);
+  const s_mid_cols = scratchF32.subarray(0, 23904);
+  const s_deep_cols = scratchF32.subarray(0, 11904);
   const dlogits = heap.f32(48);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -562,7 +564,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu7: relu [4x32x62] -> [4x32x62]
     relu_32x62_dx(a8, d8, d7);
     // deep: conv1d [4x16x62] -> [4x32x62]
-    conv1d_k3_p2_d2_16x62_to_32_dw_direct(a6, d7, gw_deep);
+    conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols(a6, s_deep_cols);
+    conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm(s_deep_cols, d7, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
     conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, w_deep, d6);
     conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(d7, w_deep, d6);
@@ -571,7 +574,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu4: relu [4x16x249] -> [4x16x249]
     relu_16x249_dx(a5, d5, d4);
     // mid: conv1d [4x8x249] -> [4x16x249]
-    conv1d_k3_p1_8x249_to_16_dw_direct(a3, d4, gw_mid);
+    conv1d_k3_p1_8x249_to_16_dw_im2row_cols(a3, s_mid_cols);
+    conv1d_k3_p1_8x249_to_16_dw_im2row_gemm(s_mid_cols, d4, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
     conv1d_k3_p1_8x249_to_16_dx_direct(d4, w_mid, d3);
     conv1d_k3_p1_8x249_to_16_dx_direct_cols(d4, w_mid, d3);
@@ -599,7 +603,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu7: relu [4x32x62] -> [4x32x62]
     relu_32x62_dx(a8, d8, d7);
     // deep: conv1d [4x16x62] -> [4x32x62]
-    conv1d_k3_p2_d2_16x62_to_32_dw_direct(a6, d7, gw_deep);
+    conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols(a6, s_deep_cols);
+    conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm(s_deep_cols, d7, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
     conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, w_deep, d6);
     conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(d7, w_deep, d6);
@@ -608,7 +613,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu4: relu [4x16x249] -> [4x16x249]
     relu_16x249_dx(a5, d5, d4);
     // mid: conv1d [4x8x249] -> [4x16x249]
-    conv1d_k3_p1_8x249_to_16_dw_direct(a3, d4, gw_mid);
+    conv1d_k3_p1_8x249_to_16_dw_im2row_cols(a3, s_mid_cols);
+    conv1d_k3_p1_8x249_to_16_dw_im2row_gemm(s_mid_cols, d4, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
     conv1d_k3_p1_8x249_to_16_dx_direct(d4, w_mid, d3);
     conv1d_k3_p1_8x249_to_16_dx_direct_cols(d4, w_mid, d3);

@@ -1032,8 +1032,8 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(6282432, 16384);
-  const { conv3x3_p1_1x32x32_to_8_fwd_direct, conv3x3_p1_1x32x32_to_8_fwd_direct_rows, conv3x3_p1_1x32x32_to_8_fwd_direct_cols, conv3x3_p1_1x32x32_to_8_dw_direct, conv3x3_p1_1x32x32_to_8_db, conv3x3_p1_1x32x32_to_8_dx_direct, conv3x3_p1_1x32x32_to_8_dx_direct_rows, conv3x3_p1_1x32x32_to_8_dx_direct_cols, relu_8x32x32_fwd, relu_8x32x32_dx, conv3x3_p1_8x32x32_to_8_fwd_direct, conv3x3_p1_8x32x32_to_8_fwd_direct_rows, conv3x3_p1_8x32x32_to_8_fwd_direct_cols, conv3x3_p1_8x32x32_to_8_dw_direct, conv3x3_p1_8x32x32_to_8_db, conv3x3_p1_8x32x32_to_8_dx_direct, conv3x3_p1_8x32x32_to_8_dx_direct_rows, conv3x3_p1_8x32x32_to_8_dx_direct_cols, maxpool2x2_s2_8x32x32_fwd, maxpool2x2_s2_8x32x32_dx, conv3x3_p1_8x16x16_to_16_fwd_direct, conv3x3_p1_8x16x16_to_16_fwd_direct_rows, conv3x3_p1_8x16x16_to_16_fwd_direct_cols, conv3x3_p1_8x16x16_to_16_dw_direct, conv3x3_p1_8x16x16_to_16_db, conv3x3_p1_8x16x16_to_16_dx_direct, conv3x3_p1_8x16x16_to_16_dx_direct_rows, conv3x3_p1_8x16x16_to_16_dx_direct_cols, relu_16x16x16_fwd, relu_16x16x16_dx, conv3x3_p1_16x16x16_to_16_fwd_direct, conv3x3_p1_16x16x16_to_16_fwd_direct_rows, conv3x3_p1_16x16x16_to_16_fwd_direct_cols, conv3x3_p1_16x16x16_to_16_dw_direct, conv3x3_p1_16x16x16_to_16_db, conv3x3_p1_16x16x16_to_16_dx_direct, conv3x3_p1_16x16x16_to_16_dx_direct_rows, conv3x3_p1_16x16x16_to_16_dx_direct_cols, maxpool2x2_s2_16x16x16_fwd, maxpool2x2_s2_16x16x16_dx, conv3x3_p1_16x8x8_to_32_fwd_direct, conv3x3_p1_16x8x8_to_32_fwd_direct_rows, conv3x3_p1_16x8x8_to_32_fwd_direct_cols, conv3x3_p1_16x8x8_to_32_dw_direct, conv3x3_p1_16x8x8_to_32_db, conv3x3_p1_16x8x8_to_32_dx_direct, conv3x3_p1_16x8x8_to_32_dx_direct_rows, conv3x3_p1_16x8x8_to_32_dx_direct_cols, relu_32x8x8_fwd, relu_32x8x8_dx, conv3x3_p1_32x8x8_to_32_fwd_direct, conv3x3_p1_32x8x8_to_32_fwd_direct_rows, conv3x3_p1_32x8x8_to_32_fwd_direct_cols, conv3x3_p1_32x8x8_to_32_dw_direct, conv3x3_p1_32x8x8_to_32_db, conv3x3_p1_32x8x8_to_32_dx_direct, conv3x3_p1_32x8x8_to_32_dx_direct_rows, conv3x3_p1_32x8x8_to_32_dx_direct_cols, convt2x2_s2_32x8x8_to_16_fwd_direct, convt2x2_s2_32x8x8_to_16_dw_direct, convt2x2_s2_32x8x8_to_16_db, convt2x2_s2_32x8x8_to_16_dx_direct, concat_c16_c16_16x16_fwd0, concat_c16_c16_16x16_fwd1, concat_c16_c16_16x16_dx0, concat_c16_c16_16x16_dx1, conv3x3_p1_32x16x16_to_16_fwd_direct, conv3x3_p1_32x16x16_to_16_fwd_direct_rows, conv3x3_p1_32x16x16_to_16_fwd_direct_cols, conv3x3_p1_32x16x16_to_16_dw_direct, conv3x3_p1_32x16x16_to_16_db, conv3x3_p1_32x16x16_to_16_dx_direct, conv3x3_p1_32x16x16_to_16_dx_direct_rows, conv3x3_p1_32x16x16_to_16_dx_direct_cols, convt2x2_s2_16x16x16_to_8_fwd_direct, convt2x2_s2_16x16x16_to_8_dw_direct, convt2x2_s2_16x16x16_to_8_db, convt2x2_s2_16x16x16_to_8_dx_direct, concat_c8_c8_32x32_fwd0, concat_c8_c8_32x32_fwd1, concat_c8_c8_32x32_dx0, concat_c8_c8_32x32_dx1, conv3x3_p1_16x32x32_to_8_fwd_direct, conv3x3_p1_16x32x32_to_8_fwd_direct_rows, conv3x3_p1_16x32x32_to_8_fwd_direct_cols, conv3x3_p1_16x32x32_to_8_dw_direct, conv3x3_p1_16x32x32_to_8_db, conv3x3_p1_16x32x32_to_8_dx_direct, conv3x3_p1_16x32x32_to_8_dx_direct_rows, conv3x3_p1_16x32x32_to_8_dx_direct_cols, conv1x1_8x32x32_to_1_fwd_direct, conv1x1_8x32x32_to_1_dw_direct, conv1x1_8x32x32_to_1_db, conv1x1_8x32x32_to_1_dx_direct, sigmoid_1x32x32_fwd, sigmoid_1x32x32_dx, gradsum2_8x32x32, gradsum2_16x16x16, mse_loss_4x1x32x32, sgd_29321, sgd_momentum_29321, adam_29321, adam_amsgrad_29321 } = wasmKernels(heap);
+  const heap = createHeap(8641728, 16384);
+  const { conv3x3_p1_1x32x32_to_8_fwd_direct, conv3x3_p1_1x32x32_to_8_fwd_direct_rows, conv3x3_p1_1x32x32_to_8_fwd_direct_cols, conv3x3_p1_1x32x32_to_8_dw_direct, conv3x3_p1_1x32x32_to_8_db, conv3x3_p1_1x32x32_to_8_dx_direct, conv3x3_p1_1x32x32_to_8_dx_direct_rows, conv3x3_p1_1x32x32_to_8_dx_direct_cols, relu_8x32x32_fwd, relu_8x32x32_dx, conv3x3_p1_8x32x32_to_8_fwd_direct, conv3x3_p1_8x32x32_to_8_fwd_direct_rows, conv3x3_p1_8x32x32_to_8_fwd_direct_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_gemm, conv3x3_p1_8x32x32_to_8_db, conv3x3_p1_8x32x32_to_8_dx_direct, conv3x3_p1_8x32x32_to_8_dx_direct_rows, conv3x3_p1_8x32x32_to_8_dx_direct_cols, maxpool2x2_s2_8x32x32_fwd, maxpool2x2_s2_8x32x32_dx, conv3x3_p1_8x16x16_to_16_fwd_direct, conv3x3_p1_8x16x16_to_16_fwd_direct_rows, conv3x3_p1_8x16x16_to_16_fwd_direct_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_gemm, conv3x3_p1_8x16x16_to_16_db, conv3x3_p1_8x16x16_to_16_dx_direct, conv3x3_p1_8x16x16_to_16_dx_direct_rows, conv3x3_p1_8x16x16_to_16_dx_direct_cols, relu_16x16x16_fwd, relu_16x16x16_dx, conv3x3_p1_16x16x16_to_16_fwd_direct, conv3x3_p1_16x16x16_to_16_fwd_direct_rows, conv3x3_p1_16x16x16_to_16_fwd_direct_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_gemm, conv3x3_p1_16x16x16_to_16_db, conv3x3_p1_16x16x16_to_16_dx_direct, conv3x3_p1_16x16x16_to_16_dx_direct_rows, conv3x3_p1_16x16x16_to_16_dx_direct_cols, maxpool2x2_s2_16x16x16_fwd, maxpool2x2_s2_16x16x16_dx, conv3x3_p1_16x8x8_to_32_fwd_direct, conv3x3_p1_16x8x8_to_32_fwd_direct_rows, conv3x3_p1_16x8x8_to_32_fwd_direct_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_gemm, conv3x3_p1_16x8x8_to_32_db, conv3x3_p1_16x8x8_to_32_dx_direct, conv3x3_p1_16x8x8_to_32_dx_direct_rows, conv3x3_p1_16x8x8_to_32_dx_direct_cols, relu_32x8x8_fwd, relu_32x8x8_dx, conv3x3_p1_32x8x8_to_32_fwd_direct, conv3x3_p1_32x8x8_to_32_fwd_direct_rows, conv3x3_p1_32x8x8_to_32_fwd_direct_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_gemm, conv3x3_p1_32x8x8_to_32_db, conv3x3_p1_32x8x8_to_32_dx_direct, conv3x3_p1_32x8x8_to_32_dx_direct_rows, conv3x3_p1_32x8x8_to_32_dx_direct_cols, convt2x2_s2_32x8x8_to_16_fwd_direct, convt2x2_s2_32x8x8_to_16_dw_im2row_cols, convt2x2_s2_32x8x8_to_16_dw_im2row_gemm, convt2x2_s2_32x8x8_to_16_db, convt2x2_s2_32x8x8_to_16_dx_direct, concat_c16_c16_16x16_fwd0, concat_c16_c16_16x16_fwd1, concat_c16_c16_16x16_dx0, concat_c16_c16_16x16_dx1, conv3x3_p1_32x16x16_to_16_fwd_direct, conv3x3_p1_32x16x16_to_16_fwd_direct_rows, conv3x3_p1_32x16x16_to_16_fwd_direct_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_gemm, conv3x3_p1_32x16x16_to_16_db, conv3x3_p1_32x16x16_to_16_dx_direct, conv3x3_p1_32x16x16_to_16_dx_direct_rows, conv3x3_p1_32x16x16_to_16_dx_direct_cols, convt2x2_s2_16x16x16_to_8_fwd_direct, convt2x2_s2_16x16x16_to_8_dw_im2row_cols, convt2x2_s2_16x16x16_to_8_dw_im2row_gemm, convt2x2_s2_16x16x16_to_8_db, convt2x2_s2_16x16x16_to_8_dx_direct, concat_c8_c8_32x32_fwd0, concat_c8_c8_32x32_fwd1, concat_c8_c8_32x32_dx0, concat_c8_c8_32x32_dx1, conv3x3_p1_16x32x32_to_8_fwd_direct, conv3x3_p1_16x32x32_to_8_fwd_direct_rows, conv3x3_p1_16x32x32_to_8_fwd_direct_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_gemm, conv3x3_p1_16x32x32_to_8_db, conv3x3_p1_16x32x32_to_8_dx_direct, conv3x3_p1_16x32x32_to_8_dx_direct_rows, conv3x3_p1_16x32x32_to_8_dx_direct_cols, conv1x1_8x32x32_to_1_fwd_direct, conv1x1_8x32x32_to_1_dw_im2row_cols, conv1x1_8x32x32_to_1_dw_im2row_gemm, conv1x1_8x32x32_to_1_db, conv1x1_8x32x32_to_1_dx_direct, sigmoid_1x32x32_fwd, sigmoid_1x32x32_dx, gradsum2_8x32x32, gradsum2_16x16x16, mse_loss_4x1x32x32, sgd_29321, sgd_momentum_29321, adam_29321, adam_amsgrad_29321 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('unet.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1222,8 +1222,21 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d26 = heap.f32(32768);
   const d27 = heap.f32(4096);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
+  const scratchF32 = heap.f32(589824);
   const s_down1_argmax = heap.i32(8192); // kept from forward to backward
   const s_down2_argmax = heap.i32(4096); // kept from forward to backward
+  const s_enc1b_cols = scratchF32.subarray(0, 294912);
+  const s_enc2a_cols = scratchF32.subarray(0, 73728);
+  const s_enc2b_cols = scratchF32.subarray(0, 147456);
+  const s_mid_a_cols = scratchF32.subarray(0, 36864);
+  const s_mid_b_cols = scratchF32.subarray(0, 73728);
+  const s_up2_cols = scratchF32.subarray(0, 16384);
+  const s_dec2a_cols = scratchF32.subarray(0, 294912);
+  const s_dec2b_cols = scratchF32.subarray(0, 147456);
+  const s_up1_cols = scratchF32.subarray(0, 32768);
+  const s_dec1a_cols = scratchF32.subarray(0, 589824);
+  const s_dec1b_cols = scratchF32.subarray(0, 294912);
+  const s_head_cols = scratchF32.subarray(0, 32768);
   const dOutput = heap.f32(4096);
   const lossOut = heap.f32(1);
   const lossPartials = heap.f32(64); // the loss's per-chunk sums
@@ -1317,13 +1330,15 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // mask: sigmoid [4x1x32x32] -> [4x1x32x32]
     sigmoid_1x32x32_dx(a28, dOut, d27);
     // head: conv2d [4x8x32x32] -> [4x1x32x32]
-    conv1x1_8x32x32_to_1_dw_direct(a26, d27, gw_head);
+    conv1x1_8x32x32_to_1_dw_im2row_cols(a26, s_head_cols);
+    conv1x1_8x32x32_to_1_dw_im2row_gemm(s_head_cols, d27, gw_head);
     conv1x1_8x32x32_to_1_db(d27, gb_head);
     conv1x1_8x32x32_to_1_dx_direct(d27, w_head, d26);
     // relu25: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a26, d26, d25);
     // dec1b: conv2d [4x8x32x32] -> [4x8x32x32]
-    conv3x3_p1_8x32x32_to_8_dw_direct(a24, d25, gw_dec1b);
+    conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a24, s_dec1b_cols);
+    conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_dec1b_cols, d25, gw_dec1b);
     conv3x3_p1_8x32x32_to_8_db(d25, gb_dec1b);
     conv3x3_p1_8x32x32_to_8_dx_direct(d25, w_dec1b, d24);
     conv3x3_p1_8x32x32_to_8_dx_direct_rows(d25, w_dec1b, d24);
@@ -1331,7 +1346,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu23: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a24, d24, d23);
     // dec1a: conv2d [4x16x32x32] -> [4x8x32x32]
-    conv3x3_p1_16x32x32_to_8_dw_direct(a22, d23, gw_dec1a);
+    conv3x3_p1_16x32x32_to_8_dw_im2row_cols(a22, s_dec1a_cols);
+    conv3x3_p1_16x32x32_to_8_dw_im2row_gemm(s_dec1a_cols, d23, gw_dec1a);
     conv3x3_p1_16x32x32_to_8_db(d23, gb_dec1a);
     conv3x3_p1_16x32x32_to_8_dx_direct(d23, w_dec1a, d22);
     conv3x3_p1_16x32x32_to_8_dx_direct_rows(d23, w_dec1a, d22);
@@ -1340,13 +1356,15 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     concat_c8_c8_32x32_dx0(d22, d21);
     concat_c8_c8_32x32_dx1(d22, d4_cat1);
     // up1: conv_transpose2d [4x16x16x16] -> [4x8x32x32]
-    convt2x2_s2_16x16x16_to_8_dw_direct(a20, d21, gw_up1);
+    convt2x2_s2_16x16x16_to_8_dw_im2row_cols(d21, s_up1_cols);
+    convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(s_up1_cols, a20, gw_up1);
     convt2x2_s2_16x16x16_to_8_db(d21, gb_up1);
     convt2x2_s2_16x16x16_to_8_dx_direct(d21, w_up1, d20);
     // relu19: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a20, d20, d19);
     // dec2b: conv2d [4x16x16x16] -> [4x16x16x16]
-    conv3x3_p1_16x16x16_to_16_dw_direct(a18, d19, gw_dec2b);
+    conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a18, s_dec2b_cols);
+    conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_dec2b_cols, d19, gw_dec2b);
     conv3x3_p1_16x16x16_to_16_db(d19, gb_dec2b);
     conv3x3_p1_16x16x16_to_16_dx_direct(d19, w_dec2b, d18);
     conv3x3_p1_16x16x16_to_16_dx_direct_rows(d19, w_dec2b, d18);
@@ -1354,7 +1372,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu17: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a18, d18, d17);
     // dec2a: conv2d [4x32x16x16] -> [4x16x16x16]
-    conv3x3_p1_32x16x16_to_16_dw_direct(a16, d17, gw_dec2a);
+    conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_cols);
+    conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_cols, d17, gw_dec2a);
     conv3x3_p1_32x16x16_to_16_db(d17, gb_dec2a);
     conv3x3_p1_32x16x16_to_16_dx_direct(d17, w_dec2a, d16);
     conv3x3_p1_32x16x16_to_16_dx_direct_rows(d17, w_dec2a, d16);
@@ -1363,13 +1382,15 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     concat_c16_c16_16x16_dx0(d16, d15);
     concat_c16_c16_16x16_dx1(d16, d9_cat2);
     // up2: conv_transpose2d [4x32x8x8] -> [4x16x16x16]
-    convt2x2_s2_32x8x8_to_16_dw_direct(a14, d15, gw_up2);
+    convt2x2_s2_32x8x8_to_16_dw_im2row_cols(d15, s_up2_cols);
+    convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(s_up2_cols, a14, gw_up2);
     convt2x2_s2_32x8x8_to_16_db(d15, gb_up2);
     convt2x2_s2_32x8x8_to_16_dx_direct(d15, w_up2, d14);
     // relu13: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a14, d14, d13);
     // mid_b: conv2d [4x32x8x8] -> [4x32x8x8]
-    conv3x3_p1_32x8x8_to_32_dw_direct(a12, d13, gw_mid_b);
+    conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_cols);
+    conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_cols, d13, gw_mid_b);
     conv3x3_p1_32x8x8_to_32_db(d13, gb_mid_b);
     conv3x3_p1_32x8x8_to_32_dx_direct(d13, w_mid_b, d12);
     conv3x3_p1_32x8x8_to_32_dx_direct_rows(d13, w_mid_b, d12);
@@ -1377,7 +1398,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu11: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a12, d12, d11);
     // mid_a: conv2d [4x16x8x8] -> [4x32x8x8]
-    conv3x3_p1_16x8x8_to_32_dw_direct(a10, d11, gw_mid_a);
+    conv3x3_p1_16x8x8_to_32_dw_im2row_cols(a10, s_mid_a_cols);
+    conv3x3_p1_16x8x8_to_32_dw_im2row_gemm(s_mid_a_cols, d11, gw_mid_a);
     conv3x3_p1_16x8x8_to_32_db(d11, gb_mid_a);
     conv3x3_p1_16x8x8_to_32_dx_direct(d11, w_mid_a, d10);
     conv3x3_p1_16x8x8_to_32_dx_direct_rows(d11, w_mid_a, d10);
@@ -1389,7 +1411,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // skip2: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a9, d9, d8);
     // enc2b: conv2d [4x16x16x16] -> [4x16x16x16]
-    conv3x3_p1_16x16x16_to_16_dw_direct(a7, d8, gw_enc2b);
+    conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a7, s_enc2b_cols);
+    conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_enc2b_cols, d8, gw_enc2b);
     conv3x3_p1_16x16x16_to_16_db(d8, gb_enc2b);
     conv3x3_p1_16x16x16_to_16_dx_direct(d8, w_enc2b, d7);
     conv3x3_p1_16x16x16_to_16_dx_direct_rows(d8, w_enc2b, d7);
@@ -1397,7 +1420,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu6: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a7, d7, d6);
     // enc2a: conv2d [4x8x16x16] -> [4x16x16x16]
-    conv3x3_p1_8x16x16_to_16_dw_direct(a5, d6, gw_enc2a);
+    conv3x3_p1_8x16x16_to_16_dw_im2row_cols(a5, s_enc2a_cols);
+    conv3x3_p1_8x16x16_to_16_dw_im2row_gemm(s_enc2a_cols, d6, gw_enc2a);
     conv3x3_p1_8x16x16_to_16_db(d6, gb_enc2a);
     conv3x3_p1_8x16x16_to_16_dx_direct(d6, w_enc2a, d5);
     conv3x3_p1_8x16x16_to_16_dx_direct_rows(d6, w_enc2a, d5);
@@ -1409,7 +1433,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // skip1: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a4, d4, d3);
     // enc1b: conv2d [4x8x32x32] -> [4x8x32x32]
-    conv3x3_p1_8x32x32_to_8_dw_direct(a2, d3, gw_enc1b);
+    conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a2, s_enc1b_cols);
+    conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_enc1b_cols, d3, gw_enc1b);
     conv3x3_p1_8x32x32_to_8_db(d3, gb_enc1b);
     conv3x3_p1_8x32x32_to_8_dx_direct(d3, w_enc1b, d2);
     conv3x3_p1_8x32x32_to_8_dx_direct_rows(d3, w_enc1b, d2);
@@ -1430,13 +1455,15 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // mask: sigmoid [4x1x32x32] -> [4x1x32x32]
     sigmoid_1x32x32_dx(a28, dOut, d27);
     // head: conv2d [4x8x32x32] -> [4x1x32x32]
-    conv1x1_8x32x32_to_1_dw_direct(a26, d27, gw_head);
+    conv1x1_8x32x32_to_1_dw_im2row_cols(a26, s_head_cols);
+    conv1x1_8x32x32_to_1_dw_im2row_gemm(s_head_cols, d27, gw_head);
     conv1x1_8x32x32_to_1_db(d27, gb_head);
     conv1x1_8x32x32_to_1_dx_direct(d27, w_head, d26);
     // relu25: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a26, d26, d25);
     // dec1b: conv2d [4x8x32x32] -> [4x8x32x32]
-    conv3x3_p1_8x32x32_to_8_dw_direct(a24, d25, gw_dec1b);
+    conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a24, s_dec1b_cols);
+    conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_dec1b_cols, d25, gw_dec1b);
     conv3x3_p1_8x32x32_to_8_db(d25, gb_dec1b);
     conv3x3_p1_8x32x32_to_8_dx_direct(d25, w_dec1b, d24);
     conv3x3_p1_8x32x32_to_8_dx_direct_rows(d25, w_dec1b, d24);
@@ -1444,7 +1471,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu23: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a24, d24, d23);
     // dec1a: conv2d [4x16x32x32] -> [4x8x32x32]
-    conv3x3_p1_16x32x32_to_8_dw_direct(a22, d23, gw_dec1a);
+    conv3x3_p1_16x32x32_to_8_dw_im2row_cols(a22, s_dec1a_cols);
+    conv3x3_p1_16x32x32_to_8_dw_im2row_gemm(s_dec1a_cols, d23, gw_dec1a);
     conv3x3_p1_16x32x32_to_8_db(d23, gb_dec1a);
     conv3x3_p1_16x32x32_to_8_dx_direct(d23, w_dec1a, d22);
     conv3x3_p1_16x32x32_to_8_dx_direct_rows(d23, w_dec1a, d22);
@@ -1453,13 +1481,15 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     concat_c8_c8_32x32_dx0(d22, d21);
     concat_c8_c8_32x32_dx1(d22, d4_cat1);
     // up1: conv_transpose2d [4x16x16x16] -> [4x8x32x32]
-    convt2x2_s2_16x16x16_to_8_dw_direct(a20, d21, gw_up1);
+    convt2x2_s2_16x16x16_to_8_dw_im2row_cols(d21, s_up1_cols);
+    convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(s_up1_cols, a20, gw_up1);
     convt2x2_s2_16x16x16_to_8_db(d21, gb_up1);
     convt2x2_s2_16x16x16_to_8_dx_direct(d21, w_up1, d20);
     // relu19: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a20, d20, d19);
     // dec2b: conv2d [4x16x16x16] -> [4x16x16x16]
-    conv3x3_p1_16x16x16_to_16_dw_direct(a18, d19, gw_dec2b);
+    conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a18, s_dec2b_cols);
+    conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_dec2b_cols, d19, gw_dec2b);
     conv3x3_p1_16x16x16_to_16_db(d19, gb_dec2b);
     conv3x3_p1_16x16x16_to_16_dx_direct(d19, w_dec2b, d18);
     conv3x3_p1_16x16x16_to_16_dx_direct_rows(d19, w_dec2b, d18);
@@ -1467,7 +1497,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu17: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a18, d18, d17);
     // dec2a: conv2d [4x32x16x16] -> [4x16x16x16]
-    conv3x3_p1_32x16x16_to_16_dw_direct(a16, d17, gw_dec2a);
+    conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_cols);
+    conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_cols, d17, gw_dec2a);
     conv3x3_p1_32x16x16_to_16_db(d17, gb_dec2a);
     conv3x3_p1_32x16x16_to_16_dx_direct(d17, w_dec2a, d16);
     conv3x3_p1_32x16x16_to_16_dx_direct_rows(d17, w_dec2a, d16);
@@ -1476,13 +1507,15 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     concat_c16_c16_16x16_dx0(d16, d15);
     concat_c16_c16_16x16_dx1(d16, d9_cat2);
     // up2: conv_transpose2d [4x32x8x8] -> [4x16x16x16]
-    convt2x2_s2_32x8x8_to_16_dw_direct(a14, d15, gw_up2);
+    convt2x2_s2_32x8x8_to_16_dw_im2row_cols(d15, s_up2_cols);
+    convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(s_up2_cols, a14, gw_up2);
     convt2x2_s2_32x8x8_to_16_db(d15, gb_up2);
     convt2x2_s2_32x8x8_to_16_dx_direct(d15, w_up2, d14);
     // relu13: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a14, d14, d13);
     // mid_b: conv2d [4x32x8x8] -> [4x32x8x8]
-    conv3x3_p1_32x8x8_to_32_dw_direct(a12, d13, gw_mid_b);
+    conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_cols);
+    conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_cols, d13, gw_mid_b);
     conv3x3_p1_32x8x8_to_32_db(d13, gb_mid_b);
     conv3x3_p1_32x8x8_to_32_dx_direct(d13, w_mid_b, d12);
     conv3x3_p1_32x8x8_to_32_dx_direct_rows(d13, w_mid_b, d12);
@@ -1490,7 +1523,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu11: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a12, d12, d11);
     // mid_a: conv2d [4x16x8x8] -> [4x32x8x8]
-    conv3x3_p1_16x8x8_to_32_dw_direct(a10, d11, gw_mid_a);
+    conv3x3_p1_16x8x8_to_32_dw_im2row_cols(a10, s_mid_a_cols);
+    conv3x3_p1_16x8x8_to_32_dw_im2row_gemm(s_mid_a_cols, d11, gw_mid_a);
     conv3x3_p1_16x8x8_to_32_db(d11, gb_mid_a);
     conv3x3_p1_16x8x8_to_32_dx_direct(d11, w_mid_a, d10);
     conv3x3_p1_16x8x8_to_32_dx_direct_rows(d11, w_mid_a, d10);
@@ -1502,7 +1536,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // skip2: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a9, d9, d8);
     // enc2b: conv2d [4x16x16x16] -> [4x16x16x16]
-    conv3x3_p1_16x16x16_to_16_dw_direct(a7, d8, gw_enc2b);
+    conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a7, s_enc2b_cols);
+    conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_enc2b_cols, d8, gw_enc2b);
     conv3x3_p1_16x16x16_to_16_db(d8, gb_enc2b);
     conv3x3_p1_16x16x16_to_16_dx_direct(d8, w_enc2b, d7);
     conv3x3_p1_16x16x16_to_16_dx_direct_rows(d8, w_enc2b, d7);
@@ -1510,7 +1545,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu6: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a7, d7, d6);
     // enc2a: conv2d [4x8x16x16] -> [4x16x16x16]
-    conv3x3_p1_8x16x16_to_16_dw_direct(a5, d6, gw_enc2a);
+    conv3x3_p1_8x16x16_to_16_dw_im2row_cols(a5, s_enc2a_cols);
+    conv3x3_p1_8x16x16_to_16_dw_im2row_gemm(s_enc2a_cols, d6, gw_enc2a);
     conv3x3_p1_8x16x16_to_16_db(d6, gb_enc2a);
     conv3x3_p1_8x16x16_to_16_dx_direct(d6, w_enc2a, d5);
     conv3x3_p1_8x16x16_to_16_dx_direct_rows(d6, w_enc2a, d5);
@@ -1522,7 +1558,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // skip1: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a4, d4, d3);
     // enc1b: conv2d [4x8x32x32] -> [4x8x32x32]
-    conv3x3_p1_8x32x32_to_8_dw_direct(a2, d3, gw_enc1b);
+    conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a2, s_enc1b_cols);
+    conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_enc1b_cols, d3, gw_enc1b);
     conv3x3_p1_8x32x32_to_8_db(d3, gb_enc1b);
     conv3x3_p1_8x32x32_to_8_dx_direct(d3, w_enc1b, d2);
     conv3x3_p1_8x32x32_to_8_dx_direct_rows(d3, w_enc1b, d2);

@@ -1288,8 +1288,8 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(5217437952, 4000);
-  const { conv3x3_p1_3x224x224_to_64_fwd_direct, conv3x3_p1_3x224x224_to_64_fwd_direct_rows, conv3x3_p1_3x224x224_to_64_fwd_direct_cols, conv3x3_p1_3x224x224_to_64_dw_direct, conv3x3_p1_3x224x224_to_64_db, conv3x3_p1_3x224x224_to_64_dx_direct, conv3x3_p1_3x224x224_to_64_dx_direct_rows, conv3x3_p1_3x224x224_to_64_dx_direct_cols, relu_64x224x224_fwd, relu_64x224x224_dx, conv3x3_p1_64x224x224_to_64_fwd_direct, conv3x3_p1_64x224x224_to_64_fwd_direct_rows, conv3x3_p1_64x224x224_to_64_fwd_direct_cols, conv3x3_p1_64x224x224_to_64_dw_direct, conv3x3_p1_64x224x224_to_64_db, conv3x3_p1_64x224x224_to_64_dx_direct, conv3x3_p1_64x224x224_to_64_dx_direct_rows, conv3x3_p1_64x224x224_to_64_dx_direct_cols, maxpool2x2_s2_64x224x224_fwd, maxpool2x2_s2_64x224x224_dx, conv3x3_p1_64x112x112_to_128_fwd_direct, conv3x3_p1_64x112x112_to_128_fwd_direct_rows, conv3x3_p1_64x112x112_to_128_fwd_direct_cols, conv3x3_p1_64x112x112_to_128_dw_direct, conv3x3_p1_64x112x112_to_128_db, conv3x3_p1_64x112x112_to_128_dx_direct, conv3x3_p1_64x112x112_to_128_dx_direct_rows, conv3x3_p1_64x112x112_to_128_dx_direct_cols, relu_128x112x112_fwd, relu_128x112x112_dx, conv3x3_p1_128x112x112_to_128_fwd_direct, conv3x3_p1_128x112x112_to_128_fwd_direct_rows, conv3x3_p1_128x112x112_to_128_fwd_direct_cols, conv3x3_p1_128x112x112_to_128_dw_direct, conv3x3_p1_128x112x112_to_128_db, conv3x3_p1_128x112x112_to_128_dx_direct, conv3x3_p1_128x112x112_to_128_dx_direct_rows, conv3x3_p1_128x112x112_to_128_dx_direct_cols, maxpool2x2_s2_128x112x112_fwd, maxpool2x2_s2_128x112x112_dx, conv3x3_p1_128x56x56_to_256_fwd_direct, conv3x3_p1_128x56x56_to_256_fwd_direct_rows, conv3x3_p1_128x56x56_to_256_fwd_direct_cols, conv3x3_p1_128x56x56_to_256_dw_direct, conv3x3_p1_128x56x56_to_256_db, conv3x3_p1_128x56x56_to_256_dx_direct, conv3x3_p1_128x56x56_to_256_dx_direct_rows, conv3x3_p1_128x56x56_to_256_dx_direct_cols, relu_256x56x56_fwd, relu_256x56x56_dx, conv3x3_p1_256x56x56_to_256_fwd_direct, conv3x3_p1_256x56x56_to_256_fwd_direct_rows, conv3x3_p1_256x56x56_to_256_fwd_direct_cols, conv3x3_p1_256x56x56_to_256_dw_direct, conv3x3_p1_256x56x56_to_256_db, conv3x3_p1_256x56x56_to_256_dx_direct, conv3x3_p1_256x56x56_to_256_dx_direct_rows, conv3x3_p1_256x56x56_to_256_dx_direct_cols, maxpool2x2_s2_256x56x56_fwd, maxpool2x2_s2_256x56x56_dx, conv3x3_p1_256x28x28_to_512_fwd_direct, conv3x3_p1_256x28x28_to_512_fwd_direct_rows, conv3x3_p1_256x28x28_to_512_fwd_direct_cols, conv3x3_p1_256x28x28_to_512_dw_direct, conv3x3_p1_256x28x28_to_512_db, conv3x3_p1_256x28x28_to_512_dx_direct, conv3x3_p1_256x28x28_to_512_dx_direct_rows, conv3x3_p1_256x28x28_to_512_dx_direct_cols, relu_512x28x28_fwd, relu_512x28x28_dx, conv3x3_p1_512x28x28_to_512_fwd_direct, conv3x3_p1_512x28x28_to_512_fwd_direct_rows, conv3x3_p1_512x28x28_to_512_fwd_direct_cols, conv3x3_p1_512x28x28_to_512_dw_direct, conv3x3_p1_512x28x28_to_512_db, conv3x3_p1_512x28x28_to_512_dx_direct, conv3x3_p1_512x28x28_to_512_dx_direct_rows, conv3x3_p1_512x28x28_to_512_dx_direct_cols, maxpool2x2_s2_512x28x28_fwd, maxpool2x2_s2_512x28x28_dx, conv3x3_p1_512x14x14_to_512_fwd_direct, conv3x3_p1_512x14x14_to_512_fwd_direct_rows, conv3x3_p1_512x14x14_to_512_fwd_direct_cols, conv3x3_p1_512x14x14_to_512_dw_direct, conv3x3_p1_512x14x14_to_512_db, conv3x3_p1_512x14x14_to_512_dx_direct, conv3x3_p1_512x14x14_to_512_dx_direct_rows, conv3x3_p1_512x14x14_to_512_dx_direct_cols, relu_512x14x14_fwd, relu_512x14x14_dx, maxpool2x2_s2_512x14x14_fwd, maxpool2x2_s2_512x14x14_dx, linear_25088_to_4096_fwd, linear_25088_to_4096_dw, linear_25088_to_4096_db, linear_25088_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l34_4096_fwd_train, dropout_p0p5_l34_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, dropout_p0p5_l37_4096_fwd_train, dropout_p0p5_l37_4096_dx_train, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_138357544, sgd_momentum_138357544, adam_138357544, adam_amsgrad_138357544 } = wasmKernels(heap);
+  const heap = createHeap(5333043456, 4000);
+  const { conv3x3_p1_3x224x224_to_64_fwd_direct, conv3x3_p1_3x224x224_to_64_fwd_direct_rows, conv3x3_p1_3x224x224_to_64_fwd_direct_cols, conv3x3_p1_3x224x224_to_64_dw_direct, conv3x3_p1_3x224x224_to_64_db, conv3x3_p1_3x224x224_to_64_dx_direct, conv3x3_p1_3x224x224_to_64_dx_direct_rows, conv3x3_p1_3x224x224_to_64_dx_direct_cols, relu_64x224x224_fwd, relu_64x224x224_dx, conv3x3_p1_64x224x224_to_64_fwd_direct, conv3x3_p1_64x224x224_to_64_fwd_direct_rows, conv3x3_p1_64x224x224_to_64_fwd_direct_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_gemm, conv3x3_p1_64x224x224_to_64_db, conv3x3_p1_64x224x224_to_64_dx_direct, conv3x3_p1_64x224x224_to_64_dx_direct_rows, conv3x3_p1_64x224x224_to_64_dx_direct_cols, maxpool2x2_s2_64x224x224_fwd, maxpool2x2_s2_64x224x224_dx, conv3x3_p1_64x112x112_to_128_fwd_direct, conv3x3_p1_64x112x112_to_128_fwd_direct_rows, conv3x3_p1_64x112x112_to_128_fwd_direct_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_gemm, conv3x3_p1_64x112x112_to_128_db, conv3x3_p1_64x112x112_to_128_dx_direct, conv3x3_p1_64x112x112_to_128_dx_direct_rows, conv3x3_p1_64x112x112_to_128_dx_direct_cols, relu_128x112x112_fwd, relu_128x112x112_dx, conv3x3_p1_128x112x112_to_128_fwd_direct, conv3x3_p1_128x112x112_to_128_fwd_direct_rows, conv3x3_p1_128x112x112_to_128_fwd_direct_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_gemm, conv3x3_p1_128x112x112_to_128_db, conv3x3_p1_128x112x112_to_128_dx_direct, conv3x3_p1_128x112x112_to_128_dx_direct_rows, conv3x3_p1_128x112x112_to_128_dx_direct_cols, maxpool2x2_s2_128x112x112_fwd, maxpool2x2_s2_128x112x112_dx, conv3x3_p1_128x56x56_to_256_fwd_direct, conv3x3_p1_128x56x56_to_256_fwd_direct_rows, conv3x3_p1_128x56x56_to_256_fwd_direct_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_gemm, conv3x3_p1_128x56x56_to_256_db, conv3x3_p1_128x56x56_to_256_dx_direct, conv3x3_p1_128x56x56_to_256_dx_direct_rows, conv3x3_p1_128x56x56_to_256_dx_direct_cols, relu_256x56x56_fwd, relu_256x56x56_dx, conv3x3_p1_256x56x56_to_256_fwd_direct, conv3x3_p1_256x56x56_to_256_fwd_direct_rows, conv3x3_p1_256x56x56_to_256_fwd_direct_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_gemm, conv3x3_p1_256x56x56_to_256_db, conv3x3_p1_256x56x56_to_256_dx_direct, conv3x3_p1_256x56x56_to_256_dx_direct_rows, conv3x3_p1_256x56x56_to_256_dx_direct_cols, maxpool2x2_s2_256x56x56_fwd, maxpool2x2_s2_256x56x56_dx, conv3x3_p1_256x28x28_to_512_fwd_direct, conv3x3_p1_256x28x28_to_512_fwd_direct_rows, conv3x3_p1_256x28x28_to_512_fwd_direct_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_gemm, conv3x3_p1_256x28x28_to_512_db, conv3x3_p1_256x28x28_to_512_dx_direct, conv3x3_p1_256x28x28_to_512_dx_direct_rows, conv3x3_p1_256x28x28_to_512_dx_direct_cols, relu_512x28x28_fwd, relu_512x28x28_dx, conv3x3_p1_512x28x28_to_512_fwd_direct, conv3x3_p1_512x28x28_to_512_fwd_direct_rows, conv3x3_p1_512x28x28_to_512_fwd_direct_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_gemm, conv3x3_p1_512x28x28_to_512_db, conv3x3_p1_512x28x28_to_512_dx_direct, conv3x3_p1_512x28x28_to_512_dx_direct_rows, conv3x3_p1_512x28x28_to_512_dx_direct_cols, maxpool2x2_s2_512x28x28_fwd, maxpool2x2_s2_512x28x28_dx, conv3x3_p1_512x14x14_to_512_fwd_direct, conv3x3_p1_512x14x14_to_512_fwd_direct_rows, conv3x3_p1_512x14x14_to_512_fwd_direct_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_gemm, conv3x3_p1_512x14x14_to_512_db, conv3x3_p1_512x14x14_to_512_dx_direct, conv3x3_p1_512x14x14_to_512_dx_direct_rows, conv3x3_p1_512x14x14_to_512_dx_direct_cols, relu_512x14x14_fwd, relu_512x14x14_dx, maxpool2x2_s2_512x14x14_fwd, maxpool2x2_s2_512x14x14_dx, linear_25088_to_4096_fwd, linear_25088_to_4096_dw, linear_25088_to_4096_db, linear_25088_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l34_4096_fwd_train, dropout_p0p5_l34_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, dropout_p0p5_l37_4096_fwd_train, dropout_p0p5_l37_4096_dx_train, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_138357544, sgd_momentum_138357544, adam_138357544, adam_amsgrad_138357544 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('vgg16.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1523,6 +1523,7 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d37 = heap.f32(4096);
   const d38 = heap.f32(4096);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
+  const scratchF32 = heap.f32(28901376);
   const s_pool1_argmax = heap.i32(802816); // kept from forward to backward
   const s_pool2_argmax = heap.i32(401408); // kept from forward to backward
   const s_pool3_argmax = heap.i32(200704); // kept from forward to backward
@@ -1530,6 +1531,18 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_pool5_argmax = heap.i32(25088); // kept from forward to backward
   const s_dropout34_mask = heap.f32(4096); // kept from forward to backward
   const s_dropout37_mask = heap.f32(4096); // kept from forward to backward
+  const s_conv1_2_cols = scratchF32.subarray(0, 28901376);
+  const s_conv2_1_cols = scratchF32.subarray(0, 7225344);
+  const s_conv2_2_cols = scratchF32.subarray(0, 14450688);
+  const s_conv3_1_cols = scratchF32.subarray(0, 3612672);
+  const s_conv3_2_cols = scratchF32.subarray(0, 7225344);
+  const s_conv3_3_cols = scratchF32.subarray(0, 7225344);
+  const s_conv4_1_cols = scratchF32.subarray(0, 1806336);
+  const s_conv4_2_cols = scratchF32.subarray(0, 3612672);
+  const s_conv4_3_cols = scratchF32.subarray(0, 3612672);
+  const s_conv5_1_cols = scratchF32.subarray(0, 903168);
+  const s_conv5_2_cols = scratchF32.subarray(0, 903168);
+  const s_conv5_3_cols = scratchF32.subarray(0, 903168);
   const dlogits = heap.f32(1000);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -1691,7 +1704,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu29: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a30, d30, d29);
     // conv5_3: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_direct(a28, d29, gw_conv5_3);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_cols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_cols, d29, gw_conv5_3);
     conv3x3_p1_512x14x14_to_512_db(d29, gb_conv5_3);
     conv3x3_p1_512x14x14_to_512_dx_direct(d29, w_conv5_3, d28);
     conv3x3_p1_512x14x14_to_512_dx_direct_rows(d29, w_conv5_3, d28);
@@ -1699,7 +1713,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu27: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a28, d28, d27);
     // conv5_2: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_direct(a26, d27, gw_conv5_2);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_cols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_cols, d27, gw_conv5_2);
     conv3x3_p1_512x14x14_to_512_db(d27, gb_conv5_2);
     conv3x3_p1_512x14x14_to_512_dx_direct(d27, w_conv5_2, d26);
     conv3x3_p1_512x14x14_to_512_dx_direct_rows(d27, w_conv5_2, d26);
@@ -1707,7 +1722,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu25: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a26, d26, d25);
     // conv5_1: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_direct(a24, d25, gw_conv5_1);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_cols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_cols, d25, gw_conv5_1);
     conv3x3_p1_512x14x14_to_512_db(d25, gb_conv5_1);
     conv3x3_p1_512x14x14_to_512_dx_direct(d25, w_conv5_1, d24);
     conv3x3_p1_512x14x14_to_512_dx_direct_rows(d25, w_conv5_1, d24);
@@ -1717,7 +1733,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu22: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a23, d23, d22);
     // conv4_3: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_direct(a21, d22, gw_conv4_3);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_cols);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_cols, d22, gw_conv4_3);
     conv3x3_p1_512x28x28_to_512_db(d22, gb_conv4_3);
     conv3x3_p1_512x28x28_to_512_dx_direct(d22, w_conv4_3, d21);
     conv3x3_p1_512x28x28_to_512_dx_direct_rows(d22, w_conv4_3, d21);
@@ -1725,7 +1742,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu20: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a21, d21, d20);
     // conv4_2: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_direct(a19, d20, gw_conv4_2);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_cols);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_cols, d20, gw_conv4_2);
     conv3x3_p1_512x28x28_to_512_db(d20, gb_conv4_2);
     conv3x3_p1_512x28x28_to_512_dx_direct(d20, w_conv4_2, d19);
     conv3x3_p1_512x28x28_to_512_dx_direct_rows(d20, w_conv4_2, d19);
@@ -1733,7 +1751,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu18: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a19, d19, d18);
     // conv4_1: conv2d [1x256x28x28] -> [1x512x28x28]
-    conv3x3_p1_256x28x28_to_512_dw_direct(a17, d18, gw_conv4_1);
+    conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_cols);
+    conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_cols, d18, gw_conv4_1);
     conv3x3_p1_256x28x28_to_512_db(d18, gb_conv4_1);
     conv3x3_p1_256x28x28_to_512_dx_direct(d18, w_conv4_1, d17);
     conv3x3_p1_256x28x28_to_512_dx_direct_rows(d18, w_conv4_1, d17);
@@ -1743,7 +1762,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu15: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a16, d16, d15);
     // conv3_3: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_direct(a14, d15, gw_conv3_3);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_cols);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_cols, d15, gw_conv3_3);
     conv3x3_p1_256x56x56_to_256_db(d15, gb_conv3_3);
     conv3x3_p1_256x56x56_to_256_dx_direct(d15, w_conv3_3, d14);
     conv3x3_p1_256x56x56_to_256_dx_direct_rows(d15, w_conv3_3, d14);
@@ -1751,7 +1771,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu13: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a14, d14, d13);
     // conv3_2: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_direct(a12, d13, gw_conv3_2);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_cols);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_cols, d13, gw_conv3_2);
     conv3x3_p1_256x56x56_to_256_db(d13, gb_conv3_2);
     conv3x3_p1_256x56x56_to_256_dx_direct(d13, w_conv3_2, d12);
     conv3x3_p1_256x56x56_to_256_dx_direct_rows(d13, w_conv3_2, d12);
@@ -1759,7 +1780,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu11: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a12, d12, d11);
     // conv3_1: conv2d [1x128x56x56] -> [1x256x56x56]
-    conv3x3_p1_128x56x56_to_256_dw_direct(a10, d11, gw_conv3_1);
+    conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_cols);
+    conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_cols, d11, gw_conv3_1);
     conv3x3_p1_128x56x56_to_256_db(d11, gb_conv3_1);
     conv3x3_p1_128x56x56_to_256_dx_direct(d11, w_conv3_1, d10);
     conv3x3_p1_128x56x56_to_256_dx_direct_rows(d11, w_conv3_1, d10);
@@ -1769,7 +1791,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu8: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a9, d9, d8);
     // conv2_2: conv2d [1x128x112x112] -> [1x128x112x112]
-    conv3x3_p1_128x112x112_to_128_dw_direct(a7, d8, gw_conv2_2);
+    conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_cols);
+    conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_cols, d8, gw_conv2_2);
     conv3x3_p1_128x112x112_to_128_db(d8, gb_conv2_2);
     conv3x3_p1_128x112x112_to_128_dx_direct(d8, w_conv2_2, d7);
     conv3x3_p1_128x112x112_to_128_dx_direct_rows(d8, w_conv2_2, d7);
@@ -1777,7 +1800,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu6: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a7, d7, d6);
     // conv2_1: conv2d [1x64x112x112] -> [1x128x112x112]
-    conv3x3_p1_64x112x112_to_128_dw_direct(a5, d6, gw_conv2_1);
+    conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_cols);
+    conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_cols, d6, gw_conv2_1);
     conv3x3_p1_64x112x112_to_128_db(d6, gb_conv2_1);
     conv3x3_p1_64x112x112_to_128_dx_direct(d6, w_conv2_1, d5);
     conv3x3_p1_64x112x112_to_128_dx_direct_rows(d6, w_conv2_1, d5);
@@ -1787,7 +1811,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu3: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a4, d4, d3);
     // conv1_2: conv2d [1x64x224x224] -> [1x64x224x224]
-    conv3x3_p1_64x224x224_to_64_dw_direct(a2, d3, gw_conv1_2);
+    conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_cols);
+    conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
     conv3x3_p1_64x224x224_to_64_db(d3, gb_conv1_2);
     conv3x3_p1_64x224x224_to_64_dx_direct(d3, w_conv1_2, d2);
     conv3x3_p1_64x224x224_to_64_dx_direct_rows(d3, w_conv1_2, d2);
@@ -1839,7 +1864,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu29: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a30, d30, d29);
     // conv5_3: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_direct(a28, d29, gw_conv5_3);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_cols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_cols, d29, gw_conv5_3);
     conv3x3_p1_512x14x14_to_512_db(d29, gb_conv5_3);
     conv3x3_p1_512x14x14_to_512_dx_direct(d29, w_conv5_3, d28);
     conv3x3_p1_512x14x14_to_512_dx_direct_rows(d29, w_conv5_3, d28);
@@ -1847,7 +1873,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu27: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a28, d28, d27);
     // conv5_2: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_direct(a26, d27, gw_conv5_2);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_cols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_cols, d27, gw_conv5_2);
     conv3x3_p1_512x14x14_to_512_db(d27, gb_conv5_2);
     conv3x3_p1_512x14x14_to_512_dx_direct(d27, w_conv5_2, d26);
     conv3x3_p1_512x14x14_to_512_dx_direct_rows(d27, w_conv5_2, d26);
@@ -1855,7 +1882,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu25: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a26, d26, d25);
     // conv5_1: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_direct(a24, d25, gw_conv5_1);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_cols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_cols, d25, gw_conv5_1);
     conv3x3_p1_512x14x14_to_512_db(d25, gb_conv5_1);
     conv3x3_p1_512x14x14_to_512_dx_direct(d25, w_conv5_1, d24);
     conv3x3_p1_512x14x14_to_512_dx_direct_rows(d25, w_conv5_1, d24);
@@ -1865,7 +1893,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu22: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a23, d23, d22);
     // conv4_3: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_direct(a21, d22, gw_conv4_3);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_cols);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_cols, d22, gw_conv4_3);
     conv3x3_p1_512x28x28_to_512_db(d22, gb_conv4_3);
     conv3x3_p1_512x28x28_to_512_dx_direct(d22, w_conv4_3, d21);
     conv3x3_p1_512x28x28_to_512_dx_direct_rows(d22, w_conv4_3, d21);
@@ -1873,7 +1902,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu20: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a21, d21, d20);
     // conv4_2: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_direct(a19, d20, gw_conv4_2);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_cols);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_cols, d20, gw_conv4_2);
     conv3x3_p1_512x28x28_to_512_db(d20, gb_conv4_2);
     conv3x3_p1_512x28x28_to_512_dx_direct(d20, w_conv4_2, d19);
     conv3x3_p1_512x28x28_to_512_dx_direct_rows(d20, w_conv4_2, d19);
@@ -1881,7 +1911,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu18: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a19, d19, d18);
     // conv4_1: conv2d [1x256x28x28] -> [1x512x28x28]
-    conv3x3_p1_256x28x28_to_512_dw_direct(a17, d18, gw_conv4_1);
+    conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_cols);
+    conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_cols, d18, gw_conv4_1);
     conv3x3_p1_256x28x28_to_512_db(d18, gb_conv4_1);
     conv3x3_p1_256x28x28_to_512_dx_direct(d18, w_conv4_1, d17);
     conv3x3_p1_256x28x28_to_512_dx_direct_rows(d18, w_conv4_1, d17);
@@ -1891,7 +1922,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu15: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a16, d16, d15);
     // conv3_3: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_direct(a14, d15, gw_conv3_3);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_cols);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_cols, d15, gw_conv3_3);
     conv3x3_p1_256x56x56_to_256_db(d15, gb_conv3_3);
     conv3x3_p1_256x56x56_to_256_dx_direct(d15, w_conv3_3, d14);
     conv3x3_p1_256x56x56_to_256_dx_direct_rows(d15, w_conv3_3, d14);
@@ -1899,7 +1931,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu13: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a14, d14, d13);
     // conv3_2: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_direct(a12, d13, gw_conv3_2);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_cols);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_cols, d13, gw_conv3_2);
     conv3x3_p1_256x56x56_to_256_db(d13, gb_conv3_2);
     conv3x3_p1_256x56x56_to_256_dx_direct(d13, w_conv3_2, d12);
     conv3x3_p1_256x56x56_to_256_dx_direct_rows(d13, w_conv3_2, d12);
@@ -1907,7 +1940,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu11: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a12, d12, d11);
     // conv3_1: conv2d [1x128x56x56] -> [1x256x56x56]
-    conv3x3_p1_128x56x56_to_256_dw_direct(a10, d11, gw_conv3_1);
+    conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_cols);
+    conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_cols, d11, gw_conv3_1);
     conv3x3_p1_128x56x56_to_256_db(d11, gb_conv3_1);
     conv3x3_p1_128x56x56_to_256_dx_direct(d11, w_conv3_1, d10);
     conv3x3_p1_128x56x56_to_256_dx_direct_rows(d11, w_conv3_1, d10);
@@ -1917,7 +1951,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu8: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a9, d9, d8);
     // conv2_2: conv2d [1x128x112x112] -> [1x128x112x112]
-    conv3x3_p1_128x112x112_to_128_dw_direct(a7, d8, gw_conv2_2);
+    conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_cols);
+    conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_cols, d8, gw_conv2_2);
     conv3x3_p1_128x112x112_to_128_db(d8, gb_conv2_2);
     conv3x3_p1_128x112x112_to_128_dx_direct(d8, w_conv2_2, d7);
     conv3x3_p1_128x112x112_to_128_dx_direct_rows(d8, w_conv2_2, d7);
@@ -1925,7 +1960,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu6: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a7, d7, d6);
     // conv2_1: conv2d [1x64x112x112] -> [1x128x112x112]
-    conv3x3_p1_64x112x112_to_128_dw_direct(a5, d6, gw_conv2_1);
+    conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_cols);
+    conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_cols, d6, gw_conv2_1);
     conv3x3_p1_64x112x112_to_128_db(d6, gb_conv2_1);
     conv3x3_p1_64x112x112_to_128_dx_direct(d6, w_conv2_1, d5);
     conv3x3_p1_64x112x112_to_128_dx_direct_rows(d6, w_conv2_1, d5);
@@ -1935,7 +1971,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu3: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a4, d4, d3);
     // conv1_2: conv2d [1x64x224x224] -> [1x64x224x224]
-    conv3x3_p1_64x224x224_to_64_dw_direct(a2, d3, gw_conv1_2);
+    conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_cols);
+    conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
     conv3x3_p1_64x224x224_to_64_db(d3, gb_conv1_2);
     conv3x3_p1_64x224x224_to_64_dx_direct(d3, w_conv1_2, d2);
     conv3x3_p1_64x224x224_to_64_dx_direct_rows(d3, w_conv1_2, d2);

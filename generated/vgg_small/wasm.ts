@@ -534,8 +534,8 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(7912832, 320);
-  const { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_direct, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_direct, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_direct, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_direct, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 } = wasmKernels(heap);
+  const heap = createHeap(12631424, 320);
+  const { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_im2row_cols, conv3x3_p1_16x32x32_to_16_dw_im2row_gemm, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols, conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_im2row_cols, conv3x3_p1_32x16x16_to_32_dw_im2row_gemm, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_im2row_cols, conv1x1_32x8x8_to_64_dw_im2row_gemm, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('vgg_small.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -633,7 +633,12 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d11 = heap.f32(32768);
   const d13 = heap.f32(512);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
+  const scratchF32 = heap.f32(1179648);
   const s_pool2_argmax = heap.i32(16384); // kept from forward to backward
+  const s_conv1_2_cols = scratchF32.subarray(0, 1179648);
+  const s_down1_cols = scratchF32.subarray(0, 294912);
+  const s_conv2_1_cols = scratchF32.subarray(0, 589824);
+  const s_mix_cols = scratchF32.subarray(0, 16384);
   const dlogits = heap.f32(80);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -690,7 +695,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
     relu_64x8x8_dx(a11, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
-    conv1x1_32x8x8_to_64_dw_direct(a9, d10, gw_mix);
+    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_cols);
+    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_cols, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
     conv1x1_32x8x8_to_64_dx_direct(d10, w_mix, d9);
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
@@ -698,7 +704,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a8, d8, d7);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
-    conv3x3_p1_32x16x16_to_32_dw_direct(a6, d7, gw_conv2_1);
+    conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_cols);
+    conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_cols, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
     conv3x3_p1_32x16x16_to_32_dx_direct(d7, w_conv2_1, d6);
     conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, w_conv2_1, d6);
@@ -706,7 +713,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a6, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
-    conv3x3_s2_p1_16x32x32_to_32_dw_direct(a4, d5, gw_down1);
+    conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols(a4, s_down1_cols);
+    conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm(s_down1_cols, d5, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
     conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, w_down1, d4);
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, w_down1, d4);
@@ -714,7 +722,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a4, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
-    conv3x3_p1_16x32x32_to_16_dw_direct(a2, d3, gw_conv1_2);
+    conv3x3_p1_16x32x32_to_16_dw_im2row_cols(a2, s_conv1_2_cols);
+    conv3x3_p1_16x32x32_to_16_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
     conv3x3_p1_16x32x32_to_16_dx_direct(d3, w_conv1_2, d2);
     conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, w_conv1_2, d2);
@@ -742,7 +751,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
     relu_64x8x8_dx(a11, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
-    conv1x1_32x8x8_to_64_dw_direct(a9, d10, gw_mix);
+    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_cols);
+    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_cols, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
     conv1x1_32x8x8_to_64_dx_direct(d10, w_mix, d9);
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
@@ -750,7 +760,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a8, d8, d7);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
-    conv3x3_p1_32x16x16_to_32_dw_direct(a6, d7, gw_conv2_1);
+    conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_cols);
+    conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_cols, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
     conv3x3_p1_32x16x16_to_32_dx_direct(d7, w_conv2_1, d6);
     conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, w_conv2_1, d6);
@@ -758,7 +769,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a6, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
-    conv3x3_s2_p1_16x32x32_to_32_dw_direct(a4, d5, gw_down1);
+    conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols(a4, s_down1_cols);
+    conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm(s_down1_cols, d5, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
     conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, w_down1, d4);
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, w_down1, d4);
@@ -766,7 +778,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a4, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
-    conv3x3_p1_16x32x32_to_16_dw_direct(a2, d3, gw_conv1_2);
+    conv3x3_p1_16x32x32_to_16_dw_im2row_cols(a2, s_conv1_2_cols);
+    conv3x3_p1_16x32x32_to_16_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
     conv3x3_p1_16x32x32_to_16_dx_direct(d3, w_conv1_2, d2);
     conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, w_conv1_2, d2);

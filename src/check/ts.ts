@@ -25,7 +25,7 @@ import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { inputShapes, numel } from '../plan/types.ts';
 import type { LayerProgram } from '../kernels/types.ts';
 import type { Kernel } from '../ir/types.ts';
-import { lowerLayer } from '../kernels/index.ts';
+import { lowerLayer, type KernelTarget } from '../kernels/index.ts';
 import { compileKernelTs } from '../render/ts.ts';
 import { createReferenceModel, type RefParams } from '../reference/index.ts';
 import { checkLossKernel, checkOptimizerKernels, OPTIMIZER_CHECKS, optimizerTitle, referenceOptimizer, type OptimizerCheck, type RunKernel } from './train.ts';
@@ -120,8 +120,8 @@ export type RunLayerKernel = (k: Kernel, args: (Float32Array | Int32Array)[]) =>
 const runLayerKernelTs: RunLayerKernel = (k, args) => compileKernelTs(k)(...args);
 
 /** run one layer's kernels (forward, then backward; in each mode where they differ) and compare each output with the reference */
-export function checkLayer(l: LayerPlan, rng: () => number, runKernel: RunLayerKernel = runLayerKernelTs): CheckRow[] {
-  const prog: LayerProgram = lowerLayer(l);
+export function checkLayer(l: LayerPlan, rng: () => number, runKernel: RunLayerKernel = runLayerKernelTs, target: KernelTarget = 'ts'): CheckRow[] {
+  const prog: LayerProgram = lowerLayer(l, { target });
   if (prog.alias) return [{ layer: l.name, kernel: `(${l.type}: a view, no kernels)`, strategy: '-', result: null, note: '-' }];
   const rows: CheckRow[] = [];
   for (const run of layerRuns(l, prog, rng)) {

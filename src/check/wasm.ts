@@ -60,7 +60,7 @@ export async function checkWasmModel(plan: ModelPlan, seed: number): Promise<Che
 /** every kernel of one model in WebAssembly, its loss and optimizer kernels, then wasm.ts */
 export async function checkWasm(plan: ModelPlan, seed: number): Promise<CheckRow[]> {
   const rng = rng32(seed);
-  const rows = plan.layers.flatMap((l) => checkLayer(l, rng, (k, args) => runKernelWasm(k, args)));
+  const rows = plan.layers.flatMap((l) => checkLayer(l, rng, (k, args) => runKernelWasm(k, args), 'wasm'));
   rows.push(...(await checkLossKernel(plan, rng, runKernelWasmAsync)));
   rows.push(...(await checkOptimizerKernels(plan, rng, runKernelWasmAsync)));
   rows.push(...(await checkWasmModel(plan, seed)));

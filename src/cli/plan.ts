@@ -1,4 +1,4 @@
-// convgen plan model.json [--json] [--strategy auto|direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference] [--width N]:
+// convgen plan model.json [--json] [--strategy auto|direct|im2row] [--target ts|wgsl|wasm] [--limits FILE] [--inference] [--width N]:
 // parse and plan, then print the plan as a table (or as JSON); with --target wgsl, the GPU
 // schedule instead (src/gpu/schedule.ts: per kernel, its dispatches, workgroup size and
 // count, workgroup memory and bindings, checked against the device limits). Errors are
@@ -20,7 +20,7 @@ import { IMPORT_MODEL_FLAGS, onnxImportOptions } from './import.ts';
 import { importOnnxFile, isOnnxPath } from '../onnx/file.ts';
 import type { ImportOptions } from '../onnx/index.ts';
 
-export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy auto|direct|im2row] [--target ts|wgsl] [--limits FILE] [--inference] [--width N]
+export const PLAN_HELP = `usage: convgen plan model.json... [--json] [--strategy auto|direct|im2row] [--target ts|wgsl|wasm] [--limits FILE] [--inference] [--width N]
 
 Parse and plan each model file and print one row per layer: shapes per sample,
 kernel/stride/padding/dilation, conv strategy, parameters, MFLOPs (forward, and backward =
@@ -28,6 +28,8 @@ grad-input + grad-weight), and activation KiB for the whole batch, with totals.
 
 With --target ts, print the TS target's conv schedule after the table: one row per conv
 kernel, with its algorithm (gather, im2row, reduce, sum), register block and unroll budget.
+With --target wasm, the WebAssembly target's (the TS algorithms, but grad-weight by im2row + GEMM
+where a group has 4 or more input channels).
 
 With --target wgsl, print the WGSL target's schedule instead: its conv schedule (algorithm,
 channels per invocation, tiles, split-K), then one row per dispatch, in run
@@ -47,7 +49,7 @@ flags:
   --json                print the plan (or, with --target wgsl, the schedule) as JSON instead of the table
   --strategy <name>     force one conv strategy (direct or im2row) instead of the cost model's choice;
                         auto (the default): the model file's choice, else the cost model's
-  --target ts|wgsl      add the TS conv schedule to the plan, or print the WGSL schedule
+  --target ts|wgsl|wasm add the TS (or wasm) conv schedule to the plan, or print the WGSL schedule
   --limits FILE         WebGPU limits to schedule for (JSON, keys as in GPUSupportedLimits; missing
                         keys keep the spec defaults); needs --target wgsl
   --inference           plan the forward-only build (convgen build --inference): eval mode, no
@@ -63,7 +65,7 @@ interface PlanArgs {
   readonly json: boolean;
   readonly options: PlanOptions;
   /** --target: the schedule to print beside the plan (null: the plan table alone) */
-  readonly target: 'ts' | 'wgsl' | null;
+  readonly target: 'ts' | 'wgsl' | 'wasm' | null;
   /** --limits: the file, read once the flags are parsed */
   readonly limitsFile?: string;
   /** --width: the tables' width; else the terminal's (defaultWidth) */
@@ -95,7 +97,7 @@ const PLAN_FLAGS = {
   '--json': { kind: 'bool' },
   '--inference': { kind: 'bool' },
   '--strategy': STRATEGY_FLAG,
-  '--target': { kind: 'choice', values: ['ts', 'wgsl'] },
+  '--target': { kind: 'choice', values: ['ts', 'wgsl', 'wasm'] },
   '--limits': { kind: 'path', what: 'a file', example: 'limits.json' },
   ...IMPORT_MODEL_FLAGS,
   '--width': { kind: 'count', example: 100, min: 20, means: 'a whole number of columns, 20 or more', fix: "write --width 100, or leave it out for the terminal's width" },
@@ -160,8 +162,9 @@ export async function planCommand(args: string[]): Promise<number> {
     }
     return EXIT_OK;
   }
-  if (parsed.target === 'ts') {
-    const schedules = plans.map((p) => scheduleModel(p, 'ts'));
+  if (parsed.target === 'ts' || parsed.target === 'wasm') {
+    const target = parsed.target;
+    const schedules = plans.map((p) => scheduleModel(p, target));
     if (parsed.json) {
       const data = plans.map((p, i) => ({ plan: p, conv: schedules[i]!.layers }));
       process.stdout.write(JSON.stringify(data.length === 1 ? data[0] : data, null, 2) + '\n');

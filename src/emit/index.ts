@@ -45,7 +45,7 @@ export async function emitModel(plan: ModelPlan, opts: EmitOptions = {}): Promis
   }
   if (target === 'wasm' || target === 'all') {
     // the CPU kernels (the TS target's lowering), rendered to WebAssembly (src/render/wat.ts)
-    for (const [path, text] of Object.entries(emitWasmFiles(plan, lowerModel(plan)))) {
+    for (const [path, text] of Object.entries(emitWasmFiles(plan, lowerModel(plan, { target: 'wasm' })))) {
       if (path in files && files[path] !== text) throw new Error(`emit: two emitters both write ${path}, differently`);
       files[path] = text;
     }

@@ -277,7 +277,7 @@ const WGSL: TargetAlgorithms = {
   },
 };
 
-const TARGETS: Record<ConvLayerSchedule['target'], TargetAlgorithms> = { ts: TS, wgsl: WGSL };
+const TARGETS: Record<ConvLayerSchedule['target'], TargetAlgorithms> = { ts: TS, wgsl: WGSL, wasm: TS };
 
 /**
  * the layer's program: kernel calls for forward and backward, each role lowered by the

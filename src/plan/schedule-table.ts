@@ -1,4 +1,4 @@
-// a conv schedule -> text table, one row per kernel role: what `convgen plan --target ts|wgsl`
+// a conv schedule -> text table, one row per kernel role: what `convgen plan --target ts|wgsl|wasm`
 // prints beside the plan (Halide's print_loop_nest: what will run, before it runs).
 
 import type { ConvKernelSchedule, ModelSchedule } from './schedule.ts';

@@ -294,12 +294,37 @@ class FnBuilder {
   /** lines for the doc comment: what was vectorized */
   readonly vectorized: string[] = [];
 
+  /**
+   * f32x4 groups still packed after their loop because the next statement is a loop with the
+   * same groups (the direct conv's taps: one channel loop per tap, back to back): their scalars
+   * are stale until unpacked, so nothing else runs before the next loop takes them over
+   */
+  private live: VecGroup[] = [];
+  /** the statement after the one being rendered, comments skipped (null: none) */
+  private nextSibling: Stmt | null = null;
+
   stmts(ss: readonly Stmt[]): void {
-    for (const s of ss) {
+    ss.forEach((s, i) => {
       const g = this.vecAt.get(s);
       if (g) this.vecUpdate(g);
-      else if (!this.vecSkip.has(s)) this.stmt(s);
-    }
+      else if (!this.vecSkip.has(s)) {
+        this.nextSibling = ss.slice(i + 1).find((n) => n.k !== 'comment') ?? null;
+        if (s.k !== 'comment' && s.k !== 'for') this.flushLive();
+        this.stmt(s);
+      }
+    });
+    this.flushLive();
+  }
+
+  private flushLive(): void {
+    const live = this.live;
+    this.live = [];
+    this.vecUnpack(live);
+  }
+
+  /** the groups' accumulator lists, to compare two loops' groups */
+  private static groupKey(groups: readonly { accs: readonly string[] }[]): string {
+    return groups.map((g) => g.accs.join(',')).join(';');
   }
 
   private vecUpdate(g: VecGroup): void {
@@ -318,11 +343,17 @@ class FnBuilder {
       this.locals.set(local, 'v128');
       return { ...g, local };
     });
+    // the previous loop left exactly these groups packed: they carry on
+    const carried = this.live.length > 0 && FnBuilder.groupKey(this.live) === FnBuilder.groupKey(groups);
+    if (carried) this.live = [];
+    else this.flushLive();
     for (const g of groups) {
-      this.push({ op: 'comment', text: `f32x4: ${g.accs.join(', ')} as one vector in loop ${loop.v}` });
-      this.push({ op: 'local.get', name: this.varName(g.accs[0]!) }, { op: 'f32x4.splat' });
-      for (let j = 1; j < 4; j++) this.push({ op: 'local.get', name: this.varName(g.accs[j]!) }, { op: 'f32x4.replace_lane', lane: j });
-      this.push({ op: 'local.set', name: g.local });
+      if (!carried) {
+        this.push({ op: 'comment', text: `f32x4: ${g.accs.join(', ')} as one vector in loop ${loop.v}` });
+        this.push({ op: 'local.get', name: this.varName(g.accs[0]!) }, { op: 'f32x4.splat' });
+        for (let j = 1; j < 4; j++) this.push({ op: 'local.get', name: this.varName(g.accs[j]!) }, { op: 'f32x4.replace_lane', lane: j });
+        this.push({ op: 'local.set', name: g.local });
+      }
       for (const st of [...g.stmts, ...g.deadLets]) this.vecSkip.add(st);
       this.vecSkip.delete(g.last);
       this.vecAt.set(g.last, g);
@@ -380,6 +411,7 @@ class FnBuilder {
         }
         return this.push({ op: 'end' });
       case 'for': {
+        const next = this.nextSibling;
         this.types.set(s.v, 'i32');
         const groups = this.vecPack(s);
         const v = this.local(s.v, 'i32');
@@ -401,7 +433,9 @@ class FnBuilder {
         this.expr(s.to, 'i32');
         this.push({ op: 'i32.lt_s' }, { op: 'br_if', label: v }, { op: 'end' });
         if (guarded) this.push({ op: 'end' });
-        this.vecUnpack(groups);
+        // the next loop keeps the same groups packed: unpack after it instead
+        if (groups.length && next?.k === 'for' && FnBuilder.groupKey(vectorGroups(next, this.mutableF32)) === FnBuilder.groupKey(groups)) this.live = groups;
+        else this.vecUnpack(groups);
         return;
       }
       case 'barrier':

@@ -10,8 +10,8 @@
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
   (type $t0 (func (param i32 i32 i32 i32)))
-  (type $t1 (func (param i32 i32 i32)))
-  (type $t2 (func (param i32 i32)))
+  (type $t1 (func (param i32 i32)))
+  (type $t2 (func (param i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; conv2d [1,64,27,27] -> [1,192,27,27] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
@@ -74,30 +74,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -56)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -110,30 +86,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -55)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -146,30 +98,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -54)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -182,30 +110,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -53)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -218,30 +122,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -52)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -254,30 +134,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -29)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -290,30 +146,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -28)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -326,30 +158,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -27)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -362,30 +170,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -26)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -398,30 +182,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -25)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -434,30 +194,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -2)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -470,30 +206,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -1)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -506,30 +218,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -542,30 +230,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -578,30 +242,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -614,30 +254,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=100 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -650,30 +266,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=104 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -686,30 +278,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=108 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -722,30 +290,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=112 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -758,30 +302,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=116 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -794,30 +314,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=208 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -830,30 +326,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=212 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -866,30 +338,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=216 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -902,30 +350,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=220 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -1429,30 +853,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -2)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -1465,30 +865,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -1)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -1501,30 +877,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -1537,30 +889,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 1)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -3497,1002 +2825,592 @@
   )
 
   ;; conv2d [1,64,27,27] -> [1,192,27,27] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
-  ;; role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+  ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.20
-  ;; simd: f32x4 accumulators in loop ow: acc0_0_0_0..acc0_0_0_3, acc0_1_0_0..acc0_1_0_3, acc0_2_0_0..acc0_2_0_3, acc0_3_0_0..acc0_3_0_3
-  ;; simd: f32x4 accumulators in loop ow: acc1_0_0_0..acc1_0_0_3, acc1_1_0_0..acc1_1_0_3, acc1_2_0_0..acc1_2_0_3, acc1_3_0_0..acc1_3_0_3
-  ;; simd: f32x4 accumulators in loop ow: acc2_0_0_0..acc2_0_0_3, acc2_1_0_0..acc2_1_0_3, acc2_2_0_0..acc2_2_0_3, acc2_3_0_0..acc2_3_0_3
-  ;; simd: f32x4 accumulators in loop ow: acc3_0_0_0..acc3_0_0_3, acc3_1_0_0..acc3_1_0_3, acc3_2_0_0..acc3_2_0_3, acc3_3_0_0..acc3_3_0_3
-  ;; simd: f32x4 accumulators in loop ow: acc4_0_0_0..acc4_0_0_3, acc4_1_0_0..acc4_1_0_3, acc4_2_0_0..acc4_2_0_3, acc4_3_0_0..acc4_3_0_3
-  (func $conv5x5_p2_64x27x27_to_192_dw_direct (export "conv5x5_p2_64x27x27_to_192_dw_direct") (type $t1) (param $x_at i32) (param $dy_at i32) (param $dw_at i32)
-    (local $ob i32) (local $o0 i32) (local $rb i32) (local $r0 i32) (local $oh i32) (local $dyrow i32) (local $xrow i32) (local $ow i32)
-    (local $sb i32) (local $ow0 i32) (local $acc0_0_0_0 f32) (local $acc0_0_0_1 f32) (local $acc0_0_0_2 f32) (local $acc0_0_0_3 f32) (local $acc0_1_0_0 f32) (local $acc0_1_0_1 f32)
-    (local $acc0_1_0_2 f32) (local $acc0_1_0_3 f32) (local $acc0_2_0_0 f32) (local $acc0_2_0_1 f32) (local $acc0_2_0_2 f32) (local $acc0_2_0_3 f32) (local $acc0_3_0_0 f32) (local $acc0_3_0_1 f32)
-    (local $acc0_3_0_2 f32) (local $acc0_3_0_3 f32) (local $d0 f32) (local $d1 f32) (local $d2 f32) (local $d3 f32) (local $e0_d0 f32) (local $e0_d1 f32)
-    (local $e0_d2 f32) (local $e0_d3 f32) (local $e0_x0_2 f32) (local $e0_x0_3 f32) (local $e1_d0 f32) (local $e1_d1 f32) (local $e1_d2 f32) (local $e1_d3 f32)
-    (local $e1_x0_1 f32) (local $e1_x0_2 f32) (local $e1_x0_3 f32) (local $e26_d0 f32) (local $e26_d1 f32) (local $e26_d2 f32) (local $e26_d3 f32) (local $e26_x0_0 f32)
-    (local $e26_x0_1 f32) (local $e26_x0_2 f32) (local $acc0_0_0_4 f32) (local $acc0_1_0_4 f32) (local $acc0_2_0_4 f32) (local $acc0_3_0_4 f32) (local $d0_0 f32) (local $d1_0 f32)
-    (local $d2_0 f32) (local $d3_0 f32) (local $d0_1 f32) (local $d1_1 f32) (local $d2_1 f32) (local $d3_1 f32) (local $d0_2 f32) (local $d1_2 f32)
-    (local $d2_2 f32) (local $d3_2 f32) (local $d0_3 f32) (local $d1_3 f32) (local $d2_3 f32) (local $d3_3 f32) (local $x0_2 f32) (local $x0_3 f32)
-    (local $x0_4 f32) (local $x0_5 f32) (local $e24_d0 f32) (local $e24_d1 f32) (local $e24_d2 f32) (local $e24_d3 f32) (local $e24_x0_4 f32) (local $acc1_0_0_0 f32)
-    (local $acc1_0_0_1 f32) (local $acc1_0_0_2 f32) (local $acc1_0_0_3 f32) (local $acc1_1_0_0 f32) (local $acc1_1_0_1 f32) (local $acc1_1_0_2 f32) (local $acc1_1_0_3 f32) (local $acc1_2_0_0 f32)
-    (local $acc1_2_0_1 f32) (local $acc1_2_0_2 f32) (local $acc1_2_0_3 f32) (local $acc1_3_0_0 f32) (local $acc1_3_0_1 f32) (local $acc1_3_0_2 f32) (local $acc1_3_0_3 f32) (local $acc1_0_0_4 f32)
-    (local $acc1_1_0_4 f32) (local $acc1_2_0_4 f32) (local $acc1_3_0_4 f32) (local $acc2_0_0_0 f32) (local $acc2_0_0_1 f32) (local $acc2_0_0_2 f32) (local $acc2_0_0_3 f32) (local $acc2_1_0_0 f32)
-    (local $acc2_1_0_1 f32) (local $acc2_1_0_2 f32) (local $acc2_1_0_3 f32) (local $acc2_2_0_0 f32) (local $acc2_2_0_1 f32) (local $acc2_2_0_2 f32) (local $acc2_2_0_3 f32) (local $acc2_3_0_0 f32)
-    (local $acc2_3_0_1 f32) (local $acc2_3_0_2 f32) (local $acc2_3_0_3 f32) (local $acc2_0_0_4 f32) (local $acc2_1_0_4 f32) (local $acc2_2_0_4 f32) (local $acc2_3_0_4 f32) (local $acc3_0_0_0 f32)
-    (local $acc3_0_0_1 f32) (local $acc3_0_0_2 f32) (local $acc3_0_0_3 f32) (local $acc3_1_0_0 f32) (local $acc3_1_0_1 f32) (local $acc3_1_0_2 f32) (local $acc3_1_0_3 f32) (local $acc3_2_0_0 f32)
-    (local $acc3_2_0_1 f32) (local $acc3_2_0_2 f32) (local $acc3_2_0_3 f32) (local $acc3_3_0_0 f32) (local $acc3_3_0_1 f32) (local $acc3_3_0_2 f32) (local $acc3_3_0_3 f32) (local $acc3_0_0_4 f32)
-    (local $acc3_1_0_4 f32) (local $acc3_2_0_4 f32) (local $acc3_3_0_4 f32) (local $acc4_0_0_0 f32) (local $acc4_0_0_1 f32) (local $acc4_0_0_2 f32) (local $acc4_0_0_3 f32) (local $acc4_1_0_0 f32)
-    (local $acc4_1_0_1 f32) (local $acc4_1_0_2 f32) (local $acc4_1_0_3 f32) (local $acc4_2_0_0 f32) (local $acc4_2_0_1 f32) (local $acc4_2_0_2 f32) (local $acc4_2_0_3 f32) (local $acc4_3_0_0 f32)
-    (local $acc4_3_0_1 f32) (local $acc4_3_0_2 f32) (local $acc4_3_0_3 f32) (local $acc4_0_0_4 f32) (local $acc4_1_0_4 f32) (local $acc4_2_0_4 f32) (local $acc4_3_0_4 f32) (local $v_acc0_0_0_0 v128)
-    (local $v_acc0_1_0_0 v128) (local $v_acc0_2_0_0 v128) (local $v_acc0_3_0_0 v128) (local $v_acc1_0_0_0 v128) (local $v_acc1_1_0_0 v128) (local $v_acc1_2_0_0 v128) (local $v_acc1_3_0_0 v128) (local $v_acc2_0_0_0 v128)
-    (local $v_acc2_1_0_0 v128) (local $v_acc2_2_0_0 v128) (local $v_acc2_3_0_0 v128) (local $v_acc3_0_0_0 v128) (local $v_acc3_1_0_0 v128) (local $v_acc3_2_0_0 v128) (local $v_acc3_3_0_0 v128) (local $v_acc4_0_0_0 v128)
-    (local $v_acc4_1_0_0 v128) (local $v_acc4_2_0_0 v128) (local $v_acc4_3_0_0 v128)
-    (local.set $ob (i32.const 0))
-    loop $ob
-      (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-      (local.set $rb (i32.const 0))
-      loop $rb
-        (local.set $r0 (local.get $rb))
-        (local.set $acc0_0_0_0 (f32.const 0))
-        (local.set $acc0_0_0_1 (f32.const 0))
-        (local.set $acc0_0_0_2 (f32.const 0))
-        (local.set $acc0_0_0_3 (f32.const 0))
-        (local.set $acc0_1_0_0 (f32.const 0))
-        (local.set $acc0_1_0_1 (f32.const 0))
-        (local.set $acc0_1_0_2 (f32.const 0))
-        (local.set $acc0_1_0_3 (f32.const 0))
-        (local.set $acc0_2_0_0 (f32.const 0))
-        (local.set $acc0_2_0_1 (f32.const 0))
-        (local.set $acc0_2_0_2 (f32.const 0))
-        (local.set $acc0_2_0_3 (f32.const 0))
-        (local.set $acc0_3_0_0 (f32.const 0))
-        (local.set $acc0_3_0_1 (f32.const 0))
-        (local.set $acc0_3_0_2 (f32.const 0))
-        (local.set $acc0_3_0_3 (f32.const 0))
-        (local.set $oh (i32.const 2))
-        loop $oh
-          (local.set $dyrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 27)) (local.get $oh)) (i32.const 27)))
-          (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (local.get $r0) (i32.const 27)) (local.get $oh)) (i32.const 27)) (i32.const -54)))
-          ;; f32x4: acc0_0_0_0, acc0_0_0_1, acc0_0_0_2, acc0_0_0_3 as one vector in loop ow
-          (local.set $v_acc0_0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0_0_0)) (local.get $acc0_0_0_1)) (local.get $acc0_0_0_2)) (local.get $acc0_0_0_3)))
-          ;; f32x4: acc0_1_0_0, acc0_1_0_1, acc0_1_0_2, acc0_1_0_3 as one vector in loop ow
-          (local.set $v_acc0_1_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_1_0_0)) (local.get $acc0_1_0_1)) (local.get $acc0_1_0_2)) (local.get $acc0_1_0_3)))
-          ;; f32x4: acc0_2_0_0, acc0_2_0_1, acc0_2_0_2, acc0_2_0_3 as one vector in loop ow
-          (local.set $v_acc0_2_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_2_0_0)) (local.get $acc0_2_0_1)) (local.get $acc0_2_0_2)) (local.get $acc0_2_0_3)))
-          ;; f32x4: acc0_3_0_0, acc0_3_0_1, acc0_3_0_2, acc0_3_0_3 as one vector in loop ow
-          (local.set $v_acc0_3_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_3_0_0)) (local.get $acc0_3_0_1)) (local.get $acc0_3_0_2)) (local.get $acc0_3_0_3)))
-          (local.set $ow (i32.const 2))
-          loop $ow
-            (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d1 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d2 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d3 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $v_acc0_0_0_0 (f32x4.add (local.get $v_acc0_0_0_0) (f32x4.mul (f32x4.splat (local.get $d0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc0_1_0_0 (f32x4.add (local.get $v_acc0_1_0_0) (f32x4.mul (f32x4.splat (local.get $d1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc0_2_0_0 (f32x4.add (local.get $v_acc0_2_0_0) (f32x4.mul (f32x4.splat (local.get $d2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc0_3_0_0 (f32x4.add (local.get $v_acc0_3_0_0) (f32x4.mul (f32x4.splat (local.get $d3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
-          end
-          (local.set $acc0_0_0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0_0_0)))
-          (local.set $acc0_0_0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0_0_0)))
-          (local.set $acc0_0_0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0_0_0)))
-          (local.set $acc0_0_0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0_0_0)))
-          (local.set $acc0_1_0_0 (f32x4.extract_lane 0 (local.get $v_acc0_1_0_0)))
-          (local.set $acc0_1_0_1 (f32x4.extract_lane 1 (local.get $v_acc0_1_0_0)))
-          (local.set $acc0_1_0_2 (f32x4.extract_lane 2 (local.get $v_acc0_1_0_0)))
-          (local.set $acc0_1_0_3 (f32x4.extract_lane 3 (local.get $v_acc0_1_0_0)))
-          (local.set $acc0_2_0_0 (f32x4.extract_lane 0 (local.get $v_acc0_2_0_0)))
-          (local.set $acc0_2_0_1 (f32x4.extract_lane 1 (local.get $v_acc0_2_0_0)))
-          (local.set $acc0_2_0_2 (f32x4.extract_lane 2 (local.get $v_acc0_2_0_0)))
-          (local.set $acc0_2_0_3 (f32x4.extract_lane 3 (local.get $v_acc0_2_0_0)))
-          (local.set $acc0_3_0_0 (f32x4.extract_lane 0 (local.get $v_acc0_3_0_0)))
-          (local.set $acc0_3_0_1 (f32x4.extract_lane 1 (local.get $v_acc0_3_0_0)))
-          (local.set $acc0_3_0_2 (f32x4.extract_lane 2 (local.get $v_acc0_3_0_0)))
-          (local.set $acc0_3_0_3 (f32x4.extract_lane 3 (local.get $v_acc0_3_0_0)))
-          (local.set $e0_d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d1 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d2 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d3 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e0_x0_3 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 1)) (i32.const 2)))))
-          (local.set $acc0_0_0_2 (f32.add (local.get $acc0_0_0_2) (f32.mul (local.get $e0_d0) (local.get $e0_x0_2))))
-          (local.set $acc0_0_0_3 (f32.add (local.get $acc0_0_0_3) (f32.mul (local.get $e0_d0) (local.get $e0_x0_3))))
-          (local.set $acc0_1_0_2 (f32.add (local.get $acc0_1_0_2) (f32.mul (local.get $e0_d1) (local.get $e0_x0_2))))
-          (local.set $acc0_1_0_3 (f32.add (local.get $acc0_1_0_3) (f32.mul (local.get $e0_d1) (local.get $e0_x0_3))))
-          (local.set $acc0_2_0_2 (f32.add (local.get $acc0_2_0_2) (f32.mul (local.get $e0_d2) (local.get $e0_x0_2))))
-          (local.set $acc0_2_0_3 (f32.add (local.get $acc0_2_0_3) (f32.mul (local.get $e0_d2) (local.get $e0_x0_3))))
-          (local.set $acc0_3_0_2 (f32.add (local.get $acc0_3_0_2) (f32.mul (local.get $e0_d3) (local.get $e0_x0_2))))
-          (local.set $acc0_3_0_3 (f32.add (local.get $acc0_3_0_3) (f32.mul (local.get $e0_d3) (local.get $e0_x0_3))))
-          (local.set $e1_d0 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d1 (f32.load offset=2920 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d2 (f32.load offset=5836 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d3 (f32.load offset=8752 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e1_x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 1)) (i32.const 2)))))
-          (local.set $e1_x0_3 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 2)) (i32.const 2)))))
-          (local.set $acc0_0_0_1 (f32.add (local.get $acc0_0_0_1) (f32.mul (local.get $e1_d0) (local.get $e1_x0_1))))
-          (local.set $acc0_0_0_2 (f32.add (local.get $acc0_0_0_2) (f32.mul (local.get $e1_d0) (local.get $e1_x0_2))))
-          (local.set $acc0_0_0_3 (f32.add (local.get $acc0_0_0_3) (f32.mul (local.get $e1_d0) (local.get $e1_x0_3))))
-          (local.set $acc0_1_0_1 (f32.add (local.get $acc0_1_0_1) (f32.mul (local.get $e1_d1) (local.get $e1_x0_1))))
-          (local.set $acc0_1_0_2 (f32.add (local.get $acc0_1_0_2) (f32.mul (local.get $e1_d1) (local.get $e1_x0_2))))
-          (local.set $acc0_1_0_3 (f32.add (local.get $acc0_1_0_3) (f32.mul (local.get $e1_d1) (local.get $e1_x0_3))))
-          (local.set $acc0_2_0_1 (f32.add (local.get $acc0_2_0_1) (f32.mul (local.get $e1_d2) (local.get $e1_x0_1))))
-          (local.set $acc0_2_0_2 (f32.add (local.get $acc0_2_0_2) (f32.mul (local.get $e1_d2) (local.get $e1_x0_2))))
-          (local.set $acc0_2_0_3 (f32.add (local.get $acc0_2_0_3) (f32.mul (local.get $e1_d2) (local.get $e1_x0_3))))
-          (local.set $acc0_3_0_1 (f32.add (local.get $acc0_3_0_1) (f32.mul (local.get $e1_d3) (local.get $e1_x0_1))))
-          (local.set $acc0_3_0_2 (f32.add (local.get $acc0_3_0_2) (f32.mul (local.get $e1_d3) (local.get $e1_x0_2))))
-          (local.set $acc0_3_0_3 (f32.add (local.get $acc0_3_0_3) (f32.mul (local.get $e1_d3) (local.get $e1_x0_3))))
-          (local.set $e26_d0 (f32.load offset=104 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d1 (f32.load offset=3020 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d2 (f32.load offset=5936 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d3 (f32.load offset=8852 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_x0_0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 24)) (i32.const 2)))))
-          (local.set $e26_x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 25)) (i32.const 2)))))
-          (local.set $e26_x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 26)) (i32.const 2)))))
-          (local.set $acc0_0_0_0 (f32.add (local.get $acc0_0_0_0) (f32.mul (local.get $e26_d0) (local.get $e26_x0_0))))
-          (local.set $acc0_0_0_1 (f32.add (local.get $acc0_0_0_1) (f32.mul (local.get $e26_d0) (local.get $e26_x0_1))))
-          (local.set $acc0_0_0_2 (f32.add (local.get $acc0_0_0_2) (f32.mul (local.get $e26_d0) (local.get $e26_x0_2))))
-          (local.set $acc0_1_0_0 (f32.add (local.get $acc0_1_0_0) (f32.mul (local.get $e26_d1) (local.get $e26_x0_0))))
-          (local.set $acc0_1_0_1 (f32.add (local.get $acc0_1_0_1) (f32.mul (local.get $e26_d1) (local.get $e26_x0_1))))
-          (local.set $acc0_1_0_2 (f32.add (local.get $acc0_1_0_2) (f32.mul (local.get $e26_d1) (local.get $e26_x0_2))))
-          (local.set $acc0_2_0_0 (f32.add (local.get $acc0_2_0_0) (f32.mul (local.get $e26_d2) (local.get $e26_x0_0))))
-          (local.set $acc0_2_0_1 (f32.add (local.get $acc0_2_0_1) (f32.mul (local.get $e26_d2) (local.get $e26_x0_1))))
-          (local.set $acc0_2_0_2 (f32.add (local.get $acc0_2_0_2) (f32.mul (local.get $e26_d2) (local.get $e26_x0_2))))
-          (local.set $acc0_3_0_0 (f32.add (local.get $acc0_3_0_0) (f32.mul (local.get $e26_d3) (local.get $e26_x0_0))))
-          (local.set $acc0_3_0_1 (f32.add (local.get $acc0_3_0_1) (f32.mul (local.get $e26_d3) (local.get $e26_x0_1))))
-          (local.set $acc0_3_0_2 (f32.add (local.get $acc0_3_0_2) (f32.mul (local.get $e26_d3) (local.get $e26_x0_2))))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+  ;; cols[g, n, p, k] = im2row(x): 729 rows x 1600 columns
+  (func $conv5x5_p2_64x27x27_to_192_dw_im2row_cols (export "conv5x5_p2_64x27x27_to_192_dw_im2row_cols") (type $t1) (param $x_at i32) (param $cols_at i32)
+    (local $r i32) (local $dst i32) (local $src i32) (local $oh i32) (local $ow i32) (local $drow i32) (local $srow i32)
+    (local.set $r (i32.const 0))
+    loop $r
+      (local.set $dst (i32.mul (local.get $r) (i32.const 25)))
+      (local.set $src (i32.mul (local.get $r) (i32.const 729)))
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
-        (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_0_0_0))
-        (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_0_0_1))
-        (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_0_0_2))
-        (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_0_0_3))
-        (f32.store offset=6400 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_1_0_0))
-        (f32.store offset=6404 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_1_0_1))
-        (f32.store offset=6408 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_1_0_2))
-        (f32.store offset=6412 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_1_0_3))
-        (f32.store offset=12800 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_2_0_0))
-        (f32.store offset=12804 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_2_0_1))
-        (f32.store offset=12808 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_2_0_2))
-        (f32.store offset=12812 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_2_0_3))
-        (f32.store offset=19200 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_3_0_0))
-        (f32.store offset=19204 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_3_0_1))
-        (f32.store offset=19208 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_3_0_2))
-        (f32.store offset=19212 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_3_0_3))
-        (local.set $acc0_0_0_4 (f32.const 0))
-        (local.set $acc0_1_0_4 (f32.const 0))
-        (local.set $acc0_2_0_4 (f32.const 0))
-        (local.set $acc0_3_0_4 (f32.const 0))
-        (local.set $oh (i32.const 2))
-        loop $oh
-          (local.set $dyrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 27)) (local.get $oh)) (i32.const 27)))
-          (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (local.get $r0) (i32.const 27)) (local.get $oh)) (i32.const 27)) (i32.const -54)))
-          (local.set $sb (i32.const 0))
-          loop $sb
-            (local.set $ow0 (i32.mul (local.get $sb) (i32.const 4)))
-            (local.set $d0_0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_0 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_0 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_0 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_1 (f32.load offset=2920 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_1 (f32.load offset=5836 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_1 (f32.load offset=8752 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_2 (f32.load offset=2924 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_2 (f32.load offset=5840 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_2 (f32.load offset=8756 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_3 (f32.load offset=2928 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_3 (f32.load offset=5844 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_3 (f32.load offset=8760 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)) (i32.const 2)))))
-            (local.set $acc0_0_0_4 (f32.add (local.get $acc0_0_0_4) (f32.mul (local.get $d0_0) (local.get $x0_2))))
-            (local.set $acc0_1_0_4 (f32.add (local.get $acc0_1_0_4) (f32.mul (local.get $d1_0) (local.get $x0_2))))
-            (local.set $acc0_2_0_4 (f32.add (local.get $acc0_2_0_4) (f32.mul (local.get $d2_0) (local.get $x0_2))))
-            (local.set $acc0_3_0_4 (f32.add (local.get $acc0_3_0_4) (f32.mul (local.get $d3_0) (local.get $x0_2))))
-            (local.set $x0_3 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 3)) (i32.const 2)))))
-            (local.set $acc0_0_0_4 (f32.add (local.get $acc0_0_0_4) (f32.mul (local.get $d0_1) (local.get $x0_3))))
-            (local.set $acc0_1_0_4 (f32.add (local.get $acc0_1_0_4) (f32.mul (local.get $d1_1) (local.get $x0_3))))
-            (local.set $acc0_2_0_4 (f32.add (local.get $acc0_2_0_4) (f32.mul (local.get $d2_1) (local.get $x0_3))))
-            (local.set $acc0_3_0_4 (f32.add (local.get $acc0_3_0_4) (f32.mul (local.get $d3_1) (local.get $x0_3))))
-            (local.set $x0_4 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 4)) (i32.const 2)))))
-            (local.set $acc0_0_0_4 (f32.add (local.get $acc0_0_0_4) (f32.mul (local.get $d0_2) (local.get $x0_4))))
-            (local.set $acc0_1_0_4 (f32.add (local.get $acc0_1_0_4) (f32.mul (local.get $d1_2) (local.get $x0_4))))
-            (local.set $acc0_2_0_4 (f32.add (local.get $acc0_2_0_4) (f32.mul (local.get $d2_2) (local.get $x0_4))))
-            (local.set $acc0_3_0_4 (f32.add (local.get $acc0_3_0_4) (f32.mul (local.get $d3_2) (local.get $x0_4))))
-            (local.set $x0_5 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 5)) (i32.const 2)))))
-            (local.set $acc0_0_0_4 (f32.add (local.get $acc0_0_0_4) (f32.mul (local.get $d0_3) (local.get $x0_5))))
-            (local.set $acc0_1_0_4 (f32.add (local.get $acc0_1_0_4) (f32.mul (local.get $d1_3) (local.get $x0_5))))
-            (local.set $acc0_2_0_4 (f32.add (local.get $acc0_2_0_4) (f32.mul (local.get $d2_3) (local.get $x0_5))))
-            (local.set $acc0_3_0_4 (f32.add (local.get $acc0_3_0_4) (f32.mul (local.get $d3_3) (local.get $x0_5))))
-            (br_if $sb (i32.lt_s (local.tee $sb (i32.add (local.get $sb) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $e24_d0 (f32.load offset=96 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d1 (f32.load offset=3012 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d2 (f32.load offset=5928 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d3 (f32.load offset=8844 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_x0_4 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 26)) (i32.const 2)))))
-          (local.set $acc0_0_0_4 (f32.add (local.get $acc0_0_0_4) (f32.mul (local.get $e24_d0) (local.get $e24_x0_4))))
-          (local.set $acc0_1_0_4 (f32.add (local.get $acc0_1_0_4) (f32.mul (local.get $e24_d1) (local.get $e24_x0_4))))
-          (local.set $acc0_2_0_4 (f32.add (local.get $acc0_2_0_4) (f32.mul (local.get $e24_d2) (local.get $e24_x0_4))))
-          (local.set $acc0_3_0_4 (f32.add (local.get $acc0_3_0_4) (f32.mul (local.get $e24_d3) (local.get $e24_x0_4))))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-        end
-        (f32.store offset=16 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_0_0_4))
-        (f32.store offset=6416 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_1_0_4))
-        (f32.store offset=12816 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_2_0_4))
-        (f32.store offset=19216 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_3_0_4))
-        (local.set $acc1_0_0_0 (f32.const 0))
-        (local.set $acc1_0_0_1 (f32.const 0))
-        (local.set $acc1_0_0_2 (f32.const 0))
-        (local.set $acc1_0_0_3 (f32.const 0))
-        (local.set $acc1_1_0_0 (f32.const 0))
-        (local.set $acc1_1_0_1 (f32.const 0))
-        (local.set $acc1_1_0_2 (f32.const 0))
-        (local.set $acc1_1_0_3 (f32.const 0))
-        (local.set $acc1_2_0_0 (f32.const 0))
-        (local.set $acc1_2_0_1 (f32.const 0))
-        (local.set $acc1_2_0_2 (f32.const 0))
-        (local.set $acc1_2_0_3 (f32.const 0))
-        (local.set $acc1_3_0_0 (f32.const 0))
-        (local.set $acc1_3_0_1 (f32.const 0))
-        (local.set $acc1_3_0_2 (f32.const 0))
-        (local.set $acc1_3_0_3 (f32.const 0))
-        (local.set $oh (i32.const 1))
-        loop $oh
-          (local.set $dyrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 27)) (local.get $oh)) (i32.const 27)))
-          (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (local.get $r0) (i32.const 27)) (local.get $oh)) (i32.const 27)) (i32.const -27)))
-          ;; f32x4: acc1_0_0_0, acc1_0_0_1, acc1_0_0_2, acc1_0_0_3 as one vector in loop ow
-          (local.set $v_acc1_0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0_0_0)) (local.get $acc1_0_0_1)) (local.get $acc1_0_0_2)) (local.get $acc1_0_0_3)))
-          ;; f32x4: acc1_1_0_0, acc1_1_0_1, acc1_1_0_2, acc1_1_0_3 as one vector in loop ow
-          (local.set $v_acc1_1_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_1_0_0)) (local.get $acc1_1_0_1)) (local.get $acc1_1_0_2)) (local.get $acc1_1_0_3)))
-          ;; f32x4: acc1_2_0_0, acc1_2_0_1, acc1_2_0_2, acc1_2_0_3 as one vector in loop ow
-          (local.set $v_acc1_2_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_2_0_0)) (local.get $acc1_2_0_1)) (local.get $acc1_2_0_2)) (local.get $acc1_2_0_3)))
-          ;; f32x4: acc1_3_0_0, acc1_3_0_1, acc1_3_0_2, acc1_3_0_3 as one vector in loop ow
-          (local.set $v_acc1_3_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_3_0_0)) (local.get $acc1_3_0_1)) (local.get $acc1_3_0_2)) (local.get $acc1_3_0_3)))
-          (local.set $ow (i32.const 2))
-          loop $ow
-            (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d1 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d2 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d3 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $v_acc1_0_0_0 (f32x4.add (local.get $v_acc1_0_0_0) (f32x4.mul (f32x4.splat (local.get $d0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc1_1_0_0 (f32x4.add (local.get $v_acc1_1_0_0) (f32x4.mul (f32x4.splat (local.get $d1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc1_2_0_0 (f32x4.add (local.get $v_acc1_2_0_0) (f32x4.mul (f32x4.splat (local.get $d2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc1_3_0_0 (f32x4.add (local.get $v_acc1_3_0_0) (f32x4.mul (f32x4.splat (local.get $d3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
-          end
-          (local.set $acc1_0_0_0 (f32x4.extract_lane 0 (local.get $v_acc1_0_0_0)))
-          (local.set $acc1_0_0_1 (f32x4.extract_lane 1 (local.get $v_acc1_0_0_0)))
-          (local.set $acc1_0_0_2 (f32x4.extract_lane 2 (local.get $v_acc1_0_0_0)))
-          (local.set $acc1_0_0_3 (f32x4.extract_lane 3 (local.get $v_acc1_0_0_0)))
-          (local.set $acc1_1_0_0 (f32x4.extract_lane 0 (local.get $v_acc1_1_0_0)))
-          (local.set $acc1_1_0_1 (f32x4.extract_lane 1 (local.get $v_acc1_1_0_0)))
-          (local.set $acc1_1_0_2 (f32x4.extract_lane 2 (local.get $v_acc1_1_0_0)))
-          (local.set $acc1_1_0_3 (f32x4.extract_lane 3 (local.get $v_acc1_1_0_0)))
-          (local.set $acc1_2_0_0 (f32x4.extract_lane 0 (local.get $v_acc1_2_0_0)))
-          (local.set $acc1_2_0_1 (f32x4.extract_lane 1 (local.get $v_acc1_2_0_0)))
-          (local.set $acc1_2_0_2 (f32x4.extract_lane 2 (local.get $v_acc1_2_0_0)))
-          (local.set $acc1_2_0_3 (f32x4.extract_lane 3 (local.get $v_acc1_2_0_0)))
-          (local.set $acc1_3_0_0 (f32x4.extract_lane 0 (local.get $v_acc1_3_0_0)))
-          (local.set $acc1_3_0_1 (f32x4.extract_lane 1 (local.get $v_acc1_3_0_0)))
-          (local.set $acc1_3_0_2 (f32x4.extract_lane 2 (local.get $v_acc1_3_0_0)))
-          (local.set $acc1_3_0_3 (f32x4.extract_lane 3 (local.get $v_acc1_3_0_0)))
-          (local.set $e0_d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d1 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d2 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d3 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e0_x0_3 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 1)) (i32.const 2)))))
-          (local.set $acc1_0_0_2 (f32.add (local.get $acc1_0_0_2) (f32.mul (local.get $e0_d0) (local.get $e0_x0_2))))
-          (local.set $acc1_0_0_3 (f32.add (local.get $acc1_0_0_3) (f32.mul (local.get $e0_d0) (local.get $e0_x0_3))))
-          (local.set $acc1_1_0_2 (f32.add (local.get $acc1_1_0_2) (f32.mul (local.get $e0_d1) (local.get $e0_x0_2))))
-          (local.set $acc1_1_0_3 (f32.add (local.get $acc1_1_0_3) (f32.mul (local.get $e0_d1) (local.get $e0_x0_3))))
-          (local.set $acc1_2_0_2 (f32.add (local.get $acc1_2_0_2) (f32.mul (local.get $e0_d2) (local.get $e0_x0_2))))
-          (local.set $acc1_2_0_3 (f32.add (local.get $acc1_2_0_3) (f32.mul (local.get $e0_d2) (local.get $e0_x0_3))))
-          (local.set $acc1_3_0_2 (f32.add (local.get $acc1_3_0_2) (f32.mul (local.get $e0_d3) (local.get $e0_x0_2))))
-          (local.set $acc1_3_0_3 (f32.add (local.get $acc1_3_0_3) (f32.mul (local.get $e0_d3) (local.get $e0_x0_3))))
-          (local.set $e1_d0 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d1 (f32.load offset=2920 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d2 (f32.load offset=5836 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d3 (f32.load offset=8752 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e1_x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 1)) (i32.const 2)))))
-          (local.set $e1_x0_3 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 2)) (i32.const 2)))))
-          (local.set $acc1_0_0_1 (f32.add (local.get $acc1_0_0_1) (f32.mul (local.get $e1_d0) (local.get $e1_x0_1))))
-          (local.set $acc1_0_0_2 (f32.add (local.get $acc1_0_0_2) (f32.mul (local.get $e1_d0) (local.get $e1_x0_2))))
-          (local.set $acc1_0_0_3 (f32.add (local.get $acc1_0_0_3) (f32.mul (local.get $e1_d0) (local.get $e1_x0_3))))
-          (local.set $acc1_1_0_1 (f32.add (local.get $acc1_1_0_1) (f32.mul (local.get $e1_d1) (local.get $e1_x0_1))))
-          (local.set $acc1_1_0_2 (f32.add (local.get $acc1_1_0_2) (f32.mul (local.get $e1_d1) (local.get $e1_x0_2))))
-          (local.set $acc1_1_0_3 (f32.add (local.get $acc1_1_0_3) (f32.mul (local.get $e1_d1) (local.get $e1_x0_3))))
-          (local.set $acc1_2_0_1 (f32.add (local.get $acc1_2_0_1) (f32.mul (local.get $e1_d2) (local.get $e1_x0_1))))
-          (local.set $acc1_2_0_2 (f32.add (local.get $acc1_2_0_2) (f32.mul (local.get $e1_d2) (local.get $e1_x0_2))))
-          (local.set $acc1_2_0_3 (f32.add (local.get $acc1_2_0_3) (f32.mul (local.get $e1_d2) (local.get $e1_x0_3))))
-          (local.set $acc1_3_0_1 (f32.add (local.get $acc1_3_0_1) (f32.mul (local.get $e1_d3) (local.get $e1_x0_1))))
-          (local.set $acc1_3_0_2 (f32.add (local.get $acc1_3_0_2) (f32.mul (local.get $e1_d3) (local.get $e1_x0_2))))
-          (local.set $acc1_3_0_3 (f32.add (local.get $acc1_3_0_3) (f32.mul (local.get $e1_d3) (local.get $e1_x0_3))))
-          (local.set $e26_d0 (f32.load offset=104 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d1 (f32.load offset=3020 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d2 (f32.load offset=5936 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d3 (f32.load offset=8852 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_x0_0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 24)) (i32.const 2)))))
-          (local.set $e26_x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 25)) (i32.const 2)))))
-          (local.set $e26_x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 26)) (i32.const 2)))))
-          (local.set $acc1_0_0_0 (f32.add (local.get $acc1_0_0_0) (f32.mul (local.get $e26_d0) (local.get $e26_x0_0))))
-          (local.set $acc1_0_0_1 (f32.add (local.get $acc1_0_0_1) (f32.mul (local.get $e26_d0) (local.get $e26_x0_1))))
-          (local.set $acc1_0_0_2 (f32.add (local.get $acc1_0_0_2) (f32.mul (local.get $e26_d0) (local.get $e26_x0_2))))
-          (local.set $acc1_1_0_0 (f32.add (local.get $acc1_1_0_0) (f32.mul (local.get $e26_d1) (local.get $e26_x0_0))))
-          (local.set $acc1_1_0_1 (f32.add (local.get $acc1_1_0_1) (f32.mul (local.get $e26_d1) (local.get $e26_x0_1))))
-          (local.set $acc1_1_0_2 (f32.add (local.get $acc1_1_0_2) (f32.mul (local.get $e26_d1) (local.get $e26_x0_2))))
-          (local.set $acc1_2_0_0 (f32.add (local.get $acc1_2_0_0) (f32.mul (local.get $e26_d2) (local.get $e26_x0_0))))
-          (local.set $acc1_2_0_1 (f32.add (local.get $acc1_2_0_1) (f32.mul (local.get $e26_d2) (local.get $e26_x0_1))))
-          (local.set $acc1_2_0_2 (f32.add (local.get $acc1_2_0_2) (f32.mul (local.get $e26_d2) (local.get $e26_x0_2))))
-          (local.set $acc1_3_0_0 (f32.add (local.get $acc1_3_0_0) (f32.mul (local.get $e26_d3) (local.get $e26_x0_0))))
-          (local.set $acc1_3_0_1 (f32.add (local.get $acc1_3_0_1) (f32.mul (local.get $e26_d3) (local.get $e26_x0_1))))
-          (local.set $acc1_3_0_2 (f32.add (local.get $acc1_3_0_2) (f32.mul (local.get $e26_d3) (local.get $e26_x0_2))))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-        end
-        (f32.store offset=20 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_0_0_0))
-        (f32.store offset=24 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_0_0_1))
-        (f32.store offset=28 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_0_0_2))
-        (f32.store offset=32 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_0_0_3))
-        (f32.store offset=6420 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_1_0_0))
-        (f32.store offset=6424 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_1_0_1))
-        (f32.store offset=6428 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_1_0_2))
-        (f32.store offset=6432 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_1_0_3))
-        (f32.store offset=12820 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_2_0_0))
-        (f32.store offset=12824 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_2_0_1))
-        (f32.store offset=12828 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_2_0_2))
-        (f32.store offset=12832 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_2_0_3))
-        (f32.store offset=19220 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_3_0_0))
-        (f32.store offset=19224 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_3_0_1))
-        (f32.store offset=19228 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_3_0_2))
-        (f32.store offset=19232 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_3_0_3))
-        (local.set $acc1_0_0_4 (f32.const 0))
-        (local.set $acc1_1_0_4 (f32.const 0))
-        (local.set $acc1_2_0_4 (f32.const 0))
-        (local.set $acc1_3_0_4 (f32.const 0))
-        (local.set $oh (i32.const 1))
-        loop $oh
-          (local.set $dyrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 27)) (local.get $oh)) (i32.const 27)))
-          (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (local.get $r0) (i32.const 27)) (local.get $oh)) (i32.const 27)) (i32.const -27)))
-          (local.set $sb (i32.const 0))
-          loop $sb
-            (local.set $ow0 (i32.mul (local.get $sb) (i32.const 4)))
-            (local.set $d0_0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_0 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_0 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_0 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_1 (f32.load offset=2920 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_1 (f32.load offset=5836 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_1 (f32.load offset=8752 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_2 (f32.load offset=2924 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_2 (f32.load offset=5840 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_2 (f32.load offset=8756 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_3 (f32.load offset=2928 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_3 (f32.load offset=5844 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_3 (f32.load offset=8760 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)) (i32.const 2)))))
-            (local.set $acc1_0_0_4 (f32.add (local.get $acc1_0_0_4) (f32.mul (local.get $d0_0) (local.get $x0_2))))
-            (local.set $acc1_1_0_4 (f32.add (local.get $acc1_1_0_4) (f32.mul (local.get $d1_0) (local.get $x0_2))))
-            (local.set $acc1_2_0_4 (f32.add (local.get $acc1_2_0_4) (f32.mul (local.get $d2_0) (local.get $x0_2))))
-            (local.set $acc1_3_0_4 (f32.add (local.get $acc1_3_0_4) (f32.mul (local.get $d3_0) (local.get $x0_2))))
-            (local.set $x0_3 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 3)) (i32.const 2)))))
-            (local.set $acc1_0_0_4 (f32.add (local.get $acc1_0_0_4) (f32.mul (local.get $d0_1) (local.get $x0_3))))
-            (local.set $acc1_1_0_4 (f32.add (local.get $acc1_1_0_4) (f32.mul (local.get $d1_1) (local.get $x0_3))))
-            (local.set $acc1_2_0_4 (f32.add (local.get $acc1_2_0_4) (f32.mul (local.get $d2_1) (local.get $x0_3))))
-            (local.set $acc1_3_0_4 (f32.add (local.get $acc1_3_0_4) (f32.mul (local.get $d3_1) (local.get $x0_3))))
-            (local.set $x0_4 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 4)) (i32.const 2)))))
-            (local.set $acc1_0_0_4 (f32.add (local.get $acc1_0_0_4) (f32.mul (local.get $d0_2) (local.get $x0_4))))
-            (local.set $acc1_1_0_4 (f32.add (local.get $acc1_1_0_4) (f32.mul (local.get $d1_2) (local.get $x0_4))))
-            (local.set $acc1_2_0_4 (f32.add (local.get $acc1_2_0_4) (f32.mul (local.get $d2_2) (local.get $x0_4))))
-            (local.set $acc1_3_0_4 (f32.add (local.get $acc1_3_0_4) (f32.mul (local.get $d3_2) (local.get $x0_4))))
-            (local.set $x0_5 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 5)) (i32.const 2)))))
-            (local.set $acc1_0_0_4 (f32.add (local.get $acc1_0_0_4) (f32.mul (local.get $d0_3) (local.get $x0_5))))
-            (local.set $acc1_1_0_4 (f32.add (local.get $acc1_1_0_4) (f32.mul (local.get $d1_3) (local.get $x0_5))))
-            (local.set $acc1_2_0_4 (f32.add (local.get $acc1_2_0_4) (f32.mul (local.get $d2_3) (local.get $x0_5))))
-            (local.set $acc1_3_0_4 (f32.add (local.get $acc1_3_0_4) (f32.mul (local.get $d3_3) (local.get $x0_5))))
-            (br_if $sb (i32.lt_s (local.tee $sb (i32.add (local.get $sb) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $e24_d0 (f32.load offset=96 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d1 (f32.load offset=3012 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d2 (f32.load offset=5928 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d3 (f32.load offset=8844 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_x0_4 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 26)) (i32.const 2)))))
-          (local.set $acc1_0_0_4 (f32.add (local.get $acc1_0_0_4) (f32.mul (local.get $e24_d0) (local.get $e24_x0_4))))
-          (local.set $acc1_1_0_4 (f32.add (local.get $acc1_1_0_4) (f32.mul (local.get $e24_d1) (local.get $e24_x0_4))))
-          (local.set $acc1_2_0_4 (f32.add (local.get $acc1_2_0_4) (f32.mul (local.get $e24_d2) (local.get $e24_x0_4))))
-          (local.set $acc1_3_0_4 (f32.add (local.get $acc1_3_0_4) (f32.mul (local.get $e24_d3) (local.get $e24_x0_4))))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-        end
-        (f32.store offset=36 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_0_0_4))
-        (f32.store offset=6436 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_1_0_4))
-        (f32.store offset=12836 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_2_0_4))
-        (f32.store offset=19236 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_3_0_4))
-        (local.set $acc2_0_0_0 (f32.const 0))
-        (local.set $acc2_0_0_1 (f32.const 0))
-        (local.set $acc2_0_0_2 (f32.const 0))
-        (local.set $acc2_0_0_3 (f32.const 0))
-        (local.set $acc2_1_0_0 (f32.const 0))
-        (local.set $acc2_1_0_1 (f32.const 0))
-        (local.set $acc2_1_0_2 (f32.const 0))
-        (local.set $acc2_1_0_3 (f32.const 0))
-        (local.set $acc2_2_0_0 (f32.const 0))
-        (local.set $acc2_2_0_1 (f32.const 0))
-        (local.set $acc2_2_0_2 (f32.const 0))
-        (local.set $acc2_2_0_3 (f32.const 0))
-        (local.set $acc2_3_0_0 (f32.const 0))
-        (local.set $acc2_3_0_1 (f32.const 0))
-        (local.set $acc2_3_0_2 (f32.const 0))
-        (local.set $acc2_3_0_3 (f32.const 0))
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $dyrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 27)) (local.get $oh)) (i32.const 27)))
-          (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $r0) (i32.const 27)) (local.get $oh)) (i32.const 27)))
-          ;; f32x4: acc2_0_0_0, acc2_0_0_1, acc2_0_0_2, acc2_0_0_3 as one vector in loop ow
-          (local.set $v_acc2_0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0_0_0)) (local.get $acc2_0_0_1)) (local.get $acc2_0_0_2)) (local.get $acc2_0_0_3)))
-          ;; f32x4: acc2_1_0_0, acc2_1_0_1, acc2_1_0_2, acc2_1_0_3 as one vector in loop ow
-          (local.set $v_acc2_1_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_1_0_0)) (local.get $acc2_1_0_1)) (local.get $acc2_1_0_2)) (local.get $acc2_1_0_3)))
-          ;; f32x4: acc2_2_0_0, acc2_2_0_1, acc2_2_0_2, acc2_2_0_3 as one vector in loop ow
-          (local.set $v_acc2_2_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_2_0_0)) (local.get $acc2_2_0_1)) (local.get $acc2_2_0_2)) (local.get $acc2_2_0_3)))
-          ;; f32x4: acc2_3_0_0, acc2_3_0_1, acc2_3_0_2, acc2_3_0_3 as one vector in loop ow
-          (local.set $v_acc2_3_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_3_0_0)) (local.get $acc2_3_0_1)) (local.get $acc2_3_0_2)) (local.get $acc2_3_0_3)))
-          (local.set $ow (i32.const 2))
-          loop $ow
-            (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d1 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d2 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d3 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $v_acc2_0_0_0 (f32x4.add (local.get $v_acc2_0_0_0) (f32x4.mul (f32x4.splat (local.get $d0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc2_1_0_0 (f32x4.add (local.get $v_acc2_1_0_0) (f32x4.mul (f32x4.splat (local.get $d1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc2_2_0_0 (f32x4.add (local.get $v_acc2_2_0_0) (f32x4.mul (f32x4.splat (local.get $d2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc2_3_0_0 (f32x4.add (local.get $v_acc2_3_0_0) (f32x4.mul (f32x4.splat (local.get $d3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
-          end
-          (local.set $acc2_0_0_0 (f32x4.extract_lane 0 (local.get $v_acc2_0_0_0)))
-          (local.set $acc2_0_0_1 (f32x4.extract_lane 1 (local.get $v_acc2_0_0_0)))
-          (local.set $acc2_0_0_2 (f32x4.extract_lane 2 (local.get $v_acc2_0_0_0)))
-          (local.set $acc2_0_0_3 (f32x4.extract_lane 3 (local.get $v_acc2_0_0_0)))
-          (local.set $acc2_1_0_0 (f32x4.extract_lane 0 (local.get $v_acc2_1_0_0)))
-          (local.set $acc2_1_0_1 (f32x4.extract_lane 1 (local.get $v_acc2_1_0_0)))
-          (local.set $acc2_1_0_2 (f32x4.extract_lane 2 (local.get $v_acc2_1_0_0)))
-          (local.set $acc2_1_0_3 (f32x4.extract_lane 3 (local.get $v_acc2_1_0_0)))
-          (local.set $acc2_2_0_0 (f32x4.extract_lane 0 (local.get $v_acc2_2_0_0)))
-          (local.set $acc2_2_0_1 (f32x4.extract_lane 1 (local.get $v_acc2_2_0_0)))
-          (local.set $acc2_2_0_2 (f32x4.extract_lane 2 (local.get $v_acc2_2_0_0)))
-          (local.set $acc2_2_0_3 (f32x4.extract_lane 3 (local.get $v_acc2_2_0_0)))
-          (local.set $acc2_3_0_0 (f32x4.extract_lane 0 (local.get $v_acc2_3_0_0)))
-          (local.set $acc2_3_0_1 (f32x4.extract_lane 1 (local.get $v_acc2_3_0_0)))
-          (local.set $acc2_3_0_2 (f32x4.extract_lane 2 (local.get $v_acc2_3_0_0)))
-          (local.set $acc2_3_0_3 (f32x4.extract_lane 3 (local.get $v_acc2_3_0_0)))
-          (local.set $e0_d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d1 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d2 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d3 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e0_x0_3 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $acc2_0_0_2 (f32.add (local.get $acc2_0_0_2) (f32.mul (local.get $e0_d0) (local.get $e0_x0_2))))
-          (local.set $acc2_0_0_3 (f32.add (local.get $acc2_0_0_3) (f32.mul (local.get $e0_d0) (local.get $e0_x0_3))))
-          (local.set $acc2_1_0_2 (f32.add (local.get $acc2_1_0_2) (f32.mul (local.get $e0_d1) (local.get $e0_x0_2))))
-          (local.set $acc2_1_0_3 (f32.add (local.get $acc2_1_0_3) (f32.mul (local.get $e0_d1) (local.get $e0_x0_3))))
-          (local.set $acc2_2_0_2 (f32.add (local.get $acc2_2_0_2) (f32.mul (local.get $e0_d2) (local.get $e0_x0_2))))
-          (local.set $acc2_2_0_3 (f32.add (local.get $acc2_2_0_3) (f32.mul (local.get $e0_d2) (local.get $e0_x0_3))))
-          (local.set $acc2_3_0_2 (f32.add (local.get $acc2_3_0_2) (f32.mul (local.get $e0_d3) (local.get $e0_x0_2))))
-          (local.set $acc2_3_0_3 (f32.add (local.get $acc2_3_0_3) (f32.mul (local.get $e0_d3) (local.get $e0_x0_3))))
-          (local.set $e1_d0 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d1 (f32.load offset=2920 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d2 (f32.load offset=5836 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d3 (f32.load offset=8752 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e1_x0_2 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e1_x0_3 (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $acc2_0_0_1 (f32.add (local.get $acc2_0_0_1) (f32.mul (local.get $e1_d0) (local.get $e1_x0_1))))
-          (local.set $acc2_0_0_2 (f32.add (local.get $acc2_0_0_2) (f32.mul (local.get $e1_d0) (local.get $e1_x0_2))))
-          (local.set $acc2_0_0_3 (f32.add (local.get $acc2_0_0_3) (f32.mul (local.get $e1_d0) (local.get $e1_x0_3))))
-          (local.set $acc2_1_0_1 (f32.add (local.get $acc2_1_0_1) (f32.mul (local.get $e1_d1) (local.get $e1_x0_1))))
-          (local.set $acc2_1_0_2 (f32.add (local.get $acc2_1_0_2) (f32.mul (local.get $e1_d1) (local.get $e1_x0_2))))
-          (local.set $acc2_1_0_3 (f32.add (local.get $acc2_1_0_3) (f32.mul (local.get $e1_d1) (local.get $e1_x0_3))))
-          (local.set $acc2_2_0_1 (f32.add (local.get $acc2_2_0_1) (f32.mul (local.get $e1_d2) (local.get $e1_x0_1))))
-          (local.set $acc2_2_0_2 (f32.add (local.get $acc2_2_0_2) (f32.mul (local.get $e1_d2) (local.get $e1_x0_2))))
-          (local.set $acc2_2_0_3 (f32.add (local.get $acc2_2_0_3) (f32.mul (local.get $e1_d2) (local.get $e1_x0_3))))
-          (local.set $acc2_3_0_1 (f32.add (local.get $acc2_3_0_1) (f32.mul (local.get $e1_d3) (local.get $e1_x0_1))))
-          (local.set $acc2_3_0_2 (f32.add (local.get $acc2_3_0_2) (f32.mul (local.get $e1_d3) (local.get $e1_x0_2))))
-          (local.set $acc2_3_0_3 (f32.add (local.get $acc2_3_0_3) (f32.mul (local.get $e1_d3) (local.get $e1_x0_3))))
-          (local.set $e26_d0 (f32.load offset=104 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d1 (f32.load offset=3020 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d2 (f32.load offset=5936 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d3 (f32.load offset=8852 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_x0_0 (f32.load offset=96 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e26_x0_1 (f32.load offset=100 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e26_x0_2 (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $acc2_0_0_0 (f32.add (local.get $acc2_0_0_0) (f32.mul (local.get $e26_d0) (local.get $e26_x0_0))))
-          (local.set $acc2_0_0_1 (f32.add (local.get $acc2_0_0_1) (f32.mul (local.get $e26_d0) (local.get $e26_x0_1))))
-          (local.set $acc2_0_0_2 (f32.add (local.get $acc2_0_0_2) (f32.mul (local.get $e26_d0) (local.get $e26_x0_2))))
-          (local.set $acc2_1_0_0 (f32.add (local.get $acc2_1_0_0) (f32.mul (local.get $e26_d1) (local.get $e26_x0_0))))
-          (local.set $acc2_1_0_1 (f32.add (local.get $acc2_1_0_1) (f32.mul (local.get $e26_d1) (local.get $e26_x0_1))))
-          (local.set $acc2_1_0_2 (f32.add (local.get $acc2_1_0_2) (f32.mul (local.get $e26_d1) (local.get $e26_x0_2))))
-          (local.set $acc2_2_0_0 (f32.add (local.get $acc2_2_0_0) (f32.mul (local.get $e26_d2) (local.get $e26_x0_0))))
-          (local.set $acc2_2_0_1 (f32.add (local.get $acc2_2_0_1) (f32.mul (local.get $e26_d2) (local.get $e26_x0_1))))
-          (local.set $acc2_2_0_2 (f32.add (local.get $acc2_2_0_2) (f32.mul (local.get $e26_d2) (local.get $e26_x0_2))))
-          (local.set $acc2_3_0_0 (f32.add (local.get $acc2_3_0_0) (f32.mul (local.get $e26_d3) (local.get $e26_x0_0))))
-          (local.set $acc2_3_0_1 (f32.add (local.get $acc2_3_0_1) (f32.mul (local.get $e26_d3) (local.get $e26_x0_1))))
-          (local.set $acc2_3_0_2 (f32.add (local.get $acc2_3_0_2) (f32.mul (local.get $e26_d3) (local.get $e26_x0_2))))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-        end
-        (f32.store offset=40 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_0_0_0))
-        (f32.store offset=44 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_0_0_1))
-        (f32.store offset=48 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_0_0_2))
-        (f32.store offset=52 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_0_0_3))
-        (f32.store offset=6440 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_1_0_0))
-        (f32.store offset=6444 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_1_0_1))
-        (f32.store offset=6448 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_1_0_2))
-        (f32.store offset=6452 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_1_0_3))
-        (f32.store offset=12840 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_2_0_0))
-        (f32.store offset=12844 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_2_0_1))
-        (f32.store offset=12848 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_2_0_2))
-        (f32.store offset=12852 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_2_0_3))
-        (f32.store offset=19240 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_3_0_0))
-        (f32.store offset=19244 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_3_0_1))
-        (f32.store offset=19248 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_3_0_2))
-        (f32.store offset=19252 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_3_0_3))
-        (local.set $acc2_0_0_4 (f32.const 0))
-        (local.set $acc2_1_0_4 (f32.const 0))
-        (local.set $acc2_2_0_4 (f32.const 0))
-        (local.set $acc2_3_0_4 (f32.const 0))
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $dyrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 27)) (local.get $oh)) (i32.const 27)))
-          (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $r0) (i32.const 27)) (local.get $oh)) (i32.const 27)))
-          (local.set $sb (i32.const 0))
-          loop $sb
-            (local.set $ow0 (i32.mul (local.get $sb) (i32.const 4)))
-            (local.set $d0_0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_0 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_0 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_0 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_1 (f32.load offset=2920 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_1 (f32.load offset=5836 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_1 (f32.load offset=8752 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_2 (f32.load offset=2924 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_2 (f32.load offset=5840 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_2 (f32.load offset=8756 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_3 (f32.load offset=2928 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_3 (f32.load offset=5844 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_3 (f32.load offset=8760 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $x0_2 (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $acc2_0_0_4 (f32.add (local.get $acc2_0_0_4) (f32.mul (local.get $d0_0) (local.get $x0_2))))
-            (local.set $acc2_1_0_4 (f32.add (local.get $acc2_1_0_4) (f32.mul (local.get $d1_0) (local.get $x0_2))))
-            (local.set $acc2_2_0_4 (f32.add (local.get $acc2_2_0_4) (f32.mul (local.get $d2_0) (local.get $x0_2))))
-            (local.set $acc2_3_0_4 (f32.add (local.get $acc2_3_0_4) (f32.mul (local.get $d3_0) (local.get $x0_2))))
-            (local.set $x0_3 (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $acc2_0_0_4 (f32.add (local.get $acc2_0_0_4) (f32.mul (local.get $d0_1) (local.get $x0_3))))
-            (local.set $acc2_1_0_4 (f32.add (local.get $acc2_1_0_4) (f32.mul (local.get $d1_1) (local.get $x0_3))))
-            (local.set $acc2_2_0_4 (f32.add (local.get $acc2_2_0_4) (f32.mul (local.get $d2_1) (local.get $x0_3))))
-            (local.set $acc2_3_0_4 (f32.add (local.get $acc2_3_0_4) (f32.mul (local.get $d3_1) (local.get $x0_3))))
-            (local.set $x0_4 (f32.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $acc2_0_0_4 (f32.add (local.get $acc2_0_0_4) (f32.mul (local.get $d0_2) (local.get $x0_4))))
-            (local.set $acc2_1_0_4 (f32.add (local.get $acc2_1_0_4) (f32.mul (local.get $d1_2) (local.get $x0_4))))
-            (local.set $acc2_2_0_4 (f32.add (local.get $acc2_2_0_4) (f32.mul (local.get $d2_2) (local.get $x0_4))))
-            (local.set $acc2_3_0_4 (f32.add (local.get $acc2_3_0_4) (f32.mul (local.get $d3_2) (local.get $x0_4))))
-            (local.set $x0_5 (f32.load offset=20 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $acc2_0_0_4 (f32.add (local.get $acc2_0_0_4) (f32.mul (local.get $d0_3) (local.get $x0_5))))
-            (local.set $acc2_1_0_4 (f32.add (local.get $acc2_1_0_4) (f32.mul (local.get $d1_3) (local.get $x0_5))))
-            (local.set $acc2_2_0_4 (f32.add (local.get $acc2_2_0_4) (f32.mul (local.get $d2_3) (local.get $x0_5))))
-            (local.set $acc2_3_0_4 (f32.add (local.get $acc2_3_0_4) (f32.mul (local.get $d3_3) (local.get $x0_5))))
-            (br_if $sb (i32.lt_s (local.tee $sb (i32.add (local.get $sb) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $e24_d0 (f32.load offset=96 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d1 (f32.load offset=3012 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d2 (f32.load offset=5928 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d3 (f32.load offset=8844 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_x0_4 (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $acc2_0_0_4 (f32.add (local.get $acc2_0_0_4) (f32.mul (local.get $e24_d0) (local.get $e24_x0_4))))
-          (local.set $acc2_1_0_4 (f32.add (local.get $acc2_1_0_4) (f32.mul (local.get $e24_d1) (local.get $e24_x0_4))))
-          (local.set $acc2_2_0_4 (f32.add (local.get $acc2_2_0_4) (f32.mul (local.get $e24_d2) (local.get $e24_x0_4))))
-          (local.set $acc2_3_0_4 (f32.add (local.get $acc2_3_0_4) (f32.mul (local.get $e24_d3) (local.get $e24_x0_4))))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-        end
-        (f32.store offset=56 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_0_0_4))
-        (f32.store offset=6456 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_1_0_4))
-        (f32.store offset=12856 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_2_0_4))
-        (f32.store offset=19256 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_3_0_4))
-        (local.set $acc3_0_0_0 (f32.const 0))
-        (local.set $acc3_0_0_1 (f32.const 0))
-        (local.set $acc3_0_0_2 (f32.const 0))
-        (local.set $acc3_0_0_3 (f32.const 0))
-        (local.set $acc3_1_0_0 (f32.const 0))
-        (local.set $acc3_1_0_1 (f32.const 0))
-        (local.set $acc3_1_0_2 (f32.const 0))
-        (local.set $acc3_1_0_3 (f32.const 0))
-        (local.set $acc3_2_0_0 (f32.const 0))
-        (local.set $acc3_2_0_1 (f32.const 0))
-        (local.set $acc3_2_0_2 (f32.const 0))
-        (local.set $acc3_2_0_3 (f32.const 0))
-        (local.set $acc3_3_0_0 (f32.const 0))
-        (local.set $acc3_3_0_1 (f32.const 0))
-        (local.set $acc3_3_0_2 (f32.const 0))
-        (local.set $acc3_3_0_3 (f32.const 0))
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $dyrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 27)) (local.get $oh)) (i32.const 27)))
-          (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (local.get $r0) (i32.const 27)) (local.get $oh)) (i32.const 27)) (i32.const 27)))
-          ;; f32x4: acc3_0_0_0, acc3_0_0_1, acc3_0_0_2, acc3_0_0_3 as one vector in loop ow
-          (local.set $v_acc3_0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0_0_0)) (local.get $acc3_0_0_1)) (local.get $acc3_0_0_2)) (local.get $acc3_0_0_3)))
-          ;; f32x4: acc3_1_0_0, acc3_1_0_1, acc3_1_0_2, acc3_1_0_3 as one vector in loop ow
-          (local.set $v_acc3_1_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_1_0_0)) (local.get $acc3_1_0_1)) (local.get $acc3_1_0_2)) (local.get $acc3_1_0_3)))
-          ;; f32x4: acc3_2_0_0, acc3_2_0_1, acc3_2_0_2, acc3_2_0_3 as one vector in loop ow
-          (local.set $v_acc3_2_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_2_0_0)) (local.get $acc3_2_0_1)) (local.get $acc3_2_0_2)) (local.get $acc3_2_0_3)))
-          ;; f32x4: acc3_3_0_0, acc3_3_0_1, acc3_3_0_2, acc3_3_0_3 as one vector in loop ow
-          (local.set $v_acc3_3_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_3_0_0)) (local.get $acc3_3_0_1)) (local.get $acc3_3_0_2)) (local.get $acc3_3_0_3)))
-          (local.set $ow (i32.const 2))
-          loop $ow
-            (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d1 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d2 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d3 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $v_acc3_0_0_0 (f32x4.add (local.get $v_acc3_0_0_0) (f32x4.mul (f32x4.splat (local.get $d0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc3_1_0_0 (f32x4.add (local.get $v_acc3_1_0_0) (f32x4.mul (f32x4.splat (local.get $d1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc3_2_0_0 (f32x4.add (local.get $v_acc3_2_0_0) (f32x4.mul (f32x4.splat (local.get $d2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc3_3_0_0 (f32x4.add (local.get $v_acc3_3_0_0) (f32x4.mul (f32x4.splat (local.get $d3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
-          end
-          (local.set $acc3_0_0_0 (f32x4.extract_lane 0 (local.get $v_acc3_0_0_0)))
-          (local.set $acc3_0_0_1 (f32x4.extract_lane 1 (local.get $v_acc3_0_0_0)))
-          (local.set $acc3_0_0_2 (f32x4.extract_lane 2 (local.get $v_acc3_0_0_0)))
-          (local.set $acc3_0_0_3 (f32x4.extract_lane 3 (local.get $v_acc3_0_0_0)))
-          (local.set $acc3_1_0_0 (f32x4.extract_lane 0 (local.get $v_acc3_1_0_0)))
-          (local.set $acc3_1_0_1 (f32x4.extract_lane 1 (local.get $v_acc3_1_0_0)))
-          (local.set $acc3_1_0_2 (f32x4.extract_lane 2 (local.get $v_acc3_1_0_0)))
-          (local.set $acc3_1_0_3 (f32x4.extract_lane 3 (local.get $v_acc3_1_0_0)))
-          (local.set $acc3_2_0_0 (f32x4.extract_lane 0 (local.get $v_acc3_2_0_0)))
-          (local.set $acc3_2_0_1 (f32x4.extract_lane 1 (local.get $v_acc3_2_0_0)))
-          (local.set $acc3_2_0_2 (f32x4.extract_lane 2 (local.get $v_acc3_2_0_0)))
-          (local.set $acc3_2_0_3 (f32x4.extract_lane 3 (local.get $v_acc3_2_0_0)))
-          (local.set $acc3_3_0_0 (f32x4.extract_lane 0 (local.get $v_acc3_3_0_0)))
-          (local.set $acc3_3_0_1 (f32x4.extract_lane 1 (local.get $v_acc3_3_0_0)))
-          (local.set $acc3_3_0_2 (f32x4.extract_lane 2 (local.get $v_acc3_3_0_0)))
-          (local.set $acc3_3_0_3 (f32x4.extract_lane 3 (local.get $v_acc3_3_0_0)))
-          (local.set $e0_d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d1 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d2 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d3 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e0_x0_3 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $acc3_0_0_2 (f32.add (local.get $acc3_0_0_2) (f32.mul (local.get $e0_d0) (local.get $e0_x0_2))))
-          (local.set $acc3_0_0_3 (f32.add (local.get $acc3_0_0_3) (f32.mul (local.get $e0_d0) (local.get $e0_x0_3))))
-          (local.set $acc3_1_0_2 (f32.add (local.get $acc3_1_0_2) (f32.mul (local.get $e0_d1) (local.get $e0_x0_2))))
-          (local.set $acc3_1_0_3 (f32.add (local.get $acc3_1_0_3) (f32.mul (local.get $e0_d1) (local.get $e0_x0_3))))
-          (local.set $acc3_2_0_2 (f32.add (local.get $acc3_2_0_2) (f32.mul (local.get $e0_d2) (local.get $e0_x0_2))))
-          (local.set $acc3_2_0_3 (f32.add (local.get $acc3_2_0_3) (f32.mul (local.get $e0_d2) (local.get $e0_x0_3))))
-          (local.set $acc3_3_0_2 (f32.add (local.get $acc3_3_0_2) (f32.mul (local.get $e0_d3) (local.get $e0_x0_2))))
-          (local.set $acc3_3_0_3 (f32.add (local.get $acc3_3_0_3) (f32.mul (local.get $e0_d3) (local.get $e0_x0_3))))
-          (local.set $e1_d0 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d1 (f32.load offset=2920 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d2 (f32.load offset=5836 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d3 (f32.load offset=8752 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e1_x0_2 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e1_x0_3 (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $acc3_0_0_1 (f32.add (local.get $acc3_0_0_1) (f32.mul (local.get $e1_d0) (local.get $e1_x0_1))))
-          (local.set $acc3_0_0_2 (f32.add (local.get $acc3_0_0_2) (f32.mul (local.get $e1_d0) (local.get $e1_x0_2))))
-          (local.set $acc3_0_0_3 (f32.add (local.get $acc3_0_0_3) (f32.mul (local.get $e1_d0) (local.get $e1_x0_3))))
-          (local.set $acc3_1_0_1 (f32.add (local.get $acc3_1_0_1) (f32.mul (local.get $e1_d1) (local.get $e1_x0_1))))
-          (local.set $acc3_1_0_2 (f32.add (local.get $acc3_1_0_2) (f32.mul (local.get $e1_d1) (local.get $e1_x0_2))))
-          (local.set $acc3_1_0_3 (f32.add (local.get $acc3_1_0_3) (f32.mul (local.get $e1_d1) (local.get $e1_x0_3))))
-          (local.set $acc3_2_0_1 (f32.add (local.get $acc3_2_0_1) (f32.mul (local.get $e1_d2) (local.get $e1_x0_1))))
-          (local.set $acc3_2_0_2 (f32.add (local.get $acc3_2_0_2) (f32.mul (local.get $e1_d2) (local.get $e1_x0_2))))
-          (local.set $acc3_2_0_3 (f32.add (local.get $acc3_2_0_3) (f32.mul (local.get $e1_d2) (local.get $e1_x0_3))))
-          (local.set $acc3_3_0_1 (f32.add (local.get $acc3_3_0_1) (f32.mul (local.get $e1_d3) (local.get $e1_x0_1))))
-          (local.set $acc3_3_0_2 (f32.add (local.get $acc3_3_0_2) (f32.mul (local.get $e1_d3) (local.get $e1_x0_2))))
-          (local.set $acc3_3_0_3 (f32.add (local.get $acc3_3_0_3) (f32.mul (local.get $e1_d3) (local.get $e1_x0_3))))
-          (local.set $e26_d0 (f32.load offset=104 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d1 (f32.load offset=3020 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d2 (f32.load offset=5936 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d3 (f32.load offset=8852 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_x0_0 (f32.load offset=96 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e26_x0_1 (f32.load offset=100 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e26_x0_2 (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $acc3_0_0_0 (f32.add (local.get $acc3_0_0_0) (f32.mul (local.get $e26_d0) (local.get $e26_x0_0))))
-          (local.set $acc3_0_0_1 (f32.add (local.get $acc3_0_0_1) (f32.mul (local.get $e26_d0) (local.get $e26_x0_1))))
-          (local.set $acc3_0_0_2 (f32.add (local.get $acc3_0_0_2) (f32.mul (local.get $e26_d0) (local.get $e26_x0_2))))
-          (local.set $acc3_1_0_0 (f32.add (local.get $acc3_1_0_0) (f32.mul (local.get $e26_d1) (local.get $e26_x0_0))))
-          (local.set $acc3_1_0_1 (f32.add (local.get $acc3_1_0_1) (f32.mul (local.get $e26_d1) (local.get $e26_x0_1))))
-          (local.set $acc3_1_0_2 (f32.add (local.get $acc3_1_0_2) (f32.mul (local.get $e26_d1) (local.get $e26_x0_2))))
-          (local.set $acc3_2_0_0 (f32.add (local.get $acc3_2_0_0) (f32.mul (local.get $e26_d2) (local.get $e26_x0_0))))
-          (local.set $acc3_2_0_1 (f32.add (local.get $acc3_2_0_1) (f32.mul (local.get $e26_d2) (local.get $e26_x0_1))))
-          (local.set $acc3_2_0_2 (f32.add (local.get $acc3_2_0_2) (f32.mul (local.get $e26_d2) (local.get $e26_x0_2))))
-          (local.set $acc3_3_0_0 (f32.add (local.get $acc3_3_0_0) (f32.mul (local.get $e26_d3) (local.get $e26_x0_0))))
-          (local.set $acc3_3_0_1 (f32.add (local.get $acc3_3_0_1) (f32.mul (local.get $e26_d3) (local.get $e26_x0_1))))
-          (local.set $acc3_3_0_2 (f32.add (local.get $acc3_3_0_2) (f32.mul (local.get $e26_d3) (local.get $e26_x0_2))))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
-        end
-        (f32.store offset=60 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_0_0_0))
-        (f32.store offset=64 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_0_0_1))
-        (f32.store offset=68 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_0_0_2))
-        (f32.store offset=72 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_0_0_3))
-        (f32.store offset=6460 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_1_0_0))
-        (f32.store offset=6464 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_1_0_1))
-        (f32.store offset=6468 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_1_0_2))
-        (f32.store offset=6472 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_1_0_3))
-        (f32.store offset=12860 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_2_0_0))
-        (f32.store offset=12864 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_2_0_1))
-        (f32.store offset=12868 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_2_0_2))
-        (f32.store offset=12872 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_2_0_3))
-        (f32.store offset=19260 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_3_0_0))
-        (f32.store offset=19264 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_3_0_1))
-        (f32.store offset=19268 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_3_0_2))
-        (f32.store offset=19272 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_3_0_3))
-        (local.set $acc3_0_0_4 (f32.const 0))
-        (local.set $acc3_1_0_4 (f32.const 0))
-        (local.set $acc3_2_0_4 (f32.const 0))
-        (local.set $acc3_3_0_4 (f32.const 0))
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $dyrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 27)) (local.get $oh)) (i32.const 27)))
-          (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (local.get $r0) (i32.const 27)) (local.get $oh)) (i32.const 27)) (i32.const 27)))
-          (local.set $sb (i32.const 0))
-          loop $sb
-            (local.set $ow0 (i32.mul (local.get $sb) (i32.const 4)))
-            (local.set $d0_0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_0 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_0 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_0 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_1 (f32.load offset=2920 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_1 (f32.load offset=5836 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_1 (f32.load offset=8752 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_2 (f32.load offset=2924 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_2 (f32.load offset=5840 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_2 (f32.load offset=8756 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_3 (f32.load offset=2928 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_3 (f32.load offset=5844 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_3 (f32.load offset=8760 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $x0_2 (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $acc3_0_0_4 (f32.add (local.get $acc3_0_0_4) (f32.mul (local.get $d0_0) (local.get $x0_2))))
-            (local.set $acc3_1_0_4 (f32.add (local.get $acc3_1_0_4) (f32.mul (local.get $d1_0) (local.get $x0_2))))
-            (local.set $acc3_2_0_4 (f32.add (local.get $acc3_2_0_4) (f32.mul (local.get $d2_0) (local.get $x0_2))))
-            (local.set $acc3_3_0_4 (f32.add (local.get $acc3_3_0_4) (f32.mul (local.get $d3_0) (local.get $x0_2))))
-            (local.set $x0_3 (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $acc3_0_0_4 (f32.add (local.get $acc3_0_0_4) (f32.mul (local.get $d0_1) (local.get $x0_3))))
-            (local.set $acc3_1_0_4 (f32.add (local.get $acc3_1_0_4) (f32.mul (local.get $d1_1) (local.get $x0_3))))
-            (local.set $acc3_2_0_4 (f32.add (local.get $acc3_2_0_4) (f32.mul (local.get $d2_1) (local.get $x0_3))))
-            (local.set $acc3_3_0_4 (f32.add (local.get $acc3_3_0_4) (f32.mul (local.get $d3_1) (local.get $x0_3))))
-            (local.set $x0_4 (f32.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $acc3_0_0_4 (f32.add (local.get $acc3_0_0_4) (f32.mul (local.get $d0_2) (local.get $x0_4))))
-            (local.set $acc3_1_0_4 (f32.add (local.get $acc3_1_0_4) (f32.mul (local.get $d1_2) (local.get $x0_4))))
-            (local.set $acc3_2_0_4 (f32.add (local.get $acc3_2_0_4) (f32.mul (local.get $d2_2) (local.get $x0_4))))
-            (local.set $acc3_3_0_4 (f32.add (local.get $acc3_3_0_4) (f32.mul (local.get $d3_2) (local.get $x0_4))))
-            (local.set $x0_5 (f32.load offset=20 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $acc3_0_0_4 (f32.add (local.get $acc3_0_0_4) (f32.mul (local.get $d0_3) (local.get $x0_5))))
-            (local.set $acc3_1_0_4 (f32.add (local.get $acc3_1_0_4) (f32.mul (local.get $d1_3) (local.get $x0_5))))
-            (local.set $acc3_2_0_4 (f32.add (local.get $acc3_2_0_4) (f32.mul (local.get $d2_3) (local.get $x0_5))))
-            (local.set $acc3_3_0_4 (f32.add (local.get $acc3_3_0_4) (f32.mul (local.get $d3_3) (local.get $x0_5))))
-            (br_if $sb (i32.lt_s (local.tee $sb (i32.add (local.get $sb) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $e24_d0 (f32.load offset=96 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d1 (f32.load offset=3012 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d2 (f32.load offset=5928 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d3 (f32.load offset=8844 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_x0_4 (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $acc3_0_0_4 (f32.add (local.get $acc3_0_0_4) (f32.mul (local.get $e24_d0) (local.get $e24_x0_4))))
-          (local.set $acc3_1_0_4 (f32.add (local.get $acc3_1_0_4) (f32.mul (local.get $e24_d1) (local.get $e24_x0_4))))
-          (local.set $acc3_2_0_4 (f32.add (local.get $acc3_2_0_4) (f32.mul (local.get $e24_d2) (local.get $e24_x0_4))))
-          (local.set $acc3_3_0_4 (f32.add (local.get $acc3_3_0_4) (f32.mul (local.get $e24_d3) (local.get $e24_x0_4))))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
-        end
-        (f32.store offset=76 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_0_0_4))
-        (f32.store offset=6476 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_1_0_4))
-        (f32.store offset=12876 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_2_0_4))
-        (f32.store offset=19276 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_3_0_4))
-        (local.set $acc4_0_0_0 (f32.const 0))
-        (local.set $acc4_0_0_1 (f32.const 0))
-        (local.set $acc4_0_0_2 (f32.const 0))
-        (local.set $acc4_0_0_3 (f32.const 0))
-        (local.set $acc4_1_0_0 (f32.const 0))
-        (local.set $acc4_1_0_1 (f32.const 0))
-        (local.set $acc4_1_0_2 (f32.const 0))
-        (local.set $acc4_1_0_3 (f32.const 0))
-        (local.set $acc4_2_0_0 (f32.const 0))
-        (local.set $acc4_2_0_1 (f32.const 0))
-        (local.set $acc4_2_0_2 (f32.const 0))
-        (local.set $acc4_2_0_3 (f32.const 0))
-        (local.set $acc4_3_0_0 (f32.const 0))
-        (local.set $acc4_3_0_1 (f32.const 0))
-        (local.set $acc4_3_0_2 (f32.const 0))
-        (local.set $acc4_3_0_3 (f32.const 0))
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $dyrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 27)) (local.get $oh)) (i32.const 27)))
-          (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (local.get $r0) (i32.const 27)) (local.get $oh)) (i32.const 27)) (i32.const 54)))
-          ;; f32x4: acc4_0_0_0, acc4_0_0_1, acc4_0_0_2, acc4_0_0_3 as one vector in loop ow
-          (local.set $v_acc4_0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc4_0_0_0)) (local.get $acc4_0_0_1)) (local.get $acc4_0_0_2)) (local.get $acc4_0_0_3)))
-          ;; f32x4: acc4_1_0_0, acc4_1_0_1, acc4_1_0_2, acc4_1_0_3 as one vector in loop ow
-          (local.set $v_acc4_1_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc4_1_0_0)) (local.get $acc4_1_0_1)) (local.get $acc4_1_0_2)) (local.get $acc4_1_0_3)))
-          ;; f32x4: acc4_2_0_0, acc4_2_0_1, acc4_2_0_2, acc4_2_0_3 as one vector in loop ow
-          (local.set $v_acc4_2_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc4_2_0_0)) (local.get $acc4_2_0_1)) (local.get $acc4_2_0_2)) (local.get $acc4_2_0_3)))
-          ;; f32x4: acc4_3_0_0, acc4_3_0_1, acc4_3_0_2, acc4_3_0_3 as one vector in loop ow
-          (local.set $v_acc4_3_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc4_3_0_0)) (local.get $acc4_3_0_1)) (local.get $acc4_3_0_2)) (local.get $acc4_3_0_3)))
-          (local.set $ow (i32.const 2))
-          loop $ow
-            (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d1 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d2 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $d3 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-            (local.set $v_acc4_0_0_0 (f32x4.add (local.get $v_acc4_0_0_0) (f32x4.mul (f32x4.splat (local.get $d0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc4_1_0_0 (f32x4.add (local.get $v_acc4_1_0_0) (f32x4.mul (f32x4.splat (local.get $d1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc4_2_0_0 (f32x4.add (local.get $v_acc4_2_0_0) (f32x4.mul (f32x4.splat (local.get $d2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (local.set $v_acc4_3_0_0 (f32x4.add (local.get $v_acc4_3_0_0) (f32x4.mul (f32x4.splat (local.get $d3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (local.get $ow)) (i32.const -2)) (i32.const 2)))))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
-          end
-          (local.set $acc4_0_0_0 (f32x4.extract_lane 0 (local.get $v_acc4_0_0_0)))
-          (local.set $acc4_0_0_1 (f32x4.extract_lane 1 (local.get $v_acc4_0_0_0)))
-          (local.set $acc4_0_0_2 (f32x4.extract_lane 2 (local.get $v_acc4_0_0_0)))
-          (local.set $acc4_0_0_3 (f32x4.extract_lane 3 (local.get $v_acc4_0_0_0)))
-          (local.set $acc4_1_0_0 (f32x4.extract_lane 0 (local.get $v_acc4_1_0_0)))
-          (local.set $acc4_1_0_1 (f32x4.extract_lane 1 (local.get $v_acc4_1_0_0)))
-          (local.set $acc4_1_0_2 (f32x4.extract_lane 2 (local.get $v_acc4_1_0_0)))
-          (local.set $acc4_1_0_3 (f32x4.extract_lane 3 (local.get $v_acc4_1_0_0)))
-          (local.set $acc4_2_0_0 (f32x4.extract_lane 0 (local.get $v_acc4_2_0_0)))
-          (local.set $acc4_2_0_1 (f32x4.extract_lane 1 (local.get $v_acc4_2_0_0)))
-          (local.set $acc4_2_0_2 (f32x4.extract_lane 2 (local.get $v_acc4_2_0_0)))
-          (local.set $acc4_2_0_3 (f32x4.extract_lane 3 (local.get $v_acc4_2_0_0)))
-          (local.set $acc4_3_0_0 (f32x4.extract_lane 0 (local.get $v_acc4_3_0_0)))
-          (local.set $acc4_3_0_1 (f32x4.extract_lane 1 (local.get $v_acc4_3_0_0)))
-          (local.set $acc4_3_0_2 (f32x4.extract_lane 2 (local.get $v_acc4_3_0_0)))
-          (local.set $acc4_3_0_3 (f32x4.extract_lane 3 (local.get $v_acc4_3_0_0)))
-          (local.set $e0_d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d1 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d2 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_d3 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e0_x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e0_x0_3 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $acc4_0_0_2 (f32.add (local.get $acc4_0_0_2) (f32.mul (local.get $e0_d0) (local.get $e0_x0_2))))
-          (local.set $acc4_0_0_3 (f32.add (local.get $acc4_0_0_3) (f32.mul (local.get $e0_d0) (local.get $e0_x0_3))))
-          (local.set $acc4_1_0_2 (f32.add (local.get $acc4_1_0_2) (f32.mul (local.get $e0_d1) (local.get $e0_x0_2))))
-          (local.set $acc4_1_0_3 (f32.add (local.get $acc4_1_0_3) (f32.mul (local.get $e0_d1) (local.get $e0_x0_3))))
-          (local.set $acc4_2_0_2 (f32.add (local.get $acc4_2_0_2) (f32.mul (local.get $e0_d2) (local.get $e0_x0_2))))
-          (local.set $acc4_2_0_3 (f32.add (local.get $acc4_2_0_3) (f32.mul (local.get $e0_d2) (local.get $e0_x0_3))))
-          (local.set $acc4_3_0_2 (f32.add (local.get $acc4_3_0_2) (f32.mul (local.get $e0_d3) (local.get $e0_x0_2))))
-          (local.set $acc4_3_0_3 (f32.add (local.get $acc4_3_0_3) (f32.mul (local.get $e0_d3) (local.get $e0_x0_3))))
-          (local.set $e1_d0 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d1 (f32.load offset=2920 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d2 (f32.load offset=5836 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_d3 (f32.load offset=8752 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e1_x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e1_x0_2 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e1_x0_3 (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $acc4_0_0_1 (f32.add (local.get $acc4_0_0_1) (f32.mul (local.get $e1_d0) (local.get $e1_x0_1))))
-          (local.set $acc4_0_0_2 (f32.add (local.get $acc4_0_0_2) (f32.mul (local.get $e1_d0) (local.get $e1_x0_2))))
-          (local.set $acc4_0_0_3 (f32.add (local.get $acc4_0_0_3) (f32.mul (local.get $e1_d0) (local.get $e1_x0_3))))
-          (local.set $acc4_1_0_1 (f32.add (local.get $acc4_1_0_1) (f32.mul (local.get $e1_d1) (local.get $e1_x0_1))))
-          (local.set $acc4_1_0_2 (f32.add (local.get $acc4_1_0_2) (f32.mul (local.get $e1_d1) (local.get $e1_x0_2))))
-          (local.set $acc4_1_0_3 (f32.add (local.get $acc4_1_0_3) (f32.mul (local.get $e1_d1) (local.get $e1_x0_3))))
-          (local.set $acc4_2_0_1 (f32.add (local.get $acc4_2_0_1) (f32.mul (local.get $e1_d2) (local.get $e1_x0_1))))
-          (local.set $acc4_2_0_2 (f32.add (local.get $acc4_2_0_2) (f32.mul (local.get $e1_d2) (local.get $e1_x0_2))))
-          (local.set $acc4_2_0_3 (f32.add (local.get $acc4_2_0_3) (f32.mul (local.get $e1_d2) (local.get $e1_x0_3))))
-          (local.set $acc4_3_0_1 (f32.add (local.get $acc4_3_0_1) (f32.mul (local.get $e1_d3) (local.get $e1_x0_1))))
-          (local.set $acc4_3_0_2 (f32.add (local.get $acc4_3_0_2) (f32.mul (local.get $e1_d3) (local.get $e1_x0_2))))
-          (local.set $acc4_3_0_3 (f32.add (local.get $acc4_3_0_3) (f32.mul (local.get $e1_d3) (local.get $e1_x0_3))))
-          (local.set $e26_d0 (f32.load offset=104 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d1 (f32.load offset=3020 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d2 (f32.load offset=5936 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_d3 (f32.load offset=8852 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e26_x0_0 (f32.load offset=96 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e26_x0_1 (f32.load offset=100 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $e26_x0_2 (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $acc4_0_0_0 (f32.add (local.get $acc4_0_0_0) (f32.mul (local.get $e26_d0) (local.get $e26_x0_0))))
-          (local.set $acc4_0_0_1 (f32.add (local.get $acc4_0_0_1) (f32.mul (local.get $e26_d0) (local.get $e26_x0_1))))
-          (local.set $acc4_0_0_2 (f32.add (local.get $acc4_0_0_2) (f32.mul (local.get $e26_d0) (local.get $e26_x0_2))))
-          (local.set $acc4_1_0_0 (f32.add (local.get $acc4_1_0_0) (f32.mul (local.get $e26_d1) (local.get $e26_x0_0))))
-          (local.set $acc4_1_0_1 (f32.add (local.get $acc4_1_0_1) (f32.mul (local.get $e26_d1) (local.get $e26_x0_1))))
-          (local.set $acc4_1_0_2 (f32.add (local.get $acc4_1_0_2) (f32.mul (local.get $e26_d1) (local.get $e26_x0_2))))
-          (local.set $acc4_2_0_0 (f32.add (local.get $acc4_2_0_0) (f32.mul (local.get $e26_d2) (local.get $e26_x0_0))))
-          (local.set $acc4_2_0_1 (f32.add (local.get $acc4_2_0_1) (f32.mul (local.get $e26_d2) (local.get $e26_x0_1))))
-          (local.set $acc4_2_0_2 (f32.add (local.get $acc4_2_0_2) (f32.mul (local.get $e26_d2) (local.get $e26_x0_2))))
-          (local.set $acc4_3_0_0 (f32.add (local.get $acc4_3_0_0) (f32.mul (local.get $e26_d3) (local.get $e26_x0_0))))
-          (local.set $acc4_3_0_1 (f32.add (local.get $acc4_3_0_1) (f32.mul (local.get $e26_d3) (local.get $e26_x0_1))))
-          (local.set $acc4_3_0_2 (f32.add (local.get $acc4_3_0_2) (f32.mul (local.get $e26_d3) (local.get $e26_x0_2))))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
-        end
-        (f32.store offset=80 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_0_0_0))
-        (f32.store offset=84 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_0_0_1))
-        (f32.store offset=88 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_0_0_2))
-        (f32.store offset=92 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_0_0_3))
-        (f32.store offset=6480 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_1_0_0))
-        (f32.store offset=6484 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_1_0_1))
-        (f32.store offset=6488 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_1_0_2))
-        (f32.store offset=6492 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_1_0_3))
-        (f32.store offset=12880 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_2_0_0))
-        (f32.store offset=12884 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_2_0_1))
-        (f32.store offset=12888 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_2_0_2))
-        (f32.store offset=12892 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_2_0_3))
-        (f32.store offset=19280 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_3_0_0))
-        (f32.store offset=19284 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_3_0_1))
-        (f32.store offset=19288 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_3_0_2))
-        (f32.store offset=19292 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_3_0_3))
-        (local.set $acc4_0_0_4 (f32.const 0))
-        (local.set $acc4_1_0_4 (f32.const 0))
-        (local.set $acc4_2_0_4 (f32.const 0))
-        (local.set $acc4_3_0_4 (f32.const 0))
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $dyrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 27)) (local.get $oh)) (i32.const 27)))
-          (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (local.get $r0) (i32.const 27)) (local.get $oh)) (i32.const 27)) (i32.const 54)))
-          (local.set $sb (i32.const 0))
-          loop $sb
-            (local.set $ow0 (i32.mul (local.get $sb) (i32.const 4)))
-            (local.set $d0_0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_0 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_0 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_0 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_1 (f32.load offset=2920 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_1 (f32.load offset=5836 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_1 (f32.load offset=8752 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_2 (f32.load offset=2924 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_2 (f32.load offset=5840 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_2 (f32.load offset=8756 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d0_3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d1_3 (f32.load offset=2928 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d2_3 (f32.load offset=5844 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $d3_3 (f32.load offset=8760 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $x0_2 (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $acc4_0_0_4 (f32.add (local.get $acc4_0_0_4) (f32.mul (local.get $d0_0) (local.get $x0_2))))
-            (local.set $acc4_1_0_4 (f32.add (local.get $acc4_1_0_4) (f32.mul (local.get $d1_0) (local.get $x0_2))))
-            (local.set $acc4_2_0_4 (f32.add (local.get $acc4_2_0_4) (f32.mul (local.get $d2_0) (local.get $x0_2))))
-            (local.set $acc4_3_0_4 (f32.add (local.get $acc4_3_0_4) (f32.mul (local.get $d3_0) (local.get $x0_2))))
-            (local.set $x0_3 (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $acc4_0_0_4 (f32.add (local.get $acc4_0_0_4) (f32.mul (local.get $d0_1) (local.get $x0_3))))
-            (local.set $acc4_1_0_4 (f32.add (local.get $acc4_1_0_4) (f32.mul (local.get $d1_1) (local.get $x0_3))))
-            (local.set $acc4_2_0_4 (f32.add (local.get $acc4_2_0_4) (f32.mul (local.get $d2_1) (local.get $x0_3))))
-            (local.set $acc4_3_0_4 (f32.add (local.get $acc4_3_0_4) (f32.mul (local.get $d3_1) (local.get $x0_3))))
-            (local.set $x0_4 (f32.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $acc4_0_0_4 (f32.add (local.get $acc4_0_0_4) (f32.mul (local.get $d0_2) (local.get $x0_4))))
-            (local.set $acc4_1_0_4 (f32.add (local.get $acc4_1_0_4) (f32.mul (local.get $d1_2) (local.get $x0_4))))
-            (local.set $acc4_2_0_4 (f32.add (local.get $acc4_2_0_4) (f32.mul (local.get $d2_2) (local.get $x0_4))))
-            (local.set $acc4_3_0_4 (f32.add (local.get $acc4_3_0_4) (f32.mul (local.get $d3_2) (local.get $x0_4))))
-            (local.set $x0_5 (f32.load offset=20 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-            (local.set $acc4_0_0_4 (f32.add (local.get $acc4_0_0_4) (f32.mul (local.get $d0_3) (local.get $x0_5))))
-            (local.set $acc4_1_0_4 (f32.add (local.get $acc4_1_0_4) (f32.mul (local.get $d1_3) (local.get $x0_5))))
-            (local.set $acc4_2_0_4 (f32.add (local.get $acc4_2_0_4) (f32.mul (local.get $d2_3) (local.get $x0_5))))
-            (local.set $acc4_3_0_4 (f32.add (local.get $acc4_3_0_4) (f32.mul (local.get $d3_3) (local.get $x0_5))))
-            (br_if $sb (i32.lt_s (local.tee $sb (i32.add (local.get $sb) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $e24_d0 (f32.load offset=96 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d1 (f32.load offset=3012 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d2 (f32.load offset=5928 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_d3 (f32.load offset=8844 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-          (local.set $e24_x0_4 (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-          (local.set $acc4_0_0_4 (f32.add (local.get $acc4_0_0_4) (f32.mul (local.get $e24_d0) (local.get $e24_x0_4))))
-          (local.set $acc4_1_0_4 (f32.add (local.get $acc4_1_0_4) (f32.mul (local.get $e24_d1) (local.get $e24_x0_4))))
-          (local.set $acc4_2_0_4 (f32.add (local.get $acc4_2_0_4) (f32.mul (local.get $e24_d2) (local.get $e24_x0_4))))
-          (local.set $acc4_3_0_4 (f32.add (local.get $acc4_3_0_4) (f32.mul (local.get $e24_d3) (local.get $e24_x0_4))))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
-        end
-        (f32.store offset=96 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_0_0_4))
-        (f32.store offset=6496 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_1_0_4))
-        (f32.store offset=12896 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_2_0_4))
-        (f32.store offset=19296 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 1600)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_3_0_4))
-        (br_if $rb (i32.lt_s (local.tee $rb (i32.add (local.get $rb) (i32.const 1))) (i32.const 64)))
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
       end
-      (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 48)))
+      (local.set $oh (i32.const 2))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -56)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
+        end
+        (local.set $ow (i32.const 2))
+        loop $ow
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
+      end
+      (local.set $oh (i32.const 2))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -55)))
+        (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (local.set $ow (i32.const 1))
+        loop $ow
+          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
+      end
+      (local.set $oh (i32.const 2))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -54)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
+      end
+      (local.set $oh (i32.const 2))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -53)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
+        end
+        (f32.store offset=166412 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
+      end
+      (local.set $oh (i32.const 2))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -52)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
+        end
+        (local.set $ow (i32.const 25))
+        loop $ow
+          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $ow (i32.const 0))
+      loop $ow
+        (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 1))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -29)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
+        end
+        (local.set $ow (i32.const 2))
+        loop $ow
+          (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $ow (i32.const 0))
+      loop $ow
+        (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 1))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -28)))
+        (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (local.set $ow (i32.const 1))
+        loop $ow
+          (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $ow (i32.const 0))
+      loop $ow
+        (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 1))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -27)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $ow (i32.const 0))
+      loop $ow
+        (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 1))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -26)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
+        end
+        (f32.store offset=166432 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $ow (i32.const 0))
+      loop $ow
+        (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 1))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -25)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
+        end
+        (local.set $ow (i32.const 25))
+        loop $ow
+          (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -2)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
+        end
+        (local.set $ow (i32.const 2))
+        loop $ow
+          (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -1)))
+        (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (local.set $ow (i32.const 1))
+        loop $ow
+          (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 1)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=52 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
+        end
+        (f32.store offset=166452 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 2)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
+        end
+        (local.set $ow (i32.const 25))
+        loop $ow
+          (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 25)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
+        end
+        (local.set $ow (i32.const 2))
+        loop $ow
+          (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
+      end
+      (local.set $ow (i32.const 0))
+      loop $ow
+        (f32.store offset=4492860 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 26)))
+        (f32.store offset=64 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (local.set $ow (i32.const 1))
+        loop $ow
+          (f32.store offset=64 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
+      end
+      (local.set $ow (i32.const 0))
+      loop $ow
+        (f32.store offset=4492864 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 27)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=68 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
+      end
+      (local.set $ow (i32.const 0))
+      loop $ow
+        (f32.store offset=4492868 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 28)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=72 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
+        end
+        (f32.store offset=166472 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
+      end
+      (local.set $ow (i32.const 0))
+      loop $ow
+        (f32.store offset=4492872 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 29)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
+        end
+        (local.set $ow (i32.const 25))
+        loop $ow
+          (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
+      end
+      (local.set $ow (i32.const 0))
+      loop $ow
+        (f32.store offset=4492876 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 52)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
+        end
+        (local.set $ow (i32.const 2))
+        loop $ow
+          (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
+      end
+      (local.set $oh (i32.const 25))
+      loop $oh
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 53)))
+        (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (local.set $ow (i32.const 1))
+        loop $ow
+          (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
+      end
+      (local.set $oh (i32.const 25))
+      loop $oh
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 54)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
+      end
+      (local.set $oh (i32.const 25))
+      loop $oh
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 55)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
+        end
+        (f32.store offset=166492 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
+      end
+      (local.set $oh (i32.const 25))
+      loop $oh
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 56)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
+        end
+        (local.set $ow (i32.const 25))
+        loop $ow
+          (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
+      end
+      (local.set $oh (i32.const 25))
+      loop $oh
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
+        end
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
+      end
+      (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
+    end
+  )
+
+  ;; conv2d [1,64,27,27] -> [1,192,27,27] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
+  ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.20
+  ;; dw[co, k] = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]: M=192 N=1600 K=729 per group
+  ;; simd: f32x4 accumulators in loop k1: acc0_00..acc0_03, acc0_10..acc0_13, acc0_20..acc0_23, acc0_30..acc0_33
+  (func $conv5x5_p2_64x27x27_to_192_dw_im2row_gemm (export "conv5x5_p2_64x27x27_to_192_dw_im2row_gemm") (type $t2) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32)
+    (local $nb i32) (local $n0 i32) (local $mb i32) (local $m0 i32) (local $ai0 i32) (local $bi0 i32) (local $ao0 i32) (local $bo0 i32)
+    (local $k1 i32) (local $acc0_00 f32) (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $acc0_10 f32) (local $acc0_11 f32) (local $acc0_12 f32)
+    (local $acc0_13 f32) (local $acc0_20 f32) (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_30 f32) (local $acc0_31 f32) (local $acc0_32 f32)
+    (local $acc0_33 f32) (local $a0 f32) (local $a1 f32) (local $a2 f32) (local $a3 f32) (local $v_acc0_00 v128) (local $v_acc0_10 v128) (local $v_acc0_20 v128)
+    (local $v_acc0_30 v128)
+    (local.set $nb (i32.const 0))
+    loop $nb
+      (local.set $n0 (i32.mul (local.get $nb) (i32.const 4)))
+      (local.set $mb (i32.const 0))
+      loop $mb
+        (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
+        (local.set $acc0_00 (f32.const 0))
+        (local.set $acc0_01 (f32.const 0))
+        (local.set $acc0_02 (f32.const 0))
+        (local.set $acc0_03 (f32.const 0))
+        (local.set $acc0_10 (f32.const 0))
+        (local.set $acc0_11 (f32.const 0))
+        (local.set $acc0_12 (f32.const 0))
+        (local.set $acc0_13 (f32.const 0))
+        (local.set $acc0_20 (f32.const 0))
+        (local.set $acc0_21 (f32.const 0))
+        (local.set $acc0_22 (f32.const 0))
+        (local.set $acc0_23 (f32.const 0))
+        (local.set $acc0_30 (f32.const 0))
+        (local.set $acc0_31 (f32.const 0))
+        (local.set $acc0_32 (f32.const 0))
+        (local.set $acc0_33 (f32.const 0))
+        (local.set $ai0 (i32.mul (local.get $m0) (i32.const 729)))
+        (local.set $bi0 (local.get $n0))
+        (local.set $ao0 (local.get $ai0))
+        (local.set $bo0 (local.get $bi0))
+        ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
+        (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
+        ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
+        (local.set $v_acc0_10 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_10)) (local.get $acc0_11)) (local.get $acc0_12)) (local.get $acc0_13)))
+        ;; f32x4: acc0_20, acc0_21, acc0_22, acc0_23 as one vector in loop k1
+        (local.set $v_acc0_20 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_20)) (local.get $acc0_21)) (local.get $acc0_22)) (local.get $acc0_23)))
+        ;; f32x4: acc0_30, acc0_31, acc0_32, acc0_33 as one vector in loop k1
+        (local.set $v_acc0_30 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_30)) (local.get $acc0_31)) (local.get $acc0_32)) (local.get $acc0_33)))
+        (local.set $k1 (i32.const 0))
+        loop $k1
+          (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+          (local.set $a1 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+          (local.set $a2 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+          (local.set $a3 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+          (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 1600))) (i32.const 2)))))))
+          (local.set $v_acc0_10 (f32x4.add (local.get $v_acc0_10) (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 1600))) (i32.const 2)))))))
+          (local.set $v_acc0_20 (f32x4.add (local.get $v_acc0_20) (f32x4.mul (f32x4.splat (local.get $a2)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 1600))) (i32.const 2)))))))
+          (local.set $v_acc0_30 (f32x4.add (local.get $v_acc0_30) (f32x4.mul (f32x4.splat (local.get $a3)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 1600))) (i32.const 2)))))))
+          (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 729)))
+        end
+        (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
+        (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
+        (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
+        (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
+        (local.set $acc0_10 (f32x4.extract_lane 0 (local.get $v_acc0_10)))
+        (local.set $acc0_11 (f32x4.extract_lane 1 (local.get $v_acc0_10)))
+        (local.set $acc0_12 (f32x4.extract_lane 2 (local.get $v_acc0_10)))
+        (local.set $acc0_13 (f32x4.extract_lane 3 (local.get $v_acc0_10)))
+        (local.set $acc0_20 (f32x4.extract_lane 0 (local.get $v_acc0_20)))
+        (local.set $acc0_21 (f32x4.extract_lane 1 (local.get $v_acc0_20)))
+        (local.set $acc0_22 (f32x4.extract_lane 2 (local.get $v_acc0_20)))
+        (local.set $acc0_23 (f32x4.extract_lane 3 (local.get $v_acc0_20)))
+        (local.set $acc0_30 (f32x4.extract_lane 0 (local.get $v_acc0_30)))
+        (local.set $acc0_31 (f32x4.extract_lane 1 (local.get $v_acc0_30)))
+        (local.set $acc0_32 (f32x4.extract_lane 2 (local.get $v_acc0_30)))
+        (local.set $acc0_33 (f32x4.extract_lane 3 (local.get $v_acc0_30)))
+        (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
+        (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
+        (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))
+        (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_03))
+        (f32.store offset=6400 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_10))
+        (f32.store offset=6404 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_11))
+        (f32.store offset=6408 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_12))
+        (f32.store offset=6412 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_13))
+        (f32.store offset=12800 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_20))
+        (f32.store offset=12804 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_21))
+        (f32.store offset=12808 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_22))
+        (f32.store offset=12812 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_23))
+        (f32.store offset=19200 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_30))
+        (f32.store offset=19204 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_31))
+        (f32.store offset=19208 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_32))
+        (f32.store offset=19212 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 1600)) (local.get $n0)) (i32.const 2))) (local.get $acc0_33))
+        (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 48)))
+      end
+      (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (i32.const 400)))
     end
   )
 
   ;; conv2d [1,64,27,27] -> [1,192,27,27] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
   ;; role: gradBias
-  (func $conv5x5_p2_64x27x27_to_192_db (export "conv5x5_p2_64x27x27_to_192_db") (type $t2) (param $dy_at i32) (param $db_at i32)
+  (func $conv5x5_p2_64x27x27_to_192_db (export "conv5x5_p2_64x27x27_to_192_db") (type $t1) (param $dy_at i32) (param $db_at i32)
     (local $c i32) (local $base i32) (local $p i32) (local $acc f32)
     (local.set $c (i32.const 0))
     loop $c
@@ -4512,7 +3430,7 @@
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.02
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3, acc3_0..acc3_3 (25 loops)
-  (func $conv5x5_p2_64x27x27_to_192_dx_direct (export "conv5x5_p2_64x27x27_to_192_dx_direct") (type $t1) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  (func $conv5x5_p2_64x27x27_to_192_dx_direct (export "conv5x5_p2_64x27x27_to_192_dx_direct") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32) (local $r i32)
     (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32)
     (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32) (local $acc3_3 f32)
@@ -4563,30 +3481,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=224 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -4599,30 +3493,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=220 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -4635,30 +3505,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=216 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -4671,30 +3517,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=212 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -4707,30 +3529,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=208 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -4743,30 +3541,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=116 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -4779,30 +3553,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=112 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -4815,30 +3565,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=108 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -4851,30 +3577,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=104 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -4887,30 +3589,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=100 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -4923,30 +3601,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -4959,30 +3613,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -4995,30 +3625,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5031,30 +3637,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -1)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5067,30 +3649,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -2)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5103,30 +3661,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -25)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5139,30 +3673,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -26)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5175,30 +3685,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -27)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5211,30 +3697,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -28)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5247,30 +3709,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -29)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5283,30 +3721,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -52)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5319,30 +3733,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -53)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5355,30 +3745,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -54)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5391,30 +3757,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -55)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5471,7 +3813,7 @@
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.02
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3, acc3_0..acc3_3 (25 loops)
-  (func $conv5x5_p2_64x27x27_to_192_dx_direct_rows (export "conv5x5_p2_64x27x27_to_192_dx_direct_rows") (type $t1) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  (func $conv5x5_p2_64x27x27_to_192_dx_direct_rows (export "conv5x5_p2_64x27x27_to_192_dx_direct_rows") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $ob i32) (local $o0 i32) (local $rb i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32)
     (local $r i32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32)
     (local $acc1_3 f32) (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32)
@@ -5914,30 +4256,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5950,30 +4268,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 1)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -5986,30 +4280,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -6022,30 +4292,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 729))) (local.get $tw0)) (i32.const -1)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 192)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 1600))) (i32.const 2)))))
@@ -6491,7 +4737,7 @@
   ;; conv2d [1,64,27,27] -> [1,192,27,27] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.86, im2row 1.02
-  (func $conv5x5_p2_64x27x27_to_192_dx_direct_cols (export "conv5x5_p2_64x27x27_to_192_dx_direct_cols") (type $t1) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  (func $conv5x5_p2_64x27x27_to_192_dx_direct_cols (export "conv5x5_p2_64x27x27_to_192_dx_direct_cols") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32) (local $t_acc0_0 f32) (local $t_acc0_1 f32)
     (local $t_acc0_2 f32) (local $t_acc1_0 f32) (local $t_acc1_1 f32) (local $t_acc1_2 f32) (local $t_acc2_0 f32) (local $t_acc2_1 f32) (local $t_acc2_2 f32) (local $t_acc3_0 f32)
     (local $t_acc3_1 f32) (local $t_acc3_2 f32) (local $x0 f32) (local $x1 f32) (local $x2 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32)

@@ -10,8 +10,8 @@
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
   (type $t0 (func (param i32 i32 i32 i32)))
-  (type $t1 (func (param i32 i32 i32)))
-  (type $t2 (func (param i32 i32)))
+  (type $t1 (func (param i32 i32)))
+  (type $t2 (func (param i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
@@ -76,30 +76,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -112,30 +88,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -148,30 +100,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -184,30 +112,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -220,30 +124,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -256,30 +136,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -292,30 +148,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -328,30 +160,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=64 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -364,30 +172,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=68 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -400,30 +184,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=72 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -436,30 +196,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=112 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -472,30 +208,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=116 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -508,30 +220,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=120 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -544,30 +232,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=124 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -580,30 +244,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -616,30 +256,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=168 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -652,30 +268,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=172 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -688,30 +280,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=176 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -724,30 +292,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=180 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -760,30 +304,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=184 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -796,30 +316,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=224 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -832,30 +328,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=228 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -868,30 +340,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=232 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -904,30 +352,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=236 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
@@ -1478,825 +902,447 @@
   )
 
   ;; conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
-  ;; role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+  ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.43
-  ;; simd: f32x4 accumulators in loop ow: acc0_0_0_0..acc0_0_0_3, acc0_1_0_0..acc0_1_0_3, acc0_2_0_0..acc0_2_0_3, acc0_3_0_0..acc0_3_0_3
-  ;; simd: f32x4 accumulators in loop ow: acc1_0_0_0..acc1_0_0_3, acc1_1_0_0..acc1_1_0_3, acc1_2_0_0..acc1_2_0_3, acc1_3_0_0..acc1_3_0_3
-  ;; simd: f32x4 accumulators in loop ow: acc2_0_0_0..acc2_0_0_3, acc2_1_0_0..acc2_1_0_3, acc2_2_0_0..acc2_2_0_3, acc2_3_0_0..acc2_3_0_3
-  ;; simd: f32x4 accumulators in loop ow: acc3_0_0_0..acc3_0_0_3, acc3_1_0_0..acc3_1_0_3, acc3_2_0_0..acc3_2_0_3, acc3_3_0_0..acc3_3_0_3
-  ;; simd: f32x4 accumulators in loop ow: acc4_0_0_0..acc4_0_0_3, acc4_1_0_0..acc4_1_0_3, acc4_2_0_0..acc4_2_0_3, acc4_3_0_0..acc4_3_0_3
-  (func $conv5x5_6x14x14_to_16_dw_direct (export "conv5x5_6x14x14_to_16_dw_direct") (type $t1) (param $x_at i32) (param $dy_at i32) (param $dw_at i32)
-    (local $ob i32) (local $o0 i32) (local $rb i32) (local $r0 i32) (local $n i32) (local $oh i32) (local $dyrow i32) (local $xrow i32)
-    (local $ow i32) (local $sb i32) (local $ow0 i32) (local $acc0_0_0_0 f32) (local $acc0_0_0_1 f32) (local $acc0_0_0_2 f32) (local $acc0_0_0_3 f32) (local $acc0_1_0_0 f32)
-    (local $acc0_1_0_1 f32) (local $acc0_1_0_2 f32) (local $acc0_1_0_3 f32) (local $acc0_2_0_0 f32) (local $acc0_2_0_1 f32) (local $acc0_2_0_2 f32) (local $acc0_2_0_3 f32) (local $acc0_3_0_0 f32)
-    (local $acc0_3_0_1 f32) (local $acc0_3_0_2 f32) (local $acc0_3_0_3 f32) (local $d0 f32) (local $d1 f32) (local $d2 f32) (local $d3 f32) (local $acc0_0_0_4 f32)
-    (local $acc0_1_0_4 f32) (local $acc0_2_0_4 f32) (local $acc0_3_0_4 f32) (local $d0_0 f32) (local $d1_0 f32) (local $d2_0 f32) (local $d3_0 f32) (local $d0_1 f32)
-    (local $d1_1 f32) (local $d2_1 f32) (local $d3_1 f32) (local $d0_2 f32) (local $d1_2 f32) (local $d2_2 f32) (local $d3_2 f32) (local $d0_3 f32)
-    (local $d1_3 f32) (local $d2_3 f32) (local $d3_3 f32) (local $x0_4 f32) (local $x0_5 f32) (local $x0_6 f32) (local $x0_7 f32) (local $e8_d0 f32)
-    (local $e8_d1 f32) (local $e8_d2 f32) (local $e8_d3 f32) (local $e8_x0_4 f32) (local $e9_d0 f32) (local $e9_d1 f32) (local $e9_d2 f32) (local $e9_d3 f32)
-    (local $e9_x0_4 f32) (local $acc1_0_0_0 f32) (local $acc1_0_0_1 f32) (local $acc1_0_0_2 f32) (local $acc1_0_0_3 f32) (local $acc1_1_0_0 f32) (local $acc1_1_0_1 f32) (local $acc1_1_0_2 f32)
-    (local $acc1_1_0_3 f32) (local $acc1_2_0_0 f32) (local $acc1_2_0_1 f32) (local $acc1_2_0_2 f32) (local $acc1_2_0_3 f32) (local $acc1_3_0_0 f32) (local $acc1_3_0_1 f32) (local $acc1_3_0_2 f32)
-    (local $acc1_3_0_3 f32) (local $acc1_0_0_4 f32) (local $acc1_1_0_4 f32) (local $acc1_2_0_4 f32) (local $acc1_3_0_4 f32) (local $acc2_0_0_0 f32) (local $acc2_0_0_1 f32) (local $acc2_0_0_2 f32)
-    (local $acc2_0_0_3 f32) (local $acc2_1_0_0 f32) (local $acc2_1_0_1 f32) (local $acc2_1_0_2 f32) (local $acc2_1_0_3 f32) (local $acc2_2_0_0 f32) (local $acc2_2_0_1 f32) (local $acc2_2_0_2 f32)
-    (local $acc2_2_0_3 f32) (local $acc2_3_0_0 f32) (local $acc2_3_0_1 f32) (local $acc2_3_0_2 f32) (local $acc2_3_0_3 f32) (local $acc2_0_0_4 f32) (local $acc2_1_0_4 f32) (local $acc2_2_0_4 f32)
-    (local $acc2_3_0_4 f32) (local $acc3_0_0_0 f32) (local $acc3_0_0_1 f32) (local $acc3_0_0_2 f32) (local $acc3_0_0_3 f32) (local $acc3_1_0_0 f32) (local $acc3_1_0_1 f32) (local $acc3_1_0_2 f32)
-    (local $acc3_1_0_3 f32) (local $acc3_2_0_0 f32) (local $acc3_2_0_1 f32) (local $acc3_2_0_2 f32) (local $acc3_2_0_3 f32) (local $acc3_3_0_0 f32) (local $acc3_3_0_1 f32) (local $acc3_3_0_2 f32)
-    (local $acc3_3_0_3 f32) (local $acc3_0_0_4 f32) (local $acc3_1_0_4 f32) (local $acc3_2_0_4 f32) (local $acc3_3_0_4 f32) (local $acc4_0_0_0 f32) (local $acc4_0_0_1 f32) (local $acc4_0_0_2 f32)
-    (local $acc4_0_0_3 f32) (local $acc4_1_0_0 f32) (local $acc4_1_0_1 f32) (local $acc4_1_0_2 f32) (local $acc4_1_0_3 f32) (local $acc4_2_0_0 f32) (local $acc4_2_0_1 f32) (local $acc4_2_0_2 f32)
-    (local $acc4_2_0_3 f32) (local $acc4_3_0_0 f32) (local $acc4_3_0_1 f32) (local $acc4_3_0_2 f32) (local $acc4_3_0_3 f32) (local $acc4_0_0_4 f32) (local $acc4_1_0_4 f32) (local $acc4_2_0_4 f32)
-    (local $acc4_3_0_4 f32) (local $v_acc0_0_0_0 v128) (local $v_acc0_1_0_0 v128) (local $v_acc0_2_0_0 v128) (local $v_acc0_3_0_0 v128) (local $v_acc1_0_0_0 v128) (local $v_acc1_1_0_0 v128) (local $v_acc1_2_0_0 v128)
-    (local $v_acc1_3_0_0 v128) (local $v_acc2_0_0_0 v128) (local $v_acc2_1_0_0 v128) (local $v_acc2_2_0_0 v128) (local $v_acc2_3_0_0 v128) (local $v_acc3_0_0_0 v128) (local $v_acc3_1_0_0 v128) (local $v_acc3_2_0_0 v128)
-    (local $v_acc3_3_0_0 v128) (local $v_acc4_0_0_0 v128) (local $v_acc4_1_0_0 v128) (local $v_acc4_2_0_0 v128) (local $v_acc4_3_0_0 v128)
-    (local.set $ob (i32.const 0))
-    loop $ob
-      (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-      (local.set $rb (i32.const 0))
-      loop $rb
-        (local.set $r0 (local.get $rb))
-        (local.set $acc0_0_0_0 (f32.const 0))
-        (local.set $acc0_0_0_1 (f32.const 0))
-        (local.set $acc0_0_0_2 (f32.const 0))
-        (local.set $acc0_0_0_3 (f32.const 0))
-        (local.set $acc0_1_0_0 (f32.const 0))
-        (local.set $acc0_1_0_1 (f32.const 0))
-        (local.set $acc0_1_0_2 (f32.const 0))
-        (local.set $acc0_1_0_3 (f32.const 0))
-        (local.set $acc0_2_0_0 (f32.const 0))
-        (local.set $acc0_2_0_1 (f32.const 0))
-        (local.set $acc0_2_0_2 (f32.const 0))
-        (local.set $acc0_2_0_3 (f32.const 0))
-        (local.set $acc0_3_0_0 (f32.const 0))
-        (local.set $acc0_3_0_1 (f32.const 0))
-        (local.set $acc0_3_0_2 (f32.const 0))
-        (local.set $acc0_3_0_3 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $oh)) (i32.const 10)))
-            (local.set $xrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r0)) (i32.const 14)) (local.get $oh)) (i32.const 14)))
-            ;; f32x4: acc0_0_0_0, acc0_0_0_1, acc0_0_0_2, acc0_0_0_3 as one vector in loop ow
-            (local.set $v_acc0_0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0_0_0)) (local.get $acc0_0_0_1)) (local.get $acc0_0_0_2)) (local.get $acc0_0_0_3)))
-            ;; f32x4: acc0_1_0_0, acc0_1_0_1, acc0_1_0_2, acc0_1_0_3 as one vector in loop ow
-            (local.set $v_acc0_1_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_1_0_0)) (local.get $acc0_1_0_1)) (local.get $acc0_1_0_2)) (local.get $acc0_1_0_3)))
-            ;; f32x4: acc0_2_0_0, acc0_2_0_1, acc0_2_0_2, acc0_2_0_3 as one vector in loop ow
-            (local.set $v_acc0_2_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_2_0_0)) (local.get $acc0_2_0_1)) (local.get $acc0_2_0_2)) (local.get $acc0_2_0_3)))
-            ;; f32x4: acc0_3_0_0, acc0_3_0_1, acc0_3_0_2, acc0_3_0_3 as one vector in loop ow
-            (local.set $v_acc0_3_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_3_0_0)) (local.get $acc0_3_0_1)) (local.get $acc0_3_0_2)) (local.get $acc0_3_0_3)))
-            (local.set $ow (i32.const 0))
-            loop $ow
-              (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d1 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d2 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d3 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $v_acc0_0_0_0 (f32x4.add (local.get $v_acc0_0_0_0) (f32x4.mul (f32x4.splat (local.get $d0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc0_1_0_0 (f32x4.add (local.get $v_acc0_1_0_0) (f32x4.mul (f32x4.splat (local.get $d1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc0_2_0_0 (f32x4.add (local.get $v_acc0_2_0_0) (f32x4.mul (f32x4.splat (local.get $d2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc0_3_0_0 (f32x4.add (local.get $v_acc0_3_0_0) (f32x4.mul (f32x4.splat (local.get $d3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-            end
-            (local.set $acc0_0_0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0_0_0)))
-            (local.set $acc0_0_0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0_0_0)))
-            (local.set $acc0_0_0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0_0_0)))
-            (local.set $acc0_0_0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0_0_0)))
-            (local.set $acc0_1_0_0 (f32x4.extract_lane 0 (local.get $v_acc0_1_0_0)))
-            (local.set $acc0_1_0_1 (f32x4.extract_lane 1 (local.get $v_acc0_1_0_0)))
-            (local.set $acc0_1_0_2 (f32x4.extract_lane 2 (local.get $v_acc0_1_0_0)))
-            (local.set $acc0_1_0_3 (f32x4.extract_lane 3 (local.get $v_acc0_1_0_0)))
-            (local.set $acc0_2_0_0 (f32x4.extract_lane 0 (local.get $v_acc0_2_0_0)))
-            (local.set $acc0_2_0_1 (f32x4.extract_lane 1 (local.get $v_acc0_2_0_0)))
-            (local.set $acc0_2_0_2 (f32x4.extract_lane 2 (local.get $v_acc0_2_0_0)))
-            (local.set $acc0_2_0_3 (f32x4.extract_lane 3 (local.get $v_acc0_2_0_0)))
-            (local.set $acc0_3_0_0 (f32x4.extract_lane 0 (local.get $v_acc0_3_0_0)))
-            (local.set $acc0_3_0_1 (f32x4.extract_lane 1 (local.get $v_acc0_3_0_0)))
-            (local.set $acc0_3_0_2 (f32x4.extract_lane 2 (local.get $v_acc0_3_0_0)))
-            (local.set $acc0_3_0_3 (f32x4.extract_lane 3 (local.get $v_acc0_3_0_0)))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+  ;; cols[g, n, p, k] = im2row(x): 3200 rows x 150 columns
+  (func $conv5x5_6x14x14_to_16_dw_im2row_cols (export "conv5x5_6x14x14_to_16_dw_im2row_cols") (type $t1) (param $x_at i32) (param $cols_at i32)
+    (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $oh i32) (local $drow i32) (local $srow i32) (local $ow i32)
+    (local.set $n (i32.const 0))
+    loop $n
+      (local.set $r (i32.const 0))
+      loop $r
+        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 15000)) (i32.mul (local.get $r) (i32.const 25))))
+        (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r)) (i32.const 196)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
         end
-        (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_0_0_0))
-        (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_0_0_1))
-        (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_0_0_2))
-        (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_0_0_3))
-        (f32.store offset=600 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_1_0_0))
-        (f32.store offset=604 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_1_0_1))
-        (f32.store offset=608 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_1_0_2))
-        (f32.store offset=612 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_1_0_3))
-        (f32.store offset=1200 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_2_0_0))
-        (f32.store offset=1204 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_2_0_1))
-        (f32.store offset=1208 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_2_0_2))
-        (f32.store offset=1212 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_2_0_3))
-        (f32.store offset=1800 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_3_0_0))
-        (f32.store offset=1804 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_3_0_1))
-        (f32.store offset=1808 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_3_0_2))
-        (f32.store offset=1812 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_3_0_3))
-        (local.set $acc0_0_0_4 (f32.const 0))
-        (local.set $acc0_1_0_4 (f32.const 0))
-        (local.set $acc0_2_0_4 (f32.const 0))
-        (local.set $acc0_3_0_4 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $oh)) (i32.const 10)))
-            (local.set $xrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r0)) (i32.const 14)) (local.get $oh)) (i32.const 14)))
-            (local.set $sb (i32.const 0))
-            loop $sb
-              (local.set $ow0 (i32.mul (local.get $sb) (i32.const 4)))
-              (local.set $d0_0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_0 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_0 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_0 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_1 (f32.load offset=404 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_1 (f32.load offset=804 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_1 (f32.load offset=1204 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_2 (f32.load offset=408 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_2 (f32.load offset=808 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_2 (f32.load offset=1208 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_3 (f32.load offset=412 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_3 (f32.load offset=812 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_3 (f32.load offset=1212 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $x0_4 (f32.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc0_0_0_4 (f32.add (local.get $acc0_0_0_4) (f32.mul (local.get $d0_0) (local.get $x0_4))))
-              (local.set $acc0_1_0_4 (f32.add (local.get $acc0_1_0_4) (f32.mul (local.get $d1_0) (local.get $x0_4))))
-              (local.set $acc0_2_0_4 (f32.add (local.get $acc0_2_0_4) (f32.mul (local.get $d2_0) (local.get $x0_4))))
-              (local.set $acc0_3_0_4 (f32.add (local.get $acc0_3_0_4) (f32.mul (local.get $d3_0) (local.get $x0_4))))
-              (local.set $x0_5 (f32.load offset=20 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc0_0_0_4 (f32.add (local.get $acc0_0_0_4) (f32.mul (local.get $d0_1) (local.get $x0_5))))
-              (local.set $acc0_1_0_4 (f32.add (local.get $acc0_1_0_4) (f32.mul (local.get $d1_1) (local.get $x0_5))))
-              (local.set $acc0_2_0_4 (f32.add (local.get $acc0_2_0_4) (f32.mul (local.get $d2_1) (local.get $x0_5))))
-              (local.set $acc0_3_0_4 (f32.add (local.get $acc0_3_0_4) (f32.mul (local.get $d3_1) (local.get $x0_5))))
-              (local.set $x0_6 (f32.load offset=24 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc0_0_0_4 (f32.add (local.get $acc0_0_0_4) (f32.mul (local.get $d0_2) (local.get $x0_6))))
-              (local.set $acc0_1_0_4 (f32.add (local.get $acc0_1_0_4) (f32.mul (local.get $d1_2) (local.get $x0_6))))
-              (local.set $acc0_2_0_4 (f32.add (local.get $acc0_2_0_4) (f32.mul (local.get $d2_2) (local.get $x0_6))))
-              (local.set $acc0_3_0_4 (f32.add (local.get $acc0_3_0_4) (f32.mul (local.get $d3_2) (local.get $x0_6))))
-              (local.set $x0_7 (f32.load offset=28 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc0_0_0_4 (f32.add (local.get $acc0_0_0_4) (f32.mul (local.get $d0_3) (local.get $x0_7))))
-              (local.set $acc0_1_0_4 (f32.add (local.get $acc0_1_0_4) (f32.mul (local.get $d1_3) (local.get $x0_7))))
-              (local.set $acc0_2_0_4 (f32.add (local.get $acc0_2_0_4) (f32.mul (local.get $d2_3) (local.get $x0_7))))
-              (local.set $acc0_3_0_4 (f32.add (local.get $acc0_3_0_4) (f32.mul (local.get $d3_3) (local.get $x0_7))))
-              (br_if $sb (i32.lt_s (local.tee $sb (i32.add (local.get $sb) (i32.const 1))) (i32.const 2)))
-            end
-            (local.set $e8_d0 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d1 (f32.load offset=432 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d2 (f32.load offset=832 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d3 (f32.load offset=1232 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_x0_4 (f32.load offset=48 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $acc0_0_0_4 (f32.add (local.get $acc0_0_0_4) (f32.mul (local.get $e8_d0) (local.get $e8_x0_4))))
-            (local.set $acc0_1_0_4 (f32.add (local.get $acc0_1_0_4) (f32.mul (local.get $e8_d1) (local.get $e8_x0_4))))
-            (local.set $acc0_2_0_4 (f32.add (local.get $acc0_2_0_4) (f32.mul (local.get $e8_d2) (local.get $e8_x0_4))))
-            (local.set $acc0_3_0_4 (f32.add (local.get $acc0_3_0_4) (f32.mul (local.get $e8_d3) (local.get $e8_x0_4))))
-            (local.set $e9_d0 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d1 (f32.load offset=436 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d2 (f32.load offset=836 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d3 (f32.load offset=1236 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_x0_4 (f32.load offset=52 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $acc0_0_0_4 (f32.add (local.get $acc0_0_0_4) (f32.mul (local.get $e9_d0) (local.get $e9_x0_4))))
-            (local.set $acc0_1_0_4 (f32.add (local.get $acc0_1_0_4) (f32.mul (local.get $e9_d1) (local.get $e9_x0_4))))
-            (local.set $acc0_2_0_4 (f32.add (local.get $acc0_2_0_4) (f32.mul (local.get $e9_d2) (local.get $e9_x0_4))))
-            (local.set $acc0_3_0_4 (f32.add (local.get $acc0_3_0_4) (f32.mul (local.get $e9_d3) (local.get $e9_x0_4))))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 1)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
         end
-        (f32.store offset=16 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_0_0_4))
-        (f32.store offset=616 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_1_0_4))
-        (f32.store offset=1216 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_2_0_4))
-        (f32.store offset=1816 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc0_3_0_4))
-        (local.set $acc1_0_0_0 (f32.const 0))
-        (local.set $acc1_0_0_1 (f32.const 0))
-        (local.set $acc1_0_0_2 (f32.const 0))
-        (local.set $acc1_0_0_3 (f32.const 0))
-        (local.set $acc1_1_0_0 (f32.const 0))
-        (local.set $acc1_1_0_1 (f32.const 0))
-        (local.set $acc1_1_0_2 (f32.const 0))
-        (local.set $acc1_1_0_3 (f32.const 0))
-        (local.set $acc1_2_0_0 (f32.const 0))
-        (local.set $acc1_2_0_1 (f32.const 0))
-        (local.set $acc1_2_0_2 (f32.const 0))
-        (local.set $acc1_2_0_3 (f32.const 0))
-        (local.set $acc1_3_0_0 (f32.const 0))
-        (local.set $acc1_3_0_1 (f32.const 0))
-        (local.set $acc1_3_0_2 (f32.const 0))
-        (local.set $acc1_3_0_3 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $oh)) (i32.const 10)))
-            (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r0)) (i32.const 14)) (local.get $oh)) (i32.const 14)) (i32.const 14)))
-            ;; f32x4: acc1_0_0_0, acc1_0_0_1, acc1_0_0_2, acc1_0_0_3 as one vector in loop ow
-            (local.set $v_acc1_0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0_0_0)) (local.get $acc1_0_0_1)) (local.get $acc1_0_0_2)) (local.get $acc1_0_0_3)))
-            ;; f32x4: acc1_1_0_0, acc1_1_0_1, acc1_1_0_2, acc1_1_0_3 as one vector in loop ow
-            (local.set $v_acc1_1_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_1_0_0)) (local.get $acc1_1_0_1)) (local.get $acc1_1_0_2)) (local.get $acc1_1_0_3)))
-            ;; f32x4: acc1_2_0_0, acc1_2_0_1, acc1_2_0_2, acc1_2_0_3 as one vector in loop ow
-            (local.set $v_acc1_2_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_2_0_0)) (local.get $acc1_2_0_1)) (local.get $acc1_2_0_2)) (local.get $acc1_2_0_3)))
-            ;; f32x4: acc1_3_0_0, acc1_3_0_1, acc1_3_0_2, acc1_3_0_3 as one vector in loop ow
-            (local.set $v_acc1_3_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_3_0_0)) (local.get $acc1_3_0_1)) (local.get $acc1_3_0_2)) (local.get $acc1_3_0_3)))
-            (local.set $ow (i32.const 0))
-            loop $ow
-              (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d1 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d2 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d3 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $v_acc1_0_0_0 (f32x4.add (local.get $v_acc1_0_0_0) (f32x4.mul (f32x4.splat (local.get $d0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc1_1_0_0 (f32x4.add (local.get $v_acc1_1_0_0) (f32x4.mul (f32x4.splat (local.get $d1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc1_2_0_0 (f32x4.add (local.get $v_acc1_2_0_0) (f32x4.mul (f32x4.splat (local.get $d2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc1_3_0_0 (f32x4.add (local.get $v_acc1_3_0_0) (f32x4.mul (f32x4.splat (local.get $d3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-            end
-            (local.set $acc1_0_0_0 (f32x4.extract_lane 0 (local.get $v_acc1_0_0_0)))
-            (local.set $acc1_0_0_1 (f32x4.extract_lane 1 (local.get $v_acc1_0_0_0)))
-            (local.set $acc1_0_0_2 (f32x4.extract_lane 2 (local.get $v_acc1_0_0_0)))
-            (local.set $acc1_0_0_3 (f32x4.extract_lane 3 (local.get $v_acc1_0_0_0)))
-            (local.set $acc1_1_0_0 (f32x4.extract_lane 0 (local.get $v_acc1_1_0_0)))
-            (local.set $acc1_1_0_1 (f32x4.extract_lane 1 (local.get $v_acc1_1_0_0)))
-            (local.set $acc1_1_0_2 (f32x4.extract_lane 2 (local.get $v_acc1_1_0_0)))
-            (local.set $acc1_1_0_3 (f32x4.extract_lane 3 (local.get $v_acc1_1_0_0)))
-            (local.set $acc1_2_0_0 (f32x4.extract_lane 0 (local.get $v_acc1_2_0_0)))
-            (local.set $acc1_2_0_1 (f32x4.extract_lane 1 (local.get $v_acc1_2_0_0)))
-            (local.set $acc1_2_0_2 (f32x4.extract_lane 2 (local.get $v_acc1_2_0_0)))
-            (local.set $acc1_2_0_3 (f32x4.extract_lane 3 (local.get $v_acc1_2_0_0)))
-            (local.set $acc1_3_0_0 (f32x4.extract_lane 0 (local.get $v_acc1_3_0_0)))
-            (local.set $acc1_3_0_1 (f32x4.extract_lane 1 (local.get $v_acc1_3_0_0)))
-            (local.set $acc1_3_0_2 (f32x4.extract_lane 2 (local.get $v_acc1_3_0_0)))
-            (local.set $acc1_3_0_3 (f32x4.extract_lane 3 (local.get $v_acc1_3_0_0)))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 2)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
         end
-        (f32.store offset=20 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_0_0_0))
-        (f32.store offset=24 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_0_0_1))
-        (f32.store offset=28 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_0_0_2))
-        (f32.store offset=32 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_0_0_3))
-        (f32.store offset=620 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_1_0_0))
-        (f32.store offset=624 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_1_0_1))
-        (f32.store offset=628 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_1_0_2))
-        (f32.store offset=632 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_1_0_3))
-        (f32.store offset=1220 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_2_0_0))
-        (f32.store offset=1224 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_2_0_1))
-        (f32.store offset=1228 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_2_0_2))
-        (f32.store offset=1232 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_2_0_3))
-        (f32.store offset=1820 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_3_0_0))
-        (f32.store offset=1824 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_3_0_1))
-        (f32.store offset=1828 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_3_0_2))
-        (f32.store offset=1832 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_3_0_3))
-        (local.set $acc1_0_0_4 (f32.const 0))
-        (local.set $acc1_1_0_4 (f32.const 0))
-        (local.set $acc1_2_0_4 (f32.const 0))
-        (local.set $acc1_3_0_4 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $oh)) (i32.const 10)))
-            (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r0)) (i32.const 14)) (local.get $oh)) (i32.const 14)) (i32.const 14)))
-            (local.set $sb (i32.const 0))
-            loop $sb
-              (local.set $ow0 (i32.mul (local.get $sb) (i32.const 4)))
-              (local.set $d0_0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_0 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_0 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_0 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_1 (f32.load offset=404 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_1 (f32.load offset=804 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_1 (f32.load offset=1204 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_2 (f32.load offset=408 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_2 (f32.load offset=808 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_2 (f32.load offset=1208 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_3 (f32.load offset=412 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_3 (f32.load offset=812 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_3 (f32.load offset=1212 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $x0_4 (f32.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc1_0_0_4 (f32.add (local.get $acc1_0_0_4) (f32.mul (local.get $d0_0) (local.get $x0_4))))
-              (local.set $acc1_1_0_4 (f32.add (local.get $acc1_1_0_4) (f32.mul (local.get $d1_0) (local.get $x0_4))))
-              (local.set $acc1_2_0_4 (f32.add (local.get $acc1_2_0_4) (f32.mul (local.get $d2_0) (local.get $x0_4))))
-              (local.set $acc1_3_0_4 (f32.add (local.get $acc1_3_0_4) (f32.mul (local.get $d3_0) (local.get $x0_4))))
-              (local.set $x0_5 (f32.load offset=20 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc1_0_0_4 (f32.add (local.get $acc1_0_0_4) (f32.mul (local.get $d0_1) (local.get $x0_5))))
-              (local.set $acc1_1_0_4 (f32.add (local.get $acc1_1_0_4) (f32.mul (local.get $d1_1) (local.get $x0_5))))
-              (local.set $acc1_2_0_4 (f32.add (local.get $acc1_2_0_4) (f32.mul (local.get $d2_1) (local.get $x0_5))))
-              (local.set $acc1_3_0_4 (f32.add (local.get $acc1_3_0_4) (f32.mul (local.get $d3_1) (local.get $x0_5))))
-              (local.set $x0_6 (f32.load offset=24 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc1_0_0_4 (f32.add (local.get $acc1_0_0_4) (f32.mul (local.get $d0_2) (local.get $x0_6))))
-              (local.set $acc1_1_0_4 (f32.add (local.get $acc1_1_0_4) (f32.mul (local.get $d1_2) (local.get $x0_6))))
-              (local.set $acc1_2_0_4 (f32.add (local.get $acc1_2_0_4) (f32.mul (local.get $d2_2) (local.get $x0_6))))
-              (local.set $acc1_3_0_4 (f32.add (local.get $acc1_3_0_4) (f32.mul (local.get $d3_2) (local.get $x0_6))))
-              (local.set $x0_7 (f32.load offset=28 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc1_0_0_4 (f32.add (local.get $acc1_0_0_4) (f32.mul (local.get $d0_3) (local.get $x0_7))))
-              (local.set $acc1_1_0_4 (f32.add (local.get $acc1_1_0_4) (f32.mul (local.get $d1_3) (local.get $x0_7))))
-              (local.set $acc1_2_0_4 (f32.add (local.get $acc1_2_0_4) (f32.mul (local.get $d2_3) (local.get $x0_7))))
-              (local.set $acc1_3_0_4 (f32.add (local.get $acc1_3_0_4) (f32.mul (local.get $d3_3) (local.get $x0_7))))
-              (br_if $sb (i32.lt_s (local.tee $sb (i32.add (local.get $sb) (i32.const 1))) (i32.const 2)))
-            end
-            (local.set $e8_d0 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d1 (f32.load offset=432 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d2 (f32.load offset=832 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d3 (f32.load offset=1232 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_x0_4 (f32.load offset=48 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $acc1_0_0_4 (f32.add (local.get $acc1_0_0_4) (f32.mul (local.get $e8_d0) (local.get $e8_x0_4))))
-            (local.set $acc1_1_0_4 (f32.add (local.get $acc1_1_0_4) (f32.mul (local.get $e8_d1) (local.get $e8_x0_4))))
-            (local.set $acc1_2_0_4 (f32.add (local.get $acc1_2_0_4) (f32.mul (local.get $e8_d2) (local.get $e8_x0_4))))
-            (local.set $acc1_3_0_4 (f32.add (local.get $acc1_3_0_4) (f32.mul (local.get $e8_d3) (local.get $e8_x0_4))))
-            (local.set $e9_d0 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d1 (f32.load offset=436 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d2 (f32.load offset=836 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d3 (f32.load offset=1236 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_x0_4 (f32.load offset=52 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $acc1_0_0_4 (f32.add (local.get $acc1_0_0_4) (f32.mul (local.get $e9_d0) (local.get $e9_x0_4))))
-            (local.set $acc1_1_0_4 (f32.add (local.get $acc1_1_0_4) (f32.mul (local.get $e9_d1) (local.get $e9_x0_4))))
-            (local.set $acc1_2_0_4 (f32.add (local.get $acc1_2_0_4) (f32.mul (local.get $e9_d2) (local.get $e9_x0_4))))
-            (local.set $acc1_3_0_4 (f32.add (local.get $acc1_3_0_4) (f32.mul (local.get $e9_d3) (local.get $e9_x0_4))))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 3)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
         end
-        (f32.store offset=36 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_0_0_4))
-        (f32.store offset=636 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_1_0_4))
-        (f32.store offset=1236 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_2_0_4))
-        (f32.store offset=1836 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc1_3_0_4))
-        (local.set $acc2_0_0_0 (f32.const 0))
-        (local.set $acc2_0_0_1 (f32.const 0))
-        (local.set $acc2_0_0_2 (f32.const 0))
-        (local.set $acc2_0_0_3 (f32.const 0))
-        (local.set $acc2_1_0_0 (f32.const 0))
-        (local.set $acc2_1_0_1 (f32.const 0))
-        (local.set $acc2_1_0_2 (f32.const 0))
-        (local.set $acc2_1_0_3 (f32.const 0))
-        (local.set $acc2_2_0_0 (f32.const 0))
-        (local.set $acc2_2_0_1 (f32.const 0))
-        (local.set $acc2_2_0_2 (f32.const 0))
-        (local.set $acc2_2_0_3 (f32.const 0))
-        (local.set $acc2_3_0_0 (f32.const 0))
-        (local.set $acc2_3_0_1 (f32.const 0))
-        (local.set $acc2_3_0_2 (f32.const 0))
-        (local.set $acc2_3_0_3 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $oh)) (i32.const 10)))
-            (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r0)) (i32.const 14)) (local.get $oh)) (i32.const 14)) (i32.const 28)))
-            ;; f32x4: acc2_0_0_0, acc2_0_0_1, acc2_0_0_2, acc2_0_0_3 as one vector in loop ow
-            (local.set $v_acc2_0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0_0_0)) (local.get $acc2_0_0_1)) (local.get $acc2_0_0_2)) (local.get $acc2_0_0_3)))
-            ;; f32x4: acc2_1_0_0, acc2_1_0_1, acc2_1_0_2, acc2_1_0_3 as one vector in loop ow
-            (local.set $v_acc2_1_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_1_0_0)) (local.get $acc2_1_0_1)) (local.get $acc2_1_0_2)) (local.get $acc2_1_0_3)))
-            ;; f32x4: acc2_2_0_0, acc2_2_0_1, acc2_2_0_2, acc2_2_0_3 as one vector in loop ow
-            (local.set $v_acc2_2_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_2_0_0)) (local.get $acc2_2_0_1)) (local.get $acc2_2_0_2)) (local.get $acc2_2_0_3)))
-            ;; f32x4: acc2_3_0_0, acc2_3_0_1, acc2_3_0_2, acc2_3_0_3 as one vector in loop ow
-            (local.set $v_acc2_3_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_3_0_0)) (local.get $acc2_3_0_1)) (local.get $acc2_3_0_2)) (local.get $acc2_3_0_3)))
-            (local.set $ow (i32.const 0))
-            loop $ow
-              (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d1 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d2 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d3 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $v_acc2_0_0_0 (f32x4.add (local.get $v_acc2_0_0_0) (f32x4.mul (f32x4.splat (local.get $d0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc2_1_0_0 (f32x4.add (local.get $v_acc2_1_0_0) (f32x4.mul (f32x4.splat (local.get $d1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc2_2_0_0 (f32x4.add (local.get $v_acc2_2_0_0) (f32x4.mul (f32x4.splat (local.get $d2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc2_3_0_0 (f32x4.add (local.get $v_acc2_3_0_0) (f32x4.mul (f32x4.splat (local.get $d3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-            end
-            (local.set $acc2_0_0_0 (f32x4.extract_lane 0 (local.get $v_acc2_0_0_0)))
-            (local.set $acc2_0_0_1 (f32x4.extract_lane 1 (local.get $v_acc2_0_0_0)))
-            (local.set $acc2_0_0_2 (f32x4.extract_lane 2 (local.get $v_acc2_0_0_0)))
-            (local.set $acc2_0_0_3 (f32x4.extract_lane 3 (local.get $v_acc2_0_0_0)))
-            (local.set $acc2_1_0_0 (f32x4.extract_lane 0 (local.get $v_acc2_1_0_0)))
-            (local.set $acc2_1_0_1 (f32x4.extract_lane 1 (local.get $v_acc2_1_0_0)))
-            (local.set $acc2_1_0_2 (f32x4.extract_lane 2 (local.get $v_acc2_1_0_0)))
-            (local.set $acc2_1_0_3 (f32x4.extract_lane 3 (local.get $v_acc2_1_0_0)))
-            (local.set $acc2_2_0_0 (f32x4.extract_lane 0 (local.get $v_acc2_2_0_0)))
-            (local.set $acc2_2_0_1 (f32x4.extract_lane 1 (local.get $v_acc2_2_0_0)))
-            (local.set $acc2_2_0_2 (f32x4.extract_lane 2 (local.get $v_acc2_2_0_0)))
-            (local.set $acc2_2_0_3 (f32x4.extract_lane 3 (local.get $v_acc2_2_0_0)))
-            (local.set $acc2_3_0_0 (f32x4.extract_lane 0 (local.get $v_acc2_3_0_0)))
-            (local.set $acc2_3_0_1 (f32x4.extract_lane 1 (local.get $v_acc2_3_0_0)))
-            (local.set $acc2_3_0_2 (f32x4.extract_lane 2 (local.get $v_acc2_3_0_0)))
-            (local.set $acc2_3_0_3 (f32x4.extract_lane 3 (local.get $v_acc2_3_0_0)))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 4)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
         end
-        (f32.store offset=40 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_0_0_0))
-        (f32.store offset=44 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_0_0_1))
-        (f32.store offset=48 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_0_0_2))
-        (f32.store offset=52 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_0_0_3))
-        (f32.store offset=640 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_1_0_0))
-        (f32.store offset=644 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_1_0_1))
-        (f32.store offset=648 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_1_0_2))
-        (f32.store offset=652 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_1_0_3))
-        (f32.store offset=1240 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_2_0_0))
-        (f32.store offset=1244 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_2_0_1))
-        (f32.store offset=1248 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_2_0_2))
-        (f32.store offset=1252 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_2_0_3))
-        (f32.store offset=1840 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_3_0_0))
-        (f32.store offset=1844 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_3_0_1))
-        (f32.store offset=1848 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_3_0_2))
-        (f32.store offset=1852 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_3_0_3))
-        (local.set $acc2_0_0_4 (f32.const 0))
-        (local.set $acc2_1_0_4 (f32.const 0))
-        (local.set $acc2_2_0_4 (f32.const 0))
-        (local.set $acc2_3_0_4 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $oh)) (i32.const 10)))
-            (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r0)) (i32.const 14)) (local.get $oh)) (i32.const 14)) (i32.const 28)))
-            (local.set $sb (i32.const 0))
-            loop $sb
-              (local.set $ow0 (i32.mul (local.get $sb) (i32.const 4)))
-              (local.set $d0_0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_0 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_0 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_0 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_1 (f32.load offset=404 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_1 (f32.load offset=804 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_1 (f32.load offset=1204 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_2 (f32.load offset=408 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_2 (f32.load offset=808 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_2 (f32.load offset=1208 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_3 (f32.load offset=412 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_3 (f32.load offset=812 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_3 (f32.load offset=1212 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $x0_4 (f32.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc2_0_0_4 (f32.add (local.get $acc2_0_0_4) (f32.mul (local.get $d0_0) (local.get $x0_4))))
-              (local.set $acc2_1_0_4 (f32.add (local.get $acc2_1_0_4) (f32.mul (local.get $d1_0) (local.get $x0_4))))
-              (local.set $acc2_2_0_4 (f32.add (local.get $acc2_2_0_4) (f32.mul (local.get $d2_0) (local.get $x0_4))))
-              (local.set $acc2_3_0_4 (f32.add (local.get $acc2_3_0_4) (f32.mul (local.get $d3_0) (local.get $x0_4))))
-              (local.set $x0_5 (f32.load offset=20 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc2_0_0_4 (f32.add (local.get $acc2_0_0_4) (f32.mul (local.get $d0_1) (local.get $x0_5))))
-              (local.set $acc2_1_0_4 (f32.add (local.get $acc2_1_0_4) (f32.mul (local.get $d1_1) (local.get $x0_5))))
-              (local.set $acc2_2_0_4 (f32.add (local.get $acc2_2_0_4) (f32.mul (local.get $d2_1) (local.get $x0_5))))
-              (local.set $acc2_3_0_4 (f32.add (local.get $acc2_3_0_4) (f32.mul (local.get $d3_1) (local.get $x0_5))))
-              (local.set $x0_6 (f32.load offset=24 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc2_0_0_4 (f32.add (local.get $acc2_0_0_4) (f32.mul (local.get $d0_2) (local.get $x0_6))))
-              (local.set $acc2_1_0_4 (f32.add (local.get $acc2_1_0_4) (f32.mul (local.get $d1_2) (local.get $x0_6))))
-              (local.set $acc2_2_0_4 (f32.add (local.get $acc2_2_0_4) (f32.mul (local.get $d2_2) (local.get $x0_6))))
-              (local.set $acc2_3_0_4 (f32.add (local.get $acc2_3_0_4) (f32.mul (local.get $d3_2) (local.get $x0_6))))
-              (local.set $x0_7 (f32.load offset=28 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc2_0_0_4 (f32.add (local.get $acc2_0_0_4) (f32.mul (local.get $d0_3) (local.get $x0_7))))
-              (local.set $acc2_1_0_4 (f32.add (local.get $acc2_1_0_4) (f32.mul (local.get $d1_3) (local.get $x0_7))))
-              (local.set $acc2_2_0_4 (f32.add (local.get $acc2_2_0_4) (f32.mul (local.get $d2_3) (local.get $x0_7))))
-              (local.set $acc2_3_0_4 (f32.add (local.get $acc2_3_0_4) (f32.mul (local.get $d3_3) (local.get $x0_7))))
-              (br_if $sb (i32.lt_s (local.tee $sb (i32.add (local.get $sb) (i32.const 1))) (i32.const 2)))
-            end
-            (local.set $e8_d0 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d1 (f32.load offset=432 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d2 (f32.load offset=832 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d3 (f32.load offset=1232 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_x0_4 (f32.load offset=48 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $acc2_0_0_4 (f32.add (local.get $acc2_0_0_4) (f32.mul (local.get $e8_d0) (local.get $e8_x0_4))))
-            (local.set $acc2_1_0_4 (f32.add (local.get $acc2_1_0_4) (f32.mul (local.get $e8_d1) (local.get $e8_x0_4))))
-            (local.set $acc2_2_0_4 (f32.add (local.get $acc2_2_0_4) (f32.mul (local.get $e8_d2) (local.get $e8_x0_4))))
-            (local.set $acc2_3_0_4 (f32.add (local.get $acc2_3_0_4) (f32.mul (local.get $e8_d3) (local.get $e8_x0_4))))
-            (local.set $e9_d0 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d1 (f32.load offset=436 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d2 (f32.load offset=836 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d3 (f32.load offset=1236 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_x0_4 (f32.load offset=52 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $acc2_0_0_4 (f32.add (local.get $acc2_0_0_4) (f32.mul (local.get $e9_d0) (local.get $e9_x0_4))))
-            (local.set $acc2_1_0_4 (f32.add (local.get $acc2_1_0_4) (f32.mul (local.get $e9_d1) (local.get $e9_x0_4))))
-            (local.set $acc2_2_0_4 (f32.add (local.get $acc2_2_0_4) (f32.mul (local.get $e9_d2) (local.get $e9_x0_4))))
-            (local.set $acc2_3_0_4 (f32.add (local.get $acc2_3_0_4) (f32.mul (local.get $e9_d3) (local.get $e9_x0_4))))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 14)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
         end
-        (f32.store offset=56 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_0_0_4))
-        (f32.store offset=656 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_1_0_4))
-        (f32.store offset=1256 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_2_0_4))
-        (f32.store offset=1856 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc2_3_0_4))
-        (local.set $acc3_0_0_0 (f32.const 0))
-        (local.set $acc3_0_0_1 (f32.const 0))
-        (local.set $acc3_0_0_2 (f32.const 0))
-        (local.set $acc3_0_0_3 (f32.const 0))
-        (local.set $acc3_1_0_0 (f32.const 0))
-        (local.set $acc3_1_0_1 (f32.const 0))
-        (local.set $acc3_1_0_2 (f32.const 0))
-        (local.set $acc3_1_0_3 (f32.const 0))
-        (local.set $acc3_2_0_0 (f32.const 0))
-        (local.set $acc3_2_0_1 (f32.const 0))
-        (local.set $acc3_2_0_2 (f32.const 0))
-        (local.set $acc3_2_0_3 (f32.const 0))
-        (local.set $acc3_3_0_0 (f32.const 0))
-        (local.set $acc3_3_0_1 (f32.const 0))
-        (local.set $acc3_3_0_2 (f32.const 0))
-        (local.set $acc3_3_0_3 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $oh)) (i32.const 10)))
-            (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r0)) (i32.const 14)) (local.get $oh)) (i32.const 14)) (i32.const 42)))
-            ;; f32x4: acc3_0_0_0, acc3_0_0_1, acc3_0_0_2, acc3_0_0_3 as one vector in loop ow
-            (local.set $v_acc3_0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0_0_0)) (local.get $acc3_0_0_1)) (local.get $acc3_0_0_2)) (local.get $acc3_0_0_3)))
-            ;; f32x4: acc3_1_0_0, acc3_1_0_1, acc3_1_0_2, acc3_1_0_3 as one vector in loop ow
-            (local.set $v_acc3_1_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_1_0_0)) (local.get $acc3_1_0_1)) (local.get $acc3_1_0_2)) (local.get $acc3_1_0_3)))
-            ;; f32x4: acc3_2_0_0, acc3_2_0_1, acc3_2_0_2, acc3_2_0_3 as one vector in loop ow
-            (local.set $v_acc3_2_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_2_0_0)) (local.get $acc3_2_0_1)) (local.get $acc3_2_0_2)) (local.get $acc3_2_0_3)))
-            ;; f32x4: acc3_3_0_0, acc3_3_0_1, acc3_3_0_2, acc3_3_0_3 as one vector in loop ow
-            (local.set $v_acc3_3_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_3_0_0)) (local.get $acc3_3_0_1)) (local.get $acc3_3_0_2)) (local.get $acc3_3_0_3)))
-            (local.set $ow (i32.const 0))
-            loop $ow
-              (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d1 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d2 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d3 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $v_acc3_0_0_0 (f32x4.add (local.get $v_acc3_0_0_0) (f32x4.mul (f32x4.splat (local.get $d0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc3_1_0_0 (f32x4.add (local.get $v_acc3_1_0_0) (f32x4.mul (f32x4.splat (local.get $d1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc3_2_0_0 (f32x4.add (local.get $v_acc3_2_0_0) (f32x4.mul (f32x4.splat (local.get $d2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc3_3_0_0 (f32x4.add (local.get $v_acc3_3_0_0) (f32x4.mul (f32x4.splat (local.get $d3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-            end
-            (local.set $acc3_0_0_0 (f32x4.extract_lane 0 (local.get $v_acc3_0_0_0)))
-            (local.set $acc3_0_0_1 (f32x4.extract_lane 1 (local.get $v_acc3_0_0_0)))
-            (local.set $acc3_0_0_2 (f32x4.extract_lane 2 (local.get $v_acc3_0_0_0)))
-            (local.set $acc3_0_0_3 (f32x4.extract_lane 3 (local.get $v_acc3_0_0_0)))
-            (local.set $acc3_1_0_0 (f32x4.extract_lane 0 (local.get $v_acc3_1_0_0)))
-            (local.set $acc3_1_0_1 (f32x4.extract_lane 1 (local.get $v_acc3_1_0_0)))
-            (local.set $acc3_1_0_2 (f32x4.extract_lane 2 (local.get $v_acc3_1_0_0)))
-            (local.set $acc3_1_0_3 (f32x4.extract_lane 3 (local.get $v_acc3_1_0_0)))
-            (local.set $acc3_2_0_0 (f32x4.extract_lane 0 (local.get $v_acc3_2_0_0)))
-            (local.set $acc3_2_0_1 (f32x4.extract_lane 1 (local.get $v_acc3_2_0_0)))
-            (local.set $acc3_2_0_2 (f32x4.extract_lane 2 (local.get $v_acc3_2_0_0)))
-            (local.set $acc3_2_0_3 (f32x4.extract_lane 3 (local.get $v_acc3_2_0_0)))
-            (local.set $acc3_3_0_0 (f32x4.extract_lane 0 (local.get $v_acc3_3_0_0)))
-            (local.set $acc3_3_0_1 (f32x4.extract_lane 1 (local.get $v_acc3_3_0_0)))
-            (local.set $acc3_3_0_2 (f32x4.extract_lane 2 (local.get $v_acc3_3_0_0)))
-            (local.set $acc3_3_0_3 (f32x4.extract_lane 3 (local.get $v_acc3_3_0_0)))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 15)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
         end
-        (f32.store offset=60 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_0_0_0))
-        (f32.store offset=64 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_0_0_1))
-        (f32.store offset=68 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_0_0_2))
-        (f32.store offset=72 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_0_0_3))
-        (f32.store offset=660 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_1_0_0))
-        (f32.store offset=664 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_1_0_1))
-        (f32.store offset=668 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_1_0_2))
-        (f32.store offset=672 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_1_0_3))
-        (f32.store offset=1260 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_2_0_0))
-        (f32.store offset=1264 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_2_0_1))
-        (f32.store offset=1268 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_2_0_2))
-        (f32.store offset=1272 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_2_0_3))
-        (f32.store offset=1860 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_3_0_0))
-        (f32.store offset=1864 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_3_0_1))
-        (f32.store offset=1868 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_3_0_2))
-        (f32.store offset=1872 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_3_0_3))
-        (local.set $acc3_0_0_4 (f32.const 0))
-        (local.set $acc3_1_0_4 (f32.const 0))
-        (local.set $acc3_2_0_4 (f32.const 0))
-        (local.set $acc3_3_0_4 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $oh)) (i32.const 10)))
-            (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r0)) (i32.const 14)) (local.get $oh)) (i32.const 14)) (i32.const 42)))
-            (local.set $sb (i32.const 0))
-            loop $sb
-              (local.set $ow0 (i32.mul (local.get $sb) (i32.const 4)))
-              (local.set $d0_0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_0 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_0 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_0 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_1 (f32.load offset=404 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_1 (f32.load offset=804 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_1 (f32.load offset=1204 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_2 (f32.load offset=408 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_2 (f32.load offset=808 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_2 (f32.load offset=1208 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_3 (f32.load offset=412 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_3 (f32.load offset=812 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_3 (f32.load offset=1212 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $x0_4 (f32.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc3_0_0_4 (f32.add (local.get $acc3_0_0_4) (f32.mul (local.get $d0_0) (local.get $x0_4))))
-              (local.set $acc3_1_0_4 (f32.add (local.get $acc3_1_0_4) (f32.mul (local.get $d1_0) (local.get $x0_4))))
-              (local.set $acc3_2_0_4 (f32.add (local.get $acc3_2_0_4) (f32.mul (local.get $d2_0) (local.get $x0_4))))
-              (local.set $acc3_3_0_4 (f32.add (local.get $acc3_3_0_4) (f32.mul (local.get $d3_0) (local.get $x0_4))))
-              (local.set $x0_5 (f32.load offset=20 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc3_0_0_4 (f32.add (local.get $acc3_0_0_4) (f32.mul (local.get $d0_1) (local.get $x0_5))))
-              (local.set $acc3_1_0_4 (f32.add (local.get $acc3_1_0_4) (f32.mul (local.get $d1_1) (local.get $x0_5))))
-              (local.set $acc3_2_0_4 (f32.add (local.get $acc3_2_0_4) (f32.mul (local.get $d2_1) (local.get $x0_5))))
-              (local.set $acc3_3_0_4 (f32.add (local.get $acc3_3_0_4) (f32.mul (local.get $d3_1) (local.get $x0_5))))
-              (local.set $x0_6 (f32.load offset=24 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc3_0_0_4 (f32.add (local.get $acc3_0_0_4) (f32.mul (local.get $d0_2) (local.get $x0_6))))
-              (local.set $acc3_1_0_4 (f32.add (local.get $acc3_1_0_4) (f32.mul (local.get $d1_2) (local.get $x0_6))))
-              (local.set $acc3_2_0_4 (f32.add (local.get $acc3_2_0_4) (f32.mul (local.get $d2_2) (local.get $x0_6))))
-              (local.set $acc3_3_0_4 (f32.add (local.get $acc3_3_0_4) (f32.mul (local.get $d3_2) (local.get $x0_6))))
-              (local.set $x0_7 (f32.load offset=28 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc3_0_0_4 (f32.add (local.get $acc3_0_0_4) (f32.mul (local.get $d0_3) (local.get $x0_7))))
-              (local.set $acc3_1_0_4 (f32.add (local.get $acc3_1_0_4) (f32.mul (local.get $d1_3) (local.get $x0_7))))
-              (local.set $acc3_2_0_4 (f32.add (local.get $acc3_2_0_4) (f32.mul (local.get $d2_3) (local.get $x0_7))))
-              (local.set $acc3_3_0_4 (f32.add (local.get $acc3_3_0_4) (f32.mul (local.get $d3_3) (local.get $x0_7))))
-              (br_if $sb (i32.lt_s (local.tee $sb (i32.add (local.get $sb) (i32.const 1))) (i32.const 2)))
-            end
-            (local.set $e8_d0 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d1 (f32.load offset=432 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d2 (f32.load offset=832 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d3 (f32.load offset=1232 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_x0_4 (f32.load offset=48 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $acc3_0_0_4 (f32.add (local.get $acc3_0_0_4) (f32.mul (local.get $e8_d0) (local.get $e8_x0_4))))
-            (local.set $acc3_1_0_4 (f32.add (local.get $acc3_1_0_4) (f32.mul (local.get $e8_d1) (local.get $e8_x0_4))))
-            (local.set $acc3_2_0_4 (f32.add (local.get $acc3_2_0_4) (f32.mul (local.get $e8_d2) (local.get $e8_x0_4))))
-            (local.set $acc3_3_0_4 (f32.add (local.get $acc3_3_0_4) (f32.mul (local.get $e8_d3) (local.get $e8_x0_4))))
-            (local.set $e9_d0 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d1 (f32.load offset=436 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d2 (f32.load offset=836 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d3 (f32.load offset=1236 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_x0_4 (f32.load offset=52 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $acc3_0_0_4 (f32.add (local.get $acc3_0_0_4) (f32.mul (local.get $e9_d0) (local.get $e9_x0_4))))
-            (local.set $acc3_1_0_4 (f32.add (local.get $acc3_1_0_4) (f32.mul (local.get $e9_d1) (local.get $e9_x0_4))))
-            (local.set $acc3_2_0_4 (f32.add (local.get $acc3_2_0_4) (f32.mul (local.get $e9_d2) (local.get $e9_x0_4))))
-            (local.set $acc3_3_0_4 (f32.add (local.get $acc3_3_0_4) (f32.mul (local.get $e9_d3) (local.get $e9_x0_4))))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 16)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
         end
-        (f32.store offset=76 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_0_0_4))
-        (f32.store offset=676 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_1_0_4))
-        (f32.store offset=1276 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_2_0_4))
-        (f32.store offset=1876 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc3_3_0_4))
-        (local.set $acc4_0_0_0 (f32.const 0))
-        (local.set $acc4_0_0_1 (f32.const 0))
-        (local.set $acc4_0_0_2 (f32.const 0))
-        (local.set $acc4_0_0_3 (f32.const 0))
-        (local.set $acc4_1_0_0 (f32.const 0))
-        (local.set $acc4_1_0_1 (f32.const 0))
-        (local.set $acc4_1_0_2 (f32.const 0))
-        (local.set $acc4_1_0_3 (f32.const 0))
-        (local.set $acc4_2_0_0 (f32.const 0))
-        (local.set $acc4_2_0_1 (f32.const 0))
-        (local.set $acc4_2_0_2 (f32.const 0))
-        (local.set $acc4_2_0_3 (f32.const 0))
-        (local.set $acc4_3_0_0 (f32.const 0))
-        (local.set $acc4_3_0_1 (f32.const 0))
-        (local.set $acc4_3_0_2 (f32.const 0))
-        (local.set $acc4_3_0_3 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $oh)) (i32.const 10)))
-            (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r0)) (i32.const 14)) (local.get $oh)) (i32.const 14)) (i32.const 56)))
-            ;; f32x4: acc4_0_0_0, acc4_0_0_1, acc4_0_0_2, acc4_0_0_3 as one vector in loop ow
-            (local.set $v_acc4_0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc4_0_0_0)) (local.get $acc4_0_0_1)) (local.get $acc4_0_0_2)) (local.get $acc4_0_0_3)))
-            ;; f32x4: acc4_1_0_0, acc4_1_0_1, acc4_1_0_2, acc4_1_0_3 as one vector in loop ow
-            (local.set $v_acc4_1_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc4_1_0_0)) (local.get $acc4_1_0_1)) (local.get $acc4_1_0_2)) (local.get $acc4_1_0_3)))
-            ;; f32x4: acc4_2_0_0, acc4_2_0_1, acc4_2_0_2, acc4_2_0_3 as one vector in loop ow
-            (local.set $v_acc4_2_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc4_2_0_0)) (local.get $acc4_2_0_1)) (local.get $acc4_2_0_2)) (local.get $acc4_2_0_3)))
-            ;; f32x4: acc4_3_0_0, acc4_3_0_1, acc4_3_0_2, acc4_3_0_3 as one vector in loop ow
-            (local.set $v_acc4_3_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc4_3_0_0)) (local.get $acc4_3_0_1)) (local.get $acc4_3_0_2)) (local.get $acc4_3_0_3)))
-            (local.set $ow (i32.const 0))
-            loop $ow
-              (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d1 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d2 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d3 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $v_acc4_0_0_0 (f32x4.add (local.get $v_acc4_0_0_0) (f32x4.mul (f32x4.splat (local.get $d0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc4_1_0_0 (f32x4.add (local.get $v_acc4_1_0_0) (f32x4.mul (f32x4.splat (local.get $d1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc4_2_0_0 (f32x4.add (local.get $v_acc4_2_0_0) (f32x4.mul (f32x4.splat (local.get $d2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (local.set $v_acc4_3_0_0 (f32x4.add (local.get $v_acc4_3_0_0) (f32x4.mul (f32x4.splat (local.get $d3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow)) (i32.const 2)))))))
-              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-            end
-            (local.set $acc4_0_0_0 (f32x4.extract_lane 0 (local.get $v_acc4_0_0_0)))
-            (local.set $acc4_0_0_1 (f32x4.extract_lane 1 (local.get $v_acc4_0_0_0)))
-            (local.set $acc4_0_0_2 (f32x4.extract_lane 2 (local.get $v_acc4_0_0_0)))
-            (local.set $acc4_0_0_3 (f32x4.extract_lane 3 (local.get $v_acc4_0_0_0)))
-            (local.set $acc4_1_0_0 (f32x4.extract_lane 0 (local.get $v_acc4_1_0_0)))
-            (local.set $acc4_1_0_1 (f32x4.extract_lane 1 (local.get $v_acc4_1_0_0)))
-            (local.set $acc4_1_0_2 (f32x4.extract_lane 2 (local.get $v_acc4_1_0_0)))
-            (local.set $acc4_1_0_3 (f32x4.extract_lane 3 (local.get $v_acc4_1_0_0)))
-            (local.set $acc4_2_0_0 (f32x4.extract_lane 0 (local.get $v_acc4_2_0_0)))
-            (local.set $acc4_2_0_1 (f32x4.extract_lane 1 (local.get $v_acc4_2_0_0)))
-            (local.set $acc4_2_0_2 (f32x4.extract_lane 2 (local.get $v_acc4_2_0_0)))
-            (local.set $acc4_2_0_3 (f32x4.extract_lane 3 (local.get $v_acc4_2_0_0)))
-            (local.set $acc4_3_0_0 (f32x4.extract_lane 0 (local.get $v_acc4_3_0_0)))
-            (local.set $acc4_3_0_1 (f32x4.extract_lane 1 (local.get $v_acc4_3_0_0)))
-            (local.set $acc4_3_0_2 (f32x4.extract_lane 2 (local.get $v_acc4_3_0_0)))
-            (local.set $acc4_3_0_3 (f32x4.extract_lane 3 (local.get $v_acc4_3_0_0)))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 17)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
         end
-        (f32.store offset=80 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_0_0_0))
-        (f32.store offset=84 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_0_0_1))
-        (f32.store offset=88 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_0_0_2))
-        (f32.store offset=92 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_0_0_3))
-        (f32.store offset=680 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_1_0_0))
-        (f32.store offset=684 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_1_0_1))
-        (f32.store offset=688 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_1_0_2))
-        (f32.store offset=692 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_1_0_3))
-        (f32.store offset=1280 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_2_0_0))
-        (f32.store offset=1284 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_2_0_1))
-        (f32.store offset=1288 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_2_0_2))
-        (f32.store offset=1292 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_2_0_3))
-        (f32.store offset=1880 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_3_0_0))
-        (f32.store offset=1884 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_3_0_1))
-        (f32.store offset=1888 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_3_0_2))
-        (f32.store offset=1892 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_3_0_3))
-        (local.set $acc4_0_0_4 (f32.const 0))
-        (local.set $acc4_1_0_4 (f32.const 0))
-        (local.set $acc4_2_0_4 (f32.const 0))
-        (local.set $acc4_3_0_4 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $oh)) (i32.const 10)))
-            (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r0)) (i32.const 14)) (local.get $oh)) (i32.const 14)) (i32.const 56)))
-            (local.set $sb (i32.const 0))
-            loop $sb
-              (local.set $ow0 (i32.mul (local.get $sb) (i32.const 4)))
-              (local.set $d0_0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_0 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_0 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_0 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_1 (f32.load offset=404 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_1 (f32.load offset=804 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_1 (f32.load offset=1204 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_2 (f32.load offset=408 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_2 (f32.load offset=808 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_2 (f32.load offset=1208 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d0_3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d1_3 (f32.load offset=412 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d2_3 (f32.load offset=812 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $d3_3 (f32.load offset=1212 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $x0_4 (f32.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc4_0_0_4 (f32.add (local.get $acc4_0_0_4) (f32.mul (local.get $d0_0) (local.get $x0_4))))
-              (local.set $acc4_1_0_4 (f32.add (local.get $acc4_1_0_4) (f32.mul (local.get $d1_0) (local.get $x0_4))))
-              (local.set $acc4_2_0_4 (f32.add (local.get $acc4_2_0_4) (f32.mul (local.get $d2_0) (local.get $x0_4))))
-              (local.set $acc4_3_0_4 (f32.add (local.get $acc4_3_0_4) (f32.mul (local.get $d3_0) (local.get $x0_4))))
-              (local.set $x0_5 (f32.load offset=20 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc4_0_0_4 (f32.add (local.get $acc4_0_0_4) (f32.mul (local.get $d0_1) (local.get $x0_5))))
-              (local.set $acc4_1_0_4 (f32.add (local.get $acc4_1_0_4) (f32.mul (local.get $d1_1) (local.get $x0_5))))
-              (local.set $acc4_2_0_4 (f32.add (local.get $acc4_2_0_4) (f32.mul (local.get $d2_1) (local.get $x0_5))))
-              (local.set $acc4_3_0_4 (f32.add (local.get $acc4_3_0_4) (f32.mul (local.get $d3_1) (local.get $x0_5))))
-              (local.set $x0_6 (f32.load offset=24 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc4_0_0_4 (f32.add (local.get $acc4_0_0_4) (f32.mul (local.get $d0_2) (local.get $x0_6))))
-              (local.set $acc4_1_0_4 (f32.add (local.get $acc4_1_0_4) (f32.mul (local.get $d1_2) (local.get $x0_6))))
-              (local.set $acc4_2_0_4 (f32.add (local.get $acc4_2_0_4) (f32.mul (local.get $d2_2) (local.get $x0_6))))
-              (local.set $acc4_3_0_4 (f32.add (local.get $acc4_3_0_4) (f32.mul (local.get $d3_2) (local.get $x0_6))))
-              (local.set $x0_7 (f32.load offset=28 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (local.get $ow0)) (i32.const 2)))))
-              (local.set $acc4_0_0_4 (f32.add (local.get $acc4_0_0_4) (f32.mul (local.get $d0_3) (local.get $x0_7))))
-              (local.set $acc4_1_0_4 (f32.add (local.get $acc4_1_0_4) (f32.mul (local.get $d1_3) (local.get $x0_7))))
-              (local.set $acc4_2_0_4 (f32.add (local.get $acc4_2_0_4) (f32.mul (local.get $d2_3) (local.get $x0_7))))
-              (local.set $acc4_3_0_4 (f32.add (local.get $acc4_3_0_4) (f32.mul (local.get $d3_3) (local.get $x0_7))))
-              (br_if $sb (i32.lt_s (local.tee $sb (i32.add (local.get $sb) (i32.const 1))) (i32.const 2)))
-            end
-            (local.set $e8_d0 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d1 (f32.load offset=432 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d2 (f32.load offset=832 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_d3 (f32.load offset=1232 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e8_x0_4 (f32.load offset=48 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $acc4_0_0_4 (f32.add (local.get $acc4_0_0_4) (f32.mul (local.get $e8_d0) (local.get $e8_x0_4))))
-            (local.set $acc4_1_0_4 (f32.add (local.get $acc4_1_0_4) (f32.mul (local.get $e8_d1) (local.get $e8_x0_4))))
-            (local.set $acc4_2_0_4 (f32.add (local.get $acc4_2_0_4) (f32.mul (local.get $e8_d2) (local.get $e8_x0_4))))
-            (local.set $acc4_3_0_4 (f32.add (local.get $acc4_3_0_4) (f32.mul (local.get $e8_d3) (local.get $e8_x0_4))))
-            (local.set $e9_d0 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d1 (f32.load offset=436 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d2 (f32.load offset=836 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_d3 (f32.load offset=1236 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e9_x0_4 (f32.load offset=52 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $acc4_0_0_4 (f32.add (local.get $acc4_0_0_4) (f32.mul (local.get $e9_d0) (local.get $e9_x0_4))))
-            (local.set $acc4_1_0_4 (f32.add (local.get $acc4_1_0_4) (f32.mul (local.get $e9_d1) (local.get $e9_x0_4))))
-            (local.set $acc4_2_0_4 (f32.add (local.get $acc4_2_0_4) (f32.mul (local.get $e9_d2) (local.get $e9_x0_4))))
-            (local.set $acc4_3_0_4 (f32.add (local.get $acc4_3_0_4) (f32.mul (local.get $e9_d3) (local.get $e9_x0_4))))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 18)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
         end
-        (f32.store offset=96 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_0_0_4))
-        (f32.store offset=696 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_1_0_4))
-        (f32.store offset=1296 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_2_0_4))
-        (f32.store offset=1896 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r0) (i32.const 25))) (i32.const 2))) (local.get $acc4_3_0_4))
-        (br_if $rb (i32.lt_s (local.tee $rb (i32.add (local.get $rb) (i32.const 1))) (i32.const 6)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 28)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 29)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 30)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 31)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=52 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 32)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 42)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 43)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=64 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 44)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=68 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 45)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=72 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 46)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 56)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 57)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 58)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 59)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 60)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+        end
+        (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
       end
-      (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 4)))
+      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+    end
+  )
+
+  ;; conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
+  ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.43
+  ;; dw[co, k] = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]: M=16 N=150 K=3200 per group
+  ;; simd: f32x4 accumulators in loop k1: acc0_00..acc0_03, acc0_10..acc0_13, acc0_20..acc0_23, acc0_30..acc0_33
+  (func $conv5x5_6x14x14_to_16_dw_im2row_gemm (export "conv5x5_6x14x14_to_16_dw_im2row_gemm") (type $t2) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32)
+    (local $nb i32) (local $n0 i32) (local $mb i32) (local $m0 i32) (local $ai0 i32) (local $bi0 i32) (local $k0 i32) (local $ao0 i32)
+    (local $bo0 i32) (local $k1 i32) (local $ai1 i32) (local $acc0_00 f32) (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $acc0_10 f32)
+    (local $acc0_11 f32) (local $acc0_12 f32) (local $acc0_13 f32) (local $acc0_20 f32) (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_30 f32)
+    (local $acc0_31 f32) (local $acc0_32 f32) (local $acc0_33 f32) (local $a0 f32) (local $a1 f32) (local $a2 f32) (local $a3 f32) (local $acc1_00 f32)
+    (local $acc1_01 f32) (local $acc1_10 f32) (local $acc1_11 f32) (local $acc1_20 f32) (local $acc1_21 f32) (local $acc1_30 f32) (local $acc1_31 f32) (local $b0 f32)
+    (local $b1 f32) (local $v_acc0_00 v128) (local $v_acc0_10 v128) (local $v_acc0_20 v128) (local $v_acc0_30 v128)
+    (local.set $nb (i32.const 0))
+    loop $nb
+      (local.set $n0 (i32.mul (local.get $nb) (i32.const 4)))
+      (local.set $mb (i32.const 0))
+      loop $mb
+        (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
+        (local.set $acc0_00 (f32.const 0))
+        (local.set $acc0_01 (f32.const 0))
+        (local.set $acc0_02 (f32.const 0))
+        (local.set $acc0_03 (f32.const 0))
+        (local.set $acc0_10 (f32.const 0))
+        (local.set $acc0_11 (f32.const 0))
+        (local.set $acc0_12 (f32.const 0))
+        (local.set $acc0_13 (f32.const 0))
+        (local.set $acc0_20 (f32.const 0))
+        (local.set $acc0_21 (f32.const 0))
+        (local.set $acc0_22 (f32.const 0))
+        (local.set $acc0_23 (f32.const 0))
+        (local.set $acc0_30 (f32.const 0))
+        (local.set $acc0_31 (f32.const 0))
+        (local.set $acc0_32 (f32.const 0))
+        (local.set $acc0_33 (f32.const 0))
+        (local.set $ai0 (i32.mul (local.get $m0) (i32.const 100)))
+        (local.set $bi0 (local.get $n0))
+        (local.set $k0 (i32.const 0))
+        loop $k0
+          (local.set $ao0 (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 1600))))
+          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 15000))))
+          ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
+          (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
+          ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
+          (local.set $v_acc0_10 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_10)) (local.get $acc0_11)) (local.get $acc0_12)) (local.get $acc0_13)))
+          ;; f32x4: acc0_20, acc0_21, acc0_22, acc0_23 as one vector in loop k1
+          (local.set $v_acc0_20 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_20)) (local.get $acc0_21)) (local.get $acc0_22)) (local.get $acc0_23)))
+          ;; f32x4: acc0_30, acc0_31, acc0_32, acc0_33 as one vector in loop k1
+          (local.set $v_acc0_30 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_30)) (local.get $acc0_31)) (local.get $acc0_32)) (local.get $acc0_33)))
+          (local.set $k1 (i32.const 0))
+          loop $k1
+            (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $a1 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $a2 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $a3 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2)))))))
+            (local.set $v_acc0_10 (f32x4.add (local.get $v_acc0_10) (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2)))))))
+            (local.set $v_acc0_20 (f32x4.add (local.get $v_acc0_20) (f32x4.mul (f32x4.splat (local.get $a2)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2)))))))
+            (local.set $v_acc0_30 (f32x4.add (local.get $v_acc0_30) (f32x4.mul (f32x4.splat (local.get $a3)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2)))))))
+            (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 100)))
+          end
+          (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
+          (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
+          (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
+          (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
+          (local.set $acc0_10 (f32x4.extract_lane 0 (local.get $v_acc0_10)))
+          (local.set $acc0_11 (f32x4.extract_lane 1 (local.get $v_acc0_10)))
+          (local.set $acc0_12 (f32x4.extract_lane 2 (local.get $v_acc0_10)))
+          (local.set $acc0_13 (f32x4.extract_lane 3 (local.get $v_acc0_10)))
+          (local.set $acc0_20 (f32x4.extract_lane 0 (local.get $v_acc0_20)))
+          (local.set $acc0_21 (f32x4.extract_lane 1 (local.get $v_acc0_20)))
+          (local.set $acc0_22 (f32x4.extract_lane 2 (local.get $v_acc0_20)))
+          (local.set $acc0_23 (f32x4.extract_lane 3 (local.get $v_acc0_20)))
+          (local.set $acc0_30 (f32x4.extract_lane 0 (local.get $v_acc0_30)))
+          (local.set $acc0_31 (f32x4.extract_lane 1 (local.get $v_acc0_30)))
+          (local.set $acc0_32 (f32x4.extract_lane 2 (local.get $v_acc0_30)))
+          (local.set $acc0_33 (f32x4.extract_lane 3 (local.get $v_acc0_30)))
+          (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 32)))
+        end
+        (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
+        (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
+        (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))
+        (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_03))
+        (f32.store offset=600 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_10))
+        (f32.store offset=604 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_11))
+        (f32.store offset=608 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_12))
+        (f32.store offset=612 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_13))
+        (f32.store offset=1200 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_20))
+        (f32.store offset=1204 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_21))
+        (f32.store offset=1208 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_22))
+        (f32.store offset=1212 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_23))
+        (f32.store offset=1800 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_30))
+        (f32.store offset=1804 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_31))
+        (f32.store offset=1808 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_32))
+        (f32.store offset=1812 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_33))
+        (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 4)))
+      end
+      (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (i32.const 37)))
+    end
+    (local.set $mb (i32.const 0))
+    loop $mb
+      (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
+      (local.set $acc1_00 (f32.const 0))
+      (local.set $acc1_01 (f32.const 0))
+      (local.set $acc1_10 (f32.const 0))
+      (local.set $acc1_11 (f32.const 0))
+      (local.set $acc1_20 (f32.const 0))
+      (local.set $acc1_21 (f32.const 0))
+      (local.set $acc1_30 (f32.const 0))
+      (local.set $acc1_31 (f32.const 0))
+      (local.set $ai1 (i32.mul (local.get $m0) (i32.const 100)))
+      (local.set $k0 (i32.const 0))
+      loop $k0
+        (local.set $ao0 (i32.add (local.get $ai1) (i32.mul (local.get $k0) (i32.const 1600))))
+        (local.set $bo0 (i32.add (i32.mul (local.get $k0) (i32.const 15000)) (i32.const 148)))
+        (local.set $k1 (i32.const 0))
+        loop $k1
+          (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+          (local.set $a1 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+          (local.set $a2 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+          (local.set $a3 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+          (local.set $b0 (f32.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2)))))
+          (local.set $acc1_00 (f32.add (local.get $acc1_00) (f32.mul (local.get $a0) (local.get $b0))))
+          (local.set $acc1_10 (f32.add (local.get $acc1_10) (f32.mul (local.get $a1) (local.get $b0))))
+          (local.set $acc1_20 (f32.add (local.get $acc1_20) (f32.mul (local.get $a2) (local.get $b0))))
+          (local.set $acc1_30 (f32.add (local.get $acc1_30) (f32.mul (local.get $a3) (local.get $b0))))
+          (local.set $b1 (f32.load offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2)))))
+          (local.set $acc1_01 (f32.add (local.get $acc1_01) (f32.mul (local.get $a0) (local.get $b1))))
+          (local.set $acc1_11 (f32.add (local.get $acc1_11) (f32.mul (local.get $a1) (local.get $b1))))
+          (local.set $acc1_21 (f32.add (local.get $acc1_21) (f32.mul (local.get $a2) (local.get $b1))))
+          (local.set $acc1_31 (f32.add (local.get $acc1_31) (f32.mul (local.get $a3) (local.get $b1))))
+          (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 100)))
+        end
+        (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 32)))
+      end
+      (f32.store offset=592 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_00))
+      (f32.store offset=596 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_01))
+      (f32.store offset=1192 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_10))
+      (f32.store offset=1196 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_11))
+      (f32.store offset=1792 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_20))
+      (f32.store offset=1796 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_21))
+      (f32.store offset=2392 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_30))
+      (f32.store offset=2396 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_31))
+      (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 4)))
     end
   )
 
   ;; conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: gradBias
-  (func $conv5x5_6x14x14_to_16_db (export "conv5x5_6x14x14_to_16_db") (type $t2) (param $dy_at i32) (param $db_at i32)
+  (func $conv5x5_6x14x14_to_16_db (export "conv5x5_6x14x14_to_16_db") (type $t1) (param $dy_at i32) (param $db_at i32)
     (local $c i32) (local $n i32) (local $base i32) (local $p i32) (local $acc f32)
     (local.set $c (i32.const 0))
     loop $c
@@ -2320,7 +1366,7 @@
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3 (25 loops)
-  (func $conv5x5_6x14x14_to_16_dx_direct (export "conv5x5_6x14x14_to_16_dx_direct") (type $t1) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  (func $conv5x5_6x14x14_to_16_dx_direct (export "conv5x5_6x14x14_to_16_dx_direct") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $n i32) (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32) (local $acc0_0 f32)
     (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32) (local $acc2_0 f32)
     (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $v_acc0_0 v128) (local $v_acc1_0 v128)
@@ -2362,24 +1408,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=16 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2390,24 +1418,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2418,24 +1428,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2446,24 +1438,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2474,24 +1448,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2502,24 +1458,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -6)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2530,24 +1468,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -7)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2558,24 +1478,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -8)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2586,24 +1488,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -9)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2614,24 +1498,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2642,24 +1508,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -16)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2670,24 +1518,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -17)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2698,24 +1528,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -18)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2726,24 +1538,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -19)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2754,24 +1548,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2782,24 +1558,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -26)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2810,24 +1568,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -27)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2838,24 +1578,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -28)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2866,24 +1588,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -29)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2894,24 +1598,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2922,24 +1608,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -36)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2950,24 +1618,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -37)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2978,24 +1628,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -38)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -3006,24 +1638,6 @@
             (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -39)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -3070,7 +1684,7 @@
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3 (25 loops)
-  (func $conv5x5_6x14x14_to_16_dx_direct_rows (export "conv5x5_6x14x14_to_16_dx_direct_rows") (type $t1) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  (func $conv5x5_6x14x14_to_16_dx_direct_rows (export "conv5x5_6x14x14_to_16_dx_direct_rows") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $n i32) (local $ob i32) (local $o0 i32) (local $rb i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32)
     (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32)
     (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $v_acc0_0 v128)
@@ -3897,7 +2511,7 @@
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
   ;; simd: f32x4 accumulators in loop r: e0_acc0_0..e0_acc0_3, e0_acc1_0..e0_acc1_3, e0_acc2_0..e0_acc2_3 (5 loops)
   ;; simd: f32x4 accumulators in loop r: e10_acc0_0..e10_acc0_3, e10_acc1_0..e10_acc1_3, e10_acc2_0..e10_acc2_3 (5 loops)
-  (func $conv5x5_6x14x14_to_16_dx_direct_cols (export "conv5x5_6x14x14_to_16_dx_direct_cols") (type $t1) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  (func $conv5x5_6x14x14_to_16_dx_direct_cols (export "conv5x5_6x14x14_to_16_dx_direct_cols") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $n i32) (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32) (local $t_acc0_0 f32)
     (local $t_acc0_1 f32) (local $t_acc1_0 f32) (local $t_acc1_1 f32) (local $t_acc2_0 f32) (local $t_acc2_1 f32) (local $x0 f32) (local $x1 f32) (local $w0 f32)
     (local $w1 f32) (local $w2 f32) (local $e0_acc0_0 f32) (local $e0_acc0_1 f32) (local $e0_acc0_2 f32) (local $e0_acc0_3 f32) (local $e0_acc1_0 f32) (local $e0_acc1_1 f32)

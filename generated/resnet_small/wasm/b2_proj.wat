@@ -10,6 +10,7 @@
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
   (type $t0 (func (param i32 i32 i32)))
+  (type $t1 (func (param i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; conv2d [32,16,14,14] -> [32,32,7,7] k=1x1 s=2x2 p=0,0,0,0 d=1x1 g=1
@@ -170,93 +171,130 @@
   )
 
   ;; conv2d [32,16,14,14] -> [32,32,7,7] k=1x1 s=2x2 p=0,0,0,0 d=1x1 g=1
-  ;; role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+  ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.30
-  (func $conv1x1_s2_16x14x14_to_32_dw_direct (export "conv1x1_s2_16x14x14_to_32_dw_direct") (type $t0) (param $x_at i32) (param $dy_at i32) (param $dw_at i32)
-    (local $ob i32) (local $o0 i32) (local $rb i32) (local $r0 i32) (local $n i32) (local $oh i32) (local $dyrow i32) (local $xrow i32)
-    (local $ow i32) (local $acc0_0_0_0 f32) (local $acc0_0_1_0 f32) (local $acc0_0_2_0 f32) (local $acc0_0_3_0 f32) (local $acc0_1_0_0 f32) (local $acc0_1_1_0 f32) (local $acc0_1_2_0 f32)
-    (local $acc0_1_3_0 f32) (local $acc0_2_0_0 f32) (local $acc0_2_1_0 f32) (local $acc0_2_2_0 f32) (local $acc0_2_3_0 f32) (local $acc0_3_0_0 f32) (local $acc0_3_1_0 f32) (local $acc0_3_2_0 f32)
-    (local $acc0_3_3_0 f32) (local $d0 f32) (local $d1 f32) (local $d2 f32) (local $d3 f32) (local $x0_0 f32) (local $x1_0 f32) (local $x2_0 f32)
-    (local $x3_0 f32)
-    (local.set $ob (i32.const 0))
-    loop $ob
-      (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-      (local.set $rb (i32.const 0))
-      loop $rb
-        (local.set $r0 (i32.mul (local.get $rb) (i32.const 4)))
-        (local.set $acc0_0_0_0 (f32.const 0))
-        (local.set $acc0_0_1_0 (f32.const 0))
-        (local.set $acc0_0_2_0 (f32.const 0))
-        (local.set $acc0_0_3_0 (f32.const 0))
-        (local.set $acc0_1_0_0 (f32.const 0))
-        (local.set $acc0_1_1_0 (f32.const 0))
-        (local.set $acc0_1_2_0 (f32.const 0))
-        (local.set $acc0_1_3_0 (f32.const 0))
-        (local.set $acc0_2_0_0 (f32.const 0))
-        (local.set $acc0_2_1_0 (f32.const 0))
-        (local.set $acc0_2_2_0 (f32.const 0))
-        (local.set $acc0_2_3_0 (f32.const 0))
-        (local.set $acc0_3_0_0 (f32.const 0))
-        (local.set $acc0_3_1_0 (f32.const 0))
-        (local.set $acc0_3_2_0 (f32.const 0))
-        (local.set $acc0_3_3_0 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 32)) (local.get $o0)) (i32.const 7)) (local.get $oh)) (i32.const 7)))
-            (local.set $xrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $r0)) (i32.const 14)) (i32.mul (local.get $oh) (i32.const 2))) (i32.const 14)))
-            (local.set $ow (i32.const 0))
-            loop $ow
-              (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d1 (f32.load offset=196 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d2 (f32.load offset=392 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d3 (f32.load offset=588 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $x0_0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-              (local.set $x1_0 (f32.load offset=784 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-              (local.set $x2_0 (f32.load offset=1568 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-              (local.set $x3_0 (f32.load offset=2352 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-              (local.set $acc0_0_0_0 (f32.add (local.get $acc0_0_0_0) (f32.mul (local.get $d0) (local.get $x0_0))))
-              (local.set $acc0_0_1_0 (f32.add (local.get $acc0_0_1_0) (f32.mul (local.get $d0) (local.get $x1_0))))
-              (local.set $acc0_0_2_0 (f32.add (local.get $acc0_0_2_0) (f32.mul (local.get $d0) (local.get $x2_0))))
-              (local.set $acc0_0_3_0 (f32.add (local.get $acc0_0_3_0) (f32.mul (local.get $d0) (local.get $x3_0))))
-              (local.set $acc0_1_0_0 (f32.add (local.get $acc0_1_0_0) (f32.mul (local.get $d1) (local.get $x0_0))))
-              (local.set $acc0_1_1_0 (f32.add (local.get $acc0_1_1_0) (f32.mul (local.get $d1) (local.get $x1_0))))
-              (local.set $acc0_1_2_0 (f32.add (local.get $acc0_1_2_0) (f32.mul (local.get $d1) (local.get $x2_0))))
-              (local.set $acc0_1_3_0 (f32.add (local.get $acc0_1_3_0) (f32.mul (local.get $d1) (local.get $x3_0))))
-              (local.set $acc0_2_0_0 (f32.add (local.get $acc0_2_0_0) (f32.mul (local.get $d2) (local.get $x0_0))))
-              (local.set $acc0_2_1_0 (f32.add (local.get $acc0_2_1_0) (f32.mul (local.get $d2) (local.get $x1_0))))
-              (local.set $acc0_2_2_0 (f32.add (local.get $acc0_2_2_0) (f32.mul (local.get $d2) (local.get $x2_0))))
-              (local.set $acc0_2_3_0 (f32.add (local.get $acc0_2_3_0) (f32.mul (local.get $d2) (local.get $x3_0))))
-              (local.set $acc0_3_0_0 (f32.add (local.get $acc0_3_0_0) (f32.mul (local.get $d3) (local.get $x0_0))))
-              (local.set $acc0_3_1_0 (f32.add (local.get $acc0_3_1_0) (f32.mul (local.get $d3) (local.get $x1_0))))
-              (local.set $acc0_3_2_0 (f32.add (local.get $acc0_3_2_0) (f32.mul (local.get $d3) (local.get $x2_0))))
-              (local.set $acc0_3_3_0 (f32.add (local.get $acc0_3_3_0) (f32.mul (local.get $d3) (local.get $x3_0))))
-              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 7)))
-            end
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 7)))
+  ;; cols[g, n, p, k] = im2row(x): 1568 rows x 16 columns
+  (func $conv1x1_s2_16x14x14_to_32_dw_im2row_cols (export "conv1x1_s2_16x14x14_to_32_dw_im2row_cols") (type $t1) (param $x_at i32) (param $cols_at i32)
+    (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $oh i32) (local $drow i32) (local $srow i32) (local $ow i32)
+    (local.set $n (i32.const 0))
+    loop $n
+      (local.set $r (i32.const 0))
+      loop $r
+        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 784)) (local.get $r)))
+        (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $r)) (i32.const 196)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 112))))
+          (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 28))))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 16))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 7)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 7)))
         end
-        (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_0_0_0))
-        (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_0_1_0))
-        (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_0_2_0))
-        (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_0_3_0))
-        (f32.store offset=64 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_1_0_0))
-        (f32.store offset=68 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_1_1_0))
-        (f32.store offset=72 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_1_2_0))
-        (f32.store offset=76 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_1_3_0))
-        (f32.store offset=128 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_2_0_0))
-        (f32.store offset=132 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_2_1_0))
-        (f32.store offset=136 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_2_2_0))
-        (f32.store offset=140 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_2_3_0))
-        (f32.store offset=192 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_3_0_0))
-        (f32.store offset=196 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_3_1_0))
-        (f32.store offset=200 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_3_2_0))
-        (f32.store offset=204 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 16)) (local.get $r0)) (i32.const 2))) (local.get $acc0_3_3_0))
-        (br_if $rb (i32.lt_s (local.tee $rb (i32.add (local.get $rb) (i32.const 1))) (i32.const 4)))
+        (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
       end
-      (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 8)))
+      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+    end
+  )
+
+  ;; conv2d [32,16,14,14] -> [32,32,7,7] k=1x1 s=2x2 p=0,0,0,0 d=1x1 g=1
+  ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.30
+  ;; dw[co, k] = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]: M=32 N=16 K=1568 per group
+  ;; simd: f32x4 accumulators in loop k1: acc0_00..acc0_03, acc0_10..acc0_13, acc0_20..acc0_23, acc0_30..acc0_33
+  (func $conv1x1_s2_16x14x14_to_32_dw_im2row_gemm (export "conv1x1_s2_16x14x14_to_32_dw_im2row_gemm") (type $t0) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32)
+    (local $nb i32) (local $n0 i32) (local $mb i32) (local $m0 i32) (local $ai0 i32) (local $bi0 i32) (local $k0 i32) (local $ao0 i32)
+    (local $bo0 i32) (local $k1 i32) (local $acc0_00 f32) (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $acc0_10 f32) (local $acc0_11 f32)
+    (local $acc0_12 f32) (local $acc0_13 f32) (local $acc0_20 f32) (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_30 f32) (local $acc0_31 f32)
+    (local $acc0_32 f32) (local $acc0_33 f32) (local $a0 f32) (local $a1 f32) (local $a2 f32) (local $a3 f32) (local $v_acc0_00 v128) (local $v_acc0_10 v128)
+    (local $v_acc0_20 v128) (local $v_acc0_30 v128)
+    (local.set $nb (i32.const 0))
+    loop $nb
+      (local.set $n0 (i32.mul (local.get $nb) (i32.const 4)))
+      (local.set $mb (i32.const 0))
+      loop $mb
+        (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
+        (local.set $acc0_00 (f32.const 0))
+        (local.set $acc0_01 (f32.const 0))
+        (local.set $acc0_02 (f32.const 0))
+        (local.set $acc0_03 (f32.const 0))
+        (local.set $acc0_10 (f32.const 0))
+        (local.set $acc0_11 (f32.const 0))
+        (local.set $acc0_12 (f32.const 0))
+        (local.set $acc0_13 (f32.const 0))
+        (local.set $acc0_20 (f32.const 0))
+        (local.set $acc0_21 (f32.const 0))
+        (local.set $acc0_22 (f32.const 0))
+        (local.set $acc0_23 (f32.const 0))
+        (local.set $acc0_30 (f32.const 0))
+        (local.set $acc0_31 (f32.const 0))
+        (local.set $acc0_32 (f32.const 0))
+        (local.set $acc0_33 (f32.const 0))
+        (local.set $ai0 (i32.mul (local.get $m0) (i32.const 49)))
+        (local.set $bi0 (local.get $n0))
+        (local.set $k0 (i32.const 0))
+        loop $k0
+          (local.set $ao0 (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 1568))))
+          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 784))))
+          ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
+          (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
+          ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
+          (local.set $v_acc0_10 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_10)) (local.get $acc0_11)) (local.get $acc0_12)) (local.get $acc0_13)))
+          ;; f32x4: acc0_20, acc0_21, acc0_22, acc0_23 as one vector in loop k1
+          (local.set $v_acc0_20 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_20)) (local.get $acc0_21)) (local.get $acc0_22)) (local.get $acc0_23)))
+          ;; f32x4: acc0_30, acc0_31, acc0_32, acc0_33 as one vector in loop k1
+          (local.set $v_acc0_30 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_30)) (local.get $acc0_31)) (local.get $acc0_32)) (local.get $acc0_33)))
+          (local.set $k1 (i32.const 0))
+          loop $k1
+            (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $a1 (f32.load offset=196 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $a2 (f32.load offset=392 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $a3 (f32.load offset=588 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 16))) (i32.const 2)))))))
+            (local.set $v_acc0_10 (f32x4.add (local.get $v_acc0_10) (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 16))) (i32.const 2)))))))
+            (local.set $v_acc0_20 (f32x4.add (local.get $v_acc0_20) (f32x4.mul (f32x4.splat (local.get $a2)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 16))) (i32.const 2)))))))
+            (local.set $v_acc0_30 (f32x4.add (local.get $v_acc0_30) (f32x4.mul (f32x4.splat (local.get $a3)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 16))) (i32.const 2)))))))
+            (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 49)))
+          end
+          (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
+          (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
+          (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
+          (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
+          (local.set $acc0_10 (f32x4.extract_lane 0 (local.get $v_acc0_10)))
+          (local.set $acc0_11 (f32x4.extract_lane 1 (local.get $v_acc0_10)))
+          (local.set $acc0_12 (f32x4.extract_lane 2 (local.get $v_acc0_10)))
+          (local.set $acc0_13 (f32x4.extract_lane 3 (local.get $v_acc0_10)))
+          (local.set $acc0_20 (f32x4.extract_lane 0 (local.get $v_acc0_20)))
+          (local.set $acc0_21 (f32x4.extract_lane 1 (local.get $v_acc0_20)))
+          (local.set $acc0_22 (f32x4.extract_lane 2 (local.get $v_acc0_20)))
+          (local.set $acc0_23 (f32x4.extract_lane 3 (local.get $v_acc0_20)))
+          (local.set $acc0_30 (f32x4.extract_lane 0 (local.get $v_acc0_30)))
+          (local.set $acc0_31 (f32x4.extract_lane 1 (local.get $v_acc0_30)))
+          (local.set $acc0_32 (f32x4.extract_lane 2 (local.get $v_acc0_30)))
+          (local.set $acc0_33 (f32x4.extract_lane 3 (local.get $v_acc0_30)))
+          (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 32)))
+        end
+        (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
+        (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
+        (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))
+        (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_03))
+        (f32.store offset=64 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_10))
+        (f32.store offset=68 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_11))
+        (f32.store offset=72 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_12))
+        (f32.store offset=76 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_13))
+        (f32.store offset=128 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_20))
+        (f32.store offset=132 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_21))
+        (f32.store offset=136 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_22))
+        (f32.store offset=140 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_23))
+        (f32.store offset=192 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_30))
+        (f32.store offset=196 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_31))
+        (f32.store offset=200 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_32))
+        (f32.store offset=204 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 16)) (local.get $n0)) (i32.const 2))) (local.get $acc0_33))
+        (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 8)))
+      end
+      (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (i32.const 4)))
     end
   )
 

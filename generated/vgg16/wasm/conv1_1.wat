@@ -1417,24 +1417,6 @@
           (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=900 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 50176))) (local.get $tw0)) (i32.const 2)))))))
           (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
         end
-        (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-        (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-        (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-        (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-        (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-        (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-        (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-        (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-        (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-        (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-        (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-        (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-        ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-        (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-        ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-        (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-        ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-        (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
         (local.set $r (i32.const 0))
         loop $r
           (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 27)) (i32.const 2)))))
@@ -1445,24 +1427,6 @@
           (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=896 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 50176))) (local.get $tw0)) (i32.const 2)))))))
           (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
         end
-        (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-        (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-        (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-        (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-        (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-        (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-        (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-        (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-        (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-        (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-        (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-        (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-        ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-        (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-        ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-        (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-        ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-        (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
         (local.set $r (i32.const 0))
         loop $r
           (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 27)) (i32.const 2)))))
@@ -1473,24 +1437,6 @@
           (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=892 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 50176))) (local.get $tw0)) (i32.const 2)))))))
           (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
         end
-        (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-        (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-        (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-        (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-        (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-        (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-        (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-        (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-        (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-        (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-        (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-        (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-        ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-        (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-        ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-        (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-        ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-        (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
         (local.set $r (i32.const 0))
         loop $r
           (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 27)) (i32.const 2)))))
@@ -1501,24 +1447,6 @@
           (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 50176))) (local.get $tw0)) (i32.const 2)))))))
           (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
         end
-        (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-        (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-        (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-        (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-        (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-        (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-        (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-        (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-        (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-        (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-        (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-        (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-        ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-        (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-        ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-        (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-        ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-        (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
         (local.set $r (i32.const 0))
         loop $r
           (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 27)) (i32.const 2)))))
@@ -1529,24 +1457,6 @@
           (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 50176))) (local.get $tw0)) (i32.const 2)))))))
           (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
         end
-        (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-        (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-        (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-        (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-        (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-        (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-        (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-        (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-        (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-        (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-        (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-        (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-        ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-        (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-        ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-        (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-        ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-        (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
         (local.set $r (i32.const 0))
         loop $r
           (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 27)) (i32.const 2)))))
@@ -1557,24 +1467,6 @@
           (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 50176))) (local.get $tw0)) (i32.const -1)) (i32.const 2)))))))
           (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
         end
-        (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-        (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-        (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-        (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-        (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-        (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-        (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-        (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-        (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-        (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-        (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-        (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-        ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-        (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-        ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-        (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-        ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-        (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
         (local.set $r (i32.const 0))
         loop $r
           (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 27)) (i32.const 2)))))
@@ -1585,24 +1477,6 @@
           (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 50176))) (local.get $tw0)) (i32.const -223)) (i32.const 2)))))))
           (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
         end
-        (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-        (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-        (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-        (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-        (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-        (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-        (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-        (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-        (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-        (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-        (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-        (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-        ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-        (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-        ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-        (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-        ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-        (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
         (local.set $r (i32.const 0))
         loop $r
           (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 27)) (i32.const 2)))))
@@ -1613,24 +1487,6 @@
           (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 50176))) (local.get $tw0)) (i32.const -224)) (i32.const 2)))))))
           (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
         end
-        (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-        (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-        (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-        (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-        (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-        (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-        (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-        (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-        (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-        (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-        (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-        (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-        ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-        (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-        ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-        (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-        ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-        (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
         (local.set $r (i32.const 0))
         loop $r
           (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 27)) (i32.const 2)))))
@@ -1809,24 +1665,6 @@
           (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 50176))) (local.get $tw0)) (i32.const 1)) (i32.const 2)))))))
           (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
         end
-        (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-        (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-        (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-        (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-        (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-        (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-        (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-        (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-        (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-        (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-        (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-        (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-        ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-        (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-        ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-        (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-        ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-        (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
         (local.set $r (i32.const 0))
         loop $r
           (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 27)) (i32.const 2)))))
@@ -1837,24 +1675,6 @@
           (local.set $v_acc2_0 (f32x4.add (local.get $v_acc2_0) (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 50176))) (local.get $tw0)) (i32.const 2)))))))
           (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
         end
-        (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-        (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-        (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-        (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-        (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-        (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-        (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-        (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-        (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-        (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-        (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-        (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-        ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-        (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-        ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-        (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-        ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-        (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
         (local.set $r (i32.const 0))
         loop $r
           (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 27)) (i32.const 2)))))

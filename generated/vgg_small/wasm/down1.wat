@@ -10,8 +10,8 @@
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
   (type $t0 (func (param i32 i32 i32 i32)))
-  (type $t1 (func (param i32 i32 i32)))
-  (type $t2 (func (param i32 i32)))
+  (type $t1 (func (param i32 i32)))
+  (type $t2 (func (param i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
@@ -931,245 +931,242 @@
   )
 
   ;; conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
-  ;; role: gradWeight, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+  ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.30
-  (func $conv3x3_s2_p1_16x32x32_to_32_dw_direct (export "conv3x3_s2_p1_16x32x32_to_32_dw_direct") (type $t1) (param $x_at i32) (param $dy_at i32) (param $dw_at i32)
-    (local $ob i32) (local $o0 i32) (local $rb i32) (local $r0 i32) (local $n i32) (local $oh i32) (local $dyrow i32) (local $xrow i32)
-    (local $ow i32) (local $acc0_0_0_0 f32) (local $acc0_0_0_1 f32) (local $acc0_0_0_2 f32) (local $acc0_1_0_0 f32) (local $acc0_1_0_1 f32) (local $acc0_1_0_2 f32) (local $acc0_2_0_0 f32)
-    (local $acc0_2_0_1 f32) (local $acc0_2_0_2 f32) (local $acc0_3_0_0 f32) (local $acc0_3_0_1 f32) (local $acc0_3_0_2 f32) (local $d0 f32) (local $d1 f32) (local $d2 f32)
-    (local $d3 f32) (local $x0_0 f32) (local $x0_1 f32) (local $x0_2 f32) (local $e0_d0 f32) (local $e0_d1 f32) (local $e0_d2 f32) (local $e0_d3 f32)
-    (local $e0_x0_1 f32) (local $e0_x0_2 f32) (local $acc1_0_0_0 f32) (local $acc1_0_0_1 f32) (local $acc1_0_0_2 f32) (local $acc1_1_0_0 f32) (local $acc1_1_0_1 f32) (local $acc1_1_0_2 f32)
-    (local $acc1_2_0_0 f32) (local $acc1_2_0_1 f32) (local $acc1_2_0_2 f32) (local $acc1_3_0_0 f32) (local $acc1_3_0_1 f32) (local $acc1_3_0_2 f32) (local $acc2_0_0_0 f32) (local $acc2_0_0_1 f32)
-    (local $acc2_0_0_2 f32) (local $acc2_1_0_0 f32) (local $acc2_1_0_1 f32) (local $acc2_1_0_2 f32) (local $acc2_2_0_0 f32) (local $acc2_2_0_1 f32) (local $acc2_2_0_2 f32) (local $acc2_3_0_0 f32)
-    (local $acc2_3_0_1 f32) (local $acc2_3_0_2 f32)
-    (local.set $ob (i32.const 0))
-    loop $ob
-      (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-      (local.set $rb (i32.const 0))
-      loop $rb
-        (local.set $r0 (local.get $rb))
-        (local.set $acc0_0_0_0 (f32.const 0))
-        (local.set $acc0_0_0_1 (f32.const 0))
-        (local.set $acc0_0_0_2 (f32.const 0))
-        (local.set $acc0_1_0_0 (f32.const 0))
-        (local.set $acc0_1_0_1 (f32.const 0))
-        (local.set $acc0_1_0_2 (f32.const 0))
-        (local.set $acc0_2_0_0 (f32.const 0))
-        (local.set $acc0_2_0_1 (f32.const 0))
-        (local.set $acc0_2_0_2 (f32.const 0))
-        (local.set $acc0_3_0_0 (f32.const 0))
-        (local.set $acc0_3_0_1 (f32.const 0))
-        (local.set $acc0_3_0_2 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 1))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 32)) (local.get $o0)) (i32.const 16)) (local.get $oh)) (i32.const 16)))
-            (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $r0)) (i32.const 32)) (i32.mul (local.get $oh) (i32.const 2))) (i32.const 32)) (i32.const -32)))
-            (local.set $ow (i32.const 1))
-            loop $ow
-              (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d1 (f32.load offset=1024 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d2 (f32.load offset=2048 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d3 (f32.load offset=3072 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $x0_0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const -1)) (i32.const 2)))))
-              (local.set $x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-              (local.set $x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 1)) (i32.const 2)))))
-              (local.set $acc0_0_0_0 (f32.add (local.get $acc0_0_0_0) (f32.mul (local.get $d0) (local.get $x0_0))))
-              (local.set $acc0_0_0_1 (f32.add (local.get $acc0_0_0_1) (f32.mul (local.get $d0) (local.get $x0_1))))
-              (local.set $acc0_0_0_2 (f32.add (local.get $acc0_0_0_2) (f32.mul (local.get $d0) (local.get $x0_2))))
-              (local.set $acc0_1_0_0 (f32.add (local.get $acc0_1_0_0) (f32.mul (local.get $d1) (local.get $x0_0))))
-              (local.set $acc0_1_0_1 (f32.add (local.get $acc0_1_0_1) (f32.mul (local.get $d1) (local.get $x0_1))))
-              (local.set $acc0_1_0_2 (f32.add (local.get $acc0_1_0_2) (f32.mul (local.get $d1) (local.get $x0_2))))
-              (local.set $acc0_2_0_0 (f32.add (local.get $acc0_2_0_0) (f32.mul (local.get $d2) (local.get $x0_0))))
-              (local.set $acc0_2_0_1 (f32.add (local.get $acc0_2_0_1) (f32.mul (local.get $d2) (local.get $x0_1))))
-              (local.set $acc0_2_0_2 (f32.add (local.get $acc0_2_0_2) (f32.mul (local.get $d2) (local.get $x0_2))))
-              (local.set $acc0_3_0_0 (f32.add (local.get $acc0_3_0_0) (f32.mul (local.get $d3) (local.get $x0_0))))
-              (local.set $acc0_3_0_1 (f32.add (local.get $acc0_3_0_1) (f32.mul (local.get $d3) (local.get $x0_1))))
-              (local.set $acc0_3_0_2 (f32.add (local.get $acc0_3_0_2) (f32.mul (local.get $d3) (local.get $x0_2))))
-              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e0_d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e0_d1 (f32.load offset=1024 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e0_d2 (f32.load offset=2048 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e0_d3 (f32.load offset=3072 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e0_x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $e0_x0_2 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.const 1)) (i32.const 2)))))
-            (local.set $acc0_0_0_1 (f32.add (local.get $acc0_0_0_1) (f32.mul (local.get $e0_d0) (local.get $e0_x0_1))))
-            (local.set $acc0_0_0_2 (f32.add (local.get $acc0_0_0_2) (f32.mul (local.get $e0_d0) (local.get $e0_x0_2))))
-            (local.set $acc0_1_0_1 (f32.add (local.get $acc0_1_0_1) (f32.mul (local.get $e0_d1) (local.get $e0_x0_1))))
-            (local.set $acc0_1_0_2 (f32.add (local.get $acc0_1_0_2) (f32.mul (local.get $e0_d1) (local.get $e0_x0_2))))
-            (local.set $acc0_2_0_1 (f32.add (local.get $acc0_2_0_1) (f32.mul (local.get $e0_d2) (local.get $e0_x0_1))))
-            (local.set $acc0_2_0_2 (f32.add (local.get $acc0_2_0_2) (f32.mul (local.get $e0_d2) (local.get $e0_x0_2))))
-            (local.set $acc0_3_0_1 (f32.add (local.get $acc0_3_0_1) (f32.mul (local.get $e0_d3) (local.get $e0_x0_1))))
-            (local.set $acc0_3_0_2 (f32.add (local.get $acc0_3_0_2) (f32.mul (local.get $e0_d3) (local.get $e0_x0_2))))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 16)))
-          end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 8)))
+  ;; cols[g, n, p, k] = im2row(x): 2048 rows x 144 columns
+  (func $conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols (export "conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols") (type $t1) (param $x_at i32) (param $cols_at i32)
+    (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $ow i32) (local $oh i32) (local $drow i32) (local $srow i32)
+    (local.set $n (i32.const 0))
+    loop $n
+      (local.set $r (i32.const 0))
+      loop $r
+        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 36864)) (i32.mul (local.get $r) (i32.const 9))))
+        (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $r)) (i32.const 1024)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
         end
-        (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc0_0_0_0))
-        (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc0_0_0_1))
-        (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc0_0_0_2))
-        (f32.store offset=576 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc0_1_0_0))
-        (f32.store offset=580 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc0_1_0_1))
-        (f32.store offset=584 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc0_1_0_2))
-        (f32.store offset=1152 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc0_2_0_0))
-        (f32.store offset=1156 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc0_2_0_1))
-        (f32.store offset=1160 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc0_2_0_2))
-        (f32.store offset=1728 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc0_3_0_0))
-        (f32.store offset=1732 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc0_3_0_1))
-        (f32.store offset=1736 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc0_3_0_2))
-        (local.set $acc1_0_0_0 (f32.const 0))
-        (local.set $acc1_0_0_1 (f32.const 0))
-        (local.set $acc1_0_0_2 (f32.const 0))
-        (local.set $acc1_1_0_0 (f32.const 0))
-        (local.set $acc1_1_0_1 (f32.const 0))
-        (local.set $acc1_1_0_2 (f32.const 0))
-        (local.set $acc1_2_0_0 (f32.const 0))
-        (local.set $acc1_2_0_1 (f32.const 0))
-        (local.set $acc1_2_0_2 (f32.const 0))
-        (local.set $acc1_3_0_0 (f32.const 0))
-        (local.set $acc1_3_0_1 (f32.const 0))
-        (local.set $acc1_3_0_2 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 32)) (local.get $o0)) (i32.const 16)) (local.get $oh)) (i32.const 16)))
-            (local.set $xrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $r0)) (i32.const 32)) (i32.mul (local.get $oh) (i32.const 2))) (i32.const 32)))
-            (local.set $ow (i32.const 1))
-            loop $ow
-              (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d1 (f32.load offset=1024 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d2 (f32.load offset=2048 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d3 (f32.load offset=3072 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $x0_0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const -1)) (i32.const 2)))))
-              (local.set $x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-              (local.set $x0_2 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-              (local.set $acc1_0_0_0 (f32.add (local.get $acc1_0_0_0) (f32.mul (local.get $d0) (local.get $x0_0))))
-              (local.set $acc1_0_0_1 (f32.add (local.get $acc1_0_0_1) (f32.mul (local.get $d0) (local.get $x0_1))))
-              (local.set $acc1_0_0_2 (f32.add (local.get $acc1_0_0_2) (f32.mul (local.get $d0) (local.get $x0_2))))
-              (local.set $acc1_1_0_0 (f32.add (local.get $acc1_1_0_0) (f32.mul (local.get $d1) (local.get $x0_0))))
-              (local.set $acc1_1_0_1 (f32.add (local.get $acc1_1_0_1) (f32.mul (local.get $d1) (local.get $x0_1))))
-              (local.set $acc1_1_0_2 (f32.add (local.get $acc1_1_0_2) (f32.mul (local.get $d1) (local.get $x0_2))))
-              (local.set $acc1_2_0_0 (f32.add (local.get $acc1_2_0_0) (f32.mul (local.get $d2) (local.get $x0_0))))
-              (local.set $acc1_2_0_1 (f32.add (local.get $acc1_2_0_1) (f32.mul (local.get $d2) (local.get $x0_1))))
-              (local.set $acc1_2_0_2 (f32.add (local.get $acc1_2_0_2) (f32.mul (local.get $d2) (local.get $x0_2))))
-              (local.set $acc1_3_0_0 (f32.add (local.get $acc1_3_0_0) (f32.mul (local.get $d3) (local.get $x0_0))))
-              (local.set $acc1_3_0_1 (f32.add (local.get $acc1_3_0_1) (f32.mul (local.get $d3) (local.get $x0_1))))
-              (local.set $acc1_3_0_2 (f32.add (local.get $acc1_3_0_2) (f32.mul (local.get $d3) (local.get $x0_2))))
-              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e0_d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e0_d1 (f32.load offset=1024 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e0_d2 (f32.load offset=2048 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e0_d3 (f32.load offset=3072 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e0_x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $e0_x0_2 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $acc1_0_0_1 (f32.add (local.get $acc1_0_0_1) (f32.mul (local.get $e0_d0) (local.get $e0_x0_1))))
-            (local.set $acc1_0_0_2 (f32.add (local.get $acc1_0_0_2) (f32.mul (local.get $e0_d0) (local.get $e0_x0_2))))
-            (local.set $acc1_1_0_1 (f32.add (local.get $acc1_1_0_1) (f32.mul (local.get $e0_d1) (local.get $e0_x0_1))))
-            (local.set $acc1_1_0_2 (f32.add (local.get $acc1_1_0_2) (f32.mul (local.get $e0_d1) (local.get $e0_x0_2))))
-            (local.set $acc1_2_0_1 (f32.add (local.get $acc1_2_0_1) (f32.mul (local.get $e0_d2) (local.get $e0_x0_1))))
-            (local.set $acc1_2_0_2 (f32.add (local.get $acc1_2_0_2) (f32.mul (local.get $e0_d2) (local.get $e0_x0_2))))
-            (local.set $acc1_3_0_1 (f32.add (local.get $acc1_3_0_1) (f32.mul (local.get $e0_d3) (local.get $e0_x0_1))))
-            (local.set $acc1_3_0_2 (f32.add (local.get $acc1_3_0_2) (f32.mul (local.get $e0_d3) (local.get $e0_x0_2))))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 16)))
+        (local.set $oh (i32.const 1))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 64))) (i32.const -33)))
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (local.set $ow (i32.const 1))
+          loop $ow
+            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 8)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 16)))
         end
-        (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc1_0_0_0))
-        (f32.store offset=16 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc1_0_0_1))
-        (f32.store offset=20 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc1_0_0_2))
-        (f32.store offset=588 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc1_1_0_0))
-        (f32.store offset=592 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc1_1_0_1))
-        (f32.store offset=596 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc1_1_0_2))
-        (f32.store offset=1164 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc1_2_0_0))
-        (f32.store offset=1168 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc1_2_0_1))
-        (f32.store offset=1172 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc1_2_0_2))
-        (f32.store offset=1740 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc1_3_0_0))
-        (f32.store offset=1744 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc1_3_0_1))
-        (f32.store offset=1748 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc1_3_0_2))
-        (local.set $acc2_0_0_0 (f32.const 0))
-        (local.set $acc2_0_0_1 (f32.const 0))
-        (local.set $acc2_0_0_2 (f32.const 0))
-        (local.set $acc2_1_0_0 (f32.const 0))
-        (local.set $acc2_1_0_1 (f32.const 0))
-        (local.set $acc2_1_0_2 (f32.const 0))
-        (local.set $acc2_2_0_0 (f32.const 0))
-        (local.set $acc2_2_0_1 (f32.const 0))
-        (local.set $acc2_2_0_2 (f32.const 0))
-        (local.set $acc2_3_0_0 (f32.const 0))
-        (local.set $acc2_3_0_1 (f32.const 0))
-        (local.set $acc2_3_0_2 (f32.const 0))
-        (local.set $n (i32.const 0))
-        loop $n
-          (local.set $oh (i32.const 0))
-          loop $oh
-            (local.set $dyrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 32)) (local.get $o0)) (i32.const 16)) (local.get $oh)) (i32.const 16)))
-            (local.set $xrow (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $r0)) (i32.const 32)) (i32.mul (local.get $oh) (i32.const 2))) (i32.const 32)) (i32.const 32)))
-            (local.set $ow (i32.const 1))
-            loop $ow
-              (local.set $d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d1 (f32.load offset=1024 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d2 (f32.load offset=2048 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $d3 (f32.load offset=3072 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $dyrow) (local.get $ow)) (i32.const 2)))))
-              (local.set $x0_0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const -1)) (i32.const 2)))))
-              (local.set $x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-              (local.set $x0_2 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-              (local.set $acc2_0_0_0 (f32.add (local.get $acc2_0_0_0) (f32.mul (local.get $d0) (local.get $x0_0))))
-              (local.set $acc2_0_0_1 (f32.add (local.get $acc2_0_0_1) (f32.mul (local.get $d0) (local.get $x0_1))))
-              (local.set $acc2_0_0_2 (f32.add (local.get $acc2_0_0_2) (f32.mul (local.get $d0) (local.get $x0_2))))
-              (local.set $acc2_1_0_0 (f32.add (local.get $acc2_1_0_0) (f32.mul (local.get $d1) (local.get $x0_0))))
-              (local.set $acc2_1_0_1 (f32.add (local.get $acc2_1_0_1) (f32.mul (local.get $d1) (local.get $x0_1))))
-              (local.set $acc2_1_0_2 (f32.add (local.get $acc2_1_0_2) (f32.mul (local.get $d1) (local.get $x0_2))))
-              (local.set $acc2_2_0_0 (f32.add (local.get $acc2_2_0_0) (f32.mul (local.get $d2) (local.get $x0_0))))
-              (local.set $acc2_2_0_1 (f32.add (local.get $acc2_2_0_1) (f32.mul (local.get $d2) (local.get $x0_1))))
-              (local.set $acc2_2_0_2 (f32.add (local.get $acc2_2_0_2) (f32.mul (local.get $d2) (local.get $x0_2))))
-              (local.set $acc2_3_0_0 (f32.add (local.get $acc2_3_0_0) (f32.mul (local.get $d3) (local.get $x0_0))))
-              (local.set $acc2_3_0_1 (f32.add (local.get $acc2_3_0_1) (f32.mul (local.get $d3) (local.get $x0_1))))
-              (local.set $acc2_3_0_2 (f32.add (local.get $acc2_3_0_2) (f32.mul (local.get $d3) (local.get $x0_2))))
-              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e0_d0 (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e0_d1 (f32.load offset=1024 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e0_d2 (f32.load offset=2048 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e0_d3 (f32.load offset=3072 (i32.add (local.get $dy_at) (i32.shl (local.get $dyrow) (i32.const 2)))))
-            (local.set $e0_x0_1 (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $e0_x0_2 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $xrow) (i32.const 2)))))
-            (local.set $acc2_0_0_1 (f32.add (local.get $acc2_0_0_1) (f32.mul (local.get $e0_d0) (local.get $e0_x0_1))))
-            (local.set $acc2_0_0_2 (f32.add (local.get $acc2_0_0_2) (f32.mul (local.get $e0_d0) (local.get $e0_x0_2))))
-            (local.set $acc2_1_0_1 (f32.add (local.get $acc2_1_0_1) (f32.mul (local.get $e0_d1) (local.get $e0_x0_1))))
-            (local.set $acc2_1_0_2 (f32.add (local.get $acc2_1_0_2) (f32.mul (local.get $e0_d1) (local.get $e0_x0_2))))
-            (local.set $acc2_2_0_1 (f32.add (local.get $acc2_2_0_1) (f32.mul (local.get $e0_d2) (local.get $e0_x0_1))))
-            (local.set $acc2_2_0_2 (f32.add (local.get $acc2_2_0_2) (f32.mul (local.get $e0_d2) (local.get $e0_x0_2))))
-            (local.set $acc2_3_0_1 (f32.add (local.get $acc2_3_0_1) (f32.mul (local.get $e0_d3) (local.get $e0_x0_1))))
-            (local.set $acc2_3_0_2 (f32.add (local.get $acc2_3_0_2) (f32.mul (local.get $e0_d3) (local.get $e0_x0_2))))
-            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 16)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
+        end
+        (local.set $oh (i32.const 1))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 64))) (i32.const -32)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
           end
-          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 8)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 16)))
         end
-        (f32.store offset=24 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc2_0_0_0))
-        (f32.store offset=28 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc2_0_0_1))
-        (f32.store offset=32 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc2_0_0_2))
-        (f32.store offset=600 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc2_1_0_0))
-        (f32.store offset=604 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc2_1_0_1))
-        (f32.store offset=608 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc2_1_0_2))
-        (f32.store offset=1176 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc2_2_0_0))
-        (f32.store offset=1180 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc2_2_0_1))
-        (f32.store offset=1184 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc2_2_0_2))
-        (f32.store offset=1752 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc2_3_0_0))
-        (f32.store offset=1756 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc2_3_0_1))
-        (f32.store offset=1760 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 144)) (i32.mul (local.get $r0) (i32.const 9))) (i32.const 2))) (local.get $acc2_3_0_2))
-        (br_if $rb (i32.lt_s (local.tee $rb (i32.add (local.get $rb) (i32.const 1))) (i32.const 16)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
+        end
+        (local.set $oh (i32.const 1))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 64))) (i32.const -31)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 16)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 64))) (i32.const -1)))
+          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (local.set $ow (i32.const 1))
+          loop $ow
+            (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 16)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 64))))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 16)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 64))) (i32.const 1)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 16)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 64))) (i32.const 31)))
+          (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (local.set $ow (i32.const 1))
+          loop $ow
+            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 16)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 64))) (i32.const 32)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 16)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 64))) (i32.const 33)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 16)))
+        end
+        (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
       end
-      (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 8)))
+      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 8)))
+    end
+  )
+
+  ;; conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
+  ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
+  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.30
+  ;; dw[co, k] = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]: M=32 N=144 K=2048 per group
+  ;; simd: f32x4 accumulators in loop k1: acc0_00..acc0_03, acc0_10..acc0_13, acc0_20..acc0_23, acc0_30..acc0_33
+  (func $conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm (export "conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm") (type $t2) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32)
+    (local $nb i32) (local $n0 i32) (local $mb i32) (local $m0 i32) (local $ai0 i32) (local $bi0 i32) (local $k0 i32) (local $ao0 i32)
+    (local $bo0 i32) (local $k1 i32) (local $acc0_00 f32) (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $acc0_10 f32) (local $acc0_11 f32)
+    (local $acc0_12 f32) (local $acc0_13 f32) (local $acc0_20 f32) (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_30 f32) (local $acc0_31 f32)
+    (local $acc0_32 f32) (local $acc0_33 f32) (local $a0 f32) (local $a1 f32) (local $a2 f32) (local $a3 f32) (local $v_acc0_00 v128) (local $v_acc0_10 v128)
+    (local $v_acc0_20 v128) (local $v_acc0_30 v128)
+    (local.set $nb (i32.const 0))
+    loop $nb
+      (local.set $n0 (i32.mul (local.get $nb) (i32.const 4)))
+      (local.set $mb (i32.const 0))
+      loop $mb
+        (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
+        (local.set $acc0_00 (f32.const 0))
+        (local.set $acc0_01 (f32.const 0))
+        (local.set $acc0_02 (f32.const 0))
+        (local.set $acc0_03 (f32.const 0))
+        (local.set $acc0_10 (f32.const 0))
+        (local.set $acc0_11 (f32.const 0))
+        (local.set $acc0_12 (f32.const 0))
+        (local.set $acc0_13 (f32.const 0))
+        (local.set $acc0_20 (f32.const 0))
+        (local.set $acc0_21 (f32.const 0))
+        (local.set $acc0_22 (f32.const 0))
+        (local.set $acc0_23 (f32.const 0))
+        (local.set $acc0_30 (f32.const 0))
+        (local.set $acc0_31 (f32.const 0))
+        (local.set $acc0_32 (f32.const 0))
+        (local.set $acc0_33 (f32.const 0))
+        (local.set $ai0 (i32.mul (local.get $m0) (i32.const 256)))
+        (local.set $bi0 (local.get $n0))
+        (local.set $k0 (i32.const 0))
+        loop $k0
+          (local.set $ao0 (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 8192))))
+          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 36864))))
+          ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
+          (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
+          ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
+          (local.set $v_acc0_10 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_10)) (local.get $acc0_11)) (local.get $acc0_12)) (local.get $acc0_13)))
+          ;; f32x4: acc0_20, acc0_21, acc0_22, acc0_23 as one vector in loop k1
+          (local.set $v_acc0_20 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_20)) (local.get $acc0_21)) (local.get $acc0_22)) (local.get $acc0_23)))
+          ;; f32x4: acc0_30, acc0_31, acc0_32, acc0_33 as one vector in loop k1
+          (local.set $v_acc0_30 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_30)) (local.get $acc0_31)) (local.get $acc0_32)) (local.get $acc0_33)))
+          (local.set $k1 (i32.const 0))
+          loop $k1
+            (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $a1 (f32.load offset=1024 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $a2 (f32.load offset=2048 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $a3 (f32.load offset=3072 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 144))) (i32.const 2)))))))
+            (local.set $v_acc0_10 (f32x4.add (local.get $v_acc0_10) (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 144))) (i32.const 2)))))))
+            (local.set $v_acc0_20 (f32x4.add (local.get $v_acc0_20) (f32x4.mul (f32x4.splat (local.get $a2)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 144))) (i32.const 2)))))))
+            (local.set $v_acc0_30 (f32x4.add (local.get $v_acc0_30) (f32x4.mul (f32x4.splat (local.get $a3)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 144))) (i32.const 2)))))))
+            (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 256)))
+          end
+          (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
+          (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
+          (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
+          (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
+          (local.set $acc0_10 (f32x4.extract_lane 0 (local.get $v_acc0_10)))
+          (local.set $acc0_11 (f32x4.extract_lane 1 (local.get $v_acc0_10)))
+          (local.set $acc0_12 (f32x4.extract_lane 2 (local.get $v_acc0_10)))
+          (local.set $acc0_13 (f32x4.extract_lane 3 (local.get $v_acc0_10)))
+          (local.set $acc0_20 (f32x4.extract_lane 0 (local.get $v_acc0_20)))
+          (local.set $acc0_21 (f32x4.extract_lane 1 (local.get $v_acc0_20)))
+          (local.set $acc0_22 (f32x4.extract_lane 2 (local.get $v_acc0_20)))
+          (local.set $acc0_23 (f32x4.extract_lane 3 (local.get $v_acc0_20)))
+          (local.set $acc0_30 (f32x4.extract_lane 0 (local.get $v_acc0_30)))
+          (local.set $acc0_31 (f32x4.extract_lane 1 (local.get $v_acc0_30)))
+          (local.set $acc0_32 (f32x4.extract_lane 2 (local.get $v_acc0_30)))
+          (local.set $acc0_33 (f32x4.extract_lane 3 (local.get $v_acc0_30)))
+          (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 8)))
+        end
+        (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
+        (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
+        (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))
+        (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_03))
+        (f32.store offset=576 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_10))
+        (f32.store offset=580 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_11))
+        (f32.store offset=584 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_12))
+        (f32.store offset=588 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_13))
+        (f32.store offset=1152 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_20))
+        (f32.store offset=1156 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_21))
+        (f32.store offset=1160 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_22))
+        (f32.store offset=1164 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_23))
+        (f32.store offset=1728 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_30))
+        (f32.store offset=1732 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_31))
+        (f32.store offset=1736 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_32))
+        (f32.store offset=1740 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_33))
+        (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 8)))
+      end
+      (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (i32.const 36)))
     end
   )
 
   ;; conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
   ;; role: gradBias
-  (func $conv3x3_s2_p1_16x32x32_to_32_db (export "conv3x3_s2_p1_16x32x32_to_32_db") (type $t2) (param $dy_at i32) (param $db_at i32)
+  (func $conv3x3_s2_p1_16x32x32_to_32_db (export "conv3x3_s2_p1_16x32x32_to_32_db") (type $t1) (param $dy_at i32) (param $db_at i32)
     (local $c i32) (local $n i32) (local $base i32) (local $p i32) (local $acc f32)
     (local.set $c (i32.const 0))
     loop $c
@@ -1193,7 +1190,7 @@
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.13
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3, acc3_0..acc3_3 (9 loops)
-  (func $conv3x3_s2_p1_16x32x32_to_32_dx_direct (export "conv3x3_s2_p1_16x32x32_to_32_dx_direct") (type $t1) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  (func $conv3x3_s2_p1_16x32x32_to_32_dx_direct (export "conv3x3_s2_p1_16x32x32_to_32_dx_direct") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $n i32) (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32)
     (local $r i32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32)
     (local $acc1_3 f32) (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32)
@@ -1337,30 +1334,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 256))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 32)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 144))) (i32.const 2)))))
@@ -1462,30 +1435,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=64 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 256))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 32)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 144))) (i32.const 2)))))
@@ -1587,30 +1536,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=68 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 256))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 32)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 144))) (i32.const 2)))))
@@ -1623,30 +1548,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=64 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 256))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 32)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 144))) (i32.const 2)))))
@@ -1659,30 +1560,6 @@
               (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 256))) (local.get $tw0)) (i32.const 2)))))))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 32)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 144))) (i32.const 2)))))
@@ -1741,7 +1618,7 @@
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.13
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3, acc3_0..acc3_3 (3 loops)
-  (func $conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows (export "conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows") (type $t1) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  (func $conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows (export "conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $n i32) (local $ob i32) (local $o0 i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32) (local $r i32)
     (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32)
     (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32) (local $acc3_3 f32)
@@ -1878,30 +1755,6 @@
             (local.set $v_acc3_0 (f32x4.add (local.get $v_acc3_0) (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 256))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 32)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 144))) (i32.const 2)))))
@@ -1957,7 +1810,7 @@
   ;; conv2d [8,16,32,32] -> [8,32,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.13
-  (func $conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols (export "conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols") (type $t1) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  (func $conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols (export "conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
     (local $n i32) (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32) (local $t_acc0_0 f32)
     (local $t_acc0_1 f32) (local $t_acc0_2 f32) (local $t_acc1_0 f32) (local $t_acc1_1 f32) (local $t_acc1_2 f32) (local $t_acc2_0 f32) (local $t_acc2_1 f32) (local $t_acc2_2 f32)
     (local $t_acc3_0 f32) (local $t_acc3_1 f32) (local $t_acc3_2 f32) (local $x0 f32) (local $x1 f32) (local $x2 f32) (local $w0 f32) (local $w1 f32)
