@@ -161,8 +161,8 @@ export const runKernelTs: RunKernel = async (k, bufs, scalars) => {
   compileKernelTs(k)(...k.buffers.map((b) => bufs[b.name]), ...k.scalars.map((s) => scalars[s.name]));
 };
 
-/** the module's members that the model check uses */
-interface GeneratedModel {
+/** the members of a synchronous generated model (index.ts's createModel, wasm.ts's createWasmModel) that the model check uses */
+export interface GeneratedModel {
   params: Record<string, { weight?: Float32Array; bias?: Float32Array }>;
   grads: Record<string, { weight?: Float32Array; bias?: Float32Array }>;
   buffers: Buffers;
@@ -331,27 +331,31 @@ export async function compareModel(plan: ModelPlan, seed: number, model: ModelUn
 export async function checkModel(plan: ModelPlan, seed: number): Promise<CheckRow[]> {
   const { createModel, cleanup } = await importGenerated(plan);
   try {
-    const model = createModel({ seed });
-    return await compareModel(plan, seed, {
-      params: async () => model.params,
-      forward: async (x) => model.forward(x),
-      backward: async (dOut) => model.backward(dOut),
-      lossAndGrad: async (x, target) => model.lossAndGrad(x, target),
-      grads: async () => model.grads,
-      buffers: async () => model.buffers,
-      train: (mode) => model.train(mode),
-      writeParams: async (p) => {
-        for (const [name, t] of Object.entries(p)) {
-          if (t.weight) model.params[name]!.weight!.set(t.weight);
-          if (t.bias) model.params[name]!.bias!.set(t.bias);
-        }
-      },
-      optimizerStep: async (o) => model.optimizerStep(o),
-      resetOptimizer: async () => model.resetOptimizer(),
-    });
+    return await compareModel(plan, seed, underCheck(createModel({ seed })));
   } finally {
     cleanup();
   }
+}
+
+/** a synchronous generated model as the whole-model comparison drives it */
+export function underCheck(model: GeneratedModel): ModelUnderCheck {
+  return {
+    params: async () => model.params,
+    forward: async (x) => model.forward(x),
+    backward: async (dOut) => model.backward(dOut),
+    lossAndGrad: async (x, target) => model.lossAndGrad(x, target),
+    grads: async () => model.grads,
+    buffers: async () => model.buffers,
+    train: (mode) => model.train(mode),
+    writeParams: async (p) => {
+      for (const [name, t] of Object.entries(p)) {
+        if (t.weight) model.params[name]!.weight!.set(t.weight);
+        if (t.bias) model.params[name]!.bias!.set(t.bias);
+      }
+    },
+    optimizerStep: async (o) => model.optimizerStep(o),
+    resetOptimizer: async () => model.resetOptimizer(),
+  };
 }
 
 const fmt = (v: number): string => (v === Infinity ? 'inf' : v === 0 ? '0' : v.toExponential(2));
