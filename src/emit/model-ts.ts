@@ -489,13 +489,14 @@ function inferenceModelBody(plan: ModelPlan, program: ModelProgram): string {
       if (most.i32) em.line(`const scratchI32 = new Int32Array(${most.i32});`);
       for (const v of views) em.line(v);
     }
+    if (program.outputSoftmax) em.line(`const probs = new Float32Array(${numel(plan.outShape)}); // forward's output: softmax over the classes`);
     em.line();
     em.line('// eval mode always: batch norm normalizes with its running stats, dropout is the identity');
     em.block('function forward(x: Float32Array): Float32Array {', () => {
       em.line(`checkF32(${where('forward')}, 'x', x, ${inSize}, '[${dims(plan.inShape)}]');`);
       em.line('a0.set(x);');
       emitCalls(em, plan, program, 'forward');
-      em.line(`return ${g.act[L]};`);
+      emitOutputSoftmax(em, program, g.act[L], false);
     });
     em.line();
     emitSafetensors(em, program, where, ', as the training build names them');
@@ -512,6 +513,21 @@ function inferenceModelBody(plan: ModelPlan, program: ModelProgram): string {
     em.line('return model;');
   });
   return em.text().replace(/\n$/, '');
+}
+
+/** forward's return: the output, or in eval mode its softmax over the classes (model.json's output_softmax) */
+function emitOutputSoftmax(em: Emitter, program: ModelProgram, output: string, modal: boolean): void {
+  const k = program.outputSoftmax;
+  if (!k) {
+    em.line(`return ${output};`);
+    return;
+  }
+  if (modal) {
+    em.line('// training mode returns the logits (the loss takes them); eval mode, their softmax');
+    em.line(`if (training) return ${output};`);
+  }
+  em.line(`${k.name}(${output}, probs);`);
+  em.line('return probs;');
 }
 
 /** the state_dict table (parameters, then batch norm's buffers) and loadSafetensors / saveSafetensors over it, inside createModel */
@@ -631,6 +647,7 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
       em.line('const lossOut = new Float32Array(1);');
       if (loss.partials) em.line(`const lossPartials = new Float32Array(${loss.partials}); // the loss's per-chunk sums`);
     }
+    if (program.outputSoftmax) em.line(`const probs = new Float32Array(${outSize}); // eval-mode forward's output: softmax over the classes`);
     em.line('let lastLossFinite = true;');
     em.line();
     const modal = hasModes(program);
@@ -642,7 +659,7 @@ function createModelBody(plan: ModelPlan, program: ModelProgram): string {
         emitTrainingStep(em, program);
       }
       emitCalls(em, plan, program, 'forward');
-      em.line(`return ${g.act[L]};`);
+      emitOutputSoftmax(em, program, g.act[L], true);
     });
     em.line();
     if (modal) em.line('// backward differentiates what the last forward computed, in the mode it ran in (as autograd does)');
@@ -789,6 +806,12 @@ export function emitModelTs(plan: ModelPlan, program: ModelProgram): Record<stri
     files['train.ts'] = renderTemplate('kernels.ts', {
       header: fileHeader(plan, 'model-level kernels: the loss with its gradient, and the optimizer steps (SGD, Adam / AdamW)', []),
       kernels: train.flatMap((k) => addKernel(k, './train.ts') ?? []).map((t) => t.replace(/\n$/, '')).join('\n\n'),
+    });
+  }
+  if (program.outputSoftmax) {
+    files['softmax.ts'] = renderTemplate('kernels.ts', {
+      header: fileHeader(plan, "the output's softmax over the classes, which eval-mode forward returns (output_softmax)", []),
+      kernels: (addKernel(program.outputSoftmax, './softmax.ts') ?? '').replace(/\n$/, ''),
     });
   }
   files['runtime.ts'] = emitRuntime(plan);

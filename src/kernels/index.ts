@@ -20,6 +20,7 @@ import { lowerElementLoss } from './loss-mean.ts';
 import { lowerSgd, lowerSgdMomentum } from './sgd.ts';
 import { lowerAdam } from './adam.ts';
 import { lowerAdd } from './add.ts';
+import { lowerOutputSoftmax } from './softmax.ts';
 import { lowerConcat } from './concat.ts';
 import { lowerGraph } from './graph.ts';
 import { inferenceProgram } from './inference.ts';
@@ -164,6 +165,7 @@ function lowerTraining(plan: ModelPlan, opts: LowerOptions): ModelProgram {
     buffers: bufferSlots(plan),
     dropout: plan.layers.some((l) => l.type === 'dropout'),
     ...lowerLoss(plan),
+    outputSoftmax: plan.outputSoftmax ? lowerOutputSoftmax(plan.batch, plan.outShape[1]) : null,
     optimizers: params.length > 0 ? lowerOptimizers(params.length) : null,
   };
 }

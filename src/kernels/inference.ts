@@ -44,6 +44,8 @@ export function inferenceProgram(program: ModelProgram): ModelProgram {
     dropout: false,
     loss: null,
     lossKind: null,
+    // eval mode always: the output's softmax, when asked for, runs on every forward
+    outputSoftmax: program.outputSoftmax,
     optimizers: null,
   };
 }

@@ -147,6 +147,8 @@ export interface ModelProgram {
   readonly loss: Kernel | null;
   /** what `loss` computes (null: no loss kernel) */
   readonly lossKind: LossKind | null;
+  /** the eval-mode forward's last kernel (model.json's output_softmax): logits -> probs, softmax.ts; null when off */
+  readonly outputSoftmax: Kernel | null;
   /** the optimizer steps over the parameter arena; null without params */
   readonly optimizers: OptimizerKernels | null;
 }

@@ -620,6 +620,14 @@ export function planModel(spec: ModelSpec, opts: PlanOptions = {}): ModelPlan {
       throw new ConvgenError('loss', `softmax_cross_entropy needs at least 2 classes, but the model's output has ${cur[0]}`, 'give the last layer 2 or more outputs');
     }
   }
+  // softmax over dim 1 needs dim 1 to be the classes: a vector per sample
+  if (spec.output_softmax && cur.length !== 1) {
+    throw new ConvgenError(
+      'output_softmax',
+      `output_softmax needs a vector of class scores per sample, but the model's output is [${cur.join(', ')}] per sample`,
+      'end the model with flatten + linear (or global pooling and flatten), or remove "output_softmax"',
+    );
+  }
   let params = 0;
   let flopsForward = 0;
   let flopsBackward = 0;
@@ -637,6 +645,7 @@ export function planModel(spec: ModelSpec, opts: PlanOptions = {}): ModelPlan {
     outShape: [N, ...cur],
     layers,
     loss: spec.loss ?? null,
+    ...(spec.output_softmax ? { outputSoftmax: true as const } : {}),
     totals: { params, flopsForward, flopsBackward, activationBytes },
     ...(opts.inference ? { inference: true as const } : {}),
   };

@@ -216,6 +216,8 @@ export interface ModelPlan {
   readonly outShape: Shape;
   readonly layers: readonly LayerPlan[];
   readonly loss: LossKind | null;
+  /** eval-mode forward ends with softmax over the classes (model.json's output_softmax); absent when off, so other plans' JSON is unchanged */
+  readonly outputSoftmax?: true;
   readonly totals: {
     readonly params: number;
     readonly flopsForward: number;

@@ -24,6 +24,22 @@ export function softmaxCrossEntropy(logits: Vec, labels: ArrayLike<number>, batc
   return { loss: total / batch, dLogits };
 }
 
+/** torch.softmax(logits, dim=1) of [batch, classes]: exp(z - max) / sum exp(z - max) per row; a NaN makes its row NaN */
+export function softmaxRows(logits: Vec, batch: number, classes: number): Float64Array {
+  if (logits.length !== batch * classes) throw new Error(`softmaxRows: ${logits.length} logits, expected batch*classes = ${batch}*${classes}`);
+  const out = new Float64Array(batch * classes);
+  for (let n = 0; n < batch; n++) {
+    const row = n * classes;
+    // Math.max propagates NaN, so a NaN logit gives a NaN row
+    let m = -Infinity;
+    for (let k = 0; k < classes; k++) m = Math.max(m, logits[row + k]);
+    let sum = 0;
+    for (let k = 0; k < classes; k++) sum += Math.exp(logits[row + k] - m);
+    for (let k = 0; k < classes; k++) out[row + k] = Math.exp(logits[row + k] - m) / sum;
+  }
+  return out;
+}
+
 /** loss = mean_i (x_i - t_i)^2 over every element; dOutput = 2 (x - t) / n (torch.nn.functional.mse_loss, reduction 'mean') */
 export function mseLoss(output: Vec, target: Vec): { loss: number; dOutput: Float64Array } {
   const n = output.length;

@@ -12,7 +12,7 @@
 import type { LayerPlan, ModelPlan } from '../plan/types.ts';
 import { numel } from '../plan/types.ts';
 import { refBackwardInputs, refForwardInputs } from './layer.ts';
-import { bceWithLogits, mseLoss, softmaxCrossEntropy } from './loss.ts';
+import { bceWithLogits, mseLoss, softmaxCrossEntropy, softmaxRows } from './loss.ts';
 import type { RefCache, RefMode, RefParams, Vec } from './types.ts';
 
 /** float64 parameters / gradients of one layer, PyTorch layouts */
@@ -157,6 +157,7 @@ export function createReferenceModel(plan: ModelPlan, params: Record<string, Ref
     if (l.buffers) bs[l.plan.name] = l.buffers;
   }
   let training = true;
+  let lastLogits = new Float64Array(0);
   let step = 0;
   const model: ReferenceModel = {
     plan,
@@ -185,7 +186,10 @@ export function createReferenceModel(plan: ModelPlan, params: Record<string, Ref
       // every output by the name `inputs` calls it
       const values = new Map<string, Vec>([['input', x]]);
       for (const l of layers) values.set(l.plan.name, l.forwardWith(mode, ...l.plan.inputs.map((name) => valueOf(values, name))));
-      return Float64Array.from(values.get(layers[layers.length - 1].plan.name)!);
+      const out = Float64Array.from(values.get(layers[layers.length - 1].plan.name)!);
+      lastLogits = out;
+      // model.json's output_softmax: eval mode returns the probabilities, training mode the logits
+      return plan.outputSoftmax && !training ? softmaxRows(out, plan.batch, plan.outShape[1]) : out;
     },
     backward(dOut) {
       // dL/d(each output), summed over its readers as they are reached (readers come after it)
@@ -204,7 +208,9 @@ export function createReferenceModel(plan: ModelPlan, params: Record<string, Ref
       return grads.get('input')!;
     },
     lossAndGrad(x, target) {
-      const out = model.forward(x);
+      // the loss takes the logits, also in eval mode with output_softmax
+      model.forward(x);
+      const out = lastLogits;
       if (plan.loss === 'mse' || plan.loss === 'bce_with_logits') {
         const { loss, dOutput } = plan.loss === 'mse' ? mseLoss(out, target) : bceWithLogits(out, target);
         model.backward(dOutput);

@@ -264,6 +264,7 @@ export function parseModel(json: unknown): ModelSpec {
     layers,
   };
   if (hasKey(raw, 'loss')) spec.loss = raw.loss as ModelSpec['loss'];
+  if (hasKey(raw, 'output_softmax')) spec.output_softmax = raw.output_softmax as boolean;
   return spec;
 }
 

@@ -337,6 +337,12 @@ export const MODEL: ObjectNode = {
       node: { kind: 'enum', values: LOSS_KINDS },
       doc: 'what lossAndGrad computes: mean softmax cross-entropy over the batch against integer labels (needs a vector of class scores per sample), or, over every output element against a float target of the output\'s shape, mean squared error or mean binary cross-entropy of sigmoid(output) (targets in [0, 1])',
     },
+    {
+      key: 'output_softmax',
+      node: { kind: 'boolean' },
+      default: false,
+      doc: 'in eval mode (and in --inference builds) forward returns softmax over the output\'s classes (torch.softmax(logits, dim=1); the output must be a vector per sample); in training mode forward returns the logits and the loss takes them as always',
+    },
   ],
 };
 

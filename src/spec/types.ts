@@ -204,4 +204,6 @@ export interface ModelSpec {
   input: number[];
   layers: LayerSpec[];
   loss?: LossKind;
+  /** eval-mode forward returns softmax over the output's classes (default false) */
+  output_softmax?: boolean;
 }
