@@ -19,6 +19,7 @@ export interface ModelJson {
   input: number[];
   layers: LayerJson[];
   loss?: 'softmax_cross_entropy';
+  output_softmax?: boolean;
 }
 
 export interface TestCase {
@@ -432,7 +433,18 @@ export const CASES: readonly TestCase[] = [
     { type: 'relu6' },
     { type: 'linear', out_features: 2 },
   ], 'softmax_cross_entropy'),
+  // model.json's output_softmax: eval-mode forward returns softmax over the 5 classes
+  outputSoftmax(stack('softmax_out', 3, [2, 6], [
+    { type: 'conv1d', out_channels: 3, kernel: 3 },
+    { type: 'relu' },
+    { type: 'flatten' },
+    { type: 'linear', out_features: 5 },
+  ], 'softmax_cross_entropy')),
 ];
+
+function outputSoftmax(c: TestCase): TestCase {
+  return { ...c, name: `${c.name} output_softmax`, model: { ...c.model, output_softmax: true } };
+}
 
 /** parse and plan a case through the real front end */
 export function planCase(c: TestCase, opts: PlanOptions = {}): ModelPlan {

@@ -19,7 +19,8 @@ import { lowerLinear } from '../src/kernels/linear.ts';
 import { lowerUpsample } from '../src/kernels/upsample.ts';
 import { lowerUpsampleNearest } from '../src/kernels/upsample-nearest.ts';
 import { lowerSoftmaxCrossEntropy } from '../src/kernels/loss.ts';
-import { refBackwardInputs, refForwardInputs, softmaxCrossEntropy } from '../src/reference/index.ts';
+import { refBackwardInputs, refForwardInputs, softmaxCrossEntropy, softmaxRows } from '../src/reference/index.ts';
+import { lowerOutputSoftmax } from '../src/kernels/softmax.ts';
 import { lowerAdd } from '../src/kernels/add.ts';
 import { lowerConcat } from '../src/kernels/concat.ts';
 import { gradInputArg, inputArg } from '../src/kernels/types.ts';
@@ -208,6 +209,21 @@ describe('softmax cross-entropy kernel', () => {
     expect(got.loss).toBeCloseTo(ref.loss, 1);
     expect(Math.abs(got.loss - (2e4 + 2e4 + Math.log(2)) / 2)).toBeLessThan(1e-2);
     expectClose(got.dlogits, ref.dLogits, 3, 'dlogits');
+  });
+});
+
+describe('output softmax kernel (output_softmax)', () => {
+  const run = (logits: Float32Array, batch: number, classes: number) =>
+    runTsKernel(lowerOutputSoftmax(batch, classes), { logits, probs: new Float32Array(batch * classes).fill(NaN) }).probs as Float32Array;
+  it('matches the reference on random logits (batch 7, 5 classes)', () => {
+    const logits = Float32Array.from(randomArray(35, mulberry32(8)), (v) => 4 * v);
+    expectClose(run(logits, 7, 5), softmaxRows(logits, 7, 5), 5, 'probs');
+  });
+  it('is stable for logits of +-1e4, and a NaN logit makes its row NaN (as torch.softmax)', () => {
+    const got = run(Float32Array.from([1e4, -1e4, 1e4, 0, NaN, 1, -1e4, 1e4, 0]), 3, 3);
+    expect([...got.subarray(0, 3)]).toEqual([0.5, 0, 0.5]);
+    expect([...got.subarray(3, 6)].every(Number.isNaN)).toBe(true);
+    expect([...got.subarray(6, 9)]).toEqual([0, 1, 0]);
   });
 });
 

@@ -30,14 +30,14 @@ function expectModelClose(got: ArrayLike<number>, want: ArrayLike<number>, what:
 
 /**
  * every check one model gets: forward, then lossAndGrad (vector output) or backward, vs the
- * reference (the same seed: the same dropout masks); a model with batch norm or dropout
- * then again in eval mode, after its buffers are compared
+ * reference (the same seed: the same dropout masks); a model with batch norm, dropout or
+ * output_softmax then again in eval mode, after its buffers are compared
  */
 async function compareWithReference(plan: ModelPlan, mod: GeneratedModule, seed: number) {
   const model = mod.createModel({ seed });
   const ref = createReferenceModel(plan, Object.fromEntries(Object.entries(model.params).map(([k, p]) => [k, { weight: p.weight, bias: p.bias }])), { seed });
   await comparePass(plan, model, ref, mulberry32(seed + 100));
-  if (!plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d' || l.type === 'dropout')) return;
+  if (!plan.outputSoftmax && !plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d' || l.type === 'dropout')) return;
   for (const [name, b] of Object.entries(ref.buffers)) {
     expectModelClose(model.buffers[name].running_mean, b.running_mean, `buffers.${name}.running_mean`);
     expectModelClose(model.buffers[name].running_var, b.running_var, `buffers.${name}.running_var`);

@@ -268,14 +268,14 @@ async function compareOptimizers(model: ModelUnderCheck, row: (kernel: string, g
 
 const hasBatchNorm = (plan: ModelPlan): boolean => plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d');
 
-/** the layers whose results depend on the mode (batch norm, dropout) */
-const modal = (plan: ModelPlan): boolean => plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d' || l.type === 'dropout');
+/** whether results depend on the mode: batch norm, dropout, and output_softmax (eval-mode forward returns probabilities) */
+const modal = (plan: ModelPlan): boolean => plan.outputSoftmax === true || plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d' || l.type === 'dropout');
 
 /**
  * a model against the reference model with the same parameters (and, for dropout, the same
  * seed), on data drawn from `seed + 1`: forward's output, then lossAndGrad's loss (or, without
- * a loss, backward's dx), every gradient and batch norm's buffers; a model with batch norm or
- * dropout then the same again in eval mode (dropout's masks come from the stream the
+ * a loss, backward's dx), every gradient and batch norm's buffers; a model with batch norm,
+ * dropout or output_softmax then the same again in eval mode (dropout's masks come from the stream the
  * reference computes too, so training mode is compared as it is)
  */
 export async function compareModel(plan: ModelPlan, seed: number, model: ModelUnderCheck): Promise<CheckRow[]> {

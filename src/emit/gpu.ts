@@ -113,6 +113,8 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   plan.layers.forEach((l, i) => {
     for (const s of program.layers[i].scratch) addBuffer(scratchName(l.name, s.name), s.length, s.t);
   });
+  // output_softmax: eval-mode forward's softmax of the logits, read back instead of them
+  if (program.outputSoftmax) addBuffer('probs', numel(plan.outShape));
   const softmax = program.lossKind === 'softmax_cross_entropy';
   // what lossAndGrad / trainStep / uploadBatch take besides x: class labels, or a float target of the output's shape
   const target = !program.loss ? null : softmax ? addBuffer('labels', plan.batch, 'i32') : addBuffer('target', numel(plan.outShape));
@@ -215,7 +217,13 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
   };
   const { forward, backward, train } = phasesOf('train');
   // eval mode's lists only where some layer computes differently there
-  const evalPhases = program.layers.some((p) => p.eval) ? phasesOf('eval') : null;
+  // (and with output_softmax, whose eval-mode forward ends with it)
+  const evalPhases = program.layers.some((p) => p.eval) || program.outputSoftmax ? phasesOf('eval') : null;
+  if (program.outputSoftmax && evalPhases) {
+    const k = program.outputSoftmax;
+    useKernel(k);
+    evalPhases.forward.push({ kernel: k.name, bind: [whole(g.act[L]), whole('probs')] });
+  }
 
   let loss: Call | null = null;
   if (program.loss) {
@@ -300,7 +308,10 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     state,
     counters,
     dropout: program.dropout,
-    io: plan.inference ? { input: g.act[0], output: g.act[L], dOut: null, dx: null, target } : { input: g.act[0], output: g.act[L], dOut: 'dOut', dx: g.grad[0], target },
+    io: {
+      ...(plan.inference ? { input: g.act[0], output: g.act[L], dOut: null, dx: null, target } : { input: g.act[0], output: g.act[L], dOut: 'dOut', dx: g.grad[0], target }),
+      ...(program.outputSoftmax ? { probs: 'probs' } : {}),
+    },
     kernels: shaderData,
     forward,
     backward,
@@ -361,6 +372,7 @@ export function emitGpuFiles(plan: ModelPlan, program: ModelProgram, opts: GpuEm
     paramsType,
     buffersType,
     hasDropout: program.dropout,
+    outputSoftmax: program.outputSoftmax !== null,
     model: stableJson(model),
     shaders: stableJson(shaders),
   });
