@@ -100,8 +100,8 @@ describe('generated gpu.ts vs the reference model', () => {
       const x = f32(numel(plan.inShape), rng);
       const labels = plan.loss ? Int32Array.from({ length: plan.batch }, () => Math.floor(rng() * plan.outShape[1])) : null;
       const dOut = plan.loss ? null : f32(numel(plan.outShape), rng);
-      // a model with batch norm or dropout: training mode, its buffers, then eval mode
-      const modal = plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d' || l.type === 'dropout');
+      // a model with batch norm, dropout or output_softmax: training mode, its buffers, then eval mode
+      const modal = plan.outputSoftmax === true || plan.layers.some((l) => l.type === 'batchnorm1d' || l.type === 'batchnorm2d' || l.type === 'dropout');
       for (const mode of modal ? ['train', 'eval'] : ['train']) {
         if (mode === 'eval') {
           expect(model.eval().training).toBe(false);
