@@ -44,6 +44,7 @@ export function emitWasmFiles(plan: ModelPlan, program: ModelProgram, schedule: 
     add(layer.name, ks, fileHeader(plan, `layer ${layer.name}: its kernels in WebAssembly (buffers are byte offsets into the model's memory)`, [i]));
   });
   add('grads', program.graph.sums.flatMap((calls) => (calls ?? []).map((c) => c.kernel)), fileHeader(plan, 'gradient sums in WebAssembly: an output several layers read gets the sum of their gradients', []));
+  add('output_softmax', program.outputSoftmax ? [program.outputSoftmax] : [], fileHeader(plan, "the output's softmax over the classes in WebAssembly, which eval-mode forward returns (output_softmax)", []));
   add('train', [program.loss, ...Object.values(program.optimizers ?? {})].filter((k): k is Kernel => k !== null), fileHeader(plan, 'model-level kernels in WebAssembly: the loss with its gradient, and the optimizer steps', []));
 
   const consts: string[] = [];
@@ -100,7 +101,7 @@ function wasmModelText(plan: ModelPlan, program: ModelProgram, kernelNames: read
   let sawExport = false;
   const names = new Set(kernelNames);
   for (const line of lines) {
-    const imp = /^import \{ (.*) \} from '\.\/(layers\/\w+|grads|train)\.ts';$/.exec(line);
+    const imp = /^import \{ (.*) \} from '\.\/(layers\/\w+|grads|train|softmax)\.ts';$/.exec(line);
     if (imp) {
       for (const n of imp[1]!.split(', ')) if (!names.has(n)) throw new Error(`emit wasm: index.ts imports ${n}, which no wasm module defines`);
       if (!sawImports) out.push("import { wasmKernels } from './wasm/kernels.ts';", "import { createHeap } from './wasm/runtime.ts';");
