@@ -19,11 +19,12 @@ import { lowerLayer } from '../src/kernels/index.ts';
 import { lowerConv } from '../src/kernels/conv.ts';
 import { scheduleConv } from '../src/plan/schedule.ts';
 import { lowerSoftmaxCrossEntropy } from '../src/kernels/loss.ts';
+import { lowerOutputSoftmax } from '../src/kernels/softmax.ts';
 import { lowerSgdMomentum } from '../src/kernels/sgd.ts';
 import { lowerKernel } from '../src/ir/passes.ts';
 import { renderKernelWgsl } from '../src/render/wgsl.ts';
 import { DEFAULT_LIMITS } from '../src/gpu/limits.ts';
-import { refSgdStep, softmaxCrossEntropy } from '../src/reference/index.ts';
+import { refSgdStep, softmaxCrossEntropy, softmaxRows } from '../src/reference/index.ts';
 import { compare, kernelTolerance } from '../src/check/ts.ts';
 import { checkLayerWgsl } from './helpers/wgsl-layer.ts';
 import { NO_ADAPTER, numericDeviceOrSkip, runWgslKernel } from './helpers/webgpu.ts';
@@ -109,6 +110,16 @@ describe('WGSL model kernels', () => {
     expect(compare(out.loss, [ref.loss], kernelTolerance(classes)).ok, `loss ${out.loss[0]} vs ${ref.loss}`).toBe(true);
     const d = compare(out.dlogits, ref.dLogits, kernelTolerance(classes));
     expect(d.ok, JSON.stringify(d)).toBe(true);
+  });
+
+  gpuIt('output softmax (output_softmax): probabilities, stable for logits of +-1e4', async () => {
+    const [batch, classes] = [4, 6];
+    const logits = Float32Array.from(randomArray(batch * classes, mulberry32(5)), (v) => 30 * v);
+    logits.set([1e4, -1e4, 1e4, 0, 0, -1e4], 0);
+    const k = lowerOutputSoftmax(batch, classes);
+    const out = await runWgslKernel(device!, renderKernelWgsl(lowerKernel(k)), k.buffers, { logits, probs: new Float32Array(batch * classes).fill(NaN) });
+    const r = compare(out.probs, softmaxRows(logits, batch, classes), kernelTolerance(classes));
+    expect(r.ok, JSON.stringify(r)).toBe(true);
   });
 
   // every optimizer option on the fixture's cases: optim-kernels.test.ts; here a large arena folded
