@@ -142,22 +142,26 @@ describe('convgen import', () => {
     });
   });
 
-  it('a dropped trailing Softmax is said in the written model file ("comment"), which builds as any model', async () => {
+  it('a trailing Softmax is written as "output_softmax": true (and said in "comment"), which builds as any model', async () => {
     const out = fresh();
     expect((await run('import', fixture('gelu_dropout'), '--out', out)).code).toBe(0);
     const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as Record<string, unknown>;
-    expect(json.comment).toMatch(/^the ONNX model ends in a softmax over dim 1 \("\/softmax\/Softmax"\), which this model leaves out: forward\(\) returns the logits; apply softmax over dim 1/);
-    expect(loadModelFile(join(out, 'model.json')).layers.at(-1)!.type).toBe('linear');
-    // no softmax, no comment
+    expect(json.output_softmax).toBe(true);
+    expect(json.comment).toMatch(/^the ONNX model ends in a softmax over dim 1 \("\/softmax\/Softmax"\), kept as "output_softmax": in eval mode/);
+    const spec = loadModelFile(join(out, 'model.json'));
+    expect(spec.layers.at(-1)!.type).toBe('linear');
+    expect(spec.output_softmax).toBe(true);
+    // no softmax, no comment and no output_softmax
     expect((await run('import', fixture('conv1d_net'), '--out', out, '--name', 'c')).code).toBe(0);
-    expect('comment' in (JSON.parse(readFileSync(join(out, 'c.json'), 'utf8')) as object)).toBe(false);
+    const plain = JSON.parse(readFileSync(join(out, 'c.json'), 'utf8')) as object;
+    expect('comment' in plain || 'output_softmax' in plain).toBe(false);
   });
 
   it('--dump graph prints the graph after the passes and writes nothing', async () => {
     const cwd = readdirSync('.').sort();
     const r = await run('import', fixture('gelu_dropout'), '--dump', 'graph');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^opset 13, input input \[2, 3, 16, 16\], output \/fc\/Gemm_output_0 \(a trailing Softmax dropped\)/);
+    expect(r.out).toMatch(/^opset 13, input input \[2, 3, 16, 16\], output \/fc\/Gemm_output_0 \(a trailing Softmax taken out: output_softmax\)/);
     expect(r.out).toMatch(/\| \/gelu\/Gelu +\| Gelu +\| \/conv1\/Conv_output_0 +\| \[2, 8, 16, 16\] +\|/);
     expect(r.out).not.toMatch(/Erf|Pad|Softmax \|/);
     expect(readdirSync('.').sort()).toEqual(cwd);
@@ -181,7 +185,7 @@ describe('convgen build model.onnx', () => {
     const out = fresh();
     const r = await run('build', fixture('gelu_dropout'), '--out', out, '--target', 'ts');
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/note: dropped the trailing Softmax/);
+    expect(r.err).toMatch(/note: the trailing Softmax \("\/softmax\/Softmax"\) becomes "output_softmax": true/);
     const files = readdirSync(join(out, 'model'));
     expect(files).toContain('model.safetensors');
     expect(files).toContain('index.ts');

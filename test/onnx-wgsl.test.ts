@@ -4,7 +4,8 @@
 // test/helpers/webgpu.ts for the skip rule. lavapipe's first compile of every shader is what
 // costs, so two fixtures that reach the most layer kinds run by default (the U-Net: concat,
 // conv_transpose2d, bilinear upsampling, sigmoid; the ResNet with batch norm kept: batchnorm2d,
-// add, global_avgpool); ONNX_WGSL_ALL=1 runs every fixture.
+// add, global_avgpool), and the small softmax_clf for output_softmax (a trailing Softmax kept as
+// eval forward's softmax); ONNX_WGSL_ALL=1 runs every fixture.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,8 +32,8 @@ interface GpuModel {
   destroy(): void;
 }
 
-const ALL = ['lenet_view', 'resnet_small_fused', 'resnet_small_bn', 'unet_tiny', 'mobilenet_tiny', 'conv1d_net', 'gelu_dropout'];
-const FIXTURES = process.env.ONNX_WGSL_ALL === '1' ? ALL : ['unet_tiny', 'resnet_small_bn'];
+const ALL = ['lenet_view', 'resnet_small_fused', 'resnet_small_bn', 'unet_tiny', 'mobilenet_tiny', 'conv1d_net', 'gelu_dropout', 'softmax_clf'];
+const FIXTURES = process.env.ONNX_WGSL_ALL === '1' ? ALL : ['unet_tiny', 'resnet_small_bn', 'softmax_clf'];
 
 interface Fixture { shape: number[]; data: number[] }
 const read = (name: string, file: string): Fixture => JSON.parse(readFileSync(new URL(`./fixtures/onnx/${name}/${file}`, import.meta.url), 'utf8')) as Fixture;
@@ -49,15 +50,8 @@ describe('imported models on WebGPU', () => {
       expect(await model.loadSafetensors(imported.safetensors)).toEqual({ missingKeys: [], unexpectedKeys: [] });
       const x = read(name, 'input.json');
       const ref = read(name, 'output.json');
-      let y = await model.eval().forward(Float32Array.from(x.data));
-      if (imported.softmax) {
-        const k = ref.shape[1]!;
-        y = Float32Array.from(y, (v, i) => {
-          const row = y.subarray(Math.floor(i / k) * k, Math.floor(i / k) * k + k);
-          const m = Math.max(...row);
-          return Math.exp(v - m) / row.reduce((s, r) => s + Math.exp(r - m), 0);
-        });
-      }
+      // a trailing Softmax is output_softmax: eval-mode forward returns the probabilities itself
+      const y = await model.eval().forward(Float32Array.from(x.data));
       let worst = 0;
       for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(y[i]! - ref.data[i]!));
       const big = Math.max(1, ...ref.data.map(Math.abs));

@@ -12,6 +12,6 @@ export function formatGraph(g: Graph): string {
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
-  const head = `opset ${g.opset}, input ${g.input.name} [${(g.shapes.get(g.input.name) ?? g.input.shape).join(', ')}], output ${g.output}${g.softmax ? ' (a trailing Softmax dropped)' : ''}`;
+  const head = `opset ${g.opset}, input ${g.input.name} [${(g.shapes.get(g.input.name) ?? g.input.shape).join(', ')}], output ${g.output}${g.softmax ? ' (a trailing Softmax taken out: output_softmax)' : ''}`;
   return [head, '', line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n') + '\n';
 }

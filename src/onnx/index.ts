@@ -37,7 +37,7 @@ export interface ImportResult {
   readonly safetensors: Uint8Array;
   /** what the import dropped or changed, for the user (a trailing Softmax) */
   readonly notes: readonly string[];
-  /** a trailing Softmax was dropped: forward() gives logits where the ONNX model gave probabilities */
+  /** a trailing Softmax was taken out of the graph and kept as the spec's output_softmax: eval-mode forward() gives the ONNX model's probabilities, training mode the logits */
   readonly softmax: boolean;
 }
 

@@ -323,7 +323,11 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
     layers,
     loss: outShape.length === 2 && outShape[1]! >= 2 ? 'softmax_cross_entropy' : 'mse',
   };
-  // a dropped trailing Softmax, said in the file itself: the note is lost once the user builds from the .json
-  if (g.softmax) model.comment = `the ONNX model ends in a softmax over dim 1 (${JSON.stringify(g.softmaxNode ?? '')}), which this model leaves out: forward() returns the logits; apply softmax over dim 1 to them for the ONNX model's output (probabilities); softmax_cross_entropy applies it itself`;
+  // a dropped trailing Softmax is kept as the output's softmax for eval mode (output_softmax) and
+  // said in the file itself: the note is lost once the user builds from the .json
+  if (g.softmax) {
+    model.output_softmax = true;
+    model.comment = `the ONNX model ends in a softmax over dim 1 (${JSON.stringify(g.softmaxNode ?? '')}), kept as "output_softmax": in eval mode (and in --inference builds) forward() returns the probabilities, as the ONNX model does; in training mode it returns the logits, which softmax_cross_entropy takes`;
+  }
   return { model, tensors, notes: g.notes };
 }

@@ -141,6 +141,6 @@ export function dropSoftmax(g: Graph): Graph {
   g.output = last.inputs[0]!;
   g.softmax = true;
   g.softmaxNode = last.name;
-  g.notes.push(`dropped the trailing ${last.op} (${JSON.stringify(last.name)}): the model outputs logits; apply softmax over dim 1 to forward()'s output for probabilities (lossAndGrad's softmax_cross_entropy includes it); the model file's "comment" says so too`);
+  g.notes.push(`the trailing ${last.op} (${JSON.stringify(last.name)}) becomes "output_softmax": true: forward() returns probabilities in eval mode (and in --inference builds), the logits in training mode, where lossAndGrad's softmax_cross_entropy takes them`);
   return g;
 }
