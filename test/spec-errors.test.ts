@@ -25,7 +25,7 @@ function errorOf(f: () => unknown): ConvgenError {
 
 const KEYS = '"type", "name", "inputs", "torch_name", "in_channels", "out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "strategy"';
 const TYPES = '"conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "relu", "leaky_relu", "relu6", "elu", "gelu", "silu", "sigmoid", "tanh", "maxpool1d", "maxpool2d", "global_maxpool", "avgpool1d", "avgpool2d", "global_avgpool", "flatten", "linear", "upsample_nearest2d", "upsample_bilinear2d", "batchnorm1d", "batchnorm2d", "dropout", "add", "concat"';
-const MODEL_KEYS = '"$schema", "comment", "name", "batch", "input", "layers", "loss"';
+const MODEL_KEYS = '"$schema", "comment", "name", "batch", "input", "layers", "loss", "output_softmax"';
 const NAME_FIX = 'use ASCII letters, digits and _, not starting with a digit, for example';
 
 const cases: [string, unknown, string][] = [
@@ -214,6 +214,12 @@ describe('the loss against the output shape (planModel)', () => {
     expect(errorOf(() => planModel(parseModel({ ...image, loss: 'softmax_cross_entropy' }))).message).toBe(
       'loss: softmax_cross_entropy needs a vector of class scores per sample, but the model\'s output is [1, 8, 8] per sample; end the model with flatten + linear, use "mse" or "bce_with_logits" for a loss over every output element, or remove "loss"',
     );
+  });
+  it('output_softmax needs a vector per sample too, and says how to get one', () => {
+    expect(errorOf(() => planModel(parseModel({ ...image, output_softmax: true }))).message).toBe(
+      'output_softmax: output_softmax needs a vector of class scores per sample, but the model\'s output is [1, 8, 8] per sample; end the model with flatten + linear (or global pooling and flatten), or remove "output_softmax"',
+    );
+    expect(errorOf(() => parseModel({ ...image, output_softmax: 1 })).message).toMatch(/^output_softmax: must be true or false/);
   });
   it('mse and bce_with_logits take any output shape, a vector included', () => {
     for (const loss of ['mse', 'bce_with_logits'] as const) {

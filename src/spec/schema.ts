@@ -327,7 +327,7 @@ export const MODEL: ObjectNode = {
   what: 'the model',
   fields: [
     { key: '$schema', node: { kind: 'string' }, doc: 'path or URL of schema/model.schema.json, for editor completion; ignored by convgen' },
-    { key: 'comment', node: { kind: 'string' }, doc: 'a note for people reading the file (convgen import writes what it changed, such as a dropped trailing softmax); ignored by convgen' },
+    { key: 'comment', node: { kind: 'string' }, doc: 'a note for people reading the file (convgen import writes what it changed, such as a trailing softmax kept as output_softmax); ignored by convgen' },
     { key: 'name', node: { kind: 'name' }, required: true, doc: 'model name: the folder generated/<name>/ and the generated module\'s name' },
     { key: 'batch', node: int(1), required: true, doc: 'static batch size' },
     { key: 'input', node: { kind: 'list', items: int(1), minItems: 2, maxItems: 3, labels: '[C, L] or [C, H, W] per sample, without the batch' }, required: true, doc: 'per-sample input shape: [C, L] for 1D, [C, H, W] for 2D' },
