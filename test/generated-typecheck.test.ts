@@ -25,7 +25,11 @@ const LOSS_VARIANTS = [
   { example: 'decoder', loss: 'mse', name: 'decoder_mse' },
   { example: 'seed', loss: 'bce_with_logits', name: 'seed_bce' },
 ] as const;
-
+/** output_softmax: softmax.ts, and the eval forward's readback of gpu.ts; a training and an inference build */
+const SOFTMAX_VARIANTS = [
+  { example: 'lenet', name: 'lenet_softmax', inference: false },
+  { example: 'lenet', name: 'lenet_softmax_inf', inference: true },
+] as const;
 
 let root: string;
 /** the generated .ts files, relative to an app root (generated/<model>/...) */
@@ -36,6 +40,10 @@ beforeAll(async () => {
   for (const v of LOSS_VARIANTS) {
     const spec = JSON.parse(readFileSync(`examples/${v.example}.json`, 'utf8'));
     plans.push(planModel(parseModel({ ...spec, name: v.name, loss: v.loss })));
+  }
+  for (const v of SOFTMAX_VARIANTS) {
+    const spec = JSON.parse(readFileSync(`examples/${v.example}.json`, 'utf8'));
+    plans.push(planModel(parseModel({ ...spec, name: v.name, output_softmax: true }), { inference: v.inference }));
   }
   for (const plan of plans) {
     for (const [p, text] of Object.entries(await emitModel(plan, { target: 'all' }))) {
@@ -76,8 +84,8 @@ function check(c: Config, app: Record<string, string>, libs: readonly string[] =
 describe('the generated TypeScript type-checks in any app', () => {
   it('covers every file kind of every example', () => {
     const kinds = new Set(Object.keys(files).map((p) => p.split('/').slice(2).join('/').replace(/^layers\/.*/, 'layers/*')));
-    expect([...kinds].sort()).toEqual(['gpu.ts', 'grads.ts', 'index.ts', 'layers/*', 'runtime.ts', 'train.ts', 'wasm.ts', 'wasm/kernels.ts', 'wasm/runtime.ts']);
-    expect(new Set(Object.keys(files).map((p) => p.split('/')[1])).size).toBe(EXAMPLES.length + FIXTURES.length + LOSS_VARIANTS.length);
+    expect([...kinds].sort()).toEqual(['gpu.ts', 'grads.ts', 'index.ts', 'layers/*', 'runtime.ts', 'softmax.ts', 'train.ts', 'wasm.ts', 'wasm/kernels.ts', 'wasm/runtime.ts']);
+    expect(new Set(Object.keys(files).map((p) => p.split('/')[1])).size).toBe(EXAMPLES.length + FIXTURES.length + LOSS_VARIANTS.length + SOFTMAX_VARIANTS.length);
   });
 
   for (const c of CONFIGS) {
