@@ -8,6 +8,7 @@ import { parseModel } from '../src/spec/parse.ts';
 import { planModel } from '../src/plan/plan.ts';
 import { numel } from '../src/plan/types.ts';
 import { ConvgenError } from '../src/errors.ts';
+import { formatPlanTable } from '../src/plan/table.ts';
 import { createReferenceModel } from '../src/reference/index.ts';
 import { buildAndImport, cleanupBuilds } from './helpers/build-module.ts';
 import { mulberry32, randomArray } from './cases.ts';
@@ -39,6 +40,9 @@ describe('output_softmax in model.json', () => {
     expect('outputSoftmax' in planModel(parseModel(without))).toBe(false);
     expect(planModel(parseModel(classifier())).outputSoftmax).toBe(true);
     expect('outputSoftmax' in planModel(parseModel(classifier({ output_softmax: false })))).toBe(false);
+  });
+  it("is said in the plan table's title", () => {
+    expect(formatPlanTable(planModel(parseModel(classifier()))).split('\n')[0]).toBe('model softmax_clf: batch 2, input 2x5, output 4, loss none, output_softmax in eval');
   });
   it('refuses an output that is not a vector per sample, naming the key and the fix', () => {
     const e = convgenError(() => planModel(parseModel(classifier({ layers: [{ type: 'conv1d', out_channels: 3, kernel: 2 }] }))));

@@ -153,7 +153,8 @@ export function render(rows: string[][], right: readonly boolean[]): string[] {
 
 /**
  * the plan as a table: shapes per sample (the batch is in the title line; an inference
- * build's says `inference (forward only)` where the loss would be). A model that
+ * build's says `inference (forward only)` where the loss would be; `output_softmax in eval`
+ * ends it where model.json asks for that). A model that
  * branches gets an `inputs` column after `op` (`-`: the previous layer); a chain's table has none
  */
 export function formatPlanTable(plan: ModelPlan, options: PlanTableOptions = {}): string {
@@ -176,7 +177,7 @@ export function formatPlanTable(plan: ModelPlan, options: PlanTableOptions = {})
   }
   const t = plan.totals;
   rows.push(['total', '', shape(plan.inShape.slice(1)), shape(plan.outShape.slice(1)), '', '', `${t.params}`, mflop(t.flopsForward), bwd(t.flopsBackward), kib(t.activationBytes)]);
-  const title = `model ${plan.name}: batch ${plan.batch}, input ${shape(plan.inShape.slice(1))}, output ${shape(plan.outShape.slice(1))}, ${plan.inference ? 'inference (forward only)' : `loss ${plan.loss ?? 'none'}`}`;
+  const title = `model ${plan.name}: batch ${plan.batch}, input ${shape(plan.inShape.slice(1))}, output ${shape(plan.outShape.slice(1))}, ${plan.inference ? 'inference (forward only)' : `loss ${plan.loss ?? 'none'}`}${plan.outputSoftmax ? ', output_softmax in eval' : ''}`;
   const chain = plan.layers.every((_, i) => isChainStep(plan, i));
   const table = chain ? rows : rows.map((r, i) => [...r.slice(0, 2), i === 0 ? 'inputs' : i === rows.length - 1 ? '' : inputsCell(plan, i - 1), ...r.slice(2)]);
   if (options.width !== undefined) {
