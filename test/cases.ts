@@ -292,6 +292,8 @@ export const CASES: readonly TestCase[] = [
   stack('zero_pad2d then conv2d', 2, [2, 4, 4], [
     { type: 'zero_pad2d', padding: [1, 0, 1, 0] },
     { type: 'conv2d', out_channels: 3, kernel: 2, stride: 2 },
+    { type: 'relu' },
+    { type: 'zero_pad2d', padding: [0, 2, 1, 0] },
   ]),
   // a few layers together
   stack('seed_problem', 1, [1, 4, 4], [
