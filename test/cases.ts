@@ -136,6 +136,10 @@ function upsample(x: number[], scale: PerDim, mode: 'nearest' | 'bilinear' = 'bi
   return single(x, { type: `upsample_${mode}2d`, scale_factor: scale }, `scale=${show(scale)}`);
 }
 
+function zeroPad(x: number[], padding: PerDim): TestCase {
+  return single(x, { type: x.length === 3 ? 'zero_pad1d' : 'zero_pad2d', padding }, `pad=${show(padding)}`);
+}
+
 /** an activation with the keys PyTorch's module takes (negative_slope, alpha, approximate) */
 function act(type: 'leaky_relu' | 'relu6' | 'elu' | 'gelu' | 'silu' | 'sigmoid' | 'tanh', x: number[], keys: { [k: string]: Json } = {}, input?: 'wide'): TestCase {
   const detail = Object.entries(keys).map(([k, v]) => `${k}=${show(v)}`);
@@ -278,6 +282,20 @@ export const CASES: readonly TestCase[] = [
   upsample([2, 3, 3, 4], [2, 3], 'nearest'),
   upsample([1, 2, 1, 5], [1, 3], 'nearest'),
   upsample([1, 1, 2, 2], [5, 4], 'nearest'), // a block of 20: rolled loops
+  // zero padding: PyTorch's side order [left, right, top, bottom]
+  zeroPad([2, 2, 3, 4], [1, 0, 1, 0]),
+  zeroPad([1, 3, 2, 2], 2),
+  zeroPad([1, 2, 1, 3], [0, 0, 2, 1]),
+  zeroPad([1, 1, 2, 3], 0),
+  zeroPad([2, 3, 5], [0, 2]),
+  zeroPad([1, 2, 4], 1),
+  // what the ONNX import writes for an asymmetric pad before a conv
+  stack('zero_pad2d then conv2d', 2, [2, 4, 4], [
+    { type: 'zero_pad2d', padding: [1, 0, 1, 0] },
+    { type: 'conv2d', out_channels: 3, kernel: 2, stride: 2 },
+    { type: 'relu' },
+    { type: 'zero_pad2d', padding: [0, 2, 1, 0] },
+  ]),
   // a few layers together
   stack('seed_problem', 1, [1, 4, 4], [
     { type: 'conv2d', name: 'conv', out_channels: 2, kernel: 3, bias: false },

@@ -1,4 +1,4 @@
-// Every non-conv layer kernel (activations, pools, flatten, linear, upsample, add, concat) against the float64
+// Every non-conv layer kernel (activations, pools, flatten, linear, upsample, zero pad, add, concat) against the float64
 // reference on the shared case table, plus the softmax cross-entropy kernel (the optimizer
 // kernels and the mean losses over every element: optim-kernels.test.ts).
 // Tolerance: |got - ref| <= 2 * 2^-23 * (R + 2) * max(1, max |ref|), R the reduction length.
@@ -18,6 +18,7 @@ import { lowerPool } from '../src/kernels/pool.ts';
 import { lowerLinear } from '../src/kernels/linear.ts';
 import { lowerUpsample } from '../src/kernels/upsample.ts';
 import { lowerUpsampleNearest } from '../src/kernels/upsample-nearest.ts';
+import { lowerZeroPad } from '../src/kernels/zero-pad.ts';
 import { lowerSoftmaxCrossEntropy } from '../src/kernels/loss.ts';
 import { refBackwardInputs, refForwardInputs, softmaxCrossEntropy, softmaxRows } from '../src/reference/index.ts';
 import { lowerOutputSoftmax } from '../src/kernels/softmax.ts';
@@ -27,7 +28,7 @@ import { gradInputArg, inputArg } from '../src/kernels/types.ts';
 import { runTsKernel } from './helpers/run-ts-kernel.ts';
 
 const ACTIVATIONS = ['relu', 'leaky_relu', 'relu6', 'elu', 'gelu', 'silu', 'sigmoid', 'tanh'];
-const MINE = new Set([...ACTIVATIONS, 'add', 'concat', 'flatten', 'maxpool1d', 'maxpool2d', 'avgpool1d', 'avgpool2d', 'global_maxpool', 'global_avgpool', 'linear', 'upsample_nearest2d', 'upsample_bilinear2d']);
+const MINE = new Set([...ACTIVATIONS, 'add', 'concat', 'flatten', 'maxpool1d', 'maxpool2d', 'avgpool1d', 'avgpool2d', 'global_maxpool', 'global_avgpool', 'linear', 'upsample_nearest2d', 'upsample_bilinear2d', 'zero_pad1d', 'zero_pad2d']);
 
 function lowerMine(l: LayerPlan): LayerProgram {
   switch (l.type) {
@@ -55,6 +56,9 @@ function lowerMine(l: LayerPlan): LayerProgram {
       return lowerUpsampleNearest(l);
     case 'upsample_bilinear2d':
       return lowerUpsample(l);
+    case 'zero_pad1d':
+    case 'zero_pad2d':
+      return lowerZeroPad(l);
     case 'add':
       return lowerAdd(l);
     case 'concat':

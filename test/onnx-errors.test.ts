@@ -14,7 +14,8 @@ const REFUSALS: { name: string; graph: GraphIn; message: RegExp; batch?: number 
   { name: 'Transpose', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Transpose', name: '/shuffle/Transpose', inputs: ['input'], attrs: { perm: [0, 2, 1, 3] } }] }, message: /node "\/shuffle\/Transpose" \(Transpose\): operator Transpose is not supported on activations: .*NCHW/ },
   { name: 'LSTM', graph: { input: [1, 2, 4], nodes: [{ op: 'LSTM', name: '/rnn/LSTM', inputs: ['input'] }] }, message: /node "\/rnn\/LSTM" \(LSTM\): operator LSTM is not supported: .*recurrent/ },
   { name: 'a dynamic spatial size', graph: { input: [1, 2, 'H', 4], nodes: [{ op: 'Relu', inputs: ['input'] }] }, message: /graph input "input": .*dim 2 is dynamic \("H"\)/ },
-  { name: 'asymmetric conv pads', graph: { input: [1, 2, 6, 6], nodes: [{ op: 'Conv', name: '/c/Conv', inputs: ['input', 'w'], attrs: { pads: [0, 0, 1, 1] } }], inits: w33 }, message: /node "\/c\/Conv" \(Conv\): pads \[0, 0, 1, 1\] .* are asymmetric/ },
+  // a MaxPool pads with -inf: unequal pads of its own have no zero_pad form
+  { name: 'MaxPool with asymmetric pads', graph: { input: [1, 2, 5, 5], nodes: [{ op: 'MaxPool', name: '/p', inputs: ['input'], attrs: { kernel_shape: [3, 3], pads: [0, 0, 1, 1] } }] }, message: /node "\/p" \(MaxPool\): pads \[0, 0, 1, 1\] are asymmetric; convgen's pools pad each side equally/ },
   { name: 'Clip to [0, 4]', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Clip', name: '/Clip', inputs: ['input', 'lo', 'hi'] }], inits: { lo: { dims: [], data: [0] }, hi: { dims: [], data: [4] } } }, message: /node "\/Clip" \(Clip\): clips to \[0, 4\]/ },
   { name: 'Concat on the width', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Relu', inputs: ['input'] }, { op: 'Concat', name: '/cat', inputs: ['v0', 'input'], attrs: { axis: 3 } }] }, message: /node "\/cat" \(Concat\): concatenates on axis 3/ },
   { name: 'Resize cubic', graph: { input: [1, 2, 4, 4], nodes: [{ op: 'Resize', name: '/up', inputs: ['input', '', 's'], attrs: { mode: 'cubic' } }], inits: { s: { dims: [4], data: [1, 1, 2, 2] } } }, message: /node "\/up" \(Resize\): resizes in mode cubic/ },
@@ -74,11 +75,13 @@ describe('onnx import refusals', () => {
     expect(errorOf(() => importOnnx(bytes)).message).toMatch(/initializer "w": holds 10 bytes of raw data, but its dims need 36 x 4 = 144/);
   });
 
-  // PyTorch's own export of nn.ZeroPad2d((1, 0, 1, 0)) + Conv2d: the pads chain folds, the Pad folds into the Conv, whose pads are then unequal
-  it('an asymmetric nn.ZeroPad2d before a conv (a real export) is refused, saying why and what to do', () => {
-    const err = errorOf(() => importOnnx(new Uint8Array(readFileSync(new URL('./fixtures/onnx/zeropad_conv/asymmetric.onnx', import.meta.url)))));
-    expect(err.message).toMatch(/^node "\/conv\/Conv" \(Conv\): pads \[1, 1, 0, 0\] \(begin, end per dim\) are asymmetric \(they include the pads of "\/pad\/Pad", a Pad folded in: F\.pad or nn\.ZeroPad2d with unequal sides\); convgen's conv pads each dim equally/);
-    expect(err.fix).toMatch(/nn\.ZeroPad2d\(p\), F\.pad with left = right and top = bottom.*pad the input before the model/);
+  // PyTorch's own export of nn.ZeroPad2d((1, 0, 1, 0)) + Conv2d (once refused): a zero_pad2d with the unequal sides, then the conv
+  it('an asymmetric nn.ZeroPad2d before a conv (a real export) imports as zero_pad2d + conv2d', () => {
+    const { model } = importOnnx(new Uint8Array(readFileSync(new URL('./fixtures/onnx/zeropad_conv/asymmetric.onnx', import.meta.url))));
+    expect(model.layers).toEqual([
+      { type: 'zero_pad2d', name: 'conv_pad', padding: [1, 0, 1, 0] },
+      { type: 'conv2d', name: 'conv', out_channels: 4, kernel: 3 },
+    ]);
   });
 
   it('Slice and Transpose fold on constants only: on an activation they are refused', () => {

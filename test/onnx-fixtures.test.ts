@@ -35,6 +35,8 @@ const FIXTURES: { name: string; batch?: number; train?: true }[] = [
   // exported with training=TrainingMode.TRAINING: its output uses the batch's statistics, so it is compared in training mode
   { name: 'bn_train', train: true },
   { name: 'zeropad_conv' },
+  // unequal pads: a zero_pad2d before each conv, and one of its own before a MaxPool
+  { name: 'zeropad_asym' },
   // a trailing nn.Softmax(dim=1): imported as output_softmax, so eval forward is PyTorch's probabilities
   { name: 'softmax_clf' },
 ];

@@ -73,6 +73,32 @@ const CASES: Case[] = [
     graph: { input: [2, 2, 6, 6], nodes: [{ op: 'Pad', inputs: ['input', 'pads'] }, conv('w', {}, ['v0', 'w'])], ints: { pads: [0, 0, 1, 2, 0, 0, 1, 2] }, inits: { w: { dims: [2, 2, 3, 3] } } },
     layers: ['conv2d'],
   },
+  // unequal pads: a zero_pad layer takes the difference, the conv or pool the equal part
+  {
+    name: 'Pad (zeros) with unequal sides folded into a Conv with pads: zero_pad2d + conv2d',
+    graph: { input: [2, 2, 6, 5], nodes: [{ op: 'Pad', inputs: ['input', 'pads'] }, conv('w', { pads: [1, 1, 1, 1] }, ['v0', 'w'])], ints: { pads: [0, 0, 1, 0, 0, 0, 0, 2] }, inits: { w: { dims: [3, 2, 3, 3] } } },
+    layers: ['zero_pad2d', 'conv2d'],
+  },
+  {
+    name: 'Conv auto_pad SAME_LOWER, even kernel (the odd pad first): zero_pad2d + conv2d',
+    graph: { input: [2, 2, 6, 5], nodes: [conv('w', { auto_pad: 'SAME_LOWER' })], inits: { w: { dims: [3, 2, 2, 2] } } },
+    layers: ['zero_pad2d', 'conv2d'],
+  },
+  {
+    name: 'Conv 1D pads [2, 1]: zero_pad1d + conv1d',
+    graph: { input: [2, 2, 7], nodes: [conv('w', { pads: [2, 1] })], inits: { w: { dims: [3, 2, 3] } } },
+    layers: ['zero_pad1d', 'conv1d'],
+  },
+  {
+    name: 'Pad (zeros) before a MaxPool and a Relu: zero_pad2d layers of their own',
+    graph: { input: [2, 2, 5, 5], nodes: [{ op: 'Pad', inputs: ['input', 'p1'] }, { op: 'MaxPool', inputs: ['v0'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }, { op: 'Pad', inputs: ['v1', 'p2'] }, { op: 'Relu', inputs: ['v2'] }], ints: { p1: [0, 0, 1, 0, 0, 0, 0, 1], p2: [0, 0, 0, 2, 0, 0, 1, 0] } },
+    layers: ['zero_pad2d', 'maxpool2d', 'zero_pad2d', 'relu'],
+  },
+  {
+    name: 'AveragePool count_include_pad=1 with unequal pads: zero_pad2d + avgpool2d',
+    graph: { input: [2, 2, 5, 6], nodes: [{ op: 'AveragePool', inputs: ['input'], attrs: { kernel_shape: [3, 3], pads: [1, 0, 2, 1], count_include_pad: 1 } }] },
+    layers: ['zero_pad2d', 'avgpool2d'],
+  },
   {
     name: 'silu as Mul(x, Sigmoid(x)); Clip(0, inf) as relu',
     graph: {

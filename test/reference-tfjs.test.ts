@@ -170,6 +170,13 @@ function tfForward(layer: LayerPlan, xs: readonly Float64Array[], weight?: Float
         // align_corners = false, half_pixel_centers = false: source floor(dst * in / out), PyTorch's "nearest"
         return toNCHW(tf.image.resizeNearestNeighbor(xh, [layer.inH * layer.scaleH, layer.inW * layer.scaleW], false, false));
       }
+      case 'zero_pad1d':
+      case 'zero_pad2d': {
+        // [C, L] is planned as H = 1 with no top or bottom
+        const { top, bottom, left, right } = layer.pad;
+        const xt = tf.tensor4d(Float32Array.from(x), [layer.batch, layer.channels, layer.inH, layer.inW]);
+        return tf.pad(xt, [[0, 0], [0, 0], [top, bottom], [left, right]]).dataSync() as Float32Array;
+      }
       case 'relu':
       case 'leaky_relu':
       case 'relu6':

@@ -24,7 +24,7 @@ function errorOf(f: () => unknown): ConvgenError {
 }
 
 const KEYS = '"type", "name", "inputs", "torch_name", "in_channels", "out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias", "strategy"';
-const TYPES = '"conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "relu", "leaky_relu", "relu6", "elu", "gelu", "silu", "sigmoid", "tanh", "maxpool1d", "maxpool2d", "global_maxpool", "avgpool1d", "avgpool2d", "global_avgpool", "flatten", "linear", "upsample_nearest2d", "upsample_bilinear2d", "batchnorm1d", "batchnorm2d", "dropout", "add", "concat"';
+const TYPES = '"conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "relu", "leaky_relu", "relu6", "elu", "gelu", "silu", "sigmoid", "tanh", "maxpool1d", "maxpool2d", "global_maxpool", "avgpool1d", "avgpool2d", "global_avgpool", "flatten", "linear", "upsample_nearest2d", "upsample_bilinear2d", "zero_pad1d", "zero_pad2d", "batchnorm1d", "batchnorm2d", "dropout", "add", "concat"';
 const MODEL_KEYS = '"$schema", "comment", "name", "batch", "input", "layers", "loss", "output_softmax"';
 const NAME_FIX = 'use ASCII letters, digits and _, not starting with a digit, for example';
 
@@ -79,6 +79,11 @@ const cases: [string, unknown, string][] = [
   ['scale_factor entry 0.5', withLayers({ type: 'upsample_nearest2d', scale_factor: [2, 0.5] }), 'layers[0].scale_factor[1]: must be a whole number, got 0.5; use 1'],
   ['scale_factor missing', withLayers({ type: 'upsample_nearest2d' }), 'layers[0]: an upsample_nearest2d layer needs "scale_factor" (integer scale factor, one for both dims or [height, width]); add "scale_factor": an integer >= 1, or a list of 2 integers >= 1 [height, width]'],
   ['nearest has no align_corners', withLayers({ type: 'upsample_nearest2d', scale_factor: 2, align_corners: false }), 'layers[0].align_corners: unknown key "align_corners" in an upsample_nearest2d layer; remove it ("align_corners" belongs to upsample_bilinear2d); an upsample_nearest2d layer takes "type", "name", "inputs", "scale_factor"'],
+  // zero_pad1d / zero_pad2d: counts >= 0 in PyTorch's side order (a negative pad, PyTorch's crop, is refused)
+  ['zero_pad2d negative side', withLayers({ type: 'zero_pad2d', padding: [1, 0, -1, 0] }), 'layers[0].padding[2]: must be at least 0, got -1; use 0 or more'],
+  ['zero_pad2d two sides', withLayers({ type: 'zero_pad2d', padding: [1, 0] }), 'layers[0].padding: has 2 entries, but must have 4 [left, right, top, bottom]; write a list of 4 integers >= 0 [left, right, top, bottom]'],
+  ['zero_pad1d four sides', { ...base, input: [1, 8], layers: [{ type: 'zero_pad1d', padding: [1, 0, 1, 0] }] }, 'layers[0].padding: has 4 entries, but must have 2 [left, right]; write a list of 2 integers >= 0 [left, right]'],
+  ['zero_pad2d missing padding', withLayers({ type: 'zero_pad2d' }), 'layers[0]: a zero_pad2d layer needs "padding" (zeros on every side, or one count per side in PyTorch\'s order ([left, right, top, bottom]); negative padding (PyTorch\'s crop) is refused); add "padding": an integer >= 0, or a list of 4 integers >= 0 [left, right, top, bottom]'],
   // the 1D layers take one entry per list
   ['conv_transpose1d pair', { ...base, input: [1, 8], layers: [{ type: 'conv_transpose1d', out_channels: 1, kernel: 3, output_padding: [1, 1] }] }, 'layers[0].output_padding: has 2 entries, but must have 1 [length]; write a list of 1 integer >= 0 [length]'],
   ['"same" on conv_transpose1d', { ...base, input: [1, 8], layers: [{ type: 'conv_transpose1d', out_channels: 1, kernel: 3, padding: 'same' }] }, 'layers[0].padding: must be an integer >= 0, or a list of 1 integer >= 0 [length], got "same" (a string) (conv_transpose1d has no "same" or "valid": PyTorch\'s ConvTranspose1d takes explicit padding only); write an integer >= 0, or a list of 1 integer >= 0 [length]'],
@@ -195,6 +200,8 @@ describe('plan errors of the 1D and decoder layers', () => {
     ['conv_transpose2d on a 1D input', plan([2, 4], { type: 'conv_transpose2d', out_channels: 2, kernel: 3 }), 'layers[0] (conv_transpose2d "conv_transpose2d0"): conv_transpose2d needs a [channels, height, width] input per sample, but its input is [2, 4]; use conv_transpose1d for a [C, L] input, or make the model\'s input [C, H, W]'],
     ['avgpool1d padding over half the window', plan([2, 8], { type: 'avgpool1d', kernel: 2, padding: 2 }), 'layers[0] (avgpool1d "avgpool1d0").padding: padding 2 is more than half the kernel (2) in length (PyTorch\'s rule: padding <= kernel / 2); use padding <= 1'],
     ['avgpool2d on a 1D input', plan([2, 8], { type: 'avgpool2d', kernel: 2 }), 'layers[0] (avgpool2d "avgpool2d0"): avgpool2d needs a [channels, height, width] input per sample, but its input is [2, 8]; use avgpool1d for a [C, L] input, or make the model\'s input [C, H, W]'],
+    ['zero_pad2d on a 1D input', plan([2, 8], { type: 'zero_pad2d', padding: 1 }), 'layers[0] (zero_pad2d "zero_pad2d0"): zero_pad2d needs a [channels, height, width] input per sample, but its input is [2, 8]; use zero_pad1d for a [C, L] input, or make the model\'s input [C, H, W]'],
+    ['zero_pad1d on a 2D input', plan([2, 8, 8], { type: 'zero_pad1d', padding: 1 }), 'layers[0] (zero_pad1d "zero_pad1d0"): zero_pad1d needs a [channels, length] input per sample, but its input is [2, 8, 8]; use the 2D layer (zero_pad2d) or make the model\'s input [C, L]'],
     ['upsample_nearest2d on a 1D input', plan([2, 8], { type: 'upsample_nearest2d', scale_factor: 2 }), 'layers[0] (upsample_nearest2d "upsample_nearest2d0"): upsample_nearest2d needs a [channels, height, width] input per sample, but its input is [2, 8]; upsample_nearest2d has no 1D form: make the model\'s input [C, H, W]'],
   ])('%s', (_, f, message) => {
     expect(errorOf(f).message).toBe(message);

@@ -70,6 +70,8 @@ export function reductionLength(l: LayerPlan, out: 'y' | 'dx' | 'gradWeight' | '
     case 'relu':
     case 'leaky_relu':
     case 'relu6':
+    case 'zero_pad1d':
+    case 'zero_pad2d':
     case 'flatten':
     case 'dropout':
     case 'concat':

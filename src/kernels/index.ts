@@ -15,6 +15,7 @@ import { lowerUpsample } from './upsample.ts';
 import { lowerBatchNorm } from './batchnorm.ts';
 import { lowerDropout } from './dropout.ts';
 import { lowerUpsampleNearest } from './upsample-nearest.ts';
+import { lowerZeroPad } from './zero-pad.ts';
 import { lowerSoftmaxCrossEntropy } from './loss.ts';
 import { lowerElementLoss } from './loss-mean.ts';
 import { lowerSgd, lowerSgdMomentum } from './sgd.ts';
@@ -74,6 +75,9 @@ export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProg
       return lowerUpsampleNearest(layer);
     case 'upsample_bilinear2d':
       return lowerUpsample(layer);
+    case 'zero_pad1d':
+    case 'zero_pad2d':
+      return lowerZeroPad(layer);
     case 'batchnorm1d':
     case 'batchnorm2d':
       return lowerBatchNorm(layer);

@@ -56,6 +56,12 @@ const foldedPad = (n: Node): string => {
   return a?.kind === 'string' ? ` (they include the pads of ${JSON.stringify(a.value)}, a Pad folded in: F.pad or nn.ZeroPad2d with unequal sides)` : '';
 };
 
+/** zero_pad1d / zero_pad2d from the pads before and after each spatial dim (model.json's order: [left, right, top, bottom]) */
+function zeroPadOf(before: readonly number[], after: readonly number[]): Json {
+  const padding = before.length === 1 ? [before[0]!, after[0]!] : [before[1]!, after[1]!, before[0]!, after[0]!];
+  return { type: `zero_pad${before.length}d`, name: '', padding: compact(padding) };
+}
+
 export function toLayers(g: Graph, opts: LayerOptions): Imported {
   const names = new NamePool();
   const torchNames = new TorchNamePool();
@@ -97,6 +103,8 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
       return { name: names.take(torch, identifierOf(n.op.toLowerCase())), torch };
     };
     let layer: Json;
+    /** a zero_pad layer this node's unequal pads became, run before the node's own layer */
+    let padFirst: Json | undefined;
 
     switch (n.op) {
       case 'Conv': {
@@ -106,14 +114,16 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
         const groups = intAttr(n, 'group', 1);
         if (groups < 1 || xs[1]! % groups !== 0 || w.dims[1]! * groups !== xs[1] || w.dims[0]! % groups !== 0) throw refuse(`has group ${groups}, a weight of shape [${w.dims.join(', ')}] and ${xs[1]} input channels, which do not agree`, 'export the model again');
         let padding: unknown;
+        // convgen's "same": total max((ceil(in/s) - 1) s + d (k - 1) + 1 - in, 0), the odd one at the end
+        const same = xs.slice(2).map((s, i) => Math.max((Math.ceil(s / win.stride[i]!) - 1) * win.stride[i]! + win.dilation[i]! * (win.kernel[i]! - 1) + 1 - s, 0));
         if (win.before.every((b, i) => b === win.after[i])) padding = compact(win.before);
+        else if (same.every((t, i) => win.before[i] === Math.floor(t / 2) && win.after[i] === t - Math.floor(t / 2))) padding = 'same';
         else {
-          // convgen's "same": total max((ceil(in/s) - 1) s + d (k - 1) + 1 - in, 0), the odd one at the end
-          const same = xs.slice(2).map((s, i) => Math.max((Math.ceil(s / win.stride[i]!) - 1) * win.stride[i]! + win.dilation[i]! * (win.kernel[i]! - 1) + 1 - s, 0));
-          if (!same.every((t, i) => win.before[i] === Math.floor(t / 2) && win.after[i] === t - Math.floor(t / 2))) {
-            throw refuse(`pads [${[...win.before, ...win.after].join(', ')}] (begin, end per dim) are asymmetric${foldedPad(n)}; convgen's conv pads each dim equally on both sides, or as "same" (the odd pad at the end)`, `pad symmetrically (padding=k//2 with an odd kernel, nn.ZeroPad2d(p), F.pad with left = right and top = bottom), or use padding="same"; for other padding, pad the input before the model`);
-          }
-          padding = 'same';
+          // unequal sides (F.pad, nn.ZeroPad2d, auto_pad SAME_LOWER): a zero_pad layer takes the
+          // difference, the conv the equal part, as PyTorch's own ZeroPad2d + Conv2d compute
+          const equal = win.before.map((b, i) => Math.min(b, win.after[i]!));
+          padding = compact(equal);
+          padFirst = zeroPadOf(win.before.map((b, i) => b - equal[i]!), win.after.map((a, i) => a - equal[i]!));
         }
         const { name, torch } = withParams(n.inputs[1]!);
         const bias = n.inputs[2] ? floatConst(n, 2, 'bias') : undefined;
@@ -159,12 +169,20 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
         if (intAttr(n, 'ceil_mode', 0) !== 0) throw refuse('uses ceil_mode=1; convgen pools in floor mode (PyTorch\'s default ceil_mode=False)', 'use ceil_mode=False');
         if (win.dilation.some((d) => d !== 1)) throw refuse(`has dilations [${win.dilation.join(', ')}]; convgen's pools have none`, 'use dilation=1');
         if (n.outputs[1] && g.nodes.some((m) => m.inputs.includes(n.outputs[1]!))) throw refuse('has its indices output read', 'use return_indices=False');
-        if (win.before.some((b, i) => b !== win.after[i])) throw refuse(`pads [${[...win.before, ...win.after].join(', ')}] are asymmetric${foldedPad(n)}; convgen's pools pad each side equally`, 'use symmetric padding (nn.ZeroPad2d(p), F.pad with left = right and top = bottom); for other padding, pad the input before the model');
-        if (win.before.some((p, i) => 2 * p > win.kernel[i]!)) throw refuse(`pads ${compact(win.before)} more than half the window ${compact(win.kernel)}, which PyTorch's pools refuse and convgen too`, 'pad at most kernel // 2');
+        // padded zeros that count in the divisor are plain zeros: a zero_pad layer takes what the
+        // pool cannot (unequal sides, more than half the window), the pool the rest
+        let pad = win.before;
+        const includePad = kind === 'avgpool' && intAttr(n, 'count_include_pad', 0) !== 0;
+        if (includePad && win.before.some((b, i) => b !== win.after[i] || 2 * b > win.kernel[i]!)) {
+          pad = win.before.map((b, i) => Math.min(b, win.after[i]!, Math.floor(win.kernel[i]! / 2)));
+          padFirst = zeroPadOf(win.before.map((b, i) => b - pad[i]!), win.after.map((a, i) => a - pad[i]!));
+        }
+        if (!padFirst && win.before.some((b, i) => b !== win.after[i])) throw refuse(`pads [${[...win.before, ...win.after].join(', ')}] are asymmetric${foldedPad(n)}; convgen's pools pad each side equally`, 'use symmetric padding (nn.ZeroPad2d(p), F.pad with left = right and top = bottom); for other padding, pad the input before the model');
+        if (pad.some((p, i) => 2 * p > win.kernel[i]!)) throw refuse(`pads ${compact(pad)} more than half the window ${compact(win.kernel)}, which PyTorch's pools refuse and convgen too`, 'pad at most kernel // 2');
         layer = { type: `${kind}${xs.length - 2}d`, name: plain(), kernel: compact(win.kernel) };
         if (win.stride.some((s, i) => s !== win.kernel[i])) layer.stride = compact(win.stride);
-        if (win.before.some((p) => p !== 0)) {
-          layer.padding = compact(win.before);
+        if (pad.some((p) => p !== 0)) {
+          layer.padding = compact(pad);
           if (kind === 'avgpool' && intAttr(n, 'count_include_pad', 0) === 0) layer.count_include_pad = false;
         }
         break;
@@ -288,12 +306,18 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
         layer = { type, name: plain(), scale_factor: compact(scale) };
         break;
       }
+      case 'Pad': {
+        // fusePads left it: zeros over the spatial dims, not foldable into the node reading it
+        const pads = intsAttr(n, 'pads')!;
+        const dims = xs.length - 2;
+        layer = { ...zeroPadOf(pads.slice(2, 2 + dims), pads.slice(4 + dims)), name: plain() };
+        break;
+      }
       case 'Softmax':
         throw refuse('is a softmax inside the network; convgen has no softmax layer and drops only a trailing one', 'return the logits from forward');
       case 'Erf':
       case 'Div':
       case 'Mul':
-      case 'Pad':
       case 'Shape':
       case 'Gather':
       case 'Unsqueeze':
@@ -305,7 +329,13 @@ export function toLayers(g: Graph, opts: LayerOptions): Imported {
     }
     // a torch_name that is the layer's name says nothing
     if (layer.torch_name === layer.name) delete layer.torch_name;
-    const ins = activations(n);
+    let ins = activations(n);
+    if (padFirst) {
+      padFirst.name = names.take(`${layer.name as string}_pad`, 'zero_pad');
+      layers.push(ins.length !== 1 || ins[0] !== previous ? { type: padFirst.type, name: padFirst.name, inputs: ins, padding: padFirst.padding } : padFirst);
+      previous = padFirst.name as string;
+      ins = [previous];
+    }
     if (ins.length !== 1 || ins[0] !== previous) layer = { type: layer.type, name: layer.name, inputs: ins, ...layer };
     layers.push(layer);
     previous = layer.name as string;

@@ -22,7 +22,7 @@ export const SUPPORTED_OPS: Readonly<Record<string, string>> = {
   Add: 'add (two activations of one shape); the bias of MatMul + Add; the gelu pattern',
   MaxPool: 'maxpool1d / maxpool2d',
   AveragePool: 'avgpool1d / avgpool2d (count_include_pad both ways)',
-  Pad: 'folded into the AveragePool or Conv after it (constant zeros)',
+  Pad: 'folded into the AveragePool or Conv after it (constant zeros), else zero_pad1d / zero_pad2d',
   GlobalAveragePool: 'global_avgpool',
   GlobalMaxPool: 'global_maxpool',
   Flatten: 'flatten (axis 1)',

@@ -4,6 +4,7 @@
 //
 //   dropIdentities  Dropout, Identity                         -> (gone)
 //   fusePads        Pad(zeros) + AveragePool | Conv             -> AveragePool(count_include_pad) | Conv with the pads
+//                   Pad(zeros) before anything else               -> Pad(pads as an attribute): a zero_pad layer
 //   fuseGelu        x * 0.5 * (1 + Erf(x / sqrt 2))             -> Gelu
 //   fuseSilu        Mul(x, Sigmoid(x))                          -> Silu
 //   fuseMatMulAdd   MatMul(x, W) + b                            -> Gemm(x, W, b)
@@ -61,15 +62,20 @@ export function fusePads(g: Graph): Graph {
     const value = pad.inputs[2] ? scalarOf(g, pad.inputs[2]) : (pad.attrs.get('value')?.value as number | undefined) ?? 0;
     const mode = stringAttr(pad, 'mode', 'constant');
     const reader = soleReader(g, pad.outputs[0]!);
-    const refuse = (why: string) => nodeError(pad, `${why}; convgen folds a Pad only into the AveragePool or Conv reading it, as zero padding of the spatial dims`, 'use the padding argument of the conv or pool instead of F.pad');
+    const refuse = (why: string) => nodeError(pad, `${why}; convgen maps a Pad of zeros over the spatial dims of [N, C, L] or [N, C, H, W] (nn.ZeroPad1d / nn.ZeroPad2d), folded into the AveragePool or Conv reading it or as a zero_pad layer`, 'pad with zeros (nn.ZeroPad2d, F.pad with mode="constant" and value 0), or use the padding argument of the conv or pool');
     if (mode !== 'constant' || value !== 0) throw refuse(`pads in mode ${mode} with value ${value}`);
     if (pad.inputs[3]) throw refuse('pads only some axes (an axes input)');
     if (!pads || pads.length !== 2 * rank || pads[0] !== 0 || pads[1] !== 0 || pads[rank] !== 0 || pads[rank + 1] !== 0 || pads.some((p) => p < 0)) throw refuse(`has pads [${pads?.join(', ') ?? '?'}] that pad the batch or the channels, or crop`);
-    if (!reader || (reader.op !== 'AveragePool' && reader.op !== 'Conv')) throw refuse('is not read by exactly one AveragePool or Conv');
-    if (stringAttr(reader, 'auto_pad', 'NOTSET') !== 'NOTSET') throw refuse(`is read by a node with auto_pad`);
     const dims = rank - 2;
-    const own = intsAttr(reader, 'pads') ?? Array<number>(2 * dims).fill(0);
-    if (reader.op === 'AveragePool' && own.some((p) => p !== 0)) throw refuse('is read by an AveragePool that pads too');
+    const own = reader ? intsAttr(reader, 'pads') ?? Array<number>(2 * dims).fill(0) : [];
+    const foldable = reader !== undefined && (reader.op === 'AveragePool' || reader.op === 'Conv') && stringAttr(reader, 'auto_pad', 'NOTSET') === 'NOTSET' && (reader.op === 'Conv' || own.every((p) => p === 0));
+    if (!foldable) {
+      // a zero_pad layer of its own (layers.ts), its pads as an attribute
+      if (dims !== 1 && dims !== 2) throw refuse(`pads a rank-${rank} tensor`);
+      const attrs = new Map<string, AttrValue>([['pads', { kind: 'ints', value: pads }]]);
+      g.nodes = g.nodes.map((m) => (m === pad ? { ...pad, attrs, inputs: [x] } : m));
+      continue;
+    }
     const merged = [...Array(dims).keys()].map((i) => own[i]! + pads[2 + i]!).concat([...Array(dims).keys()].map((i) => own[dims + i]! + pads[rank + 2 + i]!));
     const attrs = new Map<string, AttrValue>(reader.attrs);
     attrs.set('pads', { kind: 'ints', value: merged });

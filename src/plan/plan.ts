@@ -24,6 +24,7 @@ import type {
   StrategyChoice,
   StrategyName,
   UpsampleSpec,
+  ZeroPadSpec,
 } from '../spec/types.ts';
 import type {
   ConvGeometry,
@@ -68,6 +69,7 @@ function requiredRank(type: LayerSpec['type']): 0 | 1 | 2 | 'vector' | 'any' {
     case 'conv_transpose1d':
     case 'maxpool1d':
     case 'avgpool1d':
+    case 'zero_pad1d':
       return 1;
     case 'conv2d':
     case 'conv_transpose2d':
@@ -75,6 +77,7 @@ function requiredRank(type: LayerSpec['type']): 0 | 1 | 2 | 'vector' | 'any' {
     case 'avgpool2d':
     case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
+    case 'zero_pad2d':
       return 2;
     case 'linear':
       return 'vector';
@@ -98,7 +101,7 @@ export function isActivation(type: LayerSpec['type']): type is ActivationType {
 }
 
 /** the 1D layer to suggest when a 2D one meets a [C, L] input */
-const ONE_D: Partial<Record<LayerSpec['type'], string>> = { conv2d: 'conv1d', conv_transpose2d: 'conv_transpose1d', maxpool2d: 'maxpool1d', avgpool2d: 'avgpool1d' };
+const ONE_D: Partial<Record<LayerSpec['type'], string>> = { conv2d: 'conv1d', conv_transpose2d: 'conv_transpose1d', maxpool2d: 'maxpool1d', avgpool2d: 'avgpool1d', zero_pad2d: 'zero_pad1d' };
 
 function checkRank(layer: LayerSpec, shape: readonly number[]): void {
   const need = requiredRank(layer.type);
@@ -387,6 +390,26 @@ function planUpsample(layer: UpsampleSpec, cur: number[], N: number): Step {
   };
 }
 
+function planZeroPad(layer: ZeroPadSpec, cur: number[], N: number): Step {
+  const { c, h, w, rank } = spatial(cur);
+  // PyTorch's order: [left, right] then [top, bottom]
+  const [left, right, top = 0, bottom = 0] = layer.padding;
+  const pad = { top, bottom, left, right };
+  const out = rank === 1 ? [c, w + left + right] : [c, h + top + bottom, w + left + right];
+  return {
+    out,
+    plan: {
+      index: layer.index, name: layer.name, torchName: layer.torch_name, type: layer.type,
+      inShape: [N, ...cur], outShape: [N, ...out], weightShape: null, biasShape: null,
+      // copies: forward writes the frame and the input, backward crops dy
+      flops: { forward: 0, gradInput: 0, gradWeight: 0 },
+      activationBytes: 4 * N * numel(out),
+      kernels: ['forward', 'gradInput'],
+      batch: N, channels: c, inH: h, inW: w, pad,
+    },
+  };
+}
+
 function planBatchNorm(layer: BatchNormSpec, cur: number[], N: number, opts: PlanOptions): Step {
   const C = cur[0];
   if (layer.num_features !== undefined && layer.num_features !== C) {
@@ -561,6 +584,9 @@ function planLayer(layer: LayerSpec, ins: readonly number[][], N: number, opts: 
     case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return planUpsample(layer, cur, N);
+    case 'zero_pad1d':
+    case 'zero_pad2d':
+      return planZeroPad(layer, cur, N);
     case 'batchnorm1d':
     case 'batchnorm2d':
       return planBatchNorm(layer, cur, N, opts);

@@ -61,6 +61,11 @@ function geometryCell(l: LayerPlan): string {
     case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return `x${pair(l.scaleH, l.scaleW, false)}`;
+    // PyTorch's order, as model.json writes it
+    case 'zero_pad1d':
+      return `${l.pad.left},${l.pad.right}`;
+    case 'zero_pad2d':
+      return `${l.pad.left},${l.pad.right},${l.pad.top},${l.pad.bottom}`;
     // an activation's constant, by PyTorch's key
     case 'leaky_relu':
       return `slope=${l.negativeSlope}`;

@@ -146,6 +146,17 @@ export interface UpsampleLayerPlan extends LayerPlanBase {
   readonly scaleW: number;
 }
 
+/** zero_pad1d / zero_pad2d: the input inside a frame of zeros ([C, L] is planned as H = 1, no top or bottom) */
+export interface ZeroPadLayerPlan extends LayerPlanBase {
+  readonly type: 'zero_pad1d' | 'zero_pad2d';
+  readonly batch: number;
+  readonly channels: number;
+  readonly inH: number;
+  readonly inW: number;
+  /** zeros on each side, all >= 0 */
+  readonly pad: Pad4;
+}
+
 /**
  * batchnorm1d / batchnorm2d: per-channel statistics over the batch and the spatial
  * positions. Training mode normalizes with the batch's biased variance and updates the
@@ -202,6 +213,7 @@ export type LayerPlan =
   | PoolLayerPlan
   | LinearLayerPlan
   | UpsampleLayerPlan
+  | ZeroPadLayerPlan
   | BatchNormLayerPlan
   | DropoutLayerPlan
   | ActivationLayerPlan

@@ -7,6 +7,7 @@ import { inputShapes, numel } from '../plan/types.ts';
 import { addBackward, addForward, concatBackward, concatForward } from './merge.ts';
 import { convBackward, convForward, convTransposeBackward, convTransposeForward } from './conv.ts';
 import { avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward } from './pool.ts';
+import { zeroPadBackward, zeroPadForward } from './pad.ts';
 import { copyOf, linearBackward, linearForward, nearestBackward, nearestForward, upsampleBackward, upsampleForward } from './simple.ts';
 import { activationBackward, activationForward } from './activation.ts';
 import { batchNormBackward, batchNormForward, dropoutBackward, dropoutForward, dropoutMask, type RunningStats } from './norm.ts';
@@ -95,6 +96,9 @@ export function refForward(layer: LayerPlan, x: Vec, params: RefParams = {}, mod
       return { y: nearestForward(layer, x), cache: {} };
     case 'upsample_bilinear2d':
       return { y: upsampleForward(layer, x), cache: {} };
+    case 'zero_pad1d':
+    case 'zero_pad2d':
+      return { y: zeroPadForward(layer, x), cache: {} };
     case 'relu':
     case 'leaky_relu':
     case 'relu6':
@@ -153,6 +157,9 @@ export function refBackward(layer: LayerPlan, x: Vec, y: Vec | null, dy: Vec, pa
       return { dx: nearestBackward(layer, dy) };
     case 'upsample_bilinear2d':
       return { dx: upsampleBackward(layer, dy) };
+    case 'zero_pad1d':
+    case 'zero_pad2d':
+      return { dx: zeroPadBackward(layer, dy) };
     case 'relu':
     case 'leaky_relu':
     case 'relu6':

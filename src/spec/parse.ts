@@ -119,6 +119,13 @@ function normalizeLayer(raw: Raw, index: number, previous: string): LayerSpec {
     case 'upsample_nearest2d':
     case 'upsample_bilinear2d':
       return { type, ...common, scale_factor: perDim(raw.scale_factor as number | number[], 2) };
+    case 'zero_pad1d':
+    case 'zero_pad2d': {
+      // PyTorch: one int pads every side
+      const sides = type === 'zero_pad1d' ? 2 : 4;
+      const p = raw.padding as number | number[];
+      return { type, ...common, padding: typeof p === 'number' ? Array<number>(sides).fill(p) : [...p] };
+    }
     case 'batchnorm1d':
     case 'batchnorm2d':
       return {

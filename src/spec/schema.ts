@@ -272,6 +272,26 @@ function variant(type: LayerType): LayerVariant {
           { key: 'align_corners', node: { kind: 'const', value: false, why: 'only align_corners = false (PyTorch\'s default) is supported' }, default: false, doc: 'must be false (PyTorch\'s default)' },
         ],
       };
+    case 'zero_pad1d':
+    case 'zero_pad2d': {
+      const oneD = type === 'zero_pad1d';
+      const sides = oneD ? 2 : 4;
+      return {
+        type,
+        doc: oneD
+          ? 'pads [C, L] with zeros, a number of columns on each side (PyTorch ZeroPad1d); backward crops the gradient'
+          : 'pads [C, H, W] with zeros, a number of rows or columns on each side (PyTorch ZeroPad2d); backward crops the gradient',
+        fields: [
+          nameField(type),
+          {
+            key: 'padding',
+            node: { kind: 'oneOf', options: [int(0), { kind: 'list', items: int(0), minItems: sides, maxItems: sides, labels: oneD ? '[left, right]' : '[left, right, top, bottom]' }] },
+            required: true,
+            doc: `zeros on every side, or one count per side in PyTorch's order (${oneD ? '[left, right]' : '[left, right, top, bottom]'}); negative padding (PyTorch's crop) is refused`,
+          },
+        ],
+      };
+    }
     case 'batchnorm1d':
       return { type, doc: 'batch normalization over [C] or [C, L] per sample, per channel (PyTorch BatchNorm1d); batch statistics in training mode, running statistics in eval mode', fields: batchNormFields(type) };
     case 'batchnorm2d':

@@ -99,6 +99,13 @@ export interface UpsampleSpec extends LayerCommon {
   scale_factor: number[];
 }
 
+/** PyTorch ZeroPad1d ([C, L]) and ZeroPad2d ([C, H, W]): zeros around the input, a side each */
+export interface ZeroPadSpec extends LayerCommon {
+  type: 'zero_pad1d' | 'zero_pad2d';
+  /** PyTorch's order: [left, right] (1d) or [left, right, top, bottom] (2d); each >= 0 */
+  padding: number[];
+}
+
 /** PyTorch BatchNorm1d ([C] or [C, L] per sample) and BatchNorm2d ([C, H, W]) */
 export interface BatchNormSpec extends LayerCommon {
   type: 'batchnorm1d' | 'batchnorm2d';
@@ -156,6 +163,7 @@ export type LayerSpec =
   | AvgPoolSpec
   | LinearSpec
   | UpsampleSpec
+  | ZeroPadSpec
   | BatchNormSpec
   | DropoutSpec
   | SimpleSpec
@@ -189,6 +197,8 @@ export const LAYER_TYPES: readonly LayerType[] = [
   'linear',
   'upsample_nearest2d',
   'upsample_bilinear2d',
+  'zero_pad1d',
+  'zero_pad2d',
   'batchnorm1d',
   'batchnorm2d',
   'dropout',
