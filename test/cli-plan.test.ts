@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { planFile } from '../src/cli/plan.ts';
+import { planCommand, planFile } from '../src/cli/plan.ts';
+import { runCaptured } from './helpers/cli.ts';
 import { formatPlanTable } from '../src/plan/table.ts';
 import { scheduleModel } from '../src/plan/schedule.ts';
 import { formatConvSchedule } from '../src/plan/schedule-table.ts';
@@ -37,15 +38,16 @@ describe('convgen plan', () => {
     expect(convgen('plan', 'examples/vgg.json', '--width=60').stdout).toBe(formatPlanTable(planFile(join(root, 'examples/vgg.json')), { width: 60 }));
   });
 
-  it('at any width from 20 up, no line of any target\'s output is wider: titles and notes wrap too', () => {
-    for (const target of ['ts', 'wgsl']) {
+  // in process (planCommand): nine runs of every example would take a minute as child processes
+  it('at any width from 20 up, no line of any target\'s output is wider: titles and notes wrap too', async () => {
+    for (const target of ['ts', 'wgsl', 'wasm']) {
       for (const width of [20, 33, 60]) {
-        const r = convgen('plan', ...examples, '--target', target, '--width', String(width));
-        expect(r.status).toBe(0);
-        expect(r.stdout.split('\n').filter((l) => l.length > width)).toEqual([]);
+        const r = await runCaptured(planCommand, [...examples.map((f) => join(root, f)), '--target', target, '--width', String(width)]);
+        expect(r.code).toBe(0);
+        expect(r.out.split('\n').filter((l) => l.length > width)).toEqual([]);
       }
     }
-  });
+  }, 60_000);
 
   it('--width must be a whole number of columns, 20 or more', () => {
     for (const bad of ['19', 'wide', '']) {
