@@ -24,7 +24,8 @@ const convgenEnv = (env: Record<string, string>, ...args: string[]) => {
 const convgen = (...args: string[]) => convgenEnv({}, ...args);
 const examples = EXAMPLES.map((e) => `examples/${e}.json`);
 
-describe('convgen plan', () => {
+// each test spawns the CLI a few times: 30 s, not vitest's 5 s, for a loaded CI machine
+describe('convgen plan', { timeout: 30_000 }, () => {
   it('prints the table of every example and exits 0: the full tables when stdout is not a terminal, $COLUMNS when set', () => {
     const fitted = convgenEnv({ COLUMNS: '100' }, 'plan', ...examples);
     expect(fitted.stdout).toBe(examples.map((f) => formatPlanTable(planFile(join(root, f)), { width: 100 })).join('\n'));
@@ -114,7 +115,7 @@ describe('planFile', () => {
   });
 });
 
-describe('convgen plan --target wgsl', () => {
+describe('convgen plan --target wgsl', { timeout: 30_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'convgen-cli-wgsl-'));
   const limitsFile = (name: string, text: string) => {
     const f = join(dir, name);
