@@ -8,8 +8,9 @@
 import type { UpsampleLayerPlan } from '../plan/types.ts';
 import type { Expr, Stmt } from '../ir/types.ts';
 import type { LayerProgram } from './types.ts';
-import { accum, add, buf, f32, i32, kernel, let_, load, loop, mul, parallel, store, v, var_ } from '../ir/build.ts';
+import { accum, add, f32, i32, let_, load, loop, mul, parallel, store, v, var_ } from '../ir/build.ts';
 import { shapeTag } from './names.ts';
+import { resampleProgram } from './resample.ts';
 
 /** blocks up to this many outputs are unrolled; larger ones stay loops */
 const UNROLL_BLOCK = 16;
@@ -53,18 +54,11 @@ export function lowerUpsampleNearest(layer: UpsampleLayerPlan): LayerProgram {
     ),
   );
 
-  const fwd = kernel({ name: `${name}_fwd`, doc: [...doc, 'forward: each input pixel writes its block'], buffers: [buf('x', nIn, 'read'), buf('y', nOut, 'write')], body: fwdBody });
-  const bwd = kernel({
-    name: `${name}_dx`,
-    doc: [...doc, 'backward: each input pixel sums the dy of its block, row by row (a gather: each dx written once)'],
-    buffers: [buf('dy', nOut, 'read'), buf('dx', nIn, 'write')],
-    body: bwdBody,
+  return resampleProgram(layer.name, {
+    name,
+    nIn,
+    nOut,
+    forward: { doc: [...doc, 'forward: each input pixel writes its block'], body: fwdBody },
+    backward: { doc: [...doc, 'backward: each input pixel sums the dy of its block, row by row (a gather: each dx written once)'], body: bwdBody },
   });
-  return {
-    layer: layer.name,
-    scratch: [],
-    forward: [{ kernel: fwd, args: { x: 'x', y: 'y' } }],
-    backward: [{ kernel: bwd, args: { dy: 'dy', dx: 'dx' } }],
-    alias: false,
-  };
 }

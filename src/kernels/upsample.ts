@@ -15,8 +15,9 @@
 import type { UpsampleLayerPlan } from '../plan/types.ts';
 import type { Expr, Stmt } from '../ir/types.ts';
 import type { LayerProgram } from './types.ts';
-import { accum, add, and, buf, eq, f32, ge, i32, if_, kernel, let_, load, lt, max, min, mul, parallel, select, store, sum, v, var_ } from '../ir/build.ts';
+import { accum, add, and, eq, f32, ge, i32, if_, let_, load, lt, max, min, mul, parallel, select, store, sum, v, var_ } from '../ir/build.ts';
 import { shapeTag } from './names.ts';
+import { resampleProgram } from './resample.ts';
 
 const phaseFrac = (r: number, s: number): number => (r + 0.5) / s - 0.5;
 
@@ -108,18 +109,11 @@ export function lowerUpsample(layer: UpsampleLayerPlan): LayerProgram {
     ),
   );
 
-  const fwd = kernel({ name: `${name}_fwd`, doc, buffers: [buf('x', nIn, 'read'), buf('y', nOut, 'write')], body: fwdBody });
-  const bwd = kernel({
-    name: `${name}_dx`,
-    doc: [...doc, 'backward: the exact adjoint of forward, as a gather (each dx written once)'],
-    buffers: [buf('dy', nOut, 'read'), buf('dx', nIn, 'write')],
-    body: bwdBody,
+  return resampleProgram(layer.name, {
+    name,
+    nIn,
+    nOut,
+    forward: { doc: doc, body: fwdBody },
+    backward: { doc: [...doc, 'backward: the exact adjoint of forward, as a gather (each dx written once)'], body: bwdBody },
   });
-  return {
-    layer: layer.name,
-    scratch: [],
-    forward: [{ kernel: fwd, args: { x: 'x', y: 'y' } }],
-    backward: [{ kernel: bwd, args: { dy: 'dy', dx: 'dx' } }],
-    alias: false,
-  };
 }

@@ -7,8 +7,9 @@
 import type { ZeroPadLayerPlan } from '../plan/types.ts';
 import type { Expr, Stmt } from '../ir/types.ts';
 import type { LayerProgram } from './types.ts';
-import { add, and, buf, f32, ge, i32, if_, kernel, load, lt, mul, parallel, store, sub } from '../ir/build.ts';
+import { add, and, f32, ge, i32, if_, load, lt, mul, parallel, store, sub } from '../ir/build.ts';
 import { shapeTag } from './names.ts';
+import { resampleProgram } from './resample.ts';
 
 function par(name: string, n: number, body: (iv: Expr) => readonly Stmt[]): Stmt[] {
   return n === 1 ? [...body(i32(0))] : [parallel(name, 0, n, body)];
@@ -48,18 +49,11 @@ export function lowerZeroPad(layer: ZeroPadLayerPlan): LayerProgram {
     ),
   );
 
-  const fwd = kernel({ name: `${name}_fwd`, doc: [...doc, 'forward: each output element copies its input element, or 0 in the frame'], buffers: [buf('x', nIn, 'read'), buf('y', nOut, 'write')], body: fwdBody });
-  const bwd = kernel({
-    name: `${name}_dx`,
-    doc: [...doc, 'backward: each input element takes its dy (the frame\'s dy is cropped)'],
-    buffers: [buf('dy', nOut, 'read'), buf('dx', nIn, 'write')],
-    body: bwdBody,
+  return resampleProgram(layer.name, {
+    name,
+    nIn,
+    nOut,
+    forward: { doc: [...doc, 'forward: each output element copies its input element, or 0 in the frame'], body: fwdBody },
+    backward: { doc: [...doc, 'backward: each input element takes its dy (the frame\'s dy is cropped)'], body: bwdBody },
   });
-  return {
-    layer: layer.name,
-    scratch: [],
-    forward: [{ kernel: fwd, args: { x: 'x', y: 'y' } }],
-    backward: [{ kernel: bwd, args: { dy: 'dy', dx: 'dx' } }],
-    alias: false,
-  };
 }
