@@ -120,6 +120,8 @@ once(({ memory, modules, kernels, control, index }) => {
 interface Thread {
   post(message: unknown): void;
   onMessage(f: (data: unknown) => void, onError: (e: unknown) => void): void;
+  /** let the process exit while the worker waits for work (Node; after its listeners: adding one refs it again) */
+  unref(): void;
   terminate(): void;
 }
 
@@ -143,14 +145,13 @@ function startThread(blobUrl: () => string): Thread {
   const wt = nodeWorkerThreads();
   if (wt) {
     const w = new wt.Worker(WORKER_SOURCE, { eval: true });
-    // an idle pool does not keep the process alive
-    w.unref();
     return {
       post: (m) => w.postMessage(m),
       onMessage: (f, onError) => {
         w.on('message', f);
         w.on('error', onError);
       },
+      unref: () => w.unref(),
       terminate: () => void w.terminate(),
     };
   }
@@ -161,6 +162,7 @@ function startThread(blobUrl: () => string): Thread {
       w.addEventListener('message', (e) => f(e.data));
       w.addEventListener('error', onError);
     },
+    unref: () => undefined,
     terminate: () => w.terminate(),
   };
 }
@@ -223,8 +225,12 @@ export function createPool(heap: WasmHeap, threads: number, modules: Readonly<Re
     workers.push(w);
   }
   const ready = Promise.all(started).then(() => undefined);
-  // a worker that fails to start rejects `ready`; until someone awaits it, that is no unhandled rejection
-  ready.catch(() => undefined);
+  // a started pool does not keep a Node process alive (a starting one does, or awaiting ready would end it);
+  // a worker that fails to start rejects `ready`, which is no unhandled rejection until someone awaits it
+  ready.then(
+    () => workers.forEach((w) => w.unref()),
+    () => workers.forEach((w) => w.unref()),
+  );
   let disposed = false;
   return {
     threads,
