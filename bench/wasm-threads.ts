@@ -36,13 +36,22 @@ const MS = arg('--ms', 400);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
+/** what is timed of a wasm model module (each module has its own types) */
+interface Model {
+  forward(x: Float32Array): Float32Array;
+  backward(dOut: Float32Array): Float32Array;
+  lossAndGrad(x: Float32Array, labels: Int32Array): number;
+  sgdStep(lr: number, options?: { momentum?: number }): void;
+  dispose(): void;
+}
+
 interface Wasm {
-  createWasmModelAsync(o: { seed?: number; threads?: number }): Promise<lenet.WasmModel>;
+  createWasmModelAsync(o: { seed?: number; threads?: number }): Promise<Model>;
   plan: { inShape: readonly number[]; outShape: readonly number[]; batch: number };
 }
 
 /** one call of the thing timed, on a model */
-type Work = (m: lenet.WasmModel) => () => void;
+type Work = (m: Model) => () => void;
 
 const trainStep: (mod: Wasm) => Work = (mod) => (m) => {
   const x = Float32Array.from({ length: numel(mod.plan.inShape) }, (_, i) => Math.sin(i));

@@ -8,7 +8,9 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { CROSS_ORIGIN_ISOLATION, createStaticServer } from '../examples/browser/server.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import wabtInit from 'wabt';
@@ -249,3 +251,23 @@ function lenetSourceKernels(): Kernel[] {
   const p = lowerModel(planModel(loadModelFile('examples/lenet.json')), { target: 'wasm' });
   return p.layers.flatMap((l) => [...l.forward, ...l.backward]).map((c) => c.kernel);
 }
+
+// browsers give SharedArrayBuffer (a shared memory, threads) only to cross-origin isolated pages
+describe('the browser example is cross-origin isolated', () => {
+  it('serve.ts sends COOP same-origin and COEP require-corp', async () => {
+    expect(readFileSync('examples/browser/serve.ts', 'utf8')).toMatch(/createStaticServer\([\s\S]*CROSS_ORIGIN_ISOLATION,\s*\)/);
+    const dir = mkdtempSync(join(tmpdir(), 'convgen-coi-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html>');
+    const server = createStaticServer([{ prefix: '/', dir }], CROSS_ORIGIN_ISOLATION);
+    try {
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+      expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    } finally {
+      await new Promise<void>((done) => server.close(() => done()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
