@@ -105,11 +105,11 @@ async function calibrate(): Promise<void> {
     buffers: [buf('y', 16, 'write')],
     body: [parallel('i', 0, 16, (i) => [var_('acc', f32(0)), loop('j', 0, 400000, () => [accum('acc', mul(v('acc'), f32(0.5)))]), store('y', i, v('acc'))])],
   });
-  const cut = splitKernel(lowerKernelWasm(k), { loop: 'i', from: 0, to: 16, chunks: 16, work: 0 });
+  const cut = splitKernel(lowerKernelWasm(k), { phases: [{ loop: 'i', from: 0, to: 16, chunks: 16, work: 0 }], work: 0 });
   const base64 = Buffer.from(encodeModule(kernelModule([cut]))).toString('base64');
   const single = instantiate('spin', base64, createHeap(64, 0)).spin!;
   const heap = createHeap(64, 0, true);
-  const pool = createPool(heap, THREADS, { spin: base64 }, [['spin', 'spin', 0, 16, 16]]);
+  const pool = createPool(heap, THREADS, { spin: base64 }, [['spin', 'spin', [[0, 16, 16]]]]);
   await pool.ready;
   const own = instantiate('spin', base64, heap).spin!;
   const calls = [() => single(0, 0, 16), () => pool.run(0, own, [0], 0, 16, 16)];

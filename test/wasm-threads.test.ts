@@ -144,11 +144,11 @@ describe('the pool', () => {
       body: [parallel('i', 0, 64, (i) => [loop('j', 0, 20000, () => [store('y', i, f32(1))]), if_(eq(i, 63), [store('y', 1 << 28, f32(2))])])],
     });
     const lowered = lowerKernelWasm(k);
-    const cut = splitKernel(lowered, { loop: 'i', from: 0, to: 64, chunks: 8, work: 0 });
+    const cut = splitKernel(lowered, { phases: [{ loop: 'i', from: 0, to: 64, chunks: 8, work: 0 }], work: 0 });
     const bytes = encodeModule(kernelModule([cut]));
     const base64 = Buffer.from(bytes).toString('base64');
     const heap = createHeap(256, 0, true);
-    const pool = createPool(heap, 2, { trap: base64 }, [['trap', 'trap_on_last', 0, 64, 8]]);
+    const pool = createPool(heap, 2, { trap: base64 }, [['trap', 'trap_on_last', [[0, 64, 8]]]]);
     await pool.ready;
     const own = new WebAssembly.Instance(new WebAssembly.Module(sharedImport(bytes)), { env: { memory: heap.memory }, math: { exp: Math.exp, log: Math.log } }).exports as Record<string, (...a: number[]) => void>;
     const places = new Set<string>();
@@ -179,20 +179,28 @@ describe('the split pass', () => {
   const lenetKernels = all(lenetProgram);
   const resnetKernels = all(resnetProgram);
 
+  const phases = (k: Kernel) => splitPlan(k)?.phases.map((p) => (p.loop ? `${p.loop}[${p.from},${p.to}) x${p.chunks}` : 'whole'));
+
   it('cuts the batch loop of the convs and the element loop of the optimizers', () => {
-    expect(splitPlan(lenetKernels.get('conv5x5_6x14x14_to_16_fwd_direct')!)).toMatchObject({ loop: 'n', from: 0, to: 32, chunks: 16 });
-    expect(splitPlan(lowerKernelWasm(lenetProgram.optimizers!.sgdMomentum))).toMatchObject({ loop: 'i', from: 0, to: 61706, chunks: 16 });
-    // the phase-split grad-input: four loops over n, each chunk runs its images' phases
-    expect(splitPlan(resnetKernels.get('conv3x3_s2_p1_16x14x14_to_32_dx_direct')!)).toMatchObject({ loop: 'n', chunks: 16 });
+    expect(phases(lenetKernels.get('conv5x5_6x14x14_to_16_fwd_direct')!)).toEqual(['n[0,32) x16']);
+    expect(phases(lowerKernelWasm(lenetProgram.optimizers!.sgdMomentum))).toEqual(['i[0,61706) x16']);
+    // the phase-split grad-input: four loops over n in one phase, each chunk runs its images' phases in order
+    expect(phases(resnetKernels.get('conv3x3_s2_p1_16x14x14_to_32_dx_direct')!)).toEqual(['n[0,32) x16']);
+  });
+
+  it('runs loops that read what an earlier one wrote as later phases', () => {
+    // the GEMM's main loop, then its remainder block
+    expect(phases(lenetKernels.get('conv5x5_6x14x14_to_16_dw_im2row_gemm')!)).toEqual(['nb[0,37) x16', 'mb[0,4) x4']);
+    // batch norm: partial sums per channel, each channel's total (too little work: whole), ..., then the normalization per image
+    expect(phases(resnetKernels.get('bn2d_16x14x14_fwd_train')!)).toEqual(['c[0,16) x16', 'whole', 'c[0,16) x16', 'whole', 'n[0,32) x16']);
   });
 
   it('leaves whole what it cannot cut', () => {
-    // no parallel loop at the top (the grad-weight reduction), a later pass reading an earlier one's sums (batch norm)
+    // accumulators at the top (the grad-weight reduction), the loss
     expect(splitPlan(lenetKernels.get('conv5x5_p2_1x28x28_to_6_dw_direct')!)).toBeNull();
-    expect(splitPlan(resnetKernels.get('bn2d_16x14x14_fwd_train')!)).toBeNull();
+    expect(splitPlan(lowerKernelWasm(lenetProgram.loss!))).toBeNull();
     // too little work to wake a thread for
     expect(splitPlan(lenetKernels.get('relu_120_fwd')!)).toBeNull();
-    expect(splitPlan(lowerKernelWasm(lenetProgram.loss!))).toBeNull();
   });
 
   it('refuses a loop its stores are not indexed by', () => {

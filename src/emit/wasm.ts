@@ -72,8 +72,9 @@ export function emitWasmFiles(plan: ModelPlan, program: ModelProgram, schedule: 
       const args = [...k.buffers.map((b) => `heap.${b.access === 'read' ? 'read' : 'write'}(${b.name})`), ...k.scalars.map((s) => s.name)].join(', ');
       const s = splits.get(k.name);
       if (s) {
-        wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      runSplit(pool, ${splitTable.length}, mod_${m.name}.${k.name}!, [${args}], ${s.from}, ${s.to}, ${s.chunks});\n    },`);
-        splitTable.push(`  ['${m.name}', '${k.name}', ${s.from}, ${s.to}, ${s.chunks}],`);
+        const phases = `[${s.phases.map((p) => `[${p.from}, ${p.to}, ${p.chunks}]`).join(', ')}]`;
+        wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      runSplit(pool, ${splitTable.length}, mod_${m.name}.${k.name}!, [${args}], ${phases});\n    },`);
+        splitTable.push(`  ['${m.name}', '${k.name}', ${phases}],`);
       } else wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      mod_${m.name}.${k.name}!(${args});\n    },`);
     }
   }
@@ -90,8 +91,9 @@ export function emitWasmFiles(plan: ModelPlan, program: ModelProgram, schedule: 
     '};',
     '',
     '/**',
-    ' * the kernels cut into chunks along their outer parallel loop (src/wasm/split.ts), which the',
-    ' * threads share: [module, function, loop from, loop to, chunks]; a kernel\'s index is its id',
+    ' * the kernels cut into chunks along their outer parallel loops (src/wasm/split.ts), which the',
+    ' * threads share: [module, function, phases: [loop from, loop to, chunks (1: whole on the caller)]];',
+    ' * a kernel\'s index is its id',
     ' */',
     'export const SPLIT_KERNELS: readonly SplitKernel[] = [',
     ...splitTable,
