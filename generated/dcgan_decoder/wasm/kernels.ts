@@ -49,33 +49,34 @@ export const MODULES: Readonly<Record<string, string>> = {
 };
 
 /**
- * the kernels cut into chunks along their outer parallel loop (src/wasm/split.ts), which the
- * threads share: [module, function, loop from, loop to, chunks]; a kernel's index is its id
+ * the kernels cut into chunks along their outer parallel loops (src/wasm/split.ts), which the
+ * threads share: [module, function, phases: [loop from, loop to, chunks (1: whole on the caller)]];
+ * a kernel's index is its id
  */
 export const SPLIT_KERNELS: readonly SplitKernel[] = [
-  ['up1', 'convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols', 0, 4, 4],
-  ['up1', 'convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols', 0, 4, 4],
-  ['up1', 'convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm', 0, 32, 16],
-  ['up1', 'convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols', 0, 4, 4],
-  ['up2', 'convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct', 0, 4, 4],
-  ['up2', 'convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols', 0, 4, 4],
-  ['up2', 'convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols', 0, 4, 4],
-  ['up2', 'convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm', 0, 9, 9],
-  ['up2', 'convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct', 0, 4, 4],
-  ['up2', 'convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols', 0, 4, 4],
-  ['resize', 'upsample_bilinear2x2_4x16x16_fwd', 0, 16, 16],
-  ['resize', 'upsample_bilinear2x2_4x16x16_dx', 0, 16, 16],
-  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_fwd_direct', 0, 4, 4],
-  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_fwd_direct_rows', 0, 4, 4],
-  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_fwd_direct_cols', 0, 4, 4],
-  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_dw_im2row_cols', 0, 4, 4],
-  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_dw_im2row_gemm', 0, 9, 9],
-  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_dx_direct', 0, 4, 4],
-  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_dx_direct_rows', 0, 4, 4],
-  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_dx_direct_cols', 0, 4, 4],
-  ['train', 'sgd_momentum_2451', 0, 2451, 3],
-  ['train', 'adam_2451', 0, 2451, 4],
-  ['train', 'adam_amsgrad_2451', 0, 2451, 4],
+  ['up1', 'convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols', [[0, 4, 4]]],
+  ['up1', 'convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols', [[0, 4, 4]]],
+  ['up1', 'convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm', [[0, 32, 16]]],
+  ['up1', 'convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols', [[0, 4, 4]]],
+  ['up2', 'convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct', [[0, 4, 4]]],
+  ['up2', 'convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols', [[0, 4, 4]]],
+  ['up2', 'convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols', [[0, 4, 4]]],
+  ['up2', 'convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm', [[0, 9, 9]]],
+  ['up2', 'convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct', [[0, 4, 4]]],
+  ['up2', 'convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols', [[0, 4, 4]]],
+  ['resize', 'upsample_bilinear2x2_4x16x16_fwd', [[0, 16, 16]]],
+  ['resize', 'upsample_bilinear2x2_4x16x16_dx', [[0, 16, 16]]],
+  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_fwd_direct', [[0, 4, 4]]],
+  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_fwd_direct_rows', [[0, 4, 4]]],
+  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_fwd_direct_cols', [[0, 4, 4]]],
+  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_dw_im2row_cols', [[0, 4, 4]]],
+  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_dw_im2row_gemm', [[0, 9, 9]]],
+  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_dx_direct', [[0, 4, 4]]],
+  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_dx_direct_rows', [[0, 4, 4]]],
+  ['to_rgb', 'conv3x3_p1_4x32x32_to_3_dx_direct_cols', [[0, 4, 4]]],
+  ['train', 'sgd_momentum_2451', [[0, 2451, 3]]],
+  ['train', 'adam_2451', [[0, 2451, 4]]],
+  ['train', 'adam_amsgrad_2451', [[0, 2451, 4]]],
 ];
 
 /** every kernel, taking typed arrays as the TS kernels do (buffers in the heap are passed by offset, others staged) */
@@ -126,19 +127,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
   return {
     convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_up1.convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 0, mod_up1.convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.write(y)], [[0, 4, 4]]);
     },
     convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(dy: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_up1.convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols!, [heap.read(dy), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 1, mod_up1.convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols!, [heap.read(dy), heap.write(cols)], [[0, 4, 4]]);
     },
     convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_up1.convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], 0, 32, 16);
+      runSplit(pool, 2, mod_up1.convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], [[0, 32, 16]]);
     },
     convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_up1.convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 3, mod_up1.convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     relu_8x8x8_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -150,7 +151,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_up2.convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 4, mod_up2.convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -158,15 +159,15 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_up2.convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 5, mod_up2.convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols(dy: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols!, [heap.read(dy), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 6, mod_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols!, [heap.read(dy), heap.write(cols)], [[0, 4, 4]]);
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], 0, 9, 9);
+      runSplit(pool, 7, mod_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], [[0, 9, 9]]);
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -174,7 +175,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 8, mod_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
@@ -182,7 +183,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 9, mod_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     relu_4x16x16_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -194,31 +195,31 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     upsample_bilinear2x2_4x16x16_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_resize.upsample_bilinear2x2_4x16x16_fwd!, [heap.read(x), heap.write(y)], 0, 16, 16);
+      runSplit(pool, 10, mod_resize.upsample_bilinear2x2_4x16x16_fwd!, [heap.read(x), heap.write(y)], [[0, 16, 16]]);
     },
     upsample_bilinear2x2_4x16x16_dx(dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_resize.upsample_bilinear2x2_4x16x16_dx!, [heap.read(dy), heap.write(dx)], 0, 16, 16);
+      runSplit(pool, 11, mod_resize.upsample_bilinear2x2_4x16x16_dx!, [heap.read(dy), heap.write(dx)], [[0, 16, 16]]);
     },
     conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_to_rgb.conv3x3_p1_4x32x32_to_3_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 12, mod_to_rgb.conv3x3_p1_4x32x32_to_3_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_4x32x32_to_3_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_to_rgb.conv3x3_p1_4x32x32_to_3_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 13, mod_to_rgb.conv3x3_p1_4x32x32_to_3_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_4x32x32_to_3_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_to_rgb.conv3x3_p1_4x32x32_to_3_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 14, mod_to_rgb.conv3x3_p1_4x32x32_to_3_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_4x32x32_to_3_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 15, mod_to_rgb.conv3x3_p1_4x32x32_to_3_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 15, mod_to_rgb.conv3x3_p1_4x32x32_to_3_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 4, 4]]);
     },
     conv3x3_p1_4x32x32_to_3_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 16, mod_to_rgb.conv3x3_p1_4x32x32_to_3_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 9, 9);
+      runSplit(pool, 16, mod_to_rgb.conv3x3_p1_4x32x32_to_3_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 9, 9]]);
     },
     conv3x3_p1_4x32x32_to_3_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -226,15 +227,15 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 17, mod_to_rgb.conv3x3_p1_4x32x32_to_3_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 17, mod_to_rgb.conv3x3_p1_4x32x32_to_3_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_4x32x32_to_3_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 18, mod_to_rgb.conv3x3_p1_4x32x32_to_3_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 18, mod_to_rgb.conv3x3_p1_4x32x32_to_3_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_4x32x32_to_3_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 19, mod_to_rgb.conv3x3_p1_4x32x32_to_3_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 19, mod_to_rgb.conv3x3_p1_4x32x32_to_3_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     sgd_2451(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void {
       heap.begin();
@@ -242,15 +243,15 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     sgd_momentum_2451(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, oneMinusDampening: number, weightDecay: number, nesterov: number, first: number): void {
       heap.begin();
-      runSplit(pool, 20, mod_train.sgd_momentum_2451!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], 0, 2451, 3);
+      runSplit(pool, 20, mod_train.sgd_momentum_2451!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], [[0, 2451, 3]]);
     },
     adam_2451(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 21, mod_train.adam_2451!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], 0, 2451, 4);
+      runSplit(pool, 21, mod_train.adam_2451!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 2451, 4]]);
     },
     adam_amsgrad_2451(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 22, mod_train.adam_amsgrad_2451!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], 0, 2451, 4);
+      runSplit(pool, 22, mod_train.adam_amsgrad_2451!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 2451, 4]]);
     },
   };
 }

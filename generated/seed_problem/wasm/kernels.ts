@@ -40,8 +40,9 @@ export const MODULES: Readonly<Record<string, string>> = {
 };
 
 /**
- * the kernels cut into chunks along their outer parallel loop (src/wasm/split.ts), which the
- * threads share: [module, function, loop from, loop to, chunks]; a kernel's index is its id
+ * the kernels cut into chunks along their outer parallel loops (src/wasm/split.ts), which the
+ * threads share: [module, function, phases: [loop from, loop to, chunks (1: whole on the caller)]];
+ * a kernel's index is its id
  */
 export const SPLIT_KERNELS: readonly SplitKernel[] = [
 ];

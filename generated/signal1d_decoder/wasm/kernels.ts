@@ -74,28 +74,29 @@ export const MODULES: Readonly<Record<string, string>> = {
 };
 
 /**
- * the kernels cut into chunks along their outer parallel loop (src/wasm/split.ts), which the
- * threads share: [module, function, loop from, loop to, chunks]; a kernel's index is its id
+ * the kernels cut into chunks along their outer parallel loops (src/wasm/split.ts), which the
+ * threads share: [module, function, phases: [loop from, loop to, chunks (1: whole on the caller)]];
+ * a kernel's index is its id
  */
 export const SPLIT_KERNELS: readonly SplitKernel[] = [
-  ['enc1', 'conv1d_k5_p2_2x64_to_8_fwd_direct', 0, 4, 4],
-  ['enc1', 'conv1d_k5_p2_2x64_to_8_dw_direct', 0, 2, 2],
-  ['enc1', 'conv1d_k5_p2_2x64_to_8_dx_direct', 0, 4, 4],
-  ['gelu1', 'gelu_8x64_fwd', 0, 2048, 7],
-  ['gelu1', 'gelu_8x64_dx', 0, 2048, 8],
-  ['enc2', 'conv1d_k3_s2_p1_8x32_to_16_fwd_direct', 0, 4, 4],
-  ['enc2', 'conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols', 0, 4, 2],
-  ['enc2', 'conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm', 0, 6, 5],
-  ['enc2', 'conv1d_k3_s2_p1_8x32_to_16_dx_direct', 0, 4, 4],
-  ['dec1', 'convt1d_k4_s2_p1_16x16_to_8_fwd_direct', 0, 4, 4],
-  ['dec1', 'convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols', 0, 4, 2],
-  ['dec1', 'convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm', 0, 8, 7],
-  ['dec1', 'convt1d_k4_s2_p1_16x16_to_8_dx_direct', 0, 4, 4],
-  ['dec1', 'convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols', 0, 4, 3],
-  ['dec2', 'convt1d_k4_s2_p1_8x32_to_4_fwd_direct', 0, 4, 4],
-  ['dec2', 'convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm', 0, 4, 3],
-  ['dec2', 'convt1d_k4_s2_p1_8x32_to_4_dx_direct', 0, 4, 4],
-  ['train', 'adam_amsgrad_1166', 0, 1166, 2],
+  ['enc1', 'conv1d_k5_p2_2x64_to_8_fwd_direct', [[0, 4, 4]]],
+  ['enc1', 'conv1d_k5_p2_2x64_to_8_dw_direct', [[0, 2, 2]]],
+  ['enc1', 'conv1d_k5_p2_2x64_to_8_dx_direct', [[0, 4, 4]]],
+  ['gelu1', 'gelu_8x64_fwd', [[0, 2048, 7]]],
+  ['gelu1', 'gelu_8x64_dx', [[0, 2048, 8]]],
+  ['enc2', 'conv1d_k3_s2_p1_8x32_to_16_fwd_direct', [[0, 4, 4]]],
+  ['enc2', 'conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols', [[0, 4, 2]]],
+  ['enc2', 'conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm', [[0, 6, 5]]],
+  ['enc2', 'conv1d_k3_s2_p1_8x32_to_16_dx_direct', [[0, 4, 4]]],
+  ['dec1', 'convt1d_k4_s2_p1_16x16_to_8_fwd_direct', [[0, 4, 4]]],
+  ['dec1', 'convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols', [[0, 4, 2]]],
+  ['dec1', 'convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm', [[0, 8, 7]]],
+  ['dec1', 'convt1d_k4_s2_p1_16x16_to_8_dx_direct', [[0, 4, 4]]],
+  ['dec1', 'convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols', [[0, 4, 3]]],
+  ['dec2', 'convt1d_k4_s2_p1_8x32_to_4_fwd_direct', [[0, 4, 4]]],
+  ['dec2', 'convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm', [[0, 4, 3]]],
+  ['dec2', 'convt1d_k4_s2_p1_8x32_to_4_dx_direct', [[0, 4, 4]]],
+  ['train', 'adam_amsgrad_1166', [[0, 1166, 2]]],
 ];
 
 /** every kernel, taking typed arrays as the TS kernels do (buffers in the heap are passed by offset, others staged) */
@@ -169,7 +170,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
   return {
     conv1d_k5_p2_2x64_to_8_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_enc1.conv1d_k5_p2_2x64_to_8_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 0, mod_enc1.conv1d_k5_p2_2x64_to_8_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv1d_k5_p2_2x64_to_8_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -177,7 +178,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k5_p2_2x64_to_8_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_enc1.conv1d_k5_p2_2x64_to_8_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], 0, 2, 2);
+      runSplit(pool, 1, mod_enc1.conv1d_k5_p2_2x64_to_8_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 2, 2]]);
     },
     conv1d_k5_p2_2x64_to_8_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -185,7 +186,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k5_p2_2x64_to_8_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_enc1.conv1d_k5_p2_2x64_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 2, mod_enc1.conv1d_k5_p2_2x64_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv1d_k5_p2_2x64_to_8_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
@@ -193,11 +194,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     gelu_8x64_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_gelu1.gelu_8x64_fwd!, [heap.read(x), heap.write(y)], 0, 2048, 7);
+      runSplit(pool, 3, mod_gelu1.gelu_8x64_fwd!, [heap.read(x), heap.write(y)], [[0, 2048, 7]]);
     },
     gelu_8x64_dx(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_gelu1.gelu_8x64_dx!, [heap.read(x), heap.read(dy), heap.write(dx)], 0, 2048, 8);
+      runSplit(pool, 4, mod_gelu1.gelu_8x64_dx!, [heap.read(x), heap.read(dy), heap.write(dx)], [[0, 2048, 8]]);
     },
     avgpool1d_k2_s2_8x64_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -209,11 +210,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k3_s2_p1_8x32_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_enc2.conv1d_k3_s2_p1_8x32_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 5, mod_enc2.conv1d_k3_s2_p1_8x32_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_enc2.conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 2);
+      runSplit(pool, 6, mod_enc2.conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 2]]);
     },
     conv1d_k3_s2_p1_8x32_to_16_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
@@ -221,7 +222,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_enc2.conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 6, 5);
+      runSplit(pool, 7, mod_enc2.conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 6, 5]]);
     },
     conv1d_k3_s2_p1_8x32_to_16_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -229,7 +230,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k3_s2_p1_8x32_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_enc2.conv1d_k3_s2_p1_8x32_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 8, mod_enc2.conv1d_k3_s2_p1_8x32_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
@@ -245,11 +246,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt1d_k4_s2_p1_16x16_to_8_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_dec1.convt1d_k4_s2_p1_16x16_to_8_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 9, mod_dec1.convt1d_k4_s2_p1_16x16_to_8_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_dec1.convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 2);
+      runSplit(pool, 10, mod_dec1.convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 2]]);
     },
     convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols(dy: Float32Array, cols: Float32Array): void {
       heap.begin();
@@ -257,7 +258,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_dec1.convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], 0, 8, 7);
+      runSplit(pool, 11, mod_dec1.convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], [[0, 8, 7]]);
     },
     convt1d_k4_s2_p1_16x16_to_8_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -265,11 +266,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt1d_k4_s2_p1_16x16_to_8_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_dec1.convt1d_k4_s2_p1_16x16_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 12, mod_dec1.convt1d_k4_s2_p1_16x16_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_dec1.convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 3);
+      runSplit(pool, 13, mod_dec1.convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 3]]);
     },
     leaky_relu_s0p2_8x32_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -281,7 +282,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt1d_k4_s2_p1_8x32_to_4_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_dec2.convt1d_k4_s2_p1_8x32_to_4_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 14, mod_dec2.convt1d_k4_s2_p1_8x32_to_4_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -293,7 +294,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 15, mod_dec2.convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], 0, 4, 3);
+      runSplit(pool, 15, mod_dec2.convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], [[0, 4, 3]]);
     },
     convt1d_k4_s2_p1_8x32_to_4_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -301,7 +302,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt1d_k4_s2_p1_8x32_to_4_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 16, mod_dec2.convt1d_k4_s2_p1_8x32_to_4_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 16, mod_dec2.convt1d_k4_s2_p1_8x32_to_4_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
@@ -365,7 +366,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     adam_amsgrad_1166(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 17, mod_train.adam_amsgrad_1166!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], 0, 1166, 2);
+      runSplit(pool, 17, mod_train.adam_amsgrad_1166!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 1166, 2]]);
     },
   };
 }

@@ -22,8 +22,11 @@
 
 import { compiledModule, type WasmFn, type WasmHeap } from './runtime.ts';
 
-/** a kernel cut into chunks (src/wasm/split.ts): [module, function, loop from, loop to, chunks]; its index is its id */
-export type SplitKernel = readonly [string, string, number, number, number];
+/** a phase of a split kernel: its loop's range [from, to) and its chunks (1: it runs whole on the calling thread) */
+export type SplitPhase = readonly [number, number, number];
+
+/** a kernel cut into chunks (src/wasm/split.ts): [module, function, phases]; its index is its id */
+export type SplitKernel = readonly [string, string, readonly SplitPhase[]];
 
 export interface WasmPool {
   /** threads running chunks, the caller's included */
@@ -38,10 +41,16 @@ export interface WasmPool {
   dispose(): void;
 }
 
-/** a split kernel on all the pool's threads, or in one call over its whole range without a pool */
-export function runSplit(pool: WasmPool | null, id: number, fn: WasmFn, args: readonly number[], from: number, to: number, chunks: number): void {
-  if (pool) pool.run(id, fn, args, from, to, chunks);
-  else fn(...args, from, to);
+/**
+ * a split kernel, phase after phase (a kernel of several takes the phase's index before its
+ * range): a cut phase on all the pool's threads, or in one call over its whole range without a pool
+ */
+export function runSplit(pool: WasmPool | null, id: number, fn: WasmFn, args: readonly number[], phases: readonly SplitPhase[]): void {
+  phases.forEach(([from, to, chunks], j) => {
+    const a = phases.length > 1 ? [...args, j] : args;
+    if (pool && chunks > 1) pool.run(id, fn, a, from, to, chunks);
+    else fn(...a, from, to);
+  });
 }
 
 // the control block: i32 slots, then the job's arguments (f64), then an error message (u16 codes)

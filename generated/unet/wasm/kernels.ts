@@ -127,118 +127,119 @@ export const MODULES: Readonly<Record<string, string>> = {
 };
 
 /**
- * the kernels cut into chunks along their outer parallel loop (src/wasm/split.ts), which the
- * threads share: [module, function, loop from, loop to, chunks]; a kernel's index is its id
+ * the kernels cut into chunks along their outer parallel loops (src/wasm/split.ts), which the
+ * threads share: [module, function, phases: [loop from, loop to, chunks (1: whole on the caller)]];
+ * a kernel's index is its id
  */
 export const SPLIT_KERNELS: readonly SplitKernel[] = [
-  ['enc1a', 'conv3x3_p1_1x32x32_to_8_fwd_direct', 0, 4, 4],
-  ['enc1a', 'conv3x3_p1_1x32x32_to_8_fwd_direct_rows', 0, 4, 4],
-  ['enc1a', 'conv3x3_p1_1x32x32_to_8_fwd_direct_cols', 0, 4, 4],
-  ['enc1a', 'conv3x3_p1_1x32x32_to_8_dw_direct', 0, 2, 2],
-  ['enc1a', 'conv3x3_p1_1x32x32_to_8_db', 0, 8, 5],
-  ['enc1a', 'conv3x3_p1_1x32x32_to_8_dx_direct', 0, 4, 4],
-  ['enc1a', 'conv3x3_p1_1x32x32_to_8_dx_direct_rows', 0, 4, 4],
-  ['enc1a', 'conv3x3_p1_1x32x32_to_8_dx_direct_cols', 0, 4, 4],
-  ['relu1', 'relu_8x32x32_fwd', 0, 32768, 11],
-  ['relu1', 'relu_8x32x32_dx', 0, 32768, 12],
-  ['enc1b', 'conv3x3_p1_8x32x32_to_8_fwd_direct', 0, 4, 4],
-  ['enc1b', 'conv3x3_p1_8x32x32_to_8_fwd_direct_rows', 0, 4, 4],
-  ['enc1b', 'conv3x3_p1_8x32x32_to_8_fwd_direct_cols', 0, 4, 4],
-  ['enc1b', 'conv3x3_p1_8x32x32_to_8_dw_im2row_cols', 0, 4, 4],
-  ['enc1b', 'conv3x3_p1_8x32x32_to_8_dw_im2row_gemm', 0, 18, 16],
-  ['enc1b', 'conv3x3_p1_8x32x32_to_8_db', 0, 8, 5],
-  ['enc1b', 'conv3x3_p1_8x32x32_to_8_dx_direct', 0, 4, 4],
-  ['enc1b', 'conv3x3_p1_8x32x32_to_8_dx_direct_rows', 0, 4, 4],
-  ['enc1b', 'conv3x3_p1_8x32x32_to_8_dx_direct_cols', 0, 4, 4],
-  ['down1', 'maxpool2x2_s2_8x32x32_fwd', 0, 32, 16],
-  ['down1', 'maxpool2x2_s2_8x32x32_dx', 0, 32, 16],
-  ['enc2a', 'conv3x3_p1_8x16x16_to_16_fwd_direct', 0, 4, 4],
-  ['enc2a', 'conv3x3_p1_8x16x16_to_16_fwd_direct_rows', 0, 4, 4],
-  ['enc2a', 'conv3x3_p1_8x16x16_to_16_fwd_direct_cols', 0, 4, 4],
-  ['enc2a', 'conv3x3_p1_8x16x16_to_16_dw_im2row_cols', 0, 4, 4],
-  ['enc2a', 'conv3x3_p1_8x16x16_to_16_dw_im2row_gemm', 0, 18, 16],
-  ['enc2a', 'conv3x3_p1_8x16x16_to_16_db', 0, 16, 2],
-  ['enc2a', 'conv3x3_p1_8x16x16_to_16_dx_direct', 0, 4, 4],
-  ['enc2a', 'conv3x3_p1_8x16x16_to_16_dx_direct_rows', 0, 4, 4],
-  ['enc2a', 'conv3x3_p1_8x16x16_to_16_dx_direct_cols', 0, 4, 4],
-  ['relu6', 'relu_16x16x16_fwd', 0, 16384, 5],
-  ['relu6', 'relu_16x16x16_dx', 0, 16384, 6],
-  ['enc2b', 'conv3x3_p1_16x16x16_to_16_fwd_direct', 0, 4, 4],
-  ['enc2b', 'conv3x3_p1_16x16x16_to_16_fwd_direct_rows', 0, 4, 4],
-  ['enc2b', 'conv3x3_p1_16x16x16_to_16_fwd_direct_cols', 0, 4, 4],
-  ['enc2b', 'conv3x3_p1_16x16x16_to_16_dw_im2row_cols', 0, 4, 4],
-  ['enc2b', 'conv3x3_p1_16x16x16_to_16_dw_im2row_gemm', 0, 36, 16],
-  ['enc2b', 'conv3x3_p1_16x16x16_to_16_db', 0, 16, 2],
-  ['enc2b', 'conv3x3_p1_16x16x16_to_16_dx_direct', 0, 4, 4],
-  ['enc2b', 'conv3x3_p1_16x16x16_to_16_dx_direct_rows', 0, 4, 4],
-  ['enc2b', 'conv3x3_p1_16x16x16_to_16_dx_direct_cols', 0, 4, 4],
-  ['down2', 'maxpool2x2_s2_16x16x16_fwd', 0, 64, 10],
-  ['down2', 'maxpool2x2_s2_16x16x16_dx', 0, 64, 16],
-  ['mid_a', 'conv3x3_p1_16x8x8_to_32_fwd_direct', 0, 4, 4],
-  ['mid_a', 'conv3x3_p1_16x8x8_to_32_fwd_direct_rows', 0, 4, 4],
-  ['mid_a', 'conv3x3_p1_16x8x8_to_32_fwd_direct_cols', 0, 4, 4],
-  ['mid_a', 'conv3x3_p1_16x8x8_to_32_dw_im2row_cols', 0, 4, 4],
-  ['mid_a', 'conv3x3_p1_16x8x8_to_32_dw_im2row_gemm', 0, 36, 16],
-  ['mid_a', 'conv3x3_p1_16x8x8_to_32_dx_direct', 0, 4, 4],
-  ['mid_a', 'conv3x3_p1_16x8x8_to_32_dx_direct_rows', 0, 4, 4],
-  ['mid_a', 'conv3x3_p1_16x8x8_to_32_dx_direct_cols', 0, 4, 4],
-  ['relu11', 'relu_32x8x8_fwd', 0, 8192, 2],
-  ['relu11', 'relu_32x8x8_dx', 0, 8192, 3],
-  ['mid_b', 'conv3x3_p1_32x8x8_to_32_fwd_direct', 0, 4, 4],
-  ['mid_b', 'conv3x3_p1_32x8x8_to_32_fwd_direct_rows', 0, 4, 4],
-  ['mid_b', 'conv3x3_p1_32x8x8_to_32_fwd_direct_cols', 0, 4, 4],
-  ['mid_b', 'conv3x3_p1_32x8x8_to_32_dw_im2row_cols', 0, 4, 4],
-  ['mid_b', 'conv3x3_p1_32x8x8_to_32_dw_im2row_gemm', 0, 72, 16],
-  ['mid_b', 'conv3x3_p1_32x8x8_to_32_dx_direct', 0, 4, 4],
-  ['mid_b', 'conv3x3_p1_32x8x8_to_32_dx_direct_rows', 0, 4, 4],
-  ['mid_b', 'conv3x3_p1_32x8x8_to_32_dx_direct_cols', 0, 4, 4],
-  ['up2', 'convt2x2_s2_32x8x8_to_16_fwd_direct', 0, 4, 4],
-  ['up2', 'convt2x2_s2_32x8x8_to_16_dw_im2row_cols', 0, 4, 4],
-  ['up2', 'convt2x2_s2_32x8x8_to_16_dw_im2row_gemm', 0, 16, 16],
-  ['up2', 'convt2x2_s2_32x8x8_to_16_db', 0, 16, 2],
-  ['up2', 'convt2x2_s2_32x8x8_to_16_dx_direct', 0, 4, 4],
-  ['cat2', 'concat_c16_c16_16x16_fwd0', 0, 4, 4],
-  ['cat2', 'concat_c16_c16_16x16_fwd1', 0, 4, 4],
-  ['cat2', 'concat_c16_c16_16x16_dx0', 0, 4, 4],
-  ['cat2', 'concat_c16_c16_16x16_dx1', 0, 4, 4],
-  ['dec2a', 'conv3x3_p1_32x16x16_to_16_fwd_direct', 0, 4, 4],
-  ['dec2a', 'conv3x3_p1_32x16x16_to_16_fwd_direct_rows', 0, 4, 4],
-  ['dec2a', 'conv3x3_p1_32x16x16_to_16_fwd_direct_cols', 0, 4, 4],
-  ['dec2a', 'conv3x3_p1_32x16x16_to_16_dw_im2row_cols', 0, 4, 4],
-  ['dec2a', 'conv3x3_p1_32x16x16_to_16_dw_im2row_gemm', 0, 72, 16],
-  ['dec2a', 'conv3x3_p1_32x16x16_to_16_db', 0, 16, 2],
-  ['dec2a', 'conv3x3_p1_32x16x16_to_16_dx_direct', 0, 4, 4],
-  ['dec2a', 'conv3x3_p1_32x16x16_to_16_dx_direct_rows', 0, 4, 4],
-  ['dec2a', 'conv3x3_p1_32x16x16_to_16_dx_direct_cols', 0, 4, 4],
-  ['up1', 'convt2x2_s2_16x16x16_to_8_fwd_direct', 0, 4, 4],
-  ['up1', 'convt2x2_s2_16x16x16_to_8_dw_im2row_cols', 0, 4, 4],
-  ['up1', 'convt2x2_s2_16x16x16_to_8_dw_im2row_gemm', 0, 8, 8],
-  ['up1', 'convt2x2_s2_16x16x16_to_8_db', 0, 8, 5],
-  ['up1', 'convt2x2_s2_16x16x16_to_8_dx_direct', 0, 4, 4],
-  ['cat1', 'concat_c8_c8_32x32_fwd0', 0, 4, 4],
-  ['cat1', 'concat_c8_c8_32x32_fwd1', 0, 4, 4],
-  ['cat1', 'concat_c8_c8_32x32_dx0', 0, 4, 4],
-  ['cat1', 'concat_c8_c8_32x32_dx1', 0, 4, 4],
-  ['dec1a', 'conv3x3_p1_16x32x32_to_8_fwd_direct', 0, 4, 4],
-  ['dec1a', 'conv3x3_p1_16x32x32_to_8_fwd_direct_rows', 0, 4, 4],
-  ['dec1a', 'conv3x3_p1_16x32x32_to_8_fwd_direct_cols', 0, 4, 4],
-  ['dec1a', 'conv3x3_p1_16x32x32_to_8_dw_im2row_cols', 0, 4, 4],
-  ['dec1a', 'conv3x3_p1_16x32x32_to_8_dw_im2row_gemm', 0, 36, 16],
-  ['dec1a', 'conv3x3_p1_16x32x32_to_8_db', 0, 8, 5],
-  ['dec1a', 'conv3x3_p1_16x32x32_to_8_dx_direct', 0, 4, 4],
-  ['dec1a', 'conv3x3_p1_16x32x32_to_8_dx_direct_rows', 0, 4, 4],
-  ['dec1a', 'conv3x3_p1_16x32x32_to_8_dx_direct_cols', 0, 4, 4],
-  ['head', 'conv1x1_8x32x32_to_1_fwd_direct', 0, 4, 4],
-  ['head', 'conv1x1_8x32x32_to_1_dw_im2row_cols', 0, 4, 4],
-  ['head', 'conv1x1_8x32x32_to_1_dw_im2row_gemm', 0, 2, 2],
-  ['head', 'conv1x1_8x32x32_to_1_dx_direct', 0, 4, 4],
-  ['mask', 'sigmoid_1x32x32_fwd', 0, 4096, 3],
-  ['grads', 'gradsum2_8x32x32', 0, 32768, 7],
-  ['grads', 'gradsum2_16x16x16', 0, 16384, 3],
-  ['train', 'sgd_29321', 0, 29321, 14],
-  ['train', 'sgd_momentum_29321', 0, 29321, 16],
-  ['train', 'adam_29321', 0, 29321, 16],
-  ['train', 'adam_amsgrad_29321', 0, 29321, 16],
+  ['enc1a', 'conv3x3_p1_1x32x32_to_8_fwd_direct', [[0, 4, 4]]],
+  ['enc1a', 'conv3x3_p1_1x32x32_to_8_fwd_direct_rows', [[0, 4, 4]]],
+  ['enc1a', 'conv3x3_p1_1x32x32_to_8_fwd_direct_cols', [[0, 4, 4]]],
+  ['enc1a', 'conv3x3_p1_1x32x32_to_8_dw_direct', [[0, 2, 2]]],
+  ['enc1a', 'conv3x3_p1_1x32x32_to_8_db', [[0, 8, 5]]],
+  ['enc1a', 'conv3x3_p1_1x32x32_to_8_dx_direct', [[0, 4, 4]]],
+  ['enc1a', 'conv3x3_p1_1x32x32_to_8_dx_direct_rows', [[0, 4, 4]]],
+  ['enc1a', 'conv3x3_p1_1x32x32_to_8_dx_direct_cols', [[0, 4, 4]]],
+  ['relu1', 'relu_8x32x32_fwd', [[0, 32768, 11]]],
+  ['relu1', 'relu_8x32x32_dx', [[0, 32768, 12]]],
+  ['enc1b', 'conv3x3_p1_8x32x32_to_8_fwd_direct', [[0, 4, 4]]],
+  ['enc1b', 'conv3x3_p1_8x32x32_to_8_fwd_direct_rows', [[0, 4, 4]]],
+  ['enc1b', 'conv3x3_p1_8x32x32_to_8_fwd_direct_cols', [[0, 4, 4]]],
+  ['enc1b', 'conv3x3_p1_8x32x32_to_8_dw_im2row_cols', [[0, 4, 4]]],
+  ['enc1b', 'conv3x3_p1_8x32x32_to_8_dw_im2row_gemm', [[0, 18, 16]]],
+  ['enc1b', 'conv3x3_p1_8x32x32_to_8_db', [[0, 8, 5]]],
+  ['enc1b', 'conv3x3_p1_8x32x32_to_8_dx_direct', [[0, 4, 4]]],
+  ['enc1b', 'conv3x3_p1_8x32x32_to_8_dx_direct_rows', [[0, 4, 4]]],
+  ['enc1b', 'conv3x3_p1_8x32x32_to_8_dx_direct_cols', [[0, 4, 4]]],
+  ['down1', 'maxpool2x2_s2_8x32x32_fwd', [[0, 32, 16]]],
+  ['down1', 'maxpool2x2_s2_8x32x32_dx', [[0, 32, 16]]],
+  ['enc2a', 'conv3x3_p1_8x16x16_to_16_fwd_direct', [[0, 4, 4]]],
+  ['enc2a', 'conv3x3_p1_8x16x16_to_16_fwd_direct_rows', [[0, 4, 4]]],
+  ['enc2a', 'conv3x3_p1_8x16x16_to_16_fwd_direct_cols', [[0, 4, 4]]],
+  ['enc2a', 'conv3x3_p1_8x16x16_to_16_dw_im2row_cols', [[0, 4, 4]]],
+  ['enc2a', 'conv3x3_p1_8x16x16_to_16_dw_im2row_gemm', [[0, 18, 16]]],
+  ['enc2a', 'conv3x3_p1_8x16x16_to_16_db', [[0, 16, 2]]],
+  ['enc2a', 'conv3x3_p1_8x16x16_to_16_dx_direct', [[0, 4, 4]]],
+  ['enc2a', 'conv3x3_p1_8x16x16_to_16_dx_direct_rows', [[0, 4, 4]]],
+  ['enc2a', 'conv3x3_p1_8x16x16_to_16_dx_direct_cols', [[0, 4, 4]]],
+  ['relu6', 'relu_16x16x16_fwd', [[0, 16384, 5]]],
+  ['relu6', 'relu_16x16x16_dx', [[0, 16384, 6]]],
+  ['enc2b', 'conv3x3_p1_16x16x16_to_16_fwd_direct', [[0, 4, 4]]],
+  ['enc2b', 'conv3x3_p1_16x16x16_to_16_fwd_direct_rows', [[0, 4, 4]]],
+  ['enc2b', 'conv3x3_p1_16x16x16_to_16_fwd_direct_cols', [[0, 4, 4]]],
+  ['enc2b', 'conv3x3_p1_16x16x16_to_16_dw_im2row_cols', [[0, 4, 4]]],
+  ['enc2b', 'conv3x3_p1_16x16x16_to_16_dw_im2row_gemm', [[0, 36, 16]]],
+  ['enc2b', 'conv3x3_p1_16x16x16_to_16_db', [[0, 16, 2]]],
+  ['enc2b', 'conv3x3_p1_16x16x16_to_16_dx_direct', [[0, 4, 4]]],
+  ['enc2b', 'conv3x3_p1_16x16x16_to_16_dx_direct_rows', [[0, 4, 4]]],
+  ['enc2b', 'conv3x3_p1_16x16x16_to_16_dx_direct_cols', [[0, 4, 4]]],
+  ['down2', 'maxpool2x2_s2_16x16x16_fwd', [[0, 64, 10]]],
+  ['down2', 'maxpool2x2_s2_16x16x16_dx', [[0, 64, 16]]],
+  ['mid_a', 'conv3x3_p1_16x8x8_to_32_fwd_direct', [[0, 4, 4]]],
+  ['mid_a', 'conv3x3_p1_16x8x8_to_32_fwd_direct_rows', [[0, 4, 4]]],
+  ['mid_a', 'conv3x3_p1_16x8x8_to_32_fwd_direct_cols', [[0, 4, 4]]],
+  ['mid_a', 'conv3x3_p1_16x8x8_to_32_dw_im2row_cols', [[0, 4, 4]]],
+  ['mid_a', 'conv3x3_p1_16x8x8_to_32_dw_im2row_gemm', [[0, 36, 16]]],
+  ['mid_a', 'conv3x3_p1_16x8x8_to_32_dx_direct', [[0, 4, 4]]],
+  ['mid_a', 'conv3x3_p1_16x8x8_to_32_dx_direct_rows', [[0, 4, 4]]],
+  ['mid_a', 'conv3x3_p1_16x8x8_to_32_dx_direct_cols', [[0, 4, 4]]],
+  ['relu11', 'relu_32x8x8_fwd', [[0, 8192, 2]]],
+  ['relu11', 'relu_32x8x8_dx', [[0, 8192, 3]]],
+  ['mid_b', 'conv3x3_p1_32x8x8_to_32_fwd_direct', [[0, 4, 4]]],
+  ['mid_b', 'conv3x3_p1_32x8x8_to_32_fwd_direct_rows', [[0, 4, 4]]],
+  ['mid_b', 'conv3x3_p1_32x8x8_to_32_fwd_direct_cols', [[0, 4, 4]]],
+  ['mid_b', 'conv3x3_p1_32x8x8_to_32_dw_im2row_cols', [[0, 4, 4]]],
+  ['mid_b', 'conv3x3_p1_32x8x8_to_32_dw_im2row_gemm', [[0, 72, 16]]],
+  ['mid_b', 'conv3x3_p1_32x8x8_to_32_dx_direct', [[0, 4, 4]]],
+  ['mid_b', 'conv3x3_p1_32x8x8_to_32_dx_direct_rows', [[0, 4, 4]]],
+  ['mid_b', 'conv3x3_p1_32x8x8_to_32_dx_direct_cols', [[0, 4, 4]]],
+  ['up2', 'convt2x2_s2_32x8x8_to_16_fwd_direct', [[0, 4, 4]]],
+  ['up2', 'convt2x2_s2_32x8x8_to_16_dw_im2row_cols', [[0, 4, 4]]],
+  ['up2', 'convt2x2_s2_32x8x8_to_16_dw_im2row_gemm', [[0, 16, 16]]],
+  ['up2', 'convt2x2_s2_32x8x8_to_16_db', [[0, 16, 2]]],
+  ['up2', 'convt2x2_s2_32x8x8_to_16_dx_direct', [[0, 4, 4]]],
+  ['cat2', 'concat_c16_c16_16x16_fwd0', [[0, 4, 4]]],
+  ['cat2', 'concat_c16_c16_16x16_fwd1', [[0, 4, 4]]],
+  ['cat2', 'concat_c16_c16_16x16_dx0', [[0, 4, 4]]],
+  ['cat2', 'concat_c16_c16_16x16_dx1', [[0, 4, 4]]],
+  ['dec2a', 'conv3x3_p1_32x16x16_to_16_fwd_direct', [[0, 4, 4]]],
+  ['dec2a', 'conv3x3_p1_32x16x16_to_16_fwd_direct_rows', [[0, 4, 4]]],
+  ['dec2a', 'conv3x3_p1_32x16x16_to_16_fwd_direct_cols', [[0, 4, 4]]],
+  ['dec2a', 'conv3x3_p1_32x16x16_to_16_dw_im2row_cols', [[0, 4, 4]]],
+  ['dec2a', 'conv3x3_p1_32x16x16_to_16_dw_im2row_gemm', [[0, 72, 16]]],
+  ['dec2a', 'conv3x3_p1_32x16x16_to_16_db', [[0, 16, 2]]],
+  ['dec2a', 'conv3x3_p1_32x16x16_to_16_dx_direct', [[0, 4, 4]]],
+  ['dec2a', 'conv3x3_p1_32x16x16_to_16_dx_direct_rows', [[0, 4, 4]]],
+  ['dec2a', 'conv3x3_p1_32x16x16_to_16_dx_direct_cols', [[0, 4, 4]]],
+  ['up1', 'convt2x2_s2_16x16x16_to_8_fwd_direct', [[0, 4, 4]]],
+  ['up1', 'convt2x2_s2_16x16x16_to_8_dw_im2row_cols', [[0, 4, 4]]],
+  ['up1', 'convt2x2_s2_16x16x16_to_8_dw_im2row_gemm', [[0, 8, 8]]],
+  ['up1', 'convt2x2_s2_16x16x16_to_8_db', [[0, 8, 5]]],
+  ['up1', 'convt2x2_s2_16x16x16_to_8_dx_direct', [[0, 4, 4]]],
+  ['cat1', 'concat_c8_c8_32x32_fwd0', [[0, 4, 4]]],
+  ['cat1', 'concat_c8_c8_32x32_fwd1', [[0, 4, 4]]],
+  ['cat1', 'concat_c8_c8_32x32_dx0', [[0, 4, 4]]],
+  ['cat1', 'concat_c8_c8_32x32_dx1', [[0, 4, 4]]],
+  ['dec1a', 'conv3x3_p1_16x32x32_to_8_fwd_direct', [[0, 4, 4]]],
+  ['dec1a', 'conv3x3_p1_16x32x32_to_8_fwd_direct_rows', [[0, 4, 4]]],
+  ['dec1a', 'conv3x3_p1_16x32x32_to_8_fwd_direct_cols', [[0, 4, 4]]],
+  ['dec1a', 'conv3x3_p1_16x32x32_to_8_dw_im2row_cols', [[0, 4, 4]]],
+  ['dec1a', 'conv3x3_p1_16x32x32_to_8_dw_im2row_gemm', [[0, 36, 16]]],
+  ['dec1a', 'conv3x3_p1_16x32x32_to_8_db', [[0, 8, 5]]],
+  ['dec1a', 'conv3x3_p1_16x32x32_to_8_dx_direct', [[0, 4, 4]]],
+  ['dec1a', 'conv3x3_p1_16x32x32_to_8_dx_direct_rows', [[0, 4, 4]]],
+  ['dec1a', 'conv3x3_p1_16x32x32_to_8_dx_direct_cols', [[0, 4, 4]]],
+  ['head', 'conv1x1_8x32x32_to_1_fwd_direct', [[0, 4, 4]]],
+  ['head', 'conv1x1_8x32x32_to_1_dw_im2row_cols', [[0, 4, 4]]],
+  ['head', 'conv1x1_8x32x32_to_1_dw_im2row_gemm', [[0, 2, 2]]],
+  ['head', 'conv1x1_8x32x32_to_1_dx_direct', [[0, 4, 4]]],
+  ['mask', 'sigmoid_1x32x32_fwd', [[0, 4096, 3]]],
+  ['grads', 'gradsum2_8x32x32', [[0, 32768, 7]]],
+  ['grads', 'gradsum2_16x16x16', [[0, 16384, 3]]],
+  ['train', 'sgd_29321', [[0, 29321, 14]]],
+  ['train', 'sgd_momentum_29321', [[0, 29321, 16]]],
+  ['train', 'adam_29321', [[0, 29321, 16]]],
+  ['train', 'adam_amsgrad_29321', [[0, 29321, 16]]],
 ];
 
 /** every kernel, taking typed arrays as the TS kernels do (buffers in the heap are passed by offset, others staged) */
@@ -384,195 +385,195 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
   return {
     conv3x3_p1_1x32x32_to_8_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_enc1a.conv3x3_p1_1x32x32_to_8_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 0, mod_enc1a.conv3x3_p1_1x32x32_to_8_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_1x32x32_to_8_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_enc1a.conv3x3_p1_1x32x32_to_8_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 1, mod_enc1a.conv3x3_p1_1x32x32_to_8_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_1x32x32_to_8_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_enc1a.conv3x3_p1_1x32x32_to_8_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 2, mod_enc1a.conv3x3_p1_1x32x32_to_8_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_1x32x32_to_8_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_enc1a.conv3x3_p1_1x32x32_to_8_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], 0, 2, 2);
+      runSplit(pool, 3, mod_enc1a.conv3x3_p1_1x32x32_to_8_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 2, 2]]);
     },
     conv3x3_p1_1x32x32_to_8_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_enc1a.conv3x3_p1_1x32x32_to_8_db!, [heap.read(dy), heap.write(db)], 0, 8, 5);
+      runSplit(pool, 4, mod_enc1a.conv3x3_p1_1x32x32_to_8_db!, [heap.read(dy), heap.write(db)], [[0, 8, 5]]);
     },
     conv3x3_p1_1x32x32_to_8_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_enc1a.conv3x3_p1_1x32x32_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 5, mod_enc1a.conv3x3_p1_1x32x32_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_1x32x32_to_8_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_enc1a.conv3x3_p1_1x32x32_to_8_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 6, mod_enc1a.conv3x3_p1_1x32x32_to_8_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_1x32x32_to_8_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_enc1a.conv3x3_p1_1x32x32_to_8_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 7, mod_enc1a.conv3x3_p1_1x32x32_to_8_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     relu_8x32x32_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_relu1.relu_8x32x32_fwd!, [heap.read(x), heap.write(y)], 0, 32768, 11);
+      runSplit(pool, 8, mod_relu1.relu_8x32x32_fwd!, [heap.read(x), heap.write(y)], [[0, 32768, 11]]);
     },
     relu_8x32x32_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_relu1.relu_8x32x32_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], 0, 32768, 12);
+      runSplit(pool, 9, mod_relu1.relu_8x32x32_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 32768, 12]]);
     },
     conv3x3_p1_8x32x32_to_8_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_enc1b.conv3x3_p1_8x32x32_to_8_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 10, mod_enc1b.conv3x3_p1_8x32x32_to_8_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_8x32x32_to_8_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_enc1b.conv3x3_p1_8x32x32_to_8_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 11, mod_enc1b.conv3x3_p1_8x32x32_to_8_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_8x32x32_to_8_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_enc1b.conv3x3_p1_8x32x32_to_8_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 12, mod_enc1b.conv3x3_p1_8x32x32_to_8_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_8x32x32_to_8_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_enc1b.conv3x3_p1_8x32x32_to_8_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 13, mod_enc1b.conv3x3_p1_8x32x32_to_8_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 4, 4]]);
     },
     conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_enc1b.conv3x3_p1_8x32x32_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 18, 16);
+      runSplit(pool, 14, mod_enc1b.conv3x3_p1_8x32x32_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 18, 16]]);
     },
     conv3x3_p1_8x32x32_to_8_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 15, mod_enc1b.conv3x3_p1_8x32x32_to_8_db!, [heap.read(dy), heap.write(db)], 0, 8, 5);
+      runSplit(pool, 15, mod_enc1b.conv3x3_p1_8x32x32_to_8_db!, [heap.read(dy), heap.write(db)], [[0, 8, 5]]);
     },
     conv3x3_p1_8x32x32_to_8_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 16, mod_enc1b.conv3x3_p1_8x32x32_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 16, mod_enc1b.conv3x3_p1_8x32x32_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_8x32x32_to_8_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 17, mod_enc1b.conv3x3_p1_8x32x32_to_8_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 17, mod_enc1b.conv3x3_p1_8x32x32_to_8_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_8x32x32_to_8_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 18, mod_enc1b.conv3x3_p1_8x32x32_to_8_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 18, mod_enc1b.conv3x3_p1_8x32x32_to_8_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     maxpool2x2_s2_8x32x32_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 19, mod_down1.maxpool2x2_s2_8x32x32_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], 0, 32, 16);
+      runSplit(pool, 19, mod_down1.maxpool2x2_s2_8x32x32_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 32, 16]]);
     },
     maxpool2x2_s2_8x32x32_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 20, mod_down1.maxpool2x2_s2_8x32x32_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], 0, 32, 16);
+      runSplit(pool, 20, mod_down1.maxpool2x2_s2_8x32x32_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 32, 16]]);
     },
     conv3x3_p1_8x16x16_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 21, mod_enc2a.conv3x3_p1_8x16x16_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 21, mod_enc2a.conv3x3_p1_8x16x16_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_8x16x16_to_16_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 22, mod_enc2a.conv3x3_p1_8x16x16_to_16_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 22, mod_enc2a.conv3x3_p1_8x16x16_to_16_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_8x16x16_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 23, mod_enc2a.conv3x3_p1_8x16x16_to_16_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 23, mod_enc2a.conv3x3_p1_8x16x16_to_16_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_8x16x16_to_16_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 24, mod_enc2a.conv3x3_p1_8x16x16_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 24, mod_enc2a.conv3x3_p1_8x16x16_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 4, 4]]);
     },
     conv3x3_p1_8x16x16_to_16_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 25, mod_enc2a.conv3x3_p1_8x16x16_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 18, 16);
+      runSplit(pool, 25, mod_enc2a.conv3x3_p1_8x16x16_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 18, 16]]);
     },
     conv3x3_p1_8x16x16_to_16_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 26, mod_enc2a.conv3x3_p1_8x16x16_to_16_db!, [heap.read(dy), heap.write(db)], 0, 16, 2);
+      runSplit(pool, 26, mod_enc2a.conv3x3_p1_8x16x16_to_16_db!, [heap.read(dy), heap.write(db)], [[0, 16, 2]]);
     },
     conv3x3_p1_8x16x16_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 27, mod_enc2a.conv3x3_p1_8x16x16_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 27, mod_enc2a.conv3x3_p1_8x16x16_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_8x16x16_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 28, mod_enc2a.conv3x3_p1_8x16x16_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 28, mod_enc2a.conv3x3_p1_8x16x16_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_8x16x16_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 29, mod_enc2a.conv3x3_p1_8x16x16_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 29, mod_enc2a.conv3x3_p1_8x16x16_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     relu_16x16x16_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 30, mod_relu6.relu_16x16x16_fwd!, [heap.read(x), heap.write(y)], 0, 16384, 5);
+      runSplit(pool, 30, mod_relu6.relu_16x16x16_fwd!, [heap.read(x), heap.write(y)], [[0, 16384, 5]]);
     },
     relu_16x16x16_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 31, mod_relu6.relu_16x16x16_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], 0, 16384, 6);
+      runSplit(pool, 31, mod_relu6.relu_16x16x16_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 16384, 6]]);
     },
     conv3x3_p1_16x16x16_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 32, mod_enc2b.conv3x3_p1_16x16x16_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 32, mod_enc2b.conv3x3_p1_16x16x16_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x16x16_to_16_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 33, mod_enc2b.conv3x3_p1_16x16x16_to_16_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 33, mod_enc2b.conv3x3_p1_16x16x16_to_16_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x16x16_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 34, mod_enc2b.conv3x3_p1_16x16x16_to_16_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 34, mod_enc2b.conv3x3_p1_16x16x16_to_16_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x16x16_to_16_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 35, mod_enc2b.conv3x3_p1_16x16x16_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 35, mod_enc2b.conv3x3_p1_16x16x16_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 36, mod_enc2b.conv3x3_p1_16x16x16_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 36, 16);
+      runSplit(pool, 36, mod_enc2b.conv3x3_p1_16x16x16_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 36, 16]]);
     },
     conv3x3_p1_16x16x16_to_16_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 37, mod_enc2b.conv3x3_p1_16x16x16_to_16_db!, [heap.read(dy), heap.write(db)], 0, 16, 2);
+      runSplit(pool, 37, mod_enc2b.conv3x3_p1_16x16x16_to_16_db!, [heap.read(dy), heap.write(db)], [[0, 16, 2]]);
     },
     conv3x3_p1_16x16x16_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 38, mod_enc2b.conv3x3_p1_16x16x16_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 38, mod_enc2b.conv3x3_p1_16x16x16_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x16x16_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 39, mod_enc2b.conv3x3_p1_16x16x16_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 39, mod_enc2b.conv3x3_p1_16x16x16_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x16x16_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 40, mod_enc2b.conv3x3_p1_16x16x16_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 40, mod_enc2b.conv3x3_p1_16x16x16_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     maxpool2x2_s2_16x16x16_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 41, mod_down2.maxpool2x2_s2_16x16x16_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], 0, 64, 10);
+      runSplit(pool, 41, mod_down2.maxpool2x2_s2_16x16x16_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 64, 10]]);
     },
     maxpool2x2_s2_16x16x16_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 42, mod_down2.maxpool2x2_s2_16x16x16_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], 0, 64, 16);
+      runSplit(pool, 42, mod_down2.maxpool2x2_s2_16x16x16_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 64, 16]]);
     },
     conv3x3_p1_16x8x8_to_32_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 43, mod_mid_a.conv3x3_p1_16x8x8_to_32_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 43, mod_mid_a.conv3x3_p1_16x8x8_to_32_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x8x8_to_32_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 44, mod_mid_a.conv3x3_p1_16x8x8_to_32_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 44, mod_mid_a.conv3x3_p1_16x8x8_to_32_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x8x8_to_32_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 45, mod_mid_a.conv3x3_p1_16x8x8_to_32_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 45, mod_mid_a.conv3x3_p1_16x8x8_to_32_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x8x8_to_32_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 46, mod_mid_a.conv3x3_p1_16x8x8_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 46, mod_mid_a.conv3x3_p1_16x8x8_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x8x8_to_32_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 47, mod_mid_a.conv3x3_p1_16x8x8_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 36, 16);
+      runSplit(pool, 47, mod_mid_a.conv3x3_p1_16x8x8_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 36, 16]]);
     },
     conv3x3_p1_16x8x8_to_32_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -580,43 +581,43 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv3x3_p1_16x8x8_to_32_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 48, mod_mid_a.conv3x3_p1_16x8x8_to_32_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 48, mod_mid_a.conv3x3_p1_16x8x8_to_32_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x8x8_to_32_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 49, mod_mid_a.conv3x3_p1_16x8x8_to_32_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 49, mod_mid_a.conv3x3_p1_16x8x8_to_32_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x8x8_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 50, mod_mid_a.conv3x3_p1_16x8x8_to_32_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 50, mod_mid_a.conv3x3_p1_16x8x8_to_32_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     relu_32x8x8_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 51, mod_relu11.relu_32x8x8_fwd!, [heap.read(x), heap.write(y)], 0, 8192, 2);
+      runSplit(pool, 51, mod_relu11.relu_32x8x8_fwd!, [heap.read(x), heap.write(y)], [[0, 8192, 2]]);
     },
     relu_32x8x8_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 52, mod_relu11.relu_32x8x8_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], 0, 8192, 3);
+      runSplit(pool, 52, mod_relu11.relu_32x8x8_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 8192, 3]]);
     },
     conv3x3_p1_32x8x8_to_32_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 53, mod_mid_b.conv3x3_p1_32x8x8_to_32_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 53, mod_mid_b.conv3x3_p1_32x8x8_to_32_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x8x8_to_32_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 54, mod_mid_b.conv3x3_p1_32x8x8_to_32_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 54, mod_mid_b.conv3x3_p1_32x8x8_to_32_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x8x8_to_32_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 55, mod_mid_b.conv3x3_p1_32x8x8_to_32_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 55, mod_mid_b.conv3x3_p1_32x8x8_to_32_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x8x8_to_32_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 56, mod_mid_b.conv3x3_p1_32x8x8_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 56, mod_mid_b.conv3x3_p1_32x8x8_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 57, mod_mid_b.conv3x3_p1_32x8x8_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 72, 16);
+      runSplit(pool, 57, mod_mid_b.conv3x3_p1_32x8x8_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 72, 16]]);
     },
     conv3x3_p1_32x8x8_to_32_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -624,171 +625,171 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv3x3_p1_32x8x8_to_32_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 58, mod_mid_b.conv3x3_p1_32x8x8_to_32_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 58, mod_mid_b.conv3x3_p1_32x8x8_to_32_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x8x8_to_32_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 59, mod_mid_b.conv3x3_p1_32x8x8_to_32_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 59, mod_mid_b.conv3x3_p1_32x8x8_to_32_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x8x8_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 60, mod_mid_b.conv3x3_p1_32x8x8_to_32_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 60, mod_mid_b.conv3x3_p1_32x8x8_to_32_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     convt2x2_s2_32x8x8_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 61, mod_up2.convt2x2_s2_32x8x8_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 61, mod_up2.convt2x2_s2_32x8x8_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     convt2x2_s2_32x8x8_to_16_dw_im2row_cols(dy: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 62, mod_up2.convt2x2_s2_32x8x8_to_16_dw_im2row_cols!, [heap.read(dy), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 62, mod_up2.convt2x2_s2_32x8x8_to_16_dw_im2row_cols!, [heap.read(dy), heap.write(cols)], [[0, 4, 4]]);
     },
     convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 63, mod_up2.convt2x2_s2_32x8x8_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], 0, 16, 16);
+      runSplit(pool, 63, mod_up2.convt2x2_s2_32x8x8_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], [[0, 16, 16]]);
     },
     convt2x2_s2_32x8x8_to_16_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 64, mod_up2.convt2x2_s2_32x8x8_to_16_db!, [heap.read(dy), heap.write(db)], 0, 16, 2);
+      runSplit(pool, 64, mod_up2.convt2x2_s2_32x8x8_to_16_db!, [heap.read(dy), heap.write(db)], [[0, 16, 2]]);
     },
     convt2x2_s2_32x8x8_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 65, mod_up2.convt2x2_s2_32x8x8_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 65, mod_up2.convt2x2_s2_32x8x8_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     concat_c16_c16_16x16_fwd0(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 66, mod_cat2.concat_c16_c16_16x16_fwd0!, [heap.read(x), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 66, mod_cat2.concat_c16_c16_16x16_fwd0!, [heap.read(x), heap.write(y)], [[0, 4, 4]]);
     },
     concat_c16_c16_16x16_fwd1(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 67, mod_cat2.concat_c16_c16_16x16_fwd1!, [heap.read(x), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 67, mod_cat2.concat_c16_c16_16x16_fwd1!, [heap.read(x), heap.write(y)], [[0, 4, 4]]);
     },
     concat_c16_c16_16x16_dx0(dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 68, mod_cat2.concat_c16_c16_16x16_dx0!, [heap.read(dy), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 68, mod_cat2.concat_c16_c16_16x16_dx0!, [heap.read(dy), heap.write(dx)], [[0, 4, 4]]);
     },
     concat_c16_c16_16x16_dx1(dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 69, mod_cat2.concat_c16_c16_16x16_dx1!, [heap.read(dy), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 69, mod_cat2.concat_c16_c16_16x16_dx1!, [heap.read(dy), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x16x16_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 70, mod_dec2a.conv3x3_p1_32x16x16_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 70, mod_dec2a.conv3x3_p1_32x16x16_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x16x16_to_16_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 71, mod_dec2a.conv3x3_p1_32x16x16_to_16_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 71, mod_dec2a.conv3x3_p1_32x16x16_to_16_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x16x16_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 72, mod_dec2a.conv3x3_p1_32x16x16_to_16_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 72, mod_dec2a.conv3x3_p1_32x16x16_to_16_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x16x16_to_16_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 73, mod_dec2a.conv3x3_p1_32x16x16_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 73, mod_dec2a.conv3x3_p1_32x16x16_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 74, mod_dec2a.conv3x3_p1_32x16x16_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 72, 16);
+      runSplit(pool, 74, mod_dec2a.conv3x3_p1_32x16x16_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 72, 16]]);
     },
     conv3x3_p1_32x16x16_to_16_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 75, mod_dec2a.conv3x3_p1_32x16x16_to_16_db!, [heap.read(dy), heap.write(db)], 0, 16, 2);
+      runSplit(pool, 75, mod_dec2a.conv3x3_p1_32x16x16_to_16_db!, [heap.read(dy), heap.write(db)], [[0, 16, 2]]);
     },
     conv3x3_p1_32x16x16_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 76, mod_dec2a.conv3x3_p1_32x16x16_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 76, mod_dec2a.conv3x3_p1_32x16x16_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x16x16_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 77, mod_dec2a.conv3x3_p1_32x16x16_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 77, mod_dec2a.conv3x3_p1_32x16x16_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_32x16x16_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 78, mod_dec2a.conv3x3_p1_32x16x16_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 78, mod_dec2a.conv3x3_p1_32x16x16_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     convt2x2_s2_16x16x16_to_8_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 79, mod_up1.convt2x2_s2_16x16x16_to_8_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 79, mod_up1.convt2x2_s2_16x16x16_to_8_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     convt2x2_s2_16x16x16_to_8_dw_im2row_cols(dy: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 80, mod_up1.convt2x2_s2_16x16x16_to_8_dw_im2row_cols!, [heap.read(dy), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 80, mod_up1.convt2x2_s2_16x16x16_to_8_dw_im2row_cols!, [heap.read(dy), heap.write(cols)], [[0, 4, 4]]);
     },
     convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 81, mod_up1.convt2x2_s2_16x16x16_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], 0, 8, 8);
+      runSplit(pool, 81, mod_up1.convt2x2_s2_16x16x16_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], [[0, 8, 8]]);
     },
     convt2x2_s2_16x16x16_to_8_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 82, mod_up1.convt2x2_s2_16x16x16_to_8_db!, [heap.read(dy), heap.write(db)], 0, 8, 5);
+      runSplit(pool, 82, mod_up1.convt2x2_s2_16x16x16_to_8_db!, [heap.read(dy), heap.write(db)], [[0, 8, 5]]);
     },
     convt2x2_s2_16x16x16_to_8_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 83, mod_up1.convt2x2_s2_16x16x16_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 83, mod_up1.convt2x2_s2_16x16x16_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     concat_c8_c8_32x32_fwd0(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 84, mod_cat1.concat_c8_c8_32x32_fwd0!, [heap.read(x), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 84, mod_cat1.concat_c8_c8_32x32_fwd0!, [heap.read(x), heap.write(y)], [[0, 4, 4]]);
     },
     concat_c8_c8_32x32_fwd1(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 85, mod_cat1.concat_c8_c8_32x32_fwd1!, [heap.read(x), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 85, mod_cat1.concat_c8_c8_32x32_fwd1!, [heap.read(x), heap.write(y)], [[0, 4, 4]]);
     },
     concat_c8_c8_32x32_dx0(dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 86, mod_cat1.concat_c8_c8_32x32_dx0!, [heap.read(dy), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 86, mod_cat1.concat_c8_c8_32x32_dx0!, [heap.read(dy), heap.write(dx)], [[0, 4, 4]]);
     },
     concat_c8_c8_32x32_dx1(dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 87, mod_cat1.concat_c8_c8_32x32_dx1!, [heap.read(dy), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 87, mod_cat1.concat_c8_c8_32x32_dx1!, [heap.read(dy), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x32x32_to_8_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 88, mod_dec1a.conv3x3_p1_16x32x32_to_8_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 88, mod_dec1a.conv3x3_p1_16x32x32_to_8_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x32x32_to_8_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 89, mod_dec1a.conv3x3_p1_16x32x32_to_8_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 89, mod_dec1a.conv3x3_p1_16x32x32_to_8_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x32x32_to_8_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 90, mod_dec1a.conv3x3_p1_16x32x32_to_8_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 90, mod_dec1a.conv3x3_p1_16x32x32_to_8_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x32x32_to_8_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 91, mod_dec1a.conv3x3_p1_16x32x32_to_8_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 91, mod_dec1a.conv3x3_p1_16x32x32_to_8_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x32x32_to_8_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 92, mod_dec1a.conv3x3_p1_16x32x32_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 36, 16);
+      runSplit(pool, 92, mod_dec1a.conv3x3_p1_16x32x32_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 36, 16]]);
     },
     conv3x3_p1_16x32x32_to_8_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 93, mod_dec1a.conv3x3_p1_16x32x32_to_8_db!, [heap.read(dy), heap.write(db)], 0, 8, 5);
+      runSplit(pool, 93, mod_dec1a.conv3x3_p1_16x32x32_to_8_db!, [heap.read(dy), heap.write(db)], [[0, 8, 5]]);
     },
     conv3x3_p1_16x32x32_to_8_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 94, mod_dec1a.conv3x3_p1_16x32x32_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 94, mod_dec1a.conv3x3_p1_16x32x32_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x32x32_to_8_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 95, mod_dec1a.conv3x3_p1_16x32x32_to_8_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 95, mod_dec1a.conv3x3_p1_16x32x32_to_8_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv3x3_p1_16x32x32_to_8_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 96, mod_dec1a.conv3x3_p1_16x32x32_to_8_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 96, mod_dec1a.conv3x3_p1_16x32x32_to_8_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     conv1x1_8x32x32_to_1_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 97, mod_head.conv1x1_8x32x32_to_1_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 4, 4);
+      runSplit(pool, 97, mod_head.conv1x1_8x32x32_to_1_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
     },
     conv1x1_8x32x32_to_1_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 98, mod_head.conv1x1_8x32x32_to_1_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 4, 4);
+      runSplit(pool, 98, mod_head.conv1x1_8x32x32_to_1_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 4, 4]]);
     },
     conv1x1_8x32x32_to_1_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 99, mod_head.conv1x1_8x32x32_to_1_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 2, 2);
+      runSplit(pool, 99, mod_head.conv1x1_8x32x32_to_1_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 2, 2]]);
     },
     conv1x1_8x32x32_to_1_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -796,11 +797,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1x1_8x32x32_to_1_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 100, mod_head.conv1x1_8x32x32_to_1_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 4, 4);
+      runSplit(pool, 100, mod_head.conv1x1_8x32x32_to_1_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 4]]);
     },
     sigmoid_1x32x32_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 101, mod_mask.sigmoid_1x32x32_fwd!, [heap.read(x), heap.write(y)], 0, 4096, 3);
+      runSplit(pool, 101, mod_mask.sigmoid_1x32x32_fwd!, [heap.read(x), heap.write(y)], [[0, 4096, 3]]);
     },
     sigmoid_1x32x32_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
@@ -808,11 +809,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     gradsum2_8x32x32(x0: Float32Array, x1: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 102, mod_grads.gradsum2_8x32x32!, [heap.read(x0), heap.read(x1), heap.write(y)], 0, 32768, 7);
+      runSplit(pool, 102, mod_grads.gradsum2_8x32x32!, [heap.read(x0), heap.read(x1), heap.write(y)], [[0, 32768, 7]]);
     },
     gradsum2_16x16x16(x0: Float32Array, x1: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 103, mod_grads.gradsum2_16x16x16!, [heap.read(x0), heap.read(x1), heap.write(y)], 0, 16384, 3);
+      runSplit(pool, 103, mod_grads.gradsum2_16x16x16!, [heap.read(x0), heap.read(x1), heap.write(y)], [[0, 16384, 3]]);
     },
     mse_loss_4x1x32x32(output: Float32Array, target: Float32Array, doutput: Float32Array, loss: Float32Array, partials: Float32Array): void {
       heap.begin();
@@ -820,19 +821,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     sgd_29321(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void {
       heap.begin();
-      runSplit(pool, 104, mod_train.sgd_29321!, [heap.write(param), heap.read(grad), lr, weightDecay], 0, 29321, 14);
+      runSplit(pool, 104, mod_train.sgd_29321!, [heap.write(param), heap.read(grad), lr, weightDecay], [[0, 29321, 14]]);
     },
     sgd_momentum_29321(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, oneMinusDampening: number, weightDecay: number, nesterov: number, first: number): void {
       heap.begin();
-      runSplit(pool, 105, mod_train.sgd_momentum_29321!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], 0, 29321, 16);
+      runSplit(pool, 105, mod_train.sgd_momentum_29321!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], [[0, 29321, 16]]);
     },
     adam_29321(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 106, mod_train.adam_29321!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], 0, 29321, 16);
+      runSplit(pool, 106, mod_train.adam_29321!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 29321, 16]]);
     },
     adam_amsgrad_29321(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 107, mod_train.adam_amsgrad_29321!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], 0, 29321, 16);
+      runSplit(pool, 107, mod_train.adam_amsgrad_29321!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 29321, 16]]);
     },
   };
 }

@@ -158,123 +158,124 @@ export const MODULES: Readonly<Record<string, string>> = {
 };
 
 /**
- * the kernels cut into chunks along their outer parallel loop (src/wasm/split.ts), which the
- * threads share: [module, function, loop from, loop to, chunks]; a kernel's index is its id
+ * the kernels cut into chunks along their outer parallel loops (src/wasm/split.ts), which the
+ * threads share: [module, function, phases: [loop from, loop to, chunks (1: whole on the caller)]];
+ * a kernel's index is its id
  */
 export const SPLIT_KERNELS: readonly SplitKernel[] = [
-  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_fwd_direct', 0, 16, 16],
-  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_fwd_direct_rows', 0, 16, 16],
-  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_fwd_direct_cols', 0, 16, 16],
-  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_dw_direct', 0, 16, 16],
-  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_db', 0, 64, 16],
-  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_dx_direct', 1, 223, 16],
-  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_dx_direct_rows', 0, 2, 2],
-  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_dx_direct_cols', 0, 224, 16],
-  ['relu1', 'relu_64x224x224_fwd', 0, 3211264, 16],
-  ['relu1', 'relu_64x224x224_dx', 0, 3211264, 16],
-  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_fwd_direct', 0, 16, 16],
-  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_fwd_direct_rows', 0, 16, 16],
-  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_fwd_direct_cols', 0, 16, 16],
-  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_dw_im2row_cols', 0, 64, 16],
-  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_dw_im2row_gemm', 0, 144, 16],
-  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_db', 0, 64, 16],
-  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_dx_direct', 0, 16, 16],
-  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_dx_direct_rows', 0, 16, 16],
-  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_dx_direct_cols', 0, 16, 16],
-  ['pool1', 'maxpool2x2_s2_64x224x224_fwd', 0, 64, 16],
-  ['pool1', 'maxpool2x2_s2_64x224x224_dx', 0, 64, 16],
-  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_fwd_direct', 0, 32, 16],
-  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_fwd_direct_rows', 0, 32, 16],
-  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_fwd_direct_cols', 0, 32, 16],
-  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_dw_im2row_cols', 0, 64, 16],
-  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_dw_im2row_gemm', 0, 144, 16],
-  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_db', 0, 128, 16],
-  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_dx_direct', 0, 16, 16],
-  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_dx_direct_rows', 0, 16, 16],
-  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_dx_direct_cols', 0, 16, 16],
-  ['relu6', 'relu_128x112x112_fwd', 0, 1605632, 16],
-  ['relu6', 'relu_128x112x112_dx', 0, 1605632, 16],
-  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_fwd_direct', 0, 32, 16],
-  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_fwd_direct_rows', 0, 32, 16],
-  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_fwd_direct_cols', 0, 32, 16],
-  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_dw_im2row_cols', 0, 128, 16],
-  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_dw_im2row_gemm', 0, 288, 16],
-  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_db', 0, 128, 16],
-  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_dx_direct', 0, 32, 16],
-  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_dx_direct_rows', 0, 32, 16],
-  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_dx_direct_cols', 0, 32, 16],
-  ['pool2', 'maxpool2x2_s2_128x112x112_fwd', 0, 128, 16],
-  ['pool2', 'maxpool2x2_s2_128x112x112_dx', 0, 128, 16],
-  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_fwd_direct', 0, 64, 16],
-  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_fwd_direct_rows', 0, 64, 16],
-  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_fwd_direct_cols', 0, 64, 16],
-  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_dw_im2row_cols', 0, 128, 16],
-  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_dw_im2row_gemm', 0, 288, 16],
-  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_db', 0, 256, 16],
-  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_dx_direct', 0, 32, 16],
-  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_dx_direct_rows', 0, 32, 16],
-  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_dx_direct_cols', 0, 32, 16],
-  ['relu11', 'relu_256x56x56_fwd', 0, 802816, 16],
-  ['relu11', 'relu_256x56x56_dx', 0, 802816, 16],
-  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_fwd_direct', 0, 64, 16],
-  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_fwd_direct_rows', 0, 64, 16],
-  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_fwd_direct_cols', 0, 64, 16],
-  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_dw_im2row_cols', 0, 256, 16],
-  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_dw_im2row_gemm', 0, 576, 16],
-  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_db', 0, 256, 16],
-  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_dx_direct', 0, 64, 16],
-  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_dx_direct_rows', 0, 64, 16],
-  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_dx_direct_cols', 0, 64, 16],
-  ['pool3', 'maxpool2x2_s2_256x56x56_fwd', 0, 256, 16],
-  ['pool3', 'maxpool2x2_s2_256x56x56_dx', 0, 256, 16],
-  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_fwd_direct', 0, 128, 16],
-  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_fwd_direct_rows', 0, 128, 16],
-  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_fwd_direct_cols', 0, 128, 16],
-  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_dw_im2row_cols', 0, 256, 16],
-  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_dw_im2row_gemm', 0, 576, 16],
-  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_db', 0, 512, 16],
-  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_dx_direct', 0, 64, 16],
-  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_dx_direct_rows', 0, 64, 16],
-  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_dx_direct_cols', 0, 64, 16],
-  ['relu18', 'relu_512x28x28_fwd', 0, 401408, 16],
-  ['relu18', 'relu_512x28x28_dx', 0, 401408, 16],
-  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_fwd_direct', 0, 128, 16],
-  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_fwd_direct_rows', 0, 128, 16],
-  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_fwd_direct_cols', 0, 128, 16],
-  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_dw_im2row_cols', 0, 512, 16],
-  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_dw_im2row_gemm', 0, 1152, 16],
-  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_db', 0, 512, 16],
-  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_dx_direct', 0, 128, 16],
-  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_dx_direct_rows', 0, 128, 16],
-  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_dx_direct_cols', 0, 128, 16],
-  ['pool4', 'maxpool2x2_s2_512x28x28_fwd', 0, 512, 16],
-  ['pool4', 'maxpool2x2_s2_512x28x28_dx', 0, 512, 16],
-  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_fwd_direct', 0, 128, 16],
-  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_fwd_direct_rows', 0, 128, 16],
-  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_fwd_direct_cols', 0, 128, 16],
-  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_dw_im2row_cols', 0, 512, 16],
-  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_dw_im2row_gemm', 0, 1152, 16],
-  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_db', 0, 512, 15],
-  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_dx_direct', 0, 128, 16],
-  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_dx_direct_rows', 0, 128, 16],
-  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_dx_direct_cols', 0, 128, 16],
-  ['relu25', 'relu_512x14x14_fwd', 0, 100352, 16],
-  ['relu25', 'relu_512x14x14_dx', 0, 100352, 16],
-  ['pool5', 'maxpool2x2_s2_512x14x14_fwd', 0, 512, 16],
-  ['pool5', 'maxpool2x2_s2_512x14x14_dx', 0, 512, 16],
-  ['fc6', 'linear_25088_to_4096_fwd', 0, 1024, 16],
-  ['fc6', 'linear_25088_to_4096_dw', 0, 1024, 16],
-  ['fc6', 'linear_25088_to_4096_dx', 0, 6272, 16],
-  ['fc7', 'linear_4096_to_4096_fwd', 0, 1024, 16],
-  ['fc7', 'linear_4096_to_4096_dw', 0, 1024, 16],
-  ['fc7', 'linear_4096_to_4096_dx', 0, 1024, 16],
-  ['fc8', 'linear_4096_to_1000_fwd', 0, 250, 16],
-  ['fc8', 'linear_4096_to_1000_dw', 0, 250, 16],
-  ['fc8', 'linear_4096_to_1000_dx', 0, 1024, 16],
-  ['train', 'sgd_138357544', 0, 138357544, 16],
-  ['train', 'sgd_momentum_138357544', 0, 138357544, 16],
-  ['train', 'adam_138357544', 0, 138357544, 16],
-  ['train', 'adam_amsgrad_138357544', 0, 138357544, 16],
+  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_fwd_direct', [[0, 16, 16]]],
+  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_fwd_direct_rows', [[0, 16, 16]]],
+  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_fwd_direct_cols', [[0, 16, 16]]],
+  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_dw_direct', [[0, 16, 16]]],
+  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_db', [[0, 64, 16]]],
+  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_dx_direct', [[1, 223, 16]]],
+  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_dx_direct_rows', [[0, 2, 2]]],
+  ['conv1_1', 'conv3x3_p1_3x224x224_to_64_dx_direct_cols', [[0, 224, 16]]],
+  ['relu1', 'relu_64x224x224_fwd', [[0, 3211264, 16]]],
+  ['relu1', 'relu_64x224x224_dx', [[0, 3211264, 16]]],
+  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_fwd_direct', [[0, 16, 16]]],
+  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_fwd_direct_rows', [[0, 16, 16]]],
+  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_fwd_direct_cols', [[0, 16, 16]]],
+  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_dw_im2row_cols', [[0, 64, 16]]],
+  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_dw_im2row_gemm', [[0, 144, 16]]],
+  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_db', [[0, 64, 16]]],
+  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_dx_direct', [[0, 16, 16]]],
+  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_dx_direct_rows', [[0, 16, 16]]],
+  ['conv1_2', 'conv3x3_p1_64x224x224_to_64_dx_direct_cols', [[0, 16, 16]]],
+  ['pool1', 'maxpool2x2_s2_64x224x224_fwd', [[0, 64, 16]]],
+  ['pool1', 'maxpool2x2_s2_64x224x224_dx', [[0, 64, 16]]],
+  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_fwd_direct', [[0, 32, 16]]],
+  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_fwd_direct_rows', [[0, 32, 16]]],
+  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_fwd_direct_cols', [[0, 32, 16]]],
+  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_dw_im2row_cols', [[0, 64, 16]]],
+  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_dw_im2row_gemm', [[0, 144, 16]]],
+  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_db', [[0, 128, 16]]],
+  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_dx_direct', [[0, 16, 16]]],
+  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_dx_direct_rows', [[0, 16, 16]]],
+  ['conv2_1', 'conv3x3_p1_64x112x112_to_128_dx_direct_cols', [[0, 16, 16]]],
+  ['relu6', 'relu_128x112x112_fwd', [[0, 1605632, 16]]],
+  ['relu6', 'relu_128x112x112_dx', [[0, 1605632, 16]]],
+  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_fwd_direct', [[0, 32, 16]]],
+  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_fwd_direct_rows', [[0, 32, 16]]],
+  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_fwd_direct_cols', [[0, 32, 16]]],
+  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_dw_im2row_cols', [[0, 128, 16]]],
+  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_dw_im2row_gemm', [[0, 288, 16]]],
+  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_db', [[0, 128, 16]]],
+  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_dx_direct', [[0, 32, 16]]],
+  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_dx_direct_rows', [[0, 32, 16]]],
+  ['conv2_2', 'conv3x3_p1_128x112x112_to_128_dx_direct_cols', [[0, 32, 16]]],
+  ['pool2', 'maxpool2x2_s2_128x112x112_fwd', [[0, 128, 16]]],
+  ['pool2', 'maxpool2x2_s2_128x112x112_dx', [[0, 128, 16]]],
+  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_fwd_direct', [[0, 64, 16]]],
+  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_fwd_direct_rows', [[0, 64, 16]]],
+  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_fwd_direct_cols', [[0, 64, 16]]],
+  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_dw_im2row_cols', [[0, 128, 16]]],
+  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_dw_im2row_gemm', [[0, 288, 16]]],
+  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_db', [[0, 256, 16]]],
+  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_dx_direct', [[0, 32, 16]]],
+  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_dx_direct_rows', [[0, 32, 16]]],
+  ['conv3_1', 'conv3x3_p1_128x56x56_to_256_dx_direct_cols', [[0, 32, 16]]],
+  ['relu11', 'relu_256x56x56_fwd', [[0, 802816, 16]]],
+  ['relu11', 'relu_256x56x56_dx', [[0, 802816, 16]]],
+  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_fwd_direct', [[0, 64, 16]]],
+  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_fwd_direct_rows', [[0, 64, 16]]],
+  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_fwd_direct_cols', [[0, 64, 16]]],
+  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_dw_im2row_cols', [[0, 256, 16]]],
+  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_dw_im2row_gemm', [[0, 576, 16]]],
+  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_db', [[0, 256, 16]]],
+  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_dx_direct', [[0, 64, 16]]],
+  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_dx_direct_rows', [[0, 64, 16]]],
+  ['conv3_2', 'conv3x3_p1_256x56x56_to_256_dx_direct_cols', [[0, 64, 16]]],
+  ['pool3', 'maxpool2x2_s2_256x56x56_fwd', [[0, 256, 16]]],
+  ['pool3', 'maxpool2x2_s2_256x56x56_dx', [[0, 256, 16]]],
+  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_fwd_direct', [[0, 128, 16]]],
+  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_fwd_direct_rows', [[0, 128, 16]]],
+  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_fwd_direct_cols', [[0, 128, 16]]],
+  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_dw_im2row_cols', [[0, 256, 16]]],
+  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_dw_im2row_gemm', [[0, 576, 16]]],
+  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_db', [[0, 512, 16]]],
+  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_dx_direct', [[0, 64, 16]]],
+  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_dx_direct_rows', [[0, 64, 16]]],
+  ['conv4_1', 'conv3x3_p1_256x28x28_to_512_dx_direct_cols', [[0, 64, 16]]],
+  ['relu18', 'relu_512x28x28_fwd', [[0, 401408, 16]]],
+  ['relu18', 'relu_512x28x28_dx', [[0, 401408, 16]]],
+  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_fwd_direct', [[0, 128, 16]]],
+  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_fwd_direct_rows', [[0, 128, 16]]],
+  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_fwd_direct_cols', [[0, 128, 16]]],
+  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_dw_im2row_cols', [[0, 512, 16]]],
+  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_dw_im2row_gemm', [[0, 1152, 16]]],
+  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_db', [[0, 512, 16]]],
+  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_dx_direct', [[0, 128, 16]]],
+  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_dx_direct_rows', [[0, 128, 16]]],
+  ['conv4_2', 'conv3x3_p1_512x28x28_to_512_dx_direct_cols', [[0, 128, 16]]],
+  ['pool4', 'maxpool2x2_s2_512x28x28_fwd', [[0, 512, 16]]],
+  ['pool4', 'maxpool2x2_s2_512x28x28_dx', [[0, 512, 16]]],
+  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_fwd_direct', [[0, 128, 16]]],
+  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_fwd_direct_rows', [[0, 128, 16]]],
+  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_fwd_direct_cols', [[0, 128, 16]]],
+  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_dw_im2row_cols', [[0, 512, 16]]],
+  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_dw_im2row_gemm', [[0, 1152, 16]]],
+  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_db', [[0, 512, 15]]],
+  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_dx_direct', [[0, 128, 16]]],
+  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_dx_direct_rows', [[0, 128, 16]]],
+  ['conv5_1', 'conv3x3_p1_512x14x14_to_512_dx_direct_cols', [[0, 128, 16]]],
+  ['relu25', 'relu_512x14x14_fwd', [[0, 100352, 16]]],
+  ['relu25', 'relu_512x14x14_dx', [[0, 100352, 16]]],
+  ['pool5', 'maxpool2x2_s2_512x14x14_fwd', [[0, 512, 16]]],
+  ['pool5', 'maxpool2x2_s2_512x14x14_dx', [[0, 512, 16]]],
+  ['fc6', 'linear_25088_to_4096_fwd', [[0, 1024, 16]]],
+  ['fc6', 'linear_25088_to_4096_dw', [[0, 1024, 16]]],
+  ['fc6', 'linear_25088_to_4096_dx', [[0, 6272, 16]]],
+  ['fc7', 'linear_4096_to_4096_fwd', [[0, 1024, 16]]],
+  ['fc7', 'linear_4096_to_4096_dw', [[0, 1024, 16]]],
+  ['fc7', 'linear_4096_to_4096_dx', [[0, 1024, 16]]],
+  ['fc8', 'linear_4096_to_1000_fwd', [[0, 250, 16]]],
+  ['fc8', 'linear_4096_to_1000_dw', [[0, 250, 16]]],
+  ['fc8', 'linear_4096_to_1000_dx', [[0, 1024, 16]]],
+  ['train', 'sgd_138357544', [[0, 138357544, 16]]],
+  ['train', 'sgd_momentum_138357544', [[0, 138357544, 16]]],
+  ['train', 'adam_138357544', [[0, 138357544, 16]]],
+  ['train', 'adam_amsgrad_138357544', [[0, 138357544, 16]]],
 ];
 
 /** every kernel, taking typed arrays as the TS kernels do (buffers in the heap are passed by offset, others staged) */
@@ -437,411 +438,411 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
   return {
     conv3x3_p1_3x224x224_to_64_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_conv1_1.conv3x3_p1_3x224x224_to_64_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 16, 16);
+      runSplit(pool, 0, mod_conv1_1.conv3x3_p1_3x224x224_to_64_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 16, 16]]);
     },
     conv3x3_p1_3x224x224_to_64_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_conv1_1.conv3x3_p1_3x224x224_to_64_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 16, 16);
+      runSplit(pool, 1, mod_conv1_1.conv3x3_p1_3x224x224_to_64_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 16, 16]]);
     },
     conv3x3_p1_3x224x224_to_64_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_conv1_1.conv3x3_p1_3x224x224_to_64_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 16, 16);
+      runSplit(pool, 2, mod_conv1_1.conv3x3_p1_3x224x224_to_64_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 16, 16]]);
     },
     conv3x3_p1_3x224x224_to_64_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_conv1_1.conv3x3_p1_3x224x224_to_64_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], 0, 16, 16);
+      runSplit(pool, 3, mod_conv1_1.conv3x3_p1_3x224x224_to_64_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 16, 16]]);
     },
     conv3x3_p1_3x224x224_to_64_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_conv1_1.conv3x3_p1_3x224x224_to_64_db!, [heap.read(dy), heap.write(db)], 0, 64, 16);
+      runSplit(pool, 4, mod_conv1_1.conv3x3_p1_3x224x224_to_64_db!, [heap.read(dy), heap.write(db)], [[0, 64, 16]]);
     },
     conv3x3_p1_3x224x224_to_64_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_conv1_1.conv3x3_p1_3x224x224_to_64_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 1, 223, 16);
+      runSplit(pool, 5, mod_conv1_1.conv3x3_p1_3x224x224_to_64_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[1, 223, 16]]);
     },
     conv3x3_p1_3x224x224_to_64_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_conv1_1.conv3x3_p1_3x224x224_to_64_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 2, 2);
+      runSplit(pool, 6, mod_conv1_1.conv3x3_p1_3x224x224_to_64_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 2, 2]]);
     },
     conv3x3_p1_3x224x224_to_64_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_conv1_1.conv3x3_p1_3x224x224_to_64_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 224, 16);
+      runSplit(pool, 7, mod_conv1_1.conv3x3_p1_3x224x224_to_64_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 224, 16]]);
     },
     relu_64x224x224_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_relu1.relu_64x224x224_fwd!, [heap.read(x), heap.write(y)], 0, 3211264, 16);
+      runSplit(pool, 8, mod_relu1.relu_64x224x224_fwd!, [heap.read(x), heap.write(y)], [[0, 3211264, 16]]);
     },
     relu_64x224x224_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_relu1.relu_64x224x224_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], 0, 3211264, 16);
+      runSplit(pool, 9, mod_relu1.relu_64x224x224_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 3211264, 16]]);
     },
     conv3x3_p1_64x224x224_to_64_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 16, 16);
+      runSplit(pool, 10, mod_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 16, 16]]);
     },
     conv3x3_p1_64x224x224_to_64_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 16, 16);
+      runSplit(pool, 11, mod_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 16, 16]]);
     },
     conv3x3_p1_64x224x224_to_64_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 16, 16);
+      runSplit(pool, 12, mod_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 16, 16]]);
     },
     conv3x3_p1_64x224x224_to_64_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_conv1_2.conv3x3_p1_64x224x224_to_64_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 64, 16);
+      runSplit(pool, 13, mod_conv1_2.conv3x3_p1_64x224x224_to_64_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 64, 16]]);
     },
     conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_conv1_2.conv3x3_p1_64x224x224_to_64_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 144, 16);
+      runSplit(pool, 14, mod_conv1_2.conv3x3_p1_64x224x224_to_64_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 144, 16]]);
     },
     conv3x3_p1_64x224x224_to_64_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 15, mod_conv1_2.conv3x3_p1_64x224x224_to_64_db!, [heap.read(dy), heap.write(db)], 0, 64, 16);
+      runSplit(pool, 15, mod_conv1_2.conv3x3_p1_64x224x224_to_64_db!, [heap.read(dy), heap.write(db)], [[0, 64, 16]]);
     },
     conv3x3_p1_64x224x224_to_64_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 16, mod_conv1_2.conv3x3_p1_64x224x224_to_64_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 16, 16);
+      runSplit(pool, 16, mod_conv1_2.conv3x3_p1_64x224x224_to_64_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 16]]);
     },
     conv3x3_p1_64x224x224_to_64_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 17, mod_conv1_2.conv3x3_p1_64x224x224_to_64_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 16, 16);
+      runSplit(pool, 17, mod_conv1_2.conv3x3_p1_64x224x224_to_64_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 16]]);
     },
     conv3x3_p1_64x224x224_to_64_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 18, mod_conv1_2.conv3x3_p1_64x224x224_to_64_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 16, 16);
+      runSplit(pool, 18, mod_conv1_2.conv3x3_p1_64x224x224_to_64_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 16]]);
     },
     maxpool2x2_s2_64x224x224_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 19, mod_pool1.maxpool2x2_s2_64x224x224_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], 0, 64, 16);
+      runSplit(pool, 19, mod_pool1.maxpool2x2_s2_64x224x224_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 64, 16]]);
     },
     maxpool2x2_s2_64x224x224_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 20, mod_pool1.maxpool2x2_s2_64x224x224_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], 0, 64, 16);
+      runSplit(pool, 20, mod_pool1.maxpool2x2_s2_64x224x224_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 64, 16]]);
     },
     conv3x3_p1_64x112x112_to_128_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 21, mod_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 32, 16);
+      runSplit(pool, 21, mod_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 32, 16]]);
     },
     conv3x3_p1_64x112x112_to_128_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 22, mod_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 32, 16);
+      runSplit(pool, 22, mod_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 32, 16]]);
     },
     conv3x3_p1_64x112x112_to_128_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 23, mod_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 32, 16);
+      runSplit(pool, 23, mod_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 32, 16]]);
     },
     conv3x3_p1_64x112x112_to_128_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 24, mod_conv2_1.conv3x3_p1_64x112x112_to_128_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 64, 16);
+      runSplit(pool, 24, mod_conv2_1.conv3x3_p1_64x112x112_to_128_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 64, 16]]);
     },
     conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 25, mod_conv2_1.conv3x3_p1_64x112x112_to_128_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 144, 16);
+      runSplit(pool, 25, mod_conv2_1.conv3x3_p1_64x112x112_to_128_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 144, 16]]);
     },
     conv3x3_p1_64x112x112_to_128_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 26, mod_conv2_1.conv3x3_p1_64x112x112_to_128_db!, [heap.read(dy), heap.write(db)], 0, 128, 16);
+      runSplit(pool, 26, mod_conv2_1.conv3x3_p1_64x112x112_to_128_db!, [heap.read(dy), heap.write(db)], [[0, 128, 16]]);
     },
     conv3x3_p1_64x112x112_to_128_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 27, mod_conv2_1.conv3x3_p1_64x112x112_to_128_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 16, 16);
+      runSplit(pool, 27, mod_conv2_1.conv3x3_p1_64x112x112_to_128_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 16]]);
     },
     conv3x3_p1_64x112x112_to_128_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 28, mod_conv2_1.conv3x3_p1_64x112x112_to_128_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 16, 16);
+      runSplit(pool, 28, mod_conv2_1.conv3x3_p1_64x112x112_to_128_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 16]]);
     },
     conv3x3_p1_64x112x112_to_128_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 29, mod_conv2_1.conv3x3_p1_64x112x112_to_128_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 16, 16);
+      runSplit(pool, 29, mod_conv2_1.conv3x3_p1_64x112x112_to_128_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 16]]);
     },
     relu_128x112x112_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 30, mod_relu6.relu_128x112x112_fwd!, [heap.read(x), heap.write(y)], 0, 1605632, 16);
+      runSplit(pool, 30, mod_relu6.relu_128x112x112_fwd!, [heap.read(x), heap.write(y)], [[0, 1605632, 16]]);
     },
     relu_128x112x112_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 31, mod_relu6.relu_128x112x112_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], 0, 1605632, 16);
+      runSplit(pool, 31, mod_relu6.relu_128x112x112_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 1605632, 16]]);
     },
     conv3x3_p1_128x112x112_to_128_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 32, mod_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 32, 16);
+      runSplit(pool, 32, mod_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 32, 16]]);
     },
     conv3x3_p1_128x112x112_to_128_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 33, mod_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 32, 16);
+      runSplit(pool, 33, mod_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 32, 16]]);
     },
     conv3x3_p1_128x112x112_to_128_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 34, mod_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 32, 16);
+      runSplit(pool, 34, mod_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 32, 16]]);
     },
     conv3x3_p1_128x112x112_to_128_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 35, mod_conv2_2.conv3x3_p1_128x112x112_to_128_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 128, 16);
+      runSplit(pool, 35, mod_conv2_2.conv3x3_p1_128x112x112_to_128_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 128, 16]]);
     },
     conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 36, mod_conv2_2.conv3x3_p1_128x112x112_to_128_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 288, 16);
+      runSplit(pool, 36, mod_conv2_2.conv3x3_p1_128x112x112_to_128_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 288, 16]]);
     },
     conv3x3_p1_128x112x112_to_128_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 37, mod_conv2_2.conv3x3_p1_128x112x112_to_128_db!, [heap.read(dy), heap.write(db)], 0, 128, 16);
+      runSplit(pool, 37, mod_conv2_2.conv3x3_p1_128x112x112_to_128_db!, [heap.read(dy), heap.write(db)], [[0, 128, 16]]);
     },
     conv3x3_p1_128x112x112_to_128_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 38, mod_conv2_2.conv3x3_p1_128x112x112_to_128_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 32, 16);
+      runSplit(pool, 38, mod_conv2_2.conv3x3_p1_128x112x112_to_128_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 32, 16]]);
     },
     conv3x3_p1_128x112x112_to_128_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 39, mod_conv2_2.conv3x3_p1_128x112x112_to_128_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 32, 16);
+      runSplit(pool, 39, mod_conv2_2.conv3x3_p1_128x112x112_to_128_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 32, 16]]);
     },
     conv3x3_p1_128x112x112_to_128_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 40, mod_conv2_2.conv3x3_p1_128x112x112_to_128_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 32, 16);
+      runSplit(pool, 40, mod_conv2_2.conv3x3_p1_128x112x112_to_128_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 32, 16]]);
     },
     maxpool2x2_s2_128x112x112_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 41, mod_pool2.maxpool2x2_s2_128x112x112_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], 0, 128, 16);
+      runSplit(pool, 41, mod_pool2.maxpool2x2_s2_128x112x112_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 128, 16]]);
     },
     maxpool2x2_s2_128x112x112_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 42, mod_pool2.maxpool2x2_s2_128x112x112_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], 0, 128, 16);
+      runSplit(pool, 42, mod_pool2.maxpool2x2_s2_128x112x112_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 128, 16]]);
     },
     conv3x3_p1_128x56x56_to_256_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 43, mod_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 64, 16);
+      runSplit(pool, 43, mod_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 64, 16]]);
     },
     conv3x3_p1_128x56x56_to_256_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 44, mod_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 64, 16);
+      runSplit(pool, 44, mod_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 64, 16]]);
     },
     conv3x3_p1_128x56x56_to_256_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 45, mod_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 64, 16);
+      runSplit(pool, 45, mod_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 64, 16]]);
     },
     conv3x3_p1_128x56x56_to_256_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 46, mod_conv3_1.conv3x3_p1_128x56x56_to_256_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 128, 16);
+      runSplit(pool, 46, mod_conv3_1.conv3x3_p1_128x56x56_to_256_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 128, 16]]);
     },
     conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 47, mod_conv3_1.conv3x3_p1_128x56x56_to_256_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 288, 16);
+      runSplit(pool, 47, mod_conv3_1.conv3x3_p1_128x56x56_to_256_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 288, 16]]);
     },
     conv3x3_p1_128x56x56_to_256_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 48, mod_conv3_1.conv3x3_p1_128x56x56_to_256_db!, [heap.read(dy), heap.write(db)], 0, 256, 16);
+      runSplit(pool, 48, mod_conv3_1.conv3x3_p1_128x56x56_to_256_db!, [heap.read(dy), heap.write(db)], [[0, 256, 16]]);
     },
     conv3x3_p1_128x56x56_to_256_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 49, mod_conv3_1.conv3x3_p1_128x56x56_to_256_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 32, 16);
+      runSplit(pool, 49, mod_conv3_1.conv3x3_p1_128x56x56_to_256_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 32, 16]]);
     },
     conv3x3_p1_128x56x56_to_256_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 50, mod_conv3_1.conv3x3_p1_128x56x56_to_256_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 32, 16);
+      runSplit(pool, 50, mod_conv3_1.conv3x3_p1_128x56x56_to_256_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 32, 16]]);
     },
     conv3x3_p1_128x56x56_to_256_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 51, mod_conv3_1.conv3x3_p1_128x56x56_to_256_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 32, 16);
+      runSplit(pool, 51, mod_conv3_1.conv3x3_p1_128x56x56_to_256_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 32, 16]]);
     },
     relu_256x56x56_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 52, mod_relu11.relu_256x56x56_fwd!, [heap.read(x), heap.write(y)], 0, 802816, 16);
+      runSplit(pool, 52, mod_relu11.relu_256x56x56_fwd!, [heap.read(x), heap.write(y)], [[0, 802816, 16]]);
     },
     relu_256x56x56_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 53, mod_relu11.relu_256x56x56_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], 0, 802816, 16);
+      runSplit(pool, 53, mod_relu11.relu_256x56x56_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 802816, 16]]);
     },
     conv3x3_p1_256x56x56_to_256_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 54, mod_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 64, 16);
+      runSplit(pool, 54, mod_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 64, 16]]);
     },
     conv3x3_p1_256x56x56_to_256_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 55, mod_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 64, 16);
+      runSplit(pool, 55, mod_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 64, 16]]);
     },
     conv3x3_p1_256x56x56_to_256_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 56, mod_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 64, 16);
+      runSplit(pool, 56, mod_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 64, 16]]);
     },
     conv3x3_p1_256x56x56_to_256_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 57, mod_conv3_2.conv3x3_p1_256x56x56_to_256_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 256, 16);
+      runSplit(pool, 57, mod_conv3_2.conv3x3_p1_256x56x56_to_256_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 256, 16]]);
     },
     conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 58, mod_conv3_2.conv3x3_p1_256x56x56_to_256_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 576, 16);
+      runSplit(pool, 58, mod_conv3_2.conv3x3_p1_256x56x56_to_256_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 576, 16]]);
     },
     conv3x3_p1_256x56x56_to_256_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 59, mod_conv3_2.conv3x3_p1_256x56x56_to_256_db!, [heap.read(dy), heap.write(db)], 0, 256, 16);
+      runSplit(pool, 59, mod_conv3_2.conv3x3_p1_256x56x56_to_256_db!, [heap.read(dy), heap.write(db)], [[0, 256, 16]]);
     },
     conv3x3_p1_256x56x56_to_256_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 60, mod_conv3_2.conv3x3_p1_256x56x56_to_256_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 64, 16);
+      runSplit(pool, 60, mod_conv3_2.conv3x3_p1_256x56x56_to_256_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 64, 16]]);
     },
     conv3x3_p1_256x56x56_to_256_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 61, mod_conv3_2.conv3x3_p1_256x56x56_to_256_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 64, 16);
+      runSplit(pool, 61, mod_conv3_2.conv3x3_p1_256x56x56_to_256_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 64, 16]]);
     },
     conv3x3_p1_256x56x56_to_256_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 62, mod_conv3_2.conv3x3_p1_256x56x56_to_256_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 64, 16);
+      runSplit(pool, 62, mod_conv3_2.conv3x3_p1_256x56x56_to_256_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 64, 16]]);
     },
     maxpool2x2_s2_256x56x56_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 63, mod_pool3.maxpool2x2_s2_256x56x56_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], 0, 256, 16);
+      runSplit(pool, 63, mod_pool3.maxpool2x2_s2_256x56x56_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 256, 16]]);
     },
     maxpool2x2_s2_256x56x56_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 64, mod_pool3.maxpool2x2_s2_256x56x56_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], 0, 256, 16);
+      runSplit(pool, 64, mod_pool3.maxpool2x2_s2_256x56x56_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 256, 16]]);
     },
     conv3x3_p1_256x28x28_to_512_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 65, mod_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 128, 16);
+      runSplit(pool, 65, mod_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 128, 16]]);
     },
     conv3x3_p1_256x28x28_to_512_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 66, mod_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 128, 16);
+      runSplit(pool, 66, mod_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 128, 16]]);
     },
     conv3x3_p1_256x28x28_to_512_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 67, mod_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 128, 16);
+      runSplit(pool, 67, mod_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 128, 16]]);
     },
     conv3x3_p1_256x28x28_to_512_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 68, mod_conv4_1.conv3x3_p1_256x28x28_to_512_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 256, 16);
+      runSplit(pool, 68, mod_conv4_1.conv3x3_p1_256x28x28_to_512_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 256, 16]]);
     },
     conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 69, mod_conv4_1.conv3x3_p1_256x28x28_to_512_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 576, 16);
+      runSplit(pool, 69, mod_conv4_1.conv3x3_p1_256x28x28_to_512_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 576, 16]]);
     },
     conv3x3_p1_256x28x28_to_512_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 70, mod_conv4_1.conv3x3_p1_256x28x28_to_512_db!, [heap.read(dy), heap.write(db)], 0, 512, 16);
+      runSplit(pool, 70, mod_conv4_1.conv3x3_p1_256x28x28_to_512_db!, [heap.read(dy), heap.write(db)], [[0, 512, 16]]);
     },
     conv3x3_p1_256x28x28_to_512_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 71, mod_conv4_1.conv3x3_p1_256x28x28_to_512_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 64, 16);
+      runSplit(pool, 71, mod_conv4_1.conv3x3_p1_256x28x28_to_512_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 64, 16]]);
     },
     conv3x3_p1_256x28x28_to_512_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 72, mod_conv4_1.conv3x3_p1_256x28x28_to_512_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 64, 16);
+      runSplit(pool, 72, mod_conv4_1.conv3x3_p1_256x28x28_to_512_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 64, 16]]);
     },
     conv3x3_p1_256x28x28_to_512_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 73, mod_conv4_1.conv3x3_p1_256x28x28_to_512_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 64, 16);
+      runSplit(pool, 73, mod_conv4_1.conv3x3_p1_256x28x28_to_512_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 64, 16]]);
     },
     relu_512x28x28_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 74, mod_relu18.relu_512x28x28_fwd!, [heap.read(x), heap.write(y)], 0, 401408, 16);
+      runSplit(pool, 74, mod_relu18.relu_512x28x28_fwd!, [heap.read(x), heap.write(y)], [[0, 401408, 16]]);
     },
     relu_512x28x28_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 75, mod_relu18.relu_512x28x28_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], 0, 401408, 16);
+      runSplit(pool, 75, mod_relu18.relu_512x28x28_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 401408, 16]]);
     },
     conv3x3_p1_512x28x28_to_512_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 76, mod_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 128, 16);
+      runSplit(pool, 76, mod_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 128, 16]]);
     },
     conv3x3_p1_512x28x28_to_512_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 77, mod_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 128, 16);
+      runSplit(pool, 77, mod_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 128, 16]]);
     },
     conv3x3_p1_512x28x28_to_512_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 78, mod_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 128, 16);
+      runSplit(pool, 78, mod_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 128, 16]]);
     },
     conv3x3_p1_512x28x28_to_512_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 79, mod_conv4_2.conv3x3_p1_512x28x28_to_512_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 512, 16);
+      runSplit(pool, 79, mod_conv4_2.conv3x3_p1_512x28x28_to_512_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 512, 16]]);
     },
     conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 80, mod_conv4_2.conv3x3_p1_512x28x28_to_512_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 1152, 16);
+      runSplit(pool, 80, mod_conv4_2.conv3x3_p1_512x28x28_to_512_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 1152, 16]]);
     },
     conv3x3_p1_512x28x28_to_512_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 81, mod_conv4_2.conv3x3_p1_512x28x28_to_512_db!, [heap.read(dy), heap.write(db)], 0, 512, 16);
+      runSplit(pool, 81, mod_conv4_2.conv3x3_p1_512x28x28_to_512_db!, [heap.read(dy), heap.write(db)], [[0, 512, 16]]);
     },
     conv3x3_p1_512x28x28_to_512_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 82, mod_conv4_2.conv3x3_p1_512x28x28_to_512_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 128, 16);
+      runSplit(pool, 82, mod_conv4_2.conv3x3_p1_512x28x28_to_512_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 128, 16]]);
     },
     conv3x3_p1_512x28x28_to_512_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 83, mod_conv4_2.conv3x3_p1_512x28x28_to_512_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 128, 16);
+      runSplit(pool, 83, mod_conv4_2.conv3x3_p1_512x28x28_to_512_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 128, 16]]);
     },
     conv3x3_p1_512x28x28_to_512_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 84, mod_conv4_2.conv3x3_p1_512x28x28_to_512_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 128, 16);
+      runSplit(pool, 84, mod_conv4_2.conv3x3_p1_512x28x28_to_512_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 128, 16]]);
     },
     maxpool2x2_s2_512x28x28_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 85, mod_pool4.maxpool2x2_s2_512x28x28_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], 0, 512, 16);
+      runSplit(pool, 85, mod_pool4.maxpool2x2_s2_512x28x28_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 512, 16]]);
     },
     maxpool2x2_s2_512x28x28_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 86, mod_pool4.maxpool2x2_s2_512x28x28_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], 0, 512, 16);
+      runSplit(pool, 86, mod_pool4.maxpool2x2_s2_512x28x28_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 512, 16]]);
     },
     conv3x3_p1_512x14x14_to_512_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 87, mod_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 128, 16);
+      runSplit(pool, 87, mod_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 128, 16]]);
     },
     conv3x3_p1_512x14x14_to_512_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 88, mod_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 128, 16);
+      runSplit(pool, 88, mod_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 128, 16]]);
     },
     conv3x3_p1_512x14x14_to_512_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 89, mod_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 128, 16);
+      runSplit(pool, 89, mod_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 128, 16]]);
     },
     conv3x3_p1_512x14x14_to_512_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 90, mod_conv5_1.conv3x3_p1_512x14x14_to_512_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 512, 16);
+      runSplit(pool, 90, mod_conv5_1.conv3x3_p1_512x14x14_to_512_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 512, 16]]);
     },
     conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 91, mod_conv5_1.conv3x3_p1_512x14x14_to_512_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 1152, 16);
+      runSplit(pool, 91, mod_conv5_1.conv3x3_p1_512x14x14_to_512_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 1152, 16]]);
     },
     conv3x3_p1_512x14x14_to_512_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 92, mod_conv5_1.conv3x3_p1_512x14x14_to_512_db!, [heap.read(dy), heap.write(db)], 0, 512, 15);
+      runSplit(pool, 92, mod_conv5_1.conv3x3_p1_512x14x14_to_512_db!, [heap.read(dy), heap.write(db)], [[0, 512, 15]]);
     },
     conv3x3_p1_512x14x14_to_512_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 93, mod_conv5_1.conv3x3_p1_512x14x14_to_512_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 128, 16);
+      runSplit(pool, 93, mod_conv5_1.conv3x3_p1_512x14x14_to_512_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 128, 16]]);
     },
     conv3x3_p1_512x14x14_to_512_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 94, mod_conv5_1.conv3x3_p1_512x14x14_to_512_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 128, 16);
+      runSplit(pool, 94, mod_conv5_1.conv3x3_p1_512x14x14_to_512_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 128, 16]]);
     },
     conv3x3_p1_512x14x14_to_512_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 95, mod_conv5_1.conv3x3_p1_512x14x14_to_512_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 128, 16);
+      runSplit(pool, 95, mod_conv5_1.conv3x3_p1_512x14x14_to_512_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 128, 16]]);
     },
     relu_512x14x14_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 96, mod_relu25.relu_512x14x14_fwd!, [heap.read(x), heap.write(y)], 0, 100352, 16);
+      runSplit(pool, 96, mod_relu25.relu_512x14x14_fwd!, [heap.read(x), heap.write(y)], [[0, 100352, 16]]);
     },
     relu_512x14x14_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 97, mod_relu25.relu_512x14x14_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], 0, 100352, 16);
+      runSplit(pool, 97, mod_relu25.relu_512x14x14_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 100352, 16]]);
     },
     maxpool2x2_s2_512x14x14_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 98, mod_pool5.maxpool2x2_s2_512x14x14_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], 0, 512, 16);
+      runSplit(pool, 98, mod_pool5.maxpool2x2_s2_512x14x14_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 512, 16]]);
     },
     maxpool2x2_s2_512x14x14_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 99, mod_pool5.maxpool2x2_s2_512x14x14_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], 0, 512, 16);
+      runSplit(pool, 99, mod_pool5.maxpool2x2_s2_512x14x14_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 512, 16]]);
     },
     linear_25088_to_4096_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 100, mod_fc6.linear_25088_to_4096_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 1024, 16);
+      runSplit(pool, 100, mod_fc6.linear_25088_to_4096_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 1024, 16]]);
     },
     linear_25088_to_4096_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 101, mod_fc6.linear_25088_to_4096_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], 0, 1024, 16);
+      runSplit(pool, 101, mod_fc6.linear_25088_to_4096_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], [[0, 1024, 16]]);
     },
     linear_25088_to_4096_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -849,7 +850,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_25088_to_4096_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 102, mod_fc6.linear_25088_to_4096_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 6272, 16);
+      runSplit(pool, 102, mod_fc6.linear_25088_to_4096_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 6272, 16]]);
     },
     relu_4096_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -877,11 +878,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_4096_to_4096_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 103, mod_fc7.linear_4096_to_4096_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 1024, 16);
+      runSplit(pool, 103, mod_fc7.linear_4096_to_4096_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 1024, 16]]);
     },
     linear_4096_to_4096_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 104, mod_fc7.linear_4096_to_4096_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], 0, 1024, 16);
+      runSplit(pool, 104, mod_fc7.linear_4096_to_4096_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], [[0, 1024, 16]]);
     },
     linear_4096_to_4096_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -889,7 +890,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_4096_to_4096_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 105, mod_fc7.linear_4096_to_4096_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 1024, 16);
+      runSplit(pool, 105, mod_fc7.linear_4096_to_4096_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 1024, 16]]);
     },
     dropout_p0p5_l37_4096_fwd_train(x: Float32Array, rng: Int32Array, mask: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -901,11 +902,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_4096_to_1000_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 106, mod_fc8.linear_4096_to_1000_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 250, 16);
+      runSplit(pool, 106, mod_fc8.linear_4096_to_1000_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 250, 16]]);
     },
     linear_4096_to_1000_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 107, mod_fc8.linear_4096_to_1000_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], 0, 250, 16);
+      runSplit(pool, 107, mod_fc8.linear_4096_to_1000_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], [[0, 250, 16]]);
     },
     linear_4096_to_1000_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -913,7 +914,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_4096_to_1000_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 108, mod_fc8.linear_4096_to_1000_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 1024, 16);
+      runSplit(pool, 108, mod_fc8.linear_4096_to_1000_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 1024, 16]]);
     },
     softmax_xent_1x1000(logits: Float32Array, labels: Int32Array, dlogits: Float32Array, loss: Float32Array): void {
       heap.begin();
@@ -921,19 +922,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     sgd_138357544(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void {
       heap.begin();
-      runSplit(pool, 109, mod_train.sgd_138357544!, [heap.write(param), heap.read(grad), lr, weightDecay], 0, 138357544, 16);
+      runSplit(pool, 109, mod_train.sgd_138357544!, [heap.write(param), heap.read(grad), lr, weightDecay], [[0, 138357544, 16]]);
     },
     sgd_momentum_138357544(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, oneMinusDampening: number, weightDecay: number, nesterov: number, first: number): void {
       heap.begin();
-      runSplit(pool, 110, mod_train.sgd_momentum_138357544!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], 0, 138357544, 16);
+      runSplit(pool, 110, mod_train.sgd_momentum_138357544!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], [[0, 138357544, 16]]);
     },
     adam_138357544(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 111, mod_train.adam_138357544!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], 0, 138357544, 16);
+      runSplit(pool, 111, mod_train.adam_138357544!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 138357544, 16]]);
     },
     adam_amsgrad_138357544(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 112, mod_train.adam_amsgrad_138357544!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], 0, 138357544, 16);
+      runSplit(pool, 112, mod_train.adam_amsgrad_138357544!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 138357544, 16]]);
     },
   };
 }

@@ -77,64 +77,65 @@ export const MODULES: Readonly<Record<string, string>> = {
 };
 
 /**
- * the kernels cut into chunks along their outer parallel loop (src/wasm/split.ts), which the
- * threads share: [module, function, loop from, loop to, chunks]; a kernel's index is its id
+ * the kernels cut into chunks along their outer parallel loops (src/wasm/split.ts), which the
+ * threads share: [module, function, phases: [loop from, loop to, chunks (1: whole on the caller)]];
+ * a kernel's index is its id
  */
 export const SPLIT_KERNELS: readonly SplitKernel[] = [
-  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_fwd_direct', 0, 8, 8],
-  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_fwd_direct_rows', 0, 8, 8],
-  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_fwd_direct_cols', 0, 8, 8],
-  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_dw_direct', 0, 4, 4],
-  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_db', 0, 16, 16],
-  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_dx_direct', 0, 8, 8],
-  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_dx_direct_rows', 0, 8, 8],
-  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_dx_direct_cols', 0, 8, 8],
-  ['relu1', 'relu_16x32x32_fwd', 0, 131072, 16],
-  ['relu1', 'relu_16x32x32_dx', 0, 131072, 16],
-  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_fwd_direct', 0, 8, 8],
-  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_fwd_direct_rows', 0, 8, 8],
-  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_fwd_direct_cols', 0, 8, 8],
-  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_dw_im2row_cols', 0, 8, 8],
-  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_dw_im2row_gemm', 0, 36, 16],
-  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_db', 0, 16, 16],
-  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_dx_direct', 0, 8, 8],
-  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_dx_direct_rows', 0, 8, 8],
-  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_dx_direct_cols', 0, 8, 8],
-  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_fwd_direct', 0, 8, 8],
-  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows', 0, 8, 8],
-  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols', 0, 8, 8],
-  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols', 0, 8, 8],
-  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm', 0, 36, 16],
-  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_db', 0, 32, 10],
-  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_dx_direct', 0, 8, 8],
-  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows', 0, 8, 8],
-  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols', 0, 8, 8],
-  ['relu5', 'relu_32x16x16_fwd', 0, 65536, 16],
-  ['relu5', 'relu_32x16x16_dx', 0, 65536, 16],
-  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_fwd_direct', 0, 8, 8],
-  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_fwd_direct_rows', 0, 8, 8],
-  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_fwd_direct_cols', 0, 8, 8],
-  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_dw_im2row_cols', 0, 8, 8],
-  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_dw_im2row_gemm', 0, 72, 16],
-  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_db', 0, 32, 10],
-  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_dx_direct', 0, 8, 8],
-  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_dx_direct_rows', 0, 8, 8],
-  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_dx_direct_cols', 0, 8, 8],
-  ['pool2', 'maxpool2x2_s2_32x16x16_fwd', 0, 256, 16],
-  ['pool2', 'maxpool2x2_s2_32x16x16_dx', 0, 256, 16],
-  ['mix', 'conv1x1_32x8x8_to_64_fwd_direct', 0, 8, 8],
-  ['mix', 'conv1x1_32x8x8_to_64_dw_im2row_cols', 0, 8, 6],
-  ['mix', 'conv1x1_32x8x8_to_64_dw_im2row_gemm', 0, 8, 8],
-  ['mix', 'conv1x1_32x8x8_to_64_db', 0, 64, 5],
-  ['mix', 'conv1x1_32x8x8_to_64_dx_direct', 0, 8, 8],
-  ['relu10', 'relu_64x8x8_fwd', 0, 32768, 11],
-  ['relu10', 'relu_64x8x8_dx', 0, 32768, 12],
-  ['gap', 'global_avgpool_64x8x8_fwd', 0, 512, 9],
-  ['gap', 'global_avgpool_64x8x8_dx', 0, 512, 16],
-  ['train', 'sgd_19418', 0, 19418, 9],
-  ['train', 'sgd_momentum_19418', 0, 19418, 16],
-  ['train', 'adam_19418', 0, 19418, 16],
-  ['train', 'adam_amsgrad_19418', 0, 19418, 16],
+  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_fwd_direct', [[0, 8, 8]]],
+  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_fwd_direct_rows', [[0, 8, 8]]],
+  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_fwd_direct_cols', [[0, 8, 8]]],
+  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_dw_direct', [[0, 4, 4]]],
+  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_db', [[0, 16, 16]]],
+  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_dx_direct', [[0, 8, 8]]],
+  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_dx_direct_rows', [[0, 8, 8]]],
+  ['conv1_1', 'conv3x3_p1_3x32x32_to_16_dx_direct_cols', [[0, 8, 8]]],
+  ['relu1', 'relu_16x32x32_fwd', [[0, 131072, 16]]],
+  ['relu1', 'relu_16x32x32_dx', [[0, 131072, 16]]],
+  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_fwd_direct', [[0, 8, 8]]],
+  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_fwd_direct_rows', [[0, 8, 8]]],
+  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_fwd_direct_cols', [[0, 8, 8]]],
+  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_dw_im2row_cols', [[0, 8, 8]]],
+  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_dw_im2row_gemm', [[0, 36, 16]]],
+  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_db', [[0, 16, 16]]],
+  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_dx_direct', [[0, 8, 8]]],
+  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_dx_direct_rows', [[0, 8, 8]]],
+  ['conv1_2', 'conv3x3_p1_16x32x32_to_16_dx_direct_cols', [[0, 8, 8]]],
+  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_fwd_direct', [[0, 8, 8]]],
+  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows', [[0, 8, 8]]],
+  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols', [[0, 8, 8]]],
+  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols', [[0, 8, 8]]],
+  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm', [[0, 36, 16]]],
+  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_db', [[0, 32, 10]]],
+  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_dx_direct', [[0, 8, 8]]],
+  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows', [[0, 8, 8]]],
+  ['down1', 'conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols', [[0, 8, 8]]],
+  ['relu5', 'relu_32x16x16_fwd', [[0, 65536, 16]]],
+  ['relu5', 'relu_32x16x16_dx', [[0, 65536, 16]]],
+  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_fwd_direct', [[0, 8, 8]]],
+  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_fwd_direct_rows', [[0, 8, 8]]],
+  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_fwd_direct_cols', [[0, 8, 8]]],
+  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_dw_im2row_cols', [[0, 8, 8]]],
+  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_dw_im2row_gemm', [[0, 72, 16]]],
+  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_db', [[0, 32, 10]]],
+  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_dx_direct', [[0, 8, 8]]],
+  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_dx_direct_rows', [[0, 8, 8]]],
+  ['conv2_1', 'conv3x3_p1_32x16x16_to_32_dx_direct_cols', [[0, 8, 8]]],
+  ['pool2', 'maxpool2x2_s2_32x16x16_fwd', [[0, 256, 16]]],
+  ['pool2', 'maxpool2x2_s2_32x16x16_dx', [[0, 256, 16]]],
+  ['mix', 'conv1x1_32x8x8_to_64_fwd_direct', [[0, 8, 8]]],
+  ['mix', 'conv1x1_32x8x8_to_64_dw_im2row_cols', [[0, 8, 6]]],
+  ['mix', 'conv1x1_32x8x8_to_64_dw_im2row_gemm', [[0, 8, 8]]],
+  ['mix', 'conv1x1_32x8x8_to_64_db', [[0, 64, 5]]],
+  ['mix', 'conv1x1_32x8x8_to_64_dx_direct', [[0, 8, 8]]],
+  ['relu10', 'relu_64x8x8_fwd', [[0, 32768, 11]]],
+  ['relu10', 'relu_64x8x8_dx', [[0, 32768, 12]]],
+  ['gap', 'global_avgpool_64x8x8_fwd', [[0, 512, 9]]],
+  ['gap', 'global_avgpool_64x8x8_dx', [[0, 512, 16]]],
+  ['train', 'sgd_19418', [[0, 19418, 9]]],
+  ['train', 'sgd_momentum_19418', [[0, 19418, 16]]],
+  ['train', 'adam_19418', [[0, 19418, 16]]],
+  ['train', 'adam_amsgrad_19418', [[0, 19418, 16]]],
 ];
 
 /** every kernel, taking typed arrays as the TS kernels do (buffers in the heap are passed by offset, others staged) */
@@ -217,203 +218,203 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
   return {
     conv3x3_p1_3x32x32_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_conv1_1.conv3x3_p1_3x32x32_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 0, mod_conv1_1.conv3x3_p1_3x32x32_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv3x3_p1_3x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_conv1_1.conv3x3_p1_3x32x32_to_16_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 1, mod_conv1_1.conv3x3_p1_3x32x32_to_16_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv3x3_p1_3x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_conv1_1.conv3x3_p1_3x32x32_to_16_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 2, mod_conv1_1.conv3x3_p1_3x32x32_to_16_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv3x3_p1_3x32x32_to_16_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_conv1_1.conv3x3_p1_3x32x32_to_16_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], 0, 4, 4);
+      runSplit(pool, 3, mod_conv1_1.conv3x3_p1_3x32x32_to_16_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 4, 4]]);
     },
     conv3x3_p1_3x32x32_to_16_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_conv1_1.conv3x3_p1_3x32x32_to_16_db!, [heap.read(dy), heap.write(db)], 0, 16, 16);
+      runSplit(pool, 4, mod_conv1_1.conv3x3_p1_3x32x32_to_16_db!, [heap.read(dy), heap.write(db)], [[0, 16, 16]]);
     },
     conv3x3_p1_3x32x32_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_conv1_1.conv3x3_p1_3x32x32_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 5, mod_conv1_1.conv3x3_p1_3x32x32_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     conv3x3_p1_3x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_conv1_1.conv3x3_p1_3x32x32_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 6, mod_conv1_1.conv3x3_p1_3x32x32_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     conv3x3_p1_3x32x32_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_conv1_1.conv3x3_p1_3x32x32_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 7, mod_conv1_1.conv3x3_p1_3x32x32_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     relu_16x32x32_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_relu1.relu_16x32x32_fwd!, [heap.read(x), heap.write(y)], 0, 131072, 16);
+      runSplit(pool, 8, mod_relu1.relu_16x32x32_fwd!, [heap.read(x), heap.write(y)], [[0, 131072, 16]]);
     },
     relu_16x32x32_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_relu1.relu_16x32x32_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], 0, 131072, 16);
+      runSplit(pool, 9, mod_relu1.relu_16x32x32_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 131072, 16]]);
     },
     conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_conv1_2.conv3x3_p1_16x32x32_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 10, mod_conv1_2.conv3x3_p1_16x32x32_to_16_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv3x3_p1_16x32x32_to_16_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_conv1_2.conv3x3_p1_16x32x32_to_16_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 11, mod_conv1_2.conv3x3_p1_16x32x32_to_16_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv3x3_p1_16x32x32_to_16_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_conv1_2.conv3x3_p1_16x32x32_to_16_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 12, mod_conv1_2.conv3x3_p1_16x32x32_to_16_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv3x3_p1_16x32x32_to_16_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_conv1_2.conv3x3_p1_16x32x32_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 8, 8);
+      runSplit(pool, 13, mod_conv1_2.conv3x3_p1_16x32x32_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 8, 8]]);
     },
     conv3x3_p1_16x32x32_to_16_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_conv1_2.conv3x3_p1_16x32x32_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 36, 16);
+      runSplit(pool, 14, mod_conv1_2.conv3x3_p1_16x32x32_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 36, 16]]);
     },
     conv3x3_p1_16x32x32_to_16_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 15, mod_conv1_2.conv3x3_p1_16x32x32_to_16_db!, [heap.read(dy), heap.write(db)], 0, 16, 16);
+      runSplit(pool, 15, mod_conv1_2.conv3x3_p1_16x32x32_to_16_db!, [heap.read(dy), heap.write(db)], [[0, 16, 16]]);
     },
     conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 16, mod_conv1_2.conv3x3_p1_16x32x32_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 16, mod_conv1_2.conv3x3_p1_16x32x32_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     conv3x3_p1_16x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 17, mod_conv1_2.conv3x3_p1_16x32x32_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 17, mod_conv1_2.conv3x3_p1_16x32x32_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     conv3x3_p1_16x32x32_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 18, mod_conv1_2.conv3x3_p1_16x32x32_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 18, mod_conv1_2.conv3x3_p1_16x32x32_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 19, mod_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 19, mod_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 20, mod_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 20, mod_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 21, mod_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 21, mod_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 22, mod_down1.conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 8, 8);
+      runSplit(pool, 22, mod_down1.conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 8, 8]]);
     },
     conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 23, mod_down1.conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 36, 16);
+      runSplit(pool, 23, mod_down1.conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 36, 16]]);
     },
     conv3x3_s2_p1_16x32x32_to_32_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 24, mod_down1.conv3x3_s2_p1_16x32x32_to_32_db!, [heap.read(dy), heap.write(db)], 0, 32, 10);
+      runSplit(pool, 24, mod_down1.conv3x3_s2_p1_16x32x32_to_32_db!, [heap.read(dy), heap.write(db)], [[0, 32, 10]]);
     },
     conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 25, mod_down1.conv3x3_s2_p1_16x32x32_to_32_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 25, mod_down1.conv3x3_s2_p1_16x32x32_to_32_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 26, mod_down1.conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 26, mod_down1.conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 27, mod_down1.conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 27, mod_down1.conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     relu_32x16x16_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 28, mod_relu5.relu_32x16x16_fwd!, [heap.read(x), heap.write(y)], 0, 65536, 16);
+      runSplit(pool, 28, mod_relu5.relu_32x16x16_fwd!, [heap.read(x), heap.write(y)], [[0, 65536, 16]]);
     },
     relu_32x16x16_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 29, mod_relu5.relu_32x16x16_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], 0, 65536, 16);
+      runSplit(pool, 29, mod_relu5.relu_32x16x16_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 65536, 16]]);
     },
     conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 30, mod_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 30, mod_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv3x3_p1_32x16x16_to_32_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 31, mod_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 31, mod_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv3x3_p1_32x16x16_to_32_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 32, mod_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 32, mod_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv3x3_p1_32x16x16_to_32_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 33, mod_conv2_1.conv3x3_p1_32x16x16_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 8, 8);
+      runSplit(pool, 33, mod_conv2_1.conv3x3_p1_32x16x16_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 8, 8]]);
     },
     conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 34, mod_conv2_1.conv3x3_p1_32x16x16_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 72, 16);
+      runSplit(pool, 34, mod_conv2_1.conv3x3_p1_32x16x16_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 72, 16]]);
     },
     conv3x3_p1_32x16x16_to_32_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 35, mod_conv2_1.conv3x3_p1_32x16x16_to_32_db!, [heap.read(dy), heap.write(db)], 0, 32, 10);
+      runSplit(pool, 35, mod_conv2_1.conv3x3_p1_32x16x16_to_32_db!, [heap.read(dy), heap.write(db)], [[0, 32, 10]]);
     },
     conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 36, mod_conv2_1.conv3x3_p1_32x16x16_to_32_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 36, mod_conv2_1.conv3x3_p1_32x16x16_to_32_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     conv3x3_p1_32x16x16_to_32_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 37, mod_conv2_1.conv3x3_p1_32x16x16_to_32_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 37, mod_conv2_1.conv3x3_p1_32x16x16_to_32_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     conv3x3_p1_32x16x16_to_32_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 38, mod_conv2_1.conv3x3_p1_32x16x16_to_32_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 38, mod_conv2_1.conv3x3_p1_32x16x16_to_32_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     maxpool2x2_s2_32x16x16_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 39, mod_pool2.maxpool2x2_s2_32x16x16_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], 0, 256, 16);
+      runSplit(pool, 39, mod_pool2.maxpool2x2_s2_32x16x16_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 256, 16]]);
     },
     maxpool2x2_s2_32x16x16_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 40, mod_pool2.maxpool2x2_s2_32x16x16_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], 0, 256, 16);
+      runSplit(pool, 40, mod_pool2.maxpool2x2_s2_32x16x16_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 256, 16]]);
     },
     conv1x1_32x8x8_to_64_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 41, mod_mix.conv1x1_32x8x8_to_64_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], 0, 8, 8);
+      runSplit(pool, 41, mod_mix.conv1x1_32x8x8_to_64_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
     },
     conv1x1_32x8x8_to_64_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 42, mod_mix.conv1x1_32x8x8_to_64_dw_im2row_cols!, [heap.read(x), heap.write(cols)], 0, 8, 6);
+      runSplit(pool, 42, mod_mix.conv1x1_32x8x8_to_64_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 8, 6]]);
     },
     conv1x1_32x8x8_to_64_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 43, mod_mix.conv1x1_32x8x8_to_64_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], 0, 8, 8);
+      runSplit(pool, 43, mod_mix.conv1x1_32x8x8_to_64_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 8, 8]]);
     },
     conv1x1_32x8x8_to_64_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 44, mod_mix.conv1x1_32x8x8_to_64_db!, [heap.read(dy), heap.write(db)], 0, 64, 5);
+      runSplit(pool, 44, mod_mix.conv1x1_32x8x8_to_64_db!, [heap.read(dy), heap.write(db)], [[0, 64, 5]]);
     },
     conv1x1_32x8x8_to_64_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 45, mod_mix.conv1x1_32x8x8_to_64_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], 0, 8, 8);
+      runSplit(pool, 45, mod_mix.conv1x1_32x8x8_to_64_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
     },
     relu_64x8x8_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 46, mod_relu10.relu_64x8x8_fwd!, [heap.read(x), heap.write(y)], 0, 32768, 11);
+      runSplit(pool, 46, mod_relu10.relu_64x8x8_fwd!, [heap.read(x), heap.write(y)], [[0, 32768, 11]]);
     },
     relu_64x8x8_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 47, mod_relu10.relu_64x8x8_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], 0, 32768, 12);
+      runSplit(pool, 47, mod_relu10.relu_64x8x8_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 32768, 12]]);
     },
     global_avgpool_64x8x8_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 48, mod_gap.global_avgpool_64x8x8_fwd!, [heap.read(x), heap.write(y)], 0, 512, 9);
+      runSplit(pool, 48, mod_gap.global_avgpool_64x8x8_fwd!, [heap.read(x), heap.write(y)], [[0, 512, 9]]);
     },
     global_avgpool_64x8x8_dx(dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 49, mod_gap.global_avgpool_64x8x8_dx!, [heap.read(dy), heap.write(dx)], 0, 512, 16);
+      runSplit(pool, 49, mod_gap.global_avgpool_64x8x8_dx!, [heap.read(dy), heap.write(dx)], [[0, 512, 16]]);
     },
     linear_64_to_10_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -437,19 +438,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     sgd_19418(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void {
       heap.begin();
-      runSplit(pool, 50, mod_train.sgd_19418!, [heap.write(param), heap.read(grad), lr, weightDecay], 0, 19418, 9);
+      runSplit(pool, 50, mod_train.sgd_19418!, [heap.write(param), heap.read(grad), lr, weightDecay], [[0, 19418, 9]]);
     },
     sgd_momentum_19418(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, oneMinusDampening: number, weightDecay: number, nesterov: number, first: number): void {
       heap.begin();
-      runSplit(pool, 51, mod_train.sgd_momentum_19418!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], 0, 19418, 16);
+      runSplit(pool, 51, mod_train.sgd_momentum_19418!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], [[0, 19418, 16]]);
     },
     adam_19418(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 52, mod_train.adam_19418!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], 0, 19418, 16);
+      runSplit(pool, 52, mod_train.adam_19418!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 19418, 16]]);
     },
     adam_amsgrad_19418(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 53, mod_train.adam_amsgrad_19418!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], 0, 19418, 16);
+      runSplit(pool, 53, mod_train.adam_amsgrad_19418!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 19418, 16]]);
     },
   };
 }
