@@ -142,6 +142,13 @@ interface NodeWorker {
 }
 type NodeWorkerThreads = { Worker: new (source: string, options: { eval: boolean }) => NodeWorker };
 
+/** the part of a browser's Worker used here (declared, so an app's lib need not have DOM) */
+interface WebWorker {
+  postMessage(m: unknown): void;
+  addEventListener(event: 'message' | 'error', f: (e: { data?: unknown }) => void): void;
+  terminate(): void;
+}
+
 /** Node's worker_threads, reached without an import (this file also runs in browsers) */
 function nodeWorkerThreads(): NodeWorkerThreads | undefined {
   const p = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } }).process;
@@ -164,7 +171,9 @@ function startThread(blobUrl: () => string): Thread {
       terminate: () => void w.terminate(),
     };
   }
-  const w = new Worker(blobUrl());
+  const Web = (globalThis as { Worker?: new (url: string) => WebWorker }).Worker;
+  if (!Web) throw new Error('wasm threads: this runtime has no Worker (nor Node\'s worker_threads)');
+  const w = new Web(blobUrl());
   return {
     post: (m) => w.postMessage(m),
     onMessage: (f, onError) => {
