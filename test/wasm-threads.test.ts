@@ -143,7 +143,7 @@ describe('the pool', () => {
       name: 'trap_on_last',
       doc: [],
       buffers: [buf('y', 64, 'read_write')],
-      body: [parallel('i', 0, 64, (i) => [loop('j', 0, 20000, () => [store('y', i, f32(1))]), if_(eq(i, 63), [store('y', 1 << 28, f32(2))])])],
+      body: [parallel('i', 0, 64, (i) => [loop('j', 0, 100000, () => [store('y', i, f32(1))]), if_(eq(i, 63), [store('y', 1 << 28, f32(2))])])],
     });
     const lowered = lowerKernelWasm(k);
     const cut = splitKernel(lowered, { phases: [{ loop: 'i', from: 0, to: 64, chunks: 8, work: 0 }], work: 0 });
