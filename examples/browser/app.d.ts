@@ -52,6 +52,53 @@ export function requestGpuDevice<D>(gpu: {
     adapter: string;
 }>;
 /**
+ * how many threads the WebAssembly model gets, and why: its workers share one memory (a
+ * SharedArrayBuffer), which browsers give only to a cross-origin isolated page (served with
+ * COOP: same-origin and COEP: require-corp); there, one per logical core up to
+ * MAX_AUTO_THREADS (each kernel is cut into at most 16 chunks, many of LeNet's into 2-8, so
+ * more threads mostly wait), or `requested`; elsewhere 1
+ * @param {{ crossOriginIsolated?: boolean, hardwareConcurrency?: number, requested?: number | null }} where
+ *   crossOriginIsolated: self.crossOriginIsolated; hardwareConcurrency: navigator's;
+ *   requested: the URL's `threads` (1 to 64), or null
+ * @returns {{ threads: number, why: string }}
+ */
+export function wasmThreads(where: {
+    crossOriginIsolated?: boolean;
+    hardwareConcurrency?: number;
+    requested?: number | null;
+}): {
+    threads: number;
+    why: string;
+};
+/**
+ * what this engine's WebAssembly offers the generated modules: SIMD (they need it: f32x4), and
+ * relaxed SIMD (f32x4.relaxed_madd, which a build may use where it validates)
+ * @param {{ validate(bytes: Uint8Array<ArrayBuffer>): boolean } | undefined} wasm globalThis.WebAssembly
+ * @returns {{ wasm: boolean, simd: boolean, relaxedSimd: boolean }}
+ */
+export function wasmFeatures(wasm: {
+    validate(bytes: Uint8Array<ArrayBuffer>): boolean;
+} | undefined): {
+    wasm: boolean;
+    simd: boolean;
+    relaxedSimd: boolean;
+};
+/**
+ * which backend trains: `wanted` if it can, 'auto' picks WebGPU where there is an adapter, else
+ * WebAssembly where it has SIMD, else the TypeScript kernels ('cpu'); `why` says what was
+ * passed over and why (empty when nothing was)
+ * @param {'auto' | 'webgpu' | 'wasm' | 'cpu'} wanted
+ * @param {{ gpu: string | null, wasm: string | null }} missing why each is unavailable, or null where it is available
+ * @returns {{ backend: 'webgpu' | 'wasm' | 'cpu', why: string }}
+ */
+export function chooseBackend(wanted: "auto" | "webgpu" | "wasm" | "cpu", missing: {
+    gpu: string | null;
+    wasm: string | null;
+}): {
+    backend: "webgpu" | "wasm" | "cpu";
+    why: string;
+};
+/**
  * the part of gpu.js's GpuModel this app uses (method syntax: the generated types are assignable)
  * @template B a batch resident on the device (GpuBatch)
  * @typedef {{
@@ -71,6 +118,8 @@ export function requestGpuDevice<D>(gpu: {
  *   sgdStep(lr: number, options?: { momentum?: number, weightDecay?: number }): void,
  *   eval?(): unknown,
  *   train?(mode?: boolean): unknown,
+ *   dispose?(): void,
+ *   chunksRun?(): number[],
  * }} CpuModelLike
  */
 /**
@@ -78,21 +127,26 @@ export function requestGpuDevice<D>(gpu: {
  * @typedef {{ x: Float32Array, labels: Int32Array | undefined, destroy(): void }} CpuBatch
  */
 /**
- * createModel from index.js (the CPU kernels) behind the interface train() uses for
- * createGpuModel, for browsers without WebGPU: trainStep is lossAndGrad then sgdStep. The
- * kernels run on the page's thread, so a step yields to the event loop (a macrotask) whenever
- * `yieldMs` have passed since the last yield: the page paints its progress while it trains.
- * @param {(options?: { seed?: number }) => CpuModelLike} createModel
+ * createModel from index.js (the CPU kernels), or wasm.js's createWasmModelAsync (the
+ * WebAssembly kernels: async, as a browser's main thread compiles large modules only that way),
+ * behind the interface train() uses for createGpuModel, for browsers without WebGPU: trainStep is
+ * lossAndGrad then sgdStep. The kernels run on the page's thread (with WebAssembly threads, the
+ * page's thread takes chunks too and spins for the workers'), so a step yields to the event loop
+ * (a macrotask) whenever `yieldMs` have passed since the last yield: the page paints its progress
+ * while it trains. destroy() calls the model's dispose() (it ends the WebAssembly workers).
+ * @param {(options?: { seed?: number }) => CpuModelLike | Promise<CpuModelLike>} createModel
  * @param {{ yieldMs?: number }} [options] default 40 ms
- * @returns {(device: unknown, options?: { seed?: number }) => Promise<GpuModelLike<CpuBatch>>}
+ * @returns {(device: unknown, options?: { seed?: number }) => Promise<GpuModelLike<CpuBatch> & { chunksRun(): number[] | undefined }>}
  */
 export function cpuModel(createModel: (options?: {
     seed?: number;
-}) => CpuModelLike, options?: {
+}) => CpuModelLike | Promise<CpuModelLike>, options?: {
     yieldMs?: number;
 }): (device: unknown, options?: {
     seed?: number;
-}) => Promise<GpuModelLike<CpuBatch>>;
+}) => Promise<GpuModelLike<CpuBatch> & {
+    chunksRun(): number[] | undefined;
+}>;
 /**
  * why the losses so far look like a diverging run, or '' when they do not: a loss that is NaN or
  * infinite; or, after 40 steps, the last 20 steps' mean above 1.5 ln(classes) (a fresh net starts
@@ -182,6 +236,8 @@ export function train<D, B>(options: TrainOptions & {
  *   per set: images as count x imageSize² bytes (pixel = byte / 255), labels as count bytes
  */
 export const DIGITS_FORMAT: "convgen-digits/1";
+/** the WebAssembly threads a page gets at most without asking (`threads` in the URL asks) */
+export const MAX_AUTO_THREADS: 4;
 /**
  * the part of gpu.js's GpuModel this app uses (method syntax: the generated types are assignable)
  */
@@ -208,6 +264,8 @@ export type CpuModelLike = {
     }): void;
     eval?(): unknown;
     train?(mode?: boolean): unknown;
+    dispose?(): void;
+    chunksRun?(): number[];
 };
 /**
  * a batch held in memory by cpuModel (the CPU's uploadBatch)

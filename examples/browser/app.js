@@ -109,6 +109,70 @@ export async function requestGpuDevice(gpu, where = {}) {
   return { device: await adapter.requestDevice(), adapter: name };
 }
 
+/** the WebAssembly threads a page gets at most without asking (`threads` in the URL asks) */
+export const MAX_AUTO_THREADS = 4;
+
+/**
+ * how many threads the WebAssembly model gets, and why: its workers share one memory (a
+ * SharedArrayBuffer), which browsers give only to a cross-origin isolated page (served with
+ * COOP: same-origin and COEP: require-corp); there, one per logical core up to
+ * MAX_AUTO_THREADS (each kernel is cut into at most 16 chunks, many of LeNet's into 2-8, so
+ * more threads mostly wait), or `requested`; elsewhere 1
+ * @param {{ crossOriginIsolated?: boolean, hardwareConcurrency?: number, requested?: number | null }} where
+ *   crossOriginIsolated: self.crossOriginIsolated; hardwareConcurrency: navigator's;
+ *   requested: the URL's `threads` (1 to 64), or null
+ * @returns {{ threads: number, why: string }}
+ */
+export function wasmThreads(where) {
+  const cores = Math.max(1, Math.floor(where.hardwareConcurrency ?? 1));
+  const requested = where.requested ?? null;
+  if (requested !== null && !(Number.isInteger(requested) && requested >= 1 && requested <= 64)) throw new RangeError(`threads must be an integer from 1 to 64, got ${requested}`);
+  if (!where.crossOriginIsolated) {
+    const asked = requested !== null && requested > 1 ? ` (${requested} asked)` : '';
+    return { threads: 1, why: `1 thread${asked}: this page is not cross-origin isolated (its server sends no Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp headers), so it has no SharedArrayBuffer for the workers` };
+  }
+  if (requested !== null) return { threads: requested, why: `${requested} thread${requested === 1 ? '' : 's'}, as the URL asks (cross-origin isolated; ${cores} logical cores)` };
+  const threads = Math.min(cores, MAX_AUTO_THREADS);
+  const capped = cores > MAX_AUTO_THREADS ? `, at most ${MAX_AUTO_THREADS}` : '';
+  return { threads, why: `${threads} thread${threads === 1 ? '' : 's'}: one per logical core${capped} (cross-origin isolated, ${cores} cores)` };
+}
+
+// (func (result v128) (v128.const i32x4 0 0 0 0)): valid where the engine has WebAssembly SIMD
+const SIMD_PROBE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, ...new Array(16).fill(0), 11];
+// (func (param v128 v128 v128) (result v128) f32x4.relaxed_madd): valid where it has relaxed SIMD
+const RELAXED_SIMD_PROBE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2, 253, 133, 2, 11];
+
+/**
+ * what this engine's WebAssembly offers the generated modules: SIMD (they need it: f32x4), and
+ * relaxed SIMD (f32x4.relaxed_madd, which a build may use where it validates)
+ * @param {{ validate(bytes: Uint8Array<ArrayBuffer>): boolean } | undefined} wasm globalThis.WebAssembly
+ * @returns {{ wasm: boolean, simd: boolean, relaxedSimd: boolean }}
+ */
+export function wasmFeatures(wasm) {
+  if (!wasm) return { wasm: false, simd: false, relaxedSimd: false };
+  return { wasm: true, simd: wasm.validate(Uint8Array.from(SIMD_PROBE)), relaxedSimd: wasm.validate(Uint8Array.from(RELAXED_SIMD_PROBE)) };
+}
+
+/**
+ * which backend trains: `wanted` if it can, 'auto' picks WebGPU where there is an adapter, else
+ * WebAssembly where it has SIMD, else the TypeScript kernels ('cpu'); `why` says what was
+ * passed over and why (empty when nothing was)
+ * @param {'auto' | 'webgpu' | 'wasm' | 'cpu'} wanted
+ * @param {{ gpu: string | null, wasm: string | null }} missing why each is unavailable, or null where it is available
+ * @returns {{ backend: 'webgpu' | 'wasm' | 'cpu', why: string }}
+ */
+export function chooseBackend(wanted, missing) {
+  if (wanted === 'webgpu' || wanted === 'wasm') {
+    const why = wanted === 'webgpu' ? missing.gpu : missing.wasm;
+    if (why !== null) throw new Error(`${wanted === 'webgpu' ? 'WebGPU' : 'WebAssembly'} was chosen, but ${why}`);
+    return { backend: wanted, why: '' };
+  }
+  if (wanted === 'cpu') return { backend: 'cpu', why: '' };
+  if (missing.gpu === null) return { backend: 'webgpu', why: '' };
+  if (missing.wasm === null) return { backend: 'wasm', why: `No WebGPU: ${missing.gpu}` };
+  return { backend: 'cpu', why: `No WebGPU: ${missing.gpu} No WebAssembly SIMD: ${missing.wasm}` };
+}
+
 /** mulberry32: a tiny seeded generator, uniform in [0, 1) (the same as examples/mnist/data.ts) */
 function rng(/** @type {number} */ seed) {
   let a = seed >>> 0;
@@ -154,6 +218,8 @@ function permutation(/** @type {number} */ n, /** @type {() => number} */ random
  *   sgdStep(lr: number, options?: { momentum?: number, weightDecay?: number }): void,
  *   eval?(): unknown,
  *   train?(mode?: boolean): unknown,
+ *   dispose?(): void,
+ *   chunksRun?(): number[],
  * }} CpuModelLike
  */
 
@@ -163,18 +229,21 @@ function permutation(/** @type {number} */ n, /** @type {() => number} */ random
  */
 
 /**
- * createModel from index.js (the CPU kernels) behind the interface train() uses for
- * createGpuModel, for browsers without WebGPU: trainStep is lossAndGrad then sgdStep. The
- * kernels run on the page's thread, so a step yields to the event loop (a macrotask) whenever
- * `yieldMs` have passed since the last yield: the page paints its progress while it trains.
- * @param {(options?: { seed?: number }) => CpuModelLike} createModel
+ * createModel from index.js (the CPU kernels), or wasm.js's createWasmModelAsync (the
+ * WebAssembly kernels: async, as a browser's main thread compiles large modules only that way),
+ * behind the interface train() uses for createGpuModel, for browsers without WebGPU: trainStep is
+ * lossAndGrad then sgdStep. The kernels run on the page's thread (with WebAssembly threads, the
+ * page's thread takes chunks too and spins for the workers'), so a step yields to the event loop
+ * (a macrotask) whenever `yieldMs` have passed since the last yield: the page paints its progress
+ * while it trains. destroy() calls the model's dispose() (it ends the WebAssembly workers).
+ * @param {(options?: { seed?: number }) => CpuModelLike | Promise<CpuModelLike>} createModel
  * @param {{ yieldMs?: number }} [options] default 40 ms
- * @returns {(device: unknown, options?: { seed?: number }) => Promise<GpuModelLike<CpuBatch>>}
+ * @returns {(device: unknown, options?: { seed?: number }) => Promise<GpuModelLike<CpuBatch> & { chunksRun(): number[] | undefined }>}
  */
 export function cpuModel(createModel, options = {}) {
   const yieldMs = options.yieldMs ?? 40;
   return async (_device, modelOptions = {}) => {
-    const model = createModel(modelOptions);
+    const model = await createModel(modelOptions);
     let last = performance.now();
     const breathe = async () => {
       if (performance.now() - last < yieldMs) return;
@@ -205,9 +274,11 @@ export function cpuModel(createModel, options = {}) {
           return loss;
         }),
       uploadBatch: (x, y) => ({ x, labels: y, destroy() {} }),
-      destroy() {},
+      destroy: () => model.dispose?.(),
       eval: () => model.eval?.(),
       train: (mode) => model.train?.(mode),
+      // the WebAssembly model's chunks per thread (0: the page's), to show the workers worked
+      chunksRun: () => model.chunksRun?.(),
     };
   };
 }

@@ -30,6 +30,8 @@ export interface ManifestModel {
   gpu: string;
   /** the generated CPU module (createModel, the TypeScript kernels as JS), relative to the manifest */
   cpu: string;
+  /** the generated WebAssembly module (createWasmModelAsync: the SIMD kernels, worker threads), relative to the manifest */
+  wasm: string;
 }
 
 export interface Manifest {
@@ -69,13 +71,13 @@ export function writeDigitFiles(build: string, sets: { train: Digits; test: Digi
   return { bytes };
 }
 
-/** `<build>/manifest.json` for model files built into `<build>/generated/` (both targets, --emit js) */
+/** `<build>/manifest.json` for model files built into `<build>/generated/` (every target, --emit js) */
 export function writeManifest(build: string, modelFiles: readonly string[]): Manifest {
   const models = modelFiles.map((file): ManifestModel => {
     const spec = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; batch?: unknown };
     if (typeof spec.name !== 'string' || typeof spec.batch !== 'number') throw new Error(`${file}: expected "name" and "batch" (a model.json)`);
     const name = spec.name;
-    return { name, title: TITLES[name] ?? name, batch: spec.batch, classes: CLASSES, gpu: `generated/${name}/gpu.js`, cpu: `generated/${name}/index.js` };
+    return { name, title: TITLES[name] ?? name, batch: spec.batch, classes: CLASSES, gpu: `generated/${name}/gpu.js`, cpu: `generated/${name}/index.js`, wasm: `generated/${name}/wasm.js` };
   });
   const manifest: Manifest = { data: 'data/', models };
   mkdirSync(build, { recursive: true });

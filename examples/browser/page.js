@@ -4,10 +4,11 @@
 // digit grid and the epoch table. test/browser-page.test.ts runs it in headless Chromium.
 //
 // URL parameters, for a quick or scripted run:
-//   ?model=lenet5&epochs=1&lr=0.05&train=2000&test=500&grid=48&backend=cpu&autostart=1
-// (backend=cpu trains on the CPU kernels even when WebGPU has an adapter)
+//   ?model=lenet5&epochs=1&lr=0.05&train=2000&test=500&grid=48&backend=wasm&threads=2&autostart=1
+// (backend: auto, webgpu, wasm or cpu (the TypeScript kernels; ts too); threads: the WebAssembly
+// threads, 1 to 64, where the page is cross-origin isolated)
 
-import { cpuModel, firstDigits, loadDigits, requestGpuDevice, train } from './app.js';
+import { chooseBackend, cpuModel, firstDigits, loadDigits, requestGpuDevice, train, wasmFeatures, wasmThreads } from './app.js';
 import { curveSvg } from './chart.js';
 
 /** @param {string} id */
@@ -18,6 +19,7 @@ const warning = el('warning');
 const bar = /** @type {HTMLProgressElement} */ (el('bar'));
 const button = /** @type {HTMLButtonElement} */ (el('start'));
 const modelSelect = /** @type {HTMLSelectElement} */ (el('model'));
+const backendSelect = /** @type {HTMLSelectElement} */ (el('backend-choice'));
 const table = /** @type {HTMLTableSectionElement} */ (el('epochs-table'));
 const curve = el('curve');
 const grid = el('digits');
@@ -26,7 +28,7 @@ const params = new URLSearchParams(location.search);
 
 /**
  * one model of manifest.json (written by data.ts)
- * @typedef {{ name: string, title: string, batch: number, classes: number, gpu: string, cpu: string }} ModelEntry
+ * @typedef {{ name: string, title: string, batch: number, classes: number, gpu: string, cpu: string, wasm: string }} ModelEntry
  */
 
 /**
@@ -131,23 +133,64 @@ async function main() {
   const wanted = params.get('model');
   if (wanted && manifest.models.some((m) => m.name === wanted)) modelSelect.value = wanted;
 
-  // WebGPU when there is an adapter, else the CPU kernels (and the page says why)
-  const [data, gpuOrWhy] = await Promise.all([
-    loadDigits(new URL(manifest.data, build)),
-    params.get('backend') === 'cpu'
-      ? 'backend=cpu in the URL.'
-      : requestGpuDevice(/** @type {any} */ (navigator).gpu, { secureContext: window.isSecureContext }).catch((/** @type {Error} */ err) => err.message),
-  ]);
-  const gpu = typeof gpuOrWhy === 'string' ? null : gpuOrWhy;
-  if (gpu) {
-    const device = gpu.device;
-    backendLine.textContent = `Training on WebGPU: ${gpu.adapter}.`;
-    device.lost.then((/** @type {{ message: string }} */ info) => setPhase('error', `the WebGPU device was lost: ${info.message}`));
-    device.addEventListener('uncapturederror', (/** @type {any} */ e) => setPhase('error', `WebGPU error: ${e.error.message}`));
-  } else {
-    backendLine.textContent = `No WebGPU here, so this page trains on the CPU with the generated TypeScript kernels (index.js), slower. Why: ${gpuOrWhy}`;
-  }
-  backendLine.dataset.backend = gpu ? 'webgpu' : 'cpu';
+  // the backend: the choice (the URL's `backend`; ts is cpu), auto = WebGPU where there is an
+  // adapter, else WebAssembly (SIMD), else the TypeScript kernels; the page says which and why
+  const fromUrl = params.get('backend') === 'ts' ? 'cpu' : params.get('backend');
+  if (fromUrl && Array.from(backendSelect.options).some((o) => o.value === fromUrl)) backendSelect.value = fromUrl;
+  /** @type {Promise<{ device: any, adapter: string } | string> | null} the device, or why there is none; asked once */
+  let gpuAsked = null;
+  const gpuOrWhy = () => {
+    gpuAsked ??= requestGpuDevice(/** @type {any} */ (navigator).gpu, { secureContext: window.isSecureContext }).then((gpu) => {
+      gpu.device.lost.then((/** @type {{ message: string }} */ info) => setPhase('error', `the WebGPU device was lost: ${info.message}`));
+      gpu.device.addEventListener('uncapturederror', (/** @type {any} */ e) => setPhase('error', `WebGPU error: ${e.error.message}`));
+      return gpu;
+    }, (/** @type {Error} */ err) => err.message);
+    return gpuAsked;
+  };
+  const features = wasmFeatures(globalThis.WebAssembly);
+  const wasmWhyNot = features.simd ? null : features.wasm ? 'this browser\'s WebAssembly has no SIMD (Chrome 91+, Firefox 89+, Safari 16.4+ have it).' : 'this browser has no WebAssembly.';
+  const threadsWanted = params.has('threads') ? Number(params.get('threads')) : null;
+  /**
+   * the chosen backend, set up: the WebGPU device, or the WebAssembly threads; and the backend line's text
+   * @param {ModelEntry} entry
+   */
+  const resolveBackend = async (entry) => {
+    const wanted = /** @type {'auto' | 'webgpu' | 'wasm' | 'cpu'} */ (backendSelect.value);
+    const gpuResult = wanted === 'auto' || wanted === 'webgpu' ? await gpuOrWhy() : 'not asked.';
+    const gpu = typeof gpuResult === 'string' ? null : gpuResult;
+    const { backend, why } = chooseBackend(wanted, { gpu: gpu ? null : /** @type {string} */ (gpuResult), wasm: wasmWhyNot });
+    const passedOver = why ? ` ${why}` : '';
+    if (backend === 'webgpu' && gpu) return { backend, gpu, threads: 0, text: `Training on WebGPU: ${gpu.adapter}.` };
+    if (backend === 'cpu') {
+      const text = why ? `No WebGPU and no WebAssembly SIMD here, so this page trains on the CPU with the generated TypeScript kernels (index.js), slower.${passedOver}` : 'This page trains on the CPU with the generated TypeScript kernels (index.js), as chosen.';
+      return { backend, gpu: null, threads: 0, text };
+    }
+    const t = wasmThreads({ crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency, requested: threadsWanted });
+    // a build with relaxed SIMD says so in its runtime (RELAXED_SIMD: whether it validates here)
+    const runtime = await import(new URL('wasm/runtime.js', new URL(entry.wasm, build)).href);
+    const relaxed = 'RELAXED_SIMD' in runtime
+      ? runtime.RELAXED_SIMD ? 'relaxed SIMD (fused multiply-add)' : 'no relaxed SIMD (this browser lacks it)'
+      : `no relaxed SIMD (this build has none${features.relaxedSimd ? '; the browser has it' : ''})`;
+    const text = `Training on WebAssembly on the CPU (wasm.js): SIMD (f32x4), ${relaxed}; ${t.why}.${passedOver}`;
+    return { backend, gpu: null, threads: t.threads, text };
+  };
+  /** @param {ModelEntry} entry */
+  const showBackend = async (entry) => {
+    const b = await resolveBackend(entry);
+    backendLine.textContent = b.text;
+    backendLine.dataset.backend = b.backend;
+    backendLine.dataset.threads = String(b.threads);
+    backendLine.dataset.isolated = String(self.crossOriginIsolated);
+    delete backendLine.dataset.chunks;
+    return b;
+  };
+  const currentEntry = () => /** @type {ModelEntry} */ (manifest.models.find((m) => m.name === modelSelect.value));
+  const showChoice = () => showBackend(currentEntry()).catch((/** @type {Error} */ err) => {
+    backendLine.textContent = err.message;
+    backendLine.dataset.backend = 'none';
+  });
+  backendSelect.addEventListener('change', showChoice);
+  const [data] = await Promise.all([loadDigits(new URL(manifest.data, build)), showChoice()]);
 
   const trainSet = params.has('train') ? firstDigits(data.train, Number(params.get('train'))) : data.train;
   const testSet = params.has('test') ? firstDigits(data.test, Number(params.get('test'))) : data.test;
@@ -167,9 +210,10 @@ async function main() {
       c.textContent = '?';
       /** @type {HTMLElement} */ (c.parentElement).className = 'pending';
     }
-    const entry = /** @type {ModelEntry} */ (manifest.models.find((m) => m.name === modelSelect.value));
+    const entry = currentEntry();
     try {
       const epochs = epochsOf();
+      const { backend, gpu, threads } = await showBackend(entry);
       const lr = lrOf();
       const momentum = momentumOf();
       const steps = Math.floor(trainSet.count / entry.batch);
@@ -191,9 +235,19 @@ async function main() {
           curve.innerHTML = curveSvg({ losses, totalSteps: epochs * steps, stepsPerEpoch: steps, accuracies, note, width, height });
         });
       };
-      setPhase('compiling', gpu ? `Compiling ${entry.title}: WGSL shaders and pipelines…` : `Loading ${entry.title}'s CPU kernels…`);
-      const module = await import(new URL(gpu ? entry.gpu : entry.cpu, build).href);
-      const createGpuModel = gpu ? module.createGpuModel : cpuModel(module.createModel);
+      const what = { webgpu: 'WGSL shaders and pipelines', wasm: `WebAssembly modules, ${threads} thread${threads === 1 ? '' : 's'}`, cpu: 'TypeScript CPU kernels' }[backend];
+      setPhase('compiling', `Compiling ${entry.title}: ${what}…`);
+      const module = await import(new URL({ webgpu: entry.gpu, wasm: entry.wasm, cpu: entry.cpu }[backend], build).href);
+      /** @type {{ chunksRun(): number[] | undefined } | null} */
+      let cpu = null;
+      const createGpuModel = gpu
+        ? module.createGpuModel
+        : async (/** @type {unknown} */ device, /** @type {{ seed?: number }} */ options) => {
+            const make = backend === 'wasm' ? (/** @type {{ seed?: number }} */ o) => module.createWasmModelAsync({ ...o, threads }) : module.createModel;
+            const m = await cpuModel(make)(device, options);
+            cpu = m;
+            return m;
+          };
       const started = performance.now();
       const result = await train({
         device: gpu?.device,
@@ -234,7 +288,14 @@ async function main() {
       note = `test accuracy ${accuracy}`;
       redraw();
       phase.dataset.accuracy = String(result.testAccuracy);
-      setPhase('done', `Done: test accuracy ${accuracy} on ${testSet.count} digits after ${epochs} epoch${epochs === 1 ? '' : 's'}, ${seconds.toFixed(1)} s (${gpu ? 'WebGPU' : 'CPU'}).`);
+      // the chunks each thread ran: the workers' share shows the threads worked
+      const chunks = /** @type {{ chunksRun(): number[] | undefined } | null} */ (cpu)?.chunksRun();
+      if (chunks && chunks.length > 1) {
+        backendLine.dataset.chunks = chunks.join(',');
+        backendLine.append(` Kernel chunks run: ${chunks.map((n, i) => `${n} by ${i ? `worker ${i}` : 'the page'}`).join(', ')}.`);
+      }
+      const where = { webgpu: 'WebGPU', wasm: `WebAssembly, ${threads} thread${threads === 1 ? '' : 's'}`, cpu: 'TypeScript on the CPU' }[backend];
+      setPhase('done', `Done: test accuracy ${accuracy} on ${testSet.count} digits after ${epochs} epoch${epochs === 1 ? '' : 's'}, ${seconds.toFixed(1)} s (${where}).`);
     } catch (err) {
       setPhase('error', err instanceof Error ? err.message : String(err));
     } finally {

@@ -27,7 +27,7 @@ const USAGE = `usage: npm run browser [-- --port N] [--host ADDRESS]
 const opts = parseArgs(process.argv.slice(2), { port: 8080, host: '127.0.0.1' }, USAGE);
 
 const manifest = writeManifest(BUILD, MODELS);
-for (const file of manifest.models.flatMap((m) => [m.gpu, m.cpu]).map((f) => join(BUILD, f))) {
+for (const file of manifest.models.flatMap((m) => [m.gpu, m.cpu, m.wasm]).map((f) => join(BUILD, f))) {
   if (!existsSync(file)) {
     process.stderr.write(`${relative(repo, file)} is missing: \`npm run browser\` builds it (node bin/convgen.js build examples/lenet.json examples/resnet.json --emit js --out .tmp/browser/generated)\n`);
     process.exit(1);

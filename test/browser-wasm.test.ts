@@ -1,0 +1,111 @@
+// The browser example's page on its WebAssembly backend in Debian's headless Chromium at phone
+// width: LeNet trains a short run on 2 threads in a cross-origin isolated page (the headers of
+// serve.ts), and on 1 thread when the server sends no such headers (auto picks WebAssembly
+// there: headless Chromium has no WebGPU adapter). The test reads what the page shows: the
+// backend line (threads and why, SIMD), the chunks each thread ran (the worker took some), the
+// phase line's accuracy. Same pattern and budget as browser-page.test.ts (which runs the
+// TypeScript backend); screenshots go to .tmp/test-output/ (ignored).
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeDigitFiles, writeManifest } from '../examples/browser/data.ts';
+import { CROSS_ORIGIN_ISOLATION, createStaticServer } from '../examples/browser/server.ts';
+import { loadMnist } from '../examples/mnist/data.ts';
+import { haveChromium, launchChromium } from './helpers/chromium.ts';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const output = join(repo, '.tmp', 'test-output');
+const build = mkdtempSync(join(tmpdir(), 'convgen-page-wasm-'));
+afterAll(() => rmSync(build, { recursive: true, force: true }));
+
+const browserIt = haveChromium() ? it : it.skip;
+const mnist = loadMnist();
+
+beforeAll(() => {
+  if (!haveChromium()) return;
+  // what `npm run browser` writes (LeNet only: the page's choice is not under test here)
+  const models = [join(repo, 'examples', 'lenet.json')];
+  execFileSync(process.execPath, ['bin/convgen.js', 'build', ...models, '--emit', 'js', '--out', join(build, 'generated')], { cwd: repo, encoding: 'utf8' });
+  writeManifest(build, models);
+  writeDigitFiles(build, { train: mnist.train, test: mnist.test });
+}, 60_000);
+
+/** the page served with `headers`, opened at `query`, run until done or error; then `check(page)` */
+async function runPage(headers: Readonly<Record<string, string>>, query: string, screenshot: string, check: (page: Page) => Promise<void>): Promise<void> {
+  const server: Server = createStaticServer(
+    [
+      { prefix: '/build/', dir: build },
+      { prefix: '/', dir: join(repo, 'examples', 'browser') },
+    ],
+    headers,
+  );
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const browser = await launchChromium();
+  try {
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(err.message));
+    page.on('console', (msg) => msg.type() === 'error' && problems.push(msg.text()));
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/?${query}`);
+    const phase = page.locator('#phase');
+    await page.locator('#phase[data-phase="done"], #phase[data-phase="error"]').waitFor({ timeout: 25_000 });
+    mkdirSync(output, { recursive: true });
+    await page.screenshot({ path: join(output, screenshot), fullPage: true });
+    expect(await phase.getAttribute('data-phase'), (await phase.textContent()) ?? '').toBe('done');
+    expect(problems).toEqual([]);
+    // a sane accuracy after 48 steps of LeNet (chance is 10%; the TS backend gets ~0.6-0.8)
+    expect(Number(await phase.getAttribute('data-accuracy'))).toBeGreaterThan(0.3);
+    expect(await page.locator('#backend').getAttribute('data-backend')).toBe('wasm');
+    expect(await page.locator('#backend').textContent()).toContain('Training on WebAssembly on the CPU (wasm.js): SIMD (f32x4)');
+    // phone width: the backend choice wraps with its label like the other inputs
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const labels = await page.locator('fieldset label').evaluateAll((ls) => ls.map((l) => { const [a, b] = [l.getBoundingClientRect(), l.querySelector('input, select')!.getBoundingClientRect()]; return { right: a.right, sameLine: Math.abs(a.top + a.height / 2 - (b.top + b.height / 2)) < 4 }; }));
+    expect(labels.every((l) => l.sameLine && l.right <= 390)).toBe(true);
+    await check(page);
+  } finally {
+    await browser.close();
+    await new Promise((done) => server.close(done));
+  }
+}
+
+const SHORT_RUN = 'model=lenet5&epochs=1&train=1536&test=256&grid=40&autostart=1';
+
+describe('examples/browser on WebAssembly in headless Chromium at 390 px', () => {
+  browserIt('cross-origin isolated (serve.ts headers): trains LeNet on 2 threads, and the worker runs chunks', async () => {
+    await runPage(CROSS_ORIGIN_ISOLATION, `${SHORT_RUN}&backend=wasm&threads=2`, 'browser-wasm-2-threads.png', async (page) => {
+      const backend = page.locator('#backend');
+      expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
+      expect(await backend.getAttribute('data-isolated')).toBe('true');
+      expect(await backend.getAttribute('data-threads')).toBe('2');
+      expect(await backend.textContent()).toContain('2 threads, as the URL asks (cross-origin isolated');
+      expect(await page.locator('#phase').textContent()).toMatch(/\(WebAssembly, 2 threads\)\.$/);
+      // both threads ran kernel chunks: the page's thread and worker 1 (48 steps: thousands each)
+      const chunks = ((await backend.getAttribute('data-chunks')) ?? '').split(',').map(Number);
+      expect(chunks).toHaveLength(2);
+      expect(chunks.every((n) => n > 0)).toBe(true);
+      expect(await backend.textContent()).toContain(`Kernel chunks run: ${chunks[0]} by the page, ${chunks[1]} by worker 1.`);
+    });
+  }, 60_000);
+
+  browserIt('not isolated (no COOP/COEP headers): auto picks WebAssembly, on 1 thread, and says why', async () => {
+    await runPage({}, `${SHORT_RUN}&threads=2`, 'browser-wasm-1-thread.png', async (page) => {
+      const backend = page.locator('#backend');
+      expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(false);
+      expect(await page.locator('#backend-choice').inputValue()).toBe('auto');
+      expect(await backend.getAttribute('data-threads')).toBe('1');
+      const text = (await backend.textContent()) ?? '';
+      expect(text).toContain('1 thread (2 asked): this page is not cross-origin isolated');
+      expect(text).toContain('No WebGPU: ');
+      expect(await page.locator('#phase').textContent()).toMatch(/\(WebAssembly, 1 thread\)\.$/);
+      expect(await backend.getAttribute('data-chunks')).toBeNull();
+    });
+  }, 60_000);
+});
