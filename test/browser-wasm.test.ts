@@ -12,9 +12,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chooseBackend, cpuModel, MAX_AUTO_THREADS, wasmFeatures, wasmThreads, type CpuModelLike } from '../examples/browser/app.js';
 import { writeDigitFiles, writeManifest } from '../examples/browser/data.ts';
 import { CROSS_ORIGIN_ISOLATION, createStaticServer } from '../examples/browser/server.ts';
 import { loadMnist } from '../examples/mnist/data.ts';
@@ -29,7 +30,6 @@ const browserIt = haveChromium() ? it : it.skip;
 const mnist = loadMnist();
 
 beforeAll(() => {
-  if (!haveChromium()) return;
   // what `npm run browser` writes (LeNet only: the page's choice is not under test here)
   const models = [join(repo, 'examples', 'lenet.json')];
   execFileSync(process.execPath, ['bin/convgen.js', 'build', ...models, '--emit', 'js', '--out', join(build, 'generated')], { cwd: repo, encoding: 'utf8' });
@@ -78,6 +78,54 @@ async function runPage(headers: Readonly<Record<string, string>>, query: string,
 
 const SHORT_RUN = 'model=lenet5&epochs=1&train=1536&test=256&grid=40&autostart=1';
 
+describe('app.js: the WebAssembly backend, without a browser', () => {
+  it('wasmThreads: one per core up to MAX_AUTO_THREADS where cross-origin isolated, the count the URL asks there, else 1 and why', () => {
+    expect(wasmThreads({ crossOriginIsolated: true, hardwareConcurrency: 2 })).toEqual({ threads: 2, why: '2 threads: one per logical core (cross-origin isolated, 2 cores)' });
+    expect(wasmThreads({ crossOriginIsolated: true, hardwareConcurrency: 16 }).threads).toBe(MAX_AUTO_THREADS);
+    expect(wasmThreads({ crossOriginIsolated: true, hardwareConcurrency: 16 }).why).toContain(`at most ${MAX_AUTO_THREADS}`);
+    expect(wasmThreads({ crossOriginIsolated: true, hardwareConcurrency: 1 }).threads).toBe(1);
+    expect(wasmThreads({ crossOriginIsolated: true, hardwareConcurrency: 2, requested: 3 }).threads).toBe(3);
+    const alone = wasmThreads({ crossOriginIsolated: false, hardwareConcurrency: 8, requested: 2 });
+    expect(alone.threads).toBe(1);
+    expect(alone.why).toMatch(/^1 thread \(2 asked\): this page is not cross-origin isolated .*Cross-Origin-Embedder-Policy: require-corp/);
+    expect(() => wasmThreads({ crossOriginIsolated: true, requested: 0 })).toThrow('threads must be an integer from 1 to 64, got 0');
+    expect(() => wasmThreads({ crossOriginIsolated: true, requested: 1.5 })).toThrow(RangeError);
+  });
+
+  it('chooseBackend: auto is WebGPU, else WebAssembly, else TypeScript; a chosen one that is missing says why', () => {
+    expect(chooseBackend('auto', { gpu: null, wasm: null })).toEqual({ backend: 'webgpu', why: '' });
+    expect(chooseBackend('auto', { gpu: 'no adapter.', wasm: null })).toEqual({ backend: 'wasm', why: 'No WebGPU: no adapter.' });
+    expect(chooseBackend('auto', { gpu: 'no adapter.', wasm: 'no SIMD.' })).toEqual({ backend: 'cpu', why: 'No WebGPU: no adapter. No WebAssembly SIMD: no SIMD.' });
+    expect(chooseBackend('cpu', { gpu: null, wasm: null }).backend).toBe('cpu');
+    expect(chooseBackend('wasm', { gpu: null, wasm: null }).backend).toBe('wasm');
+    expect(() => chooseBackend('wasm', { gpu: null, wasm: 'no SIMD.' })).toThrow('WebAssembly was chosen, but no SIMD.');
+    expect(() => chooseBackend('webgpu', { gpu: 'no adapter.', wasm: null })).toThrow('WebGPU was chosen, but no adapter.');
+  });
+
+  it('wasmFeatures: the SIMD probe validates here (Node 20 has SIMD), relaxed SIMD only with its flag', () => {
+    expect(wasmFeatures(WebAssembly)).toEqual({ wasm: true, simd: true, relaxedSimd: process.execArgv.includes('--experimental-wasm-relaxed-simd') || Number(process.versions.node.split('.')[0]) >= 22 });
+    expect(wasmFeatures(undefined)).toEqual({ wasm: false, simd: false, relaxedSimd: false });
+    expect(wasmFeatures({ validate: () => false })).toEqual({ wasm: true, simd: false, relaxedSimd: false });
+  });
+
+  it('cpuModel over createWasmModelAsync (2 threads, Node workers): trains, counts chunks, and destroy ends the workers', async () => {
+    const mod = (await import(pathToFileURL(join(build, 'generated', 'lenet5', 'wasm.js')).href)) as { createWasmModelAsync(o: { seed?: number; threads?: number }): Promise<CpuModelLike> };
+    const model = await cpuModel((o) => mod.createWasmModelAsync({ ...o, threads: 2 }))(undefined, { seed: 3 });
+    const x = mnist.train.images.subarray(0, 32 * 784);
+    const first = await model.trainStep(x, mnist.train.labels.subarray(0, 32), 0.05);
+    let last = first;
+    for (let i = 0; i < 8; i++) last = await model.trainStep(x, mnist.train.labels.subarray(0, 32), 0.05);
+    expect(last).toBeLessThan(first);
+    const chunks = model.chunksRun() ?? [];
+    expect(chunks).toHaveLength(2);
+    expect(chunks[0]! + chunks[1]!).toBeGreaterThan(0);
+    model.destroy();
+    // after dispose the model goes on, on the calling thread alone: no chunk is counted any more
+    await model.trainStep(x, mnist.train.labels.subarray(0, 32), 0.05);
+    expect(model.chunksRun()).toEqual(chunks);
+  }, 60_000);
+});
+
 describe('examples/browser on WebAssembly in headless Chromium at 390 px', () => {
   browserIt('cross-origin isolated (serve.ts headers): trains LeNet on 2 threads, and the worker runs chunks', async () => {
     await runPage(CROSS_ORIGIN_ISOLATION, `${SHORT_RUN}&backend=wasm&threads=2`, 'browser-wasm-2-threads.png', async (page) => {
@@ -106,6 +154,11 @@ describe('examples/browser on WebAssembly in headless Chromium at 390 px', () =>
       expect(text).toContain('No WebGPU: ');
       expect(await page.locator('#phase').textContent()).toMatch(/\(WebAssembly, 1 thread\)\.$/);
       expect(await backend.getAttribute('data-chunks')).toBeNull();
+      // the generated module itself, asked for threads here: an error that names the headers
+      // (it was a DataCloneError from postMessage, after a worker had started)
+      // (a string: vitest would rewrite a function's import())
+      const refused = await page.evaluate(`import('/build/generated/lenet5/wasm.js').then((m) => m.createWasmModelAsync({ threads: 2 })).then(() => 'made', (e) => e.message)`);
+      expect(refused).toMatch(/^wasm threads: this page is not cross-origin isolated, .*Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, or use threads: 1$/);
     });
   }, 60_000);
 });
