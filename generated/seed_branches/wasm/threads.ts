@@ -216,6 +216,11 @@ function claimChunks(ctl: Int32Array, message: Uint16Array, fn: WasmFn, args: re
 export function createPool(heap: WasmHeap, threads: number, modules: Readonly<Record<string, string>>, kernels: readonly SplitKernel[]): WasmPool {
   if (!heap.shared) throw new Error('wasm threads: the heap is not shared');
   if (!Number.isInteger(threads) || threads < 2 || threads > MAX_THREADS) throw new Error(`wasm threads: ${threads} threads (2 to ${MAX_THREADS})`);
+  // a page that is not cross-origin isolated may make a shared memory (Chrome) but not post it to
+  // a worker: said here, before a worker starts (a failed post would leave it running)
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
+    throw new Error('wasm threads: this page is not cross-origin isolated, so workers cannot share its memory: serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, or use threads: 1');
+  }
   const buffer = heap.memory.buffer;
   const ctl = new Int32Array(buffer, heap.control, COUNTS + MAX_THREADS);
   const args = new Float64Array(buffer, heap.control + ARGS_AT, MAX_ARGS);
