@@ -1,7 +1,7 @@
 // Serves the browser example: the page (examples/browser/) and what it loads (the build
 // folder: the generated module, the digits, a manifest).
 //
-//   npm run browser [-- --port 8080] [--host 127.0.0.1]
+//   npm run browser [-- --port 8080] [--host 127.0.0.1] [--no-isolation]
 //
 // `npm run browser` first builds examples/lenet.json and examples/resnet.json with
 // `convgen build --emit js` (both targets: gpu.js for WebGPU, index.js for the CPU) into
@@ -20,11 +20,13 @@ const repo = join(here, '..', '..');
 const BUILD = join(repo, '.tmp', 'browser');
 const MODELS = ['lenet.json', 'resnet.json'].map((f) => join(repo, 'examples', f));
 
-const USAGE = `usage: npm run browser [-- --port N] [--host ADDRESS]
+const USAGE = `usage: npm run browser [-- --port N] [--host ADDRESS] [--no-isolation]
   --port N        port to listen on (default 8080; 0 picks a free one)
   --host ADDRESS  address to listen on (default 127.0.0.1: this machine only; WebGPU needs a
-                  secure context, which plain http has only on localhost)`;
-const opts = parseArgs(process.argv.slice(2), { port: 8080, host: '127.0.0.1' }, USAGE);
+                  secure context, which plain http has only on localhost)
+  --no-isolation  without the cross-origin isolation headers (COOP, COEP): the page's
+                  WebAssembly backend then runs on 1 thread, and says why`;
+const opts = parseArgs(process.argv.slice(2), { port: 8080, host: '127.0.0.1', noIsolation: false }, USAGE);
 
 const manifest = writeManifest(BUILD, MODELS);
 for (const file of manifest.models.flatMap((m) => [m.gpu, m.cpu, m.wasm]).map((f) => join(BUILD, f))) {
@@ -42,7 +44,7 @@ const server = createStaticServer(
     { prefix: '/build/', dir: BUILD },
     { prefix: '/', dir: here },
   ],
-  CROSS_ORIGIN_ISOLATION,
+  opts.noIsolation ? {} : CROSS_ORIGIN_ISOLATION,
 );
 server.on('error', (err: NodeJS.ErrnoException) => {
   const why = err.code === 'EADDRINUSE' ? `port ${opts.port} is in use: pick another with --port N` : err.message;
@@ -54,6 +56,7 @@ server.listen(opts.port, opts.host, () => {
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const host = opts.host === '127.0.0.1' || opts.host === '::1' || opts.host === 'localhost' ? 'localhost' : opts.host;
   console.log(`serving examples/browser/ and .tmp/browser/ at http://${host}:${port}/ (Ctrl-C stops)`);
+  console.log(opts.noIsolation ? 'without the cross-origin isolation headers: WebAssembly trains on 1 thread' : 'cross-origin isolated (COOP same-origin, COEP require-corp): WebAssembly may use worker threads');
   console.log('open it in a browser with WebGPU: Chrome or Edge 113+, Safari 26+, Firefox 141+ on Windows');
   if (host !== 'localhost') console.log('note: browsers offer WebGPU to http pages on localhost only; from another machine, use an ssh tunnel (ssh -L) or https');
 });
