@@ -140,6 +140,16 @@ describe('examples/browser on WebAssembly in headless Chromium at 390 px', () =>
       expect(chunks).toHaveLength(2);
       expect(chunks.every((n) => n > 0)).toBe(true);
       expect(await backend.textContent()).toContain(`Kernel chunks run: ${chunks[0]} by the page, ${chunks[1]} by worker 1.`);
+      // Start again: the backend choice is locked while it runs, a new pool (the last one was
+      // disposed) trains to the same end, its own chunks counted from zero
+      await page.locator('#start').click();
+      expect(await page.locator('#backend-choice').isDisabled()).toBe(true);
+      await page.locator('#phase[data-phase="done"], #phase[data-phase="error"]').waitFor({ timeout: 25_000 });
+      expect(await page.locator('#phase').getAttribute('data-phase'), (await page.locator('#phase').textContent()) ?? '').toBe('done');
+      expect(await page.locator('#backend-choice').isDisabled()).toBe(false);
+      const again = ((await backend.getAttribute('data-chunks')) ?? '').split(',').map(Number);
+      expect(again.reduce((a, b) => a + b, 0)).toBe(chunks.reduce((a, b) => a + b, 0));
+      expect(again[1]).toBeGreaterThan(0);
     });
   }, 60_000);
 
@@ -158,6 +168,10 @@ describe('examples/browser on WebAssembly in headless Chromium at 390 px', () =>
       // (it was a DataCloneError from postMessage, after a worker had started)
       // (a string: vitest would rewrite a function's import())
       const refused = await page.evaluate(`import('/build/generated/lenet5/wasm.js').then((m) => m.createWasmModelAsync({ threads: 2 })).then(() => 'made', (e) => e.message)`);
+      // WebGPU chosen where headless Chromium has no adapter: the backend line says why
+      await page.locator('#backend-choice').selectOption('webgpu');
+      await expect.poll(() => backend.getAttribute('data-backend')).toBe('none');
+      expect(await backend.textContent()).toMatch(/^WebGPU was chosen, but WebGPU is/);
       expect(refused).toMatch(/^wasm threads: this page is not cross-origin isolated, .*Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, or use threads: 1$/);
     });
   }, 60_000);

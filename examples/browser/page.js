@@ -199,8 +199,10 @@ async function main() {
   setPhase('ready', `Ready: ${trainSet.count} training and ${testSet.count} test digits. Press Start training.`);
 
   const run = async () => {
-    // everything from the last run goes at once, before anything slow
+    // everything from the last run goes at once, before anything slow; the backend line
+    // describes this run until it ends
     button.disabled = true;
+    backendSelect.disabled = true;
     setPhase('compiling', 'Starting…');
     setWarning('');
     table.replaceChildren();
@@ -300,6 +302,7 @@ async function main() {
       setPhase('error', err instanceof Error ? err.message : String(err));
     } finally {
       button.disabled = false;
+      backendSelect.disabled = false;
     }
   };
   button.addEventListener('click', run);
