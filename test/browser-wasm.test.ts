@@ -150,6 +150,25 @@ describe('examples/browser on WebAssembly in headless Chromium at 390 px', () =>
       const again = ((await backend.getAttribute('data-chunks')) ?? '').split(',').map(Number);
       expect(again.reduce((a, b) => a + b, 0)).toBe(chunks.reduce((a, b) => a + b, 0));
       expect(again[1]).toBeGreaterThan(0);
+      // the same bits on 1 and 2 threads in the browser too: 6 steps' losses and the weights
+      const bits = (await page.evaluate(`import('/build/generated/lenet5/wasm.js').then(async (m) => {
+        const run = async (threads) => {
+          const model = await m.createWasmModelAsync({ seed: 5, threads });
+          const x = Float32Array.from({ length: 32 * 784 }, (_, i) => ((i * 7919) % 256) / 255);
+          const y = Int32Array.from({ length: 32 }, (_, i) => (i * 3) % 10);
+          const losses = [];
+          for (let s = 0; s < 6; s++) { losses.push(model.lossAndGrad(x, y)); model.sgdStep(0.05, { momentum: 0.9 }); }
+          const w = Array.from(new Uint32Array(model.params.c3.weight.slice().buffer));
+          const chunks = model.chunksRun();
+          model.dispose();
+          return { losses, w, chunks };
+        };
+        return [await run(1), await run(2)];
+      })`)) as { losses: number[]; w: number[]; chunks: number[] }[];
+      expect(bits[1]!.losses).toEqual(bits[0]!.losses);
+      expect(bits[1]!.w).toEqual(bits[0]!.w);
+      expect(bits[0]!.losses[5]).toBeLessThan(bits[0]!.losses[0]!);
+      expect(bits[1]!.chunks[1]).toBeGreaterThan(0);
     });
   }, 60_000);
 
