@@ -65,6 +65,9 @@ describe('serve.ts server', () => {
     ['/build/manifest.json', 'application/json', '"gpu": "generated/lenet5/gpu.js"'],
     ['/build/generated/lenet5/gpu.js', 'text/javascript', 'export async function createGpuModel'],
     ['/build/generated/lenet5/index.js', 'text/javascript', 'export function createModel'],
+    ['/build/manifest.json', 'application/json', '"wasm": "generated/lenet5/wasm.js"'],
+    ['/build/generated/lenet5/wasm.js', 'text/javascript', 'export async function createWasmModelAsync'],
+    ['/build/generated/lenet5/wasm/threads.js', 'text/javascript', 'URL.createObjectURL(new Blob([WORKER_SOURCE]'],
     ['/chart.js', 'text/javascript', 'export function curveSvg'],
     ['/build/data/digits.json', 'application/json', '"format": "convgen-digits/1"'],
   ])('GET %s is %s', async (path, type, contains) => {
