@@ -5,7 +5,9 @@
 //   - LeNet's training step (lossAndGrad + sgdStep) through the committed generated modules,
 //     generated/lenet5/index.ts (createModel) and wasm.ts (createWasmModel): the first step
 //     (compile and warm-up included) and the median of steady steps.
-// Run: npx tsx bench/wasm.ts [--config A..E] [--steps N]. Prints the load average beside it.
+// Run: npx tsx bench/wasm.ts [--config A..E[,B..]] [--steps N] [--no-step]. Prints the load average
+// beside it. With relaxed SIMD (node --experimental-wasm-relaxed-simd --import tsx bench/wasm.ts
+// on Node 20) each conv pass gets relaxed_madd columns and the calibration GEMM a relaxed line.
 
 import { loadavg } from 'node:os';
 import { LAYER_CONFIGS, describeConfig, planConfig } from './configs.ts';
@@ -14,6 +16,8 @@ import type { KernelCall } from '../src/kernels/types.ts';
 import { compileKernelTs } from '../src/render/ts.ts';
 import { encodeModule } from '../src/wasm/encode.ts';
 import { instantiate, kernelModule } from '../src/wasm/run.ts';
+import { hasRelaxedSimd } from '../src/wasm/relax.ts';
+import { wasmCalibrationTask } from './wasm-gemm.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +66,8 @@ function convBench(id: string): void {
   const memory = new WebAssembly.Memory({ initial: Math.ceil(at / 65536) + 1 });
   const simd = instantiate(encodeModule(kernelModule(calls.map((c) => c.kernel), [], { simd: true })), memory);
   const scalar = instantiate(encodeModule(kernelModule(calls.map((c) => c.kernel), [], { simd: false })), memory);
+  // relaxed SIMD (f32x4.relaxed_madd), where this engine validates it (Node 20: --experimental-wasm-relaxed-simd)
+  const relaxed = hasRelaxedSimd() ? instantiate(encodeModule(kernelModule(calls.map((c) => c.kernel), [], { simd: true, fma: true })), memory) : null;
   const tsRun = (cs: readonly KernelCall[]) => {
     const fns = cs.map((c) => ({ f: compileKernelTs(c.kernel), args: c.kernel.buffers.map((b) => host.get(c.args[b.name]!)!) }));
     return () => {
@@ -76,14 +82,31 @@ function convBench(id: string): void {
   };
   const flops = layer.flops;
   console.log(`conv config ${cfg.id}: ${describeConfig(cfg)}, strategy ${layer.schedule.forward}/${layer.schedule.gradInput}/${layer.schedule.gradWeight}`);
-  console.log('| pass | TS ms | wasm scalar ms | wasm SIMD ms | SIMD GFLOP/s | scalar / TS speed | SIMD / TS speed |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const fmaHead = relaxed ? ' relaxed ms | relaxed GFLOP/s | relaxed / SIMD speed |' : '';
+  console.log(`| pass | TS ms | wasm scalar ms | wasm SIMD ms | SIMD GFLOP/s | scalar / TS speed | SIMD / TS speed |${fmaHead}`);
+  console.log(`|---|---:|---:|---:|---:|---:|---:|${relaxed ? '---:|---:|---:|' : ''}`);
   for (const [pass, cs, f] of [['forward', prog.forward, flops.forward], ['backward (dx + dW + db)', prog.backward, flops.gradInput + flops.gradWeight]] as const) {
     const t = time(tsRun(cs));
     const w0 = time(wasmRun(cs, scalar));
     const w = time(wasmRun(cs, simd));
-    console.log(`| ${pass} | ${t.toFixed(2)} | ${w0.toFixed(2)} | ${w.toFixed(2)} | ${(f / w / 1e6).toFixed(2)} | ${(t / w0).toFixed(2)}x | ${(t / w).toFixed(2)}x |`);
+    // relaxed and mul + add alternate, so load that drifts hits both alike
+    const wf = relaxed ? time(wasmRun(cs, relaxed)) : 0;
+    const w2 = relaxed ? time(wasmRun(cs, simd)) : w;
+    const fma = relaxed ? ` ${wf.toFixed(2)} | ${(f / wf / 1e6).toFixed(2)} | ${(Math.min(w, w2) / wf).toFixed(2)}x |` : '';
+    console.log(`| ${pass} | ${t.toFixed(2)} | ${w0.toFixed(2)} | ${Math.min(w, w2).toFixed(2)} | ${(f / Math.min(w, w2) / 1e6).toFixed(2)} | ${(t / w0).toFixed(2)}x | ${(t / Math.min(w, w2)).toFixed(2)}x |${fma}`);
   }
+}
+
+/** the WASM-SIMD calibration GEMM (bench/wasm-gemm.ts, 4x16 tile), mul + add and relaxed_madd */
+async function gemmBench(): Promise<void> {
+  if (!hasRelaxedSimd()) return;
+  const plain = await wasmCalibrationTask(false);
+  const fma = await wasmCalibrationTask(false, true);
+  const rounds: [number, number][] = [];
+  for (let r = 0; r < 3; r++) rounds.push([time(plain.fn), time(fma.fn)]);
+  const t = Math.min(...rounds.map((x) => x[0]));
+  const tf = Math.min(...rounds.map((x) => x[1]));
+  console.log(`\ncalibration GEMM ${plain.n}^3 x8 (4x16 f32x4 tile): mul + add ${(plain.flops / t / 1e6).toFixed(1)} GFLOP/s, relaxed_madd ${(fma.flops / tf / 1e6).toFixed(1)} GFLOP/s, relaxed / mul + add ${(t / tf).toFixed(2)}x`);
 }
 
 async function stepBench(steps: number): Promise<void> {
@@ -120,5 +143,6 @@ async function stepBench(steps: number): Promise<void> {
 }
 
 console.log(`node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-convBench(arg('--config', 'B'));
-await stepBench(Number(arg('--steps', '30')));
+for (const id of arg('--config', 'B').split(',')) convBench(id);
+await gemmBench();
+if (!process.argv.includes('--no-step')) await stepBench(Number(arg('--steps', '30')));

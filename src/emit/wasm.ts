@@ -24,6 +24,7 @@ import { kernelModule } from '../wasm/run.ts';
 import { DEFAULT_WASM_SCHEDULE, type WasmSchedule } from '../render/wat.ts';
 import { printWat } from '../wasm/wat-text.ts';
 import { encodeModule } from '../wasm/encode.ts';
+import { relaxSites } from '../wasm/relax.ts';
 
 const watHeader = (tsHeader: string): string[] => tsHeader.split('\n').map((l) => l.replace(/^\/\/ ?/, ''));
 
@@ -52,11 +53,14 @@ export function emitWasmFiles(plan: ModelPlan, program: ModelProgram, schedule: 
   const wrappers: string[] = [];
   const insts: string[] = [];
   for (const m of modules) {
-    const def = kernelModule(m.kernels, [...watHeader(m.header), '', 'assembled by convgen\'s own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes'], schedule);
+    const def = kernelModule(m.kernels, [...watHeader(m.header), '', 'assembled by convgen\'s own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes'], { ...schedule, fma: false });
     files[`wasm/${m.name}.wat`] = printWat(def);
     const bytes = encodeModule(def);
+    // the relaxed-SIMD variant is this binary with its multiply-adds rewritten (src/wasm/relax.ts): their offsets
+    const sites = schedule.simd ? relaxSites(bytes, encodeModule(kernelModule(m.kernels, [], { ...schedule, fma: true }))) : [];
     consts.push(`/** wasm/${m.name}.wat, ${bytes.length} bytes */\nconst ${m.name}_wasm = '${Buffer.from(bytes).toString('base64')}';`);
-    insts.push(`  const mod_${m.name} = instantiate('${m.name}', ${m.name}_wasm, heap);`);
+    if (sites.length) consts.push(`/** where its f32x4 multiply-adds start (rewritten to relaxed_madd where relaxed SIMD validates) */\nconst ${m.name}_fma = [${sites.join(', ')}];`);
+    insts.push(`  const mod_${m.name} = instantiate('${m.name}', ${m.name}_wasm, heap${sites.length ? `, ${m.name}_fma` : ''});`);
     for (const k of m.kernels) {
       const sig = [...k.buffers.map((b) => `${b.name}: ${b.t === 'f32' ? 'Float32Array' : 'Int32Array'}`), ...k.scalars.map((s) => `${s.name}: number`)].join(', ');
       iface.push(`  ${k.name}(${sig}): void;`);
