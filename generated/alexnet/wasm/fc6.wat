@@ -162,7 +162,7 @@
       (local.set $k0 (i32.const 0))
       loop $k0
         (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $k0) (i32.const 2)))))
-        (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 9216))) (i32.const 2)))))))
+        (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 9216))) (i32.const 2))))) (local.get $v_acc0_00)))
         (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 4096)))
       end
       (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))

@@ -959,7 +959,7 @@
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w1_0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 9)) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
+            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
           (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
@@ -1038,13 +1038,13 @@
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w1_0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 9)) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load offset=56 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
+            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load offset=56 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w1_0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 9)) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
+            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
           end
           (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
@@ -1150,7 +1150,7 @@
         (local.set $r (i32.const 0))
         loop $r
           (local.set $w1_0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.mul (local.get $r) (i32.const 9)) (i32.const 2)))))
-          (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2)))))))
+          (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1_0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
           (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
         end
         (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))

@@ -260,8 +260,8 @@
         loop $k1
           (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
           (local.set $a1 (f32.load offset=256 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 12))) (i32.const 2)))))))
-          (local.set $v_acc0_10 (f32x4.add (local.get $v_acc0_10) (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 12))) (i32.const 2)))))))
+          (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 12))) (i32.const 2))))) (local.get $v_acc0_00)))
+          (local.set $v_acc0_10 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 12))) (i32.const 2))))) (local.get $v_acc0_10)))
           (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 64)))
         end
         (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))

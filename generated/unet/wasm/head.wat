@@ -40,7 +40,7 @@
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0_0 (f32.load (i32.add (local.get $w_at) (i32.shl (local.get $r) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w0_0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))))
+            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0_0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 8)))
           end
           (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
@@ -113,7 +113,7 @@
         (local.set $k1 (i32.const 0))
         loop $k1
           (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 8))) (i32.const 2)))))))
+          (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 8))) (i32.const 2))))) (local.get $v_acc0_00)))
           (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 1024)))
         end
         (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
