@@ -31,7 +31,7 @@ const plans = [
   plan('examples/resnet.json'),
   // channels enough for the direct conv's f32x4 blocks (the case table's convs are narrower)
   planModel(parseModel({ name: 'relaxed_direct', batch: 2, input: [8, 10, 10], layers: [{ type: 'conv2d', name: 'c', out_channels: 8, kernel: 3, padding: 1 }, { type: 'flatten', name: 'f' }, { type: 'linear', name: 'fc', out_features: 4 }] }), { strategy: 'direct' }),
-  ...CASES.filter((c) => c.kinds.length > 2).map(planCase),
+  ...CASES.filter((c) => c.kinds.length > 2).map((c) => planCase(c)),
 ];
 const failed: string[] = [];
 let rows = 0;
