@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createModel } from '../generated/lenet5/index.ts';
 import { createWasmModel } from '../generated/lenet5/wasm.ts';
+import { RELAXED_SIMD, useRelaxedSimd } from '../generated/lenet5/wasm/runtime.ts';
 import { plan as planApi } from '../src/api.ts';
 import { lowerModel } from '../src/kernels/index.ts';
 import { emitWasmFiles } from '../src/emit/wasm.ts';
@@ -134,12 +135,19 @@ async function stepBench(steps: number): Promise<void> {
   };
   const ts = row('TS (index.ts)', () => createModel({ seed: 1 }));
   const wasmScalar = row('wasm scalar', () => scalarMod.createWasmModel({ seed: 1 }));
-  const wasm = row('wasm SIMD (wasm.ts)', () => createWasmModel({ seed: 1 }));
+  const wasm = row(`wasm SIMD (wasm.ts${RELAXED_SIMD ? ', relaxed_madd' : ''})`, () => createWasmModel({ seed: 1 }));
+  // with relaxed SIMD the committed module runs relaxed_madd: its mul + add variant beside it
+  const rows = [ts, wasmScalar, wasm];
+  if (RELAXED_SIMD) {
+    useRelaxedSimd(false);
+    rows.push(row('wasm SIMD (wasm.ts, mul + add)', () => createWasmModel({ seed: 1 })));
+    useRelaxedSimd(true);
+  }
   rmSync(dir, { recursive: true, force: true });
   console.log(`\nLeNet-5 training step (batch 32, lossAndGrad + sgdStep), ${steps} steady steps`);
   console.log('| target | first step ms | steady step ms (median) | first / steady | speed vs TS |');
   console.log('|---|---:|---:|---:|---:|');
-  for (const r of [ts, wasmScalar, wasm]) console.log(`| ${r.name} | ${r.first.toFixed(1)} | ${r.steady.toFixed(2)} | ${(r.first / r.steady).toFixed(1)}x | ${(ts.steady / r.steady).toFixed(2)}x |`);
+  for (const r of rows) console.log(`| ${r.name} | ${r.first.toFixed(1)} | ${r.steady.toFixed(2)} | ${(r.first / r.steady).toFixed(1)}x | ${(ts.steady / r.steady).toFixed(2)}x |`);
 }
 
 console.log(`node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
