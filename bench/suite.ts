@@ -22,7 +22,7 @@ import { PEERS, type Calibration, type Impl, type Op, type Report, type Row } fr
 export interface SuiteOptions {
   /** tiny sizes and budgets (the CI smoke test) */
   readonly quick: boolean;
-  /** config ids to run (A..F); null: all */
+  /** config ids to run (A..G); null: all */
   readonly only: readonly string[] | null;
   /** measure `convgen build` of these example files ([] to skip) */
   readonly examples: readonly string[];
