@@ -31,7 +31,7 @@ Generate the model module for each model file into <out>/<name>/ (default genera
 index.ts (plan, createModel, every kernel), layers/<layer>.ts, train.ts, runtime.ts (shared by
 every target: init, argument checks, safetensors in and out), the WGSL target's files (gpu.ts
 with createGpuModel, wgsl/*.wgsl), the WebAssembly target's files (wasm.ts with
-createWasmModel, wasm/*.wat and their binaries in wasm/kernels.ts), and ${MANIFEST_FILE} (each file written, with its sha256). All files are rendered in memory, then
+createWasmModel, wasm/layers/*.wat, wasm/train.wat and their binaries in wasm/kernels.ts), and ${MANIFEST_FILE} (each file written, with its sha256). All files are rendered in memory, then
 the folder is replaced atomically: a failed build leaves the previous output intact.
 
 A build replaces only what convgen wrote. It refuses (exit 2, nothing written) when an output
