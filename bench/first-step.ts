@@ -2,7 +2,7 @@
 // per model and target, each in a fresh process (nothing compiled or warmed by another row):
 // import of the generated module, createModel / createWasmModel, then steps of lossAndGrad +
 // sgdStep, each timed on its own; steady is the median of the last half.
-//   npx tsx bench/first-step.ts [--steps N] [--models lenet5,resnet_small] [--targets ts,wasm] [--node-flags "..."]
+//   npx tsx bench/first-step.ts [--steps N] [--models lenet5,resnet_small] [--targets ts,wasm] [--node-flags "..."] [--warm-up]
 // A row's child is `node --import tsx bench/first-step.ts --child <model> <ts|wasm>`.
 
 import { execFileSync } from 'node:child_process';
@@ -39,6 +39,9 @@ async function child(model: string, target: 'ts' | 'wasm', steps: number): Promi
   const labels = Int32Array.from({ length: batch! }, (_, i) => i % classes);
   t = performance.now();
   const m = mod[target === 'ts' ? 'createModel' : 'createWasmModel']!({ seed: 1 });
+  // --warm-up: what a warm-up pass at creation would do (one lossAndGrad on zeros, counted in
+  // create; a real one would also have to restore batch norm's running stats)
+  if (process.argv.includes('--warm-up')) m.lossAndGrad(new Float32Array(x.length), new Int32Array(labels.length));
   const createMs = performance.now() - t;
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -63,7 +66,7 @@ if (process.argv[2] === '--child') {
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const model of models) {
     for (const target of arg('--targets', 'ts,wasm').split(',') as ('ts' | 'wasm')[]) {
-      const out = execFileSync(process.execPath, [...flags, '--import', 'tsx', 'bench/first-step.ts', '--child', model, target, String(steps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = execFileSync(process.execPath, [...flags, '--import', 'tsx', 'bench/first-step.ts', '--child', model, target, String(steps), ...(process.argv.includes('--warm-up') ? ['--warm-up'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       const r = JSON.parse(out.trim().split('\n').pop()!) as Result;
       const steady = median(r.steps.slice(Math.floor(r.steps.length / 2)));
       const f = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
