@@ -50,6 +50,8 @@ export const SPLIT = {
   minChunkWork: 32768,
   /** the most chunks a kernel is cut into: enough to balance 2-8 threads claiming them */
   maxChunks: 16,
+  /** the most arguments a split kernel takes, its range's included (the control block's slots, MAX_ARGS in wasm/threads.ts) */
+  maxArgs: 32,
   /** the names of the parameters */
   phase: 'chunk_phase',
   lo: 'chunk_lo',
@@ -172,6 +174,7 @@ export function splitPlan(k: Kernel): KernelSplit | null {
   if (k.workgroup) return null;
   const names = new Set([...k.scalars.map((s) => s.name), ...k.buffers.map((b) => b.name)]);
   if ([SPLIT.phase, SPLIT.lo, SPLIT.hi].some((n) => names.has(n))) return null;
+  if (k.buffers.length + k.scalars.length + 3 > SPLIT.maxArgs) return null;
   const groups = phaseLoops(k);
   if (!groups || groups.length === 0) return null;
   const phases = groups.map(phaseOf);
