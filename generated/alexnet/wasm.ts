@@ -1267,6 +1267,12 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
 export async function createWasmModelAsync(options: WasmModelOptions = {}): Promise<WasmModel> {
   await compileModules(MODULES, (options.threads ?? 1) > 1);
   const model = createWasmModel(options);
-  await model.ready;
+  try {
+    await model.ready;
+  } catch (e) {
+    // a worker failed to start: end the others
+    model.dispose();
+    throw e;
+  }
   return model;
 }
