@@ -215,6 +215,10 @@ function claimChunks(ctl: Int32Array, message: Uint16Array, fn: WasmFn, args: re
  */
 export function createPool(heap: WasmHeap, threads: number, modules: Readonly<Record<string, string>>, kernels: readonly SplitKernel[]): WasmPool {
   if (!heap.shared) throw new Error('wasm threads: the heap is not shared');
+  // a page may make a shared memory, but not send it to a worker, unless it is cross-origin isolated
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
+    throw new Error('wasm threads: this page is not cross-origin isolated, which a shared memory needs: serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, or use threads: 1');
+  }
   if (!Number.isInteger(threads) || threads < 2 || threads > MAX_THREADS) throw new Error(`wasm threads: ${threads} threads (2 to ${MAX_THREADS})`);
   const buffer = heap.memory.buffer;
   const ctl = new Int32Array(buffer, heap.control, COUNTS + MAX_THREADS);
