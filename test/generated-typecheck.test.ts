@@ -84,7 +84,7 @@ function check(c: Config, app: Record<string, string>, libs: readonly string[] =
 describe('the generated TypeScript type-checks in any app', () => {
   it('covers every file kind of every example', () => {
     const kinds = new Set(Object.keys(files).map((p) => p.split('/').slice(2).join('/').replace(/^layers\/.*/, 'layers/*')));
-    expect([...kinds].sort()).toEqual(['gpu.ts', 'grads.ts', 'index.ts', 'layers/*', 'runtime.ts', 'softmax.ts', 'train.ts', 'wasm.ts', 'wasm/kernels.ts', 'wasm/runtime.ts']);
+    expect([...kinds].sort()).toEqual(['gpu.ts', 'grads.ts', 'index.ts', 'layers/*', 'runtime.ts', 'softmax.ts', 'train.ts', 'wasm.ts', 'wasm/kernels.ts', 'wasm/runtime.ts', 'wasm/threads.ts']);
     expect(new Set(Object.keys(files).map((p) => p.split('/')[1])).size).toBe(EXAMPLES.length + FIXTURES.length + LOSS_VARIANTS.length + SOFTMAX_VARIANTS.length);
   });
 

@@ -13,7 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from '../mnist/args.ts';
 import { writeDigitFiles, writeManifest } from './data.ts';
-import { createStaticServer } from './server.ts';
+import { CROSS_ORIGIN_ISOLATION, createStaticServer } from './server.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -36,10 +36,14 @@ for (const file of manifest.models.flatMap((m) => [m.gpu, m.cpu]).map((f) => joi
 const { bytes } = writeDigitFiles(BUILD);
 console.log(`wrote ${relative(repo, join(BUILD, manifest.data))} (${(bytes / 1e6).toFixed(1)} MB of digits) and ${relative(repo, join(BUILD, 'manifest.json'))}`);
 
-const server = createStaticServer([
-  { prefix: '/build/', dir: BUILD },
-  { prefix: '/', dir: here },
-]);
+// cross-origin isolated, so that a page may use the WebAssembly target's threads (a shared memory)
+const server = createStaticServer(
+  [
+    { prefix: '/build/', dir: BUILD },
+    { prefix: '/', dir: here },
+  ],
+  CROSS_ORIGIN_ISOLATION,
+);
 server.on('error', (err: NodeJS.ErrnoException) => {
   const why = err.code === 'EADDRINUSE' ? `port ${opts.port} is in use: pick another with --port N` : err.message;
   process.stderr.write(`cannot listen on ${opts.host}:${opts.port}: ${why}\n`);

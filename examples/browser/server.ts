@@ -58,8 +58,18 @@ export function resolveRequest(mounts: readonly Mount[], rawUrl: string): Resolv
   }
 }
 
-/** a server for `mounts` (GET and HEAD only); not listening yet */
-export function createStaticServer(mounts: readonly Mount[]): Server {
+/**
+ * the headers that make a page cross-origin isolated (self.crossOriginIsolated): browsers give
+ * SharedArrayBuffer, so a shared WebAssembly.Memory and createWasmModel({ threads }), only to
+ * such pages; every resource the page loads must then be same-origin or opt in (CORP / CORS)
+ */
+export const CROSS_ORIGIN_ISOLATION: Readonly<Record<string, string>> = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+/** a server for `mounts` (GET and HEAD only), sending `headers` with every file; not listening yet */
+export function createStaticServer(mounts: readonly Mount[], headers: Readonly<Record<string, string>> = {}): Server {
   return createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
@@ -71,7 +81,7 @@ export function createStaticServer(mounts: readonly Mount[]): Server {
       return;
     }
     // no-cache: a rebuild shows on reload
-    res.writeHead(200, { 'Content-Type': r.type, 'Content-Length': statSync(r.file).size, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
+    res.writeHead(200, { ...headers, 'Content-Type': r.type, 'Content-Length': statSync(r.file).size, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
     if (req.method === 'HEAD') res.end();
     else createReadStream(r.file).pipe(res);
   });

@@ -19,8 +19,9 @@
 // per call: forward() returns the model's own output buffer (valid until the next call; copy
 // it to keep it), backward() its own dL/dx buffer.
 
-import { wasmKernels } from './wasm/kernels.ts';
-import { createHeap } from './wasm/runtime.ts';
+import { MODULES, SPLIT_KERNELS, wasmKernels } from './wasm/kernels.ts';
+import { compileModules, createHeap } from './wasm/runtime.ts';
+import { createPool } from './wasm/threads.ts';
 import { adamScalars, checkF32, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
 import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
@@ -300,10 +301,34 @@ export interface Model {
   saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
-export function createWasmModel(options: ModelOptions = {}): Model {
-  // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(964816, 49152);
-  const { convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_im2row_cols, conv3x3_p1_4x32x32_to_3_dw_im2row_gemm, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451, sgd_momentum_2451, adam_2451, adam_amsgrad_2451 } = wasmKernels(heap);
+/** createWasmModel's options: createModel's, and the threads */
+export interface WasmModelOptions extends ModelOptions {
+  /**
+   * threads running the kernels, the calling one included (1 to 64; default 1): worker threads over one shared
+   * memory (in browsers that needs cross-origin isolation). The results are the same bits for any count
+   */
+  threads?: number;
+}
+
+/** the model on WebAssembly kernels: createModel's API, and its threads */
+export interface WasmModel extends Model {
+  /** threads running the kernels, the calling one included */
+  readonly threads: number;
+  /** resolves once every worker thread has started (until then the started ones share the work) */
+  readonly ready: Promise<void>;
+  /** chunks of split kernels each thread has run (0: the calling thread; empty without worker threads) */
+  chunksRun(): number[];
+  /** end the worker threads (kernels then run whole on the calling thread; the model stays usable) */
+  dispose(): void;
+}
+
+export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`dcgan_decoder.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
+  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
+  const heap = createHeap(964816, 49152, threads > 1);
+  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
+  const { convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_im2row_cols, conv3x3_p1_4x32x32_to_3_dw_im2row_gemm, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451, sgd_momentum_2451, adam_2451, adam_amsgrad_2451 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('dcgan_decoder.createWasmModel', 'options.seed', seed);
   // options.checkFinite has no effect: this model has no loss
@@ -526,7 +551,11 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     return model;
   }
 
-  const model: Model = Object.freeze({
+  const model: WasmModel = Object.freeze({
+    threads,
+    ready: pool ? pool.ready : Promise.resolve(),
+    chunksRun: () => (pool ? pool.chunksRun() : []),
+    dispose: () => pool?.dispose(),
     plan,
     params,
     grads,
@@ -550,5 +579,22 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     loadSafetensors,
     saveSafetensors,
   });
+  return model;
+}
+
+/**
+ * createWasmModel, with the modules compiled asynchronously first (a browser's main thread may not
+ * compile large modules synchronously), resolved once the worker threads are ready
+ */
+export async function createWasmModelAsync(options: WasmModelOptions = {}): Promise<WasmModel> {
+  await compileModules(MODULES, (options.threads ?? 1) > 1);
+  const model = createWasmModel(options);
+  try {
+    await model.ready;
+  } catch (e) {
+    // a worker failed to start: end the others
+    model.dispose();
+    throw e;
+  }
   return model;
 }

@@ -24,8 +24,9 @@
 // per call: forward() returns the model's own output buffer (valid until the next call; copy
 // it to keep it), backward() its own dL/dx buffer.
 
-import { wasmKernels } from './wasm/kernels.ts';
-import { createHeap } from './wasm/runtime.ts';
+import { MODULES, SPLIT_KERNELS, wasmKernels } from './wasm/kernels.ts';
+import { compileModules, createHeap } from './wasm/runtime.ts';
+import { createPool } from './wasm/threads.ts';
 import { adamScalars, checkF32, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
 import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
@@ -463,10 +464,34 @@ export interface Model {
   saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
-export function createWasmModel(options: ModelOptions = {}): Model {
-  // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(154688, 2048);
-  const { conv1d_k5_p2_2x64_to_8_fwd_direct, conv1d_k5_p2_2x64_to_8_fwd_direct_cols, conv1d_k5_p2_2x64_to_8_dw_direct, conv1d_k5_p2_2x64_to_8_db, conv1d_k5_p2_2x64_to_8_dx_direct, conv1d_k5_p2_2x64_to_8_dx_direct_cols, gelu_8x64_fwd, gelu_8x64_dx, avgpool1d_k2_s2_8x64_fwd, avgpool1d_k2_s2_8x64_dx, conv1d_k3_s2_p1_8x32_to_16_fwd_direct, conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm, conv1d_k3_s2_p1_8x32_to_16_db, conv1d_k3_s2_p1_8x32_to_16_dx_direct, conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols, silu_16x16_fwd, silu_16x16_dx, convt1d_k4_s2_p1_16x16_to_8_fwd_direct, convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm, convt1d_k4_s2_p1_16x16_to_8_db, convt1d_k4_s2_p1_16x16_to_8_dx_direct, convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols, leaky_relu_s0p2_8x32_fwd, leaky_relu_s0p2_8x32_dx, convt1d_k4_s2_p1_8x32_to_4_fwd_direct, convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm, convt1d_k4_s2_p1_8x32_to_4_db, convt1d_k4_s2_p1_8x32_to_4_dx_direct, convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols, elu_a1_4x64_fwd, elu_a1_4x64_dx, conv1d_k3_p1_4x64_to_2_fwd_direct, conv1d_k3_p1_4x64_to_2_fwd_direct_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_gemm, conv1d_k3_p1_4x64_to_2_db, conv1d_k3_p1_4x64_to_2_dx_direct, conv1d_k3_p1_4x64_to_2_dx_direct_cols, tanh_2x64_fwd, tanh_2x64_dx, sgd_1166, sgd_momentum_1166, adam_1166, adam_amsgrad_1166 } = wasmKernels(heap);
+/** createWasmModel's options: createModel's, and the threads */
+export interface WasmModelOptions extends ModelOptions {
+  /**
+   * threads running the kernels, the calling one included (1 to 64; default 1): worker threads over one shared
+   * memory (in browsers that needs cross-origin isolation). The results are the same bits for any count
+   */
+  threads?: number;
+}
+
+/** the model on WebAssembly kernels: createModel's API, and its threads */
+export interface WasmModel extends Model {
+  /** threads running the kernels, the calling one included */
+  readonly threads: number;
+  /** resolves once every worker thread has started (until then the started ones share the work) */
+  readonly ready: Promise<void>;
+  /** chunks of split kernels each thread has run (0: the calling thread; empty without worker threads) */
+  chunksRun(): number[];
+  /** end the worker threads (kernels then run whole on the calling thread; the model stays usable) */
+  dispose(): void;
+}
+
+export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`signal1d_decoder.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
+  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
+  const heap = createHeap(154688, 2048, threads > 1);
+  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
+  const { conv1d_k5_p2_2x64_to_8_fwd_direct, conv1d_k5_p2_2x64_to_8_fwd_direct_cols, conv1d_k5_p2_2x64_to_8_dw_direct, conv1d_k5_p2_2x64_to_8_db, conv1d_k5_p2_2x64_to_8_dx_direct, conv1d_k5_p2_2x64_to_8_dx_direct_cols, gelu_8x64_fwd, gelu_8x64_dx, avgpool1d_k2_s2_8x64_fwd, avgpool1d_k2_s2_8x64_dx, conv1d_k3_s2_p1_8x32_to_16_fwd_direct, conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm, conv1d_k3_s2_p1_8x32_to_16_db, conv1d_k3_s2_p1_8x32_to_16_dx_direct, conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols, silu_16x16_fwd, silu_16x16_dx, convt1d_k4_s2_p1_16x16_to_8_fwd_direct, convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm, convt1d_k4_s2_p1_16x16_to_8_db, convt1d_k4_s2_p1_16x16_to_8_dx_direct, convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols, leaky_relu_s0p2_8x32_fwd, leaky_relu_s0p2_8x32_dx, convt1d_k4_s2_p1_8x32_to_4_fwd_direct, convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm, convt1d_k4_s2_p1_8x32_to_4_db, convt1d_k4_s2_p1_8x32_to_4_dx_direct, convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols, elu_a1_4x64_fwd, elu_a1_4x64_dx, conv1d_k3_p1_4x64_to_2_fwd_direct, conv1d_k3_p1_4x64_to_2_fwd_direct_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_gemm, conv1d_k3_p1_4x64_to_2_db, conv1d_k3_p1_4x64_to_2_dx_direct, conv1d_k3_p1_4x64_to_2_dx_direct_cols, tanh_2x64_fwd, tanh_2x64_dx, sgd_1166, sgd_momentum_1166, adam_1166, adam_amsgrad_1166 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('signal1d_decoder.createWasmModel', 'options.seed', seed);
   // options.checkFinite has no effect: this model has no loss
@@ -752,7 +777,11 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     return model;
   }
 
-  const model: Model = Object.freeze({
+  const model: WasmModel = Object.freeze({
+    threads,
+    ready: pool ? pool.ready : Promise.resolve(),
+    chunksRun: () => (pool ? pool.chunksRun() : []),
+    dispose: () => pool?.dispose(),
     plan,
     params,
     grads,
@@ -776,5 +805,22 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     loadSafetensors,
     saveSafetensors,
   });
+  return model;
+}
+
+/**
+ * createWasmModel, with the modules compiled asynchronously first (a browser's main thread may not
+ * compile large modules synchronously), resolved once the worker threads are ready
+ */
+export async function createWasmModelAsync(options: WasmModelOptions = {}): Promise<WasmModel> {
+  await compileModules(MODULES, (options.threads ?? 1) > 1);
+  const model = createWasmModel(options);
+  try {
+    await model.ready;
+  } catch (e) {
+    // a worker failed to start: end the others
+    model.dispose();
+    throw e;
+  }
   return model;
 }

@@ -41,8 +41,9 @@
 // per call: forward() returns the model's own output buffer (valid until the next call; copy
 // it to keep it), backward() its own dL/dx buffer.
 
-import { wasmKernels } from './wasm/kernels.ts';
-import { createHeap } from './wasm/runtime.ts';
+import { MODULES, SPLIT_KERNELS, wasmKernels } from './wasm/kernels.ts';
+import { compileModules, createHeap } from './wasm/runtime.ts';
+import { createPool } from './wasm/threads.ts';
 import { adamScalars, checkF32, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
 import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
@@ -1030,10 +1031,34 @@ export interface Model {
   saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
-export function createWasmModel(options: ModelOptions = {}): Model {
-  // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(8641728, 16384);
-  const { conv3x3_p1_1x32x32_to_8_fwd_direct, conv3x3_p1_1x32x32_to_8_fwd_direct_rows, conv3x3_p1_1x32x32_to_8_fwd_direct_cols, conv3x3_p1_1x32x32_to_8_dw_direct, conv3x3_p1_1x32x32_to_8_db, conv3x3_p1_1x32x32_to_8_dx_direct, conv3x3_p1_1x32x32_to_8_dx_direct_rows, conv3x3_p1_1x32x32_to_8_dx_direct_cols, relu_8x32x32_fwd, relu_8x32x32_dx, conv3x3_p1_8x32x32_to_8_fwd_direct, conv3x3_p1_8x32x32_to_8_fwd_direct_rows, conv3x3_p1_8x32x32_to_8_fwd_direct_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_gemm, conv3x3_p1_8x32x32_to_8_db, conv3x3_p1_8x32x32_to_8_dx_direct, conv3x3_p1_8x32x32_to_8_dx_direct_rows, conv3x3_p1_8x32x32_to_8_dx_direct_cols, maxpool2x2_s2_8x32x32_fwd, maxpool2x2_s2_8x32x32_dx, conv3x3_p1_8x16x16_to_16_fwd_direct, conv3x3_p1_8x16x16_to_16_fwd_direct_rows, conv3x3_p1_8x16x16_to_16_fwd_direct_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_gemm, conv3x3_p1_8x16x16_to_16_db, conv3x3_p1_8x16x16_to_16_dx_direct, conv3x3_p1_8x16x16_to_16_dx_direct_rows, conv3x3_p1_8x16x16_to_16_dx_direct_cols, relu_16x16x16_fwd, relu_16x16x16_dx, conv3x3_p1_16x16x16_to_16_fwd_direct, conv3x3_p1_16x16x16_to_16_fwd_direct_rows, conv3x3_p1_16x16x16_to_16_fwd_direct_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_gemm, conv3x3_p1_16x16x16_to_16_db, conv3x3_p1_16x16x16_to_16_dx_direct, conv3x3_p1_16x16x16_to_16_dx_direct_rows, conv3x3_p1_16x16x16_to_16_dx_direct_cols, maxpool2x2_s2_16x16x16_fwd, maxpool2x2_s2_16x16x16_dx, conv3x3_p1_16x8x8_to_32_fwd_direct, conv3x3_p1_16x8x8_to_32_fwd_direct_rows, conv3x3_p1_16x8x8_to_32_fwd_direct_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_gemm, conv3x3_p1_16x8x8_to_32_db, conv3x3_p1_16x8x8_to_32_dx_direct, conv3x3_p1_16x8x8_to_32_dx_direct_rows, conv3x3_p1_16x8x8_to_32_dx_direct_cols, relu_32x8x8_fwd, relu_32x8x8_dx, conv3x3_p1_32x8x8_to_32_fwd_direct, conv3x3_p1_32x8x8_to_32_fwd_direct_rows, conv3x3_p1_32x8x8_to_32_fwd_direct_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_gemm, conv3x3_p1_32x8x8_to_32_db, conv3x3_p1_32x8x8_to_32_dx_direct, conv3x3_p1_32x8x8_to_32_dx_direct_rows, conv3x3_p1_32x8x8_to_32_dx_direct_cols, convt2x2_s2_32x8x8_to_16_fwd_direct, convt2x2_s2_32x8x8_to_16_dw_im2row_cols, convt2x2_s2_32x8x8_to_16_dw_im2row_gemm, convt2x2_s2_32x8x8_to_16_db, convt2x2_s2_32x8x8_to_16_dx_direct, concat_c16_c16_16x16_fwd0, concat_c16_c16_16x16_fwd1, concat_c16_c16_16x16_dx0, concat_c16_c16_16x16_dx1, conv3x3_p1_32x16x16_to_16_fwd_direct, conv3x3_p1_32x16x16_to_16_fwd_direct_rows, conv3x3_p1_32x16x16_to_16_fwd_direct_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_gemm, conv3x3_p1_32x16x16_to_16_db, conv3x3_p1_32x16x16_to_16_dx_direct, conv3x3_p1_32x16x16_to_16_dx_direct_rows, conv3x3_p1_32x16x16_to_16_dx_direct_cols, convt2x2_s2_16x16x16_to_8_fwd_direct, convt2x2_s2_16x16x16_to_8_dw_im2row_cols, convt2x2_s2_16x16x16_to_8_dw_im2row_gemm, convt2x2_s2_16x16x16_to_8_db, convt2x2_s2_16x16x16_to_8_dx_direct, concat_c8_c8_32x32_fwd0, concat_c8_c8_32x32_fwd1, concat_c8_c8_32x32_dx0, concat_c8_c8_32x32_dx1, conv3x3_p1_16x32x32_to_8_fwd_direct, conv3x3_p1_16x32x32_to_8_fwd_direct_rows, conv3x3_p1_16x32x32_to_8_fwd_direct_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_gemm, conv3x3_p1_16x32x32_to_8_db, conv3x3_p1_16x32x32_to_8_dx_direct, conv3x3_p1_16x32x32_to_8_dx_direct_rows, conv3x3_p1_16x32x32_to_8_dx_direct_cols, conv1x1_8x32x32_to_1_fwd_direct, conv1x1_8x32x32_to_1_dw_im2row_cols, conv1x1_8x32x32_to_1_dw_im2row_gemm, conv1x1_8x32x32_to_1_db, conv1x1_8x32x32_to_1_dx_direct, sigmoid_1x32x32_fwd, sigmoid_1x32x32_dx, gradsum2_8x32x32, gradsum2_16x16x16, mse_loss_4x1x32x32, sgd_29321, sgd_momentum_29321, adam_29321, adam_amsgrad_29321 } = wasmKernels(heap);
+/** createWasmModel's options: createModel's, and the threads */
+export interface WasmModelOptions extends ModelOptions {
+  /**
+   * threads running the kernels, the calling one included (1 to 64; default 1): worker threads over one shared
+   * memory (in browsers that needs cross-origin isolation). The results are the same bits for any count
+   */
+  threads?: number;
+}
+
+/** the model on WebAssembly kernels: createModel's API, and its threads */
+export interface WasmModel extends Model {
+  /** threads running the kernels, the calling one included */
+  readonly threads: number;
+  /** resolves once every worker thread has started (until then the started ones share the work) */
+  readonly ready: Promise<void>;
+  /** chunks of split kernels each thread has run (0: the calling thread; empty without worker threads) */
+  chunksRun(): number[];
+  /** end the worker threads (kernels then run whole on the calling thread; the model stays usable) */
+  dispose(): void;
+}
+
+export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`unet.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
+  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
+  const heap = createHeap(8641728, 16384, threads > 1);
+  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
+  const { conv3x3_p1_1x32x32_to_8_fwd_direct, conv3x3_p1_1x32x32_to_8_fwd_direct_rows, conv3x3_p1_1x32x32_to_8_fwd_direct_cols, conv3x3_p1_1x32x32_to_8_dw_direct, conv3x3_p1_1x32x32_to_8_db, conv3x3_p1_1x32x32_to_8_dx_direct, conv3x3_p1_1x32x32_to_8_dx_direct_rows, conv3x3_p1_1x32x32_to_8_dx_direct_cols, relu_8x32x32_fwd, relu_8x32x32_dx, conv3x3_p1_8x32x32_to_8_fwd_direct, conv3x3_p1_8x32x32_to_8_fwd_direct_rows, conv3x3_p1_8x32x32_to_8_fwd_direct_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_gemm, conv3x3_p1_8x32x32_to_8_db, conv3x3_p1_8x32x32_to_8_dx_direct, conv3x3_p1_8x32x32_to_8_dx_direct_rows, conv3x3_p1_8x32x32_to_8_dx_direct_cols, maxpool2x2_s2_8x32x32_fwd, maxpool2x2_s2_8x32x32_dx, conv3x3_p1_8x16x16_to_16_fwd_direct, conv3x3_p1_8x16x16_to_16_fwd_direct_rows, conv3x3_p1_8x16x16_to_16_fwd_direct_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_gemm, conv3x3_p1_8x16x16_to_16_db, conv3x3_p1_8x16x16_to_16_dx_direct, conv3x3_p1_8x16x16_to_16_dx_direct_rows, conv3x3_p1_8x16x16_to_16_dx_direct_cols, relu_16x16x16_fwd, relu_16x16x16_dx, conv3x3_p1_16x16x16_to_16_fwd_direct, conv3x3_p1_16x16x16_to_16_fwd_direct_rows, conv3x3_p1_16x16x16_to_16_fwd_direct_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_gemm, conv3x3_p1_16x16x16_to_16_db, conv3x3_p1_16x16x16_to_16_dx_direct, conv3x3_p1_16x16x16_to_16_dx_direct_rows, conv3x3_p1_16x16x16_to_16_dx_direct_cols, maxpool2x2_s2_16x16x16_fwd, maxpool2x2_s2_16x16x16_dx, conv3x3_p1_16x8x8_to_32_fwd_direct, conv3x3_p1_16x8x8_to_32_fwd_direct_rows, conv3x3_p1_16x8x8_to_32_fwd_direct_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_gemm, conv3x3_p1_16x8x8_to_32_db, conv3x3_p1_16x8x8_to_32_dx_direct, conv3x3_p1_16x8x8_to_32_dx_direct_rows, conv3x3_p1_16x8x8_to_32_dx_direct_cols, relu_32x8x8_fwd, relu_32x8x8_dx, conv3x3_p1_32x8x8_to_32_fwd_direct, conv3x3_p1_32x8x8_to_32_fwd_direct_rows, conv3x3_p1_32x8x8_to_32_fwd_direct_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_gemm, conv3x3_p1_32x8x8_to_32_db, conv3x3_p1_32x8x8_to_32_dx_direct, conv3x3_p1_32x8x8_to_32_dx_direct_rows, conv3x3_p1_32x8x8_to_32_dx_direct_cols, convt2x2_s2_32x8x8_to_16_fwd_direct, convt2x2_s2_32x8x8_to_16_dw_im2row_cols, convt2x2_s2_32x8x8_to_16_dw_im2row_gemm, convt2x2_s2_32x8x8_to_16_db, convt2x2_s2_32x8x8_to_16_dx_direct, concat_c16_c16_16x16_fwd0, concat_c16_c16_16x16_fwd1, concat_c16_c16_16x16_dx0, concat_c16_c16_16x16_dx1, conv3x3_p1_32x16x16_to_16_fwd_direct, conv3x3_p1_32x16x16_to_16_fwd_direct_rows, conv3x3_p1_32x16x16_to_16_fwd_direct_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_gemm, conv3x3_p1_32x16x16_to_16_db, conv3x3_p1_32x16x16_to_16_dx_direct, conv3x3_p1_32x16x16_to_16_dx_direct_rows, conv3x3_p1_32x16x16_to_16_dx_direct_cols, convt2x2_s2_16x16x16_to_8_fwd_direct, convt2x2_s2_16x16x16_to_8_dw_im2row_cols, convt2x2_s2_16x16x16_to_8_dw_im2row_gemm, convt2x2_s2_16x16x16_to_8_db, convt2x2_s2_16x16x16_to_8_dx_direct, concat_c8_c8_32x32_fwd0, concat_c8_c8_32x32_fwd1, concat_c8_c8_32x32_dx0, concat_c8_c8_32x32_dx1, conv3x3_p1_16x32x32_to_8_fwd_direct, conv3x3_p1_16x32x32_to_8_fwd_direct_rows, conv3x3_p1_16x32x32_to_8_fwd_direct_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_gemm, conv3x3_p1_16x32x32_to_8_db, conv3x3_p1_16x32x32_to_8_dx_direct, conv3x3_p1_16x32x32_to_8_dx_direct_rows, conv3x3_p1_16x32x32_to_8_dx_direct_cols, conv1x1_8x32x32_to_1_fwd_direct, conv1x1_8x32x32_to_1_dw_im2row_cols, conv1x1_8x32x32_to_1_dw_im2row_gemm, conv1x1_8x32x32_to_1_db, conv1x1_8x32x32_to_1_dx_direct, sigmoid_1x32x32_fwd, sigmoid_1x32x32_dx, gradsum2_8x32x32, gradsum2_16x16x16, mse_loss_4x1x32x32, sgd_29321, sgd_momentum_29321, adam_29321, adam_amsgrad_29321 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('unet.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1710,7 +1735,11 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     return model;
   }
 
-  const model: Model = Object.freeze({
+  const model: WasmModel = Object.freeze({
+    threads,
+    ready: pool ? pool.ready : Promise.resolve(),
+    chunksRun: () => (pool ? pool.chunksRun() : []),
+    dispose: () => pool?.dispose(),
     plan,
     params,
     grads,
@@ -1734,5 +1763,22 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     loadSafetensors,
     saveSafetensors,
   });
+  return model;
+}
+
+/**
+ * createWasmModel, with the modules compiled asynchronously first (a browser's main thread may not
+ * compile large modules synchronously), resolved once the worker threads are ready
+ */
+export async function createWasmModelAsync(options: WasmModelOptions = {}): Promise<WasmModel> {
+  await compileModules(MODULES, (options.threads ?? 1) > 1);
+  const model = createWasmModel(options);
+  try {
+    await model.ready;
+  } catch (e) {
+    // a worker failed to start: end the others
+    model.dispose();
+    throw e;
+  }
   return model;
 }

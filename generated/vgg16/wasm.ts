@@ -52,8 +52,9 @@
 // per call: forward() returns the model's own output buffer (valid until the next call; copy
 // it to keep it), backward() its own dL/dx buffer.
 
-import { wasmKernels } from './wasm/kernels.ts';
-import { createHeap } from './wasm/runtime.ts';
+import { MODULES, SPLIT_KERNELS, wasmKernels } from './wasm/kernels.ts';
+import { compileModules, createHeap } from './wasm/runtime.ts';
+import { createPool } from './wasm/threads.ts';
 import { adamScalars, checkF32, checkLabels, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
 import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
@@ -1286,10 +1287,34 @@ export interface Model {
   saveSafetensors(metadata?: Record<string, string>): Uint8Array;
 }
 
-export function createWasmModel(options: ModelOptions = {}): Model {
-  // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(5333043456, 4000);
-  const { conv3x3_p1_3x224x224_to_64_fwd_direct, conv3x3_p1_3x224x224_to_64_fwd_direct_rows, conv3x3_p1_3x224x224_to_64_fwd_direct_cols, conv3x3_p1_3x224x224_to_64_dw_direct, conv3x3_p1_3x224x224_to_64_db, conv3x3_p1_3x224x224_to_64_dx_direct, conv3x3_p1_3x224x224_to_64_dx_direct_rows, conv3x3_p1_3x224x224_to_64_dx_direct_cols, relu_64x224x224_fwd, relu_64x224x224_dx, conv3x3_p1_64x224x224_to_64_fwd_direct, conv3x3_p1_64x224x224_to_64_fwd_direct_rows, conv3x3_p1_64x224x224_to_64_fwd_direct_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_gemm, conv3x3_p1_64x224x224_to_64_db, conv3x3_p1_64x224x224_to_64_dx_direct, conv3x3_p1_64x224x224_to_64_dx_direct_rows, conv3x3_p1_64x224x224_to_64_dx_direct_cols, maxpool2x2_s2_64x224x224_fwd, maxpool2x2_s2_64x224x224_dx, conv3x3_p1_64x112x112_to_128_fwd_direct, conv3x3_p1_64x112x112_to_128_fwd_direct_rows, conv3x3_p1_64x112x112_to_128_fwd_direct_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_gemm, conv3x3_p1_64x112x112_to_128_db, conv3x3_p1_64x112x112_to_128_dx_direct, conv3x3_p1_64x112x112_to_128_dx_direct_rows, conv3x3_p1_64x112x112_to_128_dx_direct_cols, relu_128x112x112_fwd, relu_128x112x112_dx, conv3x3_p1_128x112x112_to_128_fwd_direct, conv3x3_p1_128x112x112_to_128_fwd_direct_rows, conv3x3_p1_128x112x112_to_128_fwd_direct_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_gemm, conv3x3_p1_128x112x112_to_128_db, conv3x3_p1_128x112x112_to_128_dx_direct, conv3x3_p1_128x112x112_to_128_dx_direct_rows, conv3x3_p1_128x112x112_to_128_dx_direct_cols, maxpool2x2_s2_128x112x112_fwd, maxpool2x2_s2_128x112x112_dx, conv3x3_p1_128x56x56_to_256_fwd_direct, conv3x3_p1_128x56x56_to_256_fwd_direct_rows, conv3x3_p1_128x56x56_to_256_fwd_direct_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_gemm, conv3x3_p1_128x56x56_to_256_db, conv3x3_p1_128x56x56_to_256_dx_direct, conv3x3_p1_128x56x56_to_256_dx_direct_rows, conv3x3_p1_128x56x56_to_256_dx_direct_cols, relu_256x56x56_fwd, relu_256x56x56_dx, conv3x3_p1_256x56x56_to_256_fwd_direct, conv3x3_p1_256x56x56_to_256_fwd_direct_rows, conv3x3_p1_256x56x56_to_256_fwd_direct_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_gemm, conv3x3_p1_256x56x56_to_256_db, conv3x3_p1_256x56x56_to_256_dx_direct, conv3x3_p1_256x56x56_to_256_dx_direct_rows, conv3x3_p1_256x56x56_to_256_dx_direct_cols, maxpool2x2_s2_256x56x56_fwd, maxpool2x2_s2_256x56x56_dx, conv3x3_p1_256x28x28_to_512_fwd_direct, conv3x3_p1_256x28x28_to_512_fwd_direct_rows, conv3x3_p1_256x28x28_to_512_fwd_direct_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_gemm, conv3x3_p1_256x28x28_to_512_db, conv3x3_p1_256x28x28_to_512_dx_direct, conv3x3_p1_256x28x28_to_512_dx_direct_rows, conv3x3_p1_256x28x28_to_512_dx_direct_cols, relu_512x28x28_fwd, relu_512x28x28_dx, conv3x3_p1_512x28x28_to_512_fwd_direct, conv3x3_p1_512x28x28_to_512_fwd_direct_rows, conv3x3_p1_512x28x28_to_512_fwd_direct_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_gemm, conv3x3_p1_512x28x28_to_512_db, conv3x3_p1_512x28x28_to_512_dx_direct, conv3x3_p1_512x28x28_to_512_dx_direct_rows, conv3x3_p1_512x28x28_to_512_dx_direct_cols, maxpool2x2_s2_512x28x28_fwd, maxpool2x2_s2_512x28x28_dx, conv3x3_p1_512x14x14_to_512_fwd_direct, conv3x3_p1_512x14x14_to_512_fwd_direct_rows, conv3x3_p1_512x14x14_to_512_fwd_direct_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_gemm, conv3x3_p1_512x14x14_to_512_db, conv3x3_p1_512x14x14_to_512_dx_direct, conv3x3_p1_512x14x14_to_512_dx_direct_rows, conv3x3_p1_512x14x14_to_512_dx_direct_cols, relu_512x14x14_fwd, relu_512x14x14_dx, maxpool2x2_s2_512x14x14_fwd, maxpool2x2_s2_512x14x14_dx, linear_25088_to_4096_fwd, linear_25088_to_4096_dw, linear_25088_to_4096_db, linear_25088_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l34_4096_fwd_train, dropout_p0p5_l34_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, dropout_p0p5_l37_4096_fwd_train, dropout_p0p5_l37_4096_dx_train, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_138357544, sgd_momentum_138357544, adam_138357544, adam_amsgrad_138357544 } = wasmKernels(heap);
+/** createWasmModel's options: createModel's, and the threads */
+export interface WasmModelOptions extends ModelOptions {
+  /**
+   * threads running the kernels, the calling one included (1 to 64; default 1): worker threads over one shared
+   * memory (in browsers that needs cross-origin isolation). The results are the same bits for any count
+   */
+  threads?: number;
+}
+
+/** the model on WebAssembly kernels: createModel's API, and its threads */
+export interface WasmModel extends Model {
+  /** threads running the kernels, the calling one included */
+  readonly threads: number;
+  /** resolves once every worker thread has started (until then the started ones share the work) */
+  readonly ready: Promise<void>;
+  /** chunks of split kernels each thread has run (0: the calling thread; empty without worker threads) */
+  chunksRun(): number[];
+  /** end the worker threads (kernels then run whole on the calling thread; the model stays usable) */
+  dispose(): void;
+}
+
+export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`vgg16.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
+  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
+  const heap = createHeap(5333043456, 4000, threads > 1);
+  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
+  const { conv3x3_p1_3x224x224_to_64_fwd_direct, conv3x3_p1_3x224x224_to_64_fwd_direct_rows, conv3x3_p1_3x224x224_to_64_fwd_direct_cols, conv3x3_p1_3x224x224_to_64_dw_direct, conv3x3_p1_3x224x224_to_64_db, conv3x3_p1_3x224x224_to_64_dx_direct, conv3x3_p1_3x224x224_to_64_dx_direct_rows, conv3x3_p1_3x224x224_to_64_dx_direct_cols, relu_64x224x224_fwd, relu_64x224x224_dx, conv3x3_p1_64x224x224_to_64_fwd_direct, conv3x3_p1_64x224x224_to_64_fwd_direct_rows, conv3x3_p1_64x224x224_to_64_fwd_direct_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_gemm, conv3x3_p1_64x224x224_to_64_db, conv3x3_p1_64x224x224_to_64_dx_direct, conv3x3_p1_64x224x224_to_64_dx_direct_rows, conv3x3_p1_64x224x224_to_64_dx_direct_cols, maxpool2x2_s2_64x224x224_fwd, maxpool2x2_s2_64x224x224_dx, conv3x3_p1_64x112x112_to_128_fwd_direct, conv3x3_p1_64x112x112_to_128_fwd_direct_rows, conv3x3_p1_64x112x112_to_128_fwd_direct_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_gemm, conv3x3_p1_64x112x112_to_128_db, conv3x3_p1_64x112x112_to_128_dx_direct, conv3x3_p1_64x112x112_to_128_dx_direct_rows, conv3x3_p1_64x112x112_to_128_dx_direct_cols, relu_128x112x112_fwd, relu_128x112x112_dx, conv3x3_p1_128x112x112_to_128_fwd_direct, conv3x3_p1_128x112x112_to_128_fwd_direct_rows, conv3x3_p1_128x112x112_to_128_fwd_direct_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_gemm, conv3x3_p1_128x112x112_to_128_db, conv3x3_p1_128x112x112_to_128_dx_direct, conv3x3_p1_128x112x112_to_128_dx_direct_rows, conv3x3_p1_128x112x112_to_128_dx_direct_cols, maxpool2x2_s2_128x112x112_fwd, maxpool2x2_s2_128x112x112_dx, conv3x3_p1_128x56x56_to_256_fwd_direct, conv3x3_p1_128x56x56_to_256_fwd_direct_rows, conv3x3_p1_128x56x56_to_256_fwd_direct_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_gemm, conv3x3_p1_128x56x56_to_256_db, conv3x3_p1_128x56x56_to_256_dx_direct, conv3x3_p1_128x56x56_to_256_dx_direct_rows, conv3x3_p1_128x56x56_to_256_dx_direct_cols, relu_256x56x56_fwd, relu_256x56x56_dx, conv3x3_p1_256x56x56_to_256_fwd_direct, conv3x3_p1_256x56x56_to_256_fwd_direct_rows, conv3x3_p1_256x56x56_to_256_fwd_direct_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_gemm, conv3x3_p1_256x56x56_to_256_db, conv3x3_p1_256x56x56_to_256_dx_direct, conv3x3_p1_256x56x56_to_256_dx_direct_rows, conv3x3_p1_256x56x56_to_256_dx_direct_cols, maxpool2x2_s2_256x56x56_fwd, maxpool2x2_s2_256x56x56_dx, conv3x3_p1_256x28x28_to_512_fwd_direct, conv3x3_p1_256x28x28_to_512_fwd_direct_rows, conv3x3_p1_256x28x28_to_512_fwd_direct_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_gemm, conv3x3_p1_256x28x28_to_512_db, conv3x3_p1_256x28x28_to_512_dx_direct, conv3x3_p1_256x28x28_to_512_dx_direct_rows, conv3x3_p1_256x28x28_to_512_dx_direct_cols, relu_512x28x28_fwd, relu_512x28x28_dx, conv3x3_p1_512x28x28_to_512_fwd_direct, conv3x3_p1_512x28x28_to_512_fwd_direct_rows, conv3x3_p1_512x28x28_to_512_fwd_direct_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_gemm, conv3x3_p1_512x28x28_to_512_db, conv3x3_p1_512x28x28_to_512_dx_direct, conv3x3_p1_512x28x28_to_512_dx_direct_rows, conv3x3_p1_512x28x28_to_512_dx_direct_cols, maxpool2x2_s2_512x28x28_fwd, maxpool2x2_s2_512x28x28_dx, conv3x3_p1_512x14x14_to_512_fwd_direct, conv3x3_p1_512x14x14_to_512_fwd_direct_rows, conv3x3_p1_512x14x14_to_512_fwd_direct_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_gemm, conv3x3_p1_512x14x14_to_512_db, conv3x3_p1_512x14x14_to_512_dx_direct, conv3x3_p1_512x14x14_to_512_dx_direct_rows, conv3x3_p1_512x14x14_to_512_dx_direct_cols, relu_512x14x14_fwd, relu_512x14x14_dx, maxpool2x2_s2_512x14x14_fwd, maxpool2x2_s2_512x14x14_dx, linear_25088_to_4096_fwd, linear_25088_to_4096_dw, linear_25088_to_4096_db, linear_25088_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l34_4096_fwd_train, dropout_p0p5_l34_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, dropout_p0p5_l37_4096_fwd_train, dropout_p0p5_l37_4096_dx_train, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_138357544, sgd_momentum_138357544, adam_138357544, adam_amsgrad_138357544 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('vgg16.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -2129,7 +2154,11 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     return model;
   }
 
-  const model: Model = Object.freeze({
+  const model: WasmModel = Object.freeze({
+    threads,
+    ready: pool ? pool.ready : Promise.resolve(),
+    chunksRun: () => (pool ? pool.chunksRun() : []),
+    dispose: () => pool?.dispose(),
     plan,
     params,
     grads,
@@ -2153,5 +2182,22 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     loadSafetensors,
     saveSafetensors,
   });
+  return model;
+}
+
+/**
+ * createWasmModel, with the modules compiled asynchronously first (a browser's main thread may not
+ * compile large modules synchronously), resolved once the worker threads are ready
+ */
+export async function createWasmModelAsync(options: WasmModelOptions = {}): Promise<WasmModel> {
+  await compileModules(MODULES, (options.threads ?? 1) > 1);
+  const model = createWasmModel(options);
+  try {
+    await model.ready;
+  } catch (e) {
+    // a worker failed to start: end the others
+    model.dispose();
+    throw e;
+  }
   return model;
 }

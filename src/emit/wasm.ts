@@ -27,6 +27,7 @@ import { DEFAULT_WASM_SCHEDULE, type WasmSchedule } from '../render/wat.ts';
 import { printWat } from '../wasm/wat-text.ts';
 import { encodeModule } from '../wasm/encode.ts';
 import { relaxSites } from '../wasm/relax.ts';
+import { split, type KernelSplit } from '../wasm/split.ts';
 
 const watHeader = (tsHeader: string): string[] => tsHeader.split('\n').map((l) => l.replace(/^\/\/ ?/, ''));
 
@@ -54,35 +55,66 @@ export function emitWasmFiles(plan: ModelPlan, program: ModelProgram, schedule: 
   const iface: string[] = [];
   const wrappers: string[] = [];
   const insts: string[] = [];
+  /** the kernels the split pass cut into chunks for threads, by name */
+  const splits = new Map<string, KernelSplit>();
+  const splitTable: string[] = [];
+  /** MODULES' entries: each module's binary and its multiply-add sites, by identifier */
+  const moduleList: string[] = [];
+  const cut = (k: Kernel): Kernel => {
+    const r = split(k);
+    if (r.split) splits.set(k.name, r.split);
+    return r.kernel;
+  };
   for (const m of modules) {
-    const def = kernelModule(m.kernels, [...watHeader(m.header), '', 'assembled by convgen\'s own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes'], { ...schedule, fma: false });
+    const def = kernelModule(m.kernels, [...watHeader(m.header), '', 'assembled by convgen\'s own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes'], { ...schedule, fma: false }, cut);
     files[`wasm/${m.file}.wat`] = printWat(def);
     const bytes = encodeModule(def);
     // the relaxed-SIMD variant is this binary with its multiply-adds rewritten (src/wasm/relax.ts): their offsets
-    const sites = schedule.simd ? relaxSites(bytes, encodeModule(kernelModule(m.kernels, [], { ...schedule, fma: true }))) : [];
+    const sites = schedule.simd ? relaxSites(bytes, encodeModule(kernelModule(m.kernels, [], { ...schedule, fma: true }, cut))) : [];
     consts.push(`/** wasm/${m.file}.wat, ${bytes.length} bytes */\nconst ${m.id}_wasm = '${Buffer.from(bytes).toString('base64')}';`);
     if (sites.length) consts.push(`/** where its f32x4 multiply-adds start (rewritten to relaxed_madd where relaxed SIMD validates) */\nconst ${m.id}_fma = [${sites.join(', ')}];`);
-    insts.push(`  const mod_${m.id} = instantiate('${m.file}', ${m.id}_wasm, heap${sites.length ? `, ${m.id}_fma` : ''});`);
+    insts.push(`  const mod_${m.id} = instantiate('${m.id}', ${m.id}_wasm, heap${sites.length ? `, ${m.id}_fma` : ''});`);
+    moduleList.push(`  ${m.id}: [${m.id}_wasm, ${sites.length ? `${m.id}_fma` : '[]'}],`);
     for (const k of m.kernels) {
       const sig = [...k.buffers.map((b) => `${b.name}: ${b.t === 'f32' ? 'Float32Array' : 'Int32Array'}`), ...k.scalars.map((s) => `${s.name}: number`)].join(', ');
       iface.push(`  ${k.name}(${sig}): void;`);
       const args = [...k.buffers.map((b) => `heap.${b.access === 'read' ? 'read' : 'write'}(${b.name})`), ...k.scalars.map((s) => s.name)].join(', ');
-      wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      mod_${m.id}.${k.name}!(${args});\n    },`);
+      const s = splits.get(k.name);
+      if (s) {
+        const phases = `[${s.phases.map((p) => `[${p.from}, ${p.to}, ${p.chunks}]`).join(', ')}]`;
+        wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      runSplit(pool, ${splitTable.length}, mod_${m.id}.${k.name}!, [${args}], ${phases});\n    },`);
+        splitTable.push(`  ['${m.id}', '${k.name}', ${phases}],`);
+      } else wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      mod_${m.id}.${k.name}!(${args});\n    },`);
     }
   }
   files['wasm/kernels.ts'] = [
     fileHeader(plan, 'the WebAssembly kernels: every module of wasm/ (layers/*.wat, grads.wat, train.wat, ...) as its binary, and typed wrappers that call them on views of the model memory', 'all'),
     '',
-    "import { instantiate, type WasmHeap } from './runtime.ts';",
+    "import { instantiate, type ModuleBinary, type WasmHeap } from './runtime.ts';",
+    "import { runSplit, type SplitKernel, type WasmPool } from './threads.ts';",
     '',
     ...consts.flatMap((c) => [c, '']),
+    '/** every module\'s binary and multiply-add sites by identifier (the worker threads instantiate them too) */',
+    'export const MODULES: Readonly<Record<string, ModuleBinary>> = {',
+    ...moduleList,
+    '};',
+    '',
+    '/**',
+    ' * the kernels cut into chunks along their outer parallel loops (src/wasm/split.ts), which the',
+    ' * threads share: [module, function, phases: [loop from, loop to, chunks (1: whole on the caller)]];',
+    ' * a kernel\'s index is its id',
+    ' */',
+    'export const SPLIT_KERNELS: readonly SplitKernel[] = [',
+    ...splitTable,
+    '];',
+    '',
     '/** every kernel, taking typed arrays as the TS kernels do (buffers in the heap are passed by offset, others staged) */',
     'export interface Kernels {',
     ...iface,
     '}',
     '',
-    '/** instantiate every module over the heap\'s memory */',
-    'export function wasmKernels(heap: WasmHeap): Kernels {',
+    '/** instantiate every module over the heap\'s memory; the split kernels run on the pool\'s threads (without one, whole) */',
+    'export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kernels {',
     ...insts,
     '  return {',
     ...wrappers,
@@ -91,6 +123,7 @@ export function emitWasmFiles(plan: ModelPlan, program: ModelProgram, schedule: 
     '',
   ].join('\n');
   files['wasm/runtime.ts'] = renderTemplate('wasm-runtime.ts', { header: fileHeader(plan, 'the WebAssembly runtime: the model memory (heap), staging, instantiation', []) });
+  files['wasm/threads.ts'] = renderTemplate('wasm-threads.ts', { header: fileHeader(plan, 'the WebAssembly worker threads: split kernels run in chunks on every thread over one shared memory', []) });
   // the helpers wasm.ts shares with index.ts and gpu.ts (the same text whichever target writes it)
   files['runtime.ts'] = emitRuntime(plan);
   files['wasm.ts'] = wasmModelText(plan, program, [...owner.keys()]);
@@ -105,12 +138,13 @@ function wasmModelText(plan: ModelPlan, program: ModelProgram, kernelNames: read
   let sawImports = false;
   let sawFn = false;
   let sawExport = false;
+  let sawModel = false;
   const names = new Set(kernelNames);
   for (const line of lines) {
     const imp = /^import \{ (.*) \} from '\.\/(layers\/\w+|grads|train|softmax)\.ts';$/.exec(line);
     if (imp) {
       for (const n of imp[1]!.split(', ')) if (!names.has(n)) throw new Error(`emit wasm: index.ts imports ${n}, which no wasm module defines`);
-      if (!sawImports) out.push("import { wasmKernels } from './wasm/kernels.ts';", "import { createHeap } from './wasm/runtime.ts';");
+      if (!sawImports) out.push("import { MODULES, SPLIT_KERNELS, wasmKernels } from './wasm/kernels.ts';", "import { compileModules, createHeap } from './wasm/runtime.ts';", "import { createPool } from './wasm/threads.ts';");
       sawImports = true;
       continue;
     }
@@ -123,15 +157,28 @@ function wasmModelText(plan: ModelPlan, program: ModelProgram, kernelNames: read
     }
     if (line === 'export function createModel(options: ModelOptions = {}): Model {') {
       sawFn = true;
-      out.push('export function createWasmModel(options: ModelOptions = {}): Model {');
-      out.push('  // every buffer below lives in one WebAssembly memory, planned for all of them');
-      out.push('  const heap = createHeap(HEAP_BYTES, STAGE_BYTES);');
-      out.push(`  const { ${kernelNames.join(', ')} } = wasmKernels(heap);`);
+      out.push(...WASM_MODEL_TYPES);
+      out.push('export function createWasmModel(options: WasmModelOptions = {}): WasmModel {');
+      out.push('  const threads = options.threads ?? 1;');
+      out.push(`  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(\`${plan.name}.createWasmModel: options.threads must be an integer from 1 to 64, got \${String(threads)}\`);`);
+      out.push('  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)');
+      out.push('  const heap = createHeap(HEAP_BYTES, STAGE_BYTES, threads > 1);');
+      out.push('  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;');
+      out.push(`  const { ${kernelNames.join(', ')} } = wasmKernels(heap, pool);`);
+      continue;
+    }
+    if (line === '  const model: Model = Object.freeze({') {
+      sawModel = true;
+      out.push('  const model: WasmModel = Object.freeze({');
+      out.push('    threads,');
+      out.push('    ready: pool ? pool.ready : Promise.resolve(),');
+      out.push('    chunksRun: () => (pool ? pool.chunksRun() : []),');
+      out.push('    dispose: () => pool?.dispose(),');
       continue;
     }
     out.push(line);
   }
-  if (!sawFn || (kernelNames.length && (!sawImports || !sawExport))) throw new Error('emit wasm: index.ts does not have the shape wasm.ts is made from');
+  if (!sawFn || !sawModel || (kernelNames.length && (!sawImports || !sawExport))) throw new Error('emit wasm: index.ts does not have the shape wasm.ts is made from');
   let text = out.join('\n');
   const start = text.indexOf('export function createWasmModel');
   const head = text.slice(0, start);
@@ -147,8 +194,53 @@ function wasmModelText(plan: ModelPlan, program: ModelProgram, kernelNames: read
   });
   // a caller's array read by a kernel (dOut, labels, a target) is staged for that call (one per call)
   const stage = 4 * Math.max(numel(plan.outShape), plan.batch);
-  text = head + body.replace('createHeap(HEAP_BYTES, STAGE_BYTES)', `createHeap(${bytes}, ${stage})`);
+  text = head + body.replace('createHeap(HEAP_BYTES, STAGE_BYTES, ', `createHeap(${bytes}, ${stage}, `);
   text = text.replace(/^\/\/ generated by convgen.*\n\/\/ .*\n/, (h) => h.split('\n')[0] + '\n// the WebAssembly model module: createWasmModel, the TS module\'s API on kernels in WebAssembly (wasm/layers/*.wat, wasm/*.wat)\n');
   text = text.replace(/'(\w+)\.createModel'/g, "'$1.createWasmModel'");
-  return text;
+  return text + WASM_MODEL_ASYNC;
 }
+
+/** wasm.ts's own options and model type, before createWasmModel */
+const WASM_MODEL_TYPES = [
+  "/** createWasmModel's options: createModel's, and the threads */",
+  'export interface WasmModelOptions extends ModelOptions {',
+  '  /**',
+  '   * threads running the kernels, the calling one included (1 to 64; default 1): worker threads over one shared',
+  "   * memory (in browsers that needs cross-origin isolation). The results are the same bits for any count",
+  '   */',
+  '  threads?: number;',
+  '}',
+  '',
+  '/** the model on WebAssembly kernels: createModel\'s API, and its threads */',
+  'export interface WasmModel extends Model {',
+  '  /** threads running the kernels, the calling one included */',
+  '  readonly threads: number;',
+  '  /** resolves once every worker thread has started (until then the started ones share the work) */',
+  '  readonly ready: Promise<void>;',
+  '  /** chunks of split kernels each thread has run (0: the calling thread; empty without worker threads) */',
+  '  chunksRun(): number[];',
+  '  /** end the worker threads (kernels then run whole on the calling thread; the model stays usable) */',
+  '  dispose(): void;',
+  '}',
+  '',
+];
+
+/** the asynchronous constructor, after createWasmModel */
+const WASM_MODEL_ASYNC = `
+/**
+ * createWasmModel, with the modules compiled asynchronously first (a browser's main thread may not
+ * compile large modules synchronously), resolved once the worker threads are ready
+ */
+export async function createWasmModelAsync(options: WasmModelOptions = {}): Promise<WasmModel> {
+  await compileModules(MODULES, (options.threads ?? 1) > 1);
+  const model = createWasmModel(options);
+  try {
+    await model.ready;
+  } catch (e) {
+    // a worker failed to start: end the others
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+`;

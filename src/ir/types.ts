@@ -109,4 +109,6 @@ export interface Kernel {
   readonly body: readonly Stmt[];
   /** set on cooperative kernels (see WorkgroupDecl); absent: one invocation per parallel iteration */
   readonly workgroup?: WorkgroupDecl;
+  /** i32 scalars the host always passes as >= 0 (a split kernel's chunk bounds, src/wasm/split.ts): index proofs may rely on it */
+  readonly nonNegScalars?: readonly string[];
 }

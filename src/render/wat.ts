@@ -37,6 +37,8 @@ class FnBuilder {
   ) {
     this.bufs = new Map(k.buffers.map((b) => [b.name, b.t]));
     for (const s of k.scalars) this.types.set(s.name, s.t);
+    // a chunk's loop bounds (src/wasm/split.ts): the host passes them within the loop's range
+    for (const n of k.nonNegScalars ?? []) this.nonNegVars.add(n);
   }
 
   private fail(msg: string): never {

@@ -5,7 +5,7 @@
 // (wabt's assembler is a 1.5 MB emscripten build with async start-up, now only a devDependency
 // the tests use to prove the committed .wat assembles to exactly these bytes).
 
-import { layout, sortedLocals, type Instr, type ModuleDef, type ValType } from './instr.ts';
+import { layout, sortedLocals, SHARED_MAX_PAGES, type Instr, type ModuleDef, type ValType } from './instr.ts';
 
 const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
@@ -122,7 +122,11 @@ export function encodeModule(m: ModuleDef): Uint8Array<ArrayBuffer> {
   uleb(1 + imports.length, im);
   name('env', im);
   name('memory', im);
-  im.push(0x02, 0x00, 0x00);
+  // limits: flags 0 (min only), or 3 (shared, min and max)
+  if (m.sharedMemory) {
+    im.push(0x02, 0x03, 0x00);
+    uleb(SHARED_MAX_PAGES, im);
+  } else im.push(0x02, 0x00, 0x00);
   for (const n of imports) {
     name('math', im);
     name(n, im);

@@ -43,7 +43,15 @@ export interface ModuleDef {
   /** comment lines at the top of the text */
   readonly header: readonly string[];
   readonly funcs: readonly FuncDef[];
+  /**
+   * import env.memory as a shared memory (limits 0..SHARED_MAX_PAGES), as the worker threads
+   * of createWasmModel({ threads }) need; absent: an unshared memory of at least 0 pages
+   */
+  readonly sharedMemory?: boolean;
 }
+
+/** a shared memory's import declares a maximum; any memory up to wasm32's 4 GiB matches it */
+export const SHARED_MAX_PAGES = 65536;
 
 /** the function signature as a key: params -> results (kernels return nothing) */
 export interface FuncType {

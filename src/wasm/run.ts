@@ -6,6 +6,7 @@ import type { Kernel } from '../ir/types.ts';
 import { lowerKernelWasm } from './lower.ts';
 import { DEFAULT_WASM_SCHEDULE, renderKernelWasm, type WasmSchedule } from '../render/wat.ts';
 import { encodeModule } from './encode.ts';
+import { verify } from '../ir/passes.ts';
 import type { ModuleDef } from './instr.ts';
 import { hasRelaxedSimd } from './relax.ts';
 
@@ -18,10 +19,10 @@ export const HOST_WASM_SCHEDULE: WasmSchedule = { ...DEFAULT_WASM_SCHEDULE, fma:
 /** the host functions kernels import (f64 -> f64): the TS target's own Math */
 export const mathImports = { exp: Math.exp, log: Math.log };
 
-/** a module of kernels (lowered here) */
-export function kernelModule(kernels: readonly Kernel[], header: readonly string[] = [], schedule: WasmSchedule = DEFAULT_WASM_SCHEDULE): ModuleDef {
+/** a module of kernels (lowered here; `pass` runs on each lowered kernel: the model's split pass, src/wasm/split.ts) */
+export function kernelModule(kernels: readonly Kernel[], header: readonly string[] = [], schedule: WasmSchedule = DEFAULT_WASM_SCHEDULE, pass: (k: Kernel) => Kernel = (k) => k): ModuleDef {
   const seen = new Set<string>();
-  const funcs = kernels.filter((k) => !seen.has(k.name) && seen.add(k.name)).map((k) => renderKernelWasm(lowerKernelWasm(k), schedule));
+  const funcs = kernels.filter((k) => !seen.has(k.name) && seen.add(k.name)).map((k) => renderKernelWasm(verify(pass(lowerKernelWasm(k)), { allowUnroll: true }), schedule));
   return { header, funcs };
 }
 

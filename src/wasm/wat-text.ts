@@ -4,7 +4,7 @@
 // compare the bytes.
 
 import { Emitter } from '../render/emitter.ts';
-import { layout, sortedLocals, type Instr, type ModuleDef } from './instr.ts';
+import { layout, sortedLocals, SHARED_MAX_PAGES, type Instr, type ModuleDef } from './instr.ts';
 
 /** an f32 constant as WAT reads it back to the same bits */
 export function f32Text(v: number): string {
@@ -115,7 +115,7 @@ export function printWat(m: ModuleDef): string {
   em.line('(module');
   em.indented(() => {
     types.forEach((t, i) => em.line(`(type $t${i} (func${t.params.length ? ` (param ${t.params.join(' ')})` : ''}${t.results.length ? ` (result ${t.results.join(' ')})` : ''}))`));
-    em.line('(import "env" "memory" (memory 0))');
+    em.line(m.sharedMemory ? `(import "env" "memory" (memory 0 ${SHARED_MAX_PAGES} shared))` : '(import "env" "memory" (memory 0))');
     for (const n of imports) em.line(`(import "math" "${n}" (func $${n} (type $t0)))`);
     for (const f of m.funcs) {
       em.line();

@@ -8,10 +8,10 @@
 (module
   (type $t0 (func (param f64) (result f64)))
   (type $t1 (func (param i32 i32 i32 i32)))
-  (type $t2 (func (param i32 i32 f32 f32)))
-  (type $t3 (func (param i32 i32 i32 f32 f32 f32 f32 f32 f32)))
-  (type $t4 (func (param i32 i32 i32 i32 f32 f32 f32 f32 f32 f32 f32 f32 f32)))
-  (type $t5 (func (param i32 i32 i32 i32 i32 f32 f32 f32 f32 f32 f32 f32 f32 f32)))
+  (type $t2 (func (param i32 i32 f32 f32 i32 i32)))
+  (type $t3 (func (param i32 i32 i32 f32 f32 f32 f32 f32 f32 i32 i32)))
+  (type $t4 (func (param i32 i32 i32 i32 f32 f32 f32 f32 f32 f32 f32 f32 f32 i32 i32)))
+  (type $t5 (func (param i32 i32 i32 i32 i32 f32 f32 f32 f32 f32 f32 f32 f32 f32 i32 i32)))
   (import "env" "memory" (memory 0))
   (import "math" "exp" (func $exp (type $t0)))
   (import "math" "log" (func $log (type $t0)))
@@ -50,72 +50,88 @@
   )
 
   ;; SGD step over 38266 parameters without momentum (PyTorch semantics: p -= lr * (grad + weightDecay * p))
-  (func $sgd_38266 (export "sgd_38266") (type $t2) (param $param_at i32) (param $grad_at i32) (param $lr f32) (param $weightDecay f32)
+  ;; threads: loop i [0, 38266) cut into 16 chunks (chunk_lo, chunk_hi), ~0.61M IR nodes
+  (func $sgd_38266 (export "sgd_38266") (type $t2) (param $param_at i32) (param $grad_at i32) (param $lr f32) (param $weightDecay f32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32) (local $g f32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (local.set $g (f32.add (f32.load (i32.add (local.get $grad_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $weightDecay) (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))))))
-      (f32.store (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2))) (f32.sub (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $lr) (local.get $g))))
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 38266)))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (local.set $g (f32.add (f32.load (i32.add (local.get $grad_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $weightDecay) (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))))))
+        (f32.store (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2))) (f32.sub (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $lr) (local.get $g))))
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
+      end
     end
   )
 
   ;; SGD step with momentum over 38266 parameters (PyTorch semantics: dampening, Nesterov, weight decay)
   ;; first = 1 on the velocity buffer's first step, which starts it at g (no dampening), as PyTorch does
-  (func $sgd_momentum_38266 (export "sgd_momentum_38266") (type $t3) (param $param_at i32) (param $grad_at i32) (param $velocity_at i32) (param $lr f32) (param $momentum f32) (param $oneMinusDampening f32) (param $weightDecay f32) (param $nesterov f32) (param $first f32)
+  ;; threads: loop i [0, 38266) cut into 16 chunks (chunk_lo, chunk_hi), ~1.68M IR nodes
+  (func $sgd_momentum_38266 (export "sgd_momentum_38266") (type $t3) (param $param_at i32) (param $grad_at i32) (param $velocity_at i32) (param $lr f32) (param $momentum f32) (param $oneMinusDampening f32) (param $weightDecay f32) (param $nesterov f32) (param $first f32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32) (local $g f32) (local $b f32) (local $d f32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (local.set $g (f32.add (f32.load (i32.add (local.get $grad_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $weightDecay) (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))))))
-      (f32.ne (local.get $first) (f32.const 0))
-      if (result f32)
-        (local.get $g)
-      else
-        (f32.add (f32.mul (local.get $momentum) (f32.load (i32.add (local.get $velocity_at) (i32.shl (local.get $i) (i32.const 2))))) (f32.mul (local.get $oneMinusDampening) (local.get $g)))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (local.set $g (f32.add (f32.load (i32.add (local.get $grad_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $weightDecay) (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))))))
+        (f32.ne (local.get $first) (f32.const 0))
+        if (result f32)
+          (local.get $g)
+        else
+          (f32.add (f32.mul (local.get $momentum) (f32.load (i32.add (local.get $velocity_at) (i32.shl (local.get $i) (i32.const 2))))) (f32.mul (local.get $oneMinusDampening) (local.get $g)))
+        end
+        local.set $b
+        (f32.store (i32.add (local.get $velocity_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $b))
+        (local.set $d (select (f32.add (local.get $g) (f32.mul (local.get $momentum) (local.get $b))) (local.get $b) (f32.ne (local.get $nesterov) (f32.const 0))))
+        (f32.store (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2))) (f32.sub (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $lr) (local.get $d))))
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
       end
-      local.set $b
-      (f32.store (i32.add (local.get $velocity_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $b))
-      (local.set $d (select (f32.add (local.get $g) (f32.mul (local.get $momentum) (local.get $b))) (local.get $b) (f32.ne (local.get $nesterov) (f32.const 0))))
-      (f32.store (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2))) (f32.sub (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $lr) (local.get $d))))
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 38266)))
     end
   )
 
   ;; Adam / AdamW step over 38266 parameters (PyTorch semantics)
   ;; Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay
-  (func $adam_38266 (export "adam_38266") (type $t4) (param $param_at i32) (param $grad_at i32) (param $expAvg_at i32) (param $expAvgSq_at i32) (param $stepSize f32) (param $beta1 f32) (param $oneMinusBeta1 f32) (param $beta2 f32) (param $oneMinusBeta2 f32) (param $bc2Sqrt f32) (param $eps f32) (param $weightDecay f32) (param $decay f32)
+  ;; threads: loop i [0, 38266) cut into 16 chunks (chunk_lo, chunk_hi), ~2.14M IR nodes
+  (func $adam_38266 (export "adam_38266") (type $t4) (param $param_at i32) (param $grad_at i32) (param $expAvg_at i32) (param $expAvgSq_at i32) (param $stepSize f32) (param $beta1 f32) (param $oneMinusBeta1 f32) (param $beta2 f32) (param $oneMinusBeta2 f32) (param $bc2Sqrt f32) (param $eps f32) (param $weightDecay f32) (param $decay f32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32) (local $p f32) (local $g f32) (local $m f32) (local $s f32) (local $denom f32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (local.set $p (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))))
-      (local.set $g (f32.add (f32.load (i32.add (local.get $grad_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $weightDecay) (local.get $p))))
-      (local.set $m (f32.add (f32.mul (local.get $beta1) (f32.load (i32.add (local.get $expAvg_at) (i32.shl (local.get $i) (i32.const 2))))) (f32.mul (local.get $oneMinusBeta1) (local.get $g))))
-      (local.set $s (f32.add (f32.mul (local.get $beta2) (f32.load (i32.add (local.get $expAvgSq_at) (i32.shl (local.get $i) (i32.const 2))))) (f32.mul (local.get $oneMinusBeta2) (f32.mul (local.get $g) (local.get $g)))))
-      (f32.store (i32.add (local.get $expAvg_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $m))
-      (f32.store (i32.add (local.get $expAvgSq_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $s))
-      (local.set $denom (f32.add (f32.div (f32.sqrt (local.get $s)) (local.get $bc2Sqrt)) (local.get $eps)))
-      (f32.store (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2))) (f32.sub (f32.sub (local.get $p) (f32.mul (local.get $decay) (local.get $p))) (f32.mul (local.get $stepSize) (f32.div (local.get $m) (local.get $denom)))))
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 38266)))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (local.set $p (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $g (f32.add (f32.load (i32.add (local.get $grad_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $weightDecay) (local.get $p))))
+        (local.set $m (f32.add (f32.mul (local.get $beta1) (f32.load (i32.add (local.get $expAvg_at) (i32.shl (local.get $i) (i32.const 2))))) (f32.mul (local.get $oneMinusBeta1) (local.get $g))))
+        (local.set $s (f32.add (f32.mul (local.get $beta2) (f32.load (i32.add (local.get $expAvgSq_at) (i32.shl (local.get $i) (i32.const 2))))) (f32.mul (local.get $oneMinusBeta2) (f32.mul (local.get $g) (local.get $g)))))
+        (f32.store (i32.add (local.get $expAvg_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $m))
+        (f32.store (i32.add (local.get $expAvgSq_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $s))
+        (local.set $denom (f32.add (f32.div (f32.sqrt (local.get $s)) (local.get $bc2Sqrt)) (local.get $eps)))
+        (f32.store (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2))) (f32.sub (f32.sub (local.get $p) (f32.mul (local.get $decay) (local.get $p))) (f32.mul (local.get $stepSize) (f32.div (local.get $m) (local.get $denom)))))
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
+      end
     end
   )
 
   ;; Adam / AdamW step over 38266 parameters (PyTorch semantics, AMSGrad: the running maximum of v normalizes)
   ;; Adam: weightDecay = weight_decay, decay = 0; AdamW: weightDecay = 0, decay = lr * weight_decay
-  (func $adam_amsgrad_38266 (export "adam_amsgrad_38266") (type $t5) (param $param_at i32) (param $grad_at i32) (param $expAvg_at i32) (param $expAvgSq_at i32) (param $maxExpAvgSq_at i32) (param $stepSize f32) (param $beta1 f32) (param $oneMinusBeta1 f32) (param $beta2 f32) (param $oneMinusBeta2 f32) (param $bc2Sqrt f32) (param $eps f32) (param $weightDecay f32) (param $decay f32)
+  ;; threads: loop i [0, 38266) cut into 16 chunks (chunk_lo, chunk_hi), ~2.45M IR nodes
+  (func $adam_amsgrad_38266 (export "adam_amsgrad_38266") (type $t5) (param $param_at i32) (param $grad_at i32) (param $expAvg_at i32) (param $expAvgSq_at i32) (param $maxExpAvgSq_at i32) (param $stepSize f32) (param $beta1 f32) (param $oneMinusBeta1 f32) (param $beta2 f32) (param $oneMinusBeta2 f32) (param $bc2Sqrt f32) (param $eps f32) (param $weightDecay f32) (param $decay f32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32) (local $p f32) (local $g f32) (local $m f32) (local $s f32) (local $smax f32) (local $denom f32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (local.set $p (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))))
-      (local.set $g (f32.add (f32.load (i32.add (local.get $grad_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $weightDecay) (local.get $p))))
-      (local.set $m (f32.add (f32.mul (local.get $beta1) (f32.load (i32.add (local.get $expAvg_at) (i32.shl (local.get $i) (i32.const 2))))) (f32.mul (local.get $oneMinusBeta1) (local.get $g))))
-      (local.set $s (f32.add (f32.mul (local.get $beta2) (f32.load (i32.add (local.get $expAvgSq_at) (i32.shl (local.get $i) (i32.const 2))))) (f32.mul (local.get $oneMinusBeta2) (f32.mul (local.get $g) (local.get $g)))))
-      (f32.store (i32.add (local.get $expAvg_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $m))
-      (f32.store (i32.add (local.get $expAvgSq_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $s))
-      (local.set $smax (f32.max (f32.load (i32.add (local.get $maxExpAvgSq_at) (i32.shl (local.get $i) (i32.const 2)))) (local.get $s)))
-      (f32.store (i32.add (local.get $maxExpAvgSq_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $smax))
-      (local.set $denom (f32.add (f32.div (f32.sqrt (local.get $smax)) (local.get $bc2Sqrt)) (local.get $eps)))
-      (f32.store (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2))) (f32.sub (f32.sub (local.get $p) (f32.mul (local.get $decay) (local.get $p))) (f32.mul (local.get $stepSize) (f32.div (local.get $m) (local.get $denom)))))
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 38266)))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (local.set $p (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $g (f32.add (f32.load (i32.add (local.get $grad_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $weightDecay) (local.get $p))))
+        (local.set $m (f32.add (f32.mul (local.get $beta1) (f32.load (i32.add (local.get $expAvg_at) (i32.shl (local.get $i) (i32.const 2))))) (f32.mul (local.get $oneMinusBeta1) (local.get $g))))
+        (local.set $s (f32.add (f32.mul (local.get $beta2) (f32.load (i32.add (local.get $expAvgSq_at) (i32.shl (local.get $i) (i32.const 2))))) (f32.mul (local.get $oneMinusBeta2) (f32.mul (local.get $g) (local.get $g)))))
+        (f32.store (i32.add (local.get $expAvg_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $m))
+        (f32.store (i32.add (local.get $expAvgSq_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $s))
+        (local.set $smax (f32.max (f32.load (i32.add (local.get $maxExpAvgSq_at) (i32.shl (local.get $i) (i32.const 2)))) (local.get $s)))
+        (f32.store (i32.add (local.get $maxExpAvgSq_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $smax))
+        (local.set $denom (f32.add (f32.div (f32.sqrt (local.get $smax)) (local.get $bc2Sqrt)) (local.get $eps)))
+        (f32.store (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2))) (f32.sub (f32.sub (local.get $p) (f32.mul (local.get $decay) (local.get $p))) (f32.mul (local.get $stepSize) (f32.div (local.get $m) (local.get $denom)))))
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
+      end
     end
   )
 )

@@ -16,7 +16,8 @@
 // | fc    | linear    | -            | 2             | 2     | -         | -        |      4 |     0.000 |     0.000 |     0.0 |
 // | total |           |              | 1x4x4         | 2     |           |          |     22 |     0.000 |     0.000 |     0.1 |
 
-import { instantiate, type WasmHeap } from './runtime.ts';
+import { instantiate, type ModuleBinary, type WasmHeap } from './runtime.ts';
+import { runSplit, type SplitKernel, type WasmPool } from './threads.ts';
 
 /** wasm/layers/conv1.wat, 1994 bytes */
 const layers_conv1_wasm = 'AGFzbQEAAAABBwFgA39/fwACDwEDZW52Bm1lbW9yeQIAAAMEAwAAAAdwAyljb252M3gzXzF4NHg0X3RvXzFfbm9iaWFzX2Z3ZF9kaXJlY3RfY29scwAAHGNvbnYzeDNfMXg0eDRfdG9fMV9kd19kaXJlY3QAASFjb252M3gzXzF4NHg0X3RvXzFfZHhfZGlyZWN0X2NvbHMAAgqtDgPeAwIDfxd9QQAhAwNAIANBAmwhBCADQQRsIQVDAAAAACEGQwAAAAAhByABKgIAIQggACAFQQJ0aioCACEJIAYgCCAJlJIhBiAAIAVBAnRqKgIEIQogByAIIAqUkiEHIAEqAgQhCyAGIAsgCpSSIQYgACAFQQJ0aioCCCEMIAcgCyAMlJIhByABKgIIIQ0gBiANIAyUkiEGIAAgBUECdGoqAgwhDiAHIA0gDpSSIQcgASoCDCEPIAAgBUECdGoqAhAhECAGIA8gEJSSIQYgACAFQQJ0aioCFCERIAcgDyARlJIhByABKgIQIRIgBiASIBGUkiEGIAAgBUECdGoqAhghEyAHIBIgE5SSIQcgASoCFCEUIAYgFCATlJIhBiAAIAVBAnRqKgIcIRUgByAUIBWUkiEHIAEqAhghFiAAIAVBAnRqKgIgIRcgBiAWIBeUkiEGIAAgBUECdGoqAiQhGCAHIBYgGJSSIQcgASoCHCEZIAYgGSAYlJIhBiAAIAVBAnRqKgIoIRogByAZIBqUkiEHIAEqAiAhGyAGIBsgGpSSIQYgACAFQQJ0aioCLCEcIAcgGyAclJIhByACIARBAnRqIAY4AgAgAiAEQQJ0aiAHOAIEIANBAWoiA0ECSA0ACwvZBQIDfxF9QwAAAAAhBkMAAAAAIQdDAAAAACEIQQAhAwNAIANBAmwhBCADQQRsIQUgASAEQQJ0aioCACEJIAAgBUECdGoqAgAhCiAAIAVBAnRqKgIEIQsgACAFQQJ0aioCCCEMIAYgCSAKlJIhBiAHIAkgC5SSIQcgCCAJIAyUkiEIIAEgBEECdGoqAgQhDSAAIAVBAnRqKgIEIQ4gACAFQQJ0aioCCCEPIAAgBUECdGoqAgwhECAGIA0gDpSSIQYgByANIA+UkiEHIAggDSAQlJIhCCADQQFqIgNBAkgNAAsgAiAGOAIAIAIgBzgCBCACIAg4AghDAAAAACERQwAAAAAhEkMAAAAAIRNBACEDA0AgA0ECbCEEIANBBGxBBGohBSABIARBAnRqKgIAIQkgACAFQQJ0aioCACEKIAAgBUECdGoqAgQhCyAAIAVBAnRqKgIIIQwgESAJIAqUkiERIBIgCSALlJIhEiATIAkgDJSSIRMgASAEQQJ0aioCBCENIAAgBUECdGoqAgQhDiAAIAVBAnRqKgIIIQ8gACAFQQJ0aioCDCEQIBEgDSAOlJIhESASIA0gD5SSIRIgEyANIBCUkiETIANBAWoiA0ECSA0ACyACIBE4AgwgAiASOAIQIAIgEzgCFEMAAAAAIRRDAAAAACEVQwAAAAAhFkEAIQMDQCADQQJsIQQgA0EEbEEIaiEFIAEgBEECdGoqAgAhCSAAIAVBAnRqKgIAIQogACAFQQJ0aioCBCELIAAgBUECdGoqAgghDCAUIAkgCpSSIRQgFSAJIAuUkiEVIBYgCSAMlJIhFiABIARBAnRqKgIEIQ0gACAFQQJ0aioCBCEOIAAgBUECdGoqAgghDyAAIAVBAnRqKgIMIRAgFCANIA6UkiEUIBUgDSAPlJIhFSAWIA0gEJSSIRYgA0EBaiIDQQJIDQALIAIgFDgCGCACIBU4AhwgAiAWOAIgC+8EAgN/C31BACEDA0AgA0EEbCEEIANBAmwhBUMAAAAAIQZDAAAAACEHIANBAkgEQCABKgIAIQggACAFQQJ0aioCACEJIAYgCCAJlJIhBiAAIAVBAnRqKgIEIQogByAIIAqUkiEHIAEqAgQhCyAHIAsgCZSSIQcLIANBAU4gA0EDSHEEQCABKgIMIQggACAFQX5qQQJ0aioCACEJIAYgCCAJlJIhBiAAIAVBf2pBAnRqKgIAIQogByAIIAqUkiEHIAEqAhAhCyAHIAsgCZSSIQcLIANBAk4EQCABKgIYIQggACAFQXxqQQJ0aioCACEJIAYgCCAJlJIhBiAAIAVBfWpBAnRqKgIAIQogByAIIAqUkiEHIAEqAhwhCyAHIAsgCZSSIQcLIAIgBEECdGogBjgCACACIARBAnRqIAc4AgRDAAAAACEMQwAAAAAhDSADQQJIBEAgASoCBCELIAAgBUECdGoqAgQhDiAMIAsgDpSSIQwgASoCCCEPIAAgBUECdGoqAgAhECAMIA8gEJSSIQwgDSAPIA6UkiENCyADQQFOIANBA0hxBEAgASoCECELIAAgBUF/akECdGoqAgAhDiAMIAsgDpSSIQwgASoCFCEPIAAgBUF+akECdGoqAgAhECAMIA8gEJSSIQwgDSAPIA6UkiENCyADQQJOBEAgASoCHCELIAAgBUF9akECdGoqAgAhDiAMIAsgDpSSIQwgASoCICEPIAAgBUF8akECdGoqAgAhECAMIA8gEJSSIQwgDSAPIA6UkiENCyACIARBAnRqIAw4AgggAiAEQQJ0aiANOAIMIANBAWoiA0EESA0ACws=';
@@ -38,6 +39,25 @@ const grads_wasm = 'AGFzbQEAAAABBwFgA39/fwACDwEDZW52Bm1lbW9yeQIAAAMCAQAHEgEOZ3Jh
 
 /** wasm/train.wat, 1008 bytes */
 const train_wasm = 'AGFzbQEAAAABQQZgAXwBfGAEf39/fwBgBH9/fX0AYAl/f399fX19fX0AYA1/f39/fX19fX19fX19AGAOf39/f399fX19fX19fX0AAiUDA2VudgZtZW1vcnkCAAAEbWF0aANleHAAAARtYXRoA2xvZwAAAwYFAQIDBAUHSwUQc29mdG1heF94ZW50XzF4MgACBnNnZF8yMgADD3NnZF9tb21lbnR1bV8yMgAEB2FkYW1fMjIABQ9hZGFtX2Ftc2dyYWRfMjIABgqmBgXFAQICfwR9QwAAAAAhBiABKAIAIQQgACoCACEHIAcgACoCBJchB0MAAAAAIQhBACEFA0AgACAFQQJ0aioCACAHk7sQALYhCSACIAVBAnRqIAk4AgAgCCAJkiEIIAVBAWoiBUECSA0ACyAGIAcgCLsQAbaSIAAgBEECdGoqAgCTkiEGQQAhBQNAIAIgBUECdGogAiAFQQJ0aioCACAIlUMAAIA/QwAAAAAgBSAERhuTOAIAIAVBAWoiBUECSA0ACyADIAY4AgALUQIBfwF9QQAhBANAIAEgBEECdGoqAgAgAyAAIARBAnRqKgIAlJIhBSAAIARBAnRqIAAgBEECdGoqAgAgAiAFlJM4AgAgBEEBaiIEQRZIDQALC5cBAgF/A31BACEJA0AgASAJQQJ0aioCACAGIAAgCUECdGoqAgCUkiEKIAhDAAAAAFwEfSAKBSAEIAIgCUECdGoqAgCUIAUgCpSSCyELIAIgCUECdGogCzgCACAKIAQgC5SSIAsgB0MAAAAAXBshDCAAIAlBAnRqIAAgCUECdGoqAgAgAyAMlJM4AgAgCUEBaiIJQRZIDQALC6kBAgF/BX1BACENA0AgACANQQJ0aioCACEOIAEgDUECdGoqAgAgCyAOlJIhDyAFIAIgDUECdGoqAgCUIAYgD5SSIRAgByADIA1BAnRqKgIAlCAIIA8gD5SUkiERIAIgDUECdGogEDgCACADIA1BAnRqIBE4AgAgEZEgCZUgCpIhEiAAIA1BAnRqIA4gDCAOlJMgBCAQIBKVlJM4AgAgDUEBaiINQRZIDQALC8YBAgF/Bn1BACEOA0AgACAOQQJ0aioCACEPIAEgDkECdGoqAgAgDCAPlJIhECAGIAIgDkECdGoqAgCUIAcgEJSSIREgCCADIA5BAnRqKgIAlCAJIBAgEJSUkiESIAIgDkECdGogETgCACADIA5BAnRqIBI4AgAgBCAOQQJ0aioCACASlyETIAQgDkECdGogEzgCACATkSAKlSALkiEUIAAgDkECdGogDyANIA+UkyAFIBEgFJWUkzgCACAOQQFqIg5BFkgNAAsL';
+
+/** every module's binary and multiply-add sites by identifier (the worker threads instantiate them too) */
+export const MODULES: Readonly<Record<string, ModuleBinary>> = {
+  layers_conv1: [layers_conv1_wasm, []],
+  layers_relu1: [layers_relu1_wasm, []],
+  layers_pool1: [layers_pool1_wasm, []],
+  layers_cat: [layers_cat_wasm, []],
+  layers_fc: [layers_fc_wasm, []],
+  grads: [grads_wasm, []],
+  train: [train_wasm, []],
+};
+
+/**
+ * the kernels cut into chunks along their outer parallel loops (src/wasm/split.ts), which the
+ * threads share: [module, function, phases: [loop from, loop to, chunks (1: whole on the caller)]];
+ * a kernel's index is its id
+ */
+export const SPLIT_KERNELS: readonly SplitKernel[] = [
+];
 
 /** every kernel, taking typed arrays as the TS kernels do (buffers in the heap are passed by offset, others staged) */
 export interface Kernels {
@@ -63,13 +83,13 @@ export interface Kernels {
   adam_amsgrad_22(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void;
 }
 
-/** instantiate every module over the heap's memory */
-export function wasmKernels(heap: WasmHeap): Kernels {
-  const mod_layers_conv1 = instantiate('layers/conv1', layers_conv1_wasm, heap);
-  const mod_layers_relu1 = instantiate('layers/relu1', layers_relu1_wasm, heap);
-  const mod_layers_pool1 = instantiate('layers/pool1', layers_pool1_wasm, heap);
-  const mod_layers_cat = instantiate('layers/cat', layers_cat_wasm, heap);
-  const mod_layers_fc = instantiate('layers/fc', layers_fc_wasm, heap);
+/** instantiate every module over the heap's memory; the split kernels run on the pool's threads (without one, whole) */
+export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kernels {
+  const mod_layers_conv1 = instantiate('layers_conv1', layers_conv1_wasm, heap);
+  const mod_layers_relu1 = instantiate('layers_relu1', layers_relu1_wasm, heap);
+  const mod_layers_pool1 = instantiate('layers_pool1', layers_pool1_wasm, heap);
+  const mod_layers_cat = instantiate('layers_cat', layers_cat_wasm, heap);
+  const mod_layers_fc = instantiate('layers_fc', layers_fc_wasm, heap);
   const mod_grads = instantiate('grads', grads_wasm, heap);
   const mod_train = instantiate('train', train_wasm, heap);
   return {

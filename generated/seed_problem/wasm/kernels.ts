@@ -12,7 +12,8 @@
 // | fc         | linear    | 2     | 2     | -         | -        |      4 |     0.000 |     0.000 |     0.0 |
 // | total      |           | 1x4x4 | 2     |           |          |     22 |     0.000 |     0.000 |     0.1 |
 
-import { instantiate, type WasmHeap } from './runtime.ts';
+import { instantiate, type ModuleBinary, type WasmHeap } from './runtime.ts';
+import { runSplit, type SplitKernel, type WasmPool } from './threads.ts';
 
 /** wasm/layers/conv.wat, 2955 bytes */
 const layers_conv_wasm = 'AGFzbQEAAAABBwFgA39/fwACDwEDZW52Bm1lbW9yeQIAAAMEAwAAAAdwAyljb252M3gzXzF4NHg0X3RvXzJfbm9iaWFzX2Z3ZF9kaXJlY3RfY29scwAAHGNvbnYzeDNfMXg0eDRfdG9fMl9kd19kaXJlY3QAASFjb252M3gzXzF4NHg0X3RvXzJfZHhfZGlyZWN0X2NvbHMAAgruFQP5BQIDfyJ9QQAhAwNAIANBAmwhBCADQQRsIQVDAAAAACEGQwAAAAAhB0MAAAAAIQhDAAAAACEJIAEqAgAhCiABKgIkIQsgACAFQQJ0aioCACEMIAYgCiAMlJIhBiAIIAsgDJSSIQggACAFQQJ0aioCBCENIAcgCiANlJIhByAJIAsgDZSSIQkgASoCBCEOIAEqAighDyAGIA4gDZSSIQYgCCAPIA2UkiEIIAAgBUECdGoqAgghECAHIA4gEJSSIQcgCSAPIBCUkiEJIAEqAgghESABKgIsIRIgBiARIBCUkiEGIAggEiAQlJIhCCAAIAVBAnRqKgIMIRMgByARIBOUkiEHIAkgEiATlJIhCSABKgIMIRQgASoCMCEVIAAgBUECdGoqAhAhFiAGIBQgFpSSIQYgCCAVIBaUkiEIIAAgBUECdGoqAhQhFyAHIBQgF5SSIQcgCSAVIBeUkiEJIAEqAhAhGCABKgI0IRkgBiAYIBeUkiEGIAggGSAXlJIhCCAAIAVBAnRqKgIYIRogByAYIBqUkiEHIAkgGSAalJIhCSABKgIUIRsgASoCOCEcIAYgGyAalJIhBiAIIBwgGpSSIQggACAFQQJ0aioCHCEdIAcgGyAdlJIhByAJIBwgHZSSIQkgASoCGCEeIAEqAjwhHyAAIAVBAnRqKgIgISAgBiAeICCUkiEGIAggHyAglJIhCCAAIAVBAnRqKgIkISEgByAeICGUkiEHIAkgHyAhlJIhCSABKgIcISIgASoCQCEjIAYgIiAhlJIhBiAIICMgIZSSIQggACAFQQJ0aioCKCEkIAcgIiAklJIhByAJICMgJJSSIQkgASoCICElIAEqAkQhJiAGICUgJJSSIQYgCCAmICSUkiEIIAAgBUECdGoqAiwhJyAHICUgJ5SSIQcgCSAmICeUkiEJIAIgBEECdGogBjgCACACIARBAnRqIAc4AgQgAiAEQQJ0aiAIOAIQIAIgBEECdGogCTgCFCADQQFqIgNBAkgNAAsL2QgCA38cfUMAAAAAIQZDAAAAACEHQwAAAAAhCEMAAAAAIQlDAAAAACEKQwAAAAAhC0EAIQMDQCADQQJsIQQgA0EEbCEFIAEgBEECdGoqAgAhDCABIARBAnRqKgIQIQ0gACAFQQJ0aioCACEOIAAgBUECdGoqAgQhDyAAIAVBAnRqKgIIIRAgBiAMIA6UkiEGIAcgDCAPlJIhByAIIAwgEJSSIQggCSANIA6UkiEJIAogDSAPlJIhCiALIA0gEJSSIQsgASAEQQJ0aioCBCERIAEgBEECdGoqAhQhEiAAIAVBAnRqKgIEIRMgACAFQQJ0aioCCCEUIAAgBUECdGoqAgwhFSAGIBEgE5SSIQYgByARIBSUkiEHIAggESAVlJIhCCAJIBIgE5SSIQkgCiASIBSUkiEKIAsgEiAVlJIhCyADQQFqIgNBAkgNAAsgAiAGOAIAIAIgBzgCBCACIAg4AgggAiAJOAIkIAIgCjgCKCACIAs4AixDAAAAACEWQwAAAAAhF0MAAAAAIRhDAAAAACEZQwAAAAAhGkMAAAAAIRtBACEDA0AgA0ECbCEEIANBBGxBBGohBSABIARBAnRqKgIAIQwgASAEQQJ0aioCECENIAAgBUECdGoqAgAhDiAAIAVBAnRqKgIEIQ8gACAFQQJ0aioCCCEQIBYgDCAOlJIhFiAXIAwgD5SSIRcgGCAMIBCUkiEYIBkgDSAOlJIhGSAaIA0gD5SSIRogGyANIBCUkiEbIAEgBEECdGoqAgQhESABIARBAnRqKgIUIRIgACAFQQJ0aioCBCETIAAgBUECdGoqAgghFCAAIAVBAnRqKgIMIRUgFiARIBOUkiEWIBcgESAUlJIhFyAYIBEgFZSSIRggGSASIBOUkiEZIBogEiAUlJIhGiAbIBIgFZSSIRsgA0EBaiIDQQJIDQALIAIgFjgCDCACIBc4AhAgAiAYOAIUIAIgGTgCMCACIBo4AjQgAiAbOAI4QwAAAAAhHEMAAAAAIR1DAAAAACEeQwAAAAAhH0MAAAAAISBDAAAAACEhQQAhAwNAIANBAmwhBCADQQRsQQhqIQUgASAEQQJ0aioCACEMIAEgBEECdGoqAhAhDSAAIAVBAnRqKgIAIQ4gACAFQQJ0aioCBCEPIAAgBUECdGoqAgghECAcIAwgDpSSIRwgHSAMIA+UkiEdIB4gDCAQlJIhHiAfIA0gDpSSIR8gICANIA+UkiEgICEgDSAQlJIhISABIARBAnRqKgIEIREgASAEQQJ0aioCFCESIAAgBUECdGoqAgQhEyAAIAVBAnRqKgIIIRQgACAFQQJ0aioCDCEVIBwgESATlJIhHCAdIBEgFJSSIR0gHiARIBWUkiEeIB8gEiATlJIhHyAgIBIgFJSSISAgISASIBWUkiEhIANBAWoiA0ECSA0ACyACIBw4AhggAiAdOAIcIAIgHjgCICACIB84AjwgAiAgOAJAIAIgITgCRAuVBwIEfwt9QQAhAwNAIANBBGwhBCADQQJsIQVDAAAAACEHQwAAAAAhCCADQQJIBEBBACEGA0AgASAGQQlsQQJ0aioCACEJIAAgBSAGQQRsakECdGoqAgAhCiAHIAkgCpSSIQcgACAFIAZBBGxqQQJ0aioCBCELIAggCSALlJIhCCABIAZBCWxBAnRqKgIEIQwgCCAMIAqUkiEIIAZBAWoiBkECSA0ACwsgA0EBTiADQQNIcQRAQQAhBgNAIAEgBkEJbEECdGoqAgwhCSAAIAUgBkEEbGpBfmpBAnRqKgIAIQogByAJIAqUkiEHIAAgBSAGQQRsakF/akECdGoqAgAhCyAIIAkgC5SSIQggASAGQQlsQQJ0aioCECEMIAggDCAKlJIhCCAGQQFqIgZBAkgNAAsLIANBAk4EQEEAIQYDQCABIAZBCWxBAnRqKgIYIQkgACAFIAZBBGxqQXxqQQJ0aioCACEKIAcgCSAKlJIhByAAIAUgBkEEbGpBfWpBAnRqKgIAIQsgCCAJIAuUkiEIIAEgBkEJbEECdGoqAhwhDCAIIAwgCpSSIQggBkEBaiIGQQJIDQALCyACIARBAnRqIAc4AgAgAiAEQQJ0aiAIOAIEQwAAAAAhDUMAAAAAIQ4gA0ECSARAQQAhBgNAIAEgBkEJbEECdGoqAgQhDCAAIAUgBkEEbGpBAnRqKgIEIQ8gDSAMIA+UkiENIAEgBkEJbEECdGoqAgghECAAIAUgBkEEbGpBAnRqKgIAIREgDSAQIBGUkiENIA4gECAPlJIhDiAGQQFqIgZBAkgNAAsLIANBAU4gA0EDSHEEQEEAIQYDQCABIAZBCWxBAnRqKgIQIQwgACAFIAZBBGxqQX9qQQJ0aioCACEPIA0gDCAPlJIhDSABIAZBCWxBAnRqKgIUIRAgACAFIAZBBGxqQX5qQQJ0aioCACERIA0gECARlJIhDSAOIBAgD5SSIQ4gBkEBaiIGQQJIDQALCyADQQJOBEBBACEGA0AgASAGQQlsQQJ0aioCHCEMIAAgBSAGQQRsakF9akECdGoqAgAhDyANIAwgD5SSIQ0gASAGQQlsQQJ0aioCICEQIAAgBSAGQQRsakF8akECdGoqAgAhESANIBAgEZSSIQ0gDiAQIA+UkiEOIAZBAWoiBkECSA0ACwsgAiAEQQJ0aiANOAIIIAIgBEECdGogDjgCDCADQQFqIgNBBEgNAAsL';
@@ -28,6 +29,23 @@ const layers_fc_wasm = 'AGFzbQEAAAABBwFgA39/fwACDwEDZW52Bm1lbW9yeQIAAAMEAwAAAAdQ
 
 /** wasm/train.wat, 1008 bytes */
 const train_wasm = 'AGFzbQEAAAABQQZgAXwBfGAEf39/fwBgBH9/fX0AYAl/f399fX19fX0AYA1/f39/fX19fX19fX19AGAOf39/f399fX19fX19fX0AAiUDA2VudgZtZW1vcnkCAAAEbWF0aANleHAAAARtYXRoA2xvZwAAAwYFAQIDBAUHSwUQc29mdG1heF94ZW50XzF4MgACBnNnZF8yMgADD3NnZF9tb21lbnR1bV8yMgAEB2FkYW1fMjIABQ9hZGFtX2Ftc2dyYWRfMjIABgqmBgXFAQICfwR9QwAAAAAhBiABKAIAIQQgACoCACEHIAcgACoCBJchB0MAAAAAIQhBACEFA0AgACAFQQJ0aioCACAHk7sQALYhCSACIAVBAnRqIAk4AgAgCCAJkiEIIAVBAWoiBUECSA0ACyAGIAcgCLsQAbaSIAAgBEECdGoqAgCTkiEGQQAhBQNAIAIgBUECdGogAiAFQQJ0aioCACAIlUMAAIA/QwAAAAAgBSAERhuTOAIAIAVBAWoiBUECSA0ACyADIAY4AgALUQIBfwF9QQAhBANAIAEgBEECdGoqAgAgAyAAIARBAnRqKgIAlJIhBSAAIARBAnRqIAAgBEECdGoqAgAgAiAFlJM4AgAgBEEBaiIEQRZIDQALC5cBAgF/A31BACEJA0AgASAJQQJ0aioCACAGIAAgCUECdGoqAgCUkiEKIAhDAAAAAFwEfSAKBSAEIAIgCUECdGoqAgCUIAUgCpSSCyELIAIgCUECdGogCzgCACAKIAQgC5SSIAsgB0MAAAAAXBshDCAAIAlBAnRqIAAgCUECdGoqAgAgAyAMlJM4AgAgCUEBaiIJQRZIDQALC6kBAgF/BX1BACENA0AgACANQQJ0aioCACEOIAEgDUECdGoqAgAgCyAOlJIhDyAFIAIgDUECdGoqAgCUIAYgD5SSIRAgByADIA1BAnRqKgIAlCAIIA8gD5SUkiERIAIgDUECdGogEDgCACADIA1BAnRqIBE4AgAgEZEgCZUgCpIhEiAAIA1BAnRqIA4gDCAOlJMgBCAQIBKVlJM4AgAgDUEBaiINQRZIDQALC8YBAgF/Bn1BACEOA0AgACAOQQJ0aioCACEPIAEgDkECdGoqAgAgDCAPlJIhECAGIAIgDkECdGoqAgCUIAcgEJSSIREgCCADIA5BAnRqKgIAlCAJIBAgEJSUkiESIAIgDkECdGogETgCACADIA5BAnRqIBI4AgAgBCAOQQJ0aioCACASlyETIAQgDkECdGogEzgCACATkSAKlSALkiEUIAAgDkECdGogDyANIA+UkyAFIBEgFJWUkzgCACAOQQFqIg5BFkgNAAsL';
+
+/** every module's binary and multiply-add sites by identifier (the worker threads instantiate them too) */
+export const MODULES: Readonly<Record<string, ModuleBinary>> = {
+  layers_conv: [layers_conv_wasm, []],
+  layers_relu1: [layers_relu1_wasm, []],
+  layers_maxpool2d2: [layers_maxpool2d2_wasm, []],
+  layers_fc: [layers_fc_wasm, []],
+  train: [train_wasm, []],
+};
+
+/**
+ * the kernels cut into chunks along their outer parallel loops (src/wasm/split.ts), which the
+ * threads share: [module, function, phases: [loop from, loop to, chunks (1: whole on the caller)]];
+ * a kernel's index is its id
+ */
+export const SPLIT_KERNELS: readonly SplitKernel[] = [
+];
 
 /** every kernel, taking typed arrays as the TS kernels do (buffers in the heap are passed by offset, others staged) */
 export interface Kernels {
@@ -48,12 +66,12 @@ export interface Kernels {
   adam_amsgrad_22(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void;
 }
 
-/** instantiate every module over the heap's memory */
-export function wasmKernels(heap: WasmHeap): Kernels {
-  const mod_layers_conv = instantiate('layers/conv', layers_conv_wasm, heap);
-  const mod_layers_relu1 = instantiate('layers/relu1', layers_relu1_wasm, heap);
-  const mod_layers_maxpool2d2 = instantiate('layers/maxpool2d2', layers_maxpool2d2_wasm, heap);
-  const mod_layers_fc = instantiate('layers/fc', layers_fc_wasm, heap);
+/** instantiate every module over the heap's memory; the split kernels run on the pool's threads (without one, whole) */
+export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kernels {
+  const mod_layers_conv = instantiate('layers_conv', layers_conv_wasm, heap);
+  const mod_layers_relu1 = instantiate('layers_relu1', layers_relu1_wasm, heap);
+  const mod_layers_maxpool2d2 = instantiate('layers_maxpool2d2', layers_maxpool2d2_wasm, heap);
+  const mod_layers_fc = instantiate('layers_fc', layers_fc_wasm, heap);
   const mod_train = instantiate('train', train_wasm, heap);
   return {
     conv3x3_1x4x4_to_2_nobias_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {

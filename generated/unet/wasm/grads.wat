@@ -6,26 +6,34 @@
 ;;
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
-  (type $t0 (func (param i32 i32 i32)))
+  (type $t0 (func (param i32 i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; y = x0 + x1, elementwise on [4, 8, 32, 32] (32768 elements)
-  (func $gradsum2_8x32x32 (export "gradsum2_8x32x32") (type $t0) (param $x0_at i32) (param $x1_at i32) (param $y_at i32)
+  ;; threads: loop i [0, 32768) cut into 7 chunks (chunk_lo, chunk_hi), ~0.23M IR nodes
+  (func $gradsum2_8x32x32 (export "gradsum2_8x32x32") (type $t0) (param $x0_at i32) (param $x1_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (f32.add (f32.load (i32.add (local.get $x0_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.load (i32.add (local.get $x1_at) (i32.shl (local.get $i) (i32.const 2))))))
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 32768)))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (f32.add (f32.load (i32.add (local.get $x0_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.load (i32.add (local.get $x1_at) (i32.shl (local.get $i) (i32.const 2))))))
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
+      end
     end
   )
 
   ;; y = x0 + x1, elementwise on [4, 16, 16, 16] (16384 elements)
-  (func $gradsum2_16x16x16 (export "gradsum2_16x16x16") (type $t0) (param $x0_at i32) (param $x1_at i32) (param $y_at i32)
+  ;; threads: loop i [0, 16384) cut into 3 chunks (chunk_lo, chunk_hi), ~0.11M IR nodes
+  (func $gradsum2_16x16x16 (export "gradsum2_16x16x16") (type $t0) (param $x0_at i32) (param $x1_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (f32.add (f32.load (i32.add (local.get $x0_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.load (i32.add (local.get $x1_at) (i32.shl (local.get $i) (i32.const 2))))))
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 16384)))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (f32.add (f32.load (i32.add (local.get $x0_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.load (i32.add (local.get $x1_at) (i32.shl (local.get $i) (i32.const 2))))))
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
+      end
     end
   )
 )

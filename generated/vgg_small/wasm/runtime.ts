@@ -10,12 +10,22 @@
 // them). Kernels take each buffer as its byte offset in that memory. An array from outside the
 // memory (a caller's dOut, labels or target) is copied into a staging area for the one call
 // that reads it.
+//
+// With threads (createWasmModel({ threads: N }), wasm/threads.ts) the memory is shared, a
+// control block for the threads follows the staging area, and every module is compiled with a
+// shared memory import (its committed bytes rewritten by sharedImport).
+
+import { CONTROL_BYTES, sharedImport } from './threads.ts';
 
 /** a kernel function of an instantiated module: buffer byte offsets, then scalars */
 export type WasmFn = (...args: number[]) => void;
 
 export interface WasmHeap {
   readonly memory: WebAssembly.Memory;
+  /** a shared memory (threads) */
+  readonly shared: boolean;
+  /** the byte offset of the threads' control block (shared heaps) */
+  readonly control: number;
   /** a zeroed Float32Array in the memory (16-byte aligned) */
   f32(length: number): Float32Array;
   /** a zeroed Int32Array in the memory (16-byte aligned) */
@@ -31,10 +41,11 @@ export interface WasmHeap {
 const PAGE = 65536;
 const align16 = (n: number): number => Math.ceil(n / 16) * 16;
 
-/** a memory of `bytes` for the model's buffers and `stageBytes` for staging (it never grows) */
-export function createHeap(bytes: number, stageBytes: number): WasmHeap {
-  const pages = Math.max(1, Math.ceil((align16(bytes) + align16(stageBytes)) / PAGE));
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+/** a memory of `bytes` for the model's buffers and `stageBytes` for staging (it never grows); `shared` for threads */
+export function createHeap(bytes: number, stageBytes: number, shared: boolean = false): WasmHeap {
+  const control = align16(bytes) + align16(stageBytes);
+  const pages = Math.max(1, Math.ceil((control + (shared ? CONTROL_BYTES : 0)) / PAGE));
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
   const buffer = memory.buffer;
   const stageStart = align16(bytes);
   let next = 0;
@@ -47,6 +58,8 @@ export function createHeap(bytes: number, stageBytes: number): WasmHeap {
   };
   return {
     memory,
+    shared,
+    control,
     f32: (length) => new Float32Array(buffer, take(4 * length, `a Float32Array(${length})`), length),
     i32: (length) => new Int32Array(buffer, take(4 * length, `an Int32Array(${length})`), length),
     begin: () => {
@@ -119,14 +132,44 @@ function decodeBase64(text: string): ArrayBuffer {
  * (relaxBinary), for the relaxed variant
  */
 export function instantiate(name: string, base64: string, heap: WasmHeap, fmaSites: readonly number[] = []): Record<string, WasmFn> {
-  const fma = relaxed && fmaSites.length > 0;
-  const key = fma ? `${name} relaxed` : name;
-  let mod = compiled.get(key);
-  if (!mod) {
-    const binary = decodeBase64(base64);
-    mod = new WebAssembly.Module(fma ? relaxBinary(binary, fmaSites) : binary);
-    compiled.set(key, mod);
-  }
+  const mod = compiledModule(name, base64, heap.shared, fmaSites);
   const instance = new WebAssembly.Instance(mod, { env: { memory: heap.memory }, math: { exp: Math.exp, log: Math.log } });
   return instance.exports as Record<string, WasmFn>;
+}
+
+/** a module's binary as compiled: relaxed first (in place, same length), then the shared import (which moves what follows it) */
+function moduleBytes(base64: string, shared: boolean, fma: readonly number[]): Uint8Array<ArrayBuffer> {
+  const binary = decodeBase64(base64);
+  const bytes = new Uint8Array(fma.length ? relaxBinary(binary, fma) : binary);
+  return shared ? sharedImport(bytes) : bytes;
+}
+const moduleKey = (name: string, shared: boolean, fma: boolean): string => `${name}${fma ? ' relaxed' : ''}${shared ? ' (shared memory)' : ''}`;
+
+/**
+ * a module compiled once per process (synchronously: Node allows any size, a browser's main
+ * thread only small ones); relaxed where relaxed SIMD is on and it has multiply-adds (fmaSites)
+ */
+export function compiledModule(name: string, base64: string, shared: boolean, fmaSites: readonly number[] = []): WebAssembly.Module {
+  const fma = relaxed ? fmaSites : [];
+  const key = moduleKey(name, shared, fma.length > 0);
+  let mod = compiled.get(key);
+  if (!mod) {
+    mod = new WebAssembly.Module(moduleBytes(base64, shared, fma));
+    compiled.set(key, mod);
+  }
+  return mod;
+}
+
+/** a module as kernels.ts lists it: its binary (base64) and where its multiply-adds start */
+export type ModuleBinary = readonly [base64: string, fmaSites: readonly number[]];
+
+/** compile the modules not compiled yet, asynchronously (what a browser's main thread needs); then instantiate finds them */
+export async function compileModules(modules: Readonly<Record<string, ModuleBinary>>, shared: boolean): Promise<void> {
+  await Promise.all(
+    Object.entries(modules).map(async ([name, [base64, fmaSites]]) => {
+      const fma = relaxed ? fmaSites : [];
+      const key = moduleKey(name, shared, fma.length > 0);
+      if (!compiled.has(key)) compiled.set(key, await WebAssembly.compile(moduleBytes(base64, shared, fma)));
+    }),
+  );
 }

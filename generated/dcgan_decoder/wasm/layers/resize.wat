@@ -9,104 +9,112 @@
 ;;
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
-  (type $t0 (func (param i32 i32)))
+  (type $t0 (func (param i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; upsample_bilinear2d [4, 4, 16, 16] -> [4, 4, 32, 32] scale=2x2 align_corners=false
-  (func $upsample_bilinear2x2_4x16x16_fwd (export "upsample_bilinear2x2_4x16x16_fwd") (type $t0) (param $x_at i32) (param $y_at i32)
+  ;; threads: loop nc [0, 16) cut into 16 chunks (chunk_lo, chunk_hi), ~0.80M IR nodes
+  (func $upsample_bilinear2x2_4x16x16_fwd (export "upsample_bilinear2x2_4x16x16_fwd") (type $t0) (param $x_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nc i32) (local $ih i32) (local $iw i32) (local $xb i32) (local $ob i32) (local $row_m i32) (local $tmp0 i32) (local $tmp1 i32)
     (local $col_m i32) (local $tmp2 i32) (local $tmp3 i32) (local $row_z i32) (local $col_z i32) (local $row_p i32) (local $tmp4 i32) (local $tmp5 i32)
     (local $col_p i32) (local $tmp6 i32) (local $tmp7 i32)
-    (local.set $nc (i32.const 0))
-    loop $nc
-      (local.set $ih (i32.const 0))
-      loop $ih
-        (local.set $iw (i32.const 0))
-        loop $iw
-          (local.set $xb (i32.mul (local.get $nc) (i32.const 256)))
-          (local.set $ob (i32.add (i32.mul (local.get $nc) (i32.const 1024)) (i32.add (i32.mul (local.get $ih) (i32.const 64)) (i32.mul (local.get $iw) (i32.const 2)))))
-          (local.set $row_m (i32.add (local.get $xb) (i32.mul (select (local.tee $tmp0 (i32.add (local.get $ih) (i32.const -1))) (local.tee $tmp1 (i32.const 0)) (i32.gt_s (local.get $tmp0) (local.get $tmp1))) (i32.const 16))))
-          (local.set $col_m (select (local.tee $tmp2 (i32.add (local.get $iw) (i32.const -1))) (local.tee $tmp3 (i32.const 0)) (i32.gt_s (local.get $tmp2) (local.get $tmp3))))
-          (local.set $row_z (i32.add (local.get $xb) (i32.mul (local.get $ih) (i32.const 16))))
-          (local.set $col_z (local.get $iw))
-          (local.set $row_p (i32.add (local.get $xb) (i32.mul (select (local.tee $tmp4 (i32.add (local.get $ih) (i32.const 1))) (local.tee $tmp5 (i32.const 15)) (i32.lt_s (local.get $tmp4) (local.get $tmp5))) (i32.const 16))))
-          (local.set $col_p (select (local.tee $tmp6 (i32.add (local.get $iw) (i32.const 1))) (local.tee $tmp7 (i32.const 15)) (i32.lt_s (local.get $tmp6) (local.get $tmp7))))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $ob) (i32.const 2))) (f32.add (f32.mul (f32.const 0.25) (f32.add (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_m) (local.get $col_m)) (i32.const 2))))) (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_m) (local.get $col_z)) (i32.const 2))))))) (f32.mul (f32.const 0.75) (f32.add (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_m)) (i32.const 2))))) (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_z)) (i32.const 2)))))))))
-          (f32.store offset=4 (i32.add (local.get $y_at) (i32.shl (local.get $ob) (i32.const 2))) (f32.add (f32.mul (f32.const 0.25) (f32.add (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_m) (local.get $col_z)) (i32.const 2))))) (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_m) (local.get $col_p)) (i32.const 2))))))) (f32.mul (f32.const 0.75) (f32.add (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_z)) (i32.const 2))))) (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_p)) (i32.const 2)))))))))
-          (f32.store offset=128 (i32.add (local.get $y_at) (i32.shl (local.get $ob) (i32.const 2))) (f32.add (f32.mul (f32.const 0.75) (f32.add (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_m)) (i32.const 2))))) (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_z)) (i32.const 2))))))) (f32.mul (f32.const 0.25) (f32.add (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_p) (local.get $col_m)) (i32.const 2))))) (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_p) (local.get $col_z)) (i32.const 2)))))))))
-          (f32.store offset=132 (i32.add (local.get $y_at) (i32.shl (local.get $ob) (i32.const 2))) (f32.add (f32.mul (f32.const 0.75) (f32.add (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_z)) (i32.const 2))))) (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_p)) (i32.const 2))))))) (f32.mul (f32.const 0.25) (f32.add (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_p) (local.get $col_z)) (i32.const 2))))) (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_p) (local.get $col_p)) (i32.const 2)))))))))
-          (br_if $iw (i32.lt_s (local.tee $iw (i32.add (local.get $iw) (i32.const 1))) (i32.const 16)))
+    (local.set $nc (local.get $chunk_lo))
+    block $nc_done
+      (br_if $nc_done (i32.ge_s (local.get $nc) (local.get $chunk_hi)))
+      loop $nc
+        (local.set $ih (i32.const 0))
+        loop $ih
+          (local.set $iw (i32.const 0))
+          loop $iw
+            (local.set $xb (i32.mul (local.get $nc) (i32.const 256)))
+            (local.set $ob (i32.add (i32.mul (local.get $nc) (i32.const 1024)) (i32.add (i32.mul (local.get $ih) (i32.const 64)) (i32.mul (local.get $iw) (i32.const 2)))))
+            (local.set $row_m (i32.add (local.get $xb) (i32.mul (select (local.tee $tmp0 (i32.add (local.get $ih) (i32.const -1))) (local.tee $tmp1 (i32.const 0)) (i32.gt_s (local.get $tmp0) (local.get $tmp1))) (i32.const 16))))
+            (local.set $col_m (select (local.tee $tmp2 (i32.add (local.get $iw) (i32.const -1))) (local.tee $tmp3 (i32.const 0)) (i32.gt_s (local.get $tmp2) (local.get $tmp3))))
+            (local.set $row_z (i32.add (local.get $xb) (i32.mul (local.get $ih) (i32.const 16))))
+            (local.set $col_z (local.get $iw))
+            (local.set $row_p (i32.add (local.get $xb) (i32.mul (select (local.tee $tmp4 (i32.add (local.get $ih) (i32.const 1))) (local.tee $tmp5 (i32.const 15)) (i32.lt_s (local.get $tmp4) (local.get $tmp5))) (i32.const 16))))
+            (local.set $col_p (select (local.tee $tmp6 (i32.add (local.get $iw) (i32.const 1))) (local.tee $tmp7 (i32.const 15)) (i32.lt_s (local.get $tmp6) (local.get $tmp7))))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $ob) (i32.const 2))) (f32.add (f32.mul (f32.const 0.25) (f32.add (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_m) (local.get $col_m)) (i32.const 2))))) (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_m) (local.get $col_z)) (i32.const 2))))))) (f32.mul (f32.const 0.75) (f32.add (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_m)) (i32.const 2))))) (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_z)) (i32.const 2)))))))))
+            (f32.store offset=4 (i32.add (local.get $y_at) (i32.shl (local.get $ob) (i32.const 2))) (f32.add (f32.mul (f32.const 0.25) (f32.add (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_m) (local.get $col_z)) (i32.const 2))))) (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_m) (local.get $col_p)) (i32.const 2))))))) (f32.mul (f32.const 0.75) (f32.add (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_z)) (i32.const 2))))) (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_p)) (i32.const 2)))))))))
+            (f32.store offset=128 (i32.add (local.get $y_at) (i32.shl (local.get $ob) (i32.const 2))) (f32.add (f32.mul (f32.const 0.75) (f32.add (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_m)) (i32.const 2))))) (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_z)) (i32.const 2))))))) (f32.mul (f32.const 0.25) (f32.add (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_p) (local.get $col_m)) (i32.const 2))))) (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_p) (local.get $col_z)) (i32.const 2)))))))))
+            (f32.store offset=132 (i32.add (local.get $y_at) (i32.shl (local.get $ob) (i32.const 2))) (f32.add (f32.mul (f32.const 0.75) (f32.add (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_z)) (i32.const 2))))) (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_z) (local.get $col_p)) (i32.const 2))))))) (f32.mul (f32.const 0.25) (f32.add (f32.mul (f32.const 0.75) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_p) (local.get $col_z)) (i32.const 2))))) (f32.mul (f32.const 0.25) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $row_p) (local.get $col_p)) (i32.const 2)))))))))
+            (br_if $iw (i32.lt_s (local.tee $iw (i32.add (local.get $iw) (i32.const 1))) (i32.const 16)))
+          end
+          (br_if $ih (i32.lt_s (local.tee $ih (i32.add (local.get $ih) (i32.const 1))) (i32.const 16)))
         end
-        (br_if $ih (i32.lt_s (local.tee $ih (i32.add (local.get $ih) (i32.const 1))) (i32.const 16)))
+        (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (i32.const 16)))
     end
   )
 
   ;; upsample_bilinear2d [4, 4, 16, 16] -> [4, 4, 32, 32] scale=2x2 align_corners=false
   ;; backward: the exact adjoint of forward, as a gather (each dx written once)
-  (func $upsample_bilinear2x2_4x16x16_dx (export "upsample_bilinear2x2_4x16x16_dx") (type $t0) (param $dy_at i32) (param $dx_at i32)
+  ;; threads: loop nc [0, 16) cut into 16 chunks (chunk_lo, chunk_hi), ~1.18M IR nodes
+  (func $upsample_bilinear2x2_4x16x16_dx (export "upsample_bilinear2x2_4x16x16_dx") (type $t0) (param $dy_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nc i32) (local $ih i32) (local $iw i32) (local $ob i32) (local $acc f32)
-    (local.set $nc (i32.const 0))
-    loop $nc
-      (local.set $ih (i32.const 0))
-      loop $ih
-        (local.set $iw (i32.const 0))
-        loop $iw
-          (local.set $ob (i32.add (i32.mul (local.get $nc) (i32.const 1024)) (i32.add (i32.mul (local.get $ih) (i32.const 64)) (i32.mul (local.get $iw) (i32.const 2)))))
-          (local.set $acc (f32.const 0))
-          (i32.ge_s (local.get $ih) (i32.const 1))
-          if
+    (local.set $nc (local.get $chunk_lo))
+    block $nc_done
+      (br_if $nc_done (i32.ge_s (local.get $nc) (local.get $chunk_hi)))
+      loop $nc
+        (local.set $ih (i32.const 0))
+        loop $ih
+          (local.set $iw (i32.const 0))
+          loop $iw
+            (local.set $ob (i32.add (i32.mul (local.get $nc) (i32.const 1024)) (i32.add (i32.mul (local.get $ih) (i32.const 64)) (i32.mul (local.get $iw) (i32.const 2)))))
+            (local.set $acc (f32.const 0))
+            (i32.ge_s (local.get $ih) (i32.const 1))
+            if
+              (i32.ge_s (local.get $iw) (i32.const 1))
+              if
+                (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.const 0.0625) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -33)) (i32.const 2)))))))
+              end
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 0)))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -32)) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 15)))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -31)) (i32.const 2)))))))
+              (i32.lt_s (i32.add (local.get $iw) (i32.const 1)) (i32.const 16))
+              if
+                (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.const 0.0625) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -30)) (i32.const 2)))))))
+              end
+            end
             (i32.ge_s (local.get $iw) (i32.const 1))
             if
-              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.const 0.0625) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -33)) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 0))) (f32.const 0.25)) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -1)) (i32.const 2)))))))
             end
-            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 0)))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -32)) (i32.const 2)))))))
-            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 15)))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -31)) (i32.const 2)))))))
+            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 0))) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 0)))) (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 0))) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 15)))) (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
             (i32.lt_s (i32.add (local.get $iw) (i32.const 1)) (i32.const 16))
             if
-              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.const 0.0625) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -30)) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 0))) (f32.const 0.25)) (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
             end
-          end
-          (i32.ge_s (local.get $iw) (i32.const 1))
-          if
-            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 0))) (f32.const 0.25)) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -1)) (i32.const 2)))))))
-          end
-          (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 0))) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 0)))) (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
-          (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 0))) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 15)))) (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
-          (i32.lt_s (i32.add (local.get $iw) (i32.const 1)) (i32.const 16))
-          if
-            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 0))) (f32.const 0.25)) (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
-          end
-          (i32.ge_s (local.get $iw) (i32.const 1))
-          if
-            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 15))) (f32.const 0.25)) (f32.load offset=124 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
-          end
-          (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 15))) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 0)))) (f32.load offset=128 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
-          (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 15))) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 15)))) (f32.load offset=132 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
-          (i32.lt_s (i32.add (local.get $iw) (i32.const 1)) (i32.const 16))
-          if
-            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 15))) (f32.const 0.25)) (f32.load offset=136 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
-          end
-          (i32.lt_s (i32.add (local.get $ih) (i32.const 1)) (i32.const 16))
-          if
             (i32.ge_s (local.get $iw) (i32.const 1))
             if
-              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.const 0.0625) (f32.load offset=252 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 15))) (f32.const 0.25)) (f32.load offset=124 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
             end
-            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 0)))) (f32.load offset=256 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
-            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 15)))) (f32.load offset=260 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 15))) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 0)))) (f32.load offset=128 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 15))) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 15)))) (f32.load offset=132 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
             (i32.lt_s (i32.add (local.get $iw) (i32.const 1)) (i32.const 16))
             if
-              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.const 0.0625) (f32.load offset=264 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 15))) (f32.const 0.25)) (f32.load offset=136 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
             end
+            (i32.lt_s (i32.add (local.get $ih) (i32.const 1)) (i32.const 16))
+            if
+              (i32.ge_s (local.get $iw) (i32.const 1))
+              if
+                (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.const 0.0625) (f32.load offset=252 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+              end
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 0)))) (f32.load offset=256 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 15)))) (f32.load offset=260 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+              (i32.lt_s (i32.add (local.get $iw) (i32.const 1)) (i32.const 16))
+              if
+                (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.const 0.0625) (f32.load offset=264 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+              end
+            end
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 256)) (i32.add (i32.mul (local.get $ih) (i32.const 16)) (local.get $iw))) (i32.const 2))) (local.get $acc))
+            (br_if $iw (i32.lt_s (local.tee $iw (i32.add (local.get $iw) (i32.const 1))) (i32.const 16)))
           end
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 256)) (i32.add (i32.mul (local.get $ih) (i32.const 16)) (local.get $iw))) (i32.const 2))) (local.get $acc))
-          (br_if $iw (i32.lt_s (local.tee $iw (i32.add (local.get $iw) (i32.const 1))) (i32.const 16)))
+          (br_if $ih (i32.lt_s (local.tee $ih (i32.add (local.get $ih) (i32.const 1))) (i32.const 16)))
         end
-        (br_if $ih (i32.lt_s (local.tee $ih (i32.add (local.get $ih) (i32.const 1))) (i32.const 16)))
+        (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (i32.const 16)))
     end
   )
 )

@@ -9,895 +9,903 @@
 ;;
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
-  (type $t0 (func (param i32 i32 i32 i32)))
-  (type $t1 (func (param i32 i32)))
-  (type $t2 (func (param i32 i32 i32)))
+  (type $t0 (func (param i32 i32 i32 i32 i32 i32)))
+  (type $t1 (func (param i32 i32 i32 i32)))
+  (type $t2 (func (param i32 i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.25
+  ;; threads: loop n [0, 32) cut into 16 chunks (chunk_lo, chunk_hi), ~58.95M IR nodes
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3, acc3_0..acc3_3 (25 loops)
-  (func $conv5x5_6x14x14_to_16_fwd_direct (export "conv5x5_6x14x14_to_16_fwd_direct") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32)
+  (func $conv5x5_6x14x14_to_16_fwd_direct (export "conv5x5_6x14x14_to_16_fwd_direct") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32)
     (local $r i32) (local $bv0 f32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $bv1 f32) (local $acc1_0 f32)
     (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32) (local $bv2 f32) (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32)
     (local $bv3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32) (local $acc3_3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32)
     (local $w3 f32) (local $v_acc0_0 v128) (local $v_acc1_0 v128) (local $v_acc2_0 v128) (local $v_acc3_0 v128)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $ob (i32.const 0))
-      loop $ob
-        (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-        (local.set $th (i32.const 0))
-        loop $th
-          (local.set $yrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $th)) (i32.const 10)))
-          (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 84)) (local.get $th)) (i32.const 14)))
-          (local.set $cb (i32.const 0))
-          loop $cb
-            (local.set $tw0 (i32.mul (local.get $cb) (i32.const 4)))
-            (local.set $bv0 (f32.load (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-            (local.set $acc0_0 (local.get $bv0))
-            (local.set $acc0_1 (local.get $bv0))
-            (local.set $acc0_2 (local.get $bv0))
-            (local.set $acc0_3 (local.get $bv0))
-            (local.set $bv1 (f32.load offset=4 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-            (local.set $acc1_0 (local.get $bv1))
-            (local.set $acc1_1 (local.get $bv1))
-            (local.set $acc1_2 (local.get $bv1))
-            (local.set $acc1_3 (local.get $bv1))
-            (local.set $bv2 (f32.load offset=8 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-            (local.set $acc2_0 (local.get $bv2))
-            (local.set $acc2_1 (local.get $bv2))
-            (local.set $acc2_2 (local.get $bv2))
-            (local.set $acc2_3 (local.get $bv2))
-            (local.set $bv3 (f32.load offset=12 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-            (local.set $acc3_0 (local.get $bv3))
-            (local.set $acc3_1 (local.get $bv3))
-            (local.set $acc3_2 (local.get $bv3))
-            (local.set $acc3_3 (local.get $bv3))
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=600 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1200 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1800 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $ob (i32.const 0))
+        loop $ob
+          (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
+          (local.set $th (i32.const 0))
+          loop $th
+            (local.set $yrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $th)) (i32.const 10)))
+            (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 84)) (local.get $th)) (i32.const 14)))
+            (local.set $cb (i32.const 0))
+            loop $cb
+              (local.set $tw0 (i32.mul (local.get $cb) (i32.const 4)))
+              (local.set $bv0 (f32.load (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+              (local.set $acc0_0 (local.get $bv0))
+              (local.set $acc0_1 (local.get $bv0))
+              (local.set $acc0_2 (local.get $bv0))
+              (local.set $acc0_3 (local.get $bv0))
+              (local.set $bv1 (f32.load offset=4 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+              (local.set $acc1_0 (local.get $bv1))
+              (local.set $acc1_1 (local.get $bv1))
+              (local.set $acc1_2 (local.get $bv1))
+              (local.set $acc1_3 (local.get $bv1))
+              (local.set $bv2 (f32.load offset=8 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+              (local.set $acc2_0 (local.get $bv2))
+              (local.set $acc2_1 (local.get $bv2))
+              (local.set $acc2_2 (local.get $bv2))
+              (local.set $acc2_3 (local.get $bv2))
+              (local.set $bv3 (f32.load offset=12 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+              (local.set $acc3_0 (local.get $bv3))
+              (local.set $acc3_1 (local.get $bv3))
+              (local.set $acc3_2 (local.get $bv3))
+              (local.set $acc3_3 (local.get $bv3))
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=600 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1200 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1800 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=604 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1804 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=608 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1808 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=612 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1812 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=616 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1216 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1816 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=620 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1220 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1820 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=624 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1224 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1824 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=64 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=628 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=64 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1228 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=64 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1828 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=64 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=68 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=632 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=68 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1232 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=68 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1832 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=68 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=72 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=636 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=72 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1236 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=72 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1836 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=72 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=112 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=640 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=112 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1240 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=112 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1840 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=112 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=116 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=644 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=116 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1244 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=116 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1844 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=116 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=120 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=648 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=120 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1248 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=120 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1848 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=120 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=124 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=652 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=124 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1252 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=124 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1852 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=124 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=656 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1256 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1856 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=168 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=660 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=168 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1260 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=168 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1860 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=168 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=172 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=664 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=172 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1264 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=172 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1864 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=172 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=176 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=668 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=176 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1268 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=176 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1868 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=176 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=180 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=672 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=180 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1272 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=180 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1872 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=180 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=184 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=676 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=184 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1276 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=184 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1876 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=184 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=224 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=680 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=224 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1280 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=224 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1880 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=224 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=228 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=684 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=228 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1284 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=228 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1884 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=228 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=232 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=688 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=232 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1288 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=232 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1888 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=232 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=236 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=692 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=236 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1292 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=236 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1892 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=236 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=240 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=696 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=240 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=1296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=240 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=1896 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=240 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+              (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
+              (f32.store offset=4 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
+              (f32.store offset=8 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
+              (f32.store offset=12 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_3))
+              (f32.store offset=400 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_0))
+              (f32.store offset=404 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_1))
+              (f32.store offset=408 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_2))
+              (f32.store offset=412 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_3))
+              (f32.store offset=800 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_0))
+              (f32.store offset=804 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_1))
+              (f32.store offset=808 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_2))
+              (f32.store offset=812 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_3))
+              (f32.store offset=1200 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_0))
+              (f32.store offset=1204 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_1))
+              (f32.store offset=1208 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_2))
+              (f32.store offset=1212 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_3))
+              (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 2)))
             end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=604 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1804 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=608 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1808 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=612 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1812 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=616 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1216 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1816 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=620 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1220 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1820 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=624 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1224 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1824 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=64 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=628 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=64 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1228 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=64 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1828 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=64 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=68 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=632 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=68 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1232 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=68 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1832 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=68 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=72 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=636 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=72 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1236 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=72 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1836 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=72 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=112 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=640 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=112 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1240 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=112 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1840 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=112 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=116 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=644 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=116 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1244 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=116 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1844 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=116 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=120 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=648 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=120 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1248 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=120 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1848 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=120 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=124 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=652 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=124 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1252 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=124 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1852 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=124 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=656 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1256 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1856 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=168 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=660 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=168 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1260 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=168 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1860 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=168 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=172 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=664 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=172 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1264 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=172 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1864 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=172 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=176 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=668 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=176 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1268 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=176 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1868 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=176 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=180 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=672 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=180 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1272 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=180 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1872 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=180 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=184 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=676 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=184 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1276 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=184 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1876 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=184 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=224 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=680 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=224 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1280 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=224 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1880 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=224 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=228 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=684 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=228 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1284 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=228 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1884 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=228 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=232 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=688 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=232 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1288 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=232 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1888 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=232 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=236 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=692 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=236 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1292 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=236 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1892 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=236 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=240 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-              (local.set $w1 (f32.load offset=696 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=240 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-              (local.set $w2 (f32.load offset=1296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=240 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-              (local.set $w3 (f32.load offset=1896 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=240 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-            end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
-            (f32.store offset=4 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
-            (f32.store offset=8 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
-            (f32.store offset=12 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_3))
-            (f32.store offset=400 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_0))
-            (f32.store offset=404 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_1))
-            (f32.store offset=408 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_2))
-            (f32.store offset=412 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_3))
-            (f32.store offset=800 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_0))
-            (f32.store offset=804 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_1))
-            (f32.store offset=808 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_2))
-            (f32.store offset=812 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_3))
-            (f32.store offset=1200 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_0))
-            (f32.store offset=1204 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_1))
-            (f32.store offset=1208 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_2))
-            (f32.store offset=1212 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_3))
-            (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 2)))
+            (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 10)))
+          (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 4)))
         end
-        (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 4)))
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
     end
   )
 
   ;; conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.25
-  (func $conv5x5_6x14x14_to_16_fwd_direct_cols (export "conv5x5_6x14x14_to_16_fwd_direct_cols") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32)
+  ;; threads: loop n [0, 32) cut into 16 chunks (chunk_lo, chunk_hi), ~18.25M IR nodes
+  (func $conv5x5_6x14x14_to_16_fwd_direct_cols (export "conv5x5_6x14x14_to_16_fwd_direct_cols") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32) (local $t_bv0 f32)
     (local $t_acc0_0 f32) (local $t_acc0_1 f32) (local $t_bv1 f32) (local $t_acc1_0 f32) (local $t_acc1_1 f32) (local $t_bv2 f32) (local $t_acc2_0 f32) (local $t_acc2_1 f32)
     (local $t_bv3 f32) (local $t_acc3_0 f32) (local $t_acc3_1 f32) (local $x0 f32) (local $x1 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32)
     (local $w3 f32)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $ob (i32.const 0))
-      loop $ob
-        (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-        (local.set $th (i32.const 0))
-        loop $th
-          (local.set $yrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $th)) (i32.const 10)))
-          (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 84)) (local.get $th)) (i32.const 14)))
-          (local.set $t_bv0 (f32.load (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-          (local.set $t_acc0_0 (local.get $t_bv0))
-          (local.set $t_acc0_1 (local.get $t_bv0))
-          (local.set $t_bv1 (f32.load offset=4 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-          (local.set $t_acc1_0 (local.get $t_bv1))
-          (local.set $t_acc1_1 (local.get $t_bv1))
-          (local.set $t_bv2 (f32.load offset=8 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-          (local.set $t_acc2_0 (local.get $t_bv2))
-          (local.set $t_acc2_1 (local.get $t_bv2))
-          (local.set $t_bv3 (f32.load offset=12 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-          (local.set $t_acc3_0 (local.get $t_bv3))
-          (local.set $t_acc3_1 (local.get $t_bv3))
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=32 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=36 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=600 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1200 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1800 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $ob (i32.const 0))
+        loop $ob
+          (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
+          (local.set $th (i32.const 0))
+          loop $th
+            (local.set $yrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $o0)) (i32.const 10)) (local.get $th)) (i32.const 10)))
+            (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 84)) (local.get $th)) (i32.const 14)))
+            (local.set $t_bv0 (f32.load (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+            (local.set $t_acc0_0 (local.get $t_bv0))
+            (local.set $t_acc0_1 (local.get $t_bv0))
+            (local.set $t_bv1 (f32.load offset=4 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+            (local.set $t_acc1_0 (local.get $t_bv1))
+            (local.set $t_acc1_1 (local.get $t_bv1))
+            (local.set $t_bv2 (f32.load offset=8 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+            (local.set $t_acc2_0 (local.get $t_bv2))
+            (local.set $t_acc2_1 (local.get $t_bv2))
+            (local.set $t_bv3 (f32.load offset=12 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+            (local.set $t_acc3_0 (local.get $t_bv3))
+            (local.set $t_acc3_1 (local.get $t_bv3))
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=32 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=36 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=600 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1200 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1800 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=36 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=40 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=604 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1804 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=40 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=44 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=608 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1808 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=44 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=48 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=612 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1812 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=48 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=52 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=616 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1216 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1816 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=88 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=92 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=620 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1220 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1820 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=92 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=96 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=624 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1224 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1824 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=96 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=100 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=628 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1228 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1828 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=100 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=632 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1232 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1832 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=108 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=636 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1236 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1836 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=144 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=148 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=640 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1240 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1840 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=148 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=152 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=644 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1244 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1844 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=152 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=156 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=648 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1248 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1848 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=156 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=160 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=652 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1252 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1852 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=160 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=164 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=656 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1256 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1856 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=200 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=204 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=660 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1260 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1860 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=204 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=208 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=664 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1264 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1864 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=208 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=212 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=668 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1268 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1868 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=212 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=216 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=672 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1272 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1872 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=216 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=220 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=676 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1276 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1876 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=256 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=260 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=680 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1280 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1880 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=260 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=264 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=684 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1284 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1884 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=264 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=268 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=688 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1288 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1888 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=268 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=272 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=692 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1292 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1892 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=272 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=276 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $w1 (f32.load offset=696 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $w2 (f32.load offset=1296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $w3 (f32.load offset=1896 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
+              (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+            end
+            (f32.store offset=32 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc0_0))
+            (f32.store offset=36 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc0_1))
+            (f32.store offset=432 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc1_0))
+            (f32.store offset=436 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc1_1))
+            (f32.store offset=832 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc2_0))
+            (f32.store offset=836 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc2_1))
+            (f32.store offset=1232 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc3_0))
+            (f32.store offset=1236 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc3_1))
+            (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 10)))
           end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=36 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=40 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=604 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1804 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=40 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=44 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=608 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1808 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=44 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=48 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=612 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1812 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=48 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=52 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=616 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1216 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1816 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=88 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=92 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=620 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1220 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1820 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=92 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=96 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=624 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1224 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1824 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=96 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=100 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=628 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1228 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1828 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=100 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=632 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1232 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1832 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=108 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=636 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1236 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1836 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=144 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=148 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=640 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1240 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1840 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=148 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=152 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=644 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1244 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1844 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=152 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=156 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=648 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1248 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1848 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=156 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=160 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=652 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1252 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1852 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=160 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=164 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=656 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1256 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1856 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=200 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=204 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=660 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1260 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1860 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=204 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=208 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=664 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1264 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1864 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=208 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=212 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=668 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1268 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1868 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=212 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=216 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=672 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1272 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1872 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=216 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=220 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=676 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1276 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1876 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=256 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=260 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=680 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1280 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1880 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=260 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=264 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=684 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1284 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1884 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=264 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=268 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=688 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1288 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1888 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=268 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=272 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=692 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1292 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1892 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=272 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=276 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $w1 (f32.load offset=696 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $w2 (f32.load offset=1296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $w3 (f32.load offset=1896 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 150)) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))))
-            (local.set $t_acc3_0 (f32.add (local.get $t_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $t_acc3_1 (f32.add (local.get $t_acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
-          end
-          (f32.store offset=32 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc0_0))
-          (f32.store offset=36 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc0_1))
-          (f32.store offset=432 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc1_0))
-          (f32.store offset=436 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc1_1))
-          (f32.store offset=832 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc2_0))
-          (f32.store offset=836 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc2_1))
-          (f32.store offset=1232 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc3_0))
-          (f32.store offset=1236 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc3_1))
-          (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 10)))
+          (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 4)))
         end
-        (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 4)))
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
     end
   )
 
@@ -905,292 +913,296 @@
   ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.43
   ;; cols[g, n, p, k] = im2row(x): 3200 rows x 150 columns
-  (func $conv5x5_6x14x14_to_16_dw_im2row_cols (export "conv5x5_6x14x14_to_16_dw_im2row_cols") (type $t1) (param $x_at i32) (param $cols_at i32)
+  ;; threads: loop n [0, 32) cut into 16 chunks (chunk_lo, chunk_hi), ~6.55M IR nodes
+  (func $conv5x5_6x14x14_to_16_dw_im2row_cols (export "conv5x5_6x14x14_to_16_dw_im2row_cols") (type $t1) (param $x_at i32) (param $cols_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $oh i32) (local $drow i32) (local $srow i32) (local $ow i32)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $r (i32.const 0))
-      loop $r
-        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 15000)) (i32.mul (local.get $r) (i32.const 25))))
-        (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r)) (i32.const 196)))
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $r (i32.const 0))
+        loop $r
+          (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 15000)) (i32.mul (local.get $r) (i32.const 25))))
+          (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r)) (i32.const 196)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 1)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 1)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 2)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 2)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 3)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 3)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 4)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 4)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 14)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 14)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 15)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 15)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 16)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 16)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 17)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 17)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 18)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 18)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 28)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 28)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 29)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 29)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 30)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 30)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 31)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=52 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 31)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=52 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 32)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 32)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 42)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 42)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 43)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=64 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 43)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=64 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 44)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=68 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 44)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=68 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 45)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=72 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 45)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=72 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 46)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 46)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 56)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 56)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 57)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 57)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 58)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 58)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 59)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 59)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 60)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
+            (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 60)))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+          (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
         end
-        (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
     end
   )
 
@@ -1198,521 +1210,221 @@
   ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.43
   ;; dw[co, k] = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]: M=16 N=150 K=3200 per group
+  ;; threads: phase 0 (chunk_phase = 0): loop nb [0, 37) cut into 16 chunks (chunk_lo, chunk_hi), ~58.83M IR nodes
+  ;; threads: phase 1 (chunk_phase = 1): loop mb [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~0.95M IR nodes
   ;; simd: f32x4 accumulators in loop k1: acc0_00..acc0_03, acc0_10..acc0_13, acc0_20..acc0_23, acc0_30..acc0_33
-  (func $conv5x5_6x14x14_to_16_dw_im2row_gemm (export "conv5x5_6x14x14_to_16_dw_im2row_gemm") (type $t2) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32)
+  (func $conv5x5_6x14x14_to_16_dw_im2row_gemm (export "conv5x5_6x14x14_to_16_dw_im2row_gemm") (type $t0) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32) (param $chunk_phase i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nb i32) (local $n0 i32) (local $mb i32) (local $m0 i32) (local $ai0 i32) (local $bi0 i32) (local $k0 i32) (local $ao0 i32)
     (local $bo0 i32) (local $k1 i32) (local $ai1 i32) (local $acc0_00 f32) (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $acc0_10 f32)
     (local $acc0_11 f32) (local $acc0_12 f32) (local $acc0_13 f32) (local $acc0_20 f32) (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_30 f32)
     (local $acc0_31 f32) (local $acc0_32 f32) (local $acc0_33 f32) (local $a0 f32) (local $a1 f32) (local $a2 f32) (local $a3 f32) (local $acc1_00 f32)
     (local $acc1_01 f32) (local $acc1_10 f32) (local $acc1_11 f32) (local $acc1_20 f32) (local $acc1_21 f32) (local $acc1_30 f32) (local $acc1_31 f32) (local $b0 f32)
     (local $b1 f32) (local $v_acc0_00 v128) (local $v_acc0_10 v128) (local $v_acc0_20 v128) (local $v_acc0_30 v128)
-    (local.set $nb (i32.const 0))
-    loop $nb
-      (local.set $n0 (i32.mul (local.get $nb) (i32.const 4)))
-      (local.set $mb (i32.const 0))
-      loop $mb
-        (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
-        (local.set $acc0_00 (f32.const 0))
-        (local.set $acc0_01 (f32.const 0))
-        (local.set $acc0_02 (f32.const 0))
-        (local.set $acc0_03 (f32.const 0))
-        (local.set $acc0_10 (f32.const 0))
-        (local.set $acc0_11 (f32.const 0))
-        (local.set $acc0_12 (f32.const 0))
-        (local.set $acc0_13 (f32.const 0))
-        (local.set $acc0_20 (f32.const 0))
-        (local.set $acc0_21 (f32.const 0))
-        (local.set $acc0_22 (f32.const 0))
-        (local.set $acc0_23 (f32.const 0))
-        (local.set $acc0_30 (f32.const 0))
-        (local.set $acc0_31 (f32.const 0))
-        (local.set $acc0_32 (f32.const 0))
-        (local.set $acc0_33 (f32.const 0))
-        (local.set $ai0 (i32.mul (local.get $m0) (i32.const 100)))
-        (local.set $bi0 (local.get $n0))
-        (local.set $k0 (i32.const 0))
-        loop $k0
-          (local.set $ao0 (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 1600))))
-          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 15000))))
-          ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
-          (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
-          ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
-          (local.set $v_acc0_10 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_10)) (local.get $acc0_11)) (local.get $acc0_12)) (local.get $acc0_13)))
-          ;; f32x4: acc0_20, acc0_21, acc0_22, acc0_23 as one vector in loop k1
-          (local.set $v_acc0_20 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_20)) (local.get $acc0_21)) (local.get $acc0_22)) (local.get $acc0_23)))
-          ;; f32x4: acc0_30, acc0_31, acc0_32, acc0_33 as one vector in loop k1
-          (local.set $v_acc0_30 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_30)) (local.get $acc0_31)) (local.get $acc0_32)) (local.get $acc0_33)))
-          (local.set $k1 (i32.const 0))
-          loop $k1
-            (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-            (local.set $a1 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-            (local.set $a2 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-            (local.set $a3 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-            (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2))))) (local.get $v_acc0_00)))
-            (local.set $v_acc0_10 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2))))) (local.get $v_acc0_10)))
-            (local.set $v_acc0_20 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a2)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2))))) (local.get $v_acc0_20)))
-            (local.set $v_acc0_30 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a3)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2))))) (local.get $v_acc0_30)))
-            (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 100)))
+    (i32.eq (local.get $chunk_phase) (i32.const 0))
+    if
+      (local.set $nb (local.get $chunk_lo))
+      block $nb_done
+        (br_if $nb_done (i32.ge_s (local.get $nb) (local.get $chunk_hi)))
+        loop $nb
+          (local.set $n0 (i32.mul (local.get $nb) (i32.const 4)))
+          (local.set $mb (i32.const 0))
+          loop $mb
+            (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
+            (local.set $acc0_00 (f32.const 0))
+            (local.set $acc0_01 (f32.const 0))
+            (local.set $acc0_02 (f32.const 0))
+            (local.set $acc0_03 (f32.const 0))
+            (local.set $acc0_10 (f32.const 0))
+            (local.set $acc0_11 (f32.const 0))
+            (local.set $acc0_12 (f32.const 0))
+            (local.set $acc0_13 (f32.const 0))
+            (local.set $acc0_20 (f32.const 0))
+            (local.set $acc0_21 (f32.const 0))
+            (local.set $acc0_22 (f32.const 0))
+            (local.set $acc0_23 (f32.const 0))
+            (local.set $acc0_30 (f32.const 0))
+            (local.set $acc0_31 (f32.const 0))
+            (local.set $acc0_32 (f32.const 0))
+            (local.set $acc0_33 (f32.const 0))
+            (local.set $ai0 (i32.mul (local.get $m0) (i32.const 100)))
+            (local.set $bi0 (local.get $n0))
+            (local.set $k0 (i32.const 0))
+            loop $k0
+              (local.set $ao0 (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 1600))))
+              (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 15000))))
+              ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
+              (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
+              ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
+              (local.set $v_acc0_10 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_10)) (local.get $acc0_11)) (local.get $acc0_12)) (local.get $acc0_13)))
+              ;; f32x4: acc0_20, acc0_21, acc0_22, acc0_23 as one vector in loop k1
+              (local.set $v_acc0_20 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_20)) (local.get $acc0_21)) (local.get $acc0_22)) (local.get $acc0_23)))
+              ;; f32x4: acc0_30, acc0_31, acc0_32, acc0_33 as one vector in loop k1
+              (local.set $v_acc0_30 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_30)) (local.get $acc0_31)) (local.get $acc0_32)) (local.get $acc0_33)))
+              (local.set $k1 (i32.const 0))
+              loop $k1
+                (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+                (local.set $a1 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+                (local.set $a2 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+                (local.set $a3 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+                (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2))))) (local.get $v_acc0_00)))
+                (local.set $v_acc0_10 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2))))) (local.get $v_acc0_10)))
+                (local.set $v_acc0_20 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a2)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2))))) (local.get $v_acc0_20)))
+                (local.set $v_acc0_30 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a3)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2))))) (local.get $v_acc0_30)))
+                (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 100)))
+              end
+              (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
+              (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
+              (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
+              (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
+              (local.set $acc0_10 (f32x4.extract_lane 0 (local.get $v_acc0_10)))
+              (local.set $acc0_11 (f32x4.extract_lane 1 (local.get $v_acc0_10)))
+              (local.set $acc0_12 (f32x4.extract_lane 2 (local.get $v_acc0_10)))
+              (local.set $acc0_13 (f32x4.extract_lane 3 (local.get $v_acc0_10)))
+              (local.set $acc0_20 (f32x4.extract_lane 0 (local.get $v_acc0_20)))
+              (local.set $acc0_21 (f32x4.extract_lane 1 (local.get $v_acc0_20)))
+              (local.set $acc0_22 (f32x4.extract_lane 2 (local.get $v_acc0_20)))
+              (local.set $acc0_23 (f32x4.extract_lane 3 (local.get $v_acc0_20)))
+              (local.set $acc0_30 (f32x4.extract_lane 0 (local.get $v_acc0_30)))
+              (local.set $acc0_31 (f32x4.extract_lane 1 (local.get $v_acc0_30)))
+              (local.set $acc0_32 (f32x4.extract_lane 2 (local.get $v_acc0_30)))
+              (local.set $acc0_33 (f32x4.extract_lane 3 (local.get $v_acc0_30)))
+              (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 32)))
+            end
+            (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
+            (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
+            (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))
+            (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_03))
+            (f32.store offset=600 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_10))
+            (f32.store offset=604 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_11))
+            (f32.store offset=608 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_12))
+            (f32.store offset=612 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_13))
+            (f32.store offset=1200 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_20))
+            (f32.store offset=1204 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_21))
+            (f32.store offset=1208 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_22))
+            (f32.store offset=1212 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_23))
+            (f32.store offset=1800 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_30))
+            (f32.store offset=1804 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_31))
+            (f32.store offset=1808 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_32))
+            (f32.store offset=1812 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_33))
+            (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 4)))
           end
-          (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
-          (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
-          (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
-          (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
-          (local.set $acc0_10 (f32x4.extract_lane 0 (local.get $v_acc0_10)))
-          (local.set $acc0_11 (f32x4.extract_lane 1 (local.get $v_acc0_10)))
-          (local.set $acc0_12 (f32x4.extract_lane 2 (local.get $v_acc0_10)))
-          (local.set $acc0_13 (f32x4.extract_lane 3 (local.get $v_acc0_10)))
-          (local.set $acc0_20 (f32x4.extract_lane 0 (local.get $v_acc0_20)))
-          (local.set $acc0_21 (f32x4.extract_lane 1 (local.get $v_acc0_20)))
-          (local.set $acc0_22 (f32x4.extract_lane 2 (local.get $v_acc0_20)))
-          (local.set $acc0_23 (f32x4.extract_lane 3 (local.get $v_acc0_20)))
-          (local.set $acc0_30 (f32x4.extract_lane 0 (local.get $v_acc0_30)))
-          (local.set $acc0_31 (f32x4.extract_lane 1 (local.get $v_acc0_30)))
-          (local.set $acc0_32 (f32x4.extract_lane 2 (local.get $v_acc0_30)))
-          (local.set $acc0_33 (f32x4.extract_lane 3 (local.get $v_acc0_30)))
-          (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 32)))
+          (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (local.get $chunk_hi)))
         end
-        (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
-        (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
-        (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))
-        (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_03))
-        (f32.store offset=600 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_10))
-        (f32.store offset=604 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_11))
-        (f32.store offset=608 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_12))
-        (f32.store offset=612 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_13))
-        (f32.store offset=1200 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_20))
-        (f32.store offset=1204 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_21))
-        (f32.store offset=1208 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_22))
-        (f32.store offset=1212 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_23))
-        (f32.store offset=1800 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_30))
-        (f32.store offset=1804 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_31))
-        (f32.store offset=1808 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_32))
-        (f32.store offset=1812 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 150)) (local.get $n0)) (i32.const 2))) (local.get $acc0_33))
-        (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 4)))
       end
-      (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (i32.const 37)))
     end
-    (local.set $mb (i32.const 0))
-    loop $mb
-      (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
-      (local.set $acc1_00 (f32.const 0))
-      (local.set $acc1_01 (f32.const 0))
-      (local.set $acc1_10 (f32.const 0))
-      (local.set $acc1_11 (f32.const 0))
-      (local.set $acc1_20 (f32.const 0))
-      (local.set $acc1_21 (f32.const 0))
-      (local.set $acc1_30 (f32.const 0))
-      (local.set $acc1_31 (f32.const 0))
-      (local.set $ai1 (i32.mul (local.get $m0) (i32.const 100)))
-      (local.set $k0 (i32.const 0))
-      loop $k0
-        (local.set $ao0 (i32.add (local.get $ai1) (i32.mul (local.get $k0) (i32.const 1600))))
-        (local.set $bo0 (i32.add (i32.mul (local.get $k0) (i32.const 15000)) (i32.const 148)))
-        (local.set $k1 (i32.const 0))
-        loop $k1
-          (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $a1 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $a2 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $a3 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $b0 (f32.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2)))))
-          (local.set $acc1_00 (f32.add (local.get $acc1_00) (f32.mul (local.get $a0) (local.get $b0))))
-          (local.set $acc1_10 (f32.add (local.get $acc1_10) (f32.mul (local.get $a1) (local.get $b0))))
-          (local.set $acc1_20 (f32.add (local.get $acc1_20) (f32.mul (local.get $a2) (local.get $b0))))
-          (local.set $acc1_30 (f32.add (local.get $acc1_30) (f32.mul (local.get $a3) (local.get $b0))))
-          (local.set $b1 (f32.load offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2)))))
-          (local.set $acc1_01 (f32.add (local.get $acc1_01) (f32.mul (local.get $a0) (local.get $b1))))
-          (local.set $acc1_11 (f32.add (local.get $acc1_11) (f32.mul (local.get $a1) (local.get $b1))))
-          (local.set $acc1_21 (f32.add (local.get $acc1_21) (f32.mul (local.get $a2) (local.get $b1))))
-          (local.set $acc1_31 (f32.add (local.get $acc1_31) (f32.mul (local.get $a3) (local.get $b1))))
-          (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 100)))
+    (i32.eq (local.get $chunk_phase) (i32.const 1))
+    if
+      (local.set $mb (local.get $chunk_lo))
+      block $mb_done
+        (br_if $mb_done (i32.ge_s (local.get $mb) (local.get $chunk_hi)))
+        loop $mb
+          (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
+          (local.set $acc1_00 (f32.const 0))
+          (local.set $acc1_01 (f32.const 0))
+          (local.set $acc1_10 (f32.const 0))
+          (local.set $acc1_11 (f32.const 0))
+          (local.set $acc1_20 (f32.const 0))
+          (local.set $acc1_21 (f32.const 0))
+          (local.set $acc1_30 (f32.const 0))
+          (local.set $acc1_31 (f32.const 0))
+          (local.set $ai1 (i32.mul (local.get $m0) (i32.const 100)))
+          (local.set $k0 (i32.const 0))
+          loop $k0
+            (local.set $ao0 (i32.add (local.get $ai1) (i32.mul (local.get $k0) (i32.const 1600))))
+            (local.set $bo0 (i32.add (i32.mul (local.get $k0) (i32.const 15000)) (i32.const 148)))
+            (local.set $k1 (i32.const 0))
+            loop $k1
+              (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+              (local.set $a1 (f32.load offset=400 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+              (local.set $a2 (f32.load offset=800 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+              (local.set $a3 (f32.load offset=1200 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+              (local.set $b0 (f32.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2)))))
+              (local.set $acc1_00 (f32.add (local.get $acc1_00) (f32.mul (local.get $a0) (local.get $b0))))
+              (local.set $acc1_10 (f32.add (local.get $acc1_10) (f32.mul (local.get $a1) (local.get $b0))))
+              (local.set $acc1_20 (f32.add (local.get $acc1_20) (f32.mul (local.get $a2) (local.get $b0))))
+              (local.set $acc1_30 (f32.add (local.get $acc1_30) (f32.mul (local.get $a3) (local.get $b0))))
+              (local.set $b1 (f32.load offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 150))) (i32.const 2)))))
+              (local.set $acc1_01 (f32.add (local.get $acc1_01) (f32.mul (local.get $a0) (local.get $b1))))
+              (local.set $acc1_11 (f32.add (local.get $acc1_11) (f32.mul (local.get $a1) (local.get $b1))))
+              (local.set $acc1_21 (f32.add (local.get $acc1_21) (f32.mul (local.get $a2) (local.get $b1))))
+              (local.set $acc1_31 (f32.add (local.get $acc1_31) (f32.mul (local.get $a3) (local.get $b1))))
+              (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 100)))
+            end
+            (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 32)))
+          end
+          (f32.store offset=592 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_00))
+          (f32.store offset=596 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_01))
+          (f32.store offset=1192 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_10))
+          (f32.store offset=1196 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_11))
+          (f32.store offset=1792 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_20))
+          (f32.store offset=1796 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_21))
+          (f32.store offset=2392 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_30))
+          (f32.store offset=2396 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_31))
+          (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (local.get $chunk_hi)))
         end
-        (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 32)))
       end
-      (f32.store offset=592 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_00))
-      (f32.store offset=596 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_01))
-      (f32.store offset=1192 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_10))
-      (f32.store offset=1196 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_11))
-      (f32.store offset=1792 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_20))
-      (f32.store offset=1796 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_21))
-      (f32.store offset=2392 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_30))
-      (f32.store offset=2396 (i32.add (local.get $dw_at) (i32.shl (i32.mul (local.get $m0) (i32.const 150)) (i32.const 2))) (local.get $acc1_31))
-      (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 4)))
     end
   )
 
   ;; conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: gradBias
-  (func $conv5x5_6x14x14_to_16_db (export "conv5x5_6x14x14_to_16_db") (type $t1) (param $dy_at i32) (param $db_at i32)
+  ;; threads: loop c [0, 16) cut into 7 chunks (chunk_lo, chunk_hi), ~0.26M IR nodes
+  (func $conv5x5_6x14x14_to_16_db (export "conv5x5_6x14x14_to_16_db") (type $t1) (param $dy_at i32) (param $db_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $c i32) (local $n i32) (local $base i32) (local $p i32) (local $acc f32)
-    (local.set $c (i32.const 0))
-    loop $c
-      (local.set $acc (f32.const 0))
-      (local.set $n (i32.const 0))
-      loop $n
-        (local.set $base (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $c)) (i32.const 100)))
-        (local.set $p (i32.const 0))
-        loop $p
-          (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $base) (local.get $p)) (i32.const 2))))))
-          (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 100)))
+    (local.set $c (local.get $chunk_lo))
+    block $c_done
+      (br_if $c_done (i32.ge_s (local.get $c) (local.get $chunk_hi)))
+      loop $c
+        (local.set $acc (f32.const 0))
+        (local.set $n (i32.const 0))
+        loop $n
+          (local.set $base (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $c)) (i32.const 100)))
+          (local.set $p (i32.const 0))
+          loop $p
+            (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $base) (local.get $p)) (i32.const 2))))))
+            (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 100)))
+          end
+          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
         end
-        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
+        (f32.store (i32.add (local.get $db_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $acc))
+        (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (f32.store (i32.add (local.get $db_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $acc))
-      (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 16)))
     end
   )
 
   ;; conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
+  ;; threads: loop n [0, 32) cut into 16 chunks (chunk_lo, chunk_hi), ~18.02M IR nodes
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3 (25 loops)
-  (func $conv5x5_6x14x14_to_16_dx_direct (export "conv5x5_6x14x14_to_16_dx_direct") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  (func $conv5x5_6x14x14_to_16_dx_direct (export "conv5x5_6x14x14_to_16_dx_direct") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32) (local $acc0_0 f32)
     (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32) (local $acc2_0 f32)
     (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $v_acc0_0 v128) (local $v_acc1_0 v128)
     (local $v_acc2_0 v128)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $ob (i32.const 0))
-      loop $ob
-        (local.set $o0 (i32.mul (local.get $ob) (i32.const 3)))
-        (local.set $th (i32.const 4))
-        loop $th
-          (local.set $yrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $o0)) (i32.const 14)) (local.get $th)) (i32.const 14)))
-          (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 160)) (local.get $th)) (i32.const 10)))
-          (local.set $acc0_0 (f32.const 0))
-          (local.set $acc0_1 (f32.const 0))
-          (local.set $acc0_2 (f32.const 0))
-          (local.set $acc0_3 (f32.const 0))
-          (local.set $acc1_0 (f32.const 0))
-          (local.set $acc1_1 (f32.const 0))
-          (local.set $acc1_2 (f32.const 0))
-          (local.set $acc1_3 (f32.const 0))
-          (local.set $acc2_0 (f32.const 0))
-          (local.set $acc2_1 (f32.const 0))
-          (local.set $acc2_2 (f32.const 0))
-          (local.set $acc2_3 (f32.const 0))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=16 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=16 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=200 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=16 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=116 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=216 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -6)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=120 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -6)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=220 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -6)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -7)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -7)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=224 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -7)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -8)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -8)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=228 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -8)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -9)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=132 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -9)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=232 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -9)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=136 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=236 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -16)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=140 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -16)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=240 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -16)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -17)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=144 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -17)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=244 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -17)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -18)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=148 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -18)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=248 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -18)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -19)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=152 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -19)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=252 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -19)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=156 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=256 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -26)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=160 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -26)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=260 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -26)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -27)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=164 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -27)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=264 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -27)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -28)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=168 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -28)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=268 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -28)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -29)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=172 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -29)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=272 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -29)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=176 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=276 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -36)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=180 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -36)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=280 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -36)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -37)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=184 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -37)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=284 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -37)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -38)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=188 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -38)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=288 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -38)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -39)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=192 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -39)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=292 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -39)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=196 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-          end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (f32.store offset=16 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc0_0))
-          (f32.store offset=20 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc0_1))
-          (f32.store offset=24 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc0_2))
-          (f32.store offset=28 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc0_3))
-          (f32.store offset=800 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc1_0))
-          (f32.store offset=804 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc1_1))
-          (f32.store offset=808 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc1_2))
-          (f32.store offset=812 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc1_3))
-          (f32.store offset=1584 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc2_0))
-          (f32.store offset=1588 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc2_1))
-          (f32.store offset=1592 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc2_2))
-          (f32.store offset=1596 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc2_3))
-          (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 10)))
-        end
-        (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 2)))
-      end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
-    end
-  )
-
-  ;; conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
-  ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
-  ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3 (25 loops)
-  (func $conv5x5_6x14x14_to_16_dx_direct_rows (export "conv5x5_6x14x14_to_16_dx_direct_rows") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
-    (local $n i32) (local $ob i32) (local $o0 i32) (local $rb i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32)
-    (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32)
-    (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $v_acc0_0 v128)
-    (local $v_acc1_0 v128) (local $v_acc2_0 v128)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $ob (i32.const 0))
-      loop $ob
-        (local.set $o0 (i32.mul (local.get $ob) (i32.const 3)))
-        (local.set $rb (i32.const 0))
-        loop $rb
-          (local.set $th (select (local.get $rb) (i32.add (local.get $rb) (i32.const 6)) (i32.lt_s (local.get $rb) (i32.const 4))))
-          (local.set $yrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $o0)) (i32.const 14)) (local.get $th)) (i32.const 14)))
-          (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 160)) (local.get $th)) (i32.const 10)))
-          (local.set $acc0_0 (f32.const 0))
-          (local.set $acc0_1 (f32.const 0))
-          (local.set $acc0_2 (f32.const 0))
-          (local.set $acc0_3 (f32.const 0))
-          (local.set $acc1_0 (f32.const 0))
-          (local.set $acc1_1 (f32.const 0))
-          (local.set $acc1_2 (f32.const 0))
-          (local.set $acc1_3 (f32.const 0))
-          (local.set $acc2_0 (f32.const 0))
-          (local.set $acc2_1 (f32.const 0))
-          (local.set $acc2_2 (f32.const 0))
-          (local.set $acc2_3 (f32.const 0))
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $ob (i32.const 0))
+        loop $ob
+          (local.set $o0 (i32.mul (local.get $ob) (i32.const 3)))
+          (local.set $th (i32.const 4))
+          loop $th
+            (local.set $yrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $o0)) (i32.const 14)) (local.get $th)) (i32.const 14)))
+            (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 160)) (local.get $th)) (i32.const 10)))
+            (local.set $acc0_0 (f32.const 0))
+            (local.set $acc0_1 (f32.const 0))
+            (local.set $acc0_2 (f32.const 0))
+            (local.set $acc0_3 (f32.const 0))
+            (local.set $acc1_0 (f32.const 0))
+            (local.set $acc1_1 (f32.const 0))
+            (local.set $acc1_2 (f32.const 0))
+            (local.set $acc1_3 (f32.const 0))
+            (local.set $acc2_0 (f32.const 0))
+            (local.set $acc2_1 (f32.const 0))
+            (local.set $acc2_2 (f32.const 0))
+            (local.set $acc2_3 (f32.const 0))
             ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
             (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
             ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
@@ -1722,127 +1434,43 @@
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 4)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=16 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc0_0)))
               (local.set $w1 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 4)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=16 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc1_0)))
               (local.set $w2 (f32.load offset=200 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 4)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=16 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 3)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc0_0)))
               (local.set $w1 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 3)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc1_0)))
               (local.set $w2 (f32.load offset=204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 3)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc0_0)))
               (local.set $w1 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc1_0)))
               (local.set $w2 (f32.load offset=208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 1)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc0_0)))
               (local.set $w1 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 1)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc1_0)))
               (local.set $w2 (f32.load offset=212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 1)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -1853,27 +1481,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -1884,27 +1491,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -6)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -1915,27 +1501,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -7)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -1946,27 +1511,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -8)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -1977,27 +1521,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -9)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2008,27 +1531,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2039,27 +1541,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -16)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2070,27 +1551,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -17)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2101,27 +1561,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -18)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2132,27 +1571,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -19)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2163,27 +1581,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2194,27 +1591,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -26)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2225,27 +1601,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -27)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2256,27 +1611,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -28)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2287,27 +1621,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -29)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2318,27 +1631,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2349,27 +1641,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -36)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2380,27 +1651,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -37)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2411,27 +1661,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -38)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2442,27 +1671,6 @@
               (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -39)) (i32.const 2))))) (local.get $v_acc2_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
@@ -2485,33 +1693,864 @@
             (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
             (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
             (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            (f32.store offset=16 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc0_0))
+            (f32.store offset=20 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc0_1))
+            (f32.store offset=24 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc0_2))
+            (f32.store offset=28 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc0_3))
+            (f32.store offset=800 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc1_0))
+            (f32.store offset=804 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc1_1))
+            (f32.store offset=808 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc1_2))
+            (f32.store offset=812 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc1_3))
+            (f32.store offset=1584 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc2_0))
+            (f32.store offset=1588 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc2_1))
+            (f32.store offset=1592 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc2_2))
+            (f32.store offset=1596 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $acc2_3))
+            (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 10)))
           end
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 4)) (i32.const 2))) (local.get $acc0_0))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 5)) (i32.const 2))) (local.get $acc0_1))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 6)) (i32.const 2))) (local.get $acc0_2))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 7)) (i32.const 2))) (local.get $acc0_3))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 200)) (i32.const 2))) (local.get $acc1_0))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 201)) (i32.const 2))) (local.get $acc1_1))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 202)) (i32.const 2))) (local.get $acc1_2))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 203)) (i32.const 2))) (local.get $acc1_3))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 396)) (i32.const 2))) (local.get $acc2_0))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 397)) (i32.const 2))) (local.get $acc2_1))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 398)) (i32.const 2))) (local.get $acc2_2))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 399)) (i32.const 2))) (local.get $acc2_3))
-          (br_if $rb (i32.lt_s (local.tee $rb (i32.add (local.get $rb) (i32.const 1))) (i32.const 8)))
+          (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 2)))
         end
-        (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 2)))
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
     end
   )
 
   ;; conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
+  ;; threads: loop n [0, 32) cut into 16 chunks (chunk_lo, chunk_hi), ~24.11M IR nodes
+  ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3 (25 loops)
+  (func $conv5x5_6x14x14_to_16_dx_direct_rows (export "conv5x5_6x14x14_to_16_dx_direct_rows") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+    (local $n i32) (local $ob i32) (local $o0 i32) (local $rb i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32)
+    (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32)
+    (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $v_acc0_0 v128)
+    (local $v_acc1_0 v128) (local $v_acc2_0 v128)
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $ob (i32.const 0))
+        loop $ob
+          (local.set $o0 (i32.mul (local.get $ob) (i32.const 3)))
+          (local.set $rb (i32.const 0))
+          loop $rb
+            (local.set $th (select (local.get $rb) (i32.add (local.get $rb) (i32.const 6)) (i32.lt_s (local.get $rb) (i32.const 4))))
+            (local.set $yrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $o0)) (i32.const 14)) (local.get $th)) (i32.const 14)))
+            (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 160)) (local.get $th)) (i32.const 10)))
+            (local.set $acc0_0 (f32.const 0))
+            (local.set $acc0_1 (f32.const 0))
+            (local.set $acc0_2 (f32.const 0))
+            (local.set $acc0_3 (f32.const 0))
+            (local.set $acc1_0 (f32.const 0))
+            (local.set $acc1_1 (f32.const 0))
+            (local.set $acc1_2 (f32.const 0))
+            (local.set $acc1_3 (f32.const 0))
+            (local.set $acc2_0 (f32.const 0))
+            (local.set $acc2_1 (f32.const 0))
+            (local.set $acc2_2 (f32.const 0))
+            (local.set $acc2_3 (f32.const 0))
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 4)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 4)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=200 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 4)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 3)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 3)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 3)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 1)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 1)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 1)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=116 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=216 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -6)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=120 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -6)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=220 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -6)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -7)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -7)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=224 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -7)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -8)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -8)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=228 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -8)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -9)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=132 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -9)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=232 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -9)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=136 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=236 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -16)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=140 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -16)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=240 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -16)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -17)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=144 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -17)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=244 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -17)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -18)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=148 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -18)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=248 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -18)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -19)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=152 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -19)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=252 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -19)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=156 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=256 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -26)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=160 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -26)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=260 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -26)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -27)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=164 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -27)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=264 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -27)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -28)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=168 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -28)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=268 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -28)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -29)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=172 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -29)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=272 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -29)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=176 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=276 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -36)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=180 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -36)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=280 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -36)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -37)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=184 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -37)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=284 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -37)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -38)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=188 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -38)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=288 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -38)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -39)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=192 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -39)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=292 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -39)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=196 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            end
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 4)) (i32.const 2))) (local.get $acc0_0))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 5)) (i32.const 2))) (local.get $acc0_1))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 6)) (i32.const 2))) (local.get $acc0_2))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 7)) (i32.const 2))) (local.get $acc0_3))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 200)) (i32.const 2))) (local.get $acc1_0))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 201)) (i32.const 2))) (local.get $acc1_1))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 202)) (i32.const 2))) (local.get $acc1_2))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 203)) (i32.const 2))) (local.get $acc1_3))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 396)) (i32.const 2))) (local.get $acc2_0))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 397)) (i32.const 2))) (local.get $acc2_1))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 398)) (i32.const 2))) (local.get $acc2_2))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (i32.const 399)) (i32.const 2))) (local.get $acc2_3))
+            (br_if $rb (i32.lt_s (local.tee $rb (i32.add (local.get $rb) (i32.const 1))) (i32.const 8)))
+          end
+          (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 2)))
+        end
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
+      end
+    end
+  )
+
+  ;; conv2d [32,6,14,14] -> [32,16,10,10] k=5x5 s=1x1 p=0,0,0,0 d=1x1 g=1
+  ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.02, im2row 1.25
+  ;; threads: loop n [0, 32) cut into 16 chunks (chunk_lo, chunk_hi), ~76.49M IR nodes
   ;; simd: f32x4 accumulators in loop r: e0_acc0_0..e0_acc0_3, e0_acc1_0..e0_acc1_3, e0_acc2_0..e0_acc2_3 (5 loops)
   ;; simd: f32x4 accumulators in loop r: e10_acc0_0..e10_acc0_3, e10_acc1_0..e10_acc1_3, e10_acc2_0..e10_acc2_3 (5 loops)
-  (func $conv5x5_6x14x14_to_16_dx_direct_cols (export "conv5x5_6x14x14_to_16_dx_direct_cols") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  (func $conv5x5_6x14x14_to_16_dx_direct_cols (export "conv5x5_6x14x14_to_16_dx_direct_cols") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32) (local $t_acc0_0 f32)
     (local $t_acc0_1 f32) (local $t_acc1_0 f32) (local $t_acc1_1 f32) (local $t_acc2_0 f32) (local $t_acc2_1 f32) (local $x0 f32) (local $x1 f32) (local $w0 f32)
     (local $w1 f32) (local $w2 f32) (local $e0_acc0_0 f32) (local $e0_acc0_1 f32) (local $e0_acc0_2 f32) (local $e0_acc0_3 f32) (local $e0_acc1_0 f32) (local $e0_acc1_1 f32)
@@ -2519,1380 +2558,1383 @@
     (local $e10_acc0_0 f32) (local $e10_acc0_1 f32) (local $e10_acc0_2 f32) (local $e10_acc0_3 f32) (local $e10_acc1_0 f32) (local $e10_acc1_1 f32) (local $e10_acc1_2 f32) (local $e10_acc1_3 f32)
     (local $e10_acc2_0 f32) (local $e10_acc2_1 f32) (local $e10_acc2_2 f32) (local $e10_acc2_3 f32) (local $v_e0_acc0_0 v128) (local $v_e0_acc1_0 v128) (local $v_e0_acc2_0 v128) (local $v_e10_acc0_0 v128)
     (local $v_e10_acc1_0 v128) (local $v_e10_acc2_0 v128)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $ob (i32.const 0))
-      loop $ob
-        (local.set $o0 (i32.mul (local.get $ob) (i32.const 3)))
-        (local.set $th (i32.const 0))
-        loop $th
-          (local.set $yrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $o0)) (i32.const 14)) (local.get $th)) (i32.const 14)))
-          (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 160)) (local.get $th)) (i32.const 10)))
-          (local.set $t_acc0_0 (f32.const 0))
-          (local.set $t_acc0_1 (f32.const 0))
-          (local.set $t_acc1_0 (f32.const 0))
-          (local.set $t_acc1_1 (f32.const 0))
-          (local.set $t_acc2_0 (f32.const 0))
-          (local.set $t_acc2_1 (f32.const 0))
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $x1 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=200 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load offset=28 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $x1 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load offset=24 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $x1 (f32.load offset=28 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load offset=20 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $x1 (f32.load offset=24 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load offset=16 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $x1 (f32.load offset=20 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=116 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=216 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -2)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -1)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=120 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=220 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -3)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -2)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=224 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -4)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -3)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=228 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -5)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -4)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=132 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=232 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -6)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -5)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=136 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=236 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -12)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -11)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=140 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=240 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -13)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -12)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=144 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=244 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -14)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -13)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=148 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=248 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -15)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -14)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=152 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=252 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -16)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -15)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=156 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=256 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -22)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -21)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=160 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=260 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -23)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -22)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=164 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=264 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -24)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -23)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=168 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=268 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -25)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -24)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=172 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=272 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -26)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -25)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=176 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=276 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -32)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -31)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=180 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=280 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -33)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -32)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=184 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=284 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -34)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -33)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=188 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=288 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -35)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -34)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=192 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=292 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -36)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -35)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=196 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (f32.store offset=32 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc0_0))
-          (f32.store offset=36 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc0_1))
-          (f32.store offset=816 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc1_0))
-          (f32.store offset=820 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc1_1))
-          (f32.store offset=1600 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc2_0))
-          (f32.store offset=1604 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc2_1))
-          (local.set $e0_acc0_0 (f32.const 0))
-          (local.set $e0_acc0_1 (f32.const 0))
-          (local.set $e0_acc0_2 (f32.const 0))
-          (local.set $e0_acc0_3 (f32.const 0))
-          (local.set $e0_acc1_0 (f32.const 0))
-          (local.set $e0_acc1_1 (f32.const 0))
-          (local.set $e0_acc1_2 (f32.const 0))
-          (local.set $e0_acc1_3 (f32.const 0))
-          (local.set $e0_acc2_0 (f32.const 0))
-          (local.set $e0_acc2_1 (f32.const 0))
-          (local.set $e0_acc2_2 (f32.const 0))
-          (local.set $e0_acc2_3 (f32.const 0))
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            ;; f32x4: e0_acc0_0, e0_acc0_1, e0_acc0_2, e0_acc0_3 as one vector in loop r
-            (local.set $v_e0_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc0_0)) (local.get $e0_acc0_1)) (local.get $e0_acc0_2)) (local.get $e0_acc0_3)))
-            ;; f32x4: e0_acc1_0, e0_acc1_1, e0_acc1_2, e0_acc1_3 as one vector in loop r
-            (local.set $v_e0_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc1_0)) (local.get $e0_acc1_1)) (local.get $e0_acc1_2)) (local.get $e0_acc1_3)))
-            ;; f32x4: e0_acc2_0, e0_acc2_1, e0_acc2_2, e0_acc2_3 as one vector in loop r
-            (local.set $v_e0_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc2_0)) (local.get $e0_acc2_1)) (local.get $e0_acc2_2)) (local.get $e0_acc2_3)))
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_e0_acc0_0)))
-              (local.set $w1 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_e0_acc1_0)))
-              (local.set $w2 (f32.load offset=200 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_e0_acc2_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e0_acc0_0 (f32x4.extract_lane 0 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_1 (f32x4.extract_lane 1 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_2 (f32x4.extract_lane 2 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_3 (f32x4.extract_lane 3 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc1_0 (f32x4.extract_lane 0 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_1 (f32x4.extract_lane 1 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_2 (f32x4.extract_lane 2 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_3 (f32x4.extract_lane 3 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc2_0 (f32x4.extract_lane 0 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_1 (f32x4.extract_lane 1 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_2 (f32x4.extract_lane 2 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_3 (f32x4.extract_lane 3 (local.get $v_e0_acc2_0)))
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $x2 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $x3 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_1 (f32.add (local.get $e0_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_1 (f32.add (local.get $e0_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_1 (f32.add (local.get $e0_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $x3 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            ;; f32x4: e0_acc0_0, e0_acc0_1, e0_acc0_2, e0_acc0_3 as one vector in loop r
-            (local.set $v_e0_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc0_0)) (local.get $e0_acc0_1)) (local.get $e0_acc0_2)) (local.get $e0_acc0_3)))
-            ;; f32x4: e0_acc1_0, e0_acc1_1, e0_acc1_2, e0_acc1_3 as one vector in loop r
-            (local.set $v_e0_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc1_0)) (local.get $e0_acc1_1)) (local.get $e0_acc1_2)) (local.get $e0_acc1_3)))
-            ;; f32x4: e0_acc2_0, e0_acc2_1, e0_acc2_2, e0_acc2_3 as one vector in loop r
-            (local.set $v_e0_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc2_0)) (local.get $e0_acc2_1)) (local.get $e0_acc2_2)) (local.get $e0_acc2_3)))
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_e0_acc0_0)))
-              (local.set $w1 (f32.load offset=120 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_e0_acc1_0)))
-              (local.set $w2 (f32.load offset=220 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_e0_acc2_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e0_acc0_0 (f32x4.extract_lane 0 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_1 (f32x4.extract_lane 1 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_2 (f32x4.extract_lane 2 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_3 (f32x4.extract_lane 3 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc1_0 (f32x4.extract_lane 0 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_1 (f32x4.extract_lane 1 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_2 (f32x4.extract_lane 2 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_3 (f32x4.extract_lane 3 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc2_0 (f32x4.extract_lane 0 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_1 (f32x4.extract_lane 1 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_2 (f32x4.extract_lane 2 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_3 (f32x4.extract_lane 3 (local.get $v_e0_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2)))))
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -9)) (i32.const 2)))))
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -8)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_1 (f32.add (local.get $e0_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_1 (f32.add (local.get $e0_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=224 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_1 (f32.add (local.get $e0_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2)))))
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -9)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=228 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=132 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=232 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            ;; f32x4: e0_acc0_0, e0_acc0_1, e0_acc0_2, e0_acc0_3 as one vector in loop r
-            (local.set $v_e0_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc0_0)) (local.get $e0_acc0_1)) (local.get $e0_acc0_2)) (local.get $e0_acc0_3)))
-            ;; f32x4: e0_acc1_0, e0_acc1_1, e0_acc1_2, e0_acc1_3 as one vector in loop r
-            (local.set $v_e0_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc1_0)) (local.get $e0_acc1_1)) (local.get $e0_acc1_2)) (local.get $e0_acc1_3)))
-            ;; f32x4: e0_acc2_0, e0_acc2_1, e0_acc2_2, e0_acc2_3 as one vector in loop r
-            (local.set $v_e0_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc2_0)) (local.get $e0_acc2_1)) (local.get $e0_acc2_2)) (local.get $e0_acc2_3)))
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_e0_acc0_0)))
-              (local.set $w1 (f32.load offset=140 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_e0_acc1_0)))
-              (local.set $w2 (f32.load offset=240 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_e0_acc2_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e0_acc0_0 (f32x4.extract_lane 0 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_1 (f32x4.extract_lane 1 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_2 (f32x4.extract_lane 2 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_3 (f32x4.extract_lane 3 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc1_0 (f32x4.extract_lane 0 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_1 (f32x4.extract_lane 1 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_2 (f32x4.extract_lane 2 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_3 (f32x4.extract_lane 3 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc2_0 (f32x4.extract_lane 0 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_1 (f32x4.extract_lane 1 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_2 (f32x4.extract_lane 2 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_3 (f32x4.extract_lane 3 (local.get $v_e0_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2)))))
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -19)) (i32.const 2)))))
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -18)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_1 (f32.add (local.get $e0_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=144 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_1 (f32.add (local.get $e0_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=244 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_1 (f32.add (local.get $e0_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2)))))
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -19)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=148 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=248 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=152 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=252 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            ;; f32x4: e0_acc0_0, e0_acc0_1, e0_acc0_2, e0_acc0_3 as one vector in loop r
-            (local.set $v_e0_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc0_0)) (local.get $e0_acc0_1)) (local.get $e0_acc0_2)) (local.get $e0_acc0_3)))
-            ;; f32x4: e0_acc1_0, e0_acc1_1, e0_acc1_2, e0_acc1_3 as one vector in loop r
-            (local.set $v_e0_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc1_0)) (local.get $e0_acc1_1)) (local.get $e0_acc1_2)) (local.get $e0_acc1_3)))
-            ;; f32x4: e0_acc2_0, e0_acc2_1, e0_acc2_2, e0_acc2_3 as one vector in loop r
-            (local.set $v_e0_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc2_0)) (local.get $e0_acc2_1)) (local.get $e0_acc2_2)) (local.get $e0_acc2_3)))
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_e0_acc0_0)))
-              (local.set $w1 (f32.load offset=160 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_e0_acc1_0)))
-              (local.set $w2 (f32.load offset=260 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_e0_acc2_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e0_acc0_0 (f32x4.extract_lane 0 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_1 (f32x4.extract_lane 1 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_2 (f32x4.extract_lane 2 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_3 (f32x4.extract_lane 3 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc1_0 (f32x4.extract_lane 0 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_1 (f32x4.extract_lane 1 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_2 (f32x4.extract_lane 2 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_3 (f32x4.extract_lane 3 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc2_0 (f32x4.extract_lane 0 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_1 (f32x4.extract_lane 1 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_2 (f32x4.extract_lane 2 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_3 (f32x4.extract_lane 3 (local.get $v_e0_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2)))))
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -29)) (i32.const 2)))))
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -28)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_1 (f32.add (local.get $e0_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=164 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_1 (f32.add (local.get $e0_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=264 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_1 (f32.add (local.get $e0_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2)))))
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -29)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=168 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=268 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=172 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=272 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            ;; f32x4: e0_acc0_0, e0_acc0_1, e0_acc0_2, e0_acc0_3 as one vector in loop r
-            (local.set $v_e0_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc0_0)) (local.get $e0_acc0_1)) (local.get $e0_acc0_2)) (local.get $e0_acc0_3)))
-            ;; f32x4: e0_acc1_0, e0_acc1_1, e0_acc1_2, e0_acc1_3 as one vector in loop r
-            (local.set $v_e0_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc1_0)) (local.get $e0_acc1_1)) (local.get $e0_acc1_2)) (local.get $e0_acc1_3)))
-            ;; f32x4: e0_acc2_0, e0_acc2_1, e0_acc2_2, e0_acc2_3 as one vector in loop r
-            (local.set $v_e0_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc2_0)) (local.get $e0_acc2_1)) (local.get $e0_acc2_2)) (local.get $e0_acc2_3)))
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2))))) (local.get $v_e0_acc0_0)))
-              (local.set $w1 (f32.load offset=180 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2))))) (local.get $v_e0_acc1_0)))
-              (local.set $w2 (f32.load offset=280 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e0_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2))))) (local.get $v_e0_acc2_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e0_acc0_0 (f32x4.extract_lane 0 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_1 (f32x4.extract_lane 1 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_2 (f32x4.extract_lane 2 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc0_3 (f32x4.extract_lane 3 (local.get $v_e0_acc0_0)))
-            (local.set $e0_acc1_0 (f32x4.extract_lane 0 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_1 (f32x4.extract_lane 1 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_2 (f32x4.extract_lane 2 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc1_3 (f32x4.extract_lane 3 (local.get $v_e0_acc1_0)))
-            (local.set $e0_acc2_0 (f32x4.extract_lane 0 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_1 (f32x4.extract_lane 1 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_2 (f32x4.extract_lane 2 (local.get $v_e0_acc2_0)))
-            (local.set $e0_acc2_3 (f32x4.extract_lane 3 (local.get $v_e0_acc2_0)))
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2)))))
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -39)) (i32.const 2)))))
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -38)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_1 (f32.add (local.get $e0_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=184 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_1 (f32.add (local.get $e0_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=284 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_1 (f32.add (local.get $e0_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2)))))
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -39)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=188 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=288 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-              (local.set $w1 (f32.load offset=192 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-              (local.set $w2 (f32.load offset=292 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc0_0))
-          (f32.store offset=4 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc0_1))
-          (f32.store offset=8 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc0_2))
-          (f32.store offset=12 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc0_3))
-          (f32.store offset=784 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc1_0))
-          (f32.store offset=788 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc1_1))
-          (f32.store offset=792 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc1_2))
-          (f32.store offset=796 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc1_3))
-          (f32.store offset=1568 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc2_0))
-          (f32.store offset=1572 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc2_1))
-          (f32.store offset=1576 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc2_2))
-          (f32.store offset=1580 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc2_3))
-          (local.set $e10_acc0_0 (f32.const 0))
-          (local.set $e10_acc0_1 (f32.const 0))
-          (local.set $e10_acc0_2 (f32.const 0))
-          (local.set $e10_acc0_3 (f32.const 0))
-          (local.set $e10_acc1_0 (f32.const 0))
-          (local.set $e10_acc1_1 (f32.const 0))
-          (local.set $e10_acc1_2 (f32.const 0))
-          (local.set $e10_acc1_3 (f32.const 0))
-          (local.set $e10_acc2_0 (f32.const 0))
-          (local.set $e10_acc2_1 (f32.const 0))
-          (local.set $e10_acc2_2 (f32.const 0))
-          (local.set $e10_acc2_3 (f32.const 0))
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $w1 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $w2 (f32.load offset=204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $x1 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load offset=28 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $x1 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $x2 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $e10_acc0_2 (f32.add (local.get $e10_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $w1 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $e10_acc1_2 (f32.add (local.get $e10_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $w2 (f32.load offset=212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (local.set $e10_acc2_2 (f32.add (local.get $e10_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.lt_s (local.get $th) (i32.const 10))
-          if
-            ;; f32x4: e10_acc0_0, e10_acc0_1, e10_acc0_2, e10_acc0_3 as one vector in loop r
-            (local.set $v_e10_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc0_0)) (local.get $e10_acc0_1)) (local.get $e10_acc0_2)) (local.get $e10_acc0_3)))
-            ;; f32x4: e10_acc1_0, e10_acc1_1, e10_acc1_2, e10_acc1_3 as one vector in loop r
-            (local.set $v_e10_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc1_0)) (local.get $e10_acc1_1)) (local.get $e10_acc1_2)) (local.get $e10_acc1_3)))
-            ;; f32x4: e10_acc2_0, e10_acc2_1, e10_acc2_2, e10_acc2_3 as one vector in loop r
-            (local.set $v_e10_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc2_0)) (local.get $e10_acc2_1)) (local.get $e10_acc2_2)) (local.get $e10_acc2_3)))
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=24 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_e10_acc0_0)))
-              (local.set $w1 (f32.load offset=116 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=24 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_e10_acc1_0)))
-              (local.set $w2 (f32.load offset=216 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=24 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_e10_acc2_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e10_acc0_0 (f32x4.extract_lane 0 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_1 (f32x4.extract_lane 1 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_2 (f32x4.extract_lane 2 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_3 (f32x4.extract_lane 3 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc1_0 (f32x4.extract_lane 0 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_1 (f32x4.extract_lane 1 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_2 (f32x4.extract_lane 2 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_3 (f32x4.extract_lane 3 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc2_0 (f32x4.extract_lane 0 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_1 (f32x4.extract_lane 1 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_2 (f32x4.extract_lane 2 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_3 (f32x4.extract_lane 3 (local.get $v_e10_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -1)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $w1 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $w2 (f32.load offset=224 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -2)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -1)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=228 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -3)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -2)) (i32.const 2)))))
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -1)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $e10_acc0_2 (f32.add (local.get $e10_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $w1 (f32.load offset=132 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $e10_acc1_2 (f32.add (local.get $e10_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $w2 (f32.load offset=232 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (local.set $e10_acc2_2 (f32.add (local.get $e10_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
-          if
-            ;; f32x4: e10_acc0_0, e10_acc0_1, e10_acc0_2, e10_acc0_3 as one vector in loop r
-            (local.set $v_e10_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc0_0)) (local.get $e10_acc0_1)) (local.get $e10_acc0_2)) (local.get $e10_acc0_3)))
-            ;; f32x4: e10_acc1_0, e10_acc1_1, e10_acc1_2, e10_acc1_3 as one vector in loop r
-            (local.set $v_e10_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc1_0)) (local.get $e10_acc1_1)) (local.get $e10_acc1_2)) (local.get $e10_acc1_3)))
-            ;; f32x4: e10_acc2_0, e10_acc2_1, e10_acc2_2, e10_acc2_3 as one vector in loop r
-            (local.set $v_e10_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc2_0)) (local.get $e10_acc2_1)) (local.get $e10_acc2_2)) (local.get $e10_acc2_3)))
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -4)) (i32.const 2))))) (local.get $v_e10_acc0_0)))
-              (local.set $w1 (f32.load offset=136 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -4)) (i32.const 2))))) (local.get $v_e10_acc1_0)))
-              (local.set $w2 (f32.load offset=236 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -4)) (i32.const 2))))) (local.get $v_e10_acc2_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e10_acc0_0 (f32x4.extract_lane 0 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_1 (f32x4.extract_lane 1 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_2 (f32x4.extract_lane 2 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_3 (f32x4.extract_lane 3 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc1_0 (f32x4.extract_lane 0 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_1 (f32x4.extract_lane 1 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_2 (f32x4.extract_lane 2 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_3 (f32x4.extract_lane 3 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc2_0 (f32x4.extract_lane 0 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_1 (f32x4.extract_lane 1 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_2 (f32x4.extract_lane 2 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_3 (f32x4.extract_lane 3 (local.get $v_e10_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -11)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $w1 (f32.load offset=144 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $w2 (f32.load offset=244 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -12)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -11)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=148 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=248 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -13)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -12)) (i32.const 2)))))
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -11)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $e10_acc0_2 (f32.add (local.get $e10_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $w1 (f32.load offset=152 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $e10_acc1_2 (f32.add (local.get $e10_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $w2 (f32.load offset=252 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (local.set $e10_acc2_2 (f32.add (local.get $e10_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
-          if
-            ;; f32x4: e10_acc0_0, e10_acc0_1, e10_acc0_2, e10_acc0_3 as one vector in loop r
-            (local.set $v_e10_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc0_0)) (local.get $e10_acc0_1)) (local.get $e10_acc0_2)) (local.get $e10_acc0_3)))
-            ;; f32x4: e10_acc1_0, e10_acc1_1, e10_acc1_2, e10_acc1_3 as one vector in loop r
-            (local.set $v_e10_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc1_0)) (local.get $e10_acc1_1)) (local.get $e10_acc1_2)) (local.get $e10_acc1_3)))
-            ;; f32x4: e10_acc2_0, e10_acc2_1, e10_acc2_2, e10_acc2_3 as one vector in loop r
-            (local.set $v_e10_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc2_0)) (local.get $e10_acc2_1)) (local.get $e10_acc2_2)) (local.get $e10_acc2_3)))
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -14)) (i32.const 2))))) (local.get $v_e10_acc0_0)))
-              (local.set $w1 (f32.load offset=156 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -14)) (i32.const 2))))) (local.get $v_e10_acc1_0)))
-              (local.set $w2 (f32.load offset=256 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -14)) (i32.const 2))))) (local.get $v_e10_acc2_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e10_acc0_0 (f32x4.extract_lane 0 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_1 (f32x4.extract_lane 1 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_2 (f32x4.extract_lane 2 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_3 (f32x4.extract_lane 3 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc1_0 (f32x4.extract_lane 0 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_1 (f32x4.extract_lane 1 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_2 (f32x4.extract_lane 2 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_3 (f32x4.extract_lane 3 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc2_0 (f32x4.extract_lane 0 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_1 (f32x4.extract_lane 1 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_2 (f32x4.extract_lane 2 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_3 (f32x4.extract_lane 3 (local.get $v_e10_acc2_0)))
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -21)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $w1 (f32.load offset=164 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $w2 (f32.load offset=264 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -22)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -21)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=168 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=268 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -23)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -22)) (i32.const 2)))))
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -21)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $e10_acc0_2 (f32.add (local.get $e10_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $w1 (f32.load offset=172 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $e10_acc1_2 (f32.add (local.get $e10_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $w2 (f32.load offset=272 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (local.set $e10_acc2_2 (f32.add (local.get $e10_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
-          if
-            ;; f32x4: e10_acc0_0, e10_acc0_1, e10_acc0_2, e10_acc0_3 as one vector in loop r
-            (local.set $v_e10_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc0_0)) (local.get $e10_acc0_1)) (local.get $e10_acc0_2)) (local.get $e10_acc0_3)))
-            ;; f32x4: e10_acc1_0, e10_acc1_1, e10_acc1_2, e10_acc1_3 as one vector in loop r
-            (local.set $v_e10_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc1_0)) (local.get $e10_acc1_1)) (local.get $e10_acc1_2)) (local.get $e10_acc1_3)))
-            ;; f32x4: e10_acc2_0, e10_acc2_1, e10_acc2_2, e10_acc2_3 as one vector in loop r
-            (local.set $v_e10_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc2_0)) (local.get $e10_acc2_1)) (local.get $e10_acc2_2)) (local.get $e10_acc2_3)))
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -24)) (i32.const 2))))) (local.get $v_e10_acc0_0)))
-              (local.set $w1 (f32.load offset=176 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -24)) (i32.const 2))))) (local.get $v_e10_acc1_0)))
-              (local.set $w2 (f32.load offset=276 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -24)) (i32.const 2))))) (local.get $v_e10_acc2_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e10_acc0_0 (f32x4.extract_lane 0 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_1 (f32x4.extract_lane 1 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_2 (f32x4.extract_lane 2 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_3 (f32x4.extract_lane 3 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc1_0 (f32x4.extract_lane 0 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_1 (f32x4.extract_lane 1 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_2 (f32x4.extract_lane 2 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_3 (f32x4.extract_lane 3 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc2_0 (f32x4.extract_lane 0 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_1 (f32x4.extract_lane 1 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_2 (f32x4.extract_lane 2 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_3 (f32x4.extract_lane 3 (local.get $v_e10_acc2_0)))
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -31)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $w1 (f32.load offset=184 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $w2 (f32.load offset=284 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -32)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -31)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $w1 (f32.load offset=188 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $w2 (f32.load offset=288 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -33)) (i32.const 2)))))
-              (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -32)) (i32.const 2)))))
-              (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -31)) (i32.const 2)))))
-              (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-              (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-              (local.set $e10_acc0_2 (f32.add (local.get $e10_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-              (local.set $w1 (f32.load offset=192 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-              (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-              (local.set $e10_acc1_2 (f32.add (local.get $e10_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-              (local.set $w2 (f32.load offset=292 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-              (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-              (local.set $e10_acc2_2 (f32.add (local.get $e10_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-          end
-          (i32.ge_s (local.get $th) (i32.const 4))
-          if
-            ;; f32x4: e10_acc0_0, e10_acc0_1, e10_acc0_2, e10_acc0_3 as one vector in loop r
-            (local.set $v_e10_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc0_0)) (local.get $e10_acc0_1)) (local.get $e10_acc0_2)) (local.get $e10_acc0_3)))
-            ;; f32x4: e10_acc1_0, e10_acc1_1, e10_acc1_2, e10_acc1_3 as one vector in loop r
-            (local.set $v_e10_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc1_0)) (local.get $e10_acc1_1)) (local.get $e10_acc1_2)) (local.get $e10_acc1_3)))
-            ;; f32x4: e10_acc2_0, e10_acc2_1, e10_acc2_2, e10_acc2_3 as one vector in loop r
-            (local.set $v_e10_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc2_0)) (local.get $e10_acc2_1)) (local.get $e10_acc2_2)) (local.get $e10_acc2_3)))
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -34)) (i32.const 2))))) (local.get $v_e10_acc0_0)))
-              (local.set $w1 (f32.load offset=196 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -34)) (i32.const 2))))) (local.get $v_e10_acc1_0)))
-              (local.set $w2 (f32.load offset=296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
-              (local.set $v_e10_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -34)) (i32.const 2))))) (local.get $v_e10_acc2_0)))
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
-            (local.set $e10_acc0_0 (f32x4.extract_lane 0 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_1 (f32x4.extract_lane 1 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_2 (f32x4.extract_lane 2 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc0_3 (f32x4.extract_lane 3 (local.get $v_e10_acc0_0)))
-            (local.set $e10_acc1_0 (f32x4.extract_lane 0 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_1 (f32x4.extract_lane 1 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_2 (f32x4.extract_lane 2 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc1_3 (f32x4.extract_lane 3 (local.get $v_e10_acc1_0)))
-            (local.set $e10_acc2_0 (f32x4.extract_lane 0 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_1 (f32x4.extract_lane 1 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_2 (f32x4.extract_lane 2 (local.get $v_e10_acc2_0)))
-            (local.set $e10_acc2_3 (f32x4.extract_lane 3 (local.get $v_e10_acc2_0)))
-          end
-          (f32.store offset=40 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc0_0))
-          (f32.store offset=44 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc0_1))
-          (f32.store offset=48 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc0_2))
-          (f32.store offset=52 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc0_3))
-          (f32.store offset=824 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc1_0))
-          (f32.store offset=828 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc1_1))
-          (f32.store offset=832 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc1_2))
-          (f32.store offset=836 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc1_3))
-          (f32.store offset=1608 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc2_0))
-          (f32.store offset=1612 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc2_1))
-          (f32.store offset=1616 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc2_2))
-          (f32.store offset=1620 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc2_3))
-          (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 14)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $ob (i32.const 0))
+        loop $ob
+          (local.set $o0 (i32.mul (local.get $ob) (i32.const 3)))
+          (local.set $th (i32.const 0))
+          loop $th
+            (local.set $yrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $o0)) (i32.const 14)) (local.get $th)) (i32.const 14)))
+            (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 160)) (local.get $th)) (i32.const 10)))
+            (local.set $t_acc0_0 (f32.const 0))
+            (local.set $t_acc0_1 (f32.const 0))
+            (local.set $t_acc1_0 (f32.const 0))
+            (local.set $t_acc1_1 (f32.const 0))
+            (local.set $t_acc2_0 (f32.const 0))
+            (local.set $t_acc2_1 (f32.const 0))
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $x1 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=200 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load offset=28 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $x1 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load offset=24 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $x1 (f32.load offset=28 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load offset=20 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $x1 (f32.load offset=24 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load offset=16 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $x1 (f32.load offset=20 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=116 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=216 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -2)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -1)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=120 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=220 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -3)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -2)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=224 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -4)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -3)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=228 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -5)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -4)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=132 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=232 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -6)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -5)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=136 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=236 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -12)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -11)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=140 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=240 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -13)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -12)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=144 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=244 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -14)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -13)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=148 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=248 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -15)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -14)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=152 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=252 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -16)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -15)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=156 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=256 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -22)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -21)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=160 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=260 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -23)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -22)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=164 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=264 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -24)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -23)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=168 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=268 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -25)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -24)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=172 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=272 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -26)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -25)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=176 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=276 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -32)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -31)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=180 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=280 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -33)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -32)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=184 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=284 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -34)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -33)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=188 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=288 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -35)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -34)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=192 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=292 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -36)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -35)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc0_0 (f32.add (local.get $t_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $t_acc0_1 (f32.add (local.get $t_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=196 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc1_0 (f32.add (local.get $t_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $t_acc1_1 (f32.add (local.get $t_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $t_acc2_0 (f32.add (local.get $t_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $t_acc2_1 (f32.add (local.get $t_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (f32.store offset=32 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc0_0))
+            (f32.store offset=36 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc0_1))
+            (f32.store offset=816 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc1_0))
+            (f32.store offset=820 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc1_1))
+            (f32.store offset=1600 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc2_0))
+            (f32.store offset=1604 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $t_acc2_1))
+            (local.set $e0_acc0_0 (f32.const 0))
+            (local.set $e0_acc0_1 (f32.const 0))
+            (local.set $e0_acc0_2 (f32.const 0))
+            (local.set $e0_acc0_3 (f32.const 0))
+            (local.set $e0_acc1_0 (f32.const 0))
+            (local.set $e0_acc1_1 (f32.const 0))
+            (local.set $e0_acc1_2 (f32.const 0))
+            (local.set $e0_acc1_3 (f32.const 0))
+            (local.set $e0_acc2_0 (f32.const 0))
+            (local.set $e0_acc2_1 (f32.const 0))
+            (local.set $e0_acc2_2 (f32.const 0))
+            (local.set $e0_acc2_3 (f32.const 0))
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              ;; f32x4: e0_acc0_0, e0_acc0_1, e0_acc0_2, e0_acc0_3 as one vector in loop r
+              (local.set $v_e0_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc0_0)) (local.get $e0_acc0_1)) (local.get $e0_acc0_2)) (local.get $e0_acc0_3)))
+              ;; f32x4: e0_acc1_0, e0_acc1_1, e0_acc1_2, e0_acc1_3 as one vector in loop r
+              (local.set $v_e0_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc1_0)) (local.get $e0_acc1_1)) (local.get $e0_acc1_2)) (local.get $e0_acc1_3)))
+              ;; f32x4: e0_acc2_0, e0_acc2_1, e0_acc2_2, e0_acc2_3 as one vector in loop r
+              (local.set $v_e0_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc2_0)) (local.get $e0_acc2_1)) (local.get $e0_acc2_2)) (local.get $e0_acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_e0_acc0_0)))
+                (local.set $w1 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_e0_acc1_0)))
+                (local.set $w2 (f32.load offset=200 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_e0_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $e0_acc0_0 (f32x4.extract_lane 0 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_1 (f32x4.extract_lane 1 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_2 (f32x4.extract_lane 2 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_3 (f32x4.extract_lane 3 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc1_0 (f32x4.extract_lane 0 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_1 (f32x4.extract_lane 1 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_2 (f32x4.extract_lane 2 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_3 (f32x4.extract_lane 3 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc2_0 (f32x4.extract_lane 0 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_1 (f32x4.extract_lane 1 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_2 (f32x4.extract_lane 2 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_3 (f32x4.extract_lane 3 (local.get $v_e0_acc2_0)))
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $x2 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $x3 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_1 (f32.add (local.get $e0_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_1 (f32.add (local.get $e0_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_1 (f32.add (local.get $e0_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $x3 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              ;; f32x4: e0_acc0_0, e0_acc0_1, e0_acc0_2, e0_acc0_3 as one vector in loop r
+              (local.set $v_e0_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc0_0)) (local.get $e0_acc0_1)) (local.get $e0_acc0_2)) (local.get $e0_acc0_3)))
+              ;; f32x4: e0_acc1_0, e0_acc1_1, e0_acc1_2, e0_acc1_3 as one vector in loop r
+              (local.set $v_e0_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc1_0)) (local.get $e0_acc1_1)) (local.get $e0_acc1_2)) (local.get $e0_acc1_3)))
+              ;; f32x4: e0_acc2_0, e0_acc2_1, e0_acc2_2, e0_acc2_3 as one vector in loop r
+              (local.set $v_e0_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc2_0)) (local.get $e0_acc2_1)) (local.get $e0_acc2_2)) (local.get $e0_acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_e0_acc0_0)))
+                (local.set $w1 (f32.load offset=120 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_e0_acc1_0)))
+                (local.set $w2 (f32.load offset=220 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2))))) (local.get $v_e0_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $e0_acc0_0 (f32x4.extract_lane 0 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_1 (f32x4.extract_lane 1 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_2 (f32x4.extract_lane 2 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_3 (f32x4.extract_lane 3 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc1_0 (f32x4.extract_lane 0 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_1 (f32x4.extract_lane 1 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_2 (f32x4.extract_lane 2 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_3 (f32x4.extract_lane 3 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc2_0 (f32x4.extract_lane 0 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_1 (f32x4.extract_lane 1 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_2 (f32x4.extract_lane 2 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_3 (f32x4.extract_lane 3 (local.get $v_e0_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2)))))
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -9)) (i32.const 2)))))
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -8)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_1 (f32.add (local.get $e0_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_1 (f32.add (local.get $e0_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=224 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_1 (f32.add (local.get $e0_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2)))))
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -9)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=228 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -10)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=132 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=232 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              ;; f32x4: e0_acc0_0, e0_acc0_1, e0_acc0_2, e0_acc0_3 as one vector in loop r
+              (local.set $v_e0_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc0_0)) (local.get $e0_acc0_1)) (local.get $e0_acc0_2)) (local.get $e0_acc0_3)))
+              ;; f32x4: e0_acc1_0, e0_acc1_1, e0_acc1_2, e0_acc1_3 as one vector in loop r
+              (local.set $v_e0_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc1_0)) (local.get $e0_acc1_1)) (local.get $e0_acc1_2)) (local.get $e0_acc1_3)))
+              ;; f32x4: e0_acc2_0, e0_acc2_1, e0_acc2_2, e0_acc2_3 as one vector in loop r
+              (local.set $v_e0_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc2_0)) (local.get $e0_acc2_1)) (local.get $e0_acc2_2)) (local.get $e0_acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_e0_acc0_0)))
+                (local.set $w1 (f32.load offset=140 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_e0_acc1_0)))
+                (local.set $w2 (f32.load offset=240 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2))))) (local.get $v_e0_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $e0_acc0_0 (f32x4.extract_lane 0 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_1 (f32x4.extract_lane 1 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_2 (f32x4.extract_lane 2 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_3 (f32x4.extract_lane 3 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc1_0 (f32x4.extract_lane 0 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_1 (f32x4.extract_lane 1 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_2 (f32x4.extract_lane 2 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_3 (f32x4.extract_lane 3 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc2_0 (f32x4.extract_lane 0 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_1 (f32x4.extract_lane 1 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_2 (f32x4.extract_lane 2 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_3 (f32x4.extract_lane 3 (local.get $v_e0_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2)))))
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -19)) (i32.const 2)))))
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -18)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_1 (f32.add (local.get $e0_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=144 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_1 (f32.add (local.get $e0_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=244 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_1 (f32.add (local.get $e0_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2)))))
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -19)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=148 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=248 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -20)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=152 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=252 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              ;; f32x4: e0_acc0_0, e0_acc0_1, e0_acc0_2, e0_acc0_3 as one vector in loop r
+              (local.set $v_e0_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc0_0)) (local.get $e0_acc0_1)) (local.get $e0_acc0_2)) (local.get $e0_acc0_3)))
+              ;; f32x4: e0_acc1_0, e0_acc1_1, e0_acc1_2, e0_acc1_3 as one vector in loop r
+              (local.set $v_e0_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc1_0)) (local.get $e0_acc1_1)) (local.get $e0_acc1_2)) (local.get $e0_acc1_3)))
+              ;; f32x4: e0_acc2_0, e0_acc2_1, e0_acc2_2, e0_acc2_3 as one vector in loop r
+              (local.set $v_e0_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc2_0)) (local.get $e0_acc2_1)) (local.get $e0_acc2_2)) (local.get $e0_acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_e0_acc0_0)))
+                (local.set $w1 (f32.load offset=160 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_e0_acc1_0)))
+                (local.set $w2 (f32.load offset=260 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2))))) (local.get $v_e0_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $e0_acc0_0 (f32x4.extract_lane 0 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_1 (f32x4.extract_lane 1 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_2 (f32x4.extract_lane 2 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_3 (f32x4.extract_lane 3 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc1_0 (f32x4.extract_lane 0 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_1 (f32x4.extract_lane 1 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_2 (f32x4.extract_lane 2 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_3 (f32x4.extract_lane 3 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc2_0 (f32x4.extract_lane 0 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_1 (f32x4.extract_lane 1 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_2 (f32x4.extract_lane 2 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_3 (f32x4.extract_lane 3 (local.get $v_e0_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2)))))
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -29)) (i32.const 2)))))
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -28)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_1 (f32.add (local.get $e0_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=164 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_1 (f32.add (local.get $e0_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=264 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_1 (f32.add (local.get $e0_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2)))))
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -29)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=168 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=268 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -30)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=172 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=272 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              ;; f32x4: e0_acc0_0, e0_acc0_1, e0_acc0_2, e0_acc0_3 as one vector in loop r
+              (local.set $v_e0_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc0_0)) (local.get $e0_acc0_1)) (local.get $e0_acc0_2)) (local.get $e0_acc0_3)))
+              ;; f32x4: e0_acc1_0, e0_acc1_1, e0_acc1_2, e0_acc1_3 as one vector in loop r
+              (local.set $v_e0_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc1_0)) (local.get $e0_acc1_1)) (local.get $e0_acc1_2)) (local.get $e0_acc1_3)))
+              ;; f32x4: e0_acc2_0, e0_acc2_1, e0_acc2_2, e0_acc2_3 as one vector in loop r
+              (local.set $v_e0_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e0_acc2_0)) (local.get $e0_acc2_1)) (local.get $e0_acc2_2)) (local.get $e0_acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2))))) (local.get $v_e0_acc0_0)))
+                (local.set $w1 (f32.load offset=180 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2))))) (local.get $v_e0_acc1_0)))
+                (local.set $w2 (f32.load offset=280 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e0_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2))))) (local.get $v_e0_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $e0_acc0_0 (f32x4.extract_lane 0 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_1 (f32x4.extract_lane 1 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_2 (f32x4.extract_lane 2 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc0_3 (f32x4.extract_lane 3 (local.get $v_e0_acc0_0)))
+              (local.set $e0_acc1_0 (f32x4.extract_lane 0 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_1 (f32x4.extract_lane 1 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_2 (f32x4.extract_lane 2 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc1_3 (f32x4.extract_lane 3 (local.get $v_e0_acc1_0)))
+              (local.set $e0_acc2_0 (f32x4.extract_lane 0 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_1 (f32x4.extract_lane 1 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_2 (f32x4.extract_lane 2 (local.get $v_e0_acc2_0)))
+              (local.set $e0_acc2_3 (f32x4.extract_lane 3 (local.get $v_e0_acc2_0)))
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2)))))
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -39)) (i32.const 2)))))
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -38)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_1 (f32.add (local.get $e0_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=184 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_1 (f32.add (local.get $e0_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=284 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_1 (f32.add (local.get $e0_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2)))))
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -39)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_2 (f32.add (local.get $e0_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=188 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_2 (f32.add (local.get $e0_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=288 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_2 (f32.add (local.get $e0_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x3 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -40)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc0_3 (f32.add (local.get $e0_acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+                (local.set $w1 (f32.load offset=192 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc1_3 (f32.add (local.get $e0_acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+                (local.set $w2 (f32.load offset=292 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e0_acc2_3 (f32.add (local.get $e0_acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc0_0))
+            (f32.store offset=4 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc0_1))
+            (f32.store offset=8 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc0_2))
+            (f32.store offset=12 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc0_3))
+            (f32.store offset=784 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc1_0))
+            (f32.store offset=788 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc1_1))
+            (f32.store offset=792 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc1_2))
+            (f32.store offset=796 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc1_3))
+            (f32.store offset=1568 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc2_0))
+            (f32.store offset=1572 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc2_1))
+            (f32.store offset=1576 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc2_2))
+            (f32.store offset=1580 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc2_3))
+            (local.set $e10_acc0_0 (f32.const 0))
+            (local.set $e10_acc0_1 (f32.const 0))
+            (local.set $e10_acc0_2 (f32.const 0))
+            (local.set $e10_acc0_3 (f32.const 0))
+            (local.set $e10_acc1_0 (f32.const 0))
+            (local.set $e10_acc1_1 (f32.const 0))
+            (local.set $e10_acc1_2 (f32.const 0))
+            (local.set $e10_acc1_3 (f32.const 0))
+            (local.set $e10_acc2_0 (f32.const 0))
+            (local.set $e10_acc2_1 (f32.const 0))
+            (local.set $e10_acc2_2 (f32.const 0))
+            (local.set $e10_acc2_3 (f32.const 0))
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $w1 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $w2 (f32.load offset=204 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $x1 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=208 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load offset=28 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $x1 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $x2 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $e10_acc0_2 (f32.add (local.get $e10_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $w1 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $e10_acc1_2 (f32.add (local.get $e10_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $w2 (f32.load offset=212 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (local.set $e10_acc2_2 (f32.add (local.get $e10_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.lt_s (local.get $th) (i32.const 10))
+            if
+              ;; f32x4: e10_acc0_0, e10_acc0_1, e10_acc0_2, e10_acc0_3 as one vector in loop r
+              (local.set $v_e10_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc0_0)) (local.get $e10_acc0_1)) (local.get $e10_acc0_2)) (local.get $e10_acc0_3)))
+              ;; f32x4: e10_acc1_0, e10_acc1_1, e10_acc1_2, e10_acc1_3 as one vector in loop r
+              (local.set $v_e10_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc1_0)) (local.get $e10_acc1_1)) (local.get $e10_acc1_2)) (local.get $e10_acc1_3)))
+              ;; f32x4: e10_acc2_0, e10_acc2_1, e10_acc2_2, e10_acc2_3 as one vector in loop r
+              (local.set $v_e10_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc2_0)) (local.get $e10_acc2_1)) (local.get $e10_acc2_2)) (local.get $e10_acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=24 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_e10_acc0_0)))
+                (local.set $w1 (f32.load offset=116 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=24 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_e10_acc1_0)))
+                (local.set $w2 (f32.load offset=216 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=24 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const 2))))) (local.get $v_e10_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $e10_acc0_0 (f32x4.extract_lane 0 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_1 (f32x4.extract_lane 1 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_2 (f32x4.extract_lane 2 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_3 (f32x4.extract_lane 3 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc1_0 (f32x4.extract_lane 0 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_1 (f32x4.extract_lane 1 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_2 (f32x4.extract_lane 2 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_3 (f32x4.extract_lane 3 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc2_0 (f32x4.extract_lane 0 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_1 (f32x4.extract_lane 1 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_2 (f32x4.extract_lane 2 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_3 (f32x4.extract_lane 3 (local.get $v_e10_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -1)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $w1 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $w2 (f32.load offset=224 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -2)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -1)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=228 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -3)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -2)) (i32.const 2)))))
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -1)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $e10_acc0_2 (f32.add (local.get $e10_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $w1 (f32.load offset=132 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $e10_acc1_2 (f32.add (local.get $e10_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $w2 (f32.load offset=232 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (local.set $e10_acc2_2 (f32.add (local.get $e10_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 1)) (i32.lt_s (local.get $th) (i32.const 11)))
+            if
+              ;; f32x4: e10_acc0_0, e10_acc0_1, e10_acc0_2, e10_acc0_3 as one vector in loop r
+              (local.set $v_e10_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc0_0)) (local.get $e10_acc0_1)) (local.get $e10_acc0_2)) (local.get $e10_acc0_3)))
+              ;; f32x4: e10_acc1_0, e10_acc1_1, e10_acc1_2, e10_acc1_3 as one vector in loop r
+              (local.set $v_e10_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc1_0)) (local.get $e10_acc1_1)) (local.get $e10_acc1_2)) (local.get $e10_acc1_3)))
+              ;; f32x4: e10_acc2_0, e10_acc2_1, e10_acc2_2, e10_acc2_3 as one vector in loop r
+              (local.set $v_e10_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc2_0)) (local.get $e10_acc2_1)) (local.get $e10_acc2_2)) (local.get $e10_acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -4)) (i32.const 2))))) (local.get $v_e10_acc0_0)))
+                (local.set $w1 (f32.load offset=136 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -4)) (i32.const 2))))) (local.get $v_e10_acc1_0)))
+                (local.set $w2 (f32.load offset=236 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -4)) (i32.const 2))))) (local.get $v_e10_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $e10_acc0_0 (f32x4.extract_lane 0 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_1 (f32x4.extract_lane 1 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_2 (f32x4.extract_lane 2 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_3 (f32x4.extract_lane 3 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc1_0 (f32x4.extract_lane 0 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_1 (f32x4.extract_lane 1 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_2 (f32x4.extract_lane 2 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_3 (f32x4.extract_lane 3 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc2_0 (f32x4.extract_lane 0 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_1 (f32x4.extract_lane 1 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_2 (f32x4.extract_lane 2 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_3 (f32x4.extract_lane 3 (local.get $v_e10_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -11)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $w1 (f32.load offset=144 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $w2 (f32.load offset=244 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -12)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -11)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=148 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=248 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -13)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -12)) (i32.const 2)))))
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -11)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $e10_acc0_2 (f32.add (local.get $e10_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $w1 (f32.load offset=152 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $e10_acc1_2 (f32.add (local.get $e10_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $w2 (f32.load offset=252 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (local.set $e10_acc2_2 (f32.add (local.get $e10_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 2)) (i32.lt_s (local.get $th) (i32.const 12)))
+            if
+              ;; f32x4: e10_acc0_0, e10_acc0_1, e10_acc0_2, e10_acc0_3 as one vector in loop r
+              (local.set $v_e10_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc0_0)) (local.get $e10_acc0_1)) (local.get $e10_acc0_2)) (local.get $e10_acc0_3)))
+              ;; f32x4: e10_acc1_0, e10_acc1_1, e10_acc1_2, e10_acc1_3 as one vector in loop r
+              (local.set $v_e10_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc1_0)) (local.get $e10_acc1_1)) (local.get $e10_acc1_2)) (local.get $e10_acc1_3)))
+              ;; f32x4: e10_acc2_0, e10_acc2_1, e10_acc2_2, e10_acc2_3 as one vector in loop r
+              (local.set $v_e10_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc2_0)) (local.get $e10_acc2_1)) (local.get $e10_acc2_2)) (local.get $e10_acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -14)) (i32.const 2))))) (local.get $v_e10_acc0_0)))
+                (local.set $w1 (f32.load offset=156 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -14)) (i32.const 2))))) (local.get $v_e10_acc1_0)))
+                (local.set $w2 (f32.load offset=256 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -14)) (i32.const 2))))) (local.get $v_e10_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $e10_acc0_0 (f32x4.extract_lane 0 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_1 (f32x4.extract_lane 1 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_2 (f32x4.extract_lane 2 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_3 (f32x4.extract_lane 3 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc1_0 (f32x4.extract_lane 0 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_1 (f32x4.extract_lane 1 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_2 (f32x4.extract_lane 2 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_3 (f32x4.extract_lane 3 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc2_0 (f32x4.extract_lane 0 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_1 (f32x4.extract_lane 1 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_2 (f32x4.extract_lane 2 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_3 (f32x4.extract_lane 3 (local.get $v_e10_acc2_0)))
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -21)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $w1 (f32.load offset=164 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $w2 (f32.load offset=264 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -22)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -21)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=168 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=268 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -23)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -22)) (i32.const 2)))))
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -21)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $e10_acc0_2 (f32.add (local.get $e10_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $w1 (f32.load offset=172 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $e10_acc1_2 (f32.add (local.get $e10_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $w2 (f32.load offset=272 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (local.set $e10_acc2_2 (f32.add (local.get $e10_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.and (i32.ge_s (local.get $th) (i32.const 3)) (i32.lt_s (local.get $th) (i32.const 13)))
+            if
+              ;; f32x4: e10_acc0_0, e10_acc0_1, e10_acc0_2, e10_acc0_3 as one vector in loop r
+              (local.set $v_e10_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc0_0)) (local.get $e10_acc0_1)) (local.get $e10_acc0_2)) (local.get $e10_acc0_3)))
+              ;; f32x4: e10_acc1_0, e10_acc1_1, e10_acc1_2, e10_acc1_3 as one vector in loop r
+              (local.set $v_e10_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc1_0)) (local.get $e10_acc1_1)) (local.get $e10_acc1_2)) (local.get $e10_acc1_3)))
+              ;; f32x4: e10_acc2_0, e10_acc2_1, e10_acc2_2, e10_acc2_3 as one vector in loop r
+              (local.set $v_e10_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc2_0)) (local.get $e10_acc2_1)) (local.get $e10_acc2_2)) (local.get $e10_acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -24)) (i32.const 2))))) (local.get $v_e10_acc0_0)))
+                (local.set $w1 (f32.load offset=176 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -24)) (i32.const 2))))) (local.get $v_e10_acc1_0)))
+                (local.set $w2 (f32.load offset=276 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -24)) (i32.const 2))))) (local.get $v_e10_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $e10_acc0_0 (f32x4.extract_lane 0 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_1 (f32x4.extract_lane 1 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_2 (f32x4.extract_lane 2 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_3 (f32x4.extract_lane 3 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc1_0 (f32x4.extract_lane 0 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_1 (f32x4.extract_lane 1 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_2 (f32x4.extract_lane 2 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_3 (f32x4.extract_lane 3 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc2_0 (f32x4.extract_lane 0 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_1 (f32x4.extract_lane 1 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_2 (f32x4.extract_lane 2 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_3 (f32x4.extract_lane 3 (local.get $v_e10_acc2_0)))
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -31)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $w1 (f32.load offset=184 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $w2 (f32.load offset=284 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -32)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -31)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $w1 (f32.load offset=188 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $w2 (f32.load offset=288 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -33)) (i32.const 2)))))
+                (local.set $x1 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -32)) (i32.const 2)))))
+                (local.set $x2 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -31)) (i32.const 2)))))
+                (local.set $w0 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc0_0 (f32.add (local.get $e10_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+                (local.set $e10_acc0_1 (f32.add (local.get $e10_acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+                (local.set $e10_acc0_2 (f32.add (local.get $e10_acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+                (local.set $w1 (f32.load offset=192 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc1_0 (f32.add (local.get $e10_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+                (local.set $e10_acc1_1 (f32.add (local.get $e10_acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+                (local.set $e10_acc1_2 (f32.add (local.get $e10_acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+                (local.set $w2 (f32.load offset=292 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $e10_acc2_0 (f32.add (local.get $e10_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+                (local.set $e10_acc2_1 (f32.add (local.get $e10_acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+                (local.set $e10_acc2_2 (f32.add (local.get $e10_acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+            end
+            (i32.ge_s (local.get $th) (i32.const 4))
+            if
+              ;; f32x4: e10_acc0_0, e10_acc0_1, e10_acc0_2, e10_acc0_3 as one vector in loop r
+              (local.set $v_e10_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc0_0)) (local.get $e10_acc0_1)) (local.get $e10_acc0_2)) (local.get $e10_acc0_3)))
+              ;; f32x4: e10_acc1_0, e10_acc1_1, e10_acc1_2, e10_acc1_3 as one vector in loop r
+              (local.set $v_e10_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc1_0)) (local.get $e10_acc1_1)) (local.get $e10_acc1_2)) (local.get $e10_acc1_3)))
+              ;; f32x4: e10_acc2_0, e10_acc2_1, e10_acc2_2, e10_acc2_3 as one vector in loop r
+              (local.set $v_e10_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $e10_acc2_0)) (local.get $e10_acc2_1)) (local.get $e10_acc2_2)) (local.get $e10_acc2_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -34)) (i32.const 2))))) (local.get $v_e10_acc0_0)))
+                (local.set $w1 (f32.load offset=196 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -34)) (i32.const 2))))) (local.get $v_e10_acc1_0)))
+                (local.set $w2 (f32.load offset=296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 25)) (i32.mul (local.get $r) (i32.const 150))) (i32.const 2)))))
+                (local.set $v_e10_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 100))) (i32.const -34)) (i32.const 2))))) (local.get $v_e10_acc2_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+              end
+              (local.set $e10_acc0_0 (f32x4.extract_lane 0 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_1 (f32x4.extract_lane 1 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_2 (f32x4.extract_lane 2 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc0_3 (f32x4.extract_lane 3 (local.get $v_e10_acc0_0)))
+              (local.set $e10_acc1_0 (f32x4.extract_lane 0 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_1 (f32x4.extract_lane 1 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_2 (f32x4.extract_lane 2 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc1_3 (f32x4.extract_lane 3 (local.get $v_e10_acc1_0)))
+              (local.set $e10_acc2_0 (f32x4.extract_lane 0 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_1 (f32x4.extract_lane 1 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_2 (f32x4.extract_lane 2 (local.get $v_e10_acc2_0)))
+              (local.set $e10_acc2_3 (f32x4.extract_lane 3 (local.get $v_e10_acc2_0)))
+            end
+            (f32.store offset=40 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc0_0))
+            (f32.store offset=44 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc0_1))
+            (f32.store offset=48 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc0_2))
+            (f32.store offset=52 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc0_3))
+            (f32.store offset=824 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc1_0))
+            (f32.store offset=828 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc1_1))
+            (f32.store offset=832 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc1_2))
+            (f32.store offset=836 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc1_3))
+            (f32.store offset=1608 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc2_0))
+            (f32.store offset=1612 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc2_1))
+            (f32.store offset=1616 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc2_2))
+            (f32.store offset=1620 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e10_acc2_3))
+            (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 14)))
+          end
+          (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 2)))
         end
-        (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 2)))
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
     end
   )
 )

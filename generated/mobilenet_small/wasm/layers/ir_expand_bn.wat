@@ -9,92 +9,122 @@
 ;;
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
-  (type $t0 (func (param i32 i32 i32 i32 i32 i32 i32)))
-  (type $t1 (func (param i32 i32 i32 i32 i32 i32)))
-  (type $t2 (func (param i32 i32 i32 i32 i32)))
-  (type $t3 (func (param i32 i32 i32 i32)))
+  (type $t0 (func (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))
+  (type $t1 (func (param i32 i32 i32 i32 i32 i32 i32 i32)))
+  (type $t2 (func (param i32 i32 i32 i32 i32 i32 i32)))
+  (type $t3 (func (param i32 i32 i32 i32 i32 i32 i32 i32 i32)))
+  (type $t4 (func (param i32 i32 i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; batchnorm2d on [16, 64, 7, 7]: 64 channels of 784 values (batch 16 x 49 positions)
   ;; eps 0.00001, momentum 0.1, affine true, track_running_stats true
   ;; per-channel sums in two passes: chunks of 49 positions (16 per channel), then the chunks in order
   ;; training mode: batch statistics; the running stats move toward them
-  (func $bn2d_64x7x7_fwd_train (export "bn2d_64x7x7_fwd_train") (type $t0) (param $x_at i32) (param $weight_at i32) (param $bias_at i32) (param $running_at i32) (param $partial_at i32) (param $stats_at i32) (param $y_at i32)
+  ;; threads: phase 0 (chunk_phase = 0): loop c [0, 64) cut into 16 chunks (chunk_lo, chunk_hi), ~0.67M IR nodes
+  ;; threads: phase 1 (chunk_phase = 1): whole on the calling thread, ~0.01M IR nodes
+  ;; threads: phase 2 (chunk_phase = 2): loop c [0, 64) cut into 16 chunks (chunk_lo, chunk_hi), ~1.12M IR nodes
+  ;; threads: phase 3 (chunk_phase = 3): whole on the calling thread, ~0.01M IR nodes
+  ;; threads: phase 4 (chunk_phase = 4): loop n [0, 16) cut into 16 chunks (chunk_lo, chunk_hi), ~1.71M IR nodes
+  (func $bn2d_64x7x7_fwd_train (export "bn2d_64x7x7_fwd_train") (type $t0) (param $x_at i32) (param $weight_at i32) (param $bias_at i32) (param $running_at i32) (param $partial_at i32) (param $stats_at i32) (param $y_at i32) (param $chunk_phase i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $c i32) (local $p i32) (local $n i32) (local $s i32) (local $xi i32) (local $q i32) (local $acc0 f32) (local $tot0 f32)
     ;; the mean: chunk sums, then each channel's chunks in order
-    (local.set $c (i32.const 0))
-    loop $c
-      (local.set $p (i32.const 0))
-      loop $p
-        (local.set $n (local.get $p))
-        (local.set $acc0 (f32.const 0))
-        (local.set $s (i32.const 0))
-        loop $s
-          (local.set $xi (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)))
-          (local.set $acc0 (f32.add (local.get $acc0) (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xi) (i32.const 2))))))
-          (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+    (i32.eq (local.get $chunk_phase) (i32.const 0))
+    if
+      (local.set $c (local.get $chunk_lo))
+      block $c_done
+        (br_if $c_done (i32.ge_s (local.get $c) (local.get $chunk_hi)))
+        loop $c
+          (local.set $p (i32.const 0))
+          loop $p
+            (local.set $n (local.get $p))
+            (local.set $acc0 (f32.const 0))
+            (local.set $s (i32.const 0))
+            loop $s
+              (local.set $xi (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)))
+              (local.set $acc0 (f32.add (local.get $acc0) (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xi) (i32.const 2))))))
+              (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+            end
+            (f32.store (i32.add (local.get $partial_at) (i32.shl (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $p)) (i32.const 2))) (local.get $acc0))
+            (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 16)))
+          end
+          (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (local.get $chunk_hi)))
         end
-        (f32.store (i32.add (local.get $partial_at) (i32.shl (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $p)) (i32.const 2))) (local.get $acc0))
-        (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 16)))
       end
-      (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
     end
-    (local.set $c (i32.const 0))
-    loop $c
-      (local.set $tot0 (f32.const 0))
-      (local.set $q (i32.const 0))
-      loop $q
-        (local.set $tot0 (f32.add (local.get $tot0) (f32.load (i32.add (local.get $partial_at) (i32.shl (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $q)) (i32.const 2))))))
-        (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 16)))
-      end
-      (f32.store (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))) (f32.div (local.get $tot0) (f32.const 784)))
-      (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
-    end
-    ;; the sum of squared deviations from the mean, the same way (two passes: no cancellation)
-    (local.set $c (i32.const 0))
-    loop $c
-      (local.set $p (i32.const 0))
-      loop $p
-        (local.set $n (local.get $p))
-        (local.set $acc0 (f32.const 0))
-        (local.set $s (i32.const 0))
-        loop $s
-          (local.set $xi (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)))
-          (local.set $acc0 (f32.add (local.get $acc0) (f32.mul (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xi) (i32.const 2)))) (f32.load (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xi) (i32.const 2)))) (f32.load (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))))))
-          (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
-        end
-        (f32.store (i32.add (local.get $partial_at) (i32.shl (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $p)) (i32.const 2))) (local.get $acc0))
-        (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 16)))
-      end
-      (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
-    end
-    (local.set $c (i32.const 0))
-    loop $c
-      (local.set $tot0 (f32.const 0))
-      (local.set $q (i32.const 0))
-      loop $q
-        (local.set $tot0 (f32.add (local.get $tot0) (f32.load (i32.add (local.get $partial_at) (i32.shl (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $q)) (i32.const 2))))))
-        (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 16)))
-      end
-      (f32.store offset=256 (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))) (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.div (local.get $tot0) (f32.const 784)) (f32.const 0.000009999999747378752)))))
-      ;; running stats: the unbiased variance, as PyTorch
-      (f32.store (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2))) (f32.add (f32.mul (f32.const 0.8999999761581421) (f32.load (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.mul (f32.const 0.10000000149011612) (f32.load (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2)))))))
-      (f32.store offset=256 (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2))) (f32.add (f32.mul (f32.const 0.8999999761581421) (f32.load offset=256 (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.mul (f32.const 0.10000000149011612) (f32.div (local.get $tot0) (f32.const 783)))))
-      (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
-    end
-    ;; normalize, scale and shift
-    (local.set $n (i32.const 0))
-    loop $n
+    (i32.eq (local.get $chunk_phase) (i32.const 1))
+    if
       (local.set $c (i32.const 0))
       loop $c
-        (local.set $s (i32.const 0))
-        loop $s
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2))) (f32.add (f32.mul (f32.mul (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2)))) (f32.load (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.load offset=256 (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.load (i32.add (local.get $weight_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.load (i32.add (local.get $bias_at) (i32.shl (local.get $c) (i32.const 2))))))
-          (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+        (local.set $tot0 (f32.const 0))
+        (local.set $q (i32.const 0))
+        loop $q
+          (local.set $tot0 (f32.add (local.get $tot0) (f32.load (i32.add (local.get $partial_at) (i32.shl (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $q)) (i32.const 2))))))
+          (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 16)))
         end
+        (f32.store (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))) (f32.div (local.get $tot0) (f32.const 784)))
         (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 16)))
+    end
+    ;; the sum of squared deviations from the mean, the same way (two passes: no cancellation)
+    (i32.eq (local.get $chunk_phase) (i32.const 2))
+    if
+      (local.set $c (local.get $chunk_lo))
+      block $c_done
+        (br_if $c_done (i32.ge_s (local.get $c) (local.get $chunk_hi)))
+        loop $c
+          (local.set $p (i32.const 0))
+          loop $p
+            (local.set $n (local.get $p))
+            (local.set $acc0 (f32.const 0))
+            (local.set $s (i32.const 0))
+            loop $s
+              (local.set $xi (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)))
+              (local.set $acc0 (f32.add (local.get $acc0) (f32.mul (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xi) (i32.const 2)))) (f32.load (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xi) (i32.const 2)))) (f32.load (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))))))
+              (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+            end
+            (f32.store (i32.add (local.get $partial_at) (i32.shl (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $p)) (i32.const 2))) (local.get $acc0))
+            (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 16)))
+          end
+          (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (local.get $chunk_hi)))
+        end
+      end
+    end
+    (i32.eq (local.get $chunk_phase) (i32.const 3))
+    if
+      (local.set $c (i32.const 0))
+      loop $c
+        (local.set $tot0 (f32.const 0))
+        (local.set $q (i32.const 0))
+        loop $q
+          (local.set $tot0 (f32.add (local.get $tot0) (f32.load (i32.add (local.get $partial_at) (i32.shl (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $q)) (i32.const 2))))))
+          (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 16)))
+        end
+        (f32.store offset=256 (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))) (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.div (local.get $tot0) (f32.const 784)) (f32.const 0.000009999999747378752)))))
+        ;; running stats: the unbiased variance, as PyTorch
+        (f32.store (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2))) (f32.add (f32.mul (f32.const 0.8999999761581421) (f32.load (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.mul (f32.const 0.10000000149011612) (f32.load (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2)))))))
+        (f32.store offset=256 (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2))) (f32.add (f32.mul (f32.const 0.8999999761581421) (f32.load offset=256 (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.mul (f32.const 0.10000000149011612) (f32.div (local.get $tot0) (f32.const 783)))))
+        (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
+      end
+    end
+    ;; normalize, scale and shift
+    (i32.eq (local.get $chunk_phase) (i32.const 4))
+    if
+      (local.set $n (local.get $chunk_lo))
+      block $n_done
+        (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+        loop $n
+          (local.set $c (i32.const 0))
+          loop $c
+            (local.set $s (i32.const 0))
+            loop $s
+              (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2))) (f32.add (f32.mul (f32.mul (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2)))) (f32.load (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.load offset=256 (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.load (i32.add (local.get $weight_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.load (i32.add (local.get $bias_at) (i32.shl (local.get $c) (i32.const 2))))))
+              (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+            end
+            (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
+          end
+          (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
+        end
+      end
     end
   )
 
@@ -102,44 +132,55 @@
   ;; eps 0.00001, momentum 0.1, affine true, track_running_stats true
   ;; per-channel sums in two passes: chunks of 49 positions (16 per channel), then the chunks in order
   ;; training mode: sum dy and sum dy * (x - mean) per channel (gradBias, gradWeight and the dx terms)
-  (func $bn2d_64x7x7_dwb_train (export "bn2d_64x7x7_dwb_train") (type $t0) (param $x_at i32) (param $dy_at i32) (param $stats_at i32) (param $partial_at i32) (param $sums_at i32) (param $gradWeight_at i32) (param $gradBias_at i32)
+  ;; threads: phase 0 (chunk_phase = 0): loop c [0, 64) cut into 16 chunks (chunk_lo, chunk_hi), ~1.13M IR nodes
+  ;; threads: phase 1 (chunk_phase = 1): whole on the calling thread, ~0.02M IR nodes
+  (func $bn2d_64x7x7_dwb_train (export "bn2d_64x7x7_dwb_train") (type $t0) (param $x_at i32) (param $dy_at i32) (param $stats_at i32) (param $partial_at i32) (param $sums_at i32) (param $gradWeight_at i32) (param $gradBias_at i32) (param $chunk_phase i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $c i32) (local $p i32) (local $n i32) (local $s i32) (local $xi i32) (local $q i32) (local $acc0 f32) (local $acc1 f32)
     (local $tot0 f32) (local $tot1 f32)
-    (local.set $c (i32.const 0))
-    loop $c
-      (local.set $p (i32.const 0))
-      loop $p
-        (local.set $n (local.get $p))
-        (local.set $acc0 (f32.const 0))
-        (local.set $acc1 (f32.const 0))
-        (local.set $s (i32.const 0))
-        loop $s
-          (local.set $xi (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)))
-          (local.set $acc0 (f32.add (local.get $acc0) (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $xi) (i32.const 2))))))
-          (local.set $acc1 (f32.add (local.get $acc1) (f32.mul (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $xi) (i32.const 2)))) (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xi) (i32.const 2)))) (f32.load (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))))))
-          (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+    (i32.eq (local.get $chunk_phase) (i32.const 0))
+    if
+      (local.set $c (local.get $chunk_lo))
+      block $c_done
+        (br_if $c_done (i32.ge_s (local.get $c) (local.get $chunk_hi)))
+        loop $c
+          (local.set $p (i32.const 0))
+          loop $p
+            (local.set $n (local.get $p))
+            (local.set $acc0 (f32.const 0))
+            (local.set $acc1 (f32.const 0))
+            (local.set $s (i32.const 0))
+            loop $s
+              (local.set $xi (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)))
+              (local.set $acc0 (f32.add (local.get $acc0) (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $xi) (i32.const 2))))))
+              (local.set $acc1 (f32.add (local.get $acc1) (f32.mul (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $xi) (i32.const 2)))) (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xi) (i32.const 2)))) (f32.load (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))))))
+              (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+            end
+            (f32.store (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $p)) (i32.const 2)) (i32.const 2))) (local.get $acc0))
+            (f32.store offset=4 (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $p)) (i32.const 2)) (i32.const 2))) (local.get $acc1))
+            (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 16)))
+          end
+          (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (local.get $chunk_hi)))
         end
-        (f32.store (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $p)) (i32.const 2)) (i32.const 2))) (local.get $acc0))
-        (f32.store offset=4 (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $p)) (i32.const 2)) (i32.const 2))) (local.get $acc1))
-        (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 16)))
       end
-      (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
     end
-    (local.set $c (i32.const 0))
-    loop $c
-      (local.set $tot0 (f32.const 0))
-      (local.set $tot1 (f32.const 0))
-      (local.set $q (i32.const 0))
-      loop $q
-        (local.set $tot0 (f32.add (local.get $tot0) (f32.load (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $q)) (i32.const 2)) (i32.const 2))))))
-        (local.set $tot1 (f32.add (local.get $tot1) (f32.load offset=4 (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $q)) (i32.const 2)) (i32.const 2))))))
-        (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 16)))
+    (i32.eq (local.get $chunk_phase) (i32.const 1))
+    if
+      (local.set $c (i32.const 0))
+      loop $c
+        (local.set $tot0 (f32.const 0))
+        (local.set $tot1 (f32.const 0))
+        (local.set $q (i32.const 0))
+        loop $q
+          (local.set $tot0 (f32.add (local.get $tot0) (f32.load (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $q)) (i32.const 2)) (i32.const 2))))))
+          (local.set $tot1 (f32.add (local.get $tot1) (f32.load offset=4 (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $q)) (i32.const 2)) (i32.const 2))))))
+          (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 16)))
+        end
+        (f32.store (i32.add (local.get $sums_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $tot0))
+        (f32.store offset=256 (i32.add (local.get $sums_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $tot1))
+        (f32.store (i32.add (local.get $gradBias_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $tot0))
+        (f32.store (i32.add (local.get $gradWeight_at) (i32.shl (local.get $c) (i32.const 2))) (f32.mul (local.get $tot1) (f32.load offset=256 (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))))
+        (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
       end
-      (f32.store (i32.add (local.get $sums_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $tot0))
-      (f32.store offset=256 (i32.add (local.get $sums_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $tot1))
-      (f32.store (i32.add (local.get $gradBias_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $tot0))
-      (f32.store (i32.add (local.get $gradWeight_at) (i32.shl (local.get $c) (i32.const 2))) (f32.mul (local.get $tot1) (f32.load offset=256 (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))))
-      (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
     end
   )
 
@@ -147,22 +188,26 @@
   ;; eps 0.00001, momentum 0.1, affine true, track_running_stats true
   ;; per-channel sums in two passes: chunks of 49 positions (16 per channel), then the chunks in order
   ;; training mode: dx = (dy - sum dy / M - (x - mean) * invstd^2 * sum dy (x - mean) / M) * invstd * weight
-  (func $bn2d_64x7x7_dx_train (export "bn2d_64x7x7_dx_train") (type $t1) (param $x_at i32) (param $dy_at i32) (param $weight_at i32) (param $stats_at i32) (param $sums_at i32) (param $dx_at i32)
+  ;; threads: loop n [0, 16) cut into 16 chunks (chunk_lo, chunk_hi), ~3.11M IR nodes
+  (func $bn2d_64x7x7_dx_train (export "bn2d_64x7x7_dx_train") (type $t1) (param $x_at i32) (param $dy_at i32) (param $weight_at i32) (param $stats_at i32) (param $sums_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $c i32) (local $s i32) (local $is f32) (local $proj f32)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $c (i32.const 0))
-      loop $c
-        (local.set $s (i32.const 0))
-        loop $s
-          (local.set $is (f32.load offset=256 (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2)))))
-          (local.set $proj (f32.div (f32.mul (f32.mul (f32.load offset=256 (i32.add (local.get $sums_at) (i32.shl (local.get $c) (i32.const 2)))) (local.get $is)) (local.get $is)) (f32.const 784)))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2))) (f32.mul (f32.mul (f32.sub (f32.sub (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2)))) (f32.div (f32.load (i32.add (local.get $sums_at) (i32.shl (local.get $c) (i32.const 2)))) (f32.const 784))) (f32.mul (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2)))) (f32.load (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))) (local.get $proj))) (local.get $is)) (f32.load (i32.add (local.get $weight_at) (i32.shl (local.get $c) (i32.const 2))))))
-          (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $c (i32.const 0))
+        loop $c
+          (local.set $s (i32.const 0))
+          loop $s
+            (local.set $is (f32.load offset=256 (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2)))))
+            (local.set $proj (f32.div (f32.mul (f32.mul (f32.load offset=256 (i32.add (local.get $sums_at) (i32.shl (local.get $c) (i32.const 2)))) (local.get $is)) (local.get $is)) (f32.const 784)))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2))) (f32.mul (f32.mul (f32.sub (f32.sub (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2)))) (f32.div (f32.load (i32.add (local.get $sums_at) (i32.shl (local.get $c) (i32.const 2)))) (f32.const 784))) (f32.mul (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2)))) (f32.load (i32.add (local.get $stats_at) (i32.shl (local.get $c) (i32.const 2))))) (local.get $proj))) (local.get $is)) (f32.load (i32.add (local.get $weight_at) (i32.shl (local.get $c) (i32.const 2))))))
+            (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+          end
+          (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
         end
-        (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 16)))
     end
   )
 
@@ -170,20 +215,24 @@
   ;; eps 0.00001, momentum 0.1, affine true, track_running_stats true
   ;; per-channel sums in two passes: chunks of 49 positions (16 per channel), then the chunks in order
   ;; eval mode: the running statistics
-  (func $bn2d_64x7x7_fwd_eval (export "bn2d_64x7x7_fwd_eval") (type $t2) (param $x_at i32) (param $weight_at i32) (param $bias_at i32) (param $running_at i32) (param $y_at i32)
+  ;; threads: loop n [0, 16) cut into 16 chunks (chunk_lo, chunk_hi), ~1.96M IR nodes
+  (func $bn2d_64x7x7_fwd_eval (export "bn2d_64x7x7_fwd_eval") (type $t2) (param $x_at i32) (param $weight_at i32) (param $bias_at i32) (param $running_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $c i32) (local $s i32)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $c (i32.const 0))
-      loop $c
-        (local.set $s (i32.const 0))
-        loop $s
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2))) (f32.add (f32.mul (f32.mul (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2)))) (f32.load (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.load offset=256 (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2)))) (f32.const 0.000009999999747378752))))) (f32.load (i32.add (local.get $weight_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.load (i32.add (local.get $bias_at) (i32.shl (local.get $c) (i32.const 2))))))
-          (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $c (i32.const 0))
+        loop $c
+          (local.set $s (i32.const 0))
+          loop $s
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2))) (f32.add (f32.mul (f32.mul (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2)))) (f32.load (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.load offset=256 (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2)))) (f32.const 0.000009999999747378752))))) (f32.load (i32.add (local.get $weight_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.load (i32.add (local.get $bias_at) (i32.shl (local.get $c) (i32.const 2))))))
+            (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+          end
+          (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
         end
-        (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 16)))
     end
   )
 
@@ -191,42 +240,53 @@
   ;; eps 0.00001, momentum 0.1, affine true, track_running_stats true
   ;; per-channel sums in two passes: chunks of 49 positions (16 per channel), then the chunks in order
   ;; eval mode: gradBias = sum dy, gradWeight = sum dy * (x - running_mean) / sqrt(running_var + eps)
-  (func $bn2d_64x7x7_dwb_eval (export "bn2d_64x7x7_dwb_eval") (type $t1) (param $x_at i32) (param $dy_at i32) (param $running_at i32) (param $partial_at i32) (param $gradWeight_at i32) (param $gradBias_at i32)
+  ;; threads: phase 0 (chunk_phase = 0): loop c [0, 64) cut into 16 chunks (chunk_lo, chunk_hi), ~1.64M IR nodes
+  ;; threads: phase 1 (chunk_phase = 1): whole on the calling thread, ~0.02M IR nodes
+  (func $bn2d_64x7x7_dwb_eval (export "bn2d_64x7x7_dwb_eval") (type $t3) (param $x_at i32) (param $dy_at i32) (param $running_at i32) (param $partial_at i32) (param $gradWeight_at i32) (param $gradBias_at i32) (param $chunk_phase i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $c i32) (local $p i32) (local $n i32) (local $s i32) (local $xi i32) (local $q i32) (local $acc0 f32) (local $acc1 f32)
     (local $tot0 f32) (local $tot1 f32)
-    (local.set $c (i32.const 0))
-    loop $c
-      (local.set $p (i32.const 0))
-      loop $p
-        (local.set $n (local.get $p))
-        (local.set $acc0 (f32.const 0))
-        (local.set $acc1 (f32.const 0))
-        (local.set $s (i32.const 0))
-        loop $s
-          (local.set $xi (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)))
-          (local.set $acc0 (f32.add (local.get $acc0) (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $xi) (i32.const 2))))))
-          (local.set $acc1 (f32.add (local.get $acc1) (f32.mul (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $xi) (i32.const 2)))) (f32.mul (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xi) (i32.const 2)))) (f32.load (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.load offset=256 (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2)))) (f32.const 0.000009999999747378752))))))))
-          (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+    (i32.eq (local.get $chunk_phase) (i32.const 0))
+    if
+      (local.set $c (local.get $chunk_lo))
+      block $c_done
+        (br_if $c_done (i32.ge_s (local.get $c) (local.get $chunk_hi)))
+        loop $c
+          (local.set $p (i32.const 0))
+          loop $p
+            (local.set $n (local.get $p))
+            (local.set $acc0 (f32.const 0))
+            (local.set $acc1 (f32.const 0))
+            (local.set $s (i32.const 0))
+            loop $s
+              (local.set $xi (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)))
+              (local.set $acc0 (f32.add (local.get $acc0) (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $xi) (i32.const 2))))))
+              (local.set $acc1 (f32.add (local.get $acc1) (f32.mul (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $xi) (i32.const 2)))) (f32.mul (f32.sub (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $xi) (i32.const 2)))) (f32.load (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2))))) (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.load offset=256 (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2)))) (f32.const 0.000009999999747378752))))))))
+              (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+            end
+            (f32.store (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $p)) (i32.const 2)) (i32.const 2))) (local.get $acc0))
+            (f32.store offset=4 (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $p)) (i32.const 2)) (i32.const 2))) (local.get $acc1))
+            (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 16)))
+          end
+          (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (local.get $chunk_hi)))
         end
-        (f32.store (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $p)) (i32.const 2)) (i32.const 2))) (local.get $acc0))
-        (f32.store offset=4 (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $p)) (i32.const 2)) (i32.const 2))) (local.get $acc1))
-        (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 16)))
       end
-      (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
     end
-    (local.set $c (i32.const 0))
-    loop $c
-      (local.set $tot0 (f32.const 0))
-      (local.set $tot1 (f32.const 0))
-      (local.set $q (i32.const 0))
-      loop $q
-        (local.set $tot0 (f32.add (local.get $tot0) (f32.load (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $q)) (i32.const 2)) (i32.const 2))))))
-        (local.set $tot1 (f32.add (local.get $tot1) (f32.load offset=4 (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $q)) (i32.const 2)) (i32.const 2))))))
-        (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 16)))
+    (i32.eq (local.get $chunk_phase) (i32.const 1))
+    if
+      (local.set $c (i32.const 0))
+      loop $c
+        (local.set $tot0 (f32.const 0))
+        (local.set $tot1 (f32.const 0))
+        (local.set $q (i32.const 0))
+        loop $q
+          (local.set $tot0 (f32.add (local.get $tot0) (f32.load (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $q)) (i32.const 2)) (i32.const 2))))))
+          (local.set $tot1 (f32.add (local.get $tot1) (f32.load offset=4 (i32.add (local.get $partial_at) (i32.shl (i32.mul (i32.add (i32.mul (local.get $c) (i32.const 16)) (local.get $q)) (i32.const 2)) (i32.const 2))))))
+          (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 16)))
+        end
+        (f32.store (i32.add (local.get $gradBias_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $tot0))
+        (f32.store (i32.add (local.get $gradWeight_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $tot1))
+        (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
       end
-      (f32.store (i32.add (local.get $gradBias_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $tot0))
-      (f32.store (i32.add (local.get $gradWeight_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $tot1))
-      (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
     end
   )
 
@@ -234,20 +294,24 @@
   ;; eps 0.00001, momentum 0.1, affine true, track_running_stats true
   ;; per-channel sums in two passes: chunks of 49 positions (16 per channel), then the chunks in order
   ;; eval mode: dx = dy * weight / sqrt(running_var + eps) (the running stats are constants)
-  (func $bn2d_64x7x7_dx_eval (export "bn2d_64x7x7_dx_eval") (type $t3) (param $dy_at i32) (param $weight_at i32) (param $running_at i32) (param $dx_at i32)
+  ;; threads: loop n [0, 16) cut into 16 chunks (chunk_lo, chunk_hi), ~1.66M IR nodes
+  (func $bn2d_64x7x7_dx_eval (export "bn2d_64x7x7_dx_eval") (type $t4) (param $dy_at i32) (param $weight_at i32) (param $running_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $c i32) (local $s i32)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $c (i32.const 0))
-      loop $c
-        (local.set $s (i32.const 0))
-        loop $s
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2))) (f32.mul (f32.mul (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2)))) (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.load offset=256 (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2)))) (f32.const 0.000009999999747378752))))) (f32.load (i32.add (local.get $weight_at) (i32.shl (local.get $c) (i32.const 2))))))
-          (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $c (i32.const 0))
+        loop $c
+          (local.set $s (i32.const 0))
+          loop $s
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2))) (f32.mul (f32.mul (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $c)) (i32.const 49)) (local.get $s)) (i32.const 2)))) (f32.div (f32.const 1) (f32.sqrt (f32.add (f32.load offset=256 (i32.add (local.get $running_at) (i32.shl (local.get $c) (i32.const 2)))) (f32.const 0.000009999999747378752))))) (f32.load (i32.add (local.get $weight_at) (i32.shl (local.get $c) (i32.const 2))))))
+            (br_if $s (i32.lt_s (local.tee $s (i32.add (local.get $s) (i32.const 1))) (i32.const 49)))
+          end
+          (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
         end
-        (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 64)))
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 16)))
     end
   )
 )

@@ -9,50 +9,58 @@
 ;;
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
-  (type $t0 (func (param i32 i32)))
+  (type $t0 (func (param i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; global_avgpool [16, 32, 7, 7] -> [16, 32, 1, 1] k=7x7 s=7x7 p=0x0
   ;; divisor: the whole window, padding included
-  (func $global_avgpool_32x7x7_fwd (export "global_avgpool_32x7x7_fwd") (type $t0) (param $x_at i32) (param $y_at i32)
+  ;; threads: loop nc [0, 512) cut into 7 chunks (chunk_lo, chunk_hi), ~0.24M IR nodes
+  (func $global_avgpool_32x7x7_fwd (export "global_avgpool_32x7x7_fwd") (type $t0) (param $x_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nc i32) (local $base i32) (local $kh i32) (local $kw i32) (local $acc f32)
-    (local.set $nc (i32.const 0))
-    loop $nc
-      (local.set $base (i32.mul (local.get $nc) (i32.const 49)))
-      (local.set $acc (f32.const 0))
-      (local.set $kh (i32.const 0))
-      loop $kh
-        (local.set $kw (i32.const 0))
-        loop $kw
-          (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $base) (i32.add (i32.mul (local.get $kh) (i32.const 7)) (local.get $kw))) (i32.const 2))))))
-          (br_if $kw (i32.lt_s (local.tee $kw (i32.add (local.get $kw) (i32.const 1))) (i32.const 7)))
+    (local.set $nc (local.get $chunk_lo))
+    block $nc_done
+      (br_if $nc_done (i32.ge_s (local.get $nc) (local.get $chunk_hi)))
+      loop $nc
+        (local.set $base (i32.mul (local.get $nc) (i32.const 49)))
+        (local.set $acc (f32.const 0))
+        (local.set $kh (i32.const 0))
+        loop $kh
+          (local.set $kw (i32.const 0))
+          loop $kw
+            (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $base) (i32.add (i32.mul (local.get $kh) (i32.const 7)) (local.get $kw))) (i32.const 2))))))
+            (br_if $kw (i32.lt_s (local.tee $kw (i32.add (local.get $kw) (i32.const 1))) (i32.const 7)))
+          end
+          (br_if $kh (i32.lt_s (local.tee $kh (i32.add (local.get $kh) (i32.const 1))) (i32.const 7)))
         end
-        (br_if $kh (i32.lt_s (local.tee $kh (i32.add (local.get $kh) (i32.const 1))) (i32.const 7)))
+        (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $nc) (i32.const 2))) (f32.div (local.get $acc) (f32.const 49)))
+        (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $nc) (i32.const 2))) (f32.div (local.get $acc) (f32.const 49)))
-      (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (i32.const 512)))
     end
   )
 
   ;; global_avgpool backward [16, 32, 1, 1] -> [16, 32, 7, 7]
   ;; a gather: each input sums over the <= 1x1 windows that can contain it
   ;; each window contributes dy / its divisor
-  (func $global_avgpool_32x7x7_dx (export "global_avgpool_32x7x7_dx") (type $t0) (param $dy_at i32) (param $dx_at i32)
+  ;; threads: loop nc [0, 512) cut into 14 chunks (chunk_lo, chunk_hi), ~0.46M IR nodes
+  (func $global_avgpool_32x7x7_dx (export "global_avgpool_32x7x7_dx") (type $t0) (param $dy_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nc i32) (local $ih i32) (local $iw i32) (local $acc f32)
-    (local.set $nc (i32.const 0))
-    loop $nc
-      (local.set $ih (i32.const 0))
-      loop $ih
-        (local.set $iw (i32.const 0))
-        loop $iw
-          (local.set $acc (f32.const 0))
-          (local.set $acc (f32.add (local.get $acc) (f32.div (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $nc) (i32.const 2)))) (f32.const 49))))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 49)) (i32.add (i32.mul (local.get $ih) (i32.const 7)) (local.get $iw))) (i32.const 2))) (local.get $acc))
-          (br_if $iw (i32.lt_s (local.tee $iw (i32.add (local.get $iw) (i32.const 1))) (i32.const 7)))
+    (local.set $nc (local.get $chunk_lo))
+    block $nc_done
+      (br_if $nc_done (i32.ge_s (local.get $nc) (local.get $chunk_hi)))
+      loop $nc
+        (local.set $ih (i32.const 0))
+        loop $ih
+          (local.set $iw (i32.const 0))
+          loop $iw
+            (local.set $acc (f32.const 0))
+            (local.set $acc (f32.add (local.get $acc) (f32.div (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $nc) (i32.const 2)))) (f32.const 49))))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 49)) (i32.add (i32.mul (local.get $ih) (i32.const 7)) (local.get $iw))) (i32.const 2))) (local.get $acc))
+            (br_if $iw (i32.lt_s (local.tee $iw (i32.add (local.get $iw) (i32.const 1))) (i32.const 7)))
+          end
+          (br_if $ih (i32.lt_s (local.tee $ih (i32.add (local.get $ih) (i32.const 1))) (i32.const 7)))
         end
-        (br_if $ih (i32.lt_s (local.tee $ih (i32.add (local.get $ih) (i32.const 1))) (i32.const 7)))
+        (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (i32.const 512)))
     end
   )
 )

@@ -9,38 +9,46 @@
 ;;
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
-  (type $t0 (func (param i32 i32)))
-  (type $t1 (func (param i32 i32 i32)))
+  (type $t0 (func (param i32 i32 i32 i32)))
+  (type $t1 (func (param i32 i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; relu6 on [16, 64, 7, 7] (50176 elements)
   ;; y = x < 0 ? 0 : x > 6 ? 6 : x (NaN stays NaN)
-  (func $relu6_64x7x7_fwd (export "relu6_64x7x7_fwd") (type $t0) (param $x_at i32) (param $y_at i32)
+  ;; threads: loop i [0, 50176) cut into 16 chunks (chunk_lo, chunk_hi), ~0.80M IR nodes
+  (func $relu6_64x7x7_fwd (export "relu6_64x7x7_fwd") (type $t0) (param $x_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32) (local $xv f32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
-      (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (select (f32.const 0) (select (f32.const 6) (local.get $xv) (f32.gt (local.get $xv) (f32.const 6))) (f32.lt (local.get $xv) (f32.const 0))))
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 50176)))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
+        (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (select (f32.const 0) (select (f32.const 6) (local.get $xv) (f32.gt (local.get $xv) (f32.const 6))) (f32.lt (local.get $xv) (f32.const 0))))
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
+      end
     end
   )
 
   ;; relu6 on [16, 64, 7, 7] (50176 elements)
   ;; dx = x <= 0 || x >= 6 ? 0 : dy (no gradient at 0 and 6)
-  (func $relu6_64x7x7_dx (export "relu6_64x7x7_dx") (type $t1) (param $x_at i32) (param $dy_at i32) (param $dx_at i32)
+  ;; threads: loop i [0, 50176) cut into 16 chunks (chunk_lo, chunk_hi), ~0.80M IR nodes
+  (func $relu6_64x7x7_dx (export "relu6_64x7x7_dx") (type $t1) (param $x_at i32) (param $dy_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32) (local $xv f32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
-      (i32.add (local.get $dx_at) (i32.shl (local.get $i) (i32.const 2)))
-      (i32.or (f32.le (local.get $xv) (f32.const 0)) (f32.ge (local.get $xv) (f32.const 6)))
-      if (result f32)
-        (f32.const 0)
-      else
-        (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $i) (i32.const 2))))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
+        (i32.add (local.get $dx_at) (i32.shl (local.get $i) (i32.const 2)))
+        (i32.or (f32.le (local.get $xv) (f32.const 0)) (f32.ge (local.get $xv) (f32.const 6)))
+        if (result f32)
+          (f32.const 0)
+        else
+          (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $i) (i32.const 2))))
+        end
+        f32.store
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
       end
-      f32.store
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 50176)))
     end
   )
 )

@@ -10,6 +10,7 @@
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
   (type $t0 (func (param i32 i32)))
+  (type $t1 (func (param i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; global_avgpool [4, 32, 62] -> [4, 32, 1] k=1x62 s=1x62 p=0x0
@@ -33,18 +34,22 @@
   ;; global_avgpool backward [4, 32, 1] -> [4, 32, 62]
   ;; a gather: each input sums over the <= 1x1 windows that can contain it
   ;; each window contributes dy / its divisor
-  (func $global_avgpool_32x62_dx (export "global_avgpool_32x62_dx") (type $t0) (param $dy_at i32) (param $dx_at i32)
+  ;; threads: loop nc [0, 128) cut into 3 chunks (chunk_lo, chunk_hi), ~0.11M IR nodes
+  (func $global_avgpool_32x62_dx (export "global_avgpool_32x62_dx") (type $t1) (param $dy_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nc i32) (local $iw i32) (local $acc f32)
-    (local.set $nc (i32.const 0))
-    loop $nc
-      (local.set $iw (i32.const 0))
-      loop $iw
-        (local.set $acc (f32.const 0))
-        (local.set $acc (f32.add (local.get $acc) (f32.div (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $nc) (i32.const 2)))) (f32.const 62))))
-        (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $iw)) (i32.const 2))) (local.get $acc))
-        (br_if $iw (i32.lt_s (local.tee $iw (i32.add (local.get $iw) (i32.const 1))) (i32.const 62)))
+    (local.set $nc (local.get $chunk_lo))
+    block $nc_done
+      (br_if $nc_done (i32.ge_s (local.get $nc) (local.get $chunk_hi)))
+      loop $nc
+        (local.set $iw (i32.const 0))
+        loop $iw
+          (local.set $acc (f32.const 0))
+          (local.set $acc (f32.add (local.get $acc) (f32.div (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $nc) (i32.const 2)))) (f32.const 62))))
+          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $iw)) (i32.const 2))) (local.get $acc))
+          (br_if $iw (i32.lt_s (local.tee $iw (i32.add (local.get $iw) (i32.const 1))) (i32.const 62)))
+        end
+        (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (i32.const 128)))
     end
   )
 )

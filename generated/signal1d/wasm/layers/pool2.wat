@@ -9,80 +9,88 @@
 ;;
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
-  (type $t0 (func (param i32 i32 i32)))
+  (type $t0 (func (param i32 i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; maxpool1d [4, 16, 249] -> [4, 16, 62] k=1x4 s=1x4 p=0x0
   ;; argmax keeps the flat input index of the first maximum (row-major window order)
-  (func $maxpool1d_k4_s4_16x249_fwd (export "maxpool1d_k4_s4_16x249_fwd") (type $t0) (param $x_at i32) (param $y_at i32) (param $argmax_at i32)
+  ;; threads: loop nc [0, 64) cut into 9 chunks (chunk_lo, chunk_hi), ~0.30M IR nodes
+  (func $maxpool1d_k4_s4_16x249_fwd (export "maxpool1d_k4_s4_16x249_fwd") (type $t0) (param $x_at i32) (param $y_at i32) (param $argmax_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nc i32) (local $ow i32) (local $base i32) (local $arg i32) (local $best f32)
-    (local.set $nc (i32.const 0))
-    loop $nc
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (local.set $base (i32.add (i32.mul (local.get $nc) (i32.const 249)) (i32.mul (local.get $ow) (i32.const 4))))
-        (local.set $best (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
-        (local.set $arg (local.get $base))
-        (f32.gt (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))) (local.get $best))
-        if
-          (local.set $best (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
-          (local.set $arg (i32.add (local.get $base) (i32.const 1)))
+    (local.set $nc (local.get $chunk_lo))
+    block $nc_done
+      (br_if $nc_done (i32.ge_s (local.get $nc) (local.get $chunk_hi)))
+      loop $nc
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (local.set $base (i32.add (i32.mul (local.get $nc) (i32.const 249)) (i32.mul (local.get $ow) (i32.const 4))))
+          (local.set $best (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
+          (local.set $arg (local.get $base))
+          (f32.gt (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))) (local.get $best))
+          if
+            (local.set $best (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
+            (local.set $arg (i32.add (local.get $base) (i32.const 1)))
+          end
+          (f32.gt (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))) (local.get $best))
+          if
+            (local.set $best (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
+            (local.set $arg (i32.add (local.get $base) (i32.const 2)))
+          end
+          (f32.gt (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))) (local.get $best))
+          if
+            (local.set $best (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
+            (local.set $arg (i32.add (local.get $base) (i32.const 3)))
+          end
+          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $ow)) (i32.const 2))) (local.get $best))
+          (i32.store (i32.add (local.get $argmax_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $ow)) (i32.const 2))) (local.get $arg))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 62)))
         end
-        (f32.gt (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))) (local.get $best))
-        if
-          (local.set $best (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
-          (local.set $arg (i32.add (local.get $base) (i32.const 2)))
-        end
-        (f32.gt (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))) (local.get $best))
-        if
-          (local.set $best (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
-          (local.set $arg (i32.add (local.get $base) (i32.const 3)))
-        end
-        (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $ow)) (i32.const 2))) (local.get $best))
-        (i32.store (i32.add (local.get $argmax_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $ow)) (i32.const 2))) (local.get $arg))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 62)))
+        (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (i32.const 64)))
     end
   )
 
   ;; maxpool1d backward [4, 16, 62] -> [4, 16, 249]
   ;; a gather: each input sums over the <= 1x1 windows that can contain it
   ;; a window contributes only where its argmax is this input
-  (func $maxpool1d_k4_s4_16x249_dx (export "maxpool1d_k4_s4_16x249_dx") (type $t0) (param $dy_at i32) (param $argmax_at i32) (param $dx_at i32)
+  ;; threads: loop nc [0, 64) cut into 16 chunks (chunk_lo, chunk_hi), ~0.69M IR nodes
+  (func $maxpool1d_k4_s4_16x249_dx (export "maxpool1d_k4_s4_16x249_dx") (type $t0) (param $dy_at i32) (param $argmax_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nc i32) (local $iw i32) (local $i i32) (local $qw i32) (local $acc f32)
-    (local.set $nc (i32.const 0))
-    loop $nc
-      (local.set $iw (i32.const 0))
-      loop $iw
-        (i32.le_s (local.get $iw) (i32.const 247))
-        if
-          (local.set $i (i32.add (i32.mul (local.get $nc) (i32.const 249)) (local.get $iw)))
-          (local.set $qw (i32.div_s (local.get $iw) (i32.const 4)))
-          (local.set $acc (f32.const 0))
-          (i32.eq (i32.load (i32.add (local.get $argmax_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $qw)) (i32.const 2)))) (local.get $i))
+    (local.set $nc (local.get $chunk_lo))
+    block $nc_done
+      (br_if $nc_done (i32.ge_s (local.get $nc) (local.get $chunk_hi)))
+      loop $nc
+        (local.set $iw (i32.const 0))
+        loop $iw
+          (i32.le_s (local.get $iw) (i32.const 247))
           if
-            (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $qw)) (i32.const 2))))))
-          end
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 249)) (local.get $iw)) (i32.const 2))) (local.get $acc))
-        else
-          (local.set $i (i32.add (i32.mul (local.get $nc) (i32.const 249)) (local.get $iw)))
-          (local.set $qw (i32.div_s (local.get $iw) (i32.const 4)))
-          (local.set $acc (f32.const 0))
-          (i32.lt_s (local.get $qw) (i32.const 62))
-          if (result i32)
+            (local.set $i (i32.add (i32.mul (local.get $nc) (i32.const 249)) (local.get $iw)))
+            (local.set $qw (i32.div_s (local.get $iw) (i32.const 4)))
+            (local.set $acc (f32.const 0))
             (i32.eq (i32.load (i32.add (local.get $argmax_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $qw)) (i32.const 2)))) (local.get $i))
+            if
+              (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $qw)) (i32.const 2))))))
+            end
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 249)) (local.get $iw)) (i32.const 2))) (local.get $acc))
           else
-            (i32.const 0)
+            (local.set $i (i32.add (i32.mul (local.get $nc) (i32.const 249)) (local.get $iw)))
+            (local.set $qw (i32.div_s (local.get $iw) (i32.const 4)))
+            (local.set $acc (f32.const 0))
+            (i32.lt_s (local.get $qw) (i32.const 62))
+            if (result i32)
+              (i32.eq (i32.load (i32.add (local.get $argmax_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $qw)) (i32.const 2)))) (local.get $i))
+            else
+              (i32.const 0)
+            end
+            if
+              (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $qw)) (i32.const 2))))))
+            end
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 249)) (local.get $iw)) (i32.const 2))) (local.get $acc))
           end
-          if
-            (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 62)) (local.get $qw)) (i32.const 2))))))
-          end
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 249)) (local.get $iw)) (i32.const 2))) (local.get $acc))
+          (br_if $iw (i32.lt_s (local.tee $iw (i32.add (local.get $iw) (i32.const 1))) (i32.const 249)))
         end
-        (br_if $iw (i32.lt_s (local.tee $iw (i32.add (local.get $iw) (i32.const 1))) (i32.const 249)))
+        (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (i32.const 64)))
     end
   )
 )

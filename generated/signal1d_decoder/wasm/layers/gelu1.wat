@@ -10,43 +10,51 @@
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
   (type $t0 (func (param f64) (result f64)))
-  (type $t1 (func (param i32 i32)))
-  (type $t2 (func (param i32 i32 i32)))
+  (type $t1 (func (param i32 i32 i32 i32)))
+  (type $t2 (func (param i32 i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
   (import "math" "exp" (func $exp (type $t0)))
 
   ;; gelu on [4, 8, 64] (2048 elements)
   ;; y = x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2
-  (func $gelu_8x64_fwd (export "gelu_8x64_fwd") (type $t1) (param $x_at i32) (param $y_at i32)
+  ;; threads: loop i [0, 2048) cut into 7 chunks (chunk_lo, chunk_hi), ~0.23M IR nodes
+  (func $gelu_8x64_fwd (export "gelu_8x64_fwd") (type $t1) (param $x_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32) (local $xv f32) (local $z f32) (local $az f32) (local $z2 f32) (local $tau f32) (local $q f32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
-      (local.set $z (f32.mul (local.get $xv) (f32.const 0.7071067690849304)))
-      (local.set $az (f32.abs (local.get $z)))
-      (local.set $z2 (f32.mul (local.get $z) (local.get $z)))
-      (local.set $tau (f32.div (f32.const 1) (f32.add (f32.const 1) (f32.mul (local.get $az) (f32.const 0.5)))))
-      (local.set $q (f32.mul (f32.mul (f32.demote_f64 (call $exp (f64.promote_f32 (f32.sub (f32.const 0) (local.get $z2))))) (local.get $tau)) (f32.add (f32.const 0.28209370374679565) (f32.mul (local.get $tau) (f32.add (f32.const 0.28214046359062195) (f32.mul (local.get $tau) (f32.add (f32.const 0.24606642127037048) (f32.mul (local.get $tau) (f32.add (f32.const 0.18312403559684753) (f32.mul (local.get $tau) (f32.add (f32.const 0.04847199469804764) (f32.mul (local.get $tau) (f32.add (f32.const 0.10454616695642471) (f32.mul (local.get $tau) (f32.add (f32.const -0.24947749078273773) (f32.mul (local.get $tau) (f32.add (f32.const 0.10676731914281845) (f32.mul (local.get $tau) (f32.const -0.003145658178254962)))))))))))))))))))
-      (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (f32.mul (local.get $xv) (select (select (f32.sub (f32.const 1) (f32.mul (local.get $q) (f32.const 0.5))) (f32.mul (local.get $q) (f32.const 0.5)) (f32.gt (local.get $xv) (f32.const 0))) (f32.add (f32.const 0.5) (f32.mul (f32.mul (local.get $z) (f32.add (f32.const 1.128379225730896) (f32.mul (local.get $z2) (f32.add (f32.const -0.3761262893676758) (f32.mul (local.get $z2) (f32.add (f32.const 0.11283625662326813) (f32.mul (local.get $z2) (f32.add (f32.const -0.02685539983212948) (f32.mul (local.get $z2) (f32.add (f32.const 0.005191218573600054) (f32.mul (local.get $z2) (f32.add (f32.const -0.0008034846396185458) (f32.mul (local.get $z2) (f32.const 0.00007933493907330558)))))))))))))) (f32.const 0.5))) (f32.ge (local.get $az) (f32.const 1)))))
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 2048)))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $z (f32.mul (local.get $xv) (f32.const 0.7071067690849304)))
+        (local.set $az (f32.abs (local.get $z)))
+        (local.set $z2 (f32.mul (local.get $z) (local.get $z)))
+        (local.set $tau (f32.div (f32.const 1) (f32.add (f32.const 1) (f32.mul (local.get $az) (f32.const 0.5)))))
+        (local.set $q (f32.mul (f32.mul (f32.demote_f64 (call $exp (f64.promote_f32 (f32.sub (f32.const 0) (local.get $z2))))) (local.get $tau)) (f32.add (f32.const 0.28209370374679565) (f32.mul (local.get $tau) (f32.add (f32.const 0.28214046359062195) (f32.mul (local.get $tau) (f32.add (f32.const 0.24606642127037048) (f32.mul (local.get $tau) (f32.add (f32.const 0.18312403559684753) (f32.mul (local.get $tau) (f32.add (f32.const 0.04847199469804764) (f32.mul (local.get $tau) (f32.add (f32.const 0.10454616695642471) (f32.mul (local.get $tau) (f32.add (f32.const -0.24947749078273773) (f32.mul (local.get $tau) (f32.add (f32.const 0.10676731914281845) (f32.mul (local.get $tau) (f32.const -0.003145658178254962)))))))))))))))))))
+        (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (f32.mul (local.get $xv) (select (select (f32.sub (f32.const 1) (f32.mul (local.get $q) (f32.const 0.5))) (f32.mul (local.get $q) (f32.const 0.5)) (f32.gt (local.get $xv) (f32.const 0))) (f32.add (f32.const 0.5) (f32.mul (f32.mul (local.get $z) (f32.add (f32.const 1.128379225730896) (f32.mul (local.get $z2) (f32.add (f32.const -0.3761262893676758) (f32.mul (local.get $z2) (f32.add (f32.const 0.11283625662326813) (f32.mul (local.get $z2) (f32.add (f32.const -0.02685539983212948) (f32.mul (local.get $z2) (f32.add (f32.const 0.005191218573600054) (f32.mul (local.get $z2) (f32.add (f32.const -0.0008034846396185458) (f32.mul (local.get $z2) (f32.const 0.00007933493907330558)))))))))))))) (f32.const 0.5))) (f32.ge (local.get $az) (f32.const 1)))))
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
+      end
     end
   )
 
   ;; gelu on [4, 8, 64] (2048 elements)
   ;; dx = dy * (Phi(x) + x * exp(-x^2 / 2) / sqrt(2 pi))
-  (func $gelu_8x64_dx (export "gelu_8x64_dx") (type $t2) (param $x_at i32) (param $dy_at i32) (param $dx_at i32)
+  ;; threads: loop i [0, 2048) cut into 8 chunks (chunk_lo, chunk_hi), ~0.26M IR nodes
+  (func $gelu_8x64_dx (export "gelu_8x64_dx") (type $t2) (param $x_at i32) (param $dy_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32) (local $xv f32) (local $z f32) (local $az f32) (local $z2 f32) (local $tau f32) (local $q f32) (local $cdf f32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
-      (local.set $z (f32.mul (local.get $xv) (f32.const 0.7071067690849304)))
-      (local.set $az (f32.abs (local.get $z)))
-      (local.set $z2 (f32.mul (local.get $z) (local.get $z)))
-      (local.set $tau (f32.div (f32.const 1) (f32.add (f32.const 1) (f32.mul (local.get $az) (f32.const 0.5)))))
-      (local.set $q (f32.mul (f32.mul (f32.demote_f64 (call $exp (f64.promote_f32 (f32.sub (f32.const 0) (local.get $z2))))) (local.get $tau)) (f32.add (f32.const 0.28209370374679565) (f32.mul (local.get $tau) (f32.add (f32.const 0.28214046359062195) (f32.mul (local.get $tau) (f32.add (f32.const 0.24606642127037048) (f32.mul (local.get $tau) (f32.add (f32.const 0.18312403559684753) (f32.mul (local.get $tau) (f32.add (f32.const 0.04847199469804764) (f32.mul (local.get $tau) (f32.add (f32.const 0.10454616695642471) (f32.mul (local.get $tau) (f32.add (f32.const -0.24947749078273773) (f32.mul (local.get $tau) (f32.add (f32.const 0.10676731914281845) (f32.mul (local.get $tau) (f32.const -0.003145658178254962)))))))))))))))))))
-      (local.set $cdf (select (select (f32.sub (f32.const 1) (f32.mul (local.get $q) (f32.const 0.5))) (f32.mul (local.get $q) (f32.const 0.5)) (f32.gt (local.get $xv) (f32.const 0))) (f32.add (f32.const 0.5) (f32.mul (f32.mul (local.get $z) (f32.add (f32.const 1.128379225730896) (f32.mul (local.get $z2) (f32.add (f32.const -0.3761262893676758) (f32.mul (local.get $z2) (f32.add (f32.const 0.11283625662326813) (f32.mul (local.get $z2) (f32.add (f32.const -0.02685539983212948) (f32.mul (local.get $z2) (f32.add (f32.const 0.005191218573600054) (f32.mul (local.get $z2) (f32.add (f32.const -0.0008034846396185458) (f32.mul (local.get $z2) (f32.const 0.00007933493907330558)))))))))))))) (f32.const 0.5))) (f32.ge (local.get $az) (f32.const 1))))
-      (f32.store (i32.add (local.get $dx_at) (i32.shl (local.get $i) (i32.const 2))) (f32.mul (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.add (local.get $cdf) (f32.mul (local.get $xv) (f32.mul (f32.demote_f64 (call $exp (f64.promote_f32 (f32.mul (f32.mul (local.get $xv) (local.get $xv)) (f32.const -0.5))))) (f32.const 0.3989422917366028))))))
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 2048)))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $z (f32.mul (local.get $xv) (f32.const 0.7071067690849304)))
+        (local.set $az (f32.abs (local.get $z)))
+        (local.set $z2 (f32.mul (local.get $z) (local.get $z)))
+        (local.set $tau (f32.div (f32.const 1) (f32.add (f32.const 1) (f32.mul (local.get $az) (f32.const 0.5)))))
+        (local.set $q (f32.mul (f32.mul (f32.demote_f64 (call $exp (f64.promote_f32 (f32.sub (f32.const 0) (local.get $z2))))) (local.get $tau)) (f32.add (f32.const 0.28209370374679565) (f32.mul (local.get $tau) (f32.add (f32.const 0.28214046359062195) (f32.mul (local.get $tau) (f32.add (f32.const 0.24606642127037048) (f32.mul (local.get $tau) (f32.add (f32.const 0.18312403559684753) (f32.mul (local.get $tau) (f32.add (f32.const 0.04847199469804764) (f32.mul (local.get $tau) (f32.add (f32.const 0.10454616695642471) (f32.mul (local.get $tau) (f32.add (f32.const -0.24947749078273773) (f32.mul (local.get $tau) (f32.add (f32.const 0.10676731914281845) (f32.mul (local.get $tau) (f32.const -0.003145658178254962)))))))))))))))))))
+        (local.set $cdf (select (select (f32.sub (f32.const 1) (f32.mul (local.get $q) (f32.const 0.5))) (f32.mul (local.get $q) (f32.const 0.5)) (f32.gt (local.get $xv) (f32.const 0))) (f32.add (f32.const 0.5) (f32.mul (f32.mul (local.get $z) (f32.add (f32.const 1.128379225730896) (f32.mul (local.get $z2) (f32.add (f32.const -0.3761262893676758) (f32.mul (local.get $z2) (f32.add (f32.const 0.11283625662326813) (f32.mul (local.get $z2) (f32.add (f32.const -0.02685539983212948) (f32.mul (local.get $z2) (f32.add (f32.const 0.005191218573600054) (f32.mul (local.get $z2) (f32.add (f32.const -0.0008034846396185458) (f32.mul (local.get $z2) (f32.const 0.00007933493907330558)))))))))))))) (f32.const 0.5))) (f32.ge (local.get $az) (f32.const 1))))
+        (f32.store (i32.add (local.get $dx_at) (i32.shl (local.get $i) (i32.const 2))) (f32.mul (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.add (local.get $cdf) (f32.mul (local.get $xv) (f32.mul (f32.demote_f64 (call $exp (f64.promote_f32 (f32.mul (f32.mul (local.get $xv) (local.get $xv)) (f32.const -0.5))))) (f32.const 0.3989422917366028))))))
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
+      end
     end
   )
 )

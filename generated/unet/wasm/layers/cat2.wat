@@ -9,68 +9,84 @@
 ;;
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
-  (type $t0 (func (param i32 i32)))
+  (type $t0 (func (param i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; concat of [4, 16, 16, 16], [4, 16, 16, 16] -> [4, 32, 16, 16] along the channels
   ;; input 0: per sample, elements 0..4095 of 8192
-  (func $concat_c16_c16_16x16_fwd0 (export "concat_c16_c16_16x16_fwd0") (type $t0) (param $x_at i32) (param $y_at i32)
+  ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~0.20M IR nodes
+  (func $concat_c16_c16_16x16_fwd0 (export "concat_c16_c16_16x16_fwd0") (type $t0) (param $x_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $i i32)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $i (i32.const 0))
-      loop $i
-        (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 8192)) (local.get $i)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 4096)) (local.get $i)) (i32.const 2)))))
-        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4096)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $i (i32.const 0))
+        loop $i
+          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 8192)) (local.get $i)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 4096)) (local.get $i)) (i32.const 2)))))
+          (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4096)))
+        end
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 4)))
     end
   )
 
   ;; concat of [4, 16, 16, 16], [4, 16, 16, 16] -> [4, 32, 16, 16] along the channels
   ;; input 1: per sample, elements 4096..8191 of 8192
-  (func $concat_c16_c16_16x16_fwd1 (export "concat_c16_c16_16x16_fwd1") (type $t0) (param $x_at i32) (param $y_at i32)
+  ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~0.23M IR nodes
+  (func $concat_c16_c16_16x16_fwd1 (export "concat_c16_c16_16x16_fwd1") (type $t0) (param $x_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $i i32)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $i (i32.const 0))
-      loop $i
-        (f32.store offset=16384 (i32.add (local.get $y_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 8192)) (local.get $i)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 4096)) (local.get $i)) (i32.const 2)))))
-        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4096)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $i (i32.const 0))
+        loop $i
+          (f32.store offset=16384 (i32.add (local.get $y_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 8192)) (local.get $i)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 4096)) (local.get $i)) (i32.const 2)))))
+          (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4096)))
+        end
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 4)))
     end
   )
 
   ;; concat of [4, 16, 16, 16], [4, 16, 16, 16] -> [4, 32, 16, 16] along the channels
   ;; input 0: per sample, elements 0..4095 of 8192
   ;; dx = that block of dy
-  (func $concat_c16_c16_16x16_dx0 (export "concat_c16_c16_16x16_dx0") (type $t0) (param $dy_at i32) (param $dx_at i32)
+  ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~0.20M IR nodes
+  (func $concat_c16_c16_16x16_dx0 (export "concat_c16_c16_16x16_dx0") (type $t0) (param $dy_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $i i32)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $i (i32.const 0))
-      loop $i
-        (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 4096)) (local.get $i)) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 8192)) (local.get $i)) (i32.const 2)))))
-        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4096)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $i (i32.const 0))
+        loop $i
+          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 4096)) (local.get $i)) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 8192)) (local.get $i)) (i32.const 2)))))
+          (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4096)))
+        end
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 4)))
     end
   )
 
   ;; concat of [4, 16, 16, 16], [4, 16, 16, 16] -> [4, 32, 16, 16] along the channels
   ;; input 1: per sample, elements 4096..8191 of 8192
   ;; dx = that block of dy
-  (func $concat_c16_c16_16x16_dx1 (export "concat_c16_c16_16x16_dx1") (type $t0) (param $dy_at i32) (param $dx_at i32)
+  ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~0.23M IR nodes
+  (func $concat_c16_c16_16x16_dx1 (export "concat_c16_c16_16x16_dx1") (type $t0) (param $dy_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $i i32)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $i (i32.const 0))
-      loop $i
-        (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 4096)) (local.get $i)) (i32.const 2))) (f32.load offset=16384 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 8192)) (local.get $i)) (i32.const 2)))))
-        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4096)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $i (i32.const 0))
+        loop $i
+          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 4096)) (local.get $i)) (i32.const 2))) (f32.load offset=16384 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (local.get $n) (i32.const 8192)) (local.get $i)) (i32.const 2)))))
+          (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4096)))
+        end
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 4)))
     end
   )
 )

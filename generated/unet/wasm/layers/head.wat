@@ -9,53 +9,58 @@
 ;;
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
-  (type $t0 (func (param i32 i32 i32 i32)))
-  (type $t1 (func (param i32 i32)))
-  (type $t2 (func (param i32 i32 i32)))
+  (type $t0 (func (param i32 i32 i32 i32 i32 i32)))
+  (type $t1 (func (param i32 i32 i32 i32)))
+  (type $t2 (func (param i32 i32 i32 i32 i32)))
+  (type $t3 (func (param i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; conv2d [4,8,32,32] -> [4,1,32,32] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.15, im2row 8.00
+  ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~0.55M IR nodes
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3
-  (func $conv1x1_8x32x32_to_1_fwd_direct (export "conv1x1_8x32x32_to_1_fwd_direct") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32)
+  (func $conv1x1_8x32x32_to_1_fwd_direct (export "conv1x1_8x32x32_to_1_fwd_direct") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32) (local $r i32) (local $bv0 f32)
     (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $w0_0 f32) (local $v_acc0_0 v128)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $th (i32.const 0))
-      loop $th
-        (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 32)) (local.get $th)) (i32.const 32)))
-        (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 256)) (local.get $th)) (i32.const 32)))
-        (local.set $cb (i32.const 0))
-        loop $cb
-          (local.set $tw0 (i32.mul (local.get $cb) (i32.const 4)))
-          (local.set $bv0 (f32.load (local.get $b_at)))
-          (local.set $acc0_0 (local.get $bv0))
-          (local.set $acc0_1 (local.get $bv0))
-          (local.set $acc0_2 (local.get $bv0))
-          (local.set $acc0_3 (local.get $bv0))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0_0 (f32.load (i32.add (local.get $w_at) (i32.shl (local.get $r) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0_0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 8)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $th (i32.const 0))
+        loop $th
+          (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 32)) (local.get $th)) (i32.const 32)))
+          (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 256)) (local.get $th)) (i32.const 32)))
+          (local.set $cb (i32.const 0))
+          loop $cb
+            (local.set $tw0 (i32.mul (local.get $cb) (i32.const 4)))
+            (local.set $bv0 (f32.load (local.get $b_at)))
+            (local.set $acc0_0 (local.get $bv0))
+            (local.set $acc0_1 (local.get $bv0))
+            (local.set $acc0_2 (local.get $bv0))
+            (local.set $acc0_3 (local.get $bv0))
+            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0_0 (f32.load (i32.add (local.get $w_at) (i32.shl (local.get $r) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0_0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 8)))
+            end
+            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
+            (f32.store offset=4 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
+            (f32.store offset=8 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
+            (f32.store offset=12 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_3))
+            (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 8)))
           end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
-          (f32.store offset=4 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
-          (f32.store offset=8 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
-          (f32.store offset=12 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_3))
-          (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 8)))
+          (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 32)))
         end
-        (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 32)))
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 4)))
     end
   )
 
@@ -63,28 +68,32 @@
   ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 8.71
   ;; cols[g, n, p, k] = im2row(x): 4096 rows x 8 columns
-  (func $conv1x1_8x32x32_to_1_dw_im2row_cols (export "conv1x1_8x32x32_to_1_dw_im2row_cols") (type $t1) (param $x_at i32) (param $cols_at i32)
+  ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~0.34M IR nodes
+  (func $conv1x1_8x32x32_to_1_dw_im2row_cols (export "conv1x1_8x32x32_to_1_dw_im2row_cols") (type $t1) (param $x_at i32) (param $cols_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $oh i32) (local $drow i32) (local $srow i32) (local $ow i32)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $r (i32.const 0))
-      loop $r
-        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 8192)) (local.get $r)))
-        (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 8)) (local.get $r)) (i32.const 1024)))
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 256))))
-          (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 32))))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 8))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 32)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $r (i32.const 0))
+        loop $r
+          (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 8192)) (local.get $r)))
+          (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 8)) (local.get $r)) (i32.const 1024)))
+          (local.set $oh (i32.const 0))
+          loop $oh
+            (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 256))))
+            (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 32))))
+            (local.set $ow (i32.const 0))
+            loop $ow
+              (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 8))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+              (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 32)))
+            end
+            (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 32)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 32)))
+          (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 8)))
         end
-        (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 8)))
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 4)))
     end
   )
 
@@ -92,47 +101,51 @@
   ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.00, im2row 8.71
   ;; dw[co, k] = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]: M=1 N=8 K=4096 per group
+  ;; threads: loop nb [0, 2) cut into 2 chunks (chunk_lo, chunk_hi), ~0.45M IR nodes
   ;; simd: f32x4 accumulators in loop k1: acc0_00..acc0_03
-  (func $conv1x1_8x32x32_to_1_dw_im2row_gemm (export "conv1x1_8x32x32_to_1_dw_im2row_gemm") (type $t2) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32)
+  (func $conv1x1_8x32x32_to_1_dw_im2row_gemm (export "conv1x1_8x32x32_to_1_dw_im2row_gemm") (type $t2) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nb i32) (local $n0 i32) (local $bi0 i32) (local $k0 i32) (local $ao0 i32) (local $bo0 i32) (local $k1 i32) (local $acc0_00 f32)
     (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $a0 f32) (local $v_acc0_00 v128)
-    (local.set $nb (i32.const 0))
-    loop $nb
-      (local.set $n0 (i32.mul (local.get $nb) (i32.const 4)))
-      (local.set $acc0_00 (f32.const 0))
-      (local.set $acc0_01 (f32.const 0))
-      (local.set $acc0_02 (f32.const 0))
-      (local.set $acc0_03 (f32.const 0))
-      (local.set $bi0 (local.get $n0))
-      (local.set $k0 (i32.const 0))
-      loop $k0
-        (local.set $ao0 (i32.mul (local.get $k0) (i32.const 1024)))
-        (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 8192))))
-        ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
-        (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
-        (local.set $k1 (i32.const 0))
-        loop $k1
-          (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 8))) (i32.const 2))))) (local.get $v_acc0_00)))
-          (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 1024)))
+    (local.set $nb (local.get $chunk_lo))
+    block $nb_done
+      (br_if $nb_done (i32.ge_s (local.get $nb) (local.get $chunk_hi)))
+      loop $nb
+        (local.set $n0 (i32.mul (local.get $nb) (i32.const 4)))
+        (local.set $acc0_00 (f32.const 0))
+        (local.set $acc0_01 (f32.const 0))
+        (local.set $acc0_02 (f32.const 0))
+        (local.set $acc0_03 (f32.const 0))
+        (local.set $bi0 (local.get $n0))
+        (local.set $k0 (i32.const 0))
+        loop $k0
+          (local.set $ao0 (i32.mul (local.get $k0) (i32.const 1024)))
+          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 8192))))
+          ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
+          (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
+          (local.set $k1 (i32.const 0))
+          loop $k1
+            (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 8))) (i32.const 2))))) (local.get $v_acc0_00)))
+            (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 1024)))
+          end
+          (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
+          (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
+          (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
+          (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
+          (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 4)))
         end
-        (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
-        (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
-        (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
-        (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
-        (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 4)))
+        (f32.store (i32.add (local.get $dw_at) (i32.shl (local.get $n0) (i32.const 2))) (local.get $acc0_00))
+        (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (local.get $n0) (i32.const 2))) (local.get $acc0_01))
+        (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (local.get $n0) (i32.const 2))) (local.get $acc0_02))
+        (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (local.get $n0) (i32.const 2))) (local.get $acc0_03))
+        (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (f32.store (i32.add (local.get $dw_at) (i32.shl (local.get $n0) (i32.const 2))) (local.get $acc0_00))
-      (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (local.get $n0) (i32.const 2))) (local.get $acc0_01))
-      (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (local.get $n0) (i32.const 2))) (local.get $acc0_02))
-      (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (local.get $n0) (i32.const 2))) (local.get $acc0_03))
-      (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (i32.const 2)))
     end
   )
 
   ;; conv2d [4,8,32,32] -> [4,1,32,32] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: gradBias
-  (func $conv1x1_8x32x32_to_1_db (export "conv1x1_8x32x32_to_1_db") (type $t1) (param $dy_at i32) (param $db_at i32)
+  (func $conv1x1_8x32x32_to_1_db (export "conv1x1_8x32x32_to_1_db") (type $t3) (param $dy_at i32) (param $db_at i32)
     (local $n i32) (local $base i32) (local $p i32) (local $acc f32)
     (local.set $acc (f32.const 0))
     (local.set $n (i32.const 0))
@@ -151,86 +164,90 @@
   ;; conv2d [4,8,32,32] -> [4,1,32,32] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 5.00
-  (func $conv1x1_8x32x32_to_1_dx_direct (export "conv1x1_8x32x32_to_1_dx_direct") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~0.53M IR nodes
+  (func $conv1x1_8x32x32_to_1_dx_direct (export "conv1x1_8x32x32_to_1_dx_direct") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32)
     (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32)
     (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32) (local $acc3_3 f32)
     (local $x0 f32) (local $x1 f32) (local $x2 f32) (local $x3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $w3 f32)
-    (local.set $n (i32.const 0))
-    loop $n
-      (local.set $ob (i32.const 0))
-      loop $ob
-        (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-        (local.set $th (i32.const 0))
-        loop $th
-          (local.set $yrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 8)) (local.get $o0)) (i32.const 32)) (local.get $th)) (i32.const 32)))
-          (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 32)) (local.get $th)) (i32.const 32)))
-          (local.set $cb (i32.const 0))
-          loop $cb
-            (local.set $tw0 (i32.mul (local.get $cb) (i32.const 4)))
-            (local.set $acc0_0 (f32.const 0))
-            (local.set $acc0_1 (f32.const 0))
-            (local.set $acc0_2 (f32.const 0))
-            (local.set $acc0_3 (f32.const 0))
-            (local.set $acc1_0 (f32.const 0))
-            (local.set $acc1_1 (f32.const 0))
-            (local.set $acc1_2 (f32.const 0))
-            (local.set $acc1_3 (f32.const 0))
-            (local.set $acc2_0 (f32.const 0))
-            (local.set $acc2_1 (f32.const 0))
-            (local.set $acc2_2 (f32.const 0))
-            (local.set $acc2_3 (f32.const 0))
-            (local.set $acc3_0 (f32.const 0))
-            (local.set $acc3_1 (f32.const 0))
-            (local.set $acc3_2 (f32.const 0))
-            (local.set $acc3_3 (f32.const 0))
-            (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (local.get $tw0)) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (local.get $tw0)) (i32.const 2)))))
-            (local.set $x2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (local.get $tw0)) (i32.const 2)))))
-            (local.set $x3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (local.get $tw0)) (i32.const 2)))))
-            (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (local.get $o0) (i32.const 2)))))
-            (local.set $acc0_0 (f32.add (local.get $acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $acc0_1 (f32.add (local.get $acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
-            (local.set $acc0_2 (f32.add (local.get $acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
-            (local.set $acc0_3 (f32.add (local.get $acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
-            (local.set $w1 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (local.get $o0) (i32.const 2)))))
-            (local.set $acc1_0 (f32.add (local.get $acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $acc1_1 (f32.add (local.get $acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
-            (local.set $acc1_2 (f32.add (local.get $acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
-            (local.set $acc1_3 (f32.add (local.get $acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
-            (local.set $w2 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (local.get $o0) (i32.const 2)))))
-            (local.set $acc2_0 (f32.add (local.get $acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $acc2_1 (f32.add (local.get $acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
-            (local.set $acc2_2 (f32.add (local.get $acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
-            (local.set $acc2_3 (f32.add (local.get $acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
-            (local.set $w3 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (local.get $o0) (i32.const 2)))))
-            (local.set $acc3_0 (f32.add (local.get $acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (local.set $acc3_1 (f32.add (local.get $acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
-            (local.set $acc3_2 (f32.add (local.get $acc3_2) (f32.mul (local.get $w3) (local.get $x2))))
-            (local.set $acc3_3 (f32.add (local.get $acc3_3) (f32.mul (local.get $w3) (local.get $x3))))
-            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
-            (f32.store offset=4 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
-            (f32.store offset=8 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
-            (f32.store offset=12 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_3))
-            (f32.store offset=4096 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_0))
-            (f32.store offset=4100 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_1))
-            (f32.store offset=4104 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_2))
-            (f32.store offset=4108 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_3))
-            (f32.store offset=8192 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_0))
-            (f32.store offset=8196 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_1))
-            (f32.store offset=8200 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_2))
-            (f32.store offset=8204 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_3))
-            (f32.store offset=12288 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_0))
-            (f32.store offset=12292 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_1))
-            (f32.store offset=12296 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_2))
-            (f32.store offset=12300 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_3))
-            (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 8)))
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $ob (i32.const 0))
+        loop $ob
+          (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
+          (local.set $th (i32.const 0))
+          loop $th
+            (local.set $yrow (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 8)) (local.get $o0)) (i32.const 32)) (local.get $th)) (i32.const 32)))
+            (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 32)) (local.get $th)) (i32.const 32)))
+            (local.set $cb (i32.const 0))
+            loop $cb
+              (local.set $tw0 (i32.mul (local.get $cb) (i32.const 4)))
+              (local.set $acc0_0 (f32.const 0))
+              (local.set $acc0_1 (f32.const 0))
+              (local.set $acc0_2 (f32.const 0))
+              (local.set $acc0_3 (f32.const 0))
+              (local.set $acc1_0 (f32.const 0))
+              (local.set $acc1_1 (f32.const 0))
+              (local.set $acc1_2 (f32.const 0))
+              (local.set $acc1_3 (f32.const 0))
+              (local.set $acc2_0 (f32.const 0))
+              (local.set $acc2_1 (f32.const 0))
+              (local.set $acc2_2 (f32.const 0))
+              (local.set $acc2_3 (f32.const 0))
+              (local.set $acc3_0 (f32.const 0))
+              (local.set $acc3_1 (f32.const 0))
+              (local.set $acc3_2 (f32.const 0))
+              (local.set $acc3_3 (f32.const 0))
+              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (local.get $tw0)) (i32.const 2)))))
+              (local.set $x1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (local.get $tw0)) (i32.const 2)))))
+              (local.set $x2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (local.get $tw0)) (i32.const 2)))))
+              (local.set $x3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (local.get $tw0)) (i32.const 2)))))
+              (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (local.get $o0) (i32.const 2)))))
+              (local.set $acc0_0 (f32.add (local.get $acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $acc0_1 (f32.add (local.get $acc0_1) (f32.mul (local.get $w0) (local.get $x1))))
+              (local.set $acc0_2 (f32.add (local.get $acc0_2) (f32.mul (local.get $w0) (local.get $x2))))
+              (local.set $acc0_3 (f32.add (local.get $acc0_3) (f32.mul (local.get $w0) (local.get $x3))))
+              (local.set $w1 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (local.get $o0) (i32.const 2)))))
+              (local.set $acc1_0 (f32.add (local.get $acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $acc1_1 (f32.add (local.get $acc1_1) (f32.mul (local.get $w1) (local.get $x1))))
+              (local.set $acc1_2 (f32.add (local.get $acc1_2) (f32.mul (local.get $w1) (local.get $x2))))
+              (local.set $acc1_3 (f32.add (local.get $acc1_3) (f32.mul (local.get $w1) (local.get $x3))))
+              (local.set $w2 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (local.get $o0) (i32.const 2)))))
+              (local.set $acc2_0 (f32.add (local.get $acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $acc2_1 (f32.add (local.get $acc2_1) (f32.mul (local.get $w2) (local.get $x1))))
+              (local.set $acc2_2 (f32.add (local.get $acc2_2) (f32.mul (local.get $w2) (local.get $x2))))
+              (local.set $acc2_3 (f32.add (local.get $acc2_3) (f32.mul (local.get $w2) (local.get $x3))))
+              (local.set $w3 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (local.get $o0) (i32.const 2)))))
+              (local.set $acc3_0 (f32.add (local.get $acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (local.set $acc3_1 (f32.add (local.get $acc3_1) (f32.mul (local.get $w3) (local.get $x1))))
+              (local.set $acc3_2 (f32.add (local.get $acc3_2) (f32.mul (local.get $w3) (local.get $x2))))
+              (local.set $acc3_3 (f32.add (local.get $acc3_3) (f32.mul (local.get $w3) (local.get $x3))))
+              (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
+              (f32.store offset=4 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
+              (f32.store offset=8 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
+              (f32.store offset=12 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_3))
+              (f32.store offset=4096 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_0))
+              (f32.store offset=4100 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_1))
+              (f32.store offset=4104 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_2))
+              (f32.store offset=4108 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_3))
+              (f32.store offset=8192 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_0))
+              (f32.store offset=8196 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_1))
+              (f32.store offset=8200 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_2))
+              (f32.store offset=8204 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_3))
+              (f32.store offset=12288 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_0))
+              (f32.store offset=12292 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_1))
+              (f32.store offset=12296 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_2))
+              (f32.store offset=12300 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_3))
+              (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 8)))
+            end
+            (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 32)))
           end
-          (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 32)))
+          (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 2)))
         end
-        (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 2)))
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 4)))
     end
   )
 )

@@ -10,22 +10,26 @@
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
   (type $t0 (func (param f64) (result f64)))
-  (type $t1 (func (param i32 i32)))
+  (type $t1 (func (param i32 i32 i32 i32)))
   (type $t2 (func (param i32 i32 i32)))
   (import "env" "memory" (memory 0))
   (import "math" "exp" (func $exp (type $t0)))
 
   ;; sigmoid on [4, 1, 32, 32] (4096 elements)
   ;; y = 1 / (1 + exp(-x)), from e = exp(-|x|)
-  (func $sigmoid_1x32x32_fwd (export "sigmoid_1x32x32_fwd") (type $t1) (param $x_at i32) (param $y_at i32)
+  ;; threads: loop i [0, 4096) cut into 3 chunks (chunk_lo, chunk_hi), ~0.10M IR nodes
+  (func $sigmoid_1x32x32_fwd (export "sigmoid_1x32x32_fwd") (type $t1) (param $x_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32) (local $xv f32) (local $e f32) (local $r f32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
-      (local.set $e (f32.demote_f64 (call $exp (f64.promote_f32 (f32.sub (f32.const 0) (f32.abs (local.get $xv)))))))
-      (local.set $r (f32.div (f32.const 1) (f32.add (f32.const 1) (local.get $e))))
-      (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (select (local.get $r) (f32.mul (local.get $e) (local.get $r)) (f32.ge (local.get $xv) (f32.const 0))))
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4096)))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $e (f32.demote_f64 (call $exp (f64.promote_f32 (f32.sub (f32.const 0) (f32.abs (local.get $xv)))))))
+        (local.set $r (f32.div (f32.const 1) (f32.add (f32.const 1) (local.get $e))))
+        (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (select (local.get $r) (f32.mul (local.get $e) (local.get $r)) (f32.ge (local.get $xv) (f32.const 0))))
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
+      end
     end
   )
 

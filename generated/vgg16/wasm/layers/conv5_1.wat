@@ -9,250 +9,54 @@
 ;;
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
-  (type $t0 (func (param i32 i32 i32 i32)))
-  (type $t1 (func (param i32 i32)))
-  (type $t2 (func (param i32 i32 i32)))
+  (type $t0 (func (param i32 i32 i32 i32 i32 i32)))
+  (type $t1 (func (param i32 i32 i32 i32)))
+  (type $t2 (func (param i32 i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; conv2d [1,512,14,14] -> [1,512,14,14] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
   ;; role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.01
+  ;; threads: loop ob [0, 128) cut into 16 chunks (chunk_lo, chunk_hi), ~3214.27M IR nodes
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3, acc3_0..acc3_3 (9 loops)
-  (func $conv3x3_p1_512x14x14_to_512_fwd_direct (export "conv3x3_p1_512x14x14_to_512_fwd_direct") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32)
+  (func $conv3x3_p1_512x14x14_to_512_fwd_direct (export "conv3x3_p1_512x14x14_to_512_fwd_direct") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32) (local $r i32)
     (local $bv0 f32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $bv1 f32) (local $acc1_0 f32) (local $acc1_1 f32)
     (local $acc1_2 f32) (local $acc1_3 f32) (local $bv2 f32) (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $bv3 f32)
     (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32) (local $acc3_3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $w3 f32)
     (local $v_acc0_0 v128) (local $v_acc1_0 v128) (local $v_acc2_0 v128) (local $v_acc3_0 v128)
-    (local.set $ob (i32.const 0))
-    loop $ob
-      (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-      (local.set $th (i32.const 1))
-      loop $th
-        (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 14)) (local.get $th)) (i32.const 14)))
-        (local.set $xrow (i32.mul (local.get $th) (i32.const 14)))
-        (local.set $cb (i32.const 0))
-        loop $cb
-          (local.set $tw0 (i32.add (i32.mul (local.get $cb) (i32.const 4)) (i32.const 1)))
-          (local.set $bv0 (f32.load (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-          (local.set $acc0_0 (local.get $bv0))
-          (local.set $acc0_1 (local.get $bv0))
-          (local.set $acc0_2 (local.get $bv0))
-          (local.set $acc0_3 (local.get $bv0))
-          (local.set $bv1 (f32.load offset=4 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-          (local.set $acc1_0 (local.get $bv1))
-          (local.set $acc1_1 (local.get $bv1))
-          (local.set $acc1_2 (local.get $bv1))
-          (local.set $acc1_3 (local.get $bv1))
-          (local.set $bv2 (f32.load offset=8 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-          (local.set $acc2_0 (local.get $bv2))
-          (local.set $acc2_1 (local.get $bv2))
-          (local.set $acc2_2 (local.get $bv2))
-          (local.set $acc2_3 (local.get $bv2))
-          (local.set $bv3 (f32.load offset=12 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-          (local.set $acc3_0 (local.get $bv3))
-          (local.set $acc3_1 (local.get $bv3))
-          (local.set $acc3_2 (local.get $bv3))
-          (local.set $acc3_3 (local.get $bv3))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=18432 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=36864 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=55296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=18436 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=36868 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=55300 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=18440 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=36872 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=55304 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=18444 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=36876 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=55308 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=18448 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=36880 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=55312 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=18452 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=36884 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=55316 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=52 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=18456 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=52 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=36888 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=52 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=55320 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=52 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=18460 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=36892 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=55324 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=18464 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=36896 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=55328 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
-          (f32.store offset=4 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
-          (f32.store offset=8 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
-          (f32.store offset=12 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_3))
-          (f32.store offset=784 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_0))
-          (f32.store offset=788 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_1))
-          (f32.store offset=792 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_2))
-          (f32.store offset=796 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_3))
-          (f32.store offset=1568 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_0))
-          (f32.store offset=1572 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_1))
-          (f32.store offset=1576 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_2))
-          (f32.store offset=1580 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_3))
-          (f32.store offset=2352 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_0))
-          (f32.store offset=2356 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_1))
-          (f32.store offset=2360 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_2))
-          (f32.store offset=2364 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_3))
-          (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 3)))
-        end
-        (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 13)))
-      end
-      (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 128)))
-    end
-  )
-
-  ;; conv2d [1,512,14,14] -> [1,512,14,14] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
-  ;; role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.01
-  ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3, acc3_0..acc3_3 (9 loops)
-  (func $conv3x3_p1_512x14x14_to_512_fwd_direct_rows (export "conv3x3_p1_512x14x14_to_512_fwd_direct_rows") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32)
-    (local $ob i32) (local $o0 i32) (local $rb i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32)
-    (local $r i32) (local $bv0 f32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $bv1 f32) (local $acc1_0 f32)
-    (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32) (local $bv2 f32) (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32)
-    (local $bv3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32) (local $acc3_3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32)
-    (local $w3 f32) (local $v_acc0_0 v128) (local $v_acc1_0 v128) (local $v_acc2_0 v128) (local $v_acc3_0 v128)
-    (local.set $ob (i32.const 0))
-    loop $ob
-      (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-      (local.set $rb (i32.const 0))
-      loop $rb
-        (local.set $th (select (local.get $rb) (i32.add (local.get $rb) (i32.const 12)) (i32.lt_s (local.get $rb) (i32.const 1))))
-        (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 14)) (local.get $th)) (i32.const 14)))
-        (local.set $xrow (i32.mul (local.get $th) (i32.const 14)))
-        (local.set $cb (i32.const 0))
-        loop $cb
-          (local.set $tw0 (i32.add (i32.mul (local.get $cb) (i32.const 4)) (i32.const 1)))
-          (local.set $bv0 (f32.load (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-          (local.set $acc0_0 (local.get $bv0))
-          (local.set $acc0_1 (local.get $bv0))
-          (local.set $acc0_2 (local.get $bv0))
-          (local.set $acc0_3 (local.get $bv0))
-          (local.set $bv1 (f32.load offset=4 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-          (local.set $acc1_0 (local.get $bv1))
-          (local.set $acc1_1 (local.get $bv1))
-          (local.set $acc1_2 (local.get $bv1))
-          (local.set $acc1_3 (local.get $bv1))
-          (local.set $bv2 (f32.load offset=8 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-          (local.set $acc2_0 (local.get $bv2))
-          (local.set $acc2_1 (local.get $bv2))
-          (local.set $acc2_2 (local.get $bv2))
-          (local.set $acc2_3 (local.get $bv2))
-          (local.set $bv3 (f32.load offset=12 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-          (local.set $acc3_0 (local.get $bv3))
-          (local.set $acc3_1 (local.get $bv3))
-          (local.set $acc3_2 (local.get $bv3))
-          (local.set $acc3_3 (local.get $bv3))
-          (i32.ge_s (local.get $th) (i32.const 1))
-          if
+    (local.set $ob (local.get $chunk_lo))
+    block $ob_done
+      (br_if $ob_done (i32.ge_s (local.get $ob) (local.get $chunk_hi)))
+      loop $ob
+        (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
+        (local.set $th (i32.const 1))
+        loop $th
+          (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 14)) (local.get $th)) (i32.const 14)))
+          (local.set $xrow (i32.mul (local.get $th) (i32.const 14)))
+          (local.set $cb (i32.const 0))
+          loop $cb
+            (local.set $tw0 (i32.add (i32.mul (local.get $cb) (i32.const 4)) (i32.const 1)))
+            (local.set $bv0 (f32.load (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+            (local.set $acc0_0 (local.get $bv0))
+            (local.set $acc0_1 (local.get $bv0))
+            (local.set $acc0_2 (local.get $bv0))
+            (local.set $acc0_3 (local.get $bv0))
+            (local.set $bv1 (f32.load offset=4 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+            (local.set $acc1_0 (local.get $bv1))
+            (local.set $acc1_1 (local.get $bv1))
+            (local.set $acc1_2 (local.get $bv1))
+            (local.set $acc1_3 (local.get $bv1))
+            (local.set $bv2 (f32.load offset=8 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+            (local.set $acc2_0 (local.get $bv2))
+            (local.set $acc2_1 (local.get $bv2))
+            (local.set $acc2_2 (local.get $bv2))
+            (local.set $acc2_3 (local.get $bv2))
+            (local.set $bv3 (f32.load offset=12 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+            (local.set $acc3_0 (local.get $bv3))
+            (local.set $acc3_1 (local.get $bv3))
+            (local.set $acc3_2 (local.get $bv3))
+            (local.set $acc3_3 (local.get $bv3))
             ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
             (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
             ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
@@ -273,33 +77,6 @@
               (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc3_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          end
-          (i32.ge_s (local.get $th) (i32.const 1))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
@@ -312,33 +89,6 @@
               (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc3_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          end
-          (i32.ge_s (local.get $th) (i32.const 1))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
@@ -351,181 +101,76 @@
               (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc3_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          end
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=18444 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=36876 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=55308 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=18448 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=36880 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=55312 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=18452 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=36884 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=55316 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          (i32.lt_s (local.get $th) (i32.const 13))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $w1 (f32.load offset=18444 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $w2 (f32.load offset=36876 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $w3 (f32.load offset=55308 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $w1 (f32.load offset=18448 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $w2 (f32.load offset=36880 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $w3 (f32.load offset=55312 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $w1 (f32.load offset=18452 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $w2 (f32.load offset=36884 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $w3 (f32.load offset=55316 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=52 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
               (local.set $w1 (f32.load offset=18456 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=52 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
               (local.set $w2 (f32.load offset=36888 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=52 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
               (local.set $w3 (f32.load offset=55320 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=52 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          end
-          (i32.lt_s (local.get $th) (i32.const 13))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
               (local.set $w1 (f32.load offset=18460 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
               (local.set $w2 (f32.load offset=36892 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
               (local.set $w3 (f32.load offset=55324 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          end
-          (i32.lt_s (local.get $th) (i32.const 13))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
               (local.set $w1 (f32.load offset=18464 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
               (local.set $w2 (f32.load offset=36896 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
               (local.set $w3 (f32.load offset=55328 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
             end
             (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
@@ -544,253 +189,620 @@
             (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
             (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
             (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
+            (f32.store offset=4 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
+            (f32.store offset=8 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
+            (f32.store offset=12 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_3))
+            (f32.store offset=784 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_0))
+            (f32.store offset=788 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_1))
+            (f32.store offset=792 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_2))
+            (f32.store offset=796 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_3))
+            (f32.store offset=1568 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_0))
+            (f32.store offset=1572 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_1))
+            (f32.store offset=1576 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_2))
+            (f32.store offset=1580 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_3))
+            (f32.store offset=2352 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_0))
+            (f32.store offset=2356 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_1))
+            (f32.store offset=2360 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_2))
+            (f32.store offset=2364 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_3))
+            (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 3)))
           end
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 1)) (i32.const 2))) (local.get $acc0_1))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2)) (i32.const 2))) (local.get $acc0_2))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 3)) (i32.const 2))) (local.get $acc0_3))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 196)) (i32.const 2))) (local.get $acc1_0))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 197)) (i32.const 2))) (local.get $acc1_1))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 198)) (i32.const 2))) (local.get $acc1_2))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 199)) (i32.const 2))) (local.get $acc1_3))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 392)) (i32.const 2))) (local.get $acc2_0))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 393)) (i32.const 2))) (local.get $acc2_1))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 394)) (i32.const 2))) (local.get $acc2_2))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 395)) (i32.const 2))) (local.get $acc2_3))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 588)) (i32.const 2))) (local.get $acc3_0))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 589)) (i32.const 2))) (local.get $acc3_1))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 590)) (i32.const 2))) (local.get $acc3_2))
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 591)) (i32.const 2))) (local.get $acc3_3))
-          (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 3)))
+          (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 13)))
         end
-        (br_if $rb (i32.lt_s (local.tee $rb (i32.add (local.get $rb) (i32.const 1))) (i32.const 2)))
+        (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 128)))
     end
   )
 
   ;; conv2d [1,512,14,14] -> [1,512,14,14] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
   ;; role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.01
-  (func $conv3x3_p1_512x14x14_to_512_fwd_direct_cols (export "conv3x3_p1_512x14x14_to_512_fwd_direct_cols") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32)
+  ;; threads: loop ob [0, 128) cut into 16 chunks (chunk_lo, chunk_hi), ~535.73M IR nodes
+  ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3, acc3_0..acc3_3 (9 loops)
+  (func $conv3x3_p1_512x14x14_to_512_fwd_direct_rows (export "conv3x3_p1_512x14x14_to_512_fwd_direct_rows") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+    (local $ob i32) (local $o0 i32) (local $rb i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32)
+    (local $r i32) (local $bv0 f32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $bv1 f32) (local $acc1_0 f32)
+    (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32) (local $bv2 f32) (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32)
+    (local $bv3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32) (local $acc3_3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32)
+    (local $w3 f32) (local $v_acc0_0 v128) (local $v_acc1_0 v128) (local $v_acc2_0 v128) (local $v_acc3_0 v128)
+    (local.set $ob (local.get $chunk_lo))
+    block $ob_done
+      (br_if $ob_done (i32.ge_s (local.get $ob) (local.get $chunk_hi)))
+      loop $ob
+        (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
+        (local.set $rb (i32.const 0))
+        loop $rb
+          (local.set $th (select (local.get $rb) (i32.add (local.get $rb) (i32.const 12)) (i32.lt_s (local.get $rb) (i32.const 1))))
+          (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 14)) (local.get $th)) (i32.const 14)))
+          (local.set $xrow (i32.mul (local.get $th) (i32.const 14)))
+          (local.set $cb (i32.const 0))
+          loop $cb
+            (local.set $tw0 (i32.add (i32.mul (local.get $cb) (i32.const 4)) (i32.const 1)))
+            (local.set $bv0 (f32.load (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+            (local.set $acc0_0 (local.get $bv0))
+            (local.set $acc0_1 (local.get $bv0))
+            (local.set $acc0_2 (local.get $bv0))
+            (local.set $acc0_3 (local.get $bv0))
+            (local.set $bv1 (f32.load offset=4 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+            (local.set $acc1_0 (local.get $bv1))
+            (local.set $acc1_1 (local.get $bv1))
+            (local.set $acc1_2 (local.get $bv1))
+            (local.set $acc1_3 (local.get $bv1))
+            (local.set $bv2 (f32.load offset=8 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+            (local.set $acc2_0 (local.get $bv2))
+            (local.set $acc2_1 (local.get $bv2))
+            (local.set $acc2_2 (local.get $bv2))
+            (local.set $acc2_3 (local.get $bv2))
+            (local.set $bv3 (f32.load offset=12 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+            (local.set $acc3_0 (local.get $bv3))
+            (local.set $acc3_1 (local.get $bv3))
+            (local.set $acc3_2 (local.get $bv3))
+            (local.set $acc3_3 (local.get $bv3))
+            (i32.ge_s (local.get $th) (i32.const 1))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=18432 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=36864 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=55296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            end
+            (i32.ge_s (local.get $th) (i32.const 1))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=18436 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=36868 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=55300 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            end
+            (i32.ge_s (local.get $th) (i32.const 1))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=18440 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=36872 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=55304 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            end
+            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $w1 (f32.load offset=18444 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $w2 (f32.load offset=36876 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $w3 (f32.load offset=55308 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $w1 (f32.load offset=18448 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $w2 (f32.load offset=36880 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $w3 (f32.load offset=55312 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $w1 (f32.load offset=18452 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $w2 (f32.load offset=36884 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $w3 (f32.load offset=55316 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            (i32.lt_s (local.get $th) (i32.const 13))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=18456 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=36888 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=55320 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            end
+            (i32.lt_s (local.get $th) (i32.const 13))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=18460 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=36892 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=55324 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            end
+            (i32.lt_s (local.get $th) (i32.const 13))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=18464 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=36896 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=55328 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            end
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 1)) (i32.const 2))) (local.get $acc0_1))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2)) (i32.const 2))) (local.get $acc0_2))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 3)) (i32.const 2))) (local.get $acc0_3))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 196)) (i32.const 2))) (local.get $acc1_0))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 197)) (i32.const 2))) (local.get $acc1_1))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 198)) (i32.const 2))) (local.get $acc1_2))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 199)) (i32.const 2))) (local.get $acc1_3))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 392)) (i32.const 2))) (local.get $acc2_0))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 393)) (i32.const 2))) (local.get $acc2_1))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 394)) (i32.const 2))) (local.get $acc2_2))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 395)) (i32.const 2))) (local.get $acc2_3))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 588)) (i32.const 2))) (local.get $acc3_0))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 589)) (i32.const 2))) (local.get $acc3_1))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 590)) (i32.const 2))) (local.get $acc3_2))
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 591)) (i32.const 2))) (local.get $acc3_3))
+            (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 3)))
+          end
+          (br_if $rb (i32.lt_s (local.tee $rb (i32.add (local.get $rb) (i32.const 1))) (i32.const 2)))
+        end
+        (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (local.get $chunk_hi)))
+      end
+    end
+  )
+
+  ;; conv2d [1,512,14,14] -> [1,512,14,14] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+  ;; role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.01
+  ;; threads: loop ob [0, 128) cut into 16 chunks (chunk_lo, chunk_hi), ~756.33M IR nodes
+  (func $conv3x3_p1_512x14x14_to_512_fwd_direct_cols (export "conv3x3_p1_512x14x14_to_512_fwd_direct_cols") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32) (local $e0_bv0 f32) (local $e0_acc0_0 f32)
     (local $e0_bv1 f32) (local $e0_acc1_0 f32) (local $e0_bv2 f32) (local $e0_acc2_0 f32) (local $e0_bv3 f32) (local $e0_acc3_0 f32) (local $x0 f32) (local $w0 f32)
     (local $w1 f32) (local $w2 f32) (local $w3 f32) (local $e13_bv0 f32) (local $e13_acc0_0 f32) (local $e13_bv1 f32) (local $e13_acc1_0 f32) (local $e13_bv2 f32)
     (local $e13_acc2_0 f32) (local $e13_bv3 f32) (local $e13_acc3_0 f32)
-    (local.set $ob (i32.const 0))
-    loop $ob
-      (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-      (local.set $th (i32.const 0))
-      loop $th
-        (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 14)) (local.get $th)) (i32.const 14)))
-        (local.set $xrow (i32.mul (local.get $th) (i32.const 14)))
-        (local.set $e0_bv0 (f32.load (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-        (local.set $e0_acc0_0 (local.get $e0_bv0))
-        (local.set $e0_bv1 (f32.load offset=4 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-        (local.set $e0_acc1_0 (local.get $e0_bv1))
-        (local.set $e0_bv2 (f32.load offset=8 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-        (local.set $e0_acc2_0 (local.get $e0_bv2))
-        (local.set $e0_bv3 (f32.load offset=12 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-        (local.set $e0_acc3_0 (local.get $e0_bv3))
-        (i32.ge_s (local.get $th) (i32.const 1))
-        if
+    (local.set $ob (local.get $chunk_lo))
+    block $ob_done
+      (br_if $ob_done (i32.ge_s (local.get $ob) (local.get $chunk_hi)))
+      loop $ob
+        (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
+        (local.set $th (i32.const 0))
+        loop $th
+          (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 14)) (local.get $th)) (i32.const 14)))
+          (local.set $xrow (i32.mul (local.get $th) (i32.const 14)))
+          (local.set $e0_bv0 (f32.load (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+          (local.set $e0_acc0_0 (local.get $e0_bv0))
+          (local.set $e0_bv1 (f32.load offset=4 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+          (local.set $e0_acc1_0 (local.get $e0_bv1))
+          (local.set $e0_bv2 (f32.load offset=8 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+          (local.set $e0_acc2_0 (local.get $e0_bv2))
+          (local.set $e0_bv3 (f32.load offset=12 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+          (local.set $e0_acc3_0 (local.get $e0_bv3))
+          (i32.ge_s (local.get $th) (i32.const 1))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -14)) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=18436 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=36868 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=55300 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+          end
+          (i32.ge_s (local.get $th) (i32.const 1))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -13)) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=18440 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=36872 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=55304 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+          end
           (local.set $r (i32.const 0))
           loop $r
-            (local.set $x0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -14)) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $x0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+            (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=18436 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $w1 (f32.load offset=18448 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=36868 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $w2 (f32.load offset=36880 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=55300 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $w3 (f32.load offset=55312 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
           end
-        end
-        (i32.ge_s (local.get $th) (i32.const 1))
-        if
           (local.set $r (i32.const 0))
           loop $r
-            (local.set $x0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -13)) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $x0 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+            (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=18440 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $w1 (f32.load offset=18452 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=36872 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $w2 (f32.load offset=36884 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=55304 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $w3 (f32.load offset=55316 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
           end
-        end
-        (local.set $r (i32.const 0))
-        loop $r
-          (local.set $x0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-          (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-          (local.set $w1 (f32.load offset=18448 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-          (local.set $w2 (f32.load offset=36880 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-          (local.set $w3 (f32.load offset=55312 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-          (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-        end
-        (local.set $r (i32.const 0))
-        loop $r
-          (local.set $x0 (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-          (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-          (local.set $w1 (f32.load offset=18452 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-          (local.set $w2 (f32.load offset=36884 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-          (local.set $w3 (f32.load offset=55316 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-          (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-        end
-        (i32.lt_s (local.get $th) (i32.const 13))
-        if
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=18460 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=36892 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=55324 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+          (i32.lt_s (local.get $th) (i32.const 13))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=18460 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=36892 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=55324 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
           end
-        end
-        (i32.lt_s (local.get $th) (i32.const 13))
-        if
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=18464 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=36896 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=55328 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+          (i32.lt_s (local.get $th) (i32.const 13))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=18464 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=36896 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=55328 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
           end
-        end
-        (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc0_0))
-        (f32.store offset=784 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc1_0))
-        (f32.store offset=1568 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc2_0))
-        (f32.store offset=2352 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc3_0))
-        (local.set $e13_bv0 (f32.load (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-        (local.set $e13_acc0_0 (local.get $e13_bv0))
-        (local.set $e13_bv1 (f32.load offset=4 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-        (local.set $e13_acc1_0 (local.get $e13_bv1))
-        (local.set $e13_bv2 (f32.load offset=8 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-        (local.set $e13_acc2_0 (local.get $e13_bv2))
-        (local.set $e13_bv3 (f32.load offset=12 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
-        (local.set $e13_acc3_0 (local.get $e13_bv3))
-        (i32.ge_s (local.get $th) (i32.const 1))
-        if
+          (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc0_0))
+          (f32.store offset=784 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc1_0))
+          (f32.store offset=1568 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc2_0))
+          (f32.store offset=2352 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc3_0))
+          (local.set $e13_bv0 (f32.load (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+          (local.set $e13_acc0_0 (local.get $e13_bv0))
+          (local.set $e13_bv1 (f32.load offset=4 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+          (local.set $e13_acc1_0 (local.get $e13_bv1))
+          (local.set $e13_bv2 (f32.load offset=8 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+          (local.set $e13_acc2_0 (local.get $e13_bv2))
+          (local.set $e13_bv3 (f32.load offset=12 (i32.add (local.get $b_at) (i32.shl (local.get $o0) (i32.const 2)))))
+          (local.set $e13_acc3_0 (local.get $e13_bv3))
+          (i32.ge_s (local.get $th) (i32.const 1))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -2)) (i32.const 2)))))
+              (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=18432 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=36864 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=55296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+          end
+          (i32.ge_s (local.get $th) (i32.const 1))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -1)) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=18436 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=36868 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=55300 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+          end
           (local.set $r (i32.const 0))
           loop $r
-            (local.set $x0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -2)) (i32.const 2)))))
-            (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $x0 (f32.load offset=48 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+            (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=18432 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $w1 (f32.load offset=18444 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=36864 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $w2 (f32.load offset=36876 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=55296 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $w3 (f32.load offset=55308 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
           end
-        end
-        (i32.ge_s (local.get $th) (i32.const 1))
-        if
           (local.set $r (i32.const 0))
           loop $r
-            (local.set $x0 (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -1)) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $x0 (f32.load offset=52 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+            (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=18436 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $w1 (f32.load offset=18448 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=36868 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $w2 (f32.load offset=36880 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=55300 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+            (local.set $w3 (f32.load offset=55312 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
             (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
           end
-        end
-        (local.set $r (i32.const 0))
-        loop $r
-          (local.set $x0 (f32.load offset=48 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-          (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-          (local.set $w1 (f32.load offset=18444 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-          (local.set $w2 (f32.load offset=36876 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-          (local.set $w3 (f32.load offset=55308 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-          (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-        end
-        (local.set $r (i32.const 0))
-        loop $r
-          (local.set $x0 (f32.load offset=52 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-          (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-          (local.set $w1 (f32.load offset=18448 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-          (local.set $w2 (f32.load offset=36880 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-          (local.set $w3 (f32.load offset=55312 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-          (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-          (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-        end
-        (i32.lt_s (local.get $th) (i32.const 13))
-        if
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=18456 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=36888 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=55320 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+          (i32.lt_s (local.get $th) (i32.const 13))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=18456 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=36888 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=55320 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
           end
-        end
-        (i32.lt_s (local.get $th) (i32.const 13))
-        if
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load offset=108 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=18460 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=36892 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=55324 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
-            (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+          (i32.lt_s (local.get $th) (i32.const 13))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=108 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=18460 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=36892 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=55324 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 4608)) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))))
+              (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
           end
+          (f32.store offset=52 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc0_0))
+          (f32.store offset=836 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc1_0))
+          (f32.store offset=1620 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc2_0))
+          (f32.store offset=2404 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc3_0))
+          (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 14)))
         end
-        (f32.store offset=52 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc0_0))
-        (f32.store offset=836 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc1_0))
-        (f32.store offset=1620 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc2_0))
-        (f32.store offset=2404 (i32.add (local.get $y_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc3_0))
-        (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 14)))
+        (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 128)))
     end
   )
 
@@ -798,148 +810,152 @@
   ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.18
   ;; cols[g, n, p, k] = im2row(x): 196 rows x 4608 columns
-  (func $conv3x3_p1_512x14x14_to_512_dw_im2row_cols (export "conv3x3_p1_512x14x14_to_512_dw_im2row_cols") (type $t1) (param $x_at i32) (param $cols_at i32)
+  ;; threads: loop r [0, 512) cut into 16 chunks (chunk_lo, chunk_hi), ~11.28M IR nodes
+  (func $conv3x3_p1_512x14x14_to_512_dw_im2row_cols (export "conv3x3_p1_512x14x14_to_512_dw_im2row_cols") (type $t1) (param $x_at i32) (param $cols_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $r i32) (local $dst i32) (local $src i32) (local $ow i32) (local $oh i32) (local $drow i32) (local $srow i32)
-    (local.set $r (i32.const 0))
-    loop $r
-      (local.set $dst (i32.mul (local.get $r) (i32.const 9)))
-      (local.set $src (i32.mul (local.get $r) (i32.const 196)))
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
-      end
-      (local.set $oh (i32.const 1))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const -15)))
-        (f32.store (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (local.set $ow (i32.const 1))
-        loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 14)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
-      end
-      (local.set $oh (i32.const 1))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const -14)))
+    (local.set $r (local.get $chunk_lo))
+    block $r_done
+      (br_if $r_done (i32.ge_s (local.get $r) (local.get $chunk_hi)))
+      loop $r
+        (local.set $dst (i32.mul (local.get $r) (i32.const 9)))
+        (local.set $src (i32.mul (local.get $r) (i32.const 196)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
         end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 14)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
-      end
-      (local.set $oh (i32.const 1))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const -13)))
+        (local.set $oh (i32.const 1))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const -15)))
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (local.set $ow (i32.const 1))
+          loop $ow
+            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 14)))
+        end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
-        end
-        (f32.store offset=239624 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 14)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const -1)))
-        (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (local.set $ow (i32.const 1))
-        loop $ow
-          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
         end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 14)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
-        (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))))
+        (local.set $oh (i32.const 1))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const -14)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 14)))
+        end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
         end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 14)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 1)))
+        (local.set $oh (i32.const 1))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const -13)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
+          end
+          (f32.store offset=239624 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 14)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const -1)))
+          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (local.set $ow (i32.const 1))
+          loop $ow
+            (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 14)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
+          (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 14)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 1)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
+          end
+          (f32.store offset=239636 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 14)))
+        end
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 13)))
+          (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (local.set $ow (i32.const 1))
+          loop $ow
+            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 13)))
+        end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
-        end
-        (f32.store offset=239636 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 14)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 13)))
-        (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (local.set $ow (i32.const 1))
-        loop $ow
-          (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=3354648 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
         end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 13)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=3354648 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 14)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 14)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
+          end
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 13)))
+        end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=3354652 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
         end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 13)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=3354652 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 15)))
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 64512))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 15)))
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
+          end
+          (f32.store offset=239648 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 13)))
+        end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
+          (f32.store offset=3354656 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.const 0))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
         end
-        (f32.store offset=239648 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 13)))
+        (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=3354656 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 4608))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 14)))
-      end
-      (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
     end
   )
 
@@ -947,345 +963,161 @@
   ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.18
   ;; dw[co, k] = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]: M=512 N=4608 K=196 per group
+  ;; threads: loop nb [0, 1152) cut into 16 chunks (chunk_lo, chunk_hi), ~3611.94M IR nodes
   ;; simd: f32x4 accumulators in loop k1: acc0_00..acc0_03, acc0_10..acc0_13, acc0_20..acc0_23, acc0_30..acc0_33
-  (func $conv3x3_p1_512x14x14_to_512_dw_im2row_gemm (export "conv3x3_p1_512x14x14_to_512_dw_im2row_gemm") (type $t2) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32)
+  (func $conv3x3_p1_512x14x14_to_512_dw_im2row_gemm (export "conv3x3_p1_512x14x14_to_512_dw_im2row_gemm") (type $t2) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nb i32) (local $n0 i32) (local $mb i32) (local $m0 i32) (local $ai0 i32) (local $bi0 i32) (local $ao0 i32) (local $bo0 i32)
     (local $k1 i32) (local $acc0_00 f32) (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $acc0_10 f32) (local $acc0_11 f32) (local $acc0_12 f32)
     (local $acc0_13 f32) (local $acc0_20 f32) (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_30 f32) (local $acc0_31 f32) (local $acc0_32 f32)
     (local $acc0_33 f32) (local $a0 f32) (local $a1 f32) (local $a2 f32) (local $a3 f32) (local $v_acc0_00 v128) (local $v_acc0_10 v128) (local $v_acc0_20 v128)
     (local $v_acc0_30 v128)
-    (local.set $nb (i32.const 0))
-    loop $nb
-      (local.set $n0 (i32.mul (local.get $nb) (i32.const 4)))
-      (local.set $mb (i32.const 0))
-      loop $mb
-        (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
-        (local.set $acc0_00 (f32.const 0))
-        (local.set $acc0_01 (f32.const 0))
-        (local.set $acc0_02 (f32.const 0))
-        (local.set $acc0_03 (f32.const 0))
-        (local.set $acc0_10 (f32.const 0))
-        (local.set $acc0_11 (f32.const 0))
-        (local.set $acc0_12 (f32.const 0))
-        (local.set $acc0_13 (f32.const 0))
-        (local.set $acc0_20 (f32.const 0))
-        (local.set $acc0_21 (f32.const 0))
-        (local.set $acc0_22 (f32.const 0))
-        (local.set $acc0_23 (f32.const 0))
-        (local.set $acc0_30 (f32.const 0))
-        (local.set $acc0_31 (f32.const 0))
-        (local.set $acc0_32 (f32.const 0))
-        (local.set $acc0_33 (f32.const 0))
-        (local.set $ai0 (i32.mul (local.get $m0) (i32.const 196)))
-        (local.set $bi0 (local.get $n0))
-        (local.set $ao0 (local.get $ai0))
-        (local.set $bo0 (local.get $bi0))
-        ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
-        (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
-        ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
-        (local.set $v_acc0_10 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_10)) (local.get $acc0_11)) (local.get $acc0_12)) (local.get $acc0_13)))
-        ;; f32x4: acc0_20, acc0_21, acc0_22, acc0_23 as one vector in loop k1
-        (local.set $v_acc0_20 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_20)) (local.get $acc0_21)) (local.get $acc0_22)) (local.get $acc0_23)))
-        ;; f32x4: acc0_30, acc0_31, acc0_32, acc0_33 as one vector in loop k1
-        (local.set $v_acc0_30 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_30)) (local.get $acc0_31)) (local.get $acc0_32)) (local.get $acc0_33)))
-        (local.set $k1 (i32.const 0))
-        loop $k1
-          (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $a1 (f32.load offset=784 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $a2 (f32.load offset=1568 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $a3 (f32.load offset=2352 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 4608))) (i32.const 2))))) (local.get $v_acc0_00)))
-          (local.set $v_acc0_10 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 4608))) (i32.const 2))))) (local.get $v_acc0_10)))
-          (local.set $v_acc0_20 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a2)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 4608))) (i32.const 2))))) (local.get $v_acc0_20)))
-          (local.set $v_acc0_30 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a3)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 4608))) (i32.const 2))))) (local.get $v_acc0_30)))
-          (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 196)))
+    (local.set $nb (local.get $chunk_lo))
+    block $nb_done
+      (br_if $nb_done (i32.ge_s (local.get $nb) (local.get $chunk_hi)))
+      loop $nb
+        (local.set $n0 (i32.mul (local.get $nb) (i32.const 4)))
+        (local.set $mb (i32.const 0))
+        loop $mb
+          (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
+          (local.set $acc0_00 (f32.const 0))
+          (local.set $acc0_01 (f32.const 0))
+          (local.set $acc0_02 (f32.const 0))
+          (local.set $acc0_03 (f32.const 0))
+          (local.set $acc0_10 (f32.const 0))
+          (local.set $acc0_11 (f32.const 0))
+          (local.set $acc0_12 (f32.const 0))
+          (local.set $acc0_13 (f32.const 0))
+          (local.set $acc0_20 (f32.const 0))
+          (local.set $acc0_21 (f32.const 0))
+          (local.set $acc0_22 (f32.const 0))
+          (local.set $acc0_23 (f32.const 0))
+          (local.set $acc0_30 (f32.const 0))
+          (local.set $acc0_31 (f32.const 0))
+          (local.set $acc0_32 (f32.const 0))
+          (local.set $acc0_33 (f32.const 0))
+          (local.set $ai0 (i32.mul (local.get $m0) (i32.const 196)))
+          (local.set $bi0 (local.get $n0))
+          (local.set $ao0 (local.get $ai0))
+          (local.set $bo0 (local.get $bi0))
+          ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
+          (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
+          ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
+          (local.set $v_acc0_10 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_10)) (local.get $acc0_11)) (local.get $acc0_12)) (local.get $acc0_13)))
+          ;; f32x4: acc0_20, acc0_21, acc0_22, acc0_23 as one vector in loop k1
+          (local.set $v_acc0_20 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_20)) (local.get $acc0_21)) (local.get $acc0_22)) (local.get $acc0_23)))
+          ;; f32x4: acc0_30, acc0_31, acc0_32, acc0_33 as one vector in loop k1
+          (local.set $v_acc0_30 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_30)) (local.get $acc0_31)) (local.get $acc0_32)) (local.get $acc0_33)))
+          (local.set $k1 (i32.const 0))
+          loop $k1
+            (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $a1 (f32.load offset=784 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $a2 (f32.load offset=1568 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $a3 (f32.load offset=2352 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
+            (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 4608))) (i32.const 2))))) (local.get $v_acc0_00)))
+            (local.set $v_acc0_10 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 4608))) (i32.const 2))))) (local.get $v_acc0_10)))
+            (local.set $v_acc0_20 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a2)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 4608))) (i32.const 2))))) (local.get $v_acc0_20)))
+            (local.set $v_acc0_30 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a3)) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 4608))) (i32.const 2))))) (local.get $v_acc0_30)))
+            (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 196)))
+          end
+          (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
+          (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
+          (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
+          (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
+          (local.set $acc0_10 (f32x4.extract_lane 0 (local.get $v_acc0_10)))
+          (local.set $acc0_11 (f32x4.extract_lane 1 (local.get $v_acc0_10)))
+          (local.set $acc0_12 (f32x4.extract_lane 2 (local.get $v_acc0_10)))
+          (local.set $acc0_13 (f32x4.extract_lane 3 (local.get $v_acc0_10)))
+          (local.set $acc0_20 (f32x4.extract_lane 0 (local.get $v_acc0_20)))
+          (local.set $acc0_21 (f32x4.extract_lane 1 (local.get $v_acc0_20)))
+          (local.set $acc0_22 (f32x4.extract_lane 2 (local.get $v_acc0_20)))
+          (local.set $acc0_23 (f32x4.extract_lane 3 (local.get $v_acc0_20)))
+          (local.set $acc0_30 (f32x4.extract_lane 0 (local.get $v_acc0_30)))
+          (local.set $acc0_31 (f32x4.extract_lane 1 (local.get $v_acc0_30)))
+          (local.set $acc0_32 (f32x4.extract_lane 2 (local.get $v_acc0_30)))
+          (local.set $acc0_33 (f32x4.extract_lane 3 (local.get $v_acc0_30)))
+          (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
+          (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
+          (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))
+          (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_03))
+          (f32.store offset=18432 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_10))
+          (f32.store offset=18436 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_11))
+          (f32.store offset=18440 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_12))
+          (f32.store offset=18444 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_13))
+          (f32.store offset=36864 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_20))
+          (f32.store offset=36868 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_21))
+          (f32.store offset=36872 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_22))
+          (f32.store offset=36876 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_23))
+          (f32.store offset=55296 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_30))
+          (f32.store offset=55300 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_31))
+          (f32.store offset=55304 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_32))
+          (f32.store offset=55308 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_33))
+          (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 128)))
         end
-        (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
-        (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
-        (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
-        (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
-        (local.set $acc0_10 (f32x4.extract_lane 0 (local.get $v_acc0_10)))
-        (local.set $acc0_11 (f32x4.extract_lane 1 (local.get $v_acc0_10)))
-        (local.set $acc0_12 (f32x4.extract_lane 2 (local.get $v_acc0_10)))
-        (local.set $acc0_13 (f32x4.extract_lane 3 (local.get $v_acc0_10)))
-        (local.set $acc0_20 (f32x4.extract_lane 0 (local.get $v_acc0_20)))
-        (local.set $acc0_21 (f32x4.extract_lane 1 (local.get $v_acc0_20)))
-        (local.set $acc0_22 (f32x4.extract_lane 2 (local.get $v_acc0_20)))
-        (local.set $acc0_23 (f32x4.extract_lane 3 (local.get $v_acc0_20)))
-        (local.set $acc0_30 (f32x4.extract_lane 0 (local.get $v_acc0_30)))
-        (local.set $acc0_31 (f32x4.extract_lane 1 (local.get $v_acc0_30)))
-        (local.set $acc0_32 (f32x4.extract_lane 2 (local.get $v_acc0_30)))
-        (local.set $acc0_33 (f32x4.extract_lane 3 (local.get $v_acc0_30)))
-        (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
-        (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
-        (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))
-        (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_03))
-        (f32.store offset=18432 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_10))
-        (f32.store offset=18436 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_11))
-        (f32.store offset=18440 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_12))
-        (f32.store offset=18444 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_13))
-        (f32.store offset=36864 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_20))
-        (f32.store offset=36868 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_21))
-        (f32.store offset=36872 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_22))
-        (f32.store offset=36876 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_23))
-        (f32.store offset=55296 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_30))
-        (f32.store offset=55300 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_31))
-        (f32.store offset=55304 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_32))
-        (f32.store offset=55308 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 4608)) (local.get $n0)) (i32.const 2))) (local.get $acc0_33))
-        (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 128)))
+        (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (i32.const 1152)))
     end
   )
 
   ;; conv2d [1,512,14,14] -> [1,512,14,14] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
   ;; role: gradBias
-  (func $conv3x3_p1_512x14x14_to_512_db (export "conv3x3_p1_512x14x14_to_512_db") (type $t1) (param $dy_at i32) (param $db_at i32)
+  ;; threads: loop c [0, 512) cut into 15 chunks (chunk_lo, chunk_hi), ~0.51M IR nodes
+  (func $conv3x3_p1_512x14x14_to_512_db (export "conv3x3_p1_512x14x14_to_512_db") (type $t1) (param $dy_at i32) (param $db_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $c i32) (local $base i32) (local $p i32) (local $acc f32)
-    (local.set $c (i32.const 0))
-    loop $c
-      (local.set $acc (f32.const 0))
-      (local.set $base (i32.mul (local.get $c) (i32.const 196)))
-      (local.set $p (i32.const 0))
-      loop $p
-        (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $base) (local.get $p)) (i32.const 2))))))
-        (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 196)))
+    (local.set $c (local.get $chunk_lo))
+    block $c_done
+      (br_if $c_done (i32.ge_s (local.get $c) (local.get $chunk_hi)))
+      loop $c
+        (local.set $acc (f32.const 0))
+        (local.set $base (i32.mul (local.get $c) (i32.const 196)))
+        (local.set $p (i32.const 0))
+        loop $p
+          (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $base) (local.get $p)) (i32.const 2))))))
+          (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 196)))
+        end
+        (f32.store (i32.add (local.get $db_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $acc))
+        (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (f32.store (i32.add (local.get $db_at) (i32.shl (local.get $c) (i32.const 2))) (local.get $acc))
-      (br_if $c (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (i32.const 512)))
     end
   )
 
   ;; conv2d [1,512,14,14] -> [1,512,14,14] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.01
+  ;; threads: loop ob [0, 128) cut into 16 chunks (chunk_lo, chunk_hi), ~3214.19M IR nodes
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3, acc3_0..acc3_3 (9 loops)
-  (func $conv3x3_p1_512x14x14_to_512_dx_direct (export "conv3x3_p1_512x14x14_to_512_dx_direct") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  (func $conv3x3_p1_512x14x14_to_512_dx_direct (export "conv3x3_p1_512x14x14_to_512_dx_direct") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32) (local $r i32)
     (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32)
     (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32) (local $acc3_3 f32)
     (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $w3 f32) (local $v_acc0_0 v128) (local $v_acc1_0 v128) (local $v_acc2_0 v128) (local $v_acc3_0 v128)
-    (local.set $ob (i32.const 0))
-    loop $ob
-      (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-      (local.set $th (i32.const 1))
-      loop $th
-        (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 14)) (local.get $th)) (i32.const 14)))
-        (local.set $xrow (i32.mul (local.get $th) (i32.const 14)))
-        (local.set $cb (i32.const 0))
-        loop $cb
-          (local.set $tw0 (i32.add (i32.mul (local.get $cb) (i32.const 4)) (i32.const 1)))
-          (local.set $acc0_0 (f32.const 0))
-          (local.set $acc0_1 (f32.const 0))
-          (local.set $acc0_2 (f32.const 0))
-          (local.set $acc0_3 (f32.const 0))
-          (local.set $acc1_0 (f32.const 0))
-          (local.set $acc1_1 (f32.const 0))
-          (local.set $acc1_2 (f32.const 0))
-          (local.set $acc1_3 (f32.const 0))
-          (local.set $acc2_0 (f32.const 0))
-          (local.set $acc2_1 (f32.const 0))
-          (local.set $acc2_2 (f32.const 0))
-          (local.set $acc2_3 (f32.const 0))
-          (local.set $acc3_0 (f32.const 0))
-          (local.set $acc3_1 (f32.const 0))
-          (local.set $acc3_2 (f32.const 0))
-          (local.set $acc3_3 (f32.const 0))
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=60 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=60 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=60 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=60 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=56 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=56 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=56 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=56 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=52 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=52 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=52 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=116 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=52 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=120 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=132 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=136 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=140 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
-          (f32.store offset=4 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
-          (f32.store offset=8 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
-          (f32.store offset=12 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_3))
-          (f32.store offset=784 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_0))
-          (f32.store offset=788 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_1))
-          (f32.store offset=792 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_2))
-          (f32.store offset=796 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_3))
-          (f32.store offset=1568 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_0))
-          (f32.store offset=1572 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_1))
-          (f32.store offset=1576 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_2))
-          (f32.store offset=1580 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_3))
-          (f32.store offset=2352 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_0))
-          (f32.store offset=2356 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_1))
-          (f32.store offset=2360 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_2))
-          (f32.store offset=2364 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_3))
-          (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 3)))
-        end
-        (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 13)))
-      end
-      (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 128)))
-    end
-  )
-
-  ;; conv2d [1,512,14,14] -> [1,512,14,14] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
-  ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
-  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.01
-  ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3, acc3_0..acc3_3 (9 loops)
-  (func $conv3x3_p1_512x14x14_to_512_dx_direct_rows (export "conv3x3_p1_512x14x14_to_512_dx_direct_rows") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
-    (local $ob i32) (local $o0 i32) (local $rb i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32)
-    (local $r i32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32)
-    (local $acc1_3 f32) (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32)
-    (local $acc3_3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $w3 f32) (local $v_acc0_0 v128) (local $v_acc1_0 v128) (local $v_acc2_0 v128)
-    (local $v_acc3_0 v128)
-    (local.set $ob (i32.const 0))
-    loop $ob
-      (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-      (local.set $rb (i32.const 0))
-      loop $rb
-        (local.set $th (select (local.get $rb) (i32.add (local.get $rb) (i32.const 12)) (i32.lt_s (local.get $rb) (i32.const 1))))
-        (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 14)) (local.get $th)) (i32.const 14)))
-        (local.set $xrow (i32.mul (local.get $th) (i32.const 14)))
-        (local.set $cb (i32.const 0))
-        loop $cb
-          (local.set $tw0 (i32.add (i32.mul (local.get $cb) (i32.const 4)) (i32.const 1)))
-          (local.set $acc0_0 (f32.const 0))
-          (local.set $acc0_1 (f32.const 0))
-          (local.set $acc0_2 (f32.const 0))
-          (local.set $acc0_3 (f32.const 0))
-          (local.set $acc1_0 (f32.const 0))
-          (local.set $acc1_1 (f32.const 0))
-          (local.set $acc1_2 (f32.const 0))
-          (local.set $acc1_3 (f32.const 0))
-          (local.set $acc2_0 (f32.const 0))
-          (local.set $acc2_1 (f32.const 0))
-          (local.set $acc2_2 (f32.const 0))
-          (local.set $acc2_3 (f32.const 0))
-          (local.set $acc3_0 (f32.const 0))
-          (local.set $acc3_1 (f32.const 0))
-          (local.set $acc3_2 (f32.const 0))
-          (local.set $acc3_3 (f32.const 0))
-          (i32.lt_s (local.get $th) (i32.const 13))
-          if
+    (local.set $ob (local.get $chunk_lo))
+    block $ob_done
+      (br_if $ob_done (i32.ge_s (local.get $ob) (local.get $chunk_hi)))
+      loop $ob
+        (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
+        (local.set $th (i32.const 1))
+        loop $th
+          (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 14)) (local.get $th)) (i32.const 14)))
+          (local.set $xrow (i32.mul (local.get $th) (i32.const 14)))
+          (local.set $cb (i32.const 0))
+          loop $cb
+            (local.set $tw0 (i32.add (i32.mul (local.get $cb) (i32.const 4)) (i32.const 1)))
+            (local.set $acc0_0 (f32.const 0))
+            (local.set $acc0_1 (f32.const 0))
+            (local.set $acc0_2 (f32.const 0))
+            (local.set $acc0_3 (f32.const 0))
+            (local.set $acc1_0 (f32.const 0))
+            (local.set $acc1_1 (f32.const 0))
+            (local.set $acc1_2 (f32.const 0))
+            (local.set $acc1_3 (f32.const 0))
+            (local.set $acc2_0 (f32.const 0))
+            (local.set $acc2_1 (f32.const 0))
+            (local.set $acc2_2 (f32.const 0))
+            (local.set $acc2_3 (f32.const 0))
+            (local.set $acc3_0 (f32.const 0))
+            (local.set $acc3_1 (f32.const 0))
+            (local.set $acc3_2 (f32.const 0))
+            (local.set $acc3_3 (f32.const 0))
             ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
             (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
             ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
@@ -1297,180 +1129,75 @@
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=60 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
               (local.set $w1 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=60 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
               (local.set $w2 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=60 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
               (local.set $w3 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=60 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          end
-          (i32.lt_s (local.get $th) (i32.const 13))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=56 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
               (local.set $w1 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=56 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
               (local.set $w2 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=56 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
               (local.set $w3 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=56 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          end
-          (i32.lt_s (local.get $th) (i32.const 13))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=52 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
               (local.set $w1 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=52 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
               (local.set $w2 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=52 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
               (local.set $w3 (f32.load offset=116 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=52 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          end
-          ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-          (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-          ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-          (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-          ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-          (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-          ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-          (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=120 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc0_0)))
-            (local.set $w1 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc1_0)))
-            (local.set $w2 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc2_0)))
-            (local.set $w3 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc3_0)))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-          end
-          (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-          (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-          (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-          (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-          (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-          (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-          (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-          (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-          (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-          (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-          (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-          (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-          (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-          (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-          (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-          (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          (i32.ge_s (local.get $th) (i32.const 1))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $w1 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $w2 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $w3 (f32.load offset=120 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $w1 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $w2 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $w3 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $w1 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $w2 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $w3 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
@@ -1483,33 +1210,6 @@
               (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc3_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          end
-          (i32.ge_s (local.get $th) (i32.const 1))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
@@ -1522,33 +1222,6 @@
               (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc3_0)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
             end
-            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
-            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
-            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
-            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
-            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
-            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
-            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
-            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
-            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
-            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
-            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
-            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
-            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
-            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
-            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
-            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
-          end
-          (i32.ge_s (local.get $th) (i32.const 1))
-          if
-            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
-            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
-            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
-            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
-            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
-            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
-            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
-            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
             (local.set $r (i32.const 0))
             loop $r
               (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
@@ -1577,244 +1250,607 @@
             (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
             (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
             (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
+            (f32.store offset=4 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
+            (f32.store offset=8 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
+            (f32.store offset=12 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_3))
+            (f32.store offset=784 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_0))
+            (f32.store offset=788 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_1))
+            (f32.store offset=792 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_2))
+            (f32.store offset=796 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc1_3))
+            (f32.store offset=1568 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_0))
+            (f32.store offset=1572 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_1))
+            (f32.store offset=1576 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_2))
+            (f32.store offset=1580 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc2_3))
+            (f32.store offset=2352 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_0))
+            (f32.store offset=2356 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_1))
+            (f32.store offset=2360 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_2))
+            (f32.store offset=2364 (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc3_3))
+            (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 3)))
           end
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 1)) (i32.const 2))) (local.get $acc0_1))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2)) (i32.const 2))) (local.get $acc0_2))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 3)) (i32.const 2))) (local.get $acc0_3))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 196)) (i32.const 2))) (local.get $acc1_0))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 197)) (i32.const 2))) (local.get $acc1_1))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 198)) (i32.const 2))) (local.get $acc1_2))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 199)) (i32.const 2))) (local.get $acc1_3))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 392)) (i32.const 2))) (local.get $acc2_0))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 393)) (i32.const 2))) (local.get $acc2_1))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 394)) (i32.const 2))) (local.get $acc2_2))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 395)) (i32.const 2))) (local.get $acc2_3))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 588)) (i32.const 2))) (local.get $acc3_0))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 589)) (i32.const 2))) (local.get $acc3_1))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 590)) (i32.const 2))) (local.get $acc3_2))
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 591)) (i32.const 2))) (local.get $acc3_3))
-          (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 3)))
+          (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 13)))
         end
-        (br_if $rb (i32.lt_s (local.tee $rb (i32.add (local.get $rb) (i32.const 1))) (i32.const 2)))
+        (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 128)))
     end
   )
 
   ;; conv2d [1,512,14,14] -> [1,512,14,14] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
   ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.01
-  (func $conv3x3_p1_512x14x14_to_512_dx_direct_cols (export "conv3x3_p1_512x14x14_to_512_dx_direct_cols") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32)
+  ;; threads: loop ob [0, 128) cut into 16 chunks (chunk_lo, chunk_hi), ~535.72M IR nodes
+  ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc1_0..acc1_3, acc2_0..acc2_3, acc3_0..acc3_3 (9 loops)
+  (func $conv3x3_p1_512x14x14_to_512_dx_direct_rows (export "conv3x3_p1_512x14x14_to_512_dx_direct_rows") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+    (local $ob i32) (local $o0 i32) (local $rb i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32)
+    (local $r i32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32)
+    (local $acc1_3 f32) (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32)
+    (local $acc3_3 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $w3 f32) (local $v_acc0_0 v128) (local $v_acc1_0 v128) (local $v_acc2_0 v128)
+    (local $v_acc3_0 v128)
+    (local.set $ob (local.get $chunk_lo))
+    block $ob_done
+      (br_if $ob_done (i32.ge_s (local.get $ob) (local.get $chunk_hi)))
+      loop $ob
+        (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
+        (local.set $rb (i32.const 0))
+        loop $rb
+          (local.set $th (select (local.get $rb) (i32.add (local.get $rb) (i32.const 12)) (i32.lt_s (local.get $rb) (i32.const 1))))
+          (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 14)) (local.get $th)) (i32.const 14)))
+          (local.set $xrow (i32.mul (local.get $th) (i32.const 14)))
+          (local.set $cb (i32.const 0))
+          loop $cb
+            (local.set $tw0 (i32.add (i32.mul (local.get $cb) (i32.const 4)) (i32.const 1)))
+            (local.set $acc0_0 (f32.const 0))
+            (local.set $acc0_1 (f32.const 0))
+            (local.set $acc0_2 (f32.const 0))
+            (local.set $acc0_3 (f32.const 0))
+            (local.set $acc1_0 (f32.const 0))
+            (local.set $acc1_1 (f32.const 0))
+            (local.set $acc1_2 (f32.const 0))
+            (local.set $acc1_3 (f32.const 0))
+            (local.set $acc2_0 (f32.const 0))
+            (local.set $acc2_1 (f32.const 0))
+            (local.set $acc2_2 (f32.const 0))
+            (local.set $acc2_3 (f32.const 0))
+            (local.set $acc3_0 (f32.const 0))
+            (local.set $acc3_1 (f32.const 0))
+            (local.set $acc3_2 (f32.const 0))
+            (local.set $acc3_3 (f32.const 0))
+            (i32.lt_s (local.get $th) (i32.const 13))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 15)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            end
+            (i32.lt_s (local.get $th) (i32.const 13))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 14)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            end
+            (i32.lt_s (local.get $th) (i32.const 13))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=116 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 13)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            end
+            ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+            (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+            ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+            (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+            ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+            (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+            ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+            (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $w1 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $w2 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $w3 (f32.load offset=120 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 1)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $w1 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $w2 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $w3 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $w1 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc1_0)))
+              (local.set $w2 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc2_0)))
+              (local.set $w3 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -1)) (i32.const 2))))) (local.get $v_acc3_0)))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+            (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+            (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+            (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+            (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+            (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+            (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+            (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+            (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+            (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+            (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+            (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+            (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+            (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+            (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+            (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+            (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            (i32.ge_s (local.get $th) (i32.const 1))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=132 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -13)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            end
+            (i32.ge_s (local.get $th) (i32.const 1))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=136 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -14)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            end
+            (i32.ge_s (local.get $th) (i32.const 1))
+            if
+              ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
+              (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+              ;; f32x4: acc1_0, acc1_1, acc1_2, acc1_3 as one vector in loop r
+              (local.set $v_acc1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc1_0)) (local.get $acc1_1)) (local.get $acc1_2)) (local.get $acc1_3)))
+              ;; f32x4: acc2_0, acc2_1, acc2_2, acc2_3 as one vector in loop r
+              (local.set $v_acc2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc2_0)) (local.get $acc2_1)) (local.get $acc2_2)) (local.get $acc2_3)))
+              ;; f32x4: acc3_0, acc3_1, acc3_2, acc3_3 as one vector in loop r
+              (local.set $v_acc3_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc3_0)) (local.get $acc3_1)) (local.get $acc3_2)) (local.get $acc3_3)))
+              (local.set $r (i32.const 0))
+              loop $r
+                (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc0_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w0)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc0_0)))
+                (local.set $w1 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc1_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w1)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc1_0)))
+                (local.set $w2 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc2_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w2)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc2_0)))
+                (local.set $w3 (f32.load offset=140 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+                (local.set $v_acc3_0 (f32x4.add (f32x4.mul (f32x4.splat (local.get $w3)) (v128.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (local.get $tw0)) (i32.const -15)) (i32.const 2))))) (local.get $v_acc3_0)))
+                (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+              end
+              (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
+              (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
+              (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
+              (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+              (local.set $acc1_0 (f32x4.extract_lane 0 (local.get $v_acc1_0)))
+              (local.set $acc1_1 (f32x4.extract_lane 1 (local.get $v_acc1_0)))
+              (local.set $acc1_2 (f32x4.extract_lane 2 (local.get $v_acc1_0)))
+              (local.set $acc1_3 (f32x4.extract_lane 3 (local.get $v_acc1_0)))
+              (local.set $acc2_0 (f32x4.extract_lane 0 (local.get $v_acc2_0)))
+              (local.set $acc2_1 (f32x4.extract_lane 1 (local.get $v_acc2_0)))
+              (local.set $acc2_2 (f32x4.extract_lane 2 (local.get $v_acc2_0)))
+              (local.set $acc2_3 (f32x4.extract_lane 3 (local.get $v_acc2_0)))
+              (local.set $acc3_0 (f32x4.extract_lane 0 (local.get $v_acc3_0)))
+              (local.set $acc3_1 (f32x4.extract_lane 1 (local.get $v_acc3_0)))
+              (local.set $acc3_2 (f32x4.extract_lane 2 (local.get $v_acc3_0)))
+              (local.set $acc3_3 (f32x4.extract_lane 3 (local.get $v_acc3_0)))
+            end
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 1)) (i32.const 2))) (local.get $acc0_1))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2)) (i32.const 2))) (local.get $acc0_2))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 3)) (i32.const 2))) (local.get $acc0_3))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 196)) (i32.const 2))) (local.get $acc1_0))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 197)) (i32.const 2))) (local.get $acc1_1))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 198)) (i32.const 2))) (local.get $acc1_2))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 199)) (i32.const 2))) (local.get $acc1_3))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 392)) (i32.const 2))) (local.get $acc2_0))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 393)) (i32.const 2))) (local.get $acc2_1))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 394)) (i32.const 2))) (local.get $acc2_2))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 395)) (i32.const 2))) (local.get $acc2_3))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 588)) (i32.const 2))) (local.get $acc3_0))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 589)) (i32.const 2))) (local.get $acc3_1))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 590)) (i32.const 2))) (local.get $acc3_2))
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 591)) (i32.const 2))) (local.get $acc3_3))
+            (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 3)))
+          end
+          (br_if $rb (i32.lt_s (local.tee $rb (i32.add (local.get $rb) (i32.const 1))) (i32.const 2)))
+        end
+        (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (local.get $chunk_hi)))
+      end
+    end
+  )
+
+  ;; conv2d [1,512,14,14] -> [1,512,14,14] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+  ;; role: gradInput, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
+  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.01
+  ;; threads: loop ob [0, 128) cut into 16 chunks (chunk_lo, chunk_hi), ~756.26M IR nodes
+  (func $conv3x3_p1_512x14x14_to_512_dx_direct_cols (export "conv3x3_p1_512x14x14_to_512_dx_direct_cols") (type $t2) (param $dy_at i32) (param $w_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $ob i32) (local $o0 i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32) (local $e0_acc0_0 f32) (local $e0_acc1_0 f32)
     (local $e0_acc2_0 f32) (local $e0_acc3_0 f32) (local $x0 f32) (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $w3 f32) (local $e13_acc0_0 f32)
     (local $e13_acc1_0 f32) (local $e13_acc2_0 f32) (local $e13_acc3_0 f32)
-    (local.set $ob (i32.const 0))
-    loop $ob
-      (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
-      (local.set $th (i32.const 0))
-      loop $th
-        (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 14)) (local.get $th)) (i32.const 14)))
-        (local.set $xrow (i32.mul (local.get $th) (i32.const 14)))
-        (local.set $e0_acc0_0 (f32.const 0))
-        (local.set $e0_acc1_0 (f32.const 0))
-        (local.set $e0_acc2_0 (f32.const 0))
-        (local.set $e0_acc3_0 (f32.const 0))
-        (i32.lt_s (local.get $th) (i32.const 13))
-        if
+    (local.set $ob (local.get $chunk_lo))
+    block $ob_done
+      (br_if $ob_done (i32.ge_s (local.get $ob) (local.get $chunk_hi)))
+      loop $ob
+        (local.set $o0 (i32.mul (local.get $ob) (i32.const 4)))
+        (local.set $th (i32.const 0))
+        loop $th
+          (local.set $yrow (i32.mul (i32.add (i32.mul (local.get $o0) (i32.const 14)) (local.get $th)) (i32.const 14)))
+          (local.set $xrow (i32.mul (local.get $th) (i32.const 14)))
+          (local.set $e0_acc0_0 (f32.const 0))
+          (local.set $e0_acc1_0 (f32.const 0))
+          (local.set $e0_acc2_0 (f32.const 0))
+          (local.set $e0_acc3_0 (f32.const 0))
+          (i32.lt_s (local.get $th) (i32.const 13))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=60 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+          end
+          (i32.lt_s (local.get $th) (i32.const 13))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=56 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+          end
           (local.set $r (i32.const 0))
           loop $r
-            (local.set $x0 (f32.load offset=60 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $x0 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+            (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=36 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $w1 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=72 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $w2 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=108 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $w3 (f32.load offset=120 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
           end
-        end
-        (i32.lt_s (local.get $th) (i32.const 13))
-        if
           (local.set $r (i32.const 0))
           loop $r
-            (local.set $x0 (f32.load offset=56 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+            (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $w1 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $w2 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $w3 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
           end
-        end
-        (local.set $r (i32.const 0))
-        loop $r
-          (local.set $x0 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-          (local.set $w0 (f32.load offset=12 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-          (local.set $w1 (f32.load offset=48 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-          (local.set $w2 (f32.load offset=84 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-          (local.set $w3 (f32.load offset=120 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-          (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-        end
-        (local.set $r (i32.const 0))
-        loop $r
-          (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-          (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-          (local.set $w1 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-          (local.set $w2 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-          (local.set $w3 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-          (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-        end
-        (i32.ge_s (local.get $th) (i32.const 1))
-        if
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -13)) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=132 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+          (i32.ge_s (local.get $th) (i32.const 1))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -13)) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=24 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=60 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=96 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=132 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
           end
-        end
-        (i32.ge_s (local.get $th) (i32.const 1))
-        if
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -14)) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=136 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+          (i32.ge_s (local.get $th) (i32.const 1))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -14)) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc0_0 (f32.add (local.get $e0_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc1_0 (f32.add (local.get $e0_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc2_0 (f32.add (local.get $e0_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=136 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e0_acc3_0 (f32.add (local.get $e0_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
           end
-        end
-        (f32.store (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc0_0))
-        (f32.store offset=784 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc1_0))
-        (f32.store offset=1568 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc2_0))
-        (f32.store offset=2352 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc3_0))
-        (local.set $e13_acc0_0 (f32.const 0))
-        (local.set $e13_acc1_0 (f32.const 0))
-        (local.set $e13_acc2_0 (f32.const 0))
-        (local.set $e13_acc3_0 (f32.const 0))
-        (i32.lt_s (local.get $th) (i32.const 13))
-        if
+          (f32.store (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc0_0))
+          (f32.store offset=784 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc1_0))
+          (f32.store offset=1568 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc2_0))
+          (f32.store offset=2352 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e0_acc3_0))
+          (local.set $e13_acc0_0 (f32.const 0))
+          (local.set $e13_acc1_0 (f32.const 0))
+          (local.set $e13_acc2_0 (f32.const 0))
+          (local.set $e13_acc3_0 (f32.const 0))
+          (i32.lt_s (local.get $th) (i32.const 13))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=108 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+          end
+          (i32.lt_s (local.get $th) (i32.const 13))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load offset=104 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=116 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
+          end
           (local.set $r (i32.const 0))
           loop $r
-            (local.set $x0 (f32.load offset=108 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=4 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $x0 (f32.load offset=52 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+            (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=40 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $w1 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=76 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $w2 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=112 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $w3 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
           end
-        end
-        (i32.lt_s (local.get $th) (i32.const 13))
-        if
           (local.set $r (i32.const 0))
           loop $r
-            (local.set $x0 (f32.load offset=104 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=8 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $x0 (f32.load offset=48 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
+            (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=44 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $w1 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=80 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $w2 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=116 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+            (local.set $w3 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
             (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
           end
-        end
-        (local.set $r (i32.const 0))
-        loop $r
-          (local.set $x0 (f32.load offset=52 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-          (local.set $w0 (f32.load offset=16 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-          (local.set $w1 (f32.load offset=52 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-          (local.set $w2 (f32.load offset=88 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-          (local.set $w3 (f32.load offset=124 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-          (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-        end
-        (local.set $r (i32.const 0))
-        loop $r
-          (local.set $x0 (f32.load offset=48 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const 2)))))
-          (local.set $w0 (f32.load offset=20 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-          (local.set $w1 (f32.load offset=56 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-          (local.set $w2 (f32.load offset=92 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-          (local.set $w3 (f32.load offset=128 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-          (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-          (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
-        end
-        (i32.ge_s (local.get $th) (i32.const 1))
-        if
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -1)) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=136 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+          (i32.ge_s (local.get $th) (i32.const 1))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -1)) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=28 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=64 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=100 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=136 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
           end
-        end
-        (i32.ge_s (local.get $th) (i32.const 1))
-        if
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -2)) (i32.const 2)))))
-            (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
-            (local.set $w1 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
-            (local.set $w2 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
-            (local.set $w3 (f32.load offset=140 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
-            (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+          (i32.ge_s (local.get $th) (i32.const 1))
+          if
+            (local.set $r (i32.const 0))
+            loop $r
+              (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 196))) (i32.const -2)) (i32.const 2)))))
+              (local.set $w0 (f32.load offset=32 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc0_0 (f32.add (local.get $e13_acc0_0) (f32.mul (local.get $w0) (local.get $x0))))
+              (local.set $w1 (f32.load offset=68 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc1_0 (f32.add (local.get $e13_acc1_0) (f32.mul (local.get $w1) (local.get $x0))))
+              (local.set $w2 (f32.load offset=104 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc2_0 (f32.add (local.get $e13_acc2_0) (f32.mul (local.get $w2) (local.get $x0))))
+              (local.set $w3 (f32.load offset=140 (i32.add (local.get $w_at) (i32.shl (i32.add (i32.mul (local.get $o0) (i32.const 9)) (i32.mul (local.get $r) (i32.const 4608))) (i32.const 2)))))
+              (local.set $e13_acc3_0 (f32.add (local.get $e13_acc3_0) (f32.mul (local.get $w3) (local.get $x0))))
+              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 512)))
+            end
           end
+          (f32.store offset=52 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc0_0))
+          (f32.store offset=836 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc1_0))
+          (f32.store offset=1620 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc2_0))
+          (f32.store offset=2404 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc3_0))
+          (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 14)))
         end
-        (f32.store offset=52 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc0_0))
-        (f32.store offset=836 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc1_0))
-        (f32.store offset=1620 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc2_0))
-        (f32.store offset=2404 (i32.add (local.get $dx_at) (i32.shl (local.get $yrow) (i32.const 2))) (local.get $e13_acc3_0))
-        (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 14)))
+        (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (i32.const 128)))
     end
   )
 )

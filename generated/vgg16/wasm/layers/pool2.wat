@@ -9,72 +9,80 @@
 ;;
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
-  (type $t0 (func (param i32 i32 i32)))
+  (type $t0 (func (param i32 i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; maxpool2d [1, 128, 112, 112] -> [1, 128, 56, 56] k=2x2 s=2x2 p=0x0
   ;; argmax keeps the flat input index of the first maximum (row-major window order)
-  (func $maxpool2x2_s2_128x112x112_fwd (export "maxpool2x2_s2_128x112x112_fwd") (type $t0) (param $x_at i32) (param $y_at i32) (param $argmax_at i32)
+  ;; threads: loop nc [0, 128) cut into 16 chunks (chunk_lo, chunk_hi), ~34.94M IR nodes
+  (func $maxpool2x2_s2_128x112x112_fwd (export "maxpool2x2_s2_128x112x112_fwd") (type $t0) (param $x_at i32) (param $y_at i32) (param $argmax_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nc i32) (local $oh i32) (local $ow i32) (local $base i32) (local $arg i32) (local $best f32)
-    (local.set $nc (i32.const 0))
-    loop $nc
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (local.set $base (i32.add (i32.mul (local.get $nc) (i32.const 12544)) (i32.add (i32.mul (local.get $oh) (i32.const 224)) (i32.mul (local.get $ow) (i32.const 2)))))
-          (local.set $best (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
-          (local.set $arg (local.get $base))
-          (f32.gt (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))) (local.get $best))
-          if
-            (local.set $best (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
-            (local.set $arg (i32.add (local.get $base) (i32.const 1)))
+    (local.set $nc (local.get $chunk_lo))
+    block $nc_done
+      (br_if $nc_done (i32.ge_s (local.get $nc) (local.get $chunk_hi)))
+      loop $nc
+        (local.set $oh (i32.const 0))
+        loop $oh
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (local.set $base (i32.add (i32.mul (local.get $nc) (i32.const 12544)) (i32.add (i32.mul (local.get $oh) (i32.const 224)) (i32.mul (local.get $ow) (i32.const 2)))))
+            (local.set $best (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
+            (local.set $arg (local.get $base))
+            (f32.gt (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))) (local.get $best))
+            if
+              (local.set $best (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
+              (local.set $arg (i32.add (local.get $base) (i32.const 1)))
+            end
+            (f32.gt (f32.load offset=448 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))) (local.get $best))
+            if
+              (local.set $best (f32.load offset=448 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
+              (local.set $arg (i32.add (local.get $base) (i32.const 112)))
+            end
+            (f32.gt (f32.load offset=452 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))) (local.get $best))
+            if
+              (local.set $best (f32.load offset=452 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
+              (local.set $arg (i32.add (local.get $base) (i32.const 113)))
+            end
+            (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 3136)) (i32.add (i32.mul (local.get $oh) (i32.const 56)) (local.get $ow))) (i32.const 2))) (local.get $best))
+            (i32.store (i32.add (local.get $argmax_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 3136)) (i32.add (i32.mul (local.get $oh) (i32.const 56)) (local.get $ow))) (i32.const 2))) (local.get $arg))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 56)))
           end
-          (f32.gt (f32.load offset=448 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))) (local.get $best))
-          if
-            (local.set $best (f32.load offset=448 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
-            (local.set $arg (i32.add (local.get $base) (i32.const 112)))
-          end
-          (f32.gt (f32.load offset=452 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))) (local.get $best))
-          if
-            (local.set $best (f32.load offset=452 (i32.add (local.get $x_at) (i32.shl (local.get $base) (i32.const 2)))))
-            (local.set $arg (i32.add (local.get $base) (i32.const 113)))
-          end
-          (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 3136)) (i32.add (i32.mul (local.get $oh) (i32.const 56)) (local.get $ow))) (i32.const 2))) (local.get $best))
-          (i32.store (i32.add (local.get $argmax_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 3136)) (i32.add (i32.mul (local.get $oh) (i32.const 56)) (local.get $ow))) (i32.const 2))) (local.get $arg))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 56)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 56)))
         end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 56)))
+        (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (i32.const 128)))
     end
   )
 
   ;; maxpool2d backward [1, 128, 56, 56] -> [1, 128, 112, 112]
   ;; a gather: each input sums over the <= 1x1 windows that can contain it
   ;; a window contributes only where its argmax is this input
-  (func $maxpool2x2_s2_128x112x112_dx (export "maxpool2x2_s2_128x112x112_dx") (type $t0) (param $dy_at i32) (param $argmax_at i32) (param $dx_at i32)
+  ;; threads: loop nc [0, 128) cut into 16 chunks (chunk_lo, chunk_hi), ~88.35M IR nodes
+  (func $maxpool2x2_s2_128x112x112_dx (export "maxpool2x2_s2_128x112x112_dx") (type $t0) (param $dy_at i32) (param $argmax_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nc i32) (local $ih i32) (local $iw i32) (local $i i32) (local $qh i32) (local $qw i32) (local $acc f32)
-    (local.set $nc (i32.const 0))
-    loop $nc
-      (local.set $ih (i32.const 0))
-      loop $ih
-        (local.set $iw (i32.const 0))
-        loop $iw
-          (local.set $i (i32.add (i32.mul (local.get $nc) (i32.const 12544)) (i32.add (i32.mul (local.get $ih) (i32.const 112)) (local.get $iw))))
-          (local.set $qh (i32.div_s (local.get $ih) (i32.const 2)))
-          (local.set $qw (i32.div_s (local.get $iw) (i32.const 2)))
-          (local.set $acc (f32.const 0))
-          (i32.eq (i32.load (i32.add (local.get $argmax_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 3136)) (i32.add (i32.mul (local.get $qh) (i32.const 56)) (local.get $qw))) (i32.const 2)))) (local.get $i))
-          if
-            (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 3136)) (i32.add (i32.mul (local.get $qh) (i32.const 56)) (local.get $qw))) (i32.const 2))))))
+    (local.set $nc (local.get $chunk_lo))
+    block $nc_done
+      (br_if $nc_done (i32.ge_s (local.get $nc) (local.get $chunk_hi)))
+      loop $nc
+        (local.set $ih (i32.const 0))
+        loop $ih
+          (local.set $iw (i32.const 0))
+          loop $iw
+            (local.set $i (i32.add (i32.mul (local.get $nc) (i32.const 12544)) (i32.add (i32.mul (local.get $ih) (i32.const 112)) (local.get $iw))))
+            (local.set $qh (i32.div_s (local.get $ih) (i32.const 2)))
+            (local.set $qw (i32.div_s (local.get $iw) (i32.const 2)))
+            (local.set $acc (f32.const 0))
+            (i32.eq (i32.load (i32.add (local.get $argmax_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 3136)) (i32.add (i32.mul (local.get $qh) (i32.const 56)) (local.get $qw))) (i32.const 2)))) (local.get $i))
+            if
+              (local.set $acc (f32.add (local.get $acc) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 3136)) (i32.add (i32.mul (local.get $qh) (i32.const 56)) (local.get $qw))) (i32.const 2))))))
+            end
+            (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 12544)) (i32.add (i32.mul (local.get $ih) (i32.const 112)) (local.get $iw))) (i32.const 2))) (local.get $acc))
+            (br_if $iw (i32.lt_s (local.tee $iw (i32.add (local.get $iw) (i32.const 1))) (i32.const 112)))
           end
-          (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $nc) (i32.const 12544)) (i32.add (i32.mul (local.get $ih) (i32.const 112)) (local.get $iw))) (i32.const 2))) (local.get $acc))
-          (br_if $iw (i32.lt_s (local.tee $iw (i32.add (local.get $iw) (i32.const 1))) (i32.const 112)))
+          (br_if $ih (i32.lt_s (local.tee $ih (i32.add (local.get $ih) (i32.const 1))) (i32.const 112)))
         end
-        (br_if $ih (i32.lt_s (local.tee $ih (i32.add (local.get $ih) (i32.const 1))) (i32.const 112)))
+        (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (br_if $nc (i32.lt_s (local.tee $nc (i32.add (local.get $nc) (i32.const 1))) (i32.const 128)))
     end
   )
 )

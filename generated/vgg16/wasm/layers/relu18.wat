@@ -9,38 +9,46 @@
 ;;
 ;; assembled by convgen's own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes
 (module
-  (type $t0 (func (param i32 i32)))
-  (type $t1 (func (param i32 i32 i32)))
+  (type $t0 (func (param i32 i32 i32 i32)))
+  (type $t1 (func (param i32 i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; relu on [1, 512, 28, 28] (401408 elements)
   ;; y = x < 0 ? 0 : x (NaN stays NaN)
-  (func $relu_512x28x28_fwd (export "relu_512x28x28_fwd") (type $t0) (param $x_at i32) (param $y_at i32)
+  ;; threads: loop i [0, 401408) cut into 16 chunks (chunk_lo, chunk_hi), ~4.42M IR nodes
+  (func $relu_512x28x28_fwd (export "relu_512x28x28_fwd") (type $t0) (param $x_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32) (local $xv f32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
-      (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (select (f32.const 0) (local.get $xv) (f32.lt (local.get $xv) (f32.const 0))))
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 401408)))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
+        (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (select (f32.const 0) (local.get $xv) (f32.lt (local.get $xv) (f32.const 0))))
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
+      end
     end
   )
 
   ;; relu on [1, 512, 28, 28] (401408 elements)
   ;; dx = y <= 0 ? 0 : dy (PyTorch keeps y: no gradient at 0)
-  (func $relu_512x28x28_dx (export "relu_512x28x28_dx") (type $t1) (param $y_at i32) (param $dy_at i32) (param $dx_at i32)
+  ;; threads: loop i [0, 401408) cut into 16 chunks (chunk_lo, chunk_hi), ~4.82M IR nodes
+  (func $relu_512x28x28_dx (export "relu_512x28x28_dx") (type $t1) (param $y_at i32) (param $dy_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $i i32) (local $yv f32)
-    (local.set $i (i32.const 0))
-    loop $i
-      (local.set $yv (f32.load (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2)))))
-      (i32.add (local.get $dx_at) (i32.shl (local.get $i) (i32.const 2)))
-      (f32.le (local.get $yv) (f32.const 0))
-      if (result f32)
-        (f32.const 0)
-      else
-        (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $i) (i32.const 2))))
+    (local.set $i (local.get $chunk_lo))
+    block $i_done
+      (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
+      loop $i
+        (local.set $yv (f32.load (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2)))))
+        (i32.add (local.get $dx_at) (i32.shl (local.get $i) (i32.const 2)))
+        (f32.le (local.get $yv) (f32.const 0))
+        if (result f32)
+          (f32.const 0)
+        else
+          (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $i) (i32.const 2))))
+        end
+        f32.store
+        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
       end
-      f32.store
-      (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 401408)))
     end
   )
 )
