@@ -14,7 +14,7 @@
 // taps are an irregular subset of the kernel and each tap carries its own valid range.
 
 import type { Expr, Stmt } from '../ir/types.ts';
-import { accum, add, and, f32, ge, i32, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
+import { accum, add, and, comment, ex, f32, ge, i32, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
 import type { Axis } from '../plan/conv-axes.ts';
 import type { ConvGeometry } from '../plan/types.ts';
 import { BLOCK_W } from '../plan/schedule.ts';
@@ -76,6 +76,18 @@ export function checks(p: Expr, set: Span | null, tap: { lo: number; hi: number 
   if (set.max >= tap.hi) out.push(lt(p, tap.hi));
   return out;
 }
+
+/** the condition under which tap `tp` of axis `a` reads inside the input at position `t` (null: always): `checks` over all positions */
+export function tapCond(a: Axis, tp: { lo: number; hi: number }, t: E): Expr | null {
+  const cs = checks(ex(t), { min: 0, max: a.T - 1 }, tp);
+  return cs.length ? and(...cs) : null;
+}
+
+/** the conjunction of the conditions present (null: none, always true) */
+export const allOf = (...cs: (E | null)[]): Expr | null => {
+  const xs = cs.filter((x): x is E => x !== null);
+  return xs.length ? and(...xs) : null;
+};
 
 /** [start, width] chunks covering [from, to) in steps of `width` (the last may be shorter) */
 function chunks(from: number, to: number, width: number): [number, number][] {
@@ -412,16 +424,22 @@ export function dwUnits(g: ConvGeometry): DwUnit[] {
   return out;
 }
 
-/** gradBias: db[c] = sum over batch and space of dy[n, c, :, :] */
-export function gradBiasStmts(batch: number, channels: number, spatial: number, dy: string, db: string): Stmt[] {
+/**
+ * gradBias: db[c] = sum over batch and space of dy[n, c, :, :], written once for every
+ * target. `partial` (the schedule's split-K, one chunk per sample) cuts the batch loop out
+ * as parallel: pass 1 sums each (sample, channel) into partial[n, c], pass 2 sums the
+ * partials of each channel in order; without it one accumulator runs over the batch
+ */
+export function gradBiasStmts(batch: number, channels: number, spatial: number, dy: string, db: string, partial: string | null = null): Stmt[] {
+  const row = (n: Expr, c: Expr): Stmt[] => [
+    let_('base', mul(add(mul(n, channels), c), spatial)),
+    loop('p', 0, spatial, (p) => [accum('acc', load(dy, add(v('base'), p)))]),
+  ];
+  if (partial === null) return [parallel('c', 0, channels, (c) => [var_('acc', f32(0)), loop('n', 0, batch, (n) => row(n, c)), store(db, c, v('acc'))])];
   return [
-    parallel('c', 0, channels, (c) => [
-      var_('acc', f32(0)),
-      loop('n', 0, batch, (n) => [
-        let_('base', mul(add(mul(n, channels), c), spatial)),
-        loop('p', 0, spatial, (p) => [accum('acc', load(dy, add(v('base'), p)))]),
-      ]),
-      store(db, c, v('acc')),
-    ]),
+    comment(`pass 1: one invocation per (sample, channel) sums its ${spatial} values`),
+    parallel('n', 0, batch, (n) => [parallel('c', 0, channels, (c) => [var_('acc', f32(0)), ...row(n, c), store(partial, add(mul(n, channels), c), v('acc'))])]),
+    comment(`pass 2: the ${batch} partials of each channel, summed in order`),
+    parallel('c', 0, channels, (c) => [var_('acc', f32(0)), loop('n', 0, batch, (n) => [accum('acc', load(partial, add(mul(n, channels), c)))]), store(db, c, v('acc'))]),
   ];
 }

@@ -32,14 +32,8 @@ import type { ConvGeometry } from '../plan/types.ts';
 import type { Stmt } from '../ir/types.ts';
 import { accum, add, and, barrier, comment, eq, ex, f32, ge, idiv, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
 import { convForwardAxes, convGradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
-import { checks, forwardGather, gradInputGather, type GatherNames, type GatherSpec } from './conv-direct.ts';
+import { allOf, forwardGather, gradInputGather, tapCond, type GatherNames, type GatherSpec } from './conv-direct.ts';
 import type { ConvKernelSchedule, GemmTile, SplitK } from '../plan/schedule.ts';
-
-/** the condition under which tap `tp` of axis `a` reads inside the input at position `t` (null: always): the direct engine's checks over all positions */
-function tapCond(a: Axis, tp: Tap, t: E): E | null {
-  const cs = checks(ex(t), { min: 0, max: a.T - 1 }, tp);
-  return cs.length ? and(...cs) : null;
-}
 
 /** a serial loop over [0, n), or for n = 1 its body with the variable bound to 0 */
 const serial = (name: string, n: number, body: Stmt[]): Stmt[] => (n === 1 ? [let_(name, 0), ...body] : [loop(name, 0, n, () => body)]);
@@ -226,61 +220,7 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
   };
 }
 
-/** sum over (n, spatial) per channel, in two passes: partial[n, c], then the sum over n in order */
-export function gpuChannelSumStmts(batch: number, channels: number, spatial: number, src: string, dst: string, partial: string): Stmt[] {
-  return [
-    comment(`pass 1: one invocation per (sample, channel) sums its ${spatial} values`),
-    parallel('n', 0, batch, (n) => [
-      parallel('c', 0, channels, (ch) => [
-        var_('s', f32(0)),
-        let_('base', mul(add(mul(n, channels), ch), spatial)),
-        loop('p', 0, spatial, (p) => [accum('s', load(src, add(v('base'), p)))]),
-        store(partial, add(mul(n, channels), ch), v('s')),
-      ]),
-    ]),
-    comment(`pass 2: the ${batch} partials of each channel, summed in order`),
-    parallel('c', 0, channels, (ch) => [var_('s', f32(0)), loop('n', 0, batch, (n) => [accum('s', load(partial, add(mul(n, channels), ch)))]), store(dst, ch, v('s'))]),
-  ];
-}
-
-// ---- im2row + tiled GEMM (the forward's im2row strategy) ---------------------------------
-
-/** cols[g, n, p, r*kk + kh*kW + kw] = x[n, g*Cig + r, ih, iw] (0 in the padding): one invocation per (g, n, r, oh, ow) */
-export function gpuIm2rowStmts(c: ConvGeometry, inp: string, cols: string): Stmt[] {
-  const cig = c.inC / c.groups;
-  const kk = c.kH * c.kW;
-  const K = cig * kk;
-  const P = c.outH * c.outW;
-  const { h, w } = convForwardAxes(c);
-  const tapH = new Map(h.taps.map((t) => [t.k, t]));
-  const tapW = new Map(w.taps.map((t) => [t.k, t]));
-  const body: Stmt[] = [
-    let_('xb', mul(add(mul(v('n'), c.inC), add(mul(v('g'), cig), v('r'))), c.inH * c.inW)),
-    let_('cb', add(mul(add(mul(add(mul(v('g'), c.batch), v('n')), P), add(mul(v('oh'), c.outW), v('ow'))), K), mul(v('r'), kk))),
-  ];
-  for (let kh = 0; kh < c.kH; kh++) {
-    for (let kw = 0; kw < c.kW; kw++) {
-      const dst = add(v('cb'), kh * c.kW + kw);
-      const th = tapH.get(kh);
-      const tw = tapW.get(kw);
-      // a tap that never reads inside the input is a constant 0 column
-      if (!th || !tw) {
-        body.push(store(cols, dst, f32(0)));
-        continue;
-      }
-      const cond = allOf(tapCond(h, th, v('oh')), tapCond(w, tw, v('ow')));
-      const value = store(cols, dst, load(inp, add(v('xb'), add(mul(add(mul(v('oh'), h.inStep), th.off), c.inW), add(mul(v('ow'), w.inStep), tw.off)))));
-      body.push(cond === null ? value : if_(cond, [value], [store(cols, dst, f32(0))]));
-    }
-  }
-  return [parallel('g', 0, c.groups, () => [parallel('n', 0, c.batch, () => [parallel('r', 0, cig, () => [parallel('oh', 0, c.outH, () => [parallel('ow', 0, c.outW, () => body)])])])])];
-}
-
-/** the conjunction of the conditions present (null: none, always true) */
-const allOf = (...cs: (E | null)[]): E | null => {
-  const xs = cs.filter((x): x is E => x !== null);
-  return xs.length ? and(...xs) : null;
-};
+// ---- the tiled GEMM (the forward's im2row strategy; its copy is conv-im2row.ts's) ------------
 
 /**
  * y[n, g*Cog + co, p] = b + sum_k cols[g, n, p, k] * w[g*Cog + co, k] as a tiled GEMM: one

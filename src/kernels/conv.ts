@@ -22,10 +22,10 @@ import { convForwardAxes, convGradInputAxes, splitTaps, type Axis } from '../pla
 import { irSize } from '../ir/size.ts';
 import { type DirectParts, type GatherNames, type GatherSpec, dwUnits, forwardGather, gatherBlocked, gradBiasStmts, gradInputGather, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
-import { colsScratch, im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
+import { colsScratch, im2rowForward, im2rowGradInput, im2rowGradWeight, im2rowStmts } from './conv-im2row.ts';
 import { convCost } from '../plan/cost.ts';
 import { scheduleConv, type ConvKernelSchedule, type ConvLayerSchedule } from '../plan/schedule.ts';
-import { gatherGpu, gpuChannelSumStmts, gpuGradWeightStmts, gpuIm2rowStmts, gpuTiledGemmStmts } from './conv-gpu.ts';
+import { gatherGpu, gpuGradWeightStmts, gpuTiledGemmStmts } from './conv-gpu.ts';
 
 export { convSizes, isTransposed, transposedToConv, underlyingConv };
 
@@ -249,7 +249,7 @@ const WGSL: TargetAlgorithms = {
     if (r.cDx || r.role !== 'forward') throw new Error(`lower conv: ${x.layer.name}: the wgsl target has no im2row ${r.role}`);
     const cols = colsScratch(x.c);
     x.addScratch(cols);
-    const copy = gpuKernel(x, 'forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', x.xLen, 'read'), buf('cols', cols.length, 'write')], gpuIm2rowStmts(x.c, 'x', 'cols'));
+    const copy = gpuKernel(x, 'forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', x.xLen, 'read'), buf('cols', cols.length, 'write')], im2rowStmts(x.c, 'x', 'cols', r.k.pixels));
     const g = gpuTiledGemmStmts(x.c, { cols: 'cols', w: 'w', bias: r.names.bias, out: 'y' }, r.k.tile!);
     const gemm = gpuKernel(x, 'forward', 'gemm_tiled', WHY_GPU.tiled, [buf('cols', cols.length, 'read'), ...r.buffers.filter((b) => b.name !== 'x')], g.stmts);
     const gemmArgs = Object.fromEntries(Object.entries(r.args).filter(([name]) => name !== 'x'));
@@ -268,10 +268,11 @@ const WGSL: TargetAlgorithms = {
     const args = { x: 'x', dy: 'dy', partial: 'dwPartial', dw: 'gradWeight', ...(fused ? { db: 'gradBias' } : {}) };
     return [{ kernel: gpuKernel(x, 'gradWeight', 'splitk', WHY_GPU.splitK + (fused ? '; the bias gradient fused in' : ''), buffers, r.stmts), args }];
   },
-  gradBias: (x) => {
+  gradBias: (x, k) => {
     const oc = x.layer.geometry.outC;
+    if (!k.splitK) throw new Error(`lower conv: ${x.layer.name}: a wgsl gradBias runs split by sample`);
     x.addScratch({ name: 'dbPartial', t: 'f32', length: x.c.batch * oc, keep: false });
-    const body = gpuChannelSumStmts(x.c.batch, oc, x.yLen / (x.c.batch * oc), 'dy', 'db', 'partial');
+    const body = gradBiasStmts(x.c.batch, oc, x.yLen / (x.c.batch * oc), 'dy', 'db', 'partial');
     const buffers = [buf('dy', x.yLen, 'read'), buf('partial', x.c.batch * oc, 'read_write'), buf('db', oc, 'write')];
     return [{ kernel: gpuKernel(x, 'gradBias', 'splitk', 'per-sample sums, then their sum in order', buffers, body), args: { dy: 'dy', partial: 'dbPartial', db: 'gradBias' } }];
   },

@@ -22,8 +22,8 @@ function detailCell(t: ModelSchedule['target'], k: ConvKernelSchedule): string {
   if (k.tapUnroll !== null) out.push(`taps unrolled up to ${k.tapUnroll} per axis`);
   if (k.tile) out.push(`tile ${k.tile.tm}x${k.tile.tn}x${k.tile.tk}, ${k.tile.size} invocations`);
   if (k.fused) out.push("in gradWeight's split-K");
-  else if (k.splitK) out.push(`split-K: ${k.splitK.chunks} chunks of ${k.splitK.nb} sample(s) x ${k.splitK.bh} row(s)`);
-  if (k.algorithm === 'sum' && !k.fused) out.push(t === 'wgsl' ? 'two passes: per sample, then their sum in order' : 'one loop per channel');
+  else if (k.splitK && k.algorithm !== 'sum') out.push(`split-K: ${k.splitK.chunks} chunks of ${k.splitK.nb} sample(s) x ${k.splitK.bh} row(s)`);
+  if (k.algorithm === 'sum' && !k.fused) out.push(k.splitK ? 'two passes: per sample, then their sum in order' : 'one loop per channel');
   return out.join('; ') || '-';
 }
 
