@@ -23,7 +23,7 @@ import type { ScratchDecl } from './types.ts';
 import { accum, add, and, buf, f32, ge, i32, if_, kernel, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
 import { convForwardAxes, convGradInputAxes, type Tap } from '../plan/conv-axes.ts';
 import { allOf, tapCond } from './conv-direct.ts';
-import { gemmStmts } from './gemm.ts';
+import { gemmStmts, type GemmSpec } from './gemm.ts';
 import { ROLE_TAG } from './names.ts';
 import type { PixelSchedule } from '../plan/schedule.ts';
 
@@ -172,6 +172,25 @@ function col2imStmts(c: ConvGeometry, bias: string | null, out: string): Stmt[] 
 
 const name = (base: string, role: KernelRole, step: string) => `${base}_${ROLE_TAG[role]}_im2row_${step}`;
 
+/** C.fwd's product: out[n, g*Cog + co, p] = bias + sum_k cols[g, n, p, k] * w[g*Cog + co, k], per (n, group): M=P, N=Cog, K=Cig*kk (every target's; the schedule picks register blocks or workgroup tiles) */
+export function forwardGemm(c: ConvGeometry, n: { w: string; bias: string | null; out: string }, block?: readonly number[]): GemmSpec {
+  const { cog, P, K } = dims(c);
+  return {
+    ...(block ? { block } : {}),
+    batch: [
+      { size: c.batch, a: P * K, b: 0, c: c.outC * P, bias: 0 },
+      { size: c.groups, a: c.batch * P * K, b: cog * K, c: cog * P, bias: cog },
+    ],
+    M: P,
+    N: cog,
+    red: [{ size: K, a: 1, b: 1 }],
+    a: { buf: 'cols', mStride: K },
+    b: { buf: n.w, nStride: K },
+    c: { buf: n.out, mStride: 1, nStride: P },
+    ...(n.bias ? { bias: { buf: n.bias, nStride: 1 } } : {}),
+  };
+}
+
 /** C.fwd by im2row: cols = im2row(inp); out = cols · wᵀ (+ bias) */
 export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias: string | null; out: string }, base: string, role: KernelRole, block: readonly number[]): Im2rowCalls {
   const { cog, P, K, colsLen } = dims(c);
@@ -186,20 +205,7 @@ export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias
     name: name(base, role, 'gemm'),
     doc: [`${n.out}[n, co, p] = ${n.bias ? 'b[co] + ' : ''}sum_k cols[g, n, p, k] * w[co, k]: M=${P} N=${cog} K=${K} per (n, group)`],
     buffers: [buf('cols', colsLen, 'read'), buf(n.w, sz.w, 'read'), ...(n.bias ? [buf(n.bias, c.outC, 'read')] : []), buf(n.out, sz.y, 'write')],
-    body: gemmStmts({
-      block,
-      batch: [
-        { size: c.batch, a: P * K, b: 0, c: c.outC * P, bias: 0 },
-        { size: c.groups, a: c.batch * P * K, b: cog * K, c: cog * P, bias: cog },
-      ],
-      M: P,
-      N: cog,
-      red: [{ size: K, a: 1, b: 1 }],
-      a: { buf: 'cols', mStride: K },
-      b: { buf: n.w, nStride: K },
-      c: { buf: n.out, mStride: 1, nStride: P },
-      ...(n.bias ? { bias: { buf: n.bias, nStride: 1 } } : {}),
-    }),
+    body: gemmStmts(forwardGemm(c, n, block)),
   });
   return { scratch: [colsScratch(c)], kernels: [copy, gemm] };
 }

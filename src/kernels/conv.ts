@@ -22,10 +22,11 @@ import { convForwardAxes, convGradInputAxes, splitTaps, type Axis } from '../pla
 import { irSize } from '../ir/size.ts';
 import { type DirectParts, type GatherNames, type GatherSpec, dwUnits, forwardGather, gatherBlocked, gradBiasStmts, gradInputGather, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
-import { colsScratch, im2rowForward, im2rowGradInput, im2rowGradWeight, im2rowStmts } from './conv-im2row.ts';
+import { colsScratch, forwardGemm, im2rowForward, im2rowGradInput, im2rowGradWeight, im2rowStmts } from './conv-im2row.ts';
 import { convCost } from '../plan/cost.ts';
 import { scheduleConv, type ConvKernelSchedule, type ConvLayerSchedule } from '../plan/schedule.ts';
-import { gatherGpu, gpuGradWeightStmts, gpuTiledGemmStmts } from './conv-gpu.ts';
+import { gatherGpu, gpuGradWeightStmts } from './conv-gpu.ts';
+import { tiledGemmStmts } from './gemm.ts';
 
 export { convSizes, isTransposed, transposedToConv, underlyingConv };
 
@@ -250,7 +251,7 @@ const WGSL: TargetAlgorithms = {
     const cols = colsScratch(x.c);
     x.addScratch(cols);
     const copy = gpuKernel(x, 'forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', x.xLen, 'read'), buf('cols', cols.length, 'write')], im2rowStmts(x.c, 'x', 'cols', r.k.pixels));
-    const g = gpuTiledGemmStmts(x.c, { cols: 'cols', w: 'w', bias: r.names.bias, out: 'y' }, r.k.tile!);
+    const g = tiledGemmStmts(forwardGemm(x.c, { w: 'w', bias: r.names.bias, out: 'y' }), r.k.tile!);
     const gemm = gpuKernel(x, 'forward', 'gemm_tiled', WHY_GPU.tiled, [buf('cols', cols.length, 'read'), ...r.buffers.filter((b) => b.name !== 'x')], g.stmts);
     const gemmArgs = Object.fromEntries(Object.entries(r.args).filter(([name]) => name !== 'x'));
     const calls: KernelCall[] = [
