@@ -97,6 +97,34 @@ function chunks(from: number, to: number, width: number): [number, number][] {
 }
 
 /**
+ * a gather's index arithmetic, written once for every schedule: flat offsets into out, inp,
+ * w and bias, as row bases (hoisted per output row) plus offsets within the row
+ */
+export function gatherIndex(s: GatherSpec) {
+  const { h, wAxis } = s;
+  const outCh = s.groups * s.outPer;
+  const inCh = s.groups * s.redPer;
+  const outHW = h.outSize * wAxis.outSize;
+  const inHW = s.inH * s.inW;
+  return {
+    /** out[n, g*outPer + o0, outStart + th*outStep, 0] */
+    outRow: (n: E, g: E, o0: E, th: E) => mul(add(mul(add(add(mul(n, outCh), mul(g, s.outPer)), o0), h.outSize), add(h.outStart, mul(th, h.outStep))), wAxis.outSize),
+    /** + channel o of the block, phase column tw */
+    outAt: (row: E, o: number, tw: E) => add(add(row, o * outHW), add(wAxis.outStart, mul(tw, wAxis.outStep))),
+    /** inp[n, g*redPer, th*inStep, 0] */
+    inRow: (n: E, g: E, th: E) => mul(add(mul(add(mul(n, inCh), mul(g, s.redPer)), s.inH), mul(th, h.inStep)), s.inW),
+    /** + reduction channel r, a tap's row offset, phase column tw and the tap's column offset */
+    inAt: (row: E, r: E, offH: E, tw: E, col: E) => add(add(add(row, mul(r, inHW)), mul(offH, s.inW)), add(mul(tw, wAxis.inStep), col)),
+    /** w[g, o0, 0, 0] */
+    wRow: (g: E, o0: E) => add(mul(g, s.gStride), mul(o0, s.oStride)),
+    /** + reduction channel r, channel o of the block, tap (kh, kw) */
+    wAt: (row: E, r: E, o: number, kh: E, kw: E) => add(add(row, mul(r, s.rStride)), add(add(o * s.oStride, mul(kh, s.kW)), kw)),
+    /** bias[g*outPer + o0 + o] */
+    biasAt: (g: E, o0: E, o: number) => add(mul(g, s.outPer), add(o0, o)),
+  };
+}
+
+/**
  * the statements that compute one spec (a whole output, or one stride phase of it), in
  * three parts that together write every element once: `interior` (no checks: the hot loop
  * nest), `rows` (border rows) and `cols` (leftover and padding-side columns). They become separate kernels,
@@ -107,8 +135,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
   const { h, wAxis } = s;
   const outCh = s.groups * s.outPer;
   const inCh = s.groups * s.redPer;
-  const outHW = h.outSize * wAxis.outSize;
-  const inHW = s.inH * s.inW;
+  const ix = gatherIndex(s);
 
   /**
    * one block: bo channels from o0, bw columns from tw0. `rowSet` (null in the interior)
@@ -122,22 +149,22 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     const acc = (o: number, j: number) => `${pre}acc${o}_${j}`;
     // a block at a constant column: each tap reads only at the j where it is inside the input
     const ok = (tapW: { lo: number; hi: number }, j: number) => tw0.k !== 'const' || (tw0.v + j >= tapW.lo && tw0.v + j < tapW.hi);
-    const outAt = (o: number, j: number) => add(add(v('yrow'), o * outHW), add(wAxis.outStart, mul(add(tw0, j), wAxis.outStep)));
+    const outAt = (o: number, j: number) => ix.outAt(v('yrow'), o, add(tw0, j));
     for (let o = 0; o < bo; o++) {
       if (s.accumulate) {
         for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), load(s.out, outAt(o, j))));
         continue;
       }
-      if (s.bias) body.push(let_(`${pre}bv${o}`, load(s.bias, add(mul(v('g'), s.outPer), add(o0, o))), 'f32'));
+      if (s.bias) body.push(let_(`${pre}bv${o}`, load(s.bias, ix.biasAt(v('g'), o0, o)), 'f32'));
       for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), s.bias ? v(`${pre}bv${o}`) : f32(0)));
     }
     // one short GEMM-like loop over the reduction channels per tap: 4 + 4 loads and 16
     // multiply-adds per iteration, the shape a JIT keeps in registers (a loop body holding
     // the whole unrolled window spills)
-    const wBase = add(mul(v('g'), s.gStride), mul(o0, s.oStride));
-    const wAt = (r: Expr, o: number, kh: number, kw: number) => load(s.w, add(add(wBase, mul(r, s.rStride)), o * s.oStride + kh * s.kW + kw));
+    const wBase = ix.wRow(v('g'), o0);
+    const wAt = (r: Expr, o: number, kh: number, kw: number) => load(s.w, ix.wAt(wBase, r, o, kh, kw));
     for (const tapH of h.taps) {
-      const xAt = (r: Expr, col: number) => load(s.inp, add(add(add(v('xrow'), mul(r, inHW)), tapH.off * s.inW), add(mul(tw0, wAxis.inStep), col)));
+      const xAt = (r: Expr, col: number) => load(s.inp, ix.inAt(v('xrow'), r, tapH.off, tw0, col));
       if (bo <= 2) {
         // few channels per block, no column checks: one loop per kernel row, every input
         // column loaded once and shared by the taps that read it (bw + kW - 1 loads at
@@ -190,9 +217,9 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
 
   const rowStart = (th: Expr, o0: Expr): Stmt[] => [
     // flat index of out[n, g*outPer + o0, outStart + th*outStep, 0]
-    let_('yrow', mul(add(mul(add(add(mul(v('n'), outCh), mul(v('g'), s.outPer)), o0), h.outSize), add(h.outStart, mul(th, h.outStep))), wAxis.outSize)),
+    let_('yrow', ix.outRow(v('n'), v('g'), o0, th)),
     // flat index of in[n, g*redPer, th*inStep, 0]
-    let_('xrow', mul(add(mul(add(mul(v('n'), inCh), mul(v('g'), s.redPer)), s.inH), mul(th, h.inStep)), s.inW)),
+    let_('xrow', ix.inRow(v('n'), v('g'), th)),
   ];
   // channel blocks of 4 (or 3 when that divides the channels and 4 does not: no remainder
   // code), 4 columns (8 for 1-2 channels measured slower: more live values than registers);

@@ -32,7 +32,7 @@ import type { ConvGeometry } from '../plan/types.ts';
 import type { Stmt } from '../ir/types.ts';
 import { accum, add, and, barrier, comment, eq, ex, f32, ge, idiv, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
 import { convForwardAxes, convGradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
-import { allOf, forwardGather, gradInputGather, tapCond, type GatherNames, type GatherSpec } from './conv-direct.ts';
+import { allOf, forwardGather, gatherIndex, gradInputGather, tapCond, type GatherNames, type GatherSpec } from './conv-direct.ts';
 import type { ConvKernelSchedule, GemmTile, SplitK } from '../plan/schedule.ts';
 
 /** a serial loop over [0, n), or for n = 1 its body with the variable bound to 0 */
@@ -47,77 +47,70 @@ const leaves = (a: Axis): boolean => a.lo > 0 || a.hi < a.T;
 const tapName = (k: E, axis: string): string => (typeof k === 'number' ? String(k) : k.k === 'const' ? String(k.v) : `k${axis}`);
 
 /**
- * the taps of axis `a` at position `t`: `body(k, in)` gets the kernel index and the input
- * coordinate. Up to `limit` taps (the schedule's tapUnroll) are unrolled with constant k and offsets, each
- * guarded only where interval analysis says it can leave the input; more run as a loop (the
- * taps form an arithmetic progression in k and offset) with one range check on the input
- * coordinate, only if some tap can leave the input
+ * the taps of axis `a` at position `t`: `body(k, off)` gets the kernel index and the tap's
+ * input offset (gatherIndex adds them to the row). Up to `limit` taps (the schedule's
+ * tapUnroll) are unrolled with constant k and offsets, each guarded only where interval
+ * analysis says it can leave the input; more run as a loop (the taps form an arithmetic
+ * progression in k and offset) with one range check on the input coordinate, only if some
+ * tap can leave the input
  */
-function eachTap(a: Axis, t: E, axis: string, limit: number, body: (k: E, at: E) => Stmt[], bind = true): Stmt[] {
+function eachTap(a: Axis, t: E, axis: string, limit: number, body: (k: E, off: E) => Stmt[]): Stmt[] {
   const n = a.taps.length;
   const dk = n > 1 ? a.taps[1].k - a.taps[0].k : 1;
   const doff = n > 1 ? a.taps[1].off - a.taps[0].off : 0;
   const affine = a.taps.every((tp, i) => tp.k === a.taps[0].k + i * dk && tp.off === a.taps[0].off + i * doff);
-  if (n <= limit || !affine) {
-    return a.taps.flatMap((tp) => {
-      // the outer axis names its coordinate once; the inner one inlines it (it repeats per outer tap)
-      const at = `i${axis}${tp.k}`;
-      const pos = add(mul(t, a.inStep), tp.off);
-      return guarded(tapCond(a, tp, t), bind ? [let_(at, pos), ...body(tp.k, v(at))] : body(tp.k, pos));
-    });
-  }
+  if (n <= limit || !affine) return a.taps.flatMap((tp) => guarded(tapCond(a, tp, t), body(tp.k, tp.off)));
   const i = `${axis}tap`;
   const k = add(a.taps[0].k, mul(v(i), dk));
+  const off = add(a.taps[0].off, mul(v(i), doff));
   const at = `i${axis}`;
-  const check = leaves(a);
   return [
-    loop(i, 0, n, (iv) => [
-      let_(at, add(add(mul(t, a.inStep), a.taps[0].off), mul(iv, doff))),
-      ...(check ? [if_(and(ge(v(at), 0), lt(v(at), a.inSize)), body(k, v(at)))] : body(k, v(at))),
-    ]),
+    loop(i, 0, n, () =>
+      leaves(a) ? [let_(at, add(mul(t, a.inStep), off)), if_(and(ge(v(at), 0), lt(v(at), a.inSize)), body(k, off))] : body(k, off),
+    ),
   ];
 }
 
 /** a gather: out[n, g*outPer + o, t] = bias + sum over r, taps of w[g, o, r, tap] * inp[n, g*redPer + r, t*inStep + off] (the TS gather's spec; it always writes) */
 export type GpuGather = Omit<GatherSpec, 'accumulate' | 'block'>;
 
-/** one gather nest: its iterations are the dispatch's invocations, each computing `cb` output channels */
+/**
+ * one gather nest under the GPU's schedule (pixels as invocations): its iterations are the
+ * dispatch's invocations, each computing `cb` output channels at one position, with one loop
+ * over the reduced channels around the window; the addresses are gatherIndex's
+ */
 function gatherNest(s: GpuGather, cb: number, tapUnroll: number): Stmt[] {
   const { h, wAxis: w } = s;
+  const ix = gatherIndex({ ...s, block: [cb, 1] });
   const blocksPerGroup = s.outPer / cb;
   const outC = s.groups * s.outPer;
-  const inC = s.groups * s.redPer;
   const js = Array.from({ length: cb }, (_, j) => j);
   const acc = (j: number) => `acc${j}`;
   const body: Stmt[] = [
     let_('g', s.groups === 1 ? 0 : idiv(v('ob'), blocksPerGroup)),
     let_('o0', mul(sub(v('ob'), mul(v('g'), blocksPerGroup)), cb)),
-    ...js.map((j) => var_(acc(j), s.bias ? load(s.bias, add(mul(v('g'), s.outPer), add(v('o0'), j))) : f32(0))),
+    ...js.map((j) => var_(acc(j), s.bias ? load(s.bias, ix.biasAt(v('g'), v('o0'), j)) : f32(0))),
   ];
   if (h.taps.length && w.taps.length) {
     body.push(
+      let_('xrow', ix.inRow(v('n'), v('g'), v('th'))),
+      let_('wrow', ix.wRow(v('g'), v('o0'))),
       loop('r', 0, s.redPer, (r) => [
-        let_('xb', mul(add(mul(v('n'), inC), add(mul(v('g'), s.redPer), r)), s.inH * s.inW)),
-        let_('wb', add(add(mul(v('g'), s.gStride), mul(v('o0'), s.oStride)), mul(r, s.rStride))),
-        ...eachTap(h, v('th'), 'h', tapUnroll, (kh, ih) =>
-          eachTap(w, v('tw'), 'w', tapUnroll, (kw, iw) => {
+        // reduced channel r's rows of inp and w (with one channel: the rows themselves)
+        ...(s.redPer > 1 ? [let_('xb', ix.inAt(v('xrow'), r, 0, 0, 0)), let_('wb', ix.wAt(v('wrow'), r, 0, 0, 0))] : []),
+        ...eachTap(h, v('th'), 'h', tapUnroll, (kh, offH) =>
+          eachTap(w, v('tw'), 'w', tapUnroll, (kw, offW) => {
             const xv = `xv${tapName(kh, 'h')}_${tapName(kw, 'w')}`;
             return [
-              let_(xv, load(s.inp, add(v('xb'), add(mul(ih, s.inW), iw))), 'f32'),
-              ...js.map((j) => accum(acc(j), mul(load(s.w, add(v('wb'), add(j * s.oStride, add(mul(kh, s.kW), kw)))), v(xv)))),
+              let_(xv, load(s.inp, ix.inAt(v(s.redPer > 1 ? 'xb' : 'xrow'), 0, offH, v('tw'), offW)), 'f32'),
+              ...js.map((j) => accum(acc(j), mul(load(s.w, ix.wAt(v(s.redPer > 1 ? 'wb' : 'wrow'), 0, j, kh, kw)), v(xv)))),
             ];
-          }, false),
+          }),
         ),
       ]),
     );
   }
-  // real output coordinates of this phase's position (th, tw)
-  const oh = add(h.outStart, mul(v('th'), h.outStep));
-  const ow = add(w.outStart, mul(v('tw'), w.outStep));
-  body.push(
-    let_('yb', add(mul(add(mul(v('n'), outC), add(mul(v('g'), s.outPer), v('o0'))), h.outSize * w.outSize), add(mul(oh, w.outSize), ow))),
-    ...js.map((j) => store(s.out, add(v('yb'), j * h.outSize * w.outSize), v(acc(j)))),
-  );
+  body.push(let_('yrow', ix.outRow(v('n'), v('g'), v('o0'), v('th'))), ...js.map((j) => store(s.out, ix.outAt(v('yrow'), j, v('tw')), v(acc(j)))));
   return [parallel('n', 0, s.batch, () => [parallel('ob', 0, outC / cb, () => [parallel('th', 0, h.T, () => [parallel('tw', 0, w.T, () => body)])])])];
 }
 
