@@ -133,8 +133,6 @@ export function gatherIndex(s: GatherSpec) {
  */
 export function gatherBlocked(s: GatherSpec): DirectParts {
   const { h, wAxis } = s;
-  const outCh = s.groups * s.outPer;
-  const inCh = s.groups * s.redPer;
   const ix = gatherIndex(s);
 
   /**
@@ -317,6 +315,28 @@ export interface ConvBuffers {
 }
 
 /**
+ * gradWeight's index arithmetic, written once for every schedule: rows of dy and x (hoisted
+ * per output row), a position in them, and the flat weight index
+ */
+export function dwIndex(g: ConvGeometry) {
+  const cig = g.inC / g.groups;
+  const cog = g.outC / g.groups;
+  const kk = g.kH * g.kW;
+  return {
+    /** dy[n, grp*Cog + o0, oh, 0] */
+    dyRow: (n: E, grp: E, o0: E, oh: E) => mul(add(mul(add(add(mul(n, g.outC), mul(grp, cog)), o0), g.outH), oh), g.outW),
+    /** + channel o of the block, column ow */
+    dyAt: (row: E, o: number, ow: E) => add(add(row, o * g.outH * g.outW), ow),
+    /** x[n, grp*Cig + r0, ih, 0] */
+    xRow: (n: E, grp: E, r0: E, ih: E) => mul(add(mul(add(add(mul(n, g.inC), mul(grp, cig)), r0), g.inH), ih), g.inW),
+    /** + the input column of output column ow, input channel ri of the block, the tap's column offset */
+    xAt: (row: E, ow: E, ri: number, off: E) => add(add(row, mul(ow, g.strideW)), add(ri * g.inH * g.inW, off)),
+    /** dw[co, ci, kh, kw] */
+    dwAt: (co: E, ci: E, kh: E, kw: E) => add(mul(co, cig * kk), add(mul(ci, kk), add(mul(kh, g.kW), kw))),
+  };
+}
+
+/**
  * gradWeight, direct: dW[co, r, kh, kw] = sum_{n, oh, ow} dy[n, co, oh, ow] * x[n, r, oh*sH + offH, ow*sW + offW].
  * Blocked over BLOCK_O output channels x up to 4 taps of one kernel row; each tap row's valid
  * oh range is a constant, so rows need no checks; columns split into an interior loop and
@@ -325,8 +345,6 @@ export interface ConvBuffers {
 export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvBuffers, block: readonly number[], units?: readonly DwUnit[]): Stmt[] {
   const cig = g.inC / g.groups;
   const cog = g.outC / g.groups;
-  const kk = g.kH * g.kW;
-  const ohw = g.outH * g.outW;
   // the schedule's block: output channels x input channels (x taps of a kernel row, dwUnits)
   const [bo, rbw] = block as [number, number];
   const fullO = Math.floor(cog / bo);
@@ -335,7 +353,7 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
 
   const fullR = Math.floor(cig / rbw);
   const remR = cig - fullR * rbw;
-  const inHW = g.inH * g.inW;
+  const ix = dwIndex(g);
 
   /** dW for channels [o0, o0 + bo) x input channels [r0, r0 + rw) */
   const perBlock = (o0: Expr, bo: number, r0: Expr, rw: number): Stmt[] => {
@@ -355,9 +373,9 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
             const used = staticOw === null ? taps : taps.filter((tp) => staticOw >= tp.lo && staticOw < tp.hi);
             if (used.length === 0) return [];
             const st: Stmt[] = [];
-            for (let o = 0; o < bo; o++) st.push(let_(`${pre}d${o}`, load(b.dy, add(add(v('dyrow'), o * ohw), ow)), 'f32'));
+            for (let o = 0; o < bo; o++) st.push(let_(`${pre}d${o}`, load(b.dy, ix.dyAt(v('dyrow'), o, ow)), 'f32'));
             for (let ri = 0; ri < rw; ri++) {
-              for (const tp of used) st.push(let_(`${pre}x${ri}_${tp.k}`, load(b.x, add(add(v('xrow'), mul(ow, g.strideW)), ri * inHW + tp.off)), 'f32'));
+              for (const tp of used) st.push(let_(`${pre}x${ri}_${tp.k}`, load(b.x, ix.xAt(v('xrow'), ow, ri, tp.off)), 'f32'));
             }
             for (let o = 0; o < bo; o++) {
               for (let ri = 0; ri < rw; ri++) for (const tp of used) st.push(accum(acc(o, ri, tp.k), mul(v(`${pre}d${o}`), v(`${pre}x${ri}_${tp.k}`))));
@@ -369,7 +387,7 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
           const U = bo * rw * taps.length < 8 ? BLOCK_W : 1;
           const strip = (ow0: Expr): Stmt[] => {
             const st: Stmt[] = [];
-            for (let u = 0; u < U; u++) for (let o = 0; o < bo; o++) st.push(let_(`d${o}_${u}`, load(b.dy, add(add(v('dyrow'), o * ohw), add(ow0, u))), 'f32'));
+            for (let u = 0; u < U; u++) for (let o = 0; o < bo; o++) st.push(let_(`d${o}_${u}`, load(b.dy, ix.dyAt(v('dyrow'), o, add(ow0, u))), 'f32'));
             const loaded = new Set<string>();
             for (let u = 0; u < U; u++) {
               for (let ri = 0; ri < rw; ri++) {
@@ -378,7 +396,7 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
                   const name = `x${ri}_${col < 0 ? 'm' + -col : col}`;
                   if (!loaded.has(name)) {
                     loaded.add(name);
-                    st.push(let_(name, load(b.x, add(add(v('xrow'), mul(ow0, g.strideW)), ri * inHW + col)), 'f32'));
+                    st.push(let_(name, load(b.x, ix.xAt(v('xrow'), ow0, ri, col)), 'f32'));
                   }
                   for (let o = 0; o < bo; o++) st.push(accum(acc(o, ri, tp.k), mul(v(`d${o}_${u}`), v(name))));
                 }
@@ -397,8 +415,8 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
             loop('n', 0, g.batch, (n) => [
               loop('oh', th.lo, th.hi, (oh) => [
                 // dy[n, g*Cog + o0, oh, 0] and x[n, g*Cig + r0, oh*sH + offH, 0]
-                let_('dyrow', mul(add(mul(add(add(mul(n, g.outC), mul(v('g'), cog)), o0), g.outH), oh), g.outW)),
-                let_('xrow', mul(add(mul(add(add(mul(n, g.inC), mul(v('g'), cig)), r0), g.inH), add(mul(oh, g.strideH), th.off)), g.inW)),
+                let_('dyrow', ix.dyRow(n, v('g'), o0, oh)),
+                let_('xrow', ix.xRow(n, v('g'), r0, add(mul(oh, g.strideH), th.off))),
                 ...(U > 1
                   ? strips > 0
                     ? [loop('sb', 0, strips, (sb) => [let_('ow0', add(mul(sb, U), lo)), ...strip(v('ow0'))])]
@@ -414,7 +432,7 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
         for (let o = 0; o < bo; o++) {
           for (let ri = 0; ri < rw; ri++) {
             for (const kw of kws) {
-              const idx = add(mul(add(add(mul(v('g'), cog), o0), o), cig * kk), add(mul(add(r0, ri), kk), kh * g.kW + kw));
+              const idx = ix.dwAt(add(add(mul(v('g'), cog), o0), o), add(r0, ri), kh, kw);
               body.push(store(b.gw, idx, v(acc(o, ri, kw))));
             }
           }

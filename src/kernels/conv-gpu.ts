@@ -1,5 +1,10 @@
-// The WGSL target's conv kernels: the same math as conv.ts, on the same conv C (see its
-// header), shaped for a GPU instead of for V8.
+// The GPU schedule's loop shapes for the two conv algorithms whose nest a GPU needs in
+// another order (the schedule's pixels = invocations): the gather and the split-K
+// grad-weight reduction. Their index arithmetic is not here: they address through
+// conv-direct.ts's gatherIndex and dwIndex, as the TS kernels do. The other algorithms are
+// one description under either schedule: the im2row copy (conv-im2row.ts im2rowStmts), the
+// GEMM (gemm.ts: register blocks or workgroup tiles of one GemmSpec), the grad-bias sum
+// (conv-direct.ts gradBiasStmts, split by sample).
 //
 // The TS kernels unroll whole windows and 4x4 output blocks into straight-line code with
 // constant offsets, which V8 turns into fast loops-free code. A GPU wants the opposite:
@@ -17,23 +22,18 @@
 //     K, co, ci, kh) sums its chunk for the kW taps of that row into a partials buffer;
 //     pass 2: one invocation per weight sums the chunks in a fixed order. The bias gradient
 //     (the sum of dY) rides along in pass 1 and pass 2 as one extra column per co.
-//   gradBias alone (conv_transpose, whose bias lives on C's input side): the same two
-//     passes over (sample, channel).
-//   forward by im2row (the plan's im2row strategy): a copy into cols, then a tiled GEMM
-//     that stages operand tiles in workgroup memory between barriers, each invocation
-//     holding a small block of outputs in registers (a cooperative kernel, ir/types.ts).
 //   An axis of more than the schedule's tapUnroll taps loops over them instead (gather), or
-//   makes them invocations (split-K pass 1), to keep shaders small.
+//     makes them invocations (split-K pass 1), to keep shaders small.
 //
 // The blocks, tiles and chunks come from the schedule (src/plan/schedule.ts); the layer's
 // program, with its buffers and names, from conv.ts, the one driver for every target.
 
 import type { ConvGeometry } from '../plan/types.ts';
 import type { Stmt } from '../ir/types.ts';
-import { accum, add, and, barrier, comment, eq, ex, f32, ge, idiv, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
-import { convForwardAxes, convGradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
-import { allOf, forwardGather, gatherIndex, gradInputGather, tapCond, type GatherNames, type GatherSpec } from './conv-direct.ts';
-import type { ConvKernelSchedule, GemmTile, SplitK } from '../plan/schedule.ts';
+import { accum, add, and, comment, eq, f32, ge, idiv, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, v, var_, type E } from '../ir/build.ts';
+import { convForwardAxes, convGradInputAxes, type Axis } from '../plan/conv-axes.ts';
+import { dwIndex, forwardGather, gatherIndex, gradInputGather, tapCond, type GatherNames, type GatherSpec } from './conv-direct.ts';
+import type { ConvKernelSchedule, SplitK } from '../plan/schedule.ts';
 
 /** a serial loop over [0, n), or for n = 1 its body with the variable bound to 0 */
 const serial = (name: string, n: number, body: Stmt[]): Stmt[] => (n === 1 ? [let_(name, 0), ...body] : [loop(name, 0, n, () => body)]);
@@ -159,25 +159,28 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
   const wNeedsCheck = w.taps.length < c.kW || leaves(w);
   const ih = add(sub(mul(v('oh'), c.strideH), c.pad.top), mul(v('kh'), c.dilationH));
   const acc = (kw: number | null) => (kw === null ? 'a' : `a${kw}`);
+  const ix = dwIndex(c);
+  // a column tap's offset when the columns are invocations (kw a variable)
+  const kwOff = sub(mul(v('kw'), c.dilationW), c.pad.left);
 
   const taps: Stmt[] = kwPar
     ? [
-        let_('iw', add(mul(v('ow'), c.strideW), sub(mul(v('kw'), c.dilationW), c.pad.left))),
-        ...guarded(wNeedsCheck ? and(ge(v('iw'), 0), lt(v('iw'), c.inW)) : null, [accum(acc(null), mul(v('d'), load(names.x, add(v('xb'), v('iw')))))]),
+        // the input column tap kw reads, checked where some tap can leave the input
+        ...(wNeedsCheck ? [let_('iw', add(mul(v('ow'), c.strideW), kwOff))] : []),
+        ...guarded(wNeedsCheck ? and(ge(v('iw'), 0), lt(v('iw'), c.inW)) : null, [accum(acc(null), mul(v('d'), load(names.x, ix.xAt(v('xrow'), v('ow'), 0, kwOff))))]),
       ]
     : kws.flatMap((kw) => {
         const t = tapW.get(kw);
         if (!t) return [];
-        return guarded(tapCond(w, t, v('ow')), [accum(acc(kw), mul(v('d'), load(names.x, add(v('xb'), add(mul(v('ow'), c.strideW), kw * c.dilationW - c.pad.left)))))]);
+        return guarded(tapCond(w, t, v('ow')), [accum(acc(kw), mul(v('d'), load(names.x, ix.xAt(v('xrow'), v('ow'), 0, t.off))))]);
       });
   const perRow: Stmt[] = [
     let_('oh', add(v('oh0'), v('ohh'))),
-    let_('dyb', mul(add(mul(add(v('n0'), v('nn')), c.outC), v('co')), c.outH * c.outW)),
+    let_('dyrow', ix.dyRow(add(v('n0'), v('nn')), 0, v('co'), v('oh'))),
     ...(hNeedsCheck ? [let_('ih', ih), let_('inside', and(ge(v('ih'), 0), lt(v('ih'), c.inH)))] : [let_('ih', ih)]),
-    // x row base: ((n*inC + g*cig + ci)*inH + ih)*inW
-    let_('xb', mul(add(mul(add(mul(add(v('n0'), v('nn')), c.inC), add(mul(v('g'), cig), v('ci'))), c.inH), v('ih')), c.inW)),
+    let_('xrow', ix.xRow(add(v('n0'), v('nn')), v('g'), v('ci'), v('ih'))),
     loop('ow', 0, c.outW, (ow) => [
-      let_('d', load(names.dy, add(add(v('dyb'), mul(v('oh'), c.outW)), ow)), 'f32'),
+      let_('d', load(names.dy, ix.dyAt(v('dyrow'), 0, ow)), 'f32'),
       ...(names.gb ? [accum('ab', v('d'))] : []),
       ...(hNeedsCheck ? [if_(v('inside'), taps)] : taps),
     ]),
@@ -190,7 +193,8 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
     ...accs.map((kw) => var_(acc(kw), f32(0))),
     ...(names.gb ? [var_('ab', f32(0))] : []),
     ...serial('nn', nb, serial('ohh', bh, perRow)),
-    let_('pb', add(mul(add(mul(v('q'), c.outC), v('co')), RB), mul(add(mul(v('ci'), c.kH), v('kh')), c.kW))),
+    // partial[q, co, j] with j the weight's index within its output channel
+    let_('pb', add(mul(add(mul(v('q'), c.outC), v('co')), RB), ix.dwAt(0, v('ci'), v('kh'), 0))),
     ...accs.map((kw) => store(names.partial, add(v('pb'), kw ?? v('kw')), v(acc(kw)))),
     ...(names.gb ? [if_(and(eq(v('ci'), 0), eq(v('kh'), 0), ...(kwPar ? [eq(v('kw'), 0)] : [])), [store(names.partial, add(mul(add(mul(v('q'), c.outC), v('co')), RB), R), v('ab'))])] : []),
   ];
@@ -203,7 +207,7 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
     parallel('j', 0, RB, (j) => [
       var_('s', f32(0)),
       loop('q', 0, chunks, (q) => [accum('s', load(names.partial, add(mul(add(mul(q, c.outC), co), RB), j)))]),
-      ...(names.gb ? [if_(lt(j, R), [store(names.gw, add(mul(co, R), j), v('s'))], [store(names.gb, co, v('s'))])] : [store(names.gw, add(mul(co, R), j), v('s'))]),
+      ...(names.gb ? [if_(lt(j, R), [store(names.gw, add(ix.dwAt(co, 0, 0, 0), j), v('s'))], [store(names.gb, co, v('s'))])] : [store(names.gw, add(ix.dwAt(co, 0, 0, 0), j), v('s'))]),
     ]),
   ]);
   return {

@@ -2,8 +2,9 @@
 // target's schedule (src/plan/schedule.ts), for every target: this is the one conv lowering;
 // the targets differ in the schedule it follows and the renderer (the 1D layers are the 2D
 // ones with a 1-tall kernel: H = 1). The loop nests per algorithm and schedule live in
-// conv-direct.ts (gather, reduce: unrolled register blocks), conv-im2row.ts + gemm.ts (im2row,
-// register-blocked GEMM) and conv-gpu.ts (the same algorithms mapped to invocations).
+// conv-direct.ts (gather, reduce: unrolled register blocks; the index arithmetic of both, and
+// the grad-bias sum), conv-im2row.ts + gemm.ts (the im2row copy, the GEMM in register blocks
+// or workgroup tiles) and conv-gpu.ts (the GPU's loop shapes of the gather and the split-K).
 //
 // Everything is phrased on one underlying conv C (in -> out, weight [Cout, Cin/g, kH, kW]):
 //   conv:            forward = C.fwd(x -> y),   gradInput = C.dx(dy -> dx),  gradWeight = C.dw(x, dy)
