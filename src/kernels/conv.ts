@@ -272,11 +272,13 @@ const WGSL: TargetAlgorithms = {
   },
   gradBias: (x, k) => {
     const oc = x.layer.geometry.outC;
-    if (!k.splitK) throw new Error(`lower conv: ${x.layer.name}: a wgsl gradBias runs split by sample`);
-    x.addScratch({ name: 'dbPartial', t: 'f32', length: x.c.batch * oc, keep: false });
-    const body = gradBiasStmts(x.c.batch, oc, x.yLen / (x.c.batch * oc), 'dy', 'db', 'partial');
-    const buffers = [buf('dy', x.yLen, 'read'), buf('partial', x.c.batch * oc, 'read_write'), buf('db', oc, 'write')];
-    return [{ kernel: gpuKernel(x, 'gradBias', 'splitk', 'per-sample sums, then their sum in order', buffers, body), args: { dy: 'dy', partial: 'dbPartial', db: 'gradBias' } }];
+    // split by sample (the planner's choice: the batch loop becomes invocations), or one invocation per channel
+    const split = k.splitK !== null;
+    if (split) x.addScratch({ name: 'dbPartial', t: 'f32', length: x.c.batch * oc, keep: false });
+    const body = gradBiasStmts(x.c.batch, oc, x.yLen / (x.c.batch * oc), 'dy', 'db', split ? 'partial' : null);
+    const buffers = [buf('dy', x.yLen, 'read'), ...(split ? [buf('partial', x.c.batch * oc, 'read_write')] : []), buf('db', oc, 'write')];
+    const args = { dy: 'dy', ...(split ? { partial: 'dbPartial' } : {}), db: 'gradBias' };
+    return [{ kernel: gpuKernel(x, 'gradBias', split ? 'splitk' : 'sum', split ? 'per-sample sums, then their sum in order' : 'one invocation per channel', buffers, body), args }];
   },
 };
 
