@@ -49,10 +49,13 @@ export const colsScratch = (c: ConvGeometry): ScratchDecl => ({ name: 'cols', t:
  * cols = im2row(inp), written once for every target: cols[g, n, p, r*kk + kh*kW + kw] =
  * inp[n, g*Cig + r, oh*sH + offH, ow*sW + offW] where the tap reads inside the input, else 0.
  * `pixels` (the schedule) orders the nest: taps outside the pixels, with the padding as
- * constant zero-fill ranges, or one invocation per pixel writing every tap of its window
+ * constant zero-fill ranges, or one invocation per pixel writing every tap of its window.
+ * `rowStride`: floats from one row of cols to the next (default K)
  */
-export function im2rowStmts(c: ConvGeometry, inp: string, cols: string, pixels: PixelSchedule = 'loops'): Stmt[] {
-  const { cig, kk, P, K } = dims(c);
+export function im2rowStmts(c: ConvGeometry, inp: string, rowStride?: number, pixels: PixelSchedule = 'loops'): Stmt[] {
+  const { cig, kk, P } = dims(c);
+  const K = rowStride ?? dims(c).K;
+  const cols = 'cols';
   const { h, w } = convForwardAxes(c);
   // the index arithmetic: bases per (g, n, r), offsets per (oh, ow, tap)
   const dst = (g: Expr, n: Expr, r: Expr) => add(mul(mul(add(mul(g, c.batch), n), P), K), mul(r, kk));
@@ -199,7 +202,7 @@ export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias
     name: name(base, role, 'cols'),
     doc: [`cols[g, n, p, k] = im2row(${n.inp}): ${c.groups * c.batch * P} rows x ${K} columns`],
     buffers: [buf(n.inp, sz.x, 'read'), buf('cols', colsLen, 'write')],
-    body: im2rowStmts(c, n.inp, 'cols'),
+    body: im2rowStmts(c, n.inp),
   });
   const gemm = kernel({
     name: name(base, role, 'gemm'),
@@ -249,7 +252,7 @@ export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw
     name: name(base, 'gradWeight', 'cols'),
     doc: [`cols[g, n, p, k] = im2row(${n.x}): ${c.groups * c.batch * P} rows x ${K} columns`],
     buffers: [buf(n.x, sz.x, 'read'), buf('cols', colsLen, 'write')],
-    body: im2rowStmts(c, n.x, 'cols'),
+    body: im2rowStmts(c, n.x),
   });
   const gemm = kernel({
     name: name(base, 'gradWeight', 'gemm'),

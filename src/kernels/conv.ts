@@ -251,7 +251,7 @@ const WGSL: TargetAlgorithms = {
     if (r.cDx || r.role !== 'forward') throw new Error(`lower conv: ${x.layer.name}: the wgsl target has no im2row ${r.role}`);
     const cols = colsScratch(x.c);
     x.addScratch(cols);
-    const copy = gpuKernel(x, 'forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', x.xLen, 'read'), buf('cols', cols.length, 'write')], im2rowStmts(x.c, 'x', 'cols', r.k.pixels));
+    const copy = gpuKernel(x, 'forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', x.xLen, 'read'), buf('cols', cols.length, 'write')], im2rowStmts(x.c, 'x', undefined, r.k.pixels));
     const g = tiledGemmStmts(forwardGemm(x.c, { w: 'w', bias: r.names.bias, out: 'y' }), r.k.tile!);
     const gemm = gpuKernel(x, 'forward', 'gemm_tiled', WHY_GPU.tiled, [buf('cols', cols.length, 'read'), ...r.buffers.filter((b) => b.name !== 'x')], g.stmts);
     const gemmArgs = Object.fromEntries(Object.entries(r.args).filter(([name]) => name !== 'x'));
