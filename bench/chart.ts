@@ -3,7 +3,7 @@
 // is written where a bar would be, never drawn as zero.
 
 import type { Impl, Op, Report, Row } from './types.ts';
-import { describeConfig, LAYER_CONFIGS, quickConfig, STEP_CONFIG } from './configs.ts';
+import { describeConfig, LAYER_CONFIGS, quickConfig, STEP_CONFIGS } from './configs.ts';
 
 const OP_SHORT: Record<Op, string> = { forward: 'fwd', gradInput: 'dx', gradWeight: 'dW', step: 'step' };
 
@@ -24,7 +24,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function configKey(quick: boolean): { id: string; text: string }[] {
   return [
     ...LAYER_CONFIGS.map((c) => ({ id: c.id, text: describeConfig(quick ? quickConfig(c) : c) })),
-    { id: STEP_CONFIG.id, text: `LeNet-5 training step (${STEP_CONFIG.example}, batch ${STEP_CONFIG.batch}): forward, loss, backward, SGD` },
+    ...STEP_CONFIGS.map((s) => ({ id: s.id, text: `${s.title} training step (${s.example}, batch ${s.batch}): forward, loss, backward, SGD` })),
   ];
 }
 

@@ -34,8 +34,24 @@ export const LAYER_CONFIGS: readonly LayerConfig[] = [
   { id: 'E', type: 'conv_transpose2d', batch: 8, inC: 64, inH: 16, inW: 16, outC: 32, k: 4, s: 2, p: 1 },
 ];
 
+/** a whole training step of an example model */
+export interface StepConfig {
+  readonly id: string;
+  readonly example: string;
+  readonly batch: number;
+  /** for the chart's key */
+  readonly title: string;
+  /** for the targets' names */
+  readonly short: string;
+}
+
 /** F: the LeNet-5 example's whole training step */
-export const STEP_CONFIG = { id: 'F', example: 'examples/lenet.json', batch: 32 } as const;
+export const STEP_CONFIG: StepConfig = { id: 'F', example: 'examples/lenet.json', batch: 32, title: 'LeNet-5', short: 'LeNet' };
+
+/** G: the small ResNet's (examples/resnet.json: batch norm, residual adds; generated/resnet_small) */
+export const RESNET_STEP_CONFIG: StepConfig = { id: 'G', example: 'examples/resnet.json', batch: 32, title: 'ResNet (resnet_small)', short: 'ResNet (resnet_small)' };
+
+export const STEP_CONFIGS: readonly StepConfig[] = [STEP_CONFIG, RESNET_STEP_CONFIG];
 
 /** the tiny version of a config for --quick: same kernel, stride and padding */
 export function quickConfig(c: LayerConfig): LayerConfig {

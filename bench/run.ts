@@ -2,7 +2,7 @@
 // process; writes bench/results/latest.{json,md} and chart.svg, prints the targets.
 //
 //   --quick        tiny sizes and budgets (seconds; what the CI smoke test runs)
-//   --only B,F     only these configs (A..F); repeatable
+//   --only B,F     only these configs (A..G); repeatable
 //   --no-compiler  skip timing `convgen build` of the examples
 //   --out DIR      write the results there (default bench/results; --quick defaults to .tmp/bench)
 
@@ -12,7 +12,7 @@ import { writeReport } from './report.ts';
 import { formatTargets } from './targets.ts';
 import { parseBenchArgs } from './args.ts';
 
-const ALL = ['A', 'B', 'C', 'D', 'E', 'F'];
+const ALL = ['A', 'B', 'C', 'D', 'E', 'F', 'G'];
 
 const args = parseBenchArgs(process.argv.slice(2), 'bench', ALL, 'usage: tsx bench/run.ts [--quick] [--only A,B,...] [--no-compiler] [--out DIR]', ['no-compiler']);
 const examples = !args.switches.has('no-compiler') ? readdirSync('examples').filter((f) => f.endsWith('.json')).sort().map((f) => `examples/${f}`) : [];

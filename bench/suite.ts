@@ -6,7 +6,7 @@ import { execSync } from 'node:child_process';
 import os from 'node:os';
 import { refBackward, refForward } from '../src/reference/index.ts';
 import { numel } from '../src/plan/types.ts';
-import { CONV_OPS, LAYER_CONFIGS, STRATEGIES, describeConfig, planConfig, quickConfig, type ConvOp, type LayerConfig } from './configs.ts';
+import { CONV_OPS, LAYER_CONFIGS, STEP_CONFIGS, STRATEGIES, describeConfig, planConfig, quickConfig, type ConvOp, type LayerConfig } from './configs.ts';
 import { randomF32, rng } from './data.ts';
 import { measureOp, type Candidate, type Pending } from './rows.ts';
 import { convRunner, OP_OUTPUT, type ConvRunner } from './ours.ts';
@@ -15,14 +15,14 @@ import { scheduleConv } from '../src/plan/schedule.ts';
 import { TF_BACKENDS, tfConvOps, useBackend, type PeerOp, type TfBackend } from './peers/tfjs.ts';
 import { peakRssMiB, FULL_BUDGET, QUICK_BUDGET, type TimingBudget } from './timing.ts';
 import { measureCompiler } from './compiler.ts';
-import { benchStep, STEP_ID } from './step.ts';
+import { benchStep } from './step.ts';
 import { evaluateTargets } from './targets.ts';
 import { PEERS, type Calibration, type Impl, type Op, type Report, type Row } from './types.ts';
 
 export interface SuiteOptions {
   /** tiny sizes and budgets (the CI smoke test) */
   readonly quick: boolean;
-  /** config ids to run (A..F); null: all */
+  /** config ids to run (A..G); null: all */
   readonly only: readonly string[] | null;
   /** measure `convgen build` of these example files ([] to skip) */
   readonly examples: readonly string[];
@@ -179,9 +179,10 @@ export async function runSuite(opts: SuiteOptions): Promise<Report> {
     opts.log(`config ${c.id}: ${describeConfig(c)}`);
     rows.push(...(await benchConv(c, opts.quick, budget, calibration, opts.log)));
   }
-  if (wanted(STEP_ID)) {
-    opts.log(`config ${STEP_ID}`);
-    const step = await benchStep(opts.quick, budget, opts.log);
+  for (const s of STEP_CONFIGS) {
+    if (!wanted(s.id)) continue;
+    opts.log(`config ${s.id}: ${s.title} training step`);
+    const step = await benchStep(opts.quick, budget, opts.log, s);
     calibration.push(step.gemm);
     rows.push(...step.rows);
   }

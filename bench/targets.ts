@@ -2,6 +2,7 @@
 // run; `holds: null` means the run did not measure it (filtered out or a row failed).
 
 import type { Op, Peer, Report, Row, Target } from './types.ts';
+import { STEP_CONFIGS } from './configs.ts';
 
 const OP_LABEL: Record<Op, string> = { forward: 'forward', gradInput: 'grad-input', gradWeight: 'grad-weight', step: 'training step' };
 
@@ -61,11 +62,11 @@ export function evaluateTargets(report: Report): Target[] {
       out.push(ratioTarget(`${c} ${OP_LABEL[op]}, wasm vs WASM-SIMD GEMM`, row?.vsWasmGemm, 0.7, 'x', row));
     }
   }
-  if (ran.has('F')) {
-    const row = wasmRow('F', 'step');
-    const ts = pickedRow(report.rows, 'F', 'step');
+  for (const s of STEP_CONFIGS.filter((x) => ran.has(x.id))) {
+    const row = wasmRow(s.id, 'step');
+    const ts = pickedRow(report.rows, s.id, 'step');
     const ratio = row?.medianMs && ts?.medianMs && ts.status === 'ok' ? ts.medianMs / row.medianMs : null;
-    out.push(ratioTarget('F LeNet training step, wasm vs the TS target', ratio, 5, 'x', row));
+    out.push(ratioTarget(`${s.id} ${s.short} training step, wasm vs the TS target`, ratio, 5, 'x', row));
   }
   for (const c of report.compiler.filter((r) => r.kind === 'build')) {
     const name = `convgen build ${c.example} < 2 s`;

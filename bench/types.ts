@@ -22,7 +22,7 @@ export const PEERS = ['reference', 'tfjs-cpu', 'tfjs-wasm'] as const;
 export type Peer = (typeof PEERS)[number];
 
 export interface Row {
-  /** config id: A..F */
+  /** config id: A..G */
   readonly config: string;
   readonly op: Op;
   readonly impl: Impl;

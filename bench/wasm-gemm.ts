@@ -13,8 +13,11 @@ import { gemmNaive } from './gemm.ts';
 const R = 4;
 const V = 4;
 
-/** the WAT text of `gemm(a, b, c, M, N, K)` (byte offsets of A, B, C in the imported memory) */
-export function gemmWat(): string {
+/**
+ * the WAT text of `gemm(a, b, c, M, N, K)` (byte offsets of A, B, C in the imported memory);
+ * fma: each multiply-add one f32x4.relaxed_madd (relaxed SIMD) instead of mul + add
+ */
+export function gemmWat(fma = false): string {
   const acc = (r: number, v: number) => `$c${r}${v}`;
   const locals: string[] = [];
   for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) locals.push(`(local ${acc(r, v)} v128)`);
@@ -26,7 +29,7 @@ export function gemmWat(): string {
   for (let v = 0; v < V; v++) body.push(`(local.set $b${v} (v128.load offset=${16 * v} (local.get $pb)))`);
   for (let r = 0; r < R; r++) {
     body.push(`(local.set $s (f32x4.splat (f32.load (i32.add (local.get $pa) (i32.mul (local.get $rowA) (i32.const ${r}))))))`);
-    for (let v = 0; v < V; v++) body.push(`(local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (f32x4.mul (local.get $s) (local.get $b${v}))))`);
+    for (let v = 0; v < V; v++) body.push(fma ? `(local.set ${acc(r, v)} (f32x4.relaxed_madd (local.get $s) (local.get $b${v}) (local.get ${acc(r, v)})))` : `(local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (f32x4.mul (local.get $s) (local.get $b${v}))))`);
   }
   const store: string[] = [];
   for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) store.push(`(v128.store offset=${16 * v} (i32.add (local.get $pc) (i32.mul (local.get $rowC) (i32.const ${r}))) (local.get ${acc(r, v)}))`);
@@ -61,10 +64,10 @@ export function gemmWat(): string {
  * the WASM calibration task, the plain-JS one's shape and repetitions (n^3 at 192, quick: 32,
  * 8 products per call), checked against the naive product first
  */
-export async function wasmCalibrationTask(quick: boolean): Promise<{ n: number; flops: number; fn: () => void }> {
+export async function wasmCalibrationTask(quick: boolean, fma = false): Promise<{ n: number; flops: number; fn: () => void }> {
   const n = quick ? 32 : 192;
   const wabt = await wabtInit();
-  const parsed = wabt.parseWat('gemm.wat', gemmWat(), { simd: true });
+  const parsed = wabt.parseWat('gemm.wat', gemmWat(fma), { simd: true, relaxed_simd: fma });
   const bytes = new Uint8Array(parsed.toBinary({}).buffer);
   parsed.destroy();
   const memory = new WebAssembly.Memory({ initial: Math.ceil((3 * n * n * 4) / 65536) + 1 });

@@ -109,7 +109,7 @@ async function calibrate(): Promise<void> {
   const base64 = Buffer.from(encodeModule(kernelModule([cut]))).toString('base64');
   const single = instantiate('spin', base64, createHeap(64, 0)).spin!;
   const heap = createHeap(64, 0, true);
-  const pool = createPool(heap, THREADS, { spin: base64 }, [['spin', 'spin', [[0, 16, 16]]]]);
+  const pool = createPool(heap, THREADS, { spin: [base64, []] }, [['spin', 'spin', [[0, 16, 16]]]]);
   await pool.ready;
   const own = instantiate('spin', base64, heap).spin!;
   const calls = [() => single(0, 0, 16), () => pool.run(0, own, [0], 0, 16, 16)];

@@ -5,7 +5,9 @@
 //   - LeNet's training step (lossAndGrad + sgdStep) through the committed generated modules,
 //     generated/lenet5/index.ts (createModel) and wasm.ts (createWasmModel): the first step
 //     (compile and warm-up included) and the median of steady steps.
-// Run: npx tsx bench/wasm.ts [--config A..E] [--steps N]. Prints the load average beside it.
+// Run: npx tsx bench/wasm.ts [--config A..E[,B..]] [--steps N] [--no-step]. Prints the load average
+// beside it. With relaxed SIMD (node --experimental-wasm-relaxed-simd --import tsx bench/wasm.ts
+// on Node 20) each conv pass gets relaxed_madd columns and the calibration GEMM a relaxed line.
 
 import { loadavg } from 'node:os';
 import { LAYER_CONFIGS, describeConfig, planConfig } from './configs.ts';
@@ -14,12 +16,15 @@ import type { KernelCall } from '../src/kernels/types.ts';
 import { compileKernelTs } from '../src/render/ts.ts';
 import { encodeModule } from '../src/wasm/encode.ts';
 import { instantiate, kernelModule } from '../src/wasm/run.ts';
+import { hasRelaxedSimd } from '../src/wasm/relax.ts';
+import { wasmCalibrationTask } from './wasm-gemm.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createModel } from '../generated/lenet5/index.ts';
 import { createWasmModel } from '../generated/lenet5/wasm.ts';
+import { RELAXED_SIMD, useRelaxedSimd } from '../generated/lenet5/wasm/runtime.ts';
 import { plan as planApi } from '../src/api.ts';
 import { lowerModel } from '../src/kernels/index.ts';
 import { emitWasmFiles } from '../src/emit/wasm.ts';
@@ -62,6 +67,8 @@ function convBench(id: string): void {
   const memory = new WebAssembly.Memory({ initial: Math.ceil(at / 65536) + 1 });
   const simd = instantiate(encodeModule(kernelModule(calls.map((c) => c.kernel), [], { simd: true })), memory);
   const scalar = instantiate(encodeModule(kernelModule(calls.map((c) => c.kernel), [], { simd: false })), memory);
+  // relaxed SIMD (f32x4.relaxed_madd), where this engine validates it (Node 20: --experimental-wasm-relaxed-simd)
+  const relaxed = hasRelaxedSimd() ? instantiate(encodeModule(kernelModule(calls.map((c) => c.kernel), [], { simd: true, fma: true })), memory) : null;
   const tsRun = (cs: readonly KernelCall[]) => {
     const fns = cs.map((c) => ({ f: compileKernelTs(c.kernel), args: c.kernel.buffers.map((b) => host.get(c.args[b.name]!)!) }));
     return () => {
@@ -76,14 +83,31 @@ function convBench(id: string): void {
   };
   const flops = layer.flops;
   console.log(`conv config ${cfg.id}: ${describeConfig(cfg)}, strategy ${layer.schedule.forward}/${layer.schedule.gradInput}/${layer.schedule.gradWeight}`);
-  console.log('| pass | TS ms | wasm scalar ms | wasm SIMD ms | SIMD GFLOP/s | scalar / TS speed | SIMD / TS speed |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const fmaHead = relaxed ? ' relaxed ms | relaxed GFLOP/s | relaxed / SIMD speed |' : '';
+  console.log(`| pass | TS ms | wasm scalar ms | wasm SIMD ms | SIMD GFLOP/s | scalar / TS speed | SIMD / TS speed |${fmaHead}`);
+  console.log(`|---|---:|---:|---:|---:|---:|---:|${relaxed ? '---:|---:|---:|' : ''}`);
   for (const [pass, cs, f] of [['forward', prog.forward, flops.forward], ['backward (dx + dW + db)', prog.backward, flops.gradInput + flops.gradWeight]] as const) {
     const t = time(tsRun(cs));
     const w0 = time(wasmRun(cs, scalar));
     const w = time(wasmRun(cs, simd));
-    console.log(`| ${pass} | ${t.toFixed(2)} | ${w0.toFixed(2)} | ${w.toFixed(2)} | ${(f / w / 1e6).toFixed(2)} | ${(t / w0).toFixed(2)}x | ${(t / w).toFixed(2)}x |`);
+    // relaxed and mul + add alternate, so load that drifts hits both alike
+    const wf = relaxed ? time(wasmRun(cs, relaxed)) : 0;
+    const w2 = relaxed ? time(wasmRun(cs, simd)) : w;
+    const fma = relaxed ? ` ${wf.toFixed(2)} | ${(f / wf / 1e6).toFixed(2)} | ${(Math.min(w, w2) / wf).toFixed(2)}x |` : '';
+    console.log(`| ${pass} | ${t.toFixed(2)} | ${w0.toFixed(2)} | ${Math.min(w, w2).toFixed(2)} | ${(f / Math.min(w, w2) / 1e6).toFixed(2)} | ${(t / w0).toFixed(2)}x | ${(t / Math.min(w, w2)).toFixed(2)}x |${fma}`);
   }
+}
+
+/** the WASM-SIMD calibration GEMM (bench/wasm-gemm.ts, 4x16 tile), mul + add and relaxed_madd */
+async function gemmBench(): Promise<void> {
+  if (!hasRelaxedSimd()) return;
+  const plain = await wasmCalibrationTask(false);
+  const fma = await wasmCalibrationTask(false, true);
+  const rounds: [number, number][] = [];
+  for (let r = 0; r < 3; r++) rounds.push([time(plain.fn), time(fma.fn)]);
+  const t = Math.min(...rounds.map((x) => x[0]));
+  const tf = Math.min(...rounds.map((x) => x[1]));
+  console.log(`\ncalibration GEMM ${plain.n}^3 x8 (4x16 f32x4 tile): mul + add ${(plain.flops / t / 1e6).toFixed(1)} GFLOP/s, relaxed_madd ${(fma.flops / tf / 1e6).toFixed(1)} GFLOP/s, relaxed / mul + add ${(t / tf).toFixed(2)}x`);
 }
 
 async function stepBench(steps: number): Promise<void> {
@@ -111,14 +135,22 @@ async function stepBench(steps: number): Promise<void> {
   };
   const ts = row('TS (index.ts)', () => createModel({ seed: 1 }));
   const wasmScalar = row('wasm scalar', () => scalarMod.createWasmModel({ seed: 1 }));
-  const wasm = row('wasm SIMD (wasm.ts)', () => createWasmModel({ seed: 1 }));
+  const wasm = row(`wasm SIMD (wasm.ts${RELAXED_SIMD ? ', relaxed_madd' : ''})`, () => createWasmModel({ seed: 1 }));
+  // with relaxed SIMD the committed module runs relaxed_madd: its mul + add variant beside it
+  const rows = [ts, wasmScalar, wasm];
+  if (RELAXED_SIMD) {
+    useRelaxedSimd(false);
+    rows.push(row('wasm SIMD (wasm.ts, mul + add)', () => createWasmModel({ seed: 1 })));
+    useRelaxedSimd(true);
+  }
   rmSync(dir, { recursive: true, force: true });
   console.log(`\nLeNet-5 training step (batch 32, lossAndGrad + sgdStep), ${steps} steady steps`);
   console.log('| target | first step ms | steady step ms (median) | first / steady | speed vs TS |');
   console.log('|---|---:|---:|---:|---:|');
-  for (const r of [ts, wasmScalar, wasm]) console.log(`| ${r.name} | ${r.first.toFixed(1)} | ${r.steady.toFixed(2)} | ${(r.first / r.steady).toFixed(1)}x | ${(ts.steady / r.steady).toFixed(2)}x |`);
+  for (const r of rows) console.log(`| ${r.name} | ${r.first.toFixed(1)} | ${r.steady.toFixed(2)} | ${(r.first / r.steady).toFixed(1)}x | ${(ts.steady / r.steady).toFixed(2)}x |`);
 }
 
 console.log(`node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-convBench(arg('--config', 'B'));
-await stepBench(Number(arg('--steps', '30')));
+for (const id of arg('--config', 'B').split(',')) convBench(id);
+await gemmBench();
+if (!process.argv.includes('--no-step')) await stepBench(Number(arg('--steps', '30')));

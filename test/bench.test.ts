@@ -40,6 +40,20 @@ describe('bench chart of the stored results (bench/results/)', () => {
 });
 
 describe('bench harness', () => {
+  // G: the ResNet's training step beside LeNet's, its wasm-vs-TS target evaluated (issue 13)
+  it('runs config G (the ResNet step) at quick size: TS, wasm and the reference agree, and the wasm target is checked', async () => {
+    const report = await runSuite({ quick: true, only: ['G'], examples: [], log: () => {} });
+    expect(report.rows.map((r) => r.impl).sort()).toEqual(['convgen auto', 'convgen wasm', 'convgen wasm scalar', 'reference']);
+    for (const r of report.rows) {
+      expect(r.config).toBe('G');
+      expect(r.status, `${r.impl}: ${r.detail}`).toBe('ok');
+      expect(r.maxRelErr!).toBeLessThan(1e-5);
+    }
+    const target = report.targets.find((t) => t.name.startsWith('G '));
+    expect(target?.name).toBe('G ResNet (resnet_small) training step, wasm vs the TS target');
+    expect(target?.holds).not.toBeNull();
+  }, 60_000);
+
   it('runs config A at quick size: all agree with the reference, wasm grad-weight is "no kernel", the report is complete', async () => {
     const lines: string[] = [];
     const report = await runSuite({ quick: true, only: ['A'], examples: [], log: (l) => lines.push(l) });

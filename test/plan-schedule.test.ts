@@ -77,6 +77,26 @@ describe('conv schedule', () => {
     expect(checkConvLayer(layer, 7, { schedule: changed }).every((r) => r.ok)).toBe(true);
   });
 
+  it("one description per algorithm: the im2row copy follows the schedule's pixels, the grad-bias sum its split-K", () => {
+    // the wgsl im2row forward's copy with its pixels as loops is the TS copy, statement for statement
+    const ts = scheduleConv(withStrategy(layer, 'im2row'), 'ts');
+    const gpu = scheduleConv(withStrategy(layer, 'im2row'), 'wgsl');
+    const loops = edit(gpu, 'forward', { pixels: 'loops' });
+    const copyOf = (s: ConvLayerSchedule) => lowerConv(layer, s).forward[0]!.kernel.body;
+    expect(copyOf(loops)).toEqual(copyOf(ts));
+    expect(copyOf(gpu)).not.toEqual(copyOf(ts));
+    expect(checkConvLayer(layer, 7, { schedule: loops }).every((r) => r.ok)).toBe(true);
+    // a conv_transpose's bias gradient (not fused into the split-K): without the split it is the TS sum
+    const convT = planOf({ kind: 'conv_transpose2d', batch: 3, groups: 1, cinPer: 2, coutPer: 3, k: [3, 3], s: [2, 2], d: [1, 1], pad: [1, 1, 1, 1], extra: [3, 4], op: [1, 1], bias: true });
+    const sumOf = (s: ConvLayerSchedule) => lowerConv(convT, s).backward.find((c) => c.kernel.name.includes('_db'))!.kernel;
+    const gpuT = scheduleConv(convT, 'wgsl');
+    expect(gpuT.kernels.find((k) => k.role === 'gradBias')!.splitK!.chunks).toBe(3);
+    const whole = edit(gpuT, 'gradBias', { splitK: null });
+    expect(sumOf(whole).body).toEqual(sumOf(scheduleConv(convT, 'ts')).body);
+    expect(sumOf(gpuT).buffers.map((b) => b.name)).toEqual(['dy', 'partial', 'db']);
+    for (const s of [gpuT, whole]) expect(checkConvLayer(convT, 7, { schedule: s }).every((r) => r.ok)).toBe(true);
+  });
+
   it('wasm: the TS algorithms and blocks, but grad-weight by im2row from 4 input channels per group', () => {
     const wide = withStrategy(planOf({ kind: 'conv2d', batch: 2, groups: 1, cinPer: 4, coutPer: 8, k: [3, 3], s: [2, 1], d: [1, 1], pad: [1, 1, 1, 1], extra: [1, 2], op: [0, 0], bias: true }), 'direct');
     const ts = scheduleConv(wide, 'ts');

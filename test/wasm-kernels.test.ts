@@ -10,7 +10,8 @@ import { CASES, planCase } from './cases.ts';
 import { checkLayer, rng32, type CheckRow } from '../src/check/ts.ts';
 import { checkWasmModel } from '../src/check/wasm.ts';
 import { kernelModule, runKernelWasm } from '../src/wasm/run.ts';
-import { lowerLayer } from '../src/kernels/index.ts';
+import { lowerLayer, lowerModel } from '../src/kernels/index.ts';
+import { emitWasmFiles } from '../src/emit/wasm.ts';
 import { planModel } from '../src/plan/plan.ts';
 import { parseModel } from '../src/spec/parse.ts';
 import { printWat } from '../src/wasm/wat-text.ts';
@@ -57,6 +58,35 @@ describe('wasm.ts (createWasmModel) vs the reference model', () => {
       expectOk(rows);
     }, 60_000);
   }
+});
+
+// layer modules are wasm/layers/<layer>.wat with identifiers layers_<layer>: layers named like
+// the model-level modules (train, grads, output_softmax) once overwrote them and redeclared
+// their constants in kernels.ts
+describe('layers named like the model-level modules', () => {
+  it('train, grads and output_softmax as layer names build and match the reference', async () => {
+    const spec = {
+      name: 'clash',
+      batch: 2,
+      input: [2, 6, 6],
+      output_softmax: true,
+      layers: [
+        { type: 'conv2d', name: 'train', out_channels: 3, kernel: 3, padding: 1 },
+        { type: 'relu', name: 'grads' },
+        { type: 'conv2d', name: 'b', inputs: ['train'], out_channels: 3, kernel: 1 },
+        { type: 'add', name: 'sum', inputs: ['grads', 'b'] },
+        { type: 'flatten' },
+        { type: 'linear', name: 'output_softmax', out_features: 4 },
+      ],
+      loss: 'softmax_cross_entropy',
+    };
+    const plan = planModel(parseModel(spec));
+    const files = emitWasmFiles(plan, lowerModel(plan));
+    expect(Object.keys(files).filter((f) => f.endsWith('.wat')).sort()).toEqual(['wasm/grads.wat', 'wasm/layers/b.wat', 'wasm/layers/grads.wat', 'wasm/layers/output_softmax.wat', 'wasm/layers/sum.wat', 'wasm/layers/train.wat', 'wasm/output_softmax.wat', 'wasm/train.wat']);
+    const rows = await checkWasmModel(plan, 5);
+    expect(rows.length).toBeGreaterThan(3);
+    expectOk(rows);
+  }, 60_000);
 });
 
 // the f32x4 accumulators do each lane's scalar operations in the same order: the SIMD module's

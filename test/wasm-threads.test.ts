@@ -11,6 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { CROSS_ORIGIN_ISOLATION, createStaticServer } from '../examples/browser/server.ts';
+import { runCaptured } from './helpers/cli.ts';
+import { buildCommand } from '../src/cli/build.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import wabtInit from 'wabt';
@@ -150,7 +152,7 @@ describe('the pool', () => {
     const bytes = encodeModule(kernelModule([cut]));
     const base64 = Buffer.from(bytes).toString('base64');
     const heap = createHeap(256, 0, true);
-    const pool = createPool(heap, 2, { trap: base64 }, [['trap', 'trap_on_last', [[0, 64, 8]]]]);
+    const pool = createPool(heap, 2, { trap: [base64, []] }, [['trap', 'trap_on_last', [[0, 64, 8]]]]);
     await pool.ready;
     const own = new WebAssembly.Instance(new WebAssembly.Module(sharedImport(bytes)), { env: { memory: heap.memory }, math: { exp: Math.exp, log: Math.log } }).exports as Record<string, (...a: number[]) => void>;
     const places = new Set<string>();
@@ -212,6 +214,21 @@ describe('the split pass', () => {
     expect(splitPlan(k(() => i32(3) as ReturnType<typeof v>))).toBeNull();
   });
 
+  it('convgen build --dump threads prints the cut of every kernel as a table', async () => {
+    const r = await runCaptured(buildCommand, ['examples/lenet.json', '--dump', 'threads']);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toBe('model lenet5: the wasm kernels cut into chunks for createWasmModel({ threads }) (src/wasm/split.ts)');
+    expect(lines[2]).toMatch(/^\| kernel +\| phase \| loop \| range +\| chunks \| M IR nodes \|$/);
+    const row = (name: string) => lines.findIndex((l) => l.startsWith(`| ${name} `));
+    expect(lines[row('conv5x5_6x14x14_to_16_fwd_direct')]).toMatch(/\| +- \| n +\| \[0, 32\) +\| +16 \| +58\.95 \|$/);
+    expect(lines[row('conv5x5_p2_1x28x28_to_6_dw_direct')]).toMatch(/\| +- \| - +\| - +\| +1 \| +30\.70 \|$/);
+    // a phased kernel: one row per phase
+    const gemm = row('conv5x5_6x14x14_to_16_dw_im2row_gemm');
+    expect(lines[gemm]).toMatch(/\| +0 \| nb +\| \[0, 37\) +\| +16 \|/);
+    expect(lines[gemm + 1]).toMatch(/^\| +\| +1 \| mb +\| \[0, 4\) +\| +4 \|/);
+  });
+
   it('splits a kernel into its range parameters, unchanged when it is not cut', () => {
     const kernelIn = lenetKernels.get('relu_6x28x28_fwd')!;
     const r = split(kernelIn);
@@ -248,7 +265,7 @@ describe('the shared memory import', () => {
   });
 
   it('every committed LeNet module compiles as its shared variant', () => {
-    for (const [name, base64] of Object.entries(LENET_MODULES)) {
+    for (const [name, [base64]] of Object.entries(LENET_MODULES)) {
       const bytes = sharedImport(new Uint8Array(Buffer.from(base64, 'base64')));
       expect(WebAssembly.validate(bytes), name).toBe(true);
       const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });

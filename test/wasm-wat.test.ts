@@ -40,10 +40,11 @@ describe('committed .wat assembles (wabt) to the embedded binary, byte for byte'
     it(m, () => {
       const dir = join('generated', m, 'wasm');
       const kernelsTs = readFileSync(join(dir, 'kernels.ts'), 'utf8');
-      const wats = readdirSync(dir).filter((f) => f.endsWith('.wat'));
-      expect(wats.length).toBeGreaterThan(0);
+      // layer modules live in wasm/layers/ under the identifier layers_<layer>
+      const wats = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.wat'));
+      expect(wats.filter((f) => f.startsWith('layers/')).length).toBeGreaterThan(0);
       for (const f of wats) {
-        const name = f.slice(0, -'.wat'.length);
+        const name = f.slice(0, -'.wat'.length).replace('/', '_');
         const b64 = new RegExp(`const ${name}_wasm = '([A-Za-z0-9+/=]+)';`).exec(kernelsTs)?.[1];
         expect(b64, `${f}: no embedded binary`).toBeDefined();
         const embedded = Uint8Array.from(Buffer.from(b64!, 'base64'));

@@ -4,7 +4,7 @@
 //   npm run browser [-- --port 8080] [--host 127.0.0.1] [--no-isolation]
 //
 // `npm run browser` first builds examples/lenet.json and examples/resnet.json with
-// `convgen build --emit js` (both targets: gpu.js for WebGPU, index.js for the CPU) into
+// `convgen build --emit js` (every target: gpu.js for WebGPU, wasm.js and index.js for the CPU) into
 // .tmp/browser/generated; this script writes the digits and the manifest next to it, then
 // serves both folders until stopped (Ctrl-C).
 

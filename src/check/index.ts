@@ -27,7 +27,7 @@ export interface CheckReport {
   readonly target: 'ts' | 'wgsl' | 'wasm';
   /** seed of the random parameters and inputs */
   readonly seed: number;
-  /** the WebGPU adapter the WGSL target ran on */
+  /** the WebGPU adapter the WGSL target ran on; wasm: 'relaxed SIMD' where the kernels ran f32x4.relaxed_madd */
   readonly adapter?: string;
   /** one row per kernel output, then the whole-model rows */
   readonly rows: readonly CheckRow[];
@@ -55,10 +55,11 @@ export async function checkPlans(plans: readonly ModelPlan[], opts: CheckPlansOp
   }
   const out: CheckReport[] = [];
   // the wasm checker loads only for its target
-  const check = target === 'wasm' ? (await import('./wasm.ts')).checkWasm : checkTs;
+  const wasm = target === 'wasm' ? await import('./wasm.ts') : null;
+  const check = wasm ? wasm.checkWasm : checkTs;
   for (const plan of plans) {
     const rows = await check(plan, seed);
-    out.push({ model: plan.name, target, seed, rows, failures: failures(rows) });
+    out.push({ model: plan.name, target, seed, ...(wasm?.RELAXED_SIMD_CHECKED ? { adapter: 'relaxed SIMD' } : {}), rows, failures: failures(rows) });
   }
   return out;
 }

@@ -5,7 +5,10 @@
 // through the same whole-model comparison as index.ts.
 
 import type { ModelPlan } from '../plan/types.ts';
-import { runKernelWasm } from '../wasm/run.ts';
+import { HOST_WASM_SCHEDULE, runKernelWasm } from '../wasm/run.ts';
+
+/** the kernels run with f32x4.relaxed_madd here (relaxed SIMD validates), as the generated wasm.ts's do */
+export const RELAXED_SIMD_CHECKED = HOST_WASM_SCHEDULE.fma === true;
 import { checkLayer, compareModel, importEmitted, rng32, underCheck, type CheckRow, type GeneratedModel } from './ts.ts';
 import { checkLossKernel, checkOptimizerKernels, type OptimizerCheck, type RunKernel } from './train.ts';
 

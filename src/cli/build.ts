@@ -1,5 +1,5 @@
 // convgen build model.json... [--out DIR] [--target ts|wgsl|wasm|all] [--strategy direct|im2row|auto]
-//   [--emit ts|js] [--limits limits.json] [--inference] [--check] [--force] [--dump ir|plan]
+//   [--emit ts|js] [--limits limits.json] [--inference] [--check] [--force] [--dump ir|plan|threads]
 // Parse, plan, lower and render every model in memory first; then check every destination
 // and write each generated/<name>/ atomically (src/emit/output.ts), or none. --check writes
 // nothing and lists what would change or be refused; --dump prints a stage instead of writing.
@@ -15,6 +15,7 @@ import { stableJson } from '../emit/json.ts';
 import { loadLimitsFile, type GpuLimits } from '../gpu/limits.ts';
 import { lowerModel } from '../kernels/index.ts';
 import { lowerKernel, dumpKernel } from '../ir/passes.ts';
+import { splitTable } from '../wasm/split.ts';
 import { join } from 'node:path';
 import { importOnnxFile, isOnnxPath } from '../onnx/file.ts';
 import { planModel } from '../plan/plan.ts';
@@ -31,7 +32,7 @@ Generate the model module for each model file into <out>/<name>/ (default genera
 index.ts (plan, createModel, every kernel), layers/<layer>.ts, train.ts, runtime.ts (shared by
 every target: init, argument checks, safetensors in and out), the WGSL target's files (gpu.ts
 with createGpuModel, wgsl/*.wgsl), the WebAssembly target's files (wasm.ts with
-createWasmModel, wasm/*.wat and their binaries in wasm/kernels.ts), and ${MANIFEST_FILE} (each file written, with its sha256). All files are rendered in memory, then
+createWasmModel, wasm/layers/*.wat, wasm/train.wat and their binaries in wasm/kernels.ts), and ${MANIFEST_FILE} (each file written, with its sha256). All files are rendered in memory, then
 the folder is replaced atomically: a failed build leaves the previous output intact.
 
 A build replaces only what convgen wrote. It refuses (exit 2, nothing written) when an output
@@ -59,7 +60,8 @@ flags:
   --force               replace a refused folder anyway: its whole content (files added or edited
                         by hand, or a folder convgen did not write) is deleted and replaced by the
                         build's output; a path that is not a folder is still refused
-  --dump ir|plan        print the lowered kernel IR or the plan as JSON instead of writing
+  --dump ir|plan|threads  print the lowered kernel IR, the plan as JSON, or how the wasm target
+                        cuts each kernel into chunks for threads (a table), instead of writing
   --batch N             an .onnx file's static batch (default: its input's batch when static, else 1)
   --name NAME           an .onnx file's model name (default: the file's name); one .onnx file only
   -h, --help            print this help
@@ -73,7 +75,7 @@ interface BuildArgs {
   check: boolean;
   /** --force: replace folders convgen would refuse */
   force: boolean;
-  dump?: 'ir' | 'plan';
+  dump?: 'ir' | 'plan' | 'threads';
   plan: PlanOptions;
   /** --limits: the file, read once the flags are parsed */
   limitsFile?: string;
@@ -90,7 +92,7 @@ const BUILD_FLAGS = {
   '--inference': { kind: 'bool' },
   '--check': { kind: 'bool' },
   '--force': { kind: 'bool' },
-  '--dump': { kind: 'choice', values: ['ir', 'plan'] },
+  '--dump': { kind: 'choice', values: ['ir', 'plan', 'threads'] },
   ...IMPORT_MODEL_FLAGS,
 } as const satisfies Record<string, FlagSpec>;
 
@@ -115,8 +117,17 @@ function parseArgs(args: string[]): BuildArgs | 'help' {
   };
 }
 
-function dump(plans: ModelPlan[], what: 'ir' | 'plan'): string {
+function dump(plans: ModelPlan[], what: 'ir' | 'plan' | 'threads'): string {
   if (what === 'plan') return plans.map((p) => stableJson(p) + '\n').join('');
+  if (what === 'threads') {
+    return plans
+      .map((plan) => {
+        const p = lowerModel(plan, { target: 'wasm' });
+        const kernels = [...p.layers.flatMap((l) => [...l.forward, ...l.backward, ...(l.eval?.forward ?? []), ...(l.eval?.backward ?? [])].map((c) => c.kernel)), ...p.graph.sums.flatMap((cs) => (cs ?? []).map((c) => c.kernel)), ...(p.outputSoftmax ? [p.outputSoftmax] : []), ...[p.loss, ...Object.values(p.optimizers ?? {})].filter((k): k is NonNullable<typeof k> => k !== null)];
+        return `model ${plan.name}: the wasm kernels cut into chunks for createWasmModel({ threads }) (src/wasm/split.ts)\n\n${splitTable(kernels)}`;
+      })
+      .join('\n');
+  }
   const out: string[] = [];
   for (const plan of plans) {
     const program = lowerModel(plan);

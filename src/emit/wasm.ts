@@ -1,6 +1,8 @@
-// The wasm target's files: per layer a readable wasm/<layer>.wat (its kernels, one exported
-// function each; a kernel shared by repeated layers lives in the first layer's module),
-// wasm/grads.wat and wasm/train.wat for the gradient sums, the loss and the optimizers;
+// The wasm target's files: per layer a readable wasm/layers/<layer>.wat (its kernels, one
+// exported function each; a kernel shared by repeated layers lives in the first layer's module),
+// wasm/grads.wat and wasm/train.wat for the gradient sums, the loss and the optimizers (layer
+// modules live in their own folder and their own identifiers, `layers_<layer>`, as layers/*.ts
+// do on the TS target, so a layer named `train` or `grads` is no clash);
 // wasm/kernels.ts with each module's binary (our encoder's bytes of the same instruction lists
 // the .wat prints) embedded as base64 and typed wrappers that pass buffers as byte offsets;
 // wasm/runtime.ts (the heap); and wasm.ts with createWasmModel.
@@ -24,6 +26,7 @@ import { kernelModule } from '../wasm/run.ts';
 import { DEFAULT_WASM_SCHEDULE, type WasmSchedule } from '../render/wat.ts';
 import { printWat } from '../wasm/wat-text.ts';
 import { encodeModule } from '../wasm/encode.ts';
+import { relaxSites } from '../wasm/relax.ts';
 import { split, type KernelSplit } from '../wasm/split.ts';
 
 const watHeader = (tsHeader: string): string[] => tsHeader.split('\n').map((l) => l.replace(/^\/\/ ?/, ''));
@@ -32,21 +35,21 @@ const watHeader = (tsHeader: string): string[] => tsHeader.split('\n').map((l) =
 export function emitWasmFiles(plan: ModelPlan, program: ModelProgram, schedule: WasmSchedule = DEFAULT_WASM_SCHEDULE): Record<string, string> {
   const files: Record<string, string> = {};
   const owner = new Map<string, string>();
-  /** module name -> its kernels */
-  const modules: { name: string; kernels: Kernel[]; header: string }[] = [];
-  const add = (name: string, kernels: readonly Kernel[], header: string) => {
-    const own = kernels.filter((k) => !owner.has(k.name) && owner.set(k.name, name));
-    if (own.length) modules.push({ name, kernels: own, header });
+  /** each module: its file (under wasm/), its identifier in kernels.ts, its kernels */
+  const modules: { file: string; id: string; kernels: Kernel[]; header: string }[] = [];
+  const add = (file: string, id: string, kernels: readonly Kernel[], header: string) => {
+    const own = kernels.filter((k) => !owner.has(k.name) && owner.set(k.name, id));
+    if (own.length) modules.push({ file, id, kernels: own, header });
   };
   plan.layers.forEach((layer, i) => {
     const prog = program.layers[i]!;
     if (prog.alias) return;
     const ks = [...prog.forward, ...prog.backward, ...(prog.eval?.forward ?? []), ...(prog.eval?.backward ?? [])].map((c) => c.kernel);
-    add(layer.name, ks, fileHeader(plan, `layer ${layer.name}: its kernels in WebAssembly (buffers are byte offsets into the model's memory)`, [i]));
+    add(`layers/${layer.name}`, `layers_${layer.name}`, ks, fileHeader(plan, `layer ${layer.name}: its kernels in WebAssembly (buffers are byte offsets into the model's memory)`, [i]));
   });
-  add('grads', program.graph.sums.flatMap((calls) => (calls ?? []).map((c) => c.kernel)), fileHeader(plan, 'gradient sums in WebAssembly: an output several layers read gets the sum of their gradients', []));
-  add('output_softmax', program.outputSoftmax ? [program.outputSoftmax] : [], fileHeader(plan, "the output's softmax over the classes in WebAssembly, which eval-mode forward returns (output_softmax)", []));
-  add('train', [program.loss, ...Object.values(program.optimizers ?? {})].filter((k): k is Kernel => k !== null), fileHeader(plan, 'model-level kernels in WebAssembly: the loss with its gradient, and the optimizer steps', []));
+  add('grads', 'grads', program.graph.sums.flatMap((calls) => (calls ?? []).map((c) => c.kernel)), fileHeader(plan, 'gradient sums in WebAssembly: an output several layers read gets the sum of their gradients', []));
+  add('output_softmax', 'output_softmax', program.outputSoftmax ? [program.outputSoftmax] : [], fileHeader(plan, "the output's softmax over the classes in WebAssembly, which eval-mode forward returns (output_softmax)", []));
+  add('train', 'train', [program.loss, ...Object.values(program.optimizers ?? {})].filter((k): k is Kernel => k !== null), fileHeader(plan, 'model-level kernels in WebAssembly: the loss with its gradient, and the optimizer steps', []));
 
   const consts: string[] = [];
   const iface: string[] = [];
@@ -55,17 +58,23 @@ export function emitWasmFiles(plan: ModelPlan, program: ModelProgram, schedule: 
   /** the kernels the split pass cut into chunks for threads, by name */
   const splits = new Map<string, KernelSplit>();
   const splitTable: string[] = [];
+  /** MODULES' entries: each module's binary and its multiply-add sites, by identifier */
+  const moduleList: string[] = [];
   const cut = (k: Kernel): Kernel => {
     const r = split(k);
     if (r.split) splits.set(k.name, r.split);
     return r.kernel;
   };
   for (const m of modules) {
-    const def = kernelModule(m.kernels, [...watHeader(m.header), '', 'assembled by convgen\'s own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes'], schedule, cut);
-    files[`wasm/${m.name}.wat`] = printWat(def);
+    const def = kernelModule(m.kernels, [...watHeader(m.header), '', 'assembled by convgen\'s own encoder into wasm/kernels.ts (the same instruction lists); wabt assembles this text to the same bytes'], { ...schedule, fma: false }, cut);
+    files[`wasm/${m.file}.wat`] = printWat(def);
     const bytes = encodeModule(def);
-    consts.push(`/** wasm/${m.name}.wat, ${bytes.length} bytes */\nconst ${m.name}_wasm = '${Buffer.from(bytes).toString('base64')}';`);
-    insts.push(`  const mod_${m.name} = instantiate('${m.name}', ${m.name}_wasm, heap);`);
+    // the relaxed-SIMD variant is this binary with its multiply-adds rewritten (src/wasm/relax.ts): their offsets
+    const sites = schedule.simd ? relaxSites(bytes, encodeModule(kernelModule(m.kernels, [], { ...schedule, fma: true }, cut))) : [];
+    consts.push(`/** wasm/${m.file}.wat, ${bytes.length} bytes */\nconst ${m.id}_wasm = '${Buffer.from(bytes).toString('base64')}';`);
+    if (sites.length) consts.push(`/** where its f32x4 multiply-adds start (rewritten to relaxed_madd where relaxed SIMD validates) */\nconst ${m.id}_fma = [${sites.join(', ')}];`);
+    insts.push(`  const mod_${m.id} = instantiate('${m.id}', ${m.id}_wasm, heap${sites.length ? `, ${m.id}_fma` : ''});`);
+    moduleList.push(`  ${m.id}: [${m.id}_wasm, ${sites.length ? `${m.id}_fma` : '[]'}],`);
     for (const k of m.kernels) {
       const sig = [...k.buffers.map((b) => `${b.name}: ${b.t === 'f32' ? 'Float32Array' : 'Int32Array'}`), ...k.scalars.map((s) => `${s.name}: number`)].join(', ');
       iface.push(`  ${k.name}(${sig}): void;`);
@@ -73,21 +82,21 @@ export function emitWasmFiles(plan: ModelPlan, program: ModelProgram, schedule: 
       const s = splits.get(k.name);
       if (s) {
         const phases = `[${s.phases.map((p) => `[${p.from}, ${p.to}, ${p.chunks}]`).join(', ')}]`;
-        wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      runSplit(pool, ${splitTable.length}, mod_${m.name}.${k.name}!, [${args}], ${phases});\n    },`);
-        splitTable.push(`  ['${m.name}', '${k.name}', ${phases}],`);
-      } else wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      mod_${m.name}.${k.name}!(${args});\n    },`);
+        wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      runSplit(pool, ${splitTable.length}, mod_${m.id}.${k.name}!, [${args}], ${phases});\n    },`);
+        splitTable.push(`  ['${m.id}', '${k.name}', ${phases}],`);
+      } else wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      mod_${m.id}.${k.name}!(${args});\n    },`);
     }
   }
   files['wasm/kernels.ts'] = [
-    fileHeader(plan, 'the WebAssembly kernels: every module of wasm/*.wat as its binary, and typed wrappers that call them on views of the model memory', 'all'),
+    fileHeader(plan, 'the WebAssembly kernels: every module of wasm/ (layers/*.wat, grads.wat, train.wat, ...) as its binary, and typed wrappers that call them on views of the model memory', 'all'),
     '',
-    "import { instantiate, type WasmHeap } from './runtime.ts';",
+    "import { instantiate, type ModuleBinary, type WasmHeap } from './runtime.ts';",
     "import { runSplit, type SplitKernel, type WasmPool } from './threads.ts';",
     '',
     ...consts.flatMap((c) => [c, '']),
-    '/** every module\'s binary by name (the worker threads instantiate them too) */',
-    'export const MODULES: Readonly<Record<string, string>> = {',
-    ...modules.map((m) => `  ${m.name}: ${m.name}_wasm,`),
+    '/** every module\'s binary and multiply-add sites by identifier (the worker threads instantiate them too) */',
+    'export const MODULES: Readonly<Record<string, ModuleBinary>> = {',
+    ...moduleList,
     '};',
     '',
     '/**',
@@ -186,7 +195,7 @@ function wasmModelText(plan: ModelPlan, program: ModelProgram, kernelNames: read
   // a caller's array read by a kernel (dOut, labels, a target) is staged for that call (one per call)
   const stage = 4 * Math.max(numel(plan.outShape), plan.batch);
   text = head + body.replace('createHeap(HEAP_BYTES, STAGE_BYTES, ', `createHeap(${bytes}, ${stage}, `);
-  text = text.replace(/^\/\/ generated by convgen.*\n\/\/ .*\n/, (h) => h.split('\n')[0] + '\n// the WebAssembly model module: createWasmModel, the TS module\'s API on kernels in WebAssembly (wasm/*.wat)\n');
+  text = text.replace(/^\/\/ generated by convgen.*\n\/\/ .*\n/, (h) => h.split('\n')[0] + '\n// the WebAssembly model module: createWasmModel, the TS module\'s API on kernels in WebAssembly (wasm/layers/*.wat, wasm/*.wat)\n');
   text = text.replace(/'(\w+)\.createModel'/g, "'$1.createWasmModel'");
   return text + WASM_MODEL_ASYNC;
 }
@@ -225,7 +234,13 @@ const WASM_MODEL_ASYNC = `
 export async function createWasmModelAsync(options: WasmModelOptions = {}): Promise<WasmModel> {
   await compileModules(MODULES, (options.threads ?? 1) > 1);
   const model = createWasmModel(options);
-  await model.ready;
+  try {
+    await model.ready;
+  } catch (e) {
+    // a worker failed to start: end the others
+    model.dispose();
+    throw e;
+  }
   return model;
 }
 `;

@@ -14,7 +14,7 @@
 // taps are an irregular subset of the kernel and each tap carries its own valid range.
 
 import type { Expr, Stmt } from '../ir/types.ts';
-import { accum, add, and, f32, ge, i32, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
+import { accum, add, and, comment, ex, f32, ge, i32, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
 import type { Axis } from '../plan/conv-axes.ts';
 import type { ConvGeometry } from '../plan/types.ts';
 import { BLOCK_W } from '../plan/schedule.ts';
@@ -77,11 +77,51 @@ export function checks(p: Expr, set: Span | null, tap: { lo: number; hi: number 
   return out;
 }
 
+/** the condition under which tap `tp` of axis `a` reads inside the input at position `t` (null: always): `checks` over all positions */
+export function tapCond(a: Axis, tp: { lo: number; hi: number }, t: E): Expr | null {
+  const cs = checks(ex(t), { min: 0, max: a.T - 1 }, tp);
+  return cs.length ? and(...cs) : null;
+}
+
+/** the conjunction of the conditions present (null: none, always true) */
+export const allOf = (...cs: (E | null)[]): Expr | null => {
+  const xs = cs.filter((x): x is E => x !== null);
+  return xs.length ? and(...xs) : null;
+};
+
 /** [start, width] chunks covering [from, to) in steps of `width` (the last may be shorter) */
 function chunks(from: number, to: number, width: number): [number, number][] {
   const out: [number, number][] = [];
   for (let s = from; s < to; s += width) out.push([s, Math.min(width, to - s)]);
   return out;
+}
+
+/**
+ * a gather's index arithmetic, written once for every schedule: flat offsets into out, inp,
+ * w and bias, as row bases (hoisted per output row) plus offsets within the row
+ */
+export function gatherIndex(s: GatherSpec) {
+  const { h, wAxis } = s;
+  const outCh = s.groups * s.outPer;
+  const inCh = s.groups * s.redPer;
+  const outHW = h.outSize * wAxis.outSize;
+  const inHW = s.inH * s.inW;
+  return {
+    /** out[n, g*outPer + o0, outStart + th*outStep, 0] */
+    outRow: (n: E, g: E, o0: E, th: E) => mul(add(mul(add(add(mul(n, outCh), mul(g, s.outPer)), o0), h.outSize), add(h.outStart, mul(th, h.outStep))), wAxis.outSize),
+    /** + channel o of the block, phase column tw */
+    outAt: (row: E, o: number, tw: E) => add(add(row, o * outHW), add(wAxis.outStart, mul(tw, wAxis.outStep))),
+    /** inp[n, g*redPer, th*inStep, 0] */
+    inRow: (n: E, g: E, th: E) => mul(add(mul(add(mul(n, inCh), mul(g, s.redPer)), s.inH), mul(th, h.inStep)), s.inW),
+    /** + reduction channel r, a tap's row offset, phase column tw and the tap's column offset */
+    inAt: (row: E, r: E, offH: E, tw: E, col: E) => add(add(add(row, mul(r, inHW)), mul(offH, s.inW)), add(mul(tw, wAxis.inStep), col)),
+    /** w[g, o0, 0, 0] */
+    wRow: (g: E, o0: E) => add(mul(g, s.gStride), mul(o0, s.oStride)),
+    /** + reduction channel r, channel o of the block, tap (kh, kw) */
+    wAt: (row: E, r: E, o: number, kh: E, kw: E) => add(add(row, mul(r, s.rStride)), add(add(o * s.oStride, mul(kh, s.kW)), kw)),
+    /** bias[g*outPer + o0 + o] */
+    biasAt: (g: E, o0: E, o: number) => add(mul(g, s.outPer), add(o0, o)),
+  };
 }
 
 /**
@@ -93,10 +133,7 @@ function chunks(from: number, to: number, width: number): [number, number][] {
  */
 export function gatherBlocked(s: GatherSpec): DirectParts {
   const { h, wAxis } = s;
-  const outCh = s.groups * s.outPer;
-  const inCh = s.groups * s.redPer;
-  const outHW = h.outSize * wAxis.outSize;
-  const inHW = s.inH * s.inW;
+  const ix = gatherIndex(s);
 
   /**
    * one block: bo channels from o0, bw columns from tw0. `rowSet` (null in the interior)
@@ -110,22 +147,22 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     const acc = (o: number, j: number) => `${pre}acc${o}_${j}`;
     // a block at a constant column: each tap reads only at the j where it is inside the input
     const ok = (tapW: { lo: number; hi: number }, j: number) => tw0.k !== 'const' || (tw0.v + j >= tapW.lo && tw0.v + j < tapW.hi);
-    const outAt = (o: number, j: number) => add(add(v('yrow'), o * outHW), add(wAxis.outStart, mul(add(tw0, j), wAxis.outStep)));
+    const outAt = (o: number, j: number) => ix.outAt(v('yrow'), o, add(tw0, j));
     for (let o = 0; o < bo; o++) {
       if (s.accumulate) {
         for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), load(s.out, outAt(o, j))));
         continue;
       }
-      if (s.bias) body.push(let_(`${pre}bv${o}`, load(s.bias, add(mul(v('g'), s.outPer), add(o0, o))), 'f32'));
+      if (s.bias) body.push(let_(`${pre}bv${o}`, load(s.bias, ix.biasAt(v('g'), o0, o)), 'f32'));
       for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), s.bias ? v(`${pre}bv${o}`) : f32(0)));
     }
     // one short GEMM-like loop over the reduction channels per tap: 4 + 4 loads and 16
     // multiply-adds per iteration, the shape a JIT keeps in registers (a loop body holding
     // the whole unrolled window spills)
-    const wBase = add(mul(v('g'), s.gStride), mul(o0, s.oStride));
-    const wAt = (r: Expr, o: number, kh: number, kw: number) => load(s.w, add(add(wBase, mul(r, s.rStride)), o * s.oStride + kh * s.kW + kw));
+    const wBase = ix.wRow(v('g'), o0);
+    const wAt = (r: Expr, o: number, kh: number, kw: number) => load(s.w, ix.wAt(wBase, r, o, kh, kw));
     for (const tapH of h.taps) {
-      const xAt = (r: Expr, col: number) => load(s.inp, add(add(add(v('xrow'), mul(r, inHW)), tapH.off * s.inW), add(mul(tw0, wAxis.inStep), col)));
+      const xAt = (r: Expr, col: number) => load(s.inp, ix.inAt(v('xrow'), r, tapH.off, tw0, col));
       if (bo <= 2) {
         // few channels per block, no column checks: one loop per kernel row, every input
         // column loaded once and shared by the taps that read it (bw + kW - 1 loads at
@@ -178,9 +215,9 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
 
   const rowStart = (th: Expr, o0: Expr): Stmt[] => [
     // flat index of out[n, g*outPer + o0, outStart + th*outStep, 0]
-    let_('yrow', mul(add(mul(add(add(mul(v('n'), outCh), mul(v('g'), s.outPer)), o0), h.outSize), add(h.outStart, mul(th, h.outStep))), wAxis.outSize)),
+    let_('yrow', ix.outRow(v('n'), v('g'), o0, th)),
     // flat index of in[n, g*redPer, th*inStep, 0]
-    let_('xrow', mul(add(mul(add(mul(v('n'), inCh), mul(v('g'), s.redPer)), s.inH), mul(th, h.inStep)), s.inW)),
+    let_('xrow', ix.inRow(v('n'), v('g'), th)),
   ];
   // channel blocks of 4 (or 3 when that divides the channels and 4 does not: no remainder
   // code), 4 columns (8 for 1-2 channels measured slower: more live values than registers);
@@ -278,6 +315,28 @@ export interface ConvBuffers {
 }
 
 /**
+ * gradWeight's index arithmetic, written once for every schedule: rows of dy and x (hoisted
+ * per output row), a position in them, and the flat weight index
+ */
+export function dwIndex(g: ConvGeometry) {
+  const cig = g.inC / g.groups;
+  const cog = g.outC / g.groups;
+  const kk = g.kH * g.kW;
+  return {
+    /** dy[n, grp*Cog + o0, oh, 0] */
+    dyRow: (n: E, grp: E, o0: E, oh: E) => mul(add(mul(add(add(mul(n, g.outC), mul(grp, cog)), o0), g.outH), oh), g.outW),
+    /** + channel o of the block, column ow */
+    dyAt: (row: E, o: number, ow: E) => add(add(row, o * g.outH * g.outW), ow),
+    /** x[n, grp*Cig + r0, ih, 0] */
+    xRow: (n: E, grp: E, r0: E, ih: E) => mul(add(mul(add(add(mul(n, g.inC), mul(grp, cig)), r0), g.inH), ih), g.inW),
+    /** + the input column of output column ow, input channel ri of the block, the tap's column offset */
+    xAt: (row: E, ow: E, ri: number, off: E) => add(add(row, mul(ow, g.strideW)), add(ri * g.inH * g.inW, off)),
+    /** dw[co, ci, kh, kw] */
+    dwAt: (co: E, ci: E, kh: E, kw: E) => add(mul(co, cig * kk), add(mul(ci, kk), add(mul(kh, g.kW), kw))),
+  };
+}
+
+/**
  * gradWeight, direct: dW[co, r, kh, kw] = sum_{n, oh, ow} dy[n, co, oh, ow] * x[n, r, oh*sH + offH, ow*sW + offW].
  * Blocked over BLOCK_O output channels x up to 4 taps of one kernel row; each tap row's valid
  * oh range is a constant, so rows need no checks; columns split into an interior loop and
@@ -286,8 +345,6 @@ export interface ConvBuffers {
 export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvBuffers, block: readonly number[], units?: readonly DwUnit[]): Stmt[] {
   const cig = g.inC / g.groups;
   const cog = g.outC / g.groups;
-  const kk = g.kH * g.kW;
-  const ohw = g.outH * g.outW;
   // the schedule's block: output channels x input channels (x taps of a kernel row, dwUnits)
   const [bo, rbw] = block as [number, number];
   const fullO = Math.floor(cog / bo);
@@ -296,7 +353,7 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
 
   const fullR = Math.floor(cig / rbw);
   const remR = cig - fullR * rbw;
-  const inHW = g.inH * g.inW;
+  const ix = dwIndex(g);
 
   /** dW for channels [o0, o0 + bo) x input channels [r0, r0 + rw) */
   const perBlock = (o0: Expr, bo: number, r0: Expr, rw: number): Stmt[] => {
@@ -316,9 +373,9 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
             const used = staticOw === null ? taps : taps.filter((tp) => staticOw >= tp.lo && staticOw < tp.hi);
             if (used.length === 0) return [];
             const st: Stmt[] = [];
-            for (let o = 0; o < bo; o++) st.push(let_(`${pre}d${o}`, load(b.dy, add(add(v('dyrow'), o * ohw), ow)), 'f32'));
+            for (let o = 0; o < bo; o++) st.push(let_(`${pre}d${o}`, load(b.dy, ix.dyAt(v('dyrow'), o, ow)), 'f32'));
             for (let ri = 0; ri < rw; ri++) {
-              for (const tp of used) st.push(let_(`${pre}x${ri}_${tp.k}`, load(b.x, add(add(v('xrow'), mul(ow, g.strideW)), ri * inHW + tp.off)), 'f32'));
+              for (const tp of used) st.push(let_(`${pre}x${ri}_${tp.k}`, load(b.x, ix.xAt(v('xrow'), ow, ri, tp.off)), 'f32'));
             }
             for (let o = 0; o < bo; o++) {
               for (let ri = 0; ri < rw; ri++) for (const tp of used) st.push(accum(acc(o, ri, tp.k), mul(v(`${pre}d${o}`), v(`${pre}x${ri}_${tp.k}`))));
@@ -330,7 +387,7 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
           const U = bo * rw * taps.length < 8 ? BLOCK_W : 1;
           const strip = (ow0: Expr): Stmt[] => {
             const st: Stmt[] = [];
-            for (let u = 0; u < U; u++) for (let o = 0; o < bo; o++) st.push(let_(`d${o}_${u}`, load(b.dy, add(add(v('dyrow'), o * ohw), add(ow0, u))), 'f32'));
+            for (let u = 0; u < U; u++) for (let o = 0; o < bo; o++) st.push(let_(`d${o}_${u}`, load(b.dy, ix.dyAt(v('dyrow'), o, add(ow0, u))), 'f32'));
             const loaded = new Set<string>();
             for (let u = 0; u < U; u++) {
               for (let ri = 0; ri < rw; ri++) {
@@ -339,7 +396,7 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
                   const name = `x${ri}_${col < 0 ? 'm' + -col : col}`;
                   if (!loaded.has(name)) {
                     loaded.add(name);
-                    st.push(let_(name, load(b.x, add(add(v('xrow'), mul(ow0, g.strideW)), ri * inHW + col)), 'f32'));
+                    st.push(let_(name, load(b.x, ix.xAt(v('xrow'), ow0, ri, col)), 'f32'));
                   }
                   for (let o = 0; o < bo; o++) st.push(accum(acc(o, ri, tp.k), mul(v(`d${o}_${u}`), v(name))));
                 }
@@ -358,8 +415,8 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
             loop('n', 0, g.batch, (n) => [
               loop('oh', th.lo, th.hi, (oh) => [
                 // dy[n, g*Cog + o0, oh, 0] and x[n, g*Cig + r0, oh*sH + offH, 0]
-                let_('dyrow', mul(add(mul(add(add(mul(n, g.outC), mul(v('g'), cog)), o0), g.outH), oh), g.outW)),
-                let_('xrow', mul(add(mul(add(add(mul(n, g.inC), mul(v('g'), cig)), r0), g.inH), add(mul(oh, g.strideH), th.off)), g.inW)),
+                let_('dyrow', ix.dyRow(n, v('g'), o0, oh)),
+                let_('xrow', ix.xRow(n, v('g'), r0, add(mul(oh, g.strideH), th.off))),
                 ...(U > 1
                   ? strips > 0
                     ? [loop('sb', 0, strips, (sb) => [let_('ow0', add(mul(sb, U), lo)), ...strip(v('ow0'))])]
@@ -375,7 +432,7 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
         for (let o = 0; o < bo; o++) {
           for (let ri = 0; ri < rw; ri++) {
             for (const kw of kws) {
-              const idx = add(mul(add(add(mul(v('g'), cog), o0), o), cig * kk), add(mul(add(r0, ri), kk), kh * g.kW + kw));
+              const idx = ix.dwAt(add(add(mul(v('g'), cog), o0), o), add(r0, ri), kh, kw);
               body.push(store(b.gw, idx, v(acc(o, ri, kw))));
             }
           }
@@ -412,16 +469,22 @@ export function dwUnits(g: ConvGeometry): DwUnit[] {
   return out;
 }
 
-/** gradBias: db[c] = sum over batch and space of dy[n, c, :, :] */
-export function gradBiasStmts(batch: number, channels: number, spatial: number, dy: string, db: string): Stmt[] {
+/**
+ * gradBias: db[c] = sum over batch and space of dy[n, c, :, :], written once for every
+ * target. `partial` (the schedule's split-K, one chunk per sample) cuts the batch loop out
+ * as parallel: pass 1 sums each (sample, channel) into partial[n, c], pass 2 sums the
+ * partials of each channel in order; without it one accumulator runs over the batch
+ */
+export function gradBiasStmts(batch: number, channels: number, spatial: number, dy: string, db: string, partial: string | null = null): Stmt[] {
+  const row = (n: Expr, c: Expr): Stmt[] => [
+    let_('base', mul(add(mul(n, channels), c), spatial)),
+    loop('p', 0, spatial, (p) => [accum('acc', load(dy, add(v('base'), p)))]),
+  ];
+  if (partial === null) return [parallel('c', 0, channels, (c) => [var_('acc', f32(0)), loop('n', 0, batch, (n) => row(n, c)), store(db, c, v('acc'))])];
   return [
-    parallel('c', 0, channels, (c) => [
-      var_('acc', f32(0)),
-      loop('n', 0, batch, (n) => [
-        let_('base', mul(add(mul(n, channels), c), spatial)),
-        loop('p', 0, spatial, (p) => [accum('acc', load(dy, add(v('base'), p)))]),
-      ]),
-      store(db, c, v('acc')),
-    ]),
+    comment(`pass 1: one invocation per (sample, channel) sums its ${spatial} values`),
+    parallel('n', 0, batch, (n) => [parallel('c', 0, channels, (c) => [var_('acc', f32(0)), ...row(n, c), store(partial, add(mul(n, channels), c), v('acc'))])]),
+    comment(`pass 2: the ${batch} partials of each channel, summed in order`),
+    parallel('c', 0, channels, (c) => [var_('acc', f32(0)), loop('n', 0, batch, (n) => [accum('acc', load(partial, add(mul(n, channels), c)))]), store(db, c, v('acc'))]),
   ];
 }

@@ -1,5 +1,10 @@
-// The WGSL target's conv kernels: the same math as conv.ts, on the same conv C (see its
-// header), shaped for a GPU instead of for V8.
+// The GPU schedule's loop shapes for the two conv algorithms whose nest a GPU needs in
+// another order (the schedule's pixels = invocations): the gather and the split-K
+// grad-weight reduction. Their index arithmetic is not here: they address through
+// conv-direct.ts's gatherIndex and dwIndex, as the TS kernels do. The other algorithms are
+// one description under either schedule: the im2row copy (conv-im2row.ts im2rowStmts), the
+// GEMM (gemm.ts: register blocks or workgroup tiles of one GemmSpec), the grad-bias sum
+// (conv-direct.ts gradBiasStmts, split by sample).
 //
 // The TS kernels unroll whole windows and 4x4 output blocks into straight-line code with
 // constant offsets, which V8 turns into fast loops-free code. A GPU wants the opposite:
@@ -17,29 +22,18 @@
 //     K, co, ci, kh) sums its chunk for the kW taps of that row into a partials buffer;
 //     pass 2: one invocation per weight sums the chunks in a fixed order. The bias gradient
 //     (the sum of dY) rides along in pass 1 and pass 2 as one extra column per co.
-//   gradBias alone (conv_transpose, whose bias lives on C's input side): the same two
-//     passes over (sample, channel).
-//   forward by im2row (the plan's im2row strategy): a copy into cols, then a tiled GEMM
-//     that stages operand tiles in workgroup memory between barriers, each invocation
-//     holding a small block of outputs in registers (a cooperative kernel, ir/types.ts).
 //   An axis of more than the schedule's tapUnroll taps loops over them instead (gather), or
-//   makes them invocations (split-K pass 1), to keep shaders small.
+//     makes them invocations (split-K pass 1), to keep shaders small.
 //
 // The blocks, tiles and chunks come from the schedule (src/plan/schedule.ts); the layer's
 // program, with its buffers and names, from conv.ts, the one driver for every target.
 
 import type { ConvGeometry } from '../plan/types.ts';
 import type { Stmt } from '../ir/types.ts';
-import { accum, add, and, barrier, comment, eq, ex, f32, ge, idiv, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, unrolled, v, var_, type E } from '../ir/build.ts';
-import { convForwardAxes, convGradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
-import { checks, forwardGather, gradInputGather, type GatherNames, type GatherSpec } from './conv-direct.ts';
-import type { ConvKernelSchedule, GemmTile, SplitK } from '../plan/schedule.ts';
-
-/** the condition under which tap `tp` of axis `a` reads inside the input at position `t` (null: always): the direct engine's checks over all positions */
-function tapCond(a: Axis, tp: Tap, t: E): E | null {
-  const cs = checks(ex(t), { min: 0, max: a.T - 1 }, tp);
-  return cs.length ? and(...cs) : null;
-}
+import { accum, add, and, comment, eq, f32, ge, idiv, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, v, var_, type E } from '../ir/build.ts';
+import { convForwardAxes, convGradInputAxes, type Axis } from '../plan/conv-axes.ts';
+import { dwIndex, forwardGather, gatherIndex, gradInputGather, tapCond, type GatherNames, type GatherSpec } from './conv-direct.ts';
+import type { ConvKernelSchedule, SplitK } from '../plan/schedule.ts';
 
 /** a serial loop over [0, n), or for n = 1 its body with the variable bound to 0 */
 const serial = (name: string, n: number, body: Stmt[]): Stmt[] => (n === 1 ? [let_(name, 0), ...body] : [loop(name, 0, n, () => body)]);
@@ -53,77 +47,70 @@ const leaves = (a: Axis): boolean => a.lo > 0 || a.hi < a.T;
 const tapName = (k: E, axis: string): string => (typeof k === 'number' ? String(k) : k.k === 'const' ? String(k.v) : `k${axis}`);
 
 /**
- * the taps of axis `a` at position `t`: `body(k, in)` gets the kernel index and the input
- * coordinate. Up to `limit` taps (the schedule's tapUnroll) are unrolled with constant k and offsets, each
- * guarded only where interval analysis says it can leave the input; more run as a loop (the
- * taps form an arithmetic progression in k and offset) with one range check on the input
- * coordinate, only if some tap can leave the input
+ * the taps of axis `a` at position `t`: `body(k, off)` gets the kernel index and the tap's
+ * input offset (gatherIndex adds them to the row). Up to `limit` taps (the schedule's
+ * tapUnroll) are unrolled with constant k and offsets, each guarded only where interval
+ * analysis says it can leave the input; more run as a loop (the taps form an arithmetic
+ * progression in k and offset) with one range check on the input coordinate, only if some
+ * tap can leave the input
  */
-function eachTap(a: Axis, t: E, axis: string, limit: number, body: (k: E, at: E) => Stmt[], bind = true): Stmt[] {
+function eachTap(a: Axis, t: E, axis: string, limit: number, body: (k: E, off: E) => Stmt[]): Stmt[] {
   const n = a.taps.length;
   const dk = n > 1 ? a.taps[1].k - a.taps[0].k : 1;
   const doff = n > 1 ? a.taps[1].off - a.taps[0].off : 0;
   const affine = a.taps.every((tp, i) => tp.k === a.taps[0].k + i * dk && tp.off === a.taps[0].off + i * doff);
-  if (n <= limit || !affine) {
-    return a.taps.flatMap((tp) => {
-      // the outer axis names its coordinate once; the inner one inlines it (it repeats per outer tap)
-      const at = `i${axis}${tp.k}`;
-      const pos = add(mul(t, a.inStep), tp.off);
-      return guarded(tapCond(a, tp, t), bind ? [let_(at, pos), ...body(tp.k, v(at))] : body(tp.k, pos));
-    });
-  }
+  if (n <= limit || !affine) return a.taps.flatMap((tp) => guarded(tapCond(a, tp, t), body(tp.k, tp.off)));
   const i = `${axis}tap`;
   const k = add(a.taps[0].k, mul(v(i), dk));
+  const off = add(a.taps[0].off, mul(v(i), doff));
   const at = `i${axis}`;
-  const check = leaves(a);
   return [
-    loop(i, 0, n, (iv) => [
-      let_(at, add(add(mul(t, a.inStep), a.taps[0].off), mul(iv, doff))),
-      ...(check ? [if_(and(ge(v(at), 0), lt(v(at), a.inSize)), body(k, v(at)))] : body(k, v(at))),
-    ]),
+    loop(i, 0, n, () =>
+      leaves(a) ? [let_(at, add(mul(t, a.inStep), off)), if_(and(ge(v(at), 0), lt(v(at), a.inSize)), body(k, off))] : body(k, off),
+    ),
   ];
 }
 
 /** a gather: out[n, g*outPer + o, t] = bias + sum over r, taps of w[g, o, r, tap] * inp[n, g*redPer + r, t*inStep + off] (the TS gather's spec; it always writes) */
 export type GpuGather = Omit<GatherSpec, 'accumulate' | 'block'>;
 
-/** one gather nest: its iterations are the dispatch's invocations, each computing `cb` output channels */
+/**
+ * one gather nest under the GPU's schedule (pixels as invocations): its iterations are the
+ * dispatch's invocations, each computing `cb` output channels at one position, with one loop
+ * over the reduced channels around the window; the addresses are gatherIndex's
+ */
 function gatherNest(s: GpuGather, cb: number, tapUnroll: number): Stmt[] {
   const { h, wAxis: w } = s;
+  const ix = gatherIndex({ ...s, block: [cb, 1] });
   const blocksPerGroup = s.outPer / cb;
   const outC = s.groups * s.outPer;
-  const inC = s.groups * s.redPer;
   const js = Array.from({ length: cb }, (_, j) => j);
   const acc = (j: number) => `acc${j}`;
   const body: Stmt[] = [
     let_('g', s.groups === 1 ? 0 : idiv(v('ob'), blocksPerGroup)),
     let_('o0', mul(sub(v('ob'), mul(v('g'), blocksPerGroup)), cb)),
-    ...js.map((j) => var_(acc(j), s.bias ? load(s.bias, add(mul(v('g'), s.outPer), add(v('o0'), j))) : f32(0))),
+    ...js.map((j) => var_(acc(j), s.bias ? load(s.bias, ix.biasAt(v('g'), v('o0'), j)) : f32(0))),
   ];
   if (h.taps.length && w.taps.length) {
     body.push(
+      let_('xrow', ix.inRow(v('n'), v('g'), v('th'))),
+      let_('wrow', ix.wRow(v('g'), v('o0'))),
       loop('r', 0, s.redPer, (r) => [
-        let_('xb', mul(add(mul(v('n'), inC), add(mul(v('g'), s.redPer), r)), s.inH * s.inW)),
-        let_('wb', add(add(mul(v('g'), s.gStride), mul(v('o0'), s.oStride)), mul(r, s.rStride))),
-        ...eachTap(h, v('th'), 'h', tapUnroll, (kh, ih) =>
-          eachTap(w, v('tw'), 'w', tapUnroll, (kw, iw) => {
+        // reduced channel r's rows of inp and w (with one channel: the rows themselves)
+        ...(s.redPer > 1 ? [let_('xb', ix.inAt(v('xrow'), r, 0, 0, 0)), let_('wb', ix.wAt(v('wrow'), r, 0, 0, 0))] : []),
+        ...eachTap(h, v('th'), 'h', tapUnroll, (kh, offH) =>
+          eachTap(w, v('tw'), 'w', tapUnroll, (kw, offW) => {
             const xv = `xv${tapName(kh, 'h')}_${tapName(kw, 'w')}`;
             return [
-              let_(xv, load(s.inp, add(v('xb'), add(mul(ih, s.inW), iw))), 'f32'),
-              ...js.map((j) => accum(acc(j), mul(load(s.w, add(v('wb'), add(j * s.oStride, add(mul(kh, s.kW), kw)))), v(xv)))),
+              let_(xv, load(s.inp, ix.inAt(v(s.redPer > 1 ? 'xb' : 'xrow'), 0, offH, v('tw'), offW)), 'f32'),
+              ...js.map((j) => accum(acc(j), mul(load(s.w, ix.wAt(v(s.redPer > 1 ? 'wb' : 'wrow'), 0, j, kh, kw)), v(xv)))),
             ];
-          }, false),
+          }),
         ),
       ]),
     );
   }
-  // real output coordinates of this phase's position (th, tw)
-  const oh = add(h.outStart, mul(v('th'), h.outStep));
-  const ow = add(w.outStart, mul(v('tw'), w.outStep));
-  body.push(
-    let_('yb', add(mul(add(mul(v('n'), outC), add(mul(v('g'), s.outPer), v('o0'))), h.outSize * w.outSize), add(mul(oh, w.outSize), ow))),
-    ...js.map((j) => store(s.out, add(v('yb'), j * h.outSize * w.outSize), v(acc(j)))),
-  );
+  body.push(let_('yrow', ix.outRow(v('n'), v('g'), v('o0'), v('th'))), ...js.map((j) => store(s.out, ix.outAt(v('yrow'), j, v('tw')), v(acc(j)))));
   return [parallel('n', 0, s.batch, () => [parallel('ob', 0, outC / cb, () => [parallel('th', 0, h.T, () => [parallel('tw', 0, w.T, () => body)])])])];
 }
 
@@ -172,25 +159,28 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
   const wNeedsCheck = w.taps.length < c.kW || leaves(w);
   const ih = add(sub(mul(v('oh'), c.strideH), c.pad.top), mul(v('kh'), c.dilationH));
   const acc = (kw: number | null) => (kw === null ? 'a' : `a${kw}`);
+  const ix = dwIndex(c);
+  // a column tap's offset when the columns are invocations (kw a variable)
+  const kwOff = sub(mul(v('kw'), c.dilationW), c.pad.left);
 
   const taps: Stmt[] = kwPar
     ? [
-        let_('iw', add(mul(v('ow'), c.strideW), sub(mul(v('kw'), c.dilationW), c.pad.left))),
-        ...guarded(wNeedsCheck ? and(ge(v('iw'), 0), lt(v('iw'), c.inW)) : null, [accum(acc(null), mul(v('d'), load(names.x, add(v('xb'), v('iw')))))]),
+        // the input column tap kw reads, checked where some tap can leave the input
+        ...(wNeedsCheck ? [let_('iw', add(mul(v('ow'), c.strideW), kwOff))] : []),
+        ...guarded(wNeedsCheck ? and(ge(v('iw'), 0), lt(v('iw'), c.inW)) : null, [accum(acc(null), mul(v('d'), load(names.x, ix.xAt(v('xrow'), v('ow'), 0, kwOff))))]),
       ]
     : kws.flatMap((kw) => {
         const t = tapW.get(kw);
         if (!t) return [];
-        return guarded(tapCond(w, t, v('ow')), [accum(acc(kw), mul(v('d'), load(names.x, add(v('xb'), add(mul(v('ow'), c.strideW), kw * c.dilationW - c.pad.left)))))]);
+        return guarded(tapCond(w, t, v('ow')), [accum(acc(kw), mul(v('d'), load(names.x, ix.xAt(v('xrow'), v('ow'), 0, t.off))))]);
       });
   const perRow: Stmt[] = [
     let_('oh', add(v('oh0'), v('ohh'))),
-    let_('dyb', mul(add(mul(add(v('n0'), v('nn')), c.outC), v('co')), c.outH * c.outW)),
+    let_('dyrow', ix.dyRow(add(v('n0'), v('nn')), 0, v('co'), v('oh'))),
     ...(hNeedsCheck ? [let_('ih', ih), let_('inside', and(ge(v('ih'), 0), lt(v('ih'), c.inH)))] : [let_('ih', ih)]),
-    // x row base: ((n*inC + g*cig + ci)*inH + ih)*inW
-    let_('xb', mul(add(mul(add(mul(add(v('n0'), v('nn')), c.inC), add(mul(v('g'), cig), v('ci'))), c.inH), v('ih')), c.inW)),
+    let_('xrow', ix.xRow(add(v('n0'), v('nn')), v('g'), v('ci'), v('ih'))),
     loop('ow', 0, c.outW, (ow) => [
-      let_('d', load(names.dy, add(add(v('dyb'), mul(v('oh'), c.outW)), ow)), 'f32'),
+      let_('d', load(names.dy, ix.dyAt(v('dyrow'), 0, ow)), 'f32'),
       ...(names.gb ? [accum('ab', v('d'))] : []),
       ...(hNeedsCheck ? [if_(v('inside'), taps)] : taps),
     ]),
@@ -203,7 +193,8 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
     ...accs.map((kw) => var_(acc(kw), f32(0))),
     ...(names.gb ? [var_('ab', f32(0))] : []),
     ...serial('nn', nb, serial('ohh', bh, perRow)),
-    let_('pb', add(mul(add(mul(v('q'), c.outC), v('co')), RB), mul(add(mul(v('ci'), c.kH), v('kh')), c.kW))),
+    // partial[q, co, j] with j the weight's index within its output channel
+    let_('pb', add(mul(add(mul(v('q'), c.outC), v('co')), RB), ix.dwAt(0, v('ci'), v('kh'), 0))),
     ...accs.map((kw) => store(names.partial, add(v('pb'), kw ?? v('kw')), v(acc(kw)))),
     ...(names.gb ? [if_(and(eq(v('ci'), 0), eq(v('kh'), 0), ...(kwPar ? [eq(v('kw'), 0)] : [])), [store(names.partial, add(mul(add(mul(v('q'), c.outC), v('co')), RB), R), v('ab'))])] : []),
   ];
@@ -216,7 +207,7 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
     parallel('j', 0, RB, (j) => [
       var_('s', f32(0)),
       loop('q', 0, chunks, (q) => [accum('s', load(names.partial, add(mul(add(mul(q, c.outC), co), RB), j)))]),
-      ...(names.gb ? [if_(lt(j, R), [store(names.gw, add(mul(co, R), j), v('s'))], [store(names.gb, co, v('s'))])] : [store(names.gw, add(mul(co, R), j), v('s'))]),
+      ...(names.gb ? [if_(lt(j, R), [store(names.gw, add(ix.dwAt(co, 0, 0, 0), j), v('s'))], [store(names.gb, co, v('s'))])] : [store(names.gw, add(ix.dwAt(co, 0, 0, 0), j), v('s'))]),
     ]),
   ]);
   return {
@@ -224,139 +215,4 @@ export function gpuGradWeightStmts(c: ConvGeometry, names: { x: string; dy: stri
     partialLength: chunks * c.outC * RB,
     chunks,
   };
-}
-
-/** sum over (n, spatial) per channel, in two passes: partial[n, c], then the sum over n in order */
-export function gpuChannelSumStmts(batch: number, channels: number, spatial: number, src: string, dst: string, partial: string): Stmt[] {
-  return [
-    comment(`pass 1: one invocation per (sample, channel) sums its ${spatial} values`),
-    parallel('n', 0, batch, (n) => [
-      parallel('c', 0, channels, (ch) => [
-        var_('s', f32(0)),
-        let_('base', mul(add(mul(n, channels), ch), spatial)),
-        loop('p', 0, spatial, (p) => [accum('s', load(src, add(v('base'), p)))]),
-        store(partial, add(mul(n, channels), ch), v('s')),
-      ]),
-    ]),
-    comment(`pass 2: the ${batch} partials of each channel, summed in order`),
-    parallel('c', 0, channels, (ch) => [var_('s', f32(0)), loop('n', 0, batch, (n) => [accum('s', load(partial, add(mul(n, channels), ch)))]), store(dst, ch, v('s'))]),
-  ];
-}
-
-// ---- im2row + tiled GEMM (the forward's im2row strategy) ---------------------------------
-
-/** cols[g, n, p, r*kk + kh*kW + kw] = x[n, g*Cig + r, ih, iw] (0 in the padding): one invocation per (g, n, r, oh, ow) */
-export function gpuIm2rowStmts(c: ConvGeometry, inp: string, cols: string): Stmt[] {
-  const cig = c.inC / c.groups;
-  const kk = c.kH * c.kW;
-  const K = cig * kk;
-  const P = c.outH * c.outW;
-  const { h, w } = convForwardAxes(c);
-  const tapH = new Map(h.taps.map((t) => [t.k, t]));
-  const tapW = new Map(w.taps.map((t) => [t.k, t]));
-  const body: Stmt[] = [
-    let_('xb', mul(add(mul(v('n'), c.inC), add(mul(v('g'), cig), v('r'))), c.inH * c.inW)),
-    let_('cb', add(mul(add(mul(add(mul(v('g'), c.batch), v('n')), P), add(mul(v('oh'), c.outW), v('ow'))), K), mul(v('r'), kk))),
-  ];
-  for (let kh = 0; kh < c.kH; kh++) {
-    for (let kw = 0; kw < c.kW; kw++) {
-      const dst = add(v('cb'), kh * c.kW + kw);
-      const th = tapH.get(kh);
-      const tw = tapW.get(kw);
-      // a tap that never reads inside the input is a constant 0 column
-      if (!th || !tw) {
-        body.push(store(cols, dst, f32(0)));
-        continue;
-      }
-      const cond = allOf(tapCond(h, th, v('oh')), tapCond(w, tw, v('ow')));
-      const value = store(cols, dst, load(inp, add(v('xb'), add(mul(add(mul(v('oh'), h.inStep), th.off), c.inW), add(mul(v('ow'), w.inStep), tw.off)))));
-      body.push(cond === null ? value : if_(cond, [value], [store(cols, dst, f32(0))]));
-    }
-  }
-  return [parallel('g', 0, c.groups, () => [parallel('n', 0, c.batch, () => [parallel('r', 0, cig, () => [parallel('oh', 0, c.outH, () => [parallel('ow', 0, c.outW, () => body)])])])])];
-}
-
-/** the conjunction of the conditions present (null: none, always true) */
-const allOf = (...cs: (E | null)[]): E | null => {
-  const xs = cs.filter((x): x is E => x !== null);
-  return xs.length ? and(...xs) : null;
-};
-
-/**
- * y[n, g*Cog + co, p] = b + sum_k cols[g, n, p, k] * w[g*Cog + co, k] as a tiled GEMM: one
- * workgroup per (g, n, tile of tm pixels x tn channels); per step of tk along K the
- * workgroup stages the A tile (cols) and the B tile (w) in workgroup memory, meets at a
- * barrier, and each invocation accumulates its rm x rn outputs from the staged tiles
- */
-export function gpuTiledGemmStmts(c: ConvGeometry, names: { cols: string; w: string; bias: string | null; out: string }, tile: GemmTile): { stmts: Stmt[]; size: number; shared: { name: string; t: 'f32'; length: number }[] } {
-  const cog = c.outC / c.groups;
-  const K = (c.inC / c.groups) * c.kH * c.kW;
-  const P = c.outH * c.outW;
-  const { tm, tn, tk, rm, rn, size } = tile;
-  const kTiles = Math.ceil(K / tk);
-  // invocation (li, lj) computes pixels li + i*sm and channels lj + j*sn of the tile: strided,
-  // so neighbouring invocations read neighbouring words of A and write neighbouring pixels
-  const sm = tm / rm;
-  const sn = tn / rn;
-  const is = Array.from({ length: rm }, (_, i) => i);
-  const js = Array.from({ length: rn }, (_, j) => j);
-  const acc = (i: number, j: number) => `acc${i}_${j}`;
-  // stage a rows x tk tile: element e of the pass is (row e / tk, column e % tk), so neighbouring
-  // invocations read neighbouring columns of K (contiguous in cols and w); `at` places it
-  const stage = (tile: string, rows: number, rowOk: (row: E) => E | null, src: (row: E, k: E) => E, at: (row: E, kk: E) => E): Stmt[] => {
-    const count = rows * tk;
-    const body = (e: E): Stmt[] => {
-      const row = idiv(add(v('local'), mul(e, size)), tk);
-      const kk = mod(add(v('local'), mul(e, size)), tk);
-      const k = add(v('k0'), kk);
-      const cond = allOf(rowOk(row), K % tk === 0 ? null : lt(k, K));
-      const put = (val: E) => store(tile, at(row, kk), val);
-      const fill = cond ? if_(cond, [put(src(row, k))], [put(f32(0))]) : put(src(row, k));
-      // a tile that is not a multiple of the workgroup: the last pass leaves some invocations idle
-      return count % size === 0 ? [fill] : [if_(lt(add(v('local'), mul(e, size)), count), [fill])];
-    };
-    return [unrolled('e', 0, Math.ceil(count / size), body)];
-  };
-  const aBase = mul(add(mul(v('g'), c.batch), v('n')), P * K);
-  const body: Stmt[] = [
-    let_('li', mod(v('local'), sm)),
-    let_('lj', idiv(v('local'), sm)),
-    ...is.flatMap((i) => js.map((j) => var_(acc(i, j), f32(0)))),
-    loop('kt', 0, kTiles, (kt) => [
-      let_('k0', mul(kt, tk)),
-      // A as [k][pixel]: in the product, neighbouring invocations (neighbouring pixels) read
-      // neighbouring words; B as [channel][k]: an invocation group shares its channels (a broadcast)
-      ...stage('As', tm, (row) => (P % tm === 0 ? null : lt(add(v('m0'), row), P)), (row, k) => load(names.cols, add(aBase, add(mul(add(v('m0'), row), K), k))), (row, kk) => add(mul(kk, tm), row)),
-      ...stage('Bs', tn, (row) => (cog % tn === 0 ? null : lt(add(v('n0'), row), cog)), (row, k) => load(names.w, add(mul(add(mul(v('g'), cog), add(v('n0'), row)), K), k)), (row, kk) => add(mul(row, tk), kk)),
-      barrier(),
-      unrolled('kk', 0, tk, (kk) => [
-        ...is.map((i) => let_(`a${i}`, load('As', add(mul(kk, tm), add(v('li'), i * sm))), 'f32')),
-        ...js.map((j) => let_(`b${j}`, load('Bs', add(mul(add(v('lj'), j * sn), tk), kk)), 'f32')),
-        ...is.flatMap((i) => js.map((j) => accum(acc(i, j), mul(v(`a${i}`), v(`b${j}`))))),
-      ]),
-      barrier(),
-    ]),
-    ...is.flatMap((i) =>
-      js.flatMap((j) => {
-        const m = add(v('m0'), add(v('li'), i * sm));
-        const ch = add(v('n0'), add(v('lj'), j * sn));
-        const co = add(mul(v('g'), cog), ch);
-        const value = names.bias ? add(v(acc(i, j)), load(names.bias, co)) : v(acc(i, j));
-        const put = store(names.out, add(mul(add(mul(v('n'), c.outC), co), P), m), value);
-        const cond = allOf(P % tm === 0 ? null : lt(m, P), cog % tn === 0 ? null : lt(ch, cog));
-        return cond ? [if_(cond, [put])] : [put];
-      }),
-    ),
-  ];
-  const mTiles = Math.ceil(P / tm);
-  const nTiles = Math.ceil(cog / tn);
-  const stmts = [
-    comment(`tiles of ${tm} pixels x ${tn} channels, ${tk} deep along K = ${K} (${kTiles} step${kTiles === 1 ? '' : 's'}), staged in workgroup memory; ${rm} x ${rn} outputs per invocation`),
-    parallel('g', 0, c.groups, () => [
-      parallel('n', 0, c.batch, () => [
-        parallel('tmi', 0, mTiles, (tmi) => [parallel('tni', 0, nTiles, (tni) => [let_('m0', mul(tmi, tm)), let_('n0', mul(tni, tn)), ...body])]),
-      ]),
-    ]),
-  ];
-  return { stmts, size, shared: [{ name: 'As', t: 'f32', length: tm * tk }, { name: 'Bs', t: 'f32', length: tn * tk }] };
 }

@@ -20,10 +20,12 @@ import type { Expr, Kernel, Stmt } from '../ir/types.ts';
 import type { ConvGeometry, KernelRole } from '../plan/types.ts';
 import { convSizes } from '../plan/types.ts';
 import type { ScratchDecl } from './types.ts';
-import { accum, add, and, buf, f32, ge, i32, kernel, let_, load, loop, lt, mul, parallel, select, store, v, var_ } from '../ir/build.ts';
-import { convForwardAxes, convGradInputAxes, type Axis } from '../plan/conv-axes.ts';
-import { gemmStmts } from './gemm.ts';
+import { accum, add, and, buf, f32, ge, i32, if_, kernel, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
+import { convForwardAxes, convGradInputAxes, type Tap } from '../plan/conv-axes.ts';
+import { allOf, tapCond } from './conv-direct.ts';
+import { gemmStmts, type GemmSpec } from './gemm.ts';
 import { ROLE_TAG } from './names.ts';
+import type { PixelSchedule } from '../plan/schedule.ts';
 
 export interface Im2rowCalls {
   readonly scratch: readonly ScratchDecl[];
@@ -43,55 +45,71 @@ function dims(c: ConvGeometry) {
 /** the im2row buffer of C: [groups, batch, output pixels, Cin/g * kH * kW] (both targets' copies write it) */
 export const colsScratch = (c: ConvGeometry): ScratchDecl => ({ name: 'cols', t: 'f32', length: dims(c).colsLen, keep: false });
 
-/** cols = im2row(inp): one pass per (channel, tap), with the padding as constant zero-fill ranges */
-function im2rowStmts(c: ConvGeometry, inp: string): Stmt[] {
-  const { cig, kk, P, K } = dims(c);
+/**
+ * cols = im2row(inp), written once for every target: cols[g, n, p, r*kk + kh*kW + kw] =
+ * inp[n, g*Cig + r, oh*sH + offH, ow*sW + offW] where the tap reads inside the input, else 0.
+ * `pixels` (the schedule) orders the nest: taps outside the pixels, with the padding as
+ * constant zero-fill ranges, or one invocation per pixel writing every tap of its window.
+ * `rowStride`: floats from one row of cols to the next (default K)
+ */
+export function im2rowStmts(c: ConvGeometry, inp: string, rowStride?: number, pixels: PixelSchedule = 'loops'): Stmt[] {
+  const { cig, kk, P } = dims(c);
+  const K = rowStride ?? dims(c).K;
+  const cols = 'cols';
   const { h, w } = convForwardAxes(c);
-  const zeroRows = (from: number, to: number, kcol: number): Stmt[] =>
-    to > from
-      ? [
-          loop('oh', from, to, (oh) => [
-            loop('ow', 0, c.outW, (ow) => [store('cols', add(add(v('dst'), mul(add(mul(oh, c.outW), ow), K)), kcol), f32(0))]),
+  // the index arithmetic: bases per (g, n, r), offsets per (oh, ow, tap)
+  const dst = (g: Expr, n: Expr, r: Expr) => add(mul(mul(add(mul(g, c.batch), n), P), K), mul(r, kk));
+  const src = (g: Expr, n: Expr, r: Expr) => mul(add(mul(n, c.inC), add(mul(g, cig), r)), c.inH * c.inW);
+  const colsAt = (oh: E, ow: E, kcol: number) => add(mul(add(mul(oh, c.outW), ow), K), kcol);
+  const inpAt = (oh: E, ow: E, th: Tap, tw: Tap) => add(mul(add(mul(oh, c.strideH), th.off), c.inW), add(mul(ow, c.strideW), tw.off));
+  // a tap that never reads inside the input (no valid range) is a constant 0 column
+  const taps = Array.from({ length: c.kH * c.kW }, (_, kcol) => ({ kcol, th: h.taps.find((t) => t.k === Math.floor(kcol / c.kW)), tw: w.taps.find((t) => t.k === kcol % c.kW) }));
+  const perChannel = (g: Expr, n: Expr, r: Expr): Stmt[] => {
+    const body: Stmt[] = [
+      // cols[g, n, 0, r*kk] and inp[n, g*Cig + r, 0, 0]
+      let_('dst', dst(g, n, r)),
+      let_('src', src(g, n, r)),
+    ];
+    if (pixels === 'invocations') {
+      return [
+        ...body,
+        parallel('oh', 0, c.outH, (oh) => [
+          parallel('ow', 0, c.outW, (ow) => [
+            let_('cb', add(v('dst'), colsAt(oh, ow, 0))),
+            ...taps.map(({ kcol, th, tw }) => {
+              const put = (value: Expr) => store(cols, add(v('cb'), kcol), value);
+              if (!th || !tw) return put(f32(0));
+              const cond = allOf(tapCond(h, th, oh), tapCond(w, tw, ow));
+              const value = put(load(inp, add(v('src'), inpAt(oh, ow, th, tw))));
+              return cond === null ? value : if_(cond, [value], [put(f32(0))]);
+            }),
           ]),
-        ]
-      : [];
-  return [
-    parallel('g', 0, c.groups, (g) => [
-      parallel('n', 0, c.batch, (n) => [
-        parallel('r', 0, cig, (r) => {
-          const body: Stmt[] = [
-            // cols[g, n, 0, r*kk] and inp[n, g*Cig + r, 0, 0]
-            let_('dst', add(mul(mul(add(mul(g, c.batch), n), P), K), mul(r, kk))),
-            let_('src', mul(add(mul(n, c.inC), add(mul(g, cig), r)), c.inH * c.inW)),
-          ];
-          for (let kh = 0; kh < c.kH; kh++) {
-            const th = h.taps.find((t) => t.k === kh);
-            for (let kw = 0; kw < c.kW; kw++) {
-              const tw = w.taps.find((t) => t.k === kw);
-              const kcol = kh * c.kW + kw;
-              if (!th || !tw) {
-                body.push(...zeroRows(0, c.outH, kcol));
-                continue;
-              }
-              body.push(...zeroRows(0, th.lo, kcol));
-              const put = (ow: Expr, value: Expr) => store('cols', add(add(v('drow'), mul(ow, K)), kcol), value);
-              body.push(
-                loop('oh', th.lo, th.hi, (oh) => [
-                  let_('drow', add(v('dst'), mul(mul(oh, c.outW), K))),
-                  let_('srow', add(add(v('src'), mul(add(mul(oh, c.strideH), th.off), c.inW)), tw.off)),
-                  ...(tw.lo > 0 ? [loop('ow', 0, tw.lo, (ow) => [put(ow, f32(0))])] : []),
-                  loop('ow', tw.lo, tw.hi, (ow) => [put(ow, load(inp, add(v('srow'), mul(ow, c.strideW))))]),
-                  ...(tw.hi < c.outW ? [loop('ow', tw.hi, c.outW, (ow) => [put(ow, f32(0))])] : []),
-                ]),
-              );
-              body.push(...zeroRows(th.hi, c.outH, kcol));
-            }
-          }
-          return body;
-        }),
-      ]),
-    ]),
-  ];
+        ]),
+      ];
+    }
+    const zeroRows = (from: number, to: number, kcol: number): Stmt[] =>
+      to > from ? [loop('oh', from, to, (oh) => [loop('ow', 0, c.outW, (ow) => [store(cols, add(v('dst'), colsAt(oh, ow, kcol)), f32(0))])])] : [];
+    for (const { kcol, th, tw } of taps) {
+      if (!th || !tw) {
+        body.push(...zeroRows(0, c.outH, kcol));
+        continue;
+      }
+      body.push(...zeroRows(0, th.lo, kcol));
+      const put = (ow: Expr, value: Expr) => store(cols, add(v('drow'), colsAt(0, ow, kcol)), value);
+      body.push(
+        loop('oh', th.lo, th.hi, (oh) => [
+          let_('drow', add(v('dst'), colsAt(oh, 0, 0))),
+          let_('srow', add(v('src'), inpAt(oh, 0, th, tw))),
+          ...(tw.lo > 0 ? [loop('ow', 0, tw.lo, (ow) => [put(ow, f32(0))])] : []),
+          loop('ow', tw.lo, tw.hi, (ow) => [put(ow, load(inp, add(v('srow'), mul(ow, c.strideW))))]),
+          ...(tw.hi < c.outW ? [loop('ow', tw.hi, c.outW, (ow) => [put(ow, f32(0))])] : []),
+        ]),
+      );
+      body.push(...zeroRows(th.hi, c.outH, kcol));
+    }
+    return body;
+  };
+  return [parallel('g', 0, c.groups, (g) => [parallel('n', 0, c.batch, (n) => [parallel('r', 0, cig, (r) => perChannel(g, n, r))])])];
 }
 
 /**
@@ -157,6 +175,25 @@ function col2imStmts(c: ConvGeometry, bias: string | null, out: string): Stmt[] 
 
 const name = (base: string, role: KernelRole, step: string) => `${base}_${ROLE_TAG[role]}_im2row_${step}`;
 
+/** C.fwd's product: out[n, g*Cog + co, p] = bias + sum_k cols[g, n, p, k] * w[g*Cog + co, k], per (n, group): M=P, N=Cog, K=Cig*kk (every target's; the schedule picks register blocks or workgroup tiles) */
+export function forwardGemm(c: ConvGeometry, n: { w: string; bias: string | null; out: string }, block?: readonly number[]): GemmSpec {
+  const { cog, P, K } = dims(c);
+  return {
+    ...(block ? { block } : {}),
+    batch: [
+      { size: c.batch, a: P * K, b: 0, c: c.outC * P, bias: 0 },
+      { size: c.groups, a: c.batch * P * K, b: cog * K, c: cog * P, bias: cog },
+    ],
+    M: P,
+    N: cog,
+    red: [{ size: K, a: 1, b: 1 }],
+    a: { buf: 'cols', mStride: K },
+    b: { buf: n.w, nStride: K },
+    c: { buf: n.out, mStride: 1, nStride: P },
+    ...(n.bias ? { bias: { buf: n.bias, nStride: 1 } } : {}),
+  };
+}
+
 /** C.fwd by im2row: cols = im2row(inp); out = cols · wᵀ (+ bias) */
 export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias: string | null; out: string }, base: string, role: KernelRole, block: readonly number[]): Im2rowCalls {
   const { cog, P, K, colsLen } = dims(c);
@@ -171,20 +208,7 @@ export function im2rowForward(c: ConvGeometry, n: { inp: string; w: string; bias
     name: name(base, role, 'gemm'),
     doc: [`${n.out}[n, co, p] = ${n.bias ? 'b[co] + ' : ''}sum_k cols[g, n, p, k] * w[co, k]: M=${P} N=${cog} K=${K} per (n, group)`],
     buffers: [buf('cols', colsLen, 'read'), buf(n.w, sz.w, 'read'), ...(n.bias ? [buf(n.bias, c.outC, 'read')] : []), buf(n.out, sz.y, 'write')],
-    body: gemmStmts({
-      block,
-      batch: [
-        { size: c.batch, a: P * K, b: 0, c: c.outC * P, bias: 0 },
-        { size: c.groups, a: c.batch * P * K, b: cog * K, c: cog * P, bias: cog },
-      ],
-      M: P,
-      N: cog,
-      red: [{ size: K, a: 1, b: 1 }],
-      a: { buf: 'cols', mStride: K },
-      b: { buf: n.w, nStride: K },
-      c: { buf: n.out, mStride: 1, nStride: P },
-      ...(n.bias ? { bias: { buf: n.bias, nStride: 1 } } : {}),
-    }),
+    body: gemmStmts(forwardGemm(c, n, block)),
   });
   return { scratch: [colsScratch(c)], kernels: [copy, gemm] };
 }

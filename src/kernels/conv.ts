@@ -2,8 +2,9 @@
 // target's schedule (src/plan/schedule.ts), for every target: this is the one conv lowering;
 // the targets differ in the schedule it follows and the renderer (the 1D layers are the 2D
 // ones with a 1-tall kernel: H = 1). The loop nests per algorithm and schedule live in
-// conv-direct.ts (gather, reduce: unrolled register blocks), conv-im2row.ts + gemm.ts (im2row,
-// register-blocked GEMM) and conv-gpu.ts (the same algorithms mapped to invocations).
+// conv-direct.ts (gather, reduce: unrolled register blocks; the index arithmetic of both, and
+// the grad-bias sum), conv-im2row.ts + gemm.ts (the im2row copy, the GEMM in register blocks
+// or workgroup tiles) and conv-gpu.ts (the GPU's loop shapes of the gather and the split-K).
 //
 // Everything is phrased on one underlying conv C (in -> out, weight [Cout, Cin/g, kH, kW]):
 //   conv:            forward = C.fwd(x -> y),   gradInput = C.dx(dy -> dx),  gradWeight = C.dw(x, dy)
@@ -22,10 +23,11 @@ import { convForwardAxes, convGradInputAxes, splitTaps, type Axis } from '../pla
 import { irSize } from '../ir/size.ts';
 import { type DirectParts, type GatherNames, type GatherSpec, dwUnits, forwardGather, gatherBlocked, gradBiasStmts, gradInputGather, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
-import { colsScratch, im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
+import { colsScratch, forwardGemm, im2rowForward, im2rowGradInput, im2rowGradWeight, im2rowStmts } from './conv-im2row.ts';
 import { convCost } from '../plan/cost.ts';
 import { scheduleConv, type ConvKernelSchedule, type ConvLayerSchedule } from '../plan/schedule.ts';
-import { gatherGpu, gpuChannelSumStmts, gpuGradWeightStmts, gpuIm2rowStmts, gpuTiledGemmStmts } from './conv-gpu.ts';
+import { gatherGpu, gpuGradWeightStmts } from './conv-gpu.ts';
+import { tiledGemmStmts } from './gemm.ts';
 
 export { convSizes, isTransposed, transposedToConv, underlyingConv };
 
@@ -249,8 +251,8 @@ const WGSL: TargetAlgorithms = {
     if (r.cDx || r.role !== 'forward') throw new Error(`lower conv: ${x.layer.name}: the wgsl target has no im2row ${r.role}`);
     const cols = colsScratch(x.c);
     x.addScratch(cols);
-    const copy = gpuKernel(x, 'forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', x.xLen, 'read'), buf('cols', cols.length, 'write')], gpuIm2rowStmts(x.c, 'x', 'cols'));
-    const g = gpuTiledGemmStmts(x.c, { cols: 'cols', w: 'w', bias: r.names.bias, out: 'y' }, r.k.tile!);
+    const copy = gpuKernel(x, 'forward', 'cols_gpu', WHY_GPU.im2row, [buf('x', x.xLen, 'read'), buf('cols', cols.length, 'write')], im2rowStmts(x.c, 'x', undefined, r.k.pixels));
+    const g = tiledGemmStmts(forwardGemm(x.c, { w: 'w', bias: r.names.bias, out: 'y' }), r.k.tile!);
     const gemm = gpuKernel(x, 'forward', 'gemm_tiled', WHY_GPU.tiled, [buf('cols', cols.length, 'read'), ...r.buffers.filter((b) => b.name !== 'x')], g.stmts);
     const gemmArgs = Object.fromEntries(Object.entries(r.args).filter(([name]) => name !== 'x'));
     const calls: KernelCall[] = [
@@ -268,12 +270,15 @@ const WGSL: TargetAlgorithms = {
     const args = { x: 'x', dy: 'dy', partial: 'dwPartial', dw: 'gradWeight', ...(fused ? { db: 'gradBias' } : {}) };
     return [{ kernel: gpuKernel(x, 'gradWeight', 'splitk', WHY_GPU.splitK + (fused ? '; the bias gradient fused in' : ''), buffers, r.stmts), args }];
   },
-  gradBias: (x) => {
+  gradBias: (x, k) => {
     const oc = x.layer.geometry.outC;
-    x.addScratch({ name: 'dbPartial', t: 'f32', length: x.c.batch * oc, keep: false });
-    const body = gpuChannelSumStmts(x.c.batch, oc, x.yLen / (x.c.batch * oc), 'dy', 'db', 'partial');
-    const buffers = [buf('dy', x.yLen, 'read'), buf('partial', x.c.batch * oc, 'read_write'), buf('db', oc, 'write')];
-    return [{ kernel: gpuKernel(x, 'gradBias', 'splitk', 'per-sample sums, then their sum in order', buffers, body), args: { dy: 'dy', partial: 'dbPartial', db: 'gradBias' } }];
+    // split by sample (the planner's choice: the batch loop becomes invocations), or one invocation per channel
+    const split = k.splitK !== null;
+    if (split) x.addScratch({ name: 'dbPartial', t: 'f32', length: x.c.batch * oc, keep: false });
+    const body = gradBiasStmts(x.c.batch, oc, x.yLen / (x.c.batch * oc), 'dy', 'db', split ? 'partial' : null);
+    const buffers = [buf('dy', x.yLen, 'read'), ...(split ? [buf('partial', x.c.batch * oc, 'read_write')] : []), buf('db', oc, 'write')];
+    const args = { dy: 'dy', ...(split ? { partial: 'dbPartial' } : {}), db: 'gradBias' };
+    return [{ kernel: gpuKernel(x, 'gradBias', split ? 'splitk' : 'sum', split ? 'per-sample sums, then their sum in order' : 'one invocation per channel', buffers, body), args }];
   },
 };
 

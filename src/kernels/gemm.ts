@@ -7,9 +7,9 @@
 // blocks at constant positions (no masks in the hot loop).
 
 import type { Expr, Stmt } from '../ir/types.ts';
-import { accum, add, f32, i32, let_, load, loop, mul, parallel, store, v, var_ } from '../ir/build.ts';
+import { accum, add, and, barrier, comment, f32, i32, idiv, if_, let_, load, loop, lt, mod, mul, parallel, store, unrolled, v, var_ } from '../ir/build.ts';
 
-import { GEMM_BM, GEMM_BN } from '../plan/schedule.ts';
+import { GEMM_BM, GEMM_BN, type GemmTile } from '../plan/schedule.ts';
 
 /** an outer (batch) dimension: its index steps each operand by a constant */
 export interface GemmBatchDim {
@@ -142,4 +142,93 @@ export function gemmStmts(s: GemmSpec): Stmt[] {
     ];
   };
   return batchNest(0, { ab: i32(s.a.offset ?? 0), bb: i32(s.b.offset ?? 0), cb: i32(s.c.offset ?? 0), biasb: i32(s.bias?.offset ?? 0) });
+}
+
+/** the conjunction of the conditions present (null: none, always true) */
+const allOf = (...cs: (Expr | null)[]): Expr | null => {
+  const xs = cs.filter((x): x is Expr => x !== null);
+  return xs.length ? and(...xs) : null;
+};
+
+/**
+ * the same product (one GemmSpec: the operands, strides and bias of gemmStmts) under the
+ * GPU's schedule, a workgroup tile (plan/schedule.ts gemmTile): one workgroup per (batch
+ * index, tile of tm rows x tn columns); per step of tk along the reduction the workgroup
+ * stages the A tile and the B tile in workgroup memory, meets at a barrier, and each
+ * invocation accumulates its rm x rn outputs from the staged tiles. One reduction dimension
+ * (the staged one), no accumulate.
+ */
+export function tiledGemmStmts(s: GemmSpec, tile: GemmTile): { stmts: Stmt[]; size: number; shared: { name: string; t: 'f32'; length: number }[] } {
+  if (s.red.length !== 1 || s.c.accumulate) throw new Error('gemm: a tiled GEMM stages one reduction dimension and writes C');
+  const { M, N } = s;
+  const { size: K, a: ka, b: kb } = s.red[0]!;
+  const { tm, tn, tk, rm, rn, size } = tile;
+  const kTiles = Math.ceil(K / tk);
+  // invocation (li, lj) computes rows li + i*sm and columns lj + j*sn of the tile: strided,
+  // so neighbouring invocations read neighbouring words of A and write neighbouring rows
+  const sm = tm / rm;
+  const sn = tn / rn;
+  const is = Array.from({ length: rm }, (_, i) => i);
+  const js = Array.from({ length: rn }, (_, j) => j);
+  const acc = (i: number, j: number) => `acc${i}_${j}`;
+  // stage a rows x tk tile: element e of the pass is (row e / tk, column e % tk), so neighbouring
+  // invocations read neighbouring columns of K (contiguous in A and B); `at` places it
+  const stage = (buf: string, rows: number, rowOk: (row: Expr) => Expr | null, src: (row: Expr, k: Expr) => Expr, at: (row: Expr, kk: Expr) => Expr): Stmt[] => {
+    const count = rows * tk;
+    const body = (e: Expr): Stmt[] => {
+      const row = idiv(add(v('local'), mul(e, size)), tk);
+      const kk = mod(add(v('local'), mul(e, size)), tk);
+      const k = add(v('k0'), kk);
+      const cond = allOf(rowOk(row), K % tk === 0 ? null : lt(k, K));
+      const put = (val: Expr) => store(buf, at(row, kk), val);
+      const fill = cond ? if_(cond, [put(src(row, k))], [put(f32(0))]) : put(src(row, k));
+      // a tile that is not a multiple of the workgroup: the last pass leaves some invocations idle
+      return count % size === 0 ? [fill] : [if_(lt(add(v('local'), mul(e, size)), count), [fill])];
+    };
+    return [unrolled('e', 0, Math.ceil(count / size), body)];
+  };
+  const body: Stmt[] = [
+    let_('li', mod(v('local'), sm)),
+    let_('lj', idiv(v('local'), sm)),
+    ...is.flatMap((i) => js.map((j) => var_(acc(i, j), f32(0)))),
+    loop('kt', 0, kTiles, (kt) => [
+      let_('k0', mul(kt, tk)),
+      // A as [k][row]: in the product, neighbouring invocations (neighbouring rows) read
+      // neighbouring words; B as [column][k]: an invocation group shares its columns (a broadcast)
+      ...stage('As', tm, (row) => (M % tm === 0 ? null : lt(add(v('m0'), row), M)), (row, k) => load(s.a.buf, add(v('ab'), add(mul(add(v('m0'), row), s.a.mStride), mul(k, ka)))), (row, kk) => add(mul(kk, tm), row)),
+      ...stage('Bs', tn, (row) => (N % tn === 0 ? null : lt(add(v('n0'), row), N)), (row, k) => load(s.b.buf, add(v('bb'), add(mul(add(v('n0'), row), s.b.nStride), mul(k, kb)))), (row, kk) => add(mul(row, tk), kk)),
+      barrier(),
+      unrolled('kk', 0, tk, (kk) => [
+        ...is.map((i) => let_(`a${i}`, load('As', add(mul(kk, tm), add(v('li'), i * sm))), 'f32')),
+        ...js.map((j) => let_(`b${j}`, load('Bs', add(mul(add(v('lj'), j * sn), tk), kk)), 'f32')),
+        ...is.flatMap((i) => js.map((j) => accum(acc(i, j), mul(v(`a${i}`), v(`b${j}`))))),
+      ]),
+      barrier(),
+    ]),
+    ...is.flatMap((i) =>
+      js.flatMap((j) => {
+        const m = add(v('m0'), add(v('li'), i * sm));
+        const n = add(v('n0'), add(v('lj'), j * sn));
+        const value = s.bias ? add(v(acc(i, j)), load(s.bias.buf, add(v('biasb'), mul(n, s.bias.nStride)))) : v(acc(i, j));
+        const put = store(s.c.buf, add(v('cb'), add(mul(m, s.c.mStride), mul(n, s.c.nStride))), value);
+        const cond = allOf(M % tm === 0 ? null : lt(m, M), N % tn === 0 ? null : lt(n, N));
+        return cond ? [if_(cond, [put])] : [put];
+      }),
+    ),
+  ];
+  const mTiles = Math.ceil(M / tm);
+  const nTiles = Math.ceil(N / tn);
+  // the workgroup loops: the batch dimensions, then the tiles; the operands' bases inside
+  const bt = s.batch.map((_, l) => v(`bt${l}`));
+  const base = (pick: (d: GemmBatchDim) => number, offset = 0) => s.batch.reduce<Expr>((e, d, l) => add(e, mul(bt[l]!, pick(d))), i32(offset));
+  const bases: Stmt[] = [
+    let_('ab', base((d) => d.a, s.a.offset)),
+    let_('bb', base((d) => d.b, s.b.offset)),
+    let_('cb', base((d) => d.c, s.c.offset)),
+    ...(s.bias ? [let_('biasb', base((d) => d.bias ?? 0, s.bias.offset))] : []),
+  ];
+  const tiles = parallel('tmi', 0, mTiles, (tmi) => [parallel('tni', 0, nTiles, (tni) => [let_('m0', mul(tmi, tm)), let_('n0', mul(tni, tn)), ...bases, ...body])]);
+  const nest = s.batch.reduceRight<Stmt>((inner, d, l) => parallel(`bt${l}`, 0, d.size, () => [inner]), tiles);
+  const stmts = [comment(`tiles of ${tm} x ${tn} outputs, ${tk} deep along K = ${K} (${kTiles} step${kTiles === 1 ? '' : 's'}), staged in workgroup memory; ${rm} x ${rn} outputs per invocation`), nest];
+  return { stmts, size, shared: [{ name: 'As', t: 'f32', length: tm * tk }, { name: 'Bs', t: 'f32', length: tn * tk }] };
 }

@@ -18,12 +18,13 @@ function blockCell(s: ModelSchedule['target'], k: ConvKernelSchedule): string {
 /** the rest of the schedule: budgets, tap unrolling, tiles, split-K */
 function detailCell(t: ModelSchedule['target'], k: ConvKernelSchedule): string {
   const out: string[] = [];
+  if (k.pixels === 'invocations' && (k.algorithm === 'gather' || k.algorithm === 'im2row')) out.push('pixels as invocations');
   if (k.unrollBudget !== null) out.push(`unroll budget ${k.unrollBudget} IR nodes`);
   if (k.tapUnroll !== null) out.push(`taps unrolled up to ${k.tapUnroll} per axis`);
   if (k.tile) out.push(`tile ${k.tile.tm}x${k.tile.tn}x${k.tile.tk}, ${k.tile.size} invocations`);
   if (k.fused) out.push("in gradWeight's split-K");
-  else if (k.splitK) out.push(`split-K: ${k.splitK.chunks} chunks of ${k.splitK.nb} sample(s) x ${k.splitK.bh} row(s)`);
-  if (k.algorithm === 'sum' && !k.fused) out.push(t === 'wgsl' ? 'two passes: per sample, then their sum in order' : 'one loop per channel');
+  else if (k.splitK && k.algorithm !== 'sum') out.push(`split-K: ${k.splitK.chunks} chunks of ${k.splitK.nb} sample(s) x ${k.splitK.bh} row(s)`);
+  if (k.algorithm === 'sum' && !k.fused) out.push(k.splitK ? 'two passes: per sample, then their sum in order' : 'one loop per channel');
   return out.join('; ') || '-';
 }
 

@@ -152,7 +152,17 @@ export interface ConvKernelSchedule {
   readonly splitK: SplitK | null;
   /** wgsl sum: computed inside the gradWeight split-K (one extra column per channel) */
   readonly fused: boolean;
+  /**
+   * how the output pixels run (one loop-nest description, two shapes): `loops` inside the
+   * channel and tap loops, split at each tap's valid range so no read is checked (ts, wasm);
+   * `invocations`: parallel loops outside the taps, one invocation each, checking only the
+   * taps that can leave the input (wgsl)
+   */
+  readonly pixels: PixelSchedule;
 }
+
+/** see ConvKernelSchedule.pixels */
+export type PixelSchedule = 'loops' | 'invocations';
 
 /** a conv layer's kernels on one target, in the plan's role order */
 export interface ConvLayerSchedule {
@@ -180,7 +190,9 @@ export interface ScheduleOverrides {
 
 type ConvLayer = ConvLayerPlan | ConvTransposeLayerPlan;
 
-const none = { unrollBudget: null, tapUnroll: null, tile: null, splitK: null, fused: false } as const;
+const none = { unrollBudget: null, tapUnroll: null, tile: null, splitK: null, fused: false, pixels: 'loops' } as const;
+/** a GPU kernel: pixels are invocations */
+const gpu = { ...none, pixels: 'invocations' } as const;
 
 /** C's gather for a role: forward reduces over C's input channels, C.dx over its output channels */
 const gatherOutPer = (c: ConvGeometry, cDx: boolean) => (cDx ? c.inC : c.outC) / c.groups;
@@ -218,14 +230,18 @@ function wgslKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): C
   if (role === 'gradBias') {
     // the bias gradient rides in the split-K gradWeight when it sums C's dy (a conv, not a conv_transpose)
     const fused = !T && layer.kernels.includes('gradWeight');
-    return { role, algorithm: 'sum', block: [], ...none, fused };
+    // alone, it sums per sample in parallel, then the samples in order: split-K by sample
+    const [batch, , ...space] = layer.outShape;
+    const rows = space.length === 2 ? space[0]! : 1;
+    const perChunk = space.reduce((a, b) => a * b, 1);
+    return { role, algorithm: 'sum', block: [], ...gpu, fused, splitK: fused ? null : { nb: 1, bh: rows, chunks: batch!, perChunk } };
   }
-  if (role === 'gradWeight') return { role, algorithm: 'reduce', block: [], ...none, tapUnroll: TAP_UNROLL_LIMIT, splitK: reduce() };
+  if (role === 'gradWeight') return { role, algorithm: 'reduce', block: [], ...gpu, tapUnroll: TAP_UNROLL_LIMIT, splitK: reduce() };
   if (role === 'forward' && !T && (o.forward ?? (layer.schedule.forward === 'im2row' ? 'tiled' : 'gather')) === 'tiled') {
     const t = gemmTile(c.outH * c.outW, cog, cig * c.kH * c.kW);
-    return { role, algorithm: 'im2row', block: [t.rm, t.rn], ...none, tile: t };
+    return { role, algorithm: 'im2row', block: [t.rm, t.rn], ...gpu, tile: t };
   }
-  return { role, algorithm: 'gather', block: [blockOf(gatherOutPer(c, (role === 'forward') === T))], ...none, tapUnroll: TAP_UNROLL_LIMIT };
+  return { role, algorithm: 'gather', block: [blockOf(gatherOutPer(c, (role === 'forward') === T))], ...gpu, tapUnroll: TAP_UNROLL_LIMIT };
 }
 
 // ---- wasm -----------------------------------------------------------------------------------

@@ -330,11 +330,10 @@ class FnBuilder {
   }
 
   private vecUpdate(g: VecGroup): void {
-    this.push({ op: 'local.get', name: g.local });
     this.expr(g.factor, 'f32');
     this.push({ op: 'f32x4.splat' });
     const offset = this.address(g.buf, g.index);
-    this.push({ op: 'v128.load', offset }, { op: 'f32x4.mul' }, { op: 'f32x4.add' }, { op: 'local.set', name: g.local });
+    this.push({ op: 'v128.load', offset }, ...vecMulAdd(g.local, this.schedule.fma === true), { op: 'local.set', name: g.local });
   }
 
   /** the loop's f32x4 groups, packed from their scalars; call unpack after the loop */
@@ -456,9 +455,27 @@ class FnBuilder {
  */
 export interface WasmSchedule {
   readonly simd: boolean;
+  /**
+   * the vector updates as one f32x4.relaxed_madd (relaxed SIMD: fused or not, the engine's
+   * choice) instead of f32x4.mul + f32x4.add; see vecMulAdd. Off (or absent): mul + add
+   */
+  readonly fma?: boolean;
 }
 
 export const DEFAULT_WASM_SCHEDULE: WasmSchedule = { simd: true };
+
+/**
+ * `acc = a * b + acc` with a and b on the stack: f32x4.mul, local.get acc, f32x4.add; with fma,
+ * local.get acc, f32x4.relaxed_madd and three nops, the same number of bytes (3 + 2 + 3 against
+ * 2 + 3 + 3, the local's index alike), so a host derives the relaxed binary from the mul + add one
+ * by rewriting those bytes in place (wasm/runtime.ts, relaxBinary) instead of carrying a second
+ * binary. The product comes first so both forms take a, b, acc in that order (relaxed_madd
+ * computes a * b + c); the add is commutative, so mul + add keeps the scalar code's bits.
+ */
+export function vecMulAdd(acc: string, fma: boolean): Instr[] {
+  if (fma) return [{ op: 'local.get', name: acc }, { op: 'f32x4.relaxed_madd' }, { op: 'nop' }, { op: 'nop' }, { op: 'nop' }];
+  return [{ op: 'f32x4.mul' }, { op: 'local.get', name: acc }, { op: 'f32x4.add' }];
+}
 
 /** the fewest steps of a constant-bound loop worth packing accumulators for */
 const MIN_SIMD_TRIPS = 4;

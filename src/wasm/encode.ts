@@ -53,6 +53,9 @@ const PLAIN: Record<string, number[]> = {
   'f32x4.add': [0xfd, 0xe4, 0x01],
   'f32x4.sub': [0xfd, 0xe5, 0x01],
   'f32x4.mul': [0xfd, 0xe6, 0x01],
+  // relaxed SIMD (a separate proposal: Node 20 validates it only with --experimental-wasm-relaxed-simd)
+  'f32x4.relaxed_madd': [0xfd, 0x85, 0x02],
+  nop: [0x01],
 };
 
 const MEM: Record<string, { code: number[]; align: number }> = {

@@ -8,6 +8,13 @@ import { DEFAULT_WASM_SCHEDULE, renderKernelWasm, type WasmSchedule } from '../r
 import { encodeModule } from './encode.ts';
 import { verify } from '../ir/passes.ts';
 import type { ModuleDef } from './instr.ts';
+import { hasRelaxedSimd } from './relax.ts';
+
+/**
+ * the schedule the checker and the tests run kernels with by default: the build's f32x4 one,
+ * with relaxed_madd where this engine has relaxed SIMD (as the generated runtime picks)
+ */
+export const HOST_WASM_SCHEDULE: WasmSchedule = { ...DEFAULT_WASM_SCHEDULE, fma: hasRelaxedSimd() };
 
 /** the host functions kernels import (f64 -> f64): the TS target's own Math */
 export const mathImports = { exp: Math.exp, log: Math.log };
@@ -24,11 +31,11 @@ export function instantiate(bytes: Uint8Array<ArrayBuffer>, memory: WebAssembly.
   return inst.exports as Record<string, (...a: number[]) => void>;
 }
 
-const compiled = { simd: new WeakMap<Kernel, Uint8Array<ArrayBuffer>>(), scalar: new WeakMap<Kernel, Uint8Array<ArrayBuffer>>() };
+const compiled = { simd: new WeakMap<Kernel, Uint8Array<ArrayBuffer>>(), scalar: new WeakMap<Kernel, Uint8Array<ArrayBuffer>>(), fma: new WeakMap<Kernel, Uint8Array<ArrayBuffer>>() };
 
 /** run one kernel in WebAssembly on typed arrays (in place: written buffers are copied back) */
-export function runKernelWasm(k: Kernel, bufs: readonly (Float32Array | Int32Array)[], scalars: readonly number[] = [], schedule: WasmSchedule = DEFAULT_WASM_SCHEDULE): void {
-  const cache = schedule.simd ? compiled.simd : compiled.scalar;
+export function runKernelWasm(k: Kernel, bufs: readonly (Float32Array | Int32Array)[], scalars: readonly number[] = [], schedule: WasmSchedule = HOST_WASM_SCHEDULE): void {
+  const cache = !schedule.simd ? compiled.scalar : schedule.fma ? compiled.fma : compiled.simd;
   let bytes = cache.get(k);
   if (!bytes) {
     bytes = encodeModule(kernelModule([k], [], schedule));

@@ -24,6 +24,7 @@
 
 import type { Expr, Kernel, Stmt } from '../ir/types.ts';
 import { exprsOf, loadsOf, varsOf } from '../ir/walk.ts';
+import { lowerKernelWasm } from './lower.ts';
 
 /** one phase of a kernel (plain data, printed in the .wat and in wasm/kernels.ts) */
 export interface SplitPhase {
@@ -50,6 +51,8 @@ export const SPLIT = {
   minChunkWork: 32768,
   /** the most chunks a kernel is cut into: enough to balance 2-8 threads claiming them */
   maxChunks: 16,
+  /** the most arguments a split kernel takes, its range's included (the control block's slots, MAX_ARGS in wasm/threads.ts) */
+  maxArgs: 32,
   /** the names of the parameters */
   phase: 'chunk_phase',
   lo: 'chunk_lo',
@@ -172,6 +175,7 @@ export function splitPlan(k: Kernel): KernelSplit | null {
   if (k.workgroup) return null;
   const names = new Set([...k.scalars.map((s) => s.name), ...k.buffers.map((b) => b.name)]);
   if ([SPLIT.phase, SPLIT.lo, SPLIT.hi].some((n) => names.has(n))) return null;
+  if (k.buffers.length + k.scalars.length + 3 > SPLIT.maxArgs) return null;
   const groups = phaseLoops(k);
   if (!groups || groups.length === 0) return null;
   const phases = groups.map(phaseOf);
@@ -231,4 +235,31 @@ export function splitKernel(k: Kernel, s: KernelSplit): Kernel {
 export function split(k: Kernel): { kernel: Kernel; split: KernelSplit | null } {
   const s = splitPlan(k);
   return s ? { kernel: splitKernel(k, s), split: s } : { kernel: k, split: null };
+}
+
+/**
+ * the wasm target's cut of each kernel as a table (`convgen build --dump threads`): one row per
+ * phase; a kernel left whole is one row with no loop. Plain text that is also Markdown.
+ */
+export function splitTable(kernels: readonly Kernel[]): string {
+  const rows: string[][] = [];
+  const seen = new Set<string>();
+  for (const k of kernels) {
+    if (seen.has(k.name)) continue;
+    seen.add(k.name);
+    const lowered = lowerKernelWasm(k);
+    const s = splitPlan(lowered);
+    const mnodes = (w: number) => (w / 1e6).toFixed(2);
+    if (!s) {
+      rows.push([k.name, '-', '-', '-', '1', mnodes(workOf(lowered.body))]);
+      continue;
+    }
+    s.phases.forEach((p, i) => rows.push([i === 0 ? k.name : '', s.phases.length > 1 ? String(i) : '-', p.loop ?? '-', p.loop ? `[${p.from}, ${p.to})` : '-', String(p.chunks), mnodes(p.work)]));
+  }
+  const head = ['kernel', 'phase', 'loop', 'range', 'chunks', 'M IR nodes'];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const right = [false, true, false, false, true, true];
+  const line = (r: readonly string[]) => `| ${r.map((v, c) => (right[c] ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, c) => (right[c] ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|')}|`;
+  return [line(head), rule, ...rows.map(line)].join('\n') + '\n';
 }

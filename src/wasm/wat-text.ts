@@ -56,8 +56,8 @@ function arity(i: Instr): [number, number] {
   const op = i.op;
   if (op === 'local.get' || op === 'i32.const' || op === 'f32.const') return [0, 1];
   if (op === 'local.set' || op === 'br_if') return [1, 0];
-  if (op === 'br') return [0, 0];
-  if (op === 'select') return [3, 1];
+  if (op === 'br' || op === 'nop') return [0, 0];
+  if (op === 'select' || op === 'f32x4.relaxed_madd') return [3, 1];
   if (op.endsWith('.store')) return [2, 0];
   if (op === 'local.tee' || op === 'call' || op.endsWith('.load')) return [1, 1];
   if (/^(f32|i32|f64|f32x4)\.(abs|neg|floor|sqrt|eqz|convert_i32_s|demote_f64|promote_f32|splat|extract_lane)$/.test(op)) return [1, 1];

@@ -20,7 +20,7 @@
 // The caller waits for its job's last chunk with Atomics.wait where it may block (Node's main
 // thread, a worker) and spins on Atomics.load where it may not (a browser's main thread).
 
-import { compiledModule, type WasmFn, type WasmHeap } from './runtime.ts';
+import { compiledModule, type ModuleBinary, type WasmFn, type WasmHeap } from './runtime.ts';
 
 /** a phase of a split kernel: its loop's range [from, to) and its chunks (1: it runs whole on the calling thread) */
 export type SplitPhase = readonly [number, number, number];
@@ -211,16 +211,15 @@ function claimChunks(ctl: Int32Array, message: Uint16Array, fn: WasmFn, args: re
 
 /**
  * `threads - 1` workers over the heap's shared memory, each with its own instances of
- * `modules` (name -> base64 binary, compiled once per process), running the chunks of `kernels`
+ * `modules` (name -> binary and multiply-add sites, compiled once per process), running the chunks of `kernels`
  */
-export function createPool(heap: WasmHeap, threads: number, modules: Readonly<Record<string, string>>, kernels: readonly SplitKernel[]): WasmPool {
+export function createPool(heap: WasmHeap, threads: number, modules: Readonly<Record<string, ModuleBinary>>, kernels: readonly SplitKernel[]): WasmPool {
   if (!heap.shared) throw new Error('wasm threads: the heap is not shared');
-  if (!Number.isInteger(threads) || threads < 2 || threads > MAX_THREADS) throw new Error(`wasm threads: ${threads} threads (2 to ${MAX_THREADS})`);
-  // a page that is not cross-origin isolated may make a shared memory (Chrome) but not post it to
-  // a worker: said here, before a worker starts (a failed post would leave it running)
+  // a page may make a shared memory, but not send it to a worker, unless it is cross-origin isolated
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
-    throw new Error('wasm threads: this page is not cross-origin isolated, so workers cannot share its memory: serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, or use threads: 1');
+    throw new Error('wasm threads: this page is not cross-origin isolated, which a shared memory needs: serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, or use threads: 1');
   }
+  if (!Number.isInteger(threads) || threads < 2 || threads > MAX_THREADS) throw new Error(`wasm threads: ${threads} threads (2 to ${MAX_THREADS})`);
   const buffer = heap.memory.buffer;
   const ctl = new Int32Array(buffer, heap.control, COUNTS + MAX_THREADS);
   const args = new Float64Array(buffer, heap.control + ARGS_AT, MAX_ARGS);
@@ -232,7 +231,7 @@ export function createPool(heap: WasmHeap, threads: number, modules: Readonly<Re
   } catch {
     canBlock = false;
   }
-  const compiled = Object.entries(modules).map(([name, base64]) => [name, compiledModule(name, base64, true)] as const);
+  const compiled = Object.entries(modules).map(([name, [base64, fmaSites]]) => [name, compiledModule(name, base64, true, fmaSites)] as const);
   let url: string | null = null;
   const blobUrl = () => (url ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' })));
   const workers: Thread[] = [];

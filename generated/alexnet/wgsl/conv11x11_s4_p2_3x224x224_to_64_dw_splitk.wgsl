@@ -25,23 +25,23 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let ci: i32 = (_i / 121) % 3;
   let kh: i32 = (_i / 11) % 11;
   let kw: i32 = (_i) % 11;
-  let pb: i32 = co * 364 + (ci * 11 + kh) * 11;
+  let pb: i32 = co * 364 + (ci * 121 + kh * 11);
   // pass 1: 1 chunks of 1 sample(s) x 55 row(s) x 55 columns, one invocation per (chunk, co, ci, kh, kw)
   var a: f32 = 0f;
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 55; ohh++) {
     let oh: i32 = ohh;
-    let dyb: i32 = co * 3025;
+    let dyrow: i32 = (co * 55 + oh) * 55;
     let ih: i32 = oh * 4 + kh - 2;
     let inside: bool = ih >= 0 && ih < 224;
-    let xb: i32 = (ci * 224 + ih) * 224;
+    let xrow: i32 = (ci * 224 + ih) * 224;
     for (var ow: i32 = 0; ow < 55; ow++) {
-      let d: f32 = dy[dyb + oh * 55 + ow];
+      let d: f32 = dy[dyrow + ow];
       ab += d;
       if (inside) {
         let iw: i32 = ow * 4 + kw - 2;
         if (iw >= 0 && iw < 224) {
-          a += d * x[xb + iw];
+          a += d * x[xrow + ow * 4 + kw - 2];
         }
       }
     }

@@ -26,7 +26,7 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let tmi: i32 = _i / 4;
   let tni: i32 = (_i) % 4;
   let local: i32 = i32(_lid);
-  // tiles of 64 pixels x 16 channels, 16 deep along K = 363 (23 steps), staged in workgroup memory; 4 x 2 outputs per invocation
+  // tiles of 64 x 16 outputs, 16 deep along K = 363 (23 steps), staged in workgroup memory; 4 x 2 outputs per invocation
   let m0: i32 = tmi * 64;
   let n0: i32 = tni * 16;
   let li: i32 = local % 16;
@@ -319,27 +319,27 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     workgroupBarrier();
   }
   if (m0 + li < 3025) {
-    y[(n0 + lj) * 3025 + (m0 + li)] = acc0_0 + b[n0 + lj];
+    y[m0 + li + (n0 + lj) * 3025] = acc0_0 + b[n0 + lj];
   }
   if (m0 + li < 3025) {
-    y[(n0 + lj) * 3025 + (m0 + li) + 24200] = acc0_1 + b[n0 + lj + 8];
+    y[m0 + li + (n0 + lj) * 3025 + 24200] = acc0_1 + b[n0 + lj + 8];
   }
   if (m0 + li + 16 < 3025) {
-    y[(n0 + lj) * 3025 + (m0 + li) + 16] = acc1_0 + b[n0 + lj];
+    y[m0 + li + (n0 + lj) * 3025 + 16] = acc1_0 + b[n0 + lj];
   }
   if (m0 + li + 16 < 3025) {
-    y[(n0 + lj) * 3025 + (m0 + li) + 24216] = acc1_1 + b[n0 + lj + 8];
+    y[m0 + li + (n0 + lj) * 3025 + 24216] = acc1_1 + b[n0 + lj + 8];
   }
   if (m0 + li + 32 < 3025) {
-    y[(n0 + lj) * 3025 + (m0 + li) + 32] = acc2_0 + b[n0 + lj];
+    y[m0 + li + (n0 + lj) * 3025 + 32] = acc2_0 + b[n0 + lj];
   }
   if (m0 + li + 32 < 3025) {
-    y[(n0 + lj) * 3025 + (m0 + li) + 24232] = acc2_1 + b[n0 + lj + 8];
+    y[m0 + li + (n0 + lj) * 3025 + 24232] = acc2_1 + b[n0 + lj + 8];
   }
   if (m0 + li + 48 < 3025) {
-    y[(n0 + lj) * 3025 + (m0 + li) + 48] = acc3_0 + b[n0 + lj];
+    y[m0 + li + (n0 + lj) * 3025 + 48] = acc3_0 + b[n0 + lj];
   }
   if (m0 + li + 48 < 3025) {
-    y[(n0 + lj) * 3025 + (m0 + li) + 24248] = acc3_1 + b[n0 + lj + 8];
+    y[m0 + li + (n0 + lj) * 3025 + 24248] = acc3_1 + b[n0 + lj + 8];
   }
 }

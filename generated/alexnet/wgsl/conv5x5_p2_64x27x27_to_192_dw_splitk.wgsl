@@ -24,7 +24,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let co: i32 = _i / 320;
   let ci: i32 = (_i / 5) % 64;
   let kh: i32 = (_i) % 5;
-  let pb: i32 = co * 1601 + (ci * 5 + kh) * 5;
+  let pb: i32 = co * 1601 + (ci * 25 + kh * 5);
   // pass 1: 1 chunks of 1 sample(s) x 27 row(s) x 27 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -34,26 +34,26 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 27; ohh++) {
     let oh: i32 = ohh;
-    let dyb: i32 = co * 729;
+    let dyrow: i32 = (co * 27 + oh) * 27;
     let ih: i32 = oh + kh - 2;
     let inside: bool = ih >= 0 && ih < 27;
-    let xb: i32 = (ci * 27 + ih) * 27;
+    let xrow: i32 = (ci * 27 + ih) * 27;
     for (var ow: i32 = 0; ow < 27; ow++) {
-      let d: f32 = dy[dyb + oh * 27 + ow];
+      let d: f32 = dy[dyrow + ow];
       ab += d;
       if (inside) {
         if (ow >= 2) {
-          a0 += d * x[xb + ow - 2];
+          a0 += d * x[xrow + ow - 2];
         }
         if (ow >= 1) {
-          a1 += d * x[xb + ow - 1];
+          a1 += d * x[xrow + ow - 1];
         }
-        a2 += d * x[xb + ow];
+        a2 += d * x[xrow + ow];
         if (ow < 26) {
-          a3 += d * x[xb + ow + 1];
+          a3 += d * x[xrow + ow + 1];
         }
         if (ow < 25) {
-          a4 += d * x[xb + ow + 2];
+          a4 += d * x[xrow + ow + 2];
         }
       }
     }

@@ -23,26 +23,26 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let n: i32 = _i / 64;
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
-  let yb: i32 = n * 1024 + (th * 32 + tw * 2);
+  let xrow: i32 = (n * 64 + th) * 8;
+  let yrow: i32 = (n * 64 + th * 2) * 16;
   // stride phase (0, 0): 1 of 9 taps
   var acc0: f32 = b[0];
   var acc1: f32 = b[1];
   var acc2: f32 = b[2];
   var acc3: f32 = b[3];
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 64;
+    let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 36;
-    let ih1: i32 = th;
-    let xv1_1: f32 = x[xb + (ih1 * 8 + tw)];
+    let xv1_1: f32 = x[xb + tw];
     acc0 += w[wb + 4] * xv1_1;
     acc1 += w[wb + 13] * xv1_1;
     acc2 += w[wb + 22] * xv1_1;
     acc3 += w[wb + 31] * xv1_1;
   }
-  y[yb] = acc0;
-  y[yb + 256] = acc1;
-  y[yb + 512] = acc2;
-  y[yb + 768] = acc3;
+  y[yrow + tw * 2] = acc0;
+  y[yrow + tw * 2 + 256] = acc1;
+  y[yrow + tw * 2 + 512] = acc2;
+  y[yrow + tw * 2 + 768] = acc3;
 }
 
 // dispatch 2 of 4: n=4 x th=8 x tw=8; 4x1x1 workgroups of 64
@@ -56,33 +56,33 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let n: i32 = _i / 64;
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
-  let yb: i32 = n * 1024 + (th * 32 + tw * 2) + 1;
+  let xrow: i32 = (n * 64 + th) * 8;
+  let yrow: i32 = (n * 64 + th * 2) * 16;
   // stride phase (0, 1): 2 of 9 taps
   var acc0: f32 = b[0];
   var acc1: f32 = b[1];
   var acc2: f32 = b[2];
   var acc3: f32 = b[3];
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 64;
+    let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 36;
-    let ih1: i32 = th;
     if (tw < 7) {
-      let xv1_0: f32 = x[xb + (ih1 * 8 + tw) + 1];
+      let xv1_0: f32 = x[xb + tw + 1];
       acc0 += w[wb + 3] * xv1_0;
       acc1 += w[wb + 12] * xv1_0;
       acc2 += w[wb + 21] * xv1_0;
       acc3 += w[wb + 30] * xv1_0;
     }
-    let xv1_2: f32 = x[xb + (ih1 * 8 + tw)];
+    let xv1_2: f32 = x[xb + tw];
     acc0 += w[wb + 5] * xv1_2;
     acc1 += w[wb + 14] * xv1_2;
     acc2 += w[wb + 23] * xv1_2;
     acc3 += w[wb + 32] * xv1_2;
   }
-  y[yb] = acc0;
-  y[yb + 256] = acc1;
-  y[yb + 512] = acc2;
-  y[yb + 768] = acc3;
+  y[yrow + tw * 2 + 1] = acc0;
+  y[yrow + tw * 2 + 257] = acc1;
+  y[yrow + tw * 2 + 513] = acc2;
+  y[yrow + tw * 2 + 769] = acc3;
 }
 
 // dispatch 3 of 4: n=4 x th=8 x tw=8; 4x1x1 workgroups of 64
@@ -96,34 +96,33 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let n: i32 = _i / 64;
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
-  let yb: i32 = n * 1024 + (th * 32 + tw * 2) + 16;
+  let xrow: i32 = (n * 64 + th) * 8;
+  let yrow: i32 = (n * 64 + th * 2) * 16 + 16;
   // stride phase (1, 0): 2 of 9 taps
   var acc0: f32 = b[0];
   var acc1: f32 = b[1];
   var acc2: f32 = b[2];
   var acc3: f32 = b[3];
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 64;
+    let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 36;
     if (th < 7) {
-      let ih0: i32 = th + 1;
-      let xv0_1: f32 = x[xb + (ih0 * 8 + tw)];
+      let xv0_1: f32 = x[xb + tw + 8];
       acc0 += w[wb + 1] * xv0_1;
       acc1 += w[wb + 10] * xv0_1;
       acc2 += w[wb + 19] * xv0_1;
       acc3 += w[wb + 28] * xv0_1;
     }
-    let ih2: i32 = th;
-    let xv2_1: f32 = x[xb + (ih2 * 8 + tw)];
+    let xv2_1: f32 = x[xb + tw];
     acc0 += w[wb + 7] * xv2_1;
     acc1 += w[wb + 16] * xv2_1;
     acc2 += w[wb + 25] * xv2_1;
     acc3 += w[wb + 34] * xv2_1;
   }
-  y[yb] = acc0;
-  y[yb + 256] = acc1;
-  y[yb + 512] = acc2;
-  y[yb + 768] = acc3;
+  y[yrow + tw * 2] = acc0;
+  y[yrow + tw * 2 + 256] = acc1;
+  y[yrow + tw * 2 + 512] = acc2;
+  y[yrow + tw * 2 + 768] = acc3;
 }
 
 // dispatch 4 of 4: n=4 x th=8 x tw=8; 4x1x1 workgroups of 64
@@ -137,46 +136,45 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let n: i32 = _i / 64;
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
-  let yb: i32 = n * 1024 + (th * 32 + tw * 2) + 17;
+  let xrow: i32 = (n * 64 + th) * 8;
+  let yrow: i32 = (n * 64 + th * 2) * 16 + 16;
   // stride phase (1, 1): 4 of 9 taps
   var acc0: f32 = b[0];
   var acc1: f32 = b[1];
   var acc2: f32 = b[2];
   var acc3: f32 = b[3];
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 64;
+    let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 36;
     if (th < 7) {
-      let ih0: i32 = th + 1;
       if (tw < 7) {
-        let xv0_0: f32 = x[xb + (ih0 * 8 + tw) + 1];
+        let xv0_0: f32 = x[xb + tw + 9];
         acc0 += w[wb] * xv0_0;
         acc1 += w[wb + 9] * xv0_0;
         acc2 += w[wb + 18] * xv0_0;
         acc3 += w[wb + 27] * xv0_0;
       }
-      let xv0_2: f32 = x[xb + (ih0 * 8 + tw)];
+      let xv0_2: f32 = x[xb + tw + 8];
       acc0 += w[wb + 2] * xv0_2;
       acc1 += w[wb + 11] * xv0_2;
       acc2 += w[wb + 20] * xv0_2;
       acc3 += w[wb + 29] * xv0_2;
     }
-    let ih2: i32 = th;
     if (tw < 7) {
-      let xv2_0: f32 = x[xb + (ih2 * 8 + tw) + 1];
+      let xv2_0: f32 = x[xb + tw + 1];
       acc0 += w[wb + 6] * xv2_0;
       acc1 += w[wb + 15] * xv2_0;
       acc2 += w[wb + 24] * xv2_0;
       acc3 += w[wb + 33] * xv2_0;
     }
-    let xv2_2: f32 = x[xb + (ih2 * 8 + tw)];
+    let xv2_2: f32 = x[xb + tw];
     acc0 += w[wb + 8] * xv2_2;
     acc1 += w[wb + 17] * xv2_2;
     acc2 += w[wb + 26] * xv2_2;
     acc3 += w[wb + 35] * xv2_2;
   }
-  y[yb] = acc0;
-  y[yb + 256] = acc1;
-  y[yb + 512] = acc2;
-  y[yb + 768] = acc3;
+  y[yrow + tw * 2 + 1] = acc0;
+  y[yrow + tw * 2 + 257] = acc1;
+  y[yrow + tw * 2 + 513] = acc2;
+  y[yrow + tw * 2 + 769] = acc3;
 }

@@ -23,7 +23,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let co: i32 = _i / 32;
   let ci: i32 = (_i / 4) % 8;
   let kh: i32 = (_i) % 4;
-  let pb: i32 = co * 128 + (ci * 4 + kh) * 4;
+  let pb: i32 = co * 128 + (ci * 16 + kh * 4);
   // pass 1: 1 chunks of 4 sample(s) x 4 row(s) x 4 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -32,20 +32,20 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   for (var nn: i32 = 0; nn < 4; nn++) {
     for (var ohh: i32 = 0; ohh < 4; ohh++) {
       let oh: i32 = ohh;
-      let dyb: i32 = (nn * 16 + co) * 16;
+      let dyrow: i32 = ((nn * 16 + co) * 4 + oh) * 4;
       let ih: i32 = oh * 2 + kh - 1;
       let inside: bool = ih >= 0 && ih < 8;
-      let xb: i32 = ((nn * 8 + ci) * 8 + ih) * 8;
+      let xrow: i32 = ((nn * 8 + ci) * 8 + ih) * 8;
       for (var ow: i32 = 0; ow < 4; ow++) {
-        let d: f32 = x[dyb + oh * 4 + ow];
+        let d: f32 = x[dyrow + ow];
         if (inside) {
           if (ow >= 1) {
-            a0 += d * dy[xb + ow * 2 - 1];
+            a0 += d * dy[xrow + ow * 2 - 1];
           }
-          a1 += d * dy[xb + ow * 2];
-          a2 += d * dy[xb + ow * 2 + 1];
+          a1 += d * dy[xrow + ow * 2];
+          a2 += d * dy[xrow + ow * 2 + 1];
           if (ow < 3) {
-            a3 += d * dy[xb + ow * 2 + 2];
+            a3 += d * dy[xrow + ow * 2 + 2];
           }
         }
       }

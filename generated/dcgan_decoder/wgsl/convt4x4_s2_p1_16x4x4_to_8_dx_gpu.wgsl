@@ -24,112 +24,110 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 4) % 4;
   let tw: i32 = (_i) % 4;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 16 + o0) * 16 + (th * 4 + tw);
+  let xrow: i32 = (n * 64 + th * 2) * 8;
+  let wrow: i32 = o0 * 128;
+  let yrow: i32 = ((n * 16 + o0) * 4 + th) * 4;
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   var acc2: f32 = 0f;
   var acc3: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 64;
-    let wb: i32 = o0 * 128 + r * 16;
+    let xb: i32 = xrow + r * 64;
+    let wb: i32 = wrow + r * 16;
     if (th >= 1) {
-      let ih0: i32 = th * 2 - 1;
       if (tw >= 1) {
-        let xv0_0: f32 = dy[xb + (ih0 * 8 + tw * 2) - 1];
+        let xv0_0: f32 = dy[xb + tw * 2 - 9];
         acc0 += w[wb] * xv0_0;
         acc1 += w[wb + 128] * xv0_0;
         acc2 += w[wb + 256] * xv0_0;
         acc3 += w[wb + 384] * xv0_0;
       }
-      let xv0_1: f32 = dy[xb + (ih0 * 8 + tw * 2)];
+      let xv0_1: f32 = dy[xb + tw * 2 - 8];
       acc0 += w[wb + 1] * xv0_1;
       acc1 += w[wb + 129] * xv0_1;
       acc2 += w[wb + 257] * xv0_1;
       acc3 += w[wb + 385] * xv0_1;
-      let xv0_2: f32 = dy[xb + (ih0 * 8 + tw * 2) + 1];
+      let xv0_2: f32 = dy[xb + tw * 2 - 7];
       acc0 += w[wb + 2] * xv0_2;
       acc1 += w[wb + 130] * xv0_2;
       acc2 += w[wb + 258] * xv0_2;
       acc3 += w[wb + 386] * xv0_2;
       if (tw < 3) {
-        let xv0_3: f32 = dy[xb + (ih0 * 8 + tw * 2) + 2];
+        let xv0_3: f32 = dy[xb + tw * 2 - 6];
         acc0 += w[wb + 3] * xv0_3;
         acc1 += w[wb + 131] * xv0_3;
         acc2 += w[wb + 259] * xv0_3;
         acc3 += w[wb + 387] * xv0_3;
       }
     }
-    let ih1: i32 = th * 2;
     if (tw >= 1) {
-      let xv1_0: f32 = dy[xb + (ih1 * 8 + tw * 2) - 1];
+      let xv1_0: f32 = dy[xb + tw * 2 - 1];
       acc0 += w[wb + 4] * xv1_0;
       acc1 += w[wb + 132] * xv1_0;
       acc2 += w[wb + 260] * xv1_0;
       acc3 += w[wb + 388] * xv1_0;
     }
-    let xv1_1: f32 = dy[xb + (ih1 * 8 + tw * 2)];
+    let xv1_1: f32 = dy[xb + tw * 2];
     acc0 += w[wb + 5] * xv1_1;
     acc1 += w[wb + 133] * xv1_1;
     acc2 += w[wb + 261] * xv1_1;
     acc3 += w[wb + 389] * xv1_1;
-    let xv1_2: f32 = dy[xb + (ih1 * 8 + tw * 2) + 1];
+    let xv1_2: f32 = dy[xb + tw * 2 + 1];
     acc0 += w[wb + 6] * xv1_2;
     acc1 += w[wb + 134] * xv1_2;
     acc2 += w[wb + 262] * xv1_2;
     acc3 += w[wb + 390] * xv1_2;
     if (tw < 3) {
-      let xv1_3: f32 = dy[xb + (ih1 * 8 + tw * 2) + 2];
+      let xv1_3: f32 = dy[xb + tw * 2 + 2];
       acc0 += w[wb + 7] * xv1_3;
       acc1 += w[wb + 135] * xv1_3;
       acc2 += w[wb + 263] * xv1_3;
       acc3 += w[wb + 391] * xv1_3;
     }
-    let ih2: i32 = th * 2 + 1;
     if (tw >= 1) {
-      let xv2_0: f32 = dy[xb + (ih2 * 8 + tw * 2) - 1];
+      let xv2_0: f32 = dy[xb + tw * 2 + 7];
       acc0 += w[wb + 8] * xv2_0;
       acc1 += w[wb + 136] * xv2_0;
       acc2 += w[wb + 264] * xv2_0;
       acc3 += w[wb + 392] * xv2_0;
     }
-    let xv2_1: f32 = dy[xb + (ih2 * 8 + tw * 2)];
+    let xv2_1: f32 = dy[xb + tw * 2 + 8];
     acc0 += w[wb + 9] * xv2_1;
     acc1 += w[wb + 137] * xv2_1;
     acc2 += w[wb + 265] * xv2_1;
     acc3 += w[wb + 393] * xv2_1;
-    let xv2_2: f32 = dy[xb + (ih2 * 8 + tw * 2) + 1];
+    let xv2_2: f32 = dy[xb + tw * 2 + 9];
     acc0 += w[wb + 10] * xv2_2;
     acc1 += w[wb + 138] * xv2_2;
     acc2 += w[wb + 266] * xv2_2;
     acc3 += w[wb + 394] * xv2_2;
     if (tw < 3) {
-      let xv2_3: f32 = dy[xb + (ih2 * 8 + tw * 2) + 2];
+      let xv2_3: f32 = dy[xb + tw * 2 + 10];
       acc0 += w[wb + 11] * xv2_3;
       acc1 += w[wb + 139] * xv2_3;
       acc2 += w[wb + 267] * xv2_3;
       acc3 += w[wb + 395] * xv2_3;
     }
     if (th < 3) {
-      let ih3: i32 = th * 2 + 2;
       if (tw >= 1) {
-        let xv3_0: f32 = dy[xb + (ih3 * 8 + tw * 2) - 1];
+        let xv3_0: f32 = dy[xb + tw * 2 + 15];
         acc0 += w[wb + 12] * xv3_0;
         acc1 += w[wb + 140] * xv3_0;
         acc2 += w[wb + 268] * xv3_0;
         acc3 += w[wb + 396] * xv3_0;
       }
-      let xv3_1: f32 = dy[xb + (ih3 * 8 + tw * 2)];
+      let xv3_1: f32 = dy[xb + tw * 2 + 16];
       acc0 += w[wb + 13] * xv3_1;
       acc1 += w[wb + 141] * xv3_1;
       acc2 += w[wb + 269] * xv3_1;
       acc3 += w[wb + 397] * xv3_1;
-      let xv3_2: f32 = dy[xb + (ih3 * 8 + tw * 2) + 1];
+      let xv3_2: f32 = dy[xb + tw * 2 + 17];
       acc0 += w[wb + 14] * xv3_2;
       acc1 += w[wb + 142] * xv3_2;
       acc2 += w[wb + 270] * xv3_2;
       acc3 += w[wb + 398] * xv3_2;
       if (tw < 3) {
-        let xv3_3: f32 = dy[xb + (ih3 * 8 + tw * 2) + 2];
+        let xv3_3: f32 = dy[xb + tw * 2 + 18];
         acc0 += w[wb + 15] * xv3_3;
         acc1 += w[wb + 143] * xv3_3;
         acc2 += w[wb + 271] * xv3_3;
@@ -137,8 +135,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
       }
     }
   }
-  dx[yb] = acc0;
-  dx[yb + 16] = acc1;
-  dx[yb + 32] = acc2;
-  dx[yb + 48] = acc3;
+  dx[yrow + tw] = acc0;
+  dx[yrow + tw + 16] = acc1;
+  dx[yrow + tw + 32] = acc2;
+  dx[yrow + tw + 48] = acc3;
 }

@@ -27,7 +27,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let kh: i32 = (_i) % 5;
   let n0: i32 = q / 10 * 8;
   let oh0: i32 = q % 10;
-  let pb: i32 = (q * 16 + co) * 151 + (ci * 5 + kh) * 5;
+  let pb: i32 = (q * 16 + co) * 151 + (ci * 25 + kh * 5);
   // pass 1: 40 chunks of 8 sample(s) x 1 row(s) x 10 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -37,17 +37,17 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 8; nn++) {
     let oh: i32 = oh0;
-    let dyb: i32 = ((n0 + nn) * 16 + co) * 100;
+    let dyrow: i32 = (((n0 + nn) * 16 + co) * 10 + oh) * 10;
     let ih: i32 = oh + kh;
-    let xb: i32 = (((n0 + nn) * 6 + ci) * 14 + ih) * 14;
+    let xrow: i32 = (((n0 + nn) * 6 + ci) * 14 + ih) * 14;
     for (var ow: i32 = 0; ow < 10; ow++) {
-      let d: f32 = dy[dyb + oh * 10 + ow];
+      let d: f32 = dy[dyrow + ow];
       ab += d;
-      a0 += d * x[xb + ow];
-      a1 += d * x[xb + ow + 1];
-      a2 += d * x[xb + ow + 2];
-      a3 += d * x[xb + ow + 3];
-      a4 += d * x[xb + ow + 4];
+      a0 += d * x[xrow + ow];
+      a1 += d * x[xrow + ow + 1];
+      a2 += d * x[xrow + ow + 2];
+      a3 += d * x[xrow + ow + 3];
+      a4 += d * x[xrow + ow + 4];
     }
   }
   partial[pb] = a0;

@@ -36,26 +36,26 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
     let oh: i32 = oh0;
-    let dyb: i32 = ((n0 + nn) * 6 + co) * 784;
+    let dyrow: i32 = (((n0 + nn) * 6 + co) * 28 + oh) * 28;
     let ih: i32 = oh + kh - 2;
     let inside: bool = ih >= 0 && ih < 28;
-    let xb: i32 = ((n0 + nn) * 28 + ih) * 28;
+    let xrow: i32 = ((n0 + nn) * 28 + ih) * 28;
     for (var ow: i32 = 0; ow < 28; ow++) {
-      let d: f32 = dy[dyb + oh * 28 + ow];
+      let d: f32 = dy[dyrow + ow];
       ab += d;
       if (inside) {
         if (ow >= 2) {
-          a0 += d * x[xb + ow - 2];
+          a0 += d * x[xrow + ow - 2];
         }
         if (ow >= 1) {
-          a1 += d * x[xb + ow - 1];
+          a1 += d * x[xrow + ow - 1];
         }
-        a2 += d * x[xb + ow];
+        a2 += d * x[xrow + ow];
         if (ow < 27) {
-          a3 += d * x[xb + ow + 1];
+          a3 += d * x[xrow + ow + 1];
         }
         if (ow < 26) {
-          a4 += d * x[xb + ow + 2];
+          a4 += d * x[xrow + ow + 2];
         }
       }
     }

@@ -30,12 +30,12 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var a0: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 7; ohh++) {
     let oh: i32 = oh0 + ohh;
-    let dyb: i32 = (n0 * 16 + co) * 196;
+    let dyrow: i32 = ((n0 * 16 + co) * 14 + oh) * 14;
     let ih: i32 = oh;
-    let xb: i32 = ((n0 * 16 + ci) * 14 + ih) * 14;
+    let xrow: i32 = ((n0 * 16 + ci) * 14 + ih) * 14;
     for (var ow: i32 = 0; ow < 14; ow++) {
-      let d: f32 = dy[dyb + oh * 14 + ow];
-      a0 += d * x[xb + ow];
+      let d: f32 = dy[dyrow + ow];
+      a0 += d * x[xrow + ow];
     }
   }
   partial[pb] = a0;

@@ -30,12 +30,12 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   for (var nn: i32 = 0; nn < 2; nn++) {
     for (var ohh: i32 = 0; ohh < 7; ohh++) {
       let oh: i32 = ohh;
-      let dyb: i32 = ((n0 + nn) * 32 + co) * 49;
+      let dyrow: i32 = (((n0 + nn) * 32 + co) * 7 + oh) * 7;
       let ih: i32 = oh;
-      let xb: i32 = (((n0 + nn) * 64 + ci) * 7 + ih) * 7;
+      let xrow: i32 = (((n0 + nn) * 64 + ci) * 7 + ih) * 7;
       for (var ow: i32 = 0; ow < 7; ow++) {
-        let d: f32 = dy[dyb + oh * 7 + ow];
-        a0 += d * x[xb + ow];
+        let d: f32 = dy[dyrow + ow];
+        a0 += d * x[xrow + ow];
       }
     }
   }

@@ -25,46 +25,43 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let tw: i32 = (_i) % 7;
   let g: i32 = ob;
   let o0: i32 = ob - g;
-  let xb: i32 = (n * 64 + g) * 49;
-  let wb: i32 = g * 9 + o0 * 9;
-  let ih1: i32 = th;
-  let xv1_1: f32 = dy[xb + (ih1 * 7 + tw)];
-  let yb: i32 = (n * 64 + (g + o0)) * 49 + (th * 7 + tw);
+  let xrow: i32 = ((n * 64 + g) * 7 + th) * 7;
+  let wrow: i32 = g * 9 + o0 * 9;
+  let xv1_1: f32 = dy[xrow + tw];
+  let yrow: i32 = ((n * 64 + g + o0) * 7 + th) * 7;
   var acc0: f32 = 0f;
   if (th < 6) {
-    let ih0: i32 = th + 1;
     if (tw < 6) {
-      let xv0_0: f32 = dy[xb + (ih0 * 7 + tw) + 1];
-      acc0 += w[wb] * xv0_0;
+      let xv0_0: f32 = dy[xrow + tw + 8];
+      acc0 += w[wrow] * xv0_0;
     }
-    let xv0_1: f32 = dy[xb + (ih0 * 7 + tw)];
-    acc0 += w[wb + 1] * xv0_1;
+    let xv0_1: f32 = dy[xrow + tw + 7];
+    acc0 += w[wrow + 1] * xv0_1;
     if (tw >= 1) {
-      let xv0_2: f32 = dy[xb + (ih0 * 7 + tw) - 1];
-      acc0 += w[wb + 2] * xv0_2;
+      let xv0_2: f32 = dy[xrow + tw + 6];
+      acc0 += w[wrow + 2] * xv0_2;
     }
   }
   if (tw < 6) {
-    let xv1_0: f32 = dy[xb + (ih1 * 7 + tw) + 1];
-    acc0 += w[wb + 3] * xv1_0;
+    let xv1_0: f32 = dy[xrow + tw + 1];
+    acc0 += w[wrow + 3] * xv1_0;
   }
-  acc0 += w[wb + 4] * xv1_1;
+  acc0 += w[wrow + 4] * xv1_1;
   if (tw >= 1) {
-    let xv1_2: f32 = dy[xb + (ih1 * 7 + tw) - 1];
-    acc0 += w[wb + 5] * xv1_2;
+    let xv1_2: f32 = dy[xrow + tw - 1];
+    acc0 += w[wrow + 5] * xv1_2;
   }
   if (th >= 1) {
-    let ih2: i32 = th - 1;
     if (tw < 6) {
-      let xv2_0: f32 = dy[xb + (ih2 * 7 + tw) + 1];
-      acc0 += w[wb + 6] * xv2_0;
+      let xv2_0: f32 = dy[xrow + tw - 6];
+      acc0 += w[wrow + 6] * xv2_0;
     }
-    let xv2_1: f32 = dy[xb + (ih2 * 7 + tw)];
-    acc0 += w[wb + 7] * xv2_1;
+    let xv2_1: f32 = dy[xrow + tw - 7];
+    acc0 += w[wrow + 7] * xv2_1;
     if (tw >= 1) {
-      let xv2_2: f32 = dy[xb + (ih2 * 7 + tw) - 1];
-      acc0 += w[wb + 8] * xv2_2;
+      let xv2_2: f32 = dy[xrow + tw - 8];
+      acc0 += w[wrow + 8] * xv2_2;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw] = acc0;
 }

@@ -32,18 +32,18 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var a2: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 7; ohh++) {
     let oh: i32 = oh0 + ohh;
-    let dyb: i32 = (n0 * 16 + co) * 196;
+    let dyrow: i32 = ((n0 * 16 + co) * 14 + oh) * 14;
     let ih: i32 = oh * 2 + kh - 1;
     let inside: bool = ih >= 0 && ih < 28;
-    let xb: i32 = (n0 * 28 + ih) * 28;
+    let xrow: i32 = (n0 * 28 + ih) * 28;
     for (var ow: i32 = 0; ow < 14; ow++) {
-      let d: f32 = dy[dyb + oh * 14 + ow];
+      let d: f32 = dy[dyrow + ow];
       if (inside) {
         if (ow >= 1) {
-          a0 += d * x[xb + ow * 2 - 1];
+          a0 += d * x[xrow + ow * 2 - 1];
         }
-        a1 += d * x[xb + ow * 2];
-        a2 += d * x[xb + ow * 2 + 1];
+        a1 += d * x[xrow + ow * 2];
+        a2 += d * x[xrow + ow * 2 + 1];
       }
     }
   }

@@ -25,15 +25,14 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let tw: i32 = (_i) % 7;
   let g: i32 = ob;
   let o0: i32 = ob - g;
-  let xb: i32 = (n * 16 + g) * 49;
-  let wb: i32 = g * 9 + o0 * 9;
-  let ih1: i32 = th;
-  let xv1_1: f32 = dy[xb + (ih1 * 7 + tw)];
-  let yb: i32 = (n * 16 + (g + o0)) * 196 + (th * 28 + tw * 2);
+  let xrow: i32 = ((n * 16 + g) * 7 + th) * 7;
+  let wrow: i32 = g * 9 + o0 * 9;
+  let xv1_1: f32 = dy[xrow + tw];
+  let yrow: i32 = ((n * 16 + g + o0) * 14 + th * 2) * 14;
   // stride phase (0, 0): 1 of 9 taps
   var acc0: f32 = 0f;
-  acc0 += w[wb + 4] * xv1_1;
-  dx[yb] = acc0;
+  acc0 += w[wrow + 4] * xv1_1;
+  dx[yrow + tw * 2] = acc0;
 }
 
 // dispatch 2 of 4: n=16 x ob=16 x th=7 x tw=7; 196x1x1 workgroups of 64
@@ -50,19 +49,18 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let tw: i32 = (_i) % 7;
   let g: i32 = ob;
   let o0: i32 = ob - g;
-  let xb: i32 = (n * 16 + g) * 49;
-  let wb: i32 = g * 9 + o0 * 9;
-  let ih1: i32 = th;
-  let xv1_2: f32 = dy[xb + (ih1 * 7 + tw)];
-  let yb: i32 = (n * 16 + (g + o0)) * 196 + (th * 28 + tw * 2) + 1;
+  let xrow: i32 = ((n * 16 + g) * 7 + th) * 7;
+  let wrow: i32 = g * 9 + o0 * 9;
+  let xv1_2: f32 = dy[xrow + tw];
+  let yrow: i32 = ((n * 16 + g + o0) * 14 + th * 2) * 14;
   // stride phase (0, 1): 2 of 9 taps
   var acc0: f32 = 0f;
   if (tw < 6) {
-    let xv1_0: f32 = dy[xb + (ih1 * 7 + tw) + 1];
-    acc0 += w[wb + 3] * xv1_0;
+    let xv1_0: f32 = dy[xrow + tw + 1];
+    acc0 += w[wrow + 3] * xv1_0;
   }
-  acc0 += w[wb + 5] * xv1_2;
-  dx[yb] = acc0;
+  acc0 += w[wrow + 5] * xv1_2;
+  dx[yrow + tw * 2 + 1] = acc0;
 }
 
 // dispatch 3 of 4: n=16 x ob=16 x th=7 x tw=7; 196x1x1 workgroups of 64
@@ -79,20 +77,18 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let tw: i32 = (_i) % 7;
   let g: i32 = ob;
   let o0: i32 = ob - g;
-  let xb: i32 = (n * 16 + g) * 49;
-  let wb: i32 = g * 9 + o0 * 9;
-  let ih2: i32 = th;
-  let xv2_1: f32 = dy[xb + (ih2 * 7 + tw)];
-  let yb: i32 = (n * 16 + (g + o0)) * 196 + (th * 28 + tw * 2) + 14;
+  let xrow: i32 = ((n * 16 + g) * 7 + th) * 7;
+  let wrow: i32 = g * 9 + o0 * 9;
+  let xv2_1: f32 = dy[xrow + tw];
+  let yrow: i32 = ((n * 16 + g + o0) * 14 + th * 2) * 14 + 14;
   // stride phase (1, 0): 2 of 9 taps
   var acc0: f32 = 0f;
   if (th < 6) {
-    let ih0: i32 = th + 1;
-    let xv0_1: f32 = dy[xb + (ih0 * 7 + tw)];
-    acc0 += w[wb + 1] * xv0_1;
+    let xv0_1: f32 = dy[xrow + tw + 7];
+    acc0 += w[wrow + 1] * xv0_1;
   }
-  acc0 += w[wb + 7] * xv2_1;
-  dx[yb] = acc0;
+  acc0 += w[wrow + 7] * xv2_1;
+  dx[yrow + tw * 2] = acc0;
 }
 
 // dispatch 4 of 4: n=16 x ob=16 x th=7 x tw=7; 196x1x1 workgroups of 64
@@ -109,26 +105,24 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let tw: i32 = (_i) % 7;
   let g: i32 = ob;
   let o0: i32 = ob - g;
-  let xb: i32 = (n * 16 + g) * 49;
-  let wb: i32 = g * 9 + o0 * 9;
-  let ih2: i32 = th;
-  let xv2_2: f32 = dy[xb + (ih2 * 7 + tw)];
-  let yb: i32 = (n * 16 + (g + o0)) * 196 + (th * 28 + tw * 2) + 15;
+  let xrow: i32 = ((n * 16 + g) * 7 + th) * 7;
+  let wrow: i32 = g * 9 + o0 * 9;
+  let xv2_2: f32 = dy[xrow + tw];
+  let yrow: i32 = ((n * 16 + g + o0) * 14 + th * 2) * 14 + 14;
   // stride phase (1, 1): 4 of 9 taps
   var acc0: f32 = 0f;
   if (th < 6) {
-    let ih0: i32 = th + 1;
     if (tw < 6) {
-      let xv0_0: f32 = dy[xb + (ih0 * 7 + tw) + 1];
-      acc0 += w[wb] * xv0_0;
+      let xv0_0: f32 = dy[xrow + tw + 8];
+      acc0 += w[wrow] * xv0_0;
     }
-    let xv0_2: f32 = dy[xb + (ih0 * 7 + tw)];
-    acc0 += w[wb + 2] * xv0_2;
+    let xv0_2: f32 = dy[xrow + tw + 7];
+    acc0 += w[wrow + 2] * xv0_2;
   }
   if (tw < 6) {
-    let xv2_0: f32 = dy[xb + (ih2 * 7 + tw) + 1];
-    acc0 += w[wb + 6] * xv2_0;
+    let xv2_0: f32 = dy[xrow + tw + 1];
+    acc0 += w[wrow + 6] * xv2_0;
   }
-  acc0 += w[wb + 8] * xv2_2;
-  dx[yb] = acc0;
+  acc0 += w[wrow + 8] * xv2_2;
+  dx[yrow + tw * 2 + 1] = acc0;
 }

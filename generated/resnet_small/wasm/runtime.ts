@@ -82,6 +82,42 @@ export function createHeap(bytes: number, stageBytes: number, shared: boolean = 
 
 const compiled = new Map<string, WebAssembly.Module>();
 
+/**
+ * relaxed SIMD: f32x4.relaxed_madd (fused or not, the engine's choice) where a tiny module using
+ * it validates (Node 20 only with --experimental-wasm-relaxed-simd; Node 22+, Chrome 114+ and
+ * Firefox 145 have it), the plain f32x4.mul + f32x4.add modules elsewhere. Relaxed results may
+ * differ from those in the last bits
+ */
+export const RELAXED_SIMD: boolean = WebAssembly.validate(
+  Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2, 253, 133, 2, 11]),
+);
+
+let relaxed = RELAXED_SIMD;
+
+/**
+ * use relaxed SIMD where it validates (the default) or not (`false`: the mul + add modules,
+ * whose results are the scalar code's bit for bit); for models created after the call
+ */
+export function useRelaxedSimd(on: boolean): void {
+  relaxed = on && RELAXED_SIMD;
+}
+
+/**
+ * a module's relaxed binary: at each offset in `sites`, f32x4.mul, local.get n, f32x4.add
+ * (fd e6 01, 20 n, fd e4 01) becomes local.get n, f32x4.relaxed_madd, nop x3 (20 n, fd 85 02,
+ * 01 01 01), the same length, so nothing else in the binary moves (in place)
+ */
+function relaxBinary(binary: ArrayBuffer, sites: readonly number[]): ArrayBuffer {
+  const bytes = new Uint8Array(binary);
+  for (const at of sites) {
+    let n = 1;
+    while (bytes[at + 3 + n]! & 0x80) n++;
+    if (bytes[at] !== 0xfd || bytes[at + 1] !== 0xe6 || bytes[at + 3] !== 0x20 || bytes[at + 4 + n] !== 0xfd || bytes[at + 5 + n] !== 0xe4) throw new Error(`wasm: no f32x4 multiply-add at byte ${at}`);
+    bytes.set([0x20, ...bytes.slice(at + 4, at + 4 + n), 0xfd, 0x85, 0x02, 0x01, 0x01, 0x01], at);
+  }
+  return binary;
+}
+
 function decodeBase64(text: string): ArrayBuffer {
   const bin = atob(text);
   const out = new ArrayBuffer(bin.length);
@@ -92,32 +128,48 @@ function decodeBase64(text: string): ArrayBuffer {
 
 /**
  * one module's kernel functions over the heap's memory (compiled once per module, instantiated
- * per model); exp and log come from the host's Math
+ * per model); exp and log come from the host's Math. fmaSites: where its multiply-adds start
+ * (relaxBinary), for the relaxed variant
  */
-export function instantiate(name: string, base64: string, heap: WasmHeap): Record<string, WasmFn> {
-  const mod = compiledModule(name, base64, heap.shared);
+export function instantiate(name: string, base64: string, heap: WasmHeap, fmaSites: readonly number[] = []): Record<string, WasmFn> {
+  const mod = compiledModule(name, base64, heap.shared, fmaSites);
   const instance = new WebAssembly.Instance(mod, { env: { memory: heap.memory }, math: { exp: Math.exp, log: Math.log } });
   return instance.exports as Record<string, WasmFn>;
 }
 
-const moduleBytes = (base64: string, shared: boolean): Uint8Array<ArrayBuffer> => (shared ? sharedImport(new Uint8Array(decodeBase64(base64))) : new Uint8Array(decodeBase64(base64)));
-const moduleKey = (name: string, shared: boolean): string => (shared ? `${name} (shared memory)` : name);
+/** a module's binary as compiled: relaxed first (in place, same length), then the shared import (which moves what follows it) */
+function moduleBytes(base64: string, shared: boolean, fma: readonly number[]): Uint8Array<ArrayBuffer> {
+  const binary = decodeBase64(base64);
+  const bytes = new Uint8Array(fma.length ? relaxBinary(binary, fma) : binary);
+  return shared ? sharedImport(bytes) : bytes;
+}
+const moduleKey = (name: string, shared: boolean, fma: boolean): string => `${name}${fma ? ' relaxed' : ''}${shared ? ' (shared memory)' : ''}`;
 
-/** a module compiled once per process (synchronously: Node allows any size, a browser's main thread only small ones) */
-export function compiledModule(name: string, base64: string, shared: boolean): WebAssembly.Module {
-  let mod = compiled.get(moduleKey(name, shared));
+/**
+ * a module compiled once per process (synchronously: Node allows any size, a browser's main
+ * thread only small ones); relaxed where relaxed SIMD is on and it has multiply-adds (fmaSites)
+ */
+export function compiledModule(name: string, base64: string, shared: boolean, fmaSites: readonly number[] = []): WebAssembly.Module {
+  const fma = relaxed ? fmaSites : [];
+  const key = moduleKey(name, shared, fma.length > 0);
+  let mod = compiled.get(key);
   if (!mod) {
-    mod = new WebAssembly.Module(moduleBytes(base64, shared));
-    compiled.set(moduleKey(name, shared), mod);
+    mod = new WebAssembly.Module(moduleBytes(base64, shared, fma));
+    compiled.set(key, mod);
   }
   return mod;
 }
 
+/** a module as kernels.ts lists it: its binary (base64) and where its multiply-adds start */
+export type ModuleBinary = readonly [base64: string, fmaSites: readonly number[]];
+
 /** compile the modules not compiled yet, asynchronously (what a browser's main thread needs); then instantiate finds them */
-export async function compileModules(modules: Readonly<Record<string, string>>, shared: boolean): Promise<void> {
+export async function compileModules(modules: Readonly<Record<string, ModuleBinary>>, shared: boolean): Promise<void> {
   await Promise.all(
-    Object.entries(modules).map(async ([name, base64]) => {
-      if (!compiled.has(moduleKey(name, shared))) compiled.set(moduleKey(name, shared), await WebAssembly.compile(moduleBytes(base64, shared)));
+    Object.entries(modules).map(async ([name, [base64, fmaSites]]) => {
+      const fma = relaxed ? fmaSites : [];
+      const key = moduleKey(name, shared, fma.length > 0);
+      if (!compiled.has(key)) compiled.set(key, await WebAssembly.compile(moduleBytes(base64, shared, fma)));
     }),
   );
 }

@@ -26,7 +26,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let kh: i32 = (_i) % 3;
   let n0: i32 = q / 2 * 2;
   let oh0: i32 = q % 2 * 7;
-  let pb: i32 = (q * 16 + co) * 144 + (ci * 3 + kh) * 3;
+  let pb: i32 = (q * 16 + co) * 144 + (ci * 9 + kh * 3);
   // pass 1: 32 chunks of 2 sample(s) x 7 row(s) x 14 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -34,19 +34,19 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   for (var nn: i32 = 0; nn < 2; nn++) {
     for (var ohh: i32 = 0; ohh < 7; ohh++) {
       let oh: i32 = oh0 + ohh;
-      let dyb: i32 = ((n0 + nn) * 16 + co) * 196;
+      let dyrow: i32 = (((n0 + nn) * 16 + co) * 14 + oh) * 14;
       let ih: i32 = oh + kh - 1;
       let inside: bool = ih >= 0 && ih < 14;
-      let xb: i32 = (((n0 + nn) * 16 + ci) * 14 + ih) * 14;
+      let xrow: i32 = (((n0 + nn) * 16 + ci) * 14 + ih) * 14;
       for (var ow: i32 = 0; ow < 14; ow++) {
-        let d: f32 = dy[dyb + oh * 14 + ow];
+        let d: f32 = dy[dyrow + ow];
         if (inside) {
           if (ow >= 1) {
-            a0 += d * x[xb + ow - 1];
+            a0 += d * x[xrow + ow - 1];
           }
-          a1 += d * x[xb + ow];
+          a1 += d * x[xrow + ow];
           if (ow < 13) {
-            a2 += d * x[xb + ow + 1];
+            a2 += d * x[xrow + ow + 1];
           }
         }
       }

@@ -25,7 +25,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let ci: i32 = (_i / 3) % 32;
   let kh: i32 = (_i) % 3;
   let n0: i32 = q * 4;
-  let pb: i32 = (q * 32 + co) * 288 + (ci * 3 + kh) * 3;
+  let pb: i32 = (q * 32 + co) * 288 + (ci * 9 + kh * 3);
   // pass 1: 8 chunks of 4 sample(s) x 7 row(s) x 7 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -33,19 +33,19 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   for (var nn: i32 = 0; nn < 4; nn++) {
     for (var ohh: i32 = 0; ohh < 7; ohh++) {
       let oh: i32 = ohh;
-      let dyb: i32 = ((n0 + nn) * 32 + co) * 49;
+      let dyrow: i32 = (((n0 + nn) * 32 + co) * 7 + oh) * 7;
       let ih: i32 = oh + kh - 1;
       let inside: bool = ih >= 0 && ih < 7;
-      let xb: i32 = (((n0 + nn) * 32 + ci) * 7 + ih) * 7;
+      let xrow: i32 = (((n0 + nn) * 32 + ci) * 7 + ih) * 7;
       for (var ow: i32 = 0; ow < 7; ow++) {
-        let d: f32 = dy[dyb + oh * 7 + ow];
+        let d: f32 = dy[dyrow + ow];
         if (inside) {
           if (ow >= 1) {
-            a0 += d * x[xb + ow - 1];
+            a0 += d * x[xrow + ow - 1];
           }
-          a1 += d * x[xb + ow];
+          a1 += d * x[xrow + ow];
           if (ow < 6) {
-            a2 += d * x[xb + ow + 1];
+            a2 += d * x[xrow + ow + 1];
           }
         }
       }

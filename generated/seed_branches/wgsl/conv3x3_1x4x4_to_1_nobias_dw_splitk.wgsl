@@ -28,13 +28,14 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var a2: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 2; ohh++) {
     let oh: i32 = ohh;
+    let dyrow: i32 = oh * 2;
     let ih: i32 = oh + kh;
-    let xb: i32 = ih * 4;
+    let xrow: i32 = ih * 4;
     for (var ow: i32 = 0; ow < 2; ow++) {
-      let d: f32 = dy[oh * 2 + ow];
-      a0 += d * x[xb + ow];
-      a1 += d * x[xb + ow + 1];
-      a2 += d * x[xb + ow + 2];
+      let d: f32 = dy[dyrow + ow];
+      a0 += d * x[xrow + ow];
+      a1 += d * x[xrow + ow + 1];
+      a2 += d * x[xrow + ow + 2];
     }
   }
   partial[pb] = a0;

@@ -21,19 +21,17 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let th: i32 = _i / 2;
   let tw: i32 = (_i) % 2;
-  let ih0: i32 = th;
-  let xv0_0: f32 = x[ih0 * 4 + tw];
-  let xv0_1: f32 = x[ih0 * 4 + tw + 1];
-  let xv0_2: f32 = x[ih0 * 4 + tw + 2];
-  let ih1: i32 = th + 1;
-  let xv1_0: f32 = x[ih1 * 4 + tw];
-  let xv1_1: f32 = x[ih1 * 4 + tw + 1];
-  let xv1_2: f32 = x[ih1 * 4 + tw + 2];
-  let ih2: i32 = th + 2;
-  let xv2_0: f32 = x[ih2 * 4 + tw];
-  let xv2_1: f32 = x[ih2 * 4 + tw + 1];
-  let xv2_2: f32 = x[ih2 * 4 + tw + 2];
-  let yb: i32 = th * 2 + tw;
+  let xrow: i32 = th * 4;
+  let xv0_0: f32 = x[xrow + tw];
+  let xv0_1: f32 = x[xrow + tw + 1];
+  let xv0_2: f32 = x[xrow + tw + 2];
+  let xv1_0: f32 = x[xrow + tw + 4];
+  let xv1_1: f32 = x[xrow + tw + 5];
+  let xv1_2: f32 = x[xrow + tw + 6];
+  let xv2_0: f32 = x[xrow + tw + 8];
+  let xv2_1: f32 = x[xrow + tw + 9];
+  let xv2_2: f32 = x[xrow + tw + 10];
+  let yrow: i32 = th * 2;
   var acc0: f32 = 0f;
   acc0 += w[0] * xv0_0;
   acc0 += w[1] * xv0_1;
@@ -44,5 +42,5 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   acc0 += w[6] * xv2_0;
   acc0 += w[7] * xv2_1;
   acc0 += w[8] * xv2_2;
-  y[yb] = acc0;
+  y[yrow + tw] = acc0;
 }

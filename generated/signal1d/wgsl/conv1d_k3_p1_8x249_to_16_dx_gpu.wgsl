@@ -23,14 +23,16 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let ob: i32 = (_i / 249) % 2;
   let tw: i32 = (_i) % 249;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 8 + o0) * 249 + tw;
+  let xrow: i32 = n * 3984;
+  let wrow: i32 = o0 * 3;
+  let yrow: i32 = (n * 8 + o0) * 249;
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   var acc2: f32 = 0f;
   var acc3: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
-    let xb: i32 = (n * 16 + r) * 249;
-    let wb: i32 = o0 * 3 + r * 24;
+    let xb: i32 = xrow + r * 249;
+    let wb: i32 = wrow + r * 24;
     if (tw < 248) {
       let xv0_0: f32 = dy[xb + tw + 1];
       acc0 += w[wb] * xv0_0;
@@ -51,8 +53,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
       acc3 += w[wb + 11] * xv0_2;
     }
   }
-  dx[yb] = acc0;
-  dx[yb + 249] = acc1;
-  dx[yb + 498] = acc2;
-  dx[yb + 747] = acc3;
+  dx[yrow + tw] = acc0;
+  dx[yrow + tw + 249] = acc1;
+  dx[yrow + tw + 498] = acc2;
+  dx[yrow + tw + 747] = acc3;
 }

@@ -32,17 +32,17 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
-    let dyb: i32 = ((n0 + nn) * 32 + co) * 62;
-    let xb: i32 = ((n0 + nn) * 16 + ci) * 62;
+    let dyrow: i32 = ((n0 + nn) * 32 + co) * 62;
+    let xrow: i32 = ((n0 + nn) * 16 + ci) * 62;
     for (var ow: i32 = 0; ow < 62; ow++) {
-      let d: f32 = dy[dyb + ow];
+      let d: f32 = dy[dyrow + ow];
       ab += d;
       if (ow >= 2) {
-        a0 += d * x[xb + ow - 2];
+        a0 += d * x[xrow + ow - 2];
       }
-      a1 += d * x[xb + ow];
+      a1 += d * x[xrow + ow];
       if (ow < 60) {
-        a2 += d * x[xb + ow + 2];
+        a2 += d * x[xrow + ow + 2];
       }
     }
   }

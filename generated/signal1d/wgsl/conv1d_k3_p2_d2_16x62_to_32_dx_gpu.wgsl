@@ -23,14 +23,16 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let ob: i32 = (_i / 62) % 4;
   let tw: i32 = (_i) % 62;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 16 + o0) * 62 + tw;
+  let xrow: i32 = n * 1984;
+  let wrow: i32 = o0 * 3;
+  let yrow: i32 = (n * 16 + o0) * 62;
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   var acc2: f32 = 0f;
   var acc3: f32 = 0f;
   for (var r: i32 = 0; r < 32; r++) {
-    let xb: i32 = (n * 32 + r) * 62;
-    let wb: i32 = o0 * 3 + r * 48;
+    let xb: i32 = xrow + r * 62;
+    let wb: i32 = wrow + r * 48;
     if (tw < 60) {
       let xv0_0: f32 = dy[xb + tw + 2];
       acc0 += w[wb] * xv0_0;
@@ -51,8 +53,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
       acc3 += w[wb + 11] * xv0_2;
     }
   }
-  dx[yb] = acc0;
-  dx[yb + 62] = acc1;
-  dx[yb + 124] = acc2;
-  dx[yb + 186] = acc3;
+  dx[yrow + tw] = acc0;
+  dx[yrow + tw + 62] = acc1;
+  dx[yrow + tw + 124] = acc2;
+  dx[yrow + tw + 186] = acc3;
 }

@@ -24,14 +24,16 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let ob: i32 = (_i / 62) % 8;
   let tw: i32 = (_i) % 62;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 32 + o0) * 62 + tw;
+  let xrow: i32 = n * 992;
+  let wrow: i32 = o0 * 48;
+  let yrow: i32 = (n * 32 + o0) * 62;
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var r: i32 = 0; r < 16; r++) {
-    let xb: i32 = (n * 16 + r) * 62;
-    let wb: i32 = o0 * 48 + r * 3;
+    let xb: i32 = xrow + r * 62;
+    let wb: i32 = wrow + r * 3;
     if (tw >= 2) {
       let xv0_0: f32 = x[xb + tw - 2];
       acc0 += w[wb] * xv0_0;
@@ -52,8 +54,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
       acc3 += w[wb + 146] * xv0_2;
     }
   }
-  y[yb] = acc0;
-  y[yb + 62] = acc1;
-  y[yb + 124] = acc2;
-  y[yb + 186] = acc3;
+  y[yrow + tw] = acc0;
+  y[yrow + tw + 62] = acc1;
+  y[yrow + tw + 124] = acc2;
+  y[yrow + tw + 186] = acc3;
 }

@@ -25,17 +25,16 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let co: i32 = (_i / 80) % 8;
   let kw: i32 = (_i) % 80;
   let n0: i32 = q;
-  let dyb: i32 = (n0 * 8 + co) * 996;
-  let xb: i32 = n0 * 16000;
+  let dyrow: i32 = (n0 * 8 + co) * 996;
+  let xrow: i32 = n0 * 16000;
   let pb: i32 = (q * 8 + co) * 81;
   // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 996 columns, one invocation per (chunk, co, ci, kh, kw)
   var a: f32 = 0f;
   var ab: f32 = 0f;
   for (var ow: i32 = 0; ow < 996; ow++) {
-    let d: f32 = dy[dyb + ow];
+    let d: f32 = dy[dyrow + ow];
     ab += d;
-    let iw: i32 = ow * 16 + kw;
-    a += d * x[xb + iw];
+    a += d * x[xrow + ow * 16 + kw];
   }
   partial[pb + kw] = a;
   if (kw == 0) {

@@ -21,11 +21,12 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 0): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_0: f32 = dy[xb + tw];
@@ -48,7 +49,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       acc0 += w[wb + 64] * xv0_64;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16] = acc0;
 }
 
 // dispatch 2 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -61,11 +62,12 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 1;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 1): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_1: f32 = dy[xb + tw];
@@ -88,7 +90,7 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       acc0 += w[wb + 65] * xv0_65;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 1] = acc0;
 }
 
 // dispatch 3 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -101,11 +103,12 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 2;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 2): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_2: f32 = dy[xb + tw];
@@ -128,7 +131,7 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       acc0 += w[wb + 66] * xv0_66;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 2] = acc0;
 }
 
 // dispatch 4 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -141,11 +144,12 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 3;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 3): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_3: f32 = dy[xb + tw];
@@ -168,7 +172,7 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       acc0 += w[wb + 67] * xv0_67;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 3] = acc0;
 }
 
 // dispatch 5 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -181,11 +185,12 @@ fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 4;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 4): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_4: f32 = dy[xb + tw];
@@ -208,7 +213,7 @@ fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       acc0 += w[wb + 68] * xv0_68;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 4] = acc0;
 }
 
 // dispatch 6 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -221,11 +226,12 @@ fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 5;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 5): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_5: f32 = dy[xb + tw];
@@ -248,7 +254,7 @@ fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       acc0 += w[wb + 69] * xv0_69;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 5] = acc0;
 }
 
 // dispatch 7 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -261,11 +267,12 @@ fn main_6(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 6;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 6): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_6: f32 = dy[xb + tw];
@@ -288,7 +295,7 @@ fn main_6(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       acc0 += w[wb + 70] * xv0_70;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 6] = acc0;
 }
 
 // dispatch 8 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -301,11 +308,12 @@ fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 7;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 7): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_7: f32 = dy[xb + tw];
@@ -328,7 +336,7 @@ fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       acc0 += w[wb + 71] * xv0_71;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 7] = acc0;
 }
 
 // dispatch 9 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -341,11 +349,12 @@ fn main_8(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 8;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 8): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_8: f32 = dy[xb + tw];
@@ -368,7 +377,7 @@ fn main_8(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       acc0 += w[wb + 72] * xv0_72;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 8] = acc0;
 }
 
 // dispatch 10 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -381,11 +390,12 @@ fn main_9(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 9;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 9): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_9: f32 = dy[xb + tw];
@@ -408,7 +418,7 @@ fn main_9(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       acc0 += w[wb + 73] * xv0_73;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 9] = acc0;
 }
 
 // dispatch 11 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -421,11 +431,12 @@ fn main_10(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 10;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 10): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_10: f32 = dy[xb + tw];
@@ -448,7 +459,7 @@ fn main_10(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
       acc0 += w[wb + 74] * xv0_74;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 10] = acc0;
 }
 
 // dispatch 12 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -461,11 +472,12 @@ fn main_11(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 11;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 11): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_11: f32 = dy[xb + tw];
@@ -488,7 +500,7 @@ fn main_11(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
       acc0 += w[wb + 75] * xv0_75;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 11] = acc0;
 }
 
 // dispatch 13 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -501,11 +513,12 @@ fn main_12(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 12;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 12): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_12: f32 = dy[xb + tw];
@@ -528,7 +541,7 @@ fn main_12(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
       acc0 += w[wb + 76] * xv0_76;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 12] = acc0;
 }
 
 // dispatch 14 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -541,11 +554,12 @@ fn main_13(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 13;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 13): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_13: f32 = dy[xb + tw];
@@ -568,7 +582,7 @@ fn main_13(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
       acc0 += w[wb + 77] * xv0_77;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 13] = acc0;
 }
 
 // dispatch 15 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -581,11 +595,12 @@ fn main_14(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 14;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 14): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_14: f32 = dy[xb + tw];
@@ -608,7 +623,7 @@ fn main_14(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
       acc0 += w[wb + 78] * xv0_78;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 14] = acc0;
 }
 
 // dispatch 16 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -621,11 +636,12 @@ fn main_15(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let yb: i32 = n * 16000 + tw * 16 + 15;
+  let xrow: i32 = n * 7968;
+  let yrow: i32 = n * 16000;
   // stride phase (0, 15): 5 of 80 taps
   var acc0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 996;
+    let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_15: f32 = dy[xb + tw];
@@ -648,5 +664,5 @@ fn main_15(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
       acc0 += w[wb + 79] * xv0_79;
     }
   }
-  dx[yb] = acc0;
+  dx[yrow + tw * 16 + 15] = acc0;
 }

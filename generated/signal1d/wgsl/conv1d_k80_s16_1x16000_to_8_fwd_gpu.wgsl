@@ -24,23 +24,22 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let ob: i32 = (_i / 996) % 2;
   let tw: i32 = (_i) % 996;
   let o0: i32 = ob * 4;
-  let xb: i32 = n * 16000;
-  let wb: i32 = o0 * 80;
-  let yb: i32 = (n * 8 + o0) * 996 + tw;
+  let xrow: i32 = n * 16000;
+  let wrow: i32 = o0 * 80;
+  let yrow: i32 = (n * 8 + o0) * 996;
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var wtap: i32 = 0; wtap < 80; wtap++) {
-    let iw: i32 = tw * 16 + wtap;
-    let xv0_kw: f32 = x[xb + iw];
-    acc0 += w[wb + wtap] * xv0_kw;
-    acc1 += w[wb + wtap + 80] * xv0_kw;
-    acc2 += w[wb + wtap + 160] * xv0_kw;
-    acc3 += w[wb + wtap + 240] * xv0_kw;
+    let xv0_kw: f32 = x[xrow + (tw * 16 + wtap)];
+    acc0 += w[wrow + wtap] * xv0_kw;
+    acc1 += w[wrow + wtap + 80] * xv0_kw;
+    acc2 += w[wrow + wtap + 160] * xv0_kw;
+    acc3 += w[wrow + wtap + 240] * xv0_kw;
   }
-  y[yb] = acc0;
-  y[yb + 996] = acc1;
-  y[yb + 1992] = acc2;
-  y[yb + 2988] = acc3;
+  y[yrow + tw] = acc0;
+  y[yrow + tw + 996] = acc1;
+  y[yrow + tw + 1992] = acc2;
+  y[yrow + tw + 2988] = acc3;
 }

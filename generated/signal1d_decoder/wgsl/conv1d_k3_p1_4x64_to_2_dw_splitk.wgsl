@@ -25,8 +25,8 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let co: i32 = (_i / 4) % 2;
   let ci: i32 = (_i) % 4;
   let n0: i32 = q;
-  let dyb: i32 = (n0 * 2 + co) * 64;
-  let xb: i32 = (n0 * 4 + ci) * 64;
+  let dyrow: i32 = (n0 * 2 + co) * 64;
+  let xrow: i32 = (n0 * 4 + ci) * 64;
   let pb: i32 = (q * 2 + co) * 13 + ci * 3;
   // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 64 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
@@ -34,14 +34,14 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var ow: i32 = 0; ow < 64; ow++) {
-    let d: f32 = dy[dyb + ow];
+    let d: f32 = dy[dyrow + ow];
     ab += d;
     if (ow >= 1) {
-      a0 += d * x[xb + ow - 1];
+      a0 += d * x[xrow + ow - 1];
     }
-    a1 += d * x[xb + ow];
+    a1 += d * x[xrow + ow];
     if (ow < 63) {
-      a2 += d * x[xb + ow + 1];
+      a2 += d * x[xrow + ow + 1];
     }
   }
   partial[pb] = a0;

@@ -21,13 +21,14 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 64;
   let tw: i32 = (_i) % 64;
-  let yb: i32 = n * 256 + tw;
+  let xrow: i32 = n * 128;
+  let yrow: i32 = n * 256;
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   var acc2: f32 = 0f;
   var acc3: f32 = 0f;
   for (var r: i32 = 0; r < 2; r++) {
-    let xb: i32 = (n * 2 + r) * 64;
+    let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 12;
     if (tw < 63) {
       let xv0_0: f32 = dy[xb + tw + 1];
@@ -49,8 +50,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
       acc3 += w[wb + 11] * xv0_2;
     }
   }
-  dx[yb] = acc0;
-  dx[yb + 64] = acc1;
-  dx[yb + 128] = acc2;
-  dx[yb + 192] = acc3;
+  dx[yrow + tw] = acc0;
+  dx[yrow + tw + 64] = acc1;
+  dx[yrow + tw + 128] = acc2;
+  dx[yrow + tw + 192] = acc3;
 }

@@ -22,11 +22,12 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 64;
   let tw: i32 = (_i) % 64;
-  let yb: i32 = n * 128 + tw;
+  let xrow: i32 = n * 256;
+  let yrow: i32 = n * 128;
   var acc0: f32 = b[0];
   var acc1: f32 = b[1];
   for (var r: i32 = 0; r < 4; r++) {
-    let xb: i32 = (n * 4 + r) * 64;
+    let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 3;
     if (tw >= 1) {
       let xv0_0: f32 = x[xb + tw - 1];
@@ -42,6 +43,6 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
       acc1 += w[wb + 14] * xv0_2;
     }
   }
-  y[yb] = acc0;
-  y[yb + 64] = acc1;
+  y[yrow + tw] = acc0;
+  y[yrow + tw + 64] = acc1;
 }

@@ -24,14 +24,16 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let ob: i32 = (_i / 16) % 4;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 16 + o0) * 16 + tw;
+  let xrow: i32 = n * 256;
+  let wrow: i32 = o0 * 24;
+  let yrow: i32 = (n * 16 + o0) * 16;
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 32;
-    let wb: i32 = o0 * 24 + r * 3;
+    let xb: i32 = xrow + r * 32;
+    let wb: i32 = wrow + r * 3;
     if (tw >= 1) {
       let xv0_0: f32 = x[xb + tw * 2 - 1];
       acc0 += w[wb] * xv0_0;
@@ -50,8 +52,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
     acc2 += w[wb + 50] * xv0_2;
     acc3 += w[wb + 74] * xv0_2;
   }
-  y[yb] = acc0;
-  y[yb + 16] = acc1;
-  y[yb + 32] = acc2;
-  y[yb + 48] = acc3;
+  y[yrow + tw] = acc0;
+  y[yrow + tw + 16] = acc1;
+  y[yrow + tw + 32] = acc2;
+  y[yrow + tw + 48] = acc3;
 }

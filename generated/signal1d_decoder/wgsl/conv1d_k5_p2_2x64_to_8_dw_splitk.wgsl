@@ -25,8 +25,8 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let co: i32 = (_i / 2) % 8;
   let ci: i32 = (_i) % 2;
   let n0: i32 = q;
-  let dyb: i32 = (n0 * 8 + co) * 64;
-  let xb: i32 = (n0 * 2 + ci) * 64;
+  let dyrow: i32 = (n0 * 8 + co) * 64;
+  let xrow: i32 = (n0 * 2 + ci) * 64;
   let pb: i32 = (q * 8 + co) * 11 + ci * 5;
   // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 64 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
@@ -36,20 +36,20 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var a4: f32 = 0f;
   var ab: f32 = 0f;
   for (var ow: i32 = 0; ow < 64; ow++) {
-    let d: f32 = dy[dyb + ow];
+    let d: f32 = dy[dyrow + ow];
     ab += d;
     if (ow >= 2) {
-      a0 += d * x[xb + ow - 2];
+      a0 += d * x[xrow + ow - 2];
     }
     if (ow >= 1) {
-      a1 += d * x[xb + ow - 1];
+      a1 += d * x[xrow + ow - 1];
     }
-    a2 += d * x[xb + ow];
+    a2 += d * x[xrow + ow];
     if (ow < 63) {
-      a3 += d * x[xb + ow + 1];
+      a3 += d * x[xrow + ow + 1];
     }
     if (ow < 62) {
-      a4 += d * x[xb + ow + 2];
+      a4 += d * x[xrow + ow + 2];
     }
   }
   partial[pb] = a0;

@@ -21,11 +21,12 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 64;
   let tw: i32 = (_i) % 64;
-  let yb: i32 = n * 128 + tw;
+  let xrow: i32 = n * 512;
+  let yrow: i32 = n * 128;
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 64;
+    let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 10;
     if (tw < 62) {
       let xv0_0: f32 = dy[xb + tw + 2];
@@ -51,6 +52,6 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
       acc1 += w[wb + 9] * xv0_4;
     }
   }
-  dx[yb] = acc0;
-  dx[yb + 64] = acc1;
+  dx[yrow + tw] = acc0;
+  dx[yrow + tw + 64] = acc1;
 }

@@ -24,14 +24,16 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let ob: i32 = (_i / 64) % 2;
   let tw: i32 = (_i) % 64;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 8 + o0) * 64 + tw;
+  let xrow: i32 = n * 128;
+  let wrow: i32 = o0 * 10;
+  let yrow: i32 = (n * 8 + o0) * 64;
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var r: i32 = 0; r < 2; r++) {
-    let xb: i32 = (n * 2 + r) * 64;
-    let wb: i32 = o0 * 10 + r * 5;
+    let xb: i32 = xrow + r * 64;
+    let wb: i32 = wrow + r * 5;
     if (tw >= 2) {
       let xv0_0: f32 = x[xb + tw - 2];
       acc0 += w[wb] * xv0_0;
@@ -66,8 +68,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
       acc3 += w[wb + 34] * xv0_4;
     }
   }
-  y[yb] = acc0;
-  y[yb + 64] = acc1;
-  y[yb + 128] = acc2;
-  y[yb + 192] = acc3;
+  y[yrow + tw] = acc0;
+  y[yrow + tw + 64] = acc1;
+  y[yrow + tw + 128] = acc2;
+  y[yrow + tw + 192] = acc3;
 }

@@ -29,17 +29,17 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var a2: f32 = 0f;
   var a3: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
-    let dyb: i32 = (nn * 16 + co) * 16;
-    let xb: i32 = (nn * 8 + ci) * 32;
+    let dyrow: i32 = (nn * 16 + co) * 16;
+    let xrow: i32 = (nn * 8 + ci) * 32;
     for (var ow: i32 = 0; ow < 16; ow++) {
-      let d: f32 = x[dyb + ow];
+      let d: f32 = x[dyrow + ow];
       if (ow >= 1) {
-        a0 += d * dy[xb + ow * 2 - 1];
+        a0 += d * dy[xrow + ow * 2 - 1];
       }
-      a1 += d * dy[xb + ow * 2];
-      a2 += d * dy[xb + ow * 2 + 1];
+      a1 += d * dy[xrow + ow * 2];
+      a2 += d * dy[xrow + ow * 2 + 1];
       if (ow < 15) {
-        a3 += d * dy[xb + ow * 2 + 2];
+        a3 += d * dy[xrow + ow * 2 + 2];
       }
     }
   }

@@ -23,14 +23,16 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let ob: i32 = (_i / 16) % 4;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 16 + o0) * 16 + tw;
+  let xrow: i32 = n * 256;
+  let wrow: i32 = o0 * 32;
+  let yrow: i32 = (n * 16 + o0) * 16;
   var acc0: f32 = 0f;
   var acc1: f32 = 0f;
   var acc2: f32 = 0f;
   var acc3: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 32;
-    let wb: i32 = o0 * 32 + r * 4;
+    let xb: i32 = xrow + r * 32;
+    let wb: i32 = wrow + r * 4;
     if (tw >= 1) {
       let xv0_0: f32 = dy[xb + tw * 2 - 1];
       acc0 += w[wb] * xv0_0;
@@ -56,8 +58,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
       acc3 += w[wb + 99] * xv0_3;
     }
   }
-  dx[yb] = acc0;
-  dx[yb + 16] = acc1;
-  dx[yb + 32] = acc2;
-  dx[yb + 48] = acc3;
+  dx[yrow + tw] = acc0;
+  dx[yrow + tw + 16] = acc1;
+  dx[yrow + tw + 32] = acc2;
+  dx[yrow + tw + 48] = acc3;
 }

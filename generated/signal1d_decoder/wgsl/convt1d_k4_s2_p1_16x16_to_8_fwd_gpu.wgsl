@@ -24,15 +24,17 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let ob: i32 = (_i / 16) % 2;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 8 + o0) * 32 + tw * 2;
+  let xrow: i32 = n * 256;
+  let wrow: i32 = o0 * 4;
+  let yrow: i32 = (n * 8 + o0) * 32;
   // stride phase (0, 0): 2 of 4 taps
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var r: i32 = 0; r < 16; r++) {
-    let xb: i32 = (n * 16 + r) * 16;
-    let wb: i32 = o0 * 4 + r * 32;
+    let xb: i32 = xrow + r * 16;
+    let wb: i32 = wrow + r * 32;
     let xv0_1: f32 = x[xb + tw];
     acc0 += w[wb + 1] * xv0_1;
     acc1 += w[wb + 5] * xv0_1;
@@ -46,10 +48,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       acc3 += w[wb + 15] * xv0_3;
     }
   }
-  y[yb] = acc0;
-  y[yb + 32] = acc1;
-  y[yb + 64] = acc2;
-  y[yb + 96] = acc3;
+  y[yrow + tw * 2] = acc0;
+  y[yrow + tw * 2 + 32] = acc1;
+  y[yrow + tw * 2 + 64] = acc2;
+  y[yrow + tw * 2 + 96] = acc3;
 }
 
 // dispatch 2 of 2: n=4 x ob=2 x tw=16; 2x1x1 workgroups of 64
@@ -64,15 +66,17 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let ob: i32 = (_i / 16) % 2;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 8 + o0) * 32 + tw * 2 + 1;
+  let xrow: i32 = n * 256;
+  let wrow: i32 = o0 * 4;
+  let yrow: i32 = (n * 8 + o0) * 32;
   // stride phase (0, 1): 2 of 4 taps
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var r: i32 = 0; r < 16; r++) {
-    let xb: i32 = (n * 16 + r) * 16;
-    let wb: i32 = o0 * 4 + r * 32;
+    let xb: i32 = xrow + r * 16;
+    let wb: i32 = wrow + r * 32;
     if (tw < 15) {
       let xv0_0: f32 = x[xb + tw + 1];
       acc0 += w[wb] * xv0_0;
@@ -86,8 +90,8 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     acc2 += w[wb + 10] * xv0_2;
     acc3 += w[wb + 14] * xv0_2;
   }
-  y[yb] = acc0;
-  y[yb + 32] = acc1;
-  y[yb + 64] = acc2;
-  y[yb + 96] = acc3;
+  y[yrow + tw * 2 + 1] = acc0;
+  y[yrow + tw * 2 + 33] = acc1;
+  y[yrow + tw * 2 + 65] = acc2;
+  y[yrow + tw * 2 + 97] = acc3;
 }

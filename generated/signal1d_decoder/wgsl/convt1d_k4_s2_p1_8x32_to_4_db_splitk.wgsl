@@ -23,11 +23,11 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let c: i32 = (_i) % 4;
   let base: i32 = (n * 4 + c) * 64;
   // pass 1: one invocation per (sample, channel) sums its 64 values
-  var s: f32 = 0f;
+  var acc: f32 = 0f;
   for (var p: i32 = 0; p < 64; p++) {
-    s += dy[base + p];
+    acc += dy[base + p];
   }
-  partial[n * 4 + c] = s;
+  partial[n * 4 + c] = acc;
 }
 
 // dispatch 2 of 2: c=4; 1x1x1 workgroups of 4
@@ -40,9 +40,9 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let c: i32 = _i;
   // pass 2: the 4 partials of each channel, summed in order
-  var s: f32 = 0f;
+  var acc: f32 = 0f;
   for (var n: i32 = 0; n < 4; n++) {
-    s += partial[n * 4 + c];
+    acc += partial[n * 4 + c];
   }
-  db[c] = s;
+  db[c] = acc;
 }

@@ -22,14 +22,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 32;
   let tw: i32 = (_i) % 32;
-  let yb: i32 = n * 256 + tw * 2;
+  let xrow: i32 = n * 256;
+  let yrow: i32 = n * 256;
   // stride phase (0, 0): 2 of 4 taps
   var acc0: f32 = b[0];
   var acc1: f32 = b[1];
   var acc2: f32 = b[2];
   var acc3: f32 = b[3];
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 32;
+    let xb: i32 = xrow + r * 32;
     let wb: i32 = r * 16;
     let xv0_1: f32 = x[xb + tw];
     acc0 += w[wb + 1] * xv0_1;
@@ -44,10 +45,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       acc3 += w[wb + 15] * xv0_3;
     }
   }
-  y[yb] = acc0;
-  y[yb + 64] = acc1;
-  y[yb + 128] = acc2;
-  y[yb + 192] = acc3;
+  y[yrow + tw * 2] = acc0;
+  y[yrow + tw * 2 + 64] = acc1;
+  y[yrow + tw * 2 + 128] = acc2;
+  y[yrow + tw * 2 + 192] = acc3;
 }
 
 // dispatch 2 of 2: n=4 x tw=32; 2x1x1 workgroups of 64
@@ -60,14 +61,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 32;
   let tw: i32 = (_i) % 32;
-  let yb: i32 = n * 256 + tw * 2 + 1;
+  let xrow: i32 = n * 256;
+  let yrow: i32 = n * 256;
   // stride phase (0, 1): 2 of 4 taps
   var acc0: f32 = b[0];
   var acc1: f32 = b[1];
   var acc2: f32 = b[2];
   var acc3: f32 = b[3];
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 32;
+    let xb: i32 = xrow + r * 32;
     let wb: i32 = r * 16;
     if (tw < 31) {
       let xv0_0: f32 = x[xb + tw + 1];
@@ -82,8 +84,8 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     acc2 += w[wb + 10] * xv0_2;
     acc3 += w[wb + 14] * xv0_2;
   }
-  y[yb] = acc0;
-  y[yb + 64] = acc1;
-  y[yb + 128] = acc2;
-  y[yb + 192] = acc3;
+  y[yrow + tw * 2 + 1] = acc0;
+  y[yrow + tw * 2 + 65] = acc1;
+  y[yrow + tw * 2 + 129] = acc2;
+  y[yrow + tw * 2 + 193] = acc3;
 }

@@ -23,14 +23,14 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let n: i32 = _i / 1024;
   let th: i32 = (_i / 32) % 32;
   let tw: i32 = (_i) % 32;
-  let yb: i32 = n * 1024 + (th * 32 + tw);
+  let xrow: i32 = (n * 256 + th) * 32;
+  let yrow: i32 = (n * 32 + th) * 32;
   var acc0: f32 = b[0];
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 1024;
+    let xb: i32 = xrow + r * 1024;
     let wb: i32 = r;
-    let ih0: i32 = th;
-    let xv0_0: f32 = x[xb + (ih0 * 32 + tw)];
+    let xv0_0: f32 = x[xb + tw];
     acc0 += w[wb] * xv0_0;
   }
-  y[yb] = acc0;
+  y[yrow + tw] = acc0;
 }

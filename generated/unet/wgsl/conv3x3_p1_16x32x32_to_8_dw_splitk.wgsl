@@ -27,7 +27,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let kh: i32 = (_i) % 3;
   let n0: i32 = q / 32 * 2;
   let oh0: i32 = q % 32;
-  let pb: i32 = (q * 8 + co) * 145 + (ci * 3 + kh) * 3;
+  let pb: i32 = (q * 8 + co) * 145 + (ci * 9 + kh * 3);
   // pass 1: 64 chunks of 2 sample(s) x 1 row(s) x 32 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -35,20 +35,20 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
     let oh: i32 = oh0;
-    let dyb: i32 = ((n0 + nn) * 8 + co) * 1024;
+    let dyrow: i32 = (((n0 + nn) * 8 + co) * 32 + oh) * 32;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 32;
-    let xb: i32 = (((n0 + nn) * 16 + ci) * 32 + ih) * 32;
+    let xrow: i32 = (((n0 + nn) * 16 + ci) * 32 + ih) * 32;
     for (var ow: i32 = 0; ow < 32; ow++) {
-      let d: f32 = dy[dyb + oh * 32 + ow];
+      let d: f32 = dy[dyrow + ow];
       ab += d;
       if (inside) {
         if (ow >= 1) {
-          a0 += d * x[xb + ow - 1];
+          a0 += d * x[xrow + ow - 1];
         }
-        a1 += d * x[xb + ow];
+        a1 += d * x[xrow + ow];
         if (ow < 31) {
-          a2 += d * x[xb + ow + 1];
+          a2 += d * x[xrow + ow + 1];
         }
       }
     }

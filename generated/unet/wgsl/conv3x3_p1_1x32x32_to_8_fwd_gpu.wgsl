@@ -25,79 +25,76 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 32) % 32;
   let tw: i32 = (_i) % 32;
   let o0: i32 = ob * 4;
-  let xb: i32 = n * 1024;
-  let wb: i32 = o0 * 9;
-  let ih1: i32 = th;
-  let xv1_1: f32 = x[xb + (ih1 * 32 + tw)];
-  let yb: i32 = (n * 8 + o0) * 1024 + (th * 32 + tw);
+  let xrow: i32 = (n * 32 + th) * 32;
+  let wrow: i32 = o0 * 9;
+  let xv1_1: f32 = x[xrow + tw];
+  let yrow: i32 = ((n * 8 + o0) * 32 + th) * 32;
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   if (th >= 1) {
-    let ih0: i32 = th - 1;
     if (tw >= 1) {
-      let xv0_0: f32 = x[xb + (ih0 * 32 + tw) - 1];
-      acc0 += w[wb] * xv0_0;
-      acc1 += w[wb + 9] * xv0_0;
-      acc2 += w[wb + 18] * xv0_0;
-      acc3 += w[wb + 27] * xv0_0;
+      let xv0_0: f32 = x[xrow + tw - 33];
+      acc0 += w[wrow] * xv0_0;
+      acc1 += w[wrow + 9] * xv0_0;
+      acc2 += w[wrow + 18] * xv0_0;
+      acc3 += w[wrow + 27] * xv0_0;
     }
-    let xv0_1: f32 = x[xb + (ih0 * 32 + tw)];
-    acc0 += w[wb + 1] * xv0_1;
-    acc1 += w[wb + 10] * xv0_1;
-    acc2 += w[wb + 19] * xv0_1;
-    acc3 += w[wb + 28] * xv0_1;
+    let xv0_1: f32 = x[xrow + tw - 32];
+    acc0 += w[wrow + 1] * xv0_1;
+    acc1 += w[wrow + 10] * xv0_1;
+    acc2 += w[wrow + 19] * xv0_1;
+    acc3 += w[wrow + 28] * xv0_1;
     if (tw < 31) {
-      let xv0_2: f32 = x[xb + (ih0 * 32 + tw) + 1];
-      acc0 += w[wb + 2] * xv0_2;
-      acc1 += w[wb + 11] * xv0_2;
-      acc2 += w[wb + 20] * xv0_2;
-      acc3 += w[wb + 29] * xv0_2;
+      let xv0_2: f32 = x[xrow + tw - 31];
+      acc0 += w[wrow + 2] * xv0_2;
+      acc1 += w[wrow + 11] * xv0_2;
+      acc2 += w[wrow + 20] * xv0_2;
+      acc3 += w[wrow + 29] * xv0_2;
     }
   }
   if (tw >= 1) {
-    let xv1_0: f32 = x[xb + (ih1 * 32 + tw) - 1];
-    acc0 += w[wb + 3] * xv1_0;
-    acc1 += w[wb + 12] * xv1_0;
-    acc2 += w[wb + 21] * xv1_0;
-    acc3 += w[wb + 30] * xv1_0;
+    let xv1_0: f32 = x[xrow + tw - 1];
+    acc0 += w[wrow + 3] * xv1_0;
+    acc1 += w[wrow + 12] * xv1_0;
+    acc2 += w[wrow + 21] * xv1_0;
+    acc3 += w[wrow + 30] * xv1_0;
   }
-  acc0 += w[wb + 4] * xv1_1;
-  acc1 += w[wb + 13] * xv1_1;
-  acc2 += w[wb + 22] * xv1_1;
-  acc3 += w[wb + 31] * xv1_1;
+  acc0 += w[wrow + 4] * xv1_1;
+  acc1 += w[wrow + 13] * xv1_1;
+  acc2 += w[wrow + 22] * xv1_1;
+  acc3 += w[wrow + 31] * xv1_1;
   if (tw < 31) {
-    let xv1_2: f32 = x[xb + (ih1 * 32 + tw) + 1];
-    acc0 += w[wb + 5] * xv1_2;
-    acc1 += w[wb + 14] * xv1_2;
-    acc2 += w[wb + 23] * xv1_2;
-    acc3 += w[wb + 32] * xv1_2;
+    let xv1_2: f32 = x[xrow + tw + 1];
+    acc0 += w[wrow + 5] * xv1_2;
+    acc1 += w[wrow + 14] * xv1_2;
+    acc2 += w[wrow + 23] * xv1_2;
+    acc3 += w[wrow + 32] * xv1_2;
   }
   if (th < 31) {
-    let ih2: i32 = th + 1;
     if (tw >= 1) {
-      let xv2_0: f32 = x[xb + (ih2 * 32 + tw) - 1];
-      acc0 += w[wb + 6] * xv2_0;
-      acc1 += w[wb + 15] * xv2_0;
-      acc2 += w[wb + 24] * xv2_0;
-      acc3 += w[wb + 33] * xv2_0;
+      let xv2_0: f32 = x[xrow + tw + 31];
+      acc0 += w[wrow + 6] * xv2_0;
+      acc1 += w[wrow + 15] * xv2_0;
+      acc2 += w[wrow + 24] * xv2_0;
+      acc3 += w[wrow + 33] * xv2_0;
     }
-    let xv2_1: f32 = x[xb + (ih2 * 32 + tw)];
-    acc0 += w[wb + 7] * xv2_1;
-    acc1 += w[wb + 16] * xv2_1;
-    acc2 += w[wb + 25] * xv2_1;
-    acc3 += w[wb + 34] * xv2_1;
+    let xv2_1: f32 = x[xrow + tw + 32];
+    acc0 += w[wrow + 7] * xv2_1;
+    acc1 += w[wrow + 16] * xv2_1;
+    acc2 += w[wrow + 25] * xv2_1;
+    acc3 += w[wrow + 34] * xv2_1;
     if (tw < 31) {
-      let xv2_2: f32 = x[xb + (ih2 * 32 + tw) + 1];
-      acc0 += w[wb + 8] * xv2_2;
-      acc1 += w[wb + 17] * xv2_2;
-      acc2 += w[wb + 26] * xv2_2;
-      acc3 += w[wb + 35] * xv2_2;
+      let xv2_2: f32 = x[xrow + tw + 33];
+      acc0 += w[wrow + 8] * xv2_2;
+      acc1 += w[wrow + 17] * xv2_2;
+      acc2 += w[wrow + 26] * xv2_2;
+      acc3 += w[wrow + 35] * xv2_2;
     }
   }
-  y[yb] = acc0;
-  y[yb + 1024] = acc1;
-  y[yb + 2048] = acc2;
-  y[yb + 3072] = acc3;
+  y[yrow + tw] = acc0;
+  y[yrow + tw + 1024] = acc1;
+  y[yrow + tw + 2048] = acc2;
+  y[yrow + tw + 3072] = acc3;
 }

@@ -27,7 +27,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let kh: i32 = (_i) % 3;
   let n0: i32 = q / 16 * 4;
   let oh0: i32 = q % 16;
-  let pb: i32 = (q * 16 + co) * 73 + (ci * 3 + kh) * 3;
+  let pb: i32 = (q * 16 + co) * 73 + (ci * 9 + kh * 3);
   // pass 1: 16 chunks of 4 sample(s) x 1 row(s) x 16 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -35,20 +35,20 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
     let oh: i32 = oh0;
-    let dyb: i32 = ((n0 + nn) * 16 + co) * 256;
+    let dyrow: i32 = (((n0 + nn) * 16 + co) * 16 + oh) * 16;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 16;
-    let xb: i32 = (((n0 + nn) * 8 + ci) * 16 + ih) * 16;
+    let xrow: i32 = (((n0 + nn) * 8 + ci) * 16 + ih) * 16;
     for (var ow: i32 = 0; ow < 16; ow++) {
-      let d: f32 = dy[dyb + oh * 16 + ow];
+      let d: f32 = dy[dyrow + ow];
       ab += d;
       if (inside) {
         if (ow >= 1) {
-          a0 += d * x[xb + ow - 1];
+          a0 += d * x[xrow + ow - 1];
         }
-        a1 += d * x[xb + ow];
+        a1 += d * x[xrow + ow];
         if (ow < 15) {
-          a2 += d * x[xb + ow + 1];
+          a2 += d * x[xrow + ow + 1];
         }
       }
     }

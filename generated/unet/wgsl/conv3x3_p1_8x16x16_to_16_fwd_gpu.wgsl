@@ -25,72 +25,71 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 16) % 16;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 16 + o0) * 256 + (th * 16 + tw);
+  let xrow: i32 = (n * 128 + th) * 16;
+  let wrow: i32 = o0 * 72;
+  let yrow: i32 = ((n * 16 + o0) * 16 + th) * 16;
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var r: i32 = 0; r < 8; r++) {
-    let xb: i32 = (n * 8 + r) * 256;
-    let wb: i32 = o0 * 72 + r * 9;
+    let xb: i32 = xrow + r * 256;
+    let wb: i32 = wrow + r * 9;
     if (th >= 1) {
-      let ih0: i32 = th - 1;
       if (tw >= 1) {
-        let xv0_0: f32 = x[xb + (ih0 * 16 + tw) - 1];
+        let xv0_0: f32 = x[xb + tw - 17];
         acc0 += w[wb] * xv0_0;
         acc1 += w[wb + 72] * xv0_0;
         acc2 += w[wb + 144] * xv0_0;
         acc3 += w[wb + 216] * xv0_0;
       }
-      let xv0_1: f32 = x[xb + (ih0 * 16 + tw)];
+      let xv0_1: f32 = x[xb + tw - 16];
       acc0 += w[wb + 1] * xv0_1;
       acc1 += w[wb + 73] * xv0_1;
       acc2 += w[wb + 145] * xv0_1;
       acc3 += w[wb + 217] * xv0_1;
       if (tw < 15) {
-        let xv0_2: f32 = x[xb + (ih0 * 16 + tw) + 1];
+        let xv0_2: f32 = x[xb + tw - 15];
         acc0 += w[wb + 2] * xv0_2;
         acc1 += w[wb + 74] * xv0_2;
         acc2 += w[wb + 146] * xv0_2;
         acc3 += w[wb + 218] * xv0_2;
       }
     }
-    let ih1: i32 = th;
     if (tw >= 1) {
-      let xv1_0: f32 = x[xb + (ih1 * 16 + tw) - 1];
+      let xv1_0: f32 = x[xb + tw - 1];
       acc0 += w[wb + 3] * xv1_0;
       acc1 += w[wb + 75] * xv1_0;
       acc2 += w[wb + 147] * xv1_0;
       acc3 += w[wb + 219] * xv1_0;
     }
-    let xv1_1: f32 = x[xb + (ih1 * 16 + tw)];
+    let xv1_1: f32 = x[xb + tw];
     acc0 += w[wb + 4] * xv1_1;
     acc1 += w[wb + 76] * xv1_1;
     acc2 += w[wb + 148] * xv1_1;
     acc3 += w[wb + 220] * xv1_1;
     if (tw < 15) {
-      let xv1_2: f32 = x[xb + (ih1 * 16 + tw) + 1];
+      let xv1_2: f32 = x[xb + tw + 1];
       acc0 += w[wb + 5] * xv1_2;
       acc1 += w[wb + 77] * xv1_2;
       acc2 += w[wb + 149] * xv1_2;
       acc3 += w[wb + 221] * xv1_2;
     }
     if (th < 15) {
-      let ih2: i32 = th + 1;
       if (tw >= 1) {
-        let xv2_0: f32 = x[xb + (ih2 * 16 + tw) - 1];
+        let xv2_0: f32 = x[xb + tw + 15];
         acc0 += w[wb + 6] * xv2_0;
         acc1 += w[wb + 78] * xv2_0;
         acc2 += w[wb + 150] * xv2_0;
         acc3 += w[wb + 222] * xv2_0;
       }
-      let xv2_1: f32 = x[xb + (ih2 * 16 + tw)];
+      let xv2_1: f32 = x[xb + tw + 16];
       acc0 += w[wb + 7] * xv2_1;
       acc1 += w[wb + 79] * xv2_1;
       acc2 += w[wb + 151] * xv2_1;
       acc3 += w[wb + 223] * xv2_1;
       if (tw < 15) {
-        let xv2_2: f32 = x[xb + (ih2 * 16 + tw) + 1];
+        let xv2_2: f32 = x[xb + tw + 17];
         acc0 += w[wb + 8] * xv2_2;
         acc1 += w[wb + 80] * xv2_2;
         acc2 += w[wb + 152] * xv2_2;
@@ -98,8 +97,8 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
       }
     }
   }
-  y[yb] = acc0;
-  y[yb + 256] = acc1;
-  y[yb + 512] = acc2;
-  y[yb + 768] = acc3;
+  y[yrow + tw] = acc0;
+  y[yrow + tw + 256] = acc1;
+  y[yrow + tw + 512] = acc2;
+  y[yrow + tw + 768] = acc3;
 }

@@ -26,19 +26,19 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let kh: i32 = (_i) % 2;
   let n0: i32 = q / 16 * 4;
   let oh0: i32 = q % 16;
-  let pb: i32 = (q * 16 + co) * 32 + (ci * 2 + kh) * 2;
+  let pb: i32 = (q * 16 + co) * 32 + (ci * 4 + kh * 2);
   // pass 1: 16 chunks of 4 sample(s) x 1 row(s) x 16 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
     let oh: i32 = oh0;
-    let dyb: i32 = ((n0 + nn) * 16 + co) * 256;
+    let dyrow: i32 = (((n0 + nn) * 16 + co) * 16 + oh) * 16;
     let ih: i32 = oh * 2 + kh;
-    let xb: i32 = (((n0 + nn) * 8 + ci) * 32 + ih) * 32;
+    let xrow: i32 = (((n0 + nn) * 8 + ci) * 32 + ih) * 32;
     for (var ow: i32 = 0; ow < 16; ow++) {
-      let d: f32 = x[dyb + oh * 16 + ow];
-      a0 += d * dy[xb + ow * 2];
-      a1 += d * dy[xb + ow * 2 + 1];
+      let d: f32 = x[dyrow + ow];
+      a0 += d * dy[xrow + ow * 2];
+      a1 += d * dy[xrow + ow * 2 + 1];
     }
   }
   partial[pb] = a0;

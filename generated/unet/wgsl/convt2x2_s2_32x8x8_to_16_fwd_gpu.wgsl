@@ -25,26 +25,27 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 16 + o0) * 256 + (th * 32 + tw * 2);
+  let xrow: i32 = (n * 256 + th) * 8;
+  let wrow: i32 = o0 * 4;
+  let yrow: i32 = ((n * 16 + o0) * 16 + th * 2) * 16;
   // stride phase (0, 0): 1 of 4 taps
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var r: i32 = 0; r < 32; r++) {
-    let xb: i32 = (n * 32 + r) * 64;
-    let wb: i32 = o0 * 4 + r * 64;
-    let ih0: i32 = th;
-    let xv0_0: f32 = x[xb + (ih0 * 8 + tw)];
+    let xb: i32 = xrow + r * 64;
+    let wb: i32 = wrow + r * 64;
+    let xv0_0: f32 = x[xb + tw];
     acc0 += w[wb] * xv0_0;
     acc1 += w[wb + 4] * xv0_0;
     acc2 += w[wb + 8] * xv0_0;
     acc3 += w[wb + 12] * xv0_0;
   }
-  y[yb] = acc0;
-  y[yb + 256] = acc1;
-  y[yb + 512] = acc2;
-  y[yb + 768] = acc3;
+  y[yrow + tw * 2] = acc0;
+  y[yrow + tw * 2 + 256] = acc1;
+  y[yrow + tw * 2 + 512] = acc2;
+  y[yrow + tw * 2 + 768] = acc3;
 }
 
 // dispatch 2 of 4: n=4 x ob=4 x th=8 x tw=8; 16x1x1 workgroups of 64
@@ -60,26 +61,27 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 16 + o0) * 256 + (th * 32 + tw * 2) + 1;
+  let xrow: i32 = (n * 256 + th) * 8;
+  let wrow: i32 = o0 * 4;
+  let yrow: i32 = ((n * 16 + o0) * 16 + th * 2) * 16;
   // stride phase (0, 1): 1 of 4 taps
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var r: i32 = 0; r < 32; r++) {
-    let xb: i32 = (n * 32 + r) * 64;
-    let wb: i32 = o0 * 4 + r * 64;
-    let ih0: i32 = th;
-    let xv0_1: f32 = x[xb + (ih0 * 8 + tw)];
+    let xb: i32 = xrow + r * 64;
+    let wb: i32 = wrow + r * 64;
+    let xv0_1: f32 = x[xb + tw];
     acc0 += w[wb + 1] * xv0_1;
     acc1 += w[wb + 5] * xv0_1;
     acc2 += w[wb + 9] * xv0_1;
     acc3 += w[wb + 13] * xv0_1;
   }
-  y[yb] = acc0;
-  y[yb + 256] = acc1;
-  y[yb + 512] = acc2;
-  y[yb + 768] = acc3;
+  y[yrow + tw * 2 + 1] = acc0;
+  y[yrow + tw * 2 + 257] = acc1;
+  y[yrow + tw * 2 + 513] = acc2;
+  y[yrow + tw * 2 + 769] = acc3;
 }
 
 // dispatch 3 of 4: n=4 x ob=4 x th=8 x tw=8; 16x1x1 workgroups of 64
@@ -95,26 +97,27 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 16 + o0) * 256 + (th * 32 + tw * 2) + 16;
+  let xrow: i32 = (n * 256 + th) * 8;
+  let wrow: i32 = o0 * 4;
+  let yrow: i32 = ((n * 16 + o0) * 16 + th * 2) * 16 + 16;
   // stride phase (1, 0): 1 of 4 taps
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var r: i32 = 0; r < 32; r++) {
-    let xb: i32 = (n * 32 + r) * 64;
-    let wb: i32 = o0 * 4 + r * 64;
-    let ih1: i32 = th;
-    let xv1_0: f32 = x[xb + (ih1 * 8 + tw)];
+    let xb: i32 = xrow + r * 64;
+    let wb: i32 = wrow + r * 64;
+    let xv1_0: f32 = x[xb + tw];
     acc0 += w[wb + 2] * xv1_0;
     acc1 += w[wb + 6] * xv1_0;
     acc2 += w[wb + 10] * xv1_0;
     acc3 += w[wb + 14] * xv1_0;
   }
-  y[yb] = acc0;
-  y[yb + 256] = acc1;
-  y[yb + 512] = acc2;
-  y[yb + 768] = acc3;
+  y[yrow + tw * 2] = acc0;
+  y[yrow + tw * 2 + 256] = acc1;
+  y[yrow + tw * 2 + 512] = acc2;
+  y[yrow + tw * 2 + 768] = acc3;
 }
 
 // dispatch 4 of 4: n=4 x ob=4 x th=8 x tw=8; 16x1x1 workgroups of 64
@@ -130,24 +133,25 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 16 + o0) * 256 + (th * 32 + tw * 2) + 17;
+  let xrow: i32 = (n * 256 + th) * 8;
+  let wrow: i32 = o0 * 4;
+  let yrow: i32 = ((n * 16 + o0) * 16 + th * 2) * 16 + 16;
   // stride phase (1, 1): 1 of 4 taps
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var r: i32 = 0; r < 32; r++) {
-    let xb: i32 = (n * 32 + r) * 64;
-    let wb: i32 = o0 * 4 + r * 64;
-    let ih1: i32 = th;
-    let xv1_1: f32 = x[xb + (ih1 * 8 + tw)];
+    let xb: i32 = xrow + r * 64;
+    let wb: i32 = wrow + r * 64;
+    let xv1_1: f32 = x[xb + tw];
     acc0 += w[wb + 3] * xv1_1;
     acc1 += w[wb + 7] * xv1_1;
     acc2 += w[wb + 11] * xv1_1;
     acc3 += w[wb + 15] * xv1_1;
   }
-  y[yb] = acc0;
-  y[yb + 256] = acc1;
-  y[yb + 512] = acc2;
-  y[yb + 768] = acc3;
+  y[yrow + tw * 2 + 1] = acc0;
+  y[yrow + tw * 2 + 257] = acc1;
+  y[yrow + tw * 2 + 513] = acc2;
+  y[yrow + tw * 2 + 769] = acc3;
 }

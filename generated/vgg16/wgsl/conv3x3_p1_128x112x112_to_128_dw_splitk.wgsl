@@ -24,7 +24,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let co: i32 = _i / 384;
   let ci: i32 = (_i / 3) % 128;
   let kh: i32 = (_i) % 3;
-  let pb: i32 = co * 1153 + (ci * 3 + kh) * 3;
+  let pb: i32 = co * 1153 + (ci * 9 + kh * 3);
   // pass 1: 1 chunks of 1 sample(s) x 112 row(s) x 112 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -32,20 +32,20 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 112; ohh++) {
     let oh: i32 = ohh;
-    let dyb: i32 = co * 12544;
+    let dyrow: i32 = (co * 112 + oh) * 112;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 112;
-    let xb: i32 = (ci * 112 + ih) * 112;
+    let xrow: i32 = (ci * 112 + ih) * 112;
     for (var ow: i32 = 0; ow < 112; ow++) {
-      let d: f32 = dy[dyb + oh * 112 + ow];
+      let d: f32 = dy[dyrow + ow];
       ab += d;
       if (inside) {
         if (ow >= 1) {
-          a0 += d * x[xb + ow - 1];
+          a0 += d * x[xrow + ow - 1];
         }
-        a1 += d * x[xb + ow];
+        a1 += d * x[xrow + ow];
         if (ow < 111) {
-          a2 += d * x[xb + ow + 1];
+          a2 += d * x[xrow + ow + 1];
         }
       }
     }

@@ -27,7 +27,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let kh: i32 = (_i) % 3;
   let n0: i32 = q / 2;
   let oh0: i32 = q % 2 * 112;
-  let pb: i32 = (q * 64 + co) * 577 + (ci * 3 + kh) * 3;
+  let pb: i32 = (q * 64 + co) * 577 + (ci * 9 + kh * 3);
   // pass 1: 2 chunks of 1 sample(s) x 112 row(s) x 224 columns, one invocation per (chunk, co, ci, kh)
   var a0: f32 = 0f;
   var a1: f32 = 0f;
@@ -35,20 +35,20 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 112; ohh++) {
     let oh: i32 = oh0 + ohh;
-    let dyb: i32 = (n0 * 64 + co) * 50176;
+    let dyrow: i32 = ((n0 * 64 + co) * 224 + oh) * 224;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 224;
-    let xb: i32 = ((n0 * 64 + ci) * 224 + ih) * 224;
+    let xrow: i32 = ((n0 * 64 + ci) * 224 + ih) * 224;
     for (var ow: i32 = 0; ow < 224; ow++) {
-      let d: f32 = dy[dyb + oh * 224 + ow];
+      let d: f32 = dy[dyrow + ow];
       ab += d;
       if (inside) {
         if (ow >= 1) {
-          a0 += d * x[xb + ow - 1];
+          a0 += d * x[xrow + ow - 1];
         }
-        a1 += d * x[xb + ow];
+        a1 += d * x[xrow + ow];
         if (ow < 223) {
-          a2 += d * x[xb + ow + 1];
+          a2 += d * x[xrow + ow + 1];
         }
       }
     }

@@ -32,13 +32,13 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 8; nn++) {
     let oh: i32 = oh0;
-    let dyb: i32 = ((n0 + nn) * 64 + co) * 64;
+    let dyrow: i32 = (((n0 + nn) * 64 + co) * 8 + oh) * 8;
     let ih: i32 = oh;
-    let xb: i32 = (((n0 + nn) * 32 + ci) * 8 + ih) * 8;
+    let xrow: i32 = (((n0 + nn) * 32 + ci) * 8 + ih) * 8;
     for (var ow: i32 = 0; ow < 8; ow++) {
-      let d: f32 = dy[dyb + oh * 8 + ow];
+      let d: f32 = dy[dyrow + ow];
       ab += d;
-      a0 += d * x[xb + ow];
+      a0 += d * x[xrow + ow];
     }
   }
   partial[pb] = a0;

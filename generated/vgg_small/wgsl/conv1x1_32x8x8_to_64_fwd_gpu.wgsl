@@ -25,23 +25,24 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
   let o0: i32 = ob * 4;
-  let yb: i32 = (n * 64 + o0) * 64 + (th * 8 + tw);
+  let xrow: i32 = (n * 256 + th) * 8;
+  let wrow: i32 = o0 * 32;
+  let yrow: i32 = ((n * 64 + o0) * 8 + th) * 8;
   var acc0: f32 = b[o0];
   var acc1: f32 = b[o0 + 1];
   var acc2: f32 = b[o0 + 2];
   var acc3: f32 = b[o0 + 3];
   for (var r: i32 = 0; r < 32; r++) {
-    let xb: i32 = (n * 32 + r) * 64;
-    let wb: i32 = o0 * 32 + r;
-    let ih0: i32 = th;
-    let xv0_0: f32 = x[xb + (ih0 * 8 + tw)];
+    let xb: i32 = xrow + r * 64;
+    let wb: i32 = wrow + r;
+    let xv0_0: f32 = x[xb + tw];
     acc0 += w[wb] * xv0_0;
     acc1 += w[wb + 32] * xv0_0;
     acc2 += w[wb + 64] * xv0_0;
     acc3 += w[wb + 96] * xv0_0;
   }
-  y[yb] = acc0;
-  y[yb + 64] = acc1;
-  y[yb + 128] = acc2;
-  y[yb + 192] = acc3;
+  y[yrow + tw] = acc0;
+  y[yrow + tw + 64] = acc1;
+  y[yrow + tw + 128] = acc2;
+  y[yrow + tw + 192] = acc3;
 }
