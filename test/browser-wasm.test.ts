@@ -135,6 +135,9 @@ describe('examples/browser on WebAssembly in headless Chromium at 390 px', () =>
       expect(await backend.getAttribute('data-threads')).toBe('2');
       expect(await backend.textContent()).toContain('2 threads, as the URL asks (cross-origin isolated');
       expect(await page.locator('#phase').textContent()).toMatch(/\(WebAssembly, 2 threads\)\.$/);
+      // relaxed SIMD as the generated runtime decides it (where it validates: Chromium has it)
+      const relaxed = await page.evaluate(`import('/build/generated/lenet5/wasm/runtime.js').then((m) => m.RELAXED_SIMD)`);
+      expect(await backend.textContent()).toContain(relaxed === true ? 'SIMD (f32x4), relaxed SIMD (f32x4.relaxed_madd);' : relaxed === false ? 'SIMD (f32x4), no relaxed SIMD (this browser lacks it);' : 'SIMD (f32x4), no relaxed SIMD (this build has none');
       // both threads ran kernel chunks: the page's thread and worker 1 (48 steps: thousands each)
       const chunks = ((await backend.getAttribute('data-chunks')) ?? '').split(',').map(Number);
       expect(chunks).toHaveLength(2);

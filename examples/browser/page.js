@@ -169,7 +169,7 @@ async function main() {
     // a build with relaxed SIMD says so in its runtime (RELAXED_SIMD: whether it validates here)
     const runtime = await import(new URL('wasm/runtime.js', new URL(entry.wasm, build)).href);
     const relaxed = 'RELAXED_SIMD' in runtime
-      ? runtime.RELAXED_SIMD ? 'relaxed SIMD (fused multiply-add)' : 'no relaxed SIMD (this browser lacks it)'
+      ? runtime.RELAXED_SIMD ? 'relaxed SIMD (f32x4.relaxed_madd)' : 'no relaxed SIMD (this browser lacks it)'
       : `no relaxed SIMD (this build has none${features.relaxedSimd ? '; the browser has it' : ''})`;
     const text = `Training on WebAssembly on the CPU (wasm.js): SIMD (f32x4), ${relaxed}; ${t.why}.${passedOver}`;
     return { backend, gpu: null, threads: t.threads, text };
