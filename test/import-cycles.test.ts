@@ -61,3 +61,17 @@ describe('src/ imports', () => {
     expect(bad).toEqual([]);
   });
 });
+
+// the generated modules too: a cycle there (wasm/runtime.ts <-> wasm/threads.ts was one) fails
+// to load where an app's bundler or loader runs them as CommonJS (ERR_REQUIRE_CYCLE_MODULE)
+describe('generated/ imports', () => {
+  const GEN = resolve(import.meta.dirname, '../generated');
+  for (const model of readdirSync(GEN)) {
+    it(`${model} has no cycles`, () => {
+      const files = sources(join(GEN, model));
+      expect(files.length).toBeGreaterThan(3);
+      const g = new Map(files.map((f) => [f, importsOf(f, readFileSync(f, 'utf8'))] as const));
+      expect(findCycles(g).map((c) => c.map((p) => relative(GEN, p)).join(' -> '))).toEqual([]);
+    });
+  }
+});

@@ -121,6 +121,16 @@ describe('the pool', () => {
     expect(model.chunksRun()).toEqual(ran);
   });
 
+  // dispose before the workers are ready settles `ready` (they never will be): it once stayed pending
+  it('dispose before the workers start resolves ready', async () => {
+    const model = lenet.createWasmModel({ seed: 1, threads: 3 });
+    model.dispose();
+    const settled = await Promise.race([model.ready.then(() => 'resolved'), new Promise((r) => setTimeout(() => r('pending'), 5000))]);
+    expect(settled).toBe('resolved');
+    const x = new Float32Array(numel(lenet.plan.inShape)).fill(0.5);
+    expect(model.forward(x).every(Number.isFinite)).toBe(true);
+  });
+
   // the workers are unref'd: a process that never calls dispose still exits
   it('a process with a threaded model exits on its own', () => {
     const dir = mkdtempSync(join(tmpdir(), 'convgen-threads-'));

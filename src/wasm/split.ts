@@ -17,6 +17,12 @@
 //   waking threads for (a chunk is at least SPLIT.minChunkWork executed IR nodes); otherwise it
 //   runs whole on the calling thread (the GEMM's remainder block after its main loop, batch
 //   norm's last pass over few channels).
+//   This check does not prove independence: it trusts the IR's `parallel` flag (iterations
+//   write their own outputs, which the WGSL target relies on too) and only makes sure the cut
+//   loop is the one the stores are indexed by. A loop marked parallel whose iterations wrote one
+//   element (`y[i % 2]`, a scatter `y[idx[i]]`) would be cut, and be as wrong on the GPU.
+//   test/wasm-threads.test.ts runs every example's split kernels chunk by chunk in shuffled
+//   orders and compares the bits with one call over the whole range.
 // With more than one phase the kernel takes a third parameter before the range, `chunk_phase`,
 // and each phase's statements run under `if (chunk_phase == j)`; the lets above are recomputed
 // per call. Kernels with mutable locals or stores at the top level (the grad-weight reductions'
