@@ -546,7 +546,7 @@ export interface WasmModelOptions extends ModelOptions {
 export interface WasmModel extends Model {
   /** threads running the kernels, the calling one included */
   readonly threads: number;
-  /** resolves once every worker thread has started (until then the started ones share the work) */
+  /** resolves once every worker thread has started (until then the started ones share the work), or once dispose() ended them */
   readonly ready: Promise<void>;
   /** chunks of split kernels each thread has run (0: the calling thread; empty without worker threads) */
   chunksRun(): number[];

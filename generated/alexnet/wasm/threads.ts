@@ -20,7 +20,9 @@
 // The caller waits for its job's last chunk with Atomics.wait where it may block (Node's main
 // thread, a worker) and spins on Atomics.load where it may not (a browser's main thread).
 
-import { compiledModule, type ModuleBinary, type WasmFn, type WasmHeap } from './runtime.ts';
+import { CONTROL_BYTES, compiledModule, type ModuleBinary, type WasmFn, type WasmHeap } from './runtime.ts';
+
+export { sharedImport } from './runtime.ts';
 
 /** a phase of a split kernel: its loop's range [from, to) and its chunks (1: it runs whole on the calling thread) */
 export type SplitPhase = readonly [number, number, number];
@@ -73,8 +75,8 @@ const ARGS_AT = 4 * (COUNTS + MAX_THREADS);
 const MAX_ARGS = 32;
 const MESSAGE_AT = ARGS_AT + 8 * MAX_ARGS;
 const MESSAGE_CHARS = 160;
-/** bytes of the control block a shared heap keeps after its buffers */
-export const CONTROL_BYTES: number = MESSAGE_AT + 2 * MESSAGE_CHARS;
+/** bytes of the layout above: it must fit the control block a shared heap keeps after its buffers (CONTROL_BYTES) */
+const LAYOUT_BYTES = MESSAGE_AT + 2 * MESSAGE_CHARS;
 
 // The worker's code: generic (no model in it, no file path), started from this string (an
 // eval'd worker in Node, a Blob URL in browsers). Its claim loop is the caller's (claimChunks).
@@ -88,14 +90,20 @@ once(({ memory, modules, kernels, control, index }) => {
   for (const [name, module] of modules) exports[name] = new WebAssembly.Instance(module, imports).exports;
   const fns = kernels.map(([m, f]) => exports[m][f]);
   const ctl = new Int32Array(memory.buffer, control, ${COUNTS + MAX_THREADS});
-  const args = new Float64Array(memory.buffer, control + ${ARGS_AT}, ${MAX_ARGS});
+  // the job's arguments: f64 values, published as pairs of i32 bits (Atomics works on integers)
+  const argBits = new Int32Array(memory.buffer, control + ${ARGS_AT}, ${2 * MAX_ARGS});
+  const bits = new Int32Array(${2 * MAX_ARGS});
+  const values = new Float64Array(bits.buffer);
   const message = new Uint16Array(memory.buffer, control + ${MESSAGE_AT}, ${MESSAGE_CHARS});
   port.postMessage('ready');
   for (;;) {
     const gen = Atomics.load(ctl, ${GEN});
     if (Atomics.load(ctl, ${QUIT})) break;
     if (gen & 1) continue;
-    const job = [ctl[${KERNEL}], ctl[${BASE}], ctl[${CHUNKS}], ctl[${FROM}], ctl[${TO}], Array.from(args.subarray(0, ctl[${NARGS}]))];
+    // every field read atomically: plain reads may complete after the check of GEN below
+    const n = Atomics.load(ctl, ${NARGS});
+    for (let i = 0; i < 2 * n; i++) bits[i] = Atomics.load(argBits, i);
+    const job = [Atomics.load(ctl, ${KERNEL}), Atomics.load(ctl, ${BASE}), Atomics.load(ctl, ${CHUNKS}), Atomics.load(ctl, ${FROM}), Atomics.load(ctl, ${TO}), Array.from(values.subarray(0, n))];
     if (Atomics.load(ctl, ${GEN}) !== gen) continue;
     const [kernel, base, chunks, from, to, a] = job;
     for (;;) {
@@ -166,6 +174,8 @@ function startThread(blobUrl: () => string): Thread {
       onMessage: (f, onError) => {
         w.on('message', f);
         w.on('error', onError);
+        // a worker that ends before it is ready (terminated, out of memory) rejects `ready` rather than leaving it pending
+        w.on('exit', (code) => onError(new Error(`wasm threads: a worker exited (code ${String(code)}) before it was ready`)));
       },
       unref: () => w.unref(),
       terminate: () => void w.terminate(),
@@ -222,7 +232,9 @@ export function createPool(heap: WasmHeap, threads: number, modules: Readonly<Re
   if (!Number.isInteger(threads) || threads < 2 || threads > MAX_THREADS) throw new Error(`wasm threads: ${threads} threads (2 to ${MAX_THREADS})`);
   const buffer = heap.memory.buffer;
   const ctl = new Int32Array(buffer, heap.control, COUNTS + MAX_THREADS);
-  const args = new Float64Array(buffer, heap.control + ARGS_AT, MAX_ARGS);
+  const argBits = new Int32Array(buffer, heap.control + ARGS_AT, 2 * MAX_ARGS);
+  const values = new Float64Array(MAX_ARGS);
+  const bits = new Int32Array(values.buffer);
   const message = new Uint16Array(buffer, heap.control + MESSAGE_AT, MESSAGE_CHARS);
   // Atomics.wait throws where the thread may not block (before comparing), and returns 'not-equal' elsewhere
   let canBlock = true;
@@ -234,19 +246,30 @@ export function createPool(heap: WasmHeap, threads: number, modules: Readonly<Re
   const compiled = Object.entries(modules).map(([name, [base64, fmaSites]]) => [name, compiledModule(name, base64, true, fmaSites)] as const);
   let url: string | null = null;
   const blobUrl = () => (url ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' })));
+  if (LAYOUT_BYTES > CONTROL_BYTES) throw new Error(`wasm threads: the control block needs ${LAYOUT_BYTES} bytes, the heap keeps ${CONTROL_BYTES}`);
   const workers: Thread[] = [];
   const started: Promise<void>[] = [];
-  for (let i = 1; i < threads; i++) {
-    const w = startThread(blobUrl);
-    started.push(
-      new Promise<void>((resolve, reject) => {
-        w.onMessage((m) => (m === 'ready' ? resolve() : undefined), reject);
-      }),
-    );
-    w.post({ memory: heap.memory, modules: compiled, kernels: kernels.map(([m, f]) => [m, f]), control: heap.control, index: i });
-    workers.push(w);
+  try {
+    for (let i = 1; i < threads; i++) {
+      const w = startThread(blobUrl);
+      workers.push(w);
+      started.push(
+        new Promise<void>((resolve, reject) => {
+          w.onMessage((m) => (m === 'ready' ? resolve() : undefined), reject);
+        }),
+      );
+      w.post({ memory: heap.memory, modules: compiled, kernels: kernels.map(([m, f]) => [m, f]), control: heap.control, index: i });
+    }
+  } catch (e) {
+    // a worker that cannot start (a worker limit, a page's CSP): end the ones that did
+    for (const w of workers) w.terminate();
+    if (url) URL.revokeObjectURL(url);
+    throw e;
   }
-  const ready = Promise.all(started).then(() => undefined);
+  // dispose() before every worker is ready settles `ready` too (its workers will never be)
+  let endWait = (): void => {};
+  const ended = new Promise<void>((resolve) => (endWait = resolve));
+  const ready = Promise.race([Promise.all(started).then(() => undefined), ended]);
   // a started pool does not keep a Node process alive (a starting one does, or awaiting ready would end it);
   // a worker that fails to start rejects `ready`, which is no unhandled rejection until someone awaits it
   ready.then(
@@ -266,13 +289,14 @@ export function createPool(heap: WasmHeap, threads: number, modules: Readonly<Re
       // every earlier ticket was claimed and done: the counter is where this job starts
       const base = Atomics.load(ctl, NEXT);
       Atomics.add(ctl, GEN, 1);
-      ctl[KERNEL] = id;
-      ctl[BASE] = base;
-      ctl[CHUNKS] = chunks;
-      ctl[FROM] = from;
-      ctl[TO] = to;
-      ctl[NARGS] = a.length;
-      args.set(a);
+      Atomics.store(ctl, KERNEL, id);
+      Atomics.store(ctl, BASE, base);
+      Atomics.store(ctl, CHUNKS, chunks);
+      Atomics.store(ctl, FROM, from);
+      Atomics.store(ctl, TO, to);
+      Atomics.store(ctl, NARGS, a.length);
+      values.set(a);
+      for (let i = 0; i < 2 * a.length; i++) Atomics.store(argBits, i, bits[i]!);
       Atomics.add(ctl, GEN, 1);
       Atomics.notify(ctl, GEN);
       claimChunks(ctl, message, fn, a, base, chunks, from, to);
@@ -294,6 +318,7 @@ export function createPool(heap: WasmHeap, threads: number, modules: Readonly<Re
     dispose() {
       if (disposed) return;
       disposed = true;
+      endWait();
       Atomics.store(ctl, QUIT, 1);
       Atomics.add(ctl, GEN, 2);
       Atomics.notify(ctl, GEN);
@@ -301,74 +326,4 @@ export function createPool(heap: WasmHeap, threads: number, modules: Readonly<Re
       if (url) URL.revokeObjectURL(url);
     },
   };
-}
-
-/**
- * a module's bytes with its memory import made shared (limits 0..65536 pages, flags 3), as
- * convgen's encoder writes it with sharedMemory (test/wasm-threads checks they agree): the
- * committed binaries import an unshared memory, and a shared one matches only a shared import
- */
-export function sharedImport(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
-  let at = 8;
-  const uleb = (): number => {
-    let n = 0;
-    let shift = 0;
-    for (;;) {
-      const b = bytes[at++]!;
-      n |= (b & 0x7f) << shift;
-      shift += 7;
-      if (!(b & 0x80)) return n >>> 0;
-    }
-  };
-  const put = (n: number, to: number[]): number[] => {
-    do {
-      let b = n & 0x7f;
-      n >>>= 7;
-      if (n) b |= 0x80;
-      to.push(b);
-    } while (n);
-    return to;
-  };
-  while (at < bytes.length) {
-    const id = bytes[at++]!;
-    const size = uleb();
-    const end = at + size;
-    if (id !== 2) {
-      parts.push(Uint8Array.from(put(size, [id])), bytes.subarray(at, end));
-      at = end;
-      continue;
-    }
-    // the import section: the memory import's limits rewritten, the rest copied
-    const body: number[] = [];
-    const count = uleb();
-    put(count, body);
-    for (let i = 0; i < count; i++) {
-      for (let n = 0; n < 2; n++) {
-        const len = uleb();
-        put(len, body);
-        for (let j = 0; j < len; j++) body.push(bytes[at++]!);
-      }
-      const kind = bytes[at++]!;
-      body.push(kind);
-      if (kind === 0x02) {
-        const flags = bytes[at++]!;
-        const min = uleb();
-        if (flags & 1) uleb();
-        body.push(0x03);
-        put(min, body);
-        put(65536, body);
-      } else if (kind === 0x00) put(uleb(), body);
-      else throw new Error(`wasm threads: an import of kind ${kind}`);
-    }
-    parts.push(Uint8Array.from(put(body.length, [id])), Uint8Array.from(body));
-    at = end;
-  }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -15,7 +15,8 @@
 // control block for the threads follows the staging area, and every module is compiled with a
 // shared memory import (its committed bytes rewritten by sharedImport).
 
-import { CONTROL_BYTES, sharedImport } from './threads.ts';
+/** bytes a shared heap keeps after its buffers for the threads' control block (wasm/threads.ts lays it out) */
+export const CONTROL_BYTES = 1024;
 
 /** a kernel function of an instantiated module: buffer byte offsets, then scalars */
 export type WasmFn = (...args: number[]) => void;
@@ -172,4 +173,74 @@ export async function compileModules(modules: Readonly<Record<string, ModuleBina
       if (!compiled.has(key)) compiled.set(key, await WebAssembly.compile(moduleBytes(base64, shared, fma)));
     }),
   );
+}
+
+/**
+ * a module's bytes with its memory import made shared (limits 0..65536 pages, flags 3), as
+ * convgen's encoder writes it with sharedMemory (test/wasm-threads checks they agree): the
+ * committed binaries import an unshared memory, and a shared one matches only a shared import
+ */
+export function sharedImport(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
+  let at = 8;
+  const uleb = (): number => {
+    let n = 0;
+    let shift = 0;
+    for (;;) {
+      const b = bytes[at++]!;
+      n |= (b & 0x7f) << shift;
+      shift += 7;
+      if (!(b & 0x80)) return n >>> 0;
+    }
+  };
+  const put = (n: number, to: number[]): number[] => {
+    do {
+      let b = n & 0x7f;
+      n >>>= 7;
+      if (n) b |= 0x80;
+      to.push(b);
+    } while (n);
+    return to;
+  };
+  while (at < bytes.length) {
+    const id = bytes[at++]!;
+    const size = uleb();
+    const end = at + size;
+    if (id !== 2) {
+      parts.push(Uint8Array.from(put(size, [id])), bytes.subarray(at, end));
+      at = end;
+      continue;
+    }
+    // the import section: the memory import's limits rewritten, the rest copied
+    const body: number[] = [];
+    const count = uleb();
+    put(count, body);
+    for (let i = 0; i < count; i++) {
+      for (let n = 0; n < 2; n++) {
+        const len = uleb();
+        put(len, body);
+        for (let j = 0; j < len; j++) body.push(bytes[at++]!);
+      }
+      const kind = bytes[at++]!;
+      body.push(kind);
+      if (kind === 0x02) {
+        const flags = bytes[at++]!;
+        const min = uleb();
+        if (flags & 1) uleb();
+        body.push(0x03);
+        put(min, body);
+        put(65536, body);
+      } else if (kind === 0x00) put(uleb(), body);
+      else throw new Error(`wasm threads: an import of kind ${kind}`);
+    }
+    parts.push(Uint8Array.from(put(body.length, [id])), Uint8Array.from(body));
+    at = end;
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
