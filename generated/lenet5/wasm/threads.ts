@@ -45,15 +45,22 @@ export interface WasmPool {
 
 /**
  * a split kernel, phase after phase (a kernel of several takes the phase's index before its
- * range): a cut phase on all the pool's threads, or in one call over its whole range without a pool
+ * range): a cut phase on all the pool's threads, or without a pool chunk after chunk on the
+ * calling thread (the same bits: each output is computed by one chunk in any case). One call per
+ * chunk rather than one over the whole range, because V8 swaps a function's optimized code in
+ * only between calls: the first step's later chunks already run it, instead of the whole first
+ * call running the baseline compiler's code
  */
 export function runSplit(pool: WasmPool | null, id: number, fn: WasmFn, args: readonly number[], phases: readonly SplitPhase[]): void {
   phases.forEach(([from, to, chunks], j) => {
     const a = phases.length > 1 ? [...args, j] : args;
     if (pool && chunks > 1) pool.run(id, fn, a, from, to, chunks);
-    else fn(...a, from, to);
+    else for (let c = 0; c < chunks; c++) fn(...a, chunkStart(from, to, chunks, c), chunkStart(from, to, chunks, c + 1));
   });
 }
+
+/** where chunk c of [from, to) cut into `chunks` starts (chunk c ends where c + 1 starts) */
+const chunkStart = (from: number, to: number, chunks: number, c: number): number => from + Math.floor((c * (to - from)) / chunks);
 
 // the control block: i32 slots, then the job's arguments (f64), then an error message (u16 codes)
 const GEN = 0;
