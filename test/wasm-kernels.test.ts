@@ -17,6 +17,7 @@ import { printWat } from '../src/wasm/wat-text.ts';
 import { rng32 as rng } from '../src/check/ts.ts';
 import { withStrategy, type ConvPlan } from './helpers/conv-harness.ts';
 import type { LayerPlan } from '../src/plan/types.ts';
+import { WASM_GATHER_BLOCK } from '../src/plan/schedule.ts';
 
 const isConv = (l: LayerPlan): l is ConvPlan => l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose1d' || l.type === 'conv_transpose2d';
 
@@ -67,8 +68,9 @@ describe('simd: the same bits as the scalar module', () => {
   for (const { title, l } of convs) {
     for (const strategy of ['direct', 'im2row'] as const) {
       it(`${title} ${strategy}`, () => {
-        const prog = lowerLayer(withStrategy(l, strategy));
-        for (const c of [...prog.forward, ...prog.backward]) {
+        // the TS schedule's kernels and the wasm target's own (packed gathers, its GEMM blocks)
+        const progs = (['ts', 'wasm'] as const).map((target) => lowerLayer(withStrategy(l, strategy), { target }));
+        for (const c of progs.flatMap((prog) => [...prog.forward, ...prog.backward])) {
           const r = rng(7);
           const make = () => c.kernel.buffers.map((b) => (b.t === 'f32' ? Float32Array.from({ length: b.length }, () => r() * 2 - 1) : new Int32Array(b.length)));
           const a = make();
@@ -108,8 +110,34 @@ describe('simd: accumulators carried across the taps\' loops', () => {
     const packs = (wat.match(/;; f32x4: /g) ?? []).length;
     const loops = (wat.match(/f32x4 accumulators in loop \w+: [^\n]*\((\d+) loops\)/) ?? [])[1];
     expect(Number(loops)).toBe(9);
-    // one block of 4 channels x 4 columns: its 4 vectors packed and unpacked once, not once per tap loop
-    expect(packs).toBe(4);
-    expect((wat.match(/f32x4\.extract_lane 0/g) ?? []).length).toBe(4);
+    // one block of 8 channels x 4 columns (the packed gather's: 2 vectors per column): its
+    // vectors packed and unpacked once, not once per tap loop
+    const [bo, bw] = WASM_GATHER_BLOCK;
+    expect(packs).toBe((bo / 4) * bw);
+    expect((wat.match(/f32x4\.extract_lane 0/g) ?? []).length).toBe((bo / 4) * bw);
+  });
+});
+
+// the packed gather (schedule `packed`): weights copied to [g][r][kh][kw][o], f32x4 over 4
+// output channels, so a stride-2 conv vectorizes too (its input columns are 2 apart); each
+// step splats an input value once for all the block's vectors and loads each weight vector once
+describe('simd: the packed gather vectorizes over output channels', () => {
+  const plan = planModel(parseModel({ name: 'packed', batch: 2, input: [8, 20, 20], layers: [{ type: 'conv2d', name: 'c', out_channels: 16, kernel: 3, stride: 2, padding: 1 }] }), { strategy: 'direct' });
+  const layer = plan.layers[0]!;
+  const prog = lowerLayer(layer, { target: 'wasm' });
+  const watOf = (suffix: string) => printWat(kernelModule([[...prog.forward, ...prog.backward].find((c) => c.kernel.name.endsWith(suffix))!.kernel]));
+  it('packs the weights before the forward gather and the grad-input gather', () => {
+    expect(prog.forward[0]!.kernel.name).toMatch(/_fwd_pack$/);
+    expect(prog.backward.some((c) => /_dx_pack$/.test(c.kernel.name))).toBe(true);
+  });
+  it('forward at stride 2: f32x4 accumulators, one splat per input value and one load per weight vector', () => {
+    const wat = watOf('_fwd_direct');
+    expect(wat).toMatch(/simd: f32x4 accumulators in loop r/);
+    const step = wat.slice(wat.indexOf('loop $r'));
+    const body = step.slice(0, step.indexOf('(br_if $r'));
+    // 8 channels x 4 columns: 4 input values splatted, 2 weight vectors loaded, 8 multiply-adds
+    expect((body.match(/f32x4\.splat/g) ?? []).length).toBe(4);
+    expect((body.match(/v128\.load/g) ?? []).length).toBe(2);
+    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(8);
   });
 });

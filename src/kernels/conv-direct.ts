@@ -36,6 +36,19 @@ export interface GatherSpec {
   readonly oStride: number;
   readonly rStride: number;
   readonly kW: number;
+  /**
+   * the weight index's tap term is (kh*kW + kw) * tapStride: 1 in the layer's layout; the
+   * output channels per group in a packed one (conv-pack.ts: [g][r][kh][kw][o])
+   */
+  readonly tapStride?: number;
+  /**
+   * the inner loop multiplies each input value by the block's weights (acc[o][j] += x_j * w_o,
+   * the input the common factor), so that with packed weights (oStride 1) four consecutive
+   * output channels' weights are one contiguous load: the wasm renderer then keeps f32x4
+   * accumulators over output channels (XNNPACK's loadsplat), at any stride or dilation.
+   * Default: weight the common factor, f32x4 over contiguous input columns (stride 1)
+   */
+  readonly channelsInner?: boolean;
   /** bias buffer, indexed by output channel, or null */
   readonly bias: string | null;
   /** the register block from the schedule: [output channels, output columns] */
@@ -123,7 +136,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     // multiply-adds per iteration, the shape a JIT keeps in registers (a loop body holding
     // the whole unrolled window spills)
     const wBase = add(mul(v('g'), s.gStride), mul(o0, s.oStride));
-    const wAt = (r: Expr, o: number, kh: number, kw: number) => load(s.w, add(add(wBase, mul(r, s.rStride)), o * s.oStride + kh * s.kW + kw));
+    const wAt = (r: Expr, o: number, kh: number, kw: number) => load(s.w, add(add(wBase, mul(r, s.rStride)), o * s.oStride + (kh * s.kW + kw) * (s.tapStride ?? 1)));
     for (const tapH of h.taps) {
       const xAt = (r: Expr, col: number) => load(s.inp, add(add(add(v('xrow'), mul(r, inHW)), tapH.off * s.inW), add(mul(tw0, wAxis.inStep), col)));
       if (bo <= 2) {
@@ -162,6 +175,11 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
         const reduce = loop('r', 0, s.redPer, (r) => {
           const st: Stmt[] = [];
           for (const j of js) st.push(let_(`x${j}`, xAt(r, j * wAxis.inStep + tapW.off), 'f32'));
+          if (s.channelsInner) {
+            for (let o = 0; o < bo; o++) st.push(let_(`w${o}`, wAt(r, o, tapH.k, tapW.k), 'f32'));
+            for (const j of js) for (let o = 0; o < bo; o++) st.push(accum(acc(o, j), mul(v(`x${j}`), v(`w${o}`))));
+            return st;
+          }
           for (let o = 0; o < bo; o++) {
             st.push(let_(`w${o}`, wAt(r, o, tapH.k, tapW.k), 'f32'));
             for (const j of js) st.push(accum(acc(o, j), mul(v(`w${o}`), v(`x${j}`))));

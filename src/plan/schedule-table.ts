@@ -18,6 +18,7 @@ function blockCell(s: ModelSchedule['target'], k: ConvKernelSchedule): string {
 /** the rest of the schedule: budgets, tap unrolling, tiles, split-K */
 function detailCell(t: ModelSchedule['target'], k: ConvKernelSchedule): string {
   const out: string[] = [];
+  if (k.packed) out.push('weights packed [g][r][kh][kw][o] per call, f32x4 over output channels');
   if (k.unrollBudget !== null) out.push(`unroll budget ${k.unrollBudget} IR nodes`);
   if (k.tapUnroll !== null) out.push(`taps unrolled up to ${k.tapUnroll} per axis`);
   if (k.tile) out.push(`tile ${k.tile.tm}x${k.tile.tn}x${k.tile.tk}, ${k.tile.size} invocations`);

@@ -152,6 +152,12 @@ export interface ConvKernelSchedule {
   readonly splitK: SplitK | null;
   /** wgsl sum: computed inside the gradWeight split-K (one extra column per channel) */
   readonly fused: boolean;
+  /**
+   * wasm gather: the weights are packed per call into [g][r][kh][kw][o] (kernels/conv-pack.ts)
+   * and the block's f32x4 accumulators run over output channels; absent: the layer's layout,
+   * f32x4 over input columns where they are contiguous
+   */
+  readonly packed?: boolean;
 }
 
 /** a conv layer's kernels on one target, in the plan's role order */
@@ -243,10 +249,34 @@ function wgslKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): C
 /** fewer input channels per group than this keeps the TS choice (LeNet's 1-channel c1: its GEMM rows are short) */
 export const WASM_IM2ROW_MIN_CIN = 4;
 
+/**
+ * the packed gather's block (f32x4 over output channels, kernels/conv-pack.ts): 8 output
+ * channels x 4 output columns, 8 vector accumulators + 2 weight vectors + a splat, within
+ * x64's 16 vector registers. Measured in one run (Node 20, 2-vCPU machine, load 4.1-4.6),
+ * % of the WASM-SIMD calibration GEMM on B, C, D, E forward: 8x4 80/73/78/91, 16x4
+ * 79/77/80/91, 12x4 82/78/79/92, 8x8 67/68/70/76, 16x6 75/79/77/88 (the column-vector
+ * gather it replaces: 49/52/26/41)
+ */
+export const WASM_GATHER_BLOCK = [8, 4] as const;
+/**
+ * the wasm grad-weight GEMM's block [rows, columns]: 4 output channels x 8 columns of im2row
+ * (2 f32x4 per row, B contiguous). Same run, % calibration B/C/D grad-weight: 4x4 35/36/63,
+ * 4x8 52/47/69, 4x16 53/48/34
+ */
+export const WASM_DW_GEMM_BLOCK = [4, 8] as const;
+
 function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): ConvKernelSchedule {
   const c = underlyingConv(layer);
-  if (role !== 'gradWeight' || layer.schedule.gradWeight === 'im2row' || c.inC / c.groups < WASM_IM2ROW_MIN_CIN) return tsKernel(layer, role, o);
-  return tsKernel({ ...layer, schedule: { ...layer.schedule, gradWeight: 'im2row' } }, role, o);
+  const k = role !== 'gradWeight' || layer.schedule.gradWeight === 'im2row' || c.inC / c.groups < WASM_IM2ROW_MIN_CIN ? tsKernel(layer, role, o) : tsKernel({ ...layer, schedule: { ...layer.schedule, gradWeight: 'im2row' } }, role, o);
+  if (k.algorithm === 'gather') {
+    const outPer = gatherOutPer(c, (role === 'forward') === isTransposed(layer));
+    if (outPer >= 4) return { ...k, block: [Math.min(WASM_GATHER_BLOCK[0], outPer), WASM_GATHER_BLOCK[1]], unrollBudget: null, packed: true };
+  }
+  if (k.algorithm === 'im2row' && role === 'gradWeight') {
+    const [bm, bn] = WASM_DW_GEMM_BLOCK;
+    return { ...k, block: [Math.min(bm, c.outC / c.groups), Math.min(bn, (c.inC / c.groups) * c.kH * c.kW)] };
+  }
+  return k;
 }
 
 /** each target's chooser: a new target adds one (and its algorithms in src/kernels/conv.ts) */

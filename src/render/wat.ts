@@ -327,12 +327,58 @@ class FnBuilder {
     return groups.map((g) => g.accs.join(',')).join(';');
   }
 
+  /**
+   * the current vectorized loop's operands that several groups share (a GEMM block's splat of
+   * A's value per row and vector of B per column group; a packed-weight conv's splat of one
+   * input value and vector of 4 channels' weights): key -> the v128 local computed once per
+   * step, at its first use (set: the local holds it this step). Straight-line bodies without
+   * stores only, so a later use reads what the first computed.
+   */
+  private shared = new Map<string, { local: string; set: boolean }>();
+
+  private vecOperand(k: string, compute: () => void): void {
+    const s = this.shared.get(k);
+    if (s?.set) return this.push({ op: 'local.get', name: s.local });
+    compute();
+    if (s) {
+      s.set = true;
+      this.push({ op: 'local.tee', name: s.local });
+    }
+  }
+
   private vecUpdate(g: VecGroup): void {
     this.push({ op: 'local.get', name: g.local });
-    this.expr(g.factor, 'f32');
-    this.push({ op: 'f32x4.splat' });
-    const offset = this.address(g.buf, g.index);
-    this.push({ op: 'v128.load', offset }, { op: 'f32x4.mul' }, { op: 'f32x4.add' }, { op: 'local.set', name: g.local });
+    this.vecOperand(factorKey(g), () => {
+      this.expr(g.factor, 'f32');
+      this.push({ op: 'f32x4.splat' });
+    });
+    this.vecOperand(loadKey(g), () => {
+      const offset = this.address(g.buf, g.index);
+      this.push({ op: 'v128.load', offset });
+    });
+    this.push({ op: 'f32x4.mul' }, { op: 'f32x4.add' }, { op: 'local.set', name: g.local });
+  }
+
+  /** the shared operands of a loop's groups (used by two groups or more), each with a v128 local */
+  private shareOperands(loop: Extract<Stmt, { k: 'for' }>, groups: readonly Omit<VecGroup, 'local'>[]): void {
+    this.shared = new Map();
+    if (hasStore(loop.body)) return;
+    // a variable assigned in the body could change between two uses
+    const assigned = new Set(loop.body.flatMap((st) => (st.k === 'assign' ? [st.name] : [])));
+    const stable = (e: Expr) => ![...varsOf(e)].some((v) => assigned.has(v));
+    const count = new Map<string, number>();
+    for (const g of groups) {
+      if (stable(g.factor)) count.set(factorKey(g), (count.get(factorKey(g)) ?? 0) + 1);
+      if (stable(g.index)) count.set(loadKey(g), (count.get(loadKey(g)) ?? 0) + 1);
+    }
+    const n = { splat: 0, vload: 0 };
+    for (const [k, c] of count) {
+      if (c < 2) continue;
+      const kind = k.startsWith('f') ? 'splat' : 'vload';
+      const local = `${kind}_${n[kind]++}`;
+      this.locals.set(local, 'v128');
+      this.shared.set(k, { local, set: false });
+    }
   }
 
   /** the loop's f32x4 groups, packed from their scalars; call unpack after the loop */
@@ -358,6 +404,7 @@ class FnBuilder {
       this.vecSkip.delete(g.last);
       this.vecAt.set(g.last, g);
     }
+    this.shareOperands(loop, groups);
     if (groups.length) this.vectorized.push(`simd: f32x4 accumulators in loop ${loop.v}: ${groups.map((g) => `${g.accs[0]}..${g.accs[3]}`).join(', ')}`);
     return groups;
   }
@@ -479,6 +526,12 @@ interface VecGroup {
 }
 
 const key = (e: Expr): string => JSON.stringify(e);
+const factorKey = (g: Omit<VecGroup, 'local'>): string => `f${key(g.factor)}`;
+const loadKey = (g: Omit<VecGroup, 'local'>): string => `l${g.buf}:${key(g.index)}`;
+
+function hasStore(ss: readonly Stmt[]): boolean {
+  return ss.some((st) => st.k === 'store' || (st.k === 'for' && hasStore(st.body)) || (st.k === 'if' && hasStore([...st.then, ...st.else])));
+}
 
 /** split an index into (rest, constant): `rest + c` */
 function splitIndex(e: Expr): { rest: string; c: number; restExpr: Expr | null } {
