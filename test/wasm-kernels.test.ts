@@ -104,14 +104,15 @@ describe('simd: accumulators carried across the taps\' loops', () => {
       a.forEach((x, i) => expect(new Uint32Array(x.buffer), `${c.kernel.name} ${c.kernel.buffers[i]!.name}`).toEqual(new Uint32Array(b[i]!.buffer)));
     });
   }
-  it('packs once for the 9 taps of the interior forward kernel', () => {
+  it('packs once for the 3 kernel rows of the interior forward kernel', () => {
     const fwd = prog.forward.find((c) => c.kernel.name.endsWith('_fwd_direct'))!;
     const wat = printWat(kernelModule([fwd.kernel]));
     const packs = (wat.match(/;; f32x4: /g) ?? []).length;
     const loops = (wat.match(/f32x4 accumulators in loop \w+: [^\n]*\((\d+) loops\)/) ?? [])[1];
-    expect(Number(loops)).toBe(9);
+    // one loop over the input channels per kernel row, its 3 taps inside
+    expect(Number(loops)).toBe(3);
     // one block of 8 channels x 4 columns (the packed gather's: 2 vectors per column): its
-    // vectors packed and unpacked once, not once per tap loop
+    // vectors packed and unpacked once, not once per kernel row's loop
     const [bo, bw] = WASM_GATHER_BLOCK;
     expect(packs).toBe((bo / 4) * bw);
     expect((wat.match(/f32x4\.extract_lane 0/g) ?? []).length).toBe((bo / 4) * bw);
@@ -135,9 +136,28 @@ describe('simd: the packed gather vectorizes over output channels', () => {
     expect(wat).toMatch(/simd: f32x4 accumulators in loop r/);
     const step = wat.slice(wat.indexOf('loop $r'));
     const body = step.slice(0, step.indexOf('(br_if $r'));
-    // 8 channels x 4 columns: 4 input values splatted, 2 weight vectors loaded, 8 multiply-adds
-    expect((body.match(/f32x4\.splat/g) ?? []).length).toBe(4);
-    expect((body.match(/v128\.load/g) ?? []).length).toBe(2);
-    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(8);
+    // a kernel row's 3 taps x 4 columns x 8 channels: the 9 input columns they read (0..8,
+    // stride 2) splatted once each, 2 weight vectors per tap, 24 vector multiply-adds
+    expect((body.match(/f32x4\.splat/g) ?? []).length).toBe(9);
+    expect((body.match(/v128\.load/g) ?? []).length).toBe(6);
+    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(24);
+  });
+});
+
+// a kernel row's taps in one loop step update the same accumulators several times (the
+// packed gather; the column-vector gather of 1-2 channels, A's grad-input): one f32x4 per 4
+// accumulators, one vector update per tap, each lane adding in the scalar order
+describe('simd: accumulators updated by several taps in one loop step', () => {
+  const plan = planModel(parseModel({ name: 'taps', batch: 2, input: [1, 12, 12], layers: [{ type: 'conv2d', name: 'c', out_channels: 8, kernel: 5, padding: 2 }, { type: 'relu' }] }), { strategy: 'direct' });
+  const prog = lowerLayer(plan.layers[0]!, { target: 'wasm' });
+  it('grad-input over 1 channel (column vectors, 5 taps per kernel row) is vectorized', () => {
+    const dx = prog.backward.find((c) => c.kernel.name.endsWith('_dx_direct'))!;
+    const wat = printWat(kernelModule([dx.kernel]));
+    expect(wat).toMatch(/simd: f32x4 accumulators in loop r/);
+    const step = wat.slice(wat.indexOf('loop $r'));
+    const body = step.slice(0, step.indexOf('(br_if $r'));
+    // 1 channel x 4 columns: one vector, 5 taps -> 5 updates, no scalar multiply left
+    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(5);
+    expect(body).not.toMatch(/f32\.mul/);
   });
 });

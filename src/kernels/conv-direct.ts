@@ -139,6 +139,33 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     const wAt = (r: Expr, o: number, kh: number, kw: number) => load(s.w, add(add(wBase, mul(r, s.rStride)), o * s.oStride + (kh * s.kW + kw) * (s.tapStride ?? 1)));
     for (const tapH of h.taps) {
       const xAt = (r: Expr, col: number) => load(s.inp, add(add(add(v('xrow'), mul(r, inHW)), tapH.off * s.inW), add(mul(tw0, wAxis.inStep), col)));
+      if (s.channelsInner) {
+        // packed weights: one loop over the reduction channels per kernel row, every input
+        // column loaded (and splatted) once for the taps that read it, each tap's weights
+        // for the block's channels contiguous (f32x4 over output channels)
+        const reduce = loop('r', 0, s.redPer, (r) => {
+          const st: Stmt[] = [];
+          const loaded = new Set<number>();
+          const xName = (col: number) => `x${col < 0 ? 'm' + -col : col}`;
+          for (const tapW of wAxis.taps) {
+            const js = Array.from({ length: bw }, (_, j) => j).filter((j) => ok(tapW, j));
+            if (js.length === 0) continue;
+            for (const j of js) {
+              const col = j * wAxis.inStep + tapW.off;
+              if (!loaded.has(col)) {
+                loaded.add(col);
+                st.push(let_(xName(col), xAt(r, col), 'f32'));
+              }
+            }
+            for (let o = 0; o < bo; o++) st.push(let_(`w${tapW.k}_${o}`, wAt(r, o, tapH.k, tapW.k), 'f32'));
+            for (const j of js) for (let o = 0; o < bo; o++) st.push(accum(acc(o, j), mul(v(xName(j * wAxis.inStep + tapW.off)), v(`w${tapW.k}_${o}`))));
+          }
+          return st;
+        });
+        const cond = and(...checks(th, rowSet, tapH));
+        body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
+        continue;
+      }
       if (bo <= 2) {
         // few channels per block, no column checks: one loop per kernel row, every input
         // column loaded once and shared by the taps that read it (bw + kW - 1 loads at
@@ -175,11 +202,6 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
         const reduce = loop('r', 0, s.redPer, (r) => {
           const st: Stmt[] = [];
           for (const j of js) st.push(let_(`x${j}`, xAt(r, j * wAxis.inStep + tapW.off), 'f32'));
-          if (s.channelsInner) {
-            for (let o = 0; o < bo; o++) st.push(let_(`w${o}`, wAt(r, o, tapH.k, tapW.k), 'f32'));
-            for (const j of js) for (let o = 0; o < bo; o++) st.push(accum(acc(o, j), mul(v(`x${j}`), v(`w${o}`))));
-            return st;
-          }
           for (let o = 0; o < bo; o++) {
             st.push(let_(`w${o}`, wAt(r, o, tapH.k, tapW.k), 'f32'));
             for (const j of js) st.push(accum(acc(o, j), mul(v(`w${o}`), v(`x${j}`))));

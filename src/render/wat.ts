@@ -324,7 +324,7 @@ class FnBuilder {
 
   /** the groups' accumulator lists, to compare two loops' groups */
   private static groupKey(groups: readonly { accs: readonly string[] }[]): string {
-    return groups.map((g) => g.accs.join(',')).join(';');
+    return vectors(groups).map((g) => g.accs.join(',')).join(';');
   }
 
   /**
@@ -393,24 +393,26 @@ class FnBuilder {
     const carried = this.live.length > 0 && FnBuilder.groupKey(this.live) === FnBuilder.groupKey(groups);
     if (carried) this.live = [];
     else this.flushLive();
-    for (const g of groups) {
+    for (const g of vectors(groups)) {
       if (!carried) {
         this.push({ op: 'comment', text: `f32x4: ${g.accs.join(', ')} as one vector in loop ${loop.v}` });
         this.push({ op: 'local.get', name: this.varName(g.accs[0]!) }, { op: 'f32x4.splat' });
         for (let j = 1; j < 4; j++) this.push({ op: 'local.get', name: this.varName(g.accs[j]!) }, { op: 'f32x4.replace_lane', lane: j });
         this.push({ op: 'local.set', name: g.local });
       }
+    }
+    for (const g of groups) {
       for (const st of [...g.stmts, ...g.deadLets]) this.vecSkip.add(st);
       this.vecSkip.delete(g.last);
       this.vecAt.set(g.last, g);
     }
     this.shareOperands(loop, groups);
-    if (groups.length) this.vectorized.push(`simd: f32x4 accumulators in loop ${loop.v}: ${groups.map((g) => `${g.accs[0]}..${g.accs[3]}`).join(', ')}`);
+    if (groups.length) this.vectorized.push(`simd: f32x4 accumulators in loop ${loop.v}: ${vectors(groups).map((g) => `${g.accs[0]}..${g.accs[3]}`).join(', ')}`);
     return groups;
   }
 
   private vecUnpack(groups: readonly VecGroup[]): void {
-    for (const g of groups) {
+    for (const g of vectors(groups)) {
       for (let j = 0; j < 4; j++) this.push({ op: 'local.get', name: g.local }, { op: 'f32x4.extract_lane', lane: j }, { op: 'local.set', name: this.varName(g.accs[j]!) });
     }
   }
@@ -526,6 +528,17 @@ interface VecGroup {
 }
 
 const key = (e: Expr): string => JSON.stringify(e);
+
+/** one group per vector: the first update of each accumulator tuple (a tuple may have several) */
+function vectors<G extends { accs: readonly string[] }>(groups: readonly G[]): G[] {
+  const seen = new Set<string>();
+  return groups.filter((g) => {
+    const k = g.accs.join(',');
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
 const factorKey = (g: Omit<VecGroup, 'local'>): string => `f${key(g.factor)}`;
 const loadKey = (g: Omit<VecGroup, 'local'>): string => `l${g.buf}:${key(g.index)}`;
 
@@ -590,16 +603,17 @@ function vectorGroups(loop: Extract<Stmt, { k: 'for' }>, mutableF32: ReadonlySet
     if (!pick || varsOf(pick.f).has(st.name) || loadsOf(pick.f).size) continue;
     accums.push({ st, acc: st.name, factor: pick.f, l: pick.l });
   }
-  const used = new Set<string>();
-  const groups: Omit<VecGroup, 'local'>[] = [];
+  // quartets: 4 statements, one per lane, with one factor and 4 contiguous loads
+  const usedSt = new Set<Stmt>();
+  const quartets: (typeof accums)[] = [];
   for (const first of accums) {
-    if (used.has(first.acc)) continue;
+    if (usedSt.has(first.st)) continue;
     const l0 = loadLets.get(first.l)!;
     const s0 = splitIndex(l0.index);
     const lanes = [first];
     for (let j = 1; j < 4; j++) {
       const next = accums.find((q) => {
-        if (used.has(q.acc) || lanes.includes(q) || key(q.factor) !== key(first.factor)) return false;
+        if (usedSt.has(q.st) || lanes.some((p) => p.acc === q.acc) || key(q.factor) !== key(first.factor)) return false;
         const lj = loadLets.get(q.l)!;
         const sj = splitIndex(lj.index);
         return lj.buf === l0.buf && sj.rest === s0.rest && sj.c === s0.c + j;
@@ -607,15 +621,38 @@ function vectorGroups(loop: Extract<Stmt, { k: 'for' }>, mutableF32: ReadonlySet
       if (!next) break;
       lanes.push(next);
     }
-    if (lanes.length !== 4 || new Set(lanes.map((q) => q.acc)).size !== 4) continue;
-    const stmts = new Set(lanes.map((q) => q.st));
+    if (lanes.length !== 4) continue;
+    for (const q of lanes) usedSt.add(q.st);
+    quartets.push(lanes);
+  }
+  // an accumulator may be updated by several quartets (a loop body holding several taps), all
+  // with the same 4 accumulators in the same lanes: one vector, one update per quartet
+  const tupleKey = (qs: typeof accums) => qs.map((q) => q.acc).join(',');
+  const tupleOf = new Map<string, string>();
+  const bad = new Set<string>();
+  for (const qs of quartets) {
+    for (const q of qs) {
+      const have = tupleOf.get(q.acc);
+      if (have === undefined) tupleOf.set(q.acc, tupleKey(qs));
+      else if (have !== tupleKey(qs)) bad.add(q.acc);
+    }
+  }
+  const byTuple = new Map<string, (typeof accums)[]>();
+  for (const qs of quartets) if (!qs.some((q) => bad.has(q.acc))) byTuple.set(tupleKey(qs), [...(byTuple.get(tupleKey(qs)) ?? []), qs]);
+  const at = (st: Stmt) => body.indexOf(st);
+  const groups: Omit<VecGroup, 'local'>[] = [];
+  for (const qss of byTuple.values()) {
+    const stmts = new Set(qss.flatMap((qs) => qs.map((q) => q.st)));
     // the accumulators: read and written only by these statements in the loop
     const reads = readsOf(body, stmts);
-    if (lanes.some((q) => reads.has(q.acc))) continue;
-    // the common factor must not change between the first lane and the last
-    for (const q of lanes) used.add(q.acc);
-    const lastIdx = Math.max(...lanes.map((q) => body.indexOf(q.st)));
-    groups.push({ accs: lanes.map((q) => q.acc), factor: first.factor, buf: l0.buf, index: l0.index, stmts, last: body[lastIdx]!, deadLets: new Set() });
+    if (qss[0]!.some((q) => reads.has(q.acc))) continue;
+    // each quartet's statements all after the previous quartet's: every lane adds in the scalar order
+    const span = qss.map((qs) => ({ qs, lo: Math.min(...qs.map((q) => at(q.st))), hi: Math.max(...qs.map((q) => at(q.st))) })).sort((a, b) => a.hi - b.hi);
+    if (span.some((sp, i) => i > 0 && sp.lo < span[i - 1]!.hi)) continue;
+    for (const { qs, hi } of span) {
+      const l0 = loadLets.get(qs[0]!.l)!;
+      groups.push({ accs: qs.map((q) => q.acc), factor: qs[0]!.factor, buf: l0.buf, index: l0.index, stmts: new Set(qs.map((q) => q.st)), last: body[hi]!, deadLets: new Set() });
+    }
   }
   // a load let that only vectorized statements read is not emitted
   const all = new Set(groups.flatMap((g) => [...g.stmts]));
