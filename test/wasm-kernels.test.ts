@@ -161,3 +161,20 @@ describe('simd: accumulators updated by several taps in one loop step', () => {
     expect(body).not.toMatch(/f32\.mul/);
   });
 });
+
+// a block of 6 output channels: the packed weights are zero-padded to 8 channels, so the block
+// runs as two f32x4 (the 2 padding channels computed, never stored) instead of one and 2 scalar lanes
+describe('simd: packed channel blocks padded to the lanes', () => {
+  const plan = planModel(parseModel({ name: 'pad6', batch: 2, input: [4, 12, 12], layers: [{ type: 'conv2d', name: 'c', out_channels: 6, kernel: 3, padding: 1 }] }), { strategy: 'direct' });
+  const layer = plan.layers[0]!;
+  const prog = lowerLayer(layer, { target: 'wasm' });
+  it('6 channels: the interior loop is all f32x4, and the kernels match the reference', () => {
+    const fwd = prog.forward.find((c) => c.kernel.name.endsWith('_fwd_direct'))!;
+    const wat = printWat(kernelModule([fwd.kernel]));
+    const step = wat.slice(wat.indexOf('loop $r'));
+    const body = step.slice(0, step.indexOf('(br_if $r'));
+    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(3 * 4 * 2);
+    expect(body).not.toMatch(/f32\.mul/);
+    expectOk(checkLayer(layer, rng32(5), (k, args) => runKernelWasm(k, args), 'wasm'));
+  });
+});

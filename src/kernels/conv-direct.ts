@@ -49,6 +49,12 @@ export interface GatherSpec {
    * Default: weight the common factor, f32x4 over contiguous input columns (stride 1)
    */
   readonly channelsInner?: boolean;
+  /**
+   * compute each block's channels rounded up to a multiple of this (the packed weights are
+   * zero-padded to it, conv-pack.ts): a 6-channel block runs as two f32x4 instead of one and
+   * two scalar lanes; the extra channels are computed and never stored. Default: exact
+   */
+  readonly lanes?: number;
   /** bias buffer, indexed by output channel, or null */
   readonly bias: string | null;
   /** the register block from the schedule: [output channels, output columns] */
@@ -124,6 +130,9 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     // a block at a constant column: each tap reads only at the j where it is inside the input
     const ok = (tapW: { lo: number; hi: number }, j: number) => tw0.k !== 'const' || (tw0.v + j >= tapW.lo && tw0.v + j < tapW.hi);
     const outAt = (o: number, j: number) => add(add(v('yrow'), o * outHW), add(wAxis.outStart, mul(add(tw0, j), wAxis.outStep)));
+    // the channels computed: bo, or bo rounded up to the lanes (the padding channels start at 0, never stored)
+    const bc = s.channelsInner && s.lanes ? Math.ceil(bo / s.lanes) * s.lanes : bo;
+    for (let o = bo; o < bc; o++) for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), f32(0)));
     for (let o = 0; o < bo; o++) {
       if (s.accumulate) {
         for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), load(s.out, outAt(o, j))));
@@ -157,8 +166,8 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
                 st.push(let_(xName(col), xAt(r, col), 'f32'));
               }
             }
-            for (let o = 0; o < bo; o++) st.push(let_(`w${tapW.k}_${o}`, wAt(r, o, tapH.k, tapW.k), 'f32'));
-            for (const j of js) for (let o = 0; o < bo; o++) st.push(accum(acc(o, j), mul(v(xName(j * wAxis.inStep + tapW.off)), v(`w${tapW.k}_${o}`))));
+            for (let o = 0; o < bc; o++) st.push(let_(`w${tapW.k}_${o}`, wAt(r, o, tapH.k, tapW.k), 'f32'));
+            for (const j of js) for (let o = 0; o < bc; o++) st.push(accum(acc(o, j), mul(v(xName(j * wAxis.inStep + tapW.off)), v(`w${tapW.k}_${o}`))));
           }
           return st;
         });

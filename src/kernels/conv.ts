@@ -22,7 +22,7 @@ import { convForwardAxes, convGradInputAxes, splitTaps, type Axis } from '../pla
 import { irSize } from '../ir/size.ts';
 import { type DirectParts, type GatherNames, type GatherSpec, dwUnits, forwardGather, gatherBlocked, gradBiasStmts, gradInputGather, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
-import { packedStrides, packWeightStmts } from './conv-pack.ts';
+import { packedLength, packedStrides, packWeightStmts } from './conv-pack.ts';
 import { colsScratch, im2rowForward, im2rowGradInput, im2rowGradWeight } from './conv-im2row.ts';
 import { convCost } from '../plan/cost.ts';
 import { scheduleConv, type ConvKernelSchedule, type ConvLayerSchedule } from '../plan/schedule.ts';
@@ -244,22 +244,25 @@ const TS: TargetAlgorithms = {
   },
 };
 
-/** a packed gather (schedule `packed`): the weights copied into `wpack` ([g][r][kh][kw][o]), then the gather reads that copy */
+/** a packed gather (schedule `packed`): the weights copied into `wpack` (forward) or `wpackT` (grad-input), [g][r][kh][kw][o], then the gather reads that copy */
 function packedGather(x: RoleContext, r: GatherRole): KernelCall[] {
   const shape = r.cDx ? gradInputGather(x.c, r.names) : forwardGather(x.c, r.names);
-  x.addScratch({ name: 'wpack', t: 'f32', length: x.sizes.w, keep: false });
+  // forward's and grad-input's copies differ in layout and (padded) length: one scratch each
+  const packed = packedLength(shape, x.c.kH * x.c.kW);
+  const scratch = r.cDx ? 'wpackT' : 'wpack';
+  x.addScratch({ name: scratch, t: 'f32', length: packed, keep: false });
   const pack = kernel({
     name: `${x.baseFor(r.role, false)}_${ROLE_TAG[r.role]}_pack`,
     doc: [planRow(x.layer), `role: ${r.role}, the weights packed [g][r][kh][kw][o] for the gather's f32x4 over output channels (${r.cDx ? "C's input" : "C's output"} channels innermost)`],
-    buffers: [buf('w', x.sizes.w, 'read'), buf('wp', x.sizes.w, 'write')],
+    buffers: [buf('w', x.sizes.w, 'read'), buf('wp', packed, 'write')],
     body: packWeightStmts(shape, x.c.kH * x.c.kW, 'w', 'wp'),
   });
   const names = { ...r.names, w: 'wp' };
-  const buffers = r.buffers.map((b) => (b.name === 'w' ? buf('wp', x.sizes.w, 'read') : b));
-  const args = Object.fromEntries(Object.entries(r.args).map(([k, v]) => (k === 'w' ? ['wp', 'wpack'] : [k, v])));
+  const buffers = r.buffers.map((b) => (b.name === 'w' ? buf('wp', packed, 'read') : b));
+  const args = Object.fromEntries(Object.entries(r.args).map(([k, v]) => (k === 'w' ? ['wp', scratch] : [k, v])));
   const passes = r.cDx ? directGradInputStmts(x.c, names, r.k) : directForwardStmts(x.c, names, r.k);
   return [
-    { kernel: pack, args: { w: 'weight', wp: 'wpack' } },
+    { kernel: pack, args: { w: 'weight', wp: scratch } },
     ...directKernels(passes).map((p) => {
       const k = tsKernel(x, r.role, 'direct', p.step, readWrite(buffers, names.out, p.accumulate), p.body);
       const note = `packed: reads the weights from the pack kernel's copy, blocks of ${r.k.block[0]} output channels x ${r.k.block[1]} columns, the input value the common factor`;
