@@ -361,27 +361,29 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d5 = heap.f32(16384);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
   const scratchF32 = heap.f32(147564);
-  const s_up1_wpack = scratchF32.subarray(0, 2048);
+  const s_up1_wpackT = scratchF32.subarray(0, 2048);
   const s_up1_cols = scratchF32.subarray(2048, 10240);
-  const s_up2_wpack = scratchF32.subarray(0, 288);
+  const s_up1_wpack = scratchF32.subarray(10240, 12288);
+  const s_up2_wpackT = scratchF32.subarray(0, 288);
   const s_up2_cols = scratchF32.subarray(288, 9504);
+  const s_up2_wpack = scratchF32.subarray(9504, 9792);
   const s_to_rgb_cols = scratchF32.subarray(0, 147456);
-  const s_to_rgb_wpack = scratchF32.subarray(147456, 147564);
+  const s_to_rgb_wpackT = scratchF32.subarray(147456, 147564);
   let lastLossFinite = true;
 
   function forward(x: Float32Array): Float32Array {
     checkF32('dcgan_decoder.forward', 'x', x, 1024, '[4x16x4x4]');
     a0.set(x);
     // up1: conv_transpose2d [4x16x4x4] -> [4x8x8x8]
-    convt4x4_s2_p1_16x4x4_to_8_fwd_pack(w_up1, s_up1_wpack);
-    convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols(a0, s_up1_wpack, a1);
+    convt4x4_s2_p1_16x4x4_to_8_fwd_pack(w_up1, s_up1_wpackT);
+    convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols(a0, s_up1_wpackT, a1);
     // relu1: relu [4x8x8x8] -> [4x8x8x8]
     relu_8x8x8_fwd(a1, a2);
     // up2: conv_transpose2d [4x8x8x8] -> [4x4x16x16]
-    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_pack(w_up2, s_up2_wpack);
-    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct(a2, s_up2_wpack, b_up2, a3);
-    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows(a2, s_up2_wpack, b_up2, a3);
-    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols(a2, s_up2_wpack, b_up2, a3);
+    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_pack(w_up2, s_up2_wpackT);
+    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct(a2, s_up2_wpackT, b_up2, a3);
+    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows(a2, s_up2_wpackT, b_up2, a3);
+    convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols(a2, s_up2_wpackT, b_up2, a3);
     // relu3: relu [4x4x16x16] -> [4x4x16x16]
     relu_4x16x16_fwd(a3, a4);
     // resize: upsample_bilinear2d [4x4x16x16] -> [4x4x32x32]
@@ -398,10 +400,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_4x32x32_to_3_dw_im2row_cols(a5, s_to_rgb_cols);
     conv3x3_p1_4x32x32_to_3_dw_im2row_gemm(s_to_rgb_cols, dOut, gw_to_rgb);
     conv3x3_p1_4x32x32_to_3_db(dOut, gb_to_rgb);
-    conv3x3_p1_4x32x32_to_3_dx_pack(w_to_rgb, s_to_rgb_wpack);
-    conv3x3_p1_4x32x32_to_3_dx_direct(dOut, s_to_rgb_wpack, d5);
-    conv3x3_p1_4x32x32_to_3_dx_direct_rows(dOut, s_to_rgb_wpack, d5);
-    conv3x3_p1_4x32x32_to_3_dx_direct_cols(dOut, s_to_rgb_wpack, d5);
+    conv3x3_p1_4x32x32_to_3_dx_pack(w_to_rgb, s_to_rgb_wpackT);
+    conv3x3_p1_4x32x32_to_3_dx_direct(dOut, s_to_rgb_wpackT, d5);
+    conv3x3_p1_4x32x32_to_3_dx_direct_rows(dOut, s_to_rgb_wpackT, d5);
+    conv3x3_p1_4x32x32_to_3_dx_direct_cols(dOut, s_to_rgb_wpackT, d5);
     // resize: upsample_bilinear2d [4x4x16x16] -> [4x4x32x32]
     upsample_bilinear2x2_4x16x16_dx(d5, d4);
     // relu3: relu [4x4x16x16] -> [4x4x16x16]

@@ -420,7 +420,7 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(8291648, 1280);
+  const heap = createHeap(8304448, 1280);
   const { conv5x5_p2_1x28x28_to_6_fwd_pack, conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_pack, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_fwd_direct_cols, conv5x5_6x14x14_to_16_dw_im2row_cols, conv5x5_6x14x14_to_16_dw_im2row_gemm, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_pack, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706, sgd_momentum_61706, adam_61706, adam_amsgrad_61706 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('lenet5.createWasmModel', 'options.seed', seed);
@@ -507,12 +507,13 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d10 = heap.f32(2688);
   const d11 = heap.f32(2688);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(482400);
+  const scratchF32 = heap.f32(485600);
   const s_s2_argmax = heap.i32(37632); // kept from forward to backward
   const s_s4_argmax = heap.i32(12800); // kept from forward to backward
-  const s_c1_wpack = scratchF32.subarray(0, 150);
+  const s_c1_wpack = scratchF32.subarray(0, 200);
   const s_c3_wpack = scratchF32.subarray(0, 2400);
   const s_c3_cols = scratchF32.subarray(2400, 482400);
+  const s_c3_wpackT = scratchF32.subarray(482400, 485600);
   const dlogits = heap.f32(320);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -577,10 +578,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv5x5_6x14x14_to_16_dw_im2row_cols(a3, s_c3_cols);
     conv5x5_6x14x14_to_16_dw_im2row_gemm(s_c3_cols, d4, gw_c3);
     conv5x5_6x14x14_to_16_db(d4, gb_c3);
-    conv5x5_6x14x14_to_16_dx_pack(w_c3, s_c3_wpack);
-    conv5x5_6x14x14_to_16_dx_direct(d4, s_c3_wpack, d3);
-    conv5x5_6x14x14_to_16_dx_direct_rows(d4, s_c3_wpack, d3);
-    conv5x5_6x14x14_to_16_dx_direct_cols(d4, s_c3_wpack, d3);
+    conv5x5_6x14x14_to_16_dx_pack(w_c3, s_c3_wpackT);
+    conv5x5_6x14x14_to_16_dx_direct(d4, s_c3_wpackT, d3);
+    conv5x5_6x14x14_to_16_dx_direct_rows(d4, s_c3_wpackT, d3);
+    conv5x5_6x14x14_to_16_dx_direct_cols(d4, s_c3_wpackT, d3);
     // s2: maxpool2d [32x6x28x28] -> [32x6x14x14]
     maxpool2x2_s2_6x28x28_dx(d3, s_s2_argmax, d2);
     // relu1: relu [32x6x28x28] -> [32x6x28x28]
@@ -621,10 +622,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv5x5_6x14x14_to_16_dw_im2row_cols(a3, s_c3_cols);
     conv5x5_6x14x14_to_16_dw_im2row_gemm(s_c3_cols, d4, gw_c3);
     conv5x5_6x14x14_to_16_db(d4, gb_c3);
-    conv5x5_6x14x14_to_16_dx_pack(w_c3, s_c3_wpack);
-    conv5x5_6x14x14_to_16_dx_direct(d4, s_c3_wpack, d3);
-    conv5x5_6x14x14_to_16_dx_direct_rows(d4, s_c3_wpack, d3);
-    conv5x5_6x14x14_to_16_dx_direct_cols(d4, s_c3_wpack, d3);
+    conv5x5_6x14x14_to_16_dx_pack(w_c3, s_c3_wpackT);
+    conv5x5_6x14x14_to_16_dx_direct(d4, s_c3_wpackT, d3);
+    conv5x5_6x14x14_to_16_dx_direct_rows(d4, s_c3_wpackT, d3);
+    conv5x5_6x14x14_to_16_dx_direct_cols(d4, s_c3_wpackT, d3);
     // s2: maxpool2d [32x6x28x28] -> [32x6x14x14]
     maxpool2x2_s2_6x28x28_dx(d3, s_s2_argmax, d2);
     // relu1: relu [32x6x28x28] -> [32x6x28x28]

@@ -927,7 +927,7 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(8086912, 640);
+  const heap = createHeap(8095104, 640);
   const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu6_16x14x14_fwd, relu6_16x14x14_dx, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_g16_16x14x14_to_16_dw_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct_rows, conv3x3_p1_g16_16x14x14_to_16_dx_direct_cols, conv1x1_16x14x14_to_16_fwd_pack, conv1x1_16x14x14_to_16_nobias_fwd_direct, conv1x1_16x14x14_to_16_nobias_fwd_direct_cols, conv1x1_16x14x14_to_16_dw_im2row_cols, conv1x1_16x14x14_to_16_dw_im2row_gemm, conv1x1_16x14x14_to_16_dx_pack, conv1x1_16x14x14_to_16_dx_direct, conv1x1_16x14x14_to_16_dx_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_rows, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols, bn2d_16x7x7_fwd_train, bn2d_16x7x7_dwb_train, bn2d_16x7x7_dx_train, bn2d_16x7x7_fwd_eval, bn2d_16x7x7_dwb_eval, bn2d_16x7x7_dx_eval, relu6_16x7x7_fwd, relu6_16x7x7_dx, conv1x1_16x7x7_to_32_fwd_pack, conv1x1_16x7x7_to_32_nobias_fwd_direct, conv1x1_16x7x7_to_32_nobias_fwd_direct_cols, conv1x1_16x7x7_to_32_dw_im2row_cols, conv1x1_16x7x7_to_32_dw_im2row_gemm, conv1x1_16x7x7_to_32_dx_pack, conv1x1_16x7x7_to_32_dx_direct, conv1x1_16x7x7_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu6_32x7x7_fwd, relu6_32x7x7_dx, conv1x1_32x7x7_to_64_fwd_pack, conv1x1_32x7x7_to_64_nobias_fwd_direct, conv1x1_32x7x7_to_64_nobias_fwd_direct_cols, conv1x1_32x7x7_to_64_dw_im2row_cols, conv1x1_32x7x7_to_64_dw_im2row_gemm, conv1x1_32x7x7_to_64_dx_pack, conv1x1_32x7x7_to_64_dx_direct, conv1x1_32x7x7_to_64_dx_direct_cols, bn2d_64x7x7_fwd_train, bn2d_64x7x7_dwb_train, bn2d_64x7x7_dx_train, bn2d_64x7x7_fwd_eval, bn2d_64x7x7_dwb_eval, bn2d_64x7x7_dx_eval, relu6_64x7x7_fwd, relu6_64x7x7_dx, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_rows, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols, conv3x3_p1_g64_64x7x7_to_64_dw_direct, conv3x3_p1_g64_64x7x7_to_64_dx_direct, conv3x3_p1_g64_64x7x7_to_64_dx_direct_rows, conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols, conv1x1_64x7x7_to_32_fwd_pack, conv1x1_64x7x7_to_32_nobias_fwd_direct, conv1x1_64x7x7_to_32_nobias_fwd_direct_cols, conv1x1_64x7x7_to_32_dw_im2row_cols, conv1x1_64x7x7_to_32_dw_im2row_gemm, conv1x1_64x7x7_to_32_dx_pack, conv1x1_64x7x7_to_32_dx_direct, conv1x1_64x7x7_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_32x7x7, softmax_xent_16x10, sgd_6714, sgd_momentum_6714, adam_6714, adam_amsgrad_6714 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('mobilenet_small.createWasmModel', 'options.seed', seed);
@@ -1146,7 +1146,7 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d24 = heap.f32(25088);
   const d26 = heap.f32(512);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(52224);
+  const scratchF32 = heap.f32(54272);
   const s_stem_bn_stats = heap.f32(32); // kept from forward to backward
   const s_s1_dw_bn_stats = heap.f32(32); // kept from forward to backward
   const s_s1_pw_bn_stats = heap.f32(32); // kept from forward to backward
@@ -1162,22 +1162,26 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_s1_dw_bn_sums = scratchF32.subarray(512, 544);
   const s_s1_pw_wpack = scratchF32.subarray(0, 256);
   const s_s1_pw_cols = scratchF32.subarray(256, 50432);
+  const s_s1_pw_wpackT = scratchF32.subarray(50432, 50688);
   const s_s1_pw_bn_partial = scratchF32.subarray(0, 512);
   const s_s1_pw_bn_sums = scratchF32.subarray(512, 544);
   const s_s2_dw_bn_partial = scratchF32.subarray(0, 512);
   const s_s2_dw_bn_sums = scratchF32.subarray(512, 544);
   const s_s2_pw_wpack = scratchF32.subarray(0, 512);
   const s_s2_pw_cols = scratchF32.subarray(512, 13056);
+  const s_s2_pw_wpackT = scratchF32.subarray(13056, 13568);
   const s_s2_pw_bn_partial = scratchF32.subarray(0, 1024);
   const s_s2_pw_bn_sums = scratchF32.subarray(1024, 1088);
   const s_ir_expand_wpack = scratchF32.subarray(0, 2048);
   const s_ir_expand_cols = scratchF32.subarray(2048, 27136);
+  const s_ir_expand_wpackT = scratchF32.subarray(27136, 29184);
   const s_ir_expand_bn_partial = scratchF32.subarray(0, 2048);
   const s_ir_expand_bn_sums = scratchF32.subarray(2048, 2176);
   const s_ir_dw_bn_partial = scratchF32.subarray(0, 2048);
   const s_ir_dw_bn_sums = scratchF32.subarray(2048, 2176);
   const s_ir_project_wpack = scratchF32.subarray(0, 2048);
   const s_ir_project_cols = scratchF32.subarray(2048, 52224);
+  const s_ir_project_wpackT = scratchF32.subarray(52224, 54272);
   const s_ir_project_bn_partial = scratchF32.subarray(0, 1024);
   const s_ir_project_bn_sums = scratchF32.subarray(1024, 1088);
   const dlogits = heap.f32(160);
@@ -1324,9 +1328,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // ir_project: conv2d [16x64x7x7] -> [16x32x7x7]
     conv1x1_64x7x7_to_32_dw_im2row_cols(a21, s_ir_project_cols);
     conv1x1_64x7x7_to_32_dw_im2row_gemm(s_ir_project_cols, d22, gw_ir_project);
-    conv1x1_64x7x7_to_32_dx_pack(w_ir_project, s_ir_project_wpack);
-    conv1x1_64x7x7_to_32_dx_direct(d22, s_ir_project_wpack, d21);
-    conv1x1_64x7x7_to_32_dx_direct_cols(d22, s_ir_project_wpack, d21);
+    conv1x1_64x7x7_to_32_dx_pack(w_ir_project, s_ir_project_wpackT);
+    conv1x1_64x7x7_to_32_dx_direct(d22, s_ir_project_wpackT, d21);
+    conv1x1_64x7x7_to_32_dx_direct_cols(d22, s_ir_project_wpackT, d21);
     // relu620: relu6 [16x64x7x7] -> [16x64x7x7]
     relu6_64x7x7_dx(a20, d21, d20);
     // ir_dw_bn: batchnorm2d [16x64x7x7] -> [16x64x7x7]
@@ -1355,9 +1359,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // ir_expand: conv2d [16x32x7x7] -> [16x64x7x7]
     conv1x1_32x7x7_to_64_dw_im2row_cols(a15, s_ir_expand_cols);
     conv1x1_32x7x7_to_64_dw_im2row_gemm(s_ir_expand_cols, d16, gw_ir_expand);
-    conv1x1_32x7x7_to_64_dx_pack(w_ir_expand, s_ir_expand_wpack);
-    conv1x1_32x7x7_to_64_dx_direct(d16, s_ir_expand_wpack, d15_ir_expand);
-    conv1x1_32x7x7_to_64_dx_direct_cols(d16, s_ir_expand_wpack, d15_ir_expand);
+    conv1x1_32x7x7_to_64_dx_pack(w_ir_expand, s_ir_expand_wpackT);
+    conv1x1_32x7x7_to_64_dx_direct(d16, s_ir_expand_wpackT, d15_ir_expand);
+    conv1x1_32x7x7_to_64_dx_direct_cols(d16, s_ir_expand_wpackT, d15_ir_expand);
     // s2_out's output feeds ir_expand, ir_add: d15 is the sum of their gradients
     gradsum2_32x7x7(d15_ir_expand, d24, d15);
     // s2_out: relu6 [16x32x7x7] -> [16x32x7x7]
@@ -1373,9 +1377,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // s2_pw: conv2d [16x16x7x7] -> [16x32x7x7]
     conv1x1_16x7x7_to_32_dw_im2row_cols(a12, s_s2_pw_cols);
     conv1x1_16x7x7_to_32_dw_im2row_gemm(s_s2_pw_cols, d13, gw_s2_pw);
-    conv1x1_16x7x7_to_32_dx_pack(w_s2_pw, s_s2_pw_wpack);
-    conv1x1_16x7x7_to_32_dx_direct(d13, s_s2_pw_wpack, d12);
-    conv1x1_16x7x7_to_32_dx_direct_cols(d13, s_s2_pw_wpack, d12);
+    conv1x1_16x7x7_to_32_dx_pack(w_s2_pw, s_s2_pw_wpackT);
+    conv1x1_16x7x7_to_32_dx_direct(d13, s_s2_pw_wpackT, d12);
+    conv1x1_16x7x7_to_32_dx_direct_cols(d13, s_s2_pw_wpackT, d12);
     // relu611: relu6 [16x16x7x7] -> [16x16x7x7]
     relu6_16x7x7_dx(a11, d12, d11);
     // s2_dw_bn: batchnorm2d [16x16x7x7] -> [16x16x7x7]
@@ -1404,9 +1408,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // s1_pw: conv2d [16x16x14x14] -> [16x16x14x14]
     conv1x1_16x14x14_to_16_dw_im2row_cols(a6, s_s1_pw_cols);
     conv1x1_16x14x14_to_16_dw_im2row_gemm(s_s1_pw_cols, d7, gw_s1_pw);
-    conv1x1_16x14x14_to_16_dx_pack(w_s1_pw, s_s1_pw_wpack);
-    conv1x1_16x14x14_to_16_dx_direct(d7, s_s1_pw_wpack, d6);
-    conv1x1_16x14x14_to_16_dx_direct_cols(d7, s_s1_pw_wpack, d6);
+    conv1x1_16x14x14_to_16_dx_pack(w_s1_pw, s_s1_pw_wpackT);
+    conv1x1_16x14x14_to_16_dx_direct(d7, s_s1_pw_wpackT, d6);
+    conv1x1_16x14x14_to_16_dx_direct_cols(d7, s_s1_pw_wpackT, d6);
     // relu65: relu6 [16x16x14x14] -> [16x16x14x14]
     relu6_16x14x14_dx(a5, d6, d5);
     // s1_dw_bn: batchnorm2d [16x16x14x14] -> [16x16x14x14]
@@ -1461,9 +1465,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // ir_project: conv2d [16x64x7x7] -> [16x32x7x7]
     conv1x1_64x7x7_to_32_dw_im2row_cols(a21, s_ir_project_cols);
     conv1x1_64x7x7_to_32_dw_im2row_gemm(s_ir_project_cols, d22, gw_ir_project);
-    conv1x1_64x7x7_to_32_dx_pack(w_ir_project, s_ir_project_wpack);
-    conv1x1_64x7x7_to_32_dx_direct(d22, s_ir_project_wpack, d21);
-    conv1x1_64x7x7_to_32_dx_direct_cols(d22, s_ir_project_wpack, d21);
+    conv1x1_64x7x7_to_32_dx_pack(w_ir_project, s_ir_project_wpackT);
+    conv1x1_64x7x7_to_32_dx_direct(d22, s_ir_project_wpackT, d21);
+    conv1x1_64x7x7_to_32_dx_direct_cols(d22, s_ir_project_wpackT, d21);
     // relu620: relu6 [16x64x7x7] -> [16x64x7x7]
     relu6_64x7x7_dx(a20, d21, d20);
     // ir_dw_bn: batchnorm2d [16x64x7x7] -> [16x64x7x7]
@@ -1492,9 +1496,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // ir_expand: conv2d [16x32x7x7] -> [16x64x7x7]
     conv1x1_32x7x7_to_64_dw_im2row_cols(a15, s_ir_expand_cols);
     conv1x1_32x7x7_to_64_dw_im2row_gemm(s_ir_expand_cols, d16, gw_ir_expand);
-    conv1x1_32x7x7_to_64_dx_pack(w_ir_expand, s_ir_expand_wpack);
-    conv1x1_32x7x7_to_64_dx_direct(d16, s_ir_expand_wpack, d15_ir_expand);
-    conv1x1_32x7x7_to_64_dx_direct_cols(d16, s_ir_expand_wpack, d15_ir_expand);
+    conv1x1_32x7x7_to_64_dx_pack(w_ir_expand, s_ir_expand_wpackT);
+    conv1x1_32x7x7_to_64_dx_direct(d16, s_ir_expand_wpackT, d15_ir_expand);
+    conv1x1_32x7x7_to_64_dx_direct_cols(d16, s_ir_expand_wpackT, d15_ir_expand);
     // s2_out's output feeds ir_expand, ir_add: d15 is the sum of their gradients
     gradsum2_32x7x7(d15_ir_expand, d24, d15);
     // s2_out: relu6 [16x32x7x7] -> [16x32x7x7]
@@ -1510,9 +1514,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // s2_pw: conv2d [16x16x7x7] -> [16x32x7x7]
     conv1x1_16x7x7_to_32_dw_im2row_cols(a12, s_s2_pw_cols);
     conv1x1_16x7x7_to_32_dw_im2row_gemm(s_s2_pw_cols, d13, gw_s2_pw);
-    conv1x1_16x7x7_to_32_dx_pack(w_s2_pw, s_s2_pw_wpack);
-    conv1x1_16x7x7_to_32_dx_direct(d13, s_s2_pw_wpack, d12);
-    conv1x1_16x7x7_to_32_dx_direct_cols(d13, s_s2_pw_wpack, d12);
+    conv1x1_16x7x7_to_32_dx_pack(w_s2_pw, s_s2_pw_wpackT);
+    conv1x1_16x7x7_to_32_dx_direct(d13, s_s2_pw_wpackT, d12);
+    conv1x1_16x7x7_to_32_dx_direct_cols(d13, s_s2_pw_wpackT, d12);
     // relu611: relu6 [16x16x7x7] -> [16x16x7x7]
     relu6_16x7x7_dx(a11, d12, d11);
     // s2_dw_bn: batchnorm2d [16x16x7x7] -> [16x16x7x7]
@@ -1541,9 +1545,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // s1_pw: conv2d [16x16x14x14] -> [16x16x14x14]
     conv1x1_16x14x14_to_16_dw_im2row_cols(a6, s_s1_pw_cols);
     conv1x1_16x14x14_to_16_dw_im2row_gemm(s_s1_pw_cols, d7, gw_s1_pw);
-    conv1x1_16x14x14_to_16_dx_pack(w_s1_pw, s_s1_pw_wpack);
-    conv1x1_16x14x14_to_16_dx_direct(d7, s_s1_pw_wpack, d6);
-    conv1x1_16x14x14_to_16_dx_direct_cols(d7, s_s1_pw_wpack, d6);
+    conv1x1_16x14x14_to_16_dx_pack(w_s1_pw, s_s1_pw_wpackT);
+    conv1x1_16x14x14_to_16_dx_direct(d7, s_s1_pw_wpackT, d6);
+    conv1x1_16x14x14_to_16_dx_direct_cols(d7, s_s1_pw_wpackT, d6);
     // relu65: relu6 [16x16x14x14] -> [16x16x14x14]
     relu6_16x14x14_dx(a5, d6, d5);
     // s1_dw_bn: batchnorm2d [16x16x14x14] -> [16x16x14x14]

@@ -973,7 +973,7 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(20066432, 1280);
+  const heap = createHeap(20075648, 1280);
   const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu_16x14x14_fwd, relu_16x14x14_dx, conv3x3_p1_16x14x14_to_16_fwd_pack, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_16x14x14_to_16_dw_im2row_cols, conv3x3_p1_16x14x14_to_16_dw_im2row_gemm, conv3x3_p1_16x14x14_to_16_dx_pack, conv3x3_p1_16x14x14_to_16_dx_direct, conv3x3_p1_16x14x14_to_16_dx_direct_rows, conv3x3_p1_16x14x14_to_16_dx_direct_cols, add2_16x14x14_fwd, conv3x3_s2_p1_16x14x14_to_32_fwd_pack, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_rows, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_cols, conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols, conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm, conv3x3_s2_p1_16x14x14_to_32_dx_pack, conv3x3_s2_p1_16x14x14_to_32_dx_direct, conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows, conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu_32x7x7_fwd, relu_32x7x7_dx, conv3x3_p1_32x7x7_to_32_fwd_pack, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols, conv3x3_p1_32x7x7_to_32_dw_im2row_cols, conv3x3_p1_32x7x7_to_32_dw_im2row_gemm, conv3x3_p1_32x7x7_to_32_dx_pack, conv3x3_p1_32x7x7_to_32_dx_direct, conv3x3_p1_32x7x7_to_32_dx_direct_rows, conv3x3_p1_32x7x7_to_32_dx_direct_cols, conv1x1_s2_16x14x14_to_32_fwd_pack, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct_cols, conv1x1_s2_16x14x14_to_32_dw_im2row_cols, conv1x1_s2_16x14x14_to_32_dw_im2row_gemm, conv1x1_s2_16x14x14_to_32_dx_pack, conv1x1_s2_16x14x14_to_32_dx_direct, conv1x1_s2_16x14x14_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_16x14x14, gradsum2_32x7x7, softmax_xent_32x10, sgd_38266, sgd_momentum_38266, adam_38266, adam_amsgrad_38266 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('resnet_small.createWasmModel', 'options.seed', seed);
@@ -1196,7 +1196,7 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d26 = heap.f32(50176);
   const d28 = heap.f32(1024);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(905472);
+  const scratchF32 = heap.f32(907776);
   const s_stem_bn_stats = heap.f32(32); // kept from forward to backward
   const s_b1_bn1_stats = heap.f32(32); // kept from forward to backward
   const s_b1_bn2_stats = heap.f32(32); // kept from forward to backward
@@ -1210,30 +1210,37 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_stem_bn_sums = scratchF32.subarray(1024, 1056);
   const s_b1_conv1_wpack = scratchF32.subarray(0, 2304);
   const s_b1_conv1_cols = scratchF32.subarray(2304, 905472);
+  const s_b1_conv1_wpackT = scratchF32.subarray(905472, 907776);
   const s_b1_bn1_partial = scratchF32.subarray(0, 1024);
   const s_b1_bn1_sums = scratchF32.subarray(1024, 1056);
   const s_b1_conv2_wpack = scratchF32.subarray(0, 2304);
   const s_b1_conv2_cols = scratchF32.subarray(2304, 905472);
+  const s_b1_conv2_wpackT = scratchF32.subarray(905472, 907776);
   const s_b1_bn2_partial = scratchF32.subarray(0, 1024);
   const s_b1_bn2_sums = scratchF32.subarray(1024, 1056);
   const s_b2_conv1_wpack = scratchF32.subarray(0, 4608);
   const s_b2_conv1_cols = scratchF32.subarray(4608, 230400);
+  const s_b2_conv1_wpackT = scratchF32.subarray(230400, 235008);
   const s_b2_bn1_partial = scratchF32.subarray(0, 2048);
   const s_b2_bn1_sums = scratchF32.subarray(2048, 2112);
   const s_b2_conv2_wpack = scratchF32.subarray(0, 9216);
   const s_b2_conv2_cols = scratchF32.subarray(9216, 460800);
+  const s_b2_conv2_wpackT = scratchF32.subarray(460800, 470016);
   const s_b2_bn2_partial = scratchF32.subarray(0, 2048);
   const s_b2_bn2_sums = scratchF32.subarray(2048, 2112);
   const s_b2_proj_wpack = scratchF32.subarray(0, 512);
   const s_b2_proj_cols = scratchF32.subarray(512, 25600);
+  const s_b2_proj_wpackT = scratchF32.subarray(25600, 26112);
   const s_b2_proj_bn_partial = scratchF32.subarray(0, 2048);
   const s_b2_proj_bn_sums = scratchF32.subarray(2048, 2112);
   const s_b3_conv1_wpack = scratchF32.subarray(0, 9216);
   const s_b3_conv1_cols = scratchF32.subarray(9216, 460800);
+  const s_b3_conv1_wpackT = scratchF32.subarray(460800, 470016);
   const s_b3_bn1_partial = scratchF32.subarray(0, 2048);
   const s_b3_bn1_sums = scratchF32.subarray(2048, 2112);
   const s_b3_conv2_wpack = scratchF32.subarray(0, 9216);
   const s_b3_conv2_cols = scratchF32.subarray(9216, 460800);
+  const s_b3_conv2_wpackT = scratchF32.subarray(460800, 470016);
   const s_b3_bn2_partial = scratchF32.subarray(0, 2048);
   const s_b3_bn2_sums = scratchF32.subarray(2048, 2112);
   const dlogits = heap.f32(320);
@@ -1392,10 +1399,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b3_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
     conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_cols);
     conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_cols, d23, gw_b3_conv2);
-    conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv2, s_b3_conv2_wpack);
-    conv3x3_p1_32x7x7_to_32_dx_direct(d23, s_b3_conv2_wpack, d22);
-    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, s_b3_conv2_wpack, d22);
-    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d23, s_b3_conv2_wpack, d22);
+    conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv2, s_b3_conv2_wpackT);
+    conv3x3_p1_32x7x7_to_32_dx_direct(d23, s_b3_conv2_wpackT, d22);
+    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, s_b3_conv2_wpackT, d22);
+    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d23, s_b3_conv2_wpackT, d22);
     // relu21: relu [32x32x7x7] -> [32x32x7x7]
     relu_32x7x7_dx(a22, d22, d21);
     // b3_bn1: batchnorm2d [32x32x7x7] -> [32x32x7x7]
@@ -1409,10 +1416,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b3_conv1: conv2d [32x32x7x7] -> [32x32x7x7]
     conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_cols);
     conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_cols, d20, gw_b3_conv1);
-    conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv1, s_b3_conv1_wpack);
-    conv3x3_p1_32x7x7_to_32_dx_direct(d20, s_b3_conv1_wpack, d19_b3_conv1);
-    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, s_b3_conv1_wpack, d19_b3_conv1);
-    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d20, s_b3_conv1_wpack, d19_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv1, s_b3_conv1_wpackT);
+    conv3x3_p1_32x7x7_to_32_dx_direct(d20, s_b3_conv1_wpackT, d19_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, s_b3_conv1_wpackT, d19_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d20, s_b3_conv1_wpackT, d19_b3_conv1);
     // b2_out's output feeds b3_conv1, b3_add: d19 is the sum of their gradients
     gradsum2_32x7x7(d19_b3_conv1, d25, d19);
     // b2_out: relu [32x32x7x7] -> [32x32x7x7]
@@ -1429,9 +1436,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b2_proj: conv2d [32x16x14x14] -> [32x32x7x7]
     conv1x1_s2_16x14x14_to_32_dw_im2row_cols(a10, s_b2_proj_cols);
     conv1x1_s2_16x14x14_to_32_dw_im2row_gemm(s_b2_proj_cols, d16, gw_b2_proj);
-    conv1x1_s2_16x14x14_to_32_dx_pack(w_b2_proj, s_b2_proj_wpack);
-    conv1x1_s2_16x14x14_to_32_dx_direct(d16, s_b2_proj_wpack, d10_b2_proj);
-    conv1x1_s2_16x14x14_to_32_dx_direct_cols(d16, s_b2_proj_wpack, d10_b2_proj);
+    conv1x1_s2_16x14x14_to_32_dx_pack(w_b2_proj, s_b2_proj_wpackT);
+    conv1x1_s2_16x14x14_to_32_dx_direct(d16, s_b2_proj_wpackT, d10_b2_proj);
+    conv1x1_s2_16x14x14_to_32_dx_direct_cols(d16, s_b2_proj_wpackT, d10_b2_proj);
     // b2_bn2: batchnorm2d [32x32x7x7] -> [32x32x7x7]
     if (forwardTraining) {
       bn2d_32x7x7_dwb_train(a14, d18, s_b2_bn2_stats, s_b2_bn2_partial, s_b2_bn2_sums, gw_b2_bn2, gb_b2_bn2);
@@ -1443,10 +1450,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b2_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
     conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_cols);
     conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_cols, d14, gw_b2_conv2);
-    conv3x3_p1_32x7x7_to_32_dx_pack(w_b2_conv2, s_b2_conv2_wpack);
-    conv3x3_p1_32x7x7_to_32_dx_direct(d14, s_b2_conv2_wpack, d13);
-    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, s_b2_conv2_wpack, d13);
-    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d14, s_b2_conv2_wpack, d13);
+    conv3x3_p1_32x7x7_to_32_dx_pack(w_b2_conv2, s_b2_conv2_wpackT);
+    conv3x3_p1_32x7x7_to_32_dx_direct(d14, s_b2_conv2_wpackT, d13);
+    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, s_b2_conv2_wpackT, d13);
+    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d14, s_b2_conv2_wpackT, d13);
     // relu12: relu [32x32x7x7] -> [32x32x7x7]
     relu_32x7x7_dx(a13, d13, d12);
     // b2_bn1: batchnorm2d [32x32x7x7] -> [32x32x7x7]
@@ -1460,10 +1467,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b2_conv1: conv2d [32x16x14x14] -> [32x32x7x7]
     conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols(a10, s_b2_conv1_cols);
     conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm(s_b2_conv1_cols, d11, gw_b2_conv1);
-    conv3x3_s2_p1_16x14x14_to_32_dx_pack(w_b2_conv1, s_b2_conv1_wpack);
-    conv3x3_s2_p1_16x14x14_to_32_dx_direct(d11, s_b2_conv1_wpack, d10_b2_conv1);
-    conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows(d11, s_b2_conv1_wpack, d10_b2_conv1);
-    conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols(d11, s_b2_conv1_wpack, d10_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dx_pack(w_b2_conv1, s_b2_conv1_wpackT);
+    conv3x3_s2_p1_16x14x14_to_32_dx_direct(d11, s_b2_conv1_wpackT, d10_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows(d11, s_b2_conv1_wpackT, d10_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols(d11, s_b2_conv1_wpackT, d10_b2_conv1);
     // b1_out's output feeds b2_conv1, b2_proj: d10 is the sum of their gradients
     gradsum2_16x14x14(d10_b2_conv1, d10_b2_proj, d10);
     // b1_out: relu [32x16x14x14] -> [32x16x14x14]
@@ -1480,10 +1487,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b1_conv2: conv2d [32x16x14x14] -> [32x16x14x14]
     conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a6, s_b1_conv2_cols);
     conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv2_cols, d7, gw_b1_conv2);
-    conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv2, s_b1_conv2_wpack);
-    conv3x3_p1_16x14x14_to_16_dx_direct(d7, s_b1_conv2_wpack, d6);
-    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d7, s_b1_conv2_wpack, d6);
-    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d7, s_b1_conv2_wpack, d6);
+    conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv2, s_b1_conv2_wpackT);
+    conv3x3_p1_16x14x14_to_16_dx_direct(d7, s_b1_conv2_wpackT, d6);
+    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d7, s_b1_conv2_wpackT, d6);
+    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d7, s_b1_conv2_wpackT, d6);
     // relu5: relu [32x16x14x14] -> [32x16x14x14]
     relu_16x14x14_dx(a6, d6, d5);
     // b1_bn1: batchnorm2d [32x16x14x14] -> [32x16x14x14]
@@ -1497,10 +1504,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b1_conv1: conv2d [32x16x14x14] -> [32x16x14x14]
     conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a3, s_b1_conv1_cols);
     conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv1_cols, d4, gw_b1_conv1);
-    conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv1, s_b1_conv1_wpack);
-    conv3x3_p1_16x14x14_to_16_dx_direct(d4, s_b1_conv1_wpack, d3_b1_conv1);
-    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d4, s_b1_conv1_wpack, d3_b1_conv1);
-    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d4, s_b1_conv1_wpack, d3_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv1, s_b1_conv1_wpackT);
+    conv3x3_p1_16x14x14_to_16_dx_direct(d4, s_b1_conv1_wpackT, d3_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d4, s_b1_conv1_wpackT, d3_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d4, s_b1_conv1_wpackT, d3_b1_conv1);
     // stem_relu's output feeds b1_conv1, b1_add: d3 is the sum of their gradients
     gradsum2_16x14x14(d3_b1_conv1, d9, d3);
     // stem_relu: relu [32x16x14x14] -> [32x16x14x14]
@@ -1544,10 +1551,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b3_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
     conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_cols);
     conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_cols, d23, gw_b3_conv2);
-    conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv2, s_b3_conv2_wpack);
-    conv3x3_p1_32x7x7_to_32_dx_direct(d23, s_b3_conv2_wpack, d22);
-    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, s_b3_conv2_wpack, d22);
-    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d23, s_b3_conv2_wpack, d22);
+    conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv2, s_b3_conv2_wpackT);
+    conv3x3_p1_32x7x7_to_32_dx_direct(d23, s_b3_conv2_wpackT, d22);
+    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, s_b3_conv2_wpackT, d22);
+    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d23, s_b3_conv2_wpackT, d22);
     // relu21: relu [32x32x7x7] -> [32x32x7x7]
     relu_32x7x7_dx(a22, d22, d21);
     // b3_bn1: batchnorm2d [32x32x7x7] -> [32x32x7x7]
@@ -1561,10 +1568,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b3_conv1: conv2d [32x32x7x7] -> [32x32x7x7]
     conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_cols);
     conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_cols, d20, gw_b3_conv1);
-    conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv1, s_b3_conv1_wpack);
-    conv3x3_p1_32x7x7_to_32_dx_direct(d20, s_b3_conv1_wpack, d19_b3_conv1);
-    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, s_b3_conv1_wpack, d19_b3_conv1);
-    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d20, s_b3_conv1_wpack, d19_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv1, s_b3_conv1_wpackT);
+    conv3x3_p1_32x7x7_to_32_dx_direct(d20, s_b3_conv1_wpackT, d19_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, s_b3_conv1_wpackT, d19_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d20, s_b3_conv1_wpackT, d19_b3_conv1);
     // b2_out's output feeds b3_conv1, b3_add: d19 is the sum of their gradients
     gradsum2_32x7x7(d19_b3_conv1, d25, d19);
     // b2_out: relu [32x32x7x7] -> [32x32x7x7]
@@ -1581,9 +1588,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b2_proj: conv2d [32x16x14x14] -> [32x32x7x7]
     conv1x1_s2_16x14x14_to_32_dw_im2row_cols(a10, s_b2_proj_cols);
     conv1x1_s2_16x14x14_to_32_dw_im2row_gemm(s_b2_proj_cols, d16, gw_b2_proj);
-    conv1x1_s2_16x14x14_to_32_dx_pack(w_b2_proj, s_b2_proj_wpack);
-    conv1x1_s2_16x14x14_to_32_dx_direct(d16, s_b2_proj_wpack, d10_b2_proj);
-    conv1x1_s2_16x14x14_to_32_dx_direct_cols(d16, s_b2_proj_wpack, d10_b2_proj);
+    conv1x1_s2_16x14x14_to_32_dx_pack(w_b2_proj, s_b2_proj_wpackT);
+    conv1x1_s2_16x14x14_to_32_dx_direct(d16, s_b2_proj_wpackT, d10_b2_proj);
+    conv1x1_s2_16x14x14_to_32_dx_direct_cols(d16, s_b2_proj_wpackT, d10_b2_proj);
     // b2_bn2: batchnorm2d [32x32x7x7] -> [32x32x7x7]
     if (forwardTraining) {
       bn2d_32x7x7_dwb_train(a14, d18, s_b2_bn2_stats, s_b2_bn2_partial, s_b2_bn2_sums, gw_b2_bn2, gb_b2_bn2);
@@ -1595,10 +1602,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b2_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
     conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_cols);
     conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_cols, d14, gw_b2_conv2);
-    conv3x3_p1_32x7x7_to_32_dx_pack(w_b2_conv2, s_b2_conv2_wpack);
-    conv3x3_p1_32x7x7_to_32_dx_direct(d14, s_b2_conv2_wpack, d13);
-    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, s_b2_conv2_wpack, d13);
-    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d14, s_b2_conv2_wpack, d13);
+    conv3x3_p1_32x7x7_to_32_dx_pack(w_b2_conv2, s_b2_conv2_wpackT);
+    conv3x3_p1_32x7x7_to_32_dx_direct(d14, s_b2_conv2_wpackT, d13);
+    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, s_b2_conv2_wpackT, d13);
+    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d14, s_b2_conv2_wpackT, d13);
     // relu12: relu [32x32x7x7] -> [32x32x7x7]
     relu_32x7x7_dx(a13, d13, d12);
     // b2_bn1: batchnorm2d [32x32x7x7] -> [32x32x7x7]
@@ -1612,10 +1619,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b2_conv1: conv2d [32x16x14x14] -> [32x32x7x7]
     conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols(a10, s_b2_conv1_cols);
     conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm(s_b2_conv1_cols, d11, gw_b2_conv1);
-    conv3x3_s2_p1_16x14x14_to_32_dx_pack(w_b2_conv1, s_b2_conv1_wpack);
-    conv3x3_s2_p1_16x14x14_to_32_dx_direct(d11, s_b2_conv1_wpack, d10_b2_conv1);
-    conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows(d11, s_b2_conv1_wpack, d10_b2_conv1);
-    conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols(d11, s_b2_conv1_wpack, d10_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dx_pack(w_b2_conv1, s_b2_conv1_wpackT);
+    conv3x3_s2_p1_16x14x14_to_32_dx_direct(d11, s_b2_conv1_wpackT, d10_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows(d11, s_b2_conv1_wpackT, d10_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols(d11, s_b2_conv1_wpackT, d10_b2_conv1);
     // b1_out's output feeds b2_conv1, b2_proj: d10 is the sum of their gradients
     gradsum2_16x14x14(d10_b2_conv1, d10_b2_proj, d10);
     // b1_out: relu [32x16x14x14] -> [32x16x14x14]
@@ -1632,10 +1639,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b1_conv2: conv2d [32x16x14x14] -> [32x16x14x14]
     conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a6, s_b1_conv2_cols);
     conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv2_cols, d7, gw_b1_conv2);
-    conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv2, s_b1_conv2_wpack);
-    conv3x3_p1_16x14x14_to_16_dx_direct(d7, s_b1_conv2_wpack, d6);
-    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d7, s_b1_conv2_wpack, d6);
-    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d7, s_b1_conv2_wpack, d6);
+    conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv2, s_b1_conv2_wpackT);
+    conv3x3_p1_16x14x14_to_16_dx_direct(d7, s_b1_conv2_wpackT, d6);
+    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d7, s_b1_conv2_wpackT, d6);
+    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d7, s_b1_conv2_wpackT, d6);
     // relu5: relu [32x16x14x14] -> [32x16x14x14]
     relu_16x14x14_dx(a6, d6, d5);
     // b1_bn1: batchnorm2d [32x16x14x14] -> [32x16x14x14]
@@ -1649,10 +1656,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // b1_conv1: conv2d [32x16x14x14] -> [32x16x14x14]
     conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a3, s_b1_conv1_cols);
     conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv1_cols, d4, gw_b1_conv1);
-    conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv1, s_b1_conv1_wpack);
-    conv3x3_p1_16x14x14_to_16_dx_direct(d4, s_b1_conv1_wpack, d3_b1_conv1);
-    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d4, s_b1_conv1_wpack, d3_b1_conv1);
-    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d4, s_b1_conv1_wpack, d3_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv1, s_b1_conv1_wpackT);
+    conv3x3_p1_16x14x14_to_16_dx_direct(d4, s_b1_conv1_wpackT, d3_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d4, s_b1_conv1_wpackT, d3_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d4, s_b1_conv1_wpackT, d3_b1_conv1);
     // stem_relu's output feeds b1_conv1, b1_add: d3 is the sum of their gradients
     gradsum2_16x14x14(d3_b1_conv1, d9, d3);
     // stem_relu: relu [32x16x14x14] -> [32x16x14x14]

@@ -520,8 +520,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_front_cols = scratchF32.subarray(640, 319360);
   const s_mid_wpack = scratchF32.subarray(0, 384);
   const s_mid_cols = scratchF32.subarray(384, 24288);
+  const s_mid_wpackT = scratchF32.subarray(24288, 24672);
   const s_deep_wpack = scratchF32.subarray(0, 1536);
   const s_deep_cols = scratchF32.subarray(1536, 13440);
+  const s_deep_wpackT = scratchF32.subarray(13440, 14976);
   const dlogits = heap.f32(48);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -572,9 +574,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols(a6, s_deep_cols);
     conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm(s_deep_cols, d7, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
-    conv1d_k3_p2_d2_16x62_to_32_dx_pack(w_deep, s_deep_wpack);
-    conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, s_deep_wpack, d6);
-    conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(d7, s_deep_wpack, d6);
+    conv1d_k3_p2_d2_16x62_to_32_dx_pack(w_deep, s_deep_wpackT);
+    conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, s_deep_wpackT, d6);
+    conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(d7, s_deep_wpackT, d6);
     // pool2: maxpool1d [4x16x249] -> [4x16x62]
     maxpool1d_k4_s4_16x249_dx(d6, s_pool2_argmax, d5);
     // relu4: relu [4x16x249] -> [4x16x249]
@@ -583,9 +585,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv1d_k3_p1_8x249_to_16_dw_im2row_cols(a3, s_mid_cols);
     conv1d_k3_p1_8x249_to_16_dw_im2row_gemm(s_mid_cols, d4, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
-    conv1d_k3_p1_8x249_to_16_dx_pack(w_mid, s_mid_wpack);
-    conv1d_k3_p1_8x249_to_16_dx_direct(d4, s_mid_wpack, d3);
-    conv1d_k3_p1_8x249_to_16_dx_direct_cols(d4, s_mid_wpack, d3);
+    conv1d_k3_p1_8x249_to_16_dx_pack(w_mid, s_mid_wpackT);
+    conv1d_k3_p1_8x249_to_16_dx_direct(d4, s_mid_wpackT, d3);
+    conv1d_k3_p1_8x249_to_16_dx_direct_cols(d4, s_mid_wpackT, d3);
     // pool1: maxpool1d [4x8x996] -> [4x8x249]
     maxpool1d_k4_s4_8x996_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [4x8x996] -> [4x8x996]
@@ -613,9 +615,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols(a6, s_deep_cols);
     conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm(s_deep_cols, d7, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
-    conv1d_k3_p2_d2_16x62_to_32_dx_pack(w_deep, s_deep_wpack);
-    conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, s_deep_wpack, d6);
-    conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(d7, s_deep_wpack, d6);
+    conv1d_k3_p2_d2_16x62_to_32_dx_pack(w_deep, s_deep_wpackT);
+    conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, s_deep_wpackT, d6);
+    conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(d7, s_deep_wpackT, d6);
     // pool2: maxpool1d [4x16x249] -> [4x16x62]
     maxpool1d_k4_s4_16x249_dx(d6, s_pool2_argmax, d5);
     // relu4: relu [4x16x249] -> [4x16x249]
@@ -624,9 +626,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv1d_k3_p1_8x249_to_16_dw_im2row_cols(a3, s_mid_cols);
     conv1d_k3_p1_8x249_to_16_dw_im2row_gemm(s_mid_cols, d4, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
-    conv1d_k3_p1_8x249_to_16_dx_pack(w_mid, s_mid_wpack);
-    conv1d_k3_p1_8x249_to_16_dx_direct(d4, s_mid_wpack, d3);
-    conv1d_k3_p1_8x249_to_16_dx_direct_cols(d4, s_mid_wpack, d3);
+    conv1d_k3_p1_8x249_to_16_dx_pack(w_mid, s_mid_wpackT);
+    conv1d_k3_p1_8x249_to_16_dx_direct(d4, s_mid_wpackT, d3);
+    conv1d_k3_p1_8x249_to_16_dx_direct_cols(d4, s_mid_wpackT, d3);
     // pool1: maxpool1d [4x8x996] -> [4x8x249]
     maxpool1d_k4_s4_8x996_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [4x8x996] -> [4x8x996]

@@ -556,12 +556,15 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_enc1_wpack = scratchF32.subarray(0, 80);
   const s_enc2_wpack = scratchF32.subarray(0, 384);
   const s_enc2_cols = scratchF32.subarray(384, 1920);
-  const s_dec1_wpack = scratchF32.subarray(0, 512);
+  const s_enc2_wpackT = scratchF32.subarray(1920, 2304);
+  const s_dec1_wpackT = scratchF32.subarray(0, 512);
   const s_dec1_cols = scratchF32.subarray(512, 2560);
-  const s_dec2_wpack = scratchF32.subarray(0, 128);
+  const s_dec1_wpack = scratchF32.subarray(2560, 3072);
+  const s_dec2_wpackT = scratchF32.subarray(0, 128);
   const s_dec2_cols = scratchF32.subarray(128, 2176);
+  const s_dec2_wpack = scratchF32.subarray(2176, 2304);
   const s_out_cols = scratchF32.subarray(0, 3072);
-  const s_out_wpack = scratchF32.subarray(3072, 3096);
+  const s_out_wpackT = scratchF32.subarray(3072, 3096);
   let lastLossFinite = true;
 
   function forward(x: Float32Array): Float32Array {
@@ -582,15 +585,15 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // silu4: silu [4x16x16] -> [4x16x16]
     silu_16x16_fwd(a4, a5);
     // dec1: conv_transpose1d [4x16x16] -> [4x8x32]
-    convt1d_k4_s2_p1_16x16_to_8_fwd_pack(w_dec1, s_dec1_wpack);
-    convt1d_k4_s2_p1_16x16_to_8_fwd_direct(a5, s_dec1_wpack, b_dec1, a6);
-    convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols(a5, s_dec1_wpack, b_dec1, a6);
+    convt1d_k4_s2_p1_16x16_to_8_fwd_pack(w_dec1, s_dec1_wpackT);
+    convt1d_k4_s2_p1_16x16_to_8_fwd_direct(a5, s_dec1_wpackT, b_dec1, a6);
+    convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols(a5, s_dec1_wpackT, b_dec1, a6);
     // leaky_relu6: leaky_relu [4x8x32] -> [4x8x32]
     leaky_relu_s0p2_8x32_fwd(a6, a7);
     // dec2: conv_transpose1d [4x8x32] -> [4x4x64]
-    convt1d_k4_s2_p1_8x32_to_4_fwd_pack(w_dec2, s_dec2_wpack);
-    convt1d_k4_s2_p1_8x32_to_4_fwd_direct(a7, s_dec2_wpack, b_dec2, a8);
-    convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols(a7, s_dec2_wpack, b_dec2, a8);
+    convt1d_k4_s2_p1_8x32_to_4_fwd_pack(w_dec2, s_dec2_wpackT);
+    convt1d_k4_s2_p1_8x32_to_4_fwd_direct(a7, s_dec2_wpackT, b_dec2, a8);
+    convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols(a7, s_dec2_wpackT, b_dec2, a8);
     // elu8: elu [4x4x64] -> [4x4x64]
     elu_a1_4x64_fwd(a8, a9);
     // out: conv1d [4x4x64] -> [4x2x64]
@@ -608,9 +611,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv1d_k3_p1_4x64_to_2_dw_im2row_cols(a9, s_out_cols);
     conv1d_k3_p1_4x64_to_2_dw_im2row_gemm(s_out_cols, d10, gw_out);
     conv1d_k3_p1_4x64_to_2_db(d10, gb_out);
-    conv1d_k3_p1_4x64_to_2_dx_pack(w_out, s_out_wpack);
-    conv1d_k3_p1_4x64_to_2_dx_direct(d10, s_out_wpack, d9);
-    conv1d_k3_p1_4x64_to_2_dx_direct_cols(d10, s_out_wpack, d9);
+    conv1d_k3_p1_4x64_to_2_dx_pack(w_out, s_out_wpackT);
+    conv1d_k3_p1_4x64_to_2_dx_direct(d10, s_out_wpackT, d9);
+    conv1d_k3_p1_4x64_to_2_dx_direct_cols(d10, s_out_wpackT, d9);
     // elu8: elu [4x4x64] -> [4x4x64]
     elu_a1_4x64_dx(a8, d9, d8);
     // dec2: conv_transpose1d [4x8x32] -> [4x4x64]
@@ -635,9 +638,9 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv1d_k3_s2_p1_8x32_to_16_dw_im2row_cols(a3, s_enc2_cols);
     conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm(s_enc2_cols, d4, gw_enc2);
     conv1d_k3_s2_p1_8x32_to_16_db(d4, gb_enc2);
-    conv1d_k3_s2_p1_8x32_to_16_dx_pack(w_enc2, s_enc2_wpack);
-    conv1d_k3_s2_p1_8x32_to_16_dx_direct(d4, s_enc2_wpack, d3);
-    conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols(d4, s_enc2_wpack, d3);
+    conv1d_k3_s2_p1_8x32_to_16_dx_pack(w_enc2, s_enc2_wpackT);
+    conv1d_k3_s2_p1_8x32_to_16_dx_direct(d4, s_enc2_wpackT, d3);
+    conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols(d4, s_enc2_wpackT, d3);
     // pool: avgpool1d [4x8x64] -> [4x8x32]
     avgpool1d_k2_s2_8x64_dx(d3, d2);
     // gelu1: gelu [4x8x64] -> [4x8x64]

@@ -1032,7 +1032,7 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(8646336, 16384);
+  const heap = createHeap(8650944, 16384);
   const { conv3x3_p1_1x32x32_to_8_fwd_pack, conv3x3_p1_1x32x32_to_8_fwd_direct, conv3x3_p1_1x32x32_to_8_fwd_direct_rows, conv3x3_p1_1x32x32_to_8_fwd_direct_cols, conv3x3_p1_1x32x32_to_8_dw_direct, conv3x3_p1_1x32x32_to_8_db, conv3x3_p1_1x32x32_to_8_dx_direct, conv3x3_p1_1x32x32_to_8_dx_direct_rows, conv3x3_p1_1x32x32_to_8_dx_direct_cols, relu_8x32x32_fwd, relu_8x32x32_dx, conv3x3_p1_8x32x32_to_8_fwd_pack, conv3x3_p1_8x32x32_to_8_fwd_direct, conv3x3_p1_8x32x32_to_8_fwd_direct_rows, conv3x3_p1_8x32x32_to_8_fwd_direct_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_gemm, conv3x3_p1_8x32x32_to_8_db, conv3x3_p1_8x32x32_to_8_dx_pack, conv3x3_p1_8x32x32_to_8_dx_direct, conv3x3_p1_8x32x32_to_8_dx_direct_rows, conv3x3_p1_8x32x32_to_8_dx_direct_cols, maxpool2x2_s2_8x32x32_fwd, maxpool2x2_s2_8x32x32_dx, conv3x3_p1_8x16x16_to_16_fwd_pack, conv3x3_p1_8x16x16_to_16_fwd_direct, conv3x3_p1_8x16x16_to_16_fwd_direct_rows, conv3x3_p1_8x16x16_to_16_fwd_direct_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_gemm, conv3x3_p1_8x16x16_to_16_db, conv3x3_p1_8x16x16_to_16_dx_pack, conv3x3_p1_8x16x16_to_16_dx_direct, conv3x3_p1_8x16x16_to_16_dx_direct_rows, conv3x3_p1_8x16x16_to_16_dx_direct_cols, relu_16x16x16_fwd, relu_16x16x16_dx, conv3x3_p1_16x16x16_to_16_fwd_pack, conv3x3_p1_16x16x16_to_16_fwd_direct, conv3x3_p1_16x16x16_to_16_fwd_direct_rows, conv3x3_p1_16x16x16_to_16_fwd_direct_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_gemm, conv3x3_p1_16x16x16_to_16_db, conv3x3_p1_16x16x16_to_16_dx_pack, conv3x3_p1_16x16x16_to_16_dx_direct, conv3x3_p1_16x16x16_to_16_dx_direct_rows, conv3x3_p1_16x16x16_to_16_dx_direct_cols, maxpool2x2_s2_16x16x16_fwd, maxpool2x2_s2_16x16x16_dx, conv3x3_p1_16x8x8_to_32_fwd_pack, conv3x3_p1_16x8x8_to_32_fwd_direct, conv3x3_p1_16x8x8_to_32_fwd_direct_rows, conv3x3_p1_16x8x8_to_32_fwd_direct_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_gemm, conv3x3_p1_16x8x8_to_32_db, conv3x3_p1_16x8x8_to_32_dx_pack, conv3x3_p1_16x8x8_to_32_dx_direct, conv3x3_p1_16x8x8_to_32_dx_direct_rows, conv3x3_p1_16x8x8_to_32_dx_direct_cols, relu_32x8x8_fwd, relu_32x8x8_dx, conv3x3_p1_32x8x8_to_32_fwd_pack, conv3x3_p1_32x8x8_to_32_fwd_direct, conv3x3_p1_32x8x8_to_32_fwd_direct_rows, conv3x3_p1_32x8x8_to_32_fwd_direct_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_gemm, conv3x3_p1_32x8x8_to_32_db, conv3x3_p1_32x8x8_to_32_dx_pack, conv3x3_p1_32x8x8_to_32_dx_direct, conv3x3_p1_32x8x8_to_32_dx_direct_rows, conv3x3_p1_32x8x8_to_32_dx_direct_cols, convt2x2_s2_32x8x8_to_16_fwd_pack, convt2x2_s2_32x8x8_to_16_fwd_direct, convt2x2_s2_32x8x8_to_16_dw_im2row_cols, convt2x2_s2_32x8x8_to_16_dw_im2row_gemm, convt2x2_s2_32x8x8_to_16_db, convt2x2_s2_32x8x8_to_16_dx_pack, convt2x2_s2_32x8x8_to_16_dx_direct, concat_c16_c16_16x16_fwd0, concat_c16_c16_16x16_fwd1, concat_c16_c16_16x16_dx0, concat_c16_c16_16x16_dx1, conv3x3_p1_32x16x16_to_16_fwd_pack, conv3x3_p1_32x16x16_to_16_fwd_direct, conv3x3_p1_32x16x16_to_16_fwd_direct_rows, conv3x3_p1_32x16x16_to_16_fwd_direct_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_gemm, conv3x3_p1_32x16x16_to_16_db, conv3x3_p1_32x16x16_to_16_dx_pack, conv3x3_p1_32x16x16_to_16_dx_direct, conv3x3_p1_32x16x16_to_16_dx_direct_rows, conv3x3_p1_32x16x16_to_16_dx_direct_cols, convt2x2_s2_16x16x16_to_8_fwd_pack, convt2x2_s2_16x16x16_to_8_fwd_direct, convt2x2_s2_16x16x16_to_8_dw_im2row_cols, convt2x2_s2_16x16x16_to_8_dw_im2row_gemm, convt2x2_s2_16x16x16_to_8_db, convt2x2_s2_16x16x16_to_8_dx_pack, convt2x2_s2_16x16x16_to_8_dx_direct, concat_c8_c8_32x32_fwd0, concat_c8_c8_32x32_fwd1, concat_c8_c8_32x32_dx0, concat_c8_c8_32x32_dx1, conv3x3_p1_16x32x32_to_8_fwd_pack, conv3x3_p1_16x32x32_to_8_fwd_direct, conv3x3_p1_16x32x32_to_8_fwd_direct_rows, conv3x3_p1_16x32x32_to_8_fwd_direct_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_gemm, conv3x3_p1_16x32x32_to_8_db, conv3x3_p1_16x32x32_to_8_dx_pack, conv3x3_p1_16x32x32_to_8_dx_direct, conv3x3_p1_16x32x32_to_8_dx_direct_rows, conv3x3_p1_16x32x32_to_8_dx_direct_cols, conv1x1_8x32x32_to_1_fwd_direct, conv1x1_8x32x32_to_1_dw_im2row_cols, conv1x1_8x32x32_to_1_dw_im2row_gemm, conv1x1_8x32x32_to_1_db, conv1x1_8x32x32_to_1_dx_pack, conv1x1_8x32x32_to_1_dx_direct, sigmoid_1x32x32_fwd, sigmoid_1x32x32_dx, gradsum2_8x32x32, gradsum2_16x16x16, mse_loss_4x1x32x32, sgd_29321, sgd_momentum_29321, adam_29321, adam_amsgrad_29321 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('unet.createWasmModel', 'options.seed', seed);
@@ -1222,34 +1222,45 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d26 = heap.f32(32768);
   const d27 = heap.f32(4096);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(590976);
+  const scratchF32 = heap.f32(592128);
   const s_down1_argmax = heap.i32(8192); // kept from forward to backward
   const s_down2_argmax = heap.i32(4096); // kept from forward to backward
   const s_enc1a_wpack = scratchF32.subarray(0, 72);
   const s_enc1b_wpack = scratchF32.subarray(0, 576);
   const s_enc1b_cols = scratchF32.subarray(576, 295488);
+  const s_enc1b_wpackT = scratchF32.subarray(295488, 296064);
   const s_enc2a_wpack = scratchF32.subarray(0, 1152);
   const s_enc2a_cols = scratchF32.subarray(1152, 74880);
+  const s_enc2a_wpackT = scratchF32.subarray(74880, 76032);
   const s_enc2b_wpack = scratchF32.subarray(0, 2304);
   const s_enc2b_cols = scratchF32.subarray(2304, 149760);
+  const s_enc2b_wpackT = scratchF32.subarray(149760, 152064);
   const s_mid_a_wpack = scratchF32.subarray(0, 4608);
   const s_mid_a_cols = scratchF32.subarray(4608, 41472);
+  const s_mid_a_wpackT = scratchF32.subarray(41472, 46080);
   const s_mid_b_wpack = scratchF32.subarray(0, 9216);
   const s_mid_b_cols = scratchF32.subarray(9216, 82944);
-  const s_up2_wpack = scratchF32.subarray(0, 2048);
+  const s_mid_b_wpackT = scratchF32.subarray(82944, 92160);
+  const s_up2_wpackT = scratchF32.subarray(0, 2048);
   const s_up2_cols = scratchF32.subarray(2048, 18432);
+  const s_up2_wpack = scratchF32.subarray(18432, 20480);
   const s_dec2a_wpack = scratchF32.subarray(0, 4608);
   const s_dec2a_cols = scratchF32.subarray(4608, 299520);
+  const s_dec2a_wpackT = scratchF32.subarray(299520, 304128);
   const s_dec2b_wpack = scratchF32.subarray(0, 2304);
   const s_dec2b_cols = scratchF32.subarray(2304, 149760);
-  const s_up1_wpack = scratchF32.subarray(0, 512);
+  const s_dec2b_wpackT = scratchF32.subarray(149760, 152064);
+  const s_up1_wpackT = scratchF32.subarray(0, 512);
   const s_up1_cols = scratchF32.subarray(512, 33280);
+  const s_up1_wpack = scratchF32.subarray(33280, 33792);
   const s_dec1a_wpack = scratchF32.subarray(0, 1152);
   const s_dec1a_cols = scratchF32.subarray(1152, 590976);
+  const s_dec1a_wpackT = scratchF32.subarray(590976, 592128);
   const s_dec1b_wpack = scratchF32.subarray(0, 576);
   const s_dec1b_cols = scratchF32.subarray(576, 295488);
+  const s_dec1b_wpackT = scratchF32.subarray(295488, 296064);
   const s_head_cols = scratchF32.subarray(0, 32768);
-  const s_head_wpack = scratchF32.subarray(32768, 32776);
+  const s_head_wpackT = scratchF32.subarray(32768, 32776);
   const dOutput = heap.f32(4096);
   const lossOut = heap.f32(1);
   const lossPartials = heap.f32(64); // the loss's per-chunk sums
@@ -1305,8 +1316,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu13: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_fwd(a13, a14);
     // up2: conv_transpose2d [4x32x8x8] -> [4x16x16x16]
-    convt2x2_s2_32x8x8_to_16_fwd_pack(w_up2, s_up2_wpack);
-    convt2x2_s2_32x8x8_to_16_fwd_direct(a14, s_up2_wpack, b_up2, a15);
+    convt2x2_s2_32x8x8_to_16_fwd_pack(w_up2, s_up2_wpackT);
+    convt2x2_s2_32x8x8_to_16_fwd_direct(a14, s_up2_wpackT, b_up2, a15);
     // cat2: concat [4x16x16x16] + [4x16x16x16] -> [4x32x16x16]
     concat_c16_c16_16x16_fwd0(a15, a16);
     concat_c16_c16_16x16_fwd1(a9, a16);
@@ -1325,8 +1336,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu19: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_fwd(a19, a20);
     // up1: conv_transpose2d [4x16x16x16] -> [4x8x32x32]
-    convt2x2_s2_16x16x16_to_8_fwd_pack(w_up1, s_up1_wpack);
-    convt2x2_s2_16x16x16_to_8_fwd_direct(a20, s_up1_wpack, b_up1, a21);
+    convt2x2_s2_16x16x16_to_8_fwd_pack(w_up1, s_up1_wpackT);
+    convt2x2_s2_16x16x16_to_8_fwd_direct(a20, s_up1_wpackT, b_up1, a21);
     // cat1: concat [4x8x32x32] + [4x8x32x32] -> [4x16x32x32]
     concat_c8_c8_32x32_fwd0(a21, a22);
     concat_c8_c8_32x32_fwd1(a4, a22);
@@ -1358,28 +1369,28 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv1x1_8x32x32_to_1_dw_im2row_cols(a26, s_head_cols);
     conv1x1_8x32x32_to_1_dw_im2row_gemm(s_head_cols, d27, gw_head);
     conv1x1_8x32x32_to_1_db(d27, gb_head);
-    conv1x1_8x32x32_to_1_dx_pack(w_head, s_head_wpack);
-    conv1x1_8x32x32_to_1_dx_direct(d27, s_head_wpack, d26);
+    conv1x1_8x32x32_to_1_dx_pack(w_head, s_head_wpackT);
+    conv1x1_8x32x32_to_1_dx_direct(d27, s_head_wpackT, d26);
     // relu25: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a26, d26, d25);
     // dec1b: conv2d [4x8x32x32] -> [4x8x32x32]
     conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a24, s_dec1b_cols);
     conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_dec1b_cols, d25, gw_dec1b);
     conv3x3_p1_8x32x32_to_8_db(d25, gb_dec1b);
-    conv3x3_p1_8x32x32_to_8_dx_pack(w_dec1b, s_dec1b_wpack);
-    conv3x3_p1_8x32x32_to_8_dx_direct(d25, s_dec1b_wpack, d24);
-    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d25, s_dec1b_wpack, d24);
-    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d25, s_dec1b_wpack, d24);
+    conv3x3_p1_8x32x32_to_8_dx_pack(w_dec1b, s_dec1b_wpackT);
+    conv3x3_p1_8x32x32_to_8_dx_direct(d25, s_dec1b_wpackT, d24);
+    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d25, s_dec1b_wpackT, d24);
+    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d25, s_dec1b_wpackT, d24);
     // relu23: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a24, d24, d23);
     // dec1a: conv2d [4x16x32x32] -> [4x8x32x32]
     conv3x3_p1_16x32x32_to_8_dw_im2row_cols(a22, s_dec1a_cols);
     conv3x3_p1_16x32x32_to_8_dw_im2row_gemm(s_dec1a_cols, d23, gw_dec1a);
     conv3x3_p1_16x32x32_to_8_db(d23, gb_dec1a);
-    conv3x3_p1_16x32x32_to_8_dx_pack(w_dec1a, s_dec1a_wpack);
-    conv3x3_p1_16x32x32_to_8_dx_direct(d23, s_dec1a_wpack, d22);
-    conv3x3_p1_16x32x32_to_8_dx_direct_rows(d23, s_dec1a_wpack, d22);
-    conv3x3_p1_16x32x32_to_8_dx_direct_cols(d23, s_dec1a_wpack, d22);
+    conv3x3_p1_16x32x32_to_8_dx_pack(w_dec1a, s_dec1a_wpackT);
+    conv3x3_p1_16x32x32_to_8_dx_direct(d23, s_dec1a_wpackT, d22);
+    conv3x3_p1_16x32x32_to_8_dx_direct_rows(d23, s_dec1a_wpackT, d22);
+    conv3x3_p1_16x32x32_to_8_dx_direct_cols(d23, s_dec1a_wpackT, d22);
     // cat1: concat [4x8x32x32] + [4x8x32x32] -> [4x16x32x32]
     concat_c8_c8_32x32_dx0(d22, d21);
     concat_c8_c8_32x32_dx1(d22, d4_cat1);
@@ -1395,20 +1406,20 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a18, s_dec2b_cols);
     conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_dec2b_cols, d19, gw_dec2b);
     conv3x3_p1_16x16x16_to_16_db(d19, gb_dec2b);
-    conv3x3_p1_16x16x16_to_16_dx_pack(w_dec2b, s_dec2b_wpack);
-    conv3x3_p1_16x16x16_to_16_dx_direct(d19, s_dec2b_wpack, d18);
-    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d19, s_dec2b_wpack, d18);
-    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d19, s_dec2b_wpack, d18);
+    conv3x3_p1_16x16x16_to_16_dx_pack(w_dec2b, s_dec2b_wpackT);
+    conv3x3_p1_16x16x16_to_16_dx_direct(d19, s_dec2b_wpackT, d18);
+    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d19, s_dec2b_wpackT, d18);
+    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d19, s_dec2b_wpackT, d18);
     // relu17: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a18, d18, d17);
     // dec2a: conv2d [4x32x16x16] -> [4x16x16x16]
     conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_cols);
     conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_cols, d17, gw_dec2a);
     conv3x3_p1_32x16x16_to_16_db(d17, gb_dec2a);
-    conv3x3_p1_32x16x16_to_16_dx_pack(w_dec2a, s_dec2a_wpack);
-    conv3x3_p1_32x16x16_to_16_dx_direct(d17, s_dec2a_wpack, d16);
-    conv3x3_p1_32x16x16_to_16_dx_direct_rows(d17, s_dec2a_wpack, d16);
-    conv3x3_p1_32x16x16_to_16_dx_direct_cols(d17, s_dec2a_wpack, d16);
+    conv3x3_p1_32x16x16_to_16_dx_pack(w_dec2a, s_dec2a_wpackT);
+    conv3x3_p1_32x16x16_to_16_dx_direct(d17, s_dec2a_wpackT, d16);
+    conv3x3_p1_32x16x16_to_16_dx_direct_rows(d17, s_dec2a_wpackT, d16);
+    conv3x3_p1_32x16x16_to_16_dx_direct_cols(d17, s_dec2a_wpackT, d16);
     // cat2: concat [4x16x16x16] + [4x16x16x16] -> [4x32x16x16]
     concat_c16_c16_16x16_dx0(d16, d15);
     concat_c16_c16_16x16_dx1(d16, d9_cat2);
@@ -1424,20 +1435,20 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_cols);
     conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_cols, d13, gw_mid_b);
     conv3x3_p1_32x8x8_to_32_db(d13, gb_mid_b);
-    conv3x3_p1_32x8x8_to_32_dx_pack(w_mid_b, s_mid_b_wpack);
-    conv3x3_p1_32x8x8_to_32_dx_direct(d13, s_mid_b_wpack, d12);
-    conv3x3_p1_32x8x8_to_32_dx_direct_rows(d13, s_mid_b_wpack, d12);
-    conv3x3_p1_32x8x8_to_32_dx_direct_cols(d13, s_mid_b_wpack, d12);
+    conv3x3_p1_32x8x8_to_32_dx_pack(w_mid_b, s_mid_b_wpackT);
+    conv3x3_p1_32x8x8_to_32_dx_direct(d13, s_mid_b_wpackT, d12);
+    conv3x3_p1_32x8x8_to_32_dx_direct_rows(d13, s_mid_b_wpackT, d12);
+    conv3x3_p1_32x8x8_to_32_dx_direct_cols(d13, s_mid_b_wpackT, d12);
     // relu11: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a12, d12, d11);
     // mid_a: conv2d [4x16x8x8] -> [4x32x8x8]
     conv3x3_p1_16x8x8_to_32_dw_im2row_cols(a10, s_mid_a_cols);
     conv3x3_p1_16x8x8_to_32_dw_im2row_gemm(s_mid_a_cols, d11, gw_mid_a);
     conv3x3_p1_16x8x8_to_32_db(d11, gb_mid_a);
-    conv3x3_p1_16x8x8_to_32_dx_pack(w_mid_a, s_mid_a_wpack);
-    conv3x3_p1_16x8x8_to_32_dx_direct(d11, s_mid_a_wpack, d10);
-    conv3x3_p1_16x8x8_to_32_dx_direct_rows(d11, s_mid_a_wpack, d10);
-    conv3x3_p1_16x8x8_to_32_dx_direct_cols(d11, s_mid_a_wpack, d10);
+    conv3x3_p1_16x8x8_to_32_dx_pack(w_mid_a, s_mid_a_wpackT);
+    conv3x3_p1_16x8x8_to_32_dx_direct(d11, s_mid_a_wpackT, d10);
+    conv3x3_p1_16x8x8_to_32_dx_direct_rows(d11, s_mid_a_wpackT, d10);
+    conv3x3_p1_16x8x8_to_32_dx_direct_cols(d11, s_mid_a_wpackT, d10);
     // down2: maxpool2d [4x16x16x16] -> [4x16x8x8]
     maxpool2x2_s2_16x16x16_dx(d10, s_down2_argmax, d9_down2);
     // skip2's output feeds down2, cat2: d9 is the sum of their gradients
@@ -1448,20 +1459,20 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a7, s_enc2b_cols);
     conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_enc2b_cols, d8, gw_enc2b);
     conv3x3_p1_16x16x16_to_16_db(d8, gb_enc2b);
-    conv3x3_p1_16x16x16_to_16_dx_pack(w_enc2b, s_enc2b_wpack);
-    conv3x3_p1_16x16x16_to_16_dx_direct(d8, s_enc2b_wpack, d7);
-    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d8, s_enc2b_wpack, d7);
-    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d8, s_enc2b_wpack, d7);
+    conv3x3_p1_16x16x16_to_16_dx_pack(w_enc2b, s_enc2b_wpackT);
+    conv3x3_p1_16x16x16_to_16_dx_direct(d8, s_enc2b_wpackT, d7);
+    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d8, s_enc2b_wpackT, d7);
+    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d8, s_enc2b_wpackT, d7);
     // relu6: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a7, d7, d6);
     // enc2a: conv2d [4x8x16x16] -> [4x16x16x16]
     conv3x3_p1_8x16x16_to_16_dw_im2row_cols(a5, s_enc2a_cols);
     conv3x3_p1_8x16x16_to_16_dw_im2row_gemm(s_enc2a_cols, d6, gw_enc2a);
     conv3x3_p1_8x16x16_to_16_db(d6, gb_enc2a);
-    conv3x3_p1_8x16x16_to_16_dx_pack(w_enc2a, s_enc2a_wpack);
-    conv3x3_p1_8x16x16_to_16_dx_direct(d6, s_enc2a_wpack, d5);
-    conv3x3_p1_8x16x16_to_16_dx_direct_rows(d6, s_enc2a_wpack, d5);
-    conv3x3_p1_8x16x16_to_16_dx_direct_cols(d6, s_enc2a_wpack, d5);
+    conv3x3_p1_8x16x16_to_16_dx_pack(w_enc2a, s_enc2a_wpackT);
+    conv3x3_p1_8x16x16_to_16_dx_direct(d6, s_enc2a_wpackT, d5);
+    conv3x3_p1_8x16x16_to_16_dx_direct_rows(d6, s_enc2a_wpackT, d5);
+    conv3x3_p1_8x16x16_to_16_dx_direct_cols(d6, s_enc2a_wpackT, d5);
     // down1: maxpool2d [4x8x32x32] -> [4x8x16x16]
     maxpool2x2_s2_8x32x32_dx(d5, s_down1_argmax, d4_down1);
     // skip1's output feeds down1, cat1: d4 is the sum of their gradients
@@ -1472,10 +1483,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a2, s_enc1b_cols);
     conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_enc1b_cols, d3, gw_enc1b);
     conv3x3_p1_8x32x32_to_8_db(d3, gb_enc1b);
-    conv3x3_p1_8x32x32_to_8_dx_pack(w_enc1b, s_enc1b_wpack);
-    conv3x3_p1_8x32x32_to_8_dx_direct(d3, s_enc1b_wpack, d2);
-    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d3, s_enc1b_wpack, d2);
-    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d3, s_enc1b_wpack, d2);
+    conv3x3_p1_8x32x32_to_8_dx_pack(w_enc1b, s_enc1b_wpackT);
+    conv3x3_p1_8x32x32_to_8_dx_direct(d3, s_enc1b_wpackT, d2);
+    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d3, s_enc1b_wpackT, d2);
+    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d3, s_enc1b_wpackT, d2);
     // relu1: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a2, d2, d1);
     // enc1a: conv2d [4x1x32x32] -> [4x8x32x32]
@@ -1495,28 +1506,28 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv1x1_8x32x32_to_1_dw_im2row_cols(a26, s_head_cols);
     conv1x1_8x32x32_to_1_dw_im2row_gemm(s_head_cols, d27, gw_head);
     conv1x1_8x32x32_to_1_db(d27, gb_head);
-    conv1x1_8x32x32_to_1_dx_pack(w_head, s_head_wpack);
-    conv1x1_8x32x32_to_1_dx_direct(d27, s_head_wpack, d26);
+    conv1x1_8x32x32_to_1_dx_pack(w_head, s_head_wpackT);
+    conv1x1_8x32x32_to_1_dx_direct(d27, s_head_wpackT, d26);
     // relu25: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a26, d26, d25);
     // dec1b: conv2d [4x8x32x32] -> [4x8x32x32]
     conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a24, s_dec1b_cols);
     conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_dec1b_cols, d25, gw_dec1b);
     conv3x3_p1_8x32x32_to_8_db(d25, gb_dec1b);
-    conv3x3_p1_8x32x32_to_8_dx_pack(w_dec1b, s_dec1b_wpack);
-    conv3x3_p1_8x32x32_to_8_dx_direct(d25, s_dec1b_wpack, d24);
-    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d25, s_dec1b_wpack, d24);
-    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d25, s_dec1b_wpack, d24);
+    conv3x3_p1_8x32x32_to_8_dx_pack(w_dec1b, s_dec1b_wpackT);
+    conv3x3_p1_8x32x32_to_8_dx_direct(d25, s_dec1b_wpackT, d24);
+    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d25, s_dec1b_wpackT, d24);
+    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d25, s_dec1b_wpackT, d24);
     // relu23: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a24, d24, d23);
     // dec1a: conv2d [4x16x32x32] -> [4x8x32x32]
     conv3x3_p1_16x32x32_to_8_dw_im2row_cols(a22, s_dec1a_cols);
     conv3x3_p1_16x32x32_to_8_dw_im2row_gemm(s_dec1a_cols, d23, gw_dec1a);
     conv3x3_p1_16x32x32_to_8_db(d23, gb_dec1a);
-    conv3x3_p1_16x32x32_to_8_dx_pack(w_dec1a, s_dec1a_wpack);
-    conv3x3_p1_16x32x32_to_8_dx_direct(d23, s_dec1a_wpack, d22);
-    conv3x3_p1_16x32x32_to_8_dx_direct_rows(d23, s_dec1a_wpack, d22);
-    conv3x3_p1_16x32x32_to_8_dx_direct_cols(d23, s_dec1a_wpack, d22);
+    conv3x3_p1_16x32x32_to_8_dx_pack(w_dec1a, s_dec1a_wpackT);
+    conv3x3_p1_16x32x32_to_8_dx_direct(d23, s_dec1a_wpackT, d22);
+    conv3x3_p1_16x32x32_to_8_dx_direct_rows(d23, s_dec1a_wpackT, d22);
+    conv3x3_p1_16x32x32_to_8_dx_direct_cols(d23, s_dec1a_wpackT, d22);
     // cat1: concat [4x8x32x32] + [4x8x32x32] -> [4x16x32x32]
     concat_c8_c8_32x32_dx0(d22, d21);
     concat_c8_c8_32x32_dx1(d22, d4_cat1);
@@ -1532,20 +1543,20 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a18, s_dec2b_cols);
     conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_dec2b_cols, d19, gw_dec2b);
     conv3x3_p1_16x16x16_to_16_db(d19, gb_dec2b);
-    conv3x3_p1_16x16x16_to_16_dx_pack(w_dec2b, s_dec2b_wpack);
-    conv3x3_p1_16x16x16_to_16_dx_direct(d19, s_dec2b_wpack, d18);
-    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d19, s_dec2b_wpack, d18);
-    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d19, s_dec2b_wpack, d18);
+    conv3x3_p1_16x16x16_to_16_dx_pack(w_dec2b, s_dec2b_wpackT);
+    conv3x3_p1_16x16x16_to_16_dx_direct(d19, s_dec2b_wpackT, d18);
+    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d19, s_dec2b_wpackT, d18);
+    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d19, s_dec2b_wpackT, d18);
     // relu17: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a18, d18, d17);
     // dec2a: conv2d [4x32x16x16] -> [4x16x16x16]
     conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_cols);
     conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_cols, d17, gw_dec2a);
     conv3x3_p1_32x16x16_to_16_db(d17, gb_dec2a);
-    conv3x3_p1_32x16x16_to_16_dx_pack(w_dec2a, s_dec2a_wpack);
-    conv3x3_p1_32x16x16_to_16_dx_direct(d17, s_dec2a_wpack, d16);
-    conv3x3_p1_32x16x16_to_16_dx_direct_rows(d17, s_dec2a_wpack, d16);
-    conv3x3_p1_32x16x16_to_16_dx_direct_cols(d17, s_dec2a_wpack, d16);
+    conv3x3_p1_32x16x16_to_16_dx_pack(w_dec2a, s_dec2a_wpackT);
+    conv3x3_p1_32x16x16_to_16_dx_direct(d17, s_dec2a_wpackT, d16);
+    conv3x3_p1_32x16x16_to_16_dx_direct_rows(d17, s_dec2a_wpackT, d16);
+    conv3x3_p1_32x16x16_to_16_dx_direct_cols(d17, s_dec2a_wpackT, d16);
     // cat2: concat [4x16x16x16] + [4x16x16x16] -> [4x32x16x16]
     concat_c16_c16_16x16_dx0(d16, d15);
     concat_c16_c16_16x16_dx1(d16, d9_cat2);
@@ -1561,20 +1572,20 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_cols);
     conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_cols, d13, gw_mid_b);
     conv3x3_p1_32x8x8_to_32_db(d13, gb_mid_b);
-    conv3x3_p1_32x8x8_to_32_dx_pack(w_mid_b, s_mid_b_wpack);
-    conv3x3_p1_32x8x8_to_32_dx_direct(d13, s_mid_b_wpack, d12);
-    conv3x3_p1_32x8x8_to_32_dx_direct_rows(d13, s_mid_b_wpack, d12);
-    conv3x3_p1_32x8x8_to_32_dx_direct_cols(d13, s_mid_b_wpack, d12);
+    conv3x3_p1_32x8x8_to_32_dx_pack(w_mid_b, s_mid_b_wpackT);
+    conv3x3_p1_32x8x8_to_32_dx_direct(d13, s_mid_b_wpackT, d12);
+    conv3x3_p1_32x8x8_to_32_dx_direct_rows(d13, s_mid_b_wpackT, d12);
+    conv3x3_p1_32x8x8_to_32_dx_direct_cols(d13, s_mid_b_wpackT, d12);
     // relu11: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a12, d12, d11);
     // mid_a: conv2d [4x16x8x8] -> [4x32x8x8]
     conv3x3_p1_16x8x8_to_32_dw_im2row_cols(a10, s_mid_a_cols);
     conv3x3_p1_16x8x8_to_32_dw_im2row_gemm(s_mid_a_cols, d11, gw_mid_a);
     conv3x3_p1_16x8x8_to_32_db(d11, gb_mid_a);
-    conv3x3_p1_16x8x8_to_32_dx_pack(w_mid_a, s_mid_a_wpack);
-    conv3x3_p1_16x8x8_to_32_dx_direct(d11, s_mid_a_wpack, d10);
-    conv3x3_p1_16x8x8_to_32_dx_direct_rows(d11, s_mid_a_wpack, d10);
-    conv3x3_p1_16x8x8_to_32_dx_direct_cols(d11, s_mid_a_wpack, d10);
+    conv3x3_p1_16x8x8_to_32_dx_pack(w_mid_a, s_mid_a_wpackT);
+    conv3x3_p1_16x8x8_to_32_dx_direct(d11, s_mid_a_wpackT, d10);
+    conv3x3_p1_16x8x8_to_32_dx_direct_rows(d11, s_mid_a_wpackT, d10);
+    conv3x3_p1_16x8x8_to_32_dx_direct_cols(d11, s_mid_a_wpackT, d10);
     // down2: maxpool2d [4x16x16x16] -> [4x16x8x8]
     maxpool2x2_s2_16x16x16_dx(d10, s_down2_argmax, d9_down2);
     // skip2's output feeds down2, cat2: d9 is the sum of their gradients
@@ -1585,20 +1596,20 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a7, s_enc2b_cols);
     conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_enc2b_cols, d8, gw_enc2b);
     conv3x3_p1_16x16x16_to_16_db(d8, gb_enc2b);
-    conv3x3_p1_16x16x16_to_16_dx_pack(w_enc2b, s_enc2b_wpack);
-    conv3x3_p1_16x16x16_to_16_dx_direct(d8, s_enc2b_wpack, d7);
-    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d8, s_enc2b_wpack, d7);
-    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d8, s_enc2b_wpack, d7);
+    conv3x3_p1_16x16x16_to_16_dx_pack(w_enc2b, s_enc2b_wpackT);
+    conv3x3_p1_16x16x16_to_16_dx_direct(d8, s_enc2b_wpackT, d7);
+    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d8, s_enc2b_wpackT, d7);
+    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d8, s_enc2b_wpackT, d7);
     // relu6: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a7, d7, d6);
     // enc2a: conv2d [4x8x16x16] -> [4x16x16x16]
     conv3x3_p1_8x16x16_to_16_dw_im2row_cols(a5, s_enc2a_cols);
     conv3x3_p1_8x16x16_to_16_dw_im2row_gemm(s_enc2a_cols, d6, gw_enc2a);
     conv3x3_p1_8x16x16_to_16_db(d6, gb_enc2a);
-    conv3x3_p1_8x16x16_to_16_dx_pack(w_enc2a, s_enc2a_wpack);
-    conv3x3_p1_8x16x16_to_16_dx_direct(d6, s_enc2a_wpack, d5);
-    conv3x3_p1_8x16x16_to_16_dx_direct_rows(d6, s_enc2a_wpack, d5);
-    conv3x3_p1_8x16x16_to_16_dx_direct_cols(d6, s_enc2a_wpack, d5);
+    conv3x3_p1_8x16x16_to_16_dx_pack(w_enc2a, s_enc2a_wpackT);
+    conv3x3_p1_8x16x16_to_16_dx_direct(d6, s_enc2a_wpackT, d5);
+    conv3x3_p1_8x16x16_to_16_dx_direct_rows(d6, s_enc2a_wpackT, d5);
+    conv3x3_p1_8x16x16_to_16_dx_direct_cols(d6, s_enc2a_wpackT, d5);
     // down1: maxpool2d [4x8x32x32] -> [4x8x16x16]
     maxpool2x2_s2_8x32x32_dx(d5, s_down1_argmax, d4_down1);
     // skip1's output feeds down1, cat1: d4 is the sum of their gradients
@@ -1609,10 +1620,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a2, s_enc1b_cols);
     conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_enc1b_cols, d3, gw_enc1b);
     conv3x3_p1_8x32x32_to_8_db(d3, gb_enc1b);
-    conv3x3_p1_8x32x32_to_8_dx_pack(w_enc1b, s_enc1b_wpack);
-    conv3x3_p1_8x32x32_to_8_dx_direct(d3, s_enc1b_wpack, d2);
-    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d3, s_enc1b_wpack, d2);
-    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d3, s_enc1b_wpack, d2);
+    conv3x3_p1_8x32x32_to_8_dx_pack(w_enc1b, s_enc1b_wpackT);
+    conv3x3_p1_8x32x32_to_8_dx_direct(d3, s_enc1b_wpackT, d2);
+    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d3, s_enc1b_wpackT, d2);
+    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d3, s_enc1b_wpackT, d2);
     // relu1: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a2, d2, d1);
     // enc1a: conv2d [4x1x32x32] -> [4x8x32x32] (no dx: nothing before it learns)

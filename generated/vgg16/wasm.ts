@@ -1288,7 +1288,7 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(5333190912, 4000);
+  const heap = createHeap(5333338368, 4000);
   const { conv3x3_p1_3x224x224_to_64_fwd_pack, conv3x3_p1_3x224x224_to_64_fwd_direct, conv3x3_p1_3x224x224_to_64_fwd_direct_rows, conv3x3_p1_3x224x224_to_64_fwd_direct_cols, conv3x3_p1_3x224x224_to_64_dw_direct, conv3x3_p1_3x224x224_to_64_db, conv3x3_p1_3x224x224_to_64_dx_direct, conv3x3_p1_3x224x224_to_64_dx_direct_rows, conv3x3_p1_3x224x224_to_64_dx_direct_cols, relu_64x224x224_fwd, relu_64x224x224_dx, conv3x3_p1_64x224x224_to_64_fwd_pack, conv3x3_p1_64x224x224_to_64_fwd_direct, conv3x3_p1_64x224x224_to_64_fwd_direct_rows, conv3x3_p1_64x224x224_to_64_fwd_direct_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_gemm, conv3x3_p1_64x224x224_to_64_db, conv3x3_p1_64x224x224_to_64_dx_pack, conv3x3_p1_64x224x224_to_64_dx_direct, conv3x3_p1_64x224x224_to_64_dx_direct_rows, conv3x3_p1_64x224x224_to_64_dx_direct_cols, maxpool2x2_s2_64x224x224_fwd, maxpool2x2_s2_64x224x224_dx, conv3x3_p1_64x112x112_to_128_fwd_pack, conv3x3_p1_64x112x112_to_128_fwd_direct, conv3x3_p1_64x112x112_to_128_fwd_direct_rows, conv3x3_p1_64x112x112_to_128_fwd_direct_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_gemm, conv3x3_p1_64x112x112_to_128_db, conv3x3_p1_64x112x112_to_128_dx_pack, conv3x3_p1_64x112x112_to_128_dx_direct, conv3x3_p1_64x112x112_to_128_dx_direct_rows, conv3x3_p1_64x112x112_to_128_dx_direct_cols, relu_128x112x112_fwd, relu_128x112x112_dx, conv3x3_p1_128x112x112_to_128_fwd_pack, conv3x3_p1_128x112x112_to_128_fwd_direct, conv3x3_p1_128x112x112_to_128_fwd_direct_rows, conv3x3_p1_128x112x112_to_128_fwd_direct_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_gemm, conv3x3_p1_128x112x112_to_128_db, conv3x3_p1_128x112x112_to_128_dx_pack, conv3x3_p1_128x112x112_to_128_dx_direct, conv3x3_p1_128x112x112_to_128_dx_direct_rows, conv3x3_p1_128x112x112_to_128_dx_direct_cols, maxpool2x2_s2_128x112x112_fwd, maxpool2x2_s2_128x112x112_dx, conv3x3_p1_128x56x56_to_256_fwd_pack, conv3x3_p1_128x56x56_to_256_fwd_direct, conv3x3_p1_128x56x56_to_256_fwd_direct_rows, conv3x3_p1_128x56x56_to_256_fwd_direct_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_gemm, conv3x3_p1_128x56x56_to_256_db, conv3x3_p1_128x56x56_to_256_dx_pack, conv3x3_p1_128x56x56_to_256_dx_direct, conv3x3_p1_128x56x56_to_256_dx_direct_rows, conv3x3_p1_128x56x56_to_256_dx_direct_cols, relu_256x56x56_fwd, relu_256x56x56_dx, conv3x3_p1_256x56x56_to_256_fwd_pack, conv3x3_p1_256x56x56_to_256_fwd_direct, conv3x3_p1_256x56x56_to_256_fwd_direct_rows, conv3x3_p1_256x56x56_to_256_fwd_direct_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_gemm, conv3x3_p1_256x56x56_to_256_db, conv3x3_p1_256x56x56_to_256_dx_pack, conv3x3_p1_256x56x56_to_256_dx_direct, conv3x3_p1_256x56x56_to_256_dx_direct_rows, conv3x3_p1_256x56x56_to_256_dx_direct_cols, maxpool2x2_s2_256x56x56_fwd, maxpool2x2_s2_256x56x56_dx, conv3x3_p1_256x28x28_to_512_fwd_pack, conv3x3_p1_256x28x28_to_512_fwd_direct, conv3x3_p1_256x28x28_to_512_fwd_direct_rows, conv3x3_p1_256x28x28_to_512_fwd_direct_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_gemm, conv3x3_p1_256x28x28_to_512_db, conv3x3_p1_256x28x28_to_512_dx_pack, conv3x3_p1_256x28x28_to_512_dx_direct, conv3x3_p1_256x28x28_to_512_dx_direct_rows, conv3x3_p1_256x28x28_to_512_dx_direct_cols, relu_512x28x28_fwd, relu_512x28x28_dx, conv3x3_p1_512x28x28_to_512_fwd_pack, conv3x3_p1_512x28x28_to_512_fwd_direct, conv3x3_p1_512x28x28_to_512_fwd_direct_rows, conv3x3_p1_512x28x28_to_512_fwd_direct_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_gemm, conv3x3_p1_512x28x28_to_512_db, conv3x3_p1_512x28x28_to_512_dx_pack, conv3x3_p1_512x28x28_to_512_dx_direct, conv3x3_p1_512x28x28_to_512_dx_direct_rows, conv3x3_p1_512x28x28_to_512_dx_direct_cols, maxpool2x2_s2_512x28x28_fwd, maxpool2x2_s2_512x28x28_dx, conv3x3_p1_512x14x14_to_512_fwd_pack, conv3x3_p1_512x14x14_to_512_fwd_direct, conv3x3_p1_512x14x14_to_512_fwd_direct_rows, conv3x3_p1_512x14x14_to_512_fwd_direct_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_gemm, conv3x3_p1_512x14x14_to_512_db, conv3x3_p1_512x14x14_to_512_dx_pack, conv3x3_p1_512x14x14_to_512_dx_direct, conv3x3_p1_512x14x14_to_512_dx_direct_rows, conv3x3_p1_512x14x14_to_512_dx_direct_cols, relu_512x14x14_fwd, relu_512x14x14_dx, maxpool2x2_s2_512x14x14_fwd, maxpool2x2_s2_512x14x14_dx, linear_25088_to_4096_fwd, linear_25088_to_4096_dw, linear_25088_to_4096_db, linear_25088_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l34_4096_fwd_train, dropout_p0p5_l34_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, dropout_p0p5_l37_4096_fwd_train, dropout_p0p5_l37_4096_dx_train, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_138357544, sgd_momentum_138357544, adam_138357544, adam_amsgrad_138357544 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('vgg16.createWasmModel', 'options.seed', seed);
@@ -1523,7 +1523,7 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d37 = heap.f32(4096);
   const d38 = heap.f32(4096);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(28938240);
+  const scratchF32 = heap.f32(28975104);
   const s_pool1_argmax = heap.i32(802816); // kept from forward to backward
   const s_pool2_argmax = heap.i32(401408); // kept from forward to backward
   const s_pool3_argmax = heap.i32(200704); // kept from forward to backward
@@ -1534,28 +1534,40 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_conv1_1_wpack = scratchF32.subarray(0, 1728);
   const s_conv1_2_wpack = scratchF32.subarray(0, 36864);
   const s_conv1_2_cols = scratchF32.subarray(36864, 28938240);
+  const s_conv1_2_wpackT = scratchF32.subarray(28938240, 28975104);
   const s_conv2_1_wpack = scratchF32.subarray(0, 73728);
   const s_conv2_1_cols = scratchF32.subarray(73728, 7299072);
+  const s_conv2_1_wpackT = scratchF32.subarray(7299072, 7372800);
   const s_conv2_2_wpack = scratchF32.subarray(0, 147456);
   const s_conv2_2_cols = scratchF32.subarray(147456, 14598144);
+  const s_conv2_2_wpackT = scratchF32.subarray(14598144, 14745600);
   const s_conv3_1_wpack = scratchF32.subarray(0, 294912);
   const s_conv3_1_cols = scratchF32.subarray(294912, 3907584);
+  const s_conv3_1_wpackT = scratchF32.subarray(3907584, 4202496);
   const s_conv3_2_wpack = scratchF32.subarray(0, 589824);
   const s_conv3_2_cols = scratchF32.subarray(589824, 7815168);
+  const s_conv3_2_wpackT = scratchF32.subarray(7815168, 8404992);
   const s_conv3_3_wpack = scratchF32.subarray(0, 589824);
   const s_conv3_3_cols = scratchF32.subarray(589824, 7815168);
+  const s_conv3_3_wpackT = scratchF32.subarray(7815168, 8404992);
   const s_conv4_1_wpack = scratchF32.subarray(0, 1179648);
   const s_conv4_1_cols = scratchF32.subarray(1179648, 2985984);
+  const s_conv4_1_wpackT = scratchF32.subarray(2985984, 4165632);
   const s_conv4_2_wpack = scratchF32.subarray(0, 2359296);
   const s_conv4_2_cols = scratchF32.subarray(2359296, 5971968);
+  const s_conv4_2_wpackT = scratchF32.subarray(5971968, 8331264);
   const s_conv4_3_wpack = scratchF32.subarray(0, 2359296);
   const s_conv4_3_cols = scratchF32.subarray(2359296, 5971968);
+  const s_conv4_3_wpackT = scratchF32.subarray(5971968, 8331264);
   const s_conv5_1_wpack = scratchF32.subarray(0, 2359296);
   const s_conv5_1_cols = scratchF32.subarray(2359296, 3262464);
+  const s_conv5_1_wpackT = scratchF32.subarray(3262464, 5621760);
   const s_conv5_2_wpack = scratchF32.subarray(0, 2359296);
   const s_conv5_2_cols = scratchF32.subarray(2359296, 3262464);
+  const s_conv5_2_wpackT = scratchF32.subarray(3262464, 5621760);
   const s_conv5_3_wpack = scratchF32.subarray(0, 2359296);
   const s_conv5_3_cols = scratchF32.subarray(2359296, 3262464);
+  const s_conv5_3_wpackT = scratchF32.subarray(3262464, 5621760);
   const dlogits = heap.f32(1000);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -1733,30 +1745,30 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_cols);
     conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_cols, d29, gw_conv5_3);
     conv3x3_p1_512x14x14_to_512_db(d29, gb_conv5_3);
-    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_3, s_conv5_3_wpack);
-    conv3x3_p1_512x14x14_to_512_dx_direct(d29, s_conv5_3_wpack, d28);
-    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d29, s_conv5_3_wpack, d28);
-    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d29, s_conv5_3_wpack, d28);
+    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_3, s_conv5_3_wpackT);
+    conv3x3_p1_512x14x14_to_512_dx_direct(d29, s_conv5_3_wpackT, d28);
+    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d29, s_conv5_3_wpackT, d28);
+    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d29, s_conv5_3_wpackT, d28);
     // relu27: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a28, d28, d27);
     // conv5_2: conv2d [1x512x14x14] -> [1x512x14x14]
     conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_cols);
     conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_cols, d27, gw_conv5_2);
     conv3x3_p1_512x14x14_to_512_db(d27, gb_conv5_2);
-    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_2, s_conv5_2_wpack);
-    conv3x3_p1_512x14x14_to_512_dx_direct(d27, s_conv5_2_wpack, d26);
-    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d27, s_conv5_2_wpack, d26);
-    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d27, s_conv5_2_wpack, d26);
+    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_2, s_conv5_2_wpackT);
+    conv3x3_p1_512x14x14_to_512_dx_direct(d27, s_conv5_2_wpackT, d26);
+    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d27, s_conv5_2_wpackT, d26);
+    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d27, s_conv5_2_wpackT, d26);
     // relu25: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a26, d26, d25);
     // conv5_1: conv2d [1x512x14x14] -> [1x512x14x14]
     conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_cols);
     conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_cols, d25, gw_conv5_1);
     conv3x3_p1_512x14x14_to_512_db(d25, gb_conv5_1);
-    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_1, s_conv5_1_wpack);
-    conv3x3_p1_512x14x14_to_512_dx_direct(d25, s_conv5_1_wpack, d24);
-    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d25, s_conv5_1_wpack, d24);
-    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d25, s_conv5_1_wpack, d24);
+    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_1, s_conv5_1_wpackT);
+    conv3x3_p1_512x14x14_to_512_dx_direct(d25, s_conv5_1_wpackT, d24);
+    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d25, s_conv5_1_wpackT, d24);
+    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d25, s_conv5_1_wpackT, d24);
     // pool4: maxpool2d [1x512x28x28] -> [1x512x14x14]
     maxpool2x2_s2_512x28x28_dx(d24, s_pool4_argmax, d23);
     // relu22: relu [1x512x28x28] -> [1x512x28x28]
@@ -1765,30 +1777,30 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_cols);
     conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_cols, d22, gw_conv4_3);
     conv3x3_p1_512x28x28_to_512_db(d22, gb_conv4_3);
-    conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_3, s_conv4_3_wpack);
-    conv3x3_p1_512x28x28_to_512_dx_direct(d22, s_conv4_3_wpack, d21);
-    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d22, s_conv4_3_wpack, d21);
-    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d22, s_conv4_3_wpack, d21);
+    conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_3, s_conv4_3_wpackT);
+    conv3x3_p1_512x28x28_to_512_dx_direct(d22, s_conv4_3_wpackT, d21);
+    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d22, s_conv4_3_wpackT, d21);
+    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d22, s_conv4_3_wpackT, d21);
     // relu20: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a21, d21, d20);
     // conv4_2: conv2d [1x512x28x28] -> [1x512x28x28]
     conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_cols);
     conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_cols, d20, gw_conv4_2);
     conv3x3_p1_512x28x28_to_512_db(d20, gb_conv4_2);
-    conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_2, s_conv4_2_wpack);
-    conv3x3_p1_512x28x28_to_512_dx_direct(d20, s_conv4_2_wpack, d19);
-    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d20, s_conv4_2_wpack, d19);
-    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d20, s_conv4_2_wpack, d19);
+    conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_2, s_conv4_2_wpackT);
+    conv3x3_p1_512x28x28_to_512_dx_direct(d20, s_conv4_2_wpackT, d19);
+    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d20, s_conv4_2_wpackT, d19);
+    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d20, s_conv4_2_wpackT, d19);
     // relu18: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a19, d19, d18);
     // conv4_1: conv2d [1x256x28x28] -> [1x512x28x28]
     conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_cols);
     conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_cols, d18, gw_conv4_1);
     conv3x3_p1_256x28x28_to_512_db(d18, gb_conv4_1);
-    conv3x3_p1_256x28x28_to_512_dx_pack(w_conv4_1, s_conv4_1_wpack);
-    conv3x3_p1_256x28x28_to_512_dx_direct(d18, s_conv4_1_wpack, d17);
-    conv3x3_p1_256x28x28_to_512_dx_direct_rows(d18, s_conv4_1_wpack, d17);
-    conv3x3_p1_256x28x28_to_512_dx_direct_cols(d18, s_conv4_1_wpack, d17);
+    conv3x3_p1_256x28x28_to_512_dx_pack(w_conv4_1, s_conv4_1_wpackT);
+    conv3x3_p1_256x28x28_to_512_dx_direct(d18, s_conv4_1_wpackT, d17);
+    conv3x3_p1_256x28x28_to_512_dx_direct_rows(d18, s_conv4_1_wpackT, d17);
+    conv3x3_p1_256x28x28_to_512_dx_direct_cols(d18, s_conv4_1_wpackT, d17);
     // pool3: maxpool2d [1x256x56x56] -> [1x256x28x28]
     maxpool2x2_s2_256x56x56_dx(d17, s_pool3_argmax, d16);
     // relu15: relu [1x256x56x56] -> [1x256x56x56]
@@ -1797,30 +1809,30 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_cols);
     conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_cols, d15, gw_conv3_3);
     conv3x3_p1_256x56x56_to_256_db(d15, gb_conv3_3);
-    conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_3, s_conv3_3_wpack);
-    conv3x3_p1_256x56x56_to_256_dx_direct(d15, s_conv3_3_wpack, d14);
-    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d15, s_conv3_3_wpack, d14);
-    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d15, s_conv3_3_wpack, d14);
+    conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_3, s_conv3_3_wpackT);
+    conv3x3_p1_256x56x56_to_256_dx_direct(d15, s_conv3_3_wpackT, d14);
+    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d15, s_conv3_3_wpackT, d14);
+    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d15, s_conv3_3_wpackT, d14);
     // relu13: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a14, d14, d13);
     // conv3_2: conv2d [1x256x56x56] -> [1x256x56x56]
     conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_cols);
     conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_cols, d13, gw_conv3_2);
     conv3x3_p1_256x56x56_to_256_db(d13, gb_conv3_2);
-    conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_2, s_conv3_2_wpack);
-    conv3x3_p1_256x56x56_to_256_dx_direct(d13, s_conv3_2_wpack, d12);
-    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d13, s_conv3_2_wpack, d12);
-    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d13, s_conv3_2_wpack, d12);
+    conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_2, s_conv3_2_wpackT);
+    conv3x3_p1_256x56x56_to_256_dx_direct(d13, s_conv3_2_wpackT, d12);
+    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d13, s_conv3_2_wpackT, d12);
+    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d13, s_conv3_2_wpackT, d12);
     // relu11: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a12, d12, d11);
     // conv3_1: conv2d [1x128x56x56] -> [1x256x56x56]
     conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_cols);
     conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_cols, d11, gw_conv3_1);
     conv3x3_p1_128x56x56_to_256_db(d11, gb_conv3_1);
-    conv3x3_p1_128x56x56_to_256_dx_pack(w_conv3_1, s_conv3_1_wpack);
-    conv3x3_p1_128x56x56_to_256_dx_direct(d11, s_conv3_1_wpack, d10);
-    conv3x3_p1_128x56x56_to_256_dx_direct_rows(d11, s_conv3_1_wpack, d10);
-    conv3x3_p1_128x56x56_to_256_dx_direct_cols(d11, s_conv3_1_wpack, d10);
+    conv3x3_p1_128x56x56_to_256_dx_pack(w_conv3_1, s_conv3_1_wpackT);
+    conv3x3_p1_128x56x56_to_256_dx_direct(d11, s_conv3_1_wpackT, d10);
+    conv3x3_p1_128x56x56_to_256_dx_direct_rows(d11, s_conv3_1_wpackT, d10);
+    conv3x3_p1_128x56x56_to_256_dx_direct_cols(d11, s_conv3_1_wpackT, d10);
     // pool2: maxpool2d [1x128x112x112] -> [1x128x56x56]
     maxpool2x2_s2_128x112x112_dx(d10, s_pool2_argmax, d9);
     // relu8: relu [1x128x112x112] -> [1x128x112x112]
@@ -1829,20 +1841,20 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_cols);
     conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_cols, d8, gw_conv2_2);
     conv3x3_p1_128x112x112_to_128_db(d8, gb_conv2_2);
-    conv3x3_p1_128x112x112_to_128_dx_pack(w_conv2_2, s_conv2_2_wpack);
-    conv3x3_p1_128x112x112_to_128_dx_direct(d8, s_conv2_2_wpack, d7);
-    conv3x3_p1_128x112x112_to_128_dx_direct_rows(d8, s_conv2_2_wpack, d7);
-    conv3x3_p1_128x112x112_to_128_dx_direct_cols(d8, s_conv2_2_wpack, d7);
+    conv3x3_p1_128x112x112_to_128_dx_pack(w_conv2_2, s_conv2_2_wpackT);
+    conv3x3_p1_128x112x112_to_128_dx_direct(d8, s_conv2_2_wpackT, d7);
+    conv3x3_p1_128x112x112_to_128_dx_direct_rows(d8, s_conv2_2_wpackT, d7);
+    conv3x3_p1_128x112x112_to_128_dx_direct_cols(d8, s_conv2_2_wpackT, d7);
     // relu6: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a7, d7, d6);
     // conv2_1: conv2d [1x64x112x112] -> [1x128x112x112]
     conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_cols);
     conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_cols, d6, gw_conv2_1);
     conv3x3_p1_64x112x112_to_128_db(d6, gb_conv2_1);
-    conv3x3_p1_64x112x112_to_128_dx_pack(w_conv2_1, s_conv2_1_wpack);
-    conv3x3_p1_64x112x112_to_128_dx_direct(d6, s_conv2_1_wpack, d5);
-    conv3x3_p1_64x112x112_to_128_dx_direct_rows(d6, s_conv2_1_wpack, d5);
-    conv3x3_p1_64x112x112_to_128_dx_direct_cols(d6, s_conv2_1_wpack, d5);
+    conv3x3_p1_64x112x112_to_128_dx_pack(w_conv2_1, s_conv2_1_wpackT);
+    conv3x3_p1_64x112x112_to_128_dx_direct(d6, s_conv2_1_wpackT, d5);
+    conv3x3_p1_64x112x112_to_128_dx_direct_rows(d6, s_conv2_1_wpackT, d5);
+    conv3x3_p1_64x112x112_to_128_dx_direct_cols(d6, s_conv2_1_wpackT, d5);
     // pool1: maxpool2d [1x64x224x224] -> [1x64x112x112]
     maxpool2x2_s2_64x224x224_dx(d5, s_pool1_argmax, d4);
     // relu3: relu [1x64x224x224] -> [1x64x224x224]
@@ -1851,10 +1863,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_cols);
     conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
     conv3x3_p1_64x224x224_to_64_db(d3, gb_conv1_2);
-    conv3x3_p1_64x224x224_to_64_dx_pack(w_conv1_2, s_conv1_2_wpack);
-    conv3x3_p1_64x224x224_to_64_dx_direct(d3, s_conv1_2_wpack, d2);
-    conv3x3_p1_64x224x224_to_64_dx_direct_rows(d3, s_conv1_2_wpack, d2);
-    conv3x3_p1_64x224x224_to_64_dx_direct_cols(d3, s_conv1_2_wpack, d2);
+    conv3x3_p1_64x224x224_to_64_dx_pack(w_conv1_2, s_conv1_2_wpackT);
+    conv3x3_p1_64x224x224_to_64_dx_direct(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_64x224x224_to_64_dx_direct_rows(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_64x224x224_to_64_dx_direct_cols(d3, s_conv1_2_wpackT, d2);
     // relu1: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a2, d2, d1);
     // conv1_1: conv2d [1x3x224x224] -> [1x64x224x224]
@@ -1905,30 +1917,30 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_cols);
     conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_cols, d29, gw_conv5_3);
     conv3x3_p1_512x14x14_to_512_db(d29, gb_conv5_3);
-    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_3, s_conv5_3_wpack);
-    conv3x3_p1_512x14x14_to_512_dx_direct(d29, s_conv5_3_wpack, d28);
-    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d29, s_conv5_3_wpack, d28);
-    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d29, s_conv5_3_wpack, d28);
+    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_3, s_conv5_3_wpackT);
+    conv3x3_p1_512x14x14_to_512_dx_direct(d29, s_conv5_3_wpackT, d28);
+    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d29, s_conv5_3_wpackT, d28);
+    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d29, s_conv5_3_wpackT, d28);
     // relu27: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a28, d28, d27);
     // conv5_2: conv2d [1x512x14x14] -> [1x512x14x14]
     conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_cols);
     conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_cols, d27, gw_conv5_2);
     conv3x3_p1_512x14x14_to_512_db(d27, gb_conv5_2);
-    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_2, s_conv5_2_wpack);
-    conv3x3_p1_512x14x14_to_512_dx_direct(d27, s_conv5_2_wpack, d26);
-    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d27, s_conv5_2_wpack, d26);
-    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d27, s_conv5_2_wpack, d26);
+    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_2, s_conv5_2_wpackT);
+    conv3x3_p1_512x14x14_to_512_dx_direct(d27, s_conv5_2_wpackT, d26);
+    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d27, s_conv5_2_wpackT, d26);
+    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d27, s_conv5_2_wpackT, d26);
     // relu25: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a26, d26, d25);
     // conv5_1: conv2d [1x512x14x14] -> [1x512x14x14]
     conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_cols);
     conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_cols, d25, gw_conv5_1);
     conv3x3_p1_512x14x14_to_512_db(d25, gb_conv5_1);
-    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_1, s_conv5_1_wpack);
-    conv3x3_p1_512x14x14_to_512_dx_direct(d25, s_conv5_1_wpack, d24);
-    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d25, s_conv5_1_wpack, d24);
-    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d25, s_conv5_1_wpack, d24);
+    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_1, s_conv5_1_wpackT);
+    conv3x3_p1_512x14x14_to_512_dx_direct(d25, s_conv5_1_wpackT, d24);
+    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d25, s_conv5_1_wpackT, d24);
+    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d25, s_conv5_1_wpackT, d24);
     // pool4: maxpool2d [1x512x28x28] -> [1x512x14x14]
     maxpool2x2_s2_512x28x28_dx(d24, s_pool4_argmax, d23);
     // relu22: relu [1x512x28x28] -> [1x512x28x28]
@@ -1937,30 +1949,30 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_cols);
     conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_cols, d22, gw_conv4_3);
     conv3x3_p1_512x28x28_to_512_db(d22, gb_conv4_3);
-    conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_3, s_conv4_3_wpack);
-    conv3x3_p1_512x28x28_to_512_dx_direct(d22, s_conv4_3_wpack, d21);
-    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d22, s_conv4_3_wpack, d21);
-    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d22, s_conv4_3_wpack, d21);
+    conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_3, s_conv4_3_wpackT);
+    conv3x3_p1_512x28x28_to_512_dx_direct(d22, s_conv4_3_wpackT, d21);
+    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d22, s_conv4_3_wpackT, d21);
+    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d22, s_conv4_3_wpackT, d21);
     // relu20: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a21, d21, d20);
     // conv4_2: conv2d [1x512x28x28] -> [1x512x28x28]
     conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_cols);
     conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_cols, d20, gw_conv4_2);
     conv3x3_p1_512x28x28_to_512_db(d20, gb_conv4_2);
-    conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_2, s_conv4_2_wpack);
-    conv3x3_p1_512x28x28_to_512_dx_direct(d20, s_conv4_2_wpack, d19);
-    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d20, s_conv4_2_wpack, d19);
-    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d20, s_conv4_2_wpack, d19);
+    conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_2, s_conv4_2_wpackT);
+    conv3x3_p1_512x28x28_to_512_dx_direct(d20, s_conv4_2_wpackT, d19);
+    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d20, s_conv4_2_wpackT, d19);
+    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d20, s_conv4_2_wpackT, d19);
     // relu18: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a19, d19, d18);
     // conv4_1: conv2d [1x256x28x28] -> [1x512x28x28]
     conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_cols);
     conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_cols, d18, gw_conv4_1);
     conv3x3_p1_256x28x28_to_512_db(d18, gb_conv4_1);
-    conv3x3_p1_256x28x28_to_512_dx_pack(w_conv4_1, s_conv4_1_wpack);
-    conv3x3_p1_256x28x28_to_512_dx_direct(d18, s_conv4_1_wpack, d17);
-    conv3x3_p1_256x28x28_to_512_dx_direct_rows(d18, s_conv4_1_wpack, d17);
-    conv3x3_p1_256x28x28_to_512_dx_direct_cols(d18, s_conv4_1_wpack, d17);
+    conv3x3_p1_256x28x28_to_512_dx_pack(w_conv4_1, s_conv4_1_wpackT);
+    conv3x3_p1_256x28x28_to_512_dx_direct(d18, s_conv4_1_wpackT, d17);
+    conv3x3_p1_256x28x28_to_512_dx_direct_rows(d18, s_conv4_1_wpackT, d17);
+    conv3x3_p1_256x28x28_to_512_dx_direct_cols(d18, s_conv4_1_wpackT, d17);
     // pool3: maxpool2d [1x256x56x56] -> [1x256x28x28]
     maxpool2x2_s2_256x56x56_dx(d17, s_pool3_argmax, d16);
     // relu15: relu [1x256x56x56] -> [1x256x56x56]
@@ -1969,30 +1981,30 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_cols);
     conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_cols, d15, gw_conv3_3);
     conv3x3_p1_256x56x56_to_256_db(d15, gb_conv3_3);
-    conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_3, s_conv3_3_wpack);
-    conv3x3_p1_256x56x56_to_256_dx_direct(d15, s_conv3_3_wpack, d14);
-    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d15, s_conv3_3_wpack, d14);
-    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d15, s_conv3_3_wpack, d14);
+    conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_3, s_conv3_3_wpackT);
+    conv3x3_p1_256x56x56_to_256_dx_direct(d15, s_conv3_3_wpackT, d14);
+    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d15, s_conv3_3_wpackT, d14);
+    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d15, s_conv3_3_wpackT, d14);
     // relu13: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a14, d14, d13);
     // conv3_2: conv2d [1x256x56x56] -> [1x256x56x56]
     conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_cols);
     conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_cols, d13, gw_conv3_2);
     conv3x3_p1_256x56x56_to_256_db(d13, gb_conv3_2);
-    conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_2, s_conv3_2_wpack);
-    conv3x3_p1_256x56x56_to_256_dx_direct(d13, s_conv3_2_wpack, d12);
-    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d13, s_conv3_2_wpack, d12);
-    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d13, s_conv3_2_wpack, d12);
+    conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_2, s_conv3_2_wpackT);
+    conv3x3_p1_256x56x56_to_256_dx_direct(d13, s_conv3_2_wpackT, d12);
+    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d13, s_conv3_2_wpackT, d12);
+    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d13, s_conv3_2_wpackT, d12);
     // relu11: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a12, d12, d11);
     // conv3_1: conv2d [1x128x56x56] -> [1x256x56x56]
     conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_cols);
     conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_cols, d11, gw_conv3_1);
     conv3x3_p1_128x56x56_to_256_db(d11, gb_conv3_1);
-    conv3x3_p1_128x56x56_to_256_dx_pack(w_conv3_1, s_conv3_1_wpack);
-    conv3x3_p1_128x56x56_to_256_dx_direct(d11, s_conv3_1_wpack, d10);
-    conv3x3_p1_128x56x56_to_256_dx_direct_rows(d11, s_conv3_1_wpack, d10);
-    conv3x3_p1_128x56x56_to_256_dx_direct_cols(d11, s_conv3_1_wpack, d10);
+    conv3x3_p1_128x56x56_to_256_dx_pack(w_conv3_1, s_conv3_1_wpackT);
+    conv3x3_p1_128x56x56_to_256_dx_direct(d11, s_conv3_1_wpackT, d10);
+    conv3x3_p1_128x56x56_to_256_dx_direct_rows(d11, s_conv3_1_wpackT, d10);
+    conv3x3_p1_128x56x56_to_256_dx_direct_cols(d11, s_conv3_1_wpackT, d10);
     // pool2: maxpool2d [1x128x112x112] -> [1x128x56x56]
     maxpool2x2_s2_128x112x112_dx(d10, s_pool2_argmax, d9);
     // relu8: relu [1x128x112x112] -> [1x128x112x112]
@@ -2001,20 +2013,20 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_cols);
     conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_cols, d8, gw_conv2_2);
     conv3x3_p1_128x112x112_to_128_db(d8, gb_conv2_2);
-    conv3x3_p1_128x112x112_to_128_dx_pack(w_conv2_2, s_conv2_2_wpack);
-    conv3x3_p1_128x112x112_to_128_dx_direct(d8, s_conv2_2_wpack, d7);
-    conv3x3_p1_128x112x112_to_128_dx_direct_rows(d8, s_conv2_2_wpack, d7);
-    conv3x3_p1_128x112x112_to_128_dx_direct_cols(d8, s_conv2_2_wpack, d7);
+    conv3x3_p1_128x112x112_to_128_dx_pack(w_conv2_2, s_conv2_2_wpackT);
+    conv3x3_p1_128x112x112_to_128_dx_direct(d8, s_conv2_2_wpackT, d7);
+    conv3x3_p1_128x112x112_to_128_dx_direct_rows(d8, s_conv2_2_wpackT, d7);
+    conv3x3_p1_128x112x112_to_128_dx_direct_cols(d8, s_conv2_2_wpackT, d7);
     // relu6: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a7, d7, d6);
     // conv2_1: conv2d [1x64x112x112] -> [1x128x112x112]
     conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_cols);
     conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_cols, d6, gw_conv2_1);
     conv3x3_p1_64x112x112_to_128_db(d6, gb_conv2_1);
-    conv3x3_p1_64x112x112_to_128_dx_pack(w_conv2_1, s_conv2_1_wpack);
-    conv3x3_p1_64x112x112_to_128_dx_direct(d6, s_conv2_1_wpack, d5);
-    conv3x3_p1_64x112x112_to_128_dx_direct_rows(d6, s_conv2_1_wpack, d5);
-    conv3x3_p1_64x112x112_to_128_dx_direct_cols(d6, s_conv2_1_wpack, d5);
+    conv3x3_p1_64x112x112_to_128_dx_pack(w_conv2_1, s_conv2_1_wpackT);
+    conv3x3_p1_64x112x112_to_128_dx_direct(d6, s_conv2_1_wpackT, d5);
+    conv3x3_p1_64x112x112_to_128_dx_direct_rows(d6, s_conv2_1_wpackT, d5);
+    conv3x3_p1_64x112x112_to_128_dx_direct_cols(d6, s_conv2_1_wpackT, d5);
     // pool1: maxpool2d [1x64x224x224] -> [1x64x112x112]
     maxpool2x2_s2_64x224x224_dx(d5, s_pool1_argmax, d4);
     // relu3: relu [1x64x224x224] -> [1x64x224x224]
@@ -2023,10 +2035,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_cols);
     conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
     conv3x3_p1_64x224x224_to_64_db(d3, gb_conv1_2);
-    conv3x3_p1_64x224x224_to_64_dx_pack(w_conv1_2, s_conv1_2_wpack);
-    conv3x3_p1_64x224x224_to_64_dx_direct(d3, s_conv1_2_wpack, d2);
-    conv3x3_p1_64x224x224_to_64_dx_direct_rows(d3, s_conv1_2_wpack, d2);
-    conv3x3_p1_64x224x224_to_64_dx_direct_cols(d3, s_conv1_2_wpack, d2);
+    conv3x3_p1_64x224x224_to_64_dx_pack(w_conv1_2, s_conv1_2_wpackT);
+    conv3x3_p1_64x224x224_to_64_dx_direct(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_64x224x224_to_64_dx_direct_rows(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_64x224x224_to_64_dx_direct_cols(d3, s_conv1_2_wpackT, d2);
     // relu1: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a2, d2, d1);
     // conv1_1: conv2d [1x3x224x224] -> [1x64x224x224] (no dx: nothing before it learns)

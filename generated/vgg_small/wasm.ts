@@ -534,7 +534,7 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(12640640, 320);
+  const heap = createHeap(12649856, 320);
   const { conv3x3_p1_3x32x32_to_16_fwd_pack, conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_pack, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_im2row_cols, conv3x3_p1_16x32x32_to_16_dw_im2row_gemm, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_pack, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_pack, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols, conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_pack, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_pack, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_im2row_cols, conv3x3_p1_32x16x16_to_32_dw_im2row_gemm, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_pack, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_pack, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_im2row_cols, conv1x1_32x8x8_to_64_dw_im2row_gemm, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_pack, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('vgg_small.createWasmModel', 'options.seed', seed);
@@ -633,17 +633,21 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d11 = heap.f32(32768);
   const d13 = heap.f32(512);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(1181952);
+  const scratchF32 = heap.f32(1184256);
   const s_pool2_argmax = heap.i32(16384); // kept from forward to backward
   const s_conv1_1_wpack = scratchF32.subarray(0, 432);
   const s_conv1_2_wpack = scratchF32.subarray(0, 2304);
   const s_conv1_2_cols = scratchF32.subarray(2304, 1181952);
+  const s_conv1_2_wpackT = scratchF32.subarray(1181952, 1184256);
   const s_down1_wpack = scratchF32.subarray(0, 4608);
   const s_down1_cols = scratchF32.subarray(4608, 299520);
+  const s_down1_wpackT = scratchF32.subarray(299520, 304128);
   const s_conv2_1_wpack = scratchF32.subarray(0, 9216);
   const s_conv2_1_cols = scratchF32.subarray(9216, 599040);
+  const s_conv2_1_wpackT = scratchF32.subarray(599040, 608256);
   const s_mix_wpack = scratchF32.subarray(0, 2048);
   const s_mix_cols = scratchF32.subarray(2048, 18432);
+  const s_mix_wpackT = scratchF32.subarray(18432, 20480);
   const dlogits = heap.f32(80);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -708,8 +712,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_cols);
     conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_cols, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
-    conv1x1_32x8x8_to_64_dx_pack(w_mix, s_mix_wpack);
-    conv1x1_32x8x8_to_64_dx_direct(d10, s_mix_wpack, d9);
+    conv1x1_32x8x8_to_64_dx_pack(w_mix, s_mix_wpackT);
+    conv1x1_32x8x8_to_64_dx_direct(d10, s_mix_wpackT, d9);
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
     maxpool2x2_s2_32x16x16_dx(d9, s_pool2_argmax, d8);
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
@@ -718,30 +722,30 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_cols);
     conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_cols, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
-    conv3x3_p1_32x16x16_to_32_dx_pack(w_conv2_1, s_conv2_1_wpack);
-    conv3x3_p1_32x16x16_to_32_dx_direct(d7, s_conv2_1_wpack, d6);
-    conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, s_conv2_1_wpack, d6);
-    conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, s_conv2_1_wpack, d6);
+    conv3x3_p1_32x16x16_to_32_dx_pack(w_conv2_1, s_conv2_1_wpackT);
+    conv3x3_p1_32x16x16_to_32_dx_direct(d7, s_conv2_1_wpackT, d6);
+    conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, s_conv2_1_wpackT, d6);
+    conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, s_conv2_1_wpackT, d6);
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a6, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
     conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols(a4, s_down1_cols);
     conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm(s_down1_cols, d5, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
-    conv3x3_s2_p1_16x32x32_to_32_dx_pack(w_down1, s_down1_wpack);
-    conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, s_down1_wpack, d4);
-    conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, s_down1_wpack, d4);
-    conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, s_down1_wpack, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_pack(w_down1, s_down1_wpackT);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, s_down1_wpackT, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, s_down1_wpackT, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, s_down1_wpackT, d4);
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a4, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
     conv3x3_p1_16x32x32_to_16_dw_im2row_cols(a2, s_conv1_2_cols);
     conv3x3_p1_16x32x32_to_16_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
-    conv3x3_p1_16x32x32_to_16_dx_pack(w_conv1_2, s_conv1_2_wpack);
-    conv3x3_p1_16x32x32_to_16_dx_direct(d3, s_conv1_2_wpack, d2);
-    conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, s_conv1_2_wpack, d2);
-    conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, s_conv1_2_wpack, d2);
+    conv3x3_p1_16x32x32_to_16_dx_pack(w_conv1_2, s_conv1_2_wpackT);
+    conv3x3_p1_16x32x32_to_16_dx_direct(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, s_conv1_2_wpackT, d2);
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a2, d2, d1);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32]
@@ -768,8 +772,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_cols);
     conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_cols, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
-    conv1x1_32x8x8_to_64_dx_pack(w_mix, s_mix_wpack);
-    conv1x1_32x8x8_to_64_dx_direct(d10, s_mix_wpack, d9);
+    conv1x1_32x8x8_to_64_dx_pack(w_mix, s_mix_wpackT);
+    conv1x1_32x8x8_to_64_dx_direct(d10, s_mix_wpackT, d9);
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
     maxpool2x2_s2_32x16x16_dx(d9, s_pool2_argmax, d8);
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
@@ -778,30 +782,30 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_cols);
     conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_cols, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
-    conv3x3_p1_32x16x16_to_32_dx_pack(w_conv2_1, s_conv2_1_wpack);
-    conv3x3_p1_32x16x16_to_32_dx_direct(d7, s_conv2_1_wpack, d6);
-    conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, s_conv2_1_wpack, d6);
-    conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, s_conv2_1_wpack, d6);
+    conv3x3_p1_32x16x16_to_32_dx_pack(w_conv2_1, s_conv2_1_wpackT);
+    conv3x3_p1_32x16x16_to_32_dx_direct(d7, s_conv2_1_wpackT, d6);
+    conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, s_conv2_1_wpackT, d6);
+    conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, s_conv2_1_wpackT, d6);
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a6, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
     conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols(a4, s_down1_cols);
     conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm(s_down1_cols, d5, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
-    conv3x3_s2_p1_16x32x32_to_32_dx_pack(w_down1, s_down1_wpack);
-    conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, s_down1_wpack, d4);
-    conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, s_down1_wpack, d4);
-    conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, s_down1_wpack, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_pack(w_down1, s_down1_wpackT);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, s_down1_wpackT, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, s_down1_wpackT, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, s_down1_wpackT, d4);
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a4, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
     conv3x3_p1_16x32x32_to_16_dw_im2row_cols(a2, s_conv1_2_cols);
     conv3x3_p1_16x32x32_to_16_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
-    conv3x3_p1_16x32x32_to_16_dx_pack(w_conv1_2, s_conv1_2_wpack);
-    conv3x3_p1_16x32x32_to_16_dx_direct(d3, s_conv1_2_wpack, d2);
-    conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, s_conv1_2_wpack, d2);
-    conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, s_conv1_2_wpack, d2);
+    conv3x3_p1_16x32x32_to_16_dx_pack(w_conv1_2, s_conv1_2_wpackT);
+    conv3x3_p1_16x32x32_to_16_dx_direct(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, s_conv1_2_wpackT, d2);
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a2, d2, d1);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32] (no dx: nothing before it learns)
