@@ -160,6 +160,29 @@ describe('simd: accumulators updated by several taps in one loop step', () => {
     expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(5);
     expect(body).not.toMatch(/f32\.mul/);
   });
+  it('forward from 1 input channel: one loop over the kernel rows (its one-step channel loops would stay scalar), vectorized', () => {
+    const fwd = prog.forward.find((c) => c.kernel.name.endsWith('_fwd_direct'))!;
+    const wat = printWat(kernelModule([fwd.kernel]));
+    expect(wat).toMatch(/simd: f32x4 accumulators in loop q/);
+    const step = wat.slice(wat.indexOf('loop $q'));
+    const body = step.slice(0, step.indexOf('(br_if $q'));
+    // 5 taps x 4 columns x 8 channels per kernel row
+    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(5 * 4 * 2);
+    expect(body).not.toMatch(/f32\.mul/);
+    expectOk(checkLayer(plan.layers[0]!, rng32(9), (k, args) => runKernelWasm(k, args), 'wasm'));
+  });
+  it('forward from 3 input channels: one loop over (kernel row, channel) pairs, the scalar module\'s bits', () => {
+    const rgb = planModel(parseModel({ name: 'rgb', batch: 2, input: [3, 10, 11], layers: [{ type: 'conv2d', name: 'c', out_channels: 8, kernel: 3, padding: 1 }] }), { strategy: 'direct' }).layers[0]!;
+    const fwd = lowerLayer(rgb, { target: 'wasm' }).forward.find((c) => c.kernel.name.endsWith('_fwd_direct'))!;
+    expect(printWat(kernelModule([fwd.kernel]))).toMatch(/simd: f32x4 accumulators in loop q/);
+    const r = rng(13);
+    const a = fwd.kernel.buffers.map((b) => Float32Array.from({ length: b.length }, () => r() * 2 - 1));
+    const b = a.map((x) => x.slice());
+    runKernelWasm(fwd.kernel, a, [], { simd: true });
+    runKernelWasm(fwd.kernel, b, [], { simd: false });
+    a.forEach((x, i) => expect(new Uint32Array(x.buffer)).toEqual(new Uint32Array(b[i]!.buffer)));
+    expectOk(checkLayer(rgb, rng32(9), (k, args) => runKernelWasm(k, args), 'wasm'));
+  });
 });
 
 // a block of 6 output channels: the packed weights are zero-padded to 8 channels, so the block

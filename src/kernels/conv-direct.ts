@@ -14,7 +14,7 @@
 // taps are an irregular subset of the kernel and each tap carries its own valid range.
 
 import type { Expr, Stmt } from '../ir/types.ts';
-import { accum, add, and, f32, ge, i32, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
+import { accum, add, and, f32, ge, i32, idiv, let_, load, loop, lt, mod, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
 import type { Axis } from '../plan/conv-axes.ts';
 import type { ConvGeometry } from '../plan/types.ts';
 import { BLOCK_W } from '../plan/schedule.ts';
@@ -70,6 +70,17 @@ export interface DirectParts {
   readonly interior: Stmt[];
   readonly rows: Stmt[];
   readonly cols: Stmt[];
+}
+
+/** a packed gather with fewer reduction channels than this loops over (kernel row, channel) pairs in the interior */
+const FUSE_ROWS_BELOW = 4;
+
+/** the taps' kernel index and offset steps when both step evenly, else null */
+function evenSteps(taps: Axis['taps']): { dk: number; doff: number } | null {
+  if (taps.length < 2) return null;
+  const dk = taps[1]!.k - taps[0]!.k;
+  const doff = taps[1]!.off - taps[0]!.off;
+  return taps.every((t, i) => t.k === taps[0]!.k + i * dk && t.off === taps[0]!.off + i * doff) ? { dk, doff } : null;
 }
 
 /** the smallest and largest position a piece of code runs on */
@@ -146,31 +157,57 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     // the whole unrolled window spills)
     const wBase = add(mul(v('g'), s.gStride), mul(o0, s.oStride));
     const wAt = (r: Expr, o: number, kh: number, kw: number) => load(s.w, add(add(wBase, mul(r, s.rStride)), o * s.oStride + (kh * s.kW + kw) * (s.tapStride ?? 1)));
+    /**
+     * a packed gather's loop step for reduction channel r and one kernel row: `wRow` its taps'
+     * weight offset, `xRow` its input row offset (constants, or expressions of a fused loop)
+     */
+    const packedRow = (r: Expr, wRow: E, xRow: E): Stmt[] => {
+      const st: Stmt[] = [];
+      const loaded = new Set<number>();
+      const xName = (col: number) => `x${col < 0 ? 'm' + -col : col}`;
+      const ts = s.tapStride ?? 1;
+      for (const tapW of wAxis.taps) {
+        const js = Array.from({ length: bw }, (_, j) => j).filter((j) => ok(tapW, j));
+        if (js.length === 0) continue;
+        for (const j of js) {
+          const col = j * wAxis.inStep + tapW.off;
+          if (!loaded.has(col)) {
+            loaded.add(col);
+            st.push(let_(xName(col), load(s.inp, add(add(add(v('xrow'), mul(r, inHW)), xRow), add(mul(tw0, wAxis.inStep), col))), 'f32'));
+          }
+        }
+        for (let o = 0; o < bc; o++) st.push(let_(`w${tapW.k}_${o}`, load(s.w, add(add(add(wBase, mul(r, s.rStride)), wRow), o * s.oStride + tapW.k * ts)), 'f32'));
+        for (const j of js) for (let o = 0; o < bc; o++) st.push(accum(acc(o, j), mul(v(xName(j * wAxis.inStep + tapW.off)), v(`w${tapW.k}_${o}`))));
+      }
+      return st;
+    };
+    // few reduction channels (a 1-channel input: a one-step loop per kernel row, which stays
+    // scalar): where no row is checked and the kernel rows' taps step evenly, one loop over
+    // (kernel row, channel) pairs instead
+    const rowStep = evenSteps(h.taps);
+    const fuseRows = s.channelsInner === true && rowSet === null && s.redPer < FUSE_ROWS_BELOW && h.taps.length > 1 && rowStep !== null;
+    if (fuseRows) {
+      const t0 = h.taps[0]!;
+      const ts = s.tapStride ?? 1;
+      body.push(
+        loop('q', 0, h.taps.length * s.redPer, (q) => {
+          const i = s.redPer === 1 ? q : idiv(q, s.redPer);
+          const r = s.redPer === 1 ? i32(0) : mod(q, s.redPer);
+          return [
+            ...(s.redPer === 1 ? [] : [let_('kr', i), let_('r', r)]),
+            ...packedRow(s.redPer === 1 ? r : v('r'), add(mul(s.redPer === 1 ? i : v('kr'), rowStep.dk * s.kW * ts), t0.k * s.kW * ts), add(mul(s.redPer === 1 ? i : v('kr'), rowStep.doff * s.inW), t0.off * s.inW)),
+          ];
+        }),
+      );
+    }
     for (const tapH of h.taps) {
       const xAt = (r: Expr, col: number) => load(s.inp, add(add(add(v('xrow'), mul(r, inHW)), tapH.off * s.inW), add(mul(tw0, wAxis.inStep), col)));
       if (s.channelsInner) {
+        if (fuseRows) continue;
         // packed weights: one loop over the reduction channels per kernel row, every input
         // column loaded (and splatted) once for the taps that read it, each tap's weights
         // for the block's channels contiguous (f32x4 over output channels)
-        const reduce = loop('r', 0, s.redPer, (r) => {
-          const st: Stmt[] = [];
-          const loaded = new Set<number>();
-          const xName = (col: number) => `x${col < 0 ? 'm' + -col : col}`;
-          for (const tapW of wAxis.taps) {
-            const js = Array.from({ length: bw }, (_, j) => j).filter((j) => ok(tapW, j));
-            if (js.length === 0) continue;
-            for (const j of js) {
-              const col = j * wAxis.inStep + tapW.off;
-              if (!loaded.has(col)) {
-                loaded.add(col);
-                st.push(let_(xName(col), xAt(r, col), 'f32'));
-              }
-            }
-            for (let o = 0; o < bc; o++) st.push(let_(`w${tapW.k}_${o}`, wAt(r, o, tapH.k, tapW.k), 'f32'));
-            for (const j of js) for (let o = 0; o < bc; o++) st.push(accum(acc(o, j), mul(v(xName(j * wAxis.inStep + tapW.off)), v(`w${tapW.k}_${o}`))));
-          }
-          return st;
-        });
+        const reduce = loop('r', 0, s.redPer, (r) => packedRow(r, tapH.k * s.kW * (s.tapStride ?? 1), tapH.off * s.inW));
         const cond = and(...checks(th, rowSet, tapH));
         body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
         continue;
