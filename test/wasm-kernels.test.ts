@@ -17,7 +17,7 @@ import { printWat } from '../src/wasm/wat-text.ts';
 import { rng32 as rng } from '../src/check/ts.ts';
 import { withStrategy, type ConvPlan } from './helpers/conv-harness.ts';
 import type { LayerPlan } from '../src/plan/types.ts';
-import { WASM_GATHER_BLOCK } from '../src/plan/schedule.ts';
+import { WASM_GATHER_BLOCK, scheduleConv } from '../src/plan/schedule.ts';
 
 const isConv = (l: LayerPlan): l is ConvPlan => l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose1d' || l.type === 'conv_transpose2d';
 
@@ -199,5 +199,19 @@ describe('simd: packed channel blocks padded to the lanes', () => {
     expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(3 * 4 * 2);
     expect(body).not.toMatch(/f32\.mul/);
     expectOk(checkLayer(layer, rng32(5), (k, args) => runKernelWasm(k, args), 'wasm'));
+  });
+});
+
+// grad-weight's im2row rows padded to an odd number of cache lines (K = 32 floats, two lines:
+// rows 48 floats apart), the GEMM reading the padded rows: still the reference's gradient
+describe('wasm grad-weight: im2row rows padded apart', () => {
+  const plan = planModel(parseModel({ name: 'padrows', batch: 2, input: [8, 6, 7], layers: [{ type: 'conv2d', name: 'c', out_channels: 5, kernel: 2, stride: [1, 2], padding: 1 }] }), { strategy: 'direct' });
+  const layer = plan.layers[0]! as ConvPlan;
+  it('K = 32: rows 48 floats apart, and the kernels match the reference', () => {
+    const schedule = scheduleConv(layer, 'wasm');
+    expect(schedule.kernels.find((k) => k.role === 'gradWeight')).toMatchObject({ algorithm: 'im2row', colsStride: 48 });
+    const prog = lowerLayer(layer, { target: 'wasm' });
+    expect(prog.scratch.find((s) => s.name === 'cols')!.length).toBe(2 * 7 * 4 * 48); // batch x 7x4 pixels x 48
+    expectOk(checkLayer(layer, rng32(21), (k, args) => runKernelWasm(k, args), 'wasm'));
   });
 });

@@ -31,21 +31,23 @@ export interface Im2rowCalls {
   readonly kernels: readonly Kernel[];
 }
 
-function dims(c: ConvGeometry) {
+/** `rowStride`: floats from one row of cols to the next (K, or more: a schedule's padding) */
+function dims(c: ConvGeometry, rowStride?: number) {
   const cig = c.inC / c.groups;
   const cog = c.outC / c.groups;
   const kk = c.kH * c.kW;
   const P = c.outH * c.outW;
   const K = cig * kk;
-  return { cig, cog, kk, P, K, colsLen: c.groups * c.batch * P * K };
+  const R = rowStride ?? K;
+  return { cig, cog, kk, P, K, R, colsLen: c.groups * c.batch * P * R };
 }
 
 /** the im2row buffer of C: [groups, batch, output pixels, Cin/g * kH * kW] (both targets' copies write it) */
 export const colsScratch = (c: ConvGeometry): ScratchDecl => ({ name: 'cols', t: 'f32', length: dims(c).colsLen, keep: false });
 
-/** cols = im2row(inp): one pass per (channel, tap), with the padding as constant zero-fill ranges */
-function im2rowStmts(c: ConvGeometry, inp: string): Stmt[] {
-  const { cig, kk, P, K } = dims(c);
+/** cols = im2row(inp): one pass per (channel, tap), with the padding as constant zero-fill ranges; rows `rowStride` apart (default K) */
+function im2rowStmts(c: ConvGeometry, inp: string, rowStride?: number): Stmt[] {
+  const { cig, kk, P, R: K } = dims(c, rowStride);
   const { h, w } = convForwardAxes(c);
   const zeroRows = (from: number, to: number, kcol: number): Stmt[] =>
     to > from
@@ -220,15 +222,19 @@ export function im2rowGradInput(c: ConvGeometry, n: { inp: string; w: string; bi
   return { scratch: [colsScratch(c)], kernels: [gemm, scatter] };
 }
 
-/** C.dw by im2row: cols = im2row(x); dw = dyᵀ · cols, reducing over batch and pixels */
-export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw: string }, base: string, block: readonly number[]): Im2rowCalls {
-  const { cog, P, K, colsLen } = dims(c);
+/**
+ * C.dw by im2row: cols = im2row(x); dw = dyᵀ · cols, reducing over batch and pixels.
+ * `rowStride`: cols' rows that far apart (default K; a schedule pads it so that the GEMM's
+ * column panel, one cache line per row, does not map to a few cache sets)
+ */
+export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw: string }, base: string, block: readonly number[], rowStride?: number): Im2rowCalls {
+  const { cog, P, K, R, colsLen } = dims(c, rowStride);
   const sz = convSizes(c);
   const copy = kernel({
     name: name(base, 'gradWeight', 'cols'),
-    doc: [`cols[g, n, p, k] = im2row(${n.x}): ${c.groups * c.batch * P} rows x ${K} columns`],
+    doc: [`cols[g, n, p, k] = im2row(${n.x}): ${c.groups * c.batch * P} rows x ${K} columns${R !== K ? `, rows ${R} floats apart` : ''}`],
     buffers: [buf(n.x, sz.x, 'read'), buf('cols', colsLen, 'write')],
-    body: im2rowStmts(c, n.x),
+    body: im2rowStmts(c, n.x, rowStride),
   });
   const gemm = kernel({
     name: name(base, 'gradWeight', 'gemm'),
@@ -236,12 +242,12 @@ export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw
     buffers: [buf('cols', colsLen, 'read'), buf(n.dy, sz.y, 'read'), buf(n.gw, sz.w, 'write')],
     body: gemmStmts({
       block,
-      batch: [{ size: c.groups, a: cog * P, b: c.batch * P * K, c: cog * K }],
+      batch: [{ size: c.groups, a: cog * P, b: c.batch * P * R, c: cog * K }],
       M: cog,
       N: K,
       red: [
-        { size: c.batch, a: c.outC * P, b: P * K },
-        { size: P, a: 1, b: K },
+        { size: c.batch, a: c.outC * P, b: P * R },
+        { size: P, a: 1, b: R },
       ],
       a: { buf: n.dy, mStride: P },
       b: { buf: 'cols', nStride: 1 },
@@ -252,5 +258,5 @@ export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw
       nOuter: true,
     }),
   });
-  return { scratch: [colsScratch(c)], kernels: [copy, gemm] };
+  return { scratch: [{ ...colsScratch(c), length: colsLen }], kernels: [copy, gemm] };
 }

@@ -233,7 +233,7 @@ const TS: TargetAlgorithms = {
     if (k.algorithm === 'reduce') {
       return directGradWeightStmts(x.c, { x: cx, dy: cdy, gw: 'dw' }, k).map((body, i) => ({ kernel: tsKernel(x, 'gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args }));
     }
-    const calls = im2rowGradWeight(x.c, { x: cx, dy: cdy, gw: 'dw' }, x.baseFor('gradWeight'), k.block);
+    const calls = im2rowGradWeight(x.c, { x: cx, dy: cdy, gw: 'dw' }, x.baseFor('gradWeight'), k.block, k.colsStride);
     for (const s of calls.scratch) x.addScratch(s);
     return calls.kernels.map((kk) => withDoc(kk, x.layer, 'gradWeight', args));
   },
@@ -321,7 +321,10 @@ export function lowerConv(layer: ConvLayer, schedule: ConvLayerSchedule = schedu
     ...convLayerFacts(layer),
     layer,
     addScratch: (d) => {
-      if (!scratch.some((s) => s.name === d.name)) scratch.push(d);
+      // one buffer per name, as long as its longest use (a padded im2row beside a plain one)
+      const i = scratch.findIndex((s) => s.name === d.name);
+      if (i < 0) scratch.push(d);
+      else if (d.length > scratch[i]!.length) scratch[i] = { ...scratch[i]!, length: d.length };
     },
   };
   const { T, sizes, hasBias, xLen, yLen } = x;
