@@ -692,7 +692,7 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(2219367168, 4000);
+  const heap = createHeap(2219377984, 4000);
   const { conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_cols, conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_gemm, conv11x11_s4_p2_3x224x224_to_64_dw_direct, conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2, conv11x11_s4_p2_3x224x224_to_64_db, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_gemm, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im, relu_64x55x55_fwd, relu_64x55x55_dx, maxpool3x3_s2_64x55x55_fwd, maxpool3x3_s2_64x55x55_dx, conv5x5_p2_64x27x27_to_192_fwd_pack, conv5x5_p2_64x27x27_to_192_fwd_direct, conv5x5_p2_64x27x27_to_192_fwd_direct_rows, conv5x5_p2_64x27x27_to_192_fwd_direct_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_gemm, conv5x5_p2_64x27x27_to_192_db, conv5x5_p2_64x27x27_to_192_dx_pack, conv5x5_p2_64x27x27_to_192_dx_direct, conv5x5_p2_64x27x27_to_192_dx_direct_rows, conv5x5_p2_64x27x27_to_192_dx_direct_cols, relu_192x27x27_fwd, relu_192x27x27_dx, maxpool3x3_s2_192x27x27_fwd, maxpool3x3_s2_192x27x27_dx, conv3x3_p1_192x13x13_to_384_fwd_pack, conv3x3_p1_192x13x13_to_384_fwd_direct, conv3x3_p1_192x13x13_to_384_fwd_direct_rows, conv3x3_p1_192x13x13_to_384_fwd_direct_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_gemm, conv3x3_p1_192x13x13_to_384_db, conv3x3_p1_192x13x13_to_384_dx_pack, conv3x3_p1_192x13x13_to_384_dx_direct, conv3x3_p1_192x13x13_to_384_dx_direct_rows, conv3x3_p1_192x13x13_to_384_dx_direct_cols, relu_384x13x13_fwd, relu_384x13x13_dx, conv3x3_p1_384x13x13_to_256_fwd_pack, conv3x3_p1_384x13x13_to_256_fwd_direct, conv3x3_p1_384x13x13_to_256_fwd_direct_rows, conv3x3_p1_384x13x13_to_256_fwd_direct_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_gemm, conv3x3_p1_384x13x13_to_256_db, conv3x3_p1_384x13x13_to_256_dx_pack, conv3x3_p1_384x13x13_to_256_dx_direct, conv3x3_p1_384x13x13_to_256_dx_direct_rows, conv3x3_p1_384x13x13_to_256_dx_direct_cols, relu_256x13x13_fwd, relu_256x13x13_dx, conv3x3_p1_256x13x13_to_256_fwd_pack, conv3x3_p1_256x13x13_to_256_fwd_direct, conv3x3_p1_256x13x13_to_256_fwd_direct_rows, conv3x3_p1_256x13x13_to_256_fwd_direct_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_gemm, conv3x3_p1_256x13x13_to_256_db, conv3x3_p1_256x13x13_to_256_dx_pack, conv3x3_p1_256x13x13_to_256_dx_direct, conv3x3_p1_256x13x13_to_256_dx_direct_rows, conv3x3_p1_256x13x13_to_256_dx_direct_cols, maxpool3x3_s2_256x13x13_fwd, maxpool3x3_s2_256x13x13_dx, dropout_p0p5_l14_9216_fwd_train, dropout_p0p5_l14_9216_dx_train, dropout_9216_fwd_eval, dropout_9216_dx_eval, linear_9216_to_4096_fwd, linear_9216_to_4096_dw, linear_9216_to_4096_db, linear_9216_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l17_4096_fwd_train, dropout_p0p5_l17_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_61100840, sgd_momentum_61100840, adam_61100840, adam_amsgrad_61100840 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('alexnet.createWasmModel', 'options.seed', seed);
@@ -827,7 +827,7 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d19 = heap.f32(4096);
   const d20 = heap.f32(4096);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(2353536);
+  const scratchF32 = heap.f32(2356240);
   const s_pool1_argmax = heap.i32(46656); // kept from forward to backward
   const s_pool2_argmax = heap.i32(32448); // kept from forward to backward
   const s_pool5_argmax = heap.i32(9216); // kept from forward to backward
@@ -835,17 +835,17 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_dropout17_mask = heap.f32(4096); // kept from forward to backward
   const s_conv1_cols = scratchF32.subarray(0, 1098075);
   const s_conv2_wpack = scratchF32.subarray(0, 307200);
-  const s_conv2_cols = scratchF32.subarray(307200, 1473600);
-  const s_conv2_wpackT = scratchF32.subarray(1473600, 1780800);
+  const s_conv2_cols = scratchF32.subarray(307200, 1485264);
+  const s_conv2_wpackT = scratchF32.subarray(1485264, 1792464);
   const s_conv3_wpack = scratchF32.subarray(0, 663552);
-  const s_conv3_cols = scratchF32.subarray(663552, 955584);
-  const s_conv3_wpackT = scratchF32.subarray(955584, 1619136);
+  const s_conv3_cols = scratchF32.subarray(663552, 958288);
+  const s_conv3_wpackT = scratchF32.subarray(958288, 1621840);
   const s_conv4_wpack = scratchF32.subarray(0, 884736);
-  const s_conv4_cols = scratchF32.subarray(884736, 1468800);
-  const s_conv4_wpackT = scratchF32.subarray(1468800, 2353536);
+  const s_conv4_cols = scratchF32.subarray(884736, 1471504);
+  const s_conv4_wpackT = scratchF32.subarray(1471504, 2356240);
   const s_conv5_wpack = scratchF32.subarray(0, 589824);
-  const s_conv5_cols = scratchF32.subarray(589824, 979200);
-  const s_conv5_wpackT = scratchF32.subarray(979200, 1569024);
+  const s_conv5_cols = scratchF32.subarray(589824, 981904);
+  const s_conv5_wpackT = scratchF32.subarray(981904, 1571728);
   const dlogits = heap.f32(1000);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;

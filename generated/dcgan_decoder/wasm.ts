@@ -362,8 +362,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
   const scratchF32 = heap.f32(147564);
   const s_up1_wpackT = scratchF32.subarray(0, 2048);
-  const s_up1_cols = scratchF32.subarray(2048, 10240);
-  const s_up1_wpack = scratchF32.subarray(10240, 12288);
+  const s_up1_cols = scratchF32.subarray(2048, 11264);
+  const s_up1_wpack = scratchF32.subarray(11264, 13312);
   const s_up2_wpackT = scratchF32.subarray(0, 288);
   const s_up2_cols = scratchF32.subarray(288, 9504);
   const s_up2_wpack = scratchF32.subarray(9504, 9792);

@@ -927,7 +927,7 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(8095104, 640);
+  const heap = createHeap(8145280, 640);
   const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu6_16x14x14_fwd, relu6_16x14x14_dx, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_g16_16x14x14_to_16_dw_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct_rows, conv3x3_p1_g16_16x14x14_to_16_dx_direct_cols, conv1x1_16x14x14_to_16_fwd_pack, conv1x1_16x14x14_to_16_nobias_fwd_direct, conv1x1_16x14x14_to_16_nobias_fwd_direct_cols, conv1x1_16x14x14_to_16_dw_im2row_cols, conv1x1_16x14x14_to_16_dw_im2row_gemm, conv1x1_16x14x14_to_16_dx_pack, conv1x1_16x14x14_to_16_dx_direct, conv1x1_16x14x14_to_16_dx_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_rows, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols, bn2d_16x7x7_fwd_train, bn2d_16x7x7_dwb_train, bn2d_16x7x7_dx_train, bn2d_16x7x7_fwd_eval, bn2d_16x7x7_dwb_eval, bn2d_16x7x7_dx_eval, relu6_16x7x7_fwd, relu6_16x7x7_dx, conv1x1_16x7x7_to_32_fwd_pack, conv1x1_16x7x7_to_32_nobias_fwd_direct, conv1x1_16x7x7_to_32_nobias_fwd_direct_cols, conv1x1_16x7x7_to_32_dw_im2row_cols, conv1x1_16x7x7_to_32_dw_im2row_gemm, conv1x1_16x7x7_to_32_dx_pack, conv1x1_16x7x7_to_32_dx_direct, conv1x1_16x7x7_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu6_32x7x7_fwd, relu6_32x7x7_dx, conv1x1_32x7x7_to_64_fwd_pack, conv1x1_32x7x7_to_64_nobias_fwd_direct, conv1x1_32x7x7_to_64_nobias_fwd_direct_cols, conv1x1_32x7x7_to_64_dw_im2row_cols, conv1x1_32x7x7_to_64_dw_im2row_gemm, conv1x1_32x7x7_to_64_dx_pack, conv1x1_32x7x7_to_64_dx_direct, conv1x1_32x7x7_to_64_dx_direct_cols, bn2d_64x7x7_fwd_train, bn2d_64x7x7_dwb_train, bn2d_64x7x7_dx_train, bn2d_64x7x7_fwd_eval, bn2d_64x7x7_dwb_eval, bn2d_64x7x7_dx_eval, relu6_64x7x7_fwd, relu6_64x7x7_dx, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_rows, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols, conv3x3_p1_g64_64x7x7_to_64_dw_direct, conv3x3_p1_g64_64x7x7_to_64_dx_direct, conv3x3_p1_g64_64x7x7_to_64_dx_direct_rows, conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols, conv1x1_64x7x7_to_32_fwd_pack, conv1x1_64x7x7_to_32_nobias_fwd_direct, conv1x1_64x7x7_to_32_nobias_fwd_direct_cols, conv1x1_64x7x7_to_32_dw_im2row_cols, conv1x1_64x7x7_to_32_dw_im2row_gemm, conv1x1_64x7x7_to_32_dx_pack, conv1x1_64x7x7_to_32_dx_direct, conv1x1_64x7x7_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_32x7x7, softmax_xent_16x10, sgd_6714, sgd_momentum_6714, adam_6714, adam_amsgrad_6714 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('mobilenet_small.createWasmModel', 'options.seed', seed);
@@ -1146,7 +1146,7 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d24 = heap.f32(25088);
   const d26 = heap.f32(512);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(54272);
+  const scratchF32 = heap.f32(66816);
   const s_stem_bn_stats = heap.f32(32); // kept from forward to backward
   const s_s1_dw_bn_stats = heap.f32(32); // kept from forward to backward
   const s_s1_pw_bn_stats = heap.f32(32); // kept from forward to backward
@@ -1173,15 +1173,15 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_s2_pw_bn_partial = scratchF32.subarray(0, 1024);
   const s_s2_pw_bn_sums = scratchF32.subarray(1024, 1088);
   const s_ir_expand_wpack = scratchF32.subarray(0, 2048);
-  const s_ir_expand_cols = scratchF32.subarray(2048, 27136);
-  const s_ir_expand_wpackT = scratchF32.subarray(27136, 29184);
+  const s_ir_expand_cols = scratchF32.subarray(2048, 39680);
+  const s_ir_expand_wpackT = scratchF32.subarray(39680, 41728);
   const s_ir_expand_bn_partial = scratchF32.subarray(0, 2048);
   const s_ir_expand_bn_sums = scratchF32.subarray(2048, 2176);
   const s_ir_dw_bn_partial = scratchF32.subarray(0, 2048);
   const s_ir_dw_bn_sums = scratchF32.subarray(2048, 2176);
   const s_ir_project_wpack = scratchF32.subarray(0, 2048);
-  const s_ir_project_cols = scratchF32.subarray(2048, 52224);
-  const s_ir_project_wpackT = scratchF32.subarray(52224, 54272);
+  const s_ir_project_cols = scratchF32.subarray(2048, 64768);
+  const s_ir_project_wpackT = scratchF32.subarray(64768, 66816);
   const s_ir_project_bn_partial = scratchF32.subarray(0, 1024);
   const s_ir_project_bn_sums = scratchF32.subarray(1024, 1088);
   const dlogits = heap.f32(160);

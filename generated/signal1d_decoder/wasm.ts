@@ -465,7 +465,7 @@ export interface Model {
 
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
-  const heap = createHeap(154784, 2048);
+  const heap = createHeap(158784, 2048);
   const { conv1d_k5_p2_2x64_to_8_fwd_pack, conv1d_k5_p2_2x64_to_8_fwd_direct, conv1d_k5_p2_2x64_to_8_fwd_direct_cols, conv1d_k5_p2_2x64_to_8_dw_direct, conv1d_k5_p2_2x64_to_8_db, conv1d_k5_p2_2x64_to_8_dx_direct, conv1d_k5_p2_2x64_to_8_dx_direct_cols, gelu_8x64_fwd, gelu_8x64_dx, avgpool1d_k2_s2_8x64_fwd, avgpool1d_k2_s2_8x64_dx, conv1d_k3_s2_p1_8x32_to_16_fwd_pack, conv1d_k3_s2_p1_8x32_to_16_fwd_direct, conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm, conv1d_k3_s2_p1_8x32_to_16_db, conv1d_k3_s2_p1_8x32_to_16_dx_pack, conv1d_k3_s2_p1_8x32_to_16_dx_direct, conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols, silu_16x16_fwd, silu_16x16_dx, convt1d_k4_s2_p1_16x16_to_8_fwd_pack, convt1d_k4_s2_p1_16x16_to_8_fwd_direct, convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm, convt1d_k4_s2_p1_16x16_to_8_db, convt1d_k4_s2_p1_16x16_to_8_dx_pack, convt1d_k4_s2_p1_16x16_to_8_dx_direct, convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols, leaky_relu_s0p2_8x32_fwd, leaky_relu_s0p2_8x32_dx, convt1d_k4_s2_p1_8x32_to_4_fwd_pack, convt1d_k4_s2_p1_8x32_to_4_fwd_direct, convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm, convt1d_k4_s2_p1_8x32_to_4_db, convt1d_k4_s2_p1_8x32_to_4_dx_pack, convt1d_k4_s2_p1_8x32_to_4_dx_direct, convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols, elu_a1_4x64_fwd, elu_a1_4x64_dx, conv1d_k3_p1_4x64_to_2_fwd_direct, conv1d_k3_p1_4x64_to_2_fwd_direct_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_gemm, conv1d_k3_p1_4x64_to_2_db, conv1d_k3_p1_4x64_to_2_dx_pack, conv1d_k3_p1_4x64_to_2_dx_direct, conv1d_k3_p1_4x64_to_2_dx_direct_cols, tanh_2x64_fwd, tanh_2x64_dx, sgd_1166, sgd_momentum_1166, adam_1166, adam_amsgrad_1166 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('signal1d_decoder.createWasmModel', 'options.seed', seed);
@@ -552,14 +552,14 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const d9 = heap.f32(1024);
   const d10 = heap.f32(512);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(3096);
+  const scratchF32 = heap.f32(4096);
   const s_enc1_wpack = scratchF32.subarray(0, 80);
   const s_enc2_wpack = scratchF32.subarray(0, 384);
   const s_enc2_cols = scratchF32.subarray(384, 1920);
   const s_enc2_wpackT = scratchF32.subarray(1920, 2304);
   const s_dec1_wpackT = scratchF32.subarray(0, 512);
-  const s_dec1_cols = scratchF32.subarray(512, 2560);
-  const s_dec1_wpack = scratchF32.subarray(2560, 3072);
+  const s_dec1_cols = scratchF32.subarray(512, 3584);
+  const s_dec1_wpack = scratchF32.subarray(3584, 4096);
   const s_dec2_wpackT = scratchF32.subarray(0, 128);
   const s_dec2_cols = scratchF32.subarray(128, 2176);
   const s_dec2_wpack = scratchF32.subarray(2176, 2304);

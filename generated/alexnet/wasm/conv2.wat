@@ -2125,7 +2125,7 @@
   ;; conv2d [1,64,27,27] -> [1,192,27,27] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
   ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.20
-  ;; cols[g, n, p, k] = im2row(x): 729 rows x 1600 columns
+  ;; cols[g, n, p, k] = im2row(x): 729 rows x 1600 columns, rows 1616 floats apart
   (func $conv5x5_p2_64x27x27_to_192_dw_im2row_cols (export "conv5x5_p2_64x27x27_to_192_dw_im2row_cols") (type $t0) (param $x_at i32) (param $cols_at i32)
     (local $r i32) (local $dst i32) (local $src i32) (local $oh i32) (local $ow i32) (local $drow i32) (local $srow i32)
     (local.set $r (i32.const 0))
@@ -2136,23 +2136,23 @@
       loop $oh
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
       end
       (local.set $oh (i32.const 2))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -56)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
         end
         (local.set $ow (i32.const 2))
         loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
@@ -2161,19 +2161,19 @@
       loop $oh
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
       end
       (local.set $oh (i32.const 2))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -55)))
         (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (local.set $ow (i32.const 1))
         loop $ow
-          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
@@ -2182,18 +2182,18 @@
       loop $oh
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
       end
       (local.set $oh (i32.const 2))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -54)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
@@ -2202,311 +2202,311 @@
       loop $oh
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
       end
       (local.set $oh (i32.const 2))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -53)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
         end
-        (f32.store offset=166412 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (f32.store offset=168076 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
       end
       (local.set $oh (i32.const 2))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -52)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
         end
         (local.set $ow (i32.const 25))
         loop $ow
-          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 1))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -29)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
         end
         (local.set $ow (i32.const 2))
         loop $ow
-          (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 1))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -28)))
         (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (local.set $ow (i32.const 1))
         loop $ow
-          (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 1))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -27)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 1))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -26)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
         end
-        (f32.store offset=166432 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (f32.store offset=168096 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 1))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -25)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
         end
         (local.set $ow (i32.const 25))
         loop $ow
-          (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -2)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
         end
         (local.set $ow (i32.const 2))
         loop $ow
-          (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -1)))
         (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (local.set $ow (i32.const 1))
         loop $ow
-          (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 1)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=52 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=52 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
         end
-        (f32.store offset=166452 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (f32.store offset=168116 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 2)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
         end
         (local.set $ow (i32.const 25))
         loop $ow
-          (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 25)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
         end
         (local.set $ow (i32.const 2))
         loop $ow
-          (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=4492860 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=4537788 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 26)))
         (f32.store offset=64 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (local.set $ow (i32.const 1))
         loop $ow
-          (f32.store offset=64 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=64 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=4492864 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=4537792 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 27)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=68 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=68 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=4492868 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=4537796 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 28)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=72 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=72 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
         end
-        (f32.store offset=166472 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (f32.store offset=168136 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=4492872 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=4537800 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 29)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
         end
         (local.set $ow (i32.const 25))
         loop $ow
-          (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=4492876 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=4537804 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 52)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
         end
         (local.set $ow (i32.const 2))
         loop $ow
-          (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
@@ -2515,19 +2515,19 @@
       loop $oh
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 53)))
         (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (local.set $ow (i32.const 1))
         loop $ow
-          (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
@@ -2536,18 +2536,18 @@
       loop $oh
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 54)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
@@ -2556,44 +2556,44 @@
       loop $oh
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 55)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
         end
-        (f32.store offset=166492 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (f32.store offset=168156 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
       end
       (local.set $oh (i32.const 25))
       loop $oh
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43200))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 56)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
         end
         (local.set $ow (i32.const 25))
         loop $ow
-          (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
@@ -2602,7 +2602,7 @@
       loop $oh
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1600))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
@@ -2689,11 +2689,11 @@
           (local.set $a1 (f32.load offset=2916 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
           (local.set $a2 (f32.load offset=5832 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
           (local.set $a3 (f32.load offset=8748 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 1600))) (i32.const 2))))))))
+          (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 1616))) (i32.const 2))))))))
           (local.set $v_acc0_10 (f32x4.add (local.get $v_acc0_10) (f32x4.mul (local.tee $splat_1 (f32x4.splat (local.get $a1))) (local.get $vload_0))))
           (local.set $v_acc0_20 (f32x4.add (local.get $v_acc0_20) (f32x4.mul (local.tee $splat_2 (f32x4.splat (local.get $a2))) (local.get $vload_0))))
           (local.set $v_acc0_30 (f32x4.add (local.get $v_acc0_30) (f32x4.mul (local.tee $splat_3 (f32x4.splat (local.get $a3))) (local.get $vload_0))))
-          (local.set $v_acc0_04 (f32x4.add (local.get $v_acc0_04) (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 1600))) (i32.const 2))))))))
+          (local.set $v_acc0_04 (f32x4.add (local.get $v_acc0_04) (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 1616))) (i32.const 2))))))))
           (local.set $v_acc0_14 (f32x4.add (local.get $v_acc0_14) (f32x4.mul (local.get $splat_1) (local.get $vload_1))))
           (local.set $v_acc0_24 (f32x4.add (local.get $v_acc0_24) (f32x4.mul (local.get $splat_2) (local.get $vload_1))))
           (local.set $v_acc0_34 (f32x4.add (local.get $v_acc0_34) (f32x4.mul (local.get $splat_3) (local.get $vload_1))))

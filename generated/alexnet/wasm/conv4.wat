@@ -1127,7 +1127,7 @@
   ;; conv2d [1,384,13,13] -> [1,256,13,13] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
   ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.19
-  ;; cols[g, n, p, k] = im2row(x): 169 rows x 3456 columns
+  ;; cols[g, n, p, k] = im2row(x): 169 rows x 3456 columns, rows 3472 floats apart
   (func $conv3x3_p1_384x13x13_to_256_dw_im2row_cols (export "conv3x3_p1_384x13x13_to_256_dw_im2row_cols") (type $t0) (param $x_at i32) (param $cols_at i32)
     (local $r i32) (local $dst i32) (local $src i32) (local $ow i32) (local $oh i32) (local $drow i32) (local $srow i32)
     (local.set $r (i32.const 0))
@@ -1136,137 +1136,137 @@
       (local.set $src (i32.mul (local.get $r) (i32.const 169)))
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.const 0))
+        (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
       end
       (local.set $oh (i32.const 1))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 44928))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 45136))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 13))) (i32.const -14)))
         (f32.store (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (local.set $ow (i32.const 1))
         loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 13)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
       end
       (local.set $oh (i32.const 1))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 44928))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 45136))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 13))) (i32.const -13)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 13)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
       end
       (local.set $oh (i32.const 1))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 44928))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 45136))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 13))) (i32.const -12)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 12)))
         end
-        (f32.store offset=165896 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (f32.store offset=166664 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 13)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 44928))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 45136))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 13))) (i32.const -1)))
         (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (local.set $ow (i32.const 1))
         loop $ow
-          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 13)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 44928))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 45136))))
         (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 13))))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 13)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 44928))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 45136))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 13))) (i32.const 1)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 12)))
         end
-        (f32.store offset=165908 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (f32.store offset=166676 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 13)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 44928))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 45136))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 13))) (i32.const 12)))
         (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (local.set $ow (i32.const 1))
         loop $ow
-          (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 12)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=2156568 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=2166552 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 44928))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 45136))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 13))) (i32.const 13)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
         end
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 12)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=2156572 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=2166556 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
       end
       (local.set $oh (i32.const 0))
       loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 44928))))
+        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 45136))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 13))) (i32.const 14)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+          (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 12)))
         end
-        (f32.store offset=165920 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+        (f32.store offset=166688 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 12)))
       end
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=2156576 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 3456))) (i32.const 2))) (f32.const 0))
+        (f32.store offset=2166560 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 3472))) (i32.const 2))) (f32.const 0))
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 13)))
       end
       (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 384)))
@@ -1351,11 +1351,11 @@
           (local.set $a1 (f32.load offset=676 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
           (local.set $a2 (f32.load offset=1352 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
           (local.set $a3 (f32.load offset=2028 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-          (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 3456))) (i32.const 2))))))))
+          (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 3472))) (i32.const 2))))))))
           (local.set $v_acc0_10 (f32x4.add (local.get $v_acc0_10) (f32x4.mul (local.tee $splat_1 (f32x4.splat (local.get $a1))) (local.get $vload_0))))
           (local.set $v_acc0_20 (f32x4.add (local.get $v_acc0_20) (f32x4.mul (local.tee $splat_2 (f32x4.splat (local.get $a2))) (local.get $vload_0))))
           (local.set $v_acc0_30 (f32x4.add (local.get $v_acc0_30) (f32x4.mul (local.tee $splat_3 (f32x4.splat (local.get $a3))) (local.get $vload_0))))
-          (local.set $v_acc0_04 (f32x4.add (local.get $v_acc0_04) (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 3456))) (i32.const 2))))))))
+          (local.set $v_acc0_04 (f32x4.add (local.get $v_acc0_04) (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 3472))) (i32.const 2))))))))
           (local.set $v_acc0_14 (f32x4.add (local.get $v_acc0_14) (f32x4.mul (local.get $splat_1) (local.get $vload_1))))
           (local.set $v_acc0_24 (f32x4.add (local.get $v_acc0_24) (f32x4.mul (local.get $splat_2) (local.get $vload_1))))
           (local.set $v_acc0_34 (f32x4.add (local.get $v_acc0_34) (f32x4.mul (local.get $splat_3) (local.get $vload_1))))

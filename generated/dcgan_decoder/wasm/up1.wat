@@ -978,237 +978,237 @@
   ;; conv_transpose2d [4,16,4,4] -> [4,8,8,8] k=4x4 s=2x2 p=1,1,1,1 d=1x1 g=1 op=0x0
   ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.43
-  ;; cols[g, n, p, k] = im2row(dy): 64 rows x 128 columns
+  ;; cols[g, n, p, k] = im2row(dy): 64 rows x 128 columns, rows 144 floats apart
   (func $convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols (export "convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols") (type $t0) (param $dy_at i32) (param $cols_at i32)
     (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $ow i32) (local $oh i32) (local $drow i32) (local $srow i32)
     (local.set $n (i32.const 0))
     loop $n
       (local.set $r (i32.const 0))
       loop $r
-        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 2048)) (i32.mul (local.get $r) (i32.const 16))))
+        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 2304)) (i32.mul (local.get $r) (i32.const 16))))
         (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 8)) (local.get $r)) (i32.const 64)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.const 0))
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 1))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const -9)))
           (f32.store (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (local.set $ow (i32.const 1))
           loop $ow
-            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
         end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 1))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const -8)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
         end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 1))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const -7)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
         end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 1))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const -6)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 3)))
           end
-          (f32.store offset=1548 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (f32.store offset=1740 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const -1)))
           (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (local.set $ow (i32.const 1))
           loop $ow
-            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 1)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 2)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 3)))
           end
-          (f32.store offset=1564 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (f32.store offset=1756 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 7)))
           (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (local.set $ow (i32.const 1))
           loop $ow
-            (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 8)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 9)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 10)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 3)))
           end
-          (f32.store offset=1580 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (f32.store offset=1772 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 15)))
           (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (local.set $ow (i32.const 1))
           loop $ow
-            (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 3)))
         end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=6192 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=6960 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 16)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=52 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=52 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 3)))
         end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=6196 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=6964 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 17)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 3)))
         end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=6200 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=6968 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 512))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 18)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 3)))
           end
-          (f32.store offset=1596 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (f32.store offset=1788 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 3)))
         end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=6204 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 128))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=6972 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
         end
         (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 8)))
@@ -1274,7 +1274,7 @@
         (local.set $k0 (i32.const 0))
         loop $k0
           (local.set $ao0 (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 256))))
-          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 2048))))
+          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 2304))))
           ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
           (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
           ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
@@ -1297,11 +1297,11 @@
             (local.set $a1 (f32.load offset=64 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
             (local.set $a2 (f32.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
             (local.set $a3 (f32.load offset=192 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-            (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 128))) (i32.const 2))))))))
+            (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 144))) (i32.const 2))))))))
             (local.set $v_acc0_10 (f32x4.add (local.get $v_acc0_10) (f32x4.mul (local.tee $splat_1 (f32x4.splat (local.get $a1))) (local.get $vload_0))))
             (local.set $v_acc0_20 (f32x4.add (local.get $v_acc0_20) (f32x4.mul (local.tee $splat_2 (f32x4.splat (local.get $a2))) (local.get $vload_0))))
             (local.set $v_acc0_30 (f32x4.add (local.get $v_acc0_30) (f32x4.mul (local.tee $splat_3 (f32x4.splat (local.get $a3))) (local.get $vload_0))))
-            (local.set $v_acc0_04 (f32x4.add (local.get $v_acc0_04) (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 128))) (i32.const 2))))))))
+            (local.set $v_acc0_04 (f32x4.add (local.get $v_acc0_04) (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 144))) (i32.const 2))))))))
             (local.set $v_acc0_14 (f32x4.add (local.get $v_acc0_14) (f32x4.mul (local.get $splat_1) (local.get $vload_1))))
             (local.set $v_acc0_24 (f32x4.add (local.get $v_acc0_24) (f32x4.mul (local.get $splat_2) (local.get $vload_1))))
             (local.set $v_acc0_34 (f32x4.add (local.get $v_acc0_34) (f32x4.mul (local.get $splat_3) (local.get $vload_1))))

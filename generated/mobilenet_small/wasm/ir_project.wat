@@ -316,22 +316,22 @@
   ;; conv2d [16,64,7,7] -> [16,32,7,7] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.30
-  ;; cols[g, n, p, k] = im2row(x): 784 rows x 64 columns
+  ;; cols[g, n, p, k] = im2row(x): 784 rows x 64 columns, rows 80 floats apart
   (func $conv1x1_64x7x7_to_32_dw_im2row_cols (export "conv1x1_64x7x7_to_32_dw_im2row_cols") (type $t0) (param $x_at i32) (param $cols_at i32)
     (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $oh i32) (local $drow i32) (local $srow i32) (local $ow i32)
     (local.set $n (i32.const 0))
     loop $n
       (local.set $r (i32.const 0))
       loop $r
-        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 3136)) (local.get $r)))
+        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 3920)) (local.get $r)))
         (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (local.get $r)) (i32.const 49)))
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 448))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 560))))
           (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 7))))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 64))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 80))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 7)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 7)))
@@ -399,7 +399,7 @@
         (local.set $k0 (i32.const 0))
         loop $k0
           (local.set $ao0 (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 1568))))
-          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 3136))))
+          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 3920))))
           ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
           (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
           ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
@@ -422,11 +422,11 @@
             (local.set $a1 (f32.load offset=196 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
             (local.set $a2 (f32.load offset=392 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
             (local.set $a3 (f32.load offset=588 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-            (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 64))) (i32.const 2))))))))
+            (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 80))) (i32.const 2))))))))
             (local.set $v_acc0_10 (f32x4.add (local.get $v_acc0_10) (f32x4.mul (local.tee $splat_1 (f32x4.splat (local.get $a1))) (local.get $vload_0))))
             (local.set $v_acc0_20 (f32x4.add (local.get $v_acc0_20) (f32x4.mul (local.tee $splat_2 (f32x4.splat (local.get $a2))) (local.get $vload_0))))
             (local.set $v_acc0_30 (f32x4.add (local.get $v_acc0_30) (f32x4.mul (local.tee $splat_3 (f32x4.splat (local.get $a3))) (local.get $vload_0))))
-            (local.set $v_acc0_04 (f32x4.add (local.get $v_acc0_04) (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 64))) (i32.const 2))))))))
+            (local.set $v_acc0_04 (f32x4.add (local.get $v_acc0_04) (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 80))) (i32.const 2))))))))
             (local.set $v_acc0_14 (f32x4.add (local.get $v_acc0_14) (f32x4.mul (local.get $splat_1) (local.get $vload_1))))
             (local.set $v_acc0_24 (f32x4.add (local.get $v_acc0_24) (f32x4.mul (local.get $splat_2) (local.get $vload_1))))
             (local.set $v_acc0_34 (f32x4.add (local.get $v_acc0_34) (f32x4.mul (local.get $splat_3) (local.get $vload_1))))

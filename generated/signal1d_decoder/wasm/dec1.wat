@@ -713,7 +713,7 @@
   ;; conv_transpose1d [4,16,16] -> [4,8,32] k=1x4 s=1x2 p=0,0,1,1 d=1x1 g=1 op=0x0
   ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.93, im2row 1.43
-  ;; cols[g, n, p, k] = im2row(dy): 64 rows x 32 columns
+  ;; cols[g, n, p, k] = im2row(dy): 64 rows x 32 columns, rows 48 floats apart
   (func $convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols (export "convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols") (type $t0) (param $dy_at i32) (param $cols_at i32)
     (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $drow i32) (local $srow i32) (local $ow i32) (local $drow_2 i32)
     (local $srow_2 i32) (local $drow_3 i32) (local $srow_3 i32) (local $drow_4 i32) (local $srow_4 i32)
@@ -721,38 +721,38 @@
     loop $n
       (local.set $r (i32.const 0))
       loop $r
-        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 512)) (i32.mul (local.get $r) (i32.const 4))))
+        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 768)) (i32.mul (local.get $r) (i32.const 4))))
         (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 8)) (local.get $r)) (i32.const 32)))
         (local.set $drow (local.get $dst))
         (local.set $srow (i32.add (local.get $src) (i32.const -1)))
         (f32.store (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (local.set $ow (i32.const 1))
         loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 32))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 48))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
         end
         (local.set $drow_2 (local.get $dst))
         (local.set $srow_2 (local.get $src))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow_2) (i32.mul (local.get $ow) (i32.const 32))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow_2) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow_2) (i32.mul (local.get $ow) (i32.const 48))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow_2) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
         end
         (local.set $drow_3 (local.get $dst))
         (local.set $srow_3 (i32.add (local.get $src) (i32.const 1)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow_3) (i32.mul (local.get $ow) (i32.const 32))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow_3) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow_3) (i32.mul (local.get $ow) (i32.const 48))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow_3) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 16)))
         end
         (local.set $drow_4 (local.get $dst))
         (local.set $srow_4 (i32.add (local.get $src) (i32.const 2)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow_4) (i32.mul (local.get $ow) (i32.const 32))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow_4) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow_4) (i32.mul (local.get $ow) (i32.const 48))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow_4) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 15)))
         end
-        (f32.store offset=1932 (i32.add (local.get $cols_at) (i32.shl (local.get $drow_4) (i32.const 2))) (f32.const 0))
+        (f32.store offset=2892 (i32.add (local.get $cols_at) (i32.shl (local.get $drow_4) (i32.const 2))) (f32.const 0))
         (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 8)))
       end
       (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 4)))
@@ -816,7 +816,7 @@
         (local.set $k0 (i32.const 0))
         loop $k0
           (local.set $ao0 (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 256))))
-          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 512))))
+          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 768))))
           ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
           (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
           ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
@@ -839,11 +839,11 @@
             (local.set $a1 (f32.load offset=64 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
             (local.set $a2 (f32.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
             (local.set $a3 (f32.load offset=192 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-            (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 32))) (i32.const 2))))))))
+            (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 48))) (i32.const 2))))))))
             (local.set $v_acc0_10 (f32x4.add (local.get $v_acc0_10) (f32x4.mul (local.tee $splat_1 (f32x4.splat (local.get $a1))) (local.get $vload_0))))
             (local.set $v_acc0_20 (f32x4.add (local.get $v_acc0_20) (f32x4.mul (local.tee $splat_2 (f32x4.splat (local.get $a2))) (local.get $vload_0))))
             (local.set $v_acc0_30 (f32x4.add (local.get $v_acc0_30) (f32x4.mul (local.tee $splat_3 (f32x4.splat (local.get $a3))) (local.get $vload_0))))
-            (local.set $v_acc0_04 (f32x4.add (local.get $v_acc0_04) (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 32))) (i32.const 2))))))))
+            (local.set $v_acc0_04 (f32x4.add (local.get $v_acc0_04) (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 48))) (i32.const 2))))))))
             (local.set $v_acc0_14 (f32x4.add (local.get $v_acc0_14) (f32x4.mul (local.get $splat_1) (local.get $vload_1))))
             (local.set $v_acc0_24 (f32x4.add (local.get $v_acc0_24) (f32x4.mul (local.get $splat_2) (local.get $vload_1))))
             (local.set $v_acc0_34 (f32x4.add (local.get $v_acc0_34) (f32x4.mul (local.get $splat_3) (local.get $vload_1))))

@@ -1055,148 +1055,148 @@
   ;; conv2d [4,32,8,8] -> [4,32,8,8] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
   ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.30
-  ;; cols[g, n, p, k] = im2row(x): 256 rows x 288 columns
+  ;; cols[g, n, p, k] = im2row(x): 256 rows x 288 columns, rows 304 floats apart
   (func $conv3x3_p1_32x8x8_to_32_dw_im2row_cols (export "conv3x3_p1_32x8x8_to_32_dw_im2row_cols") (type $t0) (param $x_at i32) (param $cols_at i32)
     (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $ow i32) (local $oh i32) (local $drow i32) (local $srow i32)
     (local.set $n (i32.const 0))
     loop $n
       (local.set $r (i32.const 0))
       loop $r
-        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 18432)) (i32.mul (local.get $r) (i32.const 9))))
+        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 19456)) (i32.mul (local.get $r) (i32.const 9))))
         (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 32)) (local.get $r)) (i32.const 64)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.const 0))
+          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
         end
         (local.set $oh (i32.const 1))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2432))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const -9)))
           (f32.store (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (local.set $ow (i32.const 1))
           loop $ow
-            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
         end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
         end
         (local.set $oh (i32.const 1))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2432))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const -8)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
         end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
         end
         (local.set $oh (i32.const 1))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2432))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const -7)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 7)))
           end
-          (f32.store offset=8072 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (f32.store offset=8520 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2432))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const -1)))
           (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (local.set $ow (i32.const 1))
           loop $ow
-            (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2432))))
           (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2432))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const 1)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 7)))
           end
-          (f32.store offset=8084 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (f32.store offset=8532 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2432))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const 7)))
           (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (local.set $ow (i32.const 1))
           loop $ow
-            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 7)))
         end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=64536 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=68120 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2432))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const 8)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 7)))
         end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=64540 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=68124 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
         end
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2304))))
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 2432))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const 9)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 7)))
           end
-          (f32.store offset=8096 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (f32.store offset=8544 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 7)))
         end
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store offset=64544 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 288))) (i32.const 2))) (f32.const 0))
+          (f32.store offset=68128 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 304))) (i32.const 2))) (f32.const 0))
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
         end
         (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 32)))
@@ -1262,7 +1262,7 @@
         (local.set $k0 (i32.const 0))
         loop $k0
           (local.set $ao0 (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 2048))))
-          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 18432))))
+          (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 19456))))
           ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
           (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
           ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
@@ -1285,11 +1285,11 @@
             (local.set $a1 (f32.load offset=256 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
             (local.set $a2 (f32.load offset=512 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
             (local.set $a3 (f32.load offset=768 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-            (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 288))) (i32.const 2))))))))
+            (local.set $v_acc0_00 (f32x4.add (local.get $v_acc0_00) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 304))) (i32.const 2))))))))
             (local.set $v_acc0_10 (f32x4.add (local.get $v_acc0_10) (f32x4.mul (local.tee $splat_1 (f32x4.splat (local.get $a1))) (local.get $vload_0))))
             (local.set $v_acc0_20 (f32x4.add (local.get $v_acc0_20) (f32x4.mul (local.tee $splat_2 (f32x4.splat (local.get $a2))) (local.get $vload_0))))
             (local.set $v_acc0_30 (f32x4.add (local.get $v_acc0_30) (f32x4.mul (local.tee $splat_3 (f32x4.splat (local.get $a3))) (local.get $vload_0))))
-            (local.set $v_acc0_04 (f32x4.add (local.get $v_acc0_04) (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 288))) (i32.const 2))))))))
+            (local.set $v_acc0_04 (f32x4.add (local.get $v_acc0_04) (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 304))) (i32.const 2))))))))
             (local.set $v_acc0_14 (f32x4.add (local.get $v_acc0_14) (f32x4.mul (local.get $splat_1) (local.get $vload_1))))
             (local.set $v_acc0_24 (f32x4.add (local.get $v_acc0_24) (f32x4.mul (local.get $splat_2) (local.get $vload_1))))
             (local.set $v_acc0_34 (f32x4.add (local.get $v_acc0_34) (f32x4.mul (local.get $splat_3) (local.get $vload_1))))
