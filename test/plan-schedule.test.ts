@@ -89,6 +89,10 @@ describe('conv schedule', () => {
     expect(role(wasm, 'forward')).toEqual({ ...role(ts, 'forward'), block: [8, 4], unrollBudget: null, packed: true });
     expect(role(wasm, 'gradInput')).toEqual({ ...role(ts, 'gradInput'), block: [4, 4], unrollBudget: null, packed: true });
     expect(role(wasm, 'gradBias')).toEqual(role(ts, 'gradBias'));
+    // the plan's im2row strategy too: its forward GEMM would run scalar on wasm
+    const viaIm2row = scheduleConv(withStrategy(wide, 'im2row'), 'wasm');
+    expect(role(viaIm2row, 'forward')).toEqual(role(wasm, 'forward'));
+    expect(role(viaIm2row, 'gradInput')).toEqual(role(wasm, 'gradInput'));
     expect(checkConvLayer(wide, 7, { schedule: wasm }).every((r) => r.ok)).toBe(true);
     // 3 input channels (LeNet's 1-channel c1 measured slower on im2row): the TS grad-weight,
     // and a grad-input over 3 channels keeps the column vectors

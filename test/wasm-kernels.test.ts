@@ -211,7 +211,7 @@ describe('wasm grad-weight: im2row rows padded apart', () => {
     const schedule = scheduleConv(layer, 'wasm');
     expect(schedule.kernels.find((k) => k.role === 'gradWeight')).toMatchObject({ algorithm: 'im2row', colsStride: 48 });
     const prog = lowerLayer(layer, { target: 'wasm' });
-    expect(prog.scratch.find((s) => s.name === 'cols')!.length).toBe(2 * 7 * 4 * 48); // batch x 7x4 pixels x 48
+    expect(prog.scratch.find((s) => s.name === 'dwCols')!.length).toBe(2 * 7 * 4 * 48); // batch x 7x4 pixels x 48
     expectOk(checkLayer(layer, rng32(21), (k, args) => runKernelWasm(k, args), 'wasm'));
   });
 });

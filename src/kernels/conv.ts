@@ -234,8 +234,10 @@ const TS: TargetAlgorithms = {
       return directGradWeightStmts(x.c, { x: cx, dy: cdy, gw: 'dw' }, k).map((body, i) => ({ kernel: tsKernel(x, 'gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args }));
     }
     const calls = im2rowGradWeight(x.c, { x: cx, dy: cdy, gw: 'dw' }, x.baseFor('gradWeight'), k.block, k.colsStride);
-    for (const s of calls.scratch) x.addScratch(s);
-    return calls.kernels.map((kk) => withDoc(kk, x.layer, 'gradWeight', args));
+    // padded rows (a wasm schedule): a buffer of their own, not the forward im2row's cols
+    const cols = k.colsStride === undefined ? 'cols' : 'dwCols';
+    for (const s of calls.scratch) x.addScratch(s.name === 'cols' ? { ...s, name: cols } : s);
+    return calls.kernels.map((kk) => withDoc(kk, x.layer, 'gradWeight', { ...args, cols }));
   },
   gradBias: (x) => {
     const oc = x.layer.geometry.outC;
@@ -321,10 +323,7 @@ export function lowerConv(layer: ConvLayer, schedule: ConvLayerSchedule = schedu
     ...convLayerFacts(layer),
     layer,
     addScratch: (d) => {
-      // one buffer per name, as long as its longest use (a padded im2row beside a plain one)
-      const i = scratch.findIndex((s) => s.name === d.name);
-      if (i < 0) scratch.push(d);
-      else if (d.length > scratch[i]!.length) scratch[i] = { ...scratch[i]!, length: d.length };
+      if (!scratch.some((s) => s.name === d.name)) scratch.push(d);
     },
   };
   const { T, sizes, hasBias, xLen, yLen } = x;

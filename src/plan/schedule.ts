@@ -282,11 +282,15 @@ export function colsRowStride(K: number): number {
 
 function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): ConvKernelSchedule {
   const c = underlyingConv(layer);
-  const k = role !== 'gradWeight' || layer.schedule.gradWeight === 'im2row' || c.inC / c.groups < WASM_IM2ROW_MIN_CIN ? tsKernel(layer, role, o) : tsKernel({ ...layer, schedule: { ...layer.schedule, gradWeight: 'im2row' } }, role, o);
-  if (k.algorithm === 'gather') {
+  if (role === 'forward' || role === 'gradInput') {
+    // from 4 output channels per group the packed gather, whatever the plan's strategy (its
+    // im2row GEMM would be scalar: both operands have K contiguous); below, the TS choice
     const outPer = gatherOutPer(c, (role === 'forward') === isTransposed(layer));
-    if (outPer >= 4) return { ...k, block: [Math.min(WASM_GATHER_BLOCK[0], outPer), WASM_GATHER_BLOCK[1]], unrollBudget: null, packed: true };
+    if (outPer < 4) return tsKernel(layer, role, o);
+    const k = tsKernel({ ...layer, schedule: { ...layer.schedule, [role]: 'direct' } }, role, o);
+    return { ...k, block: [Math.min(WASM_GATHER_BLOCK[0], outPer), WASM_GATHER_BLOCK[1]], unrollBudget: null, packed: true };
   }
+  const k = role !== 'gradWeight' || layer.schedule.gradWeight === 'im2row' || c.inC / c.groups < WASM_IM2ROW_MIN_CIN ? tsKernel(layer, role, o) : tsKernel({ ...layer, schedule: { ...layer.schedule, gradWeight: 'im2row' } }, role, o);
   if (k.algorithm === 'im2row' && role === 'gradWeight') {
     const [bm, bn] = WASM_DW_GEMM_BLOCK;
     const K = (c.inC / c.groups) * c.kH * c.kW;
