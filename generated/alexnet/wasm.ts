@@ -693,7 +693,7 @@ export interface Model {
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
   const heap = createHeap(2219377984, 4000);
-  const { conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_cols, conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_gemm, conv11x11_s4_p2_3x224x224_to_64_dw_direct, conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2, conv11x11_s4_p2_3x224x224_to_64_db, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_gemm, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im, relu_64x55x55_fwd, relu_64x55x55_dx, maxpool3x3_s2_64x55x55_fwd, maxpool3x3_s2_64x55x55_dx, conv5x5_p2_64x27x27_to_192_fwd_pack, conv5x5_p2_64x27x27_to_192_fwd_direct, conv5x5_p2_64x27x27_to_192_fwd_direct_rows, conv5x5_p2_64x27x27_to_192_fwd_direct_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_gemm, conv5x5_p2_64x27x27_to_192_db, conv5x5_p2_64x27x27_to_192_dx_pack, conv5x5_p2_64x27x27_to_192_dx_direct, conv5x5_p2_64x27x27_to_192_dx_direct_rows, conv5x5_p2_64x27x27_to_192_dx_direct_cols, relu_192x27x27_fwd, relu_192x27x27_dx, maxpool3x3_s2_192x27x27_fwd, maxpool3x3_s2_192x27x27_dx, conv3x3_p1_192x13x13_to_384_fwd_pack, conv3x3_p1_192x13x13_to_384_fwd_direct, conv3x3_p1_192x13x13_to_384_fwd_direct_rows, conv3x3_p1_192x13x13_to_384_fwd_direct_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_gemm, conv3x3_p1_192x13x13_to_384_db, conv3x3_p1_192x13x13_to_384_dx_pack, conv3x3_p1_192x13x13_to_384_dx_direct, conv3x3_p1_192x13x13_to_384_dx_direct_rows, conv3x3_p1_192x13x13_to_384_dx_direct_cols, relu_384x13x13_fwd, relu_384x13x13_dx, conv3x3_p1_384x13x13_to_256_fwd_pack, conv3x3_p1_384x13x13_to_256_fwd_direct, conv3x3_p1_384x13x13_to_256_fwd_direct_rows, conv3x3_p1_384x13x13_to_256_fwd_direct_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_gemm, conv3x3_p1_384x13x13_to_256_db, conv3x3_p1_384x13x13_to_256_dx_pack, conv3x3_p1_384x13x13_to_256_dx_direct, conv3x3_p1_384x13x13_to_256_dx_direct_rows, conv3x3_p1_384x13x13_to_256_dx_direct_cols, relu_256x13x13_fwd, relu_256x13x13_dx, conv3x3_p1_256x13x13_to_256_fwd_pack, conv3x3_p1_256x13x13_to_256_fwd_direct, conv3x3_p1_256x13x13_to_256_fwd_direct_rows, conv3x3_p1_256x13x13_to_256_fwd_direct_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_gemm, conv3x3_p1_256x13x13_to_256_db, conv3x3_p1_256x13x13_to_256_dx_pack, conv3x3_p1_256x13x13_to_256_dx_direct, conv3x3_p1_256x13x13_to_256_dx_direct_rows, conv3x3_p1_256x13x13_to_256_dx_direct_cols, maxpool3x3_s2_256x13x13_fwd, maxpool3x3_s2_256x13x13_dx, dropout_p0p5_l14_9216_fwd_train, dropout_p0p5_l14_9216_dx_train, dropout_9216_fwd_eval, dropout_9216_dx_eval, linear_9216_to_4096_fwd, linear_9216_to_4096_dw, linear_9216_to_4096_db, linear_9216_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l17_4096_fwd_train, dropout_p0p5_l17_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_61100840, sgd_momentum_61100840, adam_61100840, adam_amsgrad_61100840 } = wasmKernels(heap);
+  const { conv11x11_s4_p2_3x224x224_to_64_fwd_pack, conv11x11_s4_p2_3x224x224_to_64_fwd_direct, conv11x11_s4_p2_3x224x224_to_64_fwd_direct_rows, conv11x11_s4_p2_3x224x224_to_64_fwd_direct_cols, conv11x11_s4_p2_3x224x224_to_64_dw_direct, conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2, conv11x11_s4_p2_3x224x224_to_64_db, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_gemm, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im, relu_64x55x55_fwd, relu_64x55x55_dx, maxpool3x3_s2_64x55x55_fwd, maxpool3x3_s2_64x55x55_dx, conv5x5_p2_64x27x27_to_192_fwd_pack, conv5x5_p2_64x27x27_to_192_fwd_direct, conv5x5_p2_64x27x27_to_192_fwd_direct_rows, conv5x5_p2_64x27x27_to_192_fwd_direct_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_gemm, conv5x5_p2_64x27x27_to_192_db, conv5x5_p2_64x27x27_to_192_dx_pack, conv5x5_p2_64x27x27_to_192_dx_direct, conv5x5_p2_64x27x27_to_192_dx_direct_rows, conv5x5_p2_64x27x27_to_192_dx_direct_cols, relu_192x27x27_fwd, relu_192x27x27_dx, maxpool3x3_s2_192x27x27_fwd, maxpool3x3_s2_192x27x27_dx, conv3x3_p1_192x13x13_to_384_fwd_pack, conv3x3_p1_192x13x13_to_384_fwd_direct, conv3x3_p1_192x13x13_to_384_fwd_direct_rows, conv3x3_p1_192x13x13_to_384_fwd_direct_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_gemm, conv3x3_p1_192x13x13_to_384_db, conv3x3_p1_192x13x13_to_384_dx_pack, conv3x3_p1_192x13x13_to_384_dx_direct, conv3x3_p1_192x13x13_to_384_dx_direct_rows, conv3x3_p1_192x13x13_to_384_dx_direct_cols, relu_384x13x13_fwd, relu_384x13x13_dx, conv3x3_p1_384x13x13_to_256_fwd_pack, conv3x3_p1_384x13x13_to_256_fwd_direct, conv3x3_p1_384x13x13_to_256_fwd_direct_rows, conv3x3_p1_384x13x13_to_256_fwd_direct_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_gemm, conv3x3_p1_384x13x13_to_256_db, conv3x3_p1_384x13x13_to_256_dx_pack, conv3x3_p1_384x13x13_to_256_dx_direct, conv3x3_p1_384x13x13_to_256_dx_direct_rows, conv3x3_p1_384x13x13_to_256_dx_direct_cols, relu_256x13x13_fwd, relu_256x13x13_dx, conv3x3_p1_256x13x13_to_256_fwd_pack, conv3x3_p1_256x13x13_to_256_fwd_direct, conv3x3_p1_256x13x13_to_256_fwd_direct_rows, conv3x3_p1_256x13x13_to_256_fwd_direct_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_gemm, conv3x3_p1_256x13x13_to_256_db, conv3x3_p1_256x13x13_to_256_dx_pack, conv3x3_p1_256x13x13_to_256_dx_direct, conv3x3_p1_256x13x13_to_256_dx_direct_rows, conv3x3_p1_256x13x13_to_256_dx_direct_cols, maxpool3x3_s2_256x13x13_fwd, maxpool3x3_s2_256x13x13_dx, dropout_p0p5_l14_9216_fwd_train, dropout_p0p5_l14_9216_dx_train, dropout_9216_fwd_eval, dropout_9216_dx_eval, linear_9216_to_4096_fwd, linear_9216_to_4096_dw, linear_9216_to_4096_db, linear_9216_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l17_4096_fwd_train, dropout_p0p5_l17_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_61100840, sgd_momentum_61100840, adam_61100840, adam_amsgrad_61100840 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('alexnet.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -833,18 +833,19 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_pool5_argmax = heap.i32(9216); // kept from forward to backward
   const s_dropout14_mask = heap.f32(9216); // kept from forward to backward
   const s_dropout17_mask = heap.f32(4096); // kept from forward to backward
-  const s_conv1_cols = scratchF32.subarray(0, 1098075);
+  const s_conv1_wpack = scratchF32.subarray(0, 23232);
+  const s_conv1_cols = scratchF32.subarray(23232, 1121307);
   const s_conv2_wpack = scratchF32.subarray(0, 307200);
-  const s_conv2_cols = scratchF32.subarray(307200, 1485264);
+  const s_conv2_dwCols = scratchF32.subarray(307200, 1485264);
   const s_conv2_wpackT = scratchF32.subarray(1485264, 1792464);
   const s_conv3_wpack = scratchF32.subarray(0, 663552);
-  const s_conv3_cols = scratchF32.subarray(663552, 958288);
+  const s_conv3_dwCols = scratchF32.subarray(663552, 958288);
   const s_conv3_wpackT = scratchF32.subarray(958288, 1621840);
   const s_conv4_wpack = scratchF32.subarray(0, 884736);
-  const s_conv4_cols = scratchF32.subarray(884736, 1471504);
+  const s_conv4_dwCols = scratchF32.subarray(884736, 1471504);
   const s_conv4_wpackT = scratchF32.subarray(1471504, 2356240);
   const s_conv5_wpack = scratchF32.subarray(0, 589824);
-  const s_conv5_cols = scratchF32.subarray(589824, 981904);
+  const s_conv5_dwCols = scratchF32.subarray(589824, 981904);
   const s_conv5_wpackT = scratchF32.subarray(981904, 1571728);
   const dlogits = heap.f32(1000);
   const lossOut = heap.f32(1);
@@ -858,8 +859,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       rngState[1] = dropoutSteps++;
     }
     // conv1: conv2d [1x3x224x224] -> [1x64x55x55]
-    conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_cols(a0, s_conv1_cols);
-    conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_gemm(s_conv1_cols, w_conv1, b_conv1, a1);
+    conv11x11_s4_p2_3x224x224_to_64_fwd_pack(w_conv1, s_conv1_wpack);
+    conv11x11_s4_p2_3x224x224_to_64_fwd_direct(a0, s_conv1_wpack, b_conv1, a1);
+    conv11x11_s4_p2_3x224x224_to_64_fwd_direct_rows(a0, s_conv1_wpack, b_conv1, a1);
+    conv11x11_s4_p2_3x224x224_to_64_fwd_direct_cols(a0, s_conv1_wpack, b_conv1, a1);
     // relu1: relu [1x64x55x55] -> [1x64x55x55]
     relu_64x55x55_fwd(a1, a2);
     // pool1: maxpool2d [1x64x55x55] -> [1x64x27x27]
@@ -958,8 +961,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu11: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_dx(a12, d12, d11);
     // conv5: conv2d [1x256x13x13] -> [1x256x13x13]
-    conv3x3_p1_256x13x13_to_256_dw_im2row_cols(a10, s_conv5_cols);
-    conv3x3_p1_256x13x13_to_256_dw_im2row_gemm(s_conv5_cols, d11, gw_conv5);
+    conv3x3_p1_256x13x13_to_256_dw_im2row_cols(a10, s_conv5_dwCols);
+    conv3x3_p1_256x13x13_to_256_dw_im2row_gemm(s_conv5_dwCols, d11, gw_conv5);
     conv3x3_p1_256x13x13_to_256_db(d11, gb_conv5);
     conv3x3_p1_256x13x13_to_256_dx_pack(w_conv5, s_conv5_wpackT);
     conv3x3_p1_256x13x13_to_256_dx_direct(d11, s_conv5_wpackT, d10);
@@ -968,8 +971,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu9: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_dx(a10, d10, d9);
     // conv4: conv2d [1x384x13x13] -> [1x256x13x13]
-    conv3x3_p1_384x13x13_to_256_dw_im2row_cols(a8, s_conv4_cols);
-    conv3x3_p1_384x13x13_to_256_dw_im2row_gemm(s_conv4_cols, d9, gw_conv4);
+    conv3x3_p1_384x13x13_to_256_dw_im2row_cols(a8, s_conv4_dwCols);
+    conv3x3_p1_384x13x13_to_256_dw_im2row_gemm(s_conv4_dwCols, d9, gw_conv4);
     conv3x3_p1_384x13x13_to_256_db(d9, gb_conv4);
     conv3x3_p1_384x13x13_to_256_dx_pack(w_conv4, s_conv4_wpackT);
     conv3x3_p1_384x13x13_to_256_dx_direct(d9, s_conv4_wpackT, d8);
@@ -978,8 +981,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu7: relu [1x384x13x13] -> [1x384x13x13]
     relu_384x13x13_dx(a8, d8, d7);
     // conv3: conv2d [1x192x13x13] -> [1x384x13x13]
-    conv3x3_p1_192x13x13_to_384_dw_im2row_cols(a6, s_conv3_cols);
-    conv3x3_p1_192x13x13_to_384_dw_im2row_gemm(s_conv3_cols, d7, gw_conv3);
+    conv3x3_p1_192x13x13_to_384_dw_im2row_cols(a6, s_conv3_dwCols);
+    conv3x3_p1_192x13x13_to_384_dw_im2row_gemm(s_conv3_dwCols, d7, gw_conv3);
     conv3x3_p1_192x13x13_to_384_db(d7, gb_conv3);
     conv3x3_p1_192x13x13_to_384_dx_pack(w_conv3, s_conv3_wpackT);
     conv3x3_p1_192x13x13_to_384_dx_direct(d7, s_conv3_wpackT, d6);
@@ -990,8 +993,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu4: relu [1x192x27x27] -> [1x192x27x27]
     relu_192x27x27_dx(a5, d5, d4);
     // conv2: conv2d [1x64x27x27] -> [1x192x27x27]
-    conv5x5_p2_64x27x27_to_192_dw_im2row_cols(a3, s_conv2_cols);
-    conv5x5_p2_64x27x27_to_192_dw_im2row_gemm(s_conv2_cols, d4, gw_conv2);
+    conv5x5_p2_64x27x27_to_192_dw_im2row_cols(a3, s_conv2_dwCols);
+    conv5x5_p2_64x27x27_to_192_dw_im2row_gemm(s_conv2_dwCols, d4, gw_conv2);
     conv5x5_p2_64x27x27_to_192_db(d4, gb_conv2);
     conv5x5_p2_64x27x27_to_192_dx_pack(w_conv2, s_conv2_wpackT);
     conv5x5_p2_64x27x27_to_192_dx_direct(d4, s_conv2_wpackT, d3);
@@ -1046,8 +1049,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu11: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_dx(a12, d12, d11);
     // conv5: conv2d [1x256x13x13] -> [1x256x13x13]
-    conv3x3_p1_256x13x13_to_256_dw_im2row_cols(a10, s_conv5_cols);
-    conv3x3_p1_256x13x13_to_256_dw_im2row_gemm(s_conv5_cols, d11, gw_conv5);
+    conv3x3_p1_256x13x13_to_256_dw_im2row_cols(a10, s_conv5_dwCols);
+    conv3x3_p1_256x13x13_to_256_dw_im2row_gemm(s_conv5_dwCols, d11, gw_conv5);
     conv3x3_p1_256x13x13_to_256_db(d11, gb_conv5);
     conv3x3_p1_256x13x13_to_256_dx_pack(w_conv5, s_conv5_wpackT);
     conv3x3_p1_256x13x13_to_256_dx_direct(d11, s_conv5_wpackT, d10);
@@ -1056,8 +1059,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu9: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_dx(a10, d10, d9);
     // conv4: conv2d [1x384x13x13] -> [1x256x13x13]
-    conv3x3_p1_384x13x13_to_256_dw_im2row_cols(a8, s_conv4_cols);
-    conv3x3_p1_384x13x13_to_256_dw_im2row_gemm(s_conv4_cols, d9, gw_conv4);
+    conv3x3_p1_384x13x13_to_256_dw_im2row_cols(a8, s_conv4_dwCols);
+    conv3x3_p1_384x13x13_to_256_dw_im2row_gemm(s_conv4_dwCols, d9, gw_conv4);
     conv3x3_p1_384x13x13_to_256_db(d9, gb_conv4);
     conv3x3_p1_384x13x13_to_256_dx_pack(w_conv4, s_conv4_wpackT);
     conv3x3_p1_384x13x13_to_256_dx_direct(d9, s_conv4_wpackT, d8);
@@ -1066,8 +1069,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu7: relu [1x384x13x13] -> [1x384x13x13]
     relu_384x13x13_dx(a8, d8, d7);
     // conv3: conv2d [1x192x13x13] -> [1x384x13x13]
-    conv3x3_p1_192x13x13_to_384_dw_im2row_cols(a6, s_conv3_cols);
-    conv3x3_p1_192x13x13_to_384_dw_im2row_gemm(s_conv3_cols, d7, gw_conv3);
+    conv3x3_p1_192x13x13_to_384_dw_im2row_cols(a6, s_conv3_dwCols);
+    conv3x3_p1_192x13x13_to_384_dw_im2row_gemm(s_conv3_dwCols, d7, gw_conv3);
     conv3x3_p1_192x13x13_to_384_db(d7, gb_conv3);
     conv3x3_p1_192x13x13_to_384_dx_pack(w_conv3, s_conv3_wpackT);
     conv3x3_p1_192x13x13_to_384_dx_direct(d7, s_conv3_wpackT, d6);
@@ -1078,8 +1081,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu4: relu [1x192x27x27] -> [1x192x27x27]
     relu_192x27x27_dx(a5, d5, d4);
     // conv2: conv2d [1x64x27x27] -> [1x192x27x27]
-    conv5x5_p2_64x27x27_to_192_dw_im2row_cols(a3, s_conv2_cols);
-    conv5x5_p2_64x27x27_to_192_dw_im2row_gemm(s_conv2_cols, d4, gw_conv2);
+    conv5x5_p2_64x27x27_to_192_dw_im2row_cols(a3, s_conv2_dwCols);
+    conv5x5_p2_64x27x27_to_192_dw_im2row_gemm(s_conv2_dwCols, d4, gw_conv2);
     conv5x5_p2_64x27x27_to_192_db(d4, gb_conv2);
     conv5x5_p2_64x27x27_to_192_dx_pack(w_conv2, s_conv2_wpackT);
     conv5x5_p2_64x27x27_to_192_dx_direct(d4, s_conv2_wpackT, d3);

@@ -362,7 +362,7 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
   const scratchF32 = heap.f32(147564);
   const s_up1_wpackT = scratchF32.subarray(0, 2048);
-  const s_up1_cols = scratchF32.subarray(2048, 11264);
+  const s_up1_dwCols = scratchF32.subarray(2048, 11264);
   const s_up1_wpack = scratchF32.subarray(11264, 13312);
   const s_up2_wpackT = scratchF32.subarray(0, 288);
   const s_up2_cols = scratchF32.subarray(288, 9504);
@@ -419,8 +419,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu1: relu [4x8x8x8] -> [4x8x8x8]
     relu_8x8x8_dx(a2, d2, d1);
     // up1: conv_transpose2d [4x16x4x4] -> [4x8x8x8]
-    convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(d1, s_up1_cols);
-    convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(s_up1_cols, a0, gw_up1);
+    convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(d1, s_up1_dwCols);
+    convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(s_up1_dwCols, a0, gw_up1);
     convt4x4_s2_p1_16x4x4_to_8_dx_pack(w_up1, s_up1_wpack);
     convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(d1, s_up1_wpack, d0);
     return d0;

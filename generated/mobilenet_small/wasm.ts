@@ -1173,14 +1173,14 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_s2_pw_bn_partial = scratchF32.subarray(0, 1024);
   const s_s2_pw_bn_sums = scratchF32.subarray(1024, 1088);
   const s_ir_expand_wpack = scratchF32.subarray(0, 2048);
-  const s_ir_expand_cols = scratchF32.subarray(2048, 39680);
+  const s_ir_expand_dwCols = scratchF32.subarray(2048, 39680);
   const s_ir_expand_wpackT = scratchF32.subarray(39680, 41728);
   const s_ir_expand_bn_partial = scratchF32.subarray(0, 2048);
   const s_ir_expand_bn_sums = scratchF32.subarray(2048, 2176);
   const s_ir_dw_bn_partial = scratchF32.subarray(0, 2048);
   const s_ir_dw_bn_sums = scratchF32.subarray(2048, 2176);
   const s_ir_project_wpack = scratchF32.subarray(0, 2048);
-  const s_ir_project_cols = scratchF32.subarray(2048, 64768);
+  const s_ir_project_dwCols = scratchF32.subarray(2048, 64768);
   const s_ir_project_wpackT = scratchF32.subarray(64768, 66816);
   const s_ir_project_bn_partial = scratchF32.subarray(0, 1024);
   const s_ir_project_bn_sums = scratchF32.subarray(1024, 1088);
@@ -1326,8 +1326,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d24, w_ir_project_bn, run_ir_project_bn, d22);
     }
     // ir_project: conv2d [16x64x7x7] -> [16x32x7x7]
-    conv1x1_64x7x7_to_32_dw_im2row_cols(a21, s_ir_project_cols);
-    conv1x1_64x7x7_to_32_dw_im2row_gemm(s_ir_project_cols, d22, gw_ir_project);
+    conv1x1_64x7x7_to_32_dw_im2row_cols(a21, s_ir_project_dwCols);
+    conv1x1_64x7x7_to_32_dw_im2row_gemm(s_ir_project_dwCols, d22, gw_ir_project);
     conv1x1_64x7x7_to_32_dx_pack(w_ir_project, s_ir_project_wpackT);
     conv1x1_64x7x7_to_32_dx_direct(d22, s_ir_project_wpackT, d21);
     conv1x1_64x7x7_to_32_dx_direct_cols(d22, s_ir_project_wpackT, d21);
@@ -1357,8 +1357,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_64x7x7_dx_eval(d17, w_ir_expand_bn, run_ir_expand_bn, d16);
     }
     // ir_expand: conv2d [16x32x7x7] -> [16x64x7x7]
-    conv1x1_32x7x7_to_64_dw_im2row_cols(a15, s_ir_expand_cols);
-    conv1x1_32x7x7_to_64_dw_im2row_gemm(s_ir_expand_cols, d16, gw_ir_expand);
+    conv1x1_32x7x7_to_64_dw_im2row_cols(a15, s_ir_expand_dwCols);
+    conv1x1_32x7x7_to_64_dw_im2row_gemm(s_ir_expand_dwCols, d16, gw_ir_expand);
     conv1x1_32x7x7_to_64_dx_pack(w_ir_expand, s_ir_expand_wpackT);
     conv1x1_32x7x7_to_64_dx_direct(d16, s_ir_expand_wpackT, d15_ir_expand);
     conv1x1_32x7x7_to_64_dx_direct_cols(d16, s_ir_expand_wpackT, d15_ir_expand);
@@ -1463,8 +1463,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d24, w_ir_project_bn, run_ir_project_bn, d22);
     }
     // ir_project: conv2d [16x64x7x7] -> [16x32x7x7]
-    conv1x1_64x7x7_to_32_dw_im2row_cols(a21, s_ir_project_cols);
-    conv1x1_64x7x7_to_32_dw_im2row_gemm(s_ir_project_cols, d22, gw_ir_project);
+    conv1x1_64x7x7_to_32_dw_im2row_cols(a21, s_ir_project_dwCols);
+    conv1x1_64x7x7_to_32_dw_im2row_gemm(s_ir_project_dwCols, d22, gw_ir_project);
     conv1x1_64x7x7_to_32_dx_pack(w_ir_project, s_ir_project_wpackT);
     conv1x1_64x7x7_to_32_dx_direct(d22, s_ir_project_wpackT, d21);
     conv1x1_64x7x7_to_32_dx_direct_cols(d22, s_ir_project_wpackT, d21);
@@ -1494,8 +1494,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_64x7x7_dx_eval(d17, w_ir_expand_bn, run_ir_expand_bn, d16);
     }
     // ir_expand: conv2d [16x32x7x7] -> [16x64x7x7]
-    conv1x1_32x7x7_to_64_dw_im2row_cols(a15, s_ir_expand_cols);
-    conv1x1_32x7x7_to_64_dw_im2row_gemm(s_ir_expand_cols, d16, gw_ir_expand);
+    conv1x1_32x7x7_to_64_dw_im2row_cols(a15, s_ir_expand_dwCols);
+    conv1x1_32x7x7_to_64_dw_im2row_gemm(s_ir_expand_dwCols, d16, gw_ir_expand);
     conv1x1_32x7x7_to_64_dx_pack(w_ir_expand, s_ir_expand_wpackT);
     conv1x1_32x7x7_to_64_dx_direct(d16, s_ir_expand_wpackT, d15_ir_expand);
     conv1x1_32x7x7_to_64_dx_direct_cols(d16, s_ir_expand_wpackT, d15_ir_expand);

@@ -1224,7 +1224,7 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_b2_bn1_partial = scratchF32.subarray(0, 2048);
   const s_b2_bn1_sums = scratchF32.subarray(2048, 2112);
   const s_b2_conv2_wpack = scratchF32.subarray(0, 9216);
-  const s_b2_conv2_cols = scratchF32.subarray(9216, 485888);
+  const s_b2_conv2_dwCols = scratchF32.subarray(9216, 485888);
   const s_b2_conv2_wpackT = scratchF32.subarray(485888, 495104);
   const s_b2_bn2_partial = scratchF32.subarray(0, 2048);
   const s_b2_bn2_sums = scratchF32.subarray(2048, 2112);
@@ -1234,12 +1234,12 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_b2_proj_bn_partial = scratchF32.subarray(0, 2048);
   const s_b2_proj_bn_sums = scratchF32.subarray(2048, 2112);
   const s_b3_conv1_wpack = scratchF32.subarray(0, 9216);
-  const s_b3_conv1_cols = scratchF32.subarray(9216, 485888);
+  const s_b3_conv1_dwCols = scratchF32.subarray(9216, 485888);
   const s_b3_conv1_wpackT = scratchF32.subarray(485888, 495104);
   const s_b3_bn1_partial = scratchF32.subarray(0, 2048);
   const s_b3_bn1_sums = scratchF32.subarray(2048, 2112);
   const s_b3_conv2_wpack = scratchF32.subarray(0, 9216);
-  const s_b3_conv2_cols = scratchF32.subarray(9216, 485888);
+  const s_b3_conv2_dwCols = scratchF32.subarray(9216, 485888);
   const s_b3_conv2_wpackT = scratchF32.subarray(485888, 495104);
   const s_b3_bn2_partial = scratchF32.subarray(0, 2048);
   const s_b3_bn2_sums = scratchF32.subarray(2048, 2112);
@@ -1397,8 +1397,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d25, w_b3_bn2, run_b3_bn2, d23);
     }
     // b3_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_cols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_cols, d23, gw_b3_conv2);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_dwCols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_dwCols, d23, gw_b3_conv2);
     conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv2, s_b3_conv2_wpackT);
     conv3x3_p1_32x7x7_to_32_dx_direct(d23, s_b3_conv2_wpackT, d22);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, s_b3_conv2_wpackT, d22);
@@ -1414,8 +1414,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d21, w_b3_bn1, run_b3_bn1, d20);
     }
     // b3_conv1: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_cols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_cols, d20, gw_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_dwCols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_dwCols, d20, gw_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv1, s_b3_conv1_wpackT);
     conv3x3_p1_32x7x7_to_32_dx_direct(d20, s_b3_conv1_wpackT, d19_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, s_b3_conv1_wpackT, d19_b3_conv1);
@@ -1448,8 +1448,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d18, w_b2_bn2, run_b2_bn2, d14);
     }
     // b2_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_cols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_cols, d14, gw_b2_conv2);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_dwCols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_dwCols, d14, gw_b2_conv2);
     conv3x3_p1_32x7x7_to_32_dx_pack(w_b2_conv2, s_b2_conv2_wpackT);
     conv3x3_p1_32x7x7_to_32_dx_direct(d14, s_b2_conv2_wpackT, d13);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, s_b2_conv2_wpackT, d13);
@@ -1549,8 +1549,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d25, w_b3_bn2, run_b3_bn2, d23);
     }
     // b3_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_cols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_cols, d23, gw_b3_conv2);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_dwCols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_dwCols, d23, gw_b3_conv2);
     conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv2, s_b3_conv2_wpackT);
     conv3x3_p1_32x7x7_to_32_dx_direct(d23, s_b3_conv2_wpackT, d22);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, s_b3_conv2_wpackT, d22);
@@ -1566,8 +1566,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d21, w_b3_bn1, run_b3_bn1, d20);
     }
     // b3_conv1: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_cols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_cols, d20, gw_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_dwCols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_dwCols, d20, gw_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv1, s_b3_conv1_wpackT);
     conv3x3_p1_32x7x7_to_32_dx_direct(d20, s_b3_conv1_wpackT, d19_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, s_b3_conv1_wpackT, d19_b3_conv1);
@@ -1600,8 +1600,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
       bn2d_32x7x7_dx_eval(d18, w_b2_bn2, run_b2_bn2, d14);
     }
     // b2_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_cols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_cols, d14, gw_b2_conv2);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_dwCols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_dwCols, d14, gw_b2_conv2);
     conv3x3_p1_32x7x7_to_32_dx_pack(w_b2_conv2, s_b2_conv2_wpackT);
     conv3x3_p1_32x7x7_to_32_dx_direct(d14, s_b2_conv2_wpackT, d13);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, s_b2_conv2_wpackT, d13);

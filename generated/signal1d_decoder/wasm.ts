@@ -558,7 +558,7 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_enc2_cols = scratchF32.subarray(384, 1920);
   const s_enc2_wpackT = scratchF32.subarray(1920, 2304);
   const s_dec1_wpackT = scratchF32.subarray(0, 512);
-  const s_dec1_cols = scratchF32.subarray(512, 3584);
+  const s_dec1_dwCols = scratchF32.subarray(512, 3584);
   const s_dec1_wpack = scratchF32.subarray(3584, 4096);
   const s_dec2_wpackT = scratchF32.subarray(0, 128);
   const s_dec2_cols = scratchF32.subarray(128, 2176);
@@ -626,8 +626,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // leaky_relu6: leaky_relu [4x8x32] -> [4x8x32]
     leaky_relu_s0p2_8x32_dx(a6, d7, d6);
     // dec1: conv_transpose1d [4x16x16] -> [4x8x32]
-    convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols(d6, s_dec1_cols);
-    convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm(s_dec1_cols, a5, gw_dec1);
+    convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols(d6, s_dec1_dwCols);
+    convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm(s_dec1_dwCols, a5, gw_dec1);
     convt1d_k4_s2_p1_16x16_to_8_db(d6, gb_dec1);
     convt1d_k4_s2_p1_16x16_to_8_dx_pack(w_dec1, s_dec1_wpack);
     convt1d_k4_s2_p1_16x16_to_8_dx_direct(d6, s_dec1_wpack, d5);

@@ -1239,19 +1239,19 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_mid_a_cols = scratchF32.subarray(4608, 41472);
   const s_mid_a_wpackT = scratchF32.subarray(41472, 46080);
   const s_mid_b_wpack = scratchF32.subarray(0, 9216);
-  const s_mid_b_cols = scratchF32.subarray(9216, 87040);
+  const s_mid_b_dwCols = scratchF32.subarray(9216, 87040);
   const s_mid_b_wpackT = scratchF32.subarray(87040, 96256);
   const s_up2_wpackT = scratchF32.subarray(0, 2048);
-  const s_up2_cols = scratchF32.subarray(2048, 22528);
+  const s_up2_dwCols = scratchF32.subarray(2048, 22528);
   const s_up2_wpack = scratchF32.subarray(22528, 24576);
   const s_dec2a_wpack = scratchF32.subarray(0, 4608);
-  const s_dec2a_cols = scratchF32.subarray(4608, 315904);
+  const s_dec2a_dwCols = scratchF32.subarray(4608, 315904);
   const s_dec2a_wpackT = scratchF32.subarray(315904, 320512);
   const s_dec2b_wpack = scratchF32.subarray(0, 2304);
   const s_dec2b_cols = scratchF32.subarray(2304, 149760);
   const s_dec2b_wpackT = scratchF32.subarray(149760, 152064);
   const s_up1_wpackT = scratchF32.subarray(0, 512);
-  const s_up1_cols = scratchF32.subarray(512, 49664);
+  const s_up1_dwCols = scratchF32.subarray(512, 49664);
   const s_up1_wpack = scratchF32.subarray(49664, 50176);
   const s_dec1a_wpack = scratchF32.subarray(0, 1152);
   const s_dec1a_cols = scratchF32.subarray(1152, 590976);
@@ -1395,8 +1395,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     concat_c8_c8_32x32_dx0(d22, d21);
     concat_c8_c8_32x32_dx1(d22, d4_cat1);
     // up1: conv_transpose2d [4x16x16x16] -> [4x8x32x32]
-    convt2x2_s2_16x16x16_to_8_dw_im2row_cols(d21, s_up1_cols);
-    convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(s_up1_cols, a20, gw_up1);
+    convt2x2_s2_16x16x16_to_8_dw_im2row_cols(d21, s_up1_dwCols);
+    convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(s_up1_dwCols, a20, gw_up1);
     convt2x2_s2_16x16x16_to_8_db(d21, gb_up1);
     convt2x2_s2_16x16x16_to_8_dx_pack(w_up1, s_up1_wpack);
     convt2x2_s2_16x16x16_to_8_dx_direct(d21, s_up1_wpack, d20);
@@ -1413,8 +1413,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu17: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a18, d18, d17);
     // dec2a: conv2d [4x32x16x16] -> [4x16x16x16]
-    conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_cols);
-    conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_cols, d17, gw_dec2a);
+    conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_dwCols);
+    conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_dwCols, d17, gw_dec2a);
     conv3x3_p1_32x16x16_to_16_db(d17, gb_dec2a);
     conv3x3_p1_32x16x16_to_16_dx_pack(w_dec2a, s_dec2a_wpackT);
     conv3x3_p1_32x16x16_to_16_dx_direct(d17, s_dec2a_wpackT, d16);
@@ -1424,16 +1424,16 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     concat_c16_c16_16x16_dx0(d16, d15);
     concat_c16_c16_16x16_dx1(d16, d9_cat2);
     // up2: conv_transpose2d [4x32x8x8] -> [4x16x16x16]
-    convt2x2_s2_32x8x8_to_16_dw_im2row_cols(d15, s_up2_cols);
-    convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(s_up2_cols, a14, gw_up2);
+    convt2x2_s2_32x8x8_to_16_dw_im2row_cols(d15, s_up2_dwCols);
+    convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(s_up2_dwCols, a14, gw_up2);
     convt2x2_s2_32x8x8_to_16_db(d15, gb_up2);
     convt2x2_s2_32x8x8_to_16_dx_pack(w_up2, s_up2_wpack);
     convt2x2_s2_32x8x8_to_16_dx_direct(d15, s_up2_wpack, d14);
     // relu13: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a14, d14, d13);
     // mid_b: conv2d [4x32x8x8] -> [4x32x8x8]
-    conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_cols);
-    conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_cols, d13, gw_mid_b);
+    conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_dwCols);
+    conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_dwCols, d13, gw_mid_b);
     conv3x3_p1_32x8x8_to_32_db(d13, gb_mid_b);
     conv3x3_p1_32x8x8_to_32_dx_pack(w_mid_b, s_mid_b_wpackT);
     conv3x3_p1_32x8x8_to_32_dx_direct(d13, s_mid_b_wpackT, d12);
@@ -1532,8 +1532,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     concat_c8_c8_32x32_dx0(d22, d21);
     concat_c8_c8_32x32_dx1(d22, d4_cat1);
     // up1: conv_transpose2d [4x16x16x16] -> [4x8x32x32]
-    convt2x2_s2_16x16x16_to_8_dw_im2row_cols(d21, s_up1_cols);
-    convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(s_up1_cols, a20, gw_up1);
+    convt2x2_s2_16x16x16_to_8_dw_im2row_cols(d21, s_up1_dwCols);
+    convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(s_up1_dwCols, a20, gw_up1);
     convt2x2_s2_16x16x16_to_8_db(d21, gb_up1);
     convt2x2_s2_16x16x16_to_8_dx_pack(w_up1, s_up1_wpack);
     convt2x2_s2_16x16x16_to_8_dx_direct(d21, s_up1_wpack, d20);
@@ -1550,8 +1550,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu17: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a18, d18, d17);
     // dec2a: conv2d [4x32x16x16] -> [4x16x16x16]
-    conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_cols);
-    conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_cols, d17, gw_dec2a);
+    conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_dwCols);
+    conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_dwCols, d17, gw_dec2a);
     conv3x3_p1_32x16x16_to_16_db(d17, gb_dec2a);
     conv3x3_p1_32x16x16_to_16_dx_pack(w_dec2a, s_dec2a_wpackT);
     conv3x3_p1_32x16x16_to_16_dx_direct(d17, s_dec2a_wpackT, d16);
@@ -1561,16 +1561,16 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     concat_c16_c16_16x16_dx0(d16, d15);
     concat_c16_c16_16x16_dx1(d16, d9_cat2);
     // up2: conv_transpose2d [4x32x8x8] -> [4x16x16x16]
-    convt2x2_s2_32x8x8_to_16_dw_im2row_cols(d15, s_up2_cols);
-    convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(s_up2_cols, a14, gw_up2);
+    convt2x2_s2_32x8x8_to_16_dw_im2row_cols(d15, s_up2_dwCols);
+    convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(s_up2_dwCols, a14, gw_up2);
     convt2x2_s2_32x8x8_to_16_db(d15, gb_up2);
     convt2x2_s2_32x8x8_to_16_dx_pack(w_up2, s_up2_wpack);
     convt2x2_s2_32x8x8_to_16_dx_direct(d15, s_up2_wpack, d14);
     // relu13: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a14, d14, d13);
     // mid_b: conv2d [4x32x8x8] -> [4x32x8x8]
-    conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_cols);
-    conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_cols, d13, gw_mid_b);
+    conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_dwCols);
+    conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_dwCols, d13, gw_mid_b);
     conv3x3_p1_32x8x8_to_32_db(d13, gb_mid_b);
     conv3x3_p1_32x8x8_to_32_dx_pack(w_mid_b, s_mid_b_wpackT);
     conv3x3_p1_32x8x8_to_32_dx_direct(d13, s_mid_b_wpackT, d12);

@@ -1533,40 +1533,40 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_dropout37_mask = heap.f32(4096); // kept from forward to backward
   const s_conv1_1_wpack = scratchF32.subarray(0, 1728);
   const s_conv1_2_wpack = scratchF32.subarray(0, 36864);
-  const s_conv1_2_cols = scratchF32.subarray(36864, 29741056);
+  const s_conv1_2_dwCols = scratchF32.subarray(36864, 29741056);
   const s_conv1_2_wpackT = scratchF32.subarray(29741056, 29777920);
   const s_conv2_1_wpack = scratchF32.subarray(0, 73728);
-  const s_conv2_1_cols = scratchF32.subarray(73728, 7499776);
+  const s_conv2_1_dwCols = scratchF32.subarray(73728, 7499776);
   const s_conv2_1_wpackT = scratchF32.subarray(7499776, 7573504);
   const s_conv2_2_wpack = scratchF32.subarray(0, 147456);
-  const s_conv2_2_cols = scratchF32.subarray(147456, 14798848);
+  const s_conv2_2_dwCols = scratchF32.subarray(147456, 14798848);
   const s_conv2_2_wpackT = scratchF32.subarray(14798848, 14946304);
   const s_conv3_1_wpack = scratchF32.subarray(0, 294912);
-  const s_conv3_1_cols = scratchF32.subarray(294912, 3957760);
+  const s_conv3_1_dwCols = scratchF32.subarray(294912, 3957760);
   const s_conv3_1_wpackT = scratchF32.subarray(3957760, 4252672);
   const s_conv3_2_wpack = scratchF32.subarray(0, 589824);
-  const s_conv3_2_cols = scratchF32.subarray(589824, 7865344);
+  const s_conv3_2_dwCols = scratchF32.subarray(589824, 7865344);
   const s_conv3_2_wpackT = scratchF32.subarray(7865344, 8455168);
   const s_conv3_3_wpack = scratchF32.subarray(0, 589824);
-  const s_conv3_3_cols = scratchF32.subarray(589824, 7865344);
+  const s_conv3_3_dwCols = scratchF32.subarray(589824, 7865344);
   const s_conv3_3_wpackT = scratchF32.subarray(7865344, 8455168);
   const s_conv4_1_wpack = scratchF32.subarray(0, 1179648);
-  const s_conv4_1_cols = scratchF32.subarray(1179648, 2998528);
+  const s_conv4_1_dwCols = scratchF32.subarray(1179648, 2998528);
   const s_conv4_1_wpackT = scratchF32.subarray(2998528, 4178176);
   const s_conv4_2_wpack = scratchF32.subarray(0, 2359296);
-  const s_conv4_2_cols = scratchF32.subarray(2359296, 5984512);
+  const s_conv4_2_dwCols = scratchF32.subarray(2359296, 5984512);
   const s_conv4_2_wpackT = scratchF32.subarray(5984512, 8343808);
   const s_conv4_3_wpack = scratchF32.subarray(0, 2359296);
-  const s_conv4_3_cols = scratchF32.subarray(2359296, 5984512);
+  const s_conv4_3_dwCols = scratchF32.subarray(2359296, 5984512);
   const s_conv4_3_wpackT = scratchF32.subarray(5984512, 8343808);
   const s_conv5_1_wpack = scratchF32.subarray(0, 2359296);
-  const s_conv5_1_cols = scratchF32.subarray(2359296, 3265600);
+  const s_conv5_1_dwCols = scratchF32.subarray(2359296, 3265600);
   const s_conv5_1_wpackT = scratchF32.subarray(3265600, 5624896);
   const s_conv5_2_wpack = scratchF32.subarray(0, 2359296);
-  const s_conv5_2_cols = scratchF32.subarray(2359296, 3265600);
+  const s_conv5_2_dwCols = scratchF32.subarray(2359296, 3265600);
   const s_conv5_2_wpackT = scratchF32.subarray(3265600, 5624896);
   const s_conv5_3_wpack = scratchF32.subarray(0, 2359296);
-  const s_conv5_3_cols = scratchF32.subarray(2359296, 3265600);
+  const s_conv5_3_dwCols = scratchF32.subarray(2359296, 3265600);
   const s_conv5_3_wpackT = scratchF32.subarray(3265600, 5624896);
   const dlogits = heap.f32(1000);
   const lossOut = heap.f32(1);
@@ -1742,8 +1742,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu29: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a30, d30, d29);
     // conv5_3: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_cols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_cols, d29, gw_conv5_3);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_dwCols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_dwCols, d29, gw_conv5_3);
     conv3x3_p1_512x14x14_to_512_db(d29, gb_conv5_3);
     conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_3, s_conv5_3_wpackT);
     conv3x3_p1_512x14x14_to_512_dx_direct(d29, s_conv5_3_wpackT, d28);
@@ -1752,8 +1752,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu27: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a28, d28, d27);
     // conv5_2: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_cols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_cols, d27, gw_conv5_2);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_dwCols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_dwCols, d27, gw_conv5_2);
     conv3x3_p1_512x14x14_to_512_db(d27, gb_conv5_2);
     conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_2, s_conv5_2_wpackT);
     conv3x3_p1_512x14x14_to_512_dx_direct(d27, s_conv5_2_wpackT, d26);
@@ -1762,8 +1762,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu25: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a26, d26, d25);
     // conv5_1: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_cols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_cols, d25, gw_conv5_1);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_dwCols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_dwCols, d25, gw_conv5_1);
     conv3x3_p1_512x14x14_to_512_db(d25, gb_conv5_1);
     conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_1, s_conv5_1_wpackT);
     conv3x3_p1_512x14x14_to_512_dx_direct(d25, s_conv5_1_wpackT, d24);
@@ -1774,8 +1774,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu22: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a23, d23, d22);
     // conv4_3: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_cols);
-    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_cols, d22, gw_conv4_3);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_dwCols);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_dwCols, d22, gw_conv4_3);
     conv3x3_p1_512x28x28_to_512_db(d22, gb_conv4_3);
     conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_3, s_conv4_3_wpackT);
     conv3x3_p1_512x28x28_to_512_dx_direct(d22, s_conv4_3_wpackT, d21);
@@ -1784,8 +1784,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu20: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a21, d21, d20);
     // conv4_2: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_cols);
-    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_cols, d20, gw_conv4_2);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_dwCols);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_dwCols, d20, gw_conv4_2);
     conv3x3_p1_512x28x28_to_512_db(d20, gb_conv4_2);
     conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_2, s_conv4_2_wpackT);
     conv3x3_p1_512x28x28_to_512_dx_direct(d20, s_conv4_2_wpackT, d19);
@@ -1794,8 +1794,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu18: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a19, d19, d18);
     // conv4_1: conv2d [1x256x28x28] -> [1x512x28x28]
-    conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_cols);
-    conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_cols, d18, gw_conv4_1);
+    conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_dwCols);
+    conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_dwCols, d18, gw_conv4_1);
     conv3x3_p1_256x28x28_to_512_db(d18, gb_conv4_1);
     conv3x3_p1_256x28x28_to_512_dx_pack(w_conv4_1, s_conv4_1_wpackT);
     conv3x3_p1_256x28x28_to_512_dx_direct(d18, s_conv4_1_wpackT, d17);
@@ -1806,8 +1806,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu15: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a16, d16, d15);
     // conv3_3: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_cols);
-    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_cols, d15, gw_conv3_3);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_dwCols);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_dwCols, d15, gw_conv3_3);
     conv3x3_p1_256x56x56_to_256_db(d15, gb_conv3_3);
     conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_3, s_conv3_3_wpackT);
     conv3x3_p1_256x56x56_to_256_dx_direct(d15, s_conv3_3_wpackT, d14);
@@ -1816,8 +1816,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu13: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a14, d14, d13);
     // conv3_2: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_cols);
-    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_cols, d13, gw_conv3_2);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_dwCols);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_dwCols, d13, gw_conv3_2);
     conv3x3_p1_256x56x56_to_256_db(d13, gb_conv3_2);
     conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_2, s_conv3_2_wpackT);
     conv3x3_p1_256x56x56_to_256_dx_direct(d13, s_conv3_2_wpackT, d12);
@@ -1826,8 +1826,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu11: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a12, d12, d11);
     // conv3_1: conv2d [1x128x56x56] -> [1x256x56x56]
-    conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_cols);
-    conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_cols, d11, gw_conv3_1);
+    conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_dwCols);
+    conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_dwCols, d11, gw_conv3_1);
     conv3x3_p1_128x56x56_to_256_db(d11, gb_conv3_1);
     conv3x3_p1_128x56x56_to_256_dx_pack(w_conv3_1, s_conv3_1_wpackT);
     conv3x3_p1_128x56x56_to_256_dx_direct(d11, s_conv3_1_wpackT, d10);
@@ -1838,8 +1838,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu8: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a9, d9, d8);
     // conv2_2: conv2d [1x128x112x112] -> [1x128x112x112]
-    conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_cols);
-    conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_cols, d8, gw_conv2_2);
+    conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_dwCols);
+    conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_dwCols, d8, gw_conv2_2);
     conv3x3_p1_128x112x112_to_128_db(d8, gb_conv2_2);
     conv3x3_p1_128x112x112_to_128_dx_pack(w_conv2_2, s_conv2_2_wpackT);
     conv3x3_p1_128x112x112_to_128_dx_direct(d8, s_conv2_2_wpackT, d7);
@@ -1848,8 +1848,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu6: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a7, d7, d6);
     // conv2_1: conv2d [1x64x112x112] -> [1x128x112x112]
-    conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_cols);
-    conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_cols, d6, gw_conv2_1);
+    conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_dwCols);
+    conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_dwCols, d6, gw_conv2_1);
     conv3x3_p1_64x112x112_to_128_db(d6, gb_conv2_1);
     conv3x3_p1_64x112x112_to_128_dx_pack(w_conv2_1, s_conv2_1_wpackT);
     conv3x3_p1_64x112x112_to_128_dx_direct(d6, s_conv2_1_wpackT, d5);
@@ -1860,8 +1860,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu3: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a4, d4, d3);
     // conv1_2: conv2d [1x64x224x224] -> [1x64x224x224]
-    conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_cols);
-    conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
+    conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_dwCols);
+    conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_dwCols, d3, gw_conv1_2);
     conv3x3_p1_64x224x224_to_64_db(d3, gb_conv1_2);
     conv3x3_p1_64x224x224_to_64_dx_pack(w_conv1_2, s_conv1_2_wpackT);
     conv3x3_p1_64x224x224_to_64_dx_direct(d3, s_conv1_2_wpackT, d2);
@@ -1914,8 +1914,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu29: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a30, d30, d29);
     // conv5_3: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_cols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_cols, d29, gw_conv5_3);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_dwCols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_dwCols, d29, gw_conv5_3);
     conv3x3_p1_512x14x14_to_512_db(d29, gb_conv5_3);
     conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_3, s_conv5_3_wpackT);
     conv3x3_p1_512x14x14_to_512_dx_direct(d29, s_conv5_3_wpackT, d28);
@@ -1924,8 +1924,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu27: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a28, d28, d27);
     // conv5_2: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_cols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_cols, d27, gw_conv5_2);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_dwCols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_dwCols, d27, gw_conv5_2);
     conv3x3_p1_512x14x14_to_512_db(d27, gb_conv5_2);
     conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_2, s_conv5_2_wpackT);
     conv3x3_p1_512x14x14_to_512_dx_direct(d27, s_conv5_2_wpackT, d26);
@@ -1934,8 +1934,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu25: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a26, d26, d25);
     // conv5_1: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_cols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_cols, d25, gw_conv5_1);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_dwCols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_dwCols, d25, gw_conv5_1);
     conv3x3_p1_512x14x14_to_512_db(d25, gb_conv5_1);
     conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_1, s_conv5_1_wpackT);
     conv3x3_p1_512x14x14_to_512_dx_direct(d25, s_conv5_1_wpackT, d24);
@@ -1946,8 +1946,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu22: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a23, d23, d22);
     // conv4_3: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_cols);
-    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_cols, d22, gw_conv4_3);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_dwCols);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_dwCols, d22, gw_conv4_3);
     conv3x3_p1_512x28x28_to_512_db(d22, gb_conv4_3);
     conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_3, s_conv4_3_wpackT);
     conv3x3_p1_512x28x28_to_512_dx_direct(d22, s_conv4_3_wpackT, d21);
@@ -1956,8 +1956,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu20: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a21, d21, d20);
     // conv4_2: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_cols);
-    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_cols, d20, gw_conv4_2);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_dwCols);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_dwCols, d20, gw_conv4_2);
     conv3x3_p1_512x28x28_to_512_db(d20, gb_conv4_2);
     conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_2, s_conv4_2_wpackT);
     conv3x3_p1_512x28x28_to_512_dx_direct(d20, s_conv4_2_wpackT, d19);
@@ -1966,8 +1966,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu18: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a19, d19, d18);
     // conv4_1: conv2d [1x256x28x28] -> [1x512x28x28]
-    conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_cols);
-    conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_cols, d18, gw_conv4_1);
+    conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_dwCols);
+    conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_dwCols, d18, gw_conv4_1);
     conv3x3_p1_256x28x28_to_512_db(d18, gb_conv4_1);
     conv3x3_p1_256x28x28_to_512_dx_pack(w_conv4_1, s_conv4_1_wpackT);
     conv3x3_p1_256x28x28_to_512_dx_direct(d18, s_conv4_1_wpackT, d17);
@@ -1978,8 +1978,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu15: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a16, d16, d15);
     // conv3_3: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_cols);
-    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_cols, d15, gw_conv3_3);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_dwCols);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_dwCols, d15, gw_conv3_3);
     conv3x3_p1_256x56x56_to_256_db(d15, gb_conv3_3);
     conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_3, s_conv3_3_wpackT);
     conv3x3_p1_256x56x56_to_256_dx_direct(d15, s_conv3_3_wpackT, d14);
@@ -1988,8 +1988,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu13: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a14, d14, d13);
     // conv3_2: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_cols);
-    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_cols, d13, gw_conv3_2);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_dwCols);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_dwCols, d13, gw_conv3_2);
     conv3x3_p1_256x56x56_to_256_db(d13, gb_conv3_2);
     conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_2, s_conv3_2_wpackT);
     conv3x3_p1_256x56x56_to_256_dx_direct(d13, s_conv3_2_wpackT, d12);
@@ -1998,8 +1998,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu11: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a12, d12, d11);
     // conv3_1: conv2d [1x128x56x56] -> [1x256x56x56]
-    conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_cols);
-    conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_cols, d11, gw_conv3_1);
+    conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_dwCols);
+    conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_dwCols, d11, gw_conv3_1);
     conv3x3_p1_128x56x56_to_256_db(d11, gb_conv3_1);
     conv3x3_p1_128x56x56_to_256_dx_pack(w_conv3_1, s_conv3_1_wpackT);
     conv3x3_p1_128x56x56_to_256_dx_direct(d11, s_conv3_1_wpackT, d10);
@@ -2010,8 +2010,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu8: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a9, d9, d8);
     // conv2_2: conv2d [1x128x112x112] -> [1x128x112x112]
-    conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_cols);
-    conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_cols, d8, gw_conv2_2);
+    conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_dwCols);
+    conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_dwCols, d8, gw_conv2_2);
     conv3x3_p1_128x112x112_to_128_db(d8, gb_conv2_2);
     conv3x3_p1_128x112x112_to_128_dx_pack(w_conv2_2, s_conv2_2_wpackT);
     conv3x3_p1_128x112x112_to_128_dx_direct(d8, s_conv2_2_wpackT, d7);
@@ -2020,8 +2020,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu6: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a7, d7, d6);
     // conv2_1: conv2d [1x64x112x112] -> [1x128x112x112]
-    conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_cols);
-    conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_cols, d6, gw_conv2_1);
+    conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_dwCols);
+    conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_dwCols, d6, gw_conv2_1);
     conv3x3_p1_64x112x112_to_128_db(d6, gb_conv2_1);
     conv3x3_p1_64x112x112_to_128_dx_pack(w_conv2_1, s_conv2_1_wpackT);
     conv3x3_p1_64x112x112_to_128_dx_direct(d6, s_conv2_1_wpackT, d5);
@@ -2032,8 +2032,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu3: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a4, d4, d3);
     // conv1_2: conv2d [1x64x224x224] -> [1x64x224x224]
-    conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_cols);
-    conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
+    conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_dwCols);
+    conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_dwCols, d3, gw_conv1_2);
     conv3x3_p1_64x224x224_to_64_db(d3, gb_conv1_2);
     conv3x3_p1_64x224x224_to_64_dx_pack(w_conv1_2, s_conv1_2_wpackT);
     conv3x3_p1_64x224x224_to_64_dx_direct(d3, s_conv1_2_wpackT, d2);

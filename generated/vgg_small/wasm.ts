@@ -643,10 +643,10 @@ export function createWasmModel(options: ModelOptions = {}): Model {
   const s_down1_cols = scratchF32.subarray(4608, 299520);
   const s_down1_wpackT = scratchF32.subarray(299520, 304128);
   const s_conv2_1_wpack = scratchF32.subarray(0, 9216);
-  const s_conv2_1_cols = scratchF32.subarray(9216, 631808);
+  const s_conv2_1_dwCols = scratchF32.subarray(9216, 631808);
   const s_conv2_1_wpackT = scratchF32.subarray(631808, 641024);
   const s_mix_wpack = scratchF32.subarray(0, 2048);
-  const s_mix_cols = scratchF32.subarray(2048, 26624);
+  const s_mix_dwCols = scratchF32.subarray(2048, 26624);
   const s_mix_wpackT = scratchF32.subarray(26624, 28672);
   const dlogits = heap.f32(80);
   const lossOut = heap.f32(1);
@@ -709,8 +709,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
     relu_64x8x8_dx(a11, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
-    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_cols);
-    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_cols, d10, gw_mix);
+    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_dwCols);
+    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_dwCols, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
     conv1x1_32x8x8_to_64_dx_pack(w_mix, s_mix_wpackT);
     conv1x1_32x8x8_to_64_dx_direct(d10, s_mix_wpackT, d9);
@@ -719,8 +719,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a8, d8, d7);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
-    conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_cols);
-    conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_cols, d7, gw_conv2_1);
+    conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_dwCols);
+    conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_dwCols, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
     conv3x3_p1_32x16x16_to_32_dx_pack(w_conv2_1, s_conv2_1_wpackT);
     conv3x3_p1_32x16x16_to_32_dx_direct(d7, s_conv2_1_wpackT, d6);
@@ -769,8 +769,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
     relu_64x8x8_dx(a11, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
-    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_cols);
-    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_cols, d10, gw_mix);
+    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_dwCols);
+    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_dwCols, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
     conv1x1_32x8x8_to_64_dx_pack(w_mix, s_mix_wpackT);
     conv1x1_32x8x8_to_64_dx_direct(d10, s_mix_wpackT, d9);
@@ -779,8 +779,8 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a8, d8, d7);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
-    conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_cols);
-    conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_cols, d7, gw_conv2_1);
+    conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_dwCols);
+    conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_dwCols, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
     conv3x3_p1_32x16x16_to_32_dx_pack(w_conv2_1, s_conv2_1_wpackT);
     conv3x3_p1_32x16x16_to_32_dx_direct(d7, s_conv2_1_wpackT, d6);
