@@ -256,14 +256,15 @@ function wgslKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): C
 export const WASM_IM2ROW_MIN_CIN = 4;
 
 /**
- * the packed gather's block (f32x4 over output channels, kernels/conv-pack.ts): 8 output
- * channels x 4 output columns, 8 vector accumulators + 2 weight vectors + a splat, within
- * x64's 16 vector registers. Measured in one run (Node 20, 2-vCPU machine, load 4.1-4.6),
- * % of the WASM-SIMD calibration GEMM on B, C, D, E forward: 8x4 80/73/78/91, 16x4
- * 79/77/80/91, 12x4 82/78/79/92, 8x8 67/68/70/76, 16x6 75/79/77/88 (the column-vector
- * gather it replaces: 49/52/26/41)
+ * the packed gather's block (f32x4 over output channels, kernels/conv-pack.ts): 16 output
+ * channels x 4 output columns, 16 vector accumulators; each loop step (a kernel row's taps
+ * for one input channel) splats each input column it reads once and loads each tap's 4
+ * weight vectors once. Measured with the taps of a kernel row in one loop (Node 20, 2-vCPU
+ * machine, load 6-7, min of 40 calls against the WASM-SIMD calibration GEMM), forward
+ * B/C/D/E: 8x4 96/87/87/104%, 16x4 97/94/95/101%, 12x4 97/92/91/105%, 8x6 95/90/86/98%
+ * (with one loop per tap: 8x4 80/73/78/91%; the column-vector gather it replaces 49/52/26/41%)
  */
-export const WASM_GATHER_BLOCK = [8, 4] as const;
+export const WASM_GATHER_BLOCK = [16, 4] as const;
 /**
  * the wasm grad-weight GEMM's block [rows, columns]: 4 output channels x 8 columns of im2row
  * (2 f32x4 per row, B contiguous). Same run, % calibration B/C/D grad-weight: 4x4 35/36/63,
