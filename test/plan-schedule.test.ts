@@ -84,7 +84,7 @@ describe('conv schedule', () => {
     const role = (s: ConvLayerSchedule, r: string) => s.kernels.find((k) => k.role === r)!;
     expect(role(ts, 'gradWeight').algorithm).toBe('reduce');
     // grad-weight: the TS im2row kernel with the wasm GEMM block (4 channels x 8 columns of 36)
-    expect(role(wasm, 'gradWeight')).toEqual({ ...role(scheduleConv(withStrategy(wide, 'im2row'), 'ts'), 'gradWeight'), block: [4, 8] });
+    expect(role(wasm, 'gradWeight')).toEqual({ ...role(scheduleConv(withStrategy(wide, 'im2row'), 'ts'), 'gradWeight'), block: [4, 8], colsByRow: true });
     // forward (8 output channels) and grad-input (4 input channels): gathers over packed weights, loops not unrolled
     expect(role(wasm, 'forward')).toEqual({ ...role(ts, 'forward'), block: [8, 4], unrollBudget: null, packed: true });
     expect(role(wasm, 'gradInput')).toEqual({ ...role(ts, 'gradInput'), block: [4, 4], unrollBudget: null, packed: true });

@@ -23,6 +23,7 @@ import type { ScratchDecl } from './types.ts';
 import { accum, add, and, buf, f32, ge, i32, kernel, let_, load, loop, lt, mul, parallel, select, store, v, var_ } from '../ir/build.ts';
 import { convForwardAxes, convGradInputAxes, type Axis } from '../plan/conv-axes.ts';
 import { gemmStmts } from './gemm.ts';
+import { im2rowByRowStmts } from './conv-im2row-rows.ts';
 import { ROLE_TAG } from './names.ts';
 
 export interface Im2rowCalls {
@@ -227,14 +228,14 @@ export function im2rowGradInput(c: ConvGeometry, n: { inp: string; w: string; bi
  * `rowStride`: cols' rows that far apart (default K; a schedule pads it so that the GEMM's
  * column panel, one cache line per row, does not map to a few cache sets)
  */
-export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw: string }, base: string, block: readonly number[], rowStride?: number): Im2rowCalls {
+export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw: string }, base: string, block: readonly number[], rowStride?: number, byRow = false): Im2rowCalls {
   const { cog, P, K, R, colsLen } = dims(c, rowStride);
   const sz = convSizes(c);
   const copy = kernel({
     name: name(base, 'gradWeight', 'cols'),
     doc: [`cols[g, n, p, k] = im2row(${n.x}): ${c.groups * c.batch * P} rows x ${K} columns${R !== K ? `, rows ${R} floats apart` : ''}`],
     buffers: [buf(n.x, sz.x, 'read'), buf('cols', colsLen, 'write')],
-    body: im2rowStmts(c, n.x, rowStride),
+    body: byRow ? im2rowByRowStmts(c, n.x, 'cols', R) : im2rowStmts(c, n.x, rowStride),
   });
   const gemm = kernel({
     name: name(base, 'gradWeight', 'gemm'),

@@ -233,7 +233,7 @@ const TS: TargetAlgorithms = {
     if (k.algorithm === 'reduce') {
       return directGradWeightStmts(x.c, { x: cx, dy: cdy, gw: 'dw' }, k).map((body, i) => ({ kernel: tsKernel(x, 'gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args }));
     }
-    const calls = im2rowGradWeight(x.c, { x: cx, dy: cdy, gw: 'dw' }, x.baseFor('gradWeight'), k.block, k.colsStride);
+    const calls = im2rowGradWeight(x.c, { x: cx, dy: cdy, gw: 'dw' }, x.baseFor('gradWeight'), k.block, k.colsStride, k.colsByRow === true);
     // padded rows (a wasm schedule): a buffer of their own, not the forward im2row's cols
     const cols = k.colsStride === undefined ? 'cols' : 'dwCols';
     for (const s of calls.scratch) x.addScratch(s.name === 'cols' ? { ...s, name: cols } : s);

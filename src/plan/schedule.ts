@@ -164,6 +164,8 @@ export interface ConvKernelSchedule {
    * per row: rows 2 KB apart share a few cache sets); absent: K
    */
   readonly colsStride?: number;
+  /** wasm im2row grad-weight: the copy writes cols a row at a time (kernels/conv-im2row-rows.ts); absent: a column at a time */
+  readonly colsByRow?: boolean;
 }
 
 /** a conv layer's kernels on one target, in the plan's role order */
@@ -296,7 +298,10 @@ function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): C
     const [bm, bn] = WASM_DW_GEMM_BLOCK;
     const K = (c.inC / c.groups) * c.kH * c.kW;
     const stride = colsRowStride(K);
-    return { ...k, block: [Math.min(bm, c.outC / c.groups), Math.min(bn, K)], ...(stride !== K ? { colsStride: stride } : {}) };
+    // the copy writes a row of cols at a time (colsByRow): per kernel, min of 30 (load 7),
+    // config B 1.47 -> 0.51 ms, C 2.23 -> 0.58, D 0.38 -> 0.23, E 0.74 -> 0.38 (the GEMM
+    // after it: 3.4, 13-17, 3.6, 6.3 ms)
+    return { ...k, block: [Math.min(bm, c.outC / c.groups), Math.min(bn, K)], ...(stride !== K ? { colsStride: stride } : {}), colsByRow: true };
   }
   return k;
 }
