@@ -3832,487 +3832,214 @@
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.20
   ;; cols[g, n, p, k] = im2row(x): 729 rows x 1600 columns, rows 1616 floats apart
   (func $conv5x5_p2_64x27x27_to_192_dw_im2row_cols (export "conv5x5_p2_64x27x27_to_192_dw_im2row_cols") (type $t0) (param $x_at i32) (param $cols_at i32)
-    (local $r i32) (local $dst i32) (local $src i32) (local $oh i32) (local $ow i32) (local $drow i32) (local $srow i32)
-    (local.set $r (i32.const 0))
-    loop $r
-      (local.set $dst (i32.mul (local.get $r) (i32.const 25)))
-      (local.set $src (i32.mul (local.get $r) (i32.const 729)))
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
-      end
-      (local.set $oh (i32.const 2))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -56)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
-        end
-        (local.set $ow (i32.const 2))
-        loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
-      end
-      (local.set $oh (i32.const 2))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -55)))
-        (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (local.set $ow (i32.const 1))
-        loop $ow
-          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
-      end
-      (local.set $oh (i32.const 2))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -54)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
-      end
-      (local.set $oh (i32.const 2))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -53)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
-        end
-        (f32.store offset=168076 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 2)))
-      end
-      (local.set $oh (i32.const 2))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -52)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
-        end
-        (local.set $ow (i32.const 25))
-        loop $ow
-          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
+    (local $oh i32) (local $drow i32) (local $ow i32) (local $d i32) (local $r i32) (local $src i32)
+    (local.set $oh (i32.const 0))
+    loop $oh
+      (local.set $drow (i32.mul (local.get $oh) (i32.const 43632)))
       (local.set $ow (i32.const 0))
       loop $ow
-        (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
+        (local.set $d (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))))
+        (local.set $r (i32.const 0))
+        loop $r
+          (local.set $src (i32.mul (local.get $r) (i32.const 729)))
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.ge_s (local.get $oh) (i32.const 2)) (i32.ge_s (local.get $ow) (i32.const 2)))
+          if (result f32)
+            (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const -56)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.ge_s (local.get $oh) (i32.const 2)) (i32.ge_s (local.get $ow) (i32.const 1)))
+          if (result f32)
+            (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const -55)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=4
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.ge_s (local.get $oh) (i32.const 2))
+          if (result f32)
+            (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const -54)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=8
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.ge_s (local.get $oh) (i32.const 2)) (i32.lt_s (local.get $ow) (i32.const 26)))
+          if (result f32)
+            (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const -53)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=12
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.ge_s (local.get $oh) (i32.const 2)) (i32.lt_s (local.get $ow) (i32.const 25)))
+          if (result f32)
+            (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const -52)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=16
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.ge_s (local.get $oh) (i32.const 1)) (i32.ge_s (local.get $ow) (i32.const 2)))
+          if (result f32)
+            (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const -29)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=20
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.ge_s (local.get $oh) (i32.const 1)) (i32.ge_s (local.get $ow) (i32.const 1)))
+          if (result f32)
+            (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const -28)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=24
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.ge_s (local.get $oh) (i32.const 1))
+          if (result f32)
+            (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const -27)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=28
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.ge_s (local.get $oh) (i32.const 1)) (i32.lt_s (local.get $ow) (i32.const 26)))
+          if (result f32)
+            (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const -26)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=32
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.ge_s (local.get $oh) (i32.const 1)) (i32.lt_s (local.get $ow) (i32.const 25)))
+          if (result f32)
+            (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const -25)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=36
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.ge_s (local.get $ow) (i32.const 2))
+          if (result f32)
+            (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const -2)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=40
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.ge_s (local.get $ow) (i32.const 1))
+          if (result f32)
+            (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const -1)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=44
+          (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2)))))
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.lt_s (local.get $ow) (i32.const 26))
+          if (result f32)
+            (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=52
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.lt_s (local.get $ow) (i32.const 25))
+          if (result f32)
+            (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=56
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.lt_s (local.get $oh) (i32.const 26)) (i32.ge_s (local.get $ow) (i32.const 2)))
+          if (result f32)
+            (f32.load offset=100 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=60
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.lt_s (local.get $oh) (i32.const 26)) (i32.ge_s (local.get $ow) (i32.const 1)))
+          if (result f32)
+            (f32.load offset=104 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=64
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.lt_s (local.get $oh) (i32.const 26))
+          if (result f32)
+            (f32.load offset=108 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=68
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.lt_s (local.get $oh) (i32.const 26)) (i32.lt_s (local.get $ow) (i32.const 26)))
+          if (result f32)
+            (f32.load offset=112 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=72
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.lt_s (local.get $oh) (i32.const 26)) (i32.lt_s (local.get $ow) (i32.const 25)))
+          if (result f32)
+            (f32.load offset=116 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=76
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.lt_s (local.get $oh) (i32.const 25)) (i32.ge_s (local.get $ow) (i32.const 2)))
+          if (result f32)
+            (f32.load offset=208 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=80
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.lt_s (local.get $oh) (i32.const 25)) (i32.ge_s (local.get $ow) (i32.const 1)))
+          if (result f32)
+            (f32.load offset=212 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=84
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.lt_s (local.get $oh) (i32.const 25))
+          if (result f32)
+            (f32.load offset=216 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=88
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.lt_s (local.get $oh) (i32.const 25)) (i32.lt_s (local.get $ow) (i32.const 26)))
+          if (result f32)
+            (f32.load offset=220 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=92
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2)))
+          (i32.and (i32.lt_s (local.get $oh) (i32.const 25)) (i32.lt_s (local.get $ow) (i32.const 25)))
+          if (result f32)
+            (f32.load offset=224 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (local.get $ow)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=96
+          (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
+        end
         (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
       end
-      (local.set $oh (i32.const 1))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -29)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
-        end
-        (local.set $ow (i32.const 2))
-        loop $ow
-          (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 1))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -28)))
-        (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (local.set $ow (i32.const 1))
-        loop $ow
-          (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 1))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -27)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 1))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -26)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
-        end
-        (f32.store offset=168096 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 1))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -25)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
-        end
-        (local.set $ow (i32.const 25))
-        loop $ow
-          (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -2)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
-        end
-        (local.set $ow (i32.const 2))
-        loop $ow
-          (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const -1)))
-        (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (local.set $ow (i32.const 1))
-        loop $ow
-          (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 1)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=52 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
-        end
-        (f32.store offset=168116 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 2)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
-        end
-        (local.set $ow (i32.const 25))
-        loop $ow
-          (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 25)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
-        end
-        (local.set $ow (i32.const 2))
-        loop $ow
-          (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=4537788 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 26)))
-        (f32.store offset=64 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (local.set $ow (i32.const 1))
-        loop $ow
-          (f32.store offset=64 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=4537792 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 27)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=68 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=4537796 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 28)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=72 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
-        end
-        (f32.store offset=168136 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=4537800 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 29)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
-        end
-        (local.set $ow (i32.const 25))
-        loop $ow
-          (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 26)))
-      end
-      (local.set $ow (i32.const 0))
-      loop $ow
-        (f32.store offset=4537804 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 52)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 2)))
-        end
-        (local.set $ow (i32.const 2))
-        loop $ow
-          (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
-      end
-      (local.set $oh (i32.const 25))
-      loop $oh
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 53)))
-        (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (local.set $ow (i32.const 1))
-        loop $ow
-          (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
-      end
-      (local.set $oh (i32.const 25))
-      loop $oh
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 54)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
-      end
-      (local.set $oh (i32.const 25))
-      loop $oh
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 55)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 26)))
-        end
-        (f32.store offset=168156 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
-      end
-      (local.set $oh (i32.const 25))
-      loop $oh
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (local.set $oh (i32.const 0))
-      loop $oh
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 43632))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 27))) (i32.const 56)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 25)))
-        end
-        (local.set $ow (i32.const 25))
-        loop $ow
-          (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 25)))
-      end
-      (local.set $oh (i32.const 25))
-      loop $oh
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $oh) (i32.const 27)) (local.get $ow)) (i32.const 1616))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 27)))
-        end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
-      end
-      (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
+      (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 27)))
     end
   )
 

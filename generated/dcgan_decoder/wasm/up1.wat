@@ -980,238 +980,123 @@
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.87, im2row 1.43
   ;; cols[g, n, p, k] = im2row(dy): 64 rows x 128 columns, rows 144 floats apart
   (func $convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols (export "convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols") (type $t0) (param $dy_at i32) (param $cols_at i32)
-    (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $ow i32) (local $oh i32) (local $drow i32) (local $srow i32)
+    (local $n i32) (local $oh i32) (local $drow i32) (local $ow i32) (local $d i32) (local $r i32) (local $src i32)
     (local.set $n (i32.const 0))
     loop $n
-      (local.set $r (i32.const 0))
-      loop $r
-        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 2304)) (i32.mul (local.get $r) (i32.const 16))))
-        (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 8)) (local.get $r)) (i32.const 64)))
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (i32.mul (local.get $oh) (i32.const 4))) (i32.const 144)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
+          (local.set $d (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))))
+          (local.set $r (i32.const 0))
+          loop $r
+            (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 8)) (local.get $r)) (i32.const 64)))
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2)))
+            (i32.and (i32.ge_s (local.get $oh) (i32.const 1)) (i32.ge_s (local.get $ow) (i32.const 1)))
+            if (result f32)
+              (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const -9)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2)))
+            (i32.ge_s (local.get $oh) (i32.const 1))
+            if (result f32)
+              (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const -8)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=4
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2)))
+            (i32.ge_s (local.get $oh) (i32.const 1))
+            if (result f32)
+              (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const -7)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=8
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2)))
+            (i32.and (i32.ge_s (local.get $oh) (i32.const 1)) (i32.lt_s (local.get $ow) (i32.const 3)))
+            if (result f32)
+              (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const -6)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=12
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2)))
+            (i32.ge_s (local.get $ow) (i32.const 1))
+            if (result f32)
+              (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const -1)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=16
+            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2))) (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2)))
+            (i32.lt_s (local.get $ow) (i32.const 3))
+            if (result f32)
+              (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=28
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2)))
+            (i32.ge_s (local.get $ow) (i32.const 1))
+            if (result f32)
+              (f32.load offset=28 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=32
+            (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2))) (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2))) (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2)))
+            (i32.lt_s (local.get $ow) (i32.const 3))
+            if (result f32)
+              (f32.load offset=40 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=44
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2)))
+            (i32.and (i32.lt_s (local.get $oh) (i32.const 3)) (i32.ge_s (local.get $ow) (i32.const 1)))
+            if (result f32)
+              (f32.load offset=60 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=48
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2)))
+            (i32.lt_s (local.get $oh) (i32.const 3))
+            if (result f32)
+              (f32.load offset=64 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=52
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2)))
+            (i32.lt_s (local.get $oh) (i32.const 3))
+            if (result f32)
+              (f32.load offset=68 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=56
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 16))) (i32.const 2)))
+            (i32.and (i32.lt_s (local.get $oh) (i32.const 3)) (i32.lt_s (local.get $ow) (i32.const 3)))
+            if (result f32)
+              (f32.load offset=72 (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=60
+            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 8)))
+          end
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
         end
-        (local.set $oh (i32.const 1))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const -9)))
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (local.set $ow (i32.const 1))
-          loop $ow
-            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 1))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const -8)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 1))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const -7)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 1))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const -6)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 3)))
-          end
-          (f32.store offset=1740 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const -1)))
-          (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (local.set $ow (i32.const 1))
-          loop $ow
-            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 1)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 2)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 3)))
-          end
-          (f32.store offset=1756 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 7)))
-          (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (local.set $ow (i32.const 1))
-          loop $ow
-            (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 8)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 9)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 10)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 3)))
-          end
-          (f32.store offset=1772 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 15)))
-          (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (local.set $ow (i32.const 1))
-          loop $ow
-            (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 3)))
-        end
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=6960 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 16)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=52 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 3)))
-        end
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=6964 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 17)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 3)))
-        end
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=6968 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 576))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 16))) (i32.const 18)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 3)))
-          end
-          (f32.store offset=1788 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 3)))
-        end
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=6972 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 4)))
-        end
-        (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 8)))
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 4)))
       end
       (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 4)))
     end

@@ -1187,289 +1187,48 @@
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.43
   ;; cols[g, n, p, k] = im2row(x): 3200 rows x 150 columns
   (func $conv5x5_6x14x14_to_16_dw_im2row_cols (export "conv5x5_6x14x14_to_16_dw_im2row_cols") (type $t0) (param $x_at i32) (param $cols_at i32)
-    (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $oh i32) (local $drow i32) (local $srow i32) (local $ow i32)
+    (local $n i32) (local $oh i32) (local $drow i32) (local $ow i32) (local $d i32) (local $r i32) (local $src i32)
     (local.set $n (i32.const 0))
     loop $n
-      (local.set $r (i32.const 0))
-      loop $r
-        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 15000)) (i32.mul (local.get $r) (i32.const 25))))
-        (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r)) (i32.const 196)))
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 100)) (i32.mul (local.get $oh) (i32.const 10))) (i32.const 150)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (local.set $d (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))))
+          (local.set $r (i32.const 0))
+          loop $r
+            (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 6)) (local.get $r)) (i32.const 196)))
+            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=56 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=60 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=64 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=68 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=72 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=112 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=116 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=120 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=52 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=124 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=168 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=64 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=172 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=68 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=176 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=72 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=180 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=184 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=224 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=228 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=232 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=236 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 25))) (i32.const 2))) (f32.load offset=240 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (local.get $ow)) (i32.const 2)))))
+            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
         end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 1)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 2)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 3)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 4)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 14)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 15)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 16)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 17)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 18)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=36 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 28)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=40 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 29)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=44 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 30)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=48 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 31)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=52 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 32)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=56 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 42)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=60 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 43)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=64 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 44)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=68 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 45)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=72 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 46)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=76 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 56)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=80 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 57)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=84 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 58)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=88 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 59)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=92 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1500))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 14))) (i32.const 60)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=96 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 150))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 10)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
-        end
-        (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 6)))
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 10)))
       end
       (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 32)))
     end

@@ -537,25 +537,24 @@
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24
   ;; cols[g, n, p, k] = im2row(x): 784 rows x 32 columns, rows 48 floats apart
   (func $conv1x1_32x7x7_to_64_dw_im2row_cols (export "conv1x1_32x7x7_to_64_dw_im2row_cols") (type $t0) (param $x_at i32) (param $cols_at i32)
-    (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $oh i32) (local $drow i32) (local $srow i32) (local $ow i32)
+    (local $n i32) (local $oh i32) (local $drow i32) (local $ow i32) (local $d i32) (local $r i32) (local $src i32)
     (local.set $n (i32.const 0))
     loop $n
-      (local.set $r (i32.const 0))
-      loop $r
-        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 2352)) (local.get $r)))
-        (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 32)) (local.get $r)) (i32.const 49)))
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 336))))
-          (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 7))))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 48))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 7)))
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 49)) (i32.mul (local.get $oh) (i32.const 7))) (i32.const 48)))
+        (local.set $ow (i32.const 0))
+        loop $ow
+          (local.set $d (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 48))))
+          (local.set $r (i32.const 0))
+          loop $r
+            (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 32)) (local.get $r)) (i32.const 49)))
+            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (local.get $r)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 7))) (local.get $ow)) (i32.const 2)))))
+            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 32)))
           end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 7)))
+          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 7)))
         end
-        (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 32)))
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 7)))
       end
       (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 16)))
     end

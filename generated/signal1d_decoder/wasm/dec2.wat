@@ -429,45 +429,37 @@
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.92, im2row 1.68
   ;; cols[g, n, p, k] = im2row(dy): 128 rows x 16 columns
   (func $convt1d_k4_s2_p1_8x32_to_4_dw_im2row_cols (export "convt1d_k4_s2_p1_8x32_to_4_dw_im2row_cols") (type $t0) (param $dy_at i32) (param $cols_at i32)
-    (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $drow i32) (local $srow i32) (local $ow i32) (local $drow_2 i32)
-    (local $srow_2 i32) (local $drow_3 i32) (local $srow_3 i32) (local $drow_4 i32) (local $srow_4 i32)
+    (local $n i32) (local $drow i32) (local $ow i32) (local $d i32) (local $r i32) (local $src i32)
     (local.set $n (i32.const 0))
     loop $n
-      (local.set $r (i32.const 0))
-      loop $r
-        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 512)) (i32.mul (local.get $r) (i32.const 4))))
-        (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 4)) (local.get $r)) (i32.const 64)))
-        (local.set $drow (local.get $dst))
-        (local.set $srow (i32.add (local.get $src) (i32.const -1)))
-        (f32.store (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (local.set $ow (i32.const 1))
-        loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 16))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 32)))
+      (local.set $drow (i32.mul (local.get $n) (i32.const 512)))
+      (local.set $ow (i32.const 0))
+      loop $ow
+        (local.set $d (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 16))))
+        (local.set $r (i32.const 0))
+        loop $r
+          (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 4)) (local.get $r)) (i32.const 64)))
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 4))) (i32.const 2)))
+          (i32.ge_s (local.get $ow) (i32.const 1))
+          if (result f32)
+            (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $ow) (i32.const 2))) (i32.const -1)) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store
+          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 4))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 4))) (i32.const 2))) (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
+          (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 4))) (i32.const 2)))
+          (i32.lt_s (local.get $ow) (i32.const 31))
+          if (result f32)
+            (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2))))
+          else
+            (f32.const 0)
+          end
+          f32.store offset=12
+          (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 4)))
         end
-        (local.set $drow_2 (local.get $dst))
-        (local.set $srow_2 (local.get $src))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow_2) (i32.mul (local.get $ow) (i32.const 16))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow_2) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 32)))
-        end
-        (local.set $drow_3 (local.get $dst))
-        (local.set $srow_3 (i32.add (local.get $src) (i32.const 1)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow_3) (i32.mul (local.get $ow) (i32.const 16))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow_3) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 32)))
-        end
-        (local.set $drow_4 (local.get $dst))
-        (local.set $srow_4 (i32.add (local.get $src) (i32.const 2)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow_4) (i32.mul (local.get $ow) (i32.const 16))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $srow_4) (i32.mul (local.get $ow) (i32.const 2))) (i32.const 2)))))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 31)))
-        end
-        (f32.store offset=1996 (i32.add (local.get $cols_at) (i32.shl (local.get $drow_4) (i32.const 2))) (f32.const 0))
-        (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 4)))
+        (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 32)))
       end
       (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 4)))
     end

@@ -1850,149 +1850,88 @@
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.85, im2row 1.30
   ;; cols[g, n, p, k] = im2row(x): 256 rows x 144 columns
   (func $conv3x3_p1_16x8x8_to_32_dw_im2row_cols (export "conv3x3_p1_16x8x8_to_32_dw_im2row_cols") (type $t0) (param $x_at i32) (param $cols_at i32)
-    (local $n i32) (local $r i32) (local $dst i32) (local $src i32) (local $ow i32) (local $oh i32) (local $drow i32) (local $srow i32)
+    (local $n i32) (local $oh i32) (local $drow i32) (local $ow i32) (local $d i32) (local $r i32) (local $src i32)
     (local.set $n (i32.const 0))
     loop $n
-      (local.set $r (i32.const 0))
-      loop $r
-        (local.set $dst (i32.add (i32.mul (local.get $n) (i32.const 9216)) (i32.mul (local.get $r) (i32.const 9))))
-        (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $r)) (i32.const 64)))
+      (local.set $oh (i32.const 0))
+      loop $oh
+        (local.set $drow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 64)) (i32.mul (local.get $oh) (i32.const 8))) (i32.const 144)))
         (local.set $ow (i32.const 0))
         loop $ow
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
+          (local.set $d (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))))
+          (local.set $r (i32.const 0))
+          loop $r
+            (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $r)) (i32.const 64)))
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
+            (i32.and (i32.ge_s (local.get $oh) (i32.const 1)) (i32.ge_s (local.get $ow) (i32.const 1)))
+            if (result f32)
+              (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (local.get $ow)) (i32.const -9)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
+            (i32.ge_s (local.get $oh) (i32.const 1))
+            if (result f32)
+              (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (local.get $ow)) (i32.const -8)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=4
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
+            (i32.and (i32.ge_s (local.get $oh) (i32.const 1)) (i32.lt_s (local.get $ow) (i32.const 7)))
+            if (result f32)
+              (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (local.get $ow)) (i32.const -7)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=8
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
+            (i32.ge_s (local.get $ow) (i32.const 1))
+            if (result f32)
+              (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (local.get $ow)) (i32.const -1)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=12
+            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (local.get $ow)) (i32.const 2)))))
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
+            (i32.lt_s (local.get $ow) (i32.const 7))
+            if (result f32)
+              (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (local.get $ow)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=20
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
+            (i32.and (i32.lt_s (local.get $oh) (i32.const 7)) (i32.ge_s (local.get $ow) (i32.const 1)))
+            if (result f32)
+              (f32.load offset=28 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (local.get $ow)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=24
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
+            (i32.lt_s (local.get $oh) (i32.const 7))
+            if (result f32)
+              (f32.load offset=32 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (local.get $ow)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=28
+            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
+            (i32.and (i32.lt_s (local.get $oh) (i32.const 7)) (i32.lt_s (local.get $ow) (i32.const 7)))
+            if (result f32)
+              (f32.load offset=36 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (local.get $ow)) (i32.const 2))))
+            else
+              (f32.const 0)
+            end
+            f32.store offset=32
+            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+          end
           (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
         end
-        (local.set $oh (i32.const 1))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1152))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const -9)))
-          (f32.store (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (local.set $ow (i32.const 1))
-          loop $ow
-            (f32.store (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
-        end
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
-        end
-        (local.set $oh (i32.const 1))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1152))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const -8)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=4 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
-        end
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
-        end
-        (local.set $oh (i32.const 1))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1152))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const -7)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=8 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 7)))
-          end
-          (f32.store offset=4040 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1152))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const -1)))
-          (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (local.set $ow (i32.const 1))
-          loop $ow
-            (f32.store offset=12 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1152))))
-          (local.set $srow (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1152))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const 1)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=20 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 7)))
-          end
-          (f32.store offset=4052 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1152))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const 7)))
-          (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (local.set $ow (i32.const 1))
-          loop $ow
-            (f32.store offset=24 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 7)))
-        end
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=32280 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1152))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const 8)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=28 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
-          end
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 7)))
-        end
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=32284 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
-        end
-        (local.set $oh (i32.const 0))
-        loop $oh
-          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $oh) (i32.const 1152))))
-          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 8))) (i32.const 9)))
-          (local.set $ow (i32.const 0))
-          loop $ow
-            (f32.store offset=32 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $ow)) (i32.const 2)))))
-            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 7)))
-          end
-          (f32.store offset=4064 (i32.add (local.get $cols_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 7)))
-        end
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (f32.store offset=32288 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $ow) (i32.const 144))) (i32.const 2))) (f32.const 0))
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 8)))
-        end
-        (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
+        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 8)))
       end
       (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (i32.const 4)))
     end
