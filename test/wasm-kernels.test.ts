@@ -17,7 +17,7 @@ import { printWat } from '../src/wasm/wat-text.ts';
 import { rng32 as rng } from '../src/check/ts.ts';
 import { withStrategy, type ConvPlan } from './helpers/conv-harness.ts';
 import type { LayerPlan } from '../src/plan/types.ts';
-import { WASM_GATHER_BLOCK, scheduleConv } from '../src/plan/schedule.ts';
+import { WASM_COLUMN_GATHER_W, WASM_GATHER_BLOCK, scheduleConv } from '../src/plan/schedule.ts';
 
 const isConv = (l: LayerPlan): l is ConvPlan => l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose1d' || l.type === 'conv_transpose2d';
 
@@ -157,8 +157,8 @@ describe('simd: accumulators updated by several taps in one loop step', () => {
     expect(wat).toMatch(/simd: f32x4 accumulators in loop r/);
     const step = wat.slice(wat.indexOf('loop $r'));
     const body = step.slice(0, step.indexOf('(br_if $r'));
-    // 1 channel x 4 columns: one vector, 5 taps -> 5 updates, no scalar multiply left
-    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(5);
+    // 1 channel x 8 columns (WASM_COLUMN_GATHER_W): two vectors, 5 taps -> 10 updates, no scalar multiply left
+    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(5 * (WASM_COLUMN_GATHER_W / 4));
     expect(body).not.toMatch(/f32\.mul/);
   });
   it('forward from 1 input channel: one loop over the kernel rows (its one-step channel loops would stay scalar), vectorized', () => {

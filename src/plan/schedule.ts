@@ -268,6 +268,14 @@ export const WASM_IM2ROW_MIN_CIN = 4;
  */
 export const WASM_GATHER_BLOCK = [16, 4] as const;
 /**
+ * a gather over 1-3 output channels per group keeps the column vectors (f32x4 over 4
+ * contiguous output columns, stride 1), 8 columns per block: config A's grad-input (1
+ * channel, k5) 0.16 -> 0.13 ms (47 -> 59% of the calibration GEMM; 16 columns 61%), no
+ * unroll budget (V8's bytecode limit does not apply to wasm)
+ */
+export const WASM_COLUMN_GATHER_W = 8;
+
+/**
  * the wasm grad-weight GEMM's block [rows, columns]: 4 output channels x 8 columns of im2row
  * (2 f32x4 per row, B contiguous). Same run, % calibration B/C/D grad-weight: 4x4 35/36/63,
  * 4x8 52/47/69, 4x16 53/48/34
@@ -289,7 +297,10 @@ function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): C
     // from 4 output channels per group the packed gather, whatever the plan's strategy (its
     // im2row GEMM would be scalar: both operands have K contiguous); below, the TS choice
     const outPer = gatherOutPer(c, (role === 'forward') === isTransposed(layer));
-    if (outPer < 4) return tsKernel(layer, role, o);
+    if (outPer < 4) {
+      const k = tsKernel(layer, role, o);
+      return k.algorithm === 'gather' ? { ...k, block: [k.block[0]!, WASM_COLUMN_GATHER_W], unrollBudget: null } : k;
+    }
     const k = tsKernel({ ...layer, schedule: { ...layer.schedule, [role]: 'direct' } }, role, o);
     return { ...k, block: [Math.min(WASM_GATHER_BLOCK[0], outPer), WASM_GATHER_BLOCK[1]], unrollBudget: null, packed: true };
   }
