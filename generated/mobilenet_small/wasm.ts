@@ -928,7 +928,7 @@ export interface Model {
 export function createWasmModel(options: ModelOptions = {}): Model {
   // every buffer below lives in one WebAssembly memory, planned for all of them
   const heap = createHeap(8145280, 640);
-  const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu6_16x14x14_fwd, relu6_16x14x14_dx, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_g16_16x14x14_to_16_dw_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct_rows, conv3x3_p1_g16_16x14x14_to_16_dx_direct_cols, conv1x1_16x14x14_to_16_fwd_pack, conv1x1_16x14x14_to_16_nobias_fwd_direct, conv1x1_16x14x14_to_16_nobias_fwd_direct_cols, conv1x1_16x14x14_to_16_dw_im2row_cols, conv1x1_16x14x14_to_16_dw_im2row_gemm, conv1x1_16x14x14_to_16_dx_pack, conv1x1_16x14x14_to_16_dx_direct, conv1x1_16x14x14_to_16_dx_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_rows, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols, bn2d_16x7x7_fwd_train, bn2d_16x7x7_dwb_train, bn2d_16x7x7_dx_train, bn2d_16x7x7_fwd_eval, bn2d_16x7x7_dwb_eval, bn2d_16x7x7_dx_eval, relu6_16x7x7_fwd, relu6_16x7x7_dx, conv1x1_16x7x7_to_32_fwd_pack, conv1x1_16x7x7_to_32_nobias_fwd_direct, conv1x1_16x7x7_to_32_nobias_fwd_direct_cols, conv1x1_16x7x7_to_32_dw_im2row_cols, conv1x1_16x7x7_to_32_dw_im2row_gemm, conv1x1_16x7x7_to_32_dx_pack, conv1x1_16x7x7_to_32_dx_direct, conv1x1_16x7x7_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu6_32x7x7_fwd, relu6_32x7x7_dx, conv1x1_32x7x7_to_64_fwd_pack, conv1x1_32x7x7_to_64_nobias_fwd_direct, conv1x1_32x7x7_to_64_nobias_fwd_direct_cols, conv1x1_32x7x7_to_64_dw_im2row_cols, conv1x1_32x7x7_to_64_dw_im2row_gemm, conv1x1_32x7x7_to_64_dx_pack, conv1x1_32x7x7_to_64_dx_direct, conv1x1_32x7x7_to_64_dx_direct_cols, bn2d_64x7x7_fwd_train, bn2d_64x7x7_dwb_train, bn2d_64x7x7_dx_train, bn2d_64x7x7_fwd_eval, bn2d_64x7x7_dwb_eval, bn2d_64x7x7_dx_eval, relu6_64x7x7_fwd, relu6_64x7x7_dx, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_rows, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols, conv3x3_p1_g64_64x7x7_to_64_dw_direct, conv3x3_p1_g64_64x7x7_to_64_dx_direct, conv3x3_p1_g64_64x7x7_to_64_dx_direct_rows, conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols, conv1x1_64x7x7_to_32_fwd_pack, conv1x1_64x7x7_to_32_nobias_fwd_direct, conv1x1_64x7x7_to_32_nobias_fwd_direct_cols, conv1x1_64x7x7_to_32_dw_im2row_cols, conv1x1_64x7x7_to_32_dw_im2row_gemm, conv1x1_64x7x7_to_32_dx_pack, conv1x1_64x7x7_to_32_dx_direct, conv1x1_64x7x7_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_32x7x7, softmax_xent_16x10, sgd_6714, sgd_momentum_6714, adam_6714, adam_amsgrad_6714 } = wasmKernels(heap);
+  const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu6_16x14x14_fwd, relu6_16x14x14_dx, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_g16_16x14x14_to_16_dw_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct_rows, conv3x3_p1_g16_16x14x14_to_16_dx_direct_cols, conv1x1_16x14x14_to_16_fwd_pack, conv1x1_16x14x14_to_16_nobias_fwd_direct, conv1x1_16x14x14_to_16_nobias_fwd_direct_cols, conv1x1_16x14x14_to_16_dw_im2row_cols, conv1x1_16x14x14_to_16_dw_im2row_gemm, conv1x1_16x14x14_to_16_dx_pack, conv1x1_16x14x14_to_16_dx_direct, conv1x1_16x14x14_to_16_dx_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols, bn2d_16x7x7_fwd_train, bn2d_16x7x7_dwb_train, bn2d_16x7x7_dx_train, bn2d_16x7x7_fwd_eval, bn2d_16x7x7_dwb_eval, bn2d_16x7x7_dx_eval, relu6_16x7x7_fwd, relu6_16x7x7_dx, conv1x1_16x7x7_to_32_fwd_pack, conv1x1_16x7x7_to_32_nobias_fwd_direct, conv1x1_16x7x7_to_32_nobias_fwd_direct_cols, conv1x1_16x7x7_to_32_dw_im2row_cols, conv1x1_16x7x7_to_32_dw_im2row_gemm, conv1x1_16x7x7_to_32_dx_pack, conv1x1_16x7x7_to_32_dx_direct, conv1x1_16x7x7_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu6_32x7x7_fwd, relu6_32x7x7_dx, conv1x1_32x7x7_to_64_fwd_pack, conv1x1_32x7x7_to_64_nobias_fwd_direct, conv1x1_32x7x7_to_64_nobias_fwd_direct_cols, conv1x1_32x7x7_to_64_dw_im2row_cols, conv1x1_32x7x7_to_64_dw_im2row_gemm, conv1x1_32x7x7_to_64_dx_pack, conv1x1_32x7x7_to_64_dx_direct, conv1x1_32x7x7_to_64_dx_direct_cols, bn2d_64x7x7_fwd_train, bn2d_64x7x7_dwb_train, bn2d_64x7x7_dx_train, bn2d_64x7x7_fwd_eval, bn2d_64x7x7_dwb_eval, bn2d_64x7x7_dx_eval, relu6_64x7x7_fwd, relu6_64x7x7_dx, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols, conv3x3_p1_g64_64x7x7_to_64_dw_direct, conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols, conv1x1_64x7x7_to_32_fwd_pack, conv1x1_64x7x7_to_32_nobias_fwd_direct, conv1x1_64x7x7_to_32_nobias_fwd_direct_cols, conv1x1_64x7x7_to_32_dw_im2row_cols, conv1x1_64x7x7_to_32_dw_im2row_gemm, conv1x1_64x7x7_to_32_dx_pack, conv1x1_64x7x7_to_32_dx_direct, conv1x1_64x7x7_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_32x7x7, softmax_xent_16x10, sgd_6714, sgd_momentum_6714, adam_6714, adam_amsgrad_6714 } = wasmKernels(heap);
   const seed = options.seed ?? 0;
   checkScalar('mobilenet_small.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1240,8 +1240,6 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // s1_out: relu6 [16x16x14x14] -> [16x16x14x14]
     relu6_16x14x14_fwd(a8, a9);
     // s2_dw: conv2d [16x16x14x14] -> [16x16x7x7]
-    conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct(a9, w_s2_dw, a10);
-    conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows(a9, w_s2_dw, a10);
     conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols(a9, w_s2_dw, a10);
     // s2_dw_bn: batchnorm2d [16x16x7x7] -> [16x16x7x7]
     if (training) {
@@ -1276,8 +1274,6 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     // relu617: relu6 [16x64x7x7] -> [16x64x7x7]
     relu6_64x7x7_fwd(a17, a18);
     // ir_dw: conv2d [16x64x7x7] -> [16x64x7x7]
-    conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct(a18, w_ir_dw, a19);
-    conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_rows(a18, w_ir_dw, a19);
     conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols(a18, w_ir_dw, a19);
     // ir_dw_bn: batchnorm2d [16x64x7x7] -> [16x64x7x7]
     if (training) {
@@ -1343,8 +1339,6 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     }
     // ir_dw: conv2d [16x64x7x7] -> [16x64x7x7]
     conv3x3_p1_g64_64x7x7_to_64_dw_direct(a18, d19, gw_ir_dw);
-    conv3x3_p1_g64_64x7x7_to_64_dx_direct(d19, w_ir_dw, d18);
-    conv3x3_p1_g64_64x7x7_to_64_dx_direct_rows(d19, w_ir_dw, d18);
     conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols(d19, w_ir_dw, d18);
     // relu617: relu6 [16x64x7x7] -> [16x64x7x7]
     relu6_64x7x7_dx(a17, d18, d17);
@@ -1392,8 +1386,6 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     }
     // s2_dw: conv2d [16x16x14x14] -> [16x16x7x7]
     conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct(a9, d10, gw_s2_dw);
-    conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct(d10, w_s2_dw, d9);
-    conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_rows(d10, w_s2_dw, d9);
     conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols(d10, w_s2_dw, d9);
     // s1_out: relu6 [16x16x14x14] -> [16x16x14x14]
     relu6_16x14x14_dx(a8, d9, d8);
@@ -1480,8 +1472,6 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     }
     // ir_dw: conv2d [16x64x7x7] -> [16x64x7x7]
     conv3x3_p1_g64_64x7x7_to_64_dw_direct(a18, d19, gw_ir_dw);
-    conv3x3_p1_g64_64x7x7_to_64_dx_direct(d19, w_ir_dw, d18);
-    conv3x3_p1_g64_64x7x7_to_64_dx_direct_rows(d19, w_ir_dw, d18);
     conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols(d19, w_ir_dw, d18);
     // relu617: relu6 [16x64x7x7] -> [16x64x7x7]
     relu6_64x7x7_dx(a17, d18, d17);
@@ -1529,8 +1519,6 @@ export function createWasmModel(options: ModelOptions = {}): Model {
     }
     // s2_dw: conv2d [16x16x14x14] -> [16x16x7x7]
     conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct(a9, d10, gw_s2_dw);
-    conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct(d10, w_s2_dw, d9);
-    conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_rows(d10, w_s2_dw, d9);
     conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols(d10, w_s2_dw, d9);
     // s1_out: relu6 [16x16x14x14] -> [16x16x14x14]
     relu6_16x14x14_dx(a8, d9, d8);

@@ -17,10 +17,11 @@
   ;; conv2d [4,8,32,32] -> [4,1,32,32] k=1x1 s=1x1 p=0,0,0,0 d=1x1 g=1
   ;; role: forward, strategy direct: window unrolled with constant offsets, blocks of up to 4 channels x 4 columns; checks only in the _rows/_cols kernels, only on taps that can leave the input
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 1.15, im2row 8.00
-  ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3
+  ;; simd: f32x4 accumulators in loop r: acc0_0..acc0_3, acc0_4..acc0_7
   (func $conv1x1_8x32x32_to_1_fwd_direct (export "conv1x1_8x32x32_to_1_fwd_direct") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32)
     (local $n i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32) (local $r i32) (local $bv0 f32)
-    (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $w0_0 f32) (local $v_acc0_0 v128)
+    (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc0_4 f32) (local $acc0_5 f32) (local $acc0_6 f32) (local $acc0_7 f32)
+    (local $w0_0 f32) (local $v_acc0_0 v128) (local $v_acc0_4 v128) (local $splat_0 v128)
     (local.set $n (i32.const 0))
     loop $n
       (local.set $th (i32.const 0))
@@ -29,29 +30,44 @@
         (local.set $xrow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 256)) (local.get $th)) (i32.const 32)))
         (local.set $cb (i32.const 0))
         loop $cb
-          (local.set $tw0 (i32.mul (local.get $cb) (i32.const 4)))
+          (local.set $tw0 (i32.mul (local.get $cb) (i32.const 8)))
           (local.set $bv0 (f32.load (local.get $b_at)))
           (local.set $acc0_0 (local.get $bv0))
           (local.set $acc0_1 (local.get $bv0))
           (local.set $acc0_2 (local.get $bv0))
           (local.set $acc0_3 (local.get $bv0))
+          (local.set $acc0_4 (local.get $bv0))
+          (local.set $acc0_5 (local.get $bv0))
+          (local.set $acc0_6 (local.get $bv0))
+          (local.set $acc0_7 (local.get $bv0))
           ;; f32x4: acc0_0, acc0_1, acc0_2, acc0_3 as one vector in loop r
           (local.set $v_acc0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_0)) (local.get $acc0_1)) (local.get $acc0_2)) (local.get $acc0_3)))
+          ;; f32x4: acc0_4, acc0_5, acc0_6, acc0_7 as one vector in loop r
+          (local.set $v_acc0_4 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_4)) (local.get $acc0_5)) (local.get $acc0_6)) (local.get $acc0_7)))
           (local.set $r (i32.const 0))
           loop $r
             (local.set $w0_0 (f32.load (i32.add (local.get $w_at) (i32.shl (local.get $r) (i32.const 2)))))
-            (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (f32x4.splat (local.get $w0_0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))))
+            (local.set $v_acc0_0 (f32x4.add (local.get $v_acc0_0) (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $w0_0))) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))))
+            (local.set $v_acc0_4 (f32x4.add (local.get $v_acc0_4) (f32x4.mul (local.get $splat_0) (v128.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2)))))))
             (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 8)))
           end
           (local.set $acc0_0 (f32x4.extract_lane 0 (local.get $v_acc0_0)))
           (local.set $acc0_1 (f32x4.extract_lane 1 (local.get $v_acc0_0)))
           (local.set $acc0_2 (f32x4.extract_lane 2 (local.get $v_acc0_0)))
           (local.set $acc0_3 (f32x4.extract_lane 3 (local.get $v_acc0_0)))
+          (local.set $acc0_4 (f32x4.extract_lane 0 (local.get $v_acc0_4)))
+          (local.set $acc0_5 (f32x4.extract_lane 1 (local.get $v_acc0_4)))
+          (local.set $acc0_6 (f32x4.extract_lane 2 (local.get $v_acc0_4)))
+          (local.set $acc0_7 (f32x4.extract_lane 3 (local.get $v_acc0_4)))
           (f32.store (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_0))
           (f32.store offset=4 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_1))
           (f32.store offset=8 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_2))
           (f32.store offset=12 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_3))
-          (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 8)))
+          (f32.store offset=16 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_4))
+          (f32.store offset=20 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_5))
+          (f32.store offset=24 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_6))
+          (f32.store offset=28 (i32.add (local.get $y_at) (i32.shl (i32.add (local.get $yrow) (local.get $tw0)) (i32.const 2))) (local.get $acc0_7))
+          (br_if $cb (i32.lt_s (local.tee $cb (i32.add (local.get $cb) (i32.const 1))) (i32.const 4)))
         end
         (br_if $th (i32.lt_s (local.tee $th (i32.add (local.get $th) (i32.const 1))) (i32.const 32)))
       end
