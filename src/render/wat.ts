@@ -131,6 +131,33 @@ class FnBuilder {
     }
   }
 
+  /** the constant [from, to) of the loop counters being rendered */
+  private readonly counters = new Map<string, [number, number]>();
+
+  /** every load in `e` reads buf[counter], the counter's constant range inside the buffer */
+  private inBounds(e: Expr): boolean {
+    const ok = (x: Expr): boolean => {
+      switch (x.k) {
+        case 'load': {
+          const r = x.index.k === 'var' ? this.counters.get(x.index.name) : undefined;
+          const len = this.k.buffers.find((b) => b.name === x.buf)?.length ?? 0;
+          return r !== undefined && r[0] >= 0 && r[1] <= len;
+        }
+        case 'bin':
+          return ok(x.a) && ok(x.b);
+        case 'call':
+          return x.args.every(ok);
+        case 'select':
+          return ok(x.cond) && ok(x.then) && ok(x.else);
+        case 'tof32':
+          return ok(x.a);
+        default:
+          return true;
+      }
+    };
+    return ok(e);
+  }
+
   /** locals known to be >= 0 (loop counters from >= 0, immutable lets of such values) */
   private readonly nonNegVars = new Set<string>();
 
@@ -189,13 +216,24 @@ class FnBuilder {
         return this.expr(e.a, 'f32');
       case 'select': {
         // a guarded load (padding) must not run when its guard is false: `if`, not `select`
-        if (hasLoad(e.then) || hasLoad(e.else)) {
+        // (unless every load in it reads at a loop counter that stays inside its buffer)
+        if ((hasLoad(e.then) || hasLoad(e.else)) && !(this.inBounds(e.then) && this.inBounds(e.else))) {
           this.expr(e.cond, 'i32');
           this.push({ op: 'if', result: t });
           this.expr(e.then, t);
           this.push({ op: 'else' });
           this.expr(e.else, t);
           this.push({ op: 'end' });
+        } else if (t === 'f32') {
+          // an f32 select as the i32 select of its bits: x64 V8 compiles an i32 select to a
+          // conditional move and an f32 one to a branch, which data-dependent conditions
+          // (relu, max pools on real data) mispredict; the same bits either way
+          this.expr(e.then, t);
+          this.push({ op: 'i32.reinterpret_f32' });
+          this.expr(e.else, t);
+          this.push({ op: 'i32.reinterpret_f32' });
+          this.expr(e.cond, 'i32');
+          this.push({ op: 'select' }, { op: 'f32.reinterpret_i32' });
         } else {
           this.expr(e.then, t);
           this.expr(e.else, t);
@@ -468,6 +506,8 @@ class FnBuilder {
         else this.nonNegVars.delete(s.v);
         this.expr(s.from, 'i32');
         this.push({ op: 'local.set', name: v });
+        if (s.from.k === 'const' && s.to.k === 'const' && s.step > 0) this.counters.set(s.v, [s.from.v, s.to.v]);
+        else this.counters.delete(s.v);
         // a loop that may run zero times is guarded; constant bounds that run at least once are not
         const guarded = !(s.from.k === 'const' && s.to.k === 'const' && s.from.v < s.to.v);
         if (guarded) {
@@ -482,6 +522,7 @@ class FnBuilder {
         this.expr(s.to, 'i32');
         this.push({ op: 'i32.lt_s' }, { op: 'br_if', label: v }, { op: 'end' });
         if (guarded) this.push({ op: 'end' });
+        this.counters.delete(s.v);
         // the next loop keeps the same groups packed: unpack after it instead
         if (groups.length && next?.k === 'for' && FnBuilder.groupKey(vectorGroups(next, this.mutableF32)) === FnBuilder.groupKey(groups)) this.live = groups;
         else this.vecUnpack(groups);
