@@ -183,6 +183,11 @@ export const CASES: readonly TestCase[] = [
   conv('conv2d', [1, 2, 9, 8], { co: 2, k: 2, s: 3 }), // stride larger than the kernel
   conv('conv2d', [2, 3, 7, 6], { co: 2, k: [3, 2], s: [2, 1], p: [1, 0], d: [1, 2] }),
   conv('conv2d', [2, 7, 4, 4], { co: 5, k: 3, p: 'valid', bias: false }),
+  // the wasm target's packed gather (f32x4 over output channels, blocks of 8): a full block and
+  // a 5-channel remainder (one vector + one scalar lane) at stride 2 and dilation 2, where
+  // input columns are not contiguous; groups with 6 and 4 channels per group
+  conv('conv2d', [1, 5, 6, 7], { co: 13, k: 3, s: 2, p: 1, d: 2 }),
+  conv('conv2d', [1, 8, 5, 4], { co: 12, k: 3, p: 1, g: 2, bias: false }),
   // conv1d
   conv('conv1d', [2, 3, 11], { co: 4, k: 3, s: 2, p: 1, d: 2 }),
   conv('conv1d', [1, 4, 8], { co: 2, k: 4, p: 'same' }),
@@ -190,6 +195,7 @@ export const CASES: readonly TestCase[] = [
   conv('conv1d', [2, 4, 9], { co: 4, k: 3, g: 4, bias: false }), // depthwise
   conv('conv1d', [1, 2, 5], { co: 2, k: 5 }), // kernel as long as the input
   conv('conv1d', [1, 3, 10], { co: 2, k: 2, s: 3, p: 'same' }),
+  conv('conv1d', [2, 6, 9], { co: 9, k: 3, s: 2, p: 1 }), // packed gather: 8 + 1 channels, stride 2
   // conv_transpose2d
   convT([2, 3, 4, 3], { co: 2, k: 3, s: 2, p: 1, op: 1 }),
   convT([1, 2, 3, 3], { co: 4, k: [2, 3], s: [2, 1], op: [1, 0] }),
@@ -199,6 +205,7 @@ export const CASES: readonly TestCase[] = [
   convT([7, 2, 2, 2], { co: 3, k: 4, s: 2, p: 1 }), // DCGAN-style
   convT([1, 2, 3, 2], { co: 2, k: 1, s: 3, op: 2 }), // stride larger than the kernel
   convT([2, 5, 3, 3], { co: 7, k: [3, 2], s: [1, 2], p: [1, 0], bias: false }),
+  convT([1, 9, 3, 4], { co: 6, k: 3, s: 2, p: 1, op: 1 }), // packed gathers: forward 6 channels (4 + 2), grad-input 9 (8 + 1), by stride phase
   // conv_transpose1d: conv_transpose2d's kernels with H = 1
   convT([2, 3, 4], { co: 2, k: 3, s: 2, p: 1, op: 1 }),
   convT([1, 4, 5], { co: 6, k: 3, s: 2, p: 1, op: 1, g: 2 }),

@@ -18,6 +18,7 @@ import { printWat } from '../src/wasm/wat-text.ts';
 import { rng32 as rng } from '../src/check/ts.ts';
 import { withStrategy, type ConvPlan } from './helpers/conv-harness.ts';
 import type { LayerPlan } from '../src/plan/types.ts';
+import { WASM_COLUMN_GATHER_W, WASM_GATHER_BLOCK, scheduleConv } from '../src/plan/schedule.ts';
 
 const isConv = (l: LayerPlan): l is ConvPlan => l.type === 'conv1d' || l.type === 'conv2d' || l.type === 'conv_transpose1d' || l.type === 'conv_transpose2d';
 
@@ -97,8 +98,9 @@ describe('simd: the same bits as the scalar module', () => {
   for (const { title, l } of convs) {
     for (const strategy of ['direct', 'im2row'] as const) {
       it(`${title} ${strategy}`, () => {
-        const prog = lowerLayer(withStrategy(l, strategy));
-        for (const c of [...prog.forward, ...prog.backward]) {
+        // the TS schedule's kernels and the wasm target's own (packed gathers, its GEMM blocks)
+        const progs = (['ts', 'wasm'] as const).map((target) => lowerLayer(withStrategy(l, strategy), { target }));
+        for (const c of progs.flatMap((prog) => [...prog.forward, ...prog.backward])) {
           const r = rng(7);
           const make = () => c.kernel.buffers.map((b) => (b.t === 'f32' ? Float32Array.from({ length: b.length }, () => r() * 2 - 1) : new Int32Array(b.length)));
           const a = make();
@@ -132,14 +134,131 @@ describe('simd: accumulators carried across the taps\' loops', () => {
       a.forEach((x, i) => expect(new Uint32Array(x.buffer), `${c.kernel.name} ${c.kernel.buffers[i]!.name}`).toEqual(new Uint32Array(b[i]!.buffer)));
     });
   }
-  it('packs once for the 9 taps of the interior forward kernel', () => {
+  it('packs once for the 3 kernel rows of the interior forward kernel', () => {
     const fwd = prog.forward.find((c) => c.kernel.name.endsWith('_fwd_direct'))!;
     const wat = printWat(kernelModule([fwd.kernel]));
     const packs = (wat.match(/;; f32x4: /g) ?? []).length;
     const loops = (wat.match(/f32x4 accumulators in loop \w+: [^\n]*\((\d+) loops\)/) ?? [])[1];
-    expect(Number(loops)).toBe(9);
-    // one block of 4 channels x 4 columns: its 4 vectors packed and unpacked once, not once per tap loop
-    expect(packs).toBe(4);
-    expect((wat.match(/f32x4\.extract_lane 0/g) ?? []).length).toBe(4);
+    // one loop over the input channels per kernel row, its 3 taps inside
+    expect(Number(loops)).toBe(3);
+    // one block of the 8 channels x 4 columns (the packed gather's: 2 vectors per column): its
+    // vectors packed and unpacked once, not once per kernel row's loop
+    const [bo, bw] = [Math.min(WASM_GATHER_BLOCK[0], 8), WASM_GATHER_BLOCK[1]];
+    expect(packs).toBe((bo / 4) * bw);
+    expect((wat.match(/f32x4\.extract_lane 0/g) ?? []).length).toBe((bo / 4) * bw);
+  });
+});
+
+// the packed gather (schedule `packed`): weights copied to [g][r][kh][kw][o], f32x4 over 4
+// output channels, so a stride-2 conv vectorizes too (its input columns are 2 apart); each
+// step splats an input value once for all the block's vectors and loads each weight vector once
+describe('simd: the packed gather vectorizes over output channels', () => {
+  const plan = planModel(parseModel({ name: 'packed', batch: 2, input: [8, 20, 20], layers: [{ type: 'conv2d', name: 'c', out_channels: 16, kernel: 3, stride: 2, padding: 1 }] }), { strategy: 'direct' });
+  const layer = plan.layers[0]!;
+  const prog = lowerLayer(layer, { target: 'wasm' });
+  const watOf = (suffix: string) => printWat(kernelModule([[...prog.forward, ...prog.backward].find((c) => c.kernel.name.endsWith(suffix))!.kernel]));
+  it('packs the weights before the forward gather and the grad-input gather', () => {
+    expect(prog.forward[0]!.kernel.name).toMatch(/_fwd_pack$/);
+    expect(prog.backward.some((c) => /_dx_pack$/.test(c.kernel.name))).toBe(true);
+  });
+  it('forward at stride 2: f32x4 accumulators, one splat per input value and one load per weight vector', () => {
+    const wat = watOf('_fwd_direct');
+    expect(wat).toMatch(/simd: f32x4 accumulators in loop r/);
+    const step = wat.slice(wat.indexOf('loop $r'));
+    const body = step.slice(0, step.indexOf('(br_if $r'));
+    // a kernel row's 3 taps x 4 columns x 16 channels: the 9 input columns they read (0..8,
+    // stride 2) splatted once each, 4 weight vectors per tap, 48 vector multiply-adds
+    expect(WASM_GATHER_BLOCK).toEqual([16, 4]);
+    expect((body.match(/f32x4\.splat/g) ?? []).length).toBe(9);
+    expect((body.match(/v128\.load/g) ?? []).length).toBe(12);
+    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(48);
+  });
+});
+
+// a kernel row's taps in one loop step update the same accumulators several times (the
+// packed gather; the column-vector gather of 1-2 channels, A's grad-input): one f32x4 per 4
+// accumulators, one vector update per tap, each lane adding in the scalar order
+describe('simd: accumulators updated by several taps in one loop step', () => {
+  const plan = planModel(parseModel({ name: 'taps', batch: 2, input: [1, 12, 12], layers: [{ type: 'conv2d', name: 'c', out_channels: 8, kernel: 5, padding: 2 }, { type: 'relu' }] }), { strategy: 'direct' });
+  const prog = lowerLayer(plan.layers[0]!, { target: 'wasm' });
+  it('grad-input over 1 channel (column vectors, 5 taps per kernel row) is vectorized', () => {
+    const dx = prog.backward.find((c) => c.kernel.name.endsWith('_dx_direct'))!;
+    const wat = printWat(kernelModule([dx.kernel]));
+    expect(wat).toMatch(/simd: f32x4 accumulators in loop r/);
+    const step = wat.slice(wat.indexOf('loop $r'));
+    const body = step.slice(0, step.indexOf('(br_if $r'));
+    // 1 channel x 8 columns (WASM_COLUMN_GATHER_W): two vectors, 5 taps -> 10 updates, no scalar multiply left
+    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(5 * (WASM_COLUMN_GATHER_W / 4));
+    expect(body).not.toMatch(/f32\.mul/);
+  });
+  it('forward from 1 input channel: one loop over the kernel rows (its one-step channel loops would stay scalar), vectorized', () => {
+    const fwd = prog.forward.find((c) => c.kernel.name.endsWith('_fwd_direct'))!;
+    const wat = printWat(kernelModule([fwd.kernel]));
+    expect(wat).toMatch(/simd: f32x4 accumulators in loop q/);
+    const step = wat.slice(wat.indexOf('loop $q'));
+    const body = step.slice(0, step.indexOf('(br_if $q'));
+    // 5 taps x 4 columns x 8 channels per kernel row
+    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(5 * 4 * 2);
+    expect(body).not.toMatch(/f32\.mul/);
+    expectOk(checkLayer(plan.layers[0]!, rng32(9), (k, args) => runKernelWasm(k, args), 'wasm'));
+  });
+  it('forward from 3 input channels: one loop over (kernel row, channel) pairs, the scalar module\'s bits', () => {
+    const rgb = planModel(parseModel({ name: 'rgb', batch: 2, input: [3, 10, 11], layers: [{ type: 'conv2d', name: 'c', out_channels: 8, kernel: 3, padding: 1 }] }), { strategy: 'direct' }).layers[0]!;
+    const fwd = lowerLayer(rgb, { target: 'wasm' }).forward.find((c) => c.kernel.name.endsWith('_fwd_direct'))!;
+    expect(printWat(kernelModule([fwd.kernel]))).toMatch(/simd: f32x4 accumulators in loop q/);
+    const r = rng(13);
+    const a = fwd.kernel.buffers.map((b) => Float32Array.from({ length: b.length }, () => r() * 2 - 1));
+    const b = a.map((x) => x.slice());
+    runKernelWasm(fwd.kernel, a, [], { simd: true });
+    runKernelWasm(fwd.kernel, b, [], { simd: false });
+    a.forEach((x, i) => expect(new Uint32Array(x.buffer)).toEqual(new Uint32Array(b[i]!.buffer)));
+    expectOk(checkLayer(rgb, rng32(9), (k, args) => runKernelWasm(k, args), 'wasm'));
+  });
+});
+
+// a block of 6 output channels: the packed weights are zero-padded to 8 channels, so the block
+// runs as two f32x4 (the 2 padding channels computed, never stored) instead of one and 2 scalar lanes
+describe('simd: packed channel blocks padded to the lanes', () => {
+  const plan = planModel(parseModel({ name: 'pad6', batch: 2, input: [4, 12, 12], layers: [{ type: 'conv2d', name: 'c', out_channels: 6, kernel: 3, padding: 1 }] }), { strategy: 'direct' });
+  const layer = plan.layers[0]!;
+  const prog = lowerLayer(layer, { target: 'wasm' });
+  it('6 channels: the interior loop is all f32x4, and the kernels match the reference', () => {
+    const fwd = prog.forward.find((c) => c.kernel.name.endsWith('_fwd_direct'))!;
+    const wat = printWat(kernelModule([fwd.kernel]));
+    const step = wat.slice(wat.indexOf('loop $r'));
+    const body = step.slice(0, step.indexOf('(br_if $r'));
+    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(3 * 4 * 2);
+    expect(body).not.toMatch(/f32\.mul/);
+    expectOk(checkLayer(layer, rng32(5), (k, args) => runKernelWasm(k, args), 'wasm'));
+  });
+});
+
+// grad-weight's im2row rows padded to an odd number of cache lines (K = 32 floats, two lines:
+// rows 48 floats apart), the GEMM reading the padded rows: still the reference's gradient
+describe('wasm grad-weight: im2row rows padded apart', () => {
+  const plan = planModel(parseModel({ name: 'padrows', batch: 2, input: [8, 6, 7], layers: [{ type: 'conv2d', name: 'c', out_channels: 5, kernel: 2, stride: [1, 2], padding: 1 }] }), { strategy: 'direct' });
+  const layer = plan.layers[0]! as ConvPlan;
+  it('K = 32: rows 48 floats apart, and the kernels match the reference', () => {
+    const schedule = scheduleConv(layer, 'wasm');
+    expect(schedule.kernels.find((k) => k.role === 'gradWeight')).toMatchObject({ algorithm: 'im2row', colsStride: 48 });
+    const prog = lowerLayer(layer, { target: 'wasm' });
+    expect(prog.scratch.find((s) => s.name === 'dwCols')!.length).toBe(2 * 7 * 4 * 48); // batch x 7x4 pixels x 48
+    expectOk(checkLayer(layer, rng32(21), (k, args) => runKernelWasm(k, args), 'wasm'));
+  });
+});
+
+// x64 V8 compiles an f32 select to a branch, which relu and max pools mispredict on real data
+// (LeNet's step on random inputs: 7.4 -> 6.0 ms): an f32 select is the i32 select of its bits,
+// and a select whose loads read at a loop counter inside their buffer is a select, not an `if`
+describe('wasm: branchless f32 selects', () => {
+  const plan = planModel(parseModel({ name: 'sel', batch: 2, input: [3, 6, 6], layers: [{ type: 'relu' }] }));
+  const prog = lowerLayer(plan.layers[0]!, { target: 'wasm' });
+  it('relu forward and grad-input: i32 selects of the bits, no branch', () => {
+    for (const c of [...prog.forward, ...prog.backward]) {
+      const wat = printWat(kernelModule([c.kernel]));
+      expect(wat, c.kernel.name).toMatch(/f32\.reinterpret_i32 \(select \(i32\.reinterpret_f32/);
+      expect(wat, c.kernel.name).not.toMatch(/\bif\b/);
+      expectOk(checkLayer(plan.layers[0]!, rng32(3), (k, args) => runKernelWasm(k, args), 'wasm'));
+    }
   });
 });

@@ -716,9 +716,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`alexnet.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(2214618624, 4000, threads > 1);
+  const heap = createHeap(2219377984, 4000, threads > 1);
   const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_cols, conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_gemm, conv11x11_s4_p2_3x224x224_to_64_dw_direct, conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2, conv11x11_s4_p2_3x224x224_to_64_db, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_gemm, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im, relu_64x55x55_fwd, relu_64x55x55_dx, maxpool3x3_s2_64x55x55_fwd, maxpool3x3_s2_64x55x55_dx, conv5x5_p2_64x27x27_to_192_fwd_direct, conv5x5_p2_64x27x27_to_192_fwd_direct_rows, conv5x5_p2_64x27x27_to_192_fwd_direct_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_gemm, conv5x5_p2_64x27x27_to_192_db, conv5x5_p2_64x27x27_to_192_dx_direct, conv5x5_p2_64x27x27_to_192_dx_direct_rows, conv5x5_p2_64x27x27_to_192_dx_direct_cols, relu_192x27x27_fwd, relu_192x27x27_dx, maxpool3x3_s2_192x27x27_fwd, maxpool3x3_s2_192x27x27_dx, conv3x3_p1_192x13x13_to_384_fwd_direct, conv3x3_p1_192x13x13_to_384_fwd_direct_rows, conv3x3_p1_192x13x13_to_384_fwd_direct_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_gemm, conv3x3_p1_192x13x13_to_384_db, conv3x3_p1_192x13x13_to_384_dx_direct, conv3x3_p1_192x13x13_to_384_dx_direct_rows, conv3x3_p1_192x13x13_to_384_dx_direct_cols, relu_384x13x13_fwd, relu_384x13x13_dx, conv3x3_p1_384x13x13_to_256_fwd_direct, conv3x3_p1_384x13x13_to_256_fwd_direct_rows, conv3x3_p1_384x13x13_to_256_fwd_direct_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_gemm, conv3x3_p1_384x13x13_to_256_db, conv3x3_p1_384x13x13_to_256_dx_direct, conv3x3_p1_384x13x13_to_256_dx_direct_rows, conv3x3_p1_384x13x13_to_256_dx_direct_cols, relu_256x13x13_fwd, relu_256x13x13_dx, conv3x3_p1_256x13x13_to_256_fwd_direct, conv3x3_p1_256x13x13_to_256_fwd_direct_rows, conv3x3_p1_256x13x13_to_256_fwd_direct_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_gemm, conv3x3_p1_256x13x13_to_256_db, conv3x3_p1_256x13x13_to_256_dx_direct, conv3x3_p1_256x13x13_to_256_dx_direct_rows, conv3x3_p1_256x13x13_to_256_dx_direct_cols, maxpool3x3_s2_256x13x13_fwd, maxpool3x3_s2_256x13x13_dx, dropout_p0p5_l14_9216_fwd_train, dropout_p0p5_l14_9216_dx_train, dropout_9216_fwd_eval, dropout_9216_dx_eval, linear_9216_to_4096_fwd, linear_9216_to_4096_dw, linear_9216_to_4096_db, linear_9216_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l17_4096_fwd_train, dropout_p0p5_l17_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_61100840, sgd_momentum_61100840, adam_61100840, adam_amsgrad_61100840 } = wasmKernels(heap, pool);
+  const { conv11x11_s4_p2_3x224x224_to_64_fwd_pack, conv11x11_s4_p2_3x224x224_to_64_fwd_direct, conv11x11_s4_p2_3x224x224_to_64_fwd_direct_rows, conv11x11_s4_p2_3x224x224_to_64_fwd_direct_cols, conv11x11_s4_p2_3x224x224_to_64_dw_direct, conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2, conv11x11_s4_p2_3x224x224_to_64_db, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_gemm, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im, relu_64x55x55_fwd, relu_64x55x55_dx, maxpool3x3_s2_64x55x55_fwd, maxpool3x3_s2_64x55x55_dx, conv5x5_p2_64x27x27_to_192_fwd_pack, conv5x5_p2_64x27x27_to_192_fwd_direct, conv5x5_p2_64x27x27_to_192_fwd_direct_rows, conv5x5_p2_64x27x27_to_192_fwd_direct_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_gemm, conv5x5_p2_64x27x27_to_192_db, conv5x5_p2_64x27x27_to_192_dx_pack, conv5x5_p2_64x27x27_to_192_dx_direct, conv5x5_p2_64x27x27_to_192_dx_direct_rows, conv5x5_p2_64x27x27_to_192_dx_direct_cols, relu_192x27x27_fwd, relu_192x27x27_dx, maxpool3x3_s2_192x27x27_fwd, maxpool3x3_s2_192x27x27_dx, conv3x3_p1_192x13x13_to_384_fwd_pack, conv3x3_p1_192x13x13_to_384_fwd_direct, conv3x3_p1_192x13x13_to_384_fwd_direct_rows, conv3x3_p1_192x13x13_to_384_fwd_direct_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_gemm, conv3x3_p1_192x13x13_to_384_db, conv3x3_p1_192x13x13_to_384_dx_pack, conv3x3_p1_192x13x13_to_384_dx_direct, conv3x3_p1_192x13x13_to_384_dx_direct_rows, conv3x3_p1_192x13x13_to_384_dx_direct_cols, relu_384x13x13_fwd, relu_384x13x13_dx, conv3x3_p1_384x13x13_to_256_fwd_pack, conv3x3_p1_384x13x13_to_256_fwd_direct, conv3x3_p1_384x13x13_to_256_fwd_direct_rows, conv3x3_p1_384x13x13_to_256_fwd_direct_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_gemm, conv3x3_p1_384x13x13_to_256_db, conv3x3_p1_384x13x13_to_256_dx_pack, conv3x3_p1_384x13x13_to_256_dx_direct, conv3x3_p1_384x13x13_to_256_dx_direct_rows, conv3x3_p1_384x13x13_to_256_dx_direct_cols, relu_256x13x13_fwd, relu_256x13x13_dx, conv3x3_p1_256x13x13_to_256_fwd_pack, conv3x3_p1_256x13x13_to_256_fwd_direct, conv3x3_p1_256x13x13_to_256_fwd_direct_rows, conv3x3_p1_256x13x13_to_256_fwd_direct_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_gemm, conv3x3_p1_256x13x13_to_256_db, conv3x3_p1_256x13x13_to_256_dx_pack, conv3x3_p1_256x13x13_to_256_dx_direct, conv3x3_p1_256x13x13_to_256_dx_direct_rows, conv3x3_p1_256x13x13_to_256_dx_direct_cols, maxpool3x3_s2_256x13x13_fwd, maxpool3x3_s2_256x13x13_dx, dropout_p0p5_l14_9216_fwd_train, dropout_p0p5_l14_9216_dx_train, dropout_9216_fwd_eval, dropout_9216_dx_eval, linear_9216_to_4096_fwd, linear_9216_to_4096_dw, linear_9216_to_4096_db, linear_9216_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l17_4096_fwd_train, dropout_p0p5_l17_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_61100840, sgd_momentum_61100840, adam_61100840, adam_amsgrad_61100840 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('alexnet.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -852,17 +852,26 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d19 = heap.f32(4096);
   const d20 = heap.f32(4096);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(1166400);
+  const scratchF32 = heap.f32(2356240);
   const s_pool1_argmax = heap.i32(46656); // kept from forward to backward
   const s_pool2_argmax = heap.i32(32448); // kept from forward to backward
   const s_pool5_argmax = heap.i32(9216); // kept from forward to backward
   const s_dropout14_mask = heap.f32(9216); // kept from forward to backward
   const s_dropout17_mask = heap.f32(4096); // kept from forward to backward
-  const s_conv1_cols = scratchF32.subarray(0, 1098075);
-  const s_conv2_cols = scratchF32.subarray(0, 1166400);
-  const s_conv3_cols = scratchF32.subarray(0, 292032);
-  const s_conv4_cols = scratchF32.subarray(0, 584064);
-  const s_conv5_cols = scratchF32.subarray(0, 389376);
+  const s_conv1_wpack = scratchF32.subarray(0, 23232);
+  const s_conv1_cols = scratchF32.subarray(23232, 1121307);
+  const s_conv2_wpack = scratchF32.subarray(0, 307200);
+  const s_conv2_dwCols = scratchF32.subarray(307200, 1485264);
+  const s_conv2_wpackT = scratchF32.subarray(1485264, 1792464);
+  const s_conv3_wpack = scratchF32.subarray(0, 663552);
+  const s_conv3_dwCols = scratchF32.subarray(663552, 958288);
+  const s_conv3_wpackT = scratchF32.subarray(958288, 1621840);
+  const s_conv4_wpack = scratchF32.subarray(0, 884736);
+  const s_conv4_dwCols = scratchF32.subarray(884736, 1471504);
+  const s_conv4_wpackT = scratchF32.subarray(1471504, 2356240);
+  const s_conv5_wpack = scratchF32.subarray(0, 589824);
+  const s_conv5_dwCols = scratchF32.subarray(589824, 981904);
+  const s_conv5_wpackT = scratchF32.subarray(981904, 1571728);
   const dlogits = heap.f32(1000);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -875,36 +884,42 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       rngState[1] = dropoutSteps++;
     }
     // conv1: conv2d [1x3x224x224] -> [1x64x55x55]
-    conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_cols(a0, s_conv1_cols);
-    conv11x11_s4_p2_3x224x224_to_64_fwd_im2row_gemm(s_conv1_cols, w_conv1, b_conv1, a1);
+    conv11x11_s4_p2_3x224x224_to_64_fwd_pack(w_conv1, s_conv1_wpack);
+    conv11x11_s4_p2_3x224x224_to_64_fwd_direct(a0, s_conv1_wpack, b_conv1, a1);
+    conv11x11_s4_p2_3x224x224_to_64_fwd_direct_rows(a0, s_conv1_wpack, b_conv1, a1);
+    conv11x11_s4_p2_3x224x224_to_64_fwd_direct_cols(a0, s_conv1_wpack, b_conv1, a1);
     // relu1: relu [1x64x55x55] -> [1x64x55x55]
     relu_64x55x55_fwd(a1, a2);
     // pool1: maxpool2d [1x64x55x55] -> [1x64x27x27]
     maxpool3x3_s2_64x55x55_fwd(a2, a3, s_pool1_argmax);
     // conv2: conv2d [1x64x27x27] -> [1x192x27x27]
-    conv5x5_p2_64x27x27_to_192_fwd_direct(a3, w_conv2, b_conv2, a4);
-    conv5x5_p2_64x27x27_to_192_fwd_direct_rows(a3, w_conv2, b_conv2, a4);
-    conv5x5_p2_64x27x27_to_192_fwd_direct_cols(a3, w_conv2, b_conv2, a4);
+    conv5x5_p2_64x27x27_to_192_fwd_pack(w_conv2, s_conv2_wpack);
+    conv5x5_p2_64x27x27_to_192_fwd_direct(a3, s_conv2_wpack, b_conv2, a4);
+    conv5x5_p2_64x27x27_to_192_fwd_direct_rows(a3, s_conv2_wpack, b_conv2, a4);
+    conv5x5_p2_64x27x27_to_192_fwd_direct_cols(a3, s_conv2_wpack, b_conv2, a4);
     // relu4: relu [1x192x27x27] -> [1x192x27x27]
     relu_192x27x27_fwd(a4, a5);
     // pool2: maxpool2d [1x192x27x27] -> [1x192x13x13]
     maxpool3x3_s2_192x27x27_fwd(a5, a6, s_pool2_argmax);
     // conv3: conv2d [1x192x13x13] -> [1x384x13x13]
-    conv3x3_p1_192x13x13_to_384_fwd_direct(a6, w_conv3, b_conv3, a7);
-    conv3x3_p1_192x13x13_to_384_fwd_direct_rows(a6, w_conv3, b_conv3, a7);
-    conv3x3_p1_192x13x13_to_384_fwd_direct_cols(a6, w_conv3, b_conv3, a7);
+    conv3x3_p1_192x13x13_to_384_fwd_pack(w_conv3, s_conv3_wpack);
+    conv3x3_p1_192x13x13_to_384_fwd_direct(a6, s_conv3_wpack, b_conv3, a7);
+    conv3x3_p1_192x13x13_to_384_fwd_direct_rows(a6, s_conv3_wpack, b_conv3, a7);
+    conv3x3_p1_192x13x13_to_384_fwd_direct_cols(a6, s_conv3_wpack, b_conv3, a7);
     // relu7: relu [1x384x13x13] -> [1x384x13x13]
     relu_384x13x13_fwd(a7, a8);
     // conv4: conv2d [1x384x13x13] -> [1x256x13x13]
-    conv3x3_p1_384x13x13_to_256_fwd_direct(a8, w_conv4, b_conv4, a9);
-    conv3x3_p1_384x13x13_to_256_fwd_direct_rows(a8, w_conv4, b_conv4, a9);
-    conv3x3_p1_384x13x13_to_256_fwd_direct_cols(a8, w_conv4, b_conv4, a9);
+    conv3x3_p1_384x13x13_to_256_fwd_pack(w_conv4, s_conv4_wpack);
+    conv3x3_p1_384x13x13_to_256_fwd_direct(a8, s_conv4_wpack, b_conv4, a9);
+    conv3x3_p1_384x13x13_to_256_fwd_direct_rows(a8, s_conv4_wpack, b_conv4, a9);
+    conv3x3_p1_384x13x13_to_256_fwd_direct_cols(a8, s_conv4_wpack, b_conv4, a9);
     // relu9: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_fwd(a9, a10);
     // conv5: conv2d [1x256x13x13] -> [1x256x13x13]
-    conv3x3_p1_256x13x13_to_256_fwd_direct(a10, w_conv5, b_conv5, a11);
-    conv3x3_p1_256x13x13_to_256_fwd_direct_rows(a10, w_conv5, b_conv5, a11);
-    conv3x3_p1_256x13x13_to_256_fwd_direct_cols(a10, w_conv5, b_conv5, a11);
+    conv3x3_p1_256x13x13_to_256_fwd_pack(w_conv5, s_conv5_wpack);
+    conv3x3_p1_256x13x13_to_256_fwd_direct(a10, s_conv5_wpack, b_conv5, a11);
+    conv3x3_p1_256x13x13_to_256_fwd_direct_rows(a10, s_conv5_wpack, b_conv5, a11);
+    conv3x3_p1_256x13x13_to_256_fwd_direct_cols(a10, s_conv5_wpack, b_conv5, a11);
     // relu11: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_fwd(a11, a12);
     // pool5: maxpool2d [1x256x13x13] -> [1x256x6x6]
@@ -971,41 +986,45 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu11: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_dx(a12, d12, d11);
     // conv5: conv2d [1x256x13x13] -> [1x256x13x13]
-    conv3x3_p1_256x13x13_to_256_dw_im2row_cols(a10, s_conv5_cols);
-    conv3x3_p1_256x13x13_to_256_dw_im2row_gemm(s_conv5_cols, d11, gw_conv5);
+    conv3x3_p1_256x13x13_to_256_dw_im2row_cols(a10, s_conv5_dwCols);
+    conv3x3_p1_256x13x13_to_256_dw_im2row_gemm(s_conv5_dwCols, d11, gw_conv5);
     conv3x3_p1_256x13x13_to_256_db(d11, gb_conv5);
-    conv3x3_p1_256x13x13_to_256_dx_direct(d11, w_conv5, d10);
-    conv3x3_p1_256x13x13_to_256_dx_direct_rows(d11, w_conv5, d10);
-    conv3x3_p1_256x13x13_to_256_dx_direct_cols(d11, w_conv5, d10);
+    conv3x3_p1_256x13x13_to_256_dx_pack(w_conv5, s_conv5_wpackT);
+    conv3x3_p1_256x13x13_to_256_dx_direct(d11, s_conv5_wpackT, d10);
+    conv3x3_p1_256x13x13_to_256_dx_direct_rows(d11, s_conv5_wpackT, d10);
+    conv3x3_p1_256x13x13_to_256_dx_direct_cols(d11, s_conv5_wpackT, d10);
     // relu9: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_dx(a10, d10, d9);
     // conv4: conv2d [1x384x13x13] -> [1x256x13x13]
-    conv3x3_p1_384x13x13_to_256_dw_im2row_cols(a8, s_conv4_cols);
-    conv3x3_p1_384x13x13_to_256_dw_im2row_gemm(s_conv4_cols, d9, gw_conv4);
+    conv3x3_p1_384x13x13_to_256_dw_im2row_cols(a8, s_conv4_dwCols);
+    conv3x3_p1_384x13x13_to_256_dw_im2row_gemm(s_conv4_dwCols, d9, gw_conv4);
     conv3x3_p1_384x13x13_to_256_db(d9, gb_conv4);
-    conv3x3_p1_384x13x13_to_256_dx_direct(d9, w_conv4, d8);
-    conv3x3_p1_384x13x13_to_256_dx_direct_rows(d9, w_conv4, d8);
-    conv3x3_p1_384x13x13_to_256_dx_direct_cols(d9, w_conv4, d8);
+    conv3x3_p1_384x13x13_to_256_dx_pack(w_conv4, s_conv4_wpackT);
+    conv3x3_p1_384x13x13_to_256_dx_direct(d9, s_conv4_wpackT, d8);
+    conv3x3_p1_384x13x13_to_256_dx_direct_rows(d9, s_conv4_wpackT, d8);
+    conv3x3_p1_384x13x13_to_256_dx_direct_cols(d9, s_conv4_wpackT, d8);
     // relu7: relu [1x384x13x13] -> [1x384x13x13]
     relu_384x13x13_dx(a8, d8, d7);
     // conv3: conv2d [1x192x13x13] -> [1x384x13x13]
-    conv3x3_p1_192x13x13_to_384_dw_im2row_cols(a6, s_conv3_cols);
-    conv3x3_p1_192x13x13_to_384_dw_im2row_gemm(s_conv3_cols, d7, gw_conv3);
+    conv3x3_p1_192x13x13_to_384_dw_im2row_cols(a6, s_conv3_dwCols);
+    conv3x3_p1_192x13x13_to_384_dw_im2row_gemm(s_conv3_dwCols, d7, gw_conv3);
     conv3x3_p1_192x13x13_to_384_db(d7, gb_conv3);
-    conv3x3_p1_192x13x13_to_384_dx_direct(d7, w_conv3, d6);
-    conv3x3_p1_192x13x13_to_384_dx_direct_rows(d7, w_conv3, d6);
-    conv3x3_p1_192x13x13_to_384_dx_direct_cols(d7, w_conv3, d6);
+    conv3x3_p1_192x13x13_to_384_dx_pack(w_conv3, s_conv3_wpackT);
+    conv3x3_p1_192x13x13_to_384_dx_direct(d7, s_conv3_wpackT, d6);
+    conv3x3_p1_192x13x13_to_384_dx_direct_rows(d7, s_conv3_wpackT, d6);
+    conv3x3_p1_192x13x13_to_384_dx_direct_cols(d7, s_conv3_wpackT, d6);
     // pool2: maxpool2d [1x192x27x27] -> [1x192x13x13]
     maxpool3x3_s2_192x27x27_dx(d6, s_pool2_argmax, d5);
     // relu4: relu [1x192x27x27] -> [1x192x27x27]
     relu_192x27x27_dx(a5, d5, d4);
     // conv2: conv2d [1x64x27x27] -> [1x192x27x27]
-    conv5x5_p2_64x27x27_to_192_dw_im2row_cols(a3, s_conv2_cols);
-    conv5x5_p2_64x27x27_to_192_dw_im2row_gemm(s_conv2_cols, d4, gw_conv2);
+    conv5x5_p2_64x27x27_to_192_dw_im2row_cols(a3, s_conv2_dwCols);
+    conv5x5_p2_64x27x27_to_192_dw_im2row_gemm(s_conv2_dwCols, d4, gw_conv2);
     conv5x5_p2_64x27x27_to_192_db(d4, gb_conv2);
-    conv5x5_p2_64x27x27_to_192_dx_direct(d4, w_conv2, d3);
-    conv5x5_p2_64x27x27_to_192_dx_direct_rows(d4, w_conv2, d3);
-    conv5x5_p2_64x27x27_to_192_dx_direct_cols(d4, w_conv2, d3);
+    conv5x5_p2_64x27x27_to_192_dx_pack(w_conv2, s_conv2_wpackT);
+    conv5x5_p2_64x27x27_to_192_dx_direct(d4, s_conv2_wpackT, d3);
+    conv5x5_p2_64x27x27_to_192_dx_direct_rows(d4, s_conv2_wpackT, d3);
+    conv5x5_p2_64x27x27_to_192_dx_direct_cols(d4, s_conv2_wpackT, d3);
     // pool1: maxpool2d [1x64x55x55] -> [1x64x27x27]
     maxpool3x3_s2_64x55x55_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [1x64x55x55] -> [1x64x55x55]
@@ -1055,41 +1074,45 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu11: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_dx(a12, d12, d11);
     // conv5: conv2d [1x256x13x13] -> [1x256x13x13]
-    conv3x3_p1_256x13x13_to_256_dw_im2row_cols(a10, s_conv5_cols);
-    conv3x3_p1_256x13x13_to_256_dw_im2row_gemm(s_conv5_cols, d11, gw_conv5);
+    conv3x3_p1_256x13x13_to_256_dw_im2row_cols(a10, s_conv5_dwCols);
+    conv3x3_p1_256x13x13_to_256_dw_im2row_gemm(s_conv5_dwCols, d11, gw_conv5);
     conv3x3_p1_256x13x13_to_256_db(d11, gb_conv5);
-    conv3x3_p1_256x13x13_to_256_dx_direct(d11, w_conv5, d10);
-    conv3x3_p1_256x13x13_to_256_dx_direct_rows(d11, w_conv5, d10);
-    conv3x3_p1_256x13x13_to_256_dx_direct_cols(d11, w_conv5, d10);
+    conv3x3_p1_256x13x13_to_256_dx_pack(w_conv5, s_conv5_wpackT);
+    conv3x3_p1_256x13x13_to_256_dx_direct(d11, s_conv5_wpackT, d10);
+    conv3x3_p1_256x13x13_to_256_dx_direct_rows(d11, s_conv5_wpackT, d10);
+    conv3x3_p1_256x13x13_to_256_dx_direct_cols(d11, s_conv5_wpackT, d10);
     // relu9: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_dx(a10, d10, d9);
     // conv4: conv2d [1x384x13x13] -> [1x256x13x13]
-    conv3x3_p1_384x13x13_to_256_dw_im2row_cols(a8, s_conv4_cols);
-    conv3x3_p1_384x13x13_to_256_dw_im2row_gemm(s_conv4_cols, d9, gw_conv4);
+    conv3x3_p1_384x13x13_to_256_dw_im2row_cols(a8, s_conv4_dwCols);
+    conv3x3_p1_384x13x13_to_256_dw_im2row_gemm(s_conv4_dwCols, d9, gw_conv4);
     conv3x3_p1_384x13x13_to_256_db(d9, gb_conv4);
-    conv3x3_p1_384x13x13_to_256_dx_direct(d9, w_conv4, d8);
-    conv3x3_p1_384x13x13_to_256_dx_direct_rows(d9, w_conv4, d8);
-    conv3x3_p1_384x13x13_to_256_dx_direct_cols(d9, w_conv4, d8);
+    conv3x3_p1_384x13x13_to_256_dx_pack(w_conv4, s_conv4_wpackT);
+    conv3x3_p1_384x13x13_to_256_dx_direct(d9, s_conv4_wpackT, d8);
+    conv3x3_p1_384x13x13_to_256_dx_direct_rows(d9, s_conv4_wpackT, d8);
+    conv3x3_p1_384x13x13_to_256_dx_direct_cols(d9, s_conv4_wpackT, d8);
     // relu7: relu [1x384x13x13] -> [1x384x13x13]
     relu_384x13x13_dx(a8, d8, d7);
     // conv3: conv2d [1x192x13x13] -> [1x384x13x13]
-    conv3x3_p1_192x13x13_to_384_dw_im2row_cols(a6, s_conv3_cols);
-    conv3x3_p1_192x13x13_to_384_dw_im2row_gemm(s_conv3_cols, d7, gw_conv3);
+    conv3x3_p1_192x13x13_to_384_dw_im2row_cols(a6, s_conv3_dwCols);
+    conv3x3_p1_192x13x13_to_384_dw_im2row_gemm(s_conv3_dwCols, d7, gw_conv3);
     conv3x3_p1_192x13x13_to_384_db(d7, gb_conv3);
-    conv3x3_p1_192x13x13_to_384_dx_direct(d7, w_conv3, d6);
-    conv3x3_p1_192x13x13_to_384_dx_direct_rows(d7, w_conv3, d6);
-    conv3x3_p1_192x13x13_to_384_dx_direct_cols(d7, w_conv3, d6);
+    conv3x3_p1_192x13x13_to_384_dx_pack(w_conv3, s_conv3_wpackT);
+    conv3x3_p1_192x13x13_to_384_dx_direct(d7, s_conv3_wpackT, d6);
+    conv3x3_p1_192x13x13_to_384_dx_direct_rows(d7, s_conv3_wpackT, d6);
+    conv3x3_p1_192x13x13_to_384_dx_direct_cols(d7, s_conv3_wpackT, d6);
     // pool2: maxpool2d [1x192x27x27] -> [1x192x13x13]
     maxpool3x3_s2_192x27x27_dx(d6, s_pool2_argmax, d5);
     // relu4: relu [1x192x27x27] -> [1x192x27x27]
     relu_192x27x27_dx(a5, d5, d4);
     // conv2: conv2d [1x64x27x27] -> [1x192x27x27]
-    conv5x5_p2_64x27x27_to_192_dw_im2row_cols(a3, s_conv2_cols);
-    conv5x5_p2_64x27x27_to_192_dw_im2row_gemm(s_conv2_cols, d4, gw_conv2);
+    conv5x5_p2_64x27x27_to_192_dw_im2row_cols(a3, s_conv2_dwCols);
+    conv5x5_p2_64x27x27_to_192_dw_im2row_gemm(s_conv2_dwCols, d4, gw_conv2);
     conv5x5_p2_64x27x27_to_192_db(d4, gb_conv2);
-    conv5x5_p2_64x27x27_to_192_dx_direct(d4, w_conv2, d3);
-    conv5x5_p2_64x27x27_to_192_dx_direct_rows(d4, w_conv2, d3);
-    conv5x5_p2_64x27x27_to_192_dx_direct_cols(d4, w_conv2, d3);
+    conv5x5_p2_64x27x27_to_192_dx_pack(w_conv2, s_conv2_wpackT);
+    conv5x5_p2_64x27x27_to_192_dx_direct(d4, s_conv2_wpackT, d3);
+    conv5x5_p2_64x27x27_to_192_dx_direct_rows(d4, s_conv2_wpackT, d3);
+    conv5x5_p2_64x27x27_to_192_dx_direct_cols(d4, s_conv2_wpackT, d3);
     // pool1: maxpool2d [1x64x55x55] -> [1x64x27x27]
     maxpool3x3_s2_64x55x55_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [1x64x55x55] -> [1x64x55x55]

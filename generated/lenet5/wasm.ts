@@ -444,9 +444,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`lenet5.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(8282048, 1280, threads > 1);
+  const heap = createHeap(8304448, 1280, threads > 1);
   const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_fwd_direct_cols, conv5x5_6x14x14_to_16_dw_im2row_cols, conv5x5_6x14x14_to_16_dw_im2row_gemm, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706, sgd_momentum_61706, adam_61706, adam_amsgrad_61706 } = wasmKernels(heap, pool);
+  const { conv5x5_p2_1x28x28_to_6_fwd_pack, conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_pack, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_fwd_direct_cols, conv5x5_6x14x14_to_16_dw_im2row_cols, conv5x5_6x14x14_to_16_dw_im2row_gemm, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_pack, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706, sgd_momentum_61706, adam_61706, adam_amsgrad_61706 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('lenet5.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -532,10 +532,13 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d10 = heap.f32(2688);
   const d11 = heap.f32(2688);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(480000);
+  const scratchF32 = heap.f32(485600);
   const s_s2_argmax = heap.i32(37632); // kept from forward to backward
   const s_s4_argmax = heap.i32(12800); // kept from forward to backward
-  const s_c3_cols = scratchF32.subarray(0, 480000);
+  const s_c1_wpack = scratchF32.subarray(0, 200);
+  const s_c3_wpack = scratchF32.subarray(0, 2400);
+  const s_c3_cols = scratchF32.subarray(2400, 482400);
+  const s_c3_wpackT = scratchF32.subarray(482400, 485600);
   const dlogits = heap.f32(320);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -544,16 +547,18 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     checkF32('lenet5.forward', 'x', x, 25088, '[32x1x28x28]');
     a0.set(x);
     // c1: conv2d [32x1x28x28] -> [32x6x28x28]
-    conv5x5_p2_1x28x28_to_6_fwd_direct(a0, w_c1, b_c1, a1);
-    conv5x5_p2_1x28x28_to_6_fwd_direct_rows(a0, w_c1, b_c1, a1);
-    conv5x5_p2_1x28x28_to_6_fwd_direct_cols(a0, w_c1, b_c1, a1);
+    conv5x5_p2_1x28x28_to_6_fwd_pack(w_c1, s_c1_wpack);
+    conv5x5_p2_1x28x28_to_6_fwd_direct(a0, s_c1_wpack, b_c1, a1);
+    conv5x5_p2_1x28x28_to_6_fwd_direct_rows(a0, s_c1_wpack, b_c1, a1);
+    conv5x5_p2_1x28x28_to_6_fwd_direct_cols(a0, s_c1_wpack, b_c1, a1);
     // relu1: relu [32x6x28x28] -> [32x6x28x28]
     relu_6x28x28_fwd(a1, a2);
     // s2: maxpool2d [32x6x28x28] -> [32x6x14x14]
     maxpool2x2_s2_6x28x28_fwd(a2, a3, s_s2_argmax);
     // c3: conv2d [32x6x14x14] -> [32x16x10x10]
-    conv5x5_6x14x14_to_16_fwd_direct(a3, w_c3, b_c3, a4);
-    conv5x5_6x14x14_to_16_fwd_direct_cols(a3, w_c3, b_c3, a4);
+    conv5x5_6x14x14_to_16_fwd_pack(w_c3, s_c3_wpack);
+    conv5x5_6x14x14_to_16_fwd_direct(a3, s_c3_wpack, b_c3, a4);
+    conv5x5_6x14x14_to_16_fwd_direct_cols(a3, s_c3_wpack, b_c3, a4);
     // relu4: relu [32x16x10x10] -> [32x16x10x10]
     relu_16x10x10_fwd(a4, a5);
     // s4: maxpool2d [32x16x10x10] -> [32x16x5x5]
@@ -598,9 +603,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv5x5_6x14x14_to_16_dw_im2row_cols(a3, s_c3_cols);
     conv5x5_6x14x14_to_16_dw_im2row_gemm(s_c3_cols, d4, gw_c3);
     conv5x5_6x14x14_to_16_db(d4, gb_c3);
-    conv5x5_6x14x14_to_16_dx_direct(d4, w_c3, d3);
-    conv5x5_6x14x14_to_16_dx_direct_rows(d4, w_c3, d3);
-    conv5x5_6x14x14_to_16_dx_direct_cols(d4, w_c3, d3);
+    conv5x5_6x14x14_to_16_dx_pack(w_c3, s_c3_wpackT);
+    conv5x5_6x14x14_to_16_dx_direct(d4, s_c3_wpackT, d3);
+    conv5x5_6x14x14_to_16_dx_direct_rows(d4, s_c3_wpackT, d3);
+    conv5x5_6x14x14_to_16_dx_direct_cols(d4, s_c3_wpackT, d3);
     // s2: maxpool2d [32x6x28x28] -> [32x6x14x14]
     maxpool2x2_s2_6x28x28_dx(d3, s_s2_argmax, d2);
     // relu1: relu [32x6x28x28] -> [32x6x28x28]
@@ -641,9 +647,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv5x5_6x14x14_to_16_dw_im2row_cols(a3, s_c3_cols);
     conv5x5_6x14x14_to_16_dw_im2row_gemm(s_c3_cols, d4, gw_c3);
     conv5x5_6x14x14_to_16_db(d4, gb_c3);
-    conv5x5_6x14x14_to_16_dx_direct(d4, w_c3, d3);
-    conv5x5_6x14x14_to_16_dx_direct_rows(d4, w_c3, d3);
-    conv5x5_6x14x14_to_16_dx_direct_cols(d4, w_c3, d3);
+    conv5x5_6x14x14_to_16_dx_pack(w_c3, s_c3_wpackT);
+    conv5x5_6x14x14_to_16_dx_direct(d4, s_c3_wpackT, d3);
+    conv5x5_6x14x14_to_16_dx_direct_rows(d4, s_c3_wpackT, d3);
+    conv5x5_6x14x14_to_16_dx_direct_cols(d4, s_c3_wpackT, d3);
     // s2: maxpool2d [32x6x28x28] -> [32x6x14x14]
     maxpool2x2_s2_6x28x28_dx(d3, s_s2_argmax, d2);
     // relu1: relu [32x6x28x28] -> [32x6x28x28]

@@ -951,9 +951,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`mobilenet_small.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(8078720, 640, threads > 1);
+  const heap = createHeap(8145280, 640, threads > 1);
   const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu6_16x14x14_fwd, relu6_16x14x14_dx, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_g16_16x14x14_to_16_dw_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct_rows, conv3x3_p1_g16_16x14x14_to_16_dx_direct_cols, conv1x1_16x14x14_to_16_nobias_fwd_direct, conv1x1_16x14x14_to_16_nobias_fwd_direct_cols, conv1x1_16x14x14_to_16_dw_im2row_cols, conv1x1_16x14x14_to_16_dw_im2row_gemm, conv1x1_16x14x14_to_16_dx_direct, conv1x1_16x14x14_to_16_dx_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_rows, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols, bn2d_16x7x7_fwd_train, bn2d_16x7x7_dwb_train, bn2d_16x7x7_dx_train, bn2d_16x7x7_fwd_eval, bn2d_16x7x7_dwb_eval, bn2d_16x7x7_dx_eval, relu6_16x7x7_fwd, relu6_16x7x7_dx, conv1x1_16x7x7_to_32_nobias_fwd_direct, conv1x1_16x7x7_to_32_nobias_fwd_direct_cols, conv1x1_16x7x7_to_32_dw_im2row_cols, conv1x1_16x7x7_to_32_dw_im2row_gemm, conv1x1_16x7x7_to_32_dx_direct, conv1x1_16x7x7_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu6_32x7x7_fwd, relu6_32x7x7_dx, conv1x1_32x7x7_to_64_nobias_fwd_direct, conv1x1_32x7x7_to_64_nobias_fwd_direct_cols, conv1x1_32x7x7_to_64_dw_im2row_cols, conv1x1_32x7x7_to_64_dw_im2row_gemm, conv1x1_32x7x7_to_64_dx_direct, conv1x1_32x7x7_to_64_dx_direct_cols, bn2d_64x7x7_fwd_train, bn2d_64x7x7_dwb_train, bn2d_64x7x7_dx_train, bn2d_64x7x7_fwd_eval, bn2d_64x7x7_dwb_eval, bn2d_64x7x7_dx_eval, relu6_64x7x7_fwd, relu6_64x7x7_dx, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_rows, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols, conv3x3_p1_g64_64x7x7_to_64_dw_direct, conv3x3_p1_g64_64x7x7_to_64_dx_direct, conv3x3_p1_g64_64x7x7_to_64_dx_direct_rows, conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols, conv1x1_64x7x7_to_32_nobias_fwd_direct, conv1x1_64x7x7_to_32_nobias_fwd_direct_cols, conv1x1_64x7x7_to_32_dw_im2row_cols, conv1x1_64x7x7_to_32_dw_im2row_gemm, conv1x1_64x7x7_to_32_dx_direct, conv1x1_64x7x7_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_32x7x7, softmax_xent_16x10, sgd_6714, sgd_momentum_6714, adam_6714, adam_amsgrad_6714 } = wasmKernels(heap, pool);
+  const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu6_16x14x14_fwd, relu6_16x14x14_dx, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_g16_16x14x14_to_16_dw_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct_rows, conv3x3_p1_g16_16x14x14_to_16_dx_direct_cols, conv1x1_16x14x14_to_16_fwd_pack, conv1x1_16x14x14_to_16_nobias_fwd_direct, conv1x1_16x14x14_to_16_nobias_fwd_direct_cols, conv1x1_16x14x14_to_16_dw_im2row_cols, conv1x1_16x14x14_to_16_dw_im2row_gemm, conv1x1_16x14x14_to_16_dx_pack, conv1x1_16x14x14_to_16_dx_direct, conv1x1_16x14x14_to_16_dx_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols, bn2d_16x7x7_fwd_train, bn2d_16x7x7_dwb_train, bn2d_16x7x7_dx_train, bn2d_16x7x7_fwd_eval, bn2d_16x7x7_dwb_eval, bn2d_16x7x7_dx_eval, relu6_16x7x7_fwd, relu6_16x7x7_dx, conv1x1_16x7x7_to_32_fwd_pack, conv1x1_16x7x7_to_32_nobias_fwd_direct, conv1x1_16x7x7_to_32_nobias_fwd_direct_cols, conv1x1_16x7x7_to_32_dw_im2row_cols, conv1x1_16x7x7_to_32_dw_im2row_gemm, conv1x1_16x7x7_to_32_dx_pack, conv1x1_16x7x7_to_32_dx_direct, conv1x1_16x7x7_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu6_32x7x7_fwd, relu6_32x7x7_dx, conv1x1_32x7x7_to_64_fwd_pack, conv1x1_32x7x7_to_64_nobias_fwd_direct, conv1x1_32x7x7_to_64_nobias_fwd_direct_cols, conv1x1_32x7x7_to_64_dw_im2row_cols, conv1x1_32x7x7_to_64_dw_im2row_gemm, conv1x1_32x7x7_to_64_dx_pack, conv1x1_32x7x7_to_64_dx_direct, conv1x1_32x7x7_to_64_dx_direct_cols, bn2d_64x7x7_fwd_train, bn2d_64x7x7_dwb_train, bn2d_64x7x7_dx_train, bn2d_64x7x7_fwd_eval, bn2d_64x7x7_dwb_eval, bn2d_64x7x7_dx_eval, relu6_64x7x7_fwd, relu6_64x7x7_dx, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols, conv3x3_p1_g64_64x7x7_to_64_dw_direct, conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols, conv1x1_64x7x7_to_32_fwd_pack, conv1x1_64x7x7_to_32_nobias_fwd_direct, conv1x1_64x7x7_to_32_nobias_fwd_direct_cols, conv1x1_64x7x7_to_32_dw_im2row_cols, conv1x1_64x7x7_to_32_dw_im2row_gemm, conv1x1_64x7x7_to_32_dx_pack, conv1x1_64x7x7_to_32_dx_direct, conv1x1_64x7x7_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_32x7x7, softmax_xent_16x10, sgd_6714, sgd_momentum_6714, adam_6714, adam_amsgrad_6714 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('mobilenet_small.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1171,7 +1171,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d24 = heap.f32(25088);
   const d26 = heap.f32(512);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(50176);
+  const scratchF32 = heap.f32(66816);
   const s_stem_bn_stats = heap.f32(32); // kept from forward to backward
   const s_s1_dw_bn_stats = heap.f32(32); // kept from forward to backward
   const s_s1_pw_bn_stats = heap.f32(32); // kept from forward to backward
@@ -1180,24 +1180,33 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const s_ir_expand_bn_stats = heap.f32(128); // kept from forward to backward
   const s_ir_dw_bn_stats = heap.f32(128); // kept from forward to backward
   const s_ir_project_bn_stats = heap.f32(64); // kept from forward to backward
+  const s_stem_wpack = scratchF32.subarray(0, 144);
   const s_stem_bn_partial = scratchF32.subarray(0, 512);
   const s_stem_bn_sums = scratchF32.subarray(512, 544);
   const s_s1_dw_bn_partial = scratchF32.subarray(0, 512);
   const s_s1_dw_bn_sums = scratchF32.subarray(512, 544);
-  const s_s1_pw_cols = scratchF32.subarray(0, 50176);
+  const s_s1_pw_wpack = scratchF32.subarray(0, 256);
+  const s_s1_pw_cols = scratchF32.subarray(256, 50432);
+  const s_s1_pw_wpackT = scratchF32.subarray(50432, 50688);
   const s_s1_pw_bn_partial = scratchF32.subarray(0, 512);
   const s_s1_pw_bn_sums = scratchF32.subarray(512, 544);
   const s_s2_dw_bn_partial = scratchF32.subarray(0, 512);
   const s_s2_dw_bn_sums = scratchF32.subarray(512, 544);
-  const s_s2_pw_cols = scratchF32.subarray(0, 12544);
+  const s_s2_pw_wpack = scratchF32.subarray(0, 512);
+  const s_s2_pw_cols = scratchF32.subarray(512, 13056);
+  const s_s2_pw_wpackT = scratchF32.subarray(13056, 13568);
   const s_s2_pw_bn_partial = scratchF32.subarray(0, 1024);
   const s_s2_pw_bn_sums = scratchF32.subarray(1024, 1088);
-  const s_ir_expand_cols = scratchF32.subarray(0, 25088);
+  const s_ir_expand_wpack = scratchF32.subarray(0, 2048);
+  const s_ir_expand_dwCols = scratchF32.subarray(2048, 39680);
+  const s_ir_expand_wpackT = scratchF32.subarray(39680, 41728);
   const s_ir_expand_bn_partial = scratchF32.subarray(0, 2048);
   const s_ir_expand_bn_sums = scratchF32.subarray(2048, 2176);
   const s_ir_dw_bn_partial = scratchF32.subarray(0, 2048);
   const s_ir_dw_bn_sums = scratchF32.subarray(2048, 2176);
-  const s_ir_project_cols = scratchF32.subarray(0, 50176);
+  const s_ir_project_wpack = scratchF32.subarray(0, 2048);
+  const s_ir_project_dwCols = scratchF32.subarray(2048, 64768);
+  const s_ir_project_wpackT = scratchF32.subarray(64768, 66816);
   const s_ir_project_bn_partial = scratchF32.subarray(0, 1024);
   const s_ir_project_bn_sums = scratchF32.subarray(1024, 1088);
   const dlogits = heap.f32(160);
@@ -1219,9 +1228,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       nbt_ir_project_bn[0] = nbt_ir_project_bn[0]! + BigInt(1);
     }
     // stem: conv2d [16x1x28x28] -> [16x16x14x14]
-    conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct(a0, w_stem, a1);
-    conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows(a0, w_stem, a1);
-    conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols(a0, w_stem, a1);
+    conv3x3_s2_p1_1x28x28_to_16_fwd_pack(w_stem, s_stem_wpack);
+    conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct(a0, s_stem_wpack, a1);
+    conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows(a0, s_stem_wpack, a1);
+    conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols(a0, s_stem_wpack, a1);
     // stem_bn: batchnorm2d [16x16x14x14] -> [16x16x14x14]
     if (training) {
       bn2d_16x14x14_fwd_train(a1, w_stem_bn, b_stem_bn, run_stem_bn, s_stem_bn_partial, s_stem_bn_stats, a2);
@@ -1243,8 +1253,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu65: relu6 [16x16x14x14] -> [16x16x14x14]
     relu6_16x14x14_fwd(a5, a6);
     // s1_pw: conv2d [16x16x14x14] -> [16x16x14x14]
-    conv1x1_16x14x14_to_16_nobias_fwd_direct(a6, w_s1_pw, a7);
-    conv1x1_16x14x14_to_16_nobias_fwd_direct_cols(a6, w_s1_pw, a7);
+    conv1x1_16x14x14_to_16_fwd_pack(w_s1_pw, s_s1_pw_wpack);
+    conv1x1_16x14x14_to_16_nobias_fwd_direct(a6, s_s1_pw_wpack, a7);
+    conv1x1_16x14x14_to_16_nobias_fwd_direct_cols(a6, s_s1_pw_wpack, a7);
     // s1_pw_bn: batchnorm2d [16x16x14x14] -> [16x16x14x14]
     if (training) {
       bn2d_16x14x14_fwd_train(a7, w_s1_pw_bn, b_s1_pw_bn, run_s1_pw_bn, s_s1_pw_bn_partial, s_s1_pw_bn_stats, a8);
@@ -1254,8 +1265,6 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // s1_out: relu6 [16x16x14x14] -> [16x16x14x14]
     relu6_16x14x14_fwd(a8, a9);
     // s2_dw: conv2d [16x16x14x14] -> [16x16x7x7]
-    conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct(a9, w_s2_dw, a10);
-    conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows(a9, w_s2_dw, a10);
     conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols(a9, w_s2_dw, a10);
     // s2_dw_bn: batchnorm2d [16x16x7x7] -> [16x16x7x7]
     if (training) {
@@ -1266,8 +1275,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu611: relu6 [16x16x7x7] -> [16x16x7x7]
     relu6_16x7x7_fwd(a11, a12);
     // s2_pw: conv2d [16x16x7x7] -> [16x32x7x7]
-    conv1x1_16x7x7_to_32_nobias_fwd_direct(a12, w_s2_pw, a13);
-    conv1x1_16x7x7_to_32_nobias_fwd_direct_cols(a12, w_s2_pw, a13);
+    conv1x1_16x7x7_to_32_fwd_pack(w_s2_pw, s_s2_pw_wpack);
+    conv1x1_16x7x7_to_32_nobias_fwd_direct(a12, s_s2_pw_wpack, a13);
+    conv1x1_16x7x7_to_32_nobias_fwd_direct_cols(a12, s_s2_pw_wpack, a13);
     // s2_pw_bn: batchnorm2d [16x32x7x7] -> [16x32x7x7]
     if (training) {
       bn2d_32x7x7_fwd_train(a13, w_s2_pw_bn, b_s2_pw_bn, run_s2_pw_bn, s_s2_pw_bn_partial, s_s2_pw_bn_stats, a14);
@@ -1277,8 +1287,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // s2_out: relu6 [16x32x7x7] -> [16x32x7x7]
     relu6_32x7x7_fwd(a14, a15);
     // ir_expand: conv2d [16x32x7x7] -> [16x64x7x7]
-    conv1x1_32x7x7_to_64_nobias_fwd_direct(a15, w_ir_expand, a16);
-    conv1x1_32x7x7_to_64_nobias_fwd_direct_cols(a15, w_ir_expand, a16);
+    conv1x1_32x7x7_to_64_fwd_pack(w_ir_expand, s_ir_expand_wpack);
+    conv1x1_32x7x7_to_64_nobias_fwd_direct(a15, s_ir_expand_wpack, a16);
+    conv1x1_32x7x7_to_64_nobias_fwd_direct_cols(a15, s_ir_expand_wpack, a16);
     // ir_expand_bn: batchnorm2d [16x64x7x7] -> [16x64x7x7]
     if (training) {
       bn2d_64x7x7_fwd_train(a16, w_ir_expand_bn, b_ir_expand_bn, run_ir_expand_bn, s_ir_expand_bn_partial, s_ir_expand_bn_stats, a17);
@@ -1288,8 +1299,6 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu617: relu6 [16x64x7x7] -> [16x64x7x7]
     relu6_64x7x7_fwd(a17, a18);
     // ir_dw: conv2d [16x64x7x7] -> [16x64x7x7]
-    conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct(a18, w_ir_dw, a19);
-    conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_rows(a18, w_ir_dw, a19);
     conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols(a18, w_ir_dw, a19);
     // ir_dw_bn: batchnorm2d [16x64x7x7] -> [16x64x7x7]
     if (training) {
@@ -1300,8 +1309,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu620: relu6 [16x64x7x7] -> [16x64x7x7]
     relu6_64x7x7_fwd(a20, a21);
     // ir_project: conv2d [16x64x7x7] -> [16x32x7x7]
-    conv1x1_64x7x7_to_32_nobias_fwd_direct(a21, w_ir_project, a22);
-    conv1x1_64x7x7_to_32_nobias_fwd_direct_cols(a21, w_ir_project, a22);
+    conv1x1_64x7x7_to_32_fwd_pack(w_ir_project, s_ir_project_wpack);
+    conv1x1_64x7x7_to_32_nobias_fwd_direct(a21, s_ir_project_wpack, a22);
+    conv1x1_64x7x7_to_32_nobias_fwd_direct_cols(a21, s_ir_project_wpack, a22);
     // ir_project_bn: batchnorm2d [16x32x7x7] -> [16x32x7x7]
     if (training) {
       bn2d_32x7x7_fwd_train(a22, w_ir_project_bn, b_ir_project_bn, run_ir_project_bn, s_ir_project_bn_partial, s_ir_project_bn_stats, a23);
@@ -1337,10 +1347,11 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d24, w_ir_project_bn, run_ir_project_bn, d22);
     }
     // ir_project: conv2d [16x64x7x7] -> [16x32x7x7]
-    conv1x1_64x7x7_to_32_dw_im2row_cols(a21, s_ir_project_cols);
-    conv1x1_64x7x7_to_32_dw_im2row_gemm(s_ir_project_cols, d22, gw_ir_project);
-    conv1x1_64x7x7_to_32_dx_direct(d22, w_ir_project, d21);
-    conv1x1_64x7x7_to_32_dx_direct_cols(d22, w_ir_project, d21);
+    conv1x1_64x7x7_to_32_dw_im2row_cols(a21, s_ir_project_dwCols);
+    conv1x1_64x7x7_to_32_dw_im2row_gemm(s_ir_project_dwCols, d22, gw_ir_project);
+    conv1x1_64x7x7_to_32_dx_pack(w_ir_project, s_ir_project_wpackT);
+    conv1x1_64x7x7_to_32_dx_direct(d22, s_ir_project_wpackT, d21);
+    conv1x1_64x7x7_to_32_dx_direct_cols(d22, s_ir_project_wpackT, d21);
     // relu620: relu6 [16x64x7x7] -> [16x64x7x7]
     relu6_64x7x7_dx(a20, d21, d20);
     // ir_dw_bn: batchnorm2d [16x64x7x7] -> [16x64x7x7]
@@ -1353,8 +1364,6 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     }
     // ir_dw: conv2d [16x64x7x7] -> [16x64x7x7]
     conv3x3_p1_g64_64x7x7_to_64_dw_direct(a18, d19, gw_ir_dw);
-    conv3x3_p1_g64_64x7x7_to_64_dx_direct(d19, w_ir_dw, d18);
-    conv3x3_p1_g64_64x7x7_to_64_dx_direct_rows(d19, w_ir_dw, d18);
     conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols(d19, w_ir_dw, d18);
     // relu617: relu6 [16x64x7x7] -> [16x64x7x7]
     relu6_64x7x7_dx(a17, d18, d17);
@@ -1367,10 +1376,11 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_64x7x7_dx_eval(d17, w_ir_expand_bn, run_ir_expand_bn, d16);
     }
     // ir_expand: conv2d [16x32x7x7] -> [16x64x7x7]
-    conv1x1_32x7x7_to_64_dw_im2row_cols(a15, s_ir_expand_cols);
-    conv1x1_32x7x7_to_64_dw_im2row_gemm(s_ir_expand_cols, d16, gw_ir_expand);
-    conv1x1_32x7x7_to_64_dx_direct(d16, w_ir_expand, d15_ir_expand);
-    conv1x1_32x7x7_to_64_dx_direct_cols(d16, w_ir_expand, d15_ir_expand);
+    conv1x1_32x7x7_to_64_dw_im2row_cols(a15, s_ir_expand_dwCols);
+    conv1x1_32x7x7_to_64_dw_im2row_gemm(s_ir_expand_dwCols, d16, gw_ir_expand);
+    conv1x1_32x7x7_to_64_dx_pack(w_ir_expand, s_ir_expand_wpackT);
+    conv1x1_32x7x7_to_64_dx_direct(d16, s_ir_expand_wpackT, d15_ir_expand);
+    conv1x1_32x7x7_to_64_dx_direct_cols(d16, s_ir_expand_wpackT, d15_ir_expand);
     // s2_out's output feeds ir_expand, ir_add: d15 is the sum of their gradients
     gradsum2_32x7x7(d15_ir_expand, d24, d15);
     // s2_out: relu6 [16x32x7x7] -> [16x32x7x7]
@@ -1386,8 +1396,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // s2_pw: conv2d [16x16x7x7] -> [16x32x7x7]
     conv1x1_16x7x7_to_32_dw_im2row_cols(a12, s_s2_pw_cols);
     conv1x1_16x7x7_to_32_dw_im2row_gemm(s_s2_pw_cols, d13, gw_s2_pw);
-    conv1x1_16x7x7_to_32_dx_direct(d13, w_s2_pw, d12);
-    conv1x1_16x7x7_to_32_dx_direct_cols(d13, w_s2_pw, d12);
+    conv1x1_16x7x7_to_32_dx_pack(w_s2_pw, s_s2_pw_wpackT);
+    conv1x1_16x7x7_to_32_dx_direct(d13, s_s2_pw_wpackT, d12);
+    conv1x1_16x7x7_to_32_dx_direct_cols(d13, s_s2_pw_wpackT, d12);
     // relu611: relu6 [16x16x7x7] -> [16x16x7x7]
     relu6_16x7x7_dx(a11, d12, d11);
     // s2_dw_bn: batchnorm2d [16x16x7x7] -> [16x16x7x7]
@@ -1400,8 +1411,6 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     }
     // s2_dw: conv2d [16x16x14x14] -> [16x16x7x7]
     conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct(a9, d10, gw_s2_dw);
-    conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct(d10, w_s2_dw, d9);
-    conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_rows(d10, w_s2_dw, d9);
     conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols(d10, w_s2_dw, d9);
     // s1_out: relu6 [16x16x14x14] -> [16x16x14x14]
     relu6_16x14x14_dx(a8, d9, d8);
@@ -1416,8 +1425,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // s1_pw: conv2d [16x16x14x14] -> [16x16x14x14]
     conv1x1_16x14x14_to_16_dw_im2row_cols(a6, s_s1_pw_cols);
     conv1x1_16x14x14_to_16_dw_im2row_gemm(s_s1_pw_cols, d7, gw_s1_pw);
-    conv1x1_16x14x14_to_16_dx_direct(d7, w_s1_pw, d6);
-    conv1x1_16x14x14_to_16_dx_direct_cols(d7, w_s1_pw, d6);
+    conv1x1_16x14x14_to_16_dx_pack(w_s1_pw, s_s1_pw_wpackT);
+    conv1x1_16x14x14_to_16_dx_direct(d7, s_s1_pw_wpackT, d6);
+    conv1x1_16x14x14_to_16_dx_direct_cols(d7, s_s1_pw_wpackT, d6);
     // relu65: relu6 [16x16x14x14] -> [16x16x14x14]
     relu6_16x14x14_dx(a5, d6, d5);
     // s1_dw_bn: batchnorm2d [16x16x14x14] -> [16x16x14x14]
@@ -1470,10 +1480,11 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d24, w_ir_project_bn, run_ir_project_bn, d22);
     }
     // ir_project: conv2d [16x64x7x7] -> [16x32x7x7]
-    conv1x1_64x7x7_to_32_dw_im2row_cols(a21, s_ir_project_cols);
-    conv1x1_64x7x7_to_32_dw_im2row_gemm(s_ir_project_cols, d22, gw_ir_project);
-    conv1x1_64x7x7_to_32_dx_direct(d22, w_ir_project, d21);
-    conv1x1_64x7x7_to_32_dx_direct_cols(d22, w_ir_project, d21);
+    conv1x1_64x7x7_to_32_dw_im2row_cols(a21, s_ir_project_dwCols);
+    conv1x1_64x7x7_to_32_dw_im2row_gemm(s_ir_project_dwCols, d22, gw_ir_project);
+    conv1x1_64x7x7_to_32_dx_pack(w_ir_project, s_ir_project_wpackT);
+    conv1x1_64x7x7_to_32_dx_direct(d22, s_ir_project_wpackT, d21);
+    conv1x1_64x7x7_to_32_dx_direct_cols(d22, s_ir_project_wpackT, d21);
     // relu620: relu6 [16x64x7x7] -> [16x64x7x7]
     relu6_64x7x7_dx(a20, d21, d20);
     // ir_dw_bn: batchnorm2d [16x64x7x7] -> [16x64x7x7]
@@ -1486,8 +1497,6 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     }
     // ir_dw: conv2d [16x64x7x7] -> [16x64x7x7]
     conv3x3_p1_g64_64x7x7_to_64_dw_direct(a18, d19, gw_ir_dw);
-    conv3x3_p1_g64_64x7x7_to_64_dx_direct(d19, w_ir_dw, d18);
-    conv3x3_p1_g64_64x7x7_to_64_dx_direct_rows(d19, w_ir_dw, d18);
     conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols(d19, w_ir_dw, d18);
     // relu617: relu6 [16x64x7x7] -> [16x64x7x7]
     relu6_64x7x7_dx(a17, d18, d17);
@@ -1500,10 +1509,11 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_64x7x7_dx_eval(d17, w_ir_expand_bn, run_ir_expand_bn, d16);
     }
     // ir_expand: conv2d [16x32x7x7] -> [16x64x7x7]
-    conv1x1_32x7x7_to_64_dw_im2row_cols(a15, s_ir_expand_cols);
-    conv1x1_32x7x7_to_64_dw_im2row_gemm(s_ir_expand_cols, d16, gw_ir_expand);
-    conv1x1_32x7x7_to_64_dx_direct(d16, w_ir_expand, d15_ir_expand);
-    conv1x1_32x7x7_to_64_dx_direct_cols(d16, w_ir_expand, d15_ir_expand);
+    conv1x1_32x7x7_to_64_dw_im2row_cols(a15, s_ir_expand_dwCols);
+    conv1x1_32x7x7_to_64_dw_im2row_gemm(s_ir_expand_dwCols, d16, gw_ir_expand);
+    conv1x1_32x7x7_to_64_dx_pack(w_ir_expand, s_ir_expand_wpackT);
+    conv1x1_32x7x7_to_64_dx_direct(d16, s_ir_expand_wpackT, d15_ir_expand);
+    conv1x1_32x7x7_to_64_dx_direct_cols(d16, s_ir_expand_wpackT, d15_ir_expand);
     // s2_out's output feeds ir_expand, ir_add: d15 is the sum of their gradients
     gradsum2_32x7x7(d15_ir_expand, d24, d15);
     // s2_out: relu6 [16x32x7x7] -> [16x32x7x7]
@@ -1519,8 +1529,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // s2_pw: conv2d [16x16x7x7] -> [16x32x7x7]
     conv1x1_16x7x7_to_32_dw_im2row_cols(a12, s_s2_pw_cols);
     conv1x1_16x7x7_to_32_dw_im2row_gemm(s_s2_pw_cols, d13, gw_s2_pw);
-    conv1x1_16x7x7_to_32_dx_direct(d13, w_s2_pw, d12);
-    conv1x1_16x7x7_to_32_dx_direct_cols(d13, w_s2_pw, d12);
+    conv1x1_16x7x7_to_32_dx_pack(w_s2_pw, s_s2_pw_wpackT);
+    conv1x1_16x7x7_to_32_dx_direct(d13, s_s2_pw_wpackT, d12);
+    conv1x1_16x7x7_to_32_dx_direct_cols(d13, s_s2_pw_wpackT, d12);
     // relu611: relu6 [16x16x7x7] -> [16x16x7x7]
     relu6_16x7x7_dx(a11, d12, d11);
     // s2_dw_bn: batchnorm2d [16x16x7x7] -> [16x16x7x7]
@@ -1533,8 +1544,6 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     }
     // s2_dw: conv2d [16x16x14x14] -> [16x16x7x7]
     conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct(a9, d10, gw_s2_dw);
-    conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct(d10, w_s2_dw, d9);
-    conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_rows(d10, w_s2_dw, d9);
     conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols(d10, w_s2_dw, d9);
     // s1_out: relu6 [16x16x14x14] -> [16x16x14x14]
     relu6_16x14x14_dx(a8, d9, d8);
@@ -1549,8 +1558,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // s1_pw: conv2d [16x16x14x14] -> [16x16x14x14]
     conv1x1_16x14x14_to_16_dw_im2row_cols(a6, s_s1_pw_cols);
     conv1x1_16x14x14_to_16_dw_im2row_gemm(s_s1_pw_cols, d7, gw_s1_pw);
-    conv1x1_16x14x14_to_16_dx_direct(d7, w_s1_pw, d6);
-    conv1x1_16x14x14_to_16_dx_direct_cols(d7, w_s1_pw, d6);
+    conv1x1_16x14x14_to_16_dx_pack(w_s1_pw, s_s1_pw_wpackT);
+    conv1x1_16x14x14_to_16_dx_direct(d7, s_s1_pw_wpackT, d6);
+    conv1x1_16x14x14_to_16_dx_direct_cols(d7, s_s1_pw_wpackT, d6);
     // relu65: relu6 [16x16x14x14] -> [16x16x14x14]
     relu6_16x14x14_dx(a5, d6, d5);
     // s1_dw_bn: batchnorm2d [16x16x14x14] -> [16x16x14x14]

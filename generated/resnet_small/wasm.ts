@@ -997,9 +997,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`resnet_small.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(20057216, 1280, threads > 1);
+  const heap = createHeap(20075648, 1280, threads > 1);
   const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu_16x14x14_fwd, relu_16x14x14_dx, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_16x14x14_to_16_dw_im2row_cols, conv3x3_p1_16x14x14_to_16_dw_im2row_gemm, conv3x3_p1_16x14x14_to_16_dx_direct, conv3x3_p1_16x14x14_to_16_dx_direct_rows, conv3x3_p1_16x14x14_to_16_dx_direct_cols, add2_16x14x14_fwd, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_rows, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_cols, conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols, conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm, conv3x3_s2_p1_16x14x14_to_32_dx_direct, conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows, conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu_32x7x7_fwd, relu_32x7x7_dx, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols, conv3x3_p1_32x7x7_to_32_dw_im2row_cols, conv3x3_p1_32x7x7_to_32_dw_im2row_gemm, conv3x3_p1_32x7x7_to_32_dx_direct, conv3x3_p1_32x7x7_to_32_dx_direct_rows, conv3x3_p1_32x7x7_to_32_dx_direct_cols, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct_cols, conv1x1_s2_16x14x14_to_32_dw_im2row_cols, conv1x1_s2_16x14x14_to_32_dw_im2row_gemm, conv1x1_s2_16x14x14_to_32_dx_direct, conv1x1_s2_16x14x14_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_16x14x14, gradsum2_32x7x7, softmax_xent_32x10, sgd_38266, sgd_momentum_38266, adam_38266, adam_amsgrad_38266 } = wasmKernels(heap, pool);
+  const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu_16x14x14_fwd, relu_16x14x14_dx, conv3x3_p1_16x14x14_to_16_fwd_pack, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_16x14x14_to_16_dw_im2row_cols, conv3x3_p1_16x14x14_to_16_dw_im2row_gemm, conv3x3_p1_16x14x14_to_16_dx_pack, conv3x3_p1_16x14x14_to_16_dx_direct, conv3x3_p1_16x14x14_to_16_dx_direct_rows, conv3x3_p1_16x14x14_to_16_dx_direct_cols, add2_16x14x14_fwd, conv3x3_s2_p1_16x14x14_to_32_fwd_pack, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_rows, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_cols, conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols, conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm, conv3x3_s2_p1_16x14x14_to_32_dx_pack, conv3x3_s2_p1_16x14x14_to_32_dx_direct, conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows, conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu_32x7x7_fwd, relu_32x7x7_dx, conv3x3_p1_32x7x7_to_32_fwd_pack, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols, conv3x3_p1_32x7x7_to_32_dw_im2row_cols, conv3x3_p1_32x7x7_to_32_dw_im2row_gemm, conv3x3_p1_32x7x7_to_32_dx_pack, conv3x3_p1_32x7x7_to_32_dx_direct, conv3x3_p1_32x7x7_to_32_dx_direct_rows, conv3x3_p1_32x7x7_to_32_dx_direct_cols, conv1x1_s2_16x14x14_to_32_fwd_pack, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct_cols, conv1x1_s2_16x14x14_to_32_dw_im2row_cols, conv1x1_s2_16x14x14_to_32_dw_im2row_gemm, conv1x1_s2_16x14x14_to_32_dx_pack, conv1x1_s2_16x14x14_to_32_dx_direct, conv1x1_s2_16x14x14_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_16x14x14, gradsum2_32x7x7, softmax_xent_32x10, sgd_38266, sgd_momentum_38266, adam_38266, adam_amsgrad_38266 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('resnet_small.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1221,7 +1221,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d26 = heap.f32(50176);
   const d28 = heap.f32(1024);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(903168);
+  const scratchF32 = heap.f32(907776);
   const s_stem_bn_stats = heap.f32(32); // kept from forward to backward
   const s_b1_bn1_stats = heap.f32(32); // kept from forward to backward
   const s_b1_bn2_stats = heap.f32(32); // kept from forward to backward
@@ -1230,27 +1230,42 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const s_b2_proj_bn_stats = heap.f32(64); // kept from forward to backward
   const s_b3_bn1_stats = heap.f32(64); // kept from forward to backward
   const s_b3_bn2_stats = heap.f32(64); // kept from forward to backward
+  const s_stem_wpack = scratchF32.subarray(0, 144);
   const s_stem_bn_partial = scratchF32.subarray(0, 1024);
   const s_stem_bn_sums = scratchF32.subarray(1024, 1056);
-  const s_b1_conv1_cols = scratchF32.subarray(0, 903168);
+  const s_b1_conv1_wpack = scratchF32.subarray(0, 2304);
+  const s_b1_conv1_cols = scratchF32.subarray(2304, 905472);
+  const s_b1_conv1_wpackT = scratchF32.subarray(905472, 907776);
   const s_b1_bn1_partial = scratchF32.subarray(0, 1024);
   const s_b1_bn1_sums = scratchF32.subarray(1024, 1056);
-  const s_b1_conv2_cols = scratchF32.subarray(0, 903168);
+  const s_b1_conv2_wpack = scratchF32.subarray(0, 2304);
+  const s_b1_conv2_cols = scratchF32.subarray(2304, 905472);
+  const s_b1_conv2_wpackT = scratchF32.subarray(905472, 907776);
   const s_b1_bn2_partial = scratchF32.subarray(0, 1024);
   const s_b1_bn2_sums = scratchF32.subarray(1024, 1056);
-  const s_b2_conv1_cols = scratchF32.subarray(0, 225792);
+  const s_b2_conv1_wpack = scratchF32.subarray(0, 4608);
+  const s_b2_conv1_cols = scratchF32.subarray(4608, 230400);
+  const s_b2_conv1_wpackT = scratchF32.subarray(230400, 235008);
   const s_b2_bn1_partial = scratchF32.subarray(0, 2048);
   const s_b2_bn1_sums = scratchF32.subarray(2048, 2112);
-  const s_b2_conv2_cols = scratchF32.subarray(0, 451584);
+  const s_b2_conv2_wpack = scratchF32.subarray(0, 9216);
+  const s_b2_conv2_dwCols = scratchF32.subarray(9216, 485888);
+  const s_b2_conv2_wpackT = scratchF32.subarray(485888, 495104);
   const s_b2_bn2_partial = scratchF32.subarray(0, 2048);
   const s_b2_bn2_sums = scratchF32.subarray(2048, 2112);
-  const s_b2_proj_cols = scratchF32.subarray(0, 25088);
+  const s_b2_proj_wpack = scratchF32.subarray(0, 512);
+  const s_b2_proj_cols = scratchF32.subarray(512, 25600);
+  const s_b2_proj_wpackT = scratchF32.subarray(25600, 26112);
   const s_b2_proj_bn_partial = scratchF32.subarray(0, 2048);
   const s_b2_proj_bn_sums = scratchF32.subarray(2048, 2112);
-  const s_b3_conv1_cols = scratchF32.subarray(0, 451584);
+  const s_b3_conv1_wpack = scratchF32.subarray(0, 9216);
+  const s_b3_conv1_dwCols = scratchF32.subarray(9216, 485888);
+  const s_b3_conv1_wpackT = scratchF32.subarray(485888, 495104);
   const s_b3_bn1_partial = scratchF32.subarray(0, 2048);
   const s_b3_bn1_sums = scratchF32.subarray(2048, 2112);
-  const s_b3_conv2_cols = scratchF32.subarray(0, 451584);
+  const s_b3_conv2_wpack = scratchF32.subarray(0, 9216);
+  const s_b3_conv2_dwCols = scratchF32.subarray(9216, 485888);
+  const s_b3_conv2_wpackT = scratchF32.subarray(485888, 495104);
   const s_b3_bn2_partial = scratchF32.subarray(0, 2048);
   const s_b3_bn2_sums = scratchF32.subarray(2048, 2112);
   const dlogits = heap.f32(320);
@@ -1272,9 +1287,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       nbt_b3_bn2[0] = nbt_b3_bn2[0]! + BigInt(1);
     }
     // stem: conv2d [32x1x28x28] -> [32x16x14x14]
-    conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct(a0, w_stem, a1);
-    conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows(a0, w_stem, a1);
-    conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols(a0, w_stem, a1);
+    conv3x3_s2_p1_1x28x28_to_16_fwd_pack(w_stem, s_stem_wpack);
+    conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct(a0, s_stem_wpack, a1);
+    conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows(a0, s_stem_wpack, a1);
+    conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols(a0, s_stem_wpack, a1);
     // stem_bn: batchnorm2d [32x16x14x14] -> [32x16x14x14]
     if (training) {
       bn2d_16x14x14_fwd_train(a1, w_stem_bn, b_stem_bn, run_stem_bn, s_stem_bn_partial, s_stem_bn_stats, a2);
@@ -1284,9 +1300,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // stem_relu: relu [32x16x14x14] -> [32x16x14x14]
     relu_16x14x14_fwd(a2, a3);
     // b1_conv1: conv2d [32x16x14x14] -> [32x16x14x14]
-    conv3x3_p1_16x14x14_to_16_nobias_fwd_direct(a3, w_b1_conv1, a4);
-    conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows(a3, w_b1_conv1, a4);
-    conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols(a3, w_b1_conv1, a4);
+    conv3x3_p1_16x14x14_to_16_fwd_pack(w_b1_conv1, s_b1_conv1_wpack);
+    conv3x3_p1_16x14x14_to_16_nobias_fwd_direct(a3, s_b1_conv1_wpack, a4);
+    conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows(a3, s_b1_conv1_wpack, a4);
+    conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols(a3, s_b1_conv1_wpack, a4);
     // b1_bn1: batchnorm2d [32x16x14x14] -> [32x16x14x14]
     if (training) {
       bn2d_16x14x14_fwd_train(a4, w_b1_bn1, b_b1_bn1, run_b1_bn1, s_b1_bn1_partial, s_b1_bn1_stats, a5);
@@ -1296,9 +1313,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu5: relu [32x16x14x14] -> [32x16x14x14]
     relu_16x14x14_fwd(a5, a6);
     // b1_conv2: conv2d [32x16x14x14] -> [32x16x14x14]
-    conv3x3_p1_16x14x14_to_16_nobias_fwd_direct(a6, w_b1_conv2, a7);
-    conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows(a6, w_b1_conv2, a7);
-    conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols(a6, w_b1_conv2, a7);
+    conv3x3_p1_16x14x14_to_16_fwd_pack(w_b1_conv2, s_b1_conv2_wpack);
+    conv3x3_p1_16x14x14_to_16_nobias_fwd_direct(a6, s_b1_conv2_wpack, a7);
+    conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows(a6, s_b1_conv2_wpack, a7);
+    conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols(a6, s_b1_conv2_wpack, a7);
     // b1_bn2: batchnorm2d [32x16x14x14] -> [32x16x14x14]
     if (training) {
       bn2d_16x14x14_fwd_train(a7, w_b1_bn2, b_b1_bn2, run_b1_bn2, s_b1_bn2_partial, s_b1_bn2_stats, a8);
@@ -1310,9 +1328,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // b1_out: relu [32x16x14x14] -> [32x16x14x14]
     relu_16x14x14_fwd(a9, a10);
     // b2_conv1: conv2d [32x16x14x14] -> [32x32x7x7]
-    conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct(a10, w_b2_conv1, a11);
-    conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_rows(a10, w_b2_conv1, a11);
-    conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_cols(a10, w_b2_conv1, a11);
+    conv3x3_s2_p1_16x14x14_to_32_fwd_pack(w_b2_conv1, s_b2_conv1_wpack);
+    conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct(a10, s_b2_conv1_wpack, a11);
+    conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_rows(a10, s_b2_conv1_wpack, a11);
+    conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_cols(a10, s_b2_conv1_wpack, a11);
     // b2_bn1: batchnorm2d [32x32x7x7] -> [32x32x7x7]
     if (training) {
       bn2d_32x7x7_fwd_train(a11, w_b2_bn1, b_b2_bn1, run_b2_bn1, s_b2_bn1_partial, s_b2_bn1_stats, a12);
@@ -1322,9 +1341,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu12: relu [32x32x7x7] -> [32x32x7x7]
     relu_32x7x7_fwd(a12, a13);
     // b2_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct(a13, w_b2_conv2, a14);
-    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows(a13, w_b2_conv2, a14);
-    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols(a13, w_b2_conv2, a14);
+    conv3x3_p1_32x7x7_to_32_fwd_pack(w_b2_conv2, s_b2_conv2_wpack);
+    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct(a13, s_b2_conv2_wpack, a14);
+    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows(a13, s_b2_conv2_wpack, a14);
+    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols(a13, s_b2_conv2_wpack, a14);
     // b2_bn2: batchnorm2d [32x32x7x7] -> [32x32x7x7]
     if (training) {
       bn2d_32x7x7_fwd_train(a14, w_b2_bn2, b_b2_bn2, run_b2_bn2, s_b2_bn2_partial, s_b2_bn2_stats, a15);
@@ -1332,8 +1352,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_fwd_eval(a14, w_b2_bn2, b_b2_bn2, run_b2_bn2, a15);
     }
     // b2_proj: conv2d [32x16x14x14] -> [32x32x7x7]
-    conv1x1_s2_16x14x14_to_32_nobias_fwd_direct(a10, w_b2_proj, a16);
-    conv1x1_s2_16x14x14_to_32_nobias_fwd_direct_cols(a10, w_b2_proj, a16);
+    conv1x1_s2_16x14x14_to_32_fwd_pack(w_b2_proj, s_b2_proj_wpack);
+    conv1x1_s2_16x14x14_to_32_nobias_fwd_direct(a10, s_b2_proj_wpack, a16);
+    conv1x1_s2_16x14x14_to_32_nobias_fwd_direct_cols(a10, s_b2_proj_wpack, a16);
     // b2_proj_bn: batchnorm2d [32x32x7x7] -> [32x32x7x7]
     if (training) {
       bn2d_32x7x7_fwd_train(a16, w_b2_proj_bn, b_b2_proj_bn, run_b2_proj_bn, s_b2_proj_bn_partial, s_b2_proj_bn_stats, a17);
@@ -1345,9 +1366,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // b2_out: relu [32x32x7x7] -> [32x32x7x7]
     relu_32x7x7_fwd(a18, a19);
     // b3_conv1: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct(a19, w_b3_conv1, a20);
-    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows(a19, w_b3_conv1, a20);
-    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols(a19, w_b3_conv1, a20);
+    conv3x3_p1_32x7x7_to_32_fwd_pack(w_b3_conv1, s_b3_conv1_wpack);
+    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct(a19, s_b3_conv1_wpack, a20);
+    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows(a19, s_b3_conv1_wpack, a20);
+    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols(a19, s_b3_conv1_wpack, a20);
     // b3_bn1: batchnorm2d [32x32x7x7] -> [32x32x7x7]
     if (training) {
       bn2d_32x7x7_fwd_train(a20, w_b3_bn1, b_b3_bn1, run_b3_bn1, s_b3_bn1_partial, s_b3_bn1_stats, a21);
@@ -1357,9 +1379,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu21: relu [32x32x7x7] -> [32x32x7x7]
     relu_32x7x7_fwd(a21, a22);
     // b3_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct(a22, w_b3_conv2, a23);
-    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows(a22, w_b3_conv2, a23);
-    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols(a22, w_b3_conv2, a23);
+    conv3x3_p1_32x7x7_to_32_fwd_pack(w_b3_conv2, s_b3_conv2_wpack);
+    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct(a22, s_b3_conv2_wpack, a23);
+    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows(a22, s_b3_conv2_wpack, a23);
+    conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols(a22, s_b3_conv2_wpack, a23);
     // b3_bn2: batchnorm2d [32x32x7x7] -> [32x32x7x7]
     if (training) {
       bn2d_32x7x7_fwd_train(a23, w_b3_bn2, b_b3_bn2, run_b3_bn2, s_b3_bn2_partial, s_b3_bn2_stats, a24);
@@ -1399,11 +1422,12 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d25, w_b3_bn2, run_b3_bn2, d23);
     }
     // b3_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_cols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_cols, d23, gw_b3_conv2);
-    conv3x3_p1_32x7x7_to_32_dx_direct(d23, w_b3_conv2, d22);
-    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, w_b3_conv2, d22);
-    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d23, w_b3_conv2, d22);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_dwCols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_dwCols, d23, gw_b3_conv2);
+    conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv2, s_b3_conv2_wpackT);
+    conv3x3_p1_32x7x7_to_32_dx_direct(d23, s_b3_conv2_wpackT, d22);
+    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, s_b3_conv2_wpackT, d22);
+    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d23, s_b3_conv2_wpackT, d22);
     // relu21: relu [32x32x7x7] -> [32x32x7x7]
     relu_32x7x7_dx(a22, d22, d21);
     // b3_bn1: batchnorm2d [32x32x7x7] -> [32x32x7x7]
@@ -1415,11 +1439,12 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d21, w_b3_bn1, run_b3_bn1, d20);
     }
     // b3_conv1: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_cols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_cols, d20, gw_b3_conv1);
-    conv3x3_p1_32x7x7_to_32_dx_direct(d20, w_b3_conv1, d19_b3_conv1);
-    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, w_b3_conv1, d19_b3_conv1);
-    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d20, w_b3_conv1, d19_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_dwCols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_dwCols, d20, gw_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv1, s_b3_conv1_wpackT);
+    conv3x3_p1_32x7x7_to_32_dx_direct(d20, s_b3_conv1_wpackT, d19_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, s_b3_conv1_wpackT, d19_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d20, s_b3_conv1_wpackT, d19_b3_conv1);
     // b2_out's output feeds b3_conv1, b3_add: d19 is the sum of their gradients
     gradsum2_32x7x7(d19_b3_conv1, d25, d19);
     // b2_out: relu [32x32x7x7] -> [32x32x7x7]
@@ -1436,8 +1461,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // b2_proj: conv2d [32x16x14x14] -> [32x32x7x7]
     conv1x1_s2_16x14x14_to_32_dw_im2row_cols(a10, s_b2_proj_cols);
     conv1x1_s2_16x14x14_to_32_dw_im2row_gemm(s_b2_proj_cols, d16, gw_b2_proj);
-    conv1x1_s2_16x14x14_to_32_dx_direct(d16, w_b2_proj, d10_b2_proj);
-    conv1x1_s2_16x14x14_to_32_dx_direct_cols(d16, w_b2_proj, d10_b2_proj);
+    conv1x1_s2_16x14x14_to_32_dx_pack(w_b2_proj, s_b2_proj_wpackT);
+    conv1x1_s2_16x14x14_to_32_dx_direct(d16, s_b2_proj_wpackT, d10_b2_proj);
+    conv1x1_s2_16x14x14_to_32_dx_direct_cols(d16, s_b2_proj_wpackT, d10_b2_proj);
     // b2_bn2: batchnorm2d [32x32x7x7] -> [32x32x7x7]
     if (forwardTraining) {
       bn2d_32x7x7_dwb_train(a14, d18, s_b2_bn2_stats, s_b2_bn2_partial, s_b2_bn2_sums, gw_b2_bn2, gb_b2_bn2);
@@ -1447,11 +1473,12 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d18, w_b2_bn2, run_b2_bn2, d14);
     }
     // b2_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_cols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_cols, d14, gw_b2_conv2);
-    conv3x3_p1_32x7x7_to_32_dx_direct(d14, w_b2_conv2, d13);
-    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, w_b2_conv2, d13);
-    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d14, w_b2_conv2, d13);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_dwCols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_dwCols, d14, gw_b2_conv2);
+    conv3x3_p1_32x7x7_to_32_dx_pack(w_b2_conv2, s_b2_conv2_wpackT);
+    conv3x3_p1_32x7x7_to_32_dx_direct(d14, s_b2_conv2_wpackT, d13);
+    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, s_b2_conv2_wpackT, d13);
+    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d14, s_b2_conv2_wpackT, d13);
     // relu12: relu [32x32x7x7] -> [32x32x7x7]
     relu_32x7x7_dx(a13, d13, d12);
     // b2_bn1: batchnorm2d [32x32x7x7] -> [32x32x7x7]
@@ -1465,9 +1492,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // b2_conv1: conv2d [32x16x14x14] -> [32x32x7x7]
     conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols(a10, s_b2_conv1_cols);
     conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm(s_b2_conv1_cols, d11, gw_b2_conv1);
-    conv3x3_s2_p1_16x14x14_to_32_dx_direct(d11, w_b2_conv1, d10_b2_conv1);
-    conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows(d11, w_b2_conv1, d10_b2_conv1);
-    conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols(d11, w_b2_conv1, d10_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dx_pack(w_b2_conv1, s_b2_conv1_wpackT);
+    conv3x3_s2_p1_16x14x14_to_32_dx_direct(d11, s_b2_conv1_wpackT, d10_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows(d11, s_b2_conv1_wpackT, d10_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols(d11, s_b2_conv1_wpackT, d10_b2_conv1);
     // b1_out's output feeds b2_conv1, b2_proj: d10 is the sum of their gradients
     gradsum2_16x14x14(d10_b2_conv1, d10_b2_proj, d10);
     // b1_out: relu [32x16x14x14] -> [32x16x14x14]
@@ -1484,9 +1512,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // b1_conv2: conv2d [32x16x14x14] -> [32x16x14x14]
     conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a6, s_b1_conv2_cols);
     conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv2_cols, d7, gw_b1_conv2);
-    conv3x3_p1_16x14x14_to_16_dx_direct(d7, w_b1_conv2, d6);
-    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d7, w_b1_conv2, d6);
-    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d7, w_b1_conv2, d6);
+    conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv2, s_b1_conv2_wpackT);
+    conv3x3_p1_16x14x14_to_16_dx_direct(d7, s_b1_conv2_wpackT, d6);
+    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d7, s_b1_conv2_wpackT, d6);
+    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d7, s_b1_conv2_wpackT, d6);
     // relu5: relu [32x16x14x14] -> [32x16x14x14]
     relu_16x14x14_dx(a6, d6, d5);
     // b1_bn1: batchnorm2d [32x16x14x14] -> [32x16x14x14]
@@ -1500,9 +1529,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // b1_conv1: conv2d [32x16x14x14] -> [32x16x14x14]
     conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a3, s_b1_conv1_cols);
     conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv1_cols, d4, gw_b1_conv1);
-    conv3x3_p1_16x14x14_to_16_dx_direct(d4, w_b1_conv1, d3_b1_conv1);
-    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d4, w_b1_conv1, d3_b1_conv1);
-    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d4, w_b1_conv1, d3_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv1, s_b1_conv1_wpackT);
+    conv3x3_p1_16x14x14_to_16_dx_direct(d4, s_b1_conv1_wpackT, d3_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d4, s_b1_conv1_wpackT, d3_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d4, s_b1_conv1_wpackT, d3_b1_conv1);
     // stem_relu's output feeds b1_conv1, b1_add: d3 is the sum of their gradients
     gradsum2_16x14x14(d3_b1_conv1, d9, d3);
     // stem_relu: relu [32x16x14x14] -> [32x16x14x14]
@@ -1544,11 +1574,12 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d25, w_b3_bn2, run_b3_bn2, d23);
     }
     // b3_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_cols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_cols, d23, gw_b3_conv2);
-    conv3x3_p1_32x7x7_to_32_dx_direct(d23, w_b3_conv2, d22);
-    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, w_b3_conv2, d22);
-    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d23, w_b3_conv2, d22);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_dwCols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_dwCols, d23, gw_b3_conv2);
+    conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv2, s_b3_conv2_wpackT);
+    conv3x3_p1_32x7x7_to_32_dx_direct(d23, s_b3_conv2_wpackT, d22);
+    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, s_b3_conv2_wpackT, d22);
+    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d23, s_b3_conv2_wpackT, d22);
     // relu21: relu [32x32x7x7] -> [32x32x7x7]
     relu_32x7x7_dx(a22, d22, d21);
     // b3_bn1: batchnorm2d [32x32x7x7] -> [32x32x7x7]
@@ -1560,11 +1591,12 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d21, w_b3_bn1, run_b3_bn1, d20);
     }
     // b3_conv1: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_cols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_cols, d20, gw_b3_conv1);
-    conv3x3_p1_32x7x7_to_32_dx_direct(d20, w_b3_conv1, d19_b3_conv1);
-    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, w_b3_conv1, d19_b3_conv1);
-    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d20, w_b3_conv1, d19_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_dwCols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_dwCols, d20, gw_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv1, s_b3_conv1_wpackT);
+    conv3x3_p1_32x7x7_to_32_dx_direct(d20, s_b3_conv1_wpackT, d19_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, s_b3_conv1_wpackT, d19_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d20, s_b3_conv1_wpackT, d19_b3_conv1);
     // b2_out's output feeds b3_conv1, b3_add: d19 is the sum of their gradients
     gradsum2_32x7x7(d19_b3_conv1, d25, d19);
     // b2_out: relu [32x32x7x7] -> [32x32x7x7]
@@ -1581,8 +1613,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // b2_proj: conv2d [32x16x14x14] -> [32x32x7x7]
     conv1x1_s2_16x14x14_to_32_dw_im2row_cols(a10, s_b2_proj_cols);
     conv1x1_s2_16x14x14_to_32_dw_im2row_gemm(s_b2_proj_cols, d16, gw_b2_proj);
-    conv1x1_s2_16x14x14_to_32_dx_direct(d16, w_b2_proj, d10_b2_proj);
-    conv1x1_s2_16x14x14_to_32_dx_direct_cols(d16, w_b2_proj, d10_b2_proj);
+    conv1x1_s2_16x14x14_to_32_dx_pack(w_b2_proj, s_b2_proj_wpackT);
+    conv1x1_s2_16x14x14_to_32_dx_direct(d16, s_b2_proj_wpackT, d10_b2_proj);
+    conv1x1_s2_16x14x14_to_32_dx_direct_cols(d16, s_b2_proj_wpackT, d10_b2_proj);
     // b2_bn2: batchnorm2d [32x32x7x7] -> [32x32x7x7]
     if (forwardTraining) {
       bn2d_32x7x7_dwb_train(a14, d18, s_b2_bn2_stats, s_b2_bn2_partial, s_b2_bn2_sums, gw_b2_bn2, gb_b2_bn2);
@@ -1592,11 +1625,12 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d18, w_b2_bn2, run_b2_bn2, d14);
     }
     // b2_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_cols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_cols, d14, gw_b2_conv2);
-    conv3x3_p1_32x7x7_to_32_dx_direct(d14, w_b2_conv2, d13);
-    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, w_b2_conv2, d13);
-    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d14, w_b2_conv2, d13);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_dwCols);
+    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_dwCols, d14, gw_b2_conv2);
+    conv3x3_p1_32x7x7_to_32_dx_pack(w_b2_conv2, s_b2_conv2_wpackT);
+    conv3x3_p1_32x7x7_to_32_dx_direct(d14, s_b2_conv2_wpackT, d13);
+    conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, s_b2_conv2_wpackT, d13);
+    conv3x3_p1_32x7x7_to_32_dx_direct_cols(d14, s_b2_conv2_wpackT, d13);
     // relu12: relu [32x32x7x7] -> [32x32x7x7]
     relu_32x7x7_dx(a13, d13, d12);
     // b2_bn1: batchnorm2d [32x32x7x7] -> [32x32x7x7]
@@ -1610,9 +1644,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // b2_conv1: conv2d [32x16x14x14] -> [32x32x7x7]
     conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols(a10, s_b2_conv1_cols);
     conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm(s_b2_conv1_cols, d11, gw_b2_conv1);
-    conv3x3_s2_p1_16x14x14_to_32_dx_direct(d11, w_b2_conv1, d10_b2_conv1);
-    conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows(d11, w_b2_conv1, d10_b2_conv1);
-    conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols(d11, w_b2_conv1, d10_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dx_pack(w_b2_conv1, s_b2_conv1_wpackT);
+    conv3x3_s2_p1_16x14x14_to_32_dx_direct(d11, s_b2_conv1_wpackT, d10_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows(d11, s_b2_conv1_wpackT, d10_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols(d11, s_b2_conv1_wpackT, d10_b2_conv1);
     // b1_out's output feeds b2_conv1, b2_proj: d10 is the sum of their gradients
     gradsum2_16x14x14(d10_b2_conv1, d10_b2_proj, d10);
     // b1_out: relu [32x16x14x14] -> [32x16x14x14]
@@ -1629,9 +1664,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // b1_conv2: conv2d [32x16x14x14] -> [32x16x14x14]
     conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a6, s_b1_conv2_cols);
     conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv2_cols, d7, gw_b1_conv2);
-    conv3x3_p1_16x14x14_to_16_dx_direct(d7, w_b1_conv2, d6);
-    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d7, w_b1_conv2, d6);
-    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d7, w_b1_conv2, d6);
+    conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv2, s_b1_conv2_wpackT);
+    conv3x3_p1_16x14x14_to_16_dx_direct(d7, s_b1_conv2_wpackT, d6);
+    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d7, s_b1_conv2_wpackT, d6);
+    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d7, s_b1_conv2_wpackT, d6);
     // relu5: relu [32x16x14x14] -> [32x16x14x14]
     relu_16x14x14_dx(a6, d6, d5);
     // b1_bn1: batchnorm2d [32x16x14x14] -> [32x16x14x14]
@@ -1645,9 +1681,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // b1_conv1: conv2d [32x16x14x14] -> [32x16x14x14]
     conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a3, s_b1_conv1_cols);
     conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv1_cols, d4, gw_b1_conv1);
-    conv3x3_p1_16x14x14_to_16_dx_direct(d4, w_b1_conv1, d3_b1_conv1);
-    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d4, w_b1_conv1, d3_b1_conv1);
-    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d4, w_b1_conv1, d3_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv1, s_b1_conv1_wpackT);
+    conv3x3_p1_16x14x14_to_16_dx_direct(d4, s_b1_conv1_wpackT, d3_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dx_direct_rows(d4, s_b1_conv1_wpackT, d3_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dx_direct_cols(d4, s_b1_conv1_wpackT, d3_b1_conv1);
     // stem_relu's output feeds b1_conv1, b1_add: d3 is the sum of their gradients
     gradsum2_16x14x14(d3_b1_conv1, d9, d3);
     // stem_relu: relu [32x16x14x14] -> [32x16x14x14]

@@ -460,9 +460,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`signal1d.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(2931872, 192, threads > 1);
+  const heap = createHeap(2934432, 192, threads > 1);
   const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_fwd_direct_t2, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_im2row_cols, conv1d_k3_p1_8x249_to_16_dw_im2row_gemm, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 } = wasmKernels(heap, pool);
+  const { conv1d_k80_s16_1x16000_to_8_fwd_pack, conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_pack, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_im2row_cols, conv1d_k3_p1_8x249_to_16_dw_im2row_gemm, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_pack, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_pack, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_pack, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('signal1d.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -538,12 +538,17 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d8 = heap.f32(7936);
   const d10 = heap.f32(128);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(318720);
+  const scratchF32 = heap.f32(319360);
   const s_pool1_argmax = heap.i32(7968); // kept from forward to backward
   const s_pool2_argmax = heap.i32(3968); // kept from forward to backward
-  const s_front_cols = scratchF32.subarray(0, 318720);
-  const s_mid_cols = scratchF32.subarray(0, 23904);
-  const s_deep_cols = scratchF32.subarray(0, 11904);
+  const s_front_wpack = scratchF32.subarray(0, 640);
+  const s_front_cols = scratchF32.subarray(640, 319360);
+  const s_mid_wpack = scratchF32.subarray(0, 384);
+  const s_mid_cols = scratchF32.subarray(384, 24288);
+  const s_mid_wpackT = scratchF32.subarray(24288, 24672);
+  const s_deep_wpack = scratchF32.subarray(0, 1536);
+  const s_deep_cols = scratchF32.subarray(1536, 13440);
+  const s_deep_wpackT = scratchF32.subarray(13440, 14976);
   const dlogits = heap.f32(48);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -552,22 +557,24 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     checkF32('signal1d.forward', 'x', x, 64000, '[4x1x16000]');
     a0.set(x);
     // front: conv1d [4x1x16000] -> [4x8x996]
-    conv1d_k80_s16_1x16000_to_8_fwd_direct(a0, w_front, b_front, a1);
-    conv1d_k80_s16_1x16000_to_8_fwd_direct_t2(a0, w_front, b_front, a1);
+    conv1d_k80_s16_1x16000_to_8_fwd_pack(w_front, s_front_wpack);
+    conv1d_k80_s16_1x16000_to_8_fwd_direct(a0, s_front_wpack, b_front, a1);
     // relu1: relu [4x8x996] -> [4x8x996]
     relu_8x996_fwd(a1, a2);
     // pool1: maxpool1d [4x8x996] -> [4x8x249]
     maxpool1d_k4_s4_8x996_fwd(a2, a3, s_pool1_argmax);
     // mid: conv1d [4x8x249] -> [4x16x249]
-    conv1d_k3_p1_8x249_to_16_fwd_direct(a3, w_mid, b_mid, a4);
-    conv1d_k3_p1_8x249_to_16_fwd_direct_cols(a3, w_mid, b_mid, a4);
+    conv1d_k3_p1_8x249_to_16_fwd_pack(w_mid, s_mid_wpack);
+    conv1d_k3_p1_8x249_to_16_fwd_direct(a3, s_mid_wpack, b_mid, a4);
+    conv1d_k3_p1_8x249_to_16_fwd_direct_cols(a3, s_mid_wpack, b_mid, a4);
     // relu4: relu [4x16x249] -> [4x16x249]
     relu_16x249_fwd(a4, a5);
     // pool2: maxpool1d [4x16x249] -> [4x16x62]
     maxpool1d_k4_s4_16x249_fwd(a5, a6, s_pool2_argmax);
     // deep: conv1d [4x16x62] -> [4x32x62]
-    conv1d_k3_p2_d2_16x62_to_32_fwd_direct(a6, w_deep, b_deep, a7);
-    conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols(a6, w_deep, b_deep, a7);
+    conv1d_k3_p2_d2_16x62_to_32_fwd_pack(w_deep, s_deep_wpack);
+    conv1d_k3_p2_d2_16x62_to_32_fwd_direct(a6, s_deep_wpack, b_deep, a7);
+    conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols(a6, s_deep_wpack, b_deep, a7);
     // relu7: relu [4x32x62] -> [4x32x62]
     relu_32x62_fwd(a7, a8);
     // gap: global_avgpool [4x32x62] -> [4x32x1]
@@ -592,8 +599,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols(a6, s_deep_cols);
     conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm(s_deep_cols, d7, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
-    conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, w_deep, d6);
-    conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(d7, w_deep, d6);
+    conv1d_k3_p2_d2_16x62_to_32_dx_pack(w_deep, s_deep_wpackT);
+    conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, s_deep_wpackT, d6);
+    conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(d7, s_deep_wpackT, d6);
     // pool2: maxpool1d [4x16x249] -> [4x16x62]
     maxpool1d_k4_s4_16x249_dx(d6, s_pool2_argmax, d5);
     // relu4: relu [4x16x249] -> [4x16x249]
@@ -602,8 +610,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv1d_k3_p1_8x249_to_16_dw_im2row_cols(a3, s_mid_cols);
     conv1d_k3_p1_8x249_to_16_dw_im2row_gemm(s_mid_cols, d4, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
-    conv1d_k3_p1_8x249_to_16_dx_direct(d4, w_mid, d3);
-    conv1d_k3_p1_8x249_to_16_dx_direct_cols(d4, w_mid, d3);
+    conv1d_k3_p1_8x249_to_16_dx_pack(w_mid, s_mid_wpackT);
+    conv1d_k3_p1_8x249_to_16_dx_direct(d4, s_mid_wpackT, d3);
+    conv1d_k3_p1_8x249_to_16_dx_direct_cols(d4, s_mid_wpackT, d3);
     // pool1: maxpool1d [4x8x996] -> [4x8x249]
     maxpool1d_k4_s4_8x996_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [4x8x996] -> [4x8x996]
@@ -631,8 +640,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols(a6, s_deep_cols);
     conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm(s_deep_cols, d7, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
-    conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, w_deep, d6);
-    conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(d7, w_deep, d6);
+    conv1d_k3_p2_d2_16x62_to_32_dx_pack(w_deep, s_deep_wpackT);
+    conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, s_deep_wpackT, d6);
+    conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(d7, s_deep_wpackT, d6);
     // pool2: maxpool1d [4x16x249] -> [4x16x62]
     maxpool1d_k4_s4_16x249_dx(d6, s_pool2_argmax, d5);
     // relu4: relu [4x16x249] -> [4x16x249]
@@ -641,8 +651,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv1d_k3_p1_8x249_to_16_dw_im2row_cols(a3, s_mid_cols);
     conv1d_k3_p1_8x249_to_16_dw_im2row_gemm(s_mid_cols, d4, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
-    conv1d_k3_p1_8x249_to_16_dx_direct(d4, w_mid, d3);
-    conv1d_k3_p1_8x249_to_16_dx_direct_cols(d4, w_mid, d3);
+    conv1d_k3_p1_8x249_to_16_dx_pack(w_mid, s_mid_wpackT);
+    conv1d_k3_p1_8x249_to_16_dx_direct(d4, s_mid_wpackT, d3);
+    conv1d_k3_p1_8x249_to_16_dx_direct_cols(d4, s_mid_wpackT, d3);
     // pool1: maxpool1d [4x8x996] -> [4x8x249]
     maxpool1d_k4_s4_8x996_dx(d3, s_pool1_argmax, d2);
     // relu1: relu [4x8x996] -> [4x8x996]

@@ -489,9 +489,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`signal1d_decoder.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(154688, 2048, threads > 1);
+  const heap = createHeap(158784, 2048, threads > 1);
   const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv1d_k5_p2_2x64_to_8_fwd_direct, conv1d_k5_p2_2x64_to_8_fwd_direct_cols, conv1d_k5_p2_2x64_to_8_dw_direct, conv1d_k5_p2_2x64_to_8_db, conv1d_k5_p2_2x64_to_8_dx_direct, conv1d_k5_p2_2x64_to_8_dx_direct_cols, gelu_8x64_fwd, gelu_8x64_dx, avgpool1d_k2_s2_8x64_fwd, avgpool1d_k2_s2_8x64_dx, conv1d_k3_s2_p1_8x32_to_16_fwd_direct, conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm, conv1d_k3_s2_p1_8x32_to_16_db, conv1d_k3_s2_p1_8x32_to_16_dx_direct, conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols, silu_16x16_fwd, silu_16x16_dx, convt1d_k4_s2_p1_16x16_to_8_fwd_direct, convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm, convt1d_k4_s2_p1_16x16_to_8_db, convt1d_k4_s2_p1_16x16_to_8_dx_direct, convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols, leaky_relu_s0p2_8x32_fwd, leaky_relu_s0p2_8x32_dx, convt1d_k4_s2_p1_8x32_to_4_fwd_direct, convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm, convt1d_k4_s2_p1_8x32_to_4_db, convt1d_k4_s2_p1_8x32_to_4_dx_direct, convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols, elu_a1_4x64_fwd, elu_a1_4x64_dx, conv1d_k3_p1_4x64_to_2_fwd_direct, conv1d_k3_p1_4x64_to_2_fwd_direct_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_gemm, conv1d_k3_p1_4x64_to_2_db, conv1d_k3_p1_4x64_to_2_dx_direct, conv1d_k3_p1_4x64_to_2_dx_direct_cols, tanh_2x64_fwd, tanh_2x64_dx, sgd_1166, sgd_momentum_1166, adam_1166, adam_amsgrad_1166 } = wasmKernels(heap, pool);
+  const { conv1d_k5_p2_2x64_to_8_fwd_pack, conv1d_k5_p2_2x64_to_8_fwd_direct, conv1d_k5_p2_2x64_to_8_fwd_direct_cols, conv1d_k5_p2_2x64_to_8_dw_direct, conv1d_k5_p2_2x64_to_8_db, conv1d_k5_p2_2x64_to_8_dx_direct, conv1d_k5_p2_2x64_to_8_dx_direct_cols, gelu_8x64_fwd, gelu_8x64_dx, avgpool1d_k2_s2_8x64_fwd, avgpool1d_k2_s2_8x64_dx, conv1d_k3_s2_p1_8x32_to_16_fwd_pack, conv1d_k3_s2_p1_8x32_to_16_fwd_direct, conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm, conv1d_k3_s2_p1_8x32_to_16_db, conv1d_k3_s2_p1_8x32_to_16_dx_pack, conv1d_k3_s2_p1_8x32_to_16_dx_direct, conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols, silu_16x16_fwd, silu_16x16_dx, convt1d_k4_s2_p1_16x16_to_8_fwd_pack, convt1d_k4_s2_p1_16x16_to_8_fwd_direct, convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm, convt1d_k4_s2_p1_16x16_to_8_db, convt1d_k4_s2_p1_16x16_to_8_dx_pack, convt1d_k4_s2_p1_16x16_to_8_dx_direct, convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols, leaky_relu_s0p2_8x32_fwd, leaky_relu_s0p2_8x32_dx, convt1d_k4_s2_p1_8x32_to_4_fwd_pack, convt1d_k4_s2_p1_8x32_to_4_fwd_direct, convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm, convt1d_k4_s2_p1_8x32_to_4_db, convt1d_k4_s2_p1_8x32_to_4_dx_pack, convt1d_k4_s2_p1_8x32_to_4_dx_direct, convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols, elu_a1_4x64_fwd, elu_a1_4x64_dx, conv1d_k3_p1_4x64_to_2_fwd_direct, conv1d_k3_p1_4x64_to_2_fwd_direct_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_gemm, conv1d_k3_p1_4x64_to_2_db, conv1d_k3_p1_4x64_to_2_dx_pack, conv1d_k3_p1_4x64_to_2_dx_direct, conv1d_k3_p1_4x64_to_2_dx_direct_cols, tanh_2x64_fwd, tanh_2x64_dx, sgd_1166, sgd_momentum_1166, adam_1166, adam_amsgrad_1166 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('signal1d_decoder.createWasmModel', 'options.seed', seed);
   // options.checkFinite has no effect: this model has no loss
@@ -577,36 +577,48 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d9 = heap.f32(1024);
   const d10 = heap.f32(512);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(3072);
-  const s_enc2_cols = scratchF32.subarray(0, 1536);
-  const s_dec1_cols = scratchF32.subarray(0, 2048);
-  const s_dec2_cols = scratchF32.subarray(0, 2048);
+  const scratchF32 = heap.f32(4096);
+  const s_enc1_wpack = scratchF32.subarray(0, 80);
+  const s_enc2_wpack = scratchF32.subarray(0, 384);
+  const s_enc2_cols = scratchF32.subarray(384, 1920);
+  const s_enc2_wpackT = scratchF32.subarray(1920, 2304);
+  const s_dec1_wpackT = scratchF32.subarray(0, 512);
+  const s_dec1_dwCols = scratchF32.subarray(512, 3584);
+  const s_dec1_wpack = scratchF32.subarray(3584, 4096);
+  const s_dec2_wpackT = scratchF32.subarray(0, 128);
+  const s_dec2_cols = scratchF32.subarray(128, 2176);
+  const s_dec2_wpack = scratchF32.subarray(2176, 2304);
   const s_out_cols = scratchF32.subarray(0, 3072);
+  const s_out_wpackT = scratchF32.subarray(3072, 3096);
   let lastLossFinite = true;
 
   function forward(x: Float32Array): Float32Array {
     checkF32('signal1d_decoder.forward', 'x', x, 512, '[4x2x64]');
     a0.set(x);
     // enc1: conv1d [4x2x64] -> [4x8x64]
-    conv1d_k5_p2_2x64_to_8_fwd_direct(a0, w_enc1, b_enc1, a1);
-    conv1d_k5_p2_2x64_to_8_fwd_direct_cols(a0, w_enc1, b_enc1, a1);
+    conv1d_k5_p2_2x64_to_8_fwd_pack(w_enc1, s_enc1_wpack);
+    conv1d_k5_p2_2x64_to_8_fwd_direct(a0, s_enc1_wpack, b_enc1, a1);
+    conv1d_k5_p2_2x64_to_8_fwd_direct_cols(a0, s_enc1_wpack, b_enc1, a1);
     // gelu1: gelu [4x8x64] -> [4x8x64]
     gelu_8x64_fwd(a1, a2);
     // pool: avgpool1d [4x8x64] -> [4x8x32]
     avgpool1d_k2_s2_8x64_fwd(a2, a3);
     // enc2: conv1d [4x8x32] -> [4x16x16]
-    conv1d_k3_s2_p1_8x32_to_16_fwd_direct(a3, w_enc2, b_enc2, a4);
-    conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols(a3, w_enc2, b_enc2, a4);
+    conv1d_k3_s2_p1_8x32_to_16_fwd_pack(w_enc2, s_enc2_wpack);
+    conv1d_k3_s2_p1_8x32_to_16_fwd_direct(a3, s_enc2_wpack, b_enc2, a4);
+    conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols(a3, s_enc2_wpack, b_enc2, a4);
     // silu4: silu [4x16x16] -> [4x16x16]
     silu_16x16_fwd(a4, a5);
     // dec1: conv_transpose1d [4x16x16] -> [4x8x32]
-    convt1d_k4_s2_p1_16x16_to_8_fwd_direct(a5, w_dec1, b_dec1, a6);
-    convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols(a5, w_dec1, b_dec1, a6);
+    convt1d_k4_s2_p1_16x16_to_8_fwd_pack(w_dec1, s_dec1_wpackT);
+    convt1d_k4_s2_p1_16x16_to_8_fwd_direct(a5, s_dec1_wpackT, b_dec1, a6);
+    convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols(a5, s_dec1_wpackT, b_dec1, a6);
     // leaky_relu6: leaky_relu [4x8x32] -> [4x8x32]
     leaky_relu_s0p2_8x32_fwd(a6, a7);
     // dec2: conv_transpose1d [4x8x32] -> [4x4x64]
-    convt1d_k4_s2_p1_8x32_to_4_fwd_direct(a7, w_dec2, b_dec2, a8);
-    convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols(a7, w_dec2, b_dec2, a8);
+    convt1d_k4_s2_p1_8x32_to_4_fwd_pack(w_dec2, s_dec2_wpackT);
+    convt1d_k4_s2_p1_8x32_to_4_fwd_direct(a7, s_dec2_wpackT, b_dec2, a8);
+    convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols(a7, s_dec2_wpackT, b_dec2, a8);
     // elu8: elu [4x4x64] -> [4x4x64]
     elu_a1_4x64_fwd(a8, a9);
     // out: conv1d [4x4x64] -> [4x2x64]
@@ -624,32 +636,36 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv1d_k3_p1_4x64_to_2_dw_im2row_cols(a9, s_out_cols);
     conv1d_k3_p1_4x64_to_2_dw_im2row_gemm(s_out_cols, d10, gw_out);
     conv1d_k3_p1_4x64_to_2_db(d10, gb_out);
-    conv1d_k3_p1_4x64_to_2_dx_direct(d10, w_out, d9);
-    conv1d_k3_p1_4x64_to_2_dx_direct_cols(d10, w_out, d9);
+    conv1d_k3_p1_4x64_to_2_dx_pack(w_out, s_out_wpackT);
+    conv1d_k3_p1_4x64_to_2_dx_direct(d10, s_out_wpackT, d9);
+    conv1d_k3_p1_4x64_to_2_dx_direct_cols(d10, s_out_wpackT, d9);
     // elu8: elu [4x4x64] -> [4x4x64]
     elu_a1_4x64_dx(a8, d9, d8);
     // dec2: conv_transpose1d [4x8x32] -> [4x4x64]
     convt1d_k4_s2_p1_8x32_to_4_dw_im2row_cols(d8, s_dec2_cols);
     convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm(s_dec2_cols, a7, gw_dec2);
     convt1d_k4_s2_p1_8x32_to_4_db(d8, gb_dec2);
-    convt1d_k4_s2_p1_8x32_to_4_dx_direct(d8, w_dec2, d7);
-    convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols(d8, w_dec2, d7);
+    convt1d_k4_s2_p1_8x32_to_4_dx_pack(w_dec2, s_dec2_wpack);
+    convt1d_k4_s2_p1_8x32_to_4_dx_direct(d8, s_dec2_wpack, d7);
+    convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols(d8, s_dec2_wpack, d7);
     // leaky_relu6: leaky_relu [4x8x32] -> [4x8x32]
     leaky_relu_s0p2_8x32_dx(a6, d7, d6);
     // dec1: conv_transpose1d [4x16x16] -> [4x8x32]
-    convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols(d6, s_dec1_cols);
-    convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm(s_dec1_cols, a5, gw_dec1);
+    convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols(d6, s_dec1_dwCols);
+    convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm(s_dec1_dwCols, a5, gw_dec1);
     convt1d_k4_s2_p1_16x16_to_8_db(d6, gb_dec1);
-    convt1d_k4_s2_p1_16x16_to_8_dx_direct(d6, w_dec1, d5);
-    convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols(d6, w_dec1, d5);
+    convt1d_k4_s2_p1_16x16_to_8_dx_pack(w_dec1, s_dec1_wpack);
+    convt1d_k4_s2_p1_16x16_to_8_dx_direct(d6, s_dec1_wpack, d5);
+    convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols(d6, s_dec1_wpack, d5);
     // silu4: silu [4x16x16] -> [4x16x16]
     silu_16x16_dx(a4, d5, d4);
     // enc2: conv1d [4x8x32] -> [4x16x16]
     conv1d_k3_s2_p1_8x32_to_16_dw_im2row_cols(a3, s_enc2_cols);
     conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm(s_enc2_cols, d4, gw_enc2);
     conv1d_k3_s2_p1_8x32_to_16_db(d4, gb_enc2);
-    conv1d_k3_s2_p1_8x32_to_16_dx_direct(d4, w_enc2, d3);
-    conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols(d4, w_enc2, d3);
+    conv1d_k3_s2_p1_8x32_to_16_dx_pack(w_enc2, s_enc2_wpackT);
+    conv1d_k3_s2_p1_8x32_to_16_dx_direct(d4, s_enc2_wpackT, d3);
+    conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols(d4, s_enc2_wpackT, d3);
     // pool: avgpool1d [4x8x64] -> [4x8x32]
     avgpool1d_k2_s2_8x64_dx(d3, d2);
     // gelu1: gelu [4x8x64] -> [4x8x64]

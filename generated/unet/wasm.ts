@@ -1056,9 +1056,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`unet.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(8641728, 16384, threads > 1);
+  const heap = createHeap(8650944, 16384, threads > 1);
   const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv3x3_p1_1x32x32_to_8_fwd_direct, conv3x3_p1_1x32x32_to_8_fwd_direct_rows, conv3x3_p1_1x32x32_to_8_fwd_direct_cols, conv3x3_p1_1x32x32_to_8_dw_direct, conv3x3_p1_1x32x32_to_8_db, conv3x3_p1_1x32x32_to_8_dx_direct, conv3x3_p1_1x32x32_to_8_dx_direct_rows, conv3x3_p1_1x32x32_to_8_dx_direct_cols, relu_8x32x32_fwd, relu_8x32x32_dx, conv3x3_p1_8x32x32_to_8_fwd_direct, conv3x3_p1_8x32x32_to_8_fwd_direct_rows, conv3x3_p1_8x32x32_to_8_fwd_direct_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_gemm, conv3x3_p1_8x32x32_to_8_db, conv3x3_p1_8x32x32_to_8_dx_direct, conv3x3_p1_8x32x32_to_8_dx_direct_rows, conv3x3_p1_8x32x32_to_8_dx_direct_cols, maxpool2x2_s2_8x32x32_fwd, maxpool2x2_s2_8x32x32_dx, conv3x3_p1_8x16x16_to_16_fwd_direct, conv3x3_p1_8x16x16_to_16_fwd_direct_rows, conv3x3_p1_8x16x16_to_16_fwd_direct_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_gemm, conv3x3_p1_8x16x16_to_16_db, conv3x3_p1_8x16x16_to_16_dx_direct, conv3x3_p1_8x16x16_to_16_dx_direct_rows, conv3x3_p1_8x16x16_to_16_dx_direct_cols, relu_16x16x16_fwd, relu_16x16x16_dx, conv3x3_p1_16x16x16_to_16_fwd_direct, conv3x3_p1_16x16x16_to_16_fwd_direct_rows, conv3x3_p1_16x16x16_to_16_fwd_direct_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_gemm, conv3x3_p1_16x16x16_to_16_db, conv3x3_p1_16x16x16_to_16_dx_direct, conv3x3_p1_16x16x16_to_16_dx_direct_rows, conv3x3_p1_16x16x16_to_16_dx_direct_cols, maxpool2x2_s2_16x16x16_fwd, maxpool2x2_s2_16x16x16_dx, conv3x3_p1_16x8x8_to_32_fwd_direct, conv3x3_p1_16x8x8_to_32_fwd_direct_rows, conv3x3_p1_16x8x8_to_32_fwd_direct_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_gemm, conv3x3_p1_16x8x8_to_32_db, conv3x3_p1_16x8x8_to_32_dx_direct, conv3x3_p1_16x8x8_to_32_dx_direct_rows, conv3x3_p1_16x8x8_to_32_dx_direct_cols, relu_32x8x8_fwd, relu_32x8x8_dx, conv3x3_p1_32x8x8_to_32_fwd_direct, conv3x3_p1_32x8x8_to_32_fwd_direct_rows, conv3x3_p1_32x8x8_to_32_fwd_direct_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_gemm, conv3x3_p1_32x8x8_to_32_db, conv3x3_p1_32x8x8_to_32_dx_direct, conv3x3_p1_32x8x8_to_32_dx_direct_rows, conv3x3_p1_32x8x8_to_32_dx_direct_cols, convt2x2_s2_32x8x8_to_16_fwd_direct, convt2x2_s2_32x8x8_to_16_dw_im2row_cols, convt2x2_s2_32x8x8_to_16_dw_im2row_gemm, convt2x2_s2_32x8x8_to_16_db, convt2x2_s2_32x8x8_to_16_dx_direct, concat_c16_c16_16x16_fwd0, concat_c16_c16_16x16_fwd1, concat_c16_c16_16x16_dx0, concat_c16_c16_16x16_dx1, conv3x3_p1_32x16x16_to_16_fwd_direct, conv3x3_p1_32x16x16_to_16_fwd_direct_rows, conv3x3_p1_32x16x16_to_16_fwd_direct_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_gemm, conv3x3_p1_32x16x16_to_16_db, conv3x3_p1_32x16x16_to_16_dx_direct, conv3x3_p1_32x16x16_to_16_dx_direct_rows, conv3x3_p1_32x16x16_to_16_dx_direct_cols, convt2x2_s2_16x16x16_to_8_fwd_direct, convt2x2_s2_16x16x16_to_8_dw_im2row_cols, convt2x2_s2_16x16x16_to_8_dw_im2row_gemm, convt2x2_s2_16x16x16_to_8_db, convt2x2_s2_16x16x16_to_8_dx_direct, concat_c8_c8_32x32_fwd0, concat_c8_c8_32x32_fwd1, concat_c8_c8_32x32_dx0, concat_c8_c8_32x32_dx1, conv3x3_p1_16x32x32_to_8_fwd_direct, conv3x3_p1_16x32x32_to_8_fwd_direct_rows, conv3x3_p1_16x32x32_to_8_fwd_direct_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_gemm, conv3x3_p1_16x32x32_to_8_db, conv3x3_p1_16x32x32_to_8_dx_direct, conv3x3_p1_16x32x32_to_8_dx_direct_rows, conv3x3_p1_16x32x32_to_8_dx_direct_cols, conv1x1_8x32x32_to_1_fwd_direct, conv1x1_8x32x32_to_1_dw_im2row_cols, conv1x1_8x32x32_to_1_dw_im2row_gemm, conv1x1_8x32x32_to_1_db, conv1x1_8x32x32_to_1_dx_direct, sigmoid_1x32x32_fwd, sigmoid_1x32x32_dx, gradsum2_8x32x32, gradsum2_16x16x16, mse_loss_4x1x32x32, sgd_29321, sgd_momentum_29321, adam_29321, adam_amsgrad_29321 } = wasmKernels(heap, pool);
+  const { conv3x3_p1_1x32x32_to_8_fwd_pack, conv3x3_p1_1x32x32_to_8_fwd_direct, conv3x3_p1_1x32x32_to_8_fwd_direct_rows, conv3x3_p1_1x32x32_to_8_fwd_direct_cols, conv3x3_p1_1x32x32_to_8_dw_direct, conv3x3_p1_1x32x32_to_8_db, conv3x3_p1_1x32x32_to_8_dx_direct, conv3x3_p1_1x32x32_to_8_dx_direct_rows, conv3x3_p1_1x32x32_to_8_dx_direct_cols, relu_8x32x32_fwd, relu_8x32x32_dx, conv3x3_p1_8x32x32_to_8_fwd_pack, conv3x3_p1_8x32x32_to_8_fwd_direct, conv3x3_p1_8x32x32_to_8_fwd_direct_rows, conv3x3_p1_8x32x32_to_8_fwd_direct_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_gemm, conv3x3_p1_8x32x32_to_8_db, conv3x3_p1_8x32x32_to_8_dx_pack, conv3x3_p1_8x32x32_to_8_dx_direct, conv3x3_p1_8x32x32_to_8_dx_direct_rows, conv3x3_p1_8x32x32_to_8_dx_direct_cols, maxpool2x2_s2_8x32x32_fwd, maxpool2x2_s2_8x32x32_dx, conv3x3_p1_8x16x16_to_16_fwd_pack, conv3x3_p1_8x16x16_to_16_fwd_direct, conv3x3_p1_8x16x16_to_16_fwd_direct_rows, conv3x3_p1_8x16x16_to_16_fwd_direct_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_gemm, conv3x3_p1_8x16x16_to_16_db, conv3x3_p1_8x16x16_to_16_dx_pack, conv3x3_p1_8x16x16_to_16_dx_direct, conv3x3_p1_8x16x16_to_16_dx_direct_rows, conv3x3_p1_8x16x16_to_16_dx_direct_cols, relu_16x16x16_fwd, relu_16x16x16_dx, conv3x3_p1_16x16x16_to_16_fwd_pack, conv3x3_p1_16x16x16_to_16_fwd_direct, conv3x3_p1_16x16x16_to_16_fwd_direct_rows, conv3x3_p1_16x16x16_to_16_fwd_direct_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_gemm, conv3x3_p1_16x16x16_to_16_db, conv3x3_p1_16x16x16_to_16_dx_pack, conv3x3_p1_16x16x16_to_16_dx_direct, conv3x3_p1_16x16x16_to_16_dx_direct_rows, conv3x3_p1_16x16x16_to_16_dx_direct_cols, maxpool2x2_s2_16x16x16_fwd, maxpool2x2_s2_16x16x16_dx, conv3x3_p1_16x8x8_to_32_fwd_pack, conv3x3_p1_16x8x8_to_32_fwd_direct, conv3x3_p1_16x8x8_to_32_fwd_direct_rows, conv3x3_p1_16x8x8_to_32_fwd_direct_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_gemm, conv3x3_p1_16x8x8_to_32_db, conv3x3_p1_16x8x8_to_32_dx_pack, conv3x3_p1_16x8x8_to_32_dx_direct, conv3x3_p1_16x8x8_to_32_dx_direct_rows, conv3x3_p1_16x8x8_to_32_dx_direct_cols, relu_32x8x8_fwd, relu_32x8x8_dx, conv3x3_p1_32x8x8_to_32_fwd_pack, conv3x3_p1_32x8x8_to_32_fwd_direct, conv3x3_p1_32x8x8_to_32_fwd_direct_rows, conv3x3_p1_32x8x8_to_32_fwd_direct_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_gemm, conv3x3_p1_32x8x8_to_32_db, conv3x3_p1_32x8x8_to_32_dx_pack, conv3x3_p1_32x8x8_to_32_dx_direct, conv3x3_p1_32x8x8_to_32_dx_direct_rows, conv3x3_p1_32x8x8_to_32_dx_direct_cols, convt2x2_s2_32x8x8_to_16_fwd_pack, convt2x2_s2_32x8x8_to_16_fwd_direct, convt2x2_s2_32x8x8_to_16_dw_im2row_cols, convt2x2_s2_32x8x8_to_16_dw_im2row_gemm, convt2x2_s2_32x8x8_to_16_db, convt2x2_s2_32x8x8_to_16_dx_pack, convt2x2_s2_32x8x8_to_16_dx_direct, concat_c16_c16_16x16_fwd0, concat_c16_c16_16x16_fwd1, concat_c16_c16_16x16_dx0, concat_c16_c16_16x16_dx1, conv3x3_p1_32x16x16_to_16_fwd_pack, conv3x3_p1_32x16x16_to_16_fwd_direct, conv3x3_p1_32x16x16_to_16_fwd_direct_rows, conv3x3_p1_32x16x16_to_16_fwd_direct_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_gemm, conv3x3_p1_32x16x16_to_16_db, conv3x3_p1_32x16x16_to_16_dx_pack, conv3x3_p1_32x16x16_to_16_dx_direct, conv3x3_p1_32x16x16_to_16_dx_direct_rows, conv3x3_p1_32x16x16_to_16_dx_direct_cols, convt2x2_s2_16x16x16_to_8_fwd_pack, convt2x2_s2_16x16x16_to_8_fwd_direct, convt2x2_s2_16x16x16_to_8_dw_im2row_cols, convt2x2_s2_16x16x16_to_8_dw_im2row_gemm, convt2x2_s2_16x16x16_to_8_db, convt2x2_s2_16x16x16_to_8_dx_pack, convt2x2_s2_16x16x16_to_8_dx_direct, concat_c8_c8_32x32_fwd0, concat_c8_c8_32x32_fwd1, concat_c8_c8_32x32_dx0, concat_c8_c8_32x32_dx1, conv3x3_p1_16x32x32_to_8_fwd_pack, conv3x3_p1_16x32x32_to_8_fwd_direct, conv3x3_p1_16x32x32_to_8_fwd_direct_rows, conv3x3_p1_16x32x32_to_8_fwd_direct_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_gemm, conv3x3_p1_16x32x32_to_8_db, conv3x3_p1_16x32x32_to_8_dx_pack, conv3x3_p1_16x32x32_to_8_dx_direct, conv3x3_p1_16x32x32_to_8_dx_direct_rows, conv3x3_p1_16x32x32_to_8_dx_direct_cols, conv1x1_8x32x32_to_1_fwd_direct, conv1x1_8x32x32_to_1_dw_im2row_cols, conv1x1_8x32x32_to_1_dw_im2row_gemm, conv1x1_8x32x32_to_1_db, conv1x1_8x32x32_to_1_dx_pack, conv1x1_8x32x32_to_1_dx_direct, sigmoid_1x32x32_fwd, sigmoid_1x32x32_dx, gradsum2_8x32x32, gradsum2_16x16x16, mse_loss_4x1x32x32, sgd_29321, sgd_momentum_29321, adam_29321, adam_amsgrad_29321 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('unet.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1247,21 +1247,45 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d26 = heap.f32(32768);
   const d27 = heap.f32(4096);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(589824);
+  const scratchF32 = heap.f32(592128);
   const s_down1_argmax = heap.i32(8192); // kept from forward to backward
   const s_down2_argmax = heap.i32(4096); // kept from forward to backward
-  const s_enc1b_cols = scratchF32.subarray(0, 294912);
-  const s_enc2a_cols = scratchF32.subarray(0, 73728);
-  const s_enc2b_cols = scratchF32.subarray(0, 147456);
-  const s_mid_a_cols = scratchF32.subarray(0, 36864);
-  const s_mid_b_cols = scratchF32.subarray(0, 73728);
-  const s_up2_cols = scratchF32.subarray(0, 16384);
-  const s_dec2a_cols = scratchF32.subarray(0, 294912);
-  const s_dec2b_cols = scratchF32.subarray(0, 147456);
-  const s_up1_cols = scratchF32.subarray(0, 32768);
-  const s_dec1a_cols = scratchF32.subarray(0, 589824);
-  const s_dec1b_cols = scratchF32.subarray(0, 294912);
+  const s_enc1a_wpack = scratchF32.subarray(0, 72);
+  const s_enc1b_wpack = scratchF32.subarray(0, 576);
+  const s_enc1b_cols = scratchF32.subarray(576, 295488);
+  const s_enc1b_wpackT = scratchF32.subarray(295488, 296064);
+  const s_enc2a_wpack = scratchF32.subarray(0, 1152);
+  const s_enc2a_cols = scratchF32.subarray(1152, 74880);
+  const s_enc2a_wpackT = scratchF32.subarray(74880, 76032);
+  const s_enc2b_wpack = scratchF32.subarray(0, 2304);
+  const s_enc2b_cols = scratchF32.subarray(2304, 149760);
+  const s_enc2b_wpackT = scratchF32.subarray(149760, 152064);
+  const s_mid_a_wpack = scratchF32.subarray(0, 4608);
+  const s_mid_a_cols = scratchF32.subarray(4608, 41472);
+  const s_mid_a_wpackT = scratchF32.subarray(41472, 46080);
+  const s_mid_b_wpack = scratchF32.subarray(0, 9216);
+  const s_mid_b_dwCols = scratchF32.subarray(9216, 87040);
+  const s_mid_b_wpackT = scratchF32.subarray(87040, 96256);
+  const s_up2_wpackT = scratchF32.subarray(0, 2048);
+  const s_up2_dwCols = scratchF32.subarray(2048, 22528);
+  const s_up2_wpack = scratchF32.subarray(22528, 24576);
+  const s_dec2a_wpack = scratchF32.subarray(0, 4608);
+  const s_dec2a_dwCols = scratchF32.subarray(4608, 315904);
+  const s_dec2a_wpackT = scratchF32.subarray(315904, 320512);
+  const s_dec2b_wpack = scratchF32.subarray(0, 2304);
+  const s_dec2b_cols = scratchF32.subarray(2304, 149760);
+  const s_dec2b_wpackT = scratchF32.subarray(149760, 152064);
+  const s_up1_wpackT = scratchF32.subarray(0, 512);
+  const s_up1_dwCols = scratchF32.subarray(512, 49664);
+  const s_up1_wpack = scratchF32.subarray(49664, 50176);
+  const s_dec1a_wpack = scratchF32.subarray(0, 1152);
+  const s_dec1a_cols = scratchF32.subarray(1152, 590976);
+  const s_dec1a_wpackT = scratchF32.subarray(590976, 592128);
+  const s_dec1b_wpack = scratchF32.subarray(0, 576);
+  const s_dec1b_cols = scratchF32.subarray(576, 295488);
+  const s_dec1b_wpackT = scratchF32.subarray(295488, 296064);
   const s_head_cols = scratchF32.subarray(0, 32768);
+  const s_head_wpackT = scratchF32.subarray(32768, 32776);
   const dOutput = heap.f32(4096);
   const lossOut = heap.f32(1);
   const lossPartials = heap.f32(64); // the loss's per-chunk sums
@@ -1271,77 +1295,89 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     checkF32('unet.forward', 'x', x, 4096, '[4x1x32x32]');
     a0.set(x);
     // enc1a: conv2d [4x1x32x32] -> [4x8x32x32]
-    conv3x3_p1_1x32x32_to_8_fwd_direct(a0, w_enc1a, b_enc1a, a1);
-    conv3x3_p1_1x32x32_to_8_fwd_direct_rows(a0, w_enc1a, b_enc1a, a1);
-    conv3x3_p1_1x32x32_to_8_fwd_direct_cols(a0, w_enc1a, b_enc1a, a1);
+    conv3x3_p1_1x32x32_to_8_fwd_pack(w_enc1a, s_enc1a_wpack);
+    conv3x3_p1_1x32x32_to_8_fwd_direct(a0, s_enc1a_wpack, b_enc1a, a1);
+    conv3x3_p1_1x32x32_to_8_fwd_direct_rows(a0, s_enc1a_wpack, b_enc1a, a1);
+    conv3x3_p1_1x32x32_to_8_fwd_direct_cols(a0, s_enc1a_wpack, b_enc1a, a1);
     // relu1: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_fwd(a1, a2);
     // enc1b: conv2d [4x8x32x32] -> [4x8x32x32]
-    conv3x3_p1_8x32x32_to_8_fwd_direct(a2, w_enc1b, b_enc1b, a3);
-    conv3x3_p1_8x32x32_to_8_fwd_direct_rows(a2, w_enc1b, b_enc1b, a3);
-    conv3x3_p1_8x32x32_to_8_fwd_direct_cols(a2, w_enc1b, b_enc1b, a3);
+    conv3x3_p1_8x32x32_to_8_fwd_pack(w_enc1b, s_enc1b_wpack);
+    conv3x3_p1_8x32x32_to_8_fwd_direct(a2, s_enc1b_wpack, b_enc1b, a3);
+    conv3x3_p1_8x32x32_to_8_fwd_direct_rows(a2, s_enc1b_wpack, b_enc1b, a3);
+    conv3x3_p1_8x32x32_to_8_fwd_direct_cols(a2, s_enc1b_wpack, b_enc1b, a3);
     // skip1: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_fwd(a3, a4);
     // down1: maxpool2d [4x8x32x32] -> [4x8x16x16]
     maxpool2x2_s2_8x32x32_fwd(a4, a5, s_down1_argmax);
     // enc2a: conv2d [4x8x16x16] -> [4x16x16x16]
-    conv3x3_p1_8x16x16_to_16_fwd_direct(a5, w_enc2a, b_enc2a, a6);
-    conv3x3_p1_8x16x16_to_16_fwd_direct_rows(a5, w_enc2a, b_enc2a, a6);
-    conv3x3_p1_8x16x16_to_16_fwd_direct_cols(a5, w_enc2a, b_enc2a, a6);
+    conv3x3_p1_8x16x16_to_16_fwd_pack(w_enc2a, s_enc2a_wpack);
+    conv3x3_p1_8x16x16_to_16_fwd_direct(a5, s_enc2a_wpack, b_enc2a, a6);
+    conv3x3_p1_8x16x16_to_16_fwd_direct_rows(a5, s_enc2a_wpack, b_enc2a, a6);
+    conv3x3_p1_8x16x16_to_16_fwd_direct_cols(a5, s_enc2a_wpack, b_enc2a, a6);
     // relu6: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_fwd(a6, a7);
     // enc2b: conv2d [4x16x16x16] -> [4x16x16x16]
-    conv3x3_p1_16x16x16_to_16_fwd_direct(a7, w_enc2b, b_enc2b, a8);
-    conv3x3_p1_16x16x16_to_16_fwd_direct_rows(a7, w_enc2b, b_enc2b, a8);
-    conv3x3_p1_16x16x16_to_16_fwd_direct_cols(a7, w_enc2b, b_enc2b, a8);
+    conv3x3_p1_16x16x16_to_16_fwd_pack(w_enc2b, s_enc2b_wpack);
+    conv3x3_p1_16x16x16_to_16_fwd_direct(a7, s_enc2b_wpack, b_enc2b, a8);
+    conv3x3_p1_16x16x16_to_16_fwd_direct_rows(a7, s_enc2b_wpack, b_enc2b, a8);
+    conv3x3_p1_16x16x16_to_16_fwd_direct_cols(a7, s_enc2b_wpack, b_enc2b, a8);
     // skip2: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_fwd(a8, a9);
     // down2: maxpool2d [4x16x16x16] -> [4x16x8x8]
     maxpool2x2_s2_16x16x16_fwd(a9, a10, s_down2_argmax);
     // mid_a: conv2d [4x16x8x8] -> [4x32x8x8]
-    conv3x3_p1_16x8x8_to_32_fwd_direct(a10, w_mid_a, b_mid_a, a11);
-    conv3x3_p1_16x8x8_to_32_fwd_direct_rows(a10, w_mid_a, b_mid_a, a11);
-    conv3x3_p1_16x8x8_to_32_fwd_direct_cols(a10, w_mid_a, b_mid_a, a11);
+    conv3x3_p1_16x8x8_to_32_fwd_pack(w_mid_a, s_mid_a_wpack);
+    conv3x3_p1_16x8x8_to_32_fwd_direct(a10, s_mid_a_wpack, b_mid_a, a11);
+    conv3x3_p1_16x8x8_to_32_fwd_direct_rows(a10, s_mid_a_wpack, b_mid_a, a11);
+    conv3x3_p1_16x8x8_to_32_fwd_direct_cols(a10, s_mid_a_wpack, b_mid_a, a11);
     // relu11: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_fwd(a11, a12);
     // mid_b: conv2d [4x32x8x8] -> [4x32x8x8]
-    conv3x3_p1_32x8x8_to_32_fwd_direct(a12, w_mid_b, b_mid_b, a13);
-    conv3x3_p1_32x8x8_to_32_fwd_direct_rows(a12, w_mid_b, b_mid_b, a13);
-    conv3x3_p1_32x8x8_to_32_fwd_direct_cols(a12, w_mid_b, b_mid_b, a13);
+    conv3x3_p1_32x8x8_to_32_fwd_pack(w_mid_b, s_mid_b_wpack);
+    conv3x3_p1_32x8x8_to_32_fwd_direct(a12, s_mid_b_wpack, b_mid_b, a13);
+    conv3x3_p1_32x8x8_to_32_fwd_direct_rows(a12, s_mid_b_wpack, b_mid_b, a13);
+    conv3x3_p1_32x8x8_to_32_fwd_direct_cols(a12, s_mid_b_wpack, b_mid_b, a13);
     // relu13: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_fwd(a13, a14);
     // up2: conv_transpose2d [4x32x8x8] -> [4x16x16x16]
-    convt2x2_s2_32x8x8_to_16_fwd_direct(a14, w_up2, b_up2, a15);
+    convt2x2_s2_32x8x8_to_16_fwd_pack(w_up2, s_up2_wpackT);
+    convt2x2_s2_32x8x8_to_16_fwd_direct(a14, s_up2_wpackT, b_up2, a15);
     // cat2: concat [4x16x16x16] + [4x16x16x16] -> [4x32x16x16]
     concat_c16_c16_16x16_fwd0(a15, a16);
     concat_c16_c16_16x16_fwd1(a9, a16);
     // dec2a: conv2d [4x32x16x16] -> [4x16x16x16]
-    conv3x3_p1_32x16x16_to_16_fwd_direct(a16, w_dec2a, b_dec2a, a17);
-    conv3x3_p1_32x16x16_to_16_fwd_direct_rows(a16, w_dec2a, b_dec2a, a17);
-    conv3x3_p1_32x16x16_to_16_fwd_direct_cols(a16, w_dec2a, b_dec2a, a17);
+    conv3x3_p1_32x16x16_to_16_fwd_pack(w_dec2a, s_dec2a_wpack);
+    conv3x3_p1_32x16x16_to_16_fwd_direct(a16, s_dec2a_wpack, b_dec2a, a17);
+    conv3x3_p1_32x16x16_to_16_fwd_direct_rows(a16, s_dec2a_wpack, b_dec2a, a17);
+    conv3x3_p1_32x16x16_to_16_fwd_direct_cols(a16, s_dec2a_wpack, b_dec2a, a17);
     // relu17: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_fwd(a17, a18);
     // dec2b: conv2d [4x16x16x16] -> [4x16x16x16]
-    conv3x3_p1_16x16x16_to_16_fwd_direct(a18, w_dec2b, b_dec2b, a19);
-    conv3x3_p1_16x16x16_to_16_fwd_direct_rows(a18, w_dec2b, b_dec2b, a19);
-    conv3x3_p1_16x16x16_to_16_fwd_direct_cols(a18, w_dec2b, b_dec2b, a19);
+    conv3x3_p1_16x16x16_to_16_fwd_pack(w_dec2b, s_dec2b_wpack);
+    conv3x3_p1_16x16x16_to_16_fwd_direct(a18, s_dec2b_wpack, b_dec2b, a19);
+    conv3x3_p1_16x16x16_to_16_fwd_direct_rows(a18, s_dec2b_wpack, b_dec2b, a19);
+    conv3x3_p1_16x16x16_to_16_fwd_direct_cols(a18, s_dec2b_wpack, b_dec2b, a19);
     // relu19: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_fwd(a19, a20);
     // up1: conv_transpose2d [4x16x16x16] -> [4x8x32x32]
-    convt2x2_s2_16x16x16_to_8_fwd_direct(a20, w_up1, b_up1, a21);
+    convt2x2_s2_16x16x16_to_8_fwd_pack(w_up1, s_up1_wpackT);
+    convt2x2_s2_16x16x16_to_8_fwd_direct(a20, s_up1_wpackT, b_up1, a21);
     // cat1: concat [4x8x32x32] + [4x8x32x32] -> [4x16x32x32]
     concat_c8_c8_32x32_fwd0(a21, a22);
     concat_c8_c8_32x32_fwd1(a4, a22);
     // dec1a: conv2d [4x16x32x32] -> [4x8x32x32]
-    conv3x3_p1_16x32x32_to_8_fwd_direct(a22, w_dec1a, b_dec1a, a23);
-    conv3x3_p1_16x32x32_to_8_fwd_direct_rows(a22, w_dec1a, b_dec1a, a23);
-    conv3x3_p1_16x32x32_to_8_fwd_direct_cols(a22, w_dec1a, b_dec1a, a23);
+    conv3x3_p1_16x32x32_to_8_fwd_pack(w_dec1a, s_dec1a_wpack);
+    conv3x3_p1_16x32x32_to_8_fwd_direct(a22, s_dec1a_wpack, b_dec1a, a23);
+    conv3x3_p1_16x32x32_to_8_fwd_direct_rows(a22, s_dec1a_wpack, b_dec1a, a23);
+    conv3x3_p1_16x32x32_to_8_fwd_direct_cols(a22, s_dec1a_wpack, b_dec1a, a23);
     // relu23: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_fwd(a23, a24);
     // dec1b: conv2d [4x8x32x32] -> [4x8x32x32]
-    conv3x3_p1_8x32x32_to_8_fwd_direct(a24, w_dec1b, b_dec1b, a25);
-    conv3x3_p1_8x32x32_to_8_fwd_direct_rows(a24, w_dec1b, b_dec1b, a25);
-    conv3x3_p1_8x32x32_to_8_fwd_direct_cols(a24, w_dec1b, b_dec1b, a25);
+    conv3x3_p1_8x32x32_to_8_fwd_pack(w_dec1b, s_dec1b_wpack);
+    conv3x3_p1_8x32x32_to_8_fwd_direct(a24, s_dec1b_wpack, b_dec1b, a25);
+    conv3x3_p1_8x32x32_to_8_fwd_direct_rows(a24, s_dec1b_wpack, b_dec1b, a25);
+    conv3x3_p1_8x32x32_to_8_fwd_direct_cols(a24, s_dec1b_wpack, b_dec1b, a25);
     // relu25: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_fwd(a25, a26);
     // head: conv2d [4x8x32x32] -> [4x1x32x32]
@@ -1358,77 +1394,86 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv1x1_8x32x32_to_1_dw_im2row_cols(a26, s_head_cols);
     conv1x1_8x32x32_to_1_dw_im2row_gemm(s_head_cols, d27, gw_head);
     conv1x1_8x32x32_to_1_db(d27, gb_head);
-    conv1x1_8x32x32_to_1_dx_direct(d27, w_head, d26);
+    conv1x1_8x32x32_to_1_dx_pack(w_head, s_head_wpackT);
+    conv1x1_8x32x32_to_1_dx_direct(d27, s_head_wpackT, d26);
     // relu25: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a26, d26, d25);
     // dec1b: conv2d [4x8x32x32] -> [4x8x32x32]
     conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a24, s_dec1b_cols);
     conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_dec1b_cols, d25, gw_dec1b);
     conv3x3_p1_8x32x32_to_8_db(d25, gb_dec1b);
-    conv3x3_p1_8x32x32_to_8_dx_direct(d25, w_dec1b, d24);
-    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d25, w_dec1b, d24);
-    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d25, w_dec1b, d24);
+    conv3x3_p1_8x32x32_to_8_dx_pack(w_dec1b, s_dec1b_wpackT);
+    conv3x3_p1_8x32x32_to_8_dx_direct(d25, s_dec1b_wpackT, d24);
+    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d25, s_dec1b_wpackT, d24);
+    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d25, s_dec1b_wpackT, d24);
     // relu23: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a24, d24, d23);
     // dec1a: conv2d [4x16x32x32] -> [4x8x32x32]
     conv3x3_p1_16x32x32_to_8_dw_im2row_cols(a22, s_dec1a_cols);
     conv3x3_p1_16x32x32_to_8_dw_im2row_gemm(s_dec1a_cols, d23, gw_dec1a);
     conv3x3_p1_16x32x32_to_8_db(d23, gb_dec1a);
-    conv3x3_p1_16x32x32_to_8_dx_direct(d23, w_dec1a, d22);
-    conv3x3_p1_16x32x32_to_8_dx_direct_rows(d23, w_dec1a, d22);
-    conv3x3_p1_16x32x32_to_8_dx_direct_cols(d23, w_dec1a, d22);
+    conv3x3_p1_16x32x32_to_8_dx_pack(w_dec1a, s_dec1a_wpackT);
+    conv3x3_p1_16x32x32_to_8_dx_direct(d23, s_dec1a_wpackT, d22);
+    conv3x3_p1_16x32x32_to_8_dx_direct_rows(d23, s_dec1a_wpackT, d22);
+    conv3x3_p1_16x32x32_to_8_dx_direct_cols(d23, s_dec1a_wpackT, d22);
     // cat1: concat [4x8x32x32] + [4x8x32x32] -> [4x16x32x32]
     concat_c8_c8_32x32_dx0(d22, d21);
     concat_c8_c8_32x32_dx1(d22, d4_cat1);
     // up1: conv_transpose2d [4x16x16x16] -> [4x8x32x32]
-    convt2x2_s2_16x16x16_to_8_dw_im2row_cols(d21, s_up1_cols);
-    convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(s_up1_cols, a20, gw_up1);
+    convt2x2_s2_16x16x16_to_8_dw_im2row_cols(d21, s_up1_dwCols);
+    convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(s_up1_dwCols, a20, gw_up1);
     convt2x2_s2_16x16x16_to_8_db(d21, gb_up1);
-    convt2x2_s2_16x16x16_to_8_dx_direct(d21, w_up1, d20);
+    convt2x2_s2_16x16x16_to_8_dx_pack(w_up1, s_up1_wpack);
+    convt2x2_s2_16x16x16_to_8_dx_direct(d21, s_up1_wpack, d20);
     // relu19: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a20, d20, d19);
     // dec2b: conv2d [4x16x16x16] -> [4x16x16x16]
     conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a18, s_dec2b_cols);
     conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_dec2b_cols, d19, gw_dec2b);
     conv3x3_p1_16x16x16_to_16_db(d19, gb_dec2b);
-    conv3x3_p1_16x16x16_to_16_dx_direct(d19, w_dec2b, d18);
-    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d19, w_dec2b, d18);
-    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d19, w_dec2b, d18);
+    conv3x3_p1_16x16x16_to_16_dx_pack(w_dec2b, s_dec2b_wpackT);
+    conv3x3_p1_16x16x16_to_16_dx_direct(d19, s_dec2b_wpackT, d18);
+    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d19, s_dec2b_wpackT, d18);
+    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d19, s_dec2b_wpackT, d18);
     // relu17: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a18, d18, d17);
     // dec2a: conv2d [4x32x16x16] -> [4x16x16x16]
-    conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_cols);
-    conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_cols, d17, gw_dec2a);
+    conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_dwCols);
+    conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_dwCols, d17, gw_dec2a);
     conv3x3_p1_32x16x16_to_16_db(d17, gb_dec2a);
-    conv3x3_p1_32x16x16_to_16_dx_direct(d17, w_dec2a, d16);
-    conv3x3_p1_32x16x16_to_16_dx_direct_rows(d17, w_dec2a, d16);
-    conv3x3_p1_32x16x16_to_16_dx_direct_cols(d17, w_dec2a, d16);
+    conv3x3_p1_32x16x16_to_16_dx_pack(w_dec2a, s_dec2a_wpackT);
+    conv3x3_p1_32x16x16_to_16_dx_direct(d17, s_dec2a_wpackT, d16);
+    conv3x3_p1_32x16x16_to_16_dx_direct_rows(d17, s_dec2a_wpackT, d16);
+    conv3x3_p1_32x16x16_to_16_dx_direct_cols(d17, s_dec2a_wpackT, d16);
     // cat2: concat [4x16x16x16] + [4x16x16x16] -> [4x32x16x16]
     concat_c16_c16_16x16_dx0(d16, d15);
     concat_c16_c16_16x16_dx1(d16, d9_cat2);
     // up2: conv_transpose2d [4x32x8x8] -> [4x16x16x16]
-    convt2x2_s2_32x8x8_to_16_dw_im2row_cols(d15, s_up2_cols);
-    convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(s_up2_cols, a14, gw_up2);
+    convt2x2_s2_32x8x8_to_16_dw_im2row_cols(d15, s_up2_dwCols);
+    convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(s_up2_dwCols, a14, gw_up2);
     convt2x2_s2_32x8x8_to_16_db(d15, gb_up2);
-    convt2x2_s2_32x8x8_to_16_dx_direct(d15, w_up2, d14);
+    convt2x2_s2_32x8x8_to_16_dx_pack(w_up2, s_up2_wpack);
+    convt2x2_s2_32x8x8_to_16_dx_direct(d15, s_up2_wpack, d14);
     // relu13: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a14, d14, d13);
     // mid_b: conv2d [4x32x8x8] -> [4x32x8x8]
-    conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_cols);
-    conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_cols, d13, gw_mid_b);
+    conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_dwCols);
+    conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_dwCols, d13, gw_mid_b);
     conv3x3_p1_32x8x8_to_32_db(d13, gb_mid_b);
-    conv3x3_p1_32x8x8_to_32_dx_direct(d13, w_mid_b, d12);
-    conv3x3_p1_32x8x8_to_32_dx_direct_rows(d13, w_mid_b, d12);
-    conv3x3_p1_32x8x8_to_32_dx_direct_cols(d13, w_mid_b, d12);
+    conv3x3_p1_32x8x8_to_32_dx_pack(w_mid_b, s_mid_b_wpackT);
+    conv3x3_p1_32x8x8_to_32_dx_direct(d13, s_mid_b_wpackT, d12);
+    conv3x3_p1_32x8x8_to_32_dx_direct_rows(d13, s_mid_b_wpackT, d12);
+    conv3x3_p1_32x8x8_to_32_dx_direct_cols(d13, s_mid_b_wpackT, d12);
     // relu11: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a12, d12, d11);
     // mid_a: conv2d [4x16x8x8] -> [4x32x8x8]
     conv3x3_p1_16x8x8_to_32_dw_im2row_cols(a10, s_mid_a_cols);
     conv3x3_p1_16x8x8_to_32_dw_im2row_gemm(s_mid_a_cols, d11, gw_mid_a);
     conv3x3_p1_16x8x8_to_32_db(d11, gb_mid_a);
-    conv3x3_p1_16x8x8_to_32_dx_direct(d11, w_mid_a, d10);
-    conv3x3_p1_16x8x8_to_32_dx_direct_rows(d11, w_mid_a, d10);
-    conv3x3_p1_16x8x8_to_32_dx_direct_cols(d11, w_mid_a, d10);
+    conv3x3_p1_16x8x8_to_32_dx_pack(w_mid_a, s_mid_a_wpackT);
+    conv3x3_p1_16x8x8_to_32_dx_direct(d11, s_mid_a_wpackT, d10);
+    conv3x3_p1_16x8x8_to_32_dx_direct_rows(d11, s_mid_a_wpackT, d10);
+    conv3x3_p1_16x8x8_to_32_dx_direct_cols(d11, s_mid_a_wpackT, d10);
     // down2: maxpool2d [4x16x16x16] -> [4x16x8x8]
     maxpool2x2_s2_16x16x16_dx(d10, s_down2_argmax, d9_down2);
     // skip2's output feeds down2, cat2: d9 is the sum of their gradients
@@ -1439,18 +1484,20 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a7, s_enc2b_cols);
     conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_enc2b_cols, d8, gw_enc2b);
     conv3x3_p1_16x16x16_to_16_db(d8, gb_enc2b);
-    conv3x3_p1_16x16x16_to_16_dx_direct(d8, w_enc2b, d7);
-    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d8, w_enc2b, d7);
-    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d8, w_enc2b, d7);
+    conv3x3_p1_16x16x16_to_16_dx_pack(w_enc2b, s_enc2b_wpackT);
+    conv3x3_p1_16x16x16_to_16_dx_direct(d8, s_enc2b_wpackT, d7);
+    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d8, s_enc2b_wpackT, d7);
+    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d8, s_enc2b_wpackT, d7);
     // relu6: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a7, d7, d6);
     // enc2a: conv2d [4x8x16x16] -> [4x16x16x16]
     conv3x3_p1_8x16x16_to_16_dw_im2row_cols(a5, s_enc2a_cols);
     conv3x3_p1_8x16x16_to_16_dw_im2row_gemm(s_enc2a_cols, d6, gw_enc2a);
     conv3x3_p1_8x16x16_to_16_db(d6, gb_enc2a);
-    conv3x3_p1_8x16x16_to_16_dx_direct(d6, w_enc2a, d5);
-    conv3x3_p1_8x16x16_to_16_dx_direct_rows(d6, w_enc2a, d5);
-    conv3x3_p1_8x16x16_to_16_dx_direct_cols(d6, w_enc2a, d5);
+    conv3x3_p1_8x16x16_to_16_dx_pack(w_enc2a, s_enc2a_wpackT);
+    conv3x3_p1_8x16x16_to_16_dx_direct(d6, s_enc2a_wpackT, d5);
+    conv3x3_p1_8x16x16_to_16_dx_direct_rows(d6, s_enc2a_wpackT, d5);
+    conv3x3_p1_8x16x16_to_16_dx_direct_cols(d6, s_enc2a_wpackT, d5);
     // down1: maxpool2d [4x8x32x32] -> [4x8x16x16]
     maxpool2x2_s2_8x32x32_dx(d5, s_down1_argmax, d4_down1);
     // skip1's output feeds down1, cat1: d4 is the sum of their gradients
@@ -1461,9 +1508,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a2, s_enc1b_cols);
     conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_enc1b_cols, d3, gw_enc1b);
     conv3x3_p1_8x32x32_to_8_db(d3, gb_enc1b);
-    conv3x3_p1_8x32x32_to_8_dx_direct(d3, w_enc1b, d2);
-    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d3, w_enc1b, d2);
-    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d3, w_enc1b, d2);
+    conv3x3_p1_8x32x32_to_8_dx_pack(w_enc1b, s_enc1b_wpackT);
+    conv3x3_p1_8x32x32_to_8_dx_direct(d3, s_enc1b_wpackT, d2);
+    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d3, s_enc1b_wpackT, d2);
+    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d3, s_enc1b_wpackT, d2);
     // relu1: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a2, d2, d1);
     // enc1a: conv2d [4x1x32x32] -> [4x8x32x32]
@@ -1483,77 +1531,86 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv1x1_8x32x32_to_1_dw_im2row_cols(a26, s_head_cols);
     conv1x1_8x32x32_to_1_dw_im2row_gemm(s_head_cols, d27, gw_head);
     conv1x1_8x32x32_to_1_db(d27, gb_head);
-    conv1x1_8x32x32_to_1_dx_direct(d27, w_head, d26);
+    conv1x1_8x32x32_to_1_dx_pack(w_head, s_head_wpackT);
+    conv1x1_8x32x32_to_1_dx_direct(d27, s_head_wpackT, d26);
     // relu25: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a26, d26, d25);
     // dec1b: conv2d [4x8x32x32] -> [4x8x32x32]
     conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a24, s_dec1b_cols);
     conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_dec1b_cols, d25, gw_dec1b);
     conv3x3_p1_8x32x32_to_8_db(d25, gb_dec1b);
-    conv3x3_p1_8x32x32_to_8_dx_direct(d25, w_dec1b, d24);
-    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d25, w_dec1b, d24);
-    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d25, w_dec1b, d24);
+    conv3x3_p1_8x32x32_to_8_dx_pack(w_dec1b, s_dec1b_wpackT);
+    conv3x3_p1_8x32x32_to_8_dx_direct(d25, s_dec1b_wpackT, d24);
+    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d25, s_dec1b_wpackT, d24);
+    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d25, s_dec1b_wpackT, d24);
     // relu23: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a24, d24, d23);
     // dec1a: conv2d [4x16x32x32] -> [4x8x32x32]
     conv3x3_p1_16x32x32_to_8_dw_im2row_cols(a22, s_dec1a_cols);
     conv3x3_p1_16x32x32_to_8_dw_im2row_gemm(s_dec1a_cols, d23, gw_dec1a);
     conv3x3_p1_16x32x32_to_8_db(d23, gb_dec1a);
-    conv3x3_p1_16x32x32_to_8_dx_direct(d23, w_dec1a, d22);
-    conv3x3_p1_16x32x32_to_8_dx_direct_rows(d23, w_dec1a, d22);
-    conv3x3_p1_16x32x32_to_8_dx_direct_cols(d23, w_dec1a, d22);
+    conv3x3_p1_16x32x32_to_8_dx_pack(w_dec1a, s_dec1a_wpackT);
+    conv3x3_p1_16x32x32_to_8_dx_direct(d23, s_dec1a_wpackT, d22);
+    conv3x3_p1_16x32x32_to_8_dx_direct_rows(d23, s_dec1a_wpackT, d22);
+    conv3x3_p1_16x32x32_to_8_dx_direct_cols(d23, s_dec1a_wpackT, d22);
     // cat1: concat [4x8x32x32] + [4x8x32x32] -> [4x16x32x32]
     concat_c8_c8_32x32_dx0(d22, d21);
     concat_c8_c8_32x32_dx1(d22, d4_cat1);
     // up1: conv_transpose2d [4x16x16x16] -> [4x8x32x32]
-    convt2x2_s2_16x16x16_to_8_dw_im2row_cols(d21, s_up1_cols);
-    convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(s_up1_cols, a20, gw_up1);
+    convt2x2_s2_16x16x16_to_8_dw_im2row_cols(d21, s_up1_dwCols);
+    convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(s_up1_dwCols, a20, gw_up1);
     convt2x2_s2_16x16x16_to_8_db(d21, gb_up1);
-    convt2x2_s2_16x16x16_to_8_dx_direct(d21, w_up1, d20);
+    convt2x2_s2_16x16x16_to_8_dx_pack(w_up1, s_up1_wpack);
+    convt2x2_s2_16x16x16_to_8_dx_direct(d21, s_up1_wpack, d20);
     // relu19: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a20, d20, d19);
     // dec2b: conv2d [4x16x16x16] -> [4x16x16x16]
     conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a18, s_dec2b_cols);
     conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_dec2b_cols, d19, gw_dec2b);
     conv3x3_p1_16x16x16_to_16_db(d19, gb_dec2b);
-    conv3x3_p1_16x16x16_to_16_dx_direct(d19, w_dec2b, d18);
-    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d19, w_dec2b, d18);
-    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d19, w_dec2b, d18);
+    conv3x3_p1_16x16x16_to_16_dx_pack(w_dec2b, s_dec2b_wpackT);
+    conv3x3_p1_16x16x16_to_16_dx_direct(d19, s_dec2b_wpackT, d18);
+    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d19, s_dec2b_wpackT, d18);
+    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d19, s_dec2b_wpackT, d18);
     // relu17: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a18, d18, d17);
     // dec2a: conv2d [4x32x16x16] -> [4x16x16x16]
-    conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_cols);
-    conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_cols, d17, gw_dec2a);
+    conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_dwCols);
+    conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_dwCols, d17, gw_dec2a);
     conv3x3_p1_32x16x16_to_16_db(d17, gb_dec2a);
-    conv3x3_p1_32x16x16_to_16_dx_direct(d17, w_dec2a, d16);
-    conv3x3_p1_32x16x16_to_16_dx_direct_rows(d17, w_dec2a, d16);
-    conv3x3_p1_32x16x16_to_16_dx_direct_cols(d17, w_dec2a, d16);
+    conv3x3_p1_32x16x16_to_16_dx_pack(w_dec2a, s_dec2a_wpackT);
+    conv3x3_p1_32x16x16_to_16_dx_direct(d17, s_dec2a_wpackT, d16);
+    conv3x3_p1_32x16x16_to_16_dx_direct_rows(d17, s_dec2a_wpackT, d16);
+    conv3x3_p1_32x16x16_to_16_dx_direct_cols(d17, s_dec2a_wpackT, d16);
     // cat2: concat [4x16x16x16] + [4x16x16x16] -> [4x32x16x16]
     concat_c16_c16_16x16_dx0(d16, d15);
     concat_c16_c16_16x16_dx1(d16, d9_cat2);
     // up2: conv_transpose2d [4x32x8x8] -> [4x16x16x16]
-    convt2x2_s2_32x8x8_to_16_dw_im2row_cols(d15, s_up2_cols);
-    convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(s_up2_cols, a14, gw_up2);
+    convt2x2_s2_32x8x8_to_16_dw_im2row_cols(d15, s_up2_dwCols);
+    convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(s_up2_dwCols, a14, gw_up2);
     convt2x2_s2_32x8x8_to_16_db(d15, gb_up2);
-    convt2x2_s2_32x8x8_to_16_dx_direct(d15, w_up2, d14);
+    convt2x2_s2_32x8x8_to_16_dx_pack(w_up2, s_up2_wpack);
+    convt2x2_s2_32x8x8_to_16_dx_direct(d15, s_up2_wpack, d14);
     // relu13: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a14, d14, d13);
     // mid_b: conv2d [4x32x8x8] -> [4x32x8x8]
-    conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_cols);
-    conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_cols, d13, gw_mid_b);
+    conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_dwCols);
+    conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_dwCols, d13, gw_mid_b);
     conv3x3_p1_32x8x8_to_32_db(d13, gb_mid_b);
-    conv3x3_p1_32x8x8_to_32_dx_direct(d13, w_mid_b, d12);
-    conv3x3_p1_32x8x8_to_32_dx_direct_rows(d13, w_mid_b, d12);
-    conv3x3_p1_32x8x8_to_32_dx_direct_cols(d13, w_mid_b, d12);
+    conv3x3_p1_32x8x8_to_32_dx_pack(w_mid_b, s_mid_b_wpackT);
+    conv3x3_p1_32x8x8_to_32_dx_direct(d13, s_mid_b_wpackT, d12);
+    conv3x3_p1_32x8x8_to_32_dx_direct_rows(d13, s_mid_b_wpackT, d12);
+    conv3x3_p1_32x8x8_to_32_dx_direct_cols(d13, s_mid_b_wpackT, d12);
     // relu11: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a12, d12, d11);
     // mid_a: conv2d [4x16x8x8] -> [4x32x8x8]
     conv3x3_p1_16x8x8_to_32_dw_im2row_cols(a10, s_mid_a_cols);
     conv3x3_p1_16x8x8_to_32_dw_im2row_gemm(s_mid_a_cols, d11, gw_mid_a);
     conv3x3_p1_16x8x8_to_32_db(d11, gb_mid_a);
-    conv3x3_p1_16x8x8_to_32_dx_direct(d11, w_mid_a, d10);
-    conv3x3_p1_16x8x8_to_32_dx_direct_rows(d11, w_mid_a, d10);
-    conv3x3_p1_16x8x8_to_32_dx_direct_cols(d11, w_mid_a, d10);
+    conv3x3_p1_16x8x8_to_32_dx_pack(w_mid_a, s_mid_a_wpackT);
+    conv3x3_p1_16x8x8_to_32_dx_direct(d11, s_mid_a_wpackT, d10);
+    conv3x3_p1_16x8x8_to_32_dx_direct_rows(d11, s_mid_a_wpackT, d10);
+    conv3x3_p1_16x8x8_to_32_dx_direct_cols(d11, s_mid_a_wpackT, d10);
     // down2: maxpool2d [4x16x16x16] -> [4x16x8x8]
     maxpool2x2_s2_16x16x16_dx(d10, s_down2_argmax, d9_down2);
     // skip2's output feeds down2, cat2: d9 is the sum of their gradients
@@ -1564,18 +1621,20 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a7, s_enc2b_cols);
     conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_enc2b_cols, d8, gw_enc2b);
     conv3x3_p1_16x16x16_to_16_db(d8, gb_enc2b);
-    conv3x3_p1_16x16x16_to_16_dx_direct(d8, w_enc2b, d7);
-    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d8, w_enc2b, d7);
-    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d8, w_enc2b, d7);
+    conv3x3_p1_16x16x16_to_16_dx_pack(w_enc2b, s_enc2b_wpackT);
+    conv3x3_p1_16x16x16_to_16_dx_direct(d8, s_enc2b_wpackT, d7);
+    conv3x3_p1_16x16x16_to_16_dx_direct_rows(d8, s_enc2b_wpackT, d7);
+    conv3x3_p1_16x16x16_to_16_dx_direct_cols(d8, s_enc2b_wpackT, d7);
     // relu6: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a7, d7, d6);
     // enc2a: conv2d [4x8x16x16] -> [4x16x16x16]
     conv3x3_p1_8x16x16_to_16_dw_im2row_cols(a5, s_enc2a_cols);
     conv3x3_p1_8x16x16_to_16_dw_im2row_gemm(s_enc2a_cols, d6, gw_enc2a);
     conv3x3_p1_8x16x16_to_16_db(d6, gb_enc2a);
-    conv3x3_p1_8x16x16_to_16_dx_direct(d6, w_enc2a, d5);
-    conv3x3_p1_8x16x16_to_16_dx_direct_rows(d6, w_enc2a, d5);
-    conv3x3_p1_8x16x16_to_16_dx_direct_cols(d6, w_enc2a, d5);
+    conv3x3_p1_8x16x16_to_16_dx_pack(w_enc2a, s_enc2a_wpackT);
+    conv3x3_p1_8x16x16_to_16_dx_direct(d6, s_enc2a_wpackT, d5);
+    conv3x3_p1_8x16x16_to_16_dx_direct_rows(d6, s_enc2a_wpackT, d5);
+    conv3x3_p1_8x16x16_to_16_dx_direct_cols(d6, s_enc2a_wpackT, d5);
     // down1: maxpool2d [4x8x32x32] -> [4x8x16x16]
     maxpool2x2_s2_8x32x32_dx(d5, s_down1_argmax, d4_down1);
     // skip1's output feeds down1, cat1: d4 is the sum of their gradients
@@ -1586,9 +1645,10 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a2, s_enc1b_cols);
     conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_enc1b_cols, d3, gw_enc1b);
     conv3x3_p1_8x32x32_to_8_db(d3, gb_enc1b);
-    conv3x3_p1_8x32x32_to_8_dx_direct(d3, w_enc1b, d2);
-    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d3, w_enc1b, d2);
-    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d3, w_enc1b, d2);
+    conv3x3_p1_8x32x32_to_8_dx_pack(w_enc1b, s_enc1b_wpackT);
+    conv3x3_p1_8x32x32_to_8_dx_direct(d3, s_enc1b_wpackT, d2);
+    conv3x3_p1_8x32x32_to_8_dx_direct_rows(d3, s_enc1b_wpackT, d2);
+    conv3x3_p1_8x32x32_to_8_dx_direct_cols(d3, s_enc1b_wpackT, d2);
     // relu1: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a2, d2, d1);
     // enc1a: conv2d [4x1x32x32] -> [4x8x32x32] (no dx: nothing before it learns)

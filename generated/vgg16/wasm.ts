@@ -1312,9 +1312,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`vgg16.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(5333043456, 4000, threads > 1);
+  const heap = createHeap(5336549632, 4000, threads > 1);
   const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv3x3_p1_3x224x224_to_64_fwd_direct, conv3x3_p1_3x224x224_to_64_fwd_direct_rows, conv3x3_p1_3x224x224_to_64_fwd_direct_cols, conv3x3_p1_3x224x224_to_64_dw_direct, conv3x3_p1_3x224x224_to_64_db, conv3x3_p1_3x224x224_to_64_dx_direct, conv3x3_p1_3x224x224_to_64_dx_direct_rows, conv3x3_p1_3x224x224_to_64_dx_direct_cols, relu_64x224x224_fwd, relu_64x224x224_dx, conv3x3_p1_64x224x224_to_64_fwd_direct, conv3x3_p1_64x224x224_to_64_fwd_direct_rows, conv3x3_p1_64x224x224_to_64_fwd_direct_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_gemm, conv3x3_p1_64x224x224_to_64_db, conv3x3_p1_64x224x224_to_64_dx_direct, conv3x3_p1_64x224x224_to_64_dx_direct_rows, conv3x3_p1_64x224x224_to_64_dx_direct_cols, maxpool2x2_s2_64x224x224_fwd, maxpool2x2_s2_64x224x224_dx, conv3x3_p1_64x112x112_to_128_fwd_direct, conv3x3_p1_64x112x112_to_128_fwd_direct_rows, conv3x3_p1_64x112x112_to_128_fwd_direct_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_gemm, conv3x3_p1_64x112x112_to_128_db, conv3x3_p1_64x112x112_to_128_dx_direct, conv3x3_p1_64x112x112_to_128_dx_direct_rows, conv3x3_p1_64x112x112_to_128_dx_direct_cols, relu_128x112x112_fwd, relu_128x112x112_dx, conv3x3_p1_128x112x112_to_128_fwd_direct, conv3x3_p1_128x112x112_to_128_fwd_direct_rows, conv3x3_p1_128x112x112_to_128_fwd_direct_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_gemm, conv3x3_p1_128x112x112_to_128_db, conv3x3_p1_128x112x112_to_128_dx_direct, conv3x3_p1_128x112x112_to_128_dx_direct_rows, conv3x3_p1_128x112x112_to_128_dx_direct_cols, maxpool2x2_s2_128x112x112_fwd, maxpool2x2_s2_128x112x112_dx, conv3x3_p1_128x56x56_to_256_fwd_direct, conv3x3_p1_128x56x56_to_256_fwd_direct_rows, conv3x3_p1_128x56x56_to_256_fwd_direct_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_gemm, conv3x3_p1_128x56x56_to_256_db, conv3x3_p1_128x56x56_to_256_dx_direct, conv3x3_p1_128x56x56_to_256_dx_direct_rows, conv3x3_p1_128x56x56_to_256_dx_direct_cols, relu_256x56x56_fwd, relu_256x56x56_dx, conv3x3_p1_256x56x56_to_256_fwd_direct, conv3x3_p1_256x56x56_to_256_fwd_direct_rows, conv3x3_p1_256x56x56_to_256_fwd_direct_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_gemm, conv3x3_p1_256x56x56_to_256_db, conv3x3_p1_256x56x56_to_256_dx_direct, conv3x3_p1_256x56x56_to_256_dx_direct_rows, conv3x3_p1_256x56x56_to_256_dx_direct_cols, maxpool2x2_s2_256x56x56_fwd, maxpool2x2_s2_256x56x56_dx, conv3x3_p1_256x28x28_to_512_fwd_direct, conv3x3_p1_256x28x28_to_512_fwd_direct_rows, conv3x3_p1_256x28x28_to_512_fwd_direct_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_gemm, conv3x3_p1_256x28x28_to_512_db, conv3x3_p1_256x28x28_to_512_dx_direct, conv3x3_p1_256x28x28_to_512_dx_direct_rows, conv3x3_p1_256x28x28_to_512_dx_direct_cols, relu_512x28x28_fwd, relu_512x28x28_dx, conv3x3_p1_512x28x28_to_512_fwd_direct, conv3x3_p1_512x28x28_to_512_fwd_direct_rows, conv3x3_p1_512x28x28_to_512_fwd_direct_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_gemm, conv3x3_p1_512x28x28_to_512_db, conv3x3_p1_512x28x28_to_512_dx_direct, conv3x3_p1_512x28x28_to_512_dx_direct_rows, conv3x3_p1_512x28x28_to_512_dx_direct_cols, maxpool2x2_s2_512x28x28_fwd, maxpool2x2_s2_512x28x28_dx, conv3x3_p1_512x14x14_to_512_fwd_direct, conv3x3_p1_512x14x14_to_512_fwd_direct_rows, conv3x3_p1_512x14x14_to_512_fwd_direct_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_gemm, conv3x3_p1_512x14x14_to_512_db, conv3x3_p1_512x14x14_to_512_dx_direct, conv3x3_p1_512x14x14_to_512_dx_direct_rows, conv3x3_p1_512x14x14_to_512_dx_direct_cols, relu_512x14x14_fwd, relu_512x14x14_dx, maxpool2x2_s2_512x14x14_fwd, maxpool2x2_s2_512x14x14_dx, linear_25088_to_4096_fwd, linear_25088_to_4096_dw, linear_25088_to_4096_db, linear_25088_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l34_4096_fwd_train, dropout_p0p5_l34_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, dropout_p0p5_l37_4096_fwd_train, dropout_p0p5_l37_4096_dx_train, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_138357544, sgd_momentum_138357544, adam_138357544, adam_amsgrad_138357544 } = wasmKernels(heap, pool);
+  const { conv3x3_p1_3x224x224_to_64_fwd_pack, conv3x3_p1_3x224x224_to_64_fwd_direct, conv3x3_p1_3x224x224_to_64_fwd_direct_rows, conv3x3_p1_3x224x224_to_64_fwd_direct_cols, conv3x3_p1_3x224x224_to_64_dw_direct, conv3x3_p1_3x224x224_to_64_db, conv3x3_p1_3x224x224_to_64_dx_direct, conv3x3_p1_3x224x224_to_64_dx_direct_rows, conv3x3_p1_3x224x224_to_64_dx_direct_cols, relu_64x224x224_fwd, relu_64x224x224_dx, conv3x3_p1_64x224x224_to_64_fwd_pack, conv3x3_p1_64x224x224_to_64_fwd_direct, conv3x3_p1_64x224x224_to_64_fwd_direct_rows, conv3x3_p1_64x224x224_to_64_fwd_direct_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_gemm, conv3x3_p1_64x224x224_to_64_db, conv3x3_p1_64x224x224_to_64_dx_pack, conv3x3_p1_64x224x224_to_64_dx_direct, conv3x3_p1_64x224x224_to_64_dx_direct_rows, conv3x3_p1_64x224x224_to_64_dx_direct_cols, maxpool2x2_s2_64x224x224_fwd, maxpool2x2_s2_64x224x224_dx, conv3x3_p1_64x112x112_to_128_fwd_pack, conv3x3_p1_64x112x112_to_128_fwd_direct, conv3x3_p1_64x112x112_to_128_fwd_direct_rows, conv3x3_p1_64x112x112_to_128_fwd_direct_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_gemm, conv3x3_p1_64x112x112_to_128_db, conv3x3_p1_64x112x112_to_128_dx_pack, conv3x3_p1_64x112x112_to_128_dx_direct, conv3x3_p1_64x112x112_to_128_dx_direct_rows, conv3x3_p1_64x112x112_to_128_dx_direct_cols, relu_128x112x112_fwd, relu_128x112x112_dx, conv3x3_p1_128x112x112_to_128_fwd_pack, conv3x3_p1_128x112x112_to_128_fwd_direct, conv3x3_p1_128x112x112_to_128_fwd_direct_rows, conv3x3_p1_128x112x112_to_128_fwd_direct_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_gemm, conv3x3_p1_128x112x112_to_128_db, conv3x3_p1_128x112x112_to_128_dx_pack, conv3x3_p1_128x112x112_to_128_dx_direct, conv3x3_p1_128x112x112_to_128_dx_direct_rows, conv3x3_p1_128x112x112_to_128_dx_direct_cols, maxpool2x2_s2_128x112x112_fwd, maxpool2x2_s2_128x112x112_dx, conv3x3_p1_128x56x56_to_256_fwd_pack, conv3x3_p1_128x56x56_to_256_fwd_direct, conv3x3_p1_128x56x56_to_256_fwd_direct_rows, conv3x3_p1_128x56x56_to_256_fwd_direct_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_gemm, conv3x3_p1_128x56x56_to_256_db, conv3x3_p1_128x56x56_to_256_dx_pack, conv3x3_p1_128x56x56_to_256_dx_direct, conv3x3_p1_128x56x56_to_256_dx_direct_rows, conv3x3_p1_128x56x56_to_256_dx_direct_cols, relu_256x56x56_fwd, relu_256x56x56_dx, conv3x3_p1_256x56x56_to_256_fwd_pack, conv3x3_p1_256x56x56_to_256_fwd_direct, conv3x3_p1_256x56x56_to_256_fwd_direct_rows, conv3x3_p1_256x56x56_to_256_fwd_direct_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_gemm, conv3x3_p1_256x56x56_to_256_db, conv3x3_p1_256x56x56_to_256_dx_pack, conv3x3_p1_256x56x56_to_256_dx_direct, conv3x3_p1_256x56x56_to_256_dx_direct_rows, conv3x3_p1_256x56x56_to_256_dx_direct_cols, maxpool2x2_s2_256x56x56_fwd, maxpool2x2_s2_256x56x56_dx, conv3x3_p1_256x28x28_to_512_fwd_pack, conv3x3_p1_256x28x28_to_512_fwd_direct, conv3x3_p1_256x28x28_to_512_fwd_direct_rows, conv3x3_p1_256x28x28_to_512_fwd_direct_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_gemm, conv3x3_p1_256x28x28_to_512_db, conv3x3_p1_256x28x28_to_512_dx_pack, conv3x3_p1_256x28x28_to_512_dx_direct, conv3x3_p1_256x28x28_to_512_dx_direct_rows, conv3x3_p1_256x28x28_to_512_dx_direct_cols, relu_512x28x28_fwd, relu_512x28x28_dx, conv3x3_p1_512x28x28_to_512_fwd_pack, conv3x3_p1_512x28x28_to_512_fwd_direct, conv3x3_p1_512x28x28_to_512_fwd_direct_rows, conv3x3_p1_512x28x28_to_512_fwd_direct_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_gemm, conv3x3_p1_512x28x28_to_512_db, conv3x3_p1_512x28x28_to_512_dx_pack, conv3x3_p1_512x28x28_to_512_dx_direct, conv3x3_p1_512x28x28_to_512_dx_direct_rows, conv3x3_p1_512x28x28_to_512_dx_direct_cols, maxpool2x2_s2_512x28x28_fwd, maxpool2x2_s2_512x28x28_dx, conv3x3_p1_512x14x14_to_512_fwd_pack, conv3x3_p1_512x14x14_to_512_fwd_direct, conv3x3_p1_512x14x14_to_512_fwd_direct_rows, conv3x3_p1_512x14x14_to_512_fwd_direct_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_gemm, conv3x3_p1_512x14x14_to_512_db, conv3x3_p1_512x14x14_to_512_dx_pack, conv3x3_p1_512x14x14_to_512_dx_direct, conv3x3_p1_512x14x14_to_512_dx_direct_rows, conv3x3_p1_512x14x14_to_512_dx_direct_cols, relu_512x14x14_fwd, relu_512x14x14_dx, maxpool2x2_s2_512x14x14_fwd, maxpool2x2_s2_512x14x14_dx, linear_25088_to_4096_fwd, linear_25088_to_4096_dw, linear_25088_to_4096_db, linear_25088_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l34_4096_fwd_train, dropout_p0p5_l34_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, dropout_p0p5_l37_4096_fwd_train, dropout_p0p5_l37_4096_dx_train, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_138357544, sgd_momentum_138357544, adam_138357544, adam_amsgrad_138357544 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('vgg16.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1548,7 +1548,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d37 = heap.f32(4096);
   const d38 = heap.f32(4096);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(28901376);
+  const scratchF32 = heap.f32(29777920);
   const s_pool1_argmax = heap.i32(802816); // kept from forward to backward
   const s_pool2_argmax = heap.i32(401408); // kept from forward to backward
   const s_pool3_argmax = heap.i32(200704); // kept from forward to backward
@@ -1556,18 +1556,43 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const s_pool5_argmax = heap.i32(25088); // kept from forward to backward
   const s_dropout34_mask = heap.f32(4096); // kept from forward to backward
   const s_dropout37_mask = heap.f32(4096); // kept from forward to backward
-  const s_conv1_2_cols = scratchF32.subarray(0, 28901376);
-  const s_conv2_1_cols = scratchF32.subarray(0, 7225344);
-  const s_conv2_2_cols = scratchF32.subarray(0, 14450688);
-  const s_conv3_1_cols = scratchF32.subarray(0, 3612672);
-  const s_conv3_2_cols = scratchF32.subarray(0, 7225344);
-  const s_conv3_3_cols = scratchF32.subarray(0, 7225344);
-  const s_conv4_1_cols = scratchF32.subarray(0, 1806336);
-  const s_conv4_2_cols = scratchF32.subarray(0, 3612672);
-  const s_conv4_3_cols = scratchF32.subarray(0, 3612672);
-  const s_conv5_1_cols = scratchF32.subarray(0, 903168);
-  const s_conv5_2_cols = scratchF32.subarray(0, 903168);
-  const s_conv5_3_cols = scratchF32.subarray(0, 903168);
+  const s_conv1_1_wpack = scratchF32.subarray(0, 1728);
+  const s_conv1_2_wpack = scratchF32.subarray(0, 36864);
+  const s_conv1_2_dwCols = scratchF32.subarray(36864, 29741056);
+  const s_conv1_2_wpackT = scratchF32.subarray(29741056, 29777920);
+  const s_conv2_1_wpack = scratchF32.subarray(0, 73728);
+  const s_conv2_1_dwCols = scratchF32.subarray(73728, 7499776);
+  const s_conv2_1_wpackT = scratchF32.subarray(7499776, 7573504);
+  const s_conv2_2_wpack = scratchF32.subarray(0, 147456);
+  const s_conv2_2_dwCols = scratchF32.subarray(147456, 14798848);
+  const s_conv2_2_wpackT = scratchF32.subarray(14798848, 14946304);
+  const s_conv3_1_wpack = scratchF32.subarray(0, 294912);
+  const s_conv3_1_dwCols = scratchF32.subarray(294912, 3957760);
+  const s_conv3_1_wpackT = scratchF32.subarray(3957760, 4252672);
+  const s_conv3_2_wpack = scratchF32.subarray(0, 589824);
+  const s_conv3_2_dwCols = scratchF32.subarray(589824, 7865344);
+  const s_conv3_2_wpackT = scratchF32.subarray(7865344, 8455168);
+  const s_conv3_3_wpack = scratchF32.subarray(0, 589824);
+  const s_conv3_3_dwCols = scratchF32.subarray(589824, 7865344);
+  const s_conv3_3_wpackT = scratchF32.subarray(7865344, 8455168);
+  const s_conv4_1_wpack = scratchF32.subarray(0, 1179648);
+  const s_conv4_1_dwCols = scratchF32.subarray(1179648, 2998528);
+  const s_conv4_1_wpackT = scratchF32.subarray(2998528, 4178176);
+  const s_conv4_2_wpack = scratchF32.subarray(0, 2359296);
+  const s_conv4_2_dwCols = scratchF32.subarray(2359296, 5984512);
+  const s_conv4_2_wpackT = scratchF32.subarray(5984512, 8343808);
+  const s_conv4_3_wpack = scratchF32.subarray(0, 2359296);
+  const s_conv4_3_dwCols = scratchF32.subarray(2359296, 5984512);
+  const s_conv4_3_wpackT = scratchF32.subarray(5984512, 8343808);
+  const s_conv5_1_wpack = scratchF32.subarray(0, 2359296);
+  const s_conv5_1_dwCols = scratchF32.subarray(2359296, 3265600);
+  const s_conv5_1_wpackT = scratchF32.subarray(3265600, 5624896);
+  const s_conv5_2_wpack = scratchF32.subarray(0, 2359296);
+  const s_conv5_2_dwCols = scratchF32.subarray(2359296, 3265600);
+  const s_conv5_2_wpackT = scratchF32.subarray(3265600, 5624896);
+  const s_conv5_3_wpack = scratchF32.subarray(0, 2359296);
+  const s_conv5_3_dwCols = scratchF32.subarray(2359296, 3265600);
+  const s_conv5_3_wpackT = scratchF32.subarray(3265600, 5624896);
   const dlogits = heap.f32(1000);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -1580,89 +1605,102 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       rngState[1] = dropoutSteps++;
     }
     // conv1_1: conv2d [1x3x224x224] -> [1x64x224x224]
-    conv3x3_p1_3x224x224_to_64_fwd_direct(a0, w_conv1_1, b_conv1_1, a1);
-    conv3x3_p1_3x224x224_to_64_fwd_direct_rows(a0, w_conv1_1, b_conv1_1, a1);
-    conv3x3_p1_3x224x224_to_64_fwd_direct_cols(a0, w_conv1_1, b_conv1_1, a1);
+    conv3x3_p1_3x224x224_to_64_fwd_pack(w_conv1_1, s_conv1_1_wpack);
+    conv3x3_p1_3x224x224_to_64_fwd_direct(a0, s_conv1_1_wpack, b_conv1_1, a1);
+    conv3x3_p1_3x224x224_to_64_fwd_direct_rows(a0, s_conv1_1_wpack, b_conv1_1, a1);
+    conv3x3_p1_3x224x224_to_64_fwd_direct_cols(a0, s_conv1_1_wpack, b_conv1_1, a1);
     // relu1: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_fwd(a1, a2);
     // conv1_2: conv2d [1x64x224x224] -> [1x64x224x224]
-    conv3x3_p1_64x224x224_to_64_fwd_direct(a2, w_conv1_2, b_conv1_2, a3);
-    conv3x3_p1_64x224x224_to_64_fwd_direct_rows(a2, w_conv1_2, b_conv1_2, a3);
-    conv3x3_p1_64x224x224_to_64_fwd_direct_cols(a2, w_conv1_2, b_conv1_2, a3);
+    conv3x3_p1_64x224x224_to_64_fwd_pack(w_conv1_2, s_conv1_2_wpack);
+    conv3x3_p1_64x224x224_to_64_fwd_direct(a2, s_conv1_2_wpack, b_conv1_2, a3);
+    conv3x3_p1_64x224x224_to_64_fwd_direct_rows(a2, s_conv1_2_wpack, b_conv1_2, a3);
+    conv3x3_p1_64x224x224_to_64_fwd_direct_cols(a2, s_conv1_2_wpack, b_conv1_2, a3);
     // relu3: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_fwd(a3, a4);
     // pool1: maxpool2d [1x64x224x224] -> [1x64x112x112]
     maxpool2x2_s2_64x224x224_fwd(a4, a5, s_pool1_argmax);
     // conv2_1: conv2d [1x64x112x112] -> [1x128x112x112]
-    conv3x3_p1_64x112x112_to_128_fwd_direct(a5, w_conv2_1, b_conv2_1, a6);
-    conv3x3_p1_64x112x112_to_128_fwd_direct_rows(a5, w_conv2_1, b_conv2_1, a6);
-    conv3x3_p1_64x112x112_to_128_fwd_direct_cols(a5, w_conv2_1, b_conv2_1, a6);
+    conv3x3_p1_64x112x112_to_128_fwd_pack(w_conv2_1, s_conv2_1_wpack);
+    conv3x3_p1_64x112x112_to_128_fwd_direct(a5, s_conv2_1_wpack, b_conv2_1, a6);
+    conv3x3_p1_64x112x112_to_128_fwd_direct_rows(a5, s_conv2_1_wpack, b_conv2_1, a6);
+    conv3x3_p1_64x112x112_to_128_fwd_direct_cols(a5, s_conv2_1_wpack, b_conv2_1, a6);
     // relu6: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_fwd(a6, a7);
     // conv2_2: conv2d [1x128x112x112] -> [1x128x112x112]
-    conv3x3_p1_128x112x112_to_128_fwd_direct(a7, w_conv2_2, b_conv2_2, a8);
-    conv3x3_p1_128x112x112_to_128_fwd_direct_rows(a7, w_conv2_2, b_conv2_2, a8);
-    conv3x3_p1_128x112x112_to_128_fwd_direct_cols(a7, w_conv2_2, b_conv2_2, a8);
+    conv3x3_p1_128x112x112_to_128_fwd_pack(w_conv2_2, s_conv2_2_wpack);
+    conv3x3_p1_128x112x112_to_128_fwd_direct(a7, s_conv2_2_wpack, b_conv2_2, a8);
+    conv3x3_p1_128x112x112_to_128_fwd_direct_rows(a7, s_conv2_2_wpack, b_conv2_2, a8);
+    conv3x3_p1_128x112x112_to_128_fwd_direct_cols(a7, s_conv2_2_wpack, b_conv2_2, a8);
     // relu8: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_fwd(a8, a9);
     // pool2: maxpool2d [1x128x112x112] -> [1x128x56x56]
     maxpool2x2_s2_128x112x112_fwd(a9, a10, s_pool2_argmax);
     // conv3_1: conv2d [1x128x56x56] -> [1x256x56x56]
-    conv3x3_p1_128x56x56_to_256_fwd_direct(a10, w_conv3_1, b_conv3_1, a11);
-    conv3x3_p1_128x56x56_to_256_fwd_direct_rows(a10, w_conv3_1, b_conv3_1, a11);
-    conv3x3_p1_128x56x56_to_256_fwd_direct_cols(a10, w_conv3_1, b_conv3_1, a11);
+    conv3x3_p1_128x56x56_to_256_fwd_pack(w_conv3_1, s_conv3_1_wpack);
+    conv3x3_p1_128x56x56_to_256_fwd_direct(a10, s_conv3_1_wpack, b_conv3_1, a11);
+    conv3x3_p1_128x56x56_to_256_fwd_direct_rows(a10, s_conv3_1_wpack, b_conv3_1, a11);
+    conv3x3_p1_128x56x56_to_256_fwd_direct_cols(a10, s_conv3_1_wpack, b_conv3_1, a11);
     // relu11: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_fwd(a11, a12);
     // conv3_2: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_fwd_direct(a12, w_conv3_2, b_conv3_2, a13);
-    conv3x3_p1_256x56x56_to_256_fwd_direct_rows(a12, w_conv3_2, b_conv3_2, a13);
-    conv3x3_p1_256x56x56_to_256_fwd_direct_cols(a12, w_conv3_2, b_conv3_2, a13);
+    conv3x3_p1_256x56x56_to_256_fwd_pack(w_conv3_2, s_conv3_2_wpack);
+    conv3x3_p1_256x56x56_to_256_fwd_direct(a12, s_conv3_2_wpack, b_conv3_2, a13);
+    conv3x3_p1_256x56x56_to_256_fwd_direct_rows(a12, s_conv3_2_wpack, b_conv3_2, a13);
+    conv3x3_p1_256x56x56_to_256_fwd_direct_cols(a12, s_conv3_2_wpack, b_conv3_2, a13);
     // relu13: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_fwd(a13, a14);
     // conv3_3: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_fwd_direct(a14, w_conv3_3, b_conv3_3, a15);
-    conv3x3_p1_256x56x56_to_256_fwd_direct_rows(a14, w_conv3_3, b_conv3_3, a15);
-    conv3x3_p1_256x56x56_to_256_fwd_direct_cols(a14, w_conv3_3, b_conv3_3, a15);
+    conv3x3_p1_256x56x56_to_256_fwd_pack(w_conv3_3, s_conv3_3_wpack);
+    conv3x3_p1_256x56x56_to_256_fwd_direct(a14, s_conv3_3_wpack, b_conv3_3, a15);
+    conv3x3_p1_256x56x56_to_256_fwd_direct_rows(a14, s_conv3_3_wpack, b_conv3_3, a15);
+    conv3x3_p1_256x56x56_to_256_fwd_direct_cols(a14, s_conv3_3_wpack, b_conv3_3, a15);
     // relu15: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_fwd(a15, a16);
     // pool3: maxpool2d [1x256x56x56] -> [1x256x28x28]
     maxpool2x2_s2_256x56x56_fwd(a16, a17, s_pool3_argmax);
     // conv4_1: conv2d [1x256x28x28] -> [1x512x28x28]
-    conv3x3_p1_256x28x28_to_512_fwd_direct(a17, w_conv4_1, b_conv4_1, a18);
-    conv3x3_p1_256x28x28_to_512_fwd_direct_rows(a17, w_conv4_1, b_conv4_1, a18);
-    conv3x3_p1_256x28x28_to_512_fwd_direct_cols(a17, w_conv4_1, b_conv4_1, a18);
+    conv3x3_p1_256x28x28_to_512_fwd_pack(w_conv4_1, s_conv4_1_wpack);
+    conv3x3_p1_256x28x28_to_512_fwd_direct(a17, s_conv4_1_wpack, b_conv4_1, a18);
+    conv3x3_p1_256x28x28_to_512_fwd_direct_rows(a17, s_conv4_1_wpack, b_conv4_1, a18);
+    conv3x3_p1_256x28x28_to_512_fwd_direct_cols(a17, s_conv4_1_wpack, b_conv4_1, a18);
     // relu18: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_fwd(a18, a19);
     // conv4_2: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_fwd_direct(a19, w_conv4_2, b_conv4_2, a20);
-    conv3x3_p1_512x28x28_to_512_fwd_direct_rows(a19, w_conv4_2, b_conv4_2, a20);
-    conv3x3_p1_512x28x28_to_512_fwd_direct_cols(a19, w_conv4_2, b_conv4_2, a20);
+    conv3x3_p1_512x28x28_to_512_fwd_pack(w_conv4_2, s_conv4_2_wpack);
+    conv3x3_p1_512x28x28_to_512_fwd_direct(a19, s_conv4_2_wpack, b_conv4_2, a20);
+    conv3x3_p1_512x28x28_to_512_fwd_direct_rows(a19, s_conv4_2_wpack, b_conv4_2, a20);
+    conv3x3_p1_512x28x28_to_512_fwd_direct_cols(a19, s_conv4_2_wpack, b_conv4_2, a20);
     // relu20: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_fwd(a20, a21);
     // conv4_3: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_fwd_direct(a21, w_conv4_3, b_conv4_3, a22);
-    conv3x3_p1_512x28x28_to_512_fwd_direct_rows(a21, w_conv4_3, b_conv4_3, a22);
-    conv3x3_p1_512x28x28_to_512_fwd_direct_cols(a21, w_conv4_3, b_conv4_3, a22);
+    conv3x3_p1_512x28x28_to_512_fwd_pack(w_conv4_3, s_conv4_3_wpack);
+    conv3x3_p1_512x28x28_to_512_fwd_direct(a21, s_conv4_3_wpack, b_conv4_3, a22);
+    conv3x3_p1_512x28x28_to_512_fwd_direct_rows(a21, s_conv4_3_wpack, b_conv4_3, a22);
+    conv3x3_p1_512x28x28_to_512_fwd_direct_cols(a21, s_conv4_3_wpack, b_conv4_3, a22);
     // relu22: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_fwd(a22, a23);
     // pool4: maxpool2d [1x512x28x28] -> [1x512x14x14]
     maxpool2x2_s2_512x28x28_fwd(a23, a24, s_pool4_argmax);
     // conv5_1: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_fwd_direct(a24, w_conv5_1, b_conv5_1, a25);
-    conv3x3_p1_512x14x14_to_512_fwd_direct_rows(a24, w_conv5_1, b_conv5_1, a25);
-    conv3x3_p1_512x14x14_to_512_fwd_direct_cols(a24, w_conv5_1, b_conv5_1, a25);
+    conv3x3_p1_512x14x14_to_512_fwd_pack(w_conv5_1, s_conv5_1_wpack);
+    conv3x3_p1_512x14x14_to_512_fwd_direct(a24, s_conv5_1_wpack, b_conv5_1, a25);
+    conv3x3_p1_512x14x14_to_512_fwd_direct_rows(a24, s_conv5_1_wpack, b_conv5_1, a25);
+    conv3x3_p1_512x14x14_to_512_fwd_direct_cols(a24, s_conv5_1_wpack, b_conv5_1, a25);
     // relu25: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_fwd(a25, a26);
     // conv5_2: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_fwd_direct(a26, w_conv5_2, b_conv5_2, a27);
-    conv3x3_p1_512x14x14_to_512_fwd_direct_rows(a26, w_conv5_2, b_conv5_2, a27);
-    conv3x3_p1_512x14x14_to_512_fwd_direct_cols(a26, w_conv5_2, b_conv5_2, a27);
+    conv3x3_p1_512x14x14_to_512_fwd_pack(w_conv5_2, s_conv5_2_wpack);
+    conv3x3_p1_512x14x14_to_512_fwd_direct(a26, s_conv5_2_wpack, b_conv5_2, a27);
+    conv3x3_p1_512x14x14_to_512_fwd_direct_rows(a26, s_conv5_2_wpack, b_conv5_2, a27);
+    conv3x3_p1_512x14x14_to_512_fwd_direct_cols(a26, s_conv5_2_wpack, b_conv5_2, a27);
     // relu27: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_fwd(a27, a28);
     // conv5_3: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_fwd_direct(a28, w_conv5_3, b_conv5_3, a29);
-    conv3x3_p1_512x14x14_to_512_fwd_direct_rows(a28, w_conv5_3, b_conv5_3, a29);
-    conv3x3_p1_512x14x14_to_512_fwd_direct_cols(a28, w_conv5_3, b_conv5_3, a29);
+    conv3x3_p1_512x14x14_to_512_fwd_pack(w_conv5_3, s_conv5_3_wpack);
+    conv3x3_p1_512x14x14_to_512_fwd_direct(a28, s_conv5_3_wpack, b_conv5_3, a29);
+    conv3x3_p1_512x14x14_to_512_fwd_direct_rows(a28, s_conv5_3_wpack, b_conv5_3, a29);
+    conv3x3_p1_512x14x14_to_512_fwd_direct_cols(a28, s_conv5_3_wpack, b_conv5_3, a29);
     // relu29: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_fwd(a29, a30);
     // pool5: maxpool2d [1x512x14x14] -> [1x512x7x7]
@@ -1729,119 +1767,131 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu29: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a30, d30, d29);
     // conv5_3: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_cols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_cols, d29, gw_conv5_3);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_dwCols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_dwCols, d29, gw_conv5_3);
     conv3x3_p1_512x14x14_to_512_db(d29, gb_conv5_3);
-    conv3x3_p1_512x14x14_to_512_dx_direct(d29, w_conv5_3, d28);
-    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d29, w_conv5_3, d28);
-    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d29, w_conv5_3, d28);
+    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_3, s_conv5_3_wpackT);
+    conv3x3_p1_512x14x14_to_512_dx_direct(d29, s_conv5_3_wpackT, d28);
+    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d29, s_conv5_3_wpackT, d28);
+    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d29, s_conv5_3_wpackT, d28);
     // relu27: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a28, d28, d27);
     // conv5_2: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_cols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_cols, d27, gw_conv5_2);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_dwCols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_dwCols, d27, gw_conv5_2);
     conv3x3_p1_512x14x14_to_512_db(d27, gb_conv5_2);
-    conv3x3_p1_512x14x14_to_512_dx_direct(d27, w_conv5_2, d26);
-    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d27, w_conv5_2, d26);
-    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d27, w_conv5_2, d26);
+    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_2, s_conv5_2_wpackT);
+    conv3x3_p1_512x14x14_to_512_dx_direct(d27, s_conv5_2_wpackT, d26);
+    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d27, s_conv5_2_wpackT, d26);
+    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d27, s_conv5_2_wpackT, d26);
     // relu25: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a26, d26, d25);
     // conv5_1: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_cols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_cols, d25, gw_conv5_1);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_dwCols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_dwCols, d25, gw_conv5_1);
     conv3x3_p1_512x14x14_to_512_db(d25, gb_conv5_1);
-    conv3x3_p1_512x14x14_to_512_dx_direct(d25, w_conv5_1, d24);
-    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d25, w_conv5_1, d24);
-    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d25, w_conv5_1, d24);
+    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_1, s_conv5_1_wpackT);
+    conv3x3_p1_512x14x14_to_512_dx_direct(d25, s_conv5_1_wpackT, d24);
+    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d25, s_conv5_1_wpackT, d24);
+    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d25, s_conv5_1_wpackT, d24);
     // pool4: maxpool2d [1x512x28x28] -> [1x512x14x14]
     maxpool2x2_s2_512x28x28_dx(d24, s_pool4_argmax, d23);
     // relu22: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a23, d23, d22);
     // conv4_3: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_cols);
-    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_cols, d22, gw_conv4_3);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_dwCols);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_dwCols, d22, gw_conv4_3);
     conv3x3_p1_512x28x28_to_512_db(d22, gb_conv4_3);
-    conv3x3_p1_512x28x28_to_512_dx_direct(d22, w_conv4_3, d21);
-    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d22, w_conv4_3, d21);
-    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d22, w_conv4_3, d21);
+    conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_3, s_conv4_3_wpackT);
+    conv3x3_p1_512x28x28_to_512_dx_direct(d22, s_conv4_3_wpackT, d21);
+    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d22, s_conv4_3_wpackT, d21);
+    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d22, s_conv4_3_wpackT, d21);
     // relu20: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a21, d21, d20);
     // conv4_2: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_cols);
-    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_cols, d20, gw_conv4_2);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_dwCols);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_dwCols, d20, gw_conv4_2);
     conv3x3_p1_512x28x28_to_512_db(d20, gb_conv4_2);
-    conv3x3_p1_512x28x28_to_512_dx_direct(d20, w_conv4_2, d19);
-    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d20, w_conv4_2, d19);
-    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d20, w_conv4_2, d19);
+    conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_2, s_conv4_2_wpackT);
+    conv3x3_p1_512x28x28_to_512_dx_direct(d20, s_conv4_2_wpackT, d19);
+    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d20, s_conv4_2_wpackT, d19);
+    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d20, s_conv4_2_wpackT, d19);
     // relu18: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a19, d19, d18);
     // conv4_1: conv2d [1x256x28x28] -> [1x512x28x28]
-    conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_cols);
-    conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_cols, d18, gw_conv4_1);
+    conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_dwCols);
+    conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_dwCols, d18, gw_conv4_1);
     conv3x3_p1_256x28x28_to_512_db(d18, gb_conv4_1);
-    conv3x3_p1_256x28x28_to_512_dx_direct(d18, w_conv4_1, d17);
-    conv3x3_p1_256x28x28_to_512_dx_direct_rows(d18, w_conv4_1, d17);
-    conv3x3_p1_256x28x28_to_512_dx_direct_cols(d18, w_conv4_1, d17);
+    conv3x3_p1_256x28x28_to_512_dx_pack(w_conv4_1, s_conv4_1_wpackT);
+    conv3x3_p1_256x28x28_to_512_dx_direct(d18, s_conv4_1_wpackT, d17);
+    conv3x3_p1_256x28x28_to_512_dx_direct_rows(d18, s_conv4_1_wpackT, d17);
+    conv3x3_p1_256x28x28_to_512_dx_direct_cols(d18, s_conv4_1_wpackT, d17);
     // pool3: maxpool2d [1x256x56x56] -> [1x256x28x28]
     maxpool2x2_s2_256x56x56_dx(d17, s_pool3_argmax, d16);
     // relu15: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a16, d16, d15);
     // conv3_3: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_cols);
-    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_cols, d15, gw_conv3_3);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_dwCols);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_dwCols, d15, gw_conv3_3);
     conv3x3_p1_256x56x56_to_256_db(d15, gb_conv3_3);
-    conv3x3_p1_256x56x56_to_256_dx_direct(d15, w_conv3_3, d14);
-    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d15, w_conv3_3, d14);
-    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d15, w_conv3_3, d14);
+    conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_3, s_conv3_3_wpackT);
+    conv3x3_p1_256x56x56_to_256_dx_direct(d15, s_conv3_3_wpackT, d14);
+    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d15, s_conv3_3_wpackT, d14);
+    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d15, s_conv3_3_wpackT, d14);
     // relu13: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a14, d14, d13);
     // conv3_2: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_cols);
-    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_cols, d13, gw_conv3_2);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_dwCols);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_dwCols, d13, gw_conv3_2);
     conv3x3_p1_256x56x56_to_256_db(d13, gb_conv3_2);
-    conv3x3_p1_256x56x56_to_256_dx_direct(d13, w_conv3_2, d12);
-    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d13, w_conv3_2, d12);
-    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d13, w_conv3_2, d12);
+    conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_2, s_conv3_2_wpackT);
+    conv3x3_p1_256x56x56_to_256_dx_direct(d13, s_conv3_2_wpackT, d12);
+    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d13, s_conv3_2_wpackT, d12);
+    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d13, s_conv3_2_wpackT, d12);
     // relu11: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a12, d12, d11);
     // conv3_1: conv2d [1x128x56x56] -> [1x256x56x56]
-    conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_cols);
-    conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_cols, d11, gw_conv3_1);
+    conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_dwCols);
+    conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_dwCols, d11, gw_conv3_1);
     conv3x3_p1_128x56x56_to_256_db(d11, gb_conv3_1);
-    conv3x3_p1_128x56x56_to_256_dx_direct(d11, w_conv3_1, d10);
-    conv3x3_p1_128x56x56_to_256_dx_direct_rows(d11, w_conv3_1, d10);
-    conv3x3_p1_128x56x56_to_256_dx_direct_cols(d11, w_conv3_1, d10);
+    conv3x3_p1_128x56x56_to_256_dx_pack(w_conv3_1, s_conv3_1_wpackT);
+    conv3x3_p1_128x56x56_to_256_dx_direct(d11, s_conv3_1_wpackT, d10);
+    conv3x3_p1_128x56x56_to_256_dx_direct_rows(d11, s_conv3_1_wpackT, d10);
+    conv3x3_p1_128x56x56_to_256_dx_direct_cols(d11, s_conv3_1_wpackT, d10);
     // pool2: maxpool2d [1x128x112x112] -> [1x128x56x56]
     maxpool2x2_s2_128x112x112_dx(d10, s_pool2_argmax, d9);
     // relu8: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a9, d9, d8);
     // conv2_2: conv2d [1x128x112x112] -> [1x128x112x112]
-    conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_cols);
-    conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_cols, d8, gw_conv2_2);
+    conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_dwCols);
+    conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_dwCols, d8, gw_conv2_2);
     conv3x3_p1_128x112x112_to_128_db(d8, gb_conv2_2);
-    conv3x3_p1_128x112x112_to_128_dx_direct(d8, w_conv2_2, d7);
-    conv3x3_p1_128x112x112_to_128_dx_direct_rows(d8, w_conv2_2, d7);
-    conv3x3_p1_128x112x112_to_128_dx_direct_cols(d8, w_conv2_2, d7);
+    conv3x3_p1_128x112x112_to_128_dx_pack(w_conv2_2, s_conv2_2_wpackT);
+    conv3x3_p1_128x112x112_to_128_dx_direct(d8, s_conv2_2_wpackT, d7);
+    conv3x3_p1_128x112x112_to_128_dx_direct_rows(d8, s_conv2_2_wpackT, d7);
+    conv3x3_p1_128x112x112_to_128_dx_direct_cols(d8, s_conv2_2_wpackT, d7);
     // relu6: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a7, d7, d6);
     // conv2_1: conv2d [1x64x112x112] -> [1x128x112x112]
-    conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_cols);
-    conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_cols, d6, gw_conv2_1);
+    conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_dwCols);
+    conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_dwCols, d6, gw_conv2_1);
     conv3x3_p1_64x112x112_to_128_db(d6, gb_conv2_1);
-    conv3x3_p1_64x112x112_to_128_dx_direct(d6, w_conv2_1, d5);
-    conv3x3_p1_64x112x112_to_128_dx_direct_rows(d6, w_conv2_1, d5);
-    conv3x3_p1_64x112x112_to_128_dx_direct_cols(d6, w_conv2_1, d5);
+    conv3x3_p1_64x112x112_to_128_dx_pack(w_conv2_1, s_conv2_1_wpackT);
+    conv3x3_p1_64x112x112_to_128_dx_direct(d6, s_conv2_1_wpackT, d5);
+    conv3x3_p1_64x112x112_to_128_dx_direct_rows(d6, s_conv2_1_wpackT, d5);
+    conv3x3_p1_64x112x112_to_128_dx_direct_cols(d6, s_conv2_1_wpackT, d5);
     // pool1: maxpool2d [1x64x224x224] -> [1x64x112x112]
     maxpool2x2_s2_64x224x224_dx(d5, s_pool1_argmax, d4);
     // relu3: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a4, d4, d3);
     // conv1_2: conv2d [1x64x224x224] -> [1x64x224x224]
-    conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_cols);
-    conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
+    conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_dwCols);
+    conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_dwCols, d3, gw_conv1_2);
     conv3x3_p1_64x224x224_to_64_db(d3, gb_conv1_2);
-    conv3x3_p1_64x224x224_to_64_dx_direct(d3, w_conv1_2, d2);
-    conv3x3_p1_64x224x224_to_64_dx_direct_rows(d3, w_conv1_2, d2);
-    conv3x3_p1_64x224x224_to_64_dx_direct_cols(d3, w_conv1_2, d2);
+    conv3x3_p1_64x224x224_to_64_dx_pack(w_conv1_2, s_conv1_2_wpackT);
+    conv3x3_p1_64x224x224_to_64_dx_direct(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_64x224x224_to_64_dx_direct_rows(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_64x224x224_to_64_dx_direct_cols(d3, s_conv1_2_wpackT, d2);
     // relu1: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a2, d2, d1);
     // conv1_1: conv2d [1x3x224x224] -> [1x64x224x224]
@@ -1889,119 +1939,131 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu29: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a30, d30, d29);
     // conv5_3: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_cols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_cols, d29, gw_conv5_3);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_dwCols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_dwCols, d29, gw_conv5_3);
     conv3x3_p1_512x14x14_to_512_db(d29, gb_conv5_3);
-    conv3x3_p1_512x14x14_to_512_dx_direct(d29, w_conv5_3, d28);
-    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d29, w_conv5_3, d28);
-    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d29, w_conv5_3, d28);
+    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_3, s_conv5_3_wpackT);
+    conv3x3_p1_512x14x14_to_512_dx_direct(d29, s_conv5_3_wpackT, d28);
+    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d29, s_conv5_3_wpackT, d28);
+    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d29, s_conv5_3_wpackT, d28);
     // relu27: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a28, d28, d27);
     // conv5_2: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_cols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_cols, d27, gw_conv5_2);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_dwCols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_dwCols, d27, gw_conv5_2);
     conv3x3_p1_512x14x14_to_512_db(d27, gb_conv5_2);
-    conv3x3_p1_512x14x14_to_512_dx_direct(d27, w_conv5_2, d26);
-    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d27, w_conv5_2, d26);
-    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d27, w_conv5_2, d26);
+    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_2, s_conv5_2_wpackT);
+    conv3x3_p1_512x14x14_to_512_dx_direct(d27, s_conv5_2_wpackT, d26);
+    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d27, s_conv5_2_wpackT, d26);
+    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d27, s_conv5_2_wpackT, d26);
     // relu25: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a26, d26, d25);
     // conv5_1: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_cols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_cols, d25, gw_conv5_1);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_dwCols);
+    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_dwCols, d25, gw_conv5_1);
     conv3x3_p1_512x14x14_to_512_db(d25, gb_conv5_1);
-    conv3x3_p1_512x14x14_to_512_dx_direct(d25, w_conv5_1, d24);
-    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d25, w_conv5_1, d24);
-    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d25, w_conv5_1, d24);
+    conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_1, s_conv5_1_wpackT);
+    conv3x3_p1_512x14x14_to_512_dx_direct(d25, s_conv5_1_wpackT, d24);
+    conv3x3_p1_512x14x14_to_512_dx_direct_rows(d25, s_conv5_1_wpackT, d24);
+    conv3x3_p1_512x14x14_to_512_dx_direct_cols(d25, s_conv5_1_wpackT, d24);
     // pool4: maxpool2d [1x512x28x28] -> [1x512x14x14]
     maxpool2x2_s2_512x28x28_dx(d24, s_pool4_argmax, d23);
     // relu22: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a23, d23, d22);
     // conv4_3: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_cols);
-    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_cols, d22, gw_conv4_3);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_dwCols);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_dwCols, d22, gw_conv4_3);
     conv3x3_p1_512x28x28_to_512_db(d22, gb_conv4_3);
-    conv3x3_p1_512x28x28_to_512_dx_direct(d22, w_conv4_3, d21);
-    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d22, w_conv4_3, d21);
-    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d22, w_conv4_3, d21);
+    conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_3, s_conv4_3_wpackT);
+    conv3x3_p1_512x28x28_to_512_dx_direct(d22, s_conv4_3_wpackT, d21);
+    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d22, s_conv4_3_wpackT, d21);
+    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d22, s_conv4_3_wpackT, d21);
     // relu20: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a21, d21, d20);
     // conv4_2: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_cols);
-    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_cols, d20, gw_conv4_2);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_dwCols);
+    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_dwCols, d20, gw_conv4_2);
     conv3x3_p1_512x28x28_to_512_db(d20, gb_conv4_2);
-    conv3x3_p1_512x28x28_to_512_dx_direct(d20, w_conv4_2, d19);
-    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d20, w_conv4_2, d19);
-    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d20, w_conv4_2, d19);
+    conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_2, s_conv4_2_wpackT);
+    conv3x3_p1_512x28x28_to_512_dx_direct(d20, s_conv4_2_wpackT, d19);
+    conv3x3_p1_512x28x28_to_512_dx_direct_rows(d20, s_conv4_2_wpackT, d19);
+    conv3x3_p1_512x28x28_to_512_dx_direct_cols(d20, s_conv4_2_wpackT, d19);
     // relu18: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a19, d19, d18);
     // conv4_1: conv2d [1x256x28x28] -> [1x512x28x28]
-    conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_cols);
-    conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_cols, d18, gw_conv4_1);
+    conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_dwCols);
+    conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_dwCols, d18, gw_conv4_1);
     conv3x3_p1_256x28x28_to_512_db(d18, gb_conv4_1);
-    conv3x3_p1_256x28x28_to_512_dx_direct(d18, w_conv4_1, d17);
-    conv3x3_p1_256x28x28_to_512_dx_direct_rows(d18, w_conv4_1, d17);
-    conv3x3_p1_256x28x28_to_512_dx_direct_cols(d18, w_conv4_1, d17);
+    conv3x3_p1_256x28x28_to_512_dx_pack(w_conv4_1, s_conv4_1_wpackT);
+    conv3x3_p1_256x28x28_to_512_dx_direct(d18, s_conv4_1_wpackT, d17);
+    conv3x3_p1_256x28x28_to_512_dx_direct_rows(d18, s_conv4_1_wpackT, d17);
+    conv3x3_p1_256x28x28_to_512_dx_direct_cols(d18, s_conv4_1_wpackT, d17);
     // pool3: maxpool2d [1x256x56x56] -> [1x256x28x28]
     maxpool2x2_s2_256x56x56_dx(d17, s_pool3_argmax, d16);
     // relu15: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a16, d16, d15);
     // conv3_3: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_cols);
-    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_cols, d15, gw_conv3_3);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_dwCols);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_dwCols, d15, gw_conv3_3);
     conv3x3_p1_256x56x56_to_256_db(d15, gb_conv3_3);
-    conv3x3_p1_256x56x56_to_256_dx_direct(d15, w_conv3_3, d14);
-    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d15, w_conv3_3, d14);
-    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d15, w_conv3_3, d14);
+    conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_3, s_conv3_3_wpackT);
+    conv3x3_p1_256x56x56_to_256_dx_direct(d15, s_conv3_3_wpackT, d14);
+    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d15, s_conv3_3_wpackT, d14);
+    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d15, s_conv3_3_wpackT, d14);
     // relu13: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a14, d14, d13);
     // conv3_2: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_cols);
-    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_cols, d13, gw_conv3_2);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_dwCols);
+    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_dwCols, d13, gw_conv3_2);
     conv3x3_p1_256x56x56_to_256_db(d13, gb_conv3_2);
-    conv3x3_p1_256x56x56_to_256_dx_direct(d13, w_conv3_2, d12);
-    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d13, w_conv3_2, d12);
-    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d13, w_conv3_2, d12);
+    conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_2, s_conv3_2_wpackT);
+    conv3x3_p1_256x56x56_to_256_dx_direct(d13, s_conv3_2_wpackT, d12);
+    conv3x3_p1_256x56x56_to_256_dx_direct_rows(d13, s_conv3_2_wpackT, d12);
+    conv3x3_p1_256x56x56_to_256_dx_direct_cols(d13, s_conv3_2_wpackT, d12);
     // relu11: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a12, d12, d11);
     // conv3_1: conv2d [1x128x56x56] -> [1x256x56x56]
-    conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_cols);
-    conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_cols, d11, gw_conv3_1);
+    conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_dwCols);
+    conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_dwCols, d11, gw_conv3_1);
     conv3x3_p1_128x56x56_to_256_db(d11, gb_conv3_1);
-    conv3x3_p1_128x56x56_to_256_dx_direct(d11, w_conv3_1, d10);
-    conv3x3_p1_128x56x56_to_256_dx_direct_rows(d11, w_conv3_1, d10);
-    conv3x3_p1_128x56x56_to_256_dx_direct_cols(d11, w_conv3_1, d10);
+    conv3x3_p1_128x56x56_to_256_dx_pack(w_conv3_1, s_conv3_1_wpackT);
+    conv3x3_p1_128x56x56_to_256_dx_direct(d11, s_conv3_1_wpackT, d10);
+    conv3x3_p1_128x56x56_to_256_dx_direct_rows(d11, s_conv3_1_wpackT, d10);
+    conv3x3_p1_128x56x56_to_256_dx_direct_cols(d11, s_conv3_1_wpackT, d10);
     // pool2: maxpool2d [1x128x112x112] -> [1x128x56x56]
     maxpool2x2_s2_128x112x112_dx(d10, s_pool2_argmax, d9);
     // relu8: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a9, d9, d8);
     // conv2_2: conv2d [1x128x112x112] -> [1x128x112x112]
-    conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_cols);
-    conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_cols, d8, gw_conv2_2);
+    conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_dwCols);
+    conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_dwCols, d8, gw_conv2_2);
     conv3x3_p1_128x112x112_to_128_db(d8, gb_conv2_2);
-    conv3x3_p1_128x112x112_to_128_dx_direct(d8, w_conv2_2, d7);
-    conv3x3_p1_128x112x112_to_128_dx_direct_rows(d8, w_conv2_2, d7);
-    conv3x3_p1_128x112x112_to_128_dx_direct_cols(d8, w_conv2_2, d7);
+    conv3x3_p1_128x112x112_to_128_dx_pack(w_conv2_2, s_conv2_2_wpackT);
+    conv3x3_p1_128x112x112_to_128_dx_direct(d8, s_conv2_2_wpackT, d7);
+    conv3x3_p1_128x112x112_to_128_dx_direct_rows(d8, s_conv2_2_wpackT, d7);
+    conv3x3_p1_128x112x112_to_128_dx_direct_cols(d8, s_conv2_2_wpackT, d7);
     // relu6: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a7, d7, d6);
     // conv2_1: conv2d [1x64x112x112] -> [1x128x112x112]
-    conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_cols);
-    conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_cols, d6, gw_conv2_1);
+    conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_dwCols);
+    conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_dwCols, d6, gw_conv2_1);
     conv3x3_p1_64x112x112_to_128_db(d6, gb_conv2_1);
-    conv3x3_p1_64x112x112_to_128_dx_direct(d6, w_conv2_1, d5);
-    conv3x3_p1_64x112x112_to_128_dx_direct_rows(d6, w_conv2_1, d5);
-    conv3x3_p1_64x112x112_to_128_dx_direct_cols(d6, w_conv2_1, d5);
+    conv3x3_p1_64x112x112_to_128_dx_pack(w_conv2_1, s_conv2_1_wpackT);
+    conv3x3_p1_64x112x112_to_128_dx_direct(d6, s_conv2_1_wpackT, d5);
+    conv3x3_p1_64x112x112_to_128_dx_direct_rows(d6, s_conv2_1_wpackT, d5);
+    conv3x3_p1_64x112x112_to_128_dx_direct_cols(d6, s_conv2_1_wpackT, d5);
     // pool1: maxpool2d [1x64x224x224] -> [1x64x112x112]
     maxpool2x2_s2_64x224x224_dx(d5, s_pool1_argmax, d4);
     // relu3: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a4, d4, d3);
     // conv1_2: conv2d [1x64x224x224] -> [1x64x224x224]
-    conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_cols);
-    conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
+    conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_dwCols);
+    conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_dwCols, d3, gw_conv1_2);
     conv3x3_p1_64x224x224_to_64_db(d3, gb_conv1_2);
-    conv3x3_p1_64x224x224_to_64_dx_direct(d3, w_conv1_2, d2);
-    conv3x3_p1_64x224x224_to_64_dx_direct_rows(d3, w_conv1_2, d2);
-    conv3x3_p1_64x224x224_to_64_dx_direct_cols(d3, w_conv1_2, d2);
+    conv3x3_p1_64x224x224_to_64_dx_pack(w_conv1_2, s_conv1_2_wpackT);
+    conv3x3_p1_64x224x224_to_64_dx_direct(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_64x224x224_to_64_dx_direct_rows(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_64x224x224_to_64_dx_direct_cols(d3, s_conv1_2_wpackT, d2);
     // relu1: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a2, d2, d1);
     // conv1_1: conv2d [1x3x224x224] -> [1x64x224x224] (no dx: nothing before it learns)

@@ -558,9 +558,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`vgg_small.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(12631424, 320, threads > 1);
+  const heap = createHeap(12649856, 320, threads > 1);
   const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_im2row_cols, conv3x3_p1_16x32x32_to_16_dw_im2row_gemm, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols, conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_im2row_cols, conv3x3_p1_32x16x16_to_32_dw_im2row_gemm, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_im2row_cols, conv1x1_32x8x8_to_64_dw_im2row_gemm, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 } = wasmKernels(heap, pool);
+  const { conv3x3_p1_3x32x32_to_16_fwd_pack, conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_pack, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_im2row_cols, conv3x3_p1_16x32x32_to_16_dw_im2row_gemm, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_pack, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_pack, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols, conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_pack, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_pack, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_im2row_cols, conv3x3_p1_32x16x16_to_32_dw_im2row_gemm, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_pack, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_pack, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_im2row_cols, conv1x1_32x8x8_to_64_dw_im2row_gemm, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_pack, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('vgg_small.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -658,12 +658,21 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d11 = heap.f32(32768);
   const d13 = heap.f32(512);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(1179648);
+  const scratchF32 = heap.f32(1184256);
   const s_pool2_argmax = heap.i32(16384); // kept from forward to backward
-  const s_conv1_2_cols = scratchF32.subarray(0, 1179648);
-  const s_down1_cols = scratchF32.subarray(0, 294912);
-  const s_conv2_1_cols = scratchF32.subarray(0, 589824);
-  const s_mix_cols = scratchF32.subarray(0, 16384);
+  const s_conv1_1_wpack = scratchF32.subarray(0, 432);
+  const s_conv1_2_wpack = scratchF32.subarray(0, 2304);
+  const s_conv1_2_cols = scratchF32.subarray(2304, 1181952);
+  const s_conv1_2_wpackT = scratchF32.subarray(1181952, 1184256);
+  const s_down1_wpack = scratchF32.subarray(0, 4608);
+  const s_down1_cols = scratchF32.subarray(4608, 299520);
+  const s_down1_wpackT = scratchF32.subarray(299520, 304128);
+  const s_conv2_1_wpack = scratchF32.subarray(0, 9216);
+  const s_conv2_1_dwCols = scratchF32.subarray(9216, 631808);
+  const s_conv2_1_wpackT = scratchF32.subarray(631808, 641024);
+  const s_mix_wpack = scratchF32.subarray(0, 2048);
+  const s_mix_dwCols = scratchF32.subarray(2048, 26624);
+  const s_mix_wpackT = scratchF32.subarray(26624, 28672);
   const dlogits = heap.f32(80);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -672,33 +681,38 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     checkF32('vgg_small.forward', 'x', x, 24576, '[8x3x32x32]');
     a0.set(x);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32]
-    conv3x3_p1_3x32x32_to_16_fwd_direct(a0, w_conv1_1, b_conv1_1, a1);
-    conv3x3_p1_3x32x32_to_16_fwd_direct_rows(a0, w_conv1_1, b_conv1_1, a1);
-    conv3x3_p1_3x32x32_to_16_fwd_direct_cols(a0, w_conv1_1, b_conv1_1, a1);
+    conv3x3_p1_3x32x32_to_16_fwd_pack(w_conv1_1, s_conv1_1_wpack);
+    conv3x3_p1_3x32x32_to_16_fwd_direct(a0, s_conv1_1_wpack, b_conv1_1, a1);
+    conv3x3_p1_3x32x32_to_16_fwd_direct_rows(a0, s_conv1_1_wpack, b_conv1_1, a1);
+    conv3x3_p1_3x32x32_to_16_fwd_direct_cols(a0, s_conv1_1_wpack, b_conv1_1, a1);
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_fwd(a1, a2);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
-    conv3x3_p1_16x32x32_to_16_fwd_direct(a2, w_conv1_2, b_conv1_2, a3);
-    conv3x3_p1_16x32x32_to_16_fwd_direct_rows(a2, w_conv1_2, b_conv1_2, a3);
-    conv3x3_p1_16x32x32_to_16_fwd_direct_cols(a2, w_conv1_2, b_conv1_2, a3);
+    conv3x3_p1_16x32x32_to_16_fwd_pack(w_conv1_2, s_conv1_2_wpack);
+    conv3x3_p1_16x32x32_to_16_fwd_direct(a2, s_conv1_2_wpack, b_conv1_2, a3);
+    conv3x3_p1_16x32x32_to_16_fwd_direct_rows(a2, s_conv1_2_wpack, b_conv1_2, a3);
+    conv3x3_p1_16x32x32_to_16_fwd_direct_cols(a2, s_conv1_2_wpack, b_conv1_2, a3);
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_fwd(a3, a4);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
-    conv3x3_s2_p1_16x32x32_to_32_fwd_direct(a4, w_down1, b_down1, a5);
-    conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows(a4, w_down1, b_down1, a5);
-    conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(a4, w_down1, b_down1, a5);
+    conv3x3_s2_p1_16x32x32_to_32_fwd_pack(w_down1, s_down1_wpack);
+    conv3x3_s2_p1_16x32x32_to_32_fwd_direct(a4, s_down1_wpack, b_down1, a5);
+    conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows(a4, s_down1_wpack, b_down1, a5);
+    conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(a4, s_down1_wpack, b_down1, a5);
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_fwd(a5, a6);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
-    conv3x3_p1_32x16x16_to_32_fwd_direct(a6, w_conv2_1, b_conv2_1, a7);
-    conv3x3_p1_32x16x16_to_32_fwd_direct_rows(a6, w_conv2_1, b_conv2_1, a7);
-    conv3x3_p1_32x16x16_to_32_fwd_direct_cols(a6, w_conv2_1, b_conv2_1, a7);
+    conv3x3_p1_32x16x16_to_32_fwd_pack(w_conv2_1, s_conv2_1_wpack);
+    conv3x3_p1_32x16x16_to_32_fwd_direct(a6, s_conv2_1_wpack, b_conv2_1, a7);
+    conv3x3_p1_32x16x16_to_32_fwd_direct_rows(a6, s_conv2_1_wpack, b_conv2_1, a7);
+    conv3x3_p1_32x16x16_to_32_fwd_direct_cols(a6, s_conv2_1_wpack, b_conv2_1, a7);
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_fwd(a7, a8);
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
     maxpool2x2_s2_32x16x16_fwd(a8, a9, s_pool2_argmax);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
-    conv1x1_32x8x8_to_64_fwd_direct(a9, w_mix, b_mix, a10);
+    conv1x1_32x8x8_to_64_fwd_pack(w_mix, s_mix_wpack);
+    conv1x1_32x8x8_to_64_fwd_direct(a9, s_mix_wpack, b_mix, a10);
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
     relu_64x8x8_fwd(a10, a11);
     // gap: global_avgpool [8x64x8x8] -> [8x64x1x1]
@@ -720,39 +734,43 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
     relu_64x8x8_dx(a11, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
-    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_cols);
-    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_cols, d10, gw_mix);
+    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_dwCols);
+    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_dwCols, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
-    conv1x1_32x8x8_to_64_dx_direct(d10, w_mix, d9);
+    conv1x1_32x8x8_to_64_dx_pack(w_mix, s_mix_wpackT);
+    conv1x1_32x8x8_to_64_dx_direct(d10, s_mix_wpackT, d9);
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
     maxpool2x2_s2_32x16x16_dx(d9, s_pool2_argmax, d8);
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a8, d8, d7);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
-    conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_cols);
-    conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_cols, d7, gw_conv2_1);
+    conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_dwCols);
+    conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_dwCols, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
-    conv3x3_p1_32x16x16_to_32_dx_direct(d7, w_conv2_1, d6);
-    conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, w_conv2_1, d6);
-    conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, w_conv2_1, d6);
+    conv3x3_p1_32x16x16_to_32_dx_pack(w_conv2_1, s_conv2_1_wpackT);
+    conv3x3_p1_32x16x16_to_32_dx_direct(d7, s_conv2_1_wpackT, d6);
+    conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, s_conv2_1_wpackT, d6);
+    conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, s_conv2_1_wpackT, d6);
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a6, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
     conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols(a4, s_down1_cols);
     conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm(s_down1_cols, d5, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
-    conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, w_down1, d4);
-    conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, w_down1, d4);
-    conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, w_down1, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_pack(w_down1, s_down1_wpackT);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, s_down1_wpackT, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, s_down1_wpackT, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, s_down1_wpackT, d4);
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a4, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
     conv3x3_p1_16x32x32_to_16_dw_im2row_cols(a2, s_conv1_2_cols);
     conv3x3_p1_16x32x32_to_16_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
-    conv3x3_p1_16x32x32_to_16_dx_direct(d3, w_conv1_2, d2);
-    conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, w_conv1_2, d2);
-    conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, w_conv1_2, d2);
+    conv3x3_p1_16x32x32_to_16_dx_pack(w_conv1_2, s_conv1_2_wpackT);
+    conv3x3_p1_16x32x32_to_16_dx_direct(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, s_conv1_2_wpackT, d2);
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a2, d2, d1);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32]
@@ -776,39 +794,43 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
     relu_64x8x8_dx(a11, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
-    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_cols);
-    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_cols, d10, gw_mix);
+    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_dwCols);
+    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_dwCols, d10, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
-    conv1x1_32x8x8_to_64_dx_direct(d10, w_mix, d9);
+    conv1x1_32x8x8_to_64_dx_pack(w_mix, s_mix_wpackT);
+    conv1x1_32x8x8_to_64_dx_direct(d10, s_mix_wpackT, d9);
     // pool2: maxpool2d [8x32x16x16] -> [8x32x8x8]
     maxpool2x2_s2_32x16x16_dx(d9, s_pool2_argmax, d8);
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a8, d8, d7);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
-    conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_cols);
-    conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_cols, d7, gw_conv2_1);
+    conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_dwCols);
+    conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_dwCols, d7, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
-    conv3x3_p1_32x16x16_to_32_dx_direct(d7, w_conv2_1, d6);
-    conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, w_conv2_1, d6);
-    conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, w_conv2_1, d6);
+    conv3x3_p1_32x16x16_to_32_dx_pack(w_conv2_1, s_conv2_1_wpackT);
+    conv3x3_p1_32x16x16_to_32_dx_direct(d7, s_conv2_1_wpackT, d6);
+    conv3x3_p1_32x16x16_to_32_dx_direct_rows(d7, s_conv2_1_wpackT, d6);
+    conv3x3_p1_32x16x16_to_32_dx_direct_cols(d7, s_conv2_1_wpackT, d6);
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a6, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
     conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols(a4, s_down1_cols);
     conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm(s_down1_cols, d5, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
-    conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, w_down1, d4);
-    conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, w_down1, d4);
-    conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, w_down1, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_pack(w_down1, s_down1_wpackT);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, s_down1_wpackT, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(d5, s_down1_wpackT, d4);
+    conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(d5, s_down1_wpackT, d4);
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a4, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
     conv3x3_p1_16x32x32_to_16_dw_im2row_cols(a2, s_conv1_2_cols);
     conv3x3_p1_16x32x32_to_16_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
-    conv3x3_p1_16x32x32_to_16_dx_direct(d3, w_conv1_2, d2);
-    conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, w_conv1_2, d2);
-    conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, w_conv1_2, d2);
+    conv3x3_p1_16x32x32_to_16_dx_pack(w_conv1_2, s_conv1_2_wpackT);
+    conv3x3_p1_16x32x32_to_16_dx_direct(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_16x32x32_to_16_dx_direct_rows(d3, s_conv1_2_wpackT, d2);
+    conv3x3_p1_16x32x32_to_16_dx_direct_cols(d3, s_conv1_2_wpackT, d2);
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a2, d2, d1);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32] (no dx: nothing before it learns)

@@ -14,7 +14,7 @@
 // taps are an irregular subset of the kernel and each tap carries its own valid range.
 
 import type { Expr, Stmt } from '../ir/types.ts';
-import { accum, add, and, comment, ex, f32, ge, i32, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
+import { accum, add, and, comment, ex, f32, ge, i32, idiv, let_, load, loop, lt, mod, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
 import type { Axis } from '../plan/conv-axes.ts';
 import type { ConvGeometry } from '../plan/types.ts';
 import { BLOCK_W } from '../plan/schedule.ts';
@@ -36,6 +36,25 @@ export interface GatherSpec {
   readonly oStride: number;
   readonly rStride: number;
   readonly kW: number;
+  /**
+   * the weight index's tap term is (kh*kW + kw) * tapStride: 1 in the layer's layout; the
+   * output channels per group in a packed one (conv-pack.ts: [g][r][kh][kw][o])
+   */
+  readonly tapStride?: number;
+  /**
+   * the inner loop multiplies each input value by the block's weights (acc[o][j] += x_j * w_o,
+   * the input the common factor), so that with packed weights (oStride 1) four consecutive
+   * output channels' weights are one contiguous load: the wasm renderer then keeps f32x4
+   * accumulators over output channels (XNNPACK's loadsplat), at any stride or dilation.
+   * Default: weight the common factor, f32x4 over contiguous input columns (stride 1)
+   */
+  readonly channelsInner?: boolean;
+  /**
+   * compute each block's channels rounded up to a multiple of this (the packed weights are
+   * zero-padded to it, conv-pack.ts): a 6-channel block runs as two f32x4 instead of one and
+   * two scalar lanes; the extra channels are computed and never stored. Default: exact
+   */
+  readonly lanes?: number;
   /** bias buffer, indexed by output channel, or null */
   readonly bias: string | null;
   /** the register block from the schedule: [output channels, output columns] */
@@ -51,6 +70,17 @@ export interface DirectParts {
   readonly interior: Stmt[];
   readonly rows: Stmt[];
   readonly cols: Stmt[];
+}
+
+/** a packed gather with fewer reduction channels than this loops over (kernel row, channel) pairs in the interior */
+const FUSE_ROWS_BELOW = 4;
+
+/** the taps' kernel index and offset steps when both step evenly, else null */
+function evenSteps(taps: Axis['taps']): { dk: number; doff: number } | null {
+  if (taps.length < 2) return null;
+  const dk = taps[1]!.k - taps[0]!.k;
+  const doff = taps[1]!.off - taps[0]!.off;
+  return taps.every((t, i) => t.k === taps[0]!.k + i * dk && t.off === taps[0]!.off + i * doff) ? { dk, doff } : null;
 }
 
 /** the smallest and largest position a piece of code runs on */
@@ -117,8 +147,9 @@ export function gatherIndex(s: GatherSpec) {
     inAt: (row: E, r: E, offH: E, tw: E, col: E) => add(add(add(row, mul(r, inHW)), mul(offH, s.inW)), add(mul(tw, wAxis.inStep), col)),
     /** w[g, o0, 0, 0] */
     wRow: (g: E, o0: E) => add(mul(g, s.gStride), mul(o0, s.oStride)),
-    /** + reduction channel r, channel o of the block, tap (kh, kw) */
-    wAt: (row: E, r: E, o: number, kh: E, kw: E) => add(add(row, mul(r, s.rStride)), add(add(o * s.oStride, mul(kh, s.kW)), kw)),
+    /** + reduction channel r, channel o of the block, tap (kh, kw) (taps tapStride apart: packed weights) */
+    wAt: (row: E, r: E, o: number, kh: E, kw: E) =>
+      add(add(row, mul(r, s.rStride)), s.tapStride === undefined ? add(add(o * s.oStride, mul(kh, s.kW)), kw) : add(o * s.oStride, mul(add(mul(kh, s.kW), kw), s.tapStride))),
     /** bias[g*outPer + o0 + o] */
     biasAt: (g: E, o0: E, o: number) => add(mul(g, s.outPer), add(o0, o)),
   };
@@ -148,6 +179,9 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     // a block at a constant column: each tap reads only at the j where it is inside the input
     const ok = (tapW: { lo: number; hi: number }, j: number) => tw0.k !== 'const' || (tw0.v + j >= tapW.lo && tw0.v + j < tapW.hi);
     const outAt = (o: number, j: number) => ix.outAt(v('yrow'), o, add(tw0, j));
+    // the channels computed: bo, or bo rounded up to the lanes (the padding channels start at 0, never stored)
+    const bc = s.channelsInner && s.lanes ? Math.ceil(bo / s.lanes) * s.lanes : bo;
+    for (let o = bo; o < bc; o++) for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), f32(0)));
     for (let o = 0; o < bo; o++) {
       if (s.accumulate) {
         for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), load(s.out, outAt(o, j))));
@@ -161,8 +195,61 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     // the whole unrolled window spills)
     const wBase = ix.wRow(v('g'), o0);
     const wAt = (r: Expr, o: number, kh: number, kw: number) => load(s.w, ix.wAt(wBase, r, o, kh, kw));
+    /**
+     * a packed gather's loop step for reduction channel r and one kernel row: `wRow` its taps'
+     * weight offset, `xRow` its input row offset (constants, or expressions of a fused loop)
+     */
+    const packedRow = (r: Expr, wRow: E, xRow: E): Stmt[] => {
+      const st: Stmt[] = [];
+      const loaded = new Set<number>();
+      const xName = (col: number) => `x${col < 0 ? 'm' + -col : col}`;
+      const ts = s.tapStride ?? 1;
+      for (const tapW of wAxis.taps) {
+        const js = Array.from({ length: bw }, (_, j) => j).filter((j) => ok(tapW, j));
+        if (js.length === 0) continue;
+        for (const j of js) {
+          const col = j * wAxis.inStep + tapW.off;
+          if (!loaded.has(col)) {
+            loaded.add(col);
+            st.push(let_(xName(col), load(s.inp, ix.inAt(add(v('xrow'), xRow), r, 0, tw0, col)), 'f32'));
+          }
+        }
+        for (let o = 0; o < bc; o++) st.push(let_(`w${tapW.k}_${o}`, load(s.w, add(add(add(wBase, mul(r, s.rStride)), wRow), o * s.oStride + tapW.k * ts)), 'f32'));
+        for (const j of js) for (let o = 0; o < bc; o++) st.push(accum(acc(o, j), mul(v(xName(j * wAxis.inStep + tapW.off)), v(`w${tapW.k}_${o}`))));
+      }
+      return st;
+    };
+    // few reduction channels (a 1-channel input: a one-step loop per kernel row, which stays
+    // scalar): where no row is checked and the kernel rows' taps step evenly, one loop over
+    // (kernel row, channel) pairs instead
+    const rowStep = evenSteps(h.taps);
+    const fuseRows = s.channelsInner === true && rowSet === null && s.redPer < FUSE_ROWS_BELOW && h.taps.length > 1 && rowStep !== null;
+    if (fuseRows) {
+      const t0 = h.taps[0]!;
+      const ts = s.tapStride ?? 1;
+      body.push(
+        loop('q', 0, h.taps.length * s.redPer, (q) => {
+          const i = s.redPer === 1 ? q : idiv(q, s.redPer);
+          const r = s.redPer === 1 ? i32(0) : mod(q, s.redPer);
+          return [
+            ...(s.redPer === 1 ? [] : [let_('kr', i), let_('r', r)]),
+            ...packedRow(s.redPer === 1 ? r : v('r'), add(mul(s.redPer === 1 ? i : v('kr'), rowStep.dk * s.kW * ts), t0.k * s.kW * ts), add(mul(s.redPer === 1 ? i : v('kr'), rowStep.doff * s.inW), t0.off * s.inW)),
+          ];
+        }),
+      );
+    }
     for (const tapH of h.taps) {
       const xAt = (r: Expr, col: number) => load(s.inp, ix.inAt(v('xrow'), r, tapH.off, tw0, col));
+      if (s.channelsInner) {
+        if (fuseRows) continue;
+        // packed weights: one loop over the reduction channels per kernel row, every input
+        // column loaded (and splatted) once for the taps that read it, each tap's weights
+        // for the block's channels contiguous (f32x4 over output channels)
+        const reduce = loop('r', 0, s.redPer, (r) => packedRow(r, tapH.k * s.kW * (s.tapStride ?? 1), tapH.off * s.inW));
+        const cond = and(...checks(th, rowSet, tapH));
+        body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
+        continue;
+      }
       if (bo <= 2) {
         // few channels per block, no column checks: one loop per kernel row, every input
         // column loaded once and shared by the taps that read it (bw + kW - 1 loads at

@@ -21,9 +21,10 @@ import type { ConvGeometry, KernelRole } from '../plan/types.ts';
 import { convSizes } from '../plan/types.ts';
 import type { ScratchDecl } from './types.ts';
 import { accum, add, and, buf, f32, ge, i32, if_, kernel, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
-import { convForwardAxes, convGradInputAxes, type Tap } from '../plan/conv-axes.ts';
+import { convForwardAxes, convGradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
 import { allOf, tapCond } from './conv-direct.ts';
 import { gemmStmts, type GemmSpec } from './gemm.ts';
+import { im2rowByRowStmts } from './conv-im2row-rows.ts';
 import { ROLE_TAG } from './names.ts';
 import type { PixelSchedule } from '../plan/schedule.ts';
 
@@ -33,13 +34,15 @@ export interface Im2rowCalls {
   readonly kernels: readonly Kernel[];
 }
 
-function dims(c: ConvGeometry) {
+/** `rowStride`: floats from one row of cols to the next (K, or more: a schedule's padding) */
+function dims(c: ConvGeometry, rowStride?: number) {
   const cig = c.inC / c.groups;
   const cog = c.outC / c.groups;
   const kk = c.kH * c.kW;
   const P = c.outH * c.outW;
   const K = cig * kk;
-  return { cig, cog, kk, P, K, colsLen: c.groups * c.batch * P * K };
+  const R = rowStride ?? K;
+  return { cig, cog, kk, P, K, R, colsLen: c.groups * c.batch * P * R };
 }
 
 /** the im2row buffer of C: [groups, batch, output pixels, Cin/g * kH * kW] (both targets' copies write it) */
@@ -244,15 +247,19 @@ export function im2rowGradInput(c: ConvGeometry, n: { inp: string; w: string; bi
   return { scratch: [colsScratch(c)], kernels: [gemm, scatter] };
 }
 
-/** C.dw by im2row: cols = im2row(x); dw = dyᵀ · cols, reducing over batch and pixels */
-export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw: string }, base: string, block: readonly number[]): Im2rowCalls {
-  const { cog, P, K, colsLen } = dims(c);
+/**
+ * C.dw by im2row: cols = im2row(x); dw = dyᵀ · cols, reducing over batch and pixels.
+ * `rowStride`: cols' rows that far apart (default K; a schedule pads it so that the GEMM's
+ * column panel, one cache line per row, does not map to a few cache sets)
+ */
+export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw: string }, base: string, block: readonly number[], rowStride?: number, byRow = false): Im2rowCalls {
+  const { cog, P, K, R, colsLen } = dims(c, rowStride);
   const sz = convSizes(c);
   const copy = kernel({
     name: name(base, 'gradWeight', 'cols'),
-    doc: [`cols[g, n, p, k] = im2row(${n.x}): ${c.groups * c.batch * P} rows x ${K} columns`],
+    doc: [`cols[g, n, p, k] = im2row(${n.x}): ${c.groups * c.batch * P} rows x ${K} columns${R !== K ? `, rows ${R} floats apart` : ''}`],
     buffers: [buf(n.x, sz.x, 'read'), buf('cols', colsLen, 'write')],
-    body: im2rowStmts(c, n.x),
+    body: byRow ? im2rowByRowStmts(c, n.x, 'cols', R) : im2rowStmts(c, n.x, rowStride),
   });
   const gemm = kernel({
     name: name(base, 'gradWeight', 'gemm'),
@@ -260,12 +267,12 @@ export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw
     buffers: [buf('cols', colsLen, 'read'), buf(n.dy, sz.y, 'read'), buf(n.gw, sz.w, 'write')],
     body: gemmStmts({
       block,
-      batch: [{ size: c.groups, a: cog * P, b: c.batch * P * K, c: cog * K }],
+      batch: [{ size: c.groups, a: cog * P, b: c.batch * P * R, c: cog * K }],
       M: cog,
       N: K,
       red: [
-        { size: c.batch, a: c.outC * P, b: P * K },
-        { size: P, a: 1, b: K },
+        { size: c.batch, a: c.outC * P, b: P * R },
+        { size: P, a: 1, b: R },
       ],
       a: { buf: n.dy, mStride: P },
       b: { buf: 'cols', nStride: 1 },
@@ -276,5 +283,5 @@ export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw
       nOuter: true,
     }),
   });
-  return { scratch: [colsScratch(c)], kernels: [copy, gemm] };
+  return { scratch: [{ ...colsScratch(c), length: colsLen }], kernels: [copy, gemm] };
 }

@@ -23,6 +23,7 @@ import { convForwardAxes, convGradInputAxes, splitTaps, type Axis } from '../pla
 import { irSize } from '../ir/size.ts';
 import { type DirectParts, type GatherNames, type GatherSpec, dwUnits, forwardGather, gatherBlocked, gradBiasStmts, gradInputGather, gradWeightDirect } from './conv-direct.ts';
 import { convBaseName, ROLE_TAG } from './names.ts';
+import { packedLength, packedStrides, packWeightStmts } from './conv-pack.ts';
 import { colsScratch, forwardGemm, im2rowForward, im2rowGradInput, im2rowGradWeight, im2rowStmts } from './conv-im2row.ts';
 import { convCost } from '../plan/cost.ts';
 import { scheduleConv, type ConvKernelSchedule, type ConvLayerSchedule } from '../plan/schedule.ts';
@@ -71,13 +72,14 @@ function directPasses(phases: readonly [Axis, Axis][], kk: number, budget: numbe
 const PARTS = ['interior', 'rows', 'cols'] as const;
 
 /** what a direct kernel takes from its schedule: the register block and the unroll budget */
-export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget'>;
+export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget' | 'packed'>;
 
 /** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
 export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: DirectSchedule): DirectParts[] {
   const { h, w } = convForwardAxes(c);
   return directPasses([[h, w]], c.kH * c.kW, s.unrollBudget ?? Infinity, (hh, ww, first) => ({
     ...forwardGather(c, names),
+    ...(s.packed ? packedStrides(forwardGather(c, names), c.kH * c.kW) : {}),
     block: s.block,
     bias: first ? names.bias : null,
     accumulate: !first,
@@ -92,6 +94,7 @@ export function directGradInputStmts(c: ConvGeometry, names: GatherNames, s: Dir
   const phases = hs.flatMap((h) => ws.map((w): [Axis, Axis] => [h, w]));
   return directPasses(phases, c.kH * c.kW, s.unrollBudget ?? Infinity, (hh, ww, first) => ({
     ...gradInputGather(c, names),
+    ...(s.packed ? packedStrides(gradInputGather(c, names), c.kH * c.kW) : {}),
     block: s.block,
     bias: first ? names.bias : null,
     accumulate: !first,
@@ -214,6 +217,7 @@ const gpuKernel = (x: RoleContext, role: KernelRole, tag: string, why: string, b
 
 const TS: TargetAlgorithms = {
   gather: (x, r) => {
+    if (r.k.packed) return packedGather(x, r);
     const passes = r.cDx ? directGradInputStmts(x.c, r.names, r.k) : directForwardStmts(x.c, r.names, r.k);
     return directKernels(passes).map((p) => ({ kernel: tsKernel(x, r.role, 'direct', p.step, readWrite(r.buffers, r.names.out, p.accumulate), p.body), args: r.args }));
   },
@@ -231,9 +235,11 @@ const TS: TargetAlgorithms = {
     if (k.algorithm === 'reduce') {
       return directGradWeightStmts(x.c, { x: cx, dy: cdy, gw: 'dw' }, k).map((body, i) => ({ kernel: tsKernel(x, 'gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args }));
     }
-    const calls = im2rowGradWeight(x.c, { x: cx, dy: cdy, gw: 'dw' }, x.baseFor('gradWeight'), k.block);
-    for (const s of calls.scratch) x.addScratch(s);
-    return calls.kernels.map((kk) => withDoc(kk, x.layer, 'gradWeight', args));
+    const calls = im2rowGradWeight(x.c, { x: cx, dy: cdy, gw: 'dw' }, x.baseFor('gradWeight'), k.block, k.colsStride, k.colsByRow === true);
+    // padded rows (a wasm schedule): a buffer of their own, not the forward im2row's cols
+    const cols = k.colsStride === undefined ? 'cols' : 'dwCols';
+    for (const s of calls.scratch) x.addScratch(s.name === 'cols' ? { ...s, name: cols } : s);
+    return calls.kernels.map((kk) => withDoc(kk, x.layer, 'gradWeight', { ...args, cols }));
   },
   gradBias: (x) => {
     const oc = x.layer.geometry.outC;
@@ -241,6 +247,33 @@ const TS: TargetAlgorithms = {
     return [{ kernel: tsKernel(x, 'gradBias', null, '', [buf('dy', x.yLen, 'read'), buf('db', oc, 'write')], body), args: { dy: 'dy', db: 'gradBias' } }];
   },
 };
+
+/** a packed gather (schedule `packed`): the weights copied into `wpack` (forward) or `wpackT` (grad-input), [g][r][kh][kw][o], then the gather reads that copy */
+function packedGather(x: RoleContext, r: GatherRole): KernelCall[] {
+  const shape = r.cDx ? gradInputGather(x.c, r.names) : forwardGather(x.c, r.names);
+  // forward's and grad-input's copies differ in layout and (padded) length: one scratch each
+  const packed = packedLength(shape, x.c.kH * x.c.kW);
+  const scratch = r.cDx ? 'wpackT' : 'wpack';
+  x.addScratch({ name: scratch, t: 'f32', length: packed, keep: false });
+  const pack = kernel({
+    name: `${x.baseFor(r.role, false)}_${ROLE_TAG[r.role]}_pack`,
+    doc: [planRow(x.layer), `role: ${r.role}, the weights packed [g][r][kh][kw][o] for the gather's f32x4 over output channels (${r.cDx ? "C's input" : "C's output"} channels innermost)`],
+    buffers: [buf('w', x.sizes.w, 'read'), buf('wp', packed, 'write')],
+    body: packWeightStmts(shape, x.c.kH * x.c.kW, 'w', 'wp'),
+  });
+  const names = { ...r.names, w: 'wp' };
+  const buffers = r.buffers.map((b) => (b.name === 'w' ? buf('wp', packed, 'read') : b));
+  const args = Object.fromEntries(Object.entries(r.args).map(([k, v]) => (k === 'w' ? ['wp', scratch] : [k, v])));
+  const passes = r.cDx ? directGradInputStmts(x.c, names, r.k) : directForwardStmts(x.c, names, r.k);
+  return [
+    { kernel: pack, args: { w: 'weight', wp: scratch } },
+    ...directKernels(passes).map((p) => {
+      const k = tsKernel(x, r.role, 'direct', p.step, readWrite(buffers, names.out, p.accumulate), p.body);
+      const note = `packed: reads the weights from the pack kernel's copy, blocks of ${r.k.block[0]} output channels x ${r.k.block[1]} columns, the input value the common factor`;
+      return { kernel: { ...k, doc: [...k.doc, note] }, args };
+    }),
+  ];
+}
 
 const WGSL: TargetAlgorithms = {
   gather: (x, r) => {

@@ -159,6 +159,20 @@ export interface ConvKernelSchedule {
    * taps that can leave the input (wgsl)
    */
   readonly pixels: PixelSchedule;
+  /**
+   * wasm gather: the weights are packed per call into [g][r][kh][kw][o] (kernels/conv-pack.ts)
+   * and the block's f32x4 accumulators run over output channels; absent: the layer's layout,
+   * f32x4 over input columns where they are contiguous
+   */
+  readonly packed?: boolean;
+  /**
+   * wasm im2row grad-weight: floats from one row of the im2row buffer to the next, K padded
+   * so that a row is an odd number of 64-byte lines (the GEMM reads a column panel, one line
+   * per row: rows 2 KB apart share a few cache sets); absent: K
+   */
+  readonly colsStride?: number;
+  /** wasm im2row grad-weight: the copy writes cols a row at a time (kernels/conv-im2row-rows.ts); absent: a column at a time */
+  readonly colsByRow?: boolean;
 }
 
 /** see ConvKernelSchedule.pixels */
@@ -259,10 +273,64 @@ function wgslKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): C
 /** fewer input channels per group than this keeps the TS choice (LeNet's 1-channel c1: its GEMM rows are short) */
 export const WASM_IM2ROW_MIN_CIN = 4;
 
+/**
+ * the packed gather's block (f32x4 over output channels, kernels/conv-pack.ts): 16 output
+ * channels x 4 output columns, 16 vector accumulators; each loop step (a kernel row's taps
+ * for one input channel) splats each input column it reads once and loads each tap's 4
+ * weight vectors once. Measured with the taps of a kernel row in one loop (Node 20, 2-vCPU
+ * machine, load 6-7, min of 40 calls against the WASM-SIMD calibration GEMM), forward
+ * B/C/D/E: 8x4 96/87/87/104%, 16x4 97/94/95/101%, 12x4 97/92/91/105%, 8x6 95/90/86/98%
+ * (with one loop per tap: 8x4 80/73/78/91%; the column-vector gather it replaces 49/52/26/41%)
+ */
+export const WASM_GATHER_BLOCK = [16, 4] as const;
+/**
+ * a gather over 1-3 output channels per group keeps the column vectors (f32x4 over 4
+ * contiguous output columns, stride 1), 8 columns per block: config A's grad-input (1
+ * channel, k5) 0.16 -> 0.13 ms (47 -> 59% of the calibration GEMM; 16 columns 61%), no
+ * unroll budget (V8's bytecode limit does not apply to wasm)
+ */
+export const WASM_COLUMN_GATHER_W = 8;
+
+/**
+ * the wasm grad-weight GEMM's block [rows, columns]: 4 output channels x 8 columns of im2row
+ * (2 f32x4 per row, B contiguous). Same run, % calibration B/C/D grad-weight: 4x4 35/36/63,
+ * 4x8 52/47/69, 4x16 53/48/34
+ */
+export const WASM_DW_GEMM_BLOCK = [4, 8] as const;
+
+/**
+ * the im2row row stride for K columns: K when its rows are an odd number of 64-byte cache
+ * lines apart or shorter than one line; else K plus 16 floats (one line). Config E's K = 512
+ * (rows 2 KB apart) ran its grad-weight GEMM at 5.7 GFLOP/s, C's K = 576 at 18
+ */
+export function colsRowStride(K: number): number {
+  return K % 16 === 0 && (K / 16) % 2 === 0 ? K + 16 : K;
+}
+
 function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): ConvKernelSchedule {
   const c = underlyingConv(layer);
-  if (role !== 'gradWeight' || layer.schedule.gradWeight === 'im2row' || c.inC / c.groups < WASM_IM2ROW_MIN_CIN) return tsKernel(layer, role, o);
-  return tsKernel({ ...layer, schedule: { ...layer.schedule, gradWeight: 'im2row' } }, role, o);
+  if (role === 'forward' || role === 'gradInput') {
+    // from 4 output channels per group the packed gather, whatever the plan's strategy (its
+    // im2row GEMM would be scalar: both operands have K contiguous); below, the TS choice
+    const outPer = gatherOutPer(c, (role === 'forward') === isTransposed(layer));
+    if (outPer < 4) {
+      const k = tsKernel(layer, role, o);
+      return k.algorithm === 'gather' ? { ...k, block: [k.block[0]!, WASM_COLUMN_GATHER_W], unrollBudget: null } : k;
+    }
+    const k = tsKernel({ ...layer, schedule: { ...layer.schedule, [role]: 'direct' } }, role, o);
+    return { ...k, block: [Math.min(WASM_GATHER_BLOCK[0], outPer), WASM_GATHER_BLOCK[1]], unrollBudget: null, packed: true };
+  }
+  const k = role !== 'gradWeight' || layer.schedule.gradWeight === 'im2row' || c.inC / c.groups < WASM_IM2ROW_MIN_CIN ? tsKernel(layer, role, o) : tsKernel({ ...layer, schedule: { ...layer.schedule, gradWeight: 'im2row' } }, role, o);
+  if (k.algorithm === 'im2row' && role === 'gradWeight') {
+    const [bm, bn] = WASM_DW_GEMM_BLOCK;
+    const K = (c.inC / c.groups) * c.kH * c.kW;
+    const stride = colsRowStride(K);
+    // the copy writes a row of cols at a time (colsByRow): per kernel, min of 30 (load 7),
+    // config B 1.47 -> 0.51 ms, C 2.23 -> 0.58, D 0.38 -> 0.23, E 0.74 -> 0.38 (the GEMM
+    // after it: 3.4, 13-17, 3.6, 6.3 ms)
+    return { ...k, block: [Math.min(bm, c.outC / c.groups), Math.min(bn, K)], ...(stride !== K ? { colsStride: stride } : {}), colsByRow: true };
+  }
+  return k;
 }
 
 /** each target's chooser: a new target adds one (and its algorithms in src/kernels/conv.ts) */

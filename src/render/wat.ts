@@ -133,6 +133,33 @@ class FnBuilder {
     }
   }
 
+  /** the constant [from, to) of the loop counters being rendered */
+  private readonly counters = new Map<string, [number, number]>();
+
+  /** every load in `e` reads buf[counter], the counter's constant range inside the buffer */
+  private inBounds(e: Expr): boolean {
+    const ok = (x: Expr): boolean => {
+      switch (x.k) {
+        case 'load': {
+          const r = x.index.k === 'var' ? this.counters.get(x.index.name) : undefined;
+          const len = this.k.buffers.find((b) => b.name === x.buf)?.length ?? 0;
+          return r !== undefined && r[0] >= 0 && r[1] <= len;
+        }
+        case 'bin':
+          return ok(x.a) && ok(x.b);
+        case 'call':
+          return x.args.every(ok);
+        case 'select':
+          return ok(x.cond) && ok(x.then) && ok(x.else);
+        case 'tof32':
+          return ok(x.a);
+        default:
+          return true;
+      }
+    };
+    return ok(e);
+  }
+
   /** locals known to be >= 0 (loop counters from >= 0, immutable lets of such values) */
   private readonly nonNegVars = new Set<string>();
 
@@ -191,13 +218,24 @@ class FnBuilder {
         return this.expr(e.a, 'f32');
       case 'select': {
         // a guarded load (padding) must not run when its guard is false: `if`, not `select`
-        if (hasLoad(e.then) || hasLoad(e.else)) {
+        // (unless every load in it reads at a loop counter that stays inside its buffer)
+        if ((hasLoad(e.then) || hasLoad(e.else)) && !(this.inBounds(e.then) && this.inBounds(e.else))) {
           this.expr(e.cond, 'i32');
           this.push({ op: 'if', result: t });
           this.expr(e.then, t);
           this.push({ op: 'else' });
           this.expr(e.else, t);
           this.push({ op: 'end' });
+        } else if (t === 'f32') {
+          // an f32 select as the i32 select of its bits: x64 V8 compiles an i32 select to a
+          // conditional move and an f32 one to a branch, which data-dependent conditions
+          // (relu, max pools on real data) mispredict; the same bits either way
+          this.expr(e.then, t);
+          this.push({ op: 'i32.reinterpret_f32' });
+          this.expr(e.else, t);
+          this.push({ op: 'i32.reinterpret_f32' });
+          this.expr(e.cond, 'i32');
+          this.push({ op: 'select' }, { op: 'f32.reinterpret_i32' });
         } else {
           this.expr(e.then, t);
           this.expr(e.else, t);
@@ -326,14 +364,61 @@ class FnBuilder {
 
   /** the groups' accumulator lists, to compare two loops' groups */
   private static groupKey(groups: readonly { accs: readonly string[] }[]): string {
-    return groups.map((g) => g.accs.join(',')).join(';');
+    return vectors(groups).map((g) => g.accs.join(',')).join(';');
+  }
+
+  /**
+   * the current vectorized loop's operands that several groups share (a GEMM block's splat of
+   * A's value per row and vector of B per column group; a packed-weight conv's splat of one
+   * input value and vector of 4 channels' weights): key -> the v128 local computed once per
+   * step, at its first use (set: the local holds it this step). Straight-line bodies without
+   * stores only, so a later use reads what the first computed.
+   */
+  private shared = new Map<string, { local: string; set: boolean }>();
+
+  private vecOperand(k: string, compute: () => void): void {
+    const s = this.shared.get(k);
+    if (s?.set) return this.push({ op: 'local.get', name: s.local });
+    compute();
+    if (s) {
+      s.set = true;
+      this.push({ op: 'local.tee', name: s.local });
+    }
   }
 
   private vecUpdate(g: VecGroup): void {
-    this.expr(g.factor, 'f32');
-    this.push({ op: 'f32x4.splat' });
-    const offset = this.address(g.buf, g.index);
-    this.push({ op: 'v128.load', offset }, ...vecMulAdd(g.local, this.schedule.fma === true), { op: 'local.set', name: g.local });
+    this.vecOperand(factorKey(g), () => {
+      this.expr(g.factor, 'f32');
+      this.push({ op: 'f32x4.splat' });
+    });
+    this.vecOperand(loadKey(g), () => {
+      const offset = this.address(g.buf, g.index);
+      this.push({ op: 'v128.load', offset });
+    });
+    // product first, then the accumulator: mul + add, or one relaxed_madd of the same length (wasm/relax.ts)
+    this.push(...vecMulAdd(g.local, this.schedule.fma === true), { op: 'local.set', name: g.local });
+  }
+
+  /** the shared operands of a loop's groups (used by two groups or more), each with a v128 local */
+  private shareOperands(loop: Extract<Stmt, { k: 'for' }>, groups: readonly Omit<VecGroup, 'local'>[]): void {
+    this.shared = new Map();
+    if (hasStore(loop.body)) return;
+    // a variable assigned in the body could change between two uses
+    const assigned = new Set(loop.body.flatMap((st) => (st.k === 'assign' ? [st.name] : [])));
+    const stable = (e: Expr) => ![...varsOf(e)].some((v) => assigned.has(v));
+    const count = new Map<string, number>();
+    for (const g of groups) {
+      if (stable(g.factor)) count.set(factorKey(g), (count.get(factorKey(g)) ?? 0) + 1);
+      if (stable(g.index)) count.set(loadKey(g), (count.get(loadKey(g)) ?? 0) + 1);
+    }
+    const n = { splat: 0, vload: 0 };
+    for (const [k, c] of count) {
+      if (c < 2) continue;
+      const kind = k.startsWith('f') ? 'splat' : 'vload';
+      const local = `${kind}_${n[kind]++}`;
+      this.locals.set(local, 'v128');
+      this.shared.set(k, { local, set: false });
+    }
   }
 
   /** the loop's f32x4 groups, packed from their scalars; call unpack after the loop */
@@ -348,23 +433,26 @@ class FnBuilder {
     const carried = this.live.length > 0 && FnBuilder.groupKey(this.live) === FnBuilder.groupKey(groups);
     if (carried) this.live = [];
     else this.flushLive();
-    for (const g of groups) {
+    for (const g of vectors(groups)) {
       if (!carried) {
         this.push({ op: 'comment', text: `f32x4: ${g.accs.join(', ')} as one vector in loop ${loop.v}` });
         this.push({ op: 'local.get', name: this.varName(g.accs[0]!) }, { op: 'f32x4.splat' });
         for (let j = 1; j < 4; j++) this.push({ op: 'local.get', name: this.varName(g.accs[j]!) }, { op: 'f32x4.replace_lane', lane: j });
         this.push({ op: 'local.set', name: g.local });
       }
+    }
+    for (const g of groups) {
       for (const st of [...g.stmts, ...g.deadLets]) this.vecSkip.add(st);
       this.vecSkip.delete(g.last);
       this.vecAt.set(g.last, g);
     }
-    if (groups.length) this.vectorized.push(`simd: f32x4 accumulators in loop ${loop.v}: ${groups.map((g) => `${g.accs[0]}..${g.accs[3]}`).join(', ')}`);
+    this.shareOperands(loop, groups);
+    if (groups.length) this.vectorized.push(`simd: f32x4 accumulators in loop ${loop.v}: ${vectors(groups).map((g) => `${g.accs[0]}..${g.accs[3]}`).join(', ')}`);
     return groups;
   }
 
   private vecUnpack(groups: readonly VecGroup[]): void {
-    for (const g of groups) {
+    for (const g of vectors(groups)) {
       for (let j = 0; j < 4; j++) this.push({ op: 'local.get', name: g.local }, { op: 'f32x4.extract_lane', lane: j }, { op: 'local.set', name: this.varName(g.accs[j]!) });
     }
   }
@@ -420,6 +508,8 @@ class FnBuilder {
         else this.nonNegVars.delete(s.v);
         this.expr(s.from, 'i32');
         this.push({ op: 'local.set', name: v });
+        if (s.from.k === 'const' && s.to.k === 'const' && s.step > 0) this.counters.set(s.v, [s.from.v, s.to.v]);
+        else this.counters.delete(s.v);
         // a loop that may run zero times is guarded; constant bounds that run at least once are not
         const guarded = !(s.from.k === 'const' && s.to.k === 'const' && s.from.v < s.to.v);
         if (guarded) {
@@ -434,6 +524,7 @@ class FnBuilder {
         this.expr(s.to, 'i32');
         this.push({ op: 'i32.lt_s' }, { op: 'br_if', label: v }, { op: 'end' });
         if (guarded) this.push({ op: 'end' });
+        this.counters.delete(s.v);
         // the next loop keeps the same groups packed: unpack after it instead
         if (groups.length && next?.k === 'for' && FnBuilder.groupKey(vectorGroups(next, this.mutableF32)) === FnBuilder.groupKey(groups)) this.live = groups;
         else this.vecUnpack(groups);
@@ -499,6 +590,23 @@ interface VecGroup {
 
 const key = (e: Expr): string => JSON.stringify(e);
 
+/** one group per vector: the first update of each accumulator tuple (a tuple may have several) */
+function vectors<G extends { accs: readonly string[] }>(groups: readonly G[]): G[] {
+  const seen = new Set<string>();
+  return groups.filter((g) => {
+    const k = g.accs.join(',');
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+const factorKey = (g: Omit<VecGroup, 'local'>): string => `f${key(g.factor)}`;
+const loadKey = (g: Omit<VecGroup, 'local'>): string => `l${g.buf}:${key(g.index)}`;
+
+function hasStore(ss: readonly Stmt[]): boolean {
+  return ss.some((st) => st.k === 'store' || (st.k === 'for' && hasStore(st.body)) || (st.k === 'if' && hasStore([...st.then, ...st.else])));
+}
+
 /** split an index into (rest, constant): `rest + c` */
 function splitIndex(e: Expr): { rest: string; c: number; restExpr: Expr | null } {
   if (e.k === 'const') return { rest: '', c: e.v, restExpr: null };
@@ -556,16 +664,17 @@ function vectorGroups(loop: Extract<Stmt, { k: 'for' }>, mutableF32: ReadonlySet
     if (!pick || varsOf(pick.f).has(st.name) || loadsOf(pick.f).size) continue;
     accums.push({ st, acc: st.name, factor: pick.f, l: pick.l });
   }
-  const used = new Set<string>();
-  const groups: Omit<VecGroup, 'local'>[] = [];
+  // quartets: 4 statements, one per lane, with one factor and 4 contiguous loads
+  const usedSt = new Set<Stmt>();
+  const quartets: (typeof accums)[] = [];
   for (const first of accums) {
-    if (used.has(first.acc)) continue;
+    if (usedSt.has(first.st)) continue;
     const l0 = loadLets.get(first.l)!;
     const s0 = splitIndex(l0.index);
     const lanes = [first];
     for (let j = 1; j < 4; j++) {
       const next = accums.find((q) => {
-        if (used.has(q.acc) || lanes.includes(q) || key(q.factor) !== key(first.factor)) return false;
+        if (usedSt.has(q.st) || lanes.some((p) => p.acc === q.acc) || key(q.factor) !== key(first.factor)) return false;
         const lj = loadLets.get(q.l)!;
         const sj = splitIndex(lj.index);
         return lj.buf === l0.buf && sj.rest === s0.rest && sj.c === s0.c + j;
@@ -573,15 +682,38 @@ function vectorGroups(loop: Extract<Stmt, { k: 'for' }>, mutableF32: ReadonlySet
       if (!next) break;
       lanes.push(next);
     }
-    if (lanes.length !== 4 || new Set(lanes.map((q) => q.acc)).size !== 4) continue;
-    const stmts = new Set(lanes.map((q) => q.st));
+    if (lanes.length !== 4) continue;
+    for (const q of lanes) usedSt.add(q.st);
+    quartets.push(lanes);
+  }
+  // an accumulator may be updated by several quartets (a loop body holding several taps), all
+  // with the same 4 accumulators in the same lanes: one vector, one update per quartet
+  const tupleKey = (qs: typeof accums) => qs.map((q) => q.acc).join(',');
+  const tupleOf = new Map<string, string>();
+  const bad = new Set<string>();
+  for (const qs of quartets) {
+    for (const q of qs) {
+      const have = tupleOf.get(q.acc);
+      if (have === undefined) tupleOf.set(q.acc, tupleKey(qs));
+      else if (have !== tupleKey(qs)) bad.add(q.acc);
+    }
+  }
+  const byTuple = new Map<string, (typeof accums)[]>();
+  for (const qs of quartets) if (!qs.some((q) => bad.has(q.acc))) byTuple.set(tupleKey(qs), [...(byTuple.get(tupleKey(qs)) ?? []), qs]);
+  const at = (st: Stmt) => body.indexOf(st);
+  const groups: Omit<VecGroup, 'local'>[] = [];
+  for (const qss of byTuple.values()) {
+    const stmts = new Set(qss.flatMap((qs) => qs.map((q) => q.st)));
     // the accumulators: read and written only by these statements in the loop
     const reads = readsOf(body, stmts);
-    if (lanes.some((q) => reads.has(q.acc))) continue;
-    // the common factor must not change between the first lane and the last
-    for (const q of lanes) used.add(q.acc);
-    const lastIdx = Math.max(...lanes.map((q) => body.indexOf(q.st)));
-    groups.push({ accs: lanes.map((q) => q.acc), factor: first.factor, buf: l0.buf, index: l0.index, stmts, last: body[lastIdx]!, deadLets: new Set() });
+    if (qss[0]!.some((q) => reads.has(q.acc))) continue;
+    // each quartet's statements all after the previous quartet's: every lane adds in the scalar order
+    const span = qss.map((qs) => ({ qs, lo: Math.min(...qs.map((q) => at(q.st))), hi: Math.max(...qs.map((q) => at(q.st))) })).sort((a, b) => a.hi - b.hi);
+    if (span.some((sp, i) => i > 0 && sp.lo < span[i - 1]!.hi)) continue;
+    for (const { qs, hi } of span) {
+      const l0 = loadLets.get(qs[0]!.l)!;
+      groups.push({ accs: qs.map((q) => q.acc), factor: qs[0]!.factor, buf: l0.buf, index: l0.index, stmts: new Set(qs.map((q) => q.st)), last: body[hi]!, deadLets: new Set() });
+    }
   }
   // a load let that only vectorized statements read is not emitted
   const all = new Set(groups.flatMap((g) => [...g.stmts]));

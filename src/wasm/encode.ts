@@ -48,6 +48,8 @@ const PLAIN: Record<string, number[]> = {
   'f32.convert_i32_s': [0xb2],
   'f32.demote_f64': [0xb6],
   'f64.promote_f32': [0xbb],
+  'i32.reinterpret_f32': [0xbc],
+  'f32.reinterpret_i32': [0xbe],
   // SIMD (prefix 0xfd, then the opcode as unsigned LEB128)
   'f32x4.splat': [0xfd, 0x13],
   'f32x4.add': [0xfd, 0xe4, 0x01],

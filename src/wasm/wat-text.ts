@@ -60,7 +60,7 @@ function arity(i: Instr): [number, number] {
   if (op === 'select' || op === 'f32x4.relaxed_madd') return [3, 1];
   if (op.endsWith('.store')) return [2, 0];
   if (op === 'local.tee' || op === 'call' || op.endsWith('.load')) return [1, 1];
-  if (/^(f32|i32|f64|f32x4)\.(abs|neg|floor|sqrt|eqz|convert_i32_s|demote_f64|promote_f32|splat|extract_lane)$/.test(op)) return [1, 1];
+  if (/^(f32|i32|f64|f32x4)\.(abs|neg|floor|sqrt|eqz|convert_i32_s|demote_f64|promote_f32|reinterpret_f32|reinterpret_i32|splat|extract_lane)$/.test(op)) return [1, 1];
   return [2, 1];
 }
 

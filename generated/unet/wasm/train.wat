@@ -74,7 +74,7 @@
         end
         local.set $b
         (f32.store (i32.add (local.get $velocity_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $b))
-        (local.set $d (select (f32.add (local.get $g) (f32.mul (local.get $momentum) (local.get $b))) (local.get $b) (f32.ne (local.get $nesterov) (f32.const 0))))
+        (local.set $d (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.add (local.get $g) (f32.mul (local.get $momentum) (local.get $b)))) (i32.reinterpret_f32 (local.get $b)) (f32.ne (local.get $nesterov) (f32.const 0)))))
         (f32.store (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2))) (f32.sub (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $lr) (local.get $d))))
         (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
       end

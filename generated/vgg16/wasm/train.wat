@@ -39,7 +39,7 @@
     (local.set $total (f32.add (local.get $total) (f32.sub (f32.add (local.get $m) (f32.demote_f64 (call $log (f64.promote_f32 (local.get $s))))) (f32.load (i32.add (local.get $logits_at) (i32.shl (local.get $label) (i32.const 2)))))))
     (local.set $k (i32.const 0))
     loop $k
-      (f32.store (i32.add (local.get $dlogits_at) (i32.shl (local.get $k) (i32.const 2))) (f32.sub (f32.div (f32.load (i32.add (local.get $dlogits_at) (i32.shl (local.get $k) (i32.const 2)))) (local.get $s)) (select (f32.const 1) (f32.const 0) (i32.eq (local.get $k) (local.get $label)))))
+      (f32.store (i32.add (local.get $dlogits_at) (i32.shl (local.get $k) (i32.const 2))) (f32.sub (f32.div (f32.load (i32.add (local.get $dlogits_at) (i32.shl (local.get $k) (i32.const 2)))) (local.get $s)) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0)) (i32.eq (local.get $k) (local.get $label))))))
       (br_if $k (i32.lt_s (local.tee $k (i32.add (local.get $k) (i32.const 1))) (i32.const 1000)))
     end
     (f32.store (local.get $loss_at) (local.get $total))
@@ -78,7 +78,7 @@
         end
         local.set $b
         (f32.store (i32.add (local.get $velocity_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $b))
-        (local.set $d (select (f32.add (local.get $g) (f32.mul (local.get $momentum) (local.get $b))) (local.get $b) (f32.ne (local.get $nesterov) (f32.const 0))))
+        (local.set $d (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.add (local.get $g) (f32.mul (local.get $momentum) (local.get $b)))) (i32.reinterpret_f32 (local.get $b)) (f32.ne (local.get $nesterov) (f32.const 0)))))
         (f32.store (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2))) (f32.sub (f32.load (i32.add (local.get $param_at) (i32.shl (local.get $i) (i32.const 2)))) (f32.mul (local.get $lr) (local.get $d))))
         (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
       end

@@ -39,7 +39,7 @@
       (local.set $u_1 (i32.mul (i32.xor (local.get $u_0) (i32.shr_u (local.get $u_0) (i32.const 16))) (i32.const 2146121005)))
       (local.set $u_2 (i32.mul (i32.xor (local.get $u_1) (i32.shr_u (local.get $u_1) (i32.const 15))) (i32.const -2073254261)))
       (local.set $u (i32.xor (local.get $u_2) (i32.shr_u (local.get $u_2) (i32.const 16))))
-      (local.set $m (select (f32.const 2) (f32.const 0) (i32.ge_s (i32.shr_u (local.get $u) (i32.const 8)) (i32.const 8388608))))
+      (local.set $m (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 2)) (i32.reinterpret_f32 (f32.const 0)) (i32.ge_s (i32.shr_u (local.get $u) (i32.const 8)) (i32.const 8388608)))))
       (f32.store (i32.add (local.get $mask_at) (i32.shl (local.get $i) (i32.const 2))) (local.get $m))
       (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (f32.mul (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))) (local.get $m)))
       (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 9216)))

@@ -68,8 +68,8 @@
               if
                 (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.const 0.0625) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -33)) (i32.const 2)))))))
               end
-              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 0)))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -32)) (i32.const 2)))))))
-              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 15)))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -31)) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $iw) (i32.const 0))))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -32)) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $iw) (i32.const 15))))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -31)) (i32.const 2)))))))
               (i32.lt_s (i32.add (local.get $iw) (i32.const 1)) (i32.const 16))
               if
                 (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.const 0.0625) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -30)) (i32.const 2)))))))
@@ -77,23 +77,23 @@
             end
             (i32.ge_s (local.get $iw) (i32.const 1))
             if
-              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 0))) (f32.const 0.25)) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -1)) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $ih) (i32.const 0)))) (f32.const 0.25)) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ob) (i32.const -1)) (i32.const 2)))))))
             end
-            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 0))) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 0)))) (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
-            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 0))) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 15)))) (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $ih) (i32.const 0)))) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $iw) (i32.const 0))))) (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $ih) (i32.const 0)))) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $iw) (i32.const 15))))) (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
             (i32.lt_s (i32.add (local.get $iw) (i32.const 1)) (i32.const 16))
             if
-              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 0))) (f32.const 0.25)) (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $ih) (i32.const 0)))) (f32.const 0.25)) (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
             end
             (i32.ge_s (local.get $iw) (i32.const 1))
             if
-              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 15))) (f32.const 0.25)) (f32.load offset=124 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $ih) (i32.const 15)))) (f32.const 0.25)) (f32.load offset=124 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
             end
-            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 15))) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 0)))) (f32.load offset=128 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
-            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 15))) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 15)))) (f32.load offset=132 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $ih) (i32.const 15)))) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $iw) (i32.const 0))))) (f32.load offset=128 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+            (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $ih) (i32.const 15)))) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $iw) (i32.const 15))))) (f32.load offset=132 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
             (i32.lt_s (i32.add (local.get $iw) (i32.const 1)) (i32.const 16))
             if
-              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $ih) (i32.const 15))) (f32.const 0.25)) (f32.load offset=136 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $ih) (i32.const 15)))) (f32.const 0.25)) (f32.load offset=136 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
             end
             (i32.lt_s (i32.add (local.get $ih) (i32.const 1)) (i32.const 16))
             if
@@ -101,8 +101,8 @@
               if
                 (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.const 0.0625) (f32.load offset=252 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
               end
-              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 0)))) (f32.load offset=256 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
-              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (select (f32.const 1) (f32.const 0.75) (i32.eq (local.get $iw) (i32.const 15)))) (f32.load offset=260 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $iw) (i32.const 0))))) (f32.load offset=256 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
+              (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.mul (f32.const 0.25) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 1)) (i32.reinterpret_f32 (f32.const 0.75)) (i32.eq (local.get $iw) (i32.const 15))))) (f32.load offset=260 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))
               (i32.lt_s (i32.add (local.get $iw) (i32.const 1)) (i32.const 16))
               if
                 (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.const 0.0625) (f32.load offset=264 (i32.add (local.get $dy_at) (i32.shl (local.get $ob) (i32.const 2)))))))

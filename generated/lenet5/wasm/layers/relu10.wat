@@ -20,7 +20,7 @@
     (local.set $i (i32.const 0))
     loop $i
       (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
-      (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (select (f32.const 0) (local.get $xv) (f32.lt (local.get $xv) (f32.const 0))))
+      (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 0)) (i32.reinterpret_f32 (local.get $xv)) (f32.lt (local.get $xv) (f32.const 0)))))
       (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 2688)))
     end
   )
@@ -32,14 +32,7 @@
     (local.set $i (i32.const 0))
     loop $i
       (local.set $yv (f32.load (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2)))))
-      (i32.add (local.get $dx_at) (i32.shl (local.get $i) (i32.const 2)))
-      (f32.le (local.get $yv) (f32.const 0))
-      if (result f32)
-        (f32.const 0)
-      else
-        (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $i) (i32.const 2))))
-      end
-      f32.store
+      (f32.store (i32.add (local.get $dx_at) (i32.shl (local.get $i) (i32.const 2))) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 0)) (i32.reinterpret_f32 (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $i) (i32.const 2))))) (f32.le (local.get $yv) (f32.const 0)))))
       (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 2688)))
     end
   )

@@ -154,7 +154,7 @@
     (local $acc0_20 f32) (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_30 f32) (local $acc0_31 f32) (local $acc0_32 f32) (local $acc0_33 f32)
     (local $a0 f32) (local $a1 f32) (local $a2 f32) (local $a3 f32) (local $acc1_00 f32) (local $acc1_01 f32) (local $acc1_02 f32) (local $acc1_03 f32)
     (local $acc1_10 f32) (local $acc1_11 f32) (local $acc1_12 f32) (local $acc1_13 f32) (local $v_acc0_00 v128) (local $v_acc0_10 v128) (local $v_acc0_20 v128) (local $v_acc0_30 v128)
-    (local $v_acc1_00 v128) (local $v_acc1_10 v128)
+    (local $vload_0 v128) (local $v_acc1_00 v128) (local $v_acc1_10 v128)
     (i32.eq (local.get $chunk_phase) (i32.const 0))
     if
       (local.set $mb (local.get $chunk_lo))
@@ -197,10 +197,10 @@
               (local.set $a1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 10))) (i32.const 2)))))
               (local.set $a2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 10))) (i32.const 2)))))
               (local.set $a3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 10))) (i32.const 2)))))
-              (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2))))) (local.get $v_acc0_00)))
-              (local.set $v_acc0_10 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2))))) (local.get $v_acc0_10)))
-              (local.set $v_acc0_20 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a2)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2))))) (local.get $v_acc0_20)))
-              (local.set $v_acc0_30 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a3)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2))))) (local.get $v_acc0_30)))
+              (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (local.tee $vload_0 (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2)))))) (local.get $v_acc0_00)))
+              (local.set $v_acc0_10 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a1)) (local.get $vload_0)) (local.get $v_acc0_10)))
+              (local.set $v_acc0_20 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a2)) (local.get $vload_0)) (local.get $v_acc0_20)))
+              (local.set $v_acc0_30 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a3)) (local.get $vload_0)) (local.get $v_acc0_30)))
               (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 32)))
             end
             (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
@@ -263,8 +263,8 @@
         loop $k0
           (local.set $a0 (f32.load offset=32 (i32.add (local.get $dy_at) (i32.shl (i32.mul (local.get $k0) (i32.const 10)) (i32.const 2)))))
           (local.set $a1 (f32.load offset=36 (i32.add (local.get $dy_at) (i32.shl (i32.mul (local.get $k0) (i32.const 10)) (i32.const 2)))))
-          (local.set $v_acc1_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi1) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2))))) (local.get $v_acc1_00)))
-          (local.set $v_acc1_10 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi1) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2))))) (local.get $v_acc1_10)))
+          (local.set $v_acc1_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (local.tee $vload_0 (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $bi1) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2)))))) (local.get $v_acc1_00)))
+          (local.set $v_acc1_10 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a1)) (local.get $vload_0)) (local.get $v_acc1_10)))
           (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 32)))
         end
         (local.set $acc1_00 (f32x4.extract_lane 0 (local.get $v_acc1_00)))
@@ -313,7 +313,7 @@
     (local $mb i32) (local $m0 i32) (local $nb i32) (local $n0 i32) (local $ai0 i32) (local $bi0 i32) (local $k0 i32) (local $acc0_00 f32)
     (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $acc0_10 f32) (local $acc0_11 f32) (local $acc0_12 f32) (local $acc0_13 f32) (local $acc0_20 f32)
     (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_30 f32) (local $acc0_31 f32) (local $acc0_32 f32) (local $acc0_33 f32) (local $a0 f32)
-    (local $a1 f32) (local $a2 f32) (local $a3 f32) (local $v_acc0_00 v128) (local $v_acc0_10 v128) (local $v_acc0_20 v128) (local $v_acc0_30 v128)
+    (local $a1 f32) (local $a2 f32) (local $a3 f32) (local $v_acc0_00 v128) (local $v_acc0_10 v128) (local $v_acc0_20 v128) (local $v_acc0_30 v128) (local $vload_0 v128)
     (local.set $mb (local.get $chunk_lo))
     block $mb_done
       (br_if $mb_done (i32.ge_s (local.get $mb) (local.get $chunk_hi)))
@@ -354,10 +354,10 @@
             (local.set $a1 (f32.load offset=40 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (local.get $k0)) (i32.const 2)))))
             (local.set $a2 (f32.load offset=80 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (local.get $k0)) (i32.const 2)))))
             (local.set $a3 (f32.load offset=120 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (local.get $k0)) (i32.const 2)))))
-            (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2))))) (local.get $v_acc0_00)))
-            (local.set $v_acc0_10 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a1)) (v128.load (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2))))) (local.get $v_acc0_10)))
-            (local.set $v_acc0_20 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a2)) (v128.load (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2))))) (local.get $v_acc0_20)))
-            (local.set $v_acc0_30 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a3)) (v128.load (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2))))) (local.get $v_acc0_30)))
+            (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (local.tee $vload_0 (v128.load (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2)))))) (local.get $v_acc0_00)))
+            (local.set $v_acc0_10 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a1)) (local.get $vload_0)) (local.get $v_acc0_10)))
+            (local.set $v_acc0_20 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a2)) (local.get $vload_0)) (local.get $v_acc0_20)))
+            (local.set $v_acc0_30 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a3)) (local.get $vload_0)) (local.get $v_acc0_30)))
             (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 10)))
           end
           (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))

@@ -27,7 +27,7 @@
         (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
         (local.set $e (f32.demote_f64 (call $exp (f64.promote_f32 (f32.sub (f32.const 0) (f32.abs (local.get $xv)))))))
         (local.set $r (f32.div (f32.const 1) (f32.add (f32.const 1) (local.get $e))))
-        (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (select (local.get $r) (f32.mul (local.get $e) (local.get $r)) (f32.ge (local.get $xv) (f32.const 0))))
+        (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (local.get $r)) (i32.reinterpret_f32 (f32.mul (local.get $e) (local.get $r))) (f32.ge (local.get $xv) (f32.const 0)))))
         (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
       end
     end

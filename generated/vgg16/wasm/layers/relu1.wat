@@ -23,7 +23,7 @@
       (br_if $i_done (i32.ge_s (local.get $i) (local.get $chunk_hi)))
       loop $i
         (local.set $xv (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $i) (i32.const 2)))))
-        (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (select (f32.const 0) (local.get $xv) (f32.lt (local.get $xv) (f32.const 0))))
+        (f32.store (i32.add (local.get $y_at) (i32.shl (local.get $i) (i32.const 2))) (f32.reinterpret_i32 (select (i32.reinterpret_f32 (f32.const 0)) (i32.reinterpret_f32 (local.get $xv)) (f32.lt (local.get $xv) (f32.const 0)))))
         (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $chunk_hi)))
       end
     end
