@@ -23,6 +23,18 @@ const run = async (args: string[]) => {
   return { code, out };
 };
 
+// --target all: ts, wasm and wgsl in turn, one report each, exit 0 only when all pass
+describe('convgen check --target all', () => {
+  gpuIt('checks the three targets of the seed model', async () => {
+    const { code, out } = await run(['examples/seed.json', '--target', 'all']);
+    expect(out).toContain('model seed_problem (target ts, seed 1): all within tolerance');
+    expect(out).toContain('model seed_problem (target wasm');
+    expect(out).toMatch(/model seed_problem \(target wgsl on [^)]*, seed 1\): all within tolerance/);
+    expect(out).not.toContain('FAIL');
+    expect(code).toBe(0);
+  }, 120_000);
+});
+
 interface Row {
   layer: string;
   kernel: string;

@@ -1,4 +1,4 @@
-// convgen check model.json... [--target ts|wgsl|wasm] [--seed N] [--strategy ...] [--limits FILE]:
+// convgen check model.json... [--target ts|wgsl|wasm|all] [--seed N] [--strategy ...] [--limits FILE]:
 // parses the flags, plans each file, runs the checker (src/check/) and prints one table per
 // model; exits 1 when any result is outside its tolerance, or when no WebGPU adapter opens.
 
@@ -12,7 +12,7 @@ import { limitsNeedWgsl, parseFlags, STRATEGY_FLAG, type FlagSpec } from './flag
 import { IMPORT_MODEL_FLAGS, onnxImportOptions } from './import.ts';
 import type { ImportOptions } from '../onnx/index.ts';
 
-export const CHECK_HELP = `usage: convgen check model.json... [--target ts|wgsl|wasm] [--seed N] [--strategy direct|im2row|auto] [--limits limits.json]
+export const CHECK_HELP = `usage: convgen check model.json... [--target ts|wgsl|wasm|all] [--seed N] [--strategy direct|im2row|auto] [--limits limits.json]
 
 Run every generated kernel of each model against the float64 reference interpreter on
 seeded random data, then the whole generated module (forward, loss, every gradient).
@@ -27,7 +27,8 @@ in the convgen repository, scripts/install-webgpu-deps.sh installs it. No adapte
 with a message saying how to get one.
 
 flags:
-  --target ts|wgsl|wasm  the target to check (default ts); wasm: the WebAssembly kernels and wasm.ts
+  --target ts|wgsl|wasm|all  the target to check (default ts); wasm: the WebAssembly kernels and wasm.ts;
+                    all: ts, wasm and wgsl in turn (fails where no WebGPU adapter is found)
   --seed N          seed of the random inputs and parameters (default 1)
   --strategy NAME   direct, im2row or auto, as for convgen build (default auto); with --target
                     wgsl, im2row checks the forward as im2row + tiled GEMM
@@ -40,7 +41,7 @@ flags:
 
 interface CheckArgs {
   files: string[];
-  target: 'ts' | 'wgsl' | 'wasm';
+  target: 'ts' | 'wgsl' | 'wasm' | 'all';
   seed: number;
   plan: PlanOptions;
   limitsFile?: string;
@@ -49,7 +50,7 @@ interface CheckArgs {
 }
 
 const CHECK_FLAGS = {
-  '--target': { kind: 'choice', values: ['ts', 'wgsl', 'wasm'] },
+  '--target': { kind: 'choice', values: ['ts', 'wgsl', 'wasm', 'all'] },
   '--seed': { kind: 'count', example: 1 },
   '--strategy': STRATEGY_FLAG,
   '--limits': { kind: 'path', what: 'a file', example: 'limits.json' },
@@ -71,7 +72,7 @@ function parseArgs(args: string[]): CheckArgs | 'help' {
     ...(f['--limits'] !== undefined ? { limitsFile: f['--limits'] } : {}),
     onnx: onnxImportOptions('check', parsed.files, f),
   };
-  if (out.limitsFile !== undefined && out.target !== 'wgsl') throw limitsNeedWgsl();
+  if (out.limitsFile !== undefined && out.target !== 'wgsl' && out.target !== 'all') throw limitsNeedWgsl();
   return out;
 }
 
@@ -83,14 +84,20 @@ export async function checkCommand(args: string[]): Promise<number> {
   }
   const plans = parsed.files.map((f) => planFile(f, parsed.plan, parsed.onnx));
   const limits = parsed.limitsFile === undefined ? undefined : loadLimitsFile(parsed.limitsFile);
-  let reports: CheckReport[];
-  try {
-    reports = await checkPlans(plans, { target: parsed.target, seed: parsed.seed, limits });
-  } catch (err) {
-    if (!(err instanceof NoWebGpuError)) throw err;
-    process.stderr.write(`convgen check: --target wgsl: ${err.message}\n`);
-    return EXIT_CHECK_FAILED;
+  const targets = parsed.target === 'all' ? (['ts', 'wasm', 'wgsl'] as const) : [parsed.target];
+  let ok = true;
+  for (const target of targets) {
+    let reports: CheckReport[];
+    try {
+      reports = await checkPlans(plans, { target, seed: parsed.seed, limits });
+    } catch (err) {
+      if (!(err instanceof NoWebGpuError)) throw err;
+      process.stderr.write(`convgen check: --target ${parsed.target}: ${err.message}\n`);
+      ok = false;
+      continue;
+    }
+    for (const r of reports) process.stdout.write(formatCheckReport(r) + '\n');
+    ok &&= reports.every((r) => r.failures === 0);
   }
-  for (const r of reports) process.stdout.write(formatCheckReport(r) + '\n');
-  return reports.every((r) => r.failures === 0) ? EXIT_OK : EXIT_CHECK_FAILED;
+  return ok ? EXIT_OK : EXIT_CHECK_FAILED;
 }
