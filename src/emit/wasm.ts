@@ -144,7 +144,7 @@ function wasmModelText(plan: ModelPlan, program: ModelProgram, kernelNames: read
     const imp = /^import \{ (.*) \} from '\.\/(layers\/\w+|grads|train|softmax)\.ts';$/.exec(line);
     if (imp) {
       for (const n of imp[1]!.split(', ')) if (!names.has(n)) throw new Error(`emit wasm: index.ts imports ${n}, which no wasm module defines`);
-      if (!sawImports) out.push("import { MODULES, SPLIT_KERNELS, wasmKernels } from './wasm/kernels.ts';", "import { compileModules, createHeap } from './wasm/runtime.ts';", "import { createPool } from './wasm/threads.ts';");
+      if (!sawImports) out.push("import { MODULES, SPLIT_KERNELS, wasmKernels } from './wasm/kernels.ts';", "import { compileModules, createHeap } from './wasm/runtime.ts';", "import { MAX_THREADS, createPool } from './wasm/threads.ts';");
       sawImports = true;
       continue;
     }
@@ -160,7 +160,7 @@ function wasmModelText(plan: ModelPlan, program: ModelProgram, kernelNames: read
       out.push(...WASM_MODEL_TYPES);
       out.push('export function createWasmModel(options: WasmModelOptions = {}): WasmModel {');
       out.push('  const threads = options.threads ?? 1;');
-      out.push(`  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(\`${plan.name}.createWasmModel: options.threads must be an integer from 1 to 64, got \${String(threads)}\`);`);
+      out.push(`  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(\`${plan.name}.createWasmModel: options.threads must be an integer from 1 to \${MAX_THREADS}, got \${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}\`);`);
       out.push('  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)');
       out.push('  const heap = createHeap(HEAP_BYTES, STAGE_BYTES, threads > 1);');
       out.push('  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;');
