@@ -54,7 +54,7 @@
 
 import { MODULES, SPLIT_KERNELS, wasmKernels } from './wasm/kernels.ts';
 import { compileModules, createHeap } from './wasm/runtime.ts';
-import { createPool } from './wasm/threads.ts';
+import { MAX_THREADS, createPool } from './wasm/threads.ts';
 import { adamScalars, checkF32, checkLabels, checkScalar, copyInto, initUniform, mulberry32, readSafetensors, sgdScalars, splitOptimizer, writeSafetensors } from './runtime.ts';
 import type { AdamCounter, AdamMoments, AdamOptions, AdamScalars, LoadSafetensorsOptions, LoadSafetensorsResult, NamedTensor, Optimizer, SgdOptions, SgdScalars } from './runtime.ts';
 
@@ -1310,7 +1310,7 @@ export interface WasmModel extends Model {
 
 export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`vgg16.createWasmModel: options.threads must be an integer from 1 to 64, got ${String(threads)}`);
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`vgg16.createWasmModel: options.threads must be an integer from 1 to ${MAX_THREADS}, got ${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}`);
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
   const heap = createHeap(5336549632, 4000, threads > 1);
   const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;

@@ -113,7 +113,7 @@ function relaxBinary(binary: ArrayBuffer, sites: readonly number[]): ArrayBuffer
   for (const at of sites) {
     let n = 1;
     while (bytes[at + 3 + n]! & 0x80) n++;
-    if (bytes[at] !== 0xfd || bytes[at + 1] !== 0xe6 || bytes[at + 3] !== 0x20 || bytes[at + 4 + n] !== 0xfd || bytes[at + 5 + n] !== 0xe4) throw new Error(`wasm: no f32x4 multiply-add at byte ${at}`);
+    if (bytes[at] !== 0xfd || bytes[at + 1] !== 0xe6 || bytes[at + 2] !== 0x01 || bytes[at + 3] !== 0x20 || bytes[at + 4 + n] !== 0xfd || bytes[at + 5 + n] !== 0xe4 || bytes[at + 6 + n] !== 0x01) throw new Error(`wasm: no f32x4 multiply-add at byte ${at}`);
     bytes.set([0x20, ...bytes.slice(at + 4, at + 4 + n), 0xfd, 0x85, 0x02, 0x01, 0x01, 0x01], at);
   }
   return binary;

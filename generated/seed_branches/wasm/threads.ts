@@ -77,7 +77,8 @@ const ERROR_CHUNK = 10;
 const QUIT = 11;
 const MESSAGE_LENGTH = 12;
 const COUNTS = 16;
-const MAX_THREADS = 64;
+/** the most threads a pool runs (the control block has a chunk counter per thread) */
+export const MAX_THREADS = 64;
 const ARGS_AT = 4 * (COUNTS + MAX_THREADS);
 const MAX_ARGS = 32;
 const MESSAGE_AT = ARGS_AT + 8 * MAX_ARGS;
