@@ -5,7 +5,8 @@
 import type { Expr, Stmt } from './types.ts';
 import { exprsOf } from './walk.ts';
 
-function exprSize(e: Expr): number {
+/** an expression's size in IR nodes */
+export function exprSize(e: Expr): number {
   switch (e.k) {
     case 'bin':
       return 1 + exprSize(e.a) + exprSize(e.b);

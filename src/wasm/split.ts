@@ -31,6 +31,7 @@
 import type { Expr, Kernel, Stmt } from '../ir/types.ts';
 import { exprsOf, loadsOf, varsOf } from '../ir/walk.ts';
 import { lowerKernelWasm } from './lower.ts';
+import { exprSize } from '../ir/size.ts';
 
 /** one phase of a kernel (plain data, printed in the .wat and in wasm/kernels.ts) */
 export interface SplitPhase {
@@ -67,29 +68,11 @@ export const SPLIT = {
 
 type For = Stmt & { k: 'for' };
 
-function exprNodes(e: Expr): number {
-  switch (e.k) {
-    case 'bin':
-      return 1 + exprNodes(e.a) + exprNodes(e.b);
-    case 'call':
-      return 1 + e.args.reduce((n, a) => n + exprNodes(a), 0);
-    case 'load':
-      return 1 + exprNodes(e.index);
-    case 'select':
-      return 1 + exprNodes(e.cond) + exprNodes(e.then) + exprNodes(e.else);
-    case 'tof32':
-      return 1 + exprNodes(e.a);
-    case 'const':
-    case 'var':
-      return 1;
-  }
-}
-
 /** executed IR nodes: a loop's body times its trip count (a loop with non-constant bounds counts once) */
 export function workOf(stmts: readonly Stmt[]): number {
   let n = 0;
   for (const s of stmts) {
-    n += 1 + exprsOf(s).reduce((a, e) => a + exprNodes(e), 0);
+    n += 1 + exprsOf(s).reduce((a, e) => a + exprSize(e), 0);
     if (s.k === 'for') {
       const trips = s.from.k === 'const' && s.to.k === 'const' ? Math.max(0, Math.ceil((s.to.v - s.from.v) / s.step)) : 1;
       n += trips * workOf(s.body);
