@@ -2,7 +2,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describeConfig, LAYER_CONFIGS, quickConfig } from './configs.ts';
+import { describeConfig, LAYER_CONFIGS, quickConfig, STEP_CONFIGS } from './configs.ts';
 import { renderChart } from './chart.ts';
 import { formatTargets } from './targets.ts';
 import { PEERS, type Op, type Report, type Row } from './types.ts';
@@ -22,7 +22,8 @@ function statusCell(r: Row): string {
 
 function configTitle(report: Report, id: string): string {
   const c = LAYER_CONFIGS.find((x) => x.id === id);
-  if (!c) return `${id}: LeNet-5 training step (examples/lenet.json: forward + loss + backward + SGD)`;
+  const step = STEP_CONFIGS.find((x) => x.id === id);
+  if (!c) return `${id}: ${step?.title ?? 'a'} training step (${step?.example ?? '?'}: forward + loss + backward + SGD)`;
   return `${id}: ${describeConfig(report.meta.quick ? quickConfig(c) : c)}`;
 }
 

@@ -18,7 +18,7 @@ describe('bench chart of the stored results (bench/results/)', () => {
   const results = path.join(import.meta.dirname, '..', 'bench', 'results');
   const svg = renderChart(JSON.parse(readFileSync(path.join(results, 'latest.json'), 'utf8')));
 
-  it('names its configs A-F and its peers, and gives convgen over tfjs-wasm under each group', () => {
+  it('names its configs A-G and its peers, and gives tfjs-wasm over convgen\'s wasm target under each group', () => {
     const key = [...svg.matchAll(/<text class="config-key"[^>]*><tspan font-weight="bold">(\w)<\/tspan>: ([^<]+)</g)].map((m) => `${m[1]}: ${m[2]}`);
     expect(key).toEqual([
       'A: conv2d 1x28x28 -&gt; 8 k5 s1 p2, batch 8',
@@ -27,11 +27,12 @@ describe('bench chart of the stored results (bench/results/)', () => {
       'D: conv2d 32x32x32 -&gt; 64 k3 s2 p1, batch 8',
       'E: conv_transpose2d 64x16x16 -&gt; 32 k4 s2 p1, batch 8',
       'F: LeNet-5 training step (examples/lenet.json, batch 32): forward, loss, backward, SGD',
+      'G: ResNet (resnet_small) training step (examples/resnet.json, batch 32): forward, loss, backward, SGD',
     ]);
     expect(svg).toContain('peers: TensorFlow.js 4.22, tfjs-cpu (plain JS kernels) and tfjs-wasm (XNNPACK, SIMD), one thread');
-    // the "x tfjs-wasm" column of latest.md for convgen auto, op by op (F: wasm has no kernel)
+    // the "x tfjs-wasm" column of latest.md for convgen wasm, op by op (F, G: tfjs-wasm has no kernel)
     const vs = [...svg.matchAll(/class="vs-wasm"[^>]*>([^<]+)</g)].map((m) => m[1]);
-    expect(vs).toEqual(['0.25x', '1.62x', '0.61x', '0.08x', '1.44x', '0.24x', '0.11x', '1.16x', '0.34x', '0.12x', '2.59x', '0.20x', '1.13x', '0.07x', '0.15x', 'no kernel']);
+    expect(vs).toEqual(['1.31x', '8.75x', '2.58x', '0.97x', '12x', '1.47x', '0.87x', '9.88x', '1.36x', '0.92x', '10x', '1.40x', '11x', '0.92x', '0.95x', 'no kernel', 'no kernel']);
   });
 
   it('chart.svg is current (npx tsx bench/rechart.ts re-renders it from latest.json)', () => {
