@@ -101,12 +101,12 @@ describe('convgen check', () => {
     }
   }, 60_000);
 
-  it('refuses targets it does not know; --help names all three', async () => {
-    await expect(run(['examples/seed.json', '--target', 'cuda'])).rejects.toThrow(/--target: must be one of ts, wgsl, wasm, got "cuda"/);
-    await expect(run(['examples/seed.json', '--target'])).rejects.toThrow(/--target: must be one of ts, wgsl, wasm, got nothing/);
+  it('refuses targets it does not know; --help names all four', async () => {
+    await expect(run(['examples/seed.json', '--target', 'cuda'])).rejects.toThrow(/--target: must be one of ts, wgsl, wasm, all, got "cuda"/);
+    await expect(run(['examples/seed.json', '--target'])).rejects.toThrow(/--target: must be one of ts, wgsl, wasm, all, got nothing/);
     const help = await run(['--help']);
     expect(help.code).toBe(0);
-    expect(help.out).toContain('--target ts|wgsl|wasm');
+    expect(help.out).toContain('--target ts|wgsl|wasm|all');
     expect(help.out).toContain('in the convgen repository, scripts/install-webgpu-deps.sh');
     expect(help.out).toContain('mesa-vulkan-drivers');
   });
