@@ -109,12 +109,15 @@ describe('the probe picks the variant', () => {
   // Node 20 needs the flag; Node 22+ validates relaxed SIMD without it (the child is the same run then)
   it('with relaxed SIMD (a child process with --experimental-wasm-relaxed-simd): kernels and wasm.ts within the reference tolerance', () => {
     const out = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', 'test/helpers/wasm-relaxed-child.ts'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { probe: boolean; fma: boolean; models: number; rows: number; modules: number; relaxedModules: number; failed: string[] };
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { probe: boolean; fma: boolean; models: number; rows: number; modules: number; relaxedModules: number; failed: string[]; threadsSame: boolean; workerChunks: number };
     expect(r.probe).toBe(true);
     expect(r.fma).toBe(true);
     expect(r.failed).toEqual([]);
     expect(r.rows).toBeGreaterThan(500);
     // the generated runtimes and the checker compiled relaxed binaries (not only the fallback)
     expect(r.relaxedModules).toBeGreaterThan(10);
+    // relaxed and threads together: resnet_small on 1 and 2 threads, the same bits, the worker took part
+    expect(r.threadsSame).toBe(true);
+    expect(r.workerChunks).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -12,6 +12,7 @@ import { plan } from '../../src/api.ts';
 import { planModel } from '../../src/plan/plan.ts';
 import { parseModel } from '../../src/spec/parse.ts';
 import { CASES, planCase } from '../cases.ts';
+import * as resnet from '../../generated/resnet_small/wasm.ts';
 
 // count the compiled modules that hold a relaxed_madd (local.get n, fd 85 02, then the three nops)
 let relaxedModules = 0;
@@ -42,4 +43,26 @@ for (const p of plans) {
     if (!r.result.ok) failed.push(`${p.name} ${r.layer} ${r.kernel}: abs err ${r.result.maxAbs} > tol ${r.result.tolerance}`);
   }
 }
-process.stdout.write(JSON.stringify({ probe: hasRelaxedSimd(), fma: HOST_WASM_SCHEDULE.fma === true, models: plans.length, rows, modules, relaxedModules, failed }) + '\n');
+// relaxed SIMD and threads together: resnet_small's generated model on 1 and 2 threads, two Adam
+// steps, the same bits (the worker runs the relaxed modules the calling thread compiled)
+async function steps(threads: number): Promise<{ bits: number[]; workerChunks: number }> {
+  const p = resnet.plan;
+  const x = Float32Array.from({ length: p.inShape.reduce((a: number, b: number) => a * b, 1) }, (_, i) => Math.sin(i));
+  const labels = Int32Array.from({ length: p.batch }, (_, i) => i % p.outShape[1]!);
+  const model = await resnet.createWasmModelAsync({ seed: 3, threads });
+  const out: number[] = [];
+  for (let s = 0; s < 2; s++) {
+    out.push(model.lossAndGrad(x, labels));
+    model.adamStep(1e-3);
+  }
+  // a loaded machine may wake the worker late: forwards until it has run chunks
+  for (let i = 0; i < 100 && threads > 1 && model.chunksRun()[1] === 0; i++) model.forward(x);
+  out.push(...model.params.stem.weight);
+  const workerChunks = model.chunksRun()[1] ?? 0;
+  model.dispose();
+  return { bits: Array.from(new Uint32Array(Float32Array.from(out).buffer)), workerChunks };
+}
+const one = await steps(1);
+const two = await steps(2);
+const threadsSame = one.bits.length > 10 && one.bits.every((b, i) => b === two.bits[i]);
+process.stdout.write(JSON.stringify({ probe: hasRelaxedSimd(), fma: HOST_WASM_SCHEDULE.fma === true, models: plans.length, rows, modules, relaxedModules, failed, threadsSame, workerChunks: two.workerChunks }) + '\n');
