@@ -82,7 +82,7 @@ export function emitWasmFiles(plan: ModelPlan, program: ModelProgram, schedule: 
       const s = splits.get(k.name);
       if (s) {
         const phases = `[${s.phases.map((p) => `[${p.from}, ${p.to}, ${p.chunks}]`).join(', ')}]`;
-        wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      runSplit(pool, ${splitTable.length}, mod_${m.id}.${k.name}!, [${args}], ${phases});\n    },`);
+        wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      runSplit(pool, ${splitTable.length}, mod_${m.id}.${k.name}!, [${args}], SPLIT_KERNELS[${splitTable.length}]![2]);\n    },`);
         splitTable.push(`  ['${m.id}', '${k.name}', ${phases}],`);
       } else wrappers.push(`    ${k.name}(${sig}): void {\n      heap.begin();\n      mod_${m.id}.${k.name}!(${args});\n    },`);
     }
