@@ -344,31 +344,31 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
   return {
     conv11x11_s4_p2_3x224x224_to_64_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 3, 3]]);
+      runSplit(pool, 0, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[0]![2]);
     },
     conv11x11_s4_p2_3x224x224_to_64_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 1, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[1]![2]);
     },
     conv11x11_s4_p2_3x224x224_to_64_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 2, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[2]![2]);
     },
     conv11x11_s4_p2_3x224x224_to_64_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 3, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[3]![2]);
     },
     conv11x11_s4_p2_3x224x224_to_64_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 16, 16]]);
+      runSplit(pool, 4, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[4]![2]);
     },
     conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 16, 16]]);
+      runSplit(pool, 5, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2!, [heap.read(x), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[5]![2]);
     },
     conv11x11_s4_p2_3x224x224_to_64_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_db!, [heap.read(dy), heap.write(db)], [[0, 64, 16]]);
+      runSplit(pool, 6, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[6]![2]);
     },
     conv11x11_s4_p2_3x224x224_to_64_dx_im2row_gemm(dy: Float32Array, w: Float32Array, cols: Float32Array): void {
       heap.begin();
@@ -376,239 +376,239 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im(cols: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im!, [heap.read(cols), heap.write(dx)], [[0, 3, 3]]);
+      runSplit(pool, 7, mod_layers_conv1.conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im!, [heap.read(cols), heap.write(dx)], SPLIT_KERNELS[7]![2]);
     },
     relu_64x55x55_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_layers_relu1.relu_64x55x55_fwd!, [heap.read(x), heap.write(y)], [[0, 193600, 16]]);
+      runSplit(pool, 8, mod_layers_relu1.relu_64x55x55_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[8]![2]);
     },
     relu_64x55x55_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_layers_relu1.relu_64x55x55_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 193600, 16]]);
+      runSplit(pool, 9, mod_layers_relu1.relu_64x55x55_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[9]![2]);
     },
     maxpool3x3_s2_64x55x55_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_layers_pool1.maxpool3x3_s2_64x55x55_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 64, 16]]);
+      runSplit(pool, 10, mod_layers_pool1.maxpool3x3_s2_64x55x55_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[10]![2]);
     },
     maxpool3x3_s2_64x55x55_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_layers_pool1.maxpool3x3_s2_64x55x55_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 64, 16]]);
+      runSplit(pool, 11, mod_layers_pool1.maxpool3x3_s2_64x55x55_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[11]![2]);
     },
     conv5x5_p2_64x27x27_to_192_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 64, 16]]);
+      runSplit(pool, 12, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[12]![2]);
     },
     conv5x5_p2_64x27x27_to_192_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 12, 12]]);
+      runSplit(pool, 13, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[13]![2]);
     },
     conv5x5_p2_64x27x27_to_192_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 12, 12]]);
+      runSplit(pool, 14, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[14]![2]);
     },
     conv5x5_p2_64x27x27_to_192_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 15, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 12, 12]]);
+      runSplit(pool, 15, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[15]![2]);
     },
     conv5x5_p2_64x27x27_to_192_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 16, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 27, 16]]);
+      runSplit(pool, 16, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[16]![2]);
     },
     conv5x5_p2_64x27x27_to_192_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 17, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 200, 16]]);
+      runSplit(pool, 17, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[17]![2]);
     },
     conv5x5_p2_64x27x27_to_192_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 18, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_db!, [heap.read(dy), heap.write(db)], [[0, 192, 16]]);
+      runSplit(pool, 18, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[18]![2]);
     },
     conv5x5_p2_64x27x27_to_192_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 19, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 192, 16]]);
+      runSplit(pool, 19, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[19]![2]);
     },
     conv5x5_p2_64x27x27_to_192_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 20, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 20, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[20]![2]);
     },
     conv5x5_p2_64x27x27_to_192_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 21, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 21, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[21]![2]);
     },
     conv5x5_p2_64x27x27_to_192_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 22, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 22, mod_layers_conv2.conv5x5_p2_64x27x27_to_192_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[22]![2]);
     },
     relu_192x27x27_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 23, mod_layers_relu4.relu_192x27x27_fwd!, [heap.read(x), heap.write(y)], [[0, 139968, 16]]);
+      runSplit(pool, 23, mod_layers_relu4.relu_192x27x27_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[23]![2]);
     },
     relu_192x27x27_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 24, mod_layers_relu4.relu_192x27x27_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 139968, 16]]);
+      runSplit(pool, 24, mod_layers_relu4.relu_192x27x27_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[24]![2]);
     },
     maxpool3x3_s2_192x27x27_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 25, mod_layers_pool2.maxpool3x3_s2_192x27x27_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 192, 16]]);
+      runSplit(pool, 25, mod_layers_pool2.maxpool3x3_s2_192x27x27_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[25]![2]);
     },
     maxpool3x3_s2_192x27x27_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 26, mod_layers_pool2.maxpool3x3_s2_192x27x27_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 192, 16]]);
+      runSplit(pool, 26, mod_layers_pool2.maxpool3x3_s2_192x27x27_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[26]![2]);
     },
     conv3x3_p1_192x13x13_to_384_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 27, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 192, 16]]);
+      runSplit(pool, 27, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[27]![2]);
     },
     conv3x3_p1_192x13x13_to_384_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 28, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 24, 16]]);
+      runSplit(pool, 28, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[28]![2]);
     },
     conv3x3_p1_192x13x13_to_384_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 29, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 24, 16]]);
+      runSplit(pool, 29, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[29]![2]);
     },
     conv3x3_p1_192x13x13_to_384_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 30, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 24, 16]]);
+      runSplit(pool, 30, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[30]![2]);
     },
     conv3x3_p1_192x13x13_to_384_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 31, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 13, 13]]);
+      runSplit(pool, 31, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[31]![2]);
     },
     conv3x3_p1_192x13x13_to_384_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 32, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 216, 16]]);
+      runSplit(pool, 32, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[32]![2]);
     },
     conv3x3_p1_192x13x13_to_384_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 33, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_db!, [heap.read(dy), heap.write(db)], [[0, 384, 10]]);
+      runSplit(pool, 33, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[33]![2]);
     },
     conv3x3_p1_192x13x13_to_384_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 34, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 384, 16]]);
+      runSplit(pool, 34, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[34]![2]);
     },
     conv3x3_p1_192x13x13_to_384_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 35, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 12, 12]]);
+      runSplit(pool, 35, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[35]![2]);
     },
     conv3x3_p1_192x13x13_to_384_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 36, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 12, 12]]);
+      runSplit(pool, 36, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[36]![2]);
     },
     conv3x3_p1_192x13x13_to_384_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 37, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 12, 12]]);
+      runSplit(pool, 37, mod_layers_conv3.conv3x3_p1_192x13x13_to_384_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[37]![2]);
     },
     relu_384x13x13_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 38, mod_layers_relu7.relu_384x13x13_fwd!, [heap.read(x), heap.write(y)], [[0, 64896, 16]]);
+      runSplit(pool, 38, mod_layers_relu7.relu_384x13x13_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[38]![2]);
     },
     relu_384x13x13_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 39, mod_layers_relu7.relu_384x13x13_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 64896, 16]]);
+      runSplit(pool, 39, mod_layers_relu7.relu_384x13x13_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[39]![2]);
     },
     conv3x3_p1_384x13x13_to_256_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 40, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 384, 16]]);
+      runSplit(pool, 40, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[40]![2]);
     },
     conv3x3_p1_384x13x13_to_256_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 41, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 41, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[41]![2]);
     },
     conv3x3_p1_384x13x13_to_256_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 42, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 42, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[42]![2]);
     },
     conv3x3_p1_384x13x13_to_256_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 43, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 43, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[43]![2]);
     },
     conv3x3_p1_384x13x13_to_256_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 44, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 13, 13]]);
+      runSplit(pool, 44, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[44]![2]);
     },
     conv3x3_p1_384x13x13_to_256_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 45, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 432, 16]]);
+      runSplit(pool, 45, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[45]![2]);
     },
     conv3x3_p1_384x13x13_to_256_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 46, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_db!, [heap.read(dy), heap.write(db)], [[0, 256, 6]]);
+      runSplit(pool, 46, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[46]![2]);
     },
     conv3x3_p1_384x13x13_to_256_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 47, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 256, 16]]);
+      runSplit(pool, 47, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[47]![2]);
     },
     conv3x3_p1_384x13x13_to_256_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 48, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 24, 16]]);
+      runSplit(pool, 48, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[48]![2]);
     },
     conv3x3_p1_384x13x13_to_256_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 49, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 24, 16]]);
+      runSplit(pool, 49, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[49]![2]);
     },
     conv3x3_p1_384x13x13_to_256_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 50, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 24, 16]]);
+      runSplit(pool, 50, mod_layers_conv4.conv3x3_p1_384x13x13_to_256_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[50]![2]);
     },
     relu_256x13x13_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 51, mod_layers_relu9.relu_256x13x13_fwd!, [heap.read(x), heap.write(y)], [[0, 43264, 14]]);
+      runSplit(pool, 51, mod_layers_relu9.relu_256x13x13_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[51]![2]);
     },
     relu_256x13x13_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 52, mod_layers_relu9.relu_256x13x13_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 43264, 15]]);
+      runSplit(pool, 52, mod_layers_relu9.relu_256x13x13_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[52]![2]);
     },
     conv3x3_p1_256x13x13_to_256_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 53, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 256, 16]]);
+      runSplit(pool, 53, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[53]![2]);
     },
     conv3x3_p1_256x13x13_to_256_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 54, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 54, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[54]![2]);
     },
     conv3x3_p1_256x13x13_to_256_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 55, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 55, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[55]![2]);
     },
     conv3x3_p1_256x13x13_to_256_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 56, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 56, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[56]![2]);
     },
     conv3x3_p1_256x13x13_to_256_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 57, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 13, 13]]);
+      runSplit(pool, 57, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[57]![2]);
     },
     conv3x3_p1_256x13x13_to_256_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 58, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 288, 16]]);
+      runSplit(pool, 58, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[58]![2]);
     },
     conv3x3_p1_256x13x13_to_256_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 59, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_db!, [heap.read(dy), heap.write(db)], [[0, 256, 6]]);
+      runSplit(pool, 59, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[59]![2]);
     },
     conv3x3_p1_256x13x13_to_256_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 60, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 256, 16]]);
+      runSplit(pool, 60, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[60]![2]);
     },
     conv3x3_p1_256x13x13_to_256_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 61, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 61, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[61]![2]);
     },
     conv3x3_p1_256x13x13_to_256_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 62, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 62, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[62]![2]);
     },
     conv3x3_p1_256x13x13_to_256_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 63, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 63, mod_layers_conv5.conv3x3_p1_256x13x13_to_256_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[63]![2]);
     },
     maxpool3x3_s2_256x13x13_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 64, mod_layers_pool5.maxpool3x3_s2_256x13x13_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 256, 16]]);
+      runSplit(pool, 64, mod_layers_pool5.maxpool3x3_s2_256x13x13_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[64]![2]);
     },
     maxpool3x3_s2_256x13x13_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 65, mod_layers_pool5.maxpool3x3_s2_256x13x13_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 256, 16]]);
+      runSplit(pool, 65, mod_layers_pool5.maxpool3x3_s2_256x13x13_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[65]![2]);
     },
     dropout_p0p5_l14_9216_fwd_train(x: Float32Array, rng: Int32Array, mask: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -628,11 +628,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_9216_to_4096_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 66, mod_layers_fc6.linear_9216_to_4096_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 1024, 16]]);
+      runSplit(pool, 66, mod_layers_fc6.linear_9216_to_4096_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], SPLIT_KERNELS[66]![2]);
     },
     linear_9216_to_4096_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 67, mod_layers_fc6.linear_9216_to_4096_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], [[0, 1024, 16]]);
+      runSplit(pool, 67, mod_layers_fc6.linear_9216_to_4096_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], SPLIT_KERNELS[67]![2]);
     },
     linear_9216_to_4096_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -640,7 +640,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_9216_to_4096_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 68, mod_layers_fc6.linear_9216_to_4096_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 2304, 16]]);
+      runSplit(pool, 68, mod_layers_fc6.linear_9216_to_4096_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[68]![2]);
     },
     relu_4096_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -668,11 +668,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_4096_to_4096_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 69, mod_layers_fc7.linear_4096_to_4096_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 1024, 16]]);
+      runSplit(pool, 69, mod_layers_fc7.linear_4096_to_4096_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], SPLIT_KERNELS[69]![2]);
     },
     linear_4096_to_4096_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 70, mod_layers_fc7.linear_4096_to_4096_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], [[0, 1024, 16]]);
+      runSplit(pool, 70, mod_layers_fc7.linear_4096_to_4096_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], SPLIT_KERNELS[70]![2]);
     },
     linear_4096_to_4096_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -680,15 +680,15 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_4096_to_4096_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 71, mod_layers_fc7.linear_4096_to_4096_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 1024, 16]]);
+      runSplit(pool, 71, mod_layers_fc7.linear_4096_to_4096_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[71]![2]);
     },
     linear_4096_to_1000_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 72, mod_layers_fc8.linear_4096_to_1000_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 250, 16]]);
+      runSplit(pool, 72, mod_layers_fc8.linear_4096_to_1000_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], SPLIT_KERNELS[72]![2]);
     },
     linear_4096_to_1000_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 73, mod_layers_fc8.linear_4096_to_1000_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], [[0, 250, 16]]);
+      runSplit(pool, 73, mod_layers_fc8.linear_4096_to_1000_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], SPLIT_KERNELS[73]![2]);
     },
     linear_4096_to_1000_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -696,7 +696,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_4096_to_1000_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 74, mod_layers_fc8.linear_4096_to_1000_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 1024, 16]]);
+      runSplit(pool, 74, mod_layers_fc8.linear_4096_to_1000_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[74]![2]);
     },
     softmax_xent_1x1000(logits: Float32Array, labels: Int32Array, dlogits: Float32Array, loss: Float32Array): void {
       heap.begin();
@@ -704,19 +704,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     sgd_61100840(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void {
       heap.begin();
-      runSplit(pool, 75, mod_train.sgd_61100840!, [heap.write(param), heap.read(grad), lr, weightDecay], [[0, 61100840, 16]]);
+      runSplit(pool, 75, mod_train.sgd_61100840!, [heap.write(param), heap.read(grad), lr, weightDecay], SPLIT_KERNELS[75]![2]);
     },
     sgd_momentum_61100840(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, oneMinusDampening: number, weightDecay: number, nesterov: number, first: number): void {
       heap.begin();
-      runSplit(pool, 76, mod_train.sgd_momentum_61100840!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], [[0, 61100840, 16]]);
+      runSplit(pool, 76, mod_train.sgd_momentum_61100840!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], SPLIT_KERNELS[76]![2]);
     },
     adam_61100840(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 77, mod_train.adam_61100840!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 61100840, 16]]);
+      runSplit(pool, 77, mod_train.adam_61100840!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[77]![2]);
     },
     adam_amsgrad_61100840(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 78, mod_train.adam_amsgrad_61100840!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 61100840, 16]]);
+      runSplit(pool, 78, mod_train.adam_amsgrad_61100840!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[78]![2]);
     },
   };
 }

@@ -144,15 +144,15 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols(x: Float32Array, wp: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_layers_up1.convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 0, mod_layers_up1.convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.write(y)], SPLIT_KERNELS[0]![2]);
     },
     convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(dy: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_layers_up1.convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols!, [heap.read(dy), heap.write(cols)], [[0, 4, 4]]);
+      runSplit(pool, 1, mod_layers_up1.convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols!, [heap.read(dy), heap.write(cols)], SPLIT_KERNELS[1]![2]);
     },
     convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_layers_up1.convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], [[0, 16, 16]]);
+      runSplit(pool, 2, mod_layers_up1.convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], SPLIT_KERNELS[2]![2]);
     },
     convt4x4_s2_p1_16x4x4_to_8_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -160,7 +160,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_layers_up1.convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 3, mod_layers_up1.convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[3]![2]);
     },
     relu_8x8x8_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -176,7 +176,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_layers_up2.convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 4, mod_layers_up2.convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[4]![2]);
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -184,15 +184,15 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_layers_up2.convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 5, mod_layers_up2.convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[5]![2]);
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols(dy: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_layers_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols!, [heap.read(dy), heap.write(cols)], [[0, 4, 4]]);
+      runSplit(pool, 6, mod_layers_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols!, [heap.read(dy), heap.write(cols)], SPLIT_KERNELS[6]![2]);
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_layers_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], [[0, 4, 4], [0, 0, 1]]);
+      runSplit(pool, 7, mod_layers_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], SPLIT_KERNELS[7]![2]);
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -204,7 +204,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_layers_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 8, mod_layers_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[8]![2]);
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
@@ -212,7 +212,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_layers_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 9, mod_layers_up2.convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[9]![2]);
     },
     relu_4x16x16_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -224,27 +224,27 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     upsample_bilinear2x2_4x16x16_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_layers_resize.upsample_bilinear2x2_4x16x16_fwd!, [heap.read(x), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 10, mod_layers_resize.upsample_bilinear2x2_4x16x16_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[10]![2]);
     },
     upsample_bilinear2x2_4x16x16_dx(dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_layers_resize.upsample_bilinear2x2_4x16x16_dx!, [heap.read(dy), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 11, mod_layers_resize.upsample_bilinear2x2_4x16x16_dx!, [heap.read(dy), heap.write(dx)], SPLIT_KERNELS[11]![2]);
     },
     conv3x3_p1_4x32x32_to_3_fwd_direct(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 12, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_fwd_direct!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], SPLIT_KERNELS[12]![2]);
     },
     conv3x3_p1_4x32x32_to_3_fwd_direct_rows(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 13, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], SPLIT_KERNELS[13]![2]);
     },
     conv3x3_p1_4x32x32_to_3_fwd_direct_cols(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 14, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], SPLIT_KERNELS[14]![2]);
     },
     conv3x3_p1_4x32x32_to_3_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 15, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 4, 4]]);
+      runSplit(pool, 15, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[15]![2]);
     },
     conv3x3_p1_4x32x32_to_3_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
@@ -260,15 +260,15 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv3x3_p1_4x32x32_to_3_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 16, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 16, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[16]![2]);
     },
     conv3x3_p1_4x32x32_to_3_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 17, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 17, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[17]![2]);
     },
     conv3x3_p1_4x32x32_to_3_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 18, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 18, mod_layers_to_rgb.conv3x3_p1_4x32x32_to_3_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[18]![2]);
     },
     sgd_2451(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void {
       heap.begin();
@@ -276,15 +276,15 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     sgd_momentum_2451(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, oneMinusDampening: number, weightDecay: number, nesterov: number, first: number): void {
       heap.begin();
-      runSplit(pool, 19, mod_train.sgd_momentum_2451!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], [[0, 2451, 3]]);
+      runSplit(pool, 19, mod_train.sgd_momentum_2451!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], SPLIT_KERNELS[19]![2]);
     },
     adam_2451(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 20, mod_train.adam_2451!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 2451, 4]]);
+      runSplit(pool, 20, mod_train.adam_2451!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[20]![2]);
     },
     adam_amsgrad_2451(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 21, mod_train.adam_amsgrad_2451!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 2451, 4]]);
+      runSplit(pool, 21, mod_train.adam_amsgrad_2451!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[21]![2]);
     },
   };
 }

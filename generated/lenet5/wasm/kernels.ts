@@ -206,15 +206,15 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv5x5_p2_1x28x28_to_6_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_layers_c1.conv5x5_p2_1x28x28_to_6_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 0, mod_layers_c1.conv5x5_p2_1x28x28_to_6_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[0]![2]);
     },
     conv5x5_p2_1x28x28_to_6_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_layers_c1.conv5x5_p2_1x28x28_to_6_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 1, mod_layers_c1.conv5x5_p2_1x28x28_to_6_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[1]![2]);
     },
     conv5x5_p2_1x28x28_to_6_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_layers_c1.conv5x5_p2_1x28x28_to_6_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 2, mod_layers_c1.conv5x5_p2_1x28x28_to_6_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[2]![2]);
     },
     conv5x5_p2_1x28x28_to_6_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
@@ -222,35 +222,35 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv5x5_p2_1x28x28_to_6_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_layers_c1.conv5x5_p2_1x28x28_to_6_db!, [heap.read(dy), heap.write(db)], [[0, 6, 6]]);
+      runSplit(pool, 3, mod_layers_c1.conv5x5_p2_1x28x28_to_6_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[3]![2]);
     },
     conv5x5_p2_1x28x28_to_6_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_layers_c1.conv5x5_p2_1x28x28_to_6_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 4, mod_layers_c1.conv5x5_p2_1x28x28_to_6_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[4]![2]);
     },
     conv5x5_p2_1x28x28_to_6_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_layers_c1.conv5x5_p2_1x28x28_to_6_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 5, mod_layers_c1.conv5x5_p2_1x28x28_to_6_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[5]![2]);
     },
     conv5x5_p2_1x28x28_to_6_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_layers_c1.conv5x5_p2_1x28x28_to_6_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 6, mod_layers_c1.conv5x5_p2_1x28x28_to_6_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[6]![2]);
     },
     relu_6x28x28_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_layers_relu1.relu_6x28x28_fwd!, [heap.read(x), heap.write(y)], [[0, 150528, 16]]);
+      runSplit(pool, 7, mod_layers_relu1.relu_6x28x28_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[7]![2]);
     },
     relu_6x28x28_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_layers_relu1.relu_6x28x28_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 150528, 16]]);
+      runSplit(pool, 8, mod_layers_relu1.relu_6x28x28_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[8]![2]);
     },
     maxpool2x2_s2_6x28x28_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_layers_s2.maxpool2x2_s2_6x28x28_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 192, 16]]);
+      runSplit(pool, 9, mod_layers_s2.maxpool2x2_s2_6x28x28_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[9]![2]);
     },
     maxpool2x2_s2_6x28x28_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_layers_s2.maxpool2x2_s2_6x28x28_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 192, 16]]);
+      runSplit(pool, 10, mod_layers_s2.maxpool2x2_s2_6x28x28_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[10]![2]);
     },
     conv5x5_6x14x14_to_16_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -258,23 +258,23 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv5x5_6x14x14_to_16_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_layers_c3.conv5x5_6x14x14_to_16_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 11, mod_layers_c3.conv5x5_6x14x14_to_16_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[11]![2]);
     },
     conv5x5_6x14x14_to_16_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_layers_c3.conv5x5_6x14x14_to_16_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 12, mod_layers_c3.conv5x5_6x14x14_to_16_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[12]![2]);
     },
     conv5x5_6x14x14_to_16_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_layers_c3.conv5x5_6x14x14_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 32, 16]]);
+      runSplit(pool, 13, mod_layers_c3.conv5x5_6x14x14_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[13]![2]);
     },
     conv5x5_6x14x14_to_16_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_layers_c3.conv5x5_6x14x14_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 18, 16], [0, 4, 4]]);
+      runSplit(pool, 14, mod_layers_c3.conv5x5_6x14x14_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[14]![2]);
     },
     conv5x5_6x14x14_to_16_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 15, mod_layers_c3.conv5x5_6x14x14_to_16_db!, [heap.read(dy), heap.write(db)], [[0, 16, 7]]);
+      runSplit(pool, 15, mod_layers_c3.conv5x5_6x14x14_to_16_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[15]![2]);
     },
     conv5x5_6x14x14_to_16_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -282,39 +282,39 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv5x5_6x14x14_to_16_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 16, mod_layers_c3.conv5x5_6x14x14_to_16_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 16, mod_layers_c3.conv5x5_6x14x14_to_16_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[16]![2]);
     },
     conv5x5_6x14x14_to_16_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 17, mod_layers_c3.conv5x5_6x14x14_to_16_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 17, mod_layers_c3.conv5x5_6x14x14_to_16_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[17]![2]);
     },
     conv5x5_6x14x14_to_16_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 18, mod_layers_c3.conv5x5_6x14x14_to_16_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 18, mod_layers_c3.conv5x5_6x14x14_to_16_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[18]![2]);
     },
     relu_16x10x10_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 19, mod_layers_relu4.relu_16x10x10_fwd!, [heap.read(x), heap.write(y)], [[0, 51200, 16]]);
+      runSplit(pool, 19, mod_layers_relu4.relu_16x10x10_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[19]![2]);
     },
     relu_16x10x10_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 20, mod_layers_relu4.relu_16x10x10_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 51200, 16]]);
+      runSplit(pool, 20, mod_layers_relu4.relu_16x10x10_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[20]![2]);
     },
     maxpool2x2_s2_16x10x10_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 21, mod_layers_s4.maxpool2x2_s2_16x10x10_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 512, 16]]);
+      runSplit(pool, 21, mod_layers_s4.maxpool2x2_s2_16x10x10_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[21]![2]);
     },
     maxpool2x2_s2_16x10x10_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 22, mod_layers_s4.maxpool2x2_s2_16x10x10_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 512, 16]]);
+      runSplit(pool, 22, mod_layers_s4.maxpool2x2_s2_16x10x10_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[22]![2]);
     },
     linear_400_to_120_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 23, mod_layers_f5.linear_400_to_120_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 23, mod_layers_f5.linear_400_to_120_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], SPLIT_KERNELS[23]![2]);
     },
     linear_400_to_120_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 24, mod_layers_f5.linear_400_to_120_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], [[0, 30, 16]]);
+      runSplit(pool, 24, mod_layers_f5.linear_400_to_120_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], SPLIT_KERNELS[24]![2]);
     },
     linear_400_to_120_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -322,7 +322,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_400_to_120_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 25, mod_layers_f5.linear_400_to_120_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 25, mod_layers_f5.linear_400_to_120_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[25]![2]);
     },
     relu_120_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -334,11 +334,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_120_to_84_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 26, mod_layers_f6.linear_120_to_84_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 26, mod_layers_f6.linear_120_to_84_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], SPLIT_KERNELS[26]![2]);
     },
     linear_120_to_84_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 27, mod_layers_f6.linear_120_to_84_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], [[0, 21, 16]]);
+      runSplit(pool, 27, mod_layers_f6.linear_120_to_84_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], SPLIT_KERNELS[27]![2]);
     },
     linear_120_to_84_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -346,7 +346,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_120_to_84_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 28, mod_layers_f6.linear_120_to_84_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 28, mod_layers_f6.linear_120_to_84_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[28]![2]);
     },
     relu_84_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -358,11 +358,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_84_to_10_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 29, mod_layers_out.linear_84_to_10_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 8, 6]]);
+      runSplit(pool, 29, mod_layers_out.linear_84_to_10_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], SPLIT_KERNELS[29]![2]);
     },
     linear_84_to_10_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 30, mod_layers_out.linear_84_to_10_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], [[0, 2, 2], [0, 0, 1]]);
+      runSplit(pool, 30, mod_layers_out.linear_84_to_10_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], SPLIT_KERNELS[30]![2]);
     },
     linear_84_to_10_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -370,7 +370,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_84_to_10_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 31, mod_layers_out.linear_84_to_10_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 7]]);
+      runSplit(pool, 31, mod_layers_out.linear_84_to_10_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[31]![2]);
     },
     softmax_xent_32x10(logits: Float32Array, labels: Int32Array, dlogits: Float32Array, loss: Float32Array): void {
       heap.begin();
@@ -378,19 +378,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     sgd_61706(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void {
       heap.begin();
-      runSplit(pool, 32, mod_train.sgd_61706!, [heap.write(param), heap.read(grad), lr, weightDecay], [[0, 61706, 16]]);
+      runSplit(pool, 32, mod_train.sgd_61706!, [heap.write(param), heap.read(grad), lr, weightDecay], SPLIT_KERNELS[32]![2]);
     },
     sgd_momentum_61706(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, oneMinusDampening: number, weightDecay: number, nesterov: number, first: number): void {
       heap.begin();
-      runSplit(pool, 33, mod_train.sgd_momentum_61706!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], [[0, 61706, 16]]);
+      runSplit(pool, 33, mod_train.sgd_momentum_61706!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], SPLIT_KERNELS[33]![2]);
     },
     adam_61706(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 34, mod_train.adam_61706!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 61706, 16]]);
+      runSplit(pool, 34, mod_train.adam_61706!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[34]![2]);
     },
     adam_amsgrad_61706(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 35, mod_train.adam_amsgrad_61706!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 61706, 16]]);
+      runSplit(pool, 35, mod_train.adam_amsgrad_61706!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[35]![2]);
     },
   };
 }

@@ -367,91 +367,91 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct(x: Float32Array, wp: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct!, [heap.read(x), heap.read(wp), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 0, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct!, [heap.read(x), heap.read(wp), heap.write(y)], SPLIT_KERNELS[0]![2]);
     },
     conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows(x: Float32Array, wp: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.write(y)], [[0, 16, 3]]);
+      runSplit(pool, 1, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.write(y)], SPLIT_KERNELS[1]![2]);
     },
     conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols(x: Float32Array, wp: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.write(y)], [[0, 16, 13]]);
+      runSplit(pool, 2, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.write(y)], SPLIT_KERNELS[2]![2]);
     },
     conv3x3_s2_p1_1x28x28_to_16_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 4, 4]]);
+      runSplit(pool, 3, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[3]![2]);
     },
     conv3x3_s2_p1_1x28x28_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 4, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[4]![2]);
     },
     conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 2]]);
+      runSplit(pool, 5, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[5]![2]);
     },
     conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 6, mod_layers_stem.conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[6]![2]);
     },
     bn2d_16x14x14_fwd_train(x: Float32Array, weight: Float32Array, bias: Float32Array, running: Float32Array, partial: Float32Array, stats: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_layers_stem_bn.bn2d_16x14x14_fwd_train!, [heap.read(x), heap.read(weight), heap.read(bias), heap.write(running), heap.write(partial), heap.write(stats), heap.write(y)], [[0, 16, 16], [0, 0, 1], [0, 16, 16], [0, 0, 1], [0, 16, 16]]);
+      runSplit(pool, 7, mod_layers_stem_bn.bn2d_16x14x14_fwd_train!, [heap.read(x), heap.read(weight), heap.read(bias), heap.write(running), heap.write(partial), heap.write(stats), heap.write(y)], SPLIT_KERNELS[7]![2]);
     },
     bn2d_16x14x14_dwb_train(x: Float32Array, dy: Float32Array, stats: Float32Array, partial: Float32Array, sums: Float32Array, gradWeight: Float32Array, gradBias: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_layers_stem_bn.bn2d_16x14x14_dwb_train!, [heap.read(x), heap.read(dy), heap.read(stats), heap.write(partial), heap.write(sums), heap.write(gradWeight), heap.write(gradBias)], [[0, 16, 16], [0, 0, 1]]);
+      runSplit(pool, 8, mod_layers_stem_bn.bn2d_16x14x14_dwb_train!, [heap.read(x), heap.read(dy), heap.read(stats), heap.write(partial), heap.write(sums), heap.write(gradWeight), heap.write(gradBias)], SPLIT_KERNELS[8]![2]);
     },
     bn2d_16x14x14_dx_train(x: Float32Array, dy: Float32Array, weight: Float32Array, stats: Float32Array, sums: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_layers_stem_bn.bn2d_16x14x14_dx_train!, [heap.read(x), heap.read(dy), heap.read(weight), heap.read(stats), heap.read(sums), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 9, mod_layers_stem_bn.bn2d_16x14x14_dx_train!, [heap.read(x), heap.read(dy), heap.read(weight), heap.read(stats), heap.read(sums), heap.write(dx)], SPLIT_KERNELS[9]![2]);
     },
     bn2d_16x14x14_fwd_eval(x: Float32Array, weight: Float32Array, bias: Float32Array, running: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_layers_stem_bn.bn2d_16x14x14_fwd_eval!, [heap.read(x), heap.read(weight), heap.read(bias), heap.read(running), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 10, mod_layers_stem_bn.bn2d_16x14x14_fwd_eval!, [heap.read(x), heap.read(weight), heap.read(bias), heap.read(running), heap.write(y)], SPLIT_KERNELS[10]![2]);
     },
     bn2d_16x14x14_dwb_eval(x: Float32Array, dy: Float32Array, running: Float32Array, partial: Float32Array, gradWeight: Float32Array, gradBias: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_layers_stem_bn.bn2d_16x14x14_dwb_eval!, [heap.read(x), heap.read(dy), heap.read(running), heap.write(partial), heap.write(gradWeight), heap.write(gradBias)], [[0, 16, 16], [0, 0, 1]]);
+      runSplit(pool, 11, mod_layers_stem_bn.bn2d_16x14x14_dwb_eval!, [heap.read(x), heap.read(dy), heap.read(running), heap.write(partial), heap.write(gradWeight), heap.write(gradBias)], SPLIT_KERNELS[11]![2]);
     },
     bn2d_16x14x14_dx_eval(dy: Float32Array, weight: Float32Array, running: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_layers_stem_bn.bn2d_16x14x14_dx_eval!, [heap.read(dy), heap.read(weight), heap.read(running), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 12, mod_layers_stem_bn.bn2d_16x14x14_dx_eval!, [heap.read(dy), heap.read(weight), heap.read(running), heap.write(dx)], SPLIT_KERNELS[12]![2]);
     },
     relu6_16x14x14_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_layers_stem_act.relu6_16x14x14_fwd!, [heap.read(x), heap.write(y)], [[0, 50176, 16]]);
+      runSplit(pool, 13, mod_layers_stem_act.relu6_16x14x14_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[13]![2]);
     },
     relu6_16x14x14_dx(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_layers_stem_act.relu6_16x14x14_dx!, [heap.read(x), heap.read(dy), heap.write(dx)], [[0, 50176, 16]]);
+      runSplit(pool, 14, mod_layers_stem_act.relu6_16x14x14_dx!, [heap.read(x), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[14]![2]);
     },
     conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct(x: Float32Array, w: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 15, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct!, [heap.read(x), heap.read(w), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 15, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct!, [heap.read(x), heap.read(w), heap.write(y)], SPLIT_KERNELS[15]![2]);
     },
     conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows(x: Float32Array, w: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 16, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.write(y)], [[0, 16, 9]]);
+      runSplit(pool, 16, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows!, [heap.read(x), heap.read(w), heap.write(y)], SPLIT_KERNELS[16]![2]);
     },
     conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 17, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 17, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.write(y)], SPLIT_KERNELS[17]![2]);
     },
     conv3x3_p1_g16_16x14x14_to_16_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 18, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 16, 16]]);
+      runSplit(pool, 18, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[18]![2]);
     },
     conv3x3_p1_g16_16x14x14_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 19, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 19, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[19]![2]);
     },
     conv3x3_p1_g16_16x14x14_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 20, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 9]]);
+      runSplit(pool, 20, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[20]![2]);
     },
     conv3x3_p1_g16_16x14x14_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 21, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 21, mod_layers_s1_dw.conv3x3_p1_g16_16x14x14_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[21]![2]);
     },
     conv1x1_16x14x14_to_16_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -459,19 +459,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1x1_16x14x14_to_16_nobias_fwd_direct(x: Float32Array, wp: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 22, mod_layers_s1_pw.conv1x1_16x14x14_to_16_nobias_fwd_direct!, [heap.read(x), heap.read(wp), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 22, mod_layers_s1_pw.conv1x1_16x14x14_to_16_nobias_fwd_direct!, [heap.read(x), heap.read(wp), heap.write(y)], SPLIT_KERNELS[22]![2]);
     },
     conv1x1_16x14x14_to_16_nobias_fwd_direct_cols(x: Float32Array, wp: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 23, mod_layers_s1_pw.conv1x1_16x14x14_to_16_nobias_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 23, mod_layers_s1_pw.conv1x1_16x14x14_to_16_nobias_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.write(y)], SPLIT_KERNELS[23]![2]);
     },
     conv1x1_16x14x14_to_16_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 24, mod_layers_s1_pw.conv1x1_16x14x14_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 16, 16]]);
+      runSplit(pool, 24, mod_layers_s1_pw.conv1x1_16x14x14_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[24]![2]);
     },
     conv1x1_16x14x14_to_16_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 25, mod_layers_s1_pw.conv1x1_16x14x14_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 2, 2]]);
+      runSplit(pool, 25, mod_layers_s1_pw.conv1x1_16x14x14_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[25]![2]);
     },
     conv1x1_16x14x14_to_16_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -479,55 +479,55 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1x1_16x14x14_to_16_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 26, mod_layers_s1_pw.conv1x1_16x14x14_to_16_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 26, mod_layers_s1_pw.conv1x1_16x14x14_to_16_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[26]![2]);
     },
     conv1x1_16x14x14_to_16_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 27, mod_layers_s1_pw.conv1x1_16x14x14_to_16_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 27, mod_layers_s1_pw.conv1x1_16x14x14_to_16_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[27]![2]);
     },
     conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 28, mod_layers_s2_dw.conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 28, mod_layers_s2_dw.conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.write(y)], SPLIT_KERNELS[28]![2]);
     },
     conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 29, mod_layers_s2_dw.conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 16, 16]]);
+      runSplit(pool, 29, mod_layers_s2_dw.conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[29]![2]);
     },
     conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 30, mod_layers_s2_dw.conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 30, mod_layers_s2_dw.conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[30]![2]);
     },
     bn2d_16x7x7_fwd_train(x: Float32Array, weight: Float32Array, bias: Float32Array, running: Float32Array, partial: Float32Array, stats: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 31, mod_layers_s2_dw_bn.bn2d_16x7x7_fwd_train!, [heap.read(x), heap.read(weight), heap.read(bias), heap.write(running), heap.write(partial), heap.write(stats), heap.write(y)], [[0, 16, 5], [0, 0, 1], [0, 16, 8], [0, 0, 1], [0, 16, 13]]);
+      runSplit(pool, 31, mod_layers_s2_dw_bn.bn2d_16x7x7_fwd_train!, [heap.read(x), heap.read(weight), heap.read(bias), heap.write(running), heap.write(partial), heap.write(stats), heap.write(y)], SPLIT_KERNELS[31]![2]);
     },
     bn2d_16x7x7_dwb_train(x: Float32Array, dy: Float32Array, stats: Float32Array, partial: Float32Array, sums: Float32Array, gradWeight: Float32Array, gradBias: Float32Array): void {
       heap.begin();
-      runSplit(pool, 32, mod_layers_s2_dw_bn.bn2d_16x7x7_dwb_train!, [heap.read(x), heap.read(dy), heap.read(stats), heap.write(partial), heap.write(sums), heap.write(gradWeight), heap.write(gradBias)], [[0, 16, 8], [0, 0, 1]]);
+      runSplit(pool, 32, mod_layers_s2_dw_bn.bn2d_16x7x7_dwb_train!, [heap.read(x), heap.read(dy), heap.read(stats), heap.write(partial), heap.write(sums), heap.write(gradWeight), heap.write(gradBias)], SPLIT_KERNELS[32]![2]);
     },
     bn2d_16x7x7_dx_train(x: Float32Array, dy: Float32Array, weight: Float32Array, stats: Float32Array, sums: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 33, mod_layers_s2_dw_bn.bn2d_16x7x7_dx_train!, [heap.read(x), heap.read(dy), heap.read(weight), heap.read(stats), heap.read(sums), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 33, mod_layers_s2_dw_bn.bn2d_16x7x7_dx_train!, [heap.read(x), heap.read(dy), heap.read(weight), heap.read(stats), heap.read(sums), heap.write(dx)], SPLIT_KERNELS[33]![2]);
     },
     bn2d_16x7x7_fwd_eval(x: Float32Array, weight: Float32Array, bias: Float32Array, running: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 34, mod_layers_s2_dw_bn.bn2d_16x7x7_fwd_eval!, [heap.read(x), heap.read(weight), heap.read(bias), heap.read(running), heap.write(y)], [[0, 16, 14]]);
+      runSplit(pool, 34, mod_layers_s2_dw_bn.bn2d_16x7x7_fwd_eval!, [heap.read(x), heap.read(weight), heap.read(bias), heap.read(running), heap.write(y)], SPLIT_KERNELS[34]![2]);
     },
     bn2d_16x7x7_dwb_eval(x: Float32Array, dy: Float32Array, running: Float32Array, partial: Float32Array, gradWeight: Float32Array, gradBias: Float32Array): void {
       heap.begin();
-      runSplit(pool, 35, mod_layers_s2_dw_bn.bn2d_16x7x7_dwb_eval!, [heap.read(x), heap.read(dy), heap.read(running), heap.write(partial), heap.write(gradWeight), heap.write(gradBias)], [[0, 16, 12], [0, 0, 1]]);
+      runSplit(pool, 35, mod_layers_s2_dw_bn.bn2d_16x7x7_dwb_eval!, [heap.read(x), heap.read(dy), heap.read(running), heap.write(partial), heap.write(gradWeight), heap.write(gradBias)], SPLIT_KERNELS[35]![2]);
     },
     bn2d_16x7x7_dx_eval(dy: Float32Array, weight: Float32Array, running: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 36, mod_layers_s2_dw_bn.bn2d_16x7x7_dx_eval!, [heap.read(dy), heap.read(weight), heap.read(running), heap.write(dx)], [[0, 16, 12]]);
+      runSplit(pool, 36, mod_layers_s2_dw_bn.bn2d_16x7x7_dx_eval!, [heap.read(dy), heap.read(weight), heap.read(running), heap.write(dx)], SPLIT_KERNELS[36]![2]);
     },
     relu6_16x7x7_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 37, mod_layers_relu611.relu6_16x7x7_fwd!, [heap.read(x), heap.write(y)], [[0, 12544, 6]]);
+      runSplit(pool, 37, mod_layers_relu611.relu6_16x7x7_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[37]![2]);
     },
     relu6_16x7x7_dx(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 38, mod_layers_relu611.relu6_16x7x7_dx!, [heap.read(x), heap.read(dy), heap.write(dx)], [[0, 12544, 6]]);
+      runSplit(pool, 38, mod_layers_relu611.relu6_16x7x7_dx!, [heap.read(x), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[38]![2]);
     },
     conv1x1_16x7x7_to_32_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -535,19 +535,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1x1_16x7x7_to_32_nobias_fwd_direct(x: Float32Array, wp: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 39, mod_layers_s2_pw.conv1x1_16x7x7_to_32_nobias_fwd_direct!, [heap.read(x), heap.read(wp), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 39, mod_layers_s2_pw.conv1x1_16x7x7_to_32_nobias_fwd_direct!, [heap.read(x), heap.read(wp), heap.write(y)], SPLIT_KERNELS[39]![2]);
     },
     conv1x1_16x7x7_to_32_nobias_fwd_direct_cols(x: Float32Array, wp: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 40, mod_layers_s2_pw.conv1x1_16x7x7_to_32_nobias_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 40, mod_layers_s2_pw.conv1x1_16x7x7_to_32_nobias_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.write(y)], SPLIT_KERNELS[40]![2]);
     },
     conv1x1_16x7x7_to_32_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 41, mod_layers_s2_pw.conv1x1_16x7x7_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 16, 7]]);
+      runSplit(pool, 41, mod_layers_s2_pw.conv1x1_16x7x7_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[41]![2]);
     },
     conv1x1_16x7x7_to_32_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 42, mod_layers_s2_pw.conv1x1_16x7x7_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 2, 2]]);
+      runSplit(pool, 42, mod_layers_s2_pw.conv1x1_16x7x7_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[42]![2]);
     },
     conv1x1_16x7x7_to_32_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -555,43 +555,43 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1x1_16x7x7_to_32_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 43, mod_layers_s2_pw.conv1x1_16x7x7_to_32_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 43, mod_layers_s2_pw.conv1x1_16x7x7_to_32_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[43]![2]);
     },
     conv1x1_16x7x7_to_32_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 44, mod_layers_s2_pw.conv1x1_16x7x7_to_32_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 44, mod_layers_s2_pw.conv1x1_16x7x7_to_32_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[44]![2]);
     },
     bn2d_32x7x7_fwd_train(x: Float32Array, weight: Float32Array, bias: Float32Array, running: Float32Array, partial: Float32Array, stats: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 45, mod_layers_s2_pw_bn.bn2d_32x7x7_fwd_train!, [heap.read(x), heap.read(weight), heap.read(bias), heap.write(running), heap.write(partial), heap.write(stats), heap.write(y)], [[0, 32, 10], [0, 0, 1], [0, 32, 16], [0, 0, 1], [0, 16, 16]]);
+      runSplit(pool, 45, mod_layers_s2_pw_bn.bn2d_32x7x7_fwd_train!, [heap.read(x), heap.read(weight), heap.read(bias), heap.write(running), heap.write(partial), heap.write(stats), heap.write(y)], SPLIT_KERNELS[45]![2]);
     },
     bn2d_32x7x7_dwb_train(x: Float32Array, dy: Float32Array, stats: Float32Array, partial: Float32Array, sums: Float32Array, gradWeight: Float32Array, gradBias: Float32Array): void {
       heap.begin();
-      runSplit(pool, 46, mod_layers_s2_pw_bn.bn2d_32x7x7_dwb_train!, [heap.read(x), heap.read(dy), heap.read(stats), heap.write(partial), heap.write(sums), heap.write(gradWeight), heap.write(gradBias)], [[0, 32, 16], [0, 0, 1]]);
+      runSplit(pool, 46, mod_layers_s2_pw_bn.bn2d_32x7x7_dwb_train!, [heap.read(x), heap.read(dy), heap.read(stats), heap.write(partial), heap.write(sums), heap.write(gradWeight), heap.write(gradBias)], SPLIT_KERNELS[46]![2]);
     },
     bn2d_32x7x7_dx_train(x: Float32Array, dy: Float32Array, weight: Float32Array, stats: Float32Array, sums: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 47, mod_layers_s2_pw_bn.bn2d_32x7x7_dx_train!, [heap.read(x), heap.read(dy), heap.read(weight), heap.read(stats), heap.read(sums), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 47, mod_layers_s2_pw_bn.bn2d_32x7x7_dx_train!, [heap.read(x), heap.read(dy), heap.read(weight), heap.read(stats), heap.read(sums), heap.write(dx)], SPLIT_KERNELS[47]![2]);
     },
     bn2d_32x7x7_fwd_eval(x: Float32Array, weight: Float32Array, bias: Float32Array, running: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 48, mod_layers_s2_pw_bn.bn2d_32x7x7_fwd_eval!, [heap.read(x), heap.read(weight), heap.read(bias), heap.read(running), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 48, mod_layers_s2_pw_bn.bn2d_32x7x7_fwd_eval!, [heap.read(x), heap.read(weight), heap.read(bias), heap.read(running), heap.write(y)], SPLIT_KERNELS[48]![2]);
     },
     bn2d_32x7x7_dwb_eval(x: Float32Array, dy: Float32Array, running: Float32Array, partial: Float32Array, gradWeight: Float32Array, gradBias: Float32Array): void {
       heap.begin();
-      runSplit(pool, 49, mod_layers_s2_pw_bn.bn2d_32x7x7_dwb_eval!, [heap.read(x), heap.read(dy), heap.read(running), heap.write(partial), heap.write(gradWeight), heap.write(gradBias)], [[0, 32, 16], [0, 0, 1]]);
+      runSplit(pool, 49, mod_layers_s2_pw_bn.bn2d_32x7x7_dwb_eval!, [heap.read(x), heap.read(dy), heap.read(running), heap.write(partial), heap.write(gradWeight), heap.write(gradBias)], SPLIT_KERNELS[49]![2]);
     },
     bn2d_32x7x7_dx_eval(dy: Float32Array, weight: Float32Array, running: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 50, mod_layers_s2_pw_bn.bn2d_32x7x7_dx_eval!, [heap.read(dy), heap.read(weight), heap.read(running), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 50, mod_layers_s2_pw_bn.bn2d_32x7x7_dx_eval!, [heap.read(dy), heap.read(weight), heap.read(running), heap.write(dx)], SPLIT_KERNELS[50]![2]);
     },
     relu6_32x7x7_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 51, mod_layers_s2_out.relu6_32x7x7_fwd!, [heap.read(x), heap.write(y)], [[0, 25088, 12]]);
+      runSplit(pool, 51, mod_layers_s2_out.relu6_32x7x7_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[51]![2]);
     },
     relu6_32x7x7_dx(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 52, mod_layers_s2_out.relu6_32x7x7_dx!, [heap.read(x), heap.read(dy), heap.write(dx)], [[0, 25088, 12]]);
+      runSplit(pool, 52, mod_layers_s2_out.relu6_32x7x7_dx!, [heap.read(x), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[52]![2]);
     },
     conv1x1_32x7x7_to_64_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -599,19 +599,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1x1_32x7x7_to_64_nobias_fwd_direct(x: Float32Array, wp: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 53, mod_layers_ir_expand.conv1x1_32x7x7_to_64_nobias_fwd_direct!, [heap.read(x), heap.read(wp), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 53, mod_layers_ir_expand.conv1x1_32x7x7_to_64_nobias_fwd_direct!, [heap.read(x), heap.read(wp), heap.write(y)], SPLIT_KERNELS[53]![2]);
     },
     conv1x1_32x7x7_to_64_nobias_fwd_direct_cols(x: Float32Array, wp: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 54, mod_layers_ir_expand.conv1x1_32x7x7_to_64_nobias_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 54, mod_layers_ir_expand.conv1x1_32x7x7_to_64_nobias_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.write(y)], SPLIT_KERNELS[54]![2]);
     },
     conv1x1_32x7x7_to_64_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 55, mod_layers_ir_expand.conv1x1_32x7x7_to_64_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 16, 15]]);
+      runSplit(pool, 55, mod_layers_ir_expand.conv1x1_32x7x7_to_64_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[55]![2]);
     },
     conv1x1_32x7x7_to_64_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 56, mod_layers_ir_expand.conv1x1_32x7x7_to_64_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 4, 4]]);
+      runSplit(pool, 56, mod_layers_ir_expand.conv1x1_32x7x7_to_64_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[56]![2]);
     },
     conv1x1_32x7x7_to_64_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -619,55 +619,55 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1x1_32x7x7_to_64_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 57, mod_layers_ir_expand.conv1x1_32x7x7_to_64_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 57, mod_layers_ir_expand.conv1x1_32x7x7_to_64_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[57]![2]);
     },
     conv1x1_32x7x7_to_64_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 58, mod_layers_ir_expand.conv1x1_32x7x7_to_64_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 58, mod_layers_ir_expand.conv1x1_32x7x7_to_64_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[58]![2]);
     },
     bn2d_64x7x7_fwd_train(x: Float32Array, weight: Float32Array, bias: Float32Array, running: Float32Array, partial: Float32Array, stats: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 59, mod_layers_ir_expand_bn.bn2d_64x7x7_fwd_train!, [heap.read(x), heap.read(weight), heap.read(bias), heap.write(running), heap.write(partial), heap.write(stats), heap.write(y)], [[0, 64, 16], [0, 0, 1], [0, 64, 16], [0, 0, 1], [0, 16, 16]]);
+      runSplit(pool, 59, mod_layers_ir_expand_bn.bn2d_64x7x7_fwd_train!, [heap.read(x), heap.read(weight), heap.read(bias), heap.write(running), heap.write(partial), heap.write(stats), heap.write(y)], SPLIT_KERNELS[59]![2]);
     },
     bn2d_64x7x7_dwb_train(x: Float32Array, dy: Float32Array, stats: Float32Array, partial: Float32Array, sums: Float32Array, gradWeight: Float32Array, gradBias: Float32Array): void {
       heap.begin();
-      runSplit(pool, 60, mod_layers_ir_expand_bn.bn2d_64x7x7_dwb_train!, [heap.read(x), heap.read(dy), heap.read(stats), heap.write(partial), heap.write(sums), heap.write(gradWeight), heap.write(gradBias)], [[0, 64, 16], [0, 0, 1]]);
+      runSplit(pool, 60, mod_layers_ir_expand_bn.bn2d_64x7x7_dwb_train!, [heap.read(x), heap.read(dy), heap.read(stats), heap.write(partial), heap.write(sums), heap.write(gradWeight), heap.write(gradBias)], SPLIT_KERNELS[60]![2]);
     },
     bn2d_64x7x7_dx_train(x: Float32Array, dy: Float32Array, weight: Float32Array, stats: Float32Array, sums: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 61, mod_layers_ir_expand_bn.bn2d_64x7x7_dx_train!, [heap.read(x), heap.read(dy), heap.read(weight), heap.read(stats), heap.read(sums), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 61, mod_layers_ir_expand_bn.bn2d_64x7x7_dx_train!, [heap.read(x), heap.read(dy), heap.read(weight), heap.read(stats), heap.read(sums), heap.write(dx)], SPLIT_KERNELS[61]![2]);
     },
     bn2d_64x7x7_fwd_eval(x: Float32Array, weight: Float32Array, bias: Float32Array, running: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 62, mod_layers_ir_expand_bn.bn2d_64x7x7_fwd_eval!, [heap.read(x), heap.read(weight), heap.read(bias), heap.read(running), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 62, mod_layers_ir_expand_bn.bn2d_64x7x7_fwd_eval!, [heap.read(x), heap.read(weight), heap.read(bias), heap.read(running), heap.write(y)], SPLIT_KERNELS[62]![2]);
     },
     bn2d_64x7x7_dwb_eval(x: Float32Array, dy: Float32Array, running: Float32Array, partial: Float32Array, gradWeight: Float32Array, gradBias: Float32Array): void {
       heap.begin();
-      runSplit(pool, 63, mod_layers_ir_expand_bn.bn2d_64x7x7_dwb_eval!, [heap.read(x), heap.read(dy), heap.read(running), heap.write(partial), heap.write(gradWeight), heap.write(gradBias)], [[0, 64, 16], [0, 0, 1]]);
+      runSplit(pool, 63, mod_layers_ir_expand_bn.bn2d_64x7x7_dwb_eval!, [heap.read(x), heap.read(dy), heap.read(running), heap.write(partial), heap.write(gradWeight), heap.write(gradBias)], SPLIT_KERNELS[63]![2]);
     },
     bn2d_64x7x7_dx_eval(dy: Float32Array, weight: Float32Array, running: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 64, mod_layers_ir_expand_bn.bn2d_64x7x7_dx_eval!, [heap.read(dy), heap.read(weight), heap.read(running), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 64, mod_layers_ir_expand_bn.bn2d_64x7x7_dx_eval!, [heap.read(dy), heap.read(weight), heap.read(running), heap.write(dx)], SPLIT_KERNELS[64]![2]);
     },
     relu6_64x7x7_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 65, mod_layers_relu617.relu6_64x7x7_fwd!, [heap.read(x), heap.write(y)], [[0, 50176, 16]]);
+      runSplit(pool, 65, mod_layers_relu617.relu6_64x7x7_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[65]![2]);
     },
     relu6_64x7x7_dx(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 66, mod_layers_relu617.relu6_64x7x7_dx!, [heap.read(x), heap.read(dy), heap.write(dx)], [[0, 50176, 16]]);
+      runSplit(pool, 66, mod_layers_relu617.relu6_64x7x7_dx!, [heap.read(x), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[66]![2]);
     },
     conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols(x: Float32Array, w: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 67, mod_layers_ir_dw.conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 67, mod_layers_ir_dw.conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols!, [heap.read(x), heap.read(w), heap.write(y)], SPLIT_KERNELS[67]![2]);
     },
     conv3x3_p1_g64_64x7x7_to_64_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 68, mod_layers_ir_dw.conv3x3_p1_g64_64x7x7_to_64_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 64, 16]]);
+      runSplit(pool, 68, mod_layers_ir_dw.conv3x3_p1_g64_64x7x7_to_64_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[68]![2]);
     },
     conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 69, mod_layers_ir_dw.conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 69, mod_layers_ir_dw.conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[69]![2]);
     },
     conv1x1_64x7x7_to_32_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -675,19 +675,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1x1_64x7x7_to_32_nobias_fwd_direct(x: Float32Array, wp: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 70, mod_layers_ir_project.conv1x1_64x7x7_to_32_nobias_fwd_direct!, [heap.read(x), heap.read(wp), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 70, mod_layers_ir_project.conv1x1_64x7x7_to_32_nobias_fwd_direct!, [heap.read(x), heap.read(wp), heap.write(y)], SPLIT_KERNELS[70]![2]);
     },
     conv1x1_64x7x7_to_32_nobias_fwd_direct_cols(x: Float32Array, wp: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 71, mod_layers_ir_project.conv1x1_64x7x7_to_32_nobias_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 71, mod_layers_ir_project.conv1x1_64x7x7_to_32_nobias_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.write(y)], SPLIT_KERNELS[71]![2]);
     },
     conv1x1_64x7x7_to_32_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 72, mod_layers_ir_project.conv1x1_64x7x7_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 16, 16]]);
+      runSplit(pool, 72, mod_layers_ir_project.conv1x1_64x7x7_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[72]![2]);
     },
     conv1x1_64x7x7_to_32_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 73, mod_layers_ir_project.conv1x1_64x7x7_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 8, 8]]);
+      runSplit(pool, 73, mod_layers_ir_project.conv1x1_64x7x7_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[73]![2]);
     },
     conv1x1_64x7x7_to_32_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -695,23 +695,23 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1x1_64x7x7_to_32_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 74, mod_layers_ir_project.conv1x1_64x7x7_to_32_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 74, mod_layers_ir_project.conv1x1_64x7x7_to_32_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[74]![2]);
     },
     conv1x1_64x7x7_to_32_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 75, mod_layers_ir_project.conv1x1_64x7x7_to_32_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 75, mod_layers_ir_project.conv1x1_64x7x7_to_32_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[75]![2]);
     },
     add2_32x7x7_fwd(x0: Float32Array, x1: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 76, mod_layers_ir_add.add2_32x7x7_fwd!, [heap.read(x0), heap.read(x1), heap.write(y)], [[0, 25088, 5]]);
+      runSplit(pool, 76, mod_layers_ir_add.add2_32x7x7_fwd!, [heap.read(x0), heap.read(x1), heap.write(y)], SPLIT_KERNELS[76]![2]);
     },
     global_avgpool_32x7x7_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 77, mod_layers_pool.global_avgpool_32x7x7_fwd!, [heap.read(x), heap.write(y)], [[0, 512, 7]]);
+      runSplit(pool, 77, mod_layers_pool.global_avgpool_32x7x7_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[77]![2]);
     },
     global_avgpool_32x7x7_dx(dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 78, mod_layers_pool.global_avgpool_32x7x7_dx!, [heap.read(dy), heap.write(dx)], [[0, 512, 14]]);
+      runSplit(pool, 78, mod_layers_pool.global_avgpool_32x7x7_dx!, [heap.read(dy), heap.write(dx)], SPLIT_KERNELS[78]![2]);
     },
     linear_32_to_10_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -731,7 +731,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     gradsum2_32x7x7(x0: Float32Array, x1: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 79, mod_grads.gradsum2_32x7x7!, [heap.read(x0), heap.read(x1), heap.write(y)], [[0, 25088, 5]]);
+      runSplit(pool, 79, mod_grads.gradsum2_32x7x7!, [heap.read(x0), heap.read(x1), heap.write(y)], SPLIT_KERNELS[79]![2]);
     },
     softmax_xent_16x10(logits: Float32Array, labels: Int32Array, dlogits: Float32Array, loss: Float32Array): void {
       heap.begin();
@@ -739,19 +739,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     sgd_6714(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void {
       heap.begin();
-      runSplit(pool, 80, mod_train.sgd_6714!, [heap.write(param), heap.read(grad), lr, weightDecay], [[0, 6714, 3]]);
+      runSplit(pool, 80, mod_train.sgd_6714!, [heap.write(param), heap.read(grad), lr, weightDecay], SPLIT_KERNELS[80]![2]);
     },
     sgd_momentum_6714(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, oneMinusDampening: number, weightDecay: number, nesterov: number, first: number): void {
       heap.begin();
-      runSplit(pool, 81, mod_train.sgd_momentum_6714!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], [[0, 6714, 9]]);
+      runSplit(pool, 81, mod_train.sgd_momentum_6714!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], SPLIT_KERNELS[81]![2]);
     },
     adam_6714(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 82, mod_train.adam_6714!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 6714, 11]]);
+      runSplit(pool, 82, mod_train.adam_6714!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[82]![2]);
     },
     adam_amsgrad_6714(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 83, mod_train.adam_amsgrad_6714!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 6714, 13]]);
+      runSplit(pool, 83, mod_train.adam_amsgrad_6714!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[83]![2]);
     },
   };
 }

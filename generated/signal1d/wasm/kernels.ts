@@ -188,39 +188,39 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k80_s16_1x16000_to_8_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_layers_front.conv1d_k80_s16_1x16000_to_8_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 0, mod_layers_front.conv1d_k80_s16_1x16000_to_8_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[0]![2]);
     },
     conv1d_k80_s16_1x16000_to_8_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_layers_front.conv1d_k80_s16_1x16000_to_8_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 2, 2]]);
+      runSplit(pool, 1, mod_layers_front.conv1d_k80_s16_1x16000_to_8_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[1]![2]);
     },
     conv1d_k80_s16_1x16000_to_8_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_layers_front.conv1d_k80_s16_1x16000_to_8_db!, [heap.read(dy), heap.write(db)], [[0, 8, 4]]);
+      runSplit(pool, 2, mod_layers_front.conv1d_k80_s16_1x16000_to_8_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[2]![2]);
     },
     conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm(dy: Float32Array, w: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_layers_front.conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm!, [heap.read(dy), heap.read(w), heap.write(cols)], [[0, 4, 4]]);
+      runSplit(pool, 3, mod_layers_front.conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm!, [heap.read(dy), heap.read(w), heap.write(cols)], SPLIT_KERNELS[3]![2]);
     },
     conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im(cols: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_layers_front.conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im!, [heap.read(cols), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 4, mod_layers_front.conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im!, [heap.read(cols), heap.write(dx)], SPLIT_KERNELS[4]![2]);
     },
     relu_8x996_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_layers_relu1.relu_8x996_fwd!, [heap.read(x), heap.write(y)], [[0, 31872, 10]]);
+      runSplit(pool, 5, mod_layers_relu1.relu_8x996_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[5]![2]);
     },
     relu_8x996_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_layers_relu1.relu_8x996_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 31872, 11]]);
+      runSplit(pool, 6, mod_layers_relu1.relu_8x996_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[6]![2]);
     },
     maxpool1d_k4_s4_8x996_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_layers_pool1.maxpool1d_k4_s4_8x996_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 32, 16]]);
+      runSplit(pool, 7, mod_layers_pool1.maxpool1d_k4_s4_8x996_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[7]![2]);
     },
     maxpool1d_k4_s4_8x996_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_layers_pool1.maxpool1d_k4_s4_8x996_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 8, mod_layers_pool1.maxpool1d_k4_s4_8x996_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[8]![2]);
     },
     conv1d_k3_p1_8x249_to_16_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -228,7 +228,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k3_p1_8x249_to_16_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_layers_mid.conv1d_k3_p1_8x249_to_16_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 9, mod_layers_mid.conv1d_k3_p1_8x249_to_16_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[9]![2]);
     },
     conv1d_k3_p1_8x249_to_16_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -236,15 +236,15 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k3_p1_8x249_to_16_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_layers_mid.conv1d_k3_p1_8x249_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 4, 4]]);
+      runSplit(pool, 10, mod_layers_mid.conv1d_k3_p1_8x249_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[10]![2]);
     },
     conv1d_k3_p1_8x249_to_16_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_layers_mid.conv1d_k3_p1_8x249_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 3, 3]]);
+      runSplit(pool, 11, mod_layers_mid.conv1d_k3_p1_8x249_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[11]![2]);
     },
     conv1d_k3_p1_8x249_to_16_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_layers_mid.conv1d_k3_p1_8x249_to_16_db!, [heap.read(dy), heap.write(db)], [[0, 16, 2]]);
+      runSplit(pool, 12, mod_layers_mid.conv1d_k3_p1_8x249_to_16_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[12]![2]);
     },
     conv1d_k3_p1_8x249_to_16_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -252,7 +252,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k3_p1_8x249_to_16_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_layers_mid.conv1d_k3_p1_8x249_to_16_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 13, mod_layers_mid.conv1d_k3_p1_8x249_to_16_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[13]![2]);
     },
     conv1d_k3_p1_8x249_to_16_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
@@ -260,19 +260,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     relu_16x249_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_layers_relu4.relu_16x249_fwd!, [heap.read(x), heap.write(y)], [[0, 15936, 5]]);
+      runSplit(pool, 14, mod_layers_relu4.relu_16x249_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[14]![2]);
     },
     relu_16x249_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 15, mod_layers_relu4.relu_16x249_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 15936, 5]]);
+      runSplit(pool, 15, mod_layers_relu4.relu_16x249_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[15]![2]);
     },
     maxpool1d_k4_s4_16x249_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 16, mod_layers_pool2.maxpool1d_k4_s4_16x249_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 64, 9]]);
+      runSplit(pool, 16, mod_layers_pool2.maxpool1d_k4_s4_16x249_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[16]![2]);
     },
     maxpool1d_k4_s4_16x249_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 17, mod_layers_pool2.maxpool1d_k4_s4_16x249_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 64, 16]]);
+      runSplit(pool, 17, mod_layers_pool2.maxpool1d_k4_s4_16x249_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[17]![2]);
     },
     conv1d_k3_p2_d2_16x62_to_32_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -280,19 +280,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k3_p2_d2_16x62_to_32_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 18, mod_layers_deep.conv1d_k3_p2_d2_16x62_to_32_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 18, mod_layers_deep.conv1d_k3_p2_d2_16x62_to_32_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[18]![2]);
     },
     conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 19, mod_layers_deep.conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 19, mod_layers_deep.conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[19]![2]);
     },
     conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 20, mod_layers_deep.conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 4, 4]]);
+      runSplit(pool, 20, mod_layers_deep.conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[20]![2]);
     },
     conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 21, mod_layers_deep.conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 6, 6]]);
+      runSplit(pool, 21, mod_layers_deep.conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[21]![2]);
     },
     conv1d_k3_p2_d2_16x62_to_32_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -304,19 +304,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k3_p2_d2_16x62_to_32_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 22, mod_layers_deep.conv1d_k3_p2_d2_16x62_to_32_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 22, mod_layers_deep.conv1d_k3_p2_d2_16x62_to_32_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[22]![2]);
     },
     conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 23, mod_layers_deep.conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 23, mod_layers_deep.conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[23]![2]);
     },
     relu_32x62_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 24, mod_layers_relu7.relu_32x62_fwd!, [heap.read(x), heap.write(y)], [[0, 7936, 2]]);
+      runSplit(pool, 24, mod_layers_relu7.relu_32x62_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[24]![2]);
     },
     relu_32x62_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 25, mod_layers_relu7.relu_32x62_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 7936, 2]]);
+      runSplit(pool, 25, mod_layers_relu7.relu_32x62_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[25]![2]);
     },
     global_avgpool_32x62_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -324,7 +324,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     global_avgpool_32x62_dx(dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 26, mod_layers_gap.global_avgpool_32x62_dx!, [heap.read(dy), heap.write(dx)], [[0, 128, 3]]);
+      runSplit(pool, 26, mod_layers_gap.global_avgpool_32x62_dx!, [heap.read(dy), heap.write(dx)], SPLIT_KERNELS[26]![2]);
     },
     linear_32_to_12_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -352,15 +352,15 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     sgd_momentum_3012(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, oneMinusDampening: number, weightDecay: number, nesterov: number, first: number): void {
       heap.begin();
-      runSplit(pool, 27, mod_train.sgd_momentum_3012!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], [[0, 3012, 4]]);
+      runSplit(pool, 27, mod_train.sgd_momentum_3012!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], SPLIT_KERNELS[27]![2]);
     },
     adam_3012(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 28, mod_train.adam_3012!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 3012, 5]]);
+      runSplit(pool, 28, mod_train.adam_3012!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[28]![2]);
     },
     adam_amsgrad_3012(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 29, mod_train.adam_amsgrad_3012!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 3012, 5]]);
+      runSplit(pool, 29, mod_train.adam_amsgrad_3012!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[29]![2]);
     },
   };
 }

@@ -195,7 +195,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k5_p2_2x64_to_8_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_layers_enc1.conv1d_k5_p2_2x64_to_8_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 0, mod_layers_enc1.conv1d_k5_p2_2x64_to_8_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[0]![2]);
     },
     conv1d_k5_p2_2x64_to_8_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -203,7 +203,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k5_p2_2x64_to_8_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_layers_enc1.conv1d_k5_p2_2x64_to_8_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 2, 2]]);
+      runSplit(pool, 1, mod_layers_enc1.conv1d_k5_p2_2x64_to_8_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[1]![2]);
     },
     conv1d_k5_p2_2x64_to_8_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -211,7 +211,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k5_p2_2x64_to_8_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_layers_enc1.conv1d_k5_p2_2x64_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 4, 3]]);
+      runSplit(pool, 2, mod_layers_enc1.conv1d_k5_p2_2x64_to_8_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[2]![2]);
     },
     conv1d_k5_p2_2x64_to_8_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
@@ -219,11 +219,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     gelu_8x64_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_layers_gelu1.gelu_8x64_fwd!, [heap.read(x), heap.write(y)], [[0, 2048, 7]]);
+      runSplit(pool, 3, mod_layers_gelu1.gelu_8x64_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[3]![2]);
     },
     gelu_8x64_dx(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_layers_gelu1.gelu_8x64_dx!, [heap.read(x), heap.read(dy), heap.write(dx)], [[0, 2048, 8]]);
+      runSplit(pool, 4, mod_layers_gelu1.gelu_8x64_dx!, [heap.read(x), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[4]![2]);
     },
     avgpool1d_k2_s2_8x64_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -239,7 +239,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k3_s2_p1_8x32_to_16_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_layers_enc2.conv1d_k3_s2_p1_8x32_to_16_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 3]]);
+      runSplit(pool, 5, mod_layers_enc2.conv1d_k3_s2_p1_8x32_to_16_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[5]![2]);
     },
     conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -251,7 +251,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_layers_enc2.conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 3, 3]]);
+      runSplit(pool, 6, mod_layers_enc2.conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[6]![2]);
     },
     conv1d_k3_s2_p1_8x32_to_16_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -263,7 +263,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1d_k3_s2_p1_8x32_to_16_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_layers_enc2.conv1d_k3_s2_p1_8x32_to_16_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 7, mod_layers_enc2.conv1d_k3_s2_p1_8x32_to_16_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[7]![2]);
     },
     conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
@@ -283,7 +283,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt1d_k4_s2_p1_16x16_to_8_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_layers_dec1.convt1d_k4_s2_p1_16x16_to_8_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 8, mod_layers_dec1.convt1d_k4_s2_p1_16x16_to_8_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[8]![2]);
     },
     convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -295,7 +295,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_layers_dec1.convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], [[0, 4, 4]]);
+      runSplit(pool, 9, mod_layers_dec1.convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], SPLIT_KERNELS[9]![2]);
     },
     convt1d_k4_s2_p1_16x16_to_8_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -307,11 +307,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt1d_k4_s2_p1_16x16_to_8_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_layers_dec1.convt1d_k4_s2_p1_16x16_to_8_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 10, mod_layers_dec1.convt1d_k4_s2_p1_16x16_to_8_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[10]![2]);
     },
     convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_layers_dec1.convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 2]]);
+      runSplit(pool, 11, mod_layers_dec1.convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[11]![2]);
     },
     leaky_relu_s0p2_8x32_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -327,7 +327,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt1d_k4_s2_p1_8x32_to_4_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_layers_dec2.convt1d_k4_s2_p1_8x32_to_4_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 3]]);
+      runSplit(pool, 12, mod_layers_dec2.convt1d_k4_s2_p1_8x32_to_4_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[12]![2]);
     },
     convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -339,7 +339,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm(cols: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_layers_dec2.convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], [[0, 2, 2]]);
+      runSplit(pool, 13, mod_layers_dec2.convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm!, [heap.read(cols), heap.read(x), heap.write(dw)], SPLIT_KERNELS[13]![2]);
     },
     convt1d_k4_s2_p1_8x32_to_4_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -351,7 +351,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     convt1d_k4_s2_p1_8x32_to_4_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_layers_dec2.convt1d_k4_s2_p1_8x32_to_4_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 3]]);
+      runSplit(pool, 14, mod_layers_dec2.convt1d_k4_s2_p1_8x32_to_4_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[14]![2]);
     },
     convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
@@ -419,7 +419,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     adam_amsgrad_1166(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 15, mod_train.adam_amsgrad_1166!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 1166, 2]]);
+      runSplit(pool, 15, mod_train.adam_amsgrad_1166!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[15]![2]);
     },
   };
 }

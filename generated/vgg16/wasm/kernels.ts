@@ -511,475 +511,475 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv3x3_p1_3x224x224_to_64_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 0, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[0]![2]);
     },
     conv3x3_p1_3x224x224_to_64_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 1, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[1]![2]);
     },
     conv3x3_p1_3x224x224_to_64_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 2, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[2]![2]);
     },
     conv3x3_p1_3x224x224_to_64_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 16, 16]]);
+      runSplit(pool, 3, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[3]![2]);
     },
     conv3x3_p1_3x224x224_to_64_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_db!, [heap.read(dy), heap.write(db)], [[0, 64, 16]]);
+      runSplit(pool, 4, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[4]![2]);
     },
     conv3x3_p1_3x224x224_to_64_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[1, 223, 16]]);
+      runSplit(pool, 5, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[5]![2]);
     },
     conv3x3_p1_3x224x224_to_64_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 2, 2]]);
+      runSplit(pool, 6, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[6]![2]);
     },
     conv3x3_p1_3x224x224_to_64_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 224, 16]]);
+      runSplit(pool, 7, mod_layers_conv1_1.conv3x3_p1_3x224x224_to_64_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[7]![2]);
     },
     relu_64x224x224_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_layers_relu1.relu_64x224x224_fwd!, [heap.read(x), heap.write(y)], [[0, 3211264, 16]]);
+      runSplit(pool, 8, mod_layers_relu1.relu_64x224x224_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[8]![2]);
     },
     relu_64x224x224_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_layers_relu1.relu_64x224x224_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 3211264, 16]]);
+      runSplit(pool, 9, mod_layers_relu1.relu_64x224x224_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[9]![2]);
     },
     conv3x3_p1_64x224x224_to_64_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 64, 16]]);
+      runSplit(pool, 10, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[10]![2]);
     },
     conv3x3_p1_64x224x224_to_64_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 11, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[11]![2]);
     },
     conv3x3_p1_64x224x224_to_64_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 12, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[12]![2]);
     },
     conv3x3_p1_64x224x224_to_64_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 4, 4]]);
+      runSplit(pool, 13, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[13]![2]);
     },
     conv3x3_p1_64x224x224_to_64_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 224, 16]]);
+      runSplit(pool, 14, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[14]![2]);
     },
     conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 15, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 72, 16]]);
+      runSplit(pool, 15, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[15]![2]);
     },
     conv3x3_p1_64x224x224_to_64_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 16, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_db!, [heap.read(dy), heap.write(db)], [[0, 64, 16]]);
+      runSplit(pool, 16, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[16]![2]);
     },
     conv3x3_p1_64x224x224_to_64_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 17, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 64, 16]]);
+      runSplit(pool, 17, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[17]![2]);
     },
     conv3x3_p1_64x224x224_to_64_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 18, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 18, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[18]![2]);
     },
     conv3x3_p1_64x224x224_to_64_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 19, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 19, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[19]![2]);
     },
     conv3x3_p1_64x224x224_to_64_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 20, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 20, mod_layers_conv1_2.conv3x3_p1_64x224x224_to_64_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[20]![2]);
     },
     maxpool2x2_s2_64x224x224_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 21, mod_layers_pool1.maxpool2x2_s2_64x224x224_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 64, 16]]);
+      runSplit(pool, 21, mod_layers_pool1.maxpool2x2_s2_64x224x224_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[21]![2]);
     },
     maxpool2x2_s2_64x224x224_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 22, mod_layers_pool1.maxpool2x2_s2_64x224x224_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 64, 16]]);
+      runSplit(pool, 22, mod_layers_pool1.maxpool2x2_s2_64x224x224_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[22]![2]);
     },
     conv3x3_p1_64x112x112_to_128_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 23, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 64, 16]]);
+      runSplit(pool, 23, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[23]![2]);
     },
     conv3x3_p1_64x112x112_to_128_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 24, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 24, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[24]![2]);
     },
     conv3x3_p1_64x112x112_to_128_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 25, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 25, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[25]![2]);
     },
     conv3x3_p1_64x112x112_to_128_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 26, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 26, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[26]![2]);
     },
     conv3x3_p1_64x112x112_to_128_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 27, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 112, 16]]);
+      runSplit(pool, 27, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[27]![2]);
     },
     conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 28, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 72, 16]]);
+      runSplit(pool, 28, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[28]![2]);
     },
     conv3x3_p1_64x112x112_to_128_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 29, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_db!, [heap.read(dy), heap.write(db)], [[0, 128, 16]]);
+      runSplit(pool, 29, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[29]![2]);
     },
     conv3x3_p1_64x112x112_to_128_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 30, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 128, 16]]);
+      runSplit(pool, 30, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[30]![2]);
     },
     conv3x3_p1_64x112x112_to_128_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 31, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 31, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[31]![2]);
     },
     conv3x3_p1_64x112x112_to_128_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 32, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 32, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[32]![2]);
     },
     conv3x3_p1_64x112x112_to_128_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 33, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 4, 4]]);
+      runSplit(pool, 33, mod_layers_conv2_1.conv3x3_p1_64x112x112_to_128_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[33]![2]);
     },
     relu_128x112x112_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 34, mod_layers_relu6.relu_128x112x112_fwd!, [heap.read(x), heap.write(y)], [[0, 1605632, 16]]);
+      runSplit(pool, 34, mod_layers_relu6.relu_128x112x112_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[34]![2]);
     },
     relu_128x112x112_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 35, mod_layers_relu6.relu_128x112x112_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 1605632, 16]]);
+      runSplit(pool, 35, mod_layers_relu6.relu_128x112x112_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[35]![2]);
     },
     conv3x3_p1_128x112x112_to_128_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 36, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 128, 16]]);
+      runSplit(pool, 36, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[36]![2]);
     },
     conv3x3_p1_128x112x112_to_128_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 37, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 37, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[37]![2]);
     },
     conv3x3_p1_128x112x112_to_128_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 38, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 38, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[38]![2]);
     },
     conv3x3_p1_128x112x112_to_128_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 39, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 39, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[39]![2]);
     },
     conv3x3_p1_128x112x112_to_128_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 40, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 112, 16]]);
+      runSplit(pool, 40, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[40]![2]);
     },
     conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 41, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 144, 16]]);
+      runSplit(pool, 41, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[41]![2]);
     },
     conv3x3_p1_128x112x112_to_128_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 42, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_db!, [heap.read(dy), heap.write(db)], [[0, 128, 16]]);
+      runSplit(pool, 42, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[42]![2]);
     },
     conv3x3_p1_128x112x112_to_128_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 43, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 128, 16]]);
+      runSplit(pool, 43, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[43]![2]);
     },
     conv3x3_p1_128x112x112_to_128_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 44, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 44, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[44]![2]);
     },
     conv3x3_p1_128x112x112_to_128_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 45, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 45, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[45]![2]);
     },
     conv3x3_p1_128x112x112_to_128_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 46, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 46, mod_layers_conv2_2.conv3x3_p1_128x112x112_to_128_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[46]![2]);
     },
     maxpool2x2_s2_128x112x112_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 47, mod_layers_pool2.maxpool2x2_s2_128x112x112_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 128, 16]]);
+      runSplit(pool, 47, mod_layers_pool2.maxpool2x2_s2_128x112x112_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[47]![2]);
     },
     maxpool2x2_s2_128x112x112_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 48, mod_layers_pool2.maxpool2x2_s2_128x112x112_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 128, 16]]);
+      runSplit(pool, 48, mod_layers_pool2.maxpool2x2_s2_128x112x112_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[48]![2]);
     },
     conv3x3_p1_128x56x56_to_256_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 49, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 128, 16]]);
+      runSplit(pool, 49, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[49]![2]);
     },
     conv3x3_p1_128x56x56_to_256_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 50, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 50, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[50]![2]);
     },
     conv3x3_p1_128x56x56_to_256_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 51, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 51, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[51]![2]);
     },
     conv3x3_p1_128x56x56_to_256_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 52, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 52, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[52]![2]);
     },
     conv3x3_p1_128x56x56_to_256_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 53, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 56, 16]]);
+      runSplit(pool, 53, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[53]![2]);
     },
     conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 54, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 144, 16]]);
+      runSplit(pool, 54, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[54]![2]);
     },
     conv3x3_p1_128x56x56_to_256_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 55, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_db!, [heap.read(dy), heap.write(db)], [[0, 256, 16]]);
+      runSplit(pool, 55, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[55]![2]);
     },
     conv3x3_p1_128x56x56_to_256_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 56, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 256, 16]]);
+      runSplit(pool, 56, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[56]![2]);
     },
     conv3x3_p1_128x56x56_to_256_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 57, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 57, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[57]![2]);
     },
     conv3x3_p1_128x56x56_to_256_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 58, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 58, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[58]![2]);
     },
     conv3x3_p1_128x56x56_to_256_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 59, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 59, mod_layers_conv3_1.conv3x3_p1_128x56x56_to_256_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[59]![2]);
     },
     relu_256x56x56_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 60, mod_layers_relu11.relu_256x56x56_fwd!, [heap.read(x), heap.write(y)], [[0, 802816, 16]]);
+      runSplit(pool, 60, mod_layers_relu11.relu_256x56x56_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[60]![2]);
     },
     relu_256x56x56_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 61, mod_layers_relu11.relu_256x56x56_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 802816, 16]]);
+      runSplit(pool, 61, mod_layers_relu11.relu_256x56x56_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[61]![2]);
     },
     conv3x3_p1_256x56x56_to_256_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 62, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 256, 16]]);
+      runSplit(pool, 62, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[62]![2]);
     },
     conv3x3_p1_256x56x56_to_256_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 63, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 63, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[63]![2]);
     },
     conv3x3_p1_256x56x56_to_256_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 64, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 64, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[64]![2]);
     },
     conv3x3_p1_256x56x56_to_256_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 65, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 16, 16]]);
+      runSplit(pool, 65, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[65]![2]);
     },
     conv3x3_p1_256x56x56_to_256_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 66, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 56, 16]]);
+      runSplit(pool, 66, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[66]![2]);
     },
     conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 67, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 288, 16]]);
+      runSplit(pool, 67, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[67]![2]);
     },
     conv3x3_p1_256x56x56_to_256_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 68, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_db!, [heap.read(dy), heap.write(db)], [[0, 256, 16]]);
+      runSplit(pool, 68, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[68]![2]);
     },
     conv3x3_p1_256x56x56_to_256_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 69, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 256, 16]]);
+      runSplit(pool, 69, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[69]![2]);
     },
     conv3x3_p1_256x56x56_to_256_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 70, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 70, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[70]![2]);
     },
     conv3x3_p1_256x56x56_to_256_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 71, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 71, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[71]![2]);
     },
     conv3x3_p1_256x56x56_to_256_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 72, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 72, mod_layers_conv3_2.conv3x3_p1_256x56x56_to_256_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[72]![2]);
     },
     maxpool2x2_s2_256x56x56_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 73, mod_layers_pool3.maxpool2x2_s2_256x56x56_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 256, 16]]);
+      runSplit(pool, 73, mod_layers_pool3.maxpool2x2_s2_256x56x56_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[73]![2]);
     },
     maxpool2x2_s2_256x56x56_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 74, mod_layers_pool3.maxpool2x2_s2_256x56x56_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 256, 16]]);
+      runSplit(pool, 74, mod_layers_pool3.maxpool2x2_s2_256x56x56_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[74]![2]);
     },
     conv3x3_p1_256x28x28_to_512_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 75, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 256, 16]]);
+      runSplit(pool, 75, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[75]![2]);
     },
     conv3x3_p1_256x28x28_to_512_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 76, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 76, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[76]![2]);
     },
     conv3x3_p1_256x28x28_to_512_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 77, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 77, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[77]![2]);
     },
     conv3x3_p1_256x28x28_to_512_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 78, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 78, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[78]![2]);
     },
     conv3x3_p1_256x28x28_to_512_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 79, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 28, 16]]);
+      runSplit(pool, 79, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[79]![2]);
     },
     conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 80, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 288, 16]]);
+      runSplit(pool, 80, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[80]![2]);
     },
     conv3x3_p1_256x28x28_to_512_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 81, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_db!, [heap.read(dy), heap.write(db)], [[0, 512, 16]]);
+      runSplit(pool, 81, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[81]![2]);
     },
     conv3x3_p1_256x28x28_to_512_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 82, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 512, 16]]);
+      runSplit(pool, 82, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[82]![2]);
     },
     conv3x3_p1_256x28x28_to_512_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 83, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 83, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[83]![2]);
     },
     conv3x3_p1_256x28x28_to_512_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 84, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 84, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[84]![2]);
     },
     conv3x3_p1_256x28x28_to_512_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 85, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 16, 16]]);
+      runSplit(pool, 85, mod_layers_conv4_1.conv3x3_p1_256x28x28_to_512_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[85]![2]);
     },
     relu_512x28x28_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 86, mod_layers_relu18.relu_512x28x28_fwd!, [heap.read(x), heap.write(y)], [[0, 401408, 16]]);
+      runSplit(pool, 86, mod_layers_relu18.relu_512x28x28_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[86]![2]);
     },
     relu_512x28x28_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 87, mod_layers_relu18.relu_512x28x28_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 401408, 16]]);
+      runSplit(pool, 87, mod_layers_relu18.relu_512x28x28_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[87]![2]);
     },
     conv3x3_p1_512x28x28_to_512_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 88, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 512, 16]]);
+      runSplit(pool, 88, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[88]![2]);
     },
     conv3x3_p1_512x28x28_to_512_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 89, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 89, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[89]![2]);
     },
     conv3x3_p1_512x28x28_to_512_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 90, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 90, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[90]![2]);
     },
     conv3x3_p1_512x28x28_to_512_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 91, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 91, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[91]![2]);
     },
     conv3x3_p1_512x28x28_to_512_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 92, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 28, 16]]);
+      runSplit(pool, 92, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[92]![2]);
     },
     conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 93, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 576, 16]]);
+      runSplit(pool, 93, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[93]![2]);
     },
     conv3x3_p1_512x28x28_to_512_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 94, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_db!, [heap.read(dy), heap.write(db)], [[0, 512, 16]]);
+      runSplit(pool, 94, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[94]![2]);
     },
     conv3x3_p1_512x28x28_to_512_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 95, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 512, 16]]);
+      runSplit(pool, 95, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[95]![2]);
     },
     conv3x3_p1_512x28x28_to_512_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 96, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 96, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[96]![2]);
     },
     conv3x3_p1_512x28x28_to_512_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 97, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 97, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[97]![2]);
     },
     conv3x3_p1_512x28x28_to_512_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 98, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 98, mod_layers_conv4_2.conv3x3_p1_512x28x28_to_512_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[98]![2]);
     },
     maxpool2x2_s2_512x28x28_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 99, mod_layers_pool4.maxpool2x2_s2_512x28x28_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 512, 16]]);
+      runSplit(pool, 99, mod_layers_pool4.maxpool2x2_s2_512x28x28_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[99]![2]);
     },
     maxpool2x2_s2_512x28x28_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 100, mod_layers_pool4.maxpool2x2_s2_512x28x28_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 512, 16]]);
+      runSplit(pool, 100, mod_layers_pool4.maxpool2x2_s2_512x28x28_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[100]![2]);
     },
     conv3x3_p1_512x14x14_to_512_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 101, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 512, 16]]);
+      runSplit(pool, 101, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[101]![2]);
     },
     conv3x3_p1_512x14x14_to_512_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 102, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 102, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[102]![2]);
     },
     conv3x3_p1_512x14x14_to_512_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 103, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 103, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[103]![2]);
     },
     conv3x3_p1_512x14x14_to_512_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 104, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 32, 16]]);
+      runSplit(pool, 104, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[104]![2]);
     },
     conv3x3_p1_512x14x14_to_512_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 105, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 14, 14]]);
+      runSplit(pool, 105, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[105]![2]);
     },
     conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 106, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 576, 16]]);
+      runSplit(pool, 106, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[106]![2]);
     },
     conv3x3_p1_512x14x14_to_512_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 107, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_db!, [heap.read(dy), heap.write(db)], [[0, 512, 15]]);
+      runSplit(pool, 107, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[107]![2]);
     },
     conv3x3_p1_512x14x14_to_512_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 108, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 512, 16]]);
+      runSplit(pool, 108, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[108]![2]);
     },
     conv3x3_p1_512x14x14_to_512_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 109, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 109, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[109]![2]);
     },
     conv3x3_p1_512x14x14_to_512_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 110, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 110, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[110]![2]);
     },
     conv3x3_p1_512x14x14_to_512_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 111, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 32, 16]]);
+      runSplit(pool, 111, mod_layers_conv5_1.conv3x3_p1_512x14x14_to_512_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[111]![2]);
     },
     relu_512x14x14_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 112, mod_layers_relu25.relu_512x14x14_fwd!, [heap.read(x), heap.write(y)], [[0, 100352, 16]]);
+      runSplit(pool, 112, mod_layers_relu25.relu_512x14x14_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[112]![2]);
     },
     relu_512x14x14_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 113, mod_layers_relu25.relu_512x14x14_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 100352, 16]]);
+      runSplit(pool, 113, mod_layers_relu25.relu_512x14x14_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[113]![2]);
     },
     maxpool2x2_s2_512x14x14_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 114, mod_layers_pool5.maxpool2x2_s2_512x14x14_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 512, 16]]);
+      runSplit(pool, 114, mod_layers_pool5.maxpool2x2_s2_512x14x14_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[114]![2]);
     },
     maxpool2x2_s2_512x14x14_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 115, mod_layers_pool5.maxpool2x2_s2_512x14x14_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 512, 16]]);
+      runSplit(pool, 115, mod_layers_pool5.maxpool2x2_s2_512x14x14_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[115]![2]);
     },
     linear_25088_to_4096_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 116, mod_layers_fc6.linear_25088_to_4096_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 1024, 16]]);
+      runSplit(pool, 116, mod_layers_fc6.linear_25088_to_4096_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], SPLIT_KERNELS[116]![2]);
     },
     linear_25088_to_4096_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 117, mod_layers_fc6.linear_25088_to_4096_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], [[0, 1024, 16]]);
+      runSplit(pool, 117, mod_layers_fc6.linear_25088_to_4096_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], SPLIT_KERNELS[117]![2]);
     },
     linear_25088_to_4096_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -987,7 +987,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_25088_to_4096_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 118, mod_layers_fc6.linear_25088_to_4096_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 6272, 16]]);
+      runSplit(pool, 118, mod_layers_fc6.linear_25088_to_4096_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[118]![2]);
     },
     relu_4096_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -1015,11 +1015,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_4096_to_4096_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 119, mod_layers_fc7.linear_4096_to_4096_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 1024, 16]]);
+      runSplit(pool, 119, mod_layers_fc7.linear_4096_to_4096_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], SPLIT_KERNELS[119]![2]);
     },
     linear_4096_to_4096_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 120, mod_layers_fc7.linear_4096_to_4096_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], [[0, 1024, 16]]);
+      runSplit(pool, 120, mod_layers_fc7.linear_4096_to_4096_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], SPLIT_KERNELS[120]![2]);
     },
     linear_4096_to_4096_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -1027,7 +1027,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_4096_to_4096_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 121, mod_layers_fc7.linear_4096_to_4096_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 1024, 16]]);
+      runSplit(pool, 121, mod_layers_fc7.linear_4096_to_4096_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[121]![2]);
     },
     dropout_p0p5_l37_4096_fwd_train(x: Float32Array, rng: Int32Array, mask: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -1039,11 +1039,11 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_4096_to_1000_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 122, mod_layers_fc8.linear_4096_to_1000_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], [[0, 250, 16]]);
+      runSplit(pool, 122, mod_layers_fc8.linear_4096_to_1000_fwd!, [heap.read(x), heap.read(w), heap.read(b), heap.write(y)], SPLIT_KERNELS[122]![2]);
     },
     linear_4096_to_1000_dw(dy: Float32Array, x: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 123, mod_layers_fc8.linear_4096_to_1000_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], [[0, 250, 16]]);
+      runSplit(pool, 123, mod_layers_fc8.linear_4096_to_1000_dw!, [heap.read(dy), heap.read(x), heap.write(dw)], SPLIT_KERNELS[123]![2]);
     },
     linear_4096_to_1000_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
@@ -1051,7 +1051,7 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     linear_4096_to_1000_dx(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 124, mod_layers_fc8.linear_4096_to_1000_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 1024, 16]]);
+      runSplit(pool, 124, mod_layers_fc8.linear_4096_to_1000_dx!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[124]![2]);
     },
     softmax_xent_1x1000(logits: Float32Array, labels: Int32Array, dlogits: Float32Array, loss: Float32Array): void {
       heap.begin();
@@ -1059,19 +1059,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     sgd_138357544(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void {
       heap.begin();
-      runSplit(pool, 125, mod_train.sgd_138357544!, [heap.write(param), heap.read(grad), lr, weightDecay], [[0, 138357544, 16]]);
+      runSplit(pool, 125, mod_train.sgd_138357544!, [heap.write(param), heap.read(grad), lr, weightDecay], SPLIT_KERNELS[125]![2]);
     },
     sgd_momentum_138357544(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, oneMinusDampening: number, weightDecay: number, nesterov: number, first: number): void {
       heap.begin();
-      runSplit(pool, 126, mod_train.sgd_momentum_138357544!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], [[0, 138357544, 16]]);
+      runSplit(pool, 126, mod_train.sgd_momentum_138357544!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], SPLIT_KERNELS[126]![2]);
     },
     adam_138357544(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 127, mod_train.adam_138357544!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 138357544, 16]]);
+      runSplit(pool, 127, mod_train.adam_138357544!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[127]![2]);
     },
     adam_amsgrad_138357544(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 128, mod_train.adam_amsgrad_138357544!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 138357544, 16]]);
+      runSplit(pool, 128, mod_train.adam_amsgrad_138357544!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[128]![2]);
     },
   };
 }

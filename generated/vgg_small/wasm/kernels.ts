@@ -253,43 +253,43 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv3x3_p1_3x32x32_to_16_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 0, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 0, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[0]![2]);
     },
     conv3x3_p1_3x32x32_to_16_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 1, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 1, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[1]![2]);
     },
     conv3x3_p1_3x32x32_to_16_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 2, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 2, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[2]![2]);
     },
     conv3x3_p1_3x32x32_to_16_dw_direct(x: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 3, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], [[0, 4, 4]]);
+      runSplit(pool, 3, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_dw_direct!, [heap.read(x), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[3]![2]);
     },
     conv3x3_p1_3x32x32_to_16_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 4, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_db!, [heap.read(dy), heap.write(db)], [[0, 16, 16]]);
+      runSplit(pool, 4, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[4]![2]);
     },
     conv3x3_p1_3x32x32_to_16_dx_direct(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 5, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 5, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_dx_direct!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[5]![2]);
     },
     conv3x3_p1_3x32x32_to_16_dx_direct_rows(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 6, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 6, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_dx_direct_rows!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[6]![2]);
     },
     conv3x3_p1_3x32x32_to_16_dx_direct_cols(dy: Float32Array, w: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 7, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 7, mod_layers_conv1_1.conv3x3_p1_3x32x32_to_16_dx_direct_cols!, [heap.read(dy), heap.read(w), heap.write(dx)], SPLIT_KERNELS[7]![2]);
     },
     relu_16x32x32_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 8, mod_layers_relu1.relu_16x32x32_fwd!, [heap.read(x), heap.write(y)], [[0, 131072, 16]]);
+      runSplit(pool, 8, mod_layers_relu1.relu_16x32x32_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[8]![2]);
     },
     relu_16x32x32_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 9, mod_layers_relu1.relu_16x32x32_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 131072, 16]]);
+      runSplit(pool, 9, mod_layers_relu1.relu_16x32x32_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[9]![2]);
     },
     conv3x3_p1_16x32x32_to_16_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -297,27 +297,27 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv3x3_p1_16x32x32_to_16_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 10, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 10, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[10]![2]);
     },
     conv3x3_p1_16x32x32_to_16_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 11, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 11, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[11]![2]);
     },
     conv3x3_p1_16x32x32_to_16_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 12, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 12, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[12]![2]);
     },
     conv3x3_p1_16x32x32_to_16_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 13, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 8, 8]]);
+      runSplit(pool, 13, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[13]![2]);
     },
     conv3x3_p1_16x32x32_to_16_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 14, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 18, 16]]);
+      runSplit(pool, 14, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[14]![2]);
     },
     conv3x3_p1_16x32x32_to_16_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 15, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_db!, [heap.read(dy), heap.write(db)], [[0, 16, 16]]);
+      runSplit(pool, 15, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[15]![2]);
     },
     conv3x3_p1_16x32x32_to_16_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -325,119 +325,119 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv3x3_p1_16x32x32_to_16_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 16, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 16, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[16]![2]);
     },
     conv3x3_p1_16x32x32_to_16_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 17, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 17, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[17]![2]);
     },
     conv3x3_p1_16x32x32_to_16_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 18, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 18, mod_layers_conv1_2.conv3x3_p1_16x32x32_to_16_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[18]![2]);
     },
     conv3x3_s2_p1_16x32x32_to_32_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 19, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 16, 2]]);
+      runSplit(pool, 19, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[19]![2]);
     },
     conv3x3_s2_p1_16x32x32_to_32_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 20, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 20, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[20]![2]);
     },
     conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 21, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 21, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[21]![2]);
     },
     conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 22, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 22, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[22]![2]);
     },
     conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 23, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 8, 8]]);
+      runSplit(pool, 23, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[23]![2]);
     },
     conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 24, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 18, 16]]);
+      runSplit(pool, 24, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[24]![2]);
     },
     conv3x3_s2_p1_16x32x32_to_32_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 25, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_db!, [heap.read(dy), heap.write(db)], [[0, 32, 10]]);
+      runSplit(pool, 25, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[25]![2]);
     },
     conv3x3_s2_p1_16x32x32_to_32_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 26, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 32, 2]]);
+      runSplit(pool, 26, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[26]![2]);
     },
     conv3x3_s2_p1_16x32x32_to_32_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 27, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 27, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[27]![2]);
     },
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 28, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 28, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[28]![2]);
     },
     conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 29, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 29, mod_layers_down1.conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[29]![2]);
     },
     relu_32x16x16_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 30, mod_layers_relu5.relu_32x16x16_fwd!, [heap.read(x), heap.write(y)], [[0, 65536, 16]]);
+      runSplit(pool, 30, mod_layers_relu5.relu_32x16x16_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[30]![2]);
     },
     relu_32x16x16_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 31, mod_layers_relu5.relu_32x16x16_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 65536, 16]]);
+      runSplit(pool, 31, mod_layers_relu5.relu_32x16x16_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[31]![2]);
     },
     conv3x3_p1_32x16x16_to_32_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 32, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_pack!, [heap.read(w), heap.write(wp)], [[0, 32, 5]]);
+      runSplit(pool, 32, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[32]![2]);
     },
     conv3x3_p1_32x16x16_to_32_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 33, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 33, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[33]![2]);
     },
     conv3x3_p1_32x16x16_to_32_fwd_direct_rows(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 34, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 34, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_direct_rows!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[34]![2]);
     },
     conv3x3_p1_32x16x16_to_32_fwd_direct_cols(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 35, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 35, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_fwd_direct_cols!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[35]![2]);
     },
     conv3x3_p1_32x16x16_to_32_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 36, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 8, 8]]);
+      runSplit(pool, 36, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[36]![2]);
     },
     conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 37, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 36, 16]]);
+      runSplit(pool, 37, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[37]![2]);
     },
     conv3x3_p1_32x16x16_to_32_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 38, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_db!, [heap.read(dy), heap.write(db)], [[0, 32, 10]]);
+      runSplit(pool, 38, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[38]![2]);
     },
     conv3x3_p1_32x16x16_to_32_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
-      runSplit(pool, 39, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_dx_pack!, [heap.read(w), heap.write(wp)], [[0, 32, 5]]);
+      runSplit(pool, 39, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_dx_pack!, [heap.read(w), heap.write(wp)], SPLIT_KERNELS[39]![2]);
     },
     conv3x3_p1_32x16x16_to_32_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 40, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 40, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[40]![2]);
     },
     conv3x3_p1_32x16x16_to_32_dx_direct_rows(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 41, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 41, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_dx_direct_rows!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[41]![2]);
     },
     conv3x3_p1_32x16x16_to_32_dx_direct_cols(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 42, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 42, mod_layers_conv2_1.conv3x3_p1_32x16x16_to_32_dx_direct_cols!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[42]![2]);
     },
     maxpool2x2_s2_32x16x16_fwd(x: Float32Array, y: Float32Array, argmax: Int32Array): void {
       heap.begin();
-      runSplit(pool, 43, mod_layers_pool2.maxpool2x2_s2_32x16x16_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], [[0, 256, 16]]);
+      runSplit(pool, 43, mod_layers_pool2.maxpool2x2_s2_32x16x16_fwd!, [heap.read(x), heap.write(y), heap.write(argmax)], SPLIT_KERNELS[43]![2]);
     },
     maxpool2x2_s2_32x16x16_dx(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 44, mod_layers_pool2.maxpool2x2_s2_32x16x16_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], [[0, 256, 16]]);
+      runSplit(pool, 44, mod_layers_pool2.maxpool2x2_s2_32x16x16_dx!, [heap.read(dy), heap.read(argmax), heap.write(dx)], SPLIT_KERNELS[44]![2]);
     },
     conv1x1_32x8x8_to_64_fwd_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -445,19 +445,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1x1_32x8x8_to_64_fwd_direct(x: Float32Array, wp: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 45, mod_layers_mix.conv1x1_32x8x8_to_64_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], [[0, 8, 8]]);
+      runSplit(pool, 45, mod_layers_mix.conv1x1_32x8x8_to_64_fwd_direct!, [heap.read(x), heap.read(wp), heap.read(b), heap.write(y)], SPLIT_KERNELS[45]![2]);
     },
     conv1x1_32x8x8_to_64_dw_im2row_cols(x: Float32Array, cols: Float32Array): void {
       heap.begin();
-      runSplit(pool, 46, mod_layers_mix.conv1x1_32x8x8_to_64_dw_im2row_cols!, [heap.read(x), heap.write(cols)], [[0, 8, 8]]);
+      runSplit(pool, 46, mod_layers_mix.conv1x1_32x8x8_to_64_dw_im2row_cols!, [heap.read(x), heap.write(cols)], SPLIT_KERNELS[46]![2]);
     },
     conv1x1_32x8x8_to_64_dw_im2row_gemm(cols: Float32Array, dy: Float32Array, dw: Float32Array): void {
       heap.begin();
-      runSplit(pool, 47, mod_layers_mix.conv1x1_32x8x8_to_64_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], [[0, 4, 4]]);
+      runSplit(pool, 47, mod_layers_mix.conv1x1_32x8x8_to_64_dw_im2row_gemm!, [heap.read(cols), heap.read(dy), heap.write(dw)], SPLIT_KERNELS[47]![2]);
     },
     conv1x1_32x8x8_to_64_db(dy: Float32Array, db: Float32Array): void {
       heap.begin();
-      runSplit(pool, 48, mod_layers_mix.conv1x1_32x8x8_to_64_db!, [heap.read(dy), heap.write(db)], [[0, 64, 5]]);
+      runSplit(pool, 48, mod_layers_mix.conv1x1_32x8x8_to_64_db!, [heap.read(dy), heap.write(db)], SPLIT_KERNELS[48]![2]);
     },
     conv1x1_32x8x8_to_64_dx_pack(w: Float32Array, wp: Float32Array): void {
       heap.begin();
@@ -465,23 +465,23 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     conv1x1_32x8x8_to_64_dx_direct(dy: Float32Array, wp: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 49, mod_layers_mix.conv1x1_32x8x8_to_64_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], [[0, 8, 8]]);
+      runSplit(pool, 49, mod_layers_mix.conv1x1_32x8x8_to_64_dx_direct!, [heap.read(dy), heap.read(wp), heap.write(dx)], SPLIT_KERNELS[49]![2]);
     },
     relu_64x8x8_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 50, mod_layers_relu10.relu_64x8x8_fwd!, [heap.read(x), heap.write(y)], [[0, 32768, 11]]);
+      runSplit(pool, 50, mod_layers_relu10.relu_64x8x8_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[50]![2]);
     },
     relu_64x8x8_dx(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 51, mod_layers_relu10.relu_64x8x8_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], [[0, 32768, 12]]);
+      runSplit(pool, 51, mod_layers_relu10.relu_64x8x8_dx!, [heap.read(y), heap.read(dy), heap.write(dx)], SPLIT_KERNELS[51]![2]);
     },
     global_avgpool_64x8x8_fwd(x: Float32Array, y: Float32Array): void {
       heap.begin();
-      runSplit(pool, 52, mod_layers_gap.global_avgpool_64x8x8_fwd!, [heap.read(x), heap.write(y)], [[0, 512, 9]]);
+      runSplit(pool, 52, mod_layers_gap.global_avgpool_64x8x8_fwd!, [heap.read(x), heap.write(y)], SPLIT_KERNELS[52]![2]);
     },
     global_avgpool_64x8x8_dx(dy: Float32Array, dx: Float32Array): void {
       heap.begin();
-      runSplit(pool, 53, mod_layers_gap.global_avgpool_64x8x8_dx!, [heap.read(dy), heap.write(dx)], [[0, 512, 16]]);
+      runSplit(pool, 53, mod_layers_gap.global_avgpool_64x8x8_dx!, [heap.read(dy), heap.write(dx)], SPLIT_KERNELS[53]![2]);
     },
     linear_64_to_10_fwd(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array): void {
       heap.begin();
@@ -505,19 +505,19 @@ export function wasmKernels(heap: WasmHeap, pool: WasmPool | null = null): Kerne
     },
     sgd_19418(param: Float32Array, grad: Float32Array, lr: number, weightDecay: number): void {
       heap.begin();
-      runSplit(pool, 54, mod_train.sgd_19418!, [heap.write(param), heap.read(grad), lr, weightDecay], [[0, 19418, 9]]);
+      runSplit(pool, 54, mod_train.sgd_19418!, [heap.write(param), heap.read(grad), lr, weightDecay], SPLIT_KERNELS[54]![2]);
     },
     sgd_momentum_19418(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, oneMinusDampening: number, weightDecay: number, nesterov: number, first: number): void {
       heap.begin();
-      runSplit(pool, 55, mod_train.sgd_momentum_19418!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], [[0, 19418, 16]]);
+      runSplit(pool, 55, mod_train.sgd_momentum_19418!, [heap.write(param), heap.read(grad), heap.write(velocity), lr, momentum, oneMinusDampening, weightDecay, nesterov, first], SPLIT_KERNELS[55]![2]);
     },
     adam_19418(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 56, mod_train.adam_19418!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 19418, 16]]);
+      runSplit(pool, 56, mod_train.adam_19418!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[56]![2]);
     },
     adam_amsgrad_19418(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number): void {
       heap.begin();
-      runSplit(pool, 57, mod_train.adam_amsgrad_19418!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], [[0, 19418, 16]]);
+      runSplit(pool, 57, mod_train.adam_amsgrad_19418!, [heap.write(param), heap.read(grad), heap.write(expAvg), heap.write(expAvgSq), heap.write(maxExpAvgSq), stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay], SPLIT_KERNELS[57]![2]);
     },
   };
 }
