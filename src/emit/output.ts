@@ -208,11 +208,17 @@ export function refusalError(refused: readonly OutputReport[]): ConvgenError {
 export function writeModelOutputs(outputs: readonly ModelOutput[], opts: OutputOptions = {}): OutputReport[] {
   // another build of the same folder (parallel npm scripts, test workers) waits for this one:
   // checking and swapping are one step per folder, and no build removes another's temporary folder
+  // a first look outside the locks may catch another build mid-swap (a manifest and files of two
+  // builds): its refusal only stands when the locks cannot be taken; the check under them decides
   const first = inspectOutputs(outputs, opts);
-  if (first.some((r) => r.refusal)) throw refusalError(first);
   const locks: (() => void)[] = [];
   try {
-    for (const d of [...new Set(outputs.map((o) => resolve(o.dir)))].sort()) locks.push(lockOutput(d));
+    try {
+      for (const d of [...new Set(outputs.map((o) => resolve(o.dir)))].sort()) locks.push(lockOutput(d));
+    } catch (err) {
+      if (first.some((r) => r.refusal)) throw refusalError(first);
+      throw err;
+    }
     // again under the locks: another build may have written meanwhile
     const reports = inspectOutputs(outputs, opts);
     if (reports.some((r) => r.refusal)) throw refusalError(reports);
